@@ -1,0 +1,44 @@
+"""aekit: autoencoders for real work, in PyTorch.
+
+Turn images or signals into latent vectors (:class:`Autoencoder`), denoise images
+(:class:`Denoiser`), detect anomalies by reconstruction error (:class:`AnomalyDetector`)
+and generate new samples (:class:`VAE`). Every estimator follows scikit-learn's
+conventions (``fit`` returns ``self``, learned state ends in ``_``) and saves to a
+folder of safetensors weights and JSON that :func:`load` reads back without unpickling.
+
+Examples
+--------
+>>> import aekit, numpy as np
+>>> X = np.random.default_rng(0).random((256, 20), dtype=np.float32)
+>>> ae = aekit.Autoencoder(latent_dim=4, epochs=2).fit(X)
+>>> ae.transform(X).shape
+(256, 4)
+"""
+
+from ._version import __version__
+
+# The public names are imported on first use, so ``import aekit`` (and ``aekit --help``) stays
+# fast: torch is only imported when a model is needed.
+_LAZY = {
+    "Autoencoder": "aekit.tasks.autoencoder",
+    "Denoiser": "aekit.tasks.denoise",
+    "AnomalyDetector": "aekit.tasks.anomaly",
+    "VAE": "aekit.tasks.vae",
+    "load": "aekit.tasks.persistence",
+}
+
+__all__ = ["__version__", *_LAZY]
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        import importlib
+
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'aekit' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(__all__)

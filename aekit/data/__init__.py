@@ -1,0 +1,28 @@
+"""aekit's data layer: built-in datasets, the user's files, and writing results back.
+
+Everything is read into :class:`Data` (float32 ``x``, optional labels and the names needed to
+write results in the input's form). Importing this package is cheap: torch and Pillow are
+imported only when used.
+"""
+
+from .builtin import (
+    DATASETS,
+    ECG5000,
+    MNIST,
+    BinarizedMNIST,
+    FashionMNIST,
+    ecg5000_classic_split,
+    get_dataset,
+    load_builtin,
+)
+from .container import Data
+from .download import Resource, download_resource
+from .readers import as_array, as_labels, read_path
+from .root import data_root
+from .writers import write_output
+
+__all__ = [
+    "Data", "read_path", "as_array", "as_labels", "write_output", "data_root", "DATASETS", "get_dataset",
+    "load_builtin", "ecg5000_classic_split", "MNIST", "FashionMNIST", "BinarizedMNIST", "ECG5000",
+    "Resource", "download_resource",
+]

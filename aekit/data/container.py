@@ -1,0 +1,54 @@
+"""The in-memory form of every dataset aekit reads: :class:`Data`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+
+@dataclass
+class Data:
+    """Samples, optional labels, and what is needed to write results back in the same form.
+
+    ``x`` is float32: images are ``(n, C, H, W)`` in [0, 1]; tables and signals are
+    ``(n, features)``. The optional per-sample fields (``y``, ``names``, ``ids``) follow
+    ``x``'s order and are carried through :meth:`subset`.
+
+    Examples
+    --------
+    >>> data = Data(x=np.zeros((4, 3), np.float32), y=np.array([0, 1, 0, 1]))
+    >>> len(data.subset(data.y == 1))
+    2
+    """
+
+    x: np.ndarray  # float32. images: (n, C, H, W) in [0, 1]; tables and signals: (n, features)
+    y: np.ndarray | None = None  # labels (n,) or None
+    feature_names: list[str] | None = None  # column names of x for tables read with a header
+    names: list[str] | None = None  # relative file paths (posix) of images read from a folder
+    image_mode: str | None = None  # "L" or "RGB" for images read from files
+    ids: np.ndarray | None = None  # values of an --id-column, carried through
+    source: str = ""  # where it came from, for messages and run configs
+
+    def __post_init__(self) -> None:
+        # A length mismatch is a bug in the code that built this object, not bad user input.
+        n = len(self.x)
+        for field in ("y", "names", "ids"):
+            value = getattr(self, field)
+            if value is not None and len(value) != n:
+                raise ValueError(f"Data.{field} has {len(value)} entries but x has {n} samples")
+
+    def __len__(self) -> int:
+        return len(self.x)
+
+    def subset(self, idx) -> "Data":
+        """Return the samples selected by ``idx`` (a slice, integer indices or a boolean mask)."""
+        rows = np.arange(len(self.x))[idx]
+        rows = np.atleast_1d(rows)
+        return replace(
+            self,
+            x=self.x[rows],
+            y=None if self.y is None else self.y[rows],
+            names=None if self.names is None else [self.names[i] for i in rows],
+            ids=None if self.ids is None else self.ids[rows],
+        )

@@ -1,0 +1,213 @@
+"""Download and verify dataset files (in the spirit of ``torchvision.datasets.utils``).
+
+A :class:`Resource` names one file and how to check it: the sha256 and size of its
+*decompressed* content, so that a re-gzipped copy verifies as well as the canonical one.
+:func:`download_resource` tries each URL in turn, streams into ``FILENAME.part``, checks the
+content and only then renames the file into place: a failed or interrupted download never
+leaves a partial file behind.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gzip
+import hashlib
+import http.client
+import logging
+import os
+import shutil
+import time
+import urllib.error
+import urllib.request
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+
+from ..errors import RunFailure, one_line
+
+logger = logging.getLogger(__name__)
+
+CHUNK = 1 << 20
+#: Largest zip member that :func:`extract_member` agrees to unpack (bytes).
+MAX_MEMBER_BYTES = 1 << 30
+USER_AGENT = "aekit (+https://github.com/)"
+
+
+@dataclass(frozen=True)
+class Resource:
+    """One dataset file: where to get it and how to recognise it.
+
+    ``filename`` is the name in the dataset folder (``.gz`` files are stored compressed).
+    ``sha256`` and ``size`` describe the decompressed bytes. ``urls`` lists the canonical
+    location first, then mirrors. When ``member`` is set, each URL points to a zip archive and
+    the file is that member of it (``password`` for archives that need one).
+    """
+
+    filename: str
+    sha256: str
+    size: int
+    urls: tuple[str, ...] = field(default_factory=tuple)
+    member: str | None = None
+    password: bytes | None = None
+
+
+def _open_content(path: Path):
+    """Open ``path`` for reading, decompressing ``.gz`` (and ``.gz.part``) files on the fly."""
+    return gzip.open(path, "rb") if path.name.removesuffix(".part").endswith(".gz") else open(path, "rb")
+
+
+def verify(path: str | os.PathLike, resource: Resource) -> bool:
+    """True when the (decompressed) content of ``path`` has the resource's size and sha256."""
+    path = Path(path)
+    digest, size = hashlib.sha256(), 0
+    try:
+        with _open_content(path) as f:
+            while chunk := f.read(CHUNK):
+                digest.update(chunk)
+                size += len(chunk)
+    except (OSError, EOFError) as exc:  # missing, unreadable or corrupt gzip
+        logger.debug("cannot verify %s: %s", path, exc)
+        return False
+    return size == resource.size and digest.hexdigest() == resource.sha256
+
+
+def _fetch(url: str, dest: Path, timeout: float) -> None:
+    """Stream ``url`` into ``dest`` (overwritten)."""
+    request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT})
+    with urllib.request.urlopen(request, timeout=timeout) as response, open(dest, "wb") as f:
+        shutil.copyfileobj(response, f, CHUNK)
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, urllib.error.HTTPError):
+        return f"HTTP {exc.code} {exc.reason}"
+    if isinstance(exc, urllib.error.URLError):
+        return str(exc.reason)
+    return str(exc) or type(exc).__name__
+
+
+def _safe_member_name(name: str) -> bool:
+    """False for absolute paths, drive letters and ``..`` components."""
+    posix = name.replace("\\", "/")
+    parts = PurePosixPath(posix).parts
+    return not (posix.startswith("/") or (len(posix) > 1 and posix[1] == ":") or ".." in parts)
+
+
+def extract_member(
+    archive: str | os.PathLike,
+    member: str,
+    dest: str | os.PathLike,
+    *,
+    password: bytes | None = None,
+    max_bytes: int = MAX_MEMBER_BYTES,
+) -> None:
+    """Extract the single ``member`` of the zip ``archive`` into the file ``dest``.
+
+    Refuses (:class:`RunFailure`) members with an absolute path or ``..``, and members larger
+    than ``max_bytes``, whether declared so in the archive or found so while unpacking.
+    """
+    if not _safe_member_name(member):
+        raise RunFailure(f"refusing zip member {member!r}: absolute paths and '..' are not allowed")
+    try:
+        with zipfile.ZipFile(archive) as zf:
+            try:
+                info = zf.getinfo(member)
+            except KeyError:
+                raise RunFailure(f"zip archive {Path(archive).name} has no member {member!r}") from None
+            if info.file_size > max_bytes:
+                raise RunFailure(
+                    f"refusing zip member {member!r}: {info.file_size} bytes is over the limit of {max_bytes}"
+                )
+            written = 0
+            with zf.open(info, pwd=password) as src, open(dest, "wb") as out:
+                while chunk := src.read(CHUNK):
+                    written += len(chunk)
+                    if written > max_bytes:  # the header lied about the size
+                        raise RunFailure(f"refusing zip member {member!r}: more than {max_bytes} bytes")
+                    out.write(chunk)
+    except (zipfile.BadZipFile, RuntimeError, OSError) as exc:
+        if isinstance(exc, RunFailure):
+            raise
+        raise RunFailure(one_line(f"cannot extract {member!r} from {Path(archive).name}: {exc}")) from exc
+
+
+def download_resource(
+    resource: Resource,
+    folder: str | os.PathLike,
+    timeout: float = 30,
+    retries: int = 3,
+    backoff: float = 1.0,
+    max_member_bytes: int = MAX_MEMBER_BYTES,
+) -> Path:
+    """Download ``resource`` into ``folder`` and return the verified file's path.
+
+    Each URL gets up to ``retries`` attempts, waiting ``backoff * 2**attempt`` seconds between
+    them (HTTP 4xx errors and checksum mismatches move on to the next URL at once). Raises
+    :class:`RunFailure` with one line when every URL fails. No ``.part`` file is left behind.
+
+    Examples
+    --------
+    >>> from aekit.data import MNIST
+    >>> download_resource(MNIST.resources[3], "/tmp/data/mnist")  # doctest: +SKIP
+    PosixPath('/tmp/data/mnist/t10k-labels-idx1-ubyte.gz')
+    """
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / resource.filename
+    part = folder / (resource.filename + ".part")
+    archive = folder / (resource.filename + ".zip.part")
+    reason = "no URL to download from"
+    try:
+        for url in resource.urls:
+            for attempt in range(max(1, retries)):
+                if attempt:
+                    time.sleep(backoff * 2 ** (attempt - 1))
+                try:
+                    logger.info("downloading %s from %s", resource.filename, url)
+                    if resource.member is None:
+                        _fetch(url, part, timeout)
+                    else:
+                        _fetch(url, archive, timeout)
+                        if not zipfile.is_zipfile(archive):
+                            reason = f"not a zip archive from {url}"
+                            break
+                        extract_member(
+                            archive, resource.member, part,
+                            password=resource.password, max_bytes=max_member_bytes,
+                        )
+                        if resource.filename.endswith(".gz"):  # keep the declared storage form
+                            _gzip_in_place(part)
+                except (OSError, http.client.HTTPException, ValueError) as exc:  # ValueError: bad URL
+                    reason = f"{_reason(exc)} from {url}"
+                    logger.warning("download of %s failed: %s", resource.filename, reason)
+                    if isinstance(exc, urllib.error.HTTPError) and 400 <= exc.code < 500:
+                        break  # retrying a 404 does not help; try the next mirror
+                    continue
+                if verify(part, resource):
+                    os.replace(part, target)
+                    return target
+                reason = f"checksum mismatch from {url}"
+                logger.warning("%s: %s", resource.filename, reason)
+                break  # a wrong file will stay wrong: next mirror
+    finally:
+        for leftover in (part, archive):
+            with contextlib.suppress(FileNotFoundError):
+                leftover.unlink()
+    raise RunFailure(
+        one_line(
+            f"could not download {resource.filename} ({reason}); "
+            f"put the files in {folder} or pass --data-dir"
+        )
+    )
+
+
+def _gzip_in_place(path: Path) -> None:
+    """Compress ``path`` with gzip, keeping its name."""
+    tmp = path.with_name(path.name + ".gz")
+    try:
+        with open(path, "rb") as src, gzip.open(tmp, "wb") as dst:
+            shutil.copyfileobj(src, dst, CHUNK)
+        os.replace(tmp, path)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()

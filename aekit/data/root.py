@@ -1,0 +1,37 @@
+"""Where the built-in datasets live on disk.
+
+Each dataset has its own folder under the data root, for example
+``ROOT/mnist/train-images-idx3-ubyte.gz`` or ``ROOT/ecg5000/ECG5000_TRAIN.tsv.gz``.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+ENV_VAR = "AEKIT_DATA"
+
+
+def data_root(root: str | os.PathLike | None = None) -> Path:
+    """Return the data root: ``root`` if given, else ``$AEKIT_DATA``, else a per-user cache folder.
+
+    The cache folder is ``$XDG_CACHE_HOME/aekit`` (default ``~/.cache/aekit``), on macOS
+    ``~/Library/Caches/aekit`` and on Windows ``%LOCALAPPDATA%/aekit``. Nothing is created here.
+
+    Examples
+    --------
+    >>> data_root("/data") / "mnist"
+    PosixPath('/data/mnist')
+    """
+    if root is not None and str(root) != "":
+        return Path(root).expanduser()
+    env = os.environ.get(ENV_VAR)
+    if env:
+        return Path(env).expanduser()
+    home = Path.home()
+    if sys.platform == "darwin":
+        return home / "Library" / "Caches" / "aekit"
+    if os.name == "nt":
+        return Path(os.environ.get("LOCALAPPDATA") or home / "AppData" / "Local") / "aekit"
+    return Path(os.environ.get("XDG_CACHE_HOME") or home / ".cache") / "aekit"

@@ -1,0 +1,146 @@
+"""Write results (reconstructions, latents, scores) in the form the input came in.
+
+``.npy`` and ``.csv``/``.tsv`` files are written atomically; a folder of images is written
+into a temporary sibling folder and renamed into place once complete, so a reader never sees
+half an output, and ``overwrite=True`` replaces the old output only after the new one is ready.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import io
+import logging
+import os
+import shutil
+import tempfile
+from pathlib import Path, PurePosixPath
+
+import numpy as np
+
+from .._io import write_text, write_with
+from ..errors import UsageError
+from .container import Data
+from .readers import IMAGE_EXTENSIONS, TABLE_EXTENSIONS, _to_numpy
+
+logger = logging.getLogger(__name__)
+
+
+def write_output(path: str | os.PathLike, x, *, like: Data | None = None, overwrite: bool = False) -> Path:
+    """Write ``x`` to ``path``: ``.npy``, ``.csv``/``.tsv``, one image, or a folder of images.
+
+    ``like`` is the input the results belong to: a table gets its feature names as header
+    (when the widths match) and its ids as first column; images get its relative names,
+    file formats and mode. Images are ``(n, C, H, W)`` floats, clipped to [0, 1].
+    Refuses an existing file or non-empty folder unless ``overwrite``.
+
+    Examples
+    --------
+    >>> data = read_path("photos/")  # doctest: +SKIP
+    >>> write_output("reconstructed/", x_hat, like=data)  # same names and formats  # doctest: +SKIP
+    """
+    path = Path(path)
+    ext = path.suffix.lower()
+    is_folder = path.is_dir() or ext == ""
+    if not is_folder and ext not in (".npy", *TABLE_EXTENSIONS, *IMAGE_EXTENSIONS):
+        raise UsageError(
+            f"cannot write {path}: unsupported extension {ext!r}; expected .npy, .csv, .tsv, "
+            "an image file or a folder"
+        )
+    exists = path.is_file() or (path.is_dir() and any(path.iterdir()))
+    if exists and not overwrite:
+        raise UsageError(f"{path} exists; pass --overwrite to replace it")
+    x = np.asarray(_to_numpy(x, "output"), dtype=np.float32)
+    if is_folder:
+        _write_image_folder(path, x, like)
+    elif ext == ".npy":
+        write_with(path, lambda tmp: _save_npy(tmp, x))
+    elif ext in TABLE_EXTENSIONS:
+        write_text(path, _table_text(x, like, TABLE_EXTENSIONS[ext]))
+    else:
+        if len(x) != 1:
+            raise UsageError(f"cannot write {len(x)} images to the single file {path}; give a folder")
+        write_with(path, lambda tmp: _to_image(x[0], like).save(tmp, format=_format(path)))
+    logger.info("wrote %s", path)
+    return path
+
+
+def _save_npy(tmp: Path, x: np.ndarray) -> None:
+    with open(tmp, "wb") as f:  # a file object: np.save would append ".npy" to a path
+        np.save(f, x)
+
+
+def _table_text(x: np.ndarray, like: Data | None, delimiter: str) -> str:
+    rows = x.reshape(len(x), -1) if x.ndim != 1 else x[:, None]
+    header = like.feature_names if like is not None else None
+    if header is not None and len(header) != rows.shape[1]:
+        header = None  # latents or scores: not the input's columns
+    ids = like.ids if like is not None and like.ids is not None and len(like.ids) == len(rows) else None
+    if ids is not None:
+        header = ["id", *(header or [str(i) for i in range(rows.shape[1])])]
+    out = io.StringIO()
+    writer = csv.writer(out, delimiter=delimiter, lineterminator="\n")
+    if header is not None:
+        writer.writerow(header)
+    for i, row in enumerate(rows.tolist()):
+        cells = ["%.9g" % v for v in row]  # 9 significant digits round-trip float32
+        writer.writerow([str(ids[i]), *cells] if ids is not None else cells)
+    return out.getvalue()
+
+
+def _format(path: str | Path) -> str:
+    ext = Path(path).suffix.lower()
+    return {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".bmp": "BMP"}.get(ext, "PNG")
+
+
+def _to_image(img: np.ndarray, like: Data | None):
+    """One ``(C, H, W)`` float image as a Pillow image (L for one channel, RGB for three)."""
+    from PIL import Image
+
+    if img.ndim == 2:
+        img = img[None]
+    if img.ndim != 3 or img.shape[0] not in (1, 3):
+        raise UsageError(f"cannot write an array of shape {img.shape} as an image; expected (C, H, W), C = 1 or 3")
+    pixels = np.round(np.nan_to_num(img).clip(0, 1) * 255).astype(np.uint8)
+    if img.shape[0] == 1:
+        return Image.fromarray(pixels[0], "L")
+    return Image.fromarray(pixels.transpose(1, 2, 0), "RGB")
+
+
+def _image_names(n: int, like: Data | None) -> list[str]:
+    if like is not None and like.names is not None and len(like.names) == n:
+        names = list(like.names)
+        for name in names:
+            p = PurePosixPath(name)
+            if p.is_absolute() or ".." in p.parts:
+                raise UsageError(f"refusing to write image {name!r} outside the output folder")
+        return names
+    return [f"{i:06d}.png" for i in range(n)]
+
+
+def _write_image_folder(path: Path, x: np.ndarray, like: Data | None) -> None:
+    if x.ndim == 3:
+        x = x[:, None]
+    names = _image_names(len(x), like)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
+    old = None
+    try:
+        for name, img in zip(names, x):
+            target = tmp / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            _to_image(img, like).save(target, format=_format(name))
+        if path.exists():  # an empty folder, or the old output with overwrite: swap it out
+            old = path.with_name(f".{path.name}.old-{os.getpid()}")
+            os.replace(path, old)
+        os.replace(tmp, path)
+    except BaseException:
+        if old is not None and not path.exists():
+            os.replace(old, path)  # put the old output back
+            old = None
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    finally:
+        if old is not None:
+            with contextlib.suppress(OSError):
+                shutil.rmtree(old)

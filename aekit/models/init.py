@@ -1,0 +1,31 @@
+"""Weight initialisation shared by the model families.
+
+Why this matters: the classic Keras recipes initialise Dense and Conv kernels with
+Glorot (Xavier) uniform and biases with zeros. PyTorch's default (Kaiming uniform with
+a=sqrt(5), and uniform biases) gives the 784->64->784 autoencoder much smaller encoder
+weights and random biases; with the same 10 epochs of Adam it stalls near val MSE 0.0118
+on Fashion-MNIST where Glorot reaches the recipe's 0.0088.
+"""
+
+from __future__ import annotations
+
+from torch import nn
+
+INITS = ("glorot", "torch")
+
+
+def init_weights(module: nn.Module, scheme: str = "glorot") -> None:
+    """Initialise every Linear/Conv layer of ``module`` in place.
+
+    ``"glorot"``: Xavier-uniform weights and zero biases (Keras' defaults).
+    ``"torch"``: leave PyTorch's own initialisation.
+    """
+    if scheme == "torch":
+        return
+    if scheme != "glorot":
+        raise ValueError(f"unknown init {scheme!r}; expected one of {INITS}")
+    for m in module.modules():
+        if isinstance(m, (nn.Linear, nn.Conv1d, nn.Conv2d, nn.ConvTranspose1d, nn.ConvTranspose2d)):
+            nn.init.xavier_uniform_(m.weight)
+            if m.bias is not None:
+                nn.init.zeros_(m.bias)

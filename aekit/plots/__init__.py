@@ -1,0 +1,21 @@
+"""Plots: pure functions from NumPy arrays to a PNG file, each returning the path written.
+
+They know nothing of models, training or the CLI. matplotlib (with the "Agg" backend) and
+scikit-learn are imported only when a plot is drawn, so importing this package is cheap.
+"""
+
+from aekit.plots.anomaly import plot_error_histogram, plot_roc, plot_signal_reconstructions
+from aekit.plots.curves import plot_history
+from aekit.plots.images import plot_image_grid, plot_image_rows, plot_strip
+from aekit.plots.latent import plot_latent_map
+
+__all__ = [
+    "plot_error_histogram",
+    "plot_history",
+    "plot_image_grid",
+    "plot_image_rows",
+    "plot_latent_map",
+    "plot_roc",
+    "plot_signal_reconstructions",
+    "plot_strip",
+]

@@ -1,0 +1,181 @@
+"""Anomaly-detection plots: signal reconstructions, error histograms and the ROC curve."""
+
+from __future__ import annotations
+
+import math
+import os
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from aekit.errors import DataError
+from aekit.plots._common import _pyplot, _save, _vector
+
+
+def plot_signal_reconstructions(
+    signals: Sequence[tuple[np.ndarray, np.ndarray, str]],
+    path: str | os.PathLike,
+) -> Path:
+    """Plot 1-D signals with their reconstructions, the error between them filled.
+
+    Parameters
+    ----------
+    signals : list of (x, x_hat, title)
+        One panel each: input ``x`` and reconstruction ``x_hat`` (1-D, same length).
+    path : str or PathLike
+        PNG file to write.
+
+    Returns
+    -------
+    Path
+        The file written.
+
+    Examples
+    --------
+    >>> plot_signal_reconstructions([(x[0], x_hat[0], "normal"), (x[1], x_hat[1], "anomalous")],
+    ...                             "ecg.png")
+    PosixPath('ecg.png')
+    """
+    if len(signals) == 0:
+        raise DataError("signals must be a non-empty list of (x, x_hat, title)")
+    panels = []
+    for i, item in enumerate(signals):
+        if not isinstance(item, (tuple, list)) or len(item) != 3:
+            raise DataError(f"signals[{i}] must be a tuple (x, x_hat, title)")
+        x = _vector(item[0], f"signals[{i}] x")
+        x_hat = _vector(item[1], f"signals[{i}] x_hat")
+        if x.shape != x_hat.shape:
+            raise DataError(f"signals[{i}]: x has {x.size} values but x_hat has {x_hat.size}")
+        panels.append((x, x_hat, str(item[2])))
+
+    ncols = min(len(panels), 3)
+    nrows = math.ceil(len(panels) / ncols)
+    plt = _pyplot()
+    fig, axes = plt.subplots(nrows, ncols, squeeze=False, figsize=(5.0 * ncols, 3.4 * nrows))
+    for ax, (x, x_hat, name) in zip(axes.flat, panels):
+        t = np.arange(x.size)
+        ax.plot(t, x, "b", label="Input")
+        ax.plot(t, x_hat, "r", label="Reconstruction")
+        ax.fill_between(t, x, x_hat, color="lightcoral", label="Error")
+        ax.set_title(name)
+        ax.legend(fontsize="small")
+    for ax in axes.flat[len(panels):]:
+        ax.set_axis_off()
+    fig.tight_layout()
+    return _save(fig, path)
+
+
+def plot_error_histogram(
+    scores_normal: np.ndarray,
+    scores_anomalous: np.ndarray,
+    threshold: float | None,
+    path: str | os.PathLike,
+    *,
+    bins: int = 50,
+    xlabel: str = "reconstruction error",
+) -> Path:
+    """Overlay histograms of the scores of normal and anomalous examples, with the threshold.
+
+    Parameters
+    ----------
+    scores_normal, scores_anomalous : ndarray
+        1-D anomaly scores; one of them may be empty. Both use the same bins.
+    threshold : float or None
+        Decision threshold, drawn as a vertical line (none when ``None``).
+    path : str or PathLike
+        PNG file to write.
+    bins : int, default 50
+        Number of bins.
+    xlabel : str, default "reconstruction error"
+        X-axis label.
+
+    Returns
+    -------
+    Path
+        The file written.
+
+    Examples
+    --------
+    >>> plot_error_histogram(err_normal, err_anomalous, 0.034, "errors.png")
+    PosixPath('errors.png')
+    """
+    normal = _vector(scores_normal, "scores_normal", allow_empty=True)
+    anomalous = _vector(scores_anomalous, "scores_anomalous", allow_empty=True)
+    if normal.size == 0 and anomalous.size == 0:
+        raise DataError("scores_normal and scores_anomalous are both empty")
+    if int(bins) < 1:
+        raise DataError(f"bins must be at least 1, got {bins}")
+    if threshold is not None and not math.isfinite(float(threshold)):
+        raise DataError(f"threshold must be a finite number, got {threshold}")
+    edges = np.histogram_bin_edges(np.concatenate([normal, anomalous]), bins=int(bins))
+
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(6.4, 4.0))
+    if normal.size:
+        ax.hist(normal, bins=edges, alpha=0.5, color="tab:blue", label=f"normal (n={normal.size})")
+    if anomalous.size:
+        ax.hist(anomalous, bins=edges, alpha=0.5, color="tab:red", label=f"anomalous (n={anomalous.size})")
+    if threshold is not None:
+        ax.axvline(float(threshold), color="black", linestyle="--", label=f"threshold = {float(threshold):.4g}")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("count")
+    ax.legend()
+    return _save(fig, path)
+
+
+def plot_roc(
+    y_true: np.ndarray,
+    scores: np.ndarray,
+    path: str | os.PathLike,
+    *,
+    title: str | None = None,
+) -> Path:
+    """Plot the ROC curve of anomaly scores, with the AUC and the chance diagonal.
+
+    Parameters
+    ----------
+    y_true : ndarray
+        1-D binary labels, 1 (or True) for anomalous; both classes must occur.
+    scores : ndarray
+        1-D scores, higher meaning more anomalous; same length as ``y_true``.
+    path : str or PathLike
+        PNG file to write.
+    title : str, optional
+        Axes title.
+
+    Returns
+    -------
+    Path
+        The file written.
+
+    Examples
+    --------
+    >>> plot_roc(y_test, err_test, "roc.png", title="ECG autoencoder")
+    PosixPath('roc.png')
+    """
+    y = _vector(y_true, "y_true")
+    s = _vector(scores, "scores")
+    if y.shape != s.shape:
+        raise DataError(f"y_true has {y.size} values but scores has {s.size}")
+    if not np.all((y == 0) | (y == 1)):
+        raise DataError("y_true must contain only 0/1 (or False/True)")
+    if y.min() == y.max():
+        raise DataError("y_true must contain both classes (0 and 1) for a ROC curve")
+    from sklearn.metrics import roc_auc_score, roc_curve
+
+    fpr, tpr, _ = roc_curve(y.astype(int), s)
+    auc = roc_auc_score(y.astype(int), s)
+
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(5.0, 5.0))
+    ax.plot(fpr, tpr, color="tab:blue", label=f"ROC (AUC = {auc:.3f})")
+    ax.plot([0, 1], [0, 1], color="gray", linestyle="--", label="chance")
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1.01)
+    ax.set_xlabel("false positive rate")
+    ax.set_ylabel("true positive rate")
+    ax.legend(loc="lower right")
+    if title:
+        ax.set_title(title)
+    return _save(fig, path)

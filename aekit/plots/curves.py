@@ -1,0 +1,87 @@
+"""Training curves: losses (or any metric) against epoch."""
+
+from __future__ import annotations
+
+import math
+import os
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+from aekit.errors import DataError
+from aekit.plots._common import _pyplot, _save
+
+
+def plot_history(
+    history: Sequence[Mapping[str, Any]],
+    path: str | os.PathLike,
+    *,
+    keys: Sequence[str] = ("train_loss", "val_loss"),
+    ylabel: str = "loss",
+    log: bool = False,
+) -> Path:
+    """Plot metrics from a training history against epoch, one line per key.
+
+    Parameters
+    ----------
+    history : list of dict
+        One record per epoch with an ``"epoch"`` entry (else its position, from 1) and the
+        metrics; a missing, ``None`` or non-finite value is skipped, and so is a key with
+        no values at all.
+    path : str or PathLike
+        PNG file to write.
+    keys : sequence of str, default ("train_loss", "val_loss")
+        Metrics to draw.
+    ylabel : str, default "loss"
+        Y-axis label.
+    log : bool, default False
+        Logarithmic y axis.
+
+    Returns
+    -------
+    Path
+        The file written.
+
+    Examples
+    --------
+    >>> history = [{"epoch": 1, "train_loss": 0.9, "val_loss": 1.0},
+    ...            {"epoch": 2, "train_loss": 0.5, "val_loss": None}]
+    >>> plot_history(history, "history.png", log=True)
+    PosixPath('history.png')
+    """
+    if isinstance(history, Mapping) or len(history) == 0:
+        raise DataError("history must be a non-empty list of per-epoch dicts")
+    if isinstance(keys, str):
+        keys = (keys,)
+    series: dict[str, tuple[list[float], list[float]]] = {}
+    for key in keys:
+        xs: list[float] = []
+        ys: list[float] = []
+        for i, record in enumerate(history):
+            if not isinstance(record, Mapping):
+                raise DataError(f"history[{i}] must be a dict, got {type(record).__name__}")
+            value = record.get(key)
+            if value is None:
+                continue
+            try:
+                x, y = float(record.get("epoch", i + 1)), float(value)
+            except (TypeError, ValueError):
+                raise DataError(f"history[{i}] has a non-numeric epoch or {key!r}") from None
+            if math.isfinite(y) and (y > 0 or not log):
+                xs.append(x)
+                ys.append(y)
+        if ys:
+            series[key] = (xs, ys)
+    if not series:
+        raise DataError(f"history has no {'positive ' if log else ''}finite values for keys {list(keys)}")
+
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(6.4, 4.0))
+    for key, (xs, ys) in series.items():
+        ax.plot(xs, ys, marker="o" if len(xs) <= 30 else None, markersize=3, label=key.replace("_", " "))
+    if log:
+        ax.set_yscale("log")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel(ylabel)
+    ax.grid(True, alpha=0.3)
+    ax.legend()
+    return _save(fig, path)

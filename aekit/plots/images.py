@@ -1,0 +1,176 @@
+"""Image plots: rows of images, grids (samples, latent manifold) and strips (interpolation)."""
+
+from __future__ import annotations
+
+import math
+import os
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from aekit.errors import DataError
+from aekit.plots._common import _images, _pyplot, _save, _show
+
+_TILE_IN = 1.0  # inches per image tile
+_MAX_IN = 20.0  # largest figure side, in inches
+
+
+def plot_image_rows(
+    rows: Sequence[np.ndarray],
+    path: str | os.PathLike,
+    *,
+    row_titles: Sequence[str] | None = None,
+    n: int = 10,
+    title: str | None = None,
+) -> Path:
+    """Plot sets of images one above another, column ``j`` showing image ``j`` of each set.
+
+    Parameters
+    ----------
+    rows : list of ndarray
+        Image sets, each shaped (m, C, H, W) with the same shape, C = 1 (gray) or 3 (RGB),
+        values in [0, 1] (clipped).
+    path : str or PathLike
+        PNG file to write.
+    row_titles : list of str, optional
+        One label per row, shown left of the row.
+    n : int, default 10
+        Number of images per row (the first ``min(n, m)``).
+    title : str, optional
+        Figure title.
+
+    Returns
+    -------
+    Path
+        The file written.
+
+    Examples
+    --------
+    >>> plot_image_rows([x, x_hat], "recon.png", row_titles=["original", "reconstructed"])
+    PosixPath('recon.png')
+    """
+    if isinstance(rows, np.ndarray) or len(rows) == 0:
+        raise DataError("rows must be a non-empty list of image arrays (n, C, H, W)")
+    arrays = [_images(r, f"rows[{i}]") for i, r in enumerate(rows)]
+    if any(a.shape != arrays[0].shape for a in arrays):
+        shapes = ", ".join(str(a.shape) for a in arrays)
+        raise DataError(f"rows must all have the same shape, got {shapes}")
+    if row_titles is not None and len(row_titles) != len(arrays):
+        raise DataError(f"row_titles has {len(row_titles)} entries for {len(arrays)} rows")
+    if int(n) < 1:
+        raise DataError(f"n must be at least 1, got {n}")
+    ncols = min(int(n), arrays[0].shape[0])
+    nrows = len(arrays)
+
+    plt = _pyplot()
+    scale = min(1.0, _MAX_IN / (ncols * _TILE_IN))
+    fig, axes = plt.subplots(
+        nrows, ncols, squeeze=False, figsize=(ncols * _TILE_IN * scale, nrows * _TILE_IN * scale + 0.3)
+    )
+    for i, images in enumerate(arrays):
+        for j in range(ncols):
+            ax = axes[i, j]
+            _show(ax, images[j])
+            ax.set_xticks([])
+            ax.set_yticks([])
+            for spine in ax.spines.values():
+                spine.set_visible(False)
+        if row_titles is not None:
+            axes[i, 0].set_ylabel(str(row_titles[i]))
+    if title:
+        fig.suptitle(title)
+    return _save(fig, path)
+
+
+def _montage(images: np.ndarray, ncols: int, pad: int = 1) -> np.ndarray:
+    """Tile (n, C, H, W) images row-major into one (H', W', C) array, white padding."""
+    n, c, h, w = images.shape
+    nrows = math.ceil(n / ncols)
+    out = np.ones((nrows * (h + pad) - pad, ncols * (w + pad) - pad, c))
+    for k in range(n):
+        r, q = divmod(k, ncols)
+        out[r * (h + pad) : r * (h + pad) + h, q * (w + pad) : q * (w + pad) + w] = images[k].transpose(1, 2, 0)
+    return out
+
+
+def plot_image_grid(
+    images: np.ndarray,
+    path: str | os.PathLike,
+    *,
+    ncols: int | None = None,
+    title: str | None = None,
+) -> Path:
+    """Plot images as one grid without axes, filled row by row.
+
+    Parameters
+    ----------
+    images : ndarray
+        Shape (n, C, H, W), C = 1 (gray) or 3 (RGB), values in [0, 1] (clipped).
+    path : str or PathLike
+        PNG file to write.
+    ncols : int, optional
+        Images per grid row; default ``ceil(sqrt(n))`` (a square grid). For a decoded latent
+        manifold pass the images in row-major order and the number of grid columns.
+    title : str, optional
+        Figure title.
+
+    Returns
+    -------
+    Path
+        The file written.
+
+    Examples
+    --------
+    >>> plot_image_grid(samples, "samples.png", title="VAE samples")
+    PosixPath('samples.png')
+    >>> plot_image_grid(manifold, "manifold.png", ncols=20)
+    PosixPath('manifold.png')
+    """
+    a = _images(images)
+    n = a.shape[0]
+    if ncols is None:
+        ncols = math.ceil(math.sqrt(n))
+    elif int(ncols) < 1:
+        raise DataError(f"ncols must be at least 1, got {ncols}")
+    ncols = min(int(ncols), n)
+    nrows = math.ceil(n / ncols)
+    tile = _montage(a, ncols)
+
+    plt = _pyplot()
+    scale = min(1.0, _MAX_IN / (max(ncols, nrows) * _TILE_IN))
+    fig, ax = plt.subplots(figsize=(max(ncols * _TILE_IN * scale, 2.0), max(nrows * _TILE_IN * scale, 1.0)))
+    if tile.shape[2] == 1:
+        ax.imshow(tile[:, :, 0], cmap="gray", vmin=0.0, vmax=1.0, interpolation="nearest")
+    else:
+        ax.imshow(tile, interpolation="nearest")
+    ax.set_axis_off()
+    if title:
+        ax.set_title(title)
+    return _save(fig, path)
+
+
+def plot_strip(images: np.ndarray, path: str | os.PathLike, *, title: str | None = None) -> Path:
+    """Plot images in one row, e.g. decodings along a latent interpolation.
+
+    Parameters
+    ----------
+    images : ndarray
+        Shape (n, C, H, W), C = 1 (gray) or 3 (RGB), values in [0, 1] (clipped).
+    path : str or PathLike
+        PNG file to write.
+    title : str, optional
+        Figure title.
+
+    Returns
+    -------
+    Path
+        The file written.
+
+    Examples
+    --------
+    >>> plot_strip(decoded_steps, "interpolation.png", title="3 -> 8")
+    PosixPath('interpolation.png')
+    """
+    a = _images(images)
+    return plot_image_grid(a, path, ncols=a.shape[0], title=title)

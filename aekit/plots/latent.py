@@ -1,0 +1,135 @@
+"""Latent-space map: codes scattered in 2-D (directly, or through PCA), coloured by label."""
+
+from __future__ import annotations
+
+import os
+import warnings
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+
+from aekit.errors import DataError
+from aekit.plots._common import _pyplot, _save
+
+MAX_POINTS = 10_000  # points drawn at most (a fixed-seed subsample beyond that)
+_MAX_CLASSES = 20  # labels with more distinct values are drawn as a continuous colour scale
+
+
+def plot_latent_map(
+    z: np.ndarray,
+    labels: np.ndarray | None,
+    path: str | os.PathLike,
+    *,
+    method: str = "pca",
+    class_names: Sequence[str] | Mapping[Any, str] | None = None,
+    title: str | None = None,
+) -> Path:
+    """Scatter latent codes in 2-D, coloured by label.
+
+    Parameters
+    ----------
+    z : ndarray
+        Codes, shape (n, d) with d >= 2. With d == 2 they are drawn as they are; otherwise
+        they are projected on their first two principal components.
+    labels : ndarray or None
+        Shape (n,). Up to 20 distinct values are drawn as classes with a legend; more (e.g.
+        a continuous target) with a colour bar.
+    path : str or PathLike
+        PNG file to write.
+    method : {"pca"}
+        Projection for d > 2.
+    class_names : list or dict, optional
+        Legend names: ``class_names[label]`` (a list indexed by integer labels, or a dict).
+    title : str, optional
+        Axes title.
+
+    Returns
+    -------
+    Path
+        The file written.
+
+    Notes
+    -----
+    At most 10,000 points are drawn, a subsample with a fixed seed; PCA is fitted on all.
+
+    Examples
+    --------
+    >>> plot_latent_map(z_test, y_test, "latent.png", class_names=[str(i) for i in range(10)])
+    PosixPath('latent.png')
+    """
+    try:
+        z = np.asarray(z, dtype=float)
+    except (TypeError, ValueError) as e:
+        raise DataError(f"z must be a numeric array (n, d): {e}") from None
+    if z.ndim != 2 or z.shape[0] == 0 or z.shape[1] < 2:
+        raise DataError(f"z must have shape (n, d) with n >= 1 and d >= 2, got {z.shape}")
+    if not np.all(np.isfinite(z)):
+        raise DataError("z contains NaN or inf")
+    if method != "pca":
+        raise DataError(f"method must be 'pca', got {method!r}")
+    n, d = z.shape
+    if labels is not None:
+        labels = np.asarray(labels)
+        if labels.shape != (n,):
+            raise DataError(f"labels must have shape ({n},) to match z, got {labels.shape}")
+
+    if d == 2:
+        xy, axis_labels = z, ("z1", "z2")
+    else:
+        if n < 2:
+            raise DataError("z needs at least 2 points for a PCA projection")
+        from sklearn.decomposition import PCA
+
+        pca = PCA(n_components=2, svd_solver="full")
+        with warnings.catch_warnings(), np.errstate(divide="ignore", invalid="ignore"):
+            warnings.simplefilter("ignore", RuntimeWarning)
+            xy = pca.fit_transform(z)
+        ratio = pca.explained_variance_ratio_
+        axis_labels = tuple(
+            f"PC{k + 1} ({100 * r:.1f}% var)" if np.isfinite(r) else f"PC{k + 1}" for k, r in enumerate(ratio)
+        )
+
+    if n > MAX_POINTS:
+        keep = np.sort(np.random.default_rng(0).choice(n, MAX_POINTS, replace=False))
+        xy = xy[keep]
+        labels = labels[keep] if labels is not None else None
+    size = 4 if len(xy) > 2000 else 12
+
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(6.4, 5.2))
+    if labels is None:
+        ax.scatter(xy[:, 0], xy[:, 1], s=size, alpha=0.7, linewidths=0)
+    else:
+        classes = np.unique(labels)
+        numeric = np.issubdtype(labels.dtype, np.number) or labels.dtype == bool
+        if len(classes) <= _MAX_CLASSES or not numeric:
+            cmap = plt.get_cmap("tab10" if len(classes) <= 10 else "tab20")
+            for k, c in enumerate(classes):
+                mask = labels == c
+                name = _class_name(c, class_names)
+                ax.scatter(xy[mask, 0], xy[mask, 1], s=size, alpha=0.7, linewidths=0,
+                           color=cmap(k % cmap.N), label=name)
+            ax.legend(markerscale=8 / np.sqrt(size), fontsize="small", loc="center left",
+                      bbox_to_anchor=(1.01, 0.5), frameon=False)
+        else:
+            sc = ax.scatter(xy[:, 0], xy[:, 1], c=labels.astype(float), s=size, alpha=0.7,
+                            linewidths=0, cmap="viridis")
+            fig.colorbar(sc, ax=ax, label="label")
+    ax.set_xlabel(axis_labels[0])
+    ax.set_ylabel(axis_labels[1])
+    if title:
+        ax.set_title(title)
+    return _save(fig, path)
+
+
+def _class_name(c: Any, class_names: Sequence[str] | Mapping[Any, str] | None) -> str:
+    """Legend name of label value ``c``: from ``class_names`` when it has one, else ``str(c)``."""
+    key = c.item() if isinstance(c, np.generic) else c
+    if isinstance(class_names, Mapping):
+        return str(class_names.get(key, key))
+    if class_names is not None and isinstance(key, (int, np.integer)) and 0 <= key < len(class_names):
+        return str(class_names[key])
+    if class_names is not None and isinstance(key, float) and key.is_integer() and 0 <= key < len(class_names):
+        return str(class_names[int(key)])
+    return str(key)

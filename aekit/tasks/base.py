@@ -1,0 +1,187 @@
+"""What every aekit estimator shares: parameters, the not-fitted guard, input checks,
+batched inference and training through the shared loop.
+
+scikit-learn conventions: ``__init__`` only stores its keyword arguments under their own
+names; ``fit`` validates, learns and returns ``self``; learned state ends in ``_``.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator
+
+from ..data import as_array
+from ..errors import DataError, NotFittedError, UsageError
+from ..training.device import resolve_device
+from ..training.loop import LossFn, TrainConfig, train
+
+INFERENCE_BATCH = 8192  # samples per forward pass when scoring; bounds memory for any n
+
+
+def check_positive_int(name: str, value: Any, minimum: int = 1) -> int:
+    """Return ``value`` if it is a whole number >= minimum, else a one-line UsageError."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        raise UsageError(f"{name} must be a whole number >= {minimum}, got {value!r}")
+    return int(value)
+
+
+def check_fraction(name: str, value: Any, *, low: float = 0.0, high: float = 1.0, closed: bool = False) -> float:
+    """Return ``value`` if it lies in (low, high) (or [low, high] when ``closed``), else a UsageError."""
+    ok = isinstance(value, (int, float, np.floating)) and not isinstance(value, bool) and math.isfinite(value)
+    ok = ok and ((low <= value <= high) if closed else (low < value < high))
+    if not ok:
+        bounds = f"[{low}, {high}]" if closed else f"({low}, {high})"
+        raise UsageError(f"{name} must be a number in {bounds}, got {value!r}")
+    return float(value)
+
+
+def check_widths(name: str, value: Any) -> tuple[int, ...]:
+    """Layer widths: a sequence of whole numbers >= 1."""
+    try:
+        widths = tuple(value)
+    except TypeError:
+        raise UsageError(f"{name} must be a sequence of layer widths such as (256, 128), got {value!r}") from None
+    for w in widths:
+        check_positive_int(f"each width in {name}", w)
+    return tuple(int(w) for w in widths)
+
+
+class NeuralEstimator(BaseEstimator):
+    """Base class of aekit's estimators (Autoencoder, Denoiser, AnomalyDetector, VAE).
+
+    Subclasses set ``model_`` in ``fit`` and implement ``_build_model``; they may
+    extend ``_get_state``/``_set_state`` with learned non-tensor state (JSON) and
+    ``_get_tensors``/``_set_tensors`` with extra tensors.
+    """
+
+    # ---- fitted-state guard ---------------------------------------------------------------
+    def _check_is_fitted(self) -> None:
+        if not hasattr(self, "model_"):
+            raise NotFittedError(f"this {type(self).__name__} is not fitted yet; call fit(X) first "
+                                 f"or load a trained one with aekit.load(RUN)")
+
+    def __sklearn_is_fitted__(self) -> bool:
+        return hasattr(self, "model_")
+
+    # ---- inputs -----------------------------------------------------------------------------
+    def _validate_fit_input(self, X: Any, name: str = "X") -> np.ndarray:
+        """Check training data and record its sample shape."""
+        X = as_array(X, name=name)
+        self.input_shape_ = tuple(int(d) for d in X.shape[1:])
+        self.n_features_in_ = int(math.prod(self.input_shape_))
+        return X
+
+    def _validate_input(self, X: Any, name: str = "X") -> np.ndarray:
+        """Check data for a fitted model: numeric, finite, and the shape it was trained on."""
+        self._check_is_fitted()
+        X = as_array(X, name=name)
+        if tuple(X.shape[1:]) != tuple(self.input_shape_):
+            what = "features" if len(self.input_shape_) == 1 else "sample shape"
+            got = X.shape[1] if len(self.input_shape_) == 1 and X.ndim == 2 else tuple(X.shape[1:])
+            want = self.input_shape_[0] if len(self.input_shape_) == 1 else tuple(self.input_shape_)
+            raise DataError(f"{name}: the model was trained on {what} {want}, got {got}; "
+                            f"give data shaped like the training data")
+        return X
+
+    # ---- training -----------------------------------------------------------------------------
+    def _train_config(self) -> TrainConfig:
+        return TrainConfig(epochs=check_positive_int("epochs", self.epochs, 0),
+                           batch_size=check_positive_int("batch_size", self.batch_size),
+                           lr=self.lr, seed=self.seed,
+                           schedule=getattr(self, "schedule", "constant"),
+                           patience=getattr(self, "patience", None)).validate()
+
+    def _device(self) -> torch.device:
+        return resolve_device(getattr(self, "device", "auto"))
+
+    def _seeded_model(self, build: Callable[[], torch.nn.Module]) -> torch.nn.Module:
+        """Build a model with weights drawn from ``self.seed``, leaving the global RNG alone."""
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(check_positive_int("seed", self.seed, 0))
+            return build()
+
+    def _fit_model(self, model: torch.nn.Module, loss_fn: LossFn, X: np.ndarray, target: np.ndarray | None = None, *,
+                   validation: tuple[np.ndarray, np.ndarray] | None = None, val_loss_fn: LossFn | None = None,
+                   checkpoint_dir: str | Path | None = None, resume: bool = False,
+                   callbacks: Sequence[object] = ()) -> torch.nn.Module:
+        """Move data and model to the device, run the shared loop, keep the history."""
+        config = self._train_config()
+        device = self._device()
+        model = model.to(device)
+        inputs = torch.as_tensor(X, device=device)
+        targets = None if target is None else torch.as_tensor(target, device=device)
+        val = None
+        if validation is not None:
+            val = tuple(torch.as_tensor(v, device=device) for v in validation)
+        self.history_ = train(model, loss_fn, inputs, targets, config=config, validation=val,
+                              val_loss_fn=val_loss_fn, checkpoint_dir=checkpoint_dir, resume=resume,
+                              callbacks=callbacks)
+        self.device_ = str(device)
+        return model.eval()
+
+    # ---- inference ----------------------------------------------------------------------------
+    def _model_device(self) -> torch.device:
+        return next(self.model_.parameters()).device
+
+    @torch.inference_mode()
+    def _map_batches(self, fn: Callable[[torch.Tensor], torch.Tensor], X: np.ndarray,
+                     batch_size: int = INFERENCE_BATCH) -> np.ndarray:
+        """Apply ``fn`` to ``X`` in batches; only one batch of outputs is on the device at a time."""
+        device = self._model_device()
+        self.model_.eval()
+        out = [fn(torch.as_tensor(X[i:i + batch_size], device=device)).float().cpu().numpy()
+               for i in range(0, len(X), batch_size)]
+        return np.concatenate(out) if out else np.empty((0,), np.float32)
+
+    # ---- persistence ----------------------------------------------------------------------------
+    def _get_state(self) -> dict[str, Any]:
+        """Learned non-tensor state, as JSON (extend in subclasses)."""
+        return {"input_shape": list(self.input_shape_), "history": getattr(self, "history_", [])}
+
+    def _set_state(self, state: dict[str, Any]) -> None:
+        self.input_shape_ = tuple(int(d) for d in state["input_shape"])
+        self.n_features_in_ = int(math.prod(self.input_shape_))
+        self.history_ = list(state.get("history", []))
+
+    def _get_tensors(self) -> dict[str, torch.Tensor]:
+        return {f"model.{k}": v for k, v in self.model_.state_dict().items()}
+
+    def _set_tensors(self, tensors: dict[str, torch.Tensor]) -> None:
+        model = self._build_model()
+        model.load_state_dict({k[len("model."):]: v for k, v in tensors.items() if k.startswith("model.")})
+        self.model_ = model.to(self._device()).eval()
+        self.device_ = str(self._model_device())
+        self._after_load()
+
+    def _after_load(self) -> None:
+        """Hook: derive attributes such as ``encoder_`` once ``model_`` is set."""
+
+    def _build_model(self) -> torch.nn.Module:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def save(self, path: str | Path, *, overwrite: bool = False, extra: dict[str, Any] | None = None) -> Path:
+        """Save to a folder: ``config.json`` (parameters, learned state) and ``model.safetensors``.
+
+        Parameters
+        ----------
+        path : str or Path
+            The folder (created if needed).
+        overwrite : bool
+            Replace a model already saved there.
+        extra : dict, optional
+            More JSON to record in ``config.json`` (a run's data spec and versions).
+
+        Examples
+        --------
+        >>> ae.save("my-model")            # doctest: +SKIP
+        >>> aekit.load("my-model")         # doctest: +SKIP
+        """
+        from .persistence import save_estimator
+
+        self._check_is_fitted()
+        return save_estimator(self, path, overwrite=overwrite, extra=extra)

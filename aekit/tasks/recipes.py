@@ -1,0 +1,190 @@
+"""Recipes: what ``aekit train FAMILY`` runs, end to end, into a run folder.
+
+A recipe knows its estimator, its default built-in dataset, how to split the data,
+which held-out figures go into ``metrics.json`` and which pictures go into
+``figures/``. :func:`train_run` drives any recipe the same way:
+
+    load data  ->  open the run folder (lock; refuse to clobber)  ->  write config.json
+    ->  fit (checkpoint every epoch; --resume continues)  ->  save weights + config
+    ->  history.csv  ->  metrics.json  ->  figures/
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from .. import _io
+from ..data import Data, load_builtin, read_path
+from ..errors import UsageError
+from ..training.runs import RunFolder, versions
+from .persistence import CONFIG, _jsonable, read_config
+
+logger = logging.getLogger(__name__)
+
+# CLI family name -> "module:attribute" of its Recipe instance (imported on use).
+RECIPES = {
+    "basic": "aekit.tasks.autoencoder_recipe:BASIC",
+    "stacked": "aekit.tasks.autoencoder_recipe:STACKED",
+    "denoise": "aekit.tasks.denoise_recipe:RECIPE",
+    "anomaly": "aekit.tasks.anomaly_recipe:RECIPE",
+    "vae": "aekit.tasks.vae_recipe:RECIPE",
+}
+
+
+@dataclass
+class DataSpec:
+    """Where a run's data comes from: a built-in dataset or the user's own file or folder."""
+
+    dataset: str | None = None  # built-in name (mnist, fashion-mnist, binarized-mnist, ecg5000)
+    data: str | None = None  # path to .npy/.npz/.csv/.tsv or a folder of images
+    data_dir: str | None = None  # root of the built-in datasets
+    npz_key: str | None = None
+    label_column: str | None = None
+    normal_label: str | None = None  # anomaly detection: the label value of normal rows
+    id_column: str | None = None
+    image_size: tuple[int, int] | None = None
+    validation_split: float = 0.2  # held-out fraction of the user's own data
+    download: bool = True  # fetch missing built-in datasets
+
+    def to_json(self) -> dict[str, Any]:
+        d = dataclasses.asdict(self)
+        if self.data is not None:
+            d["data"] = str(Path(self.data).resolve())
+        return d
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> "DataSpec":
+        known = {f.name for f in dataclasses.fields(cls)}
+        spec = cls(**{k: v for k, v in d.items() if k in known})
+        if spec.image_size is not None:
+            spec.image_size = tuple(spec.image_size)
+        return spec
+
+    def read_user(self, path: str | None = None, **kw: Any) -> Data:
+        return read_path(path or self.data, npz_key=self.npz_key, label_column=self.label_column,
+                         id_column=self.id_column, image_size=self.image_size, **kw)
+
+
+def split_data(data: Data, fraction: float, seed: int, stratify: bool = False) -> tuple[Data, Data]:
+    """Hold out ``fraction`` of the samples (seeded) for validation."""
+    from sklearn.model_selection import train_test_split
+
+    n = len(data)
+    if n < 2 or not 0 < fraction < 1:
+        raise UsageError(f"cannot hold out {fraction} of {n} samples for validation; give more data")
+    idx = np.arange(n)
+    strat = data.y if stratify and data.y is not None else None
+    try:
+        train_idx, val_idx = train_test_split(idx, test_size=fraction, random_state=seed, stratify=strat)
+    except ValueError:
+        train_idx, val_idx = train_test_split(idx, test_size=fraction, random_state=seed)
+    return data.subset(np.sort(train_idx)), data.subset(np.sort(val_idx))
+
+
+class Recipe:
+    """One CLI family. Subclasses override what differs; ``train_run`` drives them."""
+
+    name = ""
+    estimator = ""  # class name in aekit.tasks.persistence.ESTIMATORS
+    default_dataset = "fashion-mnist"
+    defaults: dict[str, Any] = {}  # the recipe's own estimator settings
+
+    def build(self, params: dict[str, Any]):
+        from .persistence import estimator_class
+
+        return estimator_class(self.estimator)(**{**self.defaults, **params})
+
+    def check(self, est) -> None:
+        """Validate the estimator's parameters before anything is written."""
+        est._check_params()
+
+    def load_data(self, spec: DataSpec, seed: int) -> tuple[Data, Data]:
+        """(train, held-out) data: a built-in dataset's train/test splits or a seeded split of the user's."""
+        if spec.data is not None:
+            return split_data(spec.read_user(), spec.validation_split, seed)
+        name = spec.dataset or self.default_dataset
+        return (load_builtin(name, "train", root=spec.data_dir, download=spec.download),
+                load_builtin(name, "test", root=spec.data_dir, download=spec.download))
+
+    def load_eval_data(self, spec: DataSpec, seed: int, path: str | None = None) -> Data:
+        """The data ``aekit evaluate``/``aekit plot`` use: a given file, else the run's held-out split."""
+        if path is not None:
+            return spec.read_user(path)
+        return self.load_data(spec, seed)[1]
+
+    def fit(self, est, train: Data, val: Data, **kw: Any):
+        return est.fit(train.x, validation_data=val.x, **kw)
+
+    def evaluate(self, est, data: Data) -> dict[str, Any]:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def figures(self, est, data: Data, folder: Path) -> list[Path]:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+
+def get_recipe(name: str) -> Recipe:
+    """The recipe of a CLI family name."""
+    if name not in RECIPES:
+        raise UsageError(f"unknown family {name!r}; expected one of: {', '.join(RECIPES)}")
+    module, attr = RECIPES[name].split(":")
+    return getattr(importlib.import_module(module), attr)
+
+
+def train_run(family: str, params: dict[str, Any], spec: DataSpec, out: str | Path, *, overwrite: bool = False,
+              resume: bool = False, callbacks: Sequence[object] = (), figures: bool = True):
+    """Train ``family`` into the run folder ``out``; return ``(estimator, metrics)``.
+
+    With ``resume`` and an existing run, the run's recorded family, parameters and data
+    are used, and training continues from its last checkpoint.
+    """
+    out = Path(out)
+    if resume and (out / CONFIG).is_file():
+        saved = _peek(out)
+        family, params, spec = saved["family"], saved["params"], DataSpec.from_json(saved["data"])
+        params = {k: tuple(v) if isinstance(v, list) else v for k, v in params.items()}
+    recipe = get_recipe(family)
+    est = recipe.build(params)
+    recipe.check(est)  # bad options fail before any data is read or any file written
+    seed = int(est.seed)
+    train, val = recipe.load_data(spec, seed)
+
+    with RunFolder.create(out, overwrite=overwrite, resume=resume) as run:
+        config = {"family": family, "estimator": recipe.estimator, "params": est.get_params(deep=False),
+                  "data": spec.to_json(), "seed": seed, "versions": versions()}
+        _io.write_json(run.path / CONFIG, _jsonable({**config, "status": "training"}))
+        recipe.fit(est, train, val, checkpoint_dir=run.checkpoint_dir, resume=resume, callbacks=callbacks)
+        run.write_history(est.history_)
+        metrics = recipe.evaluate(est, val)
+        metrics.update(epochs=len(est.history_), train_seconds=round(sum(r["seconds"] for r in est.history_), 3))
+        est.save(run.path, overwrite=True, extra={**config, "status": "done"})
+        run.write_json("metrics.json", metrics)
+        if figures:
+            recipe.figures(est, val, run.figures_dir)
+    return est, metrics
+
+
+def _peek(path: Path) -> dict[str, Any]:
+    import json
+
+    try:
+        return json.loads((path / CONFIG).read_text())
+    except (OSError, ValueError) as exc:
+        raise UsageError(f"{path / CONFIG}: unreadable ({exc}); cannot resume this run") from None
+
+
+def load_run(path: str | Path):
+    """(estimator, recipe, config) of a finished run folder."""
+    from .persistence import load
+
+    config = read_config(path)
+    family = config.get("family")
+    if family is None:  # a model saved with est.save(): map its estimator to a recipe
+        family = {"Autoencoder": "basic", "Denoiser": "denoise", "AnomalyDetector": "anomaly", "VAE": "vae"}[config["estimator"]]
+    return load(path), get_recipe(family), config

@@ -1,0 +1,27 @@
+"""Choosing the device: CUDA, then Apple's MPS, then the CPU."""
+
+from __future__ import annotations
+
+from ..errors import UsageError
+
+
+def resolve_device(name: str | None = "auto"):
+    """Return a ``torch.device`` for ``name`` ("auto", "cpu", "cuda", "cuda:1", "mps")."""
+    import torch
+
+    name = (name or "auto").lower()
+    if name == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        raise UsageError(f"unknown device {name!r}; expected auto, cpu, cuda, cuda:N or mps") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise UsageError(f"device {name!r} was asked for but CUDA is not available; use --device cpu")
+    if device.type == "mps" and not torch.backends.mps.is_available():
+        raise UsageError(f"device {name!r} was asked for but MPS is not available; use --device cpu")
+    return device

@@ -1,0 +1,295 @@
+"""read_path on every supported format, and a one-line error for every bad input."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from aekit.data import as_array, as_labels, read_path
+from aekit.errors import DataError, UsageError
+
+RNG = np.random.default_rng(0)
+
+
+def _error(path, exc=DataError, match=None, **kwargs) -> str:
+    """Read ``path`` expecting ``exc``; return its one-line message, which must name the file."""
+    with pytest.raises(exc, match=match) as err:
+        read_path(path, **kwargs)
+    message = str(err.value)
+    assert "\n" not in message and str(path) in message, message
+    return message
+
+
+def _png(path, array, mode=None):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(array, mode).save(path)
+
+
+# --------------------------------------------------------------------------- arrays
+
+
+def test_npy(tmp_path):
+    x = RNG.random((5, 3))
+    np.save(tmp_path / "x.npy", x)
+    data = read_path(tmp_path / "x.npy")
+    assert data.x.dtype == np.float32 and data.x.flags.c_contiguous and data.y is None
+    np.testing.assert_array_equal(data.x, x.astype(np.float32))
+    assert data.source == str(tmp_path / "x.npy")
+
+
+def test_npy_3d_becomes_grayscale_images(tmp_path):
+    np.save(tmp_path / "x.npy", RNG.random((4, 8, 8)).astype(np.float32))
+    assert read_path(tmp_path / "x.npy").x.shape == (4, 1, 8, 8)
+
+
+def test_npy_object_array_is_refused(tmp_path):
+    np.save(tmp_path / "x.npy", np.array([{"a": 1}, None], dtype=object), allow_pickle=True)
+    assert "never unpickles" in _error(tmp_path / "x.npy")
+
+
+@pytest.mark.parametrize("array,match", [
+    (np.array([1.0, 2.0]), "expected \\(samples, features\\)"),
+    (np.zeros((0, 3)), "empty"),
+    (np.array([["a", "b"]]), "expected numbers"),
+    (np.array([[1.0, np.nan]]), "non-finite value \\(nan\\) at index \\(0, 1\\)"),
+    (np.array([[1.0], [np.inf]]), "non-finite"),
+    (np.array([[1e300]]), "too large for float32"),
+])
+def test_npy_bad_arrays(tmp_path, array, match):
+    np.save(tmp_path / "x.npy", array)
+    _error(tmp_path / "x.npy", match=match)
+
+
+def test_npy_corrupt(tmp_path):
+    (tmp_path / "x.npy").write_bytes(b"\x93NUMPY garbage")
+    _error(tmp_path / "x.npy", match="not a valid .npy")
+
+
+def test_npz(tmp_path):
+    x, y = RNG.random((6, 2)), np.arange(6)
+    np.savez(tmp_path / "one.npz", features=x, y=y)
+    data = read_path(tmp_path / "one.npz")
+    np.testing.assert_array_equal(data.x, x.astype(np.float32))
+    assert data.y.tolist() == list(range(6)) and data.y.dtype == np.int64
+    np.savez(tmp_path / "two.npz", a=x, b=x * 2)
+    message = _error(tmp_path / "two.npz", UsageError, match="--npz-key")
+    assert "a, b" in message
+    np.testing.assert_array_equal(read_path(tmp_path / "two.npz", npz_key="b").x, (x * 2).astype(np.float32))
+    _error(tmp_path / "two.npz", UsageError, match="no array 'c'; it holds: a, b", npz_key="c")
+
+
+def test_npz_bad_labels(tmp_path):
+    np.savez(tmp_path / "x.npz", x=np.ones((3, 2)), labels=np.arange(4))
+    _error(tmp_path / "x.npz", match="4 labels; expected 3")
+
+
+# --------------------------------------------------------------------------- tables
+
+
+def test_csv_without_header(tmp_path):
+    (tmp_path / "t.csv").write_text("1,2,3\n4,5,6\n\n")
+    data = read_path(tmp_path / "t.csv")
+    assert data.x.tolist() == [[1, 2, 3], [4, 5, 6]] and data.feature_names is None
+
+
+def test_csv_with_header_and_label_by_name(tmp_path):
+    (tmp_path / "t.csv").write_text("a,b,label\n1,2,0\n3,4.5,1\n")
+    data = read_path(tmp_path / "t.csv", label_column="label")
+    assert data.x.tolist() == [[1, 2], [3, 4.5]] and data.feature_names == ["a", "b"]
+    assert data.y.tolist() == [0, 1] and data.y.dtype == np.int64
+
+
+@pytest.mark.parametrize("spec,x,y", [("0", [[2, 3], [5, 6]], [1, 4]), ("-1", [[1, 2], [4, 5]], [3, 6]), (1, [[1, 3], [4, 6]], [2, 5])])
+def test_label_column_by_index(tmp_path, spec, x, y):
+    (tmp_path / "t.csv").write_text("1,2,3\n4,5,6\n")
+    data = read_path(tmp_path / "t.csv", label_column=spec)
+    assert data.x.tolist() == x and data.y.tolist() == y
+
+
+def test_tsv_with_string_labels_and_ids(tmp_path):
+    (tmp_path / "t.tsv").write_text("id\tx1\tx2\tkind\nr1\t1\t2\tcat\nr2\t3\t4\tdog\n")
+    data = read_path(tmp_path / "t.tsv", label_column="kind", id_column="id")
+    assert data.x.tolist() == [[1, 2], [3, 4]] and data.feature_names == ["x1", "x2"]
+    assert data.ids.tolist() == ["r1", "r2"] and data.y.tolist() == ["cat", "dog"]
+
+
+def test_id_column_without_header(tmp_path):
+    (tmp_path / "t.csv").write_text("a7,1,2\nb8,3,4\n")
+    data = read_path(tmp_path / "t.csv", id_column=0)
+    assert data.ids.tolist() == ["a7", "b8"] and data.x.tolist() == [[1, 2], [3, 4]]
+
+
+def test_columns_selection(tmp_path):
+    (tmp_path / "t.csv").write_text("a,b,c,d\n1,2,3,4\n5,6,7,8\n")
+    data = read_path(tmp_path / "t.csv", columns=["c", "a"])
+    assert data.x.tolist() == [[3, 1], [7, 5]] and data.feature_names == ["c", "a"]
+    assert "'e'" in _error(tmp_path / "t.csv", columns=["a", "e"])
+
+
+def test_explicit_has_header(tmp_path):
+    (tmp_path / "t.csv").write_text("1,2\n3,4\n")
+    data = read_path(tmp_path / "t.csv", has_header=True)
+    assert data.feature_names == ["1", "2"] and data.x.tolist() == [[3, 4]]
+
+
+def test_bom_and_whitespace(tmp_path):
+    (tmp_path / "t.csv").write_bytes("\ufeffa, b\n 1 , 2\n".encode())
+    data = read_path(tmp_path / "t.csv")
+    assert data.feature_names == ["a", "b"] and data.x.tolist() == [[1, 2]]
+
+
+@pytest.mark.parametrize("text,match", [
+    ("", "is empty"),
+    ("\n\n", "is empty"),
+    ("a,b\n", "no data rows"),
+    ("1,2\n3,x\n", "row 2, column '1': 'x' is not a number"),
+    ("a,b\n1,2\n3,\n", "row 3, column 'b': '' is not a number"),
+    ("1,2,3\n4,5\n", "row 2 has 2 values; expected 3"),
+    ("a,b\n1,nan\n", "non-finite value \\(nan\\) at row 2, column 'b'"),
+    ("a,b\n1,2\n3,inf\n", "at row 3, column 'b'"),
+    ("a,b\n1,1e999\n", "non-finite"),
+    ("a,b\n1,1e300\n", "too large for float32"),
+])
+def test_bad_tables(tmp_path, text, match):
+    (tmp_path / "t.csv").write_text(text)
+    _error(tmp_path / "t.csv", match=match)
+
+
+def test_missing_label_column_lists_columns(tmp_path):
+    (tmp_path / "t.csv").write_text("a,b\n1,2\n")
+    assert "its columns are: a, b" in _error(tmp_path / "t.csv", label_column="label")
+    (tmp_path / "n.csv").write_text("1,2\n")
+    assert "indices 0..1 (no header row)" in _error(tmp_path / "n.csv", label_column="5")
+
+
+def test_not_utf8(tmp_path):
+    (tmp_path / "t.csv").write_bytes(b"\xff\xfe\x00\x01")
+    _error(tmp_path / "t.csv", match="not UTF-8")
+
+
+# --------------------------------------------------------------------------- images
+
+
+def test_grayscale_folder_nested_and_sorted(tmp_path):
+    a, b, c = (RNG.integers(0, 256, (5, 4), dtype=np.uint8) for _ in range(3))
+    _png(tmp_path / "imgs" / "b.png", b)
+    _png(tmp_path / "imgs" / "a.png", a)
+    _png(tmp_path / "imgs" / "sub" / "c.png", c)
+    (tmp_path / "imgs" / "notes.txt").write_text("ignored")
+    data = read_path(tmp_path / "imgs")
+    assert data.names == ["a.png", "b.png", "sub/c.png"] and data.image_mode == "L"
+    assert data.x.shape == (3, 1, 5, 4) and data.x.dtype == np.float32
+    np.testing.assert_allclose(data.x[:, 0], np.stack([a, b, c]) / 255, rtol=1e-6)
+
+
+def test_rgb_folder_with_jpeg_and_bmp(tmp_path):
+    rgb = np.stack([*np.meshgrid(np.arange(7) * 30, np.arange(6) * 40), np.full((6, 7), 128)], -1).astype(np.uint8)
+    _png(tmp_path / "imgs" / "a.png", rgb)
+    Image.fromarray(rgb).save(tmp_path / "imgs" / "b.bmp")
+    Image.fromarray(rgb).save(tmp_path / "imgs" / "c.JPG", quality=95)
+    data = read_path(tmp_path / "imgs")
+    assert data.x.shape == (3, 3, 6, 7) and data.image_mode == "RGB" and data.names == ["a.png", "b.bmp", "c.JPG"]
+    np.testing.assert_allclose(data.x[0], rgb.transpose(2, 0, 1) / 255, rtol=1e-6)
+    np.testing.assert_allclose(data.x[1], data.x[0])
+    assert np.abs(data.x[2] - data.x[0]).mean() < 0.05  # JPEG is lossy
+
+
+@pytest.mark.parametrize("mode,expected", [("RGBA", "RGB"), ("LA", "L"), ("P", "RGB"), ("1", "L"), ("I;16", "L")])
+def test_modes_are_normalised(tmp_path, mode, expected):
+    image = Image.new(mode, (4, 3))
+    image.save(tmp_path / "x.png")
+    data = read_path(tmp_path / "x.png")
+    assert data.image_mode == expected and data.x.shape == (1, 1 if expected == "L" else 3, 3, 4)
+    assert data.names == ["x.png"]
+
+
+def test_sixteen_bit_scales_to_unit_range(tmp_path):
+    Image.fromarray(np.array([[0, 65535]], dtype=np.uint16)).save(tmp_path / "x.png")
+    assert read_path(tmp_path / "x.png").x.ravel().tolist() == [0.0, 1.0]
+
+
+def test_resize(tmp_path):
+    _png(tmp_path / "imgs" / "a.png", np.zeros((5, 5), np.uint8))
+    _png(tmp_path / "imgs" / "b.png", np.full((8, 3), 255, np.uint8))
+    message = _error(tmp_path / "imgs", match="--image-size")
+    assert "a.png is 5x5, b.png is 8x3" in message
+    assert read_path(tmp_path / "imgs", image_size=4).x.shape == (2, 1, 4, 4)
+    data = read_path(tmp_path / "imgs", image_size=(6, 2))
+    assert data.x.shape == (2, 1, 6, 2) and data.x[1].min() == 1.0
+    with pytest.raises(UsageError, match="image size"):
+        read_path(tmp_path / "imgs", image_size=(0, 2))
+
+
+def test_mixed_modes(tmp_path):
+    _png(tmp_path / "imgs" / "a.png", np.zeros((4, 4), np.uint8))
+    _png(tmp_path / "imgs" / "b.png", np.zeros((4, 4, 3), np.uint8))
+    assert "a.png is L, b.png is RGB" in _error(tmp_path / "imgs", match="different modes")
+
+
+def test_corrupt_image(tmp_path):
+    _png(tmp_path / "imgs" / "a.png", np.zeros((4, 4), np.uint8))
+    (tmp_path / "imgs" / "b.png").write_bytes(b"\x89PNG not really")
+    _error(tmp_path / "imgs", match="b.png is not a readable image")
+
+
+def test_folder_without_images(tmp_path):
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "empty" / "x.txt").write_text("1")
+    _error(tmp_path / "empty", match="has no images")
+
+
+# --------------------------------------------------------------------------- paths
+
+
+def test_missing_path(tmp_path):
+    assert _error(tmp_path / "nope.csv", UsageError) == f"no such file or folder: {tmp_path / 'nope.csv'}"
+
+
+def test_unsupported_extension(tmp_path):
+    (tmp_path / "x.parquet").write_bytes(b"PAR1")
+    assert ".npy, .npz, .csv, .tsv, .png" in _error(tmp_path / "x.parquet", match="unsupported file type")
+
+
+def test_empty_file(tmp_path):
+    (tmp_path / "x.npy").write_bytes(b"")
+    _error(tmp_path / "x.npy", match="is empty")
+
+
+# --------------------------------------------------------------------------- in memory
+
+
+def test_as_array_inputs():
+    import torch
+
+    expected = np.array([[1, 2], [3, 4]], dtype=np.float32)
+    for value in ([[1, 2], [3, 4]], np.array([[1, 2], [3, 4]], dtype=np.int64), torch.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True),
+                  torch.tensor([[1, 2], [3, 4]], dtype=torch.bfloat16), np.asfortranarray(expected)):
+        out = as_array(value)
+        assert out.dtype == np.float32 and out.flags.c_contiguous
+        np.testing.assert_array_equal(out, expected)
+
+
+@pytest.mark.parametrize("value,match", [
+    ([[1, 2], [3]], "cannot be read as an array"),
+    (np.zeros((0, 2)), "empty"),
+    (np.array([["a"]]), "expected numbers"),
+    ([1.0, 2.0], "reshape"),
+    ([[1.0, float("nan")]], "non-finite"),
+    (np.array([[1 + 2j]]), "expected numbers"),
+])
+def test_as_array_errors(value, match):
+    with pytest.raises(DataError, match=match) as err:
+        as_array(value, name="X_train")
+    assert "\n" not in str(err.value) and str(err.value).startswith("X_train")
+
+
+def test_as_labels():
+    assert as_labels([0.0, 1.0], 2).dtype == np.int64
+    assert as_labels(np.array([[1], [2]]), 2).tolist() == [1, 2]
+    assert as_labels(["a", "b"], 2).tolist() == ["a", "b"]
+    assert as_labels([0.5, 1.0], 2).dtype == np.float64
+    with pytest.raises(DataError, match="expected 3"):
+        as_labels([1, 2], 3)
+    with pytest.raises(DataError, match="non-finite"):
+        as_labels([1, float("nan")], 2)

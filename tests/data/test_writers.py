@@ -1,0 +1,123 @@
+"""write_output: round trips through read_path, refusal without --overwrite, nothing half-written."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from aekit.data import Data, read_path, write_output
+from aekit.errors import UsageError
+
+RNG = np.random.default_rng(1)
+
+
+def _siblings(path):
+    return sorted(p.name for p in path.parent.iterdir())
+
+
+def test_npy_round_trip(tmp_path):
+    x = RNG.random((4, 3)).astype(np.float32)
+    write_output(tmp_path / "out.npy", x)
+    np.testing.assert_array_equal(np.load(tmp_path / "out.npy"), x)
+    assert _siblings(tmp_path / "out.npy") == ["out.npy"]
+
+
+def test_csv_round_trip_with_header_and_ids(tmp_path):
+    (tmp_path / "in.csv").write_text("id,a,b\nr1,1,2\nr2,3,4\n")
+    like = read_path(tmp_path / "in.csv", id_column="id")
+    x = RNG.random((2, 2)).astype(np.float32)
+    write_output(tmp_path / "out.csv", x, like=like)
+    assert (tmp_path / "out.csv").read_text().splitlines()[0] == "id,a,b"
+    back = read_path(tmp_path / "out.csv", id_column="id")
+    np.testing.assert_array_equal(back.x, x)
+    assert back.ids.tolist() == ["r1", "r2"] and back.feature_names == ["a", "b"]
+
+
+def test_csv_of_latents_has_no_input_header(tmp_path):
+    like = Data(x=np.zeros((2, 3), np.float32), feature_names=["a", "b", "c"])
+    write_output(tmp_path / "z.tsv", np.ones((2, 2)), like=like)
+    assert (tmp_path / "z.tsv").read_text() == "1\t1\n1\t1\n"
+
+
+def test_image_folder_round_trip(tmp_path):
+    for name in ("a.png", "sub/b.png", "c.bmp"):
+        (tmp_path / "in" / name).parent.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(RNG.integers(0, 256, (5, 6, 3), dtype=np.uint8)).save(tmp_path / "in" / name)
+    like = read_path(tmp_path / "in")
+    out = write_output(tmp_path / "out", like.x, like=like)
+    back = read_path(out)
+    assert back.names == like.names and back.image_mode == "RGB"
+    np.testing.assert_array_equal(back.x, like.x)
+    assert Image.open(out / "c.bmp").format == "BMP"
+    assert _siblings(out) == ["in", "out"]
+
+
+def test_images_are_clipped_and_grayscale_kept(tmp_path):
+    x = np.array([[[[-1.0, 0.5, 2.0]]]], dtype=np.float32)
+    write_output(tmp_path / "out", x)
+    image = Image.open(tmp_path / "out" / "000000.png")
+    assert image.mode == "L" and np.asarray(image).tolist() == [[0, 128, 255]]
+
+
+def test_single_image(tmp_path):
+    write_output(tmp_path / "one.png", np.ones((1, 3, 2, 2)))
+    assert read_path(tmp_path / "one.png").x.shape == (1, 3, 2, 2)
+
+
+@pytest.mark.parametrize("name", ["out.npy", "out.csv", "out"])
+def test_refuses_existing_output(tmp_path, name):
+    target = tmp_path / name
+    if name == "out":
+        target.mkdir()
+        (target / "keep.png").write_bytes(b"old")
+    else:
+        target.write_bytes(b"old")
+    with pytest.raises(UsageError) as err:
+        write_output(target, np.ones((1, 1, 2, 2)))
+    assert str(err.value) == f"{target} exists; pass --overwrite to replace it"
+    write_output(target, np.ones((1, 1, 2, 2)), overwrite=True)
+    if name == "out":
+        assert sorted(p.name for p in target.iterdir()) == ["000000.png"]
+    assert _siblings(target) == [name]
+
+
+def test_empty_folder_is_not_refused(tmp_path):
+    (tmp_path / "out").mkdir()
+    write_output(tmp_path / "out", np.ones((2, 1, 2, 2)))
+    assert len(list((tmp_path / "out").iterdir())) == 2
+
+
+def test_failed_folder_write_leaves_old_output(tmp_path, monkeypatch):
+    old = tmp_path / "out"
+    old.mkdir()
+    (old / "keep.png").write_bytes(b"old")
+    calls = []
+
+    def failing_save(self, fp, *args, **kwargs):
+        calls.append(fp)
+        if len(calls) == 2:
+            raise OSError("disk full")
+        return original(self, fp, *args, **kwargs)
+
+    original = Image.Image.save
+    monkeypatch.setattr(Image.Image, "save", failing_save)
+    with pytest.raises(OSError, match="disk full"):
+        write_output(old, np.ones((3, 1, 2, 2)), overwrite=True)
+    assert _siblings(old) == ["out"] and (old / "keep.png").read_bytes() == b"old"
+    with pytest.raises(OSError):
+        calls.clear()
+        write_output(tmp_path / "new", np.ones((3, 1, 2, 2)))
+    assert _siblings(old) == ["out"]
+
+
+def test_failed_file_write_leaves_nothing(tmp_path, monkeypatch):
+    monkeypatch.setattr(np, "save", lambda *a, **k: (_ for _ in ()).throw(OSError("boom")))
+    with pytest.raises(OSError):
+        write_output(tmp_path / "out.npy", np.ones((2, 2)))
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_unsupported_output(tmp_path):
+    with pytest.raises(UsageError, match="unsupported extension '.xlsx'"):
+        write_output(tmp_path / "out.xlsx", np.ones((2, 2)))

@@ -1,0 +1,149 @@
+"""Tests for aekit.plots: every plot writes a valid PNG atomically; bad input raises ValueError."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from aekit.plots import (
+    plot_error_histogram,
+    plot_history,
+    plot_image_grid,
+    plot_image_rows,
+    plot_latent_map,
+    plot_roc,
+    plot_signal_reconstructions,
+    plot_strip,
+)
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+RNG = np.random.default_rng(0)
+
+
+def check_png(path: Path, written: Path) -> None:
+    """``written`` is ``path``, a PNG of plausible size, with no temp file left beside it."""
+    import matplotlib.image as mpimg
+
+    assert written == path
+    assert path.read_bytes()[:8] == PNG_SIGNATURE
+    h, w = mpimg.imread(path).shape[:2]
+    assert 50 <= h <= 5000 and 50 <= w <= 5000
+    assert [p.name for p in path.parent.iterdir()] == [path.name]
+
+
+def images(n: int, c: int, h: int = 8, w: int = 8) -> np.ndarray:
+    return RNG.uniform(-0.2, 1.2, size=(n, c, h, w))  # out of [0, 1] on purpose: clipped
+
+
+@pytest.mark.parametrize("c", [1, 3])
+def test_image_rows(tmp_path: Path, c: int) -> None:
+    x = images(12, c)
+    path = tmp_path / "recon.png"
+    check_png(path, plot_image_rows([x, x * 0.9], path, row_titles=["original", "reconstructed"]))
+    path.unlink()
+    out = plot_image_rows([x, x, x], path, row_titles=["noisy", "denoised", "clean"], n=4, title="t")
+    check_png(path, out)
+
+
+@pytest.mark.parametrize("c", [1, 3])
+def test_image_grid_and_strip(tmp_path: Path, c: int) -> None:
+    check_png(tmp_path / "grid.png", plot_image_grid(images(10, c), tmp_path / "grid.png", title="samples"))
+    (tmp_path / "grid.png").unlink()
+    check_png(tmp_path / "m.png", plot_image_grid(images(20, c), str(tmp_path / "m.png"), ncols=5))
+    (tmp_path / "m.png").unlink()
+    check_png(tmp_path / "strip.png", plot_strip(images(7, c), tmp_path / "strip.png", title="3 -> 8"))
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda p: plot_image_rows([images(5, 1), images(4, 1)], p),  # rows of different lengths
+        lambda p: plot_image_rows([], p),
+        lambda p: plot_image_rows([images(5, 1)], p, row_titles=["a", "b"]),
+        lambda p: plot_image_rows([images(5, 1)], p, n=0),
+        lambda p: plot_image_grid(np.zeros((4, 8, 8)), p),  # wrong ndim
+        lambda p: plot_image_grid(images(4, 2), p),  # 2 channels
+        lambda p: plot_image_grid(np.full((2, 1, 4, 4), np.nan), p),
+        lambda p: plot_strip(np.zeros((0, 1, 4, 4)), p),
+        lambda p: plot_history([], p),
+        lambda p: plot_history([{"epoch": 1, "train_loss": None}], p),
+        lambda p: plot_latent_map(np.zeros((10, 1)), None, p),
+        lambda p: plot_latent_map(np.zeros(10), None, p),
+        lambda p: plot_latent_map(np.zeros((10, 3)), np.zeros(9), p),
+        lambda p: plot_latent_map(np.zeros((10, 3)), None, p, method="umap"),
+        lambda p: plot_signal_reconstructions([(np.zeros(10), np.zeros(9), "a")], p),
+        lambda p: plot_signal_reconstructions([], p),
+        lambda p: plot_error_histogram([], [], 0.5, p),
+        lambda p: plot_error_histogram(np.zeros((2, 2)), [1.0], 0.5, p),
+        lambda p: plot_roc([0, 0, 0], [0.1, 0.2, 0.3], p),  # one class only
+        lambda p: plot_roc([0, 1, 2], [0.1, 0.2, 0.3], p),
+        lambda p: plot_roc([0, 1], [0.1, 0.2, 0.3], p),
+    ],
+)
+def test_bad_input_raises_value_error(tmp_path: Path, call) -> None:
+    with pytest.raises(ValueError):
+        call(tmp_path / "bad.png")
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("log", [False, True])
+def test_history(tmp_path: Path, log: bool) -> None:
+    history = [{"epoch": e, "train_loss": 1.0 / e, "val_loss": 1.2 / e if e % 2 else None} for e in range(1, 8)]
+    check_png(tmp_path / "h.png", plot_history(history, tmp_path / "h.png", log=log))
+
+
+def test_history_train_only(tmp_path: Path) -> None:
+    history = [{"epoch": 1, "train_loss": 0.5}]
+    check_png(tmp_path / "h.png", plot_history(history, tmp_path / "h.png"))
+
+
+@pytest.mark.parametrize("d", [2, 8])
+@pytest.mark.parametrize("labelled", [False, True])
+def test_latent_map(tmp_path: Path, d: int, labelled: bool) -> None:
+    z = RNG.normal(size=(300, d))
+    labels = RNG.integers(0, 10, size=300) if labelled else None
+    names = [f"digit {i}" for i in range(10)] if labelled else None
+    path = tmp_path / "latent.png"
+    check_png(path, plot_latent_map(z, labels, path, class_names=names, title="latent"))
+
+
+def test_latent_map_continuous_labels_and_subsample(tmp_path: Path) -> None:
+    z = RNG.normal(size=(12_000, 4))
+    path = tmp_path / "latent.png"
+    check_png(path, plot_latent_map(z, RNG.normal(size=12_000), path))
+
+
+def test_signal_reconstructions(tmp_path: Path) -> None:
+    t = np.linspace(0, 6, 140)
+    signals = [(np.sin(t), np.sin(t) + 0.1, "normal"), (np.cos(t), 0.5 * np.cos(t), "anomalous")]
+    check_png(tmp_path / "ecg.png", plot_signal_reconstructions(signals, tmp_path / "ecg.png"))
+
+
+def test_error_histogram(tmp_path: Path) -> None:
+    normal, anomalous = RNG.gamma(2.0, 0.01, 500), RNG.gamma(2.0, 0.03, 100)
+    check_png(tmp_path / "e.png", plot_error_histogram(normal, anomalous, 0.04, tmp_path / "e.png"))
+    (tmp_path / "e.png").unlink()
+    check_png(tmp_path / "e.png", plot_error_histogram(normal, [], None, tmp_path / "e.png", bins=20))
+
+
+def test_roc(tmp_path: Path) -> None:
+    y = np.r_[np.zeros(200), np.ones(50)]
+    scores = np.r_[RNG.normal(0, 1, 200), RNG.normal(2, 1, 50)]
+    check_png(tmp_path / "roc.png", plot_roc(y.astype(bool), scores, tmp_path / "roc.png", title="ROC"))
+
+
+def test_creates_parent_folder(tmp_path: Path) -> None:
+    path = tmp_path / "a" / "b" / "grid.png"
+    assert plot_image_grid(images(4, 1), path) == path
+    assert path.read_bytes()[:8] == PNG_SIGNATURE
+
+
+def test_import_does_not_load_matplotlib() -> None:
+    code = "import aekit.plots, sys; print('matplotlib' in sys.modules, 'sklearn' in sys.modules)"
+    root = Path(__file__).resolve().parents[2]
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=root, check=True)
+    assert out.stdout.split() == ["False", "False"]

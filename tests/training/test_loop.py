@@ -1,0 +1,105 @@
+import math
+
+import pytest
+import torch
+
+from aekit.errors import UsageError
+from aekit.training.checkpoint import has_checkpoint, load_checkpoint, save_checkpoint
+from aekit.training.loop import TrainConfig, lr_at, train
+
+
+def _model(seed=0):
+    torch.manual_seed(seed)
+    return torch.nn.Sequential(torch.nn.Linear(8, 3), torch.nn.ReLU(), torch.nn.Linear(3, 8))
+
+
+def _loss(model, x, t, g):
+    return torch.nn.functional.mse_loss(model(x), t)
+
+
+def _noisy_loss(model, x, t, g):  # uses the generator, like the denoiser and the VAE
+    return torch.nn.functional.mse_loss(model(x + 0.1 * torch.randn(x.shape, generator=g)), t)
+
+
+@pytest.fixture
+def data():
+    return torch.rand(200, 8, generator=torch.Generator().manual_seed(1))
+
+
+def test_loss_goes_down_and_history_has_one_record_per_epoch(data):
+    hist = train(_model(), _loss, data, config=TrainConfig(epochs=5, batch_size=16, lr=1e-2),
+                 validation=(data, data))
+    assert [r["epoch"] for r in hist] == [1, 2, 3, 4, 5]
+    assert hist[-1]["train_loss"] < hist[0]["train_loss"]
+    assert hist[-1]["val_loss"] < hist[0]["val_loss"]
+    assert all(r["seconds"] > 0 for r in hist)
+
+
+def test_same_seed_same_weights_other_seed_other_weights(data):
+    def run(seed):
+        m = _model()
+        train(m, _noisy_loss, data, config=TrainConfig(epochs=2, batch_size=16, seed=seed))
+        return torch.cat([p.flatten() for p in m.parameters()])
+
+    assert torch.equal(run(3), run(3))
+    assert not torch.equal(run(3), run(4))
+
+
+def test_resume_from_checkpoint_gives_the_uninterrupted_weights(tmp_path, data):
+    full = _model()
+    train(full, _noisy_loss, data, config=TrainConfig(epochs=6, batch_size=16, lr=1e-2, schedule="onecycle"))
+
+    class Kill:  # the process dies right after epoch 3's checkpoint
+        def on_epoch_end(self, record):
+            if record["epoch"] == 3:
+                raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        train(_model(), _noisy_loss, data, config=TrainConfig(epochs=6, batch_size=16, lr=1e-2,
+                                                              schedule="onecycle"),
+              checkpoint_dir=tmp_path, callbacks=[Kill()])
+    resumed = _model(seed=99)  # a fresh process builds a different model before loading
+    hist = train(resumed, _noisy_loss, data, config=TrainConfig(epochs=6, batch_size=16, lr=1e-2,
+                                                                schedule="onecycle"),
+                 checkpoint_dir=tmp_path, resume=True)
+    assert [r["epoch"] for r in hist] == [1, 2, 3, 4, 5, 6]
+    for a, b in zip(full.parameters(), resumed.parameters()):
+        assert torch.equal(a, b)
+
+
+def test_onecycle_schedule_warms_up_then_decays():
+    cfg = TrainConfig(lr=1.0, schedule="onecycle")
+    lrs = [lr_at(cfg, s, 100) for s in range(100)]
+    assert lrs[0] < 0.1 and max(lrs) == pytest.approx(1.0, rel=1e-2) and lrs[-1] < 0.01
+    assert lr_at(TrainConfig(lr=0.5), 7, 100) == 0.5
+
+
+def test_early_stopping_stops_and_keeps_the_best_weights(data):
+    calls = []
+
+    class Spy:
+        def on_epoch_end(self, record):
+            calls.append(record["epoch"])
+
+    hist = train(_model(), _loss, data, config=TrainConfig(epochs=50, batch_size=200, lr=10.0, patience=2),
+                 validation=(data, data), callbacks=[Spy()])
+    assert len(hist) < 50 and calls == [r["epoch"] for r in hist]
+
+
+@pytest.mark.parametrize("kw", [dict(epochs=-1), dict(batch_size=0), dict(lr=0.0), dict(lr=math.nan),
+                                dict(schedule="cosine"), dict(patience=0)])
+def test_bad_config_is_a_one_line_usage_error(kw, data):
+    with pytest.raises(UsageError) as e:
+        train(_model(), _loss, data, config=TrainConfig(**kw))
+    assert "\n" not in str(e.value)
+
+
+def test_checkpoint_is_atomic_and_keeps_only_the_latest(tmp_path, data):
+    m = _model()
+    opt = torch.optim.Adam(m.parameters())
+    for epoch in (1, 2, 3):
+        save_checkpoint(tmp_path, model=m, optimizer=opt, epoch=epoch, history=[])
+    assert has_checkpoint(tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["epoch-0003.safetensors", "latest.json"]
+    state = load_checkpoint(tmp_path, model=_model(5), optimizer=torch.optim.Adam(_model(5).parameters()))
+    assert state["epoch"] == 3
