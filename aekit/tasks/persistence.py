@@ -111,5 +111,11 @@ def load(path: str | Path, *, device: str | None = None):
         est._set_state(config["state"])
     except (TypeError, KeyError, ValueError) as exc:
         raise RunFailure(f"{path / CONFIG}: parameters do not fit {cls.__name__} ({exc})") from None
-    est._set_tensors(load_tensors(path / WEIGHTS))
+    try:
+        est._set_tensors(load_tensors(path / WEIGHTS))
+    except (RuntimeError, KeyError) as exc:
+        if isinstance(exc, RunFailure):
+            raise
+        raise RunFailure(f"{path / WEIGHTS}: weights do not fit the model in {CONFIG} "
+                         f"({' '.join(str(exc).split())[:160]})") from None
     return est

@@ -56,8 +56,12 @@ def load_tensors(path: str | Path) -> dict[str, torch.Tensor]:
         data = path.read_bytes()
     except FileNotFoundError:
         raise RunFailure(f"{path}: file not found; expected the model weights (safetensors)") from None
-    if data[:1] == b"\x80" or data[:2] == b"PK":
-        raise RunFailure(f"{path}: looks like a pickle/zip (torch.save) file; aekit only loads safetensors weights")
+    # safetensors: an 8-byte little-endian header length, then that many bytes of JSON
+    header = int.from_bytes(data[:8], "little") if len(data) >= 8 else -1
+    if not (0 < header <= len(data) - 8 and data[8:9] == b"{"):
+        if data[:1] == b"\x80" or data[:2] == b"PK":
+            raise RunFailure(f"{path}: looks like a pickle/zip (torch.save) file; aekit only loads safetensors weights")
+        raise RunFailure(f"{path}: not a valid safetensors file (truncated or corrupt header)")
     try:
         return load(data)
     except Exception as exc:  # safetensors raises its own error types for truncated/corrupt headers

@@ -1,0 +1,186 @@
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from aekit.cli.main import main
+
+from .helpers import REPO, assert_one_line_error, run_cli
+
+
+def test_help_is_fast_and_does_not_import_torch():
+    code = ("import time,sys; t=time.perf_counter(); sys.argv=['aekit','--help'];\n"
+            "from aekit.cli.main import main\ntry: main()\nexcept SystemExit: pass\n"
+            "print(time.perf_counter()-t, 'torch' in sys.modules, 'matplotlib' in sys.modules, file=sys.stderr)")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO)
+    seconds, torch_loaded, mpl_loaded = proc.stderr.split()
+    assert torch_loaded == "False" and mpl_loaded == "False"
+    assert float(seconds) < 0.5
+
+
+def test_version(capsys):
+    with pytest.raises(SystemExit) as e:
+        main(["--version"])
+    assert e.value.code == 0
+    assert "aekit" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("argv, needle", [
+    (["train", "nosuchfamily"], "invalid choice"),
+    (["train", "basic", "--epochs", "-1"], "--epochs"),
+    (["train", "basic", "--batch-size", "0"], "--batch-size"),
+    (["train", "basic", "--latent-dim", "0"], "--latent-dim"),
+    (["train", "basic", "--hidden", "a,b"], "--hidden"),
+    (["train", "basic", "--dataset", "nope", "--out", "{tmp}/r"], "unknown dataset"),
+    (["train", "basic", "--data", "{tmp}/missing.csv", "--out", "{tmp}/r"], "missing.csv"),
+    (["train", "basic", "--data", "{tmp}/x.txt", "--out", "{tmp}/r"], "x.txt"),
+    (["train", "basic", "--preset", "nope", "--out", "{tmp}/r"], "preset"),
+    (["evaluate", "{tmp}/norun"], "norun"),
+    (["datasets", "download", "nope"], "unknown dataset"),
+])
+def test_bad_usage_is_one_line_and_exit_2(tmp_path, argv, needle):
+    (tmp_path / "x.txt").write_text("1,2\n")
+    proc = run_cli(*[a.format(tmp=tmp_path) for a in argv], check=None)
+    assert_one_line_error(proc, 2, needle)
+    assert not (tmp_path / "r").exists()
+
+
+@pytest.fixture(scope="module")
+def table(tmp_path_factory):
+    d = tmp_path_factory.mktemp("table")
+    rng = np.random.default_rng(0)
+    X = rng.random((300, 12)).astype(np.float32)
+    with open(d / "rows.csv", "w") as f:
+        f.write(",".join(f"f{i}" for i in range(12)) + ",label\n")
+        for i, row in enumerate(X):
+            f.write(",".join(f"{v:.5f}" for v in row) + f",{i % 3}\n")
+    np.save(d / "rows.npy", X)
+    return d
+
+
+def test_train_encode_reconstruct_evaluate_plot_on_a_csv(tmp_path, table):
+    run = tmp_path / "run"
+    run_cli("train", "stacked", "--data", table / "rows.csv", "--label-column", "label", "--hidden", "8",
+            "--latent-dim", "3", "--epochs", "2", "--out", run)
+    for name in ("config.json", "model.safetensors", "history.csv", "metrics.json"):
+        assert (run / name).is_file(), name
+    config = json.loads((run / "config.json").read_text())
+    assert config["family"] == "stacked" and config["seed"] == 0 and "torch" in config["versions"]
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert set(metrics) >= {"val_mse", "val_mae", "epochs", "train_seconds"} and metrics["epochs"] == 2
+    assert {p.name for p in (run / "figures").iterdir()} >= {"reconstructions.png", "loss.png", "latent_map.png"}
+
+    run_cli("encode", run, "--input", table / "rows.csv", "--label-column", "label", "--output", tmp_path / "z.npy")
+    assert np.load(tmp_path / "z.npy").shape == (300, 3)
+    run_cli("reconstruct", run, "--input", table / "rows.csv", "--label-column", "label",
+            "--output", tmp_path / "r.csv")
+    lines = (tmp_path / "r.csv").read_text().strip().splitlines()
+    assert len(lines) == 301 and lines[0].startswith("f0,f1")  # the input's header, then one row each
+    run_cli("reconstruct", run, "--input", table / "rows.npy", "--output", tmp_path / "r.npy")
+    assert np.load(tmp_path / "r.npy").shape == (300, 12)
+    run_cli("evaluate", run, "--output", tmp_path / "m.json")
+    assert json.loads((tmp_path / "m.json").read_text())["val_mse"] == pytest.approx(metrics["val_mse"])
+    proc = run_cli("evaluate", run, "--output", tmp_path / "m.json", check=None)  # exists: refused
+    assert_one_line_error(proc, 2, "--overwrite")
+    (run / "figures" / "loss.png").unlink()
+    run_cli("plot", run)
+    assert (run / "figures" / "loss.png").is_file()
+
+
+def test_encode_and_reconstruct_a_folder_of_pngs(tmp_path):
+    rng = np.random.default_rng(1)
+    src = tmp_path / "imgs"
+    (src / "sub").mkdir(parents=True)
+    for i in range(40):
+        arr = (rng.random((12, 10)) * 255).astype(np.uint8)
+        Image.fromarray(arr, "L").save(src / ("sub" if i % 2 else "") / f"im{i:02d}.png")
+    run = tmp_path / "run"
+    run_cli("train", "basic", "--data", src, "--latent-dim", "4", "--epochs", "1", "--out", run)
+    run_cli("encode", run, "--input", src, "--output", tmp_path / "z.npy")
+    assert np.load(tmp_path / "z.npy").shape == (40, 4)
+    run_cli("reconstruct", run, "--input", src, "--output", tmp_path / "out")
+    written = sorted(p.relative_to(tmp_path / "out").as_posix() for p in (tmp_path / "out").rglob("*.png"))
+    assert written == sorted(p.relative_to(src).as_posix() for p in src.rglob("*.png"))
+    with Image.open(tmp_path / "out" / "sub" / "im01.png") as im:
+        assert im.size == (10, 12) and im.mode == "L"
+    proc = run_cli("reconstruct", run, "--input", src, "--output", tmp_path / "out", check=None)
+    assert_one_line_error(proc, 2, "--overwrite")
+
+
+def test_existing_run_is_refused_untouched(tmp_path, table):
+    run = tmp_path / "run"
+    run_cli("train", "basic", "--data", table / "rows.npy", "--epochs", "1", "--latent-dim", "2", "--out", run,
+            "--no-figures")
+    before = {p: p.read_bytes() for p in run.rglob("*") if p.is_file()}
+    proc = run_cli("train", "basic", "--data", table / "rows.npy", "--epochs", "1", "--out", run, check=None)
+    assert_one_line_error(proc, 2, "--overwrite")
+    assert {p: p.read_bytes() for p in run.rglob("*") if p.is_file()} == before
+    run_cli("train", "basic", "--data", table / "rows.npy", "--epochs", "2", "--latent-dim", "2", "--out", run,
+            "--overwrite", "--no-figures")
+    assert json.loads((run / "metrics.json").read_text())["epochs"] == 2
+
+
+def test_model_given_the_wrong_number_of_features(tmp_path, table):
+    run = tmp_path / "run"
+    run_cli("train", "basic", "--data", table / "rows.npy", "--epochs", "1", "--out", run, "--no-figures")
+    np.save(tmp_path / "bad.npy", np.zeros((4, 7), np.float32))
+    proc = run_cli("encode", run, "--input", tmp_path / "bad.npy", "--output", tmp_path / "z.npy", check=None)
+    assert_one_line_error(proc, 2, "12", "7")
+    assert not (tmp_path / "z.npy").exists()
+
+
+def test_datasets_list_and_verify_offline(shared_data):
+    proc = run_cli("datasets", "list")
+    for name in ("mnist", "fashion-mnist", "ecg5000"):
+        assert name in proc.stdout
+    proc = run_cli("datasets", "download", "fashion-mnist", "--data-dir", shared_data)
+    assert "verified" in proc.stdout
+
+
+def _weights(run):
+    from aekit.training.serialize import load_tensors
+
+    return load_tensors(run / "model.safetensors")
+
+
+def test_killed_training_resumes_to_the_uninterrupted_weights(tmp_path):
+    """SIGKILL a real training process after a few epochs, --resume it, compare with an uninterrupted run."""
+    X = np.random.default_rng(0).random((3000, 40)).astype(np.float32)
+    np.save(tmp_path / "x.npy", X)
+    args = ["train", "stacked", "--data", tmp_path / "x.npy", "--hidden", "32", "--latent-dim", "4",
+            "--epochs", "12", "--batch-size", "8", "--no-figures", "--quiet"]
+    env = {"OMP_NUM_THREADS": "1"}  # same thread count in every run, so floating point matches
+    run_cli(*args, "--out", tmp_path / "full", env=env)
+
+    killed = tmp_path / "killed"
+    proc = subprocess.Popen([sys.executable, "-m", "aekit", *map(str, args), "--out", str(killed)], cwd=REPO,
+                            env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    latest = killed / "checkpoint" / "latest.json"
+    deadline = time.time() + 120
+    while time.time() < deadline and proc.poll() is None:
+        try:
+            if json.loads(latest.read_text())["epoch"] >= 3:
+                break
+        except (OSError, ValueError, KeyError):
+            pass
+        time.sleep(0.005)
+    assert proc.poll() is None, "training finished before it could be killed; make it longer"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert not (killed / "metrics.json").exists()
+    epoch = json.loads(latest.read_text())["epoch"]
+    assert 3 <= epoch < 12
+
+    run_cli("train", "stacked", "--out", killed, "--resume", "--quiet", env=env)
+    hist = (killed / "history.csv").read_text().strip().splitlines()
+    assert len(hist) == 13  # header + 12 epochs, the first ones from before the kill
+    full, resumed = _weights(tmp_path / "full"), _weights(killed)
+    assert full.keys() == resumed.keys()
+    for k in full:
+        assert np.array_equal(full[k].numpy(), resumed[k].numpy()), k

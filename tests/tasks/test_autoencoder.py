@@ -1,0 +1,113 @@
+import warnings
+
+import numpy as np
+import pytest
+import torch
+from sklearn.base import clone
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import Pipeline
+
+import aekit
+from aekit.errors import DataError, NotFittedError, UsageError
+
+
+@pytest.fixture(scope="module")
+def blobs():
+    """Two classes of 32-feature rows in [0, 1], easy to separate."""
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 2, 600)
+    centers = rng.random((2, 32)).astype(np.float32)
+    X = np.clip(centers[y] + 0.05 * rng.standard_normal((600, 32)), 0, 1).astype(np.float32)
+    return X, y
+
+
+def test_fit_transform_inverse_and_scores(blobs):
+    X, _ = blobs
+    ae = aekit.Autoencoder(latent_dim=4, epochs=3, batch_size=32)
+    assert ae.fit(X) is ae
+    assert ae.transform(X).shape == (600, 4)
+    assert ae.inverse_transform(ae.transform(X[:5])).shape == (5, 32)
+    assert ae.reconstruct(X[:5]).shape == (5, 32)
+    scores = ae.score_samples(X)
+    assert scores.shape == (600,) and np.all(scores >= 0)
+    assert ae.evaluate(X)["val_mse"] == pytest.approx(scores.mean(), rel=1e-5)
+    assert len(ae.history_) == 3 and ae.history_[-1]["train_loss"] < ae.history_[0]["train_loss"]
+
+
+def test_encoder_and_decoder_work_on_their_own(blobs):
+    X, _ = blobs
+    ae = aekit.Autoencoder(latent_dim=4, epochs=1).fit(X)
+    with torch.inference_mode():
+        z = ae.encoder_(torch.as_tensor(X[:3]))
+        assert z.shape == (3, 4)
+        assert ae.decoder_(z).shape == (3, 32)
+
+
+def test_stacked_autoencoder_mirrors_hidden_layers():
+    ae = aekit.Autoencoder(latent_dim=8, hidden=(64, 16), epochs=1).fit(np.random.rand(64, 1, 8, 8).astype("f4"))
+    widths = [m.out_features for m in ae.model_.modules() if isinstance(m, torch.nn.Linear)]
+    assert widths == [64, 16, 8, 16, 64, 64]
+    assert ae.reconstruct(np.random.rand(2, 1, 8, 8)).shape == (2, 1, 8, 8)
+
+
+def test_pipeline_and_clone(blobs):
+    X, y = blobs
+    pipe = Pipeline([("ae", aekit.Autoencoder(latent_dim=8, epochs=1)), ("clf", LogisticRegression())])
+    pipe.fit(X, y)
+    assert pipe.score(X, y) > 0.9
+    ae = aekit.Autoencoder(latent_dim=3, hidden=(16,))
+    twin = clone(ae)
+    assert twin is not ae and twin.get_params() == ae.get_params()
+    twin.set_params(latent_dim=5)
+    assert twin.latent_dim == 5 and ae.latent_dim == 3
+
+
+def test_not_fitted_and_bad_input_are_one_line_errors(blobs):
+    X, _ = blobs
+    with pytest.raises(NotFittedError, match="fit"):
+        aekit.Autoencoder().transform(X)
+    ae = aekit.Autoencoder(latent_dim=2, epochs=1).fit(X)
+    for bad in (X[:, :10], np.full((2, 32), np.nan), np.zeros((0, 32))):
+        with pytest.raises(DataError) as e:
+            ae.transform(bad)
+        assert "\n" not in str(e.value)
+    with pytest.raises(DataError):
+        ae.inverse_transform(np.zeros((2, 3)))
+
+
+@pytest.mark.parametrize("kw", [dict(latent_dim=0), dict(epochs=-1), dict(batch_size=0), dict(hidden=(0,)),
+                                dict(activation="nope"), dict(lr=-1.0)])
+def test_nonsensical_parameters_are_refused(kw, blobs):
+    with pytest.raises(UsageError):
+        aekit.Autoencoder(**kw).fit(blobs[0])
+
+
+def test_save_and_load_round_trip(tmp_path, blobs):
+    X, _ = blobs
+    ae = aekit.Autoencoder(latent_dim=4, hidden=(16,), epochs=1).fit(X)
+    ae.save(tmp_path / "m")
+    again = aekit.load(tmp_path / "m")
+    assert type(again) is aekit.Autoencoder and again.hidden == (16,)
+    np.testing.assert_array_equal(again.transform(X), ae.transform(X))
+    with pytest.raises(UsageError, match="overwrite"):
+        ae.save(tmp_path / "m")
+
+
+def test_torch_tensors_are_accepted(blobs):
+    X = torch.as_tensor(blobs[0])
+    ae = aekit.Autoencoder(latent_dim=2, epochs=1).fit(X)
+    assert ae.transform(X).shape == (600, 2)
+
+
+def test_fashion_mnist_latents_are_useful_features(shared_data):
+    """Brief real-data check: 3 epochs on 12k images; the full recipe's figures are in the closing note."""
+    from aekit.data import load_builtin
+
+    train = load_builtin("fashion-mnist", "train").subset(slice(0, 12000))
+    test = load_builtin("fashion-mnist", "test").subset(slice(0, 2000))
+    ae = aekit.Autoencoder(epochs=3).fit(train.x, validation_data=test.x)
+    assert ae.evaluate(test.x)["val_mse"] < 0.0175  # measured 0.0163 (PyTorch's default init: 0.0200)
+    with warnings.catch_warnings():  # lbfgs may stop at max_iter; the score is what we check
+        warnings.simplefilter("ignore")
+        clf = LogisticRegression(max_iter=300).fit(ae.transform(train.x), train.y)
+    assert clf.score(ae.transform(test.x), test.y) > 0.82  # measured 0.846
