@@ -17,12 +17,12 @@ from .builtin import (
 )
 from .container import Data
 from .download import Resource, download_resource
-from .readers import as_array, as_labels, read_path
+from .readers import as_array, as_labels, iter_table, read_path
 from .root import data_root
 from .writers import write_output
 
 __all__ = [
-    "Data", "read_path", "as_array", "as_labels", "write_output", "data_root", "DATASETS", "get_dataset",
+    "Data", "read_path", "iter_table", "as_array", "as_labels", "write_output", "data_root", "DATASETS", "get_dataset",
     "load_builtin", "ecg5000_classic_split", "MNIST", "FashionMNIST", "BinarizedMNIST", "ECG5000",
     "Resource", "download_resource",
 ]

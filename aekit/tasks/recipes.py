@@ -22,8 +22,9 @@ import numpy as np
 
 from .. import _io
 from ..data import Data, load_builtin, read_path
-from ..errors import UsageError
-from ..training.runs import RunFolder, versions
+from ..errors import RunFailure, UsageError
+from ..training.checkpoint import has_checkpoint
+from ..training.runs import LOCK, RunFolder, versions
 from .persistence import CONFIG, _jsonable, read_config
 
 logger = logging.getLogger(__name__)
@@ -95,6 +96,7 @@ class Recipe:
     estimator = ""  # class name in aekit.tasks.persistence.ESTIMATORS
     default_dataset = "fashion-mnist"
     defaults: dict[str, Any] = {}  # the recipe's own estimator settings
+    presets: dict[str, dict[str, Any]] = {}  # named settings for --preset, over the defaults
 
     def build(self, params: dict[str, Any]):
         from .persistence import estimator_class
@@ -155,11 +157,17 @@ def train_run(family: str, params: dict[str, Any], spec: DataSpec, out: str | Pa
     seed = int(est.seed)
     train, val = recipe.load_data(spec, seed)
 
+    created = not out.exists()
     with RunFolder.create(out, overwrite=overwrite, resume=resume) as run:
         config = {"family": family, "estimator": recipe.estimator, "params": est.get_params(deep=False),
                   "data": spec.to_json(), "seed": seed, "versions": versions()}
         _io.write_json(run.path / CONFIG, _jsonable({**config, "status": "training"}))
-        recipe.fit(est, train, val, checkpoint_dir=run.checkpoint_dir, resume=resume, callbacks=callbacks)
+        try:
+            recipe.fit(est, train, val, checkpoint_dir=run.checkpoint_dir, resume=resume, callbacks=callbacks)
+        except UsageError:  # data the model cannot take: leave no half-made run behind
+            if not resume and not has_checkpoint(run.checkpoint_dir):
+                _discard(run.path, remove_folder=created)
+            raise
         run.write_history(est.history_)
         metrics = recipe.evaluate(est, val)
         metrics.update(epochs=len(est.history_), train_seconds=round(sum(r["seconds"] for r in est.history_), 3))
@@ -168,6 +176,17 @@ def train_run(family: str, params: dict[str, Any], spec: DataSpec, out: str | Pa
         if figures:
             recipe.figures(est, val, run.figures_dir)
     return est, metrics
+
+
+def _discard(path: Path, *, remove_folder: bool) -> None:
+    """Remove what a failed new run wrote (the whole folder when this run created it)."""
+    import shutil
+
+    for entry in path.iterdir():
+        if entry.name != LOCK:
+            shutil.rmtree(entry) if entry.is_dir() and not entry.is_symlink() else entry.unlink()
+    if remove_folder:
+        shutil.rmtree(path, ignore_errors=True)
 
 
 def _peek(path: Path) -> dict[str, Any]:
@@ -187,4 +206,6 @@ def load_run(path: str | Path):
     family = config.get("family")
     if family is None:  # a model saved with est.save(): map its estimator to a recipe
         family = {"Autoencoder": "basic", "Denoiser": "denoise", "AnomalyDetector": "anomaly", "VAE": "vae"}[config["estimator"]]
+    if not isinstance(family, str) or family not in RECIPES:
+        raise RunFailure(f"{Path(path) / CONFIG}: unknown family {family!r}; expected one of: {', '.join(RECIPES)}")
     return load(path), get_recipe(family), config

@@ -1,0 +1,117 @@
+"""``aekit train anomaly`` and ``aekit score``: reconstruction-error anomaly detection."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+STRATEGIES = ("mean_std", "percentile", "contamination", "mad")
+
+
+def threshold_arg(text: str) -> str | float:
+    """A strategy name, or a number (a fixed threshold)."""
+    if text in STRATEGIES:
+        return text
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected one of {', '.join(STRATEGIES)} or a number, got {text!r}") from None
+
+
+def _number(text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+
+
+def _threshold_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("threshold")
+    g.add_argument("--threshold", type=threshold_arg, metavar="STRATEGY",
+                   help="mean_std (default: mean + k std of the training errors), percentile, contamination, "
+                        "mad, or a number")
+    g.add_argument("--k", type=_number, metavar="K", help="mean_std / mad: number of (robust) stds (default 1)")
+    g.add_argument("--q", type=_number, metavar="Q", help="percentile: 0-100 (default 95)")
+    g.add_argument("--contamination", type=_number, metavar="F", help="contamination: expected fraction in (0, 1)")
+
+
+def _options(p: argparse.ArgumentParser) -> None:
+    from .main import int_list
+
+    p.add_argument_group("data").add_argument(
+        "--normal-label", metavar="VALUE", help="with --label-column: the label of normal rows (others are anomalies)")
+    g = p.add_argument_group("model")
+    g.add_argument("--hidden", type=int_list, metavar="W1,W2", help="encoder widths before the code (default 32,16)")
+    g.add_argument("--activation", help="hidden activation (default relu)")
+    g.add_argument("--output-activation", help="auto (default: sigmoid with minmax, else linear), sigmoid, linear")
+    g.add_argument("--init", choices=("glorot", "torch"), help="weight initialisation (default glorot)")
+    g.add_argument("--scaler", choices=("minmax", "standard", "none"),
+                   help="preprocessing saved with the model (default minmax: the training data's global min/max)")
+    g.add_argument("--error", choices=("mae", "mse"), help="the anomaly score (default mae)")
+    g.add_argument("--loss", choices=("mae", "mse"), help="training loss (default mae)")
+    _threshold_options(p)
+
+
+TRAIN_OPTIONS = {"anomaly": _options}
+HELP = {"anomaly": "anomaly detection by reconstruction error (ECG5000 recipe; train on normal data)"}
+
+_PARAMS = {"hidden": "hidden", "activation": "activation", "output_activation": "output_activation", "init": "init",
+           "scaler": "scaler", "error": "error", "loss": "loss", "threshold": "threshold", "k": "k", "q": "q",
+           "contamination": "contamination"}
+
+
+def train_params(family: str, args: argparse.Namespace) -> dict[str, Any]:
+    return {p: getattr(args, a) for a, p in _PARAMS.items() if getattr(args, a, None) is not None}
+
+
+def register(subparsers) -> None:
+    """``aekit score RUN --input FILE --output scores.csv``."""
+    from .main import add_data_options
+
+    s = subparsers.add_parser("score", help="anomaly scores of new samples (one row per input row)")
+    s.add_argument("run", metavar="RUN", help="a run folder of 'aekit train anomaly' (or a saved detector)")
+    s.add_argument("--input", required=True, metavar="PATH", help=".csv/.tsv (columns picked by name), .npy or .npz")
+    s.add_argument("--output", required=True, metavar="FILE", help=".csv or .tsv: [id,] score, is_anomaly")
+    add_data_options(s, builtin=False)
+    _threshold_options(s)
+    s.add_argument("--overwrite", action="store_true")
+    s.set_defaults(func=cmd_score)
+
+
+def cmd_score(args: argparse.Namespace) -> int:
+    from .. import _io
+    from .._io import refuse_existing
+    from ..errors import UsageError
+    from ..tasks.anomaly import score_table
+    from ..data import iter_table, read_path
+    from ..tasks.recipes import load_run
+
+    est, _, config = load_run(args.run)
+    if config.get("estimator") != "AnomalyDetector":
+        raise UsageError(f"{args.run} is a {config.get('estimator')} run; 'aekit score' needs an anomaly run "
+                         f"('aekit train anomaly')")
+    if args.output.lower().endswith(".tsv"):
+        sep = "\t"
+    elif args.output.lower().endswith(".csv"):
+        sep = ","
+    else:
+        raise UsageError(f"cannot write {args.output}: expected a .csv or .tsv file")
+    refuse_existing(args.output, args.overwrite)
+    if args.threshold is not None or any(getattr(args, a) is not None for a in ("k", "q", "contamination")):
+        est.set_params(**{p: getattr(args, p) for p in ("threshold", "k", "q", "contamination")
+                          if getattr(args, p) is not None})
+    names = getattr(est, "feature_names_in_", None)  # pick the model's columns by name; others are ignored
+    options = dict(label_column=args.label_column, id_column=args.id_column,
+                   columns=None if names is None else list(names))
+    if Path(args.input).suffix.lower() in (".csv", ".tsv"):
+        chunks = iter_table(args.input, **options)  # streamed: memory bounded by one chunk, any file size
+    else:
+        chunks = [read_path(args.input, npz_key=args.npz_key, image_size=args.image_size, **options)]
+    n = 0
+    with _io.atomic_path(args.output) as tmp, open(tmp, "w", newline="") as f:
+        for chunk in chunks:
+            f.write(score_table(est, chunk.x, ids=chunk.ids, sep=sep, header=n == 0))
+            n += len(chunk)
+    print(f"wrote {n} scores to {args.output} (threshold {est.threshold_:.6g})")
+    return 0

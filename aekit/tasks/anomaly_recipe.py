@@ -1,0 +1,168 @@
+"""The anomaly-detection recipe: ECG5000 heartbeats, a dense autoencoder trained on normal beats.
+
+Out of the box (``aekit train anomaly``) this is TensorFlow's ECG5000 tutorial: the classic
+split (TRAIN then TEST concatenated, ``train_test_split(test_size=0.2, random_state=21)``),
+global min-max scaling, a 140-32-16-8-16-32-140 network trained on the normal training
+beats only for 20 epochs (batch 512, Adam 1e-3, MAE), the validation loss on all test beats,
+and the threshold mean + 1 std of the training errors.
+
+Presets (``aekit train anomaly --preset NAME``; :data:`PRESETS`):
+
+* ``recipe``: the tutorial as above (the defaults).
+* ``robust``: a wider network (64-32-16), 100 epochs of batch 64, the error scored as
+  MSE and the threshold at the 95th percentile of the training errors. The threshold uses
+  no test labels. On the classic split: ROC-AUC 0.998, accuracy 0.97-0.98 over seeds 0-4.
+
+The user's own data (``--data FILE``):
+
+* without ``--label-column``: every row is normal; a seeded ``--validation-split`` is held
+  out for the validation loss and the figures;
+* with ``--label-column COL --normal-label VALUE``: a stratified split; the model trains on
+  the normal rows of the training part and is evaluated on all held-out rows.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .. import plots
+from ..data import Data, ecg5000_classic_split, load_builtin
+from ..errors import UsageError
+from .recipes import DataSpec, Recipe, split_data
+
+#: Named estimator settings, selected with ``--preset NAME`` (layered over the recipe's defaults).
+PRESETS: dict[str, dict[str, Any]] = {
+    "recipe": {},
+    "robust": {"hidden": (64, 32), "latent_dim": 16, "epochs": 100, "batch_size": 64, "error": "mse",
+               "threshold": "percentile", "q": 95.0},
+}
+
+
+def _label_matches(labels: np.ndarray, normal_label: Any) -> np.ndarray:
+    """Boolean mask of the rows whose label equals ``normal_label`` (text or number)."""
+    labels = np.asarray(labels)
+    if labels.dtype.kind in "iuf":
+        try:
+            return labels == float(normal_label)
+        except (TypeError, ValueError):
+            pass
+    return np.char.strip(labels.astype(str)) == str(normal_label).strip()
+
+
+def anomaly_labels(data: Data, normal_label: Any) -> Data:
+    """``data`` with ``y`` recoded to 1 = anomaly, 0 = normal (rows labelled ``normal_label`` are normal)."""
+    if data.y is None:
+        raise UsageError(f"{data.source or 'the data'} has no labels; give --label-column COL with --normal-label")
+    if normal_label is None:
+        raise UsageError("--label-column needs --normal-label VALUE: the label of the normal rows")
+    normal = _label_matches(data.y, normal_label)
+    if not normal.any():
+        found = ", ".join(map(str, np.unique(data.y)[:10]))
+        raise UsageError(f"no row has the normal label {normal_label!r}; the labels are: {found}")
+    return Data(x=data.x, y=(~normal).astype(np.int64), feature_names=data.feature_names, names=data.names,
+                image_mode=data.image_mode, ids=data.ids, source=data.source)
+
+
+class AnomalyRecipe(Recipe):
+    """``aekit train anomaly``: see the module docstring.
+
+    The data it hands on has ``y`` 1 = anomaly, 0 = normal (``None`` when unlabelled).
+
+    Examples
+    --------
+    >>> from aekit.tasks.recipes import train_run, DataSpec      # doctest: +SKIP
+    >>> est, metrics = train_run("anomaly", {}, DataSpec(dataset="ecg5000"), "runs/anomaly")  # doctest: +SKIP
+    """
+
+    name = "anomaly"
+    estimator = "AnomalyDetector"
+    default_dataset = "ecg5000"
+    defaults: dict[str, Any] = {}  # the estimator's own defaults are the recipe
+    presets = PRESETS
+
+    def build(self, params: dict[str, Any]):
+        params = dict(params)
+        preset = params.pop("preset", None)
+        if preset is not None:
+            if preset not in PRESETS:
+                raise UsageError(f"unknown preset {preset!r} for anomaly; expected one of: {', '.join(PRESETS)}")
+            params = {**PRESETS[preset], **params}
+        return super().build(params)
+
+    def load_data(self, spec: DataSpec, seed: int) -> tuple[Data, Data]:
+        if spec.data is not None:
+            data = spec.read_user()
+            if spec.label_column is None:
+                if spec.normal_label is not None:
+                    raise UsageError("--normal-label needs --label-column COL: the column holding the labels")
+                data = Data(x=data.x, y=None, feature_names=data.feature_names, ids=data.ids, source=data.source)
+                return split_data(data, spec.validation_split, seed)
+            return split_data(anomaly_labels(data, spec.normal_label), spec.validation_split, seed, stratify=True)
+        name = spec.dataset or self.default_dataset
+        if name == "ecg5000":
+            train, test = ecg5000_classic_split(spec.data_dir, download=spec.download)
+            return anomaly_labels(train, 1), anomaly_labels(test, 1)
+        if spec.normal_label is None:
+            raise UsageError(f"--dataset {name} needs --normal-label CLASS (e.g. 0): the class taken as normal")
+        parts = [load_builtin(name, split, root=spec.data_dir, download=spec.download) for split in ("train", "test")]
+        return tuple(anomaly_labels(p, spec.normal_label) for p in parts)
+
+    def load_eval_data(self, spec: DataSpec, seed: int, path: str | None = None) -> Data:
+        """A given file (its labels recoded with ``spec.normal_label``), else the run's held-out split."""
+        if path is None:
+            return self.load_data(spec, seed)[1]
+        data = spec.read_user(path)
+        if spec.label_column is not None:
+            return anomaly_labels(data, spec.normal_label)
+        return Data(x=data.x, y=None, feature_names=data.feature_names, ids=data.ids, source=data.source)
+
+    def fit(self, est, train: Data, val: Data, **kw: Any):
+        x = train.x if train.y is None else train.x[train.y == 0]
+        if len(x) == 0:
+            raise UsageError("no normal rows to train on; check --label-column and --normal-label")
+        return est.fit(x, validation_data=val.x, feature_names=train.feature_names, **kw)
+
+    def _x(self, est, data: Data) -> np.ndarray:
+        """``data.x`` with the model's feature columns, by name when both sides know them."""
+        names = getattr(est, "feature_names_in_", None)
+        if names is None or data.feature_names is None or list(data.feature_names) == list(names):
+            return data.x
+        missing = [n for n in names if n not in data.feature_names]
+        if missing:
+            raise UsageError(f"{data.source}: missing the model's columns {', '.join(missing[:5])}")
+        idx = [data.feature_names.index(n) for n in names]
+        return data.x[:, idx]
+
+    def evaluate(self, est, data: Data) -> dict[str, Any]:
+        x = self._x(est, data)
+        if data.y is None:  # unlabelled: what the detector flags
+            scores = est.decision_function(x)
+            return {"threshold": float(est.threshold_), "n_samples": int(len(scores)),
+                    "anomaly_rate": float(np.mean(scores > est.threshold_)),
+                    "mean_score": float(np.mean(scores))}
+        return est.evaluate(x, data.y)
+
+    def figures(self, est, data: Data, folder: Path) -> list[Path]:
+        folder = Path(folder)
+        x = self._x(est, data)
+        written = [plots.plot_history(est.history_, folder / "loss.png")]
+        scores = est.decision_function(x)
+        y = np.zeros(len(x), np.int64) if data.y is None else np.asarray(data.y)
+        picks = [(int(np.flatnonzero(y == c)[0]), title) for c, title in ((0, "normal"), (1, "anomalous"))
+                 if (y == c).any()]
+        if x.ndim == 2 and picks:
+            rec = est.reconstruct(x[[i for i, _ in picks]])
+            panels = [(x[i], rec[j], f"{title} (score {scores[i]:.4g})") for j, (i, title) in enumerate(picks)]
+            written.append(plots.plot_signal_reconstructions(panels, folder / "reconstructions.png"))
+        written.append(plots.plot_error_histogram(scores[y == 0], scores[y == 1], est.threshold_,
+                                                  folder / "error_histogram.png",
+                                                  xlabel=f"reconstruction error ({est.error})"))
+        if 0 < y.sum() < len(y):
+            written.append(plots.plot_roc(y, scores, folder / "roc.png", title="anomaly detector ROC"))
+        return written
+
+
+RECIPE = AnomalyRecipe()

@@ -1,0 +1,99 @@
+"""Input scaling that belongs to a model: learned at ``fit``, saved with it, applied when scoring.
+
+Every scaler is affine, ``x_scaled = (x - offset) / scale``, so one class serves all:
+
+* ``"minmax"``: the training data's GLOBAL min and max (one number each, as in the
+  ECG5000 recipe), mapping the training data into [0, 1] (use a sigmoid output);
+* ``"standard"``: per-feature mean and standard deviation (use a linear output);
+* ``"none"``: identity.
+
+The state is plain JSON (:meth:`Scaler.get_state`), so ``aekit.load`` restores it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+
+from ..errors import UsageError
+
+SCALERS = ("minmax", "standard", "none")
+
+
+class Scaler:
+    """Affine input scaling ``(x - offset) / scale``, fitted on the training data.
+
+    Parameters
+    ----------
+    kind : {"minmax", "standard", "none"}
+
+    Attributes
+    ----------
+    offset_, scale_ : ndarray (float32)
+        Scalars (``minmax``, ``none``) or one value per feature (``standard``), shaped to
+        broadcast against one sample.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> s = Scaler("minmax").fit(np.array([[0.0, 2.0], [4.0, 1.0]], np.float32))
+    >>> s.transform(np.array([[2.0, 4.0]], np.float32))
+    array([[0.5, 1. ]], dtype=float32)
+    """
+
+    def __init__(self, kind: str = "minmax"):
+        if kind not in SCALERS:
+            raise UsageError(f"scaler must be one of {', '.join(SCALERS)}, got {kind!r}")
+        self.kind = kind
+
+    def fit(self, X: np.ndarray) -> "Scaler":
+        """Learn the offset and scale from ``X`` of shape (n, ...)."""
+        X = np.asarray(X, dtype=np.float64)
+        if self.kind == "minmax":
+            lo, hi = X.min(), X.max()
+            offset, scale = np.array(lo), np.array(hi - lo if hi > lo else 1.0)
+        elif self.kind == "standard":
+            offset, scale = X.mean(axis=0), X.std(axis=0)  # (n, ...) -> (...)
+            scale = np.where(scale > 0, scale, 1.0)  # constant features: centre only
+        else:
+            offset, scale = np.array(0.0), np.array(1.0)
+        self.offset_ = offset.astype(np.float32)
+        self.scale_ = scale.astype(np.float32)
+        return self
+
+    def transform(self, X: np.ndarray) -> np.ndarray:
+        """Scale ``X`` (NumPy, float32)."""
+        return ((np.asarray(X, np.float32) - self.offset_) / self.scale_).astype(np.float32)
+
+    def inverse_transform(self, X: np.ndarray) -> np.ndarray:
+        """Back to the input's units."""
+        return (np.asarray(X, np.float32) * self.scale_ + self.offset_).astype(np.float32)
+
+    def torch_transform(self, x: torch.Tensor) -> torch.Tensor:
+        """Scale a batch on its own device (used when scoring in batches)."""
+        offset = torch.as_tensor(self.offset_, device=x.device, dtype=x.dtype)
+        scale = torch.as_tensor(self.scale_, device=x.device, dtype=x.dtype)
+        return (x - offset) / scale
+
+    def torch_inverse(self, x: torch.Tensor) -> torch.Tensor:
+        """Back to the input's units, on the batch's device."""
+        offset = torch.as_tensor(self.offset_, device=x.device, dtype=x.dtype)
+        scale = torch.as_tensor(self.scale_, device=x.device, dtype=x.dtype)
+        return x * scale + offset
+
+    def get_state(self) -> dict[str, Any]:
+        """JSON-ready state."""
+        return {"kind": self.kind, "offset": self.offset_.tolist(), "scale": self.scale_.tolist()}
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any]) -> "Scaler":
+        """Rebuild a fitted scaler from :meth:`get_state`."""
+        scaler = cls(state["kind"])
+        scaler.offset_ = np.asarray(state["offset"], dtype=np.float32)
+        scaler.scale_ = np.asarray(state["scale"], dtype=np.float32)
+        return scaler
+
+    def __repr__(self) -> str:
+        return f"Scaler({self.kind!r})"

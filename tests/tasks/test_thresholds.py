@@ -1,0 +1,84 @@
+"""Threshold strategies: each one's formula, parameter checks, and choosing on labelled data."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from aekit.errors import DataError, UsageError
+from aekit.tasks.thresholds import (
+    MAD_TO_STD, STRATEGIES, Threshold, best_threshold, compute_threshold, get_threshold,
+)
+
+SCORES = np.random.default_rng(0).gamma(2.0, 0.01, 1000)
+
+
+def test_mean_std_matches_the_tutorial_formula():
+    # np.mean(train_loss) + np.std(train_loss): population std (ddof=0)
+    assert compute_threshold(SCORES, "mean_std", k=1.0) == pytest.approx(np.mean(SCORES) + np.std(SCORES))
+    assert compute_threshold(SCORES, "mean_std", k=2.5) == pytest.approx(np.mean(SCORES) + 2.5 * np.std(SCORES))
+    assert compute_threshold(SCORES) == compute_threshold(SCORES, "mean_std", k=1.0)  # the default
+
+
+def test_percentile_contamination_mad_fixed():
+    assert compute_threshold(SCORES, "percentile", q=99) == pytest.approx(np.percentile(SCORES, 99))
+    assert compute_threshold(SCORES, "contamination", contamination=0.1) == pytest.approx(np.percentile(SCORES, 90))
+    assert np.mean(SCORES > compute_threshold(SCORES, "contamination", contamination=0.1)) == pytest.approx(0.1, abs=0.002)
+    med = np.median(SCORES)
+    mad = np.median(np.abs(SCORES - med))
+    assert compute_threshold(SCORES, "mad", k=3) == pytest.approx(med + 3 * MAD_TO_STD * mad)
+    assert compute_threshold(SCORES, "fixed", value=0.5) == 0.5
+    assert compute_threshold(SCORES, 0.25) == 0.25  # a number is a fixed threshold
+    assert compute_threshold([1.0, 2.0, 3.0, 4.0], "percentile", q=0) == 1.0
+    assert compute_threshold([1.0, 2.0, 3.0, 4.0], "percentile", q=100) == 4.0
+
+
+def test_every_strategy_shares_the_base():
+    assert set(STRATEGIES) == {"mean_std", "percentile", "contamination", "mad", "fixed"}
+    assert all(issubclass(cls, Threshold) for cls in STRATEGIES.values())
+
+
+@pytest.mark.parametrize("strategy, params", [
+    ("percentile", {"q": -1}), ("percentile", {"q": 100.5}), ("percentile", {"q": float("nan")}),
+    ("contamination", {"contamination": 0}), ("contamination", {"contamination": 1}),
+    ("contamination", {"contamination": 1.5}), ("mean_std", {"k": "one"}), ("mad", {"k": float("inf")}),
+    ("mean_std", {"q": 5}), ("nope", {}), ("fixed", {"value": None}),
+])
+def test_bad_parameters_are_one_line_usage_errors(strategy, params):
+    with pytest.raises(UsageError) as info:
+        get_threshold(strategy, **params)
+    assert "\n" not in str(info.value)
+
+
+def test_bad_scores():
+    with pytest.raises(DataError):
+        compute_threshold([], "mean_std")
+    with pytest.raises(DataError):
+        compute_threshold([1.0, np.nan], "percentile", q=50)
+
+
+def test_best_threshold_separates_and_maximises_the_metric():
+    assert best_threshold([0.1, 0.2, 0.8, 0.9], [0, 0, 1, 1]) == (0.5, 1.0)
+    rng = np.random.default_rng(1)
+    s = np.concatenate([rng.normal(0, 1, 500), rng.normal(3, 1, 100)])
+    y = np.r_[np.zeros(500), np.ones(100)]
+    from sklearn.metrics import accuracy_score, f1_score
+
+    for metric, fn in (("f1", f1_score), ("accuracy", accuracy_score)):
+        t, value = best_threshold(s, y, metric)
+        assert fn(y, s > t) == pytest.approx(value)
+        grid = np.quantile(s, np.linspace(0, 1, 301))
+        assert value >= max(fn(y, s > g) for g in grid) - 1e-12  # no grid point does better
+    for metric in ("balanced_accuracy", "mcc"):
+        assert best_threshold(s, y, metric)[1] > 0.8
+
+
+def test_best_threshold_bad_input():
+    with pytest.raises(UsageError):
+        best_threshold([0.1, 0.2], [0, 1], metric="auc")
+    with pytest.raises(DataError):
+        best_threshold([0.1, 0.2], [0, 0])
+    with pytest.raises(DataError):
+        best_threshold([0.1, 0.2], [0, 2])
+    with pytest.raises(DataError):
+        best_threshold([0.1, 0.2, 0.3], [0, 1])
