@@ -72,6 +72,11 @@ def refuse_existing(path: str | os.PathLike, overwrite: bool) -> None:
     from .errors import UsageError
 
     path = Path(path)
+    parent = path.parent  # the nearest existing folder above the output must be a writable folder
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir() or not os.access(parent, os.W_OK):
+        raise UsageError(f"cannot write {path}: {parent} is not a writable folder; pass another output path")
     if overwrite or not path.exists():
         return
     if path.is_dir() and not any(path.iterdir()):

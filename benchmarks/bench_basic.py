@@ -65,15 +65,15 @@ def aekit_run(x, x_test, hidden, epochs, batch_size, device, preset) -> C.Result
     return res
 
 
-def main() -> None:
-    args = C.parse_args(__doc__.splitlines()[0], epochs=10, batch_size=32, hidden="", preset="")
+def main(default_hidden: str = "", title: str = "basic autoencoder") -> None:
+    args = C.parse_args(__doc__.splitlines()[0], epochs=10, batch_size=32, hidden=default_hidden, preset="")
     hidden = tuple(int(h) for h in args.hidden.split(",") if h)
     device = C.device_of(args.device)
     x = torch.as_tensor(load_builtin("fashion-mnist", "train").x)
     x_test = torch.as_tensor(load_builtin("fashion-mnist", "test").x)
     results = [] if args.skip_plain else [plain_loop(x, x_test, hidden, args.epochs, args.batch_size, device)]
     results.append(aekit_run(x, x_test, hidden, args.epochs, args.batch_size, device, args.preset))
-    C.report(f"basic autoencoder, hidden={hidden or '()'}, batch {args.batch_size}", results, device)
+    C.report(f"{title}, hidden={hidden or '()'}, batch {args.batch_size}", results, device)
 
 
 if __name__ == "__main__":

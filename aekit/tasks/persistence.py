@@ -113,8 +113,8 @@ def load(path: str | Path, *, device: str | None = None):
         raise RunFailure(f"{path / CONFIG}: parameters do not fit {cls.__name__} ({exc})") from None
     try:
         est._set_tensors(load_tensors(path / WEIGHTS))
-    except (RuntimeError, KeyError) as exc:
-        if isinstance(exc, RunFailure):
+    except (RuntimeError, KeyError, TypeError, ValueError) as exc:  # ValueError/TypeError: bad params in config
+        if isinstance(exc, (RunFailure, UsageError)):
             raise
         raise RunFailure(f"{path / WEIGHTS}: weights do not fit the model in {CONFIG} "
                          f"({' '.join(str(exc).split())[:160]})") from None

@@ -76,6 +76,9 @@ class RunFolder:
         if not os.access(p, os.W_OK):
             raise UsageError(f"run folder {p} is not writable; pass a writable --out")
         run._acquire()
+        for stale in p.rglob(".*.tmp"):  # temp files of a writer that died (we hold the lock now)
+            if stale.is_file():
+                stale.unlink(missing_ok=True)
         if existing and overwrite and not resume:
             for entry in p.iterdir():
                 if entry.name == LOCK:

@@ -1,0 +1,570 @@
+"""Issue 10: a bad-input matrix over every CLI subcommand and the public API.
+
+Each CLI case runs ``aekit`` in-process and asserts: the exit code (2 bad usage/input, 1 run-time
+failure), exactly one ``aekit: error:`` line on stderr naming the problem, no traceback, no output
+left behind, and earlier outputs (the case's folder and the shared runs) byte for byte untouched.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import pickle
+import shutil
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from .badinput import assert_one_line, assert_one_line_exc, cli, snapshot, write_images, write_table
+
+FAMILIES = ("basic", "stacked", "anomaly", "denoise", "vae")
+COMMON = ["--epochs", "1", "--no-figures", "--quiet"]
+
+
+def _available() -> tuple[set[str], set[str]]:
+    """(CLI commands, trainable families) that import and register right now."""
+    from aekit.cli.main import build_parser
+    from aekit.tasks.recipes import get_recipe
+
+    def choices(parser):
+        return set(next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices)
+
+    parser = build_parser()
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    families = set()
+    for fam in choices(sub.choices["train"]):
+        try:
+            get_recipe(fam)
+            families.add(fam)
+        except Exception:  # a family still being written
+            pass
+    return set(sub.choices), families
+
+
+CORRUPTIONS = {  # kind -> (how to damage a copy of a run, exit code, needles)
+    "truncated-weights": (lambda p: (p / "model.safetensors").write_bytes((p / "model.safetensors").read_bytes()[:100]),
+                          1, ["model.safetensors", "truncated"]),
+    "garbage-weights": (lambda p: (p / "model.safetensors").write_bytes(b"\x00" * 64), 1, ["model.safetensors"]),
+    "bad-header-weights": (lambda p: (p / "model.safetensors").write_bytes((300).to_bytes(8, "little") + b"{oops" + b" " * 400),
+                           1, ["model.safetensors", "not a valid safetensors"]),
+    "empty-weights": (lambda p: (p / "model.safetensors").write_bytes(b""), 1, ["model.safetensors"]),
+    "missing-weights": (lambda p: (p / "model.safetensors").unlink(), 1, ["model.safetensors", "not found"]),
+    "pickle-weights": (lambda p: (p / "model.safetensors").write_bytes(pickle.dumps({"w": [1.0]})), 1,
+                       ["model.safetensors", "pickle"]),
+    "config-not-json": (lambda p: (p / "config.json").write_text("{not json"), 1, ["config.json", "not valid json"]),
+    "unknown-estimator": (lambda p: _edit_config(p, estimator="os.system"), 1, ["config.json", "unknown estimator"]),
+    "unknown-family": (lambda p: _edit_config(p, family="nosuchfamily"), 1, ["config.json", "unknown family"]),
+    "family-not-a-name": (lambda p: _edit_config(p, family=["basic"]), 1, ["config.json", "unknown family"]),
+    "bad-params": (lambda p: _edit_config(p, params={**_config(p)["params"], "latent_dim": "abc"}), 1, ["config.json"]),
+}
+
+
+def _config(p: Path) -> dict:
+    return json.loads((p / "config.json").read_text())
+
+
+def _edit_config(p: Path, **kw) -> None:
+    (p / "config.json").write_text(json.dumps({**_config(p), **kw}))
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    """Tiny inputs, one small run per available family, damaged copies of them; all read-only for cases."""
+    W = tmp_path_factory.mktemp("world")
+    commands, families = _available()
+    rng = np.random.default_rng(0)
+    X = rng.random((60, 6)).astype(np.float32)
+    write_table(W / "rows.csv", X, labels=[i % 2 for i in range(60)])
+    np.save(W / "rows.npy", X)
+    bad = X[:5].copy()
+    bad[2, 3] = np.nan
+    write_table(W / "rows_nan.csv", bad, labels=[0] * 5)
+    np.save(W / "w7.npy", np.zeros((4, 7), np.float32))
+    write_images(W / "imgs", 24)
+    write_images(W / "rgb", 4, mode="RGB")
+    write_images(W / "big", 3, size=(10, 10))
+    write_images(W / "mixsz" / "a", 1)
+    write_images(W / "mixsz" / "b", 1, size=(9, 8))
+    write_images(W / "mixmd" / "a", 1)
+    write_images(W / "mixmd" / "b", 1, mode="RGB")
+    (W / "empty.csv").write_text("")
+    (W / "empty.npy").write_bytes(b"")
+    (W / "text.csv").write_text("a,b\n1,x\n2,3\n")
+    (W / "nan.csv").write_text("a,b\n1,nan\n2,3\n")
+    (W / "inf.csv").write_text("a,b\n1,-inf\n2,3\n")
+    (W / "rag.csv").write_text("a,b\n1,2\n2,3,4\n")
+    (W / "x.txt").write_text("1,2\n")
+
+    runs = W / "runs"
+    recipes = {
+        "basic": ["basic", "--data", W / "rows.csv", "--label-column", "label", "--latent-dim", "2"],
+        "img": ["basic", "--data", W / "imgs", "--latent-dim", "2"],
+        "anomaly": ["anomaly", "--data", W / "rows.csv", "--label-column", "label", "--normal-label", "0",
+                    "--latent-dim", "2"],
+        "denoise": ["denoise", "--data", W / "imgs", "--channels", "4"],
+        "vae": ["vae", "--data", W / "imgs", "--latent-dim", "2", "--channels", "4,4"],
+    }
+    have = set()
+    for name, argv in recipes.items():
+        if argv[0] not in families:
+            continue
+        code, _, err = cli("train", *argv, *COMMON, "--out", runs / name)
+        assert code == 0, err
+        have.add(name)
+    damaged = W / "bad"
+    for src in have - {"img"}:
+        for kind, (damage, _, _) in CORRUPTIONS.items():
+            dst = damaged / f"{kind}-{src}"
+            shutil.copytree(runs / src, dst, ignore=shutil.ignore_patterns("checkpoint", ".lock"))
+            damage(dst)
+    if "basic" in have:  # a run whose training file has gone: plot/evaluate cannot find their data
+        dst = damaged / "nodata-basic"
+        shutil.copytree(runs / "basic", dst, ignore=shutil.ignore_patterns("checkpoint", ".lock"))
+        _edit_config(dst, data={**_config(dst)["data"], "data": str(W / "gone.csv")})
+    return SimpleNamespace(root=W, runs=have, families=families, commands=commands, snap=snapshot(W))
+
+
+# ---- the CLI matrix ---------------------------------------------------------------------------------
+
+def C(id, argv, code=2, needles=(), needs=()):
+    return pytest.param(argv, code, needles, set(needs), id=id)
+
+
+CASES = []
+BAD_DATA = [("empty-csv", "empty.csv", ["empty.csv", "empty"]), ("text-column", "text.csv", ["'x' is not a number"]),
+            ("nan", "nan.csv", ["nan.csv", "non-finite"]), ("inf", "inf.csv", ["inf.csv", "non-finite"]),
+            ("ragged", "rag.csv", ["row 3", "expected 2"]), ("mixed-sizes", "mixsz", ["different sizes", "--image-size"]),
+            ("mixed-modes", "mixmd", ["different modes"])]
+for fam in FAMILIES:
+    out = ["--out", "{T}/r"]
+    for cid, name, needles in BAD_DATA:
+        CASES.append(C(f"train-{fam}-{cid}", ["train", fam, "--data", "{W}/" + name, *COMMON, *out], 2, needles, [fam]))
+    CASES.append(C(f"train-{fam}-no-such-label-column", ["train", fam, "--data", "{W}/rows.csv", "--label-column",
+                                                         "nope", *COMMON, *out], 2, ["'nope'", "columns are"], [fam]))
+    if fam != "basic":  # basic: in tests/cli/test_cli.py
+        CASES += [
+            C(f"train-{fam}-missing-path", ["train", fam, "--data", "{W}/missing.csv", *COMMON, *out], 2,
+              ["missing.csv", "no such file"], [fam]),
+            C(f"train-{fam}-unsupported-extension", ["train", fam, "--data", "{W}/x.txt", *COMMON, *out], 2,
+              ["x.txt", "unsupported", ".csv"], [fam]),
+            C(f"train-{fam}-empty-npy", ["train", fam, "--data", "{W}/empty.npy", *COMMON, *out], 2,
+              ["empty.npy", "empty"], [fam]),
+            C(f"train-{fam}-epochs-negative", ["train", fam, "--epochs", "-1", *out], 2, ["--epochs", ">= 0"], [fam]),
+            C(f"train-{fam}-batch-size-0", ["train", fam, "--batch-size", "0", *out], 2, ["--batch-size", ">= 1"], [fam]),
+            C(f"train-{fam}-unknown-dataset", ["train", fam, "--dataset", "nope", *COMMON, *out]
+              + (["--normal-label", "0"] if fam == "anomaly" else []), 2, ["unknown dataset 'nope'", "mnist"], [fam]),
+        ]
+    if fam not in ("basic", "denoise"):
+        CASES.append(C(f"train-{fam}-latent-dim-0", ["train", fam, "--latent-dim", "0", *out], 2,
+                       ["--latent-dim", ">= 1"], [fam]))
+    if fam != "basic":
+        good = "{W}/imgs" if fam in ("denoise", "vae") else "{W}/rows.csv"
+        CASES += [
+            C(f"train-{fam}-out-exists", ["train", fam, "--data", good, *COMMON, "--out", "{T}/oldrun"], 2,
+              ["oldrun", "--overwrite"], [fam]),
+            C(f"train-{fam}-out-under-a-file", ["train", fam, "--data", good, *COMMON, "--out", "{T}/afile/r"], 2,
+              ["afile", "writable"], [fam]),
+            C(f"train-{fam}-out-is-a-file", ["train", fam, "--data", good, *COMMON, "--out", "{T}/afile"], 2,
+              ["afile", "not a folder"], [fam]),
+        ]
+CASES += [
+    C("train-stacked-lr-0", ["train", "stacked", "--lr", "0", "--out", "{T}/r"], 2, ["--lr", "positive"], ["stacked"]),
+    C("train-stacked-validation-split-above-1", ["train", "stacked", "--validation-split", "1.5", "--out", "{T}/r"], 2,
+      ["--validation-split", "between 0 and 1"], ["stacked"]),
+    C("train-stacked-hidden-0", ["train", "stacked", "--hidden", "8,0", "--out", "{T}/r"], 2, ["--hidden", ">= 1"],
+      ["stacked"]),
+    C("train-denoise-noise-below-0", ["train", "denoise", "--noise", "gaussian:-0.1", "--out", "{T}/r"], 2,
+      ["--noise", ">= 0"], ["denoise"]),
+    C("train-denoise-noise-probability-above-1", ["train", "denoise", "--noise", "masking:2", "--out", "{T}/r"], 2,
+      ["--noise", "[0, 1]"], ["denoise"]),
+    C("train-denoise-unknown-noise", ["train", "denoise", "--noise", "pink:0.1", "--out", "{T}/r"], 2,
+      ["--noise", "gaussian:"], ["denoise"]),
+    C("train-denoise-table-data", ["train", "denoise", "--data", "{W}/rows.npy", *COMMON, "--out", "{T}/r"], 2,
+      ["images"], ["denoise"]),
+    C("train-vae-table-data", ["train", "vae", "--data", "{W}/rows.npy", *COMMON, "--out", "{T}/r"], 2,
+      ["images"], ["vae"]),
+    C("train-vae-beta-negative", ["train", "vae", "--beta", "-1", "--out", "{T}/r"], 2, ["--beta", ">= 0"], ["vae"]),
+    C("train-anomaly-percentile-above-100", ["train", "anomaly", "--data", "{W}/rows.csv", "--threshold", "percentile",
+                                            "--q", "150", "--out", "{T}/r"], 2, ["q", "[0, 100]"], ["anomaly"]),
+    C("train-anomaly-contamination-above-1", ["train", "anomaly", "--data", "{W}/rows.csv", "--threshold",
+                                             "contamination", "--contamination", "1.5", "--out", "{T}/r"], 2,
+      ["contamination", "(0, 1)"], ["anomaly"]),
+    C("train-anomaly-normal-label-absent", ["train", "anomaly", "--data", "{W}/rows.csv", "--label-column", "label",
+                                           "--normal-label", "7", *COMMON, "--out", "{T}/r"], 2, ["'7'", "0, 1"],
+      ["anomaly"]),
+    C("unknown-command", ["nosuchcommand"], 2, ["invalid choice"]),
+    C("datasets-unknown-action", ["datasets", "nope"], 2, ["invalid choice"]),
+    # evaluate
+    C("evaluate-missing-data", ["evaluate", "{W}/runs/basic", "--data", "{W}/missing.csv"], 2, ["missing.csv"],
+      ["basic"]),
+    C("evaluate-wrong-features", ["evaluate", "{W}/runs/basic", "--data", "{W}/w7.npy"], 2, ["6", "got 7"], ["basic"]),
+    C("evaluate-nan", ["evaluate", "{W}/runs/basic", "--data", "{W}/rows_nan.csv"], 2, ["rows_nan.csv", "nan"],
+      ["basic"]),
+    C("evaluate-wrong-image-size", ["evaluate", "{W}/runs/img", "--data", "{W}/big"], 2, ["(1, 8, 8)", "(1, 10, 10)"],
+      ["img"]),
+    C("evaluate-mixed-sizes", ["evaluate", "{W}/runs/img", "--data", "{W}/mixsz"], 2, ["different sizes"], ["img"]),
+    C("evaluate-output-unwritable", ["evaluate", "{W}/runs/basic", "--output", "{T}/afile/m.json"], 2,
+      ["m.json", "writable"], ["basic"]),
+    C("plot-missing-run", ["plot", "{W}/norun"], 2, ["norun", "no such run"]),
+    C("plot-training-data-gone", ["plot", "{W}/bad/nodata-basic"], 2, ["gone.csv"], ["basic"]),
+    C("evaluate-training-data-gone", ["evaluate", "{W}/bad/nodata-basic"], 2, ["gone.csv"], ["basic"]),
+]
+for cmd in ("encode", "reconstruct"):
+    B, I = "{W}/runs/basic", "{W}/runs/img"
+    CASES += [
+        C(f"{cmd}-missing-input", [cmd, B, "--input", "{W}/missing.csv", "--output", "{T}/z.npy"], 2, ["missing.csv"],
+          ["basic"]),
+        C(f"{cmd}-empty-csv", [cmd, B, "--input", "{W}/empty.csv", "--output", "{T}/z.npy"], 2, ["empty.csv"], ["basic"]),
+        C(f"{cmd}-text-column", [cmd, B, "--input", "{W}/text.csv", "--output", "{T}/z.npy"], 2,
+          ["'x' is not a number"], ["basic"]),
+        C(f"{cmd}-ragged", [cmd, B, "--input", "{W}/rag.csv", "--output", "{T}/z.npy"], 2, ["row 3"], ["basic"]),
+        C(f"{cmd}-nan", [cmd, B, "--input", "{W}/rows_nan.csv", "--label-column", "label", "--output", "{T}/z.npy"], 2,
+          ["non-finite", "f3"], ["basic"]),
+        C(f"{cmd}-unsupported-extension", [cmd, B, "--input", "{W}/x.txt", "--output", "{T}/z.npy"], 2, [".txt"],
+          ["basic"]),
+        C(f"{cmd}-no-such-label-column", [cmd, B, "--input", "{W}/rows.csv", "--label-column", "lbl", "--output",
+                                          "{T}/z.npy"], 2, ["'lbl'"], ["basic"]),
+        C(f"{cmd}-wrong-feature-count", [cmd, B, "--input", "{W}/rows.csv", "--output", "{T}/z.npy"], 2,
+          ["features 6", "got 7"], ["basic"]),
+        C(f"{cmd}-wrong-image-size", [cmd, I, "--input", "{W}/big", "--output", "{T}/z.npy"], 2,
+          ["(1, 8, 8)", "(1, 10, 10)"], ["img"]),
+        C(f"{cmd}-wrong-image-mode", [cmd, I, "--input", "{W}/rgb", "--output", "{T}/z.npy"], 2, ["(3, 8, 8)"], ["img"]),
+        C(f"{cmd}-mixed-sizes", [cmd, I, "--input", "{W}/mixsz", "--output", "{T}/z.npy"], 2, ["different sizes"],
+          ["img"]),
+        C(f"{cmd}-mixed-modes", [cmd, I, "--input", "{W}/mixmd", "--output", "{T}/z.npy"], 2, ["different modes"],
+          ["img"]),
+        C(f"{cmd}-output-exists", [cmd, I, "--input", "{W}/imgs", "--output", "{T}/exists.npy"], 2,
+          ["exists.npy", "--overwrite"], ["img"]),
+        C(f"{cmd}-output-extension", [cmd, I, "--input", "{W}/imgs", "--output", "{T}/z.txt"], 2, ["z.txt", ".npy"],
+          ["img"]),
+        C(f"{cmd}-output-unwritable", [cmd, I, "--input", "{W}/imgs", "--output", "{T}/afile/z.npy"], 2,
+          ["afile", "writable"], ["img"]),
+    ]
+A = "{W}/runs/anomaly"
+CASES += [
+    C("score-missing-input", ["score", A, "--input", "{W}/missing.csv", "--output", "{T}/s.csv"], 2, ["missing.csv"],
+      ["anomaly"]),
+    C("score-unsupported-extension", ["score", A, "--input", "{W}/x.txt", "--output", "{T}/s.csv"], 2, [".txt"],
+      ["anomaly"]),
+    C("score-missing-columns", ["score", A, "--input", "{W}/text.csv", "--output", "{T}/s.csv"], 2,
+      ["no column 'f0'", "a, b"], ["anomaly"]),
+    C("score-wrong-feature-count", ["score", A, "--input", "{W}/w7.npy", "--output", "{T}/s.csv"], 2, ["6", "got 7"],
+      ["anomaly"]),
+    C("score-nan", ["score", A, "--input", "{W}/rows_nan.csv", "--output", "{T}/s.csv"], 2, ["non-finite"],
+      ["anomaly"]),
+    C("score-output-exists", ["score", A, "--input", "{W}/rows.csv", "--output", "{T}/exists.csv"], 2,
+      ["exists.csv", "--overwrite"], ["anomaly"]),
+    C("score-output-extension", ["score", A, "--input", "{W}/rows.csv", "--output", "{T}/s.npy"], 2, [".csv or .tsv"],
+      ["anomaly"]),
+    C("score-output-unwritable", ["score", A, "--input", "{W}/rows.csv", "--output", "{T}/afile/s.csv"], 2,
+      ["writable"], ["anomaly"]),
+    C("score-percentile-above-100", ["score", A, "--input", "{W}/rows.csv", "--output", "{T}/s.csv", "--threshold",
+                                    "percentile", "--q", "150"], 2, ["q", "[0, 100]"], ["anomaly"]),
+    C("score-contamination-above-1", ["score", A, "--input", "{W}/rows.csv", "--output", "{T}/s.csv", "--threshold",
+                                     "contamination", "--contamination", "1.5"], 2, ["contamination"], ["anomaly"]),
+    C("score-not-an-anomaly-run", ["score", "{W}/runs/basic", "--input", "{W}/rows.csv", "--output", "{T}/s.csv"], 2,
+      ["anomaly run"], ["anomaly", "basic"]),
+]
+N = "{W}/runs/denoise"
+CASES += [
+    C("denoise-missing-input", ["denoise", N, "--input", "{W}/missing.csv", "--output", "{T}/d"], 2, ["missing.csv"],
+      ["denoise"]),
+    C("denoise-table-input", ["denoise", N, "--input", "{W}/rows.csv", "--output", "{T}/d"], 2, ["images"],
+      ["denoise"]),
+    C("denoise-mixed-sizes", ["denoise", N, "--input", "{W}/mixsz", "--output", "{T}/d"], 2, ["different sizes"],
+      ["denoise"]),
+    C("denoise-mixed-modes", ["denoise", N, "--input", "{W}/mixmd", "--output", "{T}/d"], 2, ["different modes"],
+      ["denoise"]),
+    C("denoise-wrong-channels", ["denoise", N, "--input", "{W}/rgb", "--output", "{T}/d"], 2, ["3 channels"],
+      ["denoise"]),
+    C("denoise-unsupported-extension", ["denoise", N, "--input", "{W}/x.txt", "--output", "{T}/d"], 2, [".txt"],
+      ["denoise"]),
+    C("denoise-output-exists", ["denoise", N, "--input", "{W}/imgs", "--output", "{T}/exists_dir"], 2,
+      ["exists_dir", "--overwrite"], ["denoise"]),
+    C("denoise-output-unwritable", ["denoise", N, "--input", "{W}/imgs", "--output", "{T}/afile/d"], 2,
+      ["writable"], ["denoise"]),
+    C("denoise-not-a-denoiser", ["denoise", "{W}/runs/basic", "--input", "{W}/imgs", "--output", "{T}/d"], 2,
+      ["Denoiser"], ["denoise", "basic"]),
+]
+V = "{W}/runs/vae"
+CASES += [
+    C("sample-n-0", ["sample", V, "--n", "0", "--output", "{T}/s.png"], 2, ["--n", ">= 1"], ["vae"]),
+    C("sample-output-exists", ["sample", V, "--output", "{T}/exists.png"], 2, ["exists.png", "--overwrite"], ["vae"]),
+    C("sample-output-extension", ["sample", V, "--output", "{T}/s.txt"], 2, ["s.txt", ".png"], ["vae"]),
+    C("sample-output-unwritable", ["sample", V, "--output", "{T}/afile/s.png"], 2, ["writable"], ["vae"]),
+    C("sample-not-a-vae", ["sample", "{W}/runs/basic", "--output", "{T}/s.png"], 2, ["not a VAE"], ["vae", "basic"]),
+    C("interpolate-index-out-of-range", ["interpolate", V, "--from", "0", "--to", "100000", "--output", "{T}/i.png"], 2,
+      ["100000", "out of range"], ["vae"]),
+    C("interpolate-missing-input", ["interpolate", V, "--input", "{W}/missing.png", "{W}/imgs/im00.png", "--output",
+                                    "{T}/i.png"], 2, ["missing.png"], ["vae"]),
+    C("interpolate-wrong-image-size", ["interpolate", V, "--input", "{W}/big/im00.png", "{W}/imgs/im00.png",
+                                       "--output", "{T}/i.png"], 2, ["(1, 10, 10)"], ["vae"]),
+    C("interpolate-steps-0", ["interpolate", V, "--steps", "0", "--from", "0", "--to", "1", "--output", "{T}/i.png"],
+      2, ["--steps"], ["vae"]),
+    C("interpolate-both-ends-kinds", ["interpolate", V, "--from", "0", "--to", "1", "--input", "{W}/imgs/im00.png",
+                                      "{W}/imgs/im01.png", "--output", "{T}/i.png"], 2, ["either"], ["vae"]),
+    C("interpolate-no-ends", ["interpolate", V, "--output", "{T}/i.png"], 2, ["--from"], ["vae"]),
+    C("interpolate-output-unwritable", ["interpolate", V, "--from", "0", "--to", "1", "--output", "{T}/afile/i.png"],
+      2, ["writable"], ["vae"]),
+]
+# Every command that loads a run, on every kind of damaged run.
+LOADERS = {
+    "evaluate": ("basic", lambda r: ["evaluate", r]),
+    "encode": ("basic", lambda r: ["encode", r, "--input", "{W}/rows.csv", "--label-column", "label", "--output",
+                                   "{T}/z.npy"]),
+    "reconstruct": ("basic", lambda r: ["reconstruct", r, "--input", "{W}/rows.npy", "--output", "{T}/z.npy"]),
+    "plot": ("basic", lambda r: ["plot", r]),
+    "score": ("anomaly", lambda r: ["score", r, "--input", "{W}/rows.csv", "--output", "{T}/s.csv"]),
+    "denoise": ("denoise", lambda r: ["denoise", r, "--input", "{W}/imgs", "--output", "{T}/d"]),
+    "sample": ("vae", lambda r: ["sample", r, "--output", "{T}/s.png"]),
+    "interpolate": ("vae", lambda r: ["interpolate", r, "--from", "0", "--to", "1", "--output", "{T}/i.png"]),
+}
+for cmd, (src, make) in LOADERS.items():
+    for kind, (_, code, needles) in CORRUPTIONS.items():
+        if cmd == "denoise" and "family" in kind:
+            continue  # 'aekit denoise' loads the model alone; a run's family plays no part
+        CASES.append(C(f"{cmd}-{kind}", make(f"{{W}}/bad/{kind}-{src}"), code, needles, [src]))
+
+
+def _require(world, needs) -> None:
+    missing = {n for n in needs if n not in world.runs | world.families}
+    if missing:
+        pytest.skip(f"not available yet: {sorted(missing)}")
+
+
+@pytest.mark.parametrize("argv, code, needles, needs", CASES)
+def test_cli_bad_input(world, tmp_path, argv, code, needles, needs):
+    _require(world, needs)
+    T = tmp_path
+    (T / "exists.npy").write_bytes(b"keep")  # earlier outputs: must survive every failed command
+    (T / "exists.csv").write_text("keep\n")
+    (T / "exists.png").write_bytes(b"keep")
+    (T / "exists_dir").mkdir()
+    (T / "exists_dir" / "keep.png").write_bytes(b"keep")
+    (T / "oldrun").mkdir()
+    (T / "oldrun" / "config.json").write_text('{"keep": true}\n')
+    (T / "afile").write_text("a file, not a folder\n")
+    before = snapshot(T)
+    fill = {"W": world.root, "T": T}
+    got, out, err = cli(*[a.format(**fill) if isinstance(a, str) else a for a in argv])
+    assert_one_line(got, err, code, [n.format(**fill) for n in needles])
+    assert snapshot(T) == before, "a failed command left output behind or changed an earlier output"
+    assert snapshot(world.root) == world.snap, "a failed command changed a run or an input"
+
+
+def test_number_of_cli_cases():
+    assert len(CASES) >= 150
+
+
+# ---- the public API --------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def models(world):
+    """One fitted estimator per available class (tiny, 1 epoch)."""
+    import aekit
+
+    rng = np.random.default_rng(1)
+    tab, img = rng.random((20, 6)).astype(np.float32), rng.random((20, 1, 8, 8)).astype(np.float32)
+    out = {}
+    for name, make, data in (("Autoencoder", lambda c: c(latent_dim=2, epochs=1), tab),
+                             ("AnomalyDetector", lambda c: c(latent_dim=2, epochs=1), tab),
+                             ("Denoiser", lambda c: c(epochs=1, channels=(4,)), img),
+                             ("VAE", lambda c: c(latent_dim=2, epochs=1, channels=(4, 4)), img)):
+        try:
+            out[name] = (make(getattr(aekit, name)).fit(data), data)
+        except Exception:  # a family still being written
+            pass
+    return out
+
+
+def _tab():
+    return np.random.default_rng(2).random((10, 6)).astype(np.float32)
+
+
+def _img(c=1, h=8, w=8):
+    return np.random.default_rng(2).random((4, c, h, w)).astype(np.float32)
+
+
+API_FIT = [  # (estimator, params, data maker, needles)
+    *[(est, {"latent_dim": 0}, mk, ["latent_dim", ">= 1"]) for est, mk in
+      (("Autoencoder", _tab), ("AnomalyDetector", _tab), ("VAE", _img))],
+    *[(est, {"epochs": -1}, mk, ["epochs", ">= 0"]) for est, mk in
+      (("Autoencoder", _tab), ("AnomalyDetector", _tab), ("Denoiser", _img), ("VAE", _img))],
+    *[(est, {"batch_size": 0}, mk, ["batch_size", ">= 1"]) for est, mk in
+      (("Autoencoder", _tab), ("AnomalyDetector", _tab), ("Denoiser", _img), ("VAE", _img))],
+    *[(est, {}, lambda mk=mk: np.where(mk() > 0.5, np.nan, mk()), ["non-finite", "nan"]) for est, mk in
+      (("Autoencoder", _tab), ("AnomalyDetector", _tab), ("Denoiser", _img), ("VAE", _img))],
+    *[(est, {}, lambda mk=mk: np.full_like(mk(), np.inf), ["non-finite", "inf"]) for est, mk in
+      (("Autoencoder", _tab), ("AnomalyDetector", _tab), ("Denoiser", _img), ("VAE", _img))],
+    *[(est, {}, lambda mk=mk: mk()[:0], ["empty"]) for est, mk in
+      (("Autoencoder", _tab), ("AnomalyDetector", _tab), ("Denoiser", _img), ("VAE", _img))],
+    ("Autoencoder", {}, lambda: np.array([["a", "b"], ["c", "d"]]), ["dtype", "numbers"]),
+    ("Autoencoder", {}, lambda: [[1.0, 2.0], [3.0]], ["cannot be read as an array"]),
+    ("AnomalyDetector", {"threshold": "percentile", "q": 150}, _tab, ["q", "[0, 100]"]),
+    ("AnomalyDetector", {"threshold": "contamination", "contamination": 1.5}, _tab, ["contamination", "(0, 1)"]),
+    ("AnomalyDetector", {"threshold": "nope"}, _tab, ["unknown threshold 'nope'"]),
+    ("Denoiser", {"noise": "gaussian:-0.1"}, _img, ["factor must be >= 0"]),
+    ("Denoiser", {"noise": "saltpepper:1.5"}, _img, ["[0, 1]"]),
+    ("Denoiser", {}, _tab, ["images"]),
+    ("Denoiser", {}, lambda: _img() * 255, ["[0, 1]"]),
+    ("VAE", {"beta": -1}, _img, ["beta", ">= 0"]),
+    ("VAE", {}, _tab, ["images"]),
+]
+
+
+@pytest.mark.parametrize("est, params, data, needles", API_FIT,
+                         ids=[f"{e}-fit-{i}" for i, (e, *_) in enumerate(API_FIT)])
+def test_api_fit_bad_input(models, est, params, data, needles):
+    import aekit
+    from aekit.errors import AekitError
+
+    if est not in models:
+        pytest.skip(f"{est} not available yet")
+    kw = {"epochs": 1, **({} if est == "Denoiser" else {"latent_dim": 2}), **params}
+    with pytest.raises(AekitError) as err:
+        getattr(aekit, est)(**kw).fit(data())
+    assert_one_line_exc(err.value, needles)
+    assert err.value.exit_code == 2
+
+
+API_FITTED = [  # (estimator, method, argument maker, needles)
+    ("Autoencoder", "transform", lambda: _tab()[:, :5], ["features 6", "got 5"]),
+    ("Autoencoder", "reconstruct", lambda: _tab()[:, :5], ["features 6", "got 5"]),
+    ("Autoencoder", "inverse_transform", lambda: np.zeros((2, 9), np.float32), ["(n, 2)"]),
+    ("Autoencoder", "transform", lambda: np.zeros(6, np.float32), ["at least 2 dimensions"]),
+    ("Autoencoder", "transform", lambda: np.full((2, 6), np.nan, np.float32), ["non-finite"]),
+    ("AnomalyDetector", "score_samples", lambda: _tab()[:, :5], ["features 6", "got 5"]),
+    ("AnomalyDetector", "predict", lambda: _tab()[:, :5], ["features 6", "got 5"]),
+    ("AnomalyDetector", "predict", lambda: np.full((2, 6), np.inf, np.float32), ["non-finite"]),
+    ("Denoiser", "transform", lambda: _img(c=3), ["3 channels"]),
+    ("Denoiser", "transform", lambda: _tab(), ["images"]),
+    ("VAE", "transform", lambda: _img(h=10, w=10), ["(1, 8, 8)", "(1, 10, 10)"]),
+    ("VAE", "reconstruct", lambda: _img(c=3), ["(1, 8, 8)", "(3, 8, 8)"]),
+    ("VAE", "inverse_transform", lambda: np.zeros((2, 9), np.float32), ["(n, 2)"]),
+    ("VAE", "sample", lambda: 0, ["n", ">= 1"]),
+]
+
+
+@pytest.mark.parametrize("est, method, arg, needles", API_FITTED,
+                         ids=[f"{e}-{m}-{i}" for i, (e, m, *_) in enumerate(API_FITTED)])
+def test_api_fitted_model_bad_input(models, est, method, arg, needles):
+    from aekit.errors import AekitError
+
+    if est not in models:
+        pytest.skip(f"{est} not available yet")
+    with pytest.raises(AekitError) as err:
+        getattr(models[est][0], method)(arg())
+    assert_one_line_exc(err.value, needles)
+
+
+@pytest.mark.parametrize("est", ["Autoencoder", "AnomalyDetector", "Denoiser", "VAE"])
+def test_api_not_fitted(models, est):
+    import aekit
+    from aekit.errors import NotFittedError
+
+    if est not in models:
+        pytest.skip(f"{est} not available yet")
+    method = "score_samples" if est == "AnomalyDetector" else "transform"
+    with pytest.raises(NotFittedError) as err:
+        getattr(getattr(aekit, est)(), method)(models[est][1])
+    assert_one_line_exc(err.value, ["not fitted", "fit"])
+
+
+@pytest.mark.parametrize("kind", [k for k in CORRUPTIONS if "family" not in k])
+def test_api_load_damaged_model(world, kind):
+    """aekit.load: a damaged model is a one-line RunFailure (exit 1), never a crash."""
+    import aekit
+    from aekit.errors import RunFailure
+
+    if "basic" not in world.runs:
+        pytest.skip("basic not available")
+    with pytest.raises(RunFailure) as err:
+        aekit.load(world.root / "bad" / f"{kind}-basic")
+    assert_one_line_exc(err.value, CORRUPTIONS[kind][2])
+
+
+def test_api_load_missing_or_not_a_model(world, tmp_path):
+    import aekit
+    from aekit.errors import UsageError
+
+    with pytest.raises(UsageError) as err:
+        aekit.load(tmp_path / "nope")
+    assert_one_line_exc(err.value, ["nope", "no such"])
+    with pytest.raises(UsageError) as err:
+        aekit.load(tmp_path)
+    assert_one_line_exc(err.value, ["config.json"])
+
+
+READ_PATH = [  # (path in world, kwargs, needles)
+    ("missing.csv", {}, ["missing.csv", "no such"]),
+    ("x.txt", {}, [".txt", "unsupported"]),
+    ("empty.npy", {}, ["empty"]),
+    ("inf.csv", {}, ["non-finite", "row 2"]),
+    ("rows.csv", {"label_column": "nope"}, ["'nope'", "f0"]),
+    ("rows.csv", {"id_column": "nope"}, ["id column 'nope'"]),
+    ("rows.csv", {"columns": ["f0", "zz"]}, ["'zz'"]),
+    ("mixsz", {}, ["different sizes"]),
+    ("mixmd", {}, ["different modes"]),
+    ("imgs", {"image_size": 0}, ["image size"]),
+    ("imgs", {"image_size": (8, -1)}, ["image size"]),
+]
+
+
+@pytest.mark.parametrize("name, kw, needles", READ_PATH, ids=[f"read_path-{i}-{n}" for i, (n, *_) in enumerate(READ_PATH)])
+def test_read_path_bad_input(world, name, kw, needles):
+    from aekit.data import read_path
+    from aekit.errors import UsageError
+
+    with pytest.raises(UsageError) as err:
+        read_path(world.root / name, **kw)
+    assert_one_line_exc(err.value, needles)
+
+
+# ---- noise models: property-based --------------------------------------------------------------------
+
+noise_mod = pytest.importorskip("aekit.tasks.noise")
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_step = st.one_of(
+    st.builds(lambda f: f"gaussian:{f!r}", st.floats(0, 5, allow_nan=False)),
+    st.builds(lambda p: f"masking:{p!r}", st.floats(0, 1)),
+    st.builds(lambda p: f"saltpepper:{p!r}", st.floats(0, 1)),
+)
+_specs = st.lists(_step, min_size=1, max_size=4).map("+".join)
+_shapes = st.lists(st.integers(1, 5), min_size=1, max_size=4)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(spec=_specs, shape=_shapes, seed=st.integers(0, 2**31 - 1), fill=st.floats(0, 1))
+def test_noise_stays_in_unit_range_and_is_deterministic(spec, shape, seed, fill):
+    import torch
+
+    noise = noise_mod.parse_noise(spec)
+    assert noise_mod.parse_noise(noise.spec) == noise  # the spec string round-trips
+    x = torch.rand(shape, generator=torch.Generator().manual_seed(seed)) * 0 + fill
+    x[..., 0] = 0.0
+    a = noise(x.clone(), torch.Generator().manual_seed(seed))
+    b = noise(x.clone(), torch.Generator().manual_seed(seed))
+    assert a.shape == x.shape and a.dtype == x.dtype
+    assert bool((a >= 0).all() and (a <= 1).all())
+    assert torch.equal(a, b)
+
+
+@settings(max_examples=150, deadline=None)
+@given(text=st.one_of(st.text(max_size=30), st.lists(st.text(max_size=10), max_size=3),
+                      st.builds(lambda k, v: f"{k}:{v}", st.sampled_from(["gaussian", "masking", "saltpepper", "x"]),
+                                st.one_of(st.floats(), st.text(max_size=5)))))
+def test_parse_noise_accepts_or_refuses_with_one_line(text):
+    from aekit.errors import UsageError
+
+    try:
+        noise = noise_mod.parse_noise(text)
+    except UsageError as exc:
+        assert "\n" not in str(exc) and "expected" in str(exc)
+        return
+    for step in noise.steps:  # whatever is accepted is in range
+        value = step.factor if step.kind == "gaussian" else step.p
+        assert np.isfinite(value) and value >= 0 and (step.kind == "gaussian" or value <= 1)

@@ -1,0 +1,53 @@
+"""Issue 10: two ``aekit train --out SAME`` at once: one trains, the other refuses at once with one
+line (the run folder's lock), and the finished run is intact."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import numpy as np
+
+from .badinput import assert_one_line, check_run_folder, cli, proc_cli, snapshot
+
+
+def test_two_trainings_into_one_folder(tmp_path):
+    np.save(tmp_path / "x.npy", np.random.default_rng(0).random((4000, 64)).astype(np.float32))
+    run = tmp_path / "run"
+    args = ["train", "stacked", "--data", tmp_path / "x.npy", "--hidden", "64", "--latent-dim", "4", "--epochs", "10",
+            "--batch-size", "8", "--no-figures", "--quiet", "--out", run]
+    procs = [proc_cli(*args), proc_cli(*args)]
+    done: dict[int, tuple] = {}
+    while len(done) < 1:  # wait for the first one to end: it must be the refusal
+        for i, p in enumerate(procs):
+            if p.poll() is not None and i not in done:
+                done[i] = p.communicate()
+        time.sleep(0.01)
+    (loser,) = done
+    winner = procs[1 - loser]
+    assert winner.poll() is None, "both finished; the loser did not refuse at once"
+    out, err = done[loser]
+    line = assert_one_line(procs[loser].returncode, err, procs[loser].returncode)
+    assert procs[loser].returncode in (1, 2), err
+    assert "in use" in line or "already exists" in line, line
+
+    # While the winner trains, even --overwrite must not touch its folder.
+    while not (run / "checkpoint" / "latest.json").exists() and winner.poll() is None:
+        time.sleep(0.01)
+    code, _, err = cli(*args, "--overwrite")
+    assert_one_line(code, err, 1, ["in use", "lock"])
+    assert winner.poll() is None, "the winner finished before the --overwrite attempt; make it longer"
+
+    out, err = winner.communicate(timeout=300)
+    assert winner.returncode == 0, err
+    check_run_folder(run, allow_tmp=False)
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert metrics["epochs"] == 10
+    assert len((run / "history.csv").read_text().strip().splitlines()) == 11
+    import aekit
+
+    assert aekit.load(run, device="cpu").transform(np.zeros((2, 64), np.float32)).shape == (2, 4)
+    before = snapshot(run)  # and a third try afterwards is refused without --overwrite, untouched
+    code, _, err = cli(*args)
+    assert_one_line(code, err, 2, ["already exists", "--overwrite"])
+    assert snapshot(run) == before
