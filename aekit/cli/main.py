@@ -288,7 +288,12 @@ def cmd_encode(args: argparse.Namespace) -> int:
     from ..data import write_output
     from .._io import refuse_existing
 
-    est, _, _ = _load_run(args.run)
+    from ..errors import UsageError
+
+    est, _, config = _load_run(args.run)
+    if not hasattr(est, "inverse_transform"):  # only latent-variable models map samples to vectors
+        raise UsageError(f"{args.run} is a {config.get('family', type(est).__name__)} run without a latent space "
+                         f"to encode to; use a basic, stacked or vae run")
     refuse_existing(args.output, args.overwrite)
     data = _read_for_model(args, est)
     z = est.transform(data.x)

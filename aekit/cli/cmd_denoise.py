@@ -1,0 +1,86 @@
+"""``aekit train denoise`` and ``aekit denoise RUN --input ... --output ...``."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+
+def noise_spec(text: str) -> str:
+    """argparse type: a noise spec such as 'gaussian:0.2' or 'gaussian:0.2+masking:0.1', normalised."""
+    from ..errors import UsageError
+    from ..tasks.noise import parse_noise
+
+    try:
+        return parse_noise(text).spec
+    except UsageError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _options(p: argparse.ArgumentParser) -> None:
+    from .main import int_list, positive_int
+
+    g = p.add_argument_group("model")
+    g.add_argument("--noise", type=noise_spec, action="append", metavar="SPEC",
+                   help="training noise: gaussian:FACTOR, masking:P or saltpepper:P; repeat the option or join "
+                        "with '+' to combine, applied in order (default gaussian:0.2)")
+    g.add_argument("--channels", type=int_list, metavar="C1,C2", help="encoder conv widths, each halving the "
+                                                                      "image; the decoder mirrors them (default 16,8)")
+    g.add_argument("--kernel-size", type=positive_int, metavar="K", help="conv kernel size (default 3)")
+    g.add_argument("--init", choices=("glorot", "torch"), help="weight initialisation (default glorot)")
+
+
+TRAIN_OPTIONS = {"denoise": _options}
+HELP = {"denoise": "convolutional denoising autoencoder for images of any size, grayscale or RGB "
+                   "(Fashion-MNIST recipe)"}
+
+
+def train_params(family: str, args: argparse.Namespace) -> dict[str, Any]:
+    params: dict[str, Any] = {}
+    if args.noise:
+        params["noise"] = "+".join(args.noise)
+    names = {"channels": "channels", "kernel_size": "kernel_size", "init": "init"}
+    params.update({p: getattr(args, a) for a, p in names.items() if getattr(args, a, None) is not None})
+    return params
+
+
+def register(subparsers) -> None:
+    """``aekit denoise RUN --input PATH --output PATH``."""
+    from .main import image_size
+
+    c = subparsers.add_parser("denoise", help="denoise images with a trained denoise run",
+                              description="Denoise a folder of images (written with the same names, sizes and "
+                                          "modes), one image file, or a .npy array of (n, C, H, W) or (n, H, W) "
+                                          "images in [0, 1].")
+    c.add_argument("run", metavar="RUN", help="a run folder from 'aekit train denoise' (or a saved Denoiser)")
+    c.add_argument("--input", required=True, metavar="PATH", help="a folder of images, an image, or a .npy/.npz file")
+    c.add_argument("--output", required=True, metavar="PATH", help="a folder for images, an image file, or .npy")
+    c.add_argument("--npz-key", metavar="KEY", help="the array to use in a .npz file")
+    c.add_argument("--image-size", type=image_size, metavar="HxW",
+                   help="resize the input images to this size first (needed for a folder of mixed sizes)")
+    c.add_argument("--overwrite", action="store_true", help="replace an existing output")
+    c.set_defaults(func=cmd_denoise)
+
+
+def cmd_denoise(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from .._io import refuse_existing
+    from ..data import read_path, write_output
+    from ..errors import UsageError
+    from ..tasks.persistence import load
+
+    est = load(args.run)
+    if type(est).__name__ != "Denoiser":
+        raise UsageError(f"{args.run} holds a {type(est).__name__}, not a Denoiser; train one with "
+                         f"'aekit train denoise'")
+    refuse_existing(args.output, args.overwrite)
+    data = read_path(args.input, npz_key=args.npz_key, image_size=args.image_size)
+    denoised = est.transform(data.x)
+    if Path(args.input).suffix.lower() == ".npy" and Path(args.output).suffix.lower() == ".npy":
+        import numpy as np
+
+        denoised = denoised.reshape(np.load(args.input, mmap_mode="r").shape)  # (n, H, W) in -> (n, H, W) out
+    write_output(args.output, denoised, like=data, overwrite=args.overwrite)
+    print(f"wrote {len(denoised)} denoised image{'s' if len(denoised) != 1 else ''} to {args.output}")
+    return 0

@@ -1,0 +1,97 @@
+"""Convolutional autoencoders for images: the denoising recipe.
+
+The default is TensorFlow's "Intro to Autoencoders" denoiser, for a 1x28x28 image:
+    Conv2d(1->16, s2) relu -> Conv2d(16->8, s2) relu            (1x28x28 -> 16x14x14 -> 8x7x7)
+    ConvTranspose2d(8->8, s2) relu -> ConvTranspose2d(8->16, s2) relu -> Conv2d(16->1) sigmoid
+                                                                (8x7x7 -> 8x14x14 -> 16x28x28 -> 1x28x28)
+The model is fully convolutional: any height and width works (the input is padded to a
+multiple of ``stride ** depth`` and the output cropped back), with any number of channels.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .init import init_weights
+
+
+@dataclass
+class ConvConfig:
+    in_channels: int  # image channels: 1 (grayscale) or 3 (RGB)
+    channels: tuple[int, ...] = (16, 8)  # encoder conv widths; the decoder mirrors them
+    kernel_size: int = 3  # square kernels of every layer
+    stride: int = 2  # each encoder layer divides height and width by this; each decoder layer multiplies
+    init: str = "glorot"  # "glorot" (Keras' default, see models/init.py) or "torch"
+
+    def validate(self) -> "ConvConfig":
+        if self.in_channels < 1 or not self.channels or min(self.channels) < 1:
+            raise ValueError(f"need in_channels >= 1 and at least one channel width >= 1, got {self}")
+        if self.kernel_size < 1 or self.stride < 1 or (self.stride == 1 and self.kernel_size % 2 == 0):
+            raise ValueError(f"need kernel_size >= 1, stride >= 1 and an odd kernel when stride is 1, got {self}")
+        return self
+
+
+class ConvAutoencoder(nn.Module):
+    """Strided conv encoder and transposed-conv decoder with a sigmoid output in [0, 1].
+
+    ``encode`` and ``decode`` work on padded sizes (multiples of ``stride ** depth``);
+    ``forward`` pads any image, runs both and crops back to the input's size.
+
+    Examples
+    --------
+    >>> model = ConvAutoencoder(ConvConfig(in_channels=1))
+    >>> model(torch.rand(2, 1, 28, 28)).shape
+    torch.Size([2, 1, 28, 28])
+    >>> model.encode(torch.rand(2, 1, 28, 28)).shape
+    torch.Size([2, 8, 7, 7])
+    """
+
+    def __init__(self, config: ConvConfig):
+        super().__init__()
+        self.config = config.validate()
+        k, s = config.kernel_size, config.stride
+        # "Same" padding: with p = (k - 1) // 2 a stride-s conv maps H -> H / s exactly (H a multiple
+        # of s), and the transposed conv with output_padding s + 2p - k maps H -> H * s exactly.
+        p = (k - 1) // 2
+        out_pad = s + 2 * p - k
+        widths = list(config.channels)
+
+        encoder: list[nn.Module] = []
+        for c_in, c_out in zip([config.in_channels, *widths[:-1]], widths):
+            encoder += [nn.Conv2d(c_in, c_out, k, stride=s, padding=p), nn.ReLU()]
+        self.encoder = nn.Sequential(*encoder)
+
+        back = widths[::-1]  # (16, 8) -> decoder outputs 8, 16
+        decoder: list[nn.Module] = []
+        for c_in, c_out in zip([widths[-1], *back[:-1]], back):
+            decoder += [nn.ConvTranspose2d(c_in, c_out, k, stride=s, padding=p, output_padding=out_pad), nn.ReLU()]
+        decoder += [nn.Conv2d(widths[0], config.in_channels, k, padding=p if k % 2 else "same"), nn.Sigmoid()]
+        self.decoder = nn.Sequential(*decoder)
+        init_weights(self, config.init)
+
+    @property
+    def multiple(self) -> int:
+        """Height and width must be multiples of this for ``encode``/``decode`` to round-trip."""
+        return self.config.stride ** len(self.config.channels)
+
+    def pad(self, x: torch.Tensor) -> torch.Tensor:
+        """Pad (B, C, H, W) at the bottom and right, repeating the edge, to multiples of ``multiple``."""
+        m = self.multiple
+        ph, pw = -x.shape[-2] % m, -x.shape[-1] % m
+        if ph == 0 and pw == 0:
+            return x
+        return F.pad(x, (0, pw, 0, ph), mode="replicate")  # (B, C, H, W) -> (B, C, H + ph, W + pw)
+
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        return self.encoder(self.pad(x))  # (B, C, H, W) -> (B, channels[-1], ceil(H / m), ceil(W / m))
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        return self.decoder(z)  # (B, channels[-1], h, w) -> (B, C, h * m, w * m)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h, w = x.shape[-2:]
+        return self.decode(self.encode(x))[..., :h, :w]  # crop the padding: -> (B, C, H, W)

@@ -1,0 +1,287 @@
+"""``Denoiser``: a convolutional autoencoder trained to map noisy images to clean ones."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from sklearn.base import TransformerMixin
+
+from ..data import as_array
+from ..errors import DataError, UsageError
+from ..models.conv import ConvAutoencoder, ConvConfig
+from ..models.init import INITS
+from .base import NeuralEstimator, check_positive_int, check_widths
+from .noise import Noise, parse_noise
+
+EVAL_NOISE_SEED = 0  # held-out images are noised once with this seed, so val figures compare across runs
+PIXEL_BUDGET = 2**22  # values per inference batch: bounds memory for any image size
+RANGE_TOLERANCE = 1e-4
+
+
+def psnr(mse: float) -> float:
+    """Peak signal-to-noise ratio in dB for images in [0, 1] (peak 1): ``10 * log10(1 / mse)``."""
+    return 10.0 * math.log10(1.0 / max(float(mse), 1e-12))
+
+
+class Denoiser(TransformerMixin, NeuralEstimator):
+    """Convolutional denoising autoencoder (TensorFlow's "Intro to Autoencoders" recipe).
+
+    Trained on clean images, it corrupts every batch afresh with ``noise`` and learns to
+    restore the clean image; trained on pairs, it learns ``X_noisy -> X_clean``. The model
+    is fully convolutional: ``transform`` takes images of any height and width with the
+    training data's number of channels.
+
+    Parameters
+    ----------
+    noise : str or list of str, default "gaussian:0.2"
+        Noise model, see :mod:`aekit.tasks.noise`: ``gaussian:FACTOR``, ``masking:P``,
+        ``saltpepper:P``, combined with ``+`` (applied in order).
+    channels : tuple of int, default (16, 8)
+        Encoder conv widths (each halves height and width); the decoder mirrors them.
+    kernel_size : int, default 3
+    init : {"glorot", "torch"}, default "glorot"
+        Weight initialisation; Glorot is Keras' default.
+    epochs, batch_size, lr : training length, batch size and Adam's learning rate.
+    schedule : {"constant", "onecycle"}, default "constant"
+    patience : int or None
+        Early stopping on the validation loss.
+    seed : int
+        Seeds the weights, the shuffle and the training noise.
+    device : str, default "auto"
+
+    Attributes
+    ----------
+    model_ : ConvAutoencoder
+    noise_ : Noise
+        The parsed noise model.
+    history_ : list of dict
+        Per-epoch ``train_loss``, ``val_loss`` (MSE against the clean images) and ``seconds``.
+    input_shape_ : tuple of int
+        ``(C, H, W)`` of the training images.
+
+    Examples
+    --------
+    >>> import numpy as np, aekit
+    >>> X = np.random.default_rng(0).random((64, 1, 12, 12), dtype=np.float32)
+    >>> den = aekit.Denoiser(epochs=1).fit(X)
+    >>> den.transform(den.add_noise(X[:3])).shape
+    (3, 1, 12, 12)
+    >>> sorted(den.evaluate(X))
+    ['noisy_psnr', 'val_mse', 'val_psnr']
+    """
+
+    def __init__(self, noise: str | Sequence[str] = "gaussian:0.2", channels: Sequence[int] = (16, 8),
+                 kernel_size: int = 3, init: str = "glorot", epochs: int = 10, batch_size: int = 32,
+                 lr: float = 1e-3, schedule: str = "constant", patience: int | None = None, seed: int = 0,
+                 device: str = "auto"):
+        self.noise = noise
+        self.channels = channels
+        self.kernel_size = kernel_size
+        self.init = init
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.schedule = schedule
+        self.patience = patience
+        self.seed = seed
+        self.device = device
+
+    # ---- parameters and inputs --------------------------------------------------------------
+    def _check_params(self) -> None:
+        if not isinstance(self.noise, (str, list, tuple)):
+            raise UsageError(f"noise must be a spec string such as 'gaussian:0.2' (or a list of them), "
+                             f"got {self.noise!r}; for a Noise object pass noise.spec")
+        parse_noise(self.noise)
+        if not check_widths("channels", self.channels):
+            raise UsageError("channels must name at least one conv width, e.g. (16, 8)")
+        check_positive_int("kernel_size", self.kernel_size)
+        if self.init not in INITS:
+            raise UsageError(f"init must be one of {INITS}, got {self.init!r}")
+        self._train_config()
+
+    def _noise(self) -> Noise:
+        return parse_noise(self.noise)
+
+    def _images(self, X: Any, name: str) -> np.ndarray:
+        """(n, C, H, W) float32 in [0, 1]; (n, H, W) gains a channel axis."""
+        X = as_array(X, name=name)
+        if X.ndim == 3:
+            X = X[:, None]  # (n, H, W) -> (n, 1, H, W)
+        if X.ndim != 4:
+            raise DataError(f"{name} has shape {X.shape}; the Denoiser expects images shaped (n, C, H, W) "
+                            f"or (n, H, W)")
+        lo, hi = float(X.min()), float(X.max())
+        if lo < -RANGE_TOLERANCE or hi > 1 + RANGE_TOLERANCE:
+            raise DataError(f"{name} has values in [{lo:.4g}, {hi:.4g}]; expected images scaled to [0, 1] "
+                            f"(divide 8-bit pixels by 255)")
+        return X
+
+    def _fitted_images(self, X: Any, name: str) -> np.ndarray:
+        """Images for a fitted model: its channel count, any height and width."""
+        self._check_is_fitted()
+        X = self._images(X, name)
+        if X.shape[1] != self.input_shape_[0]:
+            raise DataError(f"{name} has {X.shape[1]} channels; the model was trained on {self.input_shape_[0]}-channel "
+                            f"images (1 = grayscale, 3 = RGB)")
+        return X
+
+    def _build_model(self) -> ConvAutoencoder:
+        return ConvAutoencoder(ConvConfig(in_channels=int(self.input_shape_[0]),
+                                          channels=check_widths("channels", self.channels),
+                                          kernel_size=int(self.kernel_size), init=self.init))
+
+    def _after_load(self) -> None:
+        self.noise_ = self._noise()
+
+    # ---- noise ---------------------------------------------------------------------------------
+    def add_noise(self, X: Any, seed: int = 0) -> np.ndarray:
+        """Corrupt clean images with this estimator's noise model, reproducibly.
+
+        The noise is drawn on the CPU from ``seed``, so the same images and seed give the
+        same noisy images on any machine. Does not need a fitted model.
+
+        Parameters
+        ----------
+        X : array-like of shape (n, C, H, W) or (n, H, W), values in [0, 1]
+        seed : int, default 0
+
+        Returns
+        -------
+        ndarray, float32, shaped like ``X``
+
+        Examples
+        --------
+        >>> noisy = Denoiser(noise="saltpepper:0.05").add_noise(X, seed=1)   # doctest: +SKIP
+        """
+        shape = np.shape(X)
+        images = self._images(X, "X")
+        generator = torch.Generator().manual_seed(check_positive_int("seed", seed, 0))
+        noisy = self._noise()(torch.from_numpy(images), generator).numpy()
+        return noisy.reshape(shape)
+
+    def _noisy_clean(self, data: Any, name: str) -> tuple[np.ndarray, np.ndarray]:
+        """(noisy, clean) from clean images (noised once with the fixed seed) or a (noisy, clean) tuple."""
+        if isinstance(data, tuple) and len(data) == 2:
+            noisy, clean = self._images(data[0], f"{name}[0]"), self._images(data[1], f"{name}[1]")
+            if noisy.shape != clean.shape:
+                raise DataError(f"{name}: noisy images {noisy.shape} and clean images {clean.shape} differ in shape; "
+                                f"give pairs of the same images")
+            return noisy, clean
+        clean = self._images(data, name)
+        return self.add_noise(clean, seed=EVAL_NOISE_SEED), clean
+
+    # ---- training ------------------------------------------------------------------------------
+    def fit(self, X: Any, y: Any = None, *, validation_data: Any = None, checkpoint_dir: str | Path | None = None,
+            resume: bool = False, callbacks: Sequence[object] = ()) -> "Denoiser":
+        """Train on clean images ``X`` (fresh noise every batch), or on pairs ``X`` noisy, ``y`` clean.
+
+        Parameters
+        ----------
+        X : array-like of shape (n, C, H, W) or (n, H, W), values in [0, 1]
+            Clean images; or, with ``y``, their noisy versions.
+        y : array-like shaped like ``X``, optional
+            Clean targets for paired data (then ``noise`` is not used in training).
+        validation_data : array-like or tuple (noisy, clean), optional
+            Clean held-out images (noised once with a fixed seed, so figures compare between
+            runs) or a tuple of noisy and clean images. Its MSE is ``val_loss`` each epoch.
+        checkpoint_dir : path, optional
+            Save a checkpoint there after each epoch; with ``resume=True`` continue from it.
+        callbacks : sequence
+            Objects with optional ``on_epoch_start``, ``on_batch_end``, ``on_epoch_end``.
+
+        Returns
+        -------
+        self
+
+        Examples
+        --------
+        >>> den = Denoiser(noise="masking:0.3", epochs=3).fit(X_train, validation_data=X_test)  # doctest: +SKIP
+        >>> den = Denoiser().fit(X_noisy, y=X_clean)                                             # doctest: +SKIP
+        """
+        self._check_params()
+        X = self._images(X, "X")
+        target = None
+        if y is not None:
+            target = self._images(y, "y")
+            if target.shape != X.shape:
+                raise DataError(f"y has shape {target.shape} but X has {X.shape}; for paired training give the "
+                                f"clean images as y, shaped like the noisy X")
+        self._validate_fit_input(X)  # records input_shape_ (C, H, W)
+        validation = None
+        if validation_data is not None:
+            validation = self._noisy_clean(validation_data, "validation_data")
+            if validation[0].shape[1] != X.shape[1]:
+                raise DataError(f"validation_data has {validation[0].shape[1]} channels but X has {X.shape[1]}")
+        noise = self._noise()
+
+        def noisy_loss(model: torch.nn.Module, x: torch.Tensor, clean: torch.Tensor,
+                       generator: torch.Generator) -> torch.Tensor:
+            return F.mse_loss(model(noise(x, generator)), clean)  # fresh noise every batch
+
+        def paired_loss(model: torch.nn.Module, x: torch.Tensor, clean: torch.Tensor,
+                        generator: torch.Generator | None = None) -> torch.Tensor:
+            return F.mse_loss(model(x), clean)
+
+        model = self._seeded_model(self._build_model)
+        self.model_ = self._fit_model(model, paired_loss if target is not None else noisy_loss, X, target,
+                                      validation=validation, val_loss_fn=paired_loss,
+                                      checkpoint_dir=checkpoint_dir, resume=resume, callbacks=callbacks)
+        self._after_load()
+        return self
+
+    # ---- inference -----------------------------------------------------------------------------
+    def _denoise(self, X: np.ndarray) -> np.ndarray:
+        batch = int(min(8192, max(1, PIXEL_BUDGET // math.prod(X.shape[1:]))))
+        return self._map_batches(self.model_, X, batch_size=batch)
+
+    def transform(self, X: Any) -> np.ndarray:
+        """Denoise images; the output has ``X``'s shape.
+
+        Parameters
+        ----------
+        X : array-like of shape (n, C, H, W) or (n, H, W), values in [0, 1]
+            Noisy images with the training data's channels; any height and width.
+
+        Returns
+        -------
+        ndarray, float32, values in [0, 1]
+
+        Examples
+        --------
+        >>> clean = den.transform(noisy)         # doctest: +SKIP
+        """
+        shape = np.shape(X)
+        return self._denoise(self._fitted_images(X, "X")).reshape(shape)
+
+    def reconstruct(self, X: Any) -> np.ndarray:
+        """The same as :meth:`transform` (for ``aekit reconstruct``).
+
+        Examples
+        --------
+        >>> clean = den.reconstruct(noisy)       # doctest: +SKIP
+        """
+        return self.transform(X)
+
+    def evaluate(self, X: Any, y: Any = None) -> dict[str, float]:
+        """Held-out figures on clean images ``X`` (noised with a fixed seed), or noisy ``X`` and clean ``y``.
+
+        Returns ``val_mse`` (denoised vs clean, mean over all values), ``val_psnr`` and
+        ``noisy_psnr`` (the noisy input vs clean), in dB with peak 1, from the mean MSE.
+
+        Examples
+        --------
+        >>> den.evaluate(X_test)                 # doctest: +SKIP
+        {'val_mse': 0.0069, 'val_psnr': 21.6, 'noisy_psnr': 15.9}
+        """
+        self._check_is_fitted()
+        noisy, clean = self._noisy_clean(X if y is None else (X, y), "X")
+        noisy = self._fitted_images(noisy, "X")
+        denoised = self._denoise(noisy)
+        val_mse = float(np.mean(np.square(denoised - clean), dtype=np.float64))
+        noisy_mse = float(np.mean(np.square(noisy - clean), dtype=np.float64))
+        return {"val_mse": val_mse, "val_psnr": psnr(val_mse), "noisy_psnr": psnr(noisy_mse)}

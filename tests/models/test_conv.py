@@ -1,0 +1,63 @@
+"""The convolutional autoencoder: the recipe's layout, shapes for any size, 1 or 3 channels."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+
+from aekit.models.conv import ConvAutoencoder, ConvConfig
+
+
+def test_recipe_layout_and_shapes():
+    model = ConvAutoencoder(ConvConfig(in_channels=1))
+    convs = [m for m in model.modules() if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d))]
+    assert [(type(m).__name__, m.in_channels, m.out_channels) for m in convs] == [
+        ("Conv2d", 1, 16), ("Conv2d", 16, 8), ("ConvTranspose2d", 8, 8), ("ConvTranspose2d", 8, 16), ("Conv2d", 16, 1)]
+    x = torch.rand(2, 1, 28, 28)
+    z = model.encode(x)
+    assert model.encoder[:2](x).shape == (2, 16, 14, 14)
+    assert z.shape == (2, 8, 7, 7)
+    assert model.decoder[:2](z).shape == (2, 8, 14, 14)
+    assert model.decode(z).shape == (2, 1, 28, 28)
+    with torch.no_grad():
+        out = model(x)
+    assert out.shape == x.shape and 0 <= float(out.min()) and float(out.max()) <= 1
+
+
+@pytest.mark.parametrize("channels", [1, 3])
+@pytest.mark.parametrize("size", [(28, 28), (20, 24), (17, 5), (1, 1), (31, 33)])
+def test_any_size_and_channels(channels, size):
+    model = ConvAutoencoder(ConvConfig(in_channels=channels))
+    x = torch.rand(3, channels, *size)
+    assert model(x).shape == x.shape
+    assert model.encode(x).shape == (3, 8, -(-size[0] // 4), -(-size[1] // 4))
+
+
+@pytest.mark.filterwarnings("ignore:Using padding='same' with even kernel")
+@pytest.mark.parametrize("kernel_size", [1, 2, 4, 5])
+def test_other_kernels_and_depths(kernel_size):
+    model = ConvAutoencoder(ConvConfig(in_channels=3, channels=(8, 8, 4), kernel_size=kernel_size))
+    x = torch.rand(2, 3, 19, 26)
+    assert model(x).shape == x.shape
+    assert model.multiple == 8
+
+
+def test_glorot_init_zero_biases_and_seeded():
+    torch.manual_seed(0)
+    a = ConvAutoencoder(ConvConfig(in_channels=1))
+    torch.manual_seed(0)
+    b = ConvAutoencoder(ConvConfig(in_channels=1))
+    for (name, p), q in zip(a.named_parameters(), b.parameters()):
+        assert torch.equal(p, q)
+        if name.endswith("bias"):
+            assert not p.any()
+    w = a.encoder[0].weight  # glorot bound sqrt(6 / (fan_in + fan_out)) = sqrt(6 / (9 + 144))
+    assert float(w.detach().abs().max()) <= (6 / (9 + 144)) ** 0.5
+
+
+def test_bad_config():
+    with pytest.raises(ValueError):
+        ConvAutoencoder(ConvConfig(in_channels=1, channels=()))
+    with pytest.raises(ValueError):
+        ConvAutoencoder(ConvConfig(in_channels=1, stride=1, kernel_size=2))
