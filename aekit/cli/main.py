@@ -275,7 +275,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _read_for_model(args: argparse.Namespace, est):
+def read_for_model(args: argparse.Namespace, est):
     """Read --input with the feature columns the model was trained on (by name, when it knows them)."""
     from ..data import read_path
 
@@ -295,7 +295,7 @@ def cmd_encode(args: argparse.Namespace) -> int:
         raise UsageError(f"{args.run} is a {config.get('family', type(est).__name__)} run without a latent space "
                          f"to encode to; use a basic, stacked or vae run")
     refuse_existing(args.output, args.overwrite)
-    data = _read_for_model(args, est)
+    data = read_for_model(args, est)
     z = est.transform(data.x)
     write_output(args.output, z, overwrite=args.overwrite)
     print(f"wrote {len(z)} latent vectors of size {z.shape[1]} to {args.output}")
@@ -308,7 +308,7 @@ def cmd_reconstruct(args: argparse.Namespace) -> int:
 
     est, _, _ = _load_run(args.run)
     refuse_existing(args.output, args.overwrite)
-    data = _read_for_model(args, est)
+    data = read_for_model(args, est)
     x_hat = est.reconstruct(data.x)
     write_output(args.output, x_hat, like=data, overwrite=args.overwrite)
     print(f"wrote {len(x_hat)} reconstructions to {args.output}")

@@ -1,0 +1,132 @@
+"""``aekit train vae``, ``aekit sample`` and ``aekit interpolate``: the variational autoencoder."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+
+def _non_negative_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not 0 <= value < float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text}")
+    return value
+
+
+def _options(p: argparse.ArgumentParser) -> None:
+    from .main import int_list
+
+    g = p.add_argument_group("model")
+    g.add_argument("--beta", type=_non_negative_float, metavar="B", help="weight of the KL term (default 1: the ELBO)")
+    g.add_argument("--likelihood", choices=("bernoulli", "gaussian"),
+                   help="decoder distribution: bernoulli for binary images (default; --dataset mnist is then "
+                        "binarized at 0.5), gaussian for gray levels")
+    g.add_argument("--kl", choices=("analytic", "mc"), help="KL estimate in training: closed form (default) or "
+                                                             "the single-sample Monte Carlo estimate")
+    g.add_argument("--channels", type=int_list, metavar="C1,C2", help="encoder conv widths (default 32,64)")
+    g.add_argument("--init", choices=("glorot", "torch"), help="weight initialisation (default glorot)")
+
+
+TRAIN_OPTIONS = {"vae": _options}
+HELP = {"vae": "convolutional variational autoencoder: generate and interpolate images (binarized MNIST recipe)"}
+
+
+def train_params(family: str, args: argparse.Namespace) -> dict[str, Any]:
+    names = ("beta", "likelihood", "kl", "channels", "init")
+    return {a: getattr(args, a) for a in names if getattr(args, a, None) is not None}
+
+
+def _write_images(images, output: str, overwrite: bool, *, strip: bool = False, title: str | None = None) -> None:
+    """A .png figure (grid, or one row with ``strip``) or the raw (n, C, H, W) array as .npy."""
+    from .. import plots
+    from .._io import refuse_existing
+    from ..data import write_output
+    from ..errors import UsageError
+
+    ext = Path(output).suffix.lower()
+    if ext == ".png":
+        refuse_existing(output, overwrite)
+        (plots.plot_strip if strip else plots.plot_image_grid)(images, output, title=title)
+    elif ext == ".npy":
+        write_output(output, images, overwrite=overwrite)
+    else:
+        raise UsageError(f"cannot write {output}: expected a .png figure or a .npy array")
+
+
+def _load_vae(path: str):
+    from ..errors import UsageError
+    from ..tasks.recipes import load_run
+
+    est, recipe, config = load_run(path)
+    if type(est).__name__ != "VAE":
+        raise UsageError(f"{path} holds a {type(est).__name__}, not a VAE; train one with 'aekit train vae'")
+    return est, recipe, config
+
+
+def cmd_sample(args: argparse.Namespace) -> int:
+    est, _, _ = _load_vae(args.run)
+    images = est.sample(args.n, seed=args.seed)
+    _write_images(images, args.output, args.overwrite, title=f"{args.n} samples")
+    print(f"wrote {len(images)} samples to {args.output}")
+    return 0
+
+
+def cmd_interpolate(args: argparse.Namespace) -> int:
+    from ..errors import UsageError
+    from ..tasks.recipes import DataSpec
+    from ..tasks.vae_recipe import binarize_for
+    from .main import read_for_model
+
+    est, recipe, config = _load_vae(args.run)
+    if args.input is not None:
+        if args.from_ is not None or args.to is not None:
+            raise UsageError("give either --from I --to J (test-set indices) or --input A B (two images), not both")
+        ends = []
+        for path in args.input:
+            args_one = argparse.Namespace(**{**vars(args), "input": path})
+            ends.append(read_for_model(args_one, est).x)
+        what = " -> ".join(Path(p).name for p in args.input)
+    else:
+        if args.from_ is None or args.to is None:
+            raise UsageError("give --from I --to J (indices into the run's test data) or --input A B (two images)")
+        data = binarize_for(est, recipe.load_eval_data(DataSpec.from_json(config.get("data", {})),
+                                                       int(config.get("seed", 0))))
+        for i in (args.from_, args.to):
+            if not 0 <= i < len(data):
+                raise UsageError(f"index {i} is out of range: the run's test data has {len(data)} samples "
+                                 f"(0..{len(data) - 1})")
+        ends = [data.x[args.from_], data.x[args.to]]
+        what = f"test image {args.from_} -> {args.to}"
+    strip = est.interpolate(ends[0], ends[1], steps=args.steps, method=args.method)
+    _write_images(strip, args.output, args.overwrite, strip=True, title=what)
+    print(f"wrote {len(strip)} interpolation steps ({what}) to {args.output}")
+    return 0
+
+
+def register(subparsers) -> None:
+    """``aekit sample`` and ``aekit interpolate``."""
+    from .main import add_data_options, non_negative_int, positive_int
+
+    s = subparsers.add_parser("sample", help="generate images with a trained VAE")
+    s.add_argument("run", metavar="RUN")
+    s.add_argument("--n", type=positive_int, default=64, metavar="N", help="number of images (default 64)")
+    s.add_argument("--output", required=True, metavar="FILE", help=".png (a grid) or .npy (n, C, H, W) in [0, 1]")
+    s.add_argument("--seed", type=non_negative_int, metavar="N", help="seed of z (default: the run's seed)")
+    s.add_argument("--overwrite", action="store_true")
+    s.set_defaults(func=cmd_sample)
+
+    i = subparsers.add_parser("interpolate", help="decode a straight (or spherical) path between two images' codes")
+    i.add_argument("run", metavar="RUN")
+    i.add_argument("--from", dest="from_", type=non_negative_int, metavar="I", help="index into the run's test data")
+    i.add_argument("--to", type=non_negative_int, metavar="J", help="index into the run's test data")
+    i.add_argument("--input", nargs=2, metavar=("A", "B"), help="two image files (or .npy of one image) instead")
+    i.add_argument("--steps", type=positive_int, default=10, metavar="N", help="images in the strip (default 10)")
+    i.add_argument("--method", choices=("linear", "slerp"), default="linear")
+    i.add_argument("--output", required=True, metavar="FILE", help=".png (one row) or .npy (steps, C, H, W)")
+    i.add_argument("--overwrite", action="store_true")
+    add_data_options(i, builtin=False)
+    i.set_defaults(func=cmd_interpolate)
