@@ -13,7 +13,7 @@ STAMP  := $(VENV)/.installed
 SHARED := $(abspath ../shared/datasets)
 export AEKIT_DATA ?= $(if $(wildcard $(SHARED)/PROVENANCE.md),$(SHARED),)
 
-.PHONY: demo test install clean bench
+.PHONY: demo test install clean bench docs
 
 install: $(STAMP)
 
@@ -28,6 +28,9 @@ test: $(STAMP)
 
 demo: $(STAMP)
 	$(PY) scripts/demo.py runs/demo
+
+docs: $(STAMP)
+	$(PY) -m mkdocs build --strict -d site
 
 bench: $(STAMP)
 	for f in benchmarks/bench_*.py; do $(PY) $$f || exit 1; done

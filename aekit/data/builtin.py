@@ -139,7 +139,29 @@ class BuiltinDataset:
 
 
 class MNIST(BuiltinDataset):
-    """MNIST handwritten digits (LeCun, Cortes, Burges): 28x28 grayscale, 10 classes."""
+    """MNIST handwritten digits (LeCun, Cortes, Burges): 28x28 grayscale, 10 classes.
+
+    Parameters
+    ----------
+    root : str or PathLike, optional
+        The data root (see :func:`data_root`); the files are read from ``root/mnist``.
+    split : {"train", "test"}, default "train"
+        60000 training or 10000 test images.
+    download : bool, default False
+        Fetch missing files first (checksums verified); otherwise a missing file is a
+        one-line error that says how to get it.
+
+    Attributes
+    ----------
+    data : ndarray of uint8, shape (n, 28, 28)
+    targets : ndarray of int64, shape (n,)
+
+    Examples
+    --------
+    >>> ds = MNIST(split="test")          # doctest: +SKIP
+    >>> len(ds), ds.to_data().x.shape     # doctest: +SKIP
+    (10000, (10000, 1, 28, 28))
+    """
 
     name = "mnist"
     folder = "mnist"
@@ -172,7 +194,23 @@ class MNIST(BuiltinDataset):
 
 
 class FashionMNIST(MNIST):
-    """Fashion-MNIST (Xiao, Rasul, Vollgraf, 2017): Zalando article images, a drop-in for MNIST."""
+    """Fashion-MNIST (Xiao, Rasul, Vollgraf, 2017): Zalando article images, a drop-in for MNIST.
+
+    The files are read from ``root/fashion-mnist``; the attributes are those of :class:`MNIST`.
+
+    Parameters
+    ----------
+    root : str or PathLike, optional
+        The data root (see :func:`data_root`).
+    split : {"train", "test"}, default "train"
+    download : bool, default False
+        Fetch missing files first.
+
+    Examples
+    --------
+    >>> FashionMNIST(split="train").to_data().x.shape     # doctest: +SKIP
+    (60000, 1, 28, 28)
+    """
 
     name = "fashion-mnist"
     folder = "fashion-mnist"
@@ -186,7 +224,24 @@ class FashionMNIST(MNIST):
 
 
 class BinarizedMNIST(MNIST):
-    """MNIST with pixels set to 1 where the [0, 1] intensity is above 0.5, else 0 (TF VAE tutorial)."""
+    """MNIST with pixels set to 1 where the [0, 1] intensity is above 0.5, else 0 (TF VAE tutorial).
+
+    The same files as :class:`MNIST`, in ``root/mnist``; only :meth:`to_data` differs.
+
+    Parameters
+    ----------
+    root : str or PathLike, optional
+        The data root (see :func:`data_root`).
+    split : {"train", "test"}, default "train"
+    download : bool, default False
+        Fetch missing files first.
+
+    Examples
+    --------
+    >>> x = BinarizedMNIST(split="test").to_data().x     # doctest: +SKIP
+    >>> sorted(set(x.ravel().tolist()))                  # doctest: +SKIP
+    [0.0, 1.0]
+    """
 
     name = "binarized-mnist"
     folder = "mnist"  # the same files as MNIST
@@ -215,6 +270,26 @@ class ECG5000(BuiltinDataset):
     Reads ``ECG5000_TRAIN.tsv`` and ``ECG5000_TEST.tsv`` (``.gz`` or not): each row is the class
     then the 140 values. ``split`` is the UCR split (500 train, 4500 test); for the
     anomaly-detection tutorial's split use :func:`ecg5000_classic_split`.
+
+    Parameters
+    ----------
+    root : str or PathLike, optional
+        The data root (see :func:`data_root`); the files are read from ``root/ecg5000``.
+    split : {"train", "test"}, default "train"
+    download : bool, default False
+        Fetch missing files first.
+
+    Attributes
+    ----------
+    data : ndarray of float64, shape (n, 140)
+    targets : ndarray of int64, shape (n,)
+        The class, 1 (normal) to 5.
+
+    Examples
+    --------
+    >>> ds = ECG5000(split="train")               # doctest: +SKIP
+    >>> ds.data.shape, sorted(set(ds.targets))    # doctest: +SKIP
+    ((500, 140), [1, 2, 3, 4, 5])
     """
 
     name = "ecg5000"
@@ -250,6 +325,19 @@ def ecg5000_classic_split(root: str | os.PathLike | None = None, download: bool 
     :class:`Data`, ``y`` is 1 for normal and 0 for anomalous, ``x`` is raw float32 ``(n, 140)``.
     Falls back to the tutorial's ``ecg.csv`` (140 values then the 1/0 label) when it is the
     only file there.
+
+    Parameters
+    ----------
+    root : str or PathLike, optional
+        The data root (see :func:`data_root`).
+    download : bool, default False
+        Fetch the UCR files first when missing.
+
+    Returns
+    -------
+    train, test : Data
+        ``y`` is 1 for a normal beat, 0 for an anomalous one (the tutorial's labels: use
+        ``1 - test.y`` as the labels of :meth:`aekit.AnomalyDetector.evaluate`).
 
     Examples
     --------
@@ -302,6 +390,21 @@ def get_dataset(name: str) -> type[BuiltinDataset]:
 def load_builtin(name: str, split: str = "train", root: str | os.PathLike | None = None,
                  download: bool = False) -> Data:
     """Load a built-in dataset's split as :class:`Data`.
+
+    Parameters
+    ----------
+    name : {"mnist", "fashion-mnist", "binarized-mnist", "ecg5000"}
+    split : {"train", "test"}, default "train"
+    root : str or PathLike, optional
+        The data root; default ``$AEKIT_DATA``, then the per-user cache (see :func:`data_root`).
+    download : bool, default False
+        Fetch missing files first (checksums verified).
+
+    Returns
+    -------
+    Data
+        Images as float32 ``(n, 1, 28, 28)`` in [0, 1], ECG5000 as float32 ``(n, 140)``;
+        ``y`` the class labels.
 
     Examples
     --------

@@ -15,6 +15,23 @@ class Data:
     ``(n, features)``. The optional per-sample fields (``y``, ``names``, ``ids``) follow
     ``x``'s order and are carried through :meth:`subset`.
 
+    Parameters
+    ----------
+    x : ndarray of float32
+        Images ``(n, C, H, W)`` in [0, 1], or tables and signals ``(n, features)``.
+    y : ndarray of shape (n,), optional
+        Labels.
+    feature_names : list of str, optional
+        Column names of ``x`` for tables read with a header.
+    names : list of str, optional
+        Relative file paths (posix) of images read from a folder.
+    image_mode : {"L", "RGB"}, optional
+        The mode of images read from files.
+    ids : ndarray of shape (n,), optional
+        The values of an id column, carried through to outputs.
+    source : str
+        Where the data came from, for messages and run configs.
+
     Examples
     --------
     >>> data = Data(x=np.zeros((4, 3), np.float32), y=np.array([0, 1, 0, 1]))

@@ -82,6 +82,19 @@ def as_array(X, *, name: str = "X", min_ndim: int = 2) -> np.ndarray:
     Accepts NumPy arrays, torch tensors and (nested) lists. Raises :class:`DataError` for
     empty input, a non-numeric dtype, NaN or inf, and fewer than ``min_ndim`` dimensions.
 
+    Parameters
+    ----------
+    X : array-like
+        NumPy array, torch tensor or nested lists of numbers.
+    name : str, default "X"
+        The name used in error messages.
+    min_ndim : int, default 2
+        The fewest dimensions accepted (samples first).
+
+    Returns
+    -------
+    ndarray of float32
+
     Examples
     --------
     >>> as_array([[1, 2], [3, 4]]).dtype
@@ -225,6 +238,20 @@ def iter_table(path: str | os.PathLike, *, label_column=None, id_column=None, co
 
     Memory stays bounded by the chunk, whatever the file's size: ``aekit score`` streams
     through a million rows this way. Options are those of :func:`read_path`.
+
+    Parameters
+    ----------
+    path : str or PathLike
+        A ``.csv`` or ``.tsv`` file.
+    label_column, id_column, columns, has_header :
+        As for :func:`read_path`.
+    chunk_rows : int, default 16384
+        Rows per chunk.
+
+    Yields
+    ------
+    Data
+        One chunk of rows, with the table's ``feature_names``.
 
     Examples
     --------
@@ -415,13 +442,26 @@ def read_path(
 
     Parameters
     ----------
-    path : a ``.npy``/``.npz`` array, a ``.csv``/``.tsv`` table, an image, or a folder of images.
-    npz_key : the array to use in an ``.npz`` holding several (an ``y``/``labels`` array becomes ``y``).
-    label_column, id_column : a table column by header name, or by integer index ("0", "-1").
-        The label column becomes ``y``; the id column's values are carried in ``ids`` as strings.
-    columns : the feature columns by name, in this order (default: every other column).
-    image_size : ``(height, width)`` or an int: resize every image to it.
-    has_header : whether a table's first row is a header (default: detected).
+    path : str or PathLike
+        A ``.npy``/``.npz`` array, a ``.csv``/``.tsv`` table, an image, or a folder of images.
+    npz_key : str, optional
+        The array to use in an ``.npz`` holding several (an ``y``/``labels`` array becomes ``y``).
+    label_column : str or int, optional
+        A table column by header name, or by integer index ("0", "-1"); it becomes ``y``.
+    id_column : str or int, optional
+        A table column by name or index; its values are carried in ``ids`` as strings.
+    columns : list of str, optional
+        The feature columns by name, in this order (default: every other column).
+    image_size : int or (int, int), optional
+        ``(height, width)`` or an int: resize every image to it.
+    has_header : bool, optional
+        Whether a table's first row is a header (default: detected).
+
+    Returns
+    -------
+    Data
+        ``x`` float32: ``(n, features)`` for arrays and tables, ``(n, C, H, W)`` in [0, 1] for
+        images; ``y``, ``ids``, ``feature_names`` and image ``names`` where the input has them.
 
     Examples
     --------

@@ -19,6 +19,14 @@ def data_root(root: str | os.PathLike | None = None) -> Path:
     The cache folder is ``$XDG_CACHE_HOME/aekit`` (default ``~/.cache/aekit``), on macOS
     ``~/Library/Caches/aekit`` and on Windows ``%LOCALAPPDATA%/aekit``. Nothing is created here.
 
+    Parameters
+    ----------
+    root : str or PathLike, optional
+
+    Returns
+    -------
+    Path
+
     Examples
     --------
     >>> data_root("/data") / "mnist"

@@ -34,6 +34,21 @@ def write_output(path: str | os.PathLike, x, *, like: Data | None = None, overwr
     file formats and mode. Images are ``(n, C, H, W)`` floats, clipped to [0, 1].
     Refuses an existing file or non-empty folder unless ``overwrite``.
 
+    Parameters
+    ----------
+    path : str or PathLike
+        ``.npy``, ``.csv``/``.tsv``, an image file (``.png``, ...) or a folder (no extension).
+    x : array-like
+        The results, one per sample.
+    like : Data, optional
+        The input they belong to.
+    overwrite : bool, default False
+
+    Returns
+    -------
+    Path
+        The path written.
+
     Examples
     --------
     >>> data = read_path("photos/")  # doctest: +SKIP

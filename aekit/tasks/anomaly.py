@@ -107,7 +107,15 @@ class AnomalyDetector(NeuralEstimator):
         ``percentile``: the percentile of the training scores, in [0, 100].
     contamination : float, default 0.05
         ``contamination``: expected fraction of anomalies, in (0, 1).
-    epochs, batch_size, lr, schedule, patience, seed, device :
+    epochs : int, default 20
+    batch_size : int, default 512
+    lr : float, default 1e-3
+        Adam's learning rate.
+    schedule : {"constant", "onecycle"}, default "constant"
+    patience : int or None
+        Early stopping on the validation loss.
+    seed : int, default 0
+    device : str, default "auto"
         Training, as for :class:`aekit.Autoencoder`.
 
     Attributes

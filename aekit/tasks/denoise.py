@@ -46,7 +46,11 @@ class Denoiser(TransformerMixin, NeuralEstimator):
     kernel_size : int, default 3
     init : {"glorot", "torch"}, default "glorot"
         Weight initialisation; Glorot is Keras' default.
-    epochs, batch_size, lr : training length, batch size and Adam's learning rate.
+    epochs : int, default 10
+        Training length (passes over the data).
+    batch_size : int, default 32
+    lr : float, default 1e-3
+        Adam's (peak) learning rate.
     schedule : {"constant", "onecycle"}, default "constant"
     patience : int or None
         Early stopping on the validation loss.
