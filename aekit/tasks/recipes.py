@@ -144,13 +144,17 @@ def train_run(family: str, params: dict[str, Any], spec: DataSpec, out: str | Pa
     """Train ``family`` into the run folder ``out``; return ``(estimator, metrics)``.
 
     With ``resume`` and an existing run, the run's recorded family, parameters and data
-    are used, and training continues from its last checkpoint.
+    are used, and training continues from its last checkpoint (up to ``params["epochs"]``
+    when given, so a finished run can be trained for longer).
     """
     out = Path(out)
     if resume and (out / CONFIG).is_file():
         saved = _peek(out)
+        epochs = params.get("epochs")  # the one setting a resumed run may change: train on to a new total
         family, params, spec = saved["family"], saved["params"], DataSpec.from_json(saved["data"])
         params = {k: tuple(v) if isinstance(v, list) else v for k, v in params.items()}
+        if epochs is not None:
+            params["epochs"] = epochs
     recipe = get_recipe(family)
     est = recipe.build(params)
     recipe.check(est)  # bad options fail before any data is read or any file written

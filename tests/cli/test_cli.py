@@ -184,3 +184,12 @@ def test_killed_training_resumes_to_the_uninterrupted_weights(tmp_path):
     assert full.keys() == resumed.keys()
     for k in full:
         assert np.array_equal(full[k].numpy(), resumed[k].numpy()), k
+
+
+def test_resume_with_more_epochs_trains_on(tmp_path, table):
+    run = tmp_path / "run"
+    run_cli("train", "basic", "--data", table / "rows.npy", "--epochs", "2", "--latent-dim", "2", "--out", run,
+            "--no-figures", "--quiet")
+    run_cli("train", "basic", "--out", run, "--resume", "--epochs", "4", "--no-figures", "--quiet")
+    assert json.loads((run / "metrics.json").read_text())["epochs"] == 4
+    assert len((run / "history.csv").read_text().strip().splitlines()) == 5

@@ -104,7 +104,7 @@ def test_save_and_load_round_trip(tmp_path):
 @pytest.mark.parametrize("params, match", [
     ({"noise": "blur:1"}, "gaussian:FACTOR"), ({"noise": "gaussian:-1"}, "gaussian:FACTOR"),
     ({"channels": ()}, "channels"), ({"channels": (16, 0)}, "channels"), ({"kernel_size": 0}, "kernel_size"),
-    ({"init": "he"}, "init"), ({"epochs": -1}, "epochs"), ({"lr": 0}, "lr"),
+    ({"init": "nope"}, "init"), ({"epochs": -1}, "epochs"), ({"lr": 0}, "lr"),
 ])
 def test_bad_params_fail_in_fit(params, match):
     with pytest.raises(UsageError, match=match):

@@ -102,7 +102,7 @@ def test_gaussian_and_other_sizes():
 
 
 @pytest.mark.parametrize("params", [{"likelihood": "poisson"}, {"kl": "exact"}, {"beta": -1}, {"channels": (8,)},
-                                    {"latent_dim": 0}, {"init": "he"}, {"lr": 0}])
+                                    {"latent_dim": 0}, {"init": "nope"}, {"lr": 0}])
 def test_bad_params(params, bars):
     with pytest.raises(UsageError):
         aekit.VAE(epochs=1, **params).fit(bars[0][:8])
