@@ -20,7 +20,7 @@ from ..errors import DataError, NotFittedError, UsageError
 from ..training.device import resolve_device
 from ..training.loop import LossFn, TrainConfig, train
 
-INFERENCE_BATCH = 8192  # samples per forward pass when scoring; bounds memory for any n
+INFERENCE_BATCH = 1024  # samples per forward pass when scoring; bounds memory for any n
 
 
 def check_positive_int(name: str, value: Any, minimum: int = 1) -> int:

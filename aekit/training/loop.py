@@ -41,7 +41,7 @@ class TrainConfig:
     schedule: str = "constant"  # "constant" or "onecycle" (warm-up then cosine decay, per step)
     seed: int = 0  # seeds the shuffle and every random draw of the loss
     patience: Optional[int] = None  # early stopping: epochs without val improvement; None = off
-    eval_batch_size: int = 8192  # batch size for validation (no gradients, so larger)
+    eval_batch_size: int = 1024  # batch size for validation; bounds the activations' memory
     checkpoint_every: int = 1  # epochs between checkpoints when a checkpoint folder is given
 
     def validate(self) -> "TrainConfig":
@@ -85,7 +85,7 @@ def lr_at(config: TrainConfig, step: int, total_steps: int) -> float:
 
 @torch.inference_mode()
 def evaluate_loss(model: torch.nn.Module, loss_fn: LossFn, inputs: torch.Tensor, targets: torch.Tensor,
-                  *, batch_size: int = 8192, seed: int = 0) -> float:
+                  *, batch_size: int = 1024, seed: int = 0) -> float:
     """Mean of ``loss_fn`` over ``inputs`` in large batches (sample-weighted)."""
     was_training = model.training
     model.eval()
@@ -160,12 +160,12 @@ def train(model: torch.nn.Module, loss_fn: LossFn, inputs: torch.Tensor, targets
             if step % report_every == 0:
                 _call(callbacks, "on_batch_end", epoch, step)
         train_loss = float(loss_sum) / n  # the epoch's one host sync
+        seconds = time.perf_counter() - t0  # training time; validation is not counted
         val_loss = None
         if validation is not None:
             val_loss = evaluate_loss(model, val_loss_fn, *validation, batch_size=config.eval_batch_size,
                                      seed=epoch_seed(config.seed, 0, stream=2))
-        record = {"epoch": epoch + 1, "train_loss": train_loss, "val_loss": val_loss,
-                  "seconds": time.perf_counter() - t0}
+        record = {"epoch": epoch + 1, "train_loss": train_loss, "val_loss": val_loss, "seconds": seconds}
         history.append(record)
         logger.info("epoch %d/%d train_loss=%.6g val_loss=%s", epoch + 1, config.epochs, train_loss, val_loss)
 
