@@ -27,7 +27,7 @@ def _options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--channels", type=int_list, metavar="C1,C2", help="encoder conv widths, each halving the "
                                                                       "image; the decoder mirrors them (default 16,8)")
     g.add_argument("--kernel-size", type=positive_int, metavar="K", help="conv kernel size (default 3)")
-    g.add_argument("--init", choices=("glorot", "torch"), help="weight initialisation (default glorot)")
+    g.add_argument("--init", choices=("he", "glorot", "torch"), help="weight initialisation (default he)")
 
 
 TRAIN_OPTIONS = {"denoise": _options}

@@ -25,7 +25,7 @@ class ConvConfig:
     channels: tuple[int, ...] = (16, 8)  # encoder conv widths; the decoder mirrors them
     kernel_size: int = 3  # square kernels of every layer
     stride: int = 2  # each encoder layer divides height and width by this; each decoder layer multiplies
-    init: str = "glorot"  # "glorot" (Keras' default, see models/init.py) or "torch"
+    init: str = "he"  # "he" (Kaiming, for ReLU), "glorot" (Keras' default) or "torch"; see models/init.py
 
     def validate(self) -> "ConvConfig":
         if self.in_channels < 1 or not self.channels or min(self.channels) < 1:

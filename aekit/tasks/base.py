@@ -76,6 +76,10 @@ class NeuralEstimator(BaseEstimator):
         self.n_features_in_ = int(math.prod(self.input_shape_))
         return X
 
+    def _check_fit_data(self, X: Any) -> None:
+        """Check that ``fit`` can take ``X`` without training (extended by image-only models)."""
+        as_array(X, name="X")
+
     def _validate_input(self, X: Any, name: str = "X") -> np.ndarray:
         """Check data for a fitted model: numeric, finite, and the shape it was trained on."""
         self._check_is_fitted()

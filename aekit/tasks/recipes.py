@@ -160,6 +160,7 @@ def train_run(family: str, params: dict[str, Any], spec: DataSpec, out: str | Pa
     recipe.check(est)  # bad options fail before any data is read or any file written
     seed = int(est.seed)
     train, val = recipe.load_data(spec, seed)
+    est._check_fit_data(train.x)  # data the model cannot take fails before an old run is replaced
 
     created = not out.exists()
     with RunFolder.create(out, overwrite=overwrite, resume=resume) as run:

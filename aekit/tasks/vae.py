@@ -121,6 +121,9 @@ class VAE(TransformerMixin, NeuralEstimator):
             raise UsageError(f"init must be one of {INITS}, got {self.init!r}")
         self._train_config()
 
+    def _check_fit_data(self, X: Any) -> None:
+        self._check_images(as_array(X, name="X"), "X")
+
     def _check_images(self, X: np.ndarray, name: str) -> np.ndarray:
         if X.ndim != 4 or min(X.shape[2:]) < 7:
             raise DataError(f"{name}: the VAE takes images shaped (n, C, H, W) with H, W >= 7, got {X.shape}; "

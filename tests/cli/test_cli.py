@@ -193,3 +193,12 @@ def test_resume_with_more_epochs_trains_on(tmp_path, table):
     run_cli("train", "basic", "--out", run, "--resume", "--epochs", "4", "--no-figures", "--quiet")
     assert json.loads((run / "metrics.json").read_text())["epochs"] == 4
     assert len((run / "history.csv").read_text().strip().splitlines()) == 5
+
+
+def test_overwrite_with_data_the_model_cannot_take_keeps_the_old_run(tmp_path, table):
+    run = tmp_path / "run"
+    run_cli("train", "basic", "--data", table / "rows.npy", "--epochs", "1", "--out", run, "--no-figures")
+    before = {p: p.read_bytes() for p in run.rglob("*") if p.is_file()}
+    proc = run_cli("train", "denoise", "--data", table / "rows.csv", "--out", run, "--overwrite", check=None)
+    assert_one_line_error(proc, 2, "images")
+    assert {p: p.read_bytes() for p in run.rglob("*") if p.is_file()} == before

@@ -43,17 +43,20 @@ def test_other_kernels_and_depths(kernel_size):
     assert model.multiple == 8
 
 
-def test_glorot_init_zero_biases_and_seeded():
+@pytest.mark.parametrize("init, bound", [("glorot", (6 / (9 + 144)) ** 0.5),  # sqrt(6 / (fan_in + fan_out))
+                                         ("he", (6 / 9) ** 0.5)])  # sqrt(2) * sqrt(3 / fan_in)
+def test_init_zero_biases_and_seeded(init, bound):
     torch.manual_seed(0)
-    a = ConvAutoencoder(ConvConfig(in_channels=1))
+    a = ConvAutoencoder(ConvConfig(in_channels=1, init=init))
     torch.manual_seed(0)
-    b = ConvAutoencoder(ConvConfig(in_channels=1))
+    b = ConvAutoencoder(ConvConfig(in_channels=1, init=init))
     for (name, p), q in zip(a.named_parameters(), b.parameters()):
         assert torch.equal(p, q)
         if name.endswith("bias"):
             assert not p.any()
-    w = a.encoder[0].weight  # glorot bound sqrt(6 / (fan_in + fan_out)) = sqrt(6 / (9 + 144))
-    assert float(w.detach().abs().max()) <= (6 / (9 + 144)) ** 0.5
+    w = a.encoder[0].weight  # fan_in = 1 channel x 3 x 3, fan_out = 16 x 3 x 3
+    assert float(w.detach().abs().max()) <= bound
+    assert float(w.detach().abs().max()) > 0.8 * bound
 
 
 def test_bad_config():
