@@ -131,14 +131,7 @@ COMMON_PARAMS = {"epochs": "epochs", "batch_size": "batch_size", "lr": "lr", "la
 
 
 def _family_modules():
-    mods = []
-    for name in FAMILY_MODULES:
-        try:
-            mods.append(importlib.import_module(f"{__package__}.{name}"))
-        except ModuleNotFoundError as exc:  # a family still being built
-            if exc.name != f"{__package__}.{name}":
-                raise
-    return mods
+    return [importlib.import_module(f"{__package__}.{name}") for name in FAMILY_MODULES]
 
 
 def build_parser() -> Parser:
@@ -210,30 +203,21 @@ def data_spec(args: argparse.Namespace):
 
 
 def train_params(args: argparse.Namespace) -> dict[str, Any]:
-    """Estimator parameters: the recipe's defaults < the preset < options given on the command line."""
-    from ..errors import UsageError
-    from ..tasks.recipes import get_recipe
-
-    recipe = get_recipe(args.family)
-    params: dict[str, Any] = {}
-    if args.preset is not None:
-        presets = getattr(recipe, "presets", {})
-        if args.preset not in presets:
-            raise UsageError(f"unknown preset {args.preset!r} for {args.family}; expected one of: "
-                             f"{', '.join(presets) or '(none)'}")
-        params.update(presets[args.preset])
+    """Estimator parameters from the command line; the recipe adds its defaults and resolves the preset."""
+    params: dict[str, Any] = {} if args.preset is None else {"preset": args.preset}
     params.update({p: getattr(args, a) for a, p in COMMON_PARAMS.items() if getattr(args, a, None) is not None})
     params.update(args.family_module.train_params(args.family, args))
     return params
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from ..tasks.recipes import train_run
+    from ..tasks.recipes import get_recipe, train_run
     from .progress import progress_callbacks
 
     params = train_params(args)
     out = args.out or f"runs/{args.family}"
-    callbacks = progress_callbacks(params.get("epochs", 10), args.quiet)
+    epochs = get_recipe(args.family).build(params).epochs  # with the recipe's defaults and preset
+    callbacks = progress_callbacks(epochs, args.quiet)
     est, metrics = train_run(args.family, params, data_spec(args), out, overwrite=args.overwrite,
                              resume=args.resume, callbacks=callbacks, figures=not args.no_figures)
     print(f"run folder: {out}")

@@ -83,15 +83,6 @@ class AnomalyRecipe(Recipe):
     defaults: dict[str, Any] = {}  # the estimator's own defaults are the recipe
     presets = PRESETS
 
-    def build(self, params: dict[str, Any]):
-        params = dict(params)
-        preset = params.pop("preset", None)
-        if preset is not None:
-            if preset not in PRESETS:
-                raise UsageError(f"unknown preset {preset!r} for anomaly; expected one of: {', '.join(PRESETS)}")
-            params = {**PRESETS[preset], **params}
-        return super().build(params)
-
     def load_data(self, spec: DataSpec, seed: int) -> tuple[Data, Data]:
         if spec.data is not None:
             data = spec.read_user()

@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import importlib
 import logging
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
@@ -24,7 +25,7 @@ from .. import _io
 from ..data import Data, load_builtin, read_path
 from ..errors import RunFailure, UsageError
 from ..training.checkpoint import has_checkpoint
-from ..training.runs import LOCK, RunFolder, versions
+from ..training.runs import RunFolder, versions
 from .persistence import CONFIG, _jsonable, read_config
 
 logger = logging.getLogger(__name__)
@@ -99,9 +100,16 @@ class Recipe:
     presets: dict[str, dict[str, Any]] = {}  # named settings for --preset, over the defaults
 
     def build(self, params: dict[str, Any]):
+        """The estimator: the recipe's defaults < the preset named by ``params["preset"]`` < the other params."""
         from .persistence import estimator_class
 
-        return estimator_class(self.estimator)(**{**self.defaults, **params})
+        params = dict(params)
+        preset = params.pop("preset", None)
+        if preset is not None and preset not in self.presets:
+            raise UsageError(f"unknown preset {preset!r} for {self.name}; expected one of: "
+                             f"{', '.join(self.presets) or '(none)'}")
+        chosen = self.presets[preset] if preset is not None else {}
+        return estimator_class(self.estimator)(**{**self.defaults, **chosen, **params})
 
     def check(self, est) -> None:
         """Validate the estimator's parameters before anything is written."""
@@ -171,7 +179,9 @@ def train_run(family: str, params: dict[str, Any], spec: DataSpec, out: str | Pa
             recipe.fit(est, train, val, checkpoint_dir=run.checkpoint_dir, resume=resume, callbacks=callbacks)
         except UsageError:  # data the model cannot take: leave no half-made run behind
             if not resume and not has_checkpoint(run.checkpoint_dir):
-                _discard(run.path, remove_folder=created)
+                run.clear()
+                if created:
+                    shutil.rmtree(run.path, ignore_errors=True)
             raise
         run.write_history(est.history_)
         metrics = recipe.evaluate(est, val)
@@ -181,17 +191,6 @@ def train_run(family: str, params: dict[str, Any], spec: DataSpec, out: str | Pa
         if figures:
             recipe.figures(est, val, run.figures_dir)
     return est, metrics
-
-
-def _discard(path: Path, *, remove_folder: bool) -> None:
-    """Remove what a failed new run wrote (the whole folder when this run created it)."""
-    import shutil
-
-    for entry in path.iterdir():
-        if entry.name != LOCK:
-            shutil.rmtree(entry) if entry.is_dir() and not entry.is_symlink() else entry.unlink()
-    if remove_folder:
-        shutil.rmtree(path, ignore_errors=True)
 
 
 def _peek(path: Path) -> dict[str, Any]:

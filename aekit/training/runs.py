@@ -80,11 +80,14 @@ class RunFolder:
             if stale.is_file():
                 stale.unlink(missing_ok=True)
         if existing and overwrite and not resume:
-            for entry in p.iterdir():
-                if entry.name == LOCK:
-                    continue
-                shutil.rmtree(entry) if entry.is_dir() and not entry.is_symlink() else entry.unlink()
+            run.clear()
         return run
+
+    def clear(self) -> None:
+        """Remove everything in the folder but the lock (call it only while holding the lock)."""
+        for entry in self.path.iterdir():
+            if entry.name != LOCK:
+                shutil.rmtree(entry) if entry.is_dir() and not entry.is_symlink() else entry.unlink()
 
     def _acquire(self) -> None:
         fd = os.open(self.path / LOCK, os.O_RDWR | os.O_CREAT, 0o644)

@@ -87,7 +87,9 @@ def test_train_params_and_preset():
     parser = cli.build_parser()
     args = parser.parse_args(["train", "vae", "--preset", "strong", "--beta", "2", "--likelihood", "gaussian",
                               "--channels", "16,32"])
-    params = cli.train_params(args)
+    from aekit.tasks.recipes import get_recipe
+
+    params = get_recipe("vae").build(cli.train_params(args)).get_params()  # preset < explicit options
     assert params["latent_dim"] == 32 and params["batch_size"] == 128 and params["beta"] == 2.0
     assert params["likelihood"] == "gaussian" and params["channels"] == (16, 32)
     with pytest.raises(SystemExit) as e:
