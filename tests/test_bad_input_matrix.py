@@ -309,6 +309,19 @@ CASES += [
     C("interpolate-output-unwritable", ["interpolate", V, "--from", "0", "--to", "1", "--output", "{T}/afile/i.png"],
       2, ["writable"], ["vae"]),
 ]
+B = "{W}/runs/basic"
+CASES += [
+    C("export-missing-run", ["export", "{W}/norun", "--output", "{T}/m.onnx"], 2, ["norun", "no such run"]),
+    C("export-unknown-part", ["export", B, "--part", "detector", "--output", "{T}/m.onnx"], 2,
+      ["'detector'", "autoencoder (default), encoder, decoder"], ["basic"]),
+    C("export-output-exists", ["export", B, "--output", "{T}/exists.onnx"], 2, ["exists.onnx", "--overwrite"],
+      ["basic"]),
+    C("export-output-extension", ["export", B, "--output", "{T}/m.npy"], 2, ["m.npy", ".onnx"], ["basic"]),
+    C("export-output-unwritable", ["export", B, "--output", "{T}/afile/m.onnx"], 2, ["afile", "writable"], ["basic"]),
+    C("export-opset-0", ["export", B, "--opset", "0", "--output", "{T}/m.onnx"], 2, ["--opset", ">= 1"], ["basic"]),
+    C("export-unknown-format", ["export", B, "--format", "tflite", "--output", "{T}/m.onnx"], 2, ["--format"],
+      ["basic"]),
+]
 # Every command that loads a run, on every kind of damaged run.
 LOADERS = {
     "evaluate": ("basic", lambda r: ["evaluate", r]),
@@ -320,6 +333,7 @@ LOADERS = {
     "denoise": ("denoise", lambda r: ["denoise", r, "--input", "{W}/imgs", "--output", "{T}/d"]),
     "sample": ("vae", lambda r: ["sample", r, "--output", "{T}/s.png"]),
     "interpolate": ("vae", lambda r: ["interpolate", r, "--from", "0", "--to", "1", "--output", "{T}/i.png"]),
+    "export": ("basic", lambda r: ["export", r, "--output", "{T}/m.onnx"]),
 }
 for cmd, (src, make) in LOADERS.items():
     for kind, (_, code, needles) in CORRUPTIONS.items():
@@ -341,6 +355,7 @@ def test_cli_bad_input(world, tmp_path, argv, code, needles, needs):
     (T / "exists.npy").write_bytes(b"keep")  # earlier outputs: must survive every failed command
     (T / "exists.csv").write_text("keep\n")
     (T / "exists.png").write_bytes(b"keep")
+    (T / "exists.onnx").write_bytes(b"keep")
     (T / "exists_dir").mkdir()
     (T / "exists_dir" / "keep.png").write_bytes(b"keep")
     (T / "oldrun").mkdir()

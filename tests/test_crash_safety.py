@@ -39,6 +39,9 @@ def _epoch(run):
         return 0
 
 
+EPOCHS = 12  # enough that three kills (the last after up to 3 s) all land before the run ends
+
+
 def test_sigkill_mid_epoch_during_checkpoint_write_and_at_random_then_resume(tmp_path):
     rng = random.Random(0)
     X = np.random.default_rng(0).random((400, 512)).astype(np.float32)
@@ -46,7 +49,7 @@ def test_sigkill_mid_epoch_during_checkpoint_write_and_at_random_then_resume(tmp
     run = tmp_path / "run"
     # ~2M parameters: each checkpoint (weights + Adam moments) is ~25 MB, so its write takes a while.
     args = ["train", "stacked", "--data", tmp_path / "x.npy", "--hidden", "2048", "--latent-dim", "8",
-            "--epochs", "5", "--batch-size", "100", "--no-figures", "--quiet", "--out", run, "--resume"]
+            "--epochs", str(EPOCHS), "--batch-size", "100", "--no-figures", "--quiet", "--out", run, "--resume"]
     caught_in_write = 0
     for point in ("checkpoint-write", "mid-epoch", "random"):
         proc = proc_cli(*args)
@@ -71,8 +74,8 @@ def test_sigkill_mid_epoch_during_checkpoint_write_and_at_random_then_resume(tmp
     assert code == 0, err
     check_run_folder(run, allow_tmp=False)  # resuming cleared the dead writer's temp files
     hist = (run / "history.csv").read_text().strip().splitlines()
-    assert len(hist) == 1 + 5
-    assert json.loads((run / "metrics.json").read_text())["epochs"] == 5
+    assert len(hist) == 1 + EPOCHS
+    assert json.loads((run / "metrics.json").read_text())["epochs"] == EPOCHS
     assert json.loads((run / "config.json").read_text())["status"] == "done"
     import aekit
 

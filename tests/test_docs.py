@@ -11,6 +11,7 @@ import pytest
 
 import aekit
 import aekit.data
+import aekit.export
 import aekit.plots
 
 from .conftest import REPO
@@ -21,6 +22,7 @@ PUBLIC = [
                                              "ecg5000_classic_split", "write_output", "data_root", "Data",
                                              "MNIST", "FashionMNIST", "BinarizedMNIST", "ECG5000")),
     *(getattr(aekit.plots, name) for name in aekit.plots.__all__),
+    aekit.export.export_onnx, aekit.export.verify_onnx,
 ]
 
 

@@ -16,6 +16,8 @@ from .. import __version__
 
 # One module per family; each has TRAIN_OPTIONS, train_params(family, args), register(subparsers).
 FAMILY_MODULES = ("cmd_autoencoder", "cmd_denoise", "cmd_anomaly", "cmd_vae")
+# Modules of commands that belong to no one family; each has register(subparsers).
+COMMAND_MODULES = ("cmd_export",)
 
 
 class Parser(argparse.ArgumentParser):
@@ -60,6 +62,17 @@ def fraction(text: str) -> float:
     if value >= 1:
         raise argparse.ArgumentTypeError(f"expected a number between 0 and 1, got {text}")
     return value
+
+
+def memory_size(text: str) -> int:
+    """'2G' -> 2 * 1024 ** 3 bytes."""
+    from ..data.stream import parse_size
+    from ..errors import UsageError
+
+    try:
+        return parse_size(text)
+    except UsageError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def int_list(text: str) -> tuple[int, ...]:
@@ -107,6 +120,12 @@ def add_train_options(p: argparse.ArgumentParser) -> None:
     add_data_options(p)
     p.add_argument("--validation-split", type=fraction, metavar="F",
                    help="fraction of your own data held out for validation (default 0.2)")
+    g = p.add_argument_group("data larger than memory")
+    g.add_argument("--stream", action="store_true", default=None, help="read --data from disk batch by batch "
+                   "(.npy memory-mapped; CSV, Parquet and image folders converted to .npy first)")
+    g.add_argument("--no-stream", action="store_false", dest="stream", help="always load --data into memory")
+    g.add_argument("--memory-cap", type=memory_size, metavar="SIZE", help="stream --data when reading it would "
+                   "take more memory than this, e.g. 2G (default: $AEKIT_MEMORY_CAP, else 1/4 of the memory)")
     t = p.add_argument_group("training")
     t.add_argument("--epochs", type=non_negative_int, metavar="N")
     t.add_argument("--batch-size", type=positive_int, metavar="N")
@@ -118,6 +137,11 @@ def add_train_options(p: argparse.ArgumentParser) -> None:
     t.add_argument("--preset", metavar="NAME", help="a named set of settings of the family (e.g. fast)")
     t.add_argument("--seed", type=non_negative_int, metavar="N")
     t.add_argument("--device", metavar="DEV", help="auto (default: CUDA, then MPS, then CPU), cpu, cuda, mps")
+    t.add_argument("--precision", choices=("fp32", "bf16"), help="bf16: bfloat16 autocast in training (faster "
+                   "on GPUs and recent CPUs; weights stay fp32)")
+    t.add_argument("--nproc", type=positive_int, metavar="N", help="train with N processes on this machine "
+                   "(torchrun + DistributedDataParallel; one per GPU, or gloo on the CPU); --batch-size stays "
+                   "the global batch")
     r = p.add_argument_group("run folder")
     r.add_argument("--out", metavar="RUN", help="run folder to write (default runs/FAMILY)")
     r.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
@@ -127,7 +151,8 @@ def add_train_options(p: argparse.ArgumentParser) -> None:
 
 
 COMMON_PARAMS = {"epochs": "epochs", "batch_size": "batch_size", "lr": "lr", "latent_dim": "latent_dim",
-                 "schedule": "schedule", "patience": "patience", "seed": "seed", "device": "device"}
+                 "schedule": "schedule", "precision": "precision", "patience": "patience", "seed": "seed",
+                 "device": "device"}
 
 
 def _family_modules():
@@ -185,6 +210,8 @@ def build_parser() -> Parser:
 
     for mod in modules:
         mod.register(sub)
+    for name in COMMAND_MODULES:
+        importlib.import_module(f"{__package__}.{name}").register(sub)
     return parser
 
 
@@ -199,6 +226,7 @@ def data_spec(args: argparse.Namespace):
                     image_size=args.image_size)
     if getattr(args, "validation_split", None) is not None:
         spec.validation_split = args.validation_split
+    spec.stream, spec.memory_cap = getattr(args, "stream", None), getattr(args, "memory_cap", None)
     return spec
 
 
@@ -210,16 +238,36 @@ def train_params(args: argparse.Namespace) -> dict[str, Any]:
     return params
 
 
+def _without_nproc(argv: Sequence[str]) -> list[str]:
+    """The command line minus ``--nproc N`` / ``--nproc=N`` (what each torchrun process runs)."""
+    out, skip = [], False
+    for a in argv:
+        if skip:
+            skip = False
+        elif a == "--nproc":
+            skip = True
+        elif not a.startswith("--nproc="):
+            out.append(a)
+    return out
+
+
 def cmd_train(args: argparse.Namespace) -> int:
     from ..tasks.recipes import get_recipe, train_run
+    from ..training import distributed
     from .progress import progress_callbacks
 
+    if args.nproc is not None and args.nproc > 1:
+        return distributed.launch(_without_nproc(args.argv), args.nproc)
     params = train_params(args)
     out = args.out or f"runs/{args.family}"
     epochs = get_recipe(args.family).build(params).epochs  # with the recipe's defaults and preset
     callbacks = progress_callbacks(epochs, args.quiet)
+    if not distributed.is_main_process():
+        callbacks = []  # rank 0 reports
     est, metrics = train_run(args.family, params, data_spec(args), out, overwrite=args.overwrite,
                              resume=args.resume, callbacks=callbacks, figures=not args.no_figures)
+    if not distributed.is_main_process():
+        return 0
     print(f"run folder: {out}")
     print(" ".join(f"{k}={_fmt(v)}" for k, v in metrics.items() if not isinstance(v, (list, dict))))
     return 0
@@ -331,9 +379,11 @@ def cmd_datasets_download(args: argparse.Namespace) -> int:
 
 # ---- entry point ----------------------------------------------------------------------------------
 
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    args.argv = list(sys.argv[1:] if argv is None else argv)
     if getattr(args, "func", None) is None:
         parser.print_help() if args.command is None else parser.parse_args([*(argv or sys.argv[1:]), "--help"])
         return 2
@@ -344,13 +394,15 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         warnings.simplefilter("ignore")
     from ..errors import AekitError, one_line
+    from ..training.distributed import is_main_process
 
     try:
         return int(args.func(args) or 0)
     except AekitError as exc:
         if args.debug:
             raise
-        sys.stderr.write(f"aekit: error: {one_line(exc)}\n")
+        if is_main_process():  # under torchrun every process fails alike; one of them says so
+            sys.stderr.write(f"aekit: error: {one_line(exc)}\n")
         return exc.exit_code
     except KeyboardInterrupt:
         sys.stderr.write("aekit: interrupted\n")

@@ -19,10 +19,24 @@ from .container import Data
 from .download import Resource, download_resource
 from .readers import as_array, as_labels, iter_table, read_path
 from .root import data_root
+from .stream import (
+    DiskData,
+    NpyRows,
+    RowsView,
+    default_memory_cap,
+    estimate_bytes,
+    open_rows,
+    parse_size,
+    should_stream,
+    spill_images,
+    spill_table,
+)
 from .writers import write_output
 
 __all__ = [
     "Data", "read_path", "iter_table", "as_array", "as_labels", "write_output", "data_root", "DATASETS", "get_dataset",
     "load_builtin", "ecg5000_classic_split", "MNIST", "FashionMNIST", "BinarizedMNIST", "ECG5000",
     "Resource", "download_resource",
+    "NpyRows", "RowsView", "DiskData", "open_rows", "spill_table", "spill_images", "should_stream",
+    "estimate_bytes", "parse_size", "default_memory_cap",
 ]

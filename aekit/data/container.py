@@ -12,7 +12,8 @@ class Data:
     """Samples, optional labels, and what is needed to write results back in the same form.
 
     ``x`` is float32: images are ``(n, C, H, W)`` in [0, 1]; tables and signals are
-    ``(n, features)``. The optional per-sample fields (``y``, ``names``, ``ids``) follow
+    ``(n, features)``. Data larger than memory has a row store on disk as ``x``
+    (:class:`aekit.data.NpyRows`), and :meth:`subset` gives views of it. The optional per-sample fields (``y``, ``names``, ``ids``) follow
     ``x``'s order and are carried through :meth:`subset`.
 
     Parameters
@@ -62,9 +63,15 @@ class Data:
         """Return the samples selected by ``idx`` (a slice, integer indices or a boolean mask)."""
         rows = np.arange(len(self.x))[idx]
         rows = np.atleast_1d(rows)
+        if hasattr(self.x, "take") and not isinstance(self.x, np.ndarray):  # rows on disk: a view, no copy
+            from .stream import RowsView
+
+            x = RowsView(self.x, rows)
+        else:
+            x = self.x[rows]
         return replace(
             self,
-            x=self.x[rows],
+            x=x,
             y=None if self.y is None else self.y[rows],
             names=None if self.names is None else [self.names[i] for i in rows],
             ids=None if self.ids is None else self.ids[rows],

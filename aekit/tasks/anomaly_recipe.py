@@ -31,7 +31,7 @@ import numpy as np
 from .. import plots
 from ..data import Data, ecg5000_classic_split, load_builtin
 from ..errors import UsageError
-from .recipes import DataSpec, Recipe, split_data
+from .recipes import DataSpec, Recipe, in_memory, split_data
 
 #: Named estimator settings, selected with ``--preset NAME`` (layered over the recipe's defaults).
 PRESETS: dict[str, dict[str, Any]] = {
@@ -104,14 +104,14 @@ class AnomalyRecipe(Recipe):
     def load_eval_data(self, spec: DataSpec, seed: int, path: str | None = None) -> Data:
         """A given file (its labels recoded with ``spec.normal_label``), else the run's held-out split."""
         if path is None:
-            return self.load_data(spec, seed)[1]
-        data = spec.read_user(path)
+            return in_memory(self.load_data(spec, seed)[1])
+        data = in_memory(spec.read_user(path), limit=None)
         if spec.label_column is not None:
             return anomaly_labels(data, spec.normal_label)
         return Data(x=data.x, y=None, feature_names=data.feature_names, ids=data.ids, source=data.source)
 
     def fit(self, est, train: Data, val: Data, **kw: Any):
-        x = train.x if train.y is None else train.x[train.y == 0]
+        x = train.x if train.y is None else train.subset(train.y == 0).x
         if len(x) == 0:
             raise UsageError("no normal rows to train on; check --label-column and --normal-label")
         return est.fit(x, validation_data=val.x, feature_names=train.feature_names, **kw)

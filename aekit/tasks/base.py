@@ -21,6 +21,21 @@ from ..training.device import resolve_device
 from ..training.loop import LossFn, TrainConfig, train
 
 INFERENCE_BATCH = 1024  # samples per forward pass when scoring; bounds memory for any n
+CHECK_ROWS = 8192  # rows per chunk when checking data on disk
+
+
+def is_row_store(X: Any) -> bool:
+    """Data on disk read batch by batch (``aekit.data.NpyRows``/``RowsView``), not an array in memory."""
+    return not isinstance(X, np.ndarray) and all(hasattr(X, a) for a in ("take", "rows", "sample_shape"))
+
+
+def check_rows(rows: Any, check: Callable[[np.ndarray], Any]) -> Any:
+    """Run ``check`` on a row store chunk by chunk (bounded memory); return the store unchanged."""
+    if len(rows) == 0:
+        raise DataError("X has no samples; expected at least one")
+    for start in range(0, len(rows), CHECK_ROWS):
+        check(rows.rows(start, min(len(rows), start + CHECK_ROWS)))
+    return rows
 
 
 def check_positive_int(name: str, value: Any, minimum: int = 1) -> int:
@@ -70,7 +85,11 @@ class NeuralEstimator(BaseEstimator):
 
     # ---- inputs -----------------------------------------------------------------------------
     def _validate_fit_input(self, X: Any, name: str = "X") -> np.ndarray:
-        """Check training data and record its sample shape."""
+        """Check training data and record its sample shape; a row store on disk is checked in chunks."""
+        if is_row_store(X):
+            self.input_shape_ = tuple(int(d) for d in X.sample_shape)
+            self.n_features_in_ = int(math.prod(self.input_shape_))
+            return check_rows(X, lambda chunk: as_array(chunk, name=name))
         X = as_array(X, name=name)
         self.input_shape_ = tuple(int(d) for d in X.shape[1:])
         self.n_features_in_ = int(math.prod(self.input_shape_))
@@ -78,12 +97,16 @@ class NeuralEstimator(BaseEstimator):
 
     def _check_fit_data(self, X: Any) -> None:
         """Check that ``fit`` can take ``X`` without training (extended by image-only models)."""
-        as_array(X, name="X")
+        if is_row_store(X):
+            check_rows(X, lambda chunk: as_array(chunk, name="X"))
+        else:
+            as_array(X, name="X")
 
     def _validate_input(self, X: Any, name: str = "X") -> np.ndarray:
         """Check data for a fitted model: numeric, finite, and the shape it was trained on."""
         self._check_is_fitted()
-        X = as_array(X, name=name)
+        if not is_row_store(X):
+            X = as_array(X, name=name)
         if tuple(X.shape[1:]) != tuple(self.input_shape_):
             what = "features" if len(self.input_shape_) == 1 else "sample shape"
             got = X.shape[1] if len(self.input_shape_) == 1 and X.ndim == 2 else tuple(X.shape[1:])
@@ -98,6 +121,7 @@ class NeuralEstimator(BaseEstimator):
                            batch_size=check_positive_int("batch_size", self.batch_size),
                            lr=self.lr, seed=self.seed,
                            schedule=getattr(self, "schedule", "constant"),
+                           precision=getattr(self, "precision", "fp32"),
                            patience=getattr(self, "patience", None)).validate()
 
     def _device(self) -> torch.device:
@@ -113,12 +137,17 @@ class NeuralEstimator(BaseEstimator):
                    validation: tuple[np.ndarray, np.ndarray] | None = None, val_loss_fn: LossFn | None = None,
                    checkpoint_dir: str | Path | None = None, resume: bool = False,
                    callbacks: Sequence[object] = ()) -> torch.nn.Module:
-        """Move data and model to the device, run the shared loop, keep the history."""
+        """Move data and model to the device, run the shared loop, keep the history.
+
+        Arrays go to the device once; row stores on disk stay there and are read batch by batch.
+        """
         config = self._train_config()
         device = self._device()
         model = model.to(device)
-        inputs = torch.as_tensor(X, device=device)
-        targets = None if target is None else torch.as_tensor(target, device=device)
+        inputs = X if is_row_store(X) else torch.as_tensor(X, device=device)
+        targets = None if target is None or is_row_store(target) else torch.as_tensor(target, device=device)
+        if is_row_store(target):
+            targets = target
         val = None
         if validation is not None:
             val = tuple(torch.as_tensor(v, device=device) for v in validation)
@@ -138,7 +167,8 @@ class NeuralEstimator(BaseEstimator):
         """Apply ``fn`` to ``X`` in batches; only one batch of outputs is on the device at a time."""
         device = self._model_device()
         self.model_.eval()
-        out = [fn(torch.as_tensor(X[i:i + batch_size], device=device)).float().cpu().numpy()
+        chunk = X.rows if is_row_store(X) else (lambda i, j: X[i:j])  # a row store reads from disk
+        out = [fn(torch.as_tensor(chunk(i, i + batch_size), device=device)).float().cpu().numpy()
                for i in range(0, len(X), batch_size)]
         return np.concatenate(out) if out else np.empty((0,), np.float32)
 

@@ -12,7 +12,7 @@ The state is plain JSON (:meth:`Scaler.get_state`), so ``aekit.load`` restores i
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Iterable
 
 import numpy as np
 import torch
@@ -57,6 +57,41 @@ class Scaler:
         elif self.kind == "standard":
             offset, scale = X.mean(axis=0), X.std(axis=0)  # (n, ...) -> (...)
             scale = np.where(scale > 0, scale, 1.0)  # constant features: centre only
+        else:
+            offset, scale = np.array(0.0), np.array(1.0)
+        self.offset_ = offset.astype(np.float32)
+        self.scale_ = scale.astype(np.float32)
+        return self
+
+    def fit_chunks(self, chunks: Iterable[np.ndarray]) -> "Scaler":
+        """Learn from data too large for memory, one chunk (n_i, ...) at a time; same result as :meth:`fit`.
+
+        Means and variances are merged chunk by chunk (Chan et al., 1979), which stays accurate
+        where a running sum of squares would cancel.
+        """
+        lo = hi = mean = m2 = None
+        n = 0
+        for chunk in chunks:
+            c = np.asarray(chunk, dtype=np.float64)
+            if len(c) == 0:
+                continue
+            lo = c.min() if lo is None else min(lo, c.min())
+            hi = c.max() if hi is None else max(hi, c.max())
+            c_mean, c_m2, k = c.mean(axis=0), ((c - c.mean(axis=0)) ** 2).sum(axis=0), len(c)
+            if mean is None:
+                mean, m2 = c_mean, c_m2
+            else:
+                delta = c_mean - mean
+                mean = mean + delta * k / (n + k)
+                m2 = m2 + c_m2 + delta ** 2 * n * k / (n + k)
+            n += k
+        if n == 0:
+            raise UsageError("cannot fit a scaler on no samples; expected at least one")
+        if self.kind == "minmax":
+            offset, scale = np.array(lo), np.array(hi - lo if hi > lo else 1.0)
+        elif self.kind == "standard":
+            offset, scale = mean, np.sqrt(m2 / n)
+            scale = np.where(scale > 0, scale, 1.0)
         else:
             offset, scale = np.array(0.0), np.array(1.0)
         self.offset_ = offset.astype(np.float32)

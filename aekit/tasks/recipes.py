@@ -24,6 +24,7 @@ import numpy as np
 from .. import _io
 from ..data import Data, load_builtin, read_path
 from ..errors import RunFailure, UsageError
+from ..training import distributed
 from ..training.checkpoint import has_checkpoint
 from ..training.runs import RunFolder, versions
 from .persistence import CONFIG, _jsonable, read_config
@@ -54,6 +55,8 @@ class DataSpec:
     image_size: tuple[int, int] | None = None
     validation_split: float = 0.2  # held-out fraction of the user's own data
     download: bool = True  # fetch missing built-in datasets
+    stream: bool | None = None  # read the user's data from disk batch by batch; None: when over memory_cap
+    memory_cap: int | None = None  # bytes the data may take in memory (None: aekit.data.default_memory_cap())
 
     def to_json(self) -> dict[str, Any]:
         d = dataclasses.asdict(self)
@@ -69,9 +72,49 @@ class DataSpec:
             spec.image_size = tuple(spec.image_size)
         return spec
 
+    def streams(self, path: str | None = None) -> bool:
+        """Whether the user's data is read from disk batch by batch (``--stream``, or too big for memory)."""
+        if self.stream is not None:
+            return self.stream
+        from ..data import should_stream
+
+        return should_stream(path or self.data, self.memory_cap)
+
     def read_user(self, path: str | None = None, **kw: Any) -> Data:
-        return read_path(path or self.data, npz_key=self.npz_key, label_column=self.label_column,
-                         id_column=self.id_column, image_size=self.image_size, **kw)
+        """The user's data: in memory, or with ``x`` a row store on disk when it :meth:`streams`."""
+        path = path or self.data
+        if not self.streams(path):
+            return read_path(path, npz_key=self.npz_key, label_column=self.label_column,
+                             id_column=self.id_column, image_size=self.image_size, **kw)
+        from ..data import open_rows
+
+        # .npy is mapped where it lies; tables and image folders are converted once into a .npy
+        # in a temporary folder that lives as long as this process.
+        disk = open_rows(path, cache_dir=_spill_dir(), label_column=self.label_column, id_column=self.id_column,
+                         image_size=self.image_size)
+        return Data(x=disk.rows, y=disk.y, ids=disk.ids, feature_names=disk.feature_names, names=disk.names,
+                    image_mode=disk.image_mode, source=disk.source)
+
+
+def _spill_dir() -> str:
+    """A temporary folder for converted data, removed when the process exits."""
+    import atexit
+    import tempfile
+
+    folder = tempfile.mkdtemp(prefix="aekit-stream-")
+    atexit.register(shutil.rmtree, folder, True)
+    return folder
+
+
+EVAL_ROWS = 10_000  # held-out samples kept in memory for validation, metrics and figures of streamed data
+
+
+def in_memory(data: Data, limit: int = EVAL_ROWS) -> Data:
+    """``data`` as arrays: a row store on disk is cut to its first ``limit`` samples (the split is random)."""
+    if isinstance(data.x, np.ndarray):
+        return data
+    part = data.subset(slice(0, limit))
+    return dataclasses.replace(part, x=part.x.rows(0, len(part.x)))
 
 
 def split_data(data: Data, fraction: float, seed: int, stratify: bool = False) -> tuple[Data, Data]:
@@ -126,8 +169,8 @@ class Recipe:
     def load_eval_data(self, spec: DataSpec, seed: int, path: str | None = None) -> Data:
         """The data ``aekit evaluate``/``aekit plot`` use: a given file, else the run's held-out split."""
         if path is not None:
-            return spec.read_user(path)
-        return self.load_data(spec, seed)[1]
+            return in_memory(spec.read_user(path), limit=None)  # the whole file the user asked about
+        return in_memory(self.load_data(spec, seed)[1])
 
     def fit(self, est, train: Data, val: Data, **kw: Any):
         return est.fit(train.x, validation_data=val.x, **kw)
@@ -168,7 +211,14 @@ def train_run(family: str, params: dict[str, Any], spec: DataSpec, out: str | Pa
     recipe.check(est)  # bad options fail before any data is read or any file written
     seed = int(est.seed)
     train, val = recipe.load_data(spec, seed)
+    val = in_memory(val)  # streamed data: validation, metrics and figures on a sample of the held-out split
     est._check_fit_data(train.x)  # data the model cannot take fails before an old run is replaced
+
+    if not distributed.is_main_process():
+        # Another process of a distributed run: train beside rank 0, which alone checks and writes
+        # the run folder (if rank 0 fails, torchrun stops the others); it reads the checkpoint to resume.
+        recipe.fit(est, train, val, checkpoint_dir=RunFolder(out).checkpoint_dir, resume=resume, callbacks=())
+        return est, {}
 
     created = not out.exists()
     with RunFolder.create(out, overwrite=overwrite, resume=resume) as run:

@@ -6,10 +6,18 @@ from ..errors import UsageError
 
 
 def resolve_device(name: str | None = "auto"):
-    """Return a ``torch.device`` for ``name`` ("auto", "cpu", "cuda", "cuda:1", "mps")."""
+    """Return a ``torch.device`` for ``name`` ("auto", "cpu", "cuda", "cuda:1", "mps").
+
+    Under torchrun, "auto" and "cuda" mean this process's own GPU, ``cuda:LOCAL_RANK``.
+    """
     import torch
 
+    from . import distributed
+
     name = (name or "auto").lower()
+    if name in ("auto", "cuda") and torch.cuda.is_available() and distributed.world_size() > 1:
+        torch.cuda.set_device(distributed.local_rank())  # one GPU per process, picked by LOCAL_RANK
+        return torch.device("cuda", distributed.local_rank())
     if name == "auto":
         if torch.cuda.is_available():
             return torch.device("cuda")

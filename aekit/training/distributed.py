@@ -1,0 +1,129 @@
+"""Training on several processes with PyTorch's own engine: torch.distributed + DistributedDataParallel.
+
+Processes are started by ``torchrun`` (``aekit train ... --nproc N`` calls it for you, see
+:func:`launch`) or by a cluster launcher that sets the same environment: ``RANK``,
+``WORLD_SIZE``, ``LOCAL_RANK``, ``MASTER_ADDR``, ``MASTER_PORT`` (SLURM's ``SLURM_PROCID``,
+``SLURM_NTASKS`` and ``SLURM_LOCALID`` are read when those are missing). Without that
+environment everything here answers "one process" and the loop runs as usual.
+
+The process group is created lazily, on the first :func:`init` (the training loop calls it),
+with NCCL for CUDA tensors and gloo for CPU tensors.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import os
+from typing import Sequence
+
+from ..errors import RunFailure, UsageError
+
+logger = logging.getLogger(__name__)
+
+_SLURM = {"RANK": "SLURM_PROCID", "WORLD_SIZE": "SLURM_NTASKS", "LOCAL_RANK": "SLURM_LOCALID"}
+
+
+def _env_int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    if value is None and name in _SLURM and "MASTER_ADDR" in os.environ:
+        value = os.environ.get(_SLURM[name])  # srun without torchrun, with MASTER_ADDR set by the user
+    try:
+        return int(value) if value is not None else default
+    except ValueError:
+        raise UsageError(f"environment variable {name}={value!r} is not a whole number") from None
+
+
+def world_size() -> int:
+    """Number of training processes (1 when not launched by torchrun or a cluster launcher)."""
+    return max(1, _env_int("WORLD_SIZE", 1))
+
+
+def rank() -> int:
+    """This process's rank, 0..world_size()-1 (0 when alone)."""
+    return _env_int("RANK", 0) if world_size() > 1 else 0
+
+
+def local_rank() -> int:
+    """This process's index on its machine; it picks the GPU."""
+    return _env_int("LOCAL_RANK", 0) if world_size() > 1 else 0
+
+
+def is_main_process() -> bool:
+    """True on the one process that writes files and reports (rank 0)."""
+    return rank() == 0
+
+
+def init(device) -> bool:
+    """Join the process group when launched as several processes; return whether distributed.
+
+    ``device`` is the training device: CUDA tensors use NCCL, CPU tensors gloo.
+    """
+    if world_size() == 1:
+        return False
+    import torch.distributed as dist
+
+    if not dist.is_available():  # pragma: no cover - builds without distributed support
+        raise RunFailure("this PyTorch build has no torch.distributed; train with one process")
+    if not dist.is_initialized():
+        os.environ.setdefault("RANK", str(rank()))
+        os.environ.setdefault("WORLD_SIZE", str(world_size()))
+        os.environ.setdefault("LOCAL_RANK", str(local_rank()))
+        if "MASTER_ADDR" not in os.environ:
+            raise UsageError("WORLD_SIZE > 1 but MASTER_ADDR is not set; launch with torchrun "
+                             "or aekit train ... --nproc N")
+        backend = "nccl" if getattr(device, "type", str(device)) == "cuda" else "gloo"
+        dist.init_process_group(backend=backend)
+        # A group left open at exit can abort the process ("terminate called ..."); we opened it, we close it.
+        atexit.register(_destroy)
+        logger.info("rank %d/%d joined the %s process group", rank(), world_size(), backend)
+    return True
+
+
+def _destroy() -> None:
+    import torch.distributed as dist
+
+    if dist.is_initialized():
+        dist.destroy_process_group()
+
+
+def all_reduce_sum(tensor):
+    """Sum ``tensor`` over all processes in place (a no-op alone)."""
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        dist.all_reduce(tensor, op=dist.ReduceOp.SUM)
+    return tensor
+
+
+def barrier() -> None:
+    """Wait until every process gets here (a no-op alone)."""
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        dist.barrier()
+
+
+def launch(argv: Sequence[str], nproc: int) -> int:
+    """Run ``python -m aekit *argv`` as ``nproc`` processes on this machine under torchrun.
+
+    Returns the exit code of the failed process (its error line is printed by rank 0), or 0.
+    For several machines run ``torchrun --nnodes ... -m aekit ...`` yourself.
+    """
+    if world_size() > 1:
+        raise UsageError("--nproc was given inside a distributed launch; drop --nproc under torchrun")
+    # Each process gets an equal share of the cores (torchrun would set 1 and warn about it).
+    os.environ.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // nproc)))
+    from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
+    from torch.distributed.run import get_args_parser, run
+
+    for name in ("torch.distributed.elastic", "torch.distributed.run", "torch.distributed.launcher"):
+        logging.getLogger(name).setLevel(logging.CRITICAL)  # the children report; torchrun's chatter is noise
+    args = get_args_parser().parse_args(["--standalone", f"--nproc-per-node={nproc}", "--max-restarts=0",
+                                         "--module", "aekit", *argv])
+    try:
+        run(args)  # what the torchrun command does, in this process
+    except ChildFailedError as exc:
+        codes = [f.exitcode for f in exc.failures.values()]
+        return next((c for c in codes if c and c > 0), 1)
+    return 0

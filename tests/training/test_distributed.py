@@ -1,0 +1,106 @@
+"""Distributed training: torchrun + DDP (gloo on the CPU) follows the 1-process trajectory."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from safetensors.numpy import load_file
+
+from aekit.cli.main import _without_nproc
+from aekit.training import distributed
+from aekit.training.loop import _shard
+
+from ..cli.helpers import assert_one_line_error, run_cli
+
+ARGS = ["--latent-dim", "4", "--epochs", "3", "--batch-size", "30", "--device", "cpu", "--no-figures", "--quiet",
+        "--seed", "3"]
+
+
+@pytest.fixture(scope="module")
+def table(tmp_path_factory):
+    path = tmp_path_factory.mktemp("ddp") / "X.npy"
+    rng = np.random.default_rng(0)
+    # 406 rows -> 325 for training: a short last batch (325 = 10 * 30 + 25) that the shards must pad.
+    np.save(path, rng.random((406, 12), dtype=np.float32))
+    return path
+
+
+def _weights(run):
+    return load_file(str(run / "model.safetensors"))
+
+
+def _max_diff(a, b):
+    assert a.keys() == b.keys()
+    return max(float(np.abs(a[k] - b[k]).max()) for k in a)
+
+
+def test_shards_cover_the_global_batch():
+    batch = torch.arange(10)
+    shards = [_shard(batch, r, 3) for r in range(3)]
+    assert [len(s) for s in shards] == [4, 4, 4]  # padded to a multiple of the world size
+    assert set(torch.cat(shards).tolist()) == set(range(10))
+    assert torch.equal(_shard(batch, 0, 1), batch)
+    assert [len(_shard(torch.arange(1), r, 4)) for r in range(4)] == [1, 1, 1, 1]
+
+
+def test_alone_everything_is_one_process(monkeypatch):
+    for name in ("RANK", "WORLD_SIZE", "LOCAL_RANK", "SLURM_PROCID", "SLURM_NTASKS"):
+        monkeypatch.delenv(name, raising=False)
+    assert (distributed.world_size(), distributed.rank(), distributed.is_main_process()) == (1, 0, True)
+    assert distributed.init(torch.device("cpu")) is False
+    monkeypatch.setenv("WORLD_SIZE", "4")
+    monkeypatch.setenv("RANK", "2")
+    assert (distributed.world_size(), distributed.rank(), distributed.is_main_process()) == (4, 2, False)
+
+
+def test_cluster_launcher_environment(monkeypatch):
+    for name in ("RANK", "WORLD_SIZE", "LOCAL_RANK"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("SLURM_PROCID", "1")
+    monkeypatch.setenv("SLURM_NTASKS", "2")
+    assert distributed.world_size() == 1  # SLURM alone is not enough: MASTER_ADDR says where to meet
+    monkeypatch.setenv("MASTER_ADDR", "127.0.0.1")
+    assert (distributed.world_size(), distributed.rank()) == (2, 1)
+
+
+def test_nproc_is_dropped_from_the_children_command_line():
+    assert _without_nproc(["train", "basic", "--nproc", "2", "--epochs", "1"]) == ["train", "basic", "--epochs", "1"]
+    assert _without_nproc(["train", "basic", "--nproc=2"]) == ["train", "basic"]
+
+
+def test_two_processes_match_one_with_the_same_global_batch(table, tmp_path):
+    one, two = tmp_path / "one", tmp_path / "two"
+    run_cli("train", "basic", "--data", table, "--out", one, *ARGS)
+    proc = run_cli("train", "basic", "--data", table, "--out", two, "--nproc", "2", *ARGS)
+    assert "run folder" in proc.stdout and proc.stdout.count("run folder") == 1  # rank 0 reports alone
+
+    assert _max_diff(_weights(one), _weights(two)) < 1e-5
+    m1, m2 = (json.loads((r / "metrics.json").read_text()) for r in (one, two))
+    assert m2["val_mse"] == pytest.approx(m1["val_mse"], rel=1e-4)
+    h1, h2 = ((r / "history.csv").read_text().splitlines() for r in (one, two))
+    assert len(h1) == len(h2) == 4
+    # Only rank 0 wrote: one run folder, with exactly what a 1-process run writes.
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["one", "two"]
+    assert sorted(p.name for p in two.rglob("*")) == sorted(p.name for p in one.rglob("*"))
+
+
+def test_two_processes_resume_from_the_checkpoint(table, tmp_path):
+    constant = ["--schedule", "constant"]  # so 1 epoch + 2 more is the same trajectory as 3 at once
+    straight, resumed = tmp_path / "straight", tmp_path / "resumed"
+    run_cli("train", "basic", "--data", table, "--out", straight, *ARGS, *constant)
+    run_cli("train", "basic", "--data", table, "--out", resumed, "--nproc", "2", *ARGS, *constant, "--epochs", "1")
+    assert len((resumed / "history.csv").read_text().splitlines()) == 2
+    run_cli("train", "basic", "--data", table, "--out", resumed, "--nproc", "2", "--resume", "--epochs", "3",
+            "--quiet", "--no-figures")
+    assert len((resumed / "history.csv").read_text().splitlines()) == 4
+    assert _max_diff(_weights(straight), _weights(resumed)) < 1e-5
+
+
+def test_a_failing_distributed_run_says_so_once(table, tmp_path):
+    proc = run_cli("train", "basic", "--data", tmp_path / "missing.npy", "--out", tmp_path / "r", "--nproc", "2",
+                   check=None)
+    assert_one_line_error(proc, 2, "missing.npy")
+    assert not (tmp_path / "r").exists()
