@@ -137,8 +137,8 @@ def add_train_options(p: argparse.ArgumentParser) -> None:
     t.add_argument("--preset", metavar="NAME", help="a named set of settings of the family (e.g. fast)")
     t.add_argument("--seed", type=non_negative_int, metavar="N")
     t.add_argument("--device", metavar="DEV", help="auto (default: CUDA, then MPS, then CPU), cpu, cuda, mps")
-    t.add_argument("--precision", choices=("fp32", "bf16"), help="bf16: bfloat16 autocast in training (faster "
-                   "on GPUs and recent CPUs; weights stay fp32)")
+    t.add_argument("--precision", choices=("fp32", "bf16"), help="bf16: bfloat16 autocast in training (for "
+                   "GPUs; weights stay fp32)")
     t.add_argument("--nproc", type=positive_int, metavar="N", help="train with N processes on this machine "
                    "(torchrun + DistributedDataParallel; one per GPU, or gloo on the CPU); --batch-size stays "
                    "the global batch")

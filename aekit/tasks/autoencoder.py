@@ -51,8 +51,8 @@ class Autoencoder(TransformerMixin, NeuralEstimator):
         val MSE 0.0089-0.0091 over seeds); "onecycle" (warm up to ``lr``, then cosine decay) at the
         same peak rate, batch and epochs reaches 0.0087 on every seed tried.
     precision : {"fp32", "bf16"}, default "fp32"
-        "bf16" trains with bfloat16 autocast (weights and optimizer stay fp32): about 1.8x faster
-        steps on GPUs and on CPUs with AVX512-BF16 or AMX; evaluation and saved weights are fp32.
+        "bf16" trains with bfloat16 autocast (weights and optimizer stay fp32), for GPUs and
+        larger models; evaluation and saved weights are fp32.
     patience : int or None
         Early stopping on the validation loss.
     seed : int

@@ -55,8 +55,8 @@ class Denoiser(TransformerMixin, NeuralEstimator):
         Adam's (peak) learning rate.
     schedule : {"constant", "onecycle"}, default "constant"
     precision : {"fp32", "bf16"}, default "fp32"
-        "bf16" trains with bfloat16 autocast (weights and optimizer stay fp32): about 1.8x faster
-        steps on GPUs and on CPUs with AVX512-BF16 or AMX; evaluation and saved weights are fp32.
+        "bf16" trains with bfloat16 autocast (weights and optimizer stay fp32), for GPUs and
+        larger models; evaluation and saved weights are fp32.
     patience : int or None
         Early stopping on the validation loss.
     seed : int

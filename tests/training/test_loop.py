@@ -87,7 +87,7 @@ def test_early_stopping_stops_and_keeps_the_best_weights(data):
 
 
 @pytest.mark.parametrize("kw", [dict(epochs=-1), dict(batch_size=0), dict(lr=0.0), dict(lr=math.nan),
-                                dict(schedule="cosine"), dict(patience=0)])
+                                dict(schedule="cosine"), dict(patience=0), dict(precision="fp16")])
 def test_bad_config_is_a_one_line_usage_error(kw, data):
     with pytest.raises(UsageError) as e:
         train(_model(), _loss, data, config=TrainConfig(**kw))
@@ -103,3 +103,29 @@ def test_checkpoint_is_atomic_and_keeps_only_the_latest(tmp_path, data):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["epoch-0003.safetensors", "latest.json"]
     state = load_checkpoint(tmp_path, model=_model(5), optimizer=torch.optim.Adam(_model(5).parameters()))
     assert state["epoch"] == 3
+
+
+def _conv(seed=0):
+    torch.manual_seed(seed)
+    return torch.nn.Sequential(torch.nn.Conv2d(2, 4, 3, padding=1), torch.nn.ReLU(), torch.nn.Conv2d(4, 2, 3, padding=1))
+
+
+def test_channels_last_trains_the_same_model_and_hands_back_a_plain_one():
+    images = torch.rand(64, 2, 6, 6, generator=torch.Generator().manual_seed(2))
+    models = []
+    for channels_last in (False, True):
+        m = _conv()
+        train(m, _loss, images, config=TrainConfig(epochs=2, batch_size=16, channels_last=channels_last))
+        assert all(p.is_contiguous() for p in m.parameters())  # as a loaded model, so both predict alike
+        models.append(m)
+    for a, b in zip(*(m.parameters() for m in models)):
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)  # a memory layout, not other arithmetic
+
+
+def test_bf16_autocast_trains_and_keeps_fp32_weights():
+    images = torch.rand(64, 2, 6, 6, generator=torch.Generator().manual_seed(2))
+    m = _conv()
+    hist = train(m, _loss, images, config=TrainConfig(epochs=4, batch_size=16, lr=1e-2, precision="bf16"),
+                 validation=(images, images))
+    assert hist[-1]["val_loss"] < hist[0]["val_loss"]
+    assert all(p.dtype == torch.float32 for p in m.parameters())
