@@ -84,9 +84,6 @@ class Rows(Protocol):
     def rows(self, start: int, stop: int) -> np.ndarray: ...
 
 
-Batches = "torch.Tensor | Rows"  # what the loop trains on: a tensor on the device, or a row store
-
-
 def _take(data: Any, idx: torch.Tensor, device: torch.device) -> torch.Tensor:
     """The rows ``idx`` of a device tensor (an index op on the device) or of a row store (read from disk)."""
     if isinstance(data, torch.Tensor):
