@@ -179,7 +179,7 @@ def download_resource(
                             _gzip_in_place(part)
                 except (OSError, http.client.HTTPException, ValueError) as exc:  # ValueError: bad URL
                     reason = f"{_reason(exc)} from {url}"
-                    logger.warning("download of %s failed: %s", resource.filename, reason)
+                    logger.info("download of %s failed: %s", resource.filename, reason)  # the final error says why
                     if isinstance(exc, urllib.error.HTTPError) and 400 <= exc.code < 500:
                         break  # retrying a 404 does not help; try the next mirror
                     continue

@@ -140,3 +140,19 @@ def test_extract_member_missing(tmp_path):
     (tmp_path / "a.zip").write_bytes(_zip({"x": b"1"}))
     with pytest.raises(RunFailure, match="no member 'y'"):
         extract_member(tmp_path / "a.zip", "y", tmp_path / "out")
+
+
+def test_offline_cli_says_so_in_one_line(closed_port_url, tmp_path):
+    """``aekit datasets download`` with every mirror unreachable: one stderr line, exit 1, no retry chatter."""
+    import subprocess
+    import sys
+
+    code = ("import dataclasses, sys; from aekit.data import builtin; from aekit.cli.main import main; "
+            "builtin.FashionMNIST.resources = [dataclasses.replace(r, urls=(sys.argv[1] + '/' + r.filename,)) "
+            "for r in builtin.FashionMNIST.resources]; sys.exit(main(sys.argv[2:]))")
+    proc = subprocess.run([sys.executable, "-c", code, closed_port_url, "datasets", "download", "fashion-mnist",
+                           "--data-dir", str(tmp_path)], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 1, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("aekit: error: could not download"), proc.stderr
+    assert "--data-dir" in lines[0]
