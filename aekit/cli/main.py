@@ -416,8 +416,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:  # a bug: still one line, and the way to see more
         if args.debug:
             raise
-        sys.stderr.write(f"aekit: internal error: {type(exc).__name__}: {one_line(exc)} "
-                         f"(rerun with --debug for the traceback)\n")
+        # Under torchrun a process whose peer failed sees a RuntimeError from the collective; the
+        # failed peer reports the cause.
+        if is_main_process() or not isinstance(exc, RuntimeError):
+            sys.stderr.write(f"aekit: internal error: {type(exc).__name__}: {one_line(exc)} "
+                             f"(rerun with --debug for the traceback)\n")
         return 1
 
 

@@ -210,7 +210,8 @@ def train_run(family: str, params: dict[str, Any], spec: DataSpec, out: str | Pa
     est = recipe.build(params)
     recipe.check(est)  # bad options fail before any data is read or any file written
     seed = int(est.seed)
-    train, val = recipe.load_data(spec, seed)
+    with distributed.main_process_first(est._device()):  # under torchrun: one process downloads
+        train, val = recipe.load_data(spec, seed)
     val = in_memory(val)  # streamed data: validation, metrics and figures on a sample of the held-out split
     est._check_fit_data(train.x)  # data the model cannot take fails before an old run is replaced
 

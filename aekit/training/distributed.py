@@ -13,6 +13,7 @@ with NCCL for CUDA tensors and gloo for CPU tensors.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import logging
 import os
 from typing import Sequence
@@ -102,6 +103,26 @@ def barrier() -> None:
 
     if dist.is_available() and dist.is_initialized():
         dist.barrier()
+
+
+@contextlib.contextmanager
+def main_process_first(device):
+    """Run the block on rank 0 first and on the other ranks after it (a no-op alone).
+
+    For work that writes shared files, such as downloading a dataset: two processes writing
+    the same ``.part`` file would corrupt it. If rank 0 fails, torchrun stops the others.
+    """
+    if not init(device):
+        yield
+        return
+    if not is_main_process():
+        try:
+            barrier()  # wait for rank 0 to finish the block
+        except RuntimeError:  # rank 0 failed and left the group; it reports why
+            raise RunFailure("another process of this distributed run failed") from None
+    yield
+    if is_main_process():
+        barrier()  # let the others in
 
 
 def launch(argv: Sequence[str], nproc: int) -> int:
