@@ -169,7 +169,15 @@ for fam in FAMILIES:
             C(f"train-{fam}-out-is-a-file", ["train", fam, "--data", good, *COMMON, "--out", "{T}/afile"], 2,
               ["afile", "not a folder"], [fam]),
         ]
+for cid, name, needles in BAD_DATA:  # the same files read from disk batch by batch: the same errors
+    CASES.append(C(f"train-basic-stream-{cid}", ["train", "basic", "--data", "{W}/" + name, "--stream", *COMMON,
+                                                 "--out", "{T}/r"], 2, needles, ["basic"]))
 CASES += [
+    C("train-basic-memory-cap-unreadable", ["train", "basic", "--memory-cap", "12Q", "--out", "{T}/r"], 2,
+      ["--memory-cap", "12Q"], ["basic"]),
+    C("train-basic-precision-unknown", ["train", "basic", "--precision", "fp16", "--out", "{T}/r"], 2,
+      ["--precision", "fp16"], ["basic"]),
+    C("train-basic-nproc-0", ["train", "basic", "--nproc", "0", "--out", "{T}/r"], 2, ["--nproc", ">= 1"], ["basic"]),
     C("train-stacked-lr-0", ["train", "stacked", "--lr", "0", "--out", "{T}/r"], 2, ["--lr", "positive"], ["stacked"]),
     C("train-stacked-validation-split-above-1", ["train", "stacked", "--validation-split", "1.5", "--out", "{T}/r"], 2,
       ["--validation-split", "between 0 and 1"], ["stacked"]),
