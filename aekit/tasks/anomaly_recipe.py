@@ -81,6 +81,7 @@ class AnomalyRecipe(Recipe):
     estimator = "AnomalyDetector"
     default_dataset = "ecg5000"
     defaults: dict[str, Any] = {}  # the estimator's own defaults are the recipe
+    evaluates_on_disk = True
     presets = PRESETS
 
     def load_data(self, spec: DataSpec, seed: int) -> tuple[Data, Data]:
@@ -105,7 +106,7 @@ class AnomalyRecipe(Recipe):
         """A given file (its labels recoded with ``spec.normal_label``), else the run's held-out split."""
         if path is None:
             return in_memory(self.load_data(spec, seed)[1])
-        data = in_memory(spec.read_user(path), limit=None)
+        data = spec.read_user(path)  # a streamed file stays on disk: evaluate() scores it in batches
         if spec.label_column is not None:
             return anomaly_labels(data, spec.normal_label)
         return Data(x=data.x, y=None, feature_names=data.feature_names, ids=data.ids, source=data.source)
@@ -125,7 +126,8 @@ class AnomalyRecipe(Recipe):
         if missing:
             raise UsageError(f"{data.source}: missing the model's columns {', '.join(missing[:5])}")
         idx = [data.feature_names.index(n) for n in names]
-        return data.x[:, idx]
+        x = data.x if isinstance(data.x, np.ndarray) else data.x.rows(0, len(data.x))  # reordering needs memory
+        return x[:, idx]
 
     def evaluate(self, est, data: Data) -> dict[str, Any]:
         x = self._x(est, data)

@@ -23,6 +23,7 @@ def reconstruction_figure(original, reconstructed, folder: Path, name: str = "re
 class AutoencoderRecipe(Recipe):
     estimator = "Autoencoder"
     default_dataset = "fashion-mnist"
+    evaluates_on_disk = True
 
     def __init__(self, name: str, defaults: dict[str, Any], presets: dict[str, dict[str, Any]]):
         self.name = name

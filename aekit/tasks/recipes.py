@@ -140,6 +140,7 @@ class Recipe:
     estimator = ""  # class name in aekit.tasks.persistence.ESTIMATORS
     default_dataset = "fashion-mnist"
     defaults: dict[str, Any] = {}  # the recipe's own estimator settings
+    evaluates_on_disk = False  # evaluate() takes a row store, so a streamed file need not fit in memory
     presets: dict[str, dict[str, Any]] = {}  # named settings for --preset, over the defaults
 
     def build(self, params: dict[str, Any]):
@@ -168,8 +169,9 @@ class Recipe:
 
     def load_eval_data(self, spec: DataSpec, seed: int, path: str | None = None) -> Data:
         """The data ``aekit evaluate``/``aekit plot`` use: a given file, else the run's held-out split."""
-        if path is not None:
-            return in_memory(spec.read_user(path), limit=None)  # the whole file the user asked about
+        if path is not None:  # the whole file the user asked about
+            data = spec.read_user(path)
+            return data if self.evaluates_on_disk else in_memory(data, limit=None)
         return in_memory(self.load_data(spec, seed)[1])
 
     def fit(self, est, train: Data, val: Data, **kw: Any):

@@ -97,3 +97,18 @@ def test_training_from_a_file_larger_than_the_memory_cap_has_bounded_memory(tmp_
     assert len((tmp_path / "r1" / "history.csv").read_text().splitlines()) == 2
     # The whole file would add 256 MB (and its float32 copy as much again); streaming adds far less.
     assert streamed - baseline < 128, (baseline, streamed)
+
+
+@pytest.mark.parametrize("family", ["basic", "anomaly"])
+def test_evaluate_scores_a_streamed_file_in_batches(family, tmp_path):
+    rng = np.random.default_rng(1)
+    np.save(tmp_path / "train.npy", rng.random((300, 16), dtype=np.float32))
+    np.save(tmp_path / "other.npy", rng.random((90, 16), dtype=np.float32))
+    common = ["--data", tmp_path / "train.npy", "--epochs", "2", "--no-figures", "--quiet", "--device", "cpu"]
+    run_cli("train", family, *common, "--stream", "--out", tmp_path / "s")  # the run records: stream its data
+    run_cli("train", family, *common, "--no-stream", "--out", tmp_path / "m")
+    on_disk = json.loads(run_cli("evaluate", tmp_path / "s", "--data", tmp_path / "other.npy").stdout)
+    in_memory = json.loads(run_cli("evaluate", tmp_path / "m", "--data", tmp_path / "other.npy").stdout)
+    assert on_disk.keys() == in_memory.keys()
+    for key, value in in_memory.items():
+        assert on_disk[key] == pytest.approx(value, rel=1e-6), key
