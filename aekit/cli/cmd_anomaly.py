@@ -79,6 +79,15 @@ def register(subparsers) -> None:
     s.set_defaults(func=cmd_score)
 
 
+def _npy_chunks(path: str, rows: int = 16_384):
+    """A .npy file as in-memory Data chunks of ``rows`` samples, read from disk one at a time."""
+    from ..data import Data, NpyRows
+
+    with NpyRows(path) as store:
+        for start in range(0, len(store), rows):
+            yield Data(x=store.rows(start, start + rows), source=path)
+
+
 def cmd_score(args: argparse.Namespace) -> int:
     from .. import _io
     from .._io import refuse_existing
@@ -106,6 +115,8 @@ def cmd_score(args: argparse.Namespace) -> int:
                    columns=None if names is None else list(names))
     if Path(args.input).suffix.lower() in (".csv", ".tsv"):
         chunks = iter_table(args.input, **options)  # streamed: memory bounded by one chunk, any file size
+    elif Path(args.input).suffix.lower() == ".npy":
+        chunks = _npy_chunks(args.input)  # memory-mapped, read a chunk at a time
     else:
         chunks = [read_path(args.input, npz_key=args.npz_key, image_size=args.image_size, **options)]
     n = 0

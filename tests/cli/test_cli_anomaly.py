@@ -113,3 +113,20 @@ def test_ecg5000_recipe_out_of_the_box(shared_data, tmp_path, capsys):
     capsys.readouterr()
     assert main(["evaluate", str(run)]) == 0  # the run's held-out split again
     assert json.loads(capsys.readouterr().out)["accuracy"] == m["accuracy"]
+
+
+def test_score_reads_a_npy_in_chunks(tmp_path, monkeypatch):
+    import aekit
+    import aekit.cli.cmd_anomaly as cmd
+
+    X = np.random.default_rng(3).random((50, LENGTH), dtype=np.float32)
+    np.save(tmp_path / "x.npy", X)
+    assert main(["train", "anomaly", "--data", str(tmp_path / "x.npy"), "--epochs", "2", "--no-figures", "--quiet",
+                 "--device", "cpu", "--out", str(tmp_path / "run")]) == 0
+    real = cmd._npy_chunks
+    monkeypatch.setattr(cmd, "_npy_chunks", lambda path: real(path, rows=7))  # 8 chunks, the last one short
+    assert main(["score", str(tmp_path / "run"), "--input", str(tmp_path / "x.npy"),
+                 "--output", str(tmp_path / "s.csv")]) == 0
+    with open(tmp_path / "s.csv") as f:
+        scores = np.array([float(r["score"]) for r in csv.DictReader(f)])
+    np.testing.assert_allclose(scores, aekit.load(tmp_path / "run").decision_function(X), rtol=1e-6)
