@@ -393,6 +393,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         import warnings
 
         warnings.simplefilter("ignore")
+    from ..training.distributed import is_main_process
+
+    code = _run(args)
+    if code and not is_main_process():
+        # Under torchrun, let rank 0 (which reports the cause) exit first, so that torchrun
+        # passes on its exit code rather than that of a process that failed because rank 0 left.
+        import time
+
+        time.sleep(PEER_GRACE_SECONDS)
+    return code
+
+
+PEER_GRACE_SECONDS = 5.0
+
+
+def _run(args: argparse.Namespace) -> int:
+    """Run the command; turn every failure into one stderr line and an exit code."""
     from ..errors import AekitError, one_line
     from ..training.distributed import is_main_process
 

@@ -145,6 +145,7 @@ def launch(argv: Sequence[str], nproc: int) -> int:
     try:
         run(args)  # what the torchrun command does, in this process
     except ChildFailedError as exc:
-        codes = [f.exitcode for f in exc.failures.values()]
-        return next((c for c in codes if c and c > 0), 1)
+        # Rank 0's code first: the others may fail only because rank 0 left (exit 1) or be stopped.
+        failures = [exc.failures[r] for r in sorted(exc.failures)]  # keyed by global rank
+        return next((f.exitcode for f in failures if f.exitcode and f.exitcode > 0), 1)
     return 0
