@@ -109,7 +109,7 @@ class NeuralEstimator(BaseEstimator):
             X = as_array(X, name=name)
         if tuple(X.shape[1:]) != tuple(self.input_shape_):
             what = "features" if len(self.input_shape_) == 1 else "sample shape"
-            got = X.shape[1] if len(self.input_shape_) == 1 and X.ndim == 2 else tuple(X.shape[1:])
+            got = X.shape[1] if len(self.input_shape_) == 1 and len(X.shape) == 2 else tuple(X.shape[1:])
             want = self.input_shape_[0] if len(self.input_shape_) == 1 else tuple(self.input_shape_)
             raise DataError(f"{name}: the model was trained on {what} {want}, got {got}; "
                             f"give data shaped like the training data")
@@ -145,9 +145,7 @@ class NeuralEstimator(BaseEstimator):
         device = self._device()
         model = model.to(device)
         inputs = X if is_row_store(X) else torch.as_tensor(X, device=device)
-        targets = None if target is None or is_row_store(target) else torch.as_tensor(target, device=device)
-        if is_row_store(target):
-            targets = target
+        targets = target if target is None or is_row_store(target) else torch.as_tensor(target, device=device)
         val = None
         if validation is not None:
             val = tuple(torch.as_tensor(v, device=device) for v in validation)

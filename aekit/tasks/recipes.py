@@ -109,8 +109,8 @@ def _spill_dir() -> str:
 EVAL_ROWS = 10_000  # held-out samples kept in memory for validation, metrics and figures of streamed data
 
 
-def in_memory(data: Data, limit: int = EVAL_ROWS) -> Data:
-    """``data`` as arrays: a row store on disk is cut to its first ``limit`` samples (the split is random)."""
+def in_memory(data: Data, limit: int | None = EVAL_ROWS) -> Data:
+    """``data`` as arrays: a row store on disk is read whole, or cut to its first ``limit`` samples."""
     if isinstance(data.x, np.ndarray):
         return data
     part = data.subset(slice(0, limit))

@@ -112,3 +112,15 @@ def test_evaluate_scores_a_streamed_file_in_batches(family, tmp_path):
     assert on_disk.keys() == in_memory.keys()
     for key, value in in_memory.items():
         assert on_disk[key] == pytest.approx(value, rel=1e-6), key
+
+
+def test_a_streamed_file_of_the_wrong_width_is_refused_in_one_line(tmp_path):
+    from ..cli.helpers import assert_one_line_error
+
+    rng = np.random.default_rng(2)
+    np.save(tmp_path / "train.npy", rng.random((100, 16), dtype=np.float32))
+    np.save(tmp_path / "wrong.npy", rng.random((10, 7), dtype=np.float32))
+    run_cli("train", "basic", "--data", tmp_path / "train.npy", "--stream", "--epochs", "1", "--no-figures", "--quiet",
+            "--out", tmp_path / "r")
+    proc = run_cli("evaluate", tmp_path / "r", "--data", tmp_path / "wrong.npy", check=None)
+    assert_one_line_error(proc, 2, "features 16", "got 7")
