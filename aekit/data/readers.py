@@ -385,11 +385,16 @@ def _open_image(path: Path):
         raise _fail(f"{path} is not a readable image ({exc}); expected PNG, JPEG or BMP") from exc
 
 
-def _read_images(files: Sequence[Path], names: list[str], where: Path, image_size) -> Data:
+def _iter_images(files: Sequence[Path], names: list[str], where: Path, image_size) -> Iterator[tuple[str, np.ndarray]]:
+    """Each image as (mode, uint8 array (C, H, W)), refusing mixed modes, and mixed sizes unless resized.
+
+    One generator serves :func:`read_path` (all images in memory) and the streaming spill
+    (:func:`aekit.data.spill_images`, a batch at a time), so both check and convert alike.
+    """
     from PIL import Image
 
     size = _image_size(image_size)
-    arrays, first = [], None
+    first = None
     for path, name in zip(files, names):
         im = _open_image(path)
         if first is None:
@@ -407,14 +412,22 @@ def _read_images(files: Sequence[Path], names: list[str], where: Path, image_siz
                 f"{where}: images have different sizes: {first[0]} is {h0}x{w0}, {name} is {h1}x{w1} (HxW); "
                 "pass --image-size to resize them all"
             )
-        arrays.append(np.asarray(im, dtype=np.uint8))
-    x = np.stack(arrays)
-    x = x[:, None] if x.ndim == 3 else x.transpose(0, 3, 1, 2)
-    x = np.ascontiguousarray(x, dtype=np.float32) / np.float32(255)
-    return Data(x=x, names=names, image_mode=first[1], source=str(where))
+        a = np.asarray(im, dtype=np.uint8)
+        yield im.mode, (a[None] if a.ndim == 2 else a.transpose(2, 0, 1))  # (H, W[, C]) -> (C, H, W)
 
 
-def _read_image_folder(folder: Path, image_size) -> Data:
+def _unit_float(images: Sequence[np.ndarray]) -> np.ndarray:
+    """uint8 images (C, H, W) -> one float32 array (n, C, H, W) in [0, 1]."""
+    return np.ascontiguousarray(np.stack(images), dtype=np.float32) / np.float32(255)
+
+
+def _read_images(files: Sequence[Path], names: list[str], where: Path, image_size) -> Data:
+    modes, arrays = zip(*_iter_images(files, names, where, image_size))
+    return Data(x=_unit_float(arrays), names=names, image_mode=modes[0], source=str(where))
+
+
+def _image_files(folder: Path) -> list[Path]:
+    """The images under ``folder`` sorted by relative path (hidden paths skipped); an error if there are none."""
     files = sorted(
         (p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_EXTENSIONS and p.is_file()
          and not any(part.startswith(".") for part in p.relative_to(folder).parts)),
@@ -422,6 +435,11 @@ def _read_image_folder(folder: Path, image_size) -> Data:
     )
     if not files:
         raise _fail(f"folder {folder} has no images; expected files ending in {', '.join(IMAGE_EXTENSIONS)}")
+    return files
+
+
+def _read_image_folder(folder: Path, image_size) -> Data:
+    files = _image_files(folder)
     return _read_images(files, [p.relative_to(folder).as_posix() for p in files], folder, image_size)
 
 

@@ -31,9 +31,10 @@ from .readers import (
     TABLE_EXTENSIONS,
     _column,
     _fail,
-    _image_size,
-    _open_image,
+    _image_files,
+    _iter_images,
     _to_float32,
+    _unit_float,
     as_labels,
     iter_table,
 )
@@ -607,15 +608,6 @@ def _iter_parquet(path: Path, *, label_column, id_column, columns, chunk_rows: i
         raise _fail(f"{path} has no data rows; expected rows of numbers")
 
 
-def _image_files(folder: Path) -> list[Path]:
-    """The images under ``folder`` in :func:`~aekit.data.read_path`'s order (hidden paths skipped)."""
-    return sorted(
-        (p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_EXTENSIONS and p.is_file()
-         and not any(part.startswith(".") for part in p.relative_to(folder).parts)),
-        key=lambda p: p.relative_to(folder).as_posix(),
-    )
-
-
 def spill_images(
     folder: str | os.PathLike,
     out_npy: str | os.PathLike,
@@ -654,56 +646,29 @@ def spill_images(
     if not folder.is_dir():
         raise UsageError(f"no such folder: {folder}")
     files = _image_files(folder)
-    if not files:
-        raise _fail(f"folder {folder} has no images; expected files ending in {', '.join(IMAGE_EXTENSIONS)}")
     names = [p.relative_to(folder).as_posix() for p in files]
     return _spill_image_files(files, names, folder, out_npy, image_size, resident_bytes)
 
 
 def _spill_image_files(files: Sequence[Path], names: list[str], where: Path, out_npy, image_size,
                        resident_bytes) -> DiskData:
-    from PIL import Image
-
-    size = _image_size(image_size)
-    first: list = []  # (name, mode, size) of the first image; the messages match readers._read_images
+    modes: list[str] = []  # the first image's mode; readers._iter_images refuses any other
 
     def images() -> Iterator[np.ndarray]:
         batch, batch_bytes = [], 0
-        for path, name in zip(files, names):
-            im = _open_image(path)
-            if not first:
-                first.extend((name, im.mode, im.size))
-            elif im.mode != first[1]:
-                raise _fail(
-                    f"{where}: images have different modes: {first[0]} is {first[1]}, {name} is {im.mode}; "
-                    "expected all grayscale (L) or all colour (RGB)"
-                )
-            if size is not None:
-                im = im.resize((size[1], size[0]), Image.Resampling.BILINEAR)  # PIL takes (width, height)
-            elif im.size != first[2]:
-                (w0, h0), (w1, h1) = first[2], im.size
-                raise _fail(
-                    f"{where}: images have different sizes: {first[0]} is {h0}x{w0}, {name} is {h1}x{w1} (HxW); "
-                    "pass --image-size to resize them all"
-                )
-            a = np.asarray(im, dtype=np.uint8)
-            a = a[None] if a.ndim == 2 else a.transpose(2, 0, 1)
+        for mode, a in _iter_images(files, names, where, image_size):
+            modes[:1] = [mode]
             batch.append(a)
             batch_bytes += a.size
             if batch_bytes >= 8 * MiB:  # write in batches: fewer, larger writes
-                yield _scale(batch)
+                yield _unit_float(batch)
                 batch, batch_bytes = [], 0
         if batch:
-            yield _scale(batch)
+            yield _unit_float(batch)
 
     out = _spill(out_npy, images(), where)
-    return DiskData(rows=NpyRows(out, resident_bytes=resident_bytes), names=list(names), image_mode=first[1],
+    return DiskData(rows=NpyRows(out, resident_bytes=resident_bytes), names=list(names), image_mode=modes[0],
                     source=str(where))
-
-
-def _scale(batch: list[np.ndarray]) -> np.ndarray:
-    # The same operations as readers._read_images, so the values are bit-identical.
-    return np.ascontiguousarray(np.stack(batch), dtype=np.float32) / np.float32(255)
 
 
 # --------------------------------------------------------------------------- choosing
@@ -810,7 +775,10 @@ def estimate_bytes(path: str | os.PathLike) -> int:
     if not path.exists():
         raise UsageError(f"no such file or folder: {path}")
     if path.is_dir():
-        files = _image_files(path)
+        try:
+            files = _image_files(path)
+        except DataError:
+            return 0  # read_path will report the problem
         on_disk = sum(p.stat().st_size for p in files)
         return int(_decoded_per_byte(files) * on_disk * _IMAGE_EXPANSION)
     ext, size = path.suffix.lower(), path.stat().st_size
