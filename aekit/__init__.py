@@ -15,6 +15,7 @@ Examples
 (256, 4)
 """
 
+from ._lazy import lazy_names
 from ._version import __version__
 
 # The public names are imported on first use, so ``import aekit`` (and ``aekit --help``) stays
@@ -29,16 +30,4 @@ _LAZY = {
 
 __all__ = ["__version__", *_LAZY]
 
-
-def __getattr__(name: str):
-    if name in _LAZY:
-        import importlib
-
-        value = getattr(importlib.import_module(_LAZY[name]), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'aekit' has no attribute {name!r}")
-
-
-def __dir__():
-    return sorted(__all__)
+__getattr__, __dir__ = lazy_names(__name__, _LAZY, __all__)

@@ -12,6 +12,8 @@ Examples
 2.9802322e-08
 """
 
+from .._lazy import lazy_names
+
 # Estimator -> the parts it exports; the first is the default. Kept here, free of torch, so that
 # the command line can list them without importing torch.
 PARTS: dict[str, tuple[str, ...]] = {
@@ -26,16 +28,4 @@ _LAZY = {"export_onnx": "aekit.export.onnx", "verify_onnx": "aekit.export.onnx"}
 
 __all__ = ["PARTS", *_LAZY]
 
-
-def __getattr__(name: str):
-    if name in _LAZY:
-        import importlib
-
-        value = getattr(importlib.import_module(_LAZY[name]), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'aekit.export' has no attribute {name!r}")
-
-
-def __dir__():
-    return sorted(__all__)
+__getattr__, __dir__ = lazy_names(__name__, _LAZY, __all__)
