@@ -10,9 +10,9 @@ Every epoch's random streams (shuffle, noise, reparameterisation) are seeded fro
 ``(seed, epoch)``, so a run resumed from a checkpoint draws exactly what an
 uninterrupted run draws and ends with the same weights on the CPU.
 
-Data larger than memory comes as a row store instead of a tensor (anything with
-``__len__``, ``take(indices)`` and ``rows(start, stop)``, e.g.
-:class:`aekit.data.NpyRows`): batches are then gathered from disk and copied to the device.
+Data larger than memory comes as a row store instead of a tensor (``aekit.data.stream.RowStore``:
+``__len__``, ``take(indices)``, ``rows(start, stop)``, e.g. :class:`aekit.data.NpyRows`): batches
+are then gathered from disk and copied to the device.
 
 Under torchrun the model is wrapped in DistributedDataParallel and each process takes its
 share of every global batch (``batch_size`` stays the global batch, so N processes follow
@@ -29,7 +29,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Optional, Protocol, Sequence
 
-import numpy as np
 import torch
 
 from ..errors import UsageError
@@ -74,14 +73,6 @@ class TrainConfig:
         if self.patience is not None and (not isinstance(self.patience, int) or self.patience < 1):
             raise UsageError(f"patience must be a whole number >= 1 or None, got {self.patience!r}")
         return self
-
-
-class Rows(Protocol):
-    """A row store on disk (e.g. :class:`aekit.data.NpyRows`): rows gathered on demand, as float32."""
-
-    def __len__(self) -> int: ...
-    def take(self, indices: np.ndarray) -> np.ndarray: ...
-    def rows(self, start: int, stop: int) -> np.ndarray: ...
 
 
 def _take(data: Any, idx: torch.Tensor, device: torch.device) -> torch.Tensor:

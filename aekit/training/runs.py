@@ -64,7 +64,11 @@ class RunFolder:
         """Open ``path`` for a new run (or to resume one), refusing to clobber an old run."""
         run = cls(path)
         p = run.path
-        existing = cls.check(p, overwrite=overwrite, resume=resume)
+        if p.exists() and not p.is_dir():
+            raise UsageError(f"{p} exists and is not a folder; pass another --out")
+        existing = p.is_dir() and any(e.name != LOCK for e in p.iterdir())
+        if existing and not (overwrite or resume):
+            raise UsageError(f"run folder {p} already exists; pass --overwrite to replace it or --resume to continue it")
         try:
             p.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -78,17 +82,6 @@ class RunFolder:
         if existing and overwrite and not resume:
             run.clear()
         return run
-
-    @staticmethod
-    def check(path: str | os.PathLike, *, overwrite: bool = False, resume: bool = False) -> bool:
-        """Refuse a ``path`` that holds another run (unless overwrite or resume); return whether one is there."""
-        p = Path(path)
-        if p.exists() and not p.is_dir():
-            raise UsageError(f"{p} exists and is not a folder; pass another --out")
-        existing = p.is_dir() and any(e.name != LOCK for e in p.iterdir())
-        if existing and not (overwrite or resume):
-            raise UsageError(f"run folder {p} already exists; pass --overwrite to replace it or --resume to continue it")
-        return existing
 
     def clear(self) -> None:
         """Remove everything in the folder but the lock (call it only while holding the lock)."""
