@@ -24,7 +24,7 @@ from ..errors import DataError, UsageError
 from ..models.activations import ACTIVATIONS
 from ..models.dense import DenseAutoencoder, DenseConfig
 from ..models.init import INITS
-from .base import CHECK_ROWS, NeuralEstimator, check_positive_int, check_widths, is_row_store
+from .base import NeuralEstimator, check_positive_int, check_widths, is_row_store, iter_chunks
 from .losses import per_sample_error, reconstruction_loss
 from .preprocessing import SCALERS, Scaler
 from .thresholds import METRICS, best_threshold, get_threshold
@@ -260,8 +260,7 @@ class AnomalyDetector(NeuralEstimator):
         loss = reconstruction_loss(self.loss)
         if is_row_store(X):
             # Data on disk: learn the scaler chunk by chunk and scale each batch on the device.
-            chunks = (X.rows(i, i + CHECK_ROWS) for i in range(0, len(X), CHECK_ROWS))
-            self.scaler_ = Scaler(self.scaler).fit_chunks(chunks)
+            self.scaler_ = Scaler(self.scaler).fit_chunks(iter_chunks(X))
             Xs, base_loss = X, loss
 
             def loss(model, x, target, generator=None):

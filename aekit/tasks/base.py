@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
 import torch
@@ -33,9 +33,15 @@ def check_rows(rows: Any, check: Callable[[np.ndarray], Any]) -> Any:
     """Run ``check`` on a row store chunk by chunk (bounded memory); return the store unchanged."""
     if len(rows) == 0:
         raise DataError("X has no samples; expected at least one")
-    for start in range(0, len(rows), CHECK_ROWS):
-        check(rows.rows(start, min(len(rows), start + CHECK_ROWS)))
+    for chunk in iter_chunks(rows):
+        check(chunk)
     return rows
+
+
+def iter_chunks(rows: Any) -> Iterator[np.ndarray]:
+    """A row store as in-memory chunks of ``CHECK_ROWS`` samples, read one at a time."""
+    for start in range(0, len(rows), CHECK_ROWS):
+        yield rows.rows(start, min(len(rows), start + CHECK_ROWS))
 
 
 def check_positive_int(name: str, value: Any, minimum: int = 1) -> int:
@@ -84,16 +90,26 @@ class NeuralEstimator(BaseEstimator):
         return hasattr(self, "model_")
 
     # ---- inputs -----------------------------------------------------------------------------
-    def _validate_fit_input(self, X: Any, name: str = "X") -> np.ndarray:
-        """Check training data and record its sample shape; a row store on disk is checked in chunks."""
-        if is_row_store(X):
-            self.input_shape_ = tuple(int(d) for d in X.sample_shape)
-            self.n_features_in_ = int(math.prod(self.input_shape_))
-            return check_rows(X, lambda chunk: as_array(chunk, name=name))
-        X = as_array(X, name=name)
-        self.input_shape_ = tuple(int(d) for d in X.shape[1:])
-        self.n_features_in_ = int(math.prod(self.input_shape_))
+    def _validate_fit_input(self, X: Any, name: str = "X",
+                            check: Callable[[np.ndarray], np.ndarray] | None = None) -> np.ndarray:
+        """Check training data and record its sample shape.
+
+        ``check`` adds the estimator's own checks: on the array, or on each chunk of a row store
+        within the same pass over the disk.
+        """
+        def checked(a: Any) -> np.ndarray:
+            a = as_array(a, name=name)
+            return a if check is None else check(a)
+
+        X = check_rows(X, checked) if is_row_store(X) else checked(X)
+        self._record_input_shape(X)
         return X
+
+    def _record_input_shape(self, X: Any) -> None:
+        """``input_shape_`` (one sample's shape) and ``n_features_in_`` of checked training data."""
+        shape = X.sample_shape if is_row_store(X) else X.shape[1:]
+        self.input_shape_ = tuple(int(d) for d in shape)
+        self.n_features_in_ = int(math.prod(self.input_shape_))
 
     def _check_fit_data(self, X: Any) -> None:
         """Check that ``fit`` can take ``X`` without training (extended by image-only models)."""

@@ -234,7 +234,7 @@ class Denoiser(TransformerMixin, NeuralEstimator):
             if target.shape != X.shape:
                 raise DataError(f"y has shape {target.shape} but X has {X.shape}; for paired training give the "
                                 f"clean images as y, shaped like the noisy X")
-        self._validate_fit_input(X)  # records input_shape_ (C, H, W)
+        self._record_input_shape(X)  # (C, H, W); X was checked by _fit_images (one pass over a row store)
         validation = None
         if validation_data is not None:
             validation = self._noisy_clean(validation_data, "validation_data")

@@ -181,11 +181,7 @@ class VAE(TransformerMixin, NeuralEstimator):
         >>> vae = VAE(epochs=10).fit(X_train, validation_data=X_test)     # doctest: +SKIP
         """
         self._check_params()
-        X = self._validate_fit_input(X)
-        if is_row_store(X):  # data on disk: checked chunk by chunk
-            check_rows(X, lambda chunk: self._check_images(chunk, "X"))
-        else:
-            X = self._check_images(X, "X")
+        X = self._validate_fit_input(X, check=lambda images: self._check_images(images, "X"))
         validation = None
         if validation_data is not None:
             V = self._check_images(as_array(validation_data, name="validation_data"), "validation_data")
