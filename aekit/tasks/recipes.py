@@ -221,6 +221,7 @@ def train_run(family: str, params: dict[str, Any], spec: DataSpec, out: str | Pa
         # Another process of a distributed run: train beside rank 0, which alone checks and writes
         # the run folder (if rank 0 fails, torchrun stops the others); it reads the checkpoint to resume.
         recipe.fit(est, train, val, checkpoint_dir=RunFolder(out).checkpoint_dir, resume=resume, callbacks=())
+        distributed.finish()  # wait for rank 0 to write the run
         return est, {}
 
     created = not out.exists()
@@ -243,6 +244,7 @@ def train_run(family: str, params: dict[str, Any], spec: DataSpec, out: str | Pa
         run.write_json("metrics.json", metrics)
         if figures:
             recipe.figures(est, val, run.figures_dir)
+    distributed.finish()  # under torchrun: the others have waited for this run to be written
     return est, metrics
 
 

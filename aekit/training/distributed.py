@@ -105,6 +105,22 @@ def barrier() -> None:
         dist.barrier()
 
 
+def finish() -> None:
+    """Wait for every process, then close the process group (a no-op alone).
+
+    Rank 0 still writes the run folder after training. Were the others to exit first, torchrun
+    would stop rank 0 half-way, and a process leaving a group its peers still use can abort.
+    """
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        try:
+            dist.barrier()
+        except RuntimeError:  # a peer failed and left the group; it reports why
+            raise RunFailure("another process of this distributed run failed") from None
+        dist.destroy_process_group()
+
+
 @contextlib.contextmanager
 def main_process_first(device):
     """Run the block on rank 0 first and on the other ranks after it (a no-op alone).
