@@ -82,10 +82,11 @@ def register(subparsers) -> None:
 def _npy_chunks(path: str, rows: int = 16_384):
     """A .npy file as in-memory Data chunks of ``rows`` samples, read from disk one at a time."""
     from ..data import Data, NpyRows
+    from ..tasks.base import iter_chunks
 
     with NpyRows(path) as store:
-        for start in range(0, len(store), rows):
-            yield Data(x=store.rows(start, start + rows), source=path)
+        for x in iter_chunks(store, rows):
+            yield Data(x=x, source=path)
 
 
 def cmd_score(args: argparse.Namespace) -> int:

@@ -38,10 +38,10 @@ def check_rows(rows: Any, check: Callable[[np.ndarray], Any]) -> Any:
     return rows
 
 
-def iter_chunks(rows: Any) -> Iterator[np.ndarray]:
-    """A row store as in-memory chunks of ``CHECK_ROWS`` samples, read one at a time."""
-    for start in range(0, len(rows), CHECK_ROWS):
-        yield rows.rows(start, min(len(rows), start + CHECK_ROWS))
+def iter_chunks(rows: Any, size: int = CHECK_ROWS) -> Iterator[np.ndarray]:
+    """A row store as in-memory chunks of ``size`` samples, read one at a time."""
+    for start in range(0, len(rows), size):
+        yield rows.rows(start, min(len(rows), start + size))
 
 
 def check_positive_int(name: str, value: Any, minimum: int = 1) -> int:
