@@ -393,16 +393,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         import warnings
 
         warnings.simplefilter("ignore")
-    from ..training.distributed import is_main_process
+    from ..training import distributed
 
     code = _run(args)
-    if code and not is_main_process():
+    if distributed.world_size() == 1:
+        return code
+    if code and not distributed.is_main_process():
         # Under torchrun, let rank 0 (which reports the cause) exit first, so that torchrun
         # passes on its exit code rather than that of a process that failed because rank 0 left.
         import time
 
         time.sleep(PEER_GRACE_SECONDS)
-    return code
+    distributed.exit_process(code)  # a process of a distributed run: see why there
 
 
 PEER_GRACE_SECONDS = 5.0

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -104,3 +106,17 @@ def test_a_failing_distributed_run_says_so_once(table, tmp_path):
                    check=None)
     assert_one_line_error(proc, 2, "missing.npy")
     assert not (tmp_path / "r").exists()
+
+
+def test_a_distributed_process_exits_after_its_exit_handlers_and_output(tmp_path):
+    """exit_process skips the C++ teardown (it can abort under gloo) but not Python's handlers."""
+    marker = tmp_path / "handler-ran"
+    code = ("import atexit, pathlib, sys; from aekit.training import distributed\n"
+            f"atexit.register(pathlib.Path({str(marker)!r}).write_text, 'yes')\n"
+            "sys.stdout.write('buffered, not yet flushed')\n"
+            "distributed.exit_process(3)\n"
+            "print('never here')\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 3
+    assert proc.stdout == "buffered, not yet flushed"
+    assert marker.read_text() == "yes"
