@@ -396,9 +396,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     from ..training import distributed
 
     code = _run(args)
-    if distributed.world_size() == 1:
+    if _alone():
         return code
-    if code and not distributed.is_main_process():
+    if code and not _reports():
         # Under torchrun, let rank 0 (which reports the cause) exit first, so that torchrun
         # passes on its exit code rather than that of a process that failed because rank 0 left.
         import time
@@ -410,17 +410,38 @@ def main(argv: Sequence[str] | None = None) -> int:
 PEER_GRACE_SECONDS = 5.0
 
 
+def _alone() -> bool:
+    """Whether this is the only process (also when the launch environment is unreadable)."""
+    from ..errors import UsageError
+    from ..training.distributed import world_size
+
+    try:
+        return world_size() == 1
+    except UsageError:  # a malformed WORLD_SIZE: the command failed on it and said so
+        return True
+
+
+def _reports() -> bool:
+    """Whether this process reports errors: under torchrun only rank 0 does."""
+    from ..errors import UsageError
+    from ..training.distributed import is_main_process
+
+    try:
+        return is_main_process()
+    except UsageError:  # a malformed RANK or WORLD_SIZE: every process says so
+        return True
+
+
 def _run(args: argparse.Namespace) -> int:
     """Run the command; turn every failure into one stderr line and an exit code."""
     from ..errors import AekitError, one_line
-    from ..training.distributed import is_main_process
 
     try:
         return int(args.func(args) or 0)
     except AekitError as exc:
         if args.debug:
             raise
-        if is_main_process():  # under torchrun every process fails alike; one of them says so
+        if _reports():  # under torchrun every process fails alike; one of them says so
             sys.stderr.write(f"aekit: error: {one_line(exc)}\n")
         return exc.exit_code
     except KeyboardInterrupt:
@@ -437,7 +458,7 @@ def _run(args: argparse.Namespace) -> int:
             raise
         # Under torchrun a process whose peer failed sees a RuntimeError from the collective; the
         # failed peer reports the cause.
-        if is_main_process() or not isinstance(exc, RuntimeError):
+        if _reports() or not isinstance(exc, RuntimeError):
             sys.stderr.write(f"aekit: internal error: {type(exc).__name__}: {one_line(exc)} "
                              f"(rerun with --debug for the traceback)\n")
         return 1

@@ -120,3 +120,12 @@ def test_a_distributed_process_exits_after_its_exit_handlers_and_output(tmp_path
     assert proc.returncode == 3
     assert proc.stdout == "buffered, not yet flushed"
     assert marker.read_text() == "yes"
+
+
+@pytest.mark.parametrize("env, bad", [({"WORLD_SIZE": "abc"}, "WORLD_SIZE='abc'"),
+                                      ({"WORLD_SIZE": "2", "RANK": "x", "MASTER_ADDR": "127.0.0.1"}, "RANK='x'")])
+def test_a_malformed_launch_environment_is_one_line(table, tmp_path, env, bad):
+    proc = run_cli("train", "basic", "--data", table, "--out", tmp_path / "r", "--epochs", "1", "--quiet",
+                   check=None, env=env)
+    assert_one_line_error(proc, 2, bad)
+    assert not (tmp_path / "r").exists()
