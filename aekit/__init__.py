@@ -21,11 +21,11 @@ from ._version import __version__
 # The public names are imported on first use, so ``import aekit`` (and ``aekit --help``) stays
 # fast: torch is only imported when a model is needed.
 _LAZY = {
-    "Autoencoder": "aekit.tasks.autoencoder",
-    "Denoiser": "aekit.tasks.denoise",
-    "AnomalyDetector": "aekit.tasks.anomaly",
-    "VAE": "aekit.tasks.vae",
-    "load": "aekit.tasks.persistence",
+    "Autoencoder": "aekit.estimators.autoencoder",
+    "Denoiser": "aekit.estimators.denoise",
+    "AnomalyDetector": "aekit.estimators.anomaly",
+    "VAE": "aekit.estimators.vae",
+    "load": "aekit.estimators.persistence",
 }
 
 __all__ = ["__version__", *_LAZY]

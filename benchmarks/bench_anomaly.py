@@ -18,7 +18,7 @@ from torch import nn
 import aekit
 from aekit.data import ecg5000_classic_split
 from aekit.models.init import init_weights
-from aekit.tasks.anomaly_recipe import RECIPE
+from aekit.recipes.anomaly import RECIPE
 
 
 def plain_loop(train, test, epochs, batch_size, device) -> C.Result:

@@ -16,7 +16,7 @@ from torch import nn
 import aekit
 from aekit.data import load_builtin
 from aekit.models.init import init_weights
-from aekit.tasks.autoencoder_recipe import BASIC
+from aekit.recipes.autoencoder import BASIC
 
 
 def plain_loop(x, x_test, hidden, epochs, batch_size, device) -> C.Result:

@@ -16,7 +16,7 @@ from torch import nn
 import aekit
 from aekit.data import load_builtin
 from aekit.models.conv import ConvAutoencoder, ConvConfig
-from aekit.tasks.denoise_recipe import RECIPE
+from aekit.recipes.denoise import RECIPE
 
 
 def noisy(x: torch.Tensor, seed: int) -> torch.Tensor:

@@ -15,7 +15,7 @@ import torch.nn.functional as F
 import aekit
 from aekit.data import load_builtin
 from aekit.models.vae import ConvVAE, VAEConfig
-from aekit.tasks.vae_recipe import RECIPE
+from aekit.recipes.vae import RECIPE
 
 
 def neg_elbo(model, x):

@@ -18,7 +18,7 @@ import numpy as np
 import aekit
 from aekit import plots
 from aekit.data import load_builtin, read_path, write_output
-from aekit.tasks.vae_recipe import manifold_latents
+from aekit.recipes.vae import manifold_latents
 
 QUICK = os.environ.get("AEKIT_EXAMPLES_QUICK") == "1"
 if QUICK:

@@ -26,7 +26,7 @@ COMMON = ["--epochs", "1", "--no-figures", "--quiet"]
 def _available() -> tuple[set[str], set[str]]:
     """(CLI commands, trainable families) that import and register right now."""
     from aekit.cli.main import build_parser
-    from aekit.tasks.recipes import get_recipe
+    from aekit.recipes import get_recipe
 
     def choices(parser):
         return set(next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices)
@@ -547,7 +547,7 @@ def test_read_path_bad_input(world, name, kw, needles):
 
 # ---- noise models: property-based --------------------------------------------------------------------
 
-noise_mod = pytest.importorskip("aekit.tasks.noise")
+noise_mod = pytest.importorskip("aekit.estimators.noise")
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 

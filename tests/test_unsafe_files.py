@@ -1,6 +1,6 @@
 """Issue 10: loading never runs code; archives and dataset files are checked before use.
 
-(Basic pickle refusal in aekit.load: tests/tasks/test_persistence.py; '..'/absolute/oversized zip
+(Basic pickle refusal in aekit.load: tests/estimators/test_persistence.py; '..'/absolute/oversized zip
 members: tests/data/test_download.py. Here: the CLI commands, code-running payloads, and what is left.)
 """
 

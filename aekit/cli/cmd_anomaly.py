@@ -6,6 +6,9 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from .options import add_data_options
+from .types import int_list, number
+
 STRATEGIES = ("mean_std", "percentile", "contamination", "mad")
 
 
@@ -19,26 +22,17 @@ def threshold_arg(text: str) -> str | float:
         raise argparse.ArgumentTypeError(f"expected one of {', '.join(STRATEGIES)} or a number, got {text!r}") from None
 
 
-def _number(text: str) -> float:
-    try:
-        return float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-
-
 def _threshold_options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("threshold")
     g.add_argument("--threshold", type=threshold_arg, metavar="STRATEGY",
                    help="mean_std (default: mean + k std of the training errors), percentile, contamination, "
                         "mad, or a number")
-    g.add_argument("--k", type=_number, metavar="K", help="mean_std / mad: number of (robust) stds (default 1)")
-    g.add_argument("--q", type=_number, metavar="Q", help="percentile: 0-100 (default 95)")
-    g.add_argument("--contamination", type=_number, metavar="F", help="contamination: expected fraction in (0, 1)")
+    g.add_argument("--k", type=number, metavar="K", help="mean_std / mad: number of (robust) stds (default 1)")
+    g.add_argument("--q", type=number, metavar="Q", help="percentile: 0-100 (default 95)")
+    g.add_argument("--contamination", type=number, metavar="F", help="contamination: expected fraction in (0, 1)")
 
 
 def _options(p: argparse.ArgumentParser) -> None:
-    from .main import int_list
-
     p.add_argument_group("data").add_argument(
         "--normal-label", metavar="VALUE", help="with --label-column: the label of normal rows (others are anomalies)")
     g = p.add_argument_group("model")
@@ -67,8 +61,6 @@ def train_params(family: str, args: argparse.Namespace) -> dict[str, Any]:
 
 def register(subparsers) -> None:
     """``aekit score RUN --input FILE --output scores.csv``."""
-    from .main import add_data_options
-
     s = subparsers.add_parser("score", help="anomaly scores of new samples (one row per input row)")
     s.add_argument("run", metavar="RUN", help="a run folder of 'aekit train anomaly' (or a saved detector)")
     s.add_argument("--input", required=True, metavar="PATH", help=".csv/.tsv (columns picked by name), .npy or .npz")
@@ -82,7 +74,7 @@ def register(subparsers) -> None:
 def _npy_chunks(path: str, rows: int = 16_384):
     """A .npy file as in-memory Data chunks of ``rows`` samples, read from disk one at a time."""
     from ..data import Data, NpyRows
-    from ..tasks.base import iter_chunks
+    from ..estimators.base import iter_chunks
 
     with NpyRows(path) as store:
         for x in iter_chunks(store, rows):
@@ -93,9 +85,9 @@ def cmd_score(args: argparse.Namespace) -> int:
     from .. import _io
     from .._io import refuse_existing
     from ..errors import UsageError
-    from ..tasks.anomaly import score_table
+    from ..estimators.anomaly import score_table
     from ..data import iter_table, read_path
-    from ..tasks.recipes import load_run
+    from ..recipes import load_run
 
     est, _, config = load_run(args.run)
     if config.get("estimator") != "AnomalyDetector":

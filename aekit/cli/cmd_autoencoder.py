@@ -5,10 +5,10 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from .types import int_list
+
 
 def _options(p: argparse.ArgumentParser, default_hidden: str) -> None:
-    from .main import int_list
-
     g = p.add_argument_group("model")
     g.add_argument("--hidden", type=int_list, metavar="W1,W2", help=f"encoder widths before the code; the "
                                                                    f"decoder mirrors them (default {default_hidden})")

@@ -5,11 +5,13 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from .types import image_size, int_list, positive_int
+
 
 def noise_spec(text: str) -> str:
     """argparse type: a noise spec such as 'gaussian:0.2' or 'gaussian:0.2+masking:0.1', normalised."""
     from ..errors import UsageError
-    from ..tasks.noise import parse_noise
+    from ..estimators.noise import parse_noise
 
     try:
         return parse_noise(text).spec
@@ -18,8 +20,6 @@ def noise_spec(text: str) -> str:
 
 
 def _options(p: argparse.ArgumentParser) -> None:
-    from .main import int_list, positive_int
-
     g = p.add_argument_group("model")
     g.add_argument("--noise", type=noise_spec, action="append", metavar="SPEC",
                    help="training noise: gaussian:FACTOR, masking:P or saltpepper:P; repeat the option or join "
@@ -46,8 +46,6 @@ def train_params(family: str, args: argparse.Namespace) -> dict[str, Any]:
 
 def register(subparsers) -> None:
     """``aekit denoise RUN --input PATH --output PATH``."""
-    from .main import image_size
-
     c = subparsers.add_parser("denoise", help="denoise images with a trained denoise run",
                               description="Denoise a folder of images (written with the same names, sizes and "
                                           "modes), one image file, or a .npy array of (n, C, H, W) or (n, H, W) "
@@ -68,7 +66,7 @@ def cmd_denoise(args: argparse.Namespace) -> int:
     from .._io import refuse_existing
     from ..data import read_path, write_output
     from ..errors import UsageError
-    from ..tasks.persistence import load
+    from ..estimators.persistence import load
 
     est = load(args.run)
     if type(est).__name__ != "Denoiser":

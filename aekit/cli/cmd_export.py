@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from .types import positive_int
+
 # Estimator -> the run families that make it (for the help text; the parts come from aekit.export.PARTS).
 FAMILIES = {"Autoencoder": "basic/stacked", "Denoiser": "denoise", "AnomalyDetector": "anomaly", "VAE": "vae"}
 CHECK_SAMPLES = 5  # random inputs run through onnxruntime and PyTorch after the export
@@ -12,8 +14,6 @@ CHECK_SAMPLES = 5  # random inputs run through onnxruntime and PyTorch after the
 def register(subparsers) -> None:
     """``aekit export RUN --format onnx --output model.onnx [--part PART] [--opset N] [--overwrite]``."""
     from ..export import PARTS  # free of torch: keeps 'aekit --help' fast
-    from .main import positive_int
-
     parts = "; ".join(f"{FAMILIES[k]}: {', '.join(v)}" for k, v in PARTS.items())
     e = subparsers.add_parser("export", help="export a run to ONNX (dynamic batch size; needs aekit[onnx])",
                               description="Write one part of a trained run as a single .onnx file (weights inside, "
@@ -32,7 +32,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     import importlib.util
 
     from ..export import PARTS, export_onnx, verify_onnx
-    from ..tasks.recipes import load_run
+    from ..recipes import load_run
 
     est, _, config = load_run(args.run)
     family = config.get("family")

@@ -6,22 +6,13 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-
-def _non_negative_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not 0 <= value < float("inf"):
-        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text}")
-    return value
+from .options import add_data_options, read_for_model
+from .types import int_list, non_negative_float, non_negative_int, positive_int
 
 
 def _options(p: argparse.ArgumentParser) -> None:
-    from .main import int_list
-
     g = p.add_argument_group("model")
-    g.add_argument("--beta", type=_non_negative_float, metavar="B", help="weight of the KL term (default 1: the ELBO)")
+    g.add_argument("--beta", type=non_negative_float, metavar="B", help="weight of the KL term (default 1: the ELBO)")
     g.add_argument("--likelihood", choices=("bernoulli", "gaussian"),
                    help="decoder distribution: bernoulli for binary images (default; --dataset mnist is then "
                         "binarized at 0.5), gaussian for gray levels")
@@ -59,7 +50,7 @@ def _write_images(images, output: str, overwrite: bool, *, strip: bool = False, 
 
 def _load_vae(path: str):
     from ..errors import UsageError
-    from ..tasks.recipes import load_run
+    from ..recipes import load_run
 
     est, recipe, config = load_run(path)
     if type(est).__name__ != "VAE":
@@ -77,9 +68,8 @@ def cmd_sample(args: argparse.Namespace) -> int:
 
 def cmd_interpolate(args: argparse.Namespace) -> int:
     from ..errors import UsageError
-    from ..tasks.recipes import DataSpec
-    from ..tasks.vae_recipe import binarize_for
-    from .main import read_for_model
+    from ..recipes import DataSpec
+    from ..recipes.vae import binarize_for
 
     est, recipe, config = _load_vae(args.run)
     if args.input is not None:
@@ -109,8 +99,6 @@ def cmd_interpolate(args: argparse.Namespace) -> int:
 
 def register(subparsers) -> None:
     """``aekit sample`` and ``aekit interpolate``."""
-    from .main import add_data_options, non_negative_int, positive_int
-
     s = subparsers.add_parser("sample", help="generate images with a trained VAE")
     s.add_argument("run", metavar="RUN")
     s.add_argument("--n", type=positive_int, default=64, metavar="N", help="number of images (default 64)")

@@ -49,7 +49,7 @@ from torch import nn
 
 from .. import __version__, _io
 from ..errors import RunFailure, UsageError, one_line
-from ..tasks.losses import per_sample_error
+from ..estimators.losses import per_sample_error
 from . import PARTS
 
 logger = logging.getLogger(__name__)
@@ -202,7 +202,7 @@ def _check_part(est: Any, part: str | None) -> str:
 def _estimator(model: Any) -> tuple[Any, dict[str, Any]]:
     """(fitted estimator, extra metadata) from an estimator or the path of a saved model / run folder."""
     if isinstance(model, (str, Path)):
-        from ..tasks.persistence import load, read_config
+        from ..estimators.persistence import load, read_config
 
         family = read_config(model).get("family")
         return load(model), ({"family": family} if isinstance(family, str) else {})

@@ -1,4 +1,4 @@
 """The one training loop every model family shares, its checkpoints and run folders.
 
-Training knows nothing of tasks, plots or the CLI.
+Training knows nothing of estimators, recipes, plots or the CLI.
 """

@@ -7,8 +7,9 @@ import json
 import numpy as np
 import pytest
 
+from aekit.cli import cmd_train
 from aekit.cli import main as cli
-from aekit.tasks import vae_recipe
+from aekit.recipes import vae as vae_recipe
 
 
 def _digits(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -87,9 +88,9 @@ def test_train_params_and_preset():
     parser = cli.build_parser()
     args = parser.parse_args(["train", "vae", "--preset", "strong", "--beta", "2", "--likelihood", "gaussian",
                               "--channels", "16,32"])
-    from aekit.tasks.recipes import get_recipe
+    from aekit.recipes import get_recipe
 
-    params = get_recipe("vae").build(cli.train_params(args)).get_params()  # preset < explicit options
+    params = get_recipe("vae").build(cmd_train.train_params(args)).get_params()  # preset < explicit options
     assert params["latent_dim"] == 32 and params["batch_size"] == 128 and params["beta"] == 2.0
     assert params["likelihood"] == "gaussian" and params["channels"] == (16, 32)
     with pytest.raises(SystemExit) as e:

@@ -11,7 +11,7 @@ import pytest
 import torch
 from safetensors.numpy import load_file
 
-from aekit.cli.main import _without_nproc
+from aekit.cli.cmd_train import _without_nproc
 from aekit.training import distributed
 from aekit.training.loop import _shard
 

@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from aekit.errors import UsageError
-from aekit.tasks.noise import GaussianNoise, MaskingNoise, Noise, SaltPepperNoise, parse_noise
+from aekit.estimators.noise import GaussianNoise, MaskingNoise, Noise, SaltPepperNoise, parse_noise
 
 
 def gen(seed: int = 0) -> torch.Generator:

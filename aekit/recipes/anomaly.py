@@ -31,7 +31,8 @@ import numpy as np
 from .. import plots
 from ..data import Data, ecg5000_classic_split, load_builtin
 from ..errors import UsageError
-from .recipes import DataSpec, Recipe, in_memory, split_data
+from .base import Recipe, in_memory, split_data
+from .spec import DataSpec
 
 #: Named estimator settings, selected with ``--preset NAME`` (layered over the recipe's defaults).
 PRESETS: dict[str, dict[str, Any]] = {
@@ -73,7 +74,7 @@ class AnomalyRecipe(Recipe):
 
     Examples
     --------
-    >>> from aekit.tasks.recipes import train_run, DataSpec      # doctest: +SKIP
+    >>> from aekit.recipes import train_run, DataSpec      # doctest: +SKIP
     >>> est, metrics = train_run("anomaly", {}, DataSpec(dataset="ecg5000"), "runs/anomaly")  # doctest: +SKIP
     """
 

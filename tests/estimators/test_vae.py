@@ -12,9 +12,9 @@ import aekit
 import aekit.data
 from aekit.data import Data
 from aekit.errors import DataError, NotFittedError, UsageError
-from aekit.tasks import vae_recipe
-from aekit.tasks.recipes import DataSpec, train_run
-from aekit.tasks.vae_recipe import RECIPE, binarize_for, manifold_latents
+from aekit.recipes import vae as vae_recipe
+from aekit.recipes import DataSpec, train_run
+from aekit.recipes.vae import RECIPE, binarize_for, manifold_latents
 
 
 def _bars(n: int, seed: int = 0, size: int = 28) -> tuple[np.ndarray, np.ndarray]:

@@ -100,7 +100,7 @@ class AnomalyDetector(NeuralEstimator):
         Training loss.
     threshold : {"mean_std", "percentile", "contamination", "mad", "fixed"} or float, default "mean_std"
         How ``threshold_`` is derived from the training scores (see
-        :mod:`aekit.tasks.thresholds`); a number is a fixed threshold.
+        :mod:`aekit.estimators.thresholds`); a number is a fixed threshold.
     k : float, default 1.0
         ``mean_std``: mean + k std; ``mad``: median + k * 1.4826 MAD.
     q : float, default 95.0
@@ -124,7 +124,7 @@ class AnomalyDetector(NeuralEstimator):
     Attributes
     ----------
     model_ : torch.nn.Module
-    scaler_ : aekit.tasks.preprocessing.Scaler
+    scaler_ : aekit.estimators.preprocessing.Scaler
     decision_scores_ : ndarray of shape (n_train,)
         Scores of the training samples.
     threshold_ : float
@@ -297,7 +297,7 @@ class AnomalyDetector(NeuralEstimator):
     def decision_function(self, X: Any, *, batch_size: int | None = None) -> np.ndarray:
         """Anomaly score of each sample (higher = more anomalous): its reconstruction error.
 
-        Scored in batches (``aekit.tasks.base.INFERENCE_BATCH`` samples unless
+        Scored in batches (``aekit.estimators.base.INFERENCE_BATCH`` samples unless
         ``batch_size`` is given), so memory stays bounded for any number of samples.
 
         Examples

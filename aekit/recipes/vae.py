@@ -20,7 +20,7 @@ import numpy as np
 
 from .. import plots
 from ..data import Data
-from .recipes import Recipe
+from .base import Recipe
 
 IW_SAMPLES = 100  # k of the importance-weighted log-likelihood
 IW_IMAGES = 1000  # test images it is computed on (recorded as n_iw)

@@ -3,7 +3,7 @@ import os
 import pytest
 
 from aekit.errors import RunFailure, UsageError
-from aekit.training.runs import RunFolder, read_history
+from aekit.recipes.folder import RunFolder, read_history
 
 
 def test_new_run_folder_is_created_and_locked(tmp_path):

@@ -22,10 +22,10 @@ FORMAT_VERSION = 1
 
 # The only classes a config.json may name (never an arbitrary import path).
 ESTIMATORS = {
-    "Autoencoder": "aekit.tasks.autoencoder",
-    "Denoiser": "aekit.tasks.denoise",
-    "AnomalyDetector": "aekit.tasks.anomaly",
-    "VAE": "aekit.tasks.vae",
+    "Autoencoder": "aekit.estimators.autoencoder",
+    "Denoiser": "aekit.estimators.denoise",
+    "AnomalyDetector": "aekit.estimators.anomaly",
+    "VAE": "aekit.estimators.vae",
 }
 
 

@@ -8,8 +8,8 @@ import torch
 
 import aekit
 from aekit.errors import DataError, NotFittedError, UsageError
-from aekit.tasks.anomaly import AnomalyDetector, anomaly_metrics, score_table
-from aekit.tasks.preprocessing import Scaler
+from aekit.estimators.anomaly import AnomalyDetector, anomaly_metrics, score_table
+from aekit.estimators.preprocessing import Scaler
 
 torch.set_num_threads(1)
 LENGTH = 48
@@ -126,7 +126,7 @@ def test_scoring_is_batched(fitted, test_set, monkeypatch):
     seen.clear()
     big = np.repeat(x, 30, axis=0)  # 9000 samples: more than one default inference batch
     fitted.decision_function(big)
-    from aekit.tasks.base import INFERENCE_BATCH
+    from aekit.estimators.base import INFERENCE_BATCH
 
     assert max(seen) == INFERENCE_BATCH and sum(seen) == len(big)
 
@@ -195,8 +195,8 @@ def test_anomaly_metrics_conventions():
 
 
 def test_recipe_user_labels(tmp_path):
-    from aekit.tasks.anomaly_recipe import RECIPE
-    from aekit.tasks.recipes import DataSpec
+    from aekit.recipes.anomaly import RECIPE
+    from aekit.recipes import DataSpec
 
     path = tmp_path / "d.csv"
     x = np.concatenate([sines(80), spikes(20)])
@@ -222,7 +222,7 @@ def test_recipe_user_labels(tmp_path):
 @pytest.fixture(scope="module")
 def ecg():
     from aekit.data import data_root, ecg5000_classic_split
-    from aekit.tasks.anomaly_recipe import anomaly_labels
+    from aekit.recipes.anomaly import anomaly_labels
 
     root = data_root()  # tests/conftest.py points AEKIT_DATA at ../shared/datasets when present
     if not (root / "ecg5000").is_dir():
@@ -243,7 +243,7 @@ def test_ecg5000_recipe_reaches_the_tutorial(ecg):
 
 
 def test_ecg5000_robust_preset(ecg):
-    from aekit.tasks.anomaly_recipe import PRESETS
+    from aekit.recipes.anomaly import PRESETS
 
     train, test = ecg
     det = AnomalyDetector(device="cpu", **PRESETS["robust"]).fit(train.x[train.y == 0])  # ~5 s of training

@@ -14,7 +14,7 @@ from typing import Any
 from .. import plots
 from ..data import Data
 from ..errors import UsageError
-from .recipes import Recipe
+from .base import Recipe
 
 
 class DenoiseRecipe(Recipe):
@@ -22,7 +22,7 @@ class DenoiseRecipe(Recipe):
 
     Examples
     --------
-    >>> from aekit.tasks.recipes import DataSpec, train_run
+    >>> from aekit.recipes import DataSpec, train_run
     >>> est, metrics = train_run("denoise", {"epochs": 10}, DataSpec(dataset="fashion-mnist"), "runs/denoise")  # doctest: +SKIP
     """
 

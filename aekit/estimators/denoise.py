@@ -39,7 +39,7 @@ class Denoiser(TransformerMixin, NeuralEstimator):
     Parameters
     ----------
     noise : str or list of str, default "gaussian:0.2"
-        Noise model, see :mod:`aekit.tasks.noise`: ``gaussian:FACTOR``, ``masking:P``,
+        Noise model, see :mod:`aekit.estimators.noise`: ``gaussian:FACTOR``, ``masking:P``,
         ``saltpepper:P``, combined with ``+`` (applied in order).
     channels : tuple of int, default (16, 8)
         Encoder conv widths (each halves height and width); the decoder mirrors them.

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from aekit.errors import DataError, UsageError
-from aekit.tasks.thresholds import (
+from aekit.estimators.thresholds import (
     MAD_TO_STD, STRATEGIES, Threshold, best_threshold, compute_threshold, get_threshold,
 )
 

@@ -8,7 +8,7 @@ import torch
 
 import aekit
 from aekit.errors import DataError, NotFittedError, UsageError
-from aekit.tasks.denoise import EVAL_NOISE_SEED, Denoiser, psnr
+from aekit.estimators.denoise import EVAL_NOISE_SEED, Denoiser, psnr
 
 
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from .. import plots
 from ..data import Data
-from .recipes import Recipe
+from .base import Recipe
 
 
 def reconstruction_figure(original, reconstructed, folder: Path, name: str = "reconstructions.png") -> Path:

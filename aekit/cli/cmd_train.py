@@ -1,0 +1,67 @@
+"""``aekit train FAMILY``: one subcommand per family, each with the shared options and its own."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any, Sequence
+
+from .options import COMMON_PARAMS, add_train_options, data_spec
+
+
+def register(subparsers, family_modules: Sequence[Any]) -> None:
+    """``aekit train FAMILY`` for every family that ``family_modules`` declare in ``TRAIN_OPTIONS``."""
+    train = subparsers.add_parser("train", help="train a model family into a run folder")
+    fams = train.add_subparsers(dest="family", metavar="FAMILY", parser_class=type(train))
+    for mod in family_modules:
+        for family, add_options in mod.TRAIN_OPTIONS.items():
+            fp = fams.add_parser(family, help=getattr(mod, "HELP", {}).get(family))
+            add_train_options(fp)
+            add_options(fp)
+            fp.set_defaults(func=cmd_train, family_module=mod)
+
+
+def train_params(args: argparse.Namespace) -> dict[str, Any]:
+    """Estimator parameters from the command line; the recipe adds its defaults and resolves the preset."""
+    params: dict[str, Any] = {} if args.preset is None else {"preset": args.preset}
+    params.update({p: getattr(args, a) for a, p in COMMON_PARAMS.items() if getattr(args, a, None) is not None})
+    params.update(args.family_module.train_params(args.family, args))
+    return params
+
+
+def _without_nproc(argv: Sequence[str]) -> list[str]:
+    """The command line minus ``--nproc N`` / ``--nproc=N`` (what each torchrun process runs)."""
+    out, skip = [], False
+    for a in argv:
+        if skip:
+            skip = False
+        elif a == "--nproc":
+            skip = True
+        elif not a.startswith("--nproc="):
+            out.append(a)
+    return out
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from ..recipes import get_recipe, train_run
+    from ..training import distributed
+    from .progress import progress_callbacks
+
+    if args.nproc is not None and args.nproc > 1:
+        return distributed.launch(_without_nproc(args.argv), args.nproc)
+    params = train_params(args)
+    out = args.out or f"runs/{args.family}"
+    epochs = get_recipe(args.family).build(params).epochs  # with the recipe's defaults and preset
+    callbacks = progress_callbacks(epochs, args.quiet)
+    if not distributed.is_main_process():
+        callbacks = []  # rank 0 reports
+    est, metrics = train_run(args.family, params, data_spec(args), out, overwrite=args.overwrite,
+                             resume=args.resume, callbacks=callbacks, figures=not args.no_figures)
+    if not distributed.is_main_process():
+        return 0
+    print(f"run folder: {out}")
+    print(" ".join(f"{k}={_fmt(v)}" for k, v in metrics.items() if not isinstance(v, (list, dict))))
+    return 0
+
+
+def _fmt(v: Any) -> str:
+    return f"{v:.6g}" if isinstance(v, float) else str(v)

@@ -1,0 +1,85 @@
+"""Options that several subcommands share, and what they turn into: a DataSpec, the data for a model."""
+
+from __future__ import annotations
+
+import argparse
+
+from .types import fraction, image_size, memory_size, non_negative_int, positive_float, positive_int
+
+# `aekit train` options every family takes -> the estimator parameter of the same meaning.
+COMMON_PARAMS = {"epochs": "epochs", "batch_size": "batch_size", "lr": "lr", "latent_dim": "latent_dim",
+                 "schedule": "schedule", "precision": "precision", "patience": "patience", "seed": "seed",
+                 "device": "device"}
+
+
+def add_data_options(p: argparse.ArgumentParser, *, builtin: bool = True) -> None:
+    """Options that say where data comes from and how to read the user's files."""
+    g = p.add_argument_group("data")
+    if builtin:
+        src = g.add_mutually_exclusive_group()
+        src.add_argument("--dataset", metavar="NAME", help="a built-in dataset (see 'aekit datasets list')")
+        src.add_argument("--data", metavar="PATH", help="your own data: .npy, .npz, .csv, .tsv or a folder of images")
+        g.add_argument("--data-dir", metavar="DIR", help="root of the built-in datasets (default: $AEKIT_DATA, "
+                                                       "then the user cache folder)")
+    g.add_argument("--npz-key", metavar="KEY", help="the array to use in a .npz file")
+    g.add_argument("--label-column", metavar="COL", help="CSV column (name or index) holding labels")
+    g.add_argument("--id-column", metavar="COL", help="CSV column (name or index) carried through as an id")
+    g.add_argument("--image-size", type=image_size, metavar="HxW", help="resize images to this size")
+
+
+def add_train_options(p: argparse.ArgumentParser) -> None:
+    """Options every ``aekit train FAMILY`` takes. None means: the recipe's own default."""
+    add_data_options(p)
+    p.add_argument("--validation-split", type=fraction, metavar="F",
+                   help="fraction of your own data held out for validation (default 0.2)")
+    g = p.add_argument_group("data larger than memory")
+    g.add_argument("--stream", action="store_true", default=None, help="read --data from disk batch by batch "
+                   "(.npy memory-mapped; CSV, Parquet and image folders converted to .npy first)")
+    g.add_argument("--no-stream", action="store_false", dest="stream", help="always load --data into memory")
+    g.add_argument("--memory-cap", type=memory_size, metavar="SIZE", help="stream --data when reading it would "
+                   "take more memory than this, e.g. 2G (default: $AEKIT_MEMORY_CAP, else 1/4 of the memory)")
+    t = p.add_argument_group("training")
+    t.add_argument("--epochs", type=non_negative_int, metavar="N")
+    t.add_argument("--batch-size", type=positive_int, metavar="N")
+    t.add_argument("--lr", type=positive_float, metavar="LR", help="Adam's learning rate")
+    t.add_argument("--latent-dim", type=positive_int, metavar="N")
+    t.add_argument("--schedule", choices=("constant", "onecycle"), help="learning-rate schedule")
+    t.add_argument("--patience", type=positive_int, metavar="N", help="early stopping after N epochs without "
+                                                                    "validation improvement")
+    t.add_argument("--preset", metavar="NAME", help="a named set of settings of the family (e.g. fast)")
+    t.add_argument("--seed", type=non_negative_int, metavar="N")
+    t.add_argument("--device", metavar="DEV", help="auto (default: CUDA, then MPS, then CPU), cpu, cuda, mps")
+    t.add_argument("--precision", choices=("fp32", "bf16"), help="bf16: bfloat16 autocast in training (for "
+                   "GPUs; weights stay fp32)")
+    t.add_argument("--nproc", type=positive_int, metavar="N", help="train with N processes on this machine "
+                   "(torchrun + DistributedDataParallel; one per GPU, or gloo on the CPU); --batch-size stays "
+                   "the global batch")
+    r = p.add_argument_group("run folder")
+    r.add_argument("--out", metavar="RUN", help="run folder to write (default runs/FAMILY)")
+    r.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
+    r.add_argument("--overwrite", action="store_true", help="replace an existing run folder")
+    r.add_argument("--no-figures", action="store_true", help="skip drawing figures")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def data_spec(args: argparse.Namespace):
+    """The :class:`~aekit.recipes.DataSpec` that the data options describe."""
+    from ..recipes import DataSpec
+
+    spec = DataSpec(dataset=getattr(args, "dataset", None), data=getattr(args, "data", None),
+                    data_dir=getattr(args, "data_dir", None), npz_key=args.npz_key, label_column=args.label_column,
+                    normal_label=getattr(args, "normal_label", None), id_column=args.id_column,
+                    image_size=args.image_size)
+    if getattr(args, "validation_split", None) is not None:
+        spec.validation_split = args.validation_split
+    spec.stream, spec.memory_cap = getattr(args, "stream", None), getattr(args, "memory_cap", None)
+    return spec
+
+
+def read_for_model(args: argparse.Namespace, est):
+    """Read --input with the feature columns the model was trained on (by name, when it knows them)."""
+    from ..data import read_path
+
+    names = getattr(est, "feature_names_in_", None)
+    return read_path(args.input, npz_key=args.npz_key, label_column=args.label_column, id_column=args.id_column,
+                     columns=list(names) if names is not None else None, image_size=args.image_size)

@@ -1,0 +1,114 @@
+"""What every recipe shares: the :class:`Recipe` base, the registry of families, data splits.
+
+A recipe knows its estimator, its default built-in dataset, how to split the data,
+which held-out figures go into ``metrics.json`` and which pictures go into
+``figures/``; :func:`aekit.recipes.run.train_run` drives any recipe the same way.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..data import Data, load_builtin
+from ..errors import UsageError
+from .spec import DataSpec
+
+# CLI family name -> "module:attribute" of its Recipe instance (imported on use).
+RECIPES = {
+    "basic": "aekit.recipes.autoencoder:BASIC",
+    "stacked": "aekit.recipes.autoencoder:STACKED",
+    "denoise": "aekit.recipes.denoise:RECIPE",
+    "anomaly": "aekit.recipes.anomaly:RECIPE",
+    "vae": "aekit.recipes.vae:RECIPE",
+}
+
+
+EVAL_ROWS = 10_000  # held-out samples kept in memory for validation, metrics and figures of streamed data
+
+
+def in_memory(data: Data, limit: int | None = EVAL_ROWS) -> Data:
+    """``data`` as arrays: a row store on disk is read whole, or cut to its first ``limit`` samples."""
+    if isinstance(data.x, np.ndarray):
+        return data
+    part = data.subset(slice(0, limit))
+    return dataclasses.replace(part, x=part.x.rows(0, len(part.x)))
+
+
+def split_data(data: Data, fraction: float, seed: int, stratify: bool = False) -> tuple[Data, Data]:
+    """Hold out ``fraction`` of the samples (seeded) for validation."""
+    from sklearn.model_selection import train_test_split
+
+    n = len(data)
+    if n < 2 or not 0 < fraction < 1:
+        raise UsageError(f"cannot hold out {fraction} of {n} samples for validation; give more data")
+    idx = np.arange(n)
+    strat = data.y if stratify and data.y is not None else None
+    try:
+        train_idx, val_idx = train_test_split(idx, test_size=fraction, random_state=seed, stratify=strat)
+    except ValueError:
+        train_idx, val_idx = train_test_split(idx, test_size=fraction, random_state=seed)
+    return data.subset(np.sort(train_idx)), data.subset(np.sort(val_idx))
+
+
+class Recipe:
+    """One CLI family. Subclasses override what differs; ``train_run`` drives them."""
+
+    name = ""
+    estimator = ""  # class name in aekit.estimators.persistence.ESTIMATORS
+    default_dataset = "fashion-mnist"
+    defaults: dict[str, Any] = {}  # the recipe's own estimator settings
+    evaluates_on_disk = False  # evaluate() takes a row store, so a streamed file need not fit in memory
+    presets: dict[str, dict[str, Any]] = {}  # named settings for --preset, over the defaults
+
+    def build(self, params: dict[str, Any]):
+        """The estimator: the recipe's defaults < the preset named by ``params["preset"]`` < the other params."""
+        from ..estimators.persistence import estimator_class
+
+        params = dict(params)
+        preset = params.pop("preset", None)
+        if preset is not None and preset not in self.presets:
+            raise UsageError(f"unknown preset {preset!r} for {self.name}; expected one of: "
+                             f"{', '.join(self.presets) or '(none)'}")
+        chosen = self.presets[preset] if preset is not None else {}
+        return estimator_class(self.estimator)(**{**self.defaults, **chosen, **params})
+
+    def check(self, est) -> None:
+        """Validate the estimator's parameters before anything is written."""
+        est._check_params()
+
+    def load_data(self, spec: DataSpec, seed: int) -> tuple[Data, Data]:
+        """(train, held-out) data: a built-in dataset's train/test splits or a seeded split of the user's."""
+        if spec.data is not None:
+            return split_data(spec.read_user(), spec.validation_split, seed)
+        name = spec.dataset or self.default_dataset
+        return (load_builtin(name, "train", root=spec.data_dir, download=spec.download),
+                load_builtin(name, "test", root=spec.data_dir, download=spec.download))
+
+    def load_eval_data(self, spec: DataSpec, seed: int, path: str | None = None) -> Data:
+        """The data ``aekit evaluate``/``aekit plot`` use: a given file, else the run's held-out split."""
+        if path is not None:  # the whole file the user asked about
+            data = spec.read_user(path)
+            return data if self.evaluates_on_disk else in_memory(data, limit=None)
+        return in_memory(self.load_data(spec, seed)[1])
+
+    def fit(self, est, train: Data, val: Data, **kw: Any):
+        return est.fit(train.x, validation_data=val.x, **kw)
+
+    def evaluate(self, est, data: Data) -> dict[str, Any]:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def figures(self, est, data: Data, folder: Path) -> list[Path]:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+
+def get_recipe(name: str) -> Recipe:
+    """The recipe of a CLI family name."""
+    if name not in RECIPES:
+        raise UsageError(f"unknown family {name!r}; expected one of: {', '.join(RECIPES)}")
+    module, attr = RECIPES[name].split(":")
+    return getattr(importlib.import_module(module), attr)

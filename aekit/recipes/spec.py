@@ -1,0 +1,76 @@
+"""Where a run's data comes from: :class:`DataSpec`, recorded in ``config.json`` and read back."""
+
+from __future__ import annotations
+
+import dataclasses
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..data import Data, read_path
+
+
+@dataclass
+class DataSpec:
+    """Where a run's data comes from: a built-in dataset or the user's own file or folder."""
+
+    dataset: str | None = None  # built-in name (mnist, fashion-mnist, binarized-mnist, ecg5000)
+    data: str | None = None  # path to .npy/.npz/.csv/.tsv or a folder of images
+    data_dir: str | None = None  # root of the built-in datasets
+    npz_key: str | None = None
+    label_column: str | None = None
+    normal_label: str | None = None  # anomaly detection: the label value of normal rows
+    id_column: str | None = None
+    image_size: tuple[int, int] | None = None
+    validation_split: float = 0.2  # held-out fraction of the user's own data
+    download: bool = True  # fetch missing built-in datasets
+    stream: bool | None = None  # read the user's data from disk batch by batch; None: when over memory_cap
+    memory_cap: int | None = None  # bytes the data may take in memory (None: aekit.data.default_memory_cap())
+
+    def to_json(self) -> dict[str, Any]:
+        d = dataclasses.asdict(self)
+        if self.data is not None:
+            d["data"] = str(Path(self.data).resolve())
+        return d
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> "DataSpec":
+        known = {f.name for f in dataclasses.fields(cls)}
+        spec = cls(**{k: v for k, v in d.items() if k in known})
+        if spec.image_size is not None:
+            spec.image_size = tuple(spec.image_size)
+        return spec
+
+    def streams(self, path: str | None = None) -> bool:
+        """Whether the user's data is read from disk batch by batch (``--stream``, or too big for memory)."""
+        if self.stream is not None:
+            return self.stream
+        from ..data import should_stream
+
+        return should_stream(path or self.data, self.memory_cap)
+
+    def read_user(self, path: str | None = None, **kw: Any) -> Data:
+        """The user's data: in memory, or with ``x`` a row store on disk when it :meth:`streams`."""
+        path = path or self.data
+        if not self.streams(path):
+            return read_path(path, npz_key=self.npz_key, label_column=self.label_column,
+                             id_column=self.id_column, image_size=self.image_size, **kw)
+        from ..data import open_rows
+
+        # .npy is mapped where it lies; tables and image folders are converted once into a .npy
+        # in a temporary folder that lives as long as this process.
+        disk = open_rows(path, cache_dir=_spill_dir(), label_column=self.label_column, id_column=self.id_column,
+                         image_size=self.image_size)
+        return Data(x=disk.rows, y=disk.y, ids=disk.ids, feature_names=disk.feature_names, names=disk.names,
+                    image_mode=disk.image_mode, source=disk.source)
+
+
+def _spill_dir() -> str:
+    """A temporary folder for converted data, removed when the process exits."""
+    import atexit
+    import tempfile
+
+    folder = tempfile.mkdtemp(prefix="aekit-stream-")
+    atexit.register(shutil.rmtree, folder, True)
+    return folder
