@@ -66,7 +66,7 @@ def fraction(text: str) -> float:
 
 def memory_size(text: str) -> int:
     """'2G' -> 2 * 1024 ** 3 bytes."""
-    from ..data.stream import parse_size
+    from ..data import parse_size
     from ..errors import UsageError
 
     try:
