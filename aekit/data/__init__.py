@@ -15,22 +15,15 @@ from .builtin import (
     get_dataset,
     load_builtin,
 )
+from .checks import as_array, as_labels
 from .container import Data
 from .download import Resource, download_resource
-from .readers import as_array, as_labels, iter_table, read_path
+from .readers import read_path
 from .root import data_root
-from .stream import (
-    DiskData,
-    NpyRows,
-    RowsView,
-    default_memory_cap,
-    estimate_bytes,
-    open_rows,
-    parse_size,
-    should_stream,
-    spill_images,
-    spill_table,
-)
+from .rowstore import NpyRows, RowsView
+from .sizing import default_memory_cap, estimate_bytes, parse_size, should_stream
+from .spill import DiskData, open_rows, spill_images, spill_table
+from .tables import iter_table
 from .writers import write_output
 
 __all__ = [

@@ -8,7 +8,6 @@ access when the files are already there and verified.
 
 from __future__ import annotations
 
-import gzip
 import logging
 import os
 from pathlib import Path
@@ -19,6 +18,7 @@ import numpy as np
 from ..errors import RunFailure, UsageError, one_line
 from .container import Data
 from .download import Resource, download_resource, verify
+from .idx import read_idx
 from .root import data_root
 
 logger = logging.getLogger(__name__)
@@ -49,30 +49,6 @@ def _present(folder: Path, filename: str) -> Path | None:
         if (folder / candidate).is_file():
             return folder / candidate
     return None
-
-
-def _read_bytes(path: Path) -> bytes:
-    try:
-        return gzip.decompress(path.read_bytes()) if path.name.endswith(".gz") else path.read_bytes()
-    except (OSError, EOFError) as exc:
-        raise RunFailure(one_line(f"cannot read {path}: {exc}")) from exc
-
-
-def read_idx(path: Path) -> np.ndarray:
-    """Read an IDX file (``.gz`` or not) of unsigned bytes into an array."""
-    raw = _read_bytes(path)
-    # Magic number: two zero bytes, the type code (0x08 = unsigned byte), the number of dims.
-    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] != 0x08 or not 1 <= raw[3] <= 4:
-        raise RunFailure(f"{path} is not an IDX file of unsigned bytes (bad magic number); delete it and download again")
-    ndim = raw[3]
-    shape = tuple(int(d) for d in np.frombuffer(raw, ">i4", ndim, offset=4))
-    offset = 4 + 4 * ndim
-    if len(raw) - offset != int(np.prod(shape)):
-        raise RunFailure(
-            f"{path} is truncated or corrupt: header says shape {shape} but it holds "
-            f"{len(raw) - offset} values; delete it and download again"
-        )
-    return np.frombuffer(raw, np.uint8, offset=offset).reshape(shape)
 
 
 class BuiltinDataset:
@@ -200,11 +176,8 @@ class FashionMNIST(MNIST):
 
     Parameters
     ----------
-    root : str or PathLike, optional
-        The data root (see :func:`data_root`).
-    split : {"train", "test"}, default "train"
-    download : bool, default False
-        Fetch missing files first.
+    root, split, download :
+        As for :class:`MNIST`.
 
     Examples
     --------
@@ -230,11 +203,8 @@ class BinarizedMNIST(MNIST):
 
     Parameters
     ----------
-    root : str or PathLike, optional
-        The data root (see :func:`data_root`).
-    split : {"train", "test"}, default "train"
-    download : bool, default False
-        Fetch missing files first.
+    root, split, download :
+        As for :class:`MNIST`.
 
     Examples
     --------

@@ -6,6 +6,8 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from .rowstore import RowsView
+
 
 @dataclass
 class Data:
@@ -64,8 +66,6 @@ class Data:
         rows = np.arange(len(self.x))[idx]
         rows = np.atleast_1d(rows)
         if hasattr(self.x, "take") and not isinstance(self.x, np.ndarray):  # rows on disk: a view, no copy
-            from .stream import RowsView
-
             x = RowsView(self.x, rows)
         else:
             x = self.x[rows]

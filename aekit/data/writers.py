@@ -20,8 +20,10 @@ import numpy as np
 
 from .._io import write_text, write_with
 from ..errors import UsageError
+from .checks import to_numpy
 from .container import Data
-from .readers import IMAGE_EXTENSIONS, TABLE_EXTENSIONS, _to_numpy
+from .images import IMAGE_EXTENSIONS
+from .tables import TABLE_EXTENSIONS
 
 logger = logging.getLogger(__name__)
 
@@ -65,7 +67,7 @@ def write_output(path: str | os.PathLike, x, *, like: Data | None = None, overwr
     exists = path.is_file() or (path.is_dir() and any(path.iterdir()))
     if exists and not overwrite:
         raise UsageError(f"{path} exists; pass --overwrite to replace it")
-    x = np.asarray(_to_numpy(x, "output"), dtype=np.float32)
+    x = np.asarray(to_numpy(x, "output"), dtype=np.float32)
     if is_folder:
         _write_image_folder(path, x, like)
     elif ext == ".npy":

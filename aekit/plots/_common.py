@@ -42,27 +42,33 @@ def _save(fig: Any, path: str | os.PathLike, dpi: int = DPI) -> Path:
     return path
 
 
+def _float_array(x: Any, name: str, expected: str) -> np.ndarray:
+    """Return ``x`` as a float array, or raise :class:`DataError` saying it must be ``expected``."""
+    try:
+        return np.asarray(x, dtype=float)
+    except (TypeError, ValueError) as e:
+        raise DataError(f"{name} must be {expected}: {e}") from None
+
+
+def _check_finite(a: np.ndarray, name: str) -> None:
+    if not np.all(np.isfinite(a)):
+        raise DataError(f"{name} contains NaN or inf")
+
+
 def _vector(x: Any, name: str, *, allow_empty: bool = False) -> np.ndarray:
     """Return ``x`` as a finite 1-D float array, or raise :class:`DataError`."""
-    try:
-        a = np.asarray(x, dtype=float)
-    except (TypeError, ValueError) as e:
-        raise DataError(f"{name} must be a 1-D numeric array: {e}") from None
+    a = _float_array(x, name, "a 1-D numeric array")
     if a.ndim != 1:
         raise DataError(f"{name} must be 1-D, got shape {a.shape}")
     if a.size == 0 and not allow_empty:
         raise DataError(f"{name} is empty")
-    if not np.all(np.isfinite(a)):
-        raise DataError(f"{name} contains NaN or inf")
+    _check_finite(a, name)
     return a
 
 
 def _images(x: Any, name: str = "images") -> np.ndarray:
     """Return ``x`` as a finite float array (n, C, H, W) with C in {1, 3}, clipped to [0, 1]."""
-    try:
-        a = np.asarray(x, dtype=float)
-    except (TypeError, ValueError) as e:
-        raise DataError(f"{name} must be a numeric array (n, C, H, W): {e}") from None
+    a = _float_array(x, name, "a numeric array (n, C, H, W)")
     if a.ndim != 4:
         raise DataError(f"{name} must have shape (n, C, H, W), got shape {a.shape}")
     n, c, h, w = a.shape
@@ -70,14 +76,5 @@ def _images(x: Any, name: str = "images") -> np.ndarray:
         raise DataError(f"{name} must have 1 (gray) or 3 (RGB) channels, got shape {a.shape}")
     if n == 0 or h == 0 or w == 0:
         raise DataError(f"{name} is empty: shape {a.shape}")
-    if not np.all(np.isfinite(a)):
-        raise DataError(f"{name} contains NaN or inf")
+    _check_finite(a, name)
     return np.clip(a, 0.0, 1.0)
-
-
-def _show(ax: Any, img: np.ndarray) -> None:
-    """Draw one (C, H, W) image in [0, 1] on ``ax``: gray for C == 1, RGB for C == 3."""
-    if img.shape[0] == 1:
-        ax.imshow(img[0], cmap="gray", vmin=0.0, vmax=1.0, interpolation="nearest")
-    else:
-        ax.imshow(np.transpose(img, (1, 2, 0)), interpolation="nearest")

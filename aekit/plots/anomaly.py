@@ -11,6 +11,7 @@ import numpy as np
 
 from aekit.errors import DataError
 from aekit.plots._common import _pyplot, _save, _vector
+from aekit.plots.grid import panel_grid
 
 
 def plot_signal_reconstructions(
@@ -49,10 +50,7 @@ def plot_signal_reconstructions(
             raise DataError(f"signals[{i}]: x has {x.size} values but x_hat has {x_hat.size}")
         panels.append((x, x_hat, str(item[2])))
 
-    ncols = min(len(panels), 3)
-    nrows = math.ceil(len(panels) / ncols)
-    plt = _pyplot()
-    fig, axes = plt.subplots(nrows, ncols, squeeze=False, figsize=(5.0 * ncols, 3.4 * nrows))
+    fig, axes = panel_grid(len(panels), min(len(panels), 3), (5.0, 3.4))
     for ax, (x, x_hat, name) in zip(axes.flat, panels):
         t = np.arange(x.size)
         ax.plot(t, x, "b", label="Input")
@@ -60,8 +58,6 @@ def plot_signal_reconstructions(
         ax.fill_between(t, x, x_hat, color="lightcoral", label="Error")
         ax.set_title(name)
         ax.legend(fontsize="small")
-    for ax in axes.flat[len(panels):]:
-        ax.set_axis_off()
     fig.tight_layout()
     return _save(fig, path)
 

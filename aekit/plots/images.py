@@ -10,7 +10,8 @@ from typing import Sequence
 import numpy as np
 
 from aekit.errors import DataError
-from aekit.plots._common import _images, _pyplot, _save, _show
+from aekit.plots._common import _images, _pyplot, _save
+from aekit.plots.grid import montage, panel_grid, show_image
 
 _TILE_IN = 1.0  # inches per image tile
 _MAX_IN = 20.0  # largest figure side, in inches
@@ -61,37 +62,17 @@ def plot_image_rows(
     if int(n) < 1:
         raise DataError(f"n must be at least 1, got {n}")
     ncols = min(int(n), arrays[0].shape[0])
-    nrows = len(arrays)
 
-    plt = _pyplot()
-    scale = min(1.0, _MAX_IN / (ncols * _TILE_IN))
-    fig, axes = plt.subplots(
-        nrows, ncols, squeeze=False, figsize=(ncols * _TILE_IN * scale, nrows * _TILE_IN * scale + 0.3)
-    )
+    tile = _TILE_IN * min(1.0, _MAX_IN / (ncols * _TILE_IN))  # inches: a long row is shrunk to _MAX_IN
+    fig, axes = panel_grid(len(arrays) * ncols, ncols, (tile, tile), extra_height=0.3)
     for i, images in enumerate(arrays):
         for j in range(ncols):
-            ax = axes[i, j]
-            _show(ax, images[j])
-            ax.set_xticks([])
-            ax.set_yticks([])
-            for spine in ax.spines.values():
-                spine.set_visible(False)
+            show_image(axes[i, j], images[j], frame=False)
         if row_titles is not None:
             axes[i, 0].set_ylabel(str(row_titles[i]))
     if title:
         fig.suptitle(title)
     return _save(fig, path)
-
-
-def _montage(images: np.ndarray, ncols: int, pad: int = 1) -> np.ndarray:
-    """Tile (n, C, H, W) images row-major into one (H', W', C) array, white padding."""
-    n, c, h, w = images.shape
-    nrows = math.ceil(n / ncols)
-    out = np.ones((nrows * (h + pad) - pad, ncols * (w + pad) - pad, c))
-    for k in range(n):
-        r, q = divmod(k, ncols)
-        out[r * (h + pad) : r * (h + pad) + h, q * (w + pad) : q * (w + pad) + w] = images[k].transpose(1, 2, 0)
-    return out
 
 
 def plot_image_grid(
@@ -135,15 +116,11 @@ def plot_image_grid(
         raise DataError(f"ncols must be at least 1, got {ncols}")
     ncols = min(int(ncols), n)
     nrows = math.ceil(n / ncols)
-    tile = _montage(a, ncols)
 
     plt = _pyplot()
     scale = min(1.0, _MAX_IN / (max(ncols, nrows) * _TILE_IN))
     fig, ax = plt.subplots(figsize=(max(ncols * _TILE_IN * scale, 2.0), max(nrows * _TILE_IN * scale, 1.0)))
-    if tile.shape[2] == 1:
-        ax.imshow(tile[:, :, 0], cmap="gray", vmin=0.0, vmax=1.0, interpolation="nearest")
-    else:
-        ax.imshow(tile, interpolation="nearest")
+    show_image(ax, montage(a, ncols))  # one image with white lines between the tiles
     ax.set_axis_off()
     if title:
         ax.set_title(title)

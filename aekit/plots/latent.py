@@ -10,7 +10,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from aekit.errors import DataError
-from aekit.plots._common import _pyplot, _save
+from aekit.plots._common import _check_finite, _float_array, _pyplot, _save
 
 MAX_POINTS = 10_000  # points drawn at most (a fixed-seed subsample beyond that)
 _MAX_CLASSES = 20  # labels with more distinct values are drawn as a continuous colour scale
@@ -58,14 +58,10 @@ def plot_latent_map(
     >>> plot_latent_map(z_test, y_test, "latent.png", class_names=[str(i) for i in range(10)])
     PosixPath('latent.png')
     """
-    try:
-        z = np.asarray(z, dtype=float)
-    except (TypeError, ValueError) as e:
-        raise DataError(f"z must be a numeric array (n, d): {e}") from None
+    z = _float_array(z, "z", "a numeric array (n, d)")
     if z.ndim != 2 or z.shape[0] == 0 or z.shape[1] < 2:
         raise DataError(f"z must have shape (n, d) with n >= 1 and d >= 2, got {z.shape}")
-    if not np.all(np.isfinite(z)):
-        raise DataError("z contains NaN or inf")
+    _check_finite(z, "z")
     if method != "pca":
         raise DataError(f"method must be 'pca', got {method!r}")
     n, d = z.shape

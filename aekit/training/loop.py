@@ -10,7 +10,7 @@ Every epoch's random streams (shuffle, noise, reparameterisation) are seeded fro
 ``(seed, epoch)``, so a run resumed from a checkpoint draws exactly what an
 uninterrupted run draws and ends with the same weights on the CPU.
 
-Data larger than memory comes as a row store instead of a tensor (``aekit.data.stream.RowStore``:
+Data larger than memory comes as a row store instead of a tensor (``aekit.data.rowstore.RowStore``:
 ``__len__``, ``take(indices)``, ``rows(start, stop)``, e.g. :class:`aekit.data.NpyRows`): batches
 are then gathered from disk and copied to the device.
 

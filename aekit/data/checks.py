@@ -1,0 +1,121 @@
+"""Validation of arrays at the data boundary: numbers only, finite, float32, one-line errors.
+
+Every reader, the streaming spill and the writers check arrays through these functions, so a
+problem reads the same whichever path the data took. Only NumPy is imported here.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import DataError, one_line
+
+
+def fail(message: str) -> DataError:
+    """A :class:`~aekit.errors.DataError` with ``message`` on one line, for the caller to raise."""
+    return DataError(one_line(message))
+
+
+def to_numpy(X, name: str) -> np.ndarray:
+    """NumPy view of arrays, torch tensors (detached, on the CPU) and nested lists."""
+    if hasattr(X, "detach") and hasattr(X, "cpu") and hasattr(X, "numpy"):  # a torch tensor
+        t = X.detach().cpu()
+        if t.is_floating_point():
+            t = t.float()  # bfloat16 and float16 have no or poor NumPy equivalents
+        return t.numpy()
+    try:
+        return np.asarray(X)
+    except (ValueError, TypeError) as exc:  # ragged nested lists
+        raise fail(f"{name} cannot be read as an array: {exc}") from exc
+
+
+def _first_bad(bad: np.ndarray, describe) -> tuple[tuple[int, ...], str]:
+    """Index of the first True in ``bad``, and its position in words (``describe(index)`` if given)."""
+    index = tuple(int(i) for i in np.argwhere(bad)[0])
+    return index, describe(index) if describe else f"at index {index}"
+
+
+def check_finite(x: np.ndarray, name: str, describe=None) -> None:
+    """Raise for the first NaN or inf in ``x``; ``describe(index)`` words its position."""
+    bad = ~np.isfinite(x)
+    if bad.any():
+        index, where = _first_bad(bad, describe)
+        raise fail(f"{name} has a non-finite value ({x[index]}) {where}; expected finite numbers")
+
+
+def to_float32(x: np.ndarray, name: str, describe=None) -> np.ndarray:
+    """Cast to C-contiguous float32, refusing NaN, inf and values too large for float32."""
+    check_finite(x, name, describe)
+    with np.errstate(over="ignore"):
+        out = np.ascontiguousarray(x, dtype=np.float32)
+    bad = ~np.isfinite(out)
+    if bad.any():
+        index, where = _first_bad(bad, describe)
+        raise fail(f"{name} has a value too large for float32 ({x[index]}) {where}")
+    return out
+
+
+def check_numeric(x: np.ndarray, name: str) -> None:
+    """Raise unless ``x`` holds numbers (bool, int or float)."""
+    if x.dtype.kind not in "biuf":
+        raise fail(f"{name} has dtype {x.dtype}; expected numbers (bool, int or float)")
+
+
+def as_array(X, *, name: str = "X", min_ndim: int = 2) -> np.ndarray:
+    """Validate in-memory input and return it as a C-contiguous float32 array.
+
+    Accepts NumPy arrays, torch tensors and (nested) lists. Raises :class:`DataError` for
+    empty input, a non-numeric dtype, NaN or inf, and fewer than ``min_ndim`` dimensions.
+
+    Parameters
+    ----------
+    X : array-like
+        NumPy array, torch tensor or nested lists of numbers.
+    name : str, default "X"
+        The name used in error messages.
+    min_ndim : int, default 2
+        The fewest dimensions accepted (samples first).
+
+    Returns
+    -------
+    ndarray of float32
+
+    Examples
+    --------
+    >>> as_array([[1, 2], [3, 4]]).dtype
+    dtype('float32')
+    """
+    x = to_numpy(X, name)
+    check_numeric(x, name)
+    if x.ndim < min_ndim:
+        raise fail(
+            f"{name} has shape {x.shape}; expected at least {min_ndim} dimensions (samples, features...), "
+            "e.g. reshape a single feature with X.reshape(-1, 1)"
+        )
+    if x.size == 0:
+        raise fail(f"{name} is empty (shape {x.shape}); expected at least one sample")
+    return to_float32(x, name)
+
+
+def as_labels(y, n: int, *, name: str = "y") -> np.ndarray:
+    """Validate labels for ``n`` samples: a 1-D array of numbers (int64 when integral) or strings.
+
+    Examples
+    --------
+    >>> as_labels([1.0, 0.0], 2)
+    array([1, 0])
+    """
+    arr = to_numpy(y, name)
+    if arr.ndim == 2 and arr.shape[1] == 1:
+        arr = arr[:, 0]
+    if arr.ndim != 1:
+        raise fail(f"{name} has shape {arr.shape}; expected one label per sample, shape ({n},)")
+    if len(arr) != n:
+        raise fail(f"{name} has {len(arr)} labels; expected {n}, one per sample")
+    if arr.dtype.kind in "US":
+        return arr.astype(str)
+    check_numeric(arr, name)
+    check_finite(arr, name)
+    if arr.dtype.kind == "f" and np.array_equal(arr, np.round(arr)):
+        return arr.astype(np.int64)
+    return arr.astype(np.int64) if arr.dtype.kind in "biu" else arr.astype(np.float64)

@@ -1,0 +1,100 @@
+"""Image files: finding them in a folder, decoding them to uint8 arrays, scaling to [0, 1].
+
+:func:`~aekit.data.read_path` (all images in memory) and :func:`~aekit.data.spill_images`
+(a batch at a time) both go through :func:`iter_images`, so they accept, convert and refuse
+the same files. Pillow is imported only when an image is opened.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Iterator, Sequence
+
+import numpy as np
+
+from ..errors import UsageError
+from .checks import fail
+
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp")
+
+
+def parse_image_size(image_size) -> tuple[int, int] | None:
+    """``(height, width)`` from an int, a pair or a CLI list of one value; None stays None."""
+    if image_size is None:
+        return None
+    size = (image_size, image_size) if isinstance(image_size, (int, np.integer)) else tuple(image_size)
+    size = size * 2 if len(size) == 1 else size  # a CLI list of one value: a square
+    if len(size) != 2 or not all(isinstance(s, (int, np.integer)) and s > 0 for s in size):
+        raise UsageError(f"image size must be a positive int or (height, width), got {image_size!r}")
+    return int(size[0]), int(size[1])
+
+
+def open_image(path: Path):
+    """A Pillow image in mode L or RGB: LA, 1 and 16-bit go to L, everything else to RGB."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as im:
+            im.load()
+            if im.mode in ("I", "I;16", "I;16B", "I;16L", "I;16N"):  # 16-bit grayscale: keep the top byte
+                return Image.fromarray((np.asarray(im, dtype=np.uint32) >> 8).clip(0, 255).astype(np.uint8), "L")
+            if im.mode in ("L", "LA", "1", "F"):
+                return im.convert("L")
+            if im.mode == "P" and "transparency" in im.info:
+                im = im.convert("RGBA")
+            return im.convert("RGB")
+    except (UnidentifiedImageError, Image.DecompressionBombError, OSError, ValueError, SyntaxError) as exc:
+        raise fail(f"{path} is not a readable image ({exc}); expected PNG, JPEG or BMP") from exc
+
+
+def iter_images(files: Sequence[Path], names: list[str], where: Path, image_size) -> Iterator[tuple[str, np.ndarray]]:
+    """Each image as (mode, uint8 array (C, H, W)), refusing mixed modes, and mixed sizes unless resized.
+
+    One generator serves :func:`~aekit.data.read_path` (all images in memory) and the streaming
+    spill (:func:`aekit.data.spill_images`, a batch at a time), so both check and convert alike.
+    """
+    from PIL import Image
+
+    size = parse_image_size(image_size)
+    first = None
+    for path, name in zip(files, names):
+        im = open_image(path)
+        if first is None:
+            first = (name, im.mode, im.size)
+        elif im.mode != first[1]:
+            raise fail(
+                f"{where}: images have different modes: {first[0]} is {first[1]}, {name} is {im.mode}; "
+                "expected all grayscale (L) or all colour (RGB)"
+            )
+        if size is not None:
+            im = im.resize((size[1], size[0]), Image.Resampling.BILINEAR)  # PIL takes (width, height)
+        elif im.size != first[2]:
+            (w0, h0), (w1, h1) = first[2], im.size
+            raise fail(
+                f"{where}: images have different sizes: {first[0]} is {h0}x{w0}, {name} is {h1}x{w1} (HxW); "
+                "pass --image-size to resize them all"
+            )
+        a = np.asarray(im, dtype=np.uint8)
+        yield im.mode, (a[None] if a.ndim == 2 else a.transpose(2, 0, 1))  # (H, W[, C]) -> (C, H, W)
+
+
+def unit_float(images: Sequence[np.ndarray]) -> np.ndarray:
+    """uint8 images (C, H, W) -> one float32 array (n, C, H, W) in [0, 1]."""
+    return np.ascontiguousarray(np.stack(images), dtype=np.float32) / np.float32(255)
+
+
+def image_files(folder: Path) -> list[Path]:
+    """The images under ``folder`` sorted by relative path (hidden paths skipped); an error if there are none."""
+    files = sorted(
+        (p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_EXTENSIONS and p.is_file()
+         and not any(part.startswith(".") for part in p.relative_to(folder).parts)),
+        key=lambda p: p.relative_to(folder).as_posix(),
+    )
+    if not files:
+        raise fail(f"folder {folder} has no images; expected files ending in {', '.join(IMAGE_EXTENSIONS)}")
+    return files
+
+
+def relative_names(files: Sequence[Path], folder: Path) -> list[str]:
+    """The posix paths of ``files`` relative to ``folder``: the names outputs are written under."""
+    return [p.relative_to(folder).as_posix() for p in files]
