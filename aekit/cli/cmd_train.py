@@ -42,7 +42,7 @@ def _without_nproc(argv: Sequence[str]) -> list[str]:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from ..recipes import get_recipe, train_run
+    from ..recipes import train_run
     from ..training import distributed
     from .progress import progress_callbacks
 
@@ -50,8 +50,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         return distributed.launch(_without_nproc(args.argv), args.nproc)
     params = train_params(args)
     out = args.out or f"runs/{args.family}"
-    epochs = get_recipe(args.family).build(params).epochs  # with the recipe's defaults and preset
-    callbacks = progress_callbacks(epochs, args.quiet)
+    callbacks = progress_callbacks(args.quiet)
     if not distributed.is_main_process():
         callbacks = []  # rank 0 reports
     est, metrics = train_run(args.family, params, data_spec(args), out, overwrite=args.overwrite,

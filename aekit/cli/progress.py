@@ -8,9 +8,12 @@ import sys
 class ProgressBar:
     """Shows one bar per epoch on stderr; the loop calls it every few steps."""
 
-    def __init__(self, epochs: int):
-        self.epochs = epochs
+    def __init__(self, epochs: int | None = None):
+        self.epochs = epochs  # the total; the loop says it at the start (epochs="auto" is resolved there)
         self.bar = None
+
+    def on_train_begin(self, epochs: int, steps: int) -> None:
+        self.epochs = epochs
 
     def on_epoch_start(self, epoch: int, steps: int) -> None:
         from tqdm import tqdm
@@ -31,6 +34,6 @@ class ProgressBar:
                          f"  ({record['seconds']:.1f}s)\n")
 
 
-def progress_callbacks(epochs: int, quiet: bool) -> list:
+def progress_callbacks(quiet: bool) -> list:
     """A progress bar when stderr is a terminal and ``quiet`` is off; otherwise nothing."""
-    return [ProgressBar(epochs)] if not quiet and sys.stderr.isatty() else []
+    return [ProgressBar()] if not quiet and sys.stderr.isatty() else []

@@ -17,6 +17,7 @@ from sklearn.base import BaseEstimator
 
 from ..data import as_array
 from ..errors import DataError, NotFittedError, UsageError
+from ..training.budget import AUTO, epochs_for_steps
 from ..training.device import resolve_device
 from ..training.loop import LossFn, TrainConfig, train
 
@@ -132,8 +133,23 @@ class NeuralEstimator(BaseEstimator):
         return X
 
     # ---- training -----------------------------------------------------------------------------
-    def _train_config(self) -> TrainConfig:
-        return TrainConfig(epochs=check_positive_int("epochs", self.epochs, 0),
+    # ``epochs="auto"``: a budget of optimizer steps for the data at hand (aekit.training.budget).
+    auto_steps = 1000  # optimizer steps an "auto" training aims at
+    auto_max_epochs = 500  # ... but never more passes over the data than this
+
+    def _epochs(self, n_samples: int | None = None) -> int:
+        """``epochs`` as a number: "auto" becomes the epochs that give ``auto_steps`` on ``n_samples``."""
+        if isinstance(self.epochs, str) and self.epochs == AUTO:
+            if n_samples is None:  # checking parameters before the data is known
+                return 1
+            return epochs_for_steps(n_samples, check_positive_int("batch_size", self.batch_size), self.auto_steps,
+                                    max_epochs=self.auto_max_epochs)
+        if isinstance(self.epochs, str):
+            raise UsageError(f"epochs must be a whole number >= 0 or 'auto', got {self.epochs!r}")
+        return check_positive_int("epochs", self.epochs, 0)
+
+    def _train_config(self, n_samples: int | None = None) -> TrainConfig:
+        return TrainConfig(epochs=self._epochs(n_samples),
                            batch_size=check_positive_int("batch_size", self.batch_size),
                            lr=self.lr, seed=self.seed,
                            schedule=getattr(self, "schedule", "constant"),
@@ -157,7 +173,7 @@ class NeuralEstimator(BaseEstimator):
 
         Arrays go to the device once; row stores on disk stay there and are read batch by batch.
         """
-        config = self._train_config()
+        config = self._train_config(len(X))
         device = self._device()
         model = model.to(device)
         inputs = X if is_row_store(X) else torch.as_tensor(X, device=device)

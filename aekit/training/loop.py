@@ -115,6 +115,7 @@ def _shard(batch: torch.Tensor, rank: int, world: int) -> torch.Tensor:
 class Callback(Protocol):
     """Optional hooks; the CLI uses them for progress bars. Every method is optional."""
 
+    def on_train_begin(self, epochs: int, steps: int) -> None: ...  # the total epochs, and steps an epoch
     def on_epoch_start(self, epoch: int, steps: int) -> None: ...
     def on_batch_end(self, epoch: int, step: int) -> None: ...
     def on_epoch_end(self, record: dict) -> None: ...
@@ -217,6 +218,7 @@ def train(model: torch.nn.Module, loss_fn: LossFn, inputs: Any, targets: Any = N
         net = DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
     writes = distributed.is_main_process()
 
+    _call(callbacks, "on_train_begin", config.epochs, steps)
     for epoch in range(start_epoch, config.epochs):
         _call(callbacks, "on_epoch_start", epoch, steps)
         net.train()
