@@ -4,11 +4,10 @@ PyOD-style: ``fit(X_normal)`` learns the model and the training scores
 (``decision_scores_``); ``decision_function(X)`` scores new samples (higher = more
 anomalous); ``predict(X)`` is 1 for an anomaly and 0 for a normal sample.
 
-The threshold is never trained: ``threshold_`` is derived lazily from
-``decision_scores_`` and the current parameters (``threshold``, ``k``, ``q``,
-``contamination``), so ``set_threshold(...)`` or ``set_params(threshold=...)`` after
-fitting changes it without retraining. ``fit_threshold(X_val, y_val)`` chooses a fixed
-value on labelled validation data (it sets ``threshold`` to that number).
+The threshold is never trained: ``threshold_`` is derived lazily from the normal rows' scores
+(``threshold_scores_``) and the current parameters, so ``set_threshold(...)`` or
+``set_params(threshold=...)`` changes it without retraining; ``fit_threshold(X_val, y_val)``
+chooses a fixed value on labelled validation data. Defaults and presets: :mod:`.anomaly_defaults`.
 """
 
 from __future__ import annotations
@@ -28,8 +27,7 @@ from ..training.budget import AUTO, epochs_for_steps, holdout_indices
 from ..training.loop import TrainConfig
 from .anomaly_defaults import PRESETS, dense_size
 from .anomaly_report import anomaly_metrics, score_table  # noqa: F401 (part of this module's API)
-from .base import (NeuralEstimator, check_fraction, check_positive_int, check_widths, is_row_store,
-                   iter_chunks)
+from .base import NeuralEstimator, check_fraction, check_positive_int, check_widths, is_row_store, iter_chunks
 from .losses import per_sample_error, reconstruction_loss
 from .preprocessing import SCALERS, Scaler
 from .thresholds import METRICS, best_threshold, get_threshold
@@ -221,9 +219,8 @@ class AnomalyDetector(NeuralEstimator):
             raise UsageError(f"error must be 'mae' or 'mse', got {self.error!r}")
         if self.loss not in ERRORS:
             raise UsageError(f"loss must be 'mae' or 'mse', got {self.loss!r}")
-        check_fraction("validation_fraction", self.validation_fraction, high=0.5, closed=True)
-        if self.validation_fraction == 0.5:
-            raise UsageError("validation_fraction must be below 0.5 (the model trains on the rest), got 0.5")
+        if self.validation_fraction != 0:  # 0: no hold-out; else less than half (the model trains on the rest)
+            check_fraction("validation_fraction", self.validation_fraction, high=0.5)
         self._strategy()
         self._train_config()
 
@@ -307,12 +304,7 @@ class AnomalyDetector(NeuralEstimator):
             self.feature_names_in_ = np.asarray([str(f) for f in feature_names], dtype=object)
         elif hasattr(self, "feature_names_in_"):
             del self.feature_names_in_
-        held = None
-        if validation_data is None:
-            Xfit, held = self._holdout(X)
-        else:
-            Xfit = X
-            held = None
+        Xfit, held = self._holdout(X) if validation_data is None else (X, None)  # validation_data replaces it
         loss = reconstruction_loss(self.loss)
         if is_row_store(Xfit):
             # Data on disk: learn the scaler chunk by chunk and scale each batch on the device.
@@ -333,7 +325,7 @@ class AnomalyDetector(NeuralEstimator):
             validation = (self.scaler_.transform(V),) * 2
         elif held is not None:
             validation = (self.scaler_.transform(held),) * 2
-        self.hidden_, self.latent_dim_ = self._size()
+        self.hidden_, self.latent_dim_ = self._size()  # "auto" as built, for readers
         model = self._seeded_model(self._build_model)
         self.model_ = self._fit_model(model, loss, Xs, validation=validation,
                                       val_loss_fn=reconstruction_loss(self.loss),  # validation is scaled already
