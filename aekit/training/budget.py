@@ -18,8 +18,8 @@ AUTO = "auto"
 
 
 def epochs_for_steps(n_samples: int, batch_size: int, steps: int, *, min_epochs: int = 1,
-                     max_epochs: int | None = None) -> int:
-    """Whole epochs that give at least ``steps`` optimizer steps on ``n_samples`` (within the bounds).
+                     max_epochs: int | None = None, passes: int = 1) -> int:
+    """Whole epochs (of ``passes`` passes each) that give at least ``steps`` optimizer steps on ``n_samples``.
 
     Examples
     --------
@@ -28,9 +28,27 @@ def epochs_for_steps(n_samples: int, batch_size: int, steps: int, *, min_epochs:
     >>> epochs_for_steps(60_000, 32, 1000, max_epochs=50)
     1
     """
-    per_epoch = max(1, math.ceil(n_samples / max(1, batch_size)))
+    per_epoch = max(1, math.ceil(n_samples / max(1, batch_size))) * max(1, passes)
     epochs = max(min_epochs, math.ceil(steps / per_epoch))
     return epochs if max_epochs is None else max(1, min(epochs, max_epochs))
+
+
+def passes_for_steps(n_samples: int, batch_size: int, steps: int) -> int:
+    """Passes over the data an epoch must hold to give at least ``steps`` optimizer steps.
+
+    Tiny data has epochs of one step, and the work done once an epoch (validation, the history,
+    keeping the best weights) then costs more than the training itself; packing several passes
+    into one epoch amortises it.
+
+    Examples
+    --------
+    >>> passes_for_steps(9, 64, 20)             # one step a pass
+    20
+    >>> passes_for_steps(2_000, 64, 20)         # 32 steps a pass
+    1
+    """
+    per_pass = max(1, math.ceil(n_samples / max(1, batch_size)))
+    return max(1, math.ceil(steps / per_pass))
 
 
 def holdout_indices(n: int, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:

@@ -47,7 +47,8 @@ PRECISIONS = ("fp32", "bf16")
 
 @dataclass
 class TrainConfig:
-    epochs: int = 10  # passes over the training data
+    epochs: int = 10  # epochs, each of ``passes`` passes over the training data
+    passes: int = 1  # passes an epoch: tiny data packs several into one so the per-epoch work (validation) is amortised
     batch_size: int = 32  # samples per optimizer step
     lr: float = 1e-3  # Adam's learning rate (peak rate under "onecycle")
     weight_decay: float = 0.0  # L2 penalty, Adam's coupled form
@@ -61,7 +62,7 @@ class TrainConfig:
     channels_last: bool = True  # images (B, C, H, W) in channels-last memory (faster convs; same values)
 
     def validate(self) -> "TrainConfig":
-        for name in ("epochs", "batch_size", "eval_batch_size", "checkpoint_every", "min_epochs"):
+        for name in ("epochs", "passes", "batch_size", "eval_batch_size", "checkpoint_every", "min_epochs"):
             value = getattr(self, name)
             low = 0 if name in ("epochs", "min_epochs") else 1
             if not isinstance(value, int) or isinstance(value, bool) or value < low:
@@ -199,7 +200,8 @@ def train(model: torch.nn.Module, loss_fn: LossFn, inputs: Any, targets: Any = N
     # models); for the recipes' tiny models on a 2-core CPU it is a wash.
     autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=config.precision == "bf16")
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
-    steps = math.ceil(n / config.batch_size)
+    pass_steps = math.ceil(n / config.batch_size)  # steps of one pass over the data
+    steps = pass_steps * config.passes  # steps of an epoch
     total_steps = steps * config.epochs
 
     history: list[dict] = []
@@ -228,7 +230,7 @@ def train(model: torch.nn.Module, loss_fn: LossFn, inputs: Any, targets: Any = N
         # Seeded per epoch, so a resumed run draws the same batches and noise; the shuffle is
         # the same on every process, the noise differs (each process draws for its own rows).
         shuffle = torch.Generator().manual_seed(epoch_seed(config.seed, epoch))
-        order = torch.randperm(n, generator=shuffle)
+        order = torch.cat([torch.randperm(n, generator=shuffle) for _ in range(config.passes)])  # (passes * n,)
         if isinstance(inputs, torch.Tensor):
             order = order.to(device)
         noise_seed = epoch_seed(config.seed, epoch, stream=1 + 1000 * rank)
@@ -237,7 +239,9 @@ def train(model: torch.nn.Module, loss_fn: LossFn, inputs: Any, targets: Any = N
         seen = 0
         report_every = max(1, steps // 50)
         for step in range(steps):
-            idx = order[step * config.batch_size:(step + 1) * config.batch_size]
+            done, within = divmod(step, pass_steps)  # passes done, step within this pass
+            start = done * n + within * config.batch_size
+            idx = order[start:min(start + config.batch_size, (done + 1) * n)]  # a pass ends with its short batch
             if world > 1:
                 idx = _shard(idx, rank, world)
             xb = _take(inputs, idx, device).contiguous(memory_format=memory_format)

@@ -45,9 +45,11 @@ def test_same_seed_same_weights_other_seed_other_weights(data):
     assert not torch.equal(run(3), run(4))
 
 
-def test_resume_from_checkpoint_gives_the_uninterrupted_weights(tmp_path, data):
+@pytest.mark.parametrize("passes", [1, 3])
+def test_resume_from_checkpoint_gives_the_uninterrupted_weights(tmp_path, data, passes):
     full = _model()
-    train(full, _noisy_loss, data, config=TrainConfig(epochs=6, batch_size=16, lr=1e-2, schedule="onecycle"))
+    train(full, _noisy_loss, data, config=TrainConfig(epochs=6, batch_size=16, lr=1e-2, schedule="onecycle",
+                                                      passes=passes))
 
     class Kill:  # the process dies right after epoch 3's checkpoint
         def on_epoch_end(self, record):
@@ -56,15 +58,31 @@ def test_resume_from_checkpoint_gives_the_uninterrupted_weights(tmp_path, data):
 
     with pytest.raises(KeyboardInterrupt):
         train(_model(), _noisy_loss, data, config=TrainConfig(epochs=6, batch_size=16, lr=1e-2,
-                                                              schedule="onecycle"),
+                                                              schedule="onecycle", passes=passes),
               checkpoint_dir=tmp_path, callbacks=[Kill()])
     resumed = _model(seed=99)  # a fresh process builds a different model before loading
     hist = train(resumed, _noisy_loss, data, config=TrainConfig(epochs=6, batch_size=16, lr=1e-2,
-                                                                schedule="onecycle"),
+                                                                schedule="onecycle", passes=passes),
                  checkpoint_dir=tmp_path, resume=True)
     assert [r["epoch"] for r in hist] == [1, 2, 3, 4, 5, 6]
     for a, b in zip(full.parameters(), resumed.parameters()):
         assert torch.equal(a, b)
+
+
+def test_an_epoch_of_several_passes_sees_every_row_once_a_pass():
+    rows = torch.arange(10.0).reshape(10, 1)  # (10, 1): each row its own number
+    seen = []
+
+    def loss(model, x, t, g):
+        seen.append(x.flatten().tolist())
+        return torch.nn.functional.mse_loss(model(x), t)
+
+    torch.manual_seed(0)
+    hist = train(torch.nn.Linear(1, 1), loss, rows, config=TrainConfig(epochs=2, batch_size=4, passes=3))
+    assert len(hist) == 2 and [len(b) for b in seen] == [4, 4, 2] * 6  # each pass ends with its short batch
+    for p in range(6):
+        assert sorted(sum(seen[3 * p:3 * p + 3], [])) == list(range(10))
+    assert seen[:3] != seen[3:6]  # a fresh shuffle each pass
 
 
 def test_onecycle_schedule_warms_up_then_decays():
@@ -91,7 +109,7 @@ def test_early_stopping_stops_and_keeps_the_best_weights(data):
 
 @pytest.mark.parametrize("kw", [dict(epochs=-1), dict(batch_size=0), dict(lr=0.0), dict(lr=math.nan),
                                 dict(schedule="cosine"), dict(patience=0), dict(precision="fp16"),
-                                dict(min_epochs=-1)])
+                                dict(min_epochs=-1), dict(passes=0)])
 def test_bad_config_is_a_one_line_usage_error(kw, data):
     with pytest.raises(UsageError) as e:
         train(_model(), _loss, data, config=TrainConfig(**kw))
