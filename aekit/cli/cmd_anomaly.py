@@ -44,7 +44,8 @@ def _options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--scaler", choices=("auto", "robust", "standard", "minmax", "none"),
                    help="preprocessing saved with the model (default auto: per-feature median/IQR, one shared "
                         "scale when all features have a similar spread)")
-    g.add_argument("--error", choices=("mae", "mse"), help="the anomaly score (default mae)")
+    g.add_argument("--error", choices=("nmse", "mae", "mse"), help="the anomaly score (default nmse: the squared "
+                   "error of each feature in units of its typical error on normal rows, averaged)")
     g.add_argument("--loss", choices=("mae", "mse"), help="training loss (default mse)")
     g.add_argument("--validation-fraction", type=number, metavar="F", help="normal training rows held out for "
                    "early stopping and the threshold (default 0.1; 0 = none)")

@@ -4,10 +4,8 @@ PyOD-style: ``fit(X_normal)`` learns the model and the training scores
 (``decision_scores_``); ``decision_function(X)`` scores new samples (higher = more
 anomalous); ``predict(X)`` is 1 for an anomaly and 0 for a normal sample.
 
-The threshold is never trained: ``threshold_`` is derived lazily from the normal rows' scores
-(``threshold_scores_``) and the current parameters, so ``set_threshold(...)`` or
-``set_params(threshold=...)`` changes it without retraining; ``fit_threshold(X_val, y_val)``
-chooses a fixed value on labelled validation data. Defaults and presets: :mod:`.anomaly_defaults`.
+The threshold is never trained (:mod:`.anomaly_threshold`); the score: :mod:`.anomaly_scores`;
+defaults and presets: :mod:`.anomaly_defaults`.
 """
 
 from __future__ import annotations
@@ -23,32 +21,35 @@ from ..errors import DataError, UsageError
 from ..models.activations import ACTIVATIONS
 from ..models.dense import DenseAutoencoder, DenseConfig
 from ..models.init import INITS
-from ..training.budget import AUTO, epochs_for_steps, holdout_indices
+from ..training.budget import AUTO, epochs_for_steps, holdout_indices, passes_for_steps
 from ..training.loop import TrainConfig
 from .anomaly_defaults import PRESETS, dense_size
 from .anomaly_report import anomaly_metrics, score_table  # noqa: F401 (part of this module's API)
-from .base import NeuralEstimator, check_fraction, check_positive_int, check_widths, is_row_store, iter_chunks
-from .losses import per_sample_error, reconstruction_loss
+from .anomaly_scores import ERRORS, normal_batches, residual_scale, sample_scores
+from .anomaly_threshold import ThresholdMixin
+from .base import INFERENCE_BATCH, NeuralEstimator, check_fraction, check_positive_int, check_widths, is_row_store
+from .base import iter_chunks
+from .losses import reconstruction_loss
 from .preprocessing import SCALERS, Scaler
-from .thresholds import METRICS, best_threshold, get_threshold
 
-ERRORS = ("mae", "mse")
 ARCHITECTURES = ("dense",)
 HOLDOUT_ROWS = 10_000  # at most this many rows held out: enough for early stopping and a 95th percentile
 
 
-class AnomalyDetector(NeuralEstimator):
+class AnomalyDetector(ThresholdMixin, NeuralEstimator):
     """Reconstruction-error anomaly detector: an autoencoder trained on normal samples.
 
     Train on normal samples only; a sample's score is its reconstruction error in the
-    scaled space, and a score above ``threshold_`` flags an anomaly.
+    scaled space (by default each feature's error in units of its typical error on normal rows),
+    and a score above ``threshold_`` flags an anomaly.
 
     The defaults are meant for any table or set of signals (see ``docs/guide/anomaly.md`` for
     the evidence, a panel of public datasets): per-feature robust scaling, a network sized from
     the number of features (:func:`aekit.estimators.anomaly_defaults.dense_size`), a budget of
     optimizer steps rather than of epochs, early stopping on a held-out tenth of the normal rows
-    with the best weights kept, and a threshold at the 95th percentile of the held-out rows'
-    errors. The TensorFlow ECG5000 tutorial's settings are the preset ``recipe``:
+    with the best weights kept, a score that weighs each feature by its typical error on normal
+    rows (``error="nmse"``, :mod:`aekit.estimators.anomaly_scores`), and a threshold at the 95th
+    percentile of the held-out rows' scores. The TensorFlow ECG5000 tutorial's settings are the preset ``recipe``:
     ``AnomalyDetector.from_preset("recipe")``.
 
     Parameters
@@ -70,8 +71,10 @@ class AnomalyDetector(NeuralEstimator):
         per-feature median and IQR (outliers among the training rows move neither; one wide
         column cannot drown the others); ``standard`` per-feature mean and std; ``minmax`` the
         training data's global min and max (the ECG5000 recipe).
-    error : {"mae", "mse"}, default "mae"
-        The per-sample score: mean squared or absolute reconstruction error.
+    error : {"nmse", "mae", "mse"}, default "nmse"
+        The per-sample score: the mean squared error with each feature's error divided by its
+        residual scale (its root mean squared error on normal rows, learned after training:
+        ``residual_scale_``), or the plain mean squared or absolute error.
     loss : {"mse", "mae"}, default "mse"
         Training loss.
     threshold : {"percentile", "contamination", "mean_std", "mad", "fixed"} or float, default "percentile"
@@ -86,7 +89,8 @@ class AnomalyDetector(NeuralEstimator):
         ``contamination``: expected fraction of anomalies, in (0, 1).
     epochs : int or "auto", default "auto"
         Passes over the data; "auto" gives ``auto_steps`` optimizer steps whatever the number of
-        rows (at most ``auto_max_epochs`` passes), see :mod:`aekit.training.budget`.
+        rows, in epochs of at least ``auto_epoch_steps`` steps (several passes over tiny data), see
+        :mod:`aekit.training.budget`.
     batch_size : int, default 64
     lr : float, default 1e-3
         Adam's learning rate.
@@ -111,6 +115,8 @@ class AnomalyDetector(NeuralEstimator):
     scaler_ : aekit.estimators.preprocessing.Scaler
     hidden_, latent_dim_ : tuple of int, int
         The network's widths as built ("auto" resolved).
+    residual_scale_ : ndarray of the sample's shape, or None
+        ``error="nmse"``: each feature's typical reconstruction error on normal rows (scaled units).
     decision_scores_ : ndarray of shape (n_train,)
         Scores of the training samples (held-out ones included).
     threshold_scores_ : ndarray
@@ -142,12 +148,12 @@ class AnomalyDetector(NeuralEstimator):
 
     presets = PRESETS  # named complete settings: from_preset(name), aekit train anomaly --preset NAME
     auto_steps = 1500  # optimizer steps of epochs="auto" (early stopping may end sooner)
-    auto_max_epochs = 2000  # tiny data: an epoch is one step, so allow as many epochs as steps
     auto_min_steps = 1000  # epochs="auto": early stopping may not stop before this many steps
+    auto_epoch_steps = 20  # epochs="auto": an epoch holds enough passes over tiny data for this many steps
 
     def __init__(self, hidden: Sequence[int] | str = "auto", latent_dim: int | str = "auto",
                  architecture: str = "dense", activation: str = "relu", output_activation: str = "auto",
-                 init: str = "glorot", scaler: str = "auto", error: str = "mae", loss: str = "mse",
+                 init: str = "glorot", scaler: str = "auto", error: str = "nmse", loss: str = "mse",
                  threshold: str | float = "percentile", k: float = 1.0, q: float = 95.0,
                  contamination: float = 0.05, epochs: int | str = "auto", batch_size: int = 64, lr: float = 1e-3,
                  schedule: str = "constant", precision: str = "fp32", validation_fraction: float = 0.1,
@@ -189,16 +195,6 @@ class AnomalyDetector(NeuralEstimator):
         return cls(**{**cls.presets[name], **params})
 
     # ---- parameters ------------------------------------------------------------------------
-    def _strategy(self):
-        """The threshold strategy of the current parameters (validated)."""
-        if isinstance(self.threshold, str):
-            kw = {"mean_std": {"k": self.k}, "mad": {"k": self.k}, "percentile": {"q": self.q},
-                  "contamination": {"contamination": self.contamination}}.get(self.threshold, {})
-            if self.threshold == "fixed":
-                raise UsageError("threshold='fixed' needs a value: pass the number itself, e.g. threshold=0.05")
-            return get_threshold(self.threshold, **kw)
-        return get_threshold(self.threshold)
-
     def _check_params(self) -> None:
         if self.latent_dim != AUTO:
             check_positive_int("latent_dim", self.latent_dim)
@@ -216,8 +212,8 @@ class AnomalyDetector(NeuralEstimator):
         if self.scaler not in SCALERS:
             raise UsageError(f"scaler must be one of {', '.join(SCALERS)}, got {self.scaler!r}")
         if self.error not in ERRORS:
-            raise UsageError(f"error must be 'mae' or 'mse', got {self.error!r}")
-        if self.loss not in ERRORS:
+            raise UsageError(f"error must be one of {', '.join(ERRORS)}, got {self.error!r}")
+        if self.loss not in ERRORS[1:]:
             raise UsageError(f"loss must be 'mae' or 'mse', got {self.loss!r}")
         if self.validation_fraction != 0:  # 0: no hold-out; else less than half (the model trains on the rest)
             check_fraction("validation_fraction", self.validation_fraction, high=0.5)
@@ -246,14 +242,18 @@ class AnomalyDetector(NeuralEstimator):
 
     # ---- training --------------------------------------------------------------------------
     def _train_config(self, n_samples: int | None = None) -> TrainConfig:
-        """The base's, and with ``epochs="auto"`` no early stop before ``auto_min_steps`` steps.
+        """The base's; with ``epochs="auto"``, epochs of at least ``auto_epoch_steps`` steps and no early stop
+        before ``auto_min_steps`` steps.
 
-        On tiny data an epoch is a step or two and the held-out rows are few, so the validation
-        loss is noisy: a patience counted in epochs alone would stop after a few dozen steps.
+        Tiny data would have epochs of a step or two: the validation after each would cost more than
+        the training, and a patience counted in such epochs would stop after a few dozen steps.
         """
         config = super()._train_config(n_samples)
         if self.epochs == AUTO and n_samples is not None:
-            config.min_epochs = epochs_for_steps(n_samples, config.batch_size, self.auto_min_steps)
+            config.passes = passes_for_steps(n_samples, config.batch_size, self.auto_epoch_steps)
+            config.epochs, config.min_epochs = (epochs_for_steps(n_samples, config.batch_size, steps,
+                                                                 passes=config.passes)
+                                                for steps in (self.auto_steps, self.auto_min_steps))
         return config
 
     def _holdout(self, X: Any) -> tuple[Any, np.ndarray | None]:
@@ -330,17 +330,31 @@ class AnomalyDetector(NeuralEstimator):
         self.model_ = self._fit_model(model, loss, Xs, validation=validation,
                                       val_loss_fn=reconstruction_loss(self.loss),  # validation is scaled already
                                       checkpoint_dir=checkpoint_dir, resume=resume, callbacks=callbacks)
+        self.residual_scale_ = None
+        if self.error == "nmse":  # each feature's typical residual on normal rows, the score's unit
+            self.residual_scale_ = residual_scale(self._residuals, normal_batches(Xfit, held, INFERENCE_BATCH))
         self.decision_scores_ = self._scores(X)
         self.holdout_scores_ = None if held is None else self._scores(held)
         self.threshold_fit_ = None
         return self
 
     # ---- scores and decisions ----------------------------------------------------------------
+    def _residuals(self, rows: np.ndarray) -> torch.Tensor:
+        """``x_hat - x`` of raw rows, in scaled units, on the model's device."""
+        self.model_.eval()
+        xs = self.scaler_.torch_transform(torch.as_tensor(rows, device=self._model_device()))
+        return self.model_(xs) - xs
+
     def _scores(self, X: np.ndarray, batch_size: int | None = None) -> np.ndarray:
-        """Per-sample error of raw ``X``, scaled batch by batch on the device."""
+        """Per-sample score of raw ``X`` (:func:`.anomaly_scores.sample_scores`), batch by batch on the device."""
+        scale = getattr(self, "residual_scale_", None)
+        if self.error == "nmse" and scale is None:
+            raise UsageError("error='nmse' needs the residual scale learned at fit; fit with error='nmse'")
+        scale = None if scale is None else torch.as_tensor(scale, device=self._model_device())
+
         def score(xb: torch.Tensor) -> torch.Tensor:
             xs = self.scaler_.torch_transform(xb)
-            return per_sample_error(self.model_(xs), xs, self.error)
+            return sample_scores(self.model_(xs), xs, self.error, scale)
 
         kw = {} if batch_size is None else {"batch_size": check_positive_int("batch_size", batch_size)}
         return self._map_batches(score, X, **kw).astype(np.float32)
@@ -366,23 +380,6 @@ class AnomalyDetector(NeuralEstimator):
         """
         return self.decision_function(X)
 
-    @property
-    def threshold_scores_(self) -> np.ndarray:
-        """The normal scores the threshold comes from: the held-out rows' if any, else the training rows'."""
-        self._check_is_fitted()
-        held = getattr(self, "holdout_scores_", None)
-        return self.decision_scores_ if held is None or len(held) == 0 else held
-
-    @property
-    def threshold_(self) -> float:
-        """The decision threshold: the threshold strategy applied to ``threshold_scores_``."""
-        return self._strategy().compute(self.threshold_scores_)
-
-    @property
-    def labels_(self) -> np.ndarray:
-        """1 for the training samples whose score is above ``threshold_``, else 0."""
-        return (self.decision_scores_ > self.threshold_).astype(np.int64)
-
     def predict(self, X: Any) -> np.ndarray:
         """1 for an anomaly (score > ``threshold_``), 0 for a normal sample.
 
@@ -402,51 +399,6 @@ class AnomalyDetector(NeuralEstimator):
         """
         X = self._validate_input(X)
         return self._map_batches(lambda xb: self.scaler_.torch_inverse(self.model_(self.scaler_.torch_transform(xb))), X)
-
-    def set_threshold(self, strategy: str | float = "mean_std", **params: Any) -> "AnomalyDetector":
-        """Change how ``threshold_`` is derived, without retraining; returns ``self``.
-
-        Parameters
-        ----------
-        strategy : str or float
-            ``mean_std`` / ``mad`` (``k=``), ``percentile`` (``q=``), ``contamination``
-            (``contamination=``), ``fixed`` (``value=``), or a number (fixed).
-
-        Examples
-        --------
-        >>> det.set_threshold("percentile", q=99).threshold_     # doctest: +SKIP
-        0.061
-        """
-        strat = get_threshold(strategy, **params)  # validates before anything changes
-        if strat.name == "fixed":
-            self.set_params(threshold=float(strat.value))
-        else:
-            self.set_params(threshold=strategy, **{key: getattr(strat, key) for key in strat.params})
-        return self
-
-    def fit_threshold(self, X_val: Any, y_val: Any, metric: str = "f1") -> "AnomalyDetector":
-        """Choose the threshold that maximises ``metric`` on labelled data (``y_val``: 1 = anomaly).
-
-        Sets ``threshold`` to the chosen number (a fixed threshold) and records
-        ``threshold_fit_ = {"metric": ..., "value": ...}``; returns ``self``.
-
-        Parameters
-        ----------
-        X_val : array-like
-        y_val : array-like of 0/1
-        metric : {"f1", "accuracy", "balanced_accuracy", "mcc"}
-
-        Examples
-        --------
-        >>> det.fit_threshold(X_val, y_val, metric="f1").threshold_     # doctest: +SKIP
-        """
-        if metric not in METRICS:
-            raise UsageError(f"metric must be one of {', '.join(METRICS)}, got {metric!r}")
-        scores = self.decision_function(X_val)
-        threshold, value = best_threshold(scores, np.asarray(y_val).ravel(), metric)
-        self.threshold = threshold
-        self.threshold_fit_ = {"metric": metric, "value": value}
-        return self
 
     def evaluate(self, X: Any, y_anomaly: Any) -> dict[str, Any]:
         """Held-out figures against labels (1 = anomaly); see :func:`anomaly_metrics`.
@@ -487,12 +439,16 @@ class AnomalyDetector(NeuralEstimator):
     def _get_tensors(self) -> dict[str, torch.Tensor]:
         tensors = super()._get_tensors()
         tensors["decision_scores"] = torch.as_tensor(np.asarray(self.decision_scores_, np.float32))
+        if getattr(self, "residual_scale_", None) is not None:
+            tensors["residual_scale"] = torch.as_tensor(self.residual_scale_)
         if getattr(self, "holdout_scores_", None) is not None:
             tensors["holdout_scores"] = torch.as_tensor(np.asarray(self.holdout_scores_, np.float32))
         return tensors
 
     def _set_tensors(self, tensors: dict[str, torch.Tensor]) -> None:
         self.decision_scores_ = tensors["decision_scores"].cpu().numpy().astype(np.float32)
+        scale = tensors.get("residual_scale")
+        self.residual_scale_ = None if scale is None else scale.cpu().numpy().astype(np.float32)
         held = tensors.get("holdout_scores")
         self.holdout_scores_ = None if held is None else held.cpu().numpy().astype(np.float32)
         super()._set_tensors(tensors)

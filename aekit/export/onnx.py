@@ -49,7 +49,7 @@ from torch import nn
 
 from .. import __version__, _io
 from ..errors import RunFailure, UsageError, one_line
-from ..estimators.losses import per_sample_error
+from ..estimators.anomaly_scores import sample_scores
 from . import PARTS
 
 logger = logging.getLogger(__name__)
@@ -116,7 +116,7 @@ def _denoise(p: _Part, x: torch.Tensor) -> torch.Tensor:
 
 def _detect(p: _Part, x: torch.Tensor, error: str) -> tuple[torch.Tensor, torch.Tensor]:
     xs = (x - p.offset) / p.scale  # Scaler.torch_transform
-    score = per_sample_error(p.model(xs), xs, error)
+    score = sample_scores(p.model(xs), xs, error, getattr(p, "residual_scale", None))
     return score, (score > p.threshold).to(torch.int64)  # AnomalyDetector.predict
 
 
@@ -171,6 +171,8 @@ def _graph(est: Any, part: str) -> _Graph:
         if part == "detector":
             # float32, as in predict: NumPy compares float32 scores with the Python-float threshold in float32.
             threshold = torch.tensor(est.threshold_, dtype=torch.float32)
+            if getattr(est, "residual_scale_", None) is not None:  # error="nmse": each feature's residual in its unit
+                scaling["residual_scale"] = torch.as_tensor(est.residual_scale_, dtype=torch.float32)
             module = _Part(model, functools.partial(_detect, error=est.error), threshold=threshold, **scaling)
             return _Graph(module, "x", x_shape, {"score": [B], "label": [B]}, x_example)
         module = _Part(model, lambda p, x: p.model((x - p.offset) / p.scale) * p.scale + p.offset, **scaling)

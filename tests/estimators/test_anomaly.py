@@ -264,4 +264,28 @@ def test_save_load_keeps_the_new_state(tmp_path):
     assert back.hidden == "auto" and (back.hidden_, back.latent_dim_) == (det.hidden_, det.latent_dim_)
     np.testing.assert_array_equal(back.holdout_scores_, det.holdout_scores_)
     assert back.threshold_ == det.threshold_ and back.scaler_.kind == "auto"
+    assert det.error == "nmse" and det.residual_scale_.shape == (LENGTH,)
+    np.testing.assert_array_equal(back.residual_scale_, det.residual_scale_)
     np.testing.assert_array_equal(back.decision_function(spikes(20)), det.decision_function(spikes(20)))
+
+
+def test_nmse_keeps_features_noisy_in_normal_data_from_drowning_the_others():
+    def noisy(x, seed):  # the first 8 columns carry noise no model can reconstruct
+        x = x.copy()
+        x[:, :8] += np.random.default_rng(seed).normal(0, 1.0, (len(x), 8)).astype(np.float32)
+        return x
+
+    def bumps(n, seed):  # anomalies: a small step on 3 of the quiet columns
+        rng, x = np.random.default_rng(seed), sines(n, seed)
+        for row in x:
+            row[rng.choice(np.arange(8, LENGTH), 3, replace=False)] += 0.5
+        return x
+
+    x = np.concatenate([noisy(sines(200, 7), 2), noisy(bumps(100, 9), 3)])
+    y = np.r_[np.zeros(200), np.ones(100)]
+    train = noisy(sines(400), 1)
+    auc = {error: AnomalyDetector(error=error, epochs=20, device="cpu").fit(train).evaluate(x, y)["roc_auc"]
+           for error in ("mae", "nmse")}
+    assert auc["nmse"] > 0.8 and auc["nmse"] > auc["mae"] + 0.15, auc  # measured: nmse 0.87, mae 0.64
+    with pytest.raises(UsageError, match="nmse"):
+        AnomalyDetector(error="mae", epochs=1, device="cpu").fit(sines(50)).set_params(error="nmse").predict(x)

@@ -12,6 +12,7 @@ import torch
 from aekit.cli.main import main
 from aekit.errors import UsageError
 from aekit.estimators.anomaly import AnomalyDetector
+from aekit.training.budget import passes_for_steps
 
 from ..estimators.test_anomaly import LENGTH, sines, spikes
 
@@ -77,7 +78,7 @@ def test_ecg5000_robust_preset(ecg):
 
 def test_a_small_user_csv_trains_a_thousand_steps_or_until_early_stopping(tmp_path):
     # 90 rows: 72 to train on after the 20% validation split, 7 of them held out, 65 in batches of 64:
-    # two steps an epoch. With a fixed 20 epochs of 512 this was 20 steps.
+    # two steps a pass, ten passes an epoch (auto_epoch_steps). With a fixed 20 epochs of 512 this was 20 steps.
     path = tmp_path / "small.csv"
     rows = [",".join(f"t{i}" for i in range(LENGTH))] + [",".join(f"{v:.5f}" for v in r) for r in sines(90)]
     path.write_text("\n".join(rows) + "\n")
@@ -87,7 +88,9 @@ def test_a_small_user_csv_trains_a_thousand_steps_or_until_early_stopping(tmp_pa
     config = json.loads((run / "config.json").read_text())
     epochs = len(config["state"]["history"])
     n_fit = 72 - 7
-    steps = epochs * math.ceil(n_fit / config["params"]["batch_size"])
-    planned = AnomalyDetector.auto_steps / math.ceil(n_fit / config["params"]["batch_size"])
+    epoch_steps = passes_for_steps(n_fit, 64, AnomalyDetector.auto_epoch_steps) * math.ceil(n_fit / 64)
+    assert config["params"]["batch_size"] == 64 and epoch_steps == 20
+    steps = epochs * epoch_steps
+    planned = AnomalyDetector.auto_steps / epoch_steps
     assert steps >= 1000 or epochs < planned, (steps, epochs)  # a thousand steps, or early stopping
     assert steps >= AnomalyDetector.auto_min_steps

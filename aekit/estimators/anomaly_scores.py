@@ -1,0 +1,80 @@
+"""How a reconstruction becomes an anomaly score, and the residual scale of ``error="nmse"``.
+
+``mae`` and ``mse`` average the raw residuals ``x_hat - x`` of a sample over its features. But
+some features are reconstructed worse than others even on normal data (a noisy sensor, the
+jittery stretch of a signal): their residuals are large on every sample and drown out a small
+but unusual residual on a feature that normal data reconstructs well. ``nmse`` divides each
+feature's residual by that feature's typical residual on normal rows first, its *residual
+scale* (the root of its mean squared residual), then averages the squares: the negative log
+likelihood of the residual under independent Gaussians, one per feature (a diagonal Mahalanobis
+distance), up to constants. On the panel of ``docs/guide/anomaly.md`` it raised the mean
+ROC-AUC over MAE with every one of five seeds (by 0.003 on average, most on DistalPhalanxOutlineCorrect,
+wine and FordB), and cost about 0.002 on ECG5000.
+
+The residual scale is learned after training, from the normal rows: the held-out ones (never
+fitted, so their residuals are those of new data) together with an evenly spread sample of the
+training rows (at most :data:`SAMPLE_ROWS`, read batch by batch, so a row store on disk stays
+there). With few rows a feature's mean is noisy, so it is shrunk toward the mean over all
+features as if :data:`PRIOR_ROWS` more rows had that mean; and it is floored at
+:data:`FLOOR` times that mean, so a feature that normal data reconstructs exactly (a constant
+column) cannot weigh more than 1 / FLOOR times an average one.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Iterator
+
+import numpy as np
+import torch
+
+from .base import is_row_store
+from .losses import per_sample_error
+
+ERRORS = ("nmse", "mae", "mse")
+SAMPLE_ROWS = 10_000  # training rows (at most) whose residuals set the residual scale, with the held-out ones
+PRIOR_ROWS = 5  # the shrinkage toward the mean over features, counted in rows (matters only for tiny data)
+FLOOR = 0.01  # a feature's mean squared residual is at least this fraction of the mean over features
+
+
+def sample_scores(x_hat: torch.Tensor, x: torch.Tensor, error: str,
+                  residual_scale: torch.Tensor | None = None) -> torch.Tensor:
+    """Each sample's anomaly score, (B, ...) -> (B,): its mean squared or absolute residual (``mse``,
+    ``mae``), or its mean squared residual in units of each feature's residual scale (``nmse``)."""
+    if error == "nmse":
+        if residual_scale is None:
+            raise ValueError("error 'nmse' needs the residual scale learned at fit")
+        return per_sample_error(x_hat / residual_scale, x / residual_scale, "mse")
+    return per_sample_error(x_hat, x, error)
+
+
+def normal_batches(train: Any, held: np.ndarray | None, batch_size: int) -> Iterator[np.ndarray]:
+    """Batches of the normal rows to learn the residual scale from: an evenly spread sample of at most
+    ``SAMPLE_ROWS`` training rows (an array, or a row store read batch by batch), then the held-out rows."""
+    n = len(train)
+    idx = np.arange(n) if n <= SAMPLE_ROWS else np.linspace(0, n - 1, SAMPLE_ROWS).round().astype(np.int64)
+    for start in range(0, len(idx), batch_size):
+        rows = idx[start:start + batch_size]
+        yield train.take(rows) if is_row_store(train) else train[rows]
+    for start in range(0, 0 if held is None else len(held), batch_size):
+        yield held[start:start + batch_size]
+
+
+@torch.inference_mode()
+def residual_scale(residuals: Callable[[np.ndarray], torch.Tensor], parts: Iterator[np.ndarray]) -> np.ndarray:
+    """Each feature's residual scale, shaped as one sample, float32.
+
+    ``residuals(rows)`` gives the model's residuals ``x_hat - x`` (scaled units) of a batch of raw
+    rows; ``parts`` yields the batches of normal rows to learn from.
+    """
+    total, n = None, 0
+    for rows in parts:
+        sq = residuals(rows).double().square().sum(dim=0)  # (B, ...) -> (...)
+        total = sq if total is None else total + sq
+        n += len(rows)
+    if total is None:
+        raise ValueError("no rows to learn the residual scale from")
+    mean_sq = total.cpu().numpy() / n
+    overall = float(mean_sq.mean())
+    shrunk = (mean_sq * n + PRIOR_ROWS * overall) / (n + PRIOR_ROWS)
+    floored = np.maximum(shrunk, FLOOR * overall) if overall > 0 else np.ones_like(shrunk)
+    return np.sqrt(floored).astype(np.float32)
