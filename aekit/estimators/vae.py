@@ -72,6 +72,8 @@ class VAE(TransformerMixin, NeuralEstimator):
         Seeds the weights, the shuffle, every z drawn in training and the default of the
         evaluation methods' ``seed``.
     device : str, default "auto"
+    threads : int or None, default None
+        As for :class:`aekit.Autoencoder`.
 
     Attributes
     ----------
@@ -95,7 +97,8 @@ class VAE(TransformerMixin, NeuralEstimator):
                  beta: float = 1.0, kl: str = "analytic", init: str = "glorot", epochs: int = 10,
                  batch_size: int = 32, lr: float = 1e-4, schedule: str = "constant",
                  precision: str = "fp32", patience: int | None = None,
-                 seed: int = 0, device: str = "auto"):
+                 seed: int = 0, device: str = "auto",
+                 threads: int | None = None):
         self.latent_dim = latent_dim
         self.channels = channels
         self.likelihood = likelihood
@@ -110,6 +113,7 @@ class VAE(TransformerMixin, NeuralEstimator):
         self.patience = patience
         self.seed = seed
         self.device = device
+        self.threads = threads
 
     # ---- parameters and data -------------------------------------------------------------------
     def _check_params(self) -> None:
