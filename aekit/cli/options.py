@@ -9,7 +9,7 @@ from .types import fraction, image_size, memory_size, non_negative_int, positive
 # `aekit train` options every family takes -> the estimator parameter of the same meaning.
 COMMON_PARAMS = {"epochs": "epochs", "batch_size": "batch_size", "lr": "lr", "latent_dim": "latent_dim",
                  "schedule": "schedule", "precision": "precision", "patience": "patience", "seed": "seed",
-                 "device": "device"}
+                 "device": "device", "threads": "threads"}
 
 
 def add_data_options(p: argparse.ArgumentParser, *, builtin: bool = True) -> None:
@@ -49,6 +49,8 @@ def add_train_options(p: argparse.ArgumentParser) -> None:
     t.add_argument("--preset", metavar="NAME", help="a named set of settings of the family (e.g. fast)")
     t.add_argument("--seed", type=non_negative_int, metavar="N")
     t.add_argument("--device", metavar="DEV", help="auto (default: CUDA, then MPS, then CPU), cpu, cuda, mps")
+    t.add_argument("--threads", type=positive_int, metavar="N", help="CPU threads inside each op (default: "
+                   "aekit's choice from the model's work per step and the cores free now; recorded in config.json)")
     t.add_argument("--precision", choices=("fp32", "bf16"), help="bf16: bfloat16 autocast in training (for "
                    "GPUs; weights stay fp32)")
     t.add_argument("--nproc", type=positive_int, metavar="N", help="train with N processes on this machine "
