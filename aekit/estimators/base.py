@@ -21,7 +21,7 @@ from ..training.budget import AUTO, epochs_for_steps
 from ..training.device import resolve_device
 from ..training.distributed import is_main_process, world_size
 from ..training.loop import LossFn, TrainConfig, train
-from ..training.threads import ThreadChoice, record, recorded, resolve, step_flops, using_threads
+from ..training.threads import ThreadChoice, record, recorded, resolve, forward_flops, using_threads
 
 INFERENCE_BATCH = 1024  # samples per forward pass when scoring; bounds memory for any n
 CHECK_ROWS = 8192  # rows per chunk when checking data on disk
@@ -163,18 +163,20 @@ class NeuralEstimator(BaseEstimator):
     def _device(self) -> torch.device:
         return resolve_device(getattr(self, "device", "auto"))
 
-    def _thread_choice(self, model: torch.nn.Module, batch_size: int, passes: float) -> ThreadChoice:
+    def _thread_choice(self, model: torch.nn.Module, batch_size: int, passes: int) -> ThreadChoice:
         """CPU threads for work on batches of ``batch_size``: ``threads`` when set, else aekit's choice.
 
-        ``passes``: 1 for inference, 3 for a training step (forward and backward). The work is
-        counted on one zero sample of the training data's shape (aekit.training.threads).
+        ``passes``: 1 for inference, 3 for a training step (forward and backward, ~2x the forward).
+        The forward's work is counted once per model, on a zero sample of the training data's shape.
         """
         threads = getattr(self, "threads", None)
         if threads is not None:
             return resolve(check_positive_int("threads", threads))
-        sample = torch.zeros((1, *self.input_shape_), device=next(model.parameters()).device)
-        flops = step_flops(model, sample, batch_size)
-        return resolve(None, None if flops is None else flops * passes / 3)
+        if getattr(self, "_flops_of", (None,))[0] is not model:
+            sample = torch.zeros((1, *self.input_shape_), device=next(model.parameters()).device)
+            self._flops_of = (model, forward_flops(model, sample))
+        flops = self._flops_of[1]
+        return resolve(None, None if flops is None else flops * passes * batch_size)
 
     def _seeded_model(self, build: Callable[[], torch.nn.Module]) -> torch.nn.Module:
         """Build a model with weights drawn from ``self.seed``, leaving the global RNG alone."""

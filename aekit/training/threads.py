@@ -2,13 +2,13 @@
 
 PyTorch splits each CPU op over intra-op threads (OpenMP) that meet at a barrier when the op
 ends. A thread that arrives first spins there, burning its core, and on a machine where other
-processes want the cores the thread it waits for may not be running at all: measured on 2 cores
-beside CPU-bound work, the anomaly recipe's training took 9x longer with 2 threads than with 1,
-and burnt 10x the CPU. Two things keep that from happening:
+processes want the cores the thread it waits for may not be running at all: on 2 cores beside
+CPU-bound work, the anomaly recipe's training took 9x longer with 2 threads than with 1 and burnt
+10x the CPU (issue 22; benchmarks/bench_contention.py). Two things keep that from happening:
 
 * The wait policy: threads sleep at the barrier instead of spinning (``OMP_WAIT_POLICY=PASSIVE``
-  for GNU libgomp, which torch's Linux and Windows wheels use; ``KMP_BLOCKTIME=0`` for Intel's
-  libiomp). The OpenMP runtime reads these once, when torch is imported, so
+  for GNU libgomp, which torch's Linux wheels use; ``KMP_BLOCKTIME=0`` for Intel's libiomp and
+  LLVM's libomp). The OpenMP runtime reads these once, when torch is imported, so
   :func:`use_passive_wait` must run before that: the CLI calls it first thing (it imports torch
   lazily). In Python, set them in the environment before ``import torch``; once torch is
   imported only the thread counts can still change.
@@ -17,8 +17,8 @@ and burnt 10x the CPU. Two things keep that from happening:
   larger steps, no more threads than the cores that are free now. ``threads=`` on an estimator
   (``--threads N`` on the command line) overrides it; ``OMP_NUM_THREADS``, when set, caps it.
 
-The choice is made when training starts and applied for the duration of ``fit``
-(:func:`using_threads`); the run's ``config.json`` records it.
+The choice is made when training (or a batch of predictions) starts and applied for its duration
+(:func:`using_threads`); the run's ``config.json`` records it, and a resumed run keeps it.
 """
 
 from __future__ import annotations
@@ -67,7 +67,8 @@ def choose_threads(cores: int, busy: float, flops_per_step: float | None) -> int
 
     ``cores``: the cores this process may use (its affinity, cgroup quota and share under
     ``--nproc``). ``busy``: how many of them other processes keep busy now. ``flops_per_step``:
-    the work of one optimizer step (None when unknown: the free cores decide alone).
+    the work of one step on a batch, forward and backward for training (None when unknown: the
+    free cores decide alone).
 
     One thread per :data:`MIN_FLOPS_PER_THREAD` of work, at most the free cores, at least one.
     """
@@ -276,8 +277,8 @@ def using_threads(choice: ThreadChoice) -> Iterator[ThreadChoice]:
         torch.set_num_threads(before)
 
 
-def step_flops(model: Any, sample: Any, batch_size: int) -> float | None:
-    """Floating-point operations of one optimizer step: forward and backward (~3x the forward) on a batch.
+def forward_flops(model: Any, sample: Any) -> float | None:
+    """Floating-point operations of ``model``'s forward pass on one sample (a backward pass is about twice that).
 
     Counts the multiply-adds of the linear and convolution layers (where the time goes) on a
     forward pass of ``sample`` (a batch of one) in eval mode, without gradients and on a forked
@@ -295,9 +296,9 @@ def step_flops(model: Any, sample: Any, batch_size: int) -> float | None:
         if isinstance(module, nn.Linear):
             total += 2.0 * output.numel() * module.in_features
         elif isinstance(module, nn.modules.conv._ConvTransposeNd):  # each input element meets the kernel
-            total += 2.0 * inputs[0].numel() * module.out_channels // module.groups * math.prod(module.kernel_size)
+            total += 2.0 * inputs[0].numel() * module.out_channels / module.groups * math.prod(module.kernel_size)
         elif isinstance(module, nn.modules.conv._ConvNd):  # each output element meets the kernel
-            total += 2.0 * output.numel() * module.in_channels // module.groups * math.prod(module.kernel_size)
+            total += 2.0 * output.numel() * module.in_channels / module.groups * math.prod(module.kernel_size)
 
     hooks = [m.register_forward_hook(count) for m in model.modules()
              if isinstance(m, (nn.Linear, nn.modules.conv._ConvNd))]
@@ -313,4 +314,4 @@ def step_flops(model: Any, sample: Any, batch_size: int) -> float | None:
         model.train(was_training)
         for h in hooks:
             h.remove()
-    return 3.0 * total * batch_size
+    return total

@@ -36,18 +36,18 @@ def test_choose_threads_needs_a_core():
         T.choose_threads(0, 0.0, None)
 
 
-def test_step_flops_counts_linear_and_conv_layers_and_leaves_the_model_as_it_was():
+def test_forward_flops_counts_linear_and_conv_layers_and_leaves_the_model_as_it_was():
     model = nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.Flatten(), nn.Dropout(0.5), nn.Linear(4 * 8 * 8, 10))
     model.train()
     state = {k: v.clone() for k, v in model.state_dict().items()}
     rng = torch.get_rng_state()
-    flops = T.step_flops(model, torch.zeros(1, 1, 8, 8), batch_size=16)
+    flops = T.forward_flops(model, torch.zeros(1, 1, 8, 8))
     conv = 2 * (4 * 8 * 8) * 1 * 9  # each output element: 9 multiply-adds over 1 input channel
     linear = 2 * 10 * 256
-    assert flops == 3 * (conv + linear) * 16
+    assert flops == conv + linear
     assert model.training and torch.equal(torch.get_rng_state(), rng)
     assert all(torch.equal(v, state[k]) for k, v in model.state_dict().items())
-    assert T.step_flops(model, torch.zeros(1, 3), batch_size=1) is None  # a forward that fails: unknown
+    assert T.forward_flops(model, torch.zeros(1, 3)) is None  # a forward that fails: unknown
 
 
 def test_using_threads_applies_and_restores():
