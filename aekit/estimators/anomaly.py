@@ -103,9 +103,8 @@ class AnomalyDetector(NeuralEstimator):
         weights are kept); None trains for all ``epochs``.
     seed : int, default 0
     device : str, default "auto"
-        Training, as for :class:`aekit.Autoencoder`.
     threads : int or None, default None
-        As for :class:`aekit.Autoencoder`.
+        Both as for :class:`aekit.Autoencoder`.
 
     Attributes
     ----------
@@ -153,8 +152,7 @@ class AnomalyDetector(NeuralEstimator):
                  threshold: str | float = "percentile", k: float = 1.0, q: float = 95.0,
                  contamination: float = 0.05, epochs: int | str = "auto", batch_size: int = 64, lr: float = 1e-3,
                  schedule: str = "constant", precision: str = "fp32", validation_fraction: float = 0.1,
-                 patience: int | None = 20, seed: int = 0, device: str = "auto",
-                 threads: int | None = None):
+                 patience: int | None = 20, seed: int = 0, device: str = "auto", threads: int | None = None):
         self.hidden = hidden
         self.latent_dim = latent_dim
         self.architecture = architecture
