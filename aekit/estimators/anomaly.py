@@ -30,7 +30,7 @@ from .preprocessing import SCALERS, Scaler
 from .thresholds import METRICS, best_threshold, get_threshold
 
 ERRORS = ("mae", "mse")
-ARCHITECTURES = ("dense",)
+ARCHITECTURES = ("dense", "conv1d")
 
 
 def anomaly_metrics(y_anomaly: Any, scores: Any, threshold: float) -> dict[str, Any]:
@@ -85,8 +85,10 @@ class AnomalyDetector(NeuralEstimator):
         Encoder widths before the code; the decoder mirrors them.
     latent_dim : int, default 8
         Size of the code.
-    architecture : {"dense"}, default "dense"
-        The network (dense autoencoder, :class:`aekit.models.dense.DenseAutoencoder`).
+    architecture : {"dense", "conv1d"}, default "dense"
+        The network: a dense autoencoder (:class:`aekit.models.dense.DenseAutoencoder`), or a 1-D
+        convolutional one over each row as a signal with ``hidden`` as its conv widths and a dense
+        code of ``latent_dim`` (:class:`aekit.models.conv1d.SignalConv1dAutoencoder`).
     activation : str, default "relu"
     output_activation : str, default "auto"
         ``"auto"``: sigmoid with ``scaler="minmax"``, linear otherwise.
@@ -215,6 +217,16 @@ class AnomalyDetector(NeuralEstimator):
         return "sigmoid" if self.scaler == "minmax" else "linear"
 
     def _build_model(self) -> torch.nn.Module:
+        if self.architecture == "conv1d":  # each row a one-channel signal; ``hidden`` are the conv widths
+            from ..models.conv1d import Conv1dConfig, SignalConv1dAutoencoder
+
+            if len(self.input_shape_) != 1:
+                raise DataError(f"architecture='conv1d' takes rows of one signal (n, length), got samples of "
+                                f"shape {tuple(self.input_shape_)}; use architecture='dense'")
+            return SignalConv1dAutoencoder(Conv1dConfig(
+                in_channels=1, channels=check_widths("hidden", self.hidden), init=self.init,
+                output_activation=self._output_activation(), latent_dim=int(self.latent_dim),
+                length=int(self.input_shape_[0])))
         return DenseAutoencoder(DenseConfig(
             input_shape=tuple(self.input_shape_), latent_dim=int(self.latent_dim),
             hidden=check_widths("hidden", self.hidden), activation=self.activation,
