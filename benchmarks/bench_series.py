@@ -1,6 +1,8 @@
 """Anomalies in a long series: aekit's default against PyOD 3's time-series detectors, in one run.
 
     python benchmarks/bench_series.py [--series ucr ecg] [--threads 2] [--lstmad-epochs 50]
+    python benchmarks/bench_series.py --long 10000000 [--long-stride 1]   # memory and throughput of aekit score
+    python benchmarks/bench_series.py --beats       # ECG5000 beats: AnomalyDetector dense vs architecture="conv1d"
 
 Two series: the UCR anomaly archive's 135_UCR_Anomaly_InternalBleeding16 (train on its *_TRAIN
 prefix, score the whole *_TEST series) and a long ECG built from ECG5000 beats (a normal-only
@@ -16,7 +18,12 @@ score, and fit and score seconds. Timings are printed, never asserted.
 from __future__ import annotations
 
 import argparse
+import os
+import subprocess
+import sys
+import tempfile
 import time
+from pathlib import Path
 
 import _common as C
 import numpy as np
@@ -92,6 +99,56 @@ def row(name, y, scores, flags, fit, score):
             f"{fit:8.1f} {score:8.1f}")
 
 
+def long_series(n: int, stride: int, threads: int | None) -> None:
+    """Train on the first 20,000 steps of an ``n``-step generated series, then ``aekit score`` all of it
+    in a fresh process: seconds, steps per second and that process's peak RSS."""
+    with tempfile.TemporaryDirectory(prefix="aekit-long-") as tmp:
+        t = np.arange(n, dtype=np.float64)
+        x = np.sin(2 * np.pi * t / 50) + 0.1 * np.random.default_rng(0).standard_normal(n)
+        x[n // 2:n // 2 + 20] += 2.0  # one anomaly, so there is something to find
+        np.save(Path(tmp) / "long.npy", x.astype(np.float32)[:, None])
+        np.save(Path(tmp) / "train.npy", x[:20_000].astype(np.float32)[:, None])
+        del t, x
+        env = {**os.environ, **({"OMP_NUM_THREADS": str(threads)} if threads else {})}
+        aekit_cli = [sys.executable, "-m", "aekit"]
+        subprocess.run([*aekit_cli, "train", "series", "--data", f"{tmp}/train.npy", "--stride", str(stride),
+                        "--out", f"{tmp}/run", "--quiet", "--no-figures", "--device", "cpu"], check=True, env=env)
+        # The score process's own peak RSS: the wrapper's children are that one process only.
+        wrapper = ("import resource, subprocess, sys, time; t0 = time.perf_counter(); "
+                   "subprocess.run(sys.argv[1:], check=True); "
+                   "print(time.perf_counter() - t0, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
+        out = subprocess.run([sys.executable, "-c", wrapper, *aekit_cli, "score", f"{tmp}/run", "--input",
+                              f"{tmp}/long.npy", "--output", f"{tmp}/scores.csv", "--ranges", f"{tmp}/ranges.csv"],
+                             check=True, env=env, capture_output=True, text=True)
+        print(out.stdout.strip().splitlines()[0])
+        seconds, kb = out.stdout.strip().splitlines()[-1].split()
+        size = os.path.getsize(f"{tmp}/scores.csv") / 2**20
+        print(f"\naekit score, {n:,} steps x 1 channel (.npy), stride {stride}: {float(seconds):.1f} s, "
+              f"{n / float(seconds):,.0f} steps/s, peak RSS {int(kb) / 1024:.0f} MB; scores.csv {size:.0f} MB")
+
+
+def beats(device, seeds=(0, 1, 2)) -> None:
+    """The ECG5000 anomaly recipe (classic split) with the dense network and with architecture="conv1d"."""
+    from aekit.data import ecg5000_classic_split
+
+    train, test = ecg5000_classic_split()
+    normal, y = train.x[train.y == 1], (test.y == 0).astype(int)
+    print(f"\nECG5000 beats, classic split: {len(normal)} normal training beats, {len(test.y)} test beats")
+    print(f"{'network':34s} {'ROC-AUC':>16s} {'accuracy':>16s} {'train s':>8s}")
+    for name, params in (("dense 140-32-16-8 (recipe)", {}), ("conv1d 32,16 + code 8", {"architecture": "conv1d"}),
+                         ("dense, epochs auto", {"epochs": "auto"}),
+                         ("conv1d, epochs auto", {"architecture": "conv1d", "epochs": "auto"})):
+        roc, acc, secs = [], [], []
+        for seed in seeds:
+            det = aekit.AnomalyDetector(seed=seed, device=str(device), **params).fit(normal)
+            m = det.evaluate(test.x, y)
+            roc.append(m["roc_auc"])
+            acc.append(m["accuracy"])
+            secs.append(sum(r["seconds"] for r in det.history_))
+        print(f"{name:34s} {np.mean(roc):8.4f}+-{np.std(roc):.4f} {np.mean(acc):8.4f}+-{np.std(acc):.4f} "
+              f"{np.mean(secs):8.1f}", flush=True)
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--series", nargs="+", default=["ucr", "ecg"], choices=["ucr", "ecg"])
@@ -102,7 +159,16 @@ def main() -> None:
     p.add_argument("--lstmad-epochs", type=int, default=50, help="LSTMAD's epochs (PyOD's default: 50)")
     p.add_argument("--threads", type=int, default=None)
     p.add_argument("--device", default="cpu")
+    p.add_argument("--long", type=int, default=0, help="measure aekit score on a generated series of this many steps")
+    p.add_argument("--long-stride", type=int, default=1, help="--stride of that run")
+    p.add_argument("--beats", action="store_true", help="ECG5000 beats: the dense network against conv1d")
     args = p.parse_args()
+    if args.beats:
+        if args.threads:
+            torch.set_num_threads(args.threads)
+        return beats(C.device_of(args.device))
+    if args.long:
+        return long_series(args.long, args.long_stride, args.threads)
     if args.threads:
         torch.set_num_threads(args.threads)
     device = C.device_of(args.device)

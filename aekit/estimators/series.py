@@ -131,9 +131,9 @@ class SeriesDetector(NeuralEstimator):
 
     def __init__(self, window: int | str = "auto", stride: int = 1, channels: Sequence[int] = (32, 16),
                  latent_dim: int | None = 16, kernel_size: int = 7, init: str = "he", scaler: str = "standard",
-                 error: str = "mse", loss: str = "mse", threshold: str | float = "max", margin: float = 1.5, k: float = 3.0,
-                 q: float = 99.0, contamination: float = 0.01, epochs: int | str = "auto", batch_size: int = 64,
-                 lr: float = 1e-3, schedule: str = "constant", precision: str = "fp32",
+                 error: str = "mse", loss: str = "mse", threshold: str | float = "max", margin: float = 1.5,
+                 k: float = 3.0, q: float = 99.0, contamination: float = 0.01, epochs: int | str = "auto",
+                 batch_size: int = 64, lr: float = 1e-3, schedule: str = "constant", precision: str = "fp32",
                  patience: int | None = None, seed: int = 0, device: str = "auto"):
         self.window = window
         self.stride = stride
