@@ -24,6 +24,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..errors import DataError
 from .activations import ACTIVATIONS, activation
 from .init import init_weights
 
@@ -149,3 +150,22 @@ class SignalConv1dAutoencoder(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x.unsqueeze(1)).squeeze(1)  # (B, L) -> (B, 1, L) -> (B, L)
+
+
+def signal_autoencoder(input_shape, channels: tuple[int, ...], latent_dim: int, output_activation: str = "linear",
+                       init: str = "he") -> SignalConv1dAutoencoder:
+    """The 1-D model for samples that are one signal each, ``input_shape`` (length,), with a dense code.
+
+    What ``AnomalyDetector(architecture="conv1d")`` builds: ``channels`` are the conv widths.
+
+    Examples
+    --------
+    >>> signal_autoencoder((140,), (32, 16), 8)(torch.rand(2, 140)).shape
+    torch.Size([2, 140])
+    """
+    if len(input_shape) != 1:
+        raise DataError(f"a 1-D convolutional model takes samples that are one signal (n, length), got samples of "
+                        f"shape {tuple(input_shape)}; use architecture='dense'")
+    return SignalConv1dAutoencoder(Conv1dConfig(in_channels=1, channels=tuple(channels), latent_dim=int(latent_dim),
+                                                length=int(input_shape[0]), output_activation=output_activation,
+                                                init=init))
