@@ -50,6 +50,8 @@ def _options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--window", type=window_arg, metavar="W", help="steps per window (default auto: the signal's "
                    "dominant period, from its autocorrelation; recorded in config.json)")
     g.add_argument("--stride", type=positive_int, metavar="S", help="steps between windows (default 1)")
+    g.add_argument("--aggregate", choices=("max", "mean"), help="a step's score: the highest (default) or the mean "
+                   "error of the windows covering it")
     m = p.add_argument_group("model")
     m.add_argument("--channels", type=int_list, metavar="C1,C2", help="encoder conv widths (default 32,16)")
     m.add_argument("--kernel-size", type=positive_int, metavar="K", help="conv taps (default 7)")
@@ -71,8 +73,8 @@ def _options(p: argparse.ArgumentParser) -> None:
 TRAIN_OPTIONS = {"series": _options}
 HELP = {"series": "anomalous steps and ranges of one long signal (train on a normal stretch; 1-D conv autoencoder)"}
 
-_PARAMS = ("window", "stride", "channels", "kernel_size", "scaler", "error", "loss", "threshold", "margin", "k", "q",
-           "contamination")
+_PARAMS = ("window", "stride", "aggregate", "channels", "kernel_size", "scaler", "error", "loss", "threshold", "margin",
+           "k", "q", "contamination")
 
 
 def train_params(family: str, args: argparse.Namespace) -> dict[str, Any]:

@@ -1,7 +1,7 @@
 """From window errors to per-step scores and anomalous ranges, over a series that arrives in chunks.
 
-A step's score is the mean reconstruction error of every window that covers it (windows every
-``stride`` steps, and one more ending at the last step). :class:`StepScorer` takes the series a
+A step's score is the mean (or the highest) reconstruction error of the windows that cover it
+(windows every ``stride`` steps, and one more ending at the last step). :class:`StepScorer` takes the series a
 chunk at a time and gives back each step's score as soon as no later window can cover it, so a
 series of any length is scored with memory bounded by one chunk plus one window.
 :class:`RangeTracker` turns flagged steps into ranges the same way. Only NumPy is needed here: the
@@ -15,8 +15,9 @@ from typing import Callable, Iterable, Iterator, NamedTuple
 import numpy as np
 
 from ..data.windows import sliding_windows
-from ..errors import DataError
+from ..errors import DataError, UsageError
 
+AGGREGATES = ("mean", "max")
 WindowErrors = Callable[[np.ndarray], np.ndarray]  # (B, C, W) windows -> (B,) errors
 
 
@@ -31,6 +32,8 @@ class StepScorer:
         ``errors(windows)``: the reconstruction error of each window of a (B, C, W) view.
     batch : int
         Windows handed to ``errors`` at a time.
+    aggregate : {"mean", "max"}
+        A step's score: the mean or the highest error of the windows covering it.
 
     Examples
     --------
@@ -40,17 +43,20 @@ class StepScorer:
     [1.5, 1.5, 2.5, 2.5, 3.5, 3.5]
     """
 
-    def __init__(self, window: int, stride: int, errors: WindowErrors, batch: int = 4096):
+    def __init__(self, window: int, stride: int, errors: WindowErrors, batch: int = 4096, aggregate: str = "mean"):
+        if aggregate not in AGGREGATES:
+            raise UsageError(f"aggregate must be one of {', '.join(AGGREGATES)}, got {aggregate!r}")
         if not 1 <= stride <= window:
             raise DataError(f"stride must be between 1 and the window ({window}), got {stride}; a larger stride "
                             f"would leave steps that no window covers")
-        self.window, self.stride, self.errors, self.batch = window, stride, errors, batch
+        self.window, self.stride, self.errors, self.batch, self.aggregate = window, stride, errors, batch, aggregate
         self.buf: np.ndarray | None = None  # the steps not final yet, (m, C)
         self.start = 0  # the series step of buf[0]
         self.next = 0  # the first step of the next window to compute
         self.covered = 0  # the steps covered by the windows computed so far
         self.total = np.zeros(0)  # summed window errors of each step in buf
         self.count = np.zeros(0)  # windows covering each step in buf
+        self.peak = np.zeros(0)  # the highest error of a window covering each step in buf
 
     def push(self, x: np.ndarray) -> np.ndarray:
         """Add the next steps (m, C); return the scores of the steps that are final now."""
@@ -58,6 +64,7 @@ class StepScorer:
         self.buf = x if self.buf is None else np.concatenate([self.buf, x])
         self.total = np.concatenate([self.total, np.zeros(len(x))])
         self.count = np.concatenate([self.count, np.zeros(len(x))])
+        self.peak = np.concatenate([self.peak, np.zeros(len(x))])
         end = self.start + len(self.buf)
         if end - self.next >= self.window:
             starts = np.arange(self.next, end - self.window + 1, self.stride)
@@ -88,6 +95,9 @@ class StepScorer:
             # Each window adds its error to its W steps: +e at its start, -e after its end, summed below.
             np.add.at(diff, part, err)
             np.add.at(diff, part + self.window, -err)
+            if self.aggregate == "max":  # errors are >= 0, so the zeros of new steps are no peak
+                for j in range(self.window):
+                    np.maximum.at(self.peak, part + j, err)
         self.total += np.cumsum(diff)[:-1]
         hits = np.zeros(len(self.buf) + 1)
         np.add.at(hits, local, 1.0)
@@ -99,16 +109,16 @@ class StepScorer:
         k = max(0, upto - self.start)
         if k == 0:
             return np.zeros(0)
-        scores = self.total[:k] / self.count[:k]
-        self.buf, self.total, self.count = self.buf[k:], self.total[k:], self.count[k:]
+        scores = self.peak[:k].copy() if self.aggregate == "max" else self.total[:k] / self.count[:k]
+        self.buf, self.total, self.count, self.peak = self.buf[k:], self.total[k:], self.count[k:], self.peak[k:]
         self.start += k
         return scores
 
 
 def step_scores(chunks: Iterable[np.ndarray], window: int, stride: int, errors: WindowErrors,
-                batch: int = 4096) -> Iterator[np.ndarray]:
+                batch: int = 4096, aggregate: str = "mean") -> Iterator[np.ndarray]:
     """The per-step scores of a series given as chunks, in order, as they become final."""
-    scorer = StepScorer(window, stride, errors, batch)
+    scorer = StepScorer(window, stride, errors, batch, aggregate)
     for chunk in chunks:
         out = scorer.push(chunk)
         if len(out):

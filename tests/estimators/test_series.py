@@ -43,10 +43,13 @@ def test_finds_each_kind_of_anomaly(fitted, kind):
     assert fitted.predict(x)[900:908].any()
 
 
-def test_chunked_scores_equal_whole(fitted):
+@pytest.mark.parametrize("aggregate", ["max", "mean"])
+def test_chunked_scores_equal_whole(fitted, aggregate):
     x, _ = sine_series(1000, kind="spike", at=500)
+    fitted.set_params(aggregate=aggregate)
     whole = fitted.score_samples(x)
     chunked = np.concatenate(list(fitted.iter_scores([x[:7], x[7:300], x[300:301], x[301:]])))
+    fitted.set_params(aggregate="max")
     np.testing.assert_allclose(chunked, whole, rtol=1e-5, atol=1e-7)
 
 
@@ -70,6 +73,9 @@ def test_step_scorer_spreads_window_errors():
     # windows start at 0, 2, 4, 6 and 7 (the tail)
     expect = [np.mean([s for s in (0, 2, 4, 6, 7) if s <= t < s + 4]) for t in range(11)]
     np.testing.assert_allclose(out, expect)
+    peak = StepScorer(4, 2, lambda w: w[:, 0, 0], aggregate="max")  # the highest error of the covering windows
+    out = np.concatenate([peak.push(x[:3]), peak.push(x[3:]), peak.finish()])
+    np.testing.assert_allclose(out, [max(s for s in (0, 2, 4, 6, 7) if s <= t < s + 4) for t in range(11)])
     with pytest.raises(DataError, match="fewer than the window"):
         s = StepScorer(20, 1, lambda w: w[:, 0, 0])
         s.push(x)
