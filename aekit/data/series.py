@@ -24,7 +24,7 @@ import numpy as np
 from ..errors import UsageError, one_line
 from .checks import fail
 from .container import Data
-from .tables import TABLE_EXTENSIONS, _column, _is_number, _table_rows
+from .tables import TABLE_EXTENSIONS, _is_number, _pick_columns, _table_rows
 
 SERIES_EXTENSIONS = (".csv", ".tsv", ".parquet", ".npy")
 FILLS = ("linear", "previous")
@@ -266,14 +266,8 @@ def _npy_chunks(path: Path, chunk_steps: int) -> Iterator[Data]:
 
 def _pick(names: list[str], header: bool, path: Path, time_column, label_column, columns):
     """Indices of the time column, the label column and the value columns (default: all the others)."""
-    time = None if time_column is None else _column(time_column, names, header, path, "time column")
-    label = None if label_column is None else _column(label_column, names, header, path, "label column")
-    if columns is not None:
-        values = [_column(c, names, header, path, "column") for c in columns]
-    else:
-        values = [i for i in range(len(names)) if i not in (time, label)]
-    if not values:
-        raise fail(f"{path} has no value columns left after the time and label columns")
+    label, time, values = _pick_columns(names, header, path, label_column=label_column, id_column=time_column,
+                                        columns=columns)  # the time column is picked as a table's id column
     return time, label, values
 
 
