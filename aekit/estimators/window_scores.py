@@ -18,6 +18,7 @@ from ..data.windows import sliding_windows
 from ..errors import DataError, UsageError
 
 AGGREGATES = ("mean", "max")
+TIE_BREAK = 1e-3  # "max": this much of the mean is added, so that within a window of equal peaks the mean decides
 WindowErrors = Callable[[np.ndarray], np.ndarray]  # (B, C, W) windows -> (B,) errors
 
 
@@ -33,7 +34,9 @@ class StepScorer:
     batch : int
         Windows handed to ``errors`` at a time.
     aggregate : {"mean", "max"}
-        A step's score: the mean or the highest error of the windows covering it.
+        A step's score: the mean or the highest error of the windows covering it. Every step of the
+        worst window shares its error, so "max" adds ``TIE_BREAK`` times the mean: the steps in the
+        middle of an anomaly, seen by more bad windows, come first.
 
     Examples
     --------
@@ -109,7 +112,9 @@ class StepScorer:
         k = max(0, upto - self.start)
         if k == 0:
             return np.zeros(0)
-        scores = self.peak[:k].copy() if self.aggregate == "max" else self.total[:k] / self.count[:k]
+        scores = self.total[:k] / self.count[:k]  # the mean
+        if self.aggregate == "max":  # the highest; the mean orders the steps that share it (a whole window's worth)
+            scores = self.peak[:k] + TIE_BREAK * scores
         self.buf, self.total, self.count, self.peak = self.buf[k:], self.total[k:], self.count[k:], self.peak[k:]
         self.start += k
         return scores
