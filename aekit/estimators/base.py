@@ -20,6 +20,7 @@ from ..errors import DataError, NotFittedError, UsageError
 from ..training.budget import AUTO, epochs_for_steps
 from ..training.device import resolve_device
 from ..training.loop import LossFn, TrainConfig, train
+from ..training.memory import check_model_fits
 
 INFERENCE_BATCH = 1024  # samples per forward pass when scoring; bounds memory for any n
 CHECK_ROWS = 8192  # rows per chunk when checking data on disk
@@ -161,6 +162,7 @@ class NeuralEstimator(BaseEstimator):
 
     def _seeded_model(self, build: Callable[[], torch.nn.Module]) -> torch.nn.Module:
         """Build a model with weights drawn from ``self.seed``, leaving the global RNG alone."""
+        check_model_fits(build, self.input_shape_, self.batch_size, device=self._device())  # before allocating
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(check_positive_int("seed", self.seed, 0))
             return build()
