@@ -17,8 +17,8 @@ def threshold_arg(text: str) -> str | float:
     if text in STRATEGIES:
         return text
     try:
-        return float(text)
-    except ValueError:
+        return number(text)
+    except argparse.ArgumentTypeError:
         raise argparse.ArgumentTypeError(f"expected one of {', '.join(STRATEGIES)} or a number, got {text!r}") from None
 
 
@@ -99,7 +99,7 @@ def cmd_score(args: argparse.Namespace) -> int:
         sep = ","
     else:
         raise UsageError(f"cannot write {args.output}: expected a .csv or .tsv file")
-    refuse_existing(args.output, args.overwrite)
+    refuse_existing(args.output, args.overwrite, inputs=[args.input])
     if args.threshold is not None or any(getattr(args, a) is not None for a in ("k", "q", "contamination")):
         est.set_params(**{p: getattr(args, p) for p in ("threshold", "k", "q", "contamination")
                           if getattr(args, p) is not None})
