@@ -229,8 +229,8 @@ def _disk_child(mode: str, root: Path, disk: Path) -> None:
     """In a child process (in its own mount namespace for 'tmpfs'): fill the disk, run each operation, check
     the previous run, free the disk, run each again. One JSON line of results on stdout."""
     shutil.copy(root / "x.npy", disk / "x.npy")
-    world = {"x": np.load(root / "x.npy")[:64], "snap": snapshot(root / "prev"), "pred": _predict(root / "prev",
-                                                                                                 np.load(root / "x.npy")[:64])}
+    x = np.load(root / "x.npy")[:64]
+    world = {"x": x, "snap": snapshot(root / "prev"), "pred": _predict(root / "prev", x)}
     runs = {}
     for op in ("fresh", "overwrite", "resume"):
         run = disk / op / "run"

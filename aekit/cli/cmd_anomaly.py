@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from .options import add_data_options
-from .types import int_list, number
+from .types import int_list, non_negative_float, number
 
 STRATEGIES = ("mean_std", "percentile", "contamination", "mad")
 
@@ -27,7 +27,7 @@ def _threshold_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--threshold", type=threshold_arg, metavar="STRATEGY",
                    help="percentile (default: of the held-out normal rows' errors), contamination, mean_std, "
                         "mad, or a number")
-    g.add_argument("--k", type=number, metavar="K", help="mean_std / mad: number of (robust) stds (default 1)")
+    g.add_argument("--k", type=non_negative_float, metavar="K", help="mean_std / mad: number of (robust) stds (default 1)")
     g.add_argument("--q", type=number, metavar="Q", help="percentile: 0-100 (default 95)")
     g.add_argument("--contamination", type=number, metavar="F", help="contamination: expected fraction in (0, 1)")
 

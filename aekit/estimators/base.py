@@ -162,7 +162,8 @@ class NeuralEstimator(BaseEstimator):
 
     def _seeded_model(self, build: Callable[[], torch.nn.Module]) -> torch.nn.Module:
         """Build a model with weights drawn from ``self.seed``, leaving the global RNG alone."""
-        check_model_fits(build, self.input_shape_, self.batch_size, device=self._device())  # before allocating
+        # Sizes beyond the machine are refused before anything is allocated (built on the meta device).
+        check_model_fits(build, getattr(self, "input_shape_", ()), self.batch_size, device=self._device())
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(check_positive_int("seed", self.seed, 0))
             return build()

@@ -116,6 +116,13 @@ def _resumed(out: Path, family: str, params: dict[str, Any], spec: DataSpec):
                              f"or drop --resume to start one")
         return family, params, spec, None
     saved = _peek(source)
+    if family != saved["family"]:
+        raise UsageError(f"--resume: {out} is a {saved['family']} run; continue it with "
+                         f"'aekit train {saved['family']} --out {out} --resume'")
+    recorded = saved["data"].get("data")
+    if spec.data is not None and (recorded is None or Path(spec.data).resolve() != Path(recorded).resolve()):
+        raise UsageError(f"--resume continues {out} on its recorded data ({recorded or saved['data'].get('dataset')}), "
+                         f"not {spec.data}; drop --data, or start a new run with --overwrite")
     given = dict(params)
     family, params, spec = saved["family"], dict(saved["params"]), DataSpec.from_json(saved["data"])
     params = {k: tuple(v) if isinstance(v, list) else v for k, v in params.items()}
@@ -159,7 +166,8 @@ def load_run(path: str | Path):
     config = read_config(path)
     family = config.get("family")
     if family is None:  # a model saved with est.save(): map its estimator to a recipe
-        family = {"Autoencoder": "basic", "Denoiser": "denoise", "AnomalyDetector": "anomaly", "VAE": "vae"}[config["estimator"]]
+        family = {"Autoencoder": "basic", "Denoiser": "denoise", "AnomalyDetector": "anomaly", "VAE": "vae",
+                  "SeriesDetector": "series"}.get(config["estimator"])
     if not isinstance(family, str) or family not in RECIPES:
         raise RunFailure(f"{Path(path) / CONFIG}: unknown family {family!r}; expected one of: {', '.join(RECIPES)}")
     _check_recorded(config, Path(path) / CONFIG)
