@@ -83,7 +83,9 @@ def data_spec(args: argparse.Namespace):
 def read_for_model(args: argparse.Namespace, est):
     """Read --input with the feature columns the model was trained on (by name, when it knows them)."""
     from ..data import read_path
+    from ..training.memory import check_images_fit
 
+    check_images_fit(args.input, args.image_size)  # before any image is decoded
     names = getattr(est, "feature_names_in_", None)
     return read_path(args.input, npz_key=args.npz_key, label_column=args.label_column, id_column=args.id_column,
                      columns=list(names) if names is not None else None, image_size=args.image_size)
