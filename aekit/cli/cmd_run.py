@@ -41,7 +41,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
     est, recipe, config = load_run(args.run)
     if args.output:
-        refuse_existing(args.output, args.overwrite)
+        refuse_existing(args.output, args.overwrite, inputs=[args.data])
     spec = DataSpec.from_json(config.get("data", {}))
     for opt in ("npz_key", "label_column", "id_column", "image_size", "normal_label"):
         if getattr(args, opt, None) is not None:
@@ -66,7 +66,7 @@ def cmd_encode(args: argparse.Namespace) -> int:
     if not hasattr(est, "inverse_transform"):  # only latent-variable models map samples to vectors
         raise UsageError(f"{args.run} is a {config.get('family', type(est).__name__)} run without a latent space "
                          f"to encode to; use a basic, stacked or vae run")
-    refuse_existing(args.output, args.overwrite)
+    refuse_existing(args.output, args.overwrite, inputs=[args.input])
     data = read_for_model(args, est)
     z = est.transform(data.x)
     write_output(args.output, z, overwrite=args.overwrite)
@@ -80,7 +80,7 @@ def cmd_reconstruct(args: argparse.Namespace) -> int:
     from ..recipes import load_run
 
     est, _, _ = load_run(args.run)
-    refuse_existing(args.output, args.overwrite)
+    refuse_existing(args.output, args.overwrite, inputs=[args.input])
     data = read_for_model(args, est)
     x_hat = est.reconstruct(data.x)
     write_output(args.output, x_hat, like=data, overwrite=args.overwrite)

@@ -42,13 +42,22 @@ def _without_nproc(argv: Sequence[str]) -> list[str]:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
+    from ..errors import UsageError
     from ..recipes import train_run
     from ..training import distributed
     from .progress import progress_callbacks
 
     if args.nproc is not None and args.nproc > 1:
+        from ..training.device import resolve_device
+
+        most, why = distributed.max_processes(resolve_device(args.device or "auto"))
+        if args.nproc > most:
+            raise UsageError(f"--nproc {args.nproc}: this machine can run at most {most} training processes "
+                             f"({why}); pass --nproc {most} or fewer")
         return distributed.launch(_without_nproc(args.argv), args.nproc)
     params = train_params(args)
+    if args.out is not None and not args.out.strip():
+        raise UsageError("--out is empty; give the run folder to write, e.g. --out runs/basic")
     out = args.out or f"runs/{args.family}"
     callbacks = progress_callbacks(args.quiet)
     if not distributed.is_main_process():

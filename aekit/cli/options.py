@@ -9,7 +9,7 @@ from .types import fraction, image_size, memory_size, non_negative_int, positive
 # `aekit train` options every family takes -> the estimator parameter of the same meaning.
 COMMON_PARAMS = {"epochs": "epochs", "batch_size": "batch_size", "lr": "lr", "latent_dim": "latent_dim",
                  "schedule": "schedule", "precision": "precision", "patience": "patience", "seed": "seed",
-                 "device": "device"}
+                 "device": "device", "threads": "threads"}
 
 
 def add_data_options(p: argparse.ArgumentParser, *, builtin: bool = True) -> None:
@@ -49,6 +49,8 @@ def add_train_options(p: argparse.ArgumentParser) -> None:
     t.add_argument("--preset", metavar="NAME", help="a named set of settings of the family (e.g. fast)")
     t.add_argument("--seed", type=non_negative_int, metavar="N")
     t.add_argument("--device", metavar="DEV", help="auto (default: CUDA, then MPS, then CPU), cpu, cuda, mps")
+    t.add_argument("--threads", type=positive_int, metavar="N", help="CPU threads inside each op (default: "
+                   "aekit's choice from the model's work per step and the cores free now; recorded in config.json)")
     t.add_argument("--precision", choices=("fp32", "bf16"), help="bf16: bfloat16 autocast in training (for "
                    "GPUs; weights stay fp32)")
     t.add_argument("--nproc", type=positive_int, metavar="N", help="train with N processes on this machine "
@@ -73,13 +75,17 @@ def data_spec(args: argparse.Namespace):
     if getattr(args, "validation_split", None) is not None:
         spec.validation_split = args.validation_split
     spec.stream, spec.memory_cap = getattr(args, "stream", None), getattr(args, "memory_cap", None)
+    spec.time_column, spec.fill, spec.train_steps = (getattr(args, a, None)  # a series' options (cmd_series)
+                                                     for a in ("time_column", "fill", "train_steps"))
     return spec
 
 
 def read_for_model(args: argparse.Namespace, est):
     """Read --input with the feature columns the model was trained on (by name, when it knows them)."""
     from ..data import read_path
+    from ..training.memory import check_images_fit
 
+    check_images_fit(args.input, args.image_size)  # before any image is decoded
     names = getattr(est, "feature_names_in_", None)
     return read_path(args.input, npz_key=args.npz_key, label_column=args.label_column, id_column=args.id_column,
                      columns=list(names) if names is not None else None, image_size=args.image_size)

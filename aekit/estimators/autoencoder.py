@@ -59,6 +59,10 @@ class Autoencoder(TransformerMixin, NeuralEstimator):
         Seeds the weights, the shuffle and every random draw.
     device : str, default "auto"
         "auto" (CUDA, then MPS, then CPU), "cpu", "cuda", ...
+    threads : int or None, default None
+        CPU threads torch uses inside each op while fitting and predicting. None: aekit's choice
+        from the work per step and the cores free now (one thread for small models); see
+        :mod:`aekit.training.threads`, which also says how to make idle threads sleep rather than spin.
 
     Attributes
     ----------
@@ -84,7 +88,8 @@ class Autoencoder(TransformerMixin, NeuralEstimator):
                  output_activation: str = "sigmoid", init: str = "glorot", loss: str = "mse", epochs: int = 10,
                  batch_size: int = 32, lr: float = 1e-3, schedule: str = "onecycle",
                  precision: str = "fp32", patience: int | None = None,
-                 seed: int = 0, device: str = "auto"):
+                 seed: int = 0, device: str = "auto",
+                 threads: int | None = None):
         self.latent_dim = latent_dim
         self.hidden = hidden
         self.activation = activation
@@ -99,6 +104,7 @@ class Autoencoder(TransformerMixin, NeuralEstimator):
         self.patience = patience
         self.seed = seed
         self.device = device
+        self.threads = threads
 
     def _check_params(self) -> None:
         check_positive_int("latent_dim", self.latent_dim)

@@ -62,6 +62,8 @@ class Denoiser(TransformerMixin, NeuralEstimator):
     seed : int
         Seeds the weights, the shuffle and the training noise.
     device : str, default "auto"
+    threads : int or None, default None
+        As for :class:`aekit.Autoencoder`.
 
     Attributes
     ----------
@@ -88,7 +90,8 @@ class Denoiser(TransformerMixin, NeuralEstimator):
                  kernel_size: int = 3, init: str = "he", epochs: int = 10, batch_size: int = 32,
                  lr: float = 1e-3, schedule: str = "constant",
                  precision: str = "fp32", patience: int | None = None, seed: int = 0,
-                 device: str = "auto"):
+                 device: str = "auto",
+                 threads: int | None = None):
         self.noise = noise
         self.channels = channels
         self.kernel_size = kernel_size
@@ -101,6 +104,7 @@ class Denoiser(TransformerMixin, NeuralEstimator):
         self.patience = patience
         self.seed = seed
         self.device = device
+        self.threads = threads
 
     # ---- parameters and inputs --------------------------------------------------------------
     def _check_params(self) -> None:

@@ -14,6 +14,7 @@ from ..data import as_array
 from ..errors import DataError, UsageError
 from ..models.init import INITS
 from ..models.vae import KL_ESTIMATES, LIKELIHOODS, ConvVAE, VAEConfig, gaussian_kl, log_normal, negative_elbo
+from ..training.memory import check_output_fits
 from .base import NeuralEstimator, check_positive_int, check_rows, is_row_store
 
 DECODE_BUDGET = 2048  # images decoded per pass when estimating the ELBO / log-likelihood; bounds memory
@@ -72,6 +73,8 @@ class VAE(TransformerMixin, NeuralEstimator):
         Seeds the weights, the shuffle, every z drawn in training and the default of the
         evaluation methods' ``seed``.
     device : str, default "auto"
+    threads : int or None, default None
+        As for :class:`aekit.Autoencoder`.
 
     Attributes
     ----------
@@ -95,7 +98,8 @@ class VAE(TransformerMixin, NeuralEstimator):
                  beta: float = 1.0, kl: str = "analytic", init: str = "glorot", epochs: int = 10,
                  batch_size: int = 32, lr: float = 1e-4, schedule: str = "constant",
                  precision: str = "fp32", patience: int | None = None,
-                 seed: int = 0, device: str = "auto"):
+                 seed: int = 0, device: str = "auto",
+                 threads: int | None = None):
         self.latent_dim = latent_dim
         self.channels = channels
         self.likelihood = likelihood
@@ -110,6 +114,7 @@ class VAE(TransformerMixin, NeuralEstimator):
         self.patience = patience
         self.seed = seed
         self.device = device
+        self.threads = threads
 
     # ---- parameters and data -------------------------------------------------------------------
     def _check_params(self) -> None:
@@ -248,6 +253,7 @@ class VAE(TransformerMixin, NeuralEstimator):
         """
         self._check_is_fitted()
         n = check_positive_int("n", n)
+        check_output_fits(n, self.input_shape_, f"generating {n} images", "ask for fewer images (n, --n)")
         z = torch.randn(n, int(self.latent_dim), generator=self._generator(seed))
         return self.inverse_transform(z.numpy())
 
@@ -270,6 +276,8 @@ class VAE(TransformerMixin, NeuralEstimator):
         >>> strip = vae.interpolate(X_test[0], X_test[1], steps=10)     # doctest: +SKIP
         """
         steps = check_positive_int("steps", steps, 2)
+        self._check_is_fitted()
+        check_output_fits(steps, self.input_shape_, f"an interpolation of {steps} steps", "ask for fewer (--steps)")
         if method not in ("linear", "slerp"):
             raise UsageError(f"method must be 'linear' or 'slerp', got {method!r}")
         ends = []
