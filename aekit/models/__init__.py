@@ -5,5 +5,6 @@ Models know nothing of training, estimators, recipes, plots or the CLI.
 
 from .conv1d import signal_autoencoder
 from .dense import DenseAutoencoder, DenseConfig
+from .dense_ensemble import DenseEnsemble
 
-__all__ = ["DenseAutoencoder", "DenseConfig", "signal_autoencoder"]
+__all__ = ["DenseAutoencoder", "DenseConfig", "DenseEnsemble", "signal_autoencoder"]
