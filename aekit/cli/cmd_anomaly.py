@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from .options import add_data_options
-from .types import int_list, non_negative_float, number
+from .types import int_list, non_negative_float, number, positive_int
 
 STRATEGIES = ("mean_std", "percentile", "contamination", "mad")
 
@@ -40,6 +40,8 @@ def _options(p: argparse.ArgumentParser) -> None:
                    "autoencoder over each row as a signal)")
     g.add_argument("--hidden", type=int_list, metavar="W1,W2", help="encoder widths before the code (default: "
                    "sized from the number of features)")
+    g.add_argument("--members", type=positive_int, metavar="N", help="dense networks trained side by side, their "
+                   "scores averaged (default 3 dense, 1 conv1d)")
     g.add_argument("--activation", help="hidden activation (default relu)")
     g.add_argument("--output-activation", help="auto (default: sigmoid with minmax, else linear), sigmoid, linear")
     g.add_argument("--init", choices=("glorot", "torch"), help="weight initialisation (default glorot)")
@@ -61,7 +63,7 @@ HELP = {"anomaly": "anomaly detection by reconstruction error (train on normal d
 _PARAMS = {"hidden": "hidden", "activation": "activation", "output_activation": "output_activation", "init": "init",
            "scaler": "scaler", "error": "error", "loss": "loss", "threshold": "threshold", "k": "k", "q": "q",
            "contamination": "contamination", "validation_fraction": "validation_fraction",
-           "architecture": "architecture"}
+           "architecture": "architecture", "members": "members"}
 
 
 def train_params(family: str, args: argparse.Namespace) -> dict[str, Any]:

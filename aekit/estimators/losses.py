@@ -16,12 +16,14 @@ def per_sample_error(x_hat: torch.Tensor, x: torch.Tensor, kind: str = "mse") ->
 
 
 def reconstruction_loss(kind: str = "mse"):
-    """A training loss for the shared loop: mean error per value of ``model(x)`` against the target."""
+    """A training loss for the shared loop: mean error per value of ``model(x)`` against the target
+    (an ensemble's (K, B, ...) against the (B, ...) target: the mean of its members' losses)."""
     if kind not in ("mse", "mae"):
         raise ValueError(f"unknown loss {kind!r}; expected 'mse' or 'mae'")
     fn = torch.nn.functional.mse_loss if kind == "mse" else torch.nn.functional.l1_loss
 
     def loss(model: torch.nn.Module, x: torch.Tensor, target: torch.Tensor, generator=None) -> torch.Tensor:
-        return fn(model(x), target)
+        out = model(x)
+        return fn(out, target.expand_as(out))
 
     return loss

@@ -49,7 +49,7 @@ from torch import nn
 
 from .. import __version__, _io
 from ..errors import RunFailure, UsageError, one_line
-from ..estimators.anomaly_scores import sample_scores
+from ..estimators.anomaly_scores import mean_reconstruction, sample_scores
 from ..training.serialize import check_finite
 from . import PARTS
 
@@ -176,7 +176,8 @@ def _graph(est: Any, part: str) -> _Graph:
                 scaling["residual_scale"] = torch.as_tensor(est.residual_scale_, dtype=torch.float32)
             module = _Part(model, functools.partial(_detect, error=est.error), threshold=threshold, **scaling)
             return _Graph(module, "x", x_shape, {"score": [B], "label": [B]}, x_example)
-        module = _Part(model, lambda p, x: p.model((x - p.offset) / p.scale) * p.scale + p.offset, **scaling)
+        module = _Part(model, lambda p, x: mean_reconstruction(p.model((x - p.offset) / p.scale), x) * p.scale
+                       + p.offset, **scaling)
         return _Graph(module, "x", x_shape, {"reconstruction": x_shape}, x_example)
 
     if kind == "VAE":

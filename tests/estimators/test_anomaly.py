@@ -167,7 +167,8 @@ def test_scaler_state():
                                     {"threshold": "contamination", "contamination": 0}, {"hidden": (0,)},
                                     {"latent_dim": 0}, {"architecture": "lstm"}, {"output_activation": "soft"},
                                     {"validation_fraction": 0.5}, {"validation_fraction": -0.1},
-                                    {"hidden": "big"}, {"epochs": "long"}])
+                                    {"hidden": "big"}, {"epochs": "long"}, {"members": 0},
+                                    {"members": 2, "architecture": "conv1d"}])
 def test_bad_parameters(params):
     with pytest.raises(UsageError) as info:
         AnomalyDetector(**params).fit(sines(20))
@@ -264,7 +265,8 @@ def test_save_load_keeps_the_new_state(tmp_path):
     assert back.hidden == "auto" and (back.hidden_, back.latent_dim_) == (det.hidden_, det.latent_dim_)
     np.testing.assert_array_equal(back.holdout_scores_, det.holdout_scores_)
     assert back.threshold_ == det.threshold_ and back.scaler_.kind == "auto"
-    assert det.error == "nmse" and det.residual_scale_.shape == (LENGTH,)
+    assert det.error == "nmse" and det.residual_scale_.shape == (3, LENGTH)  # each member's own, (K, features)
+    assert type(back.model_).__name__ == "DenseEnsemble" and back.model_.members == 3
     np.testing.assert_array_equal(back.residual_scale_, det.residual_scale_)
     np.testing.assert_array_equal(back.decision_function(spikes(20)), det.decision_function(spikes(20)))
 
@@ -289,3 +291,15 @@ def test_nmse_keeps_features_noisy_in_normal_data_from_drowning_the_others():
     assert auc["nmse"] > 0.8 and auc["nmse"] > auc["mae"] + 0.15, auc  # measured: nmse 0.87, mae 0.64
     with pytest.raises(UsageError, match="nmse"):
         AnomalyDetector(error="mae", epochs=1, device="cpu").fit(sines(50)).set_params(error="nmse").predict(x)
+
+
+def test_an_ensembles_score_is_its_members_mean_each_in_its_own_units():
+    det = AnomalyDetector(members=2, epochs=3, device="cpu").fit(sines(64))
+    x = spikes(5)
+    with torch.no_grad():
+        xs = det.scaler_.torch_transform(torch.as_tensor(x))
+        out = det.model_(xs)  # (2, 5, LENGTH): each member's reconstruction
+        own = [((out[k] - xs) / torch.as_tensor(det.residual_scale_[k])).square().mean(1) for k in range(2)]
+    np.testing.assert_allclose(det.decision_function(x), ((own[0] + own[1]) / 2).numpy(), rtol=1e-5)
+    np.testing.assert_allclose(det.reconstruct(x), det.scaler_.inverse_transform(out.mean(0).numpy()), atol=1e-5)
+    assert type(AnomalyDetector(members=1, epochs=1, device="cpu").fit(sines(20)).model_).__name__ == "DenseAutoencoder"

@@ -76,9 +76,9 @@ def test_ecg5000_robust_preset(ecg):
     assert m["roc_auc"] >= 0.985 and m["accuracy"] >= 0.95, m
 
 
-def test_a_small_user_csv_trains_a_thousand_steps_or_until_early_stopping(tmp_path):
-    # 90 rows: 72 to train on after the 20% validation split, 7 of them held out, 65 in batches of 64:
-    # two steps a pass, ten passes an epoch (auto_epoch_steps). With a fixed 20 epochs of 512 this was 20 steps.
+def test_a_small_user_csv_trains_the_whole_step_budget_or_until_early_stopping(tmp_path):
+    # 90 rows: 72 to train on after the 20% validation split, 7 of them held out, 65 in batches of 32:
+    # three steps a pass, seven passes an epoch (auto_epoch_steps). With a fixed 20 epochs of 512 this was 20 steps.
     path = tmp_path / "small.csv"
     rows = [",".join(f"t{i}" for i in range(LENGTH))] + [",".join(f"{v:.5f}" for v in r) for r in sines(90)]
     path.write_text("\n".join(rows) + "\n")
@@ -88,9 +88,10 @@ def test_a_small_user_csv_trains_a_thousand_steps_or_until_early_stopping(tmp_pa
     config = json.loads((run / "config.json").read_text())
     epochs = len(config["state"]["history"])
     n_fit = 72 - 7
-    epoch_steps = passes_for_steps(n_fit, 64, AnomalyDetector.auto_epoch_steps) * math.ceil(n_fit / 64)
-    assert config["params"]["batch_size"] == 64 and epoch_steps == 20
+    batch = config["params"]["batch_size"]
+    epoch_steps = passes_for_steps(n_fit, batch, AnomalyDetector.auto_epoch_steps) * math.ceil(n_fit / batch)
+    assert batch == 32 and epoch_steps == 21  # 3 steps a pass, 7 passes an epoch
     steps = epochs * epoch_steps
     planned = AnomalyDetector.auto_steps / epoch_steps
-    assert steps >= 1000 or epochs < planned, (steps, epochs)  # a thousand steps, or early stopping
+    assert steps >= AnomalyDetector.auto_steps or epochs < planned, (steps, epochs)  # the budget, or early stopping
     assert steps >= AnomalyDetector.auto_min_steps
