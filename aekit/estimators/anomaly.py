@@ -155,7 +155,7 @@ class AnomalyDetector(ThresholdMixin, NeuralEstimator):
 
     presets = PRESETS  # named complete settings: from_preset(name), aekit train anomaly --preset NAME
     # epochs="auto": optimizer steps. Short on purpose: trained longer, an autoencoder learns to reconstruct
-    # anomalies too (on the panel of docs/guide/anomaly.md 150 steps beat 300, 600 and 1500 for any seed).
+    # anomalies too (on the panel of docs/guide/anomaly.md 150 steps beat 300, 600 and 1,500 over five seeds).
     auto_steps = 150
     auto_min_steps = 100  # epochs="auto": early stopping may not stop before this many steps
     auto_epoch_steps = 20  # epochs="auto": an epoch holds enough passes over tiny data for this many steps
@@ -463,6 +463,8 @@ class AnomalyDetector(ThresholdMixin, NeuralEstimator):
         if state.get("feature_names") is not None:
             self.feature_names_in_ = np.asarray(state["feature_names"], dtype=object)
         self.threshold_fit_ = state.get("threshold_fit")
+        if self.members == AUTO and "members" not in state.get("network", {}):
+            self.members = 1  # saved before ensembles: "auto" meant one network
         self.hidden_, self.latent_dim_ = self._size()
 
     def _get_tensors(self) -> dict[str, torch.Tensor]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 import torch
@@ -303,3 +305,13 @@ def test_an_ensembles_score_is_its_members_mean_each_in_its_own_units():
     np.testing.assert_allclose(det.decision_function(x), ((own[0] + own[1]) / 2).numpy(), rtol=1e-5)
     np.testing.assert_allclose(det.reconstruct(x), det.scaler_.inverse_transform(out.mean(0).numpy()), atol=1e-5)
     assert type(AnomalyDetector(members=1, epochs=1, device="cpu").fit(sines(20)).model_).__name__ == "DenseAutoencoder"
+
+
+def test_a_model_saved_before_ensembles_loads_as_one_network(tmp_path):
+    det = AnomalyDetector(members=1, error="mae", epochs=2, device="cpu").fit(sines(40))
+    det.save(tmp_path / "m")
+    config = json.loads((tmp_path / "m" / "config.json").read_text())
+    del config["params"]["members"], config["state"]["network"]["members"]  # as an earlier aekit wrote it
+    (tmp_path / "m" / "config.json").write_text(json.dumps(config))
+    back = aekit.load(tmp_path / "m", device="cpu")
+    np.testing.assert_array_equal(back.decision_function(spikes(4)), det.decision_function(spikes(4)))
