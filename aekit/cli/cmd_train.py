@@ -50,11 +50,16 @@ def cmd_train(args: argparse.Namespace) -> int:
         return distributed.launch(_without_nproc(args.argv), args.nproc)
     params = train_params(args)
     out = args.out or f"runs/{args.family}"
+    if args.tensorboard:
+        from ..training.tensorboard import require_tensorboard
+
+        require_tensorboard()  # a missing package is one line before any data is read
     callbacks = progress_callbacks(args.quiet)
     if not distributed.is_main_process():
         callbacks = []  # rank 0 reports
     est, metrics = train_run(args.family, params, data_spec(args), out, overwrite=args.overwrite,
-                             resume=args.resume, callbacks=callbacks, figures=not args.no_figures)
+                             resume=args.resume, callbacks=callbacks, figures=not args.no_figures,
+                             tensorboard=args.tensorboard)
     if not distributed.is_main_process():
         return 0
     print(f"run folder: {out}")

@@ -59,6 +59,8 @@ def add_train_options(p: argparse.ArgumentParser) -> None:
     r.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
     r.add_argument("--overwrite", action="store_true", help="replace an existing run folder")
     r.add_argument("--no-figures", action="store_true", help="skip drawing figures")
+    r.add_argument("--tensorboard", action="store_true", help="also write TensorBoard logs to RUN/tensorboard "
+                   "(losses, learning rate, images, latent projector); needs pip install 'aekit[tensorboard]'")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
 

@@ -19,12 +19,12 @@ from typing import Any, Sequence
 import numpy as np
 import torch
 
-from ..data import as_array
 from ..errors import DataError, UsageError
 from ..models.activations import ACTIVATIONS
 from ..models.dense import DenseAutoencoder, DenseConfig
 from ..models.init import INITS
-from .base import NeuralEstimator, check_positive_int, check_widths, is_row_store, iter_chunks
+from .base import (BATCH_POSITION_CHECKS, NeuralEstimator, check_positive_int, check_widths, is_row_store,
+                   iter_chunks)
 from .losses import per_sample_error, reconstruction_loss
 from .preprocessing import SCALERS, Scaler
 from .thresholds import METRICS, best_threshold, get_threshold
@@ -177,6 +177,17 @@ class AnomalyDetector(NeuralEstimator):
         self.seed = seed
         self.device = device
 
+    _accepts_sparse = True  # SciPy sparse X (one-hot, TF-IDF) is densified one batch at a time
+    # Not tagged as scikit-learn's "outlier_detector": its conventions are PyOD's (predict: 1 = anomaly,
+    # 0 = normal; higher score = more anomalous), which scikit-learn's outlier checks (-1/1) would refuse.
+    @property
+    def _sklearn_expected_failed(self) -> dict[str, str]:
+        """Every scikit-learn check passes, but two may flake by one float32 ulp with a sigmoid output."""
+        return dict(BATCH_POSITION_CHECKS) if self._output_activation() == "sigmoid" else {}
+
+    def __sklearn_tags__(self):
+        return self._aekit_tags(super().__sklearn_tags__())
+
     # ---- parameters ------------------------------------------------------------------------
     def _strategy(self):
         """The threshold strategy of the current parameters (validated)."""
@@ -223,7 +234,7 @@ class AnomalyDetector(NeuralEstimator):
     # ---- training --------------------------------------------------------------------------
     def fit(self, X: Any, y: Any = None, *, validation_data: Any = None, feature_names: Sequence[str] | None = None,
             checkpoint_dir: str | Path | None = None, resume: bool = False,
-            callbacks: Sequence[object] = ()) -> "AnomalyDetector":
+            callbacks: Sequence[object] = (), tensorboard: Any = None) -> "AnomalyDetector":
         """Train on normal samples ``X`` (``y`` is ignored, for scikit-learn pipelines).
 
         Parameters
@@ -235,7 +246,7 @@ class AnomalyDetector(NeuralEstimator):
             Held-out samples (normal or not); their loss is recorded as ``val_loss``.
         feature_names : sequence of str, optional
             Column names (taken from a DataFrame's columns when not given).
-        checkpoint_dir, resume, callbacks :
+        checkpoint_dir, resume, callbacks, tensorboard :
             As for :meth:`aekit.Autoencoder.fit`.
 
         Returns
@@ -271,15 +282,16 @@ class AnomalyDetector(NeuralEstimator):
             Xs = self.scaler_.transform(X)
         validation = None
         if validation_data is not None:
-            V = as_array(validation_data, name="validation_data")
+            V = self._check_aux(validation_data, "validation_data")
             if V.shape[1:] != X.shape[1:]:
                 raise DataError(f"validation_data: sample shape {V.shape[1:]} differs from X's {X.shape[1:]}")
-            Vs = self.scaler_.transform(V)
+            Vs = self.scaler_.transform(V if isinstance(V, np.ndarray) else V.rows(0, len(V)))
             validation = (Vs, Vs)
         model = self._seeded_model(self._build_model)
         self.model_ = self._fit_model(model, loss, Xs, validation=validation,
                                       val_loss_fn=reconstruction_loss(self.loss),  # validation is scaled already
-                                      checkpoint_dir=checkpoint_dir, resume=resume, callbacks=callbacks)
+                                      checkpoint_dir=checkpoint_dir, resume=resume, callbacks=callbacks,
+                                      tensorboard=tensorboard)
         self.decision_scores_ = self._scores(X)
         self.threshold_fit_ = None
         return self
@@ -404,6 +416,20 @@ class AnomalyDetector(NeuralEstimator):
         if len(y) != len(scores):
             raise DataError(f"y has {len(y)} labels but X has {len(scores)} samples; give one label per sample")
         return anomaly_metrics(y, scores, self.threshold_)
+
+    def score(self, X: Any, y: Any = None) -> float:
+        """Negative mean anomaly score (reconstruction error) of ``X``: higher is better, as model selection expects.
+
+        For tuning on normal data, e.g. ``GridSearchCV(AnomalyDetector(), {"latent_dim": [4, 8]}).fit(X_normal)``.
+        ``y`` is ignored; to choose by labelled anomalies use a scorer such as ``roc_auc`` on
+        :meth:`decision_function`.
+
+        Examples
+        --------
+        >>> det.score(X_normal)                    # doctest: +SKIP
+        -0.021
+        """
+        return -float(np.mean(self.decision_function(X), dtype=np.float64))
 
     # ---- persistence ---------------------------------------------------------------------------
     def _get_state(self) -> dict[str, Any]:

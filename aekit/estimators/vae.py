@@ -8,13 +8,12 @@ from typing import Any, Sequence
 
 import numpy as np
 import torch
-from sklearn.base import TransformerMixin
+from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin
 
-from ..data import as_array
 from ..errors import DataError, UsageError
 from ..models.init import INITS
 from ..models.vae import KL_ESTIMATES, LIKELIHOODS, ConvVAE, VAEConfig, gaussian_kl, log_normal, negative_elbo
-from .base import NeuralEstimator, check_positive_int, check_rows, is_row_store
+from .base import NeuralEstimator, as_images, check_positive_int, check_rows, is_row_store, unit_range_failures
 
 DECODE_BUDGET = 2048  # images decoded per pass when estimating the ELBO / log-likelihood; bounds memory
 
@@ -35,7 +34,7 @@ def _logmeanexp(a: torch.Tensor, dim: int) -> torch.Tensor:
     return torch.logsumexp(a, dim) - math.log(a.shape[dim])
 
 
-class VAE(TransformerMixin, NeuralEstimator):
+class VAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralEstimator):
     """Convolutional variational autoencoder (Kingma & Welling 2014) for images ``(n, C, H, W)``.
 
     The network is the TensorFlow "Convolutional VAE" tutorial's (see ``aekit.models.vae``); it is
@@ -111,6 +110,26 @@ class VAE(TransformerMixin, NeuralEstimator):
         self.seed = seed
         self.device = device
 
+    @property
+    def _sklearn_expected_failed(self) -> dict[str, str]:
+        """scikit-learn's checks all pass on rows (one-row images) with ``likelihood="gaussian"``; with the
+        Bernoulli likelihood those whose data lie outside [0, 1] are refused by design."""
+        if self.likelihood != "bernoulli":
+            return {}
+        return unit_range_failures("the check's data lie outside [0, 1], which a Bernoulli likelihood cannot model; "
+                                   "the VAE refuses it (likelihood='gaussian' takes any range and passes)")
+
+    def __sklearn_tags__(self):
+        return self._aekit_tags(super().__sklearn_tags__())
+
+    @property
+    def _n_features_out(self) -> int:
+        """Output columns of ``transform`` (names ``vae0``, ... for ``set_output(transform="pandas")``)."""
+        return int(self.latent_dim)
+
+    def _as_model_input(self, X: Any) -> Any:
+        return as_images(X)  # rows (n, d) -> (n, 1, 1, d); (n, H, W) -> (n, 1, H, W)
+
     # ---- parameters and data -------------------------------------------------------------------
     def _check_params(self) -> None:
         check_positive_int("latent_dim", self.latent_dim)
@@ -130,12 +149,13 @@ class VAE(TransformerMixin, NeuralEstimator):
         if is_row_store(X):
             check_rows(X, lambda chunk: self._check_images(chunk, "X"))
         else:
-            self._check_images(as_array(X, name="X"), "X")
+            self._check_images(as_images(self._check_aux(X, "X")), "X")
 
     def _check_images(self, X: np.ndarray, name: str) -> np.ndarray:
-        if X.ndim != 4 or min(X.shape[2:]) < 7:
-            raise DataError(f"{name}: the VAE takes images shaped (n, C, H, W) with H, W >= 7, got {X.shape}; "
-                            f"reshape rows to images (e.g. X.reshape(-1, 1, 28, 28))")
+        X = as_images(X)
+        if X.ndim != 4:
+            raise DataError(f"{name}: the VAE takes images shaped (n, C, H, W) (or rows (n, d) as one-row images), "
+                            f"got {X.shape}; reshape rows to images (e.g. X.reshape(-1, 1, 28, 28))")
         if self.likelihood == "bernoulli" and (X.min() < 0 or X.max() > 1):
             raise DataError(f"{name}: values must lie in [0, 1] for likelihood='bernoulli', got "
                             f"[{X.min():.3g}, {X.max():.3g}]; scale the data or use likelihood='gaussian'")
@@ -151,6 +171,12 @@ class VAE(TransformerMixin, NeuralEstimator):
                                  channels=_check_channels(self.channels), likelihood=self.likelihood,
                                  beta=float(self.beta), init=self.init))
 
+    def _tensorboard_images(self, model: ConvVAE, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        """TensorBoard's images: held-out images over their reconstructions, and 16 samples from the prior."""
+        recon = model.mean_image(model.decode(model.encode(x)[0]))
+        z = torch.randn(16, int(self.latent_dim), generator=self._generator(None)).to(x.device)  # the same z each time
+        return {"reconstructions": torch.cat([x, recon]), "samples": model.mean_image(model.decode(z))}
+
     def _generator(self, seed: int | None) -> torch.Generator:
         """A CPU generator: draws are made on the CPU, so results do not depend on the device."""
         seed = int(self.seed) if seed is None else check_positive_int("seed", seed, 0)
@@ -158,7 +184,7 @@ class VAE(TransformerMixin, NeuralEstimator):
 
     # ---- training ----------------------------------------------------------------------------------
     def fit(self, X: Any, y: Any = None, *, validation_data: Any = None, checkpoint_dir: str | Path | None = None,
-            resume: bool = False, callbacks: Sequence[object] = ()) -> "VAE":
+            resume: bool = False, callbacks: Sequence[object] = (), tensorboard: Any = None) -> "VAE":
         """Train on images ``X`` (``y`` is ignored).
 
         Parameters
@@ -171,6 +197,9 @@ class VAE(TransformerMixin, NeuralEstimator):
             Save a checkpoint there after each epoch; with ``resume=True`` continue from it.
         callbacks : sequence
             Objects with optional ``on_epoch_start``, ``on_batch_end``, ``on_epoch_end``.
+        tensorboard : bool, str, Path or aekit.training.tensorboard.TensorBoardLog, optional
+            Write TensorBoard logs: True (``runs/tensorboard/CLASS-TIME``), a folder, or a
+            ``TensorBoardLog`` (to give labels for the projector). Needs ``aekit[tensorboard]``.
 
         Returns
         -------
@@ -184,7 +213,7 @@ class VAE(TransformerMixin, NeuralEstimator):
         X = self._validate_fit_input(X, check=lambda images: self._check_images(images, "X"))
         validation = None
         if validation_data is not None:
-            V = self._check_images(as_array(validation_data, name="validation_data"), "validation_data")
+            V = self._check_images(self._check_aux(validation_data, "validation_data"), "validation_data")
             if V.shape[1:] != X.shape[1:]:
                 raise DataError(f"validation_data: sample shape {V.shape[1:]} differs from X's {X.shape[1:]}")
             validation = (V, V)
@@ -198,7 +227,8 @@ class VAE(TransformerMixin, NeuralEstimator):
 
         model = self._seeded_model(self._build_model)
         self.model_ = self._fit_model(model, loss_fn, X, validation=validation, val_loss_fn=val_loss_fn,
-                                      checkpoint_dir=checkpoint_dir, resume=resume, callbacks=callbacks)
+                                      checkpoint_dir=checkpoint_dir, resume=resume, callbacks=callbacks,
+                                      tensorboard=tensorboard)
         return self
 
     # ---- encoding and decoding -------------------------------------------------------------------------
@@ -220,7 +250,7 @@ class VAE(TransformerMixin, NeuralEstimator):
         >>> images = vae.inverse_transform(np.zeros((1, 2)))     # doctest: +SKIP
         """
         self._check_is_fitted()
-        Z = as_array(Z, name="Z")
+        Z = self._check_aux(Z, "Z")
         if Z.ndim != 2 or Z.shape[1] != int(self.latent_dim):
             raise DataError(f"Z: expected latent vectors of shape (n, {self.latent_dim}), got {Z.shape}")
         return self._map_batches(lambda z: self.model_.mean_image(self.model_.decode(z)), Z)
@@ -274,7 +304,7 @@ class VAE(TransformerMixin, NeuralEstimator):
             raise UsageError(f"method must be 'linear' or 'slerp', got {method!r}")
         ends = []
         for name, x in (("x_a", x_a), ("x_b", x_b)):
-            x = as_array(x, name=name) if not isinstance(x, np.ndarray) else x.astype(np.float32, copy=False)
+            x = self._check_aux(np.asarray(x)[None] if np.ndim(x) == 3 else x, name)
             x = x[None] if x.ndim == 3 else x
             if len(x) != 1:
                 raise DataError(f"{name}: expected one image (C, H, W), got {len(x)} images")
@@ -291,6 +321,18 @@ class VAE(TransformerMixin, NeuralEstimator):
             else:
                 z = (np.sin((1 - t) * omega) * a + np.sin(t * omega) * b) / math.sin(omega)
         return self.inverse_transform(z.astype(np.float32))  # (steps, latent) -> (steps, C, H, W)
+
+    def score(self, X: Any, y: Any = None) -> float:
+        """Mean ELBO per image in nats (:meth:`elbo`; higher is better, as model selection expects).
+
+        Deterministic: the z samples are drawn from the estimator's ``seed``. ``y`` is ignored.
+
+        Examples
+        --------
+        >>> vae.score(X_test)                    # doctest: +SKIP
+        -156.8
+        """
+        return float(np.mean(self.elbo(X), dtype=np.float64))
 
     # ---- likelihood bounds --------------------------------------------------------------------------
     @torch.inference_mode()

@@ -8,6 +8,7 @@ from aekit.plots.anomaly import plot_error_histogram, plot_roc, plot_signal_reco
 from aekit.plots.curves import plot_history
 from aekit.plots.images import plot_image_grid, plot_image_rows, plot_strip
 from aekit.plots.latent import plot_latent_map
+from aekit.plots.neighbors import plot_neighbors
 
 __all__ = [
     "plot_error_histogram",
@@ -15,6 +16,7 @@ __all__ = [
     "plot_image_grid",
     "plot_image_rows",
     "plot_latent_map",
+    "plot_neighbors",
     "plot_roc",
     "plot_signal_reconstructions",
     "plot_strip",

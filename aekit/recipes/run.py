@@ -25,12 +25,13 @@ logger = logging.getLogger(__name__)
 
 
 def train_run(family: str, params: dict[str, Any], spec: DataSpec, out: str | Path, *, overwrite: bool = False,
-              resume: bool = False, callbacks: Sequence[object] = (), figures: bool = True):
+              resume: bool = False, callbacks: Sequence[object] = (), figures: bool = True, tensorboard: bool = False):
     """Train ``family`` into the run folder ``out``; return ``(estimator, metrics)``.
 
     With ``resume`` and an existing run, the run's recorded family, parameters and data
     are used, and training continues from its last checkpoint (up to ``params["epochs"]``
-    when given, so a finished run can be trained for longer).
+    when given, so a finished run can be trained for longer). ``tensorboard``: also write TensorBoard
+    logs into ``out/tensorboard`` (aekit.training.tensorboard).
     """
     out = Path(out)
     if resume and (out / CONFIG).is_file():
@@ -62,7 +63,13 @@ def train_run(family: str, params: dict[str, Any], spec: DataSpec, out: str | Pa
                   "data": spec.to_json(), "seed": seed, "versions": versions()}
         _io.write_json(run.path / CONFIG, _jsonable({**config, "status": "training"}))
         try:
-            recipe.fit(est, train, val, checkpoint_dir=run.checkpoint_dir, resume=resume, callbacks=callbacks)
+            tb = None
+            if tensorboard:
+                from ..training.tensorboard import TensorBoardLog
+
+                tb = TensorBoardLog(run.path / "tensorboard", labels=None if val.y is None else list(val.y))
+            recipe.fit(est, train, val, checkpoint_dir=run.checkpoint_dir, resume=resume, callbacks=callbacks,
+                       tensorboard=tb)
         except UsageError:  # data the model cannot take: leave no half-made run behind
             if not resume and not has_checkpoint(run.checkpoint_dir):
                 run.clear()

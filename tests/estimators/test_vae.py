@@ -109,8 +109,8 @@ def test_bad_params(params, bars):
 
 
 def test_bad_data(fitted, bars):
-    with pytest.raises(DataError, match="images"):
-        aekit.VAE(epochs=1).fit(np.zeros((8, 784), np.float32))
+    with pytest.raises(DataError, match="images"):  # rows (n, d) are one-row images; 5-D is nothing
+        aekit.VAE(epochs=1).fit(np.zeros((8, 1, 2, 28, 28), np.float32))
     with pytest.raises(DataError, match=r"\[0, 1\]"):
         aekit.VAE(epochs=1).fit(bars[0][:8] * 2)
     with pytest.raises(DataError):
