@@ -25,7 +25,7 @@ def threshold_arg(text: str) -> str | float:
 def _threshold_options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("threshold")
     g.add_argument("--threshold", type=threshold_arg, metavar="STRATEGY",
-                   help="mean_std (default: mean + k std of the training errors), percentile, contamination, "
+                   help="percentile (default: of the held-out normal rows' errors), contamination, mean_std, "
                         "mad, or a number")
     g.add_argument("--k", type=number, metavar="K", help="mean_std / mad: number of (robust) stds (default 1)")
     g.add_argument("--q", type=number, metavar="Q", help="percentile: 0-100 (default 95)")
@@ -36,23 +36,28 @@ def _options(p: argparse.ArgumentParser) -> None:
     p.add_argument_group("data").add_argument(
         "--normal-label", metavar="VALUE", help="with --label-column: the label of normal rows (others are anomalies)")
     g = p.add_argument_group("model")
-    g.add_argument("--hidden", type=int_list, metavar="W1,W2", help="encoder widths before the code (default 32,16)")
+    g.add_argument("--hidden", type=int_list, metavar="W1,W2", help="encoder widths before the code (default: "
+                   "sized from the number of features)")
     g.add_argument("--activation", help="hidden activation (default relu)")
     g.add_argument("--output-activation", help="auto (default: sigmoid with minmax, else linear), sigmoid, linear")
     g.add_argument("--init", choices=("glorot", "torch"), help="weight initialisation (default glorot)")
-    g.add_argument("--scaler", choices=("minmax", "standard", "none"),
-                   help="preprocessing saved with the model (default minmax: the training data's global min/max)")
+    g.add_argument("--scaler", choices=("auto", "robust", "standard", "minmax", "none"),
+                   help="preprocessing saved with the model (default auto: per-feature median/IQR, one shared "
+                        "scale when all features have a similar spread)")
     g.add_argument("--error", choices=("mae", "mse"), help="the anomaly score (default mae)")
-    g.add_argument("--loss", choices=("mae", "mse"), help="training loss (default mae)")
+    g.add_argument("--loss", choices=("mae", "mse"), help="training loss (default mse)")
+    g.add_argument("--validation-fraction", type=number, metavar="F", help="normal training rows held out for "
+                   "early stopping and the threshold (default 0.1; 0 = none)")
     _threshold_options(p)
 
 
 TRAIN_OPTIONS = {"anomaly": _options}
-HELP = {"anomaly": "anomaly detection by reconstruction error (ECG5000 recipe; train on normal data)"}
+HELP = {"anomaly": "anomaly detection by reconstruction error (train on normal data; --preset recipe: the "
+                   "ECG5000 tutorial)"}
 
 _PARAMS = {"hidden": "hidden", "activation": "activation", "output_activation": "output_activation", "init": "init",
            "scaler": "scaler", "error": "error", "loss": "loss", "threshold": "threshold", "k": "k", "q": "q",
-           "contamination": "contamination"}
+           "contamination": "contamination", "validation_fraction": "validation_fraction"}
 
 
 def train_params(family: str, args: argparse.Namespace) -> dict[str, Any]:
