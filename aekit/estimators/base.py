@@ -20,6 +20,7 @@ from ..errors import DataError, NotFittedError, UsageError
 from ..training.budget import AUTO, epochs_for_steps
 from ..training.device import resolve_device
 from ..training.loop import LossFn, TrainConfig, train
+from ..training.progress import Pass, TrainingProgress, check_verbose
 
 INFERENCE_BATCH = 1024  # samples per forward pass when scoring; bounds memory for any n
 CHECK_ROWS = 8192  # rows per chunk when checking data on disk
@@ -181,6 +182,9 @@ class NeuralEstimator(BaseEstimator):
         val = None
         if validation is not None:
             val = tuple(torch.as_tensor(v, device=device) for v in validation)
+        verbose = check_verbose(getattr(self, "verbose", 0))
+        if verbose:  # Keras' and scikit-learn's meaning: 1 a bar (a line per epoch off a terminal), 2 lines
+            callbacks = [*callbacks, TrainingProgress(verbose)]
         self.history_ = train(model, loss_fn, inputs, targets, config=config, validation=val,
                               val_loss_fn=val_loss_fn, checkpoint_dir=checkpoint_dir, resume=resume,
                               callbacks=callbacks)
@@ -190,6 +194,10 @@ class NeuralEstimator(BaseEstimator):
     # ---- inference ----------------------------------------------------------------------------
     def _model_device(self) -> torch.device:
         return next(self.model_.parameters()).device
+
+    def _pass(self, total: int, desc: str, unit: str = "samples") -> Pass:
+        """Progress of a long pass over data (silent for short ones, and with ``verbose=0``)."""
+        return Pass(total, desc, unit=unit, verbose=check_verbose(getattr(self, "verbose", 0)))
 
     @torch.inference_mode()
     def _map_batches(self, fn: Callable[[torch.Tensor], torch.Tensor], X: np.ndarray,
@@ -202,11 +210,13 @@ class NeuralEstimator(BaseEstimator):
         # result kept alive between freed batch buffers, which fragments the heap (+0.5 GB anonymous
         # memory for 1M rows scored in batches of 1024).
         out: np.ndarray | None = None
-        for i in range(0, len(X), batch_size):
-            y = fn(torch.as_tensor(chunk(i, i + batch_size), device=device)).float().cpu().numpy()
-            if out is None:
-                out = np.empty((len(X), *y.shape[1:]), np.float32)
-            out[i:i + len(y)] = y
+        with self._pass(len(X), type(self).__name__) as progress:
+            for i in range(0, len(X), batch_size):
+                y = fn(torch.as_tensor(chunk(i, i + batch_size), device=device)).float().cpu().numpy()
+                if out is None:
+                    out = np.empty((len(X), *y.shape[1:]), np.float32)
+                out[i:i + len(y)] = y
+                progress.update(len(y))
         return out if out is not None else np.empty((0,), np.float32)
 
     # ---- persistence ----------------------------------------------------------------------------
