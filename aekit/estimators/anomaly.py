@@ -120,6 +120,8 @@ class AnomalyDetector(NeuralEstimator):
     seed : int, default 0
     device : str, default "auto"
         Training, as for :class:`aekit.Autoencoder`.
+    verbose : {0, 1, 2}, default 0
+        Progress on stderr, as for :class:`aekit.Autoencoder`.
 
     Attributes
     ----------
@@ -154,7 +156,8 @@ class AnomalyDetector(NeuralEstimator):
                  k: float = 1.0, q: float = 95.0, contamination: float = 0.05, epochs: int = 20,
                  batch_size: int = 512, lr: float = 1e-3, schedule: str = "constant",
                  precision: str = "fp32", patience: int | None = None,
-                 seed: int = 0, device: str = "auto"):
+                 seed: int = 0, device: str = "auto",
+                 verbose: int = 0):
         self.hidden = hidden
         self.latent_dim = latent_dim
         self.architecture = architecture
@@ -176,6 +179,7 @@ class AnomalyDetector(NeuralEstimator):
         self.patience = patience
         self.seed = seed
         self.device = device
+        self.verbose = verbose
 
     # ---- parameters ------------------------------------------------------------------------
     def _strategy(self):

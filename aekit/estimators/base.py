@@ -137,14 +137,16 @@ class NeuralEstimator(BaseEstimator):
     # ``epochs="auto"``: a budget of optimizer steps for the data at hand (aekit.training.budget).
     auto_steps = 1000  # optimizer steps an "auto" training aims at
     auto_max_epochs = 500  # ... but never more passes over the data than this
+    auto_min_steps = 0  # ... unless fewer passes would give less than this many steps (tiny data)
 
     def _epochs(self, n_samples: int | None = None) -> int:
         """``epochs`` as a number: "auto" becomes the epochs that give ``auto_steps`` on ``n_samples``."""
         if isinstance(self.epochs, str) and self.epochs == AUTO:
             if n_samples is None:  # checking parameters before the data is known
                 return 1
-            return epochs_for_steps(n_samples, check_positive_int("batch_size", self.batch_size), self.auto_steps,
-                                    max_epochs=self.auto_max_epochs)
+            batch = check_positive_int("batch_size", self.batch_size)
+            floor = math.ceil(self.auto_min_steps / max(1, math.ceil(n_samples / batch)))  # epochs for the minimum
+            return epochs_for_steps(n_samples, batch, self.auto_steps, max_epochs=max(self.auto_max_epochs, floor))
         if isinstance(self.epochs, str):
             raise UsageError(f"epochs must be a whole number >= 0 or 'auto', got {self.epochs!r}")
         return check_positive_int("epochs", self.epochs, 0)
