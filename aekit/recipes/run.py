@@ -71,6 +71,7 @@ def train_run(family: str, params: dict[str, Any], spec: DataSpec, out: str | Pa
             raise
         run.write_history(est.history_)
         metrics = recipe.evaluate(est, val)
+        metrics["warnings"] = recipe.quality_warnings(est, metrics, val)  # a useless result says so
         metrics.update(epochs=len(est.history_), train_seconds=round(sum(r["seconds"] for r in est.history_), 3))
         est.save(run.path, overwrite=True, extra={**config, "status": "done"})
         run.write_json("metrics.json", metrics)
