@@ -67,7 +67,8 @@ def register(subparsers) -> None:
     s.add_argument("--output", required=True, metavar="FILE", help=".csv or .tsv: [id,] score, is_anomaly")
     add_data_options(s, builtin=False)
     _threshold_options(s)
-    s.add_argument("--overwrite", action="store_true")
+    s.add_argument("--overwrite", action="store_true", help="replace an existing output")
+    s.add_argument("--quiet", action="store_true", help="no progress on stderr")
     s.set_defaults(func=cmd_score)
 
 
@@ -79,6 +80,16 @@ def _npy_chunks(path: str, rows: int = 16_384):
     with NpyRows(path) as store:
         for x in iter_chunks(store, rows):
             yield Data(x=x, source=path)
+
+
+def _id_column(args: argparse.Namespace, config: dict):
+    """--id-column, else the run's id column when the input table has it."""
+    from ..data.tables import table_columns
+
+    recorded = (config.get("data") or {}).get("id_column")
+    if args.id_column is None and recorded is not None and recorded in (table_columns(args.input) or ()):
+        return recorded
+    return args.id_column
 
 
 def cmd_score(args: argparse.Namespace) -> int:
@@ -104,7 +115,7 @@ def cmd_score(args: argparse.Namespace) -> int:
         est.set_params(**{p: getattr(args, p) for p in ("threshold", "k", "q", "contamination")
                           if getattr(args, p) is not None})
     names = getattr(est, "feature_names_in_", None)  # pick the model's columns by name; others are ignored
-    options = dict(label_column=args.label_column, id_column=args.id_column,
+    options = dict(label_column=args.label_column, id_column=_id_column(args, config),
                    columns=None if names is None else list(names))
     if Path(args.input).suffix.lower() in (".csv", ".tsv"):
         chunks = iter_table(args.input, **options)  # streamed: memory bounded by one chunk, any file size
@@ -112,10 +123,19 @@ def cmd_score(args: argparse.Namespace) -> int:
         chunks = _npy_chunks(args.input)  # memory-mapped, read a chunk at a time
     else:
         chunks = [read_path(args.input, npz_key=args.npz_key, image_size=args.image_size, **options)]
+    import csv
+
+    from ..training.progress import Pass
+
     n = 0
-    with _io.atomic_path(args.output) as tmp, open(tmp, "w", newline="") as f:
+    with _io.atomic_path(args.output) as tmp, open(tmp, "w", newline="") as f, \
+            Pass(None, "score", unit="rows", verbose=0 if args.quiet else 1) as progress:
         for chunk in chunks:
-            f.write(score_table(est, chunk.x, ids=chunk.ids, sep=sep, header=n == 0))
+            if n == 0:  # the header: the id column under its own name, as in the input
+                ident = [chunk.id_name or "id"] if chunk.ids is not None else []
+                csv.writer(f, delimiter=sep, lineterminator="\n").writerow([*ident, "score", "is_anomaly"])
+            f.write(score_table(est, chunk.x, ids=chunk.ids, sep=sep, header=False))
             n += len(chunk)
+            progress.update(len(chunk))
     print(f"wrote {n} scores to {args.output} (threshold {est.threshold_:.6g})")
     return 0
