@@ -52,10 +52,10 @@ def plain_loop(train, test, epochs, batch_size, device) -> C.Result:
 
 
 def aekit_run(train, test, epochs, batch_size, device, preset) -> C.Result:
-    params = {**RECIPE.defaults, "epochs": epochs, "batch_size": batch_size, "device": str(device)}
+    params = {**RECIPE.presets["recipe"], "epochs": epochs, "batch_size": batch_size, "device": str(device)}
     name = "aekit (recipe settings)"
     if preset:
-        params = {**RECIPE.defaults, **RECIPE.presets[preset], "device": str(device)}
+        params = {**RECIPE.presets[preset], "device": str(device)}
         name = f"aekit --preset {preset}"
     det = aekit.AnomalyDetector(**params)
     C.reset_peak(device)

@@ -101,6 +101,11 @@ def _metrics(run: Path) -> dict:
         return {}
 
 
+def _pair(m: dict, a: str, b: str, digits: int = 1) -> str:
+    """Two metrics as 'A / B'."""
+    return " / ".join(f"{m.get(k, float('nan')):.{digits}f}" for k in (a, b))
+
+
 def _last_line(text: str) -> str:
     lines = [ln for ln in text.strip().splitlines() if ln.strip()]
     return lines[-1][:110] if lines else ""
@@ -200,8 +205,7 @@ def trial(checkout: Path, data: Path, work: Path) -> dict[str, str]:
     run = train("digits-vae", "vae", "--data", str(data / "digits16.npy"))
     if run:
         m = _metrics(run)
-        out["digits-vae: test_elbo / test_kl (nats)"] = f"{m.get('test_elbo', float('nan')):.1f} / " \
-                                                        f"{m.get('test_kl', float('nan')):.2f}"
+        out["digits-vae: test_elbo / test_kl (nats)"] = _pair(m, "test_elbo", "test_kl", 2)
         code, _, err, _ = aekit(checkout, work, "sample", str(run), "--n", "64", "--output", str(work / "s.npy"))
         if code == 0:
             s = np.load(work / "s.npy").reshape(64, -1)
@@ -214,8 +218,7 @@ def trial(checkout: Path, data: Path, work: Path) -> dict[str, str]:
     run = train("photos-denoise", "denoise", "--data", str(data / "photos"))
     if run:
         m = _metrics(run)
-        out["photos-denoise: val_psnr / noisy_psnr (dB)"] = f"{m.get('val_psnr', float('nan')):.1f} / " \
-                                                            f"{m.get('noisy_psnr', float('nan')):.1f}"
+        out["photos-denoise: val_psnr / noisy_psnr (dB)"] = _pair(m, "val_psnr", "noisy_psnr")
         from PIL import Image
 
         names = sorted(p.name for p in (data / "photos").glob("*.jpg"))

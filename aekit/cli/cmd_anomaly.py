@@ -25,7 +25,7 @@ def threshold_arg(text: str) -> str | float:
 def _threshold_options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("threshold")
     g.add_argument("--threshold", type=threshold_arg, metavar="STRATEGY",
-                   help="mean_std (default: mean + k std of the training errors), percentile, contamination, "
+                   help="percentile (default: of the held-out normal rows' errors), contamination, mean_std, "
                         "mad, or a number")
     g.add_argument("--k", type=number, metavar="K", help="mean_std / mad: number of (robust) stds (default 1)")
     g.add_argument("--q", type=number, metavar="Q", help="percentile: 0-100 (default 95)")
@@ -36,23 +36,28 @@ def _options(p: argparse.ArgumentParser) -> None:
     p.add_argument_group("data").add_argument(
         "--normal-label", metavar="VALUE", help="with --label-column: the label of normal rows (others are anomalies)")
     g = p.add_argument_group("model")
-    g.add_argument("--hidden", type=int_list, metavar="W1,W2", help="encoder widths before the code (default 32,16)")
+    g.add_argument("--hidden", type=int_list, metavar="W1,W2", help="encoder widths before the code (default: "
+                   "sized from the number of features)")
     g.add_argument("--activation", help="hidden activation (default relu)")
     g.add_argument("--output-activation", help="auto (default: sigmoid with minmax, else linear), sigmoid, linear")
     g.add_argument("--init", choices=("glorot", "torch"), help="weight initialisation (default glorot)")
-    g.add_argument("--scaler", choices=("minmax", "standard", "none"),
-                   help="preprocessing saved with the model (default minmax: the training data's global min/max)")
+    g.add_argument("--scaler", choices=("auto", "robust", "standard", "minmax", "none"),
+                   help="preprocessing saved with the model (default auto: per-feature median/IQR, one shared "
+                        "scale when all features have a similar spread)")
     g.add_argument("--error", choices=("mae", "mse"), help="the anomaly score (default mae)")
-    g.add_argument("--loss", choices=("mae", "mse"), help="training loss (default mae)")
+    g.add_argument("--loss", choices=("mae", "mse"), help="training loss (default mse)")
+    g.add_argument("--validation-fraction", type=number, metavar="F", help="normal training rows held out for "
+                   "early stopping and the threshold (default 0.1; 0 = none)")
     _threshold_options(p)
 
 
 TRAIN_OPTIONS = {"anomaly": _options}
-HELP = {"anomaly": "anomaly detection by reconstruction error (ECG5000 recipe; train on normal data)"}
+HELP = {"anomaly": "anomaly detection by reconstruction error (train on normal data; --preset recipe: the "
+                   "ECG5000 tutorial)"}
 
 _PARAMS = {"hidden": "hidden", "activation": "activation", "output_activation": "output_activation", "init": "init",
            "scaler": "scaler", "error": "error", "loss": "loss", "threshold": "threshold", "k": "k", "q": "q",
-           "contamination": "contamination"}
+           "contamination": "contamination", "validation_fraction": "validation_fraction"}
 
 
 def train_params(family: str, args: argparse.Namespace) -> dict[str, Any]:
@@ -93,14 +98,19 @@ def _id_column(args: argparse.Namespace, config: dict):
 
 
 def cmd_score(args: argparse.Namespace) -> int:
+    import csv
+
     from .. import _io
     from .._io import refuse_existing
     from ..errors import UsageError
     from ..estimators.anomaly import score_table
     from ..data import iter_table, read_path
     from ..recipes import load_run
+    from ..training.progress import Pass
+    from .progress import set_verbose
 
     est, _, config = load_run(args.run)
+    set_verbose(est, args)
     if config.get("estimator") != "AnomalyDetector":
         raise UsageError(f"{args.run} is a {config.get('estimator')} run; 'aekit score' needs an anomaly run "
                          f"('aekit train anomaly')")
@@ -123,10 +133,6 @@ def cmd_score(args: argparse.Namespace) -> int:
         chunks = _npy_chunks(args.input)  # memory-mapped, read a chunk at a time
     else:
         chunks = [read_path(args.input, npz_key=args.npz_key, image_size=args.image_size, **options)]
-    import csv
-
-    from ..training.progress import Pass
-
     n = 0
     with _io.atomic_path(args.output) as tmp, open(tmp, "w", newline="") as f, \
             Pass(None, "score", unit="rows", verbose=0 if args.quiet else 1) as progress:

@@ -11,7 +11,7 @@ from .types import int_list
 # The names of aekit.models.activations.ACTIVATIONS and aekit.estimators.preprocessing.SCALERS, here so that
 # building the parser imports no torch (tests/cli/test_help.py checks that they agree).
 ACTIVATIONS = ("relu", "leaky_relu", "elu", "gelu", "silu", "tanh", "sigmoid", "linear")
-SCALERS = ("auto", "standard", "minmax", "none")
+SCALERS = ("auto", "standard", "robust", "minmax", "none")
 
 
 def _options(p: argparse.ArgumentParser) -> None:

@@ -66,7 +66,7 @@ class Autoencoder(TransformerMixin, NeuralEstimator):
         Training loss.
     epochs : int or "auto", default "auto"
         Training length. ``"auto"``: the epochs that give :attr:`auto_steps` optimizer steps on the
-        data at hand (at most :attr:`auto_max_epochs`, but at least :attr:`auto_min_steps` steps):
+        data at hand (at most :attr:`auto_max_epochs`, but at least :attr:`auto_floor_steps` steps):
         10 epochs on Fashion-MNIST's 60,000 images at batch 32, 100 on a few thousand rows, 5,000
         steps on a few hundred.
         A number: that many passes over the data.
@@ -122,7 +122,7 @@ class Autoencoder(TransformerMixin, NeuralEstimator):
     auto_max_epochs = 100
     # Tiny data: more passes, for at least 5,000 steps (a few seconds of a dense net). The breast-cancer
     # table (455 rows, latent 4): val MSE 0.35 after 2,000 steps, 0.27 after 5,000 (PCA: 0.21).
-    auto_min_steps = 5_000
+    auto_floor_steps = 5_000
 
     def __init__(self, latent_dim: int = 64, hidden: Sequence[int] = (), activation: str = "relu",
                  output_activation: str = "auto", init: str = "glorot", loss: str = "mse",
@@ -211,13 +211,7 @@ class Autoencoder(TransformerMixin, NeuralEstimator):
             return a
 
         X = self._validate_fit_input(X, check=track)
-        if feature_names is not None:
-            if len(self.input_shape_) != 1 or len(feature_names) != self.input_shape_[0]:
-                raise DataError(f"feature_names has {len(feature_names)} names but X has shape {X.shape}; "
-                                f"give one name per column")
-            self.feature_names_in_ = np.asarray([str(f) for f in feature_names], dtype=object)
-        elif hasattr(self, "feature_names_in_"):
-            del self.feature_names_in_
+        self._record_feature_names(feature_names)
         kind = auto_scaling(*bounds, len(self.input_shape_)) if self.scaler == "auto" else self.scaler
         loss = reconstruction_loss(self.loss)
         if kind == "none":

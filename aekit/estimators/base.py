@@ -107,6 +107,16 @@ class NeuralEstimator(BaseEstimator):
         self._record_input_shape(X)
         return X
 
+    def _record_feature_names(self, feature_names: Sequence[str] | None) -> None:
+        """``feature_names_in_`` from the names given at ``fit`` (one per column), or none."""
+        if feature_names is not None:
+            if len(self.input_shape_) != 1 or len(feature_names) != self.input_shape_[0]:
+                raise DataError(f"feature_names has {len(feature_names)} names but X has samples of shape "
+                                f"{self.input_shape_}; give one name per column")
+            self.feature_names_in_ = np.asarray([str(f) for f in feature_names], dtype=object)
+        elif hasattr(self, "feature_names_in_"):
+            del self.feature_names_in_
+
     def _record_input_shape(self, X: Any) -> None:
         """``input_shape_`` (one sample's shape) and ``n_features_in_`` of checked training data."""
         shape = X.sample_shape if is_row_store(X) else X.shape[1:]
@@ -137,7 +147,7 @@ class NeuralEstimator(BaseEstimator):
     # ``epochs="auto"``: a budget of optimizer steps for the data at hand (aekit.training.budget).
     auto_steps = 1000  # optimizer steps an "auto" training aims at
     auto_max_epochs = 500  # ... but never more passes over the data than this
-    auto_min_steps = 0  # ... unless fewer passes would give less than this many steps (tiny data)
+    auto_floor_steps = 0  # ... unless fewer passes would give less than this many steps (tiny data)
 
     def _epochs(self, n_samples: int | None = None) -> int:
         """``epochs`` as a number: "auto" becomes the epochs that give ``auto_steps`` on ``n_samples``."""
@@ -145,7 +155,7 @@ class NeuralEstimator(BaseEstimator):
             if n_samples is None:  # checking parameters before the data is known
                 return 1
             batch = check_positive_int("batch_size", self.batch_size)
-            floor = math.ceil(self.auto_min_steps / max(1, math.ceil(n_samples / batch)))  # epochs for the minimum
+            floor = math.ceil(self.auto_floor_steps / max(1, math.ceil(n_samples / batch)))  # epochs for the minimum
             return epochs_for_steps(n_samples, batch, self.auto_steps, max_epochs=max(self.auto_max_epochs, floor))
         if isinstance(self.epochs, str):
             raise UsageError(f"epochs must be a whole number >= 0 or 'auto', got {self.epochs!r}")

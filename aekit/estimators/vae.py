@@ -60,7 +60,7 @@ class VAE(TransformerMixin, NeuralEstimator):
         Weight initialisation (Keras' defaults by default).
     epochs : int or "auto", default "auto"
         Training length. ``"auto"``: the epochs that give :attr:`auto_steps` optimizer steps on the
-        data at hand (at most :attr:`auto_max_epochs`, but at least :attr:`auto_min_steps` steps): 10
+        data at hand (at most :attr:`auto_max_epochs`, but at least :attr:`auto_floor_steps` steps): 10
         epochs on MNIST's 60,000 images, 100 on a couple of thousand, 2,000 steps on a few hundred.
         A number: that many passes over the data.
     batch_size : int, default 32
@@ -103,7 +103,7 @@ class VAE(TransformerMixin, NeuralEstimator):
     # epochs="auto": the step budget of the tutorial (10 epochs of 60,000 at batch 32).
     auto_steps = 18_750
     auto_max_epochs = 100
-    auto_min_steps = 2_000  # tiny data: more passes (a few hundred rows train for 2,000 steps)
+    auto_floor_steps = 2_000  # tiny data: more passes (a few hundred rows train for 2,000 steps)
 
     def __init__(self, latent_dim: int = 2, channels: Sequence[int] = (32, 64), likelihood: str = "bernoulli",
                  beta: float = 1.0, kl: str = "analytic", init: str = "glorot", epochs: int | str = "auto",

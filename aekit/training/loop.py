@@ -54,16 +54,18 @@ class TrainConfig:
     schedule: str = "constant"  # "constant" or "onecycle" (warm-up then cosine decay, per step)
     seed: int = 0  # seeds the shuffle and every random draw of the loss
     patience: Optional[int] = None  # early stopping: epochs without val improvement; None = off
+    min_epochs: int = 0  # early stopping never stops before this many epochs (tiny data: an epoch is one step)
     eval_batch_size: int = 1024  # batch size for validation; bounds the activations' memory
     checkpoint_every: int = 1  # epochs between checkpoints when a checkpoint folder is given
     precision: str = "fp32"  # "fp32", or "bf16": bfloat16 autocast of the forward pass (weights stay fp32)
     channels_last: bool = True  # images (B, C, H, W) in channels-last memory (faster convs; same values)
 
     def validate(self) -> "TrainConfig":
-        for name in ("epochs", "batch_size", "eval_batch_size", "checkpoint_every"):
+        for name in ("epochs", "batch_size", "eval_batch_size", "checkpoint_every", "min_epochs"):
             value = getattr(self, name)
-            if not isinstance(value, int) or isinstance(value, bool) or value < (0 if name == "epochs" else 1):
-                raise UsageError(f"{name} must be a whole number >= {0 if name == 'epochs' else 1}, got {value!r}")
+            low = 0 if name in ("epochs", "min_epochs") else 1
+            if not isinstance(value, int) or isinstance(value, bool) or value < low:
+                raise UsageError(f"{name} must be a whole number >= {low}, got {value!r}")
         if not (isinstance(self.lr, (int, float)) and math.isfinite(self.lr) and self.lr > 0):
             raise UsageError(f"lr must be a positive number, got {self.lr!r}")
         if self.schedule not in ("constant", "onecycle"):
@@ -274,7 +276,7 @@ def train(model: torch.nn.Module, loss_fn: LossFn, inputs: Any, targets: Any = N
                 best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
             else:
                 bad_epochs += 1
-                stop = bad_epochs >= config.patience
+                stop = bad_epochs >= config.patience and epoch + 1 >= config.min_epochs
         if checkpoint_dir is not None and ((epoch + 1) % config.checkpoint_every == 0 or epoch + 1 == config.epochs):
             if writes:  # one writer; the others wait so that no process runs ahead of a checkpoint
                 save_checkpoint(checkpoint_dir, model=model, optimizer=optimizer, epoch=epoch + 1, history=history)

@@ -105,15 +105,27 @@ def test_bad_options_exit_2_with_one_line(tmp_path, capsys, argv):
     assert not (tmp_path / "r" / "model.safetensors").exists()
 
 
-def test_ecg5000_recipe_out_of_the_box(shared_data, tmp_path, capsys):
+def test_ecg5000_recipe_preset(shared_data, tmp_path, capsys):
     run = tmp_path / "ecg"
-    assert main(["train", "anomaly", "--dataset", "ecg5000", "--out", str(run), "--quiet", "--device", "cpu"]) == 0
+    assert main(["train", "anomaly", "--dataset", "ecg5000", "--preset", "recipe", "--out", str(run), "--quiet",
+                 "--device", "cpu"]) == 0
     m = json.loads((run / "metrics.json").read_text())
     assert m["accuracy"] >= 0.945 and m["precision_normal"] >= 0.99 and m["roc_auc"] >= 0.96, m
     assert m["epochs"] == 20
     capsys.readouterr()
     assert main(["evaluate", str(run)]) == 0  # the run's held-out split again
     assert json.loads(capsys.readouterr().out)["accuracy"] == m["accuracy"]
+
+
+def test_ecg5000_out_of_the_box_defaults(shared_data, tmp_path):
+    # The data-driven defaults, no preset: a few seconds of training on 2 cores.
+    run = tmp_path / "ecg"
+    assert main(["train", "anomaly", "--dataset", "ecg5000", "--out", str(run), "--quiet", "--no-figures",
+                 "--device", "cpu"]) == 0
+    m = json.loads((run / "metrics.json").read_text())
+    assert m["roc_auc"] >= 0.99, m
+    config = json.loads((run / "config.json").read_text())
+    assert config["params"]["scaler"] == "auto" and config["state"]["holdout_rows"] > 0
 
 
 def test_score_reads_a_npy_in_chunks(tmp_path, monkeypatch):

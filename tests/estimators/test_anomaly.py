@@ -1,4 +1,4 @@
-"""AnomalyDetector: synthetic sines vs spikes, thresholds without retraining, save/load, batching, ECG5000."""
+"""AnomalyDetector: synthetic sines vs spikes, thresholds without retraining, save/load, batching, the defaults."""
 
 from __future__ import annotations
 
@@ -34,7 +34,9 @@ def spikes(n: int, seed: int = 1) -> np.ndarray:
 
 @pytest.fixture(scope="module")
 def fitted() -> AnomalyDetector:
-    return AnomalyDetector(epochs=40, batch_size=32, device="cpu").fit(sines(600), validation_data=sines(100, 5))
+    # The tutorial's settings (global min-max, mean + 1 std): the figures below are checked by formula.
+    return AnomalyDetector.from_preset("recipe", epochs=40, batch_size=32, device="cpu").fit(
+        sines(600), validation_data=sines(100, 5))
 
 
 @pytest.fixture(scope="module")
@@ -43,11 +45,15 @@ def test_set() -> tuple[np.ndarray, np.ndarray]:
     return x, np.r_[np.zeros(200, np.int64), np.ones(100, np.int64)]
 
 
-def test_defaults_are_the_ecg_recipe():
-    p = AnomalyDetector().get_params()
+def test_the_recipe_preset_is_the_ecg_tutorial():
+    p = AnomalyDetector.from_preset("recipe").get_params()
     assert (p["hidden"], p["latent_dim"], p["error"], p["loss"], p["epochs"], p["batch_size"], p["lr"],
-            p["threshold"], p["k"], p["scaler"], p["init"]) == ((32, 16), 8, "mae", "mae", 20, 512, 1e-3,
-                                                                "mean_std", 1.0, "minmax", "glorot")
+            p["threshold"], p["k"], p["scaler"], p["init"], p["validation_fraction"], p["patience"]) == (
+        (32, 16), 8, "mae", "mae", 20, 512, 1e-3, "mean_std", 1.0, "minmax", "glorot", 0.0, None)
+    assert AnomalyDetector(**AnomalyDetector.presets["recipe"]).get_params() == p  # the same, spelled out
+    assert AnomalyDetector.from_preset("recipe", epochs=3).epochs == 3
+    with pytest.raises(UsageError):
+        AnomalyDetector.from_preset("nope")
 
 
 def test_fit_scores_and_predicts(fitted, test_set):
@@ -153,13 +159,15 @@ def test_scaler_state():
         np.testing.assert_allclose(s.inverse_transform(s.transform(x)), x, atol=1e-5)
         np.testing.assert_allclose(s.torch_transform(torch.as_tensor(x)).numpy(), s.transform(x), atol=1e-6)
     with pytest.raises(UsageError):
-        Scaler("robust")
+        Scaler("zscore")
 
 
 @pytest.mark.parametrize("params", [{"scaler": "zscore"}, {"error": "l1"}, {"loss": "bce"}, {"threshold": "median"},
                                     {"threshold": "fixed"}, {"threshold": "percentile", "q": 150},
                                     {"threshold": "contamination", "contamination": 0}, {"hidden": (0,)},
-                                    {"latent_dim": 0}, {"architecture": "lstm"}, {"output_activation": "soft"}])
+                                    {"latent_dim": 0}, {"architecture": "lstm"}, {"output_activation": "soft"},
+                                    {"validation_fraction": 0.5}, {"validation_fraction": -0.1},
+                                    {"hidden": "big"}, {"epochs": "long"}])
 def test_bad_parameters(params):
     with pytest.raises(UsageError) as info:
         AnomalyDetector(**params).fit(sines(20))
@@ -194,58 +202,66 @@ def test_anomaly_metrics_conventions():
     assert anomaly_metrics([0, 0], [0.1, 0.9], 0.5)["roc_auc"] is None
 
 
-def test_recipe_user_labels(tmp_path):
-    from aekit.recipes.anomaly import RECIPE
-    from aekit.recipes import DataSpec
+# ---- the data-driven defaults ---------------------------------------------------------------------
 
-    path = tmp_path / "d.csv"
-    x = np.concatenate([sines(80), spikes(20)])
-    label = np.r_[["ok"] * 80, ["bad"] * 20]
-    rows = [",".join([f"f{i}" for i in range(LENGTH)] + ["kind"])]
-    rows += [",".join([*map(str, r), lab]) for r, lab in zip(x, label)]
-    path.write_text("\n".join(rows) + "\n")
-    spec = DataSpec(data=str(path), label_column="kind", normal_label="ok")
-    train, val = RECIPE.load_data(spec, 0)
-    assert len(train) == 80 and len(val) == 20 and train.y.sum() == 16 and val.y.sum() == 4
-    with pytest.raises(UsageError):
-        RECIPE.load_data(DataSpec(data=str(path), label_column="kind", normal_label="fine"), 0)
-    with pytest.raises(UsageError):
-        RECIPE.load_data(DataSpec(data=str(path), label_column="kind"), 0)
-    est = RECIPE.build({"preset": "robust", "epochs": 1})
-    assert est.hidden == (64, 32) and est.epochs == 1
-    with pytest.raises(UsageError):
-        RECIPE.build({"preset": "nope"})
+def test_robust_scaler_ignores_outliers_and_auto_shares_one_scale_for_a_signal():
+    rng = np.random.default_rng(0)
+    table = np.c_[rng.normal(10, 2, 400), rng.normal(0, 0.01, 400)]  # columns of very different spread
+    table[:5, 0] = 1e6  # a few wild rows
+    s = Scaler("robust").fit(table)
+    np.testing.assert_allclose(s.offset_, np.median(table, axis=0), rtol=1e-5)
+    np.testing.assert_allclose(s.scale_, [2.0, 0.01], rtol=0.15)  # IQR / 1.349 ~ the std of the clean rows
+    assert Scaler("standard").fit(table).scale_[0] > 1e4  # what the wild rows do to a standard deviation
+    np.testing.assert_array_equal(Scaler("auto").fit(table).scale_, s.scale_)  # mixed units: per column
+    signal = sines(300)
+    shared = Scaler("auto").fit(signal)
+    assert shared.offset_.shape == (LENGTH,) and np.ptp(shared.scale_) == 0  # one scale for the whole curve
+    for kind in ("robust", "auto"):
+        back = Scaler.from_state(Scaler(kind).fit(signal).get_state())
+        np.testing.assert_array_equal(back.transform(signal), Scaler(kind).fit(signal).transform(signal))
 
 
-# ---- the real ECG5000 ------------------------------------------------------------------------------
+def test_robust_scaler_from_chunks_matches_and_stays_bounded(monkeypatch):
+    import aekit.estimators.preprocessing as pre
 
-@pytest.fixture(scope="module")
-def ecg():
-    from aekit.data import data_root, ecg5000_classic_split
-    from aekit.recipes.anomaly import anomaly_labels
-
-    root = data_root()  # tests/conftest.py points AEKIT_DATA at ../shared/datasets when present
-    if not (root / "ecg5000").is_dir():
-        pytest.skip(f"ECG5000 not found in {root}")
-    train, test = ecg5000_classic_split(root)
-    return anomaly_labels(train, 1), anomaly_labels(test, 1)
-
-
-def test_ecg5000_recipe_reaches_the_tutorial(ecg):
-    # The full recipe takes well under a second of training (20 epochs x 5 steps of 512).
-    train, test = ecg
-    assert train.x.shape == (4000, 140) and test.x.shape == (1000, 140) and int(test.y.sum()) == 425
-    det = AnomalyDetector(device="cpu").fit(train.x[train.y == 0], validation_data=test.x)
-    m = det.evaluate(test.x, test.y)
-    # Keras: accuracy 0.949, normal precision 0.992, recall 0.918, ROC-AUC 0.966; seed 0 gives the same here.
-    assert m["accuracy"] >= 0.945 and m["precision_normal"] >= 0.99 and m["roc_auc"] >= 0.96, m
-    assert m["recall_normal"] >= 0.91, m
+    x = np.random.default_rng(1).gamma(2.0, 1.0, (1000, 6)).astype(np.float32)
+    exact = Scaler("robust").fit(x)
+    chunked = Scaler("robust").fit_chunks(x[i:i + 128] for i in range(0, 1000, 128))
+    np.testing.assert_array_equal(chunked.scale_, exact.scale_)  # below the sample limit: exact
+    monkeypatch.setattr(pre, "ROBUST_SAMPLE_VALUES", 600)  # 100 rows of 6 values
+    sampled = Scaler("robust").fit_chunks(x[i:i + 128] for i in range(0, 1000, 128))
+    np.testing.assert_allclose(sampled.offset_, exact.offset_, rtol=0.2)
+    np.testing.assert_allclose(sampled.scale_, exact.scale_, rtol=0.3)
 
 
-def test_ecg5000_robust_preset(ecg):
-    from aekit.recipes.anomaly import PRESETS
+def test_the_network_is_sized_from_the_data():
+    from aekit.estimators.anomaly_defaults import dense_size
 
-    train, test = ecg
-    det = AnomalyDetector(device="cpu", **PRESETS["robust"]).fit(train.x[train.y == 0])  # ~5 s of training
-    m = det.evaluate(test.x, test.y)  # threshold from training errors only (95th percentile)
-    assert m["roc_auc"] >= 0.985 and m["accuracy"] >= 0.95, m
+    assert dense_size(140) == ((64, 32), 8) and dense_size(30) == ((32, 16), 2)
+    assert dense_size(5000) == ((256, 128), 16) and dense_size(1) == ((32, 16), 2)
+    det = AnomalyDetector(epochs=1, device="cpu").fit(sines(64))
+    assert (det.hidden_, det.latent_dim_) == dense_size(LENGTH)
+    assert det.model_.encoder[-2].out_features == det.latent_dim_
+    own = AnomalyDetector(hidden=(20,), latent_dim=3, epochs=1, device="cpu").fit(sines(64))
+    assert (own.hidden_, own.latent_dim_) == ((20,), 3)
+
+
+def test_the_threshold_comes_from_the_held_out_normal_rows():
+    det = AnomalyDetector(epochs=30, device="cpu").fit(sines(300))
+    assert len(det.holdout_scores_) == 30 and len(det.decision_scores_) == 300  # a tenth held out
+    assert det.threshold_ == pytest.approx(np.percentile(det.holdout_scores_, 95))
+    assert all(r["val_loss"] is not None for r in det.history_)  # early stopping watches the held-out rows
+    x = np.concatenate([sines(200, 7), spikes(100)])
+    assert det.evaluate(x, np.r_[np.zeros(200), np.ones(100)])["roc_auc"] > 0.95
+    none = AnomalyDetector(epochs=5, validation_fraction=0, device="cpu").fit(sines(100))
+    assert none.holdout_scores_ is None and none.threshold_ == pytest.approx(np.percentile(none.decision_scores_, 95))
+
+
+def test_save_load_keeps_the_new_state(tmp_path):
+    det = AnomalyDetector(epochs=5, device="cpu").fit(sines(200))
+    det.save(tmp_path / "m")
+    back = aekit.load(tmp_path / "m", device="cpu")
+    assert back.hidden == "auto" and (back.hidden_, back.latent_dim_) == (det.hidden_, det.latent_dim_)
+    np.testing.assert_array_equal(back.holdout_scores_, det.holdout_scores_)
+    assert back.threshold_ == det.threshold_ and back.scaler_.kind == "auto"
+    np.testing.assert_array_equal(back.decision_function(spikes(20)), det.decision_function(spikes(20)))

@@ -40,7 +40,7 @@ def test_train_run_records_and_the_cli_prints_the_warnings(tmp_path, capsys):
     from aekit.cli.main import main
 
     rng = np.random.default_rng(0)
-    low_rank = rng.normal(size=(120, 2)) @ rng.normal(size=(2, 6)) + 0.05 * rng.normal(size=(120, 6))
+    low_rank = rng.normal(size=(300, 2)) @ rng.normal(size=(2, 6)) + 0.05 * rng.normal(size=(300, 6))
     np.save(tmp_path / "t.npy", (150 + 50 * low_rank).astype(np.float32))  # values around 150, 2 directions
     # a sigmoid output cannot reach values near 100: the reconstruction is useless, and the run says so
     code = main(["train", "basic", "--data", str(tmp_path / "t.npy"), "--scaler", "none", "--output-activation",
@@ -50,7 +50,9 @@ def test_train_run_records_and_the_cli_prints_the_warnings(tmp_path, capsys):
     warnings = json.loads((tmp_path / "bad" / "metrics.json").read_text())["warnings"]
     assert len(warnings) == 1 and "no better than predicting" in warnings[0]
     assert "aekit: warning: val_mse" in capsys.readouterr().err
-    _, metrics = train_run("basic", {"latent_dim": 4, "device": "cpu"},  # the defaults: scaled, linear output
+    # the defaults (scaled, a linear output) but 2,000 steps: brief (tests/estimators/test_defaults_new_data.py
+    # trains with every default)
+    _, metrics = train_run("basic", {"latent_dim": 4, "epochs": 250, "device": "cpu"},
                            DataSpec(data=str(tmp_path / "t.npy")), tmp_path / "good", figures=False)
     assert metrics["warnings"] == [] and metrics["val_mse"] < 0.5  # standardised: 1.0 = the mean's error
 

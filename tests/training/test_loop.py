@@ -84,10 +84,14 @@ def test_early_stopping_stops_and_keeps_the_best_weights(data):
     hist = train(_model(), _loss, data, config=TrainConfig(epochs=50, batch_size=200, lr=10.0, patience=2),
                  validation=(data, data), callbacks=[Spy()])
     assert len(hist) < 50 and calls == [r["epoch"] for r in hist]
+    late = train(_model(), _loss, data, config=TrainConfig(epochs=50, batch_size=200, lr=10.0, patience=2,
+                                                          min_epochs=len(hist) + 5), validation=(data, data))
+    assert len(late) >= len(hist) + 5  # min_epochs: no early stop before then
 
 
 @pytest.mark.parametrize("kw", [dict(epochs=-1), dict(batch_size=0), dict(lr=0.0), dict(lr=math.nan),
-                                dict(schedule="cosine"), dict(patience=0), dict(precision="fp16")])
+                                dict(schedule="cosine"), dict(patience=0), dict(precision="fp16"),
+                                dict(min_epochs=-1)])
 def test_bad_config_is_a_one_line_usage_error(kw, data):
     with pytest.raises(UsageError) as e:
         train(_model(), _loss, data, config=TrainConfig(**kw))

@@ -1,0 +1,77 @@
+"""What an anomaly detector's scores say: held-out figures against labels, and a score table.
+
+Kept apart from :mod:`aekit.estimators.anomaly` (which re-exports both): they work on scores,
+not on the model.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import numpy as np
+
+from ..errors import DataError
+
+
+def anomaly_metrics(y_anomaly: Any, scores: Any, threshold: float) -> dict[str, Any]:
+    """Held-out figures of anomaly scores against labels (1 = anomaly, 0 = normal).
+
+    Returns ``accuracy``, ``precision``, ``recall``, ``f1`` (positive class: anomaly),
+    ``precision_normal``, ``recall_normal`` (positive class: normal, the tutorials'
+    convention), ``roc_auc`` and ``pr_auc`` (``None`` unless both classes occur),
+    ``threshold``, ``confusion_matrix`` (rows: true normal, anomaly; columns: predicted)
+    and ``n_samples``, ``n_anomalies``.
+
+    Examples
+    --------
+    >>> anomaly_metrics([0, 0, 1], [0.1, 0.2, 0.9], 0.5)["accuracy"]
+    1.0
+    """
+    from sklearn import metrics as m
+
+    y = np.asarray(y_anomaly).astype(np.int64).ravel()
+    s = np.asarray(scores, dtype=np.float64).ravel()
+    pred = (s > threshold).astype(np.int64)
+    both = 0 < y.sum() < len(y)
+    out: dict[str, Any] = {
+        "accuracy": float(m.accuracy_score(y, pred)),
+        "precision": float(m.precision_score(y, pred, zero_division=0)),
+        "recall": float(m.recall_score(y, pred, zero_division=0)),
+        "f1": float(m.f1_score(y, pred, zero_division=0)),
+        "precision_normal": float(m.precision_score(1 - y, 1 - pred, zero_division=0)),
+        "recall_normal": float(m.recall_score(1 - y, 1 - pred, zero_division=0)),
+        "roc_auc": float(m.roc_auc_score(y, s)) if both else None,
+        "pr_auc": float(m.average_precision_score(y, s)) if both else None,
+        "threshold": float(threshold),
+        "confusion_matrix": m.confusion_matrix(y, pred, labels=[0, 1]).tolist(),
+        "n_samples": int(len(y)),
+        "n_anomalies": int(y.sum()),
+    }
+    return out
+
+
+def score_table(detector: Any, X: Any, *, ids: Sequence[Any] | None = None, sep: str = ",",
+                header: bool = True) -> str:
+    """CSV text with one row per sample: ``[id,] score, is_anomaly`` (with a header row unless ``header=False``).
+
+    Examples
+    --------
+    >>> print(score_table(det, X[:2]))          # doctest: +SKIP
+    score,is_anomaly
+    0.0213,0
+    0.0871,1
+    """
+    import csv
+    import io
+
+    scores = detector.decision_function(X)
+    flags = (scores > detector.threshold_).astype(np.int64)
+    if ids is not None and len(ids) != len(scores):
+        raise DataError(f"ids has {len(ids)} values but X has {len(scores)} samples")
+    buf = io.StringIO()
+    writer = csv.writer(buf, delimiter=sep, lineterminator="\n")
+    if header:
+        writer.writerow((["id"] if ids is not None else []) + ["score", "is_anomaly"])
+    for i, (s, f) in enumerate(zip(scores, flags)):
+        writer.writerow(([ids[i]] if ids is not None else []) + [repr(float(s)), int(f)])
+    return buf.getvalue()
