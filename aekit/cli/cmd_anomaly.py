@@ -36,6 +36,8 @@ def _options(p: argparse.ArgumentParser) -> None:
     p.add_argument_group("data").add_argument(
         "--normal-label", metavar="VALUE", help="with --label-column: the label of normal rows (others are anomalies)")
     g = p.add_argument_group("model")
+    g.add_argument("--architecture", choices=("dense", "conv1d"), help="dense (default) or conv1d (a 1-D conv "
+                   "autoencoder over each row as a signal)")
     g.add_argument("--hidden", type=int_list, metavar="W1,W2", help="encoder widths before the code (default: "
                    "sized from the number of features)")
     g.add_argument("--activation", help="hidden activation (default relu)")
@@ -57,7 +59,8 @@ HELP = {"anomaly": "anomaly detection by reconstruction error (train on normal d
 
 _PARAMS = {"hidden": "hidden", "activation": "activation", "output_activation": "output_activation", "init": "init",
            "scaler": "scaler", "error": "error", "loss": "loss", "threshold": "threshold", "k": "k", "q": "q",
-           "contamination": "contamination", "validation_fraction": "validation_fraction"}
+           "contamination": "contamination", "validation_fraction": "validation_fraction",
+           "architecture": "architecture"}
 
 
 def train_params(family: str, args: argparse.Namespace) -> dict[str, Any]:
@@ -72,6 +75,11 @@ def register(subparsers) -> None:
     s.add_argument("--output", required=True, metavar="FILE", help=".csv or .tsv: [id,] score, is_anomaly")
     add_data_options(s, builtin=False)
     _threshold_options(s)
+    from .cmd_series import add_series_data_options
+
+    g = s.add_argument_group("a series run ('aekit train series')")
+    add_series_data_options(g)
+    g.add_argument("--ranges", metavar="FILE", help=".csv or .tsv: the anomalous ranges (start, end, peak score)")
     s.add_argument("--overwrite", action="store_true", help="replace an existing output")
     s.add_argument("--quiet", action="store_true", help="no progress on stderr")
     s.set_defaults(func=cmd_score)
@@ -105,10 +113,15 @@ def cmd_score(args: argparse.Namespace) -> int:
     from ..errors import UsageError
     from ..estimators.anomaly import score_table
     from ..data import iter_table, read_path
+    from ..estimators.persistence import read_config
     from ..recipes import load_run
     from ..training.progress import Pass
     from .progress import set_verbose
 
+    if read_config(args.run).get("estimator") == "SeriesDetector":
+        from .cmd_series import cmd_score_series
+
+        return cmd_score_series(args)
     est, _, config = load_run(args.run)
     set_verbose(est, args)
     if config.get("estimator") != "AnomalyDetector":

@@ -19,7 +19,7 @@ from typing import Sequence
 from .. import __version__
 
 # One module per family; each has TRAIN_OPTIONS, train_params(family, args), register(subparsers).
-FAMILY_MODULES = ("cmd_autoencoder", "cmd_denoise", "cmd_anomaly", "cmd_vae")
+FAMILY_MODULES = ("cmd_autoencoder", "cmd_denoise", "cmd_anomaly", "cmd_vae", "cmd_series")
 # Commands that belong to no one family, before and after the families' own; each has register(subparsers).
 GENERAL_MODULES = ("cmd_run", "cmd_datasets")
 LATE_MODULES = ("cmd_export",)

@@ -96,6 +96,8 @@ def data_spec(args: argparse.Namespace):
     if getattr(args, "validation_split", None) is not None:
         spec.validation_split = args.validation_split
     spec.stream, spec.memory_cap = getattr(args, "stream", None), getattr(args, "memory_cap", None)
+    spec.time_column, spec.fill, spec.train_steps = (getattr(args, a, None)  # a series' options (cmd_series)
+                                                     for a in ("time_column", "fill", "train_steps"))
     return spec
 
 

@@ -21,7 +21,7 @@ import torch
 from ..data import RowsView, as_array
 from ..errors import DataError, UsageError
 from ..models.activations import ACTIVATIONS
-from ..models.dense import DenseAutoencoder, DenseConfig
+from ..models import DenseAutoencoder, DenseConfig, signal_autoencoder
 from ..models.init import INITS
 from ..training.budget import AUTO, epochs_for_steps, holdout_indices
 from ..training.loop import TrainConfig
@@ -33,7 +33,7 @@ from .preprocessing import SCALERS, Scaler
 from .thresholds import METRICS, best_threshold, get_threshold
 
 ERRORS = ("mae", "mse")
-ARCHITECTURES = ("dense",)
+ARCHITECTURES = ("dense", "conv1d")
 HOLDOUT_ROWS = 10_000  # at most this many rows held out: enough for early stopping and a 95th percentile
 
 
@@ -57,8 +57,8 @@ class AnomalyDetector(NeuralEstimator):
         Encoder widths before the code; the decoder mirrors them. "auto": sized from the data.
     latent_dim : int or "auto", default "auto"
         Size of the code. "auto": sized from the data.
-    architecture : {"dense"}, default "dense"
-        The network (dense autoencoder, :class:`aekit.models.dense.DenseAutoencoder`).
+    architecture : {"dense", "conv1d"}, default "dense"
+        The network: dense, or 1-D convs of widths ``hidden`` over each row as a signal (``models/conv1d.py``).
     activation : str, default "relu"
     output_activation : str, default "auto"
         ``"auto"``: sigmoid with ``scaler="minmax"``, linear otherwise.
@@ -244,6 +244,8 @@ class AnomalyDetector(NeuralEstimator):
 
     def _build_model(self) -> torch.nn.Module:
         hidden, latent = self._size()
+        if self.architecture == "conv1d":
+            return signal_autoencoder(self.input_shape_, hidden, latent, self._output_activation(), self.init)
         return DenseAutoencoder(DenseConfig(
             input_shape=tuple(self.input_shape_), latent_dim=latent, hidden=hidden, activation=self.activation,
             output_activation=self._output_activation(), init=self.init))

@@ -26,6 +26,7 @@ ESTIMATORS = {
     "Denoiser": "aekit.estimators.denoise",
     "AnomalyDetector": "aekit.estimators.anomaly",
     "VAE": "aekit.estimators.vae",
+    "SeriesDetector": "aekit.estimators.series",
 }
 
 

@@ -25,6 +25,7 @@ RECIPES = {
     "denoise": "aekit.recipes.denoise:RECIPE",
     "anomaly": "aekit.recipes.anomaly:RECIPE",
     "vae": "aekit.recipes.vae:RECIPE",
+    "series": "aekit.recipes.series:RECIPE",
 }
 
 

@@ -27,6 +27,9 @@ class DataSpec:
     download: bool = True  # fetch missing built-in datasets
     stream: bool | None = None  # read the user's data from disk batch by batch; None: when over memory_cap
     memory_cap: int | None = None  # bytes the data may take in memory (None: aekit.data.default_memory_cap())
+    time_column: str | None = None  # a series: the column of each step's time, carried through to scores
+    fill: str | None = None  # a series: fill gaps ("linear", "previous") instead of refusing them
+    train_steps: int | None = None  # a series: train on its first N steps (the rest is held out)
     checksums: dict[str, str] | None = None  # sha256 of the data read (built-in: the files' published ones)
 
     def to_json(self) -> dict[str, Any]:
