@@ -59,6 +59,7 @@ def build_parser() -> Parser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    _threads_sleep_when_idle()
     parser = build_parser()
     args = parser.parse_args(argv)
     args.argv = list(sys.argv[1:] if argv is None else argv)
@@ -86,6 +87,17 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 PEER_GRACE_SECONDS = 5.0
+
+
+def _threads_sleep_when_idle() -> None:
+    """Have torch's OpenMP threads sleep rather than spin when they wait (aekit.training.threads).
+
+    The OpenMP runtime reads its wait policy once, when torch is imported, so this comes before
+    anything imports torch; the commands import it lazily, in their handlers.
+    """
+    from ..training.threads import use_passive_wait
+
+    use_passive_wait()
 
 
 def _alone() -> bool:

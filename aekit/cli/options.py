@@ -10,7 +10,7 @@ from .types import (IMAGE_SIZE_HELP, epochs_arg, fraction, image_size, memory_si
 # `aekit train` options every family takes -> the estimator parameter of the same meaning.
 COMMON_PARAMS = {"epochs": "epochs", "batch_size": "batch_size", "lr": "lr", "latent_dim": "latent_dim",
                  "schedule": "schedule", "precision": "precision", "patience": "patience", "seed": "seed",
-                 "device": "device"}
+                 "device": "device", "threads": "threads"}
 # The built-in datasets (aekit.data.DATASETS, named here so that building the parser imports nothing heavy;
 # tests/cli/test_help.py checks that the two agree).
 DATASET_NAMES = ("mnist", "fashion-mnist", "binarized-mnist", "ecg5000")
@@ -71,6 +71,8 @@ def add_train_options(p: argparse.ArgumentParser) -> None:
     t.add_argument("--seed", type=non_negative_int, metavar="N", help="seeds the weights, the split and every "
                                                                     "random draw")
     t.add_argument("--device", metavar="DEV", help="auto (CUDA, then MPS, then CPU), cpu, cuda, cuda:1, mps")
+    t.add_argument("--threads", type=positive_int, metavar="N", help="CPU threads inside each op (default: "
+                   "aekit's choice from the model's work per step and the cores free now; recorded in config.json)")
     t.add_argument("--precision", choices=("fp32", "bf16"), help="bf16: bfloat16 autocast in training (for "
                    "GPUs; weights stay fp32)")
     t.add_argument("--nproc", type=positive_int, metavar="N", help="train with N processes on this machine "

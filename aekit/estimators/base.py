@@ -19,8 +19,10 @@ from ..data import as_array
 from ..errors import DataError, NotFittedError, UsageError
 from ..training.budget import AUTO, epochs_for_steps
 from ..training.device import resolve_device
+from ..training.distributed import is_main_process, world_size
 from ..training.loop import LossFn, TrainConfig, train
 from ..training.progress import Pass, TrainingProgress, check_verbose
+from ..training.threads import ThreadChoice, record, recorded, resolve, forward_flops, using_threads
 
 INFERENCE_BATCH = 1024  # samples per forward pass when scoring; bounds memory for any n
 CHECK_ROWS = 8192  # rows per chunk when checking data on disk
@@ -162,6 +164,8 @@ class NeuralEstimator(BaseEstimator):
         return check_positive_int("epochs", self.epochs, 0)
 
     def _train_config(self, n_samples: int | None = None) -> TrainConfig:
+        if getattr(self, "threads", None) is not None:
+            check_positive_int("threads", self.threads)
         return TrainConfig(epochs=self._epochs(n_samples),
                            batch_size=check_positive_int("batch_size", self.batch_size),
                            lr=self.lr, seed=self.seed,
@@ -171,6 +175,21 @@ class NeuralEstimator(BaseEstimator):
 
     def _device(self) -> torch.device:
         return resolve_device(getattr(self, "device", "auto"))
+
+    def _thread_choice(self, model: torch.nn.Module, batch_size: int, passes: int) -> ThreadChoice:
+        """CPU threads for work on batches of ``batch_size``: ``threads`` when set, else aekit's choice.
+
+        ``passes``: 1 for inference, 3 for a training step (forward and backward, ~2x the forward).
+        The forward's work is counted once per model, on a zero sample of the training data's shape.
+        """
+        threads = getattr(self, "threads", None)
+        if threads is not None:
+            return resolve(check_positive_int("threads", threads))
+        if getattr(self, "_flops_of", (None,))[0] is not model:
+            sample = torch.zeros((1, *self.input_shape_), device=next(model.parameters()).device)
+            self._flops_of = (model, forward_flops(model, sample))
+        flops = self._flops_of[1]
+        return resolve(None, None if flops is None else flops * passes * batch_size)
 
     def _seeded_model(self, build: Callable[[], torch.nn.Module]) -> torch.nn.Module:
         """Build a model with weights drawn from ``self.seed``, leaving the global RNG alone."""
@@ -197,10 +216,18 @@ class NeuralEstimator(BaseEstimator):
         verbose = check_verbose(getattr(self, "verbose", 0))
         if verbose:  # Keras' and scikit-learn's meaning: 1 a bar (a line per epoch off a terminal), 2 lines
             callbacks = [*callbacks, TrainingProgress(verbose)]
-        self.history_ = train(model, loss_fn, inputs, targets, config=config, validation=val,
-                              val_loss_fn=val_loss_fn, checkpoint_dir=checkpoint_dir, resume=resume,
-                              callbacks=callbacks)
+        # A resumed run keeps the threads it started with (same sums, same weights); under torchrun
+        # each process steps on its share of the global batch.
+        choice = recorded(checkpoint_dir) if resume and getattr(self, "threads", None) is None else None
+        choice = choice or self._thread_choice(model, max(1, config.batch_size // world_size()), passes=3)
+        if is_main_process():
+            record(choice, checkpoint_dir)
+        with using_threads(choice) as choice:
+            self.history_ = train(model, loss_fn, inputs, targets, config=config, validation=val,
+                                  val_loss_fn=val_loss_fn, checkpoint_dir=checkpoint_dir, resume=resume,
+                                  callbacks=callbacks)
         self.device_ = str(device)
+        self.threads_ = choice.to_json()  # recorded in a run's config.json
         return model.eval()
 
     # ---- inference ----------------------------------------------------------------------------
@@ -222,7 +249,8 @@ class NeuralEstimator(BaseEstimator):
         # result kept alive between freed batch buffers, which fragments the heap (+0.5 GB anonymous
         # memory for 1M rows scored in batches of 1024).
         out: np.ndarray | None = None
-        with self._pass(len(X), type(self).__name__) as progress:
+        with using_threads(self._thread_choice(self.model_, min(batch_size, max(1, len(X))), passes=1)), \
+                self._pass(len(X), type(self).__name__) as progress:
             for i in range(0, len(X), batch_size):
                 y = fn(torch.as_tensor(chunk(i, i + batch_size), device=device)).float().cpu().numpy()
                 if out is None:

@@ -66,6 +66,8 @@ class Denoiser(TransformerMixin, NeuralEstimator):
     seed : int
         Seeds the weights, the shuffle and the training noise.
     device : str, default "auto"
+    threads : int or None, default None
+        As for :class:`aekit.Autoencoder`.
     verbose : {0, 1, 2}, default 0
         Progress on stderr, as in Keras: 0 silent, 1 a progress bar (a line per epoch when stderr
         is not a terminal), 2 a line per epoch.
@@ -101,6 +103,7 @@ class Denoiser(TransformerMixin, NeuralEstimator):
                  lr: float = 1e-3, schedule: str = "constant",
                  precision: str = "fp32", patience: int | None = None, seed: int = 0,
                  device: str = "auto",
+                 threads: int | None = None,
                  verbose: int = 0):
         self.noise = noise
         self.channels = channels
@@ -114,6 +117,7 @@ class Denoiser(TransformerMixin, NeuralEstimator):
         self.patience = patience
         self.seed = seed
         self.device = device
+        self.threads = threads
         self.verbose = verbose
 
     # ---- parameters and inputs --------------------------------------------------------------

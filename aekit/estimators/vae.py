@@ -78,6 +78,8 @@ class VAE(TransformerMixin, NeuralEstimator):
         Seeds the weights, the shuffle, every z drawn in training and the default of the
         evaluation methods' ``seed``.
     device : str, default "auto"
+    threads : int or None, default None
+        As for :class:`aekit.Autoencoder`.
     verbose : {0, 1, 2}, default 0
         Progress on stderr, as in Keras: 0 silent, 1 a progress bar (a line per epoch when stderr
         is not a terminal), 2 a line per epoch. Long evaluations show progress too.
@@ -110,6 +112,7 @@ class VAE(TransformerMixin, NeuralEstimator):
                  batch_size: int = 32, lr: float = 1e-3, schedule: str = "onecycle",
                  precision: str = "fp32", patience: int | None = None,
                  seed: int = 0, device: str = "auto",
+                 threads: int | None = None,
                  verbose: int = 0):
         self.latent_dim = latent_dim
         self.channels = channels
@@ -125,6 +128,7 @@ class VAE(TransformerMixin, NeuralEstimator):
         self.patience = patience
         self.seed = seed
         self.device = device
+        self.threads = threads
         self.verbose = verbose
 
     # ---- parameters and data -------------------------------------------------------------------

@@ -70,6 +70,7 @@ def train_run(family: str, params: dict[str, Any], spec: DataSpec, out: str | Pa
                     shutil.rmtree(run.path, ignore_errors=True)
             raise
         run.write_history(est.history_)
+        config["threads"] = getattr(est, "threads_", None)  # the CPU threads it trained with, and why
         metrics = recipe.evaluate(est, val)
         metrics["warnings"] = recipe.quality_warnings(est, metrics, val)  # a useless result says so
         metrics.update(epochs=len(est.history_), train_seconds=round(sum(r["seconds"] for r in est.history_), 3))

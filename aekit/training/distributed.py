@@ -167,8 +167,11 @@ def launch(argv: Sequence[str], nproc: int) -> int:
     """
     if world_size() > 1:
         raise UsageError("--nproc was given inside a distributed launch; drop --nproc under torchrun")
-    # Each process gets an equal share of the cores (torchrun would set 1 and warn about it).
-    os.environ.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // nproc)))
+    # Each process gets an equal share of the cores it may use (torchrun would set 1 and warn about
+    # it); each then picks its threads within that share (aekit.training.threads).
+    from .threads import machine_cores
+
+    os.environ.setdefault("OMP_NUM_THREADS", str(max(1, machine_cores() // nproc)))
     from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
     from torch.distributed.run import get_args_parser, run
 
