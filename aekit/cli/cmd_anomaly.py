@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from .options import add_data_options
-from .types import int_list, number
+from .types import int_list, non_negative_float, number
 
 STRATEGIES = ("mean_std", "percentile", "contamination", "mad")
 
@@ -17,8 +17,8 @@ def threshold_arg(text: str) -> str | float:
     if text in STRATEGIES:
         return text
     try:
-        return float(text)
-    except ValueError:
+        return number(text)
+    except argparse.ArgumentTypeError:
         raise argparse.ArgumentTypeError(f"expected one of {', '.join(STRATEGIES)} or a number, got {text!r}") from None
 
 
@@ -27,7 +27,7 @@ def _threshold_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--threshold", type=threshold_arg, metavar="STRATEGY",
                    help="percentile (default: of the held-out normal rows' errors), contamination, mean_std, "
                         "mad, or a number")
-    g.add_argument("--k", type=number, metavar="K", help="mean_std / mad: number of (robust) stds (default 1)")
+    g.add_argument("--k", type=non_negative_float, metavar="K", help="mean_std / mad: number of (robust) stds (default 1)")
     g.add_argument("--q", type=number, metavar="Q", help="percentile: 0-100 (default 95)")
     g.add_argument("--contamination", type=number, metavar="F", help="contamination: expected fraction in (0, 1)")
 
@@ -133,7 +133,7 @@ def cmd_score(args: argparse.Namespace) -> int:
         sep = ","
     else:
         raise UsageError(f"cannot write {args.output}: expected a .csv or .tsv file")
-    refuse_existing(args.output, args.overwrite)
+    refuse_existing(args.output, args.overwrite, inputs=[args.input])
     if args.threshold is not None or any(getattr(args, a) is not None for a in ("k", "q", "contamination")):
         est.set_params(**{p: getattr(args, p) for p in ("threshold", "k", "q", "contamination")
                           if getattr(args, p) is not None})

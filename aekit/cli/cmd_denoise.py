@@ -69,13 +69,15 @@ def cmd_denoise(args: argparse.Namespace) -> int:
     from ..data import read_path, write_output
     from ..errors import UsageError
     from ..estimators.persistence import load
+    from ..training.memory import check_images_fit
 
     est = load(args.run)
     if type(est).__name__ != "Denoiser":
         raise UsageError(f"{args.run} holds a {type(est).__name__}, not a Denoiser; train one with "
                          f"'aekit train denoise'")
     set_verbose(est, args)
-    refuse_existing(args.output, args.overwrite)
+    refuse_existing(args.output, args.overwrite, inputs=[args.input])
+    check_images_fit(args.input, args.image_size)  # before any image is decoded
     data = read_path(args.input, npz_key=args.npz_key, image_size=args.image_size)
     denoised = est.transform(data.x)
     if Path(args.input).suffix.lower() == ".npy" and Path(args.output).suffix.lower() == ".npy":

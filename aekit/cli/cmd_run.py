@@ -66,7 +66,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
     est, recipe, config = _load(args)
     if args.output:
-        refuse_existing(args.output, args.overwrite)
+        refuse_existing(args.output, args.overwrite, inputs=[args.data])
     data = recipe.load_eval_data(run_spec(args, config), int(config.get("seed", 0)), path=args.data)
     metrics = recipe.evaluate(est, data)
     if args.output:
@@ -86,7 +86,7 @@ def cmd_encode(args: argparse.Namespace) -> int:
     if not hasattr(est, "inverse_transform"):  # only latent-variable models map samples to vectors
         raise UsageError(f"{args.run} is a {config.get('family', type(est).__name__)} run without a latent space "
                          f"to encode to; use a basic, stacked or vae run")
-    refuse_existing(args.output, args.overwrite)
+    refuse_existing(args.output, args.overwrite, inputs=[args.input])
     data = _input(args, est, recipe, config)
     z = est.transform(data.x)
     write_output(args.output, z, like=data, overwrite=args.overwrite, labels=True,
@@ -100,7 +100,7 @@ def cmd_reconstruct(args: argparse.Namespace) -> int:
     from ..data import write_output
 
     est, recipe, config = _load(args)
-    refuse_existing(args.output, args.overwrite)
+    refuse_existing(args.output, args.overwrite, inputs=[args.input])
     data = _input(args, est, recipe, config)
     x_hat = est.reconstruct(data.x)
     write_output(args.output, x_hat, like=data, overwrite=args.overwrite)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from .types import int_list, number, positive_float, positive_int
+from .types import int_list, non_negative_float, number, positive_float, positive_int
 
 FILLS = ("linear", "previous")
 THRESHOLDS = ("max", "mean_std", "percentile", "contamination", "mad")
@@ -65,7 +65,7 @@ def _options(p: argparse.ArgumentParser) -> None:
                    help="max (default: margin x the highest training score), mean_std, percentile, contamination, "
                         "mad, or a number")
     t.add_argument("--margin", type=positive_float, metavar="M", help="max: the factor (default 1.5)")
-    t.add_argument("--k", type=number, metavar="K", help="mean_std / mad: number of (robust) stds (default 3)")
+    t.add_argument("--k", type=non_negative_float, metavar="K", help="mean_std / mad: number of (robust) stds (default 3)")
     t.add_argument("--q", type=number, metavar="Q", help="percentile: 0-100 (default 99)")
     t.add_argument("--contamination", type=number, metavar="F", help="contamination: expected fraction in (0, 1)")
 
@@ -102,7 +102,9 @@ def cmd_score_series(args: argparse.Namespace) -> int:
     for out in filter(None, (args.output, getattr(args, "ranges", None))):
         if not out.lower().endswith((".csv", ".tsv")):
             raise UsageError(f"cannot write {out}: expected a .csv or .tsv file")
-        refuse_existing(out, args.overwrite)
+        refuse_existing(out, args.overwrite, inputs=[args.input])
+    if args.output == getattr(args, "ranges", None):
+        raise UsageError(f"--output and --ranges are both {args.output}; give two files")
     overrides = {p: getattr(args, p) for p in ("threshold", "k", "q", "contamination") if getattr(args, p) is not None}
     if overrides:
         est.set_params(**overrides)

@@ -46,13 +46,22 @@ def _without_nproc(argv: Sequence[str]) -> list[str]:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
+    from ..errors import UsageError
     from ..recipes import train_run
     from ..training import distributed
     from .progress import takes_verbose, verbose_for
 
     if args.nproc is not None and args.nproc > 1:
+        from ..training.device import resolve_device
+
+        most, why = distributed.max_processes(resolve_device(args.device or "auto"))
+        if args.nproc > most:
+            raise UsageError(f"--nproc {args.nproc}: this machine can run at most {most} training processes "
+                             f"({why}); pass --nproc {most} or fewer")
         return distributed.launch(_without_nproc(args.argv), args.nproc)
     params = train_params(args)
+    if args.out is not None and not args.out.strip():
+        raise UsageError("--out is empty; give the run folder to write, e.g. --out runs/basic")
     # Progress on stderr through the estimator's verbose: the epochs, and the long evaluation after them
     # (a VAE's log-likelihood takes minutes). Under torchrun rank 0 reports.
     if takes_verbose(args.family):

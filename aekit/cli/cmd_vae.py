@@ -32,7 +32,8 @@ def train_params(family: str, args: argparse.Namespace) -> dict[str, Any]:
     return {a: getattr(args, a) for a in names if getattr(args, a, None) is not None}
 
 
-def _write_images(images, output: str, overwrite: bool, *, strip: bool = False, title: str | None = None) -> None:
+def _write_images(images, output: str, overwrite: bool, *, strip: bool = False, title: str | None = None,
+                  inputs=()) -> None:
     """A .png figure (grid, or one row with ``strip``) or the raw (n, C, H, W) array as .npy."""
     from .. import plots
     from .._io import refuse_existing
@@ -40,8 +41,8 @@ def _write_images(images, output: str, overwrite: bool, *, strip: bool = False, 
     from ..errors import UsageError
 
     ext = Path(output).suffix.lower()
+    refuse_existing(output, overwrite, inputs=inputs)
     if ext == ".png":
-        refuse_existing(output, overwrite)
         (plots.plot_strip if strip else plots.plot_image_grid)(images, output, title=title)
     elif ext == ".npy":
         write_output(output, images, overwrite=overwrite)
@@ -93,7 +94,7 @@ def cmd_interpolate(args: argparse.Namespace) -> int:
         ends = [data.x[args.from_], data.x[args.to]]
         what = f"test image {args.from_} -> {args.to}"
     strip = est.interpolate(ends[0], ends[1], steps=args.steps, method=args.method)
-    _write_images(strip, args.output, args.overwrite, strip=True, title=what)
+    _write_images(strip, args.output, args.overwrite, strip=True, title=what, inputs=args.input or ())
     print(f"wrote {len(strip)} interpolation steps ({what}) to {args.output}")
     return 0
 

@@ -120,7 +120,9 @@ def read_for_model(args: argparse.Namespace, est, config: dict | None = None):
     run's id column when the file has one (``--id-column`` overrides)."""
     from ..data import read_path
     from ..data.tables import table_columns
+    from ..training.memory import check_images_fit
 
+    check_images_fit(args.input, args.image_size)  # before any image is decoded
     names = getattr(est, "feature_names_in_", None)
     id_column = args.id_column
     recorded = ((config or {}).get("data") or {}).get("id_column")

@@ -39,6 +39,8 @@ def _table_rows(path: Path, delimiter: str) -> Iterator[tuple[int, list[str]]]:
             reader = csv.reader(f, delimiter=delimiter)
             for row in reader:
                 if any(cell.strip() for cell in row):
+                    if "\0" in delimiter.join(row):  # numpy would drop a trailing NUL from "4\0" silently
+                        raise fail(f"{path}: row {reader.line_num} holds a NUL byte; expected a text table")
                     yield reader.line_num, row
     except UnicodeDecodeError as exc:
         raise fail(f"{path} is not UTF-8 text ({exc.reason} at byte {exc.start}); expected a {path.suffix} table") from exc

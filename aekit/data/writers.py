@@ -7,7 +7,6 @@ half an output, and ``overwrite=True`` replaces the old output only after the ne
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import io
 import logging
@@ -18,7 +17,8 @@ from pathlib import Path, PurePosixPath
 
 import numpy as np
 
-from .._io import write_text, write_with
+from .._io import write_failure, write_text, write_with
+from .._transaction import replace_folder
 from ..errors import UsageError
 from .checks import to_numpy
 from .container import Data
@@ -155,23 +155,15 @@ def _write_image_folder(path: Path, x: np.ndarray, like: Data | None) -> None:
     names = _image_names(len(x), like)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
-    old = None
     try:
         for name, img in zip(names, x):
             target = tmp / name
             target.parent.mkdir(parents=True, exist_ok=True)
-            _to_image(img, like).save(target, format=_format(name))
-        if path.exists():  # an empty folder, or the old output with overwrite: swap it out
-            old = path.with_name(f".{path.name}.old-{os.getpid()}")
-            os.replace(path, old)
-        os.replace(tmp, path)
+            try:
+                _to_image(img, like).save(target, format=_format(name))
+            except OSError as exc:  # a full disk names the output, not a temporary file
+                raise write_failure(exc, path) if exc.errno is not None else exc from None
+        replace_folder(tmp, path)  # an empty folder, or the old output with overwrite: swapped in one step
     except BaseException:
-        if old is not None and not path.exists():
-            os.replace(old, path)  # put the old output back
-            old = None
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    finally:
-        if old is not None:
-            with contextlib.suppress(OSError):
-                shutil.rmtree(old)

@@ -22,6 +22,7 @@ from ..training.device import resolve_device
 from ..training.distributed import is_main_process, world_size
 from ..training.loop import LossFn, TrainConfig, train
 from ..training.progress import Pass, TrainingProgress, check_verbose
+from ..training.memory import check_model_fits
 from ..training.threads import ThreadChoice, record, recorded, resolve, forward_flops, using_threads
 
 INFERENCE_BATCH = 1024  # samples per forward pass when scoring; bounds memory for any n
@@ -193,6 +194,8 @@ class NeuralEstimator(BaseEstimator):
 
     def _seeded_model(self, build: Callable[[], torch.nn.Module]) -> torch.nn.Module:
         """Build a model with weights drawn from ``self.seed``, leaving the global RNG alone."""
+        # Sizes beyond the machine are refused before anything is allocated (built on the meta device).
+        check_model_fits(build, getattr(self, "input_shape_", ()), self.batch_size, device=self._device())
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(check_positive_int("seed", self.seed, 0))
             return build()

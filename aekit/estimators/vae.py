@@ -15,6 +15,7 @@ from ..errors import DataError, UsageError
 from ..models.init import INITS
 from ..models.vae import KL_ESTIMATES, LIKELIHOODS, ConvVAE, VAEConfig, gaussian_kl, log_normal, negative_elbo
 from ..training.progress import check_verbose
+from ..training.memory import check_output_fits
 from .base import NeuralEstimator, check_positive_int, check_rows, is_row_store
 
 DECODE_BUDGET = 2048  # images decoded per pass when estimating the ELBO / log-likelihood; bounds memory
@@ -269,6 +270,7 @@ class VAE(TransformerMixin, NeuralEstimator):
         """
         self._check_is_fitted()
         n = check_positive_int("n", n)
+        check_output_fits(n, self.input_shape_, f"generating {n} images", "ask for fewer images (n, --n)")
         z = torch.randn(n, int(self.latent_dim), generator=self._generator(seed))
         return self.inverse_transform(z.numpy())
 
@@ -291,6 +293,8 @@ class VAE(TransformerMixin, NeuralEstimator):
         >>> strip = vae.interpolate(X_test[0], X_test[1], steps=10)     # doctest: +SKIP
         """
         steps = check_positive_int("steps", steps, 2)
+        self._check_is_fitted()
+        check_output_fits(steps, self.input_shape_, f"an interpolation of {steps} steps", "ask for fewer (--steps)")
         if method not in ("linear", "slerp"):
             raise UsageError(f"method must be 'linear' or 'slerp', got {method!r}")
         ends = []

@@ -50,6 +50,7 @@ from torch import nn
 from .. import __version__, _io
 from ..errors import RunFailure, UsageError, one_line
 from ..estimators.losses import per_sample_error
+from ..training.serialize import check_finite
 from . import PARTS
 
 logger = logging.getLogger(__name__)
@@ -329,6 +330,7 @@ def export_onnx(model: Any, output: str | Path, part: str | None = None, *, opse
         raise UsageError(f"cannot write {output}: expected a .onnx file")
     _io.refuse_existing(output, overwrite)
     est, extra = _estimator(model)
+    check_finite(est._get_tensors(), f"cannot export the {type(est).__name__}")  # a diverged model serves NaN
     part = _check_part(est, part)
     kind = type(est).__name__
     label = f"the {kind}'s {part}"
