@@ -25,6 +25,7 @@ _LAZY = {
     "Denoiser": "aekit.estimators.denoise",
     "AnomalyDetector": "aekit.estimators.anomaly",
     "VAE": "aekit.estimators.vae",
+    "SeriesDetector": "aekit.estimators.series",
     "load": "aekit.estimators.persistence",
 }
 

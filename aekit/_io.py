@@ -7,11 +7,14 @@ over the target (atomic on POSIX and Windows).
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import tempfile
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterable, Iterator
+
+from .errors import AekitError, RunFailure, WriteFailure
 
 
 def _umask() -> int:
@@ -28,8 +31,11 @@ def atomic_path(path: str | os.PathLike, suffix: str = "") -> Iterator[Path]:
     ``suffix`` keeps a file ending that writers such as matplotlib or Pillow look at.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix + ".tmp", dir=path.parent)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix + ".tmp", dir=path.parent)
+    except OSError as exc:
+        raise write_failure(exc, path) from None
     os.close(fd)
     tmp_path = Path(tmp)
     try:
@@ -38,10 +44,33 @@ def atomic_path(path: str | os.PathLike, suffix: str = "") -> Iterator[Path]:
             os.fsync(f.fileno())
         os.chmod(tmp_path, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual permissions
         os.replace(tmp_path, path)
-    except BaseException:
+    except BaseException as exc:
         with contextlib.suppress(FileNotFoundError):
             tmp_path.unlink()
+        if isinstance(exc, OSError) and not isinstance(exc, AekitError) and _is_storage_error(exc):
+            raise write_failure(exc, path) from None
         raise
+
+
+# Errors of a write that ran out of room: no space, quota, a file-size limit (RLIMIT_FSIZE), I/O.
+_STORAGE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO, errno.EROFS}
+
+
+def _is_storage_error(exc: OSError) -> bool:
+    # numpy's tofile/np.save report a short write as "N requested and M written", without an errno
+    return exc.errno in _STORAGE_ERRNOS or (exc.errno is None and "requested and" in str(exc))
+
+
+def write_failure(exc: OSError, path: str | os.PathLike) -> WriteFailure:
+    """A one-line error naming ``path`` for an OSError raised while writing it."""
+    reasons = {errno.ENOSPC: "no space left on device", errno.EDQUOT: "disk quota exceeded",
+               errno.EFBIG: "file too large for this system's limits"}
+    if exc.errno in reasons or (exc.errno is None and "requested and" in str(exc)):
+        reason = reasons.get(exc.errno, "no space left on device")
+        return WriteFailure(f"{reason} writing {path}; free some space or write elsewhere",
+                            errno=exc.errno or errno.ENOSPC, filename=str(path))
+    return WriteFailure(f"cannot write {path}: {(exc.strerror or str(exc)).lower()}", errno=exc.errno,
+                        filename=str(path))
 
 
 def write_bytes(path: str | os.PathLike, data: bytes) -> None:
@@ -56,8 +85,14 @@ def write_text(path: str | os.PathLike, text: str) -> None:
 
 
 def write_json(path: str | os.PathLike, obj: Any) -> None:
-    """Write ``obj`` as indented JSON to ``path`` atomically."""
-    write_text(path, json.dumps(obj, indent=2, sort_keys=False, allow_nan=False) + "\n")
+    """Write ``obj`` as indented JSON to ``path`` atomically (NaN and infinity are refused: not JSON)."""
+    try:
+        text = json.dumps(obj, indent=2, sort_keys=False, allow_nan=False)
+    except ValueError as exc:
+        raise RunFailure(f"cannot write {path}: a value is not a finite number ({exc})") from None
+    except TypeError as exc:
+        raise RunFailure(f"cannot write {path}: a value is not JSON ({exc})") from None
+    write_text(path, text + "\n")
 
 
 def write_with(path: str | os.PathLike, writer: Callable[[Path], None]) -> None:
@@ -67,18 +102,10 @@ def write_with(path: str | os.PathLike, writer: Callable[[Path], None]) -> None:
         writer(tmp)
 
 
-def refuse_existing(path: str | os.PathLike, overwrite: bool) -> None:
-    """Raise a one-line UsageError if ``path`` exists (a file, or a non-empty folder) and ``overwrite`` is off."""
-    from .errors import UsageError
+def refuse_existing(path: str | os.PathLike, overwrite: bool, inputs: Iterable[str | os.PathLike | None] = ()) -> None:
+    """Raise a one-line UsageError if writing ``path`` would clobber something (see
+    :func:`aekit._outputs.check_output`): it exists (a file, or a non-empty folder) and ``overwrite``
+    is off, it is one of ``inputs``, or it lies in a run folder."""
+    from ._outputs import check_output
 
-    path = Path(path)
-    parent = path.parent  # the nearest existing folder above the output must be a writable folder
-    while not parent.exists() and parent != parent.parent:
-        parent = parent.parent
-    if not parent.is_dir() or not os.access(parent, os.W_OK):
-        raise UsageError(f"cannot write {path}: {parent} is not a writable folder; pass another output path")
-    if overwrite or not path.exists():
-        return
-    if path.is_dir() and not any(path.iterdir()):
-        return
-    raise UsageError(f"{path} already exists; pass --overwrite to replace it")
+    check_output(path, overwrite=overwrite, inputs=inputs)

@@ -3,6 +3,10 @@
 Every message is one line: what was wrong, what was expected, and the fix where there
 is one. The CLI maps :class:`UsageError` to exit code 2 and :class:`RunFailure` to exit
 code 1 and prints only the message (the traceback only with ``--debug``).
+
+Each error also subclasses the built-in exception a caller would catch for it
+(``ValueError``, ``TypeError``, ``MemoryError``, ``OSError``, ``RuntimeError``), so that
+``except ValueError`` and the like keep working around aekit's calls.
 """
 
 from __future__ import annotations
@@ -28,10 +32,39 @@ class DataTypeError(DataError, TypeError):
     """Input of a type that cannot be numbers (an object array holding dicts, say): a TypeError, as scikit-learn raises."""
 
 
+class ArgumentTypeError(UsageError, TypeError):
+    """An argument of the wrong type given to a public function (a number where a path belongs...)."""
+
+
+class TooLarge(UsageError, MemoryError):
+    """What the arguments ask for needs more memory than the machine has; refused before allocating."""
+
+
 class RunFailure(AekitError, RuntimeError):
     """A failure while running: a download that failed, a corrupt model file (exit code 1)."""
 
     exit_code = 1
+
+
+class Diverged(RunFailure):
+    """Training produced a non-finite loss or non-finite weights; the last good checkpoint is kept."""
+
+
+class RunInProgress(RunFailure):
+    """A run folder that another process is still writing, or that was interrupted before it finished."""
+
+
+class WriteFailure(AekitError, OSError):
+    """A file could not be written (disk full, quota, file too large); names the path (exit code 1)."""
+
+    exit_code = 1
+
+    def __init__(self, message: str, *, errno: int | None = None, filename: str | None = None):
+        super().__init__(message)
+        self.errno, self.filename = errno, filename  # what `except OSError` callers look at
+
+    def __str__(self) -> str:
+        return str(self.args[0])
 
 
 def __getattr__(name: str):
@@ -48,6 +81,14 @@ def __getattr__(name: str):
         globals()[name] = cls
         return cls
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+class Interrupted(KeyboardInterrupt):
+    """SIGINT (Ctrl-C), SIGTERM or SIGHUP: the CLI stops as on Ctrl-C and exits with 128 + ``signum``."""
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = int(signum)
 
 
 def one_line(message: str) -> str:

@@ -67,8 +67,12 @@ def snapshot(folder: Path) -> dict[str, str]:
     out = {}
     for p in sorted(Path(folder).rglob("*")):
         rel = p.relative_to(folder).as_posix()
-        if p.is_dir():
+        if p.is_symlink():  # never read through a link (a case links weights to /dev/zero)
+            out[rel] = f"<link {os.readlink(p)}>"
+        elif p.is_dir():
             out[rel] = "<dir>"
+        elif not p.is_file():  # a FIFO: reading it would block
+            out[rel] = "<special>"
         elif p.name != ".lock":
             out[rel] = hashlib.sha256(p.read_bytes()).hexdigest()
     return out
@@ -107,6 +111,8 @@ def check_run_folder(run: Path, *, allow_tmp: bool = True) -> None:
         if p.name.endswith(".tmp"):
             assert allow_tmp, f"stray temp file {p}"
             assert p.name.startswith("."), f"temp file under a final name: {p}"
+            continue
+        if p.name == ".aekit-partial":  # the mark of a run being built (aekit._transaction)
             continue
         assert not p.name.startswith("."), f"unexpected hidden file {p}"
         if p.suffix == ".json":

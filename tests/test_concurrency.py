@@ -1,5 +1,6 @@
 """Issue 10: two ``aekit train --out SAME`` at once: one trains, the other refuses at once with one
-line (the run folder's lock), and the finished run is intact."""
+line (the run folder's lock), a reader is told the run is still being written, and the finished run
+is intact."""
 
 from __future__ import annotations
 
@@ -31,11 +32,13 @@ def test_two_trainings_into_one_folder(tmp_path):
     assert procs[loser].returncode in (1, 2), err
     assert "in use" in line or "already exists" in line, line
 
-    # While the winner trains, even --overwrite must not touch its folder.
-    while not (run / "checkpoint" / "latest.json").exists() and winner.poll() is None:
+    # While the winner trains, even --overwrite must not touch its folder, and readers say it is training.
+    while not (tmp_path / ".run.partial" / "checkpoint" / "latest.json").exists() and winner.poll() is None:
         time.sleep(0.01)
     code, _, err = cli(*args, "--overwrite")
     assert_one_line(code, err, 1, ["in use", "lock"])
+    code, _, err = cli("evaluate", run)
+    assert_one_line(code, err, 1, ["still being written", "wait"])
     assert winner.poll() is None, "the winner finished before the --overwrite attempt; make it longer"
 
     out, err = winner.communicate(timeout=300)

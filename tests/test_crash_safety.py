@@ -1,6 +1,8 @@
-"""Issue 10: SIGKILL a real training process at several points; the run folder must always hold a
-loadable checkpoint (latest.json names a complete safetensors file), every final-named file must be
-complete, and ``--resume`` must finish the run. (Kill-after-epoch-3 exact resume: tests/cli/test_cli.py.)"""
+"""Issue 10: SIGKILL a real training process at several points; the run being built (``.RUN.partial``
+beside RUN) must always hold a loadable checkpoint (latest.json names a complete safetensors file),
+every final-named file must be complete, RUN must not appear before the run is complete, and
+``--resume`` must finish the run. (Kill-after-epoch-3 exact resume: tests/cli/test_cli.py; every fault
+during every operation: tests/test_faults.py.)"""
 
 from __future__ import annotations
 
@@ -32,9 +34,9 @@ def _temp_file_in(folder):
     return seen
 
 
-def _epoch(run):
+def _epoch(work):
     try:
-        return json.loads((run / "checkpoint" / "latest.json").read_text())["epoch"]
+        return json.loads((work / "checkpoint" / "latest.json").read_text())["epoch"]
     except (OSError, ValueError, KeyError):
         return 0
 
@@ -46,7 +48,7 @@ def test_sigkill_mid_epoch_during_checkpoint_write_and_at_random_then_resume(tmp
     rng = random.Random(0)
     X = np.random.default_rng(0).random((400, 512)).astype(np.float32)
     np.save(tmp_path / "x.npy", X)
-    run = tmp_path / "run"
+    run, work = tmp_path / "run", tmp_path / ".run.partial"
     # ~2M parameters: each checkpoint (weights + Adam moments) is ~25 MB, so its write takes a while.
     args = ["train", "stacked", "--data", tmp_path / "x.npy", "--hidden", "2048", "--latent-dim", "8",
             "--epochs", str(EPOCHS), "--batch-size", "100", "--no-figures", "--quiet", "--out", run, "--resume"]
@@ -54,20 +56,22 @@ def test_sigkill_mid_epoch_during_checkpoint_write_and_at_random_then_resume(tmp
     for point in ("checkpoint-write", "mid-epoch", "random"):
         proc = proc_cli(*args)
         deadline = time.time() + 60
-        start_epoch = _epoch(run)
+        start_epoch = _epoch(work)
         if point == "checkpoint-write":
-            hit = _wait_for(_temp_file_in(run / "checkpoint"), proc, deadline)
+            hit = _wait_for(_temp_file_in(work / "checkpoint"), proc, deadline)
             caught_in_write += hit
         elif point == "mid-epoch":
-            _wait_for(lambda: _epoch(run) > start_epoch, proc, deadline)
+            _wait_for(lambda: _epoch(work) > start_epoch, proc, deadline)
             time.sleep(rng.uniform(0.02, 0.3))
         else:
             time.sleep(rng.uniform(0.3, 3.0))  # during start-up, data loading or training
         assert proc.poll() is None, f"training finished before the {point} kill; make it longer"
         os.kill(proc.pid, signal.SIGKILL)
         proc.communicate()
-        assert not (run / "metrics.json").exists()
-        check_run_folder(run)  # hidden *.tmp may remain after SIGKILL; every final name is complete
+        assert not run.exists()  # a run appears only once complete
+        check_run_folder(work)  # hidden *.tmp may remain after SIGKILL; every final name is complete
+        code, _, err = cli("evaluate", run)
+        assert code == 1 and "interrupted" in err and "--resume" in err, err
     assert caught_in_write >= 1, "never caught a checkpoint write in progress"
 
     code, out, err = cli(*args)  # in-process: resume to the end

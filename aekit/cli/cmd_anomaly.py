@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from .options import add_data_options
-from .types import int_list, number
+from .types import int_list, non_negative_float, number
 
 STRATEGIES = ("mean_std", "percentile", "contamination", "mad")
 
@@ -17,8 +17,8 @@ def threshold_arg(text: str) -> str | float:
     if text in STRATEGIES:
         return text
     try:
-        return float(text)
-    except ValueError:
+        return number(text)
+    except argparse.ArgumentTypeError:
         raise argparse.ArgumentTypeError(f"expected one of {', '.join(STRATEGIES)} or a number, got {text!r}") from None
 
 
@@ -27,7 +27,7 @@ def _threshold_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--threshold", type=threshold_arg, metavar="STRATEGY",
                    help="percentile (default: of the held-out normal rows' errors), contamination, mean_std, "
                         "mad, or a number")
-    g.add_argument("--k", type=number, metavar="K", help="mean_std / mad: number of (robust) stds (default 1)")
+    g.add_argument("--k", type=non_negative_float, metavar="K", help="mean_std / mad: number of (robust) stds (default 1)")
     g.add_argument("--q", type=number, metavar="Q", help="percentile: 0-100 (default 95)")
     g.add_argument("--contamination", type=number, metavar="F", help="contamination: expected fraction in (0, 1)")
 
@@ -36,6 +36,8 @@ def _options(p: argparse.ArgumentParser) -> None:
     p.add_argument_group("data").add_argument(
         "--normal-label", metavar="VALUE", help="with --label-column: the label of normal rows (others are anomalies)")
     g = p.add_argument_group("model")
+    g.add_argument("--architecture", choices=("dense", "conv1d"), help="dense (default) or conv1d (a 1-D conv "
+                   "autoencoder over each row as a signal)")
     g.add_argument("--hidden", type=int_list, metavar="W1,W2", help="encoder widths before the code (default: "
                    "sized from the number of features)")
     g.add_argument("--activation", help="hidden activation (default relu)")
@@ -57,7 +59,8 @@ HELP = {"anomaly": "anomaly detection by reconstruction error (train on normal d
 
 _PARAMS = {"hidden": "hidden", "activation": "activation", "output_activation": "output_activation", "init": "init",
            "scaler": "scaler", "error": "error", "loss": "loss", "threshold": "threshold", "k": "k", "q": "q",
-           "contamination": "contamination", "validation_fraction": "validation_fraction"}
+           "contamination": "contamination", "validation_fraction": "validation_fraction",
+           "architecture": "architecture"}
 
 
 def train_params(family: str, args: argparse.Namespace) -> dict[str, Any]:
@@ -72,7 +75,13 @@ def register(subparsers) -> None:
     s.add_argument("--output", required=True, metavar="FILE", help=".csv or .tsv: [id,] score, is_anomaly")
     add_data_options(s, builtin=False)
     _threshold_options(s)
-    s.add_argument("--overwrite", action="store_true")
+    from .cmd_series import add_series_data_options
+
+    g = s.add_argument_group("a series run ('aekit train series')")
+    add_series_data_options(g)
+    g.add_argument("--ranges", metavar="FILE", help=".csv or .tsv: the anomalous ranges (start, end, peak score)")
+    s.add_argument("--overwrite", action="store_true", help="replace an existing output")
+    s.add_argument("--quiet", action="store_true", help="no progress on stderr")
     s.set_defaults(func=cmd_score)
 
 
@@ -86,15 +95,35 @@ def _npy_chunks(path: str, rows: int = 16_384):
             yield Data(x=x, source=path)
 
 
+def _id_column(args: argparse.Namespace, config: dict):
+    """--id-column, else the run's id column when the input table has it."""
+    from ..data.tables import table_columns
+
+    recorded = (config.get("data") or {}).get("id_column")
+    if args.id_column is None and recorded is not None and recorded in (table_columns(args.input) or ()):
+        return recorded
+    return args.id_column
+
+
 def cmd_score(args: argparse.Namespace) -> int:
+    import csv
+
     from .. import _io
     from .._io import refuse_existing
     from ..errors import UsageError
     from ..estimators.anomaly import score_table
     from ..data import iter_table, read_path
+    from ..estimators.persistence import read_config
     from ..recipes import load_run
+    from ..training.progress import Pass
+    from .progress import set_verbose
 
+    if read_config(args.run).get("estimator") == "SeriesDetector":
+        from .cmd_series import cmd_score_series
+
+        return cmd_score_series(args)
     est, _, config = load_run(args.run)
+    set_verbose(est, args)
     if config.get("estimator") != "AnomalyDetector":
         raise UsageError(f"{args.run} is a {config.get('estimator')} run; 'aekit score' needs an anomaly run "
                          f"('aekit train anomaly')")
@@ -104,12 +133,12 @@ def cmd_score(args: argparse.Namespace) -> int:
         sep = ","
     else:
         raise UsageError(f"cannot write {args.output}: expected a .csv or .tsv file")
-    refuse_existing(args.output, args.overwrite)
+    refuse_existing(args.output, args.overwrite, inputs=[args.input])
     if args.threshold is not None or any(getattr(args, a) is not None for a in ("k", "q", "contamination")):
         est.set_params(**{p: getattr(args, p) for p in ("threshold", "k", "q", "contamination")
                           if getattr(args, p) is not None})
     names = getattr(est, "feature_names_in_", None)  # pick the model's columns by name; others are ignored
-    options = dict(label_column=args.label_column, id_column=args.id_column,
+    options = dict(label_column=args.label_column, id_column=_id_column(args, config),
                    columns=None if names is None else list(names))
     if Path(args.input).suffix.lower() in (".csv", ".tsv"):
         chunks = iter_table(args.input, **options)  # streamed: memory bounded by one chunk, any file size
@@ -118,9 +147,14 @@ def cmd_score(args: argparse.Namespace) -> int:
     else:
         chunks = [read_path(args.input, npz_key=args.npz_key, image_size=args.image_size, **options)]
     n = 0
-    with _io.atomic_path(args.output) as tmp, open(tmp, "w", newline="") as f:
+    with _io.atomic_path(args.output) as tmp, open(tmp, "w", newline="") as f, \
+            Pass(None, "score", unit="rows", verbose=0 if args.quiet else 1) as progress:
         for chunk in chunks:
-            f.write(score_table(est, chunk.x, ids=chunk.ids, sep=sep, header=n == 0))
+            if n == 0:  # the header: the id column under its own name, as in the input
+                ident = [chunk.id_name or "id"] if chunk.ids is not None else []
+                csv.writer(f, delimiter=sep, lineterminator="\n").writerow([*ident, "score", "is_anomaly"])
+            f.write(score_table(est, chunk.x, ids=chunk.ids, sep=sep, header=False))
             n += len(chunk)
+            progress.update(len(chunk))
     print(f"wrote {n} scores to {args.output} (threshold {est.threshold_:.6g})")
     return 0

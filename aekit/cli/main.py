@@ -13,13 +13,15 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import signal
 import sys
 from typing import Sequence
 
 from .. import __version__
+from . import signals
 
 # One module per family; each has TRAIN_OPTIONS, train_params(family, args), register(subparsers).
-FAMILY_MODULES = ("cmd_autoencoder", "cmd_denoise", "cmd_anomaly", "cmd_vae")
+FAMILY_MODULES = ("cmd_autoencoder", "cmd_denoise", "cmd_anomaly", "cmd_vae", "cmd_series")
 # Commands that belong to no one family, before and after the families' own; each has register(subparsers).
 GENERAL_MODULES = ("cmd_run", "cmd_datasets")
 LATE_MODULES = ("cmd_export", "cmd_search")
@@ -59,6 +61,7 @@ def build_parser() -> Parser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    _threads_sleep_when_idle()
     parser = build_parser()
     args = parser.parse_args(argv)
     args.argv = list(sys.argv[1:] if argv is None else argv)
@@ -73,10 +76,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         warnings.simplefilter("ignore")
     from ..training import distributed
 
-    code = _run(args)
+    with signals.handled():
+        code = _run(args)
     if _alone():
         return code
-    if code and not _reports():
+    if code and not _reports() and signals.received() is None:
         # Under torchrun, let rank 0 (which reports the cause) exit first, so that torchrun
         # passes on its exit code rather than that of a process that failed because rank 0 left.
         import time
@@ -86,6 +90,17 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 PEER_GRACE_SECONDS = 5.0
+
+
+def _threads_sleep_when_idle() -> None:
+    """Have torch's OpenMP threads sleep rather than spin when they wait (aekit.training.threads).
+
+    The OpenMP runtime reads its wait policy once, when torch is imported, so this comes before
+    anything imports torch; the commands import it lazily, in their handlers.
+    """
+    from ..training.threads import use_passive_wait
+
+    use_passive_wait()
 
 
 def _alone() -> bool:
@@ -116,22 +131,33 @@ def _run(args: argparse.Namespace) -> int:
 
     try:
         return int(args.func(args) or 0)
+    except KeyboardInterrupt as exc:  # Ctrl-C, SIGTERM, SIGHUP (aekit.cli.signals)
+        return _interrupted(args, getattr(exc, "signum", signal.SIGINT))
     except AekitError as exc:
+        if signals.received() is not None:  # a failure caused by the stop (a peer that left first)
+            return _interrupted(args, signals.received())
         if args.debug:
             raise
         if _reports():  # under torchrun every process fails alike; one of them says so
             sys.stderr.write(f"aekit: error: {one_line(exc)}\n")
         return exc.exit_code
-    except KeyboardInterrupt:
-        sys.stderr.write("aekit: interrupted\n")
-        return 130
     except OSError as exc:  # disk full, permission denied, ...
+        if signals.received() is not None:
+            return _interrupted(args, signals.received())
         if args.debug:
             raise
-        where = f" {exc.filename}" if getattr(exc, "filename", None) else ""
-        sys.stderr.write(f"aekit: error:{where} {one_line(exc.strerror or exc)}\n")
+        if _reports():
+            sys.stderr.write(f"aekit: error: {_os_error(exc)}\n")
+        return 1
+    except MemoryError:
+        if args.debug:
+            raise
+        if _reports():
+            sys.stderr.write("aekit: error: out of memory; use smaller sizes (batch, layers, images, samples)\n")
         return 1
     except Exception as exc:  # a bug: still one line, and the way to see more
+        if signals.received() is not None:
+            return _interrupted(args, signals.received())
         if args.debug:
             raise
         # Under torchrun a process whose peer failed sees a RuntimeError from the collective; the
@@ -140,6 +166,30 @@ def _run(args: argparse.Namespace) -> int:
             sys.stderr.write(f"aekit: internal error: {type(exc).__name__}: {one_line(exc)} "
                              f"(rerun with --debug for the traceback)\n")
         return 1
+
+
+def _interrupted(args: argparse.Namespace, signum: int) -> int:
+    """One line (from one process), and 128 + the signal's number as the exit code."""
+    if signals.reports_interrupts():
+        hint = "; resume with --resume" if getattr(args, "command", None) == "train" else ""
+        sys.stderr.write(f"aekit: interrupted{hint}\n")
+    return 128 + int(signum)
+
+
+def _os_error(exc: OSError) -> str:
+    """An OSError as one line that names the path (a full disk names what could not be written)."""
+    import errno
+
+    from ..errors import one_line
+
+    storage = {errno.ENOSPC: "no space left on device", errno.EDQUOT: "disk quota exceeded",
+               errno.EFBIG: "file too large for this system's limits"}
+    if exc.errno is None and "requested and" in str(exc):  # numpy's short write, without an errno
+        return "no space left on device (a write was cut short)"
+    reason = storage.get(exc.errno) or one_line(exc.strerror or exc).lower()
+    if not getattr(exc, "filename", None):
+        return reason
+    return f"{reason} writing {exc.filename}" if exc.errno in storage else f"{reason}: {exc.filename}"
 
 
 if __name__ == "__main__":  # pragma: no cover

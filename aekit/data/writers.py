@@ -7,7 +7,6 @@ half an output, and ``overwrite=True`` replaces the old output only after the ne
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import io
 import logging
@@ -18,7 +17,8 @@ from pathlib import Path, PurePosixPath
 
 import numpy as np
 
-from .._io import write_text, write_with
+from .._io import write_failure, write_text, write_with
+from .._transaction import replace_folder
 from ..errors import UsageError
 from .checks import to_numpy
 from .container import Data
@@ -28,13 +28,16 @@ from .tables import TABLE_EXTENSIONS
 logger = logging.getLogger(__name__)
 
 
-def write_output(path: str | os.PathLike, x, *, like: Data | None = None, overwrite: bool = False) -> Path:
+def write_output(path: str | os.PathLike, x, *, like: Data | None = None, overwrite: bool = False,
+                 columns: list[str] | None = None, labels: bool = False) -> Path:
     """Write ``x`` to ``path``: ``.npy``, ``.csv``/``.tsv``, one image, or a folder of images.
 
-    ``like`` is the input the results belong to: a table gets its feature names as header
-    (when the widths match) and its ids as first column; images get its relative names,
-    file formats and mode. Images are ``(n, C, H, W)`` floats, clipped to [0, 1].
-    Refuses an existing file or non-empty folder unless ``overwrite``.
+    ``like`` is the input the results belong to. A table keeps each sample's identity beside its
+    result: the id column under its own name (``like.id_name``), or the image file names in a
+    ``file`` column, then ``columns`` (default: the input's feature names when the widths match)
+    in a header row. Images get the input's relative names, file formats and mode. Images are
+    ``(n, C, H, W)`` floats, clipped to [0, 1]. Refuses an existing file or non-empty folder
+    unless ``overwrite``.
 
     Parameters
     ----------
@@ -45,6 +48,10 @@ def write_output(path: str | os.PathLike, x, *, like: Data | None = None, overwr
     like : Data, optional
         The input they belong to.
     overwrite : bool, default False
+    columns : list of str, optional
+        Names of ``x``'s columns for a table's header (e.g. ``z1 ... zk`` for latent vectors).
+    labels : bool, default False
+        Also write ``like.y`` in a ``label`` column of a table (the class of each latent vector).
 
     Returns
     -------
@@ -73,7 +80,7 @@ def write_output(path: str | os.PathLike, x, *, like: Data | None = None, overwr
     elif ext == ".npy":
         write_with(path, lambda tmp: _save_npy(tmp, x))
     elif ext in TABLE_EXTENSIONS:
-        write_text(path, _table_text(x, like, TABLE_EXTENSIONS[ext]))
+        write_text(path, _table_text(x, like, TABLE_EXTENSIONS[ext], columns, labels))
     else:
         if len(x) != 1:
             raise UsageError(f"cannot write {len(x)} images to the single file {path}; give a folder")
@@ -87,21 +94,28 @@ def _save_npy(tmp: Path, x: np.ndarray) -> None:
         np.save(f, x)
 
 
-def _table_text(x: np.ndarray, like: Data | None, delimiter: str) -> str:
+def _table_text(x: np.ndarray, like: Data | None, delimiter: str, columns: list[str] | None = None,
+                labels: bool = False) -> str:
     rows = x.reshape(len(x), -1) if x.ndim != 1 else x[:, None]
-    header = like.feature_names if like is not None else None
+    header = list(columns) if columns is not None else (like.feature_names if like is not None else None)
     if header is not None and len(header) != rows.shape[1]:
         header = None  # latents or scores: not the input's columns
-    ids = like.ids if like is not None and like.ids is not None and len(like.ids) == len(rows) else None
-    if ids is not None:
-        header = ["id", *(header or [str(i) for i in range(rows.shape[1])])]
+    lead: list[tuple[str, list]] = []  # each sample's identity, before its result
+    if like is not None and like.ids is not None and len(like.ids) == len(rows):
+        lead.append((like.id_name or "id", [str(v) for v in like.ids]))
+    elif like is not None and like.names is not None and len(like.names) == len(rows):
+        lead.append(("file", list(like.names)))
+    if labels and like is not None and like.y is not None and len(like.y) == len(rows):
+        lead.append(("label", [str(v) for v in np.asarray(like.y).tolist()]))
+    if lead:
+        header = [name for name, _ in lead] + (header or [str(i) for i in range(rows.shape[1])])
     out = io.StringIO()
     writer = csv.writer(out, delimiter=delimiter, lineterminator="\n")
     if header is not None:
         writer.writerow(header)
     for i, row in enumerate(rows.tolist()):
         cells = ["%.9g" % v for v in row]  # 9 significant digits round-trip float32
-        writer.writerow([str(ids[i]), *cells] if ids is not None else cells)
+        writer.writerow([values[i] for _, values in lead] + cells)
     return out.getvalue()
 
 
@@ -141,23 +155,15 @@ def _write_image_folder(path: Path, x: np.ndarray, like: Data | None) -> None:
     names = _image_names(len(x), like)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
-    old = None
     try:
         for name, img in zip(names, x):
             target = tmp / name
             target.parent.mkdir(parents=True, exist_ok=True)
-            _to_image(img, like).save(target, format=_format(name))
-        if path.exists():  # an empty folder, or the old output with overwrite: swap it out
-            old = path.with_name(f".{path.name}.old-{os.getpid()}")
-            os.replace(path, old)
-        os.replace(tmp, path)
+            try:
+                _to_image(img, like).save(target, format=_format(name))
+            except OSError as exc:  # a full disk names the output, not a temporary file
+                raise write_failure(exc, path) if exc.errno is not None else exc from None
+        replace_folder(tmp, path)  # an empty folder, or the old output with overwrite: swapped in one step
     except BaseException:
-        if old is not None and not path.exists():
-            os.replace(old, path)  # put the old output back
-            old = None
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    finally:
-        if old is not None:
-            with contextlib.suppress(OSError):
-                shutil.rmtree(old)

@@ -21,7 +21,7 @@ import torch
 from ..data import RowsView
 from ..errors import DataError, UsageError
 from ..models.activations import ACTIVATIONS
-from ..models.dense import DenseAutoencoder, DenseConfig
+from ..models import DenseAutoencoder, DenseConfig, signal_autoencoder
 from ..models.init import INITS
 from ..training.budget import AUTO, epochs_for_steps, holdout_indices
 from ..training.loop import TrainConfig
@@ -33,7 +33,7 @@ from .preprocessing import SCALERS, Scaler
 from .thresholds import METRICS, best_threshold, get_threshold
 
 ERRORS = ("mae", "mse")
-ARCHITECTURES = ("dense",)
+ARCHITECTURES = ("dense", "conv1d")
 HOLDOUT_ROWS = 10_000  # at most this many rows held out: enough for early stopping and a 95th percentile
 
 
@@ -57,8 +57,8 @@ class AnomalyDetector(NeuralEstimator):
         Encoder widths before the code; the decoder mirrors them. "auto": sized from the data.
     latent_dim : int or "auto", default "auto"
         Size of the code. "auto": sized from the data.
-    architecture : {"dense"}, default "dense"
-        The network (dense autoencoder, :class:`aekit.models.dense.DenseAutoencoder`).
+    architecture : {"dense", "conv1d"}, default "dense"
+        The network: dense, or 1-D convs of widths ``hidden`` over each row as a signal (``models/conv1d.py``).
     activation : str, default "relu"
     output_activation : str, default "auto"
         ``"auto"``: sigmoid with ``scaler="minmax"``, linear otherwise.
@@ -103,7 +103,8 @@ class AnomalyDetector(NeuralEstimator):
         weights are kept); None trains for all ``epochs``.
     seed : int, default 0
     device : str, default "auto"
-        Training, as for :class:`aekit.Autoencoder`.
+        Training, as for :class:`aekit.Autoencoder`; so are ``threads`` (int or None, default None) and
+        ``verbose`` (0, 1 or 2, default 0: progress on stderr).
 
     Attributes
     ----------
@@ -151,7 +152,8 @@ class AnomalyDetector(NeuralEstimator):
                  threshold: str | float = "percentile", k: float = 1.0, q: float = 95.0,
                  contamination: float = 0.05, epochs: int | str = "auto", batch_size: int = 64, lr: float = 1e-3,
                  schedule: str = "constant", precision: str = "fp32", validation_fraction: float = 0.1,
-                 patience: int | None = 20, seed: int = 0, device: str = "auto"):
+                 patience: int | None = 20, seed: int = 0, device: str = "auto", threads: int | None = None,
+                 verbose: int = 0):
         self.hidden = hidden
         self.latent_dim = latent_dim
         self.architecture = architecture
@@ -173,7 +175,7 @@ class AnomalyDetector(NeuralEstimator):
         self.validation_fraction = validation_fraction
         self.patience = patience
         self.seed = seed
-        self.device = device
+        self.device, self.threads, self.verbose = device, threads, verbose  # one line: the file is near 500 lines
 
     _accepts_sparse = True  # SciPy sparse X: densified a batch at a time (PyOD outputs: no sklearn outlier tag)
 
@@ -242,6 +244,8 @@ class AnomalyDetector(NeuralEstimator):
 
     def _build_model(self) -> torch.nn.Module:
         hidden, latent = self._size()
+        if self.architecture == "conv1d":
+            return signal_autoencoder(self.input_shape_, hidden, latent, self._output_activation(), self.init)
         return DenseAutoencoder(DenseConfig(
             input_shape=tuple(self.input_shape_), latent_dim=latent, hidden=hidden, activation=self.activation,
             output_activation=self._output_activation(), init=self.init))
@@ -299,13 +303,7 @@ class AnomalyDetector(NeuralEstimator):
         if feature_names is None and hasattr(X, "columns"):
             feature_names = [str(c) for c in X.columns]
         X = self._validate_fit_input(X)
-        if feature_names is not None:
-            if len(self.input_shape_) != 1 or len(feature_names) != self.input_shape_[0]:
-                raise DataError(f"feature_names has {len(feature_names)} names but X has shape {X.shape}; "
-                                f"give one name per column")
-            self.feature_names_in_ = np.asarray([str(f) for f in feature_names], dtype=object)
-        elif hasattr(self, "feature_names_in_"):
-            del self.feature_names_in_
+        self._record_feature_names(feature_names)
         Xfit, held = self._holdout(X) if validation_data is None else (X, None)  # validation_data replaces it
         loss = reconstruction_loss(self.loss)
         if is_row_store(Xfit):

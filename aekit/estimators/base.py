@@ -18,7 +18,11 @@ from sklearn.base import BaseEstimator
 from ..errors import DataError, UsageError
 from ..training.budget import AUTO, epochs_for_steps
 from ..training.device import resolve_device
+from ..training.distributed import is_main_process, world_size
 from ..training.loop import LossFn, TrainConfig, train
+from ..training.progress import Pass, TrainingProgress, check_verbose
+from ..training.memory import check_model_fits
+from ..training.threads import ThreadChoice, record, recorded, resolve, forward_flops, using_threads
 from .validation import check_input
 
 INFERENCE_BATCH = 1024  # samples per forward pass when scoring; bounds memory for any n
@@ -242,6 +246,15 @@ class NeuralEstimator(BaseEstimator):
         """Validation data, targets, latent vectors: checked like ``X``, nothing recorded."""
         return check_input(self, X, reset=None, name=name, accept_sparse=self._accepts_sparse)
 
+    def _record_feature_names(self, feature_names: Sequence[str] | None) -> None:
+        """``feature_names_in_`` from names given at ``fit`` (one per column: a table read by aekit's readers);
+        without them, what ``validate_data`` recorded from a DataFrame's columns stays."""
+        if feature_names is not None:
+            if len(self.input_shape_) != 1 or len(feature_names) != self.input_shape_[0]:
+                raise DataError(f"feature_names has {len(feature_names)} names but X has samples of shape "
+                                f"{self.input_shape_}; give one name per column")
+            self.feature_names_in_ = np.asarray([str(f) for f in feature_names], dtype=object)
+
     def _record_input_shape(self, X: Any) -> None:
         """``input_shape_`` (one sample's shape) and ``n_features_in_`` of checked training data."""
         shape = X.sample_shape if is_row_store(X) else X.shape[1:]
@@ -272,19 +285,23 @@ class NeuralEstimator(BaseEstimator):
     # ``epochs="auto"``: a budget of optimizer steps for the data at hand (aekit.training.budget).
     auto_steps = 1000  # optimizer steps an "auto" training aims at
     auto_max_epochs = 500  # ... but never more passes over the data than this
+    auto_floor_steps = 0  # ... unless fewer passes would give less than this many steps (tiny data)
 
     def _epochs(self, n_samples: int | None = None) -> int:
         """``epochs`` as a number: "auto" becomes the epochs that give ``auto_steps`` on ``n_samples``."""
         if isinstance(self.epochs, str) and self.epochs == AUTO:
             if n_samples is None:  # checking parameters before the data is known
                 return 1
-            return epochs_for_steps(n_samples, check_positive_int("batch_size", self.batch_size), self.auto_steps,
-                                    max_epochs=self.auto_max_epochs)
+            batch = check_positive_int("batch_size", self.batch_size)
+            floor = math.ceil(self.auto_floor_steps / max(1, math.ceil(n_samples / batch)))  # epochs for the minimum
+            return epochs_for_steps(n_samples, batch, self.auto_steps, max_epochs=max(self.auto_max_epochs, floor))
         if isinstance(self.epochs, str):
             raise UsageError(f"epochs must be a whole number >= 0 or 'auto', got {self.epochs!r}")
         return check_positive_int("epochs", self.epochs, 0)
 
     def _train_config(self, n_samples: int | None = None) -> TrainConfig:
+        if getattr(self, "threads", None) is not None:
+            check_positive_int("threads", self.threads)
         return TrainConfig(epochs=self._epochs(n_samples),
                            batch_size=check_positive_int("batch_size", self.batch_size),
                            lr=self.lr, seed=self.seed,
@@ -295,8 +312,25 @@ class NeuralEstimator(BaseEstimator):
     def _device(self) -> torch.device:
         return resolve_device(getattr(self, "device", "auto"))
 
+    def _thread_choice(self, model: torch.nn.Module, batch_size: int, passes: int) -> ThreadChoice:
+        """CPU threads for work on batches of ``batch_size``: ``threads`` when set, else aekit's choice.
+
+        ``passes``: 1 for inference, 3 for a training step (forward and backward, ~2x the forward).
+        The forward's work is counted once per model, on a zero sample of the training data's shape.
+        """
+        threads = getattr(self, "threads", None)
+        if threads is not None:
+            return resolve(check_positive_int("threads", threads))
+        if getattr(self, "_flops_of", (None,))[0] is not model:
+            sample = torch.zeros((1, *self.input_shape_), device=next(model.parameters()).device)
+            self._flops_of = (model, forward_flops(model, sample))
+        flops = self._flops_of[1]
+        return resolve(None, None if flops is None else flops * passes * batch_size)
+
     def _seeded_model(self, build: Callable[[], torch.nn.Module]) -> torch.nn.Module:
         """Build a model with weights drawn from ``self.seed``, leaving the global RNG alone."""
+        # Sizes beyond the machine are refused before anything is allocated (built on the meta device).
+        check_model_fits(build, getattr(self, "input_shape_", ()), self.batch_size, device=self._device())
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(check_positive_int("seed", self.seed, 0))
             return build()
@@ -322,14 +356,25 @@ class NeuralEstimator(BaseEstimator):
         val = None
         if validation is not None:
             val = tuple(v if is_row_store(v) else torch.as_tensor(v, device=device) for v in validation)
+        verbose = check_verbose(getattr(self, "verbose", 0))
+        if verbose:  # Keras' and scikit-learn's meaning: 1 a bar (a line per epoch off a terminal), 2 lines
+            callbacks = [*callbacks, TrainingProgress(verbose)]
         if log is not None:
             callbacks = [*callbacks, log.bind(**self._tensorboard_views(model, inputs, val, config))]
-        self.history_ = train(model, loss_fn, inputs, targets, config=config, validation=val,
-                              val_loss_fn=val_loss_fn, checkpoint_dir=checkpoint_dir, resume=resume,
-                              callbacks=callbacks)
+        # A resumed run keeps the threads it started with (same sums, same weights); under torchrun
+        # each process steps on its share of the global batch.
+        choice = recorded(checkpoint_dir) if resume and getattr(self, "threads", None) is None else None
+        choice = choice or self._thread_choice(model, max(1, config.batch_size // world_size()), passes=3)
+        if is_main_process():
+            record(choice, checkpoint_dir)
+        with using_threads(choice) as choice:
+            self.history_ = train(model, loss_fn, inputs, targets, config=config, validation=val,
+                                  val_loss_fn=val_loss_fn, checkpoint_dir=checkpoint_dir, resume=resume,
+                                  callbacks=callbacks)
         if log is not None:
             log.close(len(self.history_))
         self.device_ = str(device)
+        self.threads_ = choice.to_json()  # recorded in a run's config.json
         return model.eval()
 
     def _tensorboard_views(self, model: torch.nn.Module, inputs: Any, val: Any, config: TrainConfig) -> dict:
@@ -340,6 +385,10 @@ class NeuralEstimator(BaseEstimator):
     # ---- inference ----------------------------------------------------------------------------
     def _model_device(self) -> torch.device:
         return next(self.model_.parameters()).device
+
+    def _pass(self, total: int, desc: str, unit: str = "samples") -> Pass:
+        """Progress of a long pass over data (silent for short ones, and with ``verbose=0``)."""
+        return Pass(total, desc, unit=unit, verbose=check_verbose(getattr(self, "verbose", 0)))
 
     @torch.inference_mode()
     def _map_batches(self, fn: Callable[[torch.Tensor], torch.Tensor], X: np.ndarray,
@@ -352,11 +401,14 @@ class NeuralEstimator(BaseEstimator):
         # result kept alive between freed batch buffers, which fragments the heap (+0.5 GB anonymous
         # memory for 1M rows scored in batches of 1024).
         out: np.ndarray | None = None
-        for i in range(0, len(X), batch_size):
-            y = fn(torch.as_tensor(chunk(i, i + batch_size), device=device)).float().cpu().numpy()
-            if out is None:
-                out = np.empty((len(X), *y.shape[1:]), np.float32)
-            out[i:i + len(y)] = y
+        with using_threads(self._thread_choice(self.model_, min(batch_size, max(1, len(X))), passes=1)), \
+                self._pass(len(X), type(self).__name__) as progress:
+            for i in range(0, len(X), batch_size):
+                y = fn(torch.as_tensor(chunk(i, i + batch_size), device=device)).float().cpu().numpy()
+                if out is None:
+                    out = np.empty((len(X), *y.shape[1:]), np.float32)
+                out[i:i + len(y)] = y
+                progress.update(len(y))
         return out if out is not None else np.empty((0,), np.float32)
 
     # ---- persistence ----------------------------------------------------------------------------

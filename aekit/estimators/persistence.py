@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import importlib
 import json
+import os
 from pathlib import Path
 from typing import Any
 
 from .. import _io
-from ..errors import RunFailure, UsageError
-from ..training.serialize import load_tensors, save_tensors
+from ..errors import AekitError, ArgumentTypeError, RunFailure, RunInProgress, UsageError, one_line
+from ..training.serialize import check_finite, load_tensors, save_tensors
 
 CONFIG = "config.json"
 WEIGHTS = "model.safetensors"
@@ -26,6 +27,7 @@ ESTIMATORS = {
     "Denoiser": "aekit.estimators.denoise",
     "AnomalyDetector": "aekit.estimators.anomaly",
     "VAE": "aekit.estimators.vae",
+    "SeriesDetector": "aekit.estimators.series",
 }
 
 
@@ -38,12 +40,39 @@ def _jsonable(value: Any) -> Any:
 
 
 def save_estimator(est, path: str | Path, *, overwrite: bool = False, extra: dict[str, Any] | None = None) -> Path:
-    """Write ``est`` into the folder ``path`` (weights first, config last, both atomic)."""
-    path = Path(path)
+    """Write ``est`` into the folder ``path`` as one transaction (see :mod:`aekit._transaction`).
+
+    The new config.json and weights are written beside ``path`` with a hard-linked copy of what
+    else the folder holds, then swapped in whole: an interrupted save leaves the previous model.
+    """
+    from .._transaction import FolderTransaction
+
+    path = _as_path(path, "path")
+    if path.exists() and not path.is_dir():
+        raise UsageError(f"cannot save to {path}: it is a file; expected a folder (new or holding a saved model)")
     if (path / CONFIG).exists() and not overwrite:
         raise UsageError(f"{path} already holds a saved model; pass overwrite=True (--overwrite) to replace it")
-    path.mkdir(parents=True, exist_ok=True)
-    save_tensors(path / WEIGHTS, est._get_tensors())
+    try:
+        json.dumps(extra or {}, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise ArgumentTypeError(f"extra must hold plain JSON values (no NaN or infinity): {exc}") from None
+    tensors = est._get_tensors()
+    check_finite(tensors, f"{type(est).__name__} not saved to {path}")  # never replace good weights with NaN
+    with FolderTransaction(path).acquire() as txn:
+        work = txn.begin(seed=path if path.is_dir() else None)
+        try:
+            write_estimator(est, work, extra=extra, tensors=tensors)
+            txn.commit()
+        except BaseException:
+            txn.discard()
+            raise
+    return path
+
+
+def write_estimator(est, folder: Path, *, extra: dict[str, Any] | None = None,
+                    tensors: dict[str, Any] | None = None) -> None:
+    """Write ``est``'s weights, then its config.json, into ``folder`` (each file atomic; no checks)."""
+    save_tensors(folder / WEIGHTS, est._get_tensors() if tensors is None else tensors)
     config = dict(extra or {})
     config.update({
         "format_version": FORMAT_VERSION,
@@ -51,27 +80,54 @@ def save_estimator(est, path: str | Path, *, overwrite: bool = False, extra: dic
         "params": _jsonable(est.get_params(deep=False)),
         "state": _jsonable(est._get_state()),
     })
-    _io.write_json(path / CONFIG, config)
-    return path
+    _io.write_json(folder / CONFIG, config)
+
+
+def _as_path(path: Any, name: str) -> Path:
+    if not isinstance(path, (str, os.PathLike)) or (isinstance(path, str) and not path.strip()):
+        raise ArgumentTypeError(f"{name} must be a folder path (str or Path), got {path!r}")
+    try:
+        return Path(path)
+    except (TypeError, ValueError) as exc:  # bytes paths, NUL characters
+        raise ArgumentTypeError(f"{name} must be a folder path, got {path!r} ({exc})") from None
 
 
 def read_config(path: str | Path) -> dict[str, Any]:
     """Read and check ``config.json`` of a saved model or run folder."""
-    path = Path(path)
-    if not path.exists():
+    from .._transaction import check_not_in_progress, readable
+
+    path = _as_path(path, "path")
+    if "\0" in str(path):
+        raise UsageError(f"{path!r}: a path cannot hold a NUL character")
+    if not os.path.lexists(path):
+        check_not_in_progress(path)  # a run still training, or interrupted, says so
         raise UsageError(f"no such run or model folder: {path}")
+    path = readable(path)
     file = path / CONFIG if path.is_dir() else path
     try:
-        config = json.loads(file.read_text())
+        if not file.is_file():
+            raise FileNotFoundError(file)
+        config = json.loads(file.read_bytes().decode("utf-8"))
     except FileNotFoundError:
         raise UsageError(f"{path}: no {CONFIG}; expected a run folder written by 'aekit train' or est.save()") from None
     except (ValueError, UnicodeDecodeError) as exc:
         raise RunFailure(f"{file}: not valid JSON ({exc}); expected aekit's config.json") from None
-    if not isinstance(config, dict) or config.get("estimator") not in ESTIMATORS:
-        name = config.get("estimator") if isinstance(config, dict) else None
+    except RecursionError:
+        raise RunFailure(f"{file}: not aekit's config.json (JSON nested too deeply to read)") from None
+    except OSError as exc:
+        raise RunFailure(f"{file}: cannot read it ({exc.strerror or exc})") from None
+    if not isinstance(config, dict):
+        raise RunFailure(f"{file}: holds a JSON {type(config).__name__}; expected aekit's config.json (an object)")
+    name = config.get("estimator")
+    if not isinstance(name, str) or name not in ESTIMATORS:
         raise RunFailure(f"{file}: unknown estimator {name!r}; expected one of {sorted(ESTIMATORS)}")
-    if not isinstance(config.get("params"), dict) or not isinstance(config.get("state"), dict):
-        raise RunFailure(f"{file}: missing 'params' or 'state'; the file is damaged or not aekit's")
+    if config.get("status") == "training" and "state" not in config:
+        raise RunInProgress(f"{path} is a run that has not finished training (status 'training' in {CONFIG}); "
+                            f"wait for it, or continue it with 'aekit train ... --out {path} --resume'")
+    for key in ("params", "state"):
+        if not isinstance(config.get(key), dict):
+            got = "missing" if key not in config else f"a JSON {type(config[key]).__name__}, not an object"
+            raise RunFailure(f"{file}: the field {key!r} is {got}; the file is damaged or was not written by aekit")
     return config
 
 
@@ -100,8 +156,13 @@ def load(path: str | Path, *, device: str | None = None):
     >>> ae = aekit.load("runs/basic")          # doctest: +SKIP
     >>> z = ae.transform(images)               # doctest: +SKIP
     """
-    path = Path(path)
+    from .._transaction import readable
+
+    path = _as_path(path, "path")
+    if path.exists() and not path.is_dir():
+        raise UsageError(f"{path} is a file; expected the folder that holds {CONFIG} and {WEIGHTS}")
     config = read_config(path)
+    path = readable(path)
     cls = estimator_class(config["estimator"])
     params = {k: tuple(v) if isinstance(v, list) else v for k, v in config["params"].items()}
     try:
@@ -109,13 +170,17 @@ def load(path: str | Path, *, device: str | None = None):
         if device is not None:
             est.set_params(device=device)
         est._set_state(config["state"])
-    except (TypeError, KeyError, ValueError) as exc:
-        raise RunFailure(f"{path / CONFIG}: parameters do not fit {cls.__name__} ({exc})") from None
+    except (TypeError, KeyError, ValueError, AttributeError, OverflowError, RecursionError) as exc:
+        raise RunFailure(f"{path / CONFIG}: the saved parameters or state do not fit {cls.__name__} "
+                         f"({one_line(exc)[:160]})") from None
+    tensors = load_tensors(path / WEIGHTS)
+    check_finite(tensors, str(path / WEIGHTS))
     try:
-        est._set_tensors(load_tensors(path / WEIGHTS))
-    except (RuntimeError, KeyError, TypeError, ValueError) as exc:  # ValueError/TypeError: bad params in config
-        if isinstance(exc, (RunFailure, UsageError)):
-            raise
+        est._set_tensors(tensors)
+    except AekitError:
+        raise
+    except (RuntimeError, KeyError, TypeError, ValueError, AttributeError, OverflowError, MemoryError) as exc:
+        # ValueError/TypeError: bad params in config; MemoryError: sizes in config beyond the machine
         raise RunFailure(f"{path / WEIGHTS}: weights do not fit the model in {CONFIG} "
-                         f"({' '.join(str(exc).split())[:160]})") from None
+                         f"({one_line(exc)[:160]})") from None
     return est

@@ -73,7 +73,11 @@ class Threshold:
             setattr(self, key, self._check(key, value))
 
     def _check(self, key: str, value: Any) -> float:
-        return _number(key, value)
+        value = _number(key, value)
+        if key == "k" and value < 0:  # mean_std, mad: a threshold below the typical normal score
+            raise UsageError(f"k must be >= 0 for the {self.name} threshold (a number of standard deviations "
+                             f"above the typical score), got {value!r}; e.g. k=1")
+        return value
 
     def compute(self, scores: Any) -> float:
         """The threshold for these training scores."""

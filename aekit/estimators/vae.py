@@ -13,6 +13,8 @@ from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin
 from ..errors import DataError, UsageError
 from ..models.init import INITS
 from ..models.vae import KL_ESTIMATES, LIKELIHOODS, ConvVAE, VAEConfig, gaussian_kl, log_normal, negative_elbo
+from ..training.progress import check_verbose
+from ..training.memory import check_output_fits
 from .base import NeuralEstimator, as_images, check_positive_int, check_rows, is_row_store, unit_range_failures
 
 DECODE_BUDGET = 2048  # images decoded per pass when estimating the ELBO / log-likelihood; bounds memory
@@ -56,21 +58,31 @@ class VAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralEstimator):
         ``log q(z|x) - log p(z)`` of the TensorFlow recipe.
     init : {"glorot", "torch"}, default "glorot"
         Weight initialisation (Keras' defaults by default).
-    epochs : int, default 10
-        Training length (passes over the data).
+    epochs : int or "auto", default "auto"
+        Training length. ``"auto"``: the epochs that give :attr:`auto_steps` optimizer steps on the
+        data at hand (at most :attr:`auto_max_epochs`, but at least :attr:`auto_floor_steps` steps): 10
+        epochs on MNIST's 60,000 images, 100 on a couple of thousand, 2,000 steps on a few hundred.
+        A number: that many passes over the data.
     batch_size : int, default 32
-    lr : float, default 1e-4
-        Adam's (peak) learning rate.
-    schedule : {"constant", "onecycle"}, default "constant"
+    lr : float, default 1e-3
+        Adam's (peak) learning rate. The tutorial's 1e-4 (``aekit train vae --preset recipe``) is
+        too slow for small image sets: a few thousand images collapse to one grey image.
+    schedule : {"onecycle", "constant"}, default "onecycle"
+        Learning-rate schedule: warm up to ``lr`` then cosine decay, or constant (the tutorial).
     precision : {"fp32", "bf16"}, default "fp32"
         "bf16" trains with bfloat16 autocast (weights and optimizer stay fp32), for GPUs and
         larger models; evaluation and saved weights are fp32.
     patience : int or None
-        Early stopping on the validation loss (-ELBO).
+        Early stopping on the validation loss (-ELBO; the best epoch's weights are kept).
     seed : int
         Seeds the weights, the shuffle, every z drawn in training and the default of the
         evaluation methods' ``seed``.
     device : str, default "auto"
+    threads : int or None, default None
+        As for :class:`aekit.Autoencoder`.
+    verbose : {0, 1, 2}, default 0
+        Progress on stderr, as in Keras: 0 silent, 1 a progress bar (a line per epoch when stderr
+        is not a terminal), 2 a line per epoch. Long evaluations show progress too.
 
     Attributes
     ----------
@@ -90,11 +102,18 @@ class VAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralEstimator):
     (4, 1, 28, 28)
     """
 
+    # epochs="auto": the step budget of the tutorial (10 epochs of 60,000 at batch 32).
+    auto_steps = 18_750
+    auto_max_epochs = 100
+    auto_floor_steps = 2_000  # tiny data: more passes (a few hundred rows train for 2,000 steps)
+
     def __init__(self, latent_dim: int = 2, channels: Sequence[int] = (32, 64), likelihood: str = "bernoulli",
-                 beta: float = 1.0, kl: str = "analytic", init: str = "glorot", epochs: int = 10,
-                 batch_size: int = 32, lr: float = 1e-4, schedule: str = "constant",
+                 beta: float = 1.0, kl: str = "analytic", init: str = "glorot", epochs: int | str = "auto",
+                 batch_size: int = 32, lr: float = 1e-3, schedule: str = "onecycle",
                  precision: str = "fp32", patience: int | None = None,
-                 seed: int = 0, device: str = "auto"):
+                 seed: int = 0, device: str = "auto",
+                 threads: int | None = None,
+                 verbose: int = 0):
         self.latent_dim = latent_dim
         self.channels = channels
         self.likelihood = likelihood
@@ -109,6 +128,8 @@ class VAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralEstimator):
         self.patience = patience
         self.seed = seed
         self.device = device
+        self.threads = threads
+        self.verbose = verbose
 
     @property
     def _sklearn_expected_failed(self) -> dict[str, str]:
@@ -143,6 +164,7 @@ class VAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralEstimator):
             raise UsageError(f"beta must be a number >= 0, got {self.beta!r}")
         if self.init not in INITS:
             raise UsageError(f"init must be one of {INITS}, got {self.init!r}")
+        check_verbose(self.verbose)
         self._train_config()
 
     def _check_fit_data(self, X: Any) -> None:
@@ -278,6 +300,7 @@ class VAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralEstimator):
         """
         self._check_is_fitted()
         n = check_positive_int("n", n)
+        check_output_fits(n, self.input_shape_, f"generating {n} images", "ask for fewer images (n, --n)")
         z = torch.randn(n, int(self.latent_dim), generator=self._generator(seed))
         return self.inverse_transform(z.numpy())
 
@@ -300,6 +323,8 @@ class VAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralEstimator):
         >>> strip = vae.interpolate(X_test[0], X_test[1], steps=10)     # doctest: +SKIP
         """
         steps = check_positive_int("steps", steps, 2)
+        self._check_is_fitted()
+        check_output_fits(steps, self.input_shape_, f"an interpolation of {steps} steps", "ask for fewer (--steps)")
         if method not in ("linear", "slerp"):
             raise UsageError(f"method must be 'linear' or 'slerp', got {method!r}")
         ends = []
@@ -344,22 +369,24 @@ class VAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralEstimator):
         images = max(1, DECODE_BUDGET // k)  # images per pass
         kc = min(k, DECODE_BUDGET)  # samples per pass
         out = np.empty((len(X), k, 2), np.float64)
-        for i in range(0, len(X), images):
-            xb = torch.as_tensor(X[i:i + images], device=device)
-            mean, logvar = self.model_.encode(xb)
-            for j in range(0, k, kc):
-                kk = min(kc, k - j)
-                eps = torch.randn(kk, *mean.shape, generator=gen).to(device)  # (kk, B, latent)
-                z = mean + torch.exp(0.5 * logvar) * eps
-                decoded = self.model_.decode(z.reshape(-1, mean.shape[1]))  # (kk*B, latent) -> (kk*B, C, H, W)
-                xr = xb.expand(kk, *xb.shape).reshape(-1, *xb.shape[1:])  # (kk, B, C, H, W) -> (kk*B, C, H, W)
-                log_px = self.model_.log_px(xr, decoded).reshape(kk, -1)  # (kk*B,) -> (kk, B)
-                if analytic:
-                    kl = gaussian_kl(mean, logvar).expand(kk, -1)
-                else:
-                    kl = log_normal(z, mean, logvar) - log_normal(z)  # (kk, B)
-                out[i:i + len(xb), j:j + kk, 0] = log_px.T.double().cpu().numpy()
-                out[i:i + len(xb), j:j + kk, 1] = kl.T.double().cpu().numpy()
+        with self._pass(len(X), "ELBO" if k == 1 else f"log-likelihood (k={k})", unit="images") as progress:
+            for i in range(0, len(X), images):
+                xb = torch.as_tensor(X[i:i + images], device=device)
+                mean, logvar = self.model_.encode(xb)
+                for j in range(0, k, kc):
+                    kk = min(kc, k - j)
+                    eps = torch.randn(kk, *mean.shape, generator=gen).to(device)  # (kk, B, latent)
+                    z = mean + torch.exp(0.5 * logvar) * eps
+                    decoded = self.model_.decode(z.reshape(-1, mean.shape[1]))  # (kk*B, latent) -> (kk*B, C, H, W)
+                    xr = xb.expand(kk, *xb.shape).reshape(-1, *xb.shape[1:])  # (kk, B, C, H, W) -> (kk*B, C, H, W)
+                    log_px = self.model_.log_px(xr, decoded).reshape(kk, -1)  # (kk*B,) -> (kk, B)
+                    if analytic:
+                        kl = gaussian_kl(mean, logvar).expand(kk, -1)
+                    else:
+                        kl = log_normal(z, mean, logvar) - log_normal(z)  # (kk, B)
+                    out[i:i + len(xb), j:j + kk, 0] = log_px.T.double().cpu().numpy()
+                    out[i:i + len(xb), j:j + kk, 1] = kl.T.double().cpu().numpy()
+                progress.update(len(xb))
         return out
 
     def elbo(self, X: Any, seed: int | None = None) -> np.ndarray:

@@ -2,3 +2,8 @@
 
 Models know nothing of training, estimators, recipes, plots or the CLI.
 """
+
+from .conv1d import signal_autoencoder
+from .dense import DenseAutoencoder, DenseConfig
+
+__all__ = ["DenseAutoencoder", "DenseConfig", "signal_autoencoder"]

@@ -6,7 +6,14 @@
     RUN/metrics.json        final held-out figures
     RUN/figures/*.png       pictures
     RUN/checkpoint/         the last epoch's state, for --resume
-    RUN/.lock               held while a process trains into the folder
+
+A run is a transaction (:mod:`aekit._transaction`): it is built in ``.RUN.partial/`` beside RUN,
+under the lock ``.RUN.lock``, and swapped in whole once complete. So a fresh run, an
+``--overwrite`` and a ``--resume`` each leave, at every instant, either the previous complete
+run or the new complete one. A resumed run starts from a hard-linked copy of the finished one
+(its checkpoint included), which stays loadable and resumable until the continued run is
+complete. An interrupted run's ``.RUN.partial/`` keeps its last checkpoint: ``--resume``
+continues it; any other command starts again.
 
 An existing run is never replaced unless asked (``overwrite``), and two processes
 cannot train into the same folder at once.
@@ -18,20 +25,13 @@ import csv
 import io
 import os
 import platform
-import shutil
 from pathlib import Path
 from typing import Any
 
 from .. import _io
-from ..errors import RunFailure, UsageError
-
-try:  # POSIX advisory locks; elsewhere the lock file alone (O_EXCL) guards the folder
-    import fcntl
-except ImportError:  # pragma: no cover - Windows
-    fcntl = None
-
-LOCK = ".lock"
-
+from .._outputs import is_run_folder
+from .._transaction import LEGACY_LOCK, FolderTransaction
+from ..errors import UsageError
 
 def versions() -> dict[str, str]:
     """Library versions recorded with every run."""
@@ -44,69 +44,95 @@ def versions() -> dict[str, str]:
             "numpy": numpy.__version__, "platform": platform.platform()}
 
 
+def _looks_like_run(path: Path) -> bool:
+    """A run folder, a saved model, or the remains of one (a damaged config.json is still a run's)."""
+    return is_run_folder(path) or any(os.path.lexists(path / name) for name in
+                                      ("config.json", "model.safetensors", "checkpoint", "metrics.json"))
+
+
 class RunFolder:
-    """A run folder, locked for writing by this process while open."""
+    """A run folder being written: ``work`` (the staging folder) now, ``path`` once :meth:`commit` ran."""
 
     def __init__(self, path: str | os.PathLike):
         self.path = Path(path)
-        self._lock_fd: int | None = None
+        self._txn = FolderTransaction(self.path)
+        self.work = self._txn.staging  # where this run's files are written until the commit
+        self._start_epoch = 0  # the checkpoint's epoch when the staging folder was opened
 
     @property
     def checkpoint_dir(self) -> Path:
-        return self.path / "checkpoint"
+        return self.work / "checkpoint"
 
     @property
     def figures_dir(self) -> Path:
-        return self.path / "figures"
+        return self.work / "figures"
+
+    def resume_source(self) -> Path | None:
+        """The run that ``--resume`` continues: an interrupted one beside ``path``, else ``path``."""
+        from ..estimators.persistence import CONFIG
+
+        if self._txn.resumable() and (self.work / CONFIG).is_file():
+            return self.work
+        return self.path if (self.path / CONFIG).is_file() else None
 
     @classmethod
-    def create(cls, path: str | os.PathLike, *, overwrite: bool = False, resume: bool = False) -> "RunFolder":
-        """Open ``path`` for a new run (or to resume one), refusing to clobber an old run."""
+    def open(cls, path: str | os.PathLike, *, overwrite: bool = False, resume: bool = False) -> "RunFolder":
+        """Lock ``path`` and prepare the folder its new run is built in, refusing to clobber an old run.
+
+        ``resume``: continue the interrupted run beside ``path`` if there is one, else a copy of
+        ``path``; otherwise a new, empty staging folder (an interrupted one is removed).
+        """
         run = cls(path)
         p = run.path
         if p.exists() and not p.is_dir():
             raise UsageError(f"{p} exists and is not a folder; pass another --out")
-        existing = p.is_dir() and any(e.name != LOCK for e in p.iterdir())
+        existing = p.is_dir() and any(e.name != LEGACY_LOCK for e in p.iterdir())
         if existing and not (overwrite or resume):
             raise UsageError(f"run folder {p} already exists; pass --overwrite to replace it or --resume to continue it")
-        try:
-            p.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise UsageError(f"cannot create run folder {p} ({exc.strerror}); pass a writable --out") from None
-        if not os.access(p, os.W_OK):
+        if existing and overwrite and not resume and not _looks_like_run(p):
+            raise UsageError(f"{p} holds files that are not an aekit run; --overwrite replaces only a run folder, "
+                             f"so pass another --out")
+        if p.is_dir() and not os.access(p, os.W_OK):
             raise UsageError(f"run folder {p} is not writable; pass a writable --out")
-        run._acquire()
-        for stale in p.rglob(".*.tmp"):  # temp files of a writer that died (we hold the lock now)
-            if stale.is_file():
-                stale.unlink(missing_ok=True)
-        if existing and overwrite and not resume:
-            run.clear()
+        run._txn.acquire()
+        try:
+            reuse = resume and run.resume_source() == run.work
+            run._txn.begin(reuse=reuse, seed=p if resume and existing and not reuse else None)
+            run._start_epoch = run._epoch()
+        except BaseException:
+            run.close()
+            raise
         return run
 
-    def clear(self) -> None:
-        """Remove everything in the folder but the lock (call it only while holding the lock)."""
-        for entry in self.path.iterdir():
-            if entry.name != LOCK:
-                shutil.rmtree(entry) if entry.is_dir() and not entry.is_symlink() else entry.unlink()
+    @classmethod
+    def create(cls, path: str | os.PathLike, *, overwrite: bool = False, resume: bool = False) -> "RunFolder":
+        """Same as :meth:`open` (the name of earlier versions)."""
+        return cls.open(path, overwrite=overwrite, resume=resume)
 
-    def _acquire(self) -> None:
-        fd = os.open(self.path / LOCK, os.O_RDWR | os.O_CREAT, 0o644)
-        if fcntl is not None:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except OSError:
-                os.close(fd)
-                raise RunFailure(f"run folder {self.path} is in use by another aekit process "
-                                 f"(lock {self.path / LOCK}); wait for it or pass another --out") from None
-        os.ftruncate(fd, 0)
-        os.write(fd, str(os.getpid()).encode())
-        self._lock_fd = fd
+    def _epoch(self) -> int:
+        """The epoch of the checkpoint in the staging folder (0: none, or unreadable)."""
+        import json
+
+        try:
+            return int(json.loads((self.checkpoint_dir / "latest.json").read_text())["epoch"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return 0
+
+    def made_progress(self) -> bool:
+        """Whether this process wrote a checkpoint beyond the one the run started from."""
+        return self._epoch() > self._start_epoch
+
+    def commit(self) -> None:
+        """Swap the complete new run in at ``path`` (atomic); the previous one is removed after."""
+        self._txn.commit()
+
+    def discard(self) -> None:
+        """Remove the staging folder (nothing in it is worth resuming)."""
+        self._txn.discard()
 
     def close(self) -> None:
-        """Release the lock (the lock file stays; the lock itself dies with the process too)."""
-        if self._lock_fd is not None:
-            os.close(self._lock_fd)
-            self._lock_fd = None
+        """Release the lock (it dies with the process too)."""
+        self._txn.release()
 
     def __enter__(self) -> "RunFolder":
         return self
@@ -116,8 +142,8 @@ class RunFolder:
 
     # -- writers, each atomic --------------------------------------------------------------
     def write_json(self, name: str, obj: Any) -> Path:
-        _io.write_json(self.path / name, obj)
-        return self.path / name
+        _io.write_json(self.work / name, obj)
+        return self.work / name
 
     def write_history(self, history: list[dict]) -> Path:
         buf = io.StringIO()
@@ -126,8 +152,8 @@ class RunFolder:
         for r in history:
             writer.writerow([r["epoch"], f"{r['train_loss']:.8g}",
                              "" if r.get("val_loss") is None else f"{r['val_loss']:.8g}", f"{r['seconds']:.4f}"])
-        _io.write_text(self.path / "history.csv", buf.getvalue())
-        return self.path / "history.csv"
+        _io.write_text(self.work / "history.csv", buf.getvalue())
+        return self.work / "history.csv"
 
 
 def read_history(path: str | os.PathLike) -> list[dict]:

@@ -1,99 +1,174 @@
 """A run, end to end: :func:`train_run` trains any recipe into a run folder; :func:`load_run` reads one back.
 
-    load data  ->  open the run folder (lock; refuse to clobber)  ->  write config.json
-    ->  fit (checkpoint every epoch; --resume continues)  ->  save weights + config
-    ->  history.csv  ->  metrics.json  ->  figures/
+    check --out  ->  load data  ->  check memory  ->  open the run folder (lock; refuse to clobber;
+    a staging folder beside it)  ->  config.json  ->  fit (checkpoint every epoch; --resume continues)
+    ->  weights + config  ->  history.csv  ->  metrics.json  ->  figures/  ->  commit (swap it in)
+
+Every file is written into the staging folder; only the commit makes the run visible at ``out``
+(see :mod:`aekit.recipes.folder`), so a failure at any step leaves the previous run as it was.
 """
 
 from __future__ import annotations
 
+import inspect
 import logging
-import shutil
 from pathlib import Path
 from typing import Any, Sequence
 
 from .. import _io
-from ..errors import RunFailure, UsageError
-from ..estimators.persistence import CONFIG, _jsonable, read_config
+from .._outputs import check_output
+from ..errors import Diverged, RunFailure, UsageError
+from ..estimators.persistence import CONFIG, _jsonable, read_config, write_estimator
 from ..training import distributed
-from ..training.checkpoint import has_checkpoint
+from ..training.memory import check_images_fit
 from .base import RECIPES, get_recipe, in_memory
 from .folder import RunFolder, versions
 from .spec import DataSpec
 
 logger = logging.getLogger(__name__)
 
+# Settings a resumed run may change: how to train on, never what the model or its data is.
+RESUMABLE = ("epochs", "lr", "batch_size", "schedule", "patience", "precision", "device")
+
 
 def train_run(family: str, params: dict[str, Any], spec: DataSpec, out: str | Path, *, overwrite: bool = False,
               resume: bool = False, callbacks: Sequence[object] = (), figures: bool = True, tensorboard: bool = False):
     """Train ``family`` into the run folder ``out``; return ``(estimator, metrics)``.
 
-    With ``resume`` and an existing run, the run's recorded family, parameters and data
-    are used, and training continues from its last checkpoint (up to ``params["epochs"]``
-    when given, so a finished run can be trained for longer). ``tensorboard``: also write TensorBoard
-    logs into ``out/tensorboard`` (aekit.training.tensorboard).
+    With ``resume``, the interrupted run beside ``out`` or else the finished run in ``out`` is
+    continued from its last checkpoint with its recorded family, parameters and data; the
+    settings in :data:`RESUMABLE` given in ``params`` replace the recorded ones (so a finished
+    run can be trained for longer, or a diverged one continued with a lower ``lr``). ``tensorboard``: also write
+    TensorBoard logs into ``out/tensorboard`` (aekit.training.tensorboard).
     """
-    out = Path(out)
-    if resume and (out / CONFIG).is_file():
-        saved = _peek(out)
-        epochs = params.get("epochs")  # the one setting a resumed run may change: train on to a new total
-        family, params, spec = saved["family"], saved["params"], DataSpec.from_json(saved["data"])
-        params = {k: tuple(v) if isinstance(v, list) else v for k, v in params.items()}
-        if epochs is not None:
-            params["epochs"] = epochs
+    out = _check_out(out, spec)
+    source = None
+    if resume:
+        family, params, spec, source = _resumed(out, family, params, spec)
     recipe = get_recipe(family)
-    est = recipe.build(params)
-    recipe.check(est)  # bad options fail before any data is read or any file written
+    try:
+        est = recipe.build(params)
+        recipe.check(est)  # bad options fail before any data is read or any file written
+    except UsageError as exc:
+        if source is None:
+            raise
+        raise RunFailure(f"{source / CONFIG}: the recorded settings cannot be used ({exc}); the file is damaged: "
+                         f"start again with --overwrite") from None
+    if tensorboard and "tensorboard" not in inspect.signature(est.fit).parameters:
+        raise UsageError(f"--tensorboard: the {family} family writes no TensorBoard logs (its history is in "
+                         f"RUN/history.csv); drop --tensorboard")
     seed = int(est.seed)
+    if spec.data is not None:
+        check_images_fit(spec.data, spec.image_size)
     with distributed.main_process_first(est._device()):  # under torchrun: one process downloads
         train, val = recipe.load_data(spec, seed)
     val = in_memory(val)  # streamed data: validation, metrics and figures on a sample of the held-out split
     est._check_fit_data(train.x)  # data the model cannot take fails before an old run is replaced
 
     if not distributed.is_main_process():
-        # Another process of a distributed run: train beside rank 0, which alone checks and writes
-        # the run folder (if rank 0 fails, torchrun stops the others); it reads the checkpoint to resume.
+        # Another process of a distributed run: rank 0 alone checks and writes the run folder; once it
+        # has prepared the checkpoint to resume from, train beside it (if rank 0 fails, torchrun stops us).
+        distributed.wait_for_main()
         recipe.fit(est, train, val, checkpoint_dir=RunFolder(out).checkpoint_dir, resume=resume, callbacks=())
         distributed.finish()  # wait for rank 0 to write the run
         return est, {}
 
-    created = not out.exists()
-    with RunFolder.create(out, overwrite=overwrite, resume=resume) as run:
+    with RunFolder.open(out, overwrite=overwrite, resume=resume) as run:
         config = {"family": family, "estimator": recipe.estimator, "params": est.get_params(deep=False),
                   "data": spec.to_json(), "seed": seed, "versions": versions()}
-        _io.write_json(run.path / CONFIG, _jsonable({**config, "status": "training"}))
+        _io.write_json(run.work / CONFIG, _jsonable({**config, "status": "training"}))
+        distributed.barrier()  # the others may now read the checkpoint
         try:
-            tb = None
+            kw = {}
             if tensorboard:
                 from ..training.tensorboard import TensorBoardLog
 
-                tb = TensorBoardLog(run.path / "tensorboard", labels=None if val.y is None else list(val.y))
-            recipe.fit(est, train, val, checkpoint_dir=run.checkpoint_dir, resume=resume, callbacks=callbacks,
-                       tensorboard=tb)
-        except UsageError:  # data the model cannot take: leave no half-made run behind
-            if not resume and not has_checkpoint(run.checkpoint_dir):
-                run.clear()
-                if created:
-                    shutil.rmtree(run.path, ignore_errors=True)
+                kw["tensorboard"] = TensorBoardLog(run.work / "tensorboard", labels=None if val.y is None else list(val.y))
+            recipe.fit(est, train, val, checkpoint_dir=run.checkpoint_dir, resume=resume, callbacks=callbacks, **kw)
+        except (UsageError, RunFailure) as exc:  # data the model cannot take, a damaged checkpoint: unless it
+            if not isinstance(exc, Diverged) and not run.made_progress():  # trained on, nothing worth keeping
+                run.discard()
             raise
+        except Diverged as exc:
+            raise Diverged(f"{out}: {exc}") from None
         run.write_history(est.history_)
+        config["threads"] = getattr(est, "threads_", None)  # the CPU threads it trained with, and why
         metrics = recipe.evaluate(est, val)
+        metrics["warnings"] = recipe.quality_warnings(est, metrics, val)  # a useless result says so
         metrics.update(epochs=len(est.history_), train_seconds=round(sum(r["seconds"] for r in est.history_), 3))
-        est.save(run.path, overwrite=True, extra={**config, "status": "done"})
+        write_estimator(est, run.work, extra={**config, "status": "done"})
         run.write_json("metrics.json", metrics)
         if figures:
             recipe.figures(est, val, run.figures_dir)
+        run.commit()  # the one step that makes the new run the run at ``out``
     distributed.finish()  # under torchrun: the others have waited for this run to be written
     return est, metrics
+
+
+def _check_out(out: str | Path, spec: DataSpec) -> Path:
+    """``--out`` may be a run folder (new or old) but not the data, nor a folder inside another run."""
+    from ..data import data_root
+
+    if out is None or not str(out).strip():
+        raise UsageError("--out is empty; give the run folder to write, e.g. --out runs/basic")
+    target = check_output(out, overwrite=True, inputs=[spec.data], option="--out", run=out)
+    root = data_root(spec.data_dir).resolve()
+    if target == root or target in root.parents:  # replacing it would take the built-in datasets along
+        raise UsageError(f"--out {out} holds the datasets folder {root}; pass another --out")
+    return Path(out)
+
+
+def _resumed(out: Path, family: str, params: dict[str, Any], spec: DataSpec):
+    """The family, parameters and data of the run that ``--resume`` continues (with the changes allowed),
+    and the folder it is read from (None: there is no run yet, so --resume starts one)."""
+    source = RunFolder(out).resume_source()
+    if source is None:
+        if out.is_dir() and any(out.iterdir()):
+            raise UsageError(f"--resume: {out} holds no aekit run to continue; pass the --out of a run, "
+                             f"or drop --resume to start one")
+        return family, params, spec, None
+    saved = _peek(source)
+    if family != saved["family"]:
+        raise UsageError(f"--resume: {out} is a {saved['family']} run; continue it with "
+                         f"'aekit train {saved['family']} --out {out} --resume'")
+    recorded = saved["data"].get("data")
+    if spec.data is not None and (recorded is None or Path(spec.data).resolve() != Path(recorded).resolve()):
+        raise UsageError(f"--resume continues {out} on its recorded data ({recorded or saved['data'].get('dataset')}), "
+                         f"not {spec.data}; drop --data, or start a new run with --overwrite")
+    given = dict(params)
+    family, params, spec = saved["family"], dict(saved["params"]), DataSpec.from_json(saved["data"])
+    params = {k: tuple(v) if isinstance(v, list) else v for k, v in params.items()}
+    for key in RESUMABLE:
+        if given.get(key) is not None:
+            params[key] = given[key]
+    fixed = {k: v for k, v in given.items() if k not in RESUMABLE and k != "preset"}
+    changed = [k for k, v in fixed.items() if k in params and _norm(v) != _norm(params[k])]
+    if changed:
+        k = changed[0]
+        raise UsageError(f"--resume continues {out} with its recorded settings; {k} cannot change "
+                         f"(recorded {params[k]!r}, given {given[k]!r}); drop it, or start a new run with --overwrite")
+    return family, params, spec, source
+
+
+def _norm(value: Any) -> Any:
+    return list(value) if isinstance(value, tuple) else value
 
 
 def _peek(path: Path) -> dict[str, Any]:
     import json
 
     try:
-        return json.loads((path / CONFIG).read_text())
-    except (OSError, ValueError) as exc:
-        raise UsageError(f"{path / CONFIG}: unreadable ({exc}); cannot resume this run") from None
+        saved = json.loads((path / CONFIG).read_text())
+        if not isinstance(saved, dict) or not isinstance(saved.get("params"), dict) \
+                or not isinstance(saved.get("data"), dict) or saved.get("family") not in RECIPES:
+            raise ValueError("no family, params or data recorded")
+        _check_recorded(saved, path / CONFIG)
+    except RunFailure as exc:
+        raise RunFailure(f"{exc}; cannot resume this run") from None
+    except (OSError, ValueError, RecursionError) as exc:
+        raise RunFailure(f"{path / CONFIG}: unreadable ({exc}); the file is damaged, so the run cannot be "
+                         f"resumed: start again with --overwrite") from None
+    return saved
 
 
 def load_run(path: str | Path):
@@ -103,7 +178,32 @@ def load_run(path: str | Path):
     config = read_config(path)
     family = config.get("family")
     if family is None:  # a model saved with est.save(): map its estimator to a recipe
-        family = {"Autoencoder": "basic", "Denoiser": "denoise", "AnomalyDetector": "anomaly", "VAE": "vae"}[config["estimator"]]
+        family = {"Autoencoder": "basic", "Denoiser": "denoise", "AnomalyDetector": "anomaly", "VAE": "vae",
+                  "SeriesDetector": "series"}.get(config["estimator"])
     if not isinstance(family, str) or family not in RECIPES:
         raise RunFailure(f"{Path(path) / CONFIG}: unknown family {family!r}; expected one of: {', '.join(RECIPES)}")
+    _check_recorded(config, Path(path) / CONFIG)
     return load(path), get_recipe(family), config
+
+
+def _check_recorded(config: dict[str, Any], where: Path) -> None:
+    """The run's recorded data and seed, which evaluate/plot/interpolate read, within their meaning."""
+    def bad(field: str, what: str) -> RunFailure:
+        return RunFailure(f"{where}: the field {field!r} {what}; the file is damaged (train the run again)")
+
+    seed = config.get("seed", 0)
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**63:
+        raise bad("seed", f"must be a whole number >= 0, got {seed!r}")
+    data = config.get("data", {})
+    if not isinstance(data, dict):
+        raise bad("data", f"is a JSON {type(data).__name__}, not an object")
+    for key in ("dataset", "data", "data_dir", "npz_key", "label_column", "normal_label", "id_column"):
+        if data.get(key) is not None and not isinstance(data[key], (str, int)) or isinstance(data.get(key), bool):
+            raise bad("data", f"has {key}={data[key]!r}; expected a name or a path")
+    size = data.get("image_size")
+    if size is not None and not (isinstance(size, list) and len(size) == 2
+                                 and all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in size)):
+        raise bad("data", f"has image_size={size!r}; expected [height, width]")
+    split = data.get("validation_split", 0.2)
+    if isinstance(split, bool) or not isinstance(split, (int, float)) or not 0 < split < 1:
+        raise bad("data", f"has validation_split={split!r}; expected a fraction in (0, 1)")

@@ -11,6 +11,7 @@ point leaves it pointing at a complete weights file. Older weights are removed o
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,7 @@ import torch
 
 from .. import _io
 from ..errors import RunFailure
-from .serialize import join_tensors, load_tensors, save_tensors, split_tensors
+from .serialize import check_finite, join_tensors, load_tensors, save_tensors, split_tensors
 
 LATEST = "latest.json"
 
@@ -46,16 +47,47 @@ def has_checkpoint(folder: str | Path) -> bool:
     return (Path(folder) / LATEST).is_file()
 
 
+def _check_state(state: Any, where: Path) -> None:
+    """Each field of latest.json within its meaning, or a one-line RunFailure naming it."""
+    def bad(what: str) -> RunFailure:
+        return RunFailure(f"{where}: {what}; the checkpoint is damaged: start again without --resume")
+
+    if not isinstance(state, dict):
+        raise bad(f"holds a JSON {type(state).__name__}, expected an object")
+    epoch = state.get("epoch")
+    if isinstance(epoch, bool) or not isinstance(epoch, int) or epoch < 0:
+        raise bad(f"'epoch' must be a whole number >= 0, got {epoch!r}")
+    if not isinstance(state.get("weights"), str) or not state["weights"].strip():
+        raise bad(f"'weights' must name the weights file, got {state.get('weights')!r}")
+    history = state.get("history")
+    if not isinstance(history, list) or len(history) > epoch or not all(isinstance(r, dict) for r in history):
+        raise bad(f"'history' must list a record per finished epoch, at most {epoch}")
+    for r in history:
+        for key in ("train_loss", "seconds"):
+            v = r.get(key)
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+                raise bad(f"history: {key!r} of epoch {r.get('epoch')!r} must be a finite number, got {v!r}")
+    if not isinstance(state.get("optimizer"), dict):
+        raise bad("'optimizer' must be an object")
+    if not isinstance(state.get("extra", {}), dict):
+        raise bad("'extra' must be an object")
+
+
 def load_checkpoint(folder: str | Path, *, model: torch.nn.Module,
                     optimizer: torch.optim.Optimizer | None = None) -> dict[str, Any]:
     """Restore ``model`` (and ``optimizer``) in place; return the JSON state (epoch, history, extra)."""
     folder = Path(folder)
     try:
         state = json.loads((folder / LATEST).read_text())
-        weights = folder / Path(state["weights"]).name  # a bare name: never leave the folder
-    except (OSError, ValueError, KeyError, TypeError) as exc:
+    except RecursionError:
+        raise RunFailure(f"{folder / LATEST}: unreadable checkpoint (JSON nested too deeply); "
+                         f"start again without --resume") from None
+    except (OSError, ValueError) as exc:
         raise RunFailure(f"{folder / LATEST}: unreadable checkpoint ({exc}); start again without --resume") from None
+    _check_state(state, folder / LATEST)
+    weights = folder / Path(state["weights"]).name  # a bare name: never leave the folder
     tensors = load_tensors(weights)
+    check_finite(tensors, str(weights))
     device = next(model.parameters()).device
     model_state = {k[len("model."):]: v for k, v in tensors.items() if k.startswith("model.")}
     try:
@@ -65,7 +97,7 @@ def load_checkpoint(folder: str | Path, *, model: torch.nn.Module,
             # JSON made the per-parameter keys strings; torch matches them as ints (else drops them)
             optim_state["state"] = {int(k): v for k, v in optim_state["state"].items()}
             optimizer.load_state_dict(optim_state)
-    except (RuntimeError, KeyError, ValueError) as exc:
+    except (RuntimeError, KeyError, ValueError, TypeError, AttributeError, IndexError) as exc:
         raise RunFailure(f"{weights}: checkpoint does not match this model ({' '.join(str(exc).split())[:200]})") from None
     if optimizer is not None:  # Adam's moments must live where the parameters live
         for s in optimizer.state.values():

@@ -23,6 +23,9 @@ from ..errors import RunFailure, UsageError
 
 logger = logging.getLogger(__name__)
 
+LAUNCHER_ENV = "AEKIT_LAUNCHER_PID"  # set by launch() for its workers: the pid they die with
+_STOP_SIGNALS = (2, 15, 1)  # SIGINT, SIGTERM, SIGHUP: a stopped run, not a failed one
+
 _SLURM = {"RANK": "SLURM_PROCID", "WORLD_SIZE": "SLURM_NTASKS", "LOCAL_RANK": "SLURM_LOCALID"}
 
 
@@ -106,6 +109,14 @@ def barrier() -> None:
         dist.barrier()
 
 
+def wait_for_main() -> None:
+    """On a process other than rank 0: wait for rank 0 to reach its matching :func:`barrier`."""
+    try:
+        barrier()
+    except RuntimeError:  # rank 0 failed and left the group; it reports why
+        raise RunFailure("another process of this distributed run failed") from None
+
+
 def finish() -> None:
     """Wait for every process, then close the process group (a no-op alone).
 
@@ -167,19 +178,48 @@ def launch(argv: Sequence[str], nproc: int) -> int:
     """
     if world_size() > 1:
         raise UsageError("--nproc was given inside a distributed launch; drop --nproc under torchrun")
-    # Each process gets an equal share of the cores (torchrun would set 1 and warn about it).
-    os.environ.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // nproc)))
+    # Each process gets an equal share of the cores it may use (torchrun would set 1 and warn about
+    # it); each then picks its threads within that share (aekit.training.threads).
+    from .threads import machine_cores
+
+    os.environ.setdefault("OMP_NUM_THREADS", str(max(1, machine_cores() // nproc)))
+    os.environ[LAUNCHER_ENV] = str(os.getpid())  # the workers die with this process, and leave reporting to it
+    from torch.distributed.elastic.multiprocessing.api import SignalException
     from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
     from torch.distributed.run import get_args_parser, run
 
-    for name in ("torch.distributed.elastic", "torch.distributed.run", "torch.distributed.launcher"):
-        logging.getLogger(name).setLevel(logging.CRITICAL)  # the children report; torchrun's chatter is noise
+    from ..errors import Interrupted
+
+    # The children report; torchrun's chatter is noise. Its modules' loggers set their own levels, so each is quieted.
+    noisy = ("torch.distributed.elastic", "torch.distributed.run", "torch.distributed.launcher")
+    for name in [*noisy, *(n for n in logging.root.manager.loggerDict if n.startswith(noisy))]:
+        logging.getLogger(name).setLevel(logging.CRITICAL)
     args = get_args_parser().parse_args(["--standalone", f"--nproc-per-node={nproc}", "--max-restarts=0",
                                          "--module", "aekit", *argv])
     try:
         run(args)  # what the torchrun command does, in this process
+    except SignalException as exc:  # torchrun stopped the workers with the same signal; we report it
+        raise Interrupted(int(exc.sigval)) from None
     except ChildFailedError as exc:
         # Rank 0's code first: the others may fail only because rank 0 left (exit 1) or be stopped.
         failures = [exc.failures[r] for r in sorted(exc.failures)]  # keyed by global rank
-        return next((f.exitcode for f in failures if f.exitcode and f.exitcode > 0), 1)
+        code = next((f.exitcode for f in failures if f.exitcode and f.exitcode > 0), 1)
+        if code - 128 in _STOP_SIGNALS:  # the first process was stopped by a signal sent to it alone
+            raise Interrupted(code - 128) from None
+        return code
     return 0
+
+
+def max_processes(device) -> tuple[int, str]:
+    """How many training processes this machine can run on ``device`` (a torch.device), and why: one per
+    GPU, else one per CPU core."""
+    if getattr(device, "type", str(device)) == "cuda":
+        import torch
+
+        n = torch.cuda.device_count()
+        return n, f"{n} GPU{'s' if n != 1 else ''}"
+    try:
+        n = len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        n = os.cpu_count() or 1
+    return n, f"{n} CPU core{'s' if n != 1 else ''} available to this process"

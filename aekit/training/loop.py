@@ -31,7 +31,7 @@ from typing import Any, Callable, Optional, Protocol, Sequence
 
 import torch
 
-from ..errors import UsageError
+from ..errors import ArgumentTypeError, Diverged, UsageError
 from . import distributed
 from .checkpoint import has_checkpoint, load_checkpoint, save_checkpoint
 
@@ -72,6 +72,8 @@ class TrainConfig:
             raise UsageError(f"schedule must be 'constant' or 'onecycle', got {self.schedule!r}")
         if self.precision not in PRECISIONS:
             raise UsageError(f"precision must be one of {PRECISIONS}, got {self.precision!r}")
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or not 0 <= self.seed < 2**63:
+            raise UsageError(f"seed must be a whole number in [0, 2**63), got {self.seed!r}")
         if self.patience is not None and (not isinstance(self.patience, int) or self.patience < 1):
             raise UsageError(f"patience must be a whole number >= 1 or None, got {self.patience!r}")
         return self
@@ -173,6 +175,24 @@ def _call(callbacks: Sequence[object], hook: str, *args) -> None:
             fn(*args)
 
 
+def _finite_weights(model: torch.nn.Module) -> bool:
+    """All parameters finite: one reduction per tensor on the device, one host sync."""
+    flags = [torch.isfinite(p).all() for p in model.parameters() if p.is_floating_point()]
+    return bool(torch.stack(flags).all()) if flags else True
+
+
+def _diverged(epoch: int, config: TrainConfig, value: float | None, checkpoint_dir: str | Path | None,
+              *, weights: bool = False) -> Diverged:
+    """The one-line error of a run whose loss or weights stopped being finite in ``epoch`` (0-based)."""
+    what = "the weights became non-finite" if weights else f"the loss became {value}"
+    lower = f"{config.lr / 10:g}"
+    kept = ""
+    if checkpoint_dir is not None and has_checkpoint(checkpoint_dir):
+        kept = f"; the last good checkpoint is kept: continue it with --resume --lr {lower}"
+    return Diverged(f"training diverged in epoch {epoch + 1}: {what}; lower the learning rate (lr={config.lr:g}: "
+                    f"try --lr {lower}) or scale the data to a smaller range{kept}")
+
+
 def train(model: torch.nn.Module, loss_fn: LossFn, inputs: Any, targets: Any = None, *,
           config: TrainConfig, validation: tuple[Any, Any] | None = None,
           val_loss_fn: LossFn | None = None, checkpoint_dir: str | Path | None = None, resume: bool = False,
@@ -184,6 +204,10 @@ def train(model: torch.nn.Module, loss_fn: LossFn, inputs: Any, targets: Any = N
     ``loss_fn``. ``config.batch_size`` is the global batch, split across processes under torchrun.
     """
     config.validate()
+    try:
+        callbacks = list(callbacks or ())
+    except TypeError:
+        raise ArgumentTypeError(f"callbacks must be a list of callback objects, got {callbacks!r}") from None
     targets = inputs if targets is None else targets
     val_loss_fn = val_loss_fn or loss_fn
     device = _data_device(inputs, model)
@@ -208,6 +232,8 @@ def train(model: torch.nn.Module, loss_fn: LossFn, inputs: Any, targets: Any = N
     if resume and checkpoint_dir is not None and has_checkpoint(checkpoint_dir):
         state = load_checkpoint(checkpoint_dir, model=model, optimizer=optimizer)
         start_epoch, history = int(state["epoch"]), list(state["history"])
+        for group in optimizer.param_groups:  # a resumed run may change these (a lower lr after a divergence)
+            group["lr"], group["weight_decay"] = config.lr, config.weight_decay
         logger.info("resuming from %s after epoch %d", checkpoint_dir, start_epoch)
 
     # One process: train ``model`` itself. Several: DDP averages the gradients of every step
@@ -250,11 +276,20 @@ def train(model: torch.nn.Module, loss_fn: LossFn, inputs: Any, targets: Any = N
             with autocast:
                 loss = loss_fn(net, xb, tb, generator)
             loss.backward()
-            optimizer.step()
+            try:
+                optimizer.step()
+            except RuntimeError as exc:  # Adam's step size itself beyond float range (an enormous lr)
+                if "overflow" not in str(exc):
+                    raise
+                raise _diverged(epoch, config, math.inf, checkpoint_dir, weights=True) from None
 
             loss_sum += loss.detach() * len(idx)  # stays on the device: no sync per step
             seen += len(idx)
             if step % report_every == 0:
+                # A NaN/inf loss stays in the sum: one look every ~2% of an epoch stops a diverged run
+                # early (alone: under DDP every process checks the reduced loss at the epoch's end).
+                if world == 1 and not bool(torch.isfinite(loss_sum)):
+                    raise _diverged(epoch, config, float(loss_sum), checkpoint_dir)
                 _call(callbacks, "on_batch_end", epoch, step)
         totals = distributed.all_reduce_sum(torch.stack([loss_sum.double(),
                                                          torch.tensor(float(seen), device=device, dtype=torch.float64)]))
@@ -265,6 +300,10 @@ def train(model: torch.nn.Module, loss_fn: LossFn, inputs: Any, targets: Any = N
             # The bare model: DDP's forward would sync buffers, and the slices may differ in batch count.
             val_loss = evaluate_loss(model, val_loss_fn, *validation, batch_size=config.eval_batch_size,
                                      seed=epoch_seed(config.seed, 0, stream=2))
+        if not math.isfinite(train_loss) or (val_loss is not None and not math.isfinite(val_loss)) \
+                or not _finite_weights(model):
+            bad = train_loss if not math.isfinite(train_loss) else val_loss
+            raise _diverged(epoch, config, bad, checkpoint_dir, weights=math.isfinite(bad or 0.0))
         record = {"epoch": epoch + 1, "train_loss": train_loss, "val_loss": val_loss, "seconds": seconds}
         history.append(record)
         logger.info("epoch %d/%d train_loss=%.6g val_loss=%s", epoch + 1, config.epochs, train_loss, val_loss)

@@ -5,6 +5,8 @@ Nothing here unpickles: tensors go to a safetensors file, everything else to JSO
 
 from __future__ import annotations
 
+import os
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -47,15 +49,77 @@ def save_tensors(path: str | Path, tensors: dict[str, torch.Tensor], metadata: d
     _io.write_bytes(path, save(tensors, metadata=metadata))
 
 
+def check_finite(tensors: dict[str, Any], where: str) -> None:
+    """Refuse weights holding NaN or infinity (a training that diverged), naming the first such tensor."""
+    for name, t in tensors.items():
+        if isinstance(t, torch.Tensor) and t.is_floating_point() and not bool(torch.isfinite(t).all()):
+            kind = "NaN" if bool(torch.isnan(t).any()) else "infinite"
+            raise RunFailure(f"{where}: {kind} values in the weights ({name}); the training diverged: "
+                             f"train again with a lower learning rate (--lr)")
+
+
+MAX_HEADER = 100 * 2**20  # safetensors' own limit on the JSON header
+
+
+def _read_regular(path: Path) -> bytes:
+    """The bytes of ``path`` if it is a regular file whose size agrees with its safetensors header.
+
+    A FIFO, a device or a link to one (``/dev/zero``) is refused before a byte is read, so nothing
+    hangs or reads until memory runs out; so is a file longer or shorter than its header says.
+    """
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+    try:
+        fd = os.open(path, flags)  # O_NONBLOCK: opening a FIFO with no writer returns at once
+    except FileNotFoundError:
+        raise RunFailure(f"{path}: file not found; expected the model weights (safetensors)") from None
+    except IsADirectoryError:
+        raise RunFailure(f"{path}: is a folder; expected the model weights (a safetensors file)") from None
+    except OSError as exc:
+        raise RunFailure(f"{path}: cannot open it ({exc.strerror or exc})") from None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise RunFailure(f"{path}: not a regular file (a pipe, a device or a link to one); "
+                             f"expected the model weights (a safetensors file)")
+        head = os.pread(fd, 8, 0)
+        header = int.from_bytes(head, "little") if len(head) == 8 else -1
+        if not 0 < header <= min(MAX_HEADER, st.st_size - 8):
+            return head  # too short or a bad length: the checks below say what it looks like
+        meta = os.pread(fd, header, 8)
+        end = _data_end(meta)
+        if end is not None and 8 + header + end != st.st_size:
+            raise RunFailure(f"{path}: the file has {st.st_size} bytes but its safetensors header describes "
+                             f"{8 + header + end}; the file is truncated or damaged")
+        chunks, read = [], 0
+        while read < st.st_size:  # never past the size the header agreed with
+            chunk = os.pread(fd, min(st.st_size - read, 1 << 26), read)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            read += len(chunk)
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
+
+
+def _data_end(meta: bytes) -> int | None:
+    """The end offset of the tensors' data that a safetensors JSON header declares (None: unreadable)."""
+    import json
+
+    try:
+        entries = json.loads(meta.decode("utf-8"))
+        ends = [int(v["data_offsets"][1]) for k, v in entries.items() if k != "__metadata__"]
+    except (ValueError, TypeError, KeyError, IndexError, AttributeError, UnicodeDecodeError, RecursionError):
+        return None  # safetensors itself reports the damage
+    return max(ends, default=0)
+
+
 def load_tensors(path: str | Path) -> dict[str, torch.Tensor]:
-    """Read a safetensors file; anything else (a pickle, a truncated file) is refused."""
+    """Read a safetensors file; anything else (a pickle, a truncated file, a pipe) is refused."""
     from safetensors.torch import load
 
     path = Path(path)
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise RunFailure(f"{path}: file not found; expected the model weights (safetensors)") from None
+    data = _read_regular(path)
     # safetensors: an 8-byte little-endian header length, then that many bytes of JSON
     header = int.from_bytes(data[:8], "little") if len(data) >= 8 else -1
     if not (0 < header <= len(data) - 8 and data[8:9] == b"{"):

@@ -1,3 +1,4 @@
+import json
 import os
 
 import pytest
@@ -6,40 +7,78 @@ from aekit.errors import RunFailure, UsageError
 from aekit.recipes.folder import RunFolder, read_history
 
 
-def test_new_run_folder_is_created_and_locked(tmp_path):
-    with RunFolder.create(tmp_path / "run") as run:
-        assert (run.path / ".lock").exists()
+def _fake_run(path, **config):
+    path.mkdir(parents=True, exist_ok=True)
+    (path / "config.json").write_text(json.dumps({"estimator": "Autoencoder", "params": {}, "state": {}, **config}))
+    return path
+
+
+def test_a_new_run_is_built_beside_its_folder_under_a_lock_and_appears_on_commit(tmp_path):
+    target = tmp_path / "run"
+    with RunFolder.open(target) as run:
+        assert run.work == tmp_path / ".run.partial" and run.work.is_dir()
+        assert (tmp_path / ".run.lock").exists() and not target.exists()
         with pytest.raises(RunFailure, match="in use"):
-            RunFolder.create(tmp_path / "run", resume=True)
+            RunFolder.open(target, resume=True)
+        run.write_json("metrics.json", {"a": 1})
+        run.commit()
+    assert json.loads((target / "metrics.json").read_text()) == {"a": 1}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]  # no lock, no staging, no marker left
+    assert not any(p.name.startswith(".") for p in target.iterdir())
 
 
 def test_existing_run_is_refused_untouched_without_overwrite(tmp_path):
-    run = tmp_path / "run"
-    run.mkdir()
-    (run / "metrics.json").write_text("{}")
+    run = _fake_run(tmp_path / "run")
     with pytest.raises(UsageError, match="--overwrite"):
-        RunFolder.create(run)
-    assert (run / "metrics.json").read_text() == "{}"
-    assert not (run / ".lock").exists()
+        RunFolder.open(run)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]
 
 
-def test_overwrite_clears_the_old_run_and_resume_keeps_it(tmp_path):
-    run = tmp_path / "run"
-    run.mkdir()
-    (run / "old.txt").write_text("x")
-    RunFolder.create(run, resume=True).close()
-    assert (run / "old.txt").exists()
-    RunFolder.create(run, overwrite=True).close()
-    assert not (run / "old.txt").exists()
+def test_overwrite_keeps_the_old_run_until_the_commit(tmp_path):
+    run = _fake_run(tmp_path / "run", family="old")
+    with RunFolder.open(run, overwrite=True) as new:
+        assert json.loads((run / "config.json").read_text())["family"] == "old"  # still the old run
+        assert list(new.work.iterdir()) == [new.work / ".aekit-partial"]  # an empty new run
+        new.write_json("config.json", {"estimator": "Autoencoder", "family": "new"})
+        assert json.loads((run / "config.json").read_text())["family"] == "old"
+        new.commit()
+    assert json.loads((run / "config.json").read_text())["family"] == "new"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]
+
+
+def test_resume_starts_from_a_linked_copy_that_leaves_the_finished_run_alone(tmp_path):
+    run = _fake_run(tmp_path / "run")
+    (run / "checkpoint").mkdir()
+    (run / "checkpoint" / "latest.json").write_text("{}")
+    with RunFolder.open(run, resume=True) as r:
+        copy = r.work / "checkpoint" / "latest.json"
+        assert copy.read_text() == "{}" and os.path.samefile(copy, run / "checkpoint" / "latest.json")
+        r.write_json("checkpoint/latest.json", {"epoch": 3})  # replaced, not written through the link
+    assert (run / "checkpoint" / "latest.json").read_text() == "{}"
+    # Not committed: the interrupted run waits beside the finished one for the next --resume.
+    assert RunFolder(run).resume_source() == tmp_path / ".run.partial"
+    with RunFolder.open(run, resume=True) as r:  # reused, not copied again
+        assert json.loads((r.work / "checkpoint" / "latest.json").read_text()) == {"epoch": 3}
+    with RunFolder.open(run, overwrite=True) as r:  # any other command starts again
+        assert not (r.work / "checkpoint").exists()
+
+
+def test_overwrite_refuses_a_folder_that_is_not_a_run(tmp_path):
+    other = tmp_path / "notes"
+    other.mkdir()
+    (other / "todo.txt").write_text("x")
+    with pytest.raises(UsageError, match="not an aekit run"):
+        RunFolder.open(other, overwrite=True)
+    assert (other / "todo.txt").read_text() == "x"
 
 
 def test_unwritable_out_is_a_usage_error(tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("")
     with pytest.raises(UsageError):
-        RunFolder.create(blocker)
+        RunFolder.open(blocker)
     with pytest.raises(UsageError):
-        RunFolder.create(blocker / "sub")
+        RunFolder.open(blocker / "sub")
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root can write anywhere")
@@ -47,7 +86,7 @@ def test_read_only_parent_is_a_usage_error(tmp_path):
     tmp_path.chmod(0o500)
     try:
         with pytest.raises(UsageError):
-            RunFolder.create(tmp_path / "run")
+            RunFolder.open(tmp_path / "run")
     finally:
         tmp_path.chmod(0o700)
 
@@ -55,6 +94,7 @@ def test_read_only_parent_is_a_usage_error(tmp_path):
 def test_history_round_trip(tmp_path):
     hist = [{"epoch": 1, "train_loss": 0.5, "val_loss": None, "seconds": 1.25},
             {"epoch": 2, "train_loss": 0.25, "val_loss": 0.3, "seconds": 1.0}]
-    with RunFolder.create(tmp_path / "run") as run:
+    with RunFolder.open(tmp_path / "run") as run:
         run.write_history(hist)
+        run.commit()
     assert read_history(tmp_path / "run" / "history.csv") == hist

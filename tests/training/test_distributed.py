@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
 import subprocess
 import sys
+import time
 
 import numpy as np
 import pytest
@@ -15,7 +18,7 @@ from aekit.cli.cmd_train import _without_nproc
 from aekit.training import distributed
 from aekit.training.loop import _shard
 
-from ..cli.helpers import assert_one_line_error, run_cli
+from ..cli.helpers import REPO, assert_one_line_error, run_cli
 
 ARGS = ["--latent-dim", "4", "--epochs", "3", "--batch-size", "30", "--device", "cpu", "--no-figures", "--quiet",
         "--seed", "3"]
@@ -129,3 +132,82 @@ def test_a_malformed_launch_environment_is_one_line(table, tmp_path, env, bad):
                    check=None, env=env)
     assert_one_line_error(proc, 2, bad)
     assert not (tmp_path / "r").exists()
+
+
+def _children(pid: int) -> list[int]:
+    """The child processes of ``pid`` (Linux)."""
+    kids = []
+    for task in os.listdir(f"/proc/{pid}/task"):
+        with open(f"/proc/{pid}/task/{task}/children") as f:
+            kids += [int(k) for k in f.read().split()]
+    return kids
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split(") ")[-1][0] != "Z"  # a zombie has exited
+    except FileNotFoundError:
+        return False
+
+
+def _launch_and_wait_for_a_checkpoint(table, run, *extra):
+    argv = ["train", "basic", "--data", table, "--out", run, "--nproc", "2", *ARGS, "--epochs", "10000", *extra]
+    proc = subprocess.Popen([sys.executable, "-m", "aekit", *map(str, argv)], cwd=REPO, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    latest = run.parent / f".{run.name}.partial" / "checkpoint" / "latest.json"
+
+    def epoch() -> int:
+        try:
+            return json.loads(latest.read_text())["epoch"]
+        except (OSError, ValueError, KeyError):
+            return 0
+
+    start, deadline = epoch(), time.time() + 180
+    while epoch() <= start and proc.poll() is None and time.time() < deadline:  # a new checkpoint: training
+        time.sleep(0.02)
+    workers = _children(proc.pid) if proc.poll() is None else []
+    if epoch() <= start or len(workers) != 2:
+        _stop(proc, workers)
+        pytest.fail(f"no new checkpoint from 2 workers: {workers} {proc.communicate()}")
+    return proc, workers
+
+
+def _stop(proc: subprocess.Popen | None, workers: list[int]) -> None:
+    """Kill what a failed test may have left running (only processes still alive)."""
+    if proc is not None and proc.poll() is None:
+        proc.kill()
+        proc.wait()
+    for pid in workers:
+        if _alive(pid):
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc; PR_SET_PDEATHSIG is Linux's")
+def test_a_stopped_distributed_run_says_so_once_and_leaves_no_worker(table, tmp_path):
+    """SIGTERM to the launcher: one line, exit 143, the workers gone. SIGKILL to the launcher: the workers die too."""
+    run = tmp_path / "r"
+    proc, workers = _launch_and_wait_for_a_checkpoint(table, run)
+    try:
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=120)
+        assert proc.returncode == 128 + signal.SIGTERM, err
+        assert err.strip().splitlines() == ["aekit: interrupted; resume with --resume"], err
+        assert not any(_alive(w) for w in workers)
+        assert not run.exists() and (tmp_path / ".r.partial" / "checkpoint" / "latest.json").exists()
+    finally:
+        _stop(proc, workers)
+
+    proc, workers = _launch_and_wait_for_a_checkpoint(table, run, "--resume")
+    try:
+        os.kill(proc.pid, signal.SIGKILL)  # no chance to stop its workers: they must die with it
+        proc.wait()
+        deadline = time.time() + 30
+        while any(_alive(w) for w in workers) and time.time() < deadline:
+            time.sleep(0.05)
+        assert not any(_alive(w) for w in workers), "a worker outlived its launcher"
+    finally:
+        _stop(None, workers)

@@ -1,0 +1,130 @@
+"""Where a command may write: outputs never clobber what they were not asked to.
+
+:func:`check_output` is the one check every command with an output path calls before it reads
+or computes anything: the path is not empty, its folder is writable, it does not resolve to one
+of the command's inputs (nor inside or around one), nor into a run folder (or a model folder
+saved by ``est.save``) other than the one being created, and it exists only with ``overwrite``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Iterable
+
+from .errors import UsageError
+
+CONFIG = "config.json"
+_MARKER = ".aekit-partial"  # aekit._transaction.MARKER (kept here too: this module imports nothing of aekit's)
+_SCAN_LIMIT = 10_000  # entries looked at inside a folder that --overwrite would replace
+
+
+def is_run_folder(path: str | os.PathLike) -> bool:
+    """A folder that aekit wrote: a run, a saved model, or one being built (a staging folder)."""
+    path = Path(path)
+    if (path / _MARKER).is_file():
+        return True
+    try:
+        with open(path / CONFIG, "rb") as f:
+            head = f.read(1 << 20)
+        config = json.loads(head.decode("utf-8"))
+    except (OSError, ValueError, RecursionError):
+        return False
+    return isinstance(config, dict) and isinstance(config.get("estimator"), str)
+
+
+def enclosing_run(path: str | os.PathLike) -> Path | None:
+    """The run folder that ``path`` is (or lies inside), resolved; None if there is none."""
+    p = Path(path).resolve()
+    for folder in (p, *p.parents):
+        if folder.is_dir() and is_run_folder(folder):
+            return folder
+    return None
+
+
+def _resolve(path: str | os.PathLike, option: str) -> Path:
+    text = os.fspath(path)
+    if isinstance(text, bytes):
+        text = os.fsdecode(text)
+    if not text.strip():
+        raise UsageError(f"{option} is empty; give a file or folder path")
+    if "\0" in text:
+        raise UsageError(f"{option} {text!r} holds a NUL character; give a plain path")
+    return Path(text).resolve()
+
+
+def _elsewhere(option: str) -> str:
+    return "write the output elsewhere" if option == "--output" else f"pass another {option}"
+
+
+def _within(a: Path, b: Path) -> bool:
+    """``a`` is ``b`` or lies inside it (both resolved)."""
+    return a == b or b in a.parents
+
+
+def _holds_a_run(folder: Path) -> Path | None:
+    """A run folder somewhere inside ``folder`` (looking at up to _SCAN_LIMIT entries), or None."""
+    seen = 0
+    for root, dirs, files in os.walk(folder):
+        if CONFIG in files or _MARKER in files:
+            if is_run_folder(root):
+                return Path(root)
+        seen += len(dirs) + len(files)
+        if seen > _SCAN_LIMIT:
+            break
+    return None
+
+
+def check_output(path: str | os.PathLike, *, overwrite: bool = False, inputs: Iterable[str | os.PathLike | None] = (),
+                 option: str = "--output", run: str | os.PathLike | None = None) -> Path:
+    """Refuse, in one line, an output path that would clobber what the command was not asked to.
+
+    Parameters
+    ----------
+    path : str or PathLike
+        The output path as given.
+    overwrite : bool
+        Whether an existing output may be replaced.
+    inputs : paths
+        What the command reads (``None`` entries are ignored): the output may not be one of
+        them, lie inside one (an input folder), or hold one.
+    option : str
+        How the user named the path, for the message ("--output", "--out").
+    run : path, optional
+        The run folder being created (``aekit train --out``): the one run folder the path may be.
+
+    Returns
+    -------
+    Path
+        ``path`` resolved.
+    """
+    target = _resolve(path, option)
+    shown = os.fspath(path)
+    for given in inputs:
+        if given is None or not os.fspath(given):
+            continue
+        source = Path(given).resolve()
+        if _within(target, source) or _within(source, target):
+            how = "is" if target == source else ("lies inside" if _within(target, source) else "holds")
+            raise UsageError(f"{option} {shown} {how} the input {given}; {_elsewhere(option)}")
+    own = Path(run).resolve() if run is not None else None
+    inside = enclosing_run(target if target.is_dir() else target.parent)
+    if inside is not None and inside != own:
+        raise UsageError(f"{option} {shown} is inside the run folder {inside}, which holds aekit's own files; "
+                         f"{_elsewhere(option)}, outside run folders")
+    if target.is_dir() and overwrite and target != own:
+        held = _holds_a_run(target)
+        if held is not None:
+            raise UsageError(f"{option} {shown} holds the run folder {held}; --overwrite replaces only an "
+                             f"output, so pass another path")
+    parent = target.parent  # the nearest existing folder above the output must be a writable folder
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir() or not os.access(parent, os.W_OK):
+        raise UsageError(f"cannot write {shown}: {parent} is not a writable folder; pass another output path")
+    if overwrite or not os.path.lexists(target):
+        return target
+    if target.is_dir() and not any(target.iterdir()):
+        return target
+    raise UsageError(f"{shown} already exists; pass --overwrite to replace it")

@@ -1,0 +1,351 @@
+"""Folder transactions: a folder's new contents are built beside it and swapped in whole.
+
+    parent/NAME             the complete folder (a run, a saved model): the previous one until commit
+    parent/.NAME.lock       flock'ed by the one process writing NAME (its pid inside); removed when done
+    parent/.NAME.partial/   the new contents being built, marked by a ``.aekit-partial`` file inside
+    parent/.NAME.old/       the previous contents on their way out, after a commit
+
+The commit is one atomic step where the system allows it: Linux's ``renameat2(RENAME_EXCHANGE)``
+swaps the two folders, so at every instant NAME is the previous complete folder or the new one,
+never neither. Elsewhere (other systems, file systems without the call) NAME is renamed to
+.NAME.old and the new folder into place: two renames, and a process killed between them leaves
+NAME missing and .NAME.old complete, which readers read (:func:`readable`) and the next writer
+puts back (:meth:`FolderTransaction.acquire`).
+
+The lock lives beside NAME rather than in it because NAME's folder is swapped away on commit;
+its inode never moves. A writer killed with SIGKILL leaves the lock file (unlocked: the kernel
+drops the flock with the process) and its .NAME.partial folder, which the next writer either
+continues (``--resume``) or removes; a folder there without the marker (an old NAME swapped out
+just before a kill) is never continued. Readers never lock; they only ask whether the lock is held.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import ctypes.util
+import errno
+import json
+import os
+import shutil
+import signal
+import sys
+import time
+from pathlib import Path
+from typing import Iterator
+
+from ._io import write_failure
+from .errors import RunFailure, RunInProgress, UsageError
+
+try:  # POSIX advisory locks; elsewhere the folder is not locked (best effort)
+    import fcntl
+except ImportError:  # pragma: no cover - Windows
+    fcntl = None
+
+MARKER = ".aekit-partial"
+LEGACY_LOCK = ".lock"  # the lock file inside a run folder of aekit before 0.2
+_RENAME_EXCHANGE = 2
+_SYS_RENAMEAT2 = {"x86_64": 316, "aarch64": 276, "ppc64le": 357, "s390x": 347, "riscv64": 276}
+_AT_FDCWD = -100
+LOCK_TRIES = 5  # a reader probing the lock holds it for microseconds: retry before saying "in use"
+
+
+def lock_path(target: Path) -> Path:
+    return target.with_name(f".{target.name}.lock")
+
+
+def staging_path(target: Path) -> Path:
+    return target.with_name(f".{target.name}.partial")
+
+
+def old_path(target: Path) -> Path:
+    return target.with_name(f".{target.name}.old")
+
+
+# ---- the atomic swap -------------------------------------------------------------------------------
+
+class SwapUnsupported(OSError):
+    """renameat2(RENAME_EXCHANGE) is not available here (system, C library or file system)."""
+
+
+def _renameat2():
+    """The C library's renameat2, or a raw syscall where glibc is older than 2.28; None off Linux."""
+    if not sys.platform.startswith("linux"):
+        return None
+    libc = ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True)
+    fn = getattr(libc, "renameat2", None)
+    if fn is not None:
+        fn.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+        return fn
+    number = _SYS_RENAMEAT2.get(os.uname().machine)
+    if number is None:
+        return None
+    return lambda *args: libc.syscall(ctypes.c_long(number), *args)
+
+
+def exchange(a: Path, b: Path) -> None:
+    """Swap the names ``a`` and ``b`` (both must exist) in one atomic step, or raise SwapUnsupported."""
+    fn = _renameat2()
+    if fn is None:
+        raise SwapUnsupported(errno.ENOSYS, "renameat2 is not available")
+    if fn(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), ctypes.c_uint(_RENAME_EXCHANGE)) == 0:
+        return
+    err = ctypes.get_errno()
+    if err in (errno.ENOSYS, errno.EINVAL, errno.ENOTSUP, errno.EOPNOTSUPP):
+        raise SwapUnsupported(err, os.strerror(err))
+    raise OSError(err, os.strerror(err), str(b))
+
+
+def replace_folder(new: Path, target: Path) -> None:
+    """Put the folder ``new`` at ``target`` atomically; the previous ``target`` is removed after.
+
+    For outputs that are folders (images written by ``aekit reconstruct``...); run folders use
+    :class:`FolderTransaction`, which also recovers from a kill in the fallback's window.
+    """
+    old = old_path(target)
+    with signals_deferred():
+        if not os.path.lexists(target):
+            os.rename(new, target)
+            return
+        try:
+            exchange(new, target)
+            os.rename(new, old)
+        except SwapUnsupported:
+            os.rename(target, old)
+            try:
+                os.rename(new, target)
+            except BaseException:
+                os.rename(old, target)
+                raise
+    _remove(old)
+
+
+@contextlib.contextmanager
+def signals_deferred() -> Iterator[None]:
+    """Hold Ctrl-C, SIGTERM and SIGHUP until the block ends, so a rename sequence is never cut in two."""
+    sigs = {signal.SIGINT, signal.SIGTERM} | ({signal.SIGHUP} if hasattr(signal, "SIGHUP") else set())
+    try:
+        old = signal.pthread_sigmask(signal.SIG_BLOCK, sigs)
+    except (AttributeError, OSError, ValueError):  # pragma: no cover - no pthread_sigmask
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    elif os.path.lexists(path):
+        with contextlib.suppress(OSError):
+            path.unlink()
+
+
+def _fsync_dir(path: Path) -> None:
+    with contextlib.suppress(OSError, AttributeError):
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def _skip(name: str) -> bool:
+    """aekit's own bookkeeping files, never carried into a new version of a folder."""
+    return name in (MARKER, LEGACY_LOCK) or (name.startswith(".") and name.endswith(".tmp"))
+
+
+def link_tree(src: Path, dst: Path) -> None:
+    """Copy the tree ``src`` into ``dst`` with hard links (files are only ever replaced, never
+    rewritten in place, so the two trees share nothing that changes); copies where links fail."""
+    for root, dirs, files in os.walk(src):
+        rel = Path(root).relative_to(src)
+        (dst / rel).mkdir(parents=True, exist_ok=True)
+        dirs[:] = [d for d in dirs if not _skip(d)]
+        for name in files:
+            if _skip(name):
+                continue
+            s, d = Path(root) / name, dst / rel / name
+            if s.is_symlink():
+                os.symlink(os.readlink(s), d)
+                continue
+            try:
+                os.link(s, d)
+            except OSError:
+                shutil.copy2(s, d)
+
+
+# ---- who holds a folder ------------------------------------------------------------------------------
+
+def holder(target: Path) -> int | None:
+    """The pid writing ``target`` right now (0 when unknown), or None when nobody holds its lock."""
+    lock = lock_path(Path(target))
+    if fcntl is None:
+        return None
+    try:
+        fd = os.open(lock, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+    except OSError:
+        return None
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except OSError:
+            text = os.pread(fd, 32, 0).decode("ascii", "replace").strip()
+            return int(text) if text.isdigit() else 0
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return None
+    finally:
+        os.close(fd)
+
+
+def readable(target: str | os.PathLike) -> Path:
+    """Where ``target``'s complete contents are: ``target``, or .NAME.old in a fallback commit's window."""
+    target = Path(target)
+    old = old_path(target)
+    if not os.path.lexists(target) and old.is_dir():
+        return old
+    return target
+
+
+def check_not_in_progress(target: str | os.PathLike) -> None:
+    """For a ``target`` that does not exist: say so if it is being written, or was interrupted."""
+    target = Path(target)
+    pid = holder(target)
+    if pid is not None and staging_path(target).is_dir():
+        who = f"aekit process {pid}" if pid else "another aekit process"
+        raise RunInProgress(f"{target} is still being written ({who}: it appears when complete); "
+                            f"wait for it to finish")
+    if (staging_path(target) / MARKER).is_file():
+        raise RunInProgress(f"{target} was interrupted before it was complete (its files are in "
+                            f"{staging_path(target)}); continue it with the same 'aekit train' command and "
+                            f"--resume, or start it again")
+
+
+# ---- the transaction ----------------------------------------------------------------------------------
+
+class FolderTransaction:
+    """Build a new version of ``target`` in a staging folder beside it; :meth:`commit` swaps it in."""
+
+    def __init__(self, target: str | os.PathLike):
+        self.target = Path(target)
+        self.staging = staging_path(self.target)
+        self.lock = lock_path(self.target)
+        self._fd: int | None = None
+
+    # -- the lock --
+    def acquire(self) -> "FolderTransaction":
+        """Lock ``target`` for this process (a one-line RunFailure if another holds it), then recover."""
+        try:
+            self.target.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise UsageError(f"cannot create {self.target.parent} ({exc.strerror}); pass a writable path") from None
+        if not os.access(self.target.parent, os.W_OK | os.X_OK):
+            raise UsageError(f"cannot write in {self.target.parent} (new versions of {self.target.name} are "
+                             f"built beside it); pass a writable path")
+        busy = 0
+        while self._fd is None:
+            fd = os.open(self.lock, os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o644)
+            if fcntl is not None:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except OSError:
+                    os.close(fd)
+                    busy += 1
+                    if busy >= LOCK_TRIES:
+                        pid = holder(self.target)
+                        who = f"aekit process {pid}" if pid else "another aekit process"
+                        raise RunFailure(f"{self.target} is in use by {who} (lock {self.lock}); "
+                                         f"wait for it or pass another path") from None
+                    time.sleep(0.05)
+                    continue
+                # The previous holder removes the lock file when done: lock the file that is on disk now.
+                try:
+                    same = os.stat(self.lock).st_ino == os.fstat(fd).st_ino
+                except FileNotFoundError:
+                    same = False
+                if not same:
+                    os.close(fd)
+                    continue
+            with contextlib.suppress(OSError):  # the pid only informs readers; a full disk must not stop us here
+                os.ftruncate(fd, 0)
+                os.pwrite(fd, str(os.getpid()).encode(), 0)
+            self._fd = fd
+        self._recover()
+        return self
+
+    def release(self) -> None:
+        """Remove the lock file and drop the lock (it also dies with the process)."""
+        if self._fd is not None:
+            with contextlib.suppress(OSError):
+                self.lock.unlink()
+            os.close(self._fd)
+            self._fd = None
+
+    def _recover(self) -> None:
+        """Finish what a killed writer left: a fallback commit's window, an old folder, a stray marker."""
+        old = old_path(self.target)
+        if os.path.lexists(old):
+            if not os.path.lexists(self.target):
+                os.rename(old, self.target)  # killed between the fallback's two renames: put it back
+            else:
+                _remove(old)
+        with contextlib.suppress(OSError):
+            (self.target / MARKER).unlink()  # killed between a commit and the marker's removal
+
+    # -- the staging folder --
+    def resumable(self) -> bool:
+        """Whether a staging folder of an earlier, interrupted writer is there to be continued."""
+        return (self.staging / MARKER).is_file()
+
+    def begin(self, *, reuse: bool = False, seed: Path | None = None) -> Path:
+        """Prepare the staging folder: the interrupted one when ``reuse``, else a new one (a hard-linked
+        copy of ``seed`` when given); return it."""
+        if os.path.lexists(self.staging) and not (reuse and self.resumable()):
+            _remove(self.staging)
+        elif os.path.lexists(self.staging):  # continued: drop the temporary files of the writer that died
+            for stale in self.staging.rglob(".*.tmp"):
+                _remove(stale)
+        if not self.staging.is_dir():
+            tmp = self.staging.with_name(self.staging.name + f".{os.getpid()}.tmp")
+            _remove(tmp)
+            try:
+                tmp.mkdir()
+                if seed is not None and seed.is_dir():
+                    link_tree(seed, tmp)
+                (tmp / MARKER).write_text(json.dumps({"target": self.target.name, "pid": os.getpid()}) + "\n")
+                os.rename(tmp, self.staging)  # marked and seeded in one step: never half a staging folder
+            except BaseException as exc:
+                _remove(tmp)
+                if isinstance(exc, OSError):
+                    raise write_failure(exc, self.staging) from None
+                raise
+        return self.staging
+
+    def discard(self) -> None:
+        _remove(self.staging)
+
+    def commit(self) -> None:
+        """Swap the staging folder in as ``target``; the previous ``target`` is removed after."""
+        old = old_path(self.target)
+        with signals_deferred():
+            if os.path.lexists(self.target):
+                try:
+                    exchange(self.staging, self.target)
+                    os.rename(self.staging, old)
+                except SwapUnsupported:
+                    os.rename(self.target, old)  # a kill here leaves .NAME.old: readers and writers use it
+                    os.rename(self.staging, self.target)
+            else:
+                os.rename(self.staging, self.target)
+            with contextlib.suppress(OSError):
+                (self.target / MARKER).unlink()
+            _fsync_dir(self.target.parent)
+        _remove(old)
+
+    def __enter__(self) -> "FolderTransaction":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.release()

@@ -1,0 +1,96 @@
+"""Signals: SIGTERM and SIGHUP stop a command the way Ctrl-C does.
+
+Each raises :class:`aekit.errors.Interrupted` (a ``KeyboardInterrupt``) in the main thread, so
+every ``finally`` and atomic write unwinds as on Ctrl-C: the run's checkpoint stays intact, and
+the CLI prints one line and exits with 128 + the signal's number. The first signal wins: later
+ones are ignored while the command unwinds, so the unwinding is never cut short by a second one.
+
+Under ``aekit train --nproc N`` the launcher reports the interrupt and its workers stay silent;
+under an outside torchrun, rank 0 reports. Workers started by aekit's launcher also die with it
+(``PR_SET_PDEATHSIG``): even a launcher killed with SIGKILL leaves no worker behind.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import threading
+from typing import Iterator
+
+SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name))
+_PR_SET_PDEATHSIG = 1
+
+_received: int | None = None
+
+
+def received() -> int | None:
+    """The signal that stopped the current command, if one did."""
+    return _received
+
+
+def _handler(signum: int, frame) -> None:
+    from ..errors import Interrupted
+
+    global _received
+    _received = signum
+    for sig in SIGNALS:  # one stop: later signals would cut the unwinding short
+        signal.signal(sig, signal.SIG_IGN)
+    raise Interrupted(signum)
+
+
+@contextlib.contextmanager
+def handled() -> Iterator[None]:
+    """Handle SIGINT, SIGTERM and SIGHUP as Ctrl-C for the block (main thread only), then restore."""
+    global _received
+    _received = None
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {sig: signal.getsignal(sig) for sig in SIGNALS}
+    for sig in SIGNALS:
+        signal.signal(sig, _handler)
+    _die_with_launcher()
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old if old is not None else signal.SIG_DFL)
+
+
+def _launched_by_aekit() -> bool:
+    """A worker of ``aekit train --nproc N`` (rather than of an outside torchrun, or alone)."""
+    from ..training.distributed import LAUNCHER_ENV
+
+    return bool(os.environ.get(LAUNCHER_ENV)) and os.environ.get("WORLD_SIZE", "1") != "1"
+
+
+def reports_interrupts() -> bool:
+    """Whether this process prints the interrupt line: not a worker of aekit's launcher, and rank 0."""
+    from ..errors import UsageError
+    from ..training.distributed import is_main_process
+
+    if _launched_by_aekit():
+        return False  # the launcher says it, once
+    try:
+        return is_main_process()
+    except UsageError:  # a malformed RANK: every process says so
+        return True
+
+
+def _die_with_launcher() -> None:
+    """In a worker of aekit's launcher: be killed when the launcher dies, however it dies (Linux)."""
+    from ..training.distributed import LAUNCHER_ENV
+
+    if not _launched_by_aekit() or not os.sys.platform.startswith("linux"):
+        return
+    import ctypes
+
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    except (OSError, AttributeError):  # pragma: no cover - no prctl
+        return
+    launcher = os.environ.get(LAUNCHER_ENV, "")
+    if launcher.isdigit() and os.getppid() != int(launcher):
+        os._exit(128 + signal.SIGKILL)  # the launcher died before prctl took effect

@@ -1,0 +1,403 @@
+"""``SeriesDetector``: where in time a long signal goes wrong.
+
+Train on a stretch of the signal that is normal; a 1-D convolutional autoencoder learns to
+reconstruct its sliding windows. On a new series, every window's reconstruction error is spread
+over the steps it covers and each step's score is the mean error of its windows
+(:mod:`aekit.estimators.window_scores`); steps above a threshold taken from the training stretch
+(no labels needed) are anomalous, and consecutive anomalous steps make a range.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Iterable, Iterator, Sequence
+
+import numpy as np
+import torch
+
+from ..data.checks import check_numeric, fail, to_numpy
+from ..data.series import check_labels
+from ..data.windows import FALLBACK_WINDOW, WindowRows, dominant_period
+from ..errors import DataError, UsageError
+from ..models.conv1d import Conv1dAutoencoder, Conv1dConfig
+from ..models.init import INITS
+from .base import NeuralEstimator, check_positive_int, check_widths
+from .losses import per_sample_error, reconstruction_loss
+from .preprocessing import SCALERS, Scaler
+from .series_metrics import series_metrics
+from .thresholds import get_threshold
+from .window_scores import AGGREGATES, AnomalyRange, find_ranges, step_scores
+
+ERRORS = ("mae", "mse")
+SCORE_CHUNK = 1 << 18  # steps scored at a time: bounds the memory of scoring an in-memory series
+WINDOW_BATCH = 2048  # windows per forward pass when scoring
+
+
+def as_series(X: Any, name: str = "X") -> np.ndarray:
+    """A series as C-contiguous float32 (steps, channels); a 1-D array is one channel.
+
+    Examples
+    --------
+    >>> as_series([1, 2, 3]).shape
+    (3, 1)
+    """
+    x = to_numpy(X, name)
+    check_numeric(x, name)
+    if x.ndim == 1:
+        x = x[:, None]  # (steps,) -> (steps, 1)
+    if x.ndim != 2 or x.shape[0] == 0 or x.shape[1] == 0:
+        raise fail(f"{name} has shape {x.shape}; expected a series (steps,) or (steps, channels)")
+    bad = ~np.isfinite(x)
+    if bad.any():
+        step, channel = (int(i) for i in np.argwhere(bad)[0])
+        what = "a gap (NaN)" if np.isnan(x[step, channel]) else f"an infinite value ({x[step, channel]})"
+        raise fail(f"{name} has {what} at step {step}, channel {channel}; expected finite numbers (fill gaps "
+                   f"first, e.g. aekit.data.series.fill_gaps(x, 'linear'))")
+    return np.ascontiguousarray(x, dtype=np.float32)
+
+
+class SeriesDetector(NeuralEstimator):
+    """Anomalous steps and ranges of a long series, by 1-D convolutional reconstruction of its windows.
+
+    Parameters
+    ----------
+    window : int or "auto", default "auto"
+        Steps per window. "auto": the signal's dominant period, the highest peak of the
+        autocorrelation of the training stretch (``window_source_`` says what was found); 64 steps
+        when the signal shows no period.
+    stride : int, default 1
+        Steps between window starts, in training and scoring (at most ``window``). Larger strides
+        score faster and localise more coarsely.
+    aggregate : {"max", "mean"}, default "max"
+        A step's score: the highest or the mean reconstruction error of the windows covering it.
+        "max" keeps a short anomaly's full weight on every step whose windows see it (on the
+        benchmark's ECG series PR-AUC 0.46 against 0.24 for "mean").
+    channels : tuple of int, default (32, 16)
+        Encoder conv widths (each halves the length); the decoder mirrors them.
+    latent_dim : int or None, default 16
+        A dense code of this size between encoder and decoder, so that the network reconstructs
+        the shapes of the normal stretch and not any shape; None: fully convolutional.
+    kernel_size : int, default 7
+    init : {"he", "glorot", "torch"}, default "he"
+    scaler : {"standard", "minmax", "none"}, default "standard"
+        Scaling fitted on the training stretch: ``standard`` is per channel (zero mean, unit
+        variance); ``minmax`` uses the global min and max.
+    error : {"mse", "mae"}, default "mse"
+        A window's error: the mean squared or absolute error over its channels and steps.
+    loss : {"mse", "mae"}, default "mse"
+    threshold : {"max", "mean_std", "percentile", "contamination", "mad"} or float, default "max"
+        How ``threshold_`` comes from the training stretch's per-step scores. "max": the
+        highest training score times ``margin``, so that nothing like the normal stretch is
+        flagged; the others are those of :class:`aekit.AnomalyDetector`; a number is fixed.
+    margin : float, default 1.5
+        "max": the factor over the highest training score.
+    k, q, contamination : float
+        The parameters of "mean_std"/"mad", "percentile" and "contamination".
+    epochs : int or "auto", default "auto"
+        "auto": about ``auto_steps`` optimizer steps whatever the stretch's length.
+    batch_size : int, default 64
+    lr : float, default 1e-3
+    schedule, precision, patience, seed, device :
+        As for :class:`aekit.AnomalyDetector`.
+
+    Attributes
+    ----------
+    window_ : int
+        The window used.
+    window_source_ : str
+        How it was chosen ("given", or the autocorrelation peak found).
+    scaler_ : aekit.estimators.preprocessing.Scaler
+    decision_scores_ : ndarray of shape (n_train_steps,)
+        Per-step scores of the training stretch.
+    threshold_ : float
+    channel_names_ : list of str or None
+        The channel (column) names seen at ``fit``.
+    n_features_in_ : int
+        Channels.
+    history_ : list of dict
+
+    Examples
+    --------
+    >>> import numpy as np, aekit
+    >>> t = np.arange(4000)
+    >>> x = np.sin(2 * np.pi * t / 40)
+    >>> x[3000:3010] += 2.0
+    >>> det = aekit.SeriesDetector(epochs=3).fit(x[:2000])
+    >>> det.window_
+    40
+    >>> det.score_samples(x).shape
+    (4000,)
+    >>> det.ranges(x)[0].start >= 2950                               # doctest: +SKIP
+    True
+    """
+
+    auto_steps = 1500  # optimizer steps of epochs="auto"
+
+    def __init__(self, window: int | str = "auto", stride: int = 1, aggregate: str = "max",
+                 channels: Sequence[int] = (32, 16), latent_dim: int | None = 16, kernel_size: int = 7,
+                 init: str = "he", scaler: str = "standard", error: str = "mse", loss: str = "mse",
+                 threshold: str | float = "max", margin: float = 1.5, k: float = 3.0, q: float = 99.0,
+                 contamination: float = 0.01, epochs: int | str = "auto", batch_size: int = 64, lr: float = 1e-3,
+                 schedule: str = "constant", precision: str = "fp32", patience: int | None = None, seed: int = 0,
+                 device: str = "auto"):
+        self.window = window
+        self.stride = stride
+        self.aggregate = aggregate
+        self.channels = channels
+        self.latent_dim = latent_dim
+        self.kernel_size = kernel_size
+        self.init = init
+        self.scaler = scaler
+        self.error = error
+        self.loss = loss
+        self.threshold = threshold
+        self.margin = margin
+        self.k = k
+        self.q = q
+        self.contamination = contamination
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.schedule = schedule
+        self.precision = precision
+        self.patience = patience
+        self.seed = seed
+        self.device = device
+
+    # ---- parameters ------------------------------------------------------------------------
+    def _check_params(self) -> None:
+        if not (isinstance(self.window, str) and self.window == "auto"):
+            check_positive_int("window (or 'auto')", self.window, 2)
+        check_positive_int("stride", self.stride)
+        check_widths("channels", self.channels)
+        if self.latent_dim is not None:
+            check_positive_int("latent_dim", self.latent_dim)
+        check_positive_int("kernel_size", self.kernel_size)
+        for name, value, allowed in (("aggregate", self.aggregate, AGGREGATES), ("init", self.init, INITS),
+                                     ("scaler", self.scaler, SCALERS),
+                                     ("error", self.error, ERRORS), ("loss", self.loss, ERRORS)):
+            if value not in allowed:
+                raise UsageError(f"{name} must be one of {', '.join(allowed)}, got {value!r}")
+        self._strategy()
+        self._train_config()
+
+    def _strategy(self):
+        """The threshold rule of the current parameters: ``compute(train_scores) -> float``."""
+        if self.threshold == "max":
+            margin = self.margin
+            if isinstance(margin, bool) or not isinstance(margin, (int, float)) or not margin > 0:
+                raise UsageError(f"margin must be a positive number, got {margin!r}")
+            return _MaxTimes(float(margin))
+        if self.threshold == "fixed":
+            raise UsageError("threshold='fixed' needs a value: pass the number itself, e.g. threshold=0.5")
+        params = {"mean_std": {"k": self.k}, "mad": {"k": self.k}, "percentile": {"q": self.q},
+                  "contamination": {"contamination": self.contamination}}
+        return get_threshold(self.threshold, **params.get(self.threshold, {}) if isinstance(self.threshold, str)
+                             else {})
+
+    def _build_model(self) -> torch.nn.Module:
+        return Conv1dAutoencoder(Conv1dConfig(
+            in_channels=int(self.input_shape_[0]), channels=check_widths("channels", self.channels),
+            kernel_size=int(self.kernel_size), init=self.init,
+            output_activation="sigmoid" if self.scaler == "minmax" else "linear",
+            latent_dim=None if self.latent_dim is None else int(self.latent_dim), length=int(self.input_shape_[1])))
+
+    def _resolve_window(self, x: np.ndarray) -> tuple[int, str]:
+        n = len(x)
+        if self.window != "auto":
+            if self.window > n:
+                raise DataError(f"the window of {self.window} steps is longer than the training stretch of {n} "
+                                f"steps; give a longer training stretch or a smaller window")
+            return int(self.window), "given"
+        period, r = dominant_period(x)
+        if period:
+            return period, f"autocorrelation peak at lag {period} (r={r:.2f})"
+        window = max(2, min(FALLBACK_WINDOW, n // 2))
+        return window, f"no period in the autocorrelation; {window} steps"
+
+    # ---- training --------------------------------------------------------------------------
+    def fit(self, X: Any, y: Any = None, *, channel_names: Sequence[str] | None = None,
+            checkpoint_dir: str | Path | None = None, resume: bool = False,
+            callbacks: Sequence[object] = ()) -> "SeriesDetector":
+        """Train on a normal stretch ``X`` (steps,) or (steps, channels); ``y`` is ignored.
+
+        Parameters
+        ----------
+        X : array-like or pandas DataFrame
+            The training stretch: rows are time steps, columns channels.
+        channel_names : sequence of str, optional
+            Channel names (a DataFrame's columns when not given).
+        checkpoint_dir, resume, callbacks :
+            As for :meth:`aekit.Autoencoder.fit`.
+
+        Returns
+        -------
+        self
+
+        Examples
+        --------
+        >>> det = SeriesDetector().fit(normal_stretch)          # doctest: +SKIP
+        """
+        self._check_params()
+        if channel_names is None and hasattr(X, "columns"):
+            channel_names = [str(c) for c in X.columns]
+        x = as_series(X)
+        if channel_names is not None and len(channel_names) != x.shape[1]:
+            raise DataError(f"channel_names has {len(channel_names)} names but X has {x.shape[1]} channels")
+        self.channel_names_ = None if channel_names is None else [str(c) for c in channel_names]
+        self.window_, self.window_source_ = self._resolve_window(x)
+        if self.stride > self.window_:
+            raise UsageError(f"stride ({self.stride}) must not exceed the window ({self.window_}): steps between "
+                             f"windows would be scored by none")
+        self.input_shape_ = (x.shape[1], self.window_)  # one window: (channels, window)
+        self.n_features_in_ = x.shape[1]
+        self.scaler_ = Scaler(self.scaler).fit(x)  # per channel: x is (steps, channels)
+        windows = WindowRows(self.scaler_.transform(x), self.window_, self.stride)  # views, no copies
+        model = self._seeded_model(self._build_model)
+        self.model_ = self._fit_model(model, reconstruction_loss(self.loss), windows,
+                                      checkpoint_dir=checkpoint_dir, resume=resume, callbacks=callbacks)
+        self.decision_scores_ = self._scores([x]).astype(np.float32)
+        return self
+
+    # ---- scores ------------------------------------------------------------------------------
+    @torch.inference_mode()
+    def _window_errors(self, windows: np.ndarray) -> np.ndarray:
+        """Reconstruction error of each scaled window of a (B, C, W) view."""
+        xb = torch.from_numpy(np.ascontiguousarray(windows, dtype=np.float32)).to(self._model_device())
+        return per_sample_error(self.model_(xb), xb, self.error).double().cpu().numpy()
+
+    def _check_channels(self, x: np.ndarray, name: str) -> np.ndarray:
+        if x.shape[1] != self.input_shape_[0]:
+            raise DataError(f"{name} has {x.shape[1]} channels but the model was trained on {self.input_shape_[0]}; "
+                            f"give the same channels")
+        return x
+
+    def iter_scores(self, chunks: Iterable[Any]) -> Iterator[np.ndarray]:
+        """Per-step scores of a series given in consecutive chunks, yielded as they become final.
+
+        Memory stays bounded by one chunk plus one window, whatever the series' length: this is
+        how ``aekit score`` scores a file longer than memory.
+
+        Parameters
+        ----------
+        chunks : iterable of array-like (steps, channels)
+
+        Yields
+        ------
+        ndarray of float64
+            The scores of the next steps, in order (together, one per step of the series).
+
+        Examples
+        --------
+        >>> scores = np.concatenate(list(det.iter_scores(np.array_split(x, 10))))   # doctest: +SKIP
+        """
+        self._check_is_fitted()
+        self.model_.eval()
+
+        def scaled() -> Iterator[np.ndarray]:
+            for chunk in chunks:
+                yield self.scaler_.transform(self._check_channels(as_series(chunk, "the series"), "the series"))
+
+        yield from step_scores(scaled(), self.window_, self.stride, self._window_errors, WINDOW_BATCH, self.aggregate)
+
+    def _scores(self, chunks: Iterable[np.ndarray]) -> np.ndarray:
+        return np.concatenate(list(self.iter_scores(chunks)))
+
+    def score_samples(self, X: Any) -> np.ndarray:
+        """The anomaly score of every step of ``X`` (higher = more anomalous).
+
+        Parameters
+        ----------
+        X : array-like (steps,) or (steps, channels)
+
+        Returns
+        -------
+        ndarray of shape (steps,)
+
+        Examples
+        --------
+        >>> det.score_samples(series)                          # doctest: +SKIP
+        """
+        self._check_is_fitted()
+        x = self._check_channels(as_series(X), "X")
+        return self._scores(x[i:i + SCORE_CHUNK] for i in range(0, len(x), SCORE_CHUNK))
+
+    def decision_function(self, X: Any) -> np.ndarray:
+        """Same as :meth:`score_samples` (higher = more anomalous)."""
+        return self.score_samples(X)
+
+    @property
+    def threshold_(self) -> float:
+        """The decision threshold: the threshold rule applied to ``decision_scores_``."""
+        self._check_is_fitted()
+        return float(self._strategy().compute(self.decision_scores_))
+
+    def predict(self, X: Any) -> np.ndarray:
+        """1 for each anomalous step (score > ``threshold_``), else 0.
+
+        Examples
+        --------
+        >>> det.predict(series)                                # doctest: +SKIP
+        array([0, 0, ..., 1, 1, 0])
+        """
+        return (self.score_samples(X) > self.threshold_).astype(np.int64)
+
+    def ranges(self, X: Any) -> list[AnomalyRange]:
+        """Ranges of consecutive anomalous steps: ``(start, end, peak_score, peak_step)``, ``end`` inclusive.
+
+        Examples
+        --------
+        >>> det.ranges(series)                                 # doctest: +SKIP
+        [AnomalyRange(start=4180, end=4241, peak_score=3.1, peak_step=4197)]
+        """
+        return find_ranges(self.score_samples(X), self.threshold_)
+
+    def evaluate(self, X: Any, y: Any) -> dict[str, Any]:
+        """Figures of the scores of ``X`` against per-step labels ``y`` (1 = anomalous); see
+        :func:`aekit.estimators.series_metrics.series_metrics`.
+
+        Examples
+        --------
+        >>> det.evaluate(test_series, labels)["pr_auc"]        # doctest: +SKIP
+        """
+        scores = self.score_samples(X)
+        labels = check_labels(np.asarray(y).ravel(), "y")
+        if len(labels) != len(scores):
+            raise DataError(f"y has {len(labels)} labels but the series has {len(scores)} steps; give one per step")
+        return series_metrics(labels, scores, self.threshold_)
+
+    # ---- persistence ---------------------------------------------------------------------------
+    def _get_state(self) -> dict[str, Any]:
+        state = super()._get_state()
+        state.update(window=self.window_, window_source=self.window_source_, scaler=self.scaler_.get_state(),
+                     channel_names=self.channel_names_, threshold_value=self.threshold_)
+        return state
+
+    def _set_state(self, state: dict[str, Any]) -> None:
+        super()._set_state(state)
+        self.window_, self.window_source_ = int(state["window"]), str(state["window_source"])
+        self.n_features_in_ = int(self.input_shape_[0])
+        self.scaler_ = Scaler.from_state(state["scaler"])
+        self.channel_names_ = state.get("channel_names")
+
+    def _get_tensors(self) -> dict[str, torch.Tensor]:
+        tensors = super()._get_tensors()
+        tensors["decision_scores"] = torch.as_tensor(np.asarray(self.decision_scores_, np.float32))
+        return tensors
+
+    def _set_tensors(self, tensors: dict[str, torch.Tensor]) -> None:
+        self.decision_scores_ = tensors["decision_scores"].cpu().numpy().astype(np.float32)
+        super()._set_tensors(tensors)
+
+
+class _MaxTimes:
+    """The "max" threshold: ``margin`` times the highest training score."""
+
+    def __init__(self, margin: float):
+        self.margin = margin
+
+    def compute(self, scores: Any) -> float:
+        s = np.asarray(scores, np.float64)
+        if s.size == 0 or not np.isfinite(s).all():
+            raise DataError("no finite training scores to derive a threshold from")
+        return float(s.max() * self.margin)

@@ -1,0 +1,109 @@
+"""Figures of per-step anomaly scores against per-step labels (1 = anomalous, 0 = normal).
+
+* Point-wise: ROC-AUC and PR-AUC (average precision) over all steps, and precision, recall and
+  F1 of the steps flagged by the threshold.
+* Range-based, with existence reward only: the labelled anomalies and the flagged steps are cut
+  into ranges of consecutive steps; a labelled range counts as **found** when any of its steps is
+  flagged (recall = found / labelled ranges), and a flagged range counts as **right** when it
+  touches a labelled range (precision = right / flagged ranges). This is the range recall of
+  Tatbul et al., "Precision and Recall for Time Series", NeurIPS 2018, with alpha = 1 (existence
+  reward only), and its mirror image for precision.
+* The UCR anomaly archive's score (Wu and Keogh, IEEE TKDE 2021): 1 when the highest-scoring step
+  lies inside a labelled range widened by 100 steps on each side, else 0.
+
+VUS-PR (Paparrizos et al., VLDB 2022) is left out: its implementations on PyPI (``vus`` 0.0.6,
+``TSB-AD`` 1.5) pin NumPy below 2 or pull in TensorFlow, and none is maintained as a library.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..errors import DataError
+from .window_scores import AnomalyRange, find_ranges
+
+UCR_SLACK = 100  # steps of slack on each side of the labelled range, as the UCR archive scores
+
+
+def label_ranges(y: np.ndarray) -> list[AnomalyRange]:
+    """The labelled anomalies of per-step labels as ranges (peak fields: 1.0 and the first step)."""
+    return find_ranges(np.asarray(y, np.float64), 0.5)
+
+
+def range_scores(true: list[AnomalyRange], flagged: list[AnomalyRange]) -> dict[str, float]:
+    """Existence-based range precision, recall and F1 (see the module notes).
+
+    Examples
+    --------
+    >>> t = [AnomalyRange(10, 20, 1.0, 10), AnomalyRange(50, 60, 1.0, 50)]
+    >>> f = [AnomalyRange(18, 25, 2.0, 19), AnomalyRange(80, 81, 1.5, 80)]
+    >>> range_scores(t, f)
+    {'range_precision': 0.5, 'range_recall': 0.5, 'range_f1': 0.5}
+    """
+    def touches(a: AnomalyRange, b: AnomalyRange) -> bool:
+        return a.start <= b.end and b.start <= a.end
+
+    found = sum(any(touches(t, f) for f in flagged) for t in true)
+    right = sum(any(touches(f, t) for t in true) for f in flagged)
+    recall = found / len(true) if true else 0.0
+    precision = right / len(flagged) if flagged else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return {"range_precision": float(precision), "range_recall": float(recall), "range_f1": float(f1)}
+
+
+def ucr_score(y: np.ndarray, scores: np.ndarray, slack: int = UCR_SLACK) -> int:
+    """1 when the top-scoring step lies in a labelled range widened by ``slack`` steps each side, else 0.
+
+    Examples
+    --------
+    >>> y = np.zeros(1000, int); y[500:510] = 1
+    >>> s = np.zeros(1000); s[580] = 1.0
+    >>> ucr_score(y, s), ucr_score(y, s, slack=50)
+    (1, 0)
+    """
+    top = int(np.argmax(scores))
+    return int(any(r.start - slack <= top <= r.end + slack for r in label_ranges(y)))
+
+
+def series_metrics(y: Any, scores: Any, threshold: float) -> dict[str, Any]:
+    """Point-wise and range-based figures of per-step ``scores`` against labels ``y``; see the module notes.
+
+    Returns ``roc_auc``, ``pr_auc`` (``None`` unless both classes occur), ``precision``,
+    ``recall``, ``f1`` (points), ``range_precision``, ``range_recall``, ``range_f1``,
+    ``ucr_score``, ``top_step``, ``threshold``, ``n_steps``, ``n_anomalous_steps``,
+    ``n_labelled_ranges`` and ``n_flagged_ranges``.
+
+    Examples
+    --------
+    >>> y = np.zeros(100, int); y[40:45] = 1
+    >>> s = np.where(y == 1, 2.0, 0.1); s[80] = 1.5
+    >>> m = series_metrics(y, s, 1.0)
+    >>> m["roc_auc"], m["range_recall"], m["range_precision"], m["ucr_score"]
+    (1.0, 1.0, 0.5, 1)
+    """
+    from sklearn import metrics as m
+
+    y = np.asarray(y).astype(np.int64).ravel()
+    s = np.asarray(scores, np.float64).ravel()
+    if len(y) != len(s):
+        raise DataError(f"there are {len(y)} labels for {len(s)} steps; give one label per step")
+    flags = (s > threshold).astype(np.int64)
+    both = 0 < y.sum() < len(y)
+    true, flagged = label_ranges(y), find_ranges(s, threshold)
+    return {
+        "roc_auc": float(m.roc_auc_score(y, s)) if both else None,
+        "pr_auc": float(m.average_precision_score(y, s)) if both else None,
+        "precision": float(m.precision_score(y, flags, zero_division=0)),
+        "recall": float(m.recall_score(y, flags, zero_division=0)),
+        "f1": float(m.f1_score(y, flags, zero_division=0)),
+        **range_scores(true, flagged),
+        "ucr_score": ucr_score(y, s) if y.any() else None,
+        "top_step": int(np.argmax(s)),
+        "threshold": float(threshold),
+        "n_steps": int(len(y)),
+        "n_anomalous_steps": int(y.sum()),
+        "n_labelled_ranges": len(true),
+        "n_flagged_ranges": len(flagged),
+    }

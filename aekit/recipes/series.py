@@ -1,0 +1,183 @@
+"""The series recipe: anomalies in one long signal (``aekit train series --data TRAIN``).
+
+The training stretch is a separate file that is normal (the UCR anomaly archive's ``*_TRAIN``
+convention) or the first ``--train-steps N`` steps of the series. With ``--train-steps`` the
+figures in ``metrics.json`` are those of the whole series (the archive's convention: the test file
+is the whole series); without it, those of the training stretch itself (what the detector flags
+there). With ``--label-column`` they include point ROC-AUC and PR-AUC, range precision, recall and
+F1 and the UCR score (:mod:`aekit.estimators.series_metrics`).
+
+:func:`score_file` scores a file of any length chunk by chunk into ``time, score, is_anomaly``
+rows (and the flagged ranges), which is what ``aekit score`` runs for a series run.
+"""
+
+from __future__ import annotations
+
+import collections
+import csv
+from pathlib import Path
+from typing import Any, Iterator
+
+import numpy as np
+
+from .. import _io
+from ..data import Data
+from ..data.series import iter_series, read_series
+from ..errors import DataError, UsageError
+from ..estimators.window_scores import RangeTracker
+from ..plots.curves import plot_history
+from ..plots.series import plot_series_scores
+from .base import Recipe
+from .spec import DataSpec
+
+
+def _read(spec: DataSpec, path: str | None = None) -> Data:
+    return read_series(path or spec.data, time_column=spec.time_column, label_column=spec.label_column,
+                       fill=spec.fill)
+
+
+class SeriesRecipe(Recipe):
+    """``aekit train series``: see the module docstring.
+
+    Examples
+    --------
+    >>> from aekit.recipes import train_run, DataSpec                        # doctest: +SKIP
+    >>> spec = DataSpec(data="135_UCR_Anomaly_InternalBleeding16_TRAIN.csv", time_column="timestamp",
+    ...                 label_column="is_anomaly")                           # doctest: +SKIP
+    >>> est, metrics = train_run("series", {}, spec, "runs/series")          # doctest: +SKIP
+    """
+
+    name = "series"
+    estimator = "SeriesDetector"
+    default_dataset = None
+    defaults: dict[str, Any] = {}  # the estimator's own defaults are the recipe
+
+    def load_data(self, spec: DataSpec, seed: int) -> tuple[Data, Data]:
+        """(training stretch, the series its figures are taken on); see the module docstring."""
+        if spec.data is None:
+            raise UsageError("aekit train series needs --data SERIES: a .csv, .tsv, .parquet or .npy whose rows are "
+                             "time steps (a normal stretch, or the whole series with --train-steps N)")
+        data = _read(spec)
+        train = data
+        if spec.train_steps is not None:
+            if not 1 <= spec.train_steps < len(data):
+                raise UsageError(f"--train-steps {spec.train_steps} must be between 1 and the series' {len(data) - 1} "
+                                 f"steps (the rest is held out)")
+            train = data.subset(slice(0, spec.train_steps))
+        if train.y is not None and train.y.any():
+            first = int(np.flatnonzero(train.y)[0])
+            raise DataError(f"the training stretch has {int(train.y.sum())} steps labelled anomalous (the first at "
+                            f"step {first}); train on a normal stretch, e.g. --train-steps {first}")
+        return train, data
+
+    def load_eval_data(self, spec: DataSpec, seed: int, path: str | None = None) -> Data:
+        return _read(spec, path) if path is not None else self.load_data(spec, seed)[1]
+
+    def fit(self, est, train: Data, val: Data, **kw: Any):
+        return est.fit(train.x, channel_names=train.feature_names, **kw)
+
+    def _x(self, est, data: Data) -> np.ndarray:
+        """The model's channels of ``data``, by name when both sides know them."""
+        names = est.channel_names_
+        if names is None or data.feature_names is None or list(data.feature_names) == list(names):
+            return data.x
+        missing = [n for n in names if n not in data.feature_names]
+        if missing:
+            raise DataError(f"{data.source}: missing the model's channels {', '.join(missing[:5])}")
+        return data.x[:, [data.feature_names.index(n) for n in names]]
+
+    def evaluate(self, est, data: Data) -> dict[str, Any]:
+        x = self._x(est, data)
+        if data.y is not None and 0 < data.y.sum() < len(data.y):
+            metrics = est.evaluate(x, data.y)
+        else:  # no anomaly labelled: what the detector flags
+            scores = est.score_samples(x)
+            flagged = est.ranges(x)
+            metrics = {"threshold": float(est.threshold_), "n_steps": int(len(scores)),
+                       "anomaly_rate": float(np.mean(scores > est.threshold_)), "n_flagged_ranges": len(flagged),
+                       "top_step": int(np.argmax(scores))}
+        return {"window": int(est.window_), "window_source": est.window_source_, **metrics}
+
+    def figures(self, est, data: Data, folder: Path) -> list[Path]:
+        folder = Path(folder)
+        x = self._x(est, data)
+        scores = est.score_samples(x)
+        flagged = [(r.start, r.end) for r in est.ranges(x)]
+        common = dict(threshold=est.threshold_, ranges=flagged, labels=data.y, channel_names=est.channel_names_)
+        written = [plot_history(est.history_, folder / "loss.png"),
+                   plot_series_scores(x, scores, folder / "series.png", **common,
+                                      title=f"{Path(data.source).name}: window {est.window_}")]
+        top = int(np.argmax(scores))
+        reach = 2 * est.window_  # a zoom on the top-scoring step: two windows either side
+        written.append(plot_series_scores(x, scores, folder / "top_range.png", start=top - reach, stop=top + reach + 1,
+                                          title=f"around the top-scoring step {top}", **common))
+        return written
+
+
+RECIPE = SeriesRecipe()
+
+
+def score_file(est, path: str, output: str, *, ranges_path: str | None = None, spec: DataSpec | None = None,
+               chunk_steps: int | None = None) -> tuple[int, int]:
+    """Score the series in ``path`` into ``output`` (``time, score, is_anomaly`` per step) and, when asked,
+    the flagged ranges into ``ranges_path``; return ``(steps, ranges)``.
+
+    The file is read, scored and written a chunk at a time (memory bounded whatever its length);
+    both outputs appear atomically, only when the whole series is scored. ``time`` is the value
+    of the time column, or the step number when the series has none.
+    """
+    spec = spec or DataSpec()
+    kw = {} if chunk_steps is None else {"chunk_steps": chunk_steps}
+    columns = est.channel_names_ if Path(path).suffix.lower() != ".npy" else None
+    chunks = iter_series(path, time_column=spec.time_column, columns=columns, fill=spec.fill, **kw)
+    times: collections.deque = collections.deque()  # the time values of steps read but not scored yet
+    sep = "\t" if output.lower().endswith(".tsv") else ","
+
+    def values() -> Iterator[np.ndarray]:
+        step = 0
+        for chunk in chunks:
+            times.append(chunk.ids if chunk.ids is not None else np.arange(step, step + len(chunk)))
+            step += len(chunk)
+            yield chunk.x
+
+    def take_times(k: int) -> np.ndarray:
+        out = []
+        while k:
+            head = times[0]
+            out.append(head[:k])
+            if len(head) <= k:
+                times.popleft()
+            else:
+                times[0] = head[k:]
+            k -= len(out[-1])
+        return np.concatenate(out) if out else np.zeros(0)
+
+    threshold = est.threshold_
+    tracker = RangeTracker(threshold)
+    found: list = []
+    first_times: dict[int, Any] = {}
+    n = 0
+    with _io.atomic_path(output) as tmp, open(tmp, "w", newline="") as f:
+        writer = csv.writer(f, delimiter=sep, lineterminator="\n")
+        writer.writerow(["time", "score", "is_anomaly"])
+        for scores in est.iter_scores(values()):
+            t = take_times(len(scores))
+            flags = (scores > threshold).astype(np.int8)
+            writer.writerows(zip(t.tolist(), map(repr, scores.tolist()), flags.tolist()))
+            for r in tracker.push(scores):
+                found.append(r)
+            for i in np.flatnonzero(np.diff(np.concatenate([[0], flags, [0]])) != 0):  # range edges in this chunk
+                if i < len(t):
+                    first_times[n + int(i)] = t[i]
+                if i > 0:
+                    first_times[n + int(i) - 1] = t[i - 1]
+            n += len(scores)
+        found += tracker.finish()
+    if ranges_path is not None:
+        with _io.atomic_path(ranges_path) as tmp, open(tmp, "w", newline="") as f:
+            writer = csv.writer(f, delimiter="\t" if ranges_path.lower().endswith(".tsv") else ",", lineterminator="\n")
+            writer.writerow(["start", "end", "start_time", "end_time", "peak_step", "peak_score"])
+            for r in found:
+                writer.writerow([r.start, r.end, first_times.get(r.start, r.start), first_times.get(r.end, r.end),
+                                 r.peak_step, repr(float(r.peak_score))])
+    return n, len(found)

@@ -1,0 +1,317 @@
+"""How many CPU threads torch trains with, and how they wait: speed that holds on a busy machine.
+
+PyTorch splits each CPU op over intra-op threads (OpenMP) that meet at a barrier when the op
+ends. A thread that arrives first spins there, burning its core, and on a machine where other
+processes want the cores the thread it waits for may not be running at all: on 2 cores beside
+CPU-bound work, the anomaly recipe's training took 9x longer with 2 threads than with 1 and burnt
+10x the CPU (issue 22; benchmarks/bench_contention.py). Two things keep that from happening:
+
+* The wait policy: threads sleep at the barrier instead of spinning (``OMP_WAIT_POLICY=PASSIVE``
+  for GNU libgomp, which torch's Linux wheels use; ``KMP_BLOCKTIME=0`` for Intel's libiomp and
+  LLVM's libomp). The OpenMP runtime reads these once, when torch is imported, so
+  :func:`use_passive_wait` must run before that: the CLI calls it first thing (it imports torch
+  lazily). In Python, set them in the environment before ``import torch``; once torch is
+  imported only the thread counts can still change.
+* The thread count: :func:`choose_threads` gives one thread to small steps (a tiny dense model on
+  a small batch gains nothing from a second thread, and its ops are too short to share) and, for
+  larger steps, no more threads than the cores that are free now. ``threads=`` on an estimator
+  (``--threads N`` on the command line) overrides it; ``OMP_NUM_THREADS``, when set, caps it.
+
+The choice is made when training (or a batch of predictions) starts and applied for its duration
+(:func:`using_threads`); the run's ``config.json`` records it, and a resumed run keeps it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import json
+import logging
+import math
+import os
+import sys
+import time
+from typing import Any, Iterator
+
+logger = logging.getLogger(__name__)
+
+# What the OpenMP runtimes read at start-up: sleep at barriers instead of spinning.
+PASSIVE_WAIT = {"OMP_WAIT_POLICY": "PASSIVE",  # GNU libgomp (and the OpenMP standard)
+                "KMP_BLOCKTIME": "0"}  # Intel libiomp / LLVM libomp: ms to spin before sleeping
+
+# Floating-point operations of an optimizer step per thread it is worth: below this a step's ops
+# are too short to share (most of them under torch's grain of 32,768 elements, so they run on one
+# thread anyway) and a second thread only adds wake-ups and barriers. The recipes on either side:
+# the basic autoencoder (~20 MFLOP a step) and the anomaly detector (~30 MFLOP) get one thread;
+# the stacked autoencoder and the convolutional denoiser (~90 MFLOP) and the VAE (~1 GFLOP), which
+# trained on 2 threads before, keep two when the cores are free. benchmarks/bench_contention.py
+# measures both sides.
+MIN_FLOPS_PER_THREAD = 40e6
+
+
+@dataclasses.dataclass(frozen=True)
+class ThreadChoice:
+    """The threads a training used and why; recorded in the run's ``config.json``."""
+
+    intra_op: int  # torch.set_num_threads: threads inside each op
+    inter_op: int  # torch.set_num_interop_threads: ops run side by side (fixed once torch has used it)
+    reason: str  # "threads=N", or what the automatic choice saw
+    wait_policy: str  # OMP_WAIT_POLICY as the OpenMP runtime started with ("" = the runtime's default: spin)
+
+    def to_json(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+def choose_threads(cores: int, busy: float, flops_per_step: float | None) -> int:
+    """The intra-op threads for a training step: a pure function of what the machine offers.
+
+    ``cores``: the cores this process may use (its affinity, cgroup quota and share under
+    ``--nproc``). ``busy``: how many of them other processes keep busy now. ``flops_per_step``:
+    the work of one step on a batch, forward and backward for training (None when unknown: the
+    free cores decide alone).
+
+    One thread per :data:`MIN_FLOPS_PER_THREAD` of work, at most the free cores, at least one.
+    """
+    if cores < 1:
+        raise ValueError(f"cores must be >= 1, got {cores}")
+    free = max(1, cores - math.floor(max(0.0, busy) + 0.5))  # a half-busy core counts as busy
+    if flops_per_step is None:
+        return free
+    by_work = max(1, int(flops_per_step // MIN_FLOPS_PER_THREAD))
+    return min(free, by_work)
+
+
+# ---- what the machine offers ----------------------------------------------------------------------
+
+
+def machine_cores() -> int:
+    """Cores this process may run on: its CPU affinity, capped by a cgroup CPU quota (containers)."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # macOS, Windows: no affinity call
+        cores = os.cpu_count() or 1
+    quota = _cgroup_quota()
+    return max(1, min(cores, math.ceil(quota)) if quota else cores)
+
+
+def _cgroup_quota() -> float | None:
+    """CPUs allowed by a cgroup v2 (``cpu.max``) or v1 (``cpu.cfs_quota_us``) quota, None when unlimited."""
+    for path, parse in (("/sys/fs/cgroup/cpu.max", lambda t: t.split()),
+                        ("/sys/fs/cgroup/cpu/cpu.cfs_quota_us", None)):
+        try:
+            with open(path) as f:
+                text = f.read()
+            if parse is not None:
+                quota, period = parse(text)[:2]
+            else:
+                with open("/sys/fs/cgroup/cpu/cpu.cfs_period_us") as f:
+                    quota, period = text.strip(), f.read().strip()
+            if quota in ("max", "-1"):
+                return None
+            return int(quota) / int(period)
+        except (OSError, ValueError):
+            continue
+    return None
+
+
+def process_share(cores: int) -> int:
+    """This process's share of ``cores`` when it is one of several on the machine (torchrun's ``--nproc``)."""
+    try:
+        local = int(os.environ.get("LOCAL_WORLD_SIZE", "1"))
+    except ValueError:
+        local = 1
+    return max(1, cores // max(1, local))
+
+
+BUSY_WINDOW = 0.1  # seconds over which busy_cores watches the cores (10 ticks of /proc/stat)
+BUSY_CACHE = 5.0  # seconds a reading stays good, so that back-to-back calls (predict after fit) pay once
+_busy_reading: tuple[float, float] | None = None  # (time.monotonic() when read, busy cores)
+
+
+def busy_cores() -> float:
+    """How many of this process's cores other processes keep busy now (0.0 .. its cores).
+
+    Linux: the share of time each core this process may run on was not idle over the last
+    :data:`BUSY_WINDOW` seconds (``/proc/stat``), summed; while it watches, this process sleeps,
+    so what it sees is the others' use of exactly its cores. Under a cgroup quota smaller than
+    the cores it may run on, the machine's busy share scaled to the quota. Elsewhere (or if
+    ``/proc/stat`` cannot be read) the 1-minute load average, which lags by a minute.
+    """
+    global _busy_reading
+    now = time.monotonic()
+    if _busy_reading is not None and now - _busy_reading[0] < BUSY_CACHE:
+        return _busy_reading[1]
+    busy = _busy_from_proc_stat()
+    if busy is None:
+        try:
+            busy = min(float(machine_cores()), os.getloadavg()[0])
+        except (AttributeError, OSError):  # Windows
+            busy = 0.0
+    _busy_reading = (time.monotonic(), busy)
+    return busy
+
+
+def _cpu_times() -> dict[int, tuple[int, int]]:
+    """(busy, total) clock ticks of each core since boot, from /proc/stat."""
+    out = {}
+    with open("/proc/stat") as f:
+        for line in f:
+            if line.startswith("cpu") and line[3].isdigit():
+                name, *fields = line.split()
+                ticks = [int(x) for x in fields[:8]]  # user nice system idle iowait irq softirq steal
+                out[int(name[3:])] = (sum(ticks) - ticks[3] - ticks[4], sum(ticks))
+    return out
+
+
+def _busy_from_proc_stat() -> float | None:
+    try:
+        mine = sorted(os.sched_getaffinity(0))
+        first = _cpu_times()
+        time.sleep(BUSY_WINDOW)
+        second = _cpu_times()
+    except (AttributeError, OSError, ValueError, IndexError):
+        return None
+    shares = []
+    for cpu in mine:
+        if cpu in first and cpu in second and second[cpu][1] > first[cpu][1]:
+            shares.append((second[cpu][0] - first[cpu][0]) / (second[cpu][1] - first[cpu][1]))
+    if not shares:
+        return None
+    cores = machine_cores()
+    if cores < len(shares):  # a quota, not an affinity mask: the machine's busy share of our quota
+        return sum(shares) / len(shares) * cores
+    return sum(shares)
+
+
+def env_cap() -> int | None:
+    """``OMP_NUM_THREADS`` as a whole number >= 1, when set (an upper bound on the automatic choice)."""
+    value = os.environ.get("OMP_NUM_THREADS", "").split(",")[0].strip()
+    return int(value) if value.isdigit() and int(value) >= 1 else None
+
+
+# ---- the wait policy ------------------------------------------------------------------------------
+
+
+def use_passive_wait() -> bool:
+    """Make OpenMP threads sleep at barriers instead of spinning, if torch is not imported yet.
+
+    Sets :data:`PASSIVE_WAIT` in the environment, leaving values the user set alone; returns
+    whether it was in time (the OpenMP runtime reads them when torch loads it).
+    """
+    if "torch" in sys.modules:
+        logger.debug("torch is already imported; the OpenMP wait policy stays as it started")
+        return False
+    for name, value in PASSIVE_WAIT.items():
+        os.environ.setdefault(name, value)
+    return True
+
+
+def wait_policy() -> str:
+    """The wait policy the OpenMP runtime started with, as far as the environment tells."""
+    return os.environ.get("OMP_WAIT_POLICY", "").upper()
+
+
+# ---- applying a choice ----------------------------------------------------------------------------
+
+
+def resolve(threads: int | None, flops_per_step: float | None = None) -> ThreadChoice:
+    """The threads to train with: ``threads`` when given, else :func:`choose_threads` on this machine."""
+    if threads is not None:
+        return ThreadChoice(intra_op=threads, inter_op=1, reason=f"threads={threads}", wait_policy=wait_policy())
+    cores = process_share(machine_cores())
+    busy = busy_cores()
+    n = choose_threads(cores, busy, flops_per_step)
+    cap = env_cap()
+    work = "unknown" if flops_per_step is None else f"{flops_per_step / 1e6:.0f} MFLOP"
+    reason = f"auto: {cores} cores, {busy:.1f} busy, {work} a step"
+    if cap is not None and cap < n:
+        n, reason = cap, f"{reason}, OMP_NUM_THREADS={cap}"
+    return ThreadChoice(intra_op=n, inter_op=1, reason=reason, wait_policy=wait_policy())
+
+
+# In a run's checkpoint folder: the threads it started with. A resumed run keeps them, because
+# the thread count changes how sums are split and so the last bits of the weights: with the same
+# count, a resumed run ends with the weights of an uninterrupted one.
+CHOICE_FILE = "threads.json"
+
+
+def recorded(checkpoint_dir: str | os.PathLike | None) -> ThreadChoice | None:
+    """The choice a run recorded in its checkpoint folder, None if it has none (or an unreadable one)."""
+    if checkpoint_dir is None:
+        return None
+    try:
+        with open(os.path.join(checkpoint_dir, CHOICE_FILE)) as f:
+            saved = json.load(f)
+        n = int(saved["intra_op"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return ThreadChoice(intra_op=max(1, n), inter_op=1, reason=f"resumed with the run's {n} (it chose: "
+                        f"{saved.get('reason', '?')})", wait_policy=wait_policy())
+
+
+def record(choice: ThreadChoice, checkpoint_dir: str | os.PathLike | None) -> None:
+    """Write ``choice`` into the run's checkpoint folder (call it on the process that writes checkpoints)."""
+    from .. import _io
+
+    if checkpoint_dir is not None:
+        os.makedirs(checkpoint_dir, exist_ok=True)
+        _io.write_json(os.path.join(checkpoint_dir, CHOICE_FILE), choice.to_json())
+
+
+@contextlib.contextmanager
+def using_threads(choice: ThreadChoice) -> Iterator[ThreadChoice]:
+    """Run the block with ``choice``'s intra-op threads, restoring torch's setting after it; yield what applies.
+
+    The inter-op pool (ops run side by side, which aekit's steps never do) can be sized only
+    before torch first uses it; when that is past, it stays as it is.
+    """
+    import torch
+
+    before = torch.get_num_threads()
+    with contextlib.suppress(RuntimeError):  # "cannot set ... after parallel work has started"
+        torch.set_num_interop_threads(choice.inter_op)
+    torch.set_num_threads(choice.intra_op)
+    try:
+        yield dataclasses.replace(choice, inter_op=torch.get_num_interop_threads())  # what it got
+    finally:
+        torch.set_num_threads(before)
+
+
+def forward_flops(model: Any, sample: Any) -> float | None:
+    """Floating-point operations of ``model``'s forward pass on one sample (a backward pass is about twice that).
+
+    Counts the multiply-adds of the linear and convolution layers (where the time goes) on a
+    forward pass of ``sample`` (a batch of one) in eval mode, without gradients and on a forked
+    RNG, so the model, its statistics and the random streams are as before. (torch's own
+    FlopCounterMode would do, but importing it takes seconds.) None when the model cannot be
+    run that way.
+    """
+    import torch
+    from torch import nn
+
+    total = 0.0
+
+    def count(module: nn.Module, inputs: tuple, output: Any) -> None:
+        nonlocal total
+        if isinstance(module, nn.Linear):
+            total += 2.0 * output.numel() * module.in_features
+        elif isinstance(module, nn.modules.conv._ConvTransposeNd):  # each input element meets the kernel
+            total += 2.0 * inputs[0].numel() * module.out_channels / module.groups * math.prod(module.kernel_size)
+        elif isinstance(module, nn.modules.conv._ConvNd):  # each output element meets the kernel
+            total += 2.0 * output.numel() * module.in_channels / module.groups * math.prod(module.kernel_size)
+
+    hooks = [m.register_forward_hook(count) for m in model.modules()
+             if isinstance(m, (nn.Linear, nn.modules.conv._ConvNd))]
+    was_training = model.training
+    try:
+        with torch.random.fork_rng(devices=[]), torch.no_grad():
+            model.eval()
+            model(sample)
+    except (RuntimeError, TypeError, ValueError) as exc:  # an unusual forward: fall back to the free cores
+        logger.debug("could not count the FLOPs of a step (%s); choosing threads from the free cores", exc)
+        return None
+    finally:
+        model.train(was_training)
+        for h in hooks:
+            h.remove()
+    return total

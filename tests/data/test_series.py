@@ -1,0 +1,113 @@
+"""Reading a long series: formats, time and label columns, gaps refused or filled across chunks, windows."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from aekit.data.series import fill_gaps, iter_series, read_series
+from aekit.data.windows import WindowRows, dominant_period, sliding_windows, window_starts
+from aekit.errors import DataError, UsageError
+
+from ..synthetic_series import sine_series, write_csv
+
+
+def test_csv_with_time_and_labels(tmp_path):
+    x, y = sine_series(300, channels=2)
+    s = read_series(write_csv(tmp_path / "s.csv", x, y), time_column="time", label_column="is_anomaly")
+    assert s.x.shape == (300, 2) and s.x.dtype == np.float32
+    assert s.feature_names == ["c0", "c1"] and s.ids[5] == "t5"
+    np.testing.assert_array_equal(s.y, y)
+    np.testing.assert_allclose(s.x, x, rtol=1e-6)
+
+
+def test_chunks_join_to_the_whole(tmp_path):
+    x, _ = sine_series(1000)
+    path = write_csv(tmp_path / "s.csv", x)
+    parts = list(iter_series(path, time_column="time", chunk_steps=128))
+    assert [len(p) for p in parts][:2] == [128, 128] and sum(len(p) for p in parts) == 1000
+    np.testing.assert_array_equal(np.concatenate([p.x for p in parts]), read_series(path, time_column="time").x)
+
+
+def test_npy_one_and_several_channels(tmp_path):
+    np.save(tmp_path / "a.npy", np.arange(50.0))
+    np.save(tmp_path / "b.npy", np.ones((40, 3), np.float32))
+    assert read_series(tmp_path / "a.npy").x.shape == (50, 1)
+    assert read_series(tmp_path / "b.npy").x.shape == (40, 3)
+    with pytest.raises(UsageError, match="values only"):
+        read_series(tmp_path / "a.npy", time_column="t")
+
+
+def test_parquet(tmp_path):
+    pa = pytest.importorskip("pyarrow")
+    import pyarrow.parquet as pq
+
+    pq.write_table(pa.table({"ts": [1, 2, 3, 4], "v": [1.0, None, 3.0, 4.0], "lab": [0, 0, 1, 0]}), tmp_path / "s.parquet")
+    with pytest.raises(DataError, match="gap"):
+        read_series(tmp_path / "s.parquet", time_column="ts", label_column="lab")
+    s = read_series(tmp_path / "s.parquet", time_column="ts", label_column="lab", fill="linear")
+    assert s.x.ravel().tolist() == [1.0, 2.0, 3.0, 4.0] and s.y.tolist() == [0, 0, 1, 0]
+
+
+def _gappy(tmp_path) -> str:
+    rows = ["time,a,b", "0,1,10", "1,,11", "2,3,nan", "3,4,NA", "4,5,14", "5,6,", "6,7,"]
+    (tmp_path / "g.csv").write_text("\n".join(rows) + "\n")
+    return str(tmp_path / "g.csv")
+
+
+def test_gaps_are_refused_with_one_line(tmp_path):
+    with pytest.raises(DataError) as err:
+        read_series(_gappy(tmp_path), time_column="time")
+    msg = str(err.value)
+    assert "\n" not in msg and "step 1" in msg and "'a'" in msg and "--fill" in msg
+
+
+@pytest.mark.parametrize("chunk", [1, 2, 3, 100])
+def test_fill_across_chunks(tmp_path, chunk):
+    lin = read_series(_gappy(tmp_path), time_column="time", fill="linear", chunk_steps=chunk)
+    assert lin.x[:, 0].tolist() == [1, 2, 3, 4, 5, 6, 7]
+    assert lin.x[:, 1].tolist() == [10, 11, 12, 13, 14, 14, 14]
+    assert lin.ids.tolist() == [str(i) for i in range(7)]
+    prev = read_series(_gappy(tmp_path), time_column="time", fill="previous", chunk_steps=chunk)
+    assert prev.x[:, 1].tolist() == [10, 11, 11, 11, 14, 14, 14]
+
+
+def test_fill_gaps_in_memory():
+    x = np.array([[np.nan, 1.0], [2.0, np.nan], [np.nan, 3.0]])
+    assert fill_gaps(x, "linear").tolist() == [[2.0, 1.0], [2.0, 2.0], [2.0, 3.0]]
+    with pytest.raises(DataError, match="no value at all"):
+        fill_gaps(np.full((3, 1), np.nan), "previous")
+
+
+@pytest.mark.parametrize("rows, needle", [
+    (["t,v,lab", "0,1.0,0", "1,abc,0"], "'abc' is not a number"),
+    (["t,v,lab", "0,1.0,0", "1,2.0,2"], "expected labels 0"),
+    (["t,v,lab", "0,1.0,0", "1,2.0,yes"], "expected labels 0"),
+    (["t,v,lab", "0,1.0,0", "1,inf,0"], "infinite"),
+])
+def test_bad_values_one_line(tmp_path, rows, needle):
+    (tmp_path / "bad.csv").write_text("\n".join(rows) + "\n")
+    with pytest.raises(DataError) as err:
+        read_series(tmp_path / "bad.csv", time_column="t", label_column="lab")
+    assert needle in str(err.value) and "\n" not in str(err.value)
+
+
+def test_windows_are_views():
+    x = np.random.default_rng(0).standard_normal((1000, 2)).astype(np.float32)
+    w = sliding_windows(x, 50, stride=5)
+    assert w.shape == (191, 2, 50) and np.shares_memory(w, x)
+    np.testing.assert_array_equal(w[3], x[15:65].T)
+    rows = WindowRows(x, 50)
+    assert len(rows) == 951 and rows.sample_shape == (2, 50)
+    np.testing.assert_array_equal(rows.take(np.array([7]))[0], x[7:57].T)
+    assert window_starts(100, 30, 20).tolist() == [0, 20, 40, 60, 70]
+    with pytest.raises(DataError, match="no window"):
+        sliding_windows(x[:10], 50)
+
+
+def test_dominant_period():
+    t = np.arange(3000)
+    assert dominant_period(np.sin(2 * np.pi * t / 37)[:, None])[0] == 37
+    two = np.stack([np.sin(2 * np.pi * t / 25), np.cos(2 * np.pi * t / 25)], axis=1)
+    assert dominant_period(two)[0] == 25
+    assert dominant_period(np.random.default_rng(0).standard_normal((3000, 1)))[0] == 0  # noise: no period

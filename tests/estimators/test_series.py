@@ -1,0 +1,135 @@
+"""SeriesDetector: the anomaly found in small synthetic series, chunked scoring, ranges, metrics, bad input."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+import aekit
+from aekit.errors import DataError, NotFittedError, UsageError
+from aekit.estimators.series_metrics import range_scores, series_metrics, ucr_score
+from aekit.estimators.window_scores import AnomalyRange, RangeTracker, StepScorer, find_ranges
+
+from ..synthetic_series import PERIOD, sine_series
+
+torch.set_num_threads(1)  # as the other estimator tests: the same floating point in every run, and fast on 2 cores
+
+FAST = dict(channels=(8, 8), latent_dim=8, epochs=30, batch_size=32, device="cpu")
+
+
+@pytest.fixture(scope="module")
+def fitted():
+    x, _ = sine_series(1200, kind="none")
+    return aekit.SeriesDetector(**FAST).fit(x[:600])
+
+
+def test_window_from_the_period_and_fitted_state(fitted):
+    assert fitted.window_ == PERIOD and "autocorrelation" in fitted.window_source_
+    assert fitted.input_shape_ == (1, PERIOD) and fitted.n_features_in_ == 1
+    assert fitted.decision_scores_.shape == (600,) and fitted.threshold_ > fitted.decision_scores_.max()
+
+
+@pytest.mark.parametrize("kind", ["spike", "shift", "pattern"])
+def test_finds_each_kind_of_anomaly(fitted, kind):
+    x, y = sine_series(1200, kind=kind, at=900, length=8)
+    scores = fitted.score_samples(x)
+    assert scores.shape == (1200,)
+    assert 900 - PERIOD <= int(np.argmax(scores)) <= 908 + PERIOD
+    m = fitted.evaluate(x, y)
+    assert m["ucr_score"] == 1 and m["roc_auc"] > 0.9 and m["range_recall"] == 1.0
+    ranges = fitted.ranges(x)
+    assert any(r.start <= 907 and r.end >= 900 for r in ranges)
+    assert fitted.predict(x)[900:908].any()
+
+
+@pytest.mark.parametrize("aggregate", ["max", "mean"])
+def test_chunked_scores_equal_whole(fitted, aggregate):
+    x, _ = sine_series(1000, kind="spike", at=500)
+    fitted.set_params(aggregate=aggregate)
+    whole = fitted.score_samples(x)
+    chunked = np.concatenate(list(fitted.iter_scores([x[:7], x[7:300], x[300:301], x[301:]])))
+    fitted.set_params(aggregate="max")
+    np.testing.assert_allclose(chunked, whole, rtol=1e-5, atol=1e-7)
+
+
+def test_several_channels_and_save_load(tmp_path):
+    x, y = sine_series(900, channels=3, kind="spike", at=700)
+    det = aekit.SeriesDetector(window=20, stride=2, **FAST).fit(x[:500], channel_names=["a", "b", "c"])
+    assert det.window_source_ == "given" and det.input_shape_ == (3, 20)
+    det.save(tmp_path / "m")
+    back = aekit.load(tmp_path / "m")
+    np.testing.assert_allclose(back.score_samples(x), det.score_samples(x), rtol=1e-5)
+    assert back.window_ == 20 and back.channel_names_ == ["a", "b", "c"] and back.threshold_ == det.threshold_
+    with pytest.raises(DataError, match="channels"):
+        det.score_samples(x[:, :2])
+
+
+def test_step_scorer_spreads_window_errors():
+    # Errors = the window's first value: step t's score is the mean of the starts covering it.
+    scorer = StepScorer(4, 2, lambda w: w[:, 0, 0])
+    x = np.arange(11.0)[:, None]
+    out = np.concatenate([scorer.push(x[:5]), scorer.push(x[5:]), scorer.finish()])
+    # windows start at 0, 2, 4, 6 and 7 (the tail)
+    expect = [np.mean([s for s in (0, 2, 4, 6, 7) if s <= t < s + 4]) for t in range(11)]
+    np.testing.assert_allclose(out, expect)
+    peak = StepScorer(4, 2, lambda w: w[:, 0, 0], aggregate="max")  # the highest error of the covering windows
+    out = np.concatenate([peak.push(x[:3]), peak.push(x[3:]), peak.finish()])
+    peaks = [max(s for s in (0, 2, 4, 6, 7) if s <= t < s + 4) for t in range(11)]
+    np.testing.assert_allclose(out, np.array(peaks) + 1e-3 * np.array(expect))
+    with pytest.raises(DataError, match="fewer than the window"):
+        s = StepScorer(20, 1, lambda w: w[:, 0, 0])
+        s.push(x)
+        s.finish()
+
+
+def test_ranges_across_chunks():
+    s = np.array([0, 2, 3, 0, 0, 5, 5, 1, 0, 4])
+    whole = find_ranges(s, 1.5)
+    assert whole == [AnomalyRange(1, 2, 3.0, 2), AnomalyRange(5, 6, 5.0, 5), AnomalyRange(9, 9, 4.0, 9)]
+    for cut in range(1, 10):
+        t = RangeTracker(1.5)
+        assert t.push(s[:cut]) + t.push(s[cut:]) + t.finish() == whole
+
+
+def test_metrics():
+    y = np.zeros(1000, int)
+    y[100:110] = 1
+    y[500:520] = 1
+    s = np.zeros(1000)
+    s[105] = 3.0
+    s[800] = 2.0
+    m = series_metrics(y, s, 1.0)
+    assert m["range_recall"] == 0.5 and m["range_precision"] == 0.5 and m["ucr_score"] == 1
+    assert m["n_labelled_ranges"] == 2 and m["n_flagged_ranges"] == 2 and m["top_step"] == 105
+    assert ucr_score(y, np.where(np.arange(1000) == 215, 1.0, 0.0)) == 0
+    assert range_scores([], []) == {"range_precision": 0.0, "range_recall": 0.0, "range_f1": 0.0}
+
+
+@pytest.mark.parametrize("params, fit_on, needle", [
+    (dict(window=0), 200, "window"),
+    (dict(window=500), 200, "longer than the training stretch"),
+    (dict(window=16, stride=17), 200, "stride"),
+    (dict(threshold="fixed"), 200, "fixed"),
+    (dict(scaler="zscore"), 200, "scaler"),
+])
+def test_bad_parameters(params, fit_on, needle):
+    x, _ = sine_series(fit_on, kind="none")
+    with pytest.raises(UsageError, match=needle):
+        aekit.SeriesDetector(**{**FAST, "epochs": 1, **params}).fit(x)
+
+
+def test_bad_series(fitted):
+    x, _ = sine_series(300, kind="none")
+    bad = x.copy()
+    bad[40, 0] = np.nan
+    with pytest.raises(DataError, match="gap .* step 40.*fill_gaps"):
+        fitted.score_samples(bad)
+    with pytest.raises(DataError, match="expected numbers"):
+        fitted.score_samples(np.array(["a", "b"] * 20))
+    with pytest.raises(DataError, match="fewer than the window"):
+        fitted.score_samples(x[:PERIOD - 1])
+    with pytest.raises(DataError, match="labels 0"):
+        fitted.evaluate(x, np.full(300, 2))
+    with pytest.raises(NotFittedError):
+        aekit.SeriesDetector().score_samples(x)

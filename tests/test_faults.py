@@ -1,0 +1,272 @@
+"""Issue 18: a fault during any operation on a run leaves the previous run whole, and the command can be rerun.
+
+For each fault (SIGKILL, SIGTERM, a full disk, a diverging loss) during each operation (a fresh run,
+``--overwrite``, ``--resume`` of a finished run): the command stops with its exit code and one line,
+the previous finished run is byte for byte the same and loads and predicts bit-identically, a run
+that never finished is not there (readers are told it was interrupted), and the command run again
+(``--resume`` after an interrupt or a divergence, as the message says; the plain command after a
+kill or a full disk) completes.
+
+The full disk is a small tmpfs mounted in a user and mount namespace (``unshare -rm``: no root
+needed); where namespaces are not allowed, a file-size limit (RLIMIT_FSIZE, EFBIG) in the child
+stands in, so the case runs everywhere.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from .badinput import REPO, check_run_folder, cli, proc_cli, snapshot
+
+MODEL = ["--hidden", "256", "--latent-dim", "2", "--batch-size", "16", "--no-figures", "--quiet"]
+EPOCHS = 2  # of a fresh or overwriting run
+RESUMED = 4  # a resume trains the finished run (1 epoch) on to this
+ROOM = 64 * 1024  # bytes left on the full disk: config.json fits, a checkpoint (~200 KB) does not
+
+
+def _ops(data: Path, run: Path) -> dict[str, list]:
+    """The three operations on ``run``, as ``aekit`` command lines."""
+    return {
+        "fresh": ["train", "basic", "--data", data, "--epochs", EPOCHS, *MODEL, "--out", run],
+        "overwrite": ["train", "basic", "--data", data, "--epochs", EPOCHS, *MODEL, "--seed", "7", "--out", run,
+                      "--overwrite"],
+        "resume": ["train", "basic", "--out", run, "--resume", "--epochs", RESUMED, "--quiet", "--no-figures"],
+    }
+
+
+def _predict(run: Path, x: np.ndarray) -> np.ndarray:
+    import aekit
+
+    return aekit.load(run, device="cpu").transform(x)
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    """Data, and one finished run (1 epoch) that each case copies as 'the previous run'."""
+    root = tmp_path_factory.mktemp("faults")
+    x = np.random.default_rng(0).random((1000, 32)).astype(np.float32)  # 800 to train on: 50 steps an epoch
+    np.save(root / "x.npy", x)
+    code, _, err = cli("train", "basic", "--data", root / "x.npy", "--epochs", 1, *MODEL, "--out", root / "prev")
+    assert code == 0, err
+    return {"root": root, "data": root / "x.npy", "x": x[:64], "prev": root / "prev",
+            "snap": snapshot(root / "prev"), "pred": _predict(root / "prev", x[:64])}
+
+
+def _case(world, tmp_path: Path, op: str) -> tuple[Path, list]:
+    """A folder for one case: the previous run copied in where the operation replaces or continues it."""
+    run = tmp_path / op / "run"
+    run.parent.mkdir(parents=True)
+    if op != "fresh":
+        shutil.copytree(world["prev"], run)
+    return run, _ops(world["data"], run)[op]
+
+
+def _previous_is_whole(world, run: Path, op: str) -> None:
+    """The finished run is byte for byte the same and predicts the same; a fresh run is simply not there."""
+    if op == "fresh":
+        assert not run.exists(), "a run that never finished appeared"
+        code, _, err = cli("evaluate", run)
+        assert code == 1 and "interrupted" in err and "--resume" in err, err
+        return
+    assert snapshot(run) == world["snap"], "the previous run changed"
+    assert np.array_equal(_predict(run, world["x"]), world["pred"])
+
+
+def _completed(run: Path, epochs: int) -> None:
+    check_run_folder(run, allow_tmp=False)
+    config = json.loads((run / "config.json").read_text())
+    assert config["status"] == "done" and len((run / "history.csv").read_text().splitlines()) == 1 + epochs
+    assert sorted(p.name for p in run.parent.iterdir()) == ["run"], "staging, lock or old folder left behind"
+
+
+def _training(run: Path, op: str) -> bool:
+    """Whether the run being built has got to the point where the fault is injected: its training has
+    begun (config.json says so; a fresh or overwriting run), or it has written a new checkpoint (a resume)."""
+    work = run.parent / f".{run.name}.partial"
+    try:
+        if op == "resume":
+            return json.loads((work / "checkpoint" / "latest.json").read_text())["epoch"] >= 2
+        return json.loads((work / "config.json").read_text())["status"] == "training"
+    except (OSError, ValueError, KeyError):
+        return False
+
+
+@pytest.fixture
+def one_thread():
+    """The reruns run in this process: one thread each, as the killed processes had (OMP_NUM_THREADS=1)."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+# ---- SIGKILL, SIGTERM (and SIGHUP) --------------------------------------------------------------------------
+
+SIGNAL_CASES = [(sig, op) for sig in (signal.SIGKILL, signal.SIGTERM) for op in ("fresh", "overwrite", "resume")]
+SIGNAL_CASES.append((signal.SIGHUP, "fresh"))
+
+
+def test_a_signal_during_each_operation(world, tmp_path, one_thread):
+    """Every process at once, each stopped (SIGSTOP: no race with the end of its training, whatever the
+    load) once it trains, then sent its signal: 7 processes, one start-up."""
+    procs = {}
+    for sig, op in SIGNAL_CASES:
+        run, argv = _case(world, tmp_path / sig.name, op)
+        procs[sig, op] = (run, argv, proc_cli(*argv))
+    pending, deadline, seen_training = dict(procs), time.time() + 240, False
+    try:
+        while pending and time.time() < deadline:
+            for key, (run, argv, proc) in list(pending.items()):
+                assert proc.poll() is None, f"{key} ended before it was stopped: {proc.communicate()}"
+                if _training(run, key[1]):
+                    os.kill(proc.pid, signal.SIGSTOP)
+                    if not seen_training and key[1] == "fresh":  # a run still training says so
+                        seen_training = True
+                        _still_training(run, world)
+                    os.kill(proc.pid, key[0])
+                    os.kill(proc.pid, signal.SIGCONT)
+                    del pending[key]
+            time.sleep(0.005)
+        assert not pending, f"not training within the time: {sorted(pending)}"
+        outcomes = {key: proc.communicate(timeout=120)[1] for key, (_, _, proc) in procs.items()}
+    finally:
+        for _, _, proc in procs.values():  # a failed assertion leaves none running
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+    for (sig, op), (run, argv, proc) in procs.items():
+        err = outcomes[sig, op]
+        if sig == signal.SIGKILL:
+            assert proc.returncode == -signal.SIGKILL
+        else:
+            assert proc.returncode == 128 + sig, (sig, op, proc.returncode, err)
+            assert err.strip().splitlines() == ["aekit: interrupted; resume with --resume"], err
+        _previous_is_whole(world, run, op)
+        rerun = argv if sig == signal.SIGKILL or op == "resume" else [*argv, "--resume"]
+        code, _, err = cli(*rerun)
+        assert code == 0, (sig, op, err)
+        _completed(run, RESUMED if op == "resume" else EPOCHS)
+
+
+def _still_training(run: Path, world) -> None:
+    """While a fresh run trains, every reader says so (not "damaged")."""
+    import aekit
+    from aekit.errors import RunInProgress
+
+    with pytest.raises(RunInProgress, match="still being written"):
+        aekit.load(run)
+    for argv in (["plot", run], ["encode", run, "--input", world["data"], "--output", run.parent / "z.npy"]):
+        code, _, err = cli(*argv)
+        assert code == 1 and "still being written" in err, err
+
+
+# ---- a diverging loss ------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("op", ["fresh", "overwrite", "resume"])
+def test_a_diverging_loss_during_each_operation(world, tmp_path, op, one_thread):
+    run, argv = _case(world, tmp_path, op)
+    code, _, err = cli(*argv, "--lr", "1e30")
+    assert code == 1 and len(err.strip().splitlines()) == 1, err
+    assert f"diverged in epoch {2 if op == 'resume' else 1}:" in err and "--lr" in err and "internal error" not in err, err
+    if op == "resume":  # the finished run's checkpoint came along: it is kept to continue from
+        assert "last good checkpoint is kept" in err and "--resume --lr" in err, err
+    _previous_is_whole(world, run, op)
+    code, _, err = cli(*argv, "--resume", "--lr", "1e-3")  # what the message suggests
+    assert code == 0, err
+    _completed(run, RESUMED if op == "resume" else EPOCHS)
+    assert json.loads((run / "config.json").read_text())["params"]["lr"] == 1e-3
+
+
+# ---- a full disk ----------------------------------------------------------------------------------------
+
+def _namespaces() -> bool:
+    if shutil.which("unshare") is None:
+        return False
+    try:
+        probe = subprocess.run(["unshare", "-rm", "sh", "-c", "mount -t tmpfs -o size=64k tmpfs /mnt 2>/dev/null "
+                                "|| mount -t tmpfs -o size=64k tmpfs /tmp"], capture_output=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return probe.returncode == 0
+
+
+@pytest.mark.parametrize("mode", ["tmpfs", "fsize"])
+def test_a_full_disk_during_each_operation(world, tmp_path, mode):
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    child = [sys.executable, "-m", "tests.test_faults", mode, str(world["root"]), str(disk)]
+    if mode == "tmpfs":
+        if not _namespaces():
+            pytest.skip("user namespaces are not allowed here; the 'fsize' case stands in")
+        child = ["unshare", "-rm", "sh", "-c", f"mount -t tmpfs -o size=8m tmpfs {disk} && exec \"$@\"", "sh", *child]
+    proc = subprocess.run(child, cwd=REPO, capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "OMP_NUM_THREADS": "1"})
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    results = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert set(results) == {"fresh", "overwrite", "resume"}
+    for op, r in results.items():
+        assert r["code"] == 1 and len(r["err"].strip().splitlines()) == 1, (op, r)
+        reason = "no space left on device" if mode == "tmpfs" else "file too large"
+        assert reason in r["err"] and "writing" in r["err"] and "internal error" not in r["err"], (op, r)
+        assert r["previous_whole"], (op, r)
+        assert r["rerun"] == 0, (op, r)
+
+
+def _disk_child(mode: str, root: Path, disk: Path) -> None:
+    """In a child process (in its own mount namespace for 'tmpfs'): fill the disk, run each operation, check
+    the previous run, free the disk, run each again. One JSON line of results on stdout."""
+    shutil.copy(root / "x.npy", disk / "x.npy")
+    x = np.load(root / "x.npy")[:64]
+    world = {"x": x, "snap": snapshot(root / "prev"), "pred": _predict(root / "prev", x)}
+    runs = {}
+    for op in ("fresh", "overwrite", "resume"):
+        run = disk / op / "run"
+        run.parent.mkdir()
+        if op != "fresh":
+            shutil.copytree(root / "prev", run)
+        runs[op] = (run, _ops(disk / "x.npy", run)[op])
+    filler = disk / "filler"
+    if mode == "tmpfs":
+        st = os.statvfs(disk)
+        free = st.f_bavail * st.f_frsize
+        with open(filler, "wb") as f:
+            f.write(b"\0" * max(0, free - ROOM))
+    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    results = {}
+    for op, (run, argv) in runs.items():
+        if mode == "fsize":
+            resource.setrlimit(resource.RLIMIT_FSIZE, (ROOM, hard))
+        try:
+            code, _, err = cli(*argv)
+        finally:
+            resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+        try:
+            _previous_is_whole(world, run, op)
+            whole = True
+        except AssertionError as exc:
+            whole = str(exc)
+        results[op] = {"code": code, "err": err, "previous_whole": whole}
+    filler.unlink(missing_ok=True)
+    for op, (run, argv) in runs.items():
+        code, _, err = cli(*argv)
+        if code == 0:
+            _completed(run, RESUMED if op == "resume" else EPOCHS)
+        results[op]["rerun"] = code if code == 0 else err
+    print(json.dumps(results))
+
+
+if __name__ == "__main__":  # python -m tests.test_faults MODE ROOT DISK (see test_a_full_disk_during_each_operation)
+    _disk_child(sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3]))

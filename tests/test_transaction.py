@@ -1,0 +1,98 @@
+"""aekit._transaction: folders built beside their target, swapped in whole, under a lock beside them."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from aekit import _transaction as tx
+from aekit.errors import RunFailure, RunInProgress
+
+
+def _folder(path, **files):
+    path.mkdir(parents=True, exist_ok=True)
+    for name, text in files.items():
+        (path / name).write_text(text)
+    return path
+
+
+def test_exchange_swaps_two_folders_in_one_step(tmp_path):
+    a, b = _folder(tmp_path / "a", x="a"), _folder(tmp_path / "b", x="b")
+    try:
+        tx.exchange(a, b)
+    except tx.SwapUnsupported:
+        pytest.skip("renameat2(RENAME_EXCHANGE) is not available here; the fallback is tested below")
+    assert (a / "x").read_text() == "b" and (b / "x").read_text() == "a"
+
+
+@pytest.mark.parametrize("swap", ["exchange", "fallback"])
+def test_commit_replaces_the_target_and_leaves_nothing_beside_it(tmp_path, monkeypatch, swap):
+    if swap == "fallback":
+        monkeypatch.setattr(tx, "exchange", lambda a, b: (_ for _ in ()).throw(tx.SwapUnsupported(38, "no")))
+    target = _folder(tmp_path / "run", x="old")
+    with tx.FolderTransaction(target).acquire() as t:
+        work = t.begin()
+        (work / "x").write_text("new")
+        assert (target / "x").read_text() == "old"
+        t.commit()
+    assert (target / "x").read_text() == "new"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]
+
+
+def test_a_kill_inside_the_fallback_window_is_recovered(tmp_path):
+    """The fallback renames the target away, then the new folder in: killed between, readers and the
+    next writer find the previous folder at .NAME.old."""
+    target = _folder(tmp_path / "run", x="old")
+    os.rename(target, tx.old_path(target))  # the state a kill between the two renames leaves
+    assert tx.readable(target) == tx.old_path(target)
+    with tx.FolderTransaction(target).acquire():
+        pass
+    assert (target / "x").read_text() == "old" and not tx.old_path(target).exists()
+
+
+def test_a_stale_staging_folder_is_continued_only_when_marked(tmp_path):
+    target = tmp_path / "run"
+    stale = _folder(tx.staging_path(target), keep="1")  # an old run swapped out just before a kill: no marker
+    with tx.FolderTransaction(target).acquire() as t:
+        assert not t.resumable()
+        assert not (t.begin(reuse=True) / "keep").exists()  # never mistaken for a run being built
+        (stale / ".x.123.tmp").write_text("half")
+        (stale / "ckpt").write_text("1")
+    with tx.FolderTransaction(target).acquire() as t:
+        assert t.resumable()
+        work = t.begin(reuse=True)
+        assert (work / "ckpt").exists() and not (work / ".x.123.tmp").exists()  # a dead writer's temp file
+        t.commit()
+    assert not (target / tx.MARKER).exists()
+
+
+def test_the_lock_refuses_a_second_writer_and_readers_see_who_writes(tmp_path):
+    target = tmp_path / "run"
+    code = ("import sys, time; from aekit._transaction import FolderTransaction\n"
+            f"t = FolderTransaction({str(target)!r}).acquire(); t.begin(); print('locked', flush=True); time.sleep(60)")
+    holder = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        assert tx.holder(target) == holder.pid
+        with pytest.raises(RunFailure, match=f"in use by aekit process {holder.pid}"):
+            tx.FolderTransaction(target).acquire()
+        with pytest.raises(RunInProgress, match="still being written"):
+            tx.check_not_in_progress(target)
+    finally:
+        holder.kill()
+        holder.wait()
+    assert tx.holder(target) is None  # the kernel dropped the lock with the process
+    with pytest.raises(RunInProgress, match="interrupted"):
+        tx.check_not_in_progress(target)
+    with tx.FolderTransaction(target).acquire():  # the stale lock file is taken over
+        assert tx.holder(target) is not None
+    assert not tx.lock_path(target).exists()
+
+
+def test_replace_folder_keeps_the_old_output_until_the_new_one_is_in(tmp_path):
+    old, new = _folder(tmp_path / "out", a="old"), _folder(tmp_path / "new", a="new")
+    tx.replace_folder(new, old)
+    assert (old / "a").read_text() == "new" and sorted(p.name for p in tmp_path.iterdir()) == ["out"]

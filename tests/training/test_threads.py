@@ -1,0 +1,145 @@
+"""aekit.training.threads: the thread choice as a pure function, its application, and the CLI's wait policy."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from aekit.training import threads as T
+
+from ..cli.helpers import REPO, assert_one_line_error, run_cli
+
+
+@pytest.mark.parametrize("cores, busy, flops, expected", [
+    (2, 0.0, 30e6, 1),  # the anomaly detector's step: too small to split
+    (2, 0.0, 1e9, 2),  # the VAE's step on a quiet machine: both cores
+    (2, 0.4, 1e9, 2),  # a passing blip does not take a core
+    (2, 1.0, 1e9, 1),  # one core busy: one thread
+    (2, 2.0, 1e9, 1),  # both busy: still one, never zero
+    (16, 3.0, 1e12, 13),  # the free cores bound a large step
+    (16, 0.0, 5 * T.MIN_FLOPS_PER_THREAD, 5),  # one thread per MIN_FLOPS_PER_THREAD
+    (4, 1.0, None, 3),  # work unknown: the free cores alone
+])
+def test_choose_threads(cores, busy, flops, expected):
+    assert T.choose_threads(cores, busy, flops) == expected
+
+
+def test_choose_threads_needs_a_core():
+    with pytest.raises(ValueError):
+        T.choose_threads(0, 0.0, None)
+
+
+def test_forward_flops_counts_linear_and_conv_layers_and_leaves_the_model_as_it_was():
+    model = nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.Flatten(), nn.Dropout(0.5), nn.Linear(4 * 8 * 8, 10))
+    model.train()
+    state = {k: v.clone() for k, v in model.state_dict().items()}
+    rng = torch.get_rng_state()
+    flops = T.forward_flops(model, torch.zeros(1, 1, 8, 8))
+    conv = 2 * (4 * 8 * 8) * 1 * 9  # each output element: 9 multiply-adds over 1 input channel
+    linear = 2 * 10 * 256
+    assert flops == conv + linear
+    assert model.training and torch.equal(torch.get_rng_state(), rng)
+    assert all(torch.equal(v, state[k]) for k, v in model.state_dict().items())
+    assert T.forward_flops(model, torch.zeros(1, 3)) is None  # a forward that fails: unknown
+
+
+def test_using_threads_applies_and_restores():
+    before = torch.get_num_threads()
+    other = 2 if before == 1 else 1
+    with T.using_threads(T.resolve(other)) as choice:
+        assert torch.get_num_threads() == other and choice.reason == f"threads={other}"
+    assert torch.get_num_threads() == before
+
+
+def test_omp_num_threads_caps_the_automatic_choice(monkeypatch):
+    monkeypatch.setattr(T, "machine_cores", lambda: 8)
+    monkeypatch.setattr(T, "busy_cores", lambda: 0.0)
+    monkeypatch.setenv("OMP_NUM_THREADS", "3")
+    monkeypatch.delenv("LOCAL_WORLD_SIZE", raising=False)
+    assert T.resolve(None, 1e12).intra_op == 3
+    monkeypatch.setenv("LOCAL_WORLD_SIZE", "4")  # one of 4 processes under torchrun: 2 of the 8 cores
+    assert T.resolve(None, 1e12).intra_op == 2
+
+
+def test_use_passive_wait_is_too_late_once_torch_is_imported(monkeypatch):
+    monkeypatch.delenv("OMP_WAIT_POLICY", raising=False)
+    assert T.use_passive_wait() is False and "OMP_WAIT_POLICY" not in os.environ
+
+
+SPY = """
+import importlib.abc, json, os, sys
+seen = {}
+class Spy(importlib.abc.MetaPathFinder):  # notes the environment when torch is first imported
+    def find_spec(self, name, path, target=None):
+        if name == "torch" and not seen:
+            seen.update({k: os.environ.get(k) for k in ("OMP_WAIT_POLICY", "KMP_BLOCKTIME")})
+sys.meta_path.insert(0, Spy())
+from aekit.cli.main import main
+code = main(["train", "anomaly", "--data", sys.argv[1], "--out", sys.argv[2]])
+print(json.dumps({"code": code, "torch": "torch" in sys.modules, **seen}))
+"""
+
+
+@pytest.mark.parametrize("user", [None, "ACTIVE"])
+def test_cli_sets_the_wait_policy_before_torch_is_imported(tmp_path, user):
+    env = {k: v for k, v in os.environ.items() if k not in T.PASSIVE_WAIT}
+    if user:
+        env["OMP_WAIT_POLICY"] = user  # the user's own setting stays
+    proc = subprocess.run([sys.executable, "-c", SPY, str(tmp_path / "missing.csv"), str(tmp_path / "run")],
+                          capture_output=True, text=True, cwd=REPO, env=env, timeout=300)
+    seen = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert seen["torch"] and seen["code"] == 2  # torch was imported, then the missing file was reported
+    assert seen["OMP_WAIT_POLICY"] == (user or "PASSIVE") and seen["KMP_BLOCKTIME"] == "0"
+
+
+@pytest.mark.parametrize("value, needle", [("0", ">= 1"), ("two", "whole number")])
+def test_threads_option_is_checked(tmp_path, value, needle):
+    proc = run_cli("train", "anomaly", "--threads", value, "--out", tmp_path / "r", check=None)
+    assert_one_line_error(proc, 2, "--threads", needle)
+    assert not (tmp_path / "r").exists()
+
+
+def test_config_records_the_threads(tmp_path):
+    rng = np.random.default_rng(0)
+    np.save(tmp_path / "rows.npy", rng.random((64, 6)).astype(np.float32))
+    run_cli("train", "stacked", "--data", tmp_path / "rows.npy", "--hidden", "4", "--latent-dim", "2",
+            "--epochs", "1", "--threads", "1", "--out", tmp_path / "run", "--no-figures")
+    config = json.loads((tmp_path / "run" / "config.json").read_text())
+    assert config["params"]["threads"] == 1
+    assert config["threads"]["intra_op"] == 1 and config["threads"]["reason"] == "threads=1"
+    assert config["threads"]["wait_policy"] == "PASSIVE"
+
+
+def test_threads_param_is_checked_before_training():
+    from aekit import AnomalyDetector
+    from aekit.errors import UsageError
+
+    with pytest.raises(UsageError, match="threads"):
+        AnomalyDetector(threads=0, epochs=1).fit(np.zeros((8, 4), np.float32))
+
+
+def test_a_tiny_model_trains_on_one_thread_whatever_the_machine():
+    from aekit import AnomalyDetector
+
+    before = torch.get_num_threads()
+    det = AnomalyDetector(hidden=(4,), latent_dim=2, epochs=1).fit(np.random.default_rng(0).random((32, 6)))
+    assert det.threads_["intra_op"] == 1 and det.threads_["reason"].startswith("auto:")
+    assert torch.get_num_threads() == before
+
+
+def test_a_resumed_run_keeps_the_threads_it_started_with(tmp_path):
+    from aekit import AnomalyDetector
+
+    X = np.random.default_rng(0).random((32, 6))
+    first = AnomalyDetector(hidden=(4,), latent_dim=2, epochs=1).fit(X, checkpoint_dir=tmp_path)
+    assert json.loads((tmp_path / T.CHOICE_FILE).read_text())["intra_op"] == first.threads_["intra_op"] == 1
+    T.record(T.resolve(2), tmp_path)  # as if the run had started on two threads
+    resumed = AnomalyDetector(hidden=(4,), latent_dim=2, epochs=2).fit(X, checkpoint_dir=tmp_path, resume=True)
+    assert resumed.threads_["intra_op"] == 2 and resumed.threads_["reason"].startswith("resumed")
