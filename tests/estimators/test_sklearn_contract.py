@@ -62,7 +62,10 @@ def test_scikit_learn_check_estimator(estimator, check):
 
 
 def test_only_the_last_bit_of_a_sigmoid_is_declared_for_the_checked_settings():
-    assert [set(expected_failed_checks(est)) for est in CHECKED] == [set(BATCH_POSITION_CHECKS)] * 2 + [set()] * 2
+    # The defaults scale tables and choose a linear output for them: every check passes as is.
+    assert [set(expected_failed_checks(est)) for est in CHECKED] == [set()] * 4
+    sigmoid = aekit.Autoencoder(output_activation="sigmoid")
+    assert set(expected_failed_checks(sigmoid)) == set(BATCH_POSITION_CHECKS)
     linear = [aekit.Autoencoder(output_activation="linear"), aekit.AnomalyDetector(scaler="standard")]
     assert all(expected_failed_checks(est) == {} for est in linear)
 
@@ -218,7 +221,8 @@ def test_sparse_input_trains_and_scores_as_the_dense_array_does(make):
 
 
 def test_sparse_input_is_made_dense_one_batch_at_a_time():
-    """NumPy reports its allocations to tracemalloc: the peak stays far below the dense matrix's 8 MB x 10."""
+    """NumPy reports its allocations to tracemalloc: the peak (a chunk of at most 16 MB being checked and
+    scaled, see ``iter_chunks``) stays well below the dense matrix's 80 MB."""
     import tracemalloc
 
     X = _sparse(20_000, 1_000, 0.002)  # dense: 80 MB of float32; CSR: ~0.5 MB
@@ -230,7 +234,7 @@ def test_sparse_input_is_made_dense_one_batch_at_a_time():
     finally:
         tracemalloc.stop()
     assert Z.shape == (20_000, 4)
-    assert peak < 20 * 2**20, f"peak {peak / 2**20:.1f} MB"
+    assert peak < 40 * 2**20, f"peak {peak / 2**20:.1f} MB"
 
 
 def test_sparse_input_is_refused_in_one_line_by_the_image_models():
