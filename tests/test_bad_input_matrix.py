@@ -559,7 +559,7 @@ API_FIT = [  # (estimator, params, data maker, needles)
       (("Autoencoder", _tab), ("AnomalyDetector", _tab), ("Denoiser", _img), ("VAE", _img))],
     *[(est, {}, lambda mk=mk: np.full_like(mk(), np.inf), ["non-finite", "inf"]) for est, mk in
       (("Autoencoder", _tab), ("AnomalyDetector", _tab), ("Denoiser", _img), ("VAE", _img))],
-    *[(est, {}, lambda mk=mk: mk()[:0], ["empty"]) for est, mk in
+    *[(est, {}, lambda mk=mk: mk()[:0], ["0 sample(s)", "minimum of 1"]) for est, mk in
       (("Autoencoder", _tab), ("AnomalyDetector", _tab), ("Denoiser", _img), ("VAE", _img))],
     ("Autoencoder", {}, lambda: np.array([["a", "b"], ["c", "d"]]), ["dtype", "numbers"]),
     ("Autoencoder", {}, lambda: [[1.0, 2.0], [3.0]], ["cannot be read as an array"]),
@@ -568,10 +568,10 @@ API_FIT = [  # (estimator, params, data maker, needles)
     ("AnomalyDetector", {"threshold": "nope"}, _tab, ["unknown threshold 'nope'"]),
     ("Denoiser", {"noise": "gaussian:-0.1"}, _img, ["factor must be >= 0"]),
     ("Denoiser", {"noise": "saltpepper:1.5"}, _img, ["[0, 1]"]),
-    ("Denoiser", {}, _tab, ["images"]),
+    ("Denoiser", {}, lambda: _img()[:, None, None], ["(n, C, H, W)", "images"]),
     ("Denoiser", {}, lambda: _img() * 255, ["[0, 1]"]),
     ("VAE", {"beta": -1}, _img, ["beta", ">= 0"]),
-    ("VAE", {}, _tab, ["images"]),
+    ("VAE", {}, lambda: _img()[:, None, None], ["(n, C, H, W)", "images"]),
 ]
 
 
@@ -600,7 +600,7 @@ API_FITTED = [  # (estimator, method, argument maker, needles)
     ("AnomalyDetector", "predict", lambda: _tab()[:, :5], ["has 5 features", "expecting 6"]),
     ("AnomalyDetector", "predict", lambda: np.full((2, 6), np.inf, np.float32), ["non-finite"]),
     ("Denoiser", "transform", lambda: _img(c=3), ["3 channels"]),
-    ("Denoiser", "transform", lambda: _tab(), ["images"]),
+    ("Denoiser", "transform", lambda: _tab(), ["has 6 features", "expecting 64"]),
     ("VAE", "transform", lambda: _img(h=10, w=10), ["(1, 8, 8)", "(1, 10, 10)"]),
     ("VAE", "reconstruct", lambda: _img(c=3), ["(1, 8, 8)", "(3, 8, 8)"]),
     ("VAE", "inverse_transform", lambda: np.zeros((2, 9), np.float32), ["(n, 2)"]),

@@ -79,6 +79,10 @@ def cmd_denoise(args: argparse.Namespace) -> int:
     refuse_existing(args.output, args.overwrite, inputs=[args.input])
     check_images_fit(args.input, args.image_size)  # before any image is decoded
     data = read_path(args.input, npz_key=args.npz_key, image_size=args.image_size)
+    shape = tuple(est.input_shape_)  # (C, H, W); H == 1: a model of rows (the Python API's one-row images)
+    if len(data.x.shape) == 2 and shape[1] != 1:
+        raise UsageError(f"{args.input} holds a table (rows of {data.x.shape[1]} values); this run denoises "
+                         f"{'x'.join(map(str, shape))} images: give an image folder or an .npy of images")
     denoised = est.transform(data.x)
     if Path(args.input).suffix.lower() == ".npy" and Path(args.output).suffix.lower() == ".npy":
         import numpy as np

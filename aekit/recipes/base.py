@@ -65,6 +65,7 @@ class Recipe:
     defaults: dict[str, Any] = {}  # the recipe's own estimator settings
     evaluates_on_disk = False  # evaluate() takes a row store, so a streamed file need not fit in memory
     presets: dict[str, dict[str, Any]] = {}  # named settings for --preset, over the defaults
+    takes_tables = True  # False: an image family (the estimator takes rows too, but the recipe's figures do not)
 
     def build(self, params: dict[str, Any]):
         """The estimator: the recipe's defaults < the preset named by ``params["preset"]`` < the other params."""
@@ -85,7 +86,8 @@ class Recipe:
     def load_data(self, spec: DataSpec, seed: int) -> tuple[Data, Data]:
         """(train, held-out) data: a built-in dataset's train/test splits or a seeded split of the user's."""
         if spec.data is not None:
-            return split_data(spec.read_user(), spec.validation_split, seed)
+            data = self.require_images(spec.read_user(), spec.data)
+            return split_data(data, spec.validation_split, seed)
         name = spec.dataset = spec.dataset or self.default_dataset  # the run records which dataset it read
         return (load_builtin(name, "train", root=spec.data_dir, download=spec.download),
                 load_builtin(name, "test", root=spec.data_dir, download=spec.download))
@@ -101,9 +103,18 @@ class Recipe:
     def load_eval_data(self, spec: DataSpec, seed: int, path: str | None = None) -> Data:
         """The data ``aekit evaluate``/``aekit plot`` use: a given file, else the run's held-out split."""
         if path is not None:  # the whole file the user asked about
-            data = spec.read_user(path)
+            data = self.require_images(spec.read_user(path), path)
             return data if self.evaluates_on_disk else in_memory(data, limit=None)
         return in_memory(self.load_heldout(spec, seed))
+
+    def require_images(self, data: Data, source: str | Path) -> Data:
+        """``data`` unchanged, or a one-line refusal of a table given to an image family."""
+        x = data.x
+        shape = x.sample_shape if hasattr(x, "sample_shape") else x.shape[1:]
+        if not self.takes_tables and len(shape) == 1:
+            raise UsageError(f"{source} holds a table (rows of {shape[0]} values); {self.name} works on images: "
+                             f"give an image folder, or an .npy/.npz of shape (n, H, W) or (n, C, H, W)")
+        return data
 
     def fit(self, est, train: Data, val: Data, **kw: Any):
         return est.fit(train.x, validation_data=val.x, **kw)

@@ -30,6 +30,7 @@ class DenoiseRecipe(Recipe):
     """
 
     name = "denoise"
+    takes_tables = False
     estimator = "Denoiser"
     default_dataset = "fashion-mnist"
     defaults: dict[str, Any] = {}  # the Denoiser's defaults: the recipe's on Fashion-MNIST ("recipe" pins them)

@@ -76,6 +76,7 @@ class VAERecipe(Recipe):
     """
 
     name = "vae"
+    takes_tables = False
     estimator = "VAE"
     default_dataset = "binarized-mnist"
     defaults: dict[str, Any] = {}  # the estimator's defaults; the tutorial's exact settings are the "recipe" preset
