@@ -28,6 +28,10 @@ class DataError(UsageError):
     """Input data that cannot be used: empty, non-numeric, NaN/inf, ragged, mixed sizes."""
 
 
+class DataTypeError(DataError, TypeError):
+    """Input of a type that cannot be numbers (an object array holding dicts, say): a TypeError, as scikit-learn raises."""
+
+
 class ArgumentTypeError(UsageError, TypeError):
     """An argument of the wrong type given to a public function (a number where a path belongs...)."""
 
@@ -63,8 +67,20 @@ class WriteFailure(AekitError, OSError):
         return str(self.args[0])
 
 
-class NotFittedError(UsageError, AttributeError):
-    """An estimator method that needs a fitted model was called before ``fit``."""
+def __getattr__(name: str):
+    """``NotFittedError`` is built on first use: it subclasses scikit-learn's, whose import is not cheap."""
+    if name == "NotFittedError":
+        from sklearn.exceptions import NotFittedError as SklearnNotFittedError
+
+        cls = type("NotFittedError", (UsageError, SklearnNotFittedError), {
+            "__module__": __name__,
+            "__doc__": "An estimator method that needs a fitted model was called before ``fit``.\n\n"
+                       "Also scikit-learn's ``sklearn.exceptions.NotFittedError`` (a ValueError and an "
+                       "AttributeError), so code written for scikit-learn catches it.",
+        })
+        globals()[name] = cls
+        return cls
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 class Interrupted(KeyboardInterrupt):

@@ -102,6 +102,15 @@ def _training(run: Path, op: str) -> bool:
         return False
 
 
+def _report(fault: str, op: str, code: int, err: str, rerun: int) -> None:
+    """With AEKIT_FAULT_REPORT=FILE, one JSON line per case (the closing note's table); else nothing."""
+    path = os.environ.get("AEKIT_FAULT_REPORT")
+    if path:
+        with open(path, "a") as f:
+            f.write(json.dumps({"fault": fault, "op": op, "code": code, "line": err.strip(), "previous": "whole",
+                                "rerun": rerun}) + "\n")
+
+
 @pytest.fixture
 def one_thread():
     """The reruns run in this process: one thread each, as the killed processes had (OMP_NUM_THREADS=1)."""
@@ -156,9 +165,10 @@ def test_a_signal_during_each_operation(world, tmp_path, one_thread):
             assert err.strip().splitlines() == ["aekit: interrupted; resume with --resume"], err
         _previous_is_whole(world, run, op)
         rerun = argv if sig == signal.SIGKILL or op == "resume" else [*argv, "--resume"]
-        code, _, err = cli(*rerun)
-        assert code == 0, (sig, op, err)
+        code, _, rerun_err = cli(*rerun)
+        assert code == 0, (sig, op, rerun_err)
         _completed(run, RESUMED if op == "resume" else EPOCHS)
+        _report(sig.name, op, proc.returncode, err, code)
 
 
 def _still_training(run: Path, world) -> None:
@@ -184,8 +194,10 @@ def test_a_diverging_loss_during_each_operation(world, tmp_path, op, one_thread)
     if op == "resume":  # the finished run's checkpoint came along: it is kept to continue from
         assert "last good checkpoint is kept" in err and "--resume --lr" in err, err
     _previous_is_whole(world, run, op)
+    failed = (code, err)
     code, _, err = cli(*argv, "--resume", "--lr", "1e-3")  # what the message suggests
     assert code == 0, err
+    _report("diverging loss", op, *failed, code)
     _completed(run, RESUMED if op == "resume" else EPOCHS)
     assert json.loads((run / "config.json").read_text())["params"]["lr"] == 1e-3
 
@@ -223,6 +235,7 @@ def test_a_full_disk_during_each_operation(world, tmp_path, mode):
         assert reason in r["err"] and "writing" in r["err"] and "internal error" not in r["err"], (op, r)
         assert r["previous_whole"], (op, r)
         assert r["rerun"] == 0, (op, r)
+        _report(f"full disk ({mode})", op, r["code"], r["err"], r["rerun"])
 
 
 def _disk_child(mode: str, root: Path, disk: Path) -> None:

@@ -83,7 +83,8 @@ def register(subparsers) -> None:
     g = s.add_argument_group("a series run ('aekit train series')")
     add_series_data_options(g)
     g.add_argument("--ranges", metavar="FILE", help=".csv or .tsv: the anomalous ranges (start, end, peak score)")
-    s.add_argument("--overwrite", action="store_true")
+    s.add_argument("--overwrite", action="store_true", help="replace an existing output")
+    s.add_argument("--quiet", action="store_true", help="no progress on stderr")
     s.set_defaults(func=cmd_score)
 
 
@@ -97,7 +98,19 @@ def _npy_chunks(path: str, rows: int = 16_384):
             yield Data(x=x, source=path)
 
 
+def _id_column(args: argparse.Namespace, config: dict):
+    """--id-column, else the run's id column when the input table has it."""
+    from ..data.tables import table_columns
+
+    recorded = (config.get("data") or {}).get("id_column")
+    if args.id_column is None and recorded is not None and recorded in (table_columns(args.input) or ()):
+        return recorded
+    return args.id_column
+
+
 def cmd_score(args: argparse.Namespace) -> int:
+    import csv
+
     from .. import _io
     from .._io import refuse_existing
     from ..errors import UsageError
@@ -105,12 +118,15 @@ def cmd_score(args: argparse.Namespace) -> int:
     from ..data import iter_table, read_path
     from ..estimators.persistence import read_config
     from ..recipes import load_run
+    from ..training.progress import Pass
+    from .progress import set_verbose
 
     if read_config(args.run).get("estimator") == "SeriesDetector":
         from .cmd_series import cmd_score_series
 
         return cmd_score_series(args)
     est, _, config = load_run(args.run)
+    set_verbose(est, args)
     if config.get("estimator") != "AnomalyDetector":
         raise UsageError(f"{args.run} is a {config.get('estimator')} run; 'aekit score' needs an anomaly run "
                          f"('aekit train anomaly')")
@@ -125,7 +141,7 @@ def cmd_score(args: argparse.Namespace) -> int:
         est.set_params(**{p: getattr(args, p) for p in ("threshold", "k", "q", "contamination")
                           if getattr(args, p) is not None})
     names = getattr(est, "feature_names_in_", None)  # pick the model's columns by name; others are ignored
-    options = dict(label_column=args.label_column, id_column=args.id_column,
+    options = dict(label_column=args.label_column, id_column=_id_column(args, config),
                    columns=None if names is None else list(names))
     if Path(args.input).suffix.lower() in (".csv", ".tsv"):
         chunks = iter_table(args.input, **options)  # streamed: memory bounded by one chunk, any file size
@@ -134,9 +150,14 @@ def cmd_score(args: argparse.Namespace) -> int:
     else:
         chunks = [read_path(args.input, npz_key=args.npz_key, image_size=args.image_size, **options)]
     n = 0
-    with _io.atomic_path(args.output) as tmp, open(tmp, "w", newline="") as f:
+    with _io.atomic_path(args.output) as tmp, open(tmp, "w", newline="") as f, \
+            Pass(None, "score", unit="rows", verbose=0 if args.quiet else 1) as progress:
         for chunk in chunks:
-            f.write(score_table(est, chunk.x, ids=chunk.ids, sep=sep, header=n == 0))
+            if n == 0:  # the header: the id column under its own name, as in the input
+                ident = [chunk.id_name or "id"] if chunk.ids is not None else []
+                csv.writer(f, delimiter=sep, lineterminator="\n").writerow([*ident, "score", "is_anomaly"])
+            f.write(score_table(est, chunk.x, ids=chunk.ids, sep=sep, header=False))
             n += len(chunk)
+            progress.update(len(chunk))
     print(f"wrote {n} scores to {args.output} (threshold {est.threshold_:.6g})")
     return 0

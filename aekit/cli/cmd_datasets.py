@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import argparse
 
+from .options import DATASET_NAMES
+
 
 def register(subparsers) -> None:
     ds = subparsers.add_parser("datasets", help="list or download the built-in datasets")
     dsub = ds.add_subparsers(dest="action", metavar="ACTION", parser_class=type(ds))
     dsub.add_parser("list", help="the built-in datasets").set_defaults(func=cmd_datasets_list)
     dl = dsub.add_parser("download", help="download (or verify) a built-in dataset")
-    dl.add_argument("name", metavar="NAME")
-    dl.add_argument("--data-dir", metavar="DIR")
+    dl.add_argument("name", metavar="NAME", help=f"the dataset: {', '.join(DATASET_NAMES)}")
+    dl.add_argument("--data-dir", metavar="DIR", help="the data root to download into (default: $AEKIT_DATA, "
+                                                    "then the user cache folder)")
     dl.set_defaults(func=cmd_datasets_download)
 
 

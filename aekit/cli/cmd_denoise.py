@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from .types import image_size, int_list, positive_int
+from .progress import set_verbose
+from .types import IMAGE_SIZE_HELP, image_size, int_list, positive_int
 
 
 def noise_spec(text: str) -> str:
@@ -23,11 +24,11 @@ def _options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("model")
     g.add_argument("--noise", type=noise_spec, action="append", metavar="SPEC",
                    help="training noise: gaussian:FACTOR, masking:P or saltpepper:P; repeat the option or join "
-                        "with '+' to combine, applied in order (default gaussian:0.2)")
+                        "with '+' to combine, applied in order")
     g.add_argument("--channels", type=int_list, metavar="C1,C2", help="encoder conv widths, each halving the "
-                                                                      "image; the decoder mirrors them (default 16,8)")
-    g.add_argument("--kernel-size", type=positive_int, metavar="K", help="conv kernel size (default 3)")
-    g.add_argument("--init", choices=("he", "glorot", "torch"), help="weight initialisation (default he)")
+                                                                      "image; the decoder mirrors them")
+    g.add_argument("--kernel-size", type=positive_int, metavar="K", help="conv kernel size")
+    g.add_argument("--init", choices=("he", "glorot", "torch"), help="weight initialisation")
 
 
 TRAIN_OPTIONS = {"denoise": _options}
@@ -54,9 +55,10 @@ def register(subparsers) -> None:
     c.add_argument("--input", required=True, metavar="PATH", help="a folder of images, an image, or a .npy/.npz file")
     c.add_argument("--output", required=True, metavar="PATH", help="a folder for images, an image file, or .npy")
     c.add_argument("--npz-key", metavar="KEY", help="the array to use in a .npz file")
-    c.add_argument("--image-size", type=image_size, metavar="HxW",
-                   help="resize the input images to this size first (needed for a folder of mixed sizes)")
+    c.add_argument("--image-size", type=image_size, metavar="WxH",
+                   help=IMAGE_SIZE_HELP + " first (needed for a folder of mixed sizes)")
     c.add_argument("--overwrite", action="store_true", help="replace an existing output")
+    c.add_argument("--quiet", action="store_true", help="no progress on stderr")
     c.set_defaults(func=cmd_denoise)
 
 
@@ -73,9 +75,14 @@ def cmd_denoise(args: argparse.Namespace) -> int:
     if type(est).__name__ != "Denoiser":
         raise UsageError(f"{args.run} holds a {type(est).__name__}, not a Denoiser; train one with "
                          f"'aekit train denoise'")
+    set_verbose(est, args)
     refuse_existing(args.output, args.overwrite, inputs=[args.input])
     check_images_fit(args.input, args.image_size)  # before any image is decoded
     data = read_path(args.input, npz_key=args.npz_key, image_size=args.image_size)
+    shape = tuple(est.input_shape_)  # (C, H, W); H == 1: a model of rows (the Python API's one-row images)
+    if len(data.x.shape) == 2 and shape[1] != 1:
+        raise UsageError(f"{args.input} holds a table (rows of {data.x.shape[1]} values); this run denoises "
+                         f"{'x'.join(map(str, shape))} images: give an image folder or an .npy of images")
     denoised = est.transform(data.x)
     if Path(args.input).suffix.lower() == ".npy" and Path(args.output).suffix.lower() == ".npy":
         import numpy as np

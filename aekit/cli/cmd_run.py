@@ -1,35 +1,61 @@
-"""Commands on a finished run of any family: ``evaluate``, ``encode``, ``reconstruct``, ``plot``."""
+"""Commands on a finished run of any family: ``evaluate``, ``encode``, ``reconstruct``, ``plot``.
+
+Each reads the run's recorded data spec: the built-in data from ``--data-dir`` or the root the run
+was trained with, the user's data from its recorded path, and only the held-out split.
+"""
 
 from __future__ import annotations
 
 import argparse
 
-from .options import add_data_options, read_for_model
+from .options import add_data_options, add_run_options, read_for_model, run_spec
+from .progress import set_verbose
 
 
 def register(subparsers) -> None:
-    ev = subparsers.add_parser("evaluate", help="held-out figures of a run (the keys of metrics.json)")
-    ev.add_argument("run", metavar="RUN")
+    ev = subparsers.add_parser("evaluate", help="held-out figures of a run (the keys of metrics.json)",
+                               description="Compute a run's held-out figures again (on its held-out split), or on "
+                                           "another file with --data.")
+    add_run_options(ev, overwrite=False)
     add_data_options(ev, builtin=False)
     ev.add_argument("--data", metavar="PATH", help="evaluate on this file instead of the run's held-out data")
     ev.add_argument("--normal-label", metavar="VALUE", help="anomaly detection: the label of normal rows")
     ev.add_argument("--output", metavar="FILE", help="write the figures as JSON here (default: print them)")
-    ev.add_argument("--overwrite", action="store_true")
+    ev.add_argument("--overwrite", action="store_true", help="replace an existing --output")
     ev.set_defaults(func=cmd_evaluate)
 
-    for name, helptext, func in (("encode", "samples to latent vectors", cmd_encode),
+    for name, helptext, func in (("encode", "samples to latent vectors (CSV: with ids or file names, and a header)",
+                                  cmd_encode),
                                  ("reconstruct", "samples through the autoencoder and back", cmd_reconstruct)):
         c = subparsers.add_parser(name, help=helptext)
-        c.add_argument("run", metavar="RUN")
-        c.add_argument("--input", required=True, metavar="PATH", help=".npy, .npz, .csv/.tsv or a folder of images")
-        c.add_argument("--output", required=True, metavar="PATH", help=".npy, .csv, or a folder for images")
+        add_run_options(c)
+        c.add_argument("--input", metavar="PATH", help=".npy, .npz, .csv/.tsv or a folder of images (default: the "
+                                                      "run's held-out data)")
+        c.add_argument("--output", required=True, metavar="PATH", help=".npy, .csv/.tsv (each sample's id or file "
+                                                                     "name first, then a header), or a folder for "
+                                                                     "images")
         add_data_options(c, builtin=False)
-        c.add_argument("--overwrite", action="store_true")
         c.set_defaults(func=func)
 
-    pl = subparsers.add_parser("plot", help="draw a run's figures again")
-    pl.add_argument("run", metavar="RUN")
+    pl = subparsers.add_parser("plot", help="draw a run's figures again (from its held-out data)")
+    add_run_options(pl, overwrite=False)
     pl.set_defaults(func=cmd_plot)
+
+
+def _load(args: argparse.Namespace):
+    """(estimator, recipe, config) of ``args.run``, with progress on stderr unless ``--quiet``."""
+    from ..recipes import load_run
+
+    est, recipe, config = load_run(args.run)
+    set_verbose(est, args)
+    return est, recipe, config
+
+
+def _input(args: argparse.Namespace, est, recipe, config):
+    """--input read with the model's columns, or else the run's held-out data."""
+    if args.input is not None:
+        return read_for_model(args, est, config)
+    return recipe.load_eval_data(run_spec(args, config), int(config.get("seed", 0)))
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
@@ -37,16 +63,11 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
     from .. import _io
     from .._io import refuse_existing
-    from ..recipes import DataSpec, load_run
 
-    est, recipe, config = load_run(args.run)
+    est, recipe, config = _load(args)
     if args.output:
         refuse_existing(args.output, args.overwrite, inputs=[args.data])
-    spec = DataSpec.from_json(config.get("data", {}))
-    for opt in ("npz_key", "label_column", "id_column", "image_size", "normal_label"):
-        if getattr(args, opt, None) is not None:
-            setattr(spec, opt, getattr(args, opt))
-    data = recipe.load_eval_data(spec, int(config.get("seed", 0)), path=args.data)
+    data = recipe.load_eval_data(run_spec(args, config), int(config.get("seed", 0)), path=args.data)
     metrics = recipe.evaluate(est, data)
     if args.output:
         _io.write_json(args.output, metrics)
@@ -60,16 +81,16 @@ def cmd_encode(args: argparse.Namespace) -> int:
     from .._io import refuse_existing
     from ..data import write_output
     from ..errors import UsageError
-    from ..recipes import load_run
 
-    est, _, config = load_run(args.run)
+    est, recipe, config = _load(args)
     if not hasattr(est, "inverse_transform"):  # only latent-variable models map samples to vectors
         raise UsageError(f"{args.run} is a {config.get('family', type(est).__name__)} run without a latent space "
                          f"to encode to; use a basic, stacked or vae run")
     refuse_existing(args.output, args.overwrite, inputs=[args.input])
-    data = read_for_model(args, est)
+    data = _input(args, est, recipe, config)
     z = est.transform(data.x)
-    write_output(args.output, z, overwrite=args.overwrite)
+    write_output(args.output, z, like=data, overwrite=args.overwrite, labels=True,
+                 columns=[f"z{i + 1}" for i in range(z.shape[1])])
     print(f"wrote {len(z)} latent vectors of size {z.shape[1]} to {args.output}")
     return 0
 
@@ -77,11 +98,10 @@ def cmd_encode(args: argparse.Namespace) -> int:
 def cmd_reconstruct(args: argparse.Namespace) -> int:
     from .._io import refuse_existing
     from ..data import write_output
-    from ..recipes import load_run
 
-    est, _, _ = load_run(args.run)
+    est, recipe, config = _load(args)
     refuse_existing(args.output, args.overwrite, inputs=[args.input])
-    data = read_for_model(args, est)
+    data = _input(args, est, recipe, config)
     x_hat = est.reconstruct(data.x)
     write_output(args.output, x_hat, like=data, overwrite=args.overwrite)
     print(f"wrote {len(x_hat)} reconstructions to {args.output}")
@@ -91,10 +111,8 @@ def cmd_reconstruct(args: argparse.Namespace) -> int:
 def cmd_plot(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from ..recipes import DataSpec, load_run
-
-    est, recipe, config = load_run(args.run)
-    data = recipe.load_eval_data(DataSpec.from_json(config.get("data", {})), int(config.get("seed", 0)))
+    est, recipe, config = _load(args)
+    data = recipe.load_eval_data(run_spec(args, config), int(config.get("seed", 0)))
     for path in recipe.figures(est, data, Path(args.run) / "figures"):
         print(path)
     return 0

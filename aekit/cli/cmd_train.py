@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from typing import Any, Sequence
 
+from .helptext import family_defaults, fill_when_printed
 from .options import COMMON_PARAMS, add_train_options, data_spec
 
 
@@ -14,10 +16,12 @@ def register(subparsers, family_modules: Sequence[Any]) -> None:
     fams = train.add_subparsers(dest="family", metavar="FAMILY", parser_class=type(train))
     for mod in family_modules:
         for family, add_options in mod.TRAIN_OPTIONS.items():
-            fp = fams.add_parser(family, help=getattr(mod, "HELP", {}).get(family))
+            fp = fams.add_parser(family, help=getattr(mod, "HELP", {}).get(family),
+                                 description=getattr(mod, "HELP", {}).get(family))
             add_train_options(fp)
             add_options(fp)
             fp.set_defaults(func=cmd_train, family_module=mod)
+            fill_when_printed(fp, family_defaults(family))  # each family's own defaults, looked up on --help
 
 
 def train_params(args: argparse.Namespace) -> dict[str, Any]:
@@ -45,7 +49,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     from ..errors import UsageError
     from ..recipes import train_run
     from ..training import distributed
-    from .progress import progress_callbacks
+    from .progress import takes_verbose, verbose_for
 
     if args.nproc is not None and args.nproc > 1:
         from ..training.device import resolve_device
@@ -58,16 +62,23 @@ def cmd_train(args: argparse.Namespace) -> int:
     params = train_params(args)
     if args.out is not None and not args.out.strip():
         raise UsageError("--out is empty; give the run folder to write, e.g. --out runs/basic")
+    # Progress on stderr through the estimator's verbose: the epochs, and the long evaluation after them
+    # (a VAE's log-likelihood takes minutes). Under torchrun rank 0 reports.
+    if takes_verbose(args.family):
+        params["verbose"] = verbose_for(args) if distributed.is_main_process() else 0
     out = args.out or f"runs/{args.family}"
-    callbacks = progress_callbacks(args.quiet)
-    if not distributed.is_main_process():
-        callbacks = []  # rank 0 reports
+    if args.tensorboard:
+        from ..training.tensorboard import require_tensorboard
+
+        require_tensorboard()  # a missing package is one line before any data is read
     est, metrics = train_run(args.family, params, data_spec(args), out, overwrite=args.overwrite,
-                             resume=args.resume, callbacks=callbacks, figures=not args.no_figures)
+                             resume=args.resume, figures=not args.no_figures, tensorboard=args.tensorboard)
     if not distributed.is_main_process():
         return 0
     print(f"run folder: {out}")
     print(" ".join(f"{k}={_fmt(v)}" for k, v in metrics.items() if not isinstance(v, (list, dict))))
+    for warning in metrics.get("warnings", []):  # a result that is not useful says so (also in metrics.json)
+        sys.stderr.write(f"aekit: warning: {warning}\n")
     return 0
 
 

@@ -6,20 +6,21 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from .options import add_data_options, read_for_model
+from .options import add_data_options, add_run_options, read_for_model, run_spec
+from .progress import set_verbose
 from .types import int_list, non_negative_float, non_negative_int, positive_int
 
 
 def _options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("model")
-    g.add_argument("--beta", type=non_negative_float, metavar="B", help="weight of the KL term (default 1: the ELBO)")
+    g.add_argument("--beta", type=non_negative_float, metavar="B", help="weight of the KL term (1: the ELBO)")
     g.add_argument("--likelihood", choices=("bernoulli", "gaussian"),
-                   help="decoder distribution: bernoulli for binary images (default; --dataset mnist is then "
+                   help="decoder distribution: bernoulli for binary images (--dataset mnist is then "
                         "binarized at 0.5), gaussian for gray levels")
-    g.add_argument("--kl", choices=("analytic", "mc"), help="KL estimate in training: closed form (default) or "
+    g.add_argument("--kl", choices=("analytic", "mc"), help="KL estimate in training: closed form or "
                                                              "the single-sample Monte Carlo estimate")
-    g.add_argument("--channels", type=int_list, metavar="C1,C2", help="encoder conv widths (default 32,64)")
-    g.add_argument("--init", choices=("glorot", "torch"), help="weight initialisation (default glorot)")
+    g.add_argument("--channels", type=int_list, metavar="C1,C2", help="encoder conv widths")
+    g.add_argument("--init", choices=("glorot", "torch"), help="weight initialisation")
 
 
 TRAIN_OPTIONS = {"vae": _options}
@@ -61,6 +62,7 @@ def _load_vae(path: str):
 
 def cmd_sample(args: argparse.Namespace) -> int:
     est, _, _ = _load_vae(args.run)
+    set_verbose(est, args)
     images = est.sample(args.n, seed=args.seed)
     _write_images(images, args.output, args.overwrite, title=f"{args.n} samples")
     print(f"wrote {len(images)} samples to {args.output}")
@@ -69,23 +71,22 @@ def cmd_sample(args: argparse.Namespace) -> int:
 
 def cmd_interpolate(args: argparse.Namespace) -> int:
     from ..errors import UsageError
-    from ..recipes import DataSpec
     from ..recipes.vae import binarize_for
 
     est, recipe, config = _load_vae(args.run)
+    set_verbose(est, args)
     if args.input is not None:
         if args.from_ is not None or args.to is not None:
             raise UsageError("give either --from I --to J (test-set indices) or --input A B (two images), not both")
         ends = []
         for path in args.input:
             args_one = argparse.Namespace(**{**vars(args), "input": path})
-            ends.append(read_for_model(args_one, est).x)
+            ends.append(read_for_model(args_one, est, config).x)
         what = " -> ".join(Path(p).name for p in args.input)
     else:
         if args.from_ is None or args.to is None:
             raise UsageError("give --from I --to J (indices into the run's test data) or --input A B (two images)")
-        data = binarize_for(est, recipe.load_eval_data(DataSpec.from_json(config.get("data", {})),
-                                                       int(config.get("seed", 0))))
+        data = binarize_for(est, recipe.load_eval_data(run_spec(args, config), int(config.get("seed", 0))))
         for i in (args.from_, args.to):
             if not 0 <= i < len(data):
                 raise UsageError(f"index {i} is out of range: the run's test data has {len(data)} samples "
@@ -100,22 +101,24 @@ def cmd_interpolate(args: argparse.Namespace) -> int:
 
 def register(subparsers) -> None:
     """``aekit sample`` and ``aekit interpolate``."""
+    vae_run = "a run folder of 'aekit train vae' (or a saved VAE)"
     s = subparsers.add_parser("sample", help="generate images with a trained VAE")
-    s.add_argument("run", metavar="RUN")
+    add_run_options(s, run_help=vae_run, data_dir=False)
     s.add_argument("--n", type=positive_int, default=64, metavar="N", help="number of images (default 64)")
     s.add_argument("--output", required=True, metavar="FILE", help=".png (a grid) or .npy (n, C, H, W) in [0, 1]")
     s.add_argument("--seed", type=non_negative_int, metavar="N", help="seed of z (default: the run's seed)")
-    s.add_argument("--overwrite", action="store_true")
     s.set_defaults(func=cmd_sample)
 
     i = subparsers.add_parser("interpolate", help="decode a straight (or spherical) path between two images' codes")
-    i.add_argument("run", metavar="RUN")
-    i.add_argument("--from", dest="from_", type=non_negative_int, metavar="I", help="index into the run's test data")
-    i.add_argument("--to", type=non_negative_int, metavar="J", help="index into the run's test data")
+    add_run_options(i, run_help=vae_run)
+    i.add_argument("--from", dest="from_", type=non_negative_int, metavar="I", help="index into the run's held-out "
+                                                                                  "data")
+    i.add_argument("--to", type=non_negative_int, metavar="J", help="index into the run's held-out data")
     i.add_argument("--input", nargs=2, metavar=("A", "B"), help="two image files (or .npy of one image) instead")
     i.add_argument("--steps", type=positive_int, default=10, metavar="N", help="images in the strip (default 10)")
-    i.add_argument("--method", choices=("linear", "slerp"), default="linear")
+    i.add_argument("--method", choices=("linear", "slerp"), default="linear",
+                   help="linear (a straight line) or slerp (spherical; keeps the norm of prior samples) "
+                        "(default linear)")
     i.add_argument("--output", required=True, metavar="FILE", help=".png (one row) or .npy (steps, C, H, W)")
-    i.add_argument("--overwrite", action="store_true")
     add_data_options(i, builtin=False)
     i.set_defaults(func=cmd_interpolate)

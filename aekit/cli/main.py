@@ -24,7 +24,7 @@ from . import signals
 FAMILY_MODULES = ("cmd_autoencoder", "cmd_denoise", "cmd_anomaly", "cmd_vae", "cmd_series")
 # Commands that belong to no one family, before and after the families' own; each has register(subparsers).
 GENERAL_MODULES = ("cmd_run", "cmd_datasets")
-LATE_MODULES = ("cmd_export",)
+LATE_MODULES = ("cmd_export", "cmd_search")
 
 
 class Parser(argparse.ArgumentParser):

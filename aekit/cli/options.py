@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import argparse
 
-from .types import fraction, image_size, memory_size, non_negative_int, positive_float, positive_int
+from .types import (IMAGE_SIZE_HELP, epochs_arg, fraction, image_size, memory_size, non_negative_int, positive_float,
+                    positive_int)
 
 # `aekit train` options every family takes -> the estimator parameter of the same meaning.
 COMMON_PARAMS = {"epochs": "epochs", "batch_size": "batch_size", "lr": "lr", "latent_dim": "latent_dim",
                  "schedule": "schedule", "precision": "precision", "patience": "patience", "seed": "seed",
                  "device": "device", "threads": "threads"}
+# The built-in datasets (aekit.data.DATASETS, named here so that building the parser imports nothing heavy;
+# tests/cli/test_help.py checks that the two agree).
+DATASET_NAMES = ("mnist", "fashion-mnist", "binarized-mnist", "ecg5000")
+RUN_HELP = "a run folder written by 'aekit train' (or a model saved with est.save())"
 
 
 def add_data_options(p: argparse.ArgumentParser, *, builtin: bool = True) -> None:
@@ -17,18 +22,32 @@ def add_data_options(p: argparse.ArgumentParser, *, builtin: bool = True) -> Non
     g = p.add_argument_group("data")
     if builtin:
         src = g.add_mutually_exclusive_group()
-        src.add_argument("--dataset", metavar="NAME", help="a built-in dataset (see 'aekit datasets list')")
-        src.add_argument("--data", metavar="PATH", help="your own data: .npy, .npz, .csv, .tsv or a folder of images")
+        src.add_argument("--dataset", metavar="NAME", help=f"a built-in dataset: {', '.join(DATASET_NAMES)} "
+                                                         f"(default: the family's recipe; see 'aekit datasets list')")
+        src.add_argument("--data", metavar="PATH", help="your own data: .npy, .npz, .csv, .tsv or a folder of images "
+                                                      "(class sub-folders are labels)")
         g.add_argument("--data-dir", metavar="DIR", help="root of the built-in datasets (default: $AEKIT_DATA, "
                                                        "then the user cache folder)")
     g.add_argument("--npz-key", metavar="KEY", help="the array to use in a .npz file")
     g.add_argument("--label-column", metavar="COL", help="CSV column (name or index) holding labels")
     g.add_argument("--id-column", metavar="COL", help="CSV column (name or index) carried through as an id")
-    g.add_argument("--image-size", type=image_size, metavar="HxW", help="resize images to this size")
+    g.add_argument("--image-size", type=image_size, metavar="WxH", help=IMAGE_SIZE_HELP)
+
+
+def add_run_options(p: argparse.ArgumentParser, *, run_help: str = RUN_HELP, data_dir: bool = True,
+                    overwrite: bool = True) -> None:
+    """What every command on a finished run takes: RUN, --data-dir (built-in data), --overwrite, --quiet."""
+    p.add_argument("run", metavar="RUN", help=run_help)
+    if data_dir:
+        p.add_argument("--data-dir", metavar="DIR", help="root of the built-in datasets (default: the root the run "
+                                                       "was trained with, then $AEKIT_DATA, then the user cache)")
+    if overwrite:
+        p.add_argument("--overwrite", action="store_true", help="replace an existing output")
+    p.add_argument("--quiet", action="store_true", help="no progress on stderr")
 
 
 def add_train_options(p: argparse.ArgumentParser) -> None:
-    """Options every ``aekit train FAMILY`` takes. None means: the recipe's own default."""
+    """Options every ``aekit train FAMILY`` takes. None means: the recipe's own default (shown by --help)."""
     add_data_options(p)
     p.add_argument("--validation-split", type=fraction, metavar="F",
                    help="fraction of your own data held out for validation (default 0.2)")
@@ -39,16 +58,19 @@ def add_train_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--memory-cap", type=memory_size, metavar="SIZE", help="stream --data when reading it would "
                    "take more memory than this, e.g. 2G (default: $AEKIT_MEMORY_CAP, else 1/4 of the memory)")
     t = p.add_argument_group("training")
-    t.add_argument("--epochs", type=non_negative_int, metavar="N")
-    t.add_argument("--batch-size", type=positive_int, metavar="N")
-    t.add_argument("--lr", type=positive_float, metavar="LR", help="Adam's learning rate")
-    t.add_argument("--latent-dim", type=positive_int, metavar="N")
-    t.add_argument("--schedule", choices=("constant", "onecycle"), help="learning-rate schedule")
+    t.add_argument("--epochs", type=epochs_arg, metavar="N", help="passes over the data, or 'auto': as many as give "
+                   "the family's budget of optimizer steps on the data at hand")
+    t.add_argument("--batch-size", type=positive_int, metavar="N", help="samples per optimizer step")
+    t.add_argument("--lr", type=positive_float, metavar="LR", help="Adam's (peak) learning rate")
+    t.add_argument("--latent-dim", type=positive_int, metavar="N", help="size of the code vector")
+    t.add_argument("--schedule", choices=("constant", "onecycle"), help="learning-rate schedule: constant, or "
+                   "onecycle (warm up to --lr, then cosine decay)")
     t.add_argument("--patience", type=positive_int, metavar="N", help="early stopping after N epochs without "
-                                                                    "validation improvement")
-    t.add_argument("--preset", metavar="NAME", help="a named set of settings of the family (e.g. fast)")
-    t.add_argument("--seed", type=non_negative_int, metavar="N")
-    t.add_argument("--device", metavar="DEV", help="auto (default: CUDA, then MPS, then CPU), cpu, cuda, mps")
+                                                                    "validation improvement (the best epoch is kept)")
+    t.add_argument("--preset", metavar="NAME", help="a named set of the family's settings, under the options given")
+    t.add_argument("--seed", type=non_negative_int, metavar="N", help="seeds the weights, the split and every "
+                                                                    "random draw")
+    t.add_argument("--device", metavar="DEV", help="auto (CUDA, then MPS, then CPU), cpu, cuda, cuda:1, mps")
     t.add_argument("--threads", type=positive_int, metavar="N", help="CPU threads inside each op (default: "
                    "aekit's choice from the model's work per step and the cores free now; recorded in config.json)")
     t.add_argument("--precision", choices=("fp32", "bf16"), help="bf16: bfloat16 autocast in training (for "
@@ -61,7 +83,10 @@ def add_train_options(p: argparse.ArgumentParser) -> None:
     r.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
     r.add_argument("--overwrite", action="store_true", help="replace an existing run folder")
     r.add_argument("--no-figures", action="store_true", help="skip drawing figures")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    r.add_argument("--tensorboard", action="store_true", help="also write TensorBoard logs to RUN/tensorboard "
+                   "(losses, learning rate, images, latent projector); needs pip install 'aekit[tensorboard]'")
+    p.add_argument("--quiet", action="store_true", help="no progress on stderr (by default a bar on a terminal, "
+                                                        "else one line per epoch)")
 
 
 def data_spec(args: argparse.Namespace):
@@ -80,12 +105,30 @@ def data_spec(args: argparse.Namespace):
     return spec
 
 
-def read_for_model(args: argparse.Namespace, est):
-    """Read --input with the feature columns the model was trained on (by name, when it knows them)."""
+def run_spec(args: argparse.Namespace, config: dict):
+    """The data spec a run recorded, read again from ``--data-dir`` or the recorded root, with the
+    reading options given on the command line."""
+    from ..recipes import DataSpec
+
+    spec = DataSpec.from_json(config.get("data", {})).reading_from(getattr(args, "data_dir", None))
+    for opt in ("npz_key", "label_column", "id_column", "image_size", "normal_label"):
+        if getattr(args, opt, None) is not None:
+            setattr(spec, opt, getattr(args, opt))
+    return spec
+
+
+def read_for_model(args: argparse.Namespace, est, config: dict | None = None):
+    """Read --input with the feature columns the model was trained on (by name, when it knows them), and the
+    run's id column when the file has one (``--id-column`` overrides)."""
     from ..data import read_path
+    from ..data.tables import table_columns
     from ..training.memory import check_images_fit
 
     check_images_fit(args.input, args.image_size)  # before any image is decoded
     names = getattr(est, "feature_names_in_", None)
-    return read_path(args.input, npz_key=args.npz_key, label_column=args.label_column, id_column=args.id_column,
+    id_column = args.id_column
+    recorded = ((config or {}).get("data") or {}).get("id_column")
+    if id_column is None and recorded is not None and recorded in (table_columns(args.input) or ()):
+        id_column = recorded
+    return read_path(args.input, npz_key=args.npz_key, label_column=args.label_column, id_column=id_column,
                      columns=list(names) if names is not None else None, image_size=args.image_size)

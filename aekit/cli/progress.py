@@ -1,39 +1,29 @@
-"""A tqdm progress bar for the shared training loop (a loop callback; terminals only)."""
+"""Progress of CLI commands on stderr: a bar on a terminal, one line per epoch anywhere else.
+
+Commands set the estimator's ``verbose`` (:mod:`aekit.training.progress`, Keras' meaning): training
+epochs, and long passes such as a VAE's evaluation or scoring a large file, report progress;
+``--quiet`` turns it off.
+"""
 
 from __future__ import annotations
 
-import sys
+
+def verbose_for(args) -> int:
+    """``verbose`` for an estimator a command trains or loads: 0 with ``--quiet``, else 1."""
+    return 0 if getattr(args, "quiet", False) else 1
 
 
-class ProgressBar:
-    """Shows one bar per epoch on stderr; the loop calls it every few steps."""
-
-    def __init__(self, epochs: int | None = None):
-        self.epochs = epochs  # the total; the loop says it at the start (epochs="auto" is resolved there)
-        self.bar = None
-
-    def on_train_begin(self, epochs: int, steps: int) -> None:
-        self.epochs = epochs
-
-    def on_epoch_start(self, epoch: int, steps: int) -> None:
-        from tqdm import tqdm
-
-        self.bar = tqdm(total=steps, desc=f"epoch {epoch + 1}/{self.epochs}", unit="step", leave=False,
-                        file=sys.stderr, dynamic_ncols=True)
-        self._last = 0
-
-    def on_batch_end(self, epoch: int, step: int) -> None:
-        self.bar.update(step - self._last)
-        self._last = step
-
-    def on_epoch_end(self, record: dict) -> None:
-        if self.bar is not None:
-            self.bar.close()
-        val = "" if record.get("val_loss") is None else f"  val_loss {record['val_loss']:.6g}"
-        sys.stderr.write(f"epoch {record['epoch']}/{self.epochs}  train_loss {record['train_loss']:.6g}{val}"
-                         f"  ({record['seconds']:.1f}s)\n")
+def set_verbose(est, args) -> None:
+    """Turn the loaded estimator's progress on (off with ``--quiet``), where it has a ``verbose``."""
+    if "verbose" in est.get_params(deep=False):
+        est.set_params(verbose=verbose_for(args))
 
 
-def progress_callbacks(quiet: bool) -> list:
-    """A progress bar when stderr is a terminal and ``quiet`` is off; otherwise nothing."""
-    return [ProgressBar()] if not quiet and sys.stderr.isatty() else []
+def takes_verbose(family: str) -> bool:
+    """Whether the estimator of ``family`` has a ``verbose`` parameter."""
+    import inspect
+
+    from ..estimators.persistence import estimator_class
+    from ..recipes import get_recipe
+
+    return "verbose" in inspect.signature(estimator_class(get_recipe(family).estimator)).parameters

@@ -32,6 +32,16 @@ def non_negative_int(text: str) -> int:
     return _whole(text, 0)
 
 
+def epochs_arg(text: str) -> int | str:
+    """A whole number >= 0, or 'auto' (a budget of optimizer steps for the data at hand)."""
+    if text.strip().lower() == "auto":
+        return "auto"
+    try:
+        return _whole(text, 0)
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 0 or 'auto', got {text!r}") from None
+
+
 def number(text: str) -> float:
     """Any number."""
     try:
@@ -90,14 +100,22 @@ def int_list(text: str) -> tuple[int, ...]:
 
 
 def image_size(text: str) -> tuple[int, int]:
-    """'28' -> (28, 28); '32x48' (height x width) -> (32, 48)."""
+    """'28' -> (28, 28); '45x37' (WIDTHxHEIGHT, as Pillow and image tools write it) -> (37, 45).
+
+    The value is aekit's internal ``(height, width)``, the order of an array's ``(C, H, W)`` axes.
+    """
     parts = text.lower().replace("×", "x").split("x")
     try:
         size = tuple(int(_plain(p)) for p in parts)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected SIZE or HEIGHTxWIDTH such as 28 or 32x48, got {text!r}") from None
+        raise argparse.ArgumentTypeError(f"expected SIZE or WIDTHxHEIGHT such as 28 or 64x48, got {text!r}") from None
     if len(size) == 1:
         size = size * 2
     if len(size) != 2 or min(size) < 1:
-        raise argparse.ArgumentTypeError(f"expected SIZE or HEIGHTxWIDTH such as 28 or 32x48, got {text!r}")
-    return size
+        raise argparse.ArgumentTypeError(f"expected SIZE or WIDTHxHEIGHT such as 28 or 64x48, got {text!r}")
+    width, height = size
+    return height, width
+
+
+IMAGE_SIZE_HELP = ("resize images to WIDTHxHEIGHT pixels (as Pillow and image tools write it, e.g. 64x48), "
+                   "or SIZE for a square")

@@ -60,6 +60,7 @@ class BuiltinDataset:
     shape: ClassVar[tuple[int, ...]]  # of one sample
     resources: ClassVar[list[Resource]]
     splits: ClassVar[tuple[str, ...]] = ("train", "test")
+    classes: ClassVar[tuple[str, ...] | None] = None  # class names by label (for figure legends), if named
 
     def __init__(self, root: str | os.PathLike | None = None, split: str = "train", download: bool = False):
         if split not in self.splits:
@@ -188,6 +189,8 @@ class FashionMNIST(MNIST):
     name = "fashion-mnist"
     folder = "fashion-mnist"
     description = "Zalando clothing images in 10 classes, 28x28 grayscale, 60000 train / 10000 test"
+    classes = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag",
+               "Ankle boot")
     resources = _resources(_FASHION_URLS, [
         ("train-images-idx3-ubyte.gz", "c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888", 47040016),
         ("train-labels-idx1-ubyte.gz", "bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9", 60008),

@@ -32,6 +32,8 @@ class Data:
         The mode of images read from files.
     ids : ndarray of shape (n,), optional
         The values of an id column, carried through to outputs.
+    id_name : str, optional
+        The id column's name, written as the header of the ids in outputs.
     source : str
         Where the data came from, for messages and run configs.
 
@@ -49,6 +51,7 @@ class Data:
     image_mode: str | None = None  # "L" or "RGB" for images read from files
     ids: np.ndarray | None = None  # values of an --id-column, carried through
     source: str = ""  # where it came from, for messages and run configs
+    id_name: str | None = None  # the id column's name (its header in outputs)
 
     def __post_init__(self) -> None:
         # A length mismatch is a bug in the code that built this object, not bad user input.

@@ -19,7 +19,11 @@ IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp")
 
 
 def parse_image_size(image_size) -> tuple[int, int] | None:
-    """``(height, width)`` from an int, a pair or a CLI list of one value; None stays None."""
+    """``(height, width)`` from an int, a pair or a CLI list of one value; None stays None.
+
+    Inside aekit a size is ``(height, width)``, as arrays are ``(C, H, W)``; the command line takes
+    WIDTHxHEIGHT as Pillow and image tools write it (``aekit.cli.types.image_size`` swaps them).
+    """
     if image_size is None:
         return None
     size = (image_size, image_size) if isinstance(image_size, (int, np.integer)) else tuple(image_size)
@@ -71,8 +75,8 @@ def iter_images(files: Sequence[Path], names: list[str], where: Path, image_size
         elif im.size != first[2]:
             (w0, h0), (w1, h1) = first[2], im.size
             raise fail(
-                f"{where}: images have different sizes: {first[0]} is {h0}x{w0}, {name} is {h1}x{w1} (HxW); "
-                "pass --image-size to resize them all"
+                f"{where}: images have different sizes: {first[0]} is {w0}x{h0}, {name} is {w1}x{h1} "
+                f"(width x height); pass --image-size WIDTHxHEIGHT (e.g. {w0}x{h0}) to resize them all"
             )
         a = np.asarray(im, dtype=np.uint8)
         yield im.mode, (a[None] if a.ndim == 2 else a.transpose(2, 0, 1))  # (H, W[, C]) -> (C, H, W)
@@ -98,3 +102,27 @@ def image_files(folder: Path) -> list[Path]:
 def relative_names(files: Sequence[Path], folder: Path) -> list[str]:
     """The posix paths of ``files`` relative to ``folder``: the names outputs are written under."""
     return [p.relative_to(folder).as_posix() for p in files]
+
+
+def folder_labels(names: Sequence[str]) -> np.ndarray | None:
+    """Class labels from class sub-folders: ``digits/3/a.png`` is class 3, as in torchvision's ImageFolder.
+
+    Labels exist when every image lies in a sub-folder and there are at least two of them; folder
+    names that are all whole numbers become integers, others stay text.
+
+    Examples
+    --------
+    >>> folder_labels(["0/a.png", "1/b.png", "1/c.png"])
+    array([0, 1, 1])
+    >>> folder_labels(["cat/a.png", "dog/b.png"]).tolist(), folder_labels(["a.png", "dog/b.png"])
+    (['cat', 'dog'], None)
+    """
+    parts = [name.split("/") for name in names]
+    if not parts or any(len(p) < 2 for p in parts):
+        return None
+    classes = [p[0] for p in parts]
+    if len(set(classes)) < 2:
+        return None
+    if all(c.isdigit() for c in classes):
+        return np.array([int(c) for c in classes], dtype=np.int64)
+    return np.array(classes)

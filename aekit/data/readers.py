@@ -19,7 +19,7 @@ import numpy as np
 from ..errors import UsageError
 from .checks import as_labels, check_numeric, fail, to_float32
 from .container import Data
-from .images import IMAGE_EXTENSIONS, image_files, iter_images, relative_names, unit_float
+from .images import IMAGE_EXTENSIONS, folder_labels, image_files, iter_images, relative_names, unit_float
 from .tables import TABLE_EXTENSIONS, read_table
 
 logger = logging.getLogger(__name__)
@@ -94,7 +94,9 @@ def _read_images(files: Sequence[Path], names: list[str], where: Path, image_siz
 
 def _read_image_folder(folder: Path, image_size) -> Data:
     files = image_files(folder)
-    return _read_images(files, relative_names(files, folder), folder, image_size)
+    data = _read_images(files, relative_names(files, folder), folder, image_size)
+    data.y = folder_labels(data.names)  # class sub-folders are labels
+    return data
 
 
 # --------------------------------------------------------------------------- entry point
@@ -125,7 +127,8 @@ def read_path(
     columns : list of str, optional
         The feature columns by name, in this order (default: every other column).
     image_size : int or (int, int), optional
-        ``(height, width)`` or an int: resize every image to it.
+        ``(height, width)`` or an int: resize every image to it (the CLI's ``--image-size`` takes
+        WIDTHxHEIGHT, as Pillow does).
     has_header : bool, optional
         Whether a table's first row is a header (default: detected).
 
@@ -133,7 +136,8 @@ def read_path(
     -------
     Data
         ``x`` float32: ``(n, features)`` for arrays and tables, ``(n, C, H, W)`` in [0, 1] for
-        images; ``y``, ``ids``, ``feature_names`` and image ``names`` where the input has them.
+        images; ``y``, ``ids``, ``feature_names`` and image ``names`` where the input has them. A folder
+        whose images all lie in class sub-folders (``digits/0/``, ``digits/1/``, ...) gets those as ``y``.
 
     Examples
     --------

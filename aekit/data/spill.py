@@ -22,7 +22,7 @@ import numpy as np
 from .._io import atomic_path
 from ..errors import UsageError
 from .checks import as_labels, fail
-from .images import IMAGE_EXTENSIONS, image_files, iter_images, relative_names, unit_float
+from .images import IMAGE_EXTENSIONS, folder_labels, image_files, iter_images, relative_names, unit_float
 from .readers import SUPPORTED
 from .rowstore import DEFAULT_RESIDENT_BYTES, MiB, NpyRows
 from .tables import TABLE_EXTENSIONS, iter_parquet, iter_table
@@ -254,7 +254,7 @@ def _spill_image_files(files: Sequence[Path], names: list[str], where: Path, out
 
     out = _spill(out_npy, images(), where)
     return DiskData(rows=NpyRows(out, resident_bytes=resident_bytes), names=list(names), image_mode=modes[0],
-                    source=str(where))
+                    y=folder_labels(names) if where.is_dir() else None, source=str(where))
 
 
 def open_rows(

@@ -69,6 +69,12 @@ def _pick_columns(names: list[str], header: bool, path: Path, *, label_column, i
     label = None if label_column is None else _column(label_column, names, header, path, "label column")
     ident = None if id_column is None else _column(id_column, names, header, path, "id column")
     if columns is not None:
+        missing = [str(c) for c in columns if not (header and str(c) in names)]
+        if header and missing:  # name them all: a new file for an old model usually lacks several
+            more = f" (and {len(missing) - 8} more)" if len(missing) > 8 else ""
+            raise fail(f"{path} lacks the model's columns {', '.join(map(repr, missing[:8]))}{more}; its columns "
+                       f"are: {', '.join(names[:12])}{' ...' if len(names) > 12 else ''}; give a table with the "
+                       f"columns the model was trained on (extra columns are ignored)")
         features = [_column(c, names, header, path, "column") for c in columns]
     else:
         features = [i for i in range(len(names)) if i not in (label, ident)]
@@ -114,11 +120,7 @@ def iter_table(path: str | os.PathLike, *, label_column=None, id_column=None, co
         raise fail(f"{path} is empty; expected rows of numbers")
     first = head[0][1]
     if has_header is None:
-        # A header row: some column is text in the first row and a number in the second.
-        second = head[1][1] if len(head) > 1 else []
-        has_header = any(not _is_number(a) and _is_number(b) for a, b in zip(first, second)) or (
-            len(head) == 1 and not all(_is_number(c) for c in first)
-        )
+        has_header = _has_header([row for _, row in head])
     names = [c.strip() for c in first] if has_header else [str(i) for i in range(len(first))]
     label, ident, features = _pick_columns(names, has_header, path, label_column=label_column,
                                            id_column=id_column, columns=columns)
@@ -168,8 +170,26 @@ def _table_chunk(body, *, path, names, has_header, label, ident, features) -> Da
         y=y,
         feature_names=[names[i] for i in features] if has_header else None,
         ids=None if ident is None else np.array([r[ident].strip() for r in rows]),
+        id_name=None if ident is None else names[ident],
         source=str(path),
     )
+
+
+def table_columns(path: str | os.PathLike) -> list[str] | None:
+    """The header names of a ``.csv``/``.tsv`` table, or None (no header, or not a table)."""
+    path = Path(path)
+    if path.suffix.lower() not in TABLE_EXTENSIONS or not path.is_file():
+        return None
+    head = [row for _, (_, row) in zip(range(2), _table_rows(path, TABLE_EXTENSIONS[path.suffix.lower()]))]
+    return [c.strip() for c in head[0]] if head and _has_header(head) else None
+
+
+def _has_header(head: list[list[str]]) -> bool:
+    """Whether the first of a table's first two rows is a header: some column is text in the first
+    row and a number in the second (or a lone row is not all numbers)."""
+    first, second = head[0], head[1] if len(head) > 1 else []
+    return any(not _is_number(a) and _is_number(b) for a, b in zip(first, second)) or (
+        len(head) == 1 and not all(_is_number(c) for c in first))
 
 
 def read_table(path: Path, **options) -> Data:
@@ -250,4 +270,5 @@ def _parquet_chunk(col: dict, path: Path, names: list[str], label, ident, featur
         y = as_labels(raw.astype(str) if raw.dtype.kind == "O" else raw, len(raw),
                       name=f"{path} label column {names[label]!r}")
     ids = None if ident is None else col[ident].to_numpy(zero_copy_only=False).astype(str)
-    return Data(x=x, y=y, ids=ids, feature_names=[names[i] for i in features], source=str(path))
+    return Data(x=x, y=y, ids=ids, feature_names=[names[i] for i in features], source=str(path),
+                id_name=None if ident is None else names[ident])

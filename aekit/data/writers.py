@@ -28,13 +28,16 @@ from .tables import TABLE_EXTENSIONS
 logger = logging.getLogger(__name__)
 
 
-def write_output(path: str | os.PathLike, x, *, like: Data | None = None, overwrite: bool = False) -> Path:
+def write_output(path: str | os.PathLike, x, *, like: Data | None = None, overwrite: bool = False,
+                 columns: list[str] | None = None, labels: bool = False) -> Path:
     """Write ``x`` to ``path``: ``.npy``, ``.csv``/``.tsv``, one image, or a folder of images.
 
-    ``like`` is the input the results belong to: a table gets its feature names as header
-    (when the widths match) and its ids as first column; images get its relative names,
-    file formats and mode. Images are ``(n, C, H, W)`` floats, clipped to [0, 1].
-    Refuses an existing file or non-empty folder unless ``overwrite``.
+    ``like`` is the input the results belong to. A table keeps each sample's identity beside its
+    result: the id column under its own name (``like.id_name``), or the image file names in a
+    ``file`` column, then ``columns`` (default: the input's feature names when the widths match)
+    in a header row. Images get the input's relative names, file formats and mode. Images are
+    ``(n, C, H, W)`` floats, clipped to [0, 1]. Refuses an existing file or non-empty folder
+    unless ``overwrite``.
 
     Parameters
     ----------
@@ -45,6 +48,10 @@ def write_output(path: str | os.PathLike, x, *, like: Data | None = None, overwr
     like : Data, optional
         The input they belong to.
     overwrite : bool, default False
+    columns : list of str, optional
+        Names of ``x``'s columns for a table's header (e.g. ``z1 ... zk`` for latent vectors).
+    labels : bool, default False
+        Also write ``like.y`` in a ``label`` column of a table (the class of each latent vector).
 
     Returns
     -------
@@ -73,7 +80,7 @@ def write_output(path: str | os.PathLike, x, *, like: Data | None = None, overwr
     elif ext == ".npy":
         write_with(path, lambda tmp: _save_npy(tmp, x))
     elif ext in TABLE_EXTENSIONS:
-        write_text(path, _table_text(x, like, TABLE_EXTENSIONS[ext]))
+        write_text(path, _table_text(x, like, TABLE_EXTENSIONS[ext], columns, labels))
     else:
         if len(x) != 1:
             raise UsageError(f"cannot write {len(x)} images to the single file {path}; give a folder")
@@ -87,21 +94,28 @@ def _save_npy(tmp: Path, x: np.ndarray) -> None:
         np.save(f, x)
 
 
-def _table_text(x: np.ndarray, like: Data | None, delimiter: str) -> str:
+def _table_text(x: np.ndarray, like: Data | None, delimiter: str, columns: list[str] | None = None,
+                labels: bool = False) -> str:
     rows = x.reshape(len(x), -1) if x.ndim != 1 else x[:, None]
-    header = like.feature_names if like is not None else None
+    header = list(columns) if columns is not None else (like.feature_names if like is not None else None)
     if header is not None and len(header) != rows.shape[1]:
         header = None  # latents or scores: not the input's columns
-    ids = like.ids if like is not None and like.ids is not None and len(like.ids) == len(rows) else None
-    if ids is not None:
-        header = ["id", *(header or [str(i) for i in range(rows.shape[1])])]
+    lead: list[tuple[str, list]] = []  # each sample's identity, before its result
+    if like is not None and like.ids is not None and len(like.ids) == len(rows):
+        lead.append((like.id_name or "id", [str(v) for v in like.ids]))
+    elif like is not None and like.names is not None and len(like.names) == len(rows):
+        lead.append(("file", list(like.names)))
+    if labels and like is not None and like.y is not None and len(like.y) == len(rows):
+        lead.append(("label", [str(v) for v in np.asarray(like.y).tolist()]))
+    if lead:
+        header = [name for name, _ in lead] + (header or [str(i) for i in range(rows.shape[1])])
     out = io.StringIO()
     writer = csv.writer(out, delimiter=delimiter, lineterminator="\n")
     if header is not None:
         writer.writerow(header)
     for i, row in enumerate(rows.tolist()):
         cells = ["%.9g" % v for v in row]  # 9 significant digits round-trip float32
-        writer.writerow([str(ids[i]), *cells] if ids is not None else cells)
+        writer.writerow([values[i] for _, values in lead] + cells)
     return out.getvalue()
 
 

@@ -16,7 +16,7 @@ from typing import Any, Sequence
 import numpy as np
 import torch
 
-from ..data import RowsView, as_array
+from ..data import RowsView
 from ..errors import DataError, UsageError
 from ..models.activations import ACTIVATIONS
 from ..models import DenseAutoencoder, DenseConfig, DenseEnsemble, signal_autoencoder
@@ -114,7 +114,8 @@ class AnomalyDetector(ThresholdMixin, NeuralEstimator):
         weights are kept); None trains for all ``epochs``.
     seed : int, default 0
     device : str, default "auto"
-        Training, as for :class:`aekit.Autoencoder`; so is ``threads`` (int or None, default None).
+        Training, as for :class:`aekit.Autoencoder`; so are ``threads`` (int or None, default None) and
+        ``verbose`` (0, 1 or 2, default 0: progress on stderr).
 
     Attributes
     ----------
@@ -167,7 +168,8 @@ class AnomalyDetector(ThresholdMixin, NeuralEstimator):
                  loss: str = "mse", threshold: str | float = "percentile", k: float = 1.0, q: float = 95.0,
                  contamination: float = 0.05, epochs: int | str = "auto", batch_size: int = 32, lr: float = 1e-3,
                  schedule: str = "constant", precision: str = "fp32", validation_fraction: float = 0.1,
-                 patience: int | None = 20, seed: int = 0, device: str = "auto", threads: int | None = None):
+                 patience: int | None = 20, seed: int = 0, device: str = "auto", threads: int | None = None,
+                 verbose: int = 0):
         self.hidden = hidden
         self.latent_dim = latent_dim
         self.architecture, self.members = architecture, members
@@ -189,7 +191,9 @@ class AnomalyDetector(ThresholdMixin, NeuralEstimator):
         self.validation_fraction = validation_fraction
         self.patience = patience
         self.seed = seed
-        self.device, self.threads = device, threads  # one line: this file is at the 500-line limit
+        self.device, self.threads, self.verbose = device, threads, verbose  # one line: the file is near 500 lines
+
+    _accepts_sparse = True  # SciPy sparse X: densified a batch at a time (PyOD outputs: no sklearn outlier tag)
 
     @classmethod
     def from_preset(cls, name: str, **params: Any) -> "AnomalyDetector":
@@ -292,7 +296,7 @@ class AnomalyDetector(ThresholdMixin, NeuralEstimator):
 
     def fit(self, X: Any, y: Any = None, *, validation_data: Any = None, feature_names: Sequence[str] | None = None,
             checkpoint_dir: str | Path | None = None, resume: bool = False,
-            callbacks: Sequence[object] = ()) -> "AnomalyDetector":
+            callbacks: Sequence[object] = (), tensorboard: Any = None) -> "AnomalyDetector":
         """Train on normal samples ``X`` (``y`` is ignored, for scikit-learn pipelines).
 
         Parameters
@@ -305,7 +309,7 @@ class AnomalyDetector(ThresholdMixin, NeuralEstimator):
             early stopping, instead of the ``validation_fraction`` held out of ``X``.
         feature_names : sequence of str, optional
             Column names (taken from a DataFrame's columns when not given).
-        checkpoint_dir, resume, callbacks :
+        checkpoint_dir, resume, callbacks, tensorboard :
             As for :meth:`aekit.Autoencoder.fit`.
 
         Returns
@@ -320,13 +324,7 @@ class AnomalyDetector(ThresholdMixin, NeuralEstimator):
         if feature_names is None and hasattr(X, "columns"):
             feature_names = [str(c) for c in X.columns]
         X = self._validate_fit_input(X)
-        if feature_names is not None:
-            if len(self.input_shape_) != 1 or len(feature_names) != self.input_shape_[0]:
-                raise DataError(f"feature_names has {len(feature_names)} names but X has shape {X.shape}; "
-                                f"give one name per column")
-            self.feature_names_in_ = np.asarray([str(f) for f in feature_names], dtype=object)
-        elif hasattr(self, "feature_names_in_"):
-            del self.feature_names_in_
+        self._record_feature_names(feature_names)
         Xfit, held = self._holdout(X) if validation_data is None else (X, None)  # validation_data replaces it
         loss = reconstruction_loss(self.loss)
         if is_row_store(Xfit):
@@ -342,15 +340,15 @@ class AnomalyDetector(ThresholdMixin, NeuralEstimator):
             Xs = self.scaler_.transform(Xfit)
         validation = None
         if validation_data is not None:
-            V = as_array(validation_data, name="validation_data")
+            V = self._check_aux(validation_data, "validation_data")
             if V.shape[1:] != X.shape[1:]:
                 raise DataError(f"validation_data: sample shape {V.shape[1:]} differs from X's {X.shape[1:]}")
-            validation = (self.scaler_.transform(V),) * 2
+            validation = (self.scaler_.transform(V if isinstance(V, np.ndarray) else V.rows(0, len(V))),) * 2
         elif held is not None:
             validation = (self.scaler_.transform(held),) * 2
         self.hidden_, self.latent_dim_ = self._size()  # "auto" as built, for readers
         model = self._seeded_model(self._build_model)
-        self.model_ = self._fit_model(model, loss, Xs, validation=validation,
+        self.model_ = self._fit_model(model, loss, Xs, validation=validation, tensorboard=tensorboard,
                                       val_loss_fn=reconstruction_loss(self.loss),  # validation is scaled already
                                       checkpoint_dir=checkpoint_dir, resume=resume, callbacks=callbacks)
         self.residual_scale_ = None

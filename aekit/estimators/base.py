@@ -15,17 +15,19 @@ import numpy as np
 import torch
 from sklearn.base import BaseEstimator
 
-from ..data import as_array
-from ..errors import DataError, NotFittedError, UsageError
+from ..errors import DataError, UsageError
 from ..training.budget import AUTO, epochs_for_steps
 from ..training.device import resolve_device
 from ..training.distributed import is_main_process, world_size
 from ..training.loop import LossFn, TrainConfig, train
+from ..training.progress import Pass, TrainingProgress, check_verbose
 from ..training.memory import check_model_fits
 from ..training.threads import ThreadChoice, record, recorded, resolve, forward_flops, using_threads
+from .validation import check_input
 
 INFERENCE_BATCH = 1024  # samples per forward pass when scoring; bounds memory for any n
 CHECK_ROWS = 8192  # rows per chunk when checking data on disk
+CHECK_VALUES = 2**22  # ... and at most this many values (16 MB of float32): 5,000-wide sparse rows stay bounded
 
 
 def is_row_store(X: Any) -> bool:
@@ -43,7 +45,8 @@ def check_rows(rows: Any, check: Callable[[np.ndarray], Any]) -> Any:
 
 
 def iter_chunks(rows: Any, size: int = CHECK_ROWS) -> Iterator[np.ndarray]:
-    """A row store as in-memory chunks of ``size`` samples, read one at a time."""
+    """A row store as in-memory chunks of at most ``size`` samples and ~``CHECK_VALUES`` values, one at a time."""
+    size = max(1, min(size, CHECK_VALUES // max(1, math.prod(rows.sample_shape))))  # wide rows: fewer per chunk
     for start in range(0, len(rows), size):
         yield rows.rows(start, min(len(rows), start + size))
 
@@ -76,6 +79,83 @@ def check_widths(name: str, value: Any) -> tuple[int, ...]:
     return tuple(int(w) for w in widths)
 
 
+def as_images(X: np.ndarray) -> np.ndarray:
+    """Images (n, C, H, W) for the convolutional models: (n, H, W) gains a channel; rows (n, d) are one-row images.
+
+    Rows as 1 x d images let the Denoiser and the VAE take a table (scikit-learn's checks, signals)
+    through the same convolutional network; their outputs are shaped back like the input.
+
+    Examples
+    --------
+    >>> as_images(np.zeros((5, 3), np.float32)).shape
+    (5, 1, 1, 3)
+    """
+    if X.ndim == 2:
+        return X[:, None, None, :]  # (n, d) -> (n, 1, 1, d)
+    if X.ndim == 3:
+        return X[:, None]  # (n, H, W) -> (n, 1, H, W)
+    return X
+
+
+def image_shape(sample_shape: Sequence[int]) -> tuple[int, ...]:
+    """One sample's shape as the image :func:`as_images` makes of it: (d,) -> (1, 1, d), (H, W) -> (1, H, W)."""
+    shape = tuple(int(d) for d in sample_shape)
+    return {1: (1, 1, *shape), 2: (1, *shape)}.get(len(shape), shape)
+
+
+def _checked_chunk(chunk: np.ndarray, name: str, check: Callable[[np.ndarray], Any] | None = None) -> Any:
+    """One chunk of a row store on disk: numbers and finite (as ``check_input``), then ``check``."""
+    chunk = check_input(None, chunk, reset=None, name=name)
+    return chunk if check is None else check(chunk)
+
+
+# scikit-learn's checks that fit or score data outside [0, 1] (standardised blobs, uniform values up to
+# 3, values near 100): a model of values in [0, 1] (the Denoiser's sigmoid output, the VAE's Bernoulli
+# likelihood) refuses that data by design, with a line that says how to scale it.
+OUTSIDE_UNIT_RANGE_CHECKS = (
+    "check_dict_unchanged", "check_dont_overwrite_parameters", "check_estimators_dtypes",
+    "check_estimators_fit_returns_self", "check_estimators_overwrite_params", "check_estimators_pickle",
+    "check_f_contiguous_array_estimator", "check_fit2d_1feature", "check_fit2d_1sample", "check_fit2d_predict1d",
+    "check_fit_check_is_fitted", "check_fit_idempotent", "check_methods_sample_order_invariance",
+    "check_methods_subset_invariance", "check_n_features_in", "check_n_features_in_after_fitting",
+    "check_pipeline_consistency", "check_positive_only_tag_during_fit", "check_readonly_memmap_input",
+    "check_transformer_data_not_an_array", "check_transformer_general", "check_transformer_preserve_dtypes",
+)
+
+
+def unit_range_failures(reason: str) -> dict[str, str]:
+    """The checks of :data:`OUTSIDE_UNIT_RANGE_CHECKS`, each with ``reason``."""
+    return {name: reason for name in OUTSIDE_UNIT_RANGE_CHECKS}
+
+
+# A sigmoid output is computed by a vectorised kernel for most of a batch and by a scalar one for
+# its last few values, which can differ in the last bit of float32: a sample's score may change by
+# ~1e-7 (relative) with its position in the batch, and these checks ask for equality within 1e-7.
+# (Measured: the detector's decision_function on the checks' 20 x 3 data, 65 of 300 permutations
+# differ by up to 1.4e-7; with a linear output none does.)
+BATCH_POSITION_CHECKS = {
+    name: "a sigmoid output may differ by one float32 ulp (~1e-7 relative) with the sample's position in the batch "
+          "(vectorised vs scalar kernel); the check asks for 1e-7"
+    for name in ("check_methods_sample_order_invariance", "check_methods_subset_invariance")
+}
+
+
+def expected_failed_checks(est: Any) -> dict[str, str]:
+    """scikit-learn's estimator checks that ``est`` is known to fail, each with the reason.
+
+    scikit-learn 1.6 replaced the ``_xfail_checks`` tag by this mapping, passed as
+    ``check_estimator(est, expected_failed_checks=...)`` or
+    ``parametrize_with_checks(..., expected_failed_checks=expected_failed_checks)``; each estimator
+    declares its own beside its tags (``_sklearn_expected_failed``).
+
+    Examples
+    --------
+    >>> from sklearn.utils.estimator_checks import check_estimator
+    >>> check_estimator(est, expected_failed_checks=expected_failed_checks(est))   # doctest: +SKIP
+    """
+    return dict(getattr(est, "_sklearn_expected_failed", {}))
+
+
 class NeuralEstimator(BaseEstimator):
     """Base class of aekit's estimators (Autoencoder, Denoiser, AnomalyDetector, VAE).
 
@@ -84,30 +164,96 @@ class NeuralEstimator(BaseEstimator):
     ``_get_tensors``/``_set_tensors`` with extra tensors.
     """
 
+    # Take SciPy sparse input (densified one batch at a time): the dense families do.
+    _accepts_sparse = False
     # ---- fitted-state guard ---------------------------------------------------------------
     def _check_is_fitted(self) -> None:
         if not hasattr(self, "model_"):
+            from ..errors import NotFittedError
+
             raise NotFittedError(f"this {type(self).__name__} is not fitted yet; call fit(X) first "
                                  f"or load a trained one with aekit.load(RUN)")
 
     def __sklearn_is_fitted__(self) -> bool:
         return hasattr(self, "model_")
 
+    def __sklearn_tags__(self):
+        return self._aekit_tags(super().__sklearn_tags__())
+
+    @property
+    def _sklearn_expected_failed(self) -> dict[str, str]:
+        """scikit-learn's checks known to fail (:func:`expected_failed_checks`): with a sigmoid output, two may
+        flake by one float32 ulp (:data:`BATCH_POSITION_CHECKS`); every other check passes."""
+        output = getattr(self, "_output_activation", None)  # the detector resolves "auto"
+        sigmoid = (output() if callable(output) else getattr(self, "output_activation", None)) == "sigmoid"
+        return dict(BATCH_POSITION_CHECKS) if sigmoid else {}
+
+    def score(self, X: Any, y: Any = None) -> float:
+        """Negative mean reconstruction error of ``X`` (``score_samples``): higher is better, as model selection expects.
+
+        ``GridSearchCV(aekit.Autoencoder(), {"latent_dim": [4, 8]}).fit(X)`` picks the latent size that
+        reconstructs held-out folds best. ``y`` is ignored. The Denoiser and the VAE define their own.
+
+        Examples
+        --------
+        >>> ae.score(X_test)                    # doctest: +SKIP
+        -0.0088
+        """
+        return -float(np.mean(self.score_samples(X), dtype=np.float64))
+
+    def _aekit_tags(self, tags):
+        """aekit's part of scikit-learn's tags: float32 out, sparse input for the dense families, seeded.
+
+        Each estimator's ``__sklearn_tags__`` applies it last, after scikit-learn's mixins have set
+        theirs (``TransformerMixin`` sets ``transformer_tags`` after this base class runs).
+        """
+        tags.input_tags.sparse = self._accepts_sparse
+        tags.non_deterministic = False  # every draw comes from ``seed``: the same data give the same model
+        if tags.transformer_tags is not None:
+            tags.transformer_tags.preserves_dtype = ["float32"]  # float64 in comes back as float32
+        return tags
+
     # ---- inputs -----------------------------------------------------------------------------
     def _validate_fit_input(self, X: Any, name: str = "X",
-                            check: Callable[[np.ndarray], np.ndarray] | None = None) -> np.ndarray:
-        """Check training data and record its sample shape.
+                            check: Callable[[np.ndarray], np.ndarray] | None = None) -> Any:
+        """Check training data (scikit-learn's ``validate_data``) and record its sample shape.
 
         ``check`` adds the estimator's own checks: on the array, or on each chunk of a row store
-        within the same pass over the disk.
+        on disk within the same pass. Sparse input comes back as a row store of its own
+        (:class:`aekit.data.sparse.SparseRows`), checked already.
         """
-        def checked(a: Any) -> np.ndarray:
-            a = as_array(a, name=name)
-            return a if check is None else check(a)
-
-        X = check_rows(X, checked) if is_row_store(X) else checked(X)
+        if is_row_store(X):
+            X = check_rows(X, lambda chunk: _checked_chunk(chunk, name, check))
+            for attr in ("feature_names_in_",):  # a refit on data without names forgets the old ones
+                if attr in vars(self):
+                    delattr(self, attr)
+        else:
+            X = self._as_model_input(self._check_x(X, name, reset=True))
+            if check is not None:
+                X = check_rows(X, check) if is_row_store(X) else check(X)
         self._record_input_shape(X)
         return X
+
+    def _as_model_input(self, X: Any) -> Any:
+        """Hook: checked input in the form the model takes (the VAE makes rows one-row images)."""
+        return X
+
+    def _check_x(self, X: Any, name: str = "X", reset: bool = False) -> Any:
+        """``X`` through scikit-learn's ``validate_data``: recorded (``reset=True``, in fit) or checked."""
+        return check_input(self, X, reset=reset, name=name, accept_sparse=self._accepts_sparse)
+
+    def _check_aux(self, X: Any, name: str) -> Any:
+        """Validation data, targets, latent vectors: checked like ``X``, nothing recorded."""
+        return check_input(self, X, reset=None, name=name, accept_sparse=self._accepts_sparse)
+
+    def _record_feature_names(self, feature_names: Sequence[str] | None) -> None:
+        """``feature_names_in_`` from names given at ``fit`` (one per column: a table read by aekit's readers);
+        without them, what ``validate_data`` recorded from a DataFrame's columns stays."""
+        if feature_names is not None:
+            if len(self.input_shape_) != 1 or len(feature_names) != self.input_shape_[0]:
+                raise DataError(f"feature_names has {len(feature_names)} names but X has samples of shape "
+                                f"{self.input_shape_}; give one name per column")
+            self.feature_names_in_ = np.asarray([str(f) for f in feature_names], dtype=object)
 
     def _record_input_shape(self, X: Any) -> None:
         """``input_shape_`` (one sample's shape) and ``n_features_in_`` of checked training data."""
@@ -118,35 +264,37 @@ class NeuralEstimator(BaseEstimator):
     def _check_fit_data(self, X: Any) -> None:
         """Check that ``fit`` can take ``X`` without training (extended by image-only models)."""
         if is_row_store(X):
-            check_rows(X, lambda chunk: as_array(chunk, name="X"))
+            check_rows(X, lambda chunk: _checked_chunk(chunk, "X"))
         else:
-            as_array(X, name="X")
+            self._check_aux(X, "X")
 
-    def _validate_input(self, X: Any, name: str = "X") -> np.ndarray:
-        """Check data for a fitted model: numeric, finite, and the shape it was trained on."""
+    def _validate_input(self, X: Any, name: str = "X") -> Any:
+        """Check data for a fitted model: numeric, finite, the features (and their names) it was trained on."""
         self._check_is_fitted()
         if not is_row_store(X):
-            X = as_array(X, name=name)
+            X = self._as_model_input(self._check_x(X, name, reset=False))
         if tuple(X.shape[1:]) != tuple(self.input_shape_):
-            what = "features" if len(self.input_shape_) == 1 else "sample shape"
-            got = X.shape[1] if len(self.input_shape_) == 1 and len(X.shape) == 2 else tuple(X.shape[1:])
-            want = self.input_shape_[0] if len(self.input_shape_) == 1 else tuple(self.input_shape_)
-            raise DataError(f"{name}: the model was trained on {what} {want}, got {got}; "
-                            f"give data shaped like the training data")
+            if len(self.input_shape_) == 1 and len(X.shape) == 2:
+                raise DataError(f"{name} has {X.shape[1]} features, but {type(self).__name__} is expecting "
+                                f"{self.input_shape_[0]} features as input; give data shaped like the training data")
+            raise DataError(f"{name}: the model was trained on sample shape {tuple(self.input_shape_)}, got "
+                            f"{tuple(X.shape[1:])}; give data shaped like the training data")
         return X
 
     # ---- training -----------------------------------------------------------------------------
     # ``epochs="auto"``: a budget of optimizer steps for the data at hand (aekit.training.budget).
     auto_steps = 1000  # optimizer steps an "auto" training aims at
     auto_max_epochs = 500  # ... but never more passes over the data than this
+    auto_floor_steps = 0  # ... unless fewer passes would give less than this many steps (tiny data)
 
     def _epochs(self, n_samples: int | None = None) -> int:
         """``epochs`` as a number: "auto" becomes the epochs that give ``auto_steps`` on ``n_samples``."""
         if isinstance(self.epochs, str) and self.epochs == AUTO:
             if n_samples is None:  # checking parameters before the data is known
                 return 1
-            return epochs_for_steps(n_samples, check_positive_int("batch_size", self.batch_size), self.auto_steps,
-                                    max_epochs=self.auto_max_epochs)
+            batch = check_positive_int("batch_size", self.batch_size)
+            floor = math.ceil(self.auto_floor_steps / max(1, math.ceil(n_samples / batch)))  # epochs for the minimum
+            return epochs_for_steps(n_samples, batch, self.auto_steps, max_epochs=max(self.auto_max_epochs, floor))
         if isinstance(self.epochs, str):
             raise UsageError(f"epochs must be a whole number >= 0 or 'auto', got {self.epochs!r}")
         return check_positive_int("epochs", self.epochs, 0)
@@ -190,11 +338,16 @@ class NeuralEstimator(BaseEstimator):
     def _fit_model(self, model: torch.nn.Module, loss_fn: LossFn, X: np.ndarray, target: np.ndarray | None = None, *,
                    validation: tuple[np.ndarray, np.ndarray] | None = None, val_loss_fn: LossFn | None = None,
                    checkpoint_dir: str | Path | None = None, resume: bool = False,
-                   callbacks: Sequence[object] = ()) -> torch.nn.Module:
+                   callbacks: Sequence[object] = (), tensorboard: Any = None) -> torch.nn.Module:
         """Move data and model to the device, run the shared loop, keep the history.
 
         Arrays go to the device once; row stores on disk stay there and are read batch by batch.
+        ``tensorboard``: None, True (``runs/tensorboard/CLASS-TIME``), a folder, or an
+        :class:`aekit.training.tensorboard.TensorBoardLog` (see :mod:`aekit.estimators.tensorboard`).
         """
+        from .tensorboard import tensorboard_log
+
+        log = tensorboard_log(self, tensorboard)  # a missing tensorboard package fails here, before training
         config = self._train_config(len(X))
         device = self._device()
         model = model.to(device)
@@ -202,7 +355,12 @@ class NeuralEstimator(BaseEstimator):
         targets = target if target is None or is_row_store(target) else torch.as_tensor(target, device=device)
         val = None
         if validation is not None:
-            val = tuple(torch.as_tensor(v, device=device) for v in validation)
+            val = tuple(v if is_row_store(v) else torch.as_tensor(v, device=device) for v in validation)
+        verbose = check_verbose(getattr(self, "verbose", 0))
+        if verbose:  # Keras' and scikit-learn's meaning: 1 a bar (a line per epoch off a terminal), 2 lines
+            callbacks = [*callbacks, TrainingProgress(verbose)]
+        if log is not None:
+            callbacks = [*callbacks, log.bind(**self._tensorboard_views(model, inputs, val, config))]
         # A resumed run keeps the threads it started with (same sums, same weights); under torchrun
         # each process steps on its share of the global batch.
         choice = recorded(checkpoint_dir) if resume and getattr(self, "threads", None) is None else None
@@ -213,13 +371,24 @@ class NeuralEstimator(BaseEstimator):
             self.history_ = train(model, loss_fn, inputs, targets, config=config, validation=val,
                                   val_loss_fn=val_loss_fn, checkpoint_dir=checkpoint_dir, resume=resume,
                                   callbacks=callbacks)
+        if log is not None:
+            log.close(len(self.history_))
         self.device_ = str(device)
         self.threads_ = choice.to_json()  # recorded in a run's config.json
         return model.eval()
 
+    def _tensorboard_views(self, model: torch.nn.Module, inputs: Any, val: Any, config: TrainConfig) -> dict:
+        from .tensorboard import views
+
+        return views(self, model, inputs, val, config)
+
     # ---- inference ----------------------------------------------------------------------------
     def _model_device(self) -> torch.device:
         return next(self.model_.parameters()).device
+
+    def _pass(self, total: int, desc: str, unit: str = "samples") -> Pass:
+        """Progress of a long pass over data (silent for short ones, and with ``verbose=0``)."""
+        return Pass(total, desc, unit=unit, verbose=check_verbose(getattr(self, "verbose", 0)))
 
     @torch.inference_mode()
     def _map_batches(self, fn: Callable[[torch.Tensor], torch.Tensor], X: np.ndarray,
@@ -232,23 +401,29 @@ class NeuralEstimator(BaseEstimator):
         # result kept alive between freed batch buffers, which fragments the heap (+0.5 GB anonymous
         # memory for 1M rows scored in batches of 1024).
         out: np.ndarray | None = None
-        with using_threads(self._thread_choice(self.model_, min(batch_size, max(1, len(X))), passes=1)):
+        with using_threads(self._thread_choice(self.model_, min(batch_size, max(1, len(X))), passes=1)), \
+                self._pass(len(X), type(self).__name__) as progress:
             for i in range(0, len(X), batch_size):
                 y = fn(torch.as_tensor(chunk(i, i + batch_size), device=device)).float().cpu().numpy()
                 if out is None:
                     out = np.empty((len(X), *y.shape[1:]), np.float32)
                 out[i:i + len(y)] = y
+                progress.update(len(y))
         return out if out is not None else np.empty((0,), np.float32)
 
     # ---- persistence ----------------------------------------------------------------------------
     def _get_state(self) -> dict[str, Any]:
         """Learned non-tensor state, as JSON (extend in subclasses)."""
-        return {"input_shape": list(self.input_shape_), "history": getattr(self, "history_", [])}
+        names = getattr(self, "feature_names_in_", None)
+        return {"input_shape": list(self.input_shape_), "history": getattr(self, "history_", []),
+                "feature_names": None if names is None else [str(n) for n in names]}
 
     def _set_state(self, state: dict[str, Any]) -> None:
         self.input_shape_ = tuple(int(d) for d in state["input_shape"])
         self.n_features_in_ = int(math.prod(self.input_shape_))
         self.history_ = list(state.get("history", []))
+        if state.get("feature_names") is not None:
+            self.feature_names_in_ = np.asarray(state["feature_names"], dtype=object)
 
     def _get_tensors(self) -> dict[str, torch.Tensor]:
         return {f"model.{k}": v for k, v in self.model_.state_dict().items()}

@@ -9,13 +9,15 @@ from typing import Any, Sequence
 import numpy as np
 import torch
 import torch.nn.functional as F
-from sklearn.base import TransformerMixin
+from sklearn.base import OneToOneFeatureMixin, TransformerMixin
 
-from ..data import as_array
 from ..errors import DataError, UsageError
+from ..models.activations import ACTIVATIONS
 from ..models.conv import ConvAutoencoder, ConvConfig
 from ..models.init import INITS
-from .base import NeuralEstimator, check_positive_int, check_rows, check_widths, is_row_store
+from ..training.progress import check_verbose
+from .base import (NeuralEstimator, as_images, check_positive_int, check_rows, check_widths, is_row_store,
+                   unit_range_failures)
 from .noise import Noise, parse_noise
 
 EVAL_NOISE_SEED = 0  # held-out images are noised once with this seed, so val figures compare across runs
@@ -23,12 +25,17 @@ PIXEL_BUDGET = 2**22  # values per inference batch: bounds memory for any image 
 RANGE_TOLERANCE = 1e-4
 
 
+def _shape(X: Any) -> tuple[int, ...]:
+    """The shape of array-likes (lists, DataFrames, tensors) without NumPy's array-function dispatch."""
+    return tuple(X.shape) if hasattr(X, "shape") else np.asarray(X).shape
+
+
 def psnr(mse: float) -> float:
     """Peak signal-to-noise ratio in dB for images in [0, 1] (peak 1): ``10 * log10(1 / mse)``."""
     return 10.0 * math.log10(1.0 / max(float(mse), 1e-12))
 
 
-class Denoiser(TransformerMixin, NeuralEstimator):
+class Denoiser(OneToOneFeatureMixin, TransformerMixin, NeuralEstimator):
     """Convolutional denoising autoencoder (TensorFlow's "Intro to Autoencoders" recipe).
 
     Trained on clean images, it corrupts every batch afresh with ``noise`` and learns to
@@ -44,12 +51,18 @@ class Denoiser(TransformerMixin, NeuralEstimator):
     channels : tuple of int, default (16, 8)
         Encoder conv widths (each halves height and width); the decoder mirrors them.
     kernel_size : int, default 3
+    output_activation : str, default "sigmoid"
+        Activation of the output. "sigmoid" is for images in [0, 1] (other values are refused);
+        "linear" takes data of any range (signals, standardised tables).
     init : {"he", "glorot", "torch"}, default "he"
         Weight initialisation. He (Kaiming) suits these ReLU conv layers: over seeds 0-3 the
         recipe ends at val MSE 0.0068-0.0074 (mean 0.00708) against 0.0067-0.0081 (mean 0.00727)
         with Glorot, Keras' default, whose seed 0 stalls at 0.0081.
-    epochs : int, default 10
-        Training length (passes over the data).
+    epochs : int or "auto", default "auto"
+        Training length. ``"auto"``: the epochs that give :attr:`auto_steps` optimizer steps on the
+        data at hand (at most :attr:`auto_max_epochs`, but at least :attr:`auto_floor_steps` steps): the
+        recipe's 10 epochs on Fashion-MNIST's 60,000 images, 100 on a few thousand, 2,000 steps on a
+        few hundred photos. A number: that many passes over the data.
     batch_size : int, default 32
     lr : float, default 1e-3
         Adam's (peak) learning rate.
@@ -58,12 +71,15 @@ class Denoiser(TransformerMixin, NeuralEstimator):
         "bf16" trains with bfloat16 autocast (weights and optimizer stay fp32), for GPUs and
         larger models; evaluation and saved weights are fp32.
     patience : int or None
-        Early stopping on the validation loss.
+        Early stopping on the validation loss (the best epoch's weights are kept).
     seed : int
         Seeds the weights, the shuffle and the training noise.
     device : str, default "auto"
     threads : int or None, default None
         As for :class:`aekit.Autoencoder`.
+    verbose : {0, 1, 2}, default 0
+        Progress on stderr, as in Keras: 0 silent, 1 a progress bar (a line per epoch when stderr
+        is not a terminal), 2 a line per epoch.
 
     Attributes
     ----------
@@ -86,16 +102,24 @@ class Denoiser(TransformerMixin, NeuralEstimator):
     ['noisy_psnr', 'val_mse', 'val_psnr']
     """
 
+    # epochs="auto": the step budget of the Fashion-MNIST recipe (10 epochs of 60,000 at batch 32).
+    auto_steps = 18_750
+    auto_max_epochs = 100
+    auto_floor_steps = 2_000  # tiny data: more passes (a few hundred rows train for 2,000 steps)
+
     def __init__(self, noise: str | Sequence[str] = "gaussian:0.2", channels: Sequence[int] = (16, 8),
-                 kernel_size: int = 3, init: str = "he", epochs: int = 10, batch_size: int = 32,
+                 kernel_size: int = 3, init: str = "he", output_activation: str = "sigmoid",
+                 epochs: int | str = "auto", batch_size: int = 32,
                  lr: float = 1e-3, schedule: str = "constant",
                  precision: str = "fp32", patience: int | None = None, seed: int = 0,
                  device: str = "auto",
-                 threads: int | None = None):
+                 threads: int | None = None,
+                 verbose: int = 0):
         self.noise = noise
         self.channels = channels
         self.kernel_size = kernel_size
         self.init = init
+        self.output_activation = output_activation
         self.epochs = epochs
         self.batch_size = batch_size
         self.lr = lr
@@ -105,6 +129,19 @@ class Denoiser(TransformerMixin, NeuralEstimator):
         self.seed = seed
         self.device = device
         self.threads = threads
+        self.verbose = verbose
+
+    @property
+    def _sklearn_expected_failed(self) -> dict[str, str]:
+        """scikit-learn's checks all pass on rows (one-row images) with ``output_activation="linear"``; with the
+        sigmoid output those whose data lie outside [0, 1] are refused by design."""
+        if self.output_activation != "sigmoid":
+            return {}
+        return unit_range_failures("the check's data lie outside [0, 1], which the sigmoid output cannot produce; "
+                                   "the Denoiser refuses it (output_activation='linear' takes any range and passes)")
+
+    def __sklearn_tags__(self):
+        return self._aekit_tags(super().__sklearn_tags__())
 
     # ---- parameters and inputs --------------------------------------------------------------
     def _check_params(self) -> None:
@@ -115,34 +152,38 @@ class Denoiser(TransformerMixin, NeuralEstimator):
         if not check_widths("channels", self.channels):
             raise UsageError("channels must name at least one conv width, e.g. (16, 8)")
         check_positive_int("kernel_size", self.kernel_size)
+        if self.output_activation not in ACTIVATIONS:
+            raise UsageError(f"output_activation must be one of {sorted(ACTIVATIONS)}, got {self.output_activation!r}")
         if self.init not in INITS:
             raise UsageError(f"init must be one of {INITS}, got {self.init!r}")
+        check_verbose(self.verbose)
         self._train_config()
 
     def _noise(self) -> Noise:
         return parse_noise(self.noise)
 
-    def _images(self, X: Any, name: str) -> np.ndarray:
-        """(n, C, H, W) float32 in [0, 1]; (n, H, W) gains a channel axis."""
-        X = as_array(X, name=name)
-        if X.ndim == 3:
-            X = X[:, None]  # (n, H, W) -> (n, 1, H, W)
+    def _images(self, X: Any, name: str, reset: bool | None = None) -> np.ndarray:
+        """(n, C, H, W) float32 in [0, 1]; (n, H, W) gains a channel axis; rows (n, d) are one-row images.
+
+        ``reset``: as for :func:`aekit.estimators.validation.check_input` (True: the training X).
+        """
+        X = as_images(self._check_aux(X, name) if reset is None else self._check_x(X, name, reset))
         if X.ndim != 4:
             raise DataError(f"{name} has shape {X.shape}; the Denoiser expects images shaped (n, C, H, W) "
                             f"or (n, H, W)")
         lo, hi = float(X.min()), float(X.max())
-        if lo < -RANGE_TOLERANCE or hi > 1 + RANGE_TOLERANCE:
+        if self.output_activation == "sigmoid" and (lo < -RANGE_TOLERANCE or hi > 1 + RANGE_TOLERANCE):
             raise DataError(f"{name} has values in [{lo:.4g}, {hi:.4g}]; expected images scaled to [0, 1] "
-                            f"(divide 8-bit pixels by 255)")
+                            f"(divide 8-bit pixels by 255), or use output_activation='linear'")
         return X
 
     def _check_fit_data(self, X: Any) -> None:
         self._fit_images(X, "X")
 
-    def _fit_images(self, X: Any, name: str) -> Any:
+    def _fit_images(self, X: Any, name: str, reset: bool | None = None) -> Any:
         """Training images: an array checked by :meth:`_images`, or a row store checked in chunks."""
         if not is_row_store(X):
-            return self._images(X, name)
+            return self._images(X, name, reset)
         if len(X.sample_shape) != 3:
             raise DataError(f"{name} on disk has sample shape {X.sample_shape}; the Denoiser expects images "
                             f"shaped (n, C, H, W) or (n, H, W)")
@@ -151,7 +192,7 @@ class Denoiser(TransformerMixin, NeuralEstimator):
     def _fitted_images(self, X: Any, name: str) -> np.ndarray:
         """Images for a fitted model: its channel count, any height and width."""
         self._check_is_fitted()
-        X = self._images(X, name)
+        X = self._images(X, name, reset=False)
         if X.shape[1] != self.input_shape_[0]:
             raise DataError(f"{name} has {X.shape[1]} channels; the model was trained on {self.input_shape_[0]}-channel "
                             f"images (1 = grayscale, 3 = RGB)")
@@ -160,7 +201,8 @@ class Denoiser(TransformerMixin, NeuralEstimator):
     def _build_model(self) -> ConvAutoencoder:
         return ConvAutoencoder(ConvConfig(in_channels=int(self.input_shape_[0]),
                                           channels=check_widths("channels", self.channels),
-                                          kernel_size=int(self.kernel_size), init=self.init))
+                                          kernel_size=int(self.kernel_size), init=self.init,
+                                          output_activation=self.output_activation))
 
     def _after_load(self) -> None:
         self.noise_ = self._noise()
@@ -185,7 +227,7 @@ class Denoiser(TransformerMixin, NeuralEstimator):
         --------
         >>> noisy = Denoiser(noise="saltpepper:0.05").add_noise(X, seed=1)   # doctest: +SKIP
         """
-        shape = np.shape(X)
+        shape = _shape(X)
         images = self._images(X, "X")
         generator = torch.Generator().manual_seed(check_positive_int("seed", seed, 0))
         noisy = self._noise()(torch.from_numpy(images), generator).numpy()
@@ -204,7 +246,7 @@ class Denoiser(TransformerMixin, NeuralEstimator):
 
     # ---- training ------------------------------------------------------------------------------
     def fit(self, X: Any, y: Any = None, *, validation_data: Any = None, checkpoint_dir: str | Path | None = None,
-            resume: bool = False, callbacks: Sequence[object] = ()) -> "Denoiser":
+            resume: bool = False, callbacks: Sequence[object] = (), tensorboard: Any = None) -> "Denoiser":
         """Train on clean images ``X`` (fresh noise every batch), or on pairs ``X`` noisy, ``y`` clean.
 
         Parameters
@@ -212,7 +254,8 @@ class Denoiser(TransformerMixin, NeuralEstimator):
         X : array-like of shape (n, C, H, W) or (n, H, W), values in [0, 1]
             Clean images; or, with ``y``, their noisy versions.
         y : array-like shaped like ``X``, optional
-            Clean targets for paired data (then ``noise`` is not used in training).
+            Clean targets for paired data (then ``noise`` is not used in training). A 1-D ``y``
+            (class labels, as a scikit-learn ``Pipeline`` passes to each step) is ignored.
         validation_data : array-like or tuple (noisy, clean), optional
             Clean held-out images (noised once with a fixed seed, so figures compare between
             runs) or a tuple of noisy and clean images. Its MSE is ``val_loss`` each epoch.
@@ -220,6 +263,9 @@ class Denoiser(TransformerMixin, NeuralEstimator):
             Save a checkpoint there after each epoch; with ``resume=True`` continue from it.
         callbacks : sequence
             Objects with optional ``on_epoch_start``, ``on_batch_end``, ``on_epoch_end``.
+        tensorboard : bool, str, Path or aekit.training.tensorboard.TensorBoardLog, optional
+            Write TensorBoard logs: True (``runs/tensorboard/CLASS-TIME``), a folder, or a
+            ``TensorBoardLog`` (to give labels for the projector). Needs ``aekit[tensorboard]``.
 
         Returns
         -------
@@ -231,8 +277,10 @@ class Denoiser(TransformerMixin, NeuralEstimator):
         >>> den = Denoiser().fit(X_noisy, y=X_clean)                                             # doctest: +SKIP
         """
         self._check_params()
-        X = self._fit_images(X, "X")
+        X = self._fit_images(X, "X", reset=True)
         target = None
+        if y is not None and _shape(y)[1:] == ():
+            y = None  # labels, as a scikit-learn Pipeline passes to every step's fit: not clean images
         if y is not None:
             target = self._fit_images(y, "y")
             if target.shape != X.shape:
@@ -257,7 +305,8 @@ class Denoiser(TransformerMixin, NeuralEstimator):
         model = self._seeded_model(self._build_model)
         self.model_ = self._fit_model(model, paired_loss if target is not None else noisy_loss, X, target,
                                       validation=validation, val_loss_fn=paired_loss,
-                                      checkpoint_dir=checkpoint_dir, resume=resume, callbacks=callbacks)
+                                      checkpoint_dir=checkpoint_dir, resume=resume, callbacks=callbacks,
+                                      tensorboard=tensorboard)
         self._after_load()
         return self
 
@@ -282,7 +331,7 @@ class Denoiser(TransformerMixin, NeuralEstimator):
         --------
         >>> clean = den.transform(noisy)         # doctest: +SKIP
         """
-        shape = np.shape(X)
+        shape = _shape(X)
         return self._denoise(self._fitted_images(X, "X")).reshape(shape)
 
     def reconstruct(self, X: Any) -> np.ndarray:
@@ -306,9 +355,24 @@ class Denoiser(TransformerMixin, NeuralEstimator):
         {'val_mse': 0.0069, 'val_psnr': 21.6, 'noisy_psnr': 15.9}
         """
         self._check_is_fitted()
+        if y is not None and _shape(y)[1:] == ():
+            y = None  # labels, as scikit-learn's model selection passes to score: not clean images
+        self._check_x(X, "X", reset=False)  # a table's features (and names) as fitted; images: any height and width
         noisy, clean = self._noisy_clean(X if y is None else (X, y), "X")
         noisy = self._fitted_images(noisy, "X")
         denoised = self._denoise(noisy)
         val_mse = float(np.mean(np.square(denoised - clean), dtype=np.float64))
         noisy_mse = float(np.mean(np.square(noisy - clean), dtype=np.float64))
         return {"val_mse": val_mse, "val_psnr": psnr(val_mse), "noisy_psnr": psnr(noisy_mse)}
+
+    def score(self, X: Any, y: Any = None) -> float:
+        """Negative MSE of the denoised images against the clean ones: higher is better, as model selection expects.
+
+        ``X`` clean images (noised with a fixed seed, as in :meth:`evaluate`), or noisy ``X`` and clean ``y``.
+
+        Examples
+        --------
+        >>> den.score(X_test)                    # doctest: +SKIP
+        -0.0069
+        """
+        return -self.evaluate(X, y)["val_mse"]

@@ -144,6 +144,18 @@ def _graph(est: Any, part: str) -> _Graph:
 
     if kind == "Autoencoder":
         z = [B, int(est.latent_dim)]
+        scaler = getattr(est, "scaler_", None)
+        if scaler is not None and scaler.kind != "none":  # the input scaling is part of the model: inside the graph
+            scaling = {name: torch.as_tensor(value, dtype=torch.float32)
+                       for name, value in (("offset", scaler.offset_), ("scale", scaler.scale_))}
+            if part == "autoencoder":
+                module = _Part(model, lambda p, x: p.model((x - p.offset) / p.scale) * p.scale + p.offset, **scaling)
+                return _Graph(module, "x", x_shape, {"reconstruction": x_shape}, x_example)
+            if part == "encoder":
+                module = _Part(model, lambda p, x: p.model.encoder((x - p.offset) / p.scale), **scaling)
+                return _Graph(module, "x", x_shape, {"latent": z}, x_example)
+            module = _Part(model, lambda p, x: p.model.decoder(x) * p.scale + p.offset, **scaling)
+            return _Graph(module, "latent", z, {"reconstruction": x_shape}, (EXAMPLE_BATCH, z[1]))
         if part == "autoencoder":
             return _Graph(model, "x", x_shape, {"reconstruction": x_shape}, x_example)
         if part == "encoder":
@@ -362,7 +374,8 @@ def _sample_inputs(est: Any, part: str, n: int, seed: int) -> np.ndarray:
     if g.input in ("z", "latent"):
         return rng.standard_normal(shape).astype(np.float32)
     x = rng.random(shape, dtype=np.float32)
-    return est.scaler_.inverse_transform(x) if type(est).__name__ == "AnomalyDetector" else x
+    scaled = type(est).__name__ in ("AnomalyDetector", "Autoencoder") and getattr(est, "scaler_", None) is not None
+    return est.scaler_.inverse_transform(x) if scaled else x  # rows in the input's units
 
 
 def _reference(est: Any, part: str, x: np.ndarray) -> dict[str, np.ndarray]:

@@ -16,6 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .activations import activation
 from .init import init_weights
 
 
@@ -26,6 +27,7 @@ class ConvConfig:
     kernel_size: int = 3  # square kernels of every layer
     stride: int = 2  # each encoder layer divides height and width by this; each decoder layer multiplies
     init: str = "he"  # "he" (Kaiming, for ReLU), "glorot" (Keras' default) or "torch"; see models/init.py
+    output_activation: str = "sigmoid"  # sigmoid for images in [0, 1]; "linear" for data of any range
 
     def validate(self) -> "ConvConfig":
         if self.in_channels < 1 or not self.channels or min(self.channels) < 1:
@@ -36,7 +38,7 @@ class ConvConfig:
 
 
 class ConvAutoencoder(nn.Module):
-    """Strided conv encoder and transposed-conv decoder with a sigmoid output in [0, 1].
+    """Strided conv encoder and transposed-conv decoder with a sigmoid output in [0, 1] (or ``output_activation``).
 
     ``encode`` and ``decode`` work on padded sizes (multiples of ``stride ** depth``);
     ``forward`` pads any image, runs both and crops back to the input's size.
@@ -69,7 +71,8 @@ class ConvAutoencoder(nn.Module):
         decoder: list[nn.Module] = []
         for c_in, c_out in zip([widths[-1], *back[:-1]], back):
             decoder += [nn.ConvTranspose2d(c_in, c_out, k, stride=s, padding=p, output_padding=out_pad), nn.ReLU()]
-        decoder += [nn.Conv2d(widths[0], config.in_channels, k, padding=p if k % 2 else "same"), nn.Sigmoid()]
+        decoder += [nn.Conv2d(widths[0], config.in_channels, k, padding=p if k % 2 else "same"),
+                    activation(config.output_activation)]
         self.decoder = nn.Sequential(*decoder)
         init_weights(self, config.init)
 

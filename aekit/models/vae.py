@@ -30,6 +30,7 @@ from .init import init_weights
 LIKELIHOODS = ("bernoulli", "gaussian")
 KL_ESTIMATES = ("analytic", "mc")
 _LOG_2PI = math.log(2.0 * math.pi)
+MIN_SIDE = 7  # two valid 3x3 stride-2 convs need 7 pixels a side; smaller images are padded up to it
 
 
 @dataclass
@@ -42,7 +43,7 @@ class VAEConfig:
     (32, 64)
     """
 
-    input_shape: tuple[int, int, int] = (1, 28, 28)  # one image (C, H, W); H, W >= 7
+    input_shape: tuple[int, int, int] = (1, 28, 28)  # one image (C, H, W); sides under 7 are padded to 7
     latent_dim: int = 2  # size of z
     channels: tuple[int, int] = (32, 64)  # encoder conv widths; the decoder uses them reversed
     likelihood: str = "bernoulli"  # "bernoulli" (logits; binary data) or "gaussian" (means, learned scalar sigma)
@@ -74,11 +75,12 @@ class ConvVAE(nn.Module):
         self.config = config
         c, h, w = (int(d) for d in config.input_shape)
         c1, c2 = (int(k) for k in config.channels)
+        he, we = max(h, MIN_SIDE), max(w, MIN_SIDE)  # the encoder's input size, after padding small images
         self.encoder = nn.Sequential(
             nn.Conv2d(c, c1, 3, stride=2), nn.ReLU(),  # (B, C, H, W) -> (B, c1, H1, W1), valid padding
             nn.Conv2d(c1, c2, 3, stride=2), nn.ReLU(),  # -> (B, c2, H2, W2)
             nn.Flatten(),  # -> (B, c2*H2*W2)
-            nn.Linear(c2 * _valid_out(_valid_out(h)) * _valid_out(_valid_out(w)), 2 * config.latent_dim))
+            nn.Linear(c2 * _valid_out(_valid_out(he)) * _valid_out(_valid_out(we)), 2 * config.latent_dim))
         self.start = (c1, math.ceil(h / 4), math.ceil(w / 4))  # the decoder's first feature map
         self.decoder = nn.Sequential(
             nn.Linear(config.latent_dim, math.prod(self.start)), nn.ReLU(),
@@ -92,6 +94,9 @@ class ConvVAE(nn.Module):
 
     def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(B, C, H, W) -> posterior ``mean`` and ``logvar``, each (B, latent_dim)."""
+        ph, pw = max(0, MIN_SIDE - x.shape[-2]), max(0, MIN_SIDE - x.shape[-1])
+        if ph or pw:  # rows as one-row images (1 x d): repeat the edge up to 7 x 7; the decoder crops back
+            x = F.pad(x, (0, pw, 0, ph), mode="replicate")  # (B, C, H, W) -> (B, C, max(H, 7), max(W, 7))
         mean, logvar = self.encoder(x).chunk(2, dim=1)  # (B, 2*latent) -> 2 x (B, latent)
         return mean, logvar
 

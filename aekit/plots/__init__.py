@@ -6,8 +6,9 @@ scikit-learn are imported only when a plot is drawn, so importing this package i
 
 from aekit.plots.anomaly import plot_error_histogram, plot_roc, plot_signal_reconstructions
 from aekit.plots.curves import plot_history
-from aekit.plots.images import plot_image_grid, plot_image_rows, plot_strip
+from aekit.plots.images import plot_image_grid, plot_image_rows, plot_manifold, plot_strip
 from aekit.plots.latent import plot_latent_map
+from aekit.plots.neighbors import plot_neighbors
 
 __all__ = [
     "plot_error_histogram",
@@ -15,6 +16,8 @@ __all__ = [
     "plot_image_grid",
     "plot_image_rows",
     "plot_latent_map",
+    "plot_manifold",
+    "plot_neighbors",
     "plot_roc",
     "plot_signal_reconstructions",
     "plot_strip",

@@ -17,6 +17,10 @@ from aekit.plots.grid import panel_grid
 def plot_signal_reconstructions(
     signals: Sequence[tuple[np.ndarray, np.ndarray, str]],
     path: str | os.PathLike,
+    *,
+    xlabel: str = "time step",
+    ylabel: str = "value",
+    title: str | None = None,
 ) -> Path:
     """Plot 1-D signals with their reconstructions, the error between them filled.
 
@@ -26,6 +30,10 @@ def plot_signal_reconstructions(
         One panel each: input ``x`` and reconstruction ``x_hat`` (1-D, same length).
     path : str or PathLike
         PNG file to write.
+    xlabel, ylabel : str, default "time step", "value"
+        Axis labels of every panel ("feature" for the rows of a table).
+    title : str, optional
+        Figure title over the panels.
 
     Returns
     -------
@@ -57,7 +65,11 @@ def plot_signal_reconstructions(
         ax.plot(t, x_hat, "r", label="Reconstruction")
         ax.fill_between(t, x, x_hat, color="lightcoral", label="Error")
         ax.set_title(name)
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel(ylabel)
         ax.legend(fontsize="small")
+    if title:
+        fig.suptitle(title)
     fig.tight_layout()
     return _save(fig, path)
 
@@ -70,6 +82,7 @@ def plot_error_histogram(
     *,
     bins: int = 50,
     xlabel: str = "reconstruction error",
+    title: str | None = "reconstruction errors of held-out samples",
 ) -> Path:
     """Overlay histograms of the scores of normal and anomalous examples, with the threshold.
 
@@ -85,6 +98,8 @@ def plot_error_histogram(
         Number of bins.
     xlabel : str, default "reconstruction error"
         X-axis label.
+    title : str or None, default "reconstruction errors of held-out samples"
+        Axes title.
 
     Returns
     -------
@@ -116,6 +131,8 @@ def plot_error_histogram(
         ax.axvline(float(threshold), color="black", linestyle="--", label=f"threshold = {float(threshold):.4g}")
     ax.set_xlabel(xlabel)
     ax.set_ylabel("count")
+    if title:
+        ax.set_title(title)
     ax.legend()
     return _save(fig, path)
 
@@ -125,7 +142,7 @@ def plot_roc(
     scores: np.ndarray,
     path: str | os.PathLike,
     *,
-    title: str | None = None,
+    title: str | None = "ROC curve",
 ) -> Path:
     """Plot the ROC curve of anomaly scores, with the AUC and the chance diagonal.
 
@@ -137,7 +154,7 @@ def plot_roc(
         1-D scores, higher meaning more anomalous; same length as ``y_true``.
     path : str or PathLike
         PNG file to write.
-    title : str, optional
+    title : str or None, default "ROC curve"
         Axes title.
 
     Returns

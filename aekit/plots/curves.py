@@ -18,6 +18,7 @@ def plot_history(
     keys: Sequence[str] = ("train_loss", "val_loss"),
     ylabel: str = "loss",
     log: bool = False,
+    title: str | None = "loss per epoch",
 ) -> Path:
     """Plot metrics from a training history against epoch, one line per key.
 
@@ -35,6 +36,8 @@ def plot_history(
         Y-axis label.
     log : bool, default False
         Logarithmic y axis.
+    title : str or None, default "loss per epoch"
+        Axes title.
 
     Returns
     -------
@@ -80,8 +83,13 @@ def plot_history(
         ax.plot(xs, ys, marker="o" if len(xs) <= 30 else None, markersize=3, label=key.replace("_", " "))
     if log:
         ax.set_yscale("log")
+    from matplotlib.ticker import MaxNLocator
+
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # epochs are whole numbers
     ax.set_xlabel("epoch")
     ax.set_ylabel(ylabel)
+    if title:
+        ax.set_title(title)
     ax.grid(True, alpha=0.3)
     ax.legend()
     return _save(fig, path)

@@ -151,3 +151,63 @@ def plot_strip(images: np.ndarray, path: str | os.PathLike, *, title: str | None
     """
     a = _images(images)
     return plot_image_grid(a, path, ncols=a.shape[0], title=title)
+
+
+def plot_manifold(
+    images: np.ndarray,
+    z1: Sequence[float],
+    z2: Sequence[float],
+    path: str | os.PathLike,
+    *,
+    title: str | None = None,
+    max_ticks: int = 7,
+) -> Path:
+    """Plot images decoded from a grid of 2-D latent points, with the latent axes labelled z1 and z2.
+
+    Parameters
+    ----------
+    images : ndarray
+        Shape (len(z2) * len(z1), C, H, W) in row-major order: row ``r`` decodes ``z2[r]``, column
+        ``q`` decodes ``z1[q]``; C = 1 (gray) or 3 (RGB), values in [0, 1] (clipped).
+    z1 : sequence of float
+        The latent values along the columns (left to right).
+    z2 : sequence of float
+        The latent values along the rows (top to bottom).
+    path : str or PathLike
+        PNG file to write.
+    title : str, optional
+        Axes title.
+    max_ticks : int, default 7
+        Most tick labels per axis (every k-th grid value is labelled).
+
+    Returns
+    -------
+    Path
+        The file written.
+
+    Examples
+    --------
+    >>> q = np.linspace(-2, 2, 20)
+    >>> plot_manifold(vae.inverse_transform(grid), q, q[::-1], "manifold.png")     # doctest: +SKIP
+    PosixPath('manifold.png')
+    """
+    a = _images(images)
+    z1, z2 = np.asarray(z1, float).ravel(), np.asarray(z2, float).ravel()
+    if len(z1) == 0 or len(z2) == 0 or a.shape[0] != len(z1) * len(z2):
+        raise DataError(f"images must hold len(z2) * len(z1) = {len(z2)} * {len(z1)} decoded images, "
+                        f"got {a.shape[0]}")
+    _, _, h, w = a.shape
+    plt = _pyplot()
+    scale = min(1.0, _MAX_IN / (max(len(z1), len(z2)) * _TILE_IN))
+    side = _TILE_IN * scale
+    fig, ax = plt.subplots(figsize=(max(len(z1) * side, 2.0) + 0.8, max(len(z2) * side, 1.0) + 0.6))
+    show_image(ax, montage(a, len(z1)))
+    step1, step2 = max(1, math.ceil(len(z1) / max_ticks)), max(1, math.ceil(len(z2) / max_ticks))
+    cols, rows = np.arange(0, len(z1), step1), np.arange(0, len(z2), step2)
+    ax.set_xticks(cols * (w + 1) + (w - 1) / 2, [f"{v:.2g}" for v in z1[cols]])  # tile centres (1 px padding)
+    ax.set_yticks(rows * (h + 1) + (h - 1) / 2, [f"{v:.2g}" for v in z2[rows]])
+    ax.set_xlabel("z1")
+    ax.set_ylabel("z2")
+    if title:
+        ax.set_title(title)
+    return _save(fig, path)

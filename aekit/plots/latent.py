@@ -23,7 +23,7 @@ def plot_latent_map(
     *,
     method: str = "pca",
     class_names: Sequence[str] | Mapping[Any, str] | None = None,
-    title: str | None = None,
+    title: str | None = "latent codes",
 ) -> Path:
     """Scatter latent codes in 2-D, coloured by label.
 
@@ -41,7 +41,7 @@ def plot_latent_map(
         Projection for d > 2.
     class_names : list or dict, optional
         Legend names: ``class_names[label]`` (a list indexed by integer labels, or a dict).
-    title : str, optional
+    title : str or None, default "latent codes"
         Axes title.
 
     Returns

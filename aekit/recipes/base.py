@@ -65,6 +65,7 @@ class Recipe:
     defaults: dict[str, Any] = {}  # the recipe's own estimator settings
     evaluates_on_disk = False  # evaluate() takes a row store, so a streamed file need not fit in memory
     presets: dict[str, dict[str, Any]] = {}  # named settings for --preset, over the defaults
+    takes_tables = True  # False: an image family (the estimator takes rows too, but the recipe's figures do not)
 
     def build(self, params: dict[str, Any]):
         """The estimator: the recipe's defaults < the preset named by ``params["preset"]`` < the other params."""
@@ -85,17 +86,35 @@ class Recipe:
     def load_data(self, spec: DataSpec, seed: int) -> tuple[Data, Data]:
         """(train, held-out) data: a built-in dataset's train/test splits or a seeded split of the user's."""
         if spec.data is not None:
-            return split_data(spec.read_user(), spec.validation_split, seed)
-        name = spec.dataset or self.default_dataset
+            data = self.require_images(spec.read_user(), spec.data)
+            return split_data(data, spec.validation_split, seed)
+        name = spec.dataset = spec.dataset or self.default_dataset  # the run records which dataset it read
         return (load_builtin(name, "train", root=spec.data_dir, download=spec.download),
                 load_builtin(name, "test", root=spec.data_dir, download=spec.download))
+
+    def load_heldout(self, spec: DataSpec, seed: int) -> Data:
+        """The run's held-out data alone: a built-in dataset's test split (its training split is not read),
+        or the seeded held-out part of the user's data."""
+        if spec.data is None:
+            return load_builtin(spec.dataset or self.default_dataset, "test", root=spec.data_dir,
+                                download=spec.download)
+        return self.load_data(spec, seed)[1]
 
     def load_eval_data(self, spec: DataSpec, seed: int, path: str | None = None) -> Data:
         """The data ``aekit evaluate``/``aekit plot`` use: a given file, else the run's held-out split."""
         if path is not None:  # the whole file the user asked about
-            data = spec.read_user(path)
+            data = self.require_images(spec.read_user(path), path)
             return data if self.evaluates_on_disk else in_memory(data, limit=None)
-        return in_memory(self.load_data(spec, seed)[1])
+        return in_memory(self.load_heldout(spec, seed))
+
+    def require_images(self, data: Data, source: str | Path) -> Data:
+        """``data`` unchanged, or a one-line refusal of a table given to an image family."""
+        x = data.x
+        shape = x.sample_shape if hasattr(x, "sample_shape") else x.shape[1:]
+        if not self.takes_tables and len(shape) == 1:
+            raise UsageError(f"{source} holds a table (rows of {shape[0]} values); {self.name} works on images: "
+                             f"give an image folder, or an .npy/.npz of shape (n, H, W) or (n, C, H, W)")
+        return data
 
     def fit(self, est, train: Data, val: Data, **kw: Any):
         return est.fit(train.x, validation_data=val.x, **kw)
@@ -105,6 +124,58 @@ class Recipe:
 
     def figures(self, est, data: Data, folder: Path) -> list[Path]:  # pragma: no cover - abstract
         raise NotImplementedError
+
+    def quality_warnings(self, est, metrics: dict[str, Any], data: Data) -> list[str]:
+        """One-line warnings, each with a likely fix, about a finished run that is not useful (see ``quality``)."""
+        from .quality import never_improved
+
+        return [w for w in (never_improved(getattr(est, "history_", []), getattr(est, "lr", None)),) if w]
+
+
+def figure_indices(data: Data, n: int = 10, seed: int = 0) -> np.ndarray:
+    """``n`` seeded sample indices for figures, spread across the classes when there are labels.
+
+    Taking the first samples by path would show ten images of one class of a class-folder dataset;
+    this takes a seeded shuffle and then one sample of each class in turn.
+
+    Examples
+    --------
+    >>> figure_indices(Data(x=np.zeros((6, 1)), y=np.array([0, 0, 0, 1, 1, 1])), n=4).tolist()
+    [0, 2, 3, 5]
+    """
+    order = np.random.default_rng(seed).permutation(len(data))
+    if data.y is None:
+        return np.sort(order[:n])
+    y = np.asarray(data.y)[order]
+    per_class = [order[y == c] for c in np.unique(y)]  # each class's samples in shuffled order
+    picked: list[int] = []
+    for k in range(max(map(len, per_class), default=0)):
+        picked += [int(c[k]) for c in per_class if k < len(c)]
+        if len(picked) >= n:
+            break
+    return np.sort(np.asarray(picked[:n], dtype=np.int64))
+
+
+def class_names(data: Data) -> list[str] | None:
+    """A built-in dataset's class names (Fashion-MNIST's "T-shirt/top", ...), for figure legends."""
+    from ..data import DATASETS
+
+    cls = DATASETS.get(data.source.split(":")[0])
+    return None if cls is None else getattr(cls, "classes", None)
+
+
+def model_columns(est, data: Data) -> np.ndarray:
+    """``data.x`` with the model's feature columns, by name when both sides know them."""
+    names = getattr(est, "feature_names_in_", None)
+    if names is None or data.feature_names is None or list(data.feature_names) == list(names):
+        return data.x
+    missing = [n for n in names if n not in data.feature_names]
+    if missing:
+        raise UsageError(f"{data.source}: missing the model's columns {', '.join(missing[:5])}"
+                         f"{f' (and {len(missing) - 5} more)' if len(missing) > 5 else ''}")
+    idx = [data.feature_names.index(n) for n in names]
+    x = data.x if isinstance(data.x, np.ndarray) else data.x.rows(0, len(data.x))  # reordering needs memory
+    return x[:, idx]
 
 
 def get_recipe(name: str) -> Recipe:

@@ -10,6 +10,7 @@ Every file is written into the staging folder; only the commit makes the run vis
 
 from __future__ import annotations
 
+import inspect
 import logging
 from pathlib import Path
 from typing import Any, Sequence
@@ -31,13 +32,14 @@ RESUMABLE = ("epochs", "lr", "batch_size", "schedule", "patience", "precision", 
 
 
 def train_run(family: str, params: dict[str, Any], spec: DataSpec, out: str | Path, *, overwrite: bool = False,
-              resume: bool = False, callbacks: Sequence[object] = (), figures: bool = True):
+              resume: bool = False, callbacks: Sequence[object] = (), figures: bool = True, tensorboard: bool = False):
     """Train ``family`` into the run folder ``out``; return ``(estimator, metrics)``.
 
     With ``resume``, the interrupted run beside ``out`` or else the finished run in ``out`` is
     continued from its last checkpoint with its recorded family, parameters and data; the
     settings in :data:`RESUMABLE` given in ``params`` replace the recorded ones (so a finished
-    run can be trained for longer, or a diverged one continued with a lower ``lr``).
+    run can be trained for longer, or a diverged one continued with a lower ``lr``). ``tensorboard``: also write
+    TensorBoard logs into ``out/tensorboard`` (aekit.training.tensorboard).
     """
     out = _check_out(out, spec)
     source = None
@@ -52,6 +54,9 @@ def train_run(family: str, params: dict[str, Any], spec: DataSpec, out: str | Pa
             raise
         raise RunFailure(f"{source / CONFIG}: the recorded settings cannot be used ({exc}); the file is damaged: "
                          f"start again with --overwrite") from None
+    if tensorboard and "tensorboard" not in inspect.signature(est.fit).parameters:
+        raise UsageError(f"--tensorboard: the {family} family writes no TensorBoard logs (its history is in "
+                         f"RUN/history.csv); drop --tensorboard")
     seed = int(est.seed)
     if spec.data is not None:
         check_images_fit(spec.data, spec.image_size)
@@ -74,7 +79,12 @@ def train_run(family: str, params: dict[str, Any], spec: DataSpec, out: str | Pa
         _io.write_json(run.work / CONFIG, _jsonable({**config, "status": "training"}))
         distributed.barrier()  # the others may now read the checkpoint
         try:
-            recipe.fit(est, train, val, checkpoint_dir=run.checkpoint_dir, resume=resume, callbacks=callbacks)
+            kw = {}
+            if tensorboard:
+                from ..training.tensorboard import TensorBoardLog
+
+                kw["tensorboard"] = TensorBoardLog(run.work / "tensorboard", labels=None if val.y is None else list(val.y))
+            recipe.fit(est, train, val, checkpoint_dir=run.checkpoint_dir, resume=resume, callbacks=callbacks, **kw)
         except (UsageError, RunFailure) as exc:  # data the model cannot take, a damaged checkpoint: unless it
             if not isinstance(exc, Diverged) and not run.made_progress():  # trained on, nothing worth keeping
                 run.discard()
@@ -84,6 +94,7 @@ def train_run(family: str, params: dict[str, Any], spec: DataSpec, out: str | Pa
         run.write_history(est.history_)
         config["threads"] = getattr(est, "threads_", None)  # the CPU threads it trained with, and why
         metrics = recipe.evaluate(est, val)
+        metrics["warnings"] = recipe.quality_warnings(est, metrics, val)  # a useless result says so
         metrics.update(epochs=len(est.history_), train_seconds=round(sum(r["seconds"] for r in est.history_), 3))
         write_estimator(est, run.work, extra={**config, "status": "done"})
         run.write_json("metrics.json", metrics)

@@ -30,12 +30,46 @@ class DataSpec:
     time_column: str | None = None  # a series: the column of each step's time, carried through to scores
     fill: str | None = None  # a series: fill gaps ("linear", "previous") instead of refusing them
     train_steps: int | None = None  # a series: train on its first N steps (the rest is held out)
+    checksums: dict[str, str] | None = None  # sha256 of the data read (built-in: the files' published ones)
 
     def to_json(self) -> dict[str, Any]:
+        """As recorded in a run's ``config.json``: paths made absolute, the data root that was used
+        (so that later commands find built-in data without ``$AEKIT_DATA``) and the data's checksums."""
         d = dataclasses.asdict(self)
         if self.data is not None:
             d["data"] = str(Path(self.data).resolve())
+        else:
+            from ..data import data_root
+
+            d["data_dir"] = str(data_root(self.data_dir).resolve())
+        if d["checksums"] is None:
+            d["checksums"] = self.fingerprint()
         return d
+
+    def fingerprint(self) -> dict[str, str]:
+        """sha256 checksums of the data: a built-in dataset's files (published), a file's bytes, or one
+        digest of a folder's files (relative names and contents)."""
+        if self.data is None:
+            from ..data import get_dataset
+
+            return {r.filename: r.sha256 for r in get_dataset(self.dataset).resources} if self.dataset else {}
+        path = Path(self.data)
+        if path.is_file():
+            return {path.name: _sha256([path])}
+        if path.is_dir():
+            files = sorted((p for p in path.rglob("*") if p.is_file()), key=lambda p: p.relative_to(path).as_posix())
+            return {path.name + "/": _sha256(files, names_from=path)}
+        return {}
+
+    def reading_from(self, data_dir: str | None = None) -> "DataSpec":
+        """This spec, to read the run's data again: from ``data_dir`` (``--data-dir``) when given, else
+        from the root recorded at training when it still exists, else from the default root."""
+        spec = dataclasses.replace(self)
+        if data_dir is not None:
+            spec.data_dir = data_dir
+        elif spec.data_dir is not None and not Path(spec.data_dir).is_dir():
+            spec.data_dir = None  # moved or another machine: $AEKIT_DATA, then the user cache
+        return spec
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> "DataSpec":
@@ -66,7 +100,22 @@ class DataSpec:
         disk = open_rows(path, cache_dir=_spill_dir(), label_column=self.label_column, id_column=self.id_column,
                          image_size=self.image_size)
         return Data(x=disk.rows, y=disk.y, ids=disk.ids, feature_names=disk.feature_names, names=disk.names,
-                    image_mode=disk.image_mode, source=disk.source)
+                    image_mode=disk.image_mode, source=disk.source,
+                    id_name=None if disk.ids is None else str(self.id_column))
+
+
+def _sha256(files: list[Path], names_from: Path | None = None) -> str:
+    """One sha256 over ``files``' bytes (and, for a folder, their names relative to it), read in 1 MiB blocks."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    for f in files:
+        if names_from is not None:
+            digest.update(f.relative_to(names_from).as_posix().encode() + b"\0")
+        with open(f, "rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                digest.update(block)
+    return digest.hexdigest()
 
 
 def _spill_dir() -> str:

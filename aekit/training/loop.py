@@ -186,7 +186,8 @@ def _diverged(epoch: int, config: TrainConfig, value: float | None, checkpoint_d
               *, weights: bool = False) -> Diverged:
     """The one-line error of a run whose loss or weights stopped being finite in ``epoch`` (0-based)."""
     what = "the weights became non-finite" if weights else f"the loss became {value}"
-    lower = f"{config.lr / 10:g}"
+    # A tenth of the rate; from a rate far above any Adam setting (> 0.1), Adam's usual 1e-3 instead.
+    lower = f"{config.lr / 10 if config.lr <= 0.1 else 1e-3:g}"
     kept = ""
     if checkpoint_dir is not None and has_checkpoint(checkpoint_dir):
         kept = f"; the last good checkpoint is kept: continue it with --resume --lr {lower}"

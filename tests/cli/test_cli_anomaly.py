@@ -57,7 +57,8 @@ def test_user_csv_train_score_evaluate(tmp_path, capsys):
     out = tmp_path / "scores.csv"
     assert main(["score", str(run), "--input", str(new), "--output", str(out), "--id-column", "beat_id"]) == 0
     table = list(csv.DictReader(out.open()))
-    assert len(table) == 50 and list(table[0]) == ["id", "score", "is_anomaly"] and table[0]["id"] == "b0"
+    # the id column keeps its own name (issue 21)
+    assert len(table) == 50 and list(table[0]) == ["beat_id", "score", "is_anomaly"] and table[0]["beat_id"] == "b0"
     flags = np.array([int(r["is_anomaly"]) for r in table])
     assert flags[40:].mean() > 0.8 and flags[:40].mean() < 0.3
     assert main(["score", str(run), "--input", str(new), "--output", str(out)]) == 2  # refuses to clobber

@@ -124,7 +124,7 @@ def test_columns_selection(tmp_path):
     (tmp_path / "t.csv").write_text("a,b,c,d\n1,2,3,4\n5,6,7,8\n")
     data = read_path(tmp_path / "t.csv", columns=["c", "a"])
     assert data.x.tolist() == [[3, 1], [7, 5]] and data.feature_names == ["c", "a"]
-    assert "'e'" in _error(tmp_path / "t.csv", columns=["a", "e"])
+    assert "lacks the model's columns 'e'; its columns are: a, b, c, d" in _error(tmp_path / "t.csv", columns=["a", "e"])
 
 
 def test_explicit_has_header(tmp_path):
@@ -213,7 +213,7 @@ def test_resize(tmp_path):
     _png(tmp_path / "imgs" / "a.png", np.zeros((5, 5), np.uint8))
     _png(tmp_path / "imgs" / "b.png", np.full((8, 3), 255, np.uint8))
     message = _error(tmp_path / "imgs", match="--image-size")
-    assert "a.png is 5x5, b.png is 8x3" in message
+    assert "a.png is 5x5, b.png is 3x8 (width x height)" in message  # as --image-size takes it
     assert read_path(tmp_path / "imgs", image_size=4).x.shape == (2, 1, 4, 4)
     data = read_path(tmp_path / "imgs", image_size=(6, 2))
     assert data.x.shape == (2, 1, 6, 2) and data.x[1].min() == 1.0

@@ -121,3 +121,24 @@ def test_failed_file_write_leaves_nothing(tmp_path, monkeypatch):
 def test_unsupported_output(tmp_path):
     with pytest.raises(UsageError, match="unsupported extension '.xlsx'"):
         write_output(tmp_path / "out.xlsx", np.ones((2, 2)))
+
+
+def test_tables_keep_identity_ids_by_their_own_name_file_names_and_labels(tmp_path):
+    (tmp_path / "in.csv").write_text("patient_id,a,b\nP1,1,2\nP2,3,4\n")
+    like = read_path(tmp_path / "in.csv", id_column="patient_id")
+    assert like.id_name == "patient_id"
+    write_output(tmp_path / "z.csv", np.ones((2, 2)), like=like, columns=["z1", "z2"])
+    assert (tmp_path / "z.csv").read_text().splitlines() == ["patient_id,z1,z2", "P1,1,1", "P2,1,1"]
+    images = Data(x=np.zeros((2, 1, 2, 2), np.float32), names=["cat/a.png", "dog/b.png"], y=np.array(["cat", "dog"]))
+    write_output(tmp_path / "zi.csv", np.zeros((2, 1)), like=images, columns=["z1"], labels=True)
+    assert (tmp_path / "zi.csv").read_text().splitlines() == ["file,label,z1", "cat/a.png,cat,0", "dog/b.png,dog,0"]
+
+
+def test_class_sub_folders_are_labels(tmp_path):
+    from aekit.data.images import folder_labels
+
+    for label in ("3", "7"):
+        (tmp_path / "d" / label).mkdir(parents=True)
+        Image.fromarray(np.zeros((4, 4), np.uint8), "L").save(tmp_path / "d" / label / "a.png")
+    assert read_path(tmp_path / "d").y.tolist() == [3, 7]
+    assert folder_labels(["a.png", "b.png"]) is None and folder_labels(["x/a.png", "x/b.png"]) is None

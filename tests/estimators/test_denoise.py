@@ -112,8 +112,8 @@ def test_bad_params_fail_in_fit(params, match):
 
 
 def test_bad_data():
-    with pytest.raises(DataError, match="images"):
-        small().fit(np.random.default_rng(0).random((10, 20), dtype=np.float32))
+    with pytest.raises(DataError, match="images"):  # rows (n, d) are one-row images; 5-D is nothing
+        small().fit(np.random.default_rng(0).random((10, 2, 3, 4, 5), dtype=np.float32))
     with pytest.raises(DataError, match=r"\[0, 1\]"):
         small().fit(images(10) * 255)
     with pytest.raises(NotFittedError):

@@ -123,4 +123,4 @@ def test_a_streamed_file_of_the_wrong_width_is_refused_in_one_line(tmp_path):
     run_cli("train", "basic", "--data", tmp_path / "train.npy", "--stream", "--epochs", "1", "--no-figures", "--quiet",
             "--out", tmp_path / "r")
     proc = run_cli("evaluate", tmp_path / "r", "--data", tmp_path / "wrong.npy", check=None)
-    assert_one_line_error(proc, 2, "features 16", "got 7")
+    assert_one_line_error(proc, 2, "has 7 features", "expecting 16")

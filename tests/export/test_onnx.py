@@ -272,3 +272,16 @@ def test_verify_refuses_another_estimator(ae, vae, tmp_path):
     path = export_onnx(vae, tmp_path / "vae.onnx")
     with pytest.raises(UsageError, match="holds a VAE part"):
         verify_onnx(path, ae)
+
+
+@pytest.mark.parametrize("part", ["autoencoder", "encoder", "decoder"])
+def test_an_autoencoder_of_a_raw_table_exports_its_scaling(tmp_path, part):
+    x = sines(64, 3) * np.linspace(1, 500, LENGTH, dtype=np.float32)  # columns of very different scales
+    ae = aekit.Autoencoder(latent_dim=3, epochs=1, device="cpu").fit(x)
+    assert ae.scaler_.kind == "standard"
+    path = export_onnx(ae, tmp_path / f"{part}.onnx", part)
+    assert verify_onnx(path, ae) <= TOL * 500  # outputs in the table's units (up to ~1500)
+    inputs = np.random.default_rng(1).standard_normal((BATCH, 3)).astype(np.float32) if part == "decoder" else x[:BATCH]
+    want = {"autoencoder": ae.reconstruct, "encoder": ae.transform, "decoder": ae.inverse_transform}[part](inputs)
+    got = next(iter(run(path, inputs).values()))
+    assert np.max(np.abs(got - want)) <= 1e-3 * max(1.0, float(np.abs(want).max()))

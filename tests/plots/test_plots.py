@@ -147,3 +147,36 @@ def test_import_does_not_load_matplotlib() -> None:
     root = Path(__file__).resolve().parents[2]
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=root, check=True)
     assert out.stdout.split() == ["False", "False"]
+
+
+def test_manifold_has_z1_z2_axes_and_every_plot_a_title(tmp_path, monkeypatch):
+    import aekit.plots._common as common
+    from aekit.plots import plot_manifold
+
+    q = np.linspace(-2, 2, 4)
+    check_png(tmp_path / "m.png", plot_manifold(images(12, 1), q, q[:3][::-1], tmp_path / "m.png", title="manifold"))
+    with pytest.raises(ValueError, match="len"):
+        plot_manifold(images(5, 1), q, q, tmp_path / "bad.png")
+    seen = []
+    save = common._save
+
+    def keep(fig, path, dpi=common.DPI):  # look at each figure's axes before it is written
+        ax = fig.axes[0]
+        seen.append((Path(path).name, ax.get_title() or fig._suptitle is not None, ax.get_xlabel(),
+                     ax.get_ylabel(), [t.get_text() for t in ax.get_xticklabels()]))
+        return save(fig, path, dpi)
+
+    for module in ("curves", "images", "latent", "anomaly"):
+        monkeypatch.setattr(f"aekit.plots.{module}._save", keep)
+    plot_manifold(images(12, 1), q, q[:3][::-1], tmp_path / "m2.png")
+    plot_history([{"epoch": e, "train_loss": 1 / e} for e in range(1, 4)], tmp_path / "h.png")
+    plot_latent_map(RNG.normal(size=(20, 2)), None, tmp_path / "l.png")
+    plot_error_histogram(RNG.random(10), RNG.random(5), 0.5, tmp_path / "e.png")
+    plot_roc(np.array([0, 1] * 5), RNG.random(10), tmp_path / "r.png")
+    by_name = {s[0]: s[1:] for s in seen}
+    assert by_name["m2.png"][1:3] == ("z1", "z2")
+    for name in ("h.png", "l.png", "e.png", "r.png"):
+        title, xlabel, ylabel, _ = by_name[name]
+        assert title and xlabel and ylabel, name
+    ticks = [t for t in by_name["h.png"][3] if t]
+    assert all(float(t.replace("−", "-")).is_integer() for t in ticks)  # whole epochs only

@@ -1,0 +1,106 @@
+"""Input checks at the estimators' boundary, through scikit-learn's own validation.
+
+``validate_data`` records ``n_features_in_`` and ``feature_names_in_`` at ``fit`` and checks them
+on every later call (a DataFrame with reordered or renamed columns is refused rather than scored
+wrongly); ``check_array`` does the rest (numbers, finite, at least one sample and one feature,
+float32). Its errors keep scikit-learn's wording, which its ``check_estimator`` and users'
+``pytest.raises(match=...)`` look for, folded onto one line as aekit's errors are; where aekit's own
+message said more (which value is NaN, how to reshape) that is added.
+
+Sparse input is kept sparse (CSR) and served to the model a batch at a time through
+:class:`aekit.data.sparse.SparseRows`.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import numpy as np
+
+from ..data.checks import to_numpy
+from ..data.sparse import SparseRows
+from ..errors import DataError, DataTypeError, one_line
+
+MESSAGE_CHARS = 400  # scikit-learn may print the array into a message; aekit's stay one readable line
+
+
+def _is_sparse(X: Any) -> bool:
+    import scipy.sparse as sp
+
+    return sp.issparse(X)
+
+
+def _ndim(X: Any) -> int:
+    return 2 if _is_sparse(X) else int(X.ndim)
+
+
+def _fail(exc: Exception, X: Any, name: str) -> DataError:
+    """scikit-learn's message on one line, as a DataError (TypeError where scikit-learn raised one)."""
+    message = one_line(exc)
+    if "NaN" in message or "infinity" in message:
+        message = message.split(". ")[0].rstrip(".")  # "Input X contains NaN"; not the paragraph on imputers
+        arr = np.asarray(X) if isinstance(X, np.ndarray) else None
+        if arr is not None and arr.dtype.kind in "fc":
+            index = tuple(int(i) for i in np.argwhere(~np.isfinite(arr))[0]) if (~np.isfinite(arr)).any() else None
+            if index is not None:
+                message = (message.rstrip(".") + f" (a non-finite value, first at index {index}: {arr[index]}); "
+                           f"expected finite numbers")
+    dtype = getattr(X, "dtype", None)
+    if isinstance(dtype, np.dtype) and dtype.kind in "USO" and "expected numbers" not in message:
+        message = message.rstrip(".") + f"; {name} has dtype {dtype}, expected numbers (bool, int or float)"
+    if len(message) > MESSAGE_CHARS:
+        message = message[:MESSAGE_CHARS] + " ..."
+    return (DataTypeError if isinstance(exc, TypeError) else DataError)(message)
+
+
+def check_input(est: Any, X: Any, *, reset: bool | None, name: str = "X", accept_sparse: bool = False) -> Any:
+    """Validate ``X`` for ``est``; return a C-contiguous float32 array, or :class:`SparseRows` for sparse input.
+
+    Parameters
+    ----------
+    est : estimator
+        Named in messages; its ``n_features_in_``/``feature_names_in_`` are recorded or checked.
+    reset : bool or None
+        True at ``fit`` (record what ``X`` is), False for a fitted model (check ``X`` against it),
+        None for other arrays (validation data, targets, latent vectors): checked, nothing recorded.
+    name : str
+        The argument's name in messages.
+    accept_sparse : bool
+        Take SciPy sparse matrices (the dense families); otherwise they are refused with
+        scikit-learn's "Sparse data was passed ..." line.
+    """
+    from sklearn.utils.validation import check_array, validate_data
+
+    if not hasattr(X, "ndim") and not _is_sparse(X):
+        X = to_numpy(X, name)  # torch tensors, nested lists (ragged lists: aekit's one line)
+    elif hasattr(X, "detach"):
+        X = to_numpy(X, name)
+    if _ndim(X) < 2:
+        raise DataError(f"{name} has shape {tuple(X.shape)}; expected at least 2 dimensions (samples, features...). "
+                        f"Reshape your data with X.reshape(-1, 1) for a single feature or X.reshape(1, -1) "
+                        f"for a single sample")
+    dtype = getattr(X, "dtype", None)
+    if isinstance(dtype, np.dtype) and dtype.kind == "c":  # check_array would print the whole array
+        raise DataError(f"Complex data not supported: {name} has dtype {dtype}; expected real numbers "
+                        f"(take X.real or abs(X) first)")
+    kw: dict[str, Any] = dict(accept_sparse="csr" if accept_sparse else False, dtype=np.float32, order="C",
+                              allow_nd=True, ensure_min_samples=1, ensure_min_features=1)
+    original = X
+    try:
+        if reset is not None and _ndim(X) == 2:
+            # Tables: record (fit) or check (fitted) n_features_in_ and feature_names_in_.
+            with warnings.catch_warnings():
+                # An array scored by a model fitted on named columns is taken in the training order:
+                # aekit's readers (CLI, recipes) select the columns by name before they pass arrays.
+                warnings.filterwarnings("ignore", message="X does not have valid feature names")
+                X = validate_data(est, X, reset=reset, **kw)
+        else:
+            X = check_array(X, estimator=est, input_name=name, **kw)
+            if reset:  # images: no feature names; n_features_in_ is set from the sample shape
+                for attr in ("feature_names_in_", "n_features_in_"):
+                    if attr in vars(est):
+                        delattr(est, attr)
+    except (ValueError, TypeError) as exc:
+        raise _fail(exc, original, name) from None
+    return SparseRows(X) if _is_sparse(X) else X

@@ -1,0 +1,62 @@
+"""``aekit train --tensorboard``, ``aekit index`` and ``aekit neighbors`` end to end, on tiny data."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import numpy as np
+import pytest
+
+from .helpers import assert_one_line_error, run_cli
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    """A 2-epoch basic run on 150 small images, with TensorBoard logs."""
+    pytest.importorskip("tensorboard")
+    folder = tmp_path_factory.mktemp("search")
+    rng = np.random.default_rng(0)
+    x = rng.random((150, 1, 12, 12), dtype=np.float32)
+    x[:75, :, :6] *= 0.2  # two kinds of image: dark top or not
+    np.save(folder / "x.npy", x)
+    np.save(folder / "q.npy", x[[0, 100]])
+    run_cli("train", "basic", "--data", folder / "x.npy", "--epochs", "2", "--latent-dim", "4", "--quiet",
+            "--tensorboard", "--out", folder / "run")
+    return folder
+
+
+def test_train_tensorboard_leaves_logs_tensorboard_reads(run):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    acc = EventAccumulator(str(run / "run" / "tensorboard"), size_guidance={"images": 0})
+    acc.Reload()
+    assert {"loss/train", "loss/val", "learning_rate"} <= set(acc.Tags()["scalars"])
+    assert "reconstructions" in acc.Tags()["images"]
+    assert "sprite" in (run / "run" / "tensorboard" / "projector_config.pbtxt").read_text()
+
+
+def test_index_then_neighbors(run):
+    proc = run_cli("index", run / "run", "--input", run / "x.npy", "--output", run / "ix", "--metric", "cosine")
+    assert "150 vectors of size 4" in proc.stdout
+    assert json.loads((run / "ix" / "index.json").read_text())["metric"] == "cosine"
+    run_cli("neighbors", run / "ix", "--query", run / "q.npy", "-k", "5", "--output", run / "nb.csv")
+    rows = list(csv.DictReader((run / "nb.csv").open()))
+    assert len(rows) == 10 and list(rows[0]) == ["query", "rank", "neighbor", "distance"]
+    assert [r["neighbor"] for r in rows if r["rank"] == "1"] == ["0", "100"]  # each query finds itself first
+    assert float(rows[0]["distance"]) == pytest.approx(0, abs=1e-5)
+    assert (run / "nb.png").read_bytes()[:4] == b"\x89PNG"
+    proc = run_cli("neighbors", run / "ix", "--query", run / "q.npy", "--output", run / "nb.csv", check=None)
+    assert_one_line_error(proc, 2, "already exists")
+
+
+def test_bad_use_is_one_line(run, tmp_path):
+    np.save(tmp_path / "wide.npy", np.zeros((3, 1, 12, 13), np.float32))
+    run_cli("index", run / "run", "--input", run / "x.npy", "--output", tmp_path / "ix")
+    proc = run_cli("neighbors", tmp_path / "ix", "--query", tmp_path / "wide.npy", "--output", tmp_path / "n.csv",
+                   check=None)
+    assert_one_line_error(proc, 2, "sample shape")
+    proc = run_cli("neighbors", tmp_path, "--query", run / "q.npy", "--output", tmp_path / "n.csv", check=None)
+    assert_one_line_error(proc, 2, "index.json")
+    proc = run_cli("index", run / "run", "--input", run / "x.npy", "--output", tmp_path / "ix", check=None)
+    assert_one_line_error(proc, 2, "overwrite")

@@ -1,0 +1,63 @@
+"""Help that tells: a line for every argument, each family's own defaults, every choice list."""
+
+from __future__ import annotations
+
+import argparse
+
+import pytest
+
+from aekit.cli.main import build_parser, main
+
+
+def _parsers(parser, path=()):
+    yield path, parser
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                yield from _parsers(sub, (*path, name))
+
+
+def test_every_argument_of_every_command_has_a_help_line():
+    missing = [f"aekit {' '.join(path)} {action.dest}" for path, parser in _parsers(build_parser())
+               for action in parser._actions
+               if not isinstance(action, (argparse._HelpAction, argparse._SubParsersAction)) and not action.help]
+    assert missing == []
+
+
+@pytest.mark.parametrize("family, shown", [
+    ("basic", ["(default: auto)", "(default: 64)", "(default: 0.001)", "recipe, fast", "runs/basic"]),
+    ("stacked", ["(default: 256,128)"]),
+    ("denoise", ["(default: gaussian:0.2)", "(default: 16,8)", "recipe, fast"]),
+    ("vae", ["(default: 0.001)", "(default: onecycle)", "(default: 2)", "recipe, strong"]),
+])
+def test_each_family_shows_its_own_defaults_and_presets(family, shown, capsys):
+    with pytest.raises(SystemExit):
+        main(["train", family, "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    for s in shown:
+        assert s in text, s
+
+
+def test_static_name_lists_agree_with_the_library():
+    from aekit.cli import cmd_autoencoder
+    from aekit.cli.options import DATASET_NAMES
+    from aekit.data import DATASETS
+    from aekit.estimators.preprocessing import SCALERS
+    from aekit.models.activations import ACTIVATIONS
+
+    assert DATASET_NAMES == tuple(DATASETS)
+    assert set(cmd_autoencoder.ACTIVATIONS) == set(ACTIVATIONS)
+    assert set(cmd_autoencoder.SCALERS) - {"auto"} <= set(SCALERS)
+
+
+def test_datasets_download_lists_the_names(capsys):
+    with pytest.raises(SystemExit):
+        main(["datasets", "download", "--help"])
+    out = capsys.readouterr().out
+    assert "mnist, fashion-mnist, binarized-mnist, ecg5000" in " ".join(out.split())
+
+
+def test_image_size_says_width_by_height(capsys):
+    with pytest.raises(SystemExit):
+        main(["encode", "--help"])
+    assert "WIDTHxHEIGHT" in capsys.readouterr().out

@@ -1,0 +1,56 @@
+"""Runs remember their data: the data root and checksums in config.json; evaluation reads the held-out split only."""
+
+from __future__ import annotations
+
+import hashlib
+
+import numpy as np
+
+from aekit.data import MNIST, Data
+from aekit.recipes import DataSpec, get_recipe
+
+
+def test_a_builtin_run_records_the_root_it_read_and_the_files_checksums(tmp_path, monkeypatch):
+    monkeypatch.setenv("AEKIT_DATA", str(tmp_path / "root"))
+    d = DataSpec(dataset="mnist").to_json()
+    assert d["data_dir"] == str((tmp_path / "root").resolve())
+    assert d["checksums"] == {r.filename: r.sha256 for r in MNIST.resources}
+    given = DataSpec(dataset="mnist", data_dir=str(tmp_path / "x")).to_json()
+    assert given["data_dir"] == str((tmp_path / "x").resolve())
+
+
+def test_the_users_data_is_recorded_with_its_checksum(tmp_path):
+    np.save(tmp_path / "x.npy", np.arange(6, dtype=np.float32).reshape(3, 2))
+    d = DataSpec(data=str(tmp_path / "x.npy")).to_json()
+    assert d["checksums"] == {"x.npy": hashlib.sha256((tmp_path / "x.npy").read_bytes()).hexdigest()}
+    assert d["data_dir"] is None
+    (tmp_path / "imgs").mkdir()
+    (tmp_path / "imgs" / "a.png").write_bytes(b"one")
+    first = DataSpec(data=str(tmp_path / "imgs")).fingerprint()
+    (tmp_path / "imgs" / "a.png").write_bytes(b"two")
+    assert DataSpec(data=str(tmp_path / "imgs")).fingerprint() != first  # a folder's digest covers its contents
+    back = DataSpec.from_json(d)
+    assert back.checksums == d["checksums"] and back.to_json()["checksums"] == d["checksums"]
+
+
+def test_reading_again_prefers_data_dir_then_the_recorded_root_if_it_still_exists(tmp_path):
+    spec = DataSpec.from_json(DataSpec(dataset="mnist", data_dir=str(tmp_path)).to_json())
+    assert spec.reading_from().data_dir == str(tmp_path.resolve())
+    assert spec.reading_from(str(tmp_path / "other")).data_dir == str(tmp_path / "other")
+    gone = DataSpec.from_json(DataSpec(dataset="mnist", data_dir=str(tmp_path / "moved")).to_json())
+    assert gone.reading_from().data_dir is None  # $AEKIT_DATA, then the user cache
+
+
+def test_evaluation_reads_only_the_held_out_split(monkeypatch):
+    import aekit.recipes.base as base
+
+    splits = []
+
+    def fake(name, split, root=None, download=True):
+        splits.append(split)
+        return Data(x=np.zeros((4, 1, 28, 28), np.float32), source=f"{name}:{split}")
+
+    monkeypatch.setattr(base, "load_builtin", fake)
+    for family in ("basic", "denoise", "vae"):
+        get_recipe(family).load_eval_data(DataSpec(dataset="mnist"), 0)
+    assert splits == ["test", "test", "test"]
