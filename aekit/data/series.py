@@ -24,7 +24,7 @@ import numpy as np
 from ..errors import UsageError, one_line
 from .checks import fail
 from .container import Data
-from .tables import TABLE_EXTENSIONS, _is_number, _pick_columns, _table_rows
+from .tables import TABLE_EXTENSIONS, _is_number, _pick_columns, _table_rows, open_parquet
 
 SERIES_EXTENSIONS = (".csv", ".tsv", ".parquet", ".npy")
 FILLS = ("linear", "previous")
@@ -339,14 +339,7 @@ def _check_infinite(x: np.ndarray, path: Path, first_step: int, names: list[str]
 
 
 def _parquet_chunks(path: Path, time_column, label_column, columns, chunk_steps: int) -> Iterator[Data]:
-    try:
-        import pyarrow.parquet as pq
-    except ImportError:
-        raise fail(f"{path}: reading .parquet needs pyarrow; pip install pyarrow") from None
-    try:
-        pfile = pq.ParquetFile(path)
-    except Exception as exc:  # pyarrow raises its own ArrowInvalid/ArrowIOError types
-        raise fail(f"{path} is not a valid .parquet file: {one_line(exc)}") from exc
+    pfile = open_parquet(path)
     names = list(pfile.schema_arrow.names)
     time, label, values = _pick(names, True, path, time_column, label_column, columns)
     wanted = sorted({*values, *(i for i in (time, label) if i is not None)})

@@ -217,18 +217,23 @@ def _parse_numbers(cells: np.ndarray, path: Path, lines: list[int], names: list[
 # --------------------------------------------------------------------------- Parquet
 
 
-def iter_parquet(path: Path, *, label_column, id_column, columns, chunk_rows: int) -> Iterator[Data]:
-    """Chunks of a Parquet file as :class:`Data`, like :func:`iter_table` gives them."""
-    if not path.is_file():
-        raise UsageError(f"no such file: {path}")
+def open_parquet(path: Path):
+    """``pyarrow.parquet.ParquetFile`` of ``path``, or one line: pyarrow missing, or not a parquet file."""
     try:
         import pyarrow.parquet as pq
     except ImportError:
         raise fail(f"{path}: reading .parquet needs pyarrow; pip install pyarrow") from None
     try:
-        pfile = pq.ParquetFile(path)
+        return pq.ParquetFile(path)
     except Exception as exc:  # pyarrow raises its own ArrowInvalid/ArrowIOError types
         raise fail(f"{path} is not a valid .parquet file: {one_line(exc)}") from exc
+
+
+def iter_parquet(path: Path, *, label_column, id_column, columns, chunk_rows: int) -> Iterator[Data]:
+    """Chunks of a Parquet file as :class:`Data`, like :func:`iter_table` gives them."""
+    if not path.is_file():
+        raise UsageError(f"no such file: {path}")
+    pfile = open_parquet(path)
     names = list(pfile.schema_arrow.names)
     label, ident, features = _pick_columns(names, True, path, label_column=label_column, id_column=id_column,
                                            columns=columns)

@@ -21,7 +21,7 @@ from ..errors import Diverged, RunFailure, UsageError
 from ..estimators.persistence import CONFIG, _jsonable, read_config, write_estimator
 from ..training import distributed
 from ..training.memory import check_images_fit
-from .base import RECIPES, get_recipe, in_memory
+from .base import RECIPES, class_names, get_recipe, in_memory
 from .folder import RunFolder, versions
 from .spec import DataSpec
 
@@ -83,7 +83,9 @@ def train_run(family: str, params: dict[str, Any], spec: DataSpec, out: str | Pa
             if tensorboard:
                 from ..training.tensorboard import TensorBoardLog
 
-                kw["tensorboard"] = TensorBoardLog(run.work / "tensorboard", labels=None if val.y is None else list(val.y))
+                names = class_names(val)  # the projector's labels: Fashion-MNIST's "Sneaker", not 7
+                labels = None if val.y is None else [names[int(c)] if names else c for c in val.y]
+                kw["tensorboard"] = TensorBoardLog(run.work / "tensorboard", labels=labels)
             recipe.fit(est, train, val, checkpoint_dir=run.checkpoint_dir, resume=resume, callbacks=callbacks, **kw)
         except (UsageError, RunFailure) as exc:  # data the model cannot take, a damaged checkpoint: unless it
             if not isinstance(exc, Diverged) and not run.made_progress():  # trained on, nothing worth keeping
