@@ -14,7 +14,7 @@ that this script starts before and stops after each group). Configurations:
   wait (libgomp spins a while at each barrier): what aekit did before it chose threads;
 * ``T/active``, ``T/passive``: T intra-op threads with ``OMP_WAIT_POLICY`` ACTIVE (spin) or PASSIVE
   (sleep), for T = 1 and 2;
-* ``auto``: what ``aekit train`` does now: passive wait set before torch starts, threads chosen
+* ``auto``: what ``aekit train`` does now: a short spin set before torch starts, threads chosen
   by aekit.training.threads (the ``threads`` column shows the choice).
 
 Printed for each: training wall seconds and CPU seconds (all threads of the process), and the
@@ -68,9 +68,9 @@ def child_env(config: str) -> dict[str, str]:
 def child(recipe_name: str, config: str) -> None:
     """Train one recipe under one configuration; print a JSON line of what it took."""
     if config == "auto":
-        from aekit.training.threads import use_passive_wait
+        from aekit.training.threads import use_short_spin
 
-        use_passive_wait()  # what the CLI does first, before torch is imported
+        use_short_spin()  # what the CLI does first, before torch is imported
     from aekit.recipes.base import get_recipe
     from aekit.recipes.spec import DataSpec
 

@@ -61,7 +61,7 @@ def build_parser() -> Parser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    _threads_sleep_when_idle()
+    _threads_spin_briefly()
     parser = build_parser()
     args = parser.parse_args(argv)
     args.argv = list(sys.argv[1:] if argv is None else argv)
@@ -92,15 +92,15 @@ def main(argv: Sequence[str] | None = None) -> int:
 PEER_GRACE_SECONDS = 5.0
 
 
-def _threads_sleep_when_idle() -> None:
-    """Have torch's OpenMP threads sleep rather than spin when they wait (aekit.training.threads).
+def _threads_spin_briefly() -> None:
+    """Have torch's OpenMP threads spin only briefly when they wait (aekit.training.threads).
 
     The OpenMP runtime reads its wait policy once, when torch is imported, so this comes before
     anything imports torch; the commands import it lazily, in their handlers.
     """
-    from ..training.threads import use_passive_wait
+    from ..training.threads import use_short_spin
 
-    use_passive_wait()
+    use_short_spin()
 
 
 def _alone() -> bool:

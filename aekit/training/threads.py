@@ -6,12 +6,16 @@ processes want the cores the thread it waits for may not be running at all: on 2
 CPU-bound work, the anomaly recipe's training took 9x longer with 2 threads than with 1 and burnt
 10x the CPU (issue 22; benchmarks/bench_contention.py). Two things keep that from happening:
 
-* The wait policy: threads sleep at the barrier instead of spinning (``OMP_WAIT_POLICY=PASSIVE``
-  for GNU libgomp, which torch's Linux wheels use; ``KMP_BLOCKTIME=0`` for Intel's libiomp and
-  LLVM's libomp). The OpenMP runtime reads these once, when torch is imported, so
-  :func:`use_passive_wait` must run before that: the CLI calls it first thing (it imports torch
-  lazily). In Python, set them in the environment before ``import torch``; once torch is
-  imported only the thread counts can still change.
+* The wait policy: threads spin only briefly at the barrier before they sleep
+  (``GOMP_SPINCOUNT=10000`` for GNU libgomp, which torch's Linux wheels use, instead of its
+  default 300,000; ``KMP_BLOCKTIME=0`` for Intel's libiomp and LLVM's libomp). Measured on 2 cores
+  (benchmarks/bench_contention.py): sleeping at once (``OMP_WAIT_POLICY=PASSIVE``) made the conv
+  denoiser and the VAE 30-60% slower on a quiet machine, since their next op arrives within
+  microseconds; a spin of 10,000 keeps them within ~10% of the default, and beside two CPU-bound
+  processes with two threads it cost 2-3x where a spin of 50,000 cost up to 9x. The OpenMP
+  runtime reads these once, when torch is imported, so :func:`use_short_spin` must run before
+  that: the CLI calls it first thing (it imports torch lazily). In Python, set them in the
+  environment before ``import torch``; once torch is imported only the thread counts can still change.
 * The thread count: :func:`choose_threads` gives one thread to small steps (a tiny dense model on
   a small batch gains nothing from a second thread, and its ops are too short to share) and, for
   larger steps, no more threads than the cores that are free now. ``threads=`` on an estimator
@@ -35,9 +39,9 @@ from typing import Any, Iterator
 
 logger = logging.getLogger(__name__)
 
-# What the OpenMP runtimes read at start-up: sleep at barriers instead of spinning.
-PASSIVE_WAIT = {"OMP_WAIT_POLICY": "PASSIVE",  # GNU libgomp (and the OpenMP standard)
-                "KMP_BLOCKTIME": "0"}  # Intel libiomp / LLVM libomp: ms to spin before sleeping
+# What the OpenMP runtimes read at start-up: spin briefly at barriers, then sleep.
+SHORT_SPIN = {"GOMP_SPINCOUNT": "10000",  # GNU libgomp: spins before sleeping (default 300,000)
+              "KMP_BLOCKTIME": "0"}  # Intel libiomp / LLVM libomp: ms to spin before sleeping
 
 # Floating-point operations of an optimizer step per thread it is worth: below this a step's ops
 # are too short to share (most of them under torch's grain of 32,768 elements, so they run on one
@@ -56,7 +60,7 @@ class ThreadChoice:
     intra_op: int  # torch.set_num_threads: threads inside each op
     inter_op: int  # torch.set_num_interop_threads: ops run side by side (fixed once torch has used it)
     reason: str  # "threads=N", or what the automatic choice saw
-    wait_policy: str  # OMP_WAIT_POLICY as the OpenMP runtime started with ("" = the runtime's default: spin)
+    wait_policy: str  # how the OpenMP runtime's threads wait, as its environment said at start-up
 
     def to_json(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -192,23 +196,29 @@ def env_cap() -> int | None:
 # ---- the wait policy ------------------------------------------------------------------------------
 
 
-def use_passive_wait() -> bool:
-    """Make OpenMP threads sleep at barriers instead of spinning, if torch is not imported yet.
+def use_short_spin() -> bool:
+    """Make OpenMP threads spin only briefly at barriers, if torch is not imported yet.
 
-    Sets :data:`PASSIVE_WAIT` in the environment, leaving values the user set alone; returns
-    whether it was in time (the OpenMP runtime reads them when torch loads it).
+    Sets :data:`SHORT_SPIN` in the environment, leaving values the user set alone (an
+    ``OMP_WAIT_POLICY`` of the user's own wins over the spin count); returns whether it was in
+    time (the OpenMP runtime reads them when torch loads it).
     """
     if "torch" in sys.modules:
         logger.debug("torch is already imported; the OpenMP wait policy stays as it started")
         return False
-    for name, value in PASSIVE_WAIT.items():
+    for name, value in SHORT_SPIN.items():
         os.environ.setdefault(name, value)
     return True
 
 
 def wait_policy() -> str:
-    """The wait policy the OpenMP runtime started with, as far as the environment tells."""
-    return os.environ.get("OMP_WAIT_POLICY", "").upper()
+    """How the OpenMP runtime's threads wait, as far as its environment at start-up tells: ``PASSIVE``,
+    ``ACTIVE``, ``spin N`` (libgomp's spin count) or "" (the runtime's default: a long spin)."""
+    policy = os.environ.get("OMP_WAIT_POLICY", "").upper()
+    if policy:
+        return policy
+    spins = os.environ.get("GOMP_SPINCOUNT", "")
+    return f"spin {spins}" if spins else ""
 
 
 # ---- applying a choice ----------------------------------------------------------------------------
