@@ -172,7 +172,7 @@ def summary(rows: dict, args: argparse.Namespace) -> None:
     most = max(args.neighbours)
     if "auto" not in args.configs or 0 not in args.neighbours:
         return
-    print(f"\nsummary (auto = aekit's choice; today = torch's default threads and wait):")
+    print("\nsummary (auto = aekit's choice; today = torch's default threads and wait):")
     for recipe in args.recipes:
         a0 = rows[recipe, 0, "auto"]
         line = f"  {recipe:8s} auto alone {a0['wall']:.2f} s wall, {a0['cpu']:.2f} s CPU"
