@@ -72,6 +72,12 @@ class DenseEnsemble(nn.Module):
         decoder += [MemberLinear(members, back[-2], n_in, config.init), activation(config.output_activation)]
         self.decoder = nn.Sequential(*decoder)
 
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        """Each sample's code: its members' codes side by side, (B, *shape) -> (B, members * latent_dim)."""
+        b = x.shape[0]
+        h = x.reshape(1, b, -1).expand(self.members, b, -1)  # (B, *shape) -> (K, B, n_in), no copy
+        return self.encoder(h).transpose(0, 1).reshape(b, -1)  # (K, B, L) -> (B, K, L) -> (B, K * L)
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         b = x.shape[0]
         h = x.reshape(1, b, -1).expand(self.members, b, -1)  # (B, *shape) -> (K, B, n_in), no copy

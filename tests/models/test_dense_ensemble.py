@@ -39,3 +39,13 @@ def test_a_members_loss_moves_only_its_own_weights():
 def test_members_must_be_positive():
     with pytest.raises(ValueError, match="members"):
         DenseEnsemble(CONFIG, members=0)
+
+
+def test_encode_gives_each_sample_its_members_codes_side_by_side():
+    torch.manual_seed(0)
+    model = DenseEnsemble(DenseConfig(input_shape=(6,), hidden=(4,), latent_dim=2), members=3)
+    x = torch.randn(5, 6)
+    z = model.encode(x)
+    assert z.shape == (5, 3 * 2)
+    member_codes = model.encoder(x.reshape(1, 5, 6).expand(3, 5, 6))  # (K, B, L)
+    torch.testing.assert_close(z[:, 2:4], member_codes[1])  # the second member's code, for every sample
