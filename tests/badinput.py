@@ -32,6 +32,20 @@ def cli(*argv) -> tuple[int, str, str]:
     return code, out.getvalue(), err.getvalue()
 
 
+@contextlib.contextmanager
+def one_torch_thread():
+    """CLI runs in this process on one torch thread, as the real ones started with OMP_NUM_THREADS=1 had
+    (so floating point matches theirs)."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
+
+
 def proc_cli(*argv, env: dict | None = None, **kw) -> subprocess.Popen:
     """A real ``python -m aekit ARGV`` process (stdout and stderr piped)."""
     return subprocess.Popen([sys.executable, "-m", "aekit", *map(str, argv)], cwd=REPO, text=True,

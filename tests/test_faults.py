@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from .badinput import REPO, check_run_folder, cli, proc_cli, snapshot
+from .badinput import REPO, check_run_folder, cli, one_torch_thread, proc_cli, snapshot
 
 MODEL = ["--hidden", "256", "--latent-dim", "2", "--batch-size", "16", "--no-figures", "--quiet"]
 EPOCHS = 2  # of a fresh or overwriting run
@@ -114,12 +114,8 @@ def _report(fault: str, op: str, code: int, err: str, rerun: int) -> None:
 @pytest.fixture
 def one_thread():
     """The reruns run in this process: one thread each, as the killed processes had (OMP_NUM_THREADS=1)."""
-    import torch
-
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+    with one_torch_thread():
+        yield
 
 
 # ---- SIGKILL, SIGTERM (and SIGHUP) --------------------------------------------------------------------------

@@ -11,7 +11,8 @@ from PIL import Image
 
 from aekit.cli.main import main
 
-from .helpers import REPO, assert_one_line_error, run_cli
+from ..badinput import one_torch_thread
+from .helpers import REPO, assert_one_line_error, cli_here
 
 
 def test_help_is_fast_and_does_not_import_torch():
@@ -45,8 +46,9 @@ def test_version(capsys):
     (["datasets", "download", "nope"], "unknown dataset"),
 ])
 def test_bad_usage_is_one_line_and_exit_2(tmp_path, argv, needle):
+    """In this process; tests/test_bad_input_matrix.py runs a representative of each kind as a real process."""
     (tmp_path / "x.txt").write_text("1,2\n")
-    proc = run_cli(*[a.format(tmp=tmp_path) for a in argv], check=None)
+    proc = cli_here(*[a.format(tmp=tmp_path) for a in argv], check=None)
     assert_one_line_error(proc, 2, needle)
     assert not (tmp_path / "r").exists()
 
@@ -66,8 +68,8 @@ def table(tmp_path_factory):
 
 def test_train_encode_reconstruct_evaluate_plot_on_a_csv(tmp_path, table):
     run = tmp_path / "run"
-    run_cli("train", "stacked", "--data", table / "rows.csv", "--label-column", "label", "--hidden", "8",
-            "--latent-dim", "3", "--epochs", "2", "--out", run)
+    cli_here("train", "stacked", "--data", table / "rows.csv", "--label-column", "label", "--hidden", "8",
+             "--latent-dim", "3", "--epochs", "2", "--out", run)
     for name in ("config.json", "model.safetensors", "history.csv", "metrics.json"):
         assert (run / name).is_file(), name
     config = json.loads((run / "config.json").read_text())
@@ -76,20 +78,20 @@ def test_train_encode_reconstruct_evaluate_plot_on_a_csv(tmp_path, table):
     assert set(metrics) >= {"val_mse", "val_mae", "epochs", "train_seconds"} and metrics["epochs"] == 2
     assert {p.name for p in (run / "figures").iterdir()} >= {"reconstructions.png", "loss.png", "latent_map.png"}
 
-    run_cli("encode", run, "--input", table / "rows.csv", "--label-column", "label", "--output", tmp_path / "z.npy")
+    cli_here("encode", run, "--input", table / "rows.csv", "--label-column", "label", "--output", tmp_path / "z.npy")
     assert np.load(tmp_path / "z.npy").shape == (300, 3)
-    run_cli("reconstruct", run, "--input", table / "rows.csv", "--label-column", "label",
-            "--output", tmp_path / "r.csv")
+    cli_here("reconstruct", run, "--input", table / "rows.csv", "--label-column", "label",
+             "--output", tmp_path / "r.csv")
     lines = (tmp_path / "r.csv").read_text().strip().splitlines()
     assert len(lines) == 301 and lines[0].startswith("f0,f1")  # the input's header, then one row each
-    run_cli("reconstruct", run, "--input", table / "rows.npy", "--output", tmp_path / "r.npy")
+    cli_here("reconstruct", run, "--input", table / "rows.npy", "--output", tmp_path / "r.npy")
     assert np.load(tmp_path / "r.npy").shape == (300, 12)
-    run_cli("evaluate", run, "--output", tmp_path / "m.json")
+    cli_here("evaluate", run, "--output", tmp_path / "m.json")
     assert json.loads((tmp_path / "m.json").read_text())["val_mse"] == pytest.approx(metrics["val_mse"])
-    proc = run_cli("evaluate", run, "--output", tmp_path / "m.json", check=None)  # exists: refused
+    proc = cli_here("evaluate", run, "--output", tmp_path / "m.json", check=None)  # exists: refused
     assert_one_line_error(proc, 2, "--overwrite")
     (run / "figures" / "loss.png").unlink()
-    run_cli("plot", run)
+    cli_here("plot", run)
     assert (run / "figures" / "loss.png").is_file()
 
 
@@ -101,45 +103,45 @@ def test_encode_and_reconstruct_a_folder_of_pngs(tmp_path):
         arr = (rng.random((12, 10)) * 255).astype(np.uint8)
         Image.fromarray(arr, "L").save(src / ("sub" if i % 2 else "") / f"im{i:02d}.png")
     run = tmp_path / "run"
-    run_cli("train", "basic", "--data", src, "--latent-dim", "4", "--epochs", "1", "--out", run)
-    run_cli("encode", run, "--input", src, "--output", tmp_path / "z.npy")
+    cli_here("train", "basic", "--data", src, "--latent-dim", "4", "--epochs", "1", "--out", run)
+    cli_here("encode", run, "--input", src, "--output", tmp_path / "z.npy")
     assert np.load(tmp_path / "z.npy").shape == (40, 4)
-    run_cli("reconstruct", run, "--input", src, "--output", tmp_path / "out")
+    cli_here("reconstruct", run, "--input", src, "--output", tmp_path / "out")
     written = sorted(p.relative_to(tmp_path / "out").as_posix() for p in (tmp_path / "out").rglob("*.png"))
     assert written == sorted(p.relative_to(src).as_posix() for p in src.rglob("*.png"))
     with Image.open(tmp_path / "out" / "sub" / "im01.png") as im:
         assert im.size == (10, 12) and im.mode == "L"
-    proc = run_cli("reconstruct", run, "--input", src, "--output", tmp_path / "out", check=None)
+    proc = cli_here("reconstruct", run, "--input", src, "--output", tmp_path / "out", check=None)
     assert_one_line_error(proc, 2, "--overwrite")
 
 
 def test_existing_run_is_refused_untouched(tmp_path, table):
     run = tmp_path / "run"
-    run_cli("train", "basic", "--data", table / "rows.npy", "--epochs", "1", "--latent-dim", "2", "--out", run,
-            "--no-figures")
+    cli_here("train", "basic", "--data", table / "rows.npy", "--epochs", "1", "--latent-dim", "2", "--out", run,
+             "--no-figures")
     before = {p: p.read_bytes() for p in run.rglob("*") if p.is_file()}
-    proc = run_cli("train", "basic", "--data", table / "rows.npy", "--epochs", "1", "--out", run, check=None)
+    proc = cli_here("train", "basic", "--data", table / "rows.npy", "--epochs", "1", "--out", run, check=None)
     assert_one_line_error(proc, 2, "--overwrite")
     assert {p: p.read_bytes() for p in run.rglob("*") if p.is_file()} == before
-    run_cli("train", "basic", "--data", table / "rows.npy", "--epochs", "2", "--latent-dim", "2", "--out", run,
-            "--overwrite", "--no-figures")
+    cli_here("train", "basic", "--data", table / "rows.npy", "--epochs", "2", "--latent-dim", "2", "--out", run,
+             "--overwrite", "--no-figures")
     assert json.loads((run / "metrics.json").read_text())["epochs"] == 2
 
 
 def test_model_given_the_wrong_number_of_features(tmp_path, table):
     run = tmp_path / "run"
-    run_cli("train", "basic", "--data", table / "rows.npy", "--epochs", "1", "--out", run, "--no-figures")
+    cli_here("train", "basic", "--data", table / "rows.npy", "--epochs", "1", "--out", run, "--no-figures")
     np.save(tmp_path / "bad.npy", np.zeros((4, 7), np.float32))
-    proc = run_cli("encode", run, "--input", tmp_path / "bad.npy", "--output", tmp_path / "z.npy", check=None)
+    proc = cli_here("encode", run, "--input", tmp_path / "bad.npy", "--output", tmp_path / "z.npy", check=None)
     assert_one_line_error(proc, 2, "12", "7")
     assert not (tmp_path / "z.npy").exists()
 
 
 def test_datasets_list_and_verify_offline(shared_data):
-    proc = run_cli("datasets", "list")
+    proc = cli_here("datasets", "list")
     for name in ("mnist", "fashion-mnist", "ecg5000"):
         assert name in proc.stdout
-    proc = run_cli("datasets", "download", "fashion-mnist", "--data-dir", shared_data)
+    proc = cli_here("datasets", "download", "fashion-mnist", "--data-dir", shared_data)
     assert "verified" in proc.stdout
 
 
@@ -156,7 +158,8 @@ def test_killed_training_resumes_to_the_uninterrupted_weights(tmp_path):
     args = ["train", "stacked", "--data", tmp_path / "x.npy", "--hidden", "32", "--latent-dim", "4",
             "--epochs", "12", "--batch-size", "8", "--no-figures", "--quiet"]
     env = {"OMP_NUM_THREADS": "1"}  # same thread count in every run, so floating point matches
-    run_cli(*args, "--out", tmp_path / "full", env=env)
+    with one_torch_thread():  # the uninterrupted run and the resume in this process, on one thread as the killed one
+        cli_here(*args, "--out", tmp_path / "full")
 
     killed = tmp_path / "killed"
     proc = subprocess.Popen([sys.executable, "-m", "aekit", *map(str, args), "--out", str(killed)], cwd=REPO,
@@ -177,7 +180,8 @@ def test_killed_training_resumes_to_the_uninterrupted_weights(tmp_path):
     epoch = json.loads(latest.read_text())["epoch"]
     assert 3 <= epoch < 12
 
-    run_cli("train", "stacked", "--out", killed, "--resume", "--quiet", env=env)
+    with one_torch_thread():
+        cli_here("train", "stacked", "--out", killed, "--resume", "--quiet")
     hist = (killed / "history.csv").read_text().strip().splitlines()
     assert len(hist) == 13  # header + 12 epochs, the first ones from before the kill
     full, resumed = _weights(tmp_path / "full"), _weights(killed)
@@ -188,17 +192,17 @@ def test_killed_training_resumes_to_the_uninterrupted_weights(tmp_path):
 
 def test_resume_with_more_epochs_trains_on(tmp_path, table):
     run = tmp_path / "run"
-    run_cli("train", "basic", "--data", table / "rows.npy", "--epochs", "2", "--latent-dim", "2", "--out", run,
-            "--no-figures", "--quiet")
-    run_cli("train", "basic", "--out", run, "--resume", "--epochs", "4", "--no-figures", "--quiet")
+    cli_here("train", "basic", "--data", table / "rows.npy", "--epochs", "2", "--latent-dim", "2", "--out", run,
+             "--no-figures", "--quiet")
+    cli_here("train", "basic", "--out", run, "--resume", "--epochs", "4", "--no-figures", "--quiet")
     assert json.loads((run / "metrics.json").read_text())["epochs"] == 4
     assert len((run / "history.csv").read_text().strip().splitlines()) == 5
 
 
 def test_overwrite_with_data_the_model_cannot_take_keeps_the_old_run(tmp_path, table):
     run = tmp_path / "run"
-    run_cli("train", "basic", "--data", table / "rows.npy", "--epochs", "1", "--out", run, "--no-figures")
+    cli_here("train", "basic", "--data", table / "rows.npy", "--epochs", "1", "--out", run, "--no-figures")
     before = {p: p.read_bytes() for p in run.rglob("*") if p.is_file()}
-    proc = run_cli("train", "denoise", "--data", table / "rows.csv", "--out", run, "--overwrite", check=None)
+    proc = cli_here("train", "denoise", "--data", table / "rows.csv", "--out", run, "--overwrite", check=None)
     assert_one_line_error(proc, 2, "images")
     assert {p: p.read_bytes() for p in run.rglob("*") if p.is_file()} == before
