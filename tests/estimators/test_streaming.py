@@ -14,7 +14,7 @@ from numpy.lib.format import open_memmap
 import aekit
 from aekit.data import NpyRows
 
-from ..cli.helpers import REPO, run_cli
+from ..cli.helpers import REPO, cli_here
 
 
 def _state(est):
@@ -60,8 +60,8 @@ def test_streamed_csv_with_labels_trains_the_anomaly_recipe(tmp_path):
     path.write_text("\n".join(lines) + "\n")
     args = ["--data", path, "--label-column", "label", "--normal-label", "1", "--epochs", "30", "--no-figures",
             "--quiet", "--device", "cpu"]
-    run_cli("train", "anomaly", *args, "--stream", "--out", tmp_path / "s")
-    run_cli("train", "anomaly", *args, "--out", tmp_path / "m")
+    cli_here("train", "anomaly", *args, "--stream", "--out", tmp_path / "s")
+    cli_here("train", "anomaly", *args, "--out", tmp_path / "m")
     streamed, memory = (json.loads((tmp_path / r / "metrics.json").read_text()) for r in ("s", "m"))
     assert json.loads((tmp_path / "s" / "config.json").read_text())["data"]["stream"] is True
     assert streamed["roc_auc"] > 0.95 and streamed["roc_auc"] == pytest.approx(memory["roc_auc"], abs=1e-6)
@@ -105,10 +105,10 @@ def test_evaluate_scores_a_streamed_file_in_batches(family, tmp_path):
     np.save(tmp_path / "train.npy", rng.random((300, 16), dtype=np.float32))
     np.save(tmp_path / "other.npy", rng.random((90, 16), dtype=np.float32))
     common = ["--data", tmp_path / "train.npy", "--epochs", "2", "--no-figures", "--quiet", "--device", "cpu"]
-    run_cli("train", family, *common, "--stream", "--out", tmp_path / "s")  # the run records: stream its data
-    run_cli("train", family, *common, "--no-stream", "--out", tmp_path / "m")
-    on_disk = json.loads(run_cli("evaluate", tmp_path / "s", "--data", tmp_path / "other.npy").stdout)
-    in_memory = json.loads(run_cli("evaluate", tmp_path / "m", "--data", tmp_path / "other.npy").stdout)
+    cli_here("train", family, *common, "--stream", "--out", tmp_path / "s")  # the run records: stream its data
+    cli_here("train", family, *common, "--no-stream", "--out", tmp_path / "m")
+    on_disk = json.loads(cli_here("evaluate", tmp_path / "s", "--data", tmp_path / "other.npy").stdout)
+    in_memory = json.loads(cli_here("evaluate", tmp_path / "m", "--data", tmp_path / "other.npy").stdout)
     assert on_disk.keys() == in_memory.keys()
     for key, value in in_memory.items():
         assert on_disk[key] == pytest.approx(value, rel=1e-6), key
@@ -120,7 +120,7 @@ def test_a_streamed_file_of_the_wrong_width_is_refused_in_one_line(tmp_path):
     rng = np.random.default_rng(2)
     np.save(tmp_path / "train.npy", rng.random((100, 16), dtype=np.float32))
     np.save(tmp_path / "wrong.npy", rng.random((10, 7), dtype=np.float32))
-    run_cli("train", "basic", "--data", tmp_path / "train.npy", "--stream", "--epochs", "1", "--no-figures", "--quiet",
-            "--out", tmp_path / "r")
-    proc = run_cli("evaluate", tmp_path / "r", "--data", tmp_path / "wrong.npy", check=None)
+    cli_here("train", "basic", "--data", tmp_path / "train.npy", "--stream", "--epochs", "1", "--no-figures", "--quiet",
+             "--out", tmp_path / "r")
+    proc = cli_here("evaluate", tmp_path / "r", "--data", tmp_path / "wrong.npy", check=None)
     assert_one_line_error(proc, 2, "has 7 features", "expecting 16")

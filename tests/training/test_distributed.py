@@ -18,7 +18,7 @@ from aekit.cli.cmd_train import _without_nproc
 from aekit.training import distributed
 from aekit.training.loop import _shard
 
-from ..cli.helpers import REPO, assert_one_line_error, run_cli
+from ..cli.helpers import REPO, assert_one_line_error, cli_here, run_cli
 
 ARGS = ["--latent-dim", "4", "--epochs", "3", "--batch-size", "30", "--device", "cpu", "--no-figures", "--quiet",
         "--seed", "3"]
@@ -78,7 +78,7 @@ def test_nproc_is_dropped_from_the_children_command_line():
 
 def test_two_processes_match_one_with_the_same_global_batch(table, tmp_path):
     one, two = tmp_path / "one", tmp_path / "two"
-    run_cli("train", "basic", "--data", table, "--out", one, *ARGS)
+    cli_here("train", "basic", "--data", table, "--out", one, *ARGS)  # one process: this one
     proc = run_cli("train", "basic", "--data", table, "--out", two, "--nproc", "2", *ARGS)
     assert "run folder" in proc.stdout and proc.stdout.count("run folder") == 1  # rank 0 reports alone
 
@@ -95,7 +95,7 @@ def test_two_processes_match_one_with_the_same_global_batch(table, tmp_path):
 def test_two_processes_resume_from_the_checkpoint(table, tmp_path):
     constant = ["--schedule", "constant"]  # so 1 epoch + 2 more is the same trajectory as 3 at once
     straight, resumed = tmp_path / "straight", tmp_path / "resumed"
-    run_cli("train", "basic", "--data", table, "--out", straight, *ARGS, *constant)
+    cli_here("train", "basic", "--data", table, "--out", straight, *ARGS, *constant)  # one process: this one
     run_cli("train", "basic", "--data", table, "--out", resumed, "--nproc", "2", *ARGS, *constant, "--epochs", "1")
     assert len((resumed / "history.csv").read_text().splitlines()) == 2
     run_cli("train", "basic", "--data", table, "--out", resumed, "--nproc", "2", "--resume", "--epochs", "3",
