@@ -1,8 +1,9 @@
 """Issue 10: a bad-input matrix over every CLI subcommand and the public API.
 
-Each CLI case runs ``aekit`` in-process and asserts: the exit code (2 bad usage/input, 1 run-time
-failure), exactly one ``aekit: error:`` line on stderr naming the problem, no traceback, no output
-left behind, and earlier outputs (the case's folder and the shared runs) byte for byte untouched.
+Each CLI case runs ``aekit`` in-process (one of each kind also as a real process; every case with
+AEKIT_FULL_MATRIX=1) and asserts: the exit code (2 bad usage/input, 1 run-time failure), exactly one
+``aekit: error:`` line on stderr naming the problem, no traceback, no output left behind, and earlier
+outputs (the case's folder and the shared runs) byte for byte untouched.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from .badinput import assert_one_line, assert_one_line_exc, cli, snapshot, write_images, write_table
+from .badinput import assert_one_line, assert_one_line_exc, cli, proc_cli, snapshot, write_images, write_table
 
 FAMILIES = ("basic", "stacked", "anomaly", "denoise", "vae")
 COMMON = ["--epochs", "1", "--no-figures", "--quiet"]
@@ -492,11 +493,24 @@ def _require(world, needs) -> None:
         pytest.skip(f"not available yet: {sorted(missing)}")
 
 
-@pytest.mark.parametrize("argv, code, needles, needs", CASES)
-def test_cli_bad_input(world, tmp_path, argv, code, needles, needs):
-    _require(world, needs)
-    T = tmp_path
-    (T / "exists.npy").write_bytes(b"keep")  # earlier outputs: must survive every failed command
+# Every case runs in this process by default: the same parser, handlers and error reporting as ``aekit``, without an
+# interpreter start-up and a torch import each (minutes for the whole matrix). Only a real process proves that no
+# traceback reaches the terminal, so REAL_PROCESS runs one case of each kind as ``python -m aekit`` too, and
+# AEKIT_FULL_MATRIX=1 runs every case as a real process (CONTRIBUTING.md, "Heavy test runs").
+FULL_MATRIX = os.environ.get("AEKIT_FULL_MATRIX") == "1"
+REAL_PROCESS = [
+    "unknown-command",  # usage: refused by the parser
+    "train-anomaly-nan",  # data: a bad file
+    "train-denoise-channels-huge",  # sizes: refused before anything is allocated
+    "encode-output-in-a-run",  # outputs: never written where they do not belong
+    "train-resume-changes-the-model",  # resume: a run continued as another model
+    "evaluate-truncated-weights",  # a damaged run: exit 1
+]
+
+
+def _outputs_before(T: Path) -> dict[str, str]:
+    """Earlier outputs in the case's folder (every failed command must leave them as they are)."""
+    (T / "exists.npy").write_bytes(b"keep")
     (T / "exists.csv").write_text("keep\n")
     (T / "exists.png").write_bytes(b"keep")
     (T / "exists.onnx").write_bytes(b"keep")
@@ -507,12 +521,55 @@ def test_cli_bad_input(world, tmp_path, argv, code, needles, needs):
     (T / "afile").write_text("a file, not a folder\n")
     (T / "notes").mkdir()
     (T / "notes" / "todo.txt").write_text("not a run\n")
-    before = snapshot(T)
+    return snapshot(T)
+
+
+def _fill(world, T: Path, argv, needles) -> tuple[list, list[str]]:
     fill = {"W": world.root, "T": T}
-    got, out, err = cli(*[a.format(**fill) if isinstance(a, str) else a for a in argv])
-    assert_one_line(got, err, code, [n.format(**fill) for n in needles])
+    return [a.format(**fill) if isinstance(a, str) else a for a in argv], [n.format(**fill) for n in needles]
+
+
+def _check(world, T: Path, before, got: int, err: str, code: int, needles) -> None:
+    assert_one_line(got, err, code, needles)
     assert snapshot(T) == before, "a failed command left output behind or changed an earlier output"
     assert snapshot(world.root) == world.snap, "a failed command changed a run or an input"
+
+
+@pytest.mark.parametrize("argv, code, needles, needs", CASES)
+def test_cli_bad_input(world, tmp_path, argv, code, needles, needs):
+    _require(world, needs)
+    before = _outputs_before(tmp_path)
+    argv, needles = _fill(world, tmp_path, argv, needles)
+    if FULL_MATRIX:
+        proc = proc_cli(*argv)
+        _, err = proc.communicate(timeout=600)
+        got = proc.returncode
+    else:
+        got, _, err = cli(*argv)
+    _check(world, tmp_path, before, got, err, code, needles)
+
+
+def test_cli_bad_input_in_real_processes(world, tmp_path):
+    """One case of each kind as ``python -m aekit``, all at once: what reaches the terminal is one line."""
+    cases = {case.id: case.values for case in CASES if case.id in REAL_PROCESS}
+    assert sorted(cases) == sorted(REAL_PROCESS)
+    started = {}
+    try:
+        for name, (argv, code, needles, needs) in cases.items():
+            _require(world, needs)
+            T = tmp_path / name
+            T.mkdir()
+            before = _outputs_before(T)
+            argv, needles = _fill(world, T, argv, needles)
+            started[name] = (T, before, code, needles, proc_cli(*argv))
+        for name, (T, before, code, needles, proc) in started.items():
+            _, err = proc.communicate(timeout=600)
+            _check(world, T, before, proc.returncode, err, code, needles)
+    finally:
+        for *_, proc in started.values():  # a failed assertion leaves none running
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
 
 
 def test_number_of_cli_cases():
