@@ -2,11 +2,11 @@
 
     python benchmarks/check_sklearn.py [--defaults]
 
-The suite (tests/estimators/test_sklearn_contract.py) runs every check for the Autoencoder and the
-AnomalyDetector and a subset for the Denoiser and the VAE; this runs all of them for the settings
-the suite checks (tables of any range: the Denoiser with a linear output, the VAE with a Gaussian
-likelihood) and, with ``--defaults``, also for their defaults (sigmoid / Bernoulli: the checks'
-data outside [0, 1] are refused by design and declared). Tiny fits (1 epoch, batch 64).
+The suite (tests/estimators/test_sklearn_contract.py) runs every check on all four at the settings
+this runs first (tables of any range: the Denoiser with a linear output, the VAE with a Gaussian
+likelihood); this prints them as one table and, with ``--defaults``, also runs them for the
+estimators' defaults (sigmoid / Bernoulli: the checks' data outside [0, 1] are refused by design
+and declared). Tiny fits (1 epoch, batch 64).
 """
 
 from __future__ import annotations
