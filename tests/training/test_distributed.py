@@ -76,11 +76,17 @@ def test_nproc_is_dropped_from_the_children_command_line():
     assert _without_nproc(["train", "basic", "--nproc=2"]) == ["train", "basic"]
 
 
-def test_two_processes_match_one_with_the_same_global_batch(table, tmp_path):
+def test_two_processes_match_one_with_the_same_global_batch_and_resume_from_the_checkpoint(table, tmp_path):
+    """Two workers train 1 epoch, then resume to 3: the same weights as 3 epochs in one process (one test, two
+    launches: each torchrun start costs seconds). A constant schedule, so 1 epoch + 2 more is 3 at once."""
+    constant = ["--schedule", "constant"]
     one, two = tmp_path / "one", tmp_path / "two"
-    cli_here("train", "basic", "--data", table, "--out", one, *ARGS)  # one process: this one
-    proc = run_cli("train", "basic", "--data", table, "--out", two, "--nproc", "2", *ARGS)
+    cli_here("train", "basic", "--data", table, "--out", one, *ARGS, *constant)  # one process: this one
+    proc = run_cli("train", "basic", "--data", table, "--out", two, "--nproc", "2", *ARGS, *constant, "--epochs", "1")
     assert "run folder" in proc.stdout and proc.stdout.count("run folder") == 1  # rank 0 reports alone
+    assert len((two / "history.csv").read_text().splitlines()) == 2
+    run_cli("train", "basic", "--data", table, "--out", two, "--nproc", "2", "--resume", "--epochs", "3",
+            "--quiet", "--no-figures")
 
     assert _max_diff(_weights(one), _weights(two)) < 1e-5
     m1, m2 = (json.loads((r / "metrics.json").read_text()) for r in (one, two))
@@ -90,18 +96,6 @@ def test_two_processes_match_one_with_the_same_global_batch(table, tmp_path):
     # Only rank 0 wrote: one run folder, with exactly what a 1-process run writes.
     assert sorted(p.name for p in tmp_path.iterdir()) == ["one", "two"]
     assert sorted(p.name for p in two.rglob("*")) == sorted(p.name for p in one.rglob("*"))
-
-
-def test_two_processes_resume_from_the_checkpoint(table, tmp_path):
-    constant = ["--schedule", "constant"]  # so 1 epoch + 2 more is the same trajectory as 3 at once
-    straight, resumed = tmp_path / "straight", tmp_path / "resumed"
-    cli_here("train", "basic", "--data", table, "--out", straight, *ARGS, *constant)  # one process: this one
-    run_cli("train", "basic", "--data", table, "--out", resumed, "--nproc", "2", *ARGS, *constant, "--epochs", "1")
-    assert len((resumed / "history.csv").read_text().splitlines()) == 2
-    run_cli("train", "basic", "--data", table, "--out", resumed, "--nproc", "2", "--resume", "--epochs", "3",
-            "--quiet", "--no-figures")
-    assert len((resumed / "history.csv").read_text().splitlines()) == 4
-    assert _max_diff(_weights(straight), _weights(resumed)) < 1e-5
 
 
 def test_a_failing_distributed_run_says_so_once(table, tmp_path):
