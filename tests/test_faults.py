@@ -14,6 +14,7 @@ stands in, so the case runs everywhere.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import resource
@@ -200,6 +201,7 @@ def test_a_diverging_loss_during_each_operation(world, tmp_path, op, one_thread)
 
 # ---- a full disk ----------------------------------------------------------------------------------------
 
+@functools.cache
 def _namespaces() -> bool:
     if shutil.which("unshare") is None:
         return False
@@ -213,6 +215,10 @@ def _namespaces() -> bool:
 
 @pytest.mark.parametrize("mode", ["tmpfs", "fsize"])
 def test_a_full_disk_during_each_operation(world, tmp_path, mode):
+    if mode == "fsize" and _namespaces() and os.environ.get("AEKIT_FULL_MATRIX") != "1":
+        # The same failed write (an OSError from the same calls), a different errno: by default it stands in only
+        # where the real full disk cannot be made; AEKIT_FULL_MATRIX=1 runs both (CONTRIBUTING.md, "Heavy test runs").
+        pytest.skip("the tmpfs case ran the real full disk; AEKIT_FULL_MATRIX=1 runs the file-size limit too")
     disk = tmp_path / "disk"
     disk.mkdir()
     child = [sys.executable, "-m", "tests.test_faults", mode, str(world["root"]), str(disk)]
