@@ -5,6 +5,8 @@ is intact."""
 from __future__ import annotations
 
 import json
+import os
+import signal
 import time
 
 import numpy as np
@@ -12,11 +14,14 @@ import numpy as np
 from .badinput import assert_one_line, check_run_folder, cli, proc_cli, snapshot
 
 
+EPOCHS = 4  # the winner is stopped (SIGSTOP) while it is checked, so its run need only outlast the loser's refusal
+
+
 def test_two_trainings_into_one_folder(tmp_path):
     np.save(tmp_path / "x.npy", np.random.default_rng(0).random((4000, 64)).astype(np.float32))
     run = tmp_path / "run"
-    args = ["train", "stacked", "--data", tmp_path / "x.npy", "--hidden", "64", "--latent-dim", "4", "--epochs", "10",
-            "--batch-size", "8", "--no-figures", "--quiet", "--out", run]
+    args = ["train", "stacked", "--data", tmp_path / "x.npy", "--hidden", "64", "--latent-dim", "4",
+            "--epochs", EPOCHS, "--batch-size", "8", "--no-figures", "--quiet", "--out", run]
     procs = [proc_cli(*args), proc_cli(*args)]
     done: dict[int, tuple] = {}
     while len(done) < 1:  # wait for the first one to end: it must be the refusal
@@ -32,21 +37,27 @@ def test_two_trainings_into_one_folder(tmp_path):
     assert procs[loser].returncode in (1, 2), err
     assert "in use" in line or "already exists" in line, line
 
-    # While the winner trains, even --overwrite must not touch its folder, and readers say it is training.
+    # While the winner trains, even --overwrite must not touch its folder, and readers say it is training. The
+    # winner is stopped (SIGSTOP) from its first checkpoint until these are checked: no race with its end, whatever
+    # the load; a stopped process still holds its lock.
     while not (tmp_path / ".run.partial" / "checkpoint" / "latest.json").exists() and winner.poll() is None:
-        time.sleep(0.01)
-    code, _, err = cli(*args, "--overwrite")
-    assert_one_line(code, err, 1, ["in use", "lock"])
-    code, _, err = cli("evaluate", run)
-    assert_one_line(code, err, 1, ["still being written", "wait"])
-    assert winner.poll() is None, "the winner finished before the --overwrite attempt; make it longer"
+        time.sleep(0.005)
+    os.kill(winner.pid, signal.SIGSTOP)
+    try:
+        assert winner.poll() is None, "the winner finished before it was stopped; make it longer"
+        code, _, err = cli(*args, "--overwrite")
+        assert_one_line(code, err, 1, ["in use", "lock"])
+        code, _, err = cli("evaluate", run)
+        assert_one_line(code, err, 1, ["still being written", "wait"])
+    finally:
+        os.kill(winner.pid, signal.SIGCONT)
 
     out, err = winner.communicate(timeout=300)
     assert winner.returncode == 0, err
     check_run_folder(run, allow_tmp=False)
     metrics = json.loads((run / "metrics.json").read_text())
-    assert metrics["epochs"] == 10
-    assert len((run / "history.csv").read_text().strip().splitlines()) == 11
+    assert metrics["epochs"] == EPOCHS
+    assert len((run / "history.csv").read_text().strip().splitlines()) == 1 + EPOCHS
     import aekit
 
     assert aekit.load(run, device="cpu").transform(np.zeros((2, 64), np.float32)).shape == (2, 4)
