@@ -33,7 +33,7 @@ x_train, x_test, y_test = train.x[:n_train], test.x[:n_test], test.y[:n_test]
 vae = aekit.VAE(latent_dim=2, lr=1e-4, schedule="constant", epochs=1 if QUICK else 10)  # the tutorial's settings
 vae = vae.fit(x_train, validation_data=x_test)
 print(f"test ELBO: aekit {vae.elbo(x_test).mean():.1f} nats   tutorial about -156 (10 epochs, latent 2)")
-m = vae.evaluate(x_test, k=100, n_iw=50 if QUICK else 1000)  # + importance-weighted -log p(x)
+m = vae.evaluate(x_test, k=100, n_iw=10 if QUICK else 1000)  # + importance-weighted -log p(x)
 print(f"reconstruction {m['test_reconstruction']:.1f} + KL {m['test_kl']:.1f}; NLL (k=100) {m['test_nll_iw']:.1f}")
 
 # The tutorial's figures: generated digits and the decoded 2-D latent manifold; plus more.
@@ -49,7 +49,7 @@ with tempfile.TemporaryDirectory() as tmp:
     r = np.random.default_rng(0).uniform(4, 12, 200)[:, None, None]
     write_output(Path(tmp) / "shapes", ((xx - 14) ** 2 + (yy - 14) ** 2 < r**2)[:, None])  # 200 disc PNGs
     shapes = read_path(Path(tmp) / "shapes")  # Data: x (200, 1, 28, 28) in {0, 1}
-    own = aekit.VAE(latent_dim=1, epochs=10, lr=1e-3).fit(shapes.x)
+    own = aekit.VAE(latent_dim=1, epochs=2 if QUICK else 10, lr=1e-3).fit(shapes.x)
     plots.plot_image_grid(own.sample(16), OUT / "own_samples.png", title="samples of your own data")
     print(f"own images {shapes.x.shape}: ELBO {own.elbo(shapes.x).mean():.1f} nats")
 print(f"figures in {OUT}/")
