@@ -37,7 +37,8 @@ from typing import Callable, Iterator
 import numpy as np
 import torch
 
-REFERENCE_ROWS = 8192  # training rows' codes kept as the reference (an evenly spread sample)
+REFERENCE_ROWS = 2048  # training rows' codes kept as the reference (an evenly spread sample): a row's
+# score costs a distance to each, so this bounds scoring time; the panel's sets have at most 2,110 rows
 REFERENCE_VALUES = 1 << 22  # ... and at most this many values (16 MB): wide conv codes keep fewer rows
 BLOCK_VALUES = 1 << 22  # distances computed at a time (queries x reference rows): bounded memory
 EPS = 1e-10  # as scikit-learn's LocalOutlierFactor: a duplicate-heavy reference has zero reachability
@@ -61,11 +62,13 @@ def nearest(query: torch.Tensor, ref: torch.Tensor, k: int, first_row: int | Non
     plain matrix products, so the same code runs in the ONNX graph. ``first_row``: the queries are
     the reference rows from this one on, and a row is not its own neighbour.
     """
-    d = (query.square().sum(1, keepdim=True) - 2.0 * query @ ref.T + ref.square().sum(1)).clamp_min(0.0).sqrt()
+    d2 = torch.addmm(ref.square().sum(1), query, ref.T, alpha=-2.0)  # (Q, N): |r|^2 - 2 q.r, one pass
     if first_row is not None:  # its distance to itself is 0 only up to rounding: exclude it by index
-        rows = torch.arange(len(d), device=d.device)
-        d[rows, rows + first_row] = float("inf")
-    return torch.topk(d, k, dim=1, largest=False)  # (Q, k) each, nearest first
+        rows = torch.arange(len(d2), device=d2.device)
+        d2[rows, rows + first_row] = float("inf")
+    top = torch.topk(d2, k, dim=1, largest=False)  # (Q, k): |q|^2 is the same along a row, added after
+    dist = (top.values + query.square().sum(1, keepdim=True)).clamp_min(0.0).sqrt()
+    return dist, top.indices  # nearest first
 
 
 def local_outlier_factor(codes: torch.Tensor, ref: torch.Tensor, k_distance: torch.Tensor, lrd: torch.Tensor,
@@ -115,7 +118,7 @@ class CodeDensity:
         codes = codes.float().reshape(len(codes), -1)  # (N, ...) -> (N, D)
         k = max(1, min(int(n_neighbors), (len(codes) - 1) // 2))
         tops = [nearest(codes[i:j], codes, k, first_row=i) for i, j in _blocks(len(codes), len(codes))]
-        dist, idx = torch.cat([t.values for t in tops]), torch.cat([t.indices for t in tops])  # (N, k) each
+        dist, idx = torch.cat([t[0] for t in tops]), torch.cat([t[1] for t in tops])  # (N, k) each
         k_distance = dist[:, -1]  # (N,): each reference code's distance to its k-th neighbour
         reach = torch.maximum(dist, k_distance[idx])  # reachability distance to each neighbour
         return cls(codes, k_distance, 1.0 / (reach.mean(dim=1) + EPS), k)
