@@ -90,7 +90,8 @@ class AnomalyDetector(DetectorStateMixin, ThresholdMixin, NeuralEstimator):
         Weight of the code's local outlier factor in the score, against the reconstruction error's
         (:mod:`aekit.estimators.anomaly_density`); 0 scores by reconstruction error alone.
     n_neighbors : int, default 40
-        ``density``: neighbours of a code among the training rows' codes (at most their number - 1).
+        ``density``: neighbours of a code among the training rows' codes (at most half their number).
+        Both are fit-time settings: the density's reference and exponent are learned by :meth:`fit`.
     loss : {"mse", "mae"}, default "mse"
         Training loss.
     threshold : {"percentile", "contamination", "mean_std", "mad", "fixed"} or float, default "percentile"
@@ -168,7 +169,7 @@ class AnomalyDetector(DetectorStateMixin, ThresholdMixin, NeuralEstimator):
     """
 
     presets = PRESETS  # named complete settings: from_preset(name), aekit train anomaly --preset NAME
-    # epochs="auto": optimizer steps, AUTO_STEPS_SCALE / sqrt(rows) between auto_min_steps and auto_steps
+    # epochs="auto": optimizer steps, 10,000 / sqrt(rows) between auto_min_steps and auto_steps
     # (anomaly_defaults.training_steps): tiny data is passed over hundreds of times, large data a few times.
     auto_steps = 1000
     auto_min_steps = 150  # epochs="auto": the least budget, and early stopping may not stop before it
