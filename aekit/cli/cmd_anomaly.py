@@ -50,6 +50,9 @@ def _options(p: argparse.ArgumentParser) -> None:
                         "scale when all features have a similar spread)")
     g.add_argument("--error", choices=("nmse", "mae", "mse"), help="the anomaly score (default nmse: the squared "
                    "error of each feature in units of its typical error on normal rows, averaged)")
+    g.add_argument("--density", type=non_negative_float, metavar="W", help="weight of the code's local outlier "
+                   "factor among the normal rows' codes in the score (default 0.5; 0 = reconstruction error alone)")
+    g.add_argument("--neighbors", type=positive_int, metavar="K", help="--density: neighbours of a code (default 40)")
     g.add_argument("--loss", choices=("mae", "mse"), help="training loss (default mse)")
     g.add_argument("--validation-fraction", type=number, metavar="F", help="normal training rows held out for "
                    "early stopping and the threshold (default 0.1; 0 = none)")
@@ -63,7 +66,7 @@ HELP = {"anomaly": "anomaly detection by reconstruction error (train on normal d
 _PARAMS = {"hidden": "hidden", "activation": "activation", "output_activation": "output_activation", "init": "init",
            "scaler": "scaler", "error": "error", "loss": "loss", "threshold": "threshold", "k": "k", "q": "q",
            "contamination": "contamination", "validation_fraction": "validation_fraction",
-           "architecture": "architecture", "members": "members"}
+           "architecture": "architecture", "members": "members", "density": "density", "neighbors": "n_neighbors"}
 
 
 def train_params(family: str, args: argparse.Namespace) -> dict[str, Any]:

@@ -23,11 +23,14 @@ from ..models import DenseAutoencoder, DenseConfig, DenseEnsemble, signal_autoen
 from ..models.init import INITS
 from ..training.budget import AUTO, epochs_for_steps, holdout_indices, passes_for_steps
 from ..training.loop import TrainConfig
-from .anomaly_defaults import PRESETS, dense_size
+from .anomaly_defaults import PRESETS, dense_size, training_steps
+from .anomaly_density import MIN_CALIBRATION_ROWS, fit_code_density, reference_rows
 from .anomaly_report import anomaly_metrics, score_table  # noqa: F401 (part of this module's API)
 from .anomaly_scores import ERRORS, mean_reconstruction, normal_batches, residual_scale, sample_scores
+from .anomaly_state import DetectorStateMixin
 from .anomaly_threshold import ThresholdMixin
 from .base import INFERENCE_BATCH, NeuralEstimator, check_fraction, check_positive_int, check_widths, is_row_store
+from .base import check_at_least
 from .base import iter_chunks
 from .losses import reconstruction_loss
 from .preprocessing import SCALERS, Scaler
@@ -36,22 +39,25 @@ ARCHITECTURES = ("dense", "conv1d")
 HOLDOUT_ROWS = 10_000  # at most this many rows held out: enough for early stopping and a 95th percentile
 
 
-class AnomalyDetector(ThresholdMixin, NeuralEstimator):
+class AnomalyDetector(DetectorStateMixin, ThresholdMixin, NeuralEstimator):
     """Reconstruction-error anomaly detector: an autoencoder trained on normal samples.
 
     Train on normal samples only; a sample's score is its reconstruction error in the
     scaled space (by default each feature's error in units of its typical error on normal rows),
-    and a score above ``threshold_`` flags an anomaly.
+    by default weighed with how sparse the normal codes are around the sample's code, and a
+    score above ``threshold_`` flags an anomaly.
 
-    The defaults are meant for any table or set of signals (see ``docs/guide/anomaly.md`` for
-    the evidence, a panel of public datasets): per-feature robust scaling, a network sized from
-    the number of features (:func:`aekit.estimators.anomaly_defaults.dense_size`), three such
-    networks trained side by side with their scores averaged (``members``), a short budget of
-    optimizer steps rather than of epochs, a held-out tenth of the normal rows (validation, the
-    best weights kept), a score that weighs each feature by its typical error on normal rows
-    (``error="nmse"``, :mod:`aekit.estimators.anomaly_scores`), and a threshold at the 95th
-    percentile of the held-out rows' scores. The TensorFlow ECG5000 tutorial's settings are the
-    preset ``recipe``: ``AnomalyDetector.from_preset("recipe")``.
+    The defaults are meant for any table or set of signals (see ``docs/guide/anomaly.md`` for the
+    evidence, a panel of public datasets): per-feature robust scaling, a network sized from the
+    number of features (:func:`aekit.estimators.anomaly_defaults.dense_size`), three such networks
+    trained side by side with their scores averaged (``members``), a budget of optimizer steps
+    rather than of epochs (more passes over fewer rows), a held-out tenth of the normal rows
+    (validation, the best weights kept), a score that weighs each feature by its typical error on
+    normal rows (``error="nmse"``, :mod:`aekit.estimators.anomaly_scores`) times a power of the
+    code's local outlier factor among the normal rows' codes (``density``,
+    :mod:`aekit.estimators.anomaly_density`), and a threshold at the 95th percentile of the held-out
+    rows' scores. The TensorFlow ECG5000 tutorial's settings are the preset ``recipe``:
+    ``AnomalyDetector.from_preset("recipe")``.
 
     Parameters
     ----------
@@ -80,6 +86,12 @@ class AnomalyDetector(ThresholdMixin, NeuralEstimator):
         The per-sample score: the mean squared error with each feature's error divided by its
         residual scale (its root mean squared error on normal rows, learned after training:
         ``residual_scale_``), or the plain mean squared or absolute error.
+    density : float, default 0.5
+        Weight of the code's local outlier factor in the score, against the reconstruction error's
+        (:mod:`aekit.estimators.anomaly_density`); 0 scores by reconstruction error alone.
+    n_neighbors : int, default 40
+        ``density``: neighbours of a code among the training rows' codes (at most half their number).
+        Both are fit-time settings: the density's reference and exponent are learned by :meth:`fit`.
     loss : {"mse", "mae"}, default "mse"
         Training loss.
     threshold : {"percentile", "contamination", "mean_std", "mad", "fixed"} or float, default "percentile"
@@ -93,9 +105,9 @@ class AnomalyDetector(ThresholdMixin, NeuralEstimator):
     contamination : float, default 0.05
         ``contamination``: expected fraction of anomalies, in (0, 1).
     epochs : int or "auto", default "auto"
-        Passes over the data; "auto" gives ``auto_steps`` optimizer steps whatever the number of
-        rows, in epochs of at least ``auto_epoch_steps`` steps (several passes over tiny data), see
-        :mod:`aekit.training.budget`.
+        Passes over the data; "auto": ``10,000 / sqrt(rows)`` optimizer steps, at most ``auto_steps``
+        (1,000) and at least ``auto_min_steps`` (150), in epochs of at least ``auto_epoch_steps``
+        steps (several passes over tiny data); see :mod:`aekit.training.budget`.
     batch_size : int, default 32
         Rows per optimizer step (a smaller batch's noisier steps scored better on the panel: 32
         over 64 and 16).
@@ -125,6 +137,8 @@ class AnomalyDetector(ThresholdMixin, NeuralEstimator):
         The network's widths as built ("auto" resolved).
     residual_scale_ : ndarray of the sample's shape, or None
         ``error="nmse"``: each feature's typical reconstruction error on normal rows (scaled units).
+    code_density_ : aekit.estimators.anomaly_density.CodeDensity or None
+        ``density`` > 0: the training rows' codes (a sample) and the score's exponent.
     decision_scores_ : ndarray of shape (n_train,)
         Scores of the training samples (held-out ones included).
     threshold_scores_ : ndarray
@@ -155,17 +169,18 @@ class AnomalyDetector(ThresholdMixin, NeuralEstimator):
     """
 
     presets = PRESETS  # named complete settings: from_preset(name), aekit train anomaly --preset NAME
-    # epochs="auto": optimizer steps. Short on purpose: trained longer, an autoencoder learns to reconstruct
-    # anomalies too (on the panel of docs/guide/anomaly.md 150 steps beat 300, 600 and 1,500 over five seeds).
-    auto_steps = 150
-    auto_min_steps = 100  # epochs="auto": early stopping may not stop before this many steps
+    # epochs="auto": optimizer steps, 10,000 / sqrt(rows) between auto_min_steps and auto_steps
+    # (anomaly_defaults.training_steps): tiny data is passed over hundreds of times, large data a few times.
+    auto_steps = 1000
+    auto_min_steps = 150  # epochs="auto": the least budget, and early stopping may not stop before it
     auto_epoch_steps = 20  # epochs="auto": an epoch holds enough passes over tiny data for this many steps
     auto_members = 3  # members="auto": dense networks trained side by side (their scores averaged)
 
     def __init__(self, hidden: Sequence[int] | str = "auto", latent_dim: int | str = "auto",
                  architecture: str = "dense", members: int | str = "auto", activation: str = "relu",
                  output_activation: str = "auto", init: str = "glorot", scaler: str = "auto", error: str = "nmse",
-                 loss: str = "mse", threshold: str | float = "percentile", k: float = 1.0, q: float = 95.0,
+                 density: float = 0.5, n_neighbors: int = 40, loss: str = "mse",
+                 threshold: str | float = "percentile", k: float = 1.0, q: float = 95.0,
                  contamination: float = 0.05, epochs: int | str = "auto", batch_size: int = 32, lr: float = 1e-3,
                  schedule: str = "constant", precision: str = "fp32", validation_fraction: float = 0.1,
                  patience: int | None = 20, seed: int = 0, device: str = "auto", threads: int | None = None,
@@ -178,6 +193,7 @@ class AnomalyDetector(ThresholdMixin, NeuralEstimator):
         self.init = init
         self.scaler = scaler
         self.error = error
+        self.density, self.n_neighbors = density, n_neighbors
         self.loss = loss
         self.threshold = threshold
         self.k = k
@@ -227,6 +243,8 @@ class AnomalyDetector(ThresholdMixin, NeuralEstimator):
             raise UsageError(f"scaler must be one of {', '.join(SCALERS)}, got {self.scaler!r}")
         if self.error not in ERRORS:
             raise UsageError(f"error must be one of {', '.join(ERRORS)}, got {self.error!r}")
+        check_at_least("density", self.density)  # 0: reconstruction error alone
+        check_positive_int("n_neighbors", self.n_neighbors)
         if self.loss not in ERRORS[1:]:
             raise UsageError(f"loss must be 'mae' or 'mse', got {self.loss!r}")
         if self.validation_fraction != 0:  # 0: no hold-out; else less than half (the model trains on the rest)
@@ -278,9 +296,9 @@ class AnomalyDetector(ThresholdMixin, NeuralEstimator):
         config = super()._train_config(n_samples)
         if self.epochs == AUTO and n_samples is not None:
             config.passes = passes_for_steps(n_samples, config.batch_size, self.auto_epoch_steps)
-            config.epochs, config.min_epochs = (epochs_for_steps(n_samples, config.batch_size, steps,
-                                                                 passes=config.passes)
-                                                for steps in (self.auto_steps, self.auto_min_steps))
+            steps = training_steps(n_samples, self.auto_min_steps, self.auto_steps)
+            config.epochs, config.min_epochs = (epochs_for_steps(n_samples, config.batch_size, s, passes=config.passes)
+                                                for s in (steps, self.auto_min_steps))
         return config
 
     def _holdout(self, X: Any) -> tuple[Any, np.ndarray | None]:
@@ -355,6 +373,9 @@ class AnomalyDetector(ThresholdMixin, NeuralEstimator):
         if self.error == "nmse":  # each feature's typical residual on normal rows, the score's unit
             self.residual_scale_ = residual_scale(self._residuals, normal_batches(Xfit, held, INFERENCE_BATCH),
                                                   self._members())
+        self.code_density_ = None
+        if self.density > 0:
+            self.code_density_ = self._fit_code_density(Xfit, held)
         self.decision_scores_ = self._scores(X)
         self.holdout_scores_ = None if held is None else self._scores(held)
         self.threshold_fit_ = None
@@ -367,16 +388,44 @@ class AnomalyDetector(ThresholdMixin, NeuralEstimator):
         xs = self.scaler_.torch_transform(torch.as_tensor(rows, device=self._model_device()))
         return self.model_(xs) - xs
 
-    def _scores(self, X: np.ndarray, batch_size: int | None = None) -> np.ndarray:
+    def _codes(self, rows: np.ndarray) -> torch.Tensor:
+        """The codes of raw rows, (B, ...) -> (B, D) (an ensemble's members' side by side), on the model's device."""
+        self.model_.eval()
+        xs = self.scaler_.torch_transform(torch.as_tensor(rows, device=self._model_device()))
+        return self.model_.encode(xs).reshape(len(rows), -1)
+
+    @torch.inference_mode()
+    def _fit_code_density(self, Xfit: Any, held: np.ndarray | None):
+        """The training rows' codes as the density's reference, its exponent set on the held-out rows
+        (out of sample; with too few of them, the reference rows, each scored without itself)."""
+        take = Xfit.take if is_row_store(Xfit) else Xfit.__getitem__  # a row store reads only these rows
+        idx = reference_rows(len(Xfit), self._codes(take(np.arange(1))).shape[1])
+        density = fit_code_density(self._codes, (take(idx[i:i + INFERENCE_BATCH])
+                                                 for i in range(0, len(idx), INFERENCE_BATCH)), self.n_neighbors)
+        if density is None:
+            return None
+        if held is not None and len(held) >= MIN_CALIBRATION_ROWS:
+            codes = self._map_batches(lambda xb: self.model_.encode(self.scaler_.torch_transform(xb)), held)
+            errors, lofs = self._scores(held, density=False), density.lof(torch.as_tensor(codes))
+        else:
+            errors, lofs = self._scores(take(idx), density=False), density.lof(density.codes, of_reference=True)
+        return density.calibrate(errors, lofs.cpu().numpy(), self.density)
+
+    def _scores(self, X: np.ndarray, batch_size: int | None = None, density: bool = True) -> np.ndarray:
         """Per-sample score of raw ``X`` (:func:`.anomaly_scores.sample_scores`), batch by batch on the device."""
         scale = getattr(self, "residual_scale_", None)
         if self.error == "nmse" and scale is None:
             raise UsageError("error='nmse' needs the residual scale learned at fit; fit with error='nmse'")
         scale = None if scale is None else torch.as_tensor(scale, device=self._model_device())
 
+        code_density = getattr(self, "code_density_", None) if density else None
+
         def score(xb: torch.Tensor) -> torch.Tensor:
             xs = self.scaler_.torch_transform(xb)
-            return sample_scores(self.model_(xs), xs, self.error, scale)
+            errors = sample_scores(self.model_(xs), xs, self.error, scale)
+            if code_density is None:
+                return errors
+            return code_density.apply(errors, self.model_.encode(xs).reshape(len(xs), -1))
 
         kw = {} if batch_size is None else {"batch_size": check_positive_int("batch_size", batch_size)}
         return self._map_batches(score, X, **kw).astype(np.float32)
@@ -439,45 +488,3 @@ class AnomalyDetector(ThresholdMixin, NeuralEstimator):
         if len(y) != len(scores):
             raise DataError(f"y has {len(y)} labels but X has {len(scores)} samples; give one label per sample")
         return anomaly_metrics(y, scores, self.threshold_)
-
-    # ---- persistence ---------------------------------------------------------------------------
-    def _get_state(self) -> dict[str, Any]:
-        state = super()._get_state()
-        state["scaler"] = self.scaler_.get_state()
-        names = getattr(self, "feature_names_in_", None)
-        state["feature_names"] = None if names is None else [str(n) for n in names]
-        state["threshold_fit"] = getattr(self, "threshold_fit_", None)
-        state["threshold_value"] = self.threshold_  # for readers of config.json; recomputed on load
-        # For readers too: the network as built, and how many normal rows set the threshold.
-        state["network"] = {"hidden": list(self.hidden_), "latent_dim": int(self.latent_dim_),
-                            "members": self._members()}
-        held = getattr(self, "holdout_scores_", None)
-        state["holdout_rows"] = 0 if held is None else int(len(held))
-        return state
-
-    def _set_state(self, state: dict[str, Any]) -> None:
-        super()._set_state(state)
-        self.scaler_ = Scaler.from_state(state["scaler"])
-        if state.get("feature_names") is not None:
-            self.feature_names_in_ = np.asarray(state["feature_names"], dtype=object)
-        self.threshold_fit_ = state.get("threshold_fit")
-        if self.members == AUTO and "members" not in state.get("network", {}):
-            self.members = 1  # saved before ensembles: "auto" meant one network
-        self.hidden_, self.latent_dim_ = self._size()
-
-    def _get_tensors(self) -> dict[str, torch.Tensor]:
-        tensors = super()._get_tensors()
-        tensors["decision_scores"] = torch.as_tensor(np.asarray(self.decision_scores_, np.float32))
-        if getattr(self, "residual_scale_", None) is not None:
-            tensors["residual_scale"] = torch.as_tensor(self.residual_scale_)
-        if getattr(self, "holdout_scores_", None) is not None:
-            tensors["holdout_scores"] = torch.as_tensor(np.asarray(self.holdout_scores_, np.float32))
-        return tensors
-
-    def _set_tensors(self, tensors: dict[str, torch.Tensor]) -> None:
-        self.decision_scores_ = tensors["decision_scores"].cpu().numpy().astype(np.float32)
-        scale = tensors.get("residual_scale")
-        self.residual_scale_ = None if scale is None else scale.cpu().numpy().astype(np.float32)
-        held = tensors.get("holdout_scores")
-        self.holdout_scores_ = None if held is None else held.cpu().numpy().astype(np.float32)
-        super()._set_tensors(tensors)

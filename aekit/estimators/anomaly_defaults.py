@@ -4,9 +4,9 @@ The defaults of :class:`aekit.AnomalyDetector` must hold on any table or set of 
 what depends on the data is worked out from it at ``fit``:
 
 * the network (``hidden="auto"``, ``latent_dim="auto"``): :func:`dense_size` below;
-* how long to train (``epochs="auto"``): a budget of optimizer steps whatever the number of
-  rows, ``AnomalyDetector.auto_steps`` (see :mod:`aekit.training.budget`), which early stopping
-  on a held-out part of the normal rows may cut short;
+* how long to train (``epochs="auto"``): a budget of optimizer steps, :func:`training_steps`
+  (see :mod:`aekit.training.budget`), which early stopping on a held-out part of the normal rows
+  may cut short;
 * the ensemble (``members="auto"``): ``AnomalyDetector.auto_members`` dense networks.
 
 :data:`PRESETS` keeps other complete settings by name: ``recipe`` is the TensorFlow ECG5000
@@ -49,16 +49,41 @@ def dense_size(n_features: int) -> tuple[tuple[int, ...], int]:
     return (first, max(latent, first // 2)), latent
 
 
+STEPS_SCALE = 10_000  # training_steps: the budget is this / sqrt(rows), clipped
+
+
+def training_steps(n_rows: int, least: int, most: int) -> int:
+    """Optimizer steps of ``epochs="auto"``: ``STEPS_SCALE / sqrt(n_rows)``, between ``least`` and ``most``.
+
+    Fewer rows, more passes: tiny data needs hundreds of passes to be learned at all (the
+    tutorial's 20 epochs of batch 512 gave 69 rows 20 steps), while a long training on large data
+    teaches the network to reconstruct the anomalies too. A hundred rows or fewer get ``most``
+    (1,000 for the detector), 4,444 or more ``least`` (150): at batch 32 that is 320 passes over
+    100 rows, 3.6 over 2,000 and one over 4,800. Against a flat 150 steps it scored a mean ROC-AUC
+    of 0.847 against 0.846 on the panel of ``docs/guide/anomaly.md`` (four seeds) and 0.808
+    against 0.804 on twelve UCR sets aekit was never tuned on (two seeds, the code density off); a
+    flat 1,000 took over 10 s on 500-feature signals.
+
+    Examples
+    --------
+    >>> training_steps(69, 150, 1000), training_steps(2110, 150, 1000), training_steps(60_000, 150, 1000)
+    (1000, 218, 150)
+    """
+    return int(min(most, max(least, round(STEPS_SCALE / math.sqrt(max(1, n_rows))))))
+
+
 #: Complete settings by name (every parameter that differs from the defaults, so that a preset
 #: means the same whatever the defaults become).
 PRESETS: dict[str, dict[str, Any]] = {
     # TensorFlow's ECG5000 tutorial: global min-max, 140-32-16-8-16-32-140 with a sigmoid output,
     # MAE, 20 epochs of batch 512, no hold-out, threshold mean + 1 std of the training errors.
-    "recipe": {"hidden": (32, 16), "latent_dim": 8, "members": 1, "scaler": "minmax", "error": "mae", "loss": "mae",
+    "recipe": {"hidden": (32, 16), "latent_dim": 8, "members": 1, "scaler": "minmax", "error": "mae", "density": 0.0,
+               "loss": "mae",
                "threshold": "mean_std", "k": 1.0, "epochs": 20, "batch_size": 512, "validation_fraction": 0.0,
                "patience": None},
     # The recipe widened and trained longer, scored by MSE, threshold the 95th percentile of the training errors.
-    "robust": {"hidden": (64, 32), "latent_dim": 16, "members": 1, "scaler": "minmax", "error": "mse", "loss": "mae",
+    "robust": {"hidden": (64, 32), "latent_dim": 16, "members": 1, "scaler": "minmax", "error": "mse", "density": 0.0,
+               "loss": "mae",
                "threshold": "percentile", "q": 95.0, "epochs": 100, "batch_size": 64, "validation_fraction": 0.0,
                "patience": None},
 }

@@ -12,8 +12,9 @@ Autoencoder      autoencoder  ``x`` -> ``reconstruction``  (``reconstruct``)
 Denoiser         denoiser     ``x`` -> ``denoised``, any height and width  (``transform``)
                  encoder      ``x`` -> ``features`` (the padded image's code)
                  decoder      ``features`` -> ``image`` (padded size)
-AnomalyDetector  detector     raw ``x`` -> ``score``, ``label``: scaler, model, per-sample error and
-                              the fitted threshold in the graph  (``decision_function``, ``predict``)
+AnomalyDetector  detector     raw ``x`` -> ``score``, ``label``: scaler, model, per-sample error, the
+                              code density and the fitted threshold in the graph  (``decision_function``,
+                              ``predict``)
                  autoencoder  raw ``x`` -> ``reconstruction`` in the input's units  (``reconstruct``)
 VAE              decoder      ``z`` -> ``image`` = E[x|z], in [0, 1] for Bernoulli  (``sample``)
                  encoder      ``x`` -> ``mu``, ``logvar`` of q(z|x)  (``transform`` gives ``mu``)
@@ -49,6 +50,7 @@ from torch import nn
 
 from .. import __version__, _io
 from ..errors import RunFailure, UsageError, one_line
+from ..estimators.anomaly_density import lof_factor
 from ..estimators.anomaly_scores import mean_reconstruction, sample_scores
 from ..training.serialize import check_finite
 from . import PARTS
@@ -115,9 +117,12 @@ def _denoise(p: _Part, x: torch.Tensor) -> torch.Tensor:
     return p.model.decode(p.model.encoder(_pad(p.model, x)))[..., :h, :w]  # as ConvAutoencoder.forward
 
 
-def _detect(p: _Part, x: torch.Tensor, error: str) -> tuple[torch.Tensor, torch.Tensor]:
+def _detect(p: _Part, x: torch.Tensor, error: str, density: dict | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     xs = (x - p.offset) / p.scale  # Scaler.torch_transform
     score = sample_scores(p.model(xs), xs, error, getattr(p, "residual_scale", None))
+    if density is not None:  # the code density's factor (aekit.estimators.anomaly_density), as decision_function
+        codes = p.model.encode(xs).reshape(x.shape[0], -1)  # (B, ...) -> (B, D)
+        score = score * lof_factor(codes, p.density_codes, p.density_k_distance, p.density_lrd, **density)
     return score, (score > p.threshold).to(torch.int64)  # AnomalyDetector.predict
 
 
@@ -186,7 +191,14 @@ def _graph(est: Any, part: str) -> _Graph:
             threshold = torch.tensor(est.threshold_, dtype=torch.float32)
             if getattr(est, "residual_scale_", None) is not None:  # error="nmse": each feature's residual in its unit
                 scaling["residual_scale"] = torch.as_tensor(est.residual_scale_, dtype=torch.float32)
-            module = _Part(model, functools.partial(_detect, error=est.error), threshold=threshold, **scaling)
+            density = getattr(est, "code_density_", None)
+            if density is not None and density.gamma != 0.0:
+                scaling.update({name: t.float() for name, t in density.tensors().items()})
+                density = {"k": density.k, "gamma": density.gamma, "median_log_lof": density.median_log_lof}
+            else:
+                density = None
+            module = _Part(model, functools.partial(_detect, error=est.error, density=density), threshold=threshold,
+                           **scaling)
             return _Graph(module, "x", x_shape, {"score": [B], "label": [B]}, x_example)
         module = _Part(model, lambda p, x: mean_reconstruction(p.model((x - p.offset) / p.scale), x) * p.scale
                        + p.offset, **scaling)

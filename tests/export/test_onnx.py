@@ -135,7 +135,9 @@ def test_denoiser(denoiser, part, tmp_path, rng):
 
 
 def test_detector_scores_labels_and_threshold(detector, tmp_path):
+    assert detector.code_density_ is not None and detector.code_density_.gamma > 0  # the density is in the graph too
     path = export_onnx(detector, tmp_path / "det.onnx")
+    assert "TopK" in {node.op_type for node in onnx.load(str(path)).graph.node}
     x = np.concatenate([sines(6, 7), sines(5, 8, spikes=True)])  # 11 rows in the input's units, both kinds
     out = run(path, x)
     close(out["score"], detector.decision_function(x))

@@ -12,6 +12,7 @@ import torch
 from aekit.cli.main import main
 from aekit.errors import UsageError
 from aekit.estimators.anomaly import AnomalyDetector
+from aekit.estimators.anomaly_defaults import training_steps
 from aekit.training.budget import passes_for_steps
 
 from ..estimators.test_anomaly import LENGTH, sines, spikes
@@ -78,7 +79,8 @@ def test_ecg5000_robust_preset(ecg):
 
 def test_a_small_user_csv_trains_the_whole_step_budget_or_until_early_stopping(tmp_path):
     # 90 rows: 72 to train on after the 20% validation split, 7 of them held out, 65 in batches of 32:
-    # three steps a pass, seven passes an epoch (auto_epoch_steps). With a fixed 20 epochs of 512 this was 20 steps.
+    # three steps a pass, seven passes an epoch (auto_epoch_steps), a budget of 1,000 steps (48 epochs) unless early
+    # stopping ends it. With a fixed 20 epochs of 512 this was 20 steps.
     path = tmp_path / "small.csv"
     rows = [",".join(f"t{i}" for i in range(LENGTH))] + [",".join(f"{v:.5f}" for v in r) for r in sines(90)]
     path.write_text("\n".join(rows) + "\n")
@@ -92,6 +94,8 @@ def test_a_small_user_csv_trains_the_whole_step_budget_or_until_early_stopping(t
     epoch_steps = passes_for_steps(n_fit, batch, AnomalyDetector.auto_epoch_steps) * math.ceil(n_fit / batch)
     assert batch == 32 and epoch_steps == 21  # 3 steps a pass, 7 passes an epoch
     steps = epochs * epoch_steps
-    planned = AnomalyDetector.auto_steps / epoch_steps
-    assert steps >= AnomalyDetector.auto_steps or epochs < planned, (steps, epochs)  # the budget, or early stopping
+    assert training_steps(n_fit, AnomalyDetector.auto_min_steps, AnomalyDetector.auto_steps) == 1000  # the budget
     assert steps >= AnomalyDetector.auto_min_steps
+    if steps < 1000:  # then early stopping ended it: `patience` epochs in a row without a better validation loss
+        val = [h["val_loss"] for h in config["state"]["history"]]
+        assert len(val) - 1 - int(np.argmin(val)) >= config["params"]["patience"], (steps, val)
