@@ -10,6 +10,7 @@ defaults and presets: :mod:`.anomaly_defaults`.
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -30,7 +31,6 @@ from .anomaly_scores import ERRORS, mean_reconstruction, normal_batches, residua
 from .anomaly_state import DetectorStateMixin
 from .anomaly_threshold import ThresholdMixin
 from .base import INFERENCE_BATCH, NeuralEstimator, check_fraction, check_positive_int, check_widths, is_row_store
-from .base import check_at_least
 from .base import iter_chunks
 from .losses import reconstruction_loss
 from .preprocessing import SCALERS, Scaler
@@ -243,7 +243,7 @@ class AnomalyDetector(DetectorStateMixin, ThresholdMixin, NeuralEstimator):
             raise UsageError(f"scaler must be one of {', '.join(SCALERS)}, got {self.scaler!r}")
         if self.error not in ERRORS:
             raise UsageError(f"error must be one of {', '.join(ERRORS)}, got {self.error!r}")
-        check_at_least("density", self.density)  # 0: reconstruction error alone
+        check_fraction("density", self.density, high=math.inf, closed=True)  # any weight >= 0; 0: error alone
         check_positive_int("n_neighbors", self.n_neighbors)
         if self.loss not in ERRORS[1:]:
             raise UsageError(f"loss must be 'mae' or 'mse', got {self.loss!r}")

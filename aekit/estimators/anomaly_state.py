@@ -67,7 +67,7 @@ class DetectorStateMixin:
         self.residual_scale_ = None if scale is None else scale.cpu().numpy().astype(np.float32)
         held = tensors.get("holdout_scores")
         self.holdout_scores_ = None if held is None else held.cpu().numpy().astype(np.float32)
-        density = getattr(self, "_density_state", None)
+        density = self.__dict__.pop("_density_state", None)  # set by _set_state, needed only here
         self.code_density_ = None if density is None else CodeDensity.from_saved(tensors, density)
         super()._set_tensors(tensors)
         if self.code_density_ is not None:

@@ -68,14 +68,6 @@ def check_fraction(name: str, value: Any, *, low: float = 0.0, high: float = 1.0
     return float(value)
 
 
-def check_at_least(name: str, value: Any, low: float = 0.0) -> float:
-    """Return ``value`` if it is a finite number >= ``low``, else a one-line UsageError."""
-    ok = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
-    if not (ok and math.isfinite(value) and value >= low):
-        raise UsageError(f"{name} must be a number >= {low}, got {value!r}")
-    return float(value)
-
-
 def check_widths(name: str, value: Any) -> tuple[int, ...]:
     """Layer widths: a sequence of whole numbers >= 1."""
     try:
