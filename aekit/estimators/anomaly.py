@@ -405,8 +405,8 @@ class AnomalyDetector(DetectorStateMixin, ThresholdMixin, NeuralEstimator):
         if density is None:
             return None
         if held is not None and len(held) >= MIN_CALIBRATION_ROWS:
-            codes = self._map_batches(lambda xb: self.model_.encode(self.scaler_.torch_transform(xb)), held)
-            errors, lofs = self._scores(held, density=False), density.lof(torch.as_tensor(codes))
+            codes = torch.as_tensor(self._map_batches(self._codes, held))  # batch by batch, as the scores
+            errors, lofs = self._scores(held, density=False), density.lof(codes)
         else:
             errors, lofs = self._scores(take(idx), density=False), density.lof(density.codes, of_reference=True)
         return density.calibrate(errors, lofs.cpu().numpy(), self.density)

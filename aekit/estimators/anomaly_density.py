@@ -188,6 +188,6 @@ def fit_code_density(codes_of: Callable[[np.ndarray], torch.Tensor], reference: 
     """
     parts = [codes_of(rows).float().reshape(len(rows), -1) for rows in reference]
     codes = torch.cat(parts) if parts else torch.empty(0)
-    if len(codes) < max(3, MIN_REFERENCE_ROWS):
+    if len(codes) < MIN_REFERENCE_ROWS:
         return None
     return CodeDensity.fit(codes, n_neighbors)
