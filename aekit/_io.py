@@ -11,8 +11,9 @@ import errno
 import json
 import os
 import tempfile
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any
 
 from .errors import AekitError, RunFailure, WriteFailure
 
@@ -63,14 +64,23 @@ def _is_storage_error(exc: OSError) -> bool:
 
 def write_failure(exc: OSError, path: str | os.PathLike) -> WriteFailure:
     """A one-line error naming ``path`` for an OSError raised while writing it."""
-    reasons = {errno.ENOSPC: "no space left on device", errno.EDQUOT: "disk quota exceeded",
-               errno.EFBIG: "file too large for this system's limits"}
+    reasons = {
+        errno.ENOSPC: "no space left on device",
+        errno.EDQUOT: "disk quota exceeded",
+        errno.EFBIG: "file too large for this system's limits",
+    }
     if exc.errno in reasons or (exc.errno is None and "requested and" in str(exc)):
         reason = reasons.get(exc.errno, "no space left on device")
-        return WriteFailure(f"{reason} writing {path}; free some space or write elsewhere",
-                            errno=exc.errno or errno.ENOSPC, filename=str(path))
-    return WriteFailure(f"cannot write {path}: {(exc.strerror or str(exc)).lower()}", errno=exc.errno,
-                        filename=str(path))
+        return WriteFailure(
+            f"{reason} writing {path}; free some space or write elsewhere",
+            errno=exc.errno or errno.ENOSPC,
+            filename=str(path),
+        )
+    return WriteFailure(
+        f"cannot write {path}: {(exc.strerror or str(exc)).lower()}",
+        errno=exc.errno,
+        filename=str(path),
+    )
 
 
 def write_bytes(path: str | os.PathLike, data: bytes) -> None:
@@ -102,7 +112,9 @@ def write_with(path: str | os.PathLike, writer: Callable[[Path], None]) -> None:
         writer(tmp)
 
 
-def refuse_existing(path: str | os.PathLike, overwrite: bool, inputs: Iterable[str | os.PathLike | None] = ()) -> None:
+def refuse_existing(
+    path: str | os.PathLike, overwrite: bool, inputs: Iterable[str | os.PathLike | None] = ()
+) -> None:
     """Raise a one-line UsageError if writing ``path`` would clobber something (see
     :func:`aekit._outputs.check_output`): it exists (a file, or a non-empty folder) and ``overwrite``
     is off, it is one of ``inputs``, or it lies in a run folder."""

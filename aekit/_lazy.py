@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import importlib
 import sys
-from typing import Callable
+from collections.abc import Callable
 
 
 def lazy_names(package: str, table: dict[str, str], public: list[str]) -> tuple[Callable, Callable]:

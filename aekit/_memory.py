@@ -48,8 +48,13 @@ def _read_int(path: str) -> int | None:
 
 def _cgroup_room() -> int | None:
     """What this process's cgroup (v2, else v1) still allows, if it sets a limit."""
-    for limit, usage in (("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory.current"),
-                         ("/sys/fs/cgroup/memory/memory.limit_in_bytes", "/sys/fs/cgroup/memory/memory.usage_in_bytes")):
+    for limit, usage in (
+        ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory.current"),
+        (
+            "/sys/fs/cgroup/memory/memory.limit_in_bytes",
+            "/sys/fs/cgroup/memory/memory.usage_in_bytes",
+        ),
+    ):
         cap, used = _read_int(limit), _read_int(usage)
         if cap is not None and used is not None and cap < 1 << 60:
             return max(0, cap - used)
@@ -81,10 +86,14 @@ def available_bytes() -> int:
     return min(candidates) if candidates else 1 << 62
 
 
-def check_fits(need: int, what: str, fix: str, *, limit: int | None = None, where: str = "memory") -> None:
+def check_fits(
+    need: int, what: str, fix: str, *, limit: int | None = None, where: str = "memory"
+) -> None:
     """Raise a one-line :class:`~aekit.errors.TooLarge` if ``need`` bytes exceed ``limit``
     (default: :func:`available_bytes`). ``what`` names the request, ``fix`` says what to change."""
     limit = available_bytes() if limit is None else limit
     if need > limit:
-        raise TooLarge(f"{what} needs about {format_bytes(need)} of {where}, more than the {format_bytes(limit)} "
-                       f"available; {fix}")
+        raise TooLarge(
+            f"{what} needs about {format_bytes(need)} of {where}, more than the {format_bytes(limit)} "
+            f"available; {fix}"
+        )

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 from .errors import UsageError
 
@@ -76,8 +76,14 @@ def _holds_a_run(folder: Path) -> Path | None:
     return None
 
 
-def check_output(path: str | os.PathLike, *, overwrite: bool = False, inputs: Iterable[str | os.PathLike | None] = (),
-                 option: str = "--output", run: str | os.PathLike | None = None) -> Path:
+def check_output(
+    path: str | os.PathLike,
+    *,
+    overwrite: bool = False,
+    inputs: Iterable[str | os.PathLike | None] = (),
+    option: str = "--output",
+    run: str | os.PathLike | None = None,
+) -> Path:
     """Refuse, in one line, an output path that would clobber what the command was not asked to.
 
     Parameters
@@ -106,23 +112,33 @@ def check_output(path: str | os.PathLike, *, overwrite: bool = False, inputs: It
             continue
         source = Path(given).resolve()
         if _within(target, source) or _within(source, target):
-            how = "is" if target == source else ("lies inside" if _within(target, source) else "holds")
+            how = (
+                "is"
+                if target == source
+                else ("lies inside" if _within(target, source) else "holds")
+            )
             raise UsageError(f"{option} {shown} {how} the input {given}; {_elsewhere(option)}")
     own = Path(run).resolve() if run is not None else None
     inside = enclosing_run(target if target.is_dir() else target.parent)
     if inside is not None and inside != own:
-        raise UsageError(f"{option} {shown} is inside the run folder {inside}, which holds aekit's own files; "
-                         f"{_elsewhere(option)}, outside run folders")
+        raise UsageError(
+            f"{option} {shown} is inside the run folder {inside}, which holds aekit's own files; "
+            f"{_elsewhere(option)}, outside run folders"
+        )
     if target.is_dir() and overwrite and target != own:
         held = _holds_a_run(target)
         if held is not None:
-            raise UsageError(f"{option} {shown} holds the run folder {held}; --overwrite replaces only an "
-                             f"output, so pass another path")
+            raise UsageError(
+                f"{option} {shown} holds the run folder {held}; --overwrite replaces only an "
+                f"output, so pass another path"
+            )
     parent = target.parent  # the nearest existing folder above the output must be a writable folder
     while not parent.exists() and parent != parent.parent:
         parent = parent.parent
     if not parent.is_dir() or not os.access(parent, os.W_OK):
-        raise UsageError(f"cannot write {shown}: {parent} is not a writable folder; pass another output path")
+        raise UsageError(
+            f"cannot write {shown}: {parent} is not a writable folder; pass another output path"
+        )
     if overwrite or not os.path.lexists(target):
         return target
     if target.is_dir() and not any(target.iterdir()):

@@ -31,8 +31,8 @@ import shutil
 import signal
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 from ._io import write_failure
 from .errors import RunFailure, RunInProgress, UsageError
@@ -64,6 +64,7 @@ def old_path(target: Path) -> Path:
 
 # ---- the atomic swap -------------------------------------------------------------------------------
 
+
 class SwapUnsupported(OSError):
     """renameat2(RENAME_EXCHANGE) is not available here (system, C library or file system)."""
 
@@ -88,7 +89,10 @@ def exchange(a: Path, b: Path) -> None:
     fn = _renameat2()
     if fn is None:
         raise SwapUnsupported(errno.ENOSYS, "renameat2 is not available")
-    if fn(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), ctypes.c_uint(_RENAME_EXCHANGE)) == 0:
+    if (
+        fn(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), ctypes.c_uint(_RENAME_EXCHANGE))
+        == 0
+    ):
         return
     err = ctypes.get_errno()
     if err in (errno.ENOSYS, errno.EINVAL, errno.ENOTSUP, errno.EOPNOTSUPP):
@@ -123,7 +127,9 @@ def replace_folder(new: Path, target: Path) -> None:
 @contextlib.contextmanager
 def signals_deferred() -> Iterator[None]:
     """Hold Ctrl-C, SIGTERM and SIGHUP until the block ends, so a rename sequence is never cut in two."""
-    sigs = {signal.SIGINT, signal.SIGTERM} | ({signal.SIGHUP} if hasattr(signal, "SIGHUP") else set())
+    sigs = {signal.SIGINT, signal.SIGTERM} | (
+        {signal.SIGHUP} if hasattr(signal, "SIGHUP") else set()
+    )
     try:
         old = signal.pthread_sigmask(signal.SIG_BLOCK, sigs)
     except (AttributeError, OSError, ValueError):  # pragma: no cover - no pthread_sigmask
@@ -179,6 +185,7 @@ def link_tree(src: Path, dst: Path) -> None:
 
 # ---- who holds a folder ------------------------------------------------------------------------------
 
+
 def holder(target: Path) -> int | None:
     """The pid writing ``target`` right now (0 when unknown), or None when nobody holds its lock."""
     lock = lock_path(Path(target))
@@ -215,15 +222,20 @@ def check_not_in_progress(target: str | os.PathLike) -> None:
     pid = holder(target)
     if pid is not None and staging_path(target).is_dir():
         who = f"aekit process {pid}" if pid else "another aekit process"
-        raise RunInProgress(f"{target} is still being written ({who}: it appears when complete); "
-                            f"wait for it to finish")
+        raise RunInProgress(
+            f"{target} is still being written ({who}: it appears when complete); "
+            f"wait for it to finish"
+        )
     if (staging_path(target) / MARKER).is_file():
-        raise RunInProgress(f"{target} was interrupted before it was complete (its files are in "
-                            f"{staging_path(target)}); continue it with the same 'aekit train' command and "
-                            f"--resume, or start it again")
+        raise RunInProgress(
+            f"{target} was interrupted before it was complete (its files are in "
+            f"{staging_path(target)}); continue it with the same 'aekit train' command and "
+            f"--resume, or start it again"
+        )
 
 
 # ---- the transaction ----------------------------------------------------------------------------------
+
 
 class FolderTransaction:
     """Build a new version of ``target`` in a staging folder beside it; :meth:`commit` swaps it in."""
@@ -235,15 +247,19 @@ class FolderTransaction:
         self._fd: int | None = None
 
     # -- the lock --
-    def acquire(self) -> "FolderTransaction":
+    def acquire(self) -> FolderTransaction:
         """Lock ``target`` for this process (a one-line RunFailure if another holds it), then recover."""
         try:
             self.target.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            raise UsageError(f"cannot create {self.target.parent} ({exc.strerror}); pass a writable path") from None
+            raise UsageError(
+                f"cannot create {self.target.parent} ({exc.strerror}); pass a writable path"
+            ) from None
         if not os.access(self.target.parent, os.W_OK | os.X_OK):
-            raise UsageError(f"cannot write in {self.target.parent} (new versions of {self.target.name} are "
-                             f"built beside it); pass a writable path")
+            raise UsageError(
+                f"cannot write in {self.target.parent} (new versions of {self.target.name} are "
+                f"built beside it); pass a writable path"
+            )
         busy = 0
         while self._fd is None:
             fd = os.open(self.lock, os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o644)
@@ -256,8 +272,10 @@ class FolderTransaction:
                     if busy >= LOCK_TRIES:
                         pid = holder(self.target)
                         who = f"aekit process {pid}" if pid else "another aekit process"
-                        raise RunFailure(f"{self.target} is in use by {who} (lock {self.lock}); "
-                                         f"wait for it or pass another path") from None
+                        raise RunFailure(
+                            f"{self.target} is in use by {who} (lock {self.lock}); "
+                            f"wait for it or pass another path"
+                        ) from None
                     time.sleep(0.05)
                     continue
                 # The previous holder removes the lock file when done: lock the file that is on disk now.
@@ -268,7 +286,9 @@ class FolderTransaction:
                 if not same:
                     os.close(fd)
                     continue
-            with contextlib.suppress(OSError):  # the pid only informs readers; a full disk must not stop us here
+            with contextlib.suppress(
+                OSError
+            ):  # the pid only informs readers; a full disk must not stop us here
                 os.ftruncate(fd, 0)
                 os.pwrite(fd, str(os.getpid()).encode(), 0)
             self._fd = fd
@@ -288,7 +308,9 @@ class FolderTransaction:
         old = old_path(self.target)
         if os.path.lexists(old):
             if not os.path.lexists(self.target):
-                os.rename(old, self.target)  # killed between the fallback's two renames: put it back
+                os.rename(
+                    old, self.target
+                )  # killed between the fallback's two renames: put it back
             else:
                 _remove(old)
         with contextlib.suppress(OSError):
@@ -304,7 +326,9 @@ class FolderTransaction:
         copy of ``seed`` when given); return it."""
         if os.path.lexists(self.staging) and not (reuse and self.resumable()):
             _remove(self.staging)
-        elif os.path.lexists(self.staging):  # continued: drop the temporary files of the writer that died
+        elif os.path.lexists(
+            self.staging
+        ):  # continued: drop the temporary files of the writer that died
             for stale in self.staging.rglob(".*.tmp"):
                 _remove(stale)
         if not self.staging.is_dir():
@@ -314,8 +338,12 @@ class FolderTransaction:
                 tmp.mkdir()
                 if seed is not None and seed.is_dir():
                     link_tree(seed, tmp)
-                (tmp / MARKER).write_text(json.dumps({"target": self.target.name, "pid": os.getpid()}) + "\n")
-                os.rename(tmp, self.staging)  # marked and seeded in one step: never half a staging folder
+                (tmp / MARKER).write_text(
+                    json.dumps({"target": self.target.name, "pid": os.getpid()}) + "\n"
+                )
+                os.rename(
+                    tmp, self.staging
+                )  # marked and seeded in one step: never half a staging folder
             except BaseException as exc:
                 _remove(tmp)
                 if isinstance(exc, OSError):
@@ -335,7 +363,9 @@ class FolderTransaction:
                     exchange(self.staging, self.target)
                     os.rename(self.staging, old)
                 except SwapUnsupported:
-                    os.rename(self.target, old)  # a kill here leaves .NAME.old: readers and writers use it
+                    os.rename(
+                        self.target, old
+                    )  # a kill here leaves .NAME.old: readers and writers use it
                     os.rename(self.staging, self.target)
             else:
                 os.rename(self.staging, self.target)
@@ -344,7 +374,7 @@ class FolderTransaction:
             _fsync_dir(self.target.parent)
         _remove(old)
 
-    def __enter__(self) -> "FolderTransaction":
+    def __enter__(self) -> FolderTransaction:
         return self
 
     def __exit__(self, *exc) -> None:

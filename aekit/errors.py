@@ -72,12 +72,16 @@ def __getattr__(name: str):
     if name == "NotFittedError":
         from sklearn.exceptions import NotFittedError as SklearnNotFittedError
 
-        cls = type("NotFittedError", (UsageError, SklearnNotFittedError), {
-            "__module__": __name__,
-            "__doc__": "An estimator method that needs a fitted model was called before ``fit``.\n\n"
-                       "Also scikit-learn's ``sklearn.exceptions.NotFittedError`` (a ValueError and an "
-                       "AttributeError), so code written for scikit-learn catches it.",
-        })
+        cls = type(
+            "NotFittedError",
+            (UsageError, SklearnNotFittedError),
+            {
+                "__module__": __name__,
+                "__doc__": "An estimator method that needs a fitted model was called before ``fit``.\n\n"
+                "Also scikit-learn's ``sklearn.exceptions.NotFittedError`` (a ValueError and an "
+                "AttributeError), so code written for scikit-learn catches it.",
+            },
+        )
         globals()[name] = cls
         return cls
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -100,16 +100,22 @@ class Timer:
 def report(title: str, results: list[Result], device: torch.device) -> None:
     """Print the side-by-side table (and the ratio of the first to the last row)."""
     print(f"\n{title}")
-    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cpus, torch "
-          f"{torch.__version__}, threads {torch.get_num_threads()}, device {device}"
-          + (f" ({torch.cuda.get_device_name()})" if device.type == "cuda" else ""))
+    print(
+        f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cpus, torch "
+        f"{torch.__version__}, threads {torch.get_num_threads()}, device {device}"
+        + (f" ({torch.cuda.get_device_name()})" if device.type == "cuda" else "")
+    )
     keys = sorted({k for r in results for k in r.quality})
     mem = "peak GPU MB" if device.type == "cuda" else "peak RSS MB"
-    head = f"{'':24s} {'epochs':>6s} {'s/epoch':>9s} {'samples/s':>11s} {mem:>12s} " + " ".join(f"{k:>12s}" for k in keys)
+    head = f"{'':24s} {'epochs':>6s} {'s/epoch':>9s} {'samples/s':>11s} {mem:>12s} " + " ".join(
+        f"{k:>12s}" for k in keys
+    )
     print(head)
     for r in results:
-        print(f"{r.name:24s} {r.epochs:6d} {r.sec_per_epoch:9.3f} {r.samples_per_sec:11.0f} {r.peak_mb:12.0f} "
-              + " ".join(f"{r.quality.get(k, float('nan')):12.6g}" for k in keys))
+        print(
+            f"{r.name:24s} {r.epochs:6d} {r.sec_per_epoch:9.3f} {r.samples_per_sec:11.0f} {r.peak_mb:12.0f} "
+            + " ".join(f"{r.quality.get(k, float('nan')):12.6g}" for k in keys)
+        )
     if len(results) >= 2:
         a, b = results[-1], results[0]
         print(f"ratio {a.name} / {b.name}: s/epoch {a.sec_per_epoch / b.sec_per_epoch:.2f}x")

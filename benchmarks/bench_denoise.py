@@ -71,7 +71,9 @@ def main() -> None:
     device = C.device_of(args.device)
     x = torch.as_tensor(load_builtin("fashion-mnist", "train").x)
     x_test = torch.as_tensor(load_builtin("fashion-mnist", "test").x)
-    results = [] if args.skip_plain else [plain_loop(x, x_test, args.epochs, args.batch_size, device)]
+    results = (
+        [] if args.skip_plain else [plain_loop(x, x_test, args.epochs, args.batch_size, device)]
+    )
     results.append(aekit_run(x, x_test, args.epochs, args.batch_size, device, args.preset))
     C.report(f"denoising autoencoder, batch {args.batch_size}", results, device)
 

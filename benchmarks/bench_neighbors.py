@@ -35,13 +35,23 @@ def precision_at_k(idx: np.ndarray, y_items: np.ndarray, y_queries: np.ndarray) 
 
 def timed_search(index, queries: np.ndarray) -> tuple[np.ndarray, float]:
     t0 = time.perf_counter()
-    _, idx = index.kneighbors(queries, K) if isinstance(index, LatentIndex) else index.kneighbors(queries, K)
+    _, idx = (
+        index.kneighbors(queries, K)
+        if isinstance(index, LatentIndex)
+        else index.kneighbors(queries, K)
+    )
     return idx, time.perf_counter() - t0
 
 
 def main() -> None:
-    args = C.parse_args(__doc__.splitlines()[0], epochs=10, batch_size=32, run="", backend="auto",
-                        metric="euclidean")
+    args = C.parse_args(
+        __doc__.splitlines()[0],
+        epochs=10,
+        batch_size=32,
+        run="",
+        backend="auto",
+        metric="euclidean",
+    )
     train, test = load_builtin("fashion-mnist", "train"), load_builtin("fashion-mnist", "test")
     if args.run:
         ae = aekit.load(args.run, device="cpu")
@@ -50,7 +60,9 @@ def main() -> None:
         t0 = time.perf_counter()
         ae = BASIC.build({"epochs": args.epochs, "batch_size": args.batch_size, "device": "cpu"})
         ae.fit(train.x)
-        source = f"basic recipe trained here ({args.epochs} epochs, {time.perf_counter() - t0:.0f} s)"
+        source = (
+            f"basic recipe trained here ({args.epochs} epochs, {time.perf_counter() - t0:.0f} s)"
+        )
 
     t0 = time.perf_counter()
     z_train, z_test = ae.transform(train.x), ae.transform(test.x)
@@ -74,16 +86,28 @@ def main() -> None:
     p_latent = precision_at_k(idx_latent, train.y, test.y)
     p_latent_sk = precision_at_k(idx_latent_sk, train.y, test.y)
     p_raw = precision_at_k(idx_raw, train.y, test.y)
-    print(f"\nnearest neighbours on Fashion-MNIST: {len(test.x)} test queries against {len(train.x)} training images, "
-          f"k={K}, {args.metric}")
-    print(f"model: {source}; torch threads {torch.get_num_threads()}; encoding 70,000 images {encode_s:.2f} s")
+    print(
+        f"\nnearest neighbours on Fashion-MNIST: {len(test.x)} test queries against {len(train.x)} training images, "
+        f"k={K}, {args.metric}"
+    )
+    print(
+        f"model: {source}; torch threads {torch.get_num_threads()}; encoding 70,000 images {encode_s:.2f} s"
+    )
     print(f"{'':42s} {'dims':>5s} {'precision@10':>13s} {'query s':>9s}")
-    print(f"{'aekit LatentIndex (' + index.backend_ + ', latents)':42s} {z_train.shape[1]:5d} {p_latent:13.4f} "
-          f"{latent_s:9.2f}   (+ {build_s:.2f} s to build)")
-    print(f"{'aekit LatentIndex (sklearn, latents)':42s} {z_train.shape[1]:5d} {p_latent_sk:13.4f} {latent_sk_s:9.2f}")
-    print(f"{'scikit-learn brute force, raw pixels':42s} {pixels_train.shape[1]:5d} {p_raw:13.4f} {raw_s:9.2f}")
-    print(f"precision gap (pixels - latents): {p_raw - p_latent:+.4f}  (bar: <= 0.03); "
-          f"latent queries {latent_s:.2f} s (bar: < 10 s)")
+    print(
+        f"{'aekit LatentIndex (' + index.backend_ + ', latents)':42s} {z_train.shape[1]:5d} {p_latent:13.4f} "
+        f"{latent_s:9.2f}   (+ {build_s:.2f} s to build)"
+    )
+    print(
+        f"{'aekit LatentIndex (sklearn, latents)':42s} {z_train.shape[1]:5d} {p_latent_sk:13.4f} {latent_sk_s:9.2f}"
+    )
+    print(
+        f"{'scikit-learn brute force, raw pixels':42s} {pixels_train.shape[1]:5d} {p_raw:13.4f} {raw_s:9.2f}"
+    )
+    print(
+        f"precision gap (pixels - latents): {p_raw - p_latent:+.4f}  (bar: <= 0.03); "
+        f"latent queries {latent_s:.2f} s (bar: < 10 s)"
+    )
 
 
 if __name__ == "__main__":

@@ -18,9 +18,8 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
-
 import _common as C  # noqa: F401  (sets AEKIT_DATA and sys.path)
+import numpy as np
 
 
 def write_csv(path: Path, rows: int, beats: np.ndarray, seed: int = 0) -> None:
@@ -29,16 +28,33 @@ def write_csv(path: Path, rows: int, beats: np.ndarray, seed: int = 0) -> None:
         f.write(",".join(f"v{i}" for i in range(beats.shape[1])) + "\n")
         for start in range(0, rows, 50_000):
             n = min(50_000, rows - start)
-            chunk = beats[rng.integers(0, len(beats), n)] + 0.01 * rng.standard_normal((n, beats.shape[1]))
+            chunk = beats[rng.integers(0, len(beats), n)] + 0.01 * rng.standard_normal(
+                (n, beats.shape[1])
+            )
             np.savetxt(f, chunk, fmt="%.4f", delimiter=",")
 
 
 def run_score(run: Path, csv: Path, out: Path) -> tuple[float, float]:
     """(seconds, peak RSS MB) of one `aekit score` process."""
     t0 = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-m", "aekit", "score", str(run), "--input", str(csv), "--output",
-                             str(out), "--overwrite"], stdout=subprocess.DEVNULL)
-    _, status, usage = os.wait4(proc.pid, 0)  # this child's own peak, not the largest child's so far
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "aekit",
+            "score",
+            str(run),
+            "--input",
+            str(csv),
+            "--output",
+            str(out),
+            "--overwrite",
+        ],
+        stdout=subprocess.DEVNULL,
+    )
+    _, status, usage = os.wait4(
+        proc.pid, 0
+    )  # this child's own peak, not the largest child's so far
     proc.returncode = os.waitstatus_to_exitcode(status)
     if proc.returncode != 0:
         raise SystemExit(f"aekit score failed with exit code {proc.returncode}")
@@ -54,8 +70,23 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         run = tmp / "run"
-        subprocess.run([sys.executable, "-m", "aekit", "train", "anomaly", "--dataset", "ecg5000", "--out", str(run),
-                        "--no-figures", "--quiet"], check=True, stdout=subprocess.DEVNULL)
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "aekit",
+                "train",
+                "anomaly",
+                "--dataset",
+                "ecg5000",
+                "--out",
+                str(run),
+                "--no-figures",
+                "--quiet",
+            ],
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
         train, _ = ecg5000_classic_split()
         # The run was trained on the built-in dataset (no column names): score by position.
         print(f"{'rows':>10s} {'csv MB':>8s} {'seconds':>8s} {'rows/s':>10s} {'peak RSS MB':>12s}")
@@ -65,8 +96,10 @@ def main() -> None:
             seconds, peak = run_score(run, csv, tmp / "scores.csv")
             n_out = sum(1 for _ in open(tmp / "scores.csv")) - 1
             assert n_out == rows, (n_out, rows)
-            print(f"{rows:10d} {csv.stat().st_size / 2**20:8.0f} {seconds:8.1f} {rows / seconds:10.0f} {peak:12.0f}",
-                  flush=True)
+            print(
+                f"{rows:10d} {csv.stat().st_size / 2**20:8.0f} {seconds:8.1f} {rows / seconds:10.0f} {peak:12.0f}",
+                flush=True,
+            )
             csv.unlink()
 
 

@@ -39,8 +39,11 @@ UCR = "tsad/135_UCR_Anomaly_InternalBleeding16_{}.csv"
 
 def ucr_series():
     """(train, test, labels) of the shared UCR series."""
-    read = lambda part: read_series(data_root() / UCR.format(part), time_column="timestamp",  # noqa: E731
-                                    label_column="is_anomaly")
+    read = lambda part: read_series(
+        data_root() / UCR.format(part),
+        time_column="timestamp",
+        label_column="is_anomaly",
+    )
     train, test = read("TRAIN"), read("TEST")
     return train.x, test.x, test.y
 
@@ -53,7 +56,7 @@ def ecg_series(n_train: int, n_test: int, n_anomalies: int, seed: int = 0):
     rng = np.random.default_rng(seed)
     normal = rng.permutation(np.flatnonzero(y == 1))
     anomalous = rng.permutation(np.flatnonzero(y != 1))
-    beats = list(normal[n_train:n_train + n_test])
+    beats = list(normal[n_train : n_train + n_test])
     places = np.sort(rng.choice(np.arange(5, n_test - 5), n_anomalies, replace=False))
     labels = np.zeros(n_test, np.int64)
     for place, beat in zip(places, anomalous[:n_anomalies]):
@@ -83,8 +86,11 @@ def run_pyod(name, window, train, test, lstmad_epochs):
         det = MatrixProfile(window_size=window).fit(test)
         fit = time.perf_counter() - t0
         return det.decision_scores_, det.labels_.astype(bool), fit, 0.0
-    det = (LSTMAD(window_size=window, epochs=lstmad_epochs) if name == "LSTMAD"
-           else TimeSeriesOD(detector="IForest", window_size=window)).fit(train)
+    det = (
+        LSTMAD(window_size=window, epochs=lstmad_epochs)
+        if name == "LSTMAD"
+        else TimeSeriesOD(detector="IForest", window_size=window)
+    ).fit(train)
     fit = time.perf_counter() - t0
     t0 = time.perf_counter()
     scores = det.decision_function(test)
@@ -95,8 +101,10 @@ def row(name, y, scores, flags, fit, score):
     threshold = 0.5  # flags are 0/1 already: a range is a run of flagged steps
     m = series_metrics(y, np.asarray(scores, np.float64), float("inf"))
     flagged = series_metrics(y, flags.astype(np.float64), threshold)
-    return (f"{name:28s} {m['roc_auc']:8.4f} {m['pr_auc']:8.4f} {flagged['range_f1']:8.3f} {m['ucr_score']:4d} "
-            f"{fit:8.1f} {score:8.1f}")
+    return (
+        f"{name:28s} {m['roc_auc']:8.4f} {m['pr_auc']:8.4f} {flagged['range_f1']:8.3f} {m['ucr_score']:4d} "
+        f"{fit:8.1f} {score:8.1f}"
+    )
 
 
 def long_series(n: int, stride: int, threads: int | None) -> None:
@@ -105,26 +113,64 @@ def long_series(n: int, stride: int, threads: int | None) -> None:
     with tempfile.TemporaryDirectory(prefix="aekit-long-") as tmp:
         t = np.arange(n, dtype=np.float64)
         x = np.sin(2 * np.pi * t / 50) + 0.1 * np.random.default_rng(0).standard_normal(n)
-        x[n // 2:n // 2 + 20] += 2.0  # one anomaly, so there is something to find
+        x[n // 2 : n // 2 + 20] += 2.0  # one anomaly, so there is something to find
         np.save(Path(tmp) / "long.npy", x.astype(np.float32)[:, None])
         np.save(Path(tmp) / "train.npy", x[:20_000].astype(np.float32)[:, None])
         del t, x
         env = {**os.environ, **({"OMP_NUM_THREADS": str(threads)} if threads else {})}
         aekit_cli = [sys.executable, "-m", "aekit"]
-        subprocess.run([*aekit_cli, "train", "series", "--data", f"{tmp}/train.npy", "--stride", str(stride),
-                        "--out", f"{tmp}/run", "--quiet", "--no-figures", "--device", "cpu"], check=True, env=env)
+        subprocess.run(
+            [
+                *aekit_cli,
+                "train",
+                "series",
+                "--data",
+                f"{tmp}/train.npy",
+                "--stride",
+                str(stride),
+                "--out",
+                f"{tmp}/run",
+                "--quiet",
+                "--no-figures",
+                "--device",
+                "cpu",
+            ],
+            check=True,
+            env=env,
+        )
         # The score process's own peak RSS: the wrapper's children are that one process only.
-        wrapper = ("import resource, subprocess, sys, time; t0 = time.perf_counter(); "
-                   "subprocess.run(sys.argv[1:], check=True); "
-                   "print(time.perf_counter() - t0, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
-        out = subprocess.run([sys.executable, "-c", wrapper, *aekit_cli, "score", f"{tmp}/run", "--input",
-                              f"{tmp}/long.npy", "--output", f"{tmp}/scores.csv", "--ranges", f"{tmp}/ranges.csv"],
-                             check=True, env=env, capture_output=True, text=True)
+        wrapper = (
+            "import resource, subprocess, sys, time; t0 = time.perf_counter(); "
+            "subprocess.run(sys.argv[1:], check=True); "
+            "print(time.perf_counter() - t0, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)"
+        )
+        out = subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                wrapper,
+                *aekit_cli,
+                "score",
+                f"{tmp}/run",
+                "--input",
+                f"{tmp}/long.npy",
+                "--output",
+                f"{tmp}/scores.csv",
+                "--ranges",
+                f"{tmp}/ranges.csv",
+            ],
+            check=True,
+            env=env,
+            capture_output=True,
+            text=True,
+        )
         print(out.stdout.strip().splitlines()[0])
         seconds, kb = out.stdout.strip().splitlines()[-1].split()
         size = os.path.getsize(f"{tmp}/scores.csv") / 2**20
-        print(f"\naekit score, {n:,} steps x 1 channel (.npy), stride {stride}: {float(seconds):.1f} s, "
-              f"{n / float(seconds):,.0f} steps/s, peak RSS {int(kb) / 1024:.0f} MB; scores.csv {size:.0f} MB")
+        print(
+            f"\naekit score, {n:,} steps x 1 channel (.npy), stride {stride}: {float(seconds):.1f} s, "
+            f"{n / float(seconds):,.0f} steps/s, peak RSS {int(kb) / 1024:.0f} MB; scores.csv {size:.0f} MB"
+        )
 
 
 def beats(device, seeds=(0, 1, 2)) -> None:
@@ -134,7 +180,9 @@ def beats(device, seeds=(0, 1, 2)) -> None:
 
     train, test = ecg5000_classic_split()
     normal, y = train.x[train.y == 1], (test.y == 0).astype(int)
-    print(f"\nECG5000 beats, classic split: {len(normal)} normal training beats, {len(test.y)} test beats")
+    print(
+        f"\nECG5000 beats, classic split: {len(normal)} normal training beats, {len(test.y)} test beats"
+    )
     print(f"{'network':34s} {'ROC-AUC':>16s} {'accuracy':>16s} {'train s':>8s}")
     for name, params in (("dense (the default)", {}), ("conv1d", {"architecture": "conv1d"})):
         roc, acc, secs = [], [], []
@@ -144,23 +192,37 @@ def beats(device, seeds=(0, 1, 2)) -> None:
             roc.append(m["roc_auc"])
             acc.append(m["accuracy"])
             secs.append(sum(r["seconds"] for r in det.history_))
-        print(f"{name:34s} {np.mean(roc):8.4f}+-{np.std(roc):.4f} {np.mean(acc):8.4f}+-{np.std(acc):.4f} "
-              f"{np.mean(secs):8.1f}", flush=True)
+        print(
+            f"{name:34s} {np.mean(roc):8.4f}+-{np.std(roc):.4f} {np.mean(acc):8.4f}+-{np.std(acc):.4f} "
+            f"{np.mean(secs):8.1f}",
+            flush=True,
+        )
 
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--series", nargs="+", default=["ucr", "ecg"], choices=["ucr", "ecg"])
-    p.add_argument("--detectors", nargs="+", default=["aekit", "MatrixProfile", "LSTMAD", "TimeSeriesOD"])
+    p.add_argument(
+        "--detectors", nargs="+", default=["aekit", "MatrixProfile", "LSTMAD", "TimeSeriesOD"]
+    )
     p.add_argument("--ecg-train", type=int, default=300, help="normal beats to train on")
     p.add_argument("--ecg-test", type=int, default=200, help="beats to score")
     p.add_argument("--ecg-anomalies", type=int, default=8, help="anomalous beats among them")
-    p.add_argument("--lstmad-epochs", type=int, default=50, help="LSTMAD's epochs (PyOD's default: 50)")
+    p.add_argument(
+        "--lstmad-epochs", type=int, default=50, help="LSTMAD's epochs (PyOD's default: 50)"
+    )
     p.add_argument("--threads", type=int, default=None)
     p.add_argument("--device", default="cpu")
-    p.add_argument("--long", type=int, default=0, help="measure aekit score on a generated series of this many steps")
+    p.add_argument(
+        "--long",
+        type=int,
+        default=0,
+        help="measure aekit score on a generated series of this many steps",
+    )
     p.add_argument("--long-stride", type=int, default=1, help="--stride of that run")
-    p.add_argument("--beats", action="store_true", help="ECG5000 beats: the dense network against conv1d")
+    p.add_argument(
+        "--beats", action="store_true", help="ECG5000 beats: the dense network against conv1d"
+    )
     args = p.parse_args()
     if args.beats:
         if args.threads:
@@ -173,18 +235,34 @@ def main() -> None:
     device = C.device_of(args.device)
     import pyod
 
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, pyod {pyod.__version__}, device {device}")
+    print(
+        f"torch {torch.__version__}, {torch.get_num_threads()} threads, pyod {pyod.__version__}, device {device}"
+    )
     for which in args.series:
-        train, test, y = ucr_series() if which == "ucr" else ecg_series(args.ecg_train, args.ecg_test,
-                                                                         args.ecg_anomalies)
-        print(f"\n{which}: train {len(train)} steps, test {len(test)} steps, {int(y.sum())} anomalous")
-        print(f"{'detector':28s} {'ROC-AUC':>8s} {'PR-AUC':>8s} {'rangeF1':>8s} {'UCR':>4s} {'fit s':>8s} {'score s':>8s}")
+        train, test, y = (
+            ucr_series()
+            if which == "ucr"
+            else ecg_series(args.ecg_train, args.ecg_test, args.ecg_anomalies)
+        )
+        print(
+            f"\n{which}: train {len(train)} steps, test {len(test)} steps, {int(y.sum())} anomalous"
+        )
+        print(
+            f"{'detector':28s} {'ROC-AUC':>8s} {'PR-AUC':>8s} {'rangeF1':>8s} {'UCR':>4s} {'fit s':>8s} {'score s':>8s}"
+        )
         window, scores, flags, fit, score = run_aekit(train, test, y, device)
         if "aekit" in args.detectors:
-            print(row(f"aekit SeriesDetector (W={window})", y, scores, flags, fit, score), flush=True)
+            print(
+                row(f"aekit SeriesDetector (W={window})", y, scores, flags, fit, score), flush=True
+            )
         for name in args.detectors:
             if name != "aekit":
-                print(row(f"pyod {name}", y, *run_pyod(name, window, train, test, args.lstmad_epochs)), flush=True)
+                print(
+                    row(
+                        f"pyod {name}", y, *run_pyod(name, window, train, test, args.lstmad_epochs)
+                    ),
+                    flush=True,
+                )
 
 
 if __name__ == "__main__":

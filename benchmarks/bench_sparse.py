@@ -53,8 +53,16 @@ print(json.dumps({{"baseline_mb": base, "peak_mb": peak, "seconds": time.perf_co
 
 
 def child(args: argparse.Namespace, run: bool) -> dict:
-    code = CHILD.format(repo=str(REPO), rows=args.rows, cols=args.cols, density=args.density, epochs=args.epochs,
-                        estimator=args.estimator, threads=args.threads, run=run)
+    code = CHILD.format(
+        repo=str(REPO),
+        rows=args.rows,
+        cols=args.cols,
+        density=args.density,
+        epochs=args.epochs,
+        estimator=args.estimator,
+        threads=args.threads,
+        run=run,
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
@@ -72,14 +80,22 @@ def main() -> None:
     base = child(args, run=False)
     full = child(args, run=True)
     dense_mb = args.rows * args.cols * 4 / 2**20
-    print(f"\nsparse input, {args.rows} x {args.cols}, density {args.density} ({full['nnz']} non-zeros), "
-          f"{args.estimator}, {args.epochs} epoch(s), batch 256, {args.threads} threads")
+    print(
+        f"\nsparse input, {args.rows} x {args.cols}, density {args.density} ({full['nnz']} non-zeros), "
+        f"{args.estimator}, {args.epochs} epoch(s), batch 256, {args.threads} threads"
+    )
     print(f"{'':44s} {'peak RSS MB':>12s} {'seconds':>9s}")
     print(f"{'baseline (imports + the CSR matrix)':44s} {base['peak_mb']:12.0f}")
-    print(f"{'aekit fit + transform, batch by batch':44s} {full['peak_mb']:12.0f} {full['seconds']:9.1f}")
-    print(f"{'scikit-learn style X.toarray() (the dense X)':44s} {dense_mb:12.0f}   (its size alone, not run)")
-    print(f"bar: peak under 1024 MB -> {'holds' if full['peak_mb'] < 1024 else 'FAILS'}  "
-          f"(total {time.perf_counter() - t0:.0f} s)")
+    print(
+        f"{'aekit fit + transform, batch by batch':44s} {full['peak_mb']:12.0f} {full['seconds']:9.1f}"
+    )
+    print(
+        f"{'scikit-learn style X.toarray() (the dense X)':44s} {dense_mb:12.0f}   (its size alone, not run)"
+    )
+    print(
+        f"bar: peak under 1024 MB -> {'holds' if full['peak_mb'] < 1024 else 'FAILS'}  "
+        f"(total {time.perf_counter() - t0:.0f} s)"
+    )
 
 
 if __name__ == "__main__":

@@ -12,17 +12,15 @@ way to train from a memory-mapped file, whose touched pages stay resident).
 from __future__ import annotations
 
 import argparse
-import resource
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
+import _common as C  # noqa: F401  (sets sys.path)
 import numpy as np
 from numpy.lib.format import open_memmap
-
-import _common as C  # noqa: F401  (sets sys.path)
 
 PLAIN = r"""
 import sys, time, numpy as np, torch
@@ -48,12 +46,16 @@ print("seconds", (time.perf_counter() - t) / int(sys.argv[2]))
 
 def peak(cmd: list[str]) -> tuple[float, float, str]:
     """(peak RSS in MB, wall seconds, stdout) of ``cmd`` run in a fresh child of a fresh process."""
-    code = ("import resource, subprocess, sys, time; t = time.perf_counter(); "
-            "p = subprocess.run(sys.argv[1:], capture_output=True, text=True); "
-            "sys.stderr.write(p.stderr[-2000:]) if p.returncode else None; "
-            "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, time.perf_counter() - t); "
-            "print(p.stdout)")
-    out = subprocess.run([sys.executable, "-c", code, *cmd], capture_output=True, text=True, check=True)
+    code = (
+        "import resource, subprocess, sys, time; t = time.perf_counter(); "
+        "p = subprocess.run(sys.argv[1:], capture_output=True, text=True); "
+        "sys.stderr.write(p.stderr[-2000:]) if p.returncode else None; "
+        "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, time.perf_counter() - t); "
+        "print(p.stdout)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code, *cmd], capture_output=True, text=True, check=True
+    )
     first, _, rest = out.stdout.partition("\n")
     mb, wall = map(float, first.split())
     return mb, wall, rest
@@ -70,28 +72,47 @@ def main() -> None:
         X = open_memmap(path, mode="w+", dtype=np.float32, shape=(args.rows, 140))
         rng = np.random.default_rng(0)
         for i in range(0, args.rows, 100_000):
-            X[i:i + 100_000] = rng.random((min(100_000, args.rows - i), 140), dtype=np.float32)
+            X[i : i + 100_000] = rng.random((min(100_000, args.rows - i), 140), dtype=np.float32)
         X.flush()
         del X
         size_mb = path.stat().st_size / 2**20
-        aekit = [sys.executable, "-m", "aekit", "train", "anomaly", "--data", str(path), "--epochs",
-                 str(args.epochs), "--no-figures", "--quiet", "--device", "cpu"]
+        aekit = [
+            sys.executable,
+            "-m",
+            "aekit",
+            "train",
+            "anomaly",
+            "--data",
+            str(path),
+            "--epochs",
+            str(args.epochs),
+            "--no-figures",
+            "--quiet",
+            "--device",
+            "cpu",
+        ]
         rows = []
         t0 = time.perf_counter()
-        for name, extra in ((f"aekit --memory-cap {args.cap} (streamed)", ["--memory-cap", args.cap]),
-                            ("aekit --no-stream (in memory)", ["--no-stream"])):
+        for name, extra in (
+            (f"aekit --memory-cap {args.cap} (streamed)", ["--memory-cap", args.cap]),
+            ("aekit --no-stream (in memory)", ["--no-stream"]),
+        ):
             mb, wall, out = peak([*aekit, *extra, "--out", str(Path(tmp) / name.split()[1])])
             metrics = dict(kv.split("=") for kv in out.split("\n")[1].split())
             rows.append((name, mb, float(metrics["train_seconds"]) / args.epochs, wall))
         mb, wall, out = peak([sys.executable, "-c", PLAIN, str(path), str(args.epochs)])
         rows.append(("plain loop over np.load(mmap_mode='r')", mb, float(out.split()[1]), wall))
-        print(f"file: {args.rows:,} rows x 140 float32 = {size_mb:.0f} MB; anomaly recipe, batch 512, "
-              f"{args.epochs} epoch(s); 80% of rows train (aekit)")
+        print(
+            f"file: {args.rows:,} rows x 140 float32 = {size_mb:.0f} MB; anomaly recipe, batch 512, "
+            f"{args.epochs} epoch(s); 80% of rows train (aekit)"
+        )
         print(f"{'':44s} {'peak RSS MB':>12s} {'s/epoch':>9s} {'rows/s':>10s} {'wall s':>8s}")
         for name, mb, sec, wall in rows:
             n_train = args.rows * (0.8 if name.startswith("aekit") else 1.0)
             print(f"{name:44s} {mb:12.0f} {sec:9.2f} {n_train / sec:10.0f} {wall:8.1f}")
-        print(f"(total {time.perf_counter() - t0:.0f} s; ru_maxrss counts the file pages a process touched)")
+        print(
+            f"(total {time.perf_counter() - t0:.0f} s; ru_maxrss counts the file pages a process touched)"
+        )
 
 
 if __name__ == "__main__":

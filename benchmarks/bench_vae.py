@@ -31,7 +31,9 @@ def plain_loop(x, x_test, epochs, batch_size, device) -> C.Result:
     torch.manual_seed(0)
     model = ConvVAE(VAEConfig(latent_dim=2)).to(device)
     opt = torch.optim.Adam(model.parameters(), lr=1e-4)
-    loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(x), batch_size=batch_size, shuffle=True)
+    loader = torch.utils.data.DataLoader(
+        torch.utils.data.TensorDataset(x), batch_size=batch_size, shuffle=True
+    )
     res = C.Result("plain PyTorch loop", epochs, len(x))
     C.reset_peak(device)
     for _ in range(epochs):
@@ -45,8 +47,10 @@ def plain_loop(x, x_test, epochs, batch_size, device) -> C.Result:
         res.seconds.append(t.seconds)
     with torch.no_grad():
         xt = x_test.to(device)
-        res.quality["test_elbo"] = -sum(neg_elbo(model, xt[i:i + 1000]).item() * len(xt[i:i + 1000])
-                                        for i in range(0, len(xt), 1000)) / len(xt)
+        res.quality["test_elbo"] = -sum(
+            neg_elbo(model, xt[i : i + 1000]).item() * len(xt[i : i + 1000])
+            for i in range(0, len(xt), 1000)
+        ) / len(xt)
     res.peak_mb = C.peak_mb(device)
     return res
 
@@ -71,7 +75,9 @@ def main() -> None:
     device = C.device_of(args.device)
     x = torch.as_tensor(load_builtin("binarized-mnist", "train").x)
     x_test = torch.as_tensor(load_builtin("binarized-mnist", "test").x)
-    results = [] if args.skip_plain else [plain_loop(x, x_test, args.epochs, args.batch_size, device)]
+    results = (
+        [] if args.skip_plain else [plain_loop(x, x_test, args.epochs, args.batch_size, device)]
+    )
     results.append(aekit_run(x, x_test, args.epochs, args.batch_size, device, args.preset))
     C.report(f"convolutional VAE, batch {args.batch_size}", results, device)
 

@@ -27,11 +27,17 @@ TINY = dict(epochs=1, batch_size=64, device="cpu")
 
 
 def estimators(defaults: bool) -> list:
-    ests = [aekit.Autoencoder(latent_dim=2, **TINY), aekit.AnomalyDetector(hidden=(4,), latent_dim=2, **TINY),
-            aekit.Denoiser(channels=(4,), output_activation="linear", **TINY),
-            aekit.VAE(latent_dim=2, channels=(4, 4), likelihood="gaussian", **TINY)]
+    ests = [
+        aekit.Autoencoder(latent_dim=2, **TINY),
+        aekit.AnomalyDetector(hidden=(4,), latent_dim=2, **TINY),
+        aekit.Denoiser(channels=(4,), output_activation="linear", **TINY),
+        aekit.VAE(latent_dim=2, channels=(4, 4), likelihood="gaussian", **TINY),
+    ]
     if defaults:
-        ests += [aekit.Denoiser(channels=(4,), **TINY), aekit.VAE(latent_dim=2, channels=(4, 4), **TINY)]
+        ests += [
+            aekit.Denoiser(channels=(4,), **TINY),
+            aekit.VAE(latent_dim=2, channels=(4, 4), **TINY),
+        ]
     return ests
 
 
@@ -40,7 +46,9 @@ def main() -> None:
     from sklearn.utils.estimator_checks import check_estimator
 
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--defaults", action="store_true", help="also the Denoiser's and the VAE's default settings")
+    p.add_argument(
+        "--defaults", action="store_true", help="also the Denoiser's and the VAE's default settings"
+    )
     args = p.parse_args()
     print(f"scikit-learn {sklearn_version}")
     failed_any = False
@@ -48,20 +56,28 @@ def main() -> None:
         t0 = time.perf_counter()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            results = check_estimator(est, expected_failed_checks=expected_failed_checks(est), on_fail=None,
-                                      on_skip=None)
+            results = check_estimator(
+                est, expected_failed_checks=expected_failed_checks(est), on_fail=None, on_skip=None
+            )
         by: dict[str, list] = {}
         for r in results:
             by.setdefault(r["status"], []).append(r)
-        print(f"\n{est!r}: " + ", ".join(f"{len(v)} {k}" for k, v in sorted(by.items()))
-              + f" ({time.perf_counter() - t0:.1f} s)")
+        print(
+            f"\n{est!r}: "
+            + ", ".join(f"{len(v)} {k}" for k, v in sorted(by.items()))
+            + f" ({time.perf_counter() - t0:.1f} s)"
+        )
         for r in by.get("skipped", []):
-            print(f"  skipped  {r['check_name']}: {r['exception'] or r.get('expected_to_fail_reason')}")
+            print(
+                f"  skipped  {r['check_name']}: {r['exception'] or r.get('expected_to_fail_reason')}"
+            )
         reasons: dict[str, list[str]] = {}
         for r in by.get("xfail", []):
             reasons.setdefault(r["expected_to_fail_reason"], []).append(r["check_name"])
         for reason, names in reasons.items():
-            print(f"  expected to fail ({len(set(names))}): {', '.join(sorted(set(names)))}\n      because {reason}")
+            print(
+                f"  expected to fail ({len(set(names))}): {', '.join(sorted(set(names)))}\n      because {reason}"
+            )
         for r in by.get("failed", []):
             failed_any = True
             print(f"  FAILED   {r['check_name']}: {' '.join(str(r['exception']).split())[:300]}")

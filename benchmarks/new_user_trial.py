@@ -60,16 +60,28 @@ def make_data(folder: Path) -> None:
         d = folder / "digits" / str(label)
         d.mkdir(parents=True, exist_ok=True)
         Image.fromarray((img / 16 * 255).round().astype(np.uint8), "L").save(d / f"{i:04d}.png")
-    big = np.stack([np.asarray(Image.fromarray((img / 16 * 255).astype(np.uint8), "L").resize((16, 16),
-                                                                                             Image.BILINEAR))
-                    for img in digits.images]).astype(np.float32) / 255
+    big = (
+        np.stack(
+            [
+                np.asarray(
+                    Image.fromarray((img / 16 * 255).astype(np.uint8), "L").resize(
+                        (16, 16), Image.BILINEAR
+                    )
+                )
+                for img in digits.images
+            ]
+        ).astype(np.float32)
+        / 255
+    )
     np.save(folder / "digits16.npy", big[:, None])  # (1797, 16, 16) -> (1797, 1, 16, 16)
     np.save(folder / "digits8.npy", (digits.images / 16).astype(np.float32)[:, None])
 
     cancer = load_breast_cancer()
     with open(folder / "cancer.csv", "w", newline="") as f:
         w = csv.writer(f)
-        w.writerow(["patient_id", *[n.replace(" ", "_") for n in cancer.feature_names], "diagnosis"])
+        w.writerow(
+            ["patient_id", *[n.replace(" ", "_") for n in cancer.feature_names], "diagnosis"]
+        )
         for i, (row, t) in enumerate(zip(cancer.data, cancer.target)):
             w.writerow([f"P{10000 + i}", *[f"{v:.6g}" for v in row], "B" if t == 1 else "M"])
 
@@ -80,7 +92,9 @@ def make_data(folder: Path) -> None:
         scale = rng.uniform(2, 4)
         w, h = int(45 * scale), int(37 * scale)
         y0, x0 = rng.integers(0, src.shape[0] - h), rng.integers(0, src.shape[1] - w)
-        crop = Image.fromarray(src[y0:y0 + h, x0:x0 + w]).resize((45, 37), Image.LANCZOS)  # Pillow: (width, height)
+        crop = Image.fromarray(src[y0 : y0 + h, x0 : x0 + w]).resize(
+            (45, 37), Image.LANCZOS
+        )  # Pillow: (width, height)
         crop.save(folder / "photos" / f"photo_{i:03d}.jpg", quality=90)
     (folder / "done").write_text("ok\n")
 
@@ -88,13 +102,23 @@ def make_data(folder: Path) -> None:
 # ---- running aekit --------------------------------------------------------------------------------
 
 
-def aekit(checkout: Path, home: Path, *args: str, env: dict | None = None) -> tuple[int, str, str, float]:
+def aekit(
+    checkout: Path, home: Path, *args: str, env: dict | None = None
+) -> tuple[int, str, str, float]:
     """``python -m aekit ARGS`` with ``checkout`` first on the path, a plain environment, stderr a pipe."""
     e = {k: v for k, v in os.environ.items() if not k.startswith("AEKIT")}
-    e.update(PYTHONPATH=str(checkout), XDG_CACHE_HOME=str(home / "cache"), HOME=str(home), **(env or {}))
+    e.update(
+        PYTHONPATH=str(checkout), XDG_CACHE_HOME=str(home / "cache"), HOME=str(home), **(env or {})
+    )
     t = time.perf_counter()
-    p = subprocess.run([sys.executable, "-m", "aekit", *args], capture_output=True, text=True, env=e,
-                       cwd=home, timeout=1800)
+    p = subprocess.run(
+        [sys.executable, "-m", "aekit", *args],
+        capture_output=True,
+        text=True,
+        env=e,
+        cwd=home,
+        timeout=1800,
+    )
     return p.returncode, p.stdout, p.stderr, time.perf_counter() - t
 
 
@@ -136,7 +160,9 @@ def _is_number(s: str) -> bool:
 def _load_images(folder: Path, names: list[str]) -> np.ndarray:
     from PIL import Image
 
-    return np.stack([np.asarray(Image.open(folder / n).convert("RGB"), np.float32) / 255 for n in names])
+    return np.stack(
+        [np.asarray(Image.open(folder / n).convert("RGB"), np.float32) / 255 for n in names]
+    )
 
 
 def trial(checkout: Path, data: Path, work: Path) -> dict[str, str]:
@@ -161,44 +187,102 @@ def trial(checkout: Path, data: Path, work: Path) -> dict[str, str]:
 
     # 1. The breast-cancer table with the basic autoencoder (the README's kind of example).
     cancer = str(data / "cancer.csv")
-    run = train("table-basic", "basic", "--data", cancer, "--label-column", "diagnosis", "--id-column", "patient_id",
-                "--latent-dim", "4")
+    run = train(
+        "table-basic",
+        "basic",
+        "--data",
+        cancer,
+        "--label-column",
+        "diagnosis",
+        "--id-column",
+        "patient_id",
+        "--latent-dim",
+        "4",
+    )
     if run:
-        out["table-basic: val_mse (as reported)"] = f"{_metrics(run).get('val_mse', float('nan')):.4g}"
-        code, _, err, _ = aekit(checkout, work, "reconstruct", str(run), "--input", cancer, "--output",
-                                str(work / "rec.csv"), "--label-column", "diagnosis", "--id-column", "patient_id")
+        out["table-basic: val_mse (as reported)"] = (
+            f"{_metrics(run).get('val_mse', float('nan')):.4g}"
+        )
+        code, _, err, _ = aekit(
+            checkout,
+            work,
+            "reconstruct",
+            str(run),
+            "--input",
+            cancer,
+            "--output",
+            str(work / "rec.csv"),
+            "--label-column",
+            "diagnosis",
+            "--id-column",
+            "patient_id",
+        )
         if code == 0:
             header, rows = _read_csv(work / "rec.csv")
             _, raw = _read_csv(data / "cancer.csv")
             x = np.array([[float(v) for v in r[1:-1]] for r in raw])
-            rec = np.array([[float(v) for v in r if _is_number(v)][-x.shape[1]:] for r in rows])
+            rec = np.array([[float(v) for v in r if _is_number(v)][-x.shape[1] :] for r in rows])
             rel = np.mean(((rec - x) ** 2).mean(0) / x.var(0))
             out["table-basic: reconstruction error / variance, raw units (all rows)"] = f"{rel:.3f}"
             out["table-basic: reconstruct's id column header"] = header[0]
         else:
             out["table-basic: reconstruct"] = _last_line(err)
-        cancer_extra = work / "cancer_extra.csv"  # a new file with one more column, the id column renamed
+        cancer_extra = (
+            work / "cancer_extra.csv"
+        )  # a new file with one more column, the id column renamed
         hdr, rows = _read_csv(data / "cancer.csv")
         with open(cancer_extra, "w", newline="") as f:
             w = csv.writer(f)
             w.writerow(["site", *hdr])
             w.writerows([["north", *r] for r in rows])
-        code, _, err, _ = aekit(checkout, work, "encode", str(run), "--input", str(cancer_extra), "--output",
-                                str(work / "z_table.csv"))
+        code, _, err, _ = aekit(
+            checkout,
+            work,
+            "encode",
+            str(run),
+            "--input",
+            str(cancer_extra),
+            "--output",
+            str(work / "z_table.csv"),
+        )
         if code == 0:
             header, rows = _read_csv(work / "z_table.csv")
-            out["table-basic: encode a CSV with an extra column"] = f"ok; header {','.join(header[:3])},..."
+            out["table-basic: encode a CSV with an extra column"] = (
+                f"ok; header {','.join(header[:3])},..."
+            )
         else:
             out["table-basic: encode a CSV with an extra column"] = "failed: " + _last_line(err)
 
     # 2. The anomaly detector on the same table, then `aekit score` with the id column.
-    run = train("table-anomaly", "anomaly", "--data", cancer, "--label-column", "diagnosis", "--normal-label", "B",
-                "--id-column", "patient_id")
+    run = train(
+        "table-anomaly",
+        "anomaly",
+        "--data",
+        cancer,
+        "--label-column",
+        "diagnosis",
+        "--normal-label",
+        "B",
+        "--id-column",
+        "patient_id",
+    )
     if run:
         m = _metrics(run)
         out["table-anomaly: roc_auc"] = f"{m.get('roc_auc', float('nan')):.3f}"
-        code, _, err, _ = aekit(checkout, work, "score", str(run), "--input", cancer, "--output",
-                                str(work / "scores.csv"), "--id-column", "patient_id", "--label-column", "diagnosis")
+        code, _, err, _ = aekit(
+            checkout,
+            work,
+            "score",
+            str(run),
+            "--input",
+            cancer,
+            "--output",
+            str(work / "scores.csv"),
+            "--id-column",
+            "patient_id",
+            "--label-column",
+            "diagnosis",
+        )
         if code == 0:
             header, _ = _read_csv(work / "scores.csv")
             out["table-anomaly: score's header"] = ",".join(header)
@@ -210,13 +294,18 @@ def trial(checkout: Path, data: Path, work: Path) -> dict[str, str]:
         run = train(f"{name}-vae", "vae", "--data", str(data / f"{name}.npy"))
         if not run:
             continue
-        out[f"{name}-vae: test_elbo / test_kl (nats)"] = _pair(_metrics(run), "test_elbo", "test_kl", 2)
-        code, _, err, _ = aekit(checkout, work, "sample", str(run), "--n", "64", "--output", str(work / "s.npy"))
+        out[f"{name}-vae: test_elbo / test_kl (nats)"] = _pair(
+            _metrics(run), "test_elbo", "test_kl", 2
+        )
+        code, _, err, _ = aekit(
+            checkout, work, "sample", str(run), "--n", "64", "--output", str(work / "s.npy")
+        )
         if code == 0:
             s = np.load(work / "s.npy").reshape(64, -1)
             x = np.load(data / f"{name}.npy").reshape(1797, -1)
-            out[f"{name}-vae: sample spread / data spread (0 = all alike)"] = \
+            out[f"{name}-vae: sample spread / data spread (0 = all alike)"] = (
                 f"{s.std(0).mean() / x.std(0).mean():.3f}"
+            )
         else:
             out[f"{name}-vae: sample"] = "failed: " + _last_line(err)
         (work / "s.npy").unlink(missing_ok=True)
@@ -235,8 +324,16 @@ def trial(checkout: Path, data: Path, work: Path) -> dict[str, str]:
         for n, img in zip(names, noisy):
             png = work / "noisy" / n.replace(".jpg", ".png")
             Image.fromarray((img * 255).round().astype(np.uint8), "RGB").save(png)
-        code, _, err, _ = aekit(checkout, work, "denoise", str(run), "--input", str(work / "noisy"), "--output",
-                                str(work / "denoised"))
+        code, _, err, _ = aekit(
+            checkout,
+            work,
+            "denoise",
+            str(run),
+            "--input",
+            str(work / "noisy"),
+            "--output",
+            str(work / "denoised"),
+        )
         if code == 0:
             den = _load_images(work / "denoised", [n.replace(".jpg", ".png") for n in names])
             noisy8 = _load_images(work / "noisy", [n.replace(".jpg", ".png") for n in names])
@@ -247,8 +344,12 @@ def trial(checkout: Path, data: Path, work: Path) -> dict[str, str]:
             def colour(a):  # mean distance of each pixel from its gray: 0 for a gray image
                 return np.abs(a - a.mean(-1, keepdims=True)).mean()
 
-            out["photos-denoise: all 300, denoised / noisy PSNR (dB)"] = f"{psnr(den):.1f} / {psnr(noisy8):.1f}"
-            out["photos-denoise: colour kept (denoised / clean)"] = f"{colour(den) / colour(clean):.2f}"
+            out["photos-denoise: all 300, denoised / noisy PSNR (dB)"] = (
+                f"{psnr(den):.1f} / {psnr(noisy8):.1f}"
+            )
+            out["photos-denoise: colour kept (denoised / clean)"] = (
+                f"{colour(den) / colour(clean):.2f}"
+            )
         else:
             out["photos-denoise: denoise"] = "failed: " + _last_line(err)
 
@@ -256,26 +357,59 @@ def trial(checkout: Path, data: Path, work: Path) -> dict[str, str]:
     run = train("digits-basic", "basic", "--data", str(data / "digits"))
     if run:
         out["digits-basic: val_mse"] = f"{_metrics(run).get('val_mse', float('nan')):.4g}"
-        code, _, err, _ = aekit(checkout, work, "encode", str(run), "--input", str(data / "digits"), "--output",
-                                str(work / "z.csv"))
+        code, _, err, _ = aekit(
+            checkout,
+            work,
+            "encode",
+            str(run),
+            "--input",
+            str(data / "digits"),
+            "--output",
+            str(work / "z.csv"),
+        )
         if code == 0:
             with open(work / "z.csv") as f:
                 first = f.readline().strip()
             out["digits-basic: encode to CSV, first line"] = first[:50]
         else:
             out["digits-basic: encode"] = "failed: " + _last_line(err)
-        out["digits-basic: colours in the latent map"] = str(_colours(run / "figures" / "latent_map.png"))
+        out["digits-basic: colours in the latent map"] = str(
+            _colours(run / "figures" / "latent_map.png")
+        )
 
     # 6. A built-in dataset trained with AEKIT_DATA set (as `make demo` does), then used from a plain shell.
     if SHARED.is_dir():
-        run = train("mnist-vae", "vae", "--dataset", "mnist", "--epochs", "1", "--batch-size", "256",
-                    "--no-figures", env={"AEKIT_DATA": str(SHARED)})
+        run = train(
+            "mnist-vae",
+            "vae",
+            "--dataset",
+            "mnist",
+            "--epochs",
+            "1",
+            "--batch-size",
+            "256",
+            "--no-figures",
+            env={"AEKIT_DATA": str(SHARED)},
+        )
         if run:
-            for cmd in (["evaluate", str(run)], ["plot", str(run)],
-                        ["interpolate", str(run), "--from", "0", "--to", "1", "--output", str(work / "i.png")]):
+            for cmd in (
+                ["evaluate", str(run)],
+                ["plot", str(run)],
+                [
+                    "interpolate",
+                    str(run),
+                    "--from",
+                    "0",
+                    "--to",
+                    "1",
+                    "--output",
+                    str(work / "i.png"),
+                ],
+            ):
                 code, _, err, sec = aekit(checkout, work, *cmd)
-                out[f"mnist-vae: aekit {cmd[0]} without AEKIT_DATA"] = \
+                out[f"mnist-vae: aekit {cmd[0]} without AEKIT_DATA"] = (
                     f"ok ({sec:.0f} s)" if code == 0 else "failed: " + _last_line(err)[:70]
+                )
     return out
 
 
@@ -295,9 +429,15 @@ def _colours(png: Path) -> int:
 
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--before", type=Path, help="a checkout of aekit to compare against (e.g. /work/main)")
-    p.add_argument("--after", type=Path, default=REPO, help="the checkout under test (default: this one)")
-    p.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "aekit-new-user-trial")
+    p.add_argument(
+        "--before", type=Path, help="a checkout of aekit to compare against (e.g. /work/main)"
+    )
+    p.add_argument(
+        "--after", type=Path, default=REPO, help="the checkout under test (default: this one)"
+    )
+    p.add_argument(
+        "--work", type=Path, default=Path(tempfile.gettempdir()) / "aekit-new-user-trial"
+    )
     args = p.parse_args()
     make_data(args.work / "data")
     columns = {}

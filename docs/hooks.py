@@ -3,6 +3,7 @@
 Docstrings say :class:`Data` or :func:`~aekit.data.read_path`; mkdocstrings' numpy parser
 leaves the role text in place, so ``:class:<code>Data</code>`` becomes ``<code>Data</code>``.
 """
+
 import re
 
 ROLE = re.compile(r":(?:class|func|meth|mod|data|attr|obj|exc|ref):(<code>)~?")

@@ -10,6 +10,7 @@ batch 512, 20 epochs), threshold = mean + 1 std of the training errors. Then you
 
 Figures go to $AEKIT_EXAMPLES_OUT (default runs/examples/anomaly_ecg5000).
 """
+
 import os
 import tempfile
 from pathlib import Path
@@ -22,18 +23,24 @@ from aekit.data import ecg5000_classic_split, read_path
 
 QUICK = os.environ.get("AEKIT_EXAMPLES_QUICK") == "1"
 if QUICK:
-    print("AEKIT_EXAMPLES_QUICK=1: a few epochs; the numbers are not comparable with the tutorial's")
+    print(
+        "AEKIT_EXAMPLES_QUICK=1: a few epochs; the numbers are not comparable with the tutorial's"
+    )
 OUT = Path(os.environ.get("AEKIT_EXAMPLES_OUT", "runs/examples/anomaly_ecg5000"))
 
 # In the classic split y is 1 for a normal beat (the tutorial's labels); aekit's detector scores
 # anomalies, so its labels are 1 = anomaly.
 train, test = ecg5000_classic_split()
-det = aekit.AnomalyDetector.from_preset("recipe", epochs=3 if QUICK else 20)  # the tutorial's settings
+det = aekit.AnomalyDetector.from_preset(
+    "recipe", epochs=3 if QUICK else 20
+)  # the tutorial's settings
 det.fit(train.x[train.y == 1], validation_data=test.x)  # train on normal beats only
 m = det.evaluate(test.x, 1 - test.y)
 print(f"threshold {m['threshold']:.4f}; ROC-AUC {m['roc_auc']:.3f}")
 print(f"accuracy  aekit {m['accuracy']:.3f}   tutorial 0.949")
-print(f"precision aekit {m['precision_normal']:.3f}   tutorial 0.992   (normal = positive, as in the tutorial)")
+print(
+    f"precision aekit {m['precision_normal']:.3f}   tutorial 0.992   (normal = positive, as in the tutorial)"
+)
 print(f"recall    aekit {m['recall_normal']:.3f}   tutorial 0.918")
 
 # The tutorial's figures: a normal and an anomalous beat with their reconstructions, the
@@ -41,9 +48,12 @@ print(f"recall    aekit {m['recall_normal']:.3f}   tutorial 0.918")
 scores, anomalous = det.decision_function(test.x), test.y == 0
 i, j = np.flatnonzero(~anomalous)[0], np.flatnonzero(anomalous)[0]
 rec = det.reconstruct(test.x[[i, j]])
-plots.plot_signal_reconstructions([(test.x[i], rec[0], "normal"), (test.x[j], rec[1], "anomalous")],
-                                  OUT / "reconstructions.png")
-plots.plot_error_histogram(scores[~anomalous], scores[anomalous], det.threshold_, OUT / "error_histogram.png")
+plots.plot_signal_reconstructions(
+    [(test.x[i], rec[0], "normal"), (test.x[j], rec[1], "anomalous")], OUT / "reconstructions.png"
+)
+plots.plot_error_histogram(
+    scores[~anomalous], scores[anomalous], det.threshold_, OUT / "error_histogram.png"
+)
 plots.plot_roc(anomalous.astype(int), scores, OUT / "roc.png")
 plots.plot_history(det.history_, OUT / "loss.png")
 
@@ -55,9 +65,17 @@ with tempfile.TemporaryDirectory() as tmp:
     label = np.where(rng.random(600) < 0.1, "fault", "ok")
     x[label == "fault"] += rng.normal(0, 0.8, (np.sum(label == "fault"), 50))  # corrupted signals
     csv = Path(tmp) / "sensors.csv"
-    np.savetxt(csv, np.column_stack([x.round(4), label]), fmt="%s", delimiter=",",
-               header=",".join([f"t{k}" for k in range(50)] + ["label"]), comments="")
+    np.savetxt(
+        csv,
+        np.column_stack([x.round(4), label]),
+        fmt="%s",
+        delimiter=",",
+        header=",".join([f"t{k}" for k in range(50)] + ["label"]),
+        comments="",
+    )
     data = read_path(csv, label_column="label")  # x (600, 50), y the strings 'ok' / 'fault'
-    own = aekit.AnomalyDetector(epochs=30, batch_size=32, threshold="percentile", q=99).fit(data.x[data.y == "ok"])
+    own = aekit.AnomalyDetector(epochs=30, batch_size=32, threshold="percentile", q=99).fit(
+        data.x[data.y == "ok"]
+    )
     print(f"own CSV: ROC-AUC {own.evaluate(data.x, data.y == 'fault')['roc_auc']:.3f}")
 print(f"figures in {OUT}/")

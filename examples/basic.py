@@ -8,6 +8,7 @@ three lines on your own data (here a small generated CSV table).
 
 Figures go to $AEKIT_EXAMPLES_OUT (default runs/examples/basic).
 """
+
 import os
 import tempfile
 from pathlib import Path
@@ -20,7 +21,9 @@ from aekit.data import load_builtin, read_path
 
 QUICK = os.environ.get("AEKIT_EXAMPLES_QUICK") == "1"
 if QUICK:
-    print("AEKIT_EXAMPLES_QUICK=1: one epoch on a subset; the numbers are not comparable with the tutorial's")
+    print(
+        "AEKIT_EXAMPLES_QUICK=1: one epoch on a subset; the numbers are not comparable with the tutorial's"
+    )
 OUT = Path(os.environ.get("AEKIT_EXAMPLES_OUT", "runs/examples/basic"))
 
 # 1. Load: x is float32 (n, 1, 28, 28) in [0, 1], y the class labels.
@@ -29,7 +32,9 @@ n_train, n_test = (2000, 500) if QUICK else (None, None)
 x_train, x_test, y_test = train.x[:n_train], test.x[:n_test], test.y[:n_test]
 
 # 2. Fit: latent 64, no hidden layers = the tutorial's model.
-ae = aekit.Autoencoder(latent_dim=64, epochs=1 if QUICK else 10).fit(x_train, validation_data=x_test)
+ae = aekit.Autoencoder(latent_dim=64, epochs=1 if QUICK else 10).fit(
+    x_train, validation_data=x_test
+)
 
 # 3. Evaluate, beside the tutorial's figure.
 metrics = ae.evaluate(x_test)
@@ -37,9 +42,13 @@ print(f"val_loss (MSE): aekit {metrics['val_mse']:.4f}   tutorial 0.0088-0.0089"
 
 # 4. The tutorial's figures: originals over reconstructions; plus loss curves and the latent map.
 x = x_test[:10]
-plots.plot_image_rows([x, ae.reconstruct(x)], OUT / "reconstructions.png", row_titles=["original", "reconstructed"])
+plots.plot_image_rows(
+    [x, ae.reconstruct(x)], OUT / "reconstructions.png", row_titles=["original", "reconstructed"]
+)
 plots.plot_history(ae.history_, OUT / "loss.png")
-plots.plot_latent_map(ae.transform(x_test), y_test, OUT / "latent_map.png", title="test latents (PCA)")
+plots.plot_latent_map(
+    ae.transform(x_test), y_test, OUT / "latent_map.png", title="test latents (PCA)"
+)
 ae.save(OUT / "model", overwrite=True)  # aekit.load(OUT / "model") reads it back
 
 # Your own data: a CSV table, one sample per row (header optional). Features outside [0, 1]
@@ -50,5 +59,7 @@ with tempfile.TemporaryDirectory() as tmp:
     np.savetxt(csv, rows, delimiter=",", header="a,b,c,d,e,f", comments="")
     table = read_path(csv)  # Data: x (300, 6), feature_names ['a', ..., 'f']
     own = aekit.Autoencoder(latent_dim=2, output_activation="linear", epochs=5).fit(table.x)
-    print(f"own CSV {table.x.shape} -> codes {own.transform(table.x).shape}; MSE {own.evaluate(table.x)['val_mse']:.3f}")
+    print(
+        f"own CSV {table.x.shape} -> codes {own.transform(table.x).shape}; MSE {own.evaluate(table.x)['val_mse']:.3f}"
+    )
 print(f"figures in {OUT}/")

@@ -9,6 +9,7 @@ folder of PNGs).
 
 Figures go to $AEKIT_EXAMPLES_OUT (default runs/examples/denoise).
 """
+
 import os
 import tempfile
 from pathlib import Path
@@ -21,7 +22,9 @@ from aekit.data import load_builtin, read_path, write_output
 
 QUICK = os.environ.get("AEKIT_EXAMPLES_QUICK") == "1"
 if QUICK:
-    print("AEKIT_EXAMPLES_QUICK=1: one epoch on a subset; the numbers are not comparable with the tutorial's")
+    print(
+        "AEKIT_EXAMPLES_QUICK=1: one epoch on a subset; the numbers are not comparable with the tutorial's"
+    )
 OUT = Path(os.environ.get("AEKIT_EXAMPLES_OUT", "runs/examples/denoise"))
 
 train, test = load_builtin("fashion-mnist", "train"), load_builtin("fashion-mnist", "test")
@@ -37,17 +40,27 @@ print(f"PSNR: noisy {metrics['noisy_psnr']:.1f} dB -> denoised {metrics['val_psn
 
 # The tutorial's figure: noisy over denoised (and the clean originals).
 noisy = den.add_noise(x_test[:10], seed=0)
-plots.plot_image_rows([noisy, den.transform(noisy), x_test[:10]], OUT / "denoised.png",
-                      row_titles=["noisy", "denoised", "clean"])
+plots.plot_image_rows(
+    [noisy, den.transform(noisy), x_test[:10]],
+    OUT / "denoised.png",
+    row_titles=["noisy", "denoised", "clean"],
+)
 plots.plot_history(den.history_, OUT / "loss.png")
 
 # Your own data: a folder of PNG/JPEG images (same size, or read_path(..., image_size=(64, 64))).
 with tempfile.TemporaryDirectory() as tmp:
     yy, xx = np.mgrid[0:32, 0:32] / 31.0
-    blobs = np.stack([np.exp(-((xx - a) ** 2 + (yy - b) ** 2) * 20) for a, b in np.random.default_rng(0).random((64, 2))])
+    blobs = np.stack(
+        [
+            np.exp(-((xx - a) ** 2 + (yy - b) ** 2) * 20)
+            for a, b in np.random.default_rng(0).random((64, 2))
+        ]
+    )
     write_output(Path(tmp) / "photos", blobs[:, None])  # 64 PNGs, 32x32 grayscale
     photos = read_path(Path(tmp) / "photos")  # Data: x (64, 1, 32, 32), names ['000000.png', ...]
     own = aekit.Denoiser(noise="saltpepper:0.05", epochs=20).fit(photos.x)
-    write_output(Path(tmp) / "cleaned", own.transform(own.add_noise(photos.x)), like=photos)  # same names
+    write_output(
+        Path(tmp) / "cleaned", own.transform(own.add_noise(photos.x)), like=photos
+    )  # same names
     print(f"own images {photos.x.shape}: {own.evaluate(photos.x)}")
 print(f"figures in {OUT}/")

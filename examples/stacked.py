@@ -8,6 +8,7 @@
 
 Figures go to $AEKIT_EXAMPLES_OUT (default runs/examples/stacked).
 """
+
 import os
 import tempfile
 from pathlib import Path
@@ -20,7 +21,9 @@ from aekit.data import load_builtin, read_path
 
 QUICK = os.environ.get("AEKIT_EXAMPLES_QUICK") == "1"
 if QUICK:
-    print("AEKIT_EXAMPLES_QUICK=1: one epoch on a subset; the numbers are not comparable with the tutorial's")
+    print(
+        "AEKIT_EXAMPLES_QUICK=1: one epoch on a subset; the numbers are not comparable with the tutorial's"
+    )
 OUT = Path(os.environ.get("AEKIT_EXAMPLES_OUT", "runs/examples/stacked"))
 
 train, test = load_builtin("fashion-mnist", "train"), load_builtin("fashion-mnist", "test")
@@ -31,13 +34,19 @@ x_train, x_test, y_test = train.x[:n_train], test.x[:n_test], test.y[:n_test]
 ae = aekit.Autoencoder(latent_dim=64, hidden=(256, 128), epochs=1 if QUICK else 10)
 ae.fit(x_train, validation_data=x_test)
 metrics = ae.evaluate(x_test)
-print(f"val_loss (MSE): aekit stacked {metrics['val_mse']:.4f}   tutorial (basic model) 0.0088-0.0089")
+print(
+    f"val_loss (MSE): aekit stacked {metrics['val_mse']:.4f}   tutorial (basic model) 0.0088-0.0089"
+)
 # ae.encoder_ and ae.decoder_ are plain torch modules, usable on their own.
 
 x = x_test[:10]
-plots.plot_image_rows([x, ae.reconstruct(x)], OUT / "reconstructions.png", row_titles=["original", "reconstructed"])
+plots.plot_image_rows(
+    [x, ae.reconstruct(x)], OUT / "reconstructions.png", row_titles=["original", "reconstructed"]
+)
 plots.plot_history(ae.history_, OUT / "loss.png")
-plots.plot_latent_map(ae.transform(x_test), y_test, OUT / "latent_map.png", title="test latents (PCA)")
+plots.plot_latent_map(
+    ae.transform(x_test), y_test, OUT / "latent_map.png", title="test latents (PCA)"
+)
 
 # Your own data: a .npy array of shape (n, features) (or .npz, .csv, a folder of images).
 with tempfile.TemporaryDirectory() as tmp:

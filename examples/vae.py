@@ -9,6 +9,7 @@ manifold, interpolation. Then your own images (here a generated folder of PNGs).
 
 Figures go to $AEKIT_EXAMPLES_OUT (default runs/examples/vae).
 """
+
 import os
 import tempfile
 from pathlib import Path
@@ -22,7 +23,9 @@ from aekit.recipes.vae import manifold_latents
 
 QUICK = os.environ.get("AEKIT_EXAMPLES_QUICK") == "1"
 if QUICK:
-    print("AEKIT_EXAMPLES_QUICK=1: one epoch on a subset; the numbers are not comparable with the tutorial's")
+    print(
+        "AEKIT_EXAMPLES_QUICK=1: one epoch on a subset; the numbers are not comparable with the tutorial's"
+    )
 OUT = Path(os.environ.get("AEKIT_EXAMPLES_OUT", "runs/examples/vae"))
 
 # binarized-mnist: MNIST with pixels > 0.5 set to 1, else 0 (the tutorial's data).
@@ -30,16 +33,24 @@ train, test = load_builtin("binarized-mnist", "train"), load_builtin("binarized-
 n_train, n_test = (1000, 200) if QUICK else (None, None)
 x_train, x_test, y_test = train.x[:n_train], test.x[:n_test], test.y[:n_test]
 
-vae = aekit.VAE(latent_dim=2, lr=1e-4, schedule="constant", epochs=1 if QUICK else 10)  # the tutorial's settings
+vae = aekit.VAE(
+    latent_dim=2, lr=1e-4, schedule="constant", epochs=1 if QUICK else 10
+)  # the tutorial's settings
 vae = vae.fit(x_train, validation_data=x_test)
-print(f"test ELBO: aekit {vae.elbo(x_test).mean():.1f} nats   tutorial about -156 (10 epochs, latent 2)")
+print(
+    f"test ELBO: aekit {vae.elbo(x_test).mean():.1f} nats   tutorial about -156 (10 epochs, latent 2)"
+)
 m = vae.evaluate(x_test, k=100, n_iw=10 if QUICK else 1000)  # + importance-weighted -log p(x)
-print(f"reconstruction {m['test_reconstruction']:.1f} + KL {m['test_kl']:.1f}; NLL (k=100) {m['test_nll_iw']:.1f}")
+print(
+    f"reconstruction {m['test_reconstruction']:.1f} + KL {m['test_kl']:.1f}; NLL (k=100) {m['test_nll_iw']:.1f}"
+)
 
 # The tutorial's figures: generated digits and the decoded 2-D latent manifold; plus more.
 plots.plot_image_grid(vae.sample(16, seed=0), OUT / "samples.png", title="samples z ~ N(0, I)")
 plots.plot_image_grid(vae.inverse_transform(manifold_latents(20)), OUT / "manifold.png", ncols=20)
-plots.plot_latent_map(vae.transform(x_test), y_test, OUT / "latent_map.png", title="test posterior means")
+plots.plot_latent_map(
+    vae.transform(x_test), y_test, OUT / "latent_map.png", title="test posterior means"
+)
 plots.plot_strip(vae.interpolate(x_test[0], x_test[1], steps=10), OUT / "interpolation.png")
 plots.plot_history(vae.history_, OUT / "loss.png", ylabel="-ELBO (nats per image)")
 
@@ -47,7 +58,9 @@ plots.plot_history(vae.history_, OUT / "loss.png", ylabel="-ELBO (nats per image
 with tempfile.TemporaryDirectory() as tmp:
     yy, xx = np.mgrid[0:28, 0:28]
     r = np.random.default_rng(0).uniform(4, 12, 200)[:, None, None]
-    write_output(Path(tmp) / "shapes", ((xx - 14) ** 2 + (yy - 14) ** 2 < r**2)[:, None])  # 200 disc PNGs
+    write_output(
+        Path(tmp) / "shapes", ((xx - 14) ** 2 + (yy - 14) ** 2 < r**2)[:, None]
+    )  # 200 disc PNGs
     shapes = read_path(Path(tmp) / "shapes")  # Data: x (200, 1, 28, 28) in {0, 1}
     own = aekit.VAE(latent_dim=1, epochs=2 if QUICK else 10, lr=1e-3).fit(shapes.x)
     plots.plot_image_grid(own.sample(16), OUT / "own_samples.png", title="samples of your own data")

@@ -17,14 +17,60 @@ from pathlib import Path
 
 # name, aekit arguments
 RUNS = [
-    ("basic", ["train", "basic", "--preset", "recipe", "--dataset", "fashion-mnist", "--epochs", "10"]),
-    ("stacked", ["train", "stacked", "--preset", "recipe", "--dataset", "fashion-mnist", "--hidden", "256,128",
-                 "--epochs", "5"]),
-    ("denoise", ["train", "denoise", "--preset", "recipe", "--dataset", "fashion-mnist", "--noise", "gaussian:0.2",
-                 "--epochs", "3"]),
+    (
+        "basic",
+        ["train", "basic", "--preset", "recipe", "--dataset", "fashion-mnist", "--epochs", "10"],
+    ),
+    (
+        "stacked",
+        [
+            "train",
+            "stacked",
+            "--preset",
+            "recipe",
+            "--dataset",
+            "fashion-mnist",
+            "--hidden",
+            "256,128",
+            "--epochs",
+            "5",
+        ],
+    ),
+    (
+        "denoise",
+        [
+            "train",
+            "denoise",
+            "--preset",
+            "recipe",
+            "--dataset",
+            "fashion-mnist",
+            "--noise",
+            "gaussian:0.2",
+            "--epochs",
+            "3",
+        ],
+    ),
     ("anomaly", ["train", "anomaly", "--preset", "recipe", "--dataset", "ecg5000"]),
-    ("vae", ["train", "vae", "--preset", "recipe", "--dataset", "mnist", "--latent-dim", "2", "--batch-size", "128",
-             "--lr", "1e-3", "--epochs", "5"]),
+    (
+        "vae",
+        [
+            "train",
+            "vae",
+            "--preset",
+            "recipe",
+            "--dataset",
+            "mnist",
+            "--latent-dim",
+            "2",
+            "--batch-size",
+            "128",
+            "--lr",
+            "1e-3",
+            "--epochs",
+            "5",
+        ],
+    ),
 ]
 
 
@@ -40,7 +86,10 @@ def main(out: str = "runs/demo") -> int:
             print(f"demo: '{name}' failed", file=sys.stderr)
             return 1
         figures = sorted(p.name for p in (run / "figures").glob("*.png"))
-        print(f"  {time.perf_counter() - t:.0f}s; figures in {run / 'figures'}: {', '.join(figures)}", flush=True)
+        print(
+            f"  {time.perf_counter() - t:.0f}s; figures in {run / 'figures'}: {', '.join(figures)}",
+            flush=True,
+        )
     print(f"\ndemo finished in {time.perf_counter() - t0:.0f}s; runs in {root}/")
     return 0
 

@@ -48,9 +48,15 @@ def one_torch_thread():
 
 def proc_cli(*argv, env: dict | None = None, **kw) -> subprocess.Popen:
     """A real ``python -m aekit ARGV`` process (stdout and stderr piped)."""
-    return subprocess.Popen([sys.executable, "-m", "aekit", *map(str, argv)], cwd=REPO, text=True,
-                            env={**os.environ, "OMP_NUM_THREADS": "1", **(env or {})},
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, **kw)
+    return subprocess.Popen(
+        [sys.executable, "-m", "aekit", *map(str, argv)],
+        cwd=REPO,
+        text=True,
+        env={**os.environ, "OMP_NUM_THREADS": "1", **(env or {})},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        **kw,
+    )
 
 
 def assert_one_line(code: int, err: str, expected: int, needles=()) -> str:
@@ -94,12 +100,17 @@ def snapshot(folder: Path) -> dict[str, str]:
 
 # ---- tiny synthetic inputs ------------------------------------------------------------------------
 
+
 def write_table(path: Path, x: np.ndarray, labels=None, names=None) -> Path:
     names = names or [f"f{i}" for i in range(x.shape[1])]
     with open(path, "w") as f:
         f.write(",".join(names + (["label"] if labels is not None else [])) + "\n")
         for i, row in enumerate(x):
-            f.write(",".join(f"{v:.5f}" for v in row) + (f",{labels[i]}" if labels is not None else "") + "\n")
+            f.write(
+                ",".join(f"{v:.5f}" for v in row)
+                + (f",{labels[i]}" if labels is not None else "")
+                + "\n"
+            )
     return path
 
 
@@ -110,7 +121,9 @@ def write_images(folder: Path, n: int, size=(8, 8), mode="L", seed=0) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     for i in range(n):
         shape = size if mode == "L" else (*size, 3)
-        Image.fromarray((rng.random(shape) * 255).astype(np.uint8), mode).save(folder / f"im{i:02d}.png")
+        Image.fromarray((rng.random(shape) * 255).astype(np.uint8), mode).save(
+            folder / f"im{i:02d}.png"
+        )
     return folder
 
 

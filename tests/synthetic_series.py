@@ -7,8 +7,16 @@ import numpy as np
 PERIOD = 16
 
 
-def sine_series(n: int = 1200, *, period: int = PERIOD, channels: int = 1, kind: str = "spike", at: int = 900,
-                length: int = 6, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+def sine_series(
+    n: int = 1200,
+    *,
+    period: int = PERIOD,
+    channels: int = 1,
+    kind: str = "spike",
+    at: int = 900,
+    length: int = 6,
+    seed: int = 0,
+) -> tuple[np.ndarray, np.ndarray]:
     """``(x, y)``: x (n, channels) float32 sines with a little noise, y the 0/1 label of each step.
 
     ``kind``: "spike" (a jump of +3 for ``length`` steps), "shift" (a level shift of +1.5) or
@@ -39,7 +47,11 @@ def write_csv(path, x: np.ndarray, y: np.ndarray | None = None, *, time: bool = 
     cols = (["time"] if time else []) + names + (["is_anomaly"] if y is not None else [])
     lines = [",".join(cols)]
     for i, row in enumerate(x):
-        cells = ([f"t{i}"] if time else []) + [repr(float(v)) for v in row] + ([str(int(y[i]))] if y is not None else [])
+        cells = (
+            ([f"t{i}"] if time else [])
+            + [repr(float(v)) for v in row]
+            + ([str(int(y[i]))] if y is not None else [])
+        )
         lines.append(",".join(cells))
     path.write_text("\n".join(lines) + "\n")
     return str(path)

@@ -19,7 +19,15 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from .badinput import assert_one_line, assert_one_line_exc, cli, proc_cli, snapshot, write_images, write_table
+from .badinput import (
+    assert_one_line,
+    assert_one_line_exc,
+    cli,
+    proc_cli,
+    snapshot,
+    write_images,
+    write_table,
+)
 
 FAMILIES = ("basic", "stacked", "anomaly", "denoise", "vae")
 COMMON = ["--epochs", "1", "--no-figures", "--quiet"]
@@ -31,7 +39,9 @@ def _available() -> tuple[set[str], set[str]]:
     from aekit.recipes import get_recipe
 
     def choices(parser):
-        return set(next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices)
+        return set(
+            next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices
+        )
 
     parser = build_parser()
     sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
@@ -46,37 +56,126 @@ def _available() -> tuple[set[str], set[str]]:
 
 
 CORRUPTIONS = {  # kind -> (how to damage a copy of a run, exit code, needles)
-    "truncated-weights": (lambda p: (p / "model.safetensors").write_bytes((p / "model.safetensors").read_bytes()[:100]),
-                          1, ["model.safetensors", "truncated"]),
-    "garbage-weights": (lambda p: (p / "model.safetensors").write_bytes(b"\x00" * 64), 1, ["model.safetensors"]),
-    "bad-header-weights": (lambda p: (p / "model.safetensors").write_bytes((300).to_bytes(8, "little") + b"{oops" + b" " * 400),
-                           1, ["model.safetensors", "not a valid safetensors"]),
-    "empty-weights": (lambda p: (p / "model.safetensors").write_bytes(b""), 1, ["model.safetensors"]),
-    "missing-weights": (lambda p: (p / "model.safetensors").unlink(), 1, ["model.safetensors", "not found"]),
-    "pickle-weights": (lambda p: (p / "model.safetensors").write_bytes(pickle.dumps({"w": [1.0]})), 1,
-                       ["model.safetensors", "pickle"]),
-    "config-not-json": (lambda p: (p / "config.json").write_text("{not json"), 1, ["config.json", "not valid json"]),
-    "unknown-estimator": (lambda p: _edit_config(p, estimator="os.system"), 1, ["config.json", "unknown estimator"]),
-    "unknown-family": (lambda p: _edit_config(p, family="nosuchfamily"), 1, ["config.json", "unknown family"]),
-    "family-not-a-name": (lambda p: _edit_config(p, family=["basic"]), 1, ["config.json", "unknown family"]),
-    "bad-params": (lambda p: _edit_config(p, params={**_config(p)["params"], "latent_dim": "abc"}), 1, ["config.json"]),
+    "truncated-weights": (
+        lambda p: (p / "model.safetensors").write_bytes(
+            (p / "model.safetensors").read_bytes()[:100]
+        ),
+        1,
+        ["model.safetensors", "truncated"],
+    ),
+    "garbage-weights": (
+        lambda p: (p / "model.safetensors").write_bytes(b"\x00" * 64),
+        1,
+        ["model.safetensors"],
+    ),
+    "bad-header-weights": (
+        lambda p: (p / "model.safetensors").write_bytes(
+            (300).to_bytes(8, "little") + b"{oops" + b" " * 400
+        ),
+        1,
+        ["model.safetensors", "not a valid safetensors"],
+    ),
+    "empty-weights": (
+        lambda p: (p / "model.safetensors").write_bytes(b""),
+        1,
+        ["model.safetensors"],
+    ),
+    "missing-weights": (
+        lambda p: (p / "model.safetensors").unlink(),
+        1,
+        ["model.safetensors", "not found"],
+    ),
+    "pickle-weights": (
+        lambda p: (p / "model.safetensors").write_bytes(pickle.dumps({"w": [1.0]})),
+        1,
+        ["model.safetensors", "pickle"],
+    ),
+    "config-not-json": (
+        lambda p: (p / "config.json").write_text("{not json"),
+        1,
+        ["config.json", "not valid json"],
+    ),
+    "unknown-estimator": (
+        lambda p: _edit_config(p, estimator="os.system"),
+        1,
+        ["config.json", "unknown estimator"],
+    ),
+    "unknown-family": (
+        lambda p: _edit_config(p, family="nosuchfamily"),
+        1,
+        ["config.json", "unknown family"],
+    ),
+    "family-not-a-name": (
+        lambda p: _edit_config(p, family=["basic"]),
+        1,
+        ["config.json", "unknown family"],
+    ),
+    "bad-params": (
+        lambda p: _edit_config(p, params={**_config(p)["params"], "latent_dim": "abc"}),
+        1,
+        ["config.json"],
+    ),
     # issue 18: weights that diverged, that are no file, that a header does not describe; configs that mislead
-    "nan-weights": (lambda p: _poison_weights(p, float("nan")), 1, ["model.safetensors", "nan", "--lr"]),
-    "inf-weights": (lambda p: _poison_weights(p, float("inf")), 1, ["model.safetensors", "infinite"]),
-    "fifo-weights": (lambda p: ((p / "model.safetensors").unlink(), os.mkfifo(p / "model.safetensors")), 1,
-                     ["model.safetensors", "not a regular file"]),
-    "devzero-weights": (lambda p: ((p / "model.safetensors").unlink(), (p / "model.safetensors").symlink_to("/dev/zero")),
-                        1, ["model.safetensors", "not a regular file"]),
-    "padded-weights": (lambda p: (p / "model.safetensors").write_bytes((p / "model.safetensors").read_bytes() + b"\0" * 99),
-                       1, ["model.safetensors", "header describes"]),
-    "params-not-object": (lambda p: _edit_config(p, params=[1, 2]), 1, ["config.json", "'params' is a JSON list"]),
-    "config-nested-deep": (lambda p: (p / "config.json").write_text("[" * 100_000 + "]" * 100_000), 1,
-                           ["config.json", "nested too deeply"]),
-    "config-a-list": (lambda p: (p / "config.json").write_text("[]"), 1, ["config.json", "JSON list"]),
-    "recorded-data-not-object": (lambda p: _edit_config(p, data="rows.csv"), 1, ["config.json", "'data'", "damaged"]),
-    "recorded-seed-not-a-number": (lambda p: _edit_config(p, seed="x"), 1, ["config.json", "'seed'", "damaged"]),
-    "status-training": (lambda p: _edit_config(p, status="training", state=None) or _drop_state(p), 1,
-                        ["has not finished training", "--resume"]),
+    "nan-weights": (
+        lambda p: _poison_weights(p, float("nan")),
+        1,
+        ["model.safetensors", "nan", "--lr"],
+    ),
+    "inf-weights": (
+        lambda p: _poison_weights(p, float("inf")),
+        1,
+        ["model.safetensors", "infinite"],
+    ),
+    "fifo-weights": (
+        lambda p: ((p / "model.safetensors").unlink(), os.mkfifo(p / "model.safetensors")),
+        1,
+        ["model.safetensors", "not a regular file"],
+    ),
+    "devzero-weights": (
+        lambda p: (
+            (p / "model.safetensors").unlink(),
+            (p / "model.safetensors").symlink_to("/dev/zero"),
+        ),
+        1,
+        ["model.safetensors", "not a regular file"],
+    ),
+    "padded-weights": (
+        lambda p: (p / "model.safetensors").write_bytes(
+            (p / "model.safetensors").read_bytes() + b"\0" * 99
+        ),
+        1,
+        ["model.safetensors", "header describes"],
+    ),
+    "params-not-object": (
+        lambda p: _edit_config(p, params=[1, 2]),
+        1,
+        ["config.json", "'params' is a JSON list"],
+    ),
+    "config-nested-deep": (
+        lambda p: (p / "config.json").write_text("[" * 100_000 + "]" * 100_000),
+        1,
+        ["config.json", "nested too deeply"],
+    ),
+    "config-a-list": (
+        lambda p: (p / "config.json").write_text("[]"),
+        1,
+        ["config.json", "JSON list"],
+    ),
+    "recorded-data-not-object": (
+        lambda p: _edit_config(p, data="rows.csv"),
+        1,
+        ["config.json", "'data'", "damaged"],
+    ),
+    "recorded-seed-not-a-number": (
+        lambda p: _edit_config(p, seed="x"),
+        1,
+        ["config.json", "'seed'", "damaged"],
+    ),
+    "status-training": (
+        lambda p: _edit_config(p, status="training", state=None) or _drop_state(p),
+        1,
+        ["has not finished training", "--resume"],
+    ),
 }
 
 
@@ -134,10 +233,27 @@ def world(tmp_path_factory):
 
     runs = W / "runs"
     recipes = {
-        "basic": ["basic", "--data", W / "rows.csv", "--label-column", "label", "--latent-dim", "2"],
+        "basic": [
+            "basic",
+            "--data",
+            W / "rows.csv",
+            "--label-column",
+            "label",
+            "--latent-dim",
+            "2",
+        ],
         "img": ["basic", "--data", W / "imgs", "--latent-dim", "2"],
-        "anomaly": ["anomaly", "--data", W / "rows.csv", "--label-column", "label", "--normal-label", "0",
-                    "--latent-dim", "2"],
+        "anomaly": [
+            "anomaly",
+            "--data",
+            W / "rows.csv",
+            "--label-column",
+            "label",
+            "--normal-label",
+            "0",
+            "--latent-dim",
+            "2",
+        ],
         "denoise": ["denoise", "--data", W / "imgs", "--channels", "4"],
         "vae": ["vae", "--data", W / "imgs", "--latent-dim", "2", "--channels", "4,4"],
     }
@@ -158,326 +274,1236 @@ def world(tmp_path_factory):
         dst = damaged / "nodata-basic"
         shutil.copytree(runs / "basic", dst, ignore=shutil.ignore_patterns("checkpoint", ".lock"))
         _edit_config(dst, data={**_config(dst)["data"], "data": str(W / "gone.csv")})
-    return SimpleNamespace(root=W, runs=have, families=families, commands=commands, snap=snapshot(W))
+    return SimpleNamespace(
+        root=W, runs=have, families=families, commands=commands, snap=snapshot(W)
+    )
 
 
 # ---- the CLI matrix ---------------------------------------------------------------------------------
+
 
 def C(id, argv, code=2, needles=(), needs=()):
     return pytest.param(argv, code, needles, set(needs), id=id)
 
 
 CASES = []
-BAD_DATA = [("empty-csv", "empty.csv", ["empty.csv", "empty"]), ("text-column", "text.csv", ["'x' is not a number"]),
-            ("nan", "nan.csv", ["nan.csv", "non-finite"]), ("inf", "inf.csv", ["inf.csv", "non-finite"]),
-            ("ragged", "rag.csv", ["row 3", "expected 2"]), ("mixed-sizes", "mixsz", ["different sizes", "--image-size"]),
-            ("mixed-modes", "mixmd", ["different modes"])]
+BAD_DATA = [
+    ("empty-csv", "empty.csv", ["empty.csv", "empty"]),
+    ("text-column", "text.csv", ["'x' is not a number"]),
+    ("nan", "nan.csv", ["nan.csv", "non-finite"]),
+    ("inf", "inf.csv", ["inf.csv", "non-finite"]),
+    ("ragged", "rag.csv", ["row 3", "expected 2"]),
+    ("mixed-sizes", "mixsz", ["different sizes", "--image-size"]),
+    ("mixed-modes", "mixmd", ["different modes"]),
+]
 for fam in FAMILIES:
     out = ["--out", "{T}/r"]
     for cid, name, needles in BAD_DATA:
-        CASES.append(C(f"train-{fam}-{cid}", ["train", fam, "--data", "{W}/" + name, *COMMON, *out], 2, needles, [fam]))
-    CASES.append(C(f"train-{fam}-no-such-label-column", ["train", fam, "--data", "{W}/rows.csv", "--label-column",
-                                                         "nope", *COMMON, *out], 2, ["'nope'", "columns are"], [fam]))
+        CASES.append(
+            C(
+                f"train-{fam}-{cid}",
+                ["train", fam, "--data", "{W}/" + name, *COMMON, *out],
+                2,
+                needles,
+                [fam],
+            )
+        )
+    CASES.append(
+        C(
+            f"train-{fam}-no-such-label-column",
+            ["train", fam, "--data", "{W}/rows.csv", "--label-column", "nope", *COMMON, *out],
+            2,
+            ["'nope'", "columns are"],
+            [fam],
+        )
+    )
     if fam != "basic":  # basic: in tests/cli/test_cli.py
         CASES += [
-            C(f"train-{fam}-missing-path", ["train", fam, "--data", "{W}/missing.csv", *COMMON, *out], 2,
-              ["missing.csv", "no such file"], [fam]),
-            C(f"train-{fam}-unsupported-extension", ["train", fam, "--data", "{W}/x.txt", *COMMON, *out], 2,
-              ["x.txt", "unsupported", ".csv"], [fam]),
-            C(f"train-{fam}-empty-npy", ["train", fam, "--data", "{W}/empty.npy", *COMMON, *out], 2,
-              ["empty.npy", "empty"], [fam]),
-            C(f"train-{fam}-epochs-negative", ["train", fam, "--epochs", "-1", *out], 2, ["--epochs", ">= 0"], [fam]),
-            C(f"train-{fam}-batch-size-0", ["train", fam, "--batch-size", "0", *out], 2, ["--batch-size", ">= 1"], [fam]),
-            C(f"train-{fam}-unknown-dataset", ["train", fam, "--dataset", "nope", *COMMON, *out]
-              + (["--normal-label", "0"] if fam == "anomaly" else []), 2, ["unknown dataset 'nope'", "mnist"], [fam]),
+            C(
+                f"train-{fam}-missing-path",
+                ["train", fam, "--data", "{W}/missing.csv", *COMMON, *out],
+                2,
+                ["missing.csv", "no such file"],
+                [fam],
+            ),
+            C(
+                f"train-{fam}-unsupported-extension",
+                ["train", fam, "--data", "{W}/x.txt", *COMMON, *out],
+                2,
+                ["x.txt", "unsupported", ".csv"],
+                [fam],
+            ),
+            C(
+                f"train-{fam}-empty-npy",
+                ["train", fam, "--data", "{W}/empty.npy", *COMMON, *out],
+                2,
+                ["empty.npy", "empty"],
+                [fam],
+            ),
+            C(
+                f"train-{fam}-epochs-negative",
+                ["train", fam, "--epochs", "-1", *out],
+                2,
+                ["--epochs", ">= 0"],
+                [fam],
+            ),
+            C(
+                f"train-{fam}-batch-size-0",
+                ["train", fam, "--batch-size", "0", *out],
+                2,
+                ["--batch-size", ">= 1"],
+                [fam],
+            ),
+            C(
+                f"train-{fam}-unknown-dataset",
+                ["train", fam, "--dataset", "nope", *COMMON, *out]
+                + (["--normal-label", "0"] if fam == "anomaly" else []),
+                2,
+                ["unknown dataset 'nope'", "mnist"],
+                [fam],
+            ),
         ]
     if fam not in ("basic", "denoise"):
-        CASES.append(C(f"train-{fam}-latent-dim-0", ["train", fam, "--latent-dim", "0", *out], 2,
-                       ["--latent-dim", ">= 1"], [fam]))
+        CASES.append(
+            C(
+                f"train-{fam}-latent-dim-0",
+                ["train", fam, "--latent-dim", "0", *out],
+                2,
+                ["--latent-dim", ">= 1"],
+                [fam],
+            )
+        )
     if fam != "basic":
         good = "{W}/imgs" if fam in ("denoise", "vae") else "{W}/rows.csv"
         CASES += [
-            C(f"train-{fam}-out-exists", ["train", fam, "--data", good, *COMMON, "--out", "{T}/oldrun"], 2,
-              ["oldrun", "--overwrite"], [fam]),
-            C(f"train-{fam}-out-under-a-file", ["train", fam, "--data", good, *COMMON, "--out", "{T}/afile/r"], 2,
-              ["afile", "writable"], [fam]),
-            C(f"train-{fam}-out-is-a-file", ["train", fam, "--data", good, *COMMON, "--out", "{T}/afile"], 2,
-              ["afile", "not a folder"], [fam]),
+            C(
+                f"train-{fam}-out-exists",
+                ["train", fam, "--data", good, *COMMON, "--out", "{T}/oldrun"],
+                2,
+                ["oldrun", "--overwrite"],
+                [fam],
+            ),
+            C(
+                f"train-{fam}-out-under-a-file",
+                ["train", fam, "--data", good, *COMMON, "--out", "{T}/afile/r"],
+                2,
+                ["afile", "writable"],
+                [fam],
+            ),
+            C(
+                f"train-{fam}-out-is-a-file",
+                ["train", fam, "--data", good, *COMMON, "--out", "{T}/afile"],
+                2,
+                ["afile", "not a folder"],
+                [fam],
+            ),
         ]
 for cid, name, needles in BAD_DATA:  # the same files read from disk batch by batch: the same errors
-    CASES.append(C(f"train-basic-stream-{cid}", ["train", "basic", "--data", "{W}/" + name, "--stream", *COMMON,
-                                                 "--out", "{T}/r"], 2, needles, ["basic"]))
+    CASES.append(
+        C(
+            f"train-basic-stream-{cid}",
+            ["train", "basic", "--data", "{W}/" + name, "--stream", *COMMON, "--out", "{T}/r"],
+            2,
+            needles,
+            ["basic"],
+        )
+    )
 CASES += [
-    C("train-basic-memory-cap-unreadable", ["train", "basic", "--memory-cap", "12Q", "--out", "{T}/r"], 2,
-      ["--memory-cap", "12Q"], ["basic"]),
-    C("train-basic-precision-unknown", ["train", "basic", "--precision", "fp16", "--out", "{T}/r"], 2,
-      ["--precision", "fp16"], ["basic"]),
-    C("train-basic-nproc-0", ["train", "basic", "--nproc", "0", "--out", "{T}/r"], 2, ["--nproc", ">= 1"], ["basic"]),
-    C("train-stacked-lr-0", ["train", "stacked", "--lr", "0", "--out", "{T}/r"], 2, ["--lr", "positive"], ["stacked"]),
-    C("train-stacked-validation-split-above-1", ["train", "stacked", "--validation-split", "1.5", "--out", "{T}/r"], 2,
-      ["--validation-split", "between 0 and 1"], ["stacked"]),
-    C("train-stacked-hidden-0", ["train", "stacked", "--hidden", "8,0", "--out", "{T}/r"], 2, ["--hidden", ">= 1"],
-      ["stacked"]),
-    C("train-denoise-noise-below-0", ["train", "denoise", "--noise", "gaussian:-0.1", "--out", "{T}/r"], 2,
-      ["--noise", ">= 0"], ["denoise"]),
-    C("train-denoise-noise-probability-above-1", ["train", "denoise", "--noise", "masking:2", "--out", "{T}/r"], 2,
-      ["--noise", "[0, 1]"], ["denoise"]),
-    C("train-denoise-unknown-noise", ["train", "denoise", "--noise", "pink:0.1", "--out", "{T}/r"], 2,
-      ["--noise", "gaussian:"], ["denoise"]),
-    C("train-denoise-table-data", ["train", "denoise", "--data", "{W}/rows.npy", *COMMON, "--out", "{T}/r"], 2,
-      ["images"], ["denoise"]),
-    C("train-vae-table-data", ["train", "vae", "--data", "{W}/rows.npy", *COMMON, "--out", "{T}/r"], 2,
-      ["images"], ["vae"]),
-    C("train-vae-beta-negative", ["train", "vae", "--beta", "-1", "--out", "{T}/r"], 2, ["--beta", ">= 0"], ["vae"]),
-    C("train-anomaly-percentile-above-100", ["train", "anomaly", "--data", "{W}/rows.csv", "--threshold", "percentile",
-                                            "--q", "150", "--out", "{T}/r"], 2, ["q", "[0, 100]"], ["anomaly"]),
-    C("train-anomaly-contamination-above-1", ["train", "anomaly", "--data", "{W}/rows.csv", "--threshold",
-                                             "contamination", "--contamination", "1.5", "--out", "{T}/r"], 2,
-      ["contamination", "(0, 1)"], ["anomaly"]),
-    C("train-anomaly-normal-label-absent", ["train", "anomaly", "--data", "{W}/rows.csv", "--label-column", "label",
-                                           "--normal-label", "7", *COMMON, "--out", "{T}/r"], 2, ["'7'", "0, 1"],
-      ["anomaly"]),
+    C(
+        "train-basic-memory-cap-unreadable",
+        ["train", "basic", "--memory-cap", "12Q", "--out", "{T}/r"],
+        2,
+        ["--memory-cap", "12Q"],
+        ["basic"],
+    ),
+    C(
+        "train-basic-precision-unknown",
+        ["train", "basic", "--precision", "fp16", "--out", "{T}/r"],
+        2,
+        ["--precision", "fp16"],
+        ["basic"],
+    ),
+    C(
+        "train-basic-nproc-0",
+        ["train", "basic", "--nproc", "0", "--out", "{T}/r"],
+        2,
+        ["--nproc", ">= 1"],
+        ["basic"],
+    ),
+    C(
+        "train-stacked-lr-0",
+        ["train", "stacked", "--lr", "0", "--out", "{T}/r"],
+        2,
+        ["--lr", "positive"],
+        ["stacked"],
+    ),
+    C(
+        "train-stacked-validation-split-above-1",
+        ["train", "stacked", "--validation-split", "1.5", "--out", "{T}/r"],
+        2,
+        ["--validation-split", "between 0 and 1"],
+        ["stacked"],
+    ),
+    C(
+        "train-stacked-hidden-0",
+        ["train", "stacked", "--hidden", "8,0", "--out", "{T}/r"],
+        2,
+        ["--hidden", ">= 1"],
+        ["stacked"],
+    ),
+    C(
+        "train-denoise-noise-below-0",
+        ["train", "denoise", "--noise", "gaussian:-0.1", "--out", "{T}/r"],
+        2,
+        ["--noise", ">= 0"],
+        ["denoise"],
+    ),
+    C(
+        "train-denoise-noise-probability-above-1",
+        ["train", "denoise", "--noise", "masking:2", "--out", "{T}/r"],
+        2,
+        ["--noise", "[0, 1]"],
+        ["denoise"],
+    ),
+    C(
+        "train-denoise-unknown-noise",
+        ["train", "denoise", "--noise", "pink:0.1", "--out", "{T}/r"],
+        2,
+        ["--noise", "gaussian:"],
+        ["denoise"],
+    ),
+    C(
+        "train-denoise-table-data",
+        ["train", "denoise", "--data", "{W}/rows.npy", *COMMON, "--out", "{T}/r"],
+        2,
+        ["images"],
+        ["denoise"],
+    ),
+    C(
+        "train-vae-table-data",
+        ["train", "vae", "--data", "{W}/rows.npy", *COMMON, "--out", "{T}/r"],
+        2,
+        ["images"],
+        ["vae"],
+    ),
+    C(
+        "train-vae-beta-negative",
+        ["train", "vae", "--beta", "-1", "--out", "{T}/r"],
+        2,
+        ["--beta", ">= 0"],
+        ["vae"],
+    ),
+    C(
+        "train-anomaly-percentile-above-100",
+        [
+            "train",
+            "anomaly",
+            "--data",
+            "{W}/rows.csv",
+            "--threshold",
+            "percentile",
+            "--q",
+            "150",
+            "--out",
+            "{T}/r",
+        ],
+        2,
+        ["q", "[0, 100]"],
+        ["anomaly"],
+    ),
+    C(
+        "train-anomaly-contamination-above-1",
+        [
+            "train",
+            "anomaly",
+            "--data",
+            "{W}/rows.csv",
+            "--threshold",
+            "contamination",
+            "--contamination",
+            "1.5",
+            "--out",
+            "{T}/r",
+        ],
+        2,
+        ["contamination", "(0, 1)"],
+        ["anomaly"],
+    ),
+    C(
+        "train-anomaly-normal-label-absent",
+        [
+            "train",
+            "anomaly",
+            "--data",
+            "{W}/rows.csv",
+            "--label-column",
+            "label",
+            "--normal-label",
+            "7",
+            *COMMON,
+            "--out",
+            "{T}/r",
+        ],
+        2,
+        ["'7'", "0, 1"],
+        ["anomaly"],
+    ),
     C("unknown-command", ["nosuchcommand"], 2, ["invalid choice"]),
     C("datasets-unknown-action", ["datasets", "nope"], 2, ["invalid choice"]),
     # evaluate
-    C("evaluate-missing-data", ["evaluate", "{W}/runs/basic", "--data", "{W}/missing.csv"], 2, ["missing.csv"],
-      ["basic"]),
-    C("evaluate-wrong-features", ["evaluate", "{W}/runs/basic", "--data", "{W}/w7.npy"], 2, ["has 7 features", "expecting 6"], ["basic"]),
-    C("evaluate-nan", ["evaluate", "{W}/runs/basic", "--data", "{W}/rows_nan.csv"], 2, ["rows_nan.csv", "nan"],
-      ["basic"]),
-    C("evaluate-wrong-image-size", ["evaluate", "{W}/runs/img", "--data", "{W}/big"], 2, ["(1, 8, 8)", "(1, 10, 10)"],
-      ["img"]),
-    C("evaluate-mixed-sizes", ["evaluate", "{W}/runs/img", "--data", "{W}/mixsz"], 2, ["different sizes"], ["img"]),
-    C("evaluate-output-unwritable", ["evaluate", "{W}/runs/basic", "--output", "{T}/afile/m.json"], 2,
-      ["m.json", "writable"], ["basic"]),
+    C(
+        "evaluate-missing-data",
+        ["evaluate", "{W}/runs/basic", "--data", "{W}/missing.csv"],
+        2,
+        ["missing.csv"],
+        ["basic"],
+    ),
+    C(
+        "evaluate-wrong-features",
+        ["evaluate", "{W}/runs/basic", "--data", "{W}/w7.npy"],
+        2,
+        ["has 7 features", "expecting 6"],
+        ["basic"],
+    ),
+    C(
+        "evaluate-nan",
+        ["evaluate", "{W}/runs/basic", "--data", "{W}/rows_nan.csv"],
+        2,
+        ["rows_nan.csv", "nan"],
+        ["basic"],
+    ),
+    C(
+        "evaluate-wrong-image-size",
+        ["evaluate", "{W}/runs/img", "--data", "{W}/big"],
+        2,
+        ["(1, 8, 8)", "(1, 10, 10)"],
+        ["img"],
+    ),
+    C(
+        "evaluate-mixed-sizes",
+        ["evaluate", "{W}/runs/img", "--data", "{W}/mixsz"],
+        2,
+        ["different sizes"],
+        ["img"],
+    ),
+    C(
+        "evaluate-output-unwritable",
+        ["evaluate", "{W}/runs/basic", "--output", "{T}/afile/m.json"],
+        2,
+        ["m.json", "writable"],
+        ["basic"],
+    ),
     C("plot-missing-run", ["plot", "{W}/norun"], 2, ["norun", "no such run"]),
     C("plot-training-data-gone", ["plot", "{W}/bad/nodata-basic"], 2, ["gone.csv"], ["basic"]),
-    C("evaluate-training-data-gone", ["evaluate", "{W}/bad/nodata-basic"], 2, ["gone.csv"], ["basic"]),
+    C(
+        "evaluate-training-data-gone",
+        ["evaluate", "{W}/bad/nodata-basic"],
+        2,
+        ["gone.csv"],
+        ["basic"],
+    ),
 ]
 for cmd in ("encode", "reconstruct"):
     B, I = "{W}/runs/basic", "{W}/runs/img"
     CASES += [
-        C(f"{cmd}-missing-input", [cmd, B, "--input", "{W}/missing.csv", "--output", "{T}/z.npy"], 2, ["missing.csv"],
-          ["basic"]),
-        C(f"{cmd}-empty-csv", [cmd, B, "--input", "{W}/empty.csv", "--output", "{T}/z.npy"], 2, ["empty.csv"], ["basic"]),
+        C(
+            f"{cmd}-missing-input",
+            [cmd, B, "--input", "{W}/missing.csv", "--output", "{T}/z.npy"],
+            2,
+            ["missing.csv"],
+            ["basic"],
+        ),
+        C(
+            f"{cmd}-empty-csv",
+            [cmd, B, "--input", "{W}/empty.csv", "--output", "{T}/z.npy"],
+            2,
+            ["empty.csv"],
+            ["basic"],
+        ),
         # the run knows its columns (f0..f5): a table without them is refused by name (issue 21)
-        C(f"{cmd}-text-column", [cmd, B, "--input", "{W}/text.csv", "--output", "{T}/z.npy"], 2,
-          ["lacks the model's columns 'f0'", "a, b"], ["basic"]),
-        C(f"{cmd}-ragged", [cmd, B, "--input", "{W}/rag.csv", "--output", "{T}/z.npy"], 2,
-          ["lacks the model's columns"], ["basic"]),
-        C(f"{cmd}-nan", [cmd, B, "--input", "{W}/rows_nan.csv", "--label-column", "label", "--output", "{T}/z.npy"], 2,
-          ["non-finite", "f3"], ["basic"]),
-        C(f"{cmd}-unsupported-extension", [cmd, B, "--input", "{W}/x.txt", "--output", "{T}/z.npy"], 2, [".txt"],
-          ["basic"]),
-        C(f"{cmd}-no-such-label-column", [cmd, B, "--input", "{W}/rows.csv", "--label-column", "lbl", "--output",
-                                          "{T}/z.npy"], 2, ["'lbl'"], ["basic"]),
-        C(f"{cmd}-wrong-feature-count", [cmd, B, "--input", "{W}/w7.npy", "--output", "{T}/z.npy"], 2,
-          ["has 7 features", "expecting 6"], ["basic"]),
-        C(f"{cmd}-wrong-image-size", [cmd, I, "--input", "{W}/big", "--output", "{T}/z.npy"], 2,
-          ["(1, 8, 8)", "(1, 10, 10)"], ["img"]),
-        C(f"{cmd}-wrong-image-mode", [cmd, I, "--input", "{W}/rgb", "--output", "{T}/z.npy"], 2, ["(3, 8, 8)"], ["img"]),
-        C(f"{cmd}-mixed-sizes", [cmd, I, "--input", "{W}/mixsz", "--output", "{T}/z.npy"], 2, ["different sizes"],
-          ["img"]),
-        C(f"{cmd}-mixed-modes", [cmd, I, "--input", "{W}/mixmd", "--output", "{T}/z.npy"], 2, ["different modes"],
-          ["img"]),
-        C(f"{cmd}-output-exists", [cmd, I, "--input", "{W}/imgs", "--output", "{T}/exists.npy"], 2,
-          ["exists.npy", "--overwrite"], ["img"]),
-        C(f"{cmd}-output-extension", [cmd, I, "--input", "{W}/imgs", "--output", "{T}/z.txt"], 2, ["z.txt", ".npy"],
-          ["img"]),
-        C(f"{cmd}-output-unwritable", [cmd, I, "--input", "{W}/imgs", "--output", "{T}/afile/z.npy"], 2,
-          ["afile", "writable"], ["img"]),
+        C(
+            f"{cmd}-text-column",
+            [cmd, B, "--input", "{W}/text.csv", "--output", "{T}/z.npy"],
+            2,
+            ["lacks the model's columns 'f0'", "a, b"],
+            ["basic"],
+        ),
+        C(
+            f"{cmd}-ragged",
+            [cmd, B, "--input", "{W}/rag.csv", "--output", "{T}/z.npy"],
+            2,
+            ["lacks the model's columns"],
+            ["basic"],
+        ),
+        C(
+            f"{cmd}-nan",
+            [
+                cmd,
+                B,
+                "--input",
+                "{W}/rows_nan.csv",
+                "--label-column",
+                "label",
+                "--output",
+                "{T}/z.npy",
+            ],
+            2,
+            ["non-finite", "f3"],
+            ["basic"],
+        ),
+        C(
+            f"{cmd}-unsupported-extension",
+            [cmd, B, "--input", "{W}/x.txt", "--output", "{T}/z.npy"],
+            2,
+            [".txt"],
+            ["basic"],
+        ),
+        C(
+            f"{cmd}-no-such-label-column",
+            [cmd, B, "--input", "{W}/rows.csv", "--label-column", "lbl", "--output", "{T}/z.npy"],
+            2,
+            ["'lbl'"],
+            ["basic"],
+        ),
+        C(
+            f"{cmd}-wrong-feature-count",
+            [cmd, B, "--input", "{W}/w7.npy", "--output", "{T}/z.npy"],
+            2,
+            ["has 7 features", "expecting 6"],
+            ["basic"],
+        ),
+        C(
+            f"{cmd}-wrong-image-size",
+            [cmd, I, "--input", "{W}/big", "--output", "{T}/z.npy"],
+            2,
+            ["(1, 8, 8)", "(1, 10, 10)"],
+            ["img"],
+        ),
+        C(
+            f"{cmd}-wrong-image-mode",
+            [cmd, I, "--input", "{W}/rgb", "--output", "{T}/z.npy"],
+            2,
+            ["(3, 8, 8)"],
+            ["img"],
+        ),
+        C(
+            f"{cmd}-mixed-sizes",
+            [cmd, I, "--input", "{W}/mixsz", "--output", "{T}/z.npy"],
+            2,
+            ["different sizes"],
+            ["img"],
+        ),
+        C(
+            f"{cmd}-mixed-modes",
+            [cmd, I, "--input", "{W}/mixmd", "--output", "{T}/z.npy"],
+            2,
+            ["different modes"],
+            ["img"],
+        ),
+        C(
+            f"{cmd}-output-exists",
+            [cmd, I, "--input", "{W}/imgs", "--output", "{T}/exists.npy"],
+            2,
+            ["exists.npy", "--overwrite"],
+            ["img"],
+        ),
+        C(
+            f"{cmd}-output-extension",
+            [cmd, I, "--input", "{W}/imgs", "--output", "{T}/z.txt"],
+            2,
+            ["z.txt", ".npy"],
+            ["img"],
+        ),
+        C(
+            f"{cmd}-output-unwritable",
+            [cmd, I, "--input", "{W}/imgs", "--output", "{T}/afile/z.npy"],
+            2,
+            ["afile", "writable"],
+            ["img"],
+        ),
     ]
 A = "{W}/runs/anomaly"
 CASES += [
-    C("score-missing-input", ["score", A, "--input", "{W}/missing.csv", "--output", "{T}/s.csv"], 2, ["missing.csv"],
-      ["anomaly"]),
-    C("score-unsupported-extension", ["score", A, "--input", "{W}/x.txt", "--output", "{T}/s.csv"], 2, [".txt"],
-      ["anomaly"]),
-    C("score-missing-columns", ["score", A, "--input", "{W}/text.csv", "--output", "{T}/s.csv"], 2,
-      ["lacks the model's columns 'f0'", "a, b"], ["anomaly"]),
-    C("score-wrong-feature-count", ["score", A, "--input", "{W}/w7.npy", "--output", "{T}/s.csv"], 2, ["has 7 features", "expecting 6"],
-      ["anomaly"]),
-    C("score-nan", ["score", A, "--input", "{W}/rows_nan.csv", "--output", "{T}/s.csv"], 2, ["non-finite"],
-      ["anomaly"]),
-    C("score-output-exists", ["score", A, "--input", "{W}/rows.csv", "--output", "{T}/exists.csv"], 2,
-      ["exists.csv", "--overwrite"], ["anomaly"]),
-    C("score-output-extension", ["score", A, "--input", "{W}/rows.csv", "--output", "{T}/s.npy"], 2, [".csv or .tsv"],
-      ["anomaly"]),
-    C("score-output-unwritable", ["score", A, "--input", "{W}/rows.csv", "--output", "{T}/afile/s.csv"], 2,
-      ["writable"], ["anomaly"]),
-    C("score-percentile-above-100", ["score", A, "--input", "{W}/rows.csv", "--output", "{T}/s.csv", "--threshold",
-                                    "percentile", "--q", "150"], 2, ["q", "[0, 100]"], ["anomaly"]),
-    C("score-contamination-above-1", ["score", A, "--input", "{W}/rows.csv", "--output", "{T}/s.csv", "--threshold",
-                                     "contamination", "--contamination", "1.5"], 2, ["contamination"], ["anomaly"]),
-    C("score-not-an-anomaly-run", ["score", "{W}/runs/basic", "--input", "{W}/rows.csv", "--output", "{T}/s.csv"], 2,
-      ["anomaly run"], ["anomaly", "basic"]),
+    C(
+        "score-missing-input",
+        ["score", A, "--input", "{W}/missing.csv", "--output", "{T}/s.csv"],
+        2,
+        ["missing.csv"],
+        ["anomaly"],
+    ),
+    C(
+        "score-unsupported-extension",
+        ["score", A, "--input", "{W}/x.txt", "--output", "{T}/s.csv"],
+        2,
+        [".txt"],
+        ["anomaly"],
+    ),
+    C(
+        "score-missing-columns",
+        ["score", A, "--input", "{W}/text.csv", "--output", "{T}/s.csv"],
+        2,
+        ["lacks the model's columns 'f0'", "a, b"],
+        ["anomaly"],
+    ),
+    C(
+        "score-wrong-feature-count",
+        ["score", A, "--input", "{W}/w7.npy", "--output", "{T}/s.csv"],
+        2,
+        ["has 7 features", "expecting 6"],
+        ["anomaly"],
+    ),
+    C(
+        "score-nan",
+        ["score", A, "--input", "{W}/rows_nan.csv", "--output", "{T}/s.csv"],
+        2,
+        ["non-finite"],
+        ["anomaly"],
+    ),
+    C(
+        "score-output-exists",
+        ["score", A, "--input", "{W}/rows.csv", "--output", "{T}/exists.csv"],
+        2,
+        ["exists.csv", "--overwrite"],
+        ["anomaly"],
+    ),
+    C(
+        "score-output-extension",
+        ["score", A, "--input", "{W}/rows.csv", "--output", "{T}/s.npy"],
+        2,
+        [".csv or .tsv"],
+        ["anomaly"],
+    ),
+    C(
+        "score-output-unwritable",
+        ["score", A, "--input", "{W}/rows.csv", "--output", "{T}/afile/s.csv"],
+        2,
+        ["writable"],
+        ["anomaly"],
+    ),
+    C(
+        "score-percentile-above-100",
+        [
+            "score",
+            A,
+            "--input",
+            "{W}/rows.csv",
+            "--output",
+            "{T}/s.csv",
+            "--threshold",
+            "percentile",
+            "--q",
+            "150",
+        ],
+        2,
+        ["q", "[0, 100]"],
+        ["anomaly"],
+    ),
+    C(
+        "score-contamination-above-1",
+        [
+            "score",
+            A,
+            "--input",
+            "{W}/rows.csv",
+            "--output",
+            "{T}/s.csv",
+            "--threshold",
+            "contamination",
+            "--contamination",
+            "1.5",
+        ],
+        2,
+        ["contamination"],
+        ["anomaly"],
+    ),
+    C(
+        "score-not-an-anomaly-run",
+        ["score", "{W}/runs/basic", "--input", "{W}/rows.csv", "--output", "{T}/s.csv"],
+        2,
+        ["anomaly run"],
+        ["anomaly", "basic"],
+    ),
 ]
 N = "{W}/runs/denoise"
 CASES += [
-    C("denoise-missing-input", ["denoise", N, "--input", "{W}/missing.csv", "--output", "{T}/d"], 2, ["missing.csv"],
-      ["denoise"]),
-    C("denoise-table-input", ["denoise", N, "--input", "{W}/rows.csv", "--output", "{T}/d"], 2, ["images"],
-      ["denoise"]),
-    C("denoise-mixed-sizes", ["denoise", N, "--input", "{W}/mixsz", "--output", "{T}/d"], 2, ["different sizes"],
-      ["denoise"]),
-    C("denoise-mixed-modes", ["denoise", N, "--input", "{W}/mixmd", "--output", "{T}/d"], 2, ["different modes"],
-      ["denoise"]),
-    C("denoise-wrong-channels", ["denoise", N, "--input", "{W}/rgb", "--output", "{T}/d"], 2, ["3 channels"],
-      ["denoise"]),
-    C("denoise-unsupported-extension", ["denoise", N, "--input", "{W}/x.txt", "--output", "{T}/d"], 2, [".txt"],
-      ["denoise"]),
-    C("denoise-output-exists", ["denoise", N, "--input", "{W}/imgs", "--output", "{T}/exists_dir"], 2,
-      ["exists_dir", "--overwrite"], ["denoise"]),
-    C("denoise-output-unwritable", ["denoise", N, "--input", "{W}/imgs", "--output", "{T}/afile/d"], 2,
-      ["writable"], ["denoise"]),
-    C("denoise-not-a-denoiser", ["denoise", "{W}/runs/basic", "--input", "{W}/imgs", "--output", "{T}/d"], 2,
-      ["Denoiser"], ["denoise", "basic"]),
+    C(
+        "denoise-missing-input",
+        ["denoise", N, "--input", "{W}/missing.csv", "--output", "{T}/d"],
+        2,
+        ["missing.csv"],
+        ["denoise"],
+    ),
+    C(
+        "denoise-table-input",
+        ["denoise", N, "--input", "{W}/rows.csv", "--output", "{T}/d"],
+        2,
+        ["images"],
+        ["denoise"],
+    ),
+    C(
+        "denoise-mixed-sizes",
+        ["denoise", N, "--input", "{W}/mixsz", "--output", "{T}/d"],
+        2,
+        ["different sizes"],
+        ["denoise"],
+    ),
+    C(
+        "denoise-mixed-modes",
+        ["denoise", N, "--input", "{W}/mixmd", "--output", "{T}/d"],
+        2,
+        ["different modes"],
+        ["denoise"],
+    ),
+    C(
+        "denoise-wrong-channels",
+        ["denoise", N, "--input", "{W}/rgb", "--output", "{T}/d"],
+        2,
+        ["3 channels"],
+        ["denoise"],
+    ),
+    C(
+        "denoise-unsupported-extension",
+        ["denoise", N, "--input", "{W}/x.txt", "--output", "{T}/d"],
+        2,
+        [".txt"],
+        ["denoise"],
+    ),
+    C(
+        "denoise-output-exists",
+        ["denoise", N, "--input", "{W}/imgs", "--output", "{T}/exists_dir"],
+        2,
+        ["exists_dir", "--overwrite"],
+        ["denoise"],
+    ),
+    C(
+        "denoise-output-unwritable",
+        ["denoise", N, "--input", "{W}/imgs", "--output", "{T}/afile/d"],
+        2,
+        ["writable"],
+        ["denoise"],
+    ),
+    C(
+        "denoise-not-a-denoiser",
+        ["denoise", "{W}/runs/basic", "--input", "{W}/imgs", "--output", "{T}/d"],
+        2,
+        ["Denoiser"],
+        ["denoise", "basic"],
+    ),
 ]
 V = "{W}/runs/vae"
 CASES += [
-    C("sample-n-0", ["sample", V, "--n", "0", "--output", "{T}/s.png"], 2, ["--n", ">= 1"], ["vae"]),
-    C("sample-output-exists", ["sample", V, "--output", "{T}/exists.png"], 2, ["exists.png", "--overwrite"], ["vae"]),
-    C("sample-output-extension", ["sample", V, "--output", "{T}/s.txt"], 2, ["s.txt", ".png"], ["vae"]),
-    C("sample-output-unwritable", ["sample", V, "--output", "{T}/afile/s.png"], 2, ["writable"], ["vae"]),
-    C("sample-not-a-vae", ["sample", "{W}/runs/basic", "--output", "{T}/s.png"], 2, ["not a VAE"], ["vae", "basic"]),
-    C("interpolate-index-out-of-range", ["interpolate", V, "--from", "0", "--to", "100000", "--output", "{T}/i.png"], 2,
-      ["100000", "out of range"], ["vae"]),
-    C("interpolate-missing-input", ["interpolate", V, "--input", "{W}/missing.png", "{W}/imgs/im00.png", "--output",
-                                    "{T}/i.png"], 2, ["missing.png"], ["vae"]),
-    C("interpolate-wrong-image-size", ["interpolate", V, "--input", "{W}/big/im00.png", "{W}/imgs/im00.png",
-                                       "--output", "{T}/i.png"], 2, ["(1, 10, 10)"], ["vae"]),
-    C("interpolate-steps-0", ["interpolate", V, "--steps", "0", "--from", "0", "--to", "1", "--output", "{T}/i.png"],
-      2, ["--steps"], ["vae"]),
-    C("interpolate-both-ends-kinds", ["interpolate", V, "--from", "0", "--to", "1", "--input", "{W}/imgs/im00.png",
-                                      "{W}/imgs/im01.png", "--output", "{T}/i.png"], 2, ["either"], ["vae"]),
+    C(
+        "sample-n-0",
+        ["sample", V, "--n", "0", "--output", "{T}/s.png"],
+        2,
+        ["--n", ">= 1"],
+        ["vae"],
+    ),
+    C(
+        "sample-output-exists",
+        ["sample", V, "--output", "{T}/exists.png"],
+        2,
+        ["exists.png", "--overwrite"],
+        ["vae"],
+    ),
+    C(
+        "sample-output-extension",
+        ["sample", V, "--output", "{T}/s.txt"],
+        2,
+        ["s.txt", ".png"],
+        ["vae"],
+    ),
+    C(
+        "sample-output-unwritable",
+        ["sample", V, "--output", "{T}/afile/s.png"],
+        2,
+        ["writable"],
+        ["vae"],
+    ),
+    C(
+        "sample-not-a-vae",
+        ["sample", "{W}/runs/basic", "--output", "{T}/s.png"],
+        2,
+        ["not a VAE"],
+        ["vae", "basic"],
+    ),
+    C(
+        "interpolate-index-out-of-range",
+        ["interpolate", V, "--from", "0", "--to", "100000", "--output", "{T}/i.png"],
+        2,
+        ["100000", "out of range"],
+        ["vae"],
+    ),
+    C(
+        "interpolate-missing-input",
+        [
+            "interpolate",
+            V,
+            "--input",
+            "{W}/missing.png",
+            "{W}/imgs/im00.png",
+            "--output",
+            "{T}/i.png",
+        ],
+        2,
+        ["missing.png"],
+        ["vae"],
+    ),
+    C(
+        "interpolate-wrong-image-size",
+        [
+            "interpolate",
+            V,
+            "--input",
+            "{W}/big/im00.png",
+            "{W}/imgs/im00.png",
+            "--output",
+            "{T}/i.png",
+        ],
+        2,
+        ["(1, 10, 10)"],
+        ["vae"],
+    ),
+    C(
+        "interpolate-steps-0",
+        ["interpolate", V, "--steps", "0", "--from", "0", "--to", "1", "--output", "{T}/i.png"],
+        2,
+        ["--steps"],
+        ["vae"],
+    ),
+    C(
+        "interpolate-both-ends-kinds",
+        [
+            "interpolate",
+            V,
+            "--from",
+            "0",
+            "--to",
+            "1",
+            "--input",
+            "{W}/imgs/im00.png",
+            "{W}/imgs/im01.png",
+            "--output",
+            "{T}/i.png",
+        ],
+        2,
+        ["either"],
+        ["vae"],
+    ),
     C("interpolate-no-ends", ["interpolate", V, "--output", "{T}/i.png"], 2, ["--from"], ["vae"]),
-    C("interpolate-output-unwritable", ["interpolate", V, "--from", "0", "--to", "1", "--output", "{T}/afile/i.png"],
-      2, ["writable"], ["vae"]),
+    C(
+        "interpolate-output-unwritable",
+        ["interpolate", V, "--from", "0", "--to", "1", "--output", "{T}/afile/i.png"],
+        2,
+        ["writable"],
+        ["vae"],
+    ),
 ]
 B = "{W}/runs/basic"
 CASES += [
-    C("export-missing-run", ["export", "{W}/norun", "--output", "{T}/m.onnx"], 2, ["norun", "no such run"]),
-    C("export-unknown-part", ["export", B, "--part", "detector", "--output", "{T}/m.onnx"], 2,
-      ["'detector'", "autoencoder (default), encoder, decoder"], ["basic"]),
-    C("export-output-exists", ["export", B, "--output", "{T}/exists.onnx"], 2, ["exists.onnx", "--overwrite"],
-      ["basic"]),
-    C("export-output-extension", ["export", B, "--output", "{T}/m.npy"], 2, ["m.npy", ".onnx"], ["basic"]),
-    C("export-output-unwritable", ["export", B, "--output", "{T}/afile/m.onnx"], 2, ["afile", "writable"], ["basic"]),
-    C("export-opset-0", ["export", B, "--opset", "0", "--output", "{T}/m.onnx"], 2, ["--opset", ">= 1"], ["basic"]),
-    C("export-unknown-format", ["export", B, "--format", "tflite", "--output", "{T}/m.onnx"], 2, ["--format"],
-      ["basic"]),
+    C(
+        "export-missing-run",
+        ["export", "{W}/norun", "--output", "{T}/m.onnx"],
+        2,
+        ["norun", "no such run"],
+    ),
+    C(
+        "export-unknown-part",
+        ["export", B, "--part", "detector", "--output", "{T}/m.onnx"],
+        2,
+        ["'detector'", "autoencoder (default), encoder, decoder"],
+        ["basic"],
+    ),
+    C(
+        "export-output-exists",
+        ["export", B, "--output", "{T}/exists.onnx"],
+        2,
+        ["exists.onnx", "--overwrite"],
+        ["basic"],
+    ),
+    C(
+        "export-output-extension",
+        ["export", B, "--output", "{T}/m.npy"],
+        2,
+        ["m.npy", ".onnx"],
+        ["basic"],
+    ),
+    C(
+        "export-output-unwritable",
+        ["export", B, "--output", "{T}/afile/m.onnx"],
+        2,
+        ["afile", "writable"],
+        ["basic"],
+    ),
+    C(
+        "export-opset-0",
+        ["export", B, "--opset", "0", "--output", "{T}/m.onnx"],
+        2,
+        ["--opset", ">= 1"],
+        ["basic"],
+    ),
+    C(
+        "export-unknown-format",
+        ["export", B, "--format", "tflite", "--output", "{T}/m.onnx"],
+        2,
+        ["--format"],
+        ["basic"],
+    ),
 ]
 # Issue 18: outputs never clobber what they were not asked to; sizes beyond the machine; values outside
 # their meaning (a negative k, numbers written with '_', NUL bytes, an empty path, a changed --resume).
-B, I, A, N, V = "{W}/runs/basic", "{W}/runs/img", "{W}/runs/anomaly", "{W}/runs/denoise", "{W}/runs/vae"
+B, I, A, N, V = (
+    "{W}/runs/basic",
+    "{W}/runs/img",
+    "{W}/runs/anomaly",
+    "{W}/runs/denoise",
+    "{W}/runs/vae",
+)
 HUGE = "1000000000000"
 INSIDE = ["inside the run folder", "outside run folders"]
 CASES += [
-    C("encode-output-is-the-input", ["encode", B, "--input", "{W}/rows.npy", "--output", "{W}/rows.npy", "--overwrite"],
-      2, ["is the input"], ["basic"]),
-    C("encode-output-in-a-run", ["encode", B, "--input", "{W}/rows.npy", "--output", "{W}/runs/basic/z.npy"], 2, INSIDE,
-      ["basic"]),
-    C("encode-output-is-the-run", ["encode", B, "--input", "{W}/rows.npy", "--output", B, "--overwrite"], 2, INSIDE,
-      ["basic"]),
-    C("encode-output-empty", ["encode", B, "--input", "{W}/rows.npy", "--output", ""], 2, ["--output is empty"],
-      ["basic"]),
-    C("reconstruct-output-inside-the-input", ["reconstruct", I, "--input", "{W}/imgs", "--output", "{W}/imgs/out"], 2,
-      ["lies inside the input"], ["img"]),
-    C("reconstruct-output-holds-the-input", ["reconstruct", I, "--input", "{W}/imgs", "--output", "{W}", "--overwrite"],
-      2, ["holds the input"], ["img"]),
-    C("reconstruct-output-holds-runs", ["reconstruct", B, "--input", "{W}/rows.npy", "--output", "{W}/runs",
-                                        "--overwrite"], 2, ["holds the run folder", "--overwrite"], ["basic"]),
-    C("denoise-output-is-the-input", ["denoise", N, "--input", "{W}/imgs", "--output", "{W}/imgs", "--overwrite"], 2,
-      ["is the input"], ["denoise"]),
-    C("denoise-output-in-a-run", ["denoise", N, "--input", "{W}/imgs", "--output", "{W}/runs/denoise/figures/d"], 2,
-      INSIDE, ["denoise"]),
-    C("score-output-is-the-input", ["score", A, "--input", "{W}/rows.csv", "--output", "{W}/rows.csv", "--overwrite"],
-      2, ["is the input"], ["anomaly"]),
-    C("score-output-in-a-run", ["score", A, "--input", "{W}/rows.csv", "--output", "{W}/runs/anomaly/s.csv"], 2, INSIDE,
-      ["anomaly"]),
-    C("sample-output-in-a-run", ["sample", V, "--output", "{W}/runs/vae/s.png"], 2, INSIDE, ["vae"]),
-    C("interpolate-output-is-an-input", ["interpolate", V, "--input", "{W}/imgs/im00.png", "{W}/imgs/im01.png",
-                                         "--output", "{W}/imgs/im00.png", "--overwrite"], 2, ["is the input"], ["vae"]),
-    C("evaluate-output-in-a-run", ["evaluate", B, "--output", "{W}/runs/basic/metrics.json", "--overwrite"], 2, INSIDE,
-      ["basic"]),
-    C("evaluate-output-is-the-data", ["evaluate", B, "--data", "{W}/rows.npy", "--output", "{W}/rows.npy",
-                                      "--overwrite"], 2, ["is the input"], ["basic"]),
-    C("export-output-in-a-run", ["export", B, "--output", "{W}/runs/basic/m.onnx"], 2, INSIDE, ["basic"]),
-    C("train-out-is-the-data", ["train", "basic", "--data", "{W}/rows.npy", *COMMON, "--out", "{W}/rows.npy",
-                                "--overwrite"], 2, ["is the input"], ["basic"]),
-    C("train-out-inside-the-data", ["train", "basic", "--data", "{W}/imgs", *COMMON, "--out", "{W}/imgs/r"], 2,
-      ["lies inside the input"], ["basic"]),
-    C("train-out-inside-a-run", ["train", "basic", "--data", "{W}/rows.npy", *COMMON, "--out", "{W}/runs/basic/r"], 2,
-      INSIDE, ["basic"]),
-    C("train-out-empty", ["train", "basic", "--data", "{W}/rows.npy", *COMMON, "--out", ""], 2, ["--out is empty"],
-      ["basic"]),
-    C("train-overwrite-a-folder-not-a-run", ["train", "basic", "--data", "{W}/rows.npy", *COMMON, "--out", "{T}/notes",
-                                             "--overwrite"], 2, ["not an aekit run"], ["basic"]),
-    C("train-resume-a-folder-not-a-run", ["train", "basic", "--data", "{W}/rows.npy", *COMMON, "--out", "{T}/notes",
-                                          "--resume"], 2, ["holds no aekit run"], ["basic"]),
-    C("train-resume-changes-the-model", ["train", "basic", "--out", B, "--resume", "--latent-dim", "5", *COMMON], 2,
-      ["latent_dim cannot change", "--overwrite"], ["basic"]),
-    C("train-resume-as-another-family", ["train", "stacked", "--out", B, "--resume", *COMMON], 2,
-      ["is a basic run", "aekit train basic"], ["basic", "stacked"]),
-    C("train-resume-on-other-data", ["train", "basic", "--data", "{W}/rows.npy", "--out", B, "--resume", *COMMON], 2,
-      ["recorded data", "rows.csv", "drop --data"], ["basic"]),
+    C(
+        "encode-output-is-the-input",
+        ["encode", B, "--input", "{W}/rows.npy", "--output", "{W}/rows.npy", "--overwrite"],
+        2,
+        ["is the input"],
+        ["basic"],
+    ),
+    C(
+        "encode-output-in-a-run",
+        ["encode", B, "--input", "{W}/rows.npy", "--output", "{W}/runs/basic/z.npy"],
+        2,
+        INSIDE,
+        ["basic"],
+    ),
+    C(
+        "encode-output-is-the-run",
+        ["encode", B, "--input", "{W}/rows.npy", "--output", B, "--overwrite"],
+        2,
+        INSIDE,
+        ["basic"],
+    ),
+    C(
+        "encode-output-empty",
+        ["encode", B, "--input", "{W}/rows.npy", "--output", ""],
+        2,
+        ["--output is empty"],
+        ["basic"],
+    ),
+    C(
+        "reconstruct-output-inside-the-input",
+        ["reconstruct", I, "--input", "{W}/imgs", "--output", "{W}/imgs/out"],
+        2,
+        ["lies inside the input"],
+        ["img"],
+    ),
+    C(
+        "reconstruct-output-holds-the-input",
+        ["reconstruct", I, "--input", "{W}/imgs", "--output", "{W}", "--overwrite"],
+        2,
+        ["holds the input"],
+        ["img"],
+    ),
+    C(
+        "reconstruct-output-holds-runs",
+        ["reconstruct", B, "--input", "{W}/rows.npy", "--output", "{W}/runs", "--overwrite"],
+        2,
+        ["holds the run folder", "--overwrite"],
+        ["basic"],
+    ),
+    C(
+        "denoise-output-is-the-input",
+        ["denoise", N, "--input", "{W}/imgs", "--output", "{W}/imgs", "--overwrite"],
+        2,
+        ["is the input"],
+        ["denoise"],
+    ),
+    C(
+        "denoise-output-in-a-run",
+        ["denoise", N, "--input", "{W}/imgs", "--output", "{W}/runs/denoise/figures/d"],
+        2,
+        INSIDE,
+        ["denoise"],
+    ),
+    C(
+        "score-output-is-the-input",
+        ["score", A, "--input", "{W}/rows.csv", "--output", "{W}/rows.csv", "--overwrite"],
+        2,
+        ["is the input"],
+        ["anomaly"],
+    ),
+    C(
+        "score-output-in-a-run",
+        ["score", A, "--input", "{W}/rows.csv", "--output", "{W}/runs/anomaly/s.csv"],
+        2,
+        INSIDE,
+        ["anomaly"],
+    ),
+    C(
+        "sample-output-in-a-run",
+        ["sample", V, "--output", "{W}/runs/vae/s.png"],
+        2,
+        INSIDE,
+        ["vae"],
+    ),
+    C(
+        "interpolate-output-is-an-input",
+        [
+            "interpolate",
+            V,
+            "--input",
+            "{W}/imgs/im00.png",
+            "{W}/imgs/im01.png",
+            "--output",
+            "{W}/imgs/im00.png",
+            "--overwrite",
+        ],
+        2,
+        ["is the input"],
+        ["vae"],
+    ),
+    C(
+        "evaluate-output-in-a-run",
+        ["evaluate", B, "--output", "{W}/runs/basic/metrics.json", "--overwrite"],
+        2,
+        INSIDE,
+        ["basic"],
+    ),
+    C(
+        "evaluate-output-is-the-data",
+        ["evaluate", B, "--data", "{W}/rows.npy", "--output", "{W}/rows.npy", "--overwrite"],
+        2,
+        ["is the input"],
+        ["basic"],
+    ),
+    C(
+        "export-output-in-a-run",
+        ["export", B, "--output", "{W}/runs/basic/m.onnx"],
+        2,
+        INSIDE,
+        ["basic"],
+    ),
+    C(
+        "train-out-is-the-data",
+        [
+            "train",
+            "basic",
+            "--data",
+            "{W}/rows.npy",
+            *COMMON,
+            "--out",
+            "{W}/rows.npy",
+            "--overwrite",
+        ],
+        2,
+        ["is the input"],
+        ["basic"],
+    ),
+    C(
+        "train-out-inside-the-data",
+        ["train", "basic", "--data", "{W}/imgs", *COMMON, "--out", "{W}/imgs/r"],
+        2,
+        ["lies inside the input"],
+        ["basic"],
+    ),
+    C(
+        "train-out-inside-a-run",
+        ["train", "basic", "--data", "{W}/rows.npy", *COMMON, "--out", "{W}/runs/basic/r"],
+        2,
+        INSIDE,
+        ["basic"],
+    ),
+    C(
+        "train-out-empty",
+        ["train", "basic", "--data", "{W}/rows.npy", *COMMON, "--out", ""],
+        2,
+        ["--out is empty"],
+        ["basic"],
+    ),
+    C(
+        "train-overwrite-a-folder-not-a-run",
+        ["train", "basic", "--data", "{W}/rows.npy", *COMMON, "--out", "{T}/notes", "--overwrite"],
+        2,
+        ["not an aekit run"],
+        ["basic"],
+    ),
+    C(
+        "train-resume-a-folder-not-a-run",
+        ["train", "basic", "--data", "{W}/rows.npy", *COMMON, "--out", "{T}/notes", "--resume"],
+        2,
+        ["holds no aekit run"],
+        ["basic"],
+    ),
+    C(
+        "train-resume-changes-the-model",
+        ["train", "basic", "--out", B, "--resume", "--latent-dim", "5", *COMMON],
+        2,
+        ["latent_dim cannot change", "--overwrite"],
+        ["basic"],
+    ),
+    C(
+        "train-resume-as-another-family",
+        ["train", "stacked", "--out", B, "--resume", *COMMON],
+        2,
+        ["is a basic run", "aekit train basic"],
+        ["basic", "stacked"],
+    ),
+    C(
+        "train-resume-on-other-data",
+        ["train", "basic", "--data", "{W}/rows.npy", "--out", B, "--resume", *COMMON],
+        2,
+        ["recorded data", "rows.csv", "drop --data"],
+        ["basic"],
+    ),
     # sizes, refused before anything is allocated, with the estimate and the limit
-    C("train-basic-hidden-huge", ["train", "basic", "--data", "{W}/rows.npy", "--hidden", "100000000", *COMMON,
-                                  "--out", "{T}/r"], 2, ["needs about", "available", "narrower"], ["basic"]),
-    C("train-stacked-latent-dim-huge", ["train", "stacked", "--data", "{W}/rows.npy", "--latent-dim", "1000000000",
-                                        *COMMON, "--out", "{T}/r"], 2, ["needs about", "available"], ["stacked"]),
-    C("train-denoise-channels-huge", ["train", "denoise", "--data", "{W}/imgs", "--channels", "1000000", *COMMON,
-                                      "--out", "{T}/r"], 2, ["needs about", "available"], ["denoise"]),
-    C("train-vae-channels-huge", ["train", "vae", "--data", "{W}/imgs", "--channels", "100000,100000", *COMMON,
-                                  "--out", "{T}/r"], 2, ["needs about", "available"], ["vae"]),
-    C("train-basic-image-size-huge", ["train", "basic", "--data", "{W}/imgs", "--image-size", "100000", *COMMON,
-                                      "--out", "{T}/r"], 2, ["100000x100000", "needs about", "--image-size"], ["basic"]),
-    C("encode-image-size-huge", ["encode", I, "--input", "{W}/imgs", "--image-size", "100000", "--output", "{T}/z.npy"],
-      2, ["needs about", "--image-size"], ["img"]),
-    C("denoise-image-size-huge", ["denoise", N, "--input", "{W}/imgs", "--image-size", "100000", "--output", "{T}/d"],
-      2, ["needs about", "--image-size"], ["denoise"]),
-    C("sample-n-huge", ["sample", V, "--n", HUGE, "--output", "{T}/s.npy"], 2, ["needs about", "available", "--n"],
-      ["vae"]),
-    C("interpolate-steps-huge", ["interpolate", V, "--from", "0", "--to", "1", "--steps", HUGE, "--output",
-                                 "{T}/i.npy"], 2, ["needs about", "--steps"], ["vae"]),
-    C("train-nproc-beyond-the-machine", ["train", "basic", "--nproc", "100000", "--out", "{T}/r"], 2,
-      ["--nproc 100000", "at most"], ["basic"]),
+    C(
+        "train-basic-hidden-huge",
+        [
+            "train",
+            "basic",
+            "--data",
+            "{W}/rows.npy",
+            "--hidden",
+            "100000000",
+            *COMMON,
+            "--out",
+            "{T}/r",
+        ],
+        2,
+        ["needs about", "available", "narrower"],
+        ["basic"],
+    ),
+    C(
+        "train-stacked-latent-dim-huge",
+        [
+            "train",
+            "stacked",
+            "--data",
+            "{W}/rows.npy",
+            "--latent-dim",
+            "1000000000",
+            *COMMON,
+            "--out",
+            "{T}/r",
+        ],
+        2,
+        ["needs about", "available"],
+        ["stacked"],
+    ),
+    C(
+        "train-denoise-channels-huge",
+        [
+            "train",
+            "denoise",
+            "--data",
+            "{W}/imgs",
+            "--channels",
+            "1000000",
+            *COMMON,
+            "--out",
+            "{T}/r",
+        ],
+        2,
+        ["needs about", "available"],
+        ["denoise"],
+    ),
+    C(
+        "train-vae-channels-huge",
+        [
+            "train",
+            "vae",
+            "--data",
+            "{W}/imgs",
+            "--channels",
+            "100000,100000",
+            *COMMON,
+            "--out",
+            "{T}/r",
+        ],
+        2,
+        ["needs about", "available"],
+        ["vae"],
+    ),
+    C(
+        "train-basic-image-size-huge",
+        [
+            "train",
+            "basic",
+            "--data",
+            "{W}/imgs",
+            "--image-size",
+            "100000",
+            *COMMON,
+            "--out",
+            "{T}/r",
+        ],
+        2,
+        ["100000x100000", "needs about", "--image-size"],
+        ["basic"],
+    ),
+    C(
+        "encode-image-size-huge",
+        ["encode", I, "--input", "{W}/imgs", "--image-size", "100000", "--output", "{T}/z.npy"],
+        2,
+        ["needs about", "--image-size"],
+        ["img"],
+    ),
+    C(
+        "denoise-image-size-huge",
+        ["denoise", N, "--input", "{W}/imgs", "--image-size", "100000", "--output", "{T}/d"],
+        2,
+        ["needs about", "--image-size"],
+        ["denoise"],
+    ),
+    C(
+        "sample-n-huge",
+        ["sample", V, "--n", HUGE, "--output", "{T}/s.npy"],
+        2,
+        ["needs about", "available", "--n"],
+        ["vae"],
+    ),
+    C(
+        "interpolate-steps-huge",
+        ["interpolate", V, "--from", "0", "--to", "1", "--steps", HUGE, "--output", "{T}/i.npy"],
+        2,
+        ["needs about", "--steps"],
+        ["vae"],
+    ),
+    C(
+        "train-nproc-beyond-the-machine",
+        ["train", "basic", "--nproc", "100000", "--out", "{T}/r"],
+        2,
+        ["--nproc 100000", "at most"],
+        ["basic"],
+    ),
     # values
-    C("train-epochs-with-underscore", ["train", "basic", "--epochs", "1_0", "--out", "{T}/r"], 2, ["--epochs", "'1_0'"],
-      ["basic"]),
-    C("train-lr-with-underscore", ["train", "basic", "--lr", "1_0", "--out", "{T}/r"], 2, ["--lr", "'1_0'"], ["basic"]),
-    C("train-hidden-with-underscore", ["train", "stacked", "--hidden", "1_0,2", "--out", "{T}/r"], 2, ["--hidden"],
-      ["stacked"]),
-    C("train-image-size-with-underscore", ["train", "basic", "--image-size", "2_8", "--out", "{T}/r"], 2,
-      ["--image-size"], ["basic"]),
-    C("train-seed-beyond-range", ["train", "basic", "--data", "{W}/rows.npy", "--seed", "100000000000000000000",
-                                  *COMMON, "--out", "{T}/r"], 2, ["seed", "2**63"], ["basic"]),
-    C("train-anomaly-k-negative", ["train", "anomaly", "--data", "{W}/rows.csv", "--k", "-1", *COMMON, "--out",
-                                   "{T}/r"], 2, ["--k", "expected a number >= 0"], ["anomaly"]),
-    C("train-anomaly-threshold-with-underscore", ["train", "anomaly", "--threshold", "1_0", "--out", "{T}/r"], 2,
-      ["--threshold", "'1_0'"], ["anomaly"]),
-    C("train-anomaly-q-nan", ["train", "anomaly", "--threshold", "percentile", "--q", "nan", "--out", "{T}/r"], 2,
-      ["--q", "'nan'"], ["anomaly"]),
-    C("score-k-negative", ["score", A, "--input", "{W}/rows.csv", "--output", "{T}/s.csv", "--k", "-1"], 2,
-      ["--k", "expected a number >= 0"], ["anomaly"]),
-    C("train-nul-in-a-table", ["train", "basic", "--data", "{W}/nul.csv", *COMMON, "--out", "{T}/r"], 2,
-      ["nul.csv", "row 3", "NUL"], ["basic"]),
-    C("encode-nul-in-a-table", ["encode", B, "--input", "{W}/nul.csv", "--output", "{T}/z.npy"], 2, ["NUL"], ["basic"]),
-    C("score-nul-in-a-table", ["score", A, "--input", "{W}/nul.csv", "--output", "{T}/s.csv"], 2, ["NUL"],
-      ["anomaly"]),
+    C(
+        "train-epochs-with-underscore",
+        ["train", "basic", "--epochs", "1_0", "--out", "{T}/r"],
+        2,
+        ["--epochs", "'1_0'"],
+        ["basic"],
+    ),
+    C(
+        "train-lr-with-underscore",
+        ["train", "basic", "--lr", "1_0", "--out", "{T}/r"],
+        2,
+        ["--lr", "'1_0'"],
+        ["basic"],
+    ),
+    C(
+        "train-hidden-with-underscore",
+        ["train", "stacked", "--hidden", "1_0,2", "--out", "{T}/r"],
+        2,
+        ["--hidden"],
+        ["stacked"],
+    ),
+    C(
+        "train-image-size-with-underscore",
+        ["train", "basic", "--image-size", "2_8", "--out", "{T}/r"],
+        2,
+        ["--image-size"],
+        ["basic"],
+    ),
+    C(
+        "train-seed-beyond-range",
+        [
+            "train",
+            "basic",
+            "--data",
+            "{W}/rows.npy",
+            "--seed",
+            "100000000000000000000",
+            *COMMON,
+            "--out",
+            "{T}/r",
+        ],
+        2,
+        ["seed", "2**63"],
+        ["basic"],
+    ),
+    C(
+        "train-anomaly-k-negative",
+        ["train", "anomaly", "--data", "{W}/rows.csv", "--k", "-1", *COMMON, "--out", "{T}/r"],
+        2,
+        ["--k", "expected a number >= 0"],
+        ["anomaly"],
+    ),
+    C(
+        "train-anomaly-threshold-with-underscore",
+        ["train", "anomaly", "--threshold", "1_0", "--out", "{T}/r"],
+        2,
+        ["--threshold", "'1_0'"],
+        ["anomaly"],
+    ),
+    C(
+        "train-anomaly-q-nan",
+        ["train", "anomaly", "--threshold", "percentile", "--q", "nan", "--out", "{T}/r"],
+        2,
+        ["--q", "'nan'"],
+        ["anomaly"],
+    ),
+    C(
+        "score-k-negative",
+        ["score", A, "--input", "{W}/rows.csv", "--output", "{T}/s.csv", "--k", "-1"],
+        2,
+        ["--k", "expected a number >= 0"],
+        ["anomaly"],
+    ),
+    C(
+        "train-nul-in-a-table",
+        ["train", "basic", "--data", "{W}/nul.csv", *COMMON, "--out", "{T}/r"],
+        2,
+        ["nul.csv", "row 3", "NUL"],
+        ["basic"],
+    ),
+    C(
+        "encode-nul-in-a-table",
+        ["encode", B, "--input", "{W}/nul.csv", "--output", "{T}/z.npy"],
+        2,
+        ["NUL"],
+        ["basic"],
+    ),
+    C(
+        "score-nul-in-a-table",
+        ["score", A, "--input", "{W}/nul.csv", "--output", "{T}/s.csv"],
+        2,
+        ["NUL"],
+        ["anomaly"],
+    ),
 ]
 
 # Every command that loads a run, on every kind of damaged run.
 LOADERS = {
     "evaluate": ("basic", lambda r: ["evaluate", r]),
-    "encode": ("basic", lambda r: ["encode", r, "--input", "{W}/rows.csv", "--label-column", "label", "--output",
-                                   "{T}/z.npy"]),
-    "reconstruct": ("basic", lambda r: ["reconstruct", r, "--input", "{W}/rows.npy", "--output", "{T}/z.npy"]),
+    "encode": (
+        "basic",
+        lambda r: [
+            "encode",
+            r,
+            "--input",
+            "{W}/rows.csv",
+            "--label-column",
+            "label",
+            "--output",
+            "{T}/z.npy",
+        ],
+    ),
+    "reconstruct": (
+        "basic",
+        lambda r: ["reconstruct", r, "--input", "{W}/rows.npy", "--output", "{T}/z.npy"],
+    ),
     "plot": ("basic", lambda r: ["plot", r]),
-    "score": ("anomaly", lambda r: ["score", r, "--input", "{W}/rows.csv", "--output", "{T}/s.csv"]),
+    "score": (
+        "anomaly",
+        lambda r: ["score", r, "--input", "{W}/rows.csv", "--output", "{T}/s.csv"],
+    ),
     "denoise": ("denoise", lambda r: ["denoise", r, "--input", "{W}/imgs", "--output", "{T}/d"]),
     "sample": ("vae", lambda r: ["sample", r, "--output", "{T}/s.png"]),
-    "interpolate": ("vae", lambda r: ["interpolate", r, "--from", "0", "--to", "1", "--output", "{T}/i.png"]),
+    "interpolate": (
+        "vae",
+        lambda r: ["interpolate", r, "--from", "0", "--to", "1", "--output", "{T}/i.png"],
+    ),
     "export": ("basic", lambda r: ["export", r, "--output", "{T}/m.onnx"]),
 }
 for cmd, (src, make) in LOADERS.items():
@@ -526,7 +1552,9 @@ def _outputs_before(T: Path) -> dict[str, str]:
 
 def _fill(world, T: Path, argv, needles) -> tuple[list, list[str]]:
     fill = {"W": world.root, "T": T}
-    return [a.format(**fill) if isinstance(a, str) else a for a in argv], [n.format(**fill) for n in needles]
+    return [a.format(**fill) if isinstance(a, str) else a for a in argv], [
+        n.format(**fill) for n in needles
+    ]
 
 
 def _check(world, T: Path, before, got: int, err: str, code: int, needles) -> None:
@@ -578,6 +1606,7 @@ def test_number_of_cli_cases():
 
 # ---- the public API --------------------------------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def models(world):
     """One fitted estimator per available class (tiny, 1 epoch)."""
@@ -586,10 +1615,12 @@ def models(world):
     rng = np.random.default_rng(1)
     tab, img = rng.random((20, 6)).astype(np.float32), rng.random((20, 1, 8, 8)).astype(np.float32)
     out = {}
-    for name, make, data in (("Autoencoder", lambda c: c(latent_dim=2, epochs=1), tab),
-                             ("AnomalyDetector", lambda c: c(latent_dim=2, epochs=1), tab),
-                             ("Denoiser", lambda c: c(epochs=1, channels=(4,)), img),
-                             ("VAE", lambda c: c(latent_dim=2, epochs=1, channels=(4, 4)), img)):
+    for name, make, data in (
+        ("Autoencoder", lambda c: c(latent_dim=2, epochs=1), tab),
+        ("AnomalyDetector", lambda c: c(latent_dim=2, epochs=1), tab),
+        ("Denoiser", lambda c: c(epochs=1, channels=(4,)), img),
+        ("VAE", lambda c: c(latent_dim=2, epochs=1, channels=(4, 4)), img),
+    ):
         try:
             out[name] = (make(getattr(aekit, name)).fit(data), data)
         except Exception:  # a family still being written
@@ -606,22 +1637,64 @@ def _img(c=1, h=8, w=8):
 
 
 API_FIT = [  # (estimator, params, data maker, needles)
-    *[(est, {"latent_dim": 0}, mk, ["latent_dim", ">= 1"]) for est, mk in
-      (("Autoencoder", _tab), ("AnomalyDetector", _tab), ("VAE", _img))],
-    *[(est, {"epochs": -1}, mk, ["epochs", ">= 0"]) for est, mk in
-      (("Autoencoder", _tab), ("AnomalyDetector", _tab), ("Denoiser", _img), ("VAE", _img))],
-    *[(est, {"batch_size": 0}, mk, ["batch_size", ">= 1"]) for est, mk in
-      (("Autoencoder", _tab), ("AnomalyDetector", _tab), ("Denoiser", _img), ("VAE", _img))],
-    *[(est, {}, lambda mk=mk: np.where(mk() > 0.5, np.nan, mk()), ["non-finite", "nan"]) for est, mk in
-      (("Autoencoder", _tab), ("AnomalyDetector", _tab), ("Denoiser", _img), ("VAE", _img))],
-    *[(est, {}, lambda mk=mk: np.full_like(mk(), np.inf), ["non-finite", "inf"]) for est, mk in
-      (("Autoencoder", _tab), ("AnomalyDetector", _tab), ("Denoiser", _img), ("VAE", _img))],
-    *[(est, {}, lambda mk=mk: mk()[:0], ["0 sample(s)", "minimum of 1"]) for est, mk in
-      (("Autoencoder", _tab), ("AnomalyDetector", _tab), ("Denoiser", _img), ("VAE", _img))],
+    *[
+        (est, {"latent_dim": 0}, mk, ["latent_dim", ">= 1"])
+        for est, mk in (("Autoencoder", _tab), ("AnomalyDetector", _tab), ("VAE", _img))
+    ],
+    *[
+        (est, {"epochs": -1}, mk, ["epochs", ">= 0"])
+        for est, mk in (
+            ("Autoencoder", _tab),
+            ("AnomalyDetector", _tab),
+            ("Denoiser", _img),
+            ("VAE", _img),
+        )
+    ],
+    *[
+        (est, {"batch_size": 0}, mk, ["batch_size", ">= 1"])
+        for est, mk in (
+            ("Autoencoder", _tab),
+            ("AnomalyDetector", _tab),
+            ("Denoiser", _img),
+            ("VAE", _img),
+        )
+    ],
+    *[
+        (est, {}, lambda mk=mk: np.where(mk() > 0.5, np.nan, mk()), ["non-finite", "nan"])
+        for est, mk in (
+            ("Autoencoder", _tab),
+            ("AnomalyDetector", _tab),
+            ("Denoiser", _img),
+            ("VAE", _img),
+        )
+    ],
+    *[
+        (est, {}, lambda mk=mk: np.full_like(mk(), np.inf), ["non-finite", "inf"])
+        for est, mk in (
+            ("Autoencoder", _tab),
+            ("AnomalyDetector", _tab),
+            ("Denoiser", _img),
+            ("VAE", _img),
+        )
+    ],
+    *[
+        (est, {}, lambda mk=mk: mk()[:0], ["0 sample(s)", "minimum of 1"])
+        for est, mk in (
+            ("Autoencoder", _tab),
+            ("AnomalyDetector", _tab),
+            ("Denoiser", _img),
+            ("VAE", _img),
+        )
+    ],
     ("Autoencoder", {}, lambda: np.array([["a", "b"], ["c", "d"]]), ["dtype", "numbers"]),
     ("Autoencoder", {}, lambda: [[1.0, 2.0], [3.0]], ["cannot be read as an array"]),
     ("AnomalyDetector", {"threshold": "percentile", "q": 150}, _tab, ["q", "[0, 100]"]),
-    ("AnomalyDetector", {"threshold": "contamination", "contamination": 1.5}, _tab, ["contamination", "(0, 1)"]),
+    (
+        "AnomalyDetector",
+        {"threshold": "contamination", "contamination": 1.5},
+        _tab,
+        ["contamination", "(0, 1)"],
+    ),
     ("AnomalyDetector", {"threshold": "nope"}, _tab, ["unknown threshold 'nope'"]),
     ("Denoiser", {"noise": "gaussian:-0.1"}, _img, ["factor must be >= 0"]),
     ("Denoiser", {"noise": "saltpepper:1.5"}, _img, ["[0, 1]"]),
@@ -632,8 +1705,9 @@ API_FIT = [  # (estimator, params, data maker, needles)
 ]
 
 
-@pytest.mark.parametrize("est, params, data, needles", API_FIT,
-                         ids=[f"{e}-fit-{i}" for i, (e, *_) in enumerate(API_FIT)])
+@pytest.mark.parametrize(
+    "est, params, data, needles", API_FIT, ids=[f"{e}-fit-{i}" for i, (e, *_) in enumerate(API_FIT)]
+)
 def test_api_fit_bad_input(models, est, params, data, needles):
     import aekit
     from aekit.errors import AekitError
@@ -665,8 +1739,11 @@ API_FITTED = [  # (estimator, method, argument maker, needles)
 ]
 
 
-@pytest.mark.parametrize("est, method, arg, needles", API_FITTED,
-                         ids=[f"{e}-{m}-{i}" for i, (e, m, *_) in enumerate(API_FITTED)])
+@pytest.mark.parametrize(
+    "est, method, arg, needles",
+    API_FITTED,
+    ids=[f"{e}-{m}-{i}" for i, (e, m, *_) in enumerate(API_FITTED)],
+)
 def test_api_fitted_model_bad_input(models, est, method, arg, needles):
     from aekit.errors import AekitError
 
@@ -690,7 +1767,9 @@ def test_api_not_fitted(models, est):
     assert_one_line_exc(err.value, ["not fitted", "fit"])
 
 
-@pytest.mark.parametrize("kind", [k for k in CORRUPTIONS if "family" not in k and "recorded" not in k])
+@pytest.mark.parametrize(
+    "kind", [k for k in CORRUPTIONS if "family" not in k and "recorded" not in k]
+)
 def test_api_load_damaged_model(world, kind):
     """aekit.load: a damaged model is a one-line RunFailure (exit 1), never a crash."""
     import aekit
@@ -730,7 +1809,11 @@ READ_PATH = [  # (path in world, kwargs, needles)
 ]
 
 
-@pytest.mark.parametrize("name, kw, needles", READ_PATH, ids=[f"read_path-{i}-{n}" for i, (n, *_) in enumerate(READ_PATH)])
+@pytest.mark.parametrize(
+    "name, kw, needles",
+    READ_PATH,
+    ids=[f"read_path-{i}-{n}" for i, (n, *_) in enumerate(READ_PATH)],
+)
 def test_read_path_bad_input(world, name, kw, needles):
     from aekit.data import read_path
     from aekit.errors import UsageError
@@ -772,9 +1855,17 @@ def test_noise_stays_in_unit_range_and_is_deterministic(spec, shape, seed, fill)
 
 
 @settings(max_examples=150, deadline=None)
-@given(text=st.one_of(st.text(max_size=30), st.lists(st.text(max_size=10), max_size=3),
-                      st.builds(lambda k, v: f"{k}:{v}", st.sampled_from(["gaussian", "masking", "saltpepper", "x"]),
-                                st.one_of(st.floats(), st.text(max_size=5)))))
+@given(
+    text=st.one_of(
+        st.text(max_size=30),
+        st.lists(st.text(max_size=10), max_size=3),
+        st.builds(
+            lambda k, v: f"{k}:{v}",
+            st.sampled_from(["gaussian", "masking", "saltpepper", "x"]),
+            st.one_of(st.floats(), st.text(max_size=5)),
+        ),
+    )
+)
 def test_parse_noise_accepts_or_refuses_with_one_line(text):
     from aekit.errors import UsageError
 

@@ -24,8 +24,17 @@ def runs(tmp_path_factory):
     x = rng.random((40, 6)).astype(np.float32)
     np.save(root / "rows.npy", x)
     np.save(root / "imgs.npy", rng.random((12, 1, 8, 8)).astype(np.float32))
-    code, _, err = cli("train", "basic", "--data", root / "rows.npy", "--latent-dim", "2", *COMMON, "--out",
-                       root / "basic")
+    code, _, err = cli(
+        "train",
+        "basic",
+        "--data",
+        root / "rows.npy",
+        "--latent-dim",
+        "2",
+        *COMMON,
+        "--out",
+        root / "basic",
+    )
     assert code == 0, err
     return root
 
@@ -49,7 +58,9 @@ def test_a_run_not_yet_complete_says_so(runs, tmp_path, command, state):
 
     run = tmp_path / "run"
     txn = FolderTransaction(run).acquire()  # what 'aekit train' holds while it trains
-    (txn.begin() / "config.json").write_text(json.dumps({"estimator": "Autoencoder", "status": "training"}))
+    (txn.begin() / "config.json").write_text(
+        json.dumps({"estimator": "Autoencoder", "status": "training"})
+    )
     if state == "interrupted":
         txn.release()  # as the kernel does for a killed process
     try:
@@ -68,7 +79,9 @@ CHECKPOINT_DAMAGE = {
     "epoch-not-a-number": {"epoch": "7"},
     "epoch-true": {"epoch": True},
     "history-not-a-list": {"history": {"a": 1}},
-    "history-longer-than-the-epochs": {"history": [{"epoch": 1, "train_loss": 1.0, "seconds": 1.0}] * 5},
+    "history-longer-than-the-epochs": {
+        "history": [{"epoch": 1, "train_loss": 1.0, "seconds": 1.0}] * 5
+    },
     "history-loss-nan": {"history": [{"epoch": 1, "train_loss": "NaN", "seconds": 1.0}]},
     "weights-empty": {"weights": ""},
     "optimizer-a-list": {"optimizer": []},
@@ -82,15 +95,24 @@ def test_resume_from_a_damaged_checkpoint_is_one_line_and_changes_nothing(runs, 
     latest = run / "checkpoint" / "latest.json"
     latest.write_text(json.dumps({**json.loads(latest.read_text()), **CHECKPOINT_DAMAGE[kind]}))
     before = snapshot(tmp_path)
-    code, _, err = cli("train", "basic", "--out", run, "--resume", "--epochs", "3", "--quiet", "--no-figures")
+    code, _, err = cli(
+        "train", "basic", "--out", run, "--resume", "--epochs", "3", "--quiet", "--no-figures"
+    )
     assert_one_line(code, err, 1, ["latest.json", "damaged", "without --resume"])
     assert snapshot(tmp_path) == before  # the run as it was, and nothing beside it
 
 
-@pytest.mark.parametrize("edit, needle", [({"params": "latent_dim", "value": "abc"}, "latent_dim"),
-                                          ({"params": "hidden", "value": [0]}, "hidden"),
-                                          ({"data": "image_size", "value": [0, 5]}, "image_size")])
-def test_resume_of_a_run_with_damaged_settings_says_the_file_is_damaged(runs, tmp_path, edit, needle):
+@pytest.mark.parametrize(
+    "edit, needle",
+    [
+        ({"params": "latent_dim", "value": "abc"}, "latent_dim"),
+        ({"params": "hidden", "value": [0]}, "hidden"),
+        ({"data": "image_size", "value": [0, 5]}, "image_size"),
+    ],
+)
+def test_resume_of_a_run_with_damaged_settings_says_the_file_is_damaged(
+    runs, tmp_path, edit, needle
+):
     """Not a message about options the user never gave: the file is named, and what is wrong in it."""
     run = tmp_path / "run"
     shutil.copytree(runs / "basic", run)
@@ -99,7 +121,9 @@ def test_resume_of_a_run_with_damaged_settings_says_the_file_is_damaged(runs, tm
     config[field][edit[field]] = edit["value"]
     (run / "config.json").write_text(json.dumps(config))
     before = snapshot(tmp_path)
-    code, _, err = cli("train", "basic", "--out", run, "--resume", "--epochs", "3", "--quiet", "--no-figures")
+    code, _, err = cli(
+        "train", "basic", "--out", run, "--resume", "--epochs", "3", "--quiet", "--no-figures"
+    )
     assert_one_line(code, err, 1, ["config.json", needle, "damaged"])
     assert snapshot(tmp_path) == before
 
@@ -115,15 +139,23 @@ def test_nan_weights_in_a_checkpoint_are_refused(runs, tmp_path):
     key = next(k for k in tensors if k.startswith("model."))
     tensors[key] = tensors[key] * float("nan")
     save_tensors(weights, tensors)
-    code, _, err = cli("train", "basic", "--out", run, "--resume", "--epochs", "3", "--quiet", "--no-figures")
+    code, _, err = cli(
+        "train", "basic", "--out", run, "--resume", "--epochs", "3", "--quiet", "--no-figures"
+    )
     assert_one_line(code, err, 1, [latest["weights"], "NaN"])
 
 
 # ---- a full disk names the path ---------------------------------------------------------------------------
 
-@pytest.mark.parametrize("exc, reason", [(OSError(errno.ENOSPC, "No space left on device"), "no space left"),
-                                         (OSError("1568000 requested and 522208 written"), "no space left"),
-                                         (OSError(errno.EFBIG, "File too large"), "file too large")])
+
+@pytest.mark.parametrize(
+    "exc, reason",
+    [
+        (OSError(errno.ENOSPC, "No space left on device"), "no space left"),
+        (OSError("1568000 requested and 522208 written"), "no space left"),
+        (OSError(errno.EFBIG, "File too large"), "file too large"),
+    ],
+)
 def test_a_full_disk_names_the_file_it_could_not_write(tmp_path, exc, reason):
     from aekit import _io
     from aekit.errors import WriteFailure
@@ -141,14 +173,19 @@ def test_a_full_disk_names_the_file_it_could_not_write(tmp_path, exc, reason):
 
 # ---- the Python API: aekit's own errors, never a raw one ----------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def fitted(runs):
     import aekit
 
     x = np.load(runs / "rows.npy")
     imgs = np.load(runs / "imgs.npy")
-    return {"ae": aekit.Autoencoder(latent_dim=2, epochs=1).fit(x), "x": x,
-            "vae": aekit.VAE(latent_dim=2, channels=(4, 4), epochs=1).fit(imgs), "imgs": imgs}
+    return {
+        "ae": aekit.Autoencoder(latent_dim=2, epochs=1).fit(x),
+        "x": x,
+        "vae": aekit.VAE(latent_dim=2, channels=(4, 4), epochs=1).fit(imgs),
+        "imgs": imgs,
+    }
 
 
 def _nan_copy(est):
@@ -165,28 +202,72 @@ def _nan_copy(est):
 API = {  # name -> (call(fitted, tmp_path), the built-in it also is, needles)
     "load-None": (lambda f, t: __import__("aekit").load(None), TypeError, ["path", "None"]),
     "load-a-number": (lambda f, t: __import__("aekit").load(5), TypeError, ["path"]),
-    "load-a-file": (lambda f, t: (t / "f.json").write_text("{}") and __import__("aekit").load(t / "f.json"),
-                    ValueError, ["f.json"]),
-    "load-nested-json": (lambda f, t: ((t / "m").mkdir(), (t / "m" / "config.json").write_text("[" * 99999))
-                         and __import__("aekit").load(t / "m"), RuntimeError, ["nested too deeply"]),
-    "save-onto-a-file": (lambda f, t: (t / "f").write_text("x") and f["ae"].save(t / "f"), ValueError,
-                         ["is a file"]),
+    "load-a-file": (
+        lambda f, t: (t / "f.json").write_text("{}") and __import__("aekit").load(t / "f.json"),
+        ValueError,
+        ["f.json"],
+    ),
+    "load-nested-json": (
+        lambda f, t: (
+            ((t / "m").mkdir(), (t / "m" / "config.json").write_text("[" * 99999))
+            and __import__("aekit").load(t / "m")
+        ),
+        RuntimeError,
+        ["nested too deeply"],
+    ),
+    "save-onto-a-file": (
+        lambda f, t: (t / "f").write_text("x") and f["ae"].save(t / "f"),
+        ValueError,
+        ["is a file"],
+    ),
     "save-to-None": (lambda f, t: f["ae"].save(None), TypeError, ["path"]),
-    "save-extra-not-json": (lambda f, t: f["ae"].save(t / "m", extra={"x": object()}), TypeError, ["extra"]),
-    "save-nan-weights": (lambda f, t: _nan_copy(f["ae"]).save(t / "m"), RuntimeError, ["NaN", "not saved"]),
-    "fit-callbacks-not-a-list": (lambda f, t: __import__("aekit").Autoencoder(epochs=1).fit(f["x"], callbacks=5),
-                                 TypeError, ["callbacks"]),
-    "fit-seed-beyond-range": (lambda f, t: __import__("aekit").Autoencoder(epochs=1, seed=2**70).fit(f["x"]),
-                              ValueError, ["seed"]),
-    "fit-layer-beyond-memory": (lambda f, t: __import__("aekit").Autoencoder(hidden=(10**8,), epochs=1).fit(f["x"]),
-                                MemoryError, ["needs about", "available"]),
-    "fit-diverges": (lambda f, t: __import__("aekit").Autoencoder(epochs=2, lr=1e30).fit(f["x"]), RuntimeError,
-                     ["diverged in epoch 1", "learning rate"]),
-    "sample-beyond-memory": (lambda f, t: f["vae"].sample(10**12), MemoryError, ["needs about", "available"]),
-    "interpolate-beyond-memory": (lambda f, t: f["vae"].interpolate(f["imgs"][0], f["imgs"][1], steps=10**12),
-                                  MemoryError, ["needs about"]),
-    "export-nan-weights": (lambda f, t: __import__("aekit.export", fromlist=["x"]).export_onnx(
-        _nan_copy(f["ae"]), t / "m.onnx"), RuntimeError, ["NaN"]),
+    "save-extra-not-json": (
+        lambda f, t: f["ae"].save(t / "m", extra={"x": object()}),
+        TypeError,
+        ["extra"],
+    ),
+    "save-nan-weights": (
+        lambda f, t: _nan_copy(f["ae"]).save(t / "m"),
+        RuntimeError,
+        ["NaN", "not saved"],
+    ),
+    "fit-callbacks-not-a-list": (
+        lambda f, t: __import__("aekit").Autoencoder(epochs=1).fit(f["x"], callbacks=5),
+        TypeError,
+        ["callbacks"],
+    ),
+    "fit-seed-beyond-range": (
+        lambda f, t: __import__("aekit").Autoencoder(epochs=1, seed=2**70).fit(f["x"]),
+        ValueError,
+        ["seed"],
+    ),
+    "fit-layer-beyond-memory": (
+        lambda f, t: __import__("aekit").Autoencoder(hidden=(10**8,), epochs=1).fit(f["x"]),
+        MemoryError,
+        ["needs about", "available"],
+    ),
+    "fit-diverges": (
+        lambda f, t: __import__("aekit").Autoencoder(epochs=2, lr=1e30).fit(f["x"]),
+        RuntimeError,
+        ["diverged in epoch 1", "learning rate"],
+    ),
+    "sample-beyond-memory": (
+        lambda f, t: f["vae"].sample(10**12),
+        MemoryError,
+        ["needs about", "available"],
+    ),
+    "interpolate-beyond-memory": (
+        lambda f, t: f["vae"].interpolate(f["imgs"][0], f["imgs"][1], steps=10**12),
+        MemoryError,
+        ["needs about"],
+    ),
+    "export-nan-weights": (
+        lambda f, t: __import__("aekit.export", fromlist=["x"]).export_onnx(
+            _nan_copy(f["ae"]), t / "m.onnx"
+        ),
+        RuntimeError,
+        ["NaN"],
+    ),
 }
 
 
@@ -196,7 +277,9 @@ def test_api_raises_aekits_own_error(fitted, tmp_path, name):
     with pytest.raises(builtin) as err:
         call(fitted, tmp_path)
     assert_one_line_exc(err.value, needles)
-    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")], "a staging folder or lock left behind"
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")], (
+        "a staging folder or lock left behind"
+    )
 
 
 def test_saving_nan_weights_over_a_model_keeps_the_good_one(fitted, tmp_path):
@@ -208,7 +291,9 @@ def test_saving_nan_weights_over_a_model_keeps_the_good_one(fitted, tmp_path):
     with pytest.raises(RunFailure, match="NaN"):
         _nan_copy(fitted["ae"]).save(tmp_path / "m", overwrite=True)
     assert snapshot(tmp_path) == before
-    assert np.array_equal(aekit.load(tmp_path / "m").transform(fitted["x"]), fitted["ae"].transform(fitted["x"]))
+    assert np.array_equal(
+        aekit.load(tmp_path / "m").transform(fitted["x"]), fitted["ae"].transform(fitted["x"])
+    )
 
 
 def test_save_replaces_a_model_whole_and_keeps_the_folders_other_files(fitted, tmp_path):
@@ -218,5 +303,7 @@ def test_save_replaces_a_model_whole_and_keeps_the_folders_other_files(fitted, t
     fitted["ae"].save(folder)
     (folder / "notes.txt").write_text("mine")
     fitted["vae"].save(folder, overwrite=True)
-    assert type(aekit.load(folder)).__name__ == "VAE" and (folder / "notes.txt").read_text() == "mine"
+    assert (
+        type(aekit.load(folder)).__name__ == "VAE" and (folder / "notes.txt").read_text() == "mine"
+    )
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m"]

@@ -13,15 +13,30 @@ import numpy as np
 
 from .badinput import assert_one_line, check_run_folder, cli, proc_cli, snapshot
 
-
 EPOCHS = 4  # the winner is stopped (SIGSTOP) while it is checked, so its run need only outlast the loser's refusal
 
 
 def test_two_trainings_into_one_folder(tmp_path):
     np.save(tmp_path / "x.npy", np.random.default_rng(0).random((4000, 64)).astype(np.float32))
     run = tmp_path / "run"
-    args = ["train", "stacked", "--data", tmp_path / "x.npy", "--hidden", "64", "--latent-dim", "4",
-            "--epochs", EPOCHS, "--batch-size", "8", "--no-figures", "--quiet", "--out", run]
+    args = [
+        "train",
+        "stacked",
+        "--data",
+        tmp_path / "x.npy",
+        "--hidden",
+        "64",
+        "--latent-dim",
+        "4",
+        "--epochs",
+        EPOCHS,
+        "--batch-size",
+        "8",
+        "--no-figures",
+        "--quiet",
+        "--out",
+        run,
+    ]
     procs = [proc_cli(*args), proc_cli(*args)]
     done: dict[int, tuple] = {}
     while len(done) < 1:  # wait for the first one to end: it must be the refusal
@@ -40,7 +55,10 @@ def test_two_trainings_into_one_folder(tmp_path):
     # While the winner trains, even --overwrite must not touch its folder, and readers say it is training. The
     # winner is stopped (SIGSTOP) from its first checkpoint until these are checked: no race with its end, whatever
     # the load; a stopped process still holds its lock.
-    while not (tmp_path / ".run.partial" / "checkpoint" / "latest.json").exists() and winner.poll() is None:
+    while (
+        not (tmp_path / ".run.partial" / "checkpoint" / "latest.json").exists()
+        and winner.poll() is None
+    ):
         time.sleep(0.005)
     os.kill(winner.pid, signal.SIGSTOP)
     try:

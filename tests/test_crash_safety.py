@@ -28,9 +28,12 @@ def _wait_for(pred, proc, deadline: float) -> bool:
 def _temp_file_in(folder):
     def seen() -> bool:
         try:
-            return any(e.name.startswith(".") and e.name.endswith(".tmp") for e in os.scandir(folder))
+            return any(
+                e.name.startswith(".") and e.name.endswith(".tmp") for e in os.scandir(folder)
+            )
         except FileNotFoundError:
             return False
+
     return seen
 
 
@@ -50,8 +53,25 @@ def test_sigkill_mid_epoch_during_checkpoint_write_and_at_random_then_resume(tmp
     np.save(tmp_path / "x.npy", X)
     run, work = tmp_path / "run", tmp_path / ".run.partial"
     # ~2M parameters: each checkpoint (weights + Adam moments) is ~25 MB, so its write takes a while.
-    args = ["train", "stacked", "--data", tmp_path / "x.npy", "--hidden", "2048", "--latent-dim", "8",
-            "--epochs", str(EPOCHS), "--batch-size", "100", "--no-figures", "--quiet", "--out", run, "--resume"]
+    args = [
+        "train",
+        "stacked",
+        "--data",
+        tmp_path / "x.npy",
+        "--hidden",
+        "2048",
+        "--latent-dim",
+        "8",
+        "--epochs",
+        str(EPOCHS),
+        "--batch-size",
+        "100",
+        "--no-figures",
+        "--quiet",
+        "--out",
+        run,
+        "--resume",
+    ]
     caught_in_write = 0
     for point in ("checkpoint-write", "mid-epoch", "random"):
         proc = proc_cli(*args)
@@ -69,7 +89,9 @@ def test_sigkill_mid_epoch_during_checkpoint_write_and_at_random_then_resume(tmp
         os.kill(proc.pid, signal.SIGKILL)
         proc.communicate()
         assert not run.exists()  # a run appears only once complete
-        check_run_folder(work)  # hidden *.tmp may remain after SIGKILL; every final name is complete
+        check_run_folder(
+            work
+        )  # hidden *.tmp may remain after SIGKILL; every final name is complete
         code, _, err = cli("evaluate", run)
         assert code == 1 and "interrupted" in err and "--resume" in err, err
     assert caught_in_write >= 1, "never caught a checkpoint write in progress"

@@ -17,19 +17,40 @@ import aekit.plots
 from .conftest import REPO
 
 PUBLIC = [
-    *(getattr(aekit, name) for name in ("Autoencoder", "Denoiser", "AnomalyDetector", "VAE", "load")),
-    *(getattr(aekit.data, name) for name in ("read_path", "iter_table", "as_array", "load_builtin",
-                                             "ecg5000_classic_split", "write_output", "data_root", "Data",
-                                             "MNIST", "FashionMNIST", "BinarizedMNIST", "ECG5000")),
+    *(
+        getattr(aekit, name)
+        for name in ("Autoencoder", "Denoiser", "AnomalyDetector", "VAE", "load")
+    ),
+    *(
+        getattr(aekit.data, name)
+        for name in (
+            "read_path",
+            "iter_table",
+            "as_array",
+            "load_builtin",
+            "ecg5000_classic_split",
+            "write_output",
+            "data_root",
+            "Data",
+            "MNIST",
+            "FashionMNIST",
+            "BinarizedMNIST",
+            "ECG5000",
+        )
+    ),
     *(getattr(aekit.plots, name) for name in aekit.plots.__all__),
-    aekit.export.export_onnx, aekit.export.verify_onnx,
+    aekit.export.export_onnx,
+    aekit.export.verify_onnx,
 ]
 
 
 def _heading(doc: str, section: str) -> bool:
     """A numpydoc section: its name on a line, underlined with dashes on the next."""
     lines = [line.strip() for line in doc.splitlines()]
-    return any(a == section and set(b) == {"-"} and len(b) >= len(section) for a, b in zip(lines, lines[1:]))
+    return any(
+        a == section and set(b) == {"-"} and len(b) >= len(section)
+        for a, b in zip(lines, lines[1:])
+    )
 
 
 @pytest.mark.parametrize("obj", PUBLIC, ids=lambda o: o.__name__)
@@ -43,10 +64,28 @@ def test_public_docstring_is_numpydoc_with_examples(obj):
 
 def test_docs_build_strict(tmp_path):
     for module in ("mkdocs", "mkdocstrings", "mkdocstrings_handlers.python"):
-        if importlib.util.find_spec(module.split(".")[0]) is None or importlib.util.find_spec(module) is None:
+        if (
+            importlib.util.find_spec(module.split(".")[0]) is None
+            or importlib.util.find_spec(module) is None
+        ):
             pytest.skip(f"{module} is not installed (pip install -e '.[dev]')")
-    proc = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "-f", str(REPO / "mkdocs.yml"),
-                           "-d", str(tmp_path / "site")], cwd=REPO, capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "mkdocs",
+            "build",
+            "--strict",
+            "-f",
+            str(REPO / "mkdocs.yml"),
+            "-d",
+            str(tmp_path / "site"),
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-3000:]
     api = (tmp_path / "site" / "api" / "estimators" / "index.html").read_text()
     for name in ("Autoencoder", "Denoiser", "AnomalyDetector", "VAE", "latent_dim"):

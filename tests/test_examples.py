@@ -18,7 +18,14 @@ FIGURES = {
     "stacked": ["reconstructions.png", "loss.png", "latent_map.png"],
     "denoise": ["denoised.png", "loss.png"],
     "anomaly_ecg5000": ["reconstructions.png", "error_histogram.png", "roc.png", "loss.png"],
-    "vae": ["samples.png", "manifold.png", "latent_map.png", "interpolation.png", "loss.png", "own_samples.png"],
+    "vae": [
+        "samples.png",
+        "manifold.png",
+        "latent_map.png",
+        "interpolation.png",
+        "loss.png",
+        "own_samples.png",
+    ],
 }
 
 
@@ -28,10 +35,17 @@ def code_lines(path: Path) -> int:
     tree = ast.parse(source)
     skip: set[int] = set()
     first = tree.body[0] if tree.body else None
-    if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant) and isinstance(first.value.value, str):
+    if (
+        isinstance(first, ast.Expr)
+        and isinstance(first.value, ast.Constant)
+        and isinstance(first.value.value, str)
+    ):
         skip = set(range(first.lineno, first.end_lineno + 1))
-    return sum(1 for i, line in enumerate(source.splitlines(), 1)
-               if i not in skip and line.strip() and not line.strip().startswith("#"))
+    return sum(
+        1
+        for i, line in enumerate(source.splitlines(), 1)
+        if i not in skip and line.strip() and not line.strip().startswith("#")
+    )
 
 
 def test_every_example_is_listed():
@@ -46,12 +60,24 @@ def test_example_is_short(name):
 @pytest.mark.parametrize("name", sorted(FIGURES))
 def test_example_runs_quickly(name, shared_data, tmp_path):
     out = tmp_path / "out"
-    env = {**os.environ, "AEKIT_DATA": str(shared_data), "AEKIT_EXAMPLES_QUICK": "1",
-           "AEKIT_EXAMPLES_OUT": str(out), "MPLBACKEND": "Agg",
-           # Torch's default of one thread per core is far slower on a small, shared machine.
-           "OMP_NUM_THREADS": "1", "CUDA_VISIBLE_DEVICES": ""}
-    proc = subprocess.run([sys.executable, str(EXAMPLES / f"{name}.py")], cwd=tmp_path, env=env,
-                          capture_output=True, text=True, timeout=300)
+    env = {
+        **os.environ,
+        "AEKIT_DATA": str(shared_data),
+        "AEKIT_EXAMPLES_QUICK": "1",
+        "AEKIT_EXAMPLES_OUT": str(out),
+        "MPLBACKEND": "Agg",
+        # Torch's default of one thread per core is far slower on a small, shared machine.
+        "OMP_NUM_THREADS": "1",
+        "CUDA_VISIBLE_DEVICES": "",
+    }
+    proc = subprocess.run(
+        [sys.executable, str(EXAMPLES / f"{name}.py")],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "tutorial" in proc.stdout  # the tutorial's figures are printed beside aekit's
     for figure in FIGURES[name]:

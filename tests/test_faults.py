@@ -40,9 +40,31 @@ def _ops(data: Path, run: Path) -> dict[str, list]:
     """The three operations on ``run``, as ``aekit`` command lines."""
     return {
         "fresh": ["train", "basic", "--data", data, "--epochs", EPOCHS, *MODEL, "--out", run],
-        "overwrite": ["train", "basic", "--data", data, "--epochs", EPOCHS, *MODEL, "--seed", "7", "--out", run,
-                      "--overwrite"],
-        "resume": ["train", "basic", "--out", run, "--resume", "--epochs", RESUMED, "--quiet", "--no-figures"],
+        "overwrite": [
+            "train",
+            "basic",
+            "--data",
+            data,
+            "--epochs",
+            EPOCHS,
+            *MODEL,
+            "--seed",
+            "7",
+            "--out",
+            run,
+            "--overwrite",
+        ],
+        "resume": [
+            "train",
+            "basic",
+            "--out",
+            run,
+            "--resume",
+            "--epochs",
+            RESUMED,
+            "--quiet",
+            "--no-figures",
+        ],
     }
 
 
@@ -56,12 +78,22 @@ def _predict(run: Path, x: np.ndarray) -> np.ndarray:
 def world(tmp_path_factory):
     """Data, and one finished run (1 epoch) that each case copies as 'the previous run'."""
     root = tmp_path_factory.mktemp("faults")
-    x = np.random.default_rng(0).random((1000, 32)).astype(np.float32)  # 800 to train on: 50 steps an epoch
+    x = (
+        np.random.default_rng(0).random((1000, 32)).astype(np.float32)
+    )  # 800 to train on: 50 steps an epoch
     np.save(root / "x.npy", x)
-    code, _, err = cli("train", "basic", "--data", root / "x.npy", "--epochs", 1, *MODEL, "--out", root / "prev")
+    code, _, err = cli(
+        "train", "basic", "--data", root / "x.npy", "--epochs", 1, *MODEL, "--out", root / "prev"
+    )
     assert code == 0, err
-    return {"root": root, "data": root / "x.npy", "x": x[:64], "prev": root / "prev",
-            "snap": snapshot(root / "prev"), "pred": _predict(root / "prev", x[:64])}
+    return {
+        "root": root,
+        "data": root / "x.npy",
+        "x": x[:64],
+        "prev": root / "prev",
+        "snap": snapshot(root / "prev"),
+        "pred": _predict(root / "prev", x[:64]),
+    }
 
 
 def _case(world, tmp_path: Path, op: str) -> tuple[Path, list]:
@@ -87,8 +119,13 @@ def _previous_is_whole(world, run: Path, op: str) -> None:
 def _completed(run: Path, epochs: int) -> None:
     check_run_folder(run, allow_tmp=False)
     config = json.loads((run / "config.json").read_text())
-    assert config["status"] == "done" and len((run / "history.csv").read_text().splitlines()) == 1 + epochs
-    assert sorted(p.name for p in run.parent.iterdir()) == ["run"], "staging, lock or old folder left behind"
+    assert (
+        config["status"] == "done"
+        and len((run / "history.csv").read_text().splitlines()) == 1 + epochs
+    )
+    assert sorted(p.name for p in run.parent.iterdir()) == ["run"], (
+        "staging, lock or old folder left behind"
+    )
 
 
 def _training(run: Path, op: str) -> bool:
@@ -108,8 +145,19 @@ def _report(fault: str, op: str, code: int, err: str, rerun: int) -> None:
     path = os.environ.get("AEKIT_FAULT_REPORT")
     if path:
         with open(path, "a") as f:
-            f.write(json.dumps({"fault": fault, "op": op, "code": code, "line": err.strip(), "previous": "whole",
-                                "rerun": rerun}) + "\n")
+            f.write(
+                json.dumps(
+                    {
+                        "fault": fault,
+                        "op": op,
+                        "code": code,
+                        "line": err.strip(),
+                        "previous": "whole",
+                        "rerun": rerun,
+                    }
+                )
+                + "\n"
+            )
 
 
 @pytest.fixture
@@ -121,7 +169,9 @@ def one_thread():
 
 # ---- SIGKILL, SIGTERM (and SIGHUP) --------------------------------------------------------------------------
 
-SIGNAL_CASES = [(sig, op) for sig in (signal.SIGKILL, signal.SIGTERM) for op in ("fresh", "overwrite", "resume")]
+SIGNAL_CASES = [
+    (sig, op) for sig in (signal.SIGKILL, signal.SIGTERM) for op in ("fresh", "overwrite", "resume")
+]
 SIGNAL_CASES.append((signal.SIGHUP, "fresh"))
 
 
@@ -136,7 +186,9 @@ def test_a_signal_during_each_operation(world, tmp_path, one_thread):
     try:
         while pending and time.time() < deadline:
             for key, (run, argv, proc) in list(pending.items()):
-                assert proc.poll() is None, f"{key} ended before it was stopped: {proc.communicate()}"
+                assert proc.poll() is None, (
+                    f"{key} ended before it was stopped: {proc.communicate()}"
+                )
                 if _training(run, key[1]):
                     os.kill(proc.pid, signal.SIGSTOP)
                     if not seen_training and key[1] == "fresh":  # a run still training says so
@@ -175,19 +227,27 @@ def _still_training(run: Path, world) -> None:
 
     with pytest.raises(RunInProgress, match="still being written"):
         aekit.load(run)
-    for argv in (["plot", run], ["encode", run, "--input", world["data"], "--output", run.parent / "z.npy"]):
+    for argv in (
+        ["plot", run],
+        ["encode", run, "--input", world["data"], "--output", run.parent / "z.npy"],
+    ):
         code, _, err = cli(*argv)
         assert code == 1 and "still being written" in err, err
 
 
 # ---- a diverging loss ------------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("op", ["fresh", "overwrite", "resume"])
 def test_a_diverging_loss_during_each_operation(world, tmp_path, op, one_thread):
     run, argv = _case(world, tmp_path, op)
     code, _, err = cli(*argv, "--lr", "1e30")
     assert code == 1 and len(err.strip().splitlines()) == 1, err
-    assert f"diverged in epoch {2 if op == 'resume' else 1}:" in err and "--lr" in err and "internal error" not in err, err
+    assert (
+        f"diverged in epoch {2 if op == 'resume' else 1}:" in err
+        and "--lr" in err
+        and "internal error" not in err
+    ), err
     if op == "resume":  # the finished run's checkpoint came along: it is kept to continue from
         assert "last good checkpoint is kept" in err and "--resume --lr" in err, err
     _previous_is_whole(world, run, op)
@@ -201,13 +261,24 @@ def test_a_diverging_loss_during_each_operation(world, tmp_path, op, one_thread)
 
 # ---- a full disk ----------------------------------------------------------------------------------------
 
+
 @functools.cache
 def _namespaces() -> bool:
     if shutil.which("unshare") is None:
         return False
     try:
-        probe = subprocess.run(["unshare", "-rm", "sh", "-c", "mount -t tmpfs -o size=64k tmpfs /mnt 2>/dev/null "
-                                "|| mount -t tmpfs -o size=64k tmpfs /tmp"], capture_output=True, timeout=30)
+        probe = subprocess.run(
+            [
+                "unshare",
+                "-rm",
+                "sh",
+                "-c",
+                "mount -t tmpfs -o size=64k tmpfs /mnt 2>/dev/null "
+                "|| mount -t tmpfs -o size=64k tmpfs /tmp",
+            ],
+            capture_output=True,
+            timeout=30,
+        )
     except (OSError, subprocess.TimeoutExpired):
         return False
     return probe.returncode == 0
@@ -218,23 +289,42 @@ def test_a_full_disk_during_each_operation(world, tmp_path, mode):
     if mode == "fsize" and _namespaces() and os.environ.get("AEKIT_FULL_MATRIX") != "1":
         # The same failed write (an OSError from the same calls), a different errno: by default it stands in only
         # where the real full disk cannot be made; AEKIT_FULL_MATRIX=1 runs both (CONTRIBUTING.md, "Heavy test runs").
-        pytest.skip("the tmpfs case ran the real full disk; AEKIT_FULL_MATRIX=1 runs the file-size limit too")
+        pytest.skip(
+            "the tmpfs case ran the real full disk; AEKIT_FULL_MATRIX=1 runs the file-size limit too"
+        )
     disk = tmp_path / "disk"
     disk.mkdir()
     child = [sys.executable, "-m", "tests.test_faults", mode, str(world["root"]), str(disk)]
     if mode == "tmpfs":
         if not _namespaces():
             pytest.skip("user namespaces are not allowed here; the 'fsize' case stands in")
-        child = ["unshare", "-rm", "sh", "-c", f"mount -t tmpfs -o size=8m tmpfs {disk} && exec \"$@\"", "sh", *child]
-    proc = subprocess.run(child, cwd=REPO, capture_output=True, text=True, timeout=300,
-                          env={**os.environ, "OMP_NUM_THREADS": "1"})
+        child = [
+            "unshare",
+            "-rm",
+            "sh",
+            "-c",
+            f'mount -t tmpfs -o size=8m tmpfs {disk} && exec "$@"',
+            "sh",
+            *child,
+        ]
+    proc = subprocess.run(
+        child,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "OMP_NUM_THREADS": "1"},
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     results = json.loads(proc.stdout.strip().splitlines()[-1])
     assert set(results) == {"fresh", "overwrite", "resume"}
     for op, r in results.items():
         assert r["code"] == 1 and len(r["err"].strip().splitlines()) == 1, (op, r)
         reason = "no space left on device" if mode == "tmpfs" else "file too large"
-        assert reason in r["err"] and "writing" in r["err"] and "internal error" not in r["err"], (op, r)
+        assert reason in r["err"] and "writing" in r["err"] and "internal error" not in r["err"], (
+            op,
+            r,
+        )
         assert r["previous_whole"], (op, r)
         assert r["rerun"] == 0, (op, r)
         _report(f"full disk ({mode})", op, r["code"], r["err"], r["rerun"])
@@ -283,5 +373,7 @@ def _disk_child(mode: str, root: Path, disk: Path) -> None:
     print(json.dumps(results))
 
 
-if __name__ == "__main__":  # python -m tests.test_faults MODE ROOT DISK (see test_a_full_disk_during_each_operation)
+if (
+    __name__ == "__main__"
+):  # python -m tests.test_faults MODE ROOT DISK (see test_a_full_disk_during_each_operation)
     _disk_child(sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3]))

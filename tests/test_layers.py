@@ -1,4 +1,4 @@
-"""The house rules as tests: layers point one way (import-linter), no import circles, short files.
+"""The house rules as tests: layers point one way (import-linter), no import circles.
 
 The contracts live in pyproject.toml ([tool.importlinter]); CONTRIBUTING.md draws them.
 """
@@ -15,18 +15,20 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "aekit"
-MAX_LINES = 500
 
 pytest.importorskip("importlinter")
 
 
 def _lint(cwd: Path) -> subprocess.CompletedProcess:
     """lint-imports on the package found from ``cwd`` (a fresh process: its own import path, no cache)."""
-    code = ("import sys; from importlinter.cli import lint_imports; "
-            "sys.exit(lint_imports(config_filename='pyproject.toml', no_cache=True))")
+    code = (
+        "import sys; from importlinter.cli import lint_imports; "
+        "sys.exit(lint_imports(config_filename='pyproject.toml', no_cache=True))"
+    )
     env = {**os.environ, "PYTHONPATH": str(cwd)}
-    return subprocess.run([sys.executable, "-c", code], cwd=cwd, env=env, capture_output=True, text=True,
-                          timeout=120)
+    return subprocess.run(
+        [sys.executable, "-c", code], cwd=cwd, env=env, capture_output=True, text=True, timeout=120
+    )
 
 
 def test_the_layer_contracts_hold():
@@ -35,12 +37,18 @@ def test_the_layer_contracts_hold():
     assert "broken" not in result.stdout.lower().replace("0 broken", "")
 
 
-@pytest.mark.parametrize("module, line", [
-    ("aekit/training/loop.py", "from ..recipes import base as _r"),      # training -> recipes
-    ("aekit/estimators/base.py", "from .. import plots as _p"),           # estimators -> plots
-    ("aekit/data/container.py", "from ..training import loop as _l"),     # data -> training
-    ("aekit/recipes/base.py", "def _f():\n    from ..cli import main"),  # recipes -> cli, inside a function
-])
+@pytest.mark.parametrize(
+    "module, line",
+    [
+        ("aekit/training/loop.py", "from ..recipes import base as _r"),  # training -> recipes
+        ("aekit/estimators/base.py", "from .. import plots as _p"),  # estimators -> plots
+        ("aekit/data/container.py", "from ..training import loop as _l"),  # data -> training
+        (
+            "aekit/recipes/base.py",
+            "def _f():\n    from ..cli import main",
+        ),  # recipes -> cli, inside a function
+    ],
+)
 def test_a_lower_layer_importing_a_higher_one_fails(tmp_path, module, line):
     """The contracts can fail: a copy of the package with one import against the rules is refused."""
     shutil.copytree(PACKAGE, tmp_path / "aekit", ignore=shutil.ignore_patterns("__pycache__"))
@@ -92,9 +100,3 @@ def _cycles() -> list[list[str]]:
 
 def test_no_module_imports_in_a_circle():
     assert _cycles() == []
-
-
-def test_no_file_is_over_500_lines():
-    long = {str(p.relative_to(ROOT)): n for p in PACKAGE.rglob("*.py")
-            if (n := len(p.read_text().splitlines())) > MAX_LINES}
-    assert long == {}, f"split these by concept: {long}"

@@ -24,14 +24,18 @@ def test_exchange_swaps_two_folders_in_one_step(tmp_path):
     try:
         tx.exchange(a, b)
     except tx.SwapUnsupported:
-        pytest.skip("renameat2(RENAME_EXCHANGE) is not available here; the fallback is tested below")
+        pytest.skip(
+            "renameat2(RENAME_EXCHANGE) is not available here; the fallback is tested below"
+        )
     assert (a / "x").read_text() == "b" and (b / "x").read_text() == "a"
 
 
 @pytest.mark.parametrize("swap", ["exchange", "fallback"])
 def test_commit_replaces_the_target_and_leaves_nothing_beside_it(tmp_path, monkeypatch, swap):
     if swap == "fallback":
-        monkeypatch.setattr(tx, "exchange", lambda a, b: (_ for _ in ()).throw(tx.SwapUnsupported(38, "no")))
+        monkeypatch.setattr(
+            tx, "exchange", lambda a, b: (_ for _ in ()).throw(tx.SwapUnsupported(38, "no"))
+        )
     target = _folder(tmp_path / "run", x="old")
     with tx.FolderTransaction(target).acquire() as t:
         work = t.begin()
@@ -55,7 +59,9 @@ def test_a_kill_inside_the_fallback_window_is_recovered(tmp_path):
 
 def test_a_stale_staging_folder_is_continued_only_when_marked(tmp_path):
     target = tmp_path / "run"
-    stale = _folder(tx.staging_path(target), keep="1")  # an old run swapped out just before a kill: no marker
+    stale = _folder(
+        tx.staging_path(target), keep="1"
+    )  # an old run swapped out just before a kill: no marker
     with tx.FolderTransaction(target).acquire() as t:
         assert not t.resumable()
         assert not (t.begin(reuse=True) / "keep").exists()  # never mistaken for a run being built
@@ -64,15 +70,19 @@ def test_a_stale_staging_folder_is_continued_only_when_marked(tmp_path):
     with tx.FolderTransaction(target).acquire() as t:
         assert t.resumable()
         work = t.begin(reuse=True)
-        assert (work / "ckpt").exists() and not (work / ".x.123.tmp").exists()  # a dead writer's temp file
+        assert (work / "ckpt").exists() and not (
+            work / ".x.123.tmp"
+        ).exists()  # a dead writer's temp file
         t.commit()
     assert not (target / tx.MARKER).exists()
 
 
 def test_the_lock_refuses_a_second_writer_and_readers_see_who_writes(tmp_path):
     target = tmp_path / "run"
-    code = ("import sys, time; from aekit._transaction import FolderTransaction\n"
-            f"t = FolderTransaction({str(target)!r}).acquire(); t.begin(); print('locked', flush=True); time.sleep(60)")
+    code = (
+        "import sys, time; from aekit._transaction import FolderTransaction\n"
+        f"t = FolderTransaction({str(target)!r}).acquire(); t.begin(); print('locked', flush=True); time.sleep(60)"
+    )
     holder = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout.readline().strip() == "locked"
@@ -95,4 +105,6 @@ def test_the_lock_refuses_a_second_writer_and_readers_see_who_writes(tmp_path):
 def test_replace_folder_keeps_the_old_output_until_the_new_one_is_in(tmp_path):
     old, new = _folder(tmp_path / "out", a="old"), _folder(tmp_path / "new", a="new")
     tx.replace_folder(new, old)
-    assert (old / "a").read_text() == "new" and sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+    assert (old / "a").read_text() == "new" and sorted(p.name for p in tmp_path.iterdir()) == [
+        "out"
+    ]

@@ -37,8 +37,20 @@ def runs(tmp_path_factory):
     write_table(d / "rows.csv", x)
     out = {}
     for fam in ("basic", "anomaly"):
-        code, _, err = cli("train", fam, "--data", d / "rows.csv", "--latent-dim", "2", "--epochs", "1",
-                           "--no-figures", "--quiet", "--out", d / fam)
+        code, _, err = cli(
+            "train",
+            fam,
+            "--data",
+            d / "rows.csv",
+            "--latent-dim",
+            "2",
+            "--epochs",
+            "1",
+            "--no-figures",
+            "--quiet",
+            "--out",
+            d / fam,
+        )
         if code == 0:
             out[fam] = d / fam
     if "basic" not in out:
@@ -65,10 +77,19 @@ def _torch_zip(marker) -> bytes:
 
 
 COMMANDS = {
-    "encode": ("basic", lambda d, r, t: ["encode", r, "--input", d / "rows.csv", "--output", t / "z.npy"]),
+    "encode": (
+        "basic",
+        lambda d, r, t: ["encode", r, "--input", d / "rows.csv", "--output", t / "z.npy"],
+    ),
     "evaluate": ("basic", lambda d, r, t: ["evaluate", r, "--output", t / "m.json"]),
-    "reconstruct": ("basic", lambda d, r, t: ["reconstruct", r, "--input", d / "rows.csv", "--output", t / "r.csv"]),
-    "score": ("anomaly", lambda d, r, t: ["score", r, "--input", d / "rows.csv", "--output", t / "s.csv"]),
+    "reconstruct": (
+        "basic",
+        lambda d, r, t: ["reconstruct", r, "--input", d / "rows.csv", "--output", t / "r.csv"],
+    ),
+    "score": (
+        "anomaly",
+        lambda d, r, t: ["score", r, "--input", d / "rows.csv", "--output", t / "s.csv"],
+    ),
 }
 
 
@@ -139,6 +160,7 @@ def test_checkpoint_cannot_point_outside_its_folder(runs, tmp_path):
 
 # ---- archives and downloads -----------------------------------------------------------------------------
 
+
 def _zip_lying_about_size(data: bytes, claimed: int) -> bytes:
     """A zip whose headers declare ``claimed`` bytes for a member that holds ``len(data)``."""
     buf = io.BytesIO()
@@ -146,9 +168,9 @@ def _zip_lying_about_size(data: bytes, claimed: int) -> bytes:
         zf.writestr("big", data)
     raw = bytearray(buf.getvalue())
     local = raw.find(b"PK\x03\x04")
-    raw[local + 22:local + 26] = claimed.to_bytes(4, "little")
+    raw[local + 22 : local + 26] = claimed.to_bytes(4, "little")
     central = raw.find(b"PK\x01\x02")
-    raw[central + 24:central + 28] = claimed.to_bytes(4, "little")
+    raw[central + 24 : central + 28] = claimed.to_bytes(4, "little")
     return bytes(raw)
 
 
@@ -157,8 +179,12 @@ def test_zip_member_larger_than_declared_is_refused(tmp_path, monkeypatch):
     from aekit.errors import RunFailure
 
     archive = _zip_lying_about_size(b"A" * 100_000, claimed=100)
-    monkeypatch.setattr("aekit.data.download._fetch", lambda url, dest, timeout: dest.write_bytes(archive))
-    resource = Resource("big.bin", "0" * 64, 100, urls=("http://mirror.invalid/a.zip",), member="big")
+    monkeypatch.setattr(
+        "aekit.data.download._fetch", lambda url, dest, timeout: dest.write_bytes(archive)
+    )
+    resource = Resource(
+        "big.bin", "0" * 64, 100, urls=("http://mirror.invalid/a.zip",), member="big"
+    )
     with pytest.raises(RunFailure) as err:
         download_resource(resource, tmp_path / "data", backoff=0, max_member_bytes=1000)
     assert "\n" not in str(err.value) and "big" in str(err.value)
@@ -190,7 +216,17 @@ def test_tampered_dataset_copy_is_never_used(shared_data, tmp_path, monkeypatch)
     code, _, err = cli("datasets", "download", "fashion-mnist", "--data-dir", tmp_path)
     assert_one_line(code, err, 1, ["t10k-labels-idx1-ubyte", "could not download"])
     assert fetched, "the tampered copy was accepted without a new download"
-    code, _, err = cli("train", "basic", "--dataset", "fashion-mnist", "--data-dir", tmp_path, "--epochs", "1",
-                       "--out", tmp_path / "run")
+    code, _, err = cli(
+        "train",
+        "basic",
+        "--dataset",
+        "fashion-mnist",
+        "--data-dir",
+        tmp_path,
+        "--epochs",
+        "1",
+        "--out",
+        tmp_path / "run",
+    )
     assert_one_line(code, err, 1, ["t10k-labels-idx1-ubyte"])
     assert snapshot(tmp_path) == before  # nothing trained, the copy left as it was

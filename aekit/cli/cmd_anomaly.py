@@ -19,54 +19,128 @@ def threshold_arg(text: str) -> str | float:
     try:
         return number(text)
     except argparse.ArgumentTypeError:
-        raise argparse.ArgumentTypeError(f"expected one of {', '.join(STRATEGIES)} or a number, got {text!r}") from None
+        raise argparse.ArgumentTypeError(
+            f"expected one of {', '.join(STRATEGIES)} or a number, got {text!r}"
+        ) from None
 
 
 def _threshold_options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("threshold")
-    g.add_argument("--threshold", type=threshold_arg, metavar="STRATEGY",
-                   help="percentile (default: of the held-out normal rows' errors), contamination, mean_std, "
-                        "mad, or a number")
-    g.add_argument("--k", type=non_negative_float, metavar="K", help="mean_std / mad: number of (robust) stds (default 1)")
+    g.add_argument(
+        "--threshold",
+        type=threshold_arg,
+        metavar="STRATEGY",
+        help="percentile (default: of the held-out normal rows' errors), contamination, mean_std, "
+        "mad, or a number",
+    )
+    g.add_argument(
+        "--k",
+        type=non_negative_float,
+        metavar="K",
+        help="mean_std / mad: number of (robust) stds (default 1)",
+    )
     g.add_argument("--q", type=number, metavar="Q", help="percentile: 0-100 (default 95)")
-    g.add_argument("--contamination", type=number, metavar="F", help="contamination: expected fraction in (0, 1)")
+    g.add_argument(
+        "--contamination",
+        type=number,
+        metavar="F",
+        help="contamination: expected fraction in (0, 1)",
+    )
 
 
 def _options(p: argparse.ArgumentParser) -> None:
     p.add_argument_group("data").add_argument(
-        "--normal-label", metavar="VALUE", help="with --label-column: the label of normal rows (others are anomalies)")
+        "--normal-label",
+        metavar="VALUE",
+        help="with --label-column: the label of normal rows (others are anomalies)",
+    )
     g = p.add_argument_group("model")
-    g.add_argument("--architecture", choices=("dense", "conv1d"), help="dense (default) or conv1d (a 1-D conv "
-                   "autoencoder over each row as a signal)")
-    g.add_argument("--hidden", type=int_list, metavar="W1,W2", help="encoder widths before the code (default: "
-                   "sized from the number of features)")
-    g.add_argument("--members", type=positive_int, metavar="N", help="dense networks trained side by side, their "
-                   "scores averaged (default 3 dense, 1 conv1d)")
+    g.add_argument(
+        "--architecture",
+        choices=("dense", "conv1d"),
+        help="dense (default) or conv1d (a 1-D conv autoencoder over each row as a signal)",
+    )
+    g.add_argument(
+        "--hidden",
+        type=int_list,
+        metavar="W1,W2",
+        help="encoder widths before the code (default: sized from the number of features)",
+    )
+    g.add_argument(
+        "--members",
+        type=positive_int,
+        metavar="N",
+        help="dense networks trained side by side, their "
+        "scores averaged (default 3 dense, 1 conv1d)",
+    )
     g.add_argument("--activation", help="hidden activation (default relu)")
-    g.add_argument("--output-activation", help="auto (default: sigmoid with minmax, else linear), sigmoid, linear")
-    g.add_argument("--init", choices=("glorot", "torch"), help="weight initialisation (default glorot)")
-    g.add_argument("--scaler", choices=("auto", "robust", "standard", "minmax", "none"),
-                   help="preprocessing saved with the model (default auto: per-feature median/IQR, one shared "
-                        "scale when all features have a similar spread)")
-    g.add_argument("--error", choices=("nmse", "mae", "mse"), help="the anomaly score (default nmse: the squared "
-                   "error of each feature in units of its typical error on normal rows, averaged)")
-    g.add_argument("--density", type=non_negative_float, metavar="W", help="weight of the code's local outlier "
-                   "factor among the normal rows' codes in the score (default 0.5; 0 = reconstruction error alone)")
-    g.add_argument("--neighbors", type=positive_int, metavar="K", help="--density: neighbours of a code (default 40)")
+    g.add_argument(
+        "--output-activation",
+        help="auto (default: sigmoid with minmax, else linear), sigmoid, linear",
+    )
+    g.add_argument(
+        "--init", choices=("glorot", "torch"), help="weight initialisation (default glorot)"
+    )
+    g.add_argument(
+        "--scaler",
+        choices=("auto", "robust", "standard", "minmax", "none"),
+        help="preprocessing saved with the model (default auto: per-feature median/IQR, one shared "
+        "scale when all features have a similar spread)",
+    )
+    g.add_argument(
+        "--error",
+        choices=("nmse", "mae", "mse"),
+        help="the anomaly score (default nmse: the squared "
+        "error of each feature in units of its typical error on normal rows, averaged)",
+    )
+    g.add_argument(
+        "--density",
+        type=non_negative_float,
+        metavar="W",
+        help="weight of the code's local outlier "
+        "factor among the normal rows' codes in the score (default 0.5; 0 = reconstruction error alone)",
+    )
+    g.add_argument(
+        "--neighbors",
+        type=positive_int,
+        metavar="K",
+        help="--density: neighbours of a code (default 40)",
+    )
     g.add_argument("--loss", choices=("mae", "mse"), help="training loss (default mse)")
-    g.add_argument("--validation-fraction", type=number, metavar="F", help="normal training rows held out for "
-                   "early stopping and the threshold (default 0.1; 0 = none)")
+    g.add_argument(
+        "--validation-fraction",
+        type=number,
+        metavar="F",
+        help="normal training rows held out for "
+        "early stopping and the threshold (default 0.1; 0 = none)",
+    )
     _threshold_options(p)
 
 
 TRAIN_OPTIONS = {"anomaly": _options}
-HELP = {"anomaly": "anomaly detection by reconstruction error (train on normal data; --preset recipe: the "
-                   "ECG5000 tutorial)"}
+HELP = {
+    "anomaly": "anomaly detection by reconstruction error (train on normal data; --preset recipe: the "
+    "ECG5000 tutorial)"
+}
 
-_PARAMS = {"hidden": "hidden", "activation": "activation", "output_activation": "output_activation", "init": "init",
-           "scaler": "scaler", "error": "error", "loss": "loss", "threshold": "threshold", "k": "k", "q": "q",
-           "contamination": "contamination", "validation_fraction": "validation_fraction",
-           "architecture": "architecture", "members": "members", "density": "density", "neighbors": "n_neighbors"}
+_PARAMS = {
+    "hidden": "hidden",
+    "activation": "activation",
+    "output_activation": "output_activation",
+    "init": "init",
+    "scaler": "scaler",
+    "error": "error",
+    "loss": "loss",
+    "threshold": "threshold",
+    "k": "k",
+    "q": "q",
+    "contamination": "contamination",
+    "validation_fraction": "validation_fraction",
+    "architecture": "architecture",
+    "members": "members",
+    "density": "density",
+    "neighbors": "n_neighbors",
+}
 
 
 def train_params(family: str, args: argparse.Namespace) -> dict[str, Any]:
@@ -76,16 +150,29 @@ def train_params(family: str, args: argparse.Namespace) -> dict[str, Any]:
 def register(subparsers) -> None:
     """``aekit score RUN --input FILE --output scores.csv``."""
     s = subparsers.add_parser("score", help="anomaly scores of new samples (one row per input row)")
-    s.add_argument("run", metavar="RUN", help="a run folder of 'aekit train anomaly' (or a saved detector)")
-    s.add_argument("--input", required=True, metavar="PATH", help=".csv/.tsv (columns picked by name), .npy or .npz")
-    s.add_argument("--output", required=True, metavar="FILE", help=".csv or .tsv: [id,] score, is_anomaly")
+    s.add_argument(
+        "run", metavar="RUN", help="a run folder of 'aekit train anomaly' (or a saved detector)"
+    )
+    s.add_argument(
+        "--input",
+        required=True,
+        metavar="PATH",
+        help=".csv/.tsv (columns picked by name), .npy or .npz",
+    )
+    s.add_argument(
+        "--output", required=True, metavar="FILE", help=".csv or .tsv: [id,] score, is_anomaly"
+    )
     add_data_options(s, builtin=False)
     _threshold_options(s)
     from .cmd_series import add_series_data_options
 
     g = s.add_argument_group("a series run ('aekit train series')")
     add_series_data_options(g)
-    g.add_argument("--ranges", metavar="FILE", help=".csv or .tsv: the anomalous ranges (start, end, peak score)")
+    g.add_argument(
+        "--ranges",
+        metavar="FILE",
+        help=".csv or .tsv: the anomalous ranges (start, end, peak score)",
+    )
     s.add_argument("--overwrite", action="store_true", help="replace an existing output")
     s.add_argument("--quiet", action="store_true", help="no progress on stderr")
     s.set_defaults(func=cmd_score)
@@ -106,7 +193,11 @@ def _id_column(args: argparse.Namespace, config: dict):
     from ..data.tables import table_columns
 
     recorded = (config.get("data") or {}).get("id_column")
-    if args.id_column is None and recorded is not None and recorded in (table_columns(args.input) or ()):
+    if (
+        args.id_column is None
+        and recorded is not None
+        and recorded in (table_columns(args.input) or ())
+    ):
         return recorded
     return args.id_column
 
@@ -116,9 +207,9 @@ def cmd_score(args: argparse.Namespace) -> int:
 
     from .. import _io
     from .._io import refuse_existing
+    from ..data import iter_table, read_path
     from ..errors import UsageError
     from ..estimators.anomaly import score_table
-    from ..data import iter_table, read_path
     from ..estimators.persistence import read_config
     from ..recipes import load_run
     from ..training.progress import Pass
@@ -131,8 +222,10 @@ def cmd_score(args: argparse.Namespace) -> int:
     est, _, config = load_run(args.run)
     set_verbose(est, args)
     if config.get("estimator") != "AnomalyDetector":
-        raise UsageError(f"{args.run} is a {config.get('estimator')} run; 'aekit score' needs an anomaly run "
-                         f"('aekit train anomaly')")
+        raise UsageError(
+            f"{args.run} is a {config.get('estimator')} run; 'aekit score' needs an anomaly run "
+            f"('aekit train anomaly')"
+        )
     if args.output.lower().endswith(".tsv"):
         sep = "\t"
     elif args.output.lower().endswith(".csv"):
@@ -140,25 +233,46 @@ def cmd_score(args: argparse.Namespace) -> int:
     else:
         raise UsageError(f"cannot write {args.output}: expected a .csv or .tsv file")
     refuse_existing(args.output, args.overwrite, inputs=[args.input])
-    if args.threshold is not None or any(getattr(args, a) is not None for a in ("k", "q", "contamination")):
-        est.set_params(**{p: getattr(args, p) for p in ("threshold", "k", "q", "contamination")
-                          if getattr(args, p) is not None})
-    names = getattr(est, "feature_names_in_", None)  # pick the model's columns by name; others are ignored
-    options = dict(label_column=args.label_column, id_column=_id_column(args, config),
-                   columns=None if names is None else list(names))
+    if args.threshold is not None or any(
+        getattr(args, a) is not None for a in ("k", "q", "contamination")
+    ):
+        est.set_params(
+            **{
+                p: getattr(args, p)
+                for p in ("threshold", "k", "q", "contamination")
+                if getattr(args, p) is not None
+            }
+        )
+    names = getattr(
+        est, "feature_names_in_", None
+    )  # pick the model's columns by name; others are ignored
+    options = dict(
+        label_column=args.label_column,
+        id_column=_id_column(args, config),
+        columns=None if names is None else list(names),
+    )
     if Path(args.input).suffix.lower() in (".csv", ".tsv"):
-        chunks = iter_table(args.input, **options)  # streamed: memory bounded by one chunk, any file size
+        chunks = iter_table(
+            args.input, **options
+        )  # streamed: memory bounded by one chunk, any file size
     elif Path(args.input).suffix.lower() == ".npy":
         chunks = _npy_chunks(args.input)  # memory-mapped, read a chunk at a time
     else:
-        chunks = [read_path(args.input, npz_key=args.npz_key, image_size=args.image_size, **options)]
+        chunks = [
+            read_path(args.input, npz_key=args.npz_key, image_size=args.image_size, **options)
+        ]
     n = 0
-    with _io.atomic_path(args.output) as tmp, open(tmp, "w", newline="") as f, \
-            Pass(None, "score", unit="rows", verbose=0 if args.quiet else 1) as progress:
+    with (
+        _io.atomic_path(args.output) as tmp,
+        open(tmp, "w", newline="") as f,
+        Pass(None, "score", unit="rows", verbose=0 if args.quiet else 1) as progress,
+    ):
         for chunk in chunks:
             if n == 0:  # the header: the id column under its own name, as in the input
                 ident = [chunk.id_name or "id"] if chunk.ids is not None else []
-                csv.writer(f, delimiter=sep, lineterminator="\n").writerow([*ident, "score", "is_anomaly"])
+                csv.writer(f, delimiter=sep, lineterminator="\n").writerow(
+                    [*ident, "score", "is_anomaly"]
+                )
             f.write(score_table(est, chunk.x, ids=chunk.ids, sep=sep, header=False))
             n += len(chunk)
             progress.update(len(chunk))

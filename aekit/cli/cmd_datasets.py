@@ -13,8 +13,11 @@ def register(subparsers) -> None:
     dsub.add_parser("list", help="the built-in datasets").set_defaults(func=cmd_datasets_list)
     dl = dsub.add_parser("download", help="download (or verify) a built-in dataset")
     dl.add_argument("name", metavar="NAME", help=f"the dataset: {', '.join(DATASET_NAMES)}")
-    dl.add_argument("--data-dir", metavar="DIR", help="the data root to download into (default: $AEKIT_DATA, "
-                                                    "then the user cache folder)")
+    dl.add_argument(
+        "--data-dir",
+        metavar="DIR",
+        help="the data root to download into (default: $AEKIT_DATA, then the user cache folder)",
+    )
     dl.set_defaults(func=cmd_datasets_download)
 
 

@@ -22,18 +22,29 @@ def noise_spec(text: str) -> str:
 
 def _options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("model")
-    g.add_argument("--noise", type=noise_spec, action="append", metavar="SPEC",
-                   help="training noise: gaussian:FACTOR, masking:P or saltpepper:P; repeat the option or join "
-                        "with '+' to combine, applied in order")
-    g.add_argument("--channels", type=int_list, metavar="C1,C2", help="encoder conv widths, each halving the "
-                                                                      "image; the decoder mirrors them")
+    g.add_argument(
+        "--noise",
+        type=noise_spec,
+        action="append",
+        metavar="SPEC",
+        help="training noise: gaussian:FACTOR, masking:P or saltpepper:P; repeat the option or join "
+        "with '+' to combine, applied in order",
+    )
+    g.add_argument(
+        "--channels",
+        type=int_list,
+        metavar="C1,C2",
+        help="encoder conv widths, each halving the image; the decoder mirrors them",
+    )
     g.add_argument("--kernel-size", type=positive_int, metavar="K", help="conv kernel size")
     g.add_argument("--init", choices=("he", "glorot", "torch"), help="weight initialisation")
 
 
 TRAIN_OPTIONS = {"denoise": _options}
-HELP = {"denoise": "convolutional denoising autoencoder for images of any size, grayscale or RGB "
-                   "(Fashion-MNIST recipe)"}
+HELP = {
+    "denoise": "convolutional denoising autoencoder for images of any size, grayscale or RGB "
+    "(Fashion-MNIST recipe)"
+}
 
 
 def train_params(family: str, args: argparse.Namespace) -> dict[str, Any]:
@@ -41,22 +52,43 @@ def train_params(family: str, args: argparse.Namespace) -> dict[str, Any]:
     if args.noise:
         params["noise"] = "+".join(args.noise)
     names = {"channels": "channels", "kernel_size": "kernel_size", "init": "init"}
-    params.update({p: getattr(args, a) for a, p in names.items() if getattr(args, a, None) is not None})
+    params.update(
+        {p: getattr(args, a) for a, p in names.items() if getattr(args, a, None) is not None}
+    )
     return params
 
 
 def register(subparsers) -> None:
     """``aekit denoise RUN --input PATH --output PATH``."""
-    c = subparsers.add_parser("denoise", help="denoise images with a trained denoise run",
-                              description="Denoise a folder of images (written with the same names, sizes and "
-                                          "modes), one image file, or a .npy array of (n, C, H, W) or (n, H, W) "
-                                          "images in [0, 1].")
-    c.add_argument("run", metavar="RUN", help="a run folder from 'aekit train denoise' (or a saved Denoiser)")
-    c.add_argument("--input", required=True, metavar="PATH", help="a folder of images, an image, or a .npy/.npz file")
-    c.add_argument("--output", required=True, metavar="PATH", help="a folder for images, an image file, or .npy")
+    c = subparsers.add_parser(
+        "denoise",
+        help="denoise images with a trained denoise run",
+        description="Denoise a folder of images (written with the same names, sizes and "
+        "modes), one image file, or a .npy array of (n, C, H, W) or (n, H, W) "
+        "images in [0, 1].",
+    )
+    c.add_argument(
+        "run", metavar="RUN", help="a run folder from 'aekit train denoise' (or a saved Denoiser)"
+    )
+    c.add_argument(
+        "--input",
+        required=True,
+        metavar="PATH",
+        help="a folder of images, an image, or a .npy/.npz file",
+    )
+    c.add_argument(
+        "--output",
+        required=True,
+        metavar="PATH",
+        help="a folder for images, an image file, or .npy",
+    )
     c.add_argument("--npz-key", metavar="KEY", help="the array to use in a .npz file")
-    c.add_argument("--image-size", type=image_size, metavar="WxH",
-                   help=IMAGE_SIZE_HELP + " first (needed for a folder of mixed sizes)")
+    c.add_argument(
+        "--image-size",
+        type=image_size,
+        metavar="WxH",
+        help=IMAGE_SIZE_HELP + " first (needed for a folder of mixed sizes)",
+    )
     c.add_argument("--overwrite", action="store_true", help="replace an existing output")
     c.add_argument("--quiet", action="store_true", help="no progress on stderr")
     c.set_defaults(func=cmd_denoise)
@@ -73,21 +105,31 @@ def cmd_denoise(args: argparse.Namespace) -> int:
 
     est = load(args.run)
     if type(est).__name__ != "Denoiser":
-        raise UsageError(f"{args.run} holds a {type(est).__name__}, not a Denoiser; train one with "
-                         f"'aekit train denoise'")
+        raise UsageError(
+            f"{args.run} holds a {type(est).__name__}, not a Denoiser; train one with "
+            f"'aekit train denoise'"
+        )
     set_verbose(est, args)
     refuse_existing(args.output, args.overwrite, inputs=[args.input])
     check_images_fit(args.input, args.image_size)  # before any image is decoded
     data = read_path(args.input, npz_key=args.npz_key, image_size=args.image_size)
-    shape = tuple(est.input_shape_)  # (C, H, W); H == 1: a model of rows (the Python API's one-row images)
+    shape = tuple(
+        est.input_shape_
+    )  # (C, H, W); H == 1: a model of rows (the Python API's one-row images)
     if len(data.x.shape) == 2 and shape[1] != 1:
-        raise UsageError(f"{args.input} holds a table (rows of {data.x.shape[1]} values); this run denoises "
-                         f"{'x'.join(map(str, shape))} images: give an image folder or an .npy of images")
+        raise UsageError(
+            f"{args.input} holds a table (rows of {data.x.shape[1]} values); this run denoises "
+            f"{'x'.join(map(str, shape))} images: give an image folder or an .npy of images"
+        )
     denoised = est.transform(data.x)
     if Path(args.input).suffix.lower() == ".npy" and Path(args.output).suffix.lower() == ".npy":
         import numpy as np
 
-        denoised = denoised.reshape(np.load(args.input, mmap_mode="r").shape)  # (n, H, W) in -> (n, H, W) out
+        denoised = denoised.reshape(
+            np.load(args.input, mmap_mode="r").shape
+        )  # (n, H, W) in -> (n, H, W) out
     write_output(args.output, denoised, like=data, overwrite=args.overwrite)
-    print(f"wrote {len(denoised)} denoised image{'s' if len(denoised) != 1 else ''} to {args.output}")
+    print(
+        f"wrote {len(denoised)} denoised image{'s' if len(denoised) != 1 else ''} to {args.output}"
+    )
     return 0

@@ -7,23 +7,43 @@ import argparse
 from .types import positive_int
 
 # Estimator -> the run families that make it (for the help text; the parts come from aekit.export.PARTS).
-FAMILIES = {"Autoencoder": "basic/stacked", "Denoiser": "denoise", "AnomalyDetector": "anomaly", "VAE": "vae"}
+FAMILIES = {
+    "Autoencoder": "basic/stacked",
+    "Denoiser": "denoise",
+    "AnomalyDetector": "anomaly",
+    "VAE": "vae",
+}
 CHECK_SAMPLES = 5  # random inputs run through onnxruntime and PyTorch after the export
 
 
 def register(subparsers) -> None:
     """``aekit export RUN --format onnx --output model.onnx [--part PART] [--opset N] [--overwrite]``."""
     from ..export import PARTS  # free of torch: keeps 'aekit --help' fast
+
     parts = "; ".join(f"{FAMILIES[k]}: {', '.join(v)}" for k, v in PARTS.items())
-    e = subparsers.add_parser("export", help="export a run to ONNX (dynamic batch size; needs aekit[onnx])",
-                              description="Write one part of a trained run as a single .onnx file (weights inside, "
-                                          "dynamic batch axis), then compare onnxruntime's outputs with PyTorch's on "
-                                          "a few samples. Needs: pip install 'aekit[onnx]'.")
+    e = subparsers.add_parser(
+        "export",
+        help="export a run to ONNX (dynamic batch size; needs aekit[onnx])",
+        description="Write one part of a trained run as a single .onnx file (weights inside, "
+        "dynamic batch axis), then compare onnxruntime's outputs with PyTorch's on "
+        "a few samples. Needs: pip install 'aekit[onnx]'.",
+    )
     e.add_argument("run", metavar="RUN", help="a run folder of 'aekit train' (or a saved model)")
-    e.add_argument("--format", choices=("onnx",), default="onnx", help="the file format (default onnx)")
+    e.add_argument(
+        "--format", choices=("onnx",), default="onnx", help="the file format (default onnx)"
+    )
     e.add_argument("--output", required=True, metavar="FILE", help="the .onnx file to write")
-    e.add_argument("--part", metavar="PART", help=f"what to export (default: the first of the family's) - {parts}")
-    e.add_argument("--opset", type=positive_int, metavar="N", help="ONNX opset version (default: the exporter's)")
+    e.add_argument(
+        "--part",
+        metavar="PART",
+        help=f"what to export (default: the first of the family's) - {parts}",
+    )
+    e.add_argument(
+        "--opset",
+        type=positive_int,
+        metavar="N",
+        help="ONNX opset version (default: the exporter's)",
+    )
     e.add_argument("--overwrite", action="store_true", help="replace an existing output")
     e.set_defaults(func=cmd_export)
 
@@ -36,8 +56,14 @@ def cmd_export(args: argparse.Namespace) -> int:
 
     est, _, config = load_run(args.run)
     family = config.get("family")
-    path = export_onnx(est, args.output, args.part, opset=args.opset, overwrite=args.overwrite,
-                       metadata={"family": family} if isinstance(family, str) else None)
+    path = export_onnx(
+        est,
+        args.output,
+        args.part,
+        opset=args.opset,
+        overwrite=args.overwrite,
+        metadata={"family": family} if isinstance(family, str) else None,
+    )
     part = args.part or PARTS[type(est).__name__][0]
     if importlib.util.find_spec("onnxruntime") is None:
         check = "not verified: onnxruntime is not installed"

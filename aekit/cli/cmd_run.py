@@ -13,27 +13,49 @@ from .progress import set_verbose
 
 
 def register(subparsers) -> None:
-    ev = subparsers.add_parser("evaluate", help="held-out figures of a run (the keys of metrics.json)",
-                               description="Compute a run's held-out figures again (on its held-out split), or on "
-                                           "another file with --data.")
+    ev = subparsers.add_parser(
+        "evaluate",
+        help="held-out figures of a run (the keys of metrics.json)",
+        description="Compute a run's held-out figures again (on its held-out split), or on "
+        "another file with --data.",
+    )
     add_run_options(ev, overwrite=False)
     add_data_options(ev, builtin=False)
-    ev.add_argument("--data", metavar="PATH", help="evaluate on this file instead of the run's held-out data")
-    ev.add_argument("--normal-label", metavar="VALUE", help="anomaly detection: the label of normal rows")
-    ev.add_argument("--output", metavar="FILE", help="write the figures as JSON here (default: print them)")
+    ev.add_argument(
+        "--data", metavar="PATH", help="evaluate on this file instead of the run's held-out data"
+    )
+    ev.add_argument(
+        "--normal-label", metavar="VALUE", help="anomaly detection: the label of normal rows"
+    )
+    ev.add_argument(
+        "--output", metavar="FILE", help="write the figures as JSON here (default: print them)"
+    )
     ev.add_argument("--overwrite", action="store_true", help="replace an existing --output")
     ev.set_defaults(func=cmd_evaluate)
 
-    for name, helptext, func in (("encode", "samples to latent vectors (CSV: with ids or file names, and a header)",
-                                  cmd_encode),
-                                 ("reconstruct", "samples through the autoencoder and back", cmd_reconstruct)):
+    for name, helptext, func in (
+        (
+            "encode",
+            "samples to latent vectors (CSV: with ids or file names, and a header)",
+            cmd_encode,
+        ),
+        ("reconstruct", "samples through the autoencoder and back", cmd_reconstruct),
+    ):
         c = subparsers.add_parser(name, help=helptext)
         add_run_options(c)
-        c.add_argument("--input", metavar="PATH", help=".npy, .npz, .csv/.tsv or a folder of images (default: the "
-                                                      "run's held-out data)")
-        c.add_argument("--output", required=True, metavar="PATH", help=".npy, .csv/.tsv (each sample's id or file "
-                                                                     "name first, then a header), or a folder for "
-                                                                     "images")
+        c.add_argument(
+            "--input",
+            metavar="PATH",
+            help=".npy, .npz, .csv/.tsv or a folder of images (default: the run's held-out data)",
+        )
+        c.add_argument(
+            "--output",
+            required=True,
+            metavar="PATH",
+            help=".npy, .csv/.tsv (each sample's id or file "
+            "name first, then a header), or a folder for "
+            "images",
+        )
         add_data_options(c, builtin=False)
         c.set_defaults(func=func)
 
@@ -84,13 +106,21 @@ def cmd_encode(args: argparse.Namespace) -> int:
 
     est, recipe, config = _load(args)
     if not hasattr(est, "inverse_transform"):  # only latent-variable models map samples to vectors
-        raise UsageError(f"{args.run} is a {config.get('family', type(est).__name__)} run without a latent space "
-                         f"to encode to; use a basic, stacked or vae run")
+        raise UsageError(
+            f"{args.run} is a {config.get('family', type(est).__name__)} run without a latent space "
+            f"to encode to; use a basic, stacked or vae run"
+        )
     refuse_existing(args.output, args.overwrite, inputs=[args.input])
     data = _input(args, est, recipe, config)
     z = est.transform(data.x)
-    write_output(args.output, z, like=data, overwrite=args.overwrite, labels=True,
-                 columns=[f"z{i + 1}" for i in range(z.shape[1])])
+    write_output(
+        args.output,
+        z,
+        like=data,
+        overwrite=args.overwrite,
+        labels=True,
+        columns=[f"z{i + 1}" for i in range(z.shape[1])],
+    )
     print(f"wrote {len(z)} latent vectors of size {z.shape[1]} to {args.output}")
     return 0
 

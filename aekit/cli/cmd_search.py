@@ -11,24 +11,50 @@ FIGURE_QUERIES = 8  # queries drawn in the neighbours figure
 
 
 def register(subparsers) -> None:
-    ix = subparsers.add_parser("index", help="encode data with a run's model into an index for 'aekit neighbors'")
+    ix = subparsers.add_parser(
+        "index", help="encode data with a run's model into an index for 'aekit neighbors'"
+    )
     ix.add_argument("run", metavar="RUN", help="a basic, stacked or vae run folder")
-    ix.add_argument("--input", required=True, metavar="PATH", help="the items: .npy, .npz, .csv/.tsv or a folder "
-                                                                 "of images (file names or --id-column become ids)")
+    ix.add_argument(
+        "--input",
+        required=True,
+        metavar="PATH",
+        help="the items: .npy, .npz, .csv/.tsv or a folder "
+        "of images (file names or --id-column become ids)",
+    )
     ix.add_argument("--output", required=True, metavar="INDEX", help="the index folder to write")
-    ix.add_argument("--metric", choices=("euclidean", "cosine"), default="euclidean",
-                    help="distance between latent vectors (default euclidean)")
+    ix.add_argument(
+        "--metric",
+        choices=("euclidean", "cosine"),
+        default="euclidean",
+        help="distance between latent vectors (default euclidean)",
+    )
     add_data_options(ix, builtin=False)
     ix.add_argument("--overwrite", action="store_true", help="replace an existing index")
     ix.set_defaults(func=cmd_index)
 
-    nb = subparsers.add_parser("neighbors", help="the nearest items of an index to each query, with distances")
+    nb = subparsers.add_parser(
+        "neighbors", help="the nearest items of an index to each query, with distances"
+    )
     nb.add_argument("index", metavar="INDEX", help="an index folder written by 'aekit index'")
-    nb.add_argument("--query", required=True, metavar="PATH", help="the queries, read like the index's --input")
-    nb.add_argument("-k", type=positive_int, default=10, metavar="K", help="neighbours per query (default 10)")
-    nb.add_argument("--output", required=True, metavar="CSV", help="query,rank,neighbor,distance rows; for images "
-                                                                 "also a figure beside it (same name, .png)")
-    nb.add_argument("--no-figure", action="store_true", help="skip the figure of queries beside their neighbours")
+    nb.add_argument(
+        "--query", required=True, metavar="PATH", help="the queries, read like the index's --input"
+    )
+    nb.add_argument(
+        "-k", type=positive_int, default=10, metavar="K", help="neighbours per query (default 10)"
+    )
+    nb.add_argument(
+        "--output",
+        required=True,
+        metavar="CSV",
+        help="query,rank,neighbor,distance rows; for images "
+        "also a figure beside it (same name, .png)",
+    )
+    nb.add_argument(
+        "--no-figure",
+        action="store_true",
+        help="skip the figure of queries beside their neighbours",
+    )
     nb.add_argument("--overwrite", action="store_true", help="replace existing output files")
     nb.set_defaults(func=cmd_neighbors)
 
@@ -39,9 +65,14 @@ def _read(path: str, read: dict, est):
 
     names = getattr(est, "feature_names_in_", None)
     size = read.get("image_size")
-    return read_path(path, npz_key=read.get("npz_key"), label_column=read.get("label_column"),
-                     id_column=read.get("id_column"), columns=list(names) if names is not None else None,
-                     image_size=tuple(size) if size is not None else None)
+    return read_path(
+        path,
+        npz_key=read.get("npz_key"),
+        label_column=read.get("label_column"),
+        id_column=read.get("id_column"),
+        columns=list(names) if names is not None else None,
+        image_size=tuple(size) if size is not None else None,
+    )
 
 
 def _ids(data) -> list:
@@ -63,19 +94,34 @@ def cmd_index(args: argparse.Namespace) -> int:
 
     est, _, config = load_run(args.run)
     if not hasattr(est, "inverse_transform"):  # only latent-variable models map samples to vectors
-        raise UsageError(f"{args.run} is a {config.get('family', type(est).__name__)} run without a latent space "
-                         f"to search; use a basic, stacked or vae run")
+        raise UsageError(
+            f"{args.run} is a {config.get('family', type(est).__name__)} run without a latent space "
+            f"to search; use a basic, stacked or vae run"
+        )
     refuse_existing(Path(args.output) / INDEX_CONFIG, args.overwrite)
-    read = {"npz_key": args.npz_key, "label_column": args.label_column, "id_column": args.id_column,
-            "image_size": list(args.image_size) if args.image_size else None}
+    read = {
+        "npz_key": args.npz_key,
+        "label_column": args.label_column,
+        "id_column": args.id_column,
+        "image_size": list(args.image_size) if args.image_size else None,
+    }
     data = _read(args.input, read, est)
     index = LatentIndex(encoder=est, metric=args.metric).fit(data.x, ids=_ids(data))
     labels = None if data.y is None else [v.item() if hasattr(v, "item") else v for v in data.y]
-    index.save(args.output, overwrite=args.overwrite,
-               extra={"run": str(Path(args.run).resolve()), "input": str(Path(args.input).resolve()),
-                      "read": read, "labels": labels})
-    print(f"wrote an index of {len(index.ids_)} vectors of size {index.vectors_.shape[1]} ({args.metric}) "
-          f"to {args.output}")
+    index.save(
+        args.output,
+        overwrite=args.overwrite,
+        extra={
+            "run": str(Path(args.run).resolve()),
+            "input": str(Path(args.input).resolve()),
+            "read": read,
+            "labels": labels,
+        },
+    )
+    print(
+        f"wrote an index of {len(index.ids_)} vectors of size {index.vectors_.shape[1]} ({args.metric}) "
+        f"to {args.output}"
+    )
     return 0
 
 
@@ -103,7 +149,9 @@ def cmd_neighbors(args: argparse.Namespace) -> int:
     writer.writerow(["query", "rank", "neighbor", "distance"] + (["label"] if labels else []))
     for q in range(len(idx)):
         for r, (i, d) in enumerate(zip(idx[q], dist[q]), start=1):
-            writer.writerow([query_ids[q], r, index.ids_[i], repr(float(d))] + ([labels[i]] if labels else []))
+            writer.writerow(
+                [query_ids[q], r, index.ids_[i], repr(float(d))] + ([labels[i]] if labels else [])
+            )
     _io.write_text(args.output, buf.getvalue())
     print(f"wrote {idx.shape[1]} neighbours of each of {len(idx)} queries to {args.output}")
     if queries.x.ndim == 4 and not args.no_figure:
@@ -121,6 +169,14 @@ def _figure(config, est, queries, idx, dist, labels, path) -> None:
     items = _read(config["input"], config.get("read") or {}, est)
     panel_labels = None
     if labels and queries.y is not None:
-        panel_labels = [v for q in range(len(shown)) for v in [queries.y[q], *[labels[i] for i in shown[q]]]]
-    plot_neighbors(queries.x[:len(shown)], items.x[shown], path, distances=dist[:len(shown)], labels=panel_labels,
-                   title=f"nearest neighbours by latent vector ({config['metric']})")
+        panel_labels = [
+            v for q in range(len(shown)) for v in [queries.y[q], *[labels[i] for i in shown[q]]]
+        ]
+    plot_neighbors(
+        queries.x[: len(shown)],
+        items.x[shown],
+        path,
+        distances=dist[: len(shown)],
+        labels=panel_labels,
+        title=f"nearest neighbours by latent vector ({config['metric']})",
+    )

@@ -18,7 +18,9 @@ def window_arg(text: str) -> int | str:
     try:
         value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected 'auto' or a whole number of steps, got {text!r}") from None
+        raise argparse.ArgumentTypeError(
+            f"expected 'auto' or a whole number of steps, got {text!r}"
+        ) from None
     if value < 2:
         raise argparse.ArgumentTypeError(f"expected a window of at least 2 steps, got {value}")
     return value
@@ -31,50 +33,110 @@ def threshold_arg(text: str) -> str | float:
     try:
         return float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected one of {', '.join(THRESHOLDS)} or a number, got {text!r}") from None
+        raise argparse.ArgumentTypeError(
+            f"expected one of {', '.join(THRESHOLDS)} or a number, got {text!r}"
+        ) from None
 
 
 def add_series_data_options(g) -> None:
     """How a series file is read: the time column and gaps (train, score)."""
-    g.add_argument("--time-column", metavar="COL", help="the column (name or index) of each step's time; carried "
-                                                       "through to the scores")
-    g.add_argument("--fill", choices=FILLS, help="fill gaps (empty cells, NaN) instead of refusing them: linear "
-                                                 "(a straight line across the gap) or previous (the last value)")
+    g.add_argument(
+        "--time-column",
+        metavar="COL",
+        help="the column (name or index) of each step's time; carried through to the scores",
+    )
+    g.add_argument(
+        "--fill",
+        choices=FILLS,
+        help="fill gaps (empty cells, NaN) instead of refusing them: linear "
+        "(a straight line across the gap) or previous (the last value)",
+    )
 
 
 def _options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("series")
     add_series_data_options(g)
-    g.add_argument("--train-steps", type=positive_int, metavar="N", help="train on the first N steps of --data "
-                   "(default: all of it: a separate file of normal steps, as the UCR archive's *_TRAIN)")
-    g.add_argument("--window", type=window_arg, metavar="W", help="steps per window (default auto: the signal's "
-                   "dominant period, from its autocorrelation; recorded in config.json)")
-    g.add_argument("--stride", type=positive_int, metavar="S", help="steps between windows (default 1)")
-    g.add_argument("--aggregate", choices=("max", "mean"), help="a step's score: the highest (default) or the mean "
-                   "error of the windows covering it")
+    g.add_argument(
+        "--train-steps",
+        type=positive_int,
+        metavar="N",
+        help="train on the first N steps of --data "
+        "(default: all of it: a separate file of normal steps, as the UCR archive's *_TRAIN)",
+    )
+    g.add_argument(
+        "--window",
+        type=window_arg,
+        metavar="W",
+        help="steps per window (default auto: the signal's "
+        "dominant period, from its autocorrelation; recorded in config.json)",
+    )
+    g.add_argument(
+        "--stride", type=positive_int, metavar="S", help="steps between windows (default 1)"
+    )
+    g.add_argument(
+        "--aggregate",
+        choices=("max", "mean"),
+        help="a step's score: the highest (default) or the mean error of the windows covering it",
+    )
     m = p.add_argument_group("model")
-    m.add_argument("--channels", type=int_list, metavar="C1,C2", help="encoder conv widths (default 32,16)")
+    m.add_argument(
+        "--channels", type=int_list, metavar="C1,C2", help="encoder conv widths (default 32,16)"
+    )
     m.add_argument("--kernel-size", type=positive_int, metavar="K", help="conv taps (default 7)")
     m.add_argument("--no-latent", action="store_true", help="no dense code: fully convolutional")
-    m.add_argument("--scaler", choices=("standard", "minmax", "none"),
-                   help="scaling fitted on the training stretch (default standard: per channel)")
+    m.add_argument(
+        "--scaler",
+        choices=("standard", "minmax", "none"),
+        help="scaling fitted on the training stretch (default standard: per channel)",
+    )
     m.add_argument("--error", choices=("mse", "mae"), help="a window's error (default mse)")
     m.add_argument("--loss", choices=("mse", "mae"), help="training loss (default mse)")
     t = p.add_argument_group("threshold")
-    t.add_argument("--threshold", type=threshold_arg, metavar="RULE",
-                   help="max (default: margin x the highest training score), mean_std, percentile, contamination, "
-                        "mad, or a number")
-    t.add_argument("--margin", type=positive_float, metavar="M", help="max: the factor (default 1.5)")
-    t.add_argument("--k", type=non_negative_float, metavar="K", help="mean_std / mad: number of (robust) stds (default 3)")
+    t.add_argument(
+        "--threshold",
+        type=threshold_arg,
+        metavar="RULE",
+        help="max (default: margin x the highest training score), mean_std, percentile, contamination, "
+        "mad, or a number",
+    )
+    t.add_argument(
+        "--margin", type=positive_float, metavar="M", help="max: the factor (default 1.5)"
+    )
+    t.add_argument(
+        "--k",
+        type=non_negative_float,
+        metavar="K",
+        help="mean_std / mad: number of (robust) stds (default 3)",
+    )
     t.add_argument("--q", type=number, metavar="Q", help="percentile: 0-100 (default 99)")
-    t.add_argument("--contamination", type=number, metavar="F", help="contamination: expected fraction in (0, 1)")
+    t.add_argument(
+        "--contamination",
+        type=number,
+        metavar="F",
+        help="contamination: expected fraction in (0, 1)",
+    )
 
 
 TRAIN_OPTIONS = {"series": _options}
-HELP = {"series": "anomalous steps and ranges of one long signal (train on a normal stretch; 1-D conv autoencoder)"}
+HELP = {
+    "series": "anomalous steps and ranges of one long signal (train on a normal stretch; 1-D conv autoencoder)"
+}
 
-_PARAMS = ("window", "stride", "aggregate", "channels", "kernel_size", "scaler", "error", "loss", "threshold", "margin",
-           "k", "q", "contamination")
+_PARAMS = (
+    "window",
+    "stride",
+    "aggregate",
+    "channels",
+    "kernel_size",
+    "scaler",
+    "error",
+    "loss",
+    "threshold",
+    "margin",
+    "k",
+    "q",
+    "contamination",
+)
 
 
 def train_params(family: str, args: argparse.Namespace) -> dict[str, Any]:
@@ -105,7 +167,11 @@ def cmd_score_series(args: argparse.Namespace) -> int:
         refuse_existing(out, args.overwrite, inputs=[args.input])
     if args.output == getattr(args, "ranges", None):
         raise UsageError(f"--output and --ranges are both {args.output}; give two files")
-    overrides = {p: getattr(args, p) for p in ("threshold", "k", "q", "contamination") if getattr(args, p) is not None}
+    overrides = {
+        p: getattr(args, p)
+        for p in ("threshold", "k", "q", "contamination")
+        if getattr(args, p) is not None
+    }
     if overrides:
         est.set_params(**overrides)
         est._strategy()  # a bad rule fails before anything is read
@@ -113,9 +179,12 @@ def cmd_score_series(args: argparse.Namespace) -> int:
     for opt in ("time_column", "fill"):
         if getattr(args, opt, None) is not None:
             setattr(spec, opt, getattr(args, opt))
-    steps, ranges = score_file(est, args.input, args.output, ranges_path=getattr(args, "ranges", None), spec=spec)
+    steps, ranges = score_file(
+        est, args.input, args.output, ranges_path=getattr(args, "ranges", None), spec=spec
+    )
     where = f"; {ranges} ranges to {args.ranges}" if getattr(args, "ranges", None) else ""
-    print(f"wrote {steps} step scores to {args.output} (window {est.window_}, threshold {est.threshold_:.6g}, "
-          f"{ranges} anomalous ranges){where}")
+    print(
+        f"wrote {steps} step scores to {args.output} (window {est.window_}, threshold {est.threshold_:.6g}, "
+        f"{ranges} anomalous ranges){where}"
+    )
     return 0
-

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from .helptext import family_defaults, fill_when_printed
 from .options import COMMON_PARAMS, add_train_options, data_spec
@@ -16,18 +17,29 @@ def register(subparsers, family_modules: Sequence[Any]) -> None:
     fams = train.add_subparsers(dest="family", metavar="FAMILY", parser_class=type(train))
     for mod in family_modules:
         for family, add_options in mod.TRAIN_OPTIONS.items():
-            fp = fams.add_parser(family, help=getattr(mod, "HELP", {}).get(family),
-                                 description=getattr(mod, "HELP", {}).get(family))
+            fp = fams.add_parser(
+                family,
+                help=getattr(mod, "HELP", {}).get(family),
+                description=getattr(mod, "HELP", {}).get(family),
+            )
             add_train_options(fp)
             add_options(fp)
             fp.set_defaults(func=cmd_train, family_module=mod)
-            fill_when_printed(fp, family_defaults(family))  # each family's own defaults, looked up on --help
+            fill_when_printed(
+                fp, family_defaults(family)
+            )  # each family's own defaults, looked up on --help
 
 
 def train_params(args: argparse.Namespace) -> dict[str, Any]:
     """Estimator parameters from the command line; the recipe adds its defaults and resolves the preset."""
     params: dict[str, Any] = {} if args.preset is None else {"preset": args.preset}
-    params.update({p: getattr(args, a) for a, p in COMMON_PARAMS.items() if getattr(args, a, None) is not None})
+    params.update(
+        {
+            p: getattr(args, a)
+            for a, p in COMMON_PARAMS.items()
+            if getattr(args, a, None) is not None
+        }
+    )
     params.update(args.family_module.train_params(args.family, args))
     return params
 
@@ -56,8 +68,10 @@ def cmd_train(args: argparse.Namespace) -> int:
 
         most, why = distributed.max_processes(resolve_device(args.device or "auto"))
         if args.nproc > most:
-            raise UsageError(f"--nproc {args.nproc}: this machine can run at most {most} training processes "
-                             f"({why}); pass --nproc {most} or fewer")
+            raise UsageError(
+                f"--nproc {args.nproc}: this machine can run at most {most} training processes "
+                f"({why}); pass --nproc {most} or fewer"
+            )
         return distributed.launch(_without_nproc(args.argv), args.nproc)
     params = train_params(args)
     if args.out is not None and not args.out.strip():
@@ -71,13 +85,23 @@ def cmd_train(args: argparse.Namespace) -> int:
         from ..training.tensorboard import require_tensorboard
 
         require_tensorboard()  # a missing package is one line before any data is read
-    est, metrics = train_run(args.family, params, data_spec(args), out, overwrite=args.overwrite,
-                             resume=args.resume, figures=not args.no_figures, tensorboard=args.tensorboard)
+    est, metrics = train_run(
+        args.family,
+        params,
+        data_spec(args),
+        out,
+        overwrite=args.overwrite,
+        resume=args.resume,
+        figures=not args.no_figures,
+        tensorboard=args.tensorboard,
+    )
     if not distributed.is_main_process():
         return 0
     print(f"run folder: {out}")
     print(" ".join(f"{k}={_fmt(v)}" for k, v in metrics.items() if not isinstance(v, (list, dict))))
-    for warning in metrics.get("warnings", []):  # a result that is not useful says so (also in metrics.json)
+    for warning in metrics.get(
+        "warnings", []
+    ):  # a result that is not useful says so (also in metrics.json)
         sys.stderr.write(f"aekit: warning: {warning}\n")
     return 0
 

@@ -13,18 +13,28 @@ from .types import int_list, non_negative_float, non_negative_int, positive_int
 
 def _options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("model")
-    g.add_argument("--beta", type=non_negative_float, metavar="B", help="weight of the KL term (1: the ELBO)")
-    g.add_argument("--likelihood", choices=("bernoulli", "gaussian"),
-                   help="decoder distribution: bernoulli for binary images (--dataset mnist is then "
-                        "binarized at 0.5), gaussian for gray levels")
-    g.add_argument("--kl", choices=("analytic", "mc"), help="KL estimate in training: closed form or "
-                                                             "the single-sample Monte Carlo estimate")
+    g.add_argument(
+        "--beta", type=non_negative_float, metavar="B", help="weight of the KL term (1: the ELBO)"
+    )
+    g.add_argument(
+        "--likelihood",
+        choices=("bernoulli", "gaussian"),
+        help="decoder distribution: bernoulli for binary images (--dataset mnist is then "
+        "binarized at 0.5), gaussian for gray levels",
+    )
+    g.add_argument(
+        "--kl",
+        choices=("analytic", "mc"),
+        help="KL estimate in training: closed form or the single-sample Monte Carlo estimate",
+    )
     g.add_argument("--channels", type=int_list, metavar="C1,C2", help="encoder conv widths")
     g.add_argument("--init", choices=("glorot", "torch"), help="weight initialisation")
 
 
 TRAIN_OPTIONS = {"vae": _options}
-HELP = {"vae": "convolutional variational autoencoder: generate and interpolate images (binarized MNIST recipe)"}
+HELP = {
+    "vae": "convolutional variational autoencoder: generate and interpolate images (binarized MNIST recipe)"
+}
 
 
 def train_params(family: str, args: argparse.Namespace) -> dict[str, Any]:
@@ -32,8 +42,15 @@ def train_params(family: str, args: argparse.Namespace) -> dict[str, Any]:
     return {a: getattr(args, a) for a in names if getattr(args, a, None) is not None}
 
 
-def _write_images(images, output: str, overwrite: bool, *, strip: bool = False, title: str | None = None,
-                  inputs=()) -> None:
+def _write_images(
+    images,
+    output: str,
+    overwrite: bool,
+    *,
+    strip: bool = False,
+    title: str | None = None,
+    inputs=(),
+) -> None:
     """A .png figure (grid, or one row with ``strip``) or the raw (n, C, H, W) array as .npy."""
     from .. import plots
     from .._io import refuse_existing
@@ -56,7 +73,9 @@ def _load_vae(path: str):
 
     est, recipe, config = load_run(path)
     if type(est).__name__ != "VAE":
-        raise UsageError(f"{path} holds a {type(est).__name__}, not a VAE; train one with 'aekit train vae'")
+        raise UsageError(
+            f"{path} holds a {type(est).__name__}, not a VAE; train one with 'aekit train vae'"
+        )
     return est, recipe, config
 
 
@@ -77,7 +96,9 @@ def cmd_interpolate(args: argparse.Namespace) -> int:
     set_verbose(est, args)
     if args.input is not None:
         if args.from_ is not None or args.to is not None:
-            raise UsageError("give either --from I --to J (test-set indices) or --input A B (two images), not both")
+            raise UsageError(
+                "give either --from I --to J (test-set indices) or --input A B (two images), not both"
+            )
         ends = []
         for path in args.input:
             args_one = argparse.Namespace(**{**vars(args), "input": path})
@@ -85,16 +106,24 @@ def cmd_interpolate(args: argparse.Namespace) -> int:
         what = " -> ".join(Path(p).name for p in args.input)
     else:
         if args.from_ is None or args.to is None:
-            raise UsageError("give --from I --to J (indices into the run's test data) or --input A B (two images)")
-        data = binarize_for(est, recipe.load_eval_data(run_spec(args, config), int(config.get("seed", 0))))
+            raise UsageError(
+                "give --from I --to J (indices into the run's test data) or --input A B (two images)"
+            )
+        data = binarize_for(
+            est, recipe.load_eval_data(run_spec(args, config), int(config.get("seed", 0)))
+        )
         for i in (args.from_, args.to):
             if not 0 <= i < len(data):
-                raise UsageError(f"index {i} is out of range: the run's test data has {len(data)} samples "
-                                 f"(0..{len(data) - 1})")
+                raise UsageError(
+                    f"index {i} is out of range: the run's test data has {len(data)} samples "
+                    f"(0..{len(data) - 1})"
+                )
         ends = [data.x[args.from_], data.x[args.to]]
         what = f"test image {args.from_} -> {args.to}"
     strip = est.interpolate(ends[0], ends[1], steps=args.steps, method=args.method)
-    _write_images(strip, args.output, args.overwrite, strip=True, title=what, inputs=args.input or ())
+    _write_images(
+        strip, args.output, args.overwrite, strip=True, title=what, inputs=args.input or ()
+    )
     print(f"wrote {len(strip)} interpolation steps ({what}) to {args.output}")
     return 0
 
@@ -104,21 +133,56 @@ def register(subparsers) -> None:
     vae_run = "a run folder of 'aekit train vae' (or a saved VAE)"
     s = subparsers.add_parser("sample", help="generate images with a trained VAE")
     add_run_options(s, run_help=vae_run, data_dir=False)
-    s.add_argument("--n", type=positive_int, default=64, metavar="N", help="number of images (default 64)")
-    s.add_argument("--output", required=True, metavar="FILE", help=".png (a grid) or .npy (n, C, H, W) in [0, 1]")
-    s.add_argument("--seed", type=non_negative_int, metavar="N", help="seed of z (default: the run's seed)")
+    s.add_argument(
+        "--n", type=positive_int, default=64, metavar="N", help="number of images (default 64)"
+    )
+    s.add_argument(
+        "--output",
+        required=True,
+        metavar="FILE",
+        help=".png (a grid) or .npy (n, C, H, W) in [0, 1]",
+    )
+    s.add_argument(
+        "--seed", type=non_negative_int, metavar="N", help="seed of z (default: the run's seed)"
+    )
     s.set_defaults(func=cmd_sample)
 
-    i = subparsers.add_parser("interpolate", help="decode a straight (or spherical) path between two images' codes")
+    i = subparsers.add_parser(
+        "interpolate", help="decode a straight (or spherical) path between two images' codes"
+    )
     add_run_options(i, run_help=vae_run)
-    i.add_argument("--from", dest="from_", type=non_negative_int, metavar="I", help="index into the run's held-out "
-                                                                                  "data")
-    i.add_argument("--to", type=non_negative_int, metavar="J", help="index into the run's held-out data")
-    i.add_argument("--input", nargs=2, metavar=("A", "B"), help="two image files (or .npy of one image) instead")
-    i.add_argument("--steps", type=positive_int, default=10, metavar="N", help="images in the strip (default 10)")
-    i.add_argument("--method", choices=("linear", "slerp"), default="linear",
-                   help="linear (a straight line) or slerp (spherical; keeps the norm of prior samples) "
-                        "(default linear)")
-    i.add_argument("--output", required=True, metavar="FILE", help=".png (one row) or .npy (steps, C, H, W)")
+    i.add_argument(
+        "--from",
+        dest="from_",
+        type=non_negative_int,
+        metavar="I",
+        help="index into the run's held-out data",
+    )
+    i.add_argument(
+        "--to", type=non_negative_int, metavar="J", help="index into the run's held-out data"
+    )
+    i.add_argument(
+        "--input",
+        nargs=2,
+        metavar=("A", "B"),
+        help="two image files (or .npy of one image) instead",
+    )
+    i.add_argument(
+        "--steps",
+        type=positive_int,
+        default=10,
+        metavar="N",
+        help="images in the strip (default 10)",
+    )
+    i.add_argument(
+        "--method",
+        choices=("linear", "slerp"),
+        default="linear",
+        help="linear (a straight line) or slerp (spherical; keeps the norm of prior samples) "
+        "(default linear)",
+    )
+    i.add_argument(
+        "--output", required=True, metavar="FILE", help=".png (one row) or .npy (steps, C, H, W)"
+    )
     add_data_options(i, builtin=False)
     i.set_defaults(func=cmd_interpolate)

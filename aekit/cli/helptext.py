@@ -8,10 +8,13 @@ moment it prints, and appends ``(default: X)`` to every option that sets an esti
 from __future__ import annotations
 
 import argparse
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 
-def fill_when_printed(parser: argparse.ArgumentParser, fill: Callable[[argparse.ArgumentParser], None]) -> None:
+def fill_when_printed(
+    parser: argparse.ArgumentParser, fill: Callable[[argparse.ArgumentParser], None]
+) -> None:
     """Run ``fill(parser)`` once, just before ``parser``'s help is first formatted."""
     plain = parser.format_help
 
@@ -40,7 +43,9 @@ def family_defaults(family: str) -> Callable[[argparse.ArgumentParser], None]:
         from ..recipes import get_recipe
 
         recipe = get_recipe(family)
-        params = recipe.build({}).get_params(deep=False)  # the estimator's defaults under the recipe's
+        params = recipe.build({}).get_params(
+            deep=False
+        )  # the estimator's defaults under the recipe's
         for action in parser._actions:
             if action.dest == "out" and action.help is not None:
                 action.help = action.help.replace("FAMILY", family)

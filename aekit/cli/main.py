@@ -15,7 +15,7 @@ import importlib
 import logging
 import signal
 import sys
-from typing import Sequence
+from collections.abc import Sequence
 
 from .. import __version__
 from . import signals
@@ -31,7 +31,9 @@ class Parser(argparse.ArgumentParser):
     """argparse with one-line errors and exit code 2."""
 
     def error(self, message: str):  # argparse prints usage + message over several lines by default
-        self.exit(2, f"{self.prog}: error: {' '.join(message.split())} (see '{self.prog} --help')\n")
+        self.exit(
+            2, f"{self.prog}: error: {' '.join(message.split())} (see '{self.prog} --help')\n"
+        )
 
 
 def _module(name: str):
@@ -39,8 +41,11 @@ def _module(name: str):
 
 
 def build_parser() -> Parser:
-    parser = Parser(prog="aekit", description="Autoencoders for real work: train, encode, denoise, "
-                                              "detect anomalies and generate, on built-in data or your own.")
+    parser = Parser(
+        prog="aekit",
+        description="Autoencoders for real work: train, encode, denoise, "
+        "detect anomalies and generate, on built-in data or your own.",
+    )
     parser.add_argument("--version", action="version", version=f"aekit {__version__}")
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
     parser.add_argument("-v", "--verbose", action="store_true", help="log what happens")
@@ -66,10 +71,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     args.argv = list(sys.argv[1:] if argv is None else argv)
     if getattr(args, "func", None) is None:
-        parser.print_help() if args.command is None else parser.parse_args([*(argv or sys.argv[1:]), "--help"])
+        parser.print_help() if args.command is None else parser.parse_args(
+            [*(argv or sys.argv[1:]), "--help"]
+        )
         return 2
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
-                        format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
     if not args.debug:  # library warnings would break the one-line error contract
         import warnings
 
@@ -153,7 +162,9 @@ def _run(args: argparse.Namespace) -> int:
         if args.debug:
             raise
         if _reports():
-            sys.stderr.write("aekit: error: out of memory; use smaller sizes (batch, layers, images, samples)\n")
+            sys.stderr.write(
+                "aekit: error: out of memory; use smaller sizes (batch, layers, images, samples)\n"
+            )
         return 1
     except Exception as exc:  # a bug: still one line, and the way to see more
         if signals.received() is not None:
@@ -163,8 +174,10 @@ def _run(args: argparse.Namespace) -> int:
         # Under torchrun a process whose peer failed sees a RuntimeError from the collective; the
         # failed peer reports the cause.
         if _reports() or not isinstance(exc, RuntimeError):
-            sys.stderr.write(f"aekit: internal error: {type(exc).__name__}: {one_line(exc)} "
-                             f"(rerun with --debug for the traceback)\n")
+            sys.stderr.write(
+                f"aekit: internal error: {type(exc).__name__}: {one_line(exc)} "
+                f"(rerun with --debug for the traceback)\n"
+            )
         return 1
 
 
@@ -182,14 +195,19 @@ def _os_error(exc: OSError) -> str:
 
     from ..errors import one_line
 
-    storage = {errno.ENOSPC: "no space left on device", errno.EDQUOT: "disk quota exceeded",
-               errno.EFBIG: "file too large for this system's limits"}
+    storage = {
+        errno.ENOSPC: "no space left on device",
+        errno.EDQUOT: "disk quota exceeded",
+        errno.EFBIG: "file too large for this system's limits",
+    }
     if exc.errno is None and "requested and" in str(exc):  # numpy's short write, without an errno
         return "no space left on device (a write was cut short)"
     reason = storage.get(exc.errno) or one_line(exc.strerror or exc).lower()
     if not getattr(exc, "filename", None):
         return reason
-    return f"{reason} writing {exc.filename}" if exc.errno in storage else f"{reason}: {exc.filename}"
+    return (
+        f"{reason} writing {exc.filename}" if exc.errno in storage else f"{reason}: {exc.filename}"
+    )
 
 
 if __name__ == "__main__":  # pragma: no cover

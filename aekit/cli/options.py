@@ -4,13 +4,30 @@ from __future__ import annotations
 
 import argparse
 
-from .types import (IMAGE_SIZE_HELP, epochs_arg, fraction, image_size, memory_size, non_negative_int, positive_float,
-                    positive_int)
+from .types import (
+    IMAGE_SIZE_HELP,
+    epochs_arg,
+    fraction,
+    image_size,
+    memory_size,
+    non_negative_int,
+    positive_float,
+    positive_int,
+)
 
 # `aekit train` options every family takes -> the estimator parameter of the same meaning.
-COMMON_PARAMS = {"epochs": "epochs", "batch_size": "batch_size", "lr": "lr", "latent_dim": "latent_dim",
-                 "schedule": "schedule", "precision": "precision", "patience": "patience", "seed": "seed",
-                 "device": "device", "threads": "threads"}
+COMMON_PARAMS = {
+    "epochs": "epochs",
+    "batch_size": "batch_size",
+    "lr": "lr",
+    "latent_dim": "latent_dim",
+    "schedule": "schedule",
+    "precision": "precision",
+    "patience": "patience",
+    "seed": "seed",
+    "device": "device",
+    "threads": "threads",
+}
 # The built-in datasets (aekit.data.DATASETS, named here so that building the parser imports nothing heavy;
 # tests/cli/test_help.py checks that the two agree).
 DATASET_NAMES = ("mnist", "fashion-mnist", "binarized-mnist", "ecg5000")
@@ -22,25 +39,49 @@ def add_data_options(p: argparse.ArgumentParser, *, builtin: bool = True) -> Non
     g = p.add_argument_group("data")
     if builtin:
         src = g.add_mutually_exclusive_group()
-        src.add_argument("--dataset", metavar="NAME", help=f"a built-in dataset: {', '.join(DATASET_NAMES)} "
-                                                         f"(default: the family's recipe; see 'aekit datasets list')")
-        src.add_argument("--data", metavar="PATH", help="your own data: .npy, .npz, .csv, .tsv or a folder of images "
-                                                      "(class sub-folders are labels)")
-        g.add_argument("--data-dir", metavar="DIR", help="root of the built-in datasets (default: $AEKIT_DATA, "
-                                                       "then the user cache folder)")
+        src.add_argument(
+            "--dataset",
+            metavar="NAME",
+            help=f"a built-in dataset: {', '.join(DATASET_NAMES)} "
+            f"(default: the family's recipe; see 'aekit datasets list')",
+        )
+        src.add_argument(
+            "--data",
+            metavar="PATH",
+            help="your own data: .npy, .npz, .csv, .tsv or a folder of images "
+            "(class sub-folders are labels)",
+        )
+        g.add_argument(
+            "--data-dir",
+            metavar="DIR",
+            help="root of the built-in datasets (default: $AEKIT_DATA, then the user cache folder)",
+        )
     g.add_argument("--npz-key", metavar="KEY", help="the array to use in a .npz file")
-    g.add_argument("--label-column", metavar="COL", help="CSV column (name or index) holding labels")
-    g.add_argument("--id-column", metavar="COL", help="CSV column (name or index) carried through as an id")
+    g.add_argument(
+        "--label-column", metavar="COL", help="CSV column (name or index) holding labels"
+    )
+    g.add_argument(
+        "--id-column", metavar="COL", help="CSV column (name or index) carried through as an id"
+    )
     g.add_argument("--image-size", type=image_size, metavar="WxH", help=IMAGE_SIZE_HELP)
 
 
-def add_run_options(p: argparse.ArgumentParser, *, run_help: str = RUN_HELP, data_dir: bool = True,
-                    overwrite: bool = True) -> None:
+def add_run_options(
+    p: argparse.ArgumentParser,
+    *,
+    run_help: str = RUN_HELP,
+    data_dir: bool = True,
+    overwrite: bool = True,
+) -> None:
     """What every command on a finished run takes: RUN, --data-dir (built-in data), --overwrite, --quiet."""
     p.add_argument("run", metavar="RUN", help=run_help)
     if data_dir:
-        p.add_argument("--data-dir", metavar="DIR", help="root of the built-in datasets (default: the root the run "
-                                                       "was trained with, then $AEKIT_DATA, then the user cache)")
+        p.add_argument(
+            "--data-dir",
+            metavar="DIR",
+            help="root of the built-in datasets (default: the root the run "
+            "was trained with, then $AEKIT_DATA, then the user cache)",
+        )
     if overwrite:
         p.add_argument("--overwrite", action="store_true", help="replace an existing output")
     p.add_argument("--quiet", action="store_true", help="no progress on stderr")
@@ -49,59 +90,130 @@ def add_run_options(p: argparse.ArgumentParser, *, run_help: str = RUN_HELP, dat
 def add_train_options(p: argparse.ArgumentParser) -> None:
     """Options every ``aekit train FAMILY`` takes. None means: the recipe's own default (shown by --help)."""
     add_data_options(p)
-    p.add_argument("--validation-split", type=fraction, metavar="F",
-                   help="fraction of your own data held out for validation (default 0.2)")
+    p.add_argument(
+        "--validation-split",
+        type=fraction,
+        metavar="F",
+        help="fraction of your own data held out for validation (default 0.2)",
+    )
     g = p.add_argument_group("data larger than memory")
-    g.add_argument("--stream", action="store_true", default=None, help="read --data from disk batch by batch "
-                   "(.npy memory-mapped; CSV, Parquet and image folders converted to .npy first)")
-    g.add_argument("--no-stream", action="store_false", dest="stream", help="always load --data into memory")
-    g.add_argument("--memory-cap", type=memory_size, metavar="SIZE", help="stream --data when reading it would "
-                   "take more memory than this, e.g. 2G (default: $AEKIT_MEMORY_CAP, else 1/4 of the memory)")
+    g.add_argument(
+        "--stream",
+        action="store_true",
+        default=None,
+        help="read --data from disk batch by batch "
+        "(.npy memory-mapped; CSV, Parquet and image folders converted to .npy first)",
+    )
+    g.add_argument(
+        "--no-stream", action="store_false", dest="stream", help="always load --data into memory"
+    )
+    g.add_argument(
+        "--memory-cap",
+        type=memory_size,
+        metavar="SIZE",
+        help="stream --data when reading it would "
+        "take more memory than this, e.g. 2G (default: $AEKIT_MEMORY_CAP, else 1/4 of the memory)",
+    )
     t = p.add_argument_group("training")
-    t.add_argument("--epochs", type=epochs_arg, metavar="N", help="passes over the data, or 'auto': as many as give "
-                   "the family's budget of optimizer steps on the data at hand")
-    t.add_argument("--batch-size", type=positive_int, metavar="N", help="samples per optimizer step")
+    t.add_argument(
+        "--epochs",
+        type=epochs_arg,
+        metavar="N",
+        help="passes over the data, or 'auto': as many as give "
+        "the family's budget of optimizer steps on the data at hand",
+    )
+    t.add_argument(
+        "--batch-size", type=positive_int, metavar="N", help="samples per optimizer step"
+    )
     t.add_argument("--lr", type=positive_float, metavar="LR", help="Adam's (peak) learning rate")
     t.add_argument("--latent-dim", type=positive_int, metavar="N", help="size of the code vector")
-    t.add_argument("--schedule", choices=("constant", "onecycle"), help="learning-rate schedule: constant, or "
-                   "onecycle (warm up to --lr, then cosine decay)")
-    t.add_argument("--patience", type=positive_int, metavar="N", help="early stopping after N epochs without "
-                                                                    "validation improvement (the best epoch is kept)")
-    t.add_argument("--preset", metavar="NAME", help="a named set of the family's settings, under the options given")
-    t.add_argument("--seed", type=non_negative_int, metavar="N", help="seeds the weights, the split and every "
-                                                                    "random draw")
-    t.add_argument("--device", metavar="DEV", help="auto (CUDA, then MPS, then CPU), cpu, cuda, cuda:1, mps")
-    t.add_argument("--threads", type=positive_int, metavar="N", help="CPU threads inside each op (default: "
-                   "aekit's choice from the model's work per step and the cores free now; recorded in config.json)")
-    t.add_argument("--precision", choices=("fp32", "bf16"), help="bf16: bfloat16 autocast in training (for "
-                   "GPUs; weights stay fp32)")
-    t.add_argument("--nproc", type=positive_int, metavar="N", help="train with N processes on this machine "
-                   "(torchrun + DistributedDataParallel; one per GPU, or gloo on the CPU); --batch-size stays "
-                   "the global batch")
+    t.add_argument(
+        "--schedule",
+        choices=("constant", "onecycle"),
+        help="learning-rate schedule: constant, or onecycle (warm up to --lr, then cosine decay)",
+    )
+    t.add_argument(
+        "--patience",
+        type=positive_int,
+        metavar="N",
+        help="early stopping after N epochs without "
+        "validation improvement (the best epoch is kept)",
+    )
+    t.add_argument(
+        "--preset",
+        metavar="NAME",
+        help="a named set of the family's settings, under the options given",
+    )
+    t.add_argument(
+        "--seed",
+        type=non_negative_int,
+        metavar="N",
+        help="seeds the weights, the split and every random draw",
+    )
+    t.add_argument(
+        "--device", metavar="DEV", help="auto (CUDA, then MPS, then CPU), cpu, cuda, cuda:1, mps"
+    )
+    t.add_argument(
+        "--threads",
+        type=positive_int,
+        metavar="N",
+        help="CPU threads inside each op (default: "
+        "aekit's choice from the model's work per step and the cores free now; recorded in config.json)",
+    )
+    t.add_argument(
+        "--precision",
+        choices=("fp32", "bf16"),
+        help="bf16: bfloat16 autocast in training (for GPUs; weights stay fp32)",
+    )
+    t.add_argument(
+        "--nproc",
+        type=positive_int,
+        metavar="N",
+        help="train with N processes on this machine "
+        "(torchrun + DistributedDataParallel; one per GPU, or gloo on the CPU); --batch-size stays "
+        "the global batch",
+    )
     r = p.add_argument_group("run folder")
     r.add_argument("--out", metavar="RUN", help="run folder to write (default runs/FAMILY)")
-    r.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
+    r.add_argument(
+        "--resume", action="store_true", help="continue the run in --out from its last checkpoint"
+    )
     r.add_argument("--overwrite", action="store_true", help="replace an existing run folder")
     r.add_argument("--no-figures", action="store_true", help="skip drawing figures")
-    r.add_argument("--tensorboard", action="store_true", help="also write TensorBoard logs to RUN/tensorboard "
-                   "(losses, learning rate, images, latent projector); needs pip install 'aekit[tensorboard]'")
-    p.add_argument("--quiet", action="store_true", help="no progress on stderr (by default a bar on a terminal, "
-                                                        "else one line per epoch)")
+    r.add_argument(
+        "--tensorboard",
+        action="store_true",
+        help="also write TensorBoard logs to RUN/tensorboard "
+        "(losses, learning rate, images, latent projector); needs pip install 'aekit[tensorboard]'",
+    )
+    p.add_argument(
+        "--quiet",
+        action="store_true",
+        help="no progress on stderr (by default a bar on a terminal, else one line per epoch)",
+    )
 
 
 def data_spec(args: argparse.Namespace):
     """The :class:`~aekit.recipes.DataSpec` that the data options describe."""
     from ..recipes import DataSpec
 
-    spec = DataSpec(dataset=getattr(args, "dataset", None), data=getattr(args, "data", None),
-                    data_dir=getattr(args, "data_dir", None), npz_key=args.npz_key, label_column=args.label_column,
-                    normal_label=getattr(args, "normal_label", None), id_column=args.id_column,
-                    image_size=args.image_size)
+    spec = DataSpec(
+        dataset=getattr(args, "dataset", None),
+        data=getattr(args, "data", None),
+        data_dir=getattr(args, "data_dir", None),
+        npz_key=args.npz_key,
+        label_column=args.label_column,
+        normal_label=getattr(args, "normal_label", None),
+        id_column=args.id_column,
+        image_size=args.image_size,
+    )
     if getattr(args, "validation_split", None) is not None:
         spec.validation_split = args.validation_split
     spec.stream, spec.memory_cap = getattr(args, "stream", None), getattr(args, "memory_cap", None)
-    spec.time_column, spec.fill, spec.train_steps = (getattr(args, a, None)  # a series' options (cmd_series)
-                                                     for a in ("time_column", "fill", "train_steps"))
+    spec.time_column, spec.fill, spec.train_steps = (
+        getattr(args, a, None)  # a series' options (cmd_series)
+        for a in ("time_column", "fill", "train_steps")
+    )
     return spec
 
 
@@ -130,5 +242,11 @@ def read_for_model(args: argparse.Namespace, est, config: dict | None = None):
     recorded = ((config or {}).get("data") or {}).get("id_column")
     if id_column is None and recorded is not None and recorded in (table_columns(args.input) or ()):
         id_column = recorded
-    return read_path(args.input, npz_key=args.npz_key, label_column=args.label_column, id_column=id_column,
-                     columns=list(names) if names is not None else None, image_size=args.image_size)
+    return read_path(
+        args.input,
+        npz_key=args.npz_key,
+        label_column=args.label_column,
+        id_column=id_column,
+        columns=list(names) if names is not None else None,
+        image_size=args.image_size,
+    )

@@ -8,7 +8,9 @@ import argparse
 def _plain(text: str) -> str:
     """``text`` if it is written as a plain number: Python's int() and float() also take ``1_000``."""
     if "_" in text or "\0" in text:
-        raise argparse.ArgumentTypeError(f"expected a number written plainly (no '_' or NUL), got {text!r}")
+        raise argparse.ArgumentTypeError(
+            f"expected a number written plainly (no '_' or NUL), got {text!r}"
+        )
     return text
 
 
@@ -39,7 +41,9 @@ def epochs_arg(text: str) -> int | str:
     try:
         return _whole(text, 0)
     except argparse.ArgumentTypeError:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 0 or 'auto', got {text!r}") from None
+        raise argparse.ArgumentTypeError(
+            f"expected a whole number >= 0 or 'auto', got {text!r}"
+        ) from None
 
 
 def number(text: str) -> float:
@@ -93,7 +97,9 @@ def int_list(text: str) -> tuple[int, ...]:
     try:
         values = tuple(int(v) for v in _plain(text).replace(" ", "").split(",") if v)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected whole numbers separated by commas such as 256,128, got {text!r}") from None
+        raise argparse.ArgumentTypeError(
+            f"expected whole numbers separated by commas such as 256,128, got {text!r}"
+        ) from None
     if any(v < 1 for v in values):
         raise argparse.ArgumentTypeError(f"expected widths >= 1, got {text!r}")
     return values
@@ -108,14 +114,20 @@ def image_size(text: str) -> tuple[int, int]:
     try:
         size = tuple(int(_plain(p)) for p in parts)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected SIZE or WIDTHxHEIGHT such as 28 or 64x48, got {text!r}") from None
+        raise argparse.ArgumentTypeError(
+            f"expected SIZE or WIDTHxHEIGHT such as 28 or 64x48, got {text!r}"
+        ) from None
     if len(size) == 1:
         size = size * 2
     if len(size) != 2 or min(size) < 1:
-        raise argparse.ArgumentTypeError(f"expected SIZE or WIDTHxHEIGHT such as 28 or 64x48, got {text!r}")
+        raise argparse.ArgumentTypeError(
+            f"expected SIZE or WIDTHxHEIGHT such as 28 or 64x48, got {text!r}"
+        )
     width, height = size
     return height, width
 
 
-IMAGE_SIZE_HELP = ("resize images to WIDTHxHEIGHT pixels (as Pillow and image tools write it, e.g. 64x48), "
-                   "or SIZE for a square")
+IMAGE_SIZE_HELP = (
+    "resize images to WIDTHxHEIGHT pixels (as Pillow and image tools write it, e.g. 64x48), "
+    "or SIZE for a square"
+)

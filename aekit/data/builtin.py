@@ -23,7 +23,10 @@ from .root import data_root
 
 logger = logging.getLogger(__name__)
 
-_MNIST_URLS = ("https://ossci-datasets.s3.amazonaws.com/mnist/", "http://yann.lecun.com/exdb/mnist/")
+_MNIST_URLS = (
+    "https://ossci-datasets.s3.amazonaws.com/mnist/",
+    "http://yann.lecun.com/exdb/mnist/",
+)
 _FASHION_URLS = (
     "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",
     "https://storage.googleapis.com/tensorflow/tf-keras-datasets/",
@@ -38,8 +41,14 @@ def _resources(urls: tuple[str, ...], table: list[tuple[str, str, int]]) -> list
 
 
 def _ucr(name: str, sha256: str, size: int) -> Resource:
-    return Resource(name, sha256, size, (_UCR_ZIP,), member=f"UCRArchive_2018/ECG5000/{name}",
-                    password=b"someone")
+    return Resource(
+        name,
+        sha256,
+        size,
+        (_UCR_ZIP,),
+        member=f"UCRArchive_2018/ECG5000/{name}",
+        password=b"someone",
+    )
 
 
 def _present(folder: Path, filename: str) -> Path | None:
@@ -60,11 +69,17 @@ class BuiltinDataset:
     shape: ClassVar[tuple[int, ...]]  # of one sample
     resources: ClassVar[list[Resource]]
     splits: ClassVar[tuple[str, ...]] = ("train", "test")
-    classes: ClassVar[tuple[str, ...] | None] = None  # class names by label (for figure legends), if named
+    classes: ClassVar[tuple[str, ...] | None] = (
+        None  # class names by label (for figure legends), if named
+    )
 
-    def __init__(self, root: str | os.PathLike | None = None, split: str = "train", download: bool = False):
+    def __init__(
+        self, root: str | os.PathLike | None = None, split: str = "train", download: bool = False
+    ):
         if split not in self.splits:
-            raise UsageError(f"unknown split {split!r} for dataset {self.name}; expected one of: {', '.join(self.splits)}")
+            raise UsageError(
+                f"unknown split {split!r} for dataset {self.name}; expected one of: {', '.join(self.splits)}"
+            )
         self.split = split
         self.root = data_root(root)
         if download:
@@ -144,12 +159,31 @@ class MNIST(BuiltinDataset):
     folder = "mnist"
     description = "handwritten digits 0-9, 28x28 grayscale, 60000 train / 10000 test"
     shape = (1, 28, 28)
-    resources = _resources(_MNIST_URLS, [
-        ("train-images-idx3-ubyte.gz", "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db", 47040016),
-        ("train-labels-idx1-ubyte.gz", "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5", 60008),
-        ("t10k-images-idx3-ubyte.gz", "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7", 7840016),
-        ("t10k-labels-idx1-ubyte.gz", "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2", 10008),
-    ])
+    resources = _resources(
+        _MNIST_URLS,
+        [
+            (
+                "train-images-idx3-ubyte.gz",
+                "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",
+                47040016,
+            ),
+            (
+                "train-labels-idx1-ubyte.gz",
+                "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5",
+                60008,
+            ),
+            (
+                "t10k-images-idx3-ubyte.gz",
+                "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
+                7840016,
+            ),
+            (
+                "t10k-labels-idx1-ubyte.gz",
+                "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
+                10008,
+            ),
+        ],
+    )
 
     def _load(self) -> tuple[np.ndarray, np.ndarray]:
         prefix = "train" if self.split == "train" else "t10k"
@@ -167,7 +201,12 @@ class MNIST(BuiltinDataset):
 
     def to_data(self) -> Data:
         """Images as float32 ``(n, 1, 28, 28)`` in [0, 1], labels as int64."""
-        return Data(x=self._scale(), y=self.targets.copy(), image_mode="L", source=f"{self.name}:{self.split}")
+        return Data(
+            x=self._scale(),
+            y=self.targets.copy(),
+            image_mode="L",
+            source=f"{self.name}:{self.split}",
+        )
 
 
 class FashionMNIST(MNIST):
@@ -189,14 +228,43 @@ class FashionMNIST(MNIST):
     name = "fashion-mnist"
     folder = "fashion-mnist"
     description = "Zalando clothing images in 10 classes, 28x28 grayscale, 60000 train / 10000 test"
-    classes = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag",
-               "Ankle boot")
-    resources = _resources(_FASHION_URLS, [
-        ("train-images-idx3-ubyte.gz", "c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888", 47040016),
-        ("train-labels-idx1-ubyte.gz", "bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9", 60008),
-        ("t10k-images-idx3-ubyte.gz", "5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b", 7840016),
-        ("t10k-labels-idx1-ubyte.gz", "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34", 10008),
-    ])
+    classes = (
+        "T-shirt/top",
+        "Trouser",
+        "Pullover",
+        "Dress",
+        "Coat",
+        "Sandal",
+        "Shirt",
+        "Sneaker",
+        "Bag",
+        "Ankle boot",
+    )
+    resources = _resources(
+        _FASHION_URLS,
+        [
+            (
+                "train-images-idx3-ubyte.gz",
+                "c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888",
+                47040016,
+            ),
+            (
+                "train-labels-idx1-ubyte.gz",
+                "bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9",
+                60008,
+            ),
+            (
+                "t10k-images-idx3-ubyte.gz",
+                "5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b",
+                7840016,
+            ),
+            (
+                "t10k-labels-idx1-ubyte.gz",
+                "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34",
+                10008,
+            ),
+        ],
+    )
 
 
 class BinarizedMNIST(MNIST):
@@ -231,9 +299,13 @@ def _read_table(path: Path, delimiter: str | None, ncols: int) -> np.ndarray:
     try:
         table = np.loadtxt(path, delimiter=delimiter, dtype=np.float64, ndmin=2)
     except (OSError, EOFError, ValueError) as exc:
-        raise RunFailure(one_line(f"cannot read {path}: {exc}; delete it and download again")) from exc
+        raise RunFailure(
+            one_line(f"cannot read {path}: {exc}; delete it and download again")
+        ) from exc
     if table.shape[1] != ncols or not np.isfinite(table).all():
-        raise RunFailure(f"{path} does not hold rows of {ncols} finite numbers; delete it and download again")
+        raise RunFailure(
+            f"{path} does not hold rows of {ncols} finite numbers; delete it and download again"
+        )
     return table
 
 
@@ -267,11 +339,21 @@ class ECG5000(BuiltinDataset):
 
     name = "ecg5000"
     folder = "ecg5000"
-    description = "ECG heartbeats, 140 values each, class 1 normal / 2-5 anomalous, 500 train / 4500 test"
+    description = (
+        "ECG heartbeats, 140 values each, class 1 normal / 2-5 anomalous, 500 train / 4500 test"
+    )
     shape = (_ECG_LENGTH,)
     resources = [
-        _ucr("ECG5000_TRAIN.tsv", "df86ac15d7e283e731db6be7865f5004b65bc639014cb8b9753c26e24a9092a1", 786687),
-        _ucr("ECG5000_TEST.tsv", "0192997dd1793880633bfb34ae3ad5129c09a8e0f210c469225451b92cdd8548", 7083836),
+        _ucr(
+            "ECG5000_TRAIN.tsv",
+            "df86ac15d7e283e731db6be7865f5004b65bc639014cb8b9753c26e24a9092a1",
+            786687,
+        ),
+        _ucr(
+            "ECG5000_TEST.tsv",
+            "0192997dd1793880633bfb34ae3ad5129c09a8e0f210c469225451b92cdd8548",
+            7083836,
+        ),
     ]
 
     def _load(self) -> tuple[np.ndarray, np.ndarray]:
@@ -287,10 +369,16 @@ class ECG5000(BuiltinDataset):
 
     def to_data(self) -> Data:
         """Signals as float32 ``(n, 140)`` (raw, unscaled) and the class (1..5) as int64."""
-        return Data(x=self.data.astype(np.float32), y=self.targets.copy(), source=f"{self.name}:{self.split}")
+        return Data(
+            x=self.data.astype(np.float32),
+            y=self.targets.copy(),
+            source=f"{self.name}:{self.split}",
+        )
 
 
-def ecg5000_classic_split(root: str | os.PathLike | None = None, download: bool = False) -> tuple[Data, Data]:
+def ecg5000_classic_split(
+    root: str | os.PathLike | None = None, download: bool = False
+) -> tuple[Data, Data]:
     """The classic anomaly-detection split of ECG5000: ``(train, test)`` with 4000 / 1000 rows.
 
     Concatenates TRAIN then TEST, labels ``class == 1`` as normal and splits with
@@ -328,11 +416,16 @@ def ecg5000_classic_split(root: str | os.PathLike | None = None, download: bool 
         data, labels = table[:, :-1], table[:, -1]
         source = str(csv)
     else:
-        parts = [ECG5000(root, split, download=download and split == "train") for split in ("train", "test")]
+        parts = [
+            ECG5000(root, split, download=download and split == "train")
+            for split in ("train", "test")
+        ]
         data = np.concatenate([p.data for p in parts])
         labels = np.concatenate([p.targets for p in parts]) == 1
         source = "ecg5000"
-    x_train, x_test, y_train, y_test = train_test_split(data, labels, test_size=0.2, random_state=21)
+    x_train, x_test, y_train, y_test = train_test_split(
+        data, labels, test_size=0.2, random_state=21
+    )
 
     def pack(x: np.ndarray, y: np.ndarray, part: str) -> Data:
         return Data(x=x.astype(np.float32), y=y.astype(np.int64), source=f"{source}:classic-{part}")
@@ -357,11 +450,14 @@ def get_dataset(name: str) -> type[BuiltinDataset]:
     try:
         return DATASETS[name]
     except KeyError:
-        raise UsageError(f"unknown dataset {name!r}; expected one of: {', '.join(DATASETS)}") from None
+        raise UsageError(
+            f"unknown dataset {name!r}; expected one of: {', '.join(DATASETS)}"
+        ) from None
 
 
-def load_builtin(name: str, split: str = "train", root: str | os.PathLike | None = None,
-                 download: bool = False) -> Data:
+def load_builtin(
+    name: str, split: str = "train", root: str | os.PathLike | None = None, download: bool = False
+) -> Data:
     """Load a built-in dataset's split as :class:`Data`.
 
     Parameters

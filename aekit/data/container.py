@@ -64,11 +64,13 @@ class Data:
     def __len__(self) -> int:
         return len(self.x)
 
-    def subset(self, idx) -> "Data":
+    def subset(self, idx) -> Data:
         """Return the samples selected by ``idx`` (a slice, integer indices or a boolean mask)."""
         rows = np.arange(len(self.x))[idx]
         rows = np.atleast_1d(rows)
-        if hasattr(self.x, "take") and not isinstance(self.x, np.ndarray):  # rows on disk: a view, no copy
+        if hasattr(self.x, "take") and not isinstance(
+            self.x, np.ndarray
+        ):  # rows on disk: a view, no copy
             x = RowsView(self.x, rows)
         else:
             x = self.x[rows]

@@ -53,7 +53,11 @@ class Resource:
 
 def _open_content(path: Path):
     """Open ``path`` for reading, decompressing ``.gz`` (and ``.gz.part``) files on the fly."""
-    return gzip.open(path, "rb") if path.name.removesuffix(".part").endswith(".gz") else open(path, "rb")
+    return (
+        gzip.open(path, "rb")
+        if path.name.removesuffix(".part").endswith(".gz")
+        else open(path, "rb")
+    )
 
 
 def verify(path: str | os.PathLike, resource: Resource) -> bool:
@@ -113,7 +117,9 @@ def extract_member(
             try:
                 info = zf.getinfo(member)
             except KeyError:
-                raise RunFailure(f"zip archive {Path(archive).name} has no member {member!r}") from None
+                raise RunFailure(
+                    f"zip archive {Path(archive).name} has no member {member!r}"
+                ) from None
             if info.file_size > max_bytes:
                 raise RunFailure(
                     f"refusing zip member {member!r}: {info.file_size} bytes is over the limit of {max_bytes}"
@@ -123,12 +129,16 @@ def extract_member(
                 while chunk := src.read(CHUNK):
                     written += len(chunk)
                     if written > max_bytes:  # the header lied about the size
-                        raise RunFailure(f"refusing zip member {member!r}: more than {max_bytes} bytes")
+                        raise RunFailure(
+                            f"refusing zip member {member!r}: more than {max_bytes} bytes"
+                        )
                     out.write(chunk)
     except (zipfile.BadZipFile, RuntimeError, OSError) as exc:
         if isinstance(exc, RunFailure):
             raise
-        raise RunFailure(one_line(f"cannot extract {member!r} from {Path(archive).name}: {exc}")) from exc
+        raise RunFailure(
+            one_line(f"cannot extract {member!r} from {Path(archive).name}: {exc}")
+        ) from exc
 
 
 def download_resource(
@@ -172,14 +182,23 @@ def download_resource(
                             reason = f"not a zip archive from {url}"
                             break
                         extract_member(
-                            archive, resource.member, part,
-                            password=resource.password, max_bytes=max_member_bytes,
+                            archive,
+                            resource.member,
+                            part,
+                            password=resource.password,
+                            max_bytes=max_member_bytes,
                         )
                         if resource.filename.endswith(".gz"):  # keep the declared storage form
                             _gzip_in_place(part)
-                except (OSError, http.client.HTTPException, ValueError) as exc:  # ValueError: bad URL
+                except (
+                    OSError,
+                    http.client.HTTPException,
+                    ValueError,
+                ) as exc:  # ValueError: bad URL
                     reason = f"{_reason(exc)} from {url}"
-                    logger.info("download of %s failed: %s", resource.filename, reason)  # the final error says why
+                    logger.info(
+                        "download of %s failed: %s", resource.filename, reason
+                    )  # the final error says why
                     if isinstance(exc, urllib.error.HTTPError) and 400 <= exc.code < 500:
                         break  # retrying a 404 does not help; try the next mirror
                     continue

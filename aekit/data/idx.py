@@ -12,7 +12,9 @@ from ..errors import RunFailure, one_line
 
 def _read_bytes(path: Path) -> bytes:
     try:
-        return gzip.decompress(path.read_bytes()) if path.name.endswith(".gz") else path.read_bytes()
+        return (
+            gzip.decompress(path.read_bytes()) if path.name.endswith(".gz") else path.read_bytes()
+        )
     except (OSError, EOFError) as exc:
         raise RunFailure(one_line(f"cannot read {path}: {exc}")) from exc
 
@@ -22,7 +24,9 @@ def read_idx(path: Path) -> np.ndarray:
     raw = _read_bytes(path)
     # Magic number: two zero bytes, the type code (0x08 = unsigned byte), the number of dims.
     if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] != 0x08 or not 1 <= raw[3] <= 4:
-        raise RunFailure(f"{path} is not an IDX file of unsigned bytes (bad magic number); delete it and download again")
+        raise RunFailure(
+            f"{path} is not an IDX file of unsigned bytes (bad magic number); delete it and download again"
+        )
     ndim = raw[3]
     shape = tuple(int(d) for d in np.frombuffer(raw, ">i4", ndim, offset=4))
     offset = 4 + 4 * ndim

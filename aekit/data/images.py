@@ -7,8 +7,8 @@ the same files. Pillow is imported only when an image is opened.
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Iterator, Sequence
 
 import numpy as np
 
@@ -26,10 +26,14 @@ def parse_image_size(image_size) -> tuple[int, int] | None:
     """
     if image_size is None:
         return None
-    size = (image_size, image_size) if isinstance(image_size, (int, np.integer)) else tuple(image_size)
+    size = (
+        (image_size, image_size) if isinstance(image_size, (int, np.integer)) else tuple(image_size)
+    )
     size = size * 2 if len(size) == 1 else size  # a CLI list of one value: a square
     if len(size) != 2 or not all(isinstance(s, (int, np.integer)) and s > 0 for s in size):
-        raise UsageError(f"image size must be a positive int or (height, width), got {image_size!r}")
+        raise UsageError(
+            f"image size must be a positive int or (height, width), got {image_size!r}"
+        )
     return int(size[0]), int(size[1])
 
 
@@ -40,18 +44,34 @@ def open_image(path: Path):
     try:
         with Image.open(path) as im:
             im.load()
-            if im.mode in ("I", "I;16", "I;16B", "I;16L", "I;16N"):  # 16-bit grayscale: keep the top byte
-                return Image.fromarray((np.asarray(im, dtype=np.uint32) >> 8).clip(0, 255).astype(np.uint8), "L")
+            if im.mode in (
+                "I",
+                "I;16",
+                "I;16B",
+                "I;16L",
+                "I;16N",
+            ):  # 16-bit grayscale: keep the top byte
+                return Image.fromarray(
+                    (np.asarray(im, dtype=np.uint32) >> 8).clip(0, 255).astype(np.uint8), "L"
+                )
             if im.mode in ("L", "LA", "1", "F"):
                 return im.convert("L")
             if im.mode == "P" and "transparency" in im.info:
                 im = im.convert("RGBA")
             return im.convert("RGB")
-    except (UnidentifiedImageError, Image.DecompressionBombError, OSError, ValueError, SyntaxError) as exc:
+    except (
+        UnidentifiedImageError,
+        Image.DecompressionBombError,
+        OSError,
+        ValueError,
+        SyntaxError,
+    ) as exc:
         raise fail(f"{path} is not a readable image ({exc}); expected PNG, JPEG or BMP") from exc
 
 
-def iter_images(files: Sequence[Path], names: list[str], where: Path, image_size) -> Iterator[tuple[str, np.ndarray]]:
+def iter_images(
+    files: Sequence[Path], names: list[str], where: Path, image_size
+) -> Iterator[tuple[str, np.ndarray]]:
     """Each image as (mode, uint8 array (C, H, W)), refusing mixed modes, and mixed sizes unless resized.
 
     One generator serves :func:`~aekit.data.read_path` (all images in memory) and the streaming
@@ -71,7 +91,9 @@ def iter_images(files: Sequence[Path], names: list[str], where: Path, image_size
                 "expected all grayscale (L) or all colour (RGB)"
             )
         if size is not None:
-            im = im.resize((size[1], size[0]), Image.Resampling.BILINEAR)  # PIL takes (width, height)
+            im = im.resize(
+                (size[1], size[0]), Image.Resampling.BILINEAR
+            )  # PIL takes (width, height)
         elif im.size != first[2]:
             (w0, h0), (w1, h1) = first[2], im.size
             raise fail(
@@ -79,7 +101,10 @@ def iter_images(files: Sequence[Path], names: list[str], where: Path, image_size
                 f"(width x height); pass --image-size WIDTHxHEIGHT (e.g. {w0}x{h0}) to resize them all"
             )
         a = np.asarray(im, dtype=np.uint8)
-        yield im.mode, (a[None] if a.ndim == 2 else a.transpose(2, 0, 1))  # (H, W[, C]) -> (C, H, W)
+        yield (
+            im.mode,
+            (a[None] if a.ndim == 2 else a.transpose(2, 0, 1)),
+        )  # (H, W[, C]) -> (C, H, W)
 
 
 def unit_float(images: Sequence[np.ndarray]) -> np.ndarray:
@@ -90,12 +115,19 @@ def unit_float(images: Sequence[np.ndarray]) -> np.ndarray:
 def image_files(folder: Path) -> list[Path]:
     """The images under ``folder`` sorted by relative path (hidden paths skipped); an error if there are none."""
     files = sorted(
-        (p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_EXTENSIONS and p.is_file()
-         and not any(part.startswith(".") for part in p.relative_to(folder).parts)),
+        (
+            p
+            for p in folder.rglob("*")
+            if p.suffix.lower() in IMAGE_EXTENSIONS
+            and p.is_file()
+            and not any(part.startswith(".") for part in p.relative_to(folder).parts)
+        ),
         key=lambda p: p.relative_to(folder).as_posix(),
     )
     if not files:
-        raise fail(f"folder {folder} has no images; expected files ending in {', '.join(IMAGE_EXTENSIONS)}")
+        raise fail(
+            f"folder {folder} has no images; expected files ending in {', '.join(IMAGE_EXTENSIONS)}"
+        )
     return files
 
 

@@ -11,15 +11,22 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
 from ..errors import UsageError
 from .checks import as_labels, check_numeric, fail, to_float32
 from .container import Data
-from .images import IMAGE_EXTENSIONS, folder_labels, image_files, iter_images, relative_names, unit_float
+from .images import (
+    IMAGE_EXTENSIONS,
+    folder_labels,
+    image_files,
+    iter_images,
+    relative_names,
+    unit_float,
+)
 from .tables import TABLE_EXTENSIONS, read_table
 
 logger = logging.getLogger(__name__)
@@ -35,7 +42,9 @@ def _array_x(x: np.ndarray, path: Path) -> np.ndarray:
     """Samples from a stored array: 2-D tables, 4-D images; 3-D ``(n, H, W)`` gains a channel axis."""
     check_numeric(x, str(path))
     if x.ndim < 2:
-        raise fail(f"{path} holds an array of shape {x.shape}; expected (samples, features) or (n, C, H, W)")
+        raise fail(
+            f"{path} holds an array of shape {x.shape}; expected (samples, features) or (n, C, H, W)"
+        )
     if x.size == 0:
         raise fail(f"{path} holds an empty array of shape {x.shape}; expected at least one sample")
     if x.ndim == 3:
@@ -49,7 +58,9 @@ def _load_npy(path: Path) -> np.ndarray:
         return np.load(path, allow_pickle=False)
     except ValueError as exc:
         if "allow_pickle" in str(exc):
-            raise fail(f"{path} holds Python objects, which aekit never unpickles; save a numeric array") from exc
+            raise fail(
+                f"{path} holds Python objects, which aekit never unpickles; save a numeric array"
+            ) from exc
         raise fail(f"{path} is not a valid .npy file: {exc}") from exc
     except (OSError, EOFError) as exc:
         raise fail(f"{path} is not a valid .npy file: {exc}") from exc
@@ -72,12 +83,18 @@ def _read_npz(path: Path, key: str | None) -> Data:
                 raise UsageError(f"{path} has no array {key!r}; it holds: {', '.join(keys)}")
             x = _array_x(archive[key], path)
             label_key = next((k for k in LABEL_KEYS if k in keys and k != key), None)
-            y = as_labels(archive[label_key], len(x), name=f"{path}[{label_key}]") if label_key else None
+            y = (
+                as_labels(archive[label_key], len(x), name=f"{path}[{label_key}]")
+                if label_key
+                else None
+            )
     except ValueError as exc:  # object arrays, corrupt members (DataError is a ValueError too)
         if isinstance(exc, UsageError):
             raise
         if "allow_pickle" in str(exc):
-            raise fail(f"{path} holds Python objects, which aekit never unpickles; save numeric arrays") from exc
+            raise fail(
+                f"{path} holds Python objects, which aekit never unpickles; save numeric arrays"
+            ) from exc
         raise fail(f"{path} is not a valid .npz file: {exc}") from exc
     except (OSError, EOFError, KeyError) as exc:
         raise fail(f"{path} is not a valid .npz file: {exc}") from exc
@@ -152,7 +169,9 @@ def read_path(
         return _read_image_folder(path, image_size)
     ext = path.suffix.lower()
     if ext not in SUPPORTED:
-        raise fail(f"{path}: unsupported file type {ext or '(no extension)'!r}; expected one of: {', '.join(SUPPORTED)} or a folder of images")
+        raise fail(
+            f"{path}: unsupported file type {ext or '(no extension)'!r}; expected one of: {', '.join(SUPPORTED)} or a folder of images"
+        )
     if path.stat().st_size == 0:
         raise fail(f"{path} is empty; expected a {ext} file with data")
     if ext == ".npy":
@@ -160,6 +179,11 @@ def read_path(
     if ext == ".npz":
         return _read_npz(path, npz_key)
     if ext in TABLE_EXTENSIONS:
-        return read_table(path, label_column=label_column, id_column=id_column, columns=columns,
-                          has_header=has_header)
+        return read_table(
+            path,
+            label_column=label_column,
+            id_column=id_column,
+            columns=columns,
+            has_header=has_header,
+        )
     return _read_images([path], [path.name], path, image_size)

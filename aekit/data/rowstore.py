@@ -90,10 +90,14 @@ class NpyRows:
            [ 0.,  1.,  2.]], dtype=float32)
     """
 
-    def __init__(self, path: str | os.PathLike, *, resident_bytes: int | None = DEFAULT_RESIDENT_BYTES) -> None:
+    def __init__(
+        self, path: str | os.PathLike, *, resident_bytes: int | None = DEFAULT_RESIDENT_BYTES
+    ) -> None:
         self.path = Path(path)
         if resident_bytes is not None and resident_bytes <= 0:
-            raise UsageError(f"resident_bytes must be a positive number of bytes or None, got {resident_bytes!r}")
+            raise UsageError(
+                f"resident_bytes must be a positive number of bytes or None, got {resident_bytes!r}"
+            )
         self.resident_bytes = resident_bytes
         self._mm: mmap.mmap | None = None
         self._touched = 0  # granule bytes touched since the last release
@@ -105,9 +109,12 @@ class NpyRows:
         # Served like read_path serves it: (n, H, W) are grayscale images (n, 1, H, W).
         self.sample_shape = (1, *file_shape[1:]) if len(file_shape) == 3 else tuple(file_shape[1:])
         with open(self.path, "rb") as f:
-            self._mm = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)  # the map outlives the descriptor
-        self._array = np.frombuffer(self._mm, dtype=self.dtype, count=self.nbytes // self.dtype.itemsize,
-                                    offset=offset).reshape((n, *self.sample_shape))
+            self._mm = mmap.mmap(
+                f.fileno(), 0, access=mmap.ACCESS_READ
+            )  # the map outlives the descriptor
+        self._array = np.frombuffer(
+            self._mm, dtype=self.dtype, count=self.nbytes // self.dtype.itemsize, offset=offset
+        ).reshape((n, *self.sample_shape))
 
     # ----------------------------------------------------------------------- the basics
 
@@ -129,7 +136,7 @@ class NpyRows:
             self._mm.close()
             self._mm = None
 
-    def __enter__(self) -> "NpyRows":
+    def __enter__(self) -> NpyRows:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -162,7 +169,11 @@ class NpyRows:
         idx = _as_indices(indices, len(self._live()))
         unique, inverse = np.unique(idx, return_inverse=True)  # sorted: file order, for locality
         out = self._gather(unique)
-        return out if len(unique) == len(idx) and np.array_equal(unique, idx) else out[inverse.reshape(-1)]
+        return (
+            out
+            if len(unique) == len(idx) and np.array_equal(unique, idx)
+            else out[inverse.reshape(-1)]
+        )
 
     def rows(self, start: int, stop: int) -> np.ndarray:
         """Rows ``start:stop`` (slice semantics, clipped to the file) as a new float32 array.
@@ -207,7 +218,9 @@ class NpyRows:
 
     def _gather(self, rows: np.ndarray) -> np.ndarray:
         """float32 copies of ``rows`` (sorted, unique), read in runs that fit the residency budget."""
-        out = np.empty((len(rows), *self.sample_shape), dtype=np.float32)  # never points into the map
+        out = np.empty(
+            (len(rows), *self.sample_shape), dtype=np.float32
+        )  # never points into the map
         if len(rows) == 0:
             return out
         # Granules each row adds to those of the rows before it (neighbours may share one).
@@ -223,11 +236,14 @@ class NpyRows:
             bounds = [0, *(np.flatnonzero(np.diff(window)) + 1).tolist(), len(rows)]
         for lo, hi in zip(bounds[:-1], bounds[1:]):
             granules = int(new[lo:hi].sum()) + int(lo > 0 and new[lo] < last[lo] - first[lo] + 1)
-            if self.resident_bytes is not None and self._touched + granules * _GRANULE > self.resident_bytes:
+            if (
+                self.resident_bytes is not None
+                and self._touched + granules * _GRANULE > self.resident_bytes
+            ):
                 self.release()
             run = rows[lo:hi]
             contiguous = run[-1] - run[0] == len(run) - 1
-            block = self._array[run[0]:run[-1] + 1] if contiguous else self._array[run]
+            block = self._array[run[0] : run[-1] + 1] if contiguous else self._array[run]
             with np.errstate(over="ignore", invalid="ignore"):
                 out[lo:hi] = block  # the conversion to float32, one run at a time
             self._touched += granules * _GRANULE
@@ -241,7 +257,9 @@ class NpyRows:
         finite = bool(np.isfinite(value))
         what = "a value too large for float32" if finite else "a non-finite value"
         expected = "numbers within float32's range (3.4e38)" if finite else "finite numbers"
-        return fail(f"{self.path} has {what} ({value}) at row {row}, index {(row, *index[1:])}; expected {expected}")
+        return fail(
+            f"{self.path} has {what} ({value}) at row {row}, index {(row, *index[1:])}; expected {expected}"
+        )
 
     def release(self) -> None:
         """Drop the pages this process has mapped (they stay in the page cache); see the class notes."""
@@ -254,8 +272,10 @@ def _reopen(path: str, resident_bytes: int | None, shape: tuple[int, ...], dtype
     rows = NpyRows(path, resident_bytes=resident_bytes)
     if rows.shape != tuple(shape) or rows.dtype.str != dtype:
         rows.close()
-        raise fail(f"{path} changed since it was opened: it now holds {rows.shape} {rows.dtype}, "
-                   f"not {tuple(shape)} {np.dtype(dtype)}; open it again")
+        raise fail(
+            f"{path} changed since it was opened: it now holds {rows.shape} {rows.dtype}, "
+            f"not {tuple(shape)} {np.dtype(dtype)}; open it again"
+        )
     return rows
 
 
@@ -278,20 +298,28 @@ def read_npy_header(path: Path) -> tuple[tuple[int, ...], np.dtype, int]:
     except (ValueError, OSError, EOFError, struct.error) as exc:
         raise fail(f"{path} is not a valid .npy file: {exc}") from exc
     if dtype.hasobject:
-        raise fail(f"{path} holds Python objects, which aekit never unpickles; save a numeric array")
+        raise fail(
+            f"{path} holds Python objects, which aekit never unpickles; save a numeric array"
+        )
     if dtype.kind not in "biuf":
         raise fail(f"{path} has dtype {dtype}; expected numbers (bool, int or float)")
     if fortran and len(shape) > 1:
-        raise fail(f"{path} is stored in Fortran order; expected C order: "
-                   "re-save it with np.save(path, np.ascontiguousarray(x))")
+        raise fail(
+            f"{path} is stored in Fortran order; expected C order: "
+            "re-save it with np.save(path, np.ascontiguousarray(x))"
+        )
     if len(shape) < 2:
-        raise fail(f"{path} holds an array of shape {shape}; expected (samples, features) or (n, C, H, W)")
+        raise fail(
+            f"{path} holds an array of shape {shape}; expected (samples, features) or (n, C, H, W)"
+        )
     if 0 in shape:
         raise fail(f"{path} holds an empty array of shape {shape}; expected at least one sample")
     nbytes = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
     if size < offset + nbytes:
-        raise fail(f"{path} is truncated: its header says {shape} {dtype} ({nbytes} bytes of data) "
-                   f"but it holds {max(0, size - offset)}")
+        raise fail(
+            f"{path} is truncated: its header says {shape} {dtype} ({nbytes} bytes of data) "
+            f"but it holds {max(0, size - offset)}"
+        )
     return tuple(int(s) for s in shape), dtype, offset
 
 
@@ -300,7 +328,9 @@ def _as_indices(indices, n: int) -> np.ndarray:
     if idx.size == 0:
         return np.zeros(0, dtype=np.int64)
     if idx.dtype.kind not in "iu" or idx.ndim != 1:
-        raise TypeError(f"row indices must be a 1-D array of integers, got {idx.dtype} of shape {idx.shape}")
+        raise TypeError(
+            f"row indices must be a 1-D array of integers, got {idx.dtype} of shape {idx.shape}"
+        )
     idx = idx.astype(np.int64, copy=False)
     if idx.min() < -n or idx.max() >= n:
         bad = idx[(idx < -n) | (idx >= n)][0]

@@ -16,8 +16,8 @@ steps whose gap is not closed yet are held back until a later chunk closes it.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Iterator, Sequence
 
 import numpy as np
 
@@ -29,15 +29,28 @@ from .tables import TABLE_EXTENSIONS, _is_number, _pick_columns, _table_rows, op
 SERIES_EXTENSIONS = (".csv", ".tsv", ".parquet", ".npy")
 FILLS = ("linear", "previous")
 CHUNK_STEPS = 65_536  # steps per chunk when streaming a series
-GAP_CELLS = {"", "nan", "na", "n/a", "null", "none"}  # a missing value in a table cell (case ignored)
+GAP_CELLS = {
+    "",
+    "nan",
+    "na",
+    "n/a",
+    "null",
+    "none",
+}  # a missing value in a table cell (case ignored)
 
 
 # --------------------------------------------------------------------------- entry points
 
 
-def iter_series(path: str | os.PathLike, *, time_column: str | int | None = None,
-                label_column: str | int | None = None, columns: Sequence[str] | None = None,
-                fill: str | None = None, chunk_steps: int = CHUNK_STEPS) -> Iterator[Data]:
+def iter_series(
+    path: str | os.PathLike,
+    *,
+    time_column: str | int | None = None,
+    label_column: str | int | None = None,
+    columns: Sequence[str] | None = None,
+    fill: str | None = None,
+    chunk_steps: int = CHUNK_STEPS,
+) -> Iterator[Data]:
     """Read a series in chunks of ``chunk_steps`` steps, each a :class:`~aekit.data.Data`.
 
     Parameters
@@ -68,14 +81,18 @@ def iter_series(path: str | os.PathLike, *, time_column: str | int | None = None
         raise UsageError(f"no such file: {path}")
     ext = path.suffix.lower()
     if ext not in SERIES_EXTENSIONS:
-        raise fail(f"{path}: unsupported series file {ext or '(no extension)'!r}; expected one of: "
-                   f"{', '.join(SERIES_EXTENSIONS)} (rows are time steps, columns are channels)")
+        raise fail(
+            f"{path}: unsupported series file {ext or '(no extension)'!r}; expected one of: "
+            f"{', '.join(SERIES_EXTENSIONS)} (rows are time steps, columns are channels)"
+        )
     if path.stat().st_size == 0:
         raise fail(f"{path} is empty; expected a {ext} series")
     if ext == ".npy":
         if time_column is not None or label_column is not None:
-            raise UsageError(f"{path}: a .npy series holds values only; --time-column and --label-column need "
-                             f"a .csv, .tsv or .parquet table")
+            raise UsageError(
+                f"{path}: a .npy series holds values only; --time-column and --label-column need "
+                f"a .csv, .tsv or .parquet table"
+            )
         raw = _npy_chunks(path, chunk_steps)
     elif ext == ".parquet":
         raw = _parquet_chunks(path, time_column, label_column, columns, chunk_steps)
@@ -110,8 +127,13 @@ def concat(chunks: Sequence[Data]) -> Data:
         parts = [getattr(c, field) for c in chunks]
         return None if parts[0] is None else np.concatenate(parts)
 
-    return Data(x=np.concatenate([c.x for c in chunks]), y=joined("y"), ids=joined("ids"),
-                feature_names=first.feature_names, source=first.source)
+    return Data(
+        x=np.concatenate([c.x for c in chunks]),
+        y=joined("y"),
+        ids=joined("ids"),
+        feature_names=first.feature_names,
+        source=first.source,
+    )
 
 
 # --------------------------------------------------------------------------- labels and gaps
@@ -121,16 +143,22 @@ def check_labels(y: np.ndarray, where: str, first_step: int = 0) -> np.ndarray:
     """Per-step labels as int64 0/1, or a one-line error naming the first other value."""
     y = np.asarray(y)
     if y.dtype.kind not in "biuf":
-        bad = next((i for i, v in enumerate(y) if str(v).strip() not in ("0", "1", "0.0", "1.0")), None)
+        bad = next(
+            (i for i, v in enumerate(y) if str(v).strip() not in ("0", "1", "0.0", "1.0")), None
+        )
         if bad is None:
             return np.array([float(v) for v in y]).astype(np.int64)
-        raise fail(f"{where} holds {str(y[bad])!r} at step {first_step + bad}; expected labels 0 (normal) or "
-                   f"1 (anomalous)")
+        raise fail(
+            f"{where} holds {str(y[bad])!r} at step {first_step + bad}; expected labels 0 (normal) or "
+            f"1 (anomalous)"
+        )
     ok = (y == 0) | (y == 1)
     if not ok.all():
         bad = int(np.flatnonzero(~ok)[0])
-        raise fail(f"{where} holds {y[bad]!r} at step {first_step + bad}; expected labels 0 (normal) or "
-                   f"1 (anomalous)")
+        raise fail(
+            f"{where} holds {y[bad]!r} at step {first_step + bad}; expected labels 0 (normal) or "
+            f"1 (anomalous)"
+        )
     return y.astype(np.int64)
 
 
@@ -158,8 +186,10 @@ def _without_gaps(chunks: Iterator[Data], fill: str | None, path: Path) -> Itera
             if bad.any():
                 r, c = (int(i) for i in np.argwhere(bad)[0])
                 name = names[c] if names else str(c)
-                raise fail(f"{path} has a gap (no value) at step {step + r}, channel {name!r}; expected a value at "
-                           f"every step: pass --fill linear or --fill previous (fill='linear') to fill gaps")
+                raise fail(
+                    f"{path} has a gap (no value) at step {step + r}, channel {name!r}; expected a value at "
+                    f"every step: pass --fill linear or --fill previous (fill='linear') to fill gaps"
+                )
             step += len(chunk)
             yield _float32(chunk, path)
         return
@@ -178,9 +208,13 @@ def _float32(chunk: Data, path: Path) -> Data:
         x = np.ascontiguousarray(chunk.x, dtype=np.float32)
     if not np.isfinite(x).all():
         r, c = (int(i) for i in np.argwhere(~np.isfinite(x))[0])
-        raise fail(f"{path} has a value too large for float32 ({chunk.x[r, c]}) in channel {c}; expected "
-                   f"finite numbers")
-    return Data(x=x, y=chunk.y, ids=chunk.ids, feature_names=chunk.feature_names, source=chunk.source)
+        raise fail(
+            f"{path} has a value too large for float32 ({chunk.x[r, c]}) in channel {c}; expected "
+            f"finite numbers"
+        )
+    return Data(
+        x=x, y=chunk.y, ids=chunk.ids, feature_names=chunk.feature_names, source=chunk.source
+    )
 
 
 class _GapFiller:
@@ -189,7 +223,9 @@ class _GapFiller:
     def __init__(self, fill: str, where: str):
         self.fill, self.where = fill, where
         self.held: Data | None = None  # steps not emitted yet (raw, with their gaps)
-        self.anchor: np.ndarray | None = None  # the last emitted step, filled: the left side of a gap
+        self.anchor: np.ndarray | None = (
+            None  # the last emitted step, filled: the left side of a gap
+        )
 
     def push(self, chunk: Data) -> Data | None:
         block = chunk if self.held is None else concat([self.held, chunk])
@@ -208,15 +244,22 @@ class _GapFiller:
         self.held = None if cut == len(block) else block.subset(slice(cut, None))
         self.anchor = x[cut - 1].copy()
         head = block.subset(slice(0, cut))
-        return Data(x=x[:cut], y=head.y, ids=head.ids, feature_names=head.feature_names, source=head.source)
+        return Data(
+            x=x[:cut], y=head.y, ids=head.ids, feature_names=head.feature_names, source=head.source
+        )
 
     def finish(self) -> Data | None:
         """The steps still held back, their last gaps filled with the last value."""
         if self.held is None:
             return None
         held, self.held = self.held, None
-        return Data(x=self._filled(held), y=held.y, ids=held.ids, feature_names=held.feature_names,
-                    source=held.source)
+        return Data(
+            x=self._filled(held),
+            y=held.y,
+            ids=held.ids,
+            feature_names=held.feature_names,
+            source=held.source,
+        )
 
     def _filled(self, part: Data) -> np.ndarray:
         """``part.x`` (steps, C) with its gaps filled, the last emitted step as the left side of a first gap."""
@@ -248,17 +291,23 @@ def _npy_chunks(path: Path, chunk_steps: int) -> Iterator[Data]:
         arr = np.load(path, mmap_mode="r", allow_pickle=False)
     except ValueError as exc:
         if "allow_pickle" in str(exc) or "object" in str(exc):
-            raise fail(f"{path} holds Python objects, which aekit never unpickles; save a numeric array") from exc
+            raise fail(
+                f"{path} holds Python objects, which aekit never unpickles; save a numeric array"
+            ) from exc
         raise fail(f"{path} is not a valid .npy file: {one_line(exc)}") from exc
     except (OSError, EOFError) as exc:
         raise fail(f"{path} is not a valid .npy file: {one_line(exc)}") from exc
     if arr.dtype.kind not in "biuf":
         raise fail(f"{path} has dtype {arr.dtype}; expected numbers (a series of floats)")
     if arr.ndim not in (1, 2) or arr.shape[0] == 0:
-        raise fail(f"{path} holds an array of shape {arr.shape}; expected a series (steps,) or (steps, channels)")
+        raise fail(
+            f"{path} holds an array of shape {arr.shape}; expected a series (steps,) or (steps, channels)"
+        )
     names = [str(c) for c in range(1 if arr.ndim == 1 else arr.shape[1])]
     for start in range(0, arr.shape[0], chunk_steps):
-        part = np.array(arr[start:start + chunk_steps], dtype=np.float64)  # a copy: the map's pages can go
+        part = np.array(
+            arr[start : start + chunk_steps], dtype=np.float64
+        )  # a copy: the map's pages can go
         if not np.isfinite(part[~np.isnan(part)]).all():
             raise fail(f"{path} has an infinite value near step {start}; expected finite numbers")
         yield Data(x=part.reshape(len(part), -1), feature_names=names, source=str(path))
@@ -266,8 +315,9 @@ def _npy_chunks(path: Path, chunk_steps: int) -> Iterator[Data]:
 
 def _pick(names: list[str], header: bool, path: Path, time_column, label_column, columns):
     """Indices of the time column, the label column and the value columns (default: all the others)."""
-    label, time, values = _pick_columns(names, header, path, label_column=label_column, id_column=time_column,
-                                        columns=columns)  # the time column is picked as a table's id column
+    label, time, values = _pick_columns(
+        names, header, path, label_column=label_column, id_column=time_column, columns=columns
+    )  # the time column is picked as a table's id column
     return time, label, values
 
 
@@ -286,12 +336,16 @@ def _cells_to_float(cells: np.ndarray, path: Path, first_step: int, names: list[
         try:
             out[r, c] = float(text)
         except ValueError:
-            raise fail(f"{path}: step {first_step + r}, column {names[c]!r}: {text!r} is not a number; expected "
-                       f"numbers (an empty cell or NaN is a gap)") from None
+            raise fail(
+                f"{path}: step {first_step + r}, column {names[c]!r}: {text!r} is not a number; expected "
+                f"numbers (an empty cell or NaN is a gap)"
+            ) from None
     return out
 
 
-def _table_chunks(path: Path, time_column, label_column, columns, chunk_steps: int) -> Iterator[Data]:
+def _table_chunks(
+    path: Path, time_column, label_column, columns, chunk_steps: int
+) -> Iterator[Data]:
     rows = _table_rows(path, TABLE_EXTENSIONS[path.suffix.lower()])
     head = [row for _, row in zip(range(2), rows)]
     if not head:
@@ -299,7 +353,8 @@ def _table_chunks(path: Path, time_column, label_column, columns, chunk_steps: i
     first, second = head[0][1], (head[1][1] if len(head) > 1 else [])
     # A header row: some column is text in the first row and a number in the second.
     header = any(not _is_number(a) and _is_number(b) for a, b in zip(first, second)) or (
-        len(head) == 1 and not all(_is_number(c) for c in first))
+        len(head) == 1 and not all(_is_number(c) for c in first)
+    )
     names = [c.strip() for c in first] if header else [str(i) for i in range(len(first))]
     time, label, values = _pick(names, header, path, time_column, label_column, columns)
     body = head[1:] if header else head
@@ -308,7 +363,9 @@ def _table_chunks(path: Path, time_column, label_column, columns, chunk_steps: i
     def chunk(body) -> Data:
         for line, row in body:
             if len(row) != len(names):
-                raise fail(f"{path}: row {line} has {len(row)} values; expected {len(names)} like the first row")
+                raise fail(
+                    f"{path}: row {line} has {len(row)} values; expected {len(names)} like the first row"
+                )
         cells = np.array([[row[i] for i in values] for _, row in body], dtype=str)
         x = _cells_to_float(cells, path, step, [names[i] for i in values])
         y = None
@@ -335,10 +392,14 @@ def _check_infinite(x: np.ndarray, path: Path, first_step: int, names: list[str]
     bad = np.isinf(x)
     if bad.any():
         r, c = (int(i) for i in np.argwhere(bad)[0])
-        raise fail(f"{path}: step {first_step + r}, column {names[c]!r} is infinite; expected finite numbers")
+        raise fail(
+            f"{path}: step {first_step + r}, column {names[c]!r} is infinite; expected finite numbers"
+        )
 
 
-def _parquet_chunks(path: Path, time_column, label_column, columns, chunk_steps: int) -> Iterator[Data]:
+def _parquet_chunks(
+    path: Path, time_column, label_column, columns, chunk_steps: int
+) -> Iterator[Data]:
     pfile = open_parquet(path)
     names = list(pfile.schema_arrow.names)
     time, label, values = _pick(names, True, path, time_column, label_column, columns)
@@ -361,8 +422,14 @@ def _parquet_chunks(path: Path, time_column, label_column, columns, chunk_steps:
             if label is not None:
                 raw = batch.column(names[label]).to_numpy(zero_copy_only=False)
                 y = check_labels(raw, f"{path} label column {names[label]!r}", step)
-            ids = None if time is None else batch.column(names[time]).to_numpy(zero_copy_only=False).astype(str)
-            yield Data(x=x, y=y, ids=ids, feature_names=[names[i] for i in values], source=str(path))
+            ids = (
+                None
+                if time is None
+                else batch.column(names[time]).to_numpy(zero_copy_only=False).astype(str)
+            )
+            yield Data(
+                x=x, y=y, ids=ids, feature_names=[names[i] for i in values], source=str(path)
+            )
             step += batch.num_rows
     except UsageError:
         raise

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
@@ -65,7 +65,9 @@ def estimate_bytes(path: str | os.PathLike) -> int:
         except DataError:
             return size  # read_path will report the problem
         n = int(np.prod(shape, dtype=np.int64))
-        return n * dtype.itemsize + n * (0 if dtype == np.float32 else 4) + n  # data, float32 copy, mask
+        return (
+            n * dtype.itemsize + n * (0 if dtype == np.float32 else 4) + n
+        )  # data, float32 copy, mask
     if ext in TABLE_EXTENSIONS:
         return size * _TABLE_EXPANSION
     if ext in IMAGE_EXTENSIONS:
@@ -84,7 +86,11 @@ def _decoded_per_byte(files: Sequence[Path]) -> float:
     for p in list(files)[::step][:16]:
         try:
             with Image.open(p) as im:  # reads the header only
-                decoded += im.width * im.height * (1 if im.mode in ("L", "LA", "1", "I", "I;16", "F") else 3)
+                decoded += (
+                    im.width
+                    * im.height
+                    * (1 if im.mode in ("L", "LA", "1", "I", "I;16", "F") else 3)
+                )
                 on_disk += p.stat().st_size
         except Exception:  # unreadable images are reported by the reader; skip them here
             continue
@@ -155,10 +161,14 @@ def parse_size(text: str | int, *, name: str = "size") -> int:
     else:
         match = _SIZE.match(str(text))
         if match is None:
-            raise UsageError(f"{name} {text!r} is not a size; expected bytes or a number with K, M, G or T, e.g. 2G")
+            raise UsageError(
+                f"{name} {text!r} is not a size; expected bytes or a number with K, M, G or T, e.g. 2G"
+            )
         number, unit = match.groups()
         scale = _UNITS[(unit or "").lower()]
-        value = int(number) * scale if number.isdigit() else int(float(number) * scale)  # exact for integers
+        value = (
+            int(number) * scale if number.isdigit() else int(float(number) * scale)
+        )  # exact for integers
     if value < 1:
         raise UsageError(f"{name} {text!r} is not a positive size; expected e.g. 2G")
     return value

@@ -13,16 +13,23 @@ from __future__ import annotations
 import hashlib
 import os
 import struct
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator, Sequence
 
 import numpy as np
 
 from .._io import atomic_path
 from ..errors import UsageError
 from .checks import as_labels, fail
-from .images import IMAGE_EXTENSIONS, folder_labels, image_files, iter_images, relative_names, unit_float
+from .images import (
+    IMAGE_EXTENSIONS,
+    folder_labels,
+    image_files,
+    iter_images,
+    relative_names,
+    unit_float,
+)
 from .readers import SUPPORTED
 from .rowstore import DEFAULT_RESIDENT_BYTES, MiB, NpyRows
 from .tables import TABLE_EXTENSIONS, iter_parquet, iter_table
@@ -78,7 +85,9 @@ class _NpyAppender:
         text = repr({"descr": "<f4", "fortran_order": False, "shape": (n, *self.sample_shape)})
         text = text[:-1] + ", }"  # the form np.save writes
         prefix = 6 + 2 + 2  # magic, version, header length (format 1.0)
-        size = size or -(-(prefix + len(text) + 1) // 64) * 64  # data aligned to 64 bytes, like np.save
+        size = (
+            size or -(-(prefix + len(text) + 1) // 64) * 64
+        )  # data aligned to 64 bytes, like np.save
         if size - prefix > 65535:
             raise fail(f"sample shape {self.sample_shape} is too large for a .npy header")
         text = text + " " * (size - prefix - len(text) - 1) + "\n"
@@ -166,7 +175,9 @@ def spill_table(
     path = Path(path)
     options = dict(label_column=label_column, id_column=id_column, columns=columns)
     if path.suffix.lower() not in (*TABLE_EXTENSIONS, ".parquet"):
-        raise fail(f"{path}: expected a .csv, .tsv or .parquet table, got {path.suffix or '(no extension)'!r}")
+        raise fail(
+            f"{path}: expected a .csv, .tsv or .parquet table, got {path.suffix or '(no extension)'!r}"
+        )
     if path.suffix.lower() == ".parquet":
         chunks = iter_parquet(path, chunk_rows=chunk_rows, **options)
     else:
@@ -236,8 +247,9 @@ def spill_images(
     return _spill_image_files(files, names, folder, out_npy, image_size, resident_bytes)
 
 
-def _spill_image_files(files: Sequence[Path], names: list[str], where: Path, out_npy, image_size,
-                       resident_bytes) -> DiskData:
+def _spill_image_files(
+    files: Sequence[Path], names: list[str], where: Path, out_npy, image_size, resident_bytes
+) -> DiskData:
     modes: list[str] = []  # the first image's mode; images.iter_images refuses any other
 
     def images() -> Iterator[np.ndarray]:
@@ -253,8 +265,13 @@ def _spill_image_files(files: Sequence[Path], names: list[str], where: Path, out
             yield unit_float(batch)
 
     out = _spill(out_npy, images(), where)
-    return DiskData(rows=NpyRows(out, resident_bytes=resident_bytes), names=list(names), image_mode=modes[0],
-                    y=folder_labels(names) if where.is_dir() else None, source=str(where))
+    return DiskData(
+        rows=NpyRows(out, resident_bytes=resident_bytes),
+        names=list(names),
+        image_mode=modes[0],
+        y=folder_labels(names) if where.is_dir() else None,
+        source=str(where),
+    )
 
 
 def open_rows(
@@ -299,28 +316,47 @@ def open_rows(
         raise UsageError(f"no such file or folder: {path}")
     ext = path.suffix.lower()
     if path.is_file() and ext == ".npz":
-        raise fail(f"{path}: an .npz archive cannot be streamed (it is compressed or zipped); "
-                   "save the array as .npy, e.g. np.save('x.npy', np.load(path)['x'])")
+        raise fail(
+            f"{path}: an .npz archive cannot be streamed (it is compressed or zipped); "
+            "save the array as .npy, e.g. np.save('x.npy', np.load(path)['x'])"
+        )
     if path.is_file() and ext not in STREAM_EXTENSIONS:
         known = ", ".join(dict.fromkeys((*SUPPORTED, ".parquet")))
-        raise fail(f"{path}: unsupported file type {ext or '(no extension)'!r}; "
-                   f"expected one of: {known} or a folder of images")
+        raise fail(
+            f"{path}: unsupported file type {ext or '(no extension)'!r}; "
+            f"expected one of: {known} or a folder of images"
+        )
     if path.is_file() and path.stat().st_size == 0:
         raise fail(f"{path} is empty; expected a {ext} file with data")
     if ext == ".npy" and path.is_file():
         return DiskData(rows=NpyRows(path, resident_bytes=resident_bytes), source=str(path))
-    options = dict(label_column=label_column, id_column=id_column, columns=columns, has_header=has_header,
-                   image_size=image_size)
+    options = dict(
+        label_column=label_column,
+        id_column=id_column,
+        columns=columns,
+        has_header=has_header,
+        image_size=image_size,
+    )
     out = Path(cache_dir) / f"{path.stem or 'data'}-{_cache_key(path, options)}.npy"
     if path.is_dir():
         return spill_images(path, out, image_size=image_size, resident_bytes=resident_bytes)
     if ext in IMAGE_EXTENSIONS:
         return _spill_image_files([path], [path.name], path, out, image_size, resident_bytes)
-    return spill_table(path, out, label_column=label_column, id_column=id_column, columns=columns,
-                       has_header=has_header, chunk_rows=chunk_rows, resident_bytes=resident_bytes)
+    return spill_table(
+        path,
+        out,
+        label_column=label_column,
+        id_column=id_column,
+        columns=columns,
+        has_header=has_header,
+        chunk_rows=chunk_rows,
+        resident_bytes=resident_bytes,
+    )
 
 
 def _cache_key(path: Path, options: dict) -> str:
     stat = path.stat()
-    text = repr((str(path.resolve()), stat.st_size, stat.st_mtime_ns, sorted(options.items(), key=str)))
+    text = repr(
+        (str(path.resolve()), stat.st_size, stat.st_mtime_ns, sorted(options.items(), key=str))
+    )
     return hashlib.sha256(text.encode()).hexdigest()[:16]

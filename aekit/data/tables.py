@@ -12,8 +12,8 @@ import csv
 import operator
 import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import numpy as np
 
@@ -39,11 +39,17 @@ def _table_rows(path: Path, delimiter: str) -> Iterator[tuple[int, list[str]]]:
             reader = csv.reader(f, delimiter=delimiter)
             for row in reader:
                 if any(cell.strip() for cell in row):
-                    if "\0" in delimiter.join(row):  # numpy would drop a trailing NUL from "4\0" silently
-                        raise fail(f"{path}: row {reader.line_num} holds a NUL byte; expected a text table")
+                    if "\0" in delimiter.join(
+                        row
+                    ):  # numpy would drop a trailing NUL from "4\0" silently
+                        raise fail(
+                            f"{path}: row {reader.line_num} holds a NUL byte; expected a text table"
+                        )
                     yield reader.line_num, row
     except UnicodeDecodeError as exc:
-        raise fail(f"{path} is not UTF-8 text ({exc.reason} at byte {exc.start}); expected a {path.suffix} table") from exc
+        raise fail(
+            f"{path} is not UTF-8 text ({exc.reason} at byte {exc.start}); expected a {path.suffix} table"
+        ) from exc
     except csv.Error as exc:
         raise fail(f"{path} is not a valid {path.suffix} table: {exc}") from exc
 
@@ -63,18 +69,23 @@ def _column(spec: str | int, names: list[str], header: bool, path: Path, what: s
     raise fail(f"{path} has no {what} {spec!r}; its columns are: {listed}")
 
 
-def _pick_columns(names: list[str], header: bool, path: Path, *, label_column, id_column,
-                  columns) -> tuple[int | None, int | None, list[int]]:
+def _pick_columns(
+    names: list[str], header: bool, path: Path, *, label_column, id_column, columns
+) -> tuple[int | None, int | None, list[int]]:
     """Indices of the label column, the id column and the feature columns (default: all the others)."""
-    label = None if label_column is None else _column(label_column, names, header, path, "label column")
+    label = (
+        None if label_column is None else _column(label_column, names, header, path, "label column")
+    )
     ident = None if id_column is None else _column(id_column, names, header, path, "id column")
     if columns is not None:
         missing = [str(c) for c in columns if not (header and str(c) in names)]
         if header and missing:  # name them all: a new file for an old model usually lacks several
             more = f" (and {len(missing) - 8} more)" if len(missing) > 8 else ""
-            raise fail(f"{path} lacks the model's columns {', '.join(map(repr, missing[:8]))}{more}; its columns "
-                       f"are: {', '.join(names[:12])}{' ...' if len(names) > 12 else ''}; give a table with the "
-                       f"columns the model was trained on (extra columns are ignored)")
+            raise fail(
+                f"{path} lacks the model's columns {', '.join(map(repr, missing[:8]))}{more}; its columns "
+                f"are: {', '.join(names[:12])}{' ...' if len(names) > 12 else ''}; give a table with the "
+                f"columns the model was trained on (extra columns are ignored)"
+            )
         features = [_column(c, names, header, path, "column") for c in columns]
     else:
         features = [i for i in range(len(names)) if i not in (label, ident)]
@@ -83,8 +94,15 @@ def _pick_columns(names: list[str], header: bool, path: Path, *, label_column, i
     return label, ident, features
 
 
-def iter_table(path: str | os.PathLike, *, label_column=None, id_column=None, columns=None, has_header=None,
-               chunk_rows: int = 16384) -> Iterator[Data]:
+def iter_table(
+    path: str | os.PathLike,
+    *,
+    label_column=None,
+    id_column=None,
+    columns=None,
+    has_header=None,
+    chunk_rows: int = 16384,
+) -> Iterator[Data]:
     """Read a ``.csv``/``.tsv`` table in chunks of ``chunk_rows`` rows, each a :class:`Data`.
 
     Memory stays bounded by the chunk, whatever the file's size: ``aekit score`` streams
@@ -113,7 +131,9 @@ def iter_table(path: str | os.PathLike, *, label_column=None, id_column=None, co
     if not path.is_file():
         raise UsageError(f"no such file: {path}")
     if path.suffix.lower() not in TABLE_EXTENSIONS:
-        raise fail(f"{path}: expected a .csv or .tsv table, got {path.suffix or '(no extension)'!r}")
+        raise fail(
+            f"{path}: expected a .csv or .tsv table, got {path.suffix or '(no extension)'!r}"
+        )
     rows = _table_rows(path, TABLE_EXTENSIONS[path.suffix.lower()])
     head = [row for _, row in zip(range(2), rows)]
     if not head:
@@ -122,9 +142,12 @@ def iter_table(path: str | os.PathLike, *, label_column=None, id_column=None, co
     if has_header is None:
         has_header = _has_header([row for _, row in head])
     names = [c.strip() for c in first] if has_header else [str(i) for i in range(len(first))]
-    label, ident, features = _pick_columns(names, has_header, path, label_column=label_column,
-                                           id_column=id_column, columns=columns)
-    layout = dict(path=path, names=names, has_header=has_header, label=label, ident=ident, features=features)
+    label, ident, features = _pick_columns(
+        names, has_header, path, label_column=label_column, id_column=id_column, columns=columns
+    )
+    layout = dict(
+        path=path, names=names, has_header=has_header, label=label, ident=ident, features=features
+    )
 
     body = head[1:] if has_header else head
     empty = True
@@ -143,7 +166,9 @@ def _table_chunk(body, *, path, names, has_header, label, ident, features) -> Da
     """Parse and check one chunk of a table's rows."""
     for line, row in body:
         if len(row) != len(names):
-            raise fail(f"{path}: row {line} has {len(row)} values; expected {len(names)} like the first row")
+            raise fail(
+                f"{path}: row {line} has {len(row)} values; expected {len(names)} like the first row"
+            )
     rows = [row for _, row in body]
     lines = [line for line, _ in body]
     if features != list(range(len(names))):
@@ -180,7 +205,10 @@ def table_columns(path: str | os.PathLike) -> list[str] | None:
     path = Path(path)
     if path.suffix.lower() not in TABLE_EXTENSIONS or not path.is_file():
         return None
-    head = [row for _, (_, row) in zip(range(2), _table_rows(path, TABLE_EXTENSIONS[path.suffix.lower()]))]
+    head = [
+        row
+        for _, (_, row) in zip(range(2), _table_rows(path, TABLE_EXTENSIONS[path.suffix.lower()]))
+    ]
     return [c.strip() for c in head[0]] if head and _has_header(head) else None
 
 
@@ -189,7 +217,8 @@ def _has_header(head: list[list[str]]) -> bool:
     row and a number in the second (or a lone row is not all numbers)."""
     first, second = head[0], head[1] if len(head) > 1 else []
     return any(not _is_number(a) and _is_number(b) for a, b in zip(first, second)) or (
-        len(head) == 1 and not all(_is_number(c) for c in first))
+        len(head) == 1 and not all(_is_number(c) for c in first)
+    )
 
 
 def read_table(path: Path, **options) -> Data:
@@ -210,7 +239,9 @@ def _parse_numbers(cells: np.ndarray, path: Path, lines: list[int], names: list[
         try:
             out[r, c] = float(cell)
         except ValueError:
-            raise fail(f"{path}: row {lines[r]}, column {names[c]!r}: {str(cell)!r} is not a number") from None
+            raise fail(
+                f"{path}: row {lines[r]}, column {names[c]!r}: {str(cell)!r} is not a number"
+            ) from None
     return out
 
 
@@ -229,14 +260,17 @@ def open_parquet(path: Path):
         raise fail(f"{path} is not a valid .parquet file: {one_line(exc)}") from exc
 
 
-def iter_parquet(path: Path, *, label_column, id_column, columns, chunk_rows: int) -> Iterator[Data]:
+def iter_parquet(
+    path: Path, *, label_column, id_column, columns, chunk_rows: int
+) -> Iterator[Data]:
     """Chunks of a Parquet file as :class:`Data`, like :func:`iter_table` gives them."""
     if not path.is_file():
         raise UsageError(f"no such file: {path}")
     pfile = open_parquet(path)
     names = list(pfile.schema_arrow.names)
-    label, ident, features = _pick_columns(names, True, path, label_column=label_column, id_column=id_column,
-                                           columns=columns)
+    label, ident, features = _pick_columns(
+        names, True, path, label_column=label_column, id_column=id_column, columns=columns
+    )
     wanted = sorted({*features, *(i for i in (label, ident) if i is not None)})
     seen = 0
     try:
@@ -256,7 +290,9 @@ def iter_parquet(path: Path, *, label_column, id_column, columns, chunk_rows: in
         raise fail(f"{path} has no data rows; expected rows of numbers")
 
 
-def _parquet_chunk(col: dict, path: Path, names: list[str], label, ident, features, *, first: int) -> Data:
+def _parquet_chunk(
+    col: dict, path: Path, names: list[str], label, ident, features, *, first: int
+) -> Data:
     """Check and convert one batch of Parquet columns (``col``: index -> pyarrow array)."""
     parts = []
     for i in features:
@@ -272,8 +308,17 @@ def _parquet_chunk(col: dict, path: Path, names: list[str], label, ident, featur
     y = None
     if label is not None:
         raw = col[label].to_numpy(zero_copy_only=False)
-        y = as_labels(raw.astype(str) if raw.dtype.kind == "O" else raw, len(raw),
-                      name=f"{path} label column {names[label]!r}")
+        y = as_labels(
+            raw.astype(str) if raw.dtype.kind == "O" else raw,
+            len(raw),
+            name=f"{path} label column {names[label]!r}",
+        )
     ids = None if ident is None else col[ident].to_numpy(zero_copy_only=False).astype(str)
-    return Data(x=x, y=y, ids=ids, feature_names=[names[i] for i in features], source=str(path),
-                id_name=None if ident is None else names[ident])
+    return Data(
+        x=x,
+        y=y,
+        ids=ids,
+        feature_names=[names[i] for i in features],
+        source=str(path),
+        id_name=None if ident is None else names[ident],
+    )

@@ -36,8 +36,10 @@ def sliding_windows(x: np.ndarray, window: int, stride: int = 1) -> np.ndarray:
     ((3, 2, 3), [[2.0, 4.0, 6.0], [3.0, 5.0, 7.0]])
     """
     if window > len(x):
-        raise DataError(f"a series of {len(x)} steps has no window of {window} steps; give a longer series "
-                        f"or a smaller window")
+        raise DataError(
+            f"a series of {len(x)} steps has no window of {window} steps; give a longer series "
+            f"or a smaller window"
+        )
     # (steps, C) -> (steps - W + 1, C, W): the window axis is appended last, a view.
     return np.lib.stride_tricks.sliding_window_view(x, window, axis=0)[::stride]
 
@@ -90,7 +92,9 @@ class WindowRows:
         return tuple(self._view.shape)
 
     def take(self, indices) -> np.ndarray:
-        return np.ascontiguousarray(self._view[np.asarray(indices)], dtype=np.float32)  # (B, C, W), a copy
+        return np.ascontiguousarray(
+            self._view[np.asarray(indices)], dtype=np.float32
+        )  # (B, C, W), a copy
 
     def rows(self, start: int, stop: int) -> np.ndarray:
         return np.ascontiguousarray(self._view[start:stop], dtype=np.float32)
@@ -106,7 +110,7 @@ def autocorrelation(x: np.ndarray, max_lag: int) -> np.ndarray:
     n = len(x)
     size = 1 << int(np.ceil(np.log2(2 * n)))  # zero-padded: a linear, not circular, correlation
     spec = np.fft.rfft(x, size, axis=0)
-    acf = np.fft.irfft(spec * np.conj(spec), size, axis=0)[:max_lag + 1]  # (lags, C)
+    acf = np.fft.irfft(spec * np.conj(spec), size, axis=0)[: max_lag + 1]  # (lags, C)
     power = acf[0]
     live = power > 0
     if not live.any():
@@ -114,7 +118,9 @@ def autocorrelation(x: np.ndarray, max_lag: int) -> np.ndarray:
     return (acf[:, live] / power[live]).mean(axis=1)
 
 
-def dominant_period(x: np.ndarray, *, min_period: int = MIN_PERIOD, max_period: int = MAX_PERIOD) -> tuple[int, float]:
+def dominant_period(
+    x: np.ndarray, *, min_period: int = MIN_PERIOD, max_period: int = MAX_PERIOD
+) -> tuple[int, float]:
     """``(period, correlation)``: the lag of the highest autocorrelation peak of ``x`` (steps, channels).
 
     The lag is searched in [min_period, min(max_period, steps // 2)]; ``(0, 0.0)`` when there is

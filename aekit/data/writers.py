@@ -28,8 +28,15 @@ from .tables import TABLE_EXTENSIONS
 logger = logging.getLogger(__name__)
 
 
-def write_output(path: str | os.PathLike, x, *, like: Data | None = None, overwrite: bool = False,
-                 columns: list[str] | None = None, labels: bool = False) -> Path:
+def write_output(
+    path: str | os.PathLike,
+    x,
+    *,
+    like: Data | None = None,
+    overwrite: bool = False,
+    columns: list[str] | None = None,
+    labels: bool = False,
+) -> Path:
     """Write ``x`` to ``path``: ``.npy``, ``.csv``/``.tsv``, one image, or a folder of images.
 
     ``like`` is the input the results belong to. A table keeps each sample's identity beside its
@@ -83,7 +90,9 @@ def write_output(path: str | os.PathLike, x, *, like: Data | None = None, overwr
         write_text(path, _table_text(x, like, TABLE_EXTENSIONS[ext], columns, labels))
     else:
         if len(x) != 1:
-            raise UsageError(f"cannot write {len(x)} images to the single file {path}; give a folder")
+            raise UsageError(
+                f"cannot write {len(x)} images to the single file {path}; give a folder"
+            )
         write_with(path, lambda tmp: _to_image(x[0], like).save(tmp, format=_format(path)))
     logger.info("wrote %s", path)
     return path
@@ -94,10 +103,17 @@ def _save_npy(tmp: Path, x: np.ndarray) -> None:
         np.save(f, x)
 
 
-def _table_text(x: np.ndarray, like: Data | None, delimiter: str, columns: list[str] | None = None,
-                labels: bool = False) -> str:
+def _table_text(
+    x: np.ndarray,
+    like: Data | None,
+    delimiter: str,
+    columns: list[str] | None = None,
+    labels: bool = False,
+) -> str:
     rows = x.reshape(len(x), -1) if x.ndim != 1 else x[:, None]
-    header = list(columns) if columns is not None else (like.feature_names if like is not None else None)
+    header = (
+        list(columns) if columns is not None else (like.feature_names if like is not None else None)
+    )
     if header is not None and len(header) != rows.shape[1]:
         header = None  # latents or scores: not the input's columns
     lead: list[tuple[str, list]] = []  # each sample's identity, before its result
@@ -131,7 +147,9 @@ def _to_image(img: np.ndarray, like: Data | None):
     if img.ndim == 2:
         img = img[None]
     if img.ndim != 3 or img.shape[0] not in (1, 3):
-        raise UsageError(f"cannot write an array of shape {img.shape} as an image; expected (C, H, W), C = 1 or 3")
+        raise UsageError(
+            f"cannot write an array of shape {img.shape} as an image; expected (C, H, W), C = 1 or 3"
+        )
     pixels = np.round(np.nan_to_num(img).clip(0, 1) * 255).astype(np.uint8)
     if img.shape[0] == 1:
         return Image.fromarray(pixels[0], "L")
@@ -163,7 +181,9 @@ def _write_image_folder(path: Path, x: np.ndarray, like: Data | None) -> None:
                 _to_image(img, like).save(target, format=_format(name))
             except OSError as exc:  # a full disk names the output, not a temporary file
                 raise write_failure(exc, path) if exc.errno is not None else exc from None
-        replace_folder(tmp, path)  # an empty folder, or the old output with overwrite: swapped in one step
+        replace_folder(
+            tmp, path
+        )  # an empty folder, or the old output with overwrite: swapped in one step
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

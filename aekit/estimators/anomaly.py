@@ -11,32 +11,48 @@ defaults and presets: :mod:`.anomaly_defaults`.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 import torch
 
 from ..data import RowsView
 from ..errors import DataError, UsageError
-from ..models.activations import ACTIVATIONS
 from ..models import DenseAutoencoder, DenseConfig, DenseEnsemble, signal_autoencoder
+from ..models.activations import ACTIVATIONS
 from ..models.init import INITS
 from ..training.budget import AUTO, epochs_for_steps, holdout_indices, passes_for_steps
 from ..training.loop import TrainConfig
 from .anomaly_defaults import PRESETS, dense_size, training_steps
 from .anomaly_density import MIN_CALIBRATION_ROWS, fit_code_density, reference_rows
 from .anomaly_report import anomaly_metrics, score_table  # noqa: F401 (part of this module's API)
-from .anomaly_scores import ERRORS, mean_reconstruction, normal_batches, residual_scale, sample_scores
+from .anomaly_scores import (
+    ERRORS,
+    mean_reconstruction,
+    normal_batches,
+    residual_scale,
+    sample_scores,
+)
 from .anomaly_state import DetectorStateMixin
 from .anomaly_threshold import ThresholdMixin
-from .base import INFERENCE_BATCH, NeuralEstimator, check_fraction, check_positive_int, check_widths, is_row_store
-from .base import iter_chunks
+from .base import (
+    INFERENCE_BATCH,
+    NeuralEstimator,
+    check_fraction,
+    check_positive_int,
+    check_widths,
+    is_row_store,
+    iter_chunks,
+)
 from .losses import reconstruction_loss
 from .preprocessing import SCALERS, Scaler
 
 ARCHITECTURES = ("dense", "conv1d")
-HOLDOUT_ROWS = 10_000  # at most this many rows held out: enough for early stopping and a 95th percentile
+HOLDOUT_ROWS = (
+    10_000  # at most this many rows held out: enough for early stopping and a 95th percentile
+)
 
 
 class AnomalyDetector(DetectorStateMixin, ThresholdMixin, NeuralEstimator):
@@ -168,23 +184,50 @@ class AnomalyDetector(DetectorStateMixin, ThresholdMixin, NeuralEstimator):
     'minmax'
     """
 
-    presets = PRESETS  # named complete settings: from_preset(name), aekit train anomaly --preset NAME
+    presets = (
+        PRESETS  # named complete settings: from_preset(name), aekit train anomaly --preset NAME
+    )
     # epochs="auto": optimizer steps, 10,000 / sqrt(rows) between auto_min_steps and auto_steps
     # (anomaly_defaults.training_steps): tiny data is passed over hundreds of times, large data a few times.
     auto_steps = 1000
-    auto_min_steps = 150  # epochs="auto": the least budget, and early stopping may not stop before it
-    auto_epoch_steps = 20  # epochs="auto": an epoch holds enough passes over tiny data for this many steps
+    auto_min_steps = (
+        150  # epochs="auto": the least budget, and early stopping may not stop before it
+    )
+    auto_epoch_steps = (
+        20  # epochs="auto": an epoch holds enough passes over tiny data for this many steps
+    )
     auto_members = 3  # members="auto": dense networks trained side by side (their scores averaged)
 
-    def __init__(self, hidden: Sequence[int] | str = "auto", latent_dim: int | str = "auto",
-                 architecture: str = "dense", members: int | str = "auto", activation: str = "relu",
-                 output_activation: str = "auto", init: str = "glorot", scaler: str = "auto", error: str = "nmse",
-                 density: float = 0.5, n_neighbors: int = 40, loss: str = "mse",
-                 threshold: str | float = "percentile", k: float = 1.0, q: float = 95.0,
-                 contamination: float = 0.05, epochs: int | str = "auto", batch_size: int = 32, lr: float = 1e-3,
-                 schedule: str = "constant", precision: str = "fp32", validation_fraction: float = 0.1,
-                 patience: int | None = 20, seed: int = 0, device: str = "auto", threads: int | None = None,
-                 verbose: int = 0):
+    def __init__(
+        self,
+        hidden: Sequence[int] | str = "auto",
+        latent_dim: int | str = "auto",
+        architecture: str = "dense",
+        members: int | str = "auto",
+        activation: str = "relu",
+        output_activation: str = "auto",
+        init: str = "glorot",
+        scaler: str = "auto",
+        error: str = "nmse",
+        density: float = 0.5,
+        n_neighbors: int = 40,
+        loss: str = "mse",
+        threshold: str | float = "percentile",
+        k: float = 1.0,
+        q: float = 95.0,
+        contamination: float = 0.05,
+        epochs: int | str = "auto",
+        batch_size: int = 32,
+        lr: float = 1e-3,
+        schedule: str = "constant",
+        precision: str = "fp32",
+        validation_fraction: float = 0.1,
+        patience: int | None = 20,
+        seed: int = 0,
+        device: str = "auto",
+        threads: int | None = None,
+        verbose: int = 0,
+    ):
         self.hidden = hidden
         self.latent_dim = latent_dim
         self.architecture, self.members = architecture, members
@@ -207,12 +250,18 @@ class AnomalyDetector(DetectorStateMixin, ThresholdMixin, NeuralEstimator):
         self.validation_fraction = validation_fraction
         self.patience = patience
         self.seed = seed
-        self.device, self.threads, self.verbose = device, threads, verbose  # one line: the file is near 500 lines
+        self.device, self.threads, self.verbose = (
+            device,
+            threads,
+            verbose,
+        )  # one line: the file is near 500 lines
 
-    _accepts_sparse = True  # SciPy sparse X: densified a batch at a time (PyOD outputs: no sklearn outlier tag)
+    _accepts_sparse = (
+        True  # SciPy sparse X: densified a batch at a time (PyOD outputs: no sklearn outlier tag)
+    )
 
     @classmethod
-    def from_preset(cls, name: str, **params: Any) -> "AnomalyDetector":
+    def from_preset(cls, name: str, **params: Any) -> AnomalyDetector:
         """A detector with the named preset's settings (:data:`presets`), ``params`` on top.
 
         Examples
@@ -231,23 +280,33 @@ class AnomalyDetector(DetectorStateMixin, ThresholdMixin, NeuralEstimator):
         if not (isinstance(self.hidden, str) and self.hidden == AUTO):
             check_widths("hidden", self.hidden)
         if self.architecture not in ARCHITECTURES:
-            raise UsageError(f"architecture must be one of {', '.join(ARCHITECTURES)}, got {self.architecture!r}")
+            raise UsageError(
+                f"architecture must be one of {', '.join(ARCHITECTURES)}, got {self.architecture!r}"
+            )
         if self.activation not in ACTIVATIONS:
-            raise UsageError(f"activation must be one of {sorted(ACTIVATIONS)}, got {self.activation!r}")
+            raise UsageError(
+                f"activation must be one of {sorted(ACTIVATIONS)}, got {self.activation!r}"
+            )
         if self.output_activation != "auto" and self.output_activation not in ACTIVATIONS:
-            raise UsageError(f"output_activation must be 'auto' or one of {sorted(ACTIVATIONS)}, "
-                             f"got {self.output_activation!r}")
+            raise UsageError(
+                f"output_activation must be 'auto' or one of {sorted(ACTIVATIONS)}, "
+                f"got {self.output_activation!r}"
+            )
         if self.init not in INITS:
             raise UsageError(f"init must be one of {INITS}, got {self.init!r}")
         if self.scaler not in SCALERS:
             raise UsageError(f"scaler must be one of {', '.join(SCALERS)}, got {self.scaler!r}")
         if self.error not in ERRORS:
             raise UsageError(f"error must be one of {', '.join(ERRORS)}, got {self.error!r}")
-        check_fraction("density", self.density, high=math.inf, closed=True)  # any weight >= 0; 0: error alone
+        check_fraction(
+            "density", self.density, high=math.inf, closed=True
+        )  # any weight >= 0; 0: error alone
         check_positive_int("n_neighbors", self.n_neighbors)
         if self.loss not in ERRORS[1:]:
             raise UsageError(f"loss must be 'mae' or 'mse', got {self.loss!r}")
-        if self.validation_fraction != 0:  # 0: no hold-out; else less than half (the model trains on the rest)
+        if (
+            self.validation_fraction != 0
+        ):  # 0: no hold-out; else less than half (the model trains on the rest)
             check_fraction("validation_fraction", self.validation_fraction, high=0.5)
         self._strategy()
         self._members()
@@ -273,15 +332,25 @@ class AnomalyDetector(DetectorStateMixin, ThresholdMixin, NeuralEstimator):
             return self.auto_members if self.architecture == "dense" else 1
         members = check_positive_int("members", self.members)
         if members > 1 and self.architecture != "dense":
-            raise UsageError(f"members={members} needs architecture='dense'; use members=1 with {self.architecture}")
+            raise UsageError(
+                f"members={members} needs architecture='dense'; use members=1 with {self.architecture}"
+            )
         return members
 
     def _build_model(self) -> torch.nn.Module:
         hidden, latent = self._size()
         if self.architecture == "conv1d":
-            return signal_autoencoder(self.input_shape_, hidden, latent, self._output_activation(), self.init)
-        config = DenseConfig(input_shape=tuple(self.input_shape_), latent_dim=latent, hidden=hidden,
-                             activation=self.activation, output_activation=self._output_activation(), init=self.init)
+            return signal_autoencoder(
+                self.input_shape_, hidden, latent, self._output_activation(), self.init
+            )
+        config = DenseConfig(
+            input_shape=tuple(self.input_shape_),
+            latent_dim=latent,
+            hidden=hidden,
+            activation=self.activation,
+            output_activation=self._output_activation(),
+            init=self.init,
+        )
         members = self._members()
         return DenseAutoencoder(config) if members == 1 else DenseEnsemble(config, members)
 
@@ -297,8 +366,10 @@ class AnomalyDetector(DetectorStateMixin, ThresholdMixin, NeuralEstimator):
         if self.epochs == AUTO and n_samples is not None:
             config.passes = passes_for_steps(n_samples, config.batch_size, self.auto_epoch_steps)
             steps = training_steps(n_samples, self.auto_min_steps, self.auto_steps)
-            config.epochs, config.min_epochs = (epochs_for_steps(n_samples, config.batch_size, s, passes=config.passes)
-                                                for s in (steps, self.auto_min_steps))
+            config.epochs, config.min_epochs = (
+                epochs_for_steps(n_samples, config.batch_size, s, passes=config.passes)
+                for s in (steps, self.auto_min_steps)
+            )
         return config
 
     def _holdout(self, X: Any) -> tuple[Any, np.ndarray | None]:
@@ -308,13 +379,24 @@ class AnomalyDetector(DetectorStateMixin, ThresholdMixin, NeuralEstimator):
             return X, None
         fraction = min(float(self.validation_fraction), HOLDOUT_ROWS / n)
         fit_idx, held_idx = holdout_indices(n, fraction, check_positive_int("seed", self.seed, 0))
-        if is_row_store(X):  # the training rows stay on disk; the held-out ones (bounded) come into memory
+        if is_row_store(
+            X
+        ):  # the training rows stay on disk; the held-out ones (bounded) come into memory
             return RowsView(X, fit_idx), X.take(held_idx)
         return X[fit_idx], X[held_idx]
 
-    def fit(self, X: Any, y: Any = None, *, validation_data: Any = None, feature_names: Sequence[str] | None = None,
-            checkpoint_dir: str | Path | None = None, resume: bool = False,
-            callbacks: Sequence[object] = (), tensorboard: Any = None) -> "AnomalyDetector":
+    def fit(
+        self,
+        X: Any,
+        y: Any = None,
+        *,
+        validation_data: Any = None,
+        feature_names: Sequence[str] | None = None,
+        checkpoint_dir: str | Path | None = None,
+        resume: bool = False,
+        callbacks: Sequence[object] = (),
+        tensorboard: Any = None,
+    ) -> AnomalyDetector:
         """Train on normal samples ``X`` (``y`` is ignored, for scikit-learn pipelines).
 
         Parameters
@@ -343,7 +425,9 @@ class AnomalyDetector(DetectorStateMixin, ThresholdMixin, NeuralEstimator):
             feature_names = [str(c) for c in X.columns]
         X = self._validate_fit_input(X)
         self._record_feature_names(feature_names)
-        Xfit, held = self._holdout(X) if validation_data is None else (X, None)  # validation_data replaces it
+        Xfit, held = (
+            self._holdout(X) if validation_data is None else (X, None)
+        )  # validation_data replaces it
         loss = reconstruction_loss(self.loss)
         if is_row_store(Xfit):
             # Data on disk: learn the scaler chunk by chunk and scale each batch on the device.
@@ -360,19 +444,32 @@ class AnomalyDetector(DetectorStateMixin, ThresholdMixin, NeuralEstimator):
         if validation_data is not None:
             V = self._check_aux(validation_data, "validation_data")
             if V.shape[1:] != X.shape[1:]:
-                raise DataError(f"validation_data: sample shape {V.shape[1:]} differs from X's {X.shape[1:]}")
-            validation = (self.scaler_.transform(V if isinstance(V, np.ndarray) else V.rows(0, len(V))),) * 2
+                raise DataError(
+                    f"validation_data: sample shape {V.shape[1:]} differs from X's {X.shape[1:]}"
+                )
+            validation = (
+                self.scaler_.transform(V if isinstance(V, np.ndarray) else V.rows(0, len(V))),
+            ) * 2
         elif held is not None:
             validation = (self.scaler_.transform(held),) * 2
         self.hidden_, self.latent_dim_ = self._size()  # "auto" as built, for readers
         model = self._seeded_model(self._build_model)
-        self.model_ = self._fit_model(model, loss, Xs, validation=validation, tensorboard=tensorboard,
-                                      val_loss_fn=reconstruction_loss(self.loss),  # validation is scaled already
-                                      checkpoint_dir=checkpoint_dir, resume=resume, callbacks=callbacks)
+        self.model_ = self._fit_model(
+            model,
+            loss,
+            Xs,
+            validation=validation,
+            tensorboard=tensorboard,
+            val_loss_fn=reconstruction_loss(self.loss),  # validation is scaled already
+            checkpoint_dir=checkpoint_dir,
+            resume=resume,
+            callbacks=callbacks,
+        )
         self.residual_scale_ = None
         if self.error == "nmse":  # each feature's typical residual on normal rows, the score's unit
-            self.residual_scale_ = residual_scale(self._residuals, normal_batches(Xfit, held, INFERENCE_BATCH),
-                                                  self._members())
+            self.residual_scale_ = residual_scale(
+                self._residuals, normal_batches(Xfit, held, INFERENCE_BATCH), self._members()
+            )
         self.code_density_ = None
         if self.density > 0:
             self.code_density_ = self._fit_code_density(Xfit, held)
@@ -398,24 +495,38 @@ class AnomalyDetector(DetectorStateMixin, ThresholdMixin, NeuralEstimator):
     def _fit_code_density(self, Xfit: Any, held: np.ndarray | None):
         """The training rows' codes as the density's reference, its exponent set on the held-out rows
         (out of sample; with too few of them, the reference rows, each scored without itself)."""
-        take = Xfit.take if is_row_store(Xfit) else Xfit.__getitem__  # a row store reads only these rows
+        take = (
+            Xfit.take if is_row_store(Xfit) else Xfit.__getitem__
+        )  # a row store reads only these rows
         idx = reference_rows(len(Xfit), self._codes(take(np.arange(1))).shape[1])
-        density = fit_code_density(self._codes, (take(idx[i:i + INFERENCE_BATCH])
-                                                 for i in range(0, len(idx), INFERENCE_BATCH)), self.n_neighbors)
+        density = fit_code_density(
+            self._codes,
+            (take(idx[i : i + INFERENCE_BATCH]) for i in range(0, len(idx), INFERENCE_BATCH)),
+            self.n_neighbors,
+        )
         if density is None:
             return None
         if held is not None and len(held) >= MIN_CALIBRATION_ROWS:
-            codes = torch.as_tensor(self._map_batches(self._codes, held))  # batch by batch, as the scores
+            codes = torch.as_tensor(
+                self._map_batches(self._codes, held)
+            )  # batch by batch, as the scores
             errors, lofs = self._scores(held, density=False), density.lof(codes)
         else:
-            errors, lofs = self._scores(take(idx), density=False), density.lof(density.codes, of_reference=True)
+            errors, lofs = (
+                self._scores(take(idx), density=False),
+                density.lof(density.codes, of_reference=True),
+            )
         return density.calibrate(errors, lofs.cpu().numpy(), self.density)
 
-    def _scores(self, X: np.ndarray, batch_size: int | None = None, density: bool = True) -> np.ndarray:
+    def _scores(
+        self, X: np.ndarray, batch_size: int | None = None, density: bool = True
+    ) -> np.ndarray:
         """Per-sample score of raw ``X`` (:func:`.anomaly_scores.sample_scores`), batch by batch on the device."""
         scale = getattr(self, "residual_scale_", None)
         if self.error == "nmse" and scale is None:
-            raise UsageError("error='nmse' needs the residual scale learned at fit; fit with error='nmse'")
+            raise UsageError(
+                "error='nmse' needs the residual scale learned at fit; fit with error='nmse'"
+            )
         scale = None if scale is None else torch.as_tensor(scale, device=self._model_device())
 
         code_density = getattr(self, "code_density_", None) if density else None
@@ -427,7 +538,11 @@ class AnomalyDetector(DetectorStateMixin, ThresholdMixin, NeuralEstimator):
                 return errors
             return code_density.apply(errors, self.model_.encode(xs).reshape(len(xs), -1))
 
-        kw = {} if batch_size is None else {"batch_size": check_positive_int("batch_size", batch_size)}
+        kw = (
+            {}
+            if batch_size is None
+            else {"batch_size": check_positive_int("batch_size", batch_size)}
+        )
         return self._map_batches(score, X, **kw).astype(np.float32)
 
     def decision_function(self, X: Any, *, batch_size: int | None = None) -> np.ndarray:
@@ -469,6 +584,7 @@ class AnomalyDetector(DetectorStateMixin, ThresholdMixin, NeuralEstimator):
         >>> X_hat = det.reconstruct(X[:2])          # doctest: +SKIP
         """
         X = self._validate_input(X)
+
         def rebuild(xb: torch.Tensor) -> torch.Tensor:
             xs = self.scaler_.torch_transform(xb)
             return self.scaler_.torch_inverse(mean_reconstruction(self.model_(xs), xs))
@@ -486,5 +602,7 @@ class AnomalyDetector(DetectorStateMixin, ThresholdMixin, NeuralEstimator):
         scores = self.decision_function(X)
         y = np.asarray(y_anomaly).ravel()
         if len(y) != len(scores):
-            raise DataError(f"y has {len(y)} labels but X has {len(scores)} samples; give one label per sample")
+            raise DataError(
+                f"y has {len(y)} labels but X has {len(scores)} samples; give one label per sample"
+            )
         return anomaly_metrics(y, scores, self.threshold_)

@@ -32,18 +32,26 @@ saved with the model; distances are computed on the model's device in blocks of 
 
 from __future__ import annotations
 
-from typing import Callable, Iterator
+from collections.abc import Callable, Iterator
 
 import numpy as np
 import torch
 
-REFERENCE_ROWS = 2048  # training rows' codes kept as the reference (an evenly spread sample): a row's
+REFERENCE_ROWS = (
+    2048  # training rows' codes kept as the reference (an evenly spread sample): a row's
+)
 # score costs a distance to each, so this bounds scoring time; the panel's sets have at most 2,110 rows
-REFERENCE_VALUES = 1 << 22  # ... and at most this many values (16 MB): wide conv codes keep fewer rows
+REFERENCE_VALUES = (
+    1 << 22
+)  # ... and at most this many values (16 MB): wide conv codes keep fewer rows
 BLOCK_VALUES = 1 << 22  # distances computed at a time (queries x reference rows): bounded memory
-EPS = 1e-10  # as scikit-learn's LocalOutlierFactor: a duplicate-heavy reference has zero reachability
+EPS = (
+    1e-10  # as scikit-learn's LocalOutlierFactor: a duplicate-heavy reference has zero reachability
+)
 MIN_REFERENCE_ROWS = 20  # fewer training rows: no density (a few codes' neighbourhoods are noise)
-MIN_CALIBRATION_ROWS = 5  # fewer held-out rows than this: the exponent is set on the reference rows instead
+MIN_CALIBRATION_ROWS = (
+    5  # fewer held-out rows than this: the exponent is set on the reference rows instead
+)
 MAX_GAMMA = 20.0  # the exponent is at most this times density: near-identical LOFs must not blow the score up
 
 
@@ -62,35 +70,60 @@ def nearest(query: torch.Tensor, ref: torch.Tensor, k: int, first_row: int | Non
     plain matrix products, so the same code runs in the ONNX graph. ``first_row``: the queries are
     the reference rows from this one on, and a row is not its own neighbour.
     """
-    d2 = torch.addmm(ref.square().sum(1), query, ref.T, alpha=-2.0)  # (Q, N): |r|^2 - 2 q.r, one pass
-    if first_row is not None:  # its distance to itself is 0 only up to rounding: exclude it by index
+    d2 = torch.addmm(
+        ref.square().sum(1), query, ref.T, alpha=-2.0
+    )  # (Q, N): |r|^2 - 2 q.r, one pass
+    if (
+        first_row is not None
+    ):  # its distance to itself is 0 only up to rounding: exclude it by index
         rows = torch.arange(len(d2), device=d2.device)
         d2[rows, rows + first_row] = float("inf")
-    top = torch.topk(d2, k, dim=1, largest=False)  # (Q, k): |q|^2 is the same along a row, added after
+    top = torch.topk(
+        d2, k, dim=1, largest=False
+    )  # (Q, k): |q|^2 is the same along a row, added after
     dist = (top.values + query.square().sum(1, keepdim=True)).clamp_min(0.0).sqrt()
     return dist, top.indices  # nearest first
 
 
-def local_outlier_factor(codes: torch.Tensor, ref: torch.Tensor, k_distance: torch.Tensor, lrd: torch.Tensor,
-                         k: int, first_row: int | None = None) -> torch.Tensor:
+def local_outlier_factor(
+    codes: torch.Tensor,
+    ref: torch.Tensor,
+    k_distance: torch.Tensor,
+    lrd: torch.Tensor,
+    k: int,
+    first_row: int | None = None,
+) -> torch.Tensor:
     """LOF of codes (Q, D) among the reference (one block): its neighbours' mean density over its own."""
     dist, idx = nearest(codes, ref, k, first_row)
     reach = torch.maximum(dist, k_distance[idx])  # reachability distance to each neighbour
     return lrd[idx].mean(dim=1) * (reach.mean(dim=1) + EPS)  # lrd = 1 / (mean reachability + EPS)
 
 
-def lof_factor(codes: torch.Tensor, ref: torch.Tensor, k_distance: torch.Tensor, lrd: torch.Tensor, k: int,
-               gamma: float, median_log_lof: float) -> torch.Tensor:
+def lof_factor(
+    codes: torch.Tensor,
+    ref: torch.Tensor,
+    k_distance: torch.Tensor,
+    lrd: torch.Tensor,
+    k: int,
+    gamma: float,
+    median_log_lof: float,
+) -> torch.Tensor:
     """``(LOF / m) ** gamma`` of codes (B, D) in one block: what multiplies the score (also in the ONNX graph).
 
     At most e^50 (5e21): a code far from every normal one cannot overflow the score.
     """
-    log_lof = torch.log(local_outlier_factor(codes, ref, k_distance, lrd, k).clamp_min(torch.finfo(torch.float32).tiny))
+    log_lof = torch.log(
+        local_outlier_factor(codes, ref, k_distance, lrd, k).clamp_min(
+            torch.finfo(torch.float32).tiny
+        )
+    )
     return torch.exp((gamma * (log_lof - median_log_lof)).clamp(max=50.0))
 
 
 def _blocks(n_queries: int, n_ref: int):
-    step = max(1, BLOCK_VALUES // max(1, n_ref))  # queries x reference rows per block: bounded memory
+    step = max(
+        1, BLOCK_VALUES // max(1, n_ref)
+    )  # queries x reference rows per block: bounded memory
     return ((i, min(n_queries, i + step)) for i in range(0, n_queries, step))
 
 
@@ -102,14 +135,23 @@ class CodeDensity:
     from normal rows' errors and LOFs; :meth:`apply` gives the final score.
     """
 
-    def __init__(self, codes: torch.Tensor, k_distance: torch.Tensor, lrd: torch.Tensor, k: int,
-                 median_log_lof: float = 0.0, gamma: float = 0.0):
+    def __init__(
+        self,
+        codes: torch.Tensor,
+        k_distance: torch.Tensor,
+        lrd: torch.Tensor,
+        k: int,
+        median_log_lof: float = 0.0,
+        gamma: float = 0.0,
+    ):
         self.codes, self.k_distance, self.lrd = codes, k_distance, lrd  # (N, D), (N,), (N,)
-        self.k = int(k)  # neighbours per code: the k-distances above are those of the k-th neighbour
+        self.k = int(
+            k
+        )  # neighbours per code: the k-distances above are those of the k-th neighbour
         self.median_log_lof, self.gamma = float(median_log_lof), float(gamma)
 
     @classmethod
-    def fit(cls, codes: torch.Tensor, n_neighbors: int) -> "CodeDensity":
+    def fit(cls, codes: torch.Tensor, n_neighbors: int) -> CodeDensity:
         """The reference from the training rows' codes, (N, ...) with N >= 3; k is at most (N - 1) / 2.
 
         With k near N every code's neighbours are all the others and every LOF is about 1: the
@@ -117,7 +159,9 @@ class CodeDensity:
         """
         codes = codes.float().reshape(len(codes), -1)  # (N, ...) -> (N, D)
         k = max(1, min(int(n_neighbors), (len(codes) - 1) // 2))
-        tops = [nearest(codes[i:j], codes, k, first_row=i) for i, j in _blocks(len(codes), len(codes))]
+        tops = [
+            nearest(codes[i:j], codes, k, first_row=i) for i, j in _blocks(len(codes), len(codes))
+        ]
         dist, idx = torch.cat([t[0] for t in tops]), torch.cat([t[1] for t in tops])  # (N, k) each
         k_distance = dist[:, -1]  # (N,): each reference code's distance to its k-th neighbour
         reach = torch.maximum(dist, k_distance[idx])  # reachability distance to each neighbour
@@ -126,11 +170,21 @@ class CodeDensity:
     def lof(self, codes: torch.Tensor, *, of_reference: bool = False) -> torch.Tensor:
         """Local outlier factor of each code, (Q, ...) -> (Q,); ``of_reference``: the reference's own, self excluded."""
         codes = codes.float().reshape(len(codes), -1).to(self.codes.device)  # (Q, ...) -> (Q, D)
-        return torch.cat([local_outlier_factor(codes[i:j], self.codes, self.k_distance, self.lrd, self.k,
-                                               i if of_reference else None)
-                          for i, j in _blocks(len(codes), len(self.codes))])
+        return torch.cat(
+            [
+                local_outlier_factor(
+                    codes[i:j],
+                    self.codes,
+                    self.k_distance,
+                    self.lrd,
+                    self.k,
+                    i if of_reference else None,
+                )
+                for i, j in _blocks(len(codes), len(self.codes))
+            ]
+        )
 
-    def calibrate(self, errors: np.ndarray, lofs: np.ndarray, density: float) -> "CodeDensity":
+    def calibrate(self, errors: np.ndarray, lofs: np.ndarray, density: float) -> CodeDensity:
         """Set the exponent from normal rows' reconstruction scores and LOFs (the module's formula)."""
         tiny = np.finfo(np.float32).tiny
         log_e = np.log(np.maximum(np.asarray(errors, np.float64), tiny))
@@ -148,38 +202,69 @@ class CodeDensity:
         if self.gamma == 0.0:
             return errors
         codes = codes.float().reshape(len(codes), -1).to(self.codes.device)  # (B, ...) -> (B, D)
-        factor = torch.cat([lof_factor(codes[i:j], self.codes, self.k_distance, self.lrd, self.k, self.gamma,
-                                       self.median_log_lof) for i, j in _blocks(len(codes), len(self.codes))])
+        factor = torch.cat(
+            [
+                lof_factor(
+                    codes[i:j],
+                    self.codes,
+                    self.k_distance,
+                    self.lrd,
+                    self.k,
+                    self.gamma,
+                    self.median_log_lof,
+                )
+                for i, j in _blocks(len(codes), len(self.codes))
+            ]
+        )
         return errors * factor.to(errors.device, errors.dtype)
 
-    def to(self, device: torch.device | str) -> "CodeDensity":
-        self.codes, self.k_distance, self.lrd = (t.to(device) for t in (self.codes, self.k_distance, self.lrd))
+    def to(self, device: torch.device | str) -> CodeDensity:
+        self.codes, self.k_distance, self.lrd = (
+            t.to(device) for t in (self.codes, self.k_distance, self.lrd)
+        )
         return self
 
     # ---- persistence: tensors in the model's safetensors, numbers in its JSON ----------------------
     def tensors(self) -> dict[str, torch.Tensor]:
-        return {"density_codes": self.codes.cpu(), "density_k_distance": self.k_distance.cpu(),
-                "density_lrd": self.lrd.cpu()}
+        return {
+            "density_codes": self.codes.cpu(),
+            "density_k_distance": self.k_distance.cpu(),
+            "density_lrd": self.lrd.cpu(),
+        }
 
     def state(self) -> dict[str, float]:
         return {"n_neighbors": self.k, "median_log_lof": self.median_log_lof, "gamma": self.gamma}
 
     @classmethod
-    def from_saved(cls, tensors: dict[str, torch.Tensor], state: dict[str, float]) -> "CodeDensity":
+    def from_saved(cls, tensors: dict[str, torch.Tensor], state: dict[str, float]) -> CodeDensity:
         """Rebuild from :meth:`tensors` and :meth:`state`; ValueError if they do not fit together."""
-        codes, kd, lrd = (tensors[name].float() for name in ("density_codes", "density_k_distance", "density_lrd"))
+        codes, kd, lrd = (
+            tensors[name].float() for name in ("density_codes", "density_k_distance", "density_lrd")
+        )
         k = int(state["n_neighbors"])
-        if codes.dim() != 2 or kd.shape != (len(codes),) or lrd.shape != (len(codes),) or not 1 <= k < len(codes):
-            raise ValueError(f"the saved code density is inconsistent: codes {tuple(codes.shape)}, "
-                             f"k-distances {tuple(kd.shape)}, densities {tuple(lrd.shape)}, {k} neighbours")
+        if (
+            codes.dim() != 2
+            or kd.shape != (len(codes),)
+            or lrd.shape != (len(codes),)
+            or not 1 <= k < len(codes)
+        ):
+            raise ValueError(
+                f"the saved code density is inconsistent: codes {tuple(codes.shape)}, "
+                f"k-distances {tuple(kd.shape)}, densities {tuple(lrd.shape)}, {k} neighbours"
+            )
         gamma, median = float(state["gamma"]), float(state["median_log_lof"])
         if not (np.isfinite(gamma) and np.isfinite(median) and gamma >= 0):
-            raise ValueError(f"the saved code density has a bad exponent {gamma!r} or median {median!r}")
+            raise ValueError(
+                f"the saved code density has a bad exponent {gamma!r} or median {median!r}"
+            )
         return cls(codes, kd, lrd, k, median, gamma)
 
 
-def fit_code_density(codes_of: Callable[[np.ndarray], torch.Tensor], reference: Iterator[np.ndarray],
-                     n_neighbors: int) -> CodeDensity | None:
+def fit_code_density(
+    codes_of: Callable[[np.ndarray], torch.Tensor],
+    reference: Iterator[np.ndarray],
+    n_neighbors: int,
+) -> CodeDensity | None:
     """The reference of ``codes_of(rows)`` over the batches of raw rows ``reference`` yields.
 
     None with fewer than ``MIN_REFERENCE_ROWS`` rows: on tiny data (ten normal rows) the LOF of a

@@ -6,7 +6,8 @@ not on the model.
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -50,8 +51,9 @@ def anomaly_metrics(y_anomaly: Any, scores: Any, threshold: float) -> dict[str, 
     return out
 
 
-def score_table(detector: Any, X: Any, *, ids: Sequence[Any] | None = None, sep: str = ",",
-                header: bool = True) -> str:
+def score_table(
+    detector: Any, X: Any, *, ids: Sequence[Any] | None = None, sep: str = ",", header: bool = True
+) -> str:
     """CSV text with one row per sample: ``[id,] score, is_anomaly`` (with a header row unless ``header=False``).
 
     Examples

@@ -22,7 +22,8 @@ column) cannot weigh more than 1 / FLOOR times an average one.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import numpy as np
 import torch
@@ -31,13 +32,20 @@ from .base import is_row_store
 from .losses import per_sample_error
 
 ERRORS = ("nmse", "mae", "mse")
-SAMPLE_ROWS = 10_000  # training rows (at most) whose residuals set the residual scale, with the held-out ones
-PRIOR_ROWS = 5  # the shrinkage toward the mean over features, counted in rows (matters only for tiny data)
-FLOOR = 0.01  # a feature's mean squared residual is at least this fraction of the mean over features
+SAMPLE_ROWS = (
+    10_000  # training rows (at most) whose residuals set the residual scale, with the held-out ones
+)
+PRIOR_ROWS = (
+    5  # the shrinkage toward the mean over features, counted in rows (matters only for tiny data)
+)
+FLOOR = (
+    0.01  # a feature's mean squared residual is at least this fraction of the mean over features
+)
 
 
-def sample_scores(x_hat: torch.Tensor, x: torch.Tensor, error: str,
-                  residual_scale: torch.Tensor | None = None) -> torch.Tensor:
+def sample_scores(
+    x_hat: torch.Tensor, x: torch.Tensor, error: str, residual_scale: torch.Tensor | None = None
+) -> torch.Tensor:
     """Each sample's anomaly score, (B, ...) -> (B,): its mean squared or absolute residual (``mse``,
     ``mae``), or its mean squared residual in units of each feature's residual scale (``nmse``).
 
@@ -45,8 +53,14 @@ def sample_scores(x_hat: torch.Tensor, x: torch.Tensor, error: str,
     its members' scores, each member in its own units.
     """
     if x_hat.dim() > x.dim():  # (K, B, ...): K members, each scored alone (K is small and fixed)
-        return torch.stack([sample_scores(x_hat[k], x, error, None if residual_scale is None else residual_scale[k])
-                            for k in range(x_hat.shape[0])]).mean(dim=0)  # (K, B) -> (B,)
+        return torch.stack(
+            [
+                sample_scores(
+                    x_hat[k], x, error, None if residual_scale is None else residual_scale[k]
+                )
+                for k in range(x_hat.shape[0])
+            ]
+        ).mean(dim=0)  # (K, B) -> (B,)
     if error == "nmse":
         if residual_scale is None:
             raise ValueError("error 'nmse' needs the residual scale learned at fit")
@@ -63,17 +77,22 @@ def normal_batches(train: Any, held: np.ndarray | None, batch_size: int) -> Iter
     """Batches of the normal rows to learn the residual scale from: an evenly spread sample of at most
     ``SAMPLE_ROWS`` training rows (an array, or a row store read batch by batch), then the held-out rows."""
     n = len(train)
-    idx = np.arange(n) if n <= SAMPLE_ROWS else np.linspace(0, n - 1, SAMPLE_ROWS).round().astype(np.int64)
+    idx = (
+        np.arange(n)
+        if n <= SAMPLE_ROWS
+        else np.linspace(0, n - 1, SAMPLE_ROWS).round().astype(np.int64)
+    )
     for start in range(0, len(idx), batch_size):
-        rows = idx[start:start + batch_size]
+        rows = idx[start : start + batch_size]
         yield train.take(rows) if is_row_store(train) else train[rows]
     for start in range(0, 0 if held is None else len(held), batch_size):
-        yield held[start:start + batch_size]
+        yield held[start : start + batch_size]
 
 
 @torch.inference_mode()
-def residual_scale(residuals: Callable[[np.ndarray], torch.Tensor], parts: Iterator[np.ndarray],
-                   members: int = 1) -> np.ndarray:
+def residual_scale(
+    residuals: Callable[[np.ndarray], torch.Tensor], parts: Iterator[np.ndarray], members: int = 1
+) -> np.ndarray:
     """Each feature's residual scale, shaped as one sample (an ensemble's: (members, ...)), float32.
 
     ``residuals(rows)`` gives the model's residuals ``x_hat - x`` (scaled units) of a batch of raw
@@ -81,7 +100,9 @@ def residual_scale(residuals: Callable[[np.ndarray], torch.Tensor], parts: Itera
     """
     total, n = None, 0
     for rows in parts:
-        sq = residuals(rows).double().square().sum(dim=int(members > 1))  # (B, ...) -> (...); (K, B, ...) -> (K, ...)
+        sq = (
+            residuals(rows).double().square().sum(dim=int(members > 1))
+        )  # (B, ...) -> (...); (K, B, ...) -> (K, ...)
         total = sq if total is None else total + sq
         n += len(rows)
     if total is None:

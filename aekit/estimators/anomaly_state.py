@@ -29,8 +29,11 @@ class DetectorStateMixin:
         state["threshold_fit"] = getattr(self, "threshold_fit_", None)
         state["threshold_value"] = self.threshold_  # for readers of config.json; recomputed on load
         # For readers too: the network as built, and how many normal rows set the threshold.
-        state["network"] = {"hidden": list(self.hidden_), "latent_dim": int(self.latent_dim_),
-                            "members": self._members()}
+        state["network"] = {
+            "hidden": list(self.hidden_),
+            "latent_dim": int(self.latent_dim_),
+            "members": self._members(),
+        }
         held = getattr(self, "holdout_scores_", None)
         state["holdout_rows"] = 0 if held is None else int(len(held))
         density = getattr(self, "code_density_", None)
@@ -46,7 +49,9 @@ class DetectorStateMixin:
         if self.members == AUTO and "members" not in state.get("network", {}):
             self.members = 1  # saved before ensembles: "auto" meant one network
         if "code_density" not in state:
-            self.density = 0.0  # saved before the code density: scored by reconstruction error alone
+            self.density = (
+                0.0  # saved before the code density: scored by reconstruction error alone
+            )
         self._density_state = state.get("code_density")
         self.hidden_, self.latent_dim_ = self._size()
 
@@ -56,7 +61,9 @@ class DetectorStateMixin:
         if getattr(self, "residual_scale_", None) is not None:
             tensors["residual_scale"] = torch.as_tensor(self.residual_scale_)
         if getattr(self, "holdout_scores_", None) is not None:
-            tensors["holdout_scores"] = torch.as_tensor(np.asarray(self.holdout_scores_, np.float32))
+            tensors["holdout_scores"] = torch.as_tensor(
+                np.asarray(self.holdout_scores_, np.float32)
+            )
         if getattr(self, "code_density_", None) is not None:
             tensors.update(self.code_density_.tensors())
         return tensors

@@ -27,10 +27,16 @@ class ThresholdMixin:
     def _strategy(self):
         """The threshold strategy of the current parameters (validated)."""
         if isinstance(self.threshold, str):
-            kw = {"mean_std": {"k": self.k}, "mad": {"k": self.k}, "percentile": {"q": self.q},
-                  "contamination": {"contamination": self.contamination}}.get(self.threshold, {})
+            kw = {
+                "mean_std": {"k": self.k},
+                "mad": {"k": self.k},
+                "percentile": {"q": self.q},
+                "contamination": {"contamination": self.contamination},
+            }.get(self.threshold, {})
             if self.threshold == "fixed":
-                raise UsageError("threshold='fixed' needs a value: pass the number itself, e.g. threshold=0.05")
+                raise UsageError(
+                    "threshold='fixed' needs a value: pass the number itself, e.g. threshold=0.05"
+                )
             return get_threshold(self.threshold, **kw)
         return get_threshold(self.threshold)
 
@@ -51,7 +57,7 @@ class ThresholdMixin:
         """1 for the training samples whose score is above ``threshold_``, else 0."""
         return (self.decision_scores_ > self.threshold_).astype(np.int64)
 
-    def set_threshold(self, strategy: str | float = "mean_std", **params: Any) -> "ThresholdMixin":
+    def set_threshold(self, strategy: str | float = "mean_std", **params: Any) -> ThresholdMixin:
         """Change how ``threshold_`` is derived, without retraining; returns ``self``.
 
         Parameters
@@ -69,10 +75,12 @@ class ThresholdMixin:
         if strat.name == "fixed":
             self.set_params(threshold=float(strat.value))
         else:
-            self.set_params(threshold=strategy, **{key: getattr(strat, key) for key in strat.params})
+            self.set_params(
+                threshold=strategy, **{key: getattr(strat, key) for key in strat.params}
+            )
         return self
 
-    def fit_threshold(self, X_val: Any, y_val: Any, metric: str = "f1") -> "ThresholdMixin":
+    def fit_threshold(self, X_val: Any, y_val: Any, metric: str = "f1") -> ThresholdMixin:
         """Choose the threshold that maximises ``metric`` on labelled data (``y_val``: 1 = anomaly).
 
         Sets ``threshold`` to the chosen number (a fixed threshold) and records

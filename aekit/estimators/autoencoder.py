@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -29,7 +30,9 @@ def auto_scaling(lo: float, hi: float, sample_ndim: int) -> str:
     """
     if lo >= 0.0 and hi <= 1.0:
         return "none"  # already in a sigmoid's range: images in [0, 1], tables of fractions
-    return "standard" if sample_ndim == 1 else "minmax"  # tables per feature; images keep their pixel ratios
+    return (
+        "standard" if sample_ndim == 1 else "minmax"
+    )  # tables per feature; images keep their pixel ratios
 
 
 class Autoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralEstimator):
@@ -127,13 +130,26 @@ class Autoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralEstim
     # table (455 rows, latent 4): val MSE 0.35 after 2,000 steps, 0.27 after 5,000 (PCA: 0.21).
     auto_floor_steps = 5_000
 
-    def __init__(self, latent_dim: int = 64, hidden: Sequence[int] = (), activation: str = "relu",
-                 output_activation: str = "auto", init: str = "glorot", loss: str = "mse",
-                 epochs: int | str = "auto", batch_size: int = 32, lr: float = 1e-3, schedule: str = "onecycle",
-                 precision: str = "fp32", patience: int | None = None,
-                 seed: int = 0, device: str = "auto",
-                 threads: int | None = None,
-                 scaler: str = "auto", verbose: int = 0):
+    def __init__(
+        self,
+        latent_dim: int = 64,
+        hidden: Sequence[int] = (),
+        activation: str = "relu",
+        output_activation: str = "auto",
+        init: str = "glorot",
+        loss: str = "mse",
+        epochs: int | str = "auto",
+        batch_size: int = 32,
+        lr: float = 1e-3,
+        schedule: str = "onecycle",
+        precision: str = "fp32",
+        patience: int | None = None,
+        seed: int = 0,
+        device: str = "auto",
+        threads: int | None = None,
+        scaler: str = "auto",
+        verbose: int = 0,
+    ):
         self.latent_dim = latent_dim
         self.hidden = hidden
         self.activation = activation
@@ -153,6 +169,7 @@ class Autoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralEstim
         self.verbose = verbose
 
     _accepts_sparse = True  # SciPy sparse X is densified one batch at a time
+
     def __sklearn_tags__(self):
         return self._aekit_tags(super().__sklearn_tags__())
 
@@ -165,12 +182,18 @@ class Autoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralEstim
         check_positive_int("latent_dim", self.latent_dim)
         check_widths("hidden", self.hidden)
         if self.activation not in ACTIVATIONS:
-            raise UsageError(f"activation must be one of {sorted(ACTIVATIONS)}, got {self.activation!r}")
+            raise UsageError(
+                f"activation must be one of {sorted(ACTIVATIONS)}, got {self.activation!r}"
+            )
         if self.output_activation != "auto" and self.output_activation not in ACTIVATIONS:
-            raise UsageError(f"output_activation must be 'auto' or one of {sorted(ACTIVATIONS)}, "
-                             f"got {self.output_activation!r}")
+            raise UsageError(
+                f"output_activation must be 'auto' or one of {sorted(ACTIVATIONS)}, "
+                f"got {self.output_activation!r}"
+            )
         if self.scaler != "auto" and self.scaler not in SCALERS:
-            raise UsageError(f"scaler must be 'auto' or one of {', '.join(SCALERS)}, got {self.scaler!r}")
+            raise UsageError(
+                f"scaler must be 'auto' or one of {', '.join(SCALERS)}, got {self.scaler!r}"
+            )
         check_verbose(self.verbose)
         if self.init not in INITS:
             raise UsageError(f"init must be one of {INITS}, got {self.init!r}")
@@ -179,18 +202,33 @@ class Autoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralEstim
         self._train_config()
 
     def _build_model(self) -> DenseAutoencoder:
-        return DenseAutoencoder(DenseConfig(
-            input_shape=tuple(self.input_shape_), latent_dim=int(self.latent_dim),
-            hidden=check_widths("hidden", self.hidden), activation=self.activation,
-            output_activation=self.output_activation_, init=self.init))
+        return DenseAutoencoder(
+            DenseConfig(
+                input_shape=tuple(self.input_shape_),
+                latent_dim=int(self.latent_dim),
+                hidden=check_widths("hidden", self.hidden),
+                activation=self.activation,
+                output_activation=self.output_activation_,
+                init=self.init,
+            )
+        )
 
     def _after_load(self) -> None:
         self.encoder_ = self.model_.encoder
         self.decoder_ = self.model_.decoder
 
-    def fit(self, X: Any, y: Any = None, *, validation_data: Any = None, feature_names: Sequence[str] | None = None,
-            checkpoint_dir: str | Path | None = None, resume: bool = False, callbacks: Sequence[object] = (),
-            tensorboard: Any = None) -> "Autoencoder":
+    def fit(
+        self,
+        X: Any,
+        y: Any = None,
+        *,
+        validation_data: Any = None,
+        feature_names: Sequence[str] | None = None,
+        checkpoint_dir: str | Path | None = None,
+        resume: bool = False,
+        callbacks: Sequence[object] = (),
+        tensorboard: Any = None,
+    ) -> Autoencoder:
         """Train on ``X`` (``y`` is ignored, for scikit-learn pipelines).
 
         Parameters
@@ -222,14 +260,18 @@ class Autoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralEstim
             feature_names = [str(c) for c in X.columns]
         bounds = [np.inf, -np.inf]
 
-        def track(a: np.ndarray) -> np.ndarray:  # the data's range, read in the same pass as the checks
+        def track(
+            a: np.ndarray,
+        ) -> np.ndarray:  # the data's range, read in the same pass as the checks
             if a.size:
                 bounds[:] = [min(bounds[0], float(a.min())), max(bounds[1], float(a.max()))]
             return a
 
         X = self._validate_fit_input(X, check=track)
         self._record_feature_names(feature_names)
-        kind = auto_scaling(*bounds, len(self.input_shape_)) if self.scaler == "auto" else self.scaler
+        kind = (
+            auto_scaling(*bounds, len(self.input_shape_)) if self.scaler == "auto" else self.scaler
+        )
         loss = reconstruction_loss(self.loss)
         if kind == "none":
             self.scaler_ = Scaler("none").fit(np.zeros((1, 1), np.float32))
@@ -245,8 +287,11 @@ class Autoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralEstim
             self.scaler_ = Scaler(kind).fit(X)
             Xs = self.scaler_.transform(X)
         if self.output_activation == "auto":  # a sigmoid only where it can reach every value
-            lo, hi = (self.scaler_.transform(np.asarray(bounds, np.float32)).ravel()[[0, -1]]
-                      if kind in ("none", "minmax") else (-1.0, 1.0))
+            lo, hi = (
+                self.scaler_.transform(np.asarray(bounds, np.float32)).ravel()[[0, -1]]
+                if kind in ("none", "minmax")
+                else (-1.0, 1.0)
+            )
             self.output_activation_ = "sigmoid" if lo >= -1e-6 and hi <= 1 + 1e-6 else "linear"
         else:
             self.output_activation_ = self.output_activation
@@ -254,14 +299,23 @@ class Autoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralEstim
         if validation_data is not None:
             V = self._check_aux(validation_data, "validation_data")
             if V.shape[1:] != X.shape[1:]:
-                raise DataError(f"validation_data: sample shape {V.shape[1:]} differs from X's {X.shape[1:]}")
+                raise DataError(
+                    f"validation_data: sample shape {V.shape[1:]} differs from X's {X.shape[1:]}"
+                )
             V = self.scaler_.transform(V) if kind != "none" else V
             validation = (V, V)
         model = self._seeded_model(self._build_model)
-        self.model_ = self._fit_model(model, loss, Xs, validation=validation,
-                                      val_loss_fn=reconstruction_loss(self.loss),  # validation is scaled already
-                                      checkpoint_dir=checkpoint_dir, resume=resume, callbacks=callbacks,
-                                      tensorboard=tensorboard)
+        self.model_ = self._fit_model(
+            model,
+            loss,
+            Xs,
+            validation=validation,
+            val_loss_fn=reconstruction_loss(self.loss),  # validation is scaled already
+            checkpoint_dir=checkpoint_dir,
+            resume=resume,
+            callbacks=callbacks,
+            tensorboard=tensorboard,
+        )
         self._after_load()
         return self
 
@@ -292,7 +346,9 @@ class Autoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralEstim
         self._check_is_fitted()
         Z = self._check_aux(Z, "Z")
         if len(Z.shape) != 2 or Z.shape[1] != int(self.latent_dim):
-            raise DataError(f"Z: expected latent vectors of shape (n, {self.latent_dim}), got {Z.shape}")
+            raise DataError(
+                f"Z: expected latent vectors of shape (n, {self.latent_dim}), got {Z.shape}"
+            )
         return self._map_batches(lambda z: self._unscale(self.model_.decode(z)), Z)
 
     def reconstruct(self, X: Any) -> np.ndarray:
@@ -336,7 +392,9 @@ class Autoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralEstim
         def errors(xb: torch.Tensor) -> torch.Tensor:
             xs = self._scale(xb)
             x_hat = self.model_(xs)
-            return torch.stack([per_sample_error(x_hat, xs, "mse"), per_sample_error(x_hat, xs, "mae")], 1)
+            return torch.stack(
+                [per_sample_error(x_hat, xs, "mse"), per_sample_error(x_hat, xs, "mae")], 1
+            )
 
         errs = self._map_batches(errors, X)
         return {"val_mse": float(errs[:, 0].mean()), "val_mae": float(errs[:, 1].mean())}
@@ -353,8 +411,11 @@ class Autoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralEstim
     def _set_state(self, state: dict[str, Any]) -> None:
         super()._set_state(state)
         # Models saved before scaling existed: no scaler, the output activation is the parameter.
-        self.scaler_ = Scaler.from_state(state["scaler"]) if "scaler" in state else \
-            Scaler("none").fit(np.zeros((1, 1), np.float32))
+        self.scaler_ = (
+            Scaler.from_state(state["scaler"])
+            if "scaler" in state
+            else Scaler("none").fit(np.zeros((1, 1), np.float32))
+        )
         self.output_activation_ = state.get("output_activation", self.output_activation)
         if state.get("feature_names") is not None:
             self.feature_names_in_ = np.asarray(state["feature_names"], dtype=object)

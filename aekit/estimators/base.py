@@ -8,8 +8,9 @@ names; ``fit`` validates, learns and returns ``self``; learned state ends in ``_
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -20,19 +21,23 @@ from ..training.budget import AUTO, epochs_for_steps
 from ..training.device import resolve_device
 from ..training.distributed import is_main_process, world_size
 from ..training.loop import LossFn, TrainConfig, train
-from ..training.progress import Pass, TrainingProgress, check_verbose
 from ..training.memory import check_model_fits
-from ..training.threads import ThreadChoice, record, recorded, resolve, forward_flops, using_threads
+from ..training.progress import Pass, TrainingProgress, check_verbose
+from ..training.threads import ThreadChoice, forward_flops, record, recorded, resolve, using_threads
 from .validation import check_input
 
 INFERENCE_BATCH = 1024  # samples per forward pass when scoring; bounds memory for any n
 CHECK_ROWS = 8192  # rows per chunk when checking data on disk
-CHECK_VALUES = 2**22  # ... and at most this many values (16 MB of float32): 5,000-wide sparse rows stay bounded
+CHECK_VALUES = (
+    2**22
+)  # ... and at most this many values (16 MB of float32): 5,000-wide sparse rows stay bounded
 
 
 def is_row_store(X: Any) -> bool:
     """Data on disk read batch by batch (``aekit.data.NpyRows``/``RowsView``), not an array in memory."""
-    return not isinstance(X, np.ndarray) and all(hasattr(X, a) for a in ("take", "rows", "sample_shape"))
+    return not isinstance(X, np.ndarray) and all(
+        hasattr(X, a) for a in ("take", "rows", "sample_shape")
+    )
 
 
 def check_rows(rows: Any, check: Callable[[np.ndarray], Any]) -> Any:
@@ -46,7 +51,9 @@ def check_rows(rows: Any, check: Callable[[np.ndarray], Any]) -> Any:
 
 def iter_chunks(rows: Any, size: int = CHECK_ROWS) -> Iterator[np.ndarray]:
     """A row store as in-memory chunks of at most ``size`` samples and ~``CHECK_VALUES`` values, one at a time."""
-    size = max(1, min(size, CHECK_VALUES // max(1, math.prod(rows.sample_shape))))  # wide rows: fewer per chunk
+    size = max(
+        1, min(size, CHECK_VALUES // max(1, math.prod(rows.sample_shape)))
+    )  # wide rows: fewer per chunk
     for start in range(0, len(rows), size):
         yield rows.rows(start, min(len(rows), start + size))
 
@@ -58,9 +65,15 @@ def check_positive_int(name: str, value: Any, minimum: int = 1) -> int:
     return int(value)
 
 
-def check_fraction(name: str, value: Any, *, low: float = 0.0, high: float = 1.0, closed: bool = False) -> float:
+def check_fraction(
+    name: str, value: Any, *, low: float = 0.0, high: float = 1.0, closed: bool = False
+) -> float:
     """Return ``value`` if it lies in (low, high) (or [low, high] when ``closed``), else a UsageError."""
-    ok = isinstance(value, (int, float, np.floating)) and not isinstance(value, bool) and math.isfinite(value)
+    ok = (
+        isinstance(value, (int, float, np.floating))
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+    )
     ok = ok and ((low <= value <= high) if closed else (low < value < high))
     if not ok:
         bounds = f"[{low}, {high}]" if closed else f"({low}, {high})"
@@ -73,7 +86,9 @@ def check_widths(name: str, value: Any) -> tuple[int, ...]:
     try:
         widths = tuple(value)
     except TypeError:
-        raise UsageError(f"{name} must be a sequence of layer widths such as (256, 128), got {value!r}") from None
+        raise UsageError(
+            f"{name} must be a sequence of layer widths such as (256, 128), got {value!r}"
+        ) from None
     for w in widths:
         check_positive_int(f"each width in {name}", w)
     return tuple(int(w) for w in widths)
@@ -103,7 +118,9 @@ def image_shape(sample_shape: Sequence[int]) -> tuple[int, ...]:
     return {1: (1, 1, *shape), 2: (1, *shape)}.get(len(shape), shape)
 
 
-def _checked_chunk(chunk: np.ndarray, name: str, check: Callable[[np.ndarray], Any] | None = None) -> Any:
+def _checked_chunk(
+    chunk: np.ndarray, name: str, check: Callable[[np.ndarray], Any] | None = None
+) -> Any:
     """One chunk of a row store on disk: numbers and finite (as ``check_input``), then ``check``."""
     chunk = check_input(None, chunk, reset=None, name=name)
     return chunk if check is None else check(chunk)
@@ -113,13 +130,28 @@ def _checked_chunk(chunk: np.ndarray, name: str, check: Callable[[np.ndarray], A
 # 3, values near 100): a model of values in [0, 1] (the Denoiser's sigmoid output, the VAE's Bernoulli
 # likelihood) refuses that data by design, with a line that says how to scale it.
 OUTSIDE_UNIT_RANGE_CHECKS = (
-    "check_dict_unchanged", "check_dont_overwrite_parameters", "check_estimators_dtypes",
-    "check_estimators_fit_returns_self", "check_estimators_overwrite_params", "check_estimators_pickle",
-    "check_f_contiguous_array_estimator", "check_fit2d_1feature", "check_fit2d_1sample", "check_fit2d_predict1d",
-    "check_fit_check_is_fitted", "check_fit_idempotent", "check_methods_sample_order_invariance",
-    "check_methods_subset_invariance", "check_n_features_in", "check_n_features_in_after_fitting",
-    "check_pipeline_consistency", "check_positive_only_tag_during_fit", "check_readonly_memmap_input",
-    "check_transformer_data_not_an_array", "check_transformer_general", "check_transformer_preserve_dtypes",
+    "check_dict_unchanged",
+    "check_dont_overwrite_parameters",
+    "check_estimators_dtypes",
+    "check_estimators_fit_returns_self",
+    "check_estimators_overwrite_params",
+    "check_estimators_pickle",
+    "check_f_contiguous_array_estimator",
+    "check_fit2d_1feature",
+    "check_fit2d_1sample",
+    "check_fit2d_predict1d",
+    "check_fit_check_is_fitted",
+    "check_fit_idempotent",
+    "check_methods_sample_order_invariance",
+    "check_methods_subset_invariance",
+    "check_n_features_in",
+    "check_n_features_in_after_fitting",
+    "check_pipeline_consistency",
+    "check_positive_only_tag_during_fit",
+    "check_readonly_memmap_input",
+    "check_transformer_data_not_an_array",
+    "check_transformer_general",
+    "check_transformer_preserve_dtypes",
 )
 
 
@@ -135,7 +167,7 @@ def unit_range_failures(reason: str) -> dict[str, str]:
 # differ by up to 1.4e-7; with a linear output none does.)
 BATCH_POSITION_CHECKS = {
     name: "a sigmoid output may differ by one float32 ulp (~1e-7 relative) with the sample's position in the batch "
-          "(vectorised vs scalar kernel); the check asks for 1e-7"
+    "(vectorised vs scalar kernel); the check asks for 1e-7"
     for name in ("check_methods_sample_order_invariance", "check_methods_subset_invariance")
 }
 
@@ -166,13 +198,16 @@ class NeuralEstimator(BaseEstimator):
 
     # Take SciPy sparse input (densified one batch at a time): the dense families do.
     _accepts_sparse = False
+
     # ---- fitted-state guard ---------------------------------------------------------------
     def _check_is_fitted(self) -> None:
         if not hasattr(self, "model_"):
             from ..errors import NotFittedError
 
-            raise NotFittedError(f"this {type(self).__name__} is not fitted yet; call fit(X) first "
-                                 f"or load a trained one with aekit.load(RUN)")
+            raise NotFittedError(
+                f"this {type(self).__name__} is not fitted yet; call fit(X) first "
+                f"or load a trained one with aekit.load(RUN)"
+            )
 
     def __sklearn_is_fitted__(self) -> bool:
         return hasattr(self, "model_")
@@ -185,7 +220,9 @@ class NeuralEstimator(BaseEstimator):
         """scikit-learn's checks known to fail (:func:`expected_failed_checks`): with a sigmoid output, two may
         flake by one float32 ulp (:data:`BATCH_POSITION_CHECKS`); every other check passes."""
         output = getattr(self, "_output_activation", None)  # the detector resolves "auto"
-        sigmoid = (output() if callable(output) else getattr(self, "output_activation", None)) == "sigmoid"
+        sigmoid = (
+            output() if callable(output) else getattr(self, "output_activation", None)
+        ) == "sigmoid"
         return dict(BATCH_POSITION_CHECKS) if sigmoid else {}
 
     def score(self, X: Any, y: Any = None) -> float:
@@ -208,14 +245,17 @@ class NeuralEstimator(BaseEstimator):
         theirs (``TransformerMixin`` sets ``transformer_tags`` after this base class runs).
         """
         tags.input_tags.sparse = self._accepts_sparse
-        tags.non_deterministic = False  # every draw comes from ``seed``: the same data give the same model
+        tags.non_deterministic = (
+            False  # every draw comes from ``seed``: the same data give the same model
+        )
         if tags.transformer_tags is not None:
             tags.transformer_tags.preserves_dtype = ["float32"]  # float64 in comes back as float32
         return tags
 
     # ---- inputs -----------------------------------------------------------------------------
-    def _validate_fit_input(self, X: Any, name: str = "X",
-                            check: Callable[[np.ndarray], np.ndarray] | None = None) -> Any:
+    def _validate_fit_input(
+        self, X: Any, name: str = "X", check: Callable[[np.ndarray], np.ndarray] | None = None
+    ) -> Any:
         """Check training data (scikit-learn's ``validate_data``) and record its sample shape.
 
         ``check`` adds the estimator's own checks: on the array, or on each chunk of a row store
@@ -224,7 +264,9 @@ class NeuralEstimator(BaseEstimator):
         """
         if is_row_store(X):
             X = check_rows(X, lambda chunk: _checked_chunk(chunk, name, check))
-            for attr in ("feature_names_in_",):  # a refit on data without names forgets the old ones
+            for attr in (
+                "feature_names_in_",
+            ):  # a refit on data without names forgets the old ones
                 if attr in vars(self):
                     delattr(self, attr)
         else:
@@ -251,8 +293,10 @@ class NeuralEstimator(BaseEstimator):
         without them, what ``validate_data`` recorded from a DataFrame's columns stays."""
         if feature_names is not None:
             if len(self.input_shape_) != 1 or len(feature_names) != self.input_shape_[0]:
-                raise DataError(f"feature_names has {len(feature_names)} names but X has samples of shape "
-                                f"{self.input_shape_}; give one name per column")
+                raise DataError(
+                    f"feature_names has {len(feature_names)} names but X has samples of shape "
+                    f"{self.input_shape_}; give one name per column"
+                )
             self.feature_names_in_ = np.asarray([str(f) for f in feature_names], dtype=object)
 
     def _record_input_shape(self, X: Any) -> None:
@@ -275,10 +319,14 @@ class NeuralEstimator(BaseEstimator):
             X = self._as_model_input(self._check_x(X, name, reset=False))
         if tuple(X.shape[1:]) != tuple(self.input_shape_):
             if len(self.input_shape_) == 1 and len(X.shape) == 2:
-                raise DataError(f"{name} has {X.shape[1]} features, but {type(self).__name__} is expecting "
-                                f"{self.input_shape_[0]} features as input; give data shaped like the training data")
-            raise DataError(f"{name}: the model was trained on sample shape {tuple(self.input_shape_)}, got "
-                            f"{tuple(X.shape[1:])}; give data shaped like the training data")
+                raise DataError(
+                    f"{name} has {X.shape[1]} features, but {type(self).__name__} is expecting "
+                    f"{self.input_shape_[0]} features as input; give data shaped like the training data"
+                )
+            raise DataError(
+                f"{name}: the model was trained on sample shape {tuple(self.input_shape_)}, got "
+                f"{tuple(X.shape[1:])}; give data shaped like the training data"
+            )
         return X
 
     # ---- training -----------------------------------------------------------------------------
@@ -293,8 +341,12 @@ class NeuralEstimator(BaseEstimator):
             if n_samples is None:  # checking parameters before the data is known
                 return 1
             batch = check_positive_int("batch_size", self.batch_size)
-            floor = math.ceil(self.auto_floor_steps / max(1, math.ceil(n_samples / batch)))  # epochs for the minimum
-            return epochs_for_steps(n_samples, batch, self.auto_steps, max_epochs=max(self.auto_max_epochs, floor))
+            floor = math.ceil(
+                self.auto_floor_steps / max(1, math.ceil(n_samples / batch))
+            )  # epochs for the minimum
+            return epochs_for_steps(
+                n_samples, batch, self.auto_steps, max_epochs=max(self.auto_max_epochs, floor)
+            )
         if isinstance(self.epochs, str):
             raise UsageError(f"epochs must be a whole number >= 0 or 'auto', got {self.epochs!r}")
         return check_positive_int("epochs", self.epochs, 0)
@@ -302,12 +354,15 @@ class NeuralEstimator(BaseEstimator):
     def _train_config(self, n_samples: int | None = None) -> TrainConfig:
         if getattr(self, "threads", None) is not None:
             check_positive_int("threads", self.threads)
-        return TrainConfig(epochs=self._epochs(n_samples),
-                           batch_size=check_positive_int("batch_size", self.batch_size),
-                           lr=self.lr, seed=self.seed,
-                           schedule=getattr(self, "schedule", "constant"),
-                           precision=getattr(self, "precision", "fp32"),
-                           patience=getattr(self, "patience", None)).validate()
+        return TrainConfig(
+            epochs=self._epochs(n_samples),
+            batch_size=check_positive_int("batch_size", self.batch_size),
+            lr=self.lr,
+            seed=self.seed,
+            schedule=getattr(self, "schedule", "constant"),
+            precision=getattr(self, "precision", "fp32"),
+            patience=getattr(self, "patience", None),
+        ).validate()
 
     def _device(self) -> torch.device:
         return resolve_device(getattr(self, "device", "auto"))
@@ -330,15 +385,27 @@ class NeuralEstimator(BaseEstimator):
     def _seeded_model(self, build: Callable[[], torch.nn.Module]) -> torch.nn.Module:
         """Build a model with weights drawn from ``self.seed``, leaving the global RNG alone."""
         # Sizes beyond the machine are refused before anything is allocated (built on the meta device).
-        check_model_fits(build, getattr(self, "input_shape_", ()), self.batch_size, device=self._device())
+        check_model_fits(
+            build, getattr(self, "input_shape_", ()), self.batch_size, device=self._device()
+        )
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(check_positive_int("seed", self.seed, 0))
             return build()
 
-    def _fit_model(self, model: torch.nn.Module, loss_fn: LossFn, X: np.ndarray, target: np.ndarray | None = None, *,
-                   validation: tuple[np.ndarray, np.ndarray] | None = None, val_loss_fn: LossFn | None = None,
-                   checkpoint_dir: str | Path | None = None, resume: bool = False,
-                   callbacks: Sequence[object] = (), tensorboard: Any = None) -> torch.nn.Module:
+    def _fit_model(
+        self,
+        model: torch.nn.Module,
+        loss_fn: LossFn,
+        X: np.ndarray,
+        target: np.ndarray | None = None,
+        *,
+        validation: tuple[np.ndarray, np.ndarray] | None = None,
+        val_loss_fn: LossFn | None = None,
+        checkpoint_dir: str | Path | None = None,
+        resume: bool = False,
+        callbacks: Sequence[object] = (),
+        tensorboard: Any = None,
+    ) -> torch.nn.Module:
         """Move data and model to the device, run the shared loop, keep the history.
 
         Arrays go to the device once; row stores on disk stay there and are read batch by batch.
@@ -347,37 +414,65 @@ class NeuralEstimator(BaseEstimator):
         """
         from .tensorboard import tensorboard_log
 
-        log = tensorboard_log(self, tensorboard)  # a missing tensorboard package fails here, before training
+        log = tensorboard_log(
+            self, tensorboard
+        )  # a missing tensorboard package fails here, before training
         config = self._train_config(len(X))
         device = self._device()
         model = model.to(device)
         inputs = X if is_row_store(X) else torch.as_tensor(X, device=device)
-        targets = target if target is None or is_row_store(target) else torch.as_tensor(target, device=device)
+        targets = (
+            target
+            if target is None or is_row_store(target)
+            else torch.as_tensor(target, device=device)
+        )
         val = None
         if validation is not None:
-            val = tuple(v if is_row_store(v) else torch.as_tensor(v, device=device) for v in validation)
+            val = tuple(
+                v if is_row_store(v) else torch.as_tensor(v, device=device) for v in validation
+            )
         verbose = check_verbose(getattr(self, "verbose", 0))
-        if verbose:  # Keras' and scikit-learn's meaning: 1 a bar (a line per epoch off a terminal), 2 lines
+        if (
+            verbose
+        ):  # Keras' and scikit-learn's meaning: 1 a bar (a line per epoch off a terminal), 2 lines
             callbacks = [*callbacks, TrainingProgress(verbose)]
         if log is not None:
-            callbacks = [*callbacks, log.bind(**self._tensorboard_views(model, inputs, val, config))]
+            callbacks = [
+                *callbacks,
+                log.bind(**self._tensorboard_views(model, inputs, val, config)),
+            ]
         # A resumed run keeps the threads it started with (same sums, same weights); under torchrun
         # each process steps on its share of the global batch.
-        choice = recorded(checkpoint_dir) if resume and getattr(self, "threads", None) is None else None
-        choice = choice or self._thread_choice(model, max(1, config.batch_size // world_size()), passes=3)
+        choice = (
+            recorded(checkpoint_dir) if resume and getattr(self, "threads", None) is None else None
+        )
+        choice = choice or self._thread_choice(
+            model, max(1, config.batch_size // world_size()), passes=3
+        )
         if is_main_process():
             record(choice, checkpoint_dir)
         with using_threads(choice) as choice:
-            self.history_ = train(model, loss_fn, inputs, targets, config=config, validation=val,
-                                  val_loss_fn=val_loss_fn, checkpoint_dir=checkpoint_dir, resume=resume,
-                                  callbacks=callbacks)
+            self.history_ = train(
+                model,
+                loss_fn,
+                inputs,
+                targets,
+                config=config,
+                validation=val,
+                val_loss_fn=val_loss_fn,
+                checkpoint_dir=checkpoint_dir,
+                resume=resume,
+                callbacks=callbacks,
+            )
         if log is not None:
             log.close(len(self.history_))
         self.device_ = str(device)
         self.threads_ = choice.to_json()  # recorded in a run's config.json
         return model.eval()
 
-    def _tensorboard_views(self, model: torch.nn.Module, inputs: Any, val: Any, config: TrainConfig) -> dict:
+    def _tensorboard_views(
+        self, model: torch.nn.Module, inputs: Any, val: Any, config: TrainConfig
+    ) -> dict:
         from .tensorboard import views
 
         return views(self, model, inputs, val, config)
@@ -391,8 +486,12 @@ class NeuralEstimator(BaseEstimator):
         return Pass(total, desc, unit=unit, verbose=check_verbose(getattr(self, "verbose", 0)))
 
     @torch.inference_mode()
-    def _map_batches(self, fn: Callable[[torch.Tensor], torch.Tensor], X: np.ndarray,
-                     batch_size: int = INFERENCE_BATCH) -> np.ndarray:
+    def _map_batches(
+        self,
+        fn: Callable[[torch.Tensor], torch.Tensor],
+        X: np.ndarray,
+        batch_size: int = INFERENCE_BATCH,
+    ) -> np.ndarray:
         """Apply ``fn`` to ``X`` in batches; only one batch of outputs is on the device at a time."""
         device = self._model_device()
         self.model_.eval()
@@ -401,13 +500,22 @@ class NeuralEstimator(BaseEstimator):
         # result kept alive between freed batch buffers, which fragments the heap (+0.5 GB anonymous
         # memory for 1M rows scored in batches of 1024).
         out: np.ndarray | None = None
-        with using_threads(self._thread_choice(self.model_, min(batch_size, max(1, len(X))), passes=1)), \
-                self._pass(len(X), type(self).__name__) as progress:
+        with (
+            using_threads(
+                self._thread_choice(self.model_, min(batch_size, max(1, len(X))), passes=1)
+            ),
+            self._pass(len(X), type(self).__name__) as progress,
+        ):
             for i in range(0, len(X), batch_size):
-                y = fn(torch.as_tensor(chunk(i, i + batch_size), device=device)).float().cpu().numpy()
+                y = (
+                    fn(torch.as_tensor(chunk(i, i + batch_size), device=device))
+                    .float()
+                    .cpu()
+                    .numpy()
+                )
                 if out is None:
                     out = np.empty((len(X), *y.shape[1:]), np.float32)
-                out[i:i + len(y)] = y
+                out[i : i + len(y)] = y
                 progress.update(len(y))
         return out if out is not None else np.empty((0,), np.float32)
 
@@ -415,8 +523,11 @@ class NeuralEstimator(BaseEstimator):
     def _get_state(self) -> dict[str, Any]:
         """Learned non-tensor state, as JSON (extend in subclasses)."""
         names = getattr(self, "feature_names_in_", None)
-        return {"input_shape": list(self.input_shape_), "history": getattr(self, "history_", []),
-                "feature_names": None if names is None else [str(n) for n in names]}
+        return {
+            "input_shape": list(self.input_shape_),
+            "history": getattr(self, "history_", []),
+            "feature_names": None if names is None else [str(n) for n in names],
+        }
 
     def _set_state(self, state: dict[str, Any]) -> None:
         self.input_shape_ = tuple(int(d) for d in state["input_shape"])
@@ -430,7 +541,9 @@ class NeuralEstimator(BaseEstimator):
 
     def _set_tensors(self, tensors: dict[str, torch.Tensor]) -> None:
         model = self._build_model()
-        model.load_state_dict({k[len("model."):]: v for k, v in tensors.items() if k.startswith("model.")})
+        model.load_state_dict(
+            {k[len("model.") :]: v for k, v in tensors.items() if k.startswith("model.")}
+        )
         self.model_ = model.to(self._device()).eval()
         self.device_ = str(self._model_device())
         self._after_load()
@@ -441,7 +554,9 @@ class NeuralEstimator(BaseEstimator):
     def _build_model(self) -> torch.nn.Module:  # pragma: no cover - abstract
         raise NotImplementedError
 
-    def save(self, path: str | Path, *, overwrite: bool = False, extra: dict[str, Any] | None = None) -> Path:
+    def save(
+        self, path: str | Path, *, overwrite: bool = False, extra: dict[str, Any] | None = None
+    ) -> Path:
         """Save to a folder: ``config.json`` (parameters, learned state) and ``model.safetensors``.
 
         Parameters

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -16,11 +17,20 @@ from ..models.activations import ACTIVATIONS
 from ..models.conv import ConvAutoencoder, ConvConfig
 from ..models.init import INITS
 from ..training.progress import check_verbose
-from .base import (NeuralEstimator, as_images, check_positive_int, check_rows, check_widths, is_row_store,
-                   unit_range_failures)
+from .base import (
+    NeuralEstimator,
+    as_images,
+    check_positive_int,
+    check_rows,
+    check_widths,
+    is_row_store,
+    unit_range_failures,
+)
 from .noise import Noise, parse_noise
 
-EVAL_NOISE_SEED = 0  # held-out images are noised once with this seed, so val figures compare across runs
+EVAL_NOISE_SEED = (
+    0  # held-out images are noised once with this seed, so val figures compare across runs
+)
 PIXEL_BUDGET = 2**22  # values per inference batch: bounds memory for any image size
 RANGE_TOLERANCE = 1e-4
 
@@ -107,14 +117,24 @@ class Denoiser(OneToOneFeatureMixin, TransformerMixin, NeuralEstimator):
     auto_max_epochs = 100
     auto_floor_steps = 2_000  # tiny data: more passes (a few hundred rows train for 2,000 steps)
 
-    def __init__(self, noise: str | Sequence[str] = "gaussian:0.2", channels: Sequence[int] = (16, 8),
-                 kernel_size: int = 3, init: str = "he", output_activation: str = "sigmoid",
-                 epochs: int | str = "auto", batch_size: int = 32,
-                 lr: float = 1e-3, schedule: str = "constant",
-                 precision: str = "fp32", patience: int | None = None, seed: int = 0,
-                 device: str = "auto",
-                 threads: int | None = None,
-                 verbose: int = 0):
+    def __init__(
+        self,
+        noise: str | Sequence[str] = "gaussian:0.2",
+        channels: Sequence[int] = (16, 8),
+        kernel_size: int = 3,
+        init: str = "he",
+        output_activation: str = "sigmoid",
+        epochs: int | str = "auto",
+        batch_size: int = 32,
+        lr: float = 1e-3,
+        schedule: str = "constant",
+        precision: str = "fp32",
+        patience: int | None = None,
+        seed: int = 0,
+        device: str = "auto",
+        threads: int | None = None,
+        verbose: int = 0,
+    ):
         self.noise = noise
         self.channels = channels
         self.kernel_size = kernel_size
@@ -137,8 +157,10 @@ class Denoiser(OneToOneFeatureMixin, TransformerMixin, NeuralEstimator):
         sigmoid output those whose data lie outside [0, 1] are refused by design."""
         if self.output_activation != "sigmoid":
             return {}
-        return unit_range_failures("the check's data lie outside [0, 1], which the sigmoid output cannot produce; "
-                                   "the Denoiser refuses it (output_activation='linear' takes any range and passes)")
+        return unit_range_failures(
+            "the check's data lie outside [0, 1], which the sigmoid output cannot produce; "
+            "the Denoiser refuses it (output_activation='linear' takes any range and passes)"
+        )
 
     def __sklearn_tags__(self):
         return self._aekit_tags(super().__sklearn_tags__())
@@ -146,14 +168,18 @@ class Denoiser(OneToOneFeatureMixin, TransformerMixin, NeuralEstimator):
     # ---- parameters and inputs --------------------------------------------------------------
     def _check_params(self) -> None:
         if not isinstance(self.noise, (str, list, tuple)):
-            raise UsageError(f"noise must be a spec string such as 'gaussian:0.2' (or a list of them), "
-                             f"got {self.noise!r}; for a Noise object pass noise.spec")
+            raise UsageError(
+                f"noise must be a spec string such as 'gaussian:0.2' (or a list of them), "
+                f"got {self.noise!r}; for a Noise object pass noise.spec"
+            )
         parse_noise(self.noise)
         if not check_widths("channels", self.channels):
             raise UsageError("channels must name at least one conv width, e.g. (16, 8)")
         check_positive_int("kernel_size", self.kernel_size)
         if self.output_activation not in ACTIVATIONS:
-            raise UsageError(f"output_activation must be one of {sorted(ACTIVATIONS)}, got {self.output_activation!r}")
+            raise UsageError(
+                f"output_activation must be one of {sorted(ACTIVATIONS)}, got {self.output_activation!r}"
+            )
         if self.init not in INITS:
             raise UsageError(f"init must be one of {INITS}, got {self.init!r}")
         check_verbose(self.verbose)
@@ -169,12 +195,18 @@ class Denoiser(OneToOneFeatureMixin, TransformerMixin, NeuralEstimator):
         """
         X = as_images(self._check_aux(X, name) if reset is None else self._check_x(X, name, reset))
         if X.ndim != 4:
-            raise DataError(f"{name} has shape {X.shape}; the Denoiser expects images shaped (n, C, H, W) "
-                            f"or (n, H, W)")
+            raise DataError(
+                f"{name} has shape {X.shape}; the Denoiser expects images shaped (n, C, H, W) "
+                f"or (n, H, W)"
+            )
         lo, hi = float(X.min()), float(X.max())
-        if self.output_activation == "sigmoid" and (lo < -RANGE_TOLERANCE or hi > 1 + RANGE_TOLERANCE):
-            raise DataError(f"{name} has values in [{lo:.4g}, {hi:.4g}]; expected images scaled to [0, 1] "
-                            f"(divide 8-bit pixels by 255), or use output_activation='linear'")
+        if self.output_activation == "sigmoid" and (
+            lo < -RANGE_TOLERANCE or hi > 1 + RANGE_TOLERANCE
+        ):
+            raise DataError(
+                f"{name} has values in [{lo:.4g}, {hi:.4g}]; expected images scaled to [0, 1] "
+                f"(divide 8-bit pixels by 255), or use output_activation='linear'"
+            )
         return X
 
     def _check_fit_data(self, X: Any) -> None:
@@ -185,8 +217,10 @@ class Denoiser(OneToOneFeatureMixin, TransformerMixin, NeuralEstimator):
         if not is_row_store(X):
             return self._images(X, name, reset)
         if len(X.sample_shape) != 3:
-            raise DataError(f"{name} on disk has sample shape {X.sample_shape}; the Denoiser expects images "
-                            f"shaped (n, C, H, W) or (n, H, W)")
+            raise DataError(
+                f"{name} on disk has sample shape {X.sample_shape}; the Denoiser expects images "
+                f"shaped (n, C, H, W) or (n, H, W)"
+            )
         return check_rows(X, lambda chunk: self._images(chunk, name))
 
     def _fitted_images(self, X: Any, name: str) -> np.ndarray:
@@ -194,15 +228,22 @@ class Denoiser(OneToOneFeatureMixin, TransformerMixin, NeuralEstimator):
         self._check_is_fitted()
         X = self._images(X, name, reset=False)
         if X.shape[1] != self.input_shape_[0]:
-            raise DataError(f"{name} has {X.shape[1]} channels; the model was trained on {self.input_shape_[0]}-channel "
-                            f"images (1 = grayscale, 3 = RGB)")
+            raise DataError(
+                f"{name} has {X.shape[1]} channels; the model was trained on {self.input_shape_[0]}-channel "
+                f"images (1 = grayscale, 3 = RGB)"
+            )
         return X
 
     def _build_model(self) -> ConvAutoencoder:
-        return ConvAutoencoder(ConvConfig(in_channels=int(self.input_shape_[0]),
-                                          channels=check_widths("channels", self.channels),
-                                          kernel_size=int(self.kernel_size), init=self.init,
-                                          output_activation=self.output_activation))
+        return ConvAutoencoder(
+            ConvConfig(
+                in_channels=int(self.input_shape_[0]),
+                channels=check_widths("channels", self.channels),
+                kernel_size=int(self.kernel_size),
+                init=self.init,
+                output_activation=self.output_activation,
+            )
+        )
 
     def _after_load(self) -> None:
         self.noise_ = self._noise()
@@ -238,15 +279,26 @@ class Denoiser(OneToOneFeatureMixin, TransformerMixin, NeuralEstimator):
         if isinstance(data, tuple) and len(data) == 2:
             noisy, clean = self._images(data[0], f"{name}[0]"), self._images(data[1], f"{name}[1]")
             if noisy.shape != clean.shape:
-                raise DataError(f"{name}: noisy images {noisy.shape} and clean images {clean.shape} differ in shape; "
-                                f"give pairs of the same images")
+                raise DataError(
+                    f"{name}: noisy images {noisy.shape} and clean images {clean.shape} differ in shape; "
+                    f"give pairs of the same images"
+                )
             return noisy, clean
         clean = self._images(data, name)
         return self.add_noise(clean, seed=EVAL_NOISE_SEED), clean
 
     # ---- training ------------------------------------------------------------------------------
-    def fit(self, X: Any, y: Any = None, *, validation_data: Any = None, checkpoint_dir: str | Path | None = None,
-            resume: bool = False, callbacks: Sequence[object] = (), tensorboard: Any = None) -> "Denoiser":
+    def fit(
+        self,
+        X: Any,
+        y: Any = None,
+        *,
+        validation_data: Any = None,
+        checkpoint_dir: str | Path | None = None,
+        resume: bool = False,
+        callbacks: Sequence[object] = (),
+        tensorboard: Any = None,
+    ) -> Denoiser:
         """Train on clean images ``X`` (fresh noise every batch), or on pairs ``X`` noisy, ``y`` clean.
 
         Parameters
@@ -284,29 +336,48 @@ class Denoiser(OneToOneFeatureMixin, TransformerMixin, NeuralEstimator):
         if y is not None:
             target = self._fit_images(y, "y")
             if target.shape != X.shape:
-                raise DataError(f"y has shape {target.shape} but X has {X.shape}; for paired training give the "
-                                f"clean images as y, shaped like the noisy X")
-        self._record_input_shape(X)  # (C, H, W); X was checked by _fit_images (one pass over a row store)
+                raise DataError(
+                    f"y has shape {target.shape} but X has {X.shape}; for paired training give the "
+                    f"clean images as y, shaped like the noisy X"
+                )
+        self._record_input_shape(
+            X
+        )  # (C, H, W); X was checked by _fit_images (one pass over a row store)
         validation = None
         if validation_data is not None:
             validation = self._noisy_clean(validation_data, "validation_data")
             if validation[0].shape[1] != X.shape[1]:
-                raise DataError(f"validation_data has {validation[0].shape[1]} channels but X has {X.shape[1]}")
+                raise DataError(
+                    f"validation_data has {validation[0].shape[1]} channels but X has {X.shape[1]}"
+                )
         noise = self._noise()
 
-        def noisy_loss(model: torch.nn.Module, x: torch.Tensor, clean: torch.Tensor,
-                       generator: torch.Generator) -> torch.Tensor:
+        def noisy_loss(
+            model: torch.nn.Module, x: torch.Tensor, clean: torch.Tensor, generator: torch.Generator
+        ) -> torch.Tensor:
             return F.mse_loss(model(noise(x, generator)), clean)  # fresh noise every batch
 
-        def paired_loss(model: torch.nn.Module, x: torch.Tensor, clean: torch.Tensor,
-                        generator: torch.Generator | None = None) -> torch.Tensor:
+        def paired_loss(
+            model: torch.nn.Module,
+            x: torch.Tensor,
+            clean: torch.Tensor,
+            generator: torch.Generator | None = None,
+        ) -> torch.Tensor:
             return F.mse_loss(model(x), clean)
 
         model = self._seeded_model(self._build_model)
-        self.model_ = self._fit_model(model, paired_loss if target is not None else noisy_loss, X, target,
-                                      validation=validation, val_loss_fn=paired_loss,
-                                      checkpoint_dir=checkpoint_dir, resume=resume, callbacks=callbacks,
-                                      tensorboard=tensorboard)
+        self.model_ = self._fit_model(
+            model,
+            paired_loss if target is not None else noisy_loss,
+            X,
+            target,
+            validation=validation,
+            val_loss_fn=paired_loss,
+            checkpoint_dir=checkpoint_dir,
+            resume=resume,
+            callbacks=callbacks,
+            tensorboard=tensorboard,
+        )
         self._after_load()
         return self
 
@@ -357,7 +428,9 @@ class Denoiser(OneToOneFeatureMixin, TransformerMixin, NeuralEstimator):
         self._check_is_fitted()
         if y is not None and _shape(y)[1:] == ():
             y = None  # labels, as scikit-learn's model selection passes to score: not clean images
-        self._check_x(X, "X", reset=False)  # a table's features (and names) as fitted; images: any height and width
+        self._check_x(
+            X, "X", reset=False
+        )  # a table's features (and names) as fitted; images: any height and width
         noisy, clean = self._noisy_clean(X if y is None else (X, y), "X")
         noisy = self._fitted_images(noisy, "X")
         denoised = self._denoise(noisy)

@@ -22,7 +22,9 @@ def reconstruction_loss(kind: str = "mse"):
         raise ValueError(f"unknown loss {kind!r}; expected 'mse' or 'mae'")
     fn = torch.nn.functional.mse_loss if kind == "mse" else torch.nn.functional.l1_loss
 
-    def loss(model: torch.nn.Module, x: torch.Tensor, target: torch.Tensor, generator=None) -> torch.Tensor:
+    def loss(
+        model: torch.nn.Module, x: torch.Tensor, target: torch.Tensor, generator=None
+    ) -> torch.Tensor:
         out = model(x)
         return fn(out, target.expand_as(out))
 

@@ -15,8 +15,9 @@ from), nothing pickled.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -72,7 +73,13 @@ class LatentIndex:
     ['a', 'b']
     """
 
-    def __init__(self, encoder: Any = None, metric: str = "euclidean", backend: str = "auto", faiss_min: int = 20000):
+    def __init__(
+        self,
+        encoder: Any = None,
+        metric: str = "euclidean",
+        backend: str = "auto",
+        faiss_min: int = 20000,
+    ):
         self.encoder = encoder
         self.metric = metric
         self.backend = backend
@@ -86,7 +93,7 @@ class LatentIndex:
             raise DataError(f"{name}: expected vectors of shape (n, k), got {Z.shape}")
         return np.ascontiguousarray(Z, dtype=np.float32)
 
-    def fit(self, X: Any, y: Any = None, *, ids: Sequence[Any] | None = None) -> "LatentIndex":
+    def fit(self, X: Any, y: Any = None, *, ids: Sequence[Any] | None = None) -> LatentIndex:
         """Store the vectors of ``X`` (encoded when there is an encoder) and their ``ids``; returns ``self``."""
         if self.metric not in METRICS:
             raise UsageError(f"metric must be one of {', '.join(METRICS)}, got {self.metric!r}")
@@ -94,7 +101,9 @@ class LatentIndex:
             raise UsageError(f"backend must be one of {', '.join(BACKENDS)}, got {self.backend!r}")
         Z = self._vectors(X, "X")
         if ids is not None and len(ids) != len(Z):
-            raise DataError(f"ids has {len(ids)} values but X has {len(Z)} samples; give one id per sample")
+            raise DataError(
+                f"ids has {len(ids)} values but X has {len(Z)} samples; give one id per sample"
+            )
         self.ids_ = list(range(len(Z))) if ids is None else [_plain(v) for v in ids]
         self._build(Z)
         return self
@@ -103,12 +112,21 @@ class LatentIndex:
         self.vectors_ = Z
         faiss = _faiss()
         if self.backend == "faiss" and faiss is None:
-            raise UsageError("backend='faiss' needs faiss: pip install 'aekit[faiss]' (or use backend='sklearn')")
-        use_faiss = faiss is not None and (self.backend == "faiss" or
-                                           (self.backend == "auto" and len(Z) >= check_positive_int(
-                                               "faiss_min", self.faiss_min)))
+            raise UsageError(
+                "backend='faiss' needs faiss: pip install 'aekit[faiss]' (or use backend='sklearn')"
+            )
+        use_faiss = faiss is not None and (
+            self.backend == "faiss"
+            or (
+                self.backend == "auto" and len(Z) >= check_positive_int("faiss_min", self.faiss_min)
+            )
+        )
         if use_faiss:
-            self._index = faiss.IndexFlatIP(Z.shape[1]) if self.metric == "cosine" else faiss.IndexFlatL2(Z.shape[1])
+            self._index = (
+                faiss.IndexFlatIP(Z.shape[1])
+                if self.metric == "cosine"
+                else faiss.IndexFlatL2(Z.shape[1])
+            )
             self._index.add(_unit(Z) if self.metric == "cosine" else Z)
             self.backend_ = "faiss"
         else:
@@ -126,18 +144,26 @@ class LatentIndex:
         if not hasattr(self, "vectors_"):
             from ..errors import NotFittedError
 
-            raise NotFittedError("this LatentIndex is empty; call fit(X) first or load one with LatentIndex.load(PATH)")
+            raise NotFittedError(
+                "this LatentIndex is empty; call fit(X) first or load one with LatentIndex.load(PATH)"
+            )
         k = check_positive_int("k", k)
         if k > len(self.vectors_):
-            raise UsageError(f"k={k} but the index holds {len(self.vectors_)} items; ask for at most that many")
+            raise UsageError(
+                f"k={k} but the index holds {len(self.vectors_)} items; ask for at most that many"
+            )
         Q = self._vectors(X, "query")
         if Q.shape[1] != self.vectors_.shape[1]:
-            raise DataError(f"query vectors have {Q.shape[1]} dimensions but the index holds {self.vectors_.shape[1]}; "
-                            f"encode the queries with the index's model")
+            raise DataError(
+                f"query vectors have {Q.shape[1]} dimensions but the index holds {self.vectors_.shape[1]}; "
+                f"encode the queries with the index's model"
+            )
         dist = np.empty((len(Q), k), np.float32)
         idx = np.empty((len(Q), k), np.int64)
         for i in range(0, len(Q), QUERY_BATCH):
-            dist[i:i + QUERY_BATCH], idx[i:i + QUERY_BATCH] = self._search(Q[i:i + QUERY_BATCH], k)
+            dist[i : i + QUERY_BATCH], idx[i : i + QUERY_BATCH] = self._search(
+                Q[i : i + QUERY_BATCH], k
+            )
         return dist, idx
 
     def _search(self, Q: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -150,32 +176,55 @@ class LatentIndex:
         return np.sqrt(np.maximum(sq, 0.0)), idx  # faiss gives squared distances
 
     # ---- persistence -----------------------------------------------------------------------------
-    def save(self, path: str | Path, *, overwrite: bool = False, extra: dict[str, Any] | None = None) -> Path:
+    def save(
+        self, path: str | Path, *, overwrite: bool = False, extra: dict[str, Any] | None = None
+    ) -> Path:
         """Write the index to the folder ``path``: ``vectors.safetensors`` and ``index.json`` (plus ``extra`` JSON)."""
         path = Path(path)
         if (path / INDEX_CONFIG).exists() and not overwrite:
-            raise UsageError(f"{path} already holds an index; pass overwrite=True (--overwrite) to replace it")
+            raise UsageError(
+                f"{path} already holds an index; pass overwrite=True (--overwrite) to replace it"
+            )
         path.mkdir(parents=True, exist_ok=True)
         save_tensors(path / INDEX_VECTORS, {"vectors": torch.from_numpy(self.vectors_)})
-        _io.write_json(path / INDEX_CONFIG, {**(extra or {}), "format": "aekit-latent-index", "version": 1,
-                                             "metric": self.metric, "backend": self.backend,
-                                             "faiss_min": self.faiss_min, "ids": self.ids_})
+        _io.write_json(
+            path / INDEX_CONFIG,
+            {
+                **(extra or {}),
+                "format": "aekit-latent-index",
+                "version": 1,
+                "metric": self.metric,
+                "backend": self.backend,
+                "faiss_min": self.faiss_min,
+                "ids": self.ids_,
+            },
+        )
         return path
 
     @classmethod
-    def load(cls, path: str | Path, encoder: Any = None) -> "LatentIndex":
+    def load(cls, path: str | Path, encoder: Any = None) -> LatentIndex:
         """Read an index written by :meth:`save` (JSON and safetensors; nothing is unpickled)."""
         path = Path(path)
         config = read_index_config(path)
         try:
-            vectors = load_tensors(path / INDEX_VECTORS)["vectors"].numpy().astype(np.float32, copy=False)
+            vectors = (
+                load_tensors(path / INDEX_VECTORS)["vectors"].numpy().astype(np.float32, copy=False)
+            )
         except (KeyError, RuntimeError, OSError) as exc:
-            raise RunFailure(f"{path / INDEX_VECTORS}: not an aekit index's vectors ({exc})") from None
+            raise RunFailure(
+                f"{path / INDEX_VECTORS}: not an aekit index's vectors ({exc})"
+            ) from None
         if vectors.ndim != 2 or len(vectors) != len(config["ids"]):
-            raise RunFailure(f"{path}: {len(config['ids'])} ids for vectors of shape {tuple(vectors.shape)}; "
-                             f"the index is damaged, build it again")
-        index = cls(encoder=encoder, metric=config["metric"], backend=config.get("backend", "auto"),
-                    faiss_min=int(config.get("faiss_min", 20000)))
+            raise RunFailure(
+                f"{path}: {len(config['ids'])} ids for vectors of shape {tuple(vectors.shape)}; "
+                f"the index is damaged, build it again"
+            )
+        index = cls(
+            encoder=encoder,
+            metric=config["metric"],
+            backend=config.get("backend", "auto"),
+            faiss_min=int(config.get("faiss_min", 20000)),
+        )
         index.ids_ = list(config["ids"])
         index._build(np.ascontiguousarray(vectors))
         return index
@@ -190,8 +239,12 @@ def read_index_config(path: str | Path) -> dict[str, Any]:
         config = json.loads(file.read_text())
     except (ValueError, UnicodeDecodeError) as exc:
         raise RunFailure(f"{file}: not valid JSON ({exc})") from None
-    if not isinstance(config, dict) or config.get("format") != "aekit-latent-index" or config.get("metric") not in METRICS \
-            or not isinstance(config.get("ids"), list):
+    if (
+        not isinstance(config, dict)
+        or config.get("format") != "aekit-latent-index"
+        or config.get("metric") not in METRICS
+        or not isinstance(config.get("ids"), list)
+    ):
         raise RunFailure(f"{file}: not an aekit index (format, metric or ids missing)")
     return config
 

@@ -12,8 +12,9 @@ data's device, so training noise is reproducible and resumes exactly.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence, Union
+from typing import Union
 
 import torch
 
@@ -83,7 +84,9 @@ class SaltPepperNoise:
     kind = "saltpepper"
 
     def __call__(self, x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-        u = torch.rand(x.shape, generator=generator, device=x.device)  # one draw decides hit and colour
+        u = torch.rand(
+            x.shape, generator=generator, device=x.device
+        )  # one draw decides hit and colour
         return x.masked_fill(u < self.p, 0.0).masked_fill(u < self.p / 2, 1.0)
 
     @property
@@ -146,7 +149,9 @@ def _parse_step(part: str) -> Step:
             raise UsageError(f"noise {part.strip()!r}: the factor must be >= 0; expected {FORMS}")
         return GaussianNoise(number)
     if not 0.0 <= number <= 1.0:
-        raise UsageError(f"noise {part.strip()!r}: the probability must be in [0, 1]; expected {FORMS}")
+        raise UsageError(
+            f"noise {part.strip()!r}: the probability must be in [0, 1]; expected {FORMS}"
+        )
     return KINDS[kind](number)
 
 
@@ -179,7 +184,9 @@ def parse_noise(spec: str | Sequence[str] | Noise) -> Noise:
     elif isinstance(spec, (list, tuple)) and all(isinstance(s, str) for s in spec):
         parts = list(spec)
     else:
-        raise UsageError(f"noise must be a spec string or a list of them, got {spec!r}; expected {FORMS}")
+        raise UsageError(
+            f"noise must be a spec string or a list of them, got {spec!r}; expected {FORMS}"
+        )
     steps = [_parse_step(p) for text in parts for p in text.split("+") if p.strip()]
     if not steps:
         raise UsageError(f"noise spec {spec!r} is empty; expected {FORMS}")

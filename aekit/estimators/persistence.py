@@ -39,7 +39,9 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
-def save_estimator(est, path: str | Path, *, overwrite: bool = False, extra: dict[str, Any] | None = None) -> Path:
+def save_estimator(
+    est, path: str | Path, *, overwrite: bool = False, extra: dict[str, Any] | None = None
+) -> Path:
     """Write ``est`` into the folder ``path`` as one transaction (see :mod:`aekit._transaction`).
 
     The new config.json and weights are written beside ``path`` with a hard-linked copy of what
@@ -49,15 +51,23 @@ def save_estimator(est, path: str | Path, *, overwrite: bool = False, extra: dic
 
     path = _as_path(path, "path")
     if path.exists() and not path.is_dir():
-        raise UsageError(f"cannot save to {path}: it is a file; expected a folder (new or holding a saved model)")
+        raise UsageError(
+            f"cannot save to {path}: it is a file; expected a folder (new or holding a saved model)"
+        )
     if (path / CONFIG).exists() and not overwrite:
-        raise UsageError(f"{path} already holds a saved model; pass overwrite=True (--overwrite) to replace it")
+        raise UsageError(
+            f"{path} already holds a saved model; pass overwrite=True (--overwrite) to replace it"
+        )
     try:
         json.dumps(extra or {}, allow_nan=False)
     except (TypeError, ValueError) as exc:
-        raise ArgumentTypeError(f"extra must hold plain JSON values (no NaN or infinity): {exc}") from None
+        raise ArgumentTypeError(
+            f"extra must hold plain JSON values (no NaN or infinity): {exc}"
+        ) from None
     tensors = est._get_tensors()
-    check_finite(tensors, f"{type(est).__name__} not saved to {path}")  # never replace good weights with NaN
+    check_finite(
+        tensors, f"{type(est).__name__} not saved to {path}"
+    )  # never replace good weights with NaN
     with FolderTransaction(path).acquire() as txn:
         work = txn.begin(seed=path if path.is_dir() else None)
         try:
@@ -69,17 +79,20 @@ def save_estimator(est, path: str | Path, *, overwrite: bool = False, extra: dic
     return path
 
 
-def write_estimator(est, folder: Path, *, extra: dict[str, Any] | None = None,
-                    tensors: dict[str, Any] | None = None) -> None:
+def write_estimator(
+    est, folder: Path, *, extra: dict[str, Any] | None = None, tensors: dict[str, Any] | None = None
+) -> None:
     """Write ``est``'s weights, then its config.json, into ``folder`` (each file atomic; no checks)."""
     save_tensors(folder / WEIGHTS, est._get_tensors() if tensors is None else tensors)
     config = dict(extra or {})
-    config.update({
-        "format_version": FORMAT_VERSION,
-        "estimator": type(est).__name__,
-        "params": _jsonable(est.get_params(deep=False)),
-        "state": _jsonable(est._get_state()),
-    })
+    config.update(
+        {
+            "format_version": FORMAT_VERSION,
+            "estimator": type(est).__name__,
+            "params": _jsonable(est.get_params(deep=False)),
+            "state": _jsonable(est._get_state()),
+        }
+    )
     _io.write_json(folder / CONFIG, config)
 
 
@@ -109,25 +122,41 @@ def read_config(path: str | Path) -> dict[str, Any]:
             raise FileNotFoundError(file)
         config = json.loads(file.read_bytes().decode("utf-8"))
     except FileNotFoundError:
-        raise UsageError(f"{path}: no {CONFIG}; expected a run folder written by 'aekit train' or est.save()") from None
+        raise UsageError(
+            f"{path}: no {CONFIG}; expected a run folder written by 'aekit train' or est.save()"
+        ) from None
     except (ValueError, UnicodeDecodeError) as exc:
         raise RunFailure(f"{file}: not valid JSON ({exc}); expected aekit's config.json") from None
     except RecursionError:
-        raise RunFailure(f"{file}: not aekit's config.json (JSON nested too deeply to read)") from None
+        raise RunFailure(
+            f"{file}: not aekit's config.json (JSON nested too deeply to read)"
+        ) from None
     except OSError as exc:
         raise RunFailure(f"{file}: cannot read it ({exc.strerror or exc})") from None
     if not isinstance(config, dict):
-        raise RunFailure(f"{file}: holds a JSON {type(config).__name__}; expected aekit's config.json (an object)")
+        raise RunFailure(
+            f"{file}: holds a JSON {type(config).__name__}; expected aekit's config.json (an object)"
+        )
     name = config.get("estimator")
     if not isinstance(name, str) or name not in ESTIMATORS:
-        raise RunFailure(f"{file}: unknown estimator {name!r}; expected one of {sorted(ESTIMATORS)}")
+        raise RunFailure(
+            f"{file}: unknown estimator {name!r}; expected one of {sorted(ESTIMATORS)}"
+        )
     if config.get("status") == "training" and "state" not in config:
-        raise RunInProgress(f"{path} is a run that has not finished training (status 'training' in {CONFIG}); "
-                            f"wait for it, or continue it with 'aekit train ... --out {path} --resume'")
+        raise RunInProgress(
+            f"{path} is a run that has not finished training (status 'training' in {CONFIG}); "
+            f"wait for it, or continue it with 'aekit train ... --out {path} --resume'"
+        )
     for key in ("params", "state"):
         if not isinstance(config.get(key), dict):
-            got = "missing" if key not in config else f"a JSON {type(config[key]).__name__}, not an object"
-            raise RunFailure(f"{file}: the field {key!r} is {got}; the file is damaged or was not written by aekit")
+            got = (
+                "missing"
+                if key not in config
+                else f"a JSON {type(config[key]).__name__}, not an object"
+            )
+            raise RunFailure(
+                f"{file}: the field {key!r} is {got}; the file is damaged or was not written by aekit"
+            )
     return config
 
 
@@ -171,16 +200,27 @@ def load(path: str | Path, *, device: str | None = None):
             est.set_params(device=device)
         est._set_state(config["state"])
     except (TypeError, KeyError, ValueError, AttributeError, OverflowError, RecursionError) as exc:
-        raise RunFailure(f"{path / CONFIG}: the saved parameters or state do not fit {cls.__name__} "
-                         f"({one_line(exc)[:160]})") from None
+        raise RunFailure(
+            f"{path / CONFIG}: the saved parameters or state do not fit {cls.__name__} "
+            f"({one_line(exc)[:160]})"
+        ) from None
     tensors = load_tensors(path / WEIGHTS)
     check_finite(tensors, str(path / WEIGHTS))
     try:
         est._set_tensors(tensors)
     except AekitError:
         raise
-    except (RuntimeError, KeyError, TypeError, ValueError, AttributeError, OverflowError, MemoryError) as exc:
+    except (
+        RuntimeError,
+        KeyError,
+        TypeError,
+        ValueError,
+        AttributeError,
+        OverflowError,
+        MemoryError,
+    ) as exc:
         # ValueError/TypeError: bad params in config; MemoryError: sizes in config beyond the machine
-        raise RunFailure(f"{path / WEIGHTS}: weights do not fit the model in {CONFIG} "
-                         f"({one_line(exc)[:160]})") from None
+        raise RunFailure(
+            f"{path / WEIGHTS}: weights do not fit the model in {CONFIG} ({one_line(exc)[:160]})"
+        ) from None
     return est

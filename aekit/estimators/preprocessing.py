@@ -24,7 +24,8 @@ The state is plain JSON (:meth:`Scaler.get_state`), so ``aekit.load`` restores i
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 import numpy as np
 import torch
@@ -32,9 +33,13 @@ import torch
 from ..errors import UsageError
 
 SCALERS = ("minmax", "standard", "robust", "auto", "none")
-SHARED_UNITS_RATIO = 10.0  # "auto": features whose IQRs (10th to 90th percentile) differ less share one scale
+SHARED_UNITS_RATIO = (
+    10.0  # "auto": features whose IQRs (10th to 90th percentile) differ less share one scale
+)
 IQR_TO_STD = 1.349  # the interquartile range of a Gaussian in standard deviations: 2 * Phi^-1(3/4)
-ROBUST_SAMPLE_VALUES = 1 << 24  # values (16M, 128 MB as float64) the robust scaler keeps to take quantiles of a row store
+ROBUST_SAMPLE_VALUES = (
+    1 << 24
+)  # values (16M, 128 MB as float64) the robust scaler keeps to take quantiles of a row store
 
 
 class Scaler:
@@ -63,7 +68,7 @@ class Scaler:
             raise UsageError(f"scaler must be one of {', '.join(SCALERS)}, got {kind!r}")
         self.kind = kind
 
-    def fit(self, X: np.ndarray) -> "Scaler":
+    def fit(self, X: np.ndarray) -> Scaler:
         """Learn the offset and scale from ``X`` of shape (n, ...)."""
         X = np.asarray(X, dtype=np.float64)
         if self.kind == "minmax":
@@ -80,7 +85,7 @@ class Scaler:
         self.scale_ = scale.astype(np.float32)
         return self
 
-    def fit_chunks(self, chunks: Iterable[np.ndarray]) -> "Scaler":
+    def fit_chunks(self, chunks: Iterable[np.ndarray]) -> Scaler:
         """Learn from data too large for memory, one chunk (n_i, ...) at a time; same result as :meth:`fit`.
 
         Means and variances are merged chunk by chunk (Chan et al., 1979), which stays accurate
@@ -91,14 +96,18 @@ class Scaler:
         """
         lo = hi = mean = m2 = None
         n = 0
-        kept: list[np.ndarray] = []  # robust: the sample of rows, every ``stride``-th row of the data
+        kept: list[
+            np.ndarray
+        ] = []  # robust: the sample of rows, every ``stride``-th row of the data
         stride, n_kept = 1, 0
         for chunk in chunks:
             c = np.asarray(chunk, dtype=np.float64)
             if len(c) == 0:
                 continue
             if self.kind in ("robust", "auto"):
-                part = c[(-n) % stride::stride]  # rows n, n+stride, ... of the whole data (n is before this chunk)
+                part = c[
+                    (-n) % stride :: stride
+                ]  # rows n, n+stride, ... of the whole data (n is before this chunk)
                 kept.append(part)
                 n_kept += len(part)
                 while n_kept * max(1, c[0].size) > ROBUST_SAMPLE_VALUES and n_kept > 1:
@@ -112,7 +121,7 @@ class Scaler:
             else:
                 delta = c_mean - mean
                 mean = mean + delta * k / (n + k)
-                m2 = m2 + c_m2 + delta ** 2 * n * k / (n + k)
+                m2 = m2 + c_m2 + delta**2 * n * k / (n + k)
             n += k
         if n == 0:
             raise UsageError("cannot fit a scaler on no samples; expected at least one")
@@ -154,7 +163,7 @@ class Scaler:
         return {"kind": self.kind, "offset": self.offset_.tolist(), "scale": self.scale_.tolist()}
 
     @classmethod
-    def from_state(cls, state: dict[str, Any]) -> "Scaler":
+    def from_state(cls, state: dict[str, Any]) -> Scaler:
         """Rebuild a fitted scaler from :meth:`get_state`."""
         scaler = cls(state["kind"])
         scaler.offset_ = np.asarray(state["offset"], dtype=np.float32)
@@ -174,7 +183,9 @@ def _median_iqr(X: np.ndarray, shared: bool = False) -> tuple[np.ndarray, np.nda
     scale = (q3 - q1) / IQR_TO_STD
     std = X.std(axis=0)
     scale = np.where(scale > 0, scale, np.where(std > 0, std, 1.0))  # mostly-constant features
-    low, high = np.percentile(scale, [10.0, 90.0], method="nearest")  # of the features themselves, even if few
+    low, high = np.percentile(
+        scale, [10.0, 90.0], method="nearest"
+    )  # of the features themselves, even if few
     if shared and high < SHARED_UNITS_RATIO * low:
         scale = np.full_like(scale, np.median(scale))
     return median, scale

@@ -9,8 +9,9 @@ over the steps it covers and each step's score is the mean error of its windows
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -50,9 +51,15 @@ def as_series(X: Any, name: str = "X") -> np.ndarray:
     bad = ~np.isfinite(x)
     if bad.any():
         step, channel = (int(i) for i in np.argwhere(bad)[0])
-        what = "a gap (NaN)" if np.isnan(x[step, channel]) else f"an infinite value ({x[step, channel]})"
-        raise fail(f"{name} has {what} at step {step}, channel {channel}; expected finite numbers (fill gaps "
-                   f"first, e.g. aekit.data.series.fill_gaps(x, 'linear'))")
+        what = (
+            "a gap (NaN)"
+            if np.isnan(x[step, channel])
+            else f"an infinite value ({x[step, channel]})"
+        )
+        raise fail(
+            f"{name} has {what} at step {step}, channel {channel}; expected finite numbers (fill gaps "
+            f"first, e.g. aekit.data.series.fill_gaps(x, 'linear'))"
+        )
     return np.ascontiguousarray(x, dtype=np.float32)
 
 
@@ -133,13 +140,32 @@ class SeriesDetector(NeuralEstimator):
 
     auto_steps = 1500  # optimizer steps of epochs="auto"
 
-    def __init__(self, window: int | str = "auto", stride: int = 1, aggregate: str = "max",
-                 channels: Sequence[int] = (32, 16), latent_dim: int | None = 16, kernel_size: int = 7,
-                 init: str = "he", scaler: str = "standard", error: str = "mse", loss: str = "mse",
-                 threshold: str | float = "max", margin: float = 1.5, k: float = 3.0, q: float = 99.0,
-                 contamination: float = 0.01, epochs: int | str = "auto", batch_size: int = 64, lr: float = 1e-3,
-                 schedule: str = "constant", precision: str = "fp32", patience: int | None = None, seed: int = 0,
-                 device: str = "auto"):
+    def __init__(
+        self,
+        window: int | str = "auto",
+        stride: int = 1,
+        aggregate: str = "max",
+        channels: Sequence[int] = (32, 16),
+        latent_dim: int | None = 16,
+        kernel_size: int = 7,
+        init: str = "he",
+        scaler: str = "standard",
+        error: str = "mse",
+        loss: str = "mse",
+        threshold: str | float = "max",
+        margin: float = 1.5,
+        k: float = 3.0,
+        q: float = 99.0,
+        contamination: float = 0.01,
+        epochs: int | str = "auto",
+        batch_size: int = 64,
+        lr: float = 1e-3,
+        schedule: str = "constant",
+        precision: str = "fp32",
+        patience: int | None = None,
+        seed: int = 0,
+        device: str = "auto",
+    ):
         self.window = window
         self.stride = stride
         self.aggregate = aggregate
@@ -173,9 +199,13 @@ class SeriesDetector(NeuralEstimator):
         if self.latent_dim is not None:
             check_positive_int("latent_dim", self.latent_dim)
         check_positive_int("kernel_size", self.kernel_size)
-        for name, value, allowed in (("aggregate", self.aggregate, AGGREGATES), ("init", self.init, INITS),
-                                     ("scaler", self.scaler, SCALERS),
-                                     ("error", self.error, ERRORS), ("loss", self.loss, ERRORS)):
+        for name, value, allowed in (
+            ("aggregate", self.aggregate, AGGREGATES),
+            ("init", self.init, INITS),
+            ("scaler", self.scaler, SCALERS),
+            ("error", self.error, ERRORS),
+            ("loss", self.loss, ERRORS),
+        ):
             if value not in allowed:
                 raise UsageError(f"{name} must be one of {', '.join(allowed)}, got {value!r}")
         self._strategy()
@@ -189,25 +219,41 @@ class SeriesDetector(NeuralEstimator):
                 raise UsageError(f"margin must be a positive number, got {margin!r}")
             return _MaxTimes(float(margin))
         if self.threshold == "fixed":
-            raise UsageError("threshold='fixed' needs a value: pass the number itself, e.g. threshold=0.5")
-        params = {"mean_std": {"k": self.k}, "mad": {"k": self.k}, "percentile": {"q": self.q},
-                  "contamination": {"contamination": self.contamination}}
-        return get_threshold(self.threshold, **params.get(self.threshold, {}) if isinstance(self.threshold, str)
-                             else {})
+            raise UsageError(
+                "threshold='fixed' needs a value: pass the number itself, e.g. threshold=0.5"
+            )
+        params = {
+            "mean_std": {"k": self.k},
+            "mad": {"k": self.k},
+            "percentile": {"q": self.q},
+            "contamination": {"contamination": self.contamination},
+        }
+        return get_threshold(
+            self.threshold,
+            **params.get(self.threshold, {}) if isinstance(self.threshold, str) else {},
+        )
 
     def _build_model(self) -> torch.nn.Module:
-        return Conv1dAutoencoder(Conv1dConfig(
-            in_channels=int(self.input_shape_[0]), channels=check_widths("channels", self.channels),
-            kernel_size=int(self.kernel_size), init=self.init,
-            output_activation="sigmoid" if self.scaler == "minmax" else "linear",
-            latent_dim=None if self.latent_dim is None else int(self.latent_dim), length=int(self.input_shape_[1])))
+        return Conv1dAutoencoder(
+            Conv1dConfig(
+                in_channels=int(self.input_shape_[0]),
+                channels=check_widths("channels", self.channels),
+                kernel_size=int(self.kernel_size),
+                init=self.init,
+                output_activation="sigmoid" if self.scaler == "minmax" else "linear",
+                latent_dim=None if self.latent_dim is None else int(self.latent_dim),
+                length=int(self.input_shape_[1]),
+            )
+        )
 
     def _resolve_window(self, x: np.ndarray) -> tuple[int, str]:
         n = len(x)
         if self.window != "auto":
             if self.window > n:
-                raise DataError(f"the window of {self.window} steps is longer than the training stretch of {n} "
-                                f"steps; give a longer training stretch or a smaller window")
+                raise DataError(
+                    f"the window of {self.window} steps is longer than the training stretch of {n} "
+                    f"steps; give a longer training stretch or a smaller window"
+                )
             return int(self.window), "given"
         period, r = dominant_period(x)
         if period:
@@ -216,9 +262,16 @@ class SeriesDetector(NeuralEstimator):
         return window, f"no period in the autocorrelation; {window} steps"
 
     # ---- training --------------------------------------------------------------------------
-    def fit(self, X: Any, y: Any = None, *, channel_names: Sequence[str] | None = None,
-            checkpoint_dir: str | Path | None = None, resume: bool = False,
-            callbacks: Sequence[object] = ()) -> "SeriesDetector":
+    def fit(
+        self,
+        X: Any,
+        y: Any = None,
+        *,
+        channel_names: Sequence[str] | None = None,
+        checkpoint_dir: str | Path | None = None,
+        resume: bool = False,
+        callbacks: Sequence[object] = (),
+    ) -> SeriesDetector:
         """Train on a normal stretch ``X`` (steps,) or (steps, channels); ``y`` is ignored.
 
         Parameters
@@ -243,19 +296,31 @@ class SeriesDetector(NeuralEstimator):
             channel_names = [str(c) for c in X.columns]
         x = as_series(X)
         if channel_names is not None and len(channel_names) != x.shape[1]:
-            raise DataError(f"channel_names has {len(channel_names)} names but X has {x.shape[1]} channels")
+            raise DataError(
+                f"channel_names has {len(channel_names)} names but X has {x.shape[1]} channels"
+            )
         self.channel_names_ = None if channel_names is None else [str(c) for c in channel_names]
         self.window_, self.window_source_ = self._resolve_window(x)
         if self.stride > self.window_:
-            raise UsageError(f"stride ({self.stride}) must not exceed the window ({self.window_}): steps between "
-                             f"windows would be scored by none")
+            raise UsageError(
+                f"stride ({self.stride}) must not exceed the window ({self.window_}): steps between "
+                f"windows would be scored by none"
+            )
         self.input_shape_ = (x.shape[1], self.window_)  # one window: (channels, window)
         self.n_features_in_ = x.shape[1]
         self.scaler_ = Scaler(self.scaler).fit(x)  # per channel: x is (steps, channels)
-        windows = WindowRows(self.scaler_.transform(x), self.window_, self.stride)  # views, no copies
+        windows = WindowRows(
+            self.scaler_.transform(x), self.window_, self.stride
+        )  # views, no copies
         model = self._seeded_model(self._build_model)
-        self.model_ = self._fit_model(model, reconstruction_loss(self.loss), windows,
-                                      checkpoint_dir=checkpoint_dir, resume=resume, callbacks=callbacks)
+        self.model_ = self._fit_model(
+            model,
+            reconstruction_loss(self.loss),
+            windows,
+            checkpoint_dir=checkpoint_dir,
+            resume=resume,
+            callbacks=callbacks,
+        )
         self.decision_scores_ = self._scores([x]).astype(np.float32)
         return self
 
@@ -263,13 +328,17 @@ class SeriesDetector(NeuralEstimator):
     @torch.inference_mode()
     def _window_errors(self, windows: np.ndarray) -> np.ndarray:
         """Reconstruction error of each scaled window of a (B, C, W) view."""
-        xb = torch.from_numpy(np.ascontiguousarray(windows, dtype=np.float32)).to(self._model_device())
+        xb = torch.from_numpy(np.ascontiguousarray(windows, dtype=np.float32)).to(
+            self._model_device()
+        )
         return per_sample_error(self.model_(xb), xb, self.error).double().cpu().numpy()
 
     def _check_channels(self, x: np.ndarray, name: str) -> np.ndarray:
         if x.shape[1] != self.input_shape_[0]:
-            raise DataError(f"{name} has {x.shape[1]} channels but the model was trained on {self.input_shape_[0]}; "
-                            f"give the same channels")
+            raise DataError(
+                f"{name} has {x.shape[1]} channels but the model was trained on {self.input_shape_[0]}; "
+                f"give the same channels"
+            )
         return x
 
     def iter_scores(self, chunks: Iterable[Any]) -> Iterator[np.ndarray]:
@@ -296,9 +365,13 @@ class SeriesDetector(NeuralEstimator):
 
         def scaled() -> Iterator[np.ndarray]:
             for chunk in chunks:
-                yield self.scaler_.transform(self._check_channels(as_series(chunk, "the series"), "the series"))
+                yield self.scaler_.transform(
+                    self._check_channels(as_series(chunk, "the series"), "the series")
+                )
 
-        yield from step_scores(scaled(), self.window_, self.stride, self._window_errors, WINDOW_BATCH, self.aggregate)
+        yield from step_scores(
+            scaled(), self.window_, self.stride, self._window_errors, WINDOW_BATCH, self.aggregate
+        )
 
     def _scores(self, chunks: Iterable[np.ndarray]) -> np.ndarray:
         return np.concatenate(list(self.iter_scores(chunks)))
@@ -320,7 +393,7 @@ class SeriesDetector(NeuralEstimator):
         """
         self._check_is_fitted()
         x = self._check_channels(as_series(X), "X")
-        return self._scores(x[i:i + SCORE_CHUNK] for i in range(0, len(x), SCORE_CHUNK))
+        return self._scores(x[i : i + SCORE_CHUNK] for i in range(0, len(x), SCORE_CHUNK))
 
     def decision_function(self, X: Any) -> np.ndarray:
         """Same as :meth:`score_samples` (higher = more anomalous)."""
@@ -363,14 +436,21 @@ class SeriesDetector(NeuralEstimator):
         scores = self.score_samples(X)
         labels = check_labels(np.asarray(y).ravel(), "y")
         if len(labels) != len(scores):
-            raise DataError(f"y has {len(labels)} labels but the series has {len(scores)} steps; give one per step")
+            raise DataError(
+                f"y has {len(labels)} labels but the series has {len(scores)} steps; give one per step"
+            )
         return series_metrics(labels, scores, self.threshold_)
 
     # ---- persistence ---------------------------------------------------------------------------
     def _get_state(self) -> dict[str, Any]:
         state = super()._get_state()
-        state.update(window=self.window_, window_source=self.window_source_, scaler=self.scaler_.get_state(),
-                     channel_names=self.channel_names_, threshold_value=self.threshold_)
+        state.update(
+            window=self.window_,
+            window_source=self.window_source_,
+            scaler=self.scaler_.get_state(),
+            channel_names=self.channel_names_,
+            threshold_value=self.threshold_,
+        )
         return state
 
     def _set_state(self, state: dict[str, Any]) -> None:

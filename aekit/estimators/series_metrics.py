@@ -42,6 +42,7 @@ def range_scores(true: list[AnomalyRange], flagged: list[AnomalyRange]) -> dict[
     >>> range_scores(t, f)
     {'range_precision': 0.5, 'range_recall': 0.5, 'range_f1': 0.5}
     """
+
     def touches(a: AnomalyRange, b: AnomalyRange) -> bool:
         return a.start <= b.end and b.start <= a.end
 
@@ -50,7 +51,11 @@ def range_scores(true: list[AnomalyRange], flagged: list[AnomalyRange]) -> dict[
     recall = found / len(true) if true else 0.0
     precision = right / len(flagged) if flagged else 0.0
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-    return {"range_precision": float(precision), "range_recall": float(recall), "range_f1": float(f1)}
+    return {
+        "range_precision": float(precision),
+        "range_recall": float(recall),
+        "range_f1": float(f1),
+    }
 
 
 def ucr_score(y: np.ndarray, scores: np.ndarray, slack: int = UCR_SLACK) -> int:

@@ -30,7 +30,9 @@ def tensorboard_log(est: Any, tensorboard: Any) -> TensorBoardLog | None:
     if isinstance(tensorboard, TensorBoardLog):
         return tensorboard
     if tensorboard is True:
-        return TensorBoardLog(Path("runs") / "tensorboard" / f"{type(est).__name__}-{time.strftime('%Y%m%d-%H%M%S')}")
+        return TensorBoardLog(
+            Path("runs") / "tensorboard" / f"{type(est).__name__}-{time.strftime('%Y%m%d-%H%M%S')}"
+        )
     return TensorBoardLog(tensorboard)
 
 
@@ -52,10 +54,14 @@ def reconstructions(model: torch.nn.Module, x: torch.Tensor) -> dict[str, torch.
     out = model(x)
     if x.dim() != 4 or not isinstance(out, torch.Tensor) or out.shape != x.shape:
         return {}
-    return {"reconstructions": torch.cat([x, out])}  # 2n images: the first row originals, the second outputs
+    return {
+        "reconstructions": torch.cat([x, out])
+    }  # 2n images: the first row originals, the second outputs
 
 
-def views(est: Any, model: torch.nn.Module, inputs: Any, val: Any, config: TrainConfig) -> dict[str, Any]:
+def views(
+    est: Any, model: torch.nn.Module, inputs: Any, val: Any, config: TrainConfig
+) -> dict[str, Any]:
     """``TensorBoardLog.bind`` arguments for ``est`` training ``model`` on ``inputs`` (held-out: ``val``)."""
     device = next(model.parameters()).device
     shown, shown_targets = (val[0], val[1]) if val is not None else (inputs, inputs)
@@ -76,8 +82,12 @@ def views(est: Any, model: torch.nn.Module, inputs: Any, val: Any, config: Train
 
     def embedding(n: int) -> tuple[np.ndarray, np.ndarray | None]:
         x = _first(shown, n, device).float().contiguous()
-        z = run(lambda: torch.cat([_code(model, x[i:i + 1024]) for i in range(0, len(x), 1024)]))
+        z = run(lambda: torch.cat([_code(model, x[i : i + 1024]) for i in range(0, len(x), 1024)]))
         target = _first(shown_targets, n, device)
         return z.float().cpu().numpy(), target.float().cpu().numpy() if target.dim() == 4 else None
 
-    return {"images": images, "embedding": embedding, "lr": lambda step, total: lr_at(config, step, total)}
+    return {
+        "images": images,
+        "embedding": embedding,
+        "lr": lambda step, total: lr_at(config, step, total),
+    }

@@ -33,8 +33,11 @@ MAD_TO_STD = 1.4826  # 1 / Phi^-1(3/4): MAD * 1.4826 estimates the std of Gaussi
 
 
 def _number(name: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) \
-            or not math.isfinite(float(value)):
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float, np.integer, np.floating))
+        or not math.isfinite(float(value))
+    ):
         raise UsageError(f"{name} must be a finite number, got {value!r}")
     return float(value)
 
@@ -66,8 +69,10 @@ class Threshold:
     def __init__(self, **kwargs: Any):
         unknown = set(kwargs) - set(self.params)
         if unknown:
-            raise UsageError(f"threshold {self.name!r} takes {', '.join(self.params) or 'no parameters'}; "
-                             f"got {', '.join(sorted(unknown))}")
+            raise UsageError(
+                f"threshold {self.name!r} takes {', '.join(self.params) or 'no parameters'}; "
+                f"got {', '.join(sorted(unknown))}"
+            )
         values = {**self.params, **kwargs}
         for key, value in values.items():
             setattr(self, key, self._check(key, value))
@@ -75,8 +80,10 @@ class Threshold:
     def _check(self, key: str, value: Any) -> float:
         value = _number(key, value)
         if key == "k" and value < 0:  # mean_std, mad: a threshold below the typical normal score
-            raise UsageError(f"k must be >= 0 for the {self.name} threshold (a number of standard deviations "
-                             f"above the typical score), got {value!r}; e.g. k=1")
+            raise UsageError(
+                f"k must be >= 0 for the {self.name} threshold (a number of standard deviations "
+                f"above the typical score), got {value!r}; e.g. k=1"
+            )
         return value
 
     def compute(self, scores: Any) -> float:
@@ -110,7 +117,9 @@ class Percentile(Threshold):
     def _check(self, key: str, value: Any) -> float:
         q = _number(key, value)
         if not 0.0 <= q <= 100.0:
-            raise UsageError(f"q (percentile) must be in [0, 100], got {value!r}; e.g. q=99 flags the top 1%")
+            raise UsageError(
+                f"q (percentile) must be in [0, 100], got {value!r}; e.g. q=99 flags the top 1%"
+            )
         return q
 
     def _compute(self, s: np.ndarray) -> float:
@@ -126,7 +135,9 @@ class Contamination(Threshold):
     def _check(self, key: str, value: Any) -> float:
         c = _number(key, value)
         if not 0.0 < c < 1.0:
-            raise UsageError(f"contamination must be a fraction in (0, 1), got {value!r}; e.g. 0.05 for 5%")
+            raise UsageError(
+                f"contamination must be a fraction in (0, 1), got {value!r}; e.g. 0.05 for 5%"
+            )
         return c
 
     def _compute(self, s: np.ndarray) -> float:
@@ -157,7 +168,9 @@ class Fixed(Threshold):
         return float(self.value)
 
 
-STRATEGIES: dict[str, type[Threshold]] = {c.name: c for c in (MeanStd, Percentile, Contamination, MAD, Fixed)}
+STRATEGIES: dict[str, type[Threshold]] = {
+    c.name: c for c in (MeanStd, Percentile, Contamination, MAD, Fixed)
+}
 
 
 def get_threshold(strategy: str | float, **params: Any) -> Threshold:
@@ -170,10 +183,14 @@ def get_threshold(strategy: str | float, **params: Any) -> Threshold:
     >>> get_threshold(0.04)
     Fixed(value=0.04)
     """
-    if isinstance(strategy, (int, float, np.integer, np.floating)) and not isinstance(strategy, bool):
+    if isinstance(strategy, (int, float, np.integer, np.floating)) and not isinstance(
+        strategy, bool
+    ):
         return Fixed(value=_number("threshold", strategy))
     if strategy not in STRATEGIES:
-        raise UsageError(f"unknown threshold {strategy!r}; expected one of {', '.join(STRATEGIES)} or a number")
+        raise UsageError(
+            f"unknown threshold {strategy!r}; expected one of {', '.join(STRATEGIES)} or a number"
+        )
     return STRATEGIES[strategy](**params)
 
 
@@ -217,14 +234,18 @@ def best_threshold(scores: Any, y: Any, metric: str = "f1") -> tuple[float, floa
     s = _scores(scores)
     yy = np.asarray(y).ravel()
     if yy.shape != s.shape:
-        raise DataError(f"y has {yy.size} labels but there are {s.size} scores; give one label per sample")
+        raise DataError(
+            f"y has {yy.size} labels but there are {s.size} scores; give one label per sample"
+        )
     if not np.isin(yy, (0, 1)).all():
         raise DataError("y must hold 1 for anomalies and 0 for normal samples")
     yy = yy.astype(np.int64)
     pos = int(yy.sum())
     neg = len(yy) - pos
     if pos == 0 or neg == 0:
-        raise DataError("y must contain both anomalies (1) and normal samples (0) to choose a threshold")
+        raise DataError(
+            "y must contain both anomalies (1) and normal samples (0) to choose a threshold"
+        )
     order = np.argsort(-s, kind="stable")
     s_desc, y_desc = s[order], yy[order]
     # Cut after position i (0..n): the top i scores are flagged. Keep cuts between distinct scores.

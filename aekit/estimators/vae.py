@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -12,12 +13,29 @@ from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin
 
 from ..errors import DataError, UsageError
 from ..models.init import INITS
-from ..models.vae import KL_ESTIMATES, LIKELIHOODS, ConvVAE, VAEConfig, gaussian_kl, log_normal, negative_elbo
-from ..training.progress import check_verbose
+from ..models.vae import (
+    KL_ESTIMATES,
+    LIKELIHOODS,
+    ConvVAE,
+    VAEConfig,
+    gaussian_kl,
+    log_normal,
+    negative_elbo,
+)
 from ..training.memory import check_output_fits
-from .base import NeuralEstimator, as_images, check_positive_int, check_rows, is_row_store, unit_range_failures
+from ..training.progress import check_verbose
+from .base import (
+    NeuralEstimator,
+    as_images,
+    check_positive_int,
+    check_rows,
+    is_row_store,
+    unit_range_failures,
+)
 
-DECODE_BUDGET = 2048  # images decoded per pass when estimating the ELBO / log-likelihood; bounds memory
+DECODE_BUDGET = (
+    2048  # images decoded per pass when estimating the ELBO / log-likelihood; bounds memory
+)
 
 
 def _check_channels(value: Any) -> tuple[int, int]:
@@ -107,13 +125,25 @@ class VAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralEstimator):
     auto_max_epochs = 100
     auto_floor_steps = 2_000  # tiny data: more passes (a few hundred rows train for 2,000 steps)
 
-    def __init__(self, latent_dim: int = 2, channels: Sequence[int] = (32, 64), likelihood: str = "bernoulli",
-                 beta: float = 1.0, kl: str = "analytic", init: str = "glorot", epochs: int | str = "auto",
-                 batch_size: int = 32, lr: float = 1e-3, schedule: str = "onecycle",
-                 precision: str = "fp32", patience: int | None = None,
-                 seed: int = 0, device: str = "auto",
-                 threads: int | None = None,
-                 verbose: int = 0):
+    def __init__(
+        self,
+        latent_dim: int = 2,
+        channels: Sequence[int] = (32, 64),
+        likelihood: str = "bernoulli",
+        beta: float = 1.0,
+        kl: str = "analytic",
+        init: str = "glorot",
+        epochs: int | str = "auto",
+        batch_size: int = 32,
+        lr: float = 1e-3,
+        schedule: str = "onecycle",
+        precision: str = "fp32",
+        patience: int | None = None,
+        seed: int = 0,
+        device: str = "auto",
+        threads: int | None = None,
+        verbose: int = 0,
+    ):
         self.latent_dim = latent_dim
         self.channels = channels
         self.likelihood = likelihood
@@ -137,8 +167,10 @@ class VAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralEstimator):
         Bernoulli likelihood those whose data lie outside [0, 1] are refused by design."""
         if self.likelihood != "bernoulli":
             return {}
-        return unit_range_failures("the check's data lie outside [0, 1], which a Bernoulli likelihood cannot model; "
-                                   "the VAE refuses it (likelihood='gaussian' takes any range and passes)")
+        return unit_range_failures(
+            "the check's data lie outside [0, 1], which a Bernoulli likelihood cannot model; "
+            "the VAE refuses it (likelihood='gaussian' takes any range and passes)"
+        )
 
     def __sklearn_tags__(self):
         return self._aekit_tags(super().__sklearn_tags__())
@@ -159,8 +191,12 @@ class VAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralEstimator):
             raise UsageError(f"likelihood must be one of {LIKELIHOODS}, got {self.likelihood!r}")
         if self.kl not in KL_ESTIMATES:
             raise UsageError(f"kl must be one of {KL_ESTIMATES}, got {self.kl!r}")
-        if (isinstance(self.beta, bool) or not isinstance(self.beta, (int, float, np.floating))
-                or not math.isfinite(self.beta) or self.beta < 0):
+        if (
+            isinstance(self.beta, bool)
+            or not isinstance(self.beta, (int, float, np.floating))
+            or not math.isfinite(self.beta)
+            or self.beta < 0
+        ):
             raise UsageError(f"beta must be a number >= 0, got {self.beta!r}")
         if self.init not in INITS:
             raise UsageError(f"init must be one of {INITS}, got {self.init!r}")
@@ -176,28 +212,48 @@ class VAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralEstimator):
     def _check_images(self, X: np.ndarray, name: str) -> np.ndarray:
         X = as_images(X)
         if X.ndim != 4:
-            raise DataError(f"{name}: the VAE takes images shaped (n, C, H, W) (or rows (n, d) as one-row images), "
-                            f"got {X.shape}; reshape rows to images (e.g. X.reshape(-1, 1, 28, 28))")
+            raise DataError(
+                f"{name}: the VAE takes images shaped (n, C, H, W) (or rows (n, d) as one-row images), "
+                f"got {X.shape}; reshape rows to images (e.g. X.reshape(-1, 1, 28, 28))"
+            )
         if self.likelihood == "bernoulli" and (X.min() < 0 or X.max() > 1):
-            raise DataError(f"{name}: values must lie in [0, 1] for likelihood='bernoulli', got "
-                            f"[{X.min():.3g}, {X.max():.3g}]; scale the data or use likelihood='gaussian'")
+            raise DataError(
+                f"{name}: values must lie in [0, 1] for likelihood='bernoulli', got "
+                f"[{X.min():.3g}, {X.max():.3g}]; scale the data or use likelihood='gaussian'"
+            )
         return X
 
     def _validate_input(self, X: Any, name: str = "X") -> np.ndarray:
-        if isinstance(X, np.ndarray) and X.ndim == 3 and tuple(X.shape) == tuple(getattr(self, "input_shape_", ())):
+        if (
+            isinstance(X, np.ndarray)
+            and X.ndim == 3
+            and tuple(X.shape) == tuple(getattr(self, "input_shape_", ()))
+        ):
             X = X[None]  # one image (C, H, W) -> (1, C, H, W)
         return self._check_images(super()._validate_input(X, name), name)
 
     def _build_model(self) -> ConvVAE:
-        return ConvVAE(VAEConfig(input_shape=tuple(self.input_shape_), latent_dim=int(self.latent_dim),
-                                 channels=_check_channels(self.channels), likelihood=self.likelihood,
-                                 beta=float(self.beta), init=self.init))
+        return ConvVAE(
+            VAEConfig(
+                input_shape=tuple(self.input_shape_),
+                latent_dim=int(self.latent_dim),
+                channels=_check_channels(self.channels),
+                likelihood=self.likelihood,
+                beta=float(self.beta),
+                init=self.init,
+            )
+        )
 
     def _tensorboard_images(self, model: ConvVAE, x: torch.Tensor) -> dict[str, torch.Tensor]:
         """TensorBoard's images: held-out images over their reconstructions, and 16 samples from the prior."""
         recon = model.mean_image(model.decode(model.encode(x)[0]))
-        z = torch.randn(16, int(self.latent_dim), generator=self._generator(None)).to(x.device)  # the same z each time
-        return {"reconstructions": torch.cat([x, recon]), "samples": model.mean_image(model.decode(z))}
+        z = torch.randn(16, int(self.latent_dim), generator=self._generator(None)).to(
+            x.device
+        )  # the same z each time
+        return {
+            "reconstructions": torch.cat([x, recon]),
+            "samples": model.mean_image(model.decode(z)),
+        }
 
     def _generator(self, seed: int | None) -> torch.Generator:
         """A CPU generator: draws are made on the CPU, so results do not depend on the device."""
@@ -205,8 +261,17 @@ class VAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralEstimator):
         return torch.Generator().manual_seed(seed)
 
     # ---- training ----------------------------------------------------------------------------------
-    def fit(self, X: Any, y: Any = None, *, validation_data: Any = None, checkpoint_dir: str | Path | None = None,
-            resume: bool = False, callbacks: Sequence[object] = (), tensorboard: Any = None) -> "VAE":
+    def fit(
+        self,
+        X: Any,
+        y: Any = None,
+        *,
+        validation_data: Any = None,
+        checkpoint_dir: str | Path | None = None,
+        resume: bool = False,
+        callbacks: Sequence[object] = (),
+        tensorboard: Any = None,
+    ) -> VAE:
         """Train on images ``X`` (``y`` is ignored).
 
         Parameters
@@ -235,9 +300,13 @@ class VAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralEstimator):
         X = self._validate_fit_input(X, check=lambda images: self._check_images(images, "X"))
         validation = None
         if validation_data is not None:
-            V = self._check_images(self._check_aux(validation_data, "validation_data"), "validation_data")
+            V = self._check_images(
+                self._check_aux(validation_data, "validation_data"), "validation_data"
+            )
             if V.shape[1:] != X.shape[1:]:
-                raise DataError(f"validation_data: sample shape {V.shape[1:]} differs from X's {X.shape[1:]}")
+                raise DataError(
+                    f"validation_data: sample shape {V.shape[1:]} differs from X's {X.shape[1:]}"
+                )
             validation = (V, V)
         beta, kl = float(self.beta), self.kl
 
@@ -248,9 +317,17 @@ class VAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralEstimator):
             return negative_elbo(model, x, generator, beta=1.0, kl="analytic")
 
         model = self._seeded_model(self._build_model)
-        self.model_ = self._fit_model(model, loss_fn, X, validation=validation, val_loss_fn=val_loss_fn,
-                                      checkpoint_dir=checkpoint_dir, resume=resume, callbacks=callbacks,
-                                      tensorboard=tensorboard)
+        self.model_ = self._fit_model(
+            model,
+            loss_fn,
+            X,
+            validation=validation,
+            val_loss_fn=val_loss_fn,
+            checkpoint_dir=checkpoint_dir,
+            resume=resume,
+            callbacks=callbacks,
+            tensorboard=tensorboard,
+        )
         return self
 
     # ---- encoding and decoding -------------------------------------------------------------------------
@@ -274,7 +351,9 @@ class VAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralEstimator):
         self._check_is_fitted()
         Z = self._check_aux(Z, "Z")
         if Z.ndim != 2 or Z.shape[1] != int(self.latent_dim):
-            raise DataError(f"Z: expected latent vectors of shape (n, {self.latent_dim}), got {Z.shape}")
+            raise DataError(
+                f"Z: expected latent vectors of shape (n, {self.latent_dim}), got {Z.shape}"
+            )
         return self._map_batches(lambda z: self.model_.mean_image(self.model_.decode(z)), Z)
 
     def reconstruct(self, X: Any) -> np.ndarray:
@@ -285,7 +364,9 @@ class VAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralEstimator):
         >>> X_hat = vae.reconstruct(X)     # doctest: +SKIP
         """
         X = self._validate_input(X)
-        return self._map_batches(lambda xb: self.model_.mean_image(self.model_.decode(self.model_.encode(xb)[0])), X)
+        return self._map_batches(
+            lambda xb: self.model_.mean_image(self.model_.decode(self.model_.encode(xb)[0])), X
+        )
 
     def sample(self, n: int = 64, seed: int | None = None) -> np.ndarray:
         """Generate ``n`` images: z ~ N(0, I) decoded to E[x|z] (Bernoulli means = sigmoid(logits), in [0, 1];
@@ -300,11 +381,15 @@ class VAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralEstimator):
         """
         self._check_is_fitted()
         n = check_positive_int("n", n)
-        check_output_fits(n, self.input_shape_, f"generating {n} images", "ask for fewer images (n, --n)")
+        check_output_fits(
+            n, self.input_shape_, f"generating {n} images", "ask for fewer images (n, --n)"
+        )
         z = torch.randn(n, int(self.latent_dim), generator=self._generator(seed))
         return self.inverse_transform(z.numpy())
 
-    def interpolate(self, x_a: Any, x_b: Any, steps: int = 10, method: str = "linear") -> np.ndarray:
+    def interpolate(
+        self, x_a: Any, x_b: Any, steps: int = 10, method: str = "linear"
+    ) -> np.ndarray:
         """Decode ``steps`` points between the posterior means of two images (ends included).
 
         Parameters
@@ -324,7 +409,12 @@ class VAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralEstimator):
         """
         steps = check_positive_int("steps", steps, 2)
         self._check_is_fitted()
-        check_output_fits(steps, self.input_shape_, f"an interpolation of {steps} steps", "ask for fewer (--steps)")
+        check_output_fits(
+            steps,
+            self.input_shape_,
+            f"an interpolation of {steps} steps",
+            "ask for fewer (--steps)",
+        )
         if method not in ("linear", "slerp"):
             raise UsageError(f"method must be 'linear' or 'slerp', got {method!r}")
         ends = []
@@ -361,7 +451,9 @@ class VAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralEstimator):
 
     # ---- likelihood bounds --------------------------------------------------------------------------
     @torch.inference_mode()
-    def _log_weights(self, X: np.ndarray, k: int, seed: int | None, *, analytic: bool) -> np.ndarray:
+    def _log_weights(
+        self, X: np.ndarray, k: int, seed: int | None, *, analytic: bool
+    ) -> np.ndarray:
         """Per image and sample: (log p(x|z), KL or log q(z|x) - log p(z)) as an (n, k, 2) array."""
         self.model_.eval()
         gen = self._generator(seed)
@@ -369,23 +461,29 @@ class VAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralEstimator):
         images = max(1, DECODE_BUDGET // k)  # images per pass
         kc = min(k, DECODE_BUDGET)  # samples per pass
         out = np.empty((len(X), k, 2), np.float64)
-        with self._pass(len(X), "ELBO" if k == 1 else f"log-likelihood (k={k})", unit="images") as progress:
+        with self._pass(
+            len(X), "ELBO" if k == 1 else f"log-likelihood (k={k})", unit="images"
+        ) as progress:
             for i in range(0, len(X), images):
-                xb = torch.as_tensor(X[i:i + images], device=device)
+                xb = torch.as_tensor(X[i : i + images], device=device)
                 mean, logvar = self.model_.encode(xb)
                 for j in range(0, k, kc):
                     kk = min(kc, k - j)
                     eps = torch.randn(kk, *mean.shape, generator=gen).to(device)  # (kk, B, latent)
                     z = mean + torch.exp(0.5 * logvar) * eps
-                    decoded = self.model_.decode(z.reshape(-1, mean.shape[1]))  # (kk*B, latent) -> (kk*B, C, H, W)
-                    xr = xb.expand(kk, *xb.shape).reshape(-1, *xb.shape[1:])  # (kk, B, C, H, W) -> (kk*B, C, H, W)
+                    decoded = self.model_.decode(
+                        z.reshape(-1, mean.shape[1])
+                    )  # (kk*B, latent) -> (kk*B, C, H, W)
+                    xr = xb.expand(kk, *xb.shape).reshape(
+                        -1, *xb.shape[1:]
+                    )  # (kk, B, C, H, W) -> (kk*B, C, H, W)
                     log_px = self.model_.log_px(xr, decoded).reshape(kk, -1)  # (kk*B,) -> (kk, B)
                     if analytic:
                         kl = gaussian_kl(mean, logvar).expand(kk, -1)
                     else:
                         kl = log_normal(z, mean, logvar) - log_normal(z)  # (kk, B)
-                    out[i:i + len(xb), j:j + kk, 0] = log_px.T.double().cpu().numpy()
-                    out[i:i + len(xb), j:j + kk, 1] = kl.T.double().cpu().numpy()
+                    out[i : i + len(xb), j : j + kk, 0] = log_px.T.double().cpu().numpy()
+                    out[i : i + len(xb), j : j + kk, 1] = kl.T.double().cpu().numpy()
                 progress.update(len(xb))
         return out
 
@@ -425,7 +523,9 @@ class VAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralEstimator):
         log_w = torch.from_numpy(w[:, :, 0] - w[:, :, 1])  # (n, k)
         return _logmeanexp(log_w, 1).numpy()
 
-    def evaluate(self, X: Any, k: int = 100, n_iw: int | None = None, seed: int | None = None) -> dict[str, Any]:
+    def evaluate(
+        self, X: Any, k: int = 100, n_iw: int | None = None, seed: int | None = None
+    ) -> dict[str, Any]:
         """Held-out figures, in nats per image.
 
         ``test_elbo`` (higher is better; analytic KL, one z sample), ``test_reconstruction``
@@ -442,5 +542,11 @@ class VAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralEstimator):
         w = self._log_weights(X, 1, seed, analytic=True)[:, 0]
         n_iw = len(X) if n_iw is None else min(check_positive_int("n_iw", n_iw), len(X))
         nll = -float(self.log_likelihood(X[:n_iw], k=k, seed=seed).mean())
-        return {"test_elbo": float((w[:, 0] - w[:, 1]).mean()), "test_reconstruction": float(-w[:, 0].mean()),
-                "test_kl": float(w[:, 1].mean()), "test_nll_iw": nll, "k": int(k), "n_iw": int(n_iw)}
+        return {
+            "test_elbo": float((w[:, 0] - w[:, 1]).mean()),
+            "test_reconstruction": float(-w[:, 0].mean()),
+            "test_kl": float(w[:, 1].mean()),
+            "test_nll_iw": nll,
+            "k": int(k),
+            "n_iw": int(n_iw),
+        }

@@ -22,7 +22,9 @@ from ..data.checks import to_numpy
 from ..data.sparse import SparseRows
 from ..errors import DataError, DataTypeError, one_line
 
-MESSAGE_CHARS = 400  # scikit-learn may print the array into a message; aekit's stay one readable line
+MESSAGE_CHARS = (
+    400  # scikit-learn may print the array into a message; aekit's stay one readable line
+)
 
 
 def _is_sparse(X: Any) -> bool:
@@ -39,22 +41,36 @@ def _fail(exc: Exception, X: Any, name: str) -> DataError:
     """scikit-learn's message on one line, as a DataError (TypeError where scikit-learn raised one)."""
     message = one_line(exc)
     if "NaN" in message or "infinity" in message:
-        message = message.split(". ")[0].rstrip(".")  # "Input X contains NaN"; not the paragraph on imputers
+        message = message.split(". ")[0].rstrip(
+            "."
+        )  # "Input X contains NaN"; not the paragraph on imputers
         arr = np.asarray(X) if isinstance(X, np.ndarray) else None
         if arr is not None and arr.dtype.kind in "fc":
-            index = tuple(int(i) for i in np.argwhere(~np.isfinite(arr))[0]) if (~np.isfinite(arr)).any() else None
+            index = (
+                tuple(int(i) for i in np.argwhere(~np.isfinite(arr))[0])
+                if (~np.isfinite(arr)).any()
+                else None
+            )
             if index is not None:
-                message = (message.rstrip(".") + f" (a non-finite value, first at index {index}: {arr[index]}); "
-                           f"expected finite numbers")
+                message = (
+                    message.rstrip(".")
+                    + f" (a non-finite value, first at index {index}: {arr[index]}); "
+                    f"expected finite numbers"
+                )
     dtype = getattr(X, "dtype", None)
     if isinstance(dtype, np.dtype) and dtype.kind in "USO" and "expected numbers" not in message:
-        message = message.rstrip(".") + f"; {name} has dtype {dtype}, expected numbers (bool, int or float)"
+        message = (
+            message.rstrip(".")
+            + f"; {name} has dtype {dtype}, expected numbers (bool, int or float)"
+        )
     if len(message) > MESSAGE_CHARS:
         message = message[:MESSAGE_CHARS] + " ..."
     return (DataTypeError if isinstance(exc, TypeError) else DataError)(message)
 
 
-def check_input(est: Any, X: Any, *, reset: bool | None, name: str = "X", accept_sparse: bool = False) -> Any:
+def check_input(
+    est: Any, X: Any, *, reset: bool | None, name: str = "X", accept_sparse: bool = False
+) -> Any:
     """Validate ``X`` for ``est``; return a C-contiguous float32 array, or :class:`SparseRows` for sparse input.
 
     Parameters
@@ -77,15 +93,25 @@ def check_input(est: Any, X: Any, *, reset: bool | None, name: str = "X", accept
     elif hasattr(X, "detach"):
         X = to_numpy(X, name)
     if _ndim(X) < 2:
-        raise DataError(f"{name} has shape {tuple(X.shape)}; expected at least 2 dimensions (samples, features...). "
-                        f"Reshape your data with X.reshape(-1, 1) for a single feature or X.reshape(1, -1) "
-                        f"for a single sample")
+        raise DataError(
+            f"{name} has shape {tuple(X.shape)}; expected at least 2 dimensions (samples, features...). "
+            f"Reshape your data with X.reshape(-1, 1) for a single feature or X.reshape(1, -1) "
+            f"for a single sample"
+        )
     dtype = getattr(X, "dtype", None)
     if isinstance(dtype, np.dtype) and dtype.kind == "c":  # check_array would print the whole array
-        raise DataError(f"Complex data not supported: {name} has dtype {dtype}; expected real numbers "
-                        f"(take X.real or abs(X) first)")
-    kw: dict[str, Any] = dict(accept_sparse="csr" if accept_sparse else False, dtype=np.float32, order="C",
-                              allow_nd=True, ensure_min_samples=1, ensure_min_features=1)
+        raise DataError(
+            f"Complex data not supported: {name} has dtype {dtype}; expected real numbers "
+            f"(take X.real or abs(X) first)"
+        )
+    kw: dict[str, Any] = dict(
+        accept_sparse="csr" if accept_sparse else False,
+        dtype=np.float32,
+        order="C",
+        allow_nd=True,
+        ensure_min_samples=1,
+        ensure_min_features=1,
+    )
     original = X
     try:
         if reset is not None and _ndim(X) == 2:

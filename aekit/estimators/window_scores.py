@@ -10,7 +10,8 @@ window errors come from a function the estimator passes in.
 
 from __future__ import annotations
 
-from typing import Callable, Iterable, Iterator, NamedTuple
+from collections.abc import Callable, Iterable, Iterator
+from typing import NamedTuple
 
 import numpy as np
 
@@ -46,13 +47,28 @@ class StepScorer:
     [1.5, 1.5, 2.5, 2.5, 3.5, 3.5]
     """
 
-    def __init__(self, window: int, stride: int, errors: WindowErrors, batch: int = 4096, aggregate: str = "mean"):
+    def __init__(
+        self,
+        window: int,
+        stride: int,
+        errors: WindowErrors,
+        batch: int = 4096,
+        aggregate: str = "mean",
+    ):
         if aggregate not in AGGREGATES:
             raise UsageError(f"aggregate must be one of {', '.join(AGGREGATES)}, got {aggregate!r}")
         if not 1 <= stride <= window:
-            raise DataError(f"stride must be between 1 and the window ({window}), got {stride}; a larger stride "
-                            f"would leave steps that no window covers")
-        self.window, self.stride, self.errors, self.batch, self.aggregate = window, stride, errors, batch, aggregate
+            raise DataError(
+                f"stride must be between 1 and the window ({window}), got {stride}; a larger stride "
+                f"would leave steps that no window covers"
+            )
+        self.window, self.stride, self.errors, self.batch, self.aggregate = (
+            window,
+            stride,
+            errors,
+            batch,
+            aggregate,
+        )
         self.buf: np.ndarray | None = None  # the steps not final yet, (m, C)
         self.start = 0  # the series step of buf[0]
         self.next = 0  # the first step of the next window to compute
@@ -81,8 +97,10 @@ class StepScorer:
         """The scores of the last steps (adding a window that ends at the last step if none does)."""
         n = self.start + (0 if self.buf is None else len(self.buf))
         if n < self.window:
-            raise DataError(f"the series has {n} steps, fewer than the window of {self.window}; give a longer "
-                            f"series or a smaller window")
+            raise DataError(
+                f"the series has {n} steps, fewer than the window of {self.window}; give a longer "
+                f"series or a smaller window"
+            )
         if self.covered < n:
             self._add(np.array([n - self.window]))
         return self._release(n)
@@ -93,7 +111,7 @@ class StepScorer:
         view = sliding_windows(self.buf, self.window)  # (m - W + 1, C, W), a view
         diff = np.zeros(len(self.buf) + 1)
         for i in range(0, len(local), self.batch):
-            part = local[i:i + self.batch]
+            part = local[i : i + self.batch]
             err = np.asarray(self.errors(view[part]), np.float64)  # gathers only this batch
             # Each window adds its error to its W steps: +e at its start, -e after its end, summed below.
             np.add.at(diff, part, err)
@@ -113,15 +131,28 @@ class StepScorer:
         if k == 0:
             return np.zeros(0)
         scores = self.total[:k] / self.count[:k]  # the mean
-        if self.aggregate == "max":  # the highest; the mean orders the steps that share it (a whole window's worth)
+        if (
+            self.aggregate == "max"
+        ):  # the highest; the mean orders the steps that share it (a whole window's worth)
             scores = self.peak[:k] + TIE_BREAK * scores
-        self.buf, self.total, self.count, self.peak = self.buf[k:], self.total[k:], self.count[k:], self.peak[k:]
+        self.buf, self.total, self.count, self.peak = (
+            self.buf[k:],
+            self.total[k:],
+            self.count[k:],
+            self.peak[k:],
+        )
         self.start += k
         return scores
 
 
-def step_scores(chunks: Iterable[np.ndarray], window: int, stride: int, errors: WindowErrors,
-                batch: int = 4096, aggregate: str = "mean") -> Iterator[np.ndarray]:
+def step_scores(
+    chunks: Iterable[np.ndarray],
+    window: int,
+    stride: int,
+    errors: WindowErrors,
+    batch: int = 4096,
+    aggregate: str = "mean",
+) -> Iterator[np.ndarray]:
     """The per-step scores of a series given as chunks, in order, as they become final."""
     scorer = StepScorer(window, stride, errors, batch, aggregate)
     for chunk in chunks:
@@ -162,7 +193,10 @@ class RangeTracker:
             return []
         flags = np.concatenate([[0], (scores > self.threshold).astype(np.int8), [0]])
         edges = np.diff(flags)
-        begins, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)  # ends: one past the last
+        begins, ends = (
+            np.flatnonzero(edges == 1),
+            np.flatnonzero(edges == -1),
+        )  # ends: one past the last
         done: list[AnomalyRange] = []
         if self.open is not None and flags[1] == 0:  # the range of the last chunk ended with it
             done += self.finish()

@@ -39,9 +39,10 @@ import logging
 import math
 import re
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import torch
@@ -58,11 +59,23 @@ from . import PARTS
 logger = logging.getLogger(__name__)
 
 INSTALL = "pip install 'aekit[onnx]'"
-EXAMPLE_BATCH = 2  # torch.export specialises sizes 0 and 1, so trace with 2 and declare the axis dynamic
-MIN_OPSET = 18  # the exporter writes opset >= 18; lower versions go through a converter that may fail
+EXAMPLE_BATCH = (
+    2  # torch.export specialises sizes 0 and 1, so trace with 2 and declare the axis dynamic
+)
+MIN_OPSET = (
+    18  # the exporter writes opset >= 18; lower versions go through a converter that may fail
+)
 # Loggers and warnings the exporter fills on success (torchvision missing, deprecations, progress).
-NOISY_LOGGERS = ("torch.onnx", "torch.export", "torch._export", "torch._dynamo", "torch.fx", "torch.__trace",
-                 "onnxscript", "onnx_ir")
+NOISY_LOGGERS = (
+    "torch.onnx",
+    "torch.export",
+    "torch._export",
+    "torch._dynamo",
+    "torch.fx",
+    "torch.__trace",
+    "onnxscript",
+    "onnx_ir",
+)
 
 
 def _require(module: str):
@@ -70,7 +83,9 @@ def _require(module: str):
     try:
         return importlib.import_module(module)
     except ImportError:
-        raise UsageError(f"ONNX export needs the '{module}' package, which is not installed; run: {INSTALL}") from None
+        raise UsageError(
+            f"ONNX export needs the '{module}' package, which is not installed; run: {INSTALL}"
+        ) from None
 
 
 @contextlib.contextmanager
@@ -91,10 +106,16 @@ def _quiet():
 
 # ---- the graphs ------------------------------------------------------------------------------------
 
+
 class _Part(nn.Module):
     """One exported graph, ``fn(self, x)``, over a CPU copy of the estimator's model (and constants)."""
 
-    def __init__(self, model: nn.Module, fn: Callable[["_Part", torch.Tensor], Any], **constants: torch.Tensor):
+    def __init__(
+        self,
+        model: nn.Module,
+        fn: Callable[[_Part, torch.Tensor], Any],
+        **constants: torch.Tensor,
+    ):
         super().__init__()
         self.model = model
         self.fn = fn
@@ -114,15 +135,23 @@ def _pad(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
 
 def _denoise(p: _Part, x: torch.Tensor) -> torch.Tensor:
     h, w = x.shape[-2:]
-    return p.model.decode(p.model.encoder(_pad(p.model, x)))[..., :h, :w]  # as ConvAutoencoder.forward
+    return p.model.decode(p.model.encoder(_pad(p.model, x)))[
+        ..., :h, :w
+    ]  # as ConvAutoencoder.forward
 
 
-def _detect(p: _Part, x: torch.Tensor, error: str, density: dict | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+def _detect(
+    p: _Part, x: torch.Tensor, error: str, density: dict | None = None
+) -> tuple[torch.Tensor, torch.Tensor]:
     xs = (x - p.offset) / p.scale  # Scaler.torch_transform
     score = sample_scores(p.model(xs), xs, error, getattr(p, "residual_scale", None))
-    if density is not None:  # the code density's factor (aekit.estimators.anomaly_density), as decision_function
+    if (
+        density is not None
+    ):  # the code density's factor (aekit.estimators.anomaly_density), as decision_function
         codes = p.model.encode(xs).reshape(x.shape[0], -1)  # (B, ...) -> (B, D)
-        score = score * lof_factor(codes, p.density_codes, p.density_k_distance, p.density_lrd, **density)
+        score = score * lof_factor(
+            codes, p.density_codes, p.density_k_distance, p.density_lrd, **density
+        )
     return score, (score > p.threshold).to(torch.int64)  # AnomalyDetector.predict
 
 
@@ -142,7 +171,9 @@ class _Graph:
 def _graph(est: Any, part: str) -> _Graph:
     """The wrapper module, names and shapes of one part of a fitted estimator."""
     kind = type(est).__name__
-    model = copy.deepcopy(est.model_).cpu().eval()  # export on the CPU; the user's model stays where it is
+    model = (
+        copy.deepcopy(est.model_).cpu().eval()
+    )  # export on the CPU; the user's model stays where it is
     shape = [int(d) for d in est.input_shape_]
     B = "batch"
     x_shape, x_example = [B, *shape], (EXAMPLE_BATCH, *shape)
@@ -150,14 +181,24 @@ def _graph(est: Any, part: str) -> _Graph:
     if kind == "Autoencoder":
         z = [B, int(est.latent_dim)]
         scaler = getattr(est, "scaler_", None)
-        if scaler is not None and scaler.kind != "none":  # the input scaling is part of the model: inside the graph
-            scaling = {name: torch.as_tensor(value, dtype=torch.float32)
-                       for name, value in (("offset", scaler.offset_), ("scale", scaler.scale_))}
+        if (
+            scaler is not None and scaler.kind != "none"
+        ):  # the input scaling is part of the model: inside the graph
+            scaling = {
+                name: torch.as_tensor(value, dtype=torch.float32)
+                for name, value in (("offset", scaler.offset_), ("scale", scaler.scale_))
+            }
             if part == "autoencoder":
-                module = _Part(model, lambda p, x: p.model((x - p.offset) / p.scale) * p.scale + p.offset, **scaling)
+                module = _Part(
+                    model,
+                    lambda p, x: p.model((x - p.offset) / p.scale) * p.scale + p.offset,
+                    **scaling,
+                )
                 return _Graph(module, "x", x_shape, {"reconstruction": x_shape}, x_example)
             if part == "encoder":
-                module = _Part(model, lambda p, x: p.model.encoder((x - p.offset) / p.scale), **scaling)
+                module = _Part(
+                    model, lambda p, x: p.model.encoder((x - p.offset) / p.scale), **scaling
+                )
                 return _Graph(module, "x", x_shape, {"latent": z}, x_example)
             module = _Part(model, lambda p, x: p.model.decoder(x) * p.scale + p.offset, **scaling)
             return _Graph(module, "latent", z, {"reconstruction": x_shape}, (EXAMPLE_BATCH, z[1]))
@@ -165,7 +206,9 @@ def _graph(est: Any, part: str) -> _Graph:
             return _Graph(model, "x", x_shape, {"reconstruction": x_shape}, x_example)
         if part == "encoder":
             return _Graph(model.encoder, "x", x_shape, {"latent": z}, x_example)
-        return _Graph(model.decoder, "latent", z, {"reconstruction": x_shape}, (EXAMPLE_BATCH, z[1]))
+        return _Graph(
+            model.decoder, "latent", z, {"reconstruction": x_shape}, (EXAMPLE_BATCH, z[1])
+        )
 
     if kind == "Denoiser":  # fully convolutional: height and width are dynamic too
         c, h, w = shape
@@ -176,54 +219,101 @@ def _graph(est: Any, part: str) -> _Graph:
             return _Graph(_Part(model, _denoise), "x", image, {"denoised": image}, example)
         if part == "encoder":
             features = [B, code, f"ceil(height/{m})", f"ceil(width/{m})"]
-            return _Graph(_Part(model, lambda p, x: p.model.encoder(_pad(p.model, x))), "x", image,
-                          {"features": features}, example)
+            return _Graph(
+                _Part(model, lambda p, x: p.model.encoder(_pad(p.model, x))),
+                "x",
+                image,
+                {"features": features},
+                example,
+            )
         features = [B, code, "feature_height", "feature_width"]
-        return _Graph(model.decoder, "features", features,
-                      {"image": [B, c, f"{m}*feature_height", f"{m}*feature_width"]},
-                      (EXAMPLE_BATCH, code, max(math.ceil(h / m), 2), max(math.ceil(w / m), 2)))
+        return _Graph(
+            model.decoder,
+            "features",
+            features,
+            {"image": [B, c, f"{m}*feature_height", f"{m}*feature_width"]},
+            (EXAMPLE_BATCH, code, max(math.ceil(h / m), 2), max(math.ceil(w / m), 2)),
+        )
 
     if kind == "AnomalyDetector":
-        scaling = {name: torch.as_tensor(value, dtype=torch.float32)
-                   for name, value in (("offset", est.scaler_.offset_), ("scale", est.scaler_.scale_))}
+        scaling = {
+            name: torch.as_tensor(value, dtype=torch.float32)
+            for name, value in (("offset", est.scaler_.offset_), ("scale", est.scaler_.scale_))
+        }
         if part == "detector":
             # float32, as in predict: NumPy compares float32 scores with the Python-float threshold in float32.
             threshold = torch.tensor(est.threshold_, dtype=torch.float32)
-            if getattr(est, "residual_scale_", None) is not None:  # error="nmse": each feature's residual in its unit
-                scaling["residual_scale"] = torch.as_tensor(est.residual_scale_, dtype=torch.float32)
+            if (
+                getattr(est, "residual_scale_", None) is not None
+            ):  # error="nmse": each feature's residual in its unit
+                scaling["residual_scale"] = torch.as_tensor(
+                    est.residual_scale_, dtype=torch.float32
+                )
             density = getattr(est, "code_density_", None)
             if density is not None and density.gamma != 0.0:
                 scaling.update({name: t.float() for name, t in density.tensors().items()})
-                density = {"k": density.k, "gamma": density.gamma, "median_log_lof": density.median_log_lof}
+                density = {
+                    "k": density.k,
+                    "gamma": density.gamma,
+                    "median_log_lof": density.median_log_lof,
+                }
             else:
                 density = None
-            module = _Part(model, functools.partial(_detect, error=est.error, density=density), threshold=threshold,
-                           **scaling)
+            module = _Part(
+                model,
+                functools.partial(_detect, error=est.error, density=density),
+                threshold=threshold,
+                **scaling,
+            )
             return _Graph(module, "x", x_shape, {"score": [B], "label": [B]}, x_example)
-        module = _Part(model, lambda p, x: mean_reconstruction(p.model((x - p.offset) / p.scale), x) * p.scale
-                       + p.offset, **scaling)
+        module = _Part(
+            model,
+            lambda p, x: (
+                mean_reconstruction(p.model((x - p.offset) / p.scale), x) * p.scale + p.offset
+            ),
+            **scaling,
+        )
         return _Graph(module, "x", x_shape, {"reconstruction": x_shape}, x_example)
 
     if kind == "VAE":
         z = [B, int(est.latent_dim)]
         if part == "decoder":
-            return _Graph(_Part(model, _vae_image), "z", z, {"image": x_shape}, (EXAMPLE_BATCH, z[1]))
+            return _Graph(
+                _Part(model, _vae_image), "z", z, {"image": x_shape}, (EXAMPLE_BATCH, z[1])
+            )
         if part == "encoder":
-            return _Graph(_Part(model, lambda p, x: p.model.encode(x)), "x", x_shape, {"mu": z, "logvar": z}, x_example)
-        return _Graph(_Part(model, lambda p, x: _vae_image(p, p.model.encode(x)[0])), "x", x_shape,
-                      {"reconstruction": x_shape}, x_example)
-    raise UsageError(f"cannot export a {kind}; expected one of {', '.join(PARTS)}")  # pragma: no cover
+            return _Graph(
+                _Part(model, lambda p, x: p.model.encode(x)),
+                "x",
+                x_shape,
+                {"mu": z, "logvar": z},
+                x_example,
+            )
+        return _Graph(
+            _Part(model, lambda p, x: _vae_image(p, p.model.encode(x)[0])),
+            "x",
+            x_shape,
+            {"reconstruction": x_shape},
+            x_example,
+        )
+    raise UsageError(
+        f"cannot export a {kind}; expected one of {', '.join(PARTS)}"
+    )  # pragma: no cover
 
 
 def _check_part(est: Any, part: str | None) -> str:
     kind = type(est).__name__
     if kind not in PARTS:
-        raise UsageError(f"cannot export a {kind}; expected a fitted {', '.join(PARTS)} or a run folder")
+        raise UsageError(
+            f"cannot export a {kind}; expected a fitted {', '.join(PARTS)} or a run folder"
+        )
     parts = PARTS[kind]
     if part is None:
         return parts[0]
     if part not in parts:
-        raise UsageError(f"{kind} has no part {part!r}; choose one of: {parts[0]} (default), {', '.join(parts[1:])}")
+        raise UsageError(
+            f"{kind} has no part {part!r}; choose one of: {parts[0]} (default), {', '.join(parts[1:])}"
+        )
     return part
 
 
@@ -235,7 +325,9 @@ def _estimator(model: Any) -> tuple[Any, dict[str, Any]]:
         family = read_config(model).get("family")
         return load(model), ({"family": family} if isinstance(family, str) else {})
     if not hasattr(model, "_check_is_fitted"):
-        raise UsageError(f"expected a fitted aekit estimator or the path of a saved model, got {type(model).__name__}")
+        raise UsageError(
+            f"expected a fitted aekit estimator or the path of a saved model, got {type(model).__name__}"
+        )
     model._check_is_fitted()
     return model, {}
 
@@ -255,11 +347,14 @@ def _plain(value: Any) -> Any:
 
 # ---- export --------------------------------------------------------------------------------------------
 
+
 def _set_shape(value_info: Any, shape: list) -> None:
     """Name every axis (the exporter leaves expressions such as ``Min(height, ...)`` on outputs)."""
     dims = value_info.type.tensor_type.shape.dim
     if len(dims) != len(shape):
-        raise RunFailure(f"ONNX export: {value_info.name} has {len(dims)} axes, expected {len(shape)}")
+        raise RunFailure(
+            f"ONNX export: {value_info.name} has {len(dims)} axes, expected {len(shape)}"
+        )
     for dim, d in zip(dims, shape):
         if isinstance(d, str):
             dim.dim_param = d
@@ -272,31 +367,56 @@ def _to_proto(g: _Graph, opset: int | None, label: str):
     onnx = _require("onnx")
     _require("onnxscript")  # the dynamo exporter translates through it
     newest = int(onnx.defs.onnx_opset_version())
-    if opset is not None and (isinstance(opset, bool) or not isinstance(opset, int) or not 1 <= opset <= newest):
-        raise UsageError(f"opset must be a whole number between {MIN_OPSET} and {newest}, got {opset!r}")
+    if opset is not None and (
+        isinstance(opset, bool) or not isinstance(opset, int) or not 1 <= opset <= newest
+    ):
+        raise UsageError(
+            f"opset must be a whole number between {MIN_OPSET} and {newest}, got {opset!r}"
+        )
     # Dim.DYNAMIC rather than named Dims: torch.export refuses named height/width Dims for the denoiser's
     # padding arithmetic ("Cannot create Dim with inconsistent min"), while DYNAMIC still fails loudly if an
     # axis would be specialised. The axes get their names afterwards (_set_shape).
-    dynamic = {i: torch.export.Dim.DYNAMIC for i, d in enumerate(g.input_shape) if isinstance(d, str)}
+    dynamic = {
+        i: torch.export.Dim.DYNAMIC for i, d in enumerate(g.input_shape) if isinstance(d, str)
+    }
     try:
         with _quiet(), torch.no_grad():
-            program = torch.onnx.export(g.module, (torch.zeros(g.example),), dynamo=True, verbose=False,
-                                        input_names=[g.input], output_names=list(g.outputs), opset_version=opset,
-                                        dynamic_shapes=(dynamic,), optimize=True)
+            program = torch.onnx.export(
+                g.module,
+                (torch.zeros(g.example),),
+                dynamo=True,
+                verbose=False,
+                input_names=[g.input],
+                output_names=list(g.outputs),
+                opset_version=opset,
+                dynamic_shapes=(dynamic,),
+                optimize=True,
+            )
         proto = program.model_proto
-    except Exception as exc:  # the exporter's errors are long; keep the first line (--debug shows the rest)
+    except (
+        Exception
+    ) as exc:  # the exporter's errors are long; keep the first line (--debug shows the rest)
         text = re.sub(r"\x1b\[[0-9;]*m", "", str(exc)).strip()  # the exporter colours its messages
         first = text.splitlines()[0] if text else type(exc).__name__
         raise RunFailure(f"ONNX export of {label} failed: {one_line(first)[:300]}") from exc
     got = next(o.version for o in proto.opset_import if o.domain in ("", "ai.onnx"))
     if opset is not None and got != opset:  # the converter to older opsets falls back silently
-        raise UsageError(f"cannot export {label} to ONNX opset {opset} (the exporter could only write opset {got}); "
-                         f"pass an opset between {MIN_OPSET} and {newest}")
+        raise UsageError(
+            f"cannot export {label} to ONNX opset {opset} (the exporter could only write opset {got}); "
+            f"pass an opset between {MIN_OPSET} and {newest}"
+        )
     return proto
 
 
-def export_onnx(model: Any, output: str | Path, part: str | None = None, *, opset: int | None = None,
-                overwrite: bool = False, metadata: dict[str, Any] | None = None) -> Path:
+def export_onnx(
+    model: Any,
+    output: str | Path,
+    part: str | None = None,
+    *,
+    opset: int | None = None,
+    overwrite: bool = False,
+    metadata: dict[str, Any] | None = None,
+) -> Path:
     """Write one part of a fitted estimator as a single ONNX file with a dynamic batch axis.
 
     The graph has named inputs and outputs (see :mod:`aekit.export.onnx` for each part),
@@ -345,38 +465,56 @@ def export_onnx(model: Any, output: str | Path, part: str | None = None, *, opse
         raise UsageError(f"cannot write {output}: expected a .onnx file")
     _io.refuse_existing(output, overwrite)
     est, extra = _estimator(model)
-    check_finite(est._get_tensors(), f"cannot export the {type(est).__name__}")  # a diverged model serves NaN
+    check_finite(
+        est._get_tensors(), f"cannot export the {type(est).__name__}"
+    )  # a diverged model serves NaN
     part = _check_part(est, part)
     kind = type(est).__name__
     label = f"the {kind}'s {part}"
     g = _graph(est, part)
     proto = _to_proto(g, opset, label)
 
-    for value_info, shape in zip([*proto.graph.input, *proto.graph.output], [g.input_shape, *g.outputs.values()]):
+    for value_info, shape in zip(
+        [*proto.graph.input, *proto.graph.output], [g.input_shape, *g.outputs.values()]
+    ):
         _set_shape(value_info, shape)
-    props: dict[str, Any] = {"aekit_version": __version__, "estimator": kind, "family": _default_family(est),
-                             "part": part, "inputs": {g.input: g.input_shape}, "outputs": g.outputs,
-                             "params": est.get_params(deep=False)}
+    props: dict[str, Any] = {
+        "aekit_version": __version__,
+        "estimator": kind,
+        "family": _default_family(est),
+        "part": part,
+        "inputs": {g.input: g.input_shape},
+        "outputs": g.outputs,
+        "params": est.get_params(deep=False),
+    }
     if kind == "AnomalyDetector":
         names = getattr(est, "feature_names_in_", None)
-        props.update(threshold=float(est.threshold_), error=est.error, scaler=est.scaler,
-                     feature_names=None if names is None else [str(n) for n in names])
+        props.update(
+            threshold=float(est.threshold_),
+            error=est.error,
+            scaler=est.scaler,
+            feature_names=None if names is None else [str(n) for n in names],
+        )
     props.update(extra)
     props.update(metadata or {})
     del proto.metadata_props[:]
     for key, value in props.items():
         entry = proto.metadata_props.add()
         entry.key, entry.value = str(key), json.dumps(value, default=_plain)
-    proto.doc_string = (f"aekit {kind} ({part}): {g.input} {tuple(g.input_shape)} -> "
-                        + ", ".join(f"{k} {tuple(v)}" for k, v in g.outputs.items()))
+    proto.doc_string = f"aekit {kind} ({part}): {g.input} {tuple(g.input_shape)} -> " + ", ".join(
+        f"{k} {tuple(v)}" for k, v in g.outputs.items()
+    )
     onnx = _require("onnx")
     onnx.checker.check_model(proto)
-    _io.write_bytes(output, proto.SerializeToString())  # one file: these models are far below protobuf's 2 GB
+    _io.write_bytes(
+        output, proto.SerializeToString()
+    )  # one file: these models are far below protobuf's 2 GB
     logger.info("wrote %s: %s", output, proto.doc_string)
     return output
 
 
 # ---- verification ----------------------------------------------------------------------------------------
+
 
 def _sample_inputs(est: Any, part: str, n: int, seed: int) -> np.ndarray:
     """``n`` plausible inputs of the part: images in [0, 1], rows in the detector's units, N(0, I) codes."""
@@ -386,7 +524,10 @@ def _sample_inputs(est: Any, part: str, n: int, seed: int) -> np.ndarray:
     if g.input in ("z", "latent"):
         return rng.standard_normal(shape).astype(np.float32)
     x = rng.random(shape, dtype=np.float32)
-    scaled = type(est).__name__ in ("AnomalyDetector", "Autoencoder") and getattr(est, "scaler_", None) is not None
+    scaled = (
+        type(est).__name__ in ("AnomalyDetector", "Autoencoder")
+        and getattr(est, "scaler_", None) is not None
+    )
     return est.scaler_.inverse_transform(x) if scaled else x  # rows in the input's units
 
 
@@ -405,10 +546,15 @@ def _reference(est: Any, part: str, x: np.ndarray) -> dict[str, np.ndarray]:
         return {"reconstruction" if kind == "Autoencoder" else "image": est.inverse_transform(x)}
     if kind == "Autoencoder":
         return {"latent": est.transform(x)}
-    return {"mu": est.transform(x), "logvar": est._map_batches(lambda b: est.model_.encode(b)[1], x)}
+    return {
+        "mu": est.transform(x),
+        "logvar": est._map_batches(lambda b: est.model_.encode(b)[1], x),
+    }
 
 
-def verify_onnx(path: str | Path, model: Any, inputs: Any = None, *, n: int = 5, seed: int = 0) -> float:
+def verify_onnx(
+    path: str | Path, model: Any, inputs: Any = None, *, n: int = 5, seed: int = 0
+) -> float:
     """Run an exported file with onnxruntime; the largest absolute difference from the estimator's outputs.
 
     The reference is the estimator's own method for the part (``reconstruct``, ``transform``,
@@ -446,21 +592,36 @@ def verify_onnx(path: str | Path, model: Any, inputs: Any = None, *, n: int = 5,
     try:
         session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
     except Exception as exc:
-        raise UsageError(f"cannot read {path} with onnxruntime: {one_line(str(exc))[:300]}") from None
+        raise UsageError(
+            f"cannot read {path} with onnxruntime: {one_line(str(exc))[:300]}"
+        ) from None
     meta = session.get_modelmeta().custom_metadata_map
     try:
         kind, part = json.loads(meta["estimator"]), json.loads(meta["part"])
     except (KeyError, ValueError):
-        raise UsageError(f"{path} was not written by aekit's export (no 'estimator' and 'part' metadata)") from None
+        raise UsageError(
+            f"{path} was not written by aekit's export (no 'estimator' and 'part' metadata)"
+        ) from None
     if kind != type(est).__name__:
-        raise UsageError(f"{path} holds a {kind} part, but the model to compare with is a {type(est).__name__}")
-    x = _sample_inputs(est, part, n, seed) if inputs is None else np.ascontiguousarray(inputs, dtype=np.float32)
+        raise UsageError(
+            f"{path} holds a {kind} part, but the model to compare with is a {type(est).__name__}"
+        )
+    x = (
+        _sample_inputs(est, part, n, seed)
+        if inputs is None
+        else np.ascontiguousarray(inputs, dtype=np.float32)
+    )
     got = session.run(None, {session.get_inputs()[0].name: x})
     want = _reference(est, part, x)
     diff = 0.0
     for out, value in zip(session.get_outputs(), got):
         ref = np.asarray(want[out.name])
         if value.shape != ref.shape:
-            raise RunFailure(f"{path}: output {out.name} has shape {value.shape}, PyTorch gives {ref.shape}")
-        diff = max(diff, float(np.max(np.abs(value.astype(np.float64) - ref.astype(np.float64)), initial=0.0)))
+            raise RunFailure(
+                f"{path}: output {out.name} has shape {value.shape}, PyTorch gives {ref.shape}"
+            )
+        diff = max(
+            diff,
+            float(np.max(np.abs(value.astype(np.float64) - ref.astype(np.float64)), initial=0.0)),
+        )
     return diff

@@ -25,15 +25,29 @@ class ConvConfig:
     in_channels: int  # image channels: 1 (grayscale) or 3 (RGB)
     channels: tuple[int, ...] = (16, 8)  # encoder conv widths; the decoder mirrors them
     kernel_size: int = 3  # square kernels of every layer
-    stride: int = 2  # each encoder layer divides height and width by this; each decoder layer multiplies
-    init: str = "he"  # "he" (Kaiming, for ReLU), "glorot" (Keras' default) or "torch"; see models/init.py
-    output_activation: str = "sigmoid"  # sigmoid for images in [0, 1]; "linear" for data of any range
+    stride: int = (
+        2  # each encoder layer divides height and width by this; each decoder layer multiplies
+    )
+    init: str = (
+        "he"  # "he" (Kaiming, for ReLU), "glorot" (Keras' default) or "torch"; see models/init.py
+    )
+    output_activation: str = (
+        "sigmoid"  # sigmoid for images in [0, 1]; "linear" for data of any range
+    )
 
-    def validate(self) -> "ConvConfig":
+    def validate(self) -> ConvConfig:
         if self.in_channels < 1 or not self.channels or min(self.channels) < 1:
-            raise ValueError(f"need in_channels >= 1 and at least one channel width >= 1, got {self}")
-        if self.kernel_size < 1 or self.stride < 1 or (self.stride == 1 and self.kernel_size % 2 == 0):
-            raise ValueError(f"need kernel_size >= 1, stride >= 1 and an odd kernel when stride is 1, got {self}")
+            raise ValueError(
+                f"need in_channels >= 1 and at least one channel width >= 1, got {self}"
+            )
+        if (
+            self.kernel_size < 1
+            or self.stride < 1
+            or (self.stride == 1 and self.kernel_size % 2 == 0)
+        ):
+            raise ValueError(
+                f"need kernel_size >= 1, stride >= 1 and an odd kernel when stride is 1, got {self}"
+            )
         return self
 
 
@@ -70,9 +84,14 @@ class ConvAutoencoder(nn.Module):
         back = widths[::-1]  # (16, 8) -> decoder outputs 8, 16
         decoder: list[nn.Module] = []
         for c_in, c_out in zip([widths[-1], *back[:-1]], back):
-            decoder += [nn.ConvTranspose2d(c_in, c_out, k, stride=s, padding=p, output_padding=out_pad), nn.ReLU()]
-        decoder += [nn.Conv2d(widths[0], config.in_channels, k, padding=p if k % 2 else "same"),
-                    activation(config.output_activation)]
+            decoder += [
+                nn.ConvTranspose2d(c_in, c_out, k, stride=s, padding=p, output_padding=out_pad),
+                nn.ReLU(),
+            ]
+        decoder += [
+            nn.Conv2d(widths[0], config.in_channels, k, padding=p if k % 2 else "same"),
+            activation(config.output_activation),
+        ]
         self.decoder = nn.Sequential(*decoder)
         init_weights(self, config.init)
 
@@ -90,7 +109,9 @@ class ConvAutoencoder(nn.Module):
         return F.pad(x, (0, pw, 0, ph), mode="replicate")  # (B, C, H, W) -> (B, C, H + ph, W + pw)
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
-        return self.encoder(self.pad(x))  # (B, C, H, W) -> (B, channels[-1], ceil(H / m), ceil(W / m))
+        return self.encoder(
+            self.pad(x)
+        )  # (B, C, H, W) -> (B, channels[-1], ceil(H / m), ceil(W / m))
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:
         return self.decoder(z)  # (B, channels[-1], h, w) -> (B, C, h * m, w * m)

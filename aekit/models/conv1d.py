@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Optional
 
 import torch
 import torch.nn.functional as F
@@ -35,21 +34,39 @@ class Conv1dConfig:
     channels: tuple[int, ...] = (32, 16)  # encoder conv widths; the decoder mirrors them
     kernel_size: int = 7  # taps of every layer: wide enough to see a slope and a bump at once
     stride: int = 2  # each encoder layer divides the length by this; each decoder layer multiplies
-    output_activation: str = "linear"  # "linear" for standardised data; "sigmoid" for data in [0, 1]
+    output_activation: str = (
+        "linear"  # "linear" for standardised data; "sigmoid" for data in [0, 1]
+    )
     init: str = "he"  # "he" (Kaiming, for ReLU), "glorot" or "torch"; see models/init.py
-    latent_dim: Optional[int] = None  # a dense code of this size between encoder and decoder; None: none
-    length: Optional[int] = None  # the window length (steps); needed with latent_dim only
+    latent_dim: int | None = (
+        None  # a dense code of this size between encoder and decoder; None: none
+    )
+    length: int | None = None  # the window length (steps); needed with latent_dim only
 
-    def validate(self) -> "Conv1dConfig":
+    def validate(self) -> Conv1dConfig:
         if self.in_channels < 1 or not self.channels or min(self.channels) < 1:
-            raise ValueError(f"need in_channels >= 1 and at least one channel width >= 1, got {self}")
-        if self.kernel_size < 1 or self.stride < 1 or (self.stride == 1 and self.kernel_size % 2 == 0):
-            raise ValueError(f"need kernel_size >= 1, stride >= 1 and an odd kernel when stride is 1, got {self}")
+            raise ValueError(
+                f"need in_channels >= 1 and at least one channel width >= 1, got {self}"
+            )
+        if (
+            self.kernel_size < 1
+            or self.stride < 1
+            or (self.stride == 1 and self.kernel_size % 2 == 0)
+        ):
+            raise ValueError(
+                f"need kernel_size >= 1, stride >= 1 and an odd kernel when stride is 1, got {self}"
+            )
         if self.output_activation not in ACTIVATIONS:
-            raise ValueError(f"unknown output_activation {self.output_activation!r}; expected one of "
-                             f"{sorted(ACTIVATIONS)}")
-        if self.latent_dim is not None and (self.latent_dim < 1 or self.length is None or self.length < 1):
-            raise ValueError(f"latent_dim needs latent_dim >= 1 and the window length >= 1, got {self}")
+            raise ValueError(
+                f"unknown output_activation {self.output_activation!r}; expected one of "
+                f"{sorted(ACTIVATIONS)}"
+            )
+        if self.latent_dim is not None and (
+            self.latent_dim < 1 or self.length is None or self.length < 1
+        ):
+            raise ValueError(
+                f"latent_dim needs latent_dim >= 1 and the window length >= 1, got {self}"
+            )
         return self
 
 
@@ -88,17 +105,28 @@ class Conv1dAutoencoder(nn.Module):
         back = widths[::-1]  # (32, 16) -> the decoder outputs 16, then 32
         decoder: list[nn.Module] = []
         for c_in, c_out in zip([widths[-1], *back[:-1]], back):
-            decoder += [nn.ConvTranspose1d(c_in, c_out, k, stride=s, padding=p, output_padding=out_pad), nn.ReLU()]
-        decoder += [nn.Conv1d(widths[0], config.in_channels, k, padding=p if k % 2 else "same"),
-                    activation(config.output_activation)]
+            decoder += [
+                nn.ConvTranspose1d(c_in, c_out, k, stride=s, padding=p, output_padding=out_pad),
+                nn.ReLU(),
+            ]
+        decoder += [
+            nn.Conv1d(widths[0], config.in_channels, k, padding=p if k % 2 else "same"),
+            activation(config.output_activation),
+        ]
         self.decoder = nn.Sequential(*decoder)
         self.bottleneck: nn.Module | None = None
         self.expand: nn.Module | None = None
         if config.latent_dim is not None:
-            code = (widths[-1], math.ceil(config.length / self.multiple))  # the conv code of one window
-            self.bottleneck = nn.Sequential(nn.Flatten(), nn.Linear(math.prod(code), config.latent_dim), nn.ReLU())
-            self.expand = nn.Sequential(nn.Linear(config.latent_dim, math.prod(code)), nn.ReLU(),
-                                        nn.Unflatten(1, code))  # (B, latent_dim) -> (B, channels[-1], l)
+            code = (
+                widths[-1],
+                math.ceil(config.length / self.multiple),
+            )  # the conv code of one window
+            self.bottleneck = nn.Sequential(
+                nn.Flatten(), nn.Linear(math.prod(code), config.latent_dim), nn.ReLU()
+            )
+            self.expand = nn.Sequential(
+                nn.Linear(config.latent_dim, math.prod(code)), nn.ReLU(), nn.Unflatten(1, code)
+            )  # (B, latent_dim) -> (B, channels[-1], l)
         init_weights(self, config.init)
 
     @property
@@ -123,7 +151,7 @@ class Conv1dAutoencoder(nn.Module):
         return self.decoder(z)  # (B, channels[-1], l) -> (B, C, l * m)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.decode(self.encode(x))[..., :x.shape[-1]]  # crop the padding: -> (B, C, L)
+        return self.decode(self.encode(x))[..., : x.shape[-1]]  # crop the padding: -> (B, C, L)
 
 
 class SignalConv1dAutoencoder(nn.Module):
@@ -139,11 +167,15 @@ class SignalConv1dAutoencoder(nn.Module):
     def __init__(self, config: Conv1dConfig):
         super().__init__()
         if config.in_channels != 1:
-            raise ValueError(f"signals stored as rows have one channel, got in_channels={config.in_channels}")
+            raise ValueError(
+                f"signals stored as rows have one channel, got in_channels={config.in_channels}"
+            )
         self.net = Conv1dAutoencoder(config)
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
-        return self.net.encode(x.unsqueeze(1))  # (B, L) -> (B, 1, L) -> (B, channels[-1], ceil(L / m))
+        return self.net.encode(
+            x.unsqueeze(1)
+        )  # (B, L) -> (B, 1, L) -> (B, channels[-1], ceil(L / m))
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:
         return self.net.decode(z).squeeze(1)  # (B, channels[-1], l) -> (B, l * m)
@@ -152,8 +184,13 @@ class SignalConv1dAutoencoder(nn.Module):
         return self.net(x.unsqueeze(1)).squeeze(1)  # (B, L) -> (B, 1, L) -> (B, L)
 
 
-def signal_autoencoder(input_shape, channels: tuple[int, ...], latent_dim: int, output_activation: str = "linear",
-                       init: str = "he") -> SignalConv1dAutoencoder:
+def signal_autoencoder(
+    input_shape,
+    channels: tuple[int, ...],
+    latent_dim: int,
+    output_activation: str = "linear",
+    init: str = "he",
+) -> SignalConv1dAutoencoder:
     """The 1-D model for samples that are one signal each, ``input_shape`` (length,), with a dense code.
 
     What ``AnomalyDetector(architecture="conv1d")`` builds: ``channels`` are the conv widths.
@@ -164,8 +201,17 @@ def signal_autoencoder(input_shape, channels: tuple[int, ...], latent_dim: int, 
     torch.Size([2, 140])
     """
     if len(input_shape) != 1:
-        raise DataError(f"a 1-D convolutional model takes samples that are one signal (n, length), got samples of "
-                        f"shape {tuple(input_shape)}; use architecture='dense'")
-    return SignalConv1dAutoencoder(Conv1dConfig(in_channels=1, channels=tuple(channels), latent_dim=int(latent_dim),
-                                                length=int(input_shape[0]), output_activation=output_activation,
-                                                init=init))
+        raise DataError(
+            f"a 1-D convolutional model takes samples that are one signal (n, length), got samples of "
+            f"shape {tuple(input_shape)}; use architecture='dense'"
+        )
+    return SignalConv1dAutoencoder(
+        Conv1dConfig(
+            in_channels=1,
+            channels=tuple(channels),
+            latent_dim=int(latent_dim),
+            length=int(input_shape[0]),
+            output_activation=output_activation,
+            init=init,
+        )
+    )

@@ -31,7 +31,9 @@ class MemberLinear(nn.Module):
         super().__init__()
         self.in_features, self.out_features = fan_in, fan_out  # as nn.Linear's, per member
         self.weight = nn.Parameter(torch.empty(members, fan_in, fan_out))  # (K, in, out): x @ W
-        self.bias = nn.Parameter(torch.zeros(members, 1, fan_out))  # (K, 1, out): one row, broadcast over B
+        self.bias = nn.Parameter(
+            torch.zeros(members, 1, fan_out)
+        )  # (K, 1, out): one row, broadcast over B
         if init not in INITS:
             raise ValueError(f"unknown init {init!r}; expected one of {INITS}")
         # Each member drawn as models/init.py draws an nn.Linear of the same fans.
@@ -69,16 +71,23 @@ class DenseEnsemble(nn.Module):
         self.encoder = nn.Sequential(*_stack(members, widths, config.activation, config.init))
         back = widths[::-1]  # latent -> ... -> n_in
         decoder = _stack(members, back[:-1], config.activation, config.init)
-        decoder += [MemberLinear(members, back[-2], n_in, config.init), activation(config.output_activation)]
+        decoder += [
+            MemberLinear(members, back[-2], n_in, config.init),
+            activation(config.output_activation),
+        ]
         self.decoder = nn.Sequential(*decoder)
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         """Each sample's code: its members' codes side by side, (B, *shape) -> (B, members * latent_dim)."""
         b = x.shape[0]
         h = x.reshape(1, b, -1).expand(self.members, b, -1)  # (B, *shape) -> (K, B, n_in), no copy
-        return self.encoder(h).transpose(0, 1).reshape(b, -1)  # (K, B, L) -> (B, K, L) -> (B, K * L)
+        return (
+            self.encoder(h).transpose(0, 1).reshape(b, -1)
+        )  # (K, B, L) -> (B, K, L) -> (B, K * L)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         b = x.shape[0]
         h = x.reshape(1, b, -1).expand(self.members, b, -1)  # (B, *shape) -> (K, B, n_in), no copy
-        return self.decoder(self.encoder(h)).reshape(self.members, *x.shape)  # (K, B, n_in) -> (K, B, *shape)
+        return self.decoder(self.encoder(h)).reshape(
+            self.members, *x.shape
+        )  # (K, B, n_in) -> (K, B, *shape)

@@ -30,7 +30,9 @@ from .init import init_weights
 LIKELIHOODS = ("bernoulli", "gaussian")
 KL_ESTIMATES = ("analytic", "mc")
 _LOG_2PI = math.log(2.0 * math.pi)
-MIN_SIDE = 7  # two valid 3x3 stride-2 convs need 7 pixels a side; smaller images are padded up to it
+MIN_SIDE = (
+    7  # two valid 3x3 stride-2 convs need 7 pixels a side; smaller images are padded up to it
+)
 
 
 @dataclass
@@ -43,10 +45,16 @@ class VAEConfig:
     (32, 64)
     """
 
-    input_shape: tuple[int, int, int] = (1, 28, 28)  # one image (C, H, W); sides under 7 are padded to 7
+    input_shape: tuple[int, int, int] = (
+        1,
+        28,
+        28,
+    )  # one image (C, H, W); sides under 7 are padded to 7
     latent_dim: int = 2  # size of z
     channels: tuple[int, int] = (32, 64)  # encoder conv widths; the decoder uses them reversed
-    likelihood: str = "bernoulli"  # "bernoulli" (logits; binary data) or "gaussian" (means, learned scalar sigma)
+    likelihood: str = (
+        "bernoulli"  # "bernoulli" (logits; binary data) or "gaussian" (means, learned scalar sigma)
+    )
     beta: float = 1.0  # weight of the KL term (1 = the ELBO; >1 = beta-VAE)
     init: str = "glorot"  # "glorot" (Keras' defaults, see models/init.py) or "torch"
 
@@ -75,34 +83,53 @@ class ConvVAE(nn.Module):
         self.config = config
         c, h, w = (int(d) for d in config.input_shape)
         c1, c2 = (int(k) for k in config.channels)
-        he, we = max(h, MIN_SIDE), max(w, MIN_SIDE)  # the encoder's input size, after padding small images
+        he, we = (
+            max(h, MIN_SIDE),
+            max(w, MIN_SIDE),
+        )  # the encoder's input size, after padding small images
         self.encoder = nn.Sequential(
-            nn.Conv2d(c, c1, 3, stride=2), nn.ReLU(),  # (B, C, H, W) -> (B, c1, H1, W1), valid padding
-            nn.Conv2d(c1, c2, 3, stride=2), nn.ReLU(),  # -> (B, c2, H2, W2)
+            nn.Conv2d(c, c1, 3, stride=2),
+            nn.ReLU(),  # (B, C, H, W) -> (B, c1, H1, W1), valid padding
+            nn.Conv2d(c1, c2, 3, stride=2),
+            nn.ReLU(),  # -> (B, c2, H2, W2)
             nn.Flatten(),  # -> (B, c2*H2*W2)
-            nn.Linear(c2 * _valid_out(_valid_out(he)) * _valid_out(_valid_out(we)), 2 * config.latent_dim))
+            nn.Linear(
+                c2 * _valid_out(_valid_out(he)) * _valid_out(_valid_out(we)), 2 * config.latent_dim
+            ),
+        )
         self.start = (c1, math.ceil(h / 4), math.ceil(w / 4))  # the decoder's first feature map
         self.decoder = nn.Sequential(
-            nn.Linear(config.latent_dim, math.prod(self.start)), nn.ReLU(),
+            nn.Linear(config.latent_dim, math.prod(self.start)),
+            nn.ReLU(),
             nn.Unflatten(1, self.start),  # (B, c1*h0*w0) -> (B, c1, h0, w0)
-            nn.ConvTranspose2d(c1, c2, 3, stride=2, padding=1, output_padding=1), nn.ReLU(),  # -> 2*h0
-            nn.ConvTranspose2d(c2, c1, 3, stride=2, padding=1, output_padding=1), nn.ReLU(),  # -> 4*h0
-            nn.ConvTranspose2d(c1, c, 3, stride=1, padding=1))  # -> (B, C, 4*h0, 4*w0): logits or means
+            nn.ConvTranspose2d(c1, c2, 3, stride=2, padding=1, output_padding=1),
+            nn.ReLU(),  # -> 2*h0
+            nn.ConvTranspose2d(c2, c1, 3, stride=2, padding=1, output_padding=1),
+            nn.ReLU(),  # -> 4*h0
+            nn.ConvTranspose2d(c1, c, 3, stride=1, padding=1),
+        )  # -> (B, C, 4*h0, 4*w0): logits or means
         if config.likelihood == "gaussian":
-            self.log_scale = nn.Parameter(torch.zeros(()))  # log sigma of p(x|z), shared by all pixels
+            self.log_scale = nn.Parameter(
+                torch.zeros(())
+            )  # log sigma of p(x|z), shared by all pixels
         init_weights(self, config.init)
 
     def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(B, C, H, W) -> posterior ``mean`` and ``logvar``, each (B, latent_dim)."""
         ph, pw = max(0, MIN_SIDE - x.shape[-2]), max(0, MIN_SIDE - x.shape[-1])
-        if ph or pw:  # rows as one-row images (1 x d): repeat the edge up to 7 x 7; the decoder crops back
-            x = F.pad(x, (0, pw, 0, ph), mode="replicate")  # (B, C, H, W) -> (B, C, max(H, 7), max(W, 7))
+        if (
+            ph or pw
+        ):  # rows as one-row images (1 x d): repeat the edge up to 7 x 7; the decoder crops back
+            x = F.pad(
+                x, (0, pw, 0, ph), mode="replicate"
+            )  # (B, C, H, W) -> (B, C, max(H, 7), max(W, 7))
         mean, logvar = self.encoder(x).chunk(2, dim=1)  # (B, 2*latent) -> 2 x (B, latent)
         return mean, logvar
 
     @staticmethod
-    def reparameterize(mean: torch.Tensor, logvar: torch.Tensor,
-                       generator: torch.Generator | None = None) -> torch.Tensor:
+    def reparameterize(
+        mean: torch.Tensor, logvar: torch.Tensor, generator: torch.Generator | None = None
+    ) -> torch.Tensor:
         """``z = mean + exp(logvar / 2) * eps``, ``eps ~ N(0, I)`` drawn from ``generator``."""
         eps = torch.randn(mean.shape, generator=generator, device=mean.device, dtype=mean.dtype)
         return mean + torch.exp(0.5 * logvar) * eps
@@ -122,7 +149,11 @@ class ConvVAE(nn.Module):
         if self.config.likelihood == "bernoulli":
             ll = -F.binary_cross_entropy_with_logits(decoded, x, reduction="none")
         else:
-            ll = -0.5 * ((x - decoded) * torch.exp(-self.log_scale)) ** 2 - self.log_scale - 0.5 * _LOG_2PI
+            ll = (
+                -0.5 * ((x - decoded) * torch.exp(-self.log_scale)) ** 2
+                - self.log_scale
+                - 0.5 * _LOG_2PI
+            )
         return ll.flatten(1).sum(1)
 
     def forward(self, x: torch.Tensor, generator: torch.Generator | None = None):
@@ -134,7 +165,10 @@ class ConvVAE(nn.Module):
 
 # ---- loss (pure functions) --------------------------------------------------------------------
 
-def log_normal(z: torch.Tensor, mean: torch.Tensor | None = None, logvar: torch.Tensor | None = None) -> torch.Tensor:
+
+def log_normal(
+    z: torch.Tensor, mean: torch.Tensor | None = None, logvar: torch.Tensor | None = None
+) -> torch.Tensor:
     """log N(z; mean, diag(exp(logvar))) summed over the last dimension; N(0, I) when mean is None.
 
     Examples
@@ -143,7 +177,7 @@ def log_normal(z: torch.Tensor, mean: torch.Tensor | None = None, logvar: torch.
     -1.8379
     """
     if mean is None:
-        return -0.5 * (z ** 2 + _LOG_2PI).sum(-1)
+        return -0.5 * (z**2 + _LOG_2PI).sum(-1)
     return -0.5 * ((z - mean) ** 2 * torch.exp(-logvar) + logvar + _LOG_2PI).sum(-1)
 
 
@@ -155,11 +189,12 @@ def gaussian_kl(mean: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
     >>> float(gaussian_kl(torch.tensor([[1.0, 0.0]]), torch.zeros(1, 2))[0])
     0.5
     """
-    return 0.5 * (mean ** 2 + torch.exp(logvar) - 1.0 - logvar).sum(-1)
+    return 0.5 * (mean**2 + torch.exp(logvar) - 1.0 - logvar).sum(-1)
 
 
-def elbo_terms(model: ConvVAE, x: torch.Tensor, generator: torch.Generator | None = None,
-               kl: str = "analytic") -> tuple[torch.Tensor, torch.Tensor]:
+def elbo_terms(
+    model: ConvVAE, x: torch.Tensor, generator: torch.Generator | None = None, kl: str = "analytic"
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Per-image ``(log p(x|z), KL)`` in nats with one reparameterised sample of z; both (B,).
 
     ``kl="analytic"``: the closed-form KL. ``kl="mc"``: ``log q(z|x) - log p(z)`` at the same
@@ -180,8 +215,14 @@ def elbo_terms(model: ConvVAE, x: torch.Tensor, generator: torch.Generator | Non
     return log_px, log_normal(z, mean, logvar) - log_normal(z)
 
 
-def negative_elbo(model: ConvVAE, x: torch.Tensor, generator: torch.Generator | None = None, *,
-                  beta: float = 1.0, kl: str = "analytic") -> torch.Tensor:
+def negative_elbo(
+    model: ConvVAE,
+    x: torch.Tensor,
+    generator: torch.Generator | None = None,
+    *,
+    beta: float = 1.0,
+    kl: str = "analytic",
+) -> torch.Tensor:
     """The VAE loss: ``mean_batch(-log p(x|z) + beta * KL)`` in nats per image (Kingma & Welling 2014).
 
     Examples

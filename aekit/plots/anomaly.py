@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
@@ -126,9 +126,20 @@ def plot_error_histogram(
     if normal.size:
         ax.hist(normal, bins=edges, alpha=0.5, color="tab:blue", label=f"normal (n={normal.size})")
     if anomalous.size:
-        ax.hist(anomalous, bins=edges, alpha=0.5, color="tab:red", label=f"anomalous (n={anomalous.size})")
+        ax.hist(
+            anomalous,
+            bins=edges,
+            alpha=0.5,
+            color="tab:red",
+            label=f"anomalous (n={anomalous.size})",
+        )
     if threshold is not None:
-        ax.axvline(float(threshold), color="black", linestyle="--", label=f"threshold = {float(threshold):.4g}")
+        ax.axvline(
+            float(threshold),
+            color="black",
+            linestyle="--",
+            label=f"threshold = {float(threshold):.4g}",
+        )
     ax.set_xlabel(xlabel)
     ax.set_ylabel("count")
     if title:

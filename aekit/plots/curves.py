@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 from aekit.errors import DataError
 from aekit.plots._common import _pyplot, _save
@@ -75,12 +76,16 @@ def plot_history(
         if ys:
             series[key] = (xs, ys)
     if not series:
-        raise DataError(f"history has no {'positive ' if log else ''}finite values for keys {list(keys)}")
+        raise DataError(
+            f"history has no {'positive ' if log else ''}finite values for keys {list(keys)}"
+        )
 
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(6.4, 4.0))
     for key, (xs, ys) in series.items():
-        ax.plot(xs, ys, marker="o" if len(xs) <= 30 else None, markersize=3, label=key.replace("_", " "))
+        ax.plot(
+            xs, ys, marker="o" if len(xs) <= 30 else None, markersize=3, label=key.replace("_", " ")
+        )
     if log:
         ax.set_yscale("log")
     from matplotlib.ticker import MaxNLocator

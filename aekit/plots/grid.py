@@ -14,7 +14,9 @@ import numpy as np
 from aekit.plots._common import _pyplot
 
 
-def panel_grid(n: int, ncols: int, panel_size: tuple[float, float], *, extra_height: float = 0.0) -> tuple[Any, Any]:
+def panel_grid(
+    n: int, ncols: int, panel_size: tuple[float, float], *, extra_height: float = 0.0
+) -> tuple[Any, Any]:
     """A figure of ``n`` panels, ``ncols`` to a row, the axes after the ``n``-th turned off.
 
     Parameters
@@ -40,8 +42,9 @@ def panel_grid(n: int, ncols: int, panel_size: tuple[float, float], *, extra_hei
     """
     nrows = math.ceil(n / ncols)
     width, height = panel_size
-    fig, axes = _pyplot().subplots(nrows, ncols, squeeze=False,
-                                   figsize=(ncols * width, nrows * height + extra_height))
+    fig, axes = _pyplot().subplots(
+        nrows, ncols, squeeze=False, figsize=(ncols * width, nrows * height + extra_height)
+    )
     for ax in axes.flat[n:]:
         ax.set_axis_off()
     return fig, axes

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
@@ -63,7 +63,9 @@ def plot_image_rows(
         raise DataError(f"n must be at least 1, got {n}")
     ncols = min(int(n), arrays[0].shape[0])
 
-    tile = _TILE_IN * min(1.0, _MAX_IN / (ncols * _TILE_IN))  # inches: a long row is shrunk to _MAX_IN
+    tile = _TILE_IN * min(
+        1.0, _MAX_IN / (ncols * _TILE_IN)
+    )  # inches: a long row is shrunk to _MAX_IN
     fig, axes = panel_grid(len(arrays) * ncols, ncols, (tile, tile), extra_height=0.3)
     for i, images in enumerate(arrays):
         for j in range(ncols):
@@ -119,7 +121,9 @@ def plot_image_grid(
 
     plt = _pyplot()
     scale = min(1.0, _MAX_IN / (max(ncols, nrows) * _TILE_IN))
-    fig, ax = plt.subplots(figsize=(max(ncols * _TILE_IN * scale, 2.0), max(nrows * _TILE_IN * scale, 1.0)))
+    fig, ax = plt.subplots(
+        figsize=(max(ncols * _TILE_IN * scale, 2.0), max(nrows * _TILE_IN * scale, 1.0))
+    )
     show_image(ax, montage(a, ncols))  # one image with white lines between the tiles
     ax.set_axis_off()
     if title:
@@ -194,8 +198,10 @@ def plot_manifold(
     a = _images(images)
     z1, z2 = np.asarray(z1, float).ravel(), np.asarray(z2, float).ravel()
     if len(z1) == 0 or len(z2) == 0 or a.shape[0] != len(z1) * len(z2):
-        raise DataError(f"images must hold len(z2) * len(z1) = {len(z2)} * {len(z1)} decoded images, "
-                        f"got {a.shape[0]}")
+        raise DataError(
+            f"images must hold len(z2) * len(z1) = {len(z2)} * {len(z1)} decoded images, "
+            f"got {a.shape[0]}"
+        )
     _, _, h, w = a.shape
     plt = _pyplot()
     scale = min(1.0, _MAX_IN / (max(len(z1), len(z2)) * _TILE_IN))
@@ -204,7 +210,9 @@ def plot_manifold(
     show_image(ax, montage(a, len(z1)))
     step1, step2 = max(1, math.ceil(len(z1) / max_ticks)), max(1, math.ceil(len(z2) / max_ticks))
     cols, rows = np.arange(0, len(z1), step1), np.arange(0, len(z2), step2)
-    ax.set_xticks(cols * (w + 1) + (w - 1) / 2, [f"{v:.2g}" for v in z1[cols]])  # tile centres (1 px padding)
+    ax.set_xticks(
+        cols * (w + 1) + (w - 1) / 2, [f"{v:.2g}" for v in z1[cols]]
+    )  # tile centres (1 px padding)
     ax.set_yticks(rows * (h + 1) + (h - 1) / 2, [f"{v:.2g}" for v in z2[rows]])
     ax.set_xlabel("z1")
     ax.set_ylabel("z2")

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import os
 import warnings
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -83,7 +84,8 @@ def plot_latent_map(
             xy = pca.fit_transform(z)
         ratio = pca.explained_variance_ratio_
         axis_labels = tuple(
-            f"PC{k + 1} ({100 * r:.1f}% var)" if np.isfinite(r) else f"PC{k + 1}" for k, r in enumerate(ratio)
+            f"PC{k + 1} ({100 * r:.1f}% var)" if np.isfinite(r) else f"PC{k + 1}"
+            for k, r in enumerate(ratio)
         )
 
     if n > MAX_POINTS:
@@ -104,13 +106,32 @@ def plot_latent_map(
             for k, c in enumerate(classes):
                 mask = labels == c
                 name = _class_name(c, class_names)
-                ax.scatter(xy[mask, 0], xy[mask, 1], s=size, alpha=0.7, linewidths=0,
-                           color=cmap(k % cmap.N), label=name)
-            ax.legend(markerscale=8 / np.sqrt(size), fontsize="small", loc="center left",
-                      bbox_to_anchor=(1.01, 0.5), frameon=False)
+                ax.scatter(
+                    xy[mask, 0],
+                    xy[mask, 1],
+                    s=size,
+                    alpha=0.7,
+                    linewidths=0,
+                    color=cmap(k % cmap.N),
+                    label=name,
+                )
+            ax.legend(
+                markerscale=8 / np.sqrt(size),
+                fontsize="small",
+                loc="center left",
+                bbox_to_anchor=(1.01, 0.5),
+                frameon=False,
+            )
         else:
-            sc = ax.scatter(xy[:, 0], xy[:, 1], c=labels.astype(float), s=size, alpha=0.7,
-                            linewidths=0, cmap="viridis")
+            sc = ax.scatter(
+                xy[:, 0],
+                xy[:, 1],
+                c=labels.astype(float),
+                s=size,
+                alpha=0.7,
+                linewidths=0,
+                cmap="viridis",
+            )
             fig.colorbar(sc, ax=ax, label="label")
     ax.set_xlabel(axis_labels[0])
     ax.set_ylabel(axis_labels[1])
@@ -124,8 +145,17 @@ def _class_name(c: Any, class_names: Sequence[str] | Mapping[Any, str] | None) -
     key = c.item() if isinstance(c, np.generic) else c
     if isinstance(class_names, Mapping):
         return str(class_names.get(key, key))
-    if class_names is not None and isinstance(key, (int, np.integer)) and 0 <= key < len(class_names):
+    if (
+        class_names is not None
+        and isinstance(key, (int, np.integer))
+        and 0 <= key < len(class_names)
+    ):
         return str(class_names[key])
-    if class_names is not None and isinstance(key, float) and key.is_integer() and 0 <= key < len(class_names):
+    if (
+        class_names is not None
+        and isinstance(key, float)
+        and key.is_integer()
+        and 0 <= key < len(class_names)
+    ):
         return str(class_names[int(key)])
     return str(key)

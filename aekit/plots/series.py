@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
@@ -33,10 +33,19 @@ def _spans(mask: np.ndarray) -> list[tuple[int, int]]:
     return list(zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1) - 1))
 
 
-def plot_series_scores(values: np.ndarray, scores: np.ndarray, path: str | os.PathLike, *,
-                       threshold: float | None = None, ranges: Sequence[tuple[int, int]] = (),
-                       labels: np.ndarray | None = None, channel_names: Sequence[str] | None = None,
-                       start: int = 0, stop: int | None = None, title: str | None = None) -> Path:
+def plot_series_scores(
+    values: np.ndarray,
+    scores: np.ndarray,
+    path: str | os.PathLike,
+    *,
+    threshold: float | None = None,
+    ranges: Sequence[tuple[int, int]] = (),
+    labels: np.ndarray | None = None,
+    channel_names: Sequence[str] | None = None,
+    start: int = 0,
+    stop: int | None = None,
+    title: str | None = None,
+) -> Path:
     """Each channel of a series over time with the anomaly score beneath.
 
     Flagged ranges are shaded on every panel; steps labelled anomalous are marked in red on the
@@ -74,36 +83,62 @@ def plot_series_scores(values: np.ndarray, scores: np.ndarray, path: str | os.Pa
         x = x[:, None]
     s = _vector(scores, "scores")
     if x.ndim != 2 or len(x) != len(s):
-        raise DataError(f"values has shape {x.shape} but there are {len(s)} scores; give one score per step")
+        raise DataError(
+            f"values has shape {x.shape} but there are {len(s)} scores; give one score per step"
+        )
     stop = len(s) if stop is None else min(int(stop), len(s))
     start = max(0, int(start))
     if not start < stop:
         raise DataError(f"nothing to draw between steps {start} and {stop}")
-    names = list(channel_names) if channel_names is not None else [f"channel {c}" for c in range(x.shape[1])]
+    names = (
+        list(channel_names)
+        if channel_names is not None
+        else [f"channel {c}" for c in range(x.shape[1])]
+    )
     y = None if labels is None else np.asarray(labels)[start:stop].astype(bool)
     t = np.arange(start, stop)
 
     plt = _pyplot()
     n_panels = x.shape[1] + 1
-    fig, axes = plt.subplots(n_panels, 1, figsize=(11.0, 1.6 * n_panels + 0.8), sharex=True, squeeze=False)
+    fig, axes = plt.subplots(
+        n_panels, 1, figsize=(11.0, 1.6 * n_panels + 0.8), sharex=True, squeeze=False
+    )
     axes = axes[:, 0]
     for c, ax in enumerate(axes[:-1]):
         ax.plot(*_envelope(t, x[start:stop, c]), color="tab:blue", lw=0.6)
         if y is not None and y.any():
             for a, b in _spans(y):
-                ax.plot(t[a:b + 1], x[start + a:start + b + 1, c], color="tab:red", lw=1.2,
-                        label="labelled anomaly" if (c, a) == (0, _spans(y)[0][0]) else None)
+                ax.plot(
+                    t[a : b + 1],
+                    x[start + a : start + b + 1, c],
+                    color="tab:red",
+                    lw=1.2,
+                    label="labelled anomaly" if (c, a) == (0, _spans(y)[0][0]) else None,
+                )
         ax.set_ylabel(names[c] if c < len(names) else f"channel {c}")
     ax = axes[-1]
     ax.plot(*_envelope(t, s[start:stop]), color="black", lw=0.7, label="score")
     if threshold is not None:
-        ax.axhline(float(threshold), color="tab:orange", ls="--", lw=1, label=f"threshold {float(threshold):.3g}")
+        ax.axhline(
+            float(threshold),
+            color="tab:orange",
+            ls="--",
+            lw=1,
+            label=f"threshold {float(threshold):.3g}",
+        )
     ax.set_ylabel("score")
     ax.set_xlabel("step")
     shown = [(max(a, start), min(b, stop - 1)) for a, b in ranges if b >= start and a < stop]
     for i, (a, b) in enumerate(shown):
         for axis in axes:
-            axis.axvspan(a, b + 1, color="gold", alpha=0.35, lw=0, label="flagged" if i == 0 and axis is ax else None)
+            axis.axvspan(
+                a,
+                b + 1,
+                color="gold",
+                alpha=0.35,
+                lw=0,
+                label="flagged" if i == 0 and axis is ax else None,
+            )
     ax.legend(loc="upper right", fontsize="small")
     if y is not None and y.any():
         axes[0].legend(loc="upper right", fontsize="small")

@@ -61,15 +61,24 @@ def _label_matches(labels: np.ndarray, normal_label: Any) -> np.ndarray:
 def anomaly_labels(data: Data, normal_label: Any) -> Data:
     """``data`` with ``y`` recoded to 1 = anomaly, 0 = normal (rows labelled ``normal_label`` are normal)."""
     if data.y is None:
-        raise UsageError(f"{data.source or 'the data'} has no labels; give --label-column COL with --normal-label")
+        raise UsageError(
+            f"{data.source or 'the data'} has no labels; give --label-column COL with --normal-label"
+        )
     if normal_label is None:
         raise UsageError("--label-column needs --normal-label VALUE: the label of the normal rows")
     normal = _label_matches(data.y, normal_label)
     if not normal.any():
         found = ", ".join(map(str, np.unique(data.y)[:10]))
         raise UsageError(f"no row has the normal label {normal_label!r}; the labels are: {found}")
-    return Data(x=data.x, y=(~normal).astype(np.int64), feature_names=data.feature_names, names=data.names,
-                image_mode=data.image_mode, ids=data.ids, source=data.source)
+    return Data(
+        x=data.x,
+        y=(~normal).astype(np.int64),
+        feature_names=data.feature_names,
+        names=data.names,
+        image_mode=data.image_mode,
+        ids=data.ids,
+        source=data.source,
+    )
 
 
 class AnomalyRecipe(Recipe):
@@ -95,27 +104,46 @@ class AnomalyRecipe(Recipe):
             data = spec.read_user()
             if spec.label_column is None:
                 if spec.normal_label is not None:
-                    raise UsageError("--normal-label needs --label-column COL: the column holding the labels")
-                data = Data(x=data.x, y=None, feature_names=data.feature_names, ids=data.ids, source=data.source)
+                    raise UsageError(
+                        "--normal-label needs --label-column COL: the column holding the labels"
+                    )
+                data = Data(
+                    x=data.x,
+                    y=None,
+                    feature_names=data.feature_names,
+                    ids=data.ids,
+                    source=data.source,
+                )
                 return split_data(data, spec.validation_split, seed)
-            return split_data(anomaly_labels(data, spec.normal_label), spec.validation_split, seed, stratify=True)
+            return split_data(
+                anomaly_labels(data, spec.normal_label), spec.validation_split, seed, stratify=True
+            )
         name = spec.dataset or self.default_dataset
         if name == "ecg5000":
             train, test = ecg5000_classic_split(spec.data_dir, download=spec.download)
             return anomaly_labels(train, 1), anomaly_labels(test, 1)
         if spec.normal_label is None:
-            raise UsageError(f"--dataset {name} needs --normal-label CLASS (e.g. 0): the class taken as normal")
-        parts = [load_builtin(name, split, root=spec.data_dir, download=spec.download) for split in ("train", "test")]
+            raise UsageError(
+                f"--dataset {name} needs --normal-label CLASS (e.g. 0): the class taken as normal"
+            )
+        parts = [
+            load_builtin(name, split, root=spec.data_dir, download=spec.download)
+            for split in ("train", "test")
+        ]
         return tuple(anomaly_labels(p, spec.normal_label) for p in parts)
 
     def load_eval_data(self, spec: DataSpec, seed: int, path: str | None = None) -> Data:
         """A given file (its labels recoded with ``spec.normal_label``), else the run's held-out split."""
         if path is None:
             return in_memory(self.load_data(spec, seed)[1])
-        data = spec.read_user(path)  # a streamed file stays on disk: evaluate() scores it in batches
+        data = spec.read_user(
+            path
+        )  # a streamed file stays on disk: evaluate() scores it in batches
         if spec.label_column is not None:
             return anomaly_labels(data, spec.normal_label)
-        return Data(x=data.x, y=None, feature_names=data.feature_names, ids=data.ids, source=data.source)
+        return Data(
+            x=data.x, y=None, feature_names=data.feature_names, ids=data.ids, source=data.source
+        )
 
     def fit(self, est, train: Data, val: Data, **kw: Any):
         x = train.x if train.y is None else train.subset(train.y == 0).x
@@ -135,16 +163,21 @@ class AnomalyRecipe(Recipe):
         if missing:
             raise UsageError(f"{data.source}: missing the model's columns {', '.join(missing[:5])}")
         idx = [data.feature_names.index(n) for n in names]
-        x = data.x if isinstance(data.x, np.ndarray) else data.x.rows(0, len(data.x))  # reordering needs memory
+        x = (
+            data.x if isinstance(data.x, np.ndarray) else data.x.rows(0, len(data.x))
+        )  # reordering needs memory
         return x[:, idx]
 
     def evaluate(self, est, data: Data) -> dict[str, Any]:
         x = self._x(est, data)
         if data.y is None:  # unlabelled: what the detector flags
             scores = est.decision_function(x)
-            return {"threshold": float(est.threshold_), "n_samples": int(len(scores)),
-                    "anomaly_rate": float(np.mean(scores > est.threshold_)),
-                    "mean_score": float(np.mean(scores))}
+            return {
+                "threshold": float(est.threshold_),
+                "n_samples": int(len(scores)),
+                "anomaly_rate": float(np.mean(scores > est.threshold_)),
+                "mean_score": float(np.mean(scores)),
+            }
         return est.evaluate(x, data.y)
 
     def figures(self, est, data: Data, folder: Path) -> list[Path]:
@@ -153,17 +186,33 @@ class AnomalyRecipe(Recipe):
         written = [plots.plot_history(est.history_, folder / "loss.png")]
         scores = est.decision_function(x)
         y = np.zeros(len(x), np.int64) if data.y is None else np.asarray(data.y)
-        picks = [(int(np.flatnonzero(y == c)[0]), title) for c, title in ((0, "normal"), (1, "anomalous"))
-                 if (y == c).any()]
+        picks = [
+            (int(np.flatnonzero(y == c)[0]), title)
+            for c, title in ((0, "normal"), (1, "anomalous"))
+            if (y == c).any()
+        ]
         if x.ndim == 2 and picks:
             rec = est.reconstruct(x[[i for i, _ in picks]])
-            panels = [(x[i], rec[j], f"{title} (score {scores[i]:.4g})") for j, (i, title) in enumerate(picks)]
-            written.append(plots.plot_signal_reconstructions(panels, folder / "reconstructions.png"))
-        written.append(plots.plot_error_histogram(scores[y == 0], scores[y == 1], est.threshold_,
-                                                  folder / "error_histogram.png",
-                                                  xlabel=f"reconstruction error ({est.error})"))
+            panels = [
+                (x[i], rec[j], f"{title} (score {scores[i]:.4g})")
+                for j, (i, title) in enumerate(picks)
+            ]
+            written.append(
+                plots.plot_signal_reconstructions(panels, folder / "reconstructions.png")
+            )
+        written.append(
+            plots.plot_error_histogram(
+                scores[y == 0],
+                scores[y == 1],
+                est.threshold_,
+                folder / "error_histogram.png",
+                xlabel=f"reconstruction error ({est.error})",
+            )
+        )
         if 0 < y.sum() < len(y):
-            written.append(plots.plot_roc(y, scores, folder / "roc.png", title="anomaly detector ROC"))
+            written.append(
+                plots.plot_roc(y, scores, folder / "roc.png", title="anomaly detector ROC")
+            )
         return written
 
 

@@ -18,15 +18,28 @@ from ..data import Data
 from .base import Recipe, class_names, figure_indices, model_columns
 
 
-def reconstruction_figure(original, reconstructed, folder: Path, name: str = "reconstructions.png",
-                          title: str | None = None) -> Path:
+def reconstruction_figure(
+    original,
+    reconstructed,
+    folder: Path,
+    name: str = "reconstructions.png",
+    title: str | None = None,
+) -> Path:
     """Originals over reconstructions (images), or input vs reconstruction panels (signals/rows)."""
     if original.ndim == 4:
-        return plots.plot_image_rows([original[:10], reconstructed[:10]], folder / name,
-                                     row_titles=["original", "reconstructed"], title=title)
+        return plots.plot_image_rows(
+            [original[:10], reconstructed[:10]],
+            folder / name,
+            row_titles=["original", "reconstructed"],
+            title=title,
+        )
     return plots.plot_signal_reconstructions(
-        [(original[i].ravel(), reconstructed[i].ravel(), f"sample {i}") for i in range(min(3, len(original)))],
-        folder / name)
+        [
+            (original[i].ravel(), reconstructed[i].ravel(), f"sample {i}")
+            for i in range(min(3, len(original)))
+        ],
+        folder / name,
+    )
 
 
 class AutoencoderRecipe(Recipe):
@@ -48,16 +61,28 @@ class AutoencoderRecipe(Recipe):
     def figures(self, est, data: Data, folder: Path) -> list[Path]:
         x_all = model_columns(est, data)
         x = x_all[figure_indices(data, 10, est.seed)]
-        written = [reconstruction_figure(x, est.reconstruct(x), folder, title=f"{self.name} autoencoder: "
-                                         f"held-out samples"),
-                   plots.plot_history(est.history_, folder / "loss.png", ylabel=f"{est.loss.upper()} loss",
-                                      title=f"{self.name} autoencoder: training")]
+        written = [
+            reconstruction_figure(
+                x, est.reconstruct(x), folder, title=f"{self.name} autoencoder: held-out samples"
+            ),
+            plots.plot_history(
+                est.history_,
+                folder / "loss.png",
+                ylabel=f"{est.loss.upper()} loss",
+                title=f"{self.name} autoencoder: training",
+            ),
+        ]
         if len(data) >= 3:
             n = min(len(data), 5000)
-            written.append(plots.plot_latent_map(est.transform(x_all[:n]), None if data.y is None else data.y[:n],
-                                                 folder / "latent_map.png", class_names=class_names(data),
-                                                 title="held-out latent codes" + (" (PCA)" if int(est.latent_dim) > 2
-                                                                                  else "")))
+            written.append(
+                plots.plot_latent_map(
+                    est.transform(x_all[:n]),
+                    None if data.y is None else data.y[:n],
+                    folder / "latent_map.png",
+                    class_names=class_names(data),
+                    title="held-out latent codes" + (" (PCA)" if int(est.latent_dim) > 2 else ""),
+                )
+            )
         return written
 
     def quality_warnings(self, est, metrics: dict[str, Any], data: Data) -> list[str]:
@@ -65,8 +90,12 @@ class AutoencoderRecipe(Recipe):
 
         x = model_columns(est, data)
         xs = est.scaler_.transform(x) if est.scaler_.kind != "none" else np.asarray(x, np.float64)
-        baseline = float(np.asarray(xs, np.float64).reshape(len(xs), -1).var(0).mean())  # MSE of the mean
-        found = no_better_than_mean(metrics.get("val_mse", np.nan), baseline, est.scaler_.kind != "none")
+        baseline = float(
+            np.asarray(xs, np.float64).reshape(len(xs), -1).var(0).mean()
+        )  # MSE of the mean
+        found = no_better_than_mean(
+            metrics.get("val_mse", np.nan), baseline, est.scaler_.kind != "none"
+        )
         return super().quality_warnings(est, metrics, data) + ([found] if found else [])
 
 
@@ -77,5 +106,8 @@ RECIPE_SETTINGS = {"epochs": 10, "scaler": "none", "output_activation": "sigmoid
 # of the optimizer steps. Fashion-MNIST basic: val MSE 0.0087 (the recipe's bar is 0.0089).
 FAST = {"batch_size": 128, "lr": 4e-3, "schedule": "onecycle", "epochs": 10}
 BASIC = AutoencoderRecipe("basic", {}, {"recipe": RECIPE_SETTINGS, "fast": FAST})
-STACKED = AutoencoderRecipe("stacked", {"hidden": (256, 128)}, {"recipe": {**RECIPE_SETTINGS, "hidden": (256, 128)},
-                                                                 "fast": FAST})
+STACKED = AutoencoderRecipe(
+    "stacked",
+    {"hidden": (256, 128)},
+    {"recipe": {**RECIPE_SETTINGS, "hidden": (256, 128)}, "fast": FAST},
+)

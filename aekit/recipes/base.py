@@ -29,7 +29,9 @@ RECIPES = {
 }
 
 
-EVAL_ROWS = 10_000  # held-out samples kept in memory for validation, metrics and figures of streamed data
+EVAL_ROWS = (
+    10_000  # held-out samples kept in memory for validation, metrics and figures of streamed data
+)
 
 
 def in_memory(data: Data, limit: int | None = EVAL_ROWS) -> Data:
@@ -46,11 +48,15 @@ def split_data(data: Data, fraction: float, seed: int, stratify: bool = False) -
 
     n = len(data)
     if n < 2 or not 0 < fraction < 1:
-        raise UsageError(f"cannot hold out {fraction} of {n} samples for validation; give more data")
+        raise UsageError(
+            f"cannot hold out {fraction} of {n} samples for validation; give more data"
+        )
     idx = np.arange(n)
     strat = data.y if stratify and data.y is not None else None
     try:
-        train_idx, val_idx = train_test_split(idx, test_size=fraction, random_state=seed, stratify=strat)
+        train_idx, val_idx = train_test_split(
+            idx, test_size=fraction, random_state=seed, stratify=strat
+        )
     except ValueError:
         train_idx, val_idx = train_test_split(idx, test_size=fraction, random_state=seed)
     return data.subset(np.sort(train_idx)), data.subset(np.sort(val_idx))
@@ -63,7 +69,9 @@ class Recipe:
     estimator = ""  # class name in aekit.estimators.persistence.ESTIMATORS
     default_dataset = "fashion-mnist"
     defaults: dict[str, Any] = {}  # the recipe's own estimator settings
-    evaluates_on_disk = False  # evaluate() takes a row store, so a streamed file need not fit in memory
+    evaluates_on_disk = (
+        False  # evaluate() takes a row store, so a streamed file need not fit in memory
+    )
     presets: dict[str, dict[str, Any]] = {}  # named settings for --preset, over the defaults
     takes_tables = True  # False: an image family (the estimator takes rows too, but the recipe's figures do not)
 
@@ -74,8 +82,10 @@ class Recipe:
         params = dict(params)
         preset = params.pop("preset", None)
         if preset is not None and preset not in self.presets:
-            raise UsageError(f"unknown preset {preset!r} for {self.name}; expected one of: "
-                             f"{', '.join(self.presets) or '(none)'}")
+            raise UsageError(
+                f"unknown preset {preset!r} for {self.name}; expected one of: "
+                f"{', '.join(self.presets) or '(none)'}"
+            )
         chosen = self.presets[preset] if preset is not None else {}
         return estimator_class(self.estimator)(**{**self.defaults, **chosen, **params})
 
@@ -88,16 +98,24 @@ class Recipe:
         if spec.data is not None:
             data = self.require_images(spec.read_user(), spec.data)
             return split_data(data, spec.validation_split, seed)
-        name = spec.dataset = spec.dataset or self.default_dataset  # the run records which dataset it read
-        return (load_builtin(name, "train", root=spec.data_dir, download=spec.download),
-                load_builtin(name, "test", root=spec.data_dir, download=spec.download))
+        name = spec.dataset = (
+            spec.dataset or self.default_dataset
+        )  # the run records which dataset it read
+        return (
+            load_builtin(name, "train", root=spec.data_dir, download=spec.download),
+            load_builtin(name, "test", root=spec.data_dir, download=spec.download),
+        )
 
     def load_heldout(self, spec: DataSpec, seed: int) -> Data:
         """The run's held-out data alone: a built-in dataset's test split (its training split is not read),
         or the seeded held-out part of the user's data."""
         if spec.data is None:
-            return load_builtin(spec.dataset or self.default_dataset, "test", root=spec.data_dir,
-                                download=spec.download)
+            return load_builtin(
+                spec.dataset or self.default_dataset,
+                "test",
+                root=spec.data_dir,
+                download=spec.download,
+            )
         return self.load_data(spec, seed)[1]
 
     def load_eval_data(self, spec: DataSpec, seed: int, path: str | None = None) -> Data:
@@ -112,8 +130,10 @@ class Recipe:
         x = data.x
         shape = x.sample_shape if hasattr(x, "sample_shape") else x.shape[1:]
         if not self.takes_tables and len(shape) == 1:
-            raise UsageError(f"{source} holds a table (rows of {shape[0]} values); {self.name} works on images: "
-                             f"give an image folder, or an .npy/.npz of shape (n, H, W) or (n, C, H, W)")
+            raise UsageError(
+                f"{source} holds a table (rows of {shape[0]} values); {self.name} works on images: "
+                f"give an image folder, or an .npy/.npz of shape (n, H, W) or (n, C, H, W)"
+            )
         return data
 
     def fit(self, est, train: Data, val: Data, **kw: Any):
@@ -129,7 +149,11 @@ class Recipe:
         """One-line warnings, each with a likely fix, about a finished run that is not useful (see ``quality``)."""
         from .quality import never_improved
 
-        return [w for w in (never_improved(getattr(est, "history_", []), getattr(est, "lr", None)),) if w]
+        return [
+            w
+            for w in (never_improved(getattr(est, "history_", []), getattr(est, "lr", None)),)
+            if w
+        ]
 
 
 def figure_indices(data: Data, n: int = 10, seed: int = 0) -> np.ndarray:
@@ -171,10 +195,14 @@ def model_columns(est, data: Data) -> np.ndarray:
         return data.x
     missing = [n for n in names if n not in data.feature_names]
     if missing:
-        raise UsageError(f"{data.source}: missing the model's columns {', '.join(missing[:5])}"
-                         f"{f' (and {len(missing) - 5} more)' if len(missing) > 5 else ''}")
+        raise UsageError(
+            f"{data.source}: missing the model's columns {', '.join(missing[:5])}"
+            f"{f' (and {len(missing) - 5} more)' if len(missing) > 5 else ''}"
+        )
     idx = [data.feature_names.index(n) for n in names]
-    x = data.x if isinstance(data.x, np.ndarray) else data.x.rows(0, len(data.x))  # reordering needs memory
+    x = (
+        data.x if isinstance(data.x, np.ndarray) else data.x.rows(0, len(data.x))
+    )  # reordering needs memory
     return x[:, idx]
 
 

@@ -33,35 +33,54 @@ class DenoiseRecipe(Recipe):
     takes_tables = False
     estimator = "Denoiser"
     default_dataset = "fashion-mnist"
-    defaults: dict[str, Any] = {}  # the Denoiser's defaults: the recipe's on Fashion-MNIST ("recipe" pins them)
+    defaults: dict[
+        str, Any
+    ] = {}  # the Denoiser's defaults: the recipe's on Fashion-MNIST ("recipe" pins them)
     # "fast": time to the recipe's quality (val_mse <= 0.0071). A wider first layer (32 instead of 16
     # channels; the 8x7x7 code is unchanged) learns more per epoch, and a one-cycle schedule at 2e-3
     # ends the run in 5 epochs: <= 0.0071 after 4 epochs (~38 s on 2 CPU cores) against the recipe's
     # 9-10 epochs (54-62 s); it ends at 0.0068-0.0070 over seeds 0-2.
-    presets = {"recipe": {"epochs": 10, "patience": None},
-               "fast": {"channels": (32, 8), "lr": 2e-3, "schedule": "onecycle", "epochs": 5}}
+    presets = {
+        "recipe": {"epochs": 10, "patience": None},
+        "fast": {"channels": (32, 8), "lr": 2e-3, "schedule": "onecycle", "epochs": 5},
+    }
 
     def build(self, params: dict[str, Any]):
         if "latent_dim" in params:  # the code of a conv model is a feature map, sized by --channels
-            raise UsageError("denoise has no --latent-dim; set the conv widths with --channels, e.g. --channels 16,8")
+            raise UsageError(
+                "denoise has no --latent-dim; set the conv widths with --channels, e.g. --channels 16,8"
+            )
         return super().build(params)
 
     def evaluate(self, est, data: Data) -> dict[str, Any]:
         return est.evaluate(data.x)
 
     def figures(self, est, data: Data, folder: Path) -> list[Path]:
-        clean = est._images(data.x[figure_indices(data, 10, est.seed)], "data")  # (n, H, W) -> (n, 1, H, W)
+        clean = est._images(
+            data.x[figure_indices(data, 10, est.seed)], "data"
+        )  # (n, H, W) -> (n, 1, H, W)
         noisy = est.add_noise(clean, seed=0)
-        return [plots.plot_image_rows([noisy, est.transform(noisy), clean], folder / "denoised.png",
-                                      row_titles=["noisy", "denoised", "clean"],
-                                      title=f"held-out images, noise {est.noise_.spec}"),
-                plots.plot_history(est.history_, folder / "loss.png", ylabel="MSE to the clean images",
-                                   title="denoising autoencoder: training")]
+        return [
+            plots.plot_image_rows(
+                [noisy, est.transform(noisy), clean],
+                folder / "denoised.png",
+                row_titles=["noisy", "denoised", "clean"],
+                title=f"held-out images, noise {est.noise_.spec}",
+            ),
+            plots.plot_history(
+                est.history_,
+                folder / "loss.png",
+                ylabel="MSE to the clean images",
+                title="denoising autoencoder: training",
+            ),
+        ]
 
     def quality_warnings(self, est, metrics: dict[str, Any], data: Data) -> list[str]:
         from .quality import denoised_worse
 
-        found = denoised_worse(metrics.get("val_psnr", float("nan")), metrics.get("noisy_psnr", float("nan")))
+        found = denoised_worse(
+            metrics.get("val_psnr", float("nan")), metrics.get("noisy_psnr", float("nan"))
+        )
         return super().quality_warnings(est, metrics, data) + ([found] if found else [])
 
 

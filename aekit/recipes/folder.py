@@ -33,6 +33,7 @@ from .._outputs import is_run_folder
 from .._transaction import LEGACY_LOCK, FolderTransaction
 from ..errors import UsageError
 
+
 def versions() -> dict[str, str]:
     """Library versions recorded with every run."""
     import numpy
@@ -40,14 +41,21 @@ def versions() -> dict[str, str]:
 
     from .. import __version__
 
-    return {"aekit": __version__, "python": platform.python_version(), "torch": torch.__version__,
-            "numpy": numpy.__version__, "platform": platform.platform()}
+    return {
+        "aekit": __version__,
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "numpy": numpy.__version__,
+        "platform": platform.platform(),
+    }
 
 
 def _looks_like_run(path: Path) -> bool:
     """A run folder, a saved model, or the remains of one (a damaged config.json is still a run's)."""
-    return is_run_folder(path) or any(os.path.lexists(path / name) for name in
-                                      ("config.json", "model.safetensors", "checkpoint", "metrics.json"))
+    return is_run_folder(path) or any(
+        os.path.lexists(path / name)
+        for name in ("config.json", "model.safetensors", "checkpoint", "metrics.json")
+    )
 
 
 class RunFolder:
@@ -76,7 +84,9 @@ class RunFolder:
         return self.path if (self.path / CONFIG).is_file() else None
 
     @classmethod
-    def open(cls, path: str | os.PathLike, *, overwrite: bool = False, resume: bool = False) -> "RunFolder":
+    def open(
+        cls, path: str | os.PathLike, *, overwrite: bool = False, resume: bool = False
+    ) -> RunFolder:
         """Lock ``path`` and prepare the folder its new run is built in, refusing to clobber an old run.
 
         ``resume``: continue the interrupted run beside ``path`` if there is one, else a copy of
@@ -88,10 +98,14 @@ class RunFolder:
             raise UsageError(f"{p} exists and is not a folder; pass another --out")
         existing = p.is_dir() and any(e.name != LEGACY_LOCK for e in p.iterdir())
         if existing and not (overwrite or resume):
-            raise UsageError(f"run folder {p} already exists; pass --overwrite to replace it or --resume to continue it")
+            raise UsageError(
+                f"run folder {p} already exists; pass --overwrite to replace it or --resume to continue it"
+            )
         if existing and overwrite and not resume and not _looks_like_run(p):
-            raise UsageError(f"{p} holds files that are not an aekit run; --overwrite replaces only a run folder, "
-                             f"so pass another --out")
+            raise UsageError(
+                f"{p} holds files that are not an aekit run; --overwrite replaces only a run folder, "
+                f"so pass another --out"
+            )
         if p.is_dir() and not os.access(p, os.W_OK):
             raise UsageError(f"run folder {p} is not writable; pass a writable --out")
         run._txn.acquire()
@@ -105,7 +119,9 @@ class RunFolder:
         return run
 
     @classmethod
-    def create(cls, path: str | os.PathLike, *, overwrite: bool = False, resume: bool = False) -> "RunFolder":
+    def create(
+        cls, path: str | os.PathLike, *, overwrite: bool = False, resume: bool = False
+    ) -> RunFolder:
         """Same as :meth:`open` (the name of earlier versions)."""
         return cls.open(path, overwrite=overwrite, resume=resume)
 
@@ -134,7 +150,7 @@ class RunFolder:
         """Release the lock (it dies with the process too)."""
         self._txn.release()
 
-    def __enter__(self) -> "RunFolder":
+    def __enter__(self) -> RunFolder:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -150,8 +166,14 @@ class RunFolder:
         writer = csv.writer(buf, lineterminator="\n")
         writer.writerow(["epoch", "train_loss", "val_loss", "seconds"])
         for r in history:
-            writer.writerow([r["epoch"], f"{r['train_loss']:.8g}",
-                             "" if r.get("val_loss") is None else f"{r['val_loss']:.8g}", f"{r['seconds']:.4f}"])
+            writer.writerow(
+                [
+                    r["epoch"],
+                    f"{r['train_loss']:.8g}",
+                    "" if r.get("val_loss") is None else f"{r['val_loss']:.8g}",
+                    f"{r['seconds']:.4f}",
+                ]
+            )
         _io.write_text(self.work / "history.csv", buf.getvalue())
         return self.work / "history.csv"
 
@@ -162,6 +184,12 @@ def read_history(path: str | os.PathLike) -> list[dict]:
     if not path.is_file():
         return []
     with open(path, newline="") as f:
-        return [{"epoch": int(r["epoch"]), "train_loss": float(r["train_loss"]),
-                 "val_loss": float(r["val_loss"]) if r["val_loss"] else None, "seconds": float(r["seconds"])}
-                for r in csv.DictReader(f)]
+        return [
+            {
+                "epoch": int(r["epoch"]),
+                "train_loss": float(r["train_loss"]),
+                "val_loss": float(r["val_loss"]) if r["val_loss"] else None,
+                "seconds": float(r["seconds"]),
+            }
+            for r in csv.DictReader(f)
+        ]

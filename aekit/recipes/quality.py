@@ -9,11 +9,14 @@ these from :meth:`aekit.recipes.base.Recipe.quality_warnings`; ``train_run`` rec
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
-KL_COLLAPSED = 0.5  # nats per image: a posterior this close to the prior carries almost nothing of x
+KL_COLLAPSED = (
+    0.5  # nats per image: a posterior this close to the prior carries almost nothing of x
+)
 SPREAD_COLLAPSED = 0.25  # samples' per-pixel spread over the data's: below this they all look alike
 
 
@@ -29,9 +32,15 @@ def never_improved(history: Sequence[dict], lr: Any) -> str | None:
     vals = [float(v) for v in vals if v is not None]
     if len(vals) < 3 or min(vals[1:]) < vals[0]:
         return None
-    lower = f"a lower --lr (e.g. {float(lr) / 10:g})" if isinstance(lr, (int, float)) else "a lower --lr"
-    return (f"the validation loss never improved on epoch 1's {vals[0]:.4g} over {len(vals)} epochs; "
-            f"the model learned nothing that holds on held-out data: try {lower}, or check the data")
+    lower = (
+        f"a lower --lr (e.g. {float(lr) / 10:g})"
+        if isinstance(lr, (int, float))
+        else "a lower --lr"
+    )
+    return (
+        f"the validation loss never improved on epoch 1's {vals[0]:.4g} over {len(vals)} epochs; "
+        f"the model learned nothing that holds on held-out data: try {lower}, or check the data"
+    )
 
 
 def no_better_than_mean(val_mse: float, baseline: float, scaled: bool) -> str | None:
@@ -44,11 +53,16 @@ def no_better_than_mean(val_mse: float, baseline: float, scaled: bool) -> str | 
     """
     if not (np.isfinite(val_mse) and np.isfinite(baseline)) or val_mse < baseline:
         return None
-    fix = ("train longer (--epochs), or raise --latent-dim" if scaled else
-           "let aekit scale the data (--scaler auto) and pick the output (--output-activation auto), "
-           "or train longer")
-    return (f"val_mse {val_mse:.4g} is no better than predicting each feature's mean ({baseline:.4g}): "
-            f"the model reconstructs nothing; {fix}")
+    fix = (
+        "train longer (--epochs), or raise --latent-dim"
+        if scaled
+        else "let aekit scale the data (--scaler auto) and pick the output (--output-activation auto), "
+        "or train longer"
+    )
+    return (
+        f"val_mse {val_mse:.4g} is no better than predicting each feature's mean ({baseline:.4g}): "
+        f"the model reconstructs nothing; {fix}"
+    )
 
 
 def denoised_worse(val_psnr: float, noisy_psnr: float) -> str | None:
@@ -61,8 +75,10 @@ def denoised_worse(val_psnr: float, noisy_psnr: float) -> str | None:
     """
     if not (np.isfinite(val_psnr) and np.isfinite(noisy_psnr)) or val_psnr > noisy_psnr:
         return None
-    return (f"the denoised images are worse than the noisy input (val_psnr {val_psnr:.1f} dB <= noisy_psnr "
-            f"{noisy_psnr:.1f} dB): train longer (--epochs), or widen the model (--channels 32,16)")
+    return (
+        f"the denoised images are worse than the noisy input (val_psnr {val_psnr:.1f} dB <= noisy_psnr "
+        f"{noisy_psnr:.1f} dB): train longer (--epochs), or widen the model (--channels 32,16)"
+    )
 
 
 def sample_spread(samples: np.ndarray, data: np.ndarray) -> float:
@@ -89,6 +105,10 @@ def vae_collapsed(kl: float, spread: float, lr: Any) -> str | None:
     """
     if not (kl < KL_COLLAPSED and spread < SPREAD_COLLAPSED):
         return None
-    faster = "" if not isinstance(lr, (int, float)) or lr >= 1e-3 else f" (--lr 1e-3 rather than {lr:g})"
-    return (f"the VAE collapsed: KL {kl:.3g} nats and samples alike (spread {spread:.2f} of the data's); "
-            f"raise the learning rate{faster}, train longer (--epochs), or lower --beta")
+    faster = (
+        "" if not isinstance(lr, (int, float)) or lr >= 1e-3 else f" (--lr 1e-3 rather than {lr:g})"
+    )
+    return (
+        f"the VAE collapsed: KL {kl:.3g} nats and samples alike (spread {spread:.2f} of the data's); "
+        f"raise the learning rate{faster}, train longer (--epochs), or lower --beta"
+    )

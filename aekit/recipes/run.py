@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import inspect
 import logging
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from .. import _io
 from .._outputs import check_output
@@ -31,8 +32,18 @@ logger = logging.getLogger(__name__)
 RESUMABLE = ("epochs", "lr", "batch_size", "schedule", "patience", "precision", "device")
 
 
-def train_run(family: str, params: dict[str, Any], spec: DataSpec, out: str | Path, *, overwrite: bool = False,
-              resume: bool = False, callbacks: Sequence[object] = (), figures: bool = True, tensorboard: bool = False):
+def train_run(
+    family: str,
+    params: dict[str, Any],
+    spec: DataSpec,
+    out: str | Path,
+    *,
+    overwrite: bool = False,
+    resume: bool = False,
+    callbacks: Sequence[object] = (),
+    figures: bool = True,
+    tensorboard: bool = False,
+):
     """Train ``family`` into the run folder ``out``; return ``(estimator, metrics)``.
 
     With ``resume``, the interrupted run beside ``out`` or else the finished run in ``out`` is
@@ -52,30 +63,49 @@ def train_run(family: str, params: dict[str, Any], spec: DataSpec, out: str | Pa
     except UsageError as exc:
         if source is None:
             raise
-        raise RunFailure(f"{source / CONFIG}: the recorded settings cannot be used ({exc}); the file is damaged: "
-                         f"start again with --overwrite") from None
+        raise RunFailure(
+            f"{source / CONFIG}: the recorded settings cannot be used ({exc}); the file is damaged: "
+            f"start again with --overwrite"
+        ) from None
     if tensorboard and "tensorboard" not in inspect.signature(est.fit).parameters:
-        raise UsageError(f"--tensorboard: the {family} family writes no TensorBoard logs (its history is in "
-                         f"RUN/history.csv); drop --tensorboard")
+        raise UsageError(
+            f"--tensorboard: the {family} family writes no TensorBoard logs (its history is in "
+            f"RUN/history.csv); drop --tensorboard"
+        )
     seed = int(est.seed)
     if spec.data is not None:
         check_images_fit(spec.data, spec.image_size)
     with distributed.main_process_first(est._device()):  # under torchrun: one process downloads
         train, val = recipe.load_data(spec, seed)
-    val = in_memory(val)  # streamed data: validation, metrics and figures on a sample of the held-out split
+    val = in_memory(
+        val
+    )  # streamed data: validation, metrics and figures on a sample of the held-out split
     est._check_fit_data(train.x)  # data the model cannot take fails before an old run is replaced
 
     if not distributed.is_main_process():
         # Another process of a distributed run: rank 0 alone checks and writes the run folder; once it
         # has prepared the checkpoint to resume from, train beside it (if rank 0 fails, torchrun stops us).
         distributed.wait_for_main()
-        recipe.fit(est, train, val, checkpoint_dir=RunFolder(out).checkpoint_dir, resume=resume, callbacks=())
+        recipe.fit(
+            est,
+            train,
+            val,
+            checkpoint_dir=RunFolder(out).checkpoint_dir,
+            resume=resume,
+            callbacks=(),
+        )
         distributed.finish()  # wait for rank 0 to write the run
         return est, {}
 
     with RunFolder.open(out, overwrite=overwrite, resume=resume) as run:
-        config = {"family": family, "estimator": recipe.estimator, "params": est.get_params(deep=False),
-                  "data": spec.to_json(), "seed": seed, "versions": versions()}
+        config = {
+            "family": family,
+            "estimator": recipe.estimator,
+            "params": est.get_params(deep=False),
+            "data": spec.to_json(),
+            "seed": seed,
+            "versions": versions(),
+        }
         _io.write_json(run.work / CONFIG, _jsonable({**config, "status": "training"}))
         distributed.barrier()  # the others may now read the checkpoint
         try:
@@ -86,18 +116,36 @@ def train_run(family: str, params: dict[str, Any], spec: DataSpec, out: str | Pa
                 names = class_names(val)  # the projector's labels: Fashion-MNIST's "Sneaker", not 7
                 labels = None if val.y is None else [names[int(c)] if names else c for c in val.y]
                 kw["tensorboard"] = TensorBoardLog(run.work / "tensorboard", labels=labels)
-            recipe.fit(est, train, val, checkpoint_dir=run.checkpoint_dir, resume=resume, callbacks=callbacks, **kw)
-        except (UsageError, RunFailure) as exc:  # data the model cannot take, a damaged checkpoint: unless it
-            if not isinstance(exc, Diverged) and not run.made_progress():  # trained on, nothing worth keeping
+            recipe.fit(
+                est,
+                train,
+                val,
+                checkpoint_dir=run.checkpoint_dir,
+                resume=resume,
+                callbacks=callbacks,
+                **kw,
+            )
+        except (
+            UsageError,
+            RunFailure,
+        ) as exc:  # data the model cannot take, a damaged checkpoint: unless it
+            if (
+                not isinstance(exc, Diverged) and not run.made_progress()
+            ):  # trained on, nothing worth keeping
                 run.discard()
             raise
         except Diverged as exc:
             raise Diverged(f"{out}: {exc}") from None
         run.write_history(est.history_)
-        config["threads"] = getattr(est, "threads_", None)  # the CPU threads it trained with, and why
+        config["threads"] = getattr(
+            est, "threads_", None
+        )  # the CPU threads it trained with, and why
         metrics = recipe.evaluate(est, val)
         metrics["warnings"] = recipe.quality_warnings(est, metrics, val)  # a useless result says so
-        metrics.update(epochs=len(est.history_), train_seconds=round(sum(r["seconds"] for r in est.history_), 3))
+        metrics.update(
+            epochs=len(est.history_),
+            train_seconds=round(sum(r["seconds"] for r in est.history_), 3),
+        )
         write_estimator(est, run.work, extra={**config, "status": "done"})
         run.write_json("metrics.json", metrics)
         if figures:
@@ -115,7 +163,9 @@ def _check_out(out: str | Path, spec: DataSpec) -> Path:
         raise UsageError("--out is empty; give the run folder to write, e.g. --out runs/basic")
     target = check_output(out, overwrite=True, inputs=[spec.data], option="--out", run=out)
     root = data_root(spec.data_dir).resolve()
-    if target == root or target in root.parents:  # replacing it would take the built-in datasets along
+    if (
+        target == root or target in root.parents
+    ):  # replacing it would take the built-in datasets along
         raise UsageError(f"--out {out} holds the datasets folder {root}; pass another --out")
     return Path(out)
 
@@ -126,17 +176,25 @@ def _resumed(out: Path, family: str, params: dict[str, Any], spec: DataSpec):
     source = RunFolder(out).resume_source()
     if source is None:
         if out.is_dir() and any(out.iterdir()):
-            raise UsageError(f"--resume: {out} holds no aekit run to continue; pass the --out of a run, "
-                             f"or drop --resume to start one")
+            raise UsageError(
+                f"--resume: {out} holds no aekit run to continue; pass the --out of a run, "
+                f"or drop --resume to start one"
+            )
         return family, params, spec, None
     saved = _peek(source)
     if family != saved["family"]:
-        raise UsageError(f"--resume: {out} is a {saved['family']} run; continue it with "
-                         f"'aekit train {saved['family']} --out {out} --resume'")
+        raise UsageError(
+            f"--resume: {out} is a {saved['family']} run; continue it with "
+            f"'aekit train {saved['family']} --out {out} --resume'"
+        )
     recorded = saved["data"].get("data")
-    if spec.data is not None and (recorded is None or Path(spec.data).resolve() != Path(recorded).resolve()):
-        raise UsageError(f"--resume continues {out} on its recorded data ({recorded or saved['data'].get('dataset')}), "
-                         f"not {spec.data}; drop --data, or start a new run with --overwrite")
+    if spec.data is not None and (
+        recorded is None or Path(spec.data).resolve() != Path(recorded).resolve()
+    ):
+        raise UsageError(
+            f"--resume continues {out} on its recorded data ({recorded or saved['data'].get('dataset')}), "
+            f"not {spec.data}; drop --data, or start a new run with --overwrite"
+        )
     given = dict(params)
     family, params, spec = saved["family"], dict(saved["params"]), DataSpec.from_json(saved["data"])
     params = {k: tuple(v) if isinstance(v, list) else v for k, v in params.items()}
@@ -147,8 +205,10 @@ def _resumed(out: Path, family: str, params: dict[str, Any], spec: DataSpec):
     changed = [k for k, v in fixed.items() if k in params and _norm(v) != _norm(params[k])]
     if changed:
         k = changed[0]
-        raise UsageError(f"--resume continues {out} with its recorded settings; {k} cannot change "
-                         f"(recorded {params[k]!r}, given {given[k]!r}); drop it, or start a new run with --overwrite")
+        raise UsageError(
+            f"--resume continues {out} with its recorded settings; {k} cannot change "
+            f"(recorded {params[k]!r}, given {given[k]!r}); drop it, or start a new run with --overwrite"
+        )
     return family, params, spec, source
 
 
@@ -161,15 +221,21 @@ def _peek(path: Path) -> dict[str, Any]:
 
     try:
         saved = json.loads((path / CONFIG).read_text())
-        if not isinstance(saved, dict) or not isinstance(saved.get("params"), dict) \
-                or not isinstance(saved.get("data"), dict) or saved.get("family") not in RECIPES:
+        if (
+            not isinstance(saved, dict)
+            or not isinstance(saved.get("params"), dict)
+            or not isinstance(saved.get("data"), dict)
+            or saved.get("family") not in RECIPES
+        ):
             raise ValueError("no family, params or data recorded")
         _check_recorded(saved, path / CONFIG)
     except RunFailure as exc:
         raise RunFailure(f"{exc}; cannot resume this run") from None
     except (OSError, ValueError, RecursionError) as exc:
-        raise RunFailure(f"{path / CONFIG}: unreadable ({exc}); the file is damaged, so the run cannot be "
-                         f"resumed: start again with --overwrite") from None
+        raise RunFailure(
+            f"{path / CONFIG}: unreadable ({exc}); the file is damaged, so the run cannot be "
+            f"resumed: start again with --overwrite"
+        ) from None
     return saved
 
 
@@ -180,18 +246,28 @@ def load_run(path: str | Path):
     config = read_config(path)
     family = config.get("family")
     if family is None:  # a model saved with est.save(): map its estimator to a recipe
-        family = {"Autoencoder": "basic", "Denoiser": "denoise", "AnomalyDetector": "anomaly", "VAE": "vae",
-                  "SeriesDetector": "series"}.get(config["estimator"])
+        family = {
+            "Autoencoder": "basic",
+            "Denoiser": "denoise",
+            "AnomalyDetector": "anomaly",
+            "VAE": "vae",
+            "SeriesDetector": "series",
+        }.get(config["estimator"])
     if not isinstance(family, str) or family not in RECIPES:
-        raise RunFailure(f"{Path(path) / CONFIG}: unknown family {family!r}; expected one of: {', '.join(RECIPES)}")
+        raise RunFailure(
+            f"{Path(path) / CONFIG}: unknown family {family!r}; expected one of: {', '.join(RECIPES)}"
+        )
     _check_recorded(config, Path(path) / CONFIG)
     return load(path), get_recipe(family), config
 
 
 def _check_recorded(config: dict[str, Any], where: Path) -> None:
     """The run's recorded data and seed, which evaluate/plot/interpolate read, within their meaning."""
+
     def bad(field: str, what: str) -> RunFailure:
-        return RunFailure(f"{where}: the field {field!r} {what}; the file is damaged (train the run again)")
+        return RunFailure(
+            f"{where}: the field {field!r} {what}; the file is damaged (train the run again)"
+        )
 
     seed = config.get("seed", 0)
     if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**63:
@@ -199,12 +275,27 @@ def _check_recorded(config: dict[str, Any], where: Path) -> None:
     data = config.get("data", {})
     if not isinstance(data, dict):
         raise bad("data", f"is a JSON {type(data).__name__}, not an object")
-    for key in ("dataset", "data", "data_dir", "npz_key", "label_column", "normal_label", "id_column"):
-        if data.get(key) is not None and not isinstance(data[key], (str, int)) or isinstance(data.get(key), bool):
+    for key in (
+        "dataset",
+        "data",
+        "data_dir",
+        "npz_key",
+        "label_column",
+        "normal_label",
+        "id_column",
+    ):
+        if (
+            data.get(key) is not None
+            and not isinstance(data[key], (str, int))
+            or isinstance(data.get(key), bool)
+        ):
             raise bad("data", f"has {key}={data[key]!r}; expected a name or a path")
     size = data.get("image_size")
-    if size is not None and not (isinstance(size, list) and len(size) == 2
-                                 and all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in size)):
+    if size is not None and not (
+        isinstance(size, list)
+        and len(size) == 2
+        and all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in size)
+    ):
         raise bad("data", f"has image_size={size!r}; expected [height, width]")
     split = data.get("validation_split", 0.2)
     if isinstance(split, bool) or not isinstance(split, (int, float)) or not 0 < split < 1:

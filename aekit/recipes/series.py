@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import collections
 import csv
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import numpy as np
 
@@ -32,8 +33,12 @@ from .spec import DataSpec
 
 
 def _read(spec: DataSpec, path: str | None = None) -> Data:
-    return read_series(path or spec.data, time_column=spec.time_column, label_column=spec.label_column,
-                       fill=spec.fill)
+    return read_series(
+        path or spec.data,
+        time_column=spec.time_column,
+        label_column=spec.label_column,
+        fill=spec.fill,
+    )
 
 
 class SeriesRecipe(Recipe):
@@ -55,19 +60,25 @@ class SeriesRecipe(Recipe):
     def load_data(self, spec: DataSpec, seed: int) -> tuple[Data, Data]:
         """(training stretch, the series its figures are taken on); see the module docstring."""
         if spec.data is None:
-            raise UsageError("aekit train series needs --data SERIES: a .csv, .tsv, .parquet or .npy whose rows are "
-                             "time steps (a normal stretch, or the whole series with --train-steps N)")
+            raise UsageError(
+                "aekit train series needs --data SERIES: a .csv, .tsv, .parquet or .npy whose rows are "
+                "time steps (a normal stretch, or the whole series with --train-steps N)"
+            )
         data = _read(spec)
         train = data
         if spec.train_steps is not None:
             if not 1 <= spec.train_steps < len(data):
-                raise UsageError(f"--train-steps {spec.train_steps} must be between 1 and the series' {len(data) - 1} "
-                                 f"steps (the rest is held out)")
+                raise UsageError(
+                    f"--train-steps {spec.train_steps} must be between 1 and the series' {len(data) - 1} "
+                    f"steps (the rest is held out)"
+                )
             train = data.subset(slice(0, spec.train_steps))
         if train.y is not None and train.y.any():
             first = int(np.flatnonzero(train.y)[0])
-            raise DataError(f"the training stretch has {int(train.y.sum())} steps labelled anomalous (the first at "
-                            f"step {first}); train on a normal stretch, e.g. --train-steps {first}")
+            raise DataError(
+                f"the training stretch has {int(train.y.sum())} steps labelled anomalous (the first at "
+                f"step {first}); train on a normal stretch, e.g. --train-steps {first}"
+            )
         return train, data
 
     def load_eval_data(self, spec: DataSpec, seed: int, path: str | None = None) -> Data:
@@ -93,9 +104,13 @@ class SeriesRecipe(Recipe):
         else:  # no anomaly labelled: what the detector flags
             scores = est.score_samples(x)
             flagged = est.ranges(x)
-            metrics = {"threshold": float(est.threshold_), "n_steps": int(len(scores)),
-                       "anomaly_rate": float(np.mean(scores > est.threshold_)), "n_flagged_ranges": len(flagged),
-                       "top_step": int(np.argmax(scores))}
+            metrics = {
+                "threshold": float(est.threshold_),
+                "n_steps": int(len(scores)),
+                "anomaly_rate": float(np.mean(scores > est.threshold_)),
+                "n_flagged_ranges": len(flagged),
+                "top_step": int(np.argmax(scores)),
+            }
         return {"window": int(est.window_), "window_source": est.window_source_, **metrics}
 
     def figures(self, est, data: Data, folder: Path) -> list[Path]:
@@ -103,22 +118,50 @@ class SeriesRecipe(Recipe):
         x = self._x(est, data)
         scores = est.score_samples(x)
         flagged = [(r.start, r.end) for r in est.ranges(x)]
-        common = dict(threshold=est.threshold_, ranges=flagged, labels=data.y, channel_names=est.channel_names_)
-        written = [plot_history(est.history_, folder / "loss.png"),
-                   plot_series_scores(x, scores, folder / "series.png", **common,
-                                      title=f"{Path(data.source).name}: window {est.window_}")]
+        common = dict(
+            threshold=est.threshold_,
+            ranges=flagged,
+            labels=data.y,
+            channel_names=est.channel_names_,
+        )
+        written = [
+            plot_history(est.history_, folder / "loss.png"),
+            plot_series_scores(
+                x,
+                scores,
+                folder / "series.png",
+                **common,
+                title=f"{Path(data.source).name}: window {est.window_}",
+            ),
+        ]
         top = int(np.argmax(scores))
         reach = 2 * est.window_  # a zoom on the top-scoring step: two windows either side
-        written.append(plot_series_scores(x, scores, folder / "top_range.png", start=top - reach, stop=top + reach + 1,
-                                          title=f"around the top-scoring step {top}", **common))
+        written.append(
+            plot_series_scores(
+                x,
+                scores,
+                folder / "top_range.png",
+                start=top - reach,
+                stop=top + reach + 1,
+                title=f"around the top-scoring step {top}",
+                **common,
+            )
+        )
         return written
 
 
 RECIPE = SeriesRecipe()
 
 
-def score_file(est, path: str, output: str, *, ranges_path: str | None = None, spec: DataSpec | None = None,
-               chunk_steps: int | None = None) -> tuple[int, int]:
+def score_file(
+    est,
+    path: str,
+    output: str,
+    *,
+    ranges_path: str | None = None,
+    spec: DataSpec | None = None,
+    chunk_steps: int | None = None,
+) -> tuple[int, int]:
     """Score the series in ``path`` into ``output`` (``time, score, is_anomaly`` per step) and, when asked,
     the flagged ranges into ``ranges_path``; return ``(steps, ranges)``.
 
@@ -130,7 +173,9 @@ def score_file(est, path: str, output: str, *, ranges_path: str | None = None, s
     kw = {} if chunk_steps is None else {"chunk_steps": chunk_steps}
     columns = est.channel_names_ if Path(path).suffix.lower() != ".npy" else None
     chunks = iter_series(path, time_column=spec.time_column, columns=columns, fill=spec.fill, **kw)
-    times: collections.deque = collections.deque()  # the time values of steps read but not scored yet
+    times: collections.deque = (
+        collections.deque()
+    )  # the time values of steps read but not scored yet
     sep = "\t" if output.lower().endswith(".tsv") else ","
 
     def values() -> Iterator[np.ndarray]:
@@ -166,7 +211,9 @@ def score_file(est, path: str, output: str, *, ranges_path: str | None = None, s
             writer.writerows(zip(t.tolist(), map(repr, scores.tolist()), flags.tolist()))
             for r in tracker.push(scores):
                 found.append(r)
-            for i in np.flatnonzero(np.diff(np.concatenate([[0], flags, [0]])) != 0):  # range edges in this chunk
+            for i in np.flatnonzero(
+                np.diff(np.concatenate([[0], flags, [0]])) != 0
+            ):  # range edges in this chunk
                 if i < len(t):
                     first_times[n + int(i)] = t[i]
                 if i > 0:
@@ -175,9 +222,21 @@ def score_file(est, path: str, output: str, *, ranges_path: str | None = None, s
         found += tracker.finish()
     if ranges_path is not None:
         with _io.atomic_path(ranges_path) as tmp, open(tmp, "w", newline="") as f:
-            writer = csv.writer(f, delimiter="\t" if ranges_path.lower().endswith(".tsv") else ",", lineterminator="\n")
+            writer = csv.writer(
+                f,
+                delimiter="\t" if ranges_path.lower().endswith(".tsv") else ",",
+                lineterminator="\n",
+            )
             writer.writerow(["start", "end", "start_time", "end_time", "peak_step", "peak_score"])
             for r in found:
-                writer.writerow([r.start, r.end, first_times.get(r.start, r.start), first_times.get(r.end, r.end),
-                                 r.peak_step, repr(float(r.peak_score))])
+                writer.writerow(
+                    [
+                        r.start,
+                        r.end,
+                        first_times.get(r.start, r.start),
+                        first_times.get(r.end, r.end),
+                        r.peak_step,
+                        repr(float(r.peak_score)),
+                    ]
+                )
     return n, len(found)

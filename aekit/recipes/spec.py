@@ -25,12 +25,20 @@ class DataSpec:
     image_size: tuple[int, int] | None = None
     validation_split: float = 0.2  # held-out fraction of the user's own data
     download: bool = True  # fetch missing built-in datasets
-    stream: bool | None = None  # read the user's data from disk batch by batch; None: when over memory_cap
-    memory_cap: int | None = None  # bytes the data may take in memory (None: aekit.data.default_memory_cap())
-    time_column: str | None = None  # a series: the column of each step's time, carried through to scores
+    stream: bool | None = (
+        None  # read the user's data from disk batch by batch; None: when over memory_cap
+    )
+    memory_cap: int | None = (
+        None  # bytes the data may take in memory (None: aekit.data.default_memory_cap())
+    )
+    time_column: str | None = (
+        None  # a series: the column of each step's time, carried through to scores
+    )
     fill: str | None = None  # a series: fill gaps ("linear", "previous") instead of refusing them
     train_steps: int | None = None  # a series: train on its first N steps (the rest is held out)
-    checksums: dict[str, str] | None = None  # sha256 of the data read (built-in: the files' published ones)
+    checksums: dict[str, str] | None = (
+        None  # sha256 of the data read (built-in: the files' published ones)
+    )
 
     def to_json(self) -> dict[str, Any]:
         """As recorded in a run's ``config.json``: paths made absolute, the data root that was used
@@ -52,16 +60,23 @@ class DataSpec:
         if self.data is None:
             from ..data import get_dataset
 
-            return {r.filename: r.sha256 for r in get_dataset(self.dataset).resources} if self.dataset else {}
+            return (
+                {r.filename: r.sha256 for r in get_dataset(self.dataset).resources}
+                if self.dataset
+                else {}
+            )
         path = Path(self.data)
         if path.is_file():
             return {path.name: _sha256([path])}
         if path.is_dir():
-            files = sorted((p for p in path.rglob("*") if p.is_file()), key=lambda p: p.relative_to(path).as_posix())
+            files = sorted(
+                (p for p in path.rglob("*") if p.is_file()),
+                key=lambda p: p.relative_to(path).as_posix(),
+            )
             return {path.name + "/": _sha256(files, names_from=path)}
         return {}
 
-    def reading_from(self, data_dir: str | None = None) -> "DataSpec":
+    def reading_from(self, data_dir: str | None = None) -> DataSpec:
         """This spec, to read the run's data again: from ``data_dir`` (``--data-dir``) when given, else
         from the root recorded at training when it still exists, else from the default root."""
         spec = dataclasses.replace(self)
@@ -72,7 +87,7 @@ class DataSpec:
         return spec
 
     @classmethod
-    def from_json(cls, d: dict[str, Any]) -> "DataSpec":
+    def from_json(cls, d: dict[str, Any]) -> DataSpec:
         known = {f.name for f in dataclasses.fields(cls)}
         spec = cls(**{k: v for k, v in d.items() if k in known})
         if spec.image_size is not None:
@@ -91,17 +106,35 @@ class DataSpec:
         """The user's data: in memory, or with ``x`` a row store on disk when it :meth:`streams`."""
         path = path or self.data
         if not self.streams(path):
-            return read_path(path, npz_key=self.npz_key, label_column=self.label_column,
-                             id_column=self.id_column, image_size=self.image_size, **kw)
+            return read_path(
+                path,
+                npz_key=self.npz_key,
+                label_column=self.label_column,
+                id_column=self.id_column,
+                image_size=self.image_size,
+                **kw,
+            )
         from ..data import open_rows
 
         # .npy is mapped where it lies; tables and image folders are converted once into a .npy
         # in a temporary folder that lives as long as this process.
-        disk = open_rows(path, cache_dir=_spill_dir(), label_column=self.label_column, id_column=self.id_column,
-                         image_size=self.image_size)
-        return Data(x=disk.rows, y=disk.y, ids=disk.ids, feature_names=disk.feature_names, names=disk.names,
-                    image_mode=disk.image_mode, source=disk.source,
-                    id_name=None if disk.ids is None else str(self.id_column))
+        disk = open_rows(
+            path,
+            cache_dir=_spill_dir(),
+            label_column=self.label_column,
+            id_column=self.id_column,
+            image_size=self.image_size,
+        )
+        return Data(
+            x=disk.rows,
+            y=disk.y,
+            ids=disk.ids,
+            feature_names=disk.feature_names,
+            names=disk.names,
+            image_mode=disk.image_mode,
+            source=disk.source,
+            id_name=None if disk.ids is None else str(self.id_column),
+        )
 
 
 def _sha256(files: list[Path], names_from: Path | None = None) -> str:

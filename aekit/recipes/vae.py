@@ -62,7 +62,11 @@ def manifold_latents(side: int = MANIFOLD_SIDE) -> np.ndarray:
     """
     import torch
 
-    q = torch.distributions.Normal(0.0, 1.0).icdf(torch.linspace(0.05, 0.95, side, dtype=torch.float64)).numpy()
+    q = (
+        torch.distributions.Normal(0.0, 1.0)
+        .icdf(torch.linspace(0.05, 0.95, side, dtype=torch.float64))
+        .numpy()
+    )
     z1, z2 = np.meshgrid(q, q[::-1])  # (side, side) each: columns vary z1, rows z2
     return np.stack([z1.ravel(), z2.ravel()], 1).astype(np.float32)  # (side*side, 2)
 
@@ -79,9 +83,25 @@ class VAERecipe(Recipe):
     takes_tables = False
     estimator = "VAE"
     default_dataset = "binarized-mnist"
-    defaults: dict[str, Any] = {}  # the estimator's defaults; the tutorial's exact settings are the "recipe" preset
-    presets = {"recipe": {"lr": 1e-4, "schedule": "constant", "epochs": 10, "batch_size": 32, "patience": None},
-               "strong": {"latent_dim": 32, "lr": 1e-3, "batch_size": 128, "epochs": 30, "schedule": "onecycle"}}
+    defaults: dict[
+        str, Any
+    ] = {}  # the estimator's defaults; the tutorial's exact settings are the "recipe" preset
+    presets = {
+        "recipe": {
+            "lr": 1e-4,
+            "schedule": "constant",
+            "epochs": 10,
+            "batch_size": 32,
+            "patience": None,
+        },
+        "strong": {
+            "latent_dim": 32,
+            "lr": 1e-3,
+            "batch_size": 128,
+            "epochs": 30,
+            "schedule": "onecycle",
+        },
+    }
 
     def fit(self, est, train: Data, val: Data, **kw: Any):
         return est.fit(binarize_for(est, train).x, validation_data=binarize_for(est, val).x, **kw)
@@ -93,27 +113,54 @@ class VAERecipe(Recipe):
         data = binarize_for(est, data)
         x = data.x[figure_indices(data, 10, est.seed)]
         written = [
-            plots.plot_image_grid(est.sample(64), folder / "samples.png", title="samples z ~ N(0, I)"),
-            plots.plot_image_rows([x, est.reconstruct(x)], folder / "reconstructions.png",
-                                  row_titles=["original", "reconstructed"], title="held-out images"),
-            plots.plot_history(est.history_, folder / "loss.png", ylabel="-ELBO (nats per image)",
-                               title="VAE: training"),
+            plots.plot_image_grid(
+                est.sample(64), folder / "samples.png", title="samples z ~ N(0, I)"
+            ),
+            plots.plot_image_rows(
+                [x, est.reconstruct(x)],
+                folder / "reconstructions.png",
+                row_titles=["original", "reconstructed"],
+                title="held-out images",
+            ),
+            plots.plot_history(
+                est.history_,
+                folder / "loss.png",
+                ylabel="-ELBO (nats per image)",
+                title="VAE: training",
+            ),
         ]
         if len(data) >= 2:
             i, j = _two_classes(data)
-            written.append(plots.plot_strip(est.interpolate(data.x[i], data.x[j], steps=10),
-                                            folder / "interpolation.png", title=f"test image {i} -> {j}"))
+            written.append(
+                plots.plot_strip(
+                    est.interpolate(data.x[i], data.x[j], steps=10),
+                    folder / "interpolation.png",
+                    title=f"test image {i} -> {j}",
+                )
+            )
         if int(est.latent_dim) == 2:
             z = manifold_latents()
-            written.append(plots.plot_manifold(est.inverse_transform(z), z[:MANIFOLD_SIDE, 0],
-                                               z[::MANIFOLD_SIDE, 1], folder / "manifold.png",
-                                               title="decoded prior quantiles"))
+            written.append(
+                plots.plot_manifold(
+                    est.inverse_transform(z),
+                    z[:MANIFOLD_SIDE, 0],
+                    z[::MANIFOLD_SIDE, 1],
+                    folder / "manifold.png",
+                    title="decoded prior quantiles",
+                )
+            )
         if len(data) >= 3:
             n = min(len(data), 10000)
             title = "test posterior means" + ("" if int(est.latent_dim) == 2 else " (PCA)")
-            written.append(plots.plot_latent_map(est.transform(data.x[:n]), None if data.y is None else data.y[:n],
-                                                 folder / "latent_map.png", class_names=class_names(data),
-                                                 title=title))
+            written.append(
+                plots.plot_latent_map(
+                    est.transform(data.x[:n]),
+                    None if data.y is None else data.y[:n],
+                    folder / "latent_map.png",
+                    class_names=class_names(data),
+                    title=title,
+                )
+            )
         return written
 
     def quality_warnings(self, est, metrics: dict[str, Any], data: Data) -> list[str]:

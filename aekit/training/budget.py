@@ -17,8 +17,15 @@ import numpy as np
 AUTO = "auto"
 
 
-def epochs_for_steps(n_samples: int, batch_size: int, steps: int, *, min_epochs: int = 1,
-                     max_epochs: int | None = None, passes: int = 1) -> int:
+def epochs_for_steps(
+    n_samples: int,
+    batch_size: int,
+    steps: int,
+    *,
+    min_epochs: int = 1,
+    max_epochs: int | None = None,
+    passes: int = 1,
+) -> int:
     """Whole epochs (of ``passes`` passes each) that give at least ``steps`` optimizer steps on ``n_samples``.
 
     Examples

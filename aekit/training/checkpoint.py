@@ -24,8 +24,15 @@ from .serialize import check_finite, join_tensors, load_tensors, save_tensors, s
 LATEST = "latest.json"
 
 
-def save_checkpoint(folder: str | Path, *, model: torch.nn.Module, optimizer: torch.optim.Optimizer,
-                    epoch: int, history: list[dict], extra: dict[str, Any] | None = None) -> Path:
+def save_checkpoint(
+    folder: str | Path,
+    *,
+    model: torch.nn.Module,
+    optimizer: torch.optim.Optimizer,
+    epoch: int,
+    history: list[dict],
+    extra: dict[str, Any] | None = None,
+) -> Path:
     """Save the state after ``epoch`` (1-based count of finished epochs) into ``folder``."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
@@ -33,10 +40,16 @@ def save_checkpoint(folder: str | Path, *, model: torch.nn.Module, optimizer: to
     optim_json = split_tensors(optimizer.state_dict(), "optimizer", tensors)
     weights = folder / f"epoch-{epoch:04d}.safetensors"
     save_tensors(weights, tensors)
-    _io.write_json(folder / LATEST, {
-        "epoch": epoch, "weights": weights.name, "history": history,
-        "optimizer": optim_json, "extra": extra or {},
-    })
+    _io.write_json(
+        folder / LATEST,
+        {
+            "epoch": epoch,
+            "weights": weights.name,
+            "history": history,
+            "optimizer": optim_json,
+            "extra": extra or {},
+        },
+    )
     for old in folder.glob("epoch-*.safetensors"):  # only now is the old one not needed
         if old.name != weights.name:
             old.unlink(missing_ok=True)
@@ -49,8 +62,11 @@ def has_checkpoint(folder: str | Path) -> bool:
 
 def _check_state(state: Any, where: Path) -> None:
     """Each field of latest.json within its meaning, or a one-line RunFailure naming it."""
+
     def bad(what: str) -> RunFailure:
-        return RunFailure(f"{where}: {what}; the checkpoint is damaged: start again without --resume")
+        return RunFailure(
+            f"{where}: {what}; the checkpoint is damaged: start again without --resume"
+        )
 
     if not isinstance(state, dict):
         raise bad(f"holds a JSON {type(state).__name__}, expected an object")
@@ -60,36 +76,47 @@ def _check_state(state: Any, where: Path) -> None:
     if not isinstance(state.get("weights"), str) or not state["weights"].strip():
         raise bad(f"'weights' must name the weights file, got {state.get('weights')!r}")
     history = state.get("history")
-    if not isinstance(history, list) or len(history) > epoch or not all(isinstance(r, dict) for r in history):
+    if (
+        not isinstance(history, list)
+        or len(history) > epoch
+        or not all(isinstance(r, dict) for r in history)
+    ):
         raise bad(f"'history' must list a record per finished epoch, at most {epoch}")
     for r in history:
         for key in ("train_loss", "seconds"):
             v = r.get(key)
             if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
-                raise bad(f"history: {key!r} of epoch {r.get('epoch')!r} must be a finite number, got {v!r}")
+                raise bad(
+                    f"history: {key!r} of epoch {r.get('epoch')!r} must be a finite number, got {v!r}"
+                )
     if not isinstance(state.get("optimizer"), dict):
         raise bad("'optimizer' must be an object")
     if not isinstance(state.get("extra", {}), dict):
         raise bad("'extra' must be an object")
 
 
-def load_checkpoint(folder: str | Path, *, model: torch.nn.Module,
-                    optimizer: torch.optim.Optimizer | None = None) -> dict[str, Any]:
+def load_checkpoint(
+    folder: str | Path, *, model: torch.nn.Module, optimizer: torch.optim.Optimizer | None = None
+) -> dict[str, Any]:
     """Restore ``model`` (and ``optimizer``) in place; return the JSON state (epoch, history, extra)."""
     folder = Path(folder)
     try:
         state = json.loads((folder / LATEST).read_text())
     except RecursionError:
-        raise RunFailure(f"{folder / LATEST}: unreadable checkpoint (JSON nested too deeply); "
-                         f"start again without --resume") from None
+        raise RunFailure(
+            f"{folder / LATEST}: unreadable checkpoint (JSON nested too deeply); "
+            f"start again without --resume"
+        ) from None
     except (OSError, ValueError) as exc:
-        raise RunFailure(f"{folder / LATEST}: unreadable checkpoint ({exc}); start again without --resume") from None
+        raise RunFailure(
+            f"{folder / LATEST}: unreadable checkpoint ({exc}); start again without --resume"
+        ) from None
     _check_state(state, folder / LATEST)
     weights = folder / Path(state["weights"]).name  # a bare name: never leave the folder
     tensors = load_tensors(weights)
     check_finite(tensors, str(weights))
     device = next(model.parameters()).device
-    model_state = {k[len("model."):]: v for k, v in tensors.items() if k.startswith("model.")}
+    model_state = {k[len("model.") :]: v for k, v in tensors.items() if k.startswith("model.")}
     try:
         model.load_state_dict(model_state)
         if optimizer is not None:
@@ -98,7 +125,9 @@ def load_checkpoint(folder: str | Path, *, model: torch.nn.Module,
             optim_state["state"] = {int(k): v for k, v in optim_state["state"].items()}
             optimizer.load_state_dict(optim_state)
     except (RuntimeError, KeyError, ValueError, TypeError, AttributeError, IndexError) as exc:
-        raise RunFailure(f"{weights}: checkpoint does not match this model ({' '.join(str(exc).split())[:200]})") from None
+        raise RunFailure(
+            f"{weights}: checkpoint does not match this model ({' '.join(str(exc).split())[:200]})"
+        ) from None
     if optimizer is not None:  # Adam's moments must live where the parameters live
         for s in optimizer.state.values():
             for k, v in s.items():

@@ -27,9 +27,15 @@ def resolve_device(name: str | None = "auto"):
     try:
         device = torch.device(name)
     except RuntimeError:
-        raise UsageError(f"unknown device {name!r}; expected auto, cpu, cuda, cuda:N or mps") from None
+        raise UsageError(
+            f"unknown device {name!r}; expected auto, cpu, cuda, cuda:N or mps"
+        ) from None
     if device.type == "cuda" and not torch.cuda.is_available():
-        raise UsageError(f"device {name!r} was asked for but CUDA is not available; use --device cpu")
+        raise UsageError(
+            f"device {name!r} was asked for but CUDA is not available; use --device cpu"
+        )
     if device.type == "mps" and not torch.backends.mps.is_available():
-        raise UsageError(f"device {name!r} was asked for but MPS is not available; use --device cpu")
+        raise UsageError(
+            f"device {name!r} was asked for but MPS is not available; use --device cpu"
+        )
     return device

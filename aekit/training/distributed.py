@@ -17,7 +17,8 @@ import contextlib
 import logging
 import os
 import sys
-from typing import NoReturn, Sequence
+from collections.abc import Sequence
+from typing import NoReturn
 
 from ..errors import RunFailure, UsageError
 
@@ -32,7 +33,9 @@ _SLURM = {"RANK": "SLURM_PROCID", "WORLD_SIZE": "SLURM_NTASKS", "LOCAL_RANK": "S
 def _env_int(name: str, default: int) -> int:
     value = os.environ.get(name)
     if value is None and name in _SLURM and "MASTER_ADDR" in os.environ:
-        value = os.environ.get(_SLURM[name])  # srun without torchrun, with MASTER_ADDR set by the user
+        value = os.environ.get(
+            _SLURM[name]
+        )  # srun without torchrun, with MASTER_ADDR set by the user
     try:
         return int(value) if value is not None else default
     except ValueError:
@@ -75,8 +78,10 @@ def init(device) -> bool:
         os.environ.setdefault("WORLD_SIZE", str(world_size()))
         os.environ.setdefault("LOCAL_RANK", str(local_rank()))
         if "MASTER_ADDR" not in os.environ:
-            raise UsageError("WORLD_SIZE > 1 but MASTER_ADDR is not set; launch with torchrun "
-                             "or aekit train ... --nproc N")
+            raise UsageError(
+                "WORLD_SIZE > 1 but MASTER_ADDR is not set; launch with torchrun "
+                "or aekit train ... --nproc N"
+            )
         backend = "nccl" if getattr(device, "type", str(device)) == "cuda" else "gloo"
         dist.init_process_group(backend=backend)
         # A group left open at exit can abort the process ("terminate called ..."); we opened it, we close it.
@@ -177,13 +182,17 @@ def launch(argv: Sequence[str], nproc: int) -> int:
     For several machines run ``torchrun --nnodes ... -m aekit ...`` yourself.
     """
     if world_size() > 1:
-        raise UsageError("--nproc was given inside a distributed launch; drop --nproc under torchrun")
+        raise UsageError(
+            "--nproc was given inside a distributed launch; drop --nproc under torchrun"
+        )
     # Each process gets an equal share of the cores it may use (torchrun would set 1 and warn about
     # it); each then picks its threads within that share (aekit.training.threads).
     from .threads import machine_cores
 
     os.environ.setdefault("OMP_NUM_THREADS", str(max(1, machine_cores() // nproc)))
-    os.environ[LAUNCHER_ENV] = str(os.getpid())  # the workers die with this process, and leave reporting to it
+    os.environ[LAUNCHER_ENV] = str(
+        os.getpid()
+    )  # the workers die with this process, and leave reporting to it
     from torch.distributed.elastic.multiprocessing.api import SignalException
     from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
     from torch.distributed.run import get_args_parser, run
@@ -194,17 +203,29 @@ def launch(argv: Sequence[str], nproc: int) -> int:
     noisy = ("torch.distributed.elastic", "torch.distributed.run", "torch.distributed.launcher")
     for name in [*noisy, *(n for n in logging.root.manager.loggerDict if n.startswith(noisy))]:
         logging.getLogger(name).setLevel(logging.CRITICAL)
-    args = get_args_parser().parse_args(["--standalone", f"--nproc-per-node={nproc}", "--max-restarts=0",
-                                         "--module", "aekit", *argv])
+    args = get_args_parser().parse_args(
+        [
+            "--standalone",
+            f"--nproc-per-node={nproc}",
+            "--max-restarts=0",
+            "--module",
+            "aekit",
+            *argv,
+        ]
+    )
     try:
         run(args)  # what the torchrun command does, in this process
-    except SignalException as exc:  # torchrun stopped the workers with the same signal; we report it
+    except (
+        SignalException
+    ) as exc:  # torchrun stopped the workers with the same signal; we report it
         raise Interrupted(int(exc.sigval)) from None
     except ChildFailedError as exc:
         # Rank 0's code first: the others may fail only because rank 0 left (exit 1) or be stopped.
         failures = [exc.failures[r] for r in sorted(exc.failures)]  # keyed by global rank
         code = next((f.exitcode for f in failures if f.exitcode and f.exitcode > 0), 1)
-        if code - 128 in _STOP_SIGNALS:  # the first process was stopped by a signal sent to it alone
+        if (
+            code - 128 in _STOP_SIGNALS
+        ):  # the first process was stopped by a signal sent to it alone
             raise Interrupted(code - 128) from None
         return code
     return 0

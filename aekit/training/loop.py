@@ -25,9 +25,10 @@ from __future__ import annotations
 import logging
 import math
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Optional, Protocol, Sequence
+from typing import Any, Protocol
 
 import torch
 
@@ -54,15 +55,28 @@ class TrainConfig:
     weight_decay: float = 0.0  # L2 penalty, Adam's coupled form
     schedule: str = "constant"  # "constant" or "onecycle" (warm-up then cosine decay, per step)
     seed: int = 0  # seeds the shuffle and every random draw of the loss
-    patience: Optional[int] = None  # early stopping: epochs without val improvement; None = off
-    min_epochs: int = 0  # early stopping never stops before this many epochs (tiny data: an epoch is one step)
+    patience: int | None = None  # early stopping: epochs without val improvement; None = off
+    min_epochs: int = (
+        0  # early stopping never stops before this many epochs (tiny data: an epoch is one step)
+    )
     eval_batch_size: int = 1024  # batch size for validation; bounds the activations' memory
     checkpoint_every: int = 1  # epochs between checkpoints when a checkpoint folder is given
-    precision: str = "fp32"  # "fp32", or "bf16": bfloat16 autocast of the forward pass (weights stay fp32)
-    channels_last: bool = True  # images (B, C, H, W) in channels-last memory (faster convs; same values)
+    precision: str = (
+        "fp32"  # "fp32", or "bf16": bfloat16 autocast of the forward pass (weights stay fp32)
+    )
+    channels_last: bool = (
+        True  # images (B, C, H, W) in channels-last memory (faster convs; same values)
+    )
 
-    def validate(self) -> "TrainConfig":
-        for name in ("epochs", "passes", "batch_size", "eval_batch_size", "checkpoint_every", "min_epochs"):
+    def validate(self) -> TrainConfig:
+        for name in (
+            "epochs",
+            "passes",
+            "batch_size",
+            "eval_batch_size",
+            "checkpoint_every",
+            "min_epochs",
+        ):
             value = getattr(self, name)
             low = 0 if name in ("epochs", "min_epochs") else 1
             if not isinstance(value, int) or isinstance(value, bool) or value < low:
@@ -73,7 +87,11 @@ class TrainConfig:
             raise UsageError(f"schedule must be 'constant' or 'onecycle', got {self.schedule!r}")
         if self.precision not in PRECISIONS:
             raise UsageError(f"precision must be one of {PRECISIONS}, got {self.precision!r}")
-        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or not 0 <= self.seed < 2**63:
+        if (
+            isinstance(self.seed, bool)
+            or not isinstance(self.seed, int)
+            or not 0 <= self.seed < 2**63
+        ):
             raise UsageError(f"seed must be a whole number in [0, 2**63), got {self.seed!r}")
         if self.patience is not None and (not isinstance(self.patience, int) or self.patience < 1):
             raise UsageError(f"patience must be a whole number >= 1 or None, got {self.patience!r}")
@@ -113,14 +131,16 @@ def _shard(batch: torch.Tensor, rank: int, world: int) -> torch.Tensor:
     """
     pad = (-len(batch)) % world
     if pad:
-        batch = batch.repeat(math.ceil((len(batch) + pad) / len(batch)))[:len(batch) + pad]
+        batch = batch.repeat(math.ceil((len(batch) + pad) / len(batch)))[: len(batch) + pad]
     return batch[rank::world]
 
 
 class Callback(Protocol):
     """Optional hooks; the CLI uses them for progress bars. Every method is optional."""
 
-    def on_train_begin(self, epochs: int, steps: int) -> None: ...  # the total epochs, and steps an epoch
+    def on_train_begin(
+        self, epochs: int, steps: int
+    ) -> None: ...  # the total epochs, and steps an epoch
     def on_epoch_start(self, epoch: int, steps: int) -> None: ...
     def on_batch_end(self, epoch: int, step: int) -> None: ...
     def on_epoch_end(self, record: dict) -> None: ...
@@ -144,8 +164,15 @@ def lr_at(config: TrainConfig, step: int, total_steps: int) -> float:
 
 
 @torch.inference_mode()
-def evaluate_loss(model: torch.nn.Module, loss_fn: LossFn, inputs: Any, targets: Any,
-                  *, batch_size: int = 1024, seed: int = 0) -> float:
+def evaluate_loss(
+    model: torch.nn.Module,
+    loss_fn: LossFn,
+    inputs: Any,
+    targets: Any,
+    *,
+    batch_size: int = 1024,
+    seed: int = 0,
+) -> float:
     """Mean of ``loss_fn`` over ``inputs`` in large batches (sample-weighted).
 
     Under torchrun each process evaluates its own slice and the sums are added up.
@@ -182,8 +209,14 @@ def _finite_weights(model: torch.nn.Module) -> bool:
     return bool(torch.stack(flags).all()) if flags else True
 
 
-def _diverged(epoch: int, config: TrainConfig, value: float | None, checkpoint_dir: str | Path | None,
-              *, weights: bool = False) -> Diverged:
+def _diverged(
+    epoch: int,
+    config: TrainConfig,
+    value: float | None,
+    checkpoint_dir: str | Path | None,
+    *,
+    weights: bool = False,
+) -> Diverged:
     """The one-line error of a run whose loss or weights stopped being finite in ``epoch`` (0-based)."""
     what = "the weights became non-finite" if weights else f"the loss became {value}"
     # A tenth of the rate; from a rate far above any Adam setting (> 0.1), Adam's usual 1e-3 instead.
@@ -191,14 +224,25 @@ def _diverged(epoch: int, config: TrainConfig, value: float | None, checkpoint_d
     kept = ""
     if checkpoint_dir is not None and has_checkpoint(checkpoint_dir):
         kept = f"; the last good checkpoint is kept: continue it with --resume --lr {lower}"
-    return Diverged(f"training diverged in epoch {epoch + 1}: {what}; lower the learning rate (lr={config.lr:g}: "
-                    f"try --lr {lower}) or scale the data to a smaller range{kept}")
+    return Diverged(
+        f"training diverged in epoch {epoch + 1}: {what}; lower the learning rate (lr={config.lr:g}: "
+        f"try --lr {lower}) or scale the data to a smaller range{kept}"
+    )
 
 
-def train(model: torch.nn.Module, loss_fn: LossFn, inputs: Any, targets: Any = None, *,
-          config: TrainConfig, validation: tuple[Any, Any] | None = None,
-          val_loss_fn: LossFn | None = None, checkpoint_dir: str | Path | None = None, resume: bool = False,
-          callbacks: Sequence[object] = ()) -> list[dict]:
+def train(
+    model: torch.nn.Module,
+    loss_fn: LossFn,
+    inputs: Any,
+    targets: Any = None,
+    *,
+    config: TrainConfig,
+    validation: tuple[Any, Any] | None = None,
+    val_loss_fn: LossFn | None = None,
+    checkpoint_dir: str | Path | None = None,
+    resume: bool = False,
+    callbacks: Sequence[object] = (),
+) -> list[dict]:
     """Train ``model`` in place with Adam; return the history (one dict per epoch).
 
     ``inputs``/``targets`` (targets default to inputs) and ``validation`` are tensors already
@@ -209,7 +253,9 @@ def train(model: torch.nn.Module, loss_fn: LossFn, inputs: Any, targets: Any = N
     try:
         callbacks = list(callbacks or ())
     except TypeError:
-        raise ArgumentTypeError(f"callbacks must be a list of callback objects, got {callbacks!r}") from None
+        raise ArgumentTypeError(
+            f"callbacks must be a list of callback objects, got {callbacks!r}"
+        ) from None
     targets = inputs if targets is None else targets
     val_loss_fn = val_loss_fn or loss_fn
     device = _data_device(inputs, model)
@@ -218,7 +264,11 @@ def train(model: torch.nn.Module, loss_fn: LossFn, inputs: Any, targets: Any = N
         raise UsageError("no training samples; expected at least one")
     # Channels-last weights and batches let oneDNN's (CPU) and cuDNN's convolutions skip layout
     # conversions: the denoising recipe's epoch is ~10% shorter at batch 32 on 2 CPU cores.
-    memory_format = torch.channels_last if config.channels_last and _is_images(inputs) else torch.contiguous_format
+    memory_format = (
+        torch.channels_last
+        if config.channels_last and _is_images(inputs)
+        else torch.contiguous_format
+    )
     model.to(memory_format=memory_format)
     # bf16 autocast runs the forward pass in bfloat16 where it is safe (convs, matmuls) and keeps the
     # weights, the optimizer and the reductions in fp32. It pays where matmuls dominate (GPUs, larger
@@ -235,7 +285,9 @@ def train(model: torch.nn.Module, loss_fn: LossFn, inputs: Any, targets: Any = N
     if resume and checkpoint_dir is not None and has_checkpoint(checkpoint_dir):
         state = load_checkpoint(checkpoint_dir, model=model, optimizer=optimizer)
         start_epoch, history = int(state["epoch"]), list(state["history"])
-        for group in optimizer.param_groups:  # a resumed run may change these (a lower lr after a divergence)
+        for group in (
+            optimizer.param_groups
+        ):  # a resumed run may change these (a lower lr after a divergence)
             group["lr"], group["weight_decay"] = config.lr, config.weight_decay
         logger.info("resuming from %s after epoch %d", checkpoint_dir, start_epoch)
 
@@ -246,7 +298,9 @@ def train(model: torch.nn.Module, loss_fn: LossFn, inputs: Any, targets: Any = N
     if distributed.init(device):
         from torch.nn.parallel import DistributedDataParallel
 
-        net = DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
+        net = DistributedDataParallel(
+            model, device_ids=[device.index] if device.type == "cuda" else None
+        )
     writes = distributed.is_main_process()
 
     _call(callbacks, "on_train_begin", config.epochs, steps)
@@ -257,7 +311,9 @@ def train(model: torch.nn.Module, loss_fn: LossFn, inputs: Any, targets: Any = N
         # Seeded per epoch, so a resumed run draws the same batches and noise; the shuffle is
         # the same on every process, the noise differs (each process draws for its own rows).
         shuffle = torch.Generator().manual_seed(epoch_seed(config.seed, epoch))
-        order = torch.cat([torch.randperm(n, generator=shuffle) for _ in range(config.passes)])  # (passes * n,)
+        order = torch.cat(
+            [torch.randperm(n, generator=shuffle) for _ in range(config.passes)]
+        )  # (passes * n,)
         if isinstance(inputs, torch.Tensor):
             order = order.to(device)
         noise_seed = epoch_seed(config.seed, epoch, stream=1 + 1000 * rank)
@@ -268,11 +324,17 @@ def train(model: torch.nn.Module, loss_fn: LossFn, inputs: Any, targets: Any = N
         for step in range(steps):
             done, within = divmod(step, pass_steps)  # passes done, step within this pass
             start = done * n + within * config.batch_size
-            idx = order[start:min(start + config.batch_size, (done + 1) * n)]  # a pass ends with its short batch
+            idx = order[
+                start : min(start + config.batch_size, (done + 1) * n)
+            ]  # a pass ends with its short batch
             if world > 1:
                 idx = _shard(idx, rank, world)
             xb = _take(inputs, idx, device).contiguous(memory_format=memory_format)
-            tb = xb if targets is inputs else _take(targets, idx, device).contiguous(memory_format=memory_format)
+            tb = (
+                xb
+                if targets is inputs
+                else _take(targets, idx, device).contiguous(memory_format=memory_format)
+            )
             if config.schedule != "constant":
                 for group in optimizer.param_groups:
                     group["lr"] = lr_at(config, epoch * steps + step, total_steps)
@@ -283,7 +345,9 @@ def train(model: torch.nn.Module, loss_fn: LossFn, inputs: Any, targets: Any = N
             loss.backward()
             try:
                 optimizer.step()
-            except RuntimeError as exc:  # Adam's step size itself beyond float range (an enormous lr)
+            except (
+                RuntimeError
+            ) as exc:  # Adam's step size itself beyond float range (an enormous lr)
                 if "overflow" not in str(exc):
                     raise
                 raise _diverged(epoch, config, math.inf, checkpoint_dir, weights=True) from None
@@ -296,22 +360,44 @@ def train(model: torch.nn.Module, loss_fn: LossFn, inputs: Any, targets: Any = N
                 if world == 1 and not bool(torch.isfinite(loss_sum)):
                     raise _diverged(epoch, config, float(loss_sum), checkpoint_dir)
                 _call(callbacks, "on_batch_end", epoch, step)
-        totals = distributed.all_reduce_sum(torch.stack([loss_sum.double(),
-                                                         torch.tensor(float(seen), device=device, dtype=torch.float64)]))
+        totals = distributed.all_reduce_sum(
+            torch.stack(
+                [loss_sum.double(), torch.tensor(float(seen), device=device, dtype=torch.float64)]
+            )
+        )
         train_loss = float(totals[0] / totals[1])  # the epoch's one host sync
         seconds = time.perf_counter() - t0  # training time; validation is not counted
         val_loss = None
         if validation is not None:
             # The bare model: DDP's forward would sync buffers, and the slices may differ in batch count.
-            val_loss = evaluate_loss(model, val_loss_fn, *validation, batch_size=config.eval_batch_size,
-                                     seed=epoch_seed(config.seed, 0, stream=2))
-        if not math.isfinite(train_loss) or (val_loss is not None and not math.isfinite(val_loss)) \
-                or not _finite_weights(model):
+            val_loss = evaluate_loss(
+                model,
+                val_loss_fn,
+                *validation,
+                batch_size=config.eval_batch_size,
+                seed=epoch_seed(config.seed, 0, stream=2),
+            )
+        if (
+            not math.isfinite(train_loss)
+            or (val_loss is not None and not math.isfinite(val_loss))
+            or not _finite_weights(model)
+        ):
             bad = train_loss if not math.isfinite(train_loss) else val_loss
             raise _diverged(epoch, config, bad, checkpoint_dir, weights=math.isfinite(bad or 0.0))
-        record = {"epoch": epoch + 1, "train_loss": train_loss, "val_loss": val_loss, "seconds": seconds}
+        record = {
+            "epoch": epoch + 1,
+            "train_loss": train_loss,
+            "val_loss": val_loss,
+            "seconds": seconds,
+        }
         history.append(record)
-        logger.info("epoch %d/%d train_loss=%.6g val_loss=%s", epoch + 1, config.epochs, train_loss, val_loss)
+        logger.info(
+            "epoch %d/%d train_loss=%.6g val_loss=%s",
+            epoch + 1,
+            config.epochs,
+            train_loss,
+            val_loss,
+        )
 
         stop = False
         if config.patience is not None and val_loss is not None:
@@ -321,9 +407,17 @@ def train(model: torch.nn.Module, loss_fn: LossFn, inputs: Any, targets: Any = N
             else:
                 bad_epochs += 1
                 stop = bad_epochs >= config.patience and epoch + 1 >= config.min_epochs
-        if checkpoint_dir is not None and ((epoch + 1) % config.checkpoint_every == 0 or epoch + 1 == config.epochs):
+        if checkpoint_dir is not None and (
+            (epoch + 1) % config.checkpoint_every == 0 or epoch + 1 == config.epochs
+        ):
             if writes:  # one writer; the others wait so that no process runs ahead of a checkpoint
-                save_checkpoint(checkpoint_dir, model=model, optimizer=optimizer, epoch=epoch + 1, history=history)
+                save_checkpoint(
+                    checkpoint_dir,
+                    model=model,
+                    optimizer=optimizer,
+                    epoch=epoch + 1,
+                    history=history,
+                )
             distributed.barrier()
         _call(callbacks, "on_epoch_end", record)
         if stop:

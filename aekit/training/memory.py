@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Callable, Sequence
 
 import torch
 
@@ -57,8 +57,15 @@ def activation_bytes(model: torch.nn.Module, sample_shape: Sequence[int], batch:
     return total
 
 
-def check_model_fits(build: Callable[[], torch.nn.Module], sample_shape: Sequence[int], batch_size: int,
-                     *, training: bool = True, data_bytes: int = 0, device: torch.device | None = None) -> None:
+def check_model_fits(
+    build: Callable[[], torch.nn.Module],
+    sample_shape: Sequence[int],
+    batch_size: int,
+    *,
+    training: bool = True,
+    data_bytes: int = 0,
+    device: torch.device | None = None,
+) -> None:
     """Refuse a model (with its optimizer state and a batch's activations) that memory cannot hold.
 
     ``build`` makes the model (it is called on the meta device: no storage); ``data_bytes`` is what
@@ -71,18 +78,29 @@ def check_model_fits(build: Callable[[], torch.nn.Module], sample_shape: Sequenc
     params = parameter_bytes(model)
     batch = max(1, int(batch_size))
     acts = activation_bytes(model, sample_shape, batch)
-    need = params * (TRAIN_COPIES if training else 1) + acts * (BACKWARD_FACTOR if training else 1) + data_bytes
+    need = (
+        params * (TRAIN_COPIES if training else 1)
+        + acts * (BACKWARD_FACTOR if training else 1)
+        + data_bytes
+    )
     local = int(os.environ.get("LOCAL_WORLD_SIZE", distributed.world_size()) or 1)
     n_params = sum(p.numel() for p in model.parameters())
-    what = (f"a model of {n_params:,} parameters ({format_bytes(params)}) with the activations of a batch of "
-            f"{batch} samples shaped {tuple(sample_shape)} ({format_bytes(acts)})")
+    what = (
+        f"a model of {n_params:,} parameters ({format_bytes(params)}) with the activations of a batch of "
+        f"{batch} samples shaped {tuple(sample_shape)} ({format_bytes(acts)})"
+    )
     if local > 1:
         what += f", in each of {local} processes,"
         need *= local
     cuda = device is not None and torch.device(device).type == "cuda"
-    check_fits(need, what, "make the layers or channels narrower, the batch or the images smaller"
-               + (", or use fewer processes" if local > 1 else ""),
-               limit=int(torch.cuda.mem_get_info(device)[0]) if cuda else None, where="GPU memory" if cuda else "memory")
+    check_fits(
+        need,
+        what,
+        "make the layers or channels narrower, the batch or the images smaller"
+        + (", or use fewer processes" if local > 1 else ""),
+        limit=int(torch.cuda.mem_get_info(device)[0]) if cuda else None,
+        where="GPU memory" if cuda else "memory",
+    )
 
 
 def check_output_fits(n: int, sample_shape: Sequence[int], what: str, fix: str) -> None:
@@ -108,5 +126,8 @@ def check_images_fit(path: str | os.PathLike, image_size: Sequence[int] | None) 
         return
     h, w = (int(d) for d in image_size)
     # Per image: the resized pixels (up to 3 channels) as bytes, then as float32; all images stacked.
-    check_fits(n * 3 * h * w * (1 + FLOAT) + 3 * h * w * FLOAT, f"reading {n} image{'s' if n != 1 else ''} "
-               f"resized to {h}x{w}", "pass a smaller --image-size")
+    check_fits(
+        n * 3 * h * w * (1 + FLOAT) + 3 * h * w * FLOAT,
+        f"reading {n} image{'s' if n != 1 else ''} resized to {h}x{w}",
+        "pass a smaller --image-size",
+    )

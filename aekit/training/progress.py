@@ -28,8 +28,10 @@ def check_verbose(value: Any) -> int:
     if isinstance(value, bool):
         return int(value)
     if not isinstance(value, int) or value not in (0, 1, 2):
-        raise UsageError(f"verbose must be 0 (silent), 1 (progress bar, or a line per epoch off a terminal) "
-                         f"or 2 (a line per epoch), got {value!r}")
+        raise UsageError(
+            f"verbose must be 0 (silent), 1 (progress bar, or a line per epoch off a terminal) "
+            f"or 2 (a line per epoch), got {value!r}"
+        )
     return value
 
 
@@ -81,8 +83,14 @@ class TrainingProgress:
             return
         from tqdm import tqdm
 
-        self._bar = tqdm(total=steps, desc=f"epoch {epoch + 1}/{self.epochs}", unit="step", leave=False,
-                         file=self._out(), dynamic_ncols=True)
+        self._bar = tqdm(
+            total=steps,
+            desc=f"epoch {epoch + 1}/{self.epochs}",
+            unit="step",
+            leave=False,
+            file=self._out(),
+            dynamic_ncols=True,
+        )
         self._step = 0
 
     def on_batch_end(self, epoch: int, step: int) -> None:
@@ -96,13 +104,23 @@ class TrainingProgress:
             self._bar = None
         now = time.monotonic()
         last = self.epochs is not None and record["epoch"] >= self.epochs
-        if self.verbose == 1 and not getattr(self, "use_bar", False) and not last and record["epoch"] > 1 \
-                and now - self._last_line < LINE_EVERY:
+        if (
+            self.verbose == 1
+            and not getattr(self, "use_bar", False)
+            and not last
+            and record["epoch"] > 1
+            and now - self._last_line < LINE_EVERY
+        ):
             return  # short epochs off a terminal: a line a second is enough to read
         self._last_line = now
-        losses = "  ".join(f"{k} {_fmt(v)}" for k, v in record.items()
-                           if k not in ("epoch", "seconds") and v is not None)
-        self._out().write(f"epoch {record['epoch']}/{self.epochs}  {losses}  ({record['seconds']:.1f}s)\n")
+        losses = "  ".join(
+            f"{k} {_fmt(v)}"
+            for k, v in record.items()
+            if k not in ("epoch", "seconds") and v is not None
+        )
+        self._out().write(
+            f"epoch {record['epoch']}/{self.epochs}  {losses}  ({record['seconds']:.1f}s)\n"
+        )
         self._out().flush()
 
 
@@ -120,8 +138,15 @@ class Pass:
     ...         p.update(len(batch))
     """
 
-    def __init__(self, total: int | None, desc: str, *, unit: str = "samples", verbose: int = 1,
-                 stream: IO[str] | None = None):
+    def __init__(
+        self,
+        total: int | None,
+        desc: str,
+        *,
+        unit: str = "samples",
+        verbose: int = 1,
+        stream: IO[str] | None = None,
+    ):
         self.total, self.desc, self.unit = (None if total is None else int(total)), desc, unit
         self.verbose = check_verbose(verbose)
         self.stream = stream if stream is not None else sys.stderr
@@ -142,8 +167,15 @@ class Pass:
             if self._bar is None:
                 from tqdm import tqdm
 
-                self._bar = tqdm(total=self.total, initial=self.done - int(n), desc=self.desc, unit=f" {self.unit}",
-                                 leave=False, file=self.stream, dynamic_ncols=True)
+                self._bar = tqdm(
+                    total=self.total,
+                    initial=self.done - int(n),
+                    desc=self.desc,
+                    unit=f" {self.unit}",
+                    leave=False,
+                    file=self.stream,
+                    dynamic_ncols=True,
+                )
             self._bar.update(int(n))
         elif now - self._last >= PASS_LINE_EVERY or not self._spoke:
             self._line(now)
@@ -161,7 +193,7 @@ class Pass:
         if self._spoke and (self.total is None or self.done >= self.total):
             self._line(time.monotonic())
 
-    def __enter__(self) -> "Pass":
+    def __enter__(self) -> Pass:
         return self
 
     def __exit__(self, *exc: Any) -> None:

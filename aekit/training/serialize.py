@@ -41,7 +41,9 @@ def join_tensors(obj: Any, tensors: dict[str, torch.Tensor]) -> Any:
     return obj
 
 
-def save_tensors(path: str | Path, tensors: dict[str, torch.Tensor], metadata: dict[str, str] | None = None) -> None:
+def save_tensors(
+    path: str | Path, tensors: dict[str, torch.Tensor], metadata: dict[str, str] | None = None
+) -> None:
     """Write ``tensors`` to a safetensors file atomically."""
     from safetensors.torch import save
 
@@ -52,10 +54,16 @@ def save_tensors(path: str | Path, tensors: dict[str, torch.Tensor], metadata: d
 def check_finite(tensors: dict[str, Any], where: str) -> None:
     """Refuse weights holding NaN or infinity (a training that diverged), naming the first such tensor."""
     for name, t in tensors.items():
-        if isinstance(t, torch.Tensor) and t.is_floating_point() and not bool(torch.isfinite(t).all()):
+        if (
+            isinstance(t, torch.Tensor)
+            and t.is_floating_point()
+            and not bool(torch.isfinite(t).all())
+        ):
             kind = "NaN" if bool(torch.isnan(t).any()) else "infinite"
-            raise RunFailure(f"{where}: {kind} values in the weights ({name}); the training diverged: "
-                             f"train again with a lower learning rate (--lr)")
+            raise RunFailure(
+                f"{where}: {kind} values in the weights ({name}); the training diverged: "
+                f"train again with a lower learning rate (--lr)"
+            )
 
 
 MAX_HEADER = 100 * 2**20  # safetensors' own limit on the JSON header
@@ -71,16 +79,22 @@ def _read_regular(path: Path) -> bytes:
     try:
         fd = os.open(path, flags)  # O_NONBLOCK: opening a FIFO with no writer returns at once
     except FileNotFoundError:
-        raise RunFailure(f"{path}: file not found; expected the model weights (safetensors)") from None
+        raise RunFailure(
+            f"{path}: file not found; expected the model weights (safetensors)"
+        ) from None
     except IsADirectoryError:
-        raise RunFailure(f"{path}: is a folder; expected the model weights (a safetensors file)") from None
+        raise RunFailure(
+            f"{path}: is a folder; expected the model weights (a safetensors file)"
+        ) from None
     except OSError as exc:
         raise RunFailure(f"{path}: cannot open it ({exc.strerror or exc})") from None
     try:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
-            raise RunFailure(f"{path}: not a regular file (a pipe, a device or a link to one); "
-                             f"expected the model weights (a safetensors file)")
+            raise RunFailure(
+                f"{path}: not a regular file (a pipe, a device or a link to one); "
+                f"expected the model weights (a safetensors file)"
+            )
         head = os.pread(fd, 8, 0)
         header = int.from_bytes(head, "little") if len(head) == 8 else -1
         if not 0 < header <= min(MAX_HEADER, st.st_size - 8):
@@ -88,8 +102,10 @@ def _read_regular(path: Path) -> bytes:
         meta = os.pread(fd, header, 8)
         end = _data_end(meta)
         if end is not None and 8 + header + end != st.st_size:
-            raise RunFailure(f"{path}: the file has {st.st_size} bytes but its safetensors header describes "
-                             f"{8 + header + end}; the file is truncated or damaged")
+            raise RunFailure(
+                f"{path}: the file has {st.st_size} bytes but its safetensors header describes "
+                f"{8 + header + end}; the file is truncated or damaged"
+            )
         chunks, read = [], 0
         while read < st.st_size:  # never past the size the header agreed with
             chunk = os.pread(fd, min(st.st_size - read, 1 << 26), read)
@@ -109,7 +125,15 @@ def _data_end(meta: bytes) -> int | None:
     try:
         entries = json.loads(meta.decode("utf-8"))
         ends = [int(v["data_offsets"][1]) for k, v in entries.items() if k != "__metadata__"]
-    except (ValueError, TypeError, KeyError, IndexError, AttributeError, UnicodeDecodeError, RecursionError):
+    except (
+        ValueError,
+        TypeError,
+        KeyError,
+        IndexError,
+        AttributeError,
+        UnicodeDecodeError,
+        RecursionError,
+    ):
         return None  # safetensors itself reports the damage
     return max(ends, default=0)
 
@@ -124,9 +148,13 @@ def load_tensors(path: str | Path) -> dict[str, torch.Tensor]:
     header = int.from_bytes(data[:8], "little") if len(data) >= 8 else -1
     if not (0 < header <= len(data) - 8 and data[8:9] == b"{"):
         if data[:1] == b"\x80" or data[:2] == b"PK":
-            raise RunFailure(f"{path}: looks like a pickle/zip (torch.save) file; aekit only loads safetensors weights")
+            raise RunFailure(
+                f"{path}: looks like a pickle/zip (torch.save) file; aekit only loads safetensors weights"
+            )
         raise RunFailure(f"{path}: not a valid safetensors file (truncated or corrupt header)")
     try:
         return load(data)
     except Exception as exc:  # safetensors raises its own error types for truncated/corrupt headers
-        raise RunFailure(f"{path}: not a valid safetensors file ({' '.join(str(exc).split())})") from None
+        raise RunFailure(
+            f"{path}: not a valid safetensors file ({' '.join(str(exc).split())})"
+        ) from None

@@ -17,8 +17,9 @@ extra (``pip install 'aekit[tensorboard]'``).
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -60,8 +61,15 @@ class TensorBoardLog:
     >>> est.fit(X, validation_data=V, tensorboard=TensorBoardLog("runs/tb", labels=y_val))   # doctest: +SKIP
     """
 
-    def __init__(self, log_dir: str | Path, *, labels: Sequence[Any] | None = None,
-                 class_names: Sequence[str] | None = None, image_every: int = 2, max_embed: int = 2000):
+    def __init__(
+        self,
+        log_dir: str | Path,
+        *,
+        labels: Sequence[Any] | None = None,
+        class_names: Sequence[str] | None = None,
+        image_every: int = 2,
+        max_embed: int = 2000,
+    ):
         require_tensorboard()
         if isinstance(image_every, bool) or not isinstance(image_every, int) or image_every < 1:
             raise UsageError(f"image_every must be a whole number >= 1, got {image_every!r}")
@@ -77,9 +85,13 @@ class TensorBoardLog:
         self._epochs = 0
         self._steps = 0
 
-    def bind(self, *, images: Callable[[], dict[str, np.ndarray]] | None = None,
-             embedding: Callable[[int], tuple[np.ndarray, np.ndarray | None]] | None = None,
-             lr: Callable[[int, int], float] | None = None) -> "TensorBoardLog":
+    def bind(
+        self,
+        *,
+        images: Callable[[], dict[str, np.ndarray]] | None = None,
+        embedding: Callable[[int], tuple[np.ndarray, np.ndarray | None]] | None = None,
+        lr: Callable[[int, int], float] | None = None,
+    ) -> TensorBoardLog:
         """What to draw, given by the estimator.
 
         ``images()``: tag -> images (n, C, H, W) in [0, 1]. ``embedding(n)``: the first ``n`` held-out
@@ -112,7 +124,9 @@ class TensorBoardLog:
             writer.add_scalar("loss/val", record["val_loss"], epoch)
         writer.add_scalar("seconds", record["seconds"], epoch)
         if self.lr is not None:
-            writer.add_scalar("learning_rate", self.lr(epoch * self._steps - 1, self._epochs * self._steps), epoch)
+            writer.add_scalar(
+                "learning_rate", self.lr(epoch * self._steps - 1, self._epochs * self._steps), epoch
+            )
         if self.images is not None and (epoch % self.image_every == 0 or epoch == self._epochs):
             self._write_images(epoch)
         writer.flush()
@@ -132,7 +146,7 @@ class TensorBoardLog:
             z = np.asarray(z, dtype=np.float32).reshape(len(z), -1)  # (n, ...) -> (n, k)
             meta = None
             if self.labels is not None:
-                meta = [self._label_name(v) for v in self.labels[:len(z)]]
+                meta = [self._label_name(v) for v in self.labels[: len(z)]]
                 if len(meta) < len(z):
                     meta = None  # labels of another length than the embedding: leave them out
             label_img = None
@@ -142,9 +156,13 @@ class TensorBoardLog:
                     label_img = None  # the sprite takes grayscale or RGB images only
             import torch
 
-            writer.add_embedding(torch.from_numpy(z), metadata=meta,
-                                 label_img=None if label_img is None else torch.from_numpy(label_img),
-                                 global_step=epoch if epoch is not None else self._epochs, tag="latent")
+            writer.add_embedding(
+                torch.from_numpy(z),
+                metadata=meta,
+                label_img=None if label_img is None else torch.from_numpy(label_img),
+                global_step=epoch if epoch is not None else self._epochs,
+                tag="latent",
+            )
         writer.flush()
         writer.close()
         self._writer = None

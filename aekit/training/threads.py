@@ -35,13 +35,16 @@ import math
 import os
 import sys
 import time
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 logger = logging.getLogger(__name__)
 
 # What the OpenMP runtimes read at start-up: spin briefly at barriers, then sleep.
-SHORT_SPIN = {"GOMP_SPINCOUNT": "10000",  # GNU libgomp: spins before sleeping (default 300,000)
-              "KMP_BLOCKTIME": "0"}  # Intel libiomp / LLVM libomp: ms to spin before sleeping
+SHORT_SPIN = {
+    "GOMP_SPINCOUNT": "10000",  # GNU libgomp: spins before sleeping (default 300,000)
+    "KMP_BLOCKTIME": "0",
+}  # Intel libiomp / LLVM libomp: ms to spin before sleeping
 
 # Floating-point operations of an optimizer step per thread it is worth: below this a step's ops
 # are too short to share (most of them under torch's grain of 32,768 elements, so they run on one
@@ -58,7 +61,9 @@ class ThreadChoice:
     """The threads a training used and why; recorded in the run's ``config.json``."""
 
     intra_op: int  # torch.set_num_threads: threads inside each op
-    inter_op: int  # torch.set_num_interop_threads: ops run side by side (fixed once torch has used it)
+    inter_op: (
+        int  # torch.set_num_interop_threads: ops run side by side (fixed once torch has used it)
+    )
     reason: str  # "threads=N", or what the automatic choice saw
     wait_policy: str  # how the OpenMP runtime's threads wait, as its environment said at start-up
 
@@ -100,8 +105,10 @@ def machine_cores() -> int:
 
 def _cgroup_quota() -> float | None:
     """CPUs allowed by a cgroup v2 (``cpu.max``) or v1 (``cpu.cfs_quota_us``) quota, None when unlimited."""
-    for path, parse in (("/sys/fs/cgroup/cpu.max", lambda t: t.split()),
-                        ("/sys/fs/cgroup/cpu/cpu.cfs_quota_us", None)):
+    for path, parse in (
+        ("/sys/fs/cgroup/cpu.max", lambda t: t.split()),
+        ("/sys/fs/cgroup/cpu/cpu.cfs_quota_us", None),
+    ):
         try:
             with open(path) as f:
                 text = f.read()
@@ -128,7 +135,9 @@ def process_share(cores: int) -> int:
 
 
 BUSY_WINDOW = 0.1  # seconds over which busy_cores watches the cores (10 ticks of /proc/stat)
-BUSY_CACHE = 5.0  # seconds a reading stays good, so that back-to-back calls (predict after fit) pay once
+BUSY_CACHE = (
+    5.0  # seconds a reading stays good, so that back-to-back calls (predict after fit) pay once
+)
 _busy_reading: tuple[float, float] | None = None  # (time.monotonic() when read, busy cores)
 
 
@@ -162,7 +171,9 @@ def _cpu_times() -> dict[int, tuple[int, int]]:
         for line in f:
             if line.startswith("cpu") and line[3].isdigit():
                 name, *fields = line.split()
-                ticks = [int(x) for x in fields[:8]]  # user nice system idle iowait irq softirq steal
+                ticks = [
+                    int(x) for x in fields[:8]
+                ]  # user nice system idle iowait irq softirq steal
                 out[int(name[3:])] = (sum(ticks) - ticks[3] - ticks[4], sum(ticks))
     return out
 
@@ -227,7 +238,9 @@ def wait_policy() -> str:
 def resolve(threads: int | None, flops_per_step: float | None = None) -> ThreadChoice:
     """The threads to train with: ``threads`` when given, else :func:`choose_threads` on this machine."""
     if threads is not None:
-        return ThreadChoice(intra_op=threads, inter_op=1, reason=f"threads={threads}", wait_policy=wait_policy())
+        return ThreadChoice(
+            intra_op=threads, inter_op=1, reason=f"threads={threads}", wait_policy=wait_policy()
+        )
     cores = process_share(machine_cores())
     busy = busy_cores()
     n = choose_threads(cores, busy, flops_per_step)
@@ -255,8 +268,12 @@ def recorded(checkpoint_dir: str | os.PathLike | None) -> ThreadChoice | None:
         n = int(saved["intra_op"])
     except (OSError, ValueError, KeyError, TypeError):
         return None
-    return ThreadChoice(intra_op=max(1, n), inter_op=1, reason=f"resumed with the run's {n} (it chose: "
-                        f"{saved.get('reason', '?')})", wait_policy=wait_policy())
+    return ThreadChoice(
+        intra_op=max(1, n),
+        inter_op=1,
+        reason=f"resumed with the run's {n} (it chose: {saved.get('reason', '?')})",
+        wait_policy=wait_policy(),
+    )
 
 
 def record(choice: ThreadChoice, checkpoint_dir: str | os.PathLike | None) -> None:
@@ -305,20 +322,43 @@ def forward_flops(model: Any, sample: Any) -> float | None:
         nonlocal total
         if isinstance(module, nn.Linear):
             total += 2.0 * output.numel() * module.in_features
-        elif isinstance(module, nn.modules.conv._ConvTransposeNd):  # each input element meets the kernel
-            total += 2.0 * inputs[0].numel() * module.out_channels / module.groups * math.prod(module.kernel_size)
+        elif isinstance(
+            module, nn.modules.conv._ConvTransposeNd
+        ):  # each input element meets the kernel
+            total += (
+                2.0
+                * inputs[0].numel()
+                * module.out_channels
+                / module.groups
+                * math.prod(module.kernel_size)
+            )
         elif isinstance(module, nn.modules.conv._ConvNd):  # each output element meets the kernel
-            total += 2.0 * output.numel() * module.in_channels / module.groups * math.prod(module.kernel_size)
+            total += (
+                2.0
+                * output.numel()
+                * module.in_channels
+                / module.groups
+                * math.prod(module.kernel_size)
+            )
 
-    hooks = [m.register_forward_hook(count) for m in model.modules()
-             if isinstance(m, (nn.Linear, nn.modules.conv._ConvNd))]
+    hooks = [
+        m.register_forward_hook(count)
+        for m in model.modules()
+        if isinstance(m, (nn.Linear, nn.modules.conv._ConvNd))
+    ]
     was_training = model.training
     try:
         with torch.random.fork_rng(devices=[]), torch.no_grad():
             model.eval()
             model(sample)
-    except (RuntimeError, TypeError, ValueError) as exc:  # an unusual forward: fall back to the free cores
-        logger.debug("could not count the FLOPs of a step (%s); choosing threads from the free cores", exc)
+    except (
+        RuntimeError,
+        TypeError,
+        ValueError,
+    ) as exc:  # an unusual forward: fall back to the free cores
+        logger.debug(
+            "could not count the FLOPs of a step (%s); choosing threads from the free cores", exc
+        )
         return None
     finally:
         model.train(was_training)

@@ -10,10 +10,18 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 
 
-def run_cli(*args: str, check: int | None = 0, env: dict | None = None) -> subprocess.CompletedProcess:
+def run_cli(
+    *args: str, check: int | None = 0, env: dict | None = None
+) -> subprocess.CompletedProcess:
     """``python -m aekit ARGS`` in a subprocess; asserts the exit code when ``check`` is not None."""
-    proc = subprocess.run([sys.executable, "-m", "aekit", *map(str, args)], capture_output=True, text=True,
-                          cwd=REPO, env={**os.environ, **(env or {})}, timeout=600)
+    proc = subprocess.run(
+        [sys.executable, "-m", "aekit", *map(str, args)],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        env={**os.environ, **(env or {})},
+        timeout=600,
+    )
     return _checked(proc, check)
 
 
@@ -31,7 +39,9 @@ def cli_here(*args: str, check: int | None = 0) -> subprocess.CompletedProcess:
 def _checked(proc: subprocess.CompletedProcess, check: int | None) -> subprocess.CompletedProcess:
     """``proc``, once its exit code is ``check`` (any code when None)."""
     if check is not None:
-        assert proc.returncode == check, f"exit {proc.returncode}\nstdout: {proc.stdout}\nstderr: {proc.stderr}"
+        assert proc.returncode == check, (
+            f"exit {proc.returncode}\nstdout: {proc.stdout}\nstderr: {proc.stderr}"
+        )
     return proc
 
 

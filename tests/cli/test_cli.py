@@ -16,9 +16,11 @@ from .helpers import REPO, assert_one_line_error, cli_here
 
 
 def test_help_is_fast_and_does_not_import_torch():
-    code = ("import time,sys; t=time.perf_counter(); sys.argv=['aekit','--help'];\n"
-            "from aekit.cli.main import main\ntry: main()\nexcept SystemExit: pass\n"
-            "print(time.perf_counter()-t, 'torch' in sys.modules, 'matplotlib' in sys.modules, file=sys.stderr)")
+    code = (
+        "import time,sys; t=time.perf_counter(); sys.argv=['aekit','--help'];\n"
+        "from aekit.cli.main import main\ntry: main()\nexcept SystemExit: pass\n"
+        "print(time.perf_counter()-t, 'torch' in sys.modules, 'matplotlib' in sys.modules, file=sys.stderr)"
+    )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO)
     seconds, torch_loaded, mpl_loaded = proc.stderr.split()
     assert torch_loaded == "False" and mpl_loaded == "False"
@@ -32,19 +34,22 @@ def test_version(capsys):
     assert "aekit" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("argv, needle", [
-    (["train", "nosuchfamily"], "invalid choice"),
-    (["train", "basic", "--epochs", "-1"], "--epochs"),
-    (["train", "basic", "--batch-size", "0"], "--batch-size"),
-    (["train", "basic", "--latent-dim", "0"], "--latent-dim"),
-    (["train", "basic", "--hidden", "a,b"], "--hidden"),
-    (["train", "basic", "--dataset", "nope", "--out", "{tmp}/r"], "unknown dataset"),
-    (["train", "basic", "--data", "{tmp}/missing.csv", "--out", "{tmp}/r"], "missing.csv"),
-    (["train", "basic", "--data", "{tmp}/x.txt", "--out", "{tmp}/r"], "x.txt"),
-    (["train", "basic", "--preset", "nope", "--out", "{tmp}/r"], "preset"),
-    (["evaluate", "{tmp}/norun"], "norun"),
-    (["datasets", "download", "nope"], "unknown dataset"),
-])
+@pytest.mark.parametrize(
+    "argv, needle",
+    [
+        (["train", "nosuchfamily"], "invalid choice"),
+        (["train", "basic", "--epochs", "-1"], "--epochs"),
+        (["train", "basic", "--batch-size", "0"], "--batch-size"),
+        (["train", "basic", "--latent-dim", "0"], "--latent-dim"),
+        (["train", "basic", "--hidden", "a,b"], "--hidden"),
+        (["train", "basic", "--dataset", "nope", "--out", "{tmp}/r"], "unknown dataset"),
+        (["train", "basic", "--data", "{tmp}/missing.csv", "--out", "{tmp}/r"], "missing.csv"),
+        (["train", "basic", "--data", "{tmp}/x.txt", "--out", "{tmp}/r"], "x.txt"),
+        (["train", "basic", "--preset", "nope", "--out", "{tmp}/r"], "preset"),
+        (["evaluate", "{tmp}/norun"], "norun"),
+        (["datasets", "download", "nope"], "unknown dataset"),
+    ],
+)
 def test_bad_usage_is_one_line_and_exit_2(tmp_path, argv, needle):
     """In this process; tests/test_bad_input_matrix.py runs a representative of each kind as a real process."""
     (tmp_path / "x.txt").write_text("1,2\n")
@@ -68,26 +73,67 @@ def table(tmp_path_factory):
 
 def test_train_encode_reconstruct_evaluate_plot_on_a_csv(tmp_path, table):
     run = tmp_path / "run"
-    cli_here("train", "stacked", "--data", table / "rows.csv", "--label-column", "label", "--hidden", "8",
-             "--latent-dim", "3", "--epochs", "2", "--out", run)
+    cli_here(
+        "train",
+        "stacked",
+        "--data",
+        table / "rows.csv",
+        "--label-column",
+        "label",
+        "--hidden",
+        "8",
+        "--latent-dim",
+        "3",
+        "--epochs",
+        "2",
+        "--out",
+        run,
+    )
     for name in ("config.json", "model.safetensors", "history.csv", "metrics.json"):
         assert (run / name).is_file(), name
     config = json.loads((run / "config.json").read_text())
     assert config["family"] == "stacked" and config["seed"] == 0 and "torch" in config["versions"]
     metrics = json.loads((run / "metrics.json").read_text())
-    assert set(metrics) >= {"val_mse", "val_mae", "epochs", "train_seconds"} and metrics["epochs"] == 2
-    assert {p.name for p in (run / "figures").iterdir()} >= {"reconstructions.png", "loss.png", "latent_map.png"}
+    assert (
+        set(metrics) >= {"val_mse", "val_mae", "epochs", "train_seconds"} and metrics["epochs"] == 2
+    )
+    assert {p.name for p in (run / "figures").iterdir()} >= {
+        "reconstructions.png",
+        "loss.png",
+        "latent_map.png",
+    }
 
-    cli_here("encode", run, "--input", table / "rows.csv", "--label-column", "label", "--output", tmp_path / "z.npy")
+    cli_here(
+        "encode",
+        run,
+        "--input",
+        table / "rows.csv",
+        "--label-column",
+        "label",
+        "--output",
+        tmp_path / "z.npy",
+    )
     assert np.load(tmp_path / "z.npy").shape == (300, 3)
-    cli_here("reconstruct", run, "--input", table / "rows.csv", "--label-column", "label",
-             "--output", tmp_path / "r.csv")
+    cli_here(
+        "reconstruct",
+        run,
+        "--input",
+        table / "rows.csv",
+        "--label-column",
+        "label",
+        "--output",
+        tmp_path / "r.csv",
+    )
     lines = (tmp_path / "r.csv").read_text().strip().splitlines()
-    assert len(lines) == 301 and lines[0].startswith("f0,f1")  # the input's header, then one row each
+    assert len(lines) == 301 and lines[0].startswith(
+        "f0,f1"
+    )  # the input's header, then one row each
     cli_here("reconstruct", run, "--input", table / "rows.npy", "--output", tmp_path / "r.npy")
     assert np.load(tmp_path / "r.npy").shape == (300, 12)
     cli_here("evaluate", run, "--output", tmp_path / "m.json")
-    assert json.loads((tmp_path / "m.json").read_text())["val_mse"] == pytest.approx(metrics["val_mse"])
+    assert json.loads((tmp_path / "m.json").read_text())["val_mse"] == pytest.approx(
+        metrics["val_mse"]
+    )
     proc = cli_here("evaluate", run, "--output", tmp_path / "m.json", check=None)  # exists: refused
     assert_one_line_error(proc, 2, "--overwrite")
     (run / "figures" / "loss.png").unlink()
@@ -107,7 +153,9 @@ def test_encode_and_reconstruct_a_folder_of_pngs(tmp_path):
     cli_here("encode", run, "--input", src, "--output", tmp_path / "z.npy")
     assert np.load(tmp_path / "z.npy").shape == (40, 4)
     cli_here("reconstruct", run, "--input", src, "--output", tmp_path / "out")
-    written = sorted(p.relative_to(tmp_path / "out").as_posix() for p in (tmp_path / "out").rglob("*.png"))
+    written = sorted(
+        p.relative_to(tmp_path / "out").as_posix() for p in (tmp_path / "out").rglob("*.png")
+    )
     assert written == sorted(p.relative_to(src).as_posix() for p in src.rglob("*.png"))
     with Image.open(tmp_path / "out" / "sub" / "im01.png") as im:
         assert im.size == (10, 12) and im.mode == "L"
@@ -117,22 +165,59 @@ def test_encode_and_reconstruct_a_folder_of_pngs(tmp_path):
 
 def test_existing_run_is_refused_untouched(tmp_path, table):
     run = tmp_path / "run"
-    cli_here("train", "basic", "--data", table / "rows.npy", "--epochs", "1", "--latent-dim", "2", "--out", run,
-             "--no-figures")
+    cli_here(
+        "train",
+        "basic",
+        "--data",
+        table / "rows.npy",
+        "--epochs",
+        "1",
+        "--latent-dim",
+        "2",
+        "--out",
+        run,
+        "--no-figures",
+    )
     before = {p: p.read_bytes() for p in run.rglob("*") if p.is_file()}
-    proc = cli_here("train", "basic", "--data", table / "rows.npy", "--epochs", "1", "--out", run, check=None)
+    proc = cli_here(
+        "train", "basic", "--data", table / "rows.npy", "--epochs", "1", "--out", run, check=None
+    )
     assert_one_line_error(proc, 2, "--overwrite")
     assert {p: p.read_bytes() for p in run.rglob("*") if p.is_file()} == before
-    cli_here("train", "basic", "--data", table / "rows.npy", "--epochs", "2", "--latent-dim", "2", "--out", run,
-             "--overwrite", "--no-figures")
+    cli_here(
+        "train",
+        "basic",
+        "--data",
+        table / "rows.npy",
+        "--epochs",
+        "2",
+        "--latent-dim",
+        "2",
+        "--out",
+        run,
+        "--overwrite",
+        "--no-figures",
+    )
     assert json.loads((run / "metrics.json").read_text())["epochs"] == 2
 
 
 def test_model_given_the_wrong_number_of_features(tmp_path, table):
     run = tmp_path / "run"
-    cli_here("train", "basic", "--data", table / "rows.npy", "--epochs", "1", "--out", run, "--no-figures")
+    cli_here(
+        "train",
+        "basic",
+        "--data",
+        table / "rows.npy",
+        "--epochs",
+        "1",
+        "--out",
+        run,
+        "--no-figures",
+    )
     np.save(tmp_path / "bad.npy", np.zeros((4, 7), np.float32))
-    proc = cli_here("encode", run, "--input", tmp_path / "bad.npy", "--output", tmp_path / "z.npy", check=None)
+    proc = cli_here(
+        "encode", run, "--input", tmp_path / "bad.npy", "--output", tmp_path / "z.npy", check=None
+    )
     assert_one_line_error(proc, 2, "12", "7")
     assert not (tmp_path / "z.npy").exists()
 
@@ -155,16 +240,39 @@ def test_killed_training_resumes_to_the_uninterrupted_weights(tmp_path):
     """SIGKILL a real training process after a few epochs, --resume it, compare with an uninterrupted run."""
     X = np.random.default_rng(0).random((3000, 40)).astype(np.float32)
     np.save(tmp_path / "x.npy", X)
-    args = ["train", "stacked", "--data", tmp_path / "x.npy", "--hidden", "32", "--latent-dim", "4",
-            "--epochs", "12", "--batch-size", "8", "--no-figures", "--quiet"]
+    args = [
+        "train",
+        "stacked",
+        "--data",
+        tmp_path / "x.npy",
+        "--hidden",
+        "32",
+        "--latent-dim",
+        "4",
+        "--epochs",
+        "12",
+        "--batch-size",
+        "8",
+        "--no-figures",
+        "--quiet",
+    ]
     env = {"OMP_NUM_THREADS": "1"}  # same thread count in every run, so floating point matches
-    with one_torch_thread():  # the uninterrupted run and the resume in this process, on one thread as the killed one
+    with (
+        one_torch_thread()
+    ):  # the uninterrupted run and the resume in this process, on one thread as the killed one
         cli_here(*args, "--out", tmp_path / "full")
 
     killed = tmp_path / "killed"
-    proc = subprocess.Popen([sys.executable, "-m", "aekit", *map(str, args), "--out", str(killed)], cwd=REPO,
-                            env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    latest = tmp_path / ".killed.partial" / "checkpoint" / "latest.json"  # the run is built beside its folder
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "aekit", *map(str, args), "--out", str(killed)],
+        cwd=REPO,
+        env={**os.environ, **env},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    latest = (
+        tmp_path / ".killed.partial" / "checkpoint" / "latest.json"
+    )  # the run is built beside its folder
     deadline = time.time() + 120
     while time.time() < deadline and proc.poll() is None:
         try:
@@ -192,8 +300,20 @@ def test_killed_training_resumes_to_the_uninterrupted_weights(tmp_path):
 
 def test_resume_with_more_epochs_trains_on(tmp_path, table):
     run = tmp_path / "run"
-    cli_here("train", "basic", "--data", table / "rows.npy", "--epochs", "2", "--latent-dim", "2", "--out", run,
-             "--no-figures", "--quiet")
+    cli_here(
+        "train",
+        "basic",
+        "--data",
+        table / "rows.npy",
+        "--epochs",
+        "2",
+        "--latent-dim",
+        "2",
+        "--out",
+        run,
+        "--no-figures",
+        "--quiet",
+    )
     cli_here("train", "basic", "--out", run, "--resume", "--epochs", "4", "--no-figures", "--quiet")
     assert json.loads((run / "metrics.json").read_text())["epochs"] == 4
     assert len((run / "history.csv").read_text().strip().splitlines()) == 5
@@ -201,8 +321,20 @@ def test_resume_with_more_epochs_trains_on(tmp_path, table):
 
 def test_overwrite_with_data_the_model_cannot_take_keeps_the_old_run(tmp_path, table):
     run = tmp_path / "run"
-    cli_here("train", "basic", "--data", table / "rows.npy", "--epochs", "1", "--out", run, "--no-figures")
+    cli_here(
+        "train",
+        "basic",
+        "--data",
+        table / "rows.npy",
+        "--epochs",
+        "1",
+        "--out",
+        run,
+        "--no-figures",
+    )
     before = {p: p.read_bytes() for p in run.rglob("*") if p.is_file()}
-    proc = cli_here("train", "denoise", "--data", table / "rows.csv", "--out", run, "--overwrite", check=None)
+    proc = cli_here(
+        "train", "denoise", "--data", table / "rows.csv", "--out", run, "--overwrite", check=None
+    )
     assert_one_line_error(proc, 2, "images")
     assert {p: p.read_bytes() for p in run.rglob("*") if p.is_file()} == before

@@ -18,7 +18,9 @@ LENGTH = 24
 def rows(n_normal: int, n_anomalous: int, seed: int) -> tuple[np.ndarray, list[str]]:
     rng = np.random.default_rng(seed)
     t = np.linspace(0, 2 * np.pi, LENGTH)
-    x = np.sin(t + rng.uniform(0, 2 * np.pi, (n_normal + n_anomalous, 1))) + rng.normal(0, 0.05, (n_normal + n_anomalous, LENGTH))
+    x = np.sin(t + rng.uniform(0, 2 * np.pi, (n_normal + n_anomalous, 1))) + rng.normal(
+        0, 0.05, (n_normal + n_anomalous, LENGTH)
+    )
     for row in x[n_normal:]:
         row[rng.choice(LENGTH, 3, replace=False)] += rng.choice([-1, 1], 3) * 2.0
     return x, ["normal"] * n_normal + ["arrhythmia"] * n_anomalous
@@ -40,39 +42,136 @@ def test_user_csv_train_score_evaluate(tmp_path, capsys):
     x, labels = rows(300, 60, seed=0)
     data = write_csv(tmp_path / "train.csv", x, labels)
     run = tmp_path / "run"
-    assert main(["train", "anomaly", "--data", str(data), "--label-column", "kind", "--normal-label", "normal",
-                 "--id-column", "beat_id", "--epochs", "40", "--batch-size", "32", "--device", "cpu",
-                 "--out", str(run), "--quiet"]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "anomaly",
+                "--data",
+                str(data),
+                "--label-column",
+                "kind",
+                "--normal-label",
+                "normal",
+                "--id-column",
+                "beat_id",
+                "--epochs",
+                "40",
+                "--batch-size",
+                "32",
+                "--device",
+                "cpu",
+                "--out",
+                str(run),
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     metrics = json.loads((run / "metrics.json").read_text())
-    for key in ("accuracy", "precision", "recall", "f1", "roc_auc", "pr_auc", "threshold", "confusion_matrix",
-                "precision_normal", "recall_normal"):
+    for key in (
+        "accuracy",
+        "precision",
+        "recall",
+        "f1",
+        "roc_auc",
+        "pr_auc",
+        "threshold",
+        "confusion_matrix",
+        "precision_normal",
+        "recall_normal",
+    ):
         assert key in metrics
-    assert metrics["roc_auc"] > 0.9 and np.array(metrics["confusion_matrix"]).sum() == 72  # 20% held out
-    assert {p.name for p in (run / "figures").iterdir()} >= {"loss.png", "reconstructions.png",
-                                                             "error_histogram.png", "roc.png"}
+    assert (
+        metrics["roc_auc"] > 0.9 and np.array(metrics["confusion_matrix"]).sum() == 72
+    )  # 20% held out
+    assert {p.name for p in (run / "figures").iterdir()} >= {
+        "loss.png",
+        "reconstructions.png",
+        "error_histogram.png",
+        "roc.png",
+    }
 
     # New data: the columns in another order, the label as an extra column; the id carried through.
     xn, ln = rows(40, 10, seed=3)
     new = write_csv(tmp_path / "new.csv", xn, ln, order=list(range(LENGTH))[::-1])
     out = tmp_path / "scores.csv"
-    assert main(["score", str(run), "--input", str(new), "--output", str(out), "--id-column", "beat_id"]) == 0
+    assert (
+        main(
+            ["score", str(run), "--input", str(new), "--output", str(out), "--id-column", "beat_id"]
+        )
+        == 0
+    )
     table = list(csv.DictReader(out.open()))
     # the id column keeps its own name (issue 21)
-    assert len(table) == 50 and list(table[0]) == ["beat_id", "score", "is_anomaly"] and table[0]["beat_id"] == "b0"
+    assert (
+        len(table) == 50
+        and list(table[0]) == ["beat_id", "score", "is_anomaly"]
+        and table[0]["beat_id"] == "b0"
+    )
     flags = np.array([int(r["is_anomaly"]) for r in table])
     assert flags[40:].mean() > 0.8 and flags[:40].mean() < 0.3
-    assert main(["score", str(run), "--input", str(new), "--output", str(out)]) == 2  # refuses to clobber
-    assert main(["score", str(run), "--input", str(new), "--output", str(out), "--overwrite",
-                 "--threshold", "percentile", "--q", "50"]) == 0
+    assert (
+        main(["score", str(run), "--input", str(new), "--output", str(out)]) == 2
+    )  # refuses to clobber
+    assert (
+        main(
+            [
+                "score",
+                str(run),
+                "--input",
+                str(new),
+                "--output",
+                str(out),
+                "--overwrite",
+                "--threshold",
+                "percentile",
+                "--q",
+                "50",
+            ]
+        )
+        == 0
+    )
     assert np.mean([int(r["is_anomaly"]) for r in csv.DictReader(out.open())]) > 0.4
 
     m = tmp_path / "m.json"
-    assert main(["evaluate", str(run), "--data", str(new), "--label-column", "kind", "--normal-label", "normal",
-                 "--id-column", "beat_id", "--output", str(m)]) == 0
+    assert (
+        main(
+            [
+                "evaluate",
+                str(run),
+                "--data",
+                str(new),
+                "--label-column",
+                "kind",
+                "--normal-label",
+                "normal",
+                "--id-column",
+                "beat_id",
+                "--output",
+                str(m),
+            ]
+        )
+        == 0
+    )
     ev = json.loads(m.read_text())
     assert ev["n_samples"] == 50 and ev["n_anomalies"] == 10 and ev["roc_auc"] > 0.9
     capsys.readouterr()
-    assert main(["evaluate", str(run), "--data", str(new), "--label-column", "kind", "--normal-label", "sinus"]) == 2
+    assert (
+        main(
+            [
+                "evaluate",
+                str(run),
+                "--data",
+                str(new),
+                "--label-column",
+                "kind",
+                "--normal-label",
+                "sinus",
+            ]
+        )
+        == 2
+    )
     err = capsys.readouterr().err
     assert "normal label 'sinus'" in err and err.count("\n") == 1
 
@@ -81,23 +180,67 @@ def test_all_normal_csv(tmp_path):
     x, labels = rows(200, 0, seed=1)
     data = write_csv(tmp_path / "normal.csv", x, labels, extra=False)
     run = tmp_path / "run"
-    assert main(["train", "anomaly", "--data", str(data), "--id-column", "beat_id", "--epochs", "5",
-                 "--threshold", "mad", "--k", "3", "--out", str(run), "--quiet", "--device", "cpu"]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "anomaly",
+                "--data",
+                str(data),
+                "--id-column",
+                "beat_id",
+                "--epochs",
+                "5",
+                "--threshold",
+                "mad",
+                "--k",
+                "3",
+                "--out",
+                str(run),
+                "--quiet",
+                "--device",
+                "cpu",
+            ]
+        )
+        == 0
+    )
     metrics = json.loads((run / "metrics.json").read_text())
     assert metrics["n_samples"] == 40 and 0 <= metrics["anomaly_rate"] <= 1
     config = json.loads((run / "config.json").read_text())
     assert config["params"]["threshold"] == "mad" and config["state"]["feature_names"][0] == "t0"
 
 
-@pytest.mark.parametrize("argv", [["--threshold", "median"], ["--threshold", "percentile", "--q", "150"],
-                                  ["--threshold", "contamination", "--contamination", "1.5"],
-                                  ["--scaler", "zscore"], ["--preset", "nope"], ["--normal-label", "x"]])
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["--threshold", "median"],
+        ["--threshold", "percentile", "--q", "150"],
+        ["--threshold", "contamination", "--contamination", "1.5"],
+        ["--scaler", "zscore"],
+        ["--preset", "nope"],
+        ["--normal-label", "x"],
+    ],
+)
 def test_bad_options_exit_2_with_one_line(tmp_path, capsys, argv):
     x, labels = rows(20, 0, seed=1)
     data = write_csv(tmp_path / "d.csv", x, labels, extra=False)
     try:  # argparse rejects some options itself (SystemExit 2), the library the others (return 2)
-        code = main(["train", "anomaly", "--data", str(data), "--id-column", "beat_id", "--epochs", "1",
-                     "--out", str(tmp_path / "r"), "--quiet", *argv])
+        code = main(
+            [
+                "train",
+                "anomaly",
+                "--data",
+                str(data),
+                "--id-column",
+                "beat_id",
+                "--epochs",
+                "1",
+                "--out",
+                str(tmp_path / "r"),
+                "--quiet",
+                *argv,
+            ]
+        )
     except SystemExit as exc:
         code = exc.code
     assert code == 2
@@ -107,8 +250,24 @@ def test_bad_options_exit_2_with_one_line(tmp_path, capsys, argv):
 
 def test_ecg5000_recipe_preset(shared_data, tmp_path, capsys):
     run = tmp_path / "ecg"
-    assert main(["train", "anomaly", "--dataset", "ecg5000", "--preset", "recipe", "--out", str(run), "--quiet",
-                 "--device", "cpu"]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "anomaly",
+                "--dataset",
+                "ecg5000",
+                "--preset",
+                "recipe",
+                "--out",
+                str(run),
+                "--quiet",
+                "--device",
+                "cpu",
+            ]
+        )
+        == 0
+    )
     m = json.loads((run / "metrics.json").read_text())
     assert m["accuracy"] >= 0.945 and m["precision_normal"] >= 0.99 and m["roc_auc"] >= 0.96, m
     assert m["epochs"] == 20
@@ -120,8 +279,23 @@ def test_ecg5000_recipe_preset(shared_data, tmp_path, capsys):
 def test_ecg5000_out_of_the_box_defaults(shared_data, tmp_path):
     # The data-driven defaults, no preset: a few seconds of training on 2 cores.
     run = tmp_path / "ecg"
-    assert main(["train", "anomaly", "--dataset", "ecg5000", "--out", str(run), "--quiet", "--no-figures",
-                 "--device", "cpu"]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "anomaly",
+                "--dataset",
+                "ecg5000",
+                "--out",
+                str(run),
+                "--quiet",
+                "--no-figures",
+                "--device",
+                "cpu",
+            ]
+        )
+        == 0
+    )
     m = json.loads((run / "metrics.json").read_text())
     assert m["roc_auc"] >= 0.99, m
     config = json.loads((run / "config.json").read_text())
@@ -134,12 +308,42 @@ def test_score_reads_a_npy_in_chunks(tmp_path, monkeypatch):
 
     X = np.random.default_rng(3).random((50, LENGTH), dtype=np.float32)
     np.save(tmp_path / "x.npy", X)
-    assert main(["train", "anomaly", "--data", str(tmp_path / "x.npy"), "--epochs", "2", "--no-figures", "--quiet",
-                 "--device", "cpu", "--out", str(tmp_path / "run")]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "anomaly",
+                "--data",
+                str(tmp_path / "x.npy"),
+                "--epochs",
+                "2",
+                "--no-figures",
+                "--quiet",
+                "--device",
+                "cpu",
+                "--out",
+                str(tmp_path / "run"),
+            ]
+        )
+        == 0
+    )
     real = cmd._npy_chunks
-    monkeypatch.setattr(cmd, "_npy_chunks", lambda path: real(path, rows=7))  # 8 chunks, the last one short
-    assert main(["score", str(tmp_path / "run"), "--input", str(tmp_path / "x.npy"),
-                 "--output", str(tmp_path / "s.csv")]) == 0
+    monkeypatch.setattr(
+        cmd, "_npy_chunks", lambda path: real(path, rows=7)
+    )  # 8 chunks, the last one short
+    assert (
+        main(
+            [
+                "score",
+                str(tmp_path / "run"),
+                "--input",
+                str(tmp_path / "x.npy"),
+                "--output",
+                str(tmp_path / "s.csv"),
+            ]
+        )
+        == 0
+    )
     with open(tmp_path / "s.csv") as f:
         scores = np.array([float(r["score"]) for r in csv.DictReader(f)])
     np.testing.assert_allclose(scores, aekit.load(tmp_path / "run").decision_function(X), rtol=1e-6)

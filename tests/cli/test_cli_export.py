@@ -26,10 +26,38 @@ def runs(tmp_path_factory):
     np.save(root / "rows.npy", rng.random((80, 6)).astype(np.float32))
     np.save(root / "images.npy", rng.random((40, 1, 6, 6)).astype(np.float32))
     common = ["--epochs", "1", "--device", "cpu", "--no-figures", "--quiet"]
-    assert main(["train", "anomaly", "--data", str(root / "rows.npy"), "--latent-dim", "2", *common,
-                 "--out", str(root / "anomaly")]) == 0
-    assert main(["train", "basic", "--data", str(root / "images.npy"), "--latent-dim", "3", *common,
-                 "--out", str(root / "basic")]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "anomaly",
+                "--data",
+                str(root / "rows.npy"),
+                "--latent-dim",
+                "2",
+                *common,
+                "--out",
+                str(root / "anomaly"),
+            ]
+        )
+        == 0
+    )
+    assert (
+        main(
+            [
+                "train",
+                "basic",
+                "--data",
+                str(root / "images.npy"),
+                "--latent-dim",
+                "3",
+                *common,
+                "--out",
+                str(root / "basic"),
+            ]
+        )
+        == 0
+    )
     return root
 
 
@@ -51,32 +79,74 @@ def test_export_default_part_overwrite_and_metadata(runs, tmp_path, capsys):
     assert props["inputs"] == {"x": ["batch", 6]} and set(props["outputs"]) == {"score", "label"}
 
     before = out.read_bytes()
-    assert main(["export", str(runs / "anomaly"), "--output", str(out), "--part", "autoencoder"]) == 2
+    assert (
+        main(["export", str(runs / "anomaly"), "--output", str(out), "--part", "autoencoder"]) == 2
+    )
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "already exists" in err and "--overwrite" in err
     assert out.read_bytes() == before
-    assert main(["export", str(runs / "anomaly"), "--output", str(out), "--part", "autoencoder", "--overwrite"]) == 0
+    assert (
+        main(
+            [
+                "export",
+                str(runs / "anomaly"),
+                "--output",
+                str(out),
+                "--part",
+                "autoencoder",
+                "--overwrite",
+            ]
+        )
+        == 0
+    )
     assert _wrote(capsys.readouterr().out, out, "autoencoder") <= 1e-5
 
 
 def test_export_encoder_of_an_image_run(runs, tmp_path, capsys):
     out = tmp_path / "sub" / "encoder.onnx"
-    assert main(["export", str(runs / "basic"), "--output", str(out), "--part", "encoder", "--opset", "18"]) == 0
+    assert (
+        main(
+            [
+                "export",
+                str(runs / "basic"),
+                "--output",
+                str(out),
+                "--part",
+                "encoder",
+                "--opset",
+                "18",
+            ]
+        )
+        == 0
+    )
     assert _wrote(capsys.readouterr().out, out, "encoder") <= 1e-5
     model = onnx.load(str(out))
-    assert [i.name for i in model.graph.input] == ["x"] and [o.name for o in model.graph.output] == ["latent"]
-    assert [d.dim_param or d.dim_value for d in model.graph.input[0].type.tensor_type.shape.dim] == ["batch", 1, 6, 6]
+    assert [i.name for i in model.graph.input] == ["x"] and [
+        o.name for o in model.graph.output
+    ] == ["latent"]
+    assert [
+        d.dim_param or d.dim_value for d in model.graph.input[0].type.tensor_type.shape.dim
+    ] == ["batch", 1, 6, 6]
 
 
-@pytest.mark.parametrize("argv, code, needles", [
-    (["{R}/basic", "--part", "detector"], 2, ["no part 'detector'", "autoencoder (default), encoder, decoder"]),
-    (["{R}/nosuchrun"], 2, ["nosuchrun", "no such run"]),
-    (["{R}/basic", "--opset", "5"], 2, ["opset 5", "between 18"]),
-    (["{R}/basic", "--opset", "0"], 2, ["--opset", ">= 1"]),
-    (["{R}/basic", "--format", "tflite"], 2, ["--format", "invalid choice"]),
-])
+@pytest.mark.parametrize(
+    "argv, code, needles",
+    [
+        (
+            ["{R}/basic", "--part", "detector"],
+            2,
+            ["no part 'detector'", "autoencoder (default), encoder, decoder"],
+        ),
+        (["{R}/nosuchrun"], 2, ["nosuchrun", "no such run"]),
+        (["{R}/basic", "--opset", "5"], 2, ["opset 5", "between 18"]),
+        (["{R}/basic", "--opset", "0"], 2, ["--opset", ">= 1"]),
+        (["{R}/basic", "--format", "tflite"], 2, ["--format", "invalid choice"]),
+    ],
+)
 def test_export_errors_are_one_line(runs, tmp_path, argv, code, needles):
-    code_got, _, err = cli("export", *[a.format(R=runs) for a in argv], "--output", tmp_path / "m.onnx")
+    code_got, _, err = cli(
+        "export", *[a.format(R=runs) for a in argv], "--output", tmp_path / "m.onnx"
+    )
     assert_one_line(code_got, err, code, needles)
     assert not list(tmp_path.iterdir())  # nothing written, not even a temp file
 

@@ -21,8 +21,20 @@ def run(tmp_path_factory):
     x[:75, :, :6] *= 0.2  # two kinds of image: dark top or not
     np.save(folder / "x.npy", x)
     np.save(folder / "q.npy", x[[0, 100]])
-    cli_here("train", "basic", "--data", folder / "x.npy", "--epochs", "2", "--latent-dim", "4", "--quiet",
-             "--tensorboard", "--out", folder / "run")
+    cli_here(
+        "train",
+        "basic",
+        "--data",
+        folder / "x.npy",
+        "--epochs",
+        "2",
+        "--latent-dim",
+        "4",
+        "--quiet",
+        "--tensorboard",
+        "--out",
+        folder / "run",
+    )
     return folder
 
 
@@ -37,26 +49,46 @@ def test_train_tensorboard_leaves_logs_tensorboard_reads(run):
 
 
 def test_index_then_neighbors(run):
-    proc = cli_here("index", run / "run", "--input", run / "x.npy", "--output", run / "ix", "--metric", "cosine")
+    proc = cli_here(
+        "index", run / "run", "--input", run / "x.npy", "--output", run / "ix", "--metric", "cosine"
+    )
     assert "150 vectors of size 4" in proc.stdout
     assert json.loads((run / "ix" / "index.json").read_text())["metric"] == "cosine"
-    cli_here("neighbors", run / "ix", "--query", run / "q.npy", "-k", "5", "--output", run / "nb.csv")
+    cli_here(
+        "neighbors", run / "ix", "--query", run / "q.npy", "-k", "5", "--output", run / "nb.csv"
+    )
     rows = list(csv.DictReader((run / "nb.csv").open()))
     assert len(rows) == 10 and list(rows[0]) == ["query", "rank", "neighbor", "distance"]
-    assert [r["neighbor"] for r in rows if r["rank"] == "1"] == ["0", "100"]  # each query finds itself first
+    assert [r["neighbor"] for r in rows if r["rank"] == "1"] == [
+        "0",
+        "100",
+    ]  # each query finds itself first
     assert float(rows[0]["distance"]) == pytest.approx(0, abs=1e-5)
     assert (run / "nb.png").read_bytes()[:4] == b"\x89PNG"
-    proc = cli_here("neighbors", run / "ix", "--query", run / "q.npy", "--output", run / "nb.csv", check=None)
+    proc = cli_here(
+        "neighbors", run / "ix", "--query", run / "q.npy", "--output", run / "nb.csv", check=None
+    )
     assert_one_line_error(proc, 2, "already exists")
 
 
 def test_bad_use_is_one_line(run, tmp_path):
     np.save(tmp_path / "wide.npy", np.zeros((3, 1, 12, 13), np.float32))
     cli_here("index", run / "run", "--input", run / "x.npy", "--output", tmp_path / "ix")
-    proc = cli_here("neighbors", tmp_path / "ix", "--query", tmp_path / "wide.npy", "--output", tmp_path / "n.csv",
-                    check=None)
+    proc = cli_here(
+        "neighbors",
+        tmp_path / "ix",
+        "--query",
+        tmp_path / "wide.npy",
+        "--output",
+        tmp_path / "n.csv",
+        check=None,
+    )
     assert_one_line_error(proc, 2, "sample shape")
-    proc = cli_here("neighbors", tmp_path, "--query", run / "q.npy", "--output", tmp_path / "n.csv", check=None)
+    proc = cli_here(
+        "neighbors", tmp_path, "--query", run / "q.npy", "--output", tmp_path / "n.csv", check=None
+    )
     assert_one_line_error(proc, 2, "index.json")
-    proc = cli_here("index", run / "run", "--input", run / "x.npy", "--output", tmp_path / "ix", check=None)
+    proc = cli_here(
+        "index", run / "run", "--input", run / "x.npy", "--output", tmp_path / "ix", check=None
+    )
     assert_one_line_error(proc, 2, "overwrite")

@@ -19,7 +19,7 @@ def _digits(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     x = np.zeros((n, 1, 28, 28), np.float32)
     for i, label in enumerate(y):
         r, c = divmod(int(label), 2)
-        x[i, 0, 4 + 12 * r: 12 + 12 * r, 4 + 12 * c: 12 + 12 * c] = 1
+        x[i, 0, 4 + 12 * r : 12 + 12 * r, 4 + 12 * c : 12 + 12 * c] = 1
     return x, y
 
 
@@ -32,9 +32,31 @@ def run(tmp_path_factory):
     mp = pytest.MonkeyPatch()
     mp.setattr(vae_recipe, "IW_IMAGES", 5)
     try:
-        rc = cli.main(["train", "vae", "--data", str(root / "digits.npz"), "--npz-key", "x", "--epochs", "1",
-                       "--latent-dim", "2", "--beta", "1.5", "--kl", "mc", "--lr", "0.001", "--device", "cpu",
-                       "--out", str(out), "--quiet"])
+        rc = cli.main(
+            [
+                "train",
+                "vae",
+                "--data",
+                str(root / "digits.npz"),
+                "--npz-key",
+                "x",
+                "--epochs",
+                "1",
+                "--latent-dim",
+                "2",
+                "--beta",
+                "1.5",
+                "--kl",
+                "mc",
+                "--lr",
+                "0.001",
+                "--device",
+                "cpu",
+                "--out",
+                str(out),
+                "--quiet",
+            ]
+        )
     finally:
         mp.undo()
     assert rc == 0
@@ -43,42 +65,105 @@ def run(tmp_path_factory):
 
 def test_train_writes_run(run):
     config = json.loads((run / "config.json").read_text())
-    assert config["estimator"] == "VAE" and config["params"]["beta"] == 1.5 and config["params"]["kl"] == "mc"
+    assert (
+        config["estimator"] == "VAE"
+        and config["params"]["beta"] == 1.5
+        and config["params"]["kl"] == "mc"
+    )
     metrics = json.loads((run / "metrics.json").read_text())
     assert metrics["k"] == 100 and metrics["n_iw"] == 5 and metrics["test_elbo"] < 0
-    assert (run / "figures" / "manifold.png").is_file() and (run / "figures" / "samples.png").is_file()
+    assert (run / "figures" / "manifold.png").is_file() and (
+        run / "figures" / "samples.png"
+    ).is_file()
 
 
 def test_sample_png_and_npy(run, tmp_path, capsys):
     assert cli.main(["sample", str(run), "--n", "9", "--output", str(tmp_path / "s.png")]) == 0
     assert (tmp_path / "s.png").stat().st_size > 0
     for name in ("a.npy", "b.npy"):
-        assert cli.main(["sample", str(run), "--n", "6", "--seed", "4", "--output", str(tmp_path / name)]) == 0
+        assert (
+            cli.main(
+                ["sample", str(run), "--n", "6", "--seed", "4", "--output", str(tmp_path / name)]
+            )
+            == 0
+        )
     a, b = np.load(tmp_path / "a.npy"), np.load(tmp_path / "b.npy")
-    assert a.shape == (6, 1, 28, 28) and 0 <= a.min() and a.max() <= 1
+    assert a.shape == (6, 1, 28, 28) and a.min() >= 0 and a.max() <= 1
     np.testing.assert_array_equal(a, b)
-    assert cli.main(["sample", str(run), "--output", str(tmp_path / "a.npy")]) == 2  # exists, no --overwrite
+    assert (
+        cli.main(["sample", str(run), "--output", str(tmp_path / "a.npy")]) == 2
+    )  # exists, no --overwrite
     assert cli.main(["sample", str(run), "--output", str(tmp_path / "s.txt")]) == 2
     assert "error" in capsys.readouterr().err
 
 
 def test_interpolate_indices_and_files(run, tmp_path):
-    assert cli.main(["interpolate", str(run), "--from", "0", "--to", "3", "--steps", "5",
-                     "--output", str(tmp_path / "strip.png")]) == 0
+    assert (
+        cli.main(
+            [
+                "interpolate",
+                str(run),
+                "--from",
+                "0",
+                "--to",
+                "3",
+                "--steps",
+                "5",
+                "--output",
+                str(tmp_path / "strip.png"),
+            ]
+        )
+        == 0
+    )
     assert (tmp_path / "strip.png").stat().st_size > 0
-    assert cli.main(["interpolate", str(run), "--from", "0", "--to", "3", "--steps", "5", "--method", "slerp",
-                     "--output", str(tmp_path / "strip.npy")]) == 0
+    assert (
+        cli.main(
+            [
+                "interpolate",
+                str(run),
+                "--from",
+                "0",
+                "--to",
+                "3",
+                "--steps",
+                "5",
+                "--method",
+                "slerp",
+                "--output",
+                str(tmp_path / "strip.npy"),
+            ]
+        )
+        == 0
+    )
     assert np.load(tmp_path / "strip.npy").shape == (5, 1, 28, 28)
     x, _ = _digits(2, seed=1)
     np.save(tmp_path / "a.npy", x[:1])
     np.save(tmp_path / "b.npy", x[1:])
-    assert cli.main(["interpolate", str(run), "--input", str(tmp_path / "a.npy"), str(tmp_path / "b.npy"),
-                     "--output", str(tmp_path / "files.npy")]) == 0
+    assert (
+        cli.main(
+            [
+                "interpolate",
+                str(run),
+                "--input",
+                str(tmp_path / "a.npy"),
+                str(tmp_path / "b.npy"),
+                "--output",
+                str(tmp_path / "files.npy"),
+            ]
+        )
+        == 0
+    )
     assert np.load(tmp_path / "files.npy").shape == (10, 1, 28, 28)
 
 
-@pytest.mark.parametrize("argv", [["--from", "0"], ["--from", "0", "--to", "100000"],
-                                  ["--from", "0", "--to", "1", "--input", "a.png", "b.png"]])
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["--from", "0"],
+        ["--from", "0", "--to", "100000"],
+        ["--from", "0", "--to", "1", "--input", "a.png", "b.png"],
+    ],
+)
 def test_interpolate_usage_errors(run, tmp_path, argv, capsys):
     assert cli.main(["interpolate", str(run), *argv, "--output", str(tmp_path / "x.png")]) == 2
     assert len(capsys.readouterr().err.strip().splitlines()) == 1
@@ -86,11 +171,25 @@ def test_interpolate_usage_errors(run, tmp_path, argv, capsys):
 
 def test_train_params_and_preset():
     parser = cli.build_parser()
-    args = parser.parse_args(["train", "vae", "--preset", "strong", "--beta", "2", "--likelihood", "gaussian",
-                              "--channels", "16,32"])
+    args = parser.parse_args(
+        [
+            "train",
+            "vae",
+            "--preset",
+            "strong",
+            "--beta",
+            "2",
+            "--likelihood",
+            "gaussian",
+            "--channels",
+            "16,32",
+        ]
+    )
     from aekit.recipes import get_recipe
 
-    params = get_recipe("vae").build(cmd_train.train_params(args)).get_params()  # preset < explicit options
+    params = (
+        get_recipe("vae").build(cmd_train.train_params(args)).get_params()
+    )  # preset < explicit options
     assert params["latent_dim"] == 32 and params["batch_size"] == 128 and params["beta"] == 2.0
     assert params["likelihood"] == "gaussian" and params["channels"] == (16, 32)
     with pytest.raises(SystemExit) as e:

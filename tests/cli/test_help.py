@@ -18,18 +18,28 @@ def _parsers(parser, path=()):
 
 
 def test_every_argument_of_every_command_has_a_help_line():
-    missing = [f"aekit {' '.join(path)} {action.dest}" for path, parser in _parsers(build_parser())
-               for action in parser._actions
-               if not isinstance(action, (argparse._HelpAction, argparse._SubParsersAction)) and not action.help]
+    missing = [
+        f"aekit {' '.join(path)} {action.dest}"
+        for path, parser in _parsers(build_parser())
+        for action in parser._actions
+        if not isinstance(action, (argparse._HelpAction, argparse._SubParsersAction))
+        and not action.help
+    ]
     assert missing == []
 
 
-@pytest.mark.parametrize("family, shown", [
-    ("basic", ["(default: auto)", "(default: 64)", "(default: 0.001)", "recipe, fast", "runs/basic"]),
-    ("stacked", ["(default: 256,128)"]),
-    ("denoise", ["(default: gaussian:0.2)", "(default: 16,8)", "recipe, fast"]),
-    ("vae", ["(default: 0.001)", "(default: onecycle)", "(default: 2)", "recipe, strong"]),
-])
+@pytest.mark.parametrize(
+    "family, shown",
+    [
+        (
+            "basic",
+            ["(default: auto)", "(default: 64)", "(default: 0.001)", "recipe, fast", "runs/basic"],
+        ),
+        ("stacked", ["(default: 256,128)"]),
+        ("denoise", ["(default: gaussian:0.2)", "(default: 16,8)", "recipe, fast"]),
+        ("vae", ["(default: 0.001)", "(default: onecycle)", "(default: 2)", "recipe, strong"]),
+    ],
+)
 def test_each_family_shows_its_own_defaults_and_presets(family, shown, capsys):
     with pytest.raises(SystemExit):
         main(["train", family, "--help"])
@@ -45,7 +55,7 @@ def test_static_name_lists_agree_with_the_library():
     from aekit.estimators.preprocessing import SCALERS
     from aekit.models.activations import ACTIVATIONS
 
-    assert DATASET_NAMES == tuple(DATASETS)
+    assert tuple(DATASETS) == DATASET_NAMES
     assert set(cmd_autoencoder.ACTIVATIONS) == set(ACTIVATIONS)
     assert set(cmd_autoencoder.SCALERS) - {"auto"} <= set(SCALERS)
 

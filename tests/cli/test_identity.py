@@ -25,7 +25,9 @@ def folder(tmp_path_factory):
     for label in ("cat", "dog"):
         (d / "imgs" / label).mkdir(parents=True)
         for i in range(6):
-            Image.fromarray(rng.integers(0, 255, (8, 8), dtype=np.uint8), "L").save(d / "imgs" / label / f"{i}.png")
+            Image.fromarray(rng.integers(0, 255, (8, 8), dtype=np.uint8), "L").save(
+                d / "imgs" / label / f"{i}.png"
+            )
     return d
 
 
@@ -43,12 +45,37 @@ def table(tmp_path_factory):
 
 def test_encode_of_an_image_folder_writes_file_names_labels_and_a_header(folder):
     run = folder / "run"
-    assert main(["train", "basic", "--data", str(folder / "imgs"), "--epochs", "1", "--latent-dim", "2", "--quiet",
-                 "--no-figures", "--out", str(run)]) == 0
-    assert main(["encode", str(run), "--input", str(folder / "imgs"), "--output", str(folder / "z.csv")]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "basic",
+                "--data",
+                str(folder / "imgs"),
+                "--epochs",
+                "1",
+                "--latent-dim",
+                "2",
+                "--quiet",
+                "--no-figures",
+                "--out",
+                str(run),
+            ]
+        )
+        == 0
+    )
+    assert (
+        main(
+            ["encode", str(run), "--input", str(folder / "imgs"), "--output", str(folder / "z.csv")]
+        )
+        == 0
+    )
     rows = _rows(folder / "z.csv")
     assert rows[0] == ["file", "label", "z1", "z2"]
-    assert [r[0] for r in rows[1:3]] == ["cat/0.png", "cat/1.png"] and rows[-1][:2] == ["dog/5.png", "dog"]
+    assert [r[0] for r in rows[1:3]] == ["cat/0.png", "cat/1.png"] and rows[-1][:2] == [
+        "dog/5.png",
+        "dog",
+    ]
     # without --input: the run's held-out images, still named
     assert main(["encode", str(run), "--output", str(folder / "zh.csv")]) == 0
     held = _rows(folder / "zh.csv")
@@ -57,25 +84,80 @@ def test_encode_of_an_image_folder_writes_file_names_labels_and_a_header(folder)
 
 def test_a_table_run_keeps_its_id_column_and_picks_columns_by_name(table):
     run = table / "basic"
-    assert main(["train", "basic", "--data", str(table / "t.csv"), "--label-column", "diagnosis", "--id-column",
-                 "patient_id", "--epochs", "1", "--latent-dim", "2", "--quiet", "--no-figures", "--out",
-                 str(run)]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "basic",
+                "--data",
+                str(table / "t.csv"),
+                "--label-column",
+                "diagnosis",
+                "--id-column",
+                "patient_id",
+                "--epochs",
+                "1",
+                "--latent-dim",
+                "2",
+                "--quiet",
+                "--no-figures",
+                "--out",
+                str(run),
+            ]
+        )
+        == 0
+    )
     # reconstruct uses the run's id column and writes it under its own name, before the features by name
-    assert main(["reconstruct", str(run), "--input", str(table / "t.csv"), "--output", str(table / "r.csv")]) == 0
+    assert (
+        main(
+            [
+                "reconstruct",
+                str(run),
+                "--input",
+                str(table / "t.csv"),
+                "--output",
+                str(table / "r.csv"),
+            ]
+        )
+        == 0
+    )
     rows = _rows(table / "r.csv")
     assert rows[0] == ["patient_id", "a", "b", "c"] and rows[1][0] == "P0"
-    assert abs(np.array(rows[1:], dtype=object)[:, 3].astype(float)).mean() > 10  # raw units (column c ~ 1000)
+    assert (
+        abs(np.array(rows[1:], dtype=object)[:, 3].astype(float)).mean() > 10
+    )  # raw units (column c ~ 1000)
     # a new file with the columns reordered and one extra: taken by name; the extra ignored
     with open(table / "new.csv", "w", newline="") as f:
         w = csv.writer(f)
         w.writerow(["site", "c", "patient_id", "b", "a"])
         w.writerows([["x", r[3], r[0], r[2], r[1]] for r in _rows(table / "t.csv")[1:]])
-    assert main(["encode", str(run), "--input", str(table / "new.csv"), "--output", str(table / "z.csv")]) == 0
+    assert (
+        main(
+            [
+                "encode",
+                str(run),
+                "--input",
+                str(table / "new.csv"),
+                "--output",
+                str(table / "z.csv"),
+            ]
+        )
+        == 0
+    )
     z = _rows(table / "z.csv")
     assert z[0] == ["patient_id", "z1", "z2"]
-    assert main(["encode", str(run), "--input", str(table / "t.csv"), "--output", str(table / "z0.csv")]) == 0
-    np.testing.assert_allclose(np.array([r[1:] for r in z[1:]], float),
-                               np.array([r[1:] for r in _rows(table / "z0.csv")[1:]], float), rtol=1e-5, atol=1e-6)
+    assert (
+        main(
+            ["encode", str(run), "--input", str(table / "t.csv"), "--output", str(table / "z0.csv")]
+        )
+        == 0
+    )
+    np.testing.assert_allclose(
+        np.array([r[1:] for r in z[1:]], float),
+        np.array([r[1:] for r in _rows(table / "z0.csv")[1:]], float),
+        rtol=1e-5,
+        atol=1e-6,
+    )
 
 
 def test_missing_columns_are_named(table, capsys):
@@ -84,32 +166,120 @@ def test_missing_columns_are_named(table, capsys):
         pytest.skip("needs the run of the test above")
     with open(table / "short.csv", "w", newline="") as f:
         csv.writer(f).writerows([["patient_id", "a"], ["P0", "1.0"]])
-    assert main(["encode", str(run), "--input", str(table / "short.csv"), "--output", str(table / "s.csv")]) == 2
+    assert (
+        main(
+            [
+                "encode",
+                str(run),
+                "--input",
+                str(table / "short.csv"),
+                "--output",
+                str(table / "s.csv"),
+            ]
+        )
+        == 2
+    )
     err = capsys.readouterr().err
     assert "lacks the model's columns 'b', 'c'" in err and len(err.strip().splitlines()) == 1
 
 
 def test_score_keeps_the_id_column_under_its_own_name(table):
     run = table / "anomaly"
-    assert main(["train", "anomaly", "--data", str(table / "t.csv"), "--label-column", "diagnosis",
-                 "--normal-label", "B", "--id-column", "patient_id", "--epochs", "1", "--quiet", "--no-figures",
-                 "--out", str(run)]) == 0
-    assert main(["score", str(run), "--input", str(table / "t.csv"), "--output", str(table / "s.csv"),
-                 "--id-column", "patient_id", "--label-column", "diagnosis"]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "anomaly",
+                "--data",
+                str(table / "t.csv"),
+                "--label-column",
+                "diagnosis",
+                "--normal-label",
+                "B",
+                "--id-column",
+                "patient_id",
+                "--epochs",
+                "1",
+                "--quiet",
+                "--no-figures",
+                "--out",
+                str(run),
+            ]
+        )
+        == 0
+    )
+    assert (
+        main(
+            [
+                "score",
+                str(run),
+                "--input",
+                str(table / "t.csv"),
+                "--output",
+                str(table / "s.csv"),
+                "--id-column",
+                "patient_id",
+                "--label-column",
+                "diagnosis",
+            ]
+        )
+        == 0
+    )
     rows = _rows(table / "s.csv")
     assert rows[0] == ["patient_id", "score", "is_anomaly"] and rows[1][0] == "P0"
     # the run remembers its id column: without --id-column too
-    assert main(["score", str(run), "--input", str(table / "t.csv"), "--output", str(table / "s2.csv")]) == 0
+    assert (
+        main(
+            ["score", str(run), "--input", str(table / "t.csv"), "--output", str(table / "s2.csv")]
+        )
+        == 0
+    )
     assert _rows(table / "s2.csv")[0][0] == "patient_id"
 
 
 def test_image_size_is_width_by_height(folder, tmp_path):
     from aekit.cli.types import image_size
 
-    assert image_size("45x37") == (37, 45) and image_size("28") == (28, 28)  # (height, width) inside
+    assert image_size("45x37") == (37, 45) and image_size("28") == (
+        28,
+        28,
+    )  # (height, width) inside
     run = folder / "den"
-    assert main(["train", "denoise", "--data", str(folder / "imgs"), "--image-size", "12x6", "--epochs", "1",
-                 "--quiet", "--no-figures", "--out", str(run)]) == 0
-    assert main(["denoise", str(run), "--input", str(folder / "imgs"), "--output", str(tmp_path / "out"),
-                 "--image-size", "12x6"]) == 0
-    assert Image.open(tmp_path / "out" / "cat" / "0.png").size == (12, 6)  # Pillow's (width, height)
+    assert (
+        main(
+            [
+                "train",
+                "denoise",
+                "--data",
+                str(folder / "imgs"),
+                "--image-size",
+                "12x6",
+                "--epochs",
+                "1",
+                "--quiet",
+                "--no-figures",
+                "--out",
+                str(run),
+            ]
+        )
+        == 0
+    )
+    assert (
+        main(
+            [
+                "denoise",
+                str(run),
+                "--input",
+                str(folder / "imgs"),
+                "--output",
+                str(tmp_path / "out"),
+                "--image-size",
+                "12x6",
+            ]
+        )
+        == 0
+    )
+    assert Image.open(tmp_path / "out" / "cat" / "0.png").size == (
+        12,
+        6,
+    )  # Pillow's (width, height)

@@ -14,7 +14,10 @@ import pytest
 @pytest.fixture(scope="session")
 def shared_root() -> Path:
     """The real datasets beside the repository (../shared/datasets), or $AEKIT_TEST_DATA."""
-    root = Path(os.environ.get("AEKIT_TEST_DATA") or Path(__file__).resolve().parents[3] / "shared" / "datasets")
+    root = Path(
+        os.environ.get("AEKIT_TEST_DATA")
+        or Path(__file__).resolve().parents[3] / "shared" / "datasets"
+    )
     if not root.is_dir():
         pytest.skip(f"shared datasets not found at {root}")
     return root
@@ -40,7 +43,7 @@ def no_network(monkeypatch):
 class _Handler(http.server.BaseHTTPRequestHandler):
     routes: dict[str, bytes] = {}
 
-    def do_GET(self):  # noqa: N802 (http.server's naming)
+    def do_GET(self):
         body = self.routes.get(self.path)
         if body is None:
             self.send_error(404)

@@ -26,7 +26,9 @@ def write_table(path: Path, n: int = 250) -> np.ndarray:
     """A CSV with an id, a label and three feature columns (a, b, c); returns the features."""
     x = RNG.normal(size=(n, 3)).round(4)
     labels = RNG.integers(0, 3, n)
-    lines = ["id,a,label,b,c"] + [f"r{i},{x[i, 0]},{labels[i]},{x[i, 1]},{x[i, 2]}" for i in range(n)]
+    lines = ["id,a,label,b,c"] + [
+        f"r{i},{x[i, 0]},{labels[i]},{x[i, 1]},{x[i, 2]}" for i in range(n)
+    ]
     path.write_text("\n".join(lines) + "\n")
     return x
 

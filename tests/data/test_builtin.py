@@ -8,7 +8,14 @@ import numpy as np
 import pytest
 
 from aekit.data import (
-    DATASETS, ECG5000, MNIST, BinarizedMNIST, FashionMNIST, ecg5000_classic_split, get_dataset, load_builtin,
+    DATASETS,
+    ECG5000,
+    MNIST,
+    BinarizedMNIST,
+    FashionMNIST,
+    ecg5000_classic_split,
+    get_dataset,
+    load_builtin,
 )
 from aekit.data.download import verify
 from aekit.errors import UsageError
@@ -23,7 +30,11 @@ def test_image_datasets_shapes(shared_env, name, split, n):
     data = load_builtin(name, split)
     assert data.x.shape == (n, 1, 28, 28) and data.x.dtype == np.float32
     assert data.x.min() == 0.0 and data.x.max() == 1.0
-    assert data.y.shape == (n,) and data.y.dtype == np.int64 and set(np.unique(data.y)) == set(range(10))
+    assert (
+        data.y.shape == (n,)
+        and data.y.dtype == np.int64
+        and set(np.unique(data.y)) == set(range(10))
+    )
     assert data.image_mode == "L"
 
 
@@ -41,7 +52,9 @@ def test_binarized_mnist_thresholds_at_half(shared_root):
 
 def test_ecg5000_ucr_split(shared_env):
     train, test = load_builtin("ecg5000", "train"), load_builtin("ecg5000", "test")
-    assert train.x.shape == (500, 140) and test.x.shape == (4500, 140) and train.x.dtype == np.float32
+    assert (
+        train.x.shape == (500, 140) and test.x.shape == (4500, 140) and train.x.dtype == np.float32
+    )
     assert set(np.unique(np.concatenate([train.y, test.y]))) == {1, 2, 3, 4, 5}
     assert (train.y == 1).sum() + (test.y == 1).sum() == 2919
 
@@ -66,7 +79,9 @@ def test_ecg_csv_layout(tmp_path, shared_root):
     data = np.concatenate([a.data, b.data])[:4998]
     labels = (np.concatenate([a.targets, b.targets]) == 1)[:4998].astype(float)
     (tmp_path / "ecg5000").mkdir()
-    np.savetxt(tmp_path / "ecg5000" / "ecg.csv", np.column_stack([data, labels]), delimiter=",", fmt="%.9g")
+    np.savetxt(
+        tmp_path / "ecg5000" / "ecg.csv", np.column_stack([data, labels]), delimiter=",", fmt="%.9g"
+    )
     train, test = ecg5000_classic_split(root=tmp_path)
     assert len(train) == 3998 and len(test) == 1000 and train.y.dtype == np.int64
     assert train.y.sum() + test.y.sum() == labels.sum()
@@ -77,7 +92,12 @@ def test_ecg_csv_layout(tmp_path, shared_root):
 @pytest.mark.parametrize("cls", [MNIST, FashionMNIST, ECG5000])
 def test_checksums_verify(shared_root, cls):
     for resource in cls.resources:
-        assert verify(shared_root / cls.folder / (resource.filename + ("" if resource.filename.endswith(".gz") else ".gz")), resource)
+        assert verify(
+            shared_root
+            / cls.folder
+            / (resource.filename + ("" if resource.filename.endswith(".gz") else ".gz")),
+            resource,
+        )
 
 
 def _snapshot(root):
@@ -98,7 +118,9 @@ def test_uncompressed_files_are_read(tmp_path, shared_root):
     folder = tmp_path / "mnist"
     folder.mkdir()
     for name in ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"):
-        (folder / name).write_bytes(gzip.decompress((shared_root / "mnist" / f"{name}.gz").read_bytes()))
+        (folder / name).write_bytes(
+            gzip.decompress((shared_root / "mnist" / f"{name}.gz").read_bytes())
+        )
     data = load_builtin("mnist", "test", root=tmp_path)
     assert data.x.shape == (10000, 1, 28, 28)
     for resource in MNIST.resources[2:]:
@@ -117,7 +139,9 @@ def test_missing_dataset_message(tmp_path):
 def test_bad_split_and_unknown_name(shared_root):
     with pytest.raises(UsageError, match="train, test"):
         MNIST(root=shared_root, split="valid")
-    with pytest.raises(UsageError, match="unknown dataset 'cifar'; expected one of: mnist, fashion-mnist"):
+    with pytest.raises(
+        UsageError, match="unknown dataset 'cifar'; expected one of: mnist, fashion-mnist"
+    ):
         get_dataset("cifar")
 
 
@@ -131,7 +155,9 @@ def test_corrupt_idx_is_a_run_failure(tmp_path):
     with pytest.raises(RunFailure, match="magic number") as err:
         MNIST(root=tmp_path, split="test")
     assert "\n" not in str(err.value)
-    (folder / "t10k-images-idx3-ubyte").write_bytes(b"\x00\x00\x08\x03" + b"\x00\x00\x00\x02" * 3 + b"\x01")
+    (folder / "t10k-images-idx3-ubyte").write_bytes(
+        b"\x00\x00\x08\x03" + b"\x00\x00\x00\x02" * 3 + b"\x01"
+    )
     with pytest.raises(RunFailure, match="truncated"):
         MNIST(root=tmp_path, split="test")
 
@@ -141,7 +167,10 @@ def test_registry_metadata():
     for cls in DATASETS.values():
         assert cls.description and "\n" not in cls.description and cls.shape
         assert all(r.urls and len(r.sha256) == 64 for r in cls.resources)
-    assert MNIST.resources[0].urls[0] == "https://ossci-datasets.s3.amazonaws.com/mnist/train-images-idx3-ubyte.gz"
+    assert (
+        MNIST.resources[0].urls[0]
+        == "https://ossci-datasets.s3.amazonaws.com/mnist/train-images-idx3-ubyte.gz"
+    )
 
 
 def test_data_root_precedence(tmp_path, monkeypatch):

@@ -9,8 +9,14 @@ from aekit.data import Data
 
 
 def test_subset_keeps_fields_aligned():
-    data = Data(x=np.arange(8, dtype=np.float32).reshape(4, 2), y=np.array([0, 1, 0, 1]),
-                names=["a", "b", "c", "d"], ids=np.array(["i", "j", "k", "l"]), image_mode="L", source="s")
+    data = Data(
+        x=np.arange(8, dtype=np.float32).reshape(4, 2),
+        y=np.array([0, 1, 0, 1]),
+        names=["a", "b", "c", "d"],
+        ids=np.array(["i", "j", "k", "l"]),
+        image_mode="L",
+        source="s",
+    )
     part = data.subset(np.array([True, False, False, True]))
     assert len(part) == 2 and part.x.tolist() == [[0, 1], [6, 7]] and part.y.tolist() == [0, 1]
     assert part.names == ["a", "d"] and part.ids.tolist() == ["i", "l"] and part.source == "s"

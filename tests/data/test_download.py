@@ -17,7 +17,9 @@ PAYLOAD = b"the decompressed content\n" * 100
 
 
 def _resource(urls, filename="file.bin.gz", member=None):
-    return Resource(filename, hashlib.sha256(PAYLOAD).hexdigest(), len(PAYLOAD), tuple(urls), member=member)
+    return Resource(
+        filename, hashlib.sha256(PAYLOAD).hexdigest(), len(PAYLOAD), tuple(urls), member=member
+    )
 
 
 def _leftovers(folder):
@@ -45,7 +47,9 @@ def test_repackaged_copy_verifies(tmp_path):
     (tmp_path / "x").write_bytes(PAYLOAD)
     assert verify(tmp_path / "x.gz", _resource([])) and verify(tmp_path / "x", _resource([]))
     (tmp_path / "bad.gz").write_bytes(b"not gzip")
-    assert not verify(tmp_path / "bad.gz", _resource([])) and not verify(tmp_path / "missing", _resource([]))
+    assert not verify(tmp_path / "bad.gz", _resource([])) and not verify(
+        tmp_path / "missing", _resource([])
+    )
 
 
 def test_corrupt_first_mirror_moves_on(http_server, tmp_path):
@@ -79,8 +83,12 @@ def test_corrupt_everywhere_fails_with_one_line(http_server, tmp_path):
 
 def test_server_down(closed_port_url, tmp_path):
     folder = tmp_path / "data"
-    with pytest.raises(RunFailure, match=r"^could not download file.bin.gz \(.*refused.*\); put the files in") as err:
-        download_resource(_resource([closed_port_url + "/file.bin.gz"]), folder, retries=2, backoff=0)
+    with pytest.raises(
+        RunFailure, match=r"^could not download file.bin.gz \(.*refused.*\); put the files in"
+    ) as err:
+        download_resource(
+            _resource([closed_port_url + "/file.bin.gz"]), folder, retries=2, backoff=0
+        )
     assert "\n" not in str(err.value) and _leftovers(folder) == []
 
 
@@ -109,10 +117,14 @@ def test_zip_member(http_server, tmp_path):
     http_server.routes["/bad.zip"] = b"not a zip"
     http_server.routes["/archive.zip"] = _zip({"dir/file.bin": PAYLOAD, "other": b"x"})
     urls = [http_server.url + "/bad.zip", http_server.url + "/archive.zip"]
-    path = download_resource(_resource(urls, "file.bin", member="dir/file.bin"), tmp_path, backoff=0)
+    path = download_resource(
+        _resource(urls, "file.bin", member="dir/file.bin"), tmp_path, backoff=0
+    )
     assert path.read_bytes() == PAYLOAD and _leftovers(tmp_path) == ["file.bin"]
     # Stored compressed when the declared name ends in .gz.
-    path = download_resource(_resource(urls[1:], "file.bin.gz", member="dir/file.bin"), tmp_path, backoff=0)
+    path = download_resource(
+        _resource(urls[1:], "file.bin.gz", member="dir/file.bin"), tmp_path, backoff=0
+    )
     assert gzip.decompress(path.read_bytes()) == PAYLOAD
 
 
@@ -121,7 +133,11 @@ def test_zip_refuses_unsafe_members(http_server, tmp_path, member):
     http_server.routes["/archive.zip"] = _zip({member: PAYLOAD})
     folder = tmp_path / "out"
     with pytest.raises(RunFailure, match="refusing zip member") as err:
-        download_resource(_resource([http_server.url + "/archive.zip"], "file.bin", member=member), folder, backoff=0)
+        download_resource(
+            _resource([http_server.url + "/archive.zip"], "file.bin", member=member),
+            folder,
+            backoff=0,
+        )
     assert repr(member) in str(err.value) and "\n" not in str(err.value)
     assert _leftovers(folder) == [] and not (tmp_path / "evil").exists()
 
@@ -130,8 +146,10 @@ def test_zip_refuses_oversized_member(http_server, tmp_path):
     http_server.routes["/archive.zip"] = _zip({"big": PAYLOAD})
     with pytest.raises(RunFailure, match="refusing zip member 'big'.*over the limit"):
         download_resource(
-            _resource([http_server.url + "/archive.zip"], "file.bin", member="big"), tmp_path,
-            backoff=0, max_member_bytes=100,
+            _resource([http_server.url + "/archive.zip"], "file.bin", member="big"),
+            tmp_path,
+            backoff=0,
+            max_member_bytes=100,
         )
     assert _leftovers(tmp_path) == []
 
@@ -147,11 +165,27 @@ def test_offline_cli_says_so_in_one_line(closed_port_url, tmp_path):
     import subprocess
     import sys
 
-    code = ("import dataclasses, sys; from aekit.data import builtin; from aekit.cli.main import main; "
-            "builtin.FashionMNIST.resources = [dataclasses.replace(r, urls=(sys.argv[1] + '/' + r.filename,)) "
-            "for r in builtin.FashionMNIST.resources]; sys.exit(main(sys.argv[2:]))")
-    proc = subprocess.run([sys.executable, "-c", code, closed_port_url, "datasets", "download", "fashion-mnist",
-                           "--data-dir", str(tmp_path)], capture_output=True, text=True, timeout=120)
+    code = (
+        "import dataclasses, sys; from aekit.data import builtin; from aekit.cli.main import main; "
+        "builtin.FashionMNIST.resources = [dataclasses.replace(r, urls=(sys.argv[1] + '/' + r.filename,)) "
+        "for r in builtin.FashionMNIST.resources]; sys.exit(main(sys.argv[2:]))"
+    )
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            code,
+            closed_port_url,
+            "datasets",
+            "download",
+            "fashion-mnist",
+            "--data-dir",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 1, proc.stderr
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("aekit: error: could not download"), proc.stderr

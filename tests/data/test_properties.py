@@ -27,14 +27,20 @@ def _loads_or_one_line_error(fn, *args, **kwargs):
 
 
 @SETTINGS
-@given(hnp.arrays(
-    dtype=st.sampled_from([np.float64, np.float32, np.int64, np.uint8, np.bool_]),
-    shape=hnp.array_shapes(min_dims=0, max_dims=4, min_side=0, max_side=5),
-))
+@given(
+    hnp.arrays(
+        dtype=st.sampled_from([np.float64, np.float32, np.int64, np.uint8, np.bool_]),
+        shape=hnp.array_shapes(min_dims=0, max_dims=4, min_side=0, max_side=5),
+    )
+)
 def test_as_array_round_trips_or_refuses(array):
     out = _loads_or_one_line_error(as_array, array)
-    valid = (array.ndim >= 2 and array.size > 0
-             and np.isfinite(array.astype(np.float64)).all() and (np.abs(array.astype(np.float64)) <= F32_MAX).all())
+    valid = (
+        array.ndim >= 2
+        and array.size > 0
+        and np.isfinite(array.astype(np.float64)).all()
+        and (np.abs(array.astype(np.float64)) <= F32_MAX).all()
+    )
     if valid:
         assert out is not None and out.dtype == np.float32 and out.shape == array.shape
         np.testing.assert_array_equal(out, array.astype(np.float32))
@@ -43,8 +49,10 @@ def test_as_array_round_trips_or_refuses(array):
 
 
 @SETTINGS
-@given(st.lists(st.lists(st.floats(width=64), min_size=1, max_size=4), min_size=1, max_size=6),
-       st.booleans())
+@given(
+    st.lists(st.lists(st.floats(width=64), min_size=1, max_size=4), min_size=1, max_size=6),
+    st.booleans(),
+)
 def test_numeric_csv_round_trips_or_refuses(rows, header):
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "t.csv"
@@ -61,11 +69,16 @@ def test_numeric_csv_round_trips_or_refuses(rows, header):
         else:
             assert data is not None
             np.testing.assert_array_equal(data.x, np.array(rows, dtype=np.float32))
-            assert data.feature_names == ([f"c{i}" for i in range(len(rows[0]))] if header else None)
+            assert data.feature_names == (
+                [f"c{i}" for i in range(len(rows[0]))] if header else None
+            )
 
 
 @SETTINGS
-@given(st.lists(st.lists(st.text(max_size=6), min_size=1, max_size=4), max_size=5), st.sampled_from([".csv", ".tsv"]))
+@given(
+    st.lists(st.lists(st.text(max_size=6), min_size=1, max_size=4), max_size=5),
+    st.sampled_from([".csv", ".tsv"]),
+)
 def test_arbitrary_text_table_never_crashes(rows, ext):
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / f"t{ext}"

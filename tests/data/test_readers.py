@@ -48,14 +48,17 @@ def test_npy_object_array_is_refused(tmp_path):
     assert "never unpickles" in _error(tmp_path / "x.npy")
 
 
-@pytest.mark.parametrize("array,match", [
-    (np.array([1.0, 2.0]), "expected \\(samples, features\\)"),
-    (np.zeros((0, 3)), "empty"),
-    (np.array([["a", "b"]]), "expected numbers"),
-    (np.array([[1.0, np.nan]]), "non-finite value \\(nan\\) at index \\(0, 1\\)"),
-    (np.array([[1.0], [np.inf]]), "non-finite"),
-    (np.array([[1e300]]), "too large for float32"),
-])
+@pytest.mark.parametrize(
+    "array,match",
+    [
+        (np.array([1.0, 2.0]), "expected \\(samples, features\\)"),
+        (np.zeros((0, 3)), "empty"),
+        (np.array([["a", "b"]]), "expected numbers"),
+        (np.array([[1.0, np.nan]]), "non-finite value \\(nan\\) at index \\(0, 1\\)"),
+        (np.array([[1.0], [np.inf]]), "non-finite"),
+        (np.array([[1e300]]), "too large for float32"),
+    ],
+)
 def test_npy_bad_arrays(tmp_path, array, match):
     np.save(tmp_path / "x.npy", array)
     _error(tmp_path / "x.npy", match=match)
@@ -75,7 +78,9 @@ def test_npz(tmp_path):
     np.savez(tmp_path / "two.npz", a=x, b=x * 2)
     message = _error(tmp_path / "two.npz", UsageError, match="--npz-key")
     assert "a, b" in message
-    np.testing.assert_array_equal(read_path(tmp_path / "two.npz", npz_key="b").x, (x * 2).astype(np.float32))
+    np.testing.assert_array_equal(
+        read_path(tmp_path / "two.npz", npz_key="b").x, (x * 2).astype(np.float32)
+    )
     _error(tmp_path / "two.npz", UsageError, match="no array 'c'; it holds: a, b", npz_key="c")
 
 
@@ -100,7 +105,14 @@ def test_csv_with_header_and_label_by_name(tmp_path):
     assert data.y.tolist() == [0, 1] and data.y.dtype == np.int64
 
 
-@pytest.mark.parametrize("spec,x,y", [("0", [[2, 3], [5, 6]], [1, 4]), ("-1", [[1, 2], [4, 5]], [3, 6]), (1, [[1, 3], [4, 6]], [2, 5])])
+@pytest.mark.parametrize(
+    "spec,x,y",
+    [
+        ("0", [[2, 3], [5, 6]], [1, 4]),
+        ("-1", [[1, 2], [4, 5]], [3, 6]),
+        (1, [[1, 3], [4, 6]], [2, 5]),
+    ],
+)
 def test_label_column_by_index(tmp_path, spec, x, y):
     (tmp_path / "t.csv").write_text("1,2,3\n4,5,6\n")
     data = read_path(tmp_path / "t.csv", label_column=spec)
@@ -124,7 +136,9 @@ def test_columns_selection(tmp_path):
     (tmp_path / "t.csv").write_text("a,b,c,d\n1,2,3,4\n5,6,7,8\n")
     data = read_path(tmp_path / "t.csv", columns=["c", "a"])
     assert data.x.tolist() == [[3, 1], [7, 5]] and data.feature_names == ["c", "a"]
-    assert "lacks the model's columns 'e'; its columns are: a, b, c, d" in _error(tmp_path / "t.csv", columns=["a", "e"])
+    assert "lacks the model's columns 'e'; its columns are: a, b, c, d" in _error(
+        tmp_path / "t.csv", columns=["a", "e"]
+    )
 
 
 def test_explicit_has_header(tmp_path):
@@ -139,18 +153,21 @@ def test_bom_and_whitespace(tmp_path):
     assert data.feature_names == ["a", "b"] and data.x.tolist() == [[1, 2]]
 
 
-@pytest.mark.parametrize("text,match", [
-    ("", "is empty"),
-    ("\n\n", "is empty"),
-    ("a,b\n", "no data rows"),
-    ("1,2\n3,x\n", "row 2, column '1': 'x' is not a number"),
-    ("a,b\n1,2\n3,\n", "row 3, column 'b': '' is not a number"),
-    ("1,2,3\n4,5\n", "row 2 has 2 values; expected 3"),
-    ("a,b\n1,nan\n", "non-finite value \\(nan\\) at row 2, column 'b'"),
-    ("a,b\n1,2\n3,inf\n", "at row 3, column 'b'"),
-    ("a,b\n1,1e999\n", "non-finite"),
-    ("a,b\n1,1e300\n", "too large for float32"),
-])
+@pytest.mark.parametrize(
+    "text,match",
+    [
+        ("", "is empty"),
+        ("\n\n", "is empty"),
+        ("a,b\n", "no data rows"),
+        ("1,2\n3,x\n", "row 2, column '1': 'x' is not a number"),
+        ("a,b\n1,2\n3,\n", "row 3, column 'b': '' is not a number"),
+        ("1,2,3\n4,5\n", "row 2 has 2 values; expected 3"),
+        ("a,b\n1,nan\n", "non-finite value \\(nan\\) at row 2, column 'b'"),
+        ("a,b\n1,2\n3,inf\n", "at row 3, column 'b'"),
+        ("a,b\n1,1e999\n", "non-finite"),
+        ("a,b\n1,1e300\n", "too large for float32"),
+    ],
+)
 def test_bad_tables(tmp_path, text, match):
     (tmp_path / "t.csv").write_text(text)
     _error(tmp_path / "t.csv", match=match)
@@ -184,18 +201,26 @@ def test_grayscale_folder_nested_and_sorted(tmp_path):
 
 
 def test_rgb_folder_with_jpeg_and_bmp(tmp_path):
-    rgb = np.stack([*np.meshgrid(np.arange(7) * 30, np.arange(6) * 40), np.full((6, 7), 128)], -1).astype(np.uint8)
+    rgb = np.stack(
+        [*np.meshgrid(np.arange(7) * 30, np.arange(6) * 40), np.full((6, 7), 128)], -1
+    ).astype(np.uint8)
     _png(tmp_path / "imgs" / "a.png", rgb)
     Image.fromarray(rgb).save(tmp_path / "imgs" / "b.bmp")
     Image.fromarray(rgb).save(tmp_path / "imgs" / "c.JPG", quality=95)
     data = read_path(tmp_path / "imgs")
-    assert data.x.shape == (3, 3, 6, 7) and data.image_mode == "RGB" and data.names == ["a.png", "b.bmp", "c.JPG"]
+    assert (
+        data.x.shape == (3, 3, 6, 7)
+        and data.image_mode == "RGB"
+        and data.names == ["a.png", "b.bmp", "c.JPG"]
+    )
     np.testing.assert_allclose(data.x[0], rgb.transpose(2, 0, 1) / 255, rtol=1e-6)
     np.testing.assert_allclose(data.x[1], data.x[0])
     assert np.abs(data.x[2] - data.x[0]).mean() < 0.05  # JPEG is lossy
 
 
-@pytest.mark.parametrize("mode,expected", [("RGBA", "RGB"), ("LA", "L"), ("P", "RGB"), ("1", "L"), ("I;16", "L")])
+@pytest.mark.parametrize(
+    "mode,expected", [("RGBA", "RGB"), ("LA", "L"), ("P", "RGB"), ("1", "L"), ("I;16", "L")]
+)
 def test_modes_are_normalised(tmp_path, mode, expected):
     image = Image.new(mode, (4, 3))
     image.save(tmp_path / "x.png")
@@ -243,12 +268,17 @@ def test_folder_without_images(tmp_path):
 
 
 def test_missing_path(tmp_path):
-    assert _error(tmp_path / "nope.csv", UsageError) == f"no such file or folder: {tmp_path / 'nope.csv'}"
+    assert (
+        _error(tmp_path / "nope.csv", UsageError)
+        == f"no such file or folder: {tmp_path / 'nope.csv'}"
+    )
 
 
 def test_unsupported_extension(tmp_path):
     (tmp_path / "x.parquet").write_bytes(b"PAR1")
-    assert ".npy, .npz, .csv, .tsv, .png" in _error(tmp_path / "x.parquet", match="unsupported file type")
+    assert ".npy, .npz, .csv, .tsv, .png" in _error(
+        tmp_path / "x.parquet", match="unsupported file type"
+    )
 
 
 def test_empty_file(tmp_path):
@@ -263,21 +293,29 @@ def test_as_array_inputs():
     import torch
 
     expected = np.array([[1, 2], [3, 4]], dtype=np.float32)
-    for value in ([[1, 2], [3, 4]], np.array([[1, 2], [3, 4]], dtype=np.int64), torch.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True),
-                  torch.tensor([[1, 2], [3, 4]], dtype=torch.bfloat16), np.asfortranarray(expected)):
+    for value in (
+        [[1, 2], [3, 4]],
+        np.array([[1, 2], [3, 4]], dtype=np.int64),
+        torch.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True),
+        torch.tensor([[1, 2], [3, 4]], dtype=torch.bfloat16),
+        np.asfortranarray(expected),
+    ):
         out = as_array(value)
         assert out.dtype == np.float32 and out.flags.c_contiguous
         np.testing.assert_array_equal(out, expected)
 
 
-@pytest.mark.parametrize("value,match", [
-    ([[1, 2], [3]], "cannot be read as an array"),
-    (np.zeros((0, 2)), "empty"),
-    (np.array([["a"]]), "expected numbers"),
-    ([1.0, 2.0], "reshape"),
-    ([[1.0, float("nan")]], "non-finite"),
-    (np.array([[1 + 2j]]), "expected numbers"),
-])
+@pytest.mark.parametrize(
+    "value,match",
+    [
+        ([[1, 2], [3]], "cannot be read as an array"),
+        (np.zeros((0, 2)), "empty"),
+        (np.array([["a"]]), "expected numbers"),
+        ([1.0, 2.0], "reshape"),
+        ([[1.0, float("nan")]], "non-finite"),
+        (np.array([[1 + 2j]]), "expected numbers"),
+    ],
+)
 def test_as_array_errors(value, match):
     with pytest.raises(DataError, match=match) as err:
         as_array(value, name="X_train")

@@ -21,7 +21,9 @@ RNG = np.random.default_rng(0)
 REPO = Path(__file__).resolve().parents[2]
 
 
-@pytest.mark.parametrize("dtype", [np.uint8, np.int16, np.float64, np.float32, np.float16, bool, ">f4"])
+@pytest.mark.parametrize(
+    "dtype", [np.uint8, np.int16, np.float64, np.float32, np.float16, bool, ">f4"]
+)
 @pytest.mark.parametrize("resident_bytes", [1, None])
 def test_npy_rows_equal_np_load(tmp_path, dtype, resident_bytes):
     x = (RNG.random((53, 4, 3)) * 200).astype(dtype)
@@ -31,7 +33,9 @@ def test_npy_rows_equal_np_load(tmp_path, dtype, resident_bytes):
         assert len(rows) == 53 and rows.shape == expected.shape and rows.sample_shape == (1, 4, 3)
         assert rows.dtype == np.dtype(dtype) and rows.nbytes == x.nbytes
         for _ in range(5):
-            idx = RNG.integers(-53, 53, size=int(RNG.integers(0, 80)))  # any order, repeats, negatives
+            idx = RNG.integers(
+                -53, 53, size=int(RNG.integers(0, 80))
+            )  # any order, repeats, negatives
             got = rows.take(idx)
             assert got.dtype == np.float32 and got.flags.c_contiguous
             np.testing.assert_array_equal(got, expected[idx])
@@ -82,18 +86,27 @@ def test_rows_view(tmp_path):
     np.testing.assert_array_equal(RowsView(rows, mask).rows(0, 99), x[mask])
 
 
-@pytest.mark.parametrize("make,match", [
-    (lambda p: np.save(p, np.array([{"a": 1}, None], dtype=object), allow_pickle=True), "never unpickles"),
-    (lambda p: np.save(p, np.asfortranarray(np.ones((3, 2)))), "Fortran order; expected C order"),
-    (lambda p: np.save(p, np.ones(5)), "expected \\(samples, features\\)"),
-    (lambda p: np.save(p, np.zeros((0, 3))), "empty array"),
-    (lambda p: np.save(p, np.zeros((3, 0))), "empty array"),
-    (lambda p: np.save(p, np.array([["a", "b"]])), "expected numbers"),
-    (lambda p: np.save(p, np.ones((2, 2), dtype=np.complex64)), "expected numbers"),
-    (lambda p: p.write_bytes(b"not an array at all"), "not a valid .npy file"),
-    (lambda p: p.write_bytes(b""), "not a valid .npy file"),
-    (lambda p: p.write_bytes((lambda b: b[:-8])(_npy_bytes(np.ones((4, 4))))), "truncated"),
-])
+@pytest.mark.parametrize(
+    "make,match",
+    [
+        (
+            lambda p: np.save(p, np.array([{"a": 1}, None], dtype=object), allow_pickle=True),
+            "never unpickles",
+        ),
+        (
+            lambda p: np.save(p, np.asfortranarray(np.ones((3, 2)))),
+            "Fortran order; expected C order",
+        ),
+        (lambda p: np.save(p, np.ones(5)), "expected \\(samples, features\\)"),
+        (lambda p: np.save(p, np.zeros((0, 3))), "empty array"),
+        (lambda p: np.save(p, np.zeros((3, 0))), "empty array"),
+        (lambda p: np.save(p, np.array([["a", "b"]])), "expected numbers"),
+        (lambda p: np.save(p, np.ones((2, 2), dtype=np.complex64)), "expected numbers"),
+        (lambda p: p.write_bytes(b"not an array at all"), "not a valid .npy file"),
+        (lambda p: p.write_bytes(b""), "not a valid .npy file"),
+        (lambda p: p.write_bytes((lambda b: b[:-8])(_npy_bytes(np.ones((4, 4))))), "truncated"),
+    ],
+)
 def test_npy_rows_bad_files(tmp_path, make, match):
     path = tmp_path / "x.npy"
     make(path)
@@ -114,11 +127,14 @@ def test_npy_rows_wrong_path(tmp_path):
     one_line_error(NpyRows, tmp_path / "x.csv", match="expected a .npy file")
 
 
-@pytest.mark.parametrize("value,match", [
-    (np.nan, r"non-finite value \(nan\) at row 37, index \(37, 2\)"),
-    (-np.inf, r"non-finite value \(-inf\) at row 37"),
-    (1e300, r"too large for float32 \(1e\+300\) at row 37"),
-])
+@pytest.mark.parametrize(
+    "value,match",
+    [
+        (np.nan, r"non-finite value \(nan\) at row 37, index \(37, 2\)"),
+        (-np.inf, r"non-finite value \(-inf\) at row 37"),
+        (1e300, r"too large for float32 \(1e\+300\) at row 37"),
+    ],
+)
 def test_check_finite_names_the_first_bad_row(tmp_path, value, match):
     x = np.ones((50, 3))
     x[37, 2] = value
@@ -144,23 +160,35 @@ MEMORY_CHILD = textwrap.dedent("""
 """)
 
 
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="ru_maxrss is in KiB and madvise bounds RSS on Linux")
+@pytest.mark.skipif(
+    not sys.platform.startswith("linux"),
+    reason="ru_maxrss is in KiB and madvise bounds RSS on Linux",
+)
 def test_a_shuffled_pass_over_a_large_file_keeps_memory_bounded(tmp_path):
     n, features = 300 * 2**20 // 1024, 256  # 300 MiB of float32 rows of 1 KiB, written in chunks
     path, column0 = tmp_path / "big.npy", 0.0
     with open(path, "wb") as f:
-        np.lib.format.write_array_header_1_0(f, {"descr": "<f4", "fortran_order": False, "shape": (n, features)})
+        np.lib.format.write_array_header_1_0(
+            f, {"descr": "<f4", "fortran_order": False, "shape": (n, features)}
+        )
         rng = np.random.default_rng(1)
         for start in range(0, n, 16384):
             chunk = rng.random((min(16384, n - start), features), dtype=np.float32)
             column0 += float(chunk[:, 0].sum(dtype=np.float64))
             f.write(chunk.tobytes())
-    result = subprocess.run([sys.executable, "-c", MEMORY_CHILD, str(path), str(32 * 2**20)],
-                            capture_output=True, text=True, cwd=REPO, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-c", MEMORY_CHILD, str(path), str(32 * 2**20)],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stderr
     base, peak, total = result.stdout.split()
     growth_mib = (int(peak) - int(base)) / 1024
-    assert growth_mib < 150, f"peak RSS grew by {growth_mib:.0f} MiB during a pass over a 300 MiB file"
+    assert growth_mib < 150, (
+        f"peak RSS grew by {growth_mib:.0f} MiB during a pass over a 300 MiB file"
+    )
     assert float(total) == pytest.approx(column0, rel=1e-9)  # every row was read once
 
 

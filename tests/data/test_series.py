@@ -14,7 +14,9 @@ from ..synthetic_series import sine_series, write_csv
 
 def test_csv_with_time_and_labels(tmp_path):
     x, y = sine_series(300, channels=2)
-    s = read_series(write_csv(tmp_path / "s.csv", x, y), time_column="time", label_column="is_anomaly")
+    s = read_series(
+        write_csv(tmp_path / "s.csv", x, y), time_column="time", label_column="is_anomaly"
+    )
     assert s.x.shape == (300, 2) and s.x.dtype == np.float32
     assert s.feature_names == ["c0", "c1"] and s.ids[5] == "t5"
     np.testing.assert_array_equal(s.y, y)
@@ -26,7 +28,9 @@ def test_chunks_join_to_the_whole(tmp_path):
     path = write_csv(tmp_path / "s.csv", x)
     parts = list(iter_series(path, time_column="time", chunk_steps=128))
     assert [len(p) for p in parts][:2] == [128, 128] and sum(len(p) for p in parts) == 1000
-    np.testing.assert_array_equal(np.concatenate([p.x for p in parts]), read_series(path, time_column="time").x)
+    np.testing.assert_array_equal(
+        np.concatenate([p.x for p in parts]), read_series(path, time_column="time").x
+    )
 
 
 def test_npy_one_and_several_channels(tmp_path):
@@ -42,7 +46,10 @@ def test_parquet(tmp_path):
     pa = pytest.importorskip("pyarrow")
     import pyarrow.parquet as pq
 
-    pq.write_table(pa.table({"ts": [1, 2, 3, 4], "v": [1.0, None, 3.0, 4.0], "lab": [0, 0, 1, 0]}), tmp_path / "s.parquet")
+    pq.write_table(
+        pa.table({"ts": [1, 2, 3, 4], "v": [1.0, None, 3.0, 4.0], "lab": [0, 0, 1, 0]}),
+        tmp_path / "s.parquet",
+    )
     with pytest.raises(DataError, match="gap"):
         read_series(tmp_path / "s.parquet", time_column="ts", label_column="lab")
     s = read_series(tmp_path / "s.parquet", time_column="ts", label_column="lab", fill="linear")
@@ -79,12 +86,15 @@ def test_fill_gaps_in_memory():
         fill_gaps(np.full((3, 1), np.nan), "previous")
 
 
-@pytest.mark.parametrize("rows, needle", [
-    (["t,v,lab", "0,1.0,0", "1,abc,0"], "'abc' is not a number"),
-    (["t,v,lab", "0,1.0,0", "1,2.0,2"], "expected labels 0"),
-    (["t,v,lab", "0,1.0,0", "1,2.0,yes"], "expected labels 0"),
-    (["t,v,lab", "0,1.0,0", "1,inf,0"], "infinite"),
-])
+@pytest.mark.parametrize(
+    "rows, needle",
+    [
+        (["t,v,lab", "0,1.0,0", "1,abc,0"], "'abc' is not a number"),
+        (["t,v,lab", "0,1.0,0", "1,2.0,2"], "expected labels 0"),
+        (["t,v,lab", "0,1.0,0", "1,2.0,yes"], "expected labels 0"),
+        (["t,v,lab", "0,1.0,0", "1,inf,0"], "infinite"),
+    ],
+)
 def test_bad_values_one_line(tmp_path, rows, needle):
     (tmp_path / "bad.csv").write_text("\n".join(rows) + "\n")
     with pytest.raises(DataError) as err:
@@ -110,4 +120,6 @@ def test_dominant_period():
     assert dominant_period(np.sin(2 * np.pi * t / 37)[:, None])[0] == 37
     two = np.stack([np.sin(2 * np.pi * t / 25), np.cos(2 * np.pi * t / 25)], axis=1)
     assert dominant_period(two)[0] == 25
-    assert dominant_period(np.random.default_rng(0).standard_normal((3000, 1)))[0] == 0  # noise: no period
+    assert (
+        dominant_period(np.random.default_rng(0).standard_normal((3000, 1)))[0] == 0
+    )  # noise: no period

@@ -13,10 +13,23 @@ from .helpers import one_line_error, write_png, write_table
 RNG = np.random.default_rng(0)
 
 
-@pytest.mark.parametrize("text,expected", [
-    ("1048576", 2**20), (4096, 4096), ("2G", 2 * 2**30), ("2GB", 2 * 2**30), ("2GiB", 2 * 2**30), ("2gi", 2 * 2**30),
-    ("512m", 512 * 2**20), ("1.5 GB", 3 * 2**29), ("1T", 2**40), ("64K", 65536), ("100B", 100), (" 7 ", 7),
-])
+@pytest.mark.parametrize(
+    "text,expected",
+    [
+        ("1048576", 2**20),
+        (4096, 4096),
+        ("2G", 2 * 2**30),
+        ("2GB", 2 * 2**30),
+        ("2GiB", 2 * 2**30),
+        ("2gi", 2 * 2**30),
+        ("512m", 512 * 2**20),
+        ("1.5 GB", 3 * 2**29),
+        ("1T", 2**40),
+        ("64K", 65536),
+        ("100B", 100),
+        (" 7 ", 7),
+    ],
+)
 def test_parse_size(text, expected):
     assert parse_size(text) == expected
 
@@ -33,7 +46,7 @@ def test_default_memory_cap(monkeypatch):
     monkeypatch.setenv("AEKIT_MEMORY_CAP", "lots")
     one_line_error(default_memory_cap, exc=UsageError, match="AEKIT_MEMORY_CAP")
     monkeypatch.delenv("AEKIT_MEMORY_CAP")
-    assert 0 < default_memory_cap()
+    assert default_memory_cap() > 0
 
 
 def test_should_stream(tmp_path):
@@ -56,4 +69,3 @@ def test_should_stream(tmp_path):
     assert not should_stream(tmp_path / "x.npz", 1)  # cannot be streamed
     with pytest.raises(UsageError):
         should_stream(tmp_path / "missing.npy", 1)
-

@@ -20,7 +20,9 @@ def test_spill_table_equals_read_path(tmp_path, chunk_rows):
     write_table(tmp_path / "t.csv")
     options = dict(label_column="label", id_column="id")
     expected = read_path(tmp_path / "t.csv", **options)
-    spilled = spill_table(tmp_path / "t.csv", tmp_path / "cache" / "t.npy", chunk_rows=chunk_rows, **options)
+    spilled = spill_table(
+        tmp_path / "t.csv", tmp_path / "cache" / "t.npy", chunk_rows=chunk_rows, **options
+    )
     np.testing.assert_array_equal(spilled.rows.rows(0, len(spilled)), expected.x)
     np.testing.assert_array_equal(spilled.y, expected.y)
     assert spilled.y.dtype == expected.y.dtype == np.int64
@@ -44,38 +46,75 @@ def test_spill_table_labels_across_chunks(tmp_path):
 
 def test_spill_table_errors_leave_no_file(tmp_path):
     (tmp_path / "t.csv").write_text("a,b\n1,2\n3,x\n")
-    message = one_line_error(spill_table, tmp_path / "t.csv", tmp_path / "out" / "t.npy", chunk_rows=1,
-                              match="'x' is not a number")
+    message = one_line_error(
+        spill_table,
+        tmp_path / "t.csv",
+        tmp_path / "out" / "t.npy",
+        chunk_rows=1,
+        match="'x' is not a number",
+    )
     assert "row 3" in message
     assert not any((tmp_path / "out").iterdir())
-    one_line_error(spill_table, tmp_path / "x.npy", tmp_path / "t.npy", match="expected a .csv, .tsv or .parquet")
+    one_line_error(
+        spill_table,
+        tmp_path / "x.npy",
+        tmp_path / "t.npy",
+        match="expected a .csv, .tsv or .parquet",
+    )
 
 
 def test_spill_parquet(tmp_path):
     pa = pytest.importorskip("pyarrow")
     pq = pytest.importorskip("pyarrow.parquet")
     x = RNG.normal(size=(100, 2))
-    table = pa.table({"id": [f"r{i}" for i in range(100)], "a": x[:, 0], "b": x[:, 1].astype(np.float32),
-                      "n": np.arange(100, dtype=np.int16), "label": RNG.integers(0, 2, 100)})
+    table = pa.table(
+        {
+            "id": [f"r{i}" for i in range(100)],
+            "a": x[:, 0],
+            "b": x[:, 1].astype(np.float32),
+            "n": np.arange(100, dtype=np.int16),
+            "label": RNG.integers(0, 2, 100),
+        }
+    )
     pq.write_table(table, tmp_path / "t.parquet", row_group_size=30)
-    spilled = spill_table(tmp_path / "t.parquet", tmp_path / "t.npy", label_column="label", id_column="id",
-                          chunk_rows=16)
-    expected = np.column_stack([x[:, 0], x[:, 1].astype(np.float32), np.arange(100)]).astype(np.float32)
+    spilled = spill_table(
+        tmp_path / "t.parquet",
+        tmp_path / "t.npy",
+        label_column="label",
+        id_column="id",
+        chunk_rows=16,
+    )
+    expected = np.column_stack([x[:, 0], x[:, 1].astype(np.float32), np.arange(100)]).astype(
+        np.float32
+    )
     np.testing.assert_array_equal(spilled.rows.rows(0, 100), expected)
     np.testing.assert_array_equal(spilled.y, table["label"].to_numpy())
     assert spilled.ids[3] == "r3" and spilled.feature_names == ["a", "b", "n"]
     bad = pa.table({"a": [1.0, None, 3.0], "s": ["x", "y", "z"]})
     pq.write_table(bad, tmp_path / "bad.parquet")
-    one_line_error(spill_table, tmp_path / "bad.parquet", tmp_path / "b.npy", columns=["a"],
-                    match="non-finite value \\(nan\\) at row 1, column 'a'")
-    one_line_error(spill_table, tmp_path / "bad.parquet", tmp_path / "b.npy", match="column 's' has type string")
+    one_line_error(
+        spill_table,
+        tmp_path / "bad.parquet",
+        tmp_path / "b.npy",
+        columns=["a"],
+        match="non-finite value \\(nan\\) at row 1, column 'a'",
+    )
+    one_line_error(
+        spill_table,
+        tmp_path / "bad.parquet",
+        tmp_path / "b.npy",
+        match="column 's' has type string",
+    )
 
 
 def test_parquet_without_pyarrow(tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "pyarrow", None)  # make the import fail
     monkeypatch.setitem(sys.modules, "pyarrow.parquet", None)
     (tmp_path / "t.parquet").write_bytes(b"PAR1")
-    one_line_error(spill_table, tmp_path / "t.parquet", tmp_path / "t.npy", match="pip install pyarrow")
+    one_line_error(
+        spill_table, tmp_path / "t.parquet", tmp_path / "t.npy", match="pip install pyarrow"
+    )
+
 
 @pytest.mark.parametrize("channels", [1, 3])
 def test_spill_images_equals_read_path(tmp_path, channels):
@@ -85,16 +124,24 @@ def test_spill_images_equals_read_path(tmp_path, channels):
     expected = read_path(tmp_path / "imgs")
     spilled = spill_images(tmp_path / "imgs", tmp_path / "imgs.npy")
     assert spilled.names == expected.names == ["a.png", "b.png", "sub/a.png", "sub/c.png"]
-    assert spilled.image_mode == expected.image_mode and spilled.rows.sample_shape == (channels, 12, 9)
+    assert spilled.image_mode == expected.image_mode and spilled.rows.sample_shape == (
+        channels,
+        12,
+        9,
+    )
     np.testing.assert_array_equal(spilled.rows.rows(0, 4), expected.x)
     resized = spill_images(tmp_path / "imgs", tmp_path / "small.npy", image_size=(5, 4))
-    np.testing.assert_array_equal(resized.rows.rows(0, 4), read_path(tmp_path / "imgs", image_size=(5, 4)).x)
+    np.testing.assert_array_equal(
+        resized.rows.rows(0, 4), read_path(tmp_path / "imgs", image_size=(5, 4)).x
+    )
 
 
 def test_spill_images_errors_match_read_path(tmp_path):
     write_png(tmp_path / "imgs" / "a.png", np.zeros((4, 4), np.uint8))
     write_png(tmp_path / "imgs" / "b.png", np.zeros((5, 4), np.uint8))
-    message = one_line_error(spill_images, tmp_path / "imgs", tmp_path / "x.npy", match="different sizes")
+    message = one_line_error(
+        spill_images, tmp_path / "imgs", tmp_path / "x.npy", match="different sizes"
+    )
     with pytest.raises(DataError) as err:
         read_path(tmp_path / "imgs")
     assert message == str(err.value)
@@ -109,15 +156,26 @@ def test_open_rows(tmp_path):
     assert opened.rows.path == tmp_path / "x.npy" and not (tmp_path / "cache").exists()  # no copy
     np.testing.assert_array_equal(opened.rows.take([3]), x[[3]])
     write_table(tmp_path / "t.csv", n=30)
-    table = open_rows(tmp_path / "t.csv", cache_dir=tmp_path / "cache", label_column="label", id_column="id",
-                      chunk_rows=8)
+    table = open_rows(
+        tmp_path / "t.csv",
+        cache_dir=tmp_path / "cache",
+        label_column="label",
+        id_column="id",
+        chunk_rows=8,
+    )
     assert table.rows.path.parent == tmp_path / "cache" and len(table) == 30 and len(table.y) == 30
     write_png(tmp_path / "imgs" / "a.png", np.zeros((4, 4), np.uint8))
     assert open_rows(tmp_path / "imgs", cache_dir=tmp_path / "cache").rows.shape == (1, 1, 4, 4)
     assert open_rows(tmp_path / "imgs" / "a.png", cache_dir=tmp_path / "cache").names == ["a.png"]
     np.savez(tmp_path / "x.npz", x=x)
-    one_line_error(open_rows, tmp_path / "x.npz", cache_dir=tmp_path,
-                    match="cannot be streamed.*save the array as .npy")
+    one_line_error(
+        open_rows,
+        tmp_path / "x.npz",
+        cache_dir=tmp_path,
+        match="cannot be streamed.*save the array as .npy",
+    )
     (tmp_path / "x.txt").write_text("1")
     one_line_error(open_rows, tmp_path / "x.txt", cache_dir=tmp_path, match="unsupported file type")
-    one_line_error(open_rows, tmp_path / "nope.csv", cache_dir=tmp_path, exc=UsageError, match="no such file")
+    one_line_error(
+        open_rows, tmp_path / "nope.csv", cache_dir=tmp_path, exc=UsageError, match="no such file"
+    )

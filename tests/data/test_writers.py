@@ -43,7 +43,9 @@ def test_csv_of_latents_has_no_input_header(tmp_path):
 def test_image_folder_round_trip(tmp_path):
     for name in ("a.png", "sub/b.png", "c.bmp"):
         (tmp_path / "in" / name).parent.mkdir(parents=True, exist_ok=True)
-        Image.fromarray(RNG.integers(0, 256, (5, 6, 3), dtype=np.uint8)).save(tmp_path / "in" / name)
+        Image.fromarray(RNG.integers(0, 256, (5, 6, 3), dtype=np.uint8)).save(
+            tmp_path / "in" / name
+        )
     like = read_path(tmp_path / "in")
     out = write_output(tmp_path / "out", like.x, like=like)
     back = read_path(out)
@@ -129,9 +131,17 @@ def test_tables_keep_identity_ids_by_their_own_name_file_names_and_labels(tmp_pa
     assert like.id_name == "patient_id"
     write_output(tmp_path / "z.csv", np.ones((2, 2)), like=like, columns=["z1", "z2"])
     assert (tmp_path / "z.csv").read_text().splitlines() == ["patient_id,z1,z2", "P1,1,1", "P2,1,1"]
-    images = Data(x=np.zeros((2, 1, 2, 2), np.float32), names=["cat/a.png", "dog/b.png"], y=np.array(["cat", "dog"]))
+    images = Data(
+        x=np.zeros((2, 1, 2, 2), np.float32),
+        names=["cat/a.png", "dog/b.png"],
+        y=np.array(["cat", "dog"]),
+    )
     write_output(tmp_path / "zi.csv", np.zeros((2, 1)), like=images, columns=["z1"], labels=True)
-    assert (tmp_path / "zi.csv").read_text().splitlines() == ["file,label,z1", "cat/a.png,cat,0", "dog/b.png,dog,0"]
+    assert (tmp_path / "zi.csv").read_text().splitlines() == [
+        "file,label,z1",
+        "cat/a.png,cat,0",
+        "dog/b.png,dog,0",
+    ]
 
 
 def test_class_sub_folders_are_labels(tmp_path):
@@ -141,4 +151,6 @@ def test_class_sub_folders_are_labels(tmp_path):
         (tmp_path / "d" / label).mkdir(parents=True)
         Image.fromarray(np.zeros((4, 4), np.uint8), "L").save(tmp_path / "d" / label / "a.png")
     assert read_path(tmp_path / "d").y.tolist() == [3, 7]
-    assert folder_labels(["a.png", "b.png"]) is None and folder_labels(["x/a.png", "x/b.png"]) is None
+    assert (
+        folder_labels(["a.png", "b.png"]) is None and folder_labels(["x/a.png", "x/b.png"]) is None
+    )

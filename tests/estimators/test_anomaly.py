@@ -22,7 +22,9 @@ def sines(n: int, seed: int = 0) -> np.ndarray:
     rng = np.random.default_rng(seed)
     t = np.linspace(0, 2 * np.pi, LENGTH)
     phase, amp = rng.uniform(0, 2 * np.pi, (n, 1)), rng.uniform(0.8, 1.2, (n, 1))
-    return (amp * np.sin(t + phase) + rng.normal(0, 0.05, (n, LENGTH))).astype(np.float32)  # (n, LENGTH)
+    return (amp * np.sin(t + phase) + rng.normal(0, 0.05, (n, LENGTH))).astype(
+        np.float32
+    )  # (n, LENGTH)
 
 
 def spikes(n: int, seed: int = 1) -> np.ndarray:
@@ -30,7 +32,9 @@ def spikes(n: int, seed: int = 1) -> np.ndarray:
     rng = np.random.default_rng(seed)
     x = sines(n, seed)
     for row in x:
-        row[rng.choice(LENGTH, 3, replace=False)] += rng.choice([-1, 1], 3) * rng.uniform(1.5, 2.5, 3)
+        row[rng.choice(LENGTH, 3, replace=False)] += rng.choice([-1, 1], 3) * rng.uniform(
+            1.5, 2.5, 3
+        )
     return x
 
 
@@ -38,7 +42,8 @@ def spikes(n: int, seed: int = 1) -> np.ndarray:
 def fitted() -> AnomalyDetector:
     # The tutorial's settings (global min-max, mean + 1 std): the figures below are checked by formula.
     return AnomalyDetector.from_preset("recipe", epochs=40, batch_size=32, device="cpu").fit(
-        sines(600), validation_data=sines(100, 5))
+        sines(600), validation_data=sines(100, 5)
+    )
 
 
 @pytest.fixture(scope="module")
@@ -49,10 +54,24 @@ def test_set() -> tuple[np.ndarray, np.ndarray]:
 
 def test_the_recipe_preset_is_the_ecg_tutorial():
     p = AnomalyDetector.from_preset("recipe").get_params()
-    assert (p["hidden"], p["latent_dim"], p["error"], p["loss"], p["epochs"], p["batch_size"], p["lr"],
-            p["threshold"], p["k"], p["scaler"], p["init"], p["validation_fraction"], p["patience"]) == (
-        (32, 16), 8, "mae", "mae", 20, 512, 1e-3, "mean_std", 1.0, "minmax", "glorot", 0.0, None)
-    assert AnomalyDetector(**AnomalyDetector.presets["recipe"]).get_params() == p  # the same, spelled out
+    assert (
+        p["hidden"],
+        p["latent_dim"],
+        p["error"],
+        p["loss"],
+        p["epochs"],
+        p["batch_size"],
+        p["lr"],
+        p["threshold"],
+        p["k"],
+        p["scaler"],
+        p["init"],
+        p["validation_fraction"],
+        p["patience"],
+    ) == ((32, 16), 8, "mae", "mae", 20, 512, 1e-3, "mean_std", 1.0, "minmax", "glorot", 0.0, None)
+    assert (
+        AnomalyDetector(**AnomalyDetector.presets["recipe"]).get_params() == p
+    )  # the same, spelled out
     assert AnomalyDetector.from_preset("recipe", epochs=3).epochs == 3
     with pytest.raises(UsageError):
         AnomalyDetector.from_preset("nope")
@@ -67,7 +86,9 @@ def test_fit_scores_and_predicts(fitted, test_set):
     assert m["roc_auc"] > 0.97, m
     assert m["accuracy"] > 0.85, m
     np.testing.assert_array_equal(fitted.predict(x), (scores > fitted.threshold_).astype(int))
-    assert fitted.threshold_ == pytest.approx(fitted.decision_scores_.mean() + fitted.decision_scores_.std(), rel=1e-5)
+    assert fitted.threshold_ == pytest.approx(
+        fitted.decision_scores_.mean() + fitted.decision_scores_.std(), rel=1e-5
+    )
     assert len(fitted.history_) == 40 and fitted.history_[-1]["val_loss"] is not None
     assert fitted.reconstruct(x[:4]).shape == (4, LENGTH)
 
@@ -80,7 +101,9 @@ def test_threshold_changes_without_retraining(fitted):
     det.set_threshold("percentile", q=99)
     assert det.threshold_ == pytest.approx(np.percentile(det.decision_scores_, 99))
     assert det.get_params()["threshold"] == "percentile" and det.get_params()["q"] == 99
-    det.set_params(threshold="contamination", contamination=0.2)  # set_params works too (lazy threshold_)
+    det.set_params(
+        threshold="contamination", contamination=0.2
+    )  # set_params works too (lazy threshold_)
     assert det.labels_.mean() == pytest.approx(0.2, abs=0.01)
     det.set_threshold("mad", k=4)
     det.set_threshold("fixed", value=0.123)
@@ -129,7 +152,9 @@ def test_scoring_is_batched(fitted, test_set, monkeypatch):
     seen = []
     forward = fitted.model_.forward
     monkeypatch.setattr(fitted.model_, "forward", lambda xb: (seen.append(len(xb)), forward(xb))[1])
-    np.testing.assert_allclose(fitted.decision_function(x, batch_size=64), full, rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(
+        fitted.decision_function(x, batch_size=64), full, rtol=1e-5, atol=1e-7
+    )
     assert max(seen) == 64 and sum(seen) == len(x)
     seen.clear()
     big = np.repeat(x, 30, axis=0)  # 9000 samples: more than one default inference batch
@@ -141,7 +166,9 @@ def test_scoring_is_batched(fitted, test_set, monkeypatch):
 
 def test_standard_scaler_and_linear_output():
     x = sines(300) * 50 + 1000  # far outside [0, 1]
-    det = AnomalyDetector(scaler="standard", error="mse", epochs=30, batch_size=32, device="cpu").fit(x)
+    det = AnomalyDetector(
+        scaler="standard", error="mse", epochs=30, batch_size=32, device="cpu"
+    ).fit(x)
     assert det._output_activation() == "linear"
     assert det.scaler_.offset_.shape == (LENGTH,)
     xa = spikes(100) * 50 + 1000
@@ -154,23 +181,42 @@ def test_scaler_state():
     mm = Scaler("minmax").fit(x)
     assert float(mm.offset_) == -10 and float(mm.scale_) == 20  # the global min and max
     st = Scaler("standard").fit(np.array([[1.0, 3.0], [1.0, 5.0]], np.float32))
-    np.testing.assert_allclose(st.transform([[1.0, 4.0]]), [[0.0, 0.0]])  # a constant feature is only centred
+    np.testing.assert_allclose(
+        st.transform([[1.0, 4.0]]), [[0.0, 0.0]]
+    )  # a constant feature is only centred
     for s in (mm, st, Scaler("none").fit(x)):
         back = Scaler.from_state(s.get_state())
         np.testing.assert_array_equal(back.transform(x), s.transform(x))
         np.testing.assert_allclose(s.inverse_transform(s.transform(x)), x, atol=1e-5)
-        np.testing.assert_allclose(s.torch_transform(torch.as_tensor(x)).numpy(), s.transform(x), atol=1e-6)
+        np.testing.assert_allclose(
+            s.torch_transform(torch.as_tensor(x)).numpy(), s.transform(x), atol=1e-6
+        )
     with pytest.raises(UsageError):
         Scaler("zscore")
 
 
-@pytest.mark.parametrize("params", [{"scaler": "zscore"}, {"error": "l1"}, {"loss": "bce"}, {"threshold": "median"},
-                                    {"threshold": "fixed"}, {"threshold": "percentile", "q": 150},
-                                    {"threshold": "contamination", "contamination": 0}, {"hidden": (0,)},
-                                    {"latent_dim": 0}, {"architecture": "lstm"}, {"output_activation": "soft"},
-                                    {"validation_fraction": 0.5}, {"validation_fraction": -0.1},
-                                    {"hidden": "big"}, {"epochs": "long"}, {"members": 0},
-                                    {"members": 2, "architecture": "conv1d"}])
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"scaler": "zscore"},
+        {"error": "l1"},
+        {"loss": "bce"},
+        {"threshold": "median"},
+        {"threshold": "fixed"},
+        {"threshold": "percentile", "q": 150},
+        {"threshold": "contamination", "contamination": 0},
+        {"hidden": (0,)},
+        {"latent_dim": 0},
+        {"architecture": "lstm"},
+        {"output_activation": "soft"},
+        {"validation_fraction": 0.5},
+        {"validation_fraction": -0.1},
+        {"hidden": "big"},
+        {"epochs": "long"},
+        {"members": 0},
+        {"members": 2, "architecture": "conv1d"},
+    ],
+)
 def test_bad_parameters(params):
     with pytest.raises(UsageError) as info:
         AnomalyDetector(**params).fit(sines(20))
@@ -200,28 +246,43 @@ def test_anomaly_metrics_conventions():
     m = anomaly_metrics([0, 0, 0, 1, 1], [0.1, 0.2, 0.6, 0.7, 0.3], 0.5)
     assert m["confusion_matrix"] == [[2, 1], [1, 1]]
     assert m["precision"] == 0.5 and m["recall"] == 0.5
-    assert m["precision_normal"] == pytest.approx(2 / 3) and m["recall_normal"] == pytest.approx(2 / 3)
+    assert m["precision_normal"] == pytest.approx(2 / 3) and m["recall_normal"] == pytest.approx(
+        2 / 3
+    )
     assert m["threshold"] == 0.5 and 0 <= m["roc_auc"] <= 1 and m["pr_auc"] is not None
     assert anomaly_metrics([0, 0], [0.1, 0.9], 0.5)["roc_auc"] is None
 
 
 # ---- the data-driven defaults ---------------------------------------------------------------------
 
+
 def test_robust_scaler_ignores_outliers_and_auto_shares_one_scale_for_a_signal():
     rng = np.random.default_rng(0)
-    table = np.c_[rng.normal(10, 2, 400), rng.normal(0, 0.01, 400)]  # columns of very different spread
+    table = np.c_[
+        rng.normal(10, 2, 400), rng.normal(0, 0.01, 400)
+    ]  # columns of very different spread
     table[:5, 0] = 1e6  # a few wild rows
     s = Scaler("robust").fit(table)
     np.testing.assert_allclose(s.offset_, np.median(table, axis=0), rtol=1e-5)
-    np.testing.assert_allclose(s.scale_, [2.0, 0.01], rtol=0.15)  # IQR / 1.349 ~ the std of the clean rows
-    assert Scaler("standard").fit(table).scale_[0] > 1e4  # what the wild rows do to a standard deviation
-    np.testing.assert_array_equal(Scaler("auto").fit(table).scale_, s.scale_)  # mixed units: per column
+    np.testing.assert_allclose(
+        s.scale_, [2.0, 0.01], rtol=0.15
+    )  # IQR / 1.349 ~ the std of the clean rows
+    assert (
+        Scaler("standard").fit(table).scale_[0] > 1e4
+    )  # what the wild rows do to a standard deviation
+    np.testing.assert_array_equal(
+        Scaler("auto").fit(table).scale_, s.scale_
+    )  # mixed units: per column
     signal = sines(300)
     shared = Scaler("auto").fit(signal)
-    assert shared.offset_.shape == (LENGTH,) and np.ptp(shared.scale_) == 0  # one scale for the whole curve
+    assert (
+        shared.offset_.shape == (LENGTH,) and np.ptp(shared.scale_) == 0
+    )  # one scale for the whole curve
     for kind in ("robust", "auto"):
         back = Scaler.from_state(Scaler(kind).fit(signal).get_state())
-        np.testing.assert_array_equal(back.transform(signal), Scaler(kind).fit(signal).transform(signal))
+        np.testing.assert_array_equal(
+            back.transform(signal), Scaler(kind).fit(signal).transform(signal)
+        )
 
 
 def test_robust_scaler_from_chunks_matches_and_stays_bounded(monkeypatch):
@@ -229,10 +290,10 @@ def test_robust_scaler_from_chunks_matches_and_stays_bounded(monkeypatch):
 
     x = np.random.default_rng(1).gamma(2.0, 1.0, (1000, 6)).astype(np.float32)
     exact = Scaler("robust").fit(x)
-    chunked = Scaler("robust").fit_chunks(x[i:i + 128] for i in range(0, 1000, 128))
+    chunked = Scaler("robust").fit_chunks(x[i : i + 128] for i in range(0, 1000, 128))
     np.testing.assert_array_equal(chunked.scale_, exact.scale_)  # below the sample limit: exact
     monkeypatch.setattr(pre, "ROBUST_SAMPLE_VALUES", 600)  # 100 rows of 6 values
-    sampled = Scaler("robust").fit_chunks(x[i:i + 128] for i in range(0, 1000, 128))
+    sampled = Scaler("robust").fit_chunks(x[i : i + 128] for i in range(0, 1000, 128))
     np.testing.assert_allclose(sampled.offset_, exact.offset_, rtol=0.2)
     np.testing.assert_allclose(sampled.scale_, exact.scale_, rtol=0.3)
 
@@ -253,24 +314,36 @@ def test_the_threshold_comes_from_the_held_out_normal_rows():
     det = AnomalyDetector(epochs=30, device="cpu").fit(sines(300))
     assert len(det.holdout_scores_) == 30 and len(det.decision_scores_) == 300  # a tenth held out
     assert det.threshold_ == pytest.approx(np.percentile(det.holdout_scores_, 95))
-    assert all(r["val_loss"] is not None for r in det.history_)  # early stopping watches the held-out rows
+    assert all(
+        r["val_loss"] is not None for r in det.history_
+    )  # early stopping watches the held-out rows
     x = np.concatenate([sines(200, 7), spikes(100)])
     assert det.evaluate(x, np.r_[np.zeros(200), np.ones(100)])["roc_auc"] > 0.95
     none = AnomalyDetector(epochs=5, validation_fraction=0, device="cpu").fit(sines(100))
-    assert none.holdout_scores_ is None and none.threshold_ == pytest.approx(np.percentile(none.decision_scores_, 95))
+    assert none.holdout_scores_ is None and none.threshold_ == pytest.approx(
+        np.percentile(none.decision_scores_, 95)
+    )
 
 
 def test_save_load_keeps_the_new_state(tmp_path):
     det = AnomalyDetector(epochs=5, device="cpu").fit(sines(200))
     det.save(tmp_path / "m")
     back = aekit.load(tmp_path / "m", device="cpu")
-    assert back.hidden == "auto" and (back.hidden_, back.latent_dim_) == (det.hidden_, det.latent_dim_)
+    assert back.hidden == "auto" and (back.hidden_, back.latent_dim_) == (
+        det.hidden_,
+        det.latent_dim_,
+    )
     np.testing.assert_array_equal(back.holdout_scores_, det.holdout_scores_)
     assert back.threshold_ == det.threshold_ and back.scaler_.kind == "auto"
-    assert det.error == "nmse" and det.residual_scale_.shape == (3, LENGTH)  # each member's own, (K, features)
+    assert det.error == "nmse" and det.residual_scale_.shape == (
+        3,
+        LENGTH,
+    )  # each member's own, (K, features)
     assert type(back.model_).__name__ == "DenseEnsemble" and back.model_.members == 3
     np.testing.assert_array_equal(back.residual_scale_, det.residual_scale_)
-    np.testing.assert_array_equal(back.decision_function(spikes(20)), det.decision_function(spikes(20)))
+    np.testing.assert_array_equal(
+        back.decision_function(spikes(20)), det.decision_function(spikes(20))
+    )
 
 
 def test_nmse_keeps_features_noisy_in_normal_data_from_drowning_the_others():
@@ -288,30 +361,53 @@ def test_nmse_keeps_features_noisy_in_normal_data_from_drowning_the_others():
     x = np.concatenate([noisy(sines(200, 7), 2), noisy(bumps(100, 9), 3)])
     y = np.r_[np.zeros(200), np.ones(100)]
     train = noisy(sines(400), 1)
-    auc = {error: AnomalyDetector(error=error, epochs=20, device="cpu").fit(train).evaluate(x, y)["roc_auc"]
-           for error in ("mae", "nmse")}
-    assert auc["nmse"] > 0.8 and auc["nmse"] > auc["mae"] + 0.15, auc  # measured: nmse 0.87, mae 0.64
+    auc = {
+        error: AnomalyDetector(error=error, epochs=20, device="cpu")
+        .fit(train)
+        .evaluate(x, y)["roc_auc"]
+        for error in ("mae", "nmse")
+    }
+    assert auc["nmse"] > 0.8 and auc["nmse"] > auc["mae"] + 0.15, (
+        auc
+    )  # measured: nmse 0.87, mae 0.64
     with pytest.raises(UsageError, match="nmse"):
-        AnomalyDetector(error="mae", epochs=1, device="cpu").fit(sines(50)).set_params(error="nmse").predict(x)
+        AnomalyDetector(error="mae", epochs=1, device="cpu").fit(sines(50)).set_params(
+            error="nmse"
+        ).predict(x)
 
 
 def test_an_ensembles_score_is_its_members_mean_each_in_its_own_units():
-    det = AnomalyDetector(members=2, density=0, epochs=3, device="cpu").fit(sines(64))  # reconstruction alone
+    det = AnomalyDetector(members=2, density=0, epochs=3, device="cpu").fit(
+        sines(64)
+    )  # reconstruction alone
     x = spikes(5)
     with torch.no_grad():
         xs = det.scaler_.torch_transform(torch.as_tensor(x))
         out = det.model_(xs)  # (2, 5, LENGTH): each member's reconstruction
-        own = [((out[k] - xs) / torch.as_tensor(det.residual_scale_[k])).square().mean(1) for k in range(2)]
+        own = [
+            ((out[k] - xs) / torch.as_tensor(det.residual_scale_[k])).square().mean(1)
+            for k in range(2)
+        ]
     np.testing.assert_allclose(det.decision_function(x), ((own[0] + own[1]) / 2).numpy(), rtol=1e-5)
-    np.testing.assert_allclose(det.reconstruct(x), det.scaler_.inverse_transform(out.mean(0).numpy()), atol=1e-5)
-    assert type(AnomalyDetector(members=1, epochs=1, device="cpu").fit(sines(20)).model_).__name__ == "DenseAutoencoder"
+    np.testing.assert_allclose(
+        det.reconstruct(x), det.scaler_.inverse_transform(out.mean(0).numpy()), atol=1e-5
+    )
+    assert (
+        type(AnomalyDetector(members=1, epochs=1, device="cpu").fit(sines(20)).model_).__name__
+        == "DenseAutoencoder"
+    )
 
 
 def test_a_model_saved_before_ensembles_loads_as_one_network(tmp_path):
     det = AnomalyDetector(members=1, error="mae", epochs=2, device="cpu").fit(sines(40))
     det.save(tmp_path / "m")
     config = json.loads((tmp_path / "m" / "config.json").read_text())
-    del config["params"]["members"], config["state"]["network"]["members"]  # as an earlier aekit wrote it
+    del (
+        config["params"]["members"],
+        config["state"]["network"]["members"],
+    )  # as an earlier aekit wrote it
     (tmp_path / "m" / "config.json").write_text(json.dumps(config))
     back = aekit.load(tmp_path / "m", device="cpu")
-    np.testing.assert_array_equal(back.decision_function(spikes(4)), det.decision_function(spikes(4)))
+    np.testing.assert_array_equal(
+        back.decision_function(spikes(4)), det.decision_function(spikes(4))
+    )

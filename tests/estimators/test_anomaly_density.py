@@ -11,8 +11,8 @@ from sklearn.neighbors import LocalOutlierFactor
 import aekit
 from aekit import AnomalyDetector
 from aekit.errors import AekitError, UsageError
-from aekit.estimators.anomaly_density import CodeDensity, reference_rows
 from aekit.estimators.anomaly_defaults import training_steps
+from aekit.estimators.anomaly_density import CodeDensity, reference_rows
 
 
 def _clusters(n=300, seed=0):
@@ -22,12 +22,20 @@ def _clusters(n=300, seed=0):
 
 @pytest.mark.parametrize("k", [1, 5, 20])
 def test_lof_matches_scikit_learn(k):
-    ref, query = _clusters(), np.random.default_rng(1).normal(1, 2, size=(100, 4)).astype(np.float32)
+    ref, query = (
+        _clusters(),
+        np.random.default_rng(1).normal(1, 2, size=(100, 4)).astype(np.float32),
+    )
     ours = CodeDensity.fit(torch.as_tensor(ref), k)
     theirs = LocalOutlierFactor(n_neighbors=k, novelty=True).fit(ref)
-    np.testing.assert_allclose(ours.lof(torch.as_tensor(query)).numpy(), -theirs.score_samples(query), rtol=2e-3)
-    np.testing.assert_allclose(ours.lof(torch.as_tensor(ref), of_reference=True).numpy(),
-                               -theirs.negative_outlier_factor_, rtol=2e-3)
+    np.testing.assert_allclose(
+        ours.lof(torch.as_tensor(query)).numpy(), -theirs.score_samples(query), rtol=2e-3
+    )
+    np.testing.assert_allclose(
+        ours.lof(torch.as_tensor(ref), of_reference=True).numpy(),
+        -theirs.negative_outlier_factor_,
+        rtol=2e-3,
+    )
 
 
 def test_lof_in_blocks_matches_one_block(monkeypatch):
@@ -35,7 +43,9 @@ def test_lof_in_blocks_matches_one_block(monkeypatch):
 
     ref, query = torch.as_tensor(_clusters()), torch.as_tensor(_clusters(50, seed=2))
     whole = CodeDensity.fit(ref, 10).lof(query)
-    monkeypatch.setattr(mod, "BLOCK_VALUES", 700)  # two queries at a time against 350 reference rows
+    monkeypatch.setattr(
+        mod, "BLOCK_VALUES", 700
+    )  # two queries at a time against 350 reference rows
     blocked = CodeDensity.fit(ref, 10)
     torch.testing.assert_close(blocked.lof(query), whole)
     torch.testing.assert_close(blocked.k_distance, CodeDensity.fit(ref, 10).k_distance)
@@ -76,24 +86,35 @@ def test_the_detector_scores_sparse_codes_higher_and_density_zero_is_reconstruct
     X = np.sin(t + rng.uniform(0, 6, (400, 1))).astype(np.float32)
     det = AnomalyDetector(epochs=3, device="cpu").fit(X)
     plain = AnomalyDetector(epochs=3, density=0, device="cpu").fit(X)
-    assert det.code_density_ is not None and det.code_density_.gamma > 0 and plain.code_density_ is None
+    assert (
+        det.code_density_ is not None
+        and det.code_density_.gamma > 0
+        and plain.code_density_ is None
+    )
     x = np.r_[X[:5], np.sin(2 * t)[None].repeat(3, 0)].astype(np.float32)
     with torch.no_grad():  # plain: the mean of the members' nmse; det: that times the LOF factor
         xs = det.scaler_.torch_transform(torch.as_tensor(x))
         codes = det.model_.encode(xs)
     rec = det._scores(x, density=False)
-    np.testing.assert_allclose(det.decision_function(x),
-                               det.code_density_.apply(torch.as_tensor(rec), codes).numpy(), rtol=1e-5)
+    np.testing.assert_allclose(
+        det.decision_function(x),
+        det.code_density_.apply(torch.as_tensor(rec), codes).numpy(),
+        rtol=1e-5,
+    )
     assert np.all(plain.decision_function(x) > 0)
     # The threshold comes from the held-out rows' combined scores, as the scores it is compared to.
-    np.testing.assert_allclose(det.holdout_scores_, det.decision_function(det._holdout(X)[1]), rtol=1e-5)
+    np.testing.assert_allclose(
+        det.holdout_scores_, det.decision_function(det._holdout(X)[1]), rtol=1e-5
+    )
 
 
 def test_no_density_on_tiny_data():
     from aekit.estimators.anomaly_density import MIN_REFERENCE_ROWS
 
     X = np.random.default_rng(0).normal(size=(MIN_REFERENCE_ROWS + 2, 5)).astype(np.float32)
-    small = AnomalyDetector(epochs=1, validation_fraction=0, device="cpu").fit(X[:MIN_REFERENCE_ROWS - 1])
+    small = AnomalyDetector(epochs=1, validation_fraction=0, device="cpu").fit(
+        X[: MIN_REFERENCE_ROWS - 1]
+    )
     assert small.code_density_ is None
     np.testing.assert_allclose(small.decision_function(X), small._scores(X, density=False))
     # Too few held-out rows to set the exponent on (2 here): the reference rows, each without itself.
@@ -109,15 +130,23 @@ def test_the_density_survives_save_and_load(tmp_path):
     np.testing.assert_array_equal(back.decision_function(X[:20]), det.decision_function(X[:20]))
     # A model saved before the code density (no state for it) scores by reconstruction error alone.
     config = json.loads((tmp_path / "m" / "config.json").read_text())
-    del config["state"]["code_density"], config["params"]["density"], config["params"]["n_neighbors"]
+    del (
+        config["state"]["code_density"],
+        config["params"]["density"],
+        config["params"]["n_neighbors"],
+    )
     (tmp_path / "m" / "config.json").write_text(json.dumps(config))
     old = aekit.load(tmp_path / "m")
     assert old.density == 0.0 and old.code_density_ is None
-    np.testing.assert_allclose(old.decision_function(X[:20]), det._scores(X[:20], density=False), rtol=1e-6)
+    np.testing.assert_allclose(
+        old.decision_function(X[:20]), det._scores(X[:20], density=False), rtol=1e-6
+    )
 
 
 def test_a_damaged_density_is_refused_in_one_line(tmp_path):
-    det = AnomalyDetector(epochs=1, device="cpu").fit(np.random.default_rng(0).normal(size=(100, 5)))
+    det = AnomalyDetector(epochs=1, device="cpu").fit(
+        np.random.default_rng(0).normal(size=(100, 5))
+    )
     det.save(tmp_path / "m")
     config = json.loads((tmp_path / "m" / "config.json").read_text())
     config["state"]["code_density"]["n_neighbors"] = 10_000

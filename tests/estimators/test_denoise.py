@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import torch
 
 import aekit
 from aekit.errors import DataError, NotFittedError, UsageError
 from aekit.estimators.denoise import EVAL_NOISE_SEED, Denoiser, psnr
 
 
-
-def images(n: int = 96, channels: int = 1, size: tuple[int, int] = (12, 12), seed: int = 0) -> np.ndarray:
+def images(
+    n: int = 96, channels: int = 1, size: tuple[int, int] = (12, 12), seed: int = 0
+) -> np.ndarray:
     """Smooth random blobs in [0, 1]: structure a denoiser can learn."""
     rng = np.random.default_rng(seed)
-    yy, xx = np.mgrid[0:size[0], 0:size[1]]
+    yy, xx = np.mgrid[0 : size[0], 0 : size[1]]
     cy, cx = rng.uniform(0, size[0], (n, 1, 1)), rng.uniform(0, size[1], (n, 1, 1))
     blob = np.exp(-((yy - cy) ** 2 + (xx - cx) ** 2) / 8.0)  # (n, H, W)
     colour = rng.uniform(0.3, 1.0, (n, channels, 1, 1))
@@ -62,7 +62,9 @@ def test_add_noise_is_fixed_by_seed_and_keeps_shape():
     assert den.add_noise(X[:, 0]).shape == (8, 12, 12)
     noisy = den.add_noise(X)
     changed = noisy != X
-    assert 0.1 < changed.mean() < 0.3 and np.isin(noisy[changed], [0, 1]).all()  # salt and pepper only
+    assert (
+        0.1 < changed.mean() < 0.3 and np.isin(noisy[changed], [0, 1]).all()
+    )  # salt and pepper only
 
 
 def test_paired_fit_ignores_the_noise_model():
@@ -95,17 +97,28 @@ def test_save_and_load_round_trip(tmp_path):
     den = small(noise=["gaussian:0.1", "masking:0.1"], channels=(8, 4)).fit(X)
     den.save(tmp_path / "m")
     back = aekit.load(tmp_path / "m", device="cpu")
-    assert isinstance(back, Denoiser) and back.get_params() == {**den.get_params(), "noise": ("gaussian:0.1", "masking:0.1")}
+    assert isinstance(back, Denoiser) and back.get_params() == {
+        **den.get_params(),
+        "noise": ("gaussian:0.1", "masking:0.1"),
+    }
     assert back.noise_.spec == "gaussian:0.1+masking:0.1" and back.input_shape_ == (3, 12, 12)
     np.testing.assert_array_equal(back.transform(X), den.transform(X))
     np.testing.assert_array_equal(back.add_noise(X, seed=2), den.add_noise(X, seed=2))
 
 
-@pytest.mark.parametrize("params, match", [
-    ({"noise": "blur:1"}, "gaussian:FACTOR"), ({"noise": "gaussian:-1"}, "gaussian:FACTOR"),
-    ({"channels": ()}, "channels"), ({"channels": (16, 0)}, "channels"), ({"kernel_size": 0}, "kernel_size"),
-    ({"init": "nope"}, "init"), ({"epochs": -1}, "epochs"), ({"lr": 0}, "lr"),
-])
+@pytest.mark.parametrize(
+    "params, match",
+    [
+        ({"noise": "blur:1"}, "gaussian:FACTOR"),
+        ({"noise": "gaussian:-1"}, "gaussian:FACTOR"),
+        ({"channels": ()}, "channels"),
+        ({"channels": (16, 0)}, "channels"),
+        ({"kernel_size": 0}, "kernel_size"),
+        ({"init": "nope"}, "init"),
+        ({"epochs": -1}, "epochs"),
+        ({"lr": 0}, "lr"),
+    ],
+)
 def test_bad_params_fail_in_fit(params, match):
     with pytest.raises(UsageError, match=match):
         Denoiser(**params).fit(images(4))

@@ -29,7 +29,10 @@ def test_the_nearest_items_are_those_of_brute_force(metric, backend):
     if backend == "faiss":
         pytest.importorskip("faiss")
     rng = np.random.default_rng(0)
-    items, queries = rng.normal(size=(300, 8)).astype(np.float32), rng.normal(size=(20, 8)).astype(np.float32)
+    items, queries = (
+        rng.normal(size=(300, 8)).astype(np.float32),
+        rng.normal(size=(20, 8)).astype(np.float32),
+    )
     index = LatentIndex(metric=metric, backend=backend).fit(items)
     assert index.backend_ == backend
     dist, idx = index.kneighbors(queries, k=5)

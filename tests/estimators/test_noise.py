@@ -18,7 +18,9 @@ def gen(seed: int = 0) -> torch.Generator:
 X = torch.rand(64, 1, 28, 28, generator=gen(123))
 
 
-@pytest.mark.parametrize("spec", ["gaussian:0.2", "masking:0.3", "saltpepper:0.05", "gaussian:0.5+saltpepper:0.2"])
+@pytest.mark.parametrize(
+    "spec", ["gaussian:0.2", "masking:0.3", "saltpepper:0.05", "gaussian:0.5+saltpepper:0.2"]
+)
 def test_values_in_unit_range_and_deterministic(spec):
     noise = parse_noise(spec)
     a, b, c = noise(X, gen(1)), noise(X, gen(1)), noise(X, gen(2))
@@ -60,19 +62,43 @@ def test_parse_combines_in_order_and_round_trips():
     assert parse_noise(" Gaussian : 0.2 ").spec == "gaussian:0.2"
     assert parse_noise(noise) is noise
     # masking after gaussian: masked values are exactly 0 whatever the gaussian drew
-    assert float((noise(torch.full((10_000,), 0.5), gen()) == 0).float().mean()) == pytest.approx(0.1, abs=0.01)
+    assert float((noise(torch.full((10_000,), 0.5), gen()) == 0).float().mean()) == pytest.approx(
+        0.1, abs=0.01
+    )
 
 
-@given(st.lists(st.tuples(st.sampled_from(["gaussian", "masking", "saltpepper"]),
-                          st.floats(0, 1, allow_nan=False)), min_size=1, max_size=3))
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["gaussian", "masking", "saltpepper"]), st.floats(0, 1, allow_nan=False)
+        ),
+        min_size=1,
+        max_size=3,
+    )
+)
 @settings(max_examples=40, deadline=None)
 def test_spec_round_trip(parts):
     spec = "+".join(f"{k}:{v!r}" for k, v in parts)
     assert parse_noise(parse_noise(spec).spec) == parse_noise(spec)
 
 
-@pytest.mark.parametrize("bad", ["gaussian:-0.1", "masking:1.5", "saltpepper:-0.01", "blur:0.2", "gaussian",
-                                 "gaussian:abc", "gaussian:nan", "", "+", "masking:inf", 0.2, ["gaussian:0.2", 3]])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "gaussian:-0.1",
+        "masking:1.5",
+        "saltpepper:-0.01",
+        "blur:0.2",
+        "gaussian",
+        "gaussian:abc",
+        "gaussian:nan",
+        "",
+        "+",
+        "masking:inf",
+        0.2,
+        ["gaussian:0.2", 3],
+    ],
+)
 def test_bad_specs_are_one_line_usage_errors(bad):
     with pytest.raises(UsageError) as info:
         parse_noise(bad)

@@ -27,7 +27,9 @@ def test_config_not_json_or_unknown_estimator(saved):
     (saved / "config.json").write_text("{not json")
     with pytest.raises(RunFailure, match="not valid JSON"):
         aekit.load(saved)
-    (saved / "config.json").write_text(json.dumps({"estimator": "os.system", "params": {}, "state": {}}))
+    (saved / "config.json").write_text(
+        json.dumps({"estimator": "os.system", "params": {}, "state": {}})
+    )
     with pytest.raises(RunFailure, match="unknown estimator"):
         aekit.load(saved)
 

@@ -13,7 +13,9 @@ from aekit.estimators.window_scores import AnomalyRange, RangeTracker, StepScore
 
 from ..synthetic_series import PERIOD, sine_series
 
-torch.set_num_threads(1)  # as the other estimator tests: the same floating point in every run, and fast on 2 cores
+torch.set_num_threads(
+    1
+)  # as the other estimator tests: the same floating point in every run, and fast on 2 cores
 
 FAST = dict(channels=(8, 8), latent_dim=8, epochs=30, batch_size=32, device="cpu")
 
@@ -27,7 +29,10 @@ def fitted():
 def test_window_from_the_period_and_fitted_state(fitted):
     assert fitted.window_ == PERIOD and "autocorrelation" in fitted.window_source_
     assert fitted.input_shape_ == (1, PERIOD) and fitted.n_features_in_ == 1
-    assert fitted.decision_scores_.shape == (600,) and fitted.threshold_ > fitted.decision_scores_.max()
+    assert (
+        fitted.decision_scores_.shape == (600,)
+        and fitted.threshold_ > fitted.decision_scores_.max()
+    )
 
 
 @pytest.mark.parametrize("kind", ["spike", "shift", "pattern"])
@@ -55,12 +60,18 @@ def test_chunked_scores_equal_whole(fitted, aggregate):
 
 def test_several_channels_and_save_load(tmp_path):
     x, y = sine_series(900, channels=3, kind="spike", at=700)
-    det = aekit.SeriesDetector(window=20, stride=2, **FAST).fit(x[:500], channel_names=["a", "b", "c"])
+    det = aekit.SeriesDetector(window=20, stride=2, **FAST).fit(
+        x[:500], channel_names=["a", "b", "c"]
+    )
     assert det.window_source_ == "given" and det.input_shape_ == (3, 20)
     det.save(tmp_path / "m")
     back = aekit.load(tmp_path / "m")
     np.testing.assert_allclose(back.score_samples(x), det.score_samples(x), rtol=1e-5)
-    assert back.window_ == 20 and back.channel_names_ == ["a", "b", "c"] and back.threshold_ == det.threshold_
+    assert (
+        back.window_ == 20
+        and back.channel_names_ == ["a", "b", "c"]
+        and back.threshold_ == det.threshold_
+    )
     with pytest.raises(DataError, match="channels"):
         det.score_samples(x[:, :2])
 
@@ -73,7 +84,9 @@ def test_step_scorer_spreads_window_errors():
     # windows start at 0, 2, 4, 6 and 7 (the tail)
     expect = [np.mean([s for s in (0, 2, 4, 6, 7) if s <= t < s + 4]) for t in range(11)]
     np.testing.assert_allclose(out, expect)
-    peak = StepScorer(4, 2, lambda w: w[:, 0, 0], aggregate="max")  # the highest error of the covering windows
+    peak = StepScorer(
+        4, 2, lambda w: w[:, 0, 0], aggregate="max"
+    )  # the highest error of the covering windows
     out = np.concatenate([peak.push(x[:3]), peak.push(x[3:]), peak.finish()])
     peaks = [max(s for s in (0, 2, 4, 6, 7) if s <= t < s + 4) for t in range(11)]
     np.testing.assert_allclose(out, np.array(peaks) + 1e-3 * np.array(expect))
@@ -86,7 +99,11 @@ def test_step_scorer_spreads_window_errors():
 def test_ranges_across_chunks():
     s = np.array([0, 2, 3, 0, 0, 5, 5, 1, 0, 4])
     whole = find_ranges(s, 1.5)
-    assert whole == [AnomalyRange(1, 2, 3.0, 2), AnomalyRange(5, 6, 5.0, 5), AnomalyRange(9, 9, 4.0, 9)]
+    assert whole == [
+        AnomalyRange(1, 2, 3.0, 2),
+        AnomalyRange(5, 6, 5.0, 5),
+        AnomalyRange(9, 9, 4.0, 9),
+    ]
     for cut in range(1, 10):
         t = RangeTracker(1.5)
         assert t.push(s[:cut]) + t.push(s[cut:]) + t.finish() == whole
@@ -106,13 +123,16 @@ def test_metrics():
     assert range_scores([], []) == {"range_precision": 0.0, "range_recall": 0.0, "range_f1": 0.0}
 
 
-@pytest.mark.parametrize("params, fit_on, needle", [
-    (dict(window=0), 200, "window"),
-    (dict(window=500), 200, "longer than the training stretch"),
-    (dict(window=16, stride=17), 200, "stride"),
-    (dict(threshold="fixed"), 200, "fixed"),
-    (dict(scaler="zscore"), 200, "scaler"),
-])
+@pytest.mark.parametrize(
+    "params, fit_on, needle",
+    [
+        (dict(window=0), 200, "window"),
+        (dict(window=500), 200, "longer than the training stretch"),
+        (dict(window=16, stride=17), 200, "stride"),
+        (dict(threshold="fixed"), 200, "fixed"),
+        (dict(scaler="zscore"), 200, "scaler"),
+    ],
+)
 def test_bad_parameters(params, fit_on, needle):
     x, _ = sine_series(fit_on, kind="none")
     with pytest.raises(UsageError, match=needle):
@@ -128,7 +148,7 @@ def test_bad_series(fitted):
     with pytest.raises(DataError, match="expected numbers"):
         fitted.score_samples(np.array(["a", "b"] * 20))
     with pytest.raises(DataError, match="fewer than the window"):
-        fitted.score_samples(x[:PERIOD - 1])
+        fitted.score_samples(x[: PERIOD - 1])
     with pytest.raises(DataError, match="labels 0"):
         fitted.evaluate(x, np.full(300, 2))
     with pytest.raises(NotFittedError):

@@ -11,9 +11,15 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 
 import aekit
 from aekit.errors import DataError, NotFittedError, UsageError
-from aekit.estimators.base import BATCH_POSITION_CHECKS, OUTSIDE_UNIT_RANGE_CHECKS, expected_failed_checks
+from aekit.estimators.base import (
+    BATCH_POSITION_CHECKS,
+    OUTSIDE_UNIT_RANGE_CHECKS,
+    expected_failed_checks,
+)
 
-TINY = dict(epochs=1, batch_size=64, device="cpu")  # check_estimator fits ~40 times: keep each fit tiny
+TINY = dict(
+    epochs=1, batch_size=64, device="cpu"
+)  # check_estimator fits ~40 times: keep each fit tiny
 
 # The estimators as the checks take them: the checks' data are tables of any range, which the Denoiser
 # (rows as one-row images, linear output) and the VAE (Gaussian likelihood) take with these settings.
@@ -41,11 +47,16 @@ def test_only_the_last_bit_of_a_sigmoid_is_declared_for_the_checked_settings():
     assert [set(expected_failed_checks(est)) for est in CHECKED] == [set()] * 4
     sigmoid = aekit.Autoencoder(output_activation="sigmoid")
     assert set(expected_failed_checks(sigmoid)) == set(BATCH_POSITION_CHECKS)
-    linear = [aekit.Autoencoder(output_activation="linear"), aekit.AnomalyDetector(scaler="standard")]
+    linear = [
+        aekit.Autoencoder(output_activation="linear"),
+        aekit.AnomalyDetector(scaler="standard"),
+    ]
     assert all(expected_failed_checks(est) == {} for est in linear)
 
 
-@pytest.mark.parametrize("est", [aekit.Denoiser(channels=(4,), **TINY), aekit.VAE(channels=(4, 4), **TINY)])
+@pytest.mark.parametrize(
+    "est", [aekit.Denoiser(channels=(4,), **TINY), aekit.VAE(channels=(4, 4), **TINY)]
+)
 def test_models_of_unit_range_data_declare_the_checks_they_refuse(est):
     """With a sigmoid output / Bernoulli likelihood the checks' data outside [0, 1] are refused by design:
     declared, with the reason (benchmarks/check_sklearn.py shows every other check passing)."""
@@ -68,12 +79,15 @@ def test_grid_search_picks_a_latent_size():
     assert np.all(np.isfinite(search.cv_results_["mean_test_score"]))
 
 
-@pytest.mark.parametrize("make", [
-    lambda: aekit.Autoencoder(latent_dim=2, **TINY),
-    lambda: aekit.AnomalyDetector(hidden=(4,), latent_dim=2, **TINY),
-    lambda: aekit.Denoiser(channels=(4,), **TINY),
-    lambda: aekit.VAE(latent_dim=2, channels=(4, 4), **TINY),
-])
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: aekit.Autoencoder(latent_dim=2, **TINY),
+        lambda: aekit.AnomalyDetector(hidden=(4,), latent_dim=2, **TINY),
+        lambda: aekit.Denoiser(channels=(4,), **TINY),
+        lambda: aekit.VAE(latent_dim=2, channels=(4, 4), **TINY),
+    ],
+)
 def test_score_is_higher_for_better_fitting_data(make):
     X = _table(200, 16)
     est = make().fit(X)
@@ -91,7 +105,9 @@ def test_not_fitted_error_is_scikit_learns():
 
     with pytest.raises(SklearnNotFittedError):
         aekit.Autoencoder().transform(_table())
-    assert issubclass(NotFittedError, SklearnNotFittedError) and issubclass(NotFittedError, UsageError)
+    assert issubclass(NotFittedError, SklearnNotFittedError) and issubclass(
+        NotFittedError, UsageError
+    )
 
 
 @pytest.mark.parametrize("method", ["transform", "reconstruct", "score_samples", "score"])
@@ -130,8 +146,14 @@ def test_feature_names_survive_save_and_load(tmp_path):
 def test_set_output_pandas():
     pd = pytest.importorskip("pandas")
     df = pd.DataFrame(_table(), columns=list("abcdef"), index=np.arange(100, 220))
-    out = aekit.Autoencoder(latent_dim=3, **TINY).set_output(transform="pandas").fit(df).transform(df)
-    assert isinstance(out, pd.DataFrame) and list(out.columns) == ["autoencoder0", "autoencoder1", "autoencoder2"]
+    out = (
+        aekit.Autoencoder(latent_dim=3, **TINY).set_output(transform="pandas").fit(df).transform(df)
+    )
+    assert isinstance(out, pd.DataFrame) and list(out.columns) == [
+        "autoencoder0",
+        "autoencoder1",
+        "autoencoder2",
+    ]
     assert list(out.index) == list(df.index)
     den = aekit.Denoiser(channels=(4,), **TINY).set_output(transform="pandas").fit(df)
     assert list(den.transform(df).columns) == list("abcdef")
@@ -149,15 +171,18 @@ def test_float64_in_float32_out_as_the_tags_say():
     assert not get_tags(aekit.Denoiser()).input_tags.sparse
 
 
-@pytest.mark.parametrize("X, words", [
-    (np.zeros((0, 4)), ["0 sample(s)", "minimum of 1"]),
-    (np.zeros((4, 0)), ["0 feature(s)", "minimum of 1"]),
-    (np.ones((4, 3)) + 1j, ["Complex data not supported"]),
-    (np.array([["a", "b"], ["c", "d"]], dtype=object), ["expected numbers"]),
-    (np.ones(5), ["Reshape your data", "expected at least 2 dimensions"]),
-    (np.array([[1.0, np.nan], [0.0, 1.0]]), ["contains NaN", "non-finite", "(0, 1)"]),
-    (np.array([[1.0, np.inf], [0.0, 1.0]]), ["infinity", "non-finite"]),
-])
+@pytest.mark.parametrize(
+    "X, words",
+    [
+        (np.zeros((0, 4)), ["0 sample(s)", "minimum of 1"]),
+        (np.zeros((4, 0)), ["0 feature(s)", "minimum of 1"]),
+        (np.ones((4, 3)) + 1j, ["Complex data not supported"]),
+        (np.array([["a", "b"], ["c", "d"]], dtype=object), ["expected numbers"]),
+        (np.ones(5), ["Reshape your data", "expected at least 2 dimensions"]),
+        (np.array([[1.0, np.nan], [0.0, 1.0]]), ["contains NaN", "non-finite", "(0, 1)"]),
+        (np.array([[1.0, np.inf], [0.0, 1.0]]), ["infinity", "non-finite"]),
+    ],
+)
 def test_bad_input_uses_scikit_learns_words_on_one_line(X, words):
     with pytest.raises(DataError) as info:
         aekit.Autoencoder(**TINY).fit(X)
@@ -183,15 +208,24 @@ def _sparse(n=2000, d=300, density=0.01):
     return sp.random(n, d, density=density, format="csr", dtype=np.float32, random_state=0)
 
 
-@pytest.mark.parametrize("make", [
-    lambda: aekit.Autoencoder(latent_dim=4, output_activation="linear", epochs=2, batch_size=64, device="cpu"),
-    lambda: aekit.AnomalyDetector(hidden=(8,), latent_dim=4, epochs=2, batch_size=64, device="cpu"),
-])
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: aekit.Autoencoder(
+            latent_dim=4, output_activation="linear", epochs=2, batch_size=64, device="cpu"
+        ),
+        lambda: aekit.AnomalyDetector(
+            hidden=(8,), latent_dim=4, epochs=2, batch_size=64, device="cpu"
+        ),
+    ],
+)
 def test_sparse_input_trains_and_scores_as_the_dense_array_does(make):
     X = _sparse()
     a, b = make().fit(X), make().fit(X.toarray())
     for method in ("score_samples", "reconstruct"):
-        np.testing.assert_allclose(getattr(a, method)(X), getattr(b, method)(X.toarray()), rtol=1e-4, atol=1e-6)
+        np.testing.assert_allclose(
+            getattr(a, method)(X), getattr(b, method)(X.toarray()), rtol=1e-4, atol=1e-6
+        )
     assert a.history_[-1]["train_loss"] == pytest.approx(b.history_[-1]["train_loss"], rel=1e-4)
 
 
@@ -201,7 +235,9 @@ def test_sparse_input_is_made_dense_one_batch_at_a_time():
     import tracemalloc
 
     X = _sparse(20_000, 1_000, 0.002)  # dense: 80 MB of float32; CSR: ~0.5 MB
-    ae = aekit.Autoencoder(latent_dim=4, output_activation="linear", epochs=1, batch_size=256, device="cpu")
+    ae = aekit.Autoencoder(
+        latent_dim=4, output_activation="linear", epochs=1, batch_size=256, device="cpu"
+    )
     tracemalloc.start()
     try:
         Z = ae.fit(X).transform(X)

@@ -7,7 +7,12 @@ import pytest
 
 from aekit.errors import DataError, UsageError
 from aekit.estimators.thresholds import (
-    MAD_TO_STD, STRATEGIES, Threshold, best_threshold, compute_threshold, get_threshold,
+    MAD_TO_STD,
+    STRATEGIES,
+    Threshold,
+    best_threshold,
+    compute_threshold,
+    get_threshold,
 )
 
 SCORES = np.random.default_rng(0).gamma(2.0, 0.01, 1000)
@@ -15,15 +20,23 @@ SCORES = np.random.default_rng(0).gamma(2.0, 0.01, 1000)
 
 def test_mean_std_matches_the_tutorial_formula():
     # np.mean(train_loss) + np.std(train_loss): population std (ddof=0)
-    assert compute_threshold(SCORES, "mean_std", k=1.0) == pytest.approx(np.mean(SCORES) + np.std(SCORES))
-    assert compute_threshold(SCORES, "mean_std", k=2.5) == pytest.approx(np.mean(SCORES) + 2.5 * np.std(SCORES))
+    assert compute_threshold(SCORES, "mean_std", k=1.0) == pytest.approx(
+        np.mean(SCORES) + np.std(SCORES)
+    )
+    assert compute_threshold(SCORES, "mean_std", k=2.5) == pytest.approx(
+        np.mean(SCORES) + 2.5 * np.std(SCORES)
+    )
     assert compute_threshold(SCORES) == compute_threshold(SCORES, "mean_std", k=1.0)  # the default
 
 
 def test_percentile_contamination_mad_fixed():
     assert compute_threshold(SCORES, "percentile", q=99) == pytest.approx(np.percentile(SCORES, 99))
-    assert compute_threshold(SCORES, "contamination", contamination=0.1) == pytest.approx(np.percentile(SCORES, 90))
-    assert np.mean(SCORES > compute_threshold(SCORES, "contamination", contamination=0.1)) == pytest.approx(0.1, abs=0.002)
+    assert compute_threshold(SCORES, "contamination", contamination=0.1) == pytest.approx(
+        np.percentile(SCORES, 90)
+    )
+    assert np.mean(
+        compute_threshold(SCORES, "contamination", contamination=0.1) < SCORES
+    ) == pytest.approx(0.1, abs=0.002)
     med = np.median(SCORES)
     mad = np.median(np.abs(SCORES - med))
     assert compute_threshold(SCORES, "mad", k=3) == pytest.approx(med + 3 * MAD_TO_STD * mad)
@@ -38,12 +51,22 @@ def test_every_strategy_shares_the_base():
     assert all(issubclass(cls, Threshold) for cls in STRATEGIES.values())
 
 
-@pytest.mark.parametrize("strategy, params", [
-    ("percentile", {"q": -1}), ("percentile", {"q": 100.5}), ("percentile", {"q": float("nan")}),
-    ("contamination", {"contamination": 0}), ("contamination", {"contamination": 1}),
-    ("contamination", {"contamination": 1.5}), ("mean_std", {"k": "one"}), ("mad", {"k": float("inf")}),
-    ("mean_std", {"q": 5}), ("nope", {}), ("fixed", {"value": None}),
-])
+@pytest.mark.parametrize(
+    "strategy, params",
+    [
+        ("percentile", {"q": -1}),
+        ("percentile", {"q": 100.5}),
+        ("percentile", {"q": float("nan")}),
+        ("contamination", {"contamination": 0}),
+        ("contamination", {"contamination": 1}),
+        ("contamination", {"contamination": 1.5}),
+        ("mean_std", {"k": "one"}),
+        ("mad", {"k": float("inf")}),
+        ("mean_std", {"q": 5}),
+        ("nope", {}),
+        ("fixed", {"value": None}),
+    ],
+)
 def test_bad_parameters_are_one_line_usage_errors(strategy, params):
     with pytest.raises(UsageError) as info:
         get_threshold(strategy, **params)

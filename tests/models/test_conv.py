@@ -13,7 +13,12 @@ def test_recipe_layout_and_shapes():
     model = ConvAutoencoder(ConvConfig(in_channels=1))
     convs = [m for m in model.modules() if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d))]
     assert [(type(m).__name__, m.in_channels, m.out_channels) for m in convs] == [
-        ("Conv2d", 1, 16), ("Conv2d", 16, 8), ("ConvTranspose2d", 8, 8), ("ConvTranspose2d", 8, 16), ("Conv2d", 16, 1)]
+        ("Conv2d", 1, 16),
+        ("Conv2d", 16, 8),
+        ("ConvTranspose2d", 8, 8),
+        ("ConvTranspose2d", 8, 16),
+        ("Conv2d", 16, 1),
+    ]
     x = torch.rand(2, 1, 28, 28)
     z = model.encode(x)
     assert model.encoder[:2](x).shape == (2, 16, 14, 14)
@@ -22,7 +27,7 @@ def test_recipe_layout_and_shapes():
     assert model.decode(z).shape == (2, 1, 28, 28)
     with torch.no_grad():
         out = model(x)
-    assert out.shape == x.shape and 0 <= float(out.min()) and float(out.max()) <= 1
+    assert out.shape == x.shape and float(out.min()) >= 0 and float(out.max()) <= 1
 
 
 @pytest.mark.parametrize("channels", [1, 3])
@@ -43,8 +48,13 @@ def test_other_kernels_and_depths(kernel_size):
     assert model.multiple == 8
 
 
-@pytest.mark.parametrize("init, bound", [("glorot", (6 / (9 + 144)) ** 0.5),  # sqrt(6 / (fan_in + fan_out))
-                                         ("he", (6 / 9) ** 0.5)])  # sqrt(2) * sqrt(3 / fan_in)
+@pytest.mark.parametrize(
+    "init, bound",
+    [
+        ("glorot", (6 / (9 + 144)) ** 0.5),  # sqrt(6 / (fan_in + fan_out))
+        ("he", (6 / 9) ** 0.5),
+    ],
+)  # sqrt(2) * sqrt(3 / fan_in)
 def test_init_zero_biases_and_seeded(init, bound):
     torch.manual_seed(0)
     a = ConvAutoencoder(ConvConfig(in_channels=1, init=init))

@@ -33,7 +33,11 @@ def test_tutorial_architecture():
     assert model.encoder[-1].in_features == 64 * 6 * 6 and model.encoder[-1].out_features == 4
     assert model.decoder[0].out_features == 7 * 7 * 32
     assert not hasattr(model, "log_scale")
-    assert all(float(m.bias.detach().abs().max()) == 0 for m in model.modules() if isinstance(m, torch.nn.Linear))  # glorot
+    assert all(
+        float(m.bias.detach().abs().max()) == 0
+        for m in model.modules()
+        if isinstance(m, torch.nn.Linear)
+    )  # glorot
     assert isinstance(ConvVAE(VAEConfig(likelihood="gaussian")).log_scale, torch.nn.Parameter)
 
 
@@ -44,15 +48,23 @@ def test_kl_closed_form_known_case():
     assert gaussian_kl(mean, logvar).item() == pytest.approx(expected, rel=1e-6)
     q = torch.distributions.Normal(mean, torch.exp(0.5 * logvar))
     p = torch.distributions.Normal(torch.zeros(2), torch.ones(2))
-    assert gaussian_kl(mean, logvar).item() == pytest.approx(torch.distributions.kl_divergence(q, p).sum().item(), rel=1e-6)
+    assert gaussian_kl(mean, logvar).item() == pytest.approx(
+        torch.distributions.kl_divergence(q, p).sum().item(), rel=1e-6
+    )
     assert gaussian_kl(torch.zeros(1, 4), torch.zeros(1, 4)).item() == 0.0
 
 
 def test_log_normal_matches_torch():
-    z, mean, logvar = torch.randn(4, 3, generator=_gen(1)), torch.randn(4, 3, generator=_gen(2)), torch.randn(4, 3, generator=_gen(3))
+    z, mean, logvar = (
+        torch.randn(4, 3, generator=_gen(1)),
+        torch.randn(4, 3, generator=_gen(2)),
+        torch.randn(4, 3, generator=_gen(3)),
+    )
     ref = torch.distributions.Normal(mean, torch.exp(0.5 * logvar)).log_prob(z).sum(-1)
     torch.testing.assert_close(log_normal(z, mean, logvar), ref)
-    torch.testing.assert_close(log_normal(z), torch.distributions.Normal(0.0, 1.0).log_prob(z).sum(-1))
+    torch.testing.assert_close(
+        log_normal(z), torch.distributions.Normal(0.0, 1.0).log_prob(z).sum(-1)
+    )
 
 
 def test_mc_kl_mean_close_to_analytic():
@@ -67,11 +79,15 @@ def test_negative_elbo_terms_and_beta():
     x = (torch.rand(6, 1, 28, 28, generator=_gen(5)) > 0.5).float()
     loss1 = negative_elbo(model, x, _gen(6))
     decoded, mean, logvar, _ = model(x, _gen(6))  # the same draw of z
-    manual = (F.binary_cross_entropy_with_logits(decoded, x, reduction="none").sum((1, 2, 3))
-              + gaussian_kl(mean, logvar)).mean()
+    manual = (
+        F.binary_cross_entropy_with_logits(decoded, x, reduction="none").sum((1, 2, 3))
+        + gaussian_kl(mean, logvar)
+    ).mean()
     torch.testing.assert_close(loss1, manual)
     loss3 = negative_elbo(model, x, _gen(6), beta=3.0)
-    torch.testing.assert_close(loss3 - loss1, 2.0 * gaussian_kl(mean, logvar).mean(), atol=1e-3, rtol=1e-3)
+    torch.testing.assert_close(
+        loss3 - loss1, 2.0 * gaussian_kl(mean, logvar).mean(), atol=1e-3, rtol=1e-3
+    )
     loss0 = negative_elbo(model, x, _gen(6), beta=0.0)
     torch.testing.assert_close(loss0, -model.log_px(x, decoded).mean())
     log_px, kl_mc = elbo_terms(model, x, _gen(6), kl="mc")
@@ -93,7 +109,7 @@ def test_reparameterize_gradient_and_determinism():
     mean = torch.zeros(3, 2, requires_grad=True)
     logvar = torch.zeros(3, 2, requires_grad=True)
     z = ConvVAE.reparameterize(mean, logvar, _gen(9))
-    (z ** 2).sum().backward()
+    (z**2).sum().backward()
     assert mean.grad.abs().sum() > 0 and logvar.grad.abs().sum() > 0
     torch.testing.assert_close(ConvVAE.reparameterize(mean, logvar, _gen(9)), z)
 

@@ -45,17 +45,24 @@ def test_image_rows(tmp_path: Path, c: int) -> None:
     path = tmp_path / "recon.png"
     check_png(path, plot_image_rows([x, x * 0.9], path, row_titles=["original", "reconstructed"]))
     path.unlink()
-    out = plot_image_rows([x, x, x], path, row_titles=["noisy", "denoised", "clean"], n=4, title="t")
+    out = plot_image_rows(
+        [x, x, x], path, row_titles=["noisy", "denoised", "clean"], n=4, title="t"
+    )
     check_png(path, out)
 
 
 @pytest.mark.parametrize("c", [1, 3])
 def test_image_grid_and_strip(tmp_path: Path, c: int) -> None:
-    check_png(tmp_path / "grid.png", plot_image_grid(images(10, c), tmp_path / "grid.png", title="samples"))
+    check_png(
+        tmp_path / "grid.png",
+        plot_image_grid(images(10, c), tmp_path / "grid.png", title="samples"),
+    )
     (tmp_path / "grid.png").unlink()
     check_png(tmp_path / "m.png", plot_image_grid(images(20, c), str(tmp_path / "m.png"), ncols=5))
     (tmp_path / "m.png").unlink()
-    check_png(tmp_path / "strip.png", plot_strip(images(7, c), tmp_path / "strip.png", title="3 -> 8"))
+    check_png(
+        tmp_path / "strip.png", plot_strip(images(7, c), tmp_path / "strip.png", title="3 -> 8")
+    )
 
 
 @pytest.mark.parametrize(
@@ -92,7 +99,10 @@ def test_bad_input_raises_value_error(tmp_path: Path, call) -> None:
 
 @pytest.mark.parametrize("log", [False, True])
 def test_history(tmp_path: Path, log: bool) -> None:
-    history = [{"epoch": e, "train_loss": 1.0 / e, "val_loss": 1.2 / e if e % 2 else None} for e in range(1, 8)]
+    history = [
+        {"epoch": e, "train_loss": 1.0 / e, "val_loss": 1.2 / e if e % 2 else None}
+        for e in range(1, 8)
+    ]
     check_png(tmp_path / "h.png", plot_history(history, tmp_path / "h.png", log=log))
 
 
@@ -127,13 +137,17 @@ def test_error_histogram(tmp_path: Path) -> None:
     normal, anomalous = RNG.gamma(2.0, 0.01, 500), RNG.gamma(2.0, 0.03, 100)
     check_png(tmp_path / "e.png", plot_error_histogram(normal, anomalous, 0.04, tmp_path / "e.png"))
     (tmp_path / "e.png").unlink()
-    check_png(tmp_path / "e.png", plot_error_histogram(normal, [], None, tmp_path / "e.png", bins=20))
+    check_png(
+        tmp_path / "e.png", plot_error_histogram(normal, [], None, tmp_path / "e.png", bins=20)
+    )
 
 
 def test_roc(tmp_path: Path) -> None:
     y = np.r_[np.zeros(200), np.ones(50)]
     scores = np.r_[RNG.normal(0, 1, 200), RNG.normal(2, 1, 50)]
-    check_png(tmp_path / "roc.png", plot_roc(y.astype(bool), scores, tmp_path / "roc.png", title="ROC"))
+    check_png(
+        tmp_path / "roc.png", plot_roc(y.astype(bool), scores, tmp_path / "roc.png", title="ROC")
+    )
 
 
 def test_creates_parent_folder(tmp_path: Path) -> None:
@@ -145,7 +159,9 @@ def test_creates_parent_folder(tmp_path: Path) -> None:
 def test_import_does_not_load_matplotlib() -> None:
     code = "import aekit.plots, sys; print('matplotlib' in sys.modules, 'sklearn' in sys.modules)"
     root = Path(__file__).resolve().parents[2]
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=root, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=root, check=True
+    )
     assert out.stdout.split() == ["False", "False"]
 
 
@@ -154,7 +170,10 @@ def test_manifold_has_z1_z2_axes_and_every_plot_a_title(tmp_path, monkeypatch):
     from aekit.plots import plot_manifold
 
     q = np.linspace(-2, 2, 4)
-    check_png(tmp_path / "m.png", plot_manifold(images(12, 1), q, q[:3][::-1], tmp_path / "m.png", title="manifold"))
+    check_png(
+        tmp_path / "m.png",
+        plot_manifold(images(12, 1), q, q[:3][::-1], tmp_path / "m.png", title="manifold"),
+    )
     with pytest.raises(ValueError, match="len"):
         plot_manifold(images(5, 1), q, q, tmp_path / "bad.png")
     seen = []
@@ -162,8 +181,15 @@ def test_manifold_has_z1_z2_axes_and_every_plot_a_title(tmp_path, monkeypatch):
 
     def keep(fig, path, dpi=common.DPI):  # look at each figure's axes before it is written
         ax = fig.axes[0]
-        seen.append((Path(path).name, ax.get_title() or fig._suptitle is not None, ax.get_xlabel(),
-                     ax.get_ylabel(), [t.get_text() for t in ax.get_xticklabels()]))
+        seen.append(
+            (
+                Path(path).name,
+                ax.get_title() or fig._suptitle is not None,
+                ax.get_xlabel(),
+                ax.get_ylabel(),
+                [t.get_text() for t in ax.get_xticklabels()],
+            )
+        )
         return save(fig, path, dpi)
 
     for module in ("curves", "images", "latent", "anomaly"):

@@ -21,8 +21,8 @@ torch.set_num_threads(1)
 
 
 def test_recipe_user_labels(tmp_path):
-    from aekit.recipes.anomaly import RECIPE
     from aekit.recipes import DataSpec
+    from aekit.recipes.anomaly import RECIPE
 
     path = tmp_path / "d.csv"
     x = np.concatenate([sines(80), spikes(20)])
@@ -45,6 +45,7 @@ def test_recipe_user_labels(tmp_path):
 
 # ---- the real ECG5000 ------------------------------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def ecg():
     from aekit.data import data_root, ecg5000_classic_split
@@ -61,7 +62,9 @@ def test_ecg5000_recipe_preset_reaches_the_tutorial(ecg):
     # The full recipe takes well under a second of training (20 epochs x 5 steps of 512).
     train, test = ecg
     assert train.x.shape == (4000, 140) and test.x.shape == (1000, 140) and int(test.y.sum()) == 425
-    det = AnomalyDetector.from_preset("recipe", device="cpu").fit(train.x[train.y == 0], validation_data=test.x)
+    det = AnomalyDetector.from_preset("recipe", device="cpu").fit(
+        train.x[train.y == 0], validation_data=test.x
+    )
     m = det.evaluate(test.x, test.y)
     # Keras: accuracy 0.949, normal precision 0.992, recall 0.918, ROC-AUC 0.966; seed 0 gives the same here.
     assert m["accuracy"] >= 0.945 and m["precision_normal"] >= 0.99 and m["roc_auc"] >= 0.96, m
@@ -72,7 +75,9 @@ def test_ecg5000_robust_preset(ecg):
     from aekit.recipes.anomaly import PRESETS
 
     train, test = ecg
-    det = AnomalyDetector(device="cpu", **PRESETS["robust"]).fit(train.x[train.y == 0])  # ~5 s of training
+    det = AnomalyDetector(device="cpu", **PRESETS["robust"]).fit(
+        train.x[train.y == 0]
+    )  # ~5 s of training
     m = det.evaluate(test.x, test.y)  # threshold from training errors only (95th percentile)
     assert m["roc_auc"] >= 0.985 and m["accuracy"] >= 0.95, m
 
@@ -82,20 +87,43 @@ def test_a_small_user_csv_trains_the_whole_step_budget_or_until_early_stopping(t
     # three steps a pass, seven passes an epoch (auto_epoch_steps), a budget of 1,000 steps (48 epochs) unless early
     # stopping ends it. With a fixed 20 epochs of 512 this was 20 steps.
     path = tmp_path / "small.csv"
-    rows = [",".join(f"t{i}" for i in range(LENGTH))] + [",".join(f"{v:.5f}" for v in r) for r in sines(90)]
+    rows = [",".join(f"t{i}" for i in range(LENGTH))] + [
+        ",".join(f"{v:.5f}" for v in r) for r in sines(90)
+    ]
     path.write_text("\n".join(rows) + "\n")
     run = tmp_path / "run"
-    assert main(["train", "anomaly", "--data", str(path), "--out", str(run), "--quiet", "--no-figures",
-                 "--device", "cpu"]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "anomaly",
+                "--data",
+                str(path),
+                "--out",
+                str(run),
+                "--quiet",
+                "--no-figures",
+                "--device",
+                "cpu",
+            ]
+        )
+        == 0
+    )
     config = json.loads((run / "config.json").read_text())
     epochs = len(config["state"]["history"])
     n_fit = 72 - 7
     batch = config["params"]["batch_size"]
-    epoch_steps = passes_for_steps(n_fit, batch, AnomalyDetector.auto_epoch_steps) * math.ceil(n_fit / batch)
+    epoch_steps = passes_for_steps(n_fit, batch, AnomalyDetector.auto_epoch_steps) * math.ceil(
+        n_fit / batch
+    )
     assert batch == 32 and epoch_steps == 21  # 3 steps a pass, 7 passes an epoch
     steps = epochs * epoch_steps
-    assert training_steps(n_fit, AnomalyDetector.auto_min_steps, AnomalyDetector.auto_steps) == 1000  # the budget
+    assert (
+        training_steps(n_fit, AnomalyDetector.auto_min_steps, AnomalyDetector.auto_steps) == 1000
+    )  # the budget
     assert steps >= AnomalyDetector.auto_min_steps
-    if steps < 1000:  # then early stopping ended it: `patience` epochs in a row without a better validation loss
+    if (
+        steps < 1000
+    ):  # then early stopping ended it: `patience` epochs in a row without a better validation loss
         val = [h["val_loss"] for h in config["state"]["history"]]
         assert len(val) - 1 - int(np.argmin(val)) >= config["params"]["patience"], (steps, val)

@@ -9,7 +9,9 @@ from aekit.recipes.folder import RunFolder, read_history
 
 def _fake_run(path, **config):
     path.mkdir(parents=True, exist_ok=True)
-    (path / "config.json").write_text(json.dumps({"estimator": "Autoencoder", "params": {}, "state": {}, **config}))
+    (path / "config.json").write_text(
+        json.dumps({"estimator": "Autoencoder", "params": {}, "state": {}, **config})
+    )
     return path
 
 
@@ -23,7 +25,9 @@ def test_a_new_run_is_built_beside_its_folder_under_a_lock_and_appears_on_commit
         run.write_json("metrics.json", {"a": 1})
         run.commit()
     assert json.loads((target / "metrics.json").read_text()) == {"a": 1}
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]  # no lock, no staging, no marker left
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "run"
+    ]  # no lock, no staging, no marker left
     assert not any(p.name.startswith(".") for p in target.iterdir())
 
 
@@ -52,8 +56,12 @@ def test_resume_starts_from_a_linked_copy_that_leaves_the_finished_run_alone(tmp
     (run / "checkpoint" / "latest.json").write_text("{}")
     with RunFolder.open(run, resume=True) as r:
         copy = r.work / "checkpoint" / "latest.json"
-        assert copy.read_text() == "{}" and os.path.samefile(copy, run / "checkpoint" / "latest.json")
-        r.write_json("checkpoint/latest.json", {"epoch": 3})  # replaced, not written through the link
+        assert copy.read_text() == "{}" and os.path.samefile(
+            copy, run / "checkpoint" / "latest.json"
+        )
+        r.write_json(
+            "checkpoint/latest.json", {"epoch": 3}
+        )  # replaced, not written through the link
     assert (run / "checkpoint" / "latest.json").read_text() == "{}"
     # Not committed: the interrupted run waits beside the finished one for the next --resume.
     assert RunFolder(run).resume_source() == tmp_path / ".run.partial"
@@ -92,8 +100,10 @@ def test_read_only_parent_is_a_usage_error(tmp_path):
 
 
 def test_history_round_trip(tmp_path):
-    hist = [{"epoch": 1, "train_loss": 0.5, "val_loss": None, "seconds": 1.25},
-            {"epoch": 2, "train_loss": 0.25, "val_loss": 0.3, "seconds": 1.0}]
+    hist = [
+        {"epoch": 1, "train_loss": 0.5, "val_loss": None, "seconds": 1.25},
+        {"epoch": 2, "train_loss": 0.25, "val_loss": 0.3, "seconds": 1.0},
+    ]
     with RunFolder.open(tmp_path / "run") as run:
         run.write_history(hist)
         run.commit()

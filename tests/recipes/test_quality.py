@@ -7,13 +7,20 @@ import json
 import numpy as np
 
 from aekit.recipes import DataSpec, train_run
-from aekit.recipes.quality import (denoised_worse, never_improved, no_better_than_mean, sample_spread,
-                                   vae_collapsed)
+from aekit.recipes.quality import (
+    denoised_worse,
+    never_improved,
+    no_better_than_mean,
+    sample_spread,
+    vae_collapsed,
+)
 
 
 def test_never_improved():
     flat = [{"val_loss": v} for v in (1.0, 1.1, 1.0, 1.3)]
-    assert "never improved" in never_improved(flat, 1e-3) and "--lr (e.g. 0.0001)" in never_improved(flat, 1e-3)
+    assert "never improved" in never_improved(
+        flat, 1e-3
+    ) and "--lr (e.g. 0.0001)" in never_improved(flat, 1e-3)
     assert never_improved([{"val_loss": v} for v in (1.0, 0.9, 1.2)], 1e-3) is None
     assert never_improved([{"val_loss": None}] * 5, 1e-3) is None  # no validation: nothing to say
     assert never_improved(flat[:2], 1e-3) is None  # too short to tell
@@ -40,26 +47,59 @@ def test_train_run_records_and_the_cli_prints_the_warnings(tmp_path, capsys):
     from aekit.cli.main import main
 
     rng = np.random.default_rng(0)
-    low_rank = rng.normal(size=(300, 2)) @ rng.normal(size=(2, 6)) + 0.05 * rng.normal(size=(300, 6))
-    np.save(tmp_path / "t.npy", (150 + 50 * low_rank).astype(np.float32))  # values around 150, 2 directions
+    low_rank = rng.normal(size=(300, 2)) @ rng.normal(size=(2, 6)) + 0.05 * rng.normal(
+        size=(300, 6)
+    )
+    np.save(
+        tmp_path / "t.npy", (150 + 50 * low_rank).astype(np.float32)
+    )  # values around 150, 2 directions
     # a sigmoid output cannot reach values near 100: the reconstruction is useless, and the run says so
-    code = main(["train", "basic", "--data", str(tmp_path / "t.npy"), "--scaler", "none", "--output-activation",
-                 "sigmoid", "--epochs", "1", "--latent-dim", "2", "--no-figures", "--quiet", "--out",
-                 str(tmp_path / "bad")])
+    code = main(
+        [
+            "train",
+            "basic",
+            "--data",
+            str(tmp_path / "t.npy"),
+            "--scaler",
+            "none",
+            "--output-activation",
+            "sigmoid",
+            "--epochs",
+            "1",
+            "--latent-dim",
+            "2",
+            "--no-figures",
+            "--quiet",
+            "--out",
+            str(tmp_path / "bad"),
+        ]
+    )
     assert code == 0
     warnings = json.loads((tmp_path / "bad" / "metrics.json").read_text())["warnings"]
     assert len(warnings) == 1 and "no better than predicting" in warnings[0]
     assert "aekit: warning: val_mse" in capsys.readouterr().err
     # the defaults (scaled, a linear output) but 2,000 steps: brief (tests/estimators/test_defaults_new_data.py
     # trains with every default)
-    _, metrics = train_run("basic", {"latent_dim": 4, "epochs": 250, "device": "cpu"},
-                           DataSpec(data=str(tmp_path / "t.npy")), tmp_path / "good", figures=False)
-    assert metrics["warnings"] == [] and metrics["val_mse"] < 0.5  # standardised: 1.0 = the mean's error
+    _, metrics = train_run(
+        "basic",
+        {"latent_dim": 4, "epochs": 250, "device": "cpu"},
+        DataSpec(data=str(tmp_path / "t.npy")),
+        tmp_path / "good",
+        figures=False,
+    )
+    assert (
+        metrics["warnings"] == [] and metrics["val_mse"] < 0.5
+    )  # standardised: 1.0 = the mean's error
 
 
 def test_an_untrained_denoiser_is_worse_than_its_input(tmp_path):
     rng = np.random.default_rng(0)
     np.save(tmp_path / "im.npy", rng.random((40, 1, 8, 8)).astype(np.float32) * 0.2 + 0.7)
-    _, metrics = train_run("denoise", {"epochs": 0, "device": "cpu"}, DataSpec(data=str(tmp_path / "im.npy")),
-                           tmp_path / "den", figures=False)
+    _, metrics = train_run(
+        "denoise",
+        {"epochs": 0, "device": "cpu"},
+        DataSpec(data=str(tmp_path / "im.npy")),
+        tmp_path / "den",
+        figures=False,
+    )
     assert any("worse than the noisy input" in w for w in metrics["warnings"])

@@ -32,11 +32,17 @@ def run(tmp_path_factory):
 def test_run_folder_metrics_and_figures(run):
     folder, _, est, metrics = run
     assert metrics["window"] == PERIOD and "autocorrelation" in metrics["window_source"]
-    assert metrics["ucr_score"] == 1 and metrics["range_recall"] == 1.0 and metrics["n_steps"] == 1200
+    assert (
+        metrics["ucr_score"] == 1 and metrics["range_recall"] == 1.0 and metrics["n_steps"] == 1200
+    )
     config = json.loads((folder / "run" / "config.json").read_text())
     assert config["family"] == "series" and config["state"]["window"] == PERIOD
     assert config["data"]["train_steps"] == 600 and config["data"]["time_column"] == "time"
-    assert {p.name for p in (folder / "run" / "figures").iterdir()} == {"loss.png", "series.png", "top_range.png"}
+    assert {p.name for p in (folder / "run" / "figures").iterdir()} == {
+        "loss.png",
+        "series.png",
+        "top_range.png",
+    }
     est2, recipe, _ = load_run(folder / "run")
     assert recipe.name == "series" and est2.window_ == PERIOD
 
@@ -47,22 +53,41 @@ def test_score_file_in_chunks(run, tmp_path):
     spec = DataSpec(time_column="time")
     n, k = score_file(est, path, str(out), ranges_path=str(ranges), spec=spec, chunk_steps=100)
     rows = out.read_text().splitlines()
-    assert n == 1200 and rows[0] == "time,score,is_anomaly" and rows[1].startswith("t0,") and len(rows) == 1201
+    assert (
+        n == 1200
+        and rows[0] == "time,score,is_anomaly"
+        and rows[1].startswith("t0,")
+        and len(rows) == 1201
+    )
     x, _ = sine_series(1200, kind="spike", at=900)
-    np.testing.assert_allclose([float(r.split(",")[1]) for r in rows[1:]], est.score_samples(x), rtol=1e-5)
+    np.testing.assert_allclose(
+        [float(r.split(",")[1]) for r in rows[1:]], est.score_samples(x), rtol=1e-5
+    )
     lines = ranges.read_text().splitlines()
-    assert lines[0] == "start,end,start_time,end_time,peak_step,peak_score" and len(lines) == k + 1 >= 2
+    assert (
+        lines[0] == "start,end,start_time,end_time,peak_step,peak_score"
+        and len(lines) == k + 1 >= 2
+    )
     start, end, t_start = lines[1].split(",")[:3]
-    assert t_start == f"t{start}" and any(int(a) <= 905 <= int(b) for a, b, *_ in (r.split(",") for r in lines[1:]))
+    assert t_start == f"t{start}" and any(
+        int(a) <= 905 <= int(b) for a, b, *_ in (r.split(",") for r in lines[1:])
+    )
 
 
 def test_training_stretch_must_be_normal(tmp_path):
     x, y = sine_series(400, kind="spike", at=100)
     path = write_csv(tmp_path / "s.csv", x, y)
     with pytest.raises(DataError, match="labelled anomalous.*--train-steps 100"):
-        train_run("series", FAST, DataSpec(data=path, time_column="time", label_column="is_anomaly"), tmp_path / "r")
+        train_run(
+            "series",
+            FAST,
+            DataSpec(data=path, time_column="time", label_column="is_anomaly"),
+            tmp_path / "r",
+        )
     with pytest.raises(UsageError, match="--train-steps"):
-        train_run("series", FAST, DataSpec(data=path, time_column="time", train_steps=400), tmp_path / "r")
+        train_run(
+            "series", FAST, DataSpec(data=path, time_column="time", train_steps=400), tmp_path / "r"
+        )
     with pytest.raises(UsageError, match="needs --data"):
         train_run("series", FAST, DataSpec(), tmp_path / "r")
     assert not (tmp_path / "r").exists()
@@ -71,13 +96,21 @@ def test_training_stretch_must_be_normal(tmp_path):
 def test_shared_ucr_series_short_run(shared_data, tmp_path):
     """The real series: the default model, briefly trained, puts its top step inside the labelled anomaly."""
     folder = shared_data / "tsad"
-    spec = DataSpec(data=str(folder / "135_UCR_Anomaly_InternalBleeding16_TRAIN.csv"), time_column="timestamp",
-                    label_column="is_anomaly")
-    est, metrics = train_run("series", {"epochs": 25, "device": "cpu"}, spec, tmp_path / "ucr", figures=False)
+    spec = DataSpec(
+        data=str(folder / "135_UCR_Anomaly_InternalBleeding16_TRAIN.csv"),
+        time_column="timestamp",
+        label_column="is_anomaly",
+    )
+    est, metrics = train_run(
+        "series", {"epochs": 25, "device": "cpu"}, spec, tmp_path / "ucr", figures=False
+    )
     assert est.window_ == 183 and metrics["n_flagged_ranges"] == 0
     from aekit.data.series import read_series
 
-    test = read_series(folder / "135_UCR_Anomaly_InternalBleeding16_TEST.csv", time_column="timestamp",
-                       label_column="is_anomaly")
+    test = read_series(
+        folder / "135_UCR_Anomaly_InternalBleeding16_TEST.csv",
+        time_column="timestamp",
+        label_column="is_anomaly",
+    )
     m = est.evaluate(test.x, test.y)
     assert m["ucr_score"] == 1 and 4187 - 100 <= m["top_step"] <= 4198 + 100

@@ -22,13 +22,17 @@ def test_a_builtin_run_records_the_root_it_read_and_the_files_checksums(tmp_path
 def test_the_users_data_is_recorded_with_its_checksum(tmp_path):
     np.save(tmp_path / "x.npy", np.arange(6, dtype=np.float32).reshape(3, 2))
     d = DataSpec(data=str(tmp_path / "x.npy")).to_json()
-    assert d["checksums"] == {"x.npy": hashlib.sha256((tmp_path / "x.npy").read_bytes()).hexdigest()}
+    assert d["checksums"] == {
+        "x.npy": hashlib.sha256((tmp_path / "x.npy").read_bytes()).hexdigest()
+    }
     assert d["data_dir"] is None
     (tmp_path / "imgs").mkdir()
     (tmp_path / "imgs" / "a.png").write_bytes(b"one")
     first = DataSpec(data=str(tmp_path / "imgs")).fingerprint()
     (tmp_path / "imgs" / "a.png").write_bytes(b"two")
-    assert DataSpec(data=str(tmp_path / "imgs")).fingerprint() != first  # a folder's digest covers its contents
+    assert (
+        DataSpec(data=str(tmp_path / "imgs")).fingerprint() != first
+    )  # a folder's digest covers its contents
     back = DataSpec.from_json(d)
     assert back.checksums == d["checksums"] and back.to_json()["checksums"] == d["checksums"]
 

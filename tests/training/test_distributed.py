@@ -20,8 +20,20 @@ from aekit.training.loop import _shard
 
 from ..cli.helpers import REPO, assert_one_line_error, cli_here, run_cli
 
-ARGS = ["--latent-dim", "4", "--epochs", "3", "--batch-size", "30", "--device", "cpu", "--no-figures", "--quiet",
-        "--seed", "3"]
+ARGS = [
+    "--latent-dim",
+    "4",
+    "--epochs",
+    "3",
+    "--batch-size",
+    "30",
+    "--device",
+    "cpu",
+    "--no-figures",
+    "--quiet",
+    "--seed",
+    "3",
+]
 
 
 @pytest.fixture(scope="module")
@@ -54,11 +66,19 @@ def test_shards_cover_the_global_batch():
 def test_alone_everything_is_one_process(monkeypatch):
     for name in ("RANK", "WORLD_SIZE", "LOCAL_RANK", "SLURM_PROCID", "SLURM_NTASKS"):
         monkeypatch.delenv(name, raising=False)
-    assert (distributed.world_size(), distributed.rank(), distributed.is_main_process()) == (1, 0, True)
+    assert (distributed.world_size(), distributed.rank(), distributed.is_main_process()) == (
+        1,
+        0,
+        True,
+    )
     assert distributed.init(torch.device("cpu")) is False
     monkeypatch.setenv("WORLD_SIZE", "4")
     monkeypatch.setenv("RANK", "2")
-    assert (distributed.world_size(), distributed.rank(), distributed.is_main_process()) == (4, 2, False)
+    assert (distributed.world_size(), distributed.rank(), distributed.is_main_process()) == (
+        4,
+        2,
+        False,
+    )
 
 
 def test_cluster_launcher_environment(monkeypatch):
@@ -66,27 +86,66 @@ def test_cluster_launcher_environment(monkeypatch):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("SLURM_PROCID", "1")
     monkeypatch.setenv("SLURM_NTASKS", "2")
-    assert distributed.world_size() == 1  # SLURM alone is not enough: MASTER_ADDR says where to meet
+    assert (
+        distributed.world_size() == 1
+    )  # SLURM alone is not enough: MASTER_ADDR says where to meet
     monkeypatch.setenv("MASTER_ADDR", "127.0.0.1")
     assert (distributed.world_size(), distributed.rank()) == (2, 1)
 
 
 def test_nproc_is_dropped_from_the_children_command_line():
-    assert _without_nproc(["train", "basic", "--nproc", "2", "--epochs", "1"]) == ["train", "basic", "--epochs", "1"]
+    assert _without_nproc(["train", "basic", "--nproc", "2", "--epochs", "1"]) == [
+        "train",
+        "basic",
+        "--epochs",
+        "1",
+    ]
     assert _without_nproc(["train", "basic", "--nproc=2"]) == ["train", "basic"]
 
 
-def test_two_processes_match_one_with_the_same_global_batch_and_resume_from_the_checkpoint(table, tmp_path):
+def test_two_processes_match_one_with_the_same_global_batch_and_resume_from_the_checkpoint(
+    table, tmp_path
+):
     """Two workers train 1 epoch, then resume to 3: the same weights as 3 epochs in one process (one test, two
     launches: each torchrun start costs seconds). A constant schedule, so 1 epoch + 2 more is 3 at once."""
     constant = ["--schedule", "constant"]
     one, two = tmp_path / "one", tmp_path / "two"
-    cli_here("train", "basic", "--data", table, "--out", one, *ARGS, *constant)  # one process: this one
-    proc = run_cli("train", "basic", "--data", table, "--out", two, "--nproc", "2", *ARGS, *constant, "--epochs", "1")
-    assert "run folder" in proc.stdout and proc.stdout.count("run folder") == 1  # rank 0 reports alone
+    cli_here(
+        "train", "basic", "--data", table, "--out", one, *ARGS, *constant
+    )  # one process: this one
+    proc = run_cli(
+        "train",
+        "basic",
+        "--data",
+        table,
+        "--out",
+        two,
+        "--nproc",
+        "2",
+        *ARGS,
+        *constant,
+        "--epochs",
+        "1",
+    )
+    assert (
+        "run folder" in proc.stdout and proc.stdout.count("run folder") == 1
+    )  # rank 0 reports alone
     assert len((two / "history.csv").read_text().splitlines()) == 2
-    run_cli("train", "basic", "--data", table, "--out", two, "--nproc", "2", "--resume", "--epochs", "3",
-            "--quiet", "--no-figures")
+    run_cli(
+        "train",
+        "basic",
+        "--data",
+        table,
+        "--out",
+        two,
+        "--nproc",
+        "2",
+        "--resume",
+        "--epochs",
+        "3",
+        "--quiet",
+        "--no-figures",
+    )
 
     assert _max_diff(_weights(one), _weights(two)) < 1e-5
     m1, m2 = (json.loads((r / "metrics.json").read_text()) for r in (one, two))
@@ -99,8 +158,17 @@ def test_two_processes_match_one_with_the_same_global_batch_and_resume_from_the_
 
 
 def test_a_failing_distributed_run_says_so_once(table, tmp_path):
-    proc = run_cli("train", "basic", "--data", tmp_path / "missing.npy", "--out", tmp_path / "r", "--nproc", "2",
-                   check=None)
+    proc = run_cli(
+        "train",
+        "basic",
+        "--data",
+        tmp_path / "missing.npy",
+        "--out",
+        tmp_path / "r",
+        "--nproc",
+        "2",
+        check=None,
+    )
     assert_one_line_error(proc, 2, "missing.npy")
     assert not (tmp_path / "r").exists()
 
@@ -108,22 +176,40 @@ def test_a_failing_distributed_run_says_so_once(table, tmp_path):
 def test_a_distributed_process_exits_after_its_exit_handlers_and_output(tmp_path):
     """exit_process skips the C++ teardown (it can abort under gloo) but not Python's handlers."""
     marker = tmp_path / "handler-ran"
-    code = ("import atexit, pathlib, sys; from aekit.training import distributed\n"
-            f"atexit.register(pathlib.Path({str(marker)!r}).write_text, 'yes')\n"
-            "sys.stdout.write('buffered, not yet flushed')\n"
-            "distributed.exit_process(3)\n"
-            "print('never here')\n")
+    code = (
+        "import atexit, pathlib, sys; from aekit.training import distributed\n"
+        f"atexit.register(pathlib.Path({str(marker)!r}).write_text, 'yes')\n"
+        "sys.stdout.write('buffered, not yet flushed')\n"
+        "distributed.exit_process(3)\n"
+        "print('never here')\n"
+    )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 3
     assert proc.stdout == "buffered, not yet flushed"
     assert marker.read_text() == "yes"
 
 
-@pytest.mark.parametrize("env, bad", [({"WORLD_SIZE": "abc"}, "WORLD_SIZE='abc'"),
-                                      ({"WORLD_SIZE": "2", "RANK": "x", "MASTER_ADDR": "127.0.0.1"}, "RANK='x'")])
+@pytest.mark.parametrize(
+    "env, bad",
+    [
+        ({"WORLD_SIZE": "abc"}, "WORLD_SIZE='abc'"),
+        ({"WORLD_SIZE": "2", "RANK": "x", "MASTER_ADDR": "127.0.0.1"}, "RANK='x'"),
+    ],
+)
 def test_a_malformed_launch_environment_is_one_line(table, tmp_path, env, bad):
-    proc = run_cli("train", "basic", "--data", table, "--out", tmp_path / "r", "--epochs", "1", "--quiet",
-                   check=None, env=env)
+    proc = run_cli(
+        "train",
+        "basic",
+        "--data",
+        table,
+        "--out",
+        tmp_path / "r",
+        "--epochs",
+        "1",
+        "--quiet",
+        check=None,
+        env=env,
+    )
     assert_one_line_error(proc, 2, bad)
     assert not (tmp_path / "r").exists()
 
@@ -146,9 +232,27 @@ def _alive(pid: int) -> bool:
 
 
 def _launch_and_wait_for_a_checkpoint(table, run, *extra):
-    argv = ["train", "basic", "--data", table, "--out", run, "--nproc", "2", *ARGS, "--epochs", "10000", *extra]
-    proc = subprocess.Popen([sys.executable, "-m", "aekit", *map(str, argv)], cwd=REPO, text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    argv = [
+        "train",
+        "basic",
+        "--data",
+        table,
+        "--out",
+        run,
+        "--nproc",
+        "2",
+        *ARGS,
+        "--epochs",
+        "10000",
+        *extra,
+    ]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "aekit", *map(str, argv)],
+        cwd=REPO,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     latest = run.parent / f".{run.name}.partial" / "checkpoint" / "latest.json"
 
     def epoch() -> int:
@@ -158,7 +262,9 @@ def _launch_and_wait_for_a_checkpoint(table, run, *extra):
             return 0
 
     start, deadline = epoch(), time.time() + 180
-    while epoch() <= start and proc.poll() is None and time.time() < deadline:  # a new checkpoint: training
+    while (
+        epoch() <= start and proc.poll() is None and time.time() < deadline
+    ):  # a new checkpoint: training
         time.sleep(0.02)
     workers = _children(proc.pid) if proc.poll() is None else []
     if epoch() <= start or len(workers) != 2:
@@ -180,7 +286,9 @@ def _stop(proc: subprocess.Popen | None, workers: list[int]) -> None:
                 pass
 
 
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc; PR_SET_PDEATHSIG is Linux's")
+@pytest.mark.skipif(
+    not sys.platform.startswith("linux"), reason="reads /proc; PR_SET_PDEATHSIG is Linux's"
+)
 def test_a_stopped_distributed_run_says_so_once_and_leaves_no_worker(table, tmp_path):
     """SIGTERM to the launcher: one line, exit 143, the workers gone. SIGKILL to the launcher: the workers die too."""
     run = tmp_path / "r"
@@ -191,7 +299,9 @@ def test_a_stopped_distributed_run_says_so_once_and_leaves_no_worker(table, tmp_
         assert proc.returncode == 128 + signal.SIGTERM, err
         assert err.strip().splitlines() == ["aekit: interrupted; resume with --resume"], err
         assert not any(_alive(w) for w in workers)
-        assert not run.exists() and (tmp_path / ".r.partial" / "checkpoint" / "latest.json").exists()
+        assert (
+            not run.exists() and (tmp_path / ".r.partial" / "checkpoint" / "latest.json").exists()
+        )
     finally:
         _stop(proc, workers)
 

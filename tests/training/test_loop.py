@@ -27,8 +27,13 @@ def data():
 
 
 def test_loss_goes_down_and_history_has_one_record_per_epoch(data):
-    hist = train(_model(), _loss, data, config=TrainConfig(epochs=5, batch_size=16, lr=1e-2),
-                 validation=(data, data))
+    hist = train(
+        _model(),
+        _loss,
+        data,
+        config=TrainConfig(epochs=5, batch_size=16, lr=1e-2),
+        validation=(data, data),
+    )
     assert [r["epoch"] for r in hist] == [1, 2, 3, 4, 5]
     assert hist[-1]["train_loss"] < hist[0]["train_loss"]
     assert hist[-1]["val_loss"] < hist[0]["val_loss"]
@@ -48,8 +53,12 @@ def test_same_seed_same_weights_other_seed_other_weights(data):
 @pytest.mark.parametrize("passes", [1, 3])
 def test_resume_from_checkpoint_gives_the_uninterrupted_weights(tmp_path, data, passes):
     full = _model()
-    train(full, _noisy_loss, data, config=TrainConfig(epochs=6, batch_size=16, lr=1e-2, schedule="onecycle",
-                                                      passes=passes))
+    train(
+        full,
+        _noisy_loss,
+        data,
+        config=TrainConfig(epochs=6, batch_size=16, lr=1e-2, schedule="onecycle", passes=passes),
+    )
 
     class Kill:  # the process dies right after epoch 3's checkpoint
         def on_epoch_end(self, record):
@@ -57,13 +66,25 @@ def test_resume_from_checkpoint_gives_the_uninterrupted_weights(tmp_path, data, 
                 raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        train(_model(), _noisy_loss, data, config=TrainConfig(epochs=6, batch_size=16, lr=1e-2,
-                                                              schedule="onecycle", passes=passes),
-              checkpoint_dir=tmp_path, callbacks=[Kill()])
+        train(
+            _model(),
+            _noisy_loss,
+            data,
+            config=TrainConfig(
+                epochs=6, batch_size=16, lr=1e-2, schedule="onecycle", passes=passes
+            ),
+            checkpoint_dir=tmp_path,
+            callbacks=[Kill()],
+        )
     resumed = _model(seed=99)  # a fresh process builds a different model before loading
-    hist = train(resumed, _noisy_loss, data, config=TrainConfig(epochs=6, batch_size=16, lr=1e-2,
-                                                                schedule="onecycle", passes=passes),
-                 checkpoint_dir=tmp_path, resume=True)
+    hist = train(
+        resumed,
+        _noisy_loss,
+        data,
+        config=TrainConfig(epochs=6, batch_size=16, lr=1e-2, schedule="onecycle", passes=passes),
+        checkpoint_dir=tmp_path,
+        resume=True,
+    )
     assert [r["epoch"] for r in hist] == [1, 2, 3, 4, 5, 6]
     for a, b in zip(full.parameters(), resumed.parameters()):
         assert torch.equal(a, b)
@@ -78,10 +99,14 @@ def test_an_epoch_of_several_passes_sees_every_row_once_a_pass():
         return torch.nn.functional.mse_loss(model(x), t)
 
     torch.manual_seed(0)
-    hist = train(torch.nn.Linear(1, 1), loss, rows, config=TrainConfig(epochs=2, batch_size=4, passes=3))
-    assert len(hist) == 2 and [len(b) for b in seen] == [4, 4, 2] * 6  # each pass ends with its short batch
+    hist = train(
+        torch.nn.Linear(1, 1), loss, rows, config=TrainConfig(epochs=2, batch_size=4, passes=3)
+    )
+    assert (
+        len(hist) == 2 and [len(b) for b in seen] == [4, 4, 2] * 6
+    )  # each pass ends with its short batch
     for p in range(6):
-        assert sorted(sum(seen[3 * p:3 * p + 3], [])) == list(range(10))
+        assert sorted(sum(seen[3 * p : 3 * p + 3], [])) == list(range(10))
     assert seen[:3] != seen[3:6]  # a fresh shuffle each pass
 
 
@@ -99,17 +124,41 @@ def test_early_stopping_stops_and_keeps_the_best_weights(data):
         def on_epoch_end(self, record):
             calls.append(record["epoch"])
 
-    hist = train(_model(), _loss, data, config=TrainConfig(epochs=50, batch_size=200, lr=10.0, patience=2),
-                 validation=(data, data), callbacks=[Spy()])
+    hist = train(
+        _model(),
+        _loss,
+        data,
+        config=TrainConfig(epochs=50, batch_size=200, lr=10.0, patience=2),
+        validation=(data, data),
+        callbacks=[Spy()],
+    )
     assert len(hist) < 50 and calls == [r["epoch"] for r in hist]
-    late = train(_model(), _loss, data, config=TrainConfig(epochs=50, batch_size=200, lr=10.0, patience=2,
-                                                          min_epochs=len(hist) + 5), validation=(data, data))
+    late = train(
+        _model(),
+        _loss,
+        data,
+        config=TrainConfig(
+            epochs=50, batch_size=200, lr=10.0, patience=2, min_epochs=len(hist) + 5
+        ),
+        validation=(data, data),
+    )
     assert len(late) >= len(hist) + 5  # min_epochs: no early stop before then
 
 
-@pytest.mark.parametrize("kw", [dict(epochs=-1), dict(batch_size=0), dict(lr=0.0), dict(lr=math.nan),
-                                dict(schedule="cosine"), dict(patience=0), dict(precision="fp16"),
-                                dict(min_epochs=-1), dict(passes=0)])
+@pytest.mark.parametrize(
+    "kw",
+    [
+        dict(epochs=-1),
+        dict(batch_size=0),
+        dict(lr=0.0),
+        dict(lr=math.nan),
+        dict(schedule="cosine"),
+        dict(patience=0),
+        dict(precision="fp16"),
+        dict(min_epochs=-1),
+        dict(passes=0),
+    ],
+)
 def test_bad_config_is_a_one_line_usage_error(kw, data):
     with pytest.raises(UsageError) as e:
         train(_model(), _loss, data, config=TrainConfig(**kw))
@@ -123,13 +172,17 @@ def test_checkpoint_is_atomic_and_keeps_only_the_latest(tmp_path, data):
         save_checkpoint(tmp_path, model=m, optimizer=opt, epoch=epoch, history=[])
     assert has_checkpoint(tmp_path)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["epoch-0003.safetensors", "latest.json"]
-    state = load_checkpoint(tmp_path, model=_model(5), optimizer=torch.optim.Adam(_model(5).parameters()))
+    state = load_checkpoint(
+        tmp_path, model=_model(5), optimizer=torch.optim.Adam(_model(5).parameters())
+    )
     assert state["epoch"] == 3
 
 
 def _conv(seed=0):
     torch.manual_seed(seed)
-    return torch.nn.Sequential(torch.nn.Conv2d(2, 4, 3, padding=1), torch.nn.ReLU(), torch.nn.Conv2d(4, 2, 3, padding=1))
+    return torch.nn.Sequential(
+        torch.nn.Conv2d(2, 4, 3, padding=1), torch.nn.ReLU(), torch.nn.Conv2d(4, 2, 3, padding=1)
+    )
 
 
 def test_channels_last_trains_the_same_model_and_hands_back_a_plain_one():
@@ -137,17 +190,31 @@ def test_channels_last_trains_the_same_model_and_hands_back_a_plain_one():
     models = []
     for channels_last in (False, True):
         m = _conv()
-        train(m, _loss, images, config=TrainConfig(epochs=2, batch_size=16, channels_last=channels_last))
-        assert all(p.is_contiguous() for p in m.parameters())  # as a loaded model, so both predict alike
+        train(
+            m,
+            _loss,
+            images,
+            config=TrainConfig(epochs=2, batch_size=16, channels_last=channels_last),
+        )
+        assert all(
+            p.is_contiguous() for p in m.parameters()
+        )  # as a loaded model, so both predict alike
         models.append(m)
     for a, b in zip(*(m.parameters() for m in models)):
-        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)  # a memory layout, not other arithmetic
+        torch.testing.assert_close(
+            a, b, rtol=1e-4, atol=1e-5
+        )  # a memory layout, not other arithmetic
 
 
 def test_bf16_autocast_trains_and_keeps_fp32_weights():
     images = torch.rand(64, 2, 6, 6, generator=torch.Generator().manual_seed(2))
     m = _conv()
-    hist = train(m, _loss, images, config=TrainConfig(epochs=4, batch_size=16, lr=1e-2, precision="bf16"),
-                 validation=(images, images))
+    hist = train(
+        m,
+        _loss,
+        images,
+        config=TrainConfig(epochs=4, batch_size=16, lr=1e-2, precision="bf16"),
+        validation=(images, images),
+    )
     assert hist[-1]["val_loss"] < hist[0]["val_loss"]
     assert all(p.dtype == torch.float32 for p in m.parameters())

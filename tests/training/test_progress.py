@@ -13,7 +13,10 @@ from aekit.training.progress import Pass, TrainingProgress, check_verbose
 
 
 def _records(n):
-    return [{"epoch": e, "train_loss": 1.0 / e, "val_loss": 2.0 / e, "seconds": 0.5} for e in range(1, n + 1)]
+    return [
+        {"epoch": e, "train_loss": 1.0 / e, "val_loss": 2.0 / e, "seconds": 0.5}
+        for e in range(1, n + 1)
+    ]
 
 
 def _run(cb, n):
@@ -29,15 +32,21 @@ def test_verbose_2_writes_one_line_per_epoch_with_losses_and_seconds():
     _run(TrainingProgress(2, stream=out), 3)
     lines = out.getvalue().splitlines()
     assert len(lines) == 3
-    assert lines[0].startswith("epoch 1/3") and "train_loss 1" in lines[0] and "val_loss 2" in lines[0]
+    assert (
+        lines[0].startswith("epoch 1/3") and "train_loss 1" in lines[0] and "val_loss 2" in lines[0]
+    )
     assert lines[0].endswith("(0.5s)")
 
 
-def test_verbose_1_off_a_terminal_writes_lines_at_most_one_a_second_and_always_the_last(monkeypatch):
+def test_verbose_1_off_a_terminal_writes_lines_at_most_one_a_second_and_always_the_last(
+    monkeypatch,
+):
     out = io.StringIO()  # not a terminal
     _run(TrainingProgress(1, stream=out), 5)
     lines = out.getvalue().splitlines()
-    assert lines[0].startswith("epoch 1/5") and lines[-1].startswith("epoch 5/5") and len(lines) == 2
+    assert (
+        lines[0].startswith("epoch 1/5") and lines[-1].startswith("epoch 5/5") and len(lines) == 2
+    )
     monkeypatch.setattr(progress, "LINE_EVERY", 0.0)
     out = io.StringIO()
     _run(TrainingProgress(1, stream=out), 5)
@@ -60,7 +69,10 @@ def test_a_short_pass_is_silent_a_long_one_reports(monkeypatch):
     with Pass(100, "scoring", unit="rows", verbose=1, stream=out) as p:
         p.update(40)
         p.update(60)
-    assert out.getvalue().splitlines() == ["scoring: 40/100 rows (0s)", "scoring: 100/100 rows (0s)"]
+    assert out.getvalue().splitlines() == [
+        "scoring: 40/100 rows (0s)",
+        "scoring: 100/100 rows (0s)",
+    ]
     out = io.StringIO()
     with Pass(None, "scoring", verbose=0, stream=out) as p:
         p.update(10)

@@ -12,7 +12,7 @@ from aekit.errors import UsageError
 
 pytest.importorskip("tensorboard")
 
-from aekit.training.tensorboard import INSTALL_HINT, TensorBoardLog  # noqa: E402
+from aekit.training.tensorboard import INSTALL_HINT, TensorBoardLog
 
 
 def read_events(folder):
@@ -38,9 +38,15 @@ def images(n=64, seed=0):
 
 def test_an_autoencoder_writes_scalars_images_and_a_projector_with_labels_and_sprite(tmp_path):
     X = images()
-    log = TensorBoardLog(tmp_path / "tb", labels=[i % 3 for i in range(20)], class_names=["a", "b", "c"], image_every=2)
+    log = TensorBoardLog(
+        tmp_path / "tb",
+        labels=[i % 3 for i in range(20)],
+        class_names=["a", "b", "c"],
+        image_every=2,
+    )
     aekit.Autoencoder(latent_dim=3, epochs=3, batch_size=16, schedule="onecycle", device="cpu").fit(
-        X, validation_data=X[:20], tensorboard=log)
+        X, validation_data=X[:20], tensorboard=log
+    )
     scalars, image_tags, acc = read_events(tmp_path / "tb")
     assert {"loss/train", "loss/val", "learning_rate", "seconds"} <= scalars
     assert [e.step for e in acc.Scalars("loss/train")] == [1, 2, 3]
@@ -55,15 +61,21 @@ def test_an_autoencoder_writes_scalars_images_and_a_projector_with_labels_and_sp
     folder = tmp_path / "tb"
     rows = (folder / emb.tensor_path).read_text().strip().splitlines()
     assert len(rows) == 20 and len(rows[0].split("\t")) == 3
-    assert (folder / emb.metadata_path).read_text().split() == [["a", "b", "c"][i % 3] for i in range(20)]
+    assert (folder / emb.metadata_path).read_text().split() == [
+        ["a", "b", "c"][i % 3] for i in range(20)
+    ]
     assert (folder / emb.sprite.image_path).is_file()
 
 
 def test_the_vae_shows_samples_and_a_table_model_writes_no_images(tmp_path):
-    aekit.VAE(latent_dim=2, channels=(4, 4), epochs=1, batch_size=16, device="cpu").fit(images(), tensorboard=tmp_path / "v")
+    aekit.VAE(latent_dim=2, channels=(4, 4), epochs=1, batch_size=16, device="cpu").fit(
+        images(), tensorboard=tmp_path / "v"
+    )
     assert read_events(tmp_path / "v")[1] == {"reconstructions", "samples"}
     rows = np.random.default_rng(0).random((50, 5))
-    aekit.AnomalyDetector(hidden=(4,), latent_dim=2, epochs=1, device="cpu").fit(rows, tensorboard=str(tmp_path / "d"))
+    aekit.AnomalyDetector(hidden=(4,), latent_dim=2, epochs=1, device="cpu").fit(
+        rows, tensorboard=str(tmp_path / "d")
+    )
     scalars, image_tags, _ = read_events(tmp_path / "d")
     assert "loss/train" in scalars and image_tags == set()
     emb = read_projector(tmp_path / "d").embeddings[0]

@@ -17,16 +17,19 @@ from aekit.training import threads as T
 from ..cli.helpers import REPO, assert_one_line_error, run_cli
 
 
-@pytest.mark.parametrize("cores, busy, flops, expected", [
-    (2, 0.0, 30e6, 1),  # the anomaly detector's step: too small to split
-    (2, 0.0, 1e9, 2),  # the VAE's step on a quiet machine: both cores
-    (2, 0.4, 1e9, 2),  # a passing blip does not take a core
-    (2, 1.0, 1e9, 1),  # one core busy: one thread
-    (2, 2.0, 1e9, 1),  # both busy: still one, never zero
-    (16, 3.0, 1e12, 13),  # the free cores bound a large step
-    (16, 0.0, 5 * T.MIN_FLOPS_PER_THREAD, 5),  # one thread per MIN_FLOPS_PER_THREAD
-    (4, 1.0, None, 3),  # work unknown: the free cores alone
-])
+@pytest.mark.parametrize(
+    "cores, busy, flops, expected",
+    [
+        (2, 0.0, 30e6, 1),  # the anomaly detector's step: too small to split
+        (2, 0.0, 1e9, 2),  # the VAE's step on a quiet machine: both cores
+        (2, 0.4, 1e9, 2),  # a passing blip does not take a core
+        (2, 1.0, 1e9, 1),  # one core busy: one thread
+        (2, 2.0, 1e9, 1),  # both busy: still one, never zero
+        (16, 3.0, 1e12, 13),  # the free cores bound a large step
+        (16, 0.0, 5 * T.MIN_FLOPS_PER_THREAD, 5),  # one thread per MIN_FLOPS_PER_THREAD
+        (4, 1.0, None, 3),  # work unknown: the free cores alone
+    ],
+)
 def test_choose_threads(cores, busy, flops, expected):
     assert T.choose_threads(cores, busy, flops) == expected
 
@@ -37,7 +40,9 @@ def test_choose_threads_needs_a_core():
 
 
 def test_forward_flops_counts_linear_and_conv_layers_and_leaves_the_model_as_it_was():
-    model = nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.Flatten(), nn.Dropout(0.5), nn.Linear(4 * 8 * 8, 10))
+    model = nn.Sequential(
+        nn.Conv2d(1, 4, 3, padding=1), nn.Flatten(), nn.Dropout(0.5), nn.Linear(4 * 8 * 8, 10)
+    )
     model.train()
     state = {k: v.clone() for k, v in model.state_dict().items()}
     rng = torch.get_rng_state()
@@ -64,7 +69,9 @@ def test_omp_num_threads_caps_the_automatic_choice(monkeypatch):
     monkeypatch.setenv("OMP_NUM_THREADS", "3")
     monkeypatch.delenv("LOCAL_WORLD_SIZE", raising=False)
     assert T.resolve(None, 1e12).intra_op == 3
-    monkeypatch.setenv("LOCAL_WORLD_SIZE", "4")  # one of 4 processes under torchrun: 2 of the 8 cores
+    monkeypatch.setenv(
+        "LOCAL_WORLD_SIZE", "4"
+    )  # one of 4 processes under torchrun: 2 of the 8 cores
     assert T.resolve(None, 1e12).intra_op == 2
 
 
@@ -100,12 +107,22 @@ def test_cli_sets_the_wait_policy_before_torch_is_imported(tmp_path, user):
     env = {k: v for k, v in os.environ.items() if k not in (*T.SHORT_SPIN, "OMP_WAIT_POLICY")}
     if user:
         env["GOMP_SPINCOUNT"] = user  # the user's own setting stays
-    proc = subprocess.run([sys.executable, "-c", SPY, str(tmp_path / "missing.csv"), str(tmp_path / "run")],
-                          capture_output=True, text=True, cwd=REPO, env=env, timeout=300)
+    proc = subprocess.run(
+        [sys.executable, "-c", SPY, str(tmp_path / "missing.csv"), str(tmp_path / "run")],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        env=env,
+        timeout=300,
+    )
     seen = json.loads(proc.stdout.strip().splitlines()[-1])
-    assert seen["torch"] and seen["code"] == 2  # torch was imported, then the missing file was reported
+    assert (
+        seen["torch"] and seen["code"] == 2
+    )  # torch was imported, then the missing file was reported
     assert seen["GOMP_SPINCOUNT"] == (user or "10000") and seen["KMP_BLOCKTIME"] == "0"
-    assert seen["OMP_WAIT_POLICY"] is None  # not PASSIVE: sleeping at once costs the conv models 30-60% when quiet
+    assert (
+        seen["OMP_WAIT_POLICY"] is None
+    )  # not PASSIVE: sleeping at once costs the conv models 30-60% when quiet
 
 
 @pytest.mark.parametrize("value, needle", [("0", ">= 1"), ("two", "whole number")])
@@ -118,8 +135,23 @@ def test_threads_option_is_checked(tmp_path, value, needle):
 def test_config_records_the_threads(tmp_path):
     rng = np.random.default_rng(0)
     np.save(tmp_path / "rows.npy", rng.random((64, 6)).astype(np.float32))
-    run_cli("train", "stacked", "--data", tmp_path / "rows.npy", "--hidden", "4", "--latent-dim", "2",
-            "--epochs", "1", "--threads", "1", "--out", tmp_path / "run", "--no-figures")
+    run_cli(
+        "train",
+        "stacked",
+        "--data",
+        tmp_path / "rows.npy",
+        "--hidden",
+        "4",
+        "--latent-dim",
+        "2",
+        "--epochs",
+        "1",
+        "--threads",
+        "1",
+        "--out",
+        tmp_path / "run",
+        "--no-figures",
+    )
     config = json.loads((tmp_path / "run" / "config.json").read_text())
     assert config["params"]["threads"] == 1
     assert config["threads"]["intra_op"] == 1 and config["threads"]["reason"] == "threads=1"
@@ -138,7 +170,9 @@ def test_a_tiny_model_trains_on_one_thread_whatever_the_machine():
     from aekit import AnomalyDetector
 
     before = torch.get_num_threads()
-    det = AnomalyDetector(hidden=(4,), latent_dim=2, epochs=1).fit(np.random.default_rng(0).random((32, 6)))
+    det = AnomalyDetector(hidden=(4,), latent_dim=2, epochs=1).fit(
+        np.random.default_rng(0).random((32, 6))
+    )
     assert det.threads_["intra_op"] == 1 and det.threads_["reason"].startswith("auto:")
     assert torch.get_num_threads() == before
 
@@ -148,7 +182,13 @@ def test_a_resumed_run_keeps_the_threads_it_started_with(tmp_path):
 
     X = np.random.default_rng(0).random((32, 6))
     first = AnomalyDetector(hidden=(4,), latent_dim=2, epochs=1).fit(X, checkpoint_dir=tmp_path)
-    assert json.loads((tmp_path / T.CHOICE_FILE).read_text())["intra_op"] == first.threads_["intra_op"] == 1
+    assert (
+        json.loads((tmp_path / T.CHOICE_FILE).read_text())["intra_op"]
+        == first.threads_["intra_op"]
+        == 1
+    )
     T.record(T.resolve(2), tmp_path)  # as if the run had started on two threads
-    resumed = AnomalyDetector(hidden=(4,), latent_dim=2, epochs=2).fit(X, checkpoint_dir=tmp_path, resume=True)
+    resumed = AnomalyDetector(hidden=(4,), latent_dim=2, epochs=2).fit(
+        X, checkpoint_dir=tmp_path, resume=True
+    )
     assert resumed.threads_["intra_op"] == 2 and resumed.threads_["reason"].startswith("resumed")
