@@ -17,15 +17,13 @@ Examples
 
 from ._lazy import lazy_names
 from ._version import __version__
+from .families import ESTIMATORS
 
 # The public names are imported on first use, so ``import aekit`` (and ``aekit --help``) stays
 # fast: torch is only imported when a model is needed.
 _LAZY = {
-    "Autoencoder": "aekit.estimators.autoencoder",
-    "Denoiser": "aekit.estimators.denoise",
-    "AnomalyDetector": "aekit.estimators.anomaly",
-    "VAE": "aekit.estimators.vae",
-    "SeriesDetector": "aekit.estimators.series",
+    **ESTIMATORS,  # the registered families' estimators (aekit.families)
+    "Trainer": "aekit.training.trainer",
     "load": "aekit.estimators.persistence",
 }
 

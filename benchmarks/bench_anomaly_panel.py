@@ -167,7 +167,7 @@ def _pyod(kind: str) -> Callable:
 
 
 def detectors(params: dict[str, Any]) -> dict[str, Callable]:
-    from aekit.estimators.anomaly_defaults import PRESETS
+    from aekit.estimators.anomaly.defaults import PRESETS
 
     return {
         "aekit": _aekit(params),

@@ -11,7 +11,7 @@ of them anomalous beats of classes 2-5 put at seeded positions). Every detector 
 window (the signal's period): PyOD's ``MatrixProfile`` (transductive: it scores the series it is
 fitted on, so it is fitted on the test series), ``LSTMAD`` and ``TimeSeriesOD`` with ``IForest``,
 at their defaults otherwise. Printed per series and detector: point ROC-AUC and PR-AUC, range F1
-(each detector's own threshold; existence-based, see aekit.estimators.series_metrics), the UCR
+(each detector's own threshold; existence-based, see aekit.estimators.series.metrics), the UCR
 score, and fit and score seconds. Timings are printed, never asserted.
 """
 
@@ -32,7 +32,7 @@ import torch
 import aekit
 from aekit.data import data_root, load_builtin
 from aekit.data.series import read_series
-from aekit.estimators.series_metrics import series_metrics
+from aekit.estimators.series.metrics import series_metrics
 
 UCR = "tsad/135_UCR_Anomaly_InternalBleeding16_{}.csv"
 

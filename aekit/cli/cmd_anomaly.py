@@ -6,45 +6,21 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from .options import add_data_options
+from ..estimators import params as P
+from .options import add_data_options, add_threshold_options
 from .types import int_list, non_negative_float, number, positive_int
 
-STRATEGIES = ("mean_std", "percentile", "contamination", "mad")
-
-
-def threshold_arg(text: str) -> str | float:
-    """A strategy name, or a number (a fixed threshold)."""
-    if text in STRATEGIES:
-        return text
-    try:
-        return number(text)
-    except argparse.ArgumentTypeError:
-        raise argparse.ArgumentTypeError(
-            f"expected one of {', '.join(STRATEGIES)} or a number, got {text!r}"
-        ) from None
+TABLE = P.ANOMALY_DETECTOR  # the detector's parameters: the options' choices come from it
 
 
 def _threshold_options(p: argparse.ArgumentParser) -> None:
-    g = p.add_argument_group("threshold")
-    g.add_argument(
-        "--threshold",
-        type=threshold_arg,
-        metavar="STRATEGY",
-        help="percentile (default: of the held-out normal rows' errors), contamination, mean_std, "
+    add_threshold_options(
+        p,
+        TABLE,
+        rule="percentile (default: of the held-out normal rows' errors), contamination, mean_std, "
         "mad, or a number",
-    )
-    g.add_argument(
-        "--k",
-        type=non_negative_float,
-        metavar="K",
-        help="mean_std / mad: number of (robust) stds (default 1)",
-    )
-    g.add_argument("--q", type=number, metavar="Q", help="percentile: 0-100 (default 95)")
-    g.add_argument(
-        "--contamination",
-        type=number,
-        metavar="F",
-        help="contamination: expected fraction in (0, 1)",
+        k=1,
+        q=95,
     )
 
 
@@ -57,7 +33,7 @@ def _options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("model")
     g.add_argument(
         "--architecture",
-        choices=("dense", "conv1d"),
+        choices=P.choices(TABLE, "architecture"),
         help="dense (default) or conv1d (a 1-D conv autoencoder over each row as a signal)",
     )
     g.add_argument(
@@ -79,17 +55,17 @@ def _options(p: argparse.ArgumentParser) -> None:
         help="auto (default: sigmoid with minmax, else linear), sigmoid, linear",
     )
     g.add_argument(
-        "--init", choices=("glorot", "torch"), help="weight initialisation (default glorot)"
+        "--init", choices=P.choices(TABLE, "init"), help="weight initialisation (default glorot)"
     )
     g.add_argument(
         "--scaler",
-        choices=("auto", "robust", "standard", "minmax", "none"),
+        choices=P.choices(TABLE, "scaler"),
         help="preprocessing saved with the model (default auto: per-feature median/IQR, one shared "
         "scale when all features have a similar spread)",
     )
     g.add_argument(
         "--error",
-        choices=("nmse", "mae", "mse"),
+        choices=P.choices(TABLE, "error"),
         help="the anomaly score (default nmse: the squared "
         "error of each feature in units of its typical error on normal rows, averaged)",
     )
@@ -106,7 +82,7 @@ def _options(p: argparse.ArgumentParser) -> None:
         metavar="K",
         help="--density: neighbours of a code (default 40)",
     )
-    g.add_argument("--loss", choices=("mae", "mse"), help="training loss (default mse)")
+    g.add_argument("--loss", choices=P.choices(TABLE, "loss"), help="training loss (default mse)")
     g.add_argument(
         "--validation-fraction",
         type=number,

@@ -5,12 +5,10 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from ..estimators import params as P
 from .types import int_list
 
-# The names of aekit.models.activations.ACTIVATIONS and aekit.estimators.preprocessing.SCALERS, here so that
-# building the parser imports no torch (tests/cli/test_help.py checks that they agree).
-ACTIVATIONS = ("relu", "leaky_relu", "elu", "gelu", "silu", "tanh", "sigmoid", "linear")
-SCALERS = ("auto", "standard", "robust", "minmax", "none")
+TABLE = P.AUTOENCODER  # the estimator's parameters: the options' choices come from it
 
 
 def _options(p: argparse.ArgumentParser) -> None:
@@ -21,19 +19,19 @@ def _options(p: argparse.ArgumentParser) -> None:
         metavar="W1,W2",
         help="encoder widths before the code; the decoder mirrors them (none: one layer each way)",
     )
-    g.add_argument("--activation", choices=ACTIVATIONS, help="hidden activation")
+    g.add_argument("--activation", choices=P.choices(TABLE, "activation"), help="hidden activation")
     g.add_argument(
         "--output-activation",
-        choices=("auto", *ACTIVATIONS),
+        choices=P.choices(TABLE, "output_activation") + ("auto",),
         help="reconstruction activation; auto: sigmoid for (scaled) data in [0, 1], else linear",
     )
     g.add_argument(
         "--scaler",
-        choices=SCALERS,
+        choices=P.choices(TABLE, "scaler"),
         help="input scaling saved with the model; auto: none for data in "
         "[0, 1], per-feature standardisation for tables, global min-max for other images",
     )
-    g.add_argument("--init", choices=("glorot", "torch"), help="weight initialisation")
+    g.add_argument("--init", choices=P.choices(TABLE, "init"), help="weight initialisation")
 
 
 TRAIN_OPTIONS = {"basic": _options, "stacked": _options}

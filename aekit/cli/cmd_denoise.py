@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from ..estimators import params as P
 from .progress import set_verbose
 from .types import IMAGE_SIZE_HELP, image_size, int_list, positive_int
 
@@ -37,7 +38,7 @@ def _options(p: argparse.ArgumentParser) -> None:
         help="encoder conv widths, each halving the image; the decoder mirrors them",
     )
     g.add_argument("--kernel-size", type=positive_int, metavar="K", help="conv kernel size")
-    g.add_argument("--init", choices=("he", "glorot", "torch"), help="weight initialisation")
+    g.add_argument("--init", choices=P.choices(P.DENOISER, "init"), help="weight initialisation")
 
 
 TRAIN_OPTIONS = {"denoise": _options}

@@ -5,10 +5,12 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from .types import int_list, non_negative_float, number, positive_float, positive_int
+from ..estimators import params as P
+from .options import add_threshold_options
+from .types import int_list, positive_float, positive_int
 
 FILLS = ("linear", "previous")
-THRESHOLDS = ("max", "mean_std", "percentile", "contamination", "mad")
+TABLE = P.SERIES_DETECTOR  # the detector's parameters: the options' choices come from it
 
 
 def window_arg(text: str) -> int | str:
@@ -24,18 +26,6 @@ def window_arg(text: str) -> int | str:
     if value < 2:
         raise argparse.ArgumentTypeError(f"expected a window of at least 2 steps, got {value}")
     return value
-
-
-def threshold_arg(text: str) -> str | float:
-    """A threshold rule's name, or a number (a fixed threshold)."""
-    if text in THRESHOLDS:
-        return text
-    try:
-        return float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"expected one of {', '.join(THRESHOLDS)} or a number, got {text!r}"
-        ) from None
 
 
 def add_series_data_options(g) -> None:
@@ -75,7 +65,7 @@ def _options(p: argparse.ArgumentParser) -> None:
     )
     g.add_argument(
         "--aggregate",
-        choices=("max", "mean"),
+        choices=P.choices(TABLE, "aggregate"),
         help="a step's score: the highest (default) or the mean error of the windows covering it",
     )
     m = p.add_argument_group("model")
@@ -86,34 +76,23 @@ def _options(p: argparse.ArgumentParser) -> None:
     m.add_argument("--no-latent", action="store_true", help="no dense code: fully convolutional")
     m.add_argument(
         "--scaler",
-        choices=("standard", "minmax", "none"),
+        choices=P.choices(TABLE, "scaler"),
         help="scaling fitted on the training stretch (default standard: per channel)",
     )
-    m.add_argument("--error", choices=("mse", "mae"), help="a window's error (default mse)")
-    m.add_argument("--loss", choices=("mse", "mae"), help="training loss (default mse)")
-    t = p.add_argument_group("threshold")
-    t.add_argument(
-        "--threshold",
-        type=threshold_arg,
-        metavar="RULE",
-        help="max (default: margin x the highest training score), mean_std, percentile, contamination, "
-        "mad, or a number",
+    m.add_argument(
+        "--error", choices=P.choices(TABLE, "error"), help="a window's error (default mse)"
+    )
+    m.add_argument("--loss", choices=P.choices(TABLE, "loss"), help="training loss (default mse)")
+    t = add_threshold_options(
+        p,
+        TABLE,
+        rule="max (default: margin x the highest training score), mean_std, percentile, "
+        "contamination, mad, or a number",
+        k=3,
+        q=99,
     )
     t.add_argument(
         "--margin", type=positive_float, metavar="M", help="max: the factor (default 1.5)"
-    )
-    t.add_argument(
-        "--k",
-        type=non_negative_float,
-        metavar="K",
-        help="mean_std / mad: number of (robust) stds (default 3)",
-    )
-    t.add_argument("--q", type=number, metavar="Q", help="percentile: 0-100 (default 99)")
-    t.add_argument(
-        "--contamination",
-        type=number,
-        metavar="F",
-        help="contamination: expected fraction in (0, 1)",
     )
 
 
@@ -174,7 +153,7 @@ def cmd_score_series(args: argparse.Namespace) -> int:
     }
     if overrides:
         est.set_params(**overrides)
-        est._strategy()  # a bad rule fails before anything is read
+        est.check_params()  # a bad rule fails before anything is read
     spec = DataSpec.from_json(config.get("data", {}))
     for opt in ("time_column", "fill"):
         if getattr(args, opt, None) is not None:

@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from ..estimators import params as P
 from .options import add_data_options, add_run_options, read_for_model, run_spec
 from .progress import set_verbose
 from .types import int_list, non_negative_float, non_negative_int, positive_int
@@ -18,17 +19,17 @@ def _options(p: argparse.ArgumentParser) -> None:
     )
     g.add_argument(
         "--likelihood",
-        choices=("bernoulli", "gaussian"),
+        choices=P.choices(P.VAE, "likelihood"),
         help="decoder distribution: bernoulli for binary images (--dataset mnist is then "
         "binarized at 0.5), gaussian for gray levels",
     )
     g.add_argument(
         "--kl",
-        choices=("analytic", "mc"),
+        choices=P.choices(P.VAE, "kl"),
         help="KL estimate in training: closed form or the single-sample Monte Carlo estimate",
     )
     g.add_argument("--channels", type=int_list, metavar="C1,C2", help="encoder conv widths")
-    g.add_argument("--init", choices=("glorot", "torch"), help="weight initialisation")
+    g.add_argument("--init", choices=P.choices(P.VAE, "init"), help="weight initialisation")
 
 
 TRAIN_OPTIONS = {"vae": _options}

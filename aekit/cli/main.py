@@ -18,10 +18,11 @@ import sys
 from collections.abc import Sequence
 
 from .. import __version__
+from ..families import CLI_MODULES
 from . import signals
 
 # One module per family; each has TRAIN_OPTIONS, train_params(family, args), register(subparsers).
-FAMILY_MODULES = ("cmd_autoencoder", "cmd_denoise", "cmd_anomaly", "cmd_vae", "cmd_series")
+FAMILY_MODULES = CLI_MODULES  # the registered families' (aekit.families)
 # Commands that belong to no one family, before and after the families' own; each has register(subparsers).
 GENERAL_MODULES = ("cmd_run", "cmd_datasets")
 LATE_MODULES = ("cmd_export", "cmd_search")

@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Mapping, Sequence
+from typing import Any
 
+from ..estimators import params as P
 from .types import (
     IMAGE_SIZE_HELP,
     epochs_arg,
     fraction,
     image_size,
     memory_size,
+    non_negative_float,
     non_negative_int,
+    number,
     positive_float,
     positive_int,
 )
@@ -129,7 +134,7 @@ def add_train_options(p: argparse.ArgumentParser) -> None:
     t.add_argument("--latent-dim", type=positive_int, metavar="N", help="size of the code vector")
     t.add_argument(
         "--schedule",
-        choices=("constant", "onecycle"),
+        choices=P.SCHEDULES,
         help="learning-rate schedule: constant, or onecycle (warm up to --lr, then cosine decay)",
     )
     t.add_argument(
@@ -162,7 +167,7 @@ def add_train_options(p: argparse.ArgumentParser) -> None:
     )
     t.add_argument(
         "--precision",
-        choices=("fp32", "bf16"),
+        choices=P.PRECISIONS,
         help="bf16: bfloat16 autocast in training (for GPUs; weights stay fp32)",
     )
     t.add_argument(
@@ -250,3 +255,44 @@ def read_for_model(args: argparse.Namespace, est, config: dict | None = None):
         columns=list(names) if names is not None else None,
         image_size=args.image_size,
     )
+
+
+def threshold_arg(names: Sequence[str]):
+    """An argparse type: one of the threshold rules ``names``, or a number (a fixed threshold)."""
+
+    def parse(text: str) -> str | float:
+        if text in names:
+            return text
+        try:
+            return number(text)
+        except argparse.ArgumentTypeError:
+            raise argparse.ArgumentTypeError(
+                f"expected one of {', '.join(names)} or a number, got {text!r}"
+            ) from None
+
+    return parse
+
+
+def add_threshold_options(
+    p: argparse.ArgumentParser, table: Mapping[str, Any], *, rule: str, k: float, q: float
+) -> argparse._ArgumentGroup:
+    """--threshold and the rules' parameters, their choices from the estimator's parameter table;
+    ``rule`` is the help of --threshold, ``k`` and ``q`` the estimator's defaults."""
+    g = p.add_argument_group("threshold")
+    g.add_argument(
+        "--threshold", type=threshold_arg(P.choices(table, "threshold")), metavar="RULE", help=rule
+    )
+    g.add_argument(
+        "--k",
+        type=non_negative_float,
+        metavar="K",
+        help=f"mean_std / mad: number of (robust) stds (default {k:g})",
+    )
+    g.add_argument("--q", type=number, metavar="Q", help=f"percentile: 0-100 (default {q:g})")
+    g.add_argument(
+        "--contamination",
+        type=number,
+        metavar="F",
+        help="contamination: expected fraction in (0, 1)",
+    )
+    return g

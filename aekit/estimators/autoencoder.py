@@ -3,21 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin
 
-from ..errors import DataError, UsageError
-from ..models.activations import ACTIVATIONS
+from ..errors import DataError
 from ..models.dense import DenseAutoencoder, DenseConfig
-from ..models.init import INITS
-from ..training.progress import check_verbose
-from .base import NeuralEstimator, check_positive_int, check_widths, is_row_store, iter_chunks
+from ..training.trainer import Trainer
+from . import params
+from .base import NeuralEstimator, check_widths, is_row_store, iter_chunks
 from .losses import per_sample_error, reconstruction_loss
-from .preprocessing import SCALERS, Scaler
+from .preprocessing import Scaler
 
 
 def auto_scaling(lo: float, hi: float, sample_ndim: int) -> str:
@@ -76,9 +74,9 @@ class Autoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralEstim
     lr : float, default 1e-3
         Adam's (peak) learning rate.
     schedule : {"onecycle", "constant"}, default "onecycle"
-        Learning-rate schedule. "constant" is the Keras recipe exactly (Fashion-MNIST, 10 epochs:
-        val MSE 0.0089-0.0091 over seeds); "onecycle" (warm up to ``lr``, then cosine decay) at the
-        same peak rate, batch and epochs reaches 0.0087 on every seed tried.
+        Learning-rate schedule. "constant" is the Keras recipe exactly; "onecycle" (warm up to
+        ``lr``, then cosine decay) at the same peak rate, batch and epochs reconstructs better
+        (``docs/guide/autoencoder.md``).
     precision : {"fp32", "bf16"}, default "fp32"
         "bf16" trains with bfloat16 autocast (weights and optimizer stay fp32), for GPUs and
         larger models; evaluation and saved weights are fp32.
@@ -168,6 +166,7 @@ class Autoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralEstim
         self.scaler = scaler
         self.verbose = verbose
 
+    parameters = params.AUTOENCODER  # what each parameter may be (check_params)
     _accepts_sparse = True  # SciPy sparse X is densified one batch at a time
 
     def __sklearn_tags__(self):
@@ -177,29 +176,6 @@ class Autoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralEstim
     def _n_features_out(self) -> int:
         """Output columns of ``transform`` (names ``autoencoder0``, ... for ``set_output(transform="pandas")``)."""
         return int(self.latent_dim)
-
-    def _check_params(self) -> None:
-        check_positive_int("latent_dim", self.latent_dim)
-        check_widths("hidden", self.hidden)
-        if self.activation not in ACTIVATIONS:
-            raise UsageError(
-                f"activation must be one of {sorted(ACTIVATIONS)}, got {self.activation!r}"
-            )
-        if self.output_activation != "auto" and self.output_activation not in ACTIVATIONS:
-            raise UsageError(
-                f"output_activation must be 'auto' or one of {sorted(ACTIVATIONS)}, "
-                f"got {self.output_activation!r}"
-            )
-        if self.scaler != "auto" and self.scaler not in SCALERS:
-            raise UsageError(
-                f"scaler must be 'auto' or one of {', '.join(SCALERS)}, got {self.scaler!r}"
-            )
-        check_verbose(self.verbose)
-        if self.init not in INITS:
-            raise UsageError(f"init must be one of {INITS}, got {self.init!r}")
-        if self.loss not in ("mse", "mae"):
-            raise UsageError(f"loss must be 'mse' or 'mae', got {self.loss!r}")
-        self._train_config()
 
     def _build_model(self) -> DenseAutoencoder:
         return DenseAutoencoder(
@@ -224,10 +200,7 @@ class Autoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralEstim
         *,
         validation_data: Any = None,
         feature_names: Sequence[str] | None = None,
-        checkpoint_dir: str | Path | None = None,
-        resume: bool = False,
-        callbacks: Sequence[object] = (),
-        tensorboard: Any = None,
+        **run: Any,
     ) -> Autoencoder:
         """Train on ``X`` (``y`` is ignored, for scikit-learn pipelines).
 
@@ -239,13 +212,13 @@ class Autoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralEstim
         feature_names : sequence of str, optional
             Column names (taken from a DataFrame's columns when not given); recorded as
             ``feature_names_in_`` so that files read later can be matched by column name.
-        checkpoint_dir : path, optional
-            Save a checkpoint there after each epoch; with ``resume=True`` continue from it.
-        callbacks : sequence
-            Objects with optional ``on_train_begin``, ``on_epoch_start``, ``on_batch_end``, ``on_epoch_end``.
-        tensorboard : bool, str, Path or aekit.training.tensorboard.TensorBoardLog, optional
-            Write TensorBoard logs: True (``runs/tensorboard/CLASS-TIME``), a folder, or a
-            ``TensorBoardLog`` (to give labels for the projector). Needs ``aekit[tensorboard]``.
+        **run :
+            How the run is kept and watched (:class:`aekit.Trainer`): ``trainer=aekit.Trainer(...)``,
+            or its fields by name: ``checkpoint_dir`` (a checkpoint after each epoch; with
+            ``resume=True`` continue from it), ``callbacks`` (objects with optional
+            ``on_train_begin``, ``on_epoch_start``, ``on_batch_end``, ``on_epoch_end``),
+            ``tensorboard`` (True: ``runs/tensorboard/CLASS-TIME``, a folder, or a
+            ``TensorBoardLog``; needs ``aekit[tensorboard]``).
 
         Returns
         -------
@@ -255,7 +228,8 @@ class Autoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralEstim
         --------
         >>> ae = Autoencoder(latent_dim=16, epochs=1).fit(X)     # doctest: +SKIP
         """
-        self._check_params()
+        trainer = Trainer.from_options(run)
+        self.check_params()
         if feature_names is None and hasattr(X, "columns"):
             feature_names = [str(c) for c in X.columns]
         bounds = [np.inf, -np.inf]
@@ -311,10 +285,7 @@ class Autoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralEstim
             Xs,
             validation=validation,
             val_loss_fn=reconstruction_loss(self.loss),  # validation is scaled already
-            checkpoint_dir=checkpoint_dir,
-            resume=resume,
-            callbacks=callbacks,
-            tensorboard=tensorboard,
+            trainer=trainer,
         )
         self._after_load()
         return self
@@ -334,7 +305,7 @@ class Autoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralEstim
         >>> Z = ae.transform(X)          # doctest: +SKIP
         """
         X = self._validate_input(X)
-        return self._map_batches(lambda xb: self.model_.encode(self._scale(xb)), X)
+        return self.map_batches(lambda xb: self.model_.encode(self._scale(xb)), X)
 
     def inverse_transform(self, Z: Any) -> np.ndarray:
         """Decode: latent vectors (n, latent_dim) -> samples shaped like the training data, in its units.
@@ -343,13 +314,13 @@ class Autoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralEstim
         --------
         >>> X_hat = ae.inverse_transform(Z)     # doctest: +SKIP
         """
-        self._check_is_fitted()
+        self.check_is_fitted()
         Z = self._check_aux(Z, "Z")
         if len(Z.shape) != 2 or Z.shape[1] != int(self.latent_dim):
             raise DataError(
                 f"Z: expected latent vectors of shape (n, {self.latent_dim}), got {Z.shape}"
             )
-        return self._map_batches(lambda z: self._unscale(self.model_.decode(z)), Z)
+        return self.map_batches(lambda z: self._unscale(self.model_.decode(z)), Z)
 
     def reconstruct(self, X: Any) -> np.ndarray:
         """Encode then decode ``X``; same shape and units as ``X``.
@@ -359,7 +330,7 @@ class Autoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralEstim
         >>> X_hat = ae.reconstruct(X)           # doctest: +SKIP
         """
         X = self._validate_input(X)
-        return self._map_batches(lambda xb: self._unscale(self.model_(self._scale(xb))), X)
+        return self.map_batches(lambda xb: self._unscale(self.model_(self._scale(xb))), X)
 
     def score_samples(self, X: Any) -> np.ndarray:
         """Per-sample reconstruction error (mean squared error per value, in the scaled units); higher = worse fit.
@@ -374,7 +345,7 @@ class Autoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralEstim
             xs = self._scale(xb)
             return per_sample_error(self.model_(xs), xs, "mse")
 
-        return self._map_batches(error, X)
+        return self.map_batches(error, X)
 
     def evaluate(self, X: Any) -> dict[str, float]:
         """Held-out figures: ``val_mse`` and ``val_mae`` (mean error per value, in the scaled units).
@@ -396,7 +367,7 @@ class Autoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralEstim
                 [per_sample_error(x_hat, xs, "mse"), per_sample_error(x_hat, xs, "mae")], 1
             )
 
-        errs = self._map_batches(errors, X)
+        errs = self.map_batches(errors, X)
         return {"val_mse": float(errs[:, 0].mean()), "val_mae": float(errs[:, 1].mean())}
 
     # ---- persistence -------------------------------------------------------------------------------

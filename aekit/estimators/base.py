@@ -19,11 +19,13 @@ from sklearn.base import BaseEstimator
 from ..errors import DataError, UsageError
 from ..training.budget import AUTO, epochs_for_steps
 from ..training.device import resolve_device
-from ..training.distributed import is_main_process, world_size
-from ..training.loop import LossFn, TrainConfig, train
+from ..training.distributed import world_size
+from ..training.loop import LossFn, TrainConfig
 from ..training.memory import check_model_fits
-from ..training.progress import Pass, TrainingProgress, check_verbose
-from ..training.threads import ThreadChoice, forward_flops, record, recorded, resolve, using_threads
+from ..training.progress import Pass, check_verbose
+from ..training.threads import ThreadChoice, forward_flops, resolve, using_threads
+from ..training.trainer import Trainer
+from .params import validate_params
 from .validation import check_input
 
 INFERENCE_BATCH = 1024  # samples per forward pass when scoring; bounds memory for any n
@@ -189,18 +191,39 @@ def expected_failed_checks(est: Any) -> dict[str, str]:
 
 
 class NeuralEstimator(BaseEstimator):
-    """Base class of aekit's estimators (Autoencoder, Denoiser, AnomalyDetector, VAE).
+    """Base class of aekit's estimators (Autoencoder, Denoiser, AnomalyDetector, VAE, SeriesDetector).
 
-    Subclasses set ``model_`` in ``fit`` and implement ``_build_model``; they may
-    extend ``_get_state``/``_set_state`` with learned non-tensor state (JSON) and
+    Subclasses declare ``parameters`` (their table in :mod:`aekit.estimators.params`), set
+    ``model_`` in ``fit`` and implement ``_build_model``; they may extend
+    ``_get_state``/``_set_state`` with learned non-tensor state (JSON) and
     ``_get_tensors``/``_set_tensors`` with extra tensors.
+
+    What code outside ``aekit.estimators`` may use is public: ``check_params``,
+    ``check_fit_data``, the fitted attributes and the scikit-learn methods.
     """
 
+    # What each parameter may be: a table of aekit.estimators.params, read by check_params and the CLI.
+    parameters: dict[str, list[Any]] = {}
     # Take SciPy sparse input (densified one batch at a time): the dense families do.
     _accepts_sparse = False
 
+    # ---- parameters ---------------------------------------------------------------------------
+    def check_params(self) -> None:
+        """Check every parameter against the estimator's table, then what the table cannot say alone
+        (how parameters combine), then the training settings; one-line :class:`aekit.errors.UsageError`.
+
+        ``fit`` calls it first; ``aekit train`` calls it before any data is read.
+        """
+        validate_params(self)
+        self._check_combinations()
+        self._train_config()
+
+    def _check_combinations(self) -> None:
+        """Hook: checks that involve several parameters."""
+
     # ---- fitted-state guard ---------------------------------------------------------------
-    def _check_is_fitted(self) -> None:
+    def check_is_fitted(self) -> None:
+        """Raise :class:`aekit.errors.NotFittedError` (one line) unless the estimator is fitted."""
         if not hasattr(self, "model_"):
             from ..errors import NotFittedError
 
@@ -226,7 +249,9 @@ class NeuralEstimator(BaseEstimator):
         return dict(BATCH_POSITION_CHECKS) if sigmoid else {}
 
     def score(self, X: Any, y: Any = None) -> float:
-        """Negative mean reconstruction error of ``X`` (``score_samples``): higher is better, as model selection expects.
+        """Negative mean reconstruction error of ``X`` (``score_samples``): higher is better.
+
+        That is what model selection expects.
 
         ``GridSearchCV(aekit.Autoencoder(), {"latent_dim": [4, 8]}).fit(X)`` picks the latent size that
         reconstructs held-out folds best. ``y`` is ignored. The Denoiser and the VAE define their own.
@@ -305,8 +330,11 @@ class NeuralEstimator(BaseEstimator):
         self.input_shape_ = tuple(int(d) for d in shape)
         self.n_features_in_ = int(math.prod(self.input_shape_))
 
-    def _check_fit_data(self, X: Any) -> None:
-        """Check that ``fit`` can take ``X`` without training (extended by image-only models)."""
+    def check_fit_data(self, X: Any) -> None:
+        """Check that ``fit`` can take ``X``, without training: one line when it cannot.
+
+        ``aekit train`` calls it before an old run is replaced (extended by image-only models).
+        """
         if is_row_store(X):
             check_rows(X, lambda chunk: _checked_chunk(chunk, "X"))
         else:
@@ -314,7 +342,7 @@ class NeuralEstimator(BaseEstimator):
 
     def _validate_input(self, X: Any, name: str = "X") -> Any:
         """Check data for a fitted model: numeric, finite, the features (and their names) it was trained on."""
-        self._check_is_fitted()
+        self.check_is_fitted()
         if not is_row_store(X):
             X = self._as_model_input(self._check_x(X, name, reset=False))
         if tuple(X.shape[1:]) != tuple(self.input_shape_):
@@ -401,71 +429,42 @@ class NeuralEstimator(BaseEstimator):
         *,
         validation: tuple[np.ndarray, np.ndarray] | None = None,
         val_loss_fn: LossFn | None = None,
-        checkpoint_dir: str | Path | None = None,
-        resume: bool = False,
-        callbacks: Sequence[object] = (),
-        tensorboard: Any = None,
+        trainer: Trainer | None = None,
     ) -> torch.nn.Module:
-        """Move data and model to the device, run the shared loop, keep the history.
+        """Move data and model to the device, train through ``trainer`` (the run's concerns), keep the history.
 
         Arrays go to the device once; row stores on disk stay there and are read batch by batch.
-        ``tensorboard``: None, True (``runs/tensorboard/CLASS-TIME``), a folder, or an
-        :class:`aekit.training.tensorboard.TensorBoardLog` (see :mod:`aekit.estimators.tensorboard`).
+        Under torchrun each process steps on its share of the global batch, which is what the
+        CPU threads are chosen for.
         """
-        from .tensorboard import tensorboard_log
-
-        log = tensorboard_log(
-            self, tensorboard
-        )  # a missing tensorboard package fails here, before training
+        trainer = trainer or Trainer()
         config = self._train_config(len(X))
         device = self._device()
         model = model.to(device)
         inputs = X if is_row_store(X) else torch.as_tensor(X, device=device)
-        targets = (
-            target
-            if target is None or is_row_store(target)
-            else torch.as_tensor(target, device=device)
-        )
+        targets = target
+        if target is not None and not is_row_store(target):
+            targets = torch.as_tensor(target, device=device)
         val = None
         if validation is not None:
             val = tuple(
                 v if is_row_store(v) else torch.as_tensor(v, device=device) for v in validation
             )
-        verbose = check_verbose(getattr(self, "verbose", 0))
-        if (
-            verbose
-        ):  # Keras' and scikit-learn's meaning: 1 a bar (a line per epoch off a terminal), 2 lines
-            callbacks = [*callbacks, TrainingProgress(verbose)]
-        if log is not None:
-            callbacks = [
-                *callbacks,
-                log.bind(**self._tensorboard_views(model, inputs, val, config)),
-            ]
-        # A resumed run keeps the threads it started with (same sums, same weights); under torchrun
-        # each process steps on its share of the global batch.
-        choice = (
-            recorded(checkpoint_dir) if resume and getattr(self, "threads", None) is None else None
+        share = max(1, config.batch_size // world_size())
+        self.history_, choice = trainer.fit(
+            model,
+            loss_fn,
+            inputs,
+            targets,
+            config=config,
+            validation=val,
+            val_loss_fn=val_loss_fn,
+            threads=lambda: self._thread_choice(model, share, passes=3),
+            pinned=getattr(self, "threads", None) is not None,
+            verbose=check_verbose(getattr(self, "verbose", 0)),
+            views=lambda: self._tensorboard_views(model, inputs, val, config),
+            owner=type(self).__name__,
         )
-        choice = choice or self._thread_choice(
-            model, max(1, config.batch_size // world_size()), passes=3
-        )
-        if is_main_process():
-            record(choice, checkpoint_dir)
-        with using_threads(choice) as choice:
-            self.history_ = train(
-                model,
-                loss_fn,
-                inputs,
-                targets,
-                config=config,
-                validation=val,
-                val_loss_fn=val_loss_fn,
-                checkpoint_dir=checkpoint_dir,
-                resume=resume,
-                callbacks=callbacks,
-            )
-        if log is not None:
-            log.close(len(self.history_))
         self.device_ = str(device)
         self.threads_ = choice.to_json()  # recorded in a run's config.json
         return model.eval()
@@ -486,13 +485,22 @@ class NeuralEstimator(BaseEstimator):
         return Pass(total, desc, unit=unit, verbose=check_verbose(getattr(self, "verbose", 0)))
 
     @torch.inference_mode()
-    def _map_batches(
+    def map_batches(
         self,
         fn: Callable[[torch.Tensor], torch.Tensor],
         X: np.ndarray,
         batch_size: int = INFERENCE_BATCH,
     ) -> np.ndarray:
-        """Apply ``fn`` to ``X`` in batches; only one batch of outputs is on the device at a time."""
+        """``fn`` applied to ``X`` batch by batch on the model's device, as one float32 array.
+
+        ``fn`` maps a batch of raw samples (a tensor on the model's device) to outputs; only one
+        batch of outputs is on the device at a time, and a row store on disk is read batch by
+        batch. The model is in eval mode and no gradients are kept.
+
+        Examples
+        --------
+        >>> logvar = vae.map_batches(lambda b: vae.model_.encode(b)[1], X)    # doctest: +SKIP
+        """
         device = self._model_device()
         self.model_.eval()
         chunk = X.rows if is_row_store(X) else (lambda i, j: X[i:j])  # a row store reads from disk
@@ -539,7 +547,9 @@ class NeuralEstimator(BaseEstimator):
     def _get_tensors(self) -> dict[str, torch.Tensor]:
         return {f"model.{k}": v for k, v in self.model_.state_dict().items()}
 
-    def _set_tensors(self, tensors: dict[str, torch.Tensor]) -> None:
+    def _set_tensors(self, tensors: dict[str, torch.Tensor], state: dict[str, Any]) -> None:
+        """The saved tensors back (after ``_set_state``); ``state`` is config.json's state, for
+        what needs both (the anomaly detector's code density)."""
         model = self._build_model()
         model.load_state_dict(
             {k[len("model.") :]: v for k, v in tensors.items() if k.startswith("model.")}
@@ -575,5 +585,5 @@ class NeuralEstimator(BaseEstimator):
         """
         from .persistence import save_estimator
 
-        self._check_is_fitted()
+        self.check_is_fitted()
         return save_estimator(self, path, overwrite=overwrite, extra=extra)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -12,11 +11,10 @@ import torch
 import torch.nn.functional as F
 from sklearn.base import OneToOneFeatureMixin, TransformerMixin
 
-from ..errors import DataError, UsageError
-from ..models.activations import ACTIVATIONS
+from ..errors import DataError
 from ..models.conv import ConvAutoencoder, ConvConfig
-from ..models.init import INITS
-from ..training.progress import check_verbose
+from ..training.trainer import Trainer
+from . import params
 from .base import (
     NeuralEstimator,
     as_images,
@@ -65,9 +63,8 @@ class Denoiser(OneToOneFeatureMixin, TransformerMixin, NeuralEstimator):
         Activation of the output. "sigmoid" is for images in [0, 1] (other values are refused);
         "linear" takes data of any range (signals, standardised tables).
     init : {"he", "glorot", "torch"}, default "he"
-        Weight initialisation. He (Kaiming) suits these ReLU conv layers: over seeds 0-3 the
-        recipe ends at val MSE 0.0068-0.0074 (mean 0.00708) against 0.0067-0.0081 (mean 0.00727)
-        with Glorot, Keras' default, whose seed 0 stalls at 0.0081.
+        Weight initialisation. He (Kaiming) suits these ReLU conv layers; Glorot, Keras' default,
+        stalls on some seeds (``docs/guide/denoise.md``).
     epochs : int or "auto", default "auto"
         Training length. ``"auto"``: the epochs that give :attr:`auto_steps` optimizer steps on the
         data at hand (at most :attr:`auto_max_epochs`, but at least :attr:`auto_floor_steps` steps): the
@@ -113,6 +110,7 @@ class Denoiser(OneToOneFeatureMixin, TransformerMixin, NeuralEstimator):
     """
 
     # epochs="auto": the step budget of the Fashion-MNIST recipe (10 epochs of 60,000 at batch 32).
+    parameters = params.DENOISER  # what each parameter may be (check_params)
     auto_steps = 18_750
     auto_max_epochs = 100
     auto_floor_steps = 2_000  # tiny data: more passes (a few hundred rows train for 2,000 steps)
@@ -166,24 +164,8 @@ class Denoiser(OneToOneFeatureMixin, TransformerMixin, NeuralEstimator):
         return self._aekit_tags(super().__sklearn_tags__())
 
     # ---- parameters and inputs --------------------------------------------------------------
-    def _check_params(self) -> None:
-        if not isinstance(self.noise, (str, list, tuple)):
-            raise UsageError(
-                f"noise must be a spec string such as 'gaussian:0.2' (or a list of them), "
-                f"got {self.noise!r}; for a Noise object pass noise.spec"
-            )
-        parse_noise(self.noise)
-        if not check_widths("channels", self.channels):
-            raise UsageError("channels must name at least one conv width, e.g. (16, 8)")
-        check_positive_int("kernel_size", self.kernel_size)
-        if self.output_activation not in ACTIVATIONS:
-            raise UsageError(
-                f"output_activation must be one of {sorted(ACTIVATIONS)}, got {self.output_activation!r}"
-            )
-        if self.init not in INITS:
-            raise UsageError(f"init must be one of {INITS}, got {self.init!r}")
-        check_verbose(self.verbose)
-        self._train_config()
+    def _check_combinations(self) -> None:
+        parse_noise(self.noise)  # the spec's own grammar and ranges
 
     def _noise(self) -> Noise:
         return parse_noise(self.noise)
@@ -209,7 +191,7 @@ class Denoiser(OneToOneFeatureMixin, TransformerMixin, NeuralEstimator):
             )
         return X
 
-    def _check_fit_data(self, X: Any) -> None:
+    def check_fit_data(self, X: Any) -> None:
         self._fit_images(X, "X")
 
     def _fit_images(self, X: Any, name: str, reset: bool | None = None) -> Any:
@@ -225,7 +207,7 @@ class Denoiser(OneToOneFeatureMixin, TransformerMixin, NeuralEstimator):
 
     def _fitted_images(self, X: Any, name: str) -> np.ndarray:
         """Images for a fitted model: its channel count, any height and width."""
-        self._check_is_fitted()
+        self.check_is_fitted()
         X = self._images(X, name, reset=False)
         if X.shape[1] != self.input_shape_[0]:
             raise DataError(
@@ -294,10 +276,7 @@ class Denoiser(OneToOneFeatureMixin, TransformerMixin, NeuralEstimator):
         y: Any = None,
         *,
         validation_data: Any = None,
-        checkpoint_dir: str | Path | None = None,
-        resume: bool = False,
-        callbacks: Sequence[object] = (),
-        tensorboard: Any = None,
+        **run: Any,
     ) -> Denoiser:
         """Train on clean images ``X`` (fresh noise every batch), or on pairs ``X`` noisy, ``y`` clean.
 
@@ -311,13 +290,13 @@ class Denoiser(OneToOneFeatureMixin, TransformerMixin, NeuralEstimator):
         validation_data : array-like or tuple (noisy, clean), optional
             Clean held-out images (noised once with a fixed seed, so figures compare between
             runs) or a tuple of noisy and clean images. Its MSE is ``val_loss`` each epoch.
-        checkpoint_dir : path, optional
-            Save a checkpoint there after each epoch; with ``resume=True`` continue from it.
-        callbacks : sequence
-            Objects with optional ``on_epoch_start``, ``on_batch_end``, ``on_epoch_end``.
-        tensorboard : bool, str, Path or aekit.training.tensorboard.TensorBoardLog, optional
-            Write TensorBoard logs: True (``runs/tensorboard/CLASS-TIME``), a folder, or a
-            ``TensorBoardLog`` (to give labels for the projector). Needs ``aekit[tensorboard]``.
+        **run :
+            How the run is kept and watched (:class:`aekit.Trainer`): ``trainer=aekit.Trainer(...)``,
+            or its fields by name: ``checkpoint_dir`` (a checkpoint after each epoch; with
+            ``resume=True`` continue from it), ``callbacks`` (objects with optional
+            ``on_train_begin``, ``on_epoch_start``, ``on_batch_end``, ``on_epoch_end``),
+            ``tensorboard`` (True: ``runs/tensorboard/CLASS-TIME``, a folder, or a
+            ``TensorBoardLog``; needs ``aekit[tensorboard]``).
 
         Returns
         -------
@@ -328,7 +307,8 @@ class Denoiser(OneToOneFeatureMixin, TransformerMixin, NeuralEstimator):
         >>> den = Denoiser(noise="masking:0.3", epochs=3).fit(X_train, validation_data=X_test)  # doctest: +SKIP
         >>> den = Denoiser().fit(X_noisy, y=X_clean)                                             # doctest: +SKIP
         """
-        self._check_params()
+        trainer = Trainer.from_options(run)
+        self.check_params()
         X = self._fit_images(X, "X", reset=True)
         target = None
         if y is not None and _shape(y)[1:] == ():
@@ -373,10 +353,7 @@ class Denoiser(OneToOneFeatureMixin, TransformerMixin, NeuralEstimator):
             target,
             validation=validation,
             val_loss_fn=paired_loss,
-            checkpoint_dir=checkpoint_dir,
-            resume=resume,
-            callbacks=callbacks,
-            tensorboard=tensorboard,
+            trainer=trainer,
         )
         self._after_load()
         return self
@@ -384,7 +361,7 @@ class Denoiser(OneToOneFeatureMixin, TransformerMixin, NeuralEstimator):
     # ---- inference -----------------------------------------------------------------------------
     def _denoise(self, X: np.ndarray) -> np.ndarray:
         batch = int(min(8192, max(1, PIXEL_BUDGET // math.prod(X.shape[1:]))))
-        return self._map_batches(self.model_, X, batch_size=batch)
+        return self.map_batches(self.model_, X, batch_size=batch)
 
     def transform(self, X: Any) -> np.ndarray:
         """Denoise images; the output has ``X``'s shape.
@@ -425,7 +402,7 @@ class Denoiser(OneToOneFeatureMixin, TransformerMixin, NeuralEstimator):
         >>> den.evaluate(X_test)                 # doctest: +SKIP
         {'val_mse': 0.0069, 'val_psnr': 21.6, 'noisy_psnr': 15.9}
         """
-        self._check_is_fitted()
+        self.check_is_fitted()
         if y is not None and _shape(y)[1:] == ():
             y = None  # labels, as scikit-learn's model selection passes to score: not clean images
         self._check_x(

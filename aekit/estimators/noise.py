@@ -14,7 +14,6 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Union
 
 import torch
 
@@ -94,7 +93,7 @@ class SaltPepperNoise:
         return f"saltpepper:{self.p!r}"
 
 
-Step = Union[GaussianNoise, MaskingNoise, SaltPepperNoise]
+Step = GaussianNoise | MaskingNoise | SaltPepperNoise
 KINDS = {"gaussian": GaussianNoise, "masking": MaskingNoise, "saltpepper": SaltPepperNoise}
 
 

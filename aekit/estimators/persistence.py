@@ -15,27 +15,20 @@ from typing import Any
 
 from .. import _io
 from ..errors import AekitError, ArgumentTypeError, RunFailure, RunInProgress, UsageError, one_line
+from ..families import ESTIMATORS  # the only classes a config.json may name
 from ..training.serialize import check_finite, load_tensors, save_tensors
 
 CONFIG = "config.json"
 WEIGHTS = "model.safetensors"
 FORMAT_VERSION = 1
 
-# The only classes a config.json may name (never an arbitrary import path).
-ESTIMATORS = {
-    "Autoencoder": "aekit.estimators.autoencoder",
-    "Denoiser": "aekit.estimators.denoise",
-    "AnomalyDetector": "aekit.estimators.anomaly",
-    "VAE": "aekit.estimators.vae",
-    "SeriesDetector": "aekit.estimators.series",
-}
 
-
-def _jsonable(value: Any) -> Any:
+def jsonable(value: Any) -> Any:
+    """``value`` with tuples as lists, at any depth (JSON has no tuples)."""
     if isinstance(value, tuple):
-        return [_jsonable(v) for v in value]
+        return [jsonable(v) for v in value]
     if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
+        return {k: jsonable(v) for k, v in value.items()}
     return value
 
 
@@ -89,8 +82,8 @@ def write_estimator(
         {
             "format_version": FORMAT_VERSION,
             "estimator": type(est).__name__,
-            "params": _jsonable(est.get_params(deep=False)),
-            "state": _jsonable(est._get_state()),
+            "params": jsonable(est.get_params(deep=False)),
+            "state": jsonable(est._get_state()),
         }
     )
     _io.write_json(folder / CONFIG, config)
@@ -117,10 +110,17 @@ def read_config(path: str | Path) -> dict[str, Any]:
         raise UsageError(f"no such run or model folder: {path}")
     path = readable(path)
     file = path / CONFIG if path.is_dir() else path
+    config = _read_json(file, path)
+    _check_config(config, file, path)
+    return config
+
+
+def _read_json(file: Path, path: Path) -> Any:
+    """The JSON in ``file`` (a run's config.json), or one line saying why it cannot be read."""
     try:
         if not file.is_file():
             raise FileNotFoundError(file)
-        config = json.loads(file.read_bytes().decode("utf-8"))
+        return json.loads(file.read_bytes().decode("utf-8"))
     except FileNotFoundError:
         raise UsageError(
             f"{path}: no {CONFIG}; expected a run folder written by 'aekit train' or est.save()"
@@ -133,6 +133,10 @@ def read_config(path: str | Path) -> dict[str, Any]:
         ) from None
     except OSError as exc:
         raise RunFailure(f"{file}: cannot read it ({exc.strerror or exc})") from None
+
+
+def _check_config(config: Any, file: Path, path: Path) -> None:
+    """config.json's frame: an object naming a registered estimator, with params and state objects."""
     if not isinstance(config, dict):
         raise RunFailure(
             f"{file}: holds a JSON {type(config).__name__}; expected aekit's config.json (an object)"
@@ -157,7 +161,6 @@ def read_config(path: str | Path) -> dict[str, Any]:
             raise RunFailure(
                 f"{file}: the field {key!r} is {got}; the file is damaged or was not written by aekit"
             )
-    return config
 
 
 def estimator_class(name: str):
@@ -207,7 +210,7 @@ def load(path: str | Path, *, device: str | None = None):
     tensors = load_tensors(path / WEIGHTS)
     check_finite(tensors, str(path / WEIGHTS))
     try:
-        est._set_tensors(tensors)
+        est._set_tensors(tensors, config["state"])
     except AekitError:
         raise
     except (

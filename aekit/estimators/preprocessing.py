@@ -15,8 +15,8 @@ Every scaler is affine, ``x_scaled = (x - offset) / scale``, so one class serves
   are taken as one signal in shared units (a sampled curve, a spectrum): each is still centred
   on its median, but all share one scale, the median of their IQRs / 1.349. A signal keeps
   the relative size of its parts, so the quiet stretches of a heartbeat are not blown up to
-  the size of its peaks (on ECG5000, per-feature scaling gives a ROC-AUC of 0.984-0.988, a
-  shared scale 0.991-0.992, over two seeds); a table of mixed units (centimetres beside counts) still gets one scale per column;
+  the size of its peaks (on ECG5000 that scores better: ``docs/guide/anomaly.md``); a table of
+  mixed units (centimetres beside counts) still gets one scale per column;
 * ``"none"``: identity.
 
 The state is plain JSON (:meth:`Scaler.get_state`), so ``aekit.load`` restores it.

@@ -10,30 +10,14 @@ calls (the training layer knows nothing of estimators).
 
 from __future__ import annotations
 
-import time
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
 from ..training.loop import TrainConfig, lr_at
-from ..training.tensorboard import TensorBoardLog
 
 IMAGES_SHOWN = 8  # held-out images drawn each time (one row of originals, one of outputs)
-
-
-def tensorboard_log(est: Any, tensorboard: Any) -> TensorBoardLog | None:
-    """The log that ``fit(..., tensorboard=...)`` asks for: None/False, True, a folder, or a TensorBoardLog."""
-    if tensorboard is None or tensorboard is False:
-        return None
-    if isinstance(tensorboard, TensorBoardLog):
-        return tensorboard
-    if tensorboard is True:
-        return TensorBoardLog(
-            Path("runs") / "tensorboard" / f"{type(est).__name__}-{time.strftime('%Y%m%d-%H%M%S')}"
-        )
-    return TensorBoardLog(tensorboard)
 
 
 def _first(data: Any, n: int, device: torch.device) -> torch.Tensor:

@@ -12,11 +12,13 @@ name            threshold                         parameter
 ``contamination`` the ``1 - contamination`` quantile ``contamination`` in (0, 1)
 ``mad``         ``median + k * 1.4826 * MAD``     ``k`` (MAD scaled to a std for Gaussians)
 ``fixed``       ``value``                         ``value``
+``max``         ``margin * max``                  ``margin`` (the series detector's default)
 ==============  ================================  =======================================
 
 ``mean_std`` uses the population standard deviation (``np.std``, ddof=0), as the
 TensorFlow tutorial does: ``np.mean(train_loss) + np.std(train_loss)``.
 
+:func:`threshold_rule` is how both detectors turn their parameters into a rule;
 :func:`best_threshold` chooses a threshold on a labelled validation set instead.
 """
 
@@ -168,8 +170,24 @@ class Fixed(Threshold):
         return float(self.value)
 
 
+class MaxTimes(Threshold):
+    """``margin`` times the highest training score: nothing like the normal scores is flagged."""
+
+    name = "max"
+    params = {"margin": 1.5}
+
+    def _check(self, key: str, value: Any) -> float:
+        margin = _number(key, value)
+        if margin <= 0:
+            raise UsageError(f"margin must be a positive number, got {value!r}; e.g. margin=1.5")
+        return margin
+
+    def _compute(self, s: np.ndarray) -> float:
+        return s.max() * self.margin
+
+
 STRATEGIES: dict[str, type[Threshold]] = {
-    c.name: c for c in (MeanStd, Percentile, Contamination, MAD, Fixed)
+    c.name: c for c in (MeanStd, Percentile, Contamination, MAD, Fixed, MaxTimes)
 }
 
 
@@ -192,6 +210,30 @@ def get_threshold(strategy: str | float, **params: Any) -> Threshold:
             f"unknown threshold {strategy!r}; expected one of {', '.join(STRATEGIES)} or a number"
         )
     return STRATEGIES[strategy](**params)
+
+
+def threshold_rule(threshold: str | float, **params: Any) -> Threshold:
+    """The rule a detector's parameters name: ``threshold`` (a strategy or a number) with that
+    strategy's own parameters taken from ``params`` (the other strategies' are ignored).
+
+    Both detectors hold every strategy's parameter (``k``, ``q``, ``contamination``, ``margin``) so
+    that the strategy can change without retraining; this picks the ones that apply.
+
+    Examples
+    --------
+    >>> threshold_rule("percentile", k=1.0, q=99.0, contamination=0.05)
+    Percentile(q=99.0)
+    >>> threshold_rule(0.5, q=99.0)
+    Fixed(value=0.5)
+    """
+    if isinstance(threshold, str) and threshold == "fixed":
+        raise UsageError(
+            "threshold='fixed' needs a value: pass the number itself, e.g. threshold=0.05"
+        )
+    if isinstance(threshold, str) and threshold in STRATEGIES:
+        wanted = STRATEGIES[threshold].params
+        return get_threshold(threshold, **{k: v for k, v in params.items() if k in wanted})
+    return get_threshold(threshold)
 
 
 def compute_threshold(scores: Any, strategy: str | float = "mean_std", **params: Any) -> float:

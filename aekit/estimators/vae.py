@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -12,10 +11,7 @@ import torch
 from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin
 
 from ..errors import DataError, UsageError
-from ..models.init import INITS
 from ..models.vae import (
-    KL_ESTIMATES,
-    LIKELIHOODS,
     ConvVAE,
     VAEConfig,
     gaussian_kl,
@@ -23,7 +19,8 @@ from ..models.vae import (
     negative_elbo,
 )
 from ..training.memory import check_output_fits
-from ..training.progress import check_verbose
+from ..training.trainer import Trainer
+from . import params
 from .base import (
     NeuralEstimator,
     as_images,
@@ -121,6 +118,7 @@ class VAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralEstimator):
     """
 
     # epochs="auto": the step budget of the tutorial (10 epochs of 60,000 at batch 32).
+    parameters = params.VAE  # what each parameter may be (check_params)
     auto_steps = 18_750
     auto_max_epochs = 100
     auto_floor_steps = 2_000  # tiny data: more passes (a few hundred rows train for 2,000 steps)
@@ -184,26 +182,7 @@ class VAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralEstimator):
         return as_images(X)  # rows (n, d) -> (n, 1, 1, d); (n, H, W) -> (n, 1, H, W)
 
     # ---- parameters and data -------------------------------------------------------------------
-    def _check_params(self) -> None:
-        check_positive_int("latent_dim", self.latent_dim)
-        _check_channels(self.channels)
-        if self.likelihood not in LIKELIHOODS:
-            raise UsageError(f"likelihood must be one of {LIKELIHOODS}, got {self.likelihood!r}")
-        if self.kl not in KL_ESTIMATES:
-            raise UsageError(f"kl must be one of {KL_ESTIMATES}, got {self.kl!r}")
-        if (
-            isinstance(self.beta, bool)
-            or not isinstance(self.beta, (int, float, np.floating))
-            or not math.isfinite(self.beta)
-            or self.beta < 0
-        ):
-            raise UsageError(f"beta must be a number >= 0, got {self.beta!r}")
-        if self.init not in INITS:
-            raise UsageError(f"init must be one of {INITS}, got {self.init!r}")
-        check_verbose(self.verbose)
-        self._train_config()
-
-    def _check_fit_data(self, X: Any) -> None:
+    def check_fit_data(self, X: Any) -> None:
         if is_row_store(X):
             check_rows(X, lambda chunk: self._check_images(chunk, "X"))
         else:
@@ -267,10 +246,7 @@ class VAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralEstimator):
         y: Any = None,
         *,
         validation_data: Any = None,
-        checkpoint_dir: str | Path | None = None,
-        resume: bool = False,
-        callbacks: Sequence[object] = (),
-        tensorboard: Any = None,
+        **run: Any,
     ) -> VAE:
         """Train on images ``X`` (``y`` is ignored).
 
@@ -280,13 +256,13 @@ class VAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralEstimator):
             Values in [0, 1] for the Bernoulli likelihood (binary images for a proper likelihood).
         validation_data : array-like, optional
             Held-out images; their -ELBO (analytic KL) is recorded each epoch as ``val_loss``.
-        checkpoint_dir : path, optional
-            Save a checkpoint there after each epoch; with ``resume=True`` continue from it.
-        callbacks : sequence
-            Objects with optional ``on_epoch_start``, ``on_batch_end``, ``on_epoch_end``.
-        tensorboard : bool, str, Path or aekit.training.tensorboard.TensorBoardLog, optional
-            Write TensorBoard logs: True (``runs/tensorboard/CLASS-TIME``), a folder, or a
-            ``TensorBoardLog`` (to give labels for the projector). Needs ``aekit[tensorboard]``.
+        **run :
+            How the run is kept and watched (:class:`aekit.Trainer`): ``trainer=aekit.Trainer(...)``,
+            or its fields by name: ``checkpoint_dir`` (a checkpoint after each epoch; with
+            ``resume=True`` continue from it), ``callbacks`` (objects with optional
+            ``on_train_begin``, ``on_epoch_start``, ``on_batch_end``, ``on_epoch_end``),
+            ``tensorboard`` (True: ``runs/tensorboard/CLASS-TIME``, a folder, or a
+            ``TensorBoardLog``; needs ``aekit[tensorboard]``).
 
         Returns
         -------
@@ -296,7 +272,8 @@ class VAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralEstimator):
         --------
         >>> vae = VAE(epochs=10).fit(X_train, validation_data=X_test)     # doctest: +SKIP
         """
-        self._check_params()
+        trainer = Trainer.from_options(run)
+        self.check_params()
         X = self._validate_fit_input(X, check=lambda images: self._check_images(images, "X"))
         validation = None
         if validation_data is not None:
@@ -323,10 +300,7 @@ class VAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralEstimator):
             X,
             validation=validation,
             val_loss_fn=val_loss_fn,
-            checkpoint_dir=checkpoint_dir,
-            resume=resume,
-            callbacks=callbacks,
-            tensorboard=tensorboard,
+            trainer=trainer,
         )
         return self
 
@@ -339,7 +313,7 @@ class VAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralEstimator):
         >>> Z = vae.transform(X)        # doctest: +SKIP
         """
         X = self._validate_input(X)
-        return self._map_batches(lambda xb: self.model_.encode(xb)[0], X)
+        return self.map_batches(lambda xb: self.model_.encode(xb)[0], X)
 
     def inverse_transform(self, Z: Any) -> np.ndarray:
         """Decode latent vectors (n, latent_dim) to expected images E[x|z] (Bernoulli: in [0, 1]).
@@ -348,13 +322,13 @@ class VAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralEstimator):
         --------
         >>> images = vae.inverse_transform(np.zeros((1, 2)))     # doctest: +SKIP
         """
-        self._check_is_fitted()
+        self.check_is_fitted()
         Z = self._check_aux(Z, "Z")
         if Z.ndim != 2 or Z.shape[1] != int(self.latent_dim):
             raise DataError(
                 f"Z: expected latent vectors of shape (n, {self.latent_dim}), got {Z.shape}"
             )
-        return self._map_batches(lambda z: self.model_.mean_image(self.model_.decode(z)), Z)
+        return self.map_batches(lambda z: self.model_.mean_image(self.model_.decode(z)), Z)
 
     def reconstruct(self, X: Any) -> np.ndarray:
         """Decode each image's posterior mean: the expected image E[x|z=mean]; same shape as ``X``.
@@ -364,7 +338,7 @@ class VAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralEstimator):
         >>> X_hat = vae.reconstruct(X)     # doctest: +SKIP
         """
         X = self._validate_input(X)
-        return self._map_batches(
+        return self.map_batches(
             lambda xb: self.model_.mean_image(self.model_.decode(self.model_.encode(xb)[0])), X
         )
 
@@ -379,7 +353,7 @@ class VAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralEstimator):
         --------
         >>> images = vae.sample(64, seed=1)      # doctest: +SKIP
         """
-        self._check_is_fitted()
+        self.check_is_fitted()
         n = check_positive_int("n", n)
         check_output_fits(
             n, self.input_shape_, f"generating {n} images", "ask for fewer images (n, --n)"
@@ -408,7 +382,7 @@ class VAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralEstimator):
         >>> strip = vae.interpolate(X_test[0], X_test[1], steps=10)     # doctest: +SKIP
         """
         steps = check_positive_int("steps", steps, 2)
-        self._check_is_fitted()
+        self.check_is_fitted()
         check_output_fits(
             steps,
             self.input_shape_,

@@ -51,8 +51,9 @@ from torch import nn
 
 from .. import __version__, _io
 from ..errors import RunFailure, UsageError, one_line
-from ..estimators.anomaly_density import lof_factor
-from ..estimators.anomaly_scores import mean_reconstruction, sample_scores
+from ..estimators.anomaly.density import lof_factor
+from ..estimators.anomaly.scores import mean_reconstruction, sample_scores
+from ..families import family_of
 from ..training.serialize import check_finite
 from . import PARTS
 
@@ -147,7 +148,7 @@ def _detect(
     score = sample_scores(p.model(xs), xs, error, getattr(p, "residual_scale", None))
     if (
         density is not None
-    ):  # the code density's factor (aekit.estimators.anomaly_density), as decision_function
+    ):  # the code density's factor (aekit.estimators.anomaly.density), as decision_function
         codes = p.model.encode(xs).reshape(x.shape[0], -1)  # (B, ...) -> (B, D)
         score = score * lof_factor(
             codes, p.density_codes, p.density_k_distance, p.density_lrd, **density
@@ -171,134 +172,109 @@ class _Graph:
 def _graph(est: Any, part: str) -> _Graph:
     """The wrapper module, names and shapes of one part of a fitted estimator."""
     kind = type(est).__name__
-    model = (
-        copy.deepcopy(est.model_).cpu().eval()
-    )  # export on the CPU; the user's model stays where it is
+    if kind not in _GRAPHS:  # pragma: no cover - _check_part refuses these first
+        raise UsageError(f"cannot export a {kind}; expected one of {', '.join(PARTS)}")
+    model = copy.deepcopy(est.model_).cpu().eval()  # on the CPU; the user's model stays where it is
     shape = [int(d) for d in est.input_shape_]
-    B = "batch"
-    x_shape, x_example = [B, *shape], (EXAMPLE_BATCH, *shape)
+    return _GRAPHS[kind](est, part, model, shape)
 
-    if kind == "Autoencoder":
-        z = [B, int(est.latent_dim)]
-        scaler = getattr(est, "scaler_", None)
-        if (
-            scaler is not None and scaler.kind != "none"
-        ):  # the input scaling is part of the model: inside the graph
-            scaling = {
-                name: torch.as_tensor(value, dtype=torch.float32)
-                for name, value in (("offset", scaler.offset_), ("scale", scaler.scale_))
-            }
-            if part == "autoencoder":
-                module = _Part(
-                    model,
-                    lambda p, x: p.model((x - p.offset) / p.scale) * p.scale + p.offset,
-                    **scaling,
-                )
-                return _Graph(module, "x", x_shape, {"reconstruction": x_shape}, x_example)
-            if part == "encoder":
-                module = _Part(
-                    model, lambda p, x: p.model.encoder((x - p.offset) / p.scale), **scaling
-                )
-                return _Graph(module, "x", x_shape, {"latent": z}, x_example)
-            module = _Part(model, lambda p, x: p.model.decoder(x) * p.scale + p.offset, **scaling)
-            return _Graph(module, "latent", z, {"reconstruction": x_shape}, (EXAMPLE_BATCH, z[1]))
+
+def _scaling(scaler: Any) -> dict[str, torch.Tensor]:
+    """A scaler's offset and scale as float32 tensors (buffers of the exported module)."""
+    values = (("offset", scaler.offset_), ("scale", scaler.scale_))
+    return {name: torch.as_tensor(value, dtype=torch.float32) for name, value in values}
+
+
+def _autoencoder_graph(est: Any, part: str, model: nn.Module, shape: list[int]) -> _Graph:
+    x_shape, x_example = ["batch", *shape], (EXAMPLE_BATCH, *shape)
+    z = ["batch", int(est.latent_dim)]
+    z_example = (EXAMPLE_BATCH, z[1])
+    scaler = getattr(est, "scaler_", None)
+    if scaler is None or scaler.kind == "none":
         if part == "autoencoder":
             return _Graph(model, "x", x_shape, {"reconstruction": x_shape}, x_example)
         if part == "encoder":
             return _Graph(model.encoder, "x", x_shape, {"latent": z}, x_example)
-        return _Graph(
-            model.decoder, "latent", z, {"reconstruction": x_shape}, (EXAMPLE_BATCH, z[1])
-        )
-
-    if kind == "Denoiser":  # fully convolutional: height and width are dynamic too
-        c, h, w = shape
-        m, code = model.multiple, int(model.config.channels[-1])
-        image = [B, c, "height", "width"]
-        example = (EXAMPLE_BATCH, c, max(h, 2), max(w, 2))
-        if part == "denoiser":
-            return _Graph(_Part(model, _denoise), "x", image, {"denoised": image}, example)
-        if part == "encoder":
-            features = [B, code, f"ceil(height/{m})", f"ceil(width/{m})"]
-            return _Graph(
-                _Part(model, lambda p, x: p.model.encoder(_pad(p.model, x))),
-                "x",
-                image,
-                {"features": features},
-                example,
-            )
-        features = [B, code, "feature_height", "feature_width"]
-        return _Graph(
-            model.decoder,
-            "features",
-            features,
-            {"image": [B, c, f"{m}*feature_height", f"{m}*feature_width"]},
-            (EXAMPLE_BATCH, code, max(math.ceil(h / m), 2), max(math.ceil(w / m), 2)),
-        )
-
-    if kind == "AnomalyDetector":
-        scaling = {
-            name: torch.as_tensor(value, dtype=torch.float32)
-            for name, value in (("offset", est.scaler_.offset_), ("scale", est.scaler_.scale_))
-        }
-        if part == "detector":
-            # float32, as in predict: NumPy compares float32 scores with the Python-float threshold in float32.
-            threshold = torch.tensor(est.threshold_, dtype=torch.float32)
-            if (
-                getattr(est, "residual_scale_", None) is not None
-            ):  # error="nmse": each feature's residual in its unit
-                scaling["residual_scale"] = torch.as_tensor(
-                    est.residual_scale_, dtype=torch.float32
-                )
-            density = getattr(est, "code_density_", None)
-            if density is not None and density.gamma != 0.0:
-                scaling.update({name: t.float() for name, t in density.tensors().items()})
-                density = {
-                    "k": density.k,
-                    "gamma": density.gamma,
-                    "median_log_lof": density.median_log_lof,
-                }
-            else:
-                density = None
-            module = _Part(
-                model,
-                functools.partial(_detect, error=est.error, density=density),
-                threshold=threshold,
-                **scaling,
-            )
-            return _Graph(module, "x", x_shape, {"score": [B], "label": [B]}, x_example)
-        module = _Part(
-            model,
-            lambda p, x: (
-                mean_reconstruction(p.model((x - p.offset) / p.scale), x) * p.scale + p.offset
-            ),
-            **scaling,
-        )
+        return _Graph(model.decoder, "latent", z, {"reconstruction": x_shape}, z_example)
+    # The input scaling is part of the model: inside the graph.
+    scaling = _scaling(scaler)
+    if part == "autoencoder":
+        module = _Part(model, _scaled_rebuild, **scaling)
         return _Graph(module, "x", x_shape, {"reconstruction": x_shape}, x_example)
+    if part == "encoder":
+        module = _Part(model, lambda p, x: p.model.encoder((x - p.offset) / p.scale), **scaling)
+        return _Graph(module, "x", x_shape, {"latent": z}, x_example)
+    module = _Part(model, lambda p, x: p.model.decoder(x) * p.scale + p.offset, **scaling)
+    return _Graph(module, "latent", z, {"reconstruction": x_shape}, z_example)
 
-    if kind == "VAE":
-        z = [B, int(est.latent_dim)]
-        if part == "decoder":
-            return _Graph(
-                _Part(model, _vae_image), "z", z, {"image": x_shape}, (EXAMPLE_BATCH, z[1])
-            )
-        if part == "encoder":
-            return _Graph(
-                _Part(model, lambda p, x: p.model.encode(x)),
-                "x",
-                x_shape,
-                {"mu": z, "logvar": z},
-                x_example,
-            )
-        return _Graph(
-            _Part(model, lambda p, x: _vae_image(p, p.model.encode(x)[0])),
-            "x",
-            x_shape,
-            {"reconstruction": x_shape},
-            x_example,
-        )
-    raise UsageError(
-        f"cannot export a {kind}; expected one of {', '.join(PARTS)}"
-    )  # pragma: no cover
+
+def _scaled_rebuild(p: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    return p.model((x - p.offset) / p.scale) * p.scale + p.offset
+
+
+def _scaled_mean_rebuild(p: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """An ensemble's reconstructions averaged over its members, in the input's units."""
+    return mean_reconstruction(p.model((x - p.offset) / p.scale), x) * p.scale + p.offset
+
+
+def _denoiser_graph(est: Any, part: str, model: nn.Module, shape: list[int]) -> _Graph:
+    """Fully convolutional: height and width are dynamic too."""
+    c, h, w = shape
+    m, code = model.multiple, int(model.config.channels[-1])
+    image = ["batch", c, "height", "width"]
+    example = (EXAMPLE_BATCH, c, max(h, 2), max(w, 2))
+    if part == "denoiser":
+        return _Graph(_Part(model, _denoise), "x", image, {"denoised": image}, example)
+    if part == "encoder":
+        features = ["batch", code, f"ceil(height/{m})", f"ceil(width/{m})"]
+        encode = _Part(model, lambda p, x: p.model.encoder(_pad(p.model, x)))
+        return _Graph(encode, "x", image, {"features": features}, example)
+    features = ["batch", code, "feature_height", "feature_width"]
+    out = ["batch", c, f"{m}*feature_height", f"{m}*feature_width"]
+    example = (EXAMPLE_BATCH, code, max(math.ceil(h / m), 2), max(math.ceil(w / m), 2))
+    return _Graph(model.decoder, "features", features, {"image": out}, example)
+
+
+def _detector_graph(est: Any, part: str, model: nn.Module, shape: list[int]) -> _Graph:
+    x_shape, x_example = ["batch", *shape], (EXAMPLE_BATCH, *shape)
+    scaling = _scaling(est.scaler_)
+    if part != "detector":
+        module = _Part(model, _scaled_mean_rebuild, **scaling)
+        return _Graph(module, "x", x_shape, {"reconstruction": x_shape}, x_example)
+    # float32, as in predict: NumPy compares float32 scores with the Python-float threshold in float32.
+    threshold = torch.tensor(est.threshold_, dtype=torch.float32)
+    if getattr(est, "residual_scale_", None) is not None:  # nmse: each feature's error in its unit
+        scaling["residual_scale"] = torch.as_tensor(est.residual_scale_, dtype=torch.float32)
+    density = getattr(est, "code_density_", None)
+    if density is not None and density.gamma != 0.0:
+        scaling.update({name: t.float() for name, t in density.tensors().items()})
+        density = {"k": density.k, "gamma": density.gamma, "median_log_lof": density.median_log_lof}
+    else:
+        density = None
+    detect = functools.partial(_detect, error=est.error, density=density)
+    module = _Part(model, detect, threshold=threshold, **scaling)
+    return _Graph(module, "x", x_shape, {"score": ["batch"], "label": ["batch"]}, x_example)
+
+
+def _vae_graph(est: Any, part: str, model: nn.Module, shape: list[int]) -> _Graph:
+    x_shape, x_example = ["batch", *shape], (EXAMPLE_BATCH, *shape)
+    z = ["batch", int(est.latent_dim)]
+    if part == "decoder":
+        return _Graph(_Part(model, _vae_image), "z", z, {"image": x_shape}, (EXAMPLE_BATCH, z[1]))
+    if part == "encoder":
+        encode = _Part(model, lambda p, x: p.model.encode(x))
+        return _Graph(encode, "x", x_shape, {"mu": z, "logvar": z}, x_example)
+    rebuild = _Part(model, lambda p, x: _vae_image(p, p.model.encode(x)[0]))
+    return _Graph(rebuild, "x", x_shape, {"reconstruction": x_shape}, x_example)
+
+
+# Each exportable estimator's graphs (its parts: PARTS).
+_GRAPHS = {
+    "Autoencoder": _autoencoder_graph,
+    "Denoiser": _denoiser_graph,
+    "AnomalyDetector": _detector_graph,
+    "VAE": _vae_graph,
+}
 
 
 def _check_part(est: Any, part: str | None) -> str:
@@ -324,11 +300,11 @@ def _estimator(model: Any) -> tuple[Any, dict[str, Any]]:
 
         family = read_config(model).get("family")
         return load(model), ({"family": family} if isinstance(family, str) else {})
-    if not hasattr(model, "_check_is_fitted"):
+    if not hasattr(model, "check_is_fitted"):
         raise UsageError(
             f"expected a fitted aekit estimator or the path of a saved model, got {type(model).__name__}"
         )
-    model._check_is_fitted()
+    model.check_is_fitted()
     return model, {}
 
 
@@ -337,7 +313,7 @@ def _default_family(est: Any) -> str:
     kind = type(est).__name__
     if kind == "Autoencoder":
         return "stacked" if tuple(est.hidden) else "basic"
-    return {"Denoiser": "denoise", "AnomalyDetector": "anomaly", "VAE": "vae"}[kind]
+    return family_of(kind)
 
 
 def _plain(value: Any) -> Any:
@@ -465,9 +441,8 @@ def export_onnx(
         raise UsageError(f"cannot write {output}: expected a .onnx file")
     _io.refuse_existing(output, overwrite)
     est, extra = _estimator(model)
-    check_finite(
-        est._get_tensors(), f"cannot export the {type(est).__name__}"
-    )  # a diverged model serves NaN
+    # A diverged model would serve NaN.
+    check_finite(est.model_.state_dict(), f"cannot export the {type(est).__name__}")
     part = _check_part(est, part)
     kind = type(est).__name__
     label = f"the {kind}'s {part}"
@@ -541,14 +516,14 @@ def _reference(est: Any, part: str, x: np.ndarray) -> dict[str, np.ndarray]:
         return {"score": est.decision_function(x), "label": est.predict(x)}
     if kind == "Denoiser":
         fn = est.model_.encode if part == "encoder" else est.model_.decode
-        return {"features" if part == "encoder" else "image": est._map_batches(fn, x)}
+        return {"features" if part == "encoder" else "image": est.map_batches(fn, x)}
     if part == "decoder":
         return {"reconstruction" if kind == "Autoencoder" else "image": est.inverse_transform(x)}
     if kind == "Autoencoder":
         return {"latent": est.transform(x)}
     return {
         "mu": est.transform(x),
-        "logvar": est._map_batches(lambda b: est.model_.encode(b)[1], x),
+        "logvar": est.map_batches(lambda b: est.model_.encode(b)[1], x),
     }
 
 

@@ -39,7 +39,8 @@ import numpy as np
 from .. import plots
 from ..data import Data, ecg5000_classic_split, load_builtin
 from ..errors import UsageError
-from ..estimators.anomaly_defaults import PRESETS as ANOMALY_PRESETS
+from ..estimators.anomaly.defaults import PRESETS as ANOMALY_PRESETS
+from ..training.trainer import Trainer
 from .base import Recipe, in_memory, split_data
 from .spec import DataSpec
 
@@ -145,14 +146,16 @@ class AnomalyRecipe(Recipe):
             x=data.x, y=None, feature_names=data.feature_names, ids=data.ids, source=data.source
         )
 
-    def fit(self, est, train: Data, val: Data, **kw: Any):
+    def fit(self, est, train: Data, val: Data, trainer: Trainer):
         x = train.x if train.y is None else train.subset(train.y == 0).x
         if len(x) == 0:
             raise UsageError("no normal rows to train on; check --label-column and --normal-label")
         # A detector that holds out normal rows of its own stops early on them; the held-out split
         # (anomalies included) is then only evaluated, never trained against.
         validation = val.x if not est.validation_fraction else None
-        return est.fit(x, validation_data=validation, feature_names=train.feature_names, **kw)
+        return est.fit(
+            x, validation_data=validation, feature_names=train.feature_names, trainer=trainer
+        )
 
     def _x(self, est, data: Data) -> np.ndarray:
         """``data.x`` with the model's feature columns, by name when both sides know them."""

@@ -15,6 +15,7 @@ import numpy as np
 
 from .. import plots
 from ..data import Data
+from ..training.trainer import Trainer
 from .base import Recipe, class_names, figure_indices, model_columns
 
 
@@ -52,8 +53,10 @@ class AutoencoderRecipe(Recipe):
         self.defaults = defaults
         self.presets = presets
 
-    def fit(self, est, train: Data, val: Data, **kw: Any):
-        return est.fit(train.x, validation_data=val.x, feature_names=train.feature_names, **kw)
+    def fit(self, est, train: Data, val: Data, trainer: Trainer):
+        return est.fit(
+            train.x, validation_data=val.x, feature_names=train.feature_names, trainer=trainer
+        )
 
     def evaluate(self, est, data: Data) -> dict[str, Any]:
         return est.evaluate(model_columns(est, data))

@@ -16,18 +16,9 @@ import numpy as np
 
 from ..data import Data, load_builtin
 from ..errors import UsageError
+from ..families import RECIPES
+from ..training.trainer import Trainer
 from .spec import DataSpec
-
-# CLI family name -> "module:attribute" of its Recipe instance (imported on use).
-RECIPES = {
-    "basic": "aekit.recipes.autoencoder:BASIC",
-    "stacked": "aekit.recipes.autoencoder:STACKED",
-    "denoise": "aekit.recipes.denoise:RECIPE",
-    "anomaly": "aekit.recipes.anomaly:RECIPE",
-    "vae": "aekit.recipes.vae:RECIPE",
-    "series": "aekit.recipes.series:RECIPE",
-}
-
 
 EVAL_ROWS = (
     10_000  # held-out samples kept in memory for validation, metrics and figures of streamed data
@@ -89,10 +80,6 @@ class Recipe:
         chosen = self.presets[preset] if preset is not None else {}
         return estimator_class(self.estimator)(**{**self.defaults, **chosen, **params})
 
-    def check(self, est) -> None:
-        """Validate the estimator's parameters before anything is written."""
-        est._check_params()
-
     def load_data(self, spec: DataSpec, seed: int) -> tuple[Data, Data]:
         """(train, held-out) data: a built-in dataset's train/test splits or a seeded split of the user's."""
         if spec.data is not None:
@@ -136,8 +123,9 @@ class Recipe:
             )
         return data
 
-    def fit(self, est, train: Data, val: Data, **kw: Any):
-        return est.fit(train.x, validation_data=val.x, **kw)
+    def fit(self, est, train: Data, val: Data, trainer: Trainer):
+        """Train ``est`` on the run's data; ``trainer`` holds the run's checkpoints, callbacks and logs."""
+        return est.fit(train.x, validation_data=val.x, trainer=trainer)
 
     def evaluate(self, est, data: Data) -> dict[str, Any]:  # pragma: no cover - abstract
         raise NotImplementedError

@@ -17,6 +17,7 @@ from typing import Any
 from .. import plots
 from ..data import Data
 from ..errors import UsageError
+from ..estimators.base import as_images
 from .base import Recipe, figure_indices
 
 
@@ -56,9 +57,7 @@ class DenoiseRecipe(Recipe):
         return est.evaluate(data.x)
 
     def figures(self, est, data: Data, folder: Path) -> list[Path]:
-        clean = est._images(
-            data.x[figure_indices(data, 10, est.seed)], "data"
-        )  # (n, H, W) -> (n, 1, H, W)
+        clean = as_images(data.x[figure_indices(data, 10, est.seed)])  # (n, H, W) -> (n, 1, H, W)
         noisy = est.add_noise(clean, seed=0)
         return [
             plots.plot_image_rows(

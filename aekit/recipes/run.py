@@ -10,7 +10,6 @@ Every file is written into the staging folder; only the commit makes the run vis
 
 from __future__ import annotations
 
-import inspect
 import logging
 from collections.abc import Sequence
 from pathlib import Path
@@ -18,11 +17,15 @@ from typing import Any
 
 from .. import _io
 from .._outputs import check_output
+from ..data import Data
 from ..errors import Diverged, RunFailure, UsageError
-from ..estimators.persistence import CONFIG, _jsonable, read_config, write_estimator
+from ..estimators.persistence import CONFIG, jsonable, read_config, write_estimator
+from ..families import family_of
 from ..training import distributed
+from ..training.device import resolve_device
 from ..training.memory import check_images_fit
-from .base import RECIPES, class_names, get_recipe, in_memory
+from ..training.trainer import Trainer
+from .base import RECIPES, Recipe, class_names, get_recipe, in_memory
 from .folder import RunFolder, versions
 from .spec import DataSpec
 
@@ -49,51 +52,19 @@ def train_run(
     With ``resume``, the interrupted run beside ``out`` or else the finished run in ``out`` is
     continued from its last checkpoint with its recorded family, parameters and data; the
     settings in :data:`RESUMABLE` given in ``params`` replace the recorded ones (so a finished
-    run can be trained for longer, or a diverged one continued with a lower ``lr``). ``tensorboard``: also write
-    TensorBoard logs into ``out/tensorboard`` (aekit.training.tensorboard).
+    run can be trained for longer, or a diverged one continued with a lower ``lr``).
+    ``callbacks`` watch the training; ``tensorboard``: also write TensorBoard logs into
+    ``out/tensorboard`` (aekit.training.tensorboard). Both go into the run's one
+    :class:`aekit.training.trainer.Trainer` with its checkpoint folder.
     """
     out = _check_out(out, spec)
-    source = None
-    if resume:
-        family, params, spec, source = _resumed(out, family, params, spec)
-    recipe = get_recipe(family)
-    try:
-        est = recipe.build(params)
-        recipe.check(est)  # bad options fail before any data is read or any file written
-    except UsageError as exc:
-        if source is None:
-            raise
-        raise RunFailure(
-            f"{source / CONFIG}: the recorded settings cannot be used ({exc}); the file is damaged: "
-            f"start again with --overwrite"
-        ) from None
-    if tensorboard and "tensorboard" not in inspect.signature(est.fit).parameters:
-        raise UsageError(
-            f"--tensorboard: the {family} family writes no TensorBoard logs (its history is in "
-            f"RUN/history.csv); drop --tensorboard"
-        )
-    seed = int(est.seed)
-    if spec.data is not None:
-        check_images_fit(spec.data, spec.image_size)
-    with distributed.main_process_first(est._device()):  # under torchrun: one process downloads
-        train, val = recipe.load_data(spec, seed)
-    val = in_memory(
-        val
-    )  # streamed data: validation, metrics and figures on a sample of the held-out split
-    est._check_fit_data(train.x)  # data the model cannot take fails before an old run is replaced
-
+    family, recipe, est, spec = _estimator(family, params, spec, out, resume)
+    train, val = _load(recipe, est, spec)
     if not distributed.is_main_process():
         # Another process of a distributed run: rank 0 alone checks and writes the run folder; once it
         # has prepared the checkpoint to resume from, train beside it (if rank 0 fails, torchrun stops us).
         distributed.wait_for_main()
-        recipe.fit(
-            est,
-            train,
-            val,
-            checkpoint_dir=RunFolder(out).checkpoint_dir,
-            resume=resume,
-            callbacks=(),
-        )
+        recipe.fit(est, train, val, Trainer(RunFolder(out).checkpoint_dir, resume=resume))
         distributed.finish()  # wait for rank 0 to write the run
         return est, {}
 
@@ -103,56 +74,90 @@ def train_run(
             "estimator": recipe.estimator,
             "params": est.get_params(deep=False),
             "data": spec.to_json(),
-            "seed": seed,
+            "seed": int(est.seed),
             "versions": versions(),
         }
-        _io.write_json(run.work / CONFIG, _jsonable({**config, "status": "training"}))
+        _io.write_json(run.work / CONFIG, jsonable({**config, "status": "training"}))
         distributed.barrier()  # the others may now read the checkpoint
-        try:
-            kw = {}
-            if tensorboard:
-                from ..training.tensorboard import TensorBoardLog
-
-                names = class_names(val)  # the projector's labels: Fashion-MNIST's "Sneaker", not 7
-                labels = None if val.y is None else [names[int(c)] if names else c for c in val.y]
-                kw["tensorboard"] = TensorBoardLog(run.work / "tensorboard", labels=labels)
-            recipe.fit(
-                est,
-                train,
-                val,
-                checkpoint_dir=run.checkpoint_dir,
-                resume=resume,
-                callbacks=callbacks,
-                **kw,
-            )
-        except (
-            UsageError,
-            RunFailure,
-        ) as exc:  # data the model cannot take, a damaged checkpoint: unless it
-            if (
-                not isinstance(exc, Diverged) and not run.made_progress()
-            ):  # trained on, nothing worth keeping
-                run.discard()
-            raise
-        except Diverged as exc:
-            raise Diverged(f"{out}: {exc}") from None
-        run.write_history(est.history_)
-        config["threads"] = getattr(
-            est, "threads_", None
-        )  # the CPU threads it trained with, and why
-        metrics = recipe.evaluate(est, val)
-        metrics["warnings"] = recipe.quality_warnings(est, metrics, val)  # a useless result says so
-        metrics.update(
-            epochs=len(est.history_),
-            train_seconds=round(sum(r["seconds"] for r in est.history_), 3),
-        )
-        write_estimator(est, run.work, extra={**config, "status": "done"})
-        run.write_json("metrics.json", metrics)
-        if figures:
-            recipe.figures(est, val, run.figures_dir)
-        run.commit()  # the one step that makes the new run the run at ``out``
+        log = _tensorboard_log(run.work / "tensorboard", val) if tensorboard else None
+        trainer = Trainer(run.checkpoint_dir, resume=resume, callbacks=callbacks, tensorboard=log)
+        _fit(recipe, est, train, val, trainer, run)
+        metrics = _finish(run, recipe, est, val, config, figures)
     distributed.finish()  # under torchrun: the others have waited for this run to be written
     return est, metrics
+
+
+def _estimator(family: str, params: dict[str, Any], spec: DataSpec, out: Path, resume: bool):
+    """(family, recipe, estimator, data spec) of the run: the recorded ones when resuming; the
+    estimator's parameters checked before any data is read or any file written."""
+    source = None
+    if resume:
+        family, params, spec, source = _resumed(out, family, params, spec)
+    recipe = get_recipe(family)
+    try:
+        est = recipe.build(params)
+        est.check_params()
+    except UsageError as exc:
+        if source is None:
+            raise
+        raise RunFailure(
+            f"{source / CONFIG}: the recorded settings cannot be used ({exc}); the file is damaged: "
+            f"start again with --overwrite"
+        ) from None
+    return family, recipe, est, spec
+
+
+def _load(recipe: Recipe, est: Any, spec: DataSpec) -> tuple[Data, Data]:
+    """The run's (train, held-out) data, checked against the estimator before an old run is replaced."""
+    if spec.data is not None:
+        check_images_fit(spec.data, spec.image_size)
+    with distributed.main_process_first(
+        resolve_device(est.device)
+    ):  # under torchrun: one downloads
+        train, val = recipe.load_data(spec, int(est.seed))
+    val = in_memory(
+        val
+    )  # streamed data: validation, metrics and figures on a sample of the held-out
+    est.check_fit_data(train.x)
+    return train, val
+
+
+def _tensorboard_log(folder: Path, val: Data):
+    """The run's TensorBoard log: the held-out samples' class names as the projector's labels."""
+    from ..training.tensorboard import TensorBoardLog
+
+    names = class_names(val)  # Fashion-MNIST's "Sneaker", not 7
+    labels = None if val.y is None else [names[int(c)] if names else c for c in val.y]
+    return TensorBoardLog(folder, labels=labels)
+
+
+def _fit(recipe: Recipe, est: Any, train: Data, val: Data, trainer: Trainer, run: RunFolder):
+    """Train; a failure before any epoch finished leaves nothing behind (a diverged run keeps its
+    last good checkpoint, to resume with a lower learning rate)."""
+    try:
+        recipe.fit(est, train, val, trainer)
+    except (UsageError, RunFailure) as exc:  # data the model cannot take, a damaged checkpoint
+        if not isinstance(exc, Diverged) and not run.made_progress():
+            run.discard()  # unless it trained on, nothing worth keeping
+        raise
+
+
+def _finish(run: RunFolder, recipe: Recipe, est: Any, val: Data, config: dict, figures: bool):
+    """History, weights, config, metrics and figures into the run, then the commit; the metrics."""
+    run.write_history(est.history_)
+    config["threads"] = getattr(est, "threads_", None)  # the CPU threads it trained with, and why
+    metrics = recipe.evaluate(est, val)
+    metrics["warnings"] = recipe.quality_warnings(est, metrics, val)  # a useless result says so
+    metrics.update(
+        epochs=len(est.history_),
+        train_seconds=round(sum(r["seconds"] for r in est.history_), 3),
+    )
+    write_estimator(est, run.work, extra={**config, "status": "done"})
+    run.write_json("metrics.json", metrics)
+    if figures:
+        recipe.figures(est, val, run.figures_dir)
+    run.commit()  # the one step that makes the new run the run at ``out``
+    return metrics
 
 
 def _check_out(out: str | Path, spec: DataSpec) -> Path:
@@ -163,9 +168,7 @@ def _check_out(out: str | Path, spec: DataSpec) -> Path:
         raise UsageError("--out is empty; give the run folder to write, e.g. --out runs/basic")
     target = check_output(out, overwrite=True, inputs=[spec.data], option="--out", run=out)
     root = data_root(spec.data_dir).resolve()
-    if (
-        target == root or target in root.parents
-    ):  # replacing it would take the built-in datasets along
+    if target == root or target in root.parents:  # replacing it would take the datasets along
         raise UsageError(f"--out {out} holds the datasets folder {root}; pass another --out")
     return Path(out)
 
@@ -246,13 +249,7 @@ def load_run(path: str | Path):
     config = read_config(path)
     family = config.get("family")
     if family is None:  # a model saved with est.save(): map its estimator to a recipe
-        family = {
-            "Autoencoder": "basic",
-            "Denoiser": "denoise",
-            "AnomalyDetector": "anomaly",
-            "VAE": "vae",
-            "SeriesDetector": "series",
-        }.get(config["estimator"])
+        family = family_of(config["estimator"])
     if not isinstance(family, str) or family not in RECIPES:
         raise RunFailure(
             f"{Path(path) / CONFIG}: unknown family {family!r}; expected one of: {', '.join(RECIPES)}"

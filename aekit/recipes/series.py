@@ -5,7 +5,7 @@ convention) or the first ``--train-steps N`` steps of the series. With ``--train
 figures in ``metrics.json`` are those of the whole series (the archive's convention: the test file
 is the whole series); without it, those of the training stretch itself (what the detector flags
 there). With ``--label-column`` they include point ROC-AUC and PR-AUC, range precision, recall and
-F1 and the UCR score (:mod:`aekit.estimators.series_metrics`).
+F1 and the UCR score (:mod:`aekit.estimators.series.metrics`).
 
 :func:`score_file` scores a file of any length chunk by chunk into ``time, score, is_anomaly``
 rows (and the flagged ranges), which is what ``aekit score`` runs for a series run.
@@ -25,9 +25,10 @@ from .. import _io
 from ..data import Data
 from ..data.series import iter_series, read_series
 from ..errors import DataError, UsageError
-from ..estimators.window_scores import RangeTracker
+from ..estimators.series import RangeTracker
 from ..plots.curves import plot_history
 from ..plots.series import plot_series_scores
+from ..training.trainer import Trainer
 from .base import Recipe
 from .spec import DataSpec
 
@@ -84,8 +85,8 @@ class SeriesRecipe(Recipe):
     def load_eval_data(self, spec: DataSpec, seed: int, path: str | None = None) -> Data:
         return _read(spec, path) if path is not None else self.load_data(spec, seed)[1]
 
-    def fit(self, est, train: Data, val: Data, **kw: Any):
-        return est.fit(train.x, channel_names=train.feature_names, **kw)
+    def fit(self, est, train: Data, val: Data, trainer: Trainer):
+        return est.fit(train.x, channel_names=train.feature_names, trainer=trainer)
 
     def _x(self, est, data: Data) -> np.ndarray:
         """The model's channels of ``data``, by name when both sides know them."""

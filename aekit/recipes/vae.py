@@ -23,6 +23,7 @@ import numpy as np
 
 from .. import plots
 from ..data import Data
+from ..training.trainer import Trainer
 from .base import Recipe, class_names, figure_indices
 
 IW_SAMPLES = 100  # k of the importance-weighted log-likelihood
@@ -103,8 +104,10 @@ class VAERecipe(Recipe):
         },
     }
 
-    def fit(self, est, train: Data, val: Data, **kw: Any):
-        return est.fit(binarize_for(est, train).x, validation_data=binarize_for(est, val).x, **kw)
+    def fit(self, est, train: Data, val: Data, trainer: Trainer):
+        return est.fit(
+            binarize_for(est, train).x, validation_data=binarize_for(est, val).x, trainer=trainer
+        )
 
     def evaluate(self, est, data: Data) -> dict[str, Any]:
         return est.evaluate(binarize_for(est, data).x, k=IW_SAMPLES, n_iw=IW_IMAGES)

@@ -230,6 +230,29 @@ def _diverged(
     )
 
 
+@dataclass
+class _Run:
+    """What one call of :func:`train` works with: the model (and its DDP wrapper), the data, the
+    optimizer and the shape of an epoch."""
+
+    model: torch.nn.Module
+    net: torch.nn.Module  # the model, or its DistributedDataParallel wrapper under torchrun
+    loss_fn: LossFn
+    inputs: Any
+    targets: Any
+    config: TrainConfig
+    optimizer: torch.optim.Optimizer
+    autocast: Any
+    device: torch.device
+    memory_format: torch.memory_format
+    checkpoint_dir: str | Path | None
+    callbacks: list
+    pass_steps: int  # steps of one pass over the data
+    steps: int  # steps of an epoch
+    rank: int = 0
+    world: int = 1
+
+
 def train(
     model: torch.nn.Module,
     loss_fn: LossFn,
@@ -248,142 +271,29 @@ def train(
     ``inputs``/``targets`` (targets default to inputs) and ``validation`` are tensors already
     on the model's device, or row stores read batch by batch. ``val_loss_fn`` defaults to
     ``loss_fn``. ``config.batch_size`` is the global batch, split across processes under torchrun.
+    The loop is driven by :class:`aekit.training.trainer.Trainer`, which owns the checkpoint folder,
+    resuming and the callbacks.
     """
-    config.validate()
-    try:
-        callbacks = list(callbacks or ())
-    except TypeError:
-        raise ArgumentTypeError(
-            f"callbacks must be a list of callback objects, got {callbacks!r}"
-        ) from None
-    targets = inputs if targets is None else targets
-    val_loss_fn = val_loss_fn or loss_fn
-    device = _data_device(inputs, model)
-    n = len(inputs)
-    if n == 0:
-        raise UsageError("no training samples; expected at least one")
-    # Channels-last weights and batches let oneDNN's (CPU) and cuDNN's convolutions skip layout
-    # conversions: the denoising recipe's epoch is ~10% shorter at batch 32 on 2 CPU cores.
-    memory_format = (
-        torch.channels_last
-        if config.channels_last and _is_images(inputs)
-        else torch.contiguous_format
-    )
-    model.to(memory_format=memory_format)
-    # bf16 autocast runs the forward pass in bfloat16 where it is safe (convs, matmuls) and keeps the
-    # weights, the optimizer and the reductions in fp32. It pays where matmuls dominate (GPUs, larger
-    # models); for the recipes' tiny models on a 2-core CPU it is a wash.
-    autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=config.precision == "bf16")
-    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
-    pass_steps = math.ceil(n / config.batch_size)  # steps of one pass over the data
-    steps = pass_steps * config.passes  # steps of an epoch
-    total_steps = steps * config.epochs
-
-    history: list[dict] = []
-    best, best_state, bad_epochs = math.inf, None, 0
-    start_epoch = 0
-    if resume and checkpoint_dir is not None and has_checkpoint(checkpoint_dir):
-        state = load_checkpoint(checkpoint_dir, model=model, optimizer=optimizer)
-        start_epoch, history = int(state["epoch"]), list(state["history"])
-        for group in (
-            optimizer.param_groups
-        ):  # a resumed run may change these (a lower lr after a divergence)
-            group["lr"], group["weight_decay"] = config.lr, config.weight_decay
-        logger.info("resuming from %s after epoch %d", checkpoint_dir, start_epoch)
-
-    # One process: train ``model`` itself. Several: DDP averages the gradients of every step
-    # (it also copies rank 0's weights to the others here, so all start equal).
-    rank, world = distributed.rank(), distributed.world_size()
-    net = model
-    if distributed.init(device):
-        from torch.nn.parallel import DistributedDataParallel
-
-        net = DistributedDataParallel(
-            model, device_ids=[device.index] if device.type == "cuda" else None
-        )
-    writes = distributed.is_main_process()
-
-    _call(callbacks, "on_train_begin", config.epochs, steps)
+    run = _start(model, loss_fn, inputs, targets, config, checkpoint_dir, callbacks)
+    history, start_epoch = _resume(run) if resume else ([], 0)
+    stopping = _EarlyStopping(config)
+    _call(run.callbacks, "on_train_begin", config.epochs, run.steps)
     for epoch in range(start_epoch, config.epochs):
-        _call(callbacks, "on_epoch_start", epoch, steps)
-        net.train()
+        _call(run.callbacks, "on_epoch_start", epoch, run.steps)
         t0 = time.perf_counter()
-        # Seeded per epoch, so a resumed run draws the same batches and noise; the shuffle is
-        # the same on every process, the noise differs (each process draws for its own rows).
-        shuffle = torch.Generator().manual_seed(epoch_seed(config.seed, epoch))
-        order = torch.cat(
-            [torch.randperm(n, generator=shuffle) for _ in range(config.passes)]
-        )  # (passes * n,)
-        if isinstance(inputs, torch.Tensor):
-            order = order.to(device)
-        noise_seed = epoch_seed(config.seed, epoch, stream=1 + 1000 * rank)
-        generator = torch.Generator(device=device).manual_seed(noise_seed)
-        loss_sum = torch.zeros((), device=device)
-        seen = 0
-        report_every = max(1, steps // 50)
-        for step in range(steps):
-            done, within = divmod(step, pass_steps)  # passes done, step within this pass
-            start = done * n + within * config.batch_size
-            idx = order[
-                start : min(start + config.batch_size, (done + 1) * n)
-            ]  # a pass ends with its short batch
-            if world > 1:
-                idx = _shard(idx, rank, world)
-            xb = _take(inputs, idx, device).contiguous(memory_format=memory_format)
-            tb = (
-                xb
-                if targets is inputs
-                else _take(targets, idx, device).contiguous(memory_format=memory_format)
-            )
-            if config.schedule != "constant":
-                for group in optimizer.param_groups:
-                    group["lr"] = lr_at(config, epoch * steps + step, total_steps)
-
-            optimizer.zero_grad(set_to_none=True)
-            with autocast:
-                loss = loss_fn(net, xb, tb, generator)
-            loss.backward()
-            try:
-                optimizer.step()
-            except (
-                RuntimeError
-            ) as exc:  # Adam's step size itself beyond float range (an enormous lr)
-                if "overflow" not in str(exc):
-                    raise
-                raise _diverged(epoch, config, math.inf, checkpoint_dir, weights=True) from None
-
-            loss_sum += loss.detach() * len(idx)  # stays on the device: no sync per step
-            seen += len(idx)
-            if step % report_every == 0:
-                # A NaN/inf loss stays in the sum: one look every ~2% of an epoch stops a diverged run
-                # early (alone: under DDP every process checks the reduced loss at the epoch's end).
-                if world == 1 and not bool(torch.isfinite(loss_sum)):
-                    raise _diverged(epoch, config, float(loss_sum), checkpoint_dir)
-                _call(callbacks, "on_batch_end", epoch, step)
-        totals = distributed.all_reduce_sum(
-            torch.stack(
-                [loss_sum.double(), torch.tensor(float(seen), device=device, dtype=torch.float64)]
-            )
-        )
-        train_loss = float(totals[0] / totals[1])  # the epoch's one host sync
+        train_loss = _train_epoch(run, epoch)
         seconds = time.perf_counter() - t0  # training time; validation is not counted
         val_loss = None
         if validation is not None:
             # The bare model: DDP's forward would sync buffers, and the slices may differ in batch count.
             val_loss = evaluate_loss(
                 model,
-                val_loss_fn,
+                val_loss_fn or loss_fn,
                 *validation,
                 batch_size=config.eval_batch_size,
                 seed=epoch_seed(config.seed, 0, stream=2),
             )
-        if (
-            not math.isfinite(train_loss)
-            or (val_loss is not None and not math.isfinite(val_loss))
-            or not _finite_weights(model)
-        ):
-            bad = train_loss if not math.isfinite(train_loss) else val_loss
-            raise _diverged(epoch, config, bad, checkpoint_dir, weights=math.isfinite(bad or 0.0))
+        _check_finite(run, epoch, train_loss, val_loss)
         record = {
             "epoch": epoch + 1,
             "train_loss": train_loss,
@@ -398,32 +308,184 @@ def train(
             train_loss,
             val_loss,
         )
-
-        stop = False
-        if config.patience is not None and val_loss is not None:
-            if val_loss < best:
-                best, bad_epochs = val_loss, 0
-                best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
-            else:
-                bad_epochs += 1
-                stop = bad_epochs >= config.patience and epoch + 1 >= config.min_epochs
-        if checkpoint_dir is not None and (
-            (epoch + 1) % config.checkpoint_every == 0 or epoch + 1 == config.epochs
-        ):
-            if writes:  # one writer; the others wait so that no process runs ahead of a checkpoint
-                save_checkpoint(
-                    checkpoint_dir,
-                    model=model,
-                    optimizer=optimizer,
-                    epoch=epoch + 1,
-                    history=history,
-                )
-            distributed.barrier()
-        _call(callbacks, "on_epoch_end", record)
+        stop = stopping.update(epoch, val_loss, model)
+        _checkpoint(run, epoch, history)
+        _call(run.callbacks, "on_epoch_end", record)
         if stop:
-            logger.info("early stopping after epoch %d (best val_loss %.6g)", epoch + 1, best)
+            logger.info(
+                "early stopping after epoch %d (best val_loss %.6g)", epoch + 1, stopping.best
+            )
             break
-    if best_state is not None:  # early stopping keeps the best epoch's weights
-        model.load_state_dict(best_state)
+    stopping.restore_best(model)
     model.to(memory_format=torch.contiguous_format)  # as a loaded model is, so both predict alike
     return history
+
+
+def _start(model, loss_fn, inputs, targets, config, checkpoint_dir, callbacks) -> _Run:
+    """Check the settings and data, lay out the model, make the optimizer (and DDP under torchrun)."""
+    config.validate()
+    try:
+        callbacks = list(callbacks or ())
+    except TypeError:
+        raise ArgumentTypeError(
+            f"callbacks must be a list of callback objects, got {callbacks!r}"
+        ) from None
+    device = _data_device(inputs, model)
+    n = len(inputs)
+    if n == 0:
+        raise UsageError("no training samples; expected at least one")
+    # Channels-last weights and batches let oneDNN's (CPU) and cuDNN's convolutions skip layout
+    # conversions (about 10% of a batch-32 denoising step on 2 CPU cores: benchmarks/README.md).
+    images = config.channels_last and _is_images(inputs)
+    memory_format = torch.channels_last if images else torch.contiguous_format
+    model.to(memory_format=memory_format)
+    # bf16 autocast runs the forward pass in bfloat16 where it is safe (convs, matmuls) and keeps the
+    # weights, the optimizer and the reductions in fp32; it pays where matmuls dominate (GPUs).
+    autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=config.precision == "bf16")
+    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    pass_steps = math.ceil(n / config.batch_size)
+    # One process: train ``model`` itself. Several: DDP averages the gradients of every step
+    # (it also copies rank 0's weights to the others here, so all start equal).
+    net = model
+    if distributed.init(device):
+        from torch.nn.parallel import DistributedDataParallel
+
+        ids = [device.index] if device.type == "cuda" else None
+        net = DistributedDataParallel(model, device_ids=ids)
+    return _Run(
+        model=model,
+        net=net,
+        loss_fn=loss_fn,
+        inputs=inputs,
+        targets=inputs if targets is None else targets,
+        config=config,
+        optimizer=optimizer,
+        autocast=autocast,
+        device=device,
+        memory_format=memory_format,
+        checkpoint_dir=checkpoint_dir,
+        callbacks=callbacks,
+        pass_steps=pass_steps,
+        steps=pass_steps * config.passes,
+        rank=distributed.rank(),
+        world=distributed.world_size(),
+    )
+
+
+def _resume(run: _Run) -> tuple[list[dict], int]:
+    """(history, first epoch) of the checkpoint in the run's folder, weights and optimizer restored."""
+    if run.checkpoint_dir is None or not has_checkpoint(run.checkpoint_dir):
+        return [], 0
+    state = load_checkpoint(run.checkpoint_dir, model=run.model, optimizer=run.optimizer)
+    for group in run.optimizer.param_groups:  # a resumed run may change these (a lower lr)
+        group["lr"], group["weight_decay"] = run.config.lr, run.config.weight_decay
+    logger.info("resuming from %s after epoch %d", run.checkpoint_dir, int(state["epoch"]))
+    return list(state["history"]), int(state["epoch"])
+
+
+def _train_epoch(run: _Run, epoch: int) -> float:
+    """One epoch of optimizer steps; its mean training loss (the epoch's one host sync)."""
+    config, n = run.config, len(run.inputs)
+    run.net.train()
+    # Seeded per epoch, so a resumed run draws the same batches and noise; the shuffle is
+    # the same on every process, the noise differs (each process draws for its own rows).
+    shuffle = torch.Generator().manual_seed(epoch_seed(config.seed, epoch))
+    order = torch.cat([torch.randperm(n, generator=shuffle) for _ in range(config.passes)])
+    if isinstance(run.inputs, torch.Tensor):
+        order = order.to(run.device)  # (passes * n,)
+    noise_seed = epoch_seed(config.seed, epoch, stream=1 + 1000 * run.rank)
+    generator = torch.Generator(device=run.device).manual_seed(noise_seed)
+    loss_sum = torch.zeros((), device=run.device)
+    seen = 0
+    report_every = max(1, run.steps // 50)
+    for step in range(run.steps):
+        done, within = divmod(step, run.pass_steps)  # passes done, step within this pass
+        start = done * n + within * config.batch_size
+        idx = order[start : min(start + config.batch_size, (done + 1) * n)]  # a pass ends short
+        if run.world > 1:
+            idx = _shard(idx, run.rank, run.world)
+        loss = _step(run, idx, generator, epoch * run.steps + step, epoch)
+        loss_sum += loss.detach() * len(idx)  # stays on the device: no sync per step
+        seen += len(idx)
+        if step % report_every == 0:
+            # A NaN/inf loss stays in the sum: one look every ~2% of an epoch stops a diverged run
+            # early (alone: under DDP every process checks the reduced loss at the epoch's end).
+            if run.world == 1 and not bool(torch.isfinite(loss_sum)):
+                raise _diverged(epoch, config, float(loss_sum), run.checkpoint_dir)
+            _call(run.callbacks, "on_batch_end", epoch, step)
+    seen_t = torch.tensor(float(seen), device=run.device, dtype=torch.float64)
+    totals = distributed.all_reduce_sum(torch.stack([loss_sum.double(), seen_t]))
+    return float(totals[0] / totals[1])
+
+
+def _step(run: _Run, idx: torch.Tensor, generator: torch.Generator, global_step: int, epoch: int):
+    """One optimizer step on the samples ``idx``: zero_grad -> forward + loss -> backward -> step."""
+    xb = _take(run.inputs, idx, run.device).contiguous(memory_format=run.memory_format)
+    tb = xb
+    if run.targets is not run.inputs:
+        tb = _take(run.targets, idx, run.device).contiguous(memory_format=run.memory_format)
+    config = run.config
+    if config.schedule != "constant":
+        for group in run.optimizer.param_groups:
+            group["lr"] = lr_at(config, global_step, run.steps * config.epochs)
+    run.optimizer.zero_grad(set_to_none=True)
+    with run.autocast:
+        loss = run.loss_fn(run.net, xb, tb, generator)
+    loss.backward()
+    try:
+        run.optimizer.step()
+    except RuntimeError as exc:  # Adam's step size itself beyond float range (an enormous lr)
+        if "overflow" not in str(exc):
+            raise
+        raise _diverged(epoch, config, math.inf, run.checkpoint_dir, weights=True) from None
+    return loss
+
+
+def _check_finite(run: _Run, epoch: int, train_loss: float, val_loss: float | None) -> None:
+    """A diverged run is an error: a non-finite loss or weights after the epoch."""
+    val_ok = val_loss is None or math.isfinite(val_loss)
+    if not math.isfinite(train_loss) or not val_ok or not _finite_weights(run.model):
+        bad = train_loss if not math.isfinite(train_loss) else val_loss
+        weights = math.isfinite(bad or 0.0)
+        raise _diverged(epoch, run.config, bad, run.checkpoint_dir, weights=weights)
+
+
+def _checkpoint(run: _Run, epoch: int, history: list[dict]) -> None:
+    """A checkpoint after this epoch when it is due (one writer; the others wait for it)."""
+    config = run.config
+    due = (epoch + 1) % config.checkpoint_every == 0 or epoch + 1 == config.epochs
+    if run.checkpoint_dir is None or not due:
+        return
+    if distributed.is_main_process():
+        save_checkpoint(
+            run.checkpoint_dir,
+            model=run.model,
+            optimizer=run.optimizer,
+            epoch=epoch + 1,
+            history=history,
+        )
+    distributed.barrier()  # no process runs ahead of a checkpoint
+
+
+class _EarlyStopping:
+    """Stop after ``patience`` epochs without a better validation loss (never before
+    ``min_epochs``); the best epoch's weights are kept."""
+
+    def __init__(self, config: TrainConfig):
+        self.patience, self.min_epochs = config.patience, config.min_epochs
+        self.best, self.best_state, self.bad_epochs = math.inf, None, 0
+
+    def update(self, epoch: int, val_loss: float | None, model: torch.nn.Module) -> bool:
+        """Whether to stop after ``epoch`` (0-based)."""
+        if self.patience is None or val_loss is None:
+            return False
+        if val_loss < self.best:
+            self.best, self.bad_epochs = val_loss, 0
+            self.best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+            return False
+        self.bad_epochs += 1
+        return self.bad_epochs >= self.patience and epoch + 1 >= self.min_epochs
+
+    def restore_best(self, model: torch.nn.Module) -> None:
+        if self.best_state is not None:
+            model.load_state_dict(self.best_state)

@@ -12,10 +12,10 @@ import torch
 from aekit.cli.main import main
 from aekit.errors import UsageError
 from aekit.estimators.anomaly import AnomalyDetector
-from aekit.estimators.anomaly_defaults import training_steps
+from aekit.estimators.anomaly.defaults import training_steps
 from aekit.training.budget import passes_for_steps
 
-from ..estimators.test_anomaly import LENGTH, sines, spikes
+from ..estimators.anomaly.test_detector import LENGTH, sines, spikes
 
 torch.set_num_threads(1)
 

@@ -18,13 +18,11 @@ sample, as new data; with fewer than :data:`MIN_CALIBRATION_ROWS` of them, the r
 without itself). In logs that is
 ``log error + density * (log LOF - log m)`` with the LOF term brought to the spread of the error
 term, so ``density`` weighs the two on one footing whatever their units, and a sample of typical
-density keeps its reconstruction score. On the panel of ``docs/guide/anomaly.md`` (four seeds)
-``density=0.5`` with 40 neighbours raised the mean ROC-AUC from 0.820 to 0.847, most of it on
-FordA (0.58 to 0.68) and DistalPhalanxOutlineCorrect (0.70 to 0.81); on twelve UCR sets aekit was
-never tuned on it changed the mean by less than 0.001 (0.807 against 0.808, two seeds): it helps
-where normal data has dense and sparse parts and costs little elsewhere. ``density=1`` let the
-density term drown the error on the small tables. Below :data:`MIN_REFERENCE_ROWS` training rows
-there is no density term.
+density keeps its reconstruction score. It helps where normal data has dense and sparse parts and
+costs little elsewhere; a larger weight lets the density drown the error on small tables (the
+evidence, a panel of public datasets: ``docs/guide/anomaly.md``, "Defaults"). Below
+:data:`MIN_REFERENCE_ROWS` training rows there is no density term (the LOF among a handful of
+codes is noise).
 
 The reference is an evenly spread sample of at most :data:`REFERENCE_ROWS` training rows' codes,
 saved with the model; distances are computed on the model's device in blocks of bounded size.
@@ -268,8 +266,7 @@ def fit_code_density(
     """The reference of ``codes_of(rows)`` over the batches of raw rows ``reference`` yields.
 
     None with fewer than ``MIN_REFERENCE_ROWS`` rows: on tiny data (ten normal rows) the LOF of a
-    code among a handful of neighbours is noise, and it cost UCR sets of 10-14 normal rows that
-    aekit was never tuned on up to 0.17 ROC-AUC (Coffee 1.000 to 0.828, CBF 0.977 to 0.883).
+    code among a handful of neighbours is noise (what it cost: ``docs/guide/anomaly.md``).
     """
     parts = [codes_of(rows).float().reshape(len(rows), -1) for rows in reference]
     codes = torch.cat(parts) if parts else torch.empty(0)

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import DataError
+from ...errors import DataError
 
 
 def anomaly_metrics(y_anomaly: Any, scores: Any, threshold: float) -> dict[str, Any]:

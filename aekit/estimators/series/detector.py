@@ -3,33 +3,32 @@
 Train on a stretch of the signal that is normal; a 1-D convolutional autoencoder learns to
 reconstruct its sliding windows. On a new series, every window's reconstruction error is spread
 over the steps it covers and each step's score is the mean error of its windows
-(:mod:`aekit.estimators.window_scores`); steps above a threshold taken from the training stretch
+(:mod:`.windows`); steps above a threshold taken from the training stretch
 (no labels needed) are anomalous, and consecutive anomalous steps make a range.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
-from ..data.checks import check_numeric, fail, to_numpy
-from ..data.series import check_labels
-from ..data.windows import FALLBACK_WINDOW, WindowRows, dominant_period
-from ..errors import DataError, UsageError
-from ..models.conv1d import Conv1dAutoencoder, Conv1dConfig
-from ..models.init import INITS
-from .base import NeuralEstimator, check_positive_int, check_widths
-from .losses import per_sample_error, reconstruction_loss
-from .preprocessing import SCALERS, Scaler
-from .series_metrics import series_metrics
-from .thresholds import get_threshold
-from .window_scores import AGGREGATES, AnomalyRange, find_ranges, step_scores
+from ...data.checks import check_numeric, fail, to_numpy
+from ...data.series import check_labels
+from ...data.windows import FALLBACK_WINDOW, WindowRows, dominant_period
+from ...errors import DataError, UsageError
+from ...models.conv1d import Conv1dAutoencoder, Conv1dConfig
+from ...training.trainer import Trainer
+from .. import params
+from ..base import NeuralEstimator
+from ..losses import per_sample_error, reconstruction_loss
+from ..preprocessing import Scaler
+from ..thresholds import Threshold, threshold_rule
+from .metrics import series_metrics
+from .windows import AnomalyRange, find_ranges, step_scores
 
-ERRORS = ("mae", "mse")
 SCORE_CHUNK = 1 << 18  # steps scored at a time: bounds the memory of scoring an in-memory series
 WINDOW_BATCH = 2048  # windows per forward pass when scoring
 
@@ -104,7 +103,7 @@ class SeriesDetector(NeuralEstimator):
         "auto": about ``auto_steps`` optimizer steps whatever the stretch's length.
     batch_size : int, default 64
     lr : float, default 1e-3
-    schedule, precision, patience, seed, device :
+    schedule, precision, patience, seed, device, threads, verbose :
         As for :class:`aekit.AnomalyDetector`.
 
     Attributes
@@ -138,6 +137,7 @@ class SeriesDetector(NeuralEstimator):
     True
     """
 
+    parameters = params.SERIES_DETECTOR  # what each parameter may be (check_params)
     auto_steps = 1500  # optimizer steps of epochs="auto"
 
     def __init__(
@@ -165,6 +165,8 @@ class SeriesDetector(NeuralEstimator):
         patience: int | None = None,
         seed: int = 0,
         device: str = "auto",
+        threads: int | None = None,
+        verbose: int = 0,
     ):
         self.window = window
         self.stride = stride
@@ -189,55 +191,24 @@ class SeriesDetector(NeuralEstimator):
         self.patience = patience
         self.seed = seed
         self.device = device
+        self.threads = threads
+        self.verbose = verbose
 
     # ---- parameters ------------------------------------------------------------------------
-    def _check_params(self) -> None:
-        if not (isinstance(self.window, str) and self.window == "auto"):
-            check_positive_int("window (or 'auto')", self.window, 2)
-        check_positive_int("stride", self.stride)
-        check_widths("channels", self.channels)
-        if self.latent_dim is not None:
-            check_positive_int("latent_dim", self.latent_dim)
-        check_positive_int("kernel_size", self.kernel_size)
-        for name, value, allowed in (
-            ("aggregate", self.aggregate, AGGREGATES),
-            ("init", self.init, INITS),
-            ("scaler", self.scaler, SCALERS),
-            ("error", self.error, ERRORS),
-            ("loss", self.loss, ERRORS),
-        ):
-            if value not in allowed:
-                raise UsageError(f"{name} must be one of {', '.join(allowed)}, got {value!r}")
-        self._strategy()
-        self._train_config()
+    def _check_combinations(self) -> None:
+        self.threshold_rule()
 
-    def _strategy(self):
-        """The threshold rule of the current parameters: ``compute(train_scores) -> float``."""
-        if self.threshold == "max":
-            margin = self.margin
-            if isinstance(margin, bool) or not isinstance(margin, (int, float)) or not margin > 0:
-                raise UsageError(f"margin must be a positive number, got {margin!r}")
-            return _MaxTimes(float(margin))
-        if self.threshold == "fixed":
-            raise UsageError(
-                "threshold='fixed' needs a value: pass the number itself, e.g. threshold=0.5"
-            )
-        params = {
-            "mean_std": {"k": self.k},
-            "mad": {"k": self.k},
-            "percentile": {"q": self.q},
-            "contamination": {"contamination": self.contamination},
-        }
-        return get_threshold(
-            self.threshold,
-            **params.get(self.threshold, {}) if isinstance(self.threshold, str) else {},
+    def threshold_rule(self) -> Threshold:
+        """The threshold rule of the current parameters (:func:`aekit.estimators.thresholds.threshold_rule`)."""
+        return threshold_rule(
+            self.threshold, k=self.k, q=self.q, contamination=self.contamination, margin=self.margin
         )
 
     def _build_model(self) -> torch.nn.Module:
         return Conv1dAutoencoder(
             Conv1dConfig(
                 in_channels=int(self.input_shape_[0]),
-                channels=check_widths("channels", self.channels),
+                channels=tuple(int(c) for c in self.channels),
                 kernel_size=int(self.kernel_size),
                 init=self.init,
                 output_activation="sigmoid" if self.scaler == "minmax" else "linear",
@@ -268,9 +239,7 @@ class SeriesDetector(NeuralEstimator):
         y: Any = None,
         *,
         channel_names: Sequence[str] | None = None,
-        checkpoint_dir: str | Path | None = None,
-        resume: bool = False,
-        callbacks: Sequence[object] = (),
+        **run: Any,
     ) -> SeriesDetector:
         """Train on a normal stretch ``X`` (steps,) or (steps, channels); ``y`` is ignored.
 
@@ -280,8 +249,9 @@ class SeriesDetector(NeuralEstimator):
             The training stretch: rows are time steps, columns channels.
         channel_names : sequence of str, optional
             Channel names (a DataFrame's columns when not given).
-        checkpoint_dir, resume, callbacks :
-            As for :meth:`aekit.Autoencoder.fit`.
+        **run :
+            How the run is kept and watched: ``trainer=aekit.Trainer(...)``, or its fields
+            (``checkpoint_dir``, ``resume``, ``callbacks``, ``tensorboard``) by name.
 
         Returns
         -------
@@ -291,7 +261,8 @@ class SeriesDetector(NeuralEstimator):
         --------
         >>> det = SeriesDetector().fit(normal_stretch)          # doctest: +SKIP
         """
-        self._check_params()
+        trainer = Trainer.from_options(run)
+        self.check_params()
         if channel_names is None and hasattr(X, "columns"):
             channel_names = [str(c) for c in X.columns]
         x = as_series(X)
@@ -314,12 +285,7 @@ class SeriesDetector(NeuralEstimator):
         )  # views, no copies
         model = self._seeded_model(self._build_model)
         self.model_ = self._fit_model(
-            model,
-            reconstruction_loss(self.loss),
-            windows,
-            checkpoint_dir=checkpoint_dir,
-            resume=resume,
-            callbacks=callbacks,
+            model, reconstruction_loss(self.loss), windows, trainer=trainer
         )
         self.decision_scores_ = self._scores([x]).astype(np.float32)
         return self
@@ -360,7 +326,7 @@ class SeriesDetector(NeuralEstimator):
         --------
         >>> scores = np.concatenate(list(det.iter_scores(np.array_split(x, 10))))   # doctest: +SKIP
         """
-        self._check_is_fitted()
+        self.check_is_fitted()
         self.model_.eval()
 
         def scaled() -> Iterator[np.ndarray]:
@@ -391,7 +357,7 @@ class SeriesDetector(NeuralEstimator):
         --------
         >>> det.score_samples(series)                          # doctest: +SKIP
         """
-        self._check_is_fitted()
+        self.check_is_fitted()
         x = self._check_channels(as_series(X), "X")
         return self._scores(x[i : i + SCORE_CHUNK] for i in range(0, len(x), SCORE_CHUNK))
 
@@ -402,8 +368,8 @@ class SeriesDetector(NeuralEstimator):
     @property
     def threshold_(self) -> float:
         """The decision threshold: the threshold rule applied to ``decision_scores_``."""
-        self._check_is_fitted()
-        return float(self._strategy().compute(self.decision_scores_))
+        self.check_is_fitted()
+        return float(self.threshold_rule().compute(self.decision_scores_))
 
     def predict(self, X: Any) -> np.ndarray:
         """1 for each anomalous step (score > ``threshold_``), else 0.
@@ -427,7 +393,7 @@ class SeriesDetector(NeuralEstimator):
 
     def evaluate(self, X: Any, y: Any) -> dict[str, Any]:
         """Figures of the scores of ``X`` against per-step labels ``y`` (1 = anomalous); see
-        :func:`aekit.estimators.series_metrics.series_metrics`.
+        :func:`aekit.estimators.series.metrics.series_metrics`.
 
         Examples
         --------
@@ -465,19 +431,6 @@ class SeriesDetector(NeuralEstimator):
         tensors["decision_scores"] = torch.as_tensor(np.asarray(self.decision_scores_, np.float32))
         return tensors
 
-    def _set_tensors(self, tensors: dict[str, torch.Tensor]) -> None:
+    def _set_tensors(self, tensors: dict[str, torch.Tensor], state: dict[str, Any]) -> None:
         self.decision_scores_ = tensors["decision_scores"].cpu().numpy().astype(np.float32)
-        super()._set_tensors(tensors)
-
-
-class _MaxTimes:
-    """The "max" threshold: ``margin`` times the highest training score."""
-
-    def __init__(self, margin: float):
-        self.margin = margin
-
-    def compute(self, scores: Any) -> float:
-        s = np.asarray(scores, np.float64)
-        if s.size == 0 or not np.isfinite(s).all():
-            raise DataError("no finite training scores to derive a threshold from")
-        return float(s.max() * self.margin)
+        super()._set_tensors(tensors, state)

@@ -21,8 +21,8 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import DataError
-from .window_scores import AnomalyRange, find_ranges
+from ...errors import DataError
+from .windows import AnomalyRange, find_ranges
 
 UCR_SLACK = 100  # steps of slack on each side of the labelled range, as the UCR archive scores
 

@@ -15,8 +15,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ..data.windows import sliding_windows
-from ..errors import DataError, UsageError
+from ...data.windows import sliding_windows
+from ...errors import DataError, UsageError
 
 AGGREGATES = ("mean", "max")
 TIE_BREAK = 1e-3  # "max": this much of the mean is added, so that within a window of equal peaks the mean decides
@@ -228,8 +228,10 @@ def find_ranges(scores: np.ndarray, threshold: float) -> list[AnomalyRange]:
 
     Examples
     --------
-    >>> find_ranges(np.array([0.0, 1.0, 2.0, 0.0, 3.0]), 0.5)
-    [AnomalyRange(start=1, end=2, peak_score=2.0, peak_step=2), AnomalyRange(start=4, end=4, peak_score=3.0, peak_step=4)]
+    >>> for r in find_ranges(np.array([0.0, 1.0, 2.0, 0.0, 3.0]), 0.5):
+    ...     print(r)
+    AnomalyRange(start=1, end=2, peak_score=2.0, peak_step=2)
+    AnomalyRange(start=4, end=4, peak_score=3.0, peak_step=4)
     """
     tracker = RangeTracker(threshold)
     return tracker.push(scores) + tracker.finish()

@@ -4,58 +4,39 @@ PyOD-style: ``fit(X_normal)`` learns the model and the training scores
 (``decision_scores_``); ``decision_function(X)`` scores new samples (higher = more
 anomalous); ``predict(X)`` is 1 for an anomaly and 0 for a normal sample.
 
-The threshold is never trained (:mod:`.anomaly_threshold`); the score: :mod:`.anomaly_scores`;
-defaults and presets: :mod:`.anomaly_defaults`.
+The score: :mod:`.scores` (the reconstruction error) and :mod:`.density` (the code's local
+density); defaults and presets: :mod:`.defaults`; the threshold rules:
+:mod:`aekit.estimators.thresholds`; held-out figures: :mod:`.report`.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
-from ..data import RowsView
-from ..errors import DataError, UsageError
-from ..models import DenseAutoencoder, DenseConfig, DenseEnsemble, signal_autoencoder
-from ..models.activations import ACTIVATIONS
-from ..models.init import INITS
-from ..training.budget import AUTO, epochs_for_steps, holdout_indices, passes_for_steps
-from ..training.loop import TrainConfig
-from .anomaly_defaults import PRESETS, dense_size, training_steps
-from .anomaly_density import MIN_CALIBRATION_ROWS, fit_code_density, reference_rows
-from .anomaly_report import anomaly_metrics, score_table  # noqa: F401 (part of this module's API)
-from .anomaly_scores import (
-    ERRORS,
-    mean_reconstruction,
-    normal_batches,
-    residual_scale,
-    sample_scores,
-)
-from .anomaly_state import DetectorStateMixin
-from .anomaly_threshold import ThresholdMixin
-from .base import (
-    INFERENCE_BATCH,
-    NeuralEstimator,
-    check_fraction,
-    check_positive_int,
-    check_widths,
-    is_row_store,
-    iter_chunks,
-)
-from .losses import reconstruction_loss
-from .preprocessing import SCALERS, Scaler
+from ...data import RowsView
+from ...errors import DataError, UsageError
+from ...models import DenseAutoencoder, DenseConfig, DenseEnsemble, signal_autoencoder
+from ...training.budget import AUTO, epochs_for_steps, holdout_indices, passes_for_steps
+from ...training.loop import TrainConfig
+from ...training.trainer import Trainer
+from .. import params
+from ..base import INFERENCE_BATCH, NeuralEstimator, check_positive_int, is_row_store, iter_chunks
+from ..losses import reconstruction_loss
+from ..preprocessing import Scaler
+from ..thresholds import METRICS, Threshold, best_threshold, get_threshold, threshold_rule
+from .defaults import PRESETS, dense_size, training_steps
+from .density import MIN_CALIBRATION_ROWS, CodeDensity, fit_code_density, reference_rows
+from .report import anomaly_metrics
+from .scores import mean_reconstruction, normal_batches, residual_scale, sample_scores
 
-ARCHITECTURES = ("dense", "conv1d")
-HOLDOUT_ROWS = (
-    10_000  # at most this many rows held out: enough for early stopping and a 95th percentile
-)
+HOLDOUT_ROWS = 10_000  # at most this many rows held out: enough for early stopping and a threshold
 
 
-class AnomalyDetector(DetectorStateMixin, ThresholdMixin, NeuralEstimator):
+class AnomalyDetector(NeuralEstimator):
     """Reconstruction-error anomaly detector: an autoencoder trained on normal samples.
 
     Train on normal samples only; a sample's score is its reconstruction error in the
@@ -65,13 +46,13 @@ class AnomalyDetector(DetectorStateMixin, ThresholdMixin, NeuralEstimator):
 
     The defaults are meant for any table or set of signals (see ``docs/guide/anomaly.md`` for the
     evidence, a panel of public datasets): per-feature robust scaling, a network sized from the
-    number of features (:func:`aekit.estimators.anomaly_defaults.dense_size`), three such networks
+    number of features (:func:`aekit.estimators.anomaly.defaults.dense_size`), three such networks
     trained side by side with their scores averaged (``members``), a budget of optimizer steps
     rather than of epochs (more passes over fewer rows), a held-out tenth of the normal rows
     (validation, the best weights kept), a score that weighs each feature by its typical error on
-    normal rows (``error="nmse"``, :mod:`aekit.estimators.anomaly_scores`) times a power of the
+    normal rows (``error="nmse"``, :mod:`aekit.estimators.anomaly.scores`) times a power of the
     code's local outlier factor among the normal rows' codes (``density``,
-    :mod:`aekit.estimators.anomaly_density`), and a threshold at the 95th percentile of the held-out
+    :mod:`aekit.estimators.anomaly.density`), and a threshold at the 95th percentile of the held-out
     rows' scores. The TensorFlow ECG5000 tutorial's settings are the preset ``recipe``:
     ``AnomalyDetector.from_preset("recipe")``.
 
@@ -104,7 +85,7 @@ class AnomalyDetector(DetectorStateMixin, ThresholdMixin, NeuralEstimator):
         ``residual_scale_``), or the plain mean squared or absolute error.
     density : float, default 0.5
         Weight of the code's local outlier factor in the score, against the reconstruction error's
-        (:mod:`aekit.estimators.anomaly_density`); 0 scores by reconstruction error alone.
+        (:mod:`aekit.estimators.anomaly.density`); 0 scores by reconstruction error alone.
     n_neighbors : int, default 40
         ``density``: neighbours of a code among the training rows' codes (at most half their number).
         Both are fit-time settings: the density's reference and exponent are learned by :meth:`fit`.
@@ -125,8 +106,7 @@ class AnomalyDetector(DetectorStateMixin, ThresholdMixin, NeuralEstimator):
         (1,000) and at least ``auto_min_steps`` (150), in epochs of at least ``auto_epoch_steps``
         steps (several passes over tiny data); see :mod:`aekit.training.budget`.
     batch_size : int, default 32
-        Rows per optimizer step (a smaller batch's noisier steps scored better on the panel: 32
-        over 64 and 16).
+        Rows per optimizer step (see ``docs/guide/anomaly.md`` for why 32).
     lr : float, default 1e-3
         Adam's learning rate.
     schedule : {"constant", "onecycle"}, default "constant"
@@ -153,7 +133,7 @@ class AnomalyDetector(DetectorStateMixin, ThresholdMixin, NeuralEstimator):
         The network's widths as built ("auto" resolved).
     residual_scale_ : ndarray of the sample's shape, or None
         ``error="nmse"``: each feature's typical reconstruction error on normal rows (scaled units).
-    code_density_ : aekit.estimators.anomaly_density.CodeDensity or None
+    code_density_ : aekit.estimators.anomaly.density.CodeDensity or None
         ``density`` > 0: the training rows' codes (a sample) and the score's exponent.
     decision_scores_ : ndarray of shape (n_train,)
         Scores of the training samples (held-out ones included).
@@ -184,18 +164,15 @@ class AnomalyDetector(DetectorStateMixin, ThresholdMixin, NeuralEstimator):
     'minmax'
     """
 
+    parameters = params.ANOMALY_DETECTOR  # what each parameter may be (check_params)
     presets = (
         PRESETS  # named complete settings: from_preset(name), aekit train anomaly --preset NAME
     )
     # epochs="auto": optimizer steps, 10,000 / sqrt(rows) between auto_min_steps and auto_steps
-    # (anomaly_defaults.training_steps): tiny data is passed over hundreds of times, large data a few times.
+    # (defaults.training_steps): tiny data is passed over hundreds of times, large data a few times.
     auto_steps = 1000
-    auto_min_steps = (
-        150  # epochs="auto": the least budget, and early stopping may not stop before it
-    )
-    auto_epoch_steps = (
-        20  # epochs="auto": an epoch holds enough passes over tiny data for this many steps
-    )
+    auto_min_steps = 150  # epochs="auto": the least budget; early stopping may not stop before it
+    auto_epoch_steps = 20  # epochs="auto": an epoch of tiny data holds passes for this many steps
     auto_members = 3  # members="auto": dense networks trained side by side (their scores averaged)
 
     def __init__(
@@ -250,15 +227,12 @@ class AnomalyDetector(DetectorStateMixin, ThresholdMixin, NeuralEstimator):
         self.validation_fraction = validation_fraction
         self.patience = patience
         self.seed = seed
-        self.device, self.threads, self.verbose = (
-            device,
-            threads,
-            verbose,
-        )  # one line: the file is near 500 lines
+        self.device = device
+        self.threads = threads
+        self.verbose = verbose
 
-    _accepts_sparse = (
-        True  # SciPy sparse X: densified a batch at a time (PyOD outputs: no sklearn outlier tag)
-    )
+    # SciPy sparse X: densified a batch at a time (PyOD outputs: no sklearn outlier tag)
+    _accepts_sparse = True
 
     @classmethod
     def from_preset(cls, name: str, **params: Any) -> AnomalyDetector:
@@ -274,43 +248,10 @@ class AnomalyDetector(DetectorStateMixin, ThresholdMixin, NeuralEstimator):
         return cls(**{**cls.presets[name], **params})
 
     # ---- parameters ------------------------------------------------------------------------
-    def _check_params(self) -> None:
-        if self.latent_dim != AUTO:
-            check_positive_int("latent_dim", self.latent_dim)
-        if not (isinstance(self.hidden, str) and self.hidden == AUTO):
-            check_widths("hidden", self.hidden)
-        if self.architecture not in ARCHITECTURES:
-            raise UsageError(
-                f"architecture must be one of {', '.join(ARCHITECTURES)}, got {self.architecture!r}"
-            )
-        if self.activation not in ACTIVATIONS:
-            raise UsageError(
-                f"activation must be one of {sorted(ACTIVATIONS)}, got {self.activation!r}"
-            )
-        if self.output_activation != "auto" and self.output_activation not in ACTIVATIONS:
-            raise UsageError(
-                f"output_activation must be 'auto' or one of {sorted(ACTIVATIONS)}, "
-                f"got {self.output_activation!r}"
-            )
-        if self.init not in INITS:
-            raise UsageError(f"init must be one of {INITS}, got {self.init!r}")
-        if self.scaler not in SCALERS:
-            raise UsageError(f"scaler must be one of {', '.join(SCALERS)}, got {self.scaler!r}")
-        if self.error not in ERRORS:
-            raise UsageError(f"error must be one of {', '.join(ERRORS)}, got {self.error!r}")
-        check_fraction(
-            "density", self.density, high=math.inf, closed=True
-        )  # any weight >= 0; 0: error alone
-        check_positive_int("n_neighbors", self.n_neighbors)
-        if self.loss not in ERRORS[1:]:
-            raise UsageError(f"loss must be 'mae' or 'mse', got {self.loss!r}")
-        if (
-            self.validation_fraction != 0
-        ):  # 0: no hold-out; else less than half (the model trains on the rest)
-            check_fraction("validation_fraction", self.validation_fraction, high=0.5)
-        self._strategy()
+    def _check_combinations(self) -> None:
+        """What the parameter table cannot say alone: the ensemble's network, the threshold rule."""
         self._members()
-        self._train_config()
+        self.threshold_rule()
 
     def _output_activation(self) -> str:
         if self.output_activation != "auto":
@@ -320,17 +261,17 @@ class AnomalyDetector(DetectorStateMixin, ThresholdMixin, NeuralEstimator):
     def _size(self) -> tuple[tuple[int, ...], int]:
         """``(hidden, latent_dim)``: the parameters, with "auto" worked out from the number of features."""
         hidden, latent = dense_size(self.n_features_in_)
-        if not (isinstance(self.hidden, str) and self.hidden == AUTO):
-            hidden = check_widths("hidden", self.hidden)
+        if self.hidden != AUTO:
+            hidden = tuple(int(w) for w in self.hidden)
         if self.latent_dim != AUTO:
-            latent = check_positive_int("latent_dim", self.latent_dim)
+            latent = int(self.latent_dim)
         return hidden, latent
 
     def _members(self) -> int:
         """Networks in the ensemble: ``members``, "auto" being ``auto_members`` dense ones (conv1d: one)."""
         if self.members == AUTO:
             return self.auto_members if self.architecture == "dense" else 1
-        members = check_positive_int("members", self.members)
+        members = int(self.members)
         if members > 1 and self.architecture != "dense":
             raise UsageError(
                 f"members={members} needs architecture='dense'; use members=1 with {self.architecture}"
@@ -379,9 +320,7 @@ class AnomalyDetector(DetectorStateMixin, ThresholdMixin, NeuralEstimator):
             return X, None
         fraction = min(float(self.validation_fraction), HOLDOUT_ROWS / n)
         fit_idx, held_idx = holdout_indices(n, fraction, check_positive_int("seed", self.seed, 0))
-        if is_row_store(
-            X
-        ):  # the training rows stay on disk; the held-out ones (bounded) come into memory
+        if is_row_store(X):  # the training rows stay on disk; the held-out ones come into memory
             return RowsView(X, fit_idx), X.take(held_idx)
         return X[fit_idx], X[held_idx]
 
@@ -392,10 +331,7 @@ class AnomalyDetector(DetectorStateMixin, ThresholdMixin, NeuralEstimator):
         *,
         validation_data: Any = None,
         feature_names: Sequence[str] | None = None,
-        checkpoint_dir: str | Path | None = None,
-        resume: bool = False,
-        callbacks: Sequence[object] = (),
-        tensorboard: Any = None,
+        **run: Any,
     ) -> AnomalyDetector:
         """Train on normal samples ``X`` (``y`` is ignored, for scikit-learn pipelines).
 
@@ -409,8 +345,9 @@ class AnomalyDetector(DetectorStateMixin, ThresholdMixin, NeuralEstimator):
             early stopping, instead of the ``validation_fraction`` held out of ``X``.
         feature_names : sequence of str, optional
             Column names (taken from a DataFrame's columns when not given).
-        checkpoint_dir, resume, callbacks, tensorboard :
-            As for :meth:`aekit.Autoencoder.fit`.
+        **run :
+            How the run is kept and watched: ``trainer=aekit.Trainer(...)``, or its fields
+            (``checkpoint_dir``, ``resume``, ``callbacks``, ``tensorboard``) by name.
 
         Returns
         -------
@@ -420,14 +357,14 @@ class AnomalyDetector(DetectorStateMixin, ThresholdMixin, NeuralEstimator):
         --------
         >>> det = AnomalyDetector().fit(X_normal)        # doctest: +SKIP
         """
-        self._check_params()
+        trainer = Trainer.from_options(run)
+        self.check_params()
         if feature_names is None and hasattr(X, "columns"):
             feature_names = [str(c) for c in X.columns]
         X = self._validate_fit_input(X)
         self._record_feature_names(feature_names)
-        Xfit, held = (
-            self._holdout(X) if validation_data is None else (X, None)
-        )  # validation_data replaces it
+        # Rows held out for early stopping and the threshold, unless validation_data takes their place.
+        Xfit, held = self._holdout(X) if validation_data is None else (X, None)
         loss = reconstruction_loss(self.loss)
         if is_row_store(Xfit):
             # Data on disk: learn the scaler chunk by chunk and scale each batch on the device.
@@ -459,11 +396,8 @@ class AnomalyDetector(DetectorStateMixin, ThresholdMixin, NeuralEstimator):
             loss,
             Xs,
             validation=validation,
-            tensorboard=tensorboard,
             val_loss_fn=reconstruction_loss(self.loss),  # validation is scaled already
-            checkpoint_dir=checkpoint_dir,
-            resume=resume,
-            callbacks=callbacks,
+            trainer=trainer,
         )
         self.residual_scale_ = None
         if self.error == "nmse":  # each feature's typical residual on normal rows, the score's unit
@@ -495,9 +429,7 @@ class AnomalyDetector(DetectorStateMixin, ThresholdMixin, NeuralEstimator):
     def _fit_code_density(self, Xfit: Any, held: np.ndarray | None):
         """The training rows' codes as the density's reference, its exponent set on the held-out rows
         (out of sample; with too few of them, the reference rows, each scored without itself)."""
-        take = (
-            Xfit.take if is_row_store(Xfit) else Xfit.__getitem__
-        )  # a row store reads only these rows
+        take = Xfit.take if is_row_store(Xfit) else Xfit.__getitem__  # a row store reads only these
         idx = reference_rows(len(Xfit), self._codes(take(np.arange(1))).shape[1])
         density = fit_code_density(
             self._codes,
@@ -507,9 +439,7 @@ class AnomalyDetector(DetectorStateMixin, ThresholdMixin, NeuralEstimator):
         if density is None:
             return None
         if held is not None and len(held) >= MIN_CALIBRATION_ROWS:
-            codes = torch.as_tensor(
-                self._map_batches(self._codes, held)
-            )  # batch by batch, as the scores
+            codes = torch.as_tensor(self.map_batches(self._codes, held))  # batch by batch
             errors, lofs = self._scores(held, density=False), density.lof(codes)
         else:
             errors, lofs = (
@@ -521,7 +451,7 @@ class AnomalyDetector(DetectorStateMixin, ThresholdMixin, NeuralEstimator):
     def _scores(
         self, X: np.ndarray, batch_size: int | None = None, density: bool = True
     ) -> np.ndarray:
-        """Per-sample score of raw ``X`` (:func:`.anomaly_scores.sample_scores`), batch by batch on the device."""
+        """Per-sample score of raw ``X`` (:func:`.scores.sample_scores`), batch by batch on the device."""
         scale = getattr(self, "residual_scale_", None)
         if self.error == "nmse" and scale is None:
             raise UsageError(
@@ -543,7 +473,7 @@ class AnomalyDetector(DetectorStateMixin, ThresholdMixin, NeuralEstimator):
             if batch_size is None
             else {"batch_size": check_positive_int("batch_size", batch_size)}
         )
-        return self._map_batches(score, X, **kw).astype(np.float32)
+        return self.map_batches(score, X, **kw).astype(np.float32)
 
     def decision_function(self, X: Any, *, batch_size: int | None = None) -> np.ndarray:
         """Anomaly score of each sample (higher = more anomalous): its reconstruction error.
@@ -589,7 +519,7 @@ class AnomalyDetector(DetectorStateMixin, ThresholdMixin, NeuralEstimator):
             xs = self.scaler_.torch_transform(xb)
             return self.scaler_.torch_inverse(mean_reconstruction(self.model_(xs), xs))
 
-        return self._map_batches(rebuild, X)
+        return self.map_batches(rebuild, X)
 
     def evaluate(self, X: Any, y_anomaly: Any) -> dict[str, Any]:
         """Held-out figures against labels (1 = anomaly); see :func:`anomaly_metrics`.
@@ -606,3 +536,137 @@ class AnomalyDetector(DetectorStateMixin, ThresholdMixin, NeuralEstimator):
                 f"y has {len(y)} labels but X has {len(scores)} samples; give one label per sample"
             )
         return anomaly_metrics(y, scores, self.threshold_)
+
+    # ---- the threshold: never trained, derived from the normal rows' scores ------------------
+    # ``threshold_`` comes lazily from ``threshold_scores_`` and the current parameters (``threshold``,
+    # ``k``, ``q``, ``contamination``), so ``set_threshold(...)`` or ``set_params(threshold=...)``
+    # changes it without retraining; ``fit_threshold(X_val, y_val)`` chooses a fixed value on labels.
+    def threshold_rule(self) -> Threshold:
+        """The threshold rule of the current parameters (:func:`aekit.estimators.thresholds.threshold_rule`)."""
+        return threshold_rule(self.threshold, k=self.k, q=self.q, contamination=self.contamination)
+
+    @property
+    def threshold_scores_(self) -> np.ndarray:
+        """The normal scores the threshold comes from: the held-out rows' if any, else the training rows'."""
+        self.check_is_fitted()
+        held = getattr(self, "holdout_scores_", None)
+        return self.decision_scores_ if held is None or len(held) == 0 else held
+
+    @property
+    def threshold_(self) -> float:
+        """The decision threshold: the threshold rule applied to ``threshold_scores_``."""
+        return self.threshold_rule().compute(self.threshold_scores_)
+
+    @property
+    def labels_(self) -> np.ndarray:
+        """1 for the training samples whose score is above ``threshold_``, else 0."""
+        return (self.decision_scores_ > self.threshold_).astype(np.int64)
+
+    def set_threshold(self, strategy: str | float = "mean_std", **rule: Any) -> AnomalyDetector:
+        """Change how ``threshold_`` is derived, without retraining; returns ``self``.
+
+        Parameters
+        ----------
+        strategy : str or float
+            ``mean_std`` / ``mad`` (``k=``), ``percentile`` (``q=``), ``contamination``
+            (``contamination=``), ``fixed`` (``value=``), or a number (fixed).
+
+        Examples
+        --------
+        >>> det.set_threshold("percentile", q=99).threshold_     # doctest: +SKIP
+        0.061
+        """
+        strat = get_threshold(strategy, **rule)  # validates before anything changes
+        if strat.name == "fixed":
+            self.set_params(threshold=float(strat.value))
+        else:
+            params.check("threshold", strategy, self.parameters["threshold"])
+            self.set_params(
+                threshold=strategy, **{key: getattr(strat, key) for key in strat.params}
+            )
+        return self
+
+    def fit_threshold(self, X_val: Any, y_val: Any, metric: str = "f1") -> AnomalyDetector:
+        """Choose the threshold that maximises ``metric`` on labelled data (``y_val``: 1 = anomaly).
+
+        Sets ``threshold`` to the chosen number (a fixed threshold) and records
+        ``threshold_fit_ = {"metric": ..., "value": ...}``; returns ``self``.
+
+        Parameters
+        ----------
+        X_val : array-like
+        y_val : array-like of 0/1
+        metric : {"f1", "accuracy", "balanced_accuracy", "mcc"}
+
+        Examples
+        --------
+        >>> det.fit_threshold(X_val, y_val, metric="f1").threshold_     # doctest: +SKIP
+        """
+        if metric not in METRICS:
+            raise UsageError(f"metric must be one of {', '.join(METRICS)}, got {metric!r}")
+        scores = self.decision_function(X_val)
+        threshold, value = best_threshold(scores, np.asarray(y_val).ravel(), metric)
+        self.threshold = threshold
+        self.threshold_fit_ = {"metric": metric, "value": value}
+        return self
+
+    # ---- persistence: what a fitted detector saves beside its weights --------------------------
+    # JSON (config.json's ``state``): the scaler, the column names, a fixed threshold if one was
+    # fitted, the network as built, the code density's numbers; for readers also the threshold and how
+    # many held-out rows set it. Tensors: the weights, the training and held-out scores, the residual
+    # scale, the code density's reference codes.
+    def _get_state(self) -> dict[str, Any]:
+        state = super()._get_state()
+        state["scaler"] = self.scaler_.get_state()
+        state["threshold_fit"] = getattr(self, "threshold_fit_", None)
+        state["threshold_value"] = self.threshold_  # for readers of config.json; recomputed on load
+        state["network"] = {
+            "hidden": list(self.hidden_),
+            "latent_dim": int(self.latent_dim_),
+            "members": self._members(),
+        }
+        held = getattr(self, "holdout_scores_", None)
+        state["holdout_rows"] = 0 if held is None else int(len(held))
+        density = getattr(self, "code_density_", None)
+        state["code_density"] = None if density is None else density.state()
+        return state
+
+    def _get_tensors(self) -> dict[str, torch.Tensor]:
+        tensors = super()._get_tensors()
+        tensors["decision_scores"] = torch.as_tensor(np.asarray(self.decision_scores_, np.float32))
+        if getattr(self, "residual_scale_", None) is not None:
+            tensors["residual_scale"] = torch.as_tensor(self.residual_scale_)
+        if getattr(self, "holdout_scores_", None) is not None:
+            tensors["holdout_scores"] = torch.as_tensor(
+                np.asarray(self.holdout_scores_, np.float32)
+            )
+        if getattr(self, "code_density_", None) is not None:
+            tensors.update(self.code_density_.tensors())
+        return tensors
+
+    def _set_state(self, state: dict[str, Any]) -> None:
+        super()._set_state(state)
+        self.scaler_ = Scaler.from_state(state["scaler"])
+        self.threshold_fit_ = state.get("threshold_fit")
+        if self.members == AUTO and "members" not in state.get("network", {}):
+            self.members = 1  # saved before ensembles: "auto" meant one network
+        if "code_density" not in state:
+            self.density = (
+                0.0  # saved before the code density: scored by reconstruction error alone
+            )
+        self.hidden_, self.latent_dim_ = self._size()
+
+    def _set_tensors(self, tensors: dict[str, torch.Tensor], state: dict[str, Any]) -> None:
+        self.decision_scores_ = _array(tensors["decision_scores"])
+        self.residual_scale_ = _array(tensors.get("residual_scale"))
+        self.holdout_scores_ = _array(tensors.get("holdout_scores"))
+        density = state.get("code_density")  # its numbers in config.json, its reference codes here
+        self.code_density_ = None if density is None else CodeDensity.from_saved(tensors, density)
+        super()._set_tensors(tensors, state)
+        if self.code_density_ is not None:
+            self.code_density_.to(self._model_device())
+
+
+def _array(tensor: torch.Tensor | None) -> np.ndarray | None:
+    """A saved float tensor as float32 NumPy (None stays None)."""
+    return None if tensor is None else tensor.cpu().numpy().astype(np.float32)

@@ -299,7 +299,7 @@ def test_robust_scaler_from_chunks_matches_and_stays_bounded(monkeypatch):
 
 
 def test_the_network_is_sized_from_the_data():
-    from aekit.estimators.anomaly_defaults import dense_size
+    from aekit.estimators.anomaly.defaults import dense_size
 
     assert dense_size(140) == ((64, 32), 8) and dense_size(30) == ((32, 16), 2)
     assert dense_size(5000) == ((256, 128), 16) and dense_size(1) == ((32, 16), 2)

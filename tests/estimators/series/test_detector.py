@@ -8,10 +8,10 @@ import torch
 
 import aekit
 from aekit.errors import DataError, NotFittedError, UsageError
-from aekit.estimators.series_metrics import range_scores, series_metrics, ucr_score
-from aekit.estimators.window_scores import AnomalyRange, RangeTracker, StepScorer, find_ranges
+from aekit.estimators.series.metrics import range_scores, series_metrics, ucr_score
+from aekit.estimators.series.windows import AnomalyRange, RangeTracker, StepScorer, find_ranges
 
-from ..synthetic_series import PERIOD, sine_series
+from ...synthetic_series import PERIOD, sine_series
 
 torch.set_num_threads(
     1

@@ -32,9 +32,8 @@ def dense_size(n_features: int) -> tuple[tuple[int, ...], int]:
     inputs, between 32 and 256 (wide enough for short tables, bounded for long signals so a step
     stays cheap); the second is half of it; the code is the power of two nearest half the square
     root of the inputs, between 2 and 16: a narrow bottleneck keeps the main directions of
-    variation of normal data and not the rest, so what is unusual is reconstructed badly (on the
-    panel of ``docs/guide/anomaly.md`` a code twice as wide lowered the mean ROC-AUC from 0.829 to
-    0.822, hidden layers twice as wide to 0.825).
+    variation of normal data and not the rest, so what is unusual is reconstructed badly (wider
+    codes and layers scored lower: ``docs/guide/anomaly.md``).
 
     Examples
     --------
@@ -59,10 +58,7 @@ def training_steps(n_rows: int, least: int, most: int) -> int:
     tutorial's 20 epochs of batch 512 gave 69 rows 20 steps), while a long training on large data
     teaches the network to reconstruct the anomalies too. A hundred rows or fewer get ``most``
     (1,000 for the detector), 4,444 or more ``least`` (150): at batch 32 that is 320 passes over
-    100 rows, 3.6 over 2,000 and one over 4,800. Against a flat 150 steps it scored a mean ROC-AUC
-    of 0.847 against 0.846 on the panel of ``docs/guide/anomaly.md`` (four seeds) and 0.808
-    against 0.804 on twelve UCR sets aekit was never tuned on (two seeds, the code density off); a
-    flat 1,000 took over 10 s on 500-feature signals.
+    100 rows, 3.6 over 2,000 and one over 4,800 (against flat budgets: ``docs/guide/anomaly.md``).
 
     Examples
     --------

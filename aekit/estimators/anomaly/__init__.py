@@ -1,0 +1,13 @@
+"""The anomaly detector: an autoencoder trained on normal rows, scored by what it cannot rebuild.
+
+One module per concept: :mod:`.detector` (:class:`AnomalyDetector`), :mod:`.scores` (a
+reconstruction as a score, the residual scale), :mod:`.density` (the code's local density in the
+score), :mod:`.defaults` (sizes, the step budget, presets) and :mod:`.report` (held-out figures, the
+score table). The threshold rules are shared with the series detector
+(:mod:`aekit.estimators.thresholds`).
+"""
+
+from .detector import AnomalyDetector
+from .report import anomaly_metrics, score_table
+
+__all__ = ["AnomalyDetector", "anomaly_metrics", "score_table"]

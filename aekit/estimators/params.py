@@ -1,0 +1,332 @@
+"""Every estimator's parameters, declared once: what each may be, checked by one function.
+
+scikit-learn's idea (``_parameter_constraints`` beside ``__init__``, checked by one validator),
+written small: a table per estimator maps each parameter to the values it accepts (a
+:class:`Constraint` or a plain value such as ``"auto"`` or ``None``), :func:`validate_params`
+checks an estimator against its table and raises :class:`aekit.errors.UsageError` with one line,
+and the command line reads the same tables for its ``choices=`` (:func:`choices`), so an option's
+choices and the estimator's cannot drift apart.
+
+This module imports neither torch nor NumPy, so that ``aekit --help`` stays fast. The names the
+tables list (activations, initialisations, scalers, ...) are implemented in lower layers
+(``aekit.models``, :mod:`aekit.estimators.preprocessing`); tests/estimators/test_params.py checks
+that both sides agree.
+
+Examples
+--------
+>>> validate({"latent_dim": [Int(1), "auto"]}, {"latent_dim": 0}, "Autoencoder")
+Traceback (most recent call last):
+...
+aekit.errors.UsageError: latent_dim must be a whole number >= 1 or 'auto', got 0
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from ..errors import UsageError
+
+# ---- the constraints ---------------------------------------------------------------------------
+
+
+class Constraint:
+    """What a parameter accepts: ``accepts(value)`` and a phrase for the error line."""
+
+    def accepts(self, value: Any) -> bool:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def describe(self) -> str:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def _is_real(value: Any) -> bool:
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
+
+class Int(Constraint):
+    """A whole number in ``[low, high]`` (``high=None``: no upper bound); bools are refused."""
+
+    def __init__(self, low: int, high: int | None = None, text: str | None = None):
+        self.low, self.high, self.text = low, high, text
+
+    def accepts(self, value: Any) -> bool:
+        return _is_int(value) and value >= self.low and (self.high is None or value <= self.high)
+
+    def describe(self) -> str:
+        if self.text is not None:
+            return self.text
+        if self.high is None:
+            return f"a whole number >= {self.low}"
+        return f"a whole number in [{self.low}, {self.high}]"
+
+
+class Real(Constraint):
+    """A finite number between ``low`` and ``high``; ``closed`` says which ends belong to it."""
+
+    def __init__(self, low: float = -math.inf, high: float = math.inf, closed: str = "both"):
+        self.low, self.high, self.closed = low, high, closed
+
+    def accepts(self, value: Any) -> bool:
+        if not _is_real(value) or not math.isfinite(value):
+            return False
+        above = value >= self.low if self.closed in ("both", "left") else value > self.low
+        below = value <= self.high if self.closed in ("both", "right") else value < self.high
+        return above and below
+
+    def describe(self) -> str:
+        if self.high == math.inf and self.low == -math.inf:
+            return "a number"
+        if self.high == math.inf:
+            sign = ">=" if self.closed in ("both", "left") else ">"
+            return f"a number {sign} {self.low:g}"
+        left = "[" if self.closed in ("both", "left") else "("
+        right = "]" if self.closed in ("both", "right") else ")"
+        return f"a number in {left}{self.low:g}, {self.high:g}{right}"
+
+
+class Choice(Constraint):
+    """One of the named strings."""
+
+    def __init__(self, *options: str):
+        self.options = tuple(options)
+
+    def accepts(self, value: Any) -> bool:
+        return isinstance(value, str) and value in self.options
+
+    def describe(self) -> str:
+        return f"one of {', '.join(self.options)}"
+
+
+class Widths(Constraint):
+    """Layer widths: a sequence (not a string) of whole numbers >= 1, from ``least`` to ``most`` of them."""
+
+    def __init__(self, least: int = 0, most: int | None = None):
+        self.least, self.most = least, most
+
+    def accepts(self, value: Any) -> bool:
+        if isinstance(value, (str, bytes)) or not isinstance(value, Sequence):
+            return False
+        if len(value) < self.least or (self.most is not None and len(value) > self.most):
+            return False
+        return all(_is_int(w) and w >= 1 for w in value)
+
+    def describe(self) -> str:
+        if self.most is not None and self.most == self.least:
+            return f"{self.least} layer widths (whole numbers >= 1) such as (32, 64)"
+        least = "" if self.least == 0 else f"{self.least} or more "
+        return f"a sequence of {least}layer widths (whole numbers >= 1) such as (256, 128)"
+
+
+class Text(Constraint):
+    """Any string (its meaning is checked where it is used, e.g. a device name)."""
+
+    def __init__(self, what: str = "a string"):
+        self.what = what
+
+    def accepts(self, value: Any) -> bool:
+        return isinstance(value, str)
+
+    def describe(self) -> str:
+        return self.what
+
+
+class Texts(Constraint):
+    """A list or tuple of one or more strings."""
+
+    def accepts(self, value: Any) -> bool:
+        return (
+            isinstance(value, (list, tuple))
+            and bool(value)
+            and all(isinstance(v, str) for v in value)
+        )
+
+    def describe(self) -> str:
+        return "a list of them"
+
+
+class Flag(Constraint):
+    """True or False."""
+
+    def accepts(self, value: Any) -> bool:
+        return isinstance(value, bool)
+
+    def describe(self) -> str:
+        return "True or False"
+
+
+class Value(Constraint):
+    """Exactly this value (``"auto"``, ``None``); a plain value in a table means this."""
+
+    def __init__(self, value: Any):
+        self.value = value
+
+    def accepts(self, value: Any) -> bool:
+        if self.value is None:
+            return value is None
+        return isinstance(value, type(self.value)) and value == self.value
+
+    def describe(self) -> str:
+        return repr(self.value)
+
+
+class Refused(Constraint):
+    """A value that looks right but is not, with the line that says what to do instead."""
+
+    def __init__(self, value: Any, message: str):
+        self.value, self.message = value, message
+
+    def accepts(self, value: Any) -> bool:
+        return False
+
+    def refuses(self, value: Any) -> bool:
+        return isinstance(value, type(self.value)) and value == self.value
+
+    def describe(self) -> str:
+        return ""
+
+
+def _constraint(c: Any) -> Constraint:
+    return c if isinstance(c, Constraint) else Value(c)
+
+
+# ---- the one validator -------------------------------------------------------------------------
+
+
+def check(name: str, value: Any, accepted: Sequence[Any]) -> Any:
+    """``value`` if one of ``accepted`` takes it, else a one-line UsageError naming what would do."""
+    constraints = [_constraint(c) for c in accepted]
+    for c in constraints:
+        if isinstance(c, Refused) and c.refuses(value):
+            raise UsageError(c.message)
+    if not any(c.accepts(value) for c in constraints):
+        wanted = " or ".join(c.describe() for c in constraints if not isinstance(c, Refused))
+        raise UsageError(f"{name} must be {wanted}, got {value!r}")
+    return value
+
+
+def validate(table: Mapping[str, Sequence[Any]], params: Mapping[str, Any], owner: str) -> None:
+    """Check each parameter in ``params`` against ``table`` (parameters the table lacks: a bug)."""
+    for name, value in params.items():
+        if name not in table:
+            raise KeyError(f"{owner}: parameter {name!r} is not declared in its parameter table")
+        check(name, value, table[name])
+
+
+def validate_params(est: Any) -> None:
+    """Check an estimator's parameters against its table, ``type(est).parameters``."""
+    validate(type(est).parameters, est.get_params(deep=False), type(est).__name__)
+
+
+def choices(table: Mapping[str, Sequence[Any]], name: str) -> tuple[str, ...]:
+    """The named strings a parameter accepts (for ``argparse``'s ``choices=``)."""
+    return tuple(o for c in table[name] if isinstance(c, Choice) for o in c.options)
+
+
+# ---- the names the tables use (implemented below: see the module docstring) --------------------
+
+ACTIVATIONS = ("relu", "leaky_relu", "elu", "gelu", "silu", "tanh", "sigmoid", "linear")
+INITS = ("glorot", "he", "torch")
+SCALERS = ("minmax", "standard", "robust", "auto", "none")
+LOSSES = ("mse", "mae")
+SCHEDULES = ("constant", "onecycle")
+PRECISIONS = ("fp32", "bf16")
+THRESHOLDS = ("mean_std", "percentile", "contamination", "mad")  # a number: a fixed threshold
+
+# ---- the tables --------------------------------------------------------------------------------
+
+#: What every estimator's training takes (``aekit.training``).
+TRAINING: dict[str, list[Any]] = {
+    "epochs": [Int(0), "auto"],
+    "batch_size": [Int(1)],
+    "lr": [Real(0, closed="neither")],
+    "schedule": [Choice(*SCHEDULES)],
+    "precision": [Choice(*PRECISIONS)],
+    "patience": [Int(1), None],
+    "seed": [Int(0, 2**63 - 1, text="a whole number in [0, 2**63)")],
+    "device": [Text("a device name such as 'auto', 'cpu' or 'cuda:0'")],
+    "threads": [Int(1), None],
+    "verbose": [Int(0, 2), Flag()],  # 0 silent, 1 a bar (a line per epoch off a terminal), 2 lines
+}
+
+#: The threshold rule of both detectors (:mod:`aekit.estimators.thresholds`).
+FIXED_NEEDS_A_VALUE = Refused(
+    "fixed", "threshold='fixed' needs a value: pass the number itself, e.g. threshold=0.05"
+)
+THRESHOLD: dict[str, list[Any]] = {
+    "threshold": [Choice(*THRESHOLDS), Real(), FIXED_NEEDS_A_VALUE],
+    "k": [Real(0)],
+    "q": [Real(0, 100)],
+    "contamination": [Real(0, 1, closed="neither")],
+}
+
+AUTOENCODER: dict[str, list[Any]] = {
+    "latent_dim": [Int(1)],
+    "hidden": [Widths()],
+    "activation": [Choice(*ACTIVATIONS)],
+    "output_activation": [Choice(*ACTIVATIONS), "auto"],
+    "init": [Choice(*INITS)],
+    "loss": [Choice(*LOSSES)],
+    "scaler": [Choice(*SCALERS)],
+    **TRAINING,
+}
+
+DENOISER: dict[str, list[Any]] = {
+    "noise": [Text("a noise spec such as 'gaussian:0.2'"), Texts()],
+    "channels": [Widths(least=1)],
+    "kernel_size": [Int(1)],
+    "init": [Choice(*INITS)],
+    "output_activation": [Choice(*ACTIVATIONS)],
+    **TRAINING,
+}
+
+VAE: dict[str, list[Any]] = {
+    "latent_dim": [Int(1)],
+    "channels": [Widths(least=2, most=2)],
+    "likelihood": [Choice("bernoulli", "gaussian")],
+    "beta": [Real(0)],
+    "kl": [Choice("analytic", "mc")],
+    "init": [Choice(*INITS)],
+    **TRAINING,
+}
+
+ANOMALY_DETECTOR: dict[str, list[Any]] = {
+    "hidden": [Widths(least=1), "auto"],
+    "latent_dim": [Int(1), "auto"],
+    "architecture": [Choice("dense", "conv1d")],
+    "members": [Int(1), "auto"],
+    "activation": [Choice(*ACTIVATIONS)],
+    "output_activation": [Choice(*ACTIVATIONS), "auto"],
+    "init": [Choice(*INITS)],
+    "scaler": [Choice(*SCALERS)],
+    "error": [Choice("nmse", "mae", "mse")],
+    "density": [Real(0)],
+    "n_neighbors": [Int(1)],
+    "loss": [Choice(*LOSSES)],
+    **THRESHOLD,
+    "validation_fraction": [Real(0, 0.5, closed="left")],
+    **TRAINING,
+}
+
+SERIES_DETECTOR: dict[str, list[Any]] = {
+    "window": [Int(2), "auto"],
+    "stride": [Int(1)],
+    "aggregate": [Choice("max", "mean")],
+    "channels": [Widths(least=1)],
+    "latent_dim": [Int(1), None],
+    "kernel_size": [Int(1)],
+    "init": [Choice(*INITS)],
+    "scaler": [Choice("standard", "minmax", "none")],
+    "error": [Choice(*LOSSES)],
+    "loss": [Choice(*LOSSES)],
+    **THRESHOLD,
+    "threshold": [Choice("max", *THRESHOLDS), Real(), FIXED_NEEDS_A_VALUE],
+    "margin": [Real(0, closed="neither")],
+    **TRAINING,
+}

@@ -1,0 +1,174 @@
+"""Run-level concerns in one object: checkpoints, resuming, callbacks, TensorBoard and progress.
+
+An estimator's parameters say what to learn; a :class:`Trainer` says how one run of that learning
+is kept and watched: where its checkpoints go, whether it continues from them, who is told about
+each epoch. Lightning's ``Trainer`` and pythae's ``BaseTrainer`` keep these apart from the model
+for the same reason: they belong to the run, not to the model, so they are never saved with it
+and never appear among its parameters.
+
+The recipe of ``aekit train`` makes one (``aekit.recipes.run.train_run``); in Python ``fit`` takes
+one as ``trainer=`` or its fields as keywords, which become one (:meth:`Trainer.from_options`):
+
+>>> import aekit
+>>> ae = aekit.Autoencoder(epochs=2)                                          # doctest: +SKIP
+>>> ae.fit(X, trainer=aekit.Trainer(checkpoint_dir="ck", resume=True))        # doctest: +SKIP
+>>> ae.fit(X, checkpoint_dir="ck", resume=True)                               # the same  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from ..errors import ArgumentTypeError, UsageError
+from . import distributed
+from .loop import LossFn, TrainConfig, train
+from .progress import TrainingProgress
+from .threads import ThreadChoice, record, recorded, using_threads
+
+#: fit's keywords that describe the run rather than the model: a Trainer's fields, or one Trainer.
+RUN_OPTIONS = ("trainer", "checkpoint_dir", "resume", "callbacks", "tensorboard")
+
+
+@dataclasses.dataclass
+class Trainer:
+    """How one training run is kept and watched (see the module docstring).
+
+    Parameters
+    ----------
+    checkpoint_dir : str or Path, optional
+        A checkpoint (weights, optimizer, history) after every epoch, and the CPU threads the run
+        chose, go here.
+    resume : bool, default False
+        Continue from the last checkpoint in ``checkpoint_dir`` (exactly: same batches, same draws,
+        same threads), or start when there is none.
+    callbacks : sequence of objects, default ()
+        Each may define ``on_train_begin(epochs, steps)``, ``on_epoch_start(epoch, steps)``,
+        ``on_batch_end(epoch, step)`` and ``on_epoch_end(record)``.
+    tensorboard : None, bool, str, Path or TensorBoardLog
+        TensorBoard event files: True writes ``runs/tensorboard/CLASS-TIME``, a folder writes there,
+        a :class:`aekit.training.tensorboard.TensorBoardLog` gives every setting.
+    """
+
+    checkpoint_dir: str | os.PathLike | None = None
+    resume: bool = False
+    callbacks: Sequence[object] = ()
+    tensorboard: Any = None
+
+    @classmethod
+    def from_options(cls, options: dict[str, Any]) -> Trainer:
+        """The Trainer that ``fit``'s run keywords describe: ``trainer=`` itself, or its fields by name."""
+        unknown = [k for k in options if k not in RUN_OPTIONS]
+        if unknown:
+            raise ArgumentTypeError(
+                f"fit() got an unexpected keyword argument {unknown[0]!r}; run options are "
+                f"{', '.join(RUN_OPTIONS)}"
+            )
+        trainer = options.get("trainer")
+        fields = {k: v for k, v in options.items() if k != "trainer"}
+        if trainer is None:
+            return cls(**fields).checked()
+        if not isinstance(trainer, Trainer):
+            raise ArgumentTypeError(f"trainer must be an aekit.Trainer, got {trainer!r}")
+        if fields:
+            raise UsageError(
+                f"pass {', '.join(fields)} inside the Trainer, not beside trainer=: "
+                f"aekit.Trainer({next(iter(fields))}=...)"
+            )
+        return trainer.checked()
+
+    def checked(self) -> Trainer:
+        """This Trainer, its fields checked (one line for a wrong type)."""
+        if not isinstance(self.resume, bool):
+            raise ArgumentTypeError(f"resume must be True or False, got {self.resume!r}")
+        if self.checkpoint_dir is not None and not isinstance(
+            self.checkpoint_dir, (str, os.PathLike)
+        ):
+            raise ArgumentTypeError(
+                f"checkpoint_dir must be a folder path, got {self.checkpoint_dir!r}"
+            )
+        try:
+            self.callbacks = list(self.callbacks or ())
+        except TypeError:
+            raise ArgumentTypeError(
+                f"callbacks must be a list of callback objects, got {self.callbacks!r}"
+            ) from None
+        return self
+
+    # ---- what the estimator's training asks of its run ------------------------------------------
+    def tensorboard_log(self, owner: str):
+        """The TensorBoard log this run writes (None without one); a missing package fails here, first."""
+        from .tensorboard import TensorBoardLog
+
+        tb = self.tensorboard
+        if tb is None or tb is False:
+            return None
+        if isinstance(tb, TensorBoardLog):
+            return tb
+        if tb is True:
+            return TensorBoardLog(
+                Path("runs") / "tensorboard" / f"{owner}-{time.strftime('%Y%m%d-%H%M%S')}"
+            )
+        if not isinstance(tb, (str, os.PathLike)):
+            raise ArgumentTypeError(
+                f"tensorboard must be True, a folder or a TensorBoardLog, got {tb!r}"
+            )
+        return TensorBoardLog(tb)
+
+    def fit(
+        self,
+        model: Any,
+        loss_fn: LossFn,
+        inputs: Any,
+        targets: Any = None,
+        *,
+        config: TrainConfig,
+        validation: tuple[Any, Any] | None = None,
+        val_loss_fn: LossFn | None = None,
+        threads: Callable[[], ThreadChoice],
+        pinned: bool = False,
+        verbose: int = 0,
+        views: Callable[[], dict[str, Any]] | None = None,
+        owner: str = "model",
+    ) -> tuple[list[dict], ThreadChoice]:
+        """Train ``model`` through the one loop (:func:`aekit.training.loop.train`) as this run asks.
+
+        ``threads()`` makes the CPU thread choice (a resumed run keeps the one it started with, same
+        sums and so same weights, unless the estimator ``pinned`` its own); ``verbose`` adds the
+        progress display; ``views()`` gives the TensorBoard log its images and embedding; ``owner``
+        names the default TensorBoard folder. Returns the history and the threads that applied.
+        """
+        log = self.tensorboard_log(
+            owner
+        )  # a missing tensorboard package fails here, before training
+        callbacks = list(self.callbacks)
+        if (
+            verbose
+        ):  # Keras' and scikit-learn's meaning: 1 a bar (a line per epoch off a terminal), 2 lines
+            callbacks.append(TrainingProgress(verbose))
+        if log is not None:
+            callbacks.append(log.bind(**views()) if views is not None else log)
+        choice = recorded(self.checkpoint_dir) if self.resume and not pinned else None
+        choice = choice or threads()
+        if distributed.is_main_process():
+            record(choice, self.checkpoint_dir)
+        with using_threads(choice) as applied:
+            history = train(
+                model,
+                loss_fn,
+                inputs,
+                targets,
+                config=config,
+                validation=validation,
+                val_loss_fn=val_loss_fn,
+                checkpoint_dir=self.checkpoint_dir,
+                resume=self.resume,
+                callbacks=callbacks,
+            )
+        if log is not None:
+            log.close(len(history))
+        return history, applied
