@@ -20,7 +20,7 @@ from .container import Data
 from .download import Resource, download_resource
 from .readers import read_path
 from .root import data_root
-from .rowstore import NpyRows, RowsView
+from .rowstore import NpyRows, RowStore, RowsView
 from .sizing import default_memory_cap, estimate_bytes, parse_size, should_stream
 from .spill import DiskData, open_rows, spill_images, spill_table
 from .tables import iter_table
@@ -46,6 +46,7 @@ __all__ = [
     "download_resource",
     "NpyRows",
     "RowsView",
+    "RowStore",
     "DiskData",
     "open_rows",
     "spill_table",

@@ -6,7 +6,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from .rowstore import RowsView
+from .rowstore import RowStore, RowsView
 
 
 @dataclass
@@ -68,9 +68,7 @@ class Data:
         """Return the samples selected by ``idx`` (a slice, integer indices or a boolean mask)."""
         rows = np.arange(len(self.x))[idx]
         rows = np.atleast_1d(rows)
-        if hasattr(self.x, "take") and not isinstance(
-            self.x, np.ndarray
-        ):  # rows on disk: a view, no copy
+        if isinstance(self.x, RowStore):  # rows on disk: a view, no copy
             x = RowsView(self.x, rows)
         else:
             x = self.x[rows]

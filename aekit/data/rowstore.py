@@ -14,7 +14,7 @@ import mmap
 import os
 import struct
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 
@@ -31,8 +31,15 @@ DEFAULT_RESIDENT_BYTES = 64 * MiB
 _GRANULE = max(mmap.PAGESIZE, 2 * MiB)
 
 
+@runtime_checkable
 class RowStore(Protocol):
-    """What the training loop needs from rows on disk: :class:`NpyRows` and :class:`RowsView`."""
+    """What the training loop needs from rows on disk: :class:`NpyRows`, :class:`RowsView`,
+    :class:`~aekit.data.sparse.SparseRows`, :class:`~aekit.data.windows.WindowRows`.
+
+    This protocol is the one answer to "is this data on disk, read batch by batch?":
+    ``isinstance(x, RowStore)`` is true for anything with all four members and false for NumPy
+    arrays, torch tensors and SciPy sparse matrices (none has ``rows`` and ``sample_shape``).
+    """
 
     sample_shape: tuple[int, ...]
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from ..data import Data, load_builtin
+from ..data import Data, RowStore, load_builtin
 from ..errors import UsageError
 from .spec import DataSpec
 
@@ -36,7 +36,7 @@ EVAL_ROWS = (
 
 def in_memory(data: Data, limit: int | None = EVAL_ROWS) -> Data:
     """``data`` as arrays: a row store on disk is read whole, or cut to its first ``limit`` samples."""
-    if isinstance(data.x, np.ndarray):
+    if not isinstance(data.x, RowStore):
         return data
     part = data.subset(slice(0, limit))
     return dataclasses.replace(part, x=part.x.rows(0, len(part.x)))
@@ -128,7 +128,7 @@ class Recipe:
     def require_images(self, data: Data, source: str | Path) -> Data:
         """``data`` unchanged, or a one-line refusal of a table given to an image family."""
         x = data.x
-        shape = x.sample_shape if hasattr(x, "sample_shape") else x.shape[1:]
+        shape = x.sample_shape if isinstance(x, RowStore) else x.shape[1:]
         if not self.takes_tables and len(shape) == 1:
             raise UsageError(
                 f"{source} holds a table (rows of {shape[0]} values); {self.name} works on images: "
