@@ -16,7 +16,7 @@ from .builtin import (
     load_builtin,
 )
 from .checks import as_array, as_labels
-from .container import Data
+from .container import Data, columns_by_name
 from .download import Resource, download_resource
 from .readers import read_path
 from .root import data_root
@@ -28,6 +28,7 @@ from .writers import write_output
 
 __all__ = [
     "Data",
+    "columns_by_name",
     "read_path",
     "iter_table",
     "as_array",

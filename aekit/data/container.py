@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
 
+from ..errors import DataError
 from .rowstore import RowStore, RowsView
 
 
@@ -79,3 +81,29 @@ class Data:
             names=None if self.names is None else [self.names[i] for i in rows],
             ids=None if self.ids is None else self.ids[rows],
         )
+
+
+def columns_by_name(data: Data, names: Sequence[str] | None, what: str = "columns"):
+    """``data.x`` with the columns ``names`` in that order, by name when both sides know them.
+
+    ``names`` are the columns a model was fitted on (``feature_names_in_``, a series'
+    ``channel_names_``); ``x`` is returned as it is when either side has no names or they
+    already agree. Reordering reads a row store into memory. A column ``data`` lacks is a
+    one-line :class:`~aekit.errors.DataError` naming up to five of them (``what`` says what they
+    are: "columns", "channels").
+
+    Examples
+    --------
+    >>> data = Data(x=np.array([[1.0, 2.0, 3.0]]), feature_names=["a", "b", "c"])
+    >>> columns_by_name(data, ["c", "a"]).tolist()
+    [[3.0, 1.0]]
+    """
+    have = data.feature_names
+    if names is None or have is None or list(have) == list(names):
+        return data.x
+    missing = [n for n in names if n not in have]
+    if missing:
+        more = f" (and {len(missing) - 5} more)" if len(missing) > 5 else ""
+        raise DataError(f"{data.source}: missing the model's {what} {', '.join(missing[:5])}{more}")
+    x = data.x.rows(0, len(data.x)) if isinstance(data.x, RowStore) else data.x  # reorder in memory
+    return x[:, [have.index(n) for n in names]]

@@ -40,7 +40,7 @@ from .. import plots
 from ..data import Data, ecg5000_classic_split, load_builtin
 from ..errors import UsageError
 from ..estimators.anomaly_defaults import PRESETS as ANOMALY_PRESETS
-from .base import Recipe, in_memory, split_data
+from .base import Recipe, in_memory, model_columns, split_data
 from .spec import DataSpec
 
 #: Named estimator settings, selected with ``--preset NAME``: the estimator's own presets.
@@ -154,22 +154,8 @@ class AnomalyRecipe(Recipe):
         validation = val.x if not est.validation_fraction else None
         return est.fit(x, validation_data=validation, feature_names=train.feature_names, **kw)
 
-    def _x(self, est, data: Data) -> np.ndarray:
-        """``data.x`` with the model's feature columns, by name when both sides know them."""
-        names = getattr(est, "feature_names_in_", None)
-        if names is None or data.feature_names is None or list(data.feature_names) == list(names):
-            return data.x
-        missing = [n for n in names if n not in data.feature_names]
-        if missing:
-            raise UsageError(f"{data.source}: missing the model's columns {', '.join(missing[:5])}")
-        idx = [data.feature_names.index(n) for n in names]
-        x = (
-            data.x if isinstance(data.x, np.ndarray) else data.x.rows(0, len(data.x))
-        )  # reordering needs memory
-        return x[:, idx]
-
     def evaluate(self, est, data: Data) -> dict[str, Any]:
-        x = self._x(est, data)
+        x = model_columns(est, data)
         if data.y is None:  # unlabelled: what the detector flags
             scores = est.decision_function(x)
             return {
@@ -182,7 +168,7 @@ class AnomalyRecipe(Recipe):
 
     def figures(self, est, data: Data, folder: Path) -> list[Path]:
         folder = Path(folder)
-        x = self._x(est, data)
+        x = model_columns(est, data)
         written = [plots.plot_history(est.history_, folder / "loss.png")]
         scores = est.decision_function(x)
         y = np.zeros(len(x), np.int64) if data.y is None else np.asarray(data.y)

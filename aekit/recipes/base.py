@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from ..data import Data, RowStore, load_builtin
+from ..data import Data, RowStore, columns_by_name, load_builtin
 from ..errors import UsageError
 from .spec import DataSpec
 
@@ -189,21 +189,8 @@ def class_names(data: Data) -> list[str] | None:
 
 
 def model_columns(est, data: Data) -> np.ndarray:
-    """``data.x`` with the model's feature columns, by name when both sides know them."""
-    names = getattr(est, "feature_names_in_", None)
-    if names is None or data.feature_names is None or list(data.feature_names) == list(names):
-        return data.x
-    missing = [n for n in names if n not in data.feature_names]
-    if missing:
-        raise UsageError(
-            f"{data.source}: missing the model's columns {', '.join(missing[:5])}"
-            f"{f' (and {len(missing) - 5} more)' if len(missing) > 5 else ''}"
-        )
-    idx = [data.feature_names.index(n) for n in names]
-    x = (
-        data.x if isinstance(data.x, np.ndarray) else data.x.rows(0, len(data.x))
-    )  # reordering needs memory
-    return x[:, idx]
+    """``data.x`` with the model's feature columns (``feature_names_in_``): :func:`~aekit.data.columns_by_name`."""
+    return columns_by_name(data, getattr(est, "feature_names_in_", None))
 
 
 def get_recipe(name: str) -> Recipe:

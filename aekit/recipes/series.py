@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from .. import _io
-from ..data import Data
+from ..data import Data, columns_by_name
 from ..data.series import iter_series, read_series
 from ..errors import DataError, UsageError
 from ..estimators.window_scores import RangeTracker
@@ -87,18 +87,8 @@ class SeriesRecipe(Recipe):
     def fit(self, est, train: Data, val: Data, **kw: Any):
         return est.fit(train.x, channel_names=train.feature_names, **kw)
 
-    def _x(self, est, data: Data) -> np.ndarray:
-        """The model's channels of ``data``, by name when both sides know them."""
-        names = est.channel_names_
-        if names is None or data.feature_names is None or list(data.feature_names) == list(names):
-            return data.x
-        missing = [n for n in names if n not in data.feature_names]
-        if missing:
-            raise DataError(f"{data.source}: missing the model's channels {', '.join(missing[:5])}")
-        return data.x[:, [data.feature_names.index(n) for n in names]]
-
     def evaluate(self, est, data: Data) -> dict[str, Any]:
-        x = self._x(est, data)
+        x = columns_by_name(data, est.channel_names_, "channels")
         if data.y is not None and 0 < data.y.sum() < len(data.y):
             metrics = est.evaluate(x, data.y)
         else:  # no anomaly labelled: what the detector flags
@@ -115,7 +105,7 @@ class SeriesRecipe(Recipe):
 
     def figures(self, est, data: Data, folder: Path) -> list[Path]:
         folder = Path(folder)
-        x = self._x(est, data)
+        x = columns_by_name(data, est.channel_names_, "channels")
         scores = est.score_samples(x)
         flagged = [(r.start, r.end) for r in est.ranges(x)]
         common = dict(
