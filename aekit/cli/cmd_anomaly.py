@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from .options import add_data_options
+from .options import add_data_options, input_id_column
 from .types import int_list, non_negative_float, number, positive_int
 
 STRATEGIES = ("mean_std", "percentile", "contamination", "mad")
@@ -188,20 +188,6 @@ def _npy_chunks(path: str, rows: int = 16_384):
             yield Data(x=x, source=path)
 
 
-def _id_column(args: argparse.Namespace, config: dict):
-    """--id-column, else the run's id column when the input table has it."""
-    from ..data.tables import table_columns
-
-    recorded = (config.get("data") or {}).get("id_column")
-    if (
-        args.id_column is None
-        and recorded is not None
-        and recorded in (table_columns(args.input) or ())
-    ):
-        return recorded
-    return args.id_column
-
-
 def cmd_score(args: argparse.Namespace) -> int:
     import csv
 
@@ -248,7 +234,7 @@ def cmd_score(args: argparse.Namespace) -> int:
     )  # pick the model's columns by name; others are ignored
     options = dict(
         label_column=args.label_column,
-        id_column=_id_column(args, config),
+        id_column=input_id_column(args, config),
         columns=None if names is None else list(names),
     )
     if Path(args.input).suffix.lower() in (".csv", ".tsv"):
