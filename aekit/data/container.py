@@ -17,8 +17,10 @@ class Data:
 
     ``x`` is float32: images are ``(n, C, H, W)`` in [0, 1]; tables and signals are
     ``(n, features)``. Data larger than memory has a row store on disk as ``x``
-    (:class:`aekit.data.NpyRows`), and :meth:`subset` gives views of it. The optional per-sample fields (``y``, ``names``, ``ids``) follow
-    ``x``'s order and are carried through :meth:`subset`.
+    (:class:`aekit.data.NpyRows`), and :meth:`subset` gives views of it. The optional
+    per-sample fields (``y``, ``names``, ``ids``) follow ``x``'s order and are carried through
+    :meth:`subset`. A copy with some fields changed is ``dataclasses.replace(data, y=...)``, so
+    that the fields not named (``id_name``, ``image_mode``, ...) are kept.
 
     Parameters
     ----------

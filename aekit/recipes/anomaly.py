@@ -31,6 +31,7 @@ The user's own data (``--data FILE``):
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -70,15 +71,7 @@ def anomaly_labels(data: Data, normal_label: Any) -> Data:
     if not normal.any():
         found = ", ".join(map(str, np.unique(data.y)[:10]))
         raise UsageError(f"no row has the normal label {normal_label!r}; the labels are: {found}")
-    return Data(
-        x=data.x,
-        y=(~normal).astype(np.int64),
-        feature_names=data.feature_names,
-        names=data.names,
-        image_mode=data.image_mode,
-        ids=data.ids,
-        source=data.source,
-    )
+    return replace(data, y=(~normal).astype(np.int64))
 
 
 class AnomalyRecipe(Recipe):
@@ -107,14 +100,7 @@ class AnomalyRecipe(Recipe):
                     raise UsageError(
                         "--normal-label needs --label-column COL: the column holding the labels"
                     )
-                data = Data(
-                    x=data.x,
-                    y=None,
-                    feature_names=data.feature_names,
-                    ids=data.ids,
-                    source=data.source,
-                )
-                return split_data(data, spec.validation_split, seed)
+                return split_data(replace(data, y=None), spec.validation_split, seed)
             return split_data(
                 anomaly_labels(data, spec.normal_label), spec.validation_split, seed, stratify=True
             )
@@ -141,9 +127,7 @@ class AnomalyRecipe(Recipe):
         )  # a streamed file stays on disk: evaluate() scores it in batches
         if spec.label_column is not None:
             return anomaly_labels(data, spec.normal_label)
-        return Data(
-            x=data.x, y=None, feature_names=data.feature_names, ids=data.ids, source=data.source
-        )
+        return replace(data, y=None)
 
     def fit(self, est, train: Data, val: Data, **kw: Any):
         x = train.x if train.y is None else train.subset(train.y == 0).x
