@@ -88,11 +88,27 @@ class Data:
 def columns_by_name(data: Data, names: Sequence[str] | None, what: str = "columns"):
     """``data.x`` with the columns ``names`` in that order, by name when both sides know them.
 
-    ``names`` are the columns a model was fitted on (``feature_names_in_``, a series'
-    ``channel_names_``); ``x`` is returned as it is when either side has no names or they
-    already agree. Reordering reads a row store into memory. A column ``data`` lacks is a
-    one-line :class:`~aekit.errors.DataError` naming up to five of them (``what`` says what they
-    are: "columns", "channels").
+    ``x`` is returned as it is when either side has no names or they already agree; reordering
+    reads a row store into memory.
+
+    Parameters
+    ----------
+    data : Data
+        The samples, with ``feature_names`` when read from a table with a header.
+    names : sequence of str or None
+        The columns a model was fitted on (``feature_names_in_``, a series' ``channel_names_``).
+    what : str, default "columns"
+        What the columns are called in the error ("columns", "channels").
+
+    Returns
+    -------
+    ndarray or row store
+        ``data.x``, its columns in the order of ``names``.
+
+    Raises
+    ------
+    DataError
+        One line naming up to five of the columns that ``data`` lacks.
 
     Examples
     --------

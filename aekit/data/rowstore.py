@@ -39,6 +39,11 @@ class RowStore(Protocol):
     This protocol is the one answer to "is this data on disk, read batch by batch?":
     ``isinstance(x, RowStore)`` is true for anything with all four members and false for NumPy
     arrays, torch tensors and SciPy sparse matrices (none has ``rows`` and ``sample_shape``).
+
+    Examples
+    --------
+    >>> isinstance(NpyRows("big.npy"), RowStore), isinstance(np.zeros((2, 3)), RowStore)  # doctest: +SKIP
+    (True, False)
     """
 
     sample_shape: tuple[int, ...]
