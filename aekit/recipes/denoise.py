@@ -26,7 +26,8 @@ class DenoiseRecipe(Recipe):
     Examples
     --------
     >>> from aekit.recipes import DataSpec, train_run
-    >>> est, metrics = train_run("denoise", {"epochs": 10}, DataSpec(dataset="fashion-mnist"), "runs/denoise")  # doctest: +SKIP
+    >>> spec = DataSpec(dataset="fashion-mnist")
+    >>> est, metrics = train_run("denoise", {"epochs": 10}, spec, "runs/denoise")  # doctest: +SKIP
     """
 
     name = "denoise"

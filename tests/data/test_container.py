@@ -49,4 +49,3 @@ def test_columns_by_name_names_up_to_five_missing():
     names = [f"m{i}" for i in range(8)]
     with pytest.raises(DataError, match=r"columns m0, m1, m2, m3, m4 \(and 3 more\)$"):
         columns_by_name(data, names)
-
