@@ -67,9 +67,8 @@ def _holds_a_run(folder: Path) -> Path | None:
     """A run folder somewhere inside ``folder`` (looking at up to _SCAN_LIMIT entries), or None."""
     seen = 0
     for root, dirs, files in os.walk(folder):
-        if CONFIG in files or _MARKER in files:
-            if is_run_folder(root):
-                return Path(root)
+        if (CONFIG in files or _MARKER in files) and is_run_folder(root):
+            return Path(root)
         seen += len(dirs) + len(files)
         if seen > _SCAN_LIMIT:
             break
@@ -107,6 +106,20 @@ def check_output(
     """
     target = _resolve(path, option)
     shown = os.fspath(path)
+    _check_not_an_input(target, shown, inputs, option)
+    _check_no_other_run(target, shown, overwrite, option, run)
+    _check_writable(target, shown)
+    if overwrite or not os.path.lexists(target):
+        return target
+    if target.is_dir() and not any(target.iterdir()):
+        return target
+    raise UsageError(f"{shown} already exists; pass --overwrite to replace it")
+
+
+def _check_not_an_input(
+    target: Path, shown: str, inputs: Iterable[str | os.PathLike | None], option: str
+) -> None:
+    """The output is none of the inputs, lies inside none, and holds none."""
     for given in inputs:
         if given is None or not os.fspath(given):
             continue
@@ -118,6 +131,12 @@ def check_output(
                 else ("lies inside" if _within(target, source) else "holds")
             )
             raise UsageError(f"{option} {shown} {how} the input {given}; {_elsewhere(option)}")
+
+
+def _check_no_other_run(
+    target: Path, shown: str, overwrite: bool, option: str, run: str | os.PathLike | None
+) -> None:
+    """The output is not inside a run folder other than ``run``, nor (to be replaced) holds one."""
     own = Path(run).resolve() if run is not None else None
     inside = enclosing_run(target if target.is_dir() else target.parent)
     if inside is not None and inside != own:
@@ -132,15 +151,14 @@ def check_output(
                 f"{option} {shown} holds the run folder {held}; --overwrite replaces only an "
                 f"output, so pass another path"
             )
-    parent = target.parent  # the nearest existing folder above the output must be a writable folder
+
+
+def _check_writable(target: Path, shown: str) -> None:
+    """The nearest existing folder above the output is a writable folder."""
+    parent = target.parent
     while not parent.exists() and parent != parent.parent:
         parent = parent.parent
     if not parent.is_dir() or not os.access(parent, os.W_OK):
         raise UsageError(
             f"cannot write {shown}: {parent} is not a writable folder; pass another output path"
         )
-    if overwrite or not os.path.lexists(target):
-        return target
-    if target.is_dir() and not any(target.iterdir()):
-        return target
-    raise UsageError(f"{shown} already exists; pass --overwrite to replace it")

@@ -29,7 +29,10 @@ class DataError(UsageError):
 
 
 class DataTypeError(DataError, TypeError):
-    """Input of a type that cannot be numbers (an object array holding dicts, say): a TypeError, as scikit-learn raises."""
+    """Input of a type that cannot be numbers (an object array holding dicts, say).
+
+    Also a TypeError, as scikit-learn raises for it.
+    """
 
 
 class ArgumentTypeError(UsageError, TypeError):

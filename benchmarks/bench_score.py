@@ -94,7 +94,8 @@ def main() -> None:
             csv = tmp / f"rows{rows}.csv"
             write_csv(csv, rows, train.x)
             seconds, peak = run_score(run, csv, tmp / "scores.csv")
-            n_out = sum(1 for _ in open(tmp / "scores.csv")) - 1
+            with open(tmp / "scores.csv") as f:
+                n_out = sum(1 for _ in f) - 1
             assert n_out == rows, (n_out, rows)
             print(
                 f"{rows:10d} {csv.stat().st_size / 2**20:8.0f} {seconds:8.1f} {rows / seconds:10.0f} {peak:12.0f}",

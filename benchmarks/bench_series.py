@@ -39,11 +39,12 @@ UCR = "tsad/135_UCR_Anomaly_InternalBleeding16_{}.csv"
 
 def ucr_series():
     """(train, test, labels) of the shared UCR series."""
-    read = lambda part: read_series(
-        data_root() / UCR.format(part),
-        time_column="timestamp",
-        label_column="is_anomaly",
-    )
+
+    def read(part: str):
+        return read_series(
+            data_root() / UCR.format(part), time_column="timestamp", label_column="is_anomaly"
+        )
+
     train, test = read("TRAIN"), read("TEST")
     return train.x, test.x, test.y
 

@@ -9,6 +9,7 @@ outputs (the case's folder and the shared runs) byte for byte untouched.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import pickle
@@ -604,7 +605,7 @@ CASES += [
     ),
 ]
 for cmd in ("encode", "reconstruct"):
-    B, I = "{W}/runs/basic", "{W}/runs/img"
+    B, IMG = "{W}/runs/basic", "{W}/runs/img"
     CASES += [
         C(
             f"{cmd}-missing-input",
@@ -674,49 +675,49 @@ for cmd in ("encode", "reconstruct"):
         ),
         C(
             f"{cmd}-wrong-image-size",
-            [cmd, I, "--input", "{W}/big", "--output", "{T}/z.npy"],
+            [cmd, IMG, "--input", "{W}/big", "--output", "{T}/z.npy"],
             2,
             ["(1, 8, 8)", "(1, 10, 10)"],
             ["img"],
         ),
         C(
             f"{cmd}-wrong-image-mode",
-            [cmd, I, "--input", "{W}/rgb", "--output", "{T}/z.npy"],
+            [cmd, IMG, "--input", "{W}/rgb", "--output", "{T}/z.npy"],
             2,
             ["(3, 8, 8)"],
             ["img"],
         ),
         C(
             f"{cmd}-mixed-sizes",
-            [cmd, I, "--input", "{W}/mixsz", "--output", "{T}/z.npy"],
+            [cmd, IMG, "--input", "{W}/mixsz", "--output", "{T}/z.npy"],
             2,
             ["different sizes"],
             ["img"],
         ),
         C(
             f"{cmd}-mixed-modes",
-            [cmd, I, "--input", "{W}/mixmd", "--output", "{T}/z.npy"],
+            [cmd, IMG, "--input", "{W}/mixmd", "--output", "{T}/z.npy"],
             2,
             ["different modes"],
             ["img"],
         ),
         C(
             f"{cmd}-output-exists",
-            [cmd, I, "--input", "{W}/imgs", "--output", "{T}/exists.npy"],
+            [cmd, IMG, "--input", "{W}/imgs", "--output", "{T}/exists.npy"],
             2,
             ["exists.npy", "--overwrite"],
             ["img"],
         ),
         C(
             f"{cmd}-output-extension",
-            [cmd, I, "--input", "{W}/imgs", "--output", "{T}/z.txt"],
+            [cmd, IMG, "--input", "{W}/imgs", "--output", "{T}/z.txt"],
             2,
             ["z.txt", ".npy"],
             ["img"],
         ),
         C(
             f"{cmd}-output-unwritable",
-            [cmd, I, "--input", "{W}/imgs", "--output", "{T}/afile/z.npy"],
+            [cmd, IMG, "--input", "{W}/imgs", "--output", "{T}/afile/z.npy"],
             2,
             ["afile", "writable"],
             ["img"],
@@ -1052,7 +1053,7 @@ CASES += [
 ]
 # Issue 18: outputs never clobber what they were not asked to; sizes beyond the machine; values outside
 # their meaning (a negative k, numbers written with '_', NUL bytes, an empty path, a changed --resume).
-B, I, A, N, V = (
+B, IMG, A, N, V = (
     "{W}/runs/basic",
     "{W}/runs/img",
     "{W}/runs/anomaly",
@@ -1092,14 +1093,14 @@ CASES += [
     ),
     C(
         "reconstruct-output-inside-the-input",
-        ["reconstruct", I, "--input", "{W}/imgs", "--output", "{W}/imgs/out"],
+        ["reconstruct", IMG, "--input", "{W}/imgs", "--output", "{W}/imgs/out"],
         2,
         ["lies inside the input"],
         ["img"],
     ),
     C(
         "reconstruct-output-holds-the-input",
-        ["reconstruct", I, "--input", "{W}/imgs", "--output", "{W}", "--overwrite"],
+        ["reconstruct", IMG, "--input", "{W}/imgs", "--output", "{W}", "--overwrite"],
         2,
         ["holds the input"],
         ["img"],
@@ -1343,7 +1344,7 @@ CASES += [
     ),
     C(
         "encode-image-size-huge",
-        ["encode", I, "--input", "{W}/imgs", "--image-size", "100000", "--output", "{T}/z.npy"],
+        ["encode", IMG, "--input", "{W}/imgs", "--image-size", "100000", "--output", "{T}/z.npy"],
         2,
         ["needs about", "--image-size"],
         ["img"],
@@ -1590,7 +1591,7 @@ def test_cli_bad_input_in_real_processes(world, tmp_path):
             before = _outputs_before(T)
             argv, needles = _fill(world, T, argv, needles)
             started[name] = (T, before, code, needles, proc_cli(*argv))
-        for name, (T, before, code, needles, proc) in started.items():
+        for T, before, code, needles, proc in started.values():
             _, err = proc.communicate(timeout=600)
             _check(world, T, before, proc.returncode, err, code, needles)
     finally:
@@ -1621,10 +1622,8 @@ def models(world):
         ("Denoiser", lambda c: c(epochs=1, channels=(4,)), img),
         ("VAE", lambda c: c(latent_dim=2, epochs=1, channels=(4, 4)), img),
     ):
-        try:
+        with contextlib.suppress(Exception):  # a family still being written
             out[name] = (make(getattr(aekit, name)).fit(data), data)
-        except Exception:  # a family still being written
-            pass
     return out
 
 

@@ -81,7 +81,7 @@ def test_sigkill_mid_epoch_during_checkpoint_write_and_at_random_then_resume(tmp
             hit = _wait_for(_temp_file_in(work / "checkpoint"), proc, deadline)
             caught_in_write += hit
         elif point == "mid-epoch":
-            _wait_for(lambda: _epoch(work) > start_epoch, proc, deadline)
+            _wait_for(lambda start=start_epoch: _epoch(work) > start, proc, deadline)
             time.sleep(rng.uniform(0.02, 0.3))
         else:
             time.sleep(rng.uniform(0.3, 3.0))  # during start-up, data loading or training

@@ -32,6 +32,7 @@ PUBLIC = [
             "write_output",
             "data_root",
             "Data",
+            "columns_by_name",
             "MNIST",
             "FashionMNIST",
             "BinarizedMNIST",

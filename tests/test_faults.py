@@ -185,7 +185,7 @@ def test_a_signal_during_each_operation(world, tmp_path, one_thread):
     pending, deadline, seen_training = dict(procs), time.time() + 240, False
     try:
         while pending and time.time() < deadline:
-            for key, (run, argv, proc) in list(pending.items()):
+            for key, (run, _, proc) in list(pending.items()):
                 assert proc.poll() is None, (
                     f"{key} ended before it was stopped: {proc.communicate()}"
                 )

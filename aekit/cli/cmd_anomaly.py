@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from ..estimators import params as P
-from .options import add_data_options, add_threshold_options
+from .options import add_data_options, add_threshold_options, input_id_column
 from .types import int_list, non_negative_float, number, positive_int
 
 TABLE = P.ANOMALY_DETECTOR  # the detector's parameters: the options' choices come from it
@@ -164,20 +164,6 @@ def _npy_chunks(path: str, rows: int = 16_384):
             yield Data(x=x, source=path)
 
 
-def _id_column(args: argparse.Namespace, config: dict):
-    """--id-column, else the run's id column when the input table has it."""
-    from ..data.tables import table_columns
-
-    recorded = (config.get("data") or {}).get("id_column")
-    if (
-        args.id_column is None
-        and recorded is not None
-        and recorded in (table_columns(args.input) or ())
-    ):
-        return recorded
-    return args.id_column
-
-
 def cmd_score(args: argparse.Namespace) -> int:
     import csv
 
@@ -224,7 +210,7 @@ def cmd_score(args: argparse.Namespace) -> int:
     )  # pick the model's columns by name; others are ignored
     options = dict(
         label_column=args.label_column,
-        id_column=_id_column(args, config),
+        id_column=input_id_column(args, config),
         columns=None if names is None else list(names),
     )
     if Path(args.input).suffix.lower() in (".csv", ".tsv"):

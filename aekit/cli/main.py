@@ -137,49 +137,44 @@ def _reports() -> bool:
 
 def _run(args: argparse.Namespace) -> int:
     """Run the command; turn every failure into one stderr line and an exit code."""
-    from ..errors import AekitError, one_line
+    from ..errors import AekitError
 
     try:
         return int(args.func(args) or 0)
     except KeyboardInterrupt as exc:  # Ctrl-C, SIGTERM, SIGHUP (aekit.cli.signals)
         return _interrupted(args, getattr(exc, "signum", signal.SIGINT))
-    except AekitError as exc:
-        if signals.received() is not None:  # a failure caused by the stop (a peer that left first)
+    except Exception as exc:
+        out_of_memory = isinstance(exc, MemoryError) and not isinstance(exc, AekitError)
+        if signals.received() is not None and not out_of_memory:  # caused by the stop (a peer left)
             return _interrupted(args, signals.received())
         if args.debug:
             raise
-        if _reports():  # under torchrun every process fails alike; one of them says so
-            sys.stderr.write(f"aekit: error: {one_line(exc)}\n")
-        return exc.exit_code
-    except OSError as exc:  # disk full, permission denied, ...
-        if signals.received() is not None:
-            return _interrupted(args, signals.received())
-        if args.debug:
-            raise
-        if _reports():
-            sys.stderr.write(f"aekit: error: {_os_error(exc)}\n")
-        return 1
-    except MemoryError:
-        if args.debug:
-            raise
-        if _reports():
-            sys.stderr.write(
-                "aekit: error: out of memory; use smaller sizes (batch, layers, images, samples)\n"
-            )
-        return 1
-    except Exception as exc:  # a bug: still one line, and the way to see more
-        if signals.received() is not None:
-            return _interrupted(args, signals.received())
-        if args.debug:
-            raise
-        # Under torchrun a process whose peer failed sees a RuntimeError from the collective; the
-        # failed peer reports the cause.
-        if _reports() or not isinstance(exc, RuntimeError):
-            sys.stderr.write(
-                f"aekit: internal error: {type(exc).__name__}: {one_line(exc)} "
-                f"(rerun with --debug for the traceback)\n"
-            )
-        return 1
+        return _report(exc)
+
+
+def _report(exc: Exception) -> int:
+    """Write the one stderr line of a failure (one process says it under torchrun); its exit code."""
+    from ..errors import AekitError, one_line
+
+    if isinstance(exc, AekitError):
+        line, code = f"aekit: error: {one_line(exc)}", exc.exit_code
+    elif isinstance(exc, OSError):  # disk full, permission denied, ...
+        line, code = f"aekit: error: {_os_error(exc)}", 1
+    elif isinstance(exc, MemoryError):
+        line = "aekit: error: out of memory; use smaller sizes (batch, layers, images, samples)"
+        code = 1
+    else:  # a bug: still one line, and the way to see more
+        line = (
+            f"aekit: internal error: {type(exc).__name__}: {one_line(exc)} "
+            f"(rerun with --debug for the traceback)"
+        )
+        code = 1
+    # Under torchrun every process fails alike and one of them says so; a process whose peer failed
+    # sees a RuntimeError from the collective (a bug of its own is said by every process).
+    bug = not isinstance(exc, (AekitError, OSError, MemoryError, RuntimeError))
+    if _reports() or bug:
+        sys.stderr.write(line + "\n")
+    return code
 
 
 def _interrupted(args: argparse.Namespace, signum: int) -> int:

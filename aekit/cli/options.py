@@ -234,24 +234,32 @@ def run_spec(args: argparse.Namespace, config: dict):
     return spec
 
 
-def read_for_model(args: argparse.Namespace, est, config: dict | None = None):
-    """Read --input with the feature columns the model was trained on (by name, when it knows them), and the
-    run's id column when the file has one (``--id-column`` overrides)."""
-    from ..data import read_path
+def input_id_column(args: argparse.Namespace, config: dict | None = None):
+    """The id column to read ``--input`` with: ``--id-column``, else the run's recorded id column
+    when the input table has a column of that name, else None."""
+    if args.id_column is not None:
+        return args.id_column
+    recorded = ((config or {}).get("data") or {}).get("id_column")
+    if recorded is None:
+        return None
     from ..data.tables import table_columns
+
+    return recorded if recorded in (table_columns(args.input) or ()) else None
+
+
+def read_for_model(args: argparse.Namespace, est, config: dict | None = None):
+    """Read --input with the feature columns the model was trained on (by name, when it knows them), and
+    its id column (:func:`input_id_column`)."""
+    from ..data import read_path
     from ..training.memory import check_images_fit
 
     check_images_fit(args.input, args.image_size)  # before any image is decoded
     names = getattr(est, "feature_names_in_", None)
-    id_column = args.id_column
-    recorded = ((config or {}).get("data") or {}).get("id_column")
-    if id_column is None and recorded is not None and recorded in (table_columns(args.input) or ()):
-        id_column = recorded
     return read_path(
         args.input,
         npz_key=args.npz_key,
         label_column=args.label_column,
-        id_column=id_column,
+        id_column=input_id_column(args, config),
         columns=list(names) if names is not None else None,
         image_size=args.image_size,
     )

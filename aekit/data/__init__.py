@@ -16,11 +16,11 @@ from .builtin import (
     load_builtin,
 )
 from .checks import as_array, as_labels
-from .container import Data
+from .container import Data, columns_by_name
 from .download import Resource, download_resource
 from .readers import read_path
 from .root import data_root
-from .rowstore import NpyRows, RowsView
+from .rowstore import NpyRows, RowStore, RowsView
 from .sizing import default_memory_cap, estimate_bytes, parse_size, should_stream
 from .spill import DiskData, open_rows, spill_images, spill_table
 from .tables import iter_table
@@ -28,6 +28,7 @@ from .writers import write_output
 
 __all__ = [
     "Data",
+    "columns_by_name",
     "read_path",
     "iter_table",
     "as_array",
@@ -46,6 +47,7 @@ __all__ = [
     "download_resource",
     "NpyRows",
     "RowsView",
+    "RowStore",
     "DiskData",
     "open_rows",
     "spill_table",

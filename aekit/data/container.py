@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
 
-from .rowstore import RowsView
+from ..errors import DataError
+from .rowstore import RowStore, RowsView
 
 
 @dataclass
@@ -15,8 +17,10 @@ class Data:
 
     ``x`` is float32: images are ``(n, C, H, W)`` in [0, 1]; tables and signals are
     ``(n, features)``. Data larger than memory has a row store on disk as ``x``
-    (:class:`aekit.data.NpyRows`), and :meth:`subset` gives views of it. The optional per-sample fields (``y``, ``names``, ``ids``) follow
-    ``x``'s order and are carried through :meth:`subset`.
+    (:class:`aekit.data.NpyRows`), and :meth:`subset` gives views of it. The optional
+    per-sample fields (``y``, ``names``, ``ids``) follow ``x``'s order and are carried through
+    :meth:`subset`. A copy with some fields changed is ``dataclasses.replace(data, y=...)``, so
+    that the fields not named (``id_name``, ``image_mode``, ...) are kept.
 
     Parameters
     ----------
@@ -68,9 +72,7 @@ class Data:
         """Return the samples selected by ``idx`` (a slice, integer indices or a boolean mask)."""
         rows = np.arange(len(self.x))[idx]
         rows = np.atleast_1d(rows)
-        if hasattr(self.x, "take") and not isinstance(
-            self.x, np.ndarray
-        ):  # rows on disk: a view, no copy
+        if isinstance(self.x, RowStore):  # rows on disk: a view, no copy
             x = RowsView(self.x, rows)
         else:
             x = self.x[rows]
@@ -81,3 +83,45 @@ class Data:
             names=None if self.names is None else [self.names[i] for i in rows],
             ids=None if self.ids is None else self.ids[rows],
         )
+
+
+def columns_by_name(data: Data, names: Sequence[str] | None, what: str = "columns"):
+    """``data.x`` with the columns ``names`` in that order, by name when both sides know them.
+
+    ``x`` is returned as it is when either side has no names or they already agree; reordering
+    reads a row store into memory.
+
+    Parameters
+    ----------
+    data : Data
+        The samples, with ``feature_names`` when read from a table with a header.
+    names : sequence of str or None
+        The columns a model was fitted on (``feature_names_in_``, a series' ``channel_names_``).
+    what : str, default "columns"
+        What the columns are called in the error ("columns", "channels").
+
+    Returns
+    -------
+    ndarray or row store
+        ``data.x``, its columns in the order of ``names``.
+
+    Raises
+    ------
+    DataError
+        One line naming up to five of the columns that ``data`` lacks.
+
+    Examples
+    --------
+    >>> data = Data(x=np.array([[1.0, 2.0, 3.0]]), feature_names=["a", "b", "c"])
+    >>> columns_by_name(data, ["c", "a"]).tolist()
+    [[3.0, 1.0]]
+    """
+    have = data.feature_names
+    if names is None or have is None or list(have) == list(names):
+        return data.x
+    missing = [n for n in names if n not in have]
+    if missing:
+        more = f" (and {len(missing) - 5} more)" if len(missing) > 5 else ""
+        raise DataError(f"{data.source}: missing the model's {what} {', '.join(missing[:5])}{more}")
+    x = data.x.rows(0, len(data.x)) if isinstance(data.x, RowStore) else data.x  # reorder in memory
+    return x[:, [have.index(n) for n in names]]

@@ -169,45 +169,12 @@ def download_resource(
     reason = "no URL to download from"
     try:
         for url in resource.urls:
-            for attempt in range(max(1, retries)):
-                if attempt:
-                    time.sleep(backoff * 2 ** (attempt - 1))
-                try:
-                    logger.info("downloading %s from %s", resource.filename, url)
-                    if resource.member is None:
-                        _fetch(url, part, timeout)
-                    else:
-                        _fetch(url, archive, timeout)
-                        if not zipfile.is_zipfile(archive):
-                            reason = f"not a zip archive from {url}"
-                            break
-                        extract_member(
-                            archive,
-                            resource.member,
-                            part,
-                            password=resource.password,
-                            max_bytes=max_member_bytes,
-                        )
-                        if resource.filename.endswith(".gz"):  # keep the declared storage form
-                            _gzip_in_place(part)
-                except (
-                    OSError,
-                    http.client.HTTPException,
-                    ValueError,
-                ) as exc:  # ValueError: bad URL
-                    reason = f"{_reason(exc)} from {url}"
-                    logger.info(
-                        "download of %s failed: %s", resource.filename, reason
-                    )  # the final error says why
-                    if isinstance(exc, urllib.error.HTTPError) and 400 <= exc.code < 500:
-                        break  # retrying a 404 does not help; try the next mirror
-                    continue
-                if verify(part, resource):
-                    os.replace(part, target)
-                    return target
-                reason = f"checksum mismatch from {url}"
-                logger.warning("%s: %s", resource.filename, reason)
-                break  # a wrong file will stay wrong: next mirror
+            ok, reason = _from_url(
+                resource, url, part, archive, timeout, retries, backoff, max_member_bytes
+            )
+            if ok:
+                os.replace(part, target)
+                return target
     finally:
         for leftover in (part, archive):
             with contextlib.suppress(FileNotFoundError):
@@ -218,6 +185,60 @@ def download_resource(
             f"put the files in {folder} or pass --data-dir"
         )
     )
+
+
+def _from_url(
+    resource: Resource,
+    url: str,
+    part: Path,
+    archive: Path,
+    timeout: float,
+    retries: int,
+    backoff: float,
+    max_member_bytes: int,
+) -> tuple[bool, str]:
+    """Up to ``retries`` attempts at one URL: (whether ``part`` now holds the verified file, why not)."""
+    reason = ""
+    for attempt in range(max(1, retries)):
+        if attempt:
+            time.sleep(backoff * 2 ** (attempt - 1))
+        try:
+            logger.info("downloading %s from %s", resource.filename, url)
+            not_there = _fetch_resource(resource, url, part, archive, timeout, max_member_bytes)
+        except (OSError, http.client.HTTPException, ValueError) as exc:  # ValueError: bad URL
+            reason = f"{_reason(exc)} from {url}"
+            logger.info(
+                "download of %s failed: %s", resource.filename, reason
+            )  # the final error says why
+            if isinstance(exc, urllib.error.HTTPError) and 400 <= exc.code < 500:
+                return False, reason  # retrying a 404 does not help; try the next mirror
+            continue
+        if not_there is not None:
+            return False, not_there
+        if verify(part, resource):
+            return True, ""
+        reason = f"checksum mismatch from {url}"
+        logger.warning("%s: %s", resource.filename, reason)
+        return False, reason  # a wrong file will stay wrong: next mirror
+    return False, reason
+
+
+def _fetch_resource(
+    resource: Resource, url: str, part: Path, archive: Path, timeout: float, max_member_bytes: int
+) -> str | None:
+    """Fetch ``url`` into ``part`` (its ``resource.member`` when it is a zip archive); None, or why not."""
+    if resource.member is None:
+        _fetch(url, part, timeout)
+        return None
+    _fetch(url, archive, timeout)
+    if not zipfile.is_zipfile(archive):
+        return f"not a zip archive from {url}"
+    extract_member(
+        archive, resource.member, part, password=resource.password, max_bytes=max_member_bytes
+    )
+    if resource.filename.endswith(".gz"):  # keep the declared storage form
+        _gzip_in_place(part)
+    return None
 
 
 def _gzip_in_place(path: Path) -> None:

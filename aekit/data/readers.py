@@ -170,7 +170,8 @@ def read_path(
     ext = path.suffix.lower()
     if ext not in SUPPORTED:
         raise fail(
-            f"{path}: unsupported file type {ext or '(no extension)'!r}; expected one of: {', '.join(SUPPORTED)} or a folder of images"
+            f"{path}: unsupported file type {ext or '(no extension)'!r}; expected one of: "
+            f"{', '.join(SUPPORTED)} or a folder of images"
         )
     if path.stat().st_size == 0:
         raise fail(f"{path} is empty; expected a {ext} file with data")

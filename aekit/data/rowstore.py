@@ -14,7 +14,7 @@ import mmap
 import os
 import struct
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 
@@ -31,8 +31,20 @@ DEFAULT_RESIDENT_BYTES = 64 * MiB
 _GRANULE = max(mmap.PAGESIZE, 2 * MiB)
 
 
+@runtime_checkable
 class RowStore(Protocol):
-    """What the training loop needs from rows on disk: :class:`NpyRows` and :class:`RowsView`."""
+    """What the training loop needs from rows on disk: :class:`NpyRows`, :class:`RowsView`,
+    :class:`~aekit.data.sparse.SparseRows`, :class:`~aekit.data.windows.WindowRows`.
+
+    This protocol is the one answer to "is this data on disk, read batch by batch?":
+    ``isinstance(x, RowStore)`` is true for anything with all four members and false for NumPy
+    arrays, torch tensors and SciPy sparse matrices (none has ``rows`` and ``sample_shape``).
+
+    Examples
+    --------
+    >>> isinstance(NpyRows("big.npy"), RowStore), isinstance(np.zeros((2, 3)), RowStore)  # doctest: +SKIP
+    (True, False)
+    """
 
     sample_shape: tuple[int, ...]
 
@@ -281,12 +293,25 @@ def _reopen(path: str, resident_bytes: int | None, shape: tuple[int, ...], dtype
 
 def read_npy_header(path: Path) -> tuple[tuple[int, ...], np.dtype, int]:
     """Shape, dtype and data offset of a ``.npy`` file, or a one-line error saying what is wrong with it."""
-    fmt = np.lib.format
     if not path.is_file():
         raise UsageError(f"no such file: {path}")
     if path.suffix.lower() != ".npy":
         raise fail(f"{path}: expected a .npy file, got {path.suffix or '(no extension)'!r}")
+    shape, fortran, dtype, offset = _header(path)
+    _check_header(path, shape, fortran, dtype)
     size = path.stat().st_size
+    nbytes = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    if size < offset + nbytes:
+        raise fail(
+            f"{path} is truncated: its header says {shape} {dtype} ({nbytes} bytes of data) "
+            f"but it holds {max(0, size - offset)}"
+        )
+    return tuple(int(s) for s in shape), dtype, offset
+
+
+def _header(path: Path) -> tuple[tuple[int, ...], bool, np.dtype, int]:
+    """The header of a ``.npy`` file as written: (shape, Fortran order, dtype, data offset)."""
+    fmt = np.lib.format
     try:
         with open(path, "rb") as f:
             version = fmt.read_magic(f)
@@ -294,9 +319,13 @@ def read_npy_header(path: Path) -> tuple[tuple[int, ...], np.dtype, int]:
                 shape, fortran, dtype = fmt.read_array_header_1_0(f)
             else:  # 2.0 and 3.0 share the layout (3.0 only allows UTF-8 field names)
                 shape, fortran, dtype = fmt.read_array_header_2_0(f)
-            offset = f.tell()
+            return shape, fortran, dtype, f.tell()
     except (ValueError, OSError, EOFError, struct.error) as exc:
         raise fail(f"{path} is not a valid .npy file: {exc}") from exc
+
+
+def _check_header(path: Path, shape: tuple[int, ...], fortran: bool, dtype: np.dtype) -> None:
+    """A one-line error unless the header is of a C-order array of numbers, (samples, ...) and not empty."""
     if dtype.hasobject:
         raise fail(
             f"{path} holds Python objects, which aekit never unpickles; save a numeric array"
@@ -314,13 +343,6 @@ def read_npy_header(path: Path) -> tuple[tuple[int, ...], np.dtype, int]:
         )
     if 0 in shape:
         raise fail(f"{path} holds an empty array of shape {shape}; expected at least one sample")
-    nbytes = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
-    if size < offset + nbytes:
-        raise fail(
-            f"{path} is truncated: its header says {shape} {dtype} ({nbytes} bytes of data) "
-            f"but it holds {max(0, size - offset)}"
-        )
-    return tuple(int(s) for s in shape), dtype, offset
 
 
 def _as_indices(indices, n: int) -> np.ndarray:

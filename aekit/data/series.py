@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -127,13 +128,7 @@ def concat(chunks: Sequence[Data]) -> Data:
         parts = [getattr(c, field) for c in chunks]
         return None if parts[0] is None else np.concatenate(parts)
 
-    return Data(
-        x=np.concatenate([c.x for c in chunks]),
-        y=joined("y"),
-        ids=joined("ids"),
-        feature_names=first.feature_names,
-        source=first.source,
-    )
+    return replace(first, x=np.concatenate([c.x for c in chunks]), y=joined("y"), ids=joined("ids"))
 
 
 # --------------------------------------------------------------------------- labels and gaps
@@ -212,9 +207,7 @@ def _float32(chunk: Data, path: Path) -> Data:
             f"{path} has a value too large for float32 ({chunk.x[r, c]}) in channel {c}; expected "
             f"finite numbers"
         )
-    return Data(
-        x=x, y=chunk.y, ids=chunk.ids, feature_names=chunk.feature_names, source=chunk.source
-    )
+    return replace(chunk, x=x)
 
 
 class _GapFiller:
@@ -243,23 +236,14 @@ class _GapFiller:
         x = self._filled(block)  # the whole block: a gap before the cut may be closed after it
         self.held = None if cut == len(block) else block.subset(slice(cut, None))
         self.anchor = x[cut - 1].copy()
-        head = block.subset(slice(0, cut))
-        return Data(
-            x=x[:cut], y=head.y, ids=head.ids, feature_names=head.feature_names, source=head.source
-        )
+        return replace(block.subset(slice(0, cut)), x=x[:cut])
 
     def finish(self) -> Data | None:
         """The steps still held back, their last gaps filled with the last value."""
         if self.held is None:
             return None
         held, self.held = self.held, None
-        return Data(
-            x=self._filled(held),
-            y=held.y,
-            ids=held.ids,
-            feature_names=held.feature_names,
-            source=held.source,
-        )
+        return replace(held, x=self._filled(held))
 
     def _filled(self, part: Data) -> np.ndarray:
         """``part.x`` (steps, C) with its gaps filled, the last emitted step as the left side of a first gap."""

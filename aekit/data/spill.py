@@ -47,7 +47,7 @@ class DiskData:
         The samples, served as float32.
     y, ids : ndarray of shape (n,), optional
         Labels and id-column values, as :class:`~aekit.data.Data` has them.
-    feature_names, names, image_mode, source :
+    feature_names, names, image_mode, source, id_name :
         As in :class:`~aekit.data.Data`.
 
     Examples
@@ -64,6 +64,7 @@ class DiskData:
     names: list[str] | None = None
     image_mode: str | None = None
     source: str = ""
+    id_name: str | None = None  # the id column's name, as the table has it
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -185,10 +186,12 @@ def spill_table(
     labels: list[np.ndarray] = []
     ids: list[np.ndarray] = []
     feature_names: list[list[str] | None] = []
+    id_name: list[str | None] = [None]
 
     def xs() -> Iterator[np.ndarray]:
         for chunk in chunks:
             feature_names[:] = [chunk.feature_names]
+            id_name[0] = chunk.id_name
             if chunk.y is not None:
                 labels.append(chunk.y)
             if chunk.ids is not None:
@@ -202,6 +205,7 @@ def spill_table(
         ids=np.concatenate(ids) if ids else None,
         feature_names=feature_names[0] if feature_names else None,
         source=str(path),
+        id_name=id_name[0],
     )
 
 

@@ -130,7 +130,7 @@ def _table_text(
     if header is not None:
         writer.writerow(header)
     for i, row in enumerate(rows.tolist()):
-        cells = ["%.9g" % v for v in row]  # 9 significant digits round-trip float32
+        cells = [f"{v:.9g}" for v in row]  # 9 significant digits round-trip float32
         writer.writerow([values[i] for _, values in lead] + cells)
     return out.getvalue()
 

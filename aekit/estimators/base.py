@@ -16,6 +16,7 @@ import numpy as np
 import torch
 from sklearn.base import BaseEstimator
 
+from ..data.rowstore import RowStore
 from ..errors import DataError, UsageError
 from ..training.budget import AUTO, epochs_for_steps
 from ..training.device import resolve_device
@@ -36,10 +37,8 @@ CHECK_VALUES = (
 
 
 def is_row_store(X: Any) -> bool:
-    """Data on disk read batch by batch (``aekit.data.NpyRows``/``RowsView``), not an array in memory."""
-    return not isinstance(X, np.ndarray) and all(
-        hasattr(X, a) for a in ("take", "rows", "sample_shape")
-    )
+    """Data on disk read batch by batch, not an array in memory: ``isinstance(X, RowStore)``."""
+    return isinstance(X, RowStore)
 
 
 def check_rows(rows: Any, check: Callable[[np.ndarray], Any]) -> Any:

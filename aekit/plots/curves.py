@@ -56,25 +56,8 @@ def plot_history(
         raise DataError("history must be a non-empty list of per-epoch dicts")
     if isinstance(keys, str):
         keys = (keys,)
-    series: dict[str, tuple[list[float], list[float]]] = {}
-    for key in keys:
-        xs: list[float] = []
-        ys: list[float] = []
-        for i, record in enumerate(history):
-            if not isinstance(record, Mapping):
-                raise DataError(f"history[{i}] must be a dict, got {type(record).__name__}")
-            value = record.get(key)
-            if value is None:
-                continue
-            try:
-                x, y = float(record.get("epoch", i + 1)), float(value)
-            except (TypeError, ValueError):
-                raise DataError(f"history[{i}] has a non-numeric epoch or {key!r}") from None
-            if math.isfinite(y) and (y > 0 or not log):
-                xs.append(x)
-                ys.append(y)
-        if ys:
-            series[key] = (xs, ys)
+    series = {key: _points(history, key, log) for key in keys}
+    series = {key: points for key, points in series.items() if points[1]}
     if not series:
         raise DataError(
             f"history has no {'positive ' if log else ''}finite values for keys {list(keys)}"
@@ -98,3 +81,25 @@ def plot_history(
     ax.grid(True, alpha=0.3)
     ax.legend()
     return _save(fig, path)
+
+
+def _points(
+    history: Sequence[Mapping[str, Any]], key: str, log: bool
+) -> tuple[list[float], list[float]]:
+    """(epochs, values) of ``key``: the records with a finite value (a positive one when ``log``)."""
+    xs: list[float] = []
+    ys: list[float] = []
+    for i, record in enumerate(history):
+        if not isinstance(record, Mapping):
+            raise DataError(f"history[{i}] must be a dict, got {type(record).__name__}")
+        value = record.get(key)
+        if value is None:
+            continue
+        try:
+            x, y = float(record.get("epoch", i + 1)), float(value)
+        except (TypeError, ValueError):
+            raise DataError(f"history[{i}] has a non-numeric epoch or {key!r}") from None
+        if math.isfinite(y) and (y > 0 or not log):
+            xs.append(x)
+            ys.append(y)
+    return xs, ys

@@ -59,35 +59,9 @@ def plot_latent_map(
     >>> plot_latent_map(z_test, y_test, "latent.png", class_names=[str(i) for i in range(10)])
     PosixPath('latent.png')
     """
-    z = _float_array(z, "z", "a numeric array (n, d)")
-    if z.ndim != 2 or z.shape[0] == 0 or z.shape[1] < 2:
-        raise DataError(f"z must have shape (n, d) with n >= 1 and d >= 2, got {z.shape}")
-    _check_finite(z, "z")
-    if method != "pca":
-        raise DataError(f"method must be 'pca', got {method!r}")
-    n, d = z.shape
-    if labels is not None:
-        labels = np.asarray(labels)
-        if labels.shape != (n,):
-            raise DataError(f"labels must have shape ({n},) to match z, got {labels.shape}")
-
-    if d == 2:
-        xy, axis_labels = z, ("z1", "z2")
-    else:
-        if n < 2:
-            raise DataError("z needs at least 2 points for a PCA projection")
-        from sklearn.decomposition import PCA
-
-        pca = PCA(n_components=2, svd_solver="full")
-        with warnings.catch_warnings(), np.errstate(divide="ignore", invalid="ignore"):
-            warnings.simplefilter("ignore", RuntimeWarning)
-            xy = pca.fit_transform(z)
-        ratio = pca.explained_variance_ratio_
-        axis_labels = tuple(
-            f"PC{k + 1} ({100 * r:.1f}% var)" if np.isfinite(r) else f"PC{k + 1}"
-            for k, r in enumerate(ratio)
-        )
-
+    z, labels = _checked(z, labels, method)
+    xy, axis_labels = _project(z)
+    n = len(z)
     if n > MAX_POINTS:
         keep = np.sort(np.random.default_rng(0).choice(n, MAX_POINTS, replace=False))
         xy = xy[keep]
@@ -102,26 +76,7 @@ def plot_latent_map(
         classes = np.unique(labels)
         numeric = np.issubdtype(labels.dtype, np.number) or labels.dtype == bool
         if len(classes) <= _MAX_CLASSES or not numeric:
-            cmap = plt.get_cmap("tab10" if len(classes) <= 10 else "tab20")
-            for k, c in enumerate(classes):
-                mask = labels == c
-                name = _class_name(c, class_names)
-                ax.scatter(
-                    xy[mask, 0],
-                    xy[mask, 1],
-                    s=size,
-                    alpha=0.7,
-                    linewidths=0,
-                    color=cmap(k % cmap.N),
-                    label=name,
-                )
-            ax.legend(
-                markerscale=8 / np.sqrt(size),
-                fontsize="small",
-                loc="center left",
-                bbox_to_anchor=(1.01, 0.5),
-                frameon=False,
-            )
+            _scatter_classes(plt, ax, xy, labels, classes, size, class_names)
         else:
             sc = ax.scatter(
                 xy[:, 0],
@@ -138,6 +93,63 @@ def plot_latent_map(
     if title:
         ax.set_title(title)
     return _save(fig, path)
+
+
+def _checked(z: Any, labels: Any, method: str) -> tuple[np.ndarray, np.ndarray | None]:
+    """``z`` as finite floats (n, d >= 2) and ``labels`` as an array (n,), or a one-line DataError."""
+    z = _float_array(z, "z", "a numeric array (n, d)")
+    if z.ndim != 2 or z.shape[0] == 0 or z.shape[1] < 2:
+        raise DataError(f"z must have shape (n, d) with n >= 1 and d >= 2, got {z.shape}")
+    _check_finite(z, "z")
+    if method != "pca":
+        raise DataError(f"method must be 'pca', got {method!r}")
+    if labels is not None:
+        labels = np.asarray(labels)
+        if labels.shape != (len(z),):
+            raise DataError(f"labels must have shape ({len(z)},) to match z, got {labels.shape}")
+    return z, labels
+
+
+def _project(z: np.ndarray) -> tuple[np.ndarray, tuple[str, str]]:
+    """The points to draw and their axis labels: ``z`` itself when 2-D, else its first two PCs."""
+    if z.shape[1] == 2:
+        return z, ("z1", "z2")
+    if len(z) < 2:
+        raise DataError("z needs at least 2 points for a PCA projection")
+    from sklearn.decomposition import PCA
+
+    pca = PCA(n_components=2, svd_solver="full")
+    with warnings.catch_warnings(), np.errstate(divide="ignore", invalid="ignore"):
+        warnings.simplefilter("ignore", RuntimeWarning)
+        xy = pca.fit_transform(z)
+    first, second = (
+        f"PC{k + 1} ({100 * r:.1f}% var)" if np.isfinite(r) else f"PC{k + 1}"
+        for k, r in enumerate(pca.explained_variance_ratio_)
+    )
+    return xy, (first, second)
+
+
+def _scatter_classes(plt, ax, xy, labels, classes, size, class_names) -> None:
+    """One colour per class, with a legend beside the axes."""
+    cmap = plt.get_cmap("tab10" if len(classes) <= 10 else "tab20")
+    for k, c in enumerate(classes):
+        mask = labels == c
+        ax.scatter(
+            xy[mask, 0],
+            xy[mask, 1],
+            s=size,
+            alpha=0.7,
+            linewidths=0,
+            color=cmap(k % cmap.N),
+            label=_class_name(c, class_names),
+        )
+    ax.legend(
+        markerscale=8 / np.sqrt(size),
+        fontsize="small",
+        loc="center left",
+        bbox_to_anchor=(1.01, 0.5),
+        frameon=False,
+    )
 
 
 def _class_name(c: Any, class_names: Sequence[str] | Mapping[Any, str] | None) -> str:

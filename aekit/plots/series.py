@@ -78,18 +78,7 @@ def plot_series_scores(
     >>> plot_series_scores(x, scores, "series.png", threshold=0.3, ranges=[(4180, 4240)])  # doctest: +SKIP
     PosixPath('series.png')
     """
-    x = _float_array(values, "values", "a numeric array (steps,) or (steps, channels)")
-    if x.ndim == 1:
-        x = x[:, None]
-    s = _vector(scores, "scores")
-    if x.ndim != 2 or len(x) != len(s):
-        raise DataError(
-            f"values has shape {x.shape} but there are {len(s)} scores; give one score per step"
-        )
-    stop = len(s) if stop is None else min(int(stop), len(s))
-    start = max(0, int(start))
-    if not start < stop:
-        raise DataError(f"nothing to draw between steps {start} and {stop}")
+    x, s, start, stop = _checked(values, scores, start, stop)
     names = (
         list(channel_names)
         if channel_names is not None
@@ -105,16 +94,7 @@ def plot_series_scores(
     )
     axes = axes[:, 0]
     for c, ax in enumerate(axes[:-1]):
-        ax.plot(*_envelope(t, x[start:stop, c]), color="tab:blue", lw=0.6)
-        if y is not None and y.any():
-            for a, b in _spans(y):
-                ax.plot(
-                    t[a : b + 1],
-                    x[start + a : start + b + 1, c],
-                    color="tab:red",
-                    lw=1.2,
-                    label="labelled anomaly" if (c, a) == (0, _spans(y)[0][0]) else None,
-                )
+        _draw_channel(ax, t, x[start:stop, c], y, first=c == 0)
         ax.set_ylabel(names[c] if c < len(names) else f"channel {c}")
     ax = axes[-1]
     ax.plot(*_envelope(t, s[start:stop]), color="black", lw=0.7, label="score")
@@ -147,3 +127,37 @@ def plot_series_scores(
         axes[0].set_title(title)
     fig.tight_layout()
     return _save(fig, path)
+
+
+def _checked(
+    values, scores, start: int, stop: int | None
+) -> tuple[np.ndarray, np.ndarray, int, int]:
+    """``values`` as (steps, channels) floats, ``scores`` one per step, and the steps to draw."""
+    x = _float_array(values, "values", "a numeric array (steps,) or (steps, channels)")
+    if x.ndim == 1:
+        x = x[:, None]
+    s = _vector(scores, "scores")
+    if x.ndim != 2 or len(x) != len(s):
+        raise DataError(
+            f"values has shape {x.shape} but there are {len(s)} scores; give one score per step"
+        )
+    stop = len(s) if stop is None else min(int(stop), len(s))
+    start = max(0, int(start))
+    if not start < stop:
+        raise DataError(f"nothing to draw between steps {start} and {stop}")
+    return x, s, start, stop
+
+
+def _draw_channel(ax, t: np.ndarray, v: np.ndarray, y: np.ndarray | None, first: bool) -> None:
+    """One channel's values ``v`` at steps ``t``, the steps labelled anomalous (``y``) in red."""
+    ax.plot(*_envelope(t, v), color="tab:blue", lw=0.6)
+    if y is None or not y.any():
+        return
+    for k, (a, b) in enumerate(_spans(y)):
+        ax.plot(
+            t[a : b + 1],
+            v[a : b + 1],
+            color="tab:red",
+            lw=1.2,
+            label="labelled anomaly" if first and k == 0 else None,
+        )

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from ..data import Data, load_builtin
+from ..data import Data, RowStore, columns_by_name, load_builtin
 from ..errors import UsageError
 from ..families import RECIPES
 from ..training.trainer import Trainer
@@ -27,7 +27,7 @@ EVAL_ROWS = (
 
 def in_memory(data: Data, limit: int | None = EVAL_ROWS) -> Data:
     """``data`` as arrays: a row store on disk is read whole, or cut to its first ``limit`` samples."""
-    if isinstance(data.x, np.ndarray):
+    if not isinstance(data.x, RowStore):
         return data
     part = data.subset(slice(0, limit))
     return dataclasses.replace(part, x=part.x.rows(0, len(part.x)))
@@ -115,7 +115,7 @@ class Recipe:
     def require_images(self, data: Data, source: str | Path) -> Data:
         """``data`` unchanged, or a one-line refusal of a table given to an image family."""
         x = data.x
-        shape = x.sample_shape if hasattr(x, "sample_shape") else x.shape[1:]
+        shape = x.sample_shape if isinstance(x, RowStore) else x.shape[1:]
         if not self.takes_tables and len(shape) == 1:
             raise UsageError(
                 f"{source} holds a table (rows of {shape[0]} values); {self.name} works on images: "
@@ -177,21 +177,8 @@ def class_names(data: Data) -> list[str] | None:
 
 
 def model_columns(est, data: Data) -> np.ndarray:
-    """``data.x`` with the model's feature columns, by name when both sides know them."""
-    names = getattr(est, "feature_names_in_", None)
-    if names is None or data.feature_names is None or list(data.feature_names) == list(names):
-        return data.x
-    missing = [n for n in names if n not in data.feature_names]
-    if missing:
-        raise UsageError(
-            f"{data.source}: missing the model's columns {', '.join(missing[:5])}"
-            f"{f' (and {len(missing) - 5} more)' if len(missing) > 5 else ''}"
-        )
-    idx = [data.feature_names.index(n) for n in names]
-    x = (
-        data.x if isinstance(data.x, np.ndarray) else data.x.rows(0, len(data.x))
-    )  # reordering needs memory
-    return x[:, idx]
+    """``data.x`` with the model's feature columns (``feature_names_in_``): :func:`~aekit.data.columns_by_name`."""
+    return columns_by_name(data, getattr(est, "feature_names_in_", None))
 
 
 def get_recipe(name: str) -> Recipe:

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from .. import _io
-from ..data import Data
+from ..data import Data, columns_by_name
 from ..data.series import iter_series, read_series
 from ..errors import DataError, UsageError
 from ..estimators.series import RangeTracker
@@ -88,18 +88,8 @@ class SeriesRecipe(Recipe):
     def fit(self, est, train: Data, val: Data, trainer: Trainer):
         return est.fit(train.x, channel_names=train.feature_names, trainer=trainer)
 
-    def _x(self, est, data: Data) -> np.ndarray:
-        """The model's channels of ``data``, by name when both sides know them."""
-        names = est.channel_names_
-        if names is None or data.feature_names is None or list(data.feature_names) == list(names):
-            return data.x
-        missing = [n for n in names if n not in data.feature_names]
-        if missing:
-            raise DataError(f"{data.source}: missing the model's channels {', '.join(missing[:5])}")
-        return data.x[:, [data.feature_names.index(n) for n in names]]
-
     def evaluate(self, est, data: Data) -> dict[str, Any]:
-        x = self._x(est, data)
+        x = columns_by_name(data, est.channel_names_, "channels")
         if data.y is not None and 0 < data.y.sum() < len(data.y):
             metrics = est.evaluate(x, data.y)
         else:  # no anomaly labelled: what the detector flags
@@ -116,7 +106,7 @@ class SeriesRecipe(Recipe):
 
     def figures(self, est, data: Data, folder: Path) -> list[Path]:
         folder = Path(folder)
-        x = self._x(est, data)
+        x = columns_by_name(data, est.channel_names_, "channels")
         scores = est.score_samples(x)
         flagged = [(r.start, r.end) for r in est.ranges(x)]
         common = dict(
@@ -174,70 +164,83 @@ def score_file(
     kw = {} if chunk_steps is None else {"chunk_steps": chunk_steps}
     columns = est.channel_names_ if Path(path).suffix.lower() != ".npy" else None
     chunks = iter_series(path, time_column=spec.time_column, columns=columns, fill=spec.fill, **kw)
-    times: collections.deque = (
-        collections.deque()
-    )  # the time values of steps read but not scored yet
+    times = _Times()
     sep = "\t" if output.lower().endswith(".tsv") else ","
-
-    def values() -> Iterator[np.ndarray]:
-        step = 0
-        for chunk in chunks:
-            times.append(chunk.ids if chunk.ids is not None else np.arange(step, step + len(chunk)))
-            step += len(chunk)
-            yield chunk.x
-
-    def take_times(k: int) -> np.ndarray:
-        out = []
-        while k:
-            head = times[0]
-            out.append(head[:k])
-            if len(head) <= k:
-                times.popleft()
-            else:
-                times[0] = head[k:]
-            k -= len(out[-1])
-        return np.concatenate(out) if out else np.zeros(0)
-
     threshold = est.threshold_
     tracker = RangeTracker(threshold)
     found: list = []
-    first_times: dict[int, Any] = {}
+    edge_times: dict[int, Any] = {}  # the time of each step where a flagged range starts or ends
     n = 0
     with _io.atomic_path(output) as tmp, open(tmp, "w", newline="") as f:
         writer = csv.writer(f, delimiter=sep, lineterminator="\n")
         writer.writerow(["time", "score", "is_anomaly"])
-        for scores in est.iter_scores(values()):
-            t = take_times(len(scores))
+        for scores in est.iter_scores(times.values(chunks)):
+            t = times.take(len(scores))
             flags = (scores > threshold).astype(np.int8)
             writer.writerows(zip(t.tolist(), map(repr, scores.tolist()), flags.tolist()))
-            for r in tracker.push(scores):
-                found.append(r)
-            for i in np.flatnonzero(
-                np.diff(np.concatenate([[0], flags, [0]])) != 0
-            ):  # range edges in this chunk
-                if i < len(t):
-                    first_times[n + int(i)] = t[i]
-                if i > 0:
-                    first_times[n + int(i) - 1] = t[i - 1]
+            found += tracker.push(scores)
+            _note_edges(edge_times, flags, t, n)
             n += len(scores)
         found += tracker.finish()
     if ranges_path is not None:
-        with _io.atomic_path(ranges_path) as tmp, open(tmp, "w", newline="") as f:
-            writer = csv.writer(
-                f,
-                delimiter="\t" if ranges_path.lower().endswith(".tsv") else ",",
-                lineterminator="\n",
-            )
-            writer.writerow(["start", "end", "start_time", "end_time", "peak_step", "peak_score"])
-            for r in found:
-                writer.writerow(
-                    [
-                        r.start,
-                        r.end,
-                        first_times.get(r.start, r.start),
-                        first_times.get(r.end, r.end),
-                        r.peak_step,
-                        repr(float(r.peak_score)),
-                    ]
-                )
+        _write_ranges(ranges_path, found, edge_times)
     return n, len(found)
+
+
+class _Times:
+    """The time values of the steps read but not scored yet (the step numbers without a time column)."""
+
+    def __init__(self) -> None:
+        self.queue: collections.deque = collections.deque()
+
+    def values(self, chunks: Iterator[Data]) -> Iterator[np.ndarray]:
+        """Each chunk's values, its times queued."""
+        step = 0
+        for chunk in chunks:
+            self.queue.append(
+                chunk.ids if chunk.ids is not None else np.arange(step, step + len(chunk))
+            )
+            step += len(chunk)
+            yield chunk.x
+
+    def take(self, k: int) -> np.ndarray:
+        """The times of the next ``k`` steps scored."""
+        out = []
+        while k:
+            head = self.queue[0]
+            out.append(head[:k])
+            if len(head) <= k:
+                self.queue.popleft()
+            else:
+                self.queue[0] = head[k:]
+            k -= len(out[-1])
+        return np.concatenate(out) if out else np.zeros(0)
+
+
+def _note_edges(edge_times: dict[int, Any], flags: np.ndarray, t: np.ndarray, first: int) -> None:
+    """Record the time of each step in this chunk (from step ``first``) where a run of flags starts or ends."""
+    for i in np.flatnonzero(np.diff(np.concatenate([[0], flags, [0]])) != 0):
+        if i < len(t):
+            edge_times[first + int(i)] = t[i]
+        if i > 0:
+            edge_times[first + int(i) - 1] = t[i - 1]
+
+
+def _write_ranges(path: str, found: list, edge_times: dict[int, Any]) -> None:
+    """The flagged ranges as a .csv or .tsv: start, end, their times, the peak step and score."""
+    with _io.atomic_path(path) as tmp, open(tmp, "w", newline="") as f:
+        writer = csv.writer(
+            f, delimiter="\t" if path.lower().endswith(".tsv") else ",", lineterminator="\n"
+        )
+        writer.writerow(["start", "end", "start_time", "end_time", "peak_step", "peak_score"])
+        for r in found:
+            writer.writerow(
+                [
+                    r.start,
+                    r.end,
+                    edge_times.get(r.start, r.start),
+                    edge_times.get(r.end, r.end),
+                    r.peak_step,
+                    repr(float(r.peak_score)),
+                ]
+            )

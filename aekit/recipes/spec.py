@@ -133,7 +133,7 @@ class DataSpec:
             names=disk.names,
             image_mode=disk.image_mode,
             source=disk.source,
-            id_name=None if disk.ids is None else str(self.id_column),
+            id_name=disk.id_name,
         )
 
 

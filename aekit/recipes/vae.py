@@ -3,14 +3,16 @@
 The tutorial: latent 2, batch 32, Adam lr 1e-4, 10 epochs, Bernoulli decoder on MNIST thresholded
 at 0.5; ``--preset recipe`` pins it. The defaults differ where the tutorial fails on small image
 sets: Adam 1e-3 with a one-cycle schedule, and ``epochs="auto"`` (10 epochs on MNIST, up to 100 on a
-few thousand images), since at 1e-4 and 10 epochs 1,800 images collapse to one grey image.
+few thousand images), since at 1e-4 and 10 epochs a small image set can collapse to one grey
+image (docs/guide/vae.md).
 ``--dataset mnist`` is binarized too when the likelihood is Bernoulli (the recipe's data;
 ``--likelihood gaussian`` keeps the gray levels). The preset ``strong`` (latent 32, lr 1e-3
 one-cycle, batch 128, 30 epochs) fits far better.
 
 ``metrics.json``: ``test_elbo`` (nats per image, higher is better; analytic KL), ``test_reconstruction``
 (-E_q log p(x|z)), ``test_kl``, ``test_nll_iw`` (-log p(x), importance-weighted with ``k`` = 100
-samples on the first ``n_iw`` = 1000 test images: the full 10k test set takes ~25 min on one CPU core).
+samples on the first ``n_iw`` = 1000 test images, which bounds its time on a CPU; see
+docs/guide/vae.md).
 """
 
 from __future__ import annotations

@@ -75,24 +75,29 @@ def _check_state(state: Any, where: Path) -> None:
         raise bad(f"'epoch' must be a whole number >= 0, got {epoch!r}")
     if not isinstance(state.get("weights"), str) or not state["weights"].strip():
         raise bad(f"'weights' must name the weights file, got {state.get('weights')!r}")
-    history = state.get("history")
+    problem = _history_problem(state.get("history"), epoch)
+    if problem is not None:
+        raise bad(problem)
+    if not isinstance(state.get("optimizer"), dict):
+        raise bad("'optimizer' must be an object")
+    if not isinstance(state.get("extra", {}), dict):
+        raise bad("'extra' must be an object")
+
+
+def _history_problem(history: Any, epoch: int) -> str | None:
+    """What is wrong with a checkpoint's history of ``epoch`` finished epochs, or None."""
     if (
         not isinstance(history, list)
         or len(history) > epoch
         or not all(isinstance(r, dict) for r in history)
     ):
-        raise bad(f"'history' must list a record per finished epoch, at most {epoch}")
+        return f"'history' must list a record per finished epoch, at most {epoch}"
     for r in history:
         for key in ("train_loss", "seconds"):
             v = r.get(key)
             if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
-                raise bad(
-                    f"history: {key!r} of epoch {r.get('epoch')!r} must be a finite number, got {v!r}"
-                )
-    if not isinstance(state.get("optimizer"), dict):
-        raise bad("'optimizer' must be an object")
-    if not isinstance(state.get("extra", {}), dict):
-        raise bad("'extra' must be an object")
+                return f"history: {key!r} of epoch {r.get('epoch')!r} must be a finite number, got {v!r}"
+    return None
 
 
 def load_checkpoint(

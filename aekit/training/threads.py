@@ -2,17 +2,16 @@
 
 PyTorch splits each CPU op over intra-op threads (OpenMP) that meet at a barrier when the op
 ends. A thread that arrives first spins there, burning its core, and on a machine where other
-processes want the cores the thread it waits for may not be running at all: on 2 cores beside
-CPU-bound work, the anomaly recipe's training took 9x longer with 2 threads than with 1 and burnt
-10x the CPU (issue 22; benchmarks/bench_contention.py). Two things keep that from happening:
+processes want the cores the thread it waits for may not be running at all, so that a small
+model trains many times slower on 2 threads than on 1 (issue 22; the figures, from
+benchmarks/bench_contention.py, are in docs/guide/scale.md). Two things keep that from happening:
 
 * The wait policy: threads spin only briefly at the barrier before they sleep
   (``GOMP_SPINCOUNT=10000`` for GNU libgomp, which torch's Linux wheels use, instead of its
-  default 300,000; ``KMP_BLOCKTIME=0`` for Intel's libiomp and LLVM's libomp). Measured on 2 cores
-  (benchmarks/bench_contention.py): sleeping at once (``OMP_WAIT_POLICY=PASSIVE``) made the conv
-  denoiser and the VAE 30-60% slower on a quiet machine, since their next op arrives within
-  microseconds; a spin of 10,000 keeps them within ~10% of the default, and beside two CPU-bound
-  processes with two threads it cost 2-3x where a spin of 50,000 cost up to 9x. The OpenMP
+  default 300,000; ``KMP_BLOCKTIME=0`` for Intel's libiomp and LLVM's libomp). Sleeping at once
+  (``OMP_WAIT_POLICY=PASSIVE``) slows the conv denoiser and the VAE on a quiet machine, since
+  their next op arrives within microseconds, and a long spin is what costs beside CPU-bound
+  processes; a short spin keeps most of both (docs/guide/scale.md). The OpenMP
   runtime reads these once, when torch is imported, so :func:`use_short_spin` must run before
   that: the CLI calls it first thing (it imports torch lazily). In Python, set them in the
   environment before ``import torch``; once torch is imported only the thread counts can still change.

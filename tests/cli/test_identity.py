@@ -283,3 +283,35 @@ def test_image_size_is_width_by_height(folder, tmp_path):
         12,
         6,
     )  # Pillow's (width, height)
+
+
+def test_score_writes_the_user_id_column_under_its_own_name(tmp_path):
+    """``aekit score`` on a table: the id column (given, or the one the run recorded) is written
+    under its own name, wherever it sits in the input; a table without it gets no id column."""
+    from .helpers import cli_here
+
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(80, 3))
+    with open(tmp_path / "t.csv", "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["a", "user_id", "b", "c"])
+        w.writerows([[row[0], f"U{i}", row[1], row[2]] for i, row in enumerate(x)])
+    with open(tmp_path / "no_id.csv", "w", newline="") as f:
+        csv.writer(f).writerows([["c", "b", "a"], *x[:5, ::-1]])
+    run = tmp_path / "run"
+    train = ["train", "anomaly", "--data", tmp_path / "t.csv", "--id-column", "user_id"]
+    cli_here(*train, "--epochs", "1", "--quiet", "--no-figures", "--out", run)
+
+    score = ["score", run, "--input", tmp_path / "t.csv", "--quiet", "--output"]
+    cli_here(*score, tmp_path / "given.csv", "--id-column", "user_id")
+    cli_here(*score, tmp_path / "recorded.tsv")  # the run's id column, found in the input
+    given = _rows(tmp_path / "given.csv")
+    with open(tmp_path / "recorded.tsv", newline="") as f:
+        recorded = list(csv.reader(f, delimiter="\t"))
+    for rows in (given, recorded):
+        assert rows[0] == ["user_id", "score", "is_anomaly"] and rows[1][0] == "U0"
+        assert [r[0] for r in rows[1:]] == [f"U{i}" for i in range(80)]
+    assert [r[1:] for r in recorded] == [r[1:] for r in given]
+
+    cli_here("score", run, "--input", tmp_path / "no_id.csv", "--output", tmp_path / "n.csv")
+    assert _rows(tmp_path / "n.csv")[0] == ["score", "is_anomaly"]

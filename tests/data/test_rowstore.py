@@ -201,3 +201,26 @@ def test_residency_budget_is_counted_in_granules(tmp_path):
     rows.release = lambda: (releases.append(rows._touched), NpyRows.release(rows))
     rows.take(np.arange(6) * rows_per_granule)
     assert releases == [2 * _GRANULE, 2 * _GRANULE] and rows._touched == 2 * _GRANULE
+
+
+def test_row_store_is_one_protocol(tmp_path):
+    """``isinstance(x, RowStore)``: every store on disk is one; arrays, tensors and sparse matrices are not."""
+    import scipy.sparse as sp
+    import torch
+
+    from aekit.data import RowStore
+    from aekit.data.sparse import SparseRows
+    from aekit.data.windows import WindowRows
+    from aekit.estimators.base import is_row_store
+
+    np.save(tmp_path / "x.npy", np.zeros((6, 3), np.float32))
+    with NpyRows(tmp_path / "x.npy") as store:
+        stores = [store, RowsView(store, [0, 2]), SparseRows(sp.eye(4, format="csr"))]
+        stores.append(WindowRows(np.zeros((20, 2), np.float32), window=5))
+        not_stores = [np.zeros((4, 3)), np.memmap(tmp_path / "m", np.float32, "w+", shape=(2, 2))]
+        not_stores += [torch.zeros(4, 3), [[0.0, 1.0]], None]
+        not_stores += [sp.eye(4, format=f) for f in ("csr", "csc", "coo", "lil", "dok")]
+        for x in stores:
+            assert isinstance(x, RowStore) and is_row_store(x), type(x)
+        for x in not_stores:
+            assert not isinstance(x, RowStore) and not is_row_store(x), type(x)
