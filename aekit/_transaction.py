@@ -286,9 +286,8 @@ class FolderTransaction:
                 if not same:
                     os.close(fd)
                     continue
-            with contextlib.suppress(
-                OSError
-            ):  # the pid only informs readers; a full disk must not stop us here
+            # the pid only informs readers; a full disk must not stop us here
+            with contextlib.suppress(OSError):
                 os.ftruncate(fd, 0)
                 os.pwrite(fd, str(os.getpid()).encode(), 0)
             self._fd = fd
@@ -308,9 +307,8 @@ class FolderTransaction:
         old = old_path(self.target)
         if os.path.lexists(old):
             if not os.path.lexists(self.target):
-                os.rename(
-                    old, self.target
-                )  # killed between the fallback's two renames: put it back
+                # killed between the fallback's two renames: put it back
+                os.rename(old, self.target)
             else:
                 _remove(old)
         with contextlib.suppress(OSError):
@@ -326,9 +324,8 @@ class FolderTransaction:
         copy of ``seed`` when given); return it."""
         if os.path.lexists(self.staging) and not (reuse and self.resumable()):
             _remove(self.staging)
-        elif os.path.lexists(
-            self.staging
-        ):  # continued: drop the temporary files of the writer that died
+        # continued: drop the temporary files of the writer that died
+        elif os.path.lexists(self.staging):
             for stale in self.staging.rglob(".*.tmp"):
                 _remove(stale)
         if not self.staging.is_dir():
@@ -341,9 +338,8 @@ class FolderTransaction:
                 (tmp / MARKER).write_text(
                     json.dumps({"target": self.target.name, "pid": os.getpid()}) + "\n"
                 )
-                os.rename(
-                    tmp, self.staging
-                )  # marked and seeded in one step: never half a staging folder
+                # marked and seeded in one step: never half a staging folder
+                os.rename(tmp, self.staging)
             except BaseException as exc:
                 _remove(tmp)
                 if isinstance(exc, OSError):
@@ -363,9 +359,8 @@ class FolderTransaction:
                     exchange(self.staging, self.target)
                     os.rename(self.staging, old)
                 except SwapUnsupported:
-                    os.rename(
-                        self.target, old
-                    )  # a kill here leaves .NAME.old: readers and writers use it
+                    # a kill here leaves .NAME.old: readers and writers use it
+                    os.rename(self.target, old)
                     os.rename(self.staging, self.target)
             else:
                 os.rename(self.staging, self.target)

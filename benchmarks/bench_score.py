@@ -52,9 +52,8 @@ def run_score(run: Path, csv: Path, out: Path) -> tuple[float, float]:
         ],
         stdout=subprocess.DEVNULL,
     )
-    _, status, usage = os.wait4(
-        proc.pid, 0
-    )  # this child's own peak, not the largest child's so far
+    # this child's own peak, not the largest child's so far
+    _, status, usage = os.wait4(proc.pid, 0)
     proc.returncode = os.waitstatus_to_exitcode(status)
     if proc.returncode != 0:
         raise SystemExit(f"aekit score failed with exit code {proc.returncode}")

@@ -92,9 +92,8 @@ def make_data(folder: Path) -> None:
         scale = rng.uniform(2, 4)
         w, h = int(45 * scale), int(37 * scale)
         y0, x0 = rng.integers(0, src.shape[0] - h), rng.integers(0, src.shape[1] - w)
-        crop = Image.fromarray(src[y0 : y0 + h, x0 : x0 + w]).resize(
-            (45, 37), Image.LANCZOS
-        )  # Pillow: (width, height)
+        # Pillow: (width, height)
+        crop = Image.fromarray(src[y0 : y0 + h, x0 : x0 + w]).resize((45, 37), Image.LANCZOS)
         crop.save(folder / "photos" / f"photo_{i:03d}.jpg", quality=90)
     (folder / "done").write_text("ok\n")
 
@@ -227,9 +226,8 @@ def trial(checkout: Path, data: Path, work: Path) -> dict[str, str]:
             out["table-basic: reconstruct's id column header"] = header[0]
         else:
             out["table-basic: reconstruct"] = _last_line(err)
-        cancer_extra = (
-            work / "cancer_extra.csv"
-        )  # a new file with one more column, the id column renamed
+        # a new file with one more column, the id column renamed
+        cancer_extra = work / "cancer_extra.csv"
         hdr, rows = _read_csv(data / "cancer.csv")
         with open(cancer_extra, "w", newline="") as f:
             w = csv.writer(f)

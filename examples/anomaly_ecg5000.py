@@ -31,9 +31,8 @@ OUT = Path(os.environ.get("AEKIT_EXAMPLES_OUT", "runs/examples/anomaly_ecg5000")
 # In the classic split y is 1 for a normal beat (the tutorial's labels); aekit's detector scores
 # anomalies, so its labels are 1 = anomaly.
 train, test = ecg5000_classic_split()
-det = aekit.AnomalyDetector.from_preset(
-    "recipe", epochs=3 if QUICK else 20
-)  # the tutorial's settings
+# the tutorial's settings
+det = aekit.AnomalyDetector.from_preset("recipe", epochs=3 if QUICK else 20)
 det.fit(train.x[train.y == 1], validation_data=test.x)  # train on normal beats only
 m = det.evaluate(test.x, 1 - test.y)
 print(f"threshold {m['threshold']:.4f}; ROC-AUC {m['roc_auc']:.3f}")

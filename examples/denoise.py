@@ -59,8 +59,7 @@ with tempfile.TemporaryDirectory() as tmp:
     write_output(Path(tmp) / "photos", blobs[:, None])  # 64 PNGs, 32x32 grayscale
     photos = read_path(Path(tmp) / "photos")  # Data: x (64, 1, 32, 32), names ['000000.png', ...]
     own = aekit.Denoiser(noise="saltpepper:0.05", epochs=20).fit(photos.x)
-    write_output(
-        Path(tmp) / "cleaned", own.transform(own.add_noise(photos.x)), like=photos
-    )  # same names
+    # same names
+    write_output(Path(tmp) / "cleaned", own.transform(own.add_noise(photos.x)), like=photos)
     print(f"own images {photos.x.shape}: {own.evaluate(photos.x)}")
 print(f"figures in {OUT}/")

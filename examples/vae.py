@@ -33,9 +33,8 @@ train, test = load_builtin("binarized-mnist", "train"), load_builtin("binarized-
 n_train, n_test = (1000, 200) if QUICK else (None, None)
 x_train, x_test, y_test = train.x[:n_train], test.x[:n_test], test.y[:n_test]
 
-vae = aekit.VAE(
-    latent_dim=2, lr=1e-4, schedule="constant", epochs=1 if QUICK else 10
-)  # the tutorial's settings
+# the tutorial's settings
+vae = aekit.VAE(latent_dim=2, lr=1e-4, schedule="constant", epochs=1 if QUICK else 10)
 vae = vae.fit(x_train, validation_data=x_test)
 print(
     f"test ELBO: aekit {vae.elbo(x_test).mean():.1f} nats   tutorial about -156 (10 epochs, latent 2)"
@@ -58,9 +57,8 @@ plots.plot_history(vae.history_, OUT / "loss.png", ylabel="-ELBO (nats per image
 with tempfile.TemporaryDirectory() as tmp:
     yy, xx = np.mgrid[0:28, 0:28]
     r = np.random.default_rng(0).uniform(4, 12, 200)[:, None, None]
-    write_output(
-        Path(tmp) / "shapes", ((xx - 14) ** 2 + (yy - 14) ** 2 < r**2)[:, None]
-    )  # 200 disc PNGs
+    # 200 disc PNGs
+    write_output(Path(tmp) / "shapes", ((xx - 14) ** 2 + (yy - 14) ** 2 < r**2)[:, None])
     shapes = read_path(Path(tmp) / "shapes")  # Data: x (200, 1, 28, 28) in {0, 1}
     own = aekit.VAE(latent_dim=1, epochs=2 if QUICK else 10, lr=1e-3).fit(shapes.x)
     plots.plot_image_grid(own.sample(16), OUT / "own_samples.png", title="samples of your own data")

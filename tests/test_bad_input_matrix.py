@@ -1694,7 +1694,12 @@ API_FIT = [  # (estimator, params, data maker, needles)
         _tab,
         ["contamination", "(0, 1)"],
     ),
-    ("AnomalyDetector", {"threshold": "nope"}, _tab, ["threshold must be one of mean_std", "'nope'"]),
+    (
+        "AnomalyDetector",
+        {"threshold": "nope"},
+        _tab,
+        ["threshold must be one of mean_std", "'nope'"],
+    ),
     ("Denoiser", {"noise": "gaussian:-0.1"}, _img, ["factor must be >= 0"]),
     ("Denoiser", {"noise": "saltpepper:1.5"}, _img, ["[0, 1]"]),
     ("Denoiser", {}, lambda: _img()[:, None, None], ["(n, C, H, W)", "images"]),

@@ -89,9 +89,8 @@ def test_sigkill_mid_epoch_during_checkpoint_write_and_at_random_then_resume(tmp
         os.kill(proc.pid, signal.SIGKILL)
         proc.communicate()
         assert not run.exists()  # a run appears only once complete
-        check_run_folder(
-            work
-        )  # hidden *.tmp may remain after SIGKILL; every final name is complete
+        # hidden *.tmp may remain after SIGKILL; every final name is complete
+        check_run_folder(work)
         code, _, err = cli("evaluate", run)
         assert code == 1 and "interrupted" in err and "--resume" in err, err
     assert caught_in_write >= 1, "never caught a checkpoint write in progress"

@@ -78,9 +78,8 @@ def _predict(run: Path, x: np.ndarray) -> np.ndarray:
 def world(tmp_path_factory):
     """Data, and one finished run (1 epoch) that each case copies as 'the previous run'."""
     root = tmp_path_factory.mktemp("faults")
-    x = (
-        np.random.default_rng(0).random((1000, 32)).astype(np.float32)
-    )  # 800 to train on: 50 steps an epoch
+    # 800 to train on: 50 steps an epoch
+    x = np.random.default_rng(0).random((1000, 32)).astype(np.float32)
     np.save(root / "x.npy", x)
     code, _, err = cli(
         "train", "basic", "--data", root / "x.npy", "--epochs", 1, *MODEL, "--out", root / "prev"
@@ -373,7 +372,6 @@ def _disk_child(mode: str, root: Path, disk: Path) -> None:
     print(json.dumps(results))
 
 
-if (
-    __name__ == "__main__"
-):  # python -m tests.test_faults MODE ROOT DISK (see test_a_full_disk_during_each_operation)
+# python -m tests.test_faults MODE ROOT DISK (see test_a_full_disk_during_each_operation)
+if __name__ == "__main__":
     _disk_child(sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3]))

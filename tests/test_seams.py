@@ -40,8 +40,7 @@ def _defined_in_classes(tree: ast.AST) -> set[str]:
                 elif isinstance(item, ast.AnnAssign) and isinstance(item.target, ast.Name):
                     names.add(item.target.id)
         elif isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Store):
-            if isinstance(node.value, ast.Name) and node.value.id == "self":
-                names.add(node.attr)
+            names.update([node.attr] if getattr(node.value, "id", None) == "self" else [])
     return {n for n in names if _private(n)}
 
 
@@ -61,6 +60,28 @@ def _imported_module(node: ast.ImportFrom, module: str, is_package: bool) -> str
     return ".".join([*base, *([node.module] if node.module else [])])
 
 
+def _receiver(node: ast.Attribute) -> str | None:
+    """``self``, ``cls``, ``super`` or another name (None: an expression) that an attribute is read on."""
+    value = node.value
+    if isinstance(value, ast.Call) and getattr(value.func, "id", None) == "super":
+        return "super"
+    return value.id if isinstance(value, ast.Name) else None
+
+
+def _uses(tree: ast.AST, private: set[str], module: str, is_package: bool):
+    """(line, what) for each private estimator name read on another object or imported."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and node.attr in private:
+            if _receiver(node) not in ("self", "cls", "super"):
+                yield node.lineno, f".{node.attr}"
+        elif isinstance(node, ast.ImportFrom):
+            source = _imported_module(node, module, is_package)
+            if source.startswith("aekit.estimators"):
+                for alias in node.names:
+                    if _private(alias.name):
+                        yield node.lineno, f"{source}.{alias.name}"
+
+
 def violations(package: Path) -> list[str]:
     """``file:line: what`` for each use of an estimator's private name outside aekit/estimators."""
     private = estimator_private_names(package)
@@ -68,22 +89,10 @@ def violations(package: Path) -> list[str]:
     for path in sorted(package.rglob("*.py")):
         if (package / "estimators") in path.parents:
             continue
-        module = _module_name(path, package)
-        where = path.relative_to(package.parent)
-        for node in ast.walk(ast.parse(path.read_text())):
-            if isinstance(node, ast.Attribute) and node.attr in private:
-                value = node.value
-                receiver = value.id if isinstance(value, ast.Name) else None
-                if isinstance(value, ast.Call) and getattr(value.func, "id", None) == "super":
-                    receiver = "super"
-                if receiver not in ("self", "cls", "super"):
-                    found.append(f"{where}:{node.lineno}: .{node.attr}")
-            elif isinstance(node, ast.ImportFrom):
-                source = _imported_module(node, module, path.name == "__init__.py")
-                if source.startswith(f"{package.name}.estimators"):
-                    for alias in node.names:
-                        if _private(alias.name):
-                            found.append(f"{where}:{node.lineno}: {source}.{alias.name}")
+        tree = ast.parse(path.read_text())
+        module, where = _module_name(path, package), path.relative_to(package.parent)
+        uses = _uses(tree, private, module, path.name == "__init__.py")
+        found += [f"{where}:{line}: {what}" for line, what in uses]
     return found
 
 
@@ -95,12 +104,17 @@ def test_code_outside_the_estimators_uses_their_public_names_only():
     "module, line",
     [
         ("aekit/recipes/base.py", "def _f(est):\n    est._train_config()"),  # a private method
-        ("aekit/cli/cmd_anomaly.py", "def _g():\n    from ..estimators.persistence import _as_path"),
+        (
+            "aekit/cli/cmd_anomaly.py",
+            "def _g():\n    from ..estimators.persistence import _as_path",
+        ),
         ("aekit/export/onnx.py", "def _h(det):\n    return det._members()"),
     ],
 )
 def test_a_private_call_from_outside_fails(tmp_path, module, line):
-    shutil.copytree(ROOT / "aekit", tmp_path / "aekit", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(
+        ROOT / "aekit", tmp_path / "aekit", ignore=shutil.ignore_patterns("__pycache__")
+    )
     with open(tmp_path / module, "a") as f:
         f.write(f"\n\n{line}\n")
     found = violations(tmp_path / "aekit")

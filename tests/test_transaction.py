@@ -59,9 +59,8 @@ def test_a_kill_inside_the_fallback_window_is_recovered(tmp_path):
 
 def test_a_stale_staging_folder_is_continued_only_when_marked(tmp_path):
     target = tmp_path / "run"
-    stale = _folder(
-        tx.staging_path(target), keep="1"
-    )  # an old run swapped out just before a kill: no marker
+    # an old run swapped out just before a kill: no marker
+    stale = _folder(tx.staging_path(target), keep="1")
     with tx.FolderTransaction(target).acquire() as t:
         assert not t.resumable()
         assert not (t.begin(reuse=True) / "keep").exists()  # never mistaken for a run being built
@@ -70,9 +69,8 @@ def test_a_stale_staging_folder_is_continued_only_when_marked(tmp_path):
     with tx.FolderTransaction(target).acquire() as t:
         assert t.resumable()
         work = t.begin(reuse=True)
-        assert (work / "ckpt").exists() and not (
-            work / ".x.123.tmp"
-        ).exists()  # a dead writer's temp file
+        # a dead writer's temp file
+        assert (work / "ckpt").exists() and not (work / ".x.123.tmp").exists()
         t.commit()
     assert not (target / tx.MARKER).exists()
 

@@ -205,18 +205,16 @@ def cmd_score(args: argparse.Namespace) -> int:
                 if getattr(args, p) is not None
             }
         )
-    names = getattr(
-        est, "feature_names_in_", None
-    )  # pick the model's columns by name; others are ignored
+    # pick the model's columns by name; others are ignored
+    names = getattr(est, "feature_names_in_", None)
     options = dict(
         label_column=args.label_column,
         id_column=input_id_column(args, config),
         columns=None if names is None else list(names),
     )
     if Path(args.input).suffix.lower() in (".csv", ".tsv"):
-        chunks = iter_table(
-            args.input, **options
-        )  # streamed: memory bounded by one chunk, any file size
+        # streamed: memory bounded by one chunk, any file size
+        chunks = iter_table(args.input, **options)
     elif Path(args.input).suffix.lower() == ".npy":
         chunks = _npy_chunks(args.input)  # memory-mapped, read a chunk at a time
     else:

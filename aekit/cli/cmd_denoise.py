@@ -114,9 +114,8 @@ def cmd_denoise(args: argparse.Namespace) -> int:
     refuse_existing(args.output, args.overwrite, inputs=[args.input])
     check_images_fit(args.input, args.image_size)  # before any image is decoded
     data = read_path(args.input, npz_key=args.npz_key, image_size=args.image_size)
-    shape = tuple(
-        est.input_shape_
-    )  # (C, H, W); H == 1: a model of rows (the Python API's one-row images)
+    # (C, H, W); H == 1: a model of rows (the Python API's one-row images)
+    shape = tuple(est.input_shape_)
     if len(data.x.shape) == 2 and shape[1] != 1:
         raise UsageError(
             f"{args.input} holds a table (rows of {data.x.shape[1]} values); this run denoises "
@@ -126,9 +125,8 @@ def cmd_denoise(args: argparse.Namespace) -> int:
     if Path(args.input).suffix.lower() == ".npy" and Path(args.output).suffix.lower() == ".npy":
         import numpy as np
 
-        denoised = denoised.reshape(
-            np.load(args.input, mmap_mode="r").shape
-        )  # (n, H, W) in -> (n, H, W) out
+        # (n, H, W) in -> (n, H, W) out
+        denoised = denoised.reshape(np.load(args.input, mmap_mode="r").shape)
     write_output(args.output, denoised, like=data, overwrite=args.overwrite)
     print(
         f"wrote {len(denoised)} denoised image{'s' if len(denoised) != 1 else ''} to {args.output}"

@@ -25,9 +25,8 @@ def register(subparsers, family_modules: Sequence[Any]) -> None:
             add_train_options(fp)
             add_options(fp)
             fp.set_defaults(func=cmd_train, family_module=mod)
-            fill_when_printed(
-                fp, family_defaults(family)
-            )  # each family's own defaults, looked up on --help
+            # each family's own defaults, looked up on --help
+            fill_when_printed(fp, family_defaults(family))
 
 
 def train_params(args: argparse.Namespace) -> dict[str, Any]:
@@ -99,9 +98,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         return 0
     print(f"run folder: {out}")
     print(" ".join(f"{k}={_fmt(v)}" for k, v in metrics.items() if not isinstance(v, (list, dict))))
-    for warning in metrics.get(
-        "warnings", []
-    ):  # a result that is not useful says so (also in metrics.json)
+    # a result that is not useful says so (also in metrics.json)
+    for warning in metrics.get("warnings", []):
         sys.stderr.write(f"aekit: warning: {warning}\n")
     return 0
 

@@ -43,9 +43,8 @@ def family_defaults(family: str) -> Callable[[argparse.ArgumentParser], None]:
         from ..recipes import get_recipe
 
         recipe = get_recipe(family)
-        params = recipe.build({}).get_params(
-            deep=False
-        )  # the estimator's defaults under the recipe's
+        # the estimator's defaults under the recipe's
+        params = recipe.build({}).get_params(deep=False)
         for action in parser._actions:
             if action.dest == "out" and action.help is not None:
                 action.help = action.help.replace("FAMILY", family)

@@ -69,9 +69,8 @@ class BuiltinDataset:
     shape: ClassVar[tuple[int, ...]]  # of one sample
     resources: ClassVar[list[Resource]]
     splits: ClassVar[tuple[str, ...]] = ("train", "test")
-    classes: ClassVar[tuple[str, ...] | None] = (
-        None  # class names by label (for figure legends), if named
-    )
+    # class names by label (for figure legends), if named
+    classes: ClassVar[tuple[str, ...] | None] = None
 
     def __init__(
         self, root: str | os.PathLike | None = None, split: str = "train", download: bool = False

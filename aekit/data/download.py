@@ -207,9 +207,8 @@ def _from_url(
             not_there = _fetch_resource(resource, url, part, archive, timeout, max_member_bytes)
         except (OSError, http.client.HTTPException, ValueError) as exc:  # ValueError: bad URL
             reason = f"{_reason(exc)} from {url}"
-            logger.info(
-                "download of %s failed: %s", resource.filename, reason
-            )  # the final error says why
+            # the final error says why
+            logger.info("download of %s failed: %s", resource.filename, reason)
             if isinstance(exc, urllib.error.HTTPError) and 400 <= exc.code < 500:
                 return False, reason  # retrying a 404 does not help; try the next mirror
             continue

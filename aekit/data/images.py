@@ -91,9 +91,8 @@ def iter_images(
                 "expected all grayscale (L) or all colour (RGB)"
             )
         if size is not None:
-            im = im.resize(
-                (size[1], size[0]), Image.Resampling.BILINEAR
-            )  # PIL takes (width, height)
+            # PIL takes (width, height)
+            im = im.resize((size[1], size[0]), Image.Resampling.BILINEAR)
         elif im.size != first[2]:
             (w0, h0), (w1, h1) = first[2], im.size
             raise fail(

@@ -121,9 +121,8 @@ class NpyRows:
         # Served like read_path serves it: (n, H, W) are grayscale images (n, 1, H, W).
         self.sample_shape = (1, *file_shape[1:]) if len(file_shape) == 3 else tuple(file_shape[1:])
         with open(self.path, "rb") as f:
-            self._mm = mmap.mmap(
-                f.fileno(), 0, access=mmap.ACCESS_READ
-            )  # the map outlives the descriptor
+            # the map outlives the descriptor
+            self._mm = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
         self._array = np.frombuffer(
             self._mm, dtype=self.dtype, count=self.nbytes // self.dtype.itemsize, offset=offset
         ).reshape((n, *self.sample_shape))
@@ -230,9 +229,8 @@ class NpyRows:
 
     def _gather(self, rows: np.ndarray) -> np.ndarray:
         """float32 copies of ``rows`` (sorted, unique), read in runs that fit the residency budget."""
-        out = np.empty(
-            (len(rows), *self.sample_shape), dtype=np.float32
-        )  # never points into the map
+        # never points into the map
+        out = np.empty((len(rows), *self.sample_shape), dtype=np.float32)
         if len(rows) == 0:
             return out
         # Granules each row adds to those of the rows before it (neighbours may share one).

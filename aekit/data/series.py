@@ -216,9 +216,8 @@ class _GapFiller:
     def __init__(self, fill: str, where: str):
         self.fill, self.where = fill, where
         self.held: Data | None = None  # steps not emitted yet (raw, with their gaps)
-        self.anchor: np.ndarray | None = (
-            None  # the last emitted step, filled: the left side of a gap
-        )
+        # the last emitted step, filled: the left side of a gap
+        self.anchor: np.ndarray | None = None
 
     def push(self, chunk: Data) -> Data | None:
         block = chunk if self.held is None else concat([self.held, chunk])
@@ -289,9 +288,8 @@ def _npy_chunks(path: Path, chunk_steps: int) -> Iterator[Data]:
         )
     names = [str(c) for c in range(1 if arr.ndim == 1 else arr.shape[1])]
     for start in range(0, arr.shape[0], chunk_steps):
-        part = np.array(
-            arr[start : start + chunk_steps], dtype=np.float64
-        )  # a copy: the map's pages can go
+        # a copy: the map's pages can go
+        part = np.array(arr[start : start + chunk_steps], dtype=np.float64)
         if not np.isfinite(part[~np.isnan(part)]).all():
             raise fail(f"{path} has an infinite value near step {start}; expected finite numbers")
         yield Data(x=part.reshape(len(part), -1), feature_names=names, source=str(path))

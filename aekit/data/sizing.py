@@ -66,9 +66,8 @@ def estimate_bytes(path: str | os.PathLike) -> int:
         except DataError:
             return size  # read_path will report the problem
         n = int(np.prod(shape, dtype=np.int64))
-        return (
-            n * dtype.itemsize + n * (0 if dtype == np.float32 else 4) + n
-        )  # data, float32 copy, mask
+        # data, float32 copy, mask
+        return n * dtype.itemsize + n * (0 if dtype == np.float32 else 4) + n
     if ext in TABLE_EXTENSIONS:
         return size * _TABLE_EXPANSION
     if ext in IMAGE_EXTENSIONS:
@@ -167,9 +166,8 @@ def parse_size(text: str | int, *, name: str = "size") -> int:
             )
         number, unit = match.groups()
         scale = _UNITS[(unit or "").lower()]
-        value = (
-            int(number) * scale if number.isdigit() else int(float(number) * scale)
-        )  # exact for integers
+        # exact for integers
+        value = int(number) * scale if number.isdigit() else int(float(number) * scale)
     if value < 1:
         raise UsageError(f"{name} {text!r} is not a positive size; expected e.g. 2G")
     return value

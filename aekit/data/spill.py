@@ -86,9 +86,8 @@ class _NpyAppender:
         text = repr({"descr": "<f4", "fortran_order": False, "shape": (n, *self.sample_shape)})
         text = text[:-1] + ", }"  # the form np.save writes
         prefix = 6 + 2 + 2  # magic, version, header length (format 1.0)
-        size = (
-            size or -(-(prefix + len(text) + 1) // 64) * 64
-        )  # data aligned to 64 bytes, like np.save
+        # data aligned to 64 bytes, like np.save
+        size = size or -(-(prefix + len(text) + 1) // 64) * 64
         if size - prefix > 65535:
             raise fail(f"sample shape {self.sample_shape} is too large for a .npy header")
         text = text + " " * (size - prefix - len(text) - 1) + "\n"

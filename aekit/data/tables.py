@@ -39,9 +39,8 @@ def _table_rows(path: Path, delimiter: str) -> Iterator[tuple[int, list[str]]]:
             reader = csv.reader(f, delimiter=delimiter)
             for row in reader:
                 if any(cell.strip() for cell in row):
-                    if "\0" in delimiter.join(
-                        row
-                    ):  # numpy would drop a trailing NUL from "4\0" silently
+                    # numpy would drop a trailing NUL from "4\0" silently
+                    if "\0" in delimiter.join(row):
                         raise fail(
                             f"{path}: row {reader.line_num} holds a NUL byte; expected a text table"
                         )

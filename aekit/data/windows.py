@@ -92,9 +92,8 @@ class WindowRows:
         return tuple(self._view.shape)
 
     def take(self, indices) -> np.ndarray:
-        return np.ascontiguousarray(
-            self._view[np.asarray(indices)], dtype=np.float32
-        )  # (B, C, W), a copy
+        # (B, C, W), a copy
+        return np.ascontiguousarray(self._view[np.asarray(indices)], dtype=np.float32)
 
     def rows(self, start: int, stop: int) -> np.ndarray:
         return np.ascontiguousarray(self._view[start:stop], dtype=np.float32)

@@ -181,9 +181,8 @@ def _write_image_folder(path: Path, x: np.ndarray, like: Data | None) -> None:
                 _to_image(img, like).save(target, format=_format(name))
             except OSError as exc:  # a full disk names the output, not a temporary file
                 raise write_failure(exc, path) if exc.errno is not None else exc from None
-        replace_folder(
-            tmp, path
-        )  # an empty folder, or the old output with overwrite: swapped in one step
+        # an empty folder, or the old output with overwrite: swapped in one step
+        replace_folder(tmp, path)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

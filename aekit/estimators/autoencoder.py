@@ -28,9 +28,8 @@ def auto_scaling(lo: float, hi: float, sample_ndim: int) -> str:
     """
     if lo >= 0.0 and hi <= 1.0:
         return "none"  # already in a sigmoid's range: images in [0, 1], tables of fractions
-    return (
-        "standard" if sample_ndim == 1 else "minmax"
-    )  # tables per feature; images keep their pixel ratios
+    # tables per feature; images keep their pixel ratios
+    return "standard" if sample_ndim == 1 else "minmax"
 
 
 class Autoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralEstimator):
@@ -234,9 +233,8 @@ class Autoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralEstim
             feature_names = [str(c) for c in X.columns]
         bounds = [np.inf, -np.inf]
 
-        def track(
-            a: np.ndarray,
-        ) -> np.ndarray:  # the data's range, read in the same pass as the checks
+        # the data's range, read in the same pass as the checks
+        def track(a: np.ndarray) -> np.ndarray:
             if a.size:
                 bounds[:] = [min(bounds[0], float(a.min())), max(bounds[1], float(a.max()))]
             return a

@@ -31,9 +31,8 @@ from .validation import check_input
 
 INFERENCE_BATCH = 1024  # samples per forward pass when scoring; bounds memory for any n
 CHECK_ROWS = 8192  # rows per chunk when checking data on disk
-CHECK_VALUES = (
-    2**22
-)  # ... and at most this many values (16 MB of float32): 5,000-wide sparse rows stay bounded
+# ... and at most this many values (16 MB of float32): 5,000-wide sparse rows stay bounded
+CHECK_VALUES = 2**22
 
 
 def is_row_store(X: Any) -> bool:
@@ -52,9 +51,8 @@ def check_rows(rows: Any, check: Callable[[np.ndarray], Any]) -> Any:
 
 def iter_chunks(rows: Any, size: int = CHECK_ROWS) -> Iterator[np.ndarray]:
     """A row store as in-memory chunks of at most ``size`` samples and ~``CHECK_VALUES`` values, one at a time."""
-    size = max(
-        1, min(size, CHECK_VALUES // max(1, math.prod(rows.sample_shape)))
-    )  # wide rows: fewer per chunk
+    # wide rows: fewer per chunk
+    size = max(1, min(size, CHECK_VALUES // max(1, math.prod(rows.sample_shape))))
     for start in range(0, len(rows), size):
         yield rows.rows(start, min(len(rows), start + size))
 
@@ -269,9 +267,8 @@ class NeuralEstimator(BaseEstimator):
         theirs (``TransformerMixin`` sets ``transformer_tags`` after this base class runs).
         """
         tags.input_tags.sparse = self._accepts_sparse
-        tags.non_deterministic = (
-            False  # every draw comes from ``seed``: the same data give the same model
-        )
+        # every draw comes from ``seed``: the same data give the same model
+        tags.non_deterministic = False
         if tags.transformer_tags is not None:
             tags.transformer_tags.preserves_dtype = ["float32"]  # float64 in comes back as float32
         return tags
@@ -288,9 +285,8 @@ class NeuralEstimator(BaseEstimator):
         """
         if is_row_store(X):
             X = check_rows(X, lambda chunk: _checked_chunk(chunk, name, check))
-            for attr in (
-                "feature_names_in_",
-            ):  # a refit on data without names forgets the old ones
+            # a refit on data without names forgets the old ones
+            for attr in "feature_names_in_":
                 if attr in vars(self):
                     delattr(self, attr)
         else:
@@ -368,9 +364,8 @@ class NeuralEstimator(BaseEstimator):
             if n_samples is None:  # checking parameters before the data is known
                 return 1
             batch = check_positive_int("batch_size", self.batch_size)
-            floor = math.ceil(
-                self.auto_floor_steps / max(1, math.ceil(n_samples / batch))
-            )  # epochs for the minimum
+            # epochs for the minimum
+            floor = math.ceil(self.auto_floor_steps / max(1, math.ceil(n_samples / batch)))
             return epochs_for_steps(
                 n_samples, batch, self.auto_steps, max_epochs=max(self.auto_max_epochs, floor)
             )

@@ -26,9 +26,8 @@ from .base import (
 )
 from .noise import Noise, parse_noise
 
-EVAL_NOISE_SEED = (
-    0  # held-out images are noised once with this seed, so val figures compare across runs
-)
+# held-out images are noised once with this seed, so val figures compare across runs
+EVAL_NOISE_SEED = 0
 PIXEL_BUDGET = 2**22  # values per inference batch: bounds memory for any image size
 RANGE_TOLERANCE = 1e-4
 
@@ -320,9 +319,8 @@ class Denoiser(OneToOneFeatureMixin, TransformerMixin, NeuralEstimator):
                     f"y has shape {target.shape} but X has {X.shape}; for paired training give the "
                     f"clean images as y, shaped like the noisy X"
                 )
-        self._record_input_shape(
-            X
-        )  # (C, H, W); X was checked by _fit_images (one pass over a row store)
+        # (C, H, W); X was checked by _fit_images (one pass over a row store)
+        self._record_input_shape(X)
         validation = None
         if validation_data is not None:
             validation = self._noisy_clean(validation_data, "validation_data")
@@ -405,9 +403,8 @@ class Denoiser(OneToOneFeatureMixin, TransformerMixin, NeuralEstimator):
         self.check_is_fitted()
         if y is not None and _shape(y)[1:] == ():
             y = None  # labels, as scikit-learn's model selection passes to score: not clean images
-        self._check_x(
-            X, "X", reset=False
-        )  # a table's features (and names) as fitted; images: any height and width
+        # a table's features (and names) as fitted; images: any height and width
+        self._check_x(X, "X", reset=False)
         noisy, clean = self._noisy_clean(X if y is None else (X, y), "X")
         noisy = self._fitted_images(noisy, "X")
         denoised = self._denoise(noisy)

@@ -83,9 +83,8 @@ class SaltPepperNoise:
     kind = "saltpepper"
 
     def __call__(self, x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-        u = torch.rand(
-            x.shape, generator=generator, device=x.device
-        )  # one draw decides hit and colour
+        # one draw decides hit and colour
+        u = torch.rand(x.shape, generator=generator, device=x.device)
         return x.masked_fill(u < self.p, 0.0).masked_fill(u < self.p / 2, 1.0)
 
     @property

@@ -58,9 +58,8 @@ def save_estimator(
             f"extra must hold plain JSON values (no NaN or infinity): {exc}"
         ) from None
     tensors = est._get_tensors()
-    check_finite(
-        tensors, f"{type(est).__name__} not saved to {path}"
-    )  # never replace good weights with NaN
+    # never replace good weights with NaN
+    check_finite(tensors, f"{type(est).__name__} not saved to {path}")
     with FolderTransaction(path).acquire() as txn:
         work = txn.begin(seed=path if path.is_dir() else None)
         try:

@@ -33,13 +33,11 @@ import torch
 from ..errors import UsageError
 
 SCALERS = ("minmax", "standard", "robust", "auto", "none")
-SHARED_UNITS_RATIO = (
-    10.0  # "auto": features whose IQRs (10th to 90th percentile) differ less share one scale
-)
+# "auto": features whose IQRs (10th to 90th percentile) differ less share one scale
+SHARED_UNITS_RATIO = 10.0
 IQR_TO_STD = 1.349  # the interquartile range of a Gaussian in standard deviations: 2 * Phi^-1(3/4)
-ROBUST_SAMPLE_VALUES = (
-    1 << 24
-)  # values (16M, 128 MB as float64) the robust scaler keeps to take quantiles of a row store
+# values (16M, 128 MB as float64) the robust scaler keeps to take quantiles of a row store
+ROBUST_SAMPLE_VALUES = 1 << 24
 
 
 class Scaler:
@@ -183,9 +181,8 @@ def _median_iqr(X: np.ndarray, shared: bool = False) -> tuple[np.ndarray, np.nda
     scale = (q3 - q1) / IQR_TO_STD
     std = X.std(axis=0)
     scale = np.where(scale > 0, scale, np.where(std > 0, std, 1.0))  # mostly-constant features
-    low, high = np.percentile(
-        scale, [10.0, 90.0], method="nearest"
-    )  # of the features themselves, even if few
+    # of the features themselves, even if few
+    low, high = np.percentile(scale, [10.0, 90.0], method="nearest")
     if shared and high < SHARED_UNITS_RATIO * low:
         scale = np.full_like(scale, np.median(scale))
     return median, scale

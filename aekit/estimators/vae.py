@@ -30,9 +30,8 @@ from .base import (
     unit_range_failures,
 )
 
-DECODE_BUDGET = (
-    2048  # images decoded per pass when estimating the ELBO / log-likelihood; bounds memory
-)
+# images decoded per pass when estimating the ELBO / log-likelihood; bounds memory
+DECODE_BUDGET = 2048
 
 
 def _check_channels(value: Any) -> tuple[int, int]:
@@ -226,9 +225,8 @@ class VAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralEstimator):
     def _tensorboard_images(self, model: ConvVAE, x: torch.Tensor) -> dict[str, torch.Tensor]:
         """TensorBoard's images: held-out images over their reconstructions, and 16 samples from the prior."""
         recon = model.mean_image(model.decode(model.encode(x)[0]))
-        z = torch.randn(16, int(self.latent_dim), generator=self._generator(None)).to(
-            x.device
-        )  # the same z each time
+        # the same z each time
+        z = torch.randn(16, int(self.latent_dim), generator=self._generator(None)).to(x.device)
         return {
             "reconstructions": torch.cat([x, recon]),
             "samples": model.mean_image(model.decode(z)),
@@ -445,12 +443,10 @@ class VAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralEstimator):
                     kk = min(kc, k - j)
                     eps = torch.randn(kk, *mean.shape, generator=gen).to(device)  # (kk, B, latent)
                     z = mean + torch.exp(0.5 * logvar) * eps
-                    decoded = self.model_.decode(
-                        z.reshape(-1, mean.shape[1])
-                    )  # (kk*B, latent) -> (kk*B, C, H, W)
-                    xr = xb.expand(kk, *xb.shape).reshape(
-                        -1, *xb.shape[1:]
-                    )  # (kk, B, C, H, W) -> (kk*B, C, H, W)
+                    # (kk*B, latent) -> (kk*B, C, H, W)
+                    decoded = self.model_.decode(z.reshape(-1, mean.shape[1]))
+                    # (kk, B, C, H, W) -> (kk*B, C, H, W)
+                    xr = xb.expand(kk, *xb.shape).reshape(-1, *xb.shape[1:])
                     log_px = self.model_.log_px(xr, decoded).reshape(kk, -1)  # (kk*B,) -> (kk, B)
                     if analytic:
                         kl = gaussian_kl(mean, logvar).expand(kk, -1)

@@ -22,9 +22,8 @@ from ..data.checks import to_numpy
 from ..data.sparse import SparseRows
 from ..errors import DataError, DataTypeError, one_line
 
-MESSAGE_CHARS = (
-    400  # scikit-learn may print the array into a message; aekit's stay one readable line
-)
+# scikit-learn may print the array into a message; aekit's stay one readable line
+MESSAGE_CHARS = 400
 
 
 def _is_sparse(X: Any) -> bool:
@@ -41,9 +40,8 @@ def _fail(exc: Exception, X: Any, name: str) -> DataError:
     """scikit-learn's message on one line, as a DataError (TypeError where scikit-learn raised one)."""
     message = one_line(exc)
     if "NaN" in message or "infinity" in message:
-        message = message.split(". ")[0].rstrip(
-            "."
-        )  # "Input X contains NaN"; not the paragraph on imputers
+        # "Input X contains NaN"; not the paragraph on imputers
+        message = message.split(". ")[0].rstrip(".")
         arr = np.asarray(X) if isinstance(X, np.ndarray) else None
         if arr is not None and arr.dtype.kind in "fc":
             index = (

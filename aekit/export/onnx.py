@@ -60,12 +60,10 @@ from . import PARTS
 logger = logging.getLogger(__name__)
 
 INSTALL = "pip install 'aekit[onnx]'"
-EXAMPLE_BATCH = (
-    2  # torch.export specialises sizes 0 and 1, so trace with 2 and declare the axis dynamic
-)
-MIN_OPSET = (
-    18  # the exporter writes opset >= 18; lower versions go through a converter that may fail
-)
+# torch.export specialises sizes 0 and 1, so trace with 2 and declare the axis dynamic
+EXAMPLE_BATCH = 2
+# the exporter writes opset >= 18; lower versions go through a converter that may fail
+MIN_OPSET = 18
 # Loggers and warnings the exporter fills on success (torchvision missing, deprecations, progress).
 NOISY_LOGGERS = (
     "torch.onnx",
@@ -146,9 +144,8 @@ def _detect(
 ) -> tuple[torch.Tensor, torch.Tensor]:
     xs = (x - p.offset) / p.scale  # Scaler.torch_transform
     score = sample_scores(p.model(xs), xs, error, getattr(p, "residual_scale", None))
-    if (
-        density is not None
-    ):  # the code density's factor (aekit.estimators.anomaly.density), as decision_function
+    # the code density's factor (aekit.estimators.anomaly.density), as decision_function
+    if density is not None:
         codes = p.model.encode(xs).reshape(x.shape[0], -1)  # (B, ...) -> (B, D)
         score = score * lof_factor(
             codes, p.density_codes, p.density_k_distance, p.density_lrd, **density
@@ -369,9 +366,8 @@ def _to_proto(g: _Graph, opset: int | None, label: str):
                 optimize=True,
             )
         proto = program.model_proto
-    except (
-        Exception
-    ) as exc:  # the exporter's errors are long; keep the first line (--debug shows the rest)
+    # the exporter's errors are long; keep the first line (--debug shows the rest)
+    except Exception as exc:
         text = re.sub(r"\x1b\[[0-9;]*m", "", str(exc)).strip()  # the exporter colours its messages
         first = text.splitlines()[0] if text else type(exc).__name__
         raise RunFailure(f"ONNX export of {label} failed: {one_line(first)[:300]}") from exc
@@ -481,9 +477,8 @@ def export_onnx(
     )
     onnx = _require("onnx")
     onnx.checker.check_model(proto)
-    _io.write_bytes(
-        output, proto.SerializeToString()
-    )  # one file: these models are far below protobuf's 2 GB
+    # one file: these models are far below protobuf's 2 GB
+    _io.write_bytes(output, proto.SerializeToString())
     logger.info("wrote %s: %s", output, proto.doc_string)
     return output
 

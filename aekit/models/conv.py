@@ -25,15 +25,12 @@ class ConvConfig:
     in_channels: int  # image channels: 1 (grayscale) or 3 (RGB)
     channels: tuple[int, ...] = (16, 8)  # encoder conv widths; the decoder mirrors them
     kernel_size: int = 3  # square kernels of every layer
-    stride: int = (
-        2  # each encoder layer divides height and width by this; each decoder layer multiplies
-    )
-    init: str = (
-        "he"  # "he" (Kaiming, for ReLU), "glorot" (Keras' default) or "torch"; see models/init.py
-    )
-    output_activation: str = (
-        "sigmoid"  # sigmoid for images in [0, 1]; "linear" for data of any range
-    )
+    # each encoder layer divides height and width by this; each decoder layer multiplies
+    stride: int = 2
+    # "he" (Kaiming, for ReLU), "glorot" (Keras' default) or "torch"; see models/init.py
+    init: str = "he"
+    # sigmoid for images in [0, 1]; "linear" for data of any range
+    output_activation: str = "sigmoid"
 
     def validate(self) -> ConvConfig:
         if self.in_channels < 1 or not self.channels or min(self.channels) < 1:
@@ -109,9 +106,8 @@ class ConvAutoencoder(nn.Module):
         return F.pad(x, (0, pw, 0, ph), mode="replicate")  # (B, C, H, W) -> (B, C, H + ph, W + pw)
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
-        return self.encoder(
-            self.pad(x)
-        )  # (B, C, H, W) -> (B, channels[-1], ceil(H / m), ceil(W / m))
+        # (B, C, H, W) -> (B, channels[-1], ceil(H / m), ceil(W / m))
+        return self.encoder(self.pad(x))
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:
         return self.decoder(z)  # (B, channels[-1], h, w) -> (B, C, h * m, w * m)

@@ -34,13 +34,11 @@ class Conv1dConfig:
     channels: tuple[int, ...] = (32, 16)  # encoder conv widths; the decoder mirrors them
     kernel_size: int = 7  # taps of every layer: wide enough to see a slope and a bump at once
     stride: int = 2  # each encoder layer divides the length by this; each decoder layer multiplies
-    output_activation: str = (
-        "linear"  # "linear" for standardised data; "sigmoid" for data in [0, 1]
-    )
+    # "linear" for standardised data; "sigmoid" for data in [0, 1]
+    output_activation: str = "linear"
     init: str = "he"  # "he" (Kaiming, for ReLU), "glorot" or "torch"; see models/init.py
-    latent_dim: int | None = (
-        None  # a dense code of this size between encoder and decoder; None: none
-    )
+    # a dense code of this size between encoder and decoder; None: none
+    latent_dim: int | None = None
     length: int | None = None  # the window length (steps); needed with latent_dim only
 
     def validate(self) -> Conv1dConfig:
@@ -173,9 +171,8 @@ class SignalConv1dAutoencoder(nn.Module):
         self.net = Conv1dAutoencoder(config)
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
-        return self.net.encode(
-            x.unsqueeze(1)
-        )  # (B, L) -> (B, 1, L) -> (B, channels[-1], ceil(L / m))
+        # (B, L) -> (B, 1, L) -> (B, channels[-1], ceil(L / m))
+        return self.net.encode(x.unsqueeze(1))
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:
         return self.net.decode(z).squeeze(1)  # (B, channels[-1], l) -> (B, l * m)

@@ -31,9 +31,8 @@ class MemberLinear(nn.Module):
         super().__init__()
         self.in_features, self.out_features = fan_in, fan_out  # as nn.Linear's, per member
         self.weight = nn.Parameter(torch.empty(members, fan_in, fan_out))  # (K, in, out): x @ W
-        self.bias = nn.Parameter(
-            torch.zeros(members, 1, fan_out)
-        )  # (K, 1, out): one row, broadcast over B
+        # (K, 1, out): one row, broadcast over B
+        self.bias = nn.Parameter(torch.zeros(members, 1, fan_out))
         if init not in INITS:
             raise ValueError(f"unknown init {init!r}; expected one of {INITS}")
         # Each member drawn as models/init.py draws an nn.Linear of the same fans.
@@ -81,13 +80,11 @@ class DenseEnsemble(nn.Module):
         """Each sample's code: its members' codes side by side, (B, *shape) -> (B, members * latent_dim)."""
         b = x.shape[0]
         h = x.reshape(1, b, -1).expand(self.members, b, -1)  # (B, *shape) -> (K, B, n_in), no copy
-        return (
-            self.encoder(h).transpose(0, 1).reshape(b, -1)
-        )  # (K, B, L) -> (B, K, L) -> (B, K * L)
+        # (K, B, L) -> (B, K, L) -> (B, K * L)
+        return self.encoder(h).transpose(0, 1).reshape(b, -1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         b = x.shape[0]
         h = x.reshape(1, b, -1).expand(self.members, b, -1)  # (B, *shape) -> (K, B, n_in), no copy
-        return self.decoder(self.encoder(h)).reshape(
-            self.members, *x.shape
-        )  # (K, B, n_in) -> (K, B, *shape)
+        # (K, B, n_in) -> (K, B, *shape)
+        return self.decoder(self.encoder(h)).reshape(self.members, *x.shape)

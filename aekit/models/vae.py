@@ -30,9 +30,8 @@ from .init import init_weights
 LIKELIHOODS = ("bernoulli", "gaussian")
 KL_ESTIMATES = ("analytic", "mc")
 _LOG_2PI = math.log(2.0 * math.pi)
-MIN_SIDE = (
-    7  # two valid 3x3 stride-2 convs need 7 pixels a side; smaller images are padded up to it
-)
+# two valid 3x3 stride-2 convs need 7 pixels a side; smaller images are padded up to it
+MIN_SIDE = 7
 
 
 @dataclass
@@ -52,9 +51,8 @@ class VAEConfig:
     )  # one image (C, H, W); sides under 7 are padded to 7
     latent_dim: int = 2  # size of z
     channels: tuple[int, int] = (32, 64)  # encoder conv widths; the decoder uses them reversed
-    likelihood: str = (
-        "bernoulli"  # "bernoulli" (logits; binary data) or "gaussian" (means, learned scalar sigma)
-    )
+    # "bernoulli" (logits; binary data) or "gaussian" (means, learned scalar sigma)
+    likelihood: str = "bernoulli"
     beta: float = 1.0  # weight of the KL term (1 = the ELBO; >1 = beta-VAE)
     init: str = "glorot"  # "glorot" (Keras' defaults, see models/init.py) or "torch"
 
@@ -109,20 +107,17 @@ class ConvVAE(nn.Module):
             nn.ConvTranspose2d(c1, c, 3, stride=1, padding=1),
         )  # -> (B, C, 4*h0, 4*w0): logits or means
         if config.likelihood == "gaussian":
-            self.log_scale = nn.Parameter(
-                torch.zeros(())
-            )  # log sigma of p(x|z), shared by all pixels
+            # log sigma of p(x|z), shared by all pixels
+            self.log_scale = nn.Parameter(torch.zeros(()))
         init_weights(self, config.init)
 
     def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(B, C, H, W) -> posterior ``mean`` and ``logvar``, each (B, latent_dim)."""
         ph, pw = max(0, MIN_SIDE - x.shape[-2]), max(0, MIN_SIDE - x.shape[-1])
-        if (
-            ph or pw
-        ):  # rows as one-row images (1 x d): repeat the edge up to 7 x 7; the decoder crops back
-            x = F.pad(
-                x, (0, pw, 0, ph), mode="replicate"
-            )  # (B, C, H, W) -> (B, C, max(H, 7), max(W, 7))
+        # rows as one-row images (1 x d): repeat the edge up to 7 x 7; the decoder crops back
+        if ph or pw:
+            # (B, C, H, W) -> (B, C, max(H, 7), max(W, 7))
+            x = F.pad(x, (0, pw, 0, ph), mode="replicate")
         mean, logvar = self.encoder(x).chunk(2, dim=1)  # (B, 2*latent) -> 2 x (B, latent)
         return mean, logvar
 

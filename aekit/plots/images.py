@@ -63,9 +63,8 @@ def plot_image_rows(
         raise DataError(f"n must be at least 1, got {n}")
     ncols = min(int(n), arrays[0].shape[0])
 
-    tile = _TILE_IN * min(
-        1.0, _MAX_IN / (ncols * _TILE_IN)
-    )  # inches: a long row is shrunk to _MAX_IN
+    # inches: a long row is shrunk to _MAX_IN
+    tile = _TILE_IN * min(1.0, _MAX_IN / (ncols * _TILE_IN))
     fig, axes = panel_grid(len(arrays) * ncols, ncols, (tile, tile), extra_height=0.3)
     for i, images in enumerate(arrays):
         for j in range(ncols):
@@ -210,9 +209,8 @@ def plot_manifold(
     show_image(ax, montage(a, len(z1)))
     step1, step2 = max(1, math.ceil(len(z1) / max_ticks)), max(1, math.ceil(len(z2) / max_ticks))
     cols, rows = np.arange(0, len(z1), step1), np.arange(0, len(z2), step2)
-    ax.set_xticks(
-        cols * (w + 1) + (w - 1) / 2, [f"{v:.2g}" for v in z1[cols]]
-    )  # tile centres (1 px padding)
+    # tile centres (1 px padding)
+    ax.set_xticks(cols * (w + 1) + (w - 1) / 2, [f"{v:.2g}" for v in z1[cols]])
     ax.set_yticks(rows * (h + 1) + (h - 1) / 2, [f"{v:.2g}" for v in z2[rows]])
     ax.set_xlabel("z1")
     ax.set_ylabel("z2")

@@ -52,9 +52,8 @@ def plot_neighbors(
             f"neighbors must have shape ({len(q)}, k, {', '.join(map(str, q.shape[1:]))}), got {nb.shape}"
         )
     n_q, k = nb.shape[:2]
-    nb = _images(nb.reshape(n_q * k, *nb.shape[2:]), "neighbors").reshape(
-        nb.shape
-    )  # checked and clipped
+    # checked and clipped
+    nb = _images(nb.reshape(n_q * k, *nb.shape[2:]), "neighbors").reshape(nb.shape)
     dist = (
         None
         if distances is None

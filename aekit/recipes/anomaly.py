@@ -124,9 +124,8 @@ class AnomalyRecipe(Recipe):
         """A given file (its labels recoded with ``spec.normal_label``), else the run's held-out split."""
         if path is None:
             return in_memory(self.load_data(spec, seed)[1])
-        data = spec.read_user(
-            path
-        )  # a streamed file stays on disk: evaluate() scores it in batches
+        # a streamed file stays on disk: evaluate() scores it in batches
+        data = spec.read_user(path)
         if spec.label_column is not None:
             return anomaly_labels(data, spec.normal_label)
         return replace(data, y=None)

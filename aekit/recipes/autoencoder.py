@@ -93,9 +93,8 @@ class AutoencoderRecipe(Recipe):
 
         x = model_columns(est, data)
         xs = est.scaler_.transform(x) if est.scaler_.kind != "none" else np.asarray(x, np.float64)
-        baseline = float(
-            np.asarray(xs, np.float64).reshape(len(xs), -1).var(0).mean()
-        )  # MSE of the mean
+        # MSE of the mean
+        baseline = float(np.asarray(xs, np.float64).reshape(len(xs), -1).var(0).mean())
         found = no_better_than_mean(
             metrics.get("val_mse", np.nan), baseline, est.scaler_.kind != "none"
         )

@@ -20,9 +20,8 @@ from ..families import RECIPES
 from ..training.trainer import Trainer
 from .spec import DataSpec
 
-EVAL_ROWS = (
-    10_000  # held-out samples kept in memory for validation, metrics and figures of streamed data
-)
+# held-out samples kept in memory for validation, metrics and figures of streamed data
+EVAL_ROWS = 10_000
 
 
 def in_memory(data: Data, limit: int | None = EVAL_ROWS) -> Data:
@@ -60,9 +59,8 @@ class Recipe:
     estimator = ""  # class name in aekit.estimators.persistence.ESTIMATORS
     default_dataset = "fashion-mnist"
     defaults: dict[str, Any] = {}  # the recipe's own estimator settings
-    evaluates_on_disk = (
-        False  # evaluate() takes a row store, so a streamed file need not fit in memory
-    )
+    # evaluate() takes a row store, so a streamed file need not fit in memory
+    evaluates_on_disk = False
     presets: dict[str, dict[str, Any]] = {}  # named settings for --preset, over the defaults
     takes_tables = True  # False: an image family (the estimator takes rows too, but the recipe's figures do not)
 
@@ -85,9 +83,8 @@ class Recipe:
         if spec.data is not None:
             data = self.require_images(spec.read_user(), spec.data)
             return split_data(data, spec.validation_split, seed)
-        name = spec.dataset = (
-            spec.dataset or self.default_dataset
-        )  # the run records which dataset it read
+        # the run records which dataset it read
+        name = spec.dataset = spec.dataset or self.default_dataset
         return (
             load_builtin(name, "train", root=spec.data_dir, download=spec.download),
             load_builtin(name, "test", root=spec.data_dir, download=spec.download),

@@ -14,9 +14,8 @@ from typing import Any
 
 import numpy as np
 
-KL_COLLAPSED = (
-    0.5  # nats per image: a posterior this close to the prior carries almost nothing of x
-)
+# nats per image: a posterior this close to the prior carries almost nothing of x
+KL_COLLAPSED = 0.5
 SPREAD_COLLAPSED = 0.25  # samples' per-pixel spread over the data's: below this they all look alike
 
 

@@ -111,13 +111,11 @@ def _load(recipe: Recipe, est: Any, spec: DataSpec) -> tuple[Data, Data]:
     """The run's (train, held-out) data, checked against the estimator before an old run is replaced."""
     if spec.data is not None:
         check_images_fit(spec.data, spec.image_size)
-    with distributed.main_process_first(
-        resolve_device(est.device)
-    ):  # under torchrun: one downloads
+    # under torchrun: one downloads
+    with distributed.main_process_first(resolve_device(est.device)):
         train, val = recipe.load_data(spec, int(est.seed))
-    val = in_memory(
-        val
-    )  # streamed data: validation, metrics and figures on a sample of the held-out
+    # streamed data: validation, metrics and figures on a sample of the held-out
+    val = in_memory(val)
     est.check_fit_data(train.x)
     return train, val
 

@@ -25,20 +25,16 @@ class DataSpec:
     image_size: tuple[int, int] | None = None
     validation_split: float = 0.2  # held-out fraction of the user's own data
     download: bool = True  # fetch missing built-in datasets
-    stream: bool | None = (
-        None  # read the user's data from disk batch by batch; None: when over memory_cap
-    )
-    memory_cap: int | None = (
-        None  # bytes the data may take in memory (None: aekit.data.default_memory_cap())
-    )
-    time_column: str | None = (
-        None  # a series: the column of each step's time, carried through to scores
-    )
+    # read the user's data from disk batch by batch; None: when over memory_cap
+    stream: bool | None = None
+    # bytes the data may take in memory (None: aekit.data.default_memory_cap())
+    memory_cap: int | None = None
+    # a series: the column of each step's time, carried through to scores
+    time_column: str | None = None
     fill: str | None = None  # a series: fill gaps ("linear", "previous") instead of refusing them
     train_steps: int | None = None  # a series: train on its first N steps (the rest is held out)
-    checksums: dict[str, str] | None = (
-        None  # sha256 of the data read (built-in: the files' published ones)
-    )
+    # sha256 of the data read (built-in: the files' published ones)
+    checksums: dict[str, str] | None = None
 
     def to_json(self) -> dict[str, Any]:
         """As recorded in a run's ``config.json``: paths made absolute, the data root that was used

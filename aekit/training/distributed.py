@@ -33,9 +33,8 @@ _SLURM = {"RANK": "SLURM_PROCID", "WORLD_SIZE": "SLURM_NTASKS", "LOCAL_RANK": "S
 def _env_int(name: str, default: int) -> int:
     value = os.environ.get(name)
     if value is None and name in _SLURM and "MASTER_ADDR" in os.environ:
-        value = os.environ.get(
-            _SLURM[name]
-        )  # srun without torchrun, with MASTER_ADDR set by the user
+        # srun without torchrun, with MASTER_ADDR set by the user
+        value = os.environ.get(_SLURM[name])
     try:
         return int(value) if value is not None else default
     except ValueError:
@@ -190,9 +189,8 @@ def launch(argv: Sequence[str], nproc: int) -> int:
     from .threads import machine_cores
 
     os.environ.setdefault("OMP_NUM_THREADS", str(max(1, machine_cores() // nproc)))
-    os.environ[LAUNCHER_ENV] = str(
-        os.getpid()
-    )  # the workers die with this process, and leave reporting to it
+    # the workers die with this process, and leave reporting to it
+    os.environ[LAUNCHER_ENV] = str(os.getpid())
     from torch.distributed.elastic.multiprocessing.api import SignalException
     from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
     from torch.distributed.run import get_args_parser, run
@@ -215,17 +213,15 @@ def launch(argv: Sequence[str], nproc: int) -> int:
     )
     try:
         run(args)  # what the torchrun command does, in this process
-    except (
-        SignalException
-    ) as exc:  # torchrun stopped the workers with the same signal; we report it
+    # torchrun stopped the workers with the same signal; we report it
+    except SignalException as exc:
         raise Interrupted(int(exc.sigval)) from None
     except ChildFailedError as exc:
         # Rank 0's code first: the others may fail only because rank 0 left (exit 1) or be stopped.
         failures = [exc.failures[r] for r in sorted(exc.failures)]  # keyed by global rank
         code = next((f.exitcode for f in failures if f.exitcode and f.exitcode > 0), 1)
-        if (
-            code - 128 in _STOP_SIGNALS
-        ):  # the first process was stopped by a signal sent to it alone
+        # the first process was stopped by a signal sent to it alone
+        if code - 128 in _STOP_SIGNALS:
             raise Interrupted(code - 128) from None
         return code
     return 0

@@ -56,17 +56,14 @@ class TrainConfig:
     schedule: str = "constant"  # "constant" or "onecycle" (warm-up then cosine decay, per step)
     seed: int = 0  # seeds the shuffle and every random draw of the loss
     patience: int | None = None  # early stopping: epochs without val improvement; None = off
-    min_epochs: int = (
-        0  # early stopping never stops before this many epochs (tiny data: an epoch is one step)
-    )
+    # early stopping never stops before this many epochs (tiny data: an epoch is one step)
+    min_epochs: int = 0
     eval_batch_size: int = 1024  # batch size for validation; bounds the activations' memory
     checkpoint_every: int = 1  # epochs between checkpoints when a checkpoint folder is given
-    precision: str = (
-        "fp32"  # "fp32", or "bf16": bfloat16 autocast of the forward pass (weights stay fp32)
-    )
-    channels_last: bool = (
-        True  # images (B, C, H, W) in channels-last memory (faster convs; same values)
-    )
+    # "fp32", or "bf16": bfloat16 autocast of the forward pass (weights stay fp32)
+    precision: str = "fp32"
+    # images (B, C, H, W) in channels-last memory (faster convs; same values)
+    channels_last: bool = True
 
     def validate(self) -> TrainConfig:
         for name in (
@@ -138,9 +135,8 @@ def _shard(batch: torch.Tensor, rank: int, world: int) -> torch.Tensor:
 class Callback(Protocol):
     """Optional hooks; the CLI uses them for progress bars. Every method is optional."""
 
-    def on_train_begin(
-        self, epochs: int, steps: int
-    ) -> None: ...  # the total epochs, and steps an epoch
+    # the total epochs, and steps an epoch
+    def on_train_begin(self, epochs: int, steps: int) -> None: ...
     def on_epoch_start(self, epoch: int, steps: int) -> None: ...
     def on_batch_end(self, epoch: int, step: int) -> None: ...
     def on_epoch_end(self, record: dict) -> None: ...

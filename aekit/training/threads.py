@@ -60,9 +60,8 @@ class ThreadChoice:
     """The threads a training used and why; recorded in the run's ``config.json``."""
 
     intra_op: int  # torch.set_num_threads: threads inside each op
-    inter_op: (
-        int  # torch.set_num_interop_threads: ops run side by side (fixed once torch has used it)
-    )
+    # torch.set_num_interop_threads: ops run side by side (fixed once torch has used it)
+    inter_op: int
     reason: str  # "threads=N", or what the automatic choice saw
     wait_policy: str  # how the OpenMP runtime's threads wait, as its environment said at start-up
 
@@ -134,9 +133,8 @@ def process_share(cores: int) -> int:
 
 
 BUSY_WINDOW = 0.1  # seconds over which busy_cores watches the cores (10 ticks of /proc/stat)
-BUSY_CACHE = (
-    5.0  # seconds a reading stays good, so that back-to-back calls (predict after fit) pay once
-)
+# seconds a reading stays good, so that back-to-back calls (predict after fit) pay once
+BUSY_CACHE = 5.0
 _busy_reading: tuple[float, float] | None = None  # (time.monotonic() when read, busy cores)
 
 
@@ -321,9 +319,8 @@ def forward_flops(model: Any, sample: Any) -> float | None:
         nonlocal total
         if isinstance(module, nn.Linear):
             total += 2.0 * output.numel() * module.in_features
-        elif isinstance(
-            module, nn.modules.conv._ConvTransposeNd
-        ):  # each input element meets the kernel
+        # each input element meets the kernel
+        elif isinstance(module, nn.modules.conv._ConvTransposeNd):
             total += (
                 2.0
                 * inputs[0].numel()

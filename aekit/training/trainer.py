@@ -142,13 +142,11 @@ class Trainer:
         progress display; ``views()`` gives the TensorBoard log its images and embedding; ``owner``
         names the default TensorBoard folder. Returns the history and the threads that applied.
         """
-        log = self.tensorboard_log(
-            owner
-        )  # a missing tensorboard package fails here, before training
+        # a missing tensorboard package fails here, before training
+        log = self.tensorboard_log(owner)
         callbacks = list(self.callbacks)
-        if (
-            verbose
-        ):  # Keras' and scikit-learn's meaning: 1 a bar (a line per epoch off a terminal), 2 lines
+        # Keras' and scikit-learn's meaning: 1 a bar (a line per epoch off a terminal), 2 lines
+        if verbose:
             callbacks.append(TrainingProgress(verbose))
         if log is not None:
             callbacks.append(log.bind(**views()) if views is not None else log)

@@ -126,9 +126,8 @@ def test_train_encode_reconstruct_evaluate_plot_on_a_csv(tmp_path, table):
         tmp_path / "r.csv",
     )
     lines = (tmp_path / "r.csv").read_text().strip().splitlines()
-    assert len(lines) == 301 and lines[0].startswith(
-        "f0,f1"
-    )  # the input's header, then one row each
+    # the input's header, then one row each
+    assert len(lines) == 301 and lines[0].startswith("f0,f1")
     cli_here("reconstruct", run, "--input", table / "rows.npy", "--output", tmp_path / "r.npy")
     assert np.load(tmp_path / "r.npy").shape == (300, 12)
     cli_here("evaluate", run, "--output", tmp_path / "m.json")
@@ -258,9 +257,8 @@ def test_killed_training_resumes_to_the_uninterrupted_weights(tmp_path):
         "--quiet",
     ]
     env = {"OMP_NUM_THREADS": "1"}  # same thread count in every run, so floating point matches
-    with (
-        one_torch_thread()
-    ):  # the uninterrupted run and the resume in this process, on one thread as the killed one
+    # the uninterrupted run and the resume in this process, on one thread as the killed one
+    with one_torch_thread():
         cli_here(*args, "--out", tmp_path / "full")
 
     killed = tmp_path / "killed"
@@ -271,9 +269,8 @@ def test_killed_training_resumes_to_the_uninterrupted_weights(tmp_path):
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    latest = (
-        tmp_path / ".killed.partial" / "checkpoint" / "latest.json"
-    )  # the run is built beside its folder
+    # the run is built beside its folder
+    latest = tmp_path / ".killed.partial" / "checkpoint" / "latest.json"
     deadline = time.time() + 120
     while time.time() < deadline and proc.poll() is None:
         try:

@@ -82,9 +82,8 @@ def test_user_csv_train_score_evaluate(tmp_path, capsys):
         "recall_normal",
     ):
         assert key in metrics
-    assert (
-        metrics["roc_auc"] > 0.9 and np.array(metrics["confusion_matrix"]).sum() == 72
-    )  # 20% held out
+    # 20% held out
+    assert metrics["roc_auc"] > 0.9 and np.array(metrics["confusion_matrix"]).sum() == 72
     assert {p.name for p in (run / "figures").iterdir()} >= {
         "loss.png",
         "reconstructions.png",
@@ -111,9 +110,8 @@ def test_user_csv_train_score_evaluate(tmp_path, capsys):
     )
     flags = np.array([int(r["is_anomaly"]) for r in table])
     assert flags[40:].mean() > 0.8 and flags[:40].mean() < 0.3
-    assert (
-        main(["score", str(run), "--input", str(new), "--output", str(out)]) == 2
-    )  # refuses to clobber
+    # refuses to clobber
+    assert main(["score", str(run), "--input", str(new), "--output", str(out)]) == 2
     assert (
         main(
             [
@@ -328,9 +326,8 @@ def test_score_reads_a_npy_in_chunks(tmp_path, monkeypatch):
         == 0
     )
     real = cmd._npy_chunks
-    monkeypatch.setattr(
-        cmd, "_npy_chunks", lambda path: real(path, rows=7)
-    )  # 8 chunks, the last one short
+    # 8 chunks, the last one short
+    monkeypatch.setattr(cmd, "_npy_chunks", lambda path: real(path, rows=7))
     assert (
         main(
             [

@@ -111,9 +111,8 @@ def test_denoise_folder_keeps_names_sizes_and_modes(rgb_run, tmp_path, capsys):
 
 def test_denoise_other_size_and_npy(rgb_run, tmp_path):
     root, _ = rgb_run
-    write_pngs(
-        tmp_path / "big", n=3, size=(33, 17)
-    )  # another size: the model is fully convolutional
+    # another size: the model is fully convolutional
+    write_pngs(tmp_path / "big", n=3, size=(33, 17))
     assert (
         main(
             [

@@ -90,9 +90,8 @@ def test_sample_png_and_npy(run, tmp_path, capsys):
     a, b = np.load(tmp_path / "a.npy"), np.load(tmp_path / "b.npy")
     assert a.shape == (6, 1, 28, 28) and a.min() >= 0 and a.max() <= 1
     np.testing.assert_array_equal(a, b)
-    assert (
-        cli.main(["sample", str(run), "--output", str(tmp_path / "a.npy")]) == 2
-    )  # exists, no --overwrite
+    # exists, no --overwrite
+    assert cli.main(["sample", str(run), "--output", str(tmp_path / "a.npy")]) == 2
     assert cli.main(["sample", str(run), "--output", str(tmp_path / "s.txt")]) == 2
     assert "error" in capsys.readouterr().err
 
@@ -187,9 +186,8 @@ def test_train_params_and_preset():
     )
     from aekit.recipes import get_recipe
 
-    params = (
-        get_recipe("vae").build(cmd_train.train_params(args)).get_params()
-    )  # preset < explicit options
+    # preset < explicit options
+    params = get_recipe("vae").build(cmd_train.train_params(args)).get_params()
     assert params["latent_dim"] == 32 and params["batch_size"] == 128 and params["beta"] == 2.0
     assert params["likelihood"] == "gaussian" and params["channels"] == (16, 32)
     with pytest.raises(SystemExit) as e:

@@ -123,9 +123,8 @@ def test_a_table_run_keeps_its_id_column_and_picks_columns_by_name(table):
     )
     rows = _rows(table / "r.csv")
     assert rows[0] == ["patient_id", "a", "b", "c"] and rows[1][0] == "P0"
-    assert (
-        abs(np.array(rows[1:], dtype=object)[:, 3].astype(float)).mean() > 10
-    )  # raw units (column c ~ 1000)
+    # raw units (column c ~ 1000)
+    assert abs(np.array(rows[1:], dtype=object)[:, 3].astype(float)).mean() > 10
     # a new file with the columns reordered and one extra: taken by name; the extra ignored
     with open(table / "new.csv", "w", newline="") as f:
         w = csv.writer(f)

@@ -33,9 +33,8 @@ def test_npy_rows_equal_np_load(tmp_path, dtype, resident_bytes):
         assert len(rows) == 53 and rows.shape == expected.shape and rows.sample_shape == (1, 4, 3)
         assert rows.dtype == np.dtype(dtype) and rows.nbytes == x.nbytes
         for _ in range(5):
-            idx = RNG.integers(
-                -53, 53, size=int(RNG.integers(0, 80))
-            )  # any order, repeats, negatives
+            # any order, repeats, negatives
+            idx = RNG.integers(-53, 53, size=int(RNG.integers(0, 80)))
             got = rows.take(idx)
             assert got.dtype == np.float32 and got.flags.c_contiguous
             np.testing.assert_array_equal(got, expected[idx])

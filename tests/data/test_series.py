@@ -120,6 +120,5 @@ def test_dominant_period():
     assert dominant_period(np.sin(2 * np.pi * t / 37)[:, None])[0] == 37
     two = np.stack([np.sin(2 * np.pi * t / 25), np.cos(2 * np.pi * t / 25)], axis=1)
     assert dominant_period(two)[0] == 25
-    assert (
-        dominant_period(np.random.default_rng(0).standard_normal((3000, 1)))[0] == 0
-    )  # noise: no period
+    # noise: no period
+    assert dominant_period(np.random.default_rng(0).standard_normal((3000, 1)))[0] == 0

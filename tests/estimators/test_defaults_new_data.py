@@ -43,9 +43,8 @@ def test_basic_on_digit_images(digits):
     train, val = digits
     ae = aekit.Autoencoder(latent_dim=8, device="cpu").fit(train, validation_data=val)
     assert ae.scaler_.kind == "none" and ae.output_activation_ == "sigmoid"  # images in [0, 1]
-    variance = float(
-        val.reshape(len(val), -1).var(0).mean()
-    )  # the MSE of predicting the mean image
+    # the MSE of predicting the mean image
+    variance = float(val.reshape(len(val), -1).var(0).mean())
     assert ae.evaluate(val)["val_mse"] < 0.5 * variance
 
 
@@ -56,9 +55,8 @@ def test_basic_on_a_raw_table(cancer):
     # standardised per feature: the scaled data's variance is 1 per feature (about 1 on held-out rows)
     scaled_variance = float(ae.scaler_.transform(val).var(0).mean())
     assert ae.evaluate(val)["val_mse"] < 0.5 * scaled_variance
-    assert (
-        np.abs(ae.reconstruct(val) - val).mean() < np.abs(val - train.mean(0)).mean() / 3
-    )  # in the raw units
+    # in the raw units
+    assert np.abs(ae.reconstruct(val) - val).mean() < np.abs(val - train.mean(0)).mean() / 3
 
 
 def test_denoiser_beats_its_noisy_input(digits):
@@ -74,11 +72,9 @@ def test_vae_samples_are_not_all_alike(digits):
     assert vae.evaluate(val, k=5)["test_kl"] > 0.5  # its code carries information about each image
 
 
-def test_anomaly_detector_on_breast_cancer(
-    cancer,
-):  # issue 17's defaults: 0.938 (seeds 1, 2: 0.962, 0.953)
+# issue 17's defaults: 0.938 (seeds 1, 2: 0.962, 0.953)
+def test_anomaly_detector_on_breast_cancer(cancer):
     train, val, malignant_train, malignant_val = cancer
-    det = aekit.AnomalyDetector(device="cpu").fit(
-        train[malignant_train == 0]
-    )  # trained on benign rows only
+    # trained on benign rows only
+    det = aekit.AnomalyDetector(device="cpu").fit(train[malignant_train == 0])
     assert det.evaluate(val, malignant_val)["roc_auc"] > 0.9

@@ -62,9 +62,8 @@ def test_add_noise_is_fixed_by_seed_and_keeps_shape():
     assert den.add_noise(X[:, 0]).shape == (8, 12, 12)
     noisy = den.add_noise(X)
     changed = noisy != X
-    assert (
-        0.1 < changed.mean() < 0.3 and np.isin(noisy[changed], [0, 1]).all()
-    )  # salt and pepper only
+    # salt and pepper only
+    assert 0.1 < changed.mean() < 0.3 and np.isin(noisy[changed], [0, 1]).all()
 
 
 def test_paired_fit_ignores_the_noise_model():

@@ -13,7 +13,13 @@ import aekit
 from aekit.errors import UsageError
 from aekit.estimators import params as P
 
-ESTIMATORS = [aekit.Autoencoder, aekit.Denoiser, aekit.AnomalyDetector, aekit.VAE, aekit.SeriesDetector]
+ESTIMATORS = [
+    aekit.Autoencoder,
+    aekit.Denoiser,
+    aekit.AnomalyDetector,
+    aekit.VAE,
+    aekit.SeriesDetector,
+]
 
 
 @pytest.mark.parametrize("cls", ESTIMATORS, ids=lambda c: c.__name__)
@@ -83,7 +89,9 @@ def test_combinations_the_table_cannot_say():
 
 
 def test_the_tables_import_no_torch():
-    code = "import sys, aekit.estimators.params; print('torch' in sys.modules, 'numpy' in sys.modules)"
+    code = (
+        "import sys, aekit.estimators.params; print('torch' in sys.modules, 'numpy' in sys.modules)"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "False"]
 

@@ -17,9 +17,8 @@ from aekit.estimators.base import (
     expected_failed_checks,
 )
 
-TINY = dict(
-    epochs=1, batch_size=64, device="cpu"
-)  # check_estimator fits ~40 times: keep each fit tiny
+# check_estimator fits ~40 times: keep each fit tiny
+TINY = dict(epochs=1, batch_size=64, device="cpu")
 
 # The estimators as the checks take them: the checks' data are tables of any range, which the Denoiser
 # (rows as one-row images, linear output) and the VAE (Gaussian likelihood) take with these settings.

@@ -37,9 +37,8 @@ def test_a_row_store_trains_the_same_model_as_the_array(family, shape, params, t
     with NpyRows(tmp_path / "x.npy") as rows:
         streamed = cls(epochs=2, device="cpu", **params).fit(rows)
         a, b = _state(in_memory), _state(streamed)
-        assert all(
-            np.array_equal(a[k].numpy(), b[k].numpy()) for k in a
-        )  # the same batches, bit for bit
+        # the same batches, bit for bit
+        assert all(np.array_equal(a[k].numpy(), b[k].numpy()) for k in a)
         if family == "AnomalyDetector":
             np.testing.assert_array_equal(
                 streamed.decision_function(rows), in_memory.decision_function(X)
@@ -155,9 +154,8 @@ def test_evaluate_scores_a_streamed_file_in_batches(family, tmp_path):
         "--device",
         "cpu",
     ]
-    cli_here(
-        "train", family, *common, "--stream", "--out", tmp_path / "s"
-    )  # the run records: stream its data
+    # the run records: stream its data
+    cli_here("train", family, *common, "--stream", "--out", tmp_path / "s")
     cli_here("train", family, *common, "--no-stream", "--out", tmp_path / "m")
     on_disk = json.loads(
         cli_here("evaluate", tmp_path / "s", "--data", tmp_path / "other.npy").stdout

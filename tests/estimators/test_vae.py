@@ -57,9 +57,8 @@ def test_fit_transform_sample_interpolate(fitted, bars):
     s = fitted.sample(16, seed=3)
     assert s.shape == (16, 1, 28, 28) and s.dtype == np.float32 and s.min() >= 0 and s.max() <= 1
     np.testing.assert_array_equal(s, fitted.sample(16, seed=3))
-    np.testing.assert_array_equal(
-        fitted.sample(4), fitted.sample(4)
-    )  # seed=None: the estimator's seed
+    # seed=None: the estimator's seed
+    np.testing.assert_array_equal(fitted.sample(4), fitted.sample(4))
     assert not np.array_equal(s, fitted.sample(16, seed=4))
     for method in ("linear", "slerp"):
         strip = fitted.interpolate(x[0], x[1], steps=7, method=method)
@@ -106,9 +105,8 @@ def test_determinism_and_round_trip(fitted, bars, tmp_path):
 
 
 def test_gaussian_and_other_sizes():
-    x = (
-        np.random.default_rng(0).random((64, 3, 30, 33)).astype(np.float32) * 4 - 2
-    )  # outside [0, 1]: fine
+    # outside [0, 1]: fine
+    x = np.random.default_rng(0).random((64, 3, 30, 33)).astype(np.float32) * 4 - 2
     vae = aekit.VAE(
         likelihood="gaussian",
         kl="mc",

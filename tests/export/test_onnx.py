@@ -75,9 +75,8 @@ def autoencoder(request, ae):
 
 @pytest.fixture(scope="module")
 def denoiser():
-    images = np.random.default_rng(2).random(
-        (24, 1, 10, 6), dtype=np.float32
-    )  # not multiples of 4: padded
+    # not multiples of 4: padded
+    images = np.random.default_rng(2).random((24, 1, 10, 6), dtype=np.float32)
     return aekit.Denoiser(channels=(4, 2), epochs=1, device="cpu").fit(images)
 
 
@@ -117,9 +116,8 @@ def test_autoencoder(autoencoder, part, tmp_path, rng):
     x = rng.random((BATCH, *autoencoder.input_shape_), dtype=np.float32)
     if part == "autoencoder":
         close(run(path, x)["reconstruction"], autoencoder.reconstruct(x))
-        close(
-            run(path, x[:1])["reconstruction"], autoencoder.reconstruct(x[:1])
-        )  # batch 1: the usual service call
+        # batch 1: the usual service call
+        close(run(path, x[:1])["reconstruction"], autoencoder.reconstruct(x[:1]))
     elif part == "encoder":
         close(run(path, x)["latent"], autoencoder.transform(x))
     else:
@@ -148,14 +146,12 @@ def test_denoiser(denoiser, part, tmp_path, rng):
 
 
 def test_detector_scores_labels_and_threshold(detector, tmp_path):
-    assert (
-        detector.code_density_ is not None and detector.code_density_.gamma > 0
-    )  # the density is in the graph too
+    # the density is in the graph too
+    assert detector.code_density_ is not None and detector.code_density_.gamma > 0
     path = export_onnx(detector, tmp_path / "det.onnx")
     assert "TopK" in {node.op_type for node in onnx.load(str(path)).graph.node}
-    x = np.concatenate(
-        [sines(6, 7), sines(5, 8, spikes=True)]
-    )  # 11 rows in the input's units, both kinds
+    # 11 rows in the input's units, both kinds
+    x = np.concatenate([sines(6, 7), sines(5, 8, spikes=True)])
     out = run(path, x)
     close(out["score"], detector.decision_function(x))
     labels = detector.predict(x)
@@ -182,9 +178,8 @@ def test_detector_compares_in_float32_as_predict_does(det, tmp_path):
     if not len(same):
         pytest.skip("no score is bit for bit the same in onnxruntime")
     i = int(same[0])
-    edge = copy.deepcopy(det).set_threshold(
-        float(score[i]) - 1e-12
-    )  # below the score in float64, equal in float32
+    # below the score in float64, equal in float32
+    edge = copy.deepcopy(det).set_threshold(float(score[i]) - 1e-12)
     assert edge.predict(x)[i] == 0
     assert run(export_onnx(edge, tmp_path / "edge.onnx"), x)["label"][i] == 0
 
@@ -199,9 +194,8 @@ def test_detector_autoencoder_in_input_units(detector, tmp_path):
 def test_vae(vae, part, tmp_path):
     path = export_onnx(vae, tmp_path / "m.onnx", part)
     x = binary_images(BATCH, 5)
-    if (
-        part == "decoder"
-    ):  # sampling: z ~ N(0, I) drawn as VAE.sample draws it, decoded to E[x|z] in [0, 1]
+    # sampling: z ~ N(0, I) drawn as VAE.sample draws it, decoded to E[x|z] in [0, 1]
+    if part == "decoder":
         z = torch.randn(BATCH, 2, generator=torch.Generator().manual_seed(4)).numpy()
         image = run(path, z)["image"]
         close(image, vae.sample(BATCH, seed=4))
@@ -319,9 +313,8 @@ def test_verify_refuses_another_estimator(ae, vae, tmp_path):
 
 @pytest.mark.parametrize("part", ["autoencoder", "encoder", "decoder"])
 def test_an_autoencoder_of_a_raw_table_exports_its_scaling(tmp_path, part):
-    x = sines(64, 3) * np.linspace(
-        1, 500, LENGTH, dtype=np.float32
-    )  # columns of very different scales
+    # columns of very different scales
+    x = sines(64, 3) * np.linspace(1, 500, LENGTH, dtype=np.float32)
     ae = aekit.Autoencoder(latent_dim=3, epochs=1, device="cpu").fit(x)
     assert ae.scaler_.kind == "standard"
     path = export_onnx(ae, tmp_path / f"{part}.onnx", part)

@@ -48,6 +48,5 @@ def test_encode_gives_each_sample_its_members_codes_side_by_side():
     z = model.encode(x)
     assert z.shape == (5, 3 * 2)
     member_codes = model.encoder(x.reshape(1, 5, 6).expand(3, 5, 6))  # (K, B, L)
-    torch.testing.assert_close(
-        z[:, 2:4], member_codes[1]
-    )  # the second member's code, for every sample
+    # the second member's code, for every sample
+    torch.testing.assert_close(z[:, 2:4], member_codes[1])

@@ -75,9 +75,8 @@ def test_ecg5000_robust_preset(ecg):
     from aekit.recipes.anomaly import PRESETS
 
     train, test = ecg
-    det = AnomalyDetector(device="cpu", **PRESETS["robust"]).fit(
-        train.x[train.y == 0]
-    )  # ~5 s of training
+    # ~5 s of training
+    det = AnomalyDetector(device="cpu", **PRESETS["robust"]).fit(train.x[train.y == 0])
     m = det.evaluate(test.x, test.y)  # threshold from training errors only (95th percentile)
     assert m["roc_auc"] >= 0.985 and m["accuracy"] >= 0.95, m
 
@@ -122,8 +121,7 @@ def test_a_small_user_csv_trains_the_whole_step_budget_or_until_early_stopping(t
         training_steps(n_fit, AnomalyDetector.auto_min_steps, AnomalyDetector.auto_steps) == 1000
     )  # the budget
     assert steps >= AnomalyDetector.auto_min_steps
-    if (
-        steps < 1000
-    ):  # then early stopping ended it: `patience` epochs in a row without a better validation loss
+    # then early stopping ended it: `patience` epochs in a row without a better validation loss
+    if steps < 1000:
         val = [h["val_loss"] for h in config["state"]["history"]]
         assert len(val) - 1 - int(np.argmin(val)) >= config["params"]["patience"], (steps, val)

@@ -59,9 +59,8 @@ def test_resume_starts_from_a_linked_copy_that_leaves_the_finished_run_alone(tmp
         assert copy.read_text() == "{}" and os.path.samefile(
             copy, run / "checkpoint" / "latest.json"
         )
-        r.write_json(
-            "checkpoint/latest.json", {"epoch": 3}
-        )  # replaced, not written through the link
+        # replaced, not written through the link
+        r.write_json("checkpoint/latest.json", {"epoch": 3})
     assert (run / "checkpoint" / "latest.json").read_text() == "{}"
     # Not committed: the interrupted run waits beside the finished one for the next --resume.
     assert RunFolder(run).resume_source() == tmp_path / ".run.partial"

@@ -50,9 +50,8 @@ def test_train_run_records_and_the_cli_prints_the_warnings(tmp_path, capsys):
     low_rank = rng.normal(size=(300, 2)) @ rng.normal(size=(2, 6)) + 0.05 * rng.normal(
         size=(300, 6)
     )
-    np.save(
-        tmp_path / "t.npy", (150 + 50 * low_rank).astype(np.float32)
-    )  # values around 150, 2 directions
+    # values around 150, 2 directions
+    np.save(tmp_path / "t.npy", (150 + 50 * low_rank).astype(np.float32))
     # a sigmoid output cannot reach values near 100: the reconstruction is useless, and the run says so
     code = main(
         [
@@ -87,9 +86,8 @@ def test_train_run_records_and_the_cli_prints_the_warnings(tmp_path, capsys):
         tmp_path / "good",
         figures=False,
     )
-    assert (
-        metrics["warnings"] == [] and metrics["val_mse"] < 0.5
-    )  # standardised: 1.0 = the mean's error
+    # standardised: 1.0 = the mean's error
+    assert metrics["warnings"] == [] and metrics["val_mse"] < 0.5
 
 
 def test_an_untrained_denoiser_is_worse_than_its_input(tmp_path):

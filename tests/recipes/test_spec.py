@@ -30,9 +30,8 @@ def test_the_users_data_is_recorded_with_its_checksum(tmp_path):
     (tmp_path / "imgs" / "a.png").write_bytes(b"one")
     first = DataSpec(data=str(tmp_path / "imgs")).fingerprint()
     (tmp_path / "imgs" / "a.png").write_bytes(b"two")
-    assert (
-        DataSpec(data=str(tmp_path / "imgs")).fingerprint() != first
-    )  # a folder's digest covers its contents
+    # a folder's digest covers its contents
+    assert DataSpec(data=str(tmp_path / "imgs")).fingerprint() != first
     back = DataSpec.from_json(d)
     assert back.checksums == d["checksums"] and back.to_json()["checksums"] == d["checksums"]
 

@@ -87,9 +87,8 @@ def test_cluster_launcher_environment(monkeypatch):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("SLURM_PROCID", "1")
     monkeypatch.setenv("SLURM_NTASKS", "2")
-    assert (
-        distributed.world_size() == 1
-    )  # SLURM alone is not enough: MASTER_ADDR says where to meet
+    # SLURM alone is not enough: MASTER_ADDR says where to meet
+    assert distributed.world_size() == 1
     monkeypatch.setenv("MASTER_ADDR", "127.0.0.1")
     assert (distributed.world_size(), distributed.rank()) == (2, 1)
 
@@ -111,9 +110,8 @@ def test_two_processes_match_one_with_the_same_global_batch_and_resume_from_the_
     launches: each torchrun start costs seconds). A constant schedule, so 1 epoch + 2 more is 3 at once."""
     constant = ["--schedule", "constant"]
     one, two = tmp_path / "one", tmp_path / "two"
-    cli_here(
-        "train", "basic", "--data", table, "--out", one, *ARGS, *constant
-    )  # one process: this one
+    # one process: this one
+    cli_here("train", "basic", "--data", table, "--out", one, *ARGS, *constant)
     proc = run_cli(
         "train",
         "basic",
@@ -128,9 +126,8 @@ def test_two_processes_match_one_with_the_same_global_batch_and_resume_from_the_
         "--epochs",
         "1",
     )
-    assert (
-        "run folder" in proc.stdout and proc.stdout.count("run folder") == 1
-    )  # rank 0 reports alone
+    # rank 0 reports alone
+    assert "run folder" in proc.stdout and proc.stdout.count("run folder") == 1
     assert len((two / "history.csv").read_text().splitlines()) == 2
     run_cli(
         "train",
@@ -263,9 +260,8 @@ def _launch_and_wait_for_a_checkpoint(table, run, *extra):
             return 0
 
     start, deadline = epoch(), time.time() + 180
-    while (
-        epoch() <= start and proc.poll() is None and time.time() < deadline
-    ):  # a new checkpoint: training
+    # a new checkpoint: training
+    while epoch() <= start and proc.poll() is None and time.time() < deadline:
         time.sleep(0.02)
     workers = _children(proc.pid) if proc.poll() is None else []
     if epoch() <= start or len(workers) != 2:

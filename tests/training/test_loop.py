@@ -102,9 +102,8 @@ def test_an_epoch_of_several_passes_sees_every_row_once_a_pass():
     hist = train(
         torch.nn.Linear(1, 1), loss, rows, config=TrainConfig(epochs=2, batch_size=4, passes=3)
     )
-    assert (
-        len(hist) == 2 and [len(b) for b in seen] == [4, 4, 2] * 6
-    )  # each pass ends with its short batch
+    # each pass ends with its short batch
+    assert len(hist) == 2 and [len(b) for b in seen] == [4, 4, 2] * 6
     for p in range(6):
         assert sorted(sum(seen[3 * p : 3 * p + 3], [])) == list(range(10))
     assert seen[:3] != seen[3:6]  # a fresh shuffle each pass
@@ -196,14 +195,12 @@ def test_channels_last_trains_the_same_model_and_hands_back_a_plain_one():
             images,
             config=TrainConfig(epochs=2, batch_size=16, channels_last=channels_last),
         )
-        assert all(
-            p.is_contiguous() for p in m.parameters()
-        )  # as a loaded model, so both predict alike
+        # as a loaded model, so both predict alike
+        assert all(p.is_contiguous() for p in m.parameters())
         models.append(m)
     for a, b in zip(*(m.parameters() for m in models)):
-        torch.testing.assert_close(
-            a, b, rtol=1e-4, atol=1e-5
-        )  # a memory layout, not other arithmetic
+        # a memory layout, not other arithmetic
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)
 
 
 def test_bf16_autocast_trains_and_keeps_fp32_weights():

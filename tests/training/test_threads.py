@@ -69,9 +69,8 @@ def test_omp_num_threads_caps_the_automatic_choice(monkeypatch):
     monkeypatch.setenv("OMP_NUM_THREADS", "3")
     monkeypatch.delenv("LOCAL_WORLD_SIZE", raising=False)
     assert T.resolve(None, 1e12).intra_op == 3
-    monkeypatch.setenv(
-        "LOCAL_WORLD_SIZE", "4"
-    )  # one of 4 processes under torchrun: 2 of the 8 cores
+    # one of 4 processes under torchrun: 2 of the 8 cores
+    monkeypatch.setenv("LOCAL_WORLD_SIZE", "4")
     assert T.resolve(None, 1e12).intra_op == 2
 
 
@@ -116,13 +115,11 @@ def test_cli_sets_the_wait_policy_before_torch_is_imported(tmp_path, user):
         timeout=300,
     )
     seen = json.loads(proc.stdout.strip().splitlines()[-1])
-    assert (
-        seen["torch"] and seen["code"] == 2
-    )  # torch was imported, then the missing file was reported
+    # torch was imported, then the missing file was reported
+    assert seen["torch"] and seen["code"] == 2
     assert seen["GOMP_SPINCOUNT"] == (user or "10000") and seen["KMP_BLOCKTIME"] == "0"
-    assert (
-        seen["OMP_WAIT_POLICY"] is None
-    )  # not PASSIVE: sleeping at once costs the conv models 30-60% when quiet
+    # not PASSIVE: sleeping at once costs the conv models 30-60% when quiet
+    assert seen["OMP_WAIT_POLICY"] is None
 
 
 @pytest.mark.parametrize("value, needle", [("0", ">= 1"), ("two", "whole number")])

@@ -35,21 +35,17 @@ from collections.abc import Callable, Iterator
 import numpy as np
 import torch
 
-REFERENCE_ROWS = (
-    2048  # training rows' codes kept as the reference (an evenly spread sample): a row's
-)
+# training rows' codes kept as the reference (an evenly spread sample): a row's
+REFERENCE_ROWS = 2048
 # score costs a distance to each, so this bounds scoring time; the panel's sets have at most 2,110 rows
-REFERENCE_VALUES = (
-    1 << 22
-)  # ... and at most this many values (16 MB): wide conv codes keep fewer rows
+# ... and at most this many values (16 MB): wide conv codes keep fewer rows
+REFERENCE_VALUES = 1 << 22
 BLOCK_VALUES = 1 << 22  # distances computed at a time (queries x reference rows): bounded memory
-EPS = (
-    1e-10  # as scikit-learn's LocalOutlierFactor: a duplicate-heavy reference has zero reachability
-)
+# as scikit-learn's LocalOutlierFactor: a duplicate-heavy reference has zero reachability
+EPS = 1e-10
 MIN_REFERENCE_ROWS = 20  # fewer training rows: no density (a few codes' neighbourhoods are noise)
-MIN_CALIBRATION_ROWS = (
-    5  # fewer held-out rows than this: the exponent is set on the reference rows instead
-)
+# fewer held-out rows than this: the exponent is set on the reference rows instead
+MIN_CALIBRATION_ROWS = 5
 MAX_GAMMA = 20.0  # the exponent is at most this times density: near-identical LOFs must not blow the score up
 
 
@@ -68,17 +64,14 @@ def nearest(query: torch.Tensor, ref: torch.Tensor, k: int, first_row: int | Non
     plain matrix products, so the same code runs in the ONNX graph. ``first_row``: the queries are
     the reference rows from this one on, and a row is not its own neighbour.
     """
-    d2 = torch.addmm(
-        ref.square().sum(1), query, ref.T, alpha=-2.0
-    )  # (Q, N): |r|^2 - 2 q.r, one pass
-    if (
-        first_row is not None
-    ):  # its distance to itself is 0 only up to rounding: exclude it by index
+    # (Q, N): |r|^2 - 2 q.r, one pass
+    d2 = torch.addmm(ref.square().sum(1), query, ref.T, alpha=-2.0)
+    # its distance to itself is 0 only up to rounding: exclude it by index
+    if first_row is not None:
         rows = torch.arange(len(d2), device=d2.device)
         d2[rows, rows + first_row] = float("inf")
-    top = torch.topk(
-        d2, k, dim=1, largest=False
-    )  # (Q, k): |q|^2 is the same along a row, added after
+    # (Q, k): |q|^2 is the same along a row, added after
+    top = torch.topk(d2, k, dim=1, largest=False)
     dist = (top.values + query.square().sum(1, keepdim=True)).clamp_min(0.0).sqrt()
     return dist, top.indices  # nearest first
 
@@ -119,9 +112,8 @@ def lof_factor(
 
 
 def _blocks(n_queries: int, n_ref: int):
-    step = max(
-        1, BLOCK_VALUES // max(1, n_ref)
-    )  # queries x reference rows per block: bounded memory
+    # queries x reference rows per block: bounded memory
+    step = max(1, BLOCK_VALUES // max(1, n_ref))
     return ((i, min(n_queries, i + step)) for i in range(0, n_queries, step))
 
 
@@ -143,9 +135,8 @@ class CodeDensity:
         gamma: float = 0.0,
     ):
         self.codes, self.k_distance, self.lrd = codes, k_distance, lrd  # (N, D), (N,), (N,)
-        self.k = int(
-            k
-        )  # neighbours per code: the k-distances above are those of the k-th neighbour
+        # neighbours per code: the k-distances above are those of the k-th neighbour
+        self.k = int(k)
         self.median_log_lof, self.gamma = float(median_log_lof), float(gamma)
 
     @classmethod

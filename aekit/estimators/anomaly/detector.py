@@ -165,9 +165,8 @@ class AnomalyDetector(NeuralEstimator):
     """
 
     parameters = params.ANOMALY_DETECTOR  # what each parameter may be (check_params)
-    presets = (
-        PRESETS  # named complete settings: from_preset(name), aekit train anomaly --preset NAME
-    )
+    # named complete settings: from_preset(name), aekit train anomaly --preset NAME
+    presets = PRESETS
     # epochs="auto": optimizer steps, 10,000 / sqrt(rows) between auto_min_steps and auto_steps
     # (defaults.training_steps): tiny data is passed over hundreds of times, large data a few times.
     auto_steps = 1000
@@ -651,9 +650,8 @@ class AnomalyDetector(NeuralEstimator):
         if self.members == AUTO and "members" not in state.get("network", {}):
             self.members = 1  # saved before ensembles: "auto" meant one network
         if "code_density" not in state:
-            self.density = (
-                0.0  # saved before the code density: scored by reconstruction error alone
-            )
+            # saved before the code density: scored by reconstruction error alone
+            self.density = 0.0
         self.hidden_, self.latent_dim_ = self._size()
 
     def _set_tensors(self, tensors: dict[str, torch.Tensor], state: dict[str, Any]) -> None:

@@ -30,15 +30,12 @@ from ..base import is_row_store
 from ..losses import per_sample_error
 
 ERRORS = ("nmse", "mae", "mse")
-SAMPLE_ROWS = (
-    10_000  # training rows (at most) whose residuals set the residual scale, with the held-out ones
-)
-PRIOR_ROWS = (
-    5  # the shrinkage toward the mean over features, counted in rows (matters only for tiny data)
-)
-FLOOR = (
-    0.01  # a feature's mean squared residual is at least this fraction of the mean over features
-)
+# training rows (at most) whose residuals set the residual scale, with the held-out ones
+SAMPLE_ROWS = 10_000
+# the shrinkage toward the mean over features, counted in rows (matters only for tiny data)
+PRIOR_ROWS = 5
+# a feature's mean squared residual is at least this fraction of the mean over features
+FLOOR = 0.01
 
 
 def sample_scores(
@@ -98,9 +95,8 @@ def residual_scale(
     """
     total, n = None, 0
     for rows in parts:
-        sq = (
-            residuals(rows).double().square().sum(dim=int(members > 1))
-        )  # (B, ...) -> (...); (K, B, ...) -> (K, ...)
+        # (B, ...) -> (...); (K, B, ...) -> (K, ...)
+        sq = residuals(rows).double().square().sum(dim=int(members > 1))
         total = sq if total is None else total + sq
         n += len(rows)
     if total is None:

@@ -280,9 +280,8 @@ class SeriesDetector(NeuralEstimator):
         self.input_shape_ = (x.shape[1], self.window_)  # one window: (channels, window)
         self.n_features_in_ = x.shape[1]
         self.scaler_ = Scaler(self.scaler).fit(x)  # per channel: x is (steps, channels)
-        windows = WindowRows(
-            self.scaler_.transform(x), self.window_, self.stride
-        )  # views, no copies
+        # views, no copies
+        windows = WindowRows(self.scaler_.transform(x), self.window_, self.stride)
         model = self._seeded_model(self._build_model)
         self.model_ = self._fit_model(
             model, reconstruction_loss(self.loss), windows, trainer=trainer

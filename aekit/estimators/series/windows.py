@@ -131,9 +131,8 @@ class StepScorer:
         if k == 0:
             return np.zeros(0)
         scores = self.total[:k] / self.count[:k]  # the mean
-        if (
-            self.aggregate == "max"
-        ):  # the highest; the mean orders the steps that share it (a whole window's worth)
+        # the highest; the mean orders the steps that share it (a whole window's worth)
+        if self.aggregate == "max":
             scores = self.peak[:k] + TIE_BREAK * scores
         self.buf, self.total, self.count, self.peak = (
             self.buf[k:],

@@ -43,9 +43,8 @@ def test_lof_in_blocks_matches_one_block(monkeypatch):
 
     ref, query = torch.as_tensor(_clusters()), torch.as_tensor(_clusters(50, seed=2))
     whole = CodeDensity.fit(ref, 10).lof(query)
-    monkeypatch.setattr(
-        mod, "BLOCK_VALUES", 700
-    )  # two queries at a time against 350 reference rows
+    # two queries at a time against 350 reference rows
+    monkeypatch.setattr(mod, "BLOCK_VALUES", 700)
     blocked = CodeDensity.fit(ref, 10)
     torch.testing.assert_close(blocked.lof(query), whole)
     torch.testing.assert_close(blocked.k_distance, CodeDensity.fit(ref, 10).k_distance)

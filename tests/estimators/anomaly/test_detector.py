@@ -22,9 +22,8 @@ def sines(n: int, seed: int = 0) -> np.ndarray:
     rng = np.random.default_rng(seed)
     t = np.linspace(0, 2 * np.pi, LENGTH)
     phase, amp = rng.uniform(0, 2 * np.pi, (n, 1)), rng.uniform(0.8, 1.2, (n, 1))
-    return (amp * np.sin(t + phase) + rng.normal(0, 0.05, (n, LENGTH))).astype(
-        np.float32
-    )  # (n, LENGTH)
+    # (n, LENGTH)
+    return (amp * np.sin(t + phase) + rng.normal(0, 0.05, (n, LENGTH))).astype(np.float32)
 
 
 def spikes(n: int, seed: int = 1) -> np.ndarray:
@@ -69,9 +68,8 @@ def test_the_recipe_preset_is_the_ecg_tutorial():
         p["validation_fraction"],
         p["patience"],
     ) == ((32, 16), 8, "mae", "mae", 20, 512, 1e-3, "mean_std", 1.0, "minmax", "glorot", 0.0, None)
-    assert (
-        AnomalyDetector(**AnomalyDetector.presets["recipe"]).get_params() == p
-    )  # the same, spelled out
+    # the same, spelled out
+    assert AnomalyDetector(**AnomalyDetector.presets["recipe"]).get_params() == p
     assert AnomalyDetector.from_preset("recipe", epochs=3).epochs == 3
     with pytest.raises(UsageError):
         AnomalyDetector.from_preset("nope")
@@ -101,9 +99,8 @@ def test_threshold_changes_without_retraining(fitted):
     det.set_threshold("percentile", q=99)
     assert det.threshold_ == pytest.approx(np.percentile(det.decision_scores_, 99))
     assert det.get_params()["threshold"] == "percentile" and det.get_params()["q"] == 99
-    det.set_params(
-        threshold="contamination", contamination=0.2
-    )  # set_params works too (lazy threshold_)
+    # set_params works too (lazy threshold_)
+    det.set_params(threshold="contamination", contamination=0.2)
     assert det.labels_.mean() == pytest.approx(0.2, abs=0.01)
     det.set_threshold("mad", k=4)
     det.set_threshold("fixed", value=0.123)
@@ -181,9 +178,8 @@ def test_scaler_state():
     mm = Scaler("minmax").fit(x)
     assert float(mm.offset_) == -10 and float(mm.scale_) == 20  # the global min and max
     st = Scaler("standard").fit(np.array([[1.0, 3.0], [1.0, 5.0]], np.float32))
-    np.testing.assert_allclose(
-        st.transform([[1.0, 4.0]]), [[0.0, 0.0]]
-    )  # a constant feature is only centred
+    # a constant feature is only centred
+    np.testing.assert_allclose(st.transform([[1.0, 4.0]]), [[0.0, 0.0]])
     for s in (mm, st, Scaler("none").fit(x)):
         back = Scaler.from_state(s.get_state())
         np.testing.assert_array_equal(back.transform(x), s.transform(x))
@@ -264,20 +260,16 @@ def test_robust_scaler_ignores_outliers_and_auto_shares_one_scale_for_a_signal()
     table[:5, 0] = 1e6  # a few wild rows
     s = Scaler("robust").fit(table)
     np.testing.assert_allclose(s.offset_, np.median(table, axis=0), rtol=1e-5)
-    np.testing.assert_allclose(
-        s.scale_, [2.0, 0.01], rtol=0.15
-    )  # IQR / 1.349 ~ the std of the clean rows
-    assert (
-        Scaler("standard").fit(table).scale_[0] > 1e4
-    )  # what the wild rows do to a standard deviation
-    np.testing.assert_array_equal(
-        Scaler("auto").fit(table).scale_, s.scale_
-    )  # mixed units: per column
+    # IQR / 1.349 ~ the std of the clean rows
+    np.testing.assert_allclose(s.scale_, [2.0, 0.01], rtol=0.15)
+    # what the wild rows do to a standard deviation
+    assert Scaler("standard").fit(table).scale_[0] > 1e4
+    # mixed units: per column
+    np.testing.assert_array_equal(Scaler("auto").fit(table).scale_, s.scale_)
     signal = sines(300)
     shared = Scaler("auto").fit(signal)
-    assert (
-        shared.offset_.shape == (LENGTH,) and np.ptp(shared.scale_) == 0
-    )  # one scale for the whole curve
+    # one scale for the whole curve
+    assert shared.offset_.shape == (LENGTH,) and np.ptp(shared.scale_) == 0
     for kind in ("robust", "auto"):
         back = Scaler.from_state(Scaler(kind).fit(signal).get_state())
         np.testing.assert_array_equal(
@@ -314,9 +306,8 @@ def test_the_threshold_comes_from_the_held_out_normal_rows():
     det = AnomalyDetector(epochs=30, device="cpu").fit(sines(300))
     assert len(det.holdout_scores_) == 30 and len(det.decision_scores_) == 300  # a tenth held out
     assert det.threshold_ == pytest.approx(np.percentile(det.holdout_scores_, 95))
-    assert all(
-        r["val_loss"] is not None for r in det.history_
-    )  # early stopping watches the held-out rows
+    # early stopping watches the held-out rows
+    assert all(r["val_loss"] is not None for r in det.history_)
     x = np.concatenate([sines(200, 7), spikes(100)])
     assert det.evaluate(x, np.r_[np.zeros(200), np.ones(100)])["roc_auc"] > 0.95
     none = AnomalyDetector(epochs=5, validation_fraction=0, device="cpu").fit(sines(100))
@@ -367,9 +358,8 @@ def test_nmse_keeps_features_noisy_in_normal_data_from_drowning_the_others():
         .evaluate(x, y)["roc_auc"]
         for error in ("mae", "nmse")
     }
-    assert auc["nmse"] > 0.8 and auc["nmse"] > auc["mae"] + 0.15, (
-        auc
-    )  # measured: nmse 0.87, mae 0.64
+    # measured: nmse 0.87, mae 0.64
+    assert auc["nmse"] > 0.8 and auc["nmse"] > auc["mae"] + 0.15, auc
     with pytest.raises(UsageError, match="nmse"):
         AnomalyDetector(error="mae", epochs=1, device="cpu").fit(sines(50)).set_params(
             error="nmse"
@@ -377,9 +367,8 @@ def test_nmse_keeps_features_noisy_in_normal_data_from_drowning_the_others():
 
 
 def test_an_ensembles_score_is_its_members_mean_each_in_its_own_units():
-    det = AnomalyDetector(members=2, density=0, epochs=3, device="cpu").fit(
-        sines(64)
-    )  # reconstruction alone
+    # reconstruction alone
+    det = AnomalyDetector(members=2, density=0, epochs=3, device="cpu").fit(sines(64))
     x = spikes(5)
     with torch.no_grad():
         xs = det.scaler_.torch_transform(torch.as_tensor(x))

@@ -13,9 +13,8 @@ from aekit.estimators.series.windows import AnomalyRange, RangeTracker, StepScor
 
 from ...synthetic_series import PERIOD, sine_series
 
-torch.set_num_threads(
-    1
-)  # as the other estimator tests: the same floating point in every run, and fast on 2 cores
+# as the other estimator tests: the same floating point in every run, and fast on 2 cores
+torch.set_num_threads(1)
 
 FAST = dict(channels=(8, 8), latent_dim=8, epochs=30, batch_size=32, device="cpu")
 
@@ -84,9 +83,8 @@ def test_step_scorer_spreads_window_errors():
     # windows start at 0, 2, 4, 6 and 7 (the tail)
     expect = [np.mean([s for s in (0, 2, 4, 6, 7) if s <= t < s + 4]) for t in range(11)]
     np.testing.assert_allclose(out, expect)
-    peak = StepScorer(
-        4, 2, lambda w: w[:, 0, 0], aggregate="max"
-    )  # the highest error of the covering windows
+    # the highest error of the covering windows
+    peak = StepScorer(4, 2, lambda w: w[:, 0, 0], aggregate="max")
     out = np.concatenate([peak.push(x[:3]), peak.push(x[3:]), peak.finish()])
     peaks = [max(s for s in (0, 2, 4, 6, 7) if s <= t < s + 4) for t in range(11)]
     np.testing.assert_allclose(out, np.array(peaks) + 1e-3 * np.array(expect))
