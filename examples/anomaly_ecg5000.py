@@ -23,9 +23,7 @@ from aekit.data import ecg5000_classic_split, read_path
 
 QUICK = os.environ.get("AEKIT_EXAMPLES_QUICK") == "1"
 if QUICK:
-    print(
-        "AEKIT_EXAMPLES_QUICK=1: a few epochs; the numbers are not comparable with the tutorial's"
-    )
+    print("AEKIT_EXAMPLES_QUICK=1: a few epochs; not comparable with the tutorial's numbers")
 OUT = Path(os.environ.get("AEKIT_EXAMPLES_OUT", "runs/examples/anomaly_ecg5000"))
 
 # In the classic split y is 1 for a normal beat (the tutorial's labels); aekit's detector scores
@@ -37,9 +35,8 @@ det.fit(train.x[train.y == 1], validation_data=test.x)  # train on normal beats 
 m = det.evaluate(test.x, 1 - test.y)
 print(f"threshold {m['threshold']:.4f}; ROC-AUC {m['roc_auc']:.3f}")
 print(f"accuracy  aekit {m['accuracy']:.3f}   tutorial 0.949")
-print(
-    f"precision aekit {m['precision_normal']:.3f}   tutorial 0.992   (normal = positive, as in the tutorial)"
-)
+# Precision and recall of the normal class (normal = positive), as in the tutorial.
+print(f"precision aekit {m['precision_normal']:.3f}   tutorial 0.992")
 print(f"recall    aekit {m['recall_normal']:.3f}   tutorial 0.918")
 
 # The tutorial's figures: a normal and an anomalous beat with their reconstructions, the
@@ -64,17 +61,11 @@ with tempfile.TemporaryDirectory() as tmp:
     label = np.where(rng.random(600) < 0.1, "fault", "ok")
     x[label == "fault"] += rng.normal(0, 0.8, (np.sum(label == "fault"), 50))  # corrupted signals
     csv = Path(tmp) / "sensors.csv"
-    np.savetxt(
-        csv,
-        np.column_stack([x.round(4), label]),
-        fmt="%s",
-        delimiter=",",
-        header=",".join([f"t{k}" for k in range(50)] + ["label"]),
-        comments="",
-    )
+    header = ",".join([f"t{k}" for k in range(50)] + ["label"])
+    rows = np.column_stack([x.round(4), label])
+    np.savetxt(csv, rows, fmt="%s", delimiter=",", header=header, comments="")
     data = read_path(csv, label_column="label")  # x (600, 50), y the strings 'ok' / 'fault'
-    own = aekit.AnomalyDetector(epochs=30, batch_size=32, threshold="percentile", q=99).fit(
-        data.x[data.y == "ok"]
-    )
+    own = aekit.AnomalyDetector(epochs=30, batch_size=32, threshold="percentile", q=99)
+    own.fit(data.x[data.y == "ok"])
     print(f"own CSV: ROC-AUC {own.evaluate(data.x, data.y == 'fault')['roc_auc']:.3f}")
 print(f"figures in {OUT}/")
