@@ -13,7 +13,7 @@ from ..errors import DataError
 from ..models.dense import DenseAutoencoder, DenseConfig
 from ..training.trainer import Trainer
 from . import params
-from .base import NeuralEstimator, check_widths, is_row_store, iter_chunks
+from .base import NeuralEstimator, check_widths, column_names, is_row_store, iter_chunks
 from .losses import per_sample_error, reconstruction_loss
 from .preprocessing import Scaler
 
@@ -229,8 +229,7 @@ class Autoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralEstim
         """
         trainer = Trainer.from_options(run)
         self.check_params()
-        if feature_names is None and hasattr(X, "columns"):
-            feature_names = [str(c) for c in X.columns]
+        feature_names = column_names(X, feature_names)
         bounds = [np.inf, -np.inf]
 
         # the data's range, read in the same pass as the checks

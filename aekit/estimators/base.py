@@ -57,6 +57,13 @@ def iter_chunks(rows: Any, size: int = CHECK_ROWS) -> Iterator[np.ndarray]:
         yield rows.rows(start, min(len(rows), start + size))
 
 
+def column_names(X: Any, given: Sequence[str] | None) -> Sequence[str] | None:
+    """The column names given, else a DataFrame's own (as text), else None."""
+    if given is None and hasattr(X, "columns"):
+        return [str(c) for c in X.columns]
+    return given
+
+
 def check_positive_int(name: str, value: Any, minimum: int = 1) -> int:
     """Return ``value`` if it is a whole number >= minimum, else a one-line UsageError."""
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:

@@ -24,7 +24,14 @@ from ...training.budget import AUTO, epochs_for_steps, holdout_indices, passes_f
 from ...training.loop import TrainConfig
 from ...training.trainer import Trainer
 from .. import params
-from ..base import INFERENCE_BATCH, NeuralEstimator, check_positive_int, is_row_store, iter_chunks
+from ..base import (
+    INFERENCE_BATCH,
+    NeuralEstimator,
+    check_positive_int,
+    column_names,
+    is_row_store,
+    iter_chunks,
+)
 from ..losses import reconstruction_loss
 from ..preprocessing import Scaler
 from ..thresholds import METRICS, Threshold, best_threshold, get_threshold, threshold_rule
@@ -358,8 +365,7 @@ class AnomalyDetector(NeuralEstimator):
         """
         trainer = Trainer.from_options(run)
         self.check_params()
-        if feature_names is None and hasattr(X, "columns"):
-            feature_names = [str(c) for c in X.columns]
+        feature_names = column_names(X, feature_names)
         X = self._validate_fit_input(X)
         self._record_feature_names(feature_names)
         # Rows held out for early stopping and the threshold, unless validation_data takes their place.

@@ -22,7 +22,7 @@ from ...errors import DataError, UsageError
 from ...models.conv1d import Conv1dAutoencoder, Conv1dConfig
 from ...training.trainer import Trainer
 from .. import params
-from ..base import NeuralEstimator
+from ..base import NeuralEstimator, column_names
 from ..losses import per_sample_error, reconstruction_loss
 from ..preprocessing import Scaler
 from ..thresholds import Threshold, threshold_rule
@@ -263,8 +263,7 @@ class SeriesDetector(NeuralEstimator):
         """
         trainer = Trainer.from_options(run)
         self.check_params()
-        if channel_names is None and hasattr(X, "columns"):
-            channel_names = [str(c) for c in X.columns]
+        channel_names = column_names(X, channel_names)
         x = as_series(X)
         if channel_names is not None and len(channel_names) != x.shape[1]:
             raise DataError(
