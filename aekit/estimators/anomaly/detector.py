@@ -390,7 +390,7 @@ class AnomalyDetector(NeuralEstimator):
                     f"validation_data: sample shape {V.shape[1:]} differs from X's {X.shape[1:]}"
                 )
             validation = (
-                self.scaler_.transform(V if isinstance(V, np.ndarray) else V.rows(0, len(V))),
+                self.scaler_.transform(V.rows(0, len(V)) if is_row_store(V) else V),
             ) * 2
         elif held is not None:
             validation = (self.scaler_.transform(held),) * 2
