@@ -389,9 +389,7 @@ class AnomalyDetector(NeuralEstimator):
                 raise DataError(
                     f"validation_data: sample shape {V.shape[1:]} differs from X's {X.shape[1:]}"
                 )
-            validation = (
-                self.scaler_.transform(V.rows(0, len(V)) if is_row_store(V) else V),
-            ) * 2
+            validation = (self.scaler_.transform(V.rows(0, len(V)) if is_row_store(V) else V),) * 2
         elif held is not None:
             validation = (self.scaler_.transform(held),) * 2
         self.hidden_, self.latent_dim_ = self._size()  # "auto" as built, for readers
