@@ -25,7 +25,7 @@ from . import signals
 FAMILY_MODULES = CLI_MODULES  # the registered families' (aekit.families)
 # Commands that belong to no one family, before and after the families' own; each has register(subparsers).
 GENERAL_MODULES = ("cmd_run", "cmd_datasets")
-LATE_MODULES = ("cmd_export", "cmd_search")
+LATE_MODULES = ("cmd_export", "cmd_search", "cmd_serve")
 
 
 class Parser(argparse.ArgumentParser):

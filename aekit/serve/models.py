@@ -1,0 +1,360 @@
+"""A served run: its inputs and outputs in the protocol's terms, computed by the estimator.
+
+Each family answers with the estimator's public methods, the ones ``aekit score``, ``encode``,
+``reconstruct``, ``denoise`` and ``sample`` call, so a served output is the command's output:
+
+- a detector (``anomaly``): ``score`` (``decision_function``), ``label`` (score > ``threshold_``)
+  and ``p_value`` where the estimator has ``p_values``;
+- an autoencoder (``basic``, ``stacked``): ``latent`` (``transform``) and ``reconstruction``;
+- the denoiser: ``denoised`` (``transform``);
+- the VAE: ``latent``, ``reconstruction``, and ``sample`` when a request names it (``sample(n,
+  seed)``, its ``n`` and ``seed`` from the parameters);
+- a series detector: ``score`` and ``label`` of every step of the posted stretch.
+
+Rows come as one tensor ``input`` shaped ``[rows, *sample shape]``, or, for runs that know their
+columns' names (a table read with a header, a series' channels), as one tensor per column named
+after it: picked by name with :func:`aekit.data.columns_by_name`, as ``aekit score`` picks a CSV's
+columns, so order and extra columns do not matter. The run's id column, when posted, comes back
+unchanged as an output of the same name.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .protocol import InferRequest, ProtocolError, Tensor, numbers, scalars
+
+INPUT = "input"  # the name of the one-tensor input
+ANY = -1  # a dimension of any size, in shapes the metadata shows
+
+
+@dataclass(frozen=True)
+class TensorSpec:
+    """An input or output as the metadata shows it."""
+
+    name: str
+    datatype: str
+    shape: tuple[int, ...]
+
+    def json(self) -> dict[str, Any]:
+        return {"name": self.name, "datatype": self.datatype, "shape": list(self.shape)}
+
+
+@dataclass
+class Work:
+    """What one request asks of the model: rows, the outputs to compute, how it may be batched.
+
+    ``key`` groups work that can run in one call (None: runs alone); ``run(x, names)`` computes
+    the named outputs of rows ``x`` (``x`` is None for a draw of samples).
+    """
+
+    x: np.ndarray | None
+    names: tuple[str, ...]
+    run: Callable[[np.ndarray | None, tuple[str, ...]], dict[str, np.ndarray]]
+    key: Any = None
+    rows: int = 1
+
+
+class ServedModel:
+    """One run behind the protocol (the base: rows in, per-row outputs out).
+
+    Parameters
+    ----------
+    name : str
+        The name clients use in ``/v2/models/{name}``.
+    est : estimator
+        The fitted estimator (``aekit.load``); only the server's inference thread calls it.
+    config : dict
+        The run's ``config.json`` (its id column).
+    """
+
+    kind = "model"
+    batchable = True  # whether rows of several requests may run in one call
+
+    def __init__(self, name: str, est: Any, config: dict[str, Any], path: str | Path = ""):
+        self.name, self.est, self.path = name, est, str(path)
+        self.sample_shape = tuple(int(d) for d in est.input_shape_)
+        self.columns = self._column_names()
+        self.id_column = (config.get("data") or {}).get("id_column")
+        self.outputs = self._outputs()
+
+    # ---- what the metadata shows ------------------------------------------------------------------
+    def _column_names(self) -> list[str] | None:
+        names = getattr(self.est, "feature_names_in_", None)
+        if names is None or len(self.sample_shape) != 1:
+            return None
+        return [str(n) for n in names]
+
+    def input_shape(self) -> tuple[int, ...]:
+        return (ANY, *self.sample_shape)
+
+    def inputs(self) -> list[TensorSpec]:
+        specs = [TensorSpec(INPUT, "FP32", self.input_shape())]
+        return specs + [TensorSpec(c, "FP32", (ANY,)) for c in self.columns or []]
+
+    def _outputs(self) -> list[TensorSpec]:  # pragma: no cover - each family says
+        raise NotImplementedError
+
+    def default_outputs(self) -> tuple[str, ...]:
+        """The outputs a request that names none gets."""
+        return tuple(o.name for o in self.outputs)
+
+    def metadata(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "versions": [],
+            "platform": f"aekit/{type(self.est).__name__}",
+            "inputs": [t.json() for t in self.inputs()],
+            "outputs": [t.json() for t in self.outputs],
+        }
+
+    # ---- a request into work --------------------------------------------------------------------
+    def work(self, req: InferRequest) -> list[Work]:
+        """The request checked against this model: what to compute (ProtocolError if it cannot)."""
+        names = self._requested(req)
+        x = self.rows(req)
+        return [Work(x, names, self.compute, self._key(x), len(x))]
+
+    def _requested(self, req: InferRequest) -> tuple[str, ...]:
+        if req.outputs is None:
+            return self.default_outputs()
+        known = {o.name for o in self.outputs}
+        unknown = [n for n in req.outputs if n not in known]
+        if unknown:
+            raise ProtocolError(
+                f"model {self.name!r} has no output {unknown[0]!r}; expected one of "
+                f"{', '.join(sorted(known))}"
+            )
+        return tuple(req.outputs)
+
+    def _key(self, x: np.ndarray) -> Any:
+        return x.shape[1:] if self.batchable else None
+
+    def rows(self, req: InferRequest) -> np.ndarray:
+        """The request's rows as float32, shaped ``[rows, *sample shape]``."""
+        given = [n for n in req.inputs if n != INPUT]
+        if INPUT in req.inputs:
+            if given and self.columns and any(n in self.columns for n in given):
+                raise ProtocolError(
+                    f"give either {INPUT!r} or the columns by name, not both (got {INPUT!r} and "
+                    f"{given[0]!r})"
+                )
+            x = numbers(req.inputs[INPUT])
+            self._check_shape(x)
+        elif self.columns:
+            x = self._by_name(req)
+        else:
+            raise ProtocolError(
+                f"model {self.name!r} takes one input named {INPUT!r} shaped "
+                f"{list(self.input_shape())}; got {', '.join(map(repr, req.inputs)) or 'none'}"
+            )
+        if len(x) == 0:
+            raise ProtocolError("the input has no rows; expected at least one")
+        return x.astype(np.float32)
+
+    def _check_shape(self, x: np.ndarray) -> None:
+        want = self.input_shape()
+        if len(x.shape) != len(want) or any(w not in (ANY, g) for w, g in zip(want, x.shape)):
+            raise ProtocolError(
+                f"the input {INPUT!r} has shape {list(x.shape)}; model {self.name!r} expects "
+                f"{list(want)} (-1: any size)"
+            )
+
+    def _by_name(self, req: InferRequest) -> np.ndarray:
+        """One tensor per column, picked by the run's names (others ignored), as ``aekit score`` does."""
+        from ..data import Data, columns_by_name
+        from ..errors import DataError
+
+        posted = [n for n in req.inputs if n in self.columns]
+        cols = [_column(req.inputs[n]) for n in posted]
+        if cols and any(len(c) != len(cols[0]) for c in cols):
+            raise ProtocolError("the columns have different numbers of rows; give each the same")
+        x = np.stack(cols, axis=1) if cols else np.empty((0, 0))
+        try:
+            return columns_by_name(
+                Data(x=x, feature_names=posted, source="the request"), self.columns
+            )
+        except DataError as exc:
+            raise ProtocolError(str(exc)) from None
+
+    def echoed(self, req: InferRequest, rows: int) -> dict[str, Any] | None:
+        """The run's id column as posted (an output of the same name), or None."""
+        t = req.inputs.get(self.id_column) if isinstance(self.id_column, str) else None
+        if t is None or t.name == INPUT:
+            return None
+        values = scalars(t)
+        if len(values) != rows:
+            raise ProtocolError(
+                f"the id column {t.name!r} has {len(values)} values for {rows} rows"
+            )
+        return {"name": t.name, "datatype": t.datatype, "shape": [rows], "data": values}
+
+    # ---- computing -------------------------------------------------------------------------------
+    def compute(self, x: np.ndarray | None, names: tuple[str, ...]) -> dict[str, np.ndarray]:
+        """The named outputs of rows ``x`` (called on the inference thread only)."""
+        raise NotImplementedError  # pragma: no cover - each family says
+
+
+def _column(t: Tensor) -> np.ndarray:
+    """A column posted by name: shape [rows] or [rows, 1]."""
+    if len(t.shape) == 1 or (len(t.shape) == 2 and t.shape[1] == 1):
+        return numbers(t).reshape(-1)
+    raise ProtocolError(f"the column {t.name!r} has shape {list(t.shape)}; expected [rows]")
+
+
+class Detector(ServedModel):
+    """``aekit train anomaly``: a score per row, its label, and a p-value where the estimator has one."""
+
+    kind = "detector"
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.threshold = float(self.est.threshold_)
+
+    def _outputs(self) -> list[TensorSpec]:
+        out = [TensorSpec("score", "FP32", (ANY,)), TensorSpec("label", "INT64", (ANY,))]
+        if callable(getattr(self.est, "p_values", None)):  # calibrated detectors
+            out.append(TensorSpec("p_value", "FP64", (ANY,)))
+        return out
+
+    def compute(self, x: np.ndarray | None, names: tuple[str, ...]) -> dict[str, np.ndarray]:
+        scores = np.asarray(self.est.decision_function(x))
+        out = {"score": scores, "label": (scores > self.threshold).astype(np.int64)}
+        if "p_value" in names:
+            out["p_value"] = np.asarray(self.est.p_values(x), dtype=np.float64)
+        return {n: out[n] for n in names}
+
+
+class Series(Detector):
+    """``aekit train series``: a request is one stretch of consecutive steps; a score and label per step."""
+
+    kind = "series"
+    batchable = False  # each stretch is a series of its own: its windows never mix with another's
+
+    def _column_names(self) -> list[str] | None:
+        names = getattr(self.est, "channel_names_", None)
+        return None if names is None else [str(n) for n in names]
+
+    def input_shape(self) -> tuple[int, ...]:
+        return (ANY, int(self.est.n_features_in_))  # [steps, channels]
+
+    def _outputs(self) -> list[TensorSpec]:
+        out = [TensorSpec("score", "FP64", (ANY,)), TensorSpec("label", "INT64", (ANY,))]
+        if callable(getattr(self.est, "p_values", None)):
+            out.append(TensorSpec("p_value", "FP64", (ANY,)))
+        return out
+
+    def compute(self, x: np.ndarray | None, names: tuple[str, ...]) -> dict[str, np.ndarray]:
+        out = super().compute(x, names)
+        if "score" in out:
+            out["score"] = out["score"].astype(np.float64)
+        return out
+
+
+class Encoder(ServedModel):
+    """``aekit train basic|stacked``: the latent vector and the reconstruction of each row."""
+
+    kind = "encoder"
+
+    def _outputs(self) -> list[TensorSpec]:
+        z = int(self.est.latent_dim)
+        return [
+            TensorSpec("latent", "FP32", (ANY, z)),
+            TensorSpec("reconstruction", "FP32", self.input_shape()),
+        ]
+
+    def compute(self, x: np.ndarray | None, names: tuple[str, ...]) -> dict[str, np.ndarray]:
+        methods = {"latent": self.est.transform, "reconstruction": self.est.reconstruct}
+        return {n: np.asarray(methods[n](x)) for n in names}
+
+
+class Denoiser(ServedModel):
+    """``aekit train denoise``: the denoised images, any height and width."""
+
+    kind = "denoiser"
+
+    def input_shape(self) -> tuple[int, ...]:
+        return (ANY, self.sample_shape[0], ANY, ANY)
+
+    def _outputs(self) -> list[TensorSpec]:
+        return [TensorSpec("denoised", "FP32", self.input_shape())]
+
+    def compute(self, x: np.ndarray | None, names: tuple[str, ...]) -> dict[str, np.ndarray]:
+        return {"denoised": np.asarray(self.est.transform(x))}
+
+
+class VAE(Encoder):
+    """``aekit train vae``: latent and reconstruction per row; ``sample`` (new images) when asked."""
+
+    kind = "vae"
+    SAMPLE = "sample"
+
+    def __init__(self, *args: Any, max_elements: int = 2**24, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.max_samples = max(1, max_elements // max(1, math.prod(self.sample_shape)))
+
+    def _outputs(self) -> list[TensorSpec]:
+        return [*super()._outputs(), TensorSpec(self.SAMPLE, "FP32", self.input_shape())]
+
+    def default_outputs(self) -> tuple[str, ...]:
+        return ("latent", "reconstruction")
+
+    def work(self, req: InferRequest) -> list[Work]:
+        names = self._requested(req)
+        jobs = []
+        if self.SAMPLE in names:
+            n, seed = self._sample_args(req)
+            jobs.append(Work(None, (self.SAMPLE,), lambda _x, _n: self._sample(n, seed), None, n))
+        rest = tuple(n for n in names if n != self.SAMPLE)
+        if rest or not jobs:
+            x = self.rows(req)
+            jobs.append(Work(x, rest, self.compute, self._key(x), len(x)))
+        return jobs
+
+    def _sample_args(self, req: InferRequest) -> tuple[int, int | None]:
+        given = {**req.parameters, **((req.outputs or {}).get(self.SAMPLE) or {})}
+        n, seed = given.get("n", 1), given.get("seed")
+        if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= self.max_samples:
+            raise ProtocolError(
+                f"the parameter 'n' (images to sample) is {n!r}; expected a whole number from 1 to "
+                f"{self.max_samples}"
+            )
+        if seed is not None and (
+            isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**63
+        ):
+            raise ProtocolError(f"the parameter 'seed' is {seed!r}; expected a whole number >= 0")
+        return n, seed
+
+    def _sample(self, n: int, seed: int | None) -> dict[str, np.ndarray]:
+        return {self.SAMPLE: np.asarray(self.est.sample(n, seed=seed))}
+
+
+#: The estimator class (config.json's "estimator") -> how it is served.
+SERVED = {
+    "AnomalyDetector": Detector,
+    "SeriesDetector": Series,
+    "Autoencoder": Encoder,
+    "Denoiser": Denoiser,
+    "VAE": VAE,
+}
+
+
+def load_model(name: str, path: str | Path, max_elements: int = 2**24) -> ServedModel:
+    """The run at ``path`` loaded and wrapped for serving (a RunFailure or UsageError if it cannot)."""
+    from ..errors import RunFailure
+    from ..recipes import load_run
+
+    est, _, config = load_run(path)
+    kind = type(est).__name__
+    if kind not in SERVED:
+        raise RunFailure(f"{path}: a {kind} cannot be served; expected one of {', '.join(SERVED)}")
+    if "verbose" in est.get_params(deep=False):
+        est.set_params(verbose=0)  # no progress bars on the server's terminal
+    extra = {"max_elements": max_elements} if kind == "VAE" else {}
+    return SERVED[kind](name, est, config, path, **extra)
