@@ -47,6 +47,7 @@ def test_the_layer_contracts_hold():
             "aekit/recipes/base.py",
             "def _f():\n    from ..cli import main",
         ),  # recipes -> cli, inside a function
+        ("aekit/estimators/base.py", "from ..serve import app as _a"),  # estimators -> serve
     ],
 )
 def test_a_lower_layer_importing_a_higher_one_fails(tmp_path, module, line):

@@ -40,6 +40,8 @@ DATATYPES = (*NUMERIC, "BOOL", "BYTES")
 #: NumPy dtype (by name) -> the protocol's datatype, for outputs.
 OUTPUT_TYPES = {np.dtype(t).name: name for name, t in NUMERIC.items()}
 MAX_DIMS = 8  # more dimensions than any model here has
+MAX_DIM = 2**40  # a dimension larger than any body could hold
+MAX_MESSAGE = 400  # characters of an error message
 MAX_NAME = 256  # characters of a tensor or parameter name
 
 
@@ -47,7 +49,7 @@ class ProtocolError(Exception):
     """A request the server cannot answer: the HTTP status and one line for ``{"error": ...}``."""
 
     def __init__(self, message: str, status: int = 400):
-        super().__init__(" ".join(str(message).split()))
+        super().__init__(one_line(message))
         self.status = status
 
 
@@ -92,6 +94,8 @@ def parse_json(body: bytes) -> Any:
         raise ProtocolError(
             "the JSON is nested too deeply; expected an inference request"
         ) from None
+    except ValueError as exc:  # a number of more digits than Python converts (4300)
+        raise ProtocolError(f"unreadable JSON: {exc}") from None
 
 
 def _object(value: Any, what: str) -> dict[str, Any]:
@@ -182,11 +186,13 @@ def _shape(value: Any, name: str) -> tuple[int, ...]:
     if (
         not isinstance(value, list)
         or not 1 <= len(value) <= MAX_DIMS
-        or any(isinstance(d, bool) or not isinstance(d, int) or d < 0 for d in value)
+        or any(
+            isinstance(d, bool) or not isinstance(d, int) or not 0 <= d <= MAX_DIM for d in value
+        )
     ):
         raise ProtocolError(
             f"the input {name!r} has shape {_short(value)}; expected a list of 1 to {MAX_DIMS} "
-            f"whole numbers >= 0"
+            f"whole numbers from 0 to {MAX_DIM}"
         )
     return tuple(value)
 
@@ -306,6 +312,12 @@ def dumps(obj: Any) -> bytes:
     return json.dumps(obj, separators=(",", ":"), allow_nan=False).encode()
 
 
+def one_line(message: str) -> str:
+    """A message on one line, at most :data:`MAX_MESSAGE` characters."""
+    text = " ".join(str(message).split())
+    return text if len(text) <= MAX_MESSAGE else text[: MAX_MESSAGE - 3] + "..."
+
+
 def error_body(message: str) -> bytes:
     """The protocol's error object, its message on one line."""
-    return dumps({"error": " ".join(str(message).split())})
+    return dumps({"error": one_line(message)})

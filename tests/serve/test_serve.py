@@ -345,6 +345,8 @@ MALFORMED = [  # (what, path, body (bytes or JSON), status, a word of the error)
     ("a fraction in INT32", "ecg", _input(datatype="INT32"), 400, "whole numbers"),
     ("ragged nested data", "ecg", _input(shape=[2, FEATURES], data=[ROW, ROW[:3]]), 400, "nested"),
     ("deep nesting", "ecg", b"[" * 100_000 + b"]" * 100_000, 400, "JSON"),
+    ("a 5000-digit number", "ecg", json.dumps(_input(data=[0])).replace("0]", "9" * 5000 + "]").encode(), 400, "JSON"),
+    ("a shape beyond any body", "ecg", _input(shape=[2**50, FEATURES]), 400, "shape"),
     ("an unknown output", "ecg", {**_input(), "outputs": [{"name": "secret"}]}, 400, "secret"),
     ("an input twice", "ecg", {"inputs": _input()["inputs"] * 2}, 400, "twice"),
     ("no rows", "ecg", _input(shape=[0, FEATURES], data=[]), 400, "no rows"),

@@ -1,0 +1,53 @@
+"""``aekit serve``'s command line: each refusal is one line before anything is served (in-process)."""
+
+from __future__ import annotations
+
+import socket
+import sys
+
+import pytest
+
+from ..badinput import cli
+
+
+def _one_line(code: int, err: str, expected_code: int, *words: str) -> None:
+    assert code == expected_code, err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in err, err
+    for word in words:
+        assert word.lower() in lines[0].lower(), (word, lines[0])
+
+
+def test_without_the_extra_one_line_says_what_to_install(tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "uvicorn", None)  # as if not installed: importing it fails
+    code, _, err = cli("serve", tmp_path)
+    _one_line(code, err, 2, "uvicorn", "pip install 'aekit[serve]'")
+
+
+@pytest.mark.parametrize(
+    "args, words",
+    [
+        (["{d}/nothing"], ["no such run folder"]),
+        (["bad/name={d}"], ["model name", "NAME=RUN"]),
+        (["a={d}", "a={d}"], ["two runs are named 'a'"]),
+        (["{d}", "--host", "0.0.0.0"], ["--api-key", "reverse proxy"]),
+        (["{d}", "--api-key", " "], ["API key is empty"]),
+        (["{d}", "--host", "no-such-host.invalid", "--insecure"], ["--host"]),
+        (["{d}", "--max-batch", "0"], ["--max-batch"]),
+        (["{d}", "--max-body", "lots"], ["--max-body"]),
+    ],
+)
+def test_bad_arguments_are_one_line_and_exit_2(tmp_path, args, words):
+    pytest.importorskip("uvicorn")
+    code, _, err = cli("serve", *[a.format(d=tmp_path) for a in args])
+    _one_line(code, err, 2, *words)
+
+
+def test_a_busy_port_is_one_line_and_exit_1(tmp_path):
+    pytest.importorskip("uvicorn")
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        code, _, err = cli("serve", tmp_path, "--port", port)
+    _one_line(code, err, 1, f"127.0.0.1:{port}", "--port")
