@@ -72,6 +72,13 @@ def register(subparsers) -> None:
         help="largest request body; larger ones get 413 (default 16M)",
     )
     b.add_argument(
+        "--max-connections",
+        type=positive_int,
+        default=128,
+        metavar="N",
+        help="connections answered at once; more get 503 (default 128)",
+    )
+    b.add_argument(
         "--grace",
         type=positive_float,
         default=30.0,
@@ -140,6 +147,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         max_wait=args.max_wait_ms / 1000,
         max_body=args.max_body,
         api_key=key or None,
+        max_connections=args.max_connections,
     )
     return serve(
         runs, host=args.host, port=args.port, options=options, grace=args.grace, quiet=args.quiet

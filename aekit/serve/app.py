@@ -40,7 +40,15 @@ from .. import __version__
 from .batching import Batcher
 from .metrics import CONTENT_TYPE, Metrics
 from .models import ServedModel, load_model
-from .protocol import ProtocolError, dumps, error_body, output_tensor, parse_infer, parse_json
+from .protocol import (
+    ProtocolError,
+    dumps,
+    error_body,
+    output_tensor,
+    parse_infer,
+    parse_json,
+    split_binary,
+)
 
 log = logging.getLogger("aekit.serve")
 
@@ -56,6 +64,7 @@ class Options:
     max_wait: float = 0.002  # seconds the first request of a batch waits for others
     max_body: int = 16 * 2**20  # bytes of a request body
     api_key: str | None = None  # required as "Authorization: Bearer KEY" when set
+    max_connections: int = 128  # connections answered at once; more get 503 (uvicorn's limit)
 
 
 @dataclass
@@ -156,12 +165,11 @@ async def model_ready(request: Request) -> Response:
 async def infer(request: Request) -> Response:
     state = _state(request)
     model = state.model(_versioned(request))
-    if "inference-header-content-length" in request.headers:
-        raise ProtocolError(
-            "binary tensor data (Inference-Header-Content-Length) is not supported; send JSON "
-            "tensors (tritonclient: binary_data=False)"
-        )
-    req = parse_infer(parse_json(await read_body(request, state.options.max_body)))
+    body, binary = await read_body(request, state.options.max_body), None
+    header = request.headers.get("inference-header-content-length")
+    if header is not None:  # the binary tensor extension (tritonclient's default for inputs)
+        body, binary = split_binary(body, header)
+    req = parse_infer(parse_json(body), binary)
     works = model.work(req)
     echoed = model.echoed(req, works[-1].rows)
     try:
@@ -281,7 +289,7 @@ async def _load_all(state: State) -> None:
     for name, path in state.runs.items():
         try:
             model = await loop.run_in_executor(
-                state.executor, load_model, name, path, state.options.max_body
+                state.executor, load_model, name, path, state.options.max_body // 8
             )
         except (AekitError, OSError, ValueError, MemoryError) as exc:
             why = one_line(exc)

@@ -295,7 +295,7 @@ class VAE(Encoder):
     kind = "vae"
     SAMPLE = "sample"
 
-    def __init__(self, *args: Any, max_elements: int = 2**24, **kwargs: Any):
+    def __init__(self, *args: Any, max_elements: int = 2**21, **kwargs: Any):
         super().__init__(*args, **kwargs)
         self.max_samples = max(1, max_elements // max(1, math.prod(self.sample_shape)))
 
@@ -345,8 +345,11 @@ SERVED = {
 }
 
 
-def load_model(name: str, path: str | Path, max_elements: int = 2**24) -> ServedModel:
-    """The run at ``path`` loaded and wrapped for serving (a RunFailure or UsageError if it cannot)."""
+def load_model(name: str, path: str | Path, max_elements: int = 2**21) -> ServedModel:
+    """The run at ``path`` loaded and wrapped for serving (a RunFailure or UsageError if it cannot).
+
+    ``max_elements``: the most numbers one draw of VAE samples may hold (its answer's size).
+    """
     from ..errors import RunFailure
     from ..recipes import load_run
 

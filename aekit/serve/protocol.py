@@ -116,8 +116,24 @@ def _name(value: Any, what: str) -> str:
     return value
 
 
-def parse_infer(obj: Any) -> InferRequest:
-    """A request's JSON (from :func:`parse_json`) checked into an :class:`InferRequest`."""
+def split_binary(body: bytes, header_length: str) -> tuple[bytes, bytes]:
+    """The JSON header and the binary data of a request of the binary tensor extension."""
+    if not header_length.isdigit() or not 0 < int(header_length) <= len(body):
+        raise ProtocolError(
+            f"Inference-Header-Content-Length is {header_length[:20]!r}; expected the length in "
+            f"bytes of the JSON at the start of the body (at most {len(body)})"
+        )
+    n = int(header_length)
+    return body[:n], body[n:]
+
+
+def parse_infer(obj: Any, binary: bytes | None = None) -> InferRequest:
+    """A request's JSON (from :func:`parse_json`) checked into an :class:`InferRequest`.
+
+    ``binary``: the bytes after the JSON in a request of the binary tensor extension (Triton's,
+    which ``tritonclient`` uses by default): inputs with a ``binary_data_size`` parameter take
+    their data from it, in order.
+    """
     req = _object(obj, "the request")
     if "inputs" not in req:
         raise ProtocolError("the request has no 'inputs'; expected a list of input tensors")
@@ -128,11 +144,18 @@ def parse_infer(obj: Any) -> InferRequest:
     if not isinstance(inputs, list):
         raise ProtocolError(f"'inputs' is a JSON {_kind(inputs)}; expected a list of tensors")
     tensors: dict[str, Tensor] = {}
+    offset = 0
     for i, item in enumerate(inputs):
-        t = parse_tensor(item, i)
+        t = parse_tensor(item, i, binary, offset)
         if t.name in tensors:
             raise ProtocolError(f"the input {t.name!r} is given twice; give each input once")
         tensors[t.name] = t
+        offset += len(t.data) if isinstance(t.data, bytes) else 0
+    if binary is not None and offset != len(binary):
+        raise ProtocolError(
+            f"the body holds {len(binary)} bytes of binary data but the inputs' binary_data_size "
+            f"add up to {offset}"
+        )
     return InferRequest(
         id=ident,
         inputs=tensors,
@@ -161,25 +184,35 @@ def _requested(value: Any) -> dict[str, dict[str, Any]] | None:
     return out
 
 
-def parse_tensor(item: Any, index: int) -> Tensor:
-    """One entry of ``inputs``: its name, shape and datatype checked (the data by :func:`numbers`)."""
+def parse_tensor(item: Any, index: int, binary: bytes | None = None, offset: int = 0) -> Tensor:
+    """One entry of ``inputs``: its name, shape and datatype checked (the data by :func:`numbers`);
+    a binary input's data is its bytes of ``binary`` from ``offset``."""
     item = _object(item, f"inputs[{index}]")
     name = _name(item.get("name"), f"inputs[{index}].name")
-    for key in ("shape", "datatype", "data"):
+    params = parameters(item.get("parameters"), f"the parameters of input {name!r}")
+    size = params.get("binary_data_size")
+    for key in ("shape", "datatype") if size is not None else ("shape", "datatype", "data"):
         if key not in item:
             raise ProtocolError(f"the input {name!r} has no {key!r}")
-    params = parameters(item.get("parameters"), f"the parameters of input {name!r}")
-    if "binary_data_size" in params:
-        raise ProtocolError(
-            f"the input {name!r} is binary data; this server reads JSON tensors "
-            f"(tritonclient: set_data_from_numpy(..., binary_data=False))"
-        )
     datatype = item["datatype"]
     if datatype not in DATATYPES:
         raise ProtocolError(
             f"the input {name!r} has datatype {datatype!r}; expected one of {', '.join(DATATYPES)}"
         )
-    return Tensor(name, _shape(item["shape"], name), datatype, item["data"])
+    shape = _shape(item["shape"], name)
+    if size is None:
+        return Tensor(name, shape, datatype, item["data"])
+    if binary is None:
+        raise ProtocolError(
+            f"the input {name!r} has binary_data_size but the request is plain JSON; send the "
+            f"Inference-Header-Content-Length header, or the data as JSON"
+        )
+    if isinstance(size, bool) or not isinstance(size, int) or not 0 <= size <= len(binary) - offset:
+        raise ProtocolError(
+            f"the input {name!r} has binary_data_size {_short(size, 20)}; expected the bytes of its "
+            f"data (at most {len(binary) - offset} are left)"
+        )
+    return Tensor(name, shape, datatype, binary[offset : offset + size])
 
 
 def _shape(value: Any, name: str) -> tuple[int, ...]:
@@ -212,6 +245,8 @@ def numbers(t: Tensor) -> np.ndarray:
             f"the input {t.name!r} has datatype {t.datatype}; expected numbers (FP32, or another "
             f"numeric type)"
         )
+    if isinstance(t.data, bytes):
+        return _binary_numbers(t)
     size = math.prod(t.shape)
     flat = _flatten(t.data, t.shape, t.name)
     if len(flat) != size:
@@ -233,6 +268,20 @@ def numbers(t: Tensor) -> np.ndarray:
         raise ProtocolError(
             f"the input {t.name!r} holds a number too large for {t.datatype}"
         ) from None
+    _check_range(x, dtype, t)
+    return x.reshape(t.shape)
+
+
+def _binary_numbers(t: Tensor) -> np.ndarray:
+    """A binary input's bytes (little-endian, row-major) as a float64 array of its shape."""
+    dtype = np.dtype(NUMERIC[t.datatype]).newbyteorder("<")
+    size = math.prod(t.shape)
+    if len(t.data) != size * dtype.itemsize:
+        raise ProtocolError(
+            f"the input {t.name!r} has {len(t.data)} bytes of binary data but its shape "
+            f"{list(t.shape)} of {t.datatype} takes {size * dtype.itemsize}"
+        )
+    x = np.frombuffer(t.data, dtype=dtype).astype(np.float64)
     _check_range(x, dtype, t)
     return x.reshape(t.shape)
 
@@ -286,8 +335,10 @@ def _check_range(x: np.ndarray, dtype: np.dtype, t: Tensor) -> None:
 
 def scalars(t: Tensor) -> list:
     """The data of a one-dimensional tensor of any type (an id column) as a flat list of scalars."""
-    if len(t.shape) != 1:
-        raise ProtocolError(f"the input {t.name!r} has shape {list(t.shape)}; expected [rows]")
+    if len(t.shape) != 1 or isinstance(t.data, bytes):
+        raise ProtocolError(
+            f"the input {t.name!r} has shape {list(t.shape)}; expected [rows], as JSON data"
+        )
     flat = _flatten(t.data, t.shape, t.name)
     if len(flat) != t.shape[0] or any(isinstance(v, (list, dict)) for v in flat):
         raise ProtocolError(f"the input {t.name!r} must hold {t.shape[0]} values (text or numbers)")

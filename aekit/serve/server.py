@@ -110,6 +110,7 @@ def serve(
         lifespan="on",
         server_header=False,
         timeout_graceful_shutdown=grace,
+        limit_concurrency=(options or Options()).max_connections,
     )
     server = _Server(config, len(runs))
     try:

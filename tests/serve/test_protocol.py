@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
@@ -47,3 +49,26 @@ def test_outputs_are_flat_with_their_shape_and_datatype():
     t = output_tensor("latent", np.arange(6, dtype=np.float32).reshape(2, 3))
     assert t == {"name": "latent", "datatype": "FP32", "shape": [2, 3], "data": [0, 1, 2, 3, 4, 5]}
     assert output_tensor("label", np.array([0, 1]))["datatype"] == "INT64"
+
+
+def test_binary_inputs_read_as_their_json_twins():
+    """Triton's binary tensor extension (tritonclient's default): little-endian bytes after the JSON."""
+    from aekit.serve.protocol import split_binary
+
+    x = np.array([[1.5, -2.0, 3.25]], dtype="<f4")
+    tensor = {
+        "name": "x",
+        "shape": [1, 3],
+        "datatype": "FP32",
+        "parameters": {"binary_data_size": 12},
+    }
+    header = json.dumps({"inputs": [tensor]}).encode()
+    body, binary = split_binary(header + x.tobytes(), str(len(header)))
+    req = parse_infer(json.loads(body), binary)
+    np.testing.assert_array_equal(numbers(req.inputs["x"]), x)
+    with pytest.raises(ProtocolError, match="binary_data_size"):
+        parse_infer(json.loads(body), binary + b"\0")  # bytes left over
+    short = header.replace(b"12", b"8")
+    body, binary = split_binary(short + x.tobytes()[:8], str(len(short)))
+    with pytest.raises(ProtocolError, match="takes 12"):
+        numbers(parse_infer(json.loads(body), binary).inputs["x"])

@@ -228,6 +228,24 @@ def test_table_runs_take_named_columns_in_any_order_and_echo_the_id_column(runs,
     assert missing.status_code == 400 and f"t{order[0]}" in missing.json()["error"]
 
 
+def test_binary_inputs_as_tritonclient_sends_them_score_alike(runs, server, client):
+    x = runs["new"].astype("<f4")
+    tensor_ = {"name": "input", "shape": list(x.shape), "datatype": "FP32",
+               "parameters": {"binary_data_size": x.nbytes}}  # fmt: skip
+    outputs = [
+        {"name": "score", "parameters": {"binary_data": True}}
+    ]  # answered as JSON all the same
+    header = json.dumps({"inputs": [tensor_], "outputs": outputs}).encode()
+    r = client.post(
+        f"{server.url}/v2/models/ecg/infer",
+        content=header + x.tobytes(),
+        headers={"Inference-Header-Content-Length": str(len(header))},
+    )
+    assert r.status_code == 200, r.text
+    whole = infer(client, server, "ecg", [tensor("input", runs["new"])])
+    np.testing.assert_array_equal(r.json()["outputs"][0]["data"], whole["score"]["data"])
+
+
 def test_detector_p_values_where_the_estimator_has_them(runs, server, client):
     if not callable(getattr(aekit.AnomalyDetector, "p_values", None)):
         pytest.skip("AnomalyDetector has no p_values yet (calibrated thresholds)")
