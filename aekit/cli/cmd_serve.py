@@ -33,9 +33,7 @@ def register(subparsers) -> None:
         help="a run folder (served under its folder name), or NAME=RUN",
     )
     s.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
-    s.add_argument(
-        "--port", type=non_negative_int, default=8080, help="port (default 8080; 0: any free port)"
-    )
+    s.add_argument("--port", type=port, default=8080, help="port (default 8080; 0: any free port)")
     g = s.add_argument_group("access")
     g.add_argument(
         "--api-key",
@@ -87,6 +85,14 @@ def register(subparsers) -> None:
     )
     s.add_argument("--quiet", action="store_true", help="only errors on stderr")
     s.set_defaults(func=cmd_serve)
+
+
+def port(text: str) -> int:
+    """A TCP port: 0 (any free one) to 65535."""
+    value = non_negative_int(text)
+    if value > 65535:
+        raise argparse.ArgumentTypeError(f"expected a port from 0 to 65535, got {value}")
+    return value
 
 
 def served_runs(specs: list[str]) -> dict[str, str]:

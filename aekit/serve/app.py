@@ -322,7 +322,8 @@ async def _lifespan(app: Starlette):
     try:
         yield
     finally:
-        await asyncio.gather(loading, return_exceptions=True)  # a load in progress ends first
+        loading.cancel()  # the runs not loaded yet are not loaded; one in progress ends first
+        await asyncio.gather(loading, return_exceptions=True)
         for batcher in state.batchers.values():
             await batcher.stop()
         state.executor.shutdown(wait=True)

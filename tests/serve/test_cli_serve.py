@@ -34,6 +34,7 @@ def test_without_the_extra_one_line_says_what_to_install(tmp_path, monkeypatch):
         (["{d}", "--api-key", " "], ["API key is empty"]),
         (["{d}", "--host", "no-such-host.invalid", "--insecure"], ["--host"]),
         (["{d}", "--max-batch", "0"], ["--max-batch"]),
+        (["{d}", "--port", "70000"], ["--port", "65535"]),
         (["{d}", "--max-body", "lots"], ["--max-body"]),
     ],
 )
