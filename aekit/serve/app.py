@@ -179,10 +179,16 @@ async def infer(request: Request) -> Response:
     outputs = [echoed] if echoed is not None else []
     for result in results:
         outputs.extend(output_tensor(n, a) for n, a in result.items())
-    body: dict[str, Any] = {"model_name": model.name, "outputs": outputs}
+    answer: dict[str, Any] = {"model_name": model.name, "outputs": outputs}
     if req.id is not None:
-        body["id"] = req.id
-    return json_response(body)
+        answer["id"] = req.id
+    try:
+        return json_response(answer)
+    except ValueError:  # NaN or infinity, which JSON cannot carry
+        raise ProtocolError(
+            "the model's outputs for these rows are not finite (NaN or infinity), which JSON "
+            "cannot carry; the rows are far outside the range of the training data"
+        ) from None
 
 
 async def read_body(request: Request, limit: int) -> bytes:

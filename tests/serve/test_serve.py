@@ -365,6 +365,7 @@ MALFORMED = [  # (what, path, body (bytes or JSON), status, a word of the error)
     ("deep nesting", "ecg", b"[" * 100_000 + b"]" * 100_000, 400, "JSON"),
     ("a 5000-digit number", "ecg", json.dumps(_input(data=[0])).replace("0]", "9" * 5000 + "]").encode(), 400, "JSON"),
     ("a shape beyond any body", "ecg", _input(shape=[2**50, FEATURES]), 400, "shape"),
+    ("rows whose scores are not finite", "ecg", _input(data=[3e38] * FEATURES), 400, "not finite"),
     ("an unknown output", "ecg", {**_input(), "outputs": [{"name": "secret"}]}, 400, "secret"),
     ("an input twice", "ecg", {"inputs": _input()["inputs"] * 2}, 400, "twice"),
     ("no rows", "ecg", _input(shape=[0, FEATURES], data=[]), 400, "no rows"),
