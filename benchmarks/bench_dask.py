@@ -12,8 +12,10 @@ rows in PARTS Parquet files, then scores them into Parquet parts twice, with the
   fresh workers (the time includes their torch import and loading the model, once per worker) and
   again on the same workers; not the cluster's start.
 
-It prints rows per second for both and each worker's peak memory. Figures on a machine shared with
-other work vary with its load; the two runs here take turns on the same cores.
+It prints rows per second (wall clock) and rows per CPU second (the processes' own CPU time, which
+the machine's other load does not change) for each, and each worker's peak memory. On a machine
+shared with other work the wall-clock figures follow its load; rows per CPU second say what each
+worker costs, and so how the cluster scales where each worker has a core of its own.
 """
 
 from __future__ import annotations
@@ -66,27 +68,33 @@ def train(root: Path, features: int) -> Path:
     return root / "run"
 
 
-def one_process(run: Path, files: list[Path], out: Path) -> float:
-    """Seconds to score every part in this process (the model loaded once, before the clock)."""
+def cpu_seconds() -> float:
+    """User and system CPU time of this process so far (all its threads)."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def one_process(run: Path, files: list[Path], out: Path) -> tuple[float, float]:
+    """(seconds, CPU seconds) to score every part in this process (the model loaded before)."""
     from aekit.dask.files import score_file
     from aekit.dask.frames import estimator, ship
 
     shipped = ship(estimator(run, "scores", {}))
     out.mkdir()
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), cpu_seconds()
     for f in files:
         score_file(str(f), str(out / f.name), shipped=shipped, id_column="id")
-    return time.perf_counter() - t0
+    return time.perf_counter() - t0, cpu_seconds() - c0
 
 
-def on_cluster(run: Path, data: Path, out: Path, workers: int) -> tuple[list[float], list[float]]:
-    """(seconds of score_files, first on fresh workers then again on the same workers; each
-    worker's peak RSS in MiB) on a fresh LocalCluster."""
+def on_cluster(run: Path, data: Path, out: Path, workers: int):
+    """[(seconds, the workers' CPU seconds)] of score_files, first on fresh workers then again on the
+    same workers, and each worker's peak RSS in MiB, on a fresh LocalCluster."""
     from distributed import Client, LocalCluster
 
     from aekit.dask import score_files
 
-    times = []
+    timed = []
     with (
         LocalCluster(
             n_workers=workers, threads_per_worker=1, host="127.0.0.1", dashboard_address=None
@@ -94,6 +102,7 @@ def on_cluster(run: Path, data: Path, out: Path, workers: int) -> tuple[list[flo
         Client(cluster) as client,
     ):
         for attempt in ("cold", "warm"):
+            c0 = sum(client.run(cpu_seconds).values())
             t0 = time.perf_counter()
             score_files(
                 run,
@@ -101,9 +110,10 @@ def on_cluster(run: Path, data: Path, out: Path, workers: int) -> tuple[list[flo
                 str(out / attempt),
                 scheduler=cluster.scheduler_address,
             )
-            times.append(time.perf_counter() - t0)
+            seconds = time.perf_counter() - t0
+            timed.append((seconds, sum(client.run(cpu_seconds).values()) - c0))
         peaks = client.run(lambda: resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
-    return times, list(peaks.values())
+    return timed, list(peaks.values())
 
 
 def main() -> None:
@@ -120,17 +130,17 @@ def main() -> None:
         files = sorted((root / "data").glob("*.parquet"))
         logging.getLogger("distributed").setLevel(logging.WARNING)  # the CLI's logging is on
         single = one_process(run, files, root / "single")
-        times, peaks = on_cluster(run, root / "data", root / "cluster", args.workers)
-    print(
-        f"{args.rows:,} rows x {args.features} features in {args.parts} Parquet parts, default detector"
-    )
-    print(f"{'':40s} {'seconds':>8s} {'rows/s':>10s}")
-    print(f"{'1 process (model loaded)':40s} {single:8.1f} {args.rows / single:10,.0f}")
-    for label, seconds in zip(
-        ("fresh workers (torch import, model load)", "the same workers again"), times
+        timed, peaks = on_cluster(run, root / "data", root / "cluster", args.workers)
+    n = args.rows
+    print(f"{n:,} rows x {args.features} features in {args.parts} Parquet parts, default detector")
+    print(f"{'':44s} {'seconds':>8s} {'rows/s':>9s} {'CPU s':>7s} {'rows/CPU s':>10s}")
+    rows = [("1 process (model loaded before)", *single)]
+    for label, (seconds, cpu) in zip(
+        ("fresh workers (torch, model load)", "the same workers again"), timed
     ):
-        label = f"{args.workers} workers, {label}"
-        print(f"{label:40s} {seconds:8.1f} {args.rows / seconds:10,.0f}   x{single / seconds:.2f}")
+        rows.append((f"{args.workers} workers, {label}", seconds, cpu))
+    for label, seconds, cpu in rows:
+        print(f"{label:44s} {seconds:8.1f} {n / seconds:9,.0f} {cpu:7.1f} {n / cpu:10,.0f}")
     print(f"peak memory per worker: {', '.join(f'{m:.0f} MiB' for m in peaks)}")
 
 
