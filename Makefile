@@ -2,7 +2,7 @@
 #   make demo   trains the main recipes on the built-in data and draws their figures (runs/demo/)
 #   make test   runs the test suite
 # Each creates .venv and installs what it needs: the CPU build of torch 2.13.0 where no torch
-# is present, then aekit with its dev, onnx and serve extras.
+# is present, then aekit with its dev, onnx, serve, mlflow and dask extras (the tests of each).
 
 PYTHON ?= python3
 VENV   := .venv
@@ -17,10 +17,10 @@ export AEKIT_DATA ?= $(if $(wildcard $(SHARED)/PROVENANCE.md),$(SHARED),)
 
 install: $(STAMP)
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml Makefile
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -c "import torch" 2>/dev/null || $(PY) -m pip install -q torch==2.13.0
-	$(PY) -m pip install -q -e ".[dev,onnx,serve]"
+	$(PY) -m pip install -q -e ".[dev,onnx,serve,mlflow,dask]"
 	touch $(STAMP)
 
 test: $(STAMP)

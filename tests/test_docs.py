@@ -10,8 +10,10 @@ import sys
 import pytest
 
 import aekit
+import aekit.dask
 import aekit.data
 import aekit.export
+import aekit.mlflow
 import aekit.plots
 
 from .conftest import REPO
@@ -42,6 +44,8 @@ PUBLIC = [
     *(getattr(aekit.plots, name) for name in aekit.plots.__all__),
     aekit.export.export_onnx,
     aekit.export.verify_onnx,
+    *(getattr(aekit.mlflow, name) for name in aekit.mlflow.__all__),
+    *(getattr(aekit.dask, name) for name in aekit.dask.__all__),
 ]
 
 

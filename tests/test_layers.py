@@ -48,6 +48,11 @@ def test_the_layer_contracts_hold():
             "def _f():\n    from ..cli import main",
         ),  # recipes -> cli, inside a function
         ("aekit/estimators/base.py", "from ..serve import app as _a"),  # estimators -> serve
+        (
+            "aekit/estimators/base.py",
+            "def _g():\n    from ..dask import models",
+        ),  # estimators -> dask
+        ("aekit/export/onnx.py", "def _h():\n    from ..mlflow import flavour"),  # export -> mlflow
     ],
 )
 def test_a_lower_layer_importing_a_higher_one_fails(tmp_path, module, line):

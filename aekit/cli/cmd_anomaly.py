@@ -136,7 +136,16 @@ def register(subparsers) -> None:
         help=".csv/.tsv (columns picked by name), .npy or .npz",
     )
     s.add_argument(
-        "--output", required=True, metavar="FILE", help=".csv or .tsv: [id,] score, is_anomaly"
+        "--output",
+        required=True,
+        metavar="FILE",
+        help=".csv or .tsv: [id,] score, is_anomaly (with --dask: a folder of .parquet parts)",
+    )
+    s.add_argument(
+        "--dask",
+        metavar="SCHEDULER",
+        help="score Parquet files (--input 'data/*.parquet') on the Dask cluster at SCHEDULER "
+        "(tcp://host:8786), one part per input file; needs pip install 'aekit[dask]'",
     )
     add_data_options(s, builtin=False)
     _threshold_options(s)
@@ -151,7 +160,7 @@ def register(subparsers) -> None:
     )
     s.add_argument("--overwrite", action="store_true", help="replace an existing output")
     s.add_argument("--quiet", action="store_true", help="no progress on stderr")
-    s.set_defaults(func=cmd_score)
+    s.set_defaults(func=_score)
 
 
 def _npy_chunks(path: str, rows: int = 16_384):
@@ -162,6 +171,29 @@ def _npy_chunks(path: str, rows: int = 16_384):
     with NpyRows(path) as store:
         for x in iter_chunks(store, rows):
             yield Data(x=x, source=path)
+
+
+def _score(args: argparse.Namespace) -> int:
+    """``aekit score``: on a Dask cluster with --dask, else in this process (:func:`cmd_score`)."""
+    return _score_on_dask(args) if args.dask is not None else cmd_score(args)
+
+
+def _score_on_dask(args: argparse.Namespace) -> int:
+    """``--dask``: the files scored on a Dask cluster (:func:`aekit.dask.score_files`)."""
+    from ..dask.files import score_files
+
+    thresholds = {p: getattr(args, p) for p in ("threshold", "k", "q", "contamination")}
+    rows, parts = score_files(
+        args.run,
+        args.input,
+        args.output,
+        scheduler=args.dask,
+        overwrite=args.overwrite,
+        id_column=args.id_column,
+        **{p: v for p, v in thresholds.items() if v is not None},
+    )
+    print(f"wrote {rows} scores in {parts} parts to {args.output}")
+    return 0
 
 
 def cmd_score(args: argparse.Namespace) -> int:

@@ -84,6 +84,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         from ..training.tensorboard import require_tensorboard
 
         require_tensorboard()  # a missing package is one line before any data is read
+    tracking = _mlflow_log(args)  # a missing package is one line before any data is read
     est, metrics = train_run(
         args.family,
         params,
@@ -93,15 +94,29 @@ def cmd_train(args: argparse.Namespace) -> int:
         resume=args.resume,
         figures=not args.no_figures,
         tensorboard=args.tensorboard,
+        mlflow=tracking,
     )
     if not distributed.is_main_process():
         return 0
     print(f"run folder: {out}")
+    if tracking is not None:
+        print(f"MLflow run: {tracking.run_id}")
     print(" ".join(f"{k}={_fmt(v)}" for k, v in metrics.items() if not isinstance(v, (list, dict))))
     # a result that is not useful says so (also in metrics.json)
     for warning in metrics.get("warnings", []):
         sys.stderr.write(f"aekit: warning: {warning}\n")
     return 0
+
+
+def _mlflow_log(args: argparse.Namespace):
+    """The MLflow log that --mlflow (or an --mlflow-* option) asks for, else None."""
+    if args.mlflow is None and args.mlflow_experiment is None and args.mlflow_run_name is None:
+        return None
+    from ..training.mlflow import MLflowLog
+
+    return MLflowLog(
+        args.mlflow or None, args.mlflow_experiment, args.mlflow_run_name, end_after_fit=False
+    )
 
 
 def _fmt(v: Any) -> str:

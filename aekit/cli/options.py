@@ -191,6 +191,19 @@ def add_train_options(p: argparse.ArgumentParser) -> None:
         help="also write TensorBoard logs to RUN/tensorboard "
         "(losses, learning rate, images, latent projector); needs pip install 'aekit[tensorboard]'",
     )
+    m = p.add_argument_group("MLflow (needs pip install 'aekit[mlflow]')")
+    m.add_argument(
+        "--mlflow",
+        nargs="?",
+        const="",
+        metavar="URI",
+        help="also track the run in MLflow: parameters, per-epoch losses, held-out metrics, the run "
+        "folder with its figures, and an MLflow model; URI default $MLFLOW_TRACKING_URI",
+    )
+    m.add_argument(
+        "--mlflow-experiment", metavar="NAME", help="the MLflow experiment (made when missing)"
+    )
+    m.add_argument("--mlflow-run-name", metavar="NAME", help="the MLflow run's name")
     p.add_argument(
         "--quiet",
         action="store_true",

@@ -217,7 +217,9 @@ class Autoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralEstim
             ``resume=True`` continue from it), ``callbacks`` (objects with optional
             ``on_train_begin``, ``on_epoch_start``, ``on_batch_end``, ``on_epoch_end``),
             ``tensorboard`` (True: ``runs/tensorboard/CLASS-TIME``, a folder, or a
-            ``TensorBoardLog``; needs ``aekit[tensorboard]``).
+            ``TensorBoardLog``; needs ``aekit[tensorboard]``), ``mlflow`` (True, a tracking URI
+            or an ``aekit.mlflow.MLflowLog``: parameters and per-epoch losses to MLflow; needs
+            ``aekit[mlflow]``).
 
         Returns
         -------

@@ -465,6 +465,7 @@ class NeuralEstimator(BaseEstimator):
             verbose=check_verbose(getattr(self, "verbose", 0)),
             views=lambda: self._tensorboard_views(model, inputs, val, config),
             owner=type(self).__name__,
+            params=self.get_params(deep=False),
         )
         self.device_ = str(device)
         self.threads_ = choice.to_json()  # recorded in a run's config.json

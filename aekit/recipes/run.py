@@ -24,7 +24,9 @@ from ..families import family_of
 from ..training import distributed
 from ..training.device import resolve_device
 from ..training.memory import check_images_fit
+from ..training.mlflow import MLflowLog
 from ..training.trainer import Trainer
+from . import tracking
 from .base import RECIPES, Recipe, class_names, get_recipe, in_memory
 from .folder import RunFolder, versions
 from .spec import DataSpec
@@ -46,6 +48,7 @@ def train_run(
     callbacks: Sequence[object] = (),
     figures: bool = True,
     tensorboard: bool = False,
+    mlflow: MLflowLog | None = None,
 ):
     """Train ``family`` into the run folder ``out``; return ``(estimator, metrics)``.
 
@@ -54,11 +57,25 @@ def train_run(
     settings in :data:`RESUMABLE` given in ``params`` replace the recorded ones (so a finished
     run can be trained for longer, or a diverged one continued with a lower ``lr``).
     ``callbacks`` watch the training; ``tensorboard``: also write TensorBoard logs into
-    ``out/tensorboard`` (aekit.training.tensorboard). Both go into the run's one
+    ``out/tensorboard`` (aekit.training.tensorboard); ``mlflow``: track the run in MLflow
+    (:mod:`aekit.recipes.tracking`). All go into the run's one
     :class:`aekit.training.trainer.Trainer` with its checkpoint folder.
     """
     out = _check_out(out, spec)
     family, recipe, est, spec = _estimator(family, params, spec, out, resume)
+    with tracking.tracked(mlflow, family, spec) as log:
+        metrics = _train(
+            recipe, est, spec, out, family, overwrite, resume, callbacks, figures, tensorboard, log
+        )
+        if distributed.is_main_process():
+            tracking.finish(log, out, est, metrics)
+    return est, metrics
+
+
+def _train(
+    recipe, est, spec, out, family, overwrite, resume, callbacks, figures, tensorboard, log
+) -> dict[str, Any]:
+    """Load the data, fit and write the run folder; the metrics ({} in a process other than rank 0)."""
     train, val = _load(recipe, est, spec)
     if not distributed.is_main_process():
         # Another process of a distributed run: rank 0 alone checks and writes the run folder; once it
@@ -66,7 +83,7 @@ def train_run(
         distributed.wait_for_main()
         recipe.fit(est, train, val, Trainer(RunFolder(out).checkpoint_dir, resume=resume))
         distributed.finish()  # wait for rank 0 to write the run
-        return est, {}
+        return {}
 
     with RunFolder.open(out, overwrite=overwrite, resume=resume) as run:
         config = {
@@ -79,12 +96,14 @@ def train_run(
         }
         _io.write_json(run.work / CONFIG, jsonable({**config, "status": "training"}))
         distributed.barrier()  # the others may now read the checkpoint
-        log = _tensorboard_log(run.work / "tensorboard", val) if tensorboard else None
-        trainer = Trainer(run.checkpoint_dir, resume=resume, callbacks=callbacks, tensorboard=log)
+        tb = _tensorboard_log(run.work / "tensorboard", val) if tensorboard else None
+        trainer = Trainer(
+            run.checkpoint_dir, resume=resume, callbacks=callbacks, tensorboard=tb, mlflow=log
+        )
         _fit(recipe, est, train, val, trainer, run)
         metrics = _finish(run, recipe, est, val, config, figures)
     distributed.finish()  # under torchrun: the others have waited for this run to be written
-    return est, metrics
+    return metrics
 
 
 def _estimator(family: str, params: dict[str, Any], spec: DataSpec, out: Path, resume: bool):

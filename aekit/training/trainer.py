@@ -1,4 +1,4 @@
-"""Run-level concerns in one object: checkpoints, resuming, callbacks, TensorBoard and progress.
+"""Run-level concerns in one object: checkpoints, resuming, callbacks, TensorBoard, MLflow and progress.
 
 An estimator's parameters say what to learn; a :class:`Trainer` says how one run of that learning
 is kept and watched: where its checkpoints go, whether it continues from them, who is told about
@@ -13,6 +13,7 @@ one as ``trainer=`` or its fields as keywords, which become one (:meth:`Trainer.
 >>> ae = aekit.Autoencoder(epochs=2)                                          # doctest: +SKIP
 >>> ae.fit(X, trainer=aekit.Trainer(checkpoint_dir="ck", resume=True))        # doctest: +SKIP
 >>> ae.fit(X, checkpoint_dir="ck", resume=True)                               # the same  # doctest: +SKIP
+>>> ae.fit(X, mlflow=True)           # parameters and per-epoch losses to MLflow  # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -27,11 +28,12 @@ from typing import Any
 from ..errors import ArgumentTypeError, UsageError
 from . import distributed
 from .loop import LossFn, TrainConfig, train
+from .mlflow import mlflow_log
 from .progress import TrainingProgress
 from .threads import ThreadChoice, record, recorded, using_threads
 
 #: fit's keywords that describe the run rather than the model: a Trainer's fields, or one Trainer.
-RUN_OPTIONS = ("trainer", "checkpoint_dir", "resume", "callbacks", "tensorboard")
+RUN_OPTIONS = ("trainer", "checkpoint_dir", "resume", "callbacks", "tensorboard", "mlflow")
 
 
 @dataclasses.dataclass
@@ -52,12 +54,17 @@ class Trainer:
     tensorboard : None, bool, str, Path or TensorBoardLog
         TensorBoard event files: True writes ``runs/tensorboard/CLASS-TIME``, a folder writes there,
         a :class:`aekit.training.tensorboard.TensorBoardLog` gives every setting.
+    mlflow : None, bool, str or MLflowLog
+        MLflow tracking (the estimator's parameters, the losses of each epoch): True into
+        ``MLFLOW_TRACKING_URI`` (or MLflow's default), a string is the tracking URI, a
+        :class:`aekit.training.mlflow.MLflowLog` gives every setting. Needs ``aekit[mlflow]``.
     """
 
     checkpoint_dir: str | os.PathLike | None = None
     resume: bool = False
     callbacks: Sequence[object] = ()
     tensorboard: Any = None
+    mlflow: Any = None
 
     @classmethod
     def from_options(cls, options: dict[str, Any]) -> Trainer:
@@ -97,6 +104,7 @@ class Trainer:
             raise ArgumentTypeError(
                 f"callbacks must be a list of callback objects, got {self.callbacks!r}"
             ) from None
+        mlflow_log(self.mlflow)  # a wrong value, or no MLflow client, is one line before training
         return self
 
     # ---- what the estimator's training asks of its run ------------------------------------------
@@ -134,22 +142,66 @@ class Trainer:
         verbose: int = 0,
         views: Callable[[], dict[str, Any]] | None = None,
         owner: str = "model",
+        params: dict[str, Any] | None = None,
     ) -> tuple[list[dict], ThreadChoice]:
         """Train ``model`` through the one loop (:func:`aekit.training.loop.train`) as this run asks.
 
         ``threads()`` makes the CPU thread choice (a resumed run keeps the one it started with, same
         sums and so same weights, unless the estimator ``pinned`` its own); ``verbose`` adds the
         progress display; ``views()`` gives the TensorBoard log its images and embedding; ``owner``
-        names the default TensorBoard folder. Returns the history and the threads that applied.
+        names the default TensorBoard folder; ``params`` (the estimator's) go to MLflow. Returns the
+        history and the threads that applied.
         """
-        # a missing tensorboard package fails here, before training
+        # a missing tensorboard or mlflow package fails here, before training
         log = self.tensorboard_log(owner)
+        tracking = mlflow_log(self.mlflow)
         callbacks = list(self.callbacks)
         # Keras' and scikit-learn's meaning: 1 a bar (a line per epoch off a terminal), 2 lines
         if verbose:
             callbacks.append(TrainingProgress(verbose))
         if log is not None:
             callbacks.append(log.bind(**views()) if views is not None else log)
+        if tracking is not None:
+            tracking.log_params(params or {})
+            callbacks.append(tracking)
+        try:
+            history, applied = self._train(
+                model,
+                loss_fn,
+                inputs,
+                targets,
+                config,
+                callbacks,
+                threads=threads,
+                pinned=pinned,
+                validation=validation,
+                val_loss_fn=val_loss_fn,
+            )
+        except BaseException:
+            if tracking is not None:
+                tracking.fit_ended(failed=True)
+            raise
+        if log is not None:
+            log.close(len(history))
+        if tracking is not None:
+            tracking.fit_ended(failed=False)
+        return history, applied
+
+    def _train(
+        self,
+        model,
+        loss_fn,
+        inputs,
+        targets,
+        config,
+        callbacks,
+        *,
+        threads,
+        pinned,
+        validation,
+        val_loss_fn,
+    ):
+        """The loop under the run's CPU threads; (history, the threads that applied)."""
         choice = recorded(self.checkpoint_dir) if self.resume and not pinned else None
         choice = choice or threads()
         if distributed.is_main_process():
@@ -167,6 +219,4 @@ class Trainer:
                 resume=self.resume,
                 callbacks=callbacks,
             )
-        if log is not None:
-            log.close(len(history))
         return history, applied

@@ -251,7 +251,7 @@ class SeriesDetector(NeuralEstimator):
             Channel names (a DataFrame's columns when not given).
         **run :
             How the run is kept and watched: ``trainer=aekit.Trainer(...)``, or its fields
-            (``checkpoint_dir``, ``resume``, ``callbacks``, ``tensorboard``) by name.
+            (``checkpoint_dir``, ``resume``, ``callbacks``, ``tensorboard``, ``mlflow``) by name.
 
         Returns
         -------

@@ -1,0 +1,182 @@
+"""``aekit score RUN --input 'data/*.parquet' --output scores/ --dask ADDRESS``: Parquet files scored on
+a Dask cluster, one output part per input file.
+
+Each input file is one task, run where the scheduler puts it: the worker reads the file in batches
+of rows (:data:`BATCH_ROWS`, so its memory is bounded whatever the file's size), scores them with
+the model it loaded once (:mod:`aekit.dask.models`) and writes ``OUTPUT/<input name>`` with the id
+column under its own name, ``score``, ``is_anomaly`` (and ``p_value`` when the detector has it).
+The parts go into a staging folder beside the output, which replaces the output only once every
+part is written: a failure leaves the previous output as it was. Workers read the inputs and write
+the parts themselves, so both must be on storage that every worker sees (a shared file system).
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from .._io import atomic_path
+from .._outputs import check_output
+from .._transaction import replace_folder
+from ..errors import RunFailure, UsageError, one_line
+from ..estimators.outputs import input_columns, output_frame
+from .frames import estimator, ship
+from .models import Shipped, model
+
+BATCH_ROWS = 16_384  # rows a worker reads, scores and writes at a time
+
+
+def input_files(pattern: str | list[str]) -> list[Path]:
+    """The Parquet files a glob pattern (or a list of them) names, sorted; one line when none."""
+    patterns = [pattern] if isinstance(pattern, str) else list(pattern)
+    found = sorted({Path(p) for pat in patterns for p in glob.glob(str(pat))})
+    if not found:
+        raise UsageError(
+            f"--input {pattern}: no file matches; expected Parquet files, e.g. 'data/*.parquet'"
+        )
+    bad = [p for p in found if p.suffix.lower() != ".parquet" or not p.is_file()]
+    if bad:
+        raise UsageError(
+            f"--input {pattern}: {bad[0]} is not a .parquet file; with --dask the input is Parquet files"
+        )
+    names = [p.name for p in found]
+    twice = next((n for n in names if names.count(n) > 1), None)
+    if twice is not None:
+        raise UsageError(
+            f"--input {pattern}: two files are named {twice}; each output part takes its input's name"
+        )
+    return found
+
+
+def score_files(
+    run: Any,
+    inputs: str | list[str],
+    output: str,
+    *,
+    scheduler: str,
+    overwrite: bool = False,
+    id_column: str | None = None,
+    **params,
+) -> tuple[int, int]:
+    """Score Parquet files on the Dask cluster at ``scheduler`` into the folder ``output``.
+
+    Parameters
+    ----------
+    run : str or Path
+        A run folder of ``aekit train anomaly``.
+    inputs : str or list of str
+        Parquet files or glob patterns (``'data/*.parquet'``).
+    output : str
+        The folder of output parts (one per input file, under the input's name).
+    scheduler : str
+        The scheduler's address (``tcp://host:8786``).
+    overwrite : bool, default False
+        Replace an existing output folder.
+    id_column : str, optional
+        The id column (default: the run's recorded one, when the inputs have it).
+    **params
+        Threshold settings for this scoring, as in :func:`aekit.dask.score`.
+
+    Returns
+    -------
+    (rows, parts)
+
+    Examples
+    --------
+    >>> score_files("runs/ecg", "data/*.parquet", "scores", scheduler="tcp://127.0.0.1:8786")  # doctest: +SKIP
+    (200000, 8)
+    """
+    files = input_files(inputs)
+    target = check_output(output, overwrite=overwrite, inputs=files)
+    est = estimator(run, "scores", params)
+    id_column = id_column or _recorded_id(run, files[0])
+    with _connect(scheduler) as client:
+        shipped = ship(est, client)
+        staging = _staging(target)
+        try:
+            futures = client.map(
+                score_file,
+                [str(f) for f in files],
+                [str(staging / f.name) for f in files],
+                shipped=shipped,
+                id_column=id_column,
+                pure=False,
+            )
+            rows = sum(client.gather(futures))
+            replace_folder(staging, target)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+    return rows, len(files)
+
+
+def _staging(target: Path) -> Path:
+    """A new folder beside ``target`` for the parts, with the usual permissions."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(
+        tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".partial", dir=target.parent)
+    )
+    mask = os.umask(0)
+    os.umask(mask)
+    staging.chmod(0o777 & ~mask)
+    return staging
+
+
+def _recorded_id(run: Any, first: Path) -> str | None:
+    from ..data.tables import open_parquet
+    from .frames import recorded_id_column
+
+    return recorded_id_column(run, open_parquet(first).schema_arrow.names)
+
+
+def _connect(scheduler: str):
+    """A Client of the scheduler at ``scheduler``; one line when it does not answer."""
+    try:
+        from distributed import Client
+    except ImportError:
+        raise UsageError(
+            "--dask needs Dask's distributed scheduler: pip install 'aekit[dask]'"
+        ) from None
+    try:
+        return Client(scheduler, timeout="20s")
+    except (OSError, TimeoutError, ValueError) as exc:
+        raise RunFailure(
+            f"--dask {scheduler}: cannot reach the Dask scheduler ({one_line(exc)}); start one "
+            f"with 'dask scheduler' and pass its address, e.g. tcp://127.0.0.1:8786"
+        ) from None
+
+
+def score_file(src: str, dest: str, *, shipped: Shipped, id_column: str | None) -> int:
+    """On a worker: score the Parquet file ``src`` batch by batch into ``dest``; the rows written."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from ..data.tables import open_parquet
+
+    est, lock = model(shipped)
+    pfile = open_parquet(Path(src))
+    have = pfile.schema_arrow.names
+    names = input_columns(est)
+    wanted = [c for c in (names or have) if c in have and c != id_column]
+    wanted = ([id_column] if id_column in have else []) + wanted
+    rows, writer = 0, None
+    with atomic_path(dest, suffix=".parquet") as tmp:
+        try:
+            for batch in pfile.iter_batches(batch_size=BATCH_ROWS, columns=wanted):
+                with lock:
+                    out = output_frame(est, batch.to_pandas(), id_column=id_column, source=src)
+                table = pa.Table.from_pandas(out, preserve_index=False)
+                writer = writer or pq.ParquetWriter(tmp, table.schema)
+                writer.write_table(table)
+                rows += len(out)
+            if writer is None:  # no rows: an empty part with the columns
+                empty = pfile.schema_arrow.empty_table().select(wanted).to_pandas()
+                out = output_frame(est, empty, id_column=id_column, source=src)
+                pq.write_table(pa.Table.from_pandas(out, preserve_index=False), tmp)
+        finally:
+            if writer is not None:
+                writer.close()
+    return rows

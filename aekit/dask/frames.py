@@ -1,0 +1,140 @@
+"""A Dask DataFrame scored (or encoded) by a run: one ``map_partitions``, the model on the workers."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from ..errors import ArgumentTypeError, UsageError
+from ..estimators.outputs import is_table, output_columns, output_frame, output_kind
+from ..estimators.persistence import load, read_config
+from .models import Shipped, install, key_of, model, model_files
+
+
+def score(run: Any, ddf: Any, *, id_column: str | None = None, client: Any = None, **params):
+    """Anomaly scores of every row of a Dask DataFrame, as a lazy Dask DataFrame.
+
+    Parameters
+    ----------
+    run : str, Path or AnomalyDetector
+        A run folder of ``aekit train anomaly`` (or a saved or fitted detector).
+    ddf : dask.dataframe.DataFrame
+        The rows: the model's columns by name (others are ignored).
+    id_column : str, optional
+        A column carried into the output first; default the run's recorded id column, when ``ddf``
+        has it.
+    client : distributed.Client, optional
+        The cluster; default the current client, else Dask's local scheduler in this process.
+    **params
+        Threshold settings for this scoring (``threshold``, ``q``, ``k``, ``contamination``).
+
+    Returns
+    -------
+    dask.dataframe.DataFrame
+        ``[id,] score, is_anomaly[, p_value]`` with ``ddf``'s partitions and index.
+
+    Examples
+    --------
+    >>> scores = aekit.dask.score("runs/ecg", dd.read_parquet("data/*.parquet"))   # doctest: +SKIP
+    >>> scores.compute().head()                                                   # doctest: +SKIP
+    """
+    return _map(run, ddf, "scores", id_column, client, params)
+
+
+def encode(run: Any, ddf: Any, *, id_column: str | None = None, client: Any = None):
+    """Latent vectors ``z1 ... zk`` of every row of a Dask DataFrame (a basic, stacked or vae run).
+
+    Parameters
+    ----------
+    run : str, Path or estimator
+        A run folder of a table's autoencoder (or a saved or fitted one).
+    ddf : dask.dataframe.DataFrame
+        The rows: the model's columns by name.
+    id_column : str, optional
+        As in :func:`score`.
+    client : distributed.Client, optional
+        As in :func:`score`.
+
+    Returns
+    -------
+    dask.dataframe.DataFrame
+        ``[id,] z1, ..., zk`` with ``ddf``'s partitions and index.
+
+    Examples
+    --------
+    >>> z = aekit.dask.encode("runs/table", ddf).compute()        # doctest: +SKIP
+    """
+    return _map(run, ddf, "latents", id_column, client, {})
+
+
+def estimator(run: Any, kind: str, params: dict[str, Any]) -> Any:
+    """The run's estimator for outputs of ``kind`` on tables, with ``params`` set (one line otherwise)."""
+    if isinstance(run, (str, os.PathLike)):
+        est = load(run, device="cpu")
+    elif hasattr(run, "get_params") and hasattr(run, "save"):
+        est = run
+    else:
+        raise ArgumentTypeError(f"expected a run folder or a fitted aekit estimator, got {run!r}")
+    if output_kind(est) != kind or not is_table(est):
+        what = "an anomaly run" if kind == "scores" else "a basic, stacked or vae run"
+        raise UsageError(f"{run} cannot be used here: expected {what} trained on a table")
+    if params:
+        est.set_params(**params)
+        est.check_params()
+    return est
+
+
+def recorded_id_column(run: Any, columns) -> str | None:
+    """The run's recorded id column when ``columns`` has it."""
+    if not isinstance(run, (str, os.PathLike)):
+        return None
+    name = (read_config(run).get("data") or {}).get("id_column")
+    return name if name in list(columns) else None
+
+
+def ship(est: Any, client: Any = None) -> Shipped:
+    """Make ``est`` available to the tasks: to every worker of ``client`` (a worker plugin that loads
+    it once per worker, :mod:`aekit.dask.models`), else in this process; what the tasks carry."""
+    files = model_files(est)
+    key = key_of(files)
+    if client is None:
+        install(key, est)
+    else:
+        from .plugin import ModelPlugin
+
+        client.register_plugin(ModelPlugin(key, files), name=f"aekit-model-{key}")
+    return Shipped(key)
+
+
+def current_client(client: Any = None) -> Any:
+    """``client``, else the current dask.distributed client, else None."""
+    if client is not None:
+        return client
+    try:
+        from distributed import default_client
+
+        return default_client()
+    except (ImportError, ValueError):
+        return None
+
+
+def _map(run: Any, ddf: Any, kind: str, id_column, client, params):
+    import numpy as np
+    import pandas as pd
+
+    est = estimator(run, kind, params)
+    id_column = id_column or recorded_id_column(run, ddf.columns)
+    meta = pd.DataFrame({n: np.empty(0, t) for n, t in output_columns(est)})
+    if id_column is not None:
+        if id_column not in ddf.columns:
+            raise UsageError(f"id_column {id_column!r} is not a column of the data")
+        meta.insert(0, id_column, pd.Series([], dtype=ddf.dtypes[id_column]))
+    shipped = ship(est, current_client(client))
+    return ddf.map_partitions(_partition, shipped, id_column, meta=meta)
+
+
+def _partition(frame: Any, shipped: Shipped, id_column: str | None):
+    """One partition's outputs, on a worker."""
+    est, lock = model(shipped)
+    with lock:
+        return output_frame(est, frame, id_column=id_column, source="a partition")

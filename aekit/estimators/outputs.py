@@ -1,0 +1,133 @@
+"""What a fitted estimator answers for rows, as named columns: the one definition that the MLflow
+model (:mod:`aekit.mlflow`) and Dask scoring (:mod:`aekit.dask`) both read.
+
+======================  ==============================================================================
+estimator               columns
+======================  ==============================================================================
+``AnomalyDetector``     ``score`` (float64), ``is_anomaly`` (int64: score above ``threshold_``), and
+                        ``p_value`` (float64) when the detector has a ``p_values`` method
+``Autoencoder``, ``VAE``  ``z1`` ... ``zk`` (float32): the latent vectors of :meth:`transform`
+======================  ==============================================================================
+
+A table's columns are picked by name when the model knows its feature names
+(:func:`aekit.data.columns_by_name`, as ``aekit score`` does: others are ignored, a missing one is
+one line); images come as arrays of the training images' shape.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..data import Data, columns_by_name
+from ..data.checks import fail, to_float32
+from ..errors import UsageError
+
+#: The estimators whose outputs have columns, and what they give.
+KINDS = {"AnomalyDetector": "scores", "Autoencoder": "latents", "VAE": "latents"}
+
+
+def output_kind(est: Any) -> str:
+    """``"scores"`` or ``"latents"``; one line for an estimator without row outputs.
+
+    Examples
+    --------
+    >>> output_kind(aekit.AnomalyDetector())       # doctest: +SKIP
+    'scores'
+    """
+    kind = KINDS.get(type(est).__name__)
+    if kind is None:
+        raise UsageError(
+            f"a {type(est).__name__} has no per-row outputs to serve; expected a run of "
+            f"'aekit train anomaly' (scores) or of basic, stacked or vae (latent vectors)"
+        )
+    return kind
+
+
+def input_columns(est: Any) -> list[str] | None:
+    """The names of the table columns the model reads, in order (None: images, or no names known)."""
+    names = getattr(est, "feature_names_in_", None)
+    return None if names is None else [str(n) for n in names]
+
+
+def is_table(est: Any) -> bool:
+    """Whether the model reads rows of numbers (a table) rather than images."""
+    return len(est.input_shape_) == 1
+
+
+def output_columns(est: Any) -> list[tuple[str, str]]:
+    """(name, numpy dtype) of each output column, in order."""
+    if output_kind(est) == "scores":
+        extra = [("p_value", "float64")] if callable(getattr(est, "p_values", None)) else []
+        return [("score", "float64"), ("is_anomaly", "int64"), *extra]
+    return [(f"z{i + 1}", "float32") for i in range(int(est.latent_dim))]
+
+
+def outputs(est: Any, x: np.ndarray) -> dict[str, np.ndarray]:
+    """The output columns (:func:`output_columns`) for the samples ``x`` (raw rows or images).
+
+    Examples
+    --------
+    >>> outputs(det, X)["score"]                    # doctest: +SKIP
+    array([0.021, 0.087])
+    """
+    columns = output_columns(est)
+    if len(x) == 0:
+        return {name: np.empty(0, dtype) for name, dtype in columns}
+    if output_kind(est) == "latents":
+        z = est.transform(x)
+        return {name: z[:, i] for i, (name, _) in enumerate(columns)}
+    scores = est.decision_function(x)
+    out = {
+        "score": scores.astype(np.float64),
+        "is_anomaly": (scores > est.threshold_).astype(np.int64),
+    }
+    if "p_value" in dict(columns):
+        out["p_value"] = np.asarray(est.p_values(x), dtype=np.float64)
+    return out
+
+
+def table_rows(est: Any, frame: Any, *, id_column: str | None = None, source: str = "input"):
+    """The model's columns of a pandas DataFrame as float32 rows, picked by name when it knows them.
+
+    Without known names the frame's columns are taken in order (``id_column`` left out). A column
+    that is not numbers, a missing value or a missing column is one line (:class:`DataError`).
+    """
+    names = input_columns(est)
+    labels = {str(c): c for c in frame.columns}
+    if names is None:
+        have = [c for c in labels if c != id_column]
+    else:
+        have = [n for n in names if n in labels]
+    parts = []
+    for name in have:
+        values = frame[labels[name]].to_numpy()
+        if values.dtype.kind not in "biuf":
+            raise fail(f"{source}: column {name!r} has type {values.dtype}; expected numbers")
+        parts.append(values)
+    x = np.column_stack(parts) if parts else np.empty((len(frame), 0), np.float32)
+
+    def where(index) -> str:
+        return f"at row {index[0]}, column {have[index[1]]!r}"
+
+    data = Data(x=to_float32(x, source, where), feature_names=have, source=source)
+    return columns_by_name(data, names)
+
+
+def output_frame(est: Any, frame: Any, *, id_column: str | None = None, source: str = "input"):
+    """The outputs of ``est`` for the rows of ``frame`` as a DataFrame with ``frame``'s index, the id
+    column first when ``frame`` has it.
+
+    Examples
+    --------
+    >>> output_frame(det, df, id_column="id").columns.tolist()     # doctest: +SKIP
+    ['id', 'score', 'is_anomaly']
+    """
+    import pandas as pd
+
+    cols = outputs(est, table_rows(est, frame, id_column=id_column, source=source))
+    out = pd.DataFrame(cols, index=frame.index)
+    if id_column is not None and id_column in frame.columns:
+        out.insert(0, id_column, frame[id_column].to_numpy())
+    return out

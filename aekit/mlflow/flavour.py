@@ -1,0 +1,250 @@
+"""An aekit run as an MLflow model: :func:`save_model`, :func:`log_model`, :func:`model_signature`.
+
+The model folder MLflow writes holds no pickle: ``MLmodel`` (the ``python_function`` flavour with
+its signature), ``model_code.py`` (MLflow's "models from code": it names
+:class:`aekit.mlflow.pyfunc.AekitModel`), ``artifacts/run/`` (the run's ``config.json`` and
+``model.safetensors``, read by :func:`aekit.load`) and the environment files (``requirements.txt``,
+``python_env.yaml``, ``conda.yaml``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from .._transaction import readable, replace_folder
+from .._version import __version__
+from ..errors import ArgumentTypeError, UsageError
+from ..estimators.outputs import input_columns, output_columns, output_kind
+from ..estimators.persistence import CONFIG, WEIGHTS, load
+from ..training.mlflow import require_mlflow
+
+CODE = Path(__file__).with_name("model_code.py")
+RUN_FILES = (CONFIG, WEIGHTS, "metrics.json")  # what the model carries of a run folder
+_COLUMN_TYPES = {"float64": "double", "int64": "long", "float32": "float"}
+
+
+def model_signature(est: Any):
+    """The MLflow signature of a fitted estimator's model: its inputs and outputs.
+
+    A table with column names: one ``double`` column per feature, by name (extra columns are
+    ignored; integers up to 32 bits are accepted, cast 64-bit ones to float). Images, or a table
+    fitted without names: one float32 tensor of the training samples' shape. Outputs: the columns
+    of :func:`aekit.estimators.outputs.output_columns`.
+
+    Parameters
+    ----------
+    est : estimator
+        A fitted AnomalyDetector, Autoencoder or VAE.
+
+    Returns
+    -------
+    mlflow.models.ModelSignature
+
+    Examples
+    --------
+    >>> print(model_signature(aekit.load("runs/ecg")).outputs)    # doctest: +SKIP
+    ['score': double (required), 'is_anomaly': long (required)]
+    """
+    import numpy as np
+    from mlflow.models import ModelSignature
+    from mlflow.types import ColSpec, Schema, TensorSpec
+
+    output_kind(est)  # one line for an estimator without row outputs
+    names = input_columns(est)
+    if names is not None:
+        inputs = Schema([ColSpec("double", n) for n in names])
+    else:
+        inputs = Schema([TensorSpec(np.dtype(np.float32), (-1, *est.input_shape_))])
+    outputs = Schema([ColSpec(_COLUMN_TYPES[t], n) for n, t in output_columns(est)])
+    return ModelSignature(inputs=inputs, outputs=outputs)
+
+
+def default_requirements() -> list[str]:
+    """What a serving environment installs: this aekit and torch (MLflow adds itself)."""
+    import torch
+
+    return [f"aekit=={__version__}", f"torch=={torch.__version__.split('+')[0]}"]
+
+
+@contextlib.contextmanager
+def model_artifact(run_or_estimator: Any) -> Iterator[tuple[Path, Any]]:
+    """(a temporary folder with the files of the run that the model carries, the estimator).
+
+    A run folder (or a model saved by ``est.save``) is copied; a fitted estimator is saved.
+    """
+    with tempfile.TemporaryDirectory(prefix="aekit-mlflow-") as tmp:
+        folder = Path(tmp) / "run"
+        if isinstance(run_or_estimator, (str, os.PathLike)):
+            est = load(run_or_estimator, device="cpu")
+            source = readable(Path(run_or_estimator))
+            folder.mkdir()
+            for name in RUN_FILES:
+                if (source / name).is_file():
+                    shutil.copyfile(source / name, folder / name)
+        elif hasattr(run_or_estimator, "save") and hasattr(run_or_estimator, "get_params"):
+            est = run_or_estimator
+            output_kind(est)  # before saving: a Denoiser is refused, fitted or not
+            est.save(folder)
+        else:
+            raise ArgumentTypeError(
+                f"expected a run folder or a fitted aekit estimator, got {run_or_estimator!r}"
+            )
+        output_kind(est)
+        yield folder, est
+
+
+def _pyfunc_options(est: Any, folder: Path, pip_requirements, extra_pip_requirements, metadata):
+    return {
+        "python_model": str(CODE),
+        "artifacts": {"run": str(folder)},
+        "signature": model_signature(est),
+        "pip_requirements": default_requirements()
+        if pip_requirements is None and extra_pip_requirements is None
+        else pip_requirements,
+        "extra_pip_requirements": extra_pip_requirements,
+        "metadata": {
+            "aekit_version": __version__,
+            "estimator": type(est).__name__,
+            **(metadata or {}),
+        },
+    }
+
+
+def save_model(
+    run_or_estimator: Any,
+    path: str | os.PathLike,
+    *,
+    overwrite: bool = False,
+    pip_requirements: Sequence[str] | None = None,
+    extra_pip_requirements: Sequence[str] | None = None,
+    metadata: dict[str, Any] | None = None,
+) -> Path:
+    """Write an MLflow model of a run (or of a fitted estimator) into the folder ``path``.
+
+    The folder is built beside ``path`` and moved into place once complete.
+
+    Parameters
+    ----------
+    run_or_estimator : str, Path or estimator
+        A run folder of ``aekit train`` (or a model saved by ``est.save``), or a fitted
+        AnomalyDetector, Autoencoder or VAE.
+    path : str or Path
+        The model folder to write (new, or an MLflow model to replace with ``overwrite``).
+    overwrite : bool, default False
+        Replace an MLflow model already at ``path``.
+    pip_requirements, extra_pip_requirements : list of str, optional
+        The serving environment's packages (MLflow's meaning); default ``aekit`` and ``torch`` at
+        this machine's versions.
+    metadata : dict, optional
+        Added to the model's metadata (beside ``aekit_version`` and ``estimator``).
+
+    Returns
+    -------
+    Path
+        ``path``.
+
+    Examples
+    --------
+    >>> aekit.mlflow.save_model("runs/ecg", "ecg-model")               # doctest: +SKIP
+    >>> mlflow.pyfunc.load_model("ecg-model").predict(df)              # doctest: +SKIP
+    """
+    require_mlflow()
+    import mlflow
+
+    path = Path(path)
+    _check_model_path(path, overwrite)
+    with model_artifact(run_or_estimator) as (folder, est):
+        options = _pyfunc_options(est, folder, pip_requirements, extra_pip_requirements, metadata)
+        staging = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent)) / "model"
+        try:
+            with _quiet():
+                mlflow.pyfunc.save_model(str(staging), **options)
+            replace_folder(staging, path)
+        finally:
+            shutil.rmtree(staging.parent, ignore_errors=True)
+    return path
+
+
+@contextlib.contextmanager
+def _quiet() -> Iterator[None]:
+    """No progress bar from MLflow copying the run's files (unless the user asked for one), no warning
+    that the model has no input example (its signature is explicit)."""
+    import warnings
+
+    key = "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR"
+    mine = key not in os.environ
+    if mine:
+        os.environ[key] = "false"
+    try:
+        with warnings.catch_warnings():  # the signature is given, so no example is needed
+            warnings.filterwarnings("ignore", message=".*input example was not provided")
+            yield
+    finally:
+        if mine:
+            os.environ.pop(key, None)
+
+
+def _check_model_path(path: Path, overwrite: bool) -> None:
+    """``path`` is new, an empty folder, or (with ``overwrite``) an MLflow model folder."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.exists() or (path.is_dir() and not any(path.iterdir())):
+        return
+    if not overwrite:
+        raise UsageError(f"{path} already exists; pass overwrite=True to replace it")
+    if not (path / "MLmodel").is_file():
+        raise UsageError(
+            f"{path} is not an MLflow model folder (no MLmodel file); overwrite replaces only a "
+            f"model, so pass another path"
+        )
+
+
+def log_model(
+    run_or_estimator: Any,
+    name: str = "model",
+    *,
+    registered_model_name: str | None = None,
+    pip_requirements: Sequence[str] | None = None,
+    extra_pip_requirements: Sequence[str] | None = None,
+    metadata: dict[str, Any] | None = None,
+):
+    """Log an MLflow model of a run (or of a fitted estimator) to the active MLflow run.
+
+    MLflow's own ``mlflow.pyfunc.log_model`` with aekit's model (see :func:`save_model`): the
+    tracking URI and run are MLflow's (``mlflow.set_tracking_uri``, ``with mlflow.start_run()``).
+
+    Parameters
+    ----------
+    run_or_estimator : str, Path or estimator
+        A run folder, a saved model, or a fitted AnomalyDetector, Autoencoder or VAE.
+    name : str, default "model"
+        The model's name in the run.
+    registered_model_name : str, optional
+        Also register it in the model registry under this name.
+    pip_requirements, extra_pip_requirements, metadata
+        As in :func:`save_model`.
+
+    Returns
+    -------
+    mlflow.models.model.ModelInfo
+        ``.model_uri`` loads it: ``mlflow.pyfunc.load_model(info.model_uri)``.
+
+    Examples
+    --------
+    >>> with mlflow.start_run():                                          # doctest: +SKIP
+    ...     info = aekit.mlflow.log_model("runs/ecg", registered_model_name="ecg")
+    """
+    require_mlflow()
+    import mlflow
+
+    with model_artifact(run_or_estimator) as (folder, est):
+        options = _pyfunc_options(est, folder, pip_requirements, extra_pip_requirements, metadata)
+        with _quiet():
+            return mlflow.pyfunc.log_model(
+                name=name, registered_model_name=registered_model_name, **options
+            )

@@ -1,0 +1,151 @@
+"""Scoring on a Dask cluster: a LocalCluster of 2 worker processes on 127.0.0.1, started here and closed
+at the end of the module, scores a 200,000-row Parquet dataset in 8 parts as one process does."""
+
+from __future__ import annotations
+
+import resource
+
+import numpy as np
+import pytest
+
+distributed = pytest.importorskip("distributed")
+dd = pytest.importorskip("dask.dataframe")
+pd = pytest.importorskip("pandas")
+pytest.importorskip("pyarrow")
+
+import aekit  # noqa: E402
+import aekit.dask  # noqa: E402
+from aekit.dask import models  # noqa: E402
+
+from ..cli.helpers import cli_here  # noqa: E402
+
+ROWS, PARTS, FEATURES = 200_000, 8, [f"f{i}" for i in range(8)]
+WORKER_MEMORY = 2 * 2**30  # Dask's own limit per worker; the peak measured is reported below it
+
+
+def table(n: int, seed: int, first_id: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    df = pd.DataFrame(rng.normal(size=(n, len(FEATURES))).astype(np.float32), columns=FEATURES)
+    df.insert(0, "user_id", np.arange(first_id, first_id + n, dtype=np.int64) * 7)
+    df["note"] = "text the model does not read"
+    return df
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    """A small detector run, the dataset in 8 Parquet parts, and the cluster."""
+    root = tmp_path_factory.mktemp("dask")
+    table(2000, 0).drop(columns="note").to_csv(root / "train.csv", index=False)
+    cli_here(
+        "train", "anomaly", "--data", root / "train.csv", "--id-column", "user_id",
+        "--epochs", "2", "--members", "1", "--density", "0", "--device", "cpu",
+        "--out", root / "run", "--quiet",
+    )  # fmt: skip
+    (root / "data").mkdir()
+    size = ROWS // PARTS
+    for i in range(PARTS):
+        table(size, i + 1, first_id=i * size).to_parquet(root / "data" / f"part-{i}.parquet")
+    cluster = distributed.LocalCluster(
+        n_workers=2,
+        threads_per_worker=1,
+        processes=True,
+        host="127.0.0.1",
+        dashboard_address=None,
+        memory_limit=WORKER_MEMORY,
+    )
+    client = distributed.Client(cluster)
+    yield {"root": root, "run": root / "run", "cluster": cluster, "client": client}
+    client.close()
+    cluster.close()
+
+
+def single_process(world) -> pd.DataFrame:
+    """The whole dataset scored by aekit in this process."""
+    data = pd.concat(
+        [pd.read_parquet(p) for p in sorted((world["root"] / "data").glob("*.parquet"))]
+    )
+    scores = aekit.load(world["run"]).decision_function(data[FEATURES].to_numpy())
+    return pd.DataFrame({"user_id": data["user_id"].to_numpy(), "score": scores})
+
+
+def peak_rss(client) -> dict[str, int]:
+    """Each worker process's peak resident memory so far, in bytes (Linux reports kB)."""
+    return client.run(lambda: resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
+
+
+def test_cli_scores_each_part_on_the_cluster_as_one_process_does(world):
+    out = world["root"] / "scores"
+    proc = cli_here(
+        "score", world["run"], "--input", str(world["root"] / "data" / "*.parquet"),
+        "--output", out, "--dask", world["cluster"].scheduler_address,
+    )  # fmt: skip
+    assert f"wrote {ROWS} scores in {PARTS} parts" in proc.stdout
+    parts = sorted(out.iterdir())
+    assert [p.name for p in parts] == [f"part-{i}.parquet" for i in range(PARTS)]
+    for i, part in enumerate(parts):  # one part per input part, its ids in its order
+        got = pd.read_parquet(part)
+        assert list(got.columns) == ["user_id", "score", "is_anomaly"]
+        size = ROWS // PARTS
+        np.testing.assert_array_equal(got["user_id"], np.arange(i * size, (i + 1) * size) * 7)
+    got = pd.concat([pd.read_parquet(p) for p in parts])
+    want = single_process(world)
+    np.testing.assert_array_equal(got["user_id"], want["user_id"])
+    np.testing.assert_allclose(got["score"], want["score"], rtol=0, atol=1e-6)
+    threshold = aekit.load(world["run"]).threshold_
+    np.testing.assert_array_equal(got["is_anomaly"], (want["score"] > threshold).astype(int))
+    peaks = peak_rss(world["client"])
+    print(f"\npeak memory per worker: {', '.join(f'{v / 2**20:.0f} MiB' for v in peaks.values())}")
+    assert len(peaks) == 2 and all(v < WORKER_MEMORY / 2 for v in peaks.values()), peaks
+
+
+def test_score_maps_partitions_of_a_dask_dataframe(world):
+    ddf = dd.read_parquet(str(world["root"] / "data" / "*.parquet"))
+    scores = aekit.dask.score(world["run"], ddf)  # the run's recorded id column is kept
+    assert list(scores.columns) == ["user_id", "score", "is_anomaly"]
+    got = scores.compute()
+    want = single_process(world)
+    np.testing.assert_array_equal(got["user_id"], want["user_id"])
+    np.testing.assert_allclose(got["score"], want["score"], rtol=0, atol=1e-6)
+
+
+def test_the_model_is_loaded_once_per_worker_not_sent_with_tasks(world):
+    rows = table(4000, 9)
+    scores = aekit.dask.score(world["run"], dd.from_pandas(rows, npartitions=16), q=99.0)
+    got = scores.compute()
+    det = aekit.load(world["run"]).set_params(q=99.0)
+    key = models.key_of(models.model_files(det))  # the tasks carry this key, not the weights
+    assert world["client"].run(models.loads, key) == dict.fromkeys(
+        world["client"].scheduler_info()["workers"], 1
+    )
+    x = rows[FEATURES].to_numpy()
+    np.testing.assert_allclose(got["score"], det.decision_function(x), rtol=0, atol=1e-6)
+    np.testing.assert_array_equal(got["is_anomaly"], det.predict(x))
+
+
+def test_a_bad_part_leaves_no_output_and_no_staging(world):
+    data = world["root"] / "bad"
+    data.mkdir()
+    table(100, 1).to_parquet(data / "a.parquet")
+    table(100, 2).drop(columns="f3").to_parquet(data / "b.parquet")
+    proc = cli_here(
+        "score", world["run"], "--input", str(data / "*.parquet"), "--output",
+        world["root"] / "bad-scores", "--dask", world["cluster"].scheduler_address, check=2,
+    )  # fmt: skip
+    assert proc.stderr.strip().splitlines() == [
+        f"aekit: error: {data / 'b.parquet'}: missing the model's columns f3"
+    ]
+    assert not any(
+        p.name.startswith((".bad-scores", "bad-scores")) for p in world["root"].iterdir()
+    )
+
+
+def test_an_existing_output_is_refused_before_any_work(world):
+    out = world["root"] / "exists"
+    out.mkdir()
+    (out / "mine.txt").write_text("keep")
+    proc = cli_here(
+        "score", world["run"], "--input", str(world["root"] / "data" / "*.parquet"),
+        "--output", out, "--dask", "tcp://127.0.0.1:9", check=2,
+    )  # fmt: skip
+    assert "already exists; pass --overwrite" in proc.stderr
+    assert (out / "mine.txt").read_text() == "keep"

@@ -1,0 +1,162 @@
+"""The MLflow model of a run: saved and logged without a pickle, reloaded through ``mlflow.pyfunc`` in a
+fresh process with aekit's own outputs, and its signature."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+mlflow = pytest.importorskip("mlflow")
+pd = pytest.importorskip("pandas")
+
+import aekit  # noqa: E402
+import aekit.mlflow  # noqa: E402
+from aekit.errors import UsageError  # noqa: E402
+
+from ..cli.helpers import cli_here  # noqa: E402
+
+FEATURES = [f"f{i}" for i in range(6)]
+
+
+@pytest.fixture(autouse=True)
+def file_store(monkeypatch):
+    monkeypatch.setenv("MLFLOW_ALLOW_FILE_STORE", "true")
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+
+
+def frame(n: int, seed: int) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    df = pd.DataFrame(rng.normal(size=(n, len(FEATURES))), columns=FEATURES)
+    df.insert(0, "id", [f"r{i}" for i in range(n)])
+    return df
+
+
+@pytest.fixture(scope="module")
+def models(tmp_path_factory):
+    """An anomaly run (CLI), a table autoencoder fitted on a DataFrame, an image autoencoder."""
+    root = tmp_path_factory.mktemp("models")
+    frame(400, 0).to_csv(root / "train.csv", index=False)
+    cli_here(
+        "train", "anomaly", "--data", root / "train.csv", "--id-column", "id", "--epochs", "2",
+        "--members", "1", "--device", "cpu", "--out", root / "detector", "--quiet",
+    )  # fmt: skip
+    table = aekit.Autoencoder(latent_dim=3, epochs=1, device="cpu")
+    table.fit(frame(300, 1)[FEATURES].astype("float32"))
+    images = np.random.default_rng(2).random((64, 1, 8, 8), dtype=np.float32)
+    image = aekit.Autoencoder(latent_dim=4, epochs=1, device="cpu").fit(images)
+    return {"detector": root / "detector", "table": table, "image": image, "images": images}
+
+
+def pickles(folder):
+    """Files in ``folder`` that are pickles: by name, or by pickle's protocol header (safetensors files,
+    whose first 8 bytes are a length, are checked by name only)."""
+    found = []
+    for path in folder.rglob("*"):
+        if path.is_file():
+            head = b"" if path.suffix == ".safetensors" else path.read_bytes()[:2]
+            if path.suffix in (".pkl", ".pickle") or (head[:1] == b"\x80" and head[1:] < b"\x06"):
+                found.append(path)
+    return found
+
+
+FRESH = textwrap.dedent(
+    """
+    import sys, numpy as np, pandas as pd, mlflow
+    root = sys.argv[1]
+    rows = pd.read_csv(f"{root}/rows.csv")
+    for name in ("detector", "table"):
+        mlflow.pyfunc.load_model(f"{root}/{name}").predict(rows).to_csv(f"{root}/{name}.out.csv", index=False)
+    images = np.load(f"{root}/images.npy")
+    mlflow.pyfunc.load_model(f"{root}/image").predict(images).to_csv(f"{root}/image.out.csv", index=False)
+    """
+)
+
+
+def test_a_saved_model_reloads_in_a_fresh_process_with_aekits_outputs(models, tmp_path):
+    for name in ("detector", "table", "image"):
+        aekit.mlflow.save_model(models[name], tmp_path / name)
+        assert pickles(tmp_path / name) == []
+        assert (tmp_path / name / "artifacts" / "run" / "model.safetensors").is_file()
+    rows = frame(200, 3)
+    rows = rows[["id", *reversed(FEATURES)]]  # other order, an extra column: picked by name
+    rows.to_csv(tmp_path / "rows.csv", index=False)
+    np.save(tmp_path / "images.npy", models["images"][:20])
+    subprocess.run(
+        [sys.executable, "-c", FRESH, str(tmp_path)],
+        check=True,
+        env={**os.environ, "PYTHONWARNINGS": "ignore"},
+        timeout=300,
+    )
+    x = rows[FEATURES].to_numpy(np.float32)
+    detector = aekit.load(models["detector"])
+    got = pd.read_csv(tmp_path / "detector.out.csv")
+    assert list(got.columns) == ["score", "is_anomaly"]
+    np.testing.assert_allclose(got["score"], detector.decision_function(x), rtol=0, atol=1e-6)
+    np.testing.assert_array_equal(got["is_anomaly"], detector.predict(x))
+    z = pd.read_csv(tmp_path / "table.out.csv")
+    assert list(z.columns) == ["z1", "z2", "z3"]
+    np.testing.assert_allclose(z.to_numpy(), models["table"].transform(x), rtol=0, atol=1e-6)
+    z = pd.read_csv(tmp_path / "image.out.csv").to_numpy()
+    np.testing.assert_allclose(z, models["image"].transform(models["images"][:20]), atol=1e-6)
+
+
+def test_the_signature_is_the_runs_inputs_and_outputs(models):
+    sig = aekit.mlflow.model_signature(aekit.load(models["detector"]))
+    assert sig.inputs.input_names() == FEATURES
+    assert [c.type.name for c in sig.inputs.inputs] == ["double"] * len(FEATURES)
+    assert [(c.name, c.type.name) for c in sig.outputs.inputs] == [
+        ("score", "double"),
+        ("is_anomaly", "long"),
+    ]
+    image = aekit.mlflow.model_signature(models["image"])
+    assert image.inputs.inputs[0].shape == (-1, 1, 8, 8)
+    assert image.outputs.input_names() == ["z1", "z2", "z3", "z4"]
+
+
+def test_a_p_values_method_adds_a_column(models, tmp_path):
+    """Duck-typed: a detector with p_values(X) serves them too (issue 30's detectors)."""
+    det = aekit.load(models["detector"])
+    det.p_values = lambda X: np.full(len(X), 0.5)  # stands in for the method, on this instance
+    from aekit.mlflow.pyfunc import predict
+
+    out = predict(det, frame(5, 4))
+    assert list(out.columns) == ["score", "is_anomaly", "p_value"]
+    assert out["p_value"].tolist() == [0.5] * 5
+
+
+def test_log_model_logs_to_the_active_run(models, tmp_path):
+    mlflow.set_tracking_uri((tmp_path / "mlruns").as_uri())
+    try:
+        with mlflow.start_run():
+            info = aekit.mlflow.log_model(models["detector"], registered_model_name="ecg")
+        model = mlflow.pyfunc.load_model(info.model_uri)
+        registered = mlflow.pyfunc.load_model("models:/ecg/1")
+    finally:
+        mlflow.set_tracking_uri(None)
+    rows = frame(30, 5)
+    want = aekit.load(models["detector"]).decision_function(rows[FEATURES].to_numpy(np.float32))
+    for m in (model, registered):
+        np.testing.assert_allclose(m.predict(rows)["score"], want, rtol=0, atol=1e-6)
+
+
+def test_what_cannot_be_served_is_one_line(models, tmp_path):
+    with pytest.raises(UsageError, match="no per-row outputs"):
+        aekit.mlflow.save_model(aekit.Denoiser(), tmp_path / "denoiser")
+    aekit.mlflow.save_model(models["detector"], tmp_path / "m")
+    with pytest.raises(UsageError, match="already exists"):
+        aekit.mlflow.save_model(models["detector"], tmp_path / "m")
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "notes.txt").write_text("mine")
+    with pytest.raises(UsageError, match="not an MLflow model folder"):
+        aekit.mlflow.save_model(models["detector"], tmp_path / "other", overwrite=True)
+    assert (tmp_path / "other" / "notes.txt").read_text() == "mine"
+    aekit.mlflow.save_model(models["table"], tmp_path / "m", overwrite=True)
+    meta = json.loads(json.dumps(mlflow.models.Model.load(str(tmp_path / "m")).metadata))
+    assert meta["estimator"] == "Autoencoder"
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no staging left
