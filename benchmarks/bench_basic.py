@@ -5,11 +5,15 @@
 The plain loop is the pytorch/examples way: a DataLoader over a TensorDataset, Glorot init
 (the recipe's), Adam, MSE. aekit runs the same recipe with ``schedule="constant"``.
 With ``--preset fast`` aekit runs the fast preset instead and reports time to quality.
+Keras (the tutorial's code) and pythae (its ``AE`` and trainer, the same network) run too where
+installed (benchmarks/peers.py); GFLOP/s counts the linear layers' multiply-adds of a training
+step (3x the forward) against the CPU's peak, printed below the table.
 """
 
 from __future__ import annotations
 
 import _common as C
+import peers
 import torch
 from torch import nn
 
@@ -89,6 +93,15 @@ def main(default_hidden: str = "", title: str = "basic autoencoder") -> None:
         else [plain_loop(x, x_test, hidden, args.epochs, args.batch_size, device)]
     )
     results.append(aekit_run(x, x_test, hidden, args.epochs, args.batch_size, device, args.preset))
+    if not hidden and not args.skip_peers:
+        results.append(peers.keras_basic(x.numpy(), x_test.numpy(), args.epochs, args.batch_size,
+                                         args.threads))  # fmt: skip
+        results.append(peers.pythae_ae(x.numpy(), x_test.numpy(), args.epochs, args.batch_size))
+    results = [r for r in results if r is not None]
+    tiny = aekit.Autoencoder(hidden=hidden, epochs=1, threads=1).fit(x[:64].numpy())
+    flops = C.training_flops(tiny.model_, x[:1])
+    for r in results:
+        r.flops_per_sample = r.flops_per_sample or flops
     C.report(f"{title}, hidden={hidden or '()'}, batch {args.batch_size}", results, device)
 
 

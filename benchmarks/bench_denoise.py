@@ -4,12 +4,15 @@
 
 The plain loop is the pytorch/examples way: the noisy copy made once up front (as in the
 tutorial), a DataLoader over (noisy, clean) pairs, Glorot init. aekit draws fresh noise for
-every batch on the device and evaluates on one fixed seeded noisy copy of the test set.
+every batch on the device and evaluates on one fixed seeded noisy copy of the test set. Keras
+runs the tutorial's code where installed (benchmarks/peers.py; pythae has no denoiser); GFLOP/s
+counts the conv layers' multiply-adds of a training step (3x the forward).
 """
 
 from __future__ import annotations
 
 import _common as C
+import peers
 import torch
 from torch import nn
 
@@ -75,6 +78,14 @@ def main() -> None:
         [] if args.skip_plain else [plain_loop(x, x_test, args.epochs, args.batch_size, device)]
     )
     results.append(aekit_run(x, x_test, args.epochs, args.batch_size, device, args.preset))
+    if not args.skip_peers:
+        keras = peers.keras_denoise(
+            x.numpy(), x_test.numpy(), args.epochs, args.batch_size, args.threads
+        )
+        results += [keras] if keras is not None else []
+    flops = C.training_flops(ConvAutoencoder(ConvConfig(in_channels=1)), x[:1])
+    for r in results:
+        r.flops_per_sample = r.flops_per_sample or flops
     C.report(f"denoising autoencoder, batch {args.batch_size}", results, device)
 
 

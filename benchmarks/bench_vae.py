@@ -4,11 +4,15 @@
 
 The plain loop trains the same network (Glorot init) with a DataLoader and the analytic-KL
 negative ELBO written out inline; quality is the test ELBO in nats per image (higher is better).
+Keras (TensorFlow's CVAE tutorial, its own Monte Carlo ELBO) and pythae (its ``VAE`` and trainer,
+the same network) run too where installed (benchmarks/peers.py); GFLOP/s counts the conv and
+linear layers' multiply-adds of a training step (3x the forward).
 """
 
 from __future__ import annotations
 
 import _common as C
+import peers
 import torch
 import torch.nn.functional as F
 
@@ -79,6 +83,14 @@ def main() -> None:
         [] if args.skip_plain else [plain_loop(x, x_test, args.epochs, args.batch_size, device)]
     )
     results.append(aekit_run(x, x_test, args.epochs, args.batch_size, device, args.preset))
+    if not args.skip_peers:
+        xs, ts = x.numpy(), x_test.numpy()
+        results.append(peers.keras_vae(xs, ts, args.epochs, args.batch_size, args.threads))
+        results.append(peers.pythae_vae(xs, ts, args.epochs, args.batch_size))
+    results = [r for r in results if r is not None]
+    flops = C.training_flops(ConvVAE(VAEConfig(latent_dim=2)), x[:1])
+    for r in results:
+        r.flops_per_sample = r.flops_per_sample or flops
     C.report(f"convolutional VAE, batch {args.batch_size}", results, device)
 
 

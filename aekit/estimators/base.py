@@ -20,7 +20,6 @@ from ..data.rowstore import RowStore
 from ..errors import DataError, UsageError
 from ..training.budget import AUTO, epochs_for_steps
 from ..training.device import resolve_device
-from ..training.distributed import world_size
 from ..training.loop import LossFn, TrainConfig
 from ..training.memory import check_model_fits
 from ..training.progress import Pass, check_verbose
@@ -396,15 +395,20 @@ class NeuralEstimator(BaseEstimator):
     def _device(self) -> torch.device:
         return resolve_device(getattr(self, "device", "auto"))
 
-    def _thread_choice(self, model: torch.nn.Module, batch_size: int, passes: int) -> ThreadChoice:
-        """CPU threads for work on batches of ``batch_size``: ``threads`` when set, else aekit's choice.
+    def _threads(self) -> int | None:
+        """The ``threads`` parameter checked (None: aekit chooses; training times it)."""
+        threads = getattr(self, "threads", None)
+        return None if threads is None else check_positive_int("threads", threads)
 
-        ``passes``: 1 for inference, 3 for a training step (forward and backward, ~2x the forward).
+    def _thread_choice(self, model: torch.nn.Module, batch_size: int, passes: int) -> ThreadChoice:
+        """CPU threads for inference on batches of ``batch_size``: ``threads`` when set, else aekit's
+        choice from the forward's work (``passes`` forwards a sample) and the free cores.
+
         The forward's work is counted once per model, on a zero sample of the training data's shape.
         """
-        threads = getattr(self, "threads", None)
+        threads = self._threads()
         if threads is not None:
-            return resolve(check_positive_int("threads", threads))
+            return resolve(threads)
         if getattr(self, "_flops_of", (None,))[0] is not model:
             sample = torch.zeros((1, *self.input_shape_), device=next(model.parameters()).device)
             self._flops_of = (model, forward_flops(model, sample))
@@ -451,7 +455,6 @@ class NeuralEstimator(BaseEstimator):
             val = tuple(
                 v if is_row_store(v) else torch.as_tensor(v, device=device) for v in validation
             )
-        share = max(1, config.batch_size // world_size())
         self.history_, choice = trainer.fit(
             model,
             loss_fn,
@@ -460,8 +463,7 @@ class NeuralEstimator(BaseEstimator):
             config=config,
             validation=val,
             val_loss_fn=val_loss_fn,
-            threads=lambda: self._thread_choice(model, share, passes=3),
-            pinned=getattr(self, "threads", None) is not None,
+            threads=self._threads(),
             verbose=check_verbose(getattr(self, "verbose", 0)),
             views=lambda: self._tensorboard_views(model, inputs, val, config),
             owner=type(self).__name__,

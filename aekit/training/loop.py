@@ -22,6 +22,7 @@ checkpoints.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import time
@@ -317,6 +318,47 @@ def train(
     return history
 
 
+def memory_format_for(inputs: Any, config: TrainConfig) -> torch.memory_format:
+    """Channels-last for images: oneDNN's (CPU) and cuDNN's convolutions then skip layout conversions
+    (about 10% of a batch-32 denoising step on 2 CPU cores: benchmarks/README.md)."""
+    images = config.channels_last and _is_images(inputs)
+    return torch.channels_last if images else torch.contiguous_format
+
+
+def autocast_for(device: torch.device, config: TrainConfig) -> Any:
+    """bf16 autocast of the forward pass where it is safe (convs, matmuls), weights, optimizer and
+    reductions in fp32 (it pays where matmuls dominate: GPUs, CPUs with bf16 units); else nothing."""
+    if config.precision != "bf16":
+        return contextlib.nullcontext()
+    return torch.autocast(device.type, dtype=torch.bfloat16)
+
+
+def make_optimizer(model: torch.nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
+    """Adam, its whole update in one fused kernel where torch has one for the parameters' device
+    (CPU and CUDA): the same arithmetic in one pass over each tensor instead of a dozen small ops,
+    which is most of a small model's step on a CPU (docs/guide/scale.md)."""
+    params = list(model.parameters())
+    kw = {"lr": config.lr, "weight_decay": config.weight_decay}
+    fusable = all(p.device.type in ("cpu", "cuda") and p.dtype == torch.float32 for p in params)
+    if fusable:
+        try:
+            return torch.optim.Adam(params, fused=True, **kw)
+        except (RuntimeError, TypeError):  # an older torch: no fused Adam for this device
+            pass
+    return torch.optim.Adam(params, **kw)
+
+
+def first_batch(inputs: Any, targets: Any, config: TrainConfig, device: torch.device):
+    """(inputs, targets) of the first ``batch_size`` samples, laid out as the loop's batches are."""
+    fmt = memory_format_for(inputs, config)
+    idx = torch.arange(min(config.batch_size, len(inputs)))
+    if isinstance(inputs, torch.Tensor):
+        idx = idx.to(device)
+    xb = _take(inputs, idx, device).contiguous(memory_format=fmt)
+    tb = xb if targets is None or targets is inputs else _take(targets, idx, device)
+    return xb, tb.contiguous(memory_format=fmt)
+
+
 def _start(model, loss_fn, inputs, targets, config, checkpoint_dir, callbacks) -> _Run:
     """Check the settings and data, lay out the model, make the optimizer (and DDP under torchrun)."""
     config.validate()
@@ -330,15 +372,10 @@ def _start(model, loss_fn, inputs, targets, config, checkpoint_dir, callbacks) -
     n = len(inputs)
     if n == 0:
         raise UsageError("no training samples; expected at least one")
-    # Channels-last weights and batches let oneDNN's (CPU) and cuDNN's convolutions skip layout
-    # conversions (about 10% of a batch-32 denoising step on 2 CPU cores: benchmarks/README.md).
-    images = config.channels_last and _is_images(inputs)
-    memory_format = torch.channels_last if images else torch.contiguous_format
+    memory_format = memory_format_for(inputs, config)
     model.to(memory_format=memory_format)
-    # bf16 autocast runs the forward pass in bfloat16 where it is safe (convs, matmuls) and keeps the
-    # weights, the optimizer and the reductions in fp32; it pays where matmuls dominate (GPUs).
-    autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=config.precision == "bf16")
-    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    autocast = autocast_for(device, config)
+    optimizer = make_optimizer(model, config)
     pass_steps = math.ceil(n / config.batch_size)
     # One process: train ``model`` itself. Several: DDP averages the gradients of every step
     # (it also copies rank 0's weights to the others here, so all start equal).

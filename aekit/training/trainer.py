@@ -27,10 +27,11 @@ from typing import Any
 
 from ..errors import ArgumentTypeError, UsageError
 from . import distributed
-from .loop import LossFn, TrainConfig, train
+from .loop import LossFn, TrainConfig, autocast_for, first_batch, memory_format_for, train
 from .mlflow import mlflow_log
+from .probe import model_key, probe_threads, throwaway_step
 from .progress import TrainingProgress
-from .threads import ThreadChoice, record, recorded, using_threads
+from .threads import ThreadChoice, record, recorded, resolve, using_threads
 
 #: fit's keywords that describe the run rather than the model: a Trainer's fields, or one Trainer.
 RUN_OPTIONS = ("trainer", "checkpoint_dir", "resume", "callbacks", "tensorboard", "mlflow")
@@ -137,8 +138,7 @@ class Trainer:
         config: TrainConfig,
         validation: tuple[Any, Any] | None = None,
         val_loss_fn: LossFn | None = None,
-        threads: Callable[[], ThreadChoice],
-        pinned: bool = False,
+        threads: int | None = None,
         verbose: int = 0,
         views: Callable[[], dict[str, Any]] | None = None,
         owner: str = "model",
@@ -146,11 +146,10 @@ class Trainer:
     ) -> tuple[list[dict], ThreadChoice]:
         """Train ``model`` through the one loop (:func:`aekit.training.loop.train`) as this run asks.
 
-        ``threads()`` makes the CPU thread choice (a resumed run keeps the one it started with, same
-        sums and so same weights, unless the estimator ``pinned`` its own); ``verbose`` adds the
-        progress display; ``views()`` gives the TensorBoard log its images and embedding; ``owner``
-        names the default TensorBoard folder; ``params`` (the estimator's) go to MLflow. Returns the
-        history and the threads that applied.
+        ``threads``: the estimator's CPU threads, or None for aekit's choice (:meth:`choose_threads`);
+        ``verbose`` adds the progress display; ``views()`` gives the TensorBoard log its images and
+        embedding; ``owner`` names the default TensorBoard folder; ``params`` (the estimator's) go to
+        MLflow. Returns the history and the threads that applied.
         """
         # a missing tensorboard or mlflow package fails here, before training
         log = self.tensorboard_log(owner)
@@ -173,7 +172,6 @@ class Trainer:
                 config,
                 callbacks,
                 threads=threads,
-                pinned=pinned,
                 validation=validation,
                 val_loss_fn=val_loss_fn,
             )
@@ -197,13 +195,11 @@ class Trainer:
         callbacks,
         *,
         threads,
-        pinned,
         validation,
         val_loss_fn,
     ):
         """The loop under the run's CPU threads; (history, the threads that applied)."""
-        choice = recorded(self.checkpoint_dir) if self.resume and not pinned else None
-        choice = choice or threads()
+        choice = self.choose_threads(threads, model, loss_fn, inputs, targets, config)
         if distributed.is_main_process():
             record(choice, self.checkpoint_dir)
         with using_threads(choice) as applied:
@@ -220,3 +216,23 @@ class Trainer:
                 callbacks=callbacks,
             )
         return history, applied
+
+    def choose_threads(
+        self, threads: int | None, model: Any, loss_fn: LossFn, inputs: Any, targets: Any, config
+    ) -> ThreadChoice:
+        """The CPU threads of this run: ``threads`` when the estimator pins them; a resumed run's own
+        (the thread count splits the sums, so a resumed run keeps it to end with the bits of an
+        uninterrupted one); under torchrun this process's share of the free cores; else timed
+        (:mod:`aekit.training.probe`)."""
+        if threads is not None:
+            return resolve(threads)
+        saved = recorded(self.checkpoint_dir) if self.resume else None
+        if saved is not None:
+            return saved
+        if distributed.world_size() > 1:
+            return resolve(None)
+        device = next(model.parameters()).device
+        xb, tb = first_batch(inputs, targets, config, device)
+        model.to(memory_format=memory_format_for(inputs, config))  # as the loop lays it out
+        step = throwaway_step(model, loss_fn, xb, tb, autocast_for(device, config), config)
+        return probe_threads(step, model_key(model, xb))
