@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from .options import add_data_options
+from .options import add_data_options, recorded_image_size
 from .types import positive_int
 
 FIGURE_QUERIES = 8  # queries drawn in the neighbours figure
@@ -103,7 +103,8 @@ def cmd_index(args: argparse.Namespace) -> int:
         "npz_key": args.npz_key,
         "label_column": args.label_column,
         "id_column": args.id_column,
-        "image_size": list(args.image_size) if args.image_size else None,
+        # the size the run was trained at unless another is given (as every command on a run)
+        "image_size": list(args.image_size or recorded_image_size(config) or []) or None,
     }
     data = _read(args.input, read, est)
     index = LatentIndex(encoder=est, metric=args.metric).fit(data.x, ids=_ids(data))

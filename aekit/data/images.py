@@ -70,9 +70,10 @@ def open_image(path: Path):
 
 
 def iter_images(
-    files: Sequence[Path], names: list[str], where: Path, image_size
+    files: Sequence[Path], names: list[str], where: Path, image_size, sizes: list | None = None
 ) -> Iterator[tuple[str, np.ndarray]]:
-    """Each image as (mode, uint8 array (C, H, W)), refusing mixed modes, and mixed sizes unless resized.
+    """Each image as (mode, uint8 array (C, H, W)), refusing mixed modes, and mixed sizes unless resized
+    (``sizes``, a list, then receives each image's own ``(height, width)``).
 
     One generator serves :func:`~aekit.data.read_path` (all images in memory) and the streaming
     spill (:func:`aekit.data.spill_images`, a batch at a time), so both check and convert alike.
@@ -90,6 +91,8 @@ def iter_images(
                 f"{where}: images have different modes: {first[0]} is {first[1]}, {name} is {im.mode}; "
                 "expected all grayscale (L) or all colour (RGB)"
             )
+        if sizes is not None:
+            sizes.append((im.size[1], im.size[0]))
         if size is not None:
             # PIL takes (width, height)
             im = im.resize((size[1], size[0]), Image.Resampling.BILINEAR)
@@ -104,6 +107,22 @@ def iter_images(
             im.mode,
             (a[None] if a.ndim == 2 else a.transpose(2, 0, 1)),
         )  # (H, W[, C]) -> (C, H, W)
+
+
+def size_groups(files: Sequence[Path]) -> list[list[int]]:
+    """Indices of ``files`` in groups of one image size each (read from the headers only), in the
+    order their first image comes; one group when all share a size."""
+    from PIL import Image
+
+    groups: dict[tuple[int, int], list[int]] = {}
+    for i, path in enumerate(files):
+        try:
+            with Image.open(path) as im:
+                size = im.size
+        except Exception:  # decoded (and refused with one line) when the group is read
+            size = (-1, -1)
+        groups.setdefault(size, []).append(i)
+    return list(groups.values())
 
 
 def unit_float(images: Sequence[np.ndarray]) -> np.ndarray:

@@ -267,7 +267,7 @@ THRESHOLD: dict[str, list[Any]] = {
 }
 
 AUTOENCODER: dict[str, list[Any]] = {
-    "latent_dim": [Int(1)],
+    "latent_dim": [Int(1), "auto"],
     "hidden": [Widths()],
     "activation": [Choice(*ACTIVATIONS)],
     "output_activation": [Choice(*ACTIVATIONS), "auto"],

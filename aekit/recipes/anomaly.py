@@ -43,7 +43,7 @@ from ..data import Data, ecg5000_classic_split, load_builtin
 from ..errors import UsageError
 from ..estimators.anomaly.defaults import PRESETS as ANOMALY_PRESETS
 from ..training.trainer import Trainer
-from .base import Recipe, in_memory, model_columns, split_data
+from .base import Recipe, fill_recorded, in_memory, model_columns, split_filled
 from .spec import DataSpec
 
 #: Named estimator settings, selected with ``--preset NAME``: the estimator's own presets.
@@ -102,10 +102,8 @@ class AnomalyRecipe(Recipe):
                     raise UsageError(
                         "--normal-label needs --label-column COL: the column holding the labels"
                     )
-                return split_data(replace(data, y=None), spec.validation_split, seed)
-            return split_data(
-                anomaly_labels(data, spec.normal_label), spec.validation_split, seed, stratify=True
-            )
+                return split_filled(replace(data, y=None), spec, seed)
+            return split_filled(anomaly_labels(data, spec.normal_label), spec, seed, stratify=True)
         name = spec.dataset or self.default_dataset
         if name == "ecg5000":
             train, test = ecg5000_classic_split(spec.data_dir, download=spec.download)
@@ -125,7 +123,7 @@ class AnomalyRecipe(Recipe):
         if path is None:
             return in_memory(self.load_data(spec, seed)[1])
         # a streamed file stays on disk: evaluate() scores it in batches
-        data = spec.read_user(path)
+        data = fill_recorded(spec.read_user(path), spec)
         if spec.label_column is not None:
             return anomaly_labels(data, spec.normal_label)
         return replace(data, y=None)

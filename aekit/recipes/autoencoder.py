@@ -83,7 +83,7 @@ class AutoencoderRecipe(Recipe):
                     None if data.y is None else data.y[:n],
                     folder / "latent_map.png",
                     class_names=class_names(data),
-                    title="held-out latent codes" + (" (PCA)" if int(est.latent_dim) > 2 else ""),
+                    title="held-out latent codes" + (" (PCA)" if int(est.latent_dim_) > 2 else ""),
                 )
             )
         return written
@@ -103,7 +103,13 @@ class AutoencoderRecipe(Recipe):
 
 # "recipe": the classic Keras recipe exactly (10 epochs, no input scaling, a sigmoid output); the
 # defaults give Fashion-MNIST the same, and train on any other data too.
-RECIPE_SETTINGS = {"epochs": 10, "scaler": "none", "output_activation": "sigmoid", "patience": None}
+RECIPE_SETTINGS = {
+    "epochs": 10,
+    "latent_dim": 64,
+    "scaler": "none",
+    "output_activation": "sigmoid",
+    "patience": None,
+}
 # "fast": larger batches at a proportionally higher one-cycle peak rate; same 10 epochs, a quarter
 # of the optimizer steps, the recipe's quality (docs/guide/autoencoder.md has the figures).
 FAST = {"batch_size": 128, "lr": 4e-3, "schedule": "onecycle", "epochs": 10}
