@@ -135,7 +135,12 @@ def register(subparsers) -> None:
     s = subparsers.add_parser("sample", help="generate images with a trained VAE")
     add_run_options(s, run_help=vae_run, data_dir=False)
     s.add_argument(
-        "--n", type=positive_int, default=64, metavar="N", help="number of images (default 64)"
+        "-n",
+        "--n",
+        type=positive_int,
+        default=64,
+        metavar="N",
+        help="number of images (default 64)",
     )
     s.add_argument(
         "--output",

@@ -151,6 +151,29 @@ class AnomalyRecipe(Recipe):
             }
         return est.evaluate(x, data.y)
 
+    def _reconstructions(self, est, x, data: Data, picks, scores, folder: Path) -> Path:
+        """A normal and an anomalous row with their reconstructions: a table's feature by feature
+        (named by column and id), a signal's as curves."""
+        from .autoencoder import TABLE_FEATURES, row_names
+
+        rows = np.array([i for i, _ in picks])
+        rec = est.reconstruct(x[rows])
+        if data.feature_names is not None and x.shape[1] <= TABLE_FEATURES:
+            names = row_names(data, rows, len(rows))
+            return plots.plot_table_reconstructions(
+                x[rows],
+                rec,
+                folder / "reconstructions.png",
+                feature_names=data.feature_names,
+                row_names=[f"{t}: {n} (score {scores[i]:.4g})" for (i, t), n in zip(picks, names)],
+                center=np.median(x, axis=0),
+                scale=x.std(axis=0),
+            )
+        panels = [
+            (x[i], rec[j], f"{title} (score {scores[i]:.4g})") for j, (i, title) in enumerate(picks)
+        ]
+        return plots.plot_signal_reconstructions(panels, folder / "reconstructions.png")
+
     def figures(self, est, data: Data, folder: Path) -> list[Path]:
         folder = Path(folder)
         x = model_columns(est, data)
@@ -163,14 +186,7 @@ class AnomalyRecipe(Recipe):
             if (y == c).any()
         ]
         if x.ndim == 2 and picks:
-            rec = est.reconstruct(x[[i for i, _ in picks]])
-            panels = [
-                (x[i], rec[j], f"{title} (score {scores[i]:.4g})")
-                for j, (i, title) in enumerate(picks)
-            ]
-            written.append(
-                plots.plot_signal_reconstructions(panels, folder / "reconstructions.png")
-            )
+            written.append(self._reconstructions(est, x, data, picks, scores, folder))
         written.append(
             plots.plot_error_histogram(
                 scores[y == 0],

@@ -154,13 +154,13 @@ class Recipe:
 
     def quality_warnings(self, est, metrics: dict[str, Any], data: Data) -> list[str]:
         """One-line warnings, each with a likely fix, about a finished run that is not useful (see ``quality``)."""
-        from .quality import never_improved
+        from .quality import never_improved, overfitting
 
-        return [
-            w
-            for w in (never_improved(getattr(est, "history_", []), getattr(est, "lr", None)),)
-            if w
-        ]
+        history = getattr(est, "history_", [])
+        found = [never_improved(history, getattr(est, "lr", None))]
+        if not found[0]:  # a loss that never improved has not overfitted: one warning is enough
+            found.append(overfitting(history))
+        return [w for w in found if w]
 
 
 def fill_recorded(data: Data, spec: DataSpec) -> Data:
