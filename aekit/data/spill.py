@@ -192,6 +192,7 @@ def spill_table(
     ids: list[np.ndarray] = []
     feature_names: list[list[str] | None] = []
     id_name: list[str | None] = [None]
+    rows = [0]  # data rows read so far
 
     def xs() -> Iterator[np.ndarray]:
         for chunk in chunks:
@@ -202,12 +203,13 @@ def spill_table(
             if chunk.ids is not None:
                 ids.append(chunk.ids)
             if table.get("fill_values") is None and np.isnan(chunk.x).any():
-                row = int(np.flatnonzero(np.isnan(chunk.x).any(axis=1))[0])
+                row = rows[0] + int(np.flatnonzero(np.isnan(chunk.x).any(axis=1))[0]) + 1
                 raise fail(
-                    f"{path}: a missing value in the row of index {row} of a chunk; a streamed "
-                    f"table must be complete: fill it in the file, or read it into memory (--no-stream) "
-                    f"where --fill fills it"
+                    f"{path}: data row {row} has a missing value (an empty cell, NA, or text in a "
+                    f"column of numbers); a streamed table must be complete: fill it in the file, or "
+                    f"read it into memory (--no-stream), where --fill fills it"
                 )
+            rows[0] += len(chunk.x)
             yield chunk.x
 
     out = _spill(out_npy, xs(), path)
