@@ -174,7 +174,7 @@ def test_bad_tables(tmp_path, text, match):
     "text,names,missing",
     [
         ("a,b\n1,2\n3,\n", ["a", "b"], [0, 1]),  # an empty cell: a missing value (issue 33)
-        ("a,b\n1,nan\n2,NA\n", ["a", "b"], [0, 2]),
+        ("a,b\n1,nan\n2,NA\n3,4\n", ["a", "b"], [0, 2]),
         ("1,2\n3,x\n", None, [0]),  # a column of text (half its cells): left out
     ],
 )
@@ -286,9 +286,9 @@ def test_missing_path(tmp_path):
 
 
 def test_unsupported_extension(tmp_path):
-    (tmp_path / "x.parquet").write_bytes(b"PAR1")
-    assert ".npy, .npz, .csv, .tsv, .png" in _error(
-        tmp_path / "x.parquet", match="unsupported file type"
+    (tmp_path / "x.feather").write_bytes(b"ARROW1")
+    assert ".npy, .npz, .csv, .tsv, .parquet, .png" in _error(
+        tmp_path / "x.feather", match="unsupported file type"
     )
 
 
