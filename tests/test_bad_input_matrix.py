@@ -299,6 +299,8 @@ BAD_DATA = [
 for fam in FAMILIES:
     out = ["--out", "{T}/r"]
     for cid, name, needles in BAD_DATA:
+        if fam == "denoise" and cid == "mixed-sizes":  # trains on central crops (issue 33)
+            continue
         CASES.append(
             C(
                 f"train-{fam}-{cid}",

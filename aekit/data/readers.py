@@ -21,6 +21,7 @@ from .checks import as_labels, check_numeric, fail, to_float32
 from .container import Data
 from .images import (
     IMAGE_EXTENSIONS,
+    common_crop,
     folder_labels,
     image_files,
     iter_images,
@@ -105,9 +106,11 @@ def _read_npz(path: Path, key: str | None) -> Data:
 # --------------------------------------------------------------------------- images
 
 
-def _read_images(files: Sequence[Path], names: list[str], where: Path, image_size) -> Data:
+def _read_images(
+    files: Sequence[Path], names: list[str], where: Path, image_size, crop=None
+) -> Data:
     sizes: list[tuple[int, int]] = []
-    modes, arrays = zip(*iter_images(files, names, where, image_size, sizes))
+    modes, arrays = zip(*iter_images(files, names, where, image_size, sizes, crop))
     return Data(
         x=unit_float(arrays),
         names=names,
@@ -147,9 +150,10 @@ def read_image_groups(path: str | os.PathLike, image_size=None) -> list[Data]:
     return out
 
 
-def _read_image_folder(folder: Path, image_size) -> Data:
+def _read_image_folder(folder: Path, image_size, crop_mixed: bool = False) -> Data:
     files = image_files(folder)
-    data = _read_images(files, relative_names(files, folder), folder, image_size)
+    crop = common_crop(files, folder) if crop_mixed and image_size is None else None
+    data = _read_images(files, relative_names(files, folder), folder, image_size, crop)
     data.y = folder_labels(data.names)  # class sub-folders are labels
     return data
 
@@ -169,6 +173,7 @@ def read_path(
     drop_columns: Sequence[str] | None = None,
     categorical: Sequence[str] | None = None,
     fill_values: dict[str, float] | None = None,
+    crop_mixed: bool = False,
 ) -> Data:
     """Read a file or folder of the user's data into :class:`Data`.
 
@@ -195,6 +200,9 @@ def read_path(
     fill_values : dict, optional
         Values for missing cells, by feature name (:func:`aekit.data.fill_values`); without them
         missing cells (empty, ``NA``, a typo in a number column) are NaN.
+    crop_mixed : bool, default False
+        A folder of images of several sizes (and no ``image_size``): each cut to its central part
+        of the smallest width and height, rather than refused (for a model of any image size).
     image_size : int or (int, int), optional
         ``(height, width)`` or an int: resize every image to it (the CLI's ``--image-size`` takes
         WIDTHxHEIGHT, as Pillow does).
@@ -218,7 +226,7 @@ def read_path(
     if not path.exists():
         raise UsageError(f"no such file or folder: {path}")
     if path.is_dir():
-        return _read_image_folder(path, image_size)
+        return _read_image_folder(path, image_size, crop_mixed)
     ext = path.suffix.lower()
     if ext not in SUPPORTED:
         raise fail(

@@ -88,3 +88,14 @@ def test_neighbour_figures_name_their_queries_across_pages(world):
     assert (world / "nb.png").is_file() and (world / "nb-2.png").is_file()
     assert not (world / "nb-3.png").exists()
     assert "queries 1-10 of 12" in proc.stdout
+
+
+def test_the_denoiser_trains_on_a_folder_of_mixed_sizes(world, tmp_path):
+    proc = cli_here(
+        "train", "denoise", "--data", world / "mixed", "--channels", "4,4", "--epochs", "1",
+        "--batch-size", "4", "--no-figures", "--quiet", "--out", tmp_path / "r",
+    )  # fmt: skip
+    assert "images of 3 sizes" in proc.stderr and "central 12x12" in proc.stderr
+    out = tmp_path / "out"
+    cli_here("denoise", tmp_path / "r", "--input", world / "mixed", "--output", out)
+    assert sizes(out) == sizes(world / "mixed")
