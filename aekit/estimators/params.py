@@ -291,6 +291,7 @@ VAE: dict[str, list[Any]] = {
     "channels": [Widths(least=2, most=2)],
     "likelihood": [Choice("bernoulli", "gaussian")],
     "beta": [Real(0)],
+    "free_bits": [Real(0)],
     "kl": [Choice("analytic", "mc")],
     "init": [Choice(*INITS)],
     **TRAINING,

@@ -91,6 +91,7 @@ class VAERecipe(Recipe):
     ] = {}  # the estimator's defaults; the tutorial's exact settings are the "recipe" preset
     presets = {
         "recipe": {
+            "free_bits": 0.0,
             "lr": 1e-4,
             "schedule": "constant",
             "epochs": 10,

@@ -14,7 +14,7 @@ def test_the_checks_fire_and_stay_quiet():
     steady = [{"train_loss": 0.1 - i * 0.001, "val_loss": 0.12 - i * 0.001} for i in range(6)]
     assert overfitting(steady) is None
     assert "8.0x the training loss" in overfitting([{"train_loss": 0.0027, "val_loss": 0.0216}] * 2)
-    rising = steady + [{"train_loss": 0.05, "val_loss": 0.2}]
+    rising = steady + [{"train_loss": 0.09, "val_loss": 0.16}]
     assert "rose from its best" in overfitting(rising)
     assert "--latent-dim below 9" in identity_code(64, 9) and identity_code(8, 9) is None
     assert "collapsed" in vae_alike(0.02, 2.6, 1e-3) and vae_alike(0.6, 0.1, 1e-3) is None
