@@ -250,15 +250,16 @@ def _decide_features(layout: _Layout, cells: np.ndarray, *, columns, drop, categ
             layout.features.append((name, i, None))
         else:
             left_out.append(describe_text(name, cells[:, i], kind))
+    if not layout.features:  # one line: what was left out is why nothing is left
+        found = f" (left out, not numbers: {'; '.join(left_out)})" if left_out else ""
+        raise fail(
+            f"{path} has no numeric columns to learn from (after the label, id and dropped ones)"
+            f"{found}; name text columns of a few values with --categorical to encode them"
+        )
     if left_out:
         note(
             f"{path}: left out {len(left_out)} column{'s' if len(left_out) > 1 else ''} that "
             f"{'do' if len(left_out) > 1 else 'does'} not hold numbers: {'; '.join(left_out)}"
-        )
-    if not layout.features:
-        raise fail(
-            f"{path} has no numeric columns to learn from (after the label, id and dropped ones); "
-            f"name text columns of a few values with --categorical to encode them"
         )
 
 
