@@ -634,7 +634,7 @@ for cmd in ("encode", "reconstruct"):
             f"{cmd}-ragged",
             [cmd, B, "--input", "{W}/rag.csv", "--output", "{T}/z.npy"],
             2,
-            ["lacks the model's columns"],
+            ["rag.csv", "row 3", "expected 2"],
             ["basic"],
         ),
         C(
