@@ -1522,7 +1522,7 @@ def _require(world, needs) -> None:
 FULL_MATRIX = os.environ.get("AEKIT_FULL_MATRIX") == "1"
 REAL_PROCESS = [
     "unknown-command",  # usage: refused by the parser
-    "train-anomaly-nan",  # data: a bad file
+    "train-anomaly-inf",  # data: a bad file
     "train-denoise-channels-huge",  # sizes: refused before anything is allocated
     "encode-output-in-a-run",  # outputs: never written where they do not belong
     "train-resume-changes-the-model",  # resume: a run continued as another model
