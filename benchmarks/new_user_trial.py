@@ -1,4 +1,6 @@
-"""The new-user trial of issue 21: aekit on data it was never tuned on, run as a new user would.
+"""The new-user trials of issues 21 and 33: aekit on data it was never tuned on, run as a new user would.
+
+Issue 33's part (``--part 33``) is described at :func:`make_data33`; issue 21's (``--part 21``) here.
 
 The data (made here, seeded, from scikit-learn's bundled sets; nothing is downloaded):
 
@@ -436,14 +438,27 @@ def main() -> int:
     p.add_argument(
         "--work", type=Path, default=Path(tempfile.gettempdir()) / "aekit-new-user-trial"
     )
+    p.add_argument("--part", choices=("21", "33", "all"), default="all", help="which trial")
     args = p.parse_args()
-    make_data(args.work / "data")
+    parts = []
+    if args.part in ("21", "all"):
+        make_data(args.work / "data")
+        parts.append(("", trial, args.work / "data"))
+    if args.part in ("33", "all"):
+        from new_user_trial33 import make_data33, trial33
+
+        make_data33(args.work / "data33")
+        parts.append(("33-", trial33, args.work / "data33"))
     columns = {}
     for label, checkout in (("before", args.before), ("after", args.after)):
         if checkout is None:
             continue
         t = time.perf_counter()
-        columns[label] = trial(checkout.resolve(), args.work / "data", args.work / label)
+        columns[label] = {}
+        for prefix, run_trial, data in parts:
+            columns[label].update(
+                run_trial(checkout.resolve(), data, args.work / f"{prefix}{label}")
+            )
         print(f"{label}: {checkout} in {time.perf_counter() - t:.0f} s", file=sys.stderr)
     rows = list(dict.fromkeys(k for c in columns.values() for k in c))
     print("| step: figure | " + " | ".join(columns) + " |")

@@ -213,7 +213,7 @@ def world(tmp_path_factory):
     write_table(W / "rows.csv", X, labels=[i % 2 for i in range(60)])
     np.save(W / "rows.npy", X)
     bad = X[:5].copy()
-    bad[2, 3] = np.nan
+    bad[2, 3] = np.inf  # (a NaN is a missing value, filled as the run records since issue 33)
     write_table(W / "rows_nan.csv", bad, labels=[0] * 5)
     np.save(W / "w7.npy", np.zeros((4, 7), np.float32))
     write_images(W / "imgs", 24)
@@ -225,7 +225,7 @@ def world(tmp_path_factory):
     write_images(W / "mixmd" / "b", 1, mode="RGB")
     (W / "empty.csv").write_text("")
     (W / "empty.npy").write_bytes(b"")
-    (W / "text.csv").write_text("a,b\n1,x\n2,3\n")
+    (W / "text.csv").write_text("a,b\n1,x\ny,z\n")  # text columns only: nothing to learn from
     (W / "nan.csv").write_text("a,b\n1,nan\n2,3\n")
     (W / "inf.csv").write_text("a,b\n1,-inf\n2,3\n")
     (W / "rag.csv").write_text("a,b\n1,2\n2,3,4\n")
@@ -290,8 +290,7 @@ def C(id, argv, code=2, needles=(), needs=()):
 CASES = []
 BAD_DATA = [
     ("empty-csv", "empty.csv", ["empty.csv", "empty"]),
-    ("text-column", "text.csv", ["'x' is not a number"]),
-    ("nan", "nan.csv", ["nan.csv", "non-finite"]),
+    ("text-column", "text.csv", ["text.csv", "no numeric columns"]),
     ("inf", "inf.csv", ["inf.csv", "non-finite"]),
     ("ragged", "rag.csv", ["row 3", "expected 2"]),
     ("mixed-sizes", "mixsz", ["different sizes", "--image-size"]),
@@ -300,6 +299,8 @@ BAD_DATA = [
 for fam in FAMILIES:
     out = ["--out", "{T}/r"]
     for cid, name, needles in BAD_DATA:
+        if fam == "denoise" and cid == "mixed-sizes":  # trains on central crops (issue 33)
+            continue
         CASES.append(
             C(
                 f"train-{fam}-{cid}",
@@ -570,7 +571,7 @@ CASES += [
         "evaluate-nan",
         ["evaluate", "{W}/runs/basic", "--data", "{W}/rows_nan.csv"],
         2,
-        ["rows_nan.csv", "nan"],
+        ["rows_nan.csv", "inf"],
         ["basic"],
     ),
     C(
@@ -633,7 +634,7 @@ for cmd in ("encode", "reconstruct"):
             f"{cmd}-ragged",
             [cmd, B, "--input", "{W}/rag.csv", "--output", "{T}/z.npy"],
             2,
-            ["lacks the model's columns"],
+            ["rag.csv", "row 3", "expected 2"],
             ["basic"],
         ),
         C(
@@ -841,13 +842,7 @@ CASES += [
         ["images"],
         ["denoise"],
     ),
-    C(
-        "denoise-mixed-sizes",
-        ["denoise", N, "--input", "{W}/mixsz", "--output", "{T}/d"],
-        2,
-        ["different sizes"],
-        ["denoise"],
-    ),
+    # a folder of mixed sizes is denoised each at its own size (tests/cli/test_cli_any_size.py)
     C(
         "denoise-mixed-modes",
         ["denoise", N, "--input", "{W}/mixmd", "--output", "{T}/d"],
@@ -1527,7 +1522,7 @@ def _require(world, needs) -> None:
 FULL_MATRIX = os.environ.get("AEKIT_FULL_MATRIX") == "1"
 REAL_PROCESS = [
     "unknown-command",  # usage: refused by the parser
-    "train-anomaly-nan",  # data: a bad file
+    "train-anomaly-inf",  # data: a bad file
     "train-denoise-channels-huge",  # sizes: refused before anything is allocated
     "encode-output-in-a-run",  # outputs: never written where they do not belong
     "train-resume-changes-the-model",  # resume: a run continued as another model

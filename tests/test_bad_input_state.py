@@ -247,7 +247,7 @@ API = {  # name -> (call(fitted, tmp_path), the built-in it also is, needles)
         ["needs about", "available"],
     ),
     "fit-diverges": (
-        lambda f, t: __import__("aekit").Autoencoder(epochs=2, lr=1e30).fit(f["x"]),
+        lambda f, t: __import__("aekit").Autoencoder(latent_dim=64, epochs=2, lr=1e30).fit(f["x"]),
         RuntimeError,
         ["diverged in epoch 1", "learning rate"],
     ),

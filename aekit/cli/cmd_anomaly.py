@@ -7,7 +7,13 @@ from pathlib import Path
 from typing import Any
 
 from ..estimators import params as P
-from .options import add_data_options, add_threshold_options, input_id_column
+from .options import (
+    add_data_options,
+    add_table_options,
+    add_threshold_options,
+    input_id_column,
+    table_options,
+)
 from .types import int_list, non_negative_float, number, positive_int
 
 TABLE = P.ANOMALY_DETECTOR  # the detector's parameters: the options' choices come from it
@@ -30,6 +36,7 @@ def _options(p: argparse.ArgumentParser) -> None:
         metavar="VALUE",
         help="with --label-column: the label of normal rows (others are anomalies)",
     )
+    add_table_options(p)
     g = p.add_argument_group("model")
     g.add_argument(
         "--architecture",
@@ -237,12 +244,10 @@ def cmd_score(args: argparse.Namespace) -> int:
                 if getattr(args, p) is not None
             }
         )
-    # pick the model's columns by name; others are ignored
-    names = getattr(est, "feature_names_in_", None)
-    options = dict(
+    options = dict(  # the model's columns by name (others are ignored), filled as at training
         label_column=args.label_column,
         id_column=input_id_column(args, config),
-        columns=None if names is None else list(names),
+        **table_options(est, config),
     )
     if Path(args.input).suffix.lower() in (".csv", ".tsv"):
         # streamed: memory bounded by one chunk, any file size

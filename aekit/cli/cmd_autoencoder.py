@@ -6,12 +6,14 @@ import argparse
 from typing import Any
 
 from ..estimators import params as P
+from .options import add_table_options
 from .types import int_list
 
 TABLE = P.AUTOENCODER  # the estimator's parameters: the options' choices come from it
 
 
 def _options(p: argparse.ArgumentParser) -> None:
+    add_table_options(p)
     g = p.add_argument_group("model")
     g.add_argument(
         "--hidden",

@@ -6,6 +6,7 @@ import argparse
 from typing import Any
 
 from ..estimators import params as P
+from .options import recorded_image_size
 from .progress import set_verbose
 from .types import IMAGE_SIZE_HELP, image_size, int_list, positive_int
 
@@ -88,7 +89,13 @@ def register(subparsers) -> None:
         "--image-size",
         type=image_size,
         metavar="WxH",
-        help=IMAGE_SIZE_HELP + " first (needed for a folder of mixed sizes)",
+        help=IMAGE_SIZE_HELP + " for the model (default: the size the run was trained at, if it "
+        "resized; else each image at its own size); outputs go back to each input's size",
+    )
+    c.add_argument(
+        "--keep-model-size",
+        action="store_true",
+        help="write outputs at the size the model saw (--image-size) rather than each input's own",
     )
     c.add_argument("--overwrite", action="store_true", help="replace an existing output")
     c.add_argument("--quiet", action="store_true", help="no progress on stderr")
@@ -112,23 +119,70 @@ def cmd_denoise(args: argparse.Namespace) -> int:
         )
     set_verbose(est, args)
     refuse_existing(args.output, args.overwrite, inputs=[args.input])
-    check_images_fit(args.input, args.image_size)  # before any image is decoded
-    data = read_path(args.input, npz_key=args.npz_key, image_size=args.image_size)
-    # (C, H, W); H == 1: a model of rows (the Python API's one-row images)
-    shape = tuple(est.input_shape_)
-    if len(data.x.shape) == 2 and shape[1] != 1:
-        raise UsageError(
-            f"{args.input} holds a table (rows of {data.x.shape[1]} values); this run denoises "
-            f"{'x'.join(map(str, shape))} images: give an image folder or an .npy of images"
-        )
-    denoised = est.transform(data.x)
+    size = args.image_size or recorded_image_size(_config(args.run))
+    check_images_fit(args.input, size)  # before any image is decoded
+    if Path(args.input).is_dir() and Path(args.output).suffix == "":
+        data, denoised = _denoise_groups(est, args.input, size)  # any sizes, each at its own
+    else:
+        data = read_path(args.input, npz_key=args.npz_key, image_size=size)
+        _check_images(est, data, args.input)
+        denoised = est.transform(data.x)
     if Path(args.input).suffix.lower() == ".npy" and Path(args.output).suffix.lower() == ".npy":
         import numpy as np
 
         # (n, H, W) in -> (n, H, W) out
         denoised = denoised.reshape(np.load(args.input, mmap_mode="r").shape)
+    if args.keep_model_size:
+        data.sizes = None
     write_output(args.output, denoised, like=data, overwrite=args.overwrite)
     print(
         f"wrote {len(denoised)} denoised image{'s' if len(denoised) != 1 else ''} to {args.output}"
     )
     return 0
+
+
+def _config(run: str) -> dict:
+    from ..estimators.persistence import read_config
+
+    return read_config(run)
+
+
+def _check_images(est, data, source) -> None:
+    """A table given to a denoiser of images: one line."""
+    from ..errors import UsageError
+
+    # (C, H, W); H == 1: a model of rows (the Python API's one-row images)
+    shape = tuple(est.input_shape_)
+    if len(data.x.shape) == 2 and shape[1] != 1:
+        raise UsageError(
+            f"{source} holds a table (rows of {data.x.shape[1]} values); this run denoises "
+            f"{'x'.join(map(str, shape))} images: give an image folder or an .npy of images"
+        )
+
+
+def _denoise_groups(est, folder: str, size):
+    """A folder of images of any sizes, denoised a group of one size at a time: (the images' Data
+    in name order, the denoised images in that order)."""
+    import dataclasses
+
+    import numpy as np
+
+    from ..data.readers import read_image_groups
+
+    groups = read_image_groups(folder, size)
+    names, images, sizes = [], [], []
+    for data in groups:
+        names += data.names
+        images += list(est.transform(data.x))
+        sizes += data.sizes or [tuple(img.shape[1:]) for img in data.x]
+    order = np.argsort(names, kind="stable")  # back to the folder's order
+    first = groups[0]
+    like = dataclasses.replace(
+        first,
+        x=np.zeros((len(names), 0), np.float32),
+        y=None,
+        ids=None,
+        names=[names[i] for i in order],
+        sizes=[sizes[i] for i in order],
+    )
+    return like, [images[i] for i in order]

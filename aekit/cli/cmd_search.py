@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import argparse
 
-from .options import add_data_options
+from .options import add_data_options, recorded_image_size
 from .types import positive_int
 
-FIGURE_QUERIES = 8  # queries drawn in the neighbours figure
+FIGURE_QUERIES = 8  # queries on each page of the neighbours figure
+FIGURE_CAP = 64  # queries drawn by default (--figure-queries): 8 pages
 
 
 def register(subparsers) -> None:
@@ -54,6 +55,13 @@ def register(subparsers) -> None:
         "--no-figure",
         action="store_true",
         help="skip the figure of queries beside their neighbours",
+    )
+    nb.add_argument(
+        "--figure-queries",
+        type=positive_int,
+        metavar="N",
+        help=f"queries drawn in the figure, {FIGURE_QUERIES} a page (OUTPUT.png, OUTPUT-2.png, ...; "
+        f"default the first {FIGURE_CAP})",
     )
     nb.add_argument("--overwrite", action="store_true", help="replace existing output files")
     nb.set_defaults(func=cmd_neighbors)
@@ -103,7 +111,8 @@ def cmd_index(args: argparse.Namespace) -> int:
         "npz_key": args.npz_key,
         "label_column": args.label_column,
         "id_column": args.id_column,
-        "image_size": list(args.image_size) if args.image_size else None,
+        # the size the run was trained at unless another is given (as every command on a run)
+        "image_size": list(args.image_size or recorded_image_size(config) or []) or None,
     }
     data = _read(args.input, read, est)
     index = LatentIndex(encoder=est, metric=args.metric).fit(data.x, ids=_ids(data))
@@ -155,28 +164,42 @@ def cmd_neighbors(args: argparse.Namespace) -> int:
     _io.write_text(args.output, buf.getvalue())
     print(f"wrote {idx.shape[1]} neighbours of each of {len(idx)} queries to {args.output}")
     if queries.x.ndim == 4 and not args.no_figure:
-        refuse_existing(figure, args.overwrite)
-        _figure(config, est, queries, idx, dist, labels, figure)
-        print(f"wrote {figure}")
+        cap = min(len(idx), args.figure_queries or FIGURE_CAP)
+        pages = [
+            figure if p == 0 else figure.with_name(f"{figure.stem}-{p + 1}.png")
+            for p in range(-(-cap // FIGURE_QUERIES))
+        ]
+        for page in pages:
+            refuse_existing(page, args.overwrite)
+        _figure(config, est, queries, idx, dist, labels, pages, query_ids)
+        more = "" if cap == len(idx) else f" (--figure-queries {len(idx)} draws them all)"
+        print(f"wrote {', '.join(map(str, pages))}: queries 1-{cap} of {len(idx)}{more}")
     return 0
 
 
-def _figure(config, est, queries, idx, dist, labels, path) -> None:
-    """The first queries beside their neighbours' images (read again from the index's input)."""
+def _figure(config, est, queries, idx, dist, labels, pages, query_ids) -> None:
+    """The queries beside their neighbours' images (read again from the index's input), a page of
+    FIGURE_QUERIES each, each query named."""
+    import numpy as np
+
     from ..plots import plot_neighbors
 
-    shown = idx[:FIGURE_QUERIES]
     items = _read(config["input"], config.get("read") or {}, est)
-    panel_labels = None
-    if labels and queries.y is not None:
-        panel_labels = [
-            v for q in range(len(shown)) for v in [queries.y[q], *[labels[i] for i in shown[q]]]
-        ]
-    plot_neighbors(
-        queries.x[: len(shown)],
-        items.x[shown],
-        path,
-        distances=dist[: len(shown)],
-        labels=panel_labels,
-        title=f"nearest neighbours by latent vector ({config['metric']})",
-    )
+    for p, path in enumerate(pages):
+        rows = np.arange(p * FIGURE_QUERIES, min((p + 1) * FIGURE_QUERIES, len(idx)))
+        shown = idx[rows]
+        panel_labels = None
+        if labels and queries.y is not None:
+            panel_labels = [
+                v for q, row in zip(rows, shown) for v in [queries.y[q], *[labels[i] for i in row]]
+            ]
+        plot_neighbors(
+            queries.x[rows],
+            items.x[shown],
+            path,
+            distances=dist[rows],
+            labels=panel_labels,
+            title=f"nearest neighbours by latent vector ({config['metric']}): queries "
+            f"{rows[0] + 1}-{rows[-1] + 1} of {len(idx)}",
+            query_names=[query_ids[q] for q in rows],
+        )

@@ -18,6 +18,13 @@ def _options(p: argparse.ArgumentParser) -> None:
         "--beta", type=non_negative_float, metavar="B", help="weight of the KL term (1: the ELBO)"
     )
     g.add_argument(
+        "--free-bits",
+        type=non_negative_float,
+        metavar="NATS",
+        help="nats of KL per latent dimension training does not charge for, so that the code "
+        "cannot collapse (default 0.5; 0: the plain ELBO, as --preset recipe)",
+    )
+    g.add_argument(
         "--likelihood",
         choices=P.choices(P.VAE, "likelihood"),
         help="decoder distribution: bernoulli for binary images (--dataset mnist is then "
@@ -39,7 +46,7 @@ HELP = {
 
 
 def train_params(family: str, args: argparse.Namespace) -> dict[str, Any]:
-    names = ("beta", "likelihood", "kl", "channels", "init")
+    names = ("beta", "free_bits", "likelihood", "kl", "channels", "init")
     return {a: getattr(args, a) for a in names if getattr(args, a, None) is not None}
 
 
@@ -135,7 +142,12 @@ def register(subparsers) -> None:
     s = subparsers.add_parser("sample", help="generate images with a trained VAE")
     add_run_options(s, run_help=vae_run, data_dir=False)
     s.add_argument(
-        "--n", type=positive_int, default=64, metavar="N", help="number of images (default 64)"
+        "-n",
+        "--n",
+        type=positive_int,
+        default=64,
+        metavar="N",
+        help="number of images (default 64)",
     )
     s.add_argument(
         "--output",

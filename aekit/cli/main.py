@@ -80,6 +80,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.INFO if args.verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
     )
+    _say_notes()
     if not args.debug:  # library warnings would break the one-line error contract
         import warnings
 
@@ -100,6 +101,23 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 PEER_GRACE_SECONDS = 5.0
+
+
+def _say_notes() -> None:
+    """Notes on how the data were read (aekit._notes) as ``aekit: note: ...`` lines on stderr."""
+    from .._notes import LOGGER
+
+    notes = logging.getLogger(LOGGER)
+    if not any(isinstance(h, _Stderr) for h in notes.handlers):
+        notes.addHandler(_Stderr())
+    notes.propagate = False
+
+
+class _Stderr(logging.Handler):
+    """Each record as one ``aekit: note:`` line on the stderr of the moment (tests replace it)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        sys.stderr.write(f"aekit: note: {record.getMessage()}\n")
 
 
 def _threads_spin_briefly() -> None:

@@ -13,6 +13,7 @@ from .types import (
     fraction,
     image_size,
     memory_size,
+    name_list,
     non_negative_float,
     non_negative_int,
     number,
@@ -36,6 +37,9 @@ COMMON_PARAMS = {
 # The built-in datasets (aekit.data.DATASETS, named here so that building the parser imports nothing heavy;
 # tests/cli/test_help.py checks that the two agree).
 DATASET_NAMES = ("mnist", "fashion-mnist", "binarized-mnist", "ecg5000")
+# What fills a table's missing cells (aekit.data.missing.FILLS; named here so that building the parser
+# imports nothing heavy; tests/cli/test_cli_tables.py checks that the two agree).
+TABLE_FILLS = ("median", "mean", "zero", "none")
 RUN_HELP = "a run folder written by 'aekit train' (or a model saved with est.save())"
 
 
@@ -69,6 +73,35 @@ def add_data_options(p: argparse.ArgumentParser, *, builtin: bool = True) -> Non
         "--id-column", metavar="COL", help="CSV column (name or index) carried through as an id"
     )
     g.add_argument("--image-size", type=image_size, metavar="WxH", help=IMAGE_SIZE_HELP)
+
+
+def add_table_options(p: argparse.ArgumentParser) -> None:
+    """How ``aekit train`` reads a table's columns: which ones, which text to encode, what fills gaps
+    (the table families; recorded with the run and applied by every command on it)."""
+    g = p.add_argument_group("tables")
+    g.add_argument(
+        "--columns",
+        type=name_list,
+        metavar="A,B",
+        help="the feature columns (default: every column of numbers; text columns are left out, "
+        "with one line naming them)",
+    )
+    g.add_argument(
+        "--drop-columns", type=name_list, metavar="A,B", help="columns to leave out of the features"
+    )
+    g.add_argument(
+        "--categorical",
+        type=name_list,
+        metavar="A,B",
+        help="text columns to encode: dates as days since 1970-01-01, other text one-hot (a column "
+        "per value, at most 50)",
+    )
+    g.add_argument(
+        "--fill",
+        choices=TABLE_FILLS,
+        help="what fills empty cells (and NA, typos in a number column), learned from the training "
+        "rows and applied by every command: median (default), mean, zero, or none (refuse them)",
+    )
 
 
 def add_run_options(
@@ -232,6 +265,10 @@ def data_spec(args: argparse.Namespace):
         getattr(args, a, None)  # a series' options (cmd_series)
         for a in ("time_column", "fill", "train_steps")
     )
+    spec.columns, spec.drop_columns, spec.categorical = (
+        getattr(args, a, None)  # a table's options (add_table_options)
+        for a in ("columns", "drop_columns", "categorical")
+    )
     return spec
 
 
@@ -266,16 +303,39 @@ def read_for_model(args: argparse.Namespace, est, config: dict | None = None):
     from ..data import read_path
     from ..training.memory import check_images_fit
 
-    check_images_fit(args.input, args.image_size)  # before any image is decoded
-    names = getattr(est, "feature_names_in_", None)
-    return read_path(
+    size = args.image_size or recorded_image_size(config)
+    check_images_fit(args.input, size)  # before any image is decoded
+    data = read_path(
         args.input,
         npz_key=args.npz_key,
         label_column=args.label_column,
         id_column=input_id_column(args, config),
-        columns=list(names) if names is not None else None,
-        image_size=args.image_size,
+        image_size=size,
+        **table_options(est, config),
     )
+    if data.x.ndim == 2:  # a table: its missing cells refused when the run fills none
+        from ..data.missing import fill_missing
+
+        fill_missing(data.x, None, data.feature_names, data.source, "none")
+    return data
+
+
+def table_options(est, config: dict | None) -> dict:
+    """How a run reads a table: the model's feature columns by name (when it knows them), the encoded
+    ones and the values that fill missing cells, as recorded at training."""
+    data = (config or {}).get("data") or {}
+    names = getattr(est, "feature_names_in_", None)
+    return dict(
+        columns=list(names) if names is not None else data.get("columns"),
+        categorical=data.get("categorical"),
+        fill_values=data.get("fill_values"),
+    )
+
+
+def recorded_image_size(config: dict | None):
+    """The ``(height, width)`` a run's images were resized to at training (None: their own size)."""
+    size = ((config or {}).get("data") or {}).get("image_size")
+    return tuple(size) if size is not None else None
 
 
 def threshold_arg(names: Sequence[str]):

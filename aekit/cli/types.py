@@ -131,3 +131,11 @@ IMAGE_SIZE_HELP = (
     "resize images to WIDTHxHEIGHT pixels (as Pillow and image tools write it, e.g. 64x48), "
     "or SIZE for a square"
 )
+
+
+def name_list(text: str) -> list[str]:
+    """Column names separated by commas: ``a,b,c`` (blanks around a name are dropped)."""
+    names = [n.strip() for n in text.split(",")]
+    if not text.strip() or any(not n for n in names):
+        raise argparse.ArgumentTypeError(f"expected column names separated by commas, got {text!r}")
+    return names

@@ -35,20 +35,21 @@ def _first_bad(bad: np.ndarray, describe) -> tuple[tuple[int, ...], str]:
     return index, describe(index) if describe else f"at index {index}"
 
 
-def check_finite(x: np.ndarray, name: str, describe=None) -> None:
-    """Raise for the first NaN or inf in ``x``; ``describe(index)`` words its position."""
-    bad = ~np.isfinite(x)
+def check_finite(x: np.ndarray, name: str, describe=None, allow_nan: bool = False) -> None:
+    """Raise for the first NaN or inf in ``x`` (inf only: ``allow_nan``); ``describe(index)`` words its position."""
+    bad = np.isinf(x) if allow_nan else ~np.isfinite(x)
     if bad.any():
         index, where = _first_bad(bad, describe)
         raise fail(f"{name} has a non-finite value ({x[index]}) {where}; expected finite numbers")
 
 
-def to_float32(x: np.ndarray, name: str, describe=None) -> np.ndarray:
-    """Cast to C-contiguous float32, refusing NaN, inf and values too large for float32."""
-    check_finite(x, name, describe)
+def to_float32(x: np.ndarray, name: str, describe=None, allow_nan: bool = False) -> np.ndarray:
+    """Cast to C-contiguous float32, refusing NaN (unless ``allow_nan``: missing values), inf and
+    values too large for float32."""
+    check_finite(x, name, describe, allow_nan)
     with np.errstate(over="ignore"):
         out = np.ascontiguousarray(x, dtype=np.float32)
-    bad = ~np.isfinite(out)
+    bad = np.isinf(out) if allow_nan else ~np.isfinite(out)
     if bad.any():
         index, where = _first_bad(bad, describe)
         raise fail(f"{name} has a value too large for float32 ({x[index]}) {where}")

@@ -38,6 +38,9 @@ class Data:
         The values of an id column, carried through to outputs.
     id_name : str, optional
         The id column's name, written as the header of the ids in outputs.
+    sizes : list of (int, int), optional
+        Each image's own ``(height, width)`` when it was resized on reading (``image_size``), so
+        that outputs can be written back at it.
     source : str
         Where the data came from, for messages and run configs.
 
@@ -56,11 +59,12 @@ class Data:
     ids: np.ndarray | None = None  # values of an --id-column, carried through
     source: str = ""  # where it came from, for messages and run configs
     id_name: str | None = None  # the id column's name (its header in outputs)
+    sizes: list[tuple[int, int]] | None = None  # images resized on reading: each one's own (H, W)
 
     def __post_init__(self) -> None:
         # A length mismatch is a bug in the code that built this object, not bad user input.
         n = len(self.x)
-        for field in ("y", "names", "ids"):
+        for field in ("y", "names", "ids", "sizes"):
             value = getattr(self, field)
             if value is not None and len(value) != n:
                 raise ValueError(f"Data.{field} has {len(value)} entries but x has {n} samples")
@@ -82,6 +86,7 @@ class Data:
             y=None if self.y is None else self.y[rows],
             names=None if self.names is None else [self.names[i] for i in rows],
             ids=None if self.ids is None else self.ids[rows],
+            sizes=None if self.sizes is None else [self.sizes[i] for i in rows],
         )
 
 

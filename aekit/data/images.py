@@ -70,9 +70,16 @@ def open_image(path: Path):
 
 
 def iter_images(
-    files: Sequence[Path], names: list[str], where: Path, image_size
+    files: Sequence[Path],
+    names: list[str],
+    where: Path,
+    image_size,
+    sizes: list | None = None,
+    crop: tuple[int, int] | None = None,
 ) -> Iterator[tuple[str, np.ndarray]]:
-    """Each image as (mode, uint8 array (C, H, W)), refusing mixed modes, and mixed sizes unless resized.
+    """Each image as (mode, uint8 array (C, H, W)), refusing mixed modes, and mixed sizes unless resized
+    (``sizes``, a list, then receives each image's own ``(height, width)``) or cut to their central
+    ``crop`` ``(height, width)``.
 
     One generator serves :func:`~aekit.data.read_path` (all images in memory) and the streaming
     spill (:func:`aekit.data.spill_images`, a batch at a time), so both check and convert alike.
@@ -90,9 +97,14 @@ def iter_images(
                 f"{where}: images have different modes: {first[0]} is {first[1]}, {name} is {im.mode}; "
                 "expected all grayscale (L) or all colour (RGB)"
             )
+        if sizes is not None:
+            sizes.append((im.size[1], im.size[0]))
         if size is not None:
             # PIL takes (width, height)
             im = im.resize((size[1], size[0]), Image.Resampling.BILINEAR)
+        elif crop is not None:
+            left, top = (im.size[0] - crop[1]) // 2, (im.size[1] - crop[0]) // 2
+            im = im.crop((left, top, left + crop[1], top + crop[0]))
         elif im.size != first[2]:
             (w0, h0), (w1, h1) = first[2], im.size
             raise fail(
@@ -104,6 +116,48 @@ def iter_images(
             im.mode,
             (a[None] if a.ndim == 2 else a.transpose(2, 0, 1)),
         )  # (H, W[, C]) -> (C, H, W)
+
+
+def size_groups(files: Sequence[Path]) -> list[list[int]]:
+    """Indices of ``files`` in groups of one image size each (read from the headers only), in the
+    order their first image comes; one group when all share a size."""
+    from PIL import Image
+
+    groups: dict[tuple[int, int], list[int]] = {}
+    for i, path in enumerate(files):
+        try:
+            with Image.open(path) as im:
+                size = im.size
+        except Exception:  # decoded (and refused with one line) when the group is read
+            size = (-1, -1)
+        groups.setdefault(size, []).append(i)
+    return list(groups.values())
+
+
+def common_crop(files: Sequence[Path], where: Path) -> tuple[int, int] | None:
+    """``(height, width)`` every image of ``files`` can be cut to (the smallest of each), with one
+    note; None when they all share one size."""
+    from PIL import Image
+
+    from .._notes import note
+
+    seen: dict[tuple[int, int], int] = {}
+    for path in files:
+        try:
+            with Image.open(path) as im:
+                seen[im.size] = seen.get(im.size, 0) + 1
+        except Exception:  # decoded (and refused with one line) when read
+            continue
+    if len(seen) < 2:
+        return None
+    w, h = min(s[0] for s in seen), min(s[1] for s in seen)
+    listed = ", ".join(f"{a}x{b}: {n}" for (a, b), n in list(seen.items())[:6])
+    note(
+        f"{where}: images of {len(seen)} sizes ({listed}); training on their central {w}x{h} "
+        f"(pixels at their own scale; --image-size WxH resizes them instead); the model then takes "
+        f"images of any size"
+    )
+    return h, w
 
 
 def unit_float(images: Sequence[np.ndarray]) -> np.ndarray:

@@ -21,17 +21,19 @@ from .checks import as_labels, check_numeric, fail, to_float32
 from .container import Data
 from .images import (
     IMAGE_EXTENSIONS,
+    common_crop,
     folder_labels,
     image_files,
     iter_images,
     relative_names,
+    size_groups,
     unit_float,
 )
-from .tables import TABLE_EXTENSIONS, read_table
+from .tables import TABLE_EXTENSIONS, read_parquet, read_table
 
 logger = logging.getLogger(__name__)
 
-SUPPORTED = (".npy", ".npz", *TABLE_EXTENSIONS, *IMAGE_EXTENSIONS)
+SUPPORTED = (".npy", ".npz", *TABLE_EXTENSIONS, ".parquet", *IMAGE_EXTENSIONS)
 LABEL_KEYS = ("y", "labels")  # optional label arrays in an .npz file
 
 
@@ -104,14 +106,54 @@ def _read_npz(path: Path, key: str | None) -> Data:
 # --------------------------------------------------------------------------- images
 
 
-def _read_images(files: Sequence[Path], names: list[str], where: Path, image_size) -> Data:
-    modes, arrays = zip(*iter_images(files, names, where, image_size))
-    return Data(x=unit_float(arrays), names=names, image_mode=modes[0], source=str(where))
+def _read_images(
+    files: Sequence[Path], names: list[str], where: Path, image_size, crop=None
+) -> Data:
+    sizes: list[tuple[int, int]] = []
+    modes, arrays = zip(*iter_images(files, names, where, image_size, sizes, crop))
+    return Data(
+        x=unit_float(arrays),
+        names=names,
+        image_mode=modes[0],
+        source=str(where),
+        sizes=sizes if image_size is not None else None,
+    )
 
 
-def _read_image_folder(folder: Path, image_size) -> Data:
+def read_image_groups(path: str | os.PathLike, image_size=None) -> list[Data]:
+    """Images of any sizes, read in groups of one size each (one group with ``image_size``): for
+    a model that takes any size (the denoiser), image by image size.
+
+    Parameters
+    ----------
+    path : str or PathLike
+        A folder of images (class sub-folders are labels) or one image.
+    image_size : int or (int, int), optional
+        As for :func:`read_path`: every image resized to it (each one's own size in ``sizes``).
+
+    Returns
+    -------
+    list of Data
+        One per image size, each with the ``names`` of its images; together they hold every image.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise UsageError(f"no such file or folder: {path}")
+    files = image_files(path) if path.is_dir() else [path]
+    names = relative_names(files, path) if path.is_dir() else [path.name]
+    groups = [list(range(len(files)))] if image_size is not None else size_groups(files)
+    out = []
+    for group in groups:
+        data = _read_images([files[i] for i in group], [names[i] for i in group], path, image_size)
+        data.y = folder_labels(data.names) if path.is_dir() else None
+        out.append(data)
+    return out
+
+
+def _read_image_folder(folder: Path, image_size, crop_mixed: bool = False) -> Data:
     files = image_files(folder)
-    data = _read_images(files, relative_names(files, folder), folder, image_size)
+    crop = common_crop(files, folder) if crop_mixed and image_size is None else None
+    data = _read_images(files, relative_names(files, folder), folder, image_size, crop)
     data.y = folder_labels(data.names)  # class sub-folders are labels
     return data
 
@@ -128,13 +170,18 @@ def read_path(
     columns: Sequence[str] | None = None,
     image_size: int | tuple[int, int] | None = None,
     has_header: bool | None = None,
+    drop_columns: Sequence[str] | None = None,
+    categorical: Sequence[str] | None = None,
+    fill_values: dict[str, float] | None = None,
+    crop_mixed: bool = False,
 ) -> Data:
     """Read a file or folder of the user's data into :class:`Data`.
 
     Parameters
     ----------
     path : str or PathLike
-        A ``.npy``/``.npz`` array, a ``.csv``/``.tsv`` table, an image, or a folder of images.
+        A ``.npy``/``.npz`` array, a ``.csv``/``.tsv``/``.parquet`` table (Parquet needs pyarrow:
+        ``pip install 'aekit[parquet]'``), an image, or a folder of images.
     npz_key : str, optional
         The array to use in an ``.npz`` holding several (an ``y``/``labels`` array becomes ``y``).
     label_column : str or int, optional
@@ -142,7 +189,20 @@ def read_path(
     id_column : str or int, optional
         A table column by name or index; its values are carried in ``ids`` as strings.
     columns : list of str, optional
-        The feature columns by name, in this order (default: every other column).
+        The feature columns by name, in this order (default: every other column that holds
+        numbers; text columns are left out, with one note naming them). A model's columns may
+        name encoded ones: ``plan=pro`` (a category column) or a date column.
+    drop_columns : list of str, optional
+        Columns to leave out of the features.
+    categorical : list of str, optional
+        Text columns to encode: dates as days since 1970-01-01, other text one-hot (a column
+        ``NAME=VALUE`` per value; :mod:`aekit.data.encoding`).
+    fill_values : dict, optional
+        Values for missing cells, by feature name (:func:`aekit.data.fill_values`); without them
+        missing cells (empty, ``NA``, a typo in a number column) are NaN.
+    crop_mixed : bool, default False
+        A folder of images of several sizes (and no ``image_size``): each cut to its central part
+        of the smallest width and height, rather than refused (for a model of any image size).
     image_size : int or (int, int), optional
         ``(height, width)`` or an int: resize every image to it (the CLI's ``--image-size`` takes
         WIDTHxHEIGHT, as Pillow does).
@@ -166,7 +226,7 @@ def read_path(
     if not path.exists():
         raise UsageError(f"no such file or folder: {path}")
     if path.is_dir():
-        return _read_image_folder(path, image_size)
+        return _read_image_folder(path, image_size, crop_mixed)
     ext = path.suffix.lower()
     if ext not in SUPPORTED:
         raise fail(
@@ -179,12 +239,16 @@ def read_path(
         return Data(x=_array_x(_load_npy(path), path), source=str(path))
     if ext == ".npz":
         return _read_npz(path, npz_key)
+    table = dict(
+        label_column=label_column,
+        id_column=id_column,
+        columns=columns,
+        drop_columns=drop_columns,
+        categorical=categorical,
+        fill_values=fill_values,
+    )
     if ext in TABLE_EXTENSIONS:
-        return read_table(
-            path,
-            label_column=label_column,
-            id_column=id_column,
-            columns=columns,
-            has_header=has_header,
-        )
+        return read_table(path, has_header=has_header, **table)
+    if ext == ".parquet":
+        return read_parquet(path, **table)
     return _read_images([path], [path.name], path, image_size)

@@ -356,7 +356,15 @@ def _table_chunks(
             y = check_labels(raw, f"{path} label column {names[label]!r}", step)
         ids = None if time is None else np.array([row[time].strip() for _, row in body])
         _check_infinite(x, path, step, [names[i] for i in values])
-        return Data(x=x, y=y, ids=ids, feature_names=[names[i] for i in values], source=str(path))
+        time_name = None if time is None else names[time]
+        return Data(
+            x=x,
+            y=y,
+            ids=ids,
+            feature_names=[names[i] for i in values],
+            source=str(path),
+            id_name=time_name,
+        )
 
     for item in rows:
         body.append(item)
@@ -410,7 +418,12 @@ def _parquet_chunks(
                 else batch.column(names[time]).to_numpy(zero_copy_only=False).astype(str)
             )
             yield Data(
-                x=x, y=y, ids=ids, feature_names=[names[i] for i in values], source=str(path)
+                x=x,
+                y=y,
+                ids=ids,
+                feature_names=[names[i] for i in values],
+                source=str(path),
+                id_name=None if time is None else names[time],
             )
             step += batch.num_rows
     except UsageError:

@@ -16,6 +16,7 @@ import struct
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -140,6 +141,7 @@ def spill_table(
     has_header: bool | None = None,
     chunk_rows: int = 16384,
     resident_bytes: int | None = DEFAULT_RESIDENT_BYTES,
+    **table: Any,
 ) -> DiskData:
     """Copy a ``.csv``/``.tsv``/``.parquet`` table to a float32 ``.npy`` file, chunk by chunk.
 
@@ -156,6 +158,10 @@ def spill_table(
     label_column, id_column, columns, has_header :
         As for :func:`~aekit.data.read_path` (``has_header`` is ignored for Parquet, which
         always names its columns).
+    **table :
+        ``drop_columns``, ``categorical``, ``fill_values``, as for :func:`~aekit.data.read_path`.
+        Without ``fill_values``, a missing cell is refused (a streamed table is not held in
+        memory to learn the values that would fill it).
     chunk_rows : int, default 16384
         Rows read and written at a time.
     resident_bytes : int or None
@@ -173,7 +179,7 @@ def spill_table(
     (1000000, (20,))
     """
     path = Path(path)
-    options = dict(label_column=label_column, id_column=id_column, columns=columns)
+    options = dict(label_column=label_column, id_column=id_column, columns=columns, **table)
     if path.suffix.lower() not in (*TABLE_EXTENSIONS, ".parquet"):
         raise fail(
             f"{path}: expected a .csv, .tsv or .parquet table, got {path.suffix or '(no extension)'!r}"
@@ -186,6 +192,7 @@ def spill_table(
     ids: list[np.ndarray] = []
     feature_names: list[list[str] | None] = []
     id_name: list[str | None] = [None]
+    rows = [0]  # data rows read so far
 
     def xs() -> Iterator[np.ndarray]:
         for chunk in chunks:
@@ -195,6 +202,14 @@ def spill_table(
                 labels.append(chunk.y)
             if chunk.ids is not None:
                 ids.append(chunk.ids)
+            if table.get("fill_values") is None and np.isnan(chunk.x).any():
+                row = rows[0] + int(np.flatnonzero(np.isnan(chunk.x).any(axis=1))[0]) + 1
+                raise fail(
+                    f"{path}: data row {row} has a missing value (an empty cell, NA, or text in a "
+                    f"column of numbers); a streamed table must be complete: fill it in the file, or "
+                    f"read it into memory (--no-stream), where --fill fills it"
+                )
+            rows[0] += len(chunk.x)
             yield chunk.x
 
     out = _spill(out_npy, xs(), path)
@@ -288,6 +303,7 @@ def open_rows(
     has_header: bool | None = None,
     chunk_rows: int = 16384,
     resident_bytes: int | None = DEFAULT_RESIDENT_BYTES,
+    **table: Any,
 ) -> DiskData:
     """Open the user's data for streaming: a ``.npy`` in place, anything else spilled to ``cache_dir``.
 
@@ -302,6 +318,8 @@ def open_rows(
         As for :func:`~aekit.data.read_path`.
     chunk_rows : int, default 16384
         Table rows read at a time.
+    **table :
+        A table's ``drop_columns``, ``categorical`` and ``fill_values`` (:func:`spill_table`).
     resident_bytes : int or None
         Passed to :class:`NpyRows`.
 
@@ -339,6 +357,7 @@ def open_rows(
         columns=columns,
         has_header=has_header,
         image_size=image_size,
+        **table,
     )
     out = Path(cache_dir) / f"{path.stem or 'data'}-{_cache_key(path, options)}.npy"
     if path.is_dir():
@@ -354,6 +373,7 @@ def open_rows(
         has_header=has_header,
         chunk_rows=chunk_rows,
         resident_bytes=resident_bytes,
+        **table,
     )
 
 

@@ -9,17 +9,29 @@ imported only to read Parquet.
 from __future__ import annotations
 
 import csv
-import operator
 import os
 import sys
 from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 
+from .._notes import note
 from ..errors import DataError, UsageError, one_line
 from .checks import as_labels, fail, to_float32
 from .container import Data
+from .encoding import (
+    SEPARATOR,
+    TEXT_SHARE,
+    categories,
+    describe_text,
+    kind_of,
+    missing_mask,
+    one_hot,
+    parse_dates,
+    parse_numbers,
+)
 
 TABLE_EXTENSIONS = {".csv": ",", ".tsv": "\t"}
 
@@ -93,25 +105,46 @@ def _pick_columns(
     return label, ident, features
 
 
+@dataclass
+class _Layout:
+    """How a table's columns become samples, decided once from its first chunk of rows."""
+
+    path: Path
+    names: list[str]
+    has_header: bool
+    label: int | None
+    ident: int | None
+    # the features in order: (name, raw column index, how): None a number, "date" days, else a
+    # category value (one-hot)
+    features: list[tuple[str, int, str | None]] = field(default_factory=list)
+    unreadable: dict[str, list] = field(default_factory=dict)  # name -> [count, first cell, row]
+    filled: dict[str, int] = field(default_factory=dict)  # name -> missing cells filled
+    rows_filled: int = 0
+
+
 def iter_table(
     path: str | os.PathLike,
     *,
     label_column=None,
     id_column=None,
     columns=None,
+    drop_columns=None,
+    categorical=None,
+    fill_values=None,
     has_header=None,
     chunk_rows: int = 16384,
 ) -> Iterator[Data]:
     """Read a ``.csv``/``.tsv`` table in chunks of ``chunk_rows`` rows, each a :class:`Data`.
 
     Memory stays bounded by the chunk, whatever the file's size: ``aekit score`` streams
-    through a million rows this way. Options are those of :func:`~aekit.data.read_path`.
+    through a million rows this way. Which columns are features is decided from the first chunk
+    (see :func:`~aekit.data.read_path`); missing cells are NaN unless ``fill_values`` fills them.
 
     Parameters
     ----------
     path : str or PathLike
         A ``.csv`` or ``.tsv`` file.
-    label_column, id_column, columns, has_header :
+    label_column, id_column, columns, drop_columns, categorical, fill_values, has_header :
         As for :func:`~aekit.data.read_path`.
     chunk_rows : int, default 16384
         Rows per chunk.
@@ -141,62 +174,208 @@ def iter_table(
     if has_header is None:
         has_header = _has_header([row for _, row in head])
     names = [c.strip() for c in first] if has_header else [str(i) for i in range(len(first))]
-    label, ident, features = _pick_columns(
-        names, has_header, path, label_column=label_column, id_column=id_column, columns=columns
-    )
-    layout = dict(
-        path=path, names=names, has_header=has_header, label=label, ident=ident, features=features
-    )
+    label, ident = _roles(names, has_header, path, label_column, id_column)
+    layout = _Layout(path, names, has_header, label, ident)
+    choice = dict(columns=columns, drop=drop_columns, categorical=categorical)
+    fill = None if fill_values is None else dict(fill_values)
+    seen = False
+    for body in _bodies(head[1:] if has_header else head, rows, chunk_rows):
+        _check_ragged(body, path, names)
+        cells = np.array([row for _, row in body], dtype=str).reshape(len(body), len(names))
+        if not seen:
+            _decide_features(layout, cells, **choice)
+            seen = True
+        yield _table_chunk([line for line, _ in body], cells, layout, fill)
+    if not seen:
+        raise fail(f"{path} has a header but no data rows; expected rows of numbers")
+    _say_cells(layout, fill is not None)
 
-    body = head[1:] if has_header else head
-    empty = True
+
+def _bodies(body: list, rows: Iterator, chunk_rows: int) -> Iterator[list]:
+    """The table's rows in chunks of ``chunk_rows`` (``body``: the rows read already)."""
     for item in rows:
         body.append(item)
         if len(body) >= chunk_rows:
-            yield _table_chunk(body, **layout)
-            body, empty = [], False
+            yield body
+            body = []
     if body:
-        yield _table_chunk(body, **layout)
-    elif empty:
-        raise fail(f"{path} has a header but no data rows; expected rows of numbers")
+        yield body
 
 
-def _table_chunk(body, *, path, names, has_header, label, ident, features) -> Data:
-    """Parse and check one chunk of a table's rows."""
+def _check_ragged(body: list, path: Path, names: list[str]) -> None:
     for line, row in body:
         if len(row) != len(names):
             raise fail(
                 f"{path}: row {line} has {len(row)} values; expected {len(names)} like the first row"
             )
-    rows = [row for _, row in body]
-    lines = [line for line, _ in body]
-    if features != list(range(len(names))):
-        pick = operator.itemgetter(*features)
-        rows_x = [pick(r) for r in rows] if len(features) > 1 else [(pick(r),) for r in rows]
-    else:
-        rows_x = rows
-    try:  # fast path: numpy parses the strings itself (surrounding blanks allowed)
-        x = np.array(rows_x, dtype=np.float64)
-    except ValueError:  # slow path: finds and names the first cell that is not a number
-        x = _parse_numbers(np.array(rows_x, dtype=str), path, lines, [names[i] for i in features])
+
+
+def _roles(names, has_header, path, label_column, id_column) -> tuple[int | None, int | None]:
+    """Indices of the label and id columns (None: not given)."""
+    label = (
+        None
+        if label_column is None
+        else _column(label_column, names, has_header, path, "label column")
+    )
+    ident = None if id_column is None else _column(id_column, names, has_header, path, "id column")
+    return label, ident
+
+
+def _named(spec, names: list[str], header: bool, path: Path, what: str) -> list[int]:
+    """Indices of a list of columns (names or indices); None is no columns."""
+    if spec is None:
+        return []
+    specs = [spec] if isinstance(spec, (str, int)) else list(spec)
+    return [_column(c, names, header, path, what) for c in specs]
+
+
+def _decide_features(layout: _Layout, cells: np.ndarray, *, columns, drop, categorical) -> None:
+    """Pick the feature columns from the first chunk's ``cells`` (rows, columns): the numbers (text
+    columns left out with one note), the ``categorical`` ones encoded, or exactly ``columns``."""
+    names, path, header = layout.names, layout.path, layout.has_header
+    encode = set(_named(categorical, names, header, path, "--categorical column"))
+    if columns is not None:
+        _requested(layout, [str(c) for c in columns], cells, encode)
+        return
+    dropped = set(_named(drop, names, header, path, "--drop-columns column"))
+    left_out = []
+    for i, name in enumerate(names):
+        if i in (layout.label, layout.ident) or i in dropped:
+            continue
+        if i in encode:
+            _encode(layout, i, cells[:, i])
+            continue
+        kind = kind_of(cells[:, i])
+        if kind == "number":
+            layout.features.append((name, i, None))
+        else:
+            left_out.append(describe_text(name, cells[:, i], kind))
+    if not layout.features:  # one line: what was left out is why nothing is left
+        found = f" (left out, not numbers: {'; '.join(left_out)})" if left_out else ""
+        raise fail(
+            f"{path} has no numeric columns to learn from (after the label, id and dropped ones)"
+            f"{found}; name text columns of a few values with --categorical to encode them"
+        )
+    if left_out:
+        note(
+            f"{path}: left out {len(left_out)} column{'s' if len(left_out) > 1 else ''} that "
+            f"{'do' if len(left_out) > 1 else 'does'} not hold numbers: {'; '.join(left_out)}"
+        )
+
+
+def _encode(layout: _Layout, i: int, cells: np.ndarray) -> None:
+    """The features of a ``--categorical`` column: its days (dates) or one column per value."""
+    name = layout.names[i]
+    if kind_of(cells) in ("date", "number"):  # numbers need no encoding: read as they are
+        layout.features.append((name, i, "date" if kind_of(cells) == "date" else None))
+        return
+    for value in categories(cells, name, str(layout.path)):
+        layout.features.append((f"{name}{SEPARATOR}{value}", i, value))
+
+
+def _requested(layout: _Layout, columns: list[str], cells: np.ndarray, encode: set[int]) -> None:
+    """The features named by ``columns`` (a model's): raw columns, or ``NAME=VALUE`` of an encoded one."""
+    names, header, missing = layout.names, layout.has_header, []
+    for c in columns:
+        base, _, value = c.partition(SEPARATOR)
+        if header and c in names or not header and c.lstrip("-").isdigit():
+            i = _column(c, names, header, layout.path, "column")
+            if i in encode:  # a date's days, or all the values of a category column
+                _encode(layout, i, cells[:, i])
+            else:
+                layout.features.append((names[i], i, None))
+        elif header and value and base in names and names.index(base) in encode:
+            layout.features.append((c, names.index(base), value))
+        else:
+            missing.append(c)
+    if missing:  # name them all: a new file for an old model usually lacks several
+        more = f" (and {len(missing) - 8} more)" if len(missing) > 8 else ""
+        raise fail(
+            f"{layout.path} lacks the model's columns {', '.join(map(repr, missing[:8]))}{more}; its "
+            f"columns are: {', '.join(names[:12])}{' ...' if len(names) > 12 else ''}; give a table "
+            f"with the columns the model was trained on (extra columns are ignored)"
+        )
+
+
+def _table_chunk(lines: list[int], cells: np.ndarray, layout: _Layout, fill: dict | None) -> Data:
+    """Parse and check one chunk of a table's rows: ``cells`` (rows, columns) of text, read on
+    ``lines`` of the file."""
+    names, path = layout.names, layout.path
+    x = np.empty((len(cells), len(layout.features)), dtype=np.float64)
+    parsed: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+    for j, (name, i, how) in enumerate(layout.features):
+        if how is None or how == "date":
+            if i not in parsed:
+                parsed[i] = (parse_dates if how == "date" else parse_numbers)(cells[:, i])
+            x[:, j], bad = parsed[i]
+            _tally(layout, name, bad, cells[:, i], lines)
+        else:
+            x[:, j] = one_hot(cells[:, i], [how])[:, 0]
+    if fill is not None:
+        x = _fill(layout, x, fill)
 
     def where(index) -> str:
-        return f"at row {lines[index[0]]}, column {names[features[index[1]]]!r}"
+        return f"at row {lines[index[0]]}, column {layout.features[index[1]][0]!r}"
 
     y = None
-    if label is not None:
-        raw = np.array([r[label].strip() for r in rows])
+    if layout.label is not None:
+        raw = np.char.strip(cells[:, layout.label])
         if all(_is_number(v) for v in raw):
-            raw = _parse_numbers(raw[:, None], path, lines, [names[label]])[:, 0]
-        y = as_labels(raw, len(raw), name=f"{path} label column {names[label]!r}")
+            raw = _parse_numbers(raw[:, None], path, lines, [names[layout.label]])[:, 0]
+        y = as_labels(raw, len(raw), name=f"{path} label column {names[layout.label]!r}")
+    ident = layout.ident
     return Data(
-        x=to_float32(x, str(path), where),
+        x=to_float32(x, str(path), where, allow_nan=True),
         y=y,
-        feature_names=[names[i] for i in features] if has_header else None,
-        ids=None if ident is None else np.array([r[ident].strip() for r in rows]),
+        feature_names=[f[0] for f in layout.features] if layout.has_header else None,
+        ids=None if ident is None else np.char.strip(cells[:, ident]),
         id_name=None if ident is None else names[ident],
         source=str(path),
     )
+
+
+def _tally(layout: _Layout, name: str, bad: np.ndarray, cells: np.ndarray, lines) -> None:
+    """Count a feature's unreadable cells (text in a number column); refuse a column of text."""
+    if not bad.any():
+        return
+    first = int(np.flatnonzero(bad)[0])
+    readable = int((~missing_mask(np.char.strip(cells))).sum())
+    if bad.sum() > max(1, TEXT_SHARE * readable) and bad.sum() * 2 > readable:
+        raise fail(
+            f"{layout.path}: row {lines[first]}, column {name!r}: {str(cells[first]).strip()!r} is "
+            f"not a number, nor are most of the column's cells; expected numbers in this column"
+        )
+    count = layout.unreadable.setdefault(name, [0, str(cells[first]).strip(), lines[first]])
+    count[0] += int(bad.sum())
+
+
+def _fill(layout: _Layout, x: np.ndarray, fill: dict) -> np.ndarray:
+    """Missing cells filled with the values recorded at training (counted for the note)."""
+    gaps = np.isnan(x)
+    if not gaps.any():
+        return x
+    layout.rows_filled += int(gaps.any(axis=1).sum())
+    for j, (name, _, _) in enumerate(layout.features):
+        if gaps[:, j].any():
+            layout.filled[name] = layout.filled.get(name, 0) + int(gaps[:, j].sum())
+            x[gaps[:, j], j] = fill.get(name, np.nan)
+    return x
+
+
+def _say_cells(layout: _Layout, filled: bool) -> None:
+    """One note for the unreadable cells, one for the filled ones."""
+    if layout.unreadable:
+        parts = [
+            f"{n} ({c} cell{'s' if c > 1 else ''}, e.g. {v!r} at row {r})"
+            for n, (c, v, r) in layout.unreadable.items()
+        ]
+        note(f"{layout.path}: cells that are not numbers read as missing: {', '.join(parts)}")
+    if filled and layout.filled:
+        cols = ", ".join(f"{n}: {c}" for n, c in layout.filled.items())
+        note(
+            f"{layout.path}: filled the missing values of {layout.rows_filled} row"
+            f"{'s' if layout.rows_filled > 1 else ''} ({cols}) with the model's recorded values"
+        )
 
 
 def table_columns(path: str | os.PathLike) -> list[str] | None:
@@ -260,64 +439,77 @@ def open_parquet(path: Path):
 
 
 def iter_parquet(
-    path: Path, *, label_column, id_column, columns, chunk_rows: int
+    path: Path,
+    *,
+    label_column=None,
+    id_column=None,
+    columns=None,
+    drop_columns=None,
+    categorical=None,
+    fill_values=None,
+    chunk_rows: int = 16384,
 ) -> Iterator[Data]:
-    """Chunks of a Parquet file as :class:`Data`, like :func:`iter_table` gives them."""
+    """Chunks of a Parquet file as :class:`Data`, read as :func:`iter_table` reads a CSV: each
+    batch's columns as text cells (numbers exactly, nulls missing, dates in ISO 8601)."""
+    path = Path(path)
     if not path.is_file():
         raise UsageError(f"no such file: {path}")
     pfile = open_parquet(path)
     names = list(pfile.schema_arrow.names)
-    label, ident, features = _pick_columns(
-        names, True, path, label_column=label_column, id_column=id_column, columns=columns
-    )
-    wanted = sorted({*features, *(i for i in (label, ident) if i is not None)})
+    label, ident = _roles(names, True, path, label_column, id_column)
+    layout = _Layout(path, names, True, label, ident)
+    fill = None if fill_values is None else dict(fill_values)
     seen = 0
     try:
-        batches = pfile.iter_batches(batch_size=chunk_rows, columns=[names[i] for i in wanted])
-        for batch in batches:
+        for batch in pfile.iter_batches(batch_size=chunk_rows):
             if batch.num_rows == 0:
                 continue
-            col = {i: batch.column(names[i]) for i in wanted}
-            chunk = _parquet_chunk(col, path, names, label, ident, features, first=seen)
+            cells = _batch_cells(batch)
+            if seen == 0:
+                _decide_features(
+                    layout, cells, columns=columns, drop=drop_columns, categorical=categorical
+                )
+            lines = list(range(seen + 1, seen + 1 + batch.num_rows))
             seen += batch.num_rows
-            yield chunk
+            yield _table_chunk(lines, cells, layout, fill)
     except (DataError, UsageError):
         raise
     except Exception as exc:  # a corrupt page or an unreadable column type
         raise fail(f"{path} could not be read as a .parquet table: {one_line(exc)}") from exc
     if seen == 0:
         raise fail(f"{path} has no data rows; expected rows of numbers")
+    _say_cells(layout, fill is not None)
 
 
-def _parquet_chunk(
-    col: dict, path: Path, names: list[str], label, ident, features, *, first: int
-) -> Data:
-    """Check and convert one batch of Parquet columns (``col``: index -> pyarrow array)."""
-    parts = []
-    for i in features:
-        values = col[i].to_numpy(zero_copy_only=False)  # nulls become NaN (or None for text)
-        if values.dtype.kind not in "biuf":
-            raise fail(f"{path}: column {names[i]!r} has type {col[i].type}; expected numbers")
-        parts.append(values)
+def _batch_cells(batch) -> np.ndarray:
+    """(rows, columns) text of a pyarrow record batch: numbers as their shortest exact text."""
+    import pyarrow as pa
 
-    def where(index) -> str:
-        return f"at row {first + index[0]}, column {names[features[index[1]]]!r}"
+    out = []
+    for col in batch.columns:
+        if (
+            pa.types.is_integer(col.type)
+            or pa.types.is_floating(col.type)
+            or pa.types.is_boolean(col.type)
+        ):
+            values = col.cast(pa.float64()).to_numpy(zero_copy_only=False)  # nulls: NaN
+            out.append(values.astype(str))
+        else:
+            out.append(
+                col.cast(pa.string()).fill_null("").to_numpy(zero_copy_only=False).astype(str)
+            )
+    return np.stack(out, axis=1) if out else np.empty((batch.num_rows, 0), dtype=str)
 
-    x = to_float32(np.column_stack(parts), str(path), where)
-    y = None
-    if label is not None:
-        raw = col[label].to_numpy(zero_copy_only=False)
-        y = as_labels(
-            raw.astype(str) if raw.dtype.kind == "O" else raw,
-            len(raw),
-            name=f"{path} label column {names[label]!r}",
-        )
-    ids = None if ident is None else col[ident].to_numpy(zero_copy_only=False).astype(str)
-    return Data(
-        x=x,
-        y=y,
-        ids=ids,
-        feature_names=[names[i] for i in features],
-        source=str(path),
-        id_name=None if ident is None else names[ident],
-    )
+
+def read_parquet(path: Path, **options) -> Data:
+    """The whole Parquet table as one :class:`Data` (its row groups joined); options as for
+    :func:`iter_parquet`."""
+    parts = list(iter_parquet(path, chunk_rows=1 << 20, **options))
+    if len(parts) == 1:
+        return parts[0]
+
+    def join(field: str):
+        values = [getattr(d, field) for d in parts]
+        return None if values[0] is None else np.concatenate(values)
+
+    return replace(parts[0], x=join("x"), y=join("y"), ids=join("ids"))

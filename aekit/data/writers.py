@@ -42,9 +42,10 @@ def write_output(
     ``like`` is the input the results belong to. A table keeps each sample's identity beside its
     result: the id column under its own name (``like.id_name``), or the image file names in a
     ``file`` column, then ``columns`` (default: the input's feature names when the widths match)
-    in a header row. Images get the input's relative names, file formats and mode. Images are
-    ``(n, C, H, W)`` floats, clipped to [0, 1]. Refuses an existing file or non-empty folder
-    unless ``overwrite``.
+    in a header row. Images get the input's relative names, file formats and mode, and each its
+    own size when the input was resized on reading (``like.sizes``). Images are ``(n, C, H, W)``
+    floats, clipped to [0, 1], or, for a folder, a list of ``(C, H, W)`` images of any sizes.
+    Refuses an existing file or non-empty folder unless ``overwrite``.
 
     Parameters
     ----------
@@ -81,7 +82,10 @@ def write_output(
     exists = path.is_file() or (path.is_dir() and any(path.iterdir()))
     if exists and not overwrite:
         raise UsageError(f"{path} exists; pass --overwrite to replace it")
-    x = np.asarray(to_numpy(x, "output"), dtype=np.float32)
+    if isinstance(x, (list, tuple)) and is_folder:  # images of several sizes
+        x = [np.asarray(to_numpy(img, "output"), dtype=np.float32) for img in x]
+    else:
+        x = np.asarray(to_numpy(x, "output"), dtype=np.float32)
     if is_folder:
         _write_image_folder(path, x, like)
     elif ext == ".npy":
@@ -167,18 +171,28 @@ def _image_names(n: int, like: Data | None) -> list[str]:
     return [f"{i:06d}.png" for i in range(n)]
 
 
-def _write_image_folder(path: Path, x: np.ndarray, like: Data | None) -> None:
-    if x.ndim == 3:
+def _own_size(image, i: int, like: Data | None):
+    """``image`` (Pillow) at the size its input had before it was resized on reading."""
+    from PIL import Image
+
+    if like is None or like.sizes is None or len(like.sizes) <= i:
+        return image
+    h, w = like.sizes[i]
+    return image if image.size == (w, h) else image.resize((w, h), Image.Resampling.BILINEAR)
+
+
+def _write_image_folder(path: Path, x, like: Data | None) -> None:
+    if isinstance(x, np.ndarray) and x.ndim == 3:
         x = x[:, None]
     names = _image_names(len(x), like)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
     try:
-        for name, img in zip(names, x):
+        for i, (name, img) in enumerate(zip(names, x)):
             target = tmp / name
             target.parent.mkdir(parents=True, exist_ok=True)
             try:
-                _to_image(img, like).save(target, format=_format(name))
+                _own_size(_to_image(img, like), i, like).save(target, format=_format(name))
             except OSError as exc:  # a full disk names the output, not a temporary file
                 raise write_failure(exc, path) if exc.errno is not None else exc from None
         # an empty folder, or the old output with overwrite: swapped in one step

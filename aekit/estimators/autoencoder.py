@@ -17,6 +17,40 @@ from .base import NeuralEstimator, check_widths, column_names, is_row_store, ite
 from .losses import per_sample_error, reconstruction_loss
 from .preprocessing import Scaler
 
+# latent_dim="auto" on a table: the principal components that explain this much of the variance
+AUTO_VARIANCE = 0.9
+AUTO_IMAGE_LATENT = 64  # latent_dim="auto" on images: the Fashion-MNIST recipe's code
+AUTO_PCA_ROWS = 10_000  # rows of a large table the components are taken from
+
+
+def auto_latent_dim(X: np.ndarray, sample_ndim: int) -> int:
+    """The code size of ``latent_dim="auto"`` for the scaled training data ``X`` (n, ...).
+
+    A table (``sample_ndim`` 1): the fewest principal components that explain :data:`AUTO_VARIANCE`
+    (90%) of the variance, between 1 and one fewer than the features. A code that wide keeps the
+    directions the rows vary along and leaves out the noise; one as wide as the input lets the
+    network pass every feature through, a copy that has learned nothing (the 9-column table of
+    issue 33 reached a validation MSE of 7e-5 with a code of 64). Images: 64, at most half the pixels.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.standard_normal((500, 2)) @ rng.standard_normal((2, 9))  # rank 2, 9 columns
+    >>> auto_latent_dim(X + 0.05 * rng.standard_normal((500, 9)), 1)
+    2
+    """
+    n_features = int(np.prod(X.shape[1:]))
+    if sample_ndim != 1:
+        return max(1, min(AUTO_IMAGE_LATENT, n_features // 2))
+    x = np.asarray(X[:AUTO_PCA_ROWS], dtype=np.float64)
+    x = x - x.mean(axis=0)
+    variance = np.linalg.svd(x, compute_uv=False) ** 2  # each component's share, largest first
+    if variance.sum() <= 0:
+        return 1
+    share = np.cumsum(variance) / variance.sum()
+    k = int(np.searchsorted(share, AUTO_VARIANCE - 1e-9) + 1)
+    return max(1, min(k, n_features - 1))
+
 
 def auto_scaling(lo: float, hi: float, sample_ndim: int) -> str:
     """The scaler ``scaler="auto"`` picks for data with values in [lo, hi] and samples of ``sample_ndim`` axes.
@@ -44,8 +78,11 @@ class Autoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralEstim
 
     Parameters
     ----------
-    latent_dim : int, default 64
-        Size of the code vector.
+    latent_dim : int or "auto", default "auto"
+        Size of the code vector. ``"auto"`` (:func:`auto_latent_dim`): for a table, the principal
+        components that explain :data:`AUTO_VARIANCE` of the scaled training data's variance, always
+        fewer than its features; for images, 64 (the Fashion-MNIST recipe's), at most half the
+        pixels. The size used is ``latent_dim_``.
     hidden : tuple of int, default ()
         Encoder widths before the code; the decoder mirrors them.
     activation : str, default "relu"
@@ -108,6 +145,8 @@ class Autoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralEstim
     history_ : list of dict
         Per-epoch ``train_loss``, ``val_loss`` and ``seconds``.
     input_shape_ : tuple of int
+    latent_dim_ : int
+        The size of the code (``latent_dim``, with "auto" worked out from the data).
 
     Examples
     --------
@@ -129,7 +168,7 @@ class Autoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralEstim
 
     def __init__(
         self,
-        latent_dim: int = 64,
+        latent_dim: int | str = "auto",
         hidden: Sequence[int] = (),
         activation: str = "relu",
         output_activation: str = "auto",
@@ -174,13 +213,13 @@ class Autoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralEstim
     @property
     def _n_features_out(self) -> int:
         """Output columns of ``transform`` (names ``autoencoder0``, ... for ``set_output(transform="pandas")``)."""
-        return int(self.latent_dim)
+        return int(self.latent_dim_)
 
     def _build_model(self) -> DenseAutoencoder:
         return DenseAutoencoder(
             DenseConfig(
                 input_shape=tuple(self.input_shape_),
-                latent_dim=int(self.latent_dim),
+                latent_dim=int(self.latent_dim_),
                 hidden=check_widths("hidden", self.hidden),
                 activation=self.activation,
                 output_activation=self.output_activation_,
@@ -277,6 +316,7 @@ class Autoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralEstim
                 )
             V = self.scaler_.transform(V) if kind != "none" else V
             validation = (V, V)
+        self.latent_dim_ = self._latent_size(Xs)
         model = self._seeded_model(self._build_model)
         self.model_ = self._fit_model(
             model,
@@ -288,6 +328,16 @@ class Autoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralEstim
         )
         self._after_load()
         return self
+
+    def _latent_size(self, Xs: Any) -> int:
+        """``latent_dim``, or "auto" worked out from the scaled training data (a row store: its
+        first rows, scaled)."""
+        if self.latent_dim != "auto":
+            return int(self.latent_dim)
+        if is_row_store(Xs):
+            first = Xs.rows(0, min(len(Xs), AUTO_PCA_ROWS))
+            Xs = self.scaler_.transform(first) if self.scaler_.kind != "none" else first
+        return auto_latent_dim(Xs, len(self.input_shape_))
 
     # ---- scaling: every method takes and returns the input's units ------------------------------
     def _scale(self, x: torch.Tensor) -> torch.Tensor:
@@ -315,9 +365,9 @@ class Autoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralEstim
         """
         self.check_is_fitted()
         Z = self._check_aux(Z, "Z")
-        if len(Z.shape) != 2 or Z.shape[1] != int(self.latent_dim):
+        if len(Z.shape) != 2 or Z.shape[1] != int(self.latent_dim_):
             raise DataError(
-                f"Z: expected latent vectors of shape (n, {self.latent_dim}), got {Z.shape}"
+                f"Z: expected latent vectors of shape (n, {self.latent_dim_}), got {Z.shape}"
             )
         return self.map_batches(lambda z: self._unscale(self.model_.decode(z)), Z)
 
@@ -374,6 +424,7 @@ class Autoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralEstim
         state = super()._get_state()
         state["scaler"] = self.scaler_.get_state()
         state["output_activation"] = self.output_activation_
+        state["latent_dim"] = int(self.latent_dim_)
         names = getattr(self, "feature_names_in_", None)
         state["feature_names"] = None if names is None else [str(n) for n in names]
         return state
@@ -387,5 +438,7 @@ class Autoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralEstim
             else Scaler("none").fit(np.zeros((1, 1), np.float32))
         )
         self.output_activation_ = state.get("output_activation", self.output_activation)
+        # models saved before latent_dim="auto" existed: the parameter was the size
+        self.latent_dim_ = int(state.get("latent_dim", self.latent_dim))
         if state.get("feature_names") is not None:
             self.feature_names_in_ = np.asarray(state["feature_names"], dtype=object)

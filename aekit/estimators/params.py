@@ -267,7 +267,7 @@ THRESHOLD: dict[str, list[Any]] = {
 }
 
 AUTOENCODER: dict[str, list[Any]] = {
-    "latent_dim": [Int(1)],
+    "latent_dim": [Int(1), "auto"],
     "hidden": [Widths()],
     "activation": [Choice(*ACTIVATIONS)],
     "output_activation": [Choice(*ACTIVATIONS), "auto"],
@@ -291,6 +291,7 @@ VAE: dict[str, list[Any]] = {
     "channels": [Widths(least=2, most=2)],
     "likelihood": [Choice("bernoulli", "gaussian")],
     "beta": [Real(0)],
+    "free_bits": [Real(0)],
     "kl": [Choice("analytic", "mc")],
     "init": [Choice(*INITS)],
     **TRAINING,

@@ -17,6 +17,7 @@ from .. import _io
 from ..errors import AekitError, ArgumentTypeError, RunFailure, RunInProgress, UsageError, one_line
 from ..families import ESTIMATORS  # the only classes a config.json may name
 from ..training.serialize import check_finite, load_tensors, save_tensors
+from .params import validate_params
 
 CONFIG = "config.json"
 WEIGHTS = "model.safetensors"
@@ -198,6 +199,7 @@ def load(path: str | Path, *, device: str | None = None):
     params = {k: tuple(v) if isinstance(v, list) else v for k, v in config["params"].items()}
     try:
         est = cls(**params)
+        validate_params(est)  # a hand-edited value is named here, not met deep in the model
         if device is not None:
             est.set_params(device=device)
         est._set_state(config["state"])

@@ -184,7 +184,7 @@ def _scaling(scaler: Any) -> dict[str, torch.Tensor]:
 
 def _autoencoder_graph(est: Any, part: str, model: nn.Module, shape: list[int]) -> _Graph:
     x_shape, x_example = ["batch", *shape], (EXAMPLE_BATCH, *shape)
-    z = ["batch", int(est.latent_dim)]
+    z = ["batch", int(est.latent_dim_)]
     z_example = (EXAMPLE_BATCH, z[1])
     scaler = getattr(est, "scaler_", None)
     if scaler is None or scaler.kind == "none":

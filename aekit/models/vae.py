@@ -217,8 +217,14 @@ def negative_elbo(
     *,
     beta: float = 1.0,
     kl: str = "analytic",
+    free_bits: float = 0.0,
 ) -> torch.Tensor:
     """The VAE loss: ``mean_batch(-log p(x|z) + beta * KL)`` in nats per image (Kingma & Welling 2014).
+
+    ``free_bits`` > 0: each latent dimension's closed-form KL, averaged over the batch, counts as
+    at least ``free_bits`` nats (Kingma et al. 2016), so the encoder loses nothing by carrying that
+    much about its input in every dimension: the posterior cannot collapse onto the prior, which
+    it otherwise does on data where the code buys the decoder little (gray textures, issue 33).
 
     Examples
     --------
@@ -227,5 +233,10 @@ def negative_elbo(
     >>> negative_elbo(model, x, torch.Generator().manual_seed(0)).shape
     torch.Size([])
     """
+    if free_bits > 0:
+        decoded, mean, logvar, _ = model(x, generator)
+        per_dim = (0.5 * (mean**2 + torch.exp(logvar) - 1.0 - logvar)).mean(0)  # (B, D) -> (D,)
+        kept = torch.clamp(per_dim, min=free_bits).sum()
+        return beta * kept - model.log_px(x, decoded).mean()
     log_px, kl_term = elbo_terms(model, x, generator, kl)
     return (beta * kl_term - log_px).mean()

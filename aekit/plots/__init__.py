@@ -9,6 +9,7 @@ from aekit.plots.curves import plot_history
 from aekit.plots.images import plot_image_grid, plot_image_rows, plot_manifold, plot_strip
 from aekit.plots.latent import plot_latent_map
 from aekit.plots.neighbors import plot_neighbors
+from aekit.plots.tables import plot_table_reconstructions
 
 __all__ = [
     "plot_error_histogram",
@@ -21,4 +22,5 @@ __all__ = [
     "plot_roc",
     "plot_signal_reconstructions",
     "plot_strip",
+    "plot_table_reconstructions",
 ]

@@ -74,6 +74,40 @@ def plot_signal_reconstructions(
     return _save(fig, path)
 
 
+# scores whose largest is this many times their typical small one get a log axis
+LOG_SPAN = 100.0
+
+
+def _log_axis(scores: np.ndarray) -> bool:
+    """Whether positive scores span orders of magnitude (the largest over the 5th percentile)."""
+    positive = scores[scores > 0]
+    if positive.size < 2 or positive.size < scores.size:
+        return False
+    return float(positive.max()) > LOG_SPAN * float(np.percentile(positive, 5))
+
+
+def _threshold_label(threshold: float, normal: np.ndarray, target_rate: float | None) -> str:
+    """The threshold line's legend: its value, the target false-alarm rate it stands for, and the
+    share of normal scores above it."""
+    label = f"threshold = {threshold:.4g}"
+    if target_rate is not None:
+        label += f" (target false-alarm rate {target_rate:.3g})"
+    if normal.size:
+        label += f"; normal above: {np.mean(normal > threshold):.1%}"
+    return label
+
+
+def _check_histogram(normal, anomalous, bins, threshold, target_rate) -> None:
+    if normal.size == 0 and anomalous.size == 0:
+        raise DataError("scores_normal and scores_anomalous are both empty")
+    if int(bins) < 1:
+        raise DataError(f"bins must be at least 1, got {bins}")
+    if threshold is not None and not math.isfinite(float(threshold)):
+        raise DataError(f"threshold must be a finite number, got {threshold}")
+    if target_rate is not None and not 0 < float(target_rate) < 1:
+        raise DataError(f"target_rate must be a fraction in (0, 1), got {target_rate}")
+
+
 def plot_error_histogram(
     scores_normal: np.ndarray,
     scores_anomalous: np.ndarray,
@@ -83,8 +117,14 @@ def plot_error_histogram(
     bins: int = 50,
     xlabel: str = "reconstruction error",
     title: str | None = "reconstruction errors of held-out samples",
+    target_rate: float | None = None,
+    log: bool | None = None,
 ) -> Path:
     """Overlay histograms of the scores of normal and anomalous examples, with the threshold.
+
+    Scores that span orders of magnitude (heavy tails: the largest over 100 times the 5th
+    percentile) get a log axis and log-spaced bins, so that the bulk is not one bar beside a lone
+    outlier; the threshold is always inside the axis and drawn over the bars.
 
     Parameters
     ----------
@@ -100,6 +140,11 @@ def plot_error_histogram(
         X-axis label.
     title : str or None, default "reconstruction errors of held-out samples"
         Axes title.
+    target_rate : float, optional
+        The false-alarm rate the threshold was set for (a calibrated threshold), named in its
+        legend beside the share of normal scores above it.
+    log : bool, optional
+        A log score axis; default: when the scores span orders of magnitude.
 
     Returns
     -------
@@ -108,18 +153,20 @@ def plot_error_histogram(
 
     Examples
     --------
-    >>> plot_error_histogram(err_normal, err_anomalous, 0.034, "errors.png")
+    >>> plot_error_histogram(err_normal, err_anomalous, 0.034, "errors.png", target_rate=0.01)
     PosixPath('errors.png')
     """
     normal = _vector(scores_normal, "scores_normal", allow_empty=True)
     anomalous = _vector(scores_anomalous, "scores_anomalous", allow_empty=True)
-    if normal.size == 0 and anomalous.size == 0:
-        raise DataError("scores_normal and scores_anomalous are both empty")
-    if int(bins) < 1:
-        raise DataError(f"bins must be at least 1, got {bins}")
-    if threshold is not None and not math.isfinite(float(threshold)):
-        raise DataError(f"threshold must be a finite number, got {threshold}")
-    edges = np.histogram_bin_edges(np.concatenate([normal, anomalous]), bins=int(bins))
+    _check_histogram(normal, anomalous, bins, threshold, target_rate)
+    every = np.concatenate([normal, anomalous])
+    if threshold is not None:  # the threshold inside the axis, whatever the scores
+        every = np.append(every, float(threshold))
+    log = _log_axis(every) if log is None else bool(log) and bool((every > 0).all())
+    if log:
+        edges = np.geomspace(every.min(), every.max(), int(bins) + 1)
+    else:
+        edges = np.histogram_bin_edges(every, bins=int(bins))
 
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(6.4, 4.0))
@@ -138,13 +185,22 @@ def plot_error_histogram(
             float(threshold),
             color="black",
             linestyle="--",
-            label=f"threshold = {float(threshold):.4g}",
+            linewidth=1.5,
+            zorder=5,
+            label=_threshold_label(float(threshold), normal, target_rate),
         )
-    ax.set_xlabel(xlabel)
+    lo, hi = edges[0], edges[-1]
+    if log:
+        ax.set_xscale("log")
+        ax.set_xlim(lo / 1.1, hi * 1.1)  # a threshold at the edge stays in sight
+    else:
+        pad = 0.02 * (hi - lo) or 0.5
+        ax.set_xlim(lo - pad, hi + pad)
+    ax.set_xlabel(xlabel + (" (log scale)" if log else ""))
     ax.set_ylabel("count")
     if title:
         ax.set_title(title)
-    ax.legend()
+    ax.legend(fontsize="small")
     return _save(fig, path)
 
 

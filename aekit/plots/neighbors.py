@@ -20,6 +20,7 @@ def plot_neighbors(
     distances: Any = None,
     labels: Sequence[Any] | None = None,
     title: str | None = None,
+    query_names: Sequence[Any] | None = None,
 ) -> Path:
     """One row per query: the query, then its neighbours nearest first, each titled with its distance.
 
@@ -35,6 +36,8 @@ def plot_neighbors(
         A label per panel (query first, then its neighbours), shown under it: same-label neighbours
         are easy to count.
     title : str, optional
+    query_names : sequence of length q, optional
+        Each query's name (its file name or id), shown above it.
 
     Returns
     -------
@@ -66,17 +69,34 @@ def plot_neighbors(
             f"labels must have {n_q * (k + 1)} entries (a query and its {k} neighbours per row), "
             f"got {len(labels)}"
         )
+    if query_names is not None and len(query_names) != n_q:
+        raise DataError(
+            f"query_names must have {n_q} entries, one per query, got {len(query_names)}"
+        )
     fig, axes = panel_grid(n_q * (k + 1), k + 1, (1.1, 1.3), extra_height=0.4 if title else 0.0)
     for r in range(n_q):
         for c in range(k + 1):
             ax = axes[r, c]
             show_image(ax, q[r] if c == 0 else nb[r, c - 1], frame=False)
-            if c == 0:
-                ax.set_title("query", fontsize=8, fontweight="bold")
-            elif dist is not None:
-                ax.set_title(f"{dist[r, c - 1]:.3g}", fontsize=7)
+            ax.set_title(
+                _panel_title(r, c, dist, query_names),
+                fontsize=7,
+                fontweight="bold" if c == 0 else "normal",
+            )
             if labels is not None:
                 ax.set_xlabel(str(labels[r * (k + 1) + c]), fontsize=7)
     if title:
         fig.suptitle(title)
     return _save(fig, path)
+
+
+def _panel_title(r: int, c: int, dist, query_names) -> str:
+    """A query's name (or "query") over it; each neighbour's distance over it."""
+    if c == 0:
+        return "query" if query_names is None else _short(str(query_names[r]))
+    return "" if dist is None else f"{dist[r, c - 1]:.3g}"
+
+
+def _short(name: str, most: int = 18) -> str:
+    """A query's name cut to fit above its panel (the end kept: file names differ there)."""
+    return name if len(name) <= most else "..." + name[-(most - 3) :]

@@ -43,7 +43,7 @@ from ..data import Data, ecg5000_classic_split, load_builtin
 from ..errors import UsageError
 from ..estimators.anomaly.defaults import PRESETS as ANOMALY_PRESETS
 from ..training.trainer import Trainer
-from .base import Recipe, in_memory, model_columns, split_data
+from .base import Recipe, fill_recorded, in_memory, model_columns, split_filled
 from .spec import DataSpec
 
 #: Named estimator settings, selected with ``--preset NAME``: the estimator's own presets.
@@ -102,10 +102,8 @@ class AnomalyRecipe(Recipe):
                     raise UsageError(
                         "--normal-label needs --label-column COL: the column holding the labels"
                     )
-                return split_data(replace(data, y=None), spec.validation_split, seed)
-            return split_data(
-                anomaly_labels(data, spec.normal_label), spec.validation_split, seed, stratify=True
-            )
+                return split_filled(replace(data, y=None), spec, seed)
+            return split_filled(anomaly_labels(data, spec.normal_label), spec, seed, stratify=True)
         name = spec.dataset or self.default_dataset
         if name == "ecg5000":
             train, test = ecg5000_classic_split(spec.data_dir, download=spec.download)
@@ -125,7 +123,7 @@ class AnomalyRecipe(Recipe):
         if path is None:
             return in_memory(self.load_data(spec, seed)[1])
         # a streamed file stays on disk: evaluate() scores it in batches
-        data = spec.read_user(path)
+        data = fill_recorded(spec.read_user(path), spec)
         if spec.label_column is not None:
             return anomaly_labels(data, spec.normal_label)
         return replace(data, y=None)
@@ -153,6 +151,29 @@ class AnomalyRecipe(Recipe):
             }
         return est.evaluate(x, data.y)
 
+    def _reconstructions(self, est, x, data: Data, picks, scores, folder: Path) -> Path:
+        """A normal and an anomalous row with their reconstructions: a table's feature by feature
+        (named by column and id), a signal's as curves."""
+        from .autoencoder import TABLE_FEATURES, row_names
+
+        rows = np.array([i for i, _ in picks])
+        rec = est.reconstruct(x[rows])
+        if data.feature_names is not None and x.shape[1] <= TABLE_FEATURES:
+            names = row_names(data, rows, len(rows))
+            return plots.plot_table_reconstructions(
+                x[rows],
+                rec,
+                folder / "reconstructions.png",
+                feature_names=data.feature_names,
+                row_names=[f"{t}: {n} (score {scores[i]:.4g})" for (i, t), n in zip(picks, names)],
+                center=np.median(x, axis=0),
+                scale=x.std(axis=0),
+            )
+        panels = [
+            (x[i], rec[j], f"{title} (score {scores[i]:.4g})") for j, (i, title) in enumerate(picks)
+        ]
+        return plots.plot_signal_reconstructions(panels, folder / "reconstructions.png")
+
     def figures(self, est, data: Data, folder: Path) -> list[Path]:
         folder = Path(folder)
         x = model_columns(est, data)
@@ -165,14 +186,7 @@ class AnomalyRecipe(Recipe):
             if (y == c).any()
         ]
         if x.ndim == 2 and picks:
-            rec = est.reconstruct(x[[i for i, _ in picks]])
-            panels = [
-                (x[i], rec[j], f"{title} (score {scores[i]:.4g})")
-                for j, (i, title) in enumerate(picks)
-            ]
-            written.append(
-                plots.plot_signal_reconstructions(panels, folder / "reconstructions.png")
-            )
+            written.append(self._reconstructions(est, x, data, picks, scores, folder))
         written.append(
             plots.plot_error_histogram(
                 scores[y == 0],

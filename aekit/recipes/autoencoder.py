@@ -25,13 +25,27 @@ def reconstruction_figure(
     folder: Path,
     name: str = "reconstructions.png",
     title: str | None = None,
+    data: Data | None = None,
+    rows: np.ndarray | None = None,
 ) -> Path:
-    """Originals over reconstructions (images), or input vs reconstruction panels (signals/rows)."""
+    """Originals over reconstructions (images); a table's rows feature by feature, named by column
+    and id (``data``: the rows' table, ``rows`` their indices in it); other rows as signals."""
     if original.ndim == 4:
         return plots.plot_image_rows(
             [original[:10], reconstructed[:10]],
             folder / name,
             row_titles=["original", "reconstructed"],
+            title=title,
+        )
+    names = data.feature_names if data is not None else None
+    if names is not None and len(names) == original.shape[1] <= TABLE_FEATURES:
+        n = min(4, len(original))
+        return plots.plot_table_reconstructions(
+            original[:n],
+            reconstructed[:n],
+            folder / name,
+            feature_names=names,
+            row_names=row_names(data, rows, n),
             title=title,
         )
     return plots.plot_signal_reconstructions(
@@ -41,6 +55,17 @@ def reconstruction_figure(
         ],
         folder / name,
     )
+
+
+TABLE_FEATURES = 40  # rows of at most this many named features are drawn as a table, not a signal
+
+
+def row_names(data: Data, rows: np.ndarray | None, n: int) -> list[str]:
+    """How a figure names the first ``n`` of the ``rows`` of ``data``: its id column, else the row."""
+    rows = np.arange(n) if rows is None else np.asarray(rows)[:n]
+    if data.ids is not None:
+        return [f"{data.id_name or 'id'} {data.ids[i]}" for i in rows]
+    return [f"held-out row {int(i)}" for i in rows]
 
 
 class AutoencoderRecipe(Recipe):
@@ -63,10 +88,16 @@ class AutoencoderRecipe(Recipe):
 
     def figures(self, est, data: Data, folder: Path) -> list[Path]:
         x_all = model_columns(est, data)
-        x = x_all[figure_indices(data, 10, est.seed)]
+        rows = figure_indices(data, 10, est.seed)
+        x = x_all[rows]
         written = [
             reconstruction_figure(
-                x, est.reconstruct(x), folder, title=f"{self.name} autoencoder: held-out samples"
+                x,
+                est.reconstruct(x),
+                folder,
+                title=f"{self.name} autoencoder: held-out samples",
+                data=data,
+                rows=rows,
             ),
             plots.plot_history(
                 est.history_,
@@ -83,13 +114,13 @@ class AutoencoderRecipe(Recipe):
                     None if data.y is None else data.y[:n],
                     folder / "latent_map.png",
                     class_names=class_names(data),
-                    title="held-out latent codes" + (" (PCA)" if int(est.latent_dim) > 2 else ""),
+                    title="held-out latent codes" + (" (PCA)" if int(est.latent_dim_) > 2 else ""),
                 )
             )
         return written
 
     def quality_warnings(self, est, metrics: dict[str, Any], data: Data) -> list[str]:
-        from .quality import no_better_than_mean
+        from .quality import identity_code, no_better_than_mean
 
         x = model_columns(est, data)
         xs = est.scaler_.transform(x) if est.scaler_.kind != "none" else np.asarray(x, np.float64)
@@ -98,12 +129,19 @@ class AutoencoderRecipe(Recipe):
         found = no_better_than_mean(
             metrics.get("val_mse", np.nan), baseline, est.scaler_.kind != "none"
         )
-        return super().quality_warnings(est, metrics, data) + ([found] if found else [])
+        copy = identity_code(int(est.latent_dim_), int(est.n_features_in_))
+        return super().quality_warnings(est, metrics, data) + [w for w in (found, copy) if w]
 
 
 # "recipe": the classic Keras recipe exactly (10 epochs, no input scaling, a sigmoid output); the
 # defaults give Fashion-MNIST the same, and train on any other data too.
-RECIPE_SETTINGS = {"epochs": 10, "scaler": "none", "output_activation": "sigmoid", "patience": None}
+RECIPE_SETTINGS = {
+    "epochs": 10,
+    "latent_dim": 64,
+    "scaler": "none",
+    "output_activation": "sigmoid",
+    "patience": None,
+}
 # "fast": larger batches at a proportionally higher one-cycle peak rate; same 10 epochs, a quarter
 # of the optimizer steps, the recipe's quality (docs/guide/autoencoder.md has the figures).
 FAST = {"batch_size": 128, "lr": 4e-3, "schedule": "onecycle", "epochs": 10}

@@ -52,6 +52,28 @@ def split_data(data: Data, fraction: float, seed: int, stratify: bool = False) -
     return data.subset(np.sort(train_idx)), data.subset(np.sort(val_idx))
 
 
+def split_filled(
+    data: Data, spec: DataSpec, seed: int, stratify: bool = False
+) -> tuple[Data, Data]:
+    """:func:`split_data`, a table's missing cells filled first (one note says so).
+
+    The values that fill them (``spec.fill``: the median by default, :mod:`aekit.data.missing`) are
+    learned from the training rows the first time and recorded in ``spec.fill_values``, so that the
+    run's config keeps them and every later command fills alike.
+    """
+    from ..data.missing import DEFAULT_FILL, FILLS, fill_missing, fill_values
+
+    x = data.x
+    if isinstance(x, RowStore) or x.ndim != 2:  # images; a streamed table is complete (spill)
+        return split_data(data, spec.validation_split, seed, stratify)
+    how = spec.fill if spec.fill in FILLS else DEFAULT_FILL
+    if spec.fill_values is None and how != "none":
+        train, _ = split_data(data, spec.validation_split, seed, stratify)
+        spec.fill_values = fill_values(train.x, how, data.feature_names)
+    filled = fill_missing(x, spec.fill_values, data.feature_names, data.source, how)
+    return split_data(dataclasses.replace(data, x=filled), spec.validation_split, seed, stratify)
+
+
 class Recipe:
     """One CLI family. Subclasses override what differs; ``train_run`` drives them."""
 
@@ -82,7 +104,7 @@ class Recipe:
         """(train, held-out) data: a built-in dataset's train/test splits or a seeded split of the user's."""
         if spec.data is not None:
             data = self.require_images(spec.read_user(), spec.data)
-            return split_data(data, spec.validation_split, seed)
+            return split_filled(data, spec, seed)
         # the run records which dataset it read
         name = spec.dataset = spec.dataset or self.default_dataset
         return (
@@ -105,7 +127,7 @@ class Recipe:
     def load_eval_data(self, spec: DataSpec, seed: int, path: str | None = None) -> Data:
         """The data ``aekit evaluate``/``aekit plot`` use: a given file, else the run's held-out split."""
         if path is not None:  # the whole file the user asked about
-            data = self.require_images(spec.read_user(path), path)
+            data = fill_recorded(self.require_images(spec.read_user(path), path), spec)
             return data if self.evaluates_on_disk else in_memory(data, limit=None)
         return in_memory(self.load_heldout(spec, seed))
 
@@ -132,13 +154,24 @@ class Recipe:
 
     def quality_warnings(self, est, metrics: dict[str, Any], data: Data) -> list[str]:
         """One-line warnings, each with a likely fix, about a finished run that is not useful (see ``quality``)."""
-        from .quality import never_improved
+        from .quality import never_improved, overfitting
 
-        return [
-            w
-            for w in (never_improved(getattr(est, "history_", []), getattr(est, "lr", None)),)
-            if w
-        ]
+        history = getattr(est, "history_", [])
+        found = [never_improved(history, getattr(est, "lr", None))]
+        if not found[0]:  # a loss that never improved has not overfitted: one warning is enough
+            found.append(overfitting(history))
+        return [w for w in found if w]
+
+
+def fill_recorded(data: Data, spec: DataSpec) -> Data:
+    """A table read for a finished run: its missing cells refused with one line when the run
+    fills none (the reader filled them with the recorded values otherwise)."""
+    from ..data.missing import fill_missing
+
+    if isinstance(data.x, RowStore) or data.x.ndim != 2:
+        return data
+    x = fill_missing(data.x, spec.fill_values, data.feature_names, data.source, "none")
+    return dataclasses.replace(data, x=x)
 
 
 def figure_indices(data: Data, n: int = 10, seed: int = 0) -> np.ndarray:

@@ -18,7 +18,7 @@ from .. import plots
 from ..data import Data
 from ..errors import UsageError
 from ..estimators.base import as_images
-from .base import Recipe, figure_indices
+from .base import Recipe, figure_indices, split_filled
 
 
 class DenoiseRecipe(Recipe):
@@ -52,6 +52,14 @@ class DenoiseRecipe(Recipe):
                 "denoise has no --latent-dim; set the conv widths with --channels, e.g. --channels 16,8"
             )
         return super().build(params)
+
+    def load_data(self, spec, seed: int) -> tuple[Data, Data]:
+        """As every recipe, but a folder of images of mixed sizes trains on their central crops of
+        one size (the model is convolutional: it then takes any size)."""
+        if spec.data is not None and not spec.streams():
+            data = self.require_images(spec.read_user(crop_mixed=True), spec.data)
+            return split_filled(data, spec, seed)
+        return super().load_data(spec, seed)
 
     def evaluate(self, est, data: Data) -> dict[str, Any]:
         return est.evaluate(data.x)

@@ -2,7 +2,9 @@
 
 A run can finish without error and still be useless: a validation loss that never improved, a
 reconstruction no better than predicting the mean, a denoiser whose output is worse than its noisy
-input, a VAE whose posterior collapsed onto the prior (KL near 0, every sample alike). Recipes call
+input, a VAE whose reconstructions are alike whatever the input (judged by what the user sees, not
+by the KL alone), a model that learned its training rows by heart (overfitting), a code as wide as
+its input (a copy), a series detector whose alarms cover most of the recording. Recipes call
 these from :meth:`aekit.recipes.base.Recipe.quality_warnings`; ``train_run`` records the warnings in
 ``metrics.json`` (``"warnings"``) and ``aekit train`` prints them.
 """
@@ -17,6 +19,11 @@ import numpy as np
 # nats per image: a posterior this close to the prior carries almost nothing of x
 KL_COLLAPSED = 0.5
 SPREAD_COLLAPSED = 0.25  # samples' per-pixel spread over the data's: below this they all look alike
+# reconstructions' per-pixel spread across inputs over the data's: below this every input comes back alike
+RECONSTRUCTIONS_ALIKE = 0.25
+OVERFIT_RATIO = 3.0  # final validation loss over final training loss: several times is overfitting
+OVERFIT_RISE = 1.3  # final validation loss over its best: rising again is overfitting
+ALARMS_MOST = 0.5  # share of a series' steps flagged: more is no longer an alarm
 
 
 def never_improved(history: Sequence[dict], lr: Any) -> str | None:
@@ -110,4 +117,96 @@ def vae_collapsed(kl: float, spread: float, lr: Any) -> str | None:
     return (
         f"the VAE collapsed: KL {kl:.3g} nats and samples alike (spread {spread:.2f} of the data's); "
         f"raise the learning rate{faster}, train longer (--epochs), or lower --beta"
+    )
+
+
+def overfitting(history: Sequence[dict]) -> str | None:
+    """The validation loss ended several times the training loss, or rose well above its best.
+
+    Losses that can be negative or zero (none of aekit's) are left alone.
+
+    Examples
+    --------
+    >>> overfitting([{"train_loss": 0.01, "val_loss": 0.02}, {"train_loss": 0.0027, "val_loss": 0.0217}])[:26]
+    'the model learned the trai'
+    >>> overfitting([{"train_loss": 0.1, "val_loss": 0.12}, {"train_loss": 0.09, "val_loss": 0.11}]) is None
+    True
+    """
+    rows = [r for r in history if r.get("val_loss") is not None and r.get("train_loss") is not None]
+    if len(rows) < 2:
+        return None
+    train, val = float(rows[-1]["train_loss"]), float(rows[-1]["val_loss"])
+    best = min(float(r["val_loss"]) for r in rows)
+    if not (train > 0 and best > 0 and np.isfinite(val)):
+        return None
+    fix = (
+        "use a smaller model (--latent-dim, --hidden), more data, fewer --epochs, or "
+        "--patience 5 (early stopping keeps the best epoch)"
+    )
+    if val >= OVERFIT_RATIO * train:
+        return (
+            f"the model learned the training data by heart: validation loss {val:.4g} is "
+            f"{val / train:.1f}x the training loss {train:.4g} (overfitting); {fix}"
+        )
+    if len(rows) >= 5 and val >= OVERFIT_RISE * best:
+        return (
+            f"the validation loss rose from its best {best:.4g} to {val:.4g} while the training loss "
+            f"fell (overfitting); {fix}"
+        )
+    return None
+
+
+def identity_code(latent: int, n_features: int) -> str | None:
+    """The code is as wide as the input: the network can pass each value through (a copy).
+
+    Examples
+    --------
+    >>> identity_code(64, 9)[:40], identity_code(3, 9)
+    ('the code (64 numbers) is as wide as the ', None)
+    """
+    if latent < n_features:
+        return None
+    return (
+        f"the code ({latent} numbers) is as wide as the input ({n_features} features): the model "
+        f"can copy its input and has learned nothing about it; use --latent-dim below {n_features} "
+        f"(the default, auto, picks the principal components that explain 90% of the variance)"
+    )
+
+
+def reconstruction_spread(reconstructions: np.ndarray, data: np.ndarray) -> float:
+    """How much reconstructions of different inputs differ, relative to how much the inputs do
+    (:func:`sample_spread` of the reconstructions): near 0 when every input comes back alike."""
+    return sample_spread(reconstructions, data)
+
+
+def vae_alike(spread: float, kl: float, lr: Any) -> str | None:
+    """A VAE whose reconstructions are nearly the same for every input: collapsed, whatever the KL.
+
+    Examples
+    --------
+    >>> vae_alike(0.05, 2.6, 1e-3)[:14], vae_alike(0.7, 2.6, 1e-3)
+    ('the VAE collap', None)
+    """
+    if not spread < RECONSTRUCTIONS_ALIKE:
+        return None
+    return (
+        f"the VAE collapsed: its reconstructions are nearly the same for every input (their spread "
+        f"is {spread:.2f} of the data's; KL {kl:.3g} nats): it ignores what it is given; lower "
+        f"--beta, raise --latent-dim, or train longer (--epochs)"
+    )
+
+
+def alarms_everywhere(rate: float) -> str | None:
+    """A series detector that flags most of the recording raises no alarm worth the name.
+
+    Examples
+    --------
+    >>> alarms_everywhere(0.8)[:24], alarms_everywhere(0.02)
+    ('the detector flags 80% o', None)
+    """
+    if not (np.isfinite(rate) and rate > ALARMS_MOST):
+        return None
+    return (
+        f"the detector flags {rate:.0%} of the recording's steps, so its alarms say little: train on "
+        f"a normal stretch (--train-steps N), or raise the threshold (--threshold percentile --q 99)"
     )

@@ -85,6 +85,20 @@ class SeriesRecipe(Recipe):
     def load_eval_data(self, spec: DataSpec, seed: int, path: str | None = None) -> Data:
         return _read(spec, path) if path is not None else self.load_data(spec, seed)[1]
 
+    def quality_warnings(self, est, metrics: dict[str, Any], data: Data) -> list[str]:
+        from .quality import alarms_everywhere
+
+        rate = metrics.get("anomaly_rate")
+        if rate is None:  # labelled: the share of steps the threshold flags
+            rate = float(
+                np.mean(
+                    est.score_samples(columns_by_name(data, est.channel_names_, "channels"))
+                    > est.threshold_
+                )
+            )
+        found = alarms_everywhere(float(rate))
+        return super().quality_warnings(est, metrics, data) + ([found] if found else [])
+
     def fit(self, est, train: Data, val: Data, trainer: Trainer):
         return est.fit(train.x, channel_names=train.feature_names, trainer=trainer)
 
@@ -153,7 +167,8 @@ def score_file(
     spec: DataSpec | None = None,
     chunk_steps: int | None = None,
 ) -> tuple[int, int]:
-    """Score the series in ``path`` into ``output`` (``time, score, is_anomaly`` per step) and, when asked,
+    """Score the series in ``path`` into ``output`` (``TIME, score, is_anomaly`` per step: the time
+    column under its own name, else ``time``) and, when asked,
     the flagged ranges into ``ranges_path``; return ``(steps, ranges)``.
 
     The file is read, scored and written a chunk at a time (memory bounded whatever its length);
@@ -173,8 +188,9 @@ def score_file(
     n = 0
     with _io.atomic_path(output) as tmp, open(tmp, "w", newline="") as f:
         writer = csv.writer(f, delimiter=sep, lineterminator="\n")
-        writer.writerow(["time", "score", "is_anomaly"])
         for scores in est.iter_scores(times.values(chunks)):
+            if n == 0:  # the time column under the user's own name (known once a chunk is read)
+                writer.writerow([times.name, "score", "is_anomaly"])
             t = times.take(len(scores))
             flags = (scores > threshold).astype(np.int8)
             writer.writerows(zip(t.tolist(), map(repr, scores.tolist()), flags.tolist()))
@@ -182,6 +198,8 @@ def score_file(
             _note_edges(edge_times, flags, t, n)
             n += len(scores)
         found += tracker.finish()
+        if n == 0:
+            writer.writerow([times.name, "score", "is_anomaly"])
     if ranges_path is not None:
         _write_ranges(ranges_path, found, edge_times)
     return n, len(found)
@@ -192,11 +210,13 @@ class _Times:
 
     def __init__(self) -> None:
         self.queue: collections.deque = collections.deque()
+        self.name = "time"  # the time column's own name, once a chunk of a file with one is read
 
     def values(self, chunks: Iterator[Data]) -> Iterator[np.ndarray]:
         """Each chunk's values, its times queued."""
         step = 0
         for chunk in chunks:
+            self.name = chunk.id_name or self.name
             self.queue.append(
                 chunk.ids if chunk.ids is not None else np.arange(step, step + len(chunk))
             )

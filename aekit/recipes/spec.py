@@ -31,7 +31,14 @@ class DataSpec:
     memory_cap: int | None = None
     # a series: the column of each step's time, carried through to scores
     time_column: str | None = None
-    fill: str | None = None  # a series: fill gaps ("linear", "previous") instead of refusing them
+    # a series: fill gaps ("linear", "previous") instead of refusing them; a table: what fills its
+    # missing cells ("median" when None, "mean", "zero", "none": aekit.data.missing)
+    fill: str | None = None
+    columns: list[str] | None = None  # a table: the feature columns (default: its numeric ones)
+    drop_columns: list[str] | None = None  # a table: columns left out of the features
+    categorical: list[str] | None = None  # a table: text columns encoded (dates, one-hot)
+    # a table: the values that fill missing cells, learned from the training rows (by feature name)
+    fill_values: dict[str, float] | None = None
     train_steps: int | None = None  # a series: train on its first N steps (the rest is held out)
     # sha256 of the data read (built-in: the files' published ones)
     checksums: dict[str, str] | None = None
@@ -98,9 +105,20 @@ class DataSpec:
 
         return should_stream(path or self.data, self.memory_cap)
 
+    def table_options(self, columns=None) -> dict[str, Any]:
+        """How to read a table as the run reads it: its columns (``columns``: a model's feature
+        names, which take precedence), the encoded ones and the recorded fill values."""
+        return dict(
+            columns=list(columns) if columns is not None else self.columns,
+            drop_columns=self.drop_columns,
+            categorical=self.categorical,
+            fill_values=self.fill_values,
+        )
+
     def read_user(self, path: str | None = None, **kw: Any) -> Data:
         """The user's data: in memory, or with ``x`` a row store on disk when it :meth:`streams`."""
         path = path or self.data
+        kw = {**self.table_options(), **kw}
         if not self.streams(path):
             return read_path(
                 path,
@@ -120,6 +138,7 @@ class DataSpec:
             label_column=self.label_column,
             id_column=self.id_column,
             image_size=self.image_size,
+            **kw,
         )
         return Data(
             x=disk.rows,

@@ -91,6 +91,7 @@ class VAERecipe(Recipe):
     ] = {}  # the estimator's defaults; the tutorial's exact settings are the "recipe" preset
     presets = {
         "recipe": {
+            "free_bits": 0.0,
             "lr": 1e-4,
             "schedule": "constant",
             "epochs": 10,
@@ -169,12 +170,14 @@ class VAERecipe(Recipe):
         return written
 
     def quality_warnings(self, est, metrics: dict[str, Any], data: Data) -> list[str]:
-        from .quality import sample_spread, vae_collapsed
+        from .quality import reconstruction_spread, sample_spread, vae_alike, vae_collapsed
 
-        found = None
-        if metrics.get("test_kl", float("inf")) < 1.0:  # only then are samples worth drawing
-            spread = sample_spread(est.sample(64), binarize_for(est, data).x)
-            found = vae_collapsed(metrics["test_kl"], spread, est.lr)
+        x = binarize_for(est, data).x
+        kl = metrics.get("test_kl", float("nan"))
+        shown = x[figure_indices(data, 256, est.seed)]  # what the user sees: reconstructions
+        found = vae_alike(reconstruction_spread(est.reconstruct(shown), shown), kl, est.lr)
+        if found is None and kl < 1.0:  # only then are samples worth drawing
+            found = vae_collapsed(kl, sample_spread(est.sample(64), x), est.lr)
         return super().quality_warnings(est, metrics, data) + ([found] if found else [])
 
 

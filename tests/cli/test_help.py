@@ -33,7 +33,7 @@ def test_every_argument_of_every_command_has_a_help_line():
     [
         (
             "basic",
-            ["(default: auto)", "(default: 64)", "(default: 0.001)", "recipe, fast", "runs/basic"],
+            ["(default: auto)", "(default: 0.001)", "recipe, fast", "runs/basic"],
         ),
         ("stacked", ["(default: 256,128)"]),
         ("denoise", ["(default: gaussian:0.2)", "(default: 16,8)", "recipe, fast"]),

@@ -45,15 +45,16 @@ def test_spill_table_labels_across_chunks(tmp_path):
 
 
 def test_spill_table_errors_leave_no_file(tmp_path):
-    (tmp_path / "t.csv").write_text("a,b\n1,2\n3,x\n")
+    # the columns are told from the first chunk (two rows); a typo in a later one is a missing value
+    (tmp_path / "t.csv").write_text("a,b\n1,2\n3,4\n5,6\n7,x\n")
     message = one_line_error(
         spill_table,
         tmp_path / "t.csv",
         tmp_path / "out" / "t.npy",
         chunk_rows=1,
-        match="'x' is not a number",
+        match="missing value",
     )
-    assert "row 3" in message
+    assert "data row 4" in message
     assert not any((tmp_path / "out").iterdir())
     one_line_error(
         spill_table,

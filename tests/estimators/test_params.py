@@ -56,7 +56,12 @@ def test_the_named_choices_agree_with_what_implements_them():
 @pytest.mark.parametrize(
     "cls, name, value, message",
     [
-        (aekit.Autoencoder, "latent_dim", 0, "latent_dim must be a whole number >= 1, got 0"),
+        (
+            aekit.Autoencoder,
+            "latent_dim",
+            0,
+            "latent_dim must be a whole number >= 1 or 'auto', got 0",
+        ),
         (aekit.Autoencoder, "latent_dim", True, "whole number"),
         (aekit.AnomalyDetector, "latent_dim", "big", "a whole number >= 1 or 'auto'"),
         (aekit.AnomalyDetector, "scaler", "zscore", "one of minmax, standard, robust"),

@@ -63,7 +63,7 @@ CASES = [
     ("basic", "images", (None, "RGB", False)),
     ("denoise", "images", (None, "RGB", False)),
     ("vae", "images", (None, "RGB", False)),
-    ("series", "series", (None, None, True)),
+    ("series", "series", ("time", None, True)),  # the time column under its own name
 ]
 
 

@@ -1,0 +1,18 @@
+"""Notes: one line each about what aekit did with the user's data (columns left out, cells filled).
+
+A note is not an error and not a warning about a result: the data were usable, and the note says
+how they were read so that nothing happens silently. Notes go to the ``aekit.notes`` logger at
+WARNING level, so a Python session shows them as plain lines on stderr (logging's last-resort
+handler) and the command line prints them as ``aekit: note: ...`` (:func:`aekit.cli.main.main`).
+"""
+
+from __future__ import annotations
+
+import logging
+
+LOGGER = "aekit.notes"
+
+
+def note(message: str) -> None:
+    """Say ``message`` (one line) on the notes logger."""
+    logging.getLogger(LOGGER).warning(" ".join(message.split()))

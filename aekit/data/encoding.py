@@ -1,0 +1,145 @@
+"""A table's cells as numbers: missing cells, typos, text columns, dates and categories.
+
+A real export holds more than numbers: an id, a date, a few text columns, empty cells and the odd
+typo. This module reads one column of cells at a time and says what it is, so that
+:mod:`aekit.data.tables` can keep the numeric columns, leave the others out with one line naming
+them, and encode the ones the user names (``--categorical``):
+
+* **missing**: an empty cell, or one of :data:`MISSING` (``NA``, ``n/a``, ``NaN``, ``null``, ...),
+  reads as NaN (:mod:`aekit.data.missing` fills them);
+* **a number column** is one whose readable cells are mostly numbers: at most :data:`TEXT_SHARE`
+  of them may be text, and those cells (``4O`` for ``40``) are read as missing and named;
+* **a date column**: every readable cell an ISO 8601 date or date-time (``2024-03-01``,
+  ``2024-03-01 12:30``, ``2024/03/01``); encoded as days since 1970-01-01 (fractions for times);
+* **a category column**: any other text; encoded one-hot, one column ``NAME=VALUE`` per value
+  seen in training (:data:`MAX_CATEGORIES` at most); a value not seen in training, or a missing
+  cell, is all zeros.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timezone
+
+import numpy as np
+
+# cells read as missing values (compared stripped and lower-cased)
+MISSING = ("", "na", "n/a", "nan", "null", "none", "?", "-")
+TEXT_SHARE = 0.1  # a column with more of its readable cells not numbers than this is text
+MAX_CATEGORIES = 50  # one-hot: at most this many values (a column of more is an id or free text)
+SEPARATOR = "="  # one-hot feature names: COLUMN=VALUE
+_EPOCH = datetime(1970, 1, 1)
+
+
+def missing_mask(cells: np.ndarray) -> np.ndarray:
+    """Which of the (stripped) string ``cells`` are missing values."""
+    return np.isin(np.char.lower(cells), MISSING)
+
+
+def parse_numbers(cells: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """float64 values of a column of string ``cells`` (NaN where missing or unreadable), and the
+    mask of the unreadable ones (text in a number column)."""
+    cells = np.char.strip(np.asarray(cells, dtype=str))
+    bad = np.zeros(cells.shape, dtype=bool)
+    try:  # fast path: numpy parses every cell
+        return cells.astype(np.float64), bad
+    except ValueError:
+        pass
+    cells = np.where(missing_mask(cells), "nan", cells)
+    try:
+        return cells.astype(np.float64), bad
+    except ValueError:
+        pass
+    out = np.full(cells.shape, np.nan)
+    for i, cell in enumerate(cells):
+        try:
+            out[i] = float(cell)
+        except ValueError:
+            bad[i] = True
+    return out, bad
+
+
+def _date(cell: str) -> float | None:
+    """Days since 1970-01-01 of an ISO 8601 date or date-time (``/`` as a separator too), else None."""
+    try:
+        when = datetime.fromisoformat(cell.replace("/", "-"))
+    except ValueError:
+        return None
+    if when.tzinfo is not None:
+        when = when.astimezone(timezone.utc).replace(tzinfo=None)
+    return (when - _EPOCH).total_seconds() / 86400.0
+
+
+def parse_dates(cells: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Days since 1970-01-01 of a column of date cells (NaN where missing or unreadable), and the
+    mask of the unreadable ones."""
+    cells = np.char.strip(np.asarray(cells, dtype=str))
+    missing = missing_mask(cells)
+    out = np.full(cells.shape, np.nan)
+    bad = np.zeros(cells.shape, dtype=bool)
+    for i in np.flatnonzero(~missing):
+        day = _date(str(cells[i]))
+        if day is None:
+            bad[i] = True
+        else:
+            out[i] = day
+    return out, bad
+
+
+def one_hot(cells: np.ndarray, values: Sequence[str]) -> np.ndarray:
+    """(n, len(values)) float64: 1 where a cell equals the value, else 0 (unseen and missing: all 0)."""
+    cells = np.char.strip(np.asarray(cells, dtype=str))
+    return (cells[:, None] == np.asarray(values, dtype=str)[None, :]).astype(np.float64)
+
+
+def kind_of(cells: np.ndarray) -> str:
+    """What a column of string cells holds: ``"number"``, ``"date"``, ``"text"`` or ``"empty"``.
+
+    Examples
+    --------
+    >>> kind_of(np.array(["1", "2", "", "4O"] + ["5"] * 10)), kind_of(np.array(["2024-01-02", ""]))
+    ('number', 'date')
+    >>> kind_of(np.array(["basic", "pro"])), kind_of(np.array(["", "NA"]))
+    ('text', 'empty')
+    """
+    cells = np.char.strip(np.asarray(cells, dtype=str))
+    readable = cells[~missing_mask(cells)]
+    if readable.size == 0:
+        return "empty"
+    _, bad = parse_numbers(readable)
+    if bad.sum() <= TEXT_SHARE * readable.size:
+        return "number"
+    _, bad_dates = parse_dates(readable)
+    return "date" if not bad_dates.any() else "text"
+
+
+def categories(cells: np.ndarray, column: str, where: str) -> list[str]:
+    """The sorted distinct values of a text column (missing cells aside), for :func:`one_hot`; a
+    one-line DataError when there are more than :data:`MAX_CATEGORIES` of them."""
+    from .checks import fail
+
+    cells = np.char.strip(np.asarray(cells, dtype=str))
+    values = sorted({str(c) for c in cells[~missing_mask(cells)]})
+    if len(values) > MAX_CATEGORIES:
+        raise fail(
+            f"{where}: column {column!r} has {len(values)} distinct values; --categorical encodes "
+            f"columns of at most {MAX_CATEGORIES} values (one column each): leave it out, or give "
+            f"it as --id-column if it names each row"
+        )
+    return values
+
+
+def describe_text(name: str, cells: np.ndarray, kind: str) -> str:
+    """A text column in a few words, with what to do with it (for the note of left-out columns)."""
+    cells = np.char.strip(np.asarray(cells, dtype=str))
+    readable = cells[~missing_mask(cells)]
+    if kind == "empty":
+        return f"{name} (empty)"
+    if kind == "date":
+        return f"{name} (dates: --categorical {name} reads them as numbers)"
+    distinct = len(set(readable.tolist()))
+    if distinct == readable.size and readable.size > 1:
+        return f"{name} (one value per row: --id-column {name} carries it to the outputs)"
+    if distinct <= MAX_CATEGORIES:
+        return f"{name} ({distinct} values: --categorical {name} encodes them)"
+    return f"{name} (text)"

@@ -1,0 +1,96 @@
+"""Missing values in a table: the values that fill them, learned from the training rows.
+
+A table read by :mod:`aekit.data.tables` has NaN where a cell was empty (or ``NA``, or a typo in
+a number column). ``--fill`` says what stands in for them, learned from the training rows and
+recorded with the run so that every later command fills alike:
+
+* ``median`` (the default): each column's median, which one extreme row cannot move;
+* ``mean``: each column's mean;
+* ``zero``: 0 (for counts where an empty cell means none);
+* ``none``: no filling: a table with missing values is refused with one line that counts them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from .._notes import note
+from .checks import fail
+
+FILLS = ("median", "mean", "zero", "none")
+DEFAULT_FILL = "median"
+
+
+def fill_values(
+    x: np.ndarray, how: str, names: Sequence[str] | None = None
+) -> dict[str, float] | None:
+    """Per-column values that fill NaN in ``x`` (n, features), keyed by column name (or index as
+    text); None for ``how="none"``. A column with no value at all is filled with 0.
+
+    Examples
+    --------
+    >>> fill_values(np.array([[1.0, np.nan], [3.0, 4.0], [8.0, 6.0]]), "median", ["a", "b"])
+    {'a': 3.0, 'b': 5.0}
+    """
+    if how not in FILLS:
+        raise fail(f"fill must be one of {', '.join(FILLS)}, got {how!r}")
+    if how == "none":
+        return None
+    x = np.asarray(x, dtype=np.float64)
+    names = list(names) if names is not None else [str(i) for i in range(x.shape[1])]
+    if how == "zero":
+        values = np.zeros(x.shape[1])
+    else:
+        full = ~np.isnan(x).all(axis=0)
+        values = np.zeros(x.shape[1])
+        pick = np.nanmedian if how == "median" else np.nanmean
+        if full.any():
+            values[full] = pick(x[:, full], axis=0)
+    return {n: float(v) for n, v in zip(names, values)}
+
+
+def count_missing(x: np.ndarray, names: Sequence[str] | None) -> tuple[int, dict[str, int]]:
+    """Rows with a missing value, and the missing cells of each column that has any."""
+    gaps = np.isnan(np.asarray(x, dtype=np.float64))
+    names = list(names) if names is not None else [str(i) for i in range(gaps.shape[1])]
+    per = gaps.sum(axis=0)
+    return int(gaps.any(axis=1).sum()), {n: int(c) for n, c in zip(names, per) if c}
+
+
+def fill_missing(
+    x: np.ndarray,
+    values: dict[str, float] | None,
+    names: Sequence[str] | None,
+    source: str,
+    how: str,
+) -> np.ndarray:
+    """``x`` with its NaN filled from ``values`` (one note says what was filled); ``values`` None
+    (``how="none"``) with NaN present: a one-line DataError counting the rows and columns."""
+    rows, per = count_missing(x, names)
+    if not rows:
+        return x
+    cols = ", ".join(f"{n}: {c}" for n, c in list(per.items())[:8])
+    more = f" and {len(per) - 8} more" if len(per) > 8 else ""
+    plural = "s" if len(per) > 1 else ""
+    what = (
+        f"{rows} of {len(x)} rows have missing values, in {len(per)} column{plural} ({cols}{more})"
+    )
+    if values is None:
+        raise fail(
+            f"{source}: {what}; pass --fill median (or mean, zero) to fill them with the training "
+            f"data's values, or fill them in the file"
+        )
+    names = list(names) if names is not None else [str(i) for i in range(x.shape[1])]
+    x = np.array(x, dtype=np.float32)
+    for j, n in enumerate(names):
+        gaps = np.isnan(x[:, j])
+        if gaps.any():
+            x[gaps, j] = values.get(n, 0.0)
+    note(f"{source}: {what}; filled with the training rows' {_words(how)} (--fill to choose)")
+    return x
+
+
+def _words(how: str) -> str:
+    return {"median": "medians", "mean": "means", "zero": "zeros"}.get(how, "recorded values")

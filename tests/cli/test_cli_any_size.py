@@ -1,0 +1,101 @@
+"""Images of any size (issue 33): a folder of mixed sizes denoised each at its own size, and every
+command on a run trained with ``--image-size`` reusing it."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from .helpers import cli_here
+
+SIZES = [(20, 16), (28, 20), (12, 12)]  # (width, height), as Pillow gives them
+
+
+def write_mixed(folder, n=12, mode="L"):
+    """``n`` smooth images, cycling through three sizes."""
+    rng = np.random.default_rng(1)
+    folder.mkdir(parents=True)
+    for i in range(n):
+        w, h = SIZES[i % 3]
+        yy, xx = np.mgrid[0:h, 0:w]
+        img = np.sin(xx / rng.uniform(1, 4)) * np.cos(yy / rng.uniform(1, 4)) * 0.4 + 0.5
+        Image.fromarray((img * 255).astype(np.uint8), mode).save(folder / f"im{i:02d}.png")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    root = tmp_path_factory.mktemp("anysize")
+    mixed = write_mixed(root / "mixed")
+    same = root / "same"
+    same.mkdir()
+    for p in sorted(mixed.glob("*.png"))[::3]:  # the first size only
+        Image.open(p).save(same / p.name)
+    common = ["--epochs", "1", "--batch-size", "4", "--no-figures", "--quiet"]
+    cli_here("train", "denoise", "--data", same, "--channels", "4,4", *common, "--out", root / "d")
+    cli_here(
+        "train", "denoise", "--data", mixed, "--image-size", "16x16", "--channels", "4,4",
+        *common, "--out", root / "d16",
+    )  # fmt: skip
+    cli_here(
+        "train", "basic", "--data", mixed, "--image-size", "8x8", "--latent-dim", "3", *common,
+        "--out", root / "b8",
+    )  # fmt: skip
+    return root
+
+
+def sizes(folder):
+    return {p.name: Image.open(p).size for p in folder.glob("*.png")}
+
+
+def test_denoise_writes_a_folder_of_three_sizes_each_at_its_own(world):
+    out = world / "out"
+    cli_here("denoise", world / "d", "--input", world / "mixed", "--output", out)
+    assert sizes(out) == sizes(world / "mixed") and len(set(sizes(out).values())) == 3
+    assert {Image.open(p).mode for p in out.glob("*.png")} == {"L"}
+
+
+def test_a_run_trained_resized_resizes_by_itself_and_writes_back_at_each_size(world):
+    out = world / "out16"
+    cli_here("denoise", world / "d16", "--input", world / "mixed", "--output", out)
+    assert sizes(out) == sizes(world / "mixed")
+    kept = world / "kept16"
+    cli_here(
+        "denoise", world / "d16", "--input", world / "mixed", "--output", kept, "--keep-model-size"
+    )
+    assert set(sizes(kept).values()) == {(16, 16)}
+
+
+def test_index_and_encode_reuse_the_runs_image_size(world):
+    cli_here("index", world / "b8", "--input", world / "mixed", "--output", world / "ix")
+    read = json.loads((world / "ix" / "index.json").read_text())["read"]
+    assert read["image_size"] == [8, 8]
+    cli_here("encode", world / "b8", "--input", world / "mixed", "--output", world / "z.csv")
+    rec = world / "rec"
+    cli_here("reconstruct", world / "b8", "--input", world / "mixed", "--output", rec)
+    assert sizes(rec) == sizes(world / "mixed")  # written back at each input's size
+
+
+def test_neighbour_figures_name_their_queries_across_pages(world):
+    out = world / "nb.csv"
+    proc = cli_here(
+        "neighbors", world / "ix", "--query", world / "mixed", "-k", "2", "--output", out,
+        "--figure-queries", "10",
+    )  # fmt: skip
+    assert (world / "nb.png").is_file() and (world / "nb-2.png").is_file()
+    assert not (world / "nb-3.png").exists()
+    assert "queries 1-10 of 12" in proc.stdout
+
+
+def test_the_denoiser_trains_on_a_folder_of_mixed_sizes(world, tmp_path):
+    proc = cli_here(
+        "train", "denoise", "--data", world / "mixed", "--channels", "4,4", "--epochs", "1",
+        "--batch-size", "4", "--no-figures", "--quiet", "--out", tmp_path / "r",
+    )  # fmt: skip
+    assert "images of 3 sizes" in proc.stderr and "central 12x12" in proc.stderr
+    out = tmp_path / "out"
+    cli_here("denoise", tmp_path / "r", "--input", world / "mixed", "--output", out)
+    assert sizes(out) == sizes(world / "mixed")

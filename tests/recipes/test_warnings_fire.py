@@ -1,0 +1,98 @@
+"""Warnings that fire (issue 33): overfitting, a code as wide as its input, a collapsed VAE judged by
+its reconstructions, a series flagged over most of its steps; each recorded in metrics.json."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from aekit.recipes import DataSpec, train_run
+from aekit.recipes.quality import alarms_everywhere, identity_code, overfitting, vae_alike
+
+
+def test_the_checks_fire_and_stay_quiet():
+    steady = [{"train_loss": 0.1 - i * 0.001, "val_loss": 0.12 - i * 0.001} for i in range(6)]
+    assert overfitting(steady) is None
+    assert "8.0x the training loss" in overfitting([{"train_loss": 0.0027, "val_loss": 0.0216}] * 2)
+    rising = steady + [{"train_loss": 0.09, "val_loss": 0.16}]
+    assert "rose from its best" in overfitting(rising)
+    assert "--latent-dim below 9" in identity_code(64, 9) and identity_code(8, 9) is None
+    assert "collapsed" in vae_alike(0.02, 2.6, 1e-3) and vae_alike(0.6, 0.1, 1e-3) is None
+    assert "80% of the recording" in alarms_everywhere(0.8) and alarms_everywhere(0.1) is None
+
+
+def test_an_identity_code_gets_its_warning(tmp_path):
+    rng = np.random.default_rng(0)
+    np.save(tmp_path / "t.npy", rng.normal(size=(120, 9)).astype(np.float32))
+    _, metrics = train_run(
+        "basic", {"latent_dim": 12, "epochs": 1, "device": "cpu"},
+        DataSpec(data=str(tmp_path / "t.npy")), tmp_path / "r", figures=False,
+    )  # fmt: skip
+    assert any("as wide as the input (9 features)" in w for w in metrics["warnings"])
+
+
+def test_an_overfitting_run_gets_its_warning(tmp_path):
+    # 40 rows of noise and a wide decoder: it learns the 32 training rows by heart, nothing else
+    rng = np.random.default_rng(0)
+    np.save(tmp_path / "t.npy", rng.random((40, 24)).astype(np.float32))
+    params = {"latent_dim": 4, "hidden": (256,), "epochs": 400, "batch_size": 8, "device": "cpu"}
+    _, metrics = train_run(
+        "stacked", params, DataSpec(data=str(tmp_path / "t.npy")), tmp_path / "r", figures=False
+    )
+    assert any("overfitting" in w for w in metrics["warnings"]), metrics["warnings"]
+
+
+def textures(n_per=40, size=32, seed=0):
+    """Small grayscale texture patches: scikit-image's bundled textures when installed, else gratings,
+    checks and smoothed noise of several scales (n_per patches of each, in [0, 1])."""
+    rng = np.random.default_rng(seed)
+    try:
+        from skimage import data as sk
+
+        sources = [
+            np.asarray(getattr(sk, n)(), np.float32) / 255 for n in ("brick", "grass", "gravel")
+        ]
+    except ImportError:
+        yy, xx = np.mgrid[0:128, 0:128] / 128
+        walk = np.cumsum(np.cumsum(rng.standard_normal((128, 128)), 0), 1)
+        sources = [
+            0.5 + 0.4 * np.sin(2 * np.pi * 10 * xx),
+            0.5 + 0.4 * np.sin(2 * np.pi * (6 * xx + 6 * yy)),
+            ((np.floor(xx * 8) + np.floor(yy * 8)) % 2) * 0.8 + 0.1,
+            (walk - walk.min()) / np.ptp(walk),
+        ]
+    patches = []
+    for src in sources:
+        for _ in range(n_per):
+            y, x = rng.integers(0, src.shape[0] - size), rng.integers(0, src.shape[1] - size)
+            patches.append(src[y : y + size, x : x + size])
+    return np.stack(patches)[:, None].astype(np.float32)
+
+
+@pytest.fixture(scope="module")
+def texture_file(tmp_path_factory):
+    path = tmp_path_factory.mktemp("tex") / "textures.npy"
+    np.save(path, textures())
+    return path
+
+
+def test_the_vae_defaults_reconstruct_textures_that_differ(texture_file, tmp_path):
+    est, metrics = train_run(
+        "vae",
+        {"epochs": 60, "device": "cpu"},
+        DataSpec(data=str(texture_file)),
+        tmp_path / "r",
+        figures=False,
+    )  # fmt: skip  (the defaults, shortened: 60 passes over 128 images)
+    x = np.load(texture_file)[:64]
+    rec = est.reconstruct(x).reshape(64, -1)
+    assert rec.std(0).mean() > 0.25 * x.reshape(64, -1).std(0).mean()  # inputs come back different
+    assert not any("collapsed" in w for w in metrics["warnings"])
+
+
+def test_a_collapsed_vae_gets_the_warning(texture_file, tmp_path):
+    _, metrics = train_run(
+        "vae", {"latent_dim": 1, "beta": 1000.0, "epochs": 5, "device": "cpu"},
+        DataSpec(data=str(texture_file)), tmp_path / "r", figures=False,
+    )  # fmt: skip
+    assert any("VAE collapsed" in w for w in metrics["warnings"]), metrics["warnings"]
