@@ -8,6 +8,7 @@ names; ``fit`` validates, learns and returns ``self``; learned state ends in ``_
 from __future__ import annotations
 
 import math
+import weakref
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -191,6 +192,10 @@ def expected_failed_checks(est: Any) -> dict[str, str]:
     >>> check_estimator(est, expected_failed_checks=expected_failed_checks(est))   # doctest: +SKIP
     """
     return dict(getattr(est, "_sklearn_expected_failed", {}))
+
+
+# a model's forward FLOPs (None: not countable), counted once per model for the inference thread choice
+_FLOPS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 class NeuralEstimator(BaseEstimator):
@@ -409,10 +414,12 @@ class NeuralEstimator(BaseEstimator):
         threads = self._threads()
         if threads is not None:
             return resolve(threads)
-        if getattr(self, "_flops_of", (None,))[0] is not model:
+        if (
+            model not in _FLOPS
+        ):  # kept beside the model: a prediction leaves the estimator as it was
             sample = torch.zeros((1, *self.input_shape_), device=next(model.parameters()).device)
-            self._flops_of = (model, forward_flops(model, sample))
-        flops = self._flops_of[1]
+            _FLOPS[model] = forward_flops(model, sample)
+        flops = _FLOPS[model]
         return resolve(None, None if flops is None else flops * passes * batch_size)
 
     def _seeded_model(self, build: Callable[[], torch.nn.Module]) -> torch.nn.Module:

@@ -68,9 +68,20 @@ def single_process(world) -> pd.DataFrame:
     return pd.DataFrame({"user_id": data["user_id"].to_numpy(), "score": scores})
 
 
+def _vm_hwm() -> int:
+    """This process's peak resident memory in bytes: VmHWM, its own address space's high-water mark.
+    (Not getrusage's ru_maxrss: Linux keeps that across exec, so a worker started from a large
+    pytest process would report its parent's size.)"""
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # not Linux: the best there is
+
+
 def peak_rss(client) -> dict[str, int]:
-    """Each worker process's peak resident memory so far, in bytes (Linux reports kB)."""
-    return client.run(lambda: resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
+    """Each worker process's peak resident memory so far, in bytes."""
+    return client.run(_vm_hwm)
 
 
 def test_cli_scores_each_part_on_the_cluster_as_one_process_does(world):
