@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from .errors import AekitError, RunFailure, WriteFailure
+from .errors import AekitError, RunFailure, UsageError, WriteFailure
 
 
 def _umask() -> int:
@@ -32,6 +32,8 @@ def atomic_path(path: str | os.PathLike, suffix: str = "") -> Iterator[Path]:
     ``suffix`` keeps a file ending that writers such as matplotlib or Pillow look at.
     """
     path = Path(path)
+    if path.is_dir():  # os.replace would fail naming the temporary file
+        raise UsageError(f"cannot write {path}: it is a folder; expected a file path")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix + ".tmp", dir=path.parent)
@@ -113,11 +115,23 @@ def write_with(path: str | os.PathLike, writer: Callable[[Path], None]) -> None:
 
 
 def refuse_existing(
-    path: str | os.PathLike, overwrite: bool, inputs: Iterable[str | os.PathLike | None] = ()
-) -> None:
+    path: str | os.PathLike,
+    overwrite: bool,
+    inputs: Iterable[str | os.PathLike | None] = (),
+    *,
+    kind: str = "file",
+    option: str = "--output",
+) -> Path:
     """Raise a one-line UsageError if writing ``path`` would clobber something (see
     :func:`aekit._outputs.check_output`): it exists (a file, or a non-empty folder) and ``overwrite``
-    is off, it is one of ``inputs``, or it lies in a run folder."""
-    from ._outputs import check_output
+    is off, it is one of ``inputs``, it lies in a folder aekit made, a file would replace a folder
+    (or a folder a file), or a folder aekit did not make would be replaced. ``kind`` "auto": a
+    folder of images when ``path`` is a folder or has no extension (:func:`aekit.data.write_output`).
 
-    check_output(path, overwrite=overwrite, inputs=inputs)
+    Returns the path to write: ``path``, or where it points when it is a symbolic link."""
+    from ._outputs import check_output, output_path
+
+    if kind == "auto":
+        kind = "output" if Path(path).is_dir() or not Path(path).suffix else "file"
+    check_output(path, overwrite=overwrite, inputs=inputs, kind=kind, option=option)
+    return output_path(path)

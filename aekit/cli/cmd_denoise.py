@@ -111,7 +111,7 @@ def cmd_denoise(args: argparse.Namespace) -> int:
             f"'aekit train denoise'"
         )
     set_verbose(est, args)
-    refuse_existing(args.output, args.overwrite, inputs=[args.input])
+    refuse_existing(args.output, args.overwrite, inputs=[args.input], kind="auto")
     check_images_fit(args.input, args.image_size)  # before any image is decoded
     data = read_path(args.input, npz_key=args.npz_key, image_size=args.image_size)
     # (C, H, W); H == 1: a model of rows (the Python API's one-row images)

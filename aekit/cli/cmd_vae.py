@@ -59,9 +59,9 @@ def _write_images(
     from ..errors import UsageError
 
     ext = Path(output).suffix.lower()
-    refuse_existing(output, overwrite, inputs=inputs)
+    written = refuse_existing(output, overwrite, inputs=inputs)  # a link is followed
     if ext == ".png":
-        (plots.plot_strip if strip else plots.plot_image_grid)(images, output, title=title)
+        (plots.plot_strip if strip else plots.plot_image_grid)(images, written, title=title)
     elif ext == ".npy":
         write_output(output, images, overwrite=overwrite)
     else:
