@@ -87,9 +87,10 @@ def _ids(data) -> list:
 def cmd_index(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from .._io import refuse_existing
+    from .._outputs import check_output
     from ..errors import UsageError
-    from ..estimators.neighbors import INDEX_CONFIG, LatentIndex
+    from ..estimators.neighbors import LatentIndex
+    from ..estimators.provenance import record_items, record_model
     from ..recipes import load_run
 
     est, _, config = load_run(args.run)
@@ -98,7 +99,9 @@ def cmd_index(args: argparse.Namespace) -> int:
             f"{args.run} is a {config.get('family', type(est).__name__)} run without a latent space "
             f"to search; use a basic, stacked or vae run"
         )
-    refuse_existing(Path(args.output) / INDEX_CONFIG, args.overwrite)
+    out = check_output(
+        args.output, overwrite=args.overwrite, inputs=[args.input, args.run], kind="index"
+    )
     read = {
         "npz_key": args.npz_key,
         "label_column": args.label_column,
@@ -109,13 +112,16 @@ def cmd_index(args: argparse.Namespace) -> int:
     index = LatentIndex(encoder=est, metric=args.metric).fit(data.x, ids=_ids(data))
     labels = None if data.y is None else [v.item() if hasattr(v, "item") else v for v in data.y]
     index.save(
-        args.output,
+        out,
         overwrite=args.overwrite,
         extra={
             "run": str(Path(args.run).resolve()),
             "input": str(Path(args.input).resolve()),
             "read": read,
             "labels": labels,
+            # what the index answers for: the model that encoded the items, and the items themselves
+            "model": record_model(args.run),
+            "items": record_items(args.input, data.names),
         },
     )
     print(
@@ -125,48 +131,87 @@ def cmd_index(args: argparse.Namespace) -> int:
     return 0
 
 
+def _open_index(path: str):
+    """(index.json checked, the run's estimator) of an index whose model and items are unchanged."""
+    from .._transaction import readable
+    from ..estimators.neighbors import INDEX_CONFIG, read_index_config
+    from ..estimators.provenance import check_items, check_model, check_recorded, items_gone
+    from ..recipes import load_run
+
+    config = check_recorded(read_index_config(path), readable(path) / INDEX_CONFIG)
+    est, _, _ = load_run(config["run"])
+    check_model(config["model"], config["run"], path)
+    if not items_gone(config["items"]):  # the vectors answer alone; changed items would be misnamed
+        check_items(config["items"], path)
+    return config, est
+
+
 def cmd_neighbors(args: argparse.Namespace) -> int:
     import csv
     import io
     from pathlib import Path
 
     from .. import _io
-    from .._io import refuse_existing
-    from ..estimators.neighbors import LatentIndex, read_index_config
-    from ..recipes import load_run
+    from .._outputs import check_output
+    from ..errors import UsageError
+    from ..estimators.neighbors import LatentIndex
 
-    config = read_index_config(args.index)
-    est, _, _ = load_run(config["run"])
+    if Path(args.output).suffix.lower() not in (".csv", ".tsv"):
+        raise UsageError(
+            f"--output {args.output}: expected a .csv or .tsv file (the figure, for images, is "
+            f"written beside it as .png)"
+        )
+    config, est = _open_index(args.index)
+    inputs = [args.query, args.index, config["input"], config["run"]]
+    out = check_output(args.output, overwrite=args.overwrite, inputs=inputs)
     index = LatentIndex.load(args.index, encoder=est)
-    figure = Path(args.output).with_suffix(".png")
-    refuse_existing(args.output, args.overwrite)
     queries = _read(args.query, config.get("read") or {}, est)
+    figure = None
+    if queries.x.ndim == 4 and not args.no_figure:
+        figure = check_output(
+            Path(args.output).with_suffix(".png"), overwrite=args.overwrite, inputs=inputs
+        )
     dist, idx = index.kneighbors(queries.x, k=min(args.k, len(index.ids_)))
     labels = config.get("labels")
     query_ids = _ids(queries)
     buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
+    writer = csv.writer(
+        buf, delimiter="\t" if out.suffix.lower() == ".tsv" else ",", lineterminator="\n"
+    )
     writer.writerow(["query", "rank", "neighbor", "distance"] + (["label"] if labels else []))
     for q in range(len(idx)):
         for r, (i, d) in enumerate(zip(idx[q], dist[q]), start=1):
             writer.writerow(
                 [query_ids[q], r, index.ids_[i], repr(float(d))] + ([labels[i]] if labels else [])
             )
-    _io.write_text(args.output, buf.getvalue())
+    # both files staged, moved into place together once both are complete
+    with _io.atomic_path(out) as tmp_csv, _staged_figure(figure) as tmp_png:
+        tmp_csv.write_text(buf.getvalue())
+        if figure is not None:
+            _figure(config, args.index, queries, idx, dist, labels, tmp_png)
     print(f"wrote {idx.shape[1]} neighbours of each of {len(idx)} queries to {args.output}")
-    if queries.x.ndim == 4 and not args.no_figure:
-        refuse_existing(figure, args.overwrite)
-        _figure(config, est, queries, idx, dist, labels, figure)
-        print(f"wrote {figure}")
+    if figure is not None:
+        print(f"wrote {Path(args.output).with_suffix('.png')}")
     return 0
 
 
-def _figure(config, est, queries, idx, dist, labels, path) -> None:
-    """The first queries beside their neighbours' images (read again from the index's input)."""
+def _staged_figure(figure):
+    import contextlib
+
+    from .. import _io
+
+    return (
+        _io.atomic_path(figure, suffix=".png") if figure is not None else contextlib.nullcontext()
+    )
+
+
+def _figure(config, index_path, queries, idx, dist, labels, path) -> None:
+    """The first queries beside the neighbours the CSV names, read by name from the index's input."""
+    from ..estimators.provenance import read_items
     from ..plots import plot_neighbors
 
     shown = idx[:FIGURE_QUERIES]
-    items = _read(config["input"], config.get("read") or {}, est)
+    items = read_items(config["items"], shown, config.get("read") or {}, index_path)
     panel_labels = None
     if labels and queries.y is not None:
         panel_labels = [
@@ -174,7 +219,7 @@ def _figure(config, est, queries, idx, dist, labels, path) -> None:
         ]
     plot_neighbors(
         queries.x[: len(shown)],
-        items.x[shown],
+        items,
         path,
         distances=dist[: len(shown)],
         labels=panel_labels,
