@@ -11,7 +11,7 @@ import errno
 import json
 import os
 import tempfile
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -112,26 +112,3 @@ def write_with(path: str | os.PathLike, writer: Callable[[Path], None]) -> None:
     path = Path(path)
     with atomic_path(path, suffix=path.suffix) as tmp:
         writer(tmp)
-
-
-def refuse_existing(
-    path: str | os.PathLike,
-    overwrite: bool,
-    inputs: Iterable[str | os.PathLike | None] = (),
-    *,
-    kind: str = "file",
-    option: str = "--output",
-) -> Path:
-    """Raise a one-line UsageError if writing ``path`` would clobber something (see
-    :func:`aekit._outputs.check_output`): it exists (a file, or a non-empty folder) and ``overwrite``
-    is off, it is one of ``inputs``, it lies in a folder aekit made, a file would replace a folder
-    (or a folder a file), or a folder aekit did not make would be replaced. ``kind`` "auto": a
-    folder of images when ``path`` is a folder or has no extension (:func:`aekit.data.write_output`).
-
-    Returns the path to write: ``path``, or where it points when it is a symbolic link."""
-    from ._outputs import check_output, output_path
-
-    if kind == "auto":
-        kind = "output" if Path(path).is_dir() or not Path(path).suffix else "file"
-    check_output(path, overwrite=overwrite, inputs=inputs, kind=kind, option=option)
-    return output_path(path)

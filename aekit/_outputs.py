@@ -204,3 +204,24 @@ def _check_writable(target: Path, shown: str) -> None:
         raise UsageError(
             f"cannot write {shown}: {parent} is not a writable folder; pass another output path"
         )
+
+
+def refuse_existing(
+    path: str | os.PathLike,
+    overwrite: bool,
+    inputs: Iterable[str | os.PathLike | None] = (),
+    *,
+    kind: str = "file",
+    option: str = "--output",
+) -> Path:
+    """Raise a one-line UsageError if writing ``path`` would clobber something (see
+    :func:`check_output`): it exists (a file, or a non-empty folder) and ``overwrite``
+    is off, it is one of ``inputs``, it lies in a folder aekit made, a file would replace a folder
+    (or a folder a file), or a folder aekit did not make would be replaced. ``kind`` "auto": a
+    folder of images when ``path`` is a folder or has no extension (:func:`aekit.data.write_output`).
+
+    Returns the path to write: ``path``, or where it points when it is a symbolic link."""
+    if kind == "auto":
+        kind = "output" if Path(path).is_dir() or not Path(path).suffix else "file"
+    check_output(path, overwrite=overwrite, inputs=inputs, kind=kind, option=option)
+    return output_path(path)

@@ -98,7 +98,7 @@ def register(subparsers) -> None:
 def cmd_denoise(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from .._io import refuse_existing
+    from .._outputs import refuse_existing
     from ..data import read_path, write_output
     from ..errors import UsageError
     from ..estimators.persistence import load

@@ -84,7 +84,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     import json
 
     from .. import _io
-    from .._io import refuse_existing
+    from .._outputs import refuse_existing
 
     est, recipe, config = _load(args)
     if args.output:
@@ -101,7 +101,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def cmd_encode(args: argparse.Namespace) -> int:
-    from .._io import refuse_existing
+    from .._outputs import refuse_existing
     from ..data import write_output
     from ..errors import UsageError
 
@@ -111,7 +111,7 @@ def cmd_encode(args: argparse.Namespace) -> int:
             f"{args.run} is a {config.get('family', type(est).__name__)} run without a latent space "
             f"to encode to; use a basic, stacked or vae run"
         )
-    refuse_existing(args.output, args.overwrite, inputs=[args.input], kind="auto")
+    refuse_existing(args.output, args.overwrite, inputs=[args.input])  # vectors: a file
     data = _input(args, est, recipe, config)
     z = est.transform(data.x)
     write_output(
@@ -127,7 +127,7 @@ def cmd_encode(args: argparse.Namespace) -> int:
 
 
 def cmd_reconstruct(args: argparse.Namespace) -> int:
-    from .._io import refuse_existing
+    from .._outputs import refuse_existing
     from ..data import write_output
 
     est, recipe, config = _load(args)

@@ -54,7 +54,7 @@ def _write_images(
 ) -> None:
     """A .png figure (grid, or one row with ``strip``) or the raw (n, C, H, W) array as .npy."""
     from .. import plots
-    from .._io import refuse_existing
+    from .._outputs import refuse_existing
     from ..data import write_output
     from ..errors import UsageError
 

@@ -49,7 +49,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .. import __version__, _io
+from .. import __version__, _io, _outputs
 from ..errors import RunFailure, UsageError, one_line
 from ..estimators.anomaly.density import lof_factor
 from ..estimators.anomaly.scores import mean_reconstruction, sample_scores
@@ -451,7 +451,7 @@ def export_onnx(
     output = Path(output)
     if output.suffix.lower() != ".onnx":
         raise UsageError(f"cannot write {output}: expected a .onnx file")
-    written = _io.refuse_existing(output, overwrite)  # a link is followed
+    written = _outputs.refuse_existing(output, overwrite)  # a link is followed
     est, extra = _estimator(model)
     # A diverged model would serve NaN.
     check_finite(est.model_.state_dict(), f"cannot export the {type(est).__name__}")
