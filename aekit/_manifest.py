@@ -190,9 +190,13 @@ def ownership(folder: str | os.PathLike) -> Ownership:
     if (folder / MARKER).is_file():  # a folder aekit is building (or was, before a kill)
         return Ownership("run", [])
     kind = legacy_kind(folder)
-    if kind is not None and all(_in_legacy_layout(kind, rel) for rel in files):
+    if kind is None:
+        return Ownership(None, files)
+    odd = [rel for rel in files if not _in_legacy_layout(kind, rel)]
+    if not odd:
         return Ownership(kind, [])
-    return Ownership(None, files)
+    # Not provably aekit's: every file is the user's, those outside a run's layout named first.
+    return Ownership(None, odd + [rel for rel in files if rel not in odd])
 
 
 def is_aekit_folder(folder: str | os.PathLike) -> bool:

@@ -104,6 +104,8 @@ class LatentIndex:
         if self.backend not in BACKENDS:
             raise UsageError(f"backend must be one of {', '.join(BACKENDS)}, got {self.backend!r}")
         Z = self._vectors(X, "X")
+        if ids is not None and (isinstance(ids, (str, bytes)) or not hasattr(ids, "__len__")):
+            raise ArgumentTypeError(f"ids must be a sequence of one id per sample, got {ids!r}")
         if ids is not None and len(ids) != len(Z):
             raise DataError(
                 f"ids has {len(ids)} values but X has {len(Z)} samples; give one id per sample"
@@ -232,8 +234,9 @@ class LatentIndex:
         """
         from .._manifest import changed_files
         from .._transaction import readable
+        from .persistence import _as_path
 
-        path = readable(Path(path))
+        path = readable(_as_path(path, "path"))
         config = read_index_config(path)
         vectors = _read_vectors(path / INDEX_VECTORS)
         if vectors.ndim != 2 or len(vectors) != len(config["ids"]):
@@ -306,7 +309,9 @@ _OPTIONAL = {
 
 def read_index_config(path: str | Path) -> dict[str, Any]:
     """``index.json`` of an index folder, checked field by field: one line naming the file and the field."""
-    file = Path(path) / INDEX_CONFIG
+    from .persistence import _as_path
+
+    file = _as_path(path, "path") / INDEX_CONFIG
     if not file.is_file():
         raise UsageError(f"{path}: no {INDEX_CONFIG}; expected an index written by 'aekit index'")
     try:
