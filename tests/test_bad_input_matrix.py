@@ -2096,6 +2096,48 @@ CASES += [
         SER,
     ),
     C(
+        "score-anomaly-contamination-without-its-rule",  # the run's rule reads no contamination
+        ["score", A, "--input", "{W}/rows.csv", "--output", "{T}/s.csv", "--contamination", "0.1"],
+        2,
+        ["--contamination does not apply", "--threshold contamination"],
+        ["anomaly"],
+        "usage",
+    ),
+    C(
+        "score-series-contamination-without-its-rule",  # was scored with the 'max' rule, exit 0
+        [
+            "score",
+            S,
+            "--input",
+            "{W}/series.csv",
+            "--output",
+            "{T}/s.csv",
+            "--contamination",
+            "0.1",
+        ],
+        2,
+        ["--contamination does not apply", "'max'", "--threshold contamination"],
+        ["series"],
+        SER,
+    ),
+    C(
+        "score-series-q-with-a-fixed-threshold",
+        ["score", S, "--input", "{W}/series.csv", "--output", "{T}/s.csv", "--threshold", "0.5"]
+        + ["--q", "90"],
+        2,
+        ["--q does not apply", "'fixed'", "--threshold percentile"],
+        ["series"],
+        SER,
+    ),
+    C(
+        "reconstruct-a-series-run",  # was: 't0' is not a number (read as a table of rows)
+        ["reconstruct", S, "--input", "{W}/series.csv", "--output", "{T}/r"],
+        2,
+        ["series run", "reconstructs no samples", "aekit score"],
+        ["series"],
+        SER,
+    ),
+    C(
         "score-series-label-column",
         ["score", S, "--input", "{W}/series.csv", "--output", "{T}/s.csv", "--label-column", "x"],
         2,

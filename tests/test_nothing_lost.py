@@ -276,6 +276,21 @@ def test_a_series_run_trained_on_a_csv_with_a_time_column_scores_and_evaluates_a
     assert code == 0 and json.loads(text)["n_steps"] == 300, err
 
 
+def test_a_series_run_trained_on_a_npy_scores_and_evaluates_a_csv(world, tmp_path):
+    """A .npy has no channel names: its run reads a table's channels by position (it refused any
+    CSV: 'lacks the model's columns '0', '1'')."""
+    values = [line.split(",")[1:3] for line in (world / "series.csv").read_text().splitlines()]
+    (tmp_path / "v.csv").write_text("\n".join(",".join(v) for v in values) + "\n")
+    argv = ["--window", "20", "--channels", "4,4", *COMMON, "--out", tmp_path / "r"]
+    with one_torch_thread():
+        assert _ok("train", "series", "--data", world / "series.npy", *argv)
+    out = tmp_path / "s.csv"
+    assert _ok("score", tmp_path / "r", "--input", tmp_path / "v.csv", "--output", out)
+    assert len(out.read_text().splitlines()) == 301
+    code, text, err = cli("evaluate", tmp_path / "r", "--data", tmp_path / "v.csv")
+    assert code == 0 and json.loads(text)["n_steps"] == 300, err
+
+
 def test_resume_with_quiet_added(world, tmp_path):
     run = _copy_run(world, tmp_path, "series")
     with one_torch_thread():

@@ -181,7 +181,7 @@ def cmd_score(args: argparse.Namespace) -> int:
         from .cmd_series import cmd_score_series
 
         return cmd_score_series(args)
-    from .cmd_series import SERIES_SCORE_OPTIONS, refuse_options
+    from .cmd_series import SERIES_SCORE_OPTIONS, apply_threshold_options, refuse_options
 
     refuse_options(args, SERIES_SCORE_OPTIONS, "which is not a series run")
     est, _, config = load_run(args.run)
@@ -198,16 +198,7 @@ def cmd_score(args: argparse.Namespace) -> int:
     else:
         raise UsageError(f"cannot write {args.output}: expected a .csv or .tsv file")
     out = refuse_existing(args.output, args.overwrite, inputs=[args.input])
-    if args.threshold is not None or any(
-        getattr(args, a) is not None for a in ("k", "q", "contamination")
-    ):
-        est.set_params(
-            **{
-                p: getattr(args, p)
-                for p in ("threshold", "k", "q", "contamination")
-                if getattr(args, p) is not None
-            }
-        )
+    apply_threshold_options(args, est)
     # pick the model's columns by name; others are ignored
     names = getattr(est, "feature_names_in_", None)
     options = dict(

@@ -131,6 +131,13 @@ def cmd_reconstruct(args: argparse.Namespace) -> int:
     from ..data import write_output
 
     est, recipe, config = _load(args)
+    if not hasattr(est, "reconstruct"):  # a series run scores steps: it has no rows to give back
+        from ..errors import UsageError
+
+        raise UsageError(
+            f"{args.run} is a {config.get('family', type(est).__name__)} run, which reconstructs no "
+            f"samples; score its steps with 'aekit score {args.run} --input SERIES --output FILE'"
+        )
     refuse_existing(args.output, args.overwrite, inputs=[args.input], kind="auto")
     data = _input(args, est, recipe, config)
     x_hat = est.reconstruct(data.x)

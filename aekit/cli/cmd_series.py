@@ -144,6 +144,30 @@ def refuse_options(args: argparse.Namespace, names, run_kind: str) -> None:
             raise UsageError(f"{option} does not apply to {args.run}, {run_kind}; drop it")
 
 
+def apply_threshold_options(args: argparse.Namespace, est) -> None:
+    """``--threshold``, ``--k``, ``--q``, ``--contamination`` set on the detector; a parameter that
+    the resulting rule does not read (``--contamination`` on a ``max`` rule) is refused in one line."""
+    from ..errors import UsageError
+
+    given = {
+        p: getattr(args, p)
+        for p in ("threshold", "k", "q", "contamination")
+        if getattr(args, p, None) is not None
+    }
+    if not given:
+        return
+    est.set_params(**given)
+    est.check_params()  # a bad rule fails before anything is read
+    rule = est.threshold_rule()
+    for name in ("k", "q", "contamination"):
+        if name in given and name not in type(rule).params:
+            uses = {"k": "mean_std or mad", "q": "percentile", "contamination": "contamination"}
+            raise UsageError(
+                f"--{name} does not apply to the threshold rule {rule.name!r} of {args.run}; "
+                f"add --threshold {uses[name]}, or drop --{name}"
+            )
+
+
 def cmd_score_series(args: argparse.Namespace) -> int:
     """``aekit score RUN --input SERIES --output scores.csv [--ranges ranges.csv]`` for a series run."""
     from pathlib import Path
@@ -165,14 +189,7 @@ def cmd_score_series(args: argparse.Namespace) -> int:
         written.append(str(refuse_existing(out, args.overwrite, inputs=[args.input])))
     if args.output == getattr(args, "ranges", None):
         raise UsageError(f"--output and --ranges are both {args.output}; give two files")
-    overrides = {
-        p: getattr(args, p)
-        for p in ("threshold", "k", "q", "contamination")
-        if getattr(args, p) is not None
-    }
-    if overrides:
-        est.set_params(**overrides)
-        est.check_params()  # a bad rule fails before anything is read
+    apply_threshold_options(args, est)
     spec = DataSpec.from_json(config.get("data", {}))
     if Path(args.input).suffix.lower() == ".npy":  # values only: the run's time column is a table's
         spec.time_column = None
