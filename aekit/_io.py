@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from .errors import AekitError, RunFailure, UsageError, WriteFailure
+from .errors import AekitError, ArgumentTypeError, RunFailure, UsageError, WriteFailure
 
 
 def _umask() -> int:
@@ -112,3 +112,14 @@ def write_with(path: str | os.PathLike, writer: Callable[[Path], None]) -> None:
     path = Path(path)
     with atomic_path(path, suffix=path.suffix) as tmp:
         writer(tmp)
+
+
+def as_path(path: Any, name: str, what: str = "a path") -> Path:
+    """``path`` as a Path; a value that is not one (None, a number, an empty string, NUL) is refused
+    in one line as aekit's ArgumentTypeError (also a TypeError), naming the argument."""
+    if not isinstance(path, (str, os.PathLike)) or (isinstance(path, str) and not path.strip()):
+        raise ArgumentTypeError(f"{name} must be {what} (str or Path), got {path!r}")
+    try:
+        return Path(path)
+    except (TypeError, ValueError) as exc:  # bytes paths
+        raise ArgumentTypeError(f"{name} must be {what}, got {path!r} ({exc})") from None

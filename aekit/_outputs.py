@@ -14,6 +14,9 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
+
+import numpy as np
 
 from . import _manifest
 from .errors import UsageError
@@ -225,3 +228,20 @@ def refuse_existing(
         kind = "output" if Path(path).is_dir() or not Path(path).suffix else "file"
     check_output(path, overwrite=overwrite, inputs=inputs, kind=kind, option=option)
     return output_path(path)
+
+
+def check_save_target(path: Path, overwrite: Any, what: str) -> None:
+    """The Python API's ``save(path, overwrite=...)``: ``overwrite`` is a bool, and ``path`` does not
+    lie inside a folder aekit made (a run, a saved model, an index, an output folder), whose files
+    are aekit's own; the folder itself is judged by :func:`aekit._manifest.check_replaceable`."""
+    from .errors import ArgumentTypeError
+
+    if not isinstance(overwrite, (bool, np.bool_)):
+        raise ArgumentTypeError(f"overwrite must be True or False, got {overwrite!r}")
+    inside = enclosing_run(path.parent)
+    if inside is not None:
+        kind = _kind_name(_manifest.aekit_kind(inside))
+        raise UsageError(
+            f"cannot save {what} to {path}: it is inside the {kind} folder {inside}, which holds "
+            f"aekit's own files; save it elsewhere"
+        )

@@ -2677,6 +2677,48 @@ API_ERRORS = {  # name -> (call(models, tmp_path), the built-in it also is, need
         ValueError,
         ["'a' more than once"],
     ),
+    "save-overwrite-not-a-bool": (
+        lambda m, t: m["Autoencoder"][0].save(t / "m", overwrite="yes"),
+        TypeError,
+        ["overwrite", "'yes'"],
+    ),
+    "index-save-overwrite-not-a-bool": (
+        lambda m, t: _index(m).save(t / "i", overwrite=1.5),
+        TypeError,
+        ["overwrite", "1.5"],
+    ),
+    "index-save-inside-a-model-folder": (  # was written there, exit 0
+        lambda m, t: (m["Autoencoder"][0].save(t / "m"), _index(m).save(t / "m" / "idx")),
+        ValueError,
+        ["inside the run folder", "save it elsewhere"],
+    ),
+    "save-inside-an-index": (
+        lambda m, t: (_index(m).save(t / "i"), m["Autoencoder"][0].save(t / "i" / "m")),
+        ValueError,
+        ["inside the index folder"],
+    ),
+    "series-iter-scores-not-iterable": (  # was Python's TypeError
+        lambda m, t: list(m["SeriesDetector"][0].iter_scores(5)),
+        TypeError,
+        ["chunks", "iterable"],
+    ),
+    "series-evaluate-every-label-anomalous": (  # was figures with ucr_score 1
+        lambda m, t: m["SeriesDetector"][0].evaluate(_frame(), np.ones(200)),
+        ValueError,
+        ["every one of the 200 steps", "anomalous"],
+    ),
+    "export-onnx-output-a-number": (  # was Python's TypeError
+        lambda m, t: __import__("aekit.export", fromlist=["x"]).export_onnx(
+            m["Autoencoder"][0], 123
+        ),
+        TypeError,
+        ["output", "123"],
+    ),
+    "write-output-to-None": (  # was Python's TypeError
+        lambda m, t: __import__("aekit.data", fromlist=["x"]).write_output(None, np.ones((2, 2))),
+        TypeError,
+        ["path", "None"],
+    ),
     "load-a-config-beyond-memory": (
         lambda m, t: __import__("aekit").load(_huge_model(m, t)),
         MemoryError,

@@ -17,7 +17,7 @@ from pathlib import Path, PurePosixPath
 
 import numpy as np
 
-from .._io import write_failure, write_text, write_with
+from .._io import as_path, write_failure, write_text, write_with
 from .._manifest import check_replaceable
 from .._transaction import followed, staged_folder
 from ..errors import UsageError
@@ -71,7 +71,7 @@ def write_output(
     >>> data = read_path("photos/")  # doctest: +SKIP
     >>> write_output("reconstructed/", x_hat, like=data)  # same names and formats  # doctest: +SKIP
     """
-    path = followed(path)
+    path = followed(as_path(path, "path", "a file or folder path"))
     ext = path.suffix.lower()
     is_folder = path.is_dir() or ext == ""
     if not is_folder and ext not in (".npy", *TABLE_EXTENSIONS, *IMAGE_EXTENSIONS):

@@ -192,6 +192,7 @@ class LatentIndex:
         holds files aekit did not write, or another kind of aekit folder, is refused.
         """
         from .._manifest import check_replaceable
+        from .._outputs import check_save_target
         from .._transaction import followed, staged_folder
         from .persistence import _as_path
 
@@ -200,6 +201,7 @@ class LatentIndex:
 
             raise NotFittedError("this LatentIndex is empty; call fit(X) before save(path)")
         path = followed(_as_path(path, "path"))
+        check_save_target(path, overwrite, "an index")
         if os.path.lexists(path) and not path.is_dir():
             raise UsageError(f"cannot save an index to {path}: it is a file; expected a folder")
         if path.is_dir() and any(path.iterdir()) and not overwrite:

@@ -41,9 +41,11 @@ def save_estimator(
     else the folder holds, then swapped in whole: an interrupted save leaves the previous model.
     """
     from .._manifest import check_replaceable
+    from .._outputs import check_save_target
     from .._transaction import followed, staged_folder
 
     path = followed(_as_path(path, "path"))  # a link to a folder: that folder is written
+    check_save_target(path, overwrite, "a model")
     if path.exists() and not path.is_dir():
         raise UsageError(
             f"cannot save to {path}: it is a file; expected a folder (new or holding a saved model)"

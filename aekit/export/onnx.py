@@ -448,7 +448,7 @@ def export_onnx(
     >>> export_onnx("runs/vae", "sampler.onnx", part="decoder")       # doctest: +SKIP
     PosixPath('sampler.onnx')
     """
-    output = Path(output)
+    output = _io.as_path(output, "output", "a .onnx file path")
     if output.suffix.lower() != ".onnx":
         raise UsageError(f"cannot write {output}: expected a .onnx file")
     written = _outputs.refuse_existing(output, overwrite)  # a link is followed

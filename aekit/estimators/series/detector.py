@@ -18,7 +18,7 @@ import torch
 from ...data.checks import check_numeric, fail, to_numpy
 from ...data.series import check_labels
 from ...data.windows import FALLBACK_WINDOW, WindowRows, dominant_period
-from ...errors import DataError, UsageError
+from ...errors import ArgumentTypeError, DataError, UsageError
 from ...models.conv1d import Conv1dAutoencoder, Conv1dConfig
 from ...training.trainer import Trainer
 from .. import params
@@ -387,6 +387,10 @@ class SeriesDetector(NeuralEstimator):
         """
         self.check_is_fitted()
         self.model_.eval()
+        if not isinstance(chunks, Iterable) or isinstance(chunks, (str, bytes)):
+            raise ArgumentTypeError(
+                f"chunks must be an iterable of arrays (steps, channels), got {chunks!r}"
+            )
 
         def scaled() -> Iterator[np.ndarray]:
             for chunk in chunks:
@@ -465,6 +469,11 @@ class SeriesDetector(NeuralEstimator):
         if len(labels) != len(scores):
             raise DataError(
                 f"y has {len(labels)} labels but the series has {len(scores)} steps; give one per step"
+            )
+        if len(labels) and labels.all():  # nothing normal to compare with: the figures mean nothing
+            raise DataError(
+                f"every one of the {len(labels)} steps of y is labelled anomalous (1); the figures "
+                f"compare anomalous steps with normal ones (0): check the labels"
             )
         return series_metrics(labels, scores, self.threshold_)
 
