@@ -11,11 +11,11 @@ import errno
 import json
 import os
 import tempfile
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from .errors import AekitError, RunFailure, WriteFailure
+from .errors import AekitError, ArgumentTypeError, RunFailure, UsageError, WriteFailure
 
 
 def _umask() -> int:
@@ -32,6 +32,8 @@ def atomic_path(path: str | os.PathLike, suffix: str = "") -> Iterator[Path]:
     ``suffix`` keeps a file ending that writers such as matplotlib or Pillow look at.
     """
     path = Path(path)
+    if path.is_dir():  # os.replace would fail naming the temporary file
+        raise UsageError(f"cannot write {path}: it is a folder; expected a file path")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix + ".tmp", dir=path.parent)
@@ -112,12 +114,12 @@ def write_with(path: str | os.PathLike, writer: Callable[[Path], None]) -> None:
         writer(tmp)
 
 
-def refuse_existing(
-    path: str | os.PathLike, overwrite: bool, inputs: Iterable[str | os.PathLike | None] = ()
-) -> None:
-    """Raise a one-line UsageError if writing ``path`` would clobber something (see
-    :func:`aekit._outputs.check_output`): it exists (a file, or a non-empty folder) and ``overwrite``
-    is off, it is one of ``inputs``, or it lies in a run folder."""
-    from ._outputs import check_output
-
-    check_output(path, overwrite=overwrite, inputs=inputs)
+def as_path(path: Any, name: str, what: str = "a path") -> Path:
+    """``path`` as a Path; a value that is not one (None, a number, an empty string, NUL) is refused
+    in one line as aekit's ArgumentTypeError (also a TypeError), naming the argument."""
+    if not isinstance(path, (str, os.PathLike)) or (isinstance(path, str) and not path.strip()):
+        raise ArgumentTypeError(f"{name} must be {what} (str or Path), got {path!r}")
+    try:
+        return Path(path)
+    except (TypeError, ValueError) as exc:  # bytes paths
+        raise ArgumentTypeError(f"{name} must be {what}, got {path!r} ({exc})") from None

@@ -2,45 +2,55 @@
 
 :func:`check_output` is the one check every command with an output path calls before it reads
 or computes anything: the path is not empty, its folder is writable, it does not resolve to one
-of the command's inputs (nor inside or around one), nor into a run folder (or a model folder
-saved by ``est.save``) other than the one being created, and it exists only with ``overwrite``.
+of the command's inputs (nor inside or around one), nor into a folder aekit made (a run, a saved
+model, an index, an output folder: :mod:`aekit._manifest`) other than the one being replaced, a
+file is not a folder (nor a folder a file), and it exists only with ``overwrite``; a folder is
+replaced only when aekit made it as that kind of folder (a user's folder is refused, naming the
+user's files). A path that is a symbolic link is followed: :func:`output_path` is where to write.
 """
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
+import numpy as np
+
+from . import _manifest
 from .errors import UsageError
 
 CONFIG = "config.json"
-_MARKER = ".aekit-partial"  # aekit._transaction.MARKER (kept here too: this module imports nothing of aekit's)
+_MARKER = _manifest.MARKER
 _SCAN_LIMIT = 10_000  # entries looked at inside a folder that --overwrite would replace
+# What an output is: one file, or a folder aekit makes (its manifest's kind).
+FOLDER_KINDS = ("run", "model", "index", "output")
 
 
 def is_run_folder(path: str | os.PathLike) -> bool:
-    """A folder that aekit wrote: a run, a saved model, or one being built (a staging folder)."""
-    path = Path(path)
-    if (path / _MARKER).is_file():
-        return True
-    try:
-        with open(path / CONFIG, "rb") as f:
-            head = f.read(1 << 20)
-        config = json.loads(head.decode("utf-8"))
-    except (OSError, ValueError, RecursionError):
-        return False
-    return isinstance(config, dict) and isinstance(config.get("estimator"), str)
+    """A folder that aekit wrote: a run, a saved model, an index, an output folder, or one being built."""
+    return _manifest.is_aekit_folder(path)
+
+
+def _kind_name(kind: str | None) -> str:
+    return "run" if kind in (None, "run", "model") else kind
 
 
 def enclosing_run(path: str | os.PathLike) -> Path | None:
-    """The run folder that ``path`` is (or lies inside), resolved; None if there is none."""
+    """The aekit folder (a run, model, index or output folder) that ``path`` is or lies inside,
+    resolved; None if there is none."""
     p = Path(path).resolve()
     for folder in (p, *p.parents):
         if folder.is_dir() and is_run_folder(folder):
             return folder
     return None
+
+
+def output_path(path: str | os.PathLike) -> Path:
+    """Where an output given as ``path`` is written: a symbolic link is followed, never replaced."""
+    path = Path(path)
+    return Path(os.path.realpath(path)) if path.is_symlink() else path
 
 
 def _resolve(path: str | os.PathLike, option: str) -> Path:
@@ -67,7 +77,14 @@ def _holds_a_run(folder: Path) -> Path | None:
     """A run folder somewhere inside ``folder`` (looking at up to _SCAN_LIMIT entries), or None."""
     seen = 0
     for root, dirs, files in os.walk(folder):
-        if (CONFIG in files or _MARKER in files) and is_run_folder(root):
+        if Path(root) == folder:
+            continue
+        if (
+            CONFIG in files
+            or _MARKER in files
+            or _manifest.MANIFEST in files
+            or "index.json" in files
+        ) and is_run_folder(root):
             return Path(root)
         seen += len(dirs) + len(files)
         if seen > _SCAN_LIMIT:
@@ -82,6 +99,7 @@ def check_output(
     inputs: Iterable[str | os.PathLike | None] = (),
     option: str = "--output",
     run: str | os.PathLike | None = None,
+    kind: str = "file",
 ) -> Path:
     """Refuse, in one line, an output path that would clobber what the command was not asked to.
 
@@ -98,6 +116,8 @@ def check_output(
         How the user named the path, for the message ("--output", "--out").
     run : path, optional
         The run folder being created (``aekit train --out``): the one run folder the path may be.
+    kind : {"file", "run", "model", "index", "output"}
+        A file, or the kind of folder aekit writes there (an output folder of images, an index).
 
     Returns
     -------
@@ -107,13 +127,26 @@ def check_output(
     target = _resolve(path, option)
     shown = os.fspath(path)
     _check_not_an_input(target, shown, inputs, option)
-    _check_no_other_run(target, shown, overwrite, option, run)
+    _check_no_other_run(target, shown, overwrite, option, run, kind)
     _check_writable(target, shown)
+    _check_file_or_folder(target, shown, option, kind)
+    if kind != "file" and target.is_dir() and (run is None or target != Path(run).resolve()):
+        _manifest.check_replaceable(target, kind, option=option, shown=shown)
     if overwrite or not os.path.lexists(target):
         return target
     if target.is_dir() and not any(target.iterdir()):
         return target
     raise UsageError(f"{shown} already exists; pass --overwrite to replace it")
+
+
+def _check_file_or_folder(target: Path, shown: str, option: str, kind: str) -> None:
+    """A file output is not an existing folder, a folder output not an existing file."""
+    if kind == "file" and target.is_dir():
+        raise UsageError(
+            f"{option} {shown} is a folder; expected a file path (a folder is never replaced by a file)"
+        )
+    if kind != "file" and os.path.lexists(target) and not target.is_dir():
+        raise UsageError(f"{option} {shown} is a file, not a folder; pass a folder path")
 
 
 def _check_not_an_input(
@@ -134,22 +167,34 @@ def _check_not_an_input(
 
 
 def _check_no_other_run(
-    target: Path, shown: str, overwrite: bool, option: str, run: str | os.PathLike | None
+    target: Path,
+    shown: str,
+    overwrite: bool,
+    option: str,
+    run: str | os.PathLike | None,
+    kind: str = "file",
 ) -> None:
-    """The output is not inside a run folder other than ``run``, nor (to be replaced) holds one."""
+    """The output is not inside an aekit folder other than ``run`` (or, for a folder output, the
+    folder it replaces), nor (to be replaced) holds one."""
     own = Path(run).resolve() if run is not None else None
     inside = enclosing_run(target if target.is_dir() else target.parent)
-    if inside is not None and inside != own:
+    replaced = (
+        kind != "file"
+        and inside == target
+        and _manifest.aekit_kind(inside) in _manifest.REPLACES[kind]
+    )
+    if inside is not None and inside != own and not replaced:
+        what = _kind_name(_manifest.aekit_kind(inside))
         raise UsageError(
-            f"{option} {shown} is inside the run folder {inside}, which holds aekit's own files; "
-            f"{_elsewhere(option)}, outside run folders"
+            f"{option} {shown} is inside the {what} folder {inside}, which holds aekit's own files; "
+            f"{_elsewhere(option)}, outside {what} folders"
         )
     if target.is_dir() and overwrite and target != own:
         held = _holds_a_run(target)
         if held is not None:
             raise UsageError(
-                f"{option} {shown} holds the run folder {held}; --overwrite replaces only an "
-                f"output, so pass another path"
+                f"{option} {shown} holds the {_kind_name(_manifest.aekit_kind(held))} folder {held}; "
+                f"--overwrite replaces only an output, so pass another path"
             )
 
 
@@ -161,4 +206,42 @@ def _check_writable(target: Path, shown: str) -> None:
     if not parent.is_dir() or not os.access(parent, os.W_OK):
         raise UsageError(
             f"cannot write {shown}: {parent} is not a writable folder; pass another output path"
+        )
+
+
+def refuse_existing(
+    path: str | os.PathLike,
+    overwrite: bool,
+    inputs: Iterable[str | os.PathLike | None] = (),
+    *,
+    kind: str = "file",
+    option: str = "--output",
+) -> Path:
+    """Raise a one-line UsageError if writing ``path`` would clobber something (see
+    :func:`check_output`): it exists (a file, or a non-empty folder) and ``overwrite``
+    is off, it is one of ``inputs``, it lies in a folder aekit made, a file would replace a folder
+    (or a folder a file), or a folder aekit did not make would be replaced. ``kind`` "auto": a
+    folder of images when ``path`` is a folder or has no extension (:func:`aekit.data.write_output`).
+
+    Returns the path to write: ``path``, or where it points when it is a symbolic link."""
+    if kind == "auto":
+        kind = "output" if Path(path).is_dir() or not Path(path).suffix else "file"
+    check_output(path, overwrite=overwrite, inputs=inputs, kind=kind, option=option)
+    return output_path(path)
+
+
+def check_save_target(path: Path, overwrite: Any, what: str) -> None:
+    """The Python API's ``save(path, overwrite=...)``: ``overwrite`` is a bool, and ``path`` does not
+    lie inside a folder aekit made (a run, a saved model, an index, an output folder), whose files
+    are aekit's own; the folder itself is judged by :func:`aekit._manifest.check_replaceable`."""
+    from .errors import ArgumentTypeError
+
+    if not isinstance(overwrite, (bool, np.bool_)):
+        raise ArgumentTypeError(f"overwrite must be True or False, got {overwrite!r}")
+    inside = enclosing_run(path.parent)
+    if inside is not None:
+        kind = _kind_name(_manifest.aekit_kind(inside))
+        raise UsageError(
+            f"cannot save {what} to {path}: it is inside the {kind} folder {inside}, which holds "
+            f"aekit's own files; save it elsewhere"
         )

@@ -34,6 +34,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+from . import _manifest
 from ._io import write_failure
 from .errors import RunFailure, RunInProgress, UsageError
 
@@ -160,7 +161,9 @@ def _fsync_dir(path: Path) -> None:
 
 def _skip(name: str) -> bool:
     """aekit's own bookkeeping files, never carried into a new version of a folder."""
-    return name in (MARKER, LEGACY_LOCK) or (name.startswith(".") and name.endswith(".tmp"))
+    return name in (MARKER, LEGACY_LOCK, _manifest.MANIFEST) or (
+        name.startswith(".") and name.endswith(".tmp")
+    )
 
 
 def link_tree(src: Path, dst: Path) -> None:
@@ -181,6 +184,18 @@ def link_tree(src: Path, dst: Path) -> None:
                 os.link(s, d)
             except OSError:
                 shutil.copy2(s, d)
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    """``b`` is ``a`` (a hard link, or a copy with the same bytes, or the same link)."""
+    import filecmp
+
+    if a.is_symlink() or b.is_symlink():
+        return a.is_symlink() and b.is_symlink() and os.readlink(a) == os.readlink(b)
+    try:
+        return os.path.samefile(a, b) or filecmp.cmp(a, b, shallow=False)
+    except OSError:
+        return False
 
 
 # ---- who holds a folder ------------------------------------------------------------------------------
@@ -237,14 +252,28 @@ def check_not_in_progress(target: str | os.PathLike) -> None:
 # ---- the transaction ----------------------------------------------------------------------------------
 
 
-class FolderTransaction:
-    """Build a new version of ``target`` in a staging folder beside it; :meth:`commit` swaps it in."""
+def followed(target: str | os.PathLike) -> Path:
+    """``target``, or where it points when it is a symbolic link: a link given as an output is
+    followed (the folder it names is written), never replaced by a folder of its own."""
+    target = Path(target)
+    return Path(os.path.realpath(target)) if target.is_symlink() else target
 
-    def __init__(self, target: str | os.PathLike):
-        self.target = Path(target)
+
+class FolderTransaction:
+    """Build a new version of ``target`` in a staging folder beside it; :meth:`commit` swaps it in.
+
+    With a ``kind`` (:data:`aekit._manifest.KINDS`) the commit writes the folder's manifest, and
+    the files of the previous version that aekit did not write (the user's) are carried into the
+    new one: a new version replaces only what aekit wrote.
+    """
+
+    def __init__(self, target: str | os.PathLike, kind: str | None = None):
+        self.target = followed(target)
+        self.kind = kind
         self.staging = staging_path(self.target)
         self.lock = lock_path(self.target)
         self._fd: int | None = None
+        self.keep: list[str] = []  # the user's files in the previous version, carried over
 
     # -- the lock --
     def acquire(self) -> FolderTransaction:
@@ -322,6 +351,8 @@ class FolderTransaction:
     def begin(self, *, reuse: bool = False, seed: Path | None = None) -> Path:
         """Prepare the staging folder: the interrupted one when ``reuse``, else a new one (a hard-linked
         copy of ``seed`` when given); return it."""
+        if self.kind is not None and self.target.is_dir():
+            self.keep = _manifest.ownership(self.target).user_files
         if os.path.lexists(self.staging) and not (reuse and self.resumable()):
             _remove(self.staging)
         # continued: drop the temporary files of the writer that died
@@ -350,8 +381,29 @@ class FolderTransaction:
     def discard(self) -> None:
         _remove(self.staging)
 
+    def _carry_and_mark(self) -> None:
+        """Link the user's files of the previous version into the staging folder (a name the new
+        version also has is refused: neither file is lost), then write the manifest."""
+        for rel in self.keep:
+            src, dst = self.target / rel, self.staging / rel
+            if os.path.lexists(dst):
+                if _same_file(src, dst):
+                    continue  # seeded from the previous version already
+                raise UsageError(
+                    f"{self.target / rel} is your file (aekit did not write it), and the new "
+                    f"{self.kind} writes a file of that name; move it out of {self.target} and run again"
+                )
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                os.link(src, dst, follow_symlinks=False)
+            except OSError:
+                shutil.copy2(src, dst, follow_symlinks=False)
+        _manifest.write_manifest(self.staging, self.kind, exclude=self.keep)
+
     def commit(self) -> None:
         """Swap the staging folder in as ``target``; the previous ``target`` is removed after."""
+        if self.kind is not None:
+            self._carry_and_mark()
         old = old_path(self.target)
         with signals_deferred():
             if os.path.lexists(self.target):
@@ -374,3 +426,21 @@ class FolderTransaction:
 
     def __exit__(self, *exc) -> None:
         self.release()
+
+
+@contextlib.contextmanager
+def staged_folder(target: str | os.PathLike, kind: str, *, seed: bool = False) -> Iterator[Path]:
+    """Write a new version of the folder ``target`` (an output folder, an index, a model) in one step.
+
+    Yields the staging folder (a hard-linked copy of the previous version when ``seed``); when the
+    block ends without an error the user's files of the previous version are carried over, the
+    manifest is written and the folder swapped in; on an error nothing changes at ``target``.
+    """
+    with FolderTransaction(target, kind=kind).acquire() as txn:
+        work = txn.begin(seed=txn.target if seed and txn.target.is_dir() else None)
+        try:
+            yield work
+            txn.commit()
+        except BaseException:
+            txn.discard()
+            raise

@@ -141,6 +141,11 @@ def check_run_folder(run: Path, *, allow_tmp: bool = True) -> None:
             continue
         if p.name == ".aekit-partial":  # the mark of a run being built (aekit._transaction)
             continue
+        if p.name == ".aekit-manifest.json":  # the files aekit wrote (aekit._manifest): it verifies
+            from aekit._manifest import read_manifest
+
+            assert read_manifest(p.parent) is not None, f"a manifest that does not verify: {p}"
+            continue
         assert not p.name.startswith("."), f"unexpected hidden file {p}"
         if p.suffix == ".json":
             json.loads(p.read_text())

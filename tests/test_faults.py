@@ -7,6 +7,10 @@ that never finished is not there (readers are told it was interrupted), and the 
 (``--resume`` after an interrupt or a divergence, as the message says; the plain command after a
 kill or a full disk) completes.
 
+Issue 28: an index is an output of the same standard: an ``aekit index --overwrite`` that fills the
+disk (its vectors fit, its index.json does not) leaves the previous index byte for byte the same and
+answering ``aekit neighbors`` exactly as before, and runs again once there is room.
+
 The full disk is a small tmpfs mounted in a user and mount namespace (``unshare -rm``: no root
 needed); where namespaces are not allowed, a file-size limit (RLIMIT_FSIZE, EFBIG) in the child
 stands in, so the case runs everywhere.
@@ -316,7 +320,7 @@ def test_a_full_disk_during_each_operation(world, tmp_path, mode):
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     results = json.loads(proc.stdout.strip().splitlines()[-1])
-    assert set(results) == {"fresh", "overwrite", "resume"}
+    assert set(results) == {"fresh", "overwrite", "resume", "index --overwrite"}
     for op, r in results.items():
         assert r["code"] == 1 and len(r["err"].strip().splitlines()) == 1, (op, r)
         reason = "no space left on device" if mode == "tmpfs" else "file too large"
@@ -324,7 +328,7 @@ def test_a_full_disk_during_each_operation(world, tmp_path, mode):
             op,
             r,
         )
-        assert r["previous_whole"], (op, r)
+        assert r["previous_whole"] is True, (op, r)
         assert r["rerun"] == 0, (op, r)
         _report(f"full disk ({mode})", op, r["code"], r["err"], r["rerun"])
 
@@ -342,6 +346,7 @@ def _disk_child(mode: str, root: Path, disk: Path) -> None:
         if op != "fresh":
             shutil.copytree(root / "prev", run)
         runs[op] = (run, _ops(disk / "x.npy", run)[op])
+    index, answer_before = _index_before_filling(root, disk)
     filler = disk / "filler"
     if mode == "tmpfs":
         st = os.statvfs(disk)
@@ -363,13 +368,83 @@ def _disk_child(mode: str, root: Path, disk: Path) -> None:
         except AssertionError as exc:
             whole = str(exc)
         results[op] = {"code": code, "err": err, "previous_whole": whole}
+    index_op = _failed_index_overwrite(mode, root, disk, index, answer_before)
+    results["index --overwrite"] = index_op.pop("result")
     filler.unlink(missing_ok=True)
     for op, (run, argv) in runs.items():
         code, _, err = cli(*argv)
         if code == 0:
             _completed(run, RESUMED if op == "resume" else EPOCHS)
         results[op]["rerun"] = code if code == 0 else err
+    code, _, err = cli(*index_op["argv"])  # with room again, the same command completes
+    results["index --overwrite"]["rerun"] = code if code == 0 else err
     print(json.dumps(results))
+
+
+# ---- issue 28: an index whose --overwrite fails on the full disk ----------------------------------------
+
+INDEX_ITEMS = (
+    2000  # rows: their vectors (16 KB) fit in the room left, their long ids (130 KB) do not
+)
+
+
+def _items(path: Path, seed: int) -> Path:
+    """A table of INDEX_ITEMS rows of 32 values, each with a long id: the index's vectors.safetensors
+    fits on the full disk and its index.json does not (the old save left new vectors beside old ids)."""
+    x = np.random.default_rng(seed).random((INDEX_ITEMS, 32))
+    lines = ["id," + ",".join(f"f{j}" for j in range(32))]
+    lines += [
+        f"item-{i:05d}-{'x' * 50}," + ",".join(f"{v:.5f}" for v in row) for i, row in enumerate(x)
+    ]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def _index_before_filling(root: Path, disk: Path) -> tuple[Path, bytes]:
+    """An index on the disk (built while there is room) and its answer to a few queries."""
+    items = _items(disk / "items.csv", 1)
+    index = disk / "index"
+    code, _, err = cli(
+        "index", root / "prev", "--input", items, "--id-column", "id", "--output", index
+    )
+    assert code == 0, err
+    return index, _answer(root, index, "before")
+
+
+def _answer(root: Path, index: Path, tag: str) -> bytes:
+    """neighbors' CSV for the first rows of x.npy, written off the full disk."""
+    out = root / f"answer-{os.getpid()}-{tag}.csv"
+    code, _, err = cli(
+        "neighbors", index, "--query", root / "x.npy", "-k", "5", "--output", out, "--overwrite"
+    )
+    assert code == 0, err
+    return out.read_bytes()
+
+
+def _failed_index_overwrite(mode, root: Path, disk: Path, index: Path, before: bytes) -> dict:
+    """'aekit index --overwrite' with other items on the full disk: one line, and the previous index
+    byte for byte the same and answering exactly as before (a new index would answer otherwise)."""
+    other = root / "other-items.csv"
+    if not other.exists():
+        _items(other, 2)
+    argv = ["index", root / "prev", "--input", other, "--id-column", "id"]
+    argv += ["--output", index, "--overwrite"]
+    snap = snapshot(index)
+    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    if mode == "fsize":
+        resource.setrlimit(resource.RLIMIT_FSIZE, (ROOM, hard))
+    try:
+        code, _, err = cli(*argv)
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+    whole = snapshot(index) == snap and _answer(root, index, "after") == before
+    leftovers = sorted(p.name for p in index.parent.iterdir() if p.name.startswith(".index"))
+    result = {
+        "code": code,
+        "err": err,
+        "previous_whole": True if whole and not leftovers else {"same": whole, "left": leftovers},
+    }
+    return {"result": result, "argv": argv}
 
 
 # python -m tests.test_faults MODE ROOT DISK (see test_a_full_disk_during_each_operation)

@@ -207,7 +207,7 @@ def cmd_score(args: argparse.Namespace) -> int:
     import csv
 
     from .. import _io
-    from .._io import refuse_existing
+    from .._outputs import refuse_existing
     from ..data import iter_table, read_path
     from ..errors import UsageError
     from ..estimators.anomaly import score_table
@@ -220,6 +220,9 @@ def cmd_score(args: argparse.Namespace) -> int:
         from .cmd_series import cmd_score_series
 
         return cmd_score_series(args)
+    from .cmd_series import SERIES_SCORE_OPTIONS, apply_threshold_options, refuse_options
+
+    refuse_options(args, SERIES_SCORE_OPTIONS, "which is not a series run")
     est, _, config = load_run(args.run)
     set_verbose(est, args)
     if config.get("estimator") != "AnomalyDetector":
@@ -233,17 +236,8 @@ def cmd_score(args: argparse.Namespace) -> int:
         sep = ","
     else:
         raise UsageError(f"cannot write {args.output}: expected a .csv or .tsv file")
-    refuse_existing(args.output, args.overwrite, inputs=[args.input])
-    if args.threshold is not None or any(
-        getattr(args, a) is not None for a in ("k", "q", "contamination")
-    ):
-        est.set_params(
-            **{
-                p: getattr(args, p)
-                for p in ("threshold", "k", "q", "contamination")
-                if getattr(args, p) is not None
-            }
-        )
+    out = refuse_existing(args.output, args.overwrite, inputs=[args.input])
+    apply_threshold_options(args, est)
     options = dict(  # the model's columns by name (others are ignored), filled as at training
         label_column=args.label_column,
         id_column=input_id_column(args, config),
@@ -260,7 +254,7 @@ def cmd_score(args: argparse.Namespace) -> int:
         ]
     n = 0
     with (
-        _io.atomic_path(args.output) as tmp,
+        _io.atomic_path(out) as tmp,
         open(tmp, "w", newline="") as f,
         Pass(None, "score", unit="rows", verbose=0 if args.quiet else 1) as progress,
     ):

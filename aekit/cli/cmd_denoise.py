@@ -105,7 +105,7 @@ def register(subparsers) -> None:
 def cmd_denoise(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from .._io import refuse_existing
+    from .._outputs import refuse_existing
     from ..data import read_path, write_output
     from ..errors import UsageError
     from ..estimators.persistence import load
@@ -118,7 +118,7 @@ def cmd_denoise(args: argparse.Namespace) -> int:
             f"'aekit train denoise'"
         )
     set_verbose(est, args)
-    refuse_existing(args.output, args.overwrite, inputs=[args.input])
+    refuse_existing(args.output, args.overwrite, inputs=[args.input], kind="auto")
     size = args.image_size or recorded_image_size(_config(args.run))
     check_images_fit(args.input, size)  # before any image is decoded
     if Path(args.input).is_dir() and Path(args.output).suffix == "":

@@ -84,15 +84,16 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     import json
 
     from .. import _io
-    from .._io import refuse_existing
+    from .._outputs import refuse_existing
 
     est, recipe, config = _load(args)
     if args.output:
-        refuse_existing(args.output, args.overwrite, inputs=[args.data])
-    data = recipe.load_eval_data(run_spec(args, config), int(config.get("seed", 0)), path=args.data)
+        out = refuse_existing(args.output, args.overwrite, inputs=[args.data])
+    spec = run_spec(args, config, path=args.data)
+    data = recipe.load_eval_data(spec, int(config.get("seed", 0)), path=args.data)
     metrics = recipe.evaluate(est, data)
     if args.output:
-        _io.write_json(args.output, metrics)
+        _io.write_json(out, metrics)
         print(f"wrote {args.output}")
     else:
         print(json.dumps(metrics, indent=2))
@@ -100,7 +101,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def cmd_encode(args: argparse.Namespace) -> int:
-    from .._io import refuse_existing
+    from .._outputs import refuse_existing
     from ..data import write_output
     from ..errors import UsageError
 
@@ -110,7 +111,7 @@ def cmd_encode(args: argparse.Namespace) -> int:
             f"{args.run} is a {config.get('family', type(est).__name__)} run without a latent space "
             f"to encode to; use a basic, stacked or vae run"
         )
-    refuse_existing(args.output, args.overwrite, inputs=[args.input])
+    refuse_existing(args.output, args.overwrite, inputs=[args.input])  # vectors: a file
     data = _input(args, est, recipe, config)
     z = est.transform(data.x)
     write_output(
@@ -126,11 +127,18 @@ def cmd_encode(args: argparse.Namespace) -> int:
 
 
 def cmd_reconstruct(args: argparse.Namespace) -> int:
-    from .._io import refuse_existing
+    from .._outputs import refuse_existing
     from ..data import write_output
 
     est, recipe, config = _load(args)
-    refuse_existing(args.output, args.overwrite, inputs=[args.input])
+    if not hasattr(est, "reconstruct"):  # a series run scores steps: it has no rows to give back
+        from ..errors import UsageError
+
+        raise UsageError(
+            f"{args.run} is a {config.get('family', type(est).__name__)} run, which reconstructs no "
+            f"samples; score its steps with 'aekit score {args.run} --input SERIES --output FILE'"
+        )
+    refuse_existing(args.output, args.overwrite, inputs=[args.input], kind="auto")
     data = _input(args, est, recipe, config)
     x_hat = est.reconstruct(data.x)
     write_output(args.output, x_hat, like=data, overwrite=args.overwrite)
@@ -141,8 +149,12 @@ def cmd_reconstruct(args: argparse.Namespace) -> int:
 def cmd_plot(args: argparse.Namespace) -> int:
     from pathlib import Path
 
+    from ..recipes.folder import updating
+
     est, recipe, config = _load(args)
     data = recipe.load_eval_data(run_spec(args, config), int(config.get("seed", 0)))
-    for path in recipe.figures(est, data, Path(args.run) / "figures"):
-        print(path)
+    with updating(args.run) as work:  # the run changes whole, as every output does
+        drawn = [p.relative_to(work) for p in recipe.figures(est, data, work / "figures")]
+    for path in drawn:
+        print(Path(args.run) / path)
     return 0

@@ -95,9 +95,10 @@ def _ids(data) -> list:
 def cmd_index(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from .._io import refuse_existing
+    from .._outputs import check_output
     from ..errors import UsageError
-    from ..estimators.neighbors import INDEX_CONFIG, LatentIndex
+    from ..estimators.neighbors import LatentIndex
+    from ..estimators.provenance import record_items, record_model
     from ..recipes import load_run
 
     est, _, config = load_run(args.run)
@@ -106,7 +107,9 @@ def cmd_index(args: argparse.Namespace) -> int:
             f"{args.run} is a {config.get('family', type(est).__name__)} run without a latent space "
             f"to search; use a basic, stacked or vae run"
         )
-    refuse_existing(Path(args.output) / INDEX_CONFIG, args.overwrite)
+    out = check_output(
+        args.output, overwrite=args.overwrite, inputs=[args.input, args.run], kind="index"
+    )
     read = {
         "npz_key": args.npz_key,
         "label_column": args.label_column,
@@ -118,13 +121,16 @@ def cmd_index(args: argparse.Namespace) -> int:
     index = LatentIndex(encoder=est, metric=args.metric).fit(data.x, ids=_ids(data))
     labels = None if data.y is None else [v.item() if hasattr(v, "item") else v for v in data.y]
     index.save(
-        args.output,
+        out,
         overwrite=args.overwrite,
         extra={
             "run": str(Path(args.run).resolve()),
             "input": str(Path(args.input).resolve()),
             "read": read,
             "labels": labels,
+            # what the index answers for: the model that encoded the items, and the items themselves
+            "model": record_model(args.run),
+            "items": record_items(args.input, data.names),
         },
     )
     print(
@@ -134,57 +140,97 @@ def cmd_index(args: argparse.Namespace) -> int:
     return 0
 
 
+def _open_index(path: str):
+    """(index.json checked, the run's estimator) of an index whose model and items are unchanged."""
+    from .._transaction import readable
+    from ..estimators.neighbors import INDEX_CONFIG, read_index_config
+    from ..estimators.provenance import check_items, check_model, check_recorded, items_gone
+    from ..recipes import load_run
+
+    config = check_recorded(read_index_config(path), readable(path) / INDEX_CONFIG)
+    est, _, _ = load_run(config["run"])
+    check_model(config["model"], config["run"], path)
+    if not items_gone(config["items"]):  # the vectors answer alone; changed items would be misnamed
+        check_items(config["items"], path)
+    return config, est
+
+
 def cmd_neighbors(args: argparse.Namespace) -> int:
+    import contextlib
     import csv
     import io
     from pathlib import Path
 
     from .. import _io
-    from .._io import refuse_existing
-    from ..estimators.neighbors import LatentIndex, read_index_config
-    from ..recipes import load_run
+    from .._outputs import check_output
+    from ..errors import UsageError
+    from ..estimators.neighbors import LatentIndex
 
-    config = read_index_config(args.index)
-    est, _, _ = load_run(config["run"])
+    if Path(args.output).suffix.lower() not in (".csv", ".tsv"):
+        raise UsageError(
+            f"--output {args.output}: expected a .csv or .tsv file (the figure, for images, is "
+            f"written beside it as .png)"
+        )
+    config, est = _open_index(args.index)
+    inputs = [args.query, args.index, config["input"], config["run"]]
+    out = check_output(args.output, overwrite=args.overwrite, inputs=inputs)
     index = LatentIndex.load(args.index, encoder=est)
-    figure = Path(args.output).with_suffix(".png")
-    refuse_existing(args.output, args.overwrite)
     queries = _read(args.query, config.get("read") or {}, est)
+    pages = _pages(args, queries, inputs)
     dist, idx = index.kneighbors(queries.x, k=min(args.k, len(index.ids_)))
     labels = config.get("labels")
     query_ids = _ids(queries)
     buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
+    writer = csv.writer(
+        buf, delimiter="\t" if out.suffix.lower() == ".tsv" else ",", lineterminator="\n"
+    )
     writer.writerow(["query", "rank", "neighbor", "distance"] + (["label"] if labels else []))
     for q in range(len(idx)):
         for r, (i, d) in enumerate(zip(idx[q], dist[q]), start=1):
             writer.writerow(
                 [query_ids[q], r, index.ids_[i], repr(float(d))] + ([labels[i]] if labels else [])
             )
-    _io.write_text(args.output, buf.getvalue())
+    # the CSV and every page staged, moved into place together once all are complete
+    with contextlib.ExitStack() as stack:
+        stack.enter_context(_io.atomic_path(out)).write_text(buf.getvalue())
+        staged = [stack.enter_context(_io.atomic_path(p, suffix=".png")) for p in pages]
+        if pages:
+            _figure(config, args.index, queries, idx, dist, labels, staged, query_ids)
     print(f"wrote {idx.shape[1]} neighbours of each of {len(idx)} queries to {args.output}")
-    if queries.x.ndim == 4 and not args.no_figure:
+    if pages:
         cap = min(len(idx), args.figure_queries or FIGURE_CAP)
-        pages = [
-            figure if p == 0 else figure.with_name(f"{figure.stem}-{p + 1}.png")
-            for p in range(-(-cap // FIGURE_QUERIES))
-        ]
-        for page in pages:
-            refuse_existing(page, args.overwrite)
-        _figure(config, est, queries, idx, dist, labels, pages, query_ids)
         more = "" if cap == len(idx) else f" (--figure-queries {len(idx)} draws them all)"
         print(f"wrote {', '.join(map(str, pages))}: queries 1-{cap} of {len(idx)}{more}")
     return 0
 
 
-def _figure(config, est, queries, idx, dist, labels, pages, query_ids) -> None:
-    """The queries beside their neighbours' images (read again from the index's input), a page of
-    FIGURE_QUERIES each, each query named."""
+def _pages(args: argparse.Namespace, queries, inputs: list) -> list:
+    """The figure's pages beside --output (FIGURE_QUERIES queries each), each checked like the
+    output; none for vectors or with --no-figure."""
+    from pathlib import Path
+
+    from .._outputs import check_output
+
+    if queries.x.ndim != 4 or args.no_figure:
+        return []
+    figure = Path(args.output).with_suffix(".png")
+    cap = min(len(queries.x), args.figure_queries or FIGURE_CAP)
+    names = [
+        figure if p == 0 else figure.with_name(f"{figure.stem}-{p + 1}.png")
+        for p in range(-(-cap // FIGURE_QUERIES))
+    ]
+    return [check_output(n, overwrite=args.overwrite, inputs=inputs) for n in names]
+
+
+def _figure(config, index_path, queries, idx, dist, labels, pages, query_ids) -> None:
+    """The queries beside the neighbours the CSV names (read by name from the index's input), a
+    page of FIGURE_QUERIES each, each query named."""
     import numpy as np
 
+    from ..estimators.provenance import read_items
     from ..plots import plot_neighbors
 
-    items = _read(config["input"], config.get("read") or {}, est)
+    read = config.get("read") or {}
     for p, path in enumerate(pages):
         rows = np.arange(p * FIGURE_QUERIES, min((p + 1) * FIGURE_QUERIES, len(idx)))
         shown = idx[rows]
@@ -195,7 +241,7 @@ def _figure(config, est, queries, idx, dist, labels, pages, query_ids) -> None:
             ]
         plot_neighbors(
             queries.x[rows],
-            items.x[shown],
+            read_items(config["items"], shown, read, index_path),
             path,
             distances=dist[rows],
             labels=panel_labels,

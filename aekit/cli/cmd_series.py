@@ -129,37 +129,79 @@ def register(subparsers) -> None:
     """The series commands are ``aekit train series`` and ``aekit score`` (dispatched from cmd_anomaly)."""
 
 
+# `aekit score` options of a table run that a series run does not read, and the reverse.
+TABLE_SCORE_OPTIONS = ("label_column", "id_column", "npz_key", "image_size")
+SERIES_SCORE_OPTIONS = ("time_column", "fill", "ranges")
+
+
+def refuse_options(args: argparse.Namespace, names, run_kind: str) -> None:
+    """One line for an option given to ``aekit score`` that a run of ``run_kind`` would not apply."""
+    from ..errors import UsageError
+
+    for name in names:
+        if getattr(args, name, None) is not None:
+            option = "--" + name.replace("_", "-")
+            raise UsageError(f"{option} does not apply to {args.run}, {run_kind}; drop it")
+
+
+def apply_threshold_options(args: argparse.Namespace, est) -> None:
+    """``--threshold``, ``--k``, ``--q``, ``--contamination`` set on the detector; a parameter that
+    the resulting rule does not read (``--contamination`` on a ``max`` rule) is refused in one line."""
+    from ..errors import UsageError
+
+    given = {
+        p: getattr(args, p)
+        for p in ("threshold", "k", "q", "contamination")
+        if getattr(args, p, None) is not None
+    }
+    if not given:
+        return
+    est.set_params(**given)
+    est.check_params()  # a bad rule fails before anything is read
+    rule = est.threshold_rule()
+    for name in ("k", "q", "contamination"):
+        if name in given and name not in type(rule).params:
+            uses = {"k": "mean_std or mad", "q": "percentile", "contamination": "contamination"}
+            raise UsageError(
+                f"--{name} does not apply to the threshold rule {rule.name!r} of {args.run}; "
+                f"add --threshold {uses[name]}, or drop --{name}"
+            )
+
+
 def cmd_score_series(args: argparse.Namespace) -> int:
     """``aekit score RUN --input SERIES --output scores.csv [--ranges ranges.csv]`` for a series run."""
+    from pathlib import Path
+
     from .. import load
-    from .._io import refuse_existing
+    from .._outputs import refuse_existing
     from ..errors import UsageError
     from ..estimators.persistence import read_config
     from ..recipes import DataSpec
     from ..recipes.series import score_file
 
+    refuse_options(args, TABLE_SCORE_OPTIONS, "a series run (its steps are read by --time-column)")
     config = read_config(args.run)
     est = load(args.run)
+    written = []
     for out in filter(None, (args.output, getattr(args, "ranges", None))):
         if not out.lower().endswith((".csv", ".tsv")):
             raise UsageError(f"cannot write {out}: expected a .csv or .tsv file")
-        refuse_existing(out, args.overwrite, inputs=[args.input])
+        written.append(str(refuse_existing(out, args.overwrite, inputs=[args.input])))
     if args.output == getattr(args, "ranges", None):
         raise UsageError(f"--output and --ranges are both {args.output}; give two files")
-    overrides = {
-        p: getattr(args, p)
-        for p in ("threshold", "k", "q", "contamination")
-        if getattr(args, p) is not None
-    }
-    if overrides:
-        est.set_params(**overrides)
-        est.check_params()  # a bad rule fails before anything is read
+    apply_threshold_options(args, est)
     spec = DataSpec.from_json(config.get("data", {}))
+    if Path(args.input).suffix.lower() == ".npy":  # values only: the run's time column is a table's
+        spec.time_column = None
     for opt in ("time_column", "fill"):
         if getattr(args, opt, None) is not None:
             setattr(spec, opt, getattr(args, opt))
     steps, ranges = score_file(
-        est, args.input, args.output, ranges_path=getattr(args, "ranges", None), spec=spec
+        est,
+        args.input,
+        written[0],
+        ranges_path=written[1] if len(written) > 1 else None,
+        spec=spec,
     )
     where = f"; {ranges} ranges to {args.ranges}" if getattr(args, "ranges", None) else ""
     print(

@@ -61,14 +61,14 @@ def _write_images(
 ) -> None:
     """A .png figure (grid, or one row with ``strip``) or the raw (n, C, H, W) array as .npy."""
     from .. import plots
-    from .._io import refuse_existing
+    from .._outputs import refuse_existing
     from ..data import write_output
     from ..errors import UsageError
 
     ext = Path(output).suffix.lower()
-    refuse_existing(output, overwrite, inputs=inputs)
+    written = refuse_existing(output, overwrite, inputs=inputs)  # a link is followed
     if ext == ".png":
-        (plots.plot_strip if strip else plots.plot_image_grid)(images, output, title=title)
+        (plots.plot_strip if strip else plots.plot_image_grid)(images, written, title=title)
     elif ext == ".npy":
         write_output(output, images, overwrite=overwrite)
     else:

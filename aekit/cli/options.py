@@ -272,12 +272,18 @@ def data_spec(args: argparse.Namespace):
     return spec
 
 
-def run_spec(args: argparse.Namespace, config: dict):
+def run_spec(args: argparse.Namespace, config: dict, path: str | None = None):
     """The data spec a run recorded, read again from ``--data-dir`` or the recorded root, with the
-    reading options given on the command line."""
+    reading options given on the command line. For another file ``path`` that is an array (.npy,
+    .npz), the recorded table columns (time, label, id) do not apply: a run trained on a table
+    reads arrays too."""
+    from pathlib import Path
+
     from ..recipes import DataSpec
 
     spec = DataSpec.from_json(config.get("data", {})).reading_from(getattr(args, "data_dir", None))
+    if path is not None and Path(path).suffix.lower() in (".npy", ".npz"):
+        spec.time_column = spec.label_column = spec.id_column = None
     for opt in ("npz_key", "label_column", "id_column", "image_size", "normal_label"):
         if getattr(args, opt, None) is not None:
             setattr(spec, opt, getattr(args, opt))

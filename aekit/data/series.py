@@ -25,7 +25,14 @@ import numpy as np
 from ..errors import UsageError, one_line
 from .checks import fail
 from .container import Data
-from .tables import TABLE_EXTENSIONS, _is_number, _pick_columns, _table_rows, open_parquet
+from .tables import (
+    TABLE_EXTENSIONS,
+    _column,
+    _is_number,
+    _pick_columns,
+    _table_rows,
+    open_parquet,
+)
 
 SERIES_EXTENSIONS = (".csv", ".tsv", ".parquet", ".npy")
 FILLS = ("linear", "previous")
@@ -286,17 +293,19 @@ def _npy_chunks(path: Path, chunk_steps: int) -> Iterator[Data]:
         raise fail(
             f"{path} holds an array of shape {arr.shape}; expected a series (steps,) or (steps, channels)"
         )
-    names = [str(c) for c in range(1 if arr.ndim == 1 else arr.shape[1])]
     for start in range(0, arr.shape[0], chunk_steps):
         # a copy: the map's pages can go
         part = np.array(arr[start : start + chunk_steps], dtype=np.float64)
         if not np.isfinite(part[~np.isnan(part)]).all():
             raise fail(f"{path} has an infinite value near step {start}; expected finite numbers")
-        yield Data(x=part.reshape(len(part), -1), feature_names=names, source=str(path))
+        # values only: no channel names, so a run trained on it reads a table's channels by position
+        yield Data(x=part.reshape(len(part), -1), feature_names=None, source=str(path))
 
 
 def _pick(names: list[str], header: bool, path: Path, time_column, label_column, columns):
     """Indices of the time column, the label column and the value columns (default: all the others)."""
+    if time_column is not None:  # named as what it is (it is picked as a table's id column)
+        _column(time_column, names, header, path, "time column")
     label, time, values = _pick_columns(
         names, header, path, label_column=label_column, id_column=time_column, columns=columns
     )  # the time column is picked as a table's id column

@@ -1,8 +1,10 @@
 """Write results (reconstructions, latents, scores) in the form the input came in.
 
-``.npy`` and ``.csv``/``.tsv`` files are written atomically; a folder of images is written
-into a temporary sibling folder and renamed into place once complete, so a reader never sees
-half an output, and ``overwrite=True`` replaces the old output only after the new one is ready.
+``.npy`` and ``.csv``/``.tsv`` files are written atomically; a folder of images is built in a
+staging folder beside it and swapped into place once complete, marked as aekit's output folder
+(:mod:`aekit._manifest`), so a reader never sees half an output, ``overwrite=True`` replaces
+the old output only after the new one is ready and only when aekit wrote it, and files of the
+user's in it are kept. A path that is a symbolic link is followed, never replaced.
 """
 
 from __future__ import annotations
@@ -11,14 +13,13 @@ import csv
 import io
 import logging
 import os
-import shutil
-import tempfile
 from pathlib import Path, PurePosixPath
 
 import numpy as np
 
-from .._io import write_failure, write_text, write_with
-from .._transaction import replace_folder
+from .._io import as_path, write_failure, write_text, write_with
+from .._manifest import check_replaceable
+from .._transaction import followed, staged_folder
 from ..errors import UsageError
 from .checks import to_numpy
 from .container import Data
@@ -71,7 +72,7 @@ def write_output(
     >>> data = read_path("photos/")  # doctest: +SKIP
     >>> write_output("reconstructed/", x_hat, like=data)  # same names and formats  # doctest: +SKIP
     """
-    path = Path(path)
+    path = followed(as_path(path, "path", "a file or folder path"))
     ext = path.suffix.lower()
     is_folder = path.is_dir() or ext == ""
     if not is_folder and ext not in (".npy", *TABLE_EXTENSIONS, *IMAGE_EXTENSIONS):
@@ -80,6 +81,8 @@ def write_output(
             "an image file or a folder"
         )
     exists = path.is_file() or (path.is_dir() and any(path.iterdir()))
+    if is_folder and path.is_dir():
+        check_replaceable(path, "output")  # never a folder of the user's
     if exists and not overwrite:
         raise UsageError(f"{path} exists; pass --overwrite to replace it")
     if isinstance(x, (list, tuple)) and is_folder:  # images of several sizes
@@ -185,9 +188,8 @@ def _write_image_folder(path: Path, x, like: Data | None) -> None:
     if isinstance(x, np.ndarray) and x.ndim == 3:
         x = x[:, None]
     names = _image_names(len(x), like)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
-    try:
+    # the new folder is staged beside the old one and swapped in whole (aekit._transaction)
+    with staged_folder(path, "output") as tmp:
         for i, (name, img) in enumerate(zip(names, x)):
             target = tmp / name
             target.parent.mkdir(parents=True, exist_ok=True)
@@ -195,8 +197,3 @@ def _write_image_folder(path: Path, x, like: Data | None) -> None:
                 _own_size(_to_image(img, like), i, like).save(target, format=_format(name))
             except OSError as exc:  # a full disk names the output, not a temporary file
                 raise write_failure(exc, path) if exc.errno is not None else exc from None
-        # an empty folder, or the old output with overwrite: swapped in one step
-        replace_folder(tmp, path)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise

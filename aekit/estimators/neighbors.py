@@ -9,12 +9,13 @@ is searched by faiss' exact flat index, which is several times faster on large i
 Euclidean and cosine distances.
 
 Saved as a folder: ``vectors.safetensors`` and ``index.json`` (metric, ids, where the items came
-from), nothing pickled.
+from), nothing pickled; the two are written together or not at all, and read back checked.
 """
 
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -23,7 +24,7 @@ import numpy as np
 import torch
 
 from .. import _io
-from ..errors import DataError, RunFailure, UsageError
+from ..errors import ArgumentTypeError, DataError, RunFailure, UsageError, one_line
 from ..training.serialize import load_tensors, save_tensors
 from .base import check_positive_int
 from .validation import check_input
@@ -32,6 +33,9 @@ METRICS = ("euclidean", "cosine")
 BACKENDS = ("auto", "sklearn", "faiss")
 INDEX_CONFIG = "index.json"
 INDEX_VECTORS = "vectors.safetensors"
+INDEX_VERSION = (
+    2  # 2: written as one transaction with a manifest; 'aekit index' records model and items
+)
 QUERY_BATCH = 4096  # queries searched at a time: bounds the (queries x items) distance block
 
 
@@ -100,6 +104,8 @@ class LatentIndex:
         if self.backend not in BACKENDS:
             raise UsageError(f"backend must be one of {', '.join(BACKENDS)}, got {self.backend!r}")
         Z = self._vectors(X, "X")
+        if ids is not None and (isinstance(ids, (str, bytes)) or not hasattr(ids, "__len__")):
+            raise ArgumentTypeError(f"ids must be a sequence of one id per sample, got {ids!r}")
         if ids is not None and len(ids) != len(Z):
             raise DataError(
                 f"ids has {len(ids)} values but X has {len(Z)} samples; give one id per sample"
@@ -179,45 +185,72 @@ class LatentIndex:
     def save(
         self, path: str | Path, *, overwrite: bool = False, extra: dict[str, Any] | None = None
     ) -> Path:
-        """Write the index to the folder ``path``: ``vectors.safetensors`` and ``index.json`` (plus ``extra`` JSON)."""
-        path = Path(path)
-        if (path / INDEX_CONFIG).exists() and not overwrite:
+        """Write the index to the folder ``path``: ``vectors.safetensors`` and ``index.json`` (plus ``extra`` JSON).
+
+        Both files are written beside the folder and swapped in together (:mod:`aekit._transaction`):
+        an interrupted or failed save (a full disk) leaves the previous index whole. A path that
+        holds files aekit did not write, or another kind of aekit folder, is refused.
+        """
+        from .._manifest import check_replaceable
+        from .._outputs import check_save_target
+        from .._transaction import followed, staged_folder
+        from .persistence import _as_path
+
+        if not hasattr(self, "vectors_"):
+            from ..errors import NotFittedError
+
+            raise NotFittedError("this LatentIndex is empty; call fit(X) before save(path)")
+        path = followed(_as_path(path, "path"))
+        check_save_target(path, overwrite, "an index")
+        if os.path.lexists(path) and not path.is_dir():
+            raise UsageError(f"cannot save an index to {path}: it is a file; expected a folder")
+        if path.is_dir() and any(path.iterdir()) and not overwrite:
             raise UsageError(
-                f"{path} already holds an index; pass overwrite=True (--overwrite) to replace it"
+                f"{path} already exists; pass overwrite=True (--overwrite) to replace it"
             )
-        path.mkdir(parents=True, exist_ok=True)
-        save_tensors(path / INDEX_VECTORS, {"vectors": torch.from_numpy(self.vectors_)})
-        _io.write_json(
-            path / INDEX_CONFIG,
-            {
-                **(extra or {}),
-                "format": "aekit-latent-index",
-                "version": 1,
-                "metric": self.metric,
-                "backend": self.backend,
-                "faiss_min": self.faiss_min,
-                "ids": self.ids_,
-            },
-        )
+        check_replaceable(path, "index", option="index folder", shown=str(path))
+        config = {
+            **(extra or {}),
+            "format": "aekit-latent-index",
+            "version": INDEX_VERSION,
+            "metric": self.metric,
+            "backend": self.backend,
+            "faiss_min": self.faiss_min,
+            "ids": self.ids_,
+        }
+        try:
+            json.dumps(config, allow_nan=False)
+        except (TypeError, ValueError) as exc:
+            raise ArgumentTypeError(f"extra and ids must be plain JSON values: {exc}") from None
+        with staged_folder(path, "index") as work:
+            save_tensors(work / INDEX_VECTORS, {"vectors": torch.from_numpy(self.vectors_)})
+            _io.write_json(work / INDEX_CONFIG, config)
         return path
 
     @classmethod
     def load(cls, path: str | Path, encoder: Any = None) -> LatentIndex:
-        """Read an index written by :meth:`save` (JSON and safetensors; nothing is unpickled)."""
-        path = Path(path)
+        """Read an index written by :meth:`save` (JSON and safetensors; nothing is unpickled).
+
+        Each file is checked: ``index.json``'s fields and types, the vectors' shape and values,
+        and (for an index with a manifest) that the two are the files written together.
+        """
+        from .._manifest import changed_files
+        from .._transaction import readable
+        from .persistence import _as_path
+
+        path = readable(_as_path(path, "path"))
         config = read_index_config(path)
-        try:
-            vectors = (
-                load_tensors(path / INDEX_VECTORS)["vectors"].numpy().astype(np.float32, copy=False)
-            )
-        except (KeyError, RuntimeError, OSError) as exc:
-            raise RunFailure(
-                f"{path / INDEX_VECTORS}: not an aekit index's vectors ({exc})"
-            ) from None
+        vectors = _read_vectors(path / INDEX_VECTORS)
         if vectors.ndim != 2 or len(vectors) != len(config["ids"]):
             raise RunFailure(
                 f"{path}: {len(config['ids'])} ids for vectors of shape {tuple(vectors.shape)}; "
                 f"the index is damaged, build it again"
+            )
+        changed = changed_files(path, [INDEX_CONFIG, INDEX_VECTORS])
+        if changed:
+            raise RunFailure(
+                f"{path / changed[0]}: changed since the index was written, so index.json and "
+                f"vectors.safetensors are not the pair written together; build the index again"
             )
         index = cls(
             encoder=encoder,
@@ -230,23 +263,89 @@ class LatentIndex:
         return index
 
 
+def _read_vectors(file: Path) -> np.ndarray:
+    """The index's vectors: a 2-D float array of finite numbers, or one line naming the file."""
+    try:
+        tensors = load_tensors(file)
+    except (RuntimeError, OSError) as exc:
+        raise RunFailure(f"{file}: not an aekit index's vectors ({exc})") from None
+    vectors = tensors.get("vectors")
+    if vectors is None or not vectors.is_floating_point():
+        raise RunFailure(
+            f"{file}: the tensor 'vectors' is missing or not floating point; build the index again"
+        )
+    vectors = vectors.float().numpy()
+    bad = ~np.isfinite(vectors)
+    if bad.any():
+        row = int(np.argwhere(bad)[0][0])
+        raise RunFailure(
+            f"{file}: the tensor 'vectors' holds non-finite values (row {row} first); the index is "
+            f"damaged, build it again"
+        )
+    return vectors
+
+
+# index.json: each field -> (what it must be, a test). Fields of 'aekit index' (run, input, read,
+# labels, model, items) are checked by aekit.estimators.provenance when present.
+def _is_int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+_FIELDS = {
+    "format": ("'aekit-latent-index'", lambda v: v == "aekit-latent-index"),
+    "version": ("a whole number", _is_int),
+    "metric": (f"one of {', '.join(METRICS)}", lambda v: v in METRICS),
+    "ids": (
+        "a list of names or numbers",
+        lambda v: (
+            isinstance(v, list)
+            and all(isinstance(i, (str, int, float)) and not isinstance(i, bool) for i in v)
+        ),
+    ),
+}
+_OPTIONAL = {
+    "backend": (f"one of {', '.join(BACKENDS)}", lambda v: v in BACKENDS),
+    "faiss_min": ("a whole number >= 1", lambda v: _is_int(v) and v >= 1),
+}
+
+
 def read_index_config(path: str | Path) -> dict[str, Any]:
-    """``index.json`` of an index folder, checked."""
-    file = Path(path) / INDEX_CONFIG
+    """``index.json`` of an index folder, checked field by field: one line naming the file and the field."""
+    from .persistence import _as_path
+
+    file = _as_path(path, "path") / INDEX_CONFIG
     if not file.is_file():
         raise UsageError(f"{path}: no {INDEX_CONFIG}; expected an index written by 'aekit index'")
     try:
-        config = json.loads(file.read_text())
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise RunFailure(f"{file}: not valid JSON ({exc})") from None
-    if (
-        not isinstance(config, dict)
-        or config.get("format") != "aekit-latent-index"
-        or config.get("metric") not in METRICS
-        or not isinstance(config.get("ids"), list)
-    ):
-        raise RunFailure(f"{file}: not an aekit index (format, metric or ids missing)")
+        config = json.loads(file.read_bytes().decode("utf-8"))
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+        raise RunFailure(f"{file}: not valid JSON ({one_line(exc)[:200]})") from None
+    except OSError as exc:
+        raise RunFailure(f"{file}: cannot read it ({exc.strerror or exc})") from None
+    if not isinstance(config, dict):
+        raise RunFailure(
+            f"{file}: holds a JSON {type(config).__name__}; expected an aekit index's object"
+        )
+    for key, (what, ok) in _FIELDS.items():
+        if key not in config:
+            raise RunFailure(
+                f"{file}: the field {key!r} is missing; the index is damaged, build it again"
+            )
+        if not ok(config[key]):
+            raise _bad_field(file, key, what, config[key])
+    for key, (what, ok) in _OPTIONAL.items():
+        if key in config and not ok(config[key]):
+            raise _bad_field(file, key, what, config[key])
     return config
+
+
+def _bad_field(file: Path, key: str, what: str, value: Any) -> RunFailure:
+    shown = one_line(repr(value))[:60]
+    if key == "format":
+        return RunFailure(f"{file}: not an aekit index (the field 'format' is {shown}, not {what})")
+    return RunFailure(
+        f"{file}: the field {key!r} must be {what}, got {shown}; the index is damaged, build it again"
+    )
 
 
 def _unit(Z: np.ndarray) -> np.ndarray:

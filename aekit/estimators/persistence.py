@@ -41,9 +41,12 @@ def save_estimator(
     The new config.json and weights are written beside ``path`` with a hard-linked copy of what
     else the folder holds, then swapped in whole: an interrupted save leaves the previous model.
     """
-    from .._transaction import FolderTransaction
+    from .._manifest import check_replaceable
+    from .._outputs import check_save_target
+    from .._transaction import followed, staged_folder
 
-    path = _as_path(path, "path")
+    path = followed(_as_path(path, "path"))  # a link to a folder: that folder is written
+    check_save_target(path, overwrite, "a model")
     if path.exists() and not path.is_dir():
         raise UsageError(
             f"cannot save to {path}: it is a file; expected a folder (new or holding a saved model)"
@@ -52,6 +55,7 @@ def save_estimator(
         raise UsageError(
             f"{path} already holds a saved model; pass overwrite=True (--overwrite) to replace it"
         )
+    check_replaceable(path, "model", option="save to", shown=str(path))
     try:
         json.dumps(extra or {}, allow_nan=False)
     except (TypeError, ValueError) as exc:
@@ -61,14 +65,9 @@ def save_estimator(
     tensors = est._get_tensors()
     # never replace good weights with NaN
     check_finite(tensors, f"{type(est).__name__} not saved to {path}")
-    with FolderTransaction(path).acquire() as txn:
-        work = txn.begin(seed=path if path.is_dir() else None)
-        try:
-            write_estimator(est, work, extra=extra, tensors=tensors)
-            txn.commit()
-        except BaseException:
-            txn.discard()
-            raise
+    # built beside the folder, then swapped in whole with the user's files of the previous version
+    with staged_folder(path, "model") as work:
+        write_estimator(est, work, extra=extra, tensors=tensors)
     return path
 
 
@@ -163,6 +162,20 @@ def _check_config(config: Any, file: Path, path: Path) -> None:
             )
 
 
+def _check_model_fits(est, path: Path) -> None:
+    """Refuse, before anything is allocated, a model whose recorded sizes memory cannot hold."""
+    from ..errors import TooLarge
+    from ..training.memory import check_model_fits
+
+    shape = getattr(est, "input_shape_", None)
+    if shape is None:
+        return
+    try:
+        check_model_fits(est._build_model, tuple(shape), 1, training=False)
+    except TooLarge as exc:
+        raise TooLarge(f"{path / CONFIG}: the saved model cannot be loaded here: {exc}") from None
+
+
 def estimator_class(name: str):
     """The estimator class for a name listed in :data:`ESTIMATORS`."""
     return getattr(importlib.import_module(ESTIMATORS[name]), name)
@@ -208,6 +221,7 @@ def load(path: str | Path, *, device: str | None = None):
             f"{path / CONFIG}: the saved parameters or state do not fit {cls.__name__} "
             f"({one_line(exc)[:160]})"
         ) from None
+    _check_model_fits(est, path)  # before the model is built: sizes come from a file
     tensors = load_tensors(path / WEIGHTS)
     check_finite(tensors, str(path / WEIGHTS))
     try:

@@ -14,7 +14,7 @@ Denoiser         denoiser     ``x`` -> ``denoised``, any height and width  (``tr
                  decoder      ``features`` -> ``image`` (padded size)
 AnomalyDetector  detector     raw ``x`` -> ``score``, ``label``: scaler, model, per-sample error, the
                               code density and the fitted threshold in the graph  (``decision_function``,
-                              ``predict``)
+                              ``predict``); a row holding NaN or infinity gets label 1 and score NaN
                  autoencoder  raw ``x`` -> ``reconstruction`` in the input's units  (``reconstruct``)
 VAE              decoder      ``z`` -> ``image`` = E[x|z], in [0, 1] for Bernoulli  (``sample``)
                  encoder      ``x`` -> ``mu``, ``logvar`` of q(z|x)  (``transform`` gives ``mu``)
@@ -49,7 +49,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .. import __version__, _io
+from .. import __version__, _io, _outputs
 from ..errors import RunFailure, UsageError, one_line
 from ..estimators.anomaly.density import lof_factor
 from ..estimators.anomaly.scores import mean_reconstruction, sample_scores
@@ -150,7 +150,23 @@ def _detect(
         score = score * lof_factor(
             codes, p.density_codes, p.density_k_distance, p.density_lrd, **density
         )
-    return score, (score > p.threshold).to(torch.int64)  # AnomalyDetector.predict
+    return flag_non_finite(
+        x, score, (score > p.threshold).to(torch.int64)
+    )  # AnomalyDetector.predict
+
+
+def flag_non_finite(
+    x: torch.Tensor, score: torch.Tensor, label: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """A row holding NaN or infinity is anomalous: its ``label`` is 1 and its ``score`` NaN.
+
+    PyTorch's detector refuses such a row; a graph cannot refuse, and NaN > threshold is false,
+    so without this a NaN row would be labelled normal. The score is made NaN (whatever the
+    network made of the row) so that a consumer that reads only the score sees it is no score.
+    """
+    valid = torch.isfinite(x).flatten(1).all(dim=1)  # (B, ...) -> (B,)
+    score = torch.where(valid, score, torch.full_like(score, float("nan")))
+    return score, torch.where(valid, label, torch.ones_like(label))
 
 
 def _vae_image(p: _Part, z: torch.Tensor) -> torch.Tensor:
@@ -432,10 +448,10 @@ def export_onnx(
     >>> export_onnx("runs/vae", "sampler.onnx", part="decoder")       # doctest: +SKIP
     PosixPath('sampler.onnx')
     """
-    output = Path(output)
+    output = _io.as_path(output, "output", "a .onnx file path")
     if output.suffix.lower() != ".onnx":
         raise UsageError(f"cannot write {output}: expected a .onnx file")
-    _io.refuse_existing(output, overwrite)
+    written = _outputs.refuse_existing(output, overwrite)  # a link is followed
     est, extra = _estimator(model)
     # A diverged model would serve NaN.
     check_finite(est.model_.state_dict(), f"cannot export the {type(est).__name__}")
@@ -478,7 +494,7 @@ def export_onnx(
     onnx = _require("onnx")
     onnx.checker.check_model(proto)
     # one file: these models are far below protobuf's 2 GB
-    _io.write_bytes(output, proto.SerializeToString())
+    _io.write_bytes(written, proto.SerializeToString())
     logger.info("wrote %s: %s", output, proto.doc_string)
     return output
 

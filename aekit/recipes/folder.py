@@ -21,15 +21,16 @@ cannot train into the same folder at once.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import os
 import platform
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from .. import _io
-from .._outputs import is_run_folder
+from .. import _io, _manifest
 from .._transaction import LEGACY_LOCK, FolderTransaction
 from ..errors import UsageError
 
@@ -50,12 +51,9 @@ def versions() -> dict[str, str]:
     }
 
 
-def _looks_like_run(path: Path) -> bool:
-    """A run folder, a saved model, or the remains of one (a damaged config.json is still a run's)."""
-    return is_run_folder(path) or any(
-        os.path.lexists(path / name)
-        for name in ("config.json", "model.safetensors", "checkpoint", "metrics.json")
-    )
+def is_run(path: Path) -> bool:
+    """A run folder or saved model that aekit made (its manifest says so, or an older aekit's layout)."""
+    return path.is_dir() and _manifest.aekit_kind(path) in ("run", "model")
 
 
 class RunFolder:
@@ -63,7 +61,7 @@ class RunFolder:
 
     def __init__(self, path: str | os.PathLike):
         self.path = Path(path)
-        self._txn = FolderTransaction(self.path)
+        self._txn = FolderTransaction(self.path, kind="run")
         self.work = self._txn.staging  # where this run's files are written until the commit
         self._start_epoch = 0  # the checkpoint's epoch when the staging folder was opened
 
@@ -81,7 +79,7 @@ class RunFolder:
 
         if self._txn.resumable() and (self.work / CONFIG).is_file():
             return self.work
-        return self.path if (self.path / CONFIG).is_file() else None
+        return self.path if (self.path / CONFIG).is_file() and is_run(self.path) else None
 
     @classmethod
     def open(
@@ -101,11 +99,8 @@ class RunFolder:
             raise UsageError(
                 f"run folder {p} already exists; pass --overwrite to replace it or --resume to continue it"
             )
-        if existing and overwrite and not resume and not _looks_like_run(p):
-            raise UsageError(
-                f"{p} holds files that are not an aekit run; --overwrite replaces only a run folder, "
-                f"so pass another --out"
-            )
+        if existing and overwrite and not resume:
+            _manifest.check_replaceable(p, "run", option="--out")
         if p.is_dir() and not os.access(p, os.W_OK):
             raise UsageError(f"run folder {p} is not writable; pass a writable --out")
         run._txn.acquire()
@@ -176,6 +171,19 @@ class RunFolder:
             )
         _io.write_text(self.work / "history.csv", buf.getvalue())
         return self.work / "history.csv"
+
+
+@contextlib.contextmanager
+def updating(path: str | os.PathLike) -> Iterator[Path]:
+    """A new version of the finished run ``path`` with files added or replaced (``aekit plot``'s
+    figures): yields a hard-linked copy of the run to change, swapped in whole at the end (its
+    manifest updated, the user's files kept), or left as it was on an error."""
+    from .._transaction import staged_folder
+
+    path = Path(path)
+    kind = _manifest.aekit_kind(path) or "run"
+    with staged_folder(path, "model" if kind == "model" else "run", seed=True) as work:
+        yield work
 
 
 def read_history(path: str | os.PathLike) -> list[dict]:

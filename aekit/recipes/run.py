@@ -34,7 +34,22 @@ from .spec import DataSpec
 logger = logging.getLogger(__name__)
 
 # Settings a resumed run may change: how to train on, never what the model or its data is.
-RESUMABLE = ("epochs", "lr", "batch_size", "schedule", "patience", "precision", "device")
+RESUMABLE = ("epochs", "lr", "batch_size", "schedule", "patience", "precision", "device", "verbose")
+# How a resumed run reads its recorded data: given again, they apply.
+RESUMED_READING = ("data_dir", "stream", "memory_cap")
+# What a resumed run's data is: given again, each must equal the recorded one (else it is refused).
+RECORDED_DATA = (
+    "dataset",
+    "npz_key",
+    "label_column",
+    "normal_label",
+    "id_column",
+    "image_size",
+    "validation_split",
+    "time_column",
+    "fill",
+    "train_steps",
+)
 
 
 def train_run(
@@ -123,6 +138,11 @@ def _estimator(family: str, params: dict[str, Any], spec: DataSpec, out: Path, r
             f"{source / CONFIG}: the recorded settings cannot be used ({exc}); the file is damaged: "
             f"start again with --overwrite"
         ) from None
+    if est.epochs == 0:  # the run would be saved as done, untrained
+        raise UsageError(
+            "--epochs 0 trains nothing, and the run would be saved untrained; give --epochs 1 or "
+            "more, or auto"
+        )
     return family, recipe, est, spec
 
 
@@ -183,7 +203,9 @@ def _check_out(out: str | Path, spec: DataSpec) -> Path:
 
     if out is None or not str(out).strip():
         raise UsageError("--out is empty; give the run folder to write, e.g. --out runs/basic")
-    target = check_output(out, overwrite=True, inputs=[spec.data], option="--out", run=out)
+    target = check_output(
+        out, overwrite=True, inputs=[spec.data], option="--out", run=out, kind="run"
+    )
     root = data_root(spec.data_dir).resolve()
     if target == root or target in root.parents:  # replacing it would take the datasets along
         raise UsageError(f"--out {out} holds the datasets folder {root}; pass another --out")
@@ -202,21 +224,13 @@ def _resumed(out: Path, family: str, params: dict[str, Any], spec: DataSpec):
             )
         return family, params, spec, None
     saved = _peek(source)
-    if family != saved["family"]:
-        raise UsageError(
-            f"--resume: {out} is a {saved['family']} run; continue it with "
-            f"'aekit train {saved['family']} --out {out} --resume'"
-        )
-    recorded = saved["data"].get("data")
-    if spec.data is not None and (
-        recorded is None or Path(spec.data).resolve() != Path(recorded).resolve()
-    ):
-        raise UsageError(
-            f"--resume continues {out} on its recorded data ({recorded or saved['data'].get('dataset')}), "
-            f"not {spec.data}; drop --data, or start a new run with --overwrite"
-        )
-    given = dict(params)
+    _check_same_run(out, family, params, spec, saved)
+    given, given_spec = dict(params), spec
     family, params, spec = saved["family"], dict(saved["params"]), DataSpec.from_json(saved["data"])
+    _check_same_data(out, given_spec, spec)
+    for key in RESUMED_READING:  # how to read the recorded data: given again, they apply
+        if getattr(given_spec, key) is not None:
+            setattr(spec, key, getattr(given_spec, key))
     params = {k: tuple(v) if isinstance(v, list) else v for k, v in params.items()}
     for key in RESUMABLE:
         if given.get(key) is not None:
@@ -230,6 +244,45 @@ def _resumed(out: Path, family: str, params: dict[str, Any], spec: DataSpec):
             f"(recorded {params[k]!r}, given {given[k]!r}); drop it, or start a new run with --overwrite"
         )
     return family, params, spec, source
+
+
+def _check_same_run(
+    out: Path, family: str, params: dict[str, Any], spec: DataSpec, saved: dict[str, Any]
+) -> None:
+    """The family, --data and --preset given with --resume are the run's (or not given)."""
+    if family != saved["family"]:
+        raise UsageError(
+            f"--resume: {out} is a {saved['family']} run; continue it with "
+            f"'aekit train {saved['family']} --out {out} --resume'"
+        )
+    recorded = saved["data"].get("data")
+    if spec.data is not None and (
+        recorded is None or Path(spec.data).resolve() != Path(recorded).resolve()
+    ):
+        raise UsageError(
+            f"--resume continues {out} on its recorded data ({recorded or saved['data'].get('dataset')}), "
+            f"not {spec.data}; drop --data, or start a new run with --overwrite"
+        )
+    if params.get("preset") is not None:
+        raise UsageError(
+            f"--resume continues {out} with its recorded settings; --preset does not apply to it: "
+            f"drop it, or start a new run with --overwrite"
+        )
+
+
+def _check_same_data(out: Path, given: DataSpec, recorded: DataSpec) -> None:
+    """Refuse a data option given with --resume that differs from the run's (it would not apply)."""
+    default = DataSpec()
+    for key in RECORDED_DATA:
+        value, was = getattr(given, key), getattr(recorded, key)
+        if value is None or value == getattr(default, key) and key == "validation_split":
+            continue
+        if _norm(value) != _norm(was) and str(value) != str(was):
+            option = "--" + key.replace("_", "-")
+            raise UsageError(
+                f"--resume continues {out} on its recorded data; {option} cannot change (recorded "
+                f"{was!r}, given {value!r}): drop it, or start a new run with --overwrite"
+            )
 
 
 def _norm(value: Any) -> Any:
@@ -275,8 +328,57 @@ def load_run(path: str | Path):
     return load(path), get_recipe(family), config
 
 
+def _is_int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _name(v: Any) -> bool:
+    return v is None or isinstance(v, str) or _is_int(v)
+
+
+# config.json's "data": each field -> (a test of its recorded value, what it must be).
+_RECORDED_DATA = {
+    **{
+        key: (_name, "a name or a path")
+        for key in (
+            "dataset",
+            "data",
+            "data_dir",
+            "npz_key",
+            "label_column",
+            "normal_label",
+            "id_column",
+            "time_column",
+        )
+    },
+    "image_size": (
+        lambda v: (
+            v is None
+            or isinstance(v, list)
+            and len(v) == 2
+            and all(_is_int(i) and i > 0 for i in v)
+        ),
+        "[height, width]",
+    ),
+    "validation_split": (
+        lambda v: isinstance(v, (int, float)) and not isinstance(v, bool) and 0 < v < 1,
+        "a fraction in (0, 1)",
+    ),
+    "fill": (lambda v: v is None or v in ("linear", "previous"), "null, 'linear' or 'previous'"),
+    "train_steps": (lambda v: v is None or _is_int(v) and v >= 1, "null or a whole number >= 1"),
+    "stream": (lambda v: v is None or isinstance(v, bool), "null, true or false"),
+    "memory_cap": (lambda v: v is None or _is_int(v) and v > 0, "null or a number of bytes"),
+    "download": (lambda v: isinstance(v, bool), "true or false"),
+    "checksums": (
+        lambda v: v is None or isinstance(v, dict) and all(isinstance(c, str) for c in v.values()),
+        "an object of checksums",
+    ),
+}
+
+
 def _check_recorded(config: dict[str, Any], where: Path) -> None:
-    """The run's recorded data and seed, which evaluate/plot/interpolate read, within their meaning."""
+    """The run's recorded data and seed, which evaluate/plot/interpolate and --resume read, within
+    their meaning: one line naming the file and the field."""
 
     def bad(field: str, what: str) -> RunFailure:
         return RunFailure(
@@ -289,28 +391,10 @@ def _check_recorded(config: dict[str, Any], where: Path) -> None:
     data = config.get("data", {})
     if not isinstance(data, dict):
         raise bad("data", f"is a JSON {type(data).__name__}, not an object")
-    for key in (
-        "dataset",
-        "data",
-        "data_dir",
-        "npz_key",
-        "label_column",
-        "normal_label",
-        "id_column",
-    ):
-        if (
-            data.get(key) is not None
-            and not isinstance(data[key], (str, int))
-            or isinstance(data.get(key), bool)
-        ):
-            raise bad("data", f"has {key}={data[key]!r}; expected a name or a path")
-    size = data.get("image_size")
-    if size is not None and not (
-        isinstance(size, list)
-        and len(size) == 2
-        and all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in size)
-    ):
-        raise bad("data", f"has image_size={size!r}; expected [height, width]")
-    split = data.get("validation_split", 0.2)
-    if isinstance(split, bool) or not isinstance(split, (int, float)) or not 0 < split < 1:
-        raise bad("data", f"has validation_split={split!r}; expected a fraction in (0, 1)")
+    for key, (ok, what) in _RECORDED_DATA.items():
+        if key in data and not ok(data[key]):
+            shown = repr(data[key])[:60]
+            expected = (
+                "expected a name or a path" if what == "a name or a path" else f"expected {what}"
+            )
+            raise bad("data", f"has {key}={shown}; {expected}")

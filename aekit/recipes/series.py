@@ -76,34 +76,26 @@ class SeriesRecipe(Recipe):
             train = data.subset(slice(0, spec.train_steps))
         if train.y is not None and train.y.any():
             first = int(np.flatnonzero(train.y)[0])
+            fix = (
+                f"train on a normal stretch, e.g. --train-steps {first}"
+                if first > 0
+                else "no normal stretch comes before it: train on a separate file of normal steps"
+            )
             raise DataError(
                 f"the training stretch has {int(train.y.sum())} steps labelled anomalous (the first at "
-                f"step {first}); train on a normal stretch, e.g. --train-steps {first}"
+                f"step {first}); {fix}"
             )
         return train, data
 
     def load_eval_data(self, spec: DataSpec, seed: int, path: str | None = None) -> Data:
         return _read(spec, path) if path is not None else self.load_data(spec, seed)[1]
 
-    def quality_warnings(self, est, metrics: dict[str, Any], data: Data) -> list[str]:
-        from .quality import alarms_everywhere
-
-        rate = metrics.get("anomaly_rate")
-        if rate is None:  # labelled: the share of steps the threshold flags
-            rate = float(
-                np.mean(
-                    est.score_samples(columns_by_name(data, est.channel_names_, "channels"))
-                    > est.threshold_
-                )
-            )
-        found = alarms_everywhere(float(rate))
-        return super().quality_warnings(est, metrics, data) + ([found] if found else [])
-
     def fit(self, est, train: Data, val: Data, trainer: Trainer):
         return est.fit(train.x, channel_names=train.feature_names, trainer=trainer)
 
     def evaluate(self, est, data: Data) -> dict[str, Any]:
-        x = columns_by_name(data, est.channel_names_, "channels")
+        x = _channels(est, data)
+        note = _check_label_classes(data)
         if data.y is not None and 0 < data.y.sum() < len(data.y):
             metrics = est.evaluate(x, data.y)
         else:  # no anomaly labelled: what the detector flags
@@ -116,11 +108,34 @@ class SeriesRecipe(Recipe):
                 "n_flagged_ranges": len(flagged),
                 "top_step": int(np.argmax(scores)),
             }
+        if note:  # every step labelled normal: the figures are those of an unlabelled series
+            metrics["warnings"] = [note]
         return {"window": int(est.window_), "window_source": est.window_source_, **metrics}
+
+    def quality_warnings(self, est, metrics: dict[str, Any], data: Data) -> list[str]:
+        """The base warnings; alarms over most of the recording; channels that held one value while
+        training (any change in them will be flagged)."""
+        from .quality import alarms_everywhere
+
+        warnings = super().quality_warnings(est, metrics, data)
+        rate = metrics.get("anomaly_rate")
+        if rate is None:  # labelled: the share of steps the threshold flags
+            rate = float(np.mean(est.score_samples(_channels(est, data)) > est.threshold_))
+        found = alarms_everywhere(float(rate))
+        warnings += [found] if found else []
+        held = getattr(est, "constant_channels_", [])
+        if held:
+            warnings.append(
+                f"channel{'s' if len(held) > 1 else ''} {', '.join(held[:5])} held one value over the "
+                f"training stretch, so any change in {'them' if len(held) > 1 else 'it'} will be "
+                f"flagged as anomalous; drop {'them' if len(held) > 1 else 'it'} from --data, or train "
+                f"on a stretch where {'they vary' if len(held) > 1 else 'it varies'}"
+            )
+        return warnings
 
     def figures(self, est, data: Data, folder: Path) -> list[Path]:
         folder = Path(folder)
-        x = columns_by_name(data, est.channel_names_, "channels")
+        x = _channels(est, data)
         scores = est.score_samples(x)
         flagged = [(r.start, r.end) for r in est.ranges(x)]
         common = dict(
@@ -156,6 +171,33 @@ class SeriesRecipe(Recipe):
 
 
 RECIPE = SeriesRecipe()
+
+
+def _channels(est, data: Data):
+    """The series' values in the channels' order: by name from a table, as they are from a .npy
+    (values only, its channels numbered), as :func:`score_file` reads them."""
+    if Path(str(data.source)).suffix.lower() == ".npy":
+        return data.x
+    return columns_by_name(data, est.channel_names_, "channels")
+
+
+def _check_label_classes(data: Data) -> str | None:
+    """Labels of one class: all anomalous is refused (nothing normal to compare with); all normal is
+    said (the figures are then those of an unlabelled series). None when both classes are there."""
+    if data.y is None or len(data.y) == 0:
+        return None
+    anomalous = int(np.sum(data.y))
+    if anomalous == len(data.y):
+        raise DataError(
+            f"{Path(str(data.source)).name}: every one of its {len(data.y)} steps is labelled anomalous "
+            f"(1); the figures compare anomalous steps with normal ones (0): check the label column"
+        )
+    if anomalous == 0:
+        return (
+            f"no step of {Path(str(data.source)).name} is labelled anomalous: the figures are those "
+            f"of an unlabelled series (what the detector flags)"
+        )
+    return None
 
 
 def score_file(

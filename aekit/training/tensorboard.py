@@ -40,6 +40,33 @@ def require_tensorboard() -> None:
         raise UsageError(INSTALL_HINT) from None
 
 
+def check_log_dir(log_dir: Any) -> Path:
+    """``log_dir`` as a Path, refused in one line when it cannot be a folder of event files: not a
+    path, an existing file, under a file, or in a folder that cannot be written."""
+    import os
+
+    from ..errors import ArgumentTypeError
+
+    if (
+        isinstance(log_dir, bool)
+        or not isinstance(log_dir, (str, os.PathLike))
+        or not str(log_dir).strip()
+    ):
+        raise ArgumentTypeError(f"tensorboard: the log folder must be a path, got {log_dir!r}")
+    path = Path(log_dir)
+    if path.exists() and not path.is_dir():
+        raise UsageError(f"tensorboard: {path} is a file; give a folder for the event files")
+    parent = path
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir() or not os.access(parent, os.W_OK | os.X_OK):
+        raise UsageError(
+            f"tensorboard: cannot write the event files in {path}: {parent} is not a writable "
+            f"folder; give another folder"
+        )
+    return path
+
+
 class TensorBoardLog:
     """A training-loop callback writing TensorBoard event files and a projector embedding.
 
@@ -73,7 +100,7 @@ class TensorBoardLog:
         require_tensorboard()
         if isinstance(image_every, bool) or not isinstance(image_every, int) or image_every < 1:
             raise UsageError(f"image_every must be a whole number >= 1, got {image_every!r}")
-        self.log_dir = Path(log_dir)
+        self.log_dir = check_log_dir(log_dir)
         self.labels = None if labels is None else list(labels)
         self.class_names = None if class_names is None else list(class_names)
         self.image_every = image_every
@@ -106,8 +133,13 @@ class TensorBoardLog:
         if self._writer is None and distributed.is_main_process():
             from torch.utils.tensorboard import SummaryWriter
 
-            self.log_dir.mkdir(parents=True, exist_ok=True)
-            self._writer = SummaryWriter(log_dir=str(self.log_dir))
+            try:
+                self.log_dir.mkdir(parents=True, exist_ok=True)
+                self._writer = SummaryWriter(log_dir=str(self.log_dir))
+            except OSError as exc:
+                from .._io import write_failure
+
+                raise write_failure(exc, self.log_dir) from None
         return self._writer
 
     def on_train_begin(self, epochs: int, steps: int) -> None:

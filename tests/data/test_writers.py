@@ -71,8 +71,7 @@ def test_single_image(tmp_path):
 def test_refuses_existing_output(tmp_path, name):
     target = tmp_path / name
     if name == "out":
-        target.mkdir()
-        (target / "keep.png").write_bytes(b"old")
+        write_output(target, np.zeros((2, 1, 2, 2)))  # an earlier output folder of aekit's
     else:
         target.write_bytes(b"old")
     with pytest.raises(UsageError) as err:
@@ -80,20 +79,52 @@ def test_refuses_existing_output(tmp_path, name):
     assert str(err.value) == f"{target} exists; pass --overwrite to replace it"
     write_output(target, np.ones((1, 1, 2, 2)), overwrite=True)
     if name == "out":
-        assert sorted(p.name for p in target.iterdir()) == ["000000.png"]
+        assert sorted(p.name for p in target.iterdir()) == [".aekit-manifest.json", "000000.png"]
     assert _siblings(target) == [name]
+
+
+@pytest.mark.parametrize("overwrite", [False, True])
+def test_a_folder_aekit_did_not_make_is_never_replaced(tmp_path, overwrite):
+    """Issue 28: 'reconstruct --output DIR --overwrite' deleted the user's keep.txt in DIR."""
+    target = tmp_path / "out"
+    target.mkdir()
+    (target / "keep.txt").write_text("mine")
+    with pytest.raises(UsageError, match="not an aekit output folder.*keep.txt"):
+        write_output(target, np.ones((1, 1, 2, 2)), overwrite=overwrite)
+    assert [p.name for p in target.iterdir()] == ["keep.txt"] and _siblings(target) == ["out"]
+
+
+def test_overwrite_keeps_the_users_files_in_an_output_folder(tmp_path):
+    target = write_output(tmp_path / "out", np.zeros((2, 1, 2, 2)))
+    (target / "notes.txt").write_text("mine")
+    write_output(target, np.ones((1, 1, 2, 2)), overwrite=True)
+    assert sorted(p.name for p in target.iterdir()) == [
+        ".aekit-manifest.json",
+        "000000.png",
+        "notes.txt",
+    ]
+    assert (target / "notes.txt").read_text() == "mine"
+
+
+def test_a_symlinked_output_folder_is_followed_not_replaced(tmp_path):
+    real = write_output(tmp_path / "real", np.zeros((2, 1, 2, 2)))
+    (tmp_path / "link").symlink_to(real)
+    write_output(tmp_path / "link", np.ones((1, 1, 2, 2)), overwrite=True)
+    assert (tmp_path / "link").is_symlink() and sorted(p.name for p in real.iterdir()) == [
+        ".aekit-manifest.json",
+        "000000.png",
+    ]
 
 
 def test_empty_folder_is_not_refused(tmp_path):
     (tmp_path / "out").mkdir()
     write_output(tmp_path / "out", np.ones((2, 1, 2, 2)))
-    assert len(list((tmp_path / "out").iterdir())) == 2
+    assert len(list((tmp_path / "out").glob("*.png"))) == 2
 
 
 def test_failed_folder_write_leaves_old_output(tmp_path, monkeypatch):
-    old = tmp_path / "out"
-    old.mkdir()
-    (old / "keep.png").write_bytes(b"old")
+    old = write_output(tmp_path / "out", np.zeros((1, 1, 2, 2)))
+    (old / "keep.png").write_bytes(b"old")  # the user's, kept
     calls = []
 
     def failing_save(self, fp, *args, **kwargs):
@@ -107,6 +138,7 @@ def test_failed_folder_write_leaves_old_output(tmp_path, monkeypatch):
     with pytest.raises(OSError, match="disk full"):
         write_output(old, np.ones((3, 1, 2, 2)), overwrite=True)
     assert _siblings(old) == ["out"] and (old / "keep.png").read_bytes() == b"old"
+    assert (old / "000000.png").is_file() and not (old / "000001.png").exists()
     with pytest.raises(OSError):
         calls.clear()
         write_output(tmp_path / "new", np.ones((3, 1, 2, 2)))

@@ -184,6 +184,18 @@ def test_detector_compares_in_float32_as_predict_does(det, tmp_path):
     assert run(export_onnx(edge, tmp_path / "edge.onnx"), x)["label"][i] == 0
 
 
+@pytest.mark.parametrize("value", [np.nan, np.inf, -np.inf])
+def test_detector_flags_a_non_finite_row_as_an_anomaly(det, tmp_path, value):
+    """Issue 28: the graph labelled a NaN row normal (NaN > threshold is false); PyTorch refuses it."""
+    x = sines(4, 7)
+    x[1, 3] = value
+    out = run(export_onnx(det, tmp_path / "d.onnx"), x)
+    assert out["label"][1] == 1 and np.isnan(out["score"][1])
+    finite = [0, 2, 3]  # the other rows are scored as predict scores them
+    close(out["score"][finite], det.decision_function(x[finite]))
+    np.testing.assert_array_equal(out["label"][finite], det.predict(x[finite]))
+
+
 def test_detector_autoencoder_in_input_units(detector, tmp_path):
     path = export_onnx(detector, tmp_path / "ae.onnx", "autoencoder")
     x = sines(BATCH, 9)

@@ -28,7 +28,8 @@ def test_a_new_run_is_built_beside_its_folder_under_a_lock_and_appears_on_commit
     assert sorted(p.name for p in tmp_path.iterdir()) == [
         "run"
     ]  # no lock, no staging, no marker left
-    assert not any(p.name.startswith(".") for p in target.iterdir())
+    # aekit's one hidden file in a run: the manifest of the files it wrote (aekit._manifest)
+    assert [p.name for p in target.iterdir() if p.name.startswith(".")] == [".aekit-manifest.json"]
 
 
 def test_existing_run_is_refused_untouched_without_overwrite(tmp_path):

@@ -18,7 +18,7 @@ import torch
 from ...data.checks import check_numeric, fail, to_numpy
 from ...data.series import check_labels
 from ...data.windows import FALLBACK_WINDOW, WindowRows, dominant_period
-from ...errors import DataError, UsageError
+from ...errors import ArgumentTypeError, DataError, UsageError
 from ...models.conv1d import Conv1dAutoencoder, Conv1dConfig
 from ...training.trainer import Trainer
 from .. import params
@@ -60,6 +60,38 @@ def as_series(X: Any, name: str = "X") -> np.ndarray:
             f"first, e.g. aekit.data.series.fill_gaps(x, 'linear'))"
         )
     return np.ascontiguousarray(x, dtype=np.float32)
+
+
+def _names(names: Sequence[str], shown: int = 6) -> str:
+    return ", ".join(names[:shown]) + (", ..." if len(names) > shown else "")
+
+
+def _difference(given: Sequence[str], trained: Sequence[str]) -> str:
+    """How the columns differ from the channels: duplicated, missing, unknown, or reordered."""
+    twice = sorted({c for c in given if given.count(c) > 1})
+    missing = [c for c in trained if c not in given]
+    unknown = [c for c in given if c not in trained]
+    if twice:
+        return f"{twice[0]!r} appears more than once"
+    if missing:
+        return f"{missing[0]!r} is missing" + (
+            f" ({unknown[0]!r} is not a channel)" if unknown else ""
+        )
+    if unknown:
+        return f"{unknown[0]!r} is not a channel"
+    return "the same names in another order"
+
+
+def _check_not_constant(x: np.ndarray, channel_names: Sequence[str] | None) -> None:
+    """A training stretch in which every channel holds one value teaches nothing: its scores are all
+    0, so the threshold is 0 and every step of a new series that moves at all would be flagged."""
+    if len(x) > 1 and bool(np.all(x == x[:1])):
+        which = "the channel" if x.shape[1] == 1 else f"each of the {x.shape[1]} channels"
+        raise DataError(
+            f"the training stretch is constant ({which} holds one value over its {len(x)} steps): "
+            f"nothing normal can be learned from it, and every step of a new series that varies "
+            f"would be flagged; train on a stretch of the signal that varies"
+        )
 
 
 class SeriesDetector(NeuralEstimator):
@@ -118,6 +150,9 @@ class SeriesDetector(NeuralEstimator):
     threshold_ : float
     channel_names_ : list of str or None
         The channel (column) names seen at ``fit``.
+    constant_channels_ : list of str
+        Channels that held one value over the training stretch (names, or numbers as text):
+        any change in them scores as anomalous (``aekit train series`` warns).
     n_features_in_ : int
         Channels.
     history_ : list of dict
@@ -269,6 +304,18 @@ class SeriesDetector(NeuralEstimator):
             raise DataError(
                 f"channel_names has {len(channel_names)} names but X has {x.shape[1]} channels"
             )
+        if channel_names is not None and len(set(map(str, channel_names))) != len(channel_names):
+            twice = sorted(
+                {str(c) for c in channel_names if list(map(str, channel_names)).count(str(c)) > 1}
+            )
+            raise DataError(
+                f"X has the channel name {twice[0]!r} more than once; give each channel its own name"
+            )
+        _check_not_constant(x, channel_names)
+        held = np.all(x == x[:1], axis=0)  # channels that hold one value: any change scores high
+        self.constant_channels_ = [
+            channel_names[i] if channel_names is not None else str(i) for i in np.flatnonzero(held)
+        ]
         self.channel_names_ = None if channel_names is None else [str(c) for c in channel_names]
         self.window_, self.window_source_ = self._resolve_window(x)
         if self.stride > self.window_:
@@ -296,6 +343,20 @@ class SeriesDetector(NeuralEstimator):
             self._model_device()
         )
         return per_sample_error(self.model_(xb), xb, self.error).double().cpu().numpy()
+
+    def _check_names(self, X: Any, name: str) -> None:
+        """A DataFrame's columns are the channels trained on, by name and in order (as scikit-learn
+        refuses reordered or renamed feature names); arrays are taken in the training order."""
+        if not hasattr(X, "columns") or getattr(self, "channel_names_", None) is None:
+            return
+        given = [str(c) for c in X.columns]
+        if given == self.channel_names_:
+            return
+        raise DataError(
+            f"{name}'s columns ({_names(given)}) are not the channels the model was trained on "
+            f"({_names(self.channel_names_)}): {_difference(given, self.channel_names_)}; select "
+            f"them by name, e.g. X[det.channel_names_]"
+        )
 
     def _check_channels(self, x: np.ndarray, name: str) -> np.ndarray:
         if x.shape[1] != self.input_shape_[0]:
@@ -326,9 +387,14 @@ class SeriesDetector(NeuralEstimator):
         """
         self.check_is_fitted()
         self.model_.eval()
+        if not isinstance(chunks, Iterable) or isinstance(chunks, (str, bytes)):
+            raise ArgumentTypeError(
+                f"chunks must be an iterable of arrays (steps, channels), got {chunks!r}"
+            )
 
         def scaled() -> Iterator[np.ndarray]:
             for chunk in chunks:
+                self._check_names(chunk, "the series")
                 yield self.scaler_.transform(
                     self._check_channels(as_series(chunk, "the series"), "the series")
                 )
@@ -356,6 +422,7 @@ class SeriesDetector(NeuralEstimator):
         >>> det.score_samples(series)                          # doctest: +SKIP
         """
         self.check_is_fitted()
+        self._check_names(X, "X")
         x = self._check_channels(as_series(X), "X")
         return self._scores(x[i : i + SCORE_CHUNK] for i in range(0, len(x), SCORE_CHUNK))
 
@@ -403,6 +470,11 @@ class SeriesDetector(NeuralEstimator):
             raise DataError(
                 f"y has {len(labels)} labels but the series has {len(scores)} steps; give one per step"
             )
+        if len(labels) and labels.all():  # nothing normal to compare with: the figures mean nothing
+            raise DataError(
+                f"every one of the {len(labels)} steps of y is labelled anomalous (1); the figures "
+                f"compare anomalous steps with normal ones (0): check the labels"
+            )
         return series_metrics(labels, scores, self.threshold_)
 
     # ---- persistence ---------------------------------------------------------------------------
@@ -413,6 +485,7 @@ class SeriesDetector(NeuralEstimator):
             window_source=self.window_source_,
             scaler=self.scaler_.get_state(),
             channel_names=self.channel_names_,
+            constant_channels=self.constant_channels_,
             threshold_value=self.threshold_,
         )
         return state
@@ -423,6 +496,7 @@ class SeriesDetector(NeuralEstimator):
         self.n_features_in_ = int(self.input_shape_[0])
         self.scaler_ = Scaler.from_state(state["scaler"])
         self.channel_names_ = state.get("channel_names")
+        self.constant_channels_ = [str(c) for c in state.get("constant_channels") or []]
 
     def _get_tensors(self) -> dict[str, torch.Tensor]:
         tensors = super()._get_tensors()
