@@ -210,10 +210,10 @@ def test_the_figure_draws_the_items_the_csv_names_after_a_file_was_added(
     shutil.copytree(world / "imgs", items)
     assert _ok("index", world / "run", "--input", items, "--output", tmp_path / "idx")
     shutil.copy(items / "im05.png", items / "aa_first.png")  # sorts first: shifts every position
-    drawn = {}
+    drawn = {"neighbors": []}
 
-    def capture(queries, neighbors, path, **kw):
-        drawn["neighbors"] = np.asarray(neighbors)
+    def capture(queries, neighbors, path, **kw):  # each page of the figure
+        drawn["neighbors"].extend(np.asarray(neighbors))  # (queries, k, C, H, W)
         Path(path).write_bytes(b"png")
         return Path(path)
 
@@ -221,6 +221,7 @@ def test_the_figure_draws_the_items_the_csv_names_after_a_file_was_added(
     out = tmp_path / "nb.csv"
     assert _ok("neighbors", tmp_path / "idx", "--query", world / "imgs", "-k", "3", "--output", out)
     rows = [r.split(",") for r in out.read_text().splitlines()[1:]]
+    drawn["neighbors"] = np.stack(drawn["neighbors"])
     for q in range(len(drawn["neighbors"])):
         for r in range(3):
             name = rows[q * 3 + r][2]

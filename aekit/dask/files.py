@@ -14,14 +14,12 @@ from __future__ import annotations
 
 import glob
 import os
-import shutil
-import tempfile
 from pathlib import Path
 from typing import Any
 
 from .._io import atomic_path
 from .._outputs import check_output
-from .._transaction import replace_folder
+from .._transaction import staged_folder
 from ..errors import RunFailure, UsageError, one_line
 from ..estimators.outputs import input_columns, output_frame
 from .frames import estimator, ship
@@ -91,13 +89,15 @@ def score_files(
     (200000, 8)
     """
     files = input_files(inputs)
-    target = check_output(output, overwrite=overwrite, inputs=files)
+    target = check_output(output, overwrite=overwrite, inputs=files, kind="output")
     est = estimator(run, "scores", params)
     id_column = id_column or _recorded_id(run, files[0])
     with _connect(scheduler) as client:
         shipped = ship(est, client)
-        staging = _staging(target)
-        try:
+        # the parts are written into a staging folder beside the output, which is swapped in whole
+        # (with its manifest, keeping any files of the user's) once every part is there
+        with staged_folder(target, "output") as staging:
+            os.chmod(staging, 0o777 & ~_umask())  # the workers' own user may differ
             futures = client.map(
                 score_file,
                 [str(f) for f in files],
@@ -107,22 +107,13 @@ def score_files(
                 pure=False,
             )
             rows = sum(client.gather(futures))
-            replace_folder(staging, target)
-        finally:
-            shutil.rmtree(staging, ignore_errors=True)
     return rows, len(files)
 
 
-def _staging(target: Path) -> Path:
-    """A new folder beside ``target`` for the parts, with the usual permissions."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(
-        tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".partial", dir=target.parent)
-    )
+def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
-    staging.chmod(0o777 & ~mask)
-    return staging
+    return mask
 
 
 def _recorded_id(run: Any, first: Path) -> str | None:

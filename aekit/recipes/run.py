@@ -336,6 +336,10 @@ def _name(v: Any) -> bool:
     return v is None or isinstance(v, str) or _is_int(v)
 
 
+def _names(v: Any) -> bool:
+    return v is None or isinstance(v, list) and all(isinstance(c, (str, int)) for c in v)
+
+
 # config.json's "data": each field -> (a test of its recorded value, what it must be).
 _RECORDED_DATA = {
     **{
@@ -364,7 +368,21 @@ _RECORDED_DATA = {
         lambda v: isinstance(v, (int, float)) and not isinstance(v, bool) and 0 < v < 1,
         "a fraction in (0, 1)",
     ),
-    "fill": (lambda v: v is None or v in ("linear", "previous"), "null, 'linear' or 'previous'"),
+    "fill": (  # a series' gaps, or a table's missing cells
+        lambda v: v is None or v in ("linear", "previous", "median", "mean", "zero", "none"),
+        "null, 'linear' or 'previous' (a series), 'median', 'mean', 'zero' or 'none' (a table)",
+    ),
+    "columns": (_names, "null or a list of column names"),
+    "drop_columns": (_names, "null or a list of column names"),
+    "categorical": (_names, "null or a list of column names"),
+    "fill_values": (
+        lambda v: (
+            v is None
+            or isinstance(v, dict)
+            and all(isinstance(f, (int, float)) and not isinstance(f, bool) for f in v.values())
+        ),
+        "null or an object of numbers",
+    ),
     "train_steps": (lambda v: v is None or _is_int(v) and v >= 1, "null or a whole number >= 1"),
     "stream": (lambda v: v is None or isinstance(v, bool), "null, true or false"),
     "memory_cap": (lambda v: v is None or _is_int(v) and v > 0, "null or a number of bytes"),

@@ -91,8 +91,12 @@ def test_cli_scores_each_part_on_the_cluster_as_one_process_does(world):
         "--output", out, "--dask", world["cluster"].scheduler_address,
     )  # fmt: skip
     assert f"wrote {ROWS} scores in {PARTS} parts" in proc.stdout
-    parts = sorted(out.iterdir())
+    parts = sorted(out.glob("*.parquet"))  # and aekit's manifest, which Parquet readers skip
     assert [p.name for p in parts] == [f"part-{i}.parquet" for i in range(PARTS)]
+    assert sorted(p.name for p in out.iterdir()) == [
+        ".aekit-manifest.json",
+        *(p.name for p in parts),
+    ]
     for i, part in enumerate(parts):  # one part per input part, its ids in its order
         got = pd.read_parquet(part)
         assert list(got.columns) == ["user_id", "score", "is_anomaly"]
@@ -158,5 +162,11 @@ def test_an_existing_output_is_refused_before_any_work(world):
         "score", world["run"], "--input", str(world["root"] / "data" / "*.parquet"),
         "--output", out, "--dask", "tcp://127.0.0.1:9", check=2,
     )  # fmt: skip
-    assert "already exists; pass --overwrite" in proc.stderr
+    assert "holds your files mine.txt, which aekit never deletes" in proc.stderr
+    assert (out / "mine.txt").read_text() == "keep"
+    proc = cli_here(
+        "score", world["run"], "--input", str(world["root"] / "data" / "*.parquet"),
+        "--output", out, "--dask", "tcp://127.0.0.1:9", "--overwrite", check=2,
+    )  # fmt: skip
+    assert "holds your files mine.txt" in proc.stderr  # --overwrite neither
     assert (out / "mine.txt").read_text() == "keep"
