@@ -10,6 +10,7 @@ import torch
 from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin
 
 from ..errors import DataError
+from ..models.custom import code_size
 from ..models.dense import DenseAutoencoder, DenseConfig
 from ..training.trainer import Trainer
 from . import params
@@ -93,6 +94,12 @@ class Autoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralEstim
         Progress on stderr, as in Keras: 0 silent, 1 a progress bar (a line per epoch when stderr
         is not a terminal), 2 a line per epoch. Long passes (``transform`` of many samples) show
         progress too.
+    encoder, decoder : torch.nn.Module or aekit.network(...), default None
+        Your own networks in place of the dense one (``docs/guide/networks.md``): the encoder maps a
+        batch of (scaled) samples to codes, the decoder codes back to the samples' shape. The code's
+        size comes from the encoder's output (checked on one sample at ``fit``); ``latent_dim`` is
+        passed to a spec whose constructor takes it, and ``hidden``, ``activation``,
+        ``output_activation`` and ``init`` are not used.
 
     Attributes
     ----------
@@ -108,6 +115,8 @@ class Autoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralEstim
     history_ : list of dict
         Per-epoch ``train_loss``, ``val_loss`` and ``seconds``.
     input_shape_ : tuple of int
+    latent_shape_ : tuple of int
+        One sample's code: ``(latent_dim,)``, or what your encoder returns.
 
     Examples
     --------
@@ -146,6 +155,8 @@ class Autoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralEstim
         threads: int | None = None,
         scaler: str = "auto",
         verbose: int = 0,
+        encoder: Any = None,
+        decoder: Any = None,
     ):
         self.latent_dim = latent_dim
         self.hidden = hidden
@@ -164,6 +175,8 @@ class Autoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralEstim
         self.threads = threads
         self.scaler = scaler
         self.verbose = verbose
+        self.encoder = encoder
+        self.decoder = decoder
 
     parameters = params.AUTOENCODER  # what each parameter may be (check_params)
     _accepts_sparse = True  # SciPy sparse X is densified one batch at a time
@@ -174,9 +187,13 @@ class Autoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralEstim
     @property
     def _n_features_out(self) -> int:
         """Output columns of ``transform`` (names ``autoencoder0``, ... for ``set_output(transform="pandas")``)."""
-        return int(self.latent_dim)
+        shape = getattr(self, "latent_shape_", None)
+        return int(self.latent_dim) if shape is None else code_size(shape)
 
-    def _build_model(self) -> DenseAutoencoder:
+    def _build_model(self) -> torch.nn.Module:
+        if self._custom_network():
+            return self._custom_model(latent_dim=int(self.latent_dim))
+        self.latent_shape_ = (int(self.latent_dim),)
         return DenseAutoencoder(
             DenseConfig(
                 input_shape=tuple(self.input_shape_),
@@ -313,10 +330,9 @@ class Autoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralEstim
         """
         self.check_is_fitted()
         Z = self._check_aux(Z, "Z")
-        if len(Z.shape) != 2 or Z.shape[1] != int(self.latent_dim):
-            raise DataError(
-                f"Z: expected latent vectors of shape (n, {self.latent_dim}), got {Z.shape}"
-            )
+        if tuple(Z.shape[1:]) != tuple(self.latent_shape_):
+            shape = ", ".join(str(d) for d in ("n", *self.latent_shape_))
+            raise DataError(f"Z: expected latent vectors of shape ({shape}), got {Z.shape}")
         return self.map_batches(lambda z: self._unscale(self.model_.decode(z)), Z)
 
     def reconstruct(self, X: Any) -> np.ndarray:
@@ -378,6 +394,7 @@ class Autoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralEstim
 
     def _set_state(self, state: dict[str, Any]) -> None:
         super()._set_state(state)
+        self.latent_shape_ = tuple(state.get("latent_shape", (int(self.latent_dim),)))
         # Models saved before scaling existed: no scaler, the output activation is the parameter.
         self.scaler_ = (
             Scaler.from_state(state["scaler"])
