@@ -100,16 +100,20 @@ def network(target: str, /, **args: Any) -> NetworkSpec:
     >>> enc = aekit.network("mypkg.nets:Encoder", channels=64)      # doctest: +SKIP
     >>> aekit.Autoencoder(encoder=enc, decoder=aekit.network("mypkg.nets:Decoder"))   # doctest: +SKIP
     """
+    return named(target, args, "network")
+
+
+def named(target: str, args: Mapping[str, Any], name: str) -> NetworkSpec:
+    """:func:`network` with ``name`` (``"--encoder"``) opening its error lines."""
     if not isinstance(target, str):
-        raise UsageError(f"network: expected an import path such as {NAME_HINT}, got {target!r}")
+        raise UsageError(f"{name}: expected an import path such as {NAME_HINT}, got {target!r}")
     spec: dict[str, Any] = {"network": target, "args": dict(args)}
-    module, _, _ = _split(target, "network")
+    module, _, _ = _split(target, name)
     if _is_file(module):
         path = Path(module).expanduser().resolve()
         spec["network"] = f"{path}:{target.rpartition(':')[2]}"
-        spec["sha256"] = _digest(path, "network")
-    spec = check_spec(spec, "network")
-    return spec
+        spec["sha256"] = _digest(path, name)
+    return check_spec(spec, name)
 
 
 # ---- specs: their form, the import, the build ------------------------------------------------------

@@ -305,3 +305,34 @@ def test_scikit_learn_check_estimator_with_a_custom_network(estimator, check):
 
 def test_no_check_is_declared_to_fail_for_the_custom_networks():
     assert [expected_failed_checks(est) for est in CHECKED] == [{}, {}]
+
+
+# ---- exact resume --------------------------------------------------------------------------------------
+
+
+class _Stop:
+    """Stops training right after an epoch's checkpoint, as Ctrl-C or SIGTERM does in the CLI."""
+
+    def __init__(self, epoch: int):
+        self.epoch = epoch
+
+    def on_epoch_end(self, record):
+        if record["epoch"] == self.epoch:
+            raise KeyboardInterrupt
+
+
+@pytest.mark.parametrize("family", list(FAMILIES))
+def test_a_stopped_fit_resumes_to_the_uninterrupted_result(tmp_path, family):
+    make, data, method, _ = FAMILIES[family]
+
+    def fresh():
+        return make().set_params(
+            epochs=4, encoder=_networks(family)[0], decoder=_networks(family)[1]
+        )
+
+    full = getattr(fresh().fit(data()), method)(data())
+    with pytest.raises(KeyboardInterrupt):
+        fresh().fit(data(), checkpoint_dir=tmp_path, callbacks=[_Stop(2)])
+    resumed = fresh().fit(data(), checkpoint_dir=tmp_path, resume=True)
+    assert len(resumed.history_) == 4
+    assert np.array_equal(getattr(resumed, method)(data()), full)
