@@ -253,6 +253,7 @@ def test_members_other_than_one_are_refused_with_a_custom_network():
         ("Denoiser", None),
         ("AnomalyDetector", None),
         ("VAE", "encoder"),
+        ("VAE", "decoder"),
     ],
 )
 def test_onnx_export_of_a_custom_network_matches_pytorch(saved, tmp_path, family, part):
