@@ -40,6 +40,7 @@ PUBLIC = [
         )
     ),
     *(getattr(aekit.plots, name) for name in aekit.plots.__all__),
+    aekit.network,
     aekit.export.export_onnx,
     aekit.export.verify_onnx,
 ]
