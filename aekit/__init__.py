@@ -25,6 +25,7 @@ _LAZY = {
     **ESTIMATORS,  # the registered families' estimators (aekit.families)
     "Trainer": "aekit.training.trainer",
     "load": "aekit.estimators.persistence",
+    "network": "aekit.models.custom",
 }
 
 __all__ = ["__version__", *_LAZY]

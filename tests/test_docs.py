@@ -42,6 +42,7 @@ PUBLIC = [
         )
     ),
     *(getattr(aekit.plots, name) for name in aekit.plots.__all__),
+    aekit.network,
     aekit.export.export_onnx,
     aekit.export.verify_onnx,
     *(getattr(aekit.mlflow, name) for name in aekit.mlflow.__all__),

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from .helptext import family_defaults, fill_when_printed
-from .options import COMMON_PARAMS, add_train_options, data_spec
+from .options import COMMON_PARAMS, add_train_options, data_spec, network_params
 
 
 def register(subparsers, family_modules: Sequence[Any]) -> None:
@@ -40,6 +40,7 @@ def train_params(args: argparse.Namespace) -> dict[str, Any]:
         }
     )
     params.update(args.family_module.train_params(args.family, args))
+    params.update(network_params(args))  # --encoder/--decoder or --network: the user's own network
     return params
 
 

@@ -35,6 +35,12 @@ def _options(p: argparse.ArgumentParser) -> None:
         choices=P.choices(P.VAE, "kl"),
         help="KL estimate in training: closed form or the single-sample Monte Carlo estimate",
     )
+    g.add_argument(
+        "--iw-samples",
+        type=positive_int,
+        metavar="K",
+        help="train on the importance-weighted bound with K samples of z per image (default 1: the ELBO)",
+    )
     g.add_argument("--channels", type=int_list, metavar="C1,C2", help="encoder conv widths")
     g.add_argument("--init", choices=P.choices(P.VAE, "init"), help="weight initialisation")
 
@@ -46,7 +52,7 @@ HELP = {
 
 
 def train_params(family: str, args: argparse.Namespace) -> dict[str, Any]:
-    names = ("beta", "free_bits", "likelihood", "kl", "channels", "init")
+    names = ("beta", "free_bits", "likelihood", "kl", "iw_samples", "channels", "init")
     return {a: getattr(args, a) for a in names if getattr(args, a, None) is not None}
 
 

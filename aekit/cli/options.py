@@ -211,6 +211,7 @@ def add_train_options(p: argparse.ArgumentParser) -> None:
         "(torchrun + DistributedDataParallel; one per GPU, or gloo on the CPU); --batch-size stays "
         "the global batch",
     )
+    add_network_options(p)
     r = p.add_argument_group("run folder")
     r.add_argument("--out", metavar="RUN", help="run folder to write (default runs/FAMILY)")
     r.add_argument(
@@ -242,6 +243,122 @@ def add_train_options(p: argparse.ArgumentParser) -> None:
         action="store_true",
         help="no progress on stderr (by default a bar on a terminal, else one line per epoch)",
     )
+
+
+NETWORK_HELP = (
+    "MODULE:NAME of a torch.nn.Module class (or a function returning one): an importable module "
+    "(mypkg.nets:Encoder) or a file (path/to/nets.py:Encoder); see docs/guide/networks.md"
+)
+
+
+def add_network_options(p: argparse.ArgumentParser) -> None:
+    """--encoder/--decoder (with their JSON arguments) or --network FILE.json: the user's own network."""
+    g = p.add_argument_group(
+        "your own network (in place of the family's; the run imports this code again when it is loaded)"
+    )
+    g.add_argument("--encoder", metavar="MODULE:NAME", help=f"the encoder: {NETWORK_HELP}")
+    g.add_argument("--decoder", metavar="MODULE:NAME", help="the decoder, as --encoder")
+    g.add_argument(
+        "--encoder-args",
+        metavar="JSON",
+        help="the encoder's constructor arguments, a JSON object such as '{\"channels\": 64}'",
+    )
+    g.add_argument(
+        "--decoder-args",
+        metavar="JSON",
+        help="the decoder's constructor arguments, as --encoder-args",
+    )
+    g.add_argument(
+        "--network",
+        metavar="FILE.json",
+        help='both at once: {"encoder": {"network": "MODULE:NAME", "args": {...}}, "decoder": {...}} '
+        "(files named relative to FILE.json's folder)",
+    )
+
+
+def network_params(args: argparse.Namespace) -> dict[str, Any]:
+    """``encoder`` and ``decoder`` specs from the network options (none given: {})."""
+    from ..errors import UsageError
+
+    given = {n: getattr(args, n, None) for n in ("encoder", "decoder")}
+    extra = {n: getattr(args, f"{n}_args", None) for n in ("encoder", "decoder")}
+    if getattr(args, "network", None) is not None:
+        if any(given.values()) or any(v is not None for v in extra.values()):
+            raise UsageError(
+                "--network FILE.json names both networks; drop --encoder, --decoder and their --*-args"
+            )
+        specs = _network_file(args.network)
+        where = {n: f"--network {args.network}: {n}" for n in specs}
+    else:
+        for n in ("encoder", "decoder"):
+            if extra[n] is not None and given[n] is None:
+                raise UsageError(f"--{n}-args needs --{n} MODULE:NAME")
+        if not any(given.values()):
+            return {}
+        if not all(given.values()):
+            have, need = ("encoder", "decoder") if given["encoder"] else ("decoder", "encoder")
+            raise UsageError(
+                f"--{have} needs --{need} too: your own network is an encoder and a decoder"
+            )
+        specs = {
+            n: {"network": given[n], "args": _json_object(extra[n], f"--{n}-args")} for n in given
+        }
+        where = {n: f"--{n}" for n in specs}
+    from ..models.custom import named
+
+    return {n: named(spec["network"], spec["args"], where[n]) for n, spec in specs.items()}
+
+
+def _json_object(text: str | None, where: str) -> dict[str, Any]:
+    """A JSON object given on the command line ({} when none)."""
+    import json
+
+    from ..errors import UsageError
+
+    if text is None:
+        return {}
+    try:
+        value = json.loads(text)
+    except ValueError as exc:
+        raise UsageError(
+            f"{where}: not valid JSON ({exc}); expected an object such as '{{\"channels\": 64}}'"
+        ) from None
+    if not isinstance(value, dict):
+        raise UsageError(f"{where}: expected a JSON object of constructor arguments, got {text!r}")
+    return value
+
+
+def _network_file(path: str) -> dict[str, dict[str, Any]]:
+    """The two specs of a --network FILE.json; a file it names relative is relative to FILE.json's folder."""
+    import json
+    from pathlib import Path
+
+    from ..errors import UsageError
+
+    try:
+        value = json.loads(Path(path).read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise UsageError(f"--network: cannot read {path} ({exc.strerror or exc})") from None
+    except ValueError as exc:
+        raise UsageError(f"--network: {path} is not valid JSON ({exc})") from None
+    form = '{"encoder": {"network": "MODULE:NAME", "args": {...}}, "decoder": {...}}'
+    if not isinstance(value, dict) or set(value) != {"encoder", "decoder"}:
+        raise UsageError(f"--network: {path} must hold {form}")
+    specs = {}
+    for name, spec in value.items():
+        if not isinstance(spec, dict) or not isinstance(spec.get("network"), str):
+            raise UsageError(
+                f"--network: {path}: {name} must be {{'network': 'MODULE:NAME', 'args': {{...}}}}"
+            )
+        target = spec["network"]
+        module, sep, attr = target.rpartition(":")
+        if module.endswith(".py") and not Path(module).is_absolute():
+            target = f"{Path(path).parent / module}{sep}{attr}"
+        specs[name] = {
+            "network": target,
+            "args": _json_object(json.dumps(spec.get("args", {})), f"--network: {name}'s args"),
+        }
+    return specs
 
 
 def data_spec(args: argparse.Namespace):

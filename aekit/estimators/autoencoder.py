@@ -10,6 +10,7 @@ import torch
 from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin
 
 from ..errors import DataError
+from ..models.custom import code_size
 from ..models.dense import DenseAutoencoder, DenseConfig
 from ..training.trainer import Trainer
 from . import params
@@ -130,6 +131,12 @@ class Autoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralEstim
         Progress on stderr, as in Keras: 0 silent, 1 a progress bar (a line per epoch when stderr
         is not a terminal), 2 a line per epoch. Long passes (``transform`` of many samples) show
         progress too.
+    encoder, decoder : torch.nn.Module or aekit.network(...), default None
+        Your own networks in place of the dense one (``docs/guide/networks.md``): the encoder maps a
+        batch of (scaled) samples to codes, the decoder codes back to the samples' shape. The code's
+        size comes from the encoder's output (checked on one sample at ``fit``); ``latent_dim`` is
+        passed to a spec whose constructor takes it, and ``hidden``, ``activation``,
+        ``output_activation`` and ``init`` are not used.
 
     Attributes
     ----------
@@ -147,6 +154,8 @@ class Autoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralEstim
     input_shape_ : tuple of int
     latent_dim_ : int
         The size of the code (``latent_dim``, with "auto" worked out from the data).
+    latent_shape_ : tuple of int
+        One sample's code: ``(latent_dim,)``, or what your encoder returns.
 
     Examples
     --------
@@ -185,6 +194,8 @@ class Autoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralEstim
         threads: int | None = None,
         scaler: str = "auto",
         verbose: int = 0,
+        encoder: Any = None,
+        decoder: Any = None,
     ):
         self.latent_dim = latent_dim
         self.hidden = hidden
@@ -203,6 +214,8 @@ class Autoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralEstim
         self.threads = threads
         self.scaler = scaler
         self.verbose = verbose
+        self.encoder = encoder
+        self.decoder = decoder
 
     parameters = params.AUTOENCODER  # what each parameter may be (check_params)
     _accepts_sparse = True  # SciPy sparse X is densified one batch at a time
@@ -213,9 +226,15 @@ class Autoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralEstim
     @property
     def _n_features_out(self) -> int:
         """Output columns of ``transform`` (names ``autoencoder0``, ... for ``set_output(transform="pandas")``)."""
-        return int(self.latent_dim_)
+        shape = getattr(self, "latent_shape_", None)
+        return int(self.latent_dim_) if shape is None else code_size(shape)
 
-    def _build_model(self) -> DenseAutoencoder:
+    def _build_model(self) -> torch.nn.Module:
+        if self._custom_network():  # the code's size is what the encoder returns
+            model = self._custom_model(latent_dim=int(self.latent_dim_))
+            self.latent_dim_ = code_size(self.latent_shape_)
+            return model
+        self.latent_shape_ = (int(self.latent_dim_),)
         return DenseAutoencoder(
             DenseConfig(
                 input_shape=tuple(self.input_shape_),
@@ -365,10 +384,9 @@ class Autoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralEstim
         """
         self.check_is_fitted()
         Z = self._check_aux(Z, "Z")
-        if len(Z.shape) != 2 or Z.shape[1] != int(self.latent_dim_):
-            raise DataError(
-                f"Z: expected latent vectors of shape (n, {self.latent_dim_}), got {Z.shape}"
-            )
+        if tuple(Z.shape[1:]) != tuple(self.latent_shape_):
+            shape = ", ".join(str(d) for d in ("n", *self.latent_shape_))
+            raise DataError(f"Z: expected latent vectors of shape ({shape}), got {Z.shape}")
         return self.map_batches(lambda z: self._unscale(self.model_.decode(z)), Z)
 
     def reconstruct(self, X: Any) -> np.ndarray:
@@ -440,5 +458,6 @@ class Autoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralEstim
         self.output_activation_ = state.get("output_activation", self.output_activation)
         # models saved before latent_dim="auto" existed: the parameter was the size
         self.latent_dim_ = int(state.get("latent_dim", self.latent_dim))
+        self.latent_shape_ = tuple(state.get("latent_shape", (self.latent_dim_,)))
         if state.get("feature_names") is not None:
             self.feature_names_in_ = np.asarray(state["feature_names"], dtype=object)

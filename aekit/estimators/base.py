@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import weakref
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -223,8 +223,24 @@ class NeuralEstimator(BaseEstimator):
         ``fit`` calls it first; ``aekit train`` calls it before any data is read.
         """
         validate_params(self)
+        self._check_networks()
         self._check_combinations()
         self._train_config()
+
+    def _check_networks(self) -> None:
+        """``encoder`` and ``decoder`` come as a pair; a spec's class imports and takes its arguments."""
+        from ..models.custom import check_spec
+
+        enc, dec = getattr(self, "encoder", None), getattr(self, "decoder", None)
+        if (enc is None) != (dec is None):
+            given, missing = ("encoder", "decoder") if dec is None else ("decoder", "encoder")
+            raise UsageError(
+                f"{given}= needs {missing}= too: your own network comes as an encoder and a decoder "
+                f"(give neither for the built-in network)"
+            )
+        for name, value in (("encoder", enc), ("decoder", dec)):
+            if isinstance(value, Mapping):
+                check_spec(value, name)
 
     def _check_combinations(self) -> None:
         """Hook: checks that involve several parameters."""
@@ -432,6 +448,33 @@ class NeuralEstimator(BaseEstimator):
             torch.manual_seed(check_positive_int("seed", self.seed, 0))
             return build()
 
+    # ---- the user's own networks (aekit.models.custom) ------------------------------------------
+    def _custom_network(self) -> bool:
+        """Whether the model is the user's encoder and decoder (``encoder=``/``decoder=``), not the built-in one."""
+        return getattr(self, "encoder", None) is not None
+
+    def _custom_model(
+        self, latent_dim: int | None = None, likelihood: str | None = None
+    ) -> torch.nn.Module:
+        """The user's encoder and decoder, built and checked on one sample of ``input_shape_``, as one model
+        (a VAE's when ``likelihood`` is given); records ``latent_shape_``, one sample's code shape.
+
+        ``latent_dim`` is what a spec's encoder receives as ``latent_dim`` if its constructor takes it.
+        """
+        from ..models.custom import CustomAutoencoder, CustomVAE, build_pair
+
+        encoder, decoder, code = build_pair(
+            self.encoder,
+            self.decoder,
+            self.input_shape_,
+            latent_dim,
+            variational=likelihood is not None,
+        )
+        self.latent_shape_ = code
+        if likelihood is None:
+            return CustomAutoencoder(encoder, decoder)
+        return CustomVAE(encoder, decoder, likelihood)
+
     def _fit_model(
         self,
         model: torch.nn.Module,
@@ -542,11 +585,14 @@ class NeuralEstimator(BaseEstimator):
     def _get_state(self) -> dict[str, Any]:
         """Learned non-tensor state, as JSON (extend in subclasses)."""
         names = getattr(self, "feature_names_in_", None)
-        return {
+        state = {
             "input_shape": list(self.input_shape_),
             "history": getattr(self, "history_", []),
             "feature_names": None if names is None else [str(n) for n in names],
         }
+        if self._custom_network():
+            state["latent_shape"] = list(self.latent_shape_)  # one sample's code, for readers
+        return state
 
     def _set_state(self, state: dict[str, Any]) -> None:
         self.input_shape_ = tuple(int(d) for d in state["input_shape"])
@@ -562,9 +608,12 @@ class NeuralEstimator(BaseEstimator):
         """The saved tensors back (after ``_set_state``); ``state`` is config.json's state, for
         what needs both (the anomaly detector's code density)."""
         model = self._build_model()
-        model.load_state_dict(
-            {k[len("model.") :]: v for k, v in tensors.items() if k.startswith("model.")}
-        )
+        weights = {k[len("model.") :]: v for k, v in tensors.items() if k.startswith("model.")}
+        if self._custom_network():  # the user's networks: every tensor's name and shape, one line
+            from ..models.custom import check_weights
+
+            check_weights(model, weights, "model.safetensors")
+        model.load_state_dict(weights)
         self.model_ = model.to(self._device()).eval()
         self.device_ = str(self._model_device())
         self._after_load()

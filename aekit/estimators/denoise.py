@@ -86,6 +86,12 @@ class Denoiser(OneToOneFeatureMixin, TransformerMixin, NeuralEstimator):
     verbose : {0, 1, 2}, default 0
         Progress on stderr, as in Keras: 0 silent, 1 a progress bar (a line per epoch when stderr
         is not a terminal), 2 a line per epoch.
+    encoder, decoder : torch.nn.Module or aekit.network(...), default None
+        Your own networks in place of the convolutional one (``docs/guide/networks.md``): images
+        (B, C, H, W) -> codes -> images of the same shape (checked on one sample at ``fit``).
+        ``channels``, ``kernel_size``, ``init`` and ``output_activation``'s layer are not used (the
+        range check of ``output_activation`` still is); such a model denoises images of the training
+        height and width.
 
     Attributes
     ----------
@@ -131,6 +137,8 @@ class Denoiser(OneToOneFeatureMixin, TransformerMixin, NeuralEstimator):
         device: str = "auto",
         threads: int | None = None,
         verbose: int = 0,
+        encoder: Any = None,
+        decoder: Any = None,
     ):
         self.noise = noise
         self.channels = channels
@@ -147,6 +155,8 @@ class Denoiser(OneToOneFeatureMixin, TransformerMixin, NeuralEstimator):
         self.device = device
         self.threads = threads
         self.verbose = verbose
+        self.encoder = encoder
+        self.decoder = decoder
 
     @property
     def _sklearn_expected_failed(self) -> dict[str, str]:
@@ -213,9 +223,16 @@ class Denoiser(OneToOneFeatureMixin, TransformerMixin, NeuralEstimator):
                 f"{name} has {X.shape[1]} channels; the model was trained on {self.input_shape_[0]}-channel "
                 f"images (1 = grayscale, 3 = RGB)"
             )
+        if self._custom_network() and X.shape[1:] != tuple(self.input_shape_):
+            raise DataError(
+                f"{name} has images of {X.shape[2]}x{X.shape[3]}; your network was trained "
+                f"on {self.input_shape_[1]}x{self.input_shape_[2]} images: give images of that size"
+            )
         return X
 
-    def _build_model(self) -> ConvAutoencoder:
+    def _build_model(self) -> torch.nn.Module:
+        if self._custom_network():
+            return self._custom_model()
         return ConvAutoencoder(
             ConvConfig(
                 in_channels=int(self.input_shape_[0]),

@@ -161,6 +161,20 @@ class Flag(Constraint):
         return "True or False"
 
 
+class Network(Constraint):
+    """The user's own network: a ``torch.nn.Module``, or a spec naming one by import path
+    (``aekit.network("mypkg.nets:Encoder", ...)``, a mapping with a ``"network"`` string); its import
+    and arguments are checked by :mod:`aekit.models.custom`."""
+
+    def accepts(self, value: Any) -> bool:
+        if isinstance(value, Mapping):
+            return isinstance(value.get("network"), str)
+        return callable(value) and hasattr(value, "state_dict") and hasattr(value, "parameters")
+
+    def describe(self) -> str:
+        return "a torch.nn.Module or aekit.network('MODULE:NAME', ...)"
+
+
 class Value(Constraint):
     """Exactly this value (``"auto"``, ``None``); a plain value in a table means this."""
 
@@ -255,6 +269,12 @@ TRAINING: dict[str, list[Any]] = {
     "verbose": [Int(0, 2), Flag()],  # 0 silent, 1 a bar (a line per epoch off a terminal), 2 lines
 }
 
+#: The user's own networks, which every family takes in place of its built-in one (:mod:`aekit.models.custom`).
+NETWORKS: dict[str, list[Any]] = {
+    "encoder": [None, Network()],
+    "decoder": [None, Network()],
+}
+
 #: The threshold rule of both detectors (:mod:`aekit.estimators.thresholds`).
 FIXED_NEEDS_A_VALUE = Refused(
     "fixed", "threshold='fixed' needs a value: pass the number itself, e.g. threshold=0.05"
@@ -275,6 +295,7 @@ AUTOENCODER: dict[str, list[Any]] = {
     "loss": [Choice(*LOSSES)],
     "scaler": [Choice(*SCALERS)],
     **TRAINING,
+    **NETWORKS,
 }
 
 DENOISER: dict[str, list[Any]] = {
@@ -284,6 +305,7 @@ DENOISER: dict[str, list[Any]] = {
     "init": [Choice(*INITS)],
     "output_activation": [Choice(*ACTIVATIONS)],
     **TRAINING,
+    **NETWORKS,
 }
 
 VAE: dict[str, list[Any]] = {
@@ -293,8 +315,10 @@ VAE: dict[str, list[Any]] = {
     "beta": [Real(0)],
     "free_bits": [Real(0)],
     "kl": [Choice("analytic", "mc")],
+    "iw_samples": [Int(1)],
     "init": [Choice(*INITS)],
     **TRAINING,
+    **NETWORKS,
 }
 
 ANOMALY_DETECTOR: dict[str, list[Any]] = {
@@ -313,6 +337,7 @@ ANOMALY_DETECTOR: dict[str, list[Any]] = {
     **THRESHOLD,
     "validation_fraction": [Real(0, 0.5, closed="left")],
     **TRAINING,
+    **NETWORKS,
 }
 
 SERIES_DETECTOR: dict[str, list[Any]] = {
@@ -330,4 +355,5 @@ SERIES_DETECTOR: dict[str, list[Any]] = {
     "threshold": [Choice("max", *THRESHOLDS), Real(), FIXED_NEEDS_A_VALUE],
     "margin": [Real(0, closed="neither")],
     **TRAINING,
+    **NETWORKS,
 }

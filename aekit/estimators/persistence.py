@@ -2,7 +2,9 @@
 
 Nothing is ever unpickled: ``config.json`` names the estimator from a fixed list, its
 parameters are plain JSON, and the weights are read with safetensors (a pickle placed
-where the weights belong is refused).
+where the weights belong is refused). A model with the user's own encoder and decoder records
+their import path and constructor arguments; loading it imports that code, which the user named
+(:mod:`aekit.models.custom` says which code, and when it is refused).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import Any
 from .. import _io
 from ..errors import AekitError, ArgumentTypeError, RunFailure, RunInProgress, UsageError, one_line
 from ..families import ESTIMATORS  # the only classes a config.json may name
+from ..models.custom import describe, refuse_files_under
 from ..training.serialize import check_finite, load_tensors, save_tensors
 from .params import validate_params
 
@@ -25,7 +28,10 @@ FORMAT_VERSION = 1
 
 
 def jsonable(value: Any) -> Any:
-    """``value`` with tuples as lists, at any depth (JSON has no tuples)."""
+    """``value`` with tuples as lists, at any depth (JSON has no tuples), and the user's network
+    modules as their import path and arguments (:func:`aekit.models.custom.describe`)."""
+    if hasattr(value, "state_dict") and hasattr(value, "parameters"):  # a torch.nn.Module
+        return describe(value)
     if isinstance(value, tuple):
         return [jsonable(v) for v in value]
     if isinstance(value, dict):
@@ -181,8 +187,14 @@ def estimator_class(name: str):
     return getattr(importlib.import_module(ESTIMATORS[name]), name)
 
 
-def load(path: str | Path, *, device: str | None = None):
+def load(path: str | Path, *, device: str | None = None, encoder: Any = None, decoder: Any = None):
     """Load a model saved by ``est.save(path)`` or a run folder written by ``aekit train``.
+
+    A model trained with your own encoder and decoder is rebuilt from the import path and arguments
+    its ``config.json`` records (``aekit.network(...)``, or a class with ``get_config()``), which
+    imports that code: load only runs you trust. Or pass the networks: the weights are loaded into
+    them after every tensor's name and shape is checked. A network file inside the run folder is
+    never imported. See ``docs/guide/networks.md``.
 
     Parameters
     ----------
@@ -190,6 +202,8 @@ def load(path: str | Path, *, device: str | None = None):
         The folder holding ``config.json`` and ``model.safetensors``.
     device : str, optional
         Where to put the model ("cpu", "cuda", ...); defaults to the best available.
+    encoder, decoder : torch.nn.Module or aekit.network(...), optional
+        The networks to load the weights into, in place of those ``config.json`` names.
 
     Returns
     -------
@@ -200,6 +214,7 @@ def load(path: str | Path, *, device: str | None = None):
     --------
     >>> ae = aekit.load("runs/basic")          # doctest: +SKIP
     >>> z = ae.transform(images)               # doctest: +SKIP
+    >>> ae = aekit.load("runs/mine", encoder=Encoder(), decoder=Decoder())   # doctest: +SKIP
     """
     from .._transaction import readable
 
@@ -210,6 +225,12 @@ def load(path: str | Path, *, device: str | None = None):
     path = readable(path)
     cls = estimator_class(config["estimator"])
     params = {k: tuple(v) if isinstance(v, list) else v for k, v in config["params"].items()}
+    for name, given in (("encoder", encoder), ("decoder", decoder)):
+        if given is not None:
+            # the weights go into these: nothing named in config.json is imported
+            params[name] = given
+        else:
+            refuse_files_under(params.get(name), path, name)
     try:
         est = cls(**params)
         validate_params(est)  # a hand-edited value is named here, not met deep in the model

@@ -17,6 +17,7 @@ from ..models.vae import (
     gaussian_kl,
     log_normal,
     negative_elbo,
+    negative_iw_bound,
 )
 from ..training.memory import check_output_fits
 from ..training.trainer import Trainer
@@ -77,6 +78,10 @@ class VAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralEstimator):
     kl : {"analytic", "mc"}, default "analytic"
         Training estimate of the KL: closed form, or the single-sample Monte Carlo estimate
         ``log q(z|x) - log p(z)`` of the TensorFlow recipe.
+    iw_samples : int, default 1
+        Samples of z per image in the training objective. 1: the ELBO above. K > 1: the importance-weighted
+        bound ``log (1/K) sum_k p(x|z_k) p(z_k) / q(z_k|x)`` (Burda et al., ICLR 2016; with ``beta``
+        weighing ``log q - log p``; ``kl`` is not used), a tighter bound at K decodes per image.
     init : {"glorot", "torch"}, default "glorot"
         Weight initialisation (Keras' defaults by default).
     epochs : int or "auto", default "auto"
@@ -104,6 +109,13 @@ class VAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralEstimator):
     verbose : {0, 1, 2}, default 0
         Progress on stderr, as in Keras: 0 silent, 1 a progress bar (a line per epoch when stderr
         is not a terminal), 2 a line per epoch. Long evaluations show progress too.
+    encoder, decoder : torch.nn.Module or aekit.network(...), default None
+        Your own networks in place of the convolutional ones (``docs/guide/networks.md``): the encoder maps
+        a batch to ``(mean, logvar)`` of q(z|x), two (B, latent) tensors; the decoder maps z (B, latent)
+        to the likelihood's parameters (Bernoulli logits or Gaussian means) shaped as the input. Samples
+        keep their shape (rows stay rows). The latent size comes from the encoder (checked on one sample
+        at ``fit``); ``latent_dim`` is passed to a spec whose constructor takes it; ``channels`` and
+        ``init`` are not used.
 
     Attributes
     ----------
@@ -111,6 +123,8 @@ class VAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralEstimator):
     history_ : list of dict
         Per-epoch ``train_loss`` and ``val_loss`` (the negative ELBO, nats per image) and ``seconds``.
     input_shape_ : tuple of int
+    latent_shape_ : tuple of int
+        ``(latent size,)``: ``latent_dim``, or what your encoder returns.
 
     Examples
     --------
@@ -137,6 +151,7 @@ class VAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralEstimator):
         beta: float = 1.0,
         free_bits: float = FREE_BITS,
         kl: str = "analytic",
+        iw_samples: int = 1,
         init: str = "glorot",
         epochs: int | str = "auto",
         batch_size: int = 32,
@@ -148,6 +163,8 @@ class VAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralEstimator):
         device: str = "auto",
         threads: int | None = None,
         verbose: int = 0,
+        encoder: Any = None,
+        decoder: Any = None,
     ):
         self.latent_dim = latent_dim
         self.channels = channels
@@ -155,6 +172,7 @@ class VAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralEstimator):
         self.beta = beta
         self.free_bits = free_bits
         self.kl = kl
+        self.iw_samples = iw_samples
         self.init = init
         self.epochs = epochs
         self.batch_size = batch_size
@@ -166,6 +184,8 @@ class VAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralEstimator):
         self.device = device
         self.threads = threads
         self.verbose = verbose
+        self.encoder = encoder
+        self.decoder = decoder
 
     @property
     def _sklearn_expected_failed(self) -> dict[str, str]:
@@ -184,9 +204,16 @@ class VAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralEstimator):
     @property
     def _n_features_out(self) -> int:
         """Output columns of ``transform`` (names ``vae0``, ... for ``set_output(transform="pandas")``)."""
-        return int(self.latent_dim)
+        return self._latent_size()
+
+    def _latent_size(self) -> int:
+        """The size of z: ``latent_dim``, or what the user's encoder returns (once fitted)."""
+        shape = getattr(self, "latent_shape_", None)
+        return int(self.latent_dim) if shape is None else int(shape[0])
 
     def _as_model_input(self, X: Any) -> Any:
+        if self._custom_network():
+            return X  # the user's networks take the samples as they are
         return as_images(X)  # rows (n, d) -> (n, 1, 1, d); (n, H, W) -> (n, 1, H, W)
 
     # ---- parameters and data -------------------------------------------------------------------
@@ -194,11 +221,11 @@ class VAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralEstimator):
         if is_row_store(X):
             check_rows(X, lambda chunk: self._check_images(chunk, "X"))
         else:
-            self._check_images(as_images(self._check_aux(X, "X")), "X")
+            self._check_images(self._as_model_input(self._check_aux(X, "X")), "X")
 
     def _check_images(self, X: np.ndarray, name: str) -> np.ndarray:
-        X = as_images(X)
-        if X.ndim != 4:
+        X = self._as_model_input(X)
+        if X.ndim != 4 and not self._custom_network():
             raise DataError(
                 f"{name}: the VAE takes images shaped (n, C, H, W) (or rows (n, d) as one-row images), "
                 f"got {X.shape}; reshape rows to images (e.g. X.reshape(-1, 1, 28, 28))"
@@ -219,7 +246,10 @@ class VAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralEstimator):
             X = X[None]  # one image (C, H, W) -> (1, C, H, W)
         return self._check_images(super()._validate_input(X, name), name)
 
-    def _build_model(self) -> ConvVAE:
+    def _build_model(self) -> torch.nn.Module:
+        if self._custom_network():
+            return self._custom_model(latent_dim=int(self.latent_dim), likelihood=self.likelihood)
+        self.latent_shape_ = (int(self.latent_dim),)
         return ConvVAE(
             VAEConfig(
                 input_shape=tuple(self.input_shape_),
@@ -235,7 +265,7 @@ class VAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralEstimator):
         """TensorBoard's images: held-out images over their reconstructions, and 16 samples from the prior."""
         recon = model.mean_image(model.decode(model.encode(x)[0]))
         # the same z each time
-        z = torch.randn(16, int(self.latent_dim), generator=self._generator(None)).to(x.device)
+        z = torch.randn(16, self._latent_size(), generator=self._generator(None)).to(x.device)
         return {
             "reconstructions": torch.cat([x, recon]),
             "samples": model.mean_image(model.decode(z)),
@@ -295,8 +325,11 @@ class VAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralEstimator):
                 )
             validation = (V, V)
         beta, kl, free = float(self.beta), self.kl, float(self.free_bits)
+        samples = int(self.iw_samples)
 
         def loss_fn(model, x, target, generator):
+            if samples > 1:  # the importance-weighted bound (Burda et al. 2016)
+                return negative_iw_bound(model, x, generator, samples=samples, beta=beta)
             return negative_elbo(model, x, generator, beta=beta, kl=kl, free_bits=free)
 
         def val_loss_fn(model, x, target, generator):
@@ -333,9 +366,9 @@ class VAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralEstimator):
         """
         self.check_is_fitted()
         Z = self._check_aux(Z, "Z")
-        if Z.ndim != 2 or Z.shape[1] != int(self.latent_dim):
+        if Z.ndim != 2 or Z.shape[1] != self._latent_size():
             raise DataError(
-                f"Z: expected latent vectors of shape (n, {self.latent_dim}), got {Z.shape}"
+                f"Z: expected latent vectors of shape (n, {self._latent_size()}), got {Z.shape}"
             )
         return self.map_batches(lambda z: self.model_.mean_image(self.model_.decode(z)), Z)
 
@@ -367,7 +400,7 @@ class VAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralEstimator):
         check_output_fits(
             n, self.input_shape_, f"generating {n} images", "ask for fewer images (n, --n)"
         )
-        z = torch.randn(n, int(self.latent_dim), generator=self._generator(seed))
+        z = torch.randn(n, self._latent_size(), generator=self._generator(seed))
         return self.inverse_transform(z.numpy())
 
     def interpolate(

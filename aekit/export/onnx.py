@@ -34,6 +34,7 @@ import contextlib
 import copy
 import functools
 import importlib
+import io
 import json
 import logging
 import math
@@ -53,6 +54,7 @@ from .. import __version__, _io, _outputs
 from ..errors import RunFailure, UsageError, one_line
 from ..estimators.anomaly.density import lof_factor
 from ..estimators.anomaly.scores import mean_reconstruction, sample_scores
+from ..estimators.persistence import jsonable
 from ..families import family_of
 from ..training.serialize import check_finite
 from . import PARTS
@@ -92,7 +94,13 @@ def _quiet():
     """Keep only errors from the exporter's loggers and silence its warnings, for the duration."""
     loggers = [logging.getLogger(name) for name in NOISY_LOGGERS]
     levels = [lg.level for lg in loggers]
-    with warnings.catch_warnings():
+    # a failed export prints the traced graphs: the error line says what failed (--debug keeps the cause)
+    sink = io.StringIO()
+    with (
+        warnings.catch_warnings(),
+        contextlib.redirect_stdout(sink),
+        contextlib.redirect_stderr(sink),
+    ):
         warnings.simplefilter("ignore")
         for lg in loggers:
             lg.setLevel(logging.ERROR)
@@ -198,10 +206,15 @@ def _scaling(scaler: Any) -> dict[str, torch.Tensor]:
     return {name: torch.as_tensor(value, dtype=torch.float32) for name, value in values}
 
 
+def _latent(est: Any) -> list[int]:
+    """One sample's code shape: ``latent_shape_`` (the user's encoder's output, or ``latent_dim``)."""
+    return [int(d) for d in getattr(est, "latent_shape_", None) or (est.latent_dim_,)]
+
+
 def _autoencoder_graph(est: Any, part: str, model: nn.Module, shape: list[int]) -> _Graph:
     x_shape, x_example = ["batch", *shape], (EXAMPLE_BATCH, *shape)
-    z = ["batch", int(est.latent_dim_)]
-    z_example = (EXAMPLE_BATCH, z[1])
+    z = ["batch", *_latent(est)]
+    z_example = (EXAMPLE_BATCH, *z[1:])
     scaler = getattr(est, "scaler_", None)
     if scaler is None or scaler.kind == "none":
         if part == "autoencoder":
@@ -231,7 +244,9 @@ def _scaled_mean_rebuild(p: nn.Module, x: torch.Tensor) -> torch.Tensor:
 
 
 def _denoiser_graph(est: Any, part: str, model: nn.Module, shape: list[int]) -> _Graph:
-    """Fully convolutional: height and width are dynamic too."""
+    """Fully convolutional: height and width are dynamic too (the user's own network: fixed, as trained)."""
+    if est.encoder is not None:
+        return _custom_denoiser_graph(est, part, model, shape)
     c, h, w = shape
     m, code = model.multiple, int(model.config.channels[-1])
     image = ["batch", c, "height", "width"]
@@ -246,6 +261,20 @@ def _denoiser_graph(est: Any, part: str, model: nn.Module, shape: list[int]) -> 
     out = ["batch", c, f"{m}*feature_height", f"{m}*feature_width"]
     example = (EXAMPLE_BATCH, code, max(math.ceil(h / m), 2), max(math.ceil(w / m), 2))
     return _Graph(model.decoder, "features", features, {"image": out}, example)
+
+
+def _custom_denoiser_graph(est: Any, part: str, model: nn.Module, shape: list[int]) -> _Graph:
+    """The user's own encoder and decoder: images of the training height and width."""
+    image, example = ["batch", *shape], (EXAMPLE_BATCH, *shape)
+    code = ["batch", *_latent(est)]
+    if part == "denoiser":
+        return _Graph(model, "x", image, {"denoised": image}, example)
+    if part == "encoder":
+        return _Graph(
+            _Part(model, lambda p, x: p.model.encode(x)), "x", image, {"features": code}, example
+        )
+    decode = _Part(model, lambda p, z: p.model.decode(z))
+    return _Graph(decode, "features", code, {"image": image}, (EXAMPLE_BATCH, *code[1:]))
 
 
 def _detector_graph(est: Any, part: str, model: nn.Module, shape: list[int]) -> _Graph:
@@ -271,7 +300,7 @@ def _detector_graph(est: Any, part: str, model: nn.Module, shape: list[int]) -> 
 
 def _vae_graph(est: Any, part: str, model: nn.Module, shape: list[int]) -> _Graph:
     x_shape, x_example = ["batch", *shape], (EXAMPLE_BATCH, *shape)
-    z = ["batch", int(est.latent_dim)]
+    z = ["batch", *_latent(est)]
     if part == "decoder":
         return _Graph(_Part(model, _vae_image), "z", z, {"image": x_shape}, (EXAMPLE_BATCH, z[1]))
     if part == "encoder":
@@ -351,7 +380,16 @@ def _set_shape(value_info: Any, shape: list) -> None:
             dim.dim_value = int(d)
 
 
-def _to_proto(g: _Graph, opset: int | None, label: str):
+def _root_cause(exc: BaseException) -> BaseException:
+    """The innermost exception an exporter error was raised from (its own first line is generic)."""
+    seen = {id(exc)}
+    while exc.__cause__ is not None and id(exc.__cause__) not in seen:
+        exc = exc.__cause__
+        seen.add(id(exc))
+    return exc
+
+
+def _to_proto(g: _Graph, opset: int | None, label: str, hint: str = ""):
     """Export ``g`` with the dynamo exporter; the ModelProto, weights inside."""
     onnx = _require("onnx")
     _require("onnxscript")  # the dynamo exporter translates through it
@@ -384,9 +422,11 @@ def _to_proto(g: _Graph, opset: int | None, label: str):
         proto = program.model_proto
     # the exporter's errors are long; keep the first line (--debug shows the rest)
     except Exception as exc:
-        text = re.sub(r"\x1b\[[0-9;]*m", "", str(exc)).strip()  # the exporter colours its messages
-        first = text.splitlines()[0] if text else type(exc).__name__
-        raise RunFailure(f"ONNX export of {label} failed: {one_line(first)[:300]}") from exc
+        cause = _root_cause(exc) if hint else exc  # a user's network: what torch.export tripped on
+        # the exporter colours its messages
+        text = re.sub(r"\x1b\[[0-9;]*m", "", str(cause)).strip()
+        first = text.splitlines()[0] if text else type(cause).__name__
+        raise RunFailure(f"ONNX export of {label} failed: {one_line(first)[:300]}{hint}") from exc
     got = next(o.version for o in proto.opset_import if o.domain in ("", "ai.onnx"))
     if opset is not None and got != opset:  # the converter to older opsets falls back silently
         raise UsageError(
@@ -459,7 +499,14 @@ def export_onnx(
     kind = type(est).__name__
     label = f"the {kind}'s {part}"
     g = _graph(est, part)
-    proto = _to_proto(g, opset, label)
+    custom = getattr(est, "encoder", None) is not None
+    hint = (
+        "; your encoder and decoder must be traceable by torch.export (no Python branch on tensor "
+        "values, no batch size fixed in a reshape)"
+        if custom
+        else ""
+    )
+    proto = _to_proto(g, opset, label, hint)
 
     for value_info, shape in zip(
         [*proto.graph.input, *proto.graph.output], [g.input_shape, *g.outputs.values()]
@@ -472,7 +519,7 @@ def export_onnx(
         "part": part,
         "inputs": {g.input: g.input_shape},
         "outputs": g.outputs,
-        "params": est.get_params(deep=False),
+        "params": jsonable(est.get_params(deep=False)),  # the user's networks as import paths
     }
     if kind == "AnomalyDetector":
         names = getattr(est, "feature_names_in_", None)

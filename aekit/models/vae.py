@@ -61,7 +61,70 @@ def _valid_out(n: int) -> int:
     return (n - 3) // 2 + 1  # Conv2d(k=3, stride=2, padding=0)
 
 
-class ConvVAE(nn.Module):
+class GaussianLatentVAE(nn.Module):
+    """What every VAE of aekit shares, whatever its networks: a Gaussian posterior ``q(z|x)`` given by
+    ``encode(x) -> (mean, logvar)``, a standard normal prior, reparameterised samples, and a Bernoulli or
+    Gaussian ``p(x|z)`` over what ``decode(z)`` returns (logits, or means with ONE learned log standard
+    deviation ``log_scale`` shared by all values). Subclasses set ``likelihood`` and define ``encode``
+    and ``decode``: :class:`ConvVAE` here, :class:`aekit.models.custom.CustomVAE` for a user's own networks.
+    """
+
+    likelihood = "bernoulli"
+
+    def _add_likelihood(self, likelihood: str) -> None:
+        """Record ``likelihood``; a Gaussian one learns its log sigma (one for all values, starting at 0)."""
+        if likelihood not in LIKELIHOODS:
+            raise ValueError(f"likelihood must be one of {LIKELIHOODS}, got {likelihood!r}")
+        self.likelihood = likelihood
+        if likelihood == "gaussian":
+            self.log_scale = nn.Parameter(torch.zeros(()))
+
+    def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:  # pragma: no cover
+        raise NotImplementedError
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    @staticmethod
+    def reparameterize(
+        mean: torch.Tensor, logvar: torch.Tensor, generator: torch.Generator | None = None
+    ) -> torch.Tensor:
+        """``z = mean + exp(logvar / 2) * eps``, ``eps ~ N(0, I)`` drawn from ``generator``."""
+        eps = torch.randn(mean.shape, generator=generator, device=mean.device, dtype=mean.dtype)
+        return mean + torch.exp(0.5 * logvar) * eps
+
+    def mean_image(self, decoded: torch.Tensor) -> torch.Tensor:
+        """The expected sample E[x|z]: sigmoid(logits) for Bernoulli, the means for Gaussian."""
+        return torch.sigmoid(decoded) if self.likelihood == "bernoulli" else decoded
+
+    def log_px(self, x: torch.Tensor, decoded: torch.Tensor) -> torch.Tensor:
+        """log p(x|z) per sample, summed over its values: (B, ...) x 2 -> (B,)."""
+        if self.likelihood == "bernoulli":
+            ll = -F.binary_cross_entropy_with_logits(decoded, x, reduction="none")
+        else:
+            ll = (
+                -0.5 * ((x - decoded) * torch.exp(-self.log_scale)) ** 2
+                - self.log_scale
+                - 0.5 * _LOG_2PI
+            )
+        return ll.flatten(1).sum(1)
+
+    def forward(self, x: torch.Tensor, generator: torch.Generator | None = None, samples: int = 1):
+        """Posterior samples: ``(decoded, mean, logvar, z)``.
+
+        ``samples=1``: one z per input, z (B, latent) and decoded (B, ...). ``samples=K``: K per input
+        (the importance-weighted bound), z (K, B, latent) and decoded (K*B, ...), sample-major.
+        """
+        mean, logvar = self.encode(x)
+        if samples == 1:
+            z = self.reparameterize(mean, logvar, generator)
+            return self.decode(z), mean, logvar, z
+        # (K, B, latent): K draws of every input's posterior
+        z = self.reparameterize(mean.expand(samples, *mean.shape), logvar, generator)
+        return self.decode(z.reshape(-1, mean.shape[-1])), mean, logvar, z
+
+
+class ConvVAE(GaussianLatentVAE):
     """Gaussian encoder ``q(z|x)``, standard normal prior and Bernoulli/Gaussian decoder ``p(x|z)``.
 
     For an input of H x W the encoder's flatten size is computed (two valid stride-2 convs) and the
@@ -106,9 +169,7 @@ class ConvVAE(nn.Module):
             nn.ReLU(),  # -> 4*h0
             nn.ConvTranspose2d(c1, c, 3, stride=1, padding=1),
         )  # -> (B, C, 4*h0, 4*w0): logits or means
-        if config.likelihood == "gaussian":
-            # log sigma of p(x|z), shared by all pixels
-            self.log_scale = nn.Parameter(torch.zeros(()))
+        self._add_likelihood(config.likelihood)  # a Gaussian p(x|z) adds log_scale
         init_weights(self, config.init)
 
     def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -121,41 +182,11 @@ class ConvVAE(nn.Module):
         mean, logvar = self.encoder(x).chunk(2, dim=1)  # (B, 2*latent) -> 2 x (B, latent)
         return mean, logvar
 
-    @staticmethod
-    def reparameterize(
-        mean: torch.Tensor, logvar: torch.Tensor, generator: torch.Generator | None = None
-    ) -> torch.Tensor:
-        """``z = mean + exp(logvar / 2) * eps``, ``eps ~ N(0, I)`` drawn from ``generator``."""
-        eps = torch.randn(mean.shape, generator=generator, device=mean.device, dtype=mean.dtype)
-        return mean + torch.exp(0.5 * logvar) * eps
-
     def decode(self, z: torch.Tensor) -> torch.Tensor:
         """(B, latent_dim) -> (B, C, H, W) Bernoulli logits or Gaussian means."""
         out = self.decoder(z)
         h, w = self.config.input_shape[1:]
         return out[:, :, :h, :w]  # crop 4*ceil(H/4) -> H
-
-    def mean_image(self, decoded: torch.Tensor) -> torch.Tensor:
-        """The expected image E[x|z]: sigmoid(logits) for Bernoulli, the means for Gaussian."""
-        return torch.sigmoid(decoded) if self.config.likelihood == "bernoulli" else decoded
-
-    def log_px(self, x: torch.Tensor, decoded: torch.Tensor) -> torch.Tensor:
-        """log p(x|z) per image, summed over pixels: (B, C, H, W) x 2 -> (B,)."""
-        if self.config.likelihood == "bernoulli":
-            ll = -F.binary_cross_entropy_with_logits(decoded, x, reduction="none")
-        else:
-            ll = (
-                -0.5 * ((x - decoded) * torch.exp(-self.log_scale)) ** 2
-                - self.log_scale
-                - 0.5 * _LOG_2PI
-            )
-        return ll.flatten(1).sum(1)
-
-    def forward(self, x: torch.Tensor, generator: torch.Generator | None = None):
-        """One posterior sample: returns ``(decoded, mean, logvar, z)``."""
-        mean, logvar = self.encode(x)
-        z = self.reparameterize(mean, logvar, generator)
-        return self.decode(z), mean, logvar, z
 
 
 # ---- loss (pure functions) --------------------------------------------------------------------
@@ -187,8 +218,17 @@ def gaussian_kl(mean: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
     return 0.5 * (mean**2 + torch.exp(logvar) - 1.0 - logvar).sum(-1)
 
 
+def _unwrapped(model: nn.Module) -> GaussianLatentVAE:
+    """The VAE itself: a loss receives it wrapped in DistributedDataParallel under torchrun, which runs
+    ``forward`` (and syncs the gradients) but does not pass on the VAE's other methods."""
+    return getattr(model, "module", model)
+
+
 def elbo_terms(
-    model: ConvVAE, x: torch.Tensor, generator: torch.Generator | None = None, kl: str = "analytic"
+    model: GaussianLatentVAE,
+    x: torch.Tensor,
+    generator: torch.Generator | None = None,
+    kl: str = "analytic",
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Per-image ``(log p(x|z), KL)`` in nats with one reparameterised sample of z; both (B,).
 
@@ -204,14 +244,14 @@ def elbo_terms(
     if kl not in KL_ESTIMATES:
         raise ValueError(f"kl must be one of {KL_ESTIMATES}, got {kl!r}")
     decoded, mean, logvar, z = model(x, generator)
-    log_px = model.log_px(x, decoded)
+    log_px = _unwrapped(model).log_px(x, decoded)
     if kl == "analytic":
         return log_px, gaussian_kl(mean, logvar)
     return log_px, log_normal(z, mean, logvar) - log_normal(z)
 
 
 def negative_elbo(
-    model: ConvVAE,
+    model: GaussianLatentVAE,
     x: torch.Tensor,
     generator: torch.Generator | None = None,
     *,
@@ -237,6 +277,37 @@ def negative_elbo(
         decoded, mean, logvar, _ = model(x, generator)
         per_dim = (0.5 * (mean**2 + torch.exp(logvar) - 1.0 - logvar)).mean(0)  # (B, D) -> (D,)
         kept = torch.clamp(per_dim, min=free_bits).sum()
-        return beta * kept - model.log_px(x, decoded).mean()
+        return beta * kept - _unwrapped(model).log_px(x, decoded).mean()
     log_px, kl_term = elbo_terms(model, x, generator, kl)
     return (beta * kl_term - log_px).mean()
+
+
+def negative_iw_bound(
+    model: GaussianLatentVAE,
+    x: torch.Tensor,
+    generator: torch.Generator | None = None,
+    *,
+    samples: int,
+    beta: float = 1.0,
+) -> torch.Tensor:
+    """The importance-weighted loss with ``samples`` = K draws per input, in nats per sample (Burda, Grosse
+    & Salakhutdinov, "Importance Weighted Autoencoders", ICLR 2016):
+
+        -mean_batch log (1/K) sum_k exp(log p(x|z_k) - beta * (log q(z_k|x) - log p(z_k))),  z_k ~ q(z|x)
+
+    With ``beta=1`` it is the IWAE bound, a lower bound of log p(x) that tightens as K grows (K=1 is the
+    ELBO with the single-sample Monte Carlo KL); ``beta`` weighs the log-ratio to the prior as in a beta-VAE.
+
+    Examples
+    --------
+    >>> model = ConvVAE(VAEConfig())
+    >>> loss = negative_iw_bound(model, torch.zeros(4, 1, 28, 28), torch.Generator().manual_seed(0), samples=5)
+    >>> loss.shape
+    torch.Size([])
+    """
+    # z (K, B, L), decoded (K*B, ...)
+    decoded, mean, logvar, z = model(x, generator, samples=samples)
+    xk = x.expand(samples, *x.shape).reshape(-1, *x.shape[1:])  # (B, ...) -> (K*B, ...)
+    log_px = _unwrapped(model).log_px(xk, decoded).reshape(samples, -1)  # (K*B,) -> (K, B)
+    log_w = log_px - beta * (log_normal(z, mean, logvar) - log_normal(z))  # (K, B)
+    return -(torch.logsumexp(log_w, dim=0) - math.log(samples)).mean()

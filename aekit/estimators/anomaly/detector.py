@@ -20,6 +20,7 @@ import torch
 from ...data import RowsView
 from ...errors import DataError, UsageError
 from ...models import DenseAutoencoder, DenseConfig, DenseEnsemble, signal_autoencoder
+from ...models.custom import code_size
 from ...training.budget import AUTO, epochs_for_steps, holdout_indices, passes_for_steps
 from ...training.loop import TrainConfig
 from ...training.trainer import Trainer
@@ -131,6 +132,11 @@ class AnomalyDetector(NeuralEstimator):
     device : str, default "auto"
         Training, as for :class:`aekit.Autoencoder`; so are ``threads`` (int or None, default None) and
         ``verbose`` (0, 1 or 2, default 0: progress on stderr).
+    encoder, decoder : torch.nn.Module or aekit.network(...), default None
+        Your own networks in place of the dense one (``docs/guide/networks.md``), trained as one network
+        (``members`` 1): (scaled) rows -> codes -> rows, checked on one sample at ``fit``. ``latent_dim``
+        (its "auto" size included) is passed to a spec whose constructor takes it; ``hidden``,
+        ``architecture``, ``activation``, ``output_activation`` and ``init`` are not used.
 
     Attributes
     ----------
@@ -210,6 +216,8 @@ class AnomalyDetector(NeuralEstimator):
         device: str = "auto",
         threads: int | None = None,
         verbose: int = 0,
+        encoder: Any = None,
+        decoder: Any = None,
     ):
         self.hidden = hidden
         self.latent_dim = latent_dim
@@ -236,6 +244,8 @@ class AnomalyDetector(NeuralEstimator):
         self.device = device
         self.threads = threads
         self.verbose = verbose
+        self.encoder = encoder
+        self.decoder = decoder
 
     # SciPy sparse X: densified a batch at a time (PyOD outputs: no sklearn outlier tag)
     _accepts_sparse = True
@@ -276,8 +286,17 @@ class AnomalyDetector(NeuralEstimator):
     def _members(self) -> int:
         """Networks in the ensemble: ``members``, "auto" being ``auto_members`` dense ones (conv1d: one)."""
         if self.members == AUTO:
-            return self.auto_members if self.architecture == "dense" else 1
+            return (
+                self.auto_members
+                if self.architecture == "dense" and not self._custom_network()
+                else 1
+            )
         members = int(self.members)
+        if members > 1 and self._custom_network():
+            raise UsageError(
+                f"members={members} trains copies of the built-in dense network; your own encoder and "
+                f"decoder train as one network: use members=1 (or 'auto')"
+            )
         if members > 1 and self.architecture != "dense":
             raise UsageError(
                 f"members={members} needs architecture='dense'; use members=1 with {self.architecture}"
@@ -286,6 +305,8 @@ class AnomalyDetector(NeuralEstimator):
 
     def _build_model(self) -> torch.nn.Module:
         hidden, latent = self._size()
+        if self._custom_network():
+            return self._custom_model(latent_dim=latent)
         if self.architecture == "conv1d":
             return signal_autoencoder(
                 self.input_shape_, hidden, latent, self._output_activation(), self.init
@@ -394,6 +415,7 @@ class AnomalyDetector(NeuralEstimator):
             validation = (self.scaler_.transform(held),) * 2
         self.hidden_, self.latent_dim_ = self._size()  # "auto" as built, for readers
         model = self._seeded_model(self._build_model)
+        self._record_network()
         self.model_ = self._fit_model(
             model,
             loss,
@@ -657,6 +679,14 @@ class AnomalyDetector(NeuralEstimator):
             # saved before the code density: scored by reconstruction error alone
             self.density = 0.0
         self.hidden_, self.latent_dim_ = self._size()
+        if "latent_shape" in state:
+            self.latent_shape_ = tuple(int(d) for d in state["latent_shape"])
+            self._record_network()
+
+    def _record_network(self) -> None:
+        """``hidden_`` and ``latent_dim_`` of the user's own network: none known, and its code's size."""
+        if self._custom_network():
+            self.hidden_, self.latent_dim_ = (), code_size(self.latent_shape_)
 
     def _set_tensors(self, tensors: dict[str, torch.Tensor], state: dict[str, Any]) -> None:
         self.decision_scores_ = _array(tensors["decision_scores"])

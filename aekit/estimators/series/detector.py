@@ -137,6 +137,11 @@ class SeriesDetector(NeuralEstimator):
     lr : float, default 1e-3
     schedule, precision, patience, seed, device, threads, verbose :
         As for :class:`aekit.AnomalyDetector`.
+    encoder, decoder : torch.nn.Module or aekit.network(...), default None
+        Your own networks in place of the 1-D convolutional one (``docs/guide/networks.md``): windows
+        (B, channels, window) -> codes -> windows, checked on one window at ``fit``. ``input_shape``
+        (channels, window) and ``latent_dim`` are passed to a spec whose constructor takes them;
+        ``channels``, ``kernel_size`` and ``init`` are not used.
 
     Attributes
     ----------
@@ -202,6 +207,8 @@ class SeriesDetector(NeuralEstimator):
         device: str = "auto",
         threads: int | None = None,
         verbose: int = 0,
+        encoder: Any = None,
+        decoder: Any = None,
     ):
         self.window = window
         self.stride = stride
@@ -228,6 +235,8 @@ class SeriesDetector(NeuralEstimator):
         self.device = device
         self.threads = threads
         self.verbose = verbose
+        self.encoder = encoder
+        self.decoder = decoder
 
     # ---- parameters ------------------------------------------------------------------------
     def _check_combinations(self) -> None:
@@ -240,6 +249,8 @@ class SeriesDetector(NeuralEstimator):
         )
 
     def _build_model(self) -> torch.nn.Module:
+        if self._custom_network():
+            return self._custom_model(latent_dim=self.latent_dim)
         return Conv1dAutoencoder(
             Conv1dConfig(
                 in_channels=int(self.input_shape_[0]),

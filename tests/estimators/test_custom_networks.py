@@ -1,0 +1,339 @@
+"""Issue 34: every family trains, saves, reloads (in a fresh process, by import path alone and by passing
+modules), exports and fits scikit-learn's contract with the user's own encoder and decoder.
+
+The networks are tests/nets.py's, named ``tests.nets:...`` as a user names ``mypkg.nets:...``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import warnings
+
+import numpy as np
+import pytest
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+import aekit
+from aekit.errors import RunFailure, UsageError
+from aekit.estimators.base import expected_failed_checks
+
+from ..conftest import REPO
+from ..nets import Configured, GaussianEncoder, MLPDecoder, MLPEncoder
+
+LATENT = 3
+TINY = dict(epochs=2, batch_size=16, device="cpu", threads=1)
+
+
+def enc(latent_dim=LATENT, hidden=8):
+    return aekit.network("tests.nets:MLPEncoder", latent_dim=latent_dim, hidden=hidden)
+
+
+def dec(hidden=8):
+    return aekit.network("tests.nets:MLPDecoder", hidden=hidden)
+
+
+def _table(n=96, d=12, seed=0):
+    return np.random.default_rng(seed).random((n, d), dtype=np.float32)
+
+
+def _images(n=48, seed=0):
+    return (np.random.default_rng(seed).random((n, 1, 6, 6)) > 0.5).astype(np.float32)
+
+
+def _series(n=400):
+    return np.sin(np.arange(n, dtype=np.float32) / 3.0)
+
+
+# family -> (estimator, data, the method whose outputs must survive a reload, the modules' input shape)
+FAMILIES = {
+    "Autoencoder": (lambda: aekit.Autoencoder(**TINY), _table, "transform", (12,)),
+    "Denoiser": (lambda: aekit.Denoiser(**TINY), lambda: _images() * 0.8, "transform", (1, 6, 6)),
+    "AnomalyDetector": (
+        lambda: aekit.AnomalyDetector(density=0.5, n_neighbors=5, **TINY),
+        _table,
+        "decision_function",
+        (12,),
+    ),
+    "SeriesDetector": (
+        lambda: aekit.SeriesDetector(window=16, **TINY),
+        _series,
+        "score_samples",
+        (1, 16),
+    ),
+    "VAE": (lambda: aekit.VAE(latent_dim=LATENT, **TINY), _images, "elbo", (1, 6, 6)),
+}
+
+
+def _networks(family: str):
+    if family == "VAE":
+        return aekit.network("tests.nets:GaussianEncoder", hidden=8), dec()
+    return enc(), dec()
+
+
+def _modules(family: str):
+    """The same networks as modules, for aekit.load(path, encoder=..., decoder=...)."""
+    shape = FAMILIES[family][3]
+    first = GaussianEncoder(shape, LATENT, 8) if family == "VAE" else MLPEncoder(shape, LATENT, 8)
+    return first, MLPDecoder(shape, LATENT, 8)
+
+
+@pytest.fixture(scope="module")
+def saved(tmp_path_factory):
+    """Each family fitted with its own small network and saved; its outputs kept to compare with."""
+    root = tmp_path_factory.mktemp("custom")
+    outputs = {}
+    for family, (make, data, method, _) in FAMILIES.items():
+        encoder, decoder = _networks(family)
+        est = make().set_params(encoder=encoder, decoder=decoder).fit(data())
+        est.save(root / family)
+        outputs[family] = getattr(est, method)(data())
+    return root, outputs
+
+
+def test_the_latent_size_is_the_encoders_output():
+    ae = aekit.Autoencoder(latent_dim=64, encoder=enc(), decoder=dec(), **TINY).fit(_table())
+    assert ae.latent_shape_ == (LATENT,) and ae.transform(_table()[:5]).shape == (5, LATENT)
+    assert ae.inverse_transform(np.zeros((2, LATENT), np.float32)).shape == (2, 12)
+    # a spec's constructor that takes latent_dim and is not given one receives the estimator's
+    ae = aekit.Autoencoder(
+        latent_dim=5, encoder=aekit.network("tests.nets:MLPEncoder"), decoder=dec()
+    )
+    assert ae.set_params(**TINY).fit(_table()).latent_shape_ == (5,)
+
+
+def test_the_users_module_is_trained_as_a_copy_and_left_as_given():
+    module = MLPEncoder((12,), LATENT)
+    before = {k: v.clone() for k, v in module.state_dict().items()}
+    ae = aekit.Autoencoder(encoder=module, decoder=MLPDecoder((12,), LATENT), **TINY).fit(_table())
+    assert ae.get_params()["encoder"] is module
+    assert all((module.state_dict()[k] == v).all() for k, v in before.items())
+    assert ae.model_.encoder is not module
+
+
+def test_each_family_reloads_bit_identically_in_a_fresh_process_both_ways(saved):
+    root, outputs = saved
+    script = f"""
+import json, sys, numpy as np, aekit
+from tests.estimators.test_custom_networks import FAMILIES, _modules
+root = {str(root)!r}
+for family, (make, data, method, _) in FAMILIES.items():
+    by_path = aekit.load(f"{{root}}/{{family}}", device="cpu")
+    encoder, decoder = _modules(family)
+    by_modules = aekit.load(f"{{root}}/{{family}}", device="cpu", encoder=encoder, decoder=decoder)
+    np.save(f"{{root}}/{{family}}-path.npy", getattr(by_path, method)(data()))
+    np.save(f"{{root}}/{{family}}-modules.npy", getattr(by_modules, method)(data()))
+"""
+    proc = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "OMP_NUM_THREADS": "1"},
+    )
+    assert proc.returncode == 0, proc.stderr
+    for family, want in outputs.items():
+        for way in ("path", "modules"):
+            got = np.load(root / f"{family}-{way}.npy")
+            assert got.dtype == want.dtype and np.array_equal(got, want), (family, way)
+
+
+def test_config_json_records_the_networks_as_import_paths(saved):
+    root, _ = saved
+    params = json.loads((root / "VAE" / "config.json").read_text())["params"]
+    assert params["encoder"] == {"network": "tests.nets:GaussianEncoder", "args": {"hidden": 8}}
+    assert params["iw_samples"] == 1
+
+
+def test_a_module_with_get_config_reloads_by_path_and_one_without_needs_the_modules(tmp_path):
+    X = _table()
+    ae = aekit.Autoencoder(
+        encoder=Configured(12, LATENT), decoder=Configured(LATENT, 12), **TINY
+    ).fit(X)
+    ae.save(tmp_path / "configured")
+    assert np.array_equal(aekit.load(tmp_path / "configured").reconstruct(X), ae.reconstruct(X))
+
+    plain = aekit.Autoencoder(
+        encoder=MLPEncoder((12,), LATENT), decoder=MLPDecoder((12,), LATENT), **TINY
+    )
+    plain.fit(X).save(tmp_path / "plain")
+    recorded = json.loads((tmp_path / "plain" / "config.json").read_text())["params"]["encoder"]
+    assert recorded == {"network": "tests.nets:MLPEncoder", "args": None}
+    with pytest.raises(UsageError) as err:
+        aekit.load(tmp_path / "plain")
+    _one_line(err, "without constructor arguments", "aekit.load(path, encoder=")
+    back = aekit.load(
+        tmp_path / "plain", encoder=MLPEncoder((12,), LATENT), decoder=MLPDecoder((12,), LATENT)
+    )
+    assert np.array_equal(back.transform(X), plain.transform(X))
+
+
+def _one_line(err, *needles):
+    text = str(err.value)
+    assert "\n" not in text, text
+    for needle in needles:
+        assert needle in text, (needle, text)
+
+
+# ---- what goes wrong: one line each -----------------------------------------------------------------
+
+
+def test_a_module_that_cannot_be_imported_is_one_line(saved, tmp_path):
+    with pytest.raises(UsageError) as err:
+        aekit.network("tests.no_such_nets:Encoder")
+    _one_line(err, "cannot import 'tests.no_such_nets'", "PYTHONPATH")
+    with pytest.raises(UsageError) as err:
+        aekit.network("tests.nets:NoSuchEncoder")
+    _one_line(err, "tests.nets has no 'NoSuchEncoder'")
+    with pytest.raises(UsageError) as err:
+        aekit.network("tests.nets:MLPEncoder", widht=3)
+    _one_line(err, "does not take these arguments", "widht")
+    # a saved run whose module has gone
+    root, _ = saved
+    run = tmp_path / "gone"
+    run.mkdir()
+    for name in ("config.json", "model.safetensors"):
+        (run / name).write_bytes((root / "Autoencoder" / name).read_bytes())
+    config = json.loads((run / "config.json").read_text())
+    config["params"]["encoder"]["network"] = "tests.gone_nets:MLPEncoder"
+    (run / "config.json").write_text(json.dumps(config))
+    with pytest.raises(UsageError) as err:
+        aekit.load(run)
+    _one_line(err, "encoder: cannot import 'tests.gone_nets'")
+
+
+def test_a_decoder_that_does_not_give_back_the_inputs_shape_is_one_line():
+    images = _images(16, 1).reshape(16, 1, 6, 6)
+    short = aekit.network("tests.nets:ShortDecoder", hidden=8)
+    for est in (aekit.Autoencoder(**TINY), aekit.Denoiser(**TINY)):
+        with pytest.raises(UsageError) as err:
+            est.set_params(encoder=enc(), decoder=short).fit(images)
+        _one_line(err, "the decoder returned (B, 1, 5, 5) for inputs of (B, 1, 6, 6)")
+    with pytest.raises(UsageError) as err:  # a VAE's encoder must give (mean, logvar)
+        aekit.VAE(encoder=enc(), decoder=dec(), **TINY).fit(_images())
+    _one_line(err, "expected (mean, logvar)")
+    with pytest.raises(UsageError) as err:
+        aekit.Autoencoder(encoder=enc(), **TINY).fit(_table())
+    _one_line(err, "encoder= needs decoder= too")
+
+
+def test_weights_that_do_not_fit_the_networks_passed_are_one_line_naming_the_tensor(saved):
+    root, _ = saved
+    with pytest.raises(RunFailure) as err:  # hidden 16, not 8: same input and code, other weights
+        aekit.load(
+            root / "Autoencoder",
+            encoder=MLPEncoder((12,), LATENT, 16),
+            decoder=MLPDecoder((12,), LATENT),
+        )
+    _one_line(
+        err,
+        "weights do not fit the network",
+        "'encoder.net.1.weight' is (8, 12) in the file but (16, 12)",
+    )
+
+
+def test_members_other_than_one_are_refused_with_a_custom_network():
+    det = aekit.AnomalyDetector(members=3, encoder=enc(), decoder=dec())
+    with pytest.raises(UsageError, match="members=1"):
+        det.check_params()
+    assert aekit.AnomalyDetector(encoder=enc(), decoder=dec())._members() == 1
+
+
+# ---- ONNX --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "family, part",
+    [
+        ("Autoencoder", None),
+        ("Autoencoder", "decoder"),
+        ("Denoiser", None),
+        ("AnomalyDetector", None),
+        ("VAE", "encoder"),
+        ("VAE", "decoder"),
+    ],
+)
+def test_onnx_export_of_a_custom_network_matches_pytorch(saved, tmp_path, family, part):
+    pytest.importorskip("onnxruntime")
+    from aekit.export import export_onnx, verify_onnx
+
+    root, _ = saved
+    path = export_onnx(root / family, tmp_path / "m.onnx", part=part)
+    assert verify_onnx(path, root / family, n=7) < 1e-5
+
+
+def test_a_network_torch_export_cannot_trace_is_one_line(tmp_path):
+    pytest.importorskip("onnxscript")
+    from aekit.export import export_onnx
+
+    branchy = aekit.network("tests.nets:Branchy", latent_dim=LATENT, hidden=8)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ae = aekit.Autoencoder(encoder=branchy, decoder=dec(), **TINY).fit(_table())
+    with pytest.raises(RunFailure) as err:
+        export_onnx(ae, tmp_path / "b.onnx")
+    _one_line(
+        err, "ONNX export of the Autoencoder's autoencoder failed", "data-dependent", "traceable"
+    )
+
+
+# ---- scikit-learn's contract ---------------------------------------------------------------------------
+
+SK = dict(epochs=1, batch_size=64, device="cpu")
+CHECKED = [
+    aekit.Autoencoder(
+        encoder=enc(latent_dim=2, hidden=4),
+        decoder=dec(hidden=4),
+        **SK,
+    ),
+    aekit.AnomalyDetector(
+        encoder=enc(latent_dim=2, hidden=4),
+        decoder=dec(hidden=4),
+        **SK,
+    ),
+]
+
+
+@parametrize_with_checks(CHECKED, expected_failed_checks=expected_failed_checks)
+def test_scikit_learn_check_estimator_with_a_custom_network(estimator, check):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        check(estimator)
+
+
+def test_no_check_is_declared_to_fail_for_the_custom_networks():
+    assert [expected_failed_checks(est) for est in CHECKED] == [{}, {}]
+
+
+# ---- exact resume --------------------------------------------------------------------------------------
+
+
+class _Stop:
+    """Stops training right after an epoch's checkpoint, as Ctrl-C or SIGTERM does in the CLI."""
+
+    def __init__(self, epoch: int):
+        self.epoch = epoch
+
+    def on_epoch_end(self, record):
+        if record["epoch"] == self.epoch:
+            raise KeyboardInterrupt
+
+
+@pytest.mark.parametrize("family", list(FAMILIES))
+def test_a_stopped_fit_resumes_to_the_uninterrupted_result(tmp_path, family):
+    make, data, method, _ = FAMILIES[family]
+
+    def fresh():
+        return make().set_params(
+            epochs=4, encoder=_networks(family)[0], decoder=_networks(family)[1]
+        )
+
+    full = getattr(fresh().fit(data()), method)(data())
+    with pytest.raises(KeyboardInterrupt):
+        fresh().fit(data(), checkpoint_dir=tmp_path, callbacks=[_Stop(2)])
+    resumed = fresh().fit(data(), checkpoint_dir=tmp_path, resume=True)
+    assert len(resumed.history_) == 4
+    assert np.array_equal(getattr(resumed, method)(data()), full)

@@ -1,0 +1,87 @@
+"""Small networks of a user's own, for the tests of ``encoder=``/``decoder=`` (aekit.models.custom).
+
+Importable as ``tests.nets`` from the repository root, as a user's ``mypkg.nets`` would be.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+
+class MLPEncoder(nn.Module):
+    """(B, *input_shape) -> (B, latent_dim): one hidden layer."""
+
+    def __init__(self, input_shape, latent_dim: int = 4, hidden: int = 8):
+        super().__init__()
+        self.net = nn.Sequential(
+            nn.Flatten(),
+            nn.Linear(math.prod(input_shape), hidden),
+            nn.ReLU(),
+            nn.Linear(hidden, latent_dim),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x)
+
+
+class MLPDecoder(nn.Module):
+    """(B, latent_dim) -> (B, *input_shape)."""
+
+    def __init__(self, input_shape, latent_dim: int, hidden: int = 8):
+        super().__init__()
+        self.net = nn.Sequential(
+            nn.Linear(latent_dim, hidden),
+            nn.ReLU(),
+            nn.Linear(hidden, math.prod(input_shape)),
+            nn.Unflatten(1, tuple(input_shape)),
+        )
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return self.net(z)
+
+
+class GaussianEncoder(MLPEncoder):
+    """(B, *input_shape) -> (mean, logvar), each (B, latent_dim): a VAE's encoder."""
+
+    def __init__(self, input_shape, latent_dim: int = 2, hidden: int = 8):
+        super().__init__(input_shape, 2 * latent_dim, hidden)
+
+    def forward(self, x: torch.Tensor):
+        mean, logvar = self.net(x).chunk(2, dim=1)
+        return mean, logvar
+
+
+class ShortDecoder(MLPDecoder):
+    """A decoder one value short in each image side: (B, latent) -> (B, C, H-1, W-1)."""
+
+    def __init__(self, input_shape, latent_dim: int, hidden: int = 8):
+        c, h, w = input_shape
+        super().__init__((c, h - 1, w - 1), latent_dim, hidden)
+
+
+class Configured(nn.Module):
+    """A module the user builds, with ``get_config()``: recorded by import path and arguments."""
+
+    def __init__(self, n_in: int, n_out: int):
+        super().__init__()
+        self.n_in, self.n_out = n_in, n_out
+        self.linear = nn.Linear(n_in, n_out)
+
+    def get_config(self) -> dict:
+        return {"n_in": self.n_in, "n_out": self.n_out}
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.linear(x)
+
+
+class Branchy(MLPEncoder):
+    """Data-dependent Python control flow: not traceable for ONNX."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        z = self.net(x)
+        if float(z.sum()) > 0:
+            return z
+        return -z
