@@ -16,6 +16,7 @@ one line); images come as arrays of the training images' shape.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -61,7 +62,8 @@ def output_columns(est: Any) -> list[tuple[str, str]]:
     if output_kind(est) == "scores":
         extra = [("p_value", "float64")] if callable(getattr(est, "p_values", None)) else []
         return [("score", "float64"), ("is_anomaly", "int64"), *extra]
-    return [(f"z{i + 1}", "float32") for i in range(int(est.latent_dim))]
+    code = math.prod(est.latent_shape_)  # latent_dim may be 'auto', or the user's encoder's
+    return [(f"z{i + 1}", "float32") for i in range(code)]
 
 
 def outputs(est: Any, x: np.ndarray) -> dict[str, np.ndarray]:

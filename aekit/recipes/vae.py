@@ -17,6 +17,7 @@ docs/guide/vae.md).
 
 from __future__ import annotations
 
+import math
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -144,7 +145,7 @@ class VAERecipe(Recipe):
                     title=f"test image {i} -> {j}",
                 )
             )
-        if int(est.latent_dim) == 2:
+        if math.prod(est.latent_shape_) == 2:
             z = manifold_latents()
             written.append(
                 plots.plot_manifold(
@@ -157,7 +158,7 @@ class VAERecipe(Recipe):
             )
         if len(data) >= 3:
             n = min(len(data), 10000)
-            title = "test posterior means" + ("" if int(est.latent_dim) == 2 else " (PCA)")
+            title = "test posterior means" + ("" if math.prod(est.latent_shape_) == 2 else " (PCA)")
             written.append(
                 plots.plot_latent_map(
                     est.transform(data.x[:n]),

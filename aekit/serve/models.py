@@ -263,7 +263,7 @@ class Encoder(ServedModel):
     kind = "encoder"
 
     def _outputs(self) -> list[TensorSpec]:
-        z = int(self.est.latent_dim)
+        z = math.prod(self.est.latent_shape_)  # latent_dim may be 'auto', or the user's encoder's
         return [
             TensorSpec("latent", "FP32", (ANY, z)),
             TensorSpec("reconstruction", "FP32", self.input_shape()),

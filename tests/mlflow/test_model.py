@@ -46,7 +46,7 @@ def models(tmp_path_factory):
         "train", "anomaly", "--data", root / "train.csv", "--id-column", "id", "--epochs", "2",
         "--members", "1", "--device", "cpu", "--out", root / "detector", "--quiet",
     )  # fmt: skip
-    table = aekit.Autoencoder(latent_dim=3, epochs=1, device="cpu")
+    table = aekit.Autoencoder(epochs=1, device="cpu")  # latent_dim "auto": the size is learned
     table.fit(frame(300, 1)[FEATURES].astype("float32"))
     images = np.random.default_rng(2).random((64, 1, 8, 8), dtype=np.float32)
     image = aekit.Autoencoder(latent_dim=4, epochs=1, device="cpu").fit(images)
@@ -100,7 +100,8 @@ def test_a_saved_model_reloads_in_a_fresh_process_with_aekits_outputs(models, tm
     np.testing.assert_allclose(got["score"], detector.decision_function(x), rtol=0, atol=1e-6)
     np.testing.assert_array_equal(got["is_anomaly"], detector.predict(x))
     z = pd.read_csv(tmp_path / "table.out.csv")
-    assert list(z.columns) == ["z1", "z2", "z3"]
+    width = models["table"].latent_dim_  # "auto": learned from the rows
+    assert 1 <= width < len(FEATURES) and list(z.columns) == [f"z{i + 1}" for i in range(width)]
     np.testing.assert_allclose(z.to_numpy(), models["table"].transform(x), rtol=0, atol=1e-6)
     z = pd.read_csv(tmp_path / "image.out.csv").to_numpy()
     np.testing.assert_allclose(z, models["image"].transform(models["images"][:20]), atol=1e-6)

@@ -73,7 +73,7 @@ def runs(tmp_path_factory):
     _train("anomaly", "--data", beats, "--id-column", "beat_id", "--label-column", "kind",
            "--normal-label", "normal", "--out", root / "ecg", "--batch-size", "32", *TINY)  # fmt: skip
     np.save(root / "images.npy", _images(64, 16, 2))
-    _train("basic", "--data", root / "images.npy", "--latent-dim", "4", "--out", root / "ae", *TINY)
+    _train("basic", "--data", root / "images.npy", "--out", root / "ae", *TINY)  # latent_dim "auto"
     _train("denoise", "--data", root / "images.npy", "--channels", "4,4", "--out", root / "den",
            *TINY)  # fmt: skip
     np.save(root / "digits.npy", _images(48, 28, 3))
@@ -180,7 +180,7 @@ def test_model_metadata_names_each_input_and_output_with_shape_and_datatype(serv
     ae = meta("ae")
     assert _specs(ae, "inputs") == {"input": ("FP32", [-1, 1, 16, 16])}
     assert _specs(ae, "outputs") == {
-        "latent": ("FP32", [-1, 4]),
+        "latent": ("FP32", [-1, 64]),  # latent_dim="auto" on 16x16 images: 64
         "reconstruction": ("FP32", [-1, 1, 16, 16]),
     }
     assert _specs(meta("den"), "outputs") == {"denoised": ("FP32", [-1, 1, -1, -1])}
