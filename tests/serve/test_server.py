@@ -8,7 +8,7 @@ import pytest
 
 pytest.importorskip("uvicorn")
 
-from aekit.serve.server import bind  # noqa: E402
+from aekit.serve.server import bind
 
 
 def test_accepted_connections_send_at_once():
