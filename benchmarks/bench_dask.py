@@ -68,14 +68,14 @@ def train(root: Path, features: int) -> Path:
     return root / "run"
 
 
-def peak_kib() -> float:
-    """This process's peak resident memory in KiB: VmHWM (getrusage's ru_maxrss survives exec, so a
+def peak_mib() -> float:
+    """This process's peak resident memory in MiB: VmHWM (getrusage's ru_maxrss survives exec, so a
     worker would report the size of the process that started it)."""
     with open("/proc/self/status") as f:
         for line in f:
             if line.startswith("VmHWM:"):
-                return float(line.split()[1])
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # not Linux
+                return float(line.split()[1]) / 1024  # kB
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # not Linux
 
 
 def cpu_seconds() -> float:
@@ -122,7 +122,7 @@ def on_cluster(run: Path, data: Path, out: Path, workers: int):
             )
             seconds = time.perf_counter() - t0
             timed.append((seconds, sum(client.run(cpu_seconds).values()) - c0))
-        peaks = client.run(peak_kib)
+        peaks = client.run(peak_mib)
     return timed, list(peaks.values())
 
 
