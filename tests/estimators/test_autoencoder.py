@@ -125,3 +125,22 @@ def test_fashion_mnist_latents_are_useful_features(shared_data):
         warnings.simplefilter("ignore")
         clf = LogisticRegression(max_iter=300).fit(ae.transform(train.x), train.y)
     assert clf.score(ae.transform(test.x), test.y) > 0.82  # measured 0.846
+
+
+def test_the_default_code_of_a_table_is_narrower_than_it_and_no_identity():
+    """Issue 33: latent_dim="auto" on a 9-column table learns fewer numbers than the row has, and so
+    cannot copy it: its reconstruction error stays of the order of PCA's with as many components
+    (a code of 64 had reached 7e-5, the identity)."""
+    from sklearn.decomposition import PCA
+
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((600, 3)) @ rng.standard_normal((3, 9))  # 3 factors, 9 columns
+    x = (x + 0.3 * rng.standard_normal((600, 9))).astype(np.float32)
+    train, test = x[:500], x[500:]
+    ae = aekit.Autoencoder(epochs=30, device="cpu", seed=0).fit(train)
+    k = ae.latent_dim_
+    assert 1 <= k < 9 and ae.transform(test).shape == (100, k)
+    mse = float(np.mean((ae.inverse_transform(ae.transform(test)) - test) ** 2))
+    pca = PCA(k).fit(train)
+    pca_mse = float(np.mean((pca.inverse_transform(pca.transform(test)) - test) ** 2))
+    assert mse > 0.5 * pca_mse, (mse, pca_mse)  # no copy: at best a little better than PCA
