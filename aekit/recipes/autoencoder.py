@@ -106,7 +106,7 @@ class AutoencoderRecipe(Recipe):
                 title=f"{self.name} autoencoder: training",
             ),
         ]
-        if len(data) >= 3:
+        if len(data) >= 3 and est.latent_dim_ >= 2:  # a code of one number has no map
             n = min(len(data), 5000)
             written.append(
                 plots.plot_latent_map(

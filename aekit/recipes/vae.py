@@ -156,7 +156,7 @@ class VAERecipe(Recipe):
                     title="decoded prior quantiles",
                 )
             )
-        if len(data) >= 3:
+        if len(data) >= 3 and math.prod(est.latent_shape_) >= 2:  # a code of one number has no map
             n = min(len(data), 10000)
             title = "test posterior means" + ("" if math.prod(est.latent_shape_) == 2 else " (PCA)")
             written.append(

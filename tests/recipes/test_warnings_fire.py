@@ -96,3 +96,15 @@ def test_a_collapsed_vae_gets_the_warning(texture_file, tmp_path):
         DataSpec(data=str(texture_file)), tmp_path / "r", figures=False,
     )  # fmt: skip
     assert any("VAE collapsed" in w for w in metrics["warnings"]), metrics["warnings"]
+
+
+@pytest.mark.parametrize("family", ["basic", "vae"])
+def test_a_code_of_one_number_trains_with_its_figures(family, texture_file, tmp_path):
+    """The latent map needs two numbers a code: with one the run still ends with its other figures
+    (the trial's collapsed VAE, latent_dim 1, failed at the map after training)."""
+    est, _ = train_run(
+        family, {"latent_dim": 1, "epochs": 1, "device": "cpu"},
+        DataSpec(data=str(texture_file)), tmp_path / "r",
+    )  # fmt: skip
+    figures = {p.name for p in (tmp_path / "r" / "figures").iterdir()}
+    assert "latent_map.png" not in figures and "loss.png" in figures
