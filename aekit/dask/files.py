@@ -13,7 +13,6 @@ the parts themselves, so both must be on storage that every worker sees (a share
 from __future__ import annotations
 
 import glob
-import os
 from pathlib import Path
 from typing import Any
 
@@ -97,7 +96,6 @@ def score_files(
         # the parts are written into a staging folder beside the output, which is swapped in whole
         # (with its manifest, keeping any files of the user's) once every part is there
         with staged_folder(target, "output") as staging:
-            os.chmod(staging, 0o777 & ~_umask())  # the workers' own user may differ
             futures = client.map(
                 score_file,
                 [str(f) for f in files],
@@ -108,12 +106,6 @@ def score_files(
             )
             rows = sum(client.gather(futures))
     return rows, len(files)
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 def _recorded_id(run: Any, first: Path) -> str | None:
