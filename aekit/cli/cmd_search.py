@@ -198,10 +198,15 @@ def cmd_neighbors(args: argparse.Namespace) -> int:
             _figure(config, args.index, queries, idx, dist, labels, staged, query_ids)
     print(f"wrote {idx.shape[1]} neighbours of each of {len(idx)} queries to {args.output}")
     if pages:
-        cap = min(len(idx), args.figure_queries or FIGURE_CAP)
+        cap = _drawn(args, len(idx))
         more = "" if cap == len(idx) else f" (--figure-queries {len(idx)} draws them all)"
         print(f"wrote {', '.join(map(str, pages))}: queries 1-{cap} of {len(idx)}{more}")
     return 0
+
+
+def _drawn(args: argparse.Namespace, n: int) -> int:
+    """How many of ``n`` queries the figure draws (--figure-queries, else FIGURE_CAP)."""
+    return min(n, args.figure_queries or FIGURE_CAP)
 
 
 def _pages(args: argparse.Namespace, queries, inputs: list) -> list:
@@ -214,7 +219,7 @@ def _pages(args: argparse.Namespace, queries, inputs: list) -> list:
     if queries.x.ndim != 4 or args.no_figure:
         return []
     figure = Path(args.output).with_suffix(".png")
-    cap = min(len(queries.x), args.figure_queries or FIGURE_CAP)
+    cap = _drawn(args, len(queries.x))
     names = [
         figure if p == 0 else figure.with_name(f"{figure.stem}-{p + 1}.png")
         for p in range(-(-cap // FIGURE_QUERIES))
