@@ -49,9 +49,7 @@ def direct(det, x_train, x, y) -> dict[str, tuple[float, float]]:
         "IsolationForest": -IsolationForest(random_state=det.seed).fit(train).score_samples(rows),
         "LOF (novelty)": -LocalOutlierFactor(novelty=True).fit(train).score_samples(rows),
     }
-    return {
-        k: (roc_auc_score(y, s), average_precision_score(y, s)) for k, s in scores.items()
-    }
+    return {k: (roc_auc_score(y, s), average_precision_score(y, s)) for k, s in scores.items()}
 
 
 def figures(comparison: Comparison) -> dict[str, tuple[float, float]]:
@@ -62,7 +60,9 @@ def test_figures_are_scikit_learns_on_the_same_rows(fitted, labelled):
     det, x_train = fitted
     x, y = labelled
     comparison = det.compare(x, y, X_train=x_train)
-    assert figures(comparison) == direct(det, x_train, x, y)  # exactly: the same calls, the same rows
+    assert figures(comparison) == direct(
+        det, x_train, x, y
+    )  # exactly: the same calls, the same rows
     assert [r["method"] for r in comparison.rows][0] == "aekit"
     assert (comparison.n_train, comparison.n_rows, comparison.n_anomalies) == (300, 150, 30)
     assert "sample" not in comparison.caption()
