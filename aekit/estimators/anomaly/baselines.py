@@ -1,4 +1,4 @@
-"""The detector beside scikit-learn's classical detectors, on the same rows: :func:`compare_baselines`.
+"""The detector beside scikit-learn's classical detectors, on the same rows: :func:`compare`.
 
 Each baseline is fitted on the normal rows the detector was trained on and scores the same labelled
 rows, all in the detector's scaled units (its ``scaler_``, flattened to rows), so that every method
@@ -31,6 +31,7 @@ from ...errors import DataError
 from ..base import is_row_store
 
 KNN_NEIGHBORS = 5  # PyOD's KNN default: the distance to the 5th nearest normal row
+LOF_NEIGHBORS = 20  # scikit-learn's LocalOutlierFactor default (fewer when there are fewer rows)
 MAX_TRAIN_ROWS = 5_000  # the baselines are fitted on at most this many normal rows (seeded sample)
 MAX_ROWS = 10_000  # ... and score at most this many labelled rows (seeded, stratified sample)
 CLEARLY_BETTER = 0.02  # a baseline whose ROC-AUC is higher than the detector's by more gets a hint
@@ -53,7 +54,7 @@ def _iforest(train: np.ndarray, rows: np.ndarray, seed: int) -> np.ndarray:
 def _lof(train: np.ndarray, rows: np.ndarray, seed: int) -> np.ndarray:
     from sklearn.neighbors import LocalOutlierFactor
 
-    lof = LocalOutlierFactor(novelty=True, n_neighbors=min(20, len(train) - 1))
+    lof = LocalOutlierFactor(novelty=True, n_neighbors=min(LOF_NEIGHBORS, len(train) - 1))
     return -lof.fit(train).score_samples(rows)
 
 
@@ -216,6 +217,10 @@ def compare(detector: Any, X: Any, y: Any, X_train: Any) -> Comparison:
     :data:`MAX_TRAIN_ROWS` of them are used (seeded samples with ``detector.seed``).
     """
     y = check_labels(y, len(X))
+    if len(X_train) < 2:  # LOF needs a neighbour among them
+        raise DataError(
+            f"X_train has {len(X_train)} row; the baselines need at least 2 normal training rows"
+        )
     seed = int(detector.seed)
     keep = sample_rows(len(X), MAX_ROWS, seed, y)
     fitted = sample_rows(len(X_train), MAX_TRAIN_ROWS, seed)

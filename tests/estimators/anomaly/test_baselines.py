@@ -156,3 +156,10 @@ def test_training_rows_of_another_shape_one_line(fitted, labelled):
     x, y = labelled
     with pytest.raises(DataError, match="has 15 features"):
         det.compare(x, y, X_train=x_train[:, 1:])
+
+
+def test_one_training_row_one_line(fitted, labelled):
+    det, x_train = fitted
+    x, y = labelled
+    with pytest.raises(DataError, match="at least 2 normal training rows"):
+        det.compare(x, y, X_train=x_train[:1])
