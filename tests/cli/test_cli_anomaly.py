@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import time
 
 import numpy as np
 import pytest
@@ -298,6 +299,20 @@ def test_ecg5000_out_of_the_box_defaults(shared_data, tmp_path):
     assert m["roc_auc"] >= 0.99, m
     config = json.loads((run / "config.json").read_text())
     assert config["params"]["scaler"] == "auto" and config["state"]["holdout_rows"] > 0
+    # issue 32: the baselines' table on the same split, in well under 30 s (about 1 s beyond reading it)
+    out = tmp_path / "baselines.json"
+    start = time.perf_counter()
+    assert main(["evaluate", str(run), "--baselines", "--output", str(out), "--quiet"]) == 0
+    assert time.perf_counter() - start < 30
+    table = json.loads(out.read_text())["baselines"]
+    assert [r["method"] for r in table["methods"]] == [
+        "aekit",
+        "kNN distance (k=5)",
+        "IsolationForest",
+        "LOF (novelty)",
+    ]
+    assert table["methods"][0]["roc_auc"] == m["roc_auc"] and table["n_samples"] == 1000
+    assert table["methods"][1]["roc_auc"] > 0.98  # kNN is strong on ECG5000 too
 
 
 def test_score_reads_a_npy_in_chunks(tmp_path, monkeypatch):
