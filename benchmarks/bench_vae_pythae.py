@@ -2,6 +2,7 @@
 
     pip install pythae     # not a dependency of aekit: this benchmark's only
     python benchmarks/bench_vae_pythae.py [--epochs 5] [--k 1000] [--n-iw 1000] [--variants vae,beta4,iw5]
+        [--threads N] [--rounds R] [--free-bits F] [--skip-peers]
 
 Binarized MNIST, the same split, the same initial weights (one set of modules, copied into both),
 the same epochs, batch size, Adam learning rate (constant) for both. Per variant: the plain VAE,
@@ -14,6 +15,13 @@ The networks are an MLP 784-512-256-(mean, logvar of 16) and its mirror, subclas
 BaseEncoder/BaseDecoder and returning pythae's ModelOutput, which aekit takes as it is. The only
 difference: pythae's Bernoulli loss takes probabilities, aekit's logits, so pythae's decoder ends in
 a sigmoid (the same weights). Timings are printed, never asserted.
+
+Threads: pythae trains on torch's threads (all cores), aekit on those it chooses (one beside busy
+neighbours; docs/guide/scale.md); ``--threads N`` puts both on N. ``--rounds R`` then measures
+seconds per epoch again in turns, one epoch of each library R times (the order swapped every round),
+since on a shared machine the load changes between one library's epochs and the other's.
+``--free-bits F`` sets aekit's ``free_bits`` (its default is 0.5 nats per latent dimension, which
+pythae's objectives do not have; 0 gives pythae's objective exactly); ``--skip-peers`` runs aekit alone.
 """
 
 from __future__ import annotations
@@ -22,6 +30,7 @@ import contextlib
 import copy
 import io
 import logging
+import statistics
 import tempfile
 import time
 
@@ -32,6 +41,7 @@ from torch import nn
 
 import aekit
 from aekit.data import load_builtin
+from aekit.estimators.vae import FREE_BITS
 
 try:
     from pythae.data.datasets import BaseDataset
@@ -98,29 +108,38 @@ VARIANTS = {  # name -> (aekit VAE parameters, pythae model class, its config's 
 }
 
 
-def run_aekit(variant, modules, x, x_test, args, device) -> C.Result:
+def fit_aekit(variant, modules, x, args, device, epochs):
+    """aekit's VAE trained ``epochs`` on ``x`` from copies of ``modules``; its seconds per epoch."""
     params, *_ = VARIANTS[variant]
     encoder, decoder = (copy.deepcopy(m) for m in modules)
     vae = aekit.VAE(
         encoder=encoder,
         decoder=decoder,
-        epochs=args.epochs,
+        epochs=epochs,
         batch_size=args.batch_size,
         lr=args.lr,
         schedule="constant",
         device=str(device),
+        threads=args.threads,  # --threads N: both libraries on N threads (else aekit chooses its own)
         **params,
+        free_bits=args.free_bits,
     )
-    C.reset_peak(device)
     vae.fit(x)
-    res = C.Result(f"aekit {variant}", args.epochs, len(x), [r["seconds"] for r in vae.history_])
+    return vae, [r["seconds"] for r in vae.history_]
+
+
+def run_aekit(variant, modules, x, x_test, args, device) -> C.Result:
+    C.reset_peak(device)
+    vae, seconds = fit_aekit(variant, modules, x, args, device, args.epochs)
+    res = C.Result(f"aekit {variant}", args.epochs, len(x), seconds)
     figures = vae.evaluate(x_test, k=args.k, n_iw=args.n_iw, seed=0)
     res.quality = {"test_elbo": figures["test_elbo"], "nll_iw": figures["test_nll_iw"]}
     res.peak_mb = C.peak_mb(device)
     return res
 
 
-def run_pythae(variant, modules, x, x_test, args, device) -> C.Result:
+def fit_pythae(variant, modules, x, args, device, epochs):
+    """pythae's model trained ``epochs`` on ``x`` from copies of ``modules``; its seconds per epoch."""
     _, model_cls, config_cls, extra = VARIANTS[variant]
     encoder, decoder = (copy.deepcopy(m) for m in modules)
     decoder.probabilities = True  # pythae's "bce" takes probabilities
@@ -133,18 +152,22 @@ def run_pythae(variant, modules, x, x_test, args, device) -> C.Result:
     with tempfile.TemporaryDirectory() as out:
         config = BaseTrainerConfig(
             output_dir=out,
-            num_epochs=args.epochs,
+            num_epochs=epochs,
             learning_rate=args.lr,
             per_device_train_batch_size=args.batch_size,
             optimizer_cls="Adam",
             no_cuda=device.type != "cuda",
         )
-        C.reset_peak(device)
         data = BaseDataset(torch.as_tensor(x), torch.zeros(len(x)))
         with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
             BaseTrainer(model, data, training_config=config, callbacks=[clock]).train()  # quiet
-    model = model.to(device).eval()
-    res = C.Result(f"pythae {variant}", args.epochs, len(x), clock.seconds)
+    return model.to(device).eval(), clock.seconds
+
+
+def run_pythae(variant, modules, x, x_test, args, device) -> C.Result:
+    C.reset_peak(device)
+    model, seconds = fit_pythae(variant, modules, x, args, device, args.epochs)
+    res = C.Result(f"pythae {variant}", args.epochs, len(x), seconds)
     xt = torch.as_tensor(x_test).to(device)
     with torch.no_grad():
         torch.manual_seed(0)
@@ -162,9 +185,30 @@ def run_pythae(variant, modules, x, x_test, args, device) -> C.Result:
     return res
 
 
+def alternate(variant, modules, x, args, device) -> None:
+    """Seconds per epoch measured in turns: one epoch of each library, ``--rounds`` times, the order
+    swapped every round (pythae, aekit, aekit, pythae, ...), so that a change in the machine's load
+    (other processes on the cores) falls on both alike; the median of each and of the ratios."""
+    fits = {"pythae": fit_pythae, "aekit": fit_aekit}
+    times = {name: [] for name in fits}
+    for r in range(args.rounds):
+        for name in list(fits) if r % 2 == 0 else list(fits)[::-1]:
+            times[name] += fits[name](variant, modules, x, args, device, 1)[1]
+    ratios = [a / p for a, p in zip(times["aekit"], times["pythae"])]
+    med = {name: statistics.median(t) for name, t in times.items()}
+    print(
+        f"{variant}, alternating single epochs ({args.rounds} rounds): s/epoch median pythae "
+        f"{med['pythae']:.3f}, aekit {med['aekit']:.3f}; aekit / pythae median of the rounds' "
+        f"ratios {statistics.median(ratios):.2f}x (each round: "
+        + ", ".join(f"{p:.2f}/{a:.2f}" for p, a in zip(times["pythae"], times["aekit"]))
+        + " s, pythae/aekit)"
+    )
+
+
 def main() -> None:
     args = C.parse_args(
-        __doc__.splitlines()[0], epochs=5, batch_size=64, k=1000, n_iw=1000, lr=1e-3, variants="vae,beta4,iw5"
+        __doc__.splitlines()[0], epochs=5, batch_size=64, k=1000, n_iw=1000, lr=1e-3,
+        variants="vae,beta4,iw5", rounds=0, free_bits=FREE_BITS,
     )  # fmt: skip
     device = C.device_of(args.device)
     x = load_builtin("binarized-mnist", "train").x.astype(np.float32)
@@ -172,16 +216,17 @@ def main() -> None:
     torch.manual_seed(0)
     modules = (Encoder(), Decoder())  # one set of initial weights, copied into both
     for variant in args.variants.split(","):
-        results = [
-            run_pythae(variant, modules, x, x_test, args, device),
-            run_aekit(variant, modules, x, x_test, args, device),
-        ]
+        results = [] if args.skip_peers else [run_pythae(variant, modules, x, x_test, args, device)]
+        results.append(run_aekit(variant, modules, x, x_test, args, device))
         C.report(
             f"{variant}: MLP VAE on binarized MNIST, batch {args.batch_size}, lr {args.lr}, "
-            f"{args.epochs} epochs; NLL k={args.k} on {args.n_iw} test images",
+            f"{args.epochs} epochs; NLL k={args.k} on {args.n_iw} test images; aekit's free_bits "
+            f"{args.free_bits}, threads {args.threads or 'its own'}",
             results,
             device,
         )
+        if args.rounds and not args.skip_peers:
+            alternate(variant, modules, x, args, device)
 
 
 if __name__ == "__main__":

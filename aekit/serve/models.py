@@ -275,11 +275,14 @@ class Encoder(ServedModel):
 
 
 class Denoiser(ServedModel):
-    """``aekit train denoise``: the denoised images, any height and width."""
+    """``aekit train denoise``: the denoised images, any height and width (the built-in network's
+    convolutions take any; the user's own network takes its training size only, so says that)."""
 
     kind = "denoiser"
 
     def input_shape(self) -> tuple[int, ...]:
+        if self.est.get_params(deep=False).get("encoder") is not None:
+            return (ANY, *self.sample_shape)
         return (ANY, self.sample_shape[0], ANY, ANY)
 
     def _outputs(self) -> list[TensorSpec]:

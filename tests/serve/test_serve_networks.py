@@ -1,0 +1,103 @@
+"""``aekit serve`` on runs trained with the user's own networks (issue 34): ``aekit train ... --encoder
+MODULE:CLASS --decoder MODULE:CLASS``, by module (``tests.nets``) and by file (a copy of it).
+
+The server rebuilds each network from its run's ``config.json`` in a fresh process, as ``aekit.load``
+does; its answers equal the methods of the run loaded here. A custom denoiser takes images of its
+training size only, so its metadata says that size and another size gets 400 and one line.
+"""
+
+from __future__ import annotations
+
+import shutil
+
+import httpx
+import numpy as np
+import pytest
+
+import aekit
+
+from ..badinput import cli
+from .server import REPO, Served
+from .test_serve import TOL, infer, tensor, values
+
+pytest.importorskip("uvicorn")
+TINY = ["--epochs", "2", "--device", "cpu", "--quiet", "--no-figures"]
+BY_MODULE = ["--encoder", "tests.nets:MLPEncoder", "--encoder-args", '{"latent_dim": 3}']
+BY_MODULE += ["--decoder", "tests.nets:MLPDecoder", "--decoder-args", '{"hidden": 16}']
+
+
+def _train(*args) -> None:
+    code, _, err = cli("train", *args)
+    assert code == 0, err
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    """Three tiny runs of custom networks (an autoencoder, a denoiser, a VAE from a file), one server."""
+    root = tmp_path_factory.mktemp("serve_nets")
+    rng = np.random.default_rng(0)
+    np.save(root / "images.npy", (rng.random((96, 1, 8, 8)) > 0.5).astype(np.float32))
+    np.save(root / "new.npy", (rng.random((5, 1, 8, 8)) > 0.5).astype(np.float32))
+    nets = shutil.copy(REPO / "tests" / "nets.py", root / "mynets.py")
+    data = ["--data", root / "images.npy"]
+    _train("basic", *data, *BY_MODULE, "--out", root / "ae", *TINY)
+    _train("denoise", *data, *BY_MODULE, "--out", root / "den", *TINY)
+    _train("vae", *data, "--encoder", f"{nets}:GaussianEncoder", "--decoder",
+           f"{nets}:MLPDecoder", "--latent-dim", "2", "--out", root / "vae", *TINY)  # fmt: skip
+    return root
+
+
+@pytest.fixture(scope="module")
+def server(runs):
+    served = Served(*[f"{n}={runs / n}" for n in ("ae", "den", "vae")])
+    try:
+        with httpx.Client(timeout=120) as client:
+            served.wait_ready(client)
+        yield served
+    finally:
+        served.stop()
+
+
+@pytest.fixture(scope="module")
+def client():
+    with httpx.Client(timeout=120) as c:
+        yield c
+
+
+def test_an_autoencoder_of_custom_networks_answers_as_the_loaded_run(runs, server, client):
+    est, x = aekit.load(runs / "ae"), np.load(runs / "new.npy")
+    out = infer(client, server, "ae", [tensor("input", x)])
+    assert out["latent"]["shape"] == [5, 3]  # the encoder's own code size
+    np.testing.assert_allclose(values(out["latent"]), est.transform(x), rtol=TOL, atol=TOL)
+    np.testing.assert_allclose(
+        values(out["reconstruction"]), est.reconstruct(x), rtol=TOL, atol=TOL
+    )
+
+
+def test_a_vae_from_a_network_file_answers_and_samples_as_the_loaded_run(runs, server, client):
+    est, x = aekit.load(runs / "vae"), np.load(runs / "new.npy")
+    out = infer(client, server, "vae", [tensor("input", x)])
+    np.testing.assert_allclose(values(out["latent"]), est.transform(x), rtol=TOL, atol=TOL)
+    np.testing.assert_allclose(
+        values(out["reconstruction"]), est.reconstruct(x), rtol=TOL, atol=TOL
+    )
+    drawn = infer(
+        client, server, "vae", [], outputs=[{"name": "sample", "parameters": {"n": 3, "seed": 5}}]
+    )
+    np.testing.assert_allclose(values(drawn["sample"]), est.sample(3, seed=5), rtol=TOL, atol=TOL)
+
+
+def test_a_custom_denoiser_says_its_one_image_size_and_refuses_others_in_one_line(
+    runs, server, client
+):
+    meta = client.get(f"{server.url}/v2/models/den").json()
+    assert meta["inputs"][0]["shape"] == [-1, 1, 8, 8]
+    est, x = aekit.load(runs / "den"), np.load(runs / "new.npy")
+    out = infer(client, server, "den", [tensor("input", x)])
+    np.testing.assert_allclose(values(out["denoised"]), est.transform(x), rtol=TOL, atol=TOL)
+    r = client.post(
+        f"{server.url}/v2/models/den/infer", json={"inputs": [tensor("input", x[:, :, :6, :6])]}
+    )
+    assert r.status_code == 400, r.text
+    error = r.json()["error"]
+    assert "[5, 1, 6, 6]" in error and "[-1, 1, 8, 8]" in error and "\n" not in error
