@@ -806,6 +806,20 @@ CASES += [
         ["m.json", "writable"],
         ["basic"],
     ),
+    C(
+        "evaluate-baselines-not-an-anomaly-run",
+        ["evaluate", "{W}/runs/basic", "--baselines"],
+        2,
+        ["--baselines", "basic run"],
+        ["basic"],
+    ),
+    C(
+        "evaluate-baselines-unlabelled",
+        ["evaluate", "{W}/runs/anomaly", "--data", "{W}/rows.npy", "--baselines"],
+        2,
+        ["--baselines needs labelled rows"],
+        ["anomaly"],
+    ),
     C("plot-missing-run", ["plot", "{W}/norun"], 2, ["norun", "no such run"]),
     C("plot-training-data-gone", ["plot", "{W}/bad/nodata-basic"], 2, ["gone.csv"], ["basic"]),
     C(

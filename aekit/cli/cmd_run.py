@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import argparse
 
-from .options import add_data_options, add_run_options, read_for_model, run_spec
+from .options import add_data_options, add_run_options, read_for_model, recorded_spec, run_spec
 from .progress import set_verbose
 
 
@@ -31,6 +31,13 @@ def register(subparsers) -> None:
         "--output", metavar="FILE", help="write the figures as JSON here (default: print them)"
     )
     ev.add_argument("--overwrite", action="store_true", help="replace an existing --output")
+    ev.add_argument(
+        "--baselines",
+        action="store_true",
+        help="anomaly detection: also fit scikit-learn's kNN distance, IsolationForest and LOF on the "
+        "run's normal training rows and print their ROC-AUC and PR-AUC beside the detector's "
+        "(--output: under 'baselines')",
+    )
     ev.set_defaults(func=cmd_evaluate)
 
     for name, helptext, func in (
@@ -87,16 +94,26 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from .._outputs import refuse_existing
 
     est, recipe, config = _load(args)
-    if args.output:
-        out = refuse_existing(args.output, args.overwrite, inputs=[args.data])
+    out = refuse_existing(args.output, args.overwrite, inputs=[args.data]) if args.output else None
+    seed = int(config.get("seed", 0))
     spec = run_spec(args, config, path=args.data)
-    data = recipe.load_eval_data(spec, int(config.get("seed", 0)), path=args.data)
-    metrics = recipe.evaluate(est, data)
+
+    def data():
+        return recipe.load_eval_data(spec, seed, path=args.data)
+
+    figures = {}
+    if args.baselines:  # the table on stdout; with --output, in the JSON too
+        # no --data: the held-out split, read with the training rows
+        table = recipe.compare_baselines(
+            est, recorded_spec(args, config), seed, data() if args.data else None
+        )
+        print(table)
+        figures["baselines"] = table.to_dict()
     if args.output:
-        _io.write_json(out, metrics)
+        _io.write_json(out, {**recipe.evaluate(est, data()), **figures})
         print(f"wrote {args.output}")
-    else:
-        print(json.dumps(metrics, indent=2))
+    elif not args.baselines:
+        print(json.dumps(recipe.evaluate(est, data()), indent=2))
     return 0
 
 

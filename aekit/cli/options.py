@@ -389,6 +389,14 @@ def data_spec(args: argparse.Namespace):
     return spec
 
 
+def recorded_spec(args: argparse.Namespace, config: dict):
+    """The data spec a run recorded, as it was (the training data's too), read from ``--data-dir`` or
+    the recorded root."""
+    from ..recipes import DataSpec
+
+    return DataSpec.from_json(config.get("data", {})).reading_from(getattr(args, "data_dir", None))
+
+
 def run_spec(args: argparse.Namespace, config: dict, path: str | None = None):
     """The data spec a run recorded, read again from ``--data-dir`` or the recorded root, with the
     reading options given on the command line. For another file ``path`` that is an array (.npy,
@@ -396,9 +404,7 @@ def run_spec(args: argparse.Namespace, config: dict, path: str | None = None):
     reads arrays too."""
     from pathlib import Path
 
-    from ..recipes import DataSpec
-
-    spec = DataSpec.from_json(config.get("data", {})).reading_from(getattr(args, "data_dir", None))
+    spec = recorded_spec(args, config)
     if path is not None and Path(path).suffix.lower() in (".npy", ".npz"):
         spec.time_column = spec.label_column = spec.id_column = None
     for opt in ("npz_key", "label_column", "id_column", "image_size", "normal_label"):

@@ -41,6 +41,7 @@ import numpy as np
 from .. import plots
 from ..data import Data, ecg5000_classic_split, load_builtin
 from ..errors import UsageError
+from ..estimators.anomaly.baselines import check_labels
 from ..estimators.anomaly.defaults import PRESETS as ANOMALY_PRESETS
 from ..training.trainer import Trainer
 from .base import Recipe, fill_recorded, in_memory, model_columns, split_filled
@@ -74,6 +75,40 @@ def anomaly_labels(data: Data, normal_label: Any) -> Data:
         found = ", ".join(map(str, np.unique(data.y)[:10]))
         raise UsageError(f"no row has the normal label {normal_label!r}; the labels are: {found}")
     return replace(data, y=(~normal).astype(np.int64))
+
+
+def normal_rows(train: Data) -> Data:
+    """The rows a detector trains on: all of unlabelled data, the normal ones (``y == 0``) of labelled."""
+    return train if train.y is None else train.subset(train.y == 0)
+
+
+def recorded(spec: DataSpec) -> DataSpec:
+    """``spec``, once its file is there and unchanged since the run was trained (its recorded checksum):
+    else one line, since rows read from another file would not be the ones the run trained on."""
+    if spec.data is None or not spec.checksums:  # a built-in dataset: checked when read
+        return spec
+    if not Path(spec.data).exists():
+        raise UsageError(
+            f"--baselines: the run's training data {spec.data} is not there any more; the baselines "
+            f"are fitted on the rows the detector was trained on: put the file back"
+        )
+    if spec.fingerprint() != spec.checksums:
+        raise UsageError(
+            f"--baselines: the run's training data {spec.data} has changed since the run was trained "
+            f"(its checksum differs); the baselines are fitted on the rows the detector was trained "
+            f"on: put the original back"
+        )
+    return spec
+
+
+def _check_labelled(data: Data) -> None:
+    """Rows that ``--baselines`` can score: labelled, normal rows and anomalies both; else one line."""
+    if data.y is None:
+        raise UsageError(
+            "--baselines needs labelled rows: give --label-column COL and --normal-label VALUE "
+            "with --data, or leave out --data for the run's held-out split"
+        )
+    check_labels(data.y, len(data.y))
 
 
 class AnomalyRecipe(Recipe):
@@ -129,7 +164,7 @@ class AnomalyRecipe(Recipe):
         return replace(data, y=None)
 
     def fit(self, est, train: Data, val: Data, trainer: Trainer):
-        x = train.x if train.y is None else train.subset(train.y == 0).x
+        x = normal_rows(train).x
         if len(x) == 0:
             raise UsageError("no normal rows to train on; check --label-column and --normal-label")
         # A detector that holds out normal rows of its own stops early on them; the held-out split
@@ -138,6 +173,18 @@ class AnomalyRecipe(Recipe):
         return est.fit(
             x, validation_data=validation, feature_names=train.feature_names, trainer=trainer
         )
+
+    def compare_baselines(self, est, spec: DataSpec, seed: int, data: Data | None = None):
+        """The run's detector beside scikit-learn's baselines on the labelled ``data`` (None: the run's
+        held-out split) (:meth:`aekit.AnomalyDetector.compare`), fitted on the run's normal training
+        rows read again as the run read them (the same split, fill and columns)."""
+        if data is not None:
+            _check_labelled(data)  # before the training data is read
+        train, held = self.load_data(recorded(spec), seed)
+        data = in_memory(held) if data is None else data
+        _check_labelled(data)
+        train = normal_rows(train)
+        return est.compare(model_columns(est, data), data.y, X_train=model_columns(est, train))
 
     def evaluate(self, est, data: Data) -> dict[str, Any]:
         x = model_columns(est, data)

@@ -146,6 +146,14 @@ class Recipe:
         """Train ``est`` on the run's data; ``trainer`` holds the run's checkpoints, callbacks and logs."""
         return est.fit(train.x, validation_data=val.x, trainer=trainer)
 
+    def compare_baselines(self, est, spec: DataSpec, seed: int, data: Data | None = None):
+        """The run's model beside scikit-learn's anomaly detectors on ``data`` (None: the run's
+        held-out split; ``--baselines``): an anomaly run's alone; any other says so in one line."""
+        raise UsageError(
+            f"--baselines compares an anomaly detector with scikit-learn's; this is a {self.name} "
+            f"run: compare an anomaly run (aekit train anomaly)"
+        )
+
     def evaluate(self, est, data: Data) -> dict[str, Any]:  # pragma: no cover - abstract
         raise NotImplementedError
 

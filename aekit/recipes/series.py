@@ -93,6 +93,15 @@ class SeriesRecipe(Recipe):
     def fit(self, est, train: Data, val: Data, trainer: Trainer):
         return est.fit(train.x, channel_names=train.feature_names, trainer=trainer)
 
+    def compare_baselines(self, est, spec: DataSpec, seed: int, data: Data | None = None):
+        """Refused in one line: a series run scores steps, from windows spread over them, and the
+        baselines score rows."""
+        raise UsageError(
+            "--baselines compares a detector of rows with scikit-learn's; a series run scores steps "
+            "from overlapping windows, which the baselines do not: train an anomaly run on windows as "
+            "rows to compare"
+        )
+
     def evaluate(self, est, data: Data) -> dict[str, Any]:
         x = _channels(est, data)
         note = _check_label_classes(data)

@@ -217,3 +217,11 @@ def test_bad_training_options_one_line(tmp_path):
         )
         assert_one_line_error(proc, 2, needle)
         assert not (tmp_path / "run").exists()
+
+
+def test_baselines_refused_in_one_line(trained, capsys):
+    """Steps are scored from overlapping windows; scikit-learn's baselines score rows: one line."""
+    folder, test = trained
+    code = main(["evaluate", str(folder / "run"), "--data", test, "--baselines"])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and "a series run scores steps" in err

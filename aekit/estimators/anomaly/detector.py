@@ -45,6 +45,7 @@ from ..thresholds import (
     p_values,
     threshold_rule,
 )
+from .baselines import Comparison, compare
 from .calibration import FOLDS, RowPlan, cross_fit_scores, plan_rows
 from .defaults import PRESETS, dense_size, training_steps
 from .density import MIN_CALIBRATION_ROWS, CodeDensity, fit_code_density, reference_rows
@@ -643,6 +644,35 @@ class AnomalyDetector(NeuralEstimator):
                 f"y has {len(y)} labels but X has {len(scores)} samples; give one label per sample"
             )
         return anomaly_metrics(y, scores, self.threshold_)
+
+    def compare(self, X: Any, y_anomaly: Any, *, X_train: Any) -> Comparison:
+        """The detector beside scikit-learn's kNN distance, IsolationForest and LOF on the same rows.
+
+        Each baseline is fitted on ``X_train`` (the normal rows this detector was fitted on: the
+        detector keeps no copy of them) and scores ``X``; all in this detector's scaled units. Large
+        data is cut to seeded samples (:mod:`aekit.estimators.anomaly.baselines`).
+
+        Parameters
+        ----------
+        X : array-like
+            Labelled rows to score.
+        y_anomaly : array-like of 0/1
+            1 = anomaly; both classes must occur.
+        X_train : array-like
+            The normal training rows, as given to :meth:`fit`.
+
+        Returns
+        -------
+        Comparison
+            ROC-AUC and PR-AUC of each method (``.rows``); ``print()`` shows the table, with a one-line
+            hint when a baseline's ROC-AUC is higher by more than 0.02 (``.hint()``).
+
+        Examples
+        --------
+        >>> print(det.compare(X_test, y_test, X_train=X_normal))     # doctest: +SKIP
+        """
+        X, X_train = self._validate_input(X), self._validate_input(X_train, "X_train")
+        return compare(self, X, y_anomaly, X_train)
 
     # ---- the threshold: never trained, derived from the normal rows' scores ------------------
     # ``threshold_`` comes lazily from ``threshold_scores_`` and the current parameters (``threshold``,
