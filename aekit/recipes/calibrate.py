@@ -12,7 +12,7 @@ from typing import Any
 
 from .. import _io
 from ..errors import UsageError
-from ..estimators.persistence import CONFIG, jsonable
+from ..estimators.persistence import CONFIG, estimator_config
 from .folder import updating
 from .run import load_run
 
@@ -33,12 +33,7 @@ def calibrate_run(path: str | os.PathLike, *, normal: Any = None, **rule: Any) -
     if normal is not None:
         est.calibrate(normal)
     else:
-        est._check_calibration()
-    config = {
-        **config,
-        "params": jsonable(est.get_params(deep=False)),
-        "state": jsonable(est._get_state()),
-    }
-    with updating(path) as work:
-        _io.write_json(work / CONFIG, config)
+        est.check_calibration()
+    with updating(path) as work:  # the run's own keys (seed, data, metrics, ...) kept as they were
+        _io.write_json(work / CONFIG, estimator_config(est, config))
     return est

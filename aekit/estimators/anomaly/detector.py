@@ -493,7 +493,7 @@ class AnomalyDetector(NeuralEstimator):
             scores, method = self.decision_scores_, "training"
         self.calibration_scores_ = np.sort(np.asarray(scores, np.float32))
         self.calibration_ = {"method": method, "rows": len(scores)}
-        self._check_calibration()
+        self.check_calibration()
 
     def _copy_scores(self, X: Any, fit_rows: np.ndarray, held_rows: np.ndarray) -> np.ndarray:
         """A copy of this detector trained on ``fit_rows`` of ``X`` scores ``held_rows``."""
@@ -509,8 +509,9 @@ class AnomalyDetector(NeuralEstimator):
         copy.__dict__.update({k: v for k, v in vars(self).items() if k in known})
         return copy
 
-    def _check_calibration(self) -> None:
-        """One line when the calibration scores are too few for the false-alarm rate asked for."""
+    def check_calibration(self) -> None:
+        """Say in one line (a note) when the calibration scores are too few for the false-alarm rate
+        that ``threshold`` asks for; say nothing when they are enough or the rule is not ``fpr``."""
         rule = self.threshold_rule()
         n = len(self.calibration_scores_)
         if isinstance(rule, FalseAlarmRate) and n < rule.rows_needed():
@@ -714,7 +715,7 @@ class AnomalyDetector(NeuralEstimator):
         scores = self.decision_function(X)
         self.calibration_scores_ = np.sort(np.asarray(scores, np.float32))
         self.calibration_ = {"method": "given", "rows": len(scores)}
-        self._check_calibration()
+        self.check_calibration()
         return self
 
     @property
