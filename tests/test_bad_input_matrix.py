@@ -2483,7 +2483,7 @@ API_FIT = [  # (estimator, params, data maker, needles)
         "AnomalyDetector",
         {"threshold": "nope"},
         _tab,
-        ["threshold must be one of mean_std", "'nope'"],
+        ["threshold must be one of fpr", "'nope'"],
     ),
     ("Denoiser", {"noise": "gaussian:-0.1"}, _img, ["factor must be >= 0"]),
     ("Denoiser", {"noise": "saltpepper:1.5"}, _img, ["[0, 1]"]),

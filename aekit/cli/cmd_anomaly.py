@@ -23,8 +23,9 @@ def _threshold_options(p: argparse.ArgumentParser) -> None:
     add_threshold_options(
         p,
         TABLE,
-        rule="percentile (default: of the held-out normal rows' errors), contamination, mean_std, "
-        "mad, or a number",
+        rule="fpr:RATE (default fpr:0.05: a false-alarm rate on normal data, calibrated on normal "
+        "rows the network never trained on), pot:RATE, percentile, contamination, mean_std, mad "
+        "(each also as NAME:VALUE), or a number",
         k=1,
         q=95,
     )
@@ -130,8 +131,53 @@ def train_params(family: str, args: argparse.Namespace) -> dict[str, Any]:
     return {p: getattr(args, a) for a, p in _PARAMS.items() if getattr(args, a, None) is not None}
 
 
+def _register_calibrate(subparsers) -> None:
+    c = subparsers.add_parser(
+        "calibrate",
+        help="change a detector run's threshold rule or calibrate it on new normal data, "
+        "without retraining (the weights stay as they are)",
+    )
+    c.add_argument("run", metavar="RUN", help="a run folder of 'aekit train anomaly'")
+    c.add_argument(
+        "--data",
+        metavar="PATH",
+        help="normal rows the model never trained on (read like the training data): their scores "
+        "become the calibration scores",
+    )
+    add_threshold_options(
+        c,
+        TABLE,
+        rule="the new rule: fpr:RATE (a false-alarm rate), pot:RATE, percentile, contamination, "
+        "mean_std, mad (each also as NAME:VALUE), or a number",
+        k=1,
+        q=95,
+    )
+    c.set_defaults(func=cmd_calibrate)
+
+
+def cmd_calibrate(args: argparse.Namespace) -> int:
+    """``aekit calibrate RUN [--threshold RULE] [--data NORMAL]``."""
+    from ..data import read_path
+    from ..recipes import load_run
+    from ..recipes.calibrate import calibrate_run
+
+    normal = None
+    if args.data is not None:  # read as the run reads a table: its columns, its fill values
+        est, _, config = load_run(args.run)
+        normal = read_path(args.data, **table_options(est, config)).x
+    rule = {p: getattr(args, p) for p in ("threshold", "k", "q", "contamination")}
+    est = calibrate_run(args.run, normal=normal, **{p: v for p, v in rule.items() if v is not None})
+    c = est.calibration_
+    print(
+        f"{args.run}: threshold {est.threshold!s} = {est.threshold_:.6g} "
+        f"(calibration: {c['method']}, {c['rows']} normal rows); weights unchanged"
+    )
+    return 0
+
+
 def register(subparsers) -> None:
-    """``aekit score RUN --input FILE --output scores.csv``."""
+    """``aekit score RUN --input FILE --output scores.csv``; ``aekit calibrate RUN``."""
+    _register_calibrate(subparsers)
     s = subparsers.add_parser("score", help="anomaly scores of new samples (one row per input row)")
     s.add_argument(
         "run", metavar="RUN", help="a run folder of 'aekit train anomaly' (or a saved detector)"
@@ -210,7 +256,7 @@ def cmd_score(args: argparse.Namespace) -> int:
     from .._outputs import refuse_existing
     from ..data import iter_table, read_path
     from ..errors import UsageError
-    from ..estimators.anomaly import score_table
+    from ..estimators.anomaly import SCORE_COLUMNS, score_table
     from ..estimators.persistence import read_config
     from ..recipes import load_run
     from ..training.progress import Pass
@@ -261,9 +307,7 @@ def cmd_score(args: argparse.Namespace) -> int:
         for chunk in chunks:
             if n == 0:  # the header: the id column under its own name, as in the input
                 ident = [chunk.id_name or "id"] if chunk.ids is not None else []
-                csv.writer(f, delimiter=sep, lineterminator="\n").writerow(
-                    [*ident, "score", "is_anomaly"]
-                )
+                csv.writer(f, delimiter=sep, lineterminator="\n").writerow([*ident, *SCORE_COLUMNS])
             f.write(score_table(est, chunk.x, ids=chunk.ids, sep=sep, header=False))
             n += len(chunk)
             progress.update(len(chunk))

@@ -468,16 +468,21 @@ def recorded_image_size(config: dict | None):
 
 
 def threshold_arg(names: Sequence[str]):
-    """An argparse type: one of the threshold rules ``names``, or a number (a fixed threshold)."""
+    """An argparse type: one of the threshold rules ``names``, alone or as ``NAME:NUMBER``
+    (``fpr:0.01``), or a number (a fixed threshold)."""
 
     def parse(text: str) -> str | float:
-        if text in names:
+        name, sep, value = text.partition(":")
+        if name in names:
+            if sep:
+                number(value)  # a bad number fails here, in argparse's one line
             return text
         try:
             return number(text)
         except argparse.ArgumentTypeError:
             raise argparse.ArgumentTypeError(
-                f"expected one of {', '.join(names)} or a number, got {text!r}"
+                f"expected one of {', '.join(names)} (or NAME:NUMBER, e.g. fpr:0.01) or a number, "
+                f"got {text!r}"
             ) from None
 
     return parse

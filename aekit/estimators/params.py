@@ -104,6 +104,24 @@ class Choice(Constraint):
         return f"one of {', '.join(self.options)}"
 
 
+class Rule(Choice):
+    """One of the named rules, alone or with its number: ``"fpr"`` or ``"fpr:0.01"``."""
+
+    def accepts(self, value: Any) -> bool:
+        if not isinstance(value, str):
+            return False
+        name, sep, number = value.partition(":")
+        if not sep:
+            return name in self.options
+        try:
+            return name in self.options and math.isfinite(float(number))
+        except ValueError:
+            return False
+
+    def describe(self) -> str:
+        return f"one of {', '.join(self.options)} (or NAME:NUMBER, e.g. fpr:0.01)"
+
+
 class Widths(Constraint):
     """Layer widths: a sequence (not a string) of whole numbers >= 1, from ``least`` to ``most`` of them."""
 
@@ -251,7 +269,8 @@ SCALERS = ("minmax", "standard", "robust", "auto", "none")
 LOSSES = ("mse", "mae")
 SCHEDULES = ("constant", "onecycle")
 PRECISIONS = ("fp32", "bf16")
-THRESHOLDS = ("mean_std", "percentile", "contamination", "mad")  # a number: a fixed threshold
+# A number: a fixed threshold. "fpr" (a false-alarm rate, conformal) first: the detectors' default.
+THRESHOLDS = ("fpr", "pot", "mean_std", "percentile", "contamination", "mad")
 
 # ---- the tables --------------------------------------------------------------------------------
 
@@ -280,7 +299,7 @@ FIXED_NEEDS_A_VALUE = Refused(
     "fixed", "threshold='fixed' needs a value: pass the number itself, e.g. threshold=0.05"
 )
 THRESHOLD: dict[str, list[Any]] = {
-    "threshold": [Choice(*THRESHOLDS), Real(), FIXED_NEEDS_A_VALUE],
+    "threshold": [Rule(*THRESHOLDS), Real(), FIXED_NEEDS_A_VALUE],
     "k": [Real(0)],
     "q": [Real(0, 100)],
     "contamination": [Real(0, 1, closed="neither")],
@@ -352,7 +371,8 @@ SERIES_DETECTOR: dict[str, list[Any]] = {
     "error": [Choice(*LOSSES)],
     "loss": [Choice(*LOSSES)],
     **THRESHOLD,
-    "threshold": [Choice("max", *THRESHOLDS), Real(), FIXED_NEEDS_A_VALUE],
+    # no "fpr"/"pot" yet: the series detector's threshold comes from its training stretch's own scores
+    "threshold": [Rule("max", *THRESHOLDS[2:]), Real(), FIXED_NEEDS_A_VALUE],
     "margin": [Real(0, closed="neither")],
     **TRAINING,
     **NETWORKS,

@@ -82,6 +82,12 @@ def write_estimator(
 ) -> None:
     """Write ``est``'s weights, then its config.json, into ``folder`` (each file atomic; no checks)."""
     save_tensors(folder / WEIGHTS, est._get_tensors() if tensors is None else tensors)
+    _io.write_json(folder / CONFIG, estimator_config(est, extra))
+
+
+def estimator_config(est, extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    """``est``'s config.json: ``extra`` (a run's own keys) with its format, class, parameters and
+    learned state (everything but the tensors) on top."""
     config = dict(extra or {})
     config.update(
         {
@@ -91,7 +97,7 @@ def write_estimator(
             "state": jsonable(est._get_state()),
         }
     )
-    _io.write_json(folder / CONFIG, config)
+    return config
 
 
 def _as_path(path: Any, name: str) -> Path:

@@ -7,6 +7,8 @@ whose score is **above** a threshold. The threshold is derived from the scores o
 ==============  ================================  =======================================
 name            threshold                         parameter
 ==============  ================================  =======================================
+``fpr``         the conformal ``1 - rate`` quantile ``rate``: the false-alarm rate (0.01)
+``pot``         a generalized Pareto tail's quantile  ``rate`` (very small rates; SPOT)
 ``mean_std``    ``mean + k * std``                ``k`` (1.0 in the ECG5000 recipe)
 ``percentile``  the ``q``-th percentile           ``q`` in [0, 100]
 ``contamination`` the ``1 - contamination`` quantile ``contamination`` in (0, 1)
@@ -17,6 +19,21 @@ name            threshold                         parameter
 
 ``mean_std`` uses the population standard deviation (``np.std``, ddof=0), as the
 TensorFlow tutorial does: ``np.mean(train_loss) + np.std(train_loss)``.
+
+``fpr`` is split conformal prediction (Vovk et al.; Bates et al., "Testing for outliers with
+conformal p-values", Annals of Statistics 2023): from ``n`` scores of normal samples the model never
+trained on, the threshold is their ``ceil((n + 1)(1 - rate))``-th smallest, so that a new normal
+sample exchangeable with them is flagged with probability at most ``rate``, whatever the scores'
+distribution. It needs ``n >= ceil(1 / rate) - 1`` scores (:func:`rows_needed`); with fewer the
+threshold is their maximum, which cannot promise less than ``1 / (n + 1)``. :func:`p_values` gives
+every score its conformal p-value; ``p <= rate`` is exactly ``score > threshold``.
+
+``pot`` fits a generalized Pareto distribution to the scores above their 98th percentile (peaks over
+threshold, as Siffer et al.'s SPOT, KDD 2017) and extrapolates the tail to rates too small for the
+scores at hand; it is a model of the tail, not a guarantee.
+
+A rule can be written with its parameter, ``"NAME:VALUE"``: ``"fpr:0.01"``, ``"percentile:99"``,
+``"contamination:0.05"``, ``"mean_std:1"``.
 
 :func:`threshold_rule` is how both detectors turn their parameters into a rule;
 :func:`best_threshold` chooses a threshold on a labelled validation set instead.
@@ -186,9 +203,95 @@ class MaxTimes(Threshold):
         return s.max() * self.margin
 
 
+def _rate(key: str, value: Any) -> float:
+    rate = _number(key, value)
+    if not 0.0 < rate < 1.0:
+        raise UsageError(
+            f"the false-alarm rate must be a fraction in (0, 1), got {value!r}; e.g. fpr:0.01 for 1%"
+        )
+    return rate
+
+
+def rows_needed(rate: float) -> int:
+    """How many calibration scores a conformal threshold needs for a false-alarm ``rate``:
+    ``ceil(1 / rate) - 1`` (99 for 1%), the fewest with a score below the top.
+
+    Examples
+    --------
+    >>> rows_needed(0.01), rows_needed(0.05), rows_needed(0.3)
+    (99, 19, 3)
+    """
+    return max(math.ceil(1.0 / rate - 1e-9) - 1, 1)
+
+
+class FalseAlarmRate(Threshold):
+    """The split-conformal threshold for a false-alarm ``rate`` on normal data (see the module)."""
+
+    name = "fpr"
+    params = {"rate": 0.05}
+
+    def _check(self, key: str, value: Any) -> float:
+        return _rate(key, value)
+
+    def rows_needed(self) -> int:
+        return rows_needed(self.rate)
+
+    def _compute(self, s: np.ndarray) -> float:
+        n = len(s)
+        rank = math.ceil((n + 1) * (1.0 - self.rate) - 1e-9)  # 1-based; the float slack: 99.0000001
+        return np.partition(s, min(rank, n) - 1)[min(rank, n) - 1]
+
+
+class PeaksOverThreshold(Threshold):
+    """A generalized Pareto fit of the top 2% of the scores, extrapolated to ``rate`` (SPOT)."""
+
+    name = "pot"
+    params = {"rate": 0.001}
+    TAIL = 0.98  # the initial threshold: scores above this quantile are the peaks
+    MIN_PEAKS = 10  # fewer peaks than this cannot shape a tail: the conformal threshold instead
+
+    def _check(self, key: str, value: Any) -> float:
+        return _rate(key, value)
+
+    def _compute(self, s: np.ndarray) -> float:
+        from scipy.stats import genpareto  # scikit-learn's dependency; only this rule needs it
+
+        t = np.quantile(s, self.TAIL)
+        peaks = s[s > t] - t
+        if len(peaks) < self.MIN_PEAKS or peaks.max() <= 0:
+            return FalseAlarmRate(rate=self.rate)._compute(s)
+        shape, _, scale = genpareto.fit(peaks, floc=0.0)
+        ratio = self.rate * len(s) / len(peaks)  # the tail probability beyond t that is wanted
+        if ratio >= 1.0:
+            return FalseAlarmRate(rate=self.rate)._compute(s)
+        if abs(shape) < 1e-6:  # the exponential tail, the limit of the formula below
+            return t - scale * math.log(ratio)
+        return t + scale / shape * (ratio ** (-shape) - 1.0)
+
+
+def p_values(calibration: Any, scores: Any) -> np.ndarray:
+    """Conformal p-values of ``scores`` against the normal ``calibration`` scores:
+    ``(1 + #{calibration >= score}) / (n + 1)``; small means unlike the normal samples.
+
+    For a normal sample exchangeable with the calibration samples, ``P(p <= a) <= a`` for every
+    ``a``; ``p <= rate`` is exactly ``score > FalseAlarmRate(rate).compute(calibration)``.
+
+    Examples
+    --------
+    >>> p_values([1.0, 2.0, 3.0, 4.0], [0.5, 2.0, 9.0])
+    array([1. , 0.6, 0.2])
+    """
+    cal = np.sort(_scores(calibration))
+    s = np.asarray(scores, dtype=np.float64).ravel()
+    at_least = len(cal) - np.searchsorted(cal, s, side="left")  # calibration scores >= each score
+    return (1.0 + at_least) / (len(cal) + 1.0)
+
+
 STRATEGIES: dict[str, type[Threshold]] = {
-    c.name: c for c in (MeanStd, Percentile, Contamination, MAD, Fixed, MaxTimes)
+    c.name: c
+    for c in (FalseAlarmRate, PeaksOverThreshold, MeanStd, Percentile, Contamination, MAD, Fixed)
 }
+STRATEGIES["max"] = MaxTimes
 
 
 def get_threshold(strategy: str | float, **params: Any) -> Threshold:
@@ -212,17 +315,39 @@ def get_threshold(strategy: str | float, **params: Any) -> Threshold:
     return STRATEGIES[strategy](**params)
 
 
+def parse_rule(text: str) -> tuple[str, float | None]:
+    """``"NAME:VALUE"`` -> ``(NAME, VALUE)``; a plain name -> ``(name, None)``.
+
+    Examples
+    --------
+    >>> parse_rule("fpr:0.01"), parse_rule("percentile")
+    (('fpr', 0.01), ('percentile', None))
+    """
+    name, sep, value = text.partition(":")
+    if not sep:
+        return text, None
+    try:
+        return name, _number(name, float(value))
+    except ValueError:
+        raise UsageError(
+            f"threshold {text!r}: expected NAME:NUMBER such as fpr:0.01, got {value!r} after ':'"
+        ) from None
+
+
 def threshold_rule(threshold: str | float, **params: Any) -> Threshold:
-    """The rule a detector's parameters name: ``threshold`` (a strategy or a number) with that
-    strategy's own parameters taken from ``params`` (the other strategies' are ignored).
+    """The rule a detector's parameters name: ``threshold`` (a strategy, ``"NAME:VALUE"``, or a
+    number) with that strategy's own parameters taken from ``params`` (the others are ignored).
 
     Both detectors hold every strategy's parameter (``k``, ``q``, ``contamination``, ``margin``) so
-    that the strategy can change without retraining; this picks the ones that apply.
+    that the strategy can change without retraining; this picks the ones that apply. A value
+    written in the name (``"percentile:99"``) wins over the parameter.
 
     Examples
     --------
     >>> threshold_rule("percentile", k=1.0, q=99.0, contamination=0.05)
     Percentile(q=99.0)
+    >>> threshold_rule("fpr:0.05", q=99.0)
+    FalseAlarmRate(rate=0.05)
     >>> threshold_rule(0.5, q=99.0)
     Fixed(value=0.5)
     """
@@ -230,9 +355,14 @@ def threshold_rule(threshold: str | float, **params: Any) -> Threshold:
         raise UsageError(
             "threshold='fixed' needs a value: pass the number itself, e.g. threshold=0.05"
         )
-    if isinstance(threshold, str) and threshold in STRATEGIES:
-        wanted = STRATEGIES[threshold].params
-        return get_threshold(threshold, **{k: v for k, v in params.items() if k in wanted})
+    if isinstance(threshold, str):
+        name, value = parse_rule(threshold)
+        if name in STRATEGIES and name != "fixed":
+            wanted = STRATEGIES[name].params
+            chosen = {k: v for k, v in params.items() if k in wanted}
+            if value is not None:
+                chosen[next(iter(wanted))] = value  # every rule has one parameter
+            return get_threshold(name, **chosen)
     return get_threshold(threshold)
 
 

@@ -149,7 +149,7 @@ def _denoise(p: _Part, x: torch.Tensor) -> torch.Tensor:
 
 def _detect(
     p: _Part, x: torch.Tensor, error: str, density: dict | None = None
-) -> tuple[torch.Tensor, torch.Tensor]:
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     xs = (x - p.offset) / p.scale  # Scaler.torch_transform
     score = sample_scores(p.model(xs), xs, error, getattr(p, "residual_scale", None))
     # the code density's factor (aekit.estimators.anomaly.density), as decision_function
@@ -158,9 +158,17 @@ def _detect(
         score = score * lof_factor(
             codes, p.density_codes, p.density_k_distance, p.density_lrd, **density
         )
-    return flag_non_finite(
+    score, label = flag_non_finite(
         x, score, (score > p.threshold).to(torch.int64)
     )  # AnomalyDetector.predict
+    return score, label, conformal_p_value(score, p.calibration)
+
+
+def conformal_p_value(score: torch.Tensor, calibration: torch.Tensor) -> torch.Tensor:
+    """``(1 + #{calibration >= score}) / (n + 1)`` per row, as ``AnomalyDetector.p_values``
+    (:func:`aekit.estimators.thresholds.p_values`); a NaN score has none at or above it."""
+    at_least = (calibration[None, :] >= score[:, None]).sum(dim=1)  # (B, n) -> (B,)
+    return (1.0 + at_least.to(torch.float64)) / (calibration.shape[0] + 1.0)
 
 
 def flag_non_finite(
@@ -294,8 +302,10 @@ def _detector_graph(est: Any, part: str, model: nn.Module, shape: list[int]) -> 
     else:
         density = None
     detect = functools.partial(_detect, error=est.error, density=density)
-    module = _Part(model, detect, threshold=threshold, **scaling)
-    return _Graph(module, "x", x_shape, {"score": ["batch"], "label": ["batch"]}, x_example)
+    calibration = torch.as_tensor(est.calibration_scores_, dtype=torch.float32)
+    module = _Part(model, detect, threshold=threshold, calibration=calibration, **scaling)
+    outputs = {"score": ["batch"], "label": ["batch"], "p_value": ["batch"]}
+    return _Graph(module, "x", x_shape, outputs, x_example)
 
 
 def _vae_graph(est: Any, part: str, model: nn.Module, shape: list[int]) -> _Graph:
@@ -525,6 +535,8 @@ def export_onnx(
         names = getattr(est, "feature_names_in_", None)
         props.update(
             threshold=float(est.threshold_),
+            threshold_rule=str(est.threshold),
+            calibration=est.calibration_,
             error=est.error,
             scaler=est.scaler,
             feature_names=None if names is None else [str(n) for n in names],
@@ -571,7 +583,11 @@ def _reference(est: Any, part: str, x: np.ndarray) -> dict[str, np.ndarray]:
         name = "denoised" if part == "denoiser" else "reconstruction"
         return {name: est.reconstruct(x)}
     if kind == "AnomalyDetector":
-        return {"score": est.decision_function(x), "label": est.predict(x)}
+        return {
+            "score": est.decision_function(x),
+            "label": est.predict(x),
+            "p_value": est.p_values(x),
+        }
     if kind == "Denoiser":
         fn = est.model_.encode if part == "encoder" else est.model_.decode
         return {"features" if part == "encoder" else "image": est.map_batches(fn, x)}

@@ -76,7 +76,11 @@ def test_export_default_part_overwrite_and_metadata(runs, tmp_path, capsys):
     config = json.loads((runs / "anomaly" / "config.json").read_text())
     assert props["family"] == "anomaly" and props["part"] == "detector"
     assert props["threshold"] == pytest.approx(config["state"]["threshold_value"])
-    assert props["inputs"] == {"x": ["batch", 6]} and set(props["outputs"]) == {"score", "label"}
+    assert props["inputs"] == {"x": ["batch", 6]} and set(props["outputs"]) == {
+        "score",
+        "label",
+        "p_value",
+    }
 
     before = out.read_bytes()
     assert (

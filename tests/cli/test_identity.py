@@ -225,7 +225,7 @@ def test_score_keeps_the_id_column_under_its_own_name(table):
         == 0
     )
     rows = _rows(table / "s.csv")
-    assert rows[0] == ["patient_id", "score", "is_anomaly"] and rows[1][0] == "P0"
+    assert rows[0] == ["patient_id", "score", "is_anomaly", "p_value"] and rows[1][0] == "P0"
     # the run remembers its id column: without --id-column too
     assert (
         main(
@@ -307,9 +307,9 @@ def test_score_writes_the_user_id_column_under_its_own_name(tmp_path):
     with open(tmp_path / "recorded.tsv", newline="") as f:
         recorded = list(csv.reader(f, delimiter="\t"))
     for rows in (given, recorded):
-        assert rows[0] == ["user_id", "score", "is_anomaly"] and rows[1][0] == "U0"
+        assert rows[0] == ["user_id", "score", "is_anomaly", "p_value"] and rows[1][0] == "U0"
         assert [r[0] for r in rows[1:]] == [f"U{i}" for i in range(80)]
     assert [r[1:] for r in recorded] == [r[1:] for r in given]
 
     cli_here("score", run, "--input", tmp_path / "no_id.csv", "--output", tmp_path / "n.csv")
-    assert _rows(tmp_path / "n.csv")[0] == ["score", "is_anomaly"]
+    assert _rows(tmp_path / "n.csv")[0] == ["score", "is_anomaly", "p_value"]

@@ -99,7 +99,7 @@ def test_cli_scores_each_part_on_the_cluster_as_one_process_does(world):
     ]
     for i, part in enumerate(parts):  # one part per input part, its ids in its order
         got = pd.read_parquet(part)
-        assert list(got.columns) == ["user_id", "score", "is_anomaly"]
+        assert list(got.columns) == ["user_id", "score", "is_anomaly", "p_value"]
         size = ROWS // PARTS
         np.testing.assert_array_equal(got["user_id"], np.arange(i * size, (i + 1) * size) * 7)
     got = pd.concat([pd.read_parquet(p) for p in parts])
@@ -116,7 +116,7 @@ def test_cli_scores_each_part_on_the_cluster_as_one_process_does(world):
 def test_score_maps_partitions_of_a_dask_dataframe(world):
     ddf = dd.read_parquet(str(world["root"] / "data" / "*.parquet"))
     scores = aekit.dask.score(world["run"], ddf)  # the run's recorded id column is kept
-    assert list(scores.columns) == ["user_id", "score", "is_anomaly"]
+    assert list(scores.columns) == ["user_id", "score", "is_anomaly", "p_value"]
     got = scores.compute()
     want = single_process(world)
     np.testing.assert_array_equal(got["user_id"], want["user_id"])

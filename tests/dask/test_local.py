@@ -37,7 +37,7 @@ def test_score_and_encode_in_this_process(fitted):
     ddf = dd.from_pandas(rows[["key", *reversed(FEATURES)]], npartitions=3)  # by name
     got = aekit.dask.score(det, ddf, id_column="key").compute()
     x = rows[FEATURES].to_numpy()
-    assert list(got.columns) == ["key", "score", "is_anomaly"]
+    assert list(got.columns) == ["key", "score", "is_anomaly", "p_value"]
     assert got["key"].tolist() == rows["key"].tolist()
     np.testing.assert_allclose(got["score"], det.decision_function(x), rtol=0, atol=1e-6)
     z = aekit.dask.encode(ae, ddf, id_column="key").compute()

@@ -47,7 +47,9 @@ def test_percentile_contamination_mad_fixed():
 
 
 def test_every_strategy_shares_the_base():
-    assert set(STRATEGIES) == {"mean_std", "percentile", "contamination", "mad", "fixed", "max"}
+    assert set(STRATEGIES) == {
+        *("fpr", "pot", "mean_std", "percentile", "contamination", "mad", "fixed", "max")
+    }
     assert all(issubclass(cls, Threshold) for cls in STRATEGIES.values())
 
 

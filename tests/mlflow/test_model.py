@@ -96,7 +96,8 @@ def test_a_saved_model_reloads_in_a_fresh_process_with_aekits_outputs(models, tm
     x = rows[FEATURES].to_numpy(np.float32)
     detector = aekit.load(models["detector"])
     got = pd.read_csv(tmp_path / "detector.out.csv")
-    assert list(got.columns) == ["score", "is_anomaly"]
+    assert list(got.columns) == ["score", "is_anomaly", "p_value"]
+    np.testing.assert_allclose(got["p_value"], detector.p_values(x), rtol=0, atol=1e-12)
     np.testing.assert_allclose(got["score"], detector.decision_function(x), rtol=0, atol=1e-6)
     np.testing.assert_array_equal(got["is_anomaly"], detector.predict(x))
     z = pd.read_csv(tmp_path / "table.out.csv")
@@ -114,6 +115,7 @@ def test_the_signature_is_the_runs_inputs_and_outputs(models):
     assert [(c.name, c.type.name) for c in sig.outputs.inputs] == [
         ("score", "double"),
         ("is_anomaly", "long"),
+        ("p_value", "double"),
     ]
     image = aekit.mlflow.model_signature(models["image"])
     assert image.inputs.inputs[0].shape == (-1, 1, 8, 8)

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from ..._notes import note
 from ...data import RowsView
 from ...errors import DataError, UsageError
 from ...models import DenseAutoencoder, DenseConfig, DenseEnsemble, signal_autoencoder
@@ -35,8 +36,17 @@ from ..base import (
 )
 from ..losses import reconstruction_loss
 from ..preprocessing import Scaler
-from ..thresholds import METRICS, Threshold, best_threshold, get_threshold, threshold_rule
+from ..thresholds import (
+    METRICS,
+    FalseAlarmRate,
+    Threshold,
+    best_threshold,
+    get_threshold,
+    p_values,
+    threshold_rule,
+)
 from .baselines import Comparison, compare
+from .calibration import FOLDS, RowPlan, cross_fit_scores, plan_rows
 from .defaults import PRESETS, dense_size, training_steps
 from .density import MIN_CALIBRATION_ROWS, CodeDensity, fit_code_density, reference_rows
 from .report import anomaly_metrics
@@ -100,9 +110,15 @@ class AnomalyDetector(NeuralEstimator):
         Both are fit-time settings: the density's reference and exponent are learned by :meth:`fit`.
     loss : {"mse", "mae"}, default "mse"
         Training loss.
-    threshold : {"percentile", "contamination", "mean_std", "mad", "fixed"} or float, default "percentile"
-        How ``threshold_`` is derived from the normal rows' scores (:attr:`threshold_scores_`;
-        see :mod:`aekit.estimators.thresholds`); a number is a fixed threshold.
+    threshold : str or float, default "fpr:0.05"
+        How ``threshold_`` is derived from the calibration scores (:attr:`calibration_scores_`,
+        normal rows the network never trained on; :mod:`aekit.estimators.anomaly.calibration`):
+        ``"fpr:RATE"`` the conformal threshold for a false-alarm rate RATE on normal data (the
+        default: 5%, which 19 calibration rows can promise; 1% needs 99 and sets the threshold at the
+        largest of up to 199 of them, see ``docs/guide/anomaly.md``), ``"pot:RATE"`` a fitted tail
+        for very small rates, ``"percentile"``,
+        ``"contamination"``, ``"mean_std"``, ``"mad"`` (each also as ``"NAME:VALUE"``; see
+        :mod:`aekit.estimators.thresholds`); a number is a fixed threshold.
     k : float, default 1.0
         ``mean_std``: mean + k std; ``mad``: median + k * 1.4826 MAD.
     q : float, default 95.0
@@ -123,9 +139,12 @@ class AnomalyDetector(NeuralEstimator):
         "bf16" trains with bfloat16 autocast (weights and optimizer stay fp32), for GPUs and
         larger models; evaluation and saved weights are fp32.
     validation_fraction : float, default 0.1
-        Fraction of the training rows held out (seeded, at most ``HOLDOUT_ROWS`` rows) for early
-        stopping and the threshold; 0 trains on every row. Ignored when ``validation_data`` is
-        given to :meth:`fit`, which then takes its place for early stopping.
+        Fraction of the training rows held out (seeded, at most ``HOLDOUT_ROWS`` rows): half for
+        early stopping and the score's scales, half (or as many as ``fpr:RATE`` needs) for the
+        calibration; where that would leave less than half of the rows to train on, the calibration
+        is cross-fitted instead (:mod:`aekit.estimators.anomaly.calibration`). 0 trains on every
+        row (``fpr`` then cross-fits). ``validation_data`` given to :meth:`fit` takes the
+        validation half's place.
     patience : int or None, default 20
         Early stopping: epochs without improvement of the validation loss (the best epoch's
         weights are kept); None trains for all ``epochs``.
@@ -151,12 +170,15 @@ class AnomalyDetector(NeuralEstimator):
         ``density`` > 0: the training rows' codes (a sample) and the score's exponent.
     decision_scores_ : ndarray of shape (n_train,)
         Scores of the training samples (held-out ones included).
-    threshold_scores_ : ndarray
-        The scores the threshold is taken from: those of the held-out rows when rows were held
-        out (the model never fitted them, so they are errors as on new normal data), else
-        ``decision_scores_``.
+    calibration_scores_ : ndarray
+        Sorted scores of normal rows the network never trained on, which the threshold and
+        :meth:`p_values` come from (also ``threshold_scores_``).
+    calibration_ : dict
+        How they were made: ``method`` "split" (rows set aside), "cross" (cross-fitted copies),
+        "training" (no rows held out: the training rows' own scores) or "given" (:meth:`calibrate`),
+        and ``rows``.
     threshold_ : float
-        Derived from ``threshold_scores_`` and the current threshold parameters.
+        Derived from ``calibration_scores_`` and the current threshold parameters.
     labels_ : ndarray of shape (n_train,)
         1 for the training samples above ``threshold_``.
     feature_names_in_ : ndarray of str or None
@@ -202,7 +224,7 @@ class AnomalyDetector(NeuralEstimator):
         density: float = 0.5,
         n_neighbors: int = 40,
         loss: str = "mse",
-        threshold: str | float = "percentile",
+        threshold: str | float = "fpr:0.05",
         k: float = 1.0,
         q: float = 95.0,
         contamination: float = 0.05,
@@ -341,16 +363,27 @@ class AnomalyDetector(NeuralEstimator):
             )
         return config
 
-    def _holdout(self, X: Any) -> tuple[Any, np.ndarray | None]:
-        """(rows to train on, held-out rows in memory or None): a seeded part of ``X``, at most HOLDOUT_ROWS."""
-        n = len(X)
-        if not self.validation_fraction or n < 2:
-            return X, None
+    def _plan_rows(self, n: int, own_validation: bool) -> RowPlan:
+        """Which of ``n`` rows train, validate and calibrate (:mod:`.calibration`)."""
+        rule = self.threshold_rule()
+        need = rule.rows_needed() if isinstance(rule, FalseAlarmRate) else 0
+        seed = check_positive_int("seed", self.seed, 0)
+        everything = np.arange(n)
+        if n < 2 or (not self.validation_fraction and not need):
+            return RowPlan(everything, None, np.empty(0, np.int64))  # the training rows' own scores
+        if not self.validation_fraction:  # every row trains: calibrate by cross-fitting
+            return RowPlan(everything, None, None)
         fraction = min(float(self.validation_fraction), HOLDOUT_ROWS / n)
-        fit_idx, held_idx = holdout_indices(n, fraction, check_positive_int("seed", self.seed, 0))
-        if is_row_store(X):  # the training rows stay on disk; the held-out ones come into memory
-            return RowsView(X, fit_idx), X.take(held_idx)
-        return X[fit_idx], X[held_idx]
+        held = 0 if own_validation else min(n - 1, max(1, round(n * fraction)))
+        return plan_rows(n, held, need, seed)
+
+    def _validation_plan(self, n: int) -> RowPlan:
+        """A cross-fitted copy's rows: held out for validation only, none for calibration."""
+        if not self.validation_fraction or n < 2:
+            return RowPlan(np.arange(n), None, np.empty(0, np.int64))
+        fraction = min(float(self.validation_fraction), HOLDOUT_ROWS / n)
+        fit, held = holdout_indices(n, fraction, check_positive_int("seed", self.seed, 0))
+        return RowPlan(fit, held, np.empty(0, np.int64))
 
     def fit(
         self,
@@ -390,8 +423,16 @@ class AnomalyDetector(NeuralEstimator):
         feature_names = column_names(X, feature_names)
         X = self._validate_fit_input(X)
         self._record_feature_names(feature_names)
-        # Rows held out for early stopping and the threshold, unless validation_data takes their place.
-        Xfit, held = self._holdout(X) if validation_data is None else (X, None)
+        plan = self._plan_rows(len(X), own_validation=validation_data is not None)
+        self._train(X, plan, validation_data, trainer)
+        self.decision_scores_ = self._scores(X)
+        self._calibrate(X, plan)
+        self.threshold_fit_ = None
+        return self
+
+    def _train(self, X: Any, plan: RowPlan, validation_data: Any, trainer: Trainer) -> None:
+        """The network and the score's scales, on the plan's fit and validation rows."""
+        Xfit, held = _take(X, plan.fit, view=True), _take(X, plan.validation)
         loss = reconstruction_loss(self.loss)
         if is_row_store(Xfit):
             # Data on disk: learn the scaler chunk by chunk and scale each batch on the device.
@@ -433,10 +474,52 @@ class AnomalyDetector(NeuralEstimator):
         self.code_density_ = None
         if self.density > 0:
             self.code_density_ = self._fit_code_density(Xfit, held)
-        self.decision_scores_ = self._scores(X)
-        self.holdout_scores_ = None if held is None else self._scores(held)
-        self.threshold_fit_ = None
-        return self
+
+    def _calibrate(self, X: Any, plan: RowPlan) -> None:
+        """``calibration_scores_``: the plan's calibration rows scored, or every row scored by a
+        copy that did not train on it (cross-fitting), or the training rows' own scores."""
+        if plan.cross:
+            note(
+                f"calibrating by {FOLDS}-fold cross-fitting ({FOLDS} more fits): {len(X)} normal rows "
+                f"cannot spare the calibration rows that the threshold {self.threshold!r} needs"
+            )
+            scores = cross_fit_scores(
+                len(X), int(self.seed), lambda fit, held: self._copy_scores(X, fit, held)
+            )
+            method = "cross"
+        elif len(plan.calibration):
+            scores, method = self._scores(_take(X, plan.calibration)), "split"
+        else:
+            scores, method = self.decision_scores_, "training"
+        self.calibration_scores_ = np.sort(np.asarray(scores, np.float32))
+        self.calibration_ = {"method": method, "rows": len(scores)}
+        self.check_calibration()
+
+    def _copy_scores(self, X: Any, fit_rows: np.ndarray, held_rows: np.ndarray) -> np.ndarray:
+        """A copy of this detector trained on ``fit_rows`` of ``X`` scores ``held_rows``."""
+        copy = self._copy()
+        Xk = _take(X, fit_rows, view=True)
+        copy._train(Xk, copy._validation_plan(len(fit_rows)), None, Trainer())
+        return copy._scores(_take(X, held_rows))
+
+    def _copy(self) -> AnomalyDetector:
+        """An unfitted copy that knows the input's shape and names, as ``_validate_fit_input`` left them."""
+        copy = type(self)(**{**self.get_params(deep=False), "verbose": 0})
+        known = ("input_shape_", "n_features_in_", "feature_names_in_")
+        copy.__dict__.update({k: v for k, v in vars(self).items() if k in known})
+        return copy
+
+    def check_calibration(self) -> None:
+        """Say in one line (a note) when the calibration scores are too few for the false-alarm rate
+        that ``threshold`` asks for; say nothing when they are enough or the rule is not ``fpr``."""
+        rule = self.threshold_rule()
+        n = len(self.calibration_scores_)
+        if isinstance(rule, FalseAlarmRate) and n < rule.rows_needed():
+            note(
+                f"{n} calibration scores cannot promise a false-alarm rate of {rule.rate:g} (that needs "
+                f"{rule.rows_needed()}): the threshold is their highest score, which promises "
+                f"{1 / (n + 1):.3g}; train on more normal rows for a smaller rate"
+            )
 
     # ---- scores and decisions ----------------------------------------------------------------
     def _residuals(self, rows: np.ndarray) -> torch.Tensor:
@@ -602,10 +685,38 @@ class AnomalyDetector(NeuralEstimator):
 
     @property
     def threshold_scores_(self) -> np.ndarray:
-        """The normal scores the threshold comes from: the held-out rows' if any, else the training rows'."""
+        """The normal scores the threshold comes from: ``calibration_scores_`` (:mod:`.calibration`)."""
         self.check_is_fitted()
-        held = getattr(self, "holdout_scores_", None)
-        return self.decision_scores_ if held is None or len(held) == 0 else held
+        return self.calibration_scores_
+
+    def p_values(self, X: Any) -> np.ndarray:
+        """Conformal p-values of ``X``'s scores against ``calibration_scores_``, in (0, 1].
+
+        For a normal sample like the calibration rows, ``P(p <= a) <= a``; with
+        ``threshold="fpr:RATE"`` a sample is flagged exactly when ``p <= RATE`` (given enough
+        calibration scores). Small p-values are evidence of an anomaly; they can be combined
+        (Fisher, Bonferroni) or corrected for many samples (Benjamini-Hochberg).
+
+        Examples
+        --------
+        >>> det.p_values(X_new)[:3]       # doctest: +SKIP
+        array([0.412, 0.009, 0.871])
+        """
+        return p_values(self.calibration_scores_, self.decision_function(X))
+
+    def calibrate(self, X: Any) -> AnomalyDetector:
+        """New calibration scores from normal samples ``X`` the detector never trained on (after a
+        change of sensor, say), without retraining; returns ``self``. The weights stay as they are.
+
+        Examples
+        --------
+        >>> det.calibrate(X_recent_normal).set_threshold("fpr:0.01")     # doctest: +SKIP
+        """
+        scores = self.decision_function(X)
+        self.calibration_scores_ = np.sort(np.asarray(scores, np.float32))
+        self.calibration_ = {"method": "given", "rows": len(scores)}
+        self.check_calibration()
+        return self
 
     @property
     def threshold_(self) -> float:
@@ -680,8 +791,10 @@ class AnomalyDetector(NeuralEstimator):
             "latent_dim": int(self.latent_dim_),
             "members": self._members(),
         }
-        held = getattr(self, "holdout_scores_", None)
-        state["holdout_rows"] = 0 if held is None else int(len(held))
+        state["calibration"] = {
+            **self.calibration_,
+            "scores": [float(v) for v in self.calibration_scores_],  # sorted; exact as float32
+        }
         density = getattr(self, "code_density_", None)
         state["code_density"] = None if density is None else density.state()
         return state
@@ -691,10 +804,6 @@ class AnomalyDetector(NeuralEstimator):
         tensors["decision_scores"] = torch.as_tensor(np.asarray(self.decision_scores_, np.float32))
         if getattr(self, "residual_scale_", None) is not None:
             tensors["residual_scale"] = torch.as_tensor(self.residual_scale_)
-        if getattr(self, "holdout_scores_", None) is not None:
-            tensors["holdout_scores"] = torch.as_tensor(
-                np.asarray(self.holdout_scores_, np.float32)
-            )
         if getattr(self, "code_density_", None) is not None:
             tensors.update(self.code_density_.tensors())
         return tensors
@@ -721,12 +830,36 @@ class AnomalyDetector(NeuralEstimator):
     def _set_tensors(self, tensors: dict[str, torch.Tensor], state: dict[str, Any]) -> None:
         self.decision_scores_ = _array(tensors["decision_scores"])
         self.residual_scale_ = _array(tensors.get("residual_scale"))
-        self.holdout_scores_ = _array(tensors.get("holdout_scores"))
+        self._set_calibration(state.get("calibration"), _array(tensors.get("holdout_scores")))
         density = state.get("code_density")  # its numbers in config.json, its reference codes here
         self.code_density_ = None if density is None else CodeDensity.from_saved(tensors, density)
         super()._set_tensors(tensors, state)
         if self.code_density_ is not None:
             self.code_density_.to(self._model_device())
+
+    def _set_calibration(self, saved: dict | None, held: np.ndarray | None) -> None:
+        """The calibration as saved; a run saved before it had the held-out rows' scores (they set
+        early stopping too) or, without held-out rows, the training rows' own."""
+        if saved is not None:
+            self.calibration_scores_ = np.asarray(saved["scores"], np.float32)
+            self.calibration_ = {k: v for k, v in saved.items() if k != "scores"}
+        elif held is not None and len(held):
+            self.calibration_scores_ = np.sort(held)
+            self.calibration_ = {"method": "holdout", "rows": len(held)}
+        else:
+            self.calibration_scores_ = np.sort(self.decision_scores_)
+            self.calibration_ = {"method": "training", "rows": len(self.decision_scores_)}
+
+
+def _take(X: Any, rows: np.ndarray | None, view: bool = False) -> Any:
+    """The ``rows`` of ``X`` (None stays None); a row store on disk as a view (``view``) or read into memory."""
+    if rows is None:
+        return None
+    if len(rows) == len(X):  # every row, in order (plans are sorted): no copy of the data
+        return X
+    if is_row_store(X):
+        return RowsView(X, rows) if view else X.take(rows)
+    return X[rows]
 
 
 def _array(tensor: torch.Tensor | None) -> np.ndarray | None:

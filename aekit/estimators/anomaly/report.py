@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from ...errors import DataError
+from ..thresholds import p_values
 
 
 def anomaly_metrics(y_anomaly: Any, scores: Any, threshold: float) -> dict[str, Any]:
@@ -45,35 +46,44 @@ def anomaly_metrics(y_anomaly: Any, scores: Any, threshold: float) -> dict[str, 
         "pr_auc": float(m.average_precision_score(y, s)) if both else None,
         "threshold": float(threshold),
         "confusion_matrix": m.confusion_matrix(y, pred, labels=[0, 1]).tolist(),
+        # of the normal rows, the share flagged: what a threshold "fpr:RATE" promises to keep <= RATE
+        "false_alarm_rate": float(pred[y == 0].mean()) if (y == 0).any() else None,
         "n_samples": int(len(y)),
         "n_anomalies": int(y.sum()),
     }
     return out
 
 
+SCORE_COLUMNS = ("score", "is_anomaly", "p_value")
+
+
 def score_table(
     detector: Any, X: Any, *, ids: Sequence[Any] | None = None, sep: str = ",", header: bool = True
 ) -> str:
-    """CSV text with one row per sample: ``[id,] score, is_anomaly`` (with a header row unless ``header=False``).
+    """CSV text with one row per sample: ``[id,] score, is_anomaly, p_value`` (with a header row unless
+    ``header=False``); ``p_value`` is the conformal p-value (:meth:`AnomalyDetector.p_values`).
 
     Examples
     --------
     >>> print(score_table(det, X[:2]))          # doctest: +SKIP
-    score,is_anomaly
-    0.0213,0
-    0.0871,1
+    score,is_anomaly,p_value
+    0.0213,0,0.574257
+    0.0871,1,0.00990099
     """
     import csv
     import io
 
     scores = detector.decision_function(X)
     flags = (scores > detector.threshold_).astype(np.int64)
+    pvals = p_values(detector.calibration_scores_, scores)
     if ids is not None and len(ids) != len(scores):
         raise DataError(f"ids has {len(ids)} values but X has {len(scores)} samples")
     buf = io.StringIO()
     writer = csv.writer(buf, delimiter=sep, lineterminator="\n")
     if header:
-        writer.writerow((["id"] if ids is not None else []) + ["score", "is_anomaly"])
-    for i, (s, f) in enumerate(zip(scores, flags)):
-        writer.writerow(([ids[i]] if ids is not None else []) + [repr(float(s)), int(f)])
+        writer.writerow((["id"] if ids is not None else []) + list(SCORE_COLUMNS))
+    for i, (s, f, p) in enumerate(zip(scores, flags, pvals)):
+        writer.writerow(
+            ([ids[i]] if ids is not None else []) + [repr(float(s)), int(f), f"{p:.6g}"]
+        )
     return buf.getvalue()

@@ -101,9 +101,10 @@ def test_the_detector_scores_sparse_codes_higher_and_density_zero_is_reconstruct
         rtol=1e-5,
     )
     assert np.all(plain.decision_function(x) > 0)
-    # The threshold comes from the held-out rows' combined scores, as the scores it is compared to.
+    # The threshold comes from the calibration rows' combined scores, as the scores it is compared to.
+    plan = det._plan_rows(len(X), own_validation=False)
     np.testing.assert_allclose(
-        det.holdout_scores_, det.decision_function(det._holdout(X)[1]), rtol=1e-5
+        det.calibration_scores_, np.sort(det.decision_function(X[plan.calibration])), rtol=1e-5
     )
 
 

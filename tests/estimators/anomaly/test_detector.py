@@ -233,7 +233,11 @@ def test_feature_names_and_score_table():
     assert list(det.feature_names_in_) == names
     text = score_table(det, sines(3), ids=np.array(["a", "b", "c"]))
     lines = text.splitlines()
-    assert lines[0] == "id,score,is_anomaly" and len(lines) == 4 and lines[1].startswith("a,")
+    assert (
+        lines[0] == "id,score,is_anomaly,p_value" and len(lines) == 4 and lines[1].startswith("a,")
+    )
+    p = np.array([float(line.split(",")[-1]) for line in lines[1:]])
+    np.testing.assert_allclose(p, det.p_values(sines(3)), rtol=1e-5)
     with pytest.raises(DataError):
         AnomalyDetector(epochs=1).fit(sines(8), feature_names=["x"])
 
@@ -302,16 +306,18 @@ def test_the_network_is_sized_from_the_data():
     assert (own.hidden_, own.latent_dim_) == ((20,), 3)
 
 
-def test_the_threshold_comes_from_the_held_out_normal_rows():
-    det = AnomalyDetector(epochs=30, device="cpu").fit(sines(300))
-    assert len(det.holdout_scores_) == 30 and len(det.decision_scores_) == 300  # a tenth held out
-    assert det.threshold_ == pytest.approx(np.percentile(det.holdout_scores_, 95))
-    # early stopping watches the held-out rows
+def test_the_threshold_comes_from_held_out_normal_rows():
+    det = AnomalyDetector(epochs=30, threshold="percentile", device="cpu").fit(sines(300))
+    # a tenth held out: half validates, half calibrates
+    assert det.calibration_ == {"method": "split", "rows": 15} and len(det.decision_scores_) == 300
+    assert det.threshold_ == pytest.approx(np.percentile(det.calibration_scores_, 95))
+    # early stopping watches the validation rows
     assert all(r["val_loss"] is not None for r in det.history_)
     x = np.concatenate([sines(200, 7), spikes(100)])
     assert det.evaluate(x, np.r_[np.zeros(200), np.ones(100)])["roc_auc"] > 0.95
-    none = AnomalyDetector(epochs=5, validation_fraction=0, device="cpu").fit(sines(100))
-    assert none.holdout_scores_ is None and none.threshold_ == pytest.approx(
+    none = AnomalyDetector(epochs=5, validation_fraction=0, threshold="percentile", device="cpu")
+    none.fit(sines(100))
+    assert none.calibration_["method"] == "training" and none.threshold_ == pytest.approx(
         np.percentile(none.decision_scores_, 95)
     )
 
@@ -324,7 +330,8 @@ def test_save_load_keeps_the_new_state(tmp_path):
         det.hidden_,
         det.latent_dim_,
     )
-    np.testing.assert_array_equal(back.holdout_scores_, det.holdout_scores_)
+    np.testing.assert_array_equal(back.calibration_scores_, det.calibration_scores_)
+    assert back.calibration_ == det.calibration_
     assert back.threshold_ == det.threshold_ and back.scaler_.kind == "auto"
     assert det.error == "nmse" and det.residual_scale_.shape == (
         3,
