@@ -344,6 +344,8 @@ SERIES_DETECTOR: dict[str, list[Any]] = {
     "window": [Int(2), "auto"],
     "stride": [Int(1)],
     "aggregate": [Choice("max", "mean")],
+    "method": [Choice("both", "neighbors", "reconstruction")],
+    "references": [Int(1)],
     "channels": [Widths(least=1)],
     "latent_dim": [Int(1), None],
     "kernel_size": [Int(1)],

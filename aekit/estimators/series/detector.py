@@ -9,6 +9,7 @@ over the steps it covers and each step's score is the mean error of its windows
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
@@ -17,7 +18,13 @@ import torch
 
 from ...data.checks import check_numeric, fail, to_numpy
 from ...data.series import check_labels
-from ...data.windows import FALLBACK_WINDOW, WindowRows, dominant_period
+from ...data.windows import (
+    FALLBACK_WINDOW,
+    WindowRows,
+    dominant_period,
+    sliding_windows,
+    window_starts,
+)
 from ...errors import ArgumentTypeError, DataError, UsageError
 from ...models.conv1d import Conv1dAutoencoder, Conv1dConfig
 from ...training.trainer import Trainer
@@ -27,6 +34,7 @@ from ..losses import per_sample_error, reconstruction_loss
 from ..preprocessing import Scaler
 from ..thresholds import Threshold, threshold_rule
 from .metrics import series_metrics
+from .neighbors import WindowNeighbors
 from .windows import AnomalyRange, find_ranges, step_scores
 
 SCORE_CHUNK = 1 << 18  # steps scored at a time: bounds the memory of scoring an in-memory series
@@ -92,6 +100,13 @@ def _check_not_constant(x: np.ndarray, channel_names: Sequence[str] | None) -> N
             f"nothing normal can be learned from it, and every step of a new series that varies "
             f"would be flagged; train on a stretch of the signal that varies"
         )
+
+
+def _batches(x: np.ndarray, window: int, stride: int) -> Iterator[np.ndarray]:
+    """The windows of ``x`` every ``stride`` steps, ``WINDOW_BATCH`` at a time (views)."""
+    views = sliding_windows(x, window, stride)
+    for i in range(0, len(views), WINDOW_BATCH):
+        yield views[i : i + WINDOW_BATCH]
 
 
 class SeriesDetector(NeuralEstimator):
@@ -185,6 +200,8 @@ class SeriesDetector(NeuralEstimator):
         window: int | str = "auto",
         stride: int = 1,
         aggregate: str = "max",
+        method: str = "both",
+        references: int = 10_000,
         channels: Sequence[int] = (32, 16),
         latent_dim: int | None = 16,
         kernel_size: int = 7,
@@ -213,6 +230,8 @@ class SeriesDetector(NeuralEstimator):
         self.window = window
         self.stride = stride
         self.aggregate = aggregate
+        self.method = method
+        self.references = references
         self.channels = channels
         self.latent_dim = latent_dim
         self.kernel_size = kernel_size
@@ -337,18 +356,68 @@ class SeriesDetector(NeuralEstimator):
         self.input_shape_ = (x.shape[1], self.window_)  # one window: (channels, window)
         self.n_features_in_ = x.shape[1]
         self.scaler_ = Scaler(self.scaler).fit(x)  # per channel: x is (steps, channels)
-        # views, no copies
-        windows = WindowRows(self.scaler_.transform(x), self.window_, self.stride)
+        scaled = self.scaler_.transform(x)
+        for name in ("model_", "neighbors_"):  # a refit with another method keeps none of the last
+            self.__dict__.pop(name, None)
+        self.method_, self.reconstruction_scale_, self.history_ = self.method, 1.0, []
+        if self.method != "reconstruction":
+            self.neighbors_ = WindowNeighbors(self.references).fit(scaled, self.window_)
+            self.neighbors_.to(self._device())
+        if self.method != "neighbors":
+            self._fit_reconstruction(scaled, trainer)
+        self.decision_scores_ = self._train_scores(scaled).astype(np.float32)
+        return self
+
+    def _fit_reconstruction(self, scaled: np.ndarray, trainer: Trainer) -> None:
+        """Train the autoencoder on the windows of the scaled stretch; with the neighbours, its error
+        is taken in units of its mean over the training windows, as theirs is."""
+        windows = WindowRows(scaled, self.window_, self.stride)  # views, no copies
         model = self._seeded_model(self._build_model)
         self.model_ = self._fit_model(
             model, reconstruction_loss(self.loss), windows, trainer=trainer
         )
-        self.decision_scores_ = self._scores([x]).astype(np.float32)
-        return self
+        if self.method == "both":
+            self.model_.eval()
+            errors = np.concatenate(
+                [
+                    self._reconstruction_errors(w)
+                    for w in _batches(scaled, self.window_, self.stride)
+                ]
+            )
+            self.reconstruction_scale_ = max(float(errors.mean()), 1e-12)
+
+    def _train_scores(self, scaled: np.ndarray) -> np.ndarray:
+        """Per-step scores of the training stretch: each window's neighbour is sought a window or
+        more away from it (else every window would be its own neighbour, at distance 0)."""
+        starts = iter(window_starts(len(scaled), self.window_, self.stride))
+
+        def errors(windows: np.ndarray) -> np.ndarray:
+            at = np.fromiter(itertools.islice(starts, len(windows)), np.int64, len(windows))
+            return self._window_errors(windows, at)
+
+        chunks = step_scores(
+            [scaled], self.window_, self.stride, errors, WINDOW_BATCH, self.aggregate
+        )
+        return np.concatenate(list(chunks))
 
     # ---- scores ------------------------------------------------------------------------------
     @torch.inference_mode()
-    def _window_errors(self, windows: np.ndarray) -> np.ndarray:
+    def _window_errors(self, windows: np.ndarray, starts: np.ndarray | None = None) -> np.ndarray:
+        """The score of each scaled window of a (B, C, W) view (see ``method``); ``starts``: where
+        training windows start, so that their neighbours are sought a window away."""
+        score = np.zeros(len(windows))
+        if getattr(self, "neighbors_", None) is not None:
+            # per channel, in units of the channel's mean distance over the training stretch; the
+            # channel furthest from anything normal decides (one faulty sensor of eight is seen)
+            score += (self.neighbors_.distances(windows, starts) / self.neighbors_.scale_).max(
+                axis=1
+            )
+        if getattr(self, "model_", None) is not None:
+            score += self._reconstruction_errors(windows) / self.reconstruction_scale_
+        return score
+
+    @torch.inference_mode()
+    def _reconstruction_errors(self, windows: np.ndarray) -> np.ndarray:
         """Reconstruction error of each scaled window of a (B, C, W) view."""
         xb = torch.from_numpy(np.ascontiguousarray(windows, dtype=np.float32)).to(
             self._model_device()
@@ -397,7 +466,8 @@ class SeriesDetector(NeuralEstimator):
         >>> scores = np.concatenate(list(det.iter_scores(np.array_split(x, 10))))   # doctest: +SKIP
         """
         self.check_is_fitted()
-        self.model_.eval()
+        if getattr(self, "model_", None) is not None:
+            self.model_.eval()
         if not isinstance(chunks, Iterable) or isinstance(chunks, (str, bytes)):
             raise ArgumentTypeError(
                 f"chunks must be an iterable of arrays (steps, channels), got {chunks!r}"
@@ -498,6 +568,8 @@ class SeriesDetector(NeuralEstimator):
             channel_names=self.channel_names_,
             constant_channels=self.constant_channels_,
             threshold_value=self.threshold_,
+            method=self.method_,
+            reconstruction_scale=self.reconstruction_scale_,
         )
         return state
 
@@ -508,12 +580,41 @@ class SeriesDetector(NeuralEstimator):
         self.scaler_ = Scaler.from_state(state["scaler"])
         self.channel_names_ = state.get("channel_names")
         self.constant_channels_ = [str(c) for c in state.get("constant_channels") or []]
+        # runs saved before ``method`` existed scored by reconstruction alone
+        self.method_ = str(state.get("method", "reconstruction"))
+        self.method = self.method_
+        self.reconstruction_scale_ = float(state.get("reconstruction_scale", 1.0))
 
     def _get_tensors(self) -> dict[str, torch.Tensor]:
-        tensors = super()._get_tensors()
+        tensors = super()._get_tensors() if getattr(self, "model_", None) is not None else {}
+        if getattr(self, "neighbors_", None) is not None:
+            tensors.update(self.neighbors_.tensors())
         tensors["decision_scores"] = torch.as_tensor(np.asarray(self.decision_scores_, np.float32))
         return tensors
 
     def _set_tensors(self, tensors: dict[str, torch.Tensor], state: dict[str, Any]) -> None:
         self.decision_scores_ = tensors["decision_scores"].cpu().numpy().astype(np.float32)
-        super()._set_tensors(tensors, state)
+        if "neighbors_references" in tensors:
+            self.neighbors_ = WindowNeighbors.from_tensors(
+                tensors["neighbors_references"],
+                tensors["neighbors_starts"].cpu().numpy(),
+                tensors["neighbors_scale"].cpu().numpy(),
+            ).to(self._device())
+        if self.method_ != "neighbors":
+            super()._set_tensors(tensors, state)
+        else:
+            self.device_ = str(self._device())
+
+    # ---- fitted-state guard: a detector by neighbours alone has no model_ -----------------------
+    def check_is_fitted(self) -> None:
+        """Raise :class:`aekit.errors.NotFittedError` (one line) unless the detector is fitted."""
+        if not self.__sklearn_is_fitted__():
+            from ...errors import NotFittedError
+
+            raise NotFittedError(
+                f"this {type(self).__name__} is not fitted yet; call fit(X) first "
+                f"or load a trained one with aekit.load(RUN)"
+            )
+
+    def __sklearn_is_fitted__(self) -> bool:
+        return hasattr(self, "decision_scores_")
