@@ -151,35 +151,43 @@ READ_OPTIONS = ("time_column", "label_column", "fill")
 
 
 def series_spec(args: argparse.Namespace, config: dict, path: str | None):
-    """The run's recorded data spec with ``--time-column``, ``--label-column`` and ``--fill`` as given;
-    an option that contradicts what the run recorded (another time or label column, another fill,
-    or a column the run reads as a channel) is refused in one line. ``path``: the file to read
-    (a .npy has values only: the recorded columns do not apply to it)."""
+    """The run's recorded data spec with ``--time-column``, ``--label-column`` and ``--fill`` as given,
+    refused in one line where they contradict the run: a column the run reads as a channel named as
+    the time or label column, a fill other than the one it was trained with, or, on the run's own
+    data (no other file given), another time or label column than it was read with. ``path``: the
+    file to read (a .npy has values only: the recorded columns do not apply to it)."""
     from pathlib import Path
 
-    from ..errors import UsageError
     from ..recipes import DataSpec
 
     spec = DataSpec.from_json(config.get("data", {})).reading_from(getattr(args, "data_dir", None))
-    if path is not None and Path(path).suffix.lower() == ".npy":
+    own = path is None or str(path) == str(spec.data)
+    if not own and Path(path).suffix.lower() == ".npy":
         spec.time_column = spec.label_column = None
     channels = [str(c) for c in (config.get("state") or {}).get("channel_names") or []]
     for name in READ_OPTIONS:
-        given, recorded = getattr(args, name, None), getattr(spec, name)
-        if given is None:
-            continue
-        option = "--" + name.replace("_", "-")
-        if recorded is not None and str(given) != str(recorded):
-            raise UsageError(
-                f"{option} {given} contradicts {args.run}, trained with {option} {recorded}; "
-                f"give {option} {recorded} or drop it"
-            )
-        if name != "fill" and str(given) in channels:
-            raise UsageError(
-                f"{option} {given} is a channel of {args.run} (it was trained on it); drop {option}"
-            )
-        setattr(spec, name, given)
+        given = getattr(args, name, None)
+        if given is not None:
+            _check_read_option(args.run, name, given, getattr(spec, name), own, channels)
+            setattr(spec, name, given)
     return spec
+
+
+def _check_read_option(run, name: str, given, recorded, own: bool, channels: list[str]) -> None:
+    from ..errors import UsageError
+
+    option = "--" + name.replace("_", "-")
+    strict = own or name == "fill"  # another file may name its time and label columns its own way
+    if strict and recorded is not None and str(given) != str(recorded):
+        raise UsageError(
+            f"{option} {given} contradicts {run}, trained with {option} {recorded}; "
+            f"give {option} {recorded} or drop it"
+        )
+    if name != "fill" and str(given) in channels:
+        raise UsageError(
+            f"{option} {given} contradicts {run}: {given!r} is one of its channels (it was trained "
+            f"on it); name the {name.split('_')[0]} column, or drop {option}"
+        )
 
 
 def refuse_options(args: argparse.Namespace, names, run_kind: str) -> None:

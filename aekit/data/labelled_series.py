@@ -120,8 +120,10 @@ def synthetic_series(
     n = n_train + n_test
     periods = rng.uniform(20, 60, channels)
     unit = np.stack([_channel(rng, n, p, noise) for p in periods], axis=1)
+    scale = 10 ** rng.uniform(-1, 2, channels)
+    level = rng.uniform(-50, 50, channels)
     labels = np.zeros(n_test, np.int64)
-    slot = n_test // n_faults  # one fault per slot, clear of the slot's edges
+    slot = n_test // max(n_faults, 1)  # one fault per slot, clear of the slot's edges
     for i in range(n_faults):
         c = int(rng.integers(channels))
         length = _fault_length(kind, periods[c], rng)
@@ -132,7 +134,5 @@ def synthetic_series(
         )
         unit[:, c] = _inject(kind, unit[:, c], at, length, periods[c], rng)
         labels[at - n_train : at - n_train + length] = 1
-    scale = 10 ** rng.uniform(-1, 2, channels)
-    level = rng.uniform(-50, 50, channels)
     x = (unit * scale + level).astype(np.float32)
     return x[:n_train], x[n_train:], labels

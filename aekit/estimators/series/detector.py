@@ -1,10 +1,12 @@
 """``SeriesDetector``: where in time a long signal goes wrong.
 
-Train on a stretch of the signal that is normal; a 1-D convolutional autoencoder learns to
-reconstruct its sliding windows. On a new series, every window's reconstruction error is spread
-over the steps it covers and each step's score is the mean error of its windows
-(:mod:`.windows`); steps above a threshold taken from the training stretch
-(no labels needed) are anomalous, and consecutive anomalous steps make a range.
+Train on a stretch of the signal that is normal. By default each window of a new series is scored
+by its distance to the nearest training window, both z-normalised, channel by channel (the matrix
+profile's "discord", :mod:`.neighbors`); ``method="reconstruction"`` scores it by the error of a
+1-D convolutional autoencoder trained on the stretch's windows, ``method="both"`` by the sum of
+the two, each in units of its training mean. A window's score is spread over the steps it covers
+(:mod:`.windows`); steps above a threshold taken from the training stretch (no labels needed) are
+anomalous, and consecutive anomalous steps make a range.
 """
 
 from __future__ import annotations
@@ -110,7 +112,7 @@ def _batches(x: np.ndarray, window: int, stride: int) -> Iterator[np.ndarray]:
 
 
 class SeriesDetector(NeuralEstimator):
-    """Anomalous steps and ranges of a long series, by 1-D convolutional reconstruction of its windows.
+    """Anomalous steps and ranges of a long series, by the nearest training window (or reconstruction).
 
     Parameters
     ----------
@@ -121,10 +123,21 @@ class SeriesDetector(NeuralEstimator):
     stride : int, default 1
         Steps between window starts, in training and scoring (at most ``window``). Larger strides
         score faster and localise more coarsely.
-    aggregate : {"max", "mean"}, default "max"
-        A step's score: the highest or the mean reconstruction error of the windows covering it.
-        "max" keeps a short anomaly's full weight on every step whose windows see it (on the
-        benchmark's ECG series PR-AUC 0.46 against 0.24 for "mean").
+    method : {"neighbors", "both", "reconstruction"}, default "neighbors"
+        A window's score. "neighbors": in each channel, the Euclidean distance of the z-normalised
+        window to the nearest z-normalised training window (over ``sqrt(window)``), divided by that
+        channel's mean over the training stretch (each training window's neighbour sought a window
+        or more away); the highest over the channels. "reconstruction": the autoencoder's error.
+        "both": the two added, the error over its training mean. On the ECG5000-beat and synthetic
+        series of :mod:`aekit.data.labelled_series` the neighbours alone rank the anomalous steps
+        best and fit in seconds (``docs/guide/series.md``, "Choosing the default").
+    references : int, default 10000
+        Training windows kept to compare with, at most: an evenly strided sample of a longer
+        stretch (exact nearest neighbours up to it; time and memory grow with it).
+    aggregate : {"auto", "max", "mean"}, default "auto"
+        A step's score: the highest or the mean score of the windows covering it. "auto": the mean
+        for ``method="neighbors"`` (ECG-beat series: PR-AUC 0.46 against 0.35 for "max"), the
+        highest otherwise (the autoencoder's error: 0.46 against 0.24 for "mean").
     channels : tuple of int, default (32, 16)
         Encoder conv widths (each halves the length); the decoder mirrors them.
     latent_dim : int or None, default 16
@@ -162,6 +175,13 @@ class SeriesDetector(NeuralEstimator):
     ----------
     window_ : int
         The window used.
+    method_ : str
+        The method fitted.
+    neighbors_ : aekit.estimators.series.neighbors.WindowNeighbors
+        The z-normalised training windows (``references_``, ``starts_``) and each channel's mean
+        distance (``scale_``); not with ``method="reconstruction"``.
+    model_ : torch.nn.Module
+        The autoencoder; not with ``method="neighbors"``.
     window_source_ : str
         How it was chosen ("given", or the autocorrelation peak found).
     scaler_ : aekit.estimators.preprocessing.Scaler
@@ -199,8 +219,8 @@ class SeriesDetector(NeuralEstimator):
         self,
         window: int | str = "auto",
         stride: int = 1,
-        aggregate: str = "max",
-        method: str = "both",
+        aggregate: str = "auto",
+        method: str = "neighbors",
         references: int = 10_000,
         channels: Sequence[int] = (32, 16),
         latent_dim: int | None = 16,
@@ -260,6 +280,17 @@ class SeriesDetector(NeuralEstimator):
     # ---- parameters ------------------------------------------------------------------------
     def _check_combinations(self) -> None:
         self.threshold_rule()
+        if self.method == "neighbors" and self.encoder is not None:
+            raise UsageError(
+                "encoder= and decoder= are an autoencoder's, and method='neighbors' trains none: "
+                "give method='both' (neighbours and reconstruction) or 'reconstruction'"
+            )
+
+    def _aggregate(self) -> str:
+        """The aggregate in use: "auto" is the mean for the neighbours alone, else the highest."""
+        if self.aggregate != "auto":
+            return self.aggregate
+        return "mean" if getattr(self, "method_", self.method) == "neighbors" else "max"
 
     def threshold_rule(self) -> Threshold:
         """The threshold rule of the current parameters (:func:`aekit.estimators.thresholds.threshold_rule`)."""
@@ -396,7 +427,7 @@ class SeriesDetector(NeuralEstimator):
             return self._window_errors(windows, at)
 
         chunks = step_scores(
-            [scaled], self.window_, self.stride, errors, WINDOW_BATCH, self.aggregate
+            [scaled], self.window_, self.stride, errors, WINDOW_BATCH, self._aggregate()
         )
         return np.concatenate(list(chunks))
 
@@ -481,7 +512,12 @@ class SeriesDetector(NeuralEstimator):
                 )
 
         yield from step_scores(
-            scaled(), self.window_, self.stride, self._window_errors, WINDOW_BATCH, self.aggregate
+            scaled(),
+            self.window_,
+            self.stride,
+            self._window_errors,
+            WINDOW_BATCH,
+            self._aggregate(),
         )
 
     def _scores(self, chunks: Iterable[np.ndarray]) -> np.ndarray:

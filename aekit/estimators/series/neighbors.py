@@ -104,7 +104,13 @@ class WindowNeighbors:
                 gap = np.abs(exclude[i : i + QUERY_CHUNK, None] - self.starts_[None, :])
                 near = torch.from_numpy(gap < self.window_).to(d.device)
                 d = d.masked_fill(near[None], float("inf"))
-            out[i : i + QUERY_CHUNK] = d.min(dim=2).values.T.double().cpu()
+            # cdist by matrix products loses digits on near matches: the nearest one found, its
+            # distance is taken again directly (the same whatever the chunks)
+            best = d.min(dim=2)
+            nearest = refs.gather(1, best.indices[..., None].expand(-1, -1, refs.shape[2]))
+            exact = (q - nearest).pow(2).sum(dim=2).sqrt()  # (C, b)
+            exact = torch.where(torch.isinf(best.values), best.values, exact)  # none far enough
+            out[i : i + QUERY_CHUNK] = exact.T.double().cpu()
         return (out / np.sqrt(self.window_)).numpy()
 
     def distances(self, windows: np.ndarray, starts: np.ndarray | None = None) -> np.ndarray:
