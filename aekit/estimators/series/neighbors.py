@@ -21,6 +21,7 @@ import torch
 from ...data.windows import sliding_windows
 
 FLAT = 1e-4  # a window whose std (in scaled units) is below this is flat: it z-normalises to 0
+SCALE_SAMPLE = 2000  # training windows whose nearest neighbours set each channel's scale
 QUERY_CHUNK = 1024  # windows compared at a time: bounds cdist's (chunk, references) matrix
 
 
@@ -64,7 +65,9 @@ class WindowNeighbors:
         self.starts_ = np.arange(0, len(views), step)
         self.references_ = znormalise(torch.from_numpy(np.ascontiguousarray(views[self.starts_])))
         self.window_ = window
-        own = self.train_distances()
+        # the mean is estimated on an even sample of the references: a fraction of the full join
+        pick = np.unique(np.linspace(0, len(self.starts_) - 1, SCALE_SAMPLE).astype(np.int64))
+        own = self._nearest(self.references_[pick], exclude=self.starts_[pick])
         # a stretch shorter than two windows has no neighbour a window away: no scale to learn
         finite = np.where(np.isfinite(own), own, np.nan)
         mean = np.nanmean(finite, axis=0) if np.isfinite(own).any() else np.ones(own.shape[1])
@@ -96,17 +99,19 @@ class WindowNeighbors:
         queries' own starts, so that references within a window of them are skipped."""
         refs = self.references_.transpose(0, 1)  # (C, N, W)
         queries = queries.to(refs.device)
+        squares = refs.pow(2).sum(dim=2)[:, None, :]  # (C, 1, N)
         out = torch.empty(queries.shape[:2], dtype=torch.float64)
         for i in range(0, len(queries), QUERY_CHUNK):
             q = queries[i : i + QUERY_CHUNK].transpose(0, 1)  # (C, b, W)
-            d = torch.cdist(q, refs, compute_mode="use_mm_for_euclid_dist")  # (C, b, N)
+            # |r|^2 - 2 q.r: the squared distance less |q|^2, which is the same for every
+            # reference, so its smallest is the nearest reference (one matrix product)
+            d = torch.baddbmm(squares, q, refs.transpose(1, 2), alpha=-2)  # (C, b, N)
             if exclude is not None:
                 gap = np.abs(exclude[i : i + QUERY_CHUNK, None] - self.starts_[None, :])
                 near = torch.from_numpy(gap < self.window_).to(d.device)
                 d = d.masked_fill(near[None], float("inf"))
-            # cdist by matrix products loses digits on near matches: the nearest one found, its
-            # distance is taken again directly (the same whatever the chunks)
             best = d.min(dim=2)
+            # the nearest one's distance taken directly: exact, and the same whatever the chunks
             nearest = refs.gather(1, best.indices[..., None].expand(-1, -1, refs.shape[2]))
             exact = (q - nearest).pow(2).sum(dim=2).sqrt()  # (C, b)
             exact = torch.where(torch.isinf(best.values), best.values, exact)  # none far enough
