@@ -76,6 +76,13 @@ def _options(p: argparse.ArgumentParser) -> None:
         help="training windows kept to compare with, at most (default 10000; evenly spaced)",
     )
     g.add_argument(
+        "--level",
+        type=float,
+        metavar="L",
+        help="neighbors: the weight of a window's level (mean, std) beside its shape (default 0.1; "
+        "0: shape alone)",
+    )
+    g.add_argument(
         "--aggregate",
         choices=P.choices(TABLE, "aggregate"),
         help="a step's score: the highest (default) or the mean error of the windows covering it",
@@ -118,6 +125,7 @@ _PARAMS = (
     "stride",
     "method",
     "references",
+    "level",
     "aggregate",
     "channels",
     "kernel_size",

@@ -134,6 +134,11 @@ class SeriesDetector(NeuralEstimator):
     references : int, default 10000
         Training windows kept to compare with, at most: an evenly strided sample of a longer
         stretch (exact nearest neighbours up to it; time and memory grow with it).
+    level : float, default 0.1
+        The neighbours' weight of a window's level (its mean and standard deviation, in scaled
+        units) beside its z-normalised shape: 0 compares shapes alone (the matrix profile), blind
+        to a level shift or a drift within a window; 0.1 sees them and ranks shape faults as before
+        (``docs/guide/series.md``).
     aggregate : {"auto", "max", "mean"}, default "auto"
         A step's score: the highest or the mean score of the windows covering it. "auto": the mean
         for ``method="neighbors"`` (ECG-beat series: PR-AUC 0.46 against 0.35 for "max"), the
@@ -222,6 +227,7 @@ class SeriesDetector(NeuralEstimator):
         aggregate: str = "auto",
         method: str = "neighbors",
         references: int = 10_000,
+        level: float = 0.1,
         channels: Sequence[int] = (32, 16),
         latent_dim: int | None = 16,
         kernel_size: int = 7,
@@ -252,6 +258,7 @@ class SeriesDetector(NeuralEstimator):
         self.aggregate = aggregate
         self.method = method
         self.references = references
+        self.level = level
         self.channels = channels
         self.latent_dim = latent_dim
         self.kernel_size = kernel_size
@@ -392,7 +399,7 @@ class SeriesDetector(NeuralEstimator):
             self.__dict__.pop(name, None)
         self.method_, self.reconstruction_scale_, self.history_ = self.method, 1.0, []
         if self.method != "reconstruction":
-            self.neighbors_ = WindowNeighbors(self.references).fit(scaled, self.window_)
+            self.neighbors_ = WindowNeighbors(self.references, self.level).fit(scaled, self.window_)
             self.neighbors_.to(self._device())
         if self.method != "neighbors":
             self._fit_reconstruction(scaled, trainer)
@@ -635,6 +642,8 @@ class SeriesDetector(NeuralEstimator):
                 tensors["neighbors_references"],
                 tensors["neighbors_starts"].cpu().numpy(),
                 tensors["neighbors_scale"].cpu().numpy(),
+                self.window_,
+                self.level,
             ).to(self._device())
         if self.method_ != "neighbors":
             super()._set_tensors(tensors, state)

@@ -38,6 +38,25 @@ def znormalise(windows: torch.Tensor) -> torch.Tensor:
     return torch.where(std > FLAT, centred / std.clamp_min(FLAT), torch.zeros_like(centred))
 
 
+def features(windows: torch.Tensor, level: float) -> torch.Tensor:
+    """(B, C, W) windows as compared: z-normalised, and with ``level`` > 0 their mean and standard
+    deviation appended, each times ``sqrt(level * W)`` (so that ``level`` weighs a difference of
+    one unit of level against the mean squared difference of shape per step).
+
+    Examples
+    --------
+    >>> features(torch.tensor([[[1.0, 3.0]]]), 0.5).tolist()
+    [[[-1.0, 1.0, 2.0, 1.0]]]
+    """
+    z = znormalise(windows)
+    if level <= 0:
+        return z
+    mean = windows.mean(dim=-1, keepdim=True)
+    std = (windows - mean).pow(2).mean(dim=-1, keepdim=True).sqrt()
+    weight = float(np.sqrt(level * windows.shape[-1]))
+    return torch.cat([z, weight * mean, weight * std], dim=-1)
+
+
 class WindowNeighbors:
     """Nearest z-normalised training window of each window, channel by channel.
 
@@ -45,6 +64,9 @@ class WindowNeighbors:
     ----------
     max_windows : int
         Training windows kept as references at most (an evenly strided sample beyond it).
+    level : float
+        The weight of a window's level (its mean and standard deviation, in the scaled units)
+        beside its shape (:func:`features`); 0: shape alone, as the matrix profile.
 
     Examples
     --------
@@ -55,15 +77,17 @@ class WindowNeighbors:
     ((5, 1), True)
     """
 
-    def __init__(self, max_windows: int = 10_000):
+    def __init__(self, max_windows: int = 10_000, level: float = 0.0):
         self.max_windows = max_windows
+        self.level = level
 
     def fit(self, x: np.ndarray, window: int) -> WindowNeighbors:
         """Keep the z-normalised windows of ``x`` (steps, channels); ``scale_`` per channel."""
         views = sliding_windows(x, window)
         step = max(1, -(-len(views) // self.max_windows))  # ceil: at most max_windows kept
         self.starts_ = np.arange(0, len(views), step)
-        self.references_ = znormalise(torch.from_numpy(np.ascontiguousarray(views[self.starts_])))
+        refs = torch.from_numpy(np.ascontiguousarray(views[self.starts_]))
+        self.references_ = features(refs, self.level)
         self.window_ = window
         # the mean is estimated on an even sample of the references: a fraction of the full join
         pick = np.unique(np.linspace(0, len(self.starts_) - 1, SCALE_SAMPLE).astype(np.int64))
@@ -80,11 +104,13 @@ class WindowNeighbors:
         return self
 
     @classmethod
-    def from_tensors(cls, references: torch.Tensor, starts: np.ndarray, scale: np.ndarray):
+    def from_tensors(
+        cls, references: torch.Tensor, starts: np.ndarray, scale: np.ndarray, window: int, level
+    ):
         """A fitted instance from what :meth:`tensors` saved."""
-        nn = cls(len(starts))
+        nn = cls(len(starts), level)
         nn.references_, nn.starts_ = references.float(), np.asarray(starts, np.int64)
-        nn.window_, nn.scale_ = int(references.shape[-1]), np.asarray(scale, np.float64)
+        nn.window_, nn.scale_ = int(window), np.asarray(scale, np.float64)
         return nn
 
     def tensors(self) -> dict[str, torch.Tensor]:
@@ -124,7 +150,7 @@ class WindowNeighbors:
         ``starts``: where the windows start in the training stretch itself, so that references
         within a window of each are skipped (the training stretch's own scores)."""
         q = torch.from_numpy(np.ascontiguousarray(windows, dtype=np.float32))
-        return self._nearest(znormalise(q), exclude=starts)
+        return self._nearest(features(q, self.level), exclude=starts)
 
     def train_distances(self) -> np.ndarray:
         """(N, C): each reference's distance to its nearest reference a window or more away (inf
