@@ -66,8 +66,8 @@ def _options(p: argparse.ArgumentParser) -> None:
     g.add_argument(
         "--method",
         choices=P.choices(TABLE, "method"),
-        help="a window's score: its z-normalised distance to the nearest training window plus the "
-        "autoencoder's reconstruction error (both, the default), or either alone",
+        help="a window's score: the autoencoder's reconstruction error (reconstruction, the "
+        "default), its z-normalised distance to the nearest training window (neighbors), or both",
     )
     g.add_argument(
         "--references",

@@ -123,14 +123,16 @@ class SeriesDetector(NeuralEstimator):
     stride : int, default 1
         Steps between window starts, in training and scoring (at most ``window``). Larger strides
         score faster and localise more coarsely.
-    method : {"neighbors", "both", "reconstruction"}, default "neighbors"
+    method : {"reconstruction", "neighbors", "both"}, default "reconstruction"
         A window's score. "neighbors": in each channel, the Euclidean distance of the z-normalised
         window to the nearest z-normalised training window (over ``sqrt(window)``), divided by that
         channel's mean over the training stretch (each training window's neighbour sought a window
         or more away); the highest over the channels. "reconstruction": the autoencoder's error.
         "both": the two added, the error over its training mean. On the ECG5000-beat and synthetic
         series of :mod:`aekit.data.labelled_series` the neighbours alone rank the anomalous steps
-        best and fit in seconds (``docs/guide/series.md``, "Choosing the default").
+        best and fit in seconds (``docs/guide/series.md``, "Choosing the default"), but the default
+        threshold (1.5 times the training stretch's highest score) flags nothing on the shared UCR
+        series with them: the autoencoder stays the default until the threshold fits both.
     references : int, default 10000
         Training windows kept to compare with, at most: an evenly strided sample of a longer
         stretch (exact nearest neighbours up to it; time and memory grow with it).
@@ -225,7 +227,7 @@ class SeriesDetector(NeuralEstimator):
         window: int | str = "auto",
         stride: int = 1,
         aggregate: str = "auto",
-        method: str = "neighbors",
+        method: str = "reconstruction",
         references: int = 10_000,
         level: float = 0.1,
         channels: Sequence[int] = (32, 16),

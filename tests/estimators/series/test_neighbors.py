@@ -73,9 +73,9 @@ def test_each_method_finds_a_flat_lined_sensor(method, tmp_path):
 
 
 @pytest.mark.parametrize("kind", KINDS)
-def test_the_default_ranks_each_fault_first(kind):
+def test_the_neighbours_rank_each_fault_first(kind):
     train, test, y = synthetic_series(kind, channels=2, seed=1, **SMALL)
-    det = aekit.SeriesDetector(device="cpu").fit(train)
+    det = aekit.SeriesDetector(method="neighbors", device="cpu").fit(train)
     m = det.evaluate(test, y)
     assert det.method_ == "neighbors" and det._aggregate() == "mean"
     assert m["roc_auc"] > 0.9
