@@ -3,6 +3,8 @@
     python benchmarks/bench_series.py [--series ucr ecg] [--threads 2] [--lstmad-epochs 50]
     python benchmarks/bench_series.py --long 10000000 [--long-stride 1]   # memory and throughput of aekit score
     python benchmarks/bench_series.py --beats       # ECG5000 beats: AnomalyDetector dense vs architecture="conv1d"
+    python benchmarks/bench_series.py --generators [--ecg-seeds 10] [--seeds 3] [--channels 1 4 8]
+        # the labelled generators (aekit.data.labelled_series): aekit against the nearest window
 
 Two series: the UCR anomaly archive's 135_UCR_Anomaly_InternalBleeding16 (train on its *_TRAIN
 prefix, score the whole *_TEST series) and a long ECG built from ECG5000 beats (a normal-only
@@ -30,7 +32,8 @@ import numpy as np
 import torch
 
 import aekit
-from aekit.data import data_root, load_builtin
+from aekit.data import data_root
+from aekit.data.labelled_series import KINDS, ecg_beat_series, synthetic_series
 from aekit.data.series import read_series
 from aekit.estimators.series.metrics import series_metrics
 
@@ -51,19 +54,126 @@ def ucr_series():
 
 def ecg_series(n_train: int, n_test: int, n_anomalies: int, seed: int = 0):
     """(train, test, labels): ECG5000 beats end to end; the test part has anomalous beats at seeded places."""
-    parts = [load_builtin("ecg5000", split) for split in ("train", "test")]
-    x = np.concatenate([p.x for p in parts])
-    y = np.concatenate([p.y for p in parts])
-    rng = np.random.default_rng(seed)
-    normal = rng.permutation(np.flatnonzero(y == 1))
-    anomalous = rng.permutation(np.flatnonzero(y != 1))
-    beats = list(normal[n_train : n_train + n_test])
-    places = np.sort(rng.choice(np.arange(5, n_test - 5), n_anomalies, replace=False))
-    labels = np.zeros(n_test, np.int64)
-    for place, beat in zip(places, anomalous[:n_anomalies]):
-        beats[place], labels[place] = beat, 1
-    steps = x.shape[1]
-    return (x[normal[:n_train]].reshape(-1, 1), x[beats].reshape(-1, 1), np.repeat(labels, steps))
+    return ecg_beat_series(seed, n_train, n_test, n_anomalies)
+
+
+def nearest_window(train, test, window: int, aggregate: str = "max") -> np.ndarray:
+    """The plain baseline, written apart from aekit's: each test window z-normalised (all channels
+    together), its Euclidean distance to the nearest z-normalised training window (every one,
+    exact), spread back to the steps it covers (their highest or mean)."""
+
+    def z(x):
+        w = torch.from_numpy(
+            np.ascontiguousarray(
+                np.lib.stride_tricks.sliding_window_view(
+                    (x - train.mean(0)) / np.where(train.std(0) > 0, train.std(0), 1),
+                    window,
+                    axis=0,
+                ),
+                dtype=np.float32,
+            )
+        )
+        w = w - w.mean(-1, keepdim=True)
+        w = w / w.std(-1, unbiased=False, keepdim=True).clamp_min(1e-4)
+        return w.reshape(len(w), -1)
+
+    refs, queries = z(train), z(test)
+    d = torch.cat(
+        [
+            torch.cdist(queries[i : i + 1024], refs).min(1).values
+            for i in range(0, len(queries), 1024)
+        ]
+    )
+    d = d.double().numpy()
+    scores = np.full(len(test), -np.inf) if aggregate == "max" else np.zeros(len(test))
+    count = np.zeros(len(test))
+    for j in range(window):  # each window's distance onto its steps
+        part = slice(j, j + len(d))
+        if aggregate == "max":
+            scores[part] = np.maximum(scores[part], d)
+        else:
+            scores[part] += d
+        count[part] += 1
+    return scores if aggregate == "max" else scores / count
+
+
+def generator_cases(args):
+    """(name, seed, train, test, labels) of the ECG-beat series and the synthetic generator."""
+    for seed in range(args.ecg_seeds):
+        yield ("ecg", seed, *ecg_beat_series(seed))
+    for kind in args.kinds:
+        for channels in args.channels:
+            for seed in range(args.seeds):
+                yield (f"{kind} c={channels}", seed, *synthetic_series(kind, channels, seed))
+
+
+def _line(name, seed, label, window, m, extra="") -> None:
+    print(
+        f"{name:18s} seed {seed} {label:30s} W={window:4d} ROC {m['roc_auc']:.3f} "
+        f"PR {m['pr_auc']:.3f}{extra}",
+        flush=True,
+    )
+
+
+GENERATOR_DETECTORS = {
+    "aekit default": {},
+    "aekit method=reconstruction": {"method": "reconstruction", "aggregate": "max"},
+    "aekit method=both": {"method": "both", "aggregate": "max"},
+}
+
+
+def generators(args) -> None:
+    """Point ROC-AUC and PR-AUC of aekit's default, of its former default (reconstruction alone, the
+    highest window error) and of the nearest-window baseline on the labelled generators, per seed
+    and in the mean."""
+    table: dict = {}
+    for name, seed, train, test, y in generator_cases(args):
+        window = None
+        for label in args.detectors:
+            det = aekit.SeriesDetector(device=args.device, **GENERATOR_DETECTORS[label])
+            t0 = time.perf_counter()
+            det.fit(train)
+            fit, window = time.perf_counter() - t0, det.window_
+            m = series_metrics(y, det.score_samples(test).astype(np.float64), float("inf"))
+            table.setdefault(name, {}).setdefault(label, []).append(
+                (seed, m["roc_auc"], m["pr_auc"])
+            )
+            _line(name, seed, label, window, m, f" fit {fit:.1f}s")
+        if args.no_baseline:
+            continue
+        window = window or aekit.SeriesDetector(method="neighbors").fit(train).window_
+        for agg in ("max", "mean"):
+            label = f"nearest-window ({agg})"
+            m = series_metrics(y, nearest_window(train, test, window, agg), float("inf"))
+            table.setdefault(name, {}).setdefault(label, []).append(
+                (seed, m["roc_auc"], m["pr_auc"])
+            )
+            _line(name, seed, label, window, m)
+    print(f"\n{'series':18s} {'detector':30s} {'ROC-AUC':>8s} {'PR-AUC':>8s}  seeds")
+    for name, rows in table.items():
+        for label, runs in rows.items():
+            r = np.array(runs)
+            print(f"{name:18s} {label:30s} {r[:, 1].mean():8.3f} {r[:, 2].mean():8.3f}  {len(r)}")
+
+
+def add_generator_options(p) -> None:
+    p.add_argument(
+        "--generators",
+        action="store_true",
+        help="the labelled generators (ECG5000 beats, synthetic faults): aekit against the nearest window",
+    )
+    p.add_argument("--ecg-seeds", type=int, default=10, help="--generators: ECG-beat series")
+    p.add_argument("--seeds", type=int, default=3, help="--generators: synthetic series per case")
+    p.add_argument("--kinds", nargs="+", default=list(KINDS), choices=KINDS)
+    p.add_argument("--channels", nargs="+", type=int, default=[1, 4, 8])
+    p.add_argument("--no-baseline", action="store_true", help="--generators: aekit only")
+    p.add_argument(
+        "--aekit",
+        nargs="+",
+        default=list(GENERATOR_DETECTORS),
+        choices=list(GENERATOR_DETECTORS),
+        help="--generators: aekit's configurations to run",
+    )
 
 
 def run_aekit(train, test, y, device):
@@ -224,15 +334,17 @@ def main() -> None:
     p.add_argument(
         "--beats", action="store_true", help="ECG5000 beats: the dense network against conv1d"
     )
+    add_generator_options(p)
     args = p.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    if args.generators:
+        args.detectors = args.aekit
+        return generators(args)
     if args.beats:
-        if args.threads:
-            torch.set_num_threads(args.threads)
         return beats(C.device_of(args.device))
     if args.long:
         return long_series(args.long, args.long_stride, args.threads)
-    if args.threads:
-        torch.set_num_threads(args.threads)
     device = C.device_of(args.device)
     import pyod
 

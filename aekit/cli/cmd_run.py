@@ -31,6 +31,9 @@ def register(subparsers) -> None:
         "--output", metavar="FILE", help="write the figures as JSON here (default: print them)"
     )
     ev.add_argument("--overwrite", action="store_true", help="replace an existing --output")
+    from .cmd_series import add_series_data_options
+
+    add_series_data_options(ev.add_argument_group("a series run ('aekit train series')"))
     ev.add_argument(
         "--baselines",
         action="store_true",
@@ -87,6 +90,17 @@ def _input(args: argparse.Namespace, est, recipe, config):
     return recipe.load_eval_data(run_spec(args, config), int(config.get("seed", 0)))
 
 
+def _evaluate_spec(args: argparse.Namespace, config: dict):
+    """How ``aekit evaluate`` reads the data: a series run's options are checked against the run
+    (:func:`aekit.cli.cmd_series.series_spec`); the others do not take the series' options."""
+    from .cmd_series import SERIES_SCORE_OPTIONS, refuse_options, series_spec
+
+    if config.get("estimator") == "SeriesDetector":
+        return series_spec(args, config, args.data)
+    refuse_options(args, SERIES_SCORE_OPTIONS, "which is not a series run")
+    return run_spec(args, config, path=args.data)
+
+
 def cmd_evaluate(args: argparse.Namespace) -> int:
     import json
 
@@ -96,7 +110,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     est, recipe, config = _load(args)
     out = refuse_existing(args.output, args.overwrite, inputs=[args.data]) if args.output else None
     seed = int(config.get("seed", 0))
-    spec = run_spec(args, config, path=args.data)
+    spec = _evaluate_spec(args, config)
 
     def data():
         return recipe.load_eval_data(spec, seed, path=args.data)

@@ -64,6 +64,25 @@ def _options(p: argparse.ArgumentParser) -> None:
         "--stride", type=positive_int, metavar="S", help="steps between windows (default 1)"
     )
     g.add_argument(
+        "--method",
+        choices=P.choices(TABLE, "method"),
+        help="a window's score: the autoencoder's reconstruction error (reconstruction, the "
+        "default), its z-normalised distance to the nearest training window (neighbors), or both",
+    )
+    g.add_argument(
+        "--references",
+        type=positive_int,
+        metavar="N",
+        help="training windows kept to compare with, at most (default 10000; evenly spaced)",
+    )
+    g.add_argument(
+        "--level",
+        type=float,
+        metavar="L",
+        help="neighbors: the weight of a window's level (mean, std) beside its shape (default 0.1; "
+        "0: shape alone)",
+    )
+    g.add_argument(
         "--aggregate",
         choices=P.choices(TABLE, "aggregate"),
         help="a step's score: the highest (default) or the mean error of the windows covering it",
@@ -104,6 +123,9 @@ HELP = {
 _PARAMS = (
     "window",
     "stride",
+    "method",
+    "references",
+    "level",
     "aggregate",
     "channels",
     "kernel_size",
@@ -130,8 +152,50 @@ def register(subparsers) -> None:
 
 
 # `aekit score` options of a table run that a series run does not read, and the reverse.
-TABLE_SCORE_OPTIONS = ("label_column", "id_column", "npz_key", "image_size")
+TABLE_SCORE_OPTIONS = ("id_column", "npz_key", "image_size")
 SERIES_SCORE_OPTIONS = ("time_column", "fill", "ranges")
+# How a series file is read: the same options on train, score and evaluate, checked against the run.
+READ_OPTIONS = ("time_column", "label_column", "fill")
+
+
+def series_spec(args: argparse.Namespace, config: dict, path: str | None):
+    """The run's recorded data spec with ``--time-column``, ``--label-column`` and ``--fill`` as given,
+    refused in one line where they contradict the run: a column the run reads as a channel named as
+    the time or label column, a fill other than the one it was trained with, or, on the run's own
+    data (no other file given), another time or label column than it was read with. ``path``: the
+    file to read (a .npy has values only: the recorded columns do not apply to it)."""
+    from pathlib import Path
+
+    from ..recipes import DataSpec
+
+    spec = DataSpec.from_json(config.get("data", {})).reading_from(getattr(args, "data_dir", None))
+    own = path is None or str(path) == str(spec.data)
+    if not own and Path(path).suffix.lower() == ".npy":
+        spec.time_column = spec.label_column = None
+    channels = [str(c) for c in (config.get("state") or {}).get("channel_names") or []]
+    for name in READ_OPTIONS:
+        given = getattr(args, name, None)
+        if given is not None:
+            _check_read_option(args.run, name, given, getattr(spec, name), own, channels)
+            setattr(spec, name, given)
+    return spec
+
+
+def _check_read_option(run, name: str, given, recorded, own: bool, channels: list[str]) -> None:
+    from ..errors import UsageError
+
+    option = "--" + name.replace("_", "-")
+    strict = own or name == "fill"  # another file may name its time and label columns its own way
+    if strict and recorded is not None and str(given) != str(recorded):
+        raise UsageError(
+            f"{option} {given} contradicts {run}, trained with {option} {recorded}; "
+            f"give {option} {recorded} or drop it"
+        )
+    if name != "fill" and str(given) in channels:
+        raise UsageError(
+            f"{option} {given} contradicts {run}: {given!r} is one of its channels (it was trained "
+            f"on it); name the {name.split('_')[0]} column, or drop {option}"
+        )
 
 
 def refuse_options(args: argparse.Namespace, names, run_kind: str) -> None:
@@ -170,13 +234,11 @@ def apply_threshold_options(args: argparse.Namespace, est) -> None:
 
 def cmd_score_series(args: argparse.Namespace) -> int:
     """``aekit score RUN --input SERIES --output scores.csv [--ranges ranges.csv]`` for a series run."""
-    from pathlib import Path
 
     from .. import load
     from .._outputs import refuse_existing
     from ..errors import UsageError
     from ..estimators.persistence import read_config
-    from ..recipes import DataSpec
     from ..recipes.series import score_file
 
     refuse_options(args, TABLE_SCORE_OPTIONS, "a series run (its steps are read by --time-column)")
@@ -190,12 +252,7 @@ def cmd_score_series(args: argparse.Namespace) -> int:
     if args.output == getattr(args, "ranges", None):
         raise UsageError(f"--output and --ranges are both {args.output}; give two files")
     apply_threshold_options(args, est)
-    spec = DataSpec.from_json(config.get("data", {}))
-    if Path(args.input).suffix.lower() == ".npy":  # values only: the run's time column is a table's
-        spec.time_column = None
-    for opt in ("time_column", "fill"):
-        if getattr(args, opt, None) is not None:
-            setattr(spec, opt, getattr(args, opt))
+    spec = series_spec(args, config, args.input)
     steps, ranges = score_file(
         est,
         args.input,

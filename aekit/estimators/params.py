@@ -362,7 +362,10 @@ ANOMALY_DETECTOR: dict[str, list[Any]] = {
 SERIES_DETECTOR: dict[str, list[Any]] = {
     "window": [Int(2), "auto"],
     "stride": [Int(1)],
-    "aggregate": [Choice("max", "mean")],
+    "aggregate": [Choice("auto", "max", "mean")],
+    "method": [Choice("both", "neighbors", "reconstruction")],
+    "references": [Int(1)],
+    "level": [Real(0)],
     "channels": [Widths(least=1)],
     "latent_dim": [Int(1), None],
     "kernel_size": [Int(1)],

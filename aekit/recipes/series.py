@@ -153,8 +153,9 @@ class SeriesRecipe(Recipe):
             labels=data.y,
             channel_names=est.channel_names_,
         )
-        written = [
-            plot_history(est.history_, folder / "loss.png"),
+        # the neighbours alone train no network: no loss curve to draw
+        written = [plot_history(est.history_, folder / "loss.png")] if est.history_ else []
+        written += [
             plot_series_scores(
                 x,
                 scores,

@@ -58,7 +58,7 @@ FAMILIES = {
         (12,),
     ),
     "SeriesDetector": (
-        lambda: aekit.SeriesDetector(window=16, **TINY),
+        lambda: aekit.SeriesDetector(window=16, method="reconstruction", **TINY),
         _series,
         "score_samples",
         (1, 16),

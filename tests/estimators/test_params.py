@@ -48,7 +48,7 @@ def test_the_named_choices_agree_with_what_implements_them():
     assert set(P.PRECISIONS) == set(PRECISIONS)
     assert set(P.THRESHOLDS) | {"fixed", "max"} == set(STRATEGIES)
     assert set(P.choices(P.ANOMALY_DETECTOR, "error")) == set(ERRORS)
-    assert set(P.choices(P.SERIES_DETECTOR, "aggregate")) == set(AGGREGATES)
+    assert set(P.choices(P.SERIES_DETECTOR, "aggregate")) == {"auto", *AGGREGATES}
     assert set(P.choices(P.VAE, "likelihood")) == set(LIKELIHOODS)
     assert set(P.choices(P.VAE, "kl")) == set(KL_ESTIMATES)
 

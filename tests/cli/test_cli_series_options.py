@@ -1,0 +1,108 @@
+"""A series is read the same way by ``aekit train series``, ``score`` and ``evaluate``: ``--time-column``,
+``--label-column`` and ``--fill`` on each, checked against what the run recorded (issue 31)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from aekit.cli.main import main
+
+from ..synthetic_series import sine_series, write_csv
+
+torch.set_num_threads(1)
+# neighbours alone: no network to train, so the run takes a second
+FAST = ["--method", "neighbors", "--device", "cpu", "--quiet", "--no-figures"]
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("series_options")
+    normal, _ = sine_series(600, kind="none", seed=1)
+    train = write_csv(folder / "train.csv", normal, np.zeros(600, np.int64))
+    x, y = sine_series(1200, kind="pattern", at=800, length=10)
+    x[300, 0] = np.nan  # a gap: read with --fill linear, as the run was trained
+    test = write_csv(folder / "test.csv", x, y)
+    args = ["train", "series", "--data", train, "--time-column", "time"]
+    args += ["--label-column", "is_anomaly", "--fill", "linear", "--out", str(folder / "run")]
+    assert main([*args, *FAST]) == 0
+    return folder, test
+
+
+def test_evaluate_with_the_training_options(run, capsys):
+    folder, test = run
+    out = folder / "m.json"
+    args = ["evaluate", str(folder / "run"), "--data", test, "--time-column", "time"]
+    args += ["--label-column", "is_anomaly", "--fill", "linear", "--output", str(out)]
+    assert main(args) == 0
+    m = json.loads(out.read_text())
+    assert m["ucr_score"] == 1 and m["roc_auc"] > 0.9
+
+
+def test_score_with_the_training_options(run, tmp_path):
+    folder, test = run
+    scores = tmp_path / "s.csv"
+    args = ["score", str(folder / "run"), "--input", test, "--output", str(scores)]
+    args += ["--time-column", "time", "--label-column", "is_anomaly", "--fill", "linear"]
+    assert main(args) == 0
+    lines = scores.read_text().splitlines()
+    assert lines[0] == "time,score,is_anomaly" and len(lines) == 1201
+
+
+@pytest.mark.parametrize("command", ["evaluate", "score"])
+@pytest.mark.parametrize(
+    "options, needle",
+    [
+        (["--time-column", "value"], "--time-column value contradicts"),
+        (["--label-column", "value"], "--label-column value contradicts"),
+        (["--fill", "previous"], "--fill previous contradicts"),
+    ],
+)
+def test_contradicting_options_refused_in_one_line(run, tmp_path, capsys, command, options, needle):
+    folder, test = run
+    if command == "evaluate":
+        args = ["evaluate", str(folder / "run"), "--data", test]
+    else:
+        args = ["score", str(folder / "run"), "--input", test, "--output", str(tmp_path / "s.csv")]
+    assert main([*args, *options]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and needle in err[0], err
+    assert not (tmp_path / "s.csv").exists()
+
+
+def test_the_runs_own_data_read_another_way_refused(run, capsys):
+    """Without --data, evaluate reads the file the run was trained on: its columns are the run's."""
+    folder, _ = run
+    assert main(["evaluate", str(folder / "run"), "--label-column", "other"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "trained with --label-column is_anomaly" in err[0], err
+    assert main(["evaluate", str(folder / "run"), "--label-column", "is_anomaly"]) == 0
+
+
+def test_a_channel_as_label_refused(tmp_path, capsys):
+    """A run trained without a label column: --label-column naming one of its channels is refused."""
+    x, _ = sine_series(600, channels=2, kind="none", seed=1)
+    data = write_csv(tmp_path / "train.csv", x)
+    run = str(tmp_path / "run")
+    assert (
+        main(["train", "series", "--data", data, "--time-column", "time", "--out", run, *FAST]) == 0
+    )
+    assert main(["evaluate", run, "--data", data, "--label-column", "c1"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "'c1' is one of its channels" in err[0], err
+
+
+def test_series_options_refused_for_a_table_run(tmp_path, capsys):
+    rng = np.random.default_rng(0)
+    rows = tmp_path / "rows.csv"
+    rows.write_text("a,b\n" + "\n".join(f"{u:.3f},{v:.3f}" for u, v in rng.random((200, 2))) + "\n")
+    run = str(tmp_path / "run")
+    train = ["train", "anomaly", "--data", str(rows), "--epochs", "1", "--out", run]
+    assert main([*train, "--device", "cpu", "--quiet", "--no-figures"]) == 0
+    capsys.readouterr()
+    assert main(["evaluate", run, "--data", str(rows), "--time-column", "t"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--time-column does not apply" in err[0], err

@@ -1,0 +1,103 @@
+"""SeriesDetector's nearest-window score (issue 31): the labelled generators, the neighbours' exclusion
+zone and sample, each method, save/load, chunked scoring, runs saved before ``method`` existed."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+import aekit
+from aekit.data.labelled_series import KINDS, synthetic_series
+from aekit.errors import UsageError
+from aekit.estimators.series.neighbors import WindowNeighbors, znormalise
+
+torch.set_num_threads(1)
+SMALL = dict(n_train=1500, n_test=2500, n_faults=2)
+FAST = dict(channels=(8, 8), latent_dim=8, epochs=3, batch_size=64, device="cpu")
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_generator_labels_each_fault(kind):
+    train, test, y = synthetic_series(kind, channels=3, seed=2, **SMALL)
+    again = synthetic_series(kind, channels=3, seed=2, **SMALL)
+    assert train.shape == (1500, 3) and test.shape == (2500, 3) and y.shape == (2500,)
+    assert np.array_equal(again[1], test) and 0 < y.sum() < 2500
+    assert not np.array_equal(synthetic_series(kind, channels=3, seed=3, **SMALL)[1], test)
+    clean = synthetic_series(kind, channels=3, seed=2, n_faults=0, n_train=1500, n_test=2500)[1]
+    changed = np.flatnonzero(np.any(clean != test, axis=1))
+    assert set(changed) <= set(
+        np.flatnonzero(y)
+    )  # only labelled steps differ from the clean signal
+
+
+def test_unknown_kind_refused():
+    with pytest.raises(UsageError, match="kind must be one of"):
+        synthetic_series("tsunami")
+
+
+def test_znormalise_flat_windows_are_zero():
+    w = torch.tensor([[[2.0, 2.0, 2.0], [0.0, 1.0, 2.0]]])
+    z = znormalise(w)
+    assert z[0, 0].abs().max() == 0 and torch.allclose(z[0, 1].pow(2).mean(), torch.tensor(1.0))
+
+
+def test_own_distances_skip_the_window_itself():
+    x = np.sin(np.arange(600) / 4.0)[:, None].astype(np.float32)
+    x[300:310, 0] += 3.0  # a shape seen once: its nearest neighbour a window away is far
+    nn = WindowNeighbors(10_000).fit(x, 25)
+    own = nn.train_distances()[:, 0]
+    assert own.shape == (576,) and own[290] > 5 * np.median(own) > 0
+    sampled = WindowNeighbors(100).fit(x, 25)
+    assert len(sampled.starts_) <= 100 and sampled.references_.shape[1:] == (1, 25)
+
+
+@pytest.mark.parametrize("method", ["neighbors", "both", "reconstruction"])
+def test_each_method_finds_a_flat_lined_sensor(method, tmp_path):
+    train, test, y = synthetic_series("flatline", channels=2, seed=0, **SMALL)
+    det = aekit.SeriesDetector(method=method, **FAST).fit(train)
+    assert det.method_ == method and hasattr(det, "model_") == (method != "neighbors")
+    assert hasattr(det, "neighbors_") == (method != "reconstruction")
+    scores = det.score_samples(test)
+    assert det.threshold_ > 0 and scores.shape == (2500,)
+    if method != "reconstruction":  # 3 epochs of training are too few for the network alone
+        assert det.evaluate(test, y)["roc_auc"] > 0.9
+    det.save(tmp_path / "m")
+    back = aekit.load(tmp_path / "m")
+    assert back.method_ == method and back.threshold_ == pytest.approx(det.threshold_)
+    np.testing.assert_allclose(back.score_samples(test), scores, rtol=1e-4, atol=1e-6)
+    chunks = [test[:7], test[7:1300], test[1300:]]
+    np.testing.assert_allclose(np.concatenate(list(det.iter_scores(chunks))), scores, rtol=1e-5)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_the_neighbours_rank_each_fault_first(kind):
+    train, test, y = synthetic_series(kind, channels=2, seed=1, **SMALL)
+    det = aekit.SeriesDetector(method="neighbors", device="cpu").fit(train)
+    m = det.evaluate(test, y)
+    assert det.method_ == "neighbors" and det._aggregate() == "mean"
+    assert m["roc_auc"] > 0.9
+
+
+def test_bad_method_refused():
+    with pytest.raises(UsageError, match="method"):
+        aekit.SeriesDetector(method="knn").fit(np.sin(np.arange(300.0)))
+    with pytest.raises(UsageError, match="references"):
+        aekit.SeriesDetector(references=0).fit(np.sin(np.arange(300.0)))
+
+
+def test_a_run_saved_before_method_scores_by_reconstruction(tmp_path):
+    train, test, _ = synthetic_series("spike", channels=1, seed=0, **SMALL)
+    det = aekit.SeriesDetector(method="reconstruction", **FAST).fit(train)
+    det.save(tmp_path / "m")
+    config = json.loads((tmp_path / "m" / "config.json").read_text())
+    for key in ("method", "references"):
+        config["params"].pop(key)
+    for key in ("method", "reconstruction_scale"):
+        config["state"].pop(key)
+    (tmp_path / "m" / "config.json").write_text(json.dumps(config))
+    back = aekit.load(tmp_path / "m")
+    assert back.method == back.method_ == "reconstruction"
+    np.testing.assert_allclose(back.score_samples(test), det.score_samples(test), rtol=1e-4)
