@@ -87,3 +87,22 @@ class Served:
             code = self.proc.wait()
         self._reader.join(10)
         return code
+
+
+@contextlib.contextmanager
+def serving(*args: str):
+    """``aekit serve ARGS`` started, ready, and stopped at the end of the block (a module fixture's body)."""
+    served = Served(*args)
+    try:
+        with httpx.Client(timeout=120) as client:
+            served.wait_ready(client)
+        yield served
+    finally:
+        served.stop()
+
+
+@contextlib.contextmanager
+def http_client():
+    """A client for a served model, generous with time (a loaded 2-core machine)."""
+    with httpx.Client(timeout=120) as c:
+        yield c

@@ -24,7 +24,7 @@ import aekit
 from ..badinput import cli
 from ..synthetic_series import sine_series
 from ..synthetic_series import write_csv as write_series
-from .server import Served
+from .server import Served, http_client, serving
 
 pytest.importorskip("uvicorn")
 FEATURES = 24
@@ -98,18 +98,13 @@ def runs(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def server(runs):
-    served = Served(*[f"{n}={p}" for n, p in runs["runs"].items()], "--max-body", "1M")
-    try:
-        with httpx.Client(timeout=120) as client:
-            served.wait_ready(client)
+    with serving(*[f"{n}={p}" for n, p in runs["runs"].items()], "--max-body", "1M") as served:
         yield served
-    finally:
-        served.stop()
 
 
 @pytest.fixture(scope="module")
 def client():
-    with httpx.Client(timeout=120) as c:
+    with http_client() as c:
         yield c
 
 

@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import shutil
 
-import httpx
 import numpy as np
 import pytest
 
 import aekit
 
 from ..badinput import cli
-from .server import REPO, Served
+from .server import REPO, http_client, serving
 from .test_serve import TOL, infer, tensor, values
 
 pytest.importorskip("uvicorn")
@@ -49,18 +48,13 @@ def runs(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def server(runs):
-    served = Served(*[f"{n}={runs / n}" for n in ("ae", "den", "vae")])
-    try:
-        with httpx.Client(timeout=120) as client:
-            served.wait_ready(client)
+    with serving(*[f"{n}={runs / n}" for n in ("ae", "den", "vae")]) as served:
         yield served
-    finally:
-        served.stop()
 
 
 @pytest.fixture(scope="module")
 def client():
-    with httpx.Client(timeout=120) as c:
+    with http_client() as c:
         yield c
 
 
