@@ -168,3 +168,17 @@ def test_thirty_normal_beats_keep_a_five_percent_false_alarm_rate(shared_data):
         det = AnomalyDetector(threshold="fpr:0.05", seed=seed, device="cpu").fit(normal[rows])
         rates.append(det.predict(unseen).mean())
     assert np.mean(rates) <= 0.06, rates
+
+
+def test_a_run_saved_before_calibration_loads_with_what_it_had(tmp_path):
+    import json
+
+    det = AnomalyDetector(epochs=3, threshold="percentile", device="cpu").fit(sines(200))
+    det.save(tmp_path / "m")
+    config = json.loads((tmp_path / "m" / "config.json").read_text())
+    del config["state"]["calibration"]  # as saved before: no calibration, no held-out scores
+    (tmp_path / "m" / "config.json").write_text(json.dumps(config))
+    back = aekit.load(tmp_path / "m", device="cpu")
+    assert back.calibration_["method"] == "training"
+    np.testing.assert_array_equal(back.calibration_scores_, np.sort(det.decision_scores_))
+    assert back.threshold_ == pytest.approx(np.percentile(det.decision_scores_, 95))
