@@ -38,11 +38,13 @@ from ..losses import reconstruction_loss
 from ..preprocessing import Scaler
 from ..thresholds import (
     METRICS,
+    STRATEGIES,
     FalseAlarmRate,
     Threshold,
     best_threshold,
     get_threshold,
     p_values,
+    parse_rule,
     threshold_rule,
 )
 from .baselines import Comparison, compare
@@ -479,10 +481,13 @@ class AnomalyDetector(NeuralEstimator):
         """``calibration_scores_``: the plan's calibration rows scored, or every row scored by a
         copy that did not train on it (cross-fitting), or the training rows' own scores."""
         if plan.cross:
-            note(
-                f"calibrating by {FOLDS}-fold cross-fitting ({FOLDS} more fits): {len(X)} normal rows "
-                f"cannot spare the calibration rows that the threshold {self.threshold!r} needs"
+            why = (
+                "validation_fraction=0 sets no rows aside"
+                if not self.validation_fraction
+                else f"{len(X)} normal rows cannot spare the calibration rows that the threshold "
+                f"{self.threshold!r} needs"
             )
+            note(f"calibrating by {FOLDS}-fold cross-fitting ({FOLDS} more fits): {why}")
             scores = cross_fit_scores(
                 len(X), int(self.seed), lambda fit, held: self._copy_scores(X, fit, held)
             )
@@ -734,17 +739,27 @@ class AnomalyDetector(NeuralEstimator):
         Parameters
         ----------
         strategy : str or float
-            ``mean_std`` / ``mad`` (``k=``), ``percentile`` (``q=``), ``contamination``
-            (``contamination=``), ``fixed`` (``value=``), or a number (fixed).
+            ``fpr`` / ``pot`` (``rate=``), ``mean_std`` / ``mad`` (``k=``), ``percentile``
+            (``q=``), ``contamination`` (``contamination=``), ``fixed`` (``value=``), a rule with
+            its value (``"fpr:0.01"``), or a number (fixed).
 
         Examples
         --------
         >>> det.set_threshold("percentile", q=99).threshold_     # doctest: +SKIP
         0.061
+        >>> det.set_threshold("fpr", rate=0.01).threshold       # doctest: +SKIP
+        'fpr:0.01'
         """
+        if isinstance(strategy, str):  # "fpr:0.01": the value is the rule's one parameter
+            name, value = parse_rule(strategy)
+            if value is not None and name in STRATEGIES:
+                rule = {**rule, next(iter(STRATEGIES[name].params)): value}
+            strategy = name
         strat = get_threshold(strategy, **rule)  # validates before anything changes
         if strat.name == "fixed":
             self.set_params(threshold=float(strat.value))
+        elif "rate" in strat.params:  # no parameter of its own: the rate is written in the rule
+            self.set_params(threshold=f"{strat.name}:{strat.rate!r}")
         else:
             params.check("threshold", strategy, self.parameters["threshold"])
             self.set_params(

@@ -182,3 +182,14 @@ def test_a_run_saved_before_calibration_loads_with_what_it_had(tmp_path):
     assert back.calibration_["method"] == "training"
     np.testing.assert_array_equal(back.calibration_scores_, np.sort(det.decision_scores_))
     assert back.threshold_ == pytest.approx(np.percentile(det.decision_scores_, 95))
+
+
+def test_set_threshold_takes_a_rate_both_ways():
+    det = AnomalyDetector(epochs=2, device="cpu").fit(sines(300))
+    assert det.set_threshold("fpr", rate=0.1).threshold == "fpr:0.1"
+    assert det.set_threshold("fpr:0.2").threshold == "fpr:0.2"
+    assert det.threshold_ == FalseAlarmRate(rate=0.2).compute(det.calibration_scores_)
+    assert det.set_threshold("percentile:90").q == 90.0 and det.threshold == "percentile"
+    with pytest.raises(UsageError):
+        det.set_threshold("fpr", rate=2.0)
+    assert det.threshold == "percentile"  # a refused rule changes nothing
