@@ -2150,7 +2150,8 @@ CASES += [
         "score-series-label-column",
         ["score", S, "--input", "{W}/series.csv", "--output", "{T}/s.csv", "--label-column", "x"],
         2,
-        ["--label-column does not apply", "a series run"],
+        # issue 31: score takes a series run's --label-column, checked against what the run recorded
+        ["--label-column x contradicts", "trained with --label-column label"],
         ["series"],
         SER,
     ),
