@@ -110,16 +110,31 @@ class Rule(Choice):
     def accepts(self, value: Any) -> bool:
         if not isinstance(value, str):
             return False
-        name, sep, number = value.partition(":")
-        if not sep:
-            return name in self.options
         try:
-            return name in self.options and math.isfinite(float(number))
+            return split_rule(value)[0] in self.options
         except ValueError:
             return False
 
     def describe(self) -> str:
         return f"one of {', '.join(self.options)} (or NAME:NUMBER, e.g. fpr:0.01)"
+
+
+def split_rule(text: str) -> tuple[str, float | None]:
+    """``"fpr:0.01"`` -> ``("fpr", 0.01)``, ``"fpr"`` -> ``("fpr", None)``; ValueError when what
+    follows the ``:`` is not a finite number.
+
+    Examples
+    --------
+    >>> split_rule("percentile:99"), split_rule("mad")
+    (('percentile', 99.0), ('mad', None))
+    """
+    name, sep, number = text.partition(":")
+    if not sep:
+        return text, None
+    value = float(number)
+    if not math.isfinite(value):
+        raise ValueError(f"not a finite number: {number!r}")
+    return name, value
 
 
 class Widths(Constraint):

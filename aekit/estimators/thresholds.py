@@ -47,6 +47,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from ..errors import DataError, UsageError
+from .params import split_rule
 
 MAD_TO_STD = 1.4826  # 1 / Phi^-1(3/4): MAD * 1.4826 estimates the std of Gaussian scores
 
@@ -79,7 +80,7 @@ class Threshold:
     Examples
     --------
     >>> MeanStd(k=1.0).compute([1.0, 2.0, 3.0])
-    2.816496580927726
+    2.8164965809277263
     """
 
     name: ClassVar[str] = ""
@@ -279,7 +280,7 @@ def p_values(calibration: Any, scores: Any) -> np.ndarray:
     Examples
     --------
     >>> p_values([1.0, 2.0, 3.0, 4.0], [0.5, 2.0, 9.0])
-    array([1. , 0.6, 0.2])
+    array([1. , 0.8, 0.2])
     """
     cal = np.sort(_scores(calibration))
     s = np.asarray(scores, dtype=np.float64).ravel()
@@ -323,15 +324,28 @@ def parse_rule(text: str) -> tuple[str, float | None]:
     >>> parse_rule("fpr:0.01"), parse_rule("percentile")
     (('fpr', 0.01), ('percentile', None))
     """
-    name, sep, value = text.partition(":")
-    if not sep:
-        return text, None
     try:
-        return name, _number(name, float(value))
+        return split_rule(text)
     except ValueError:
         raise UsageError(
-            f"threshold {text!r}: expected NAME:NUMBER such as fpr:0.01, got {value!r} after ':'"
+            f"threshold {text!r}: expected NAME:NUMBER such as fpr:0.01, got "
+            f"{text.partition(':')[2]!r} after ':'"
         ) from None
+
+
+def named_rule(text: str, **params: Any) -> tuple[str, dict[str, Any]]:
+    """``"NAME:VALUE"`` and parameters -> ``(NAME, params)`` with VALUE as the rule's own parameter
+    (every rule has one).
+
+    Examples
+    --------
+    >>> named_rule("percentile:99", q=95.0, k=1.0)
+    ('percentile', {'q': 99.0, 'k': 1.0})
+    """
+    name, value = parse_rule(text)
+    if value is not None and name in STRATEGIES:
+        params = {**params, next(iter(STRATEGIES[name].params)): value}
+    return name, params
 
 
 def threshold_rule(threshold: str | float, **params: Any) -> Threshold:
@@ -356,13 +370,10 @@ def threshold_rule(threshold: str | float, **params: Any) -> Threshold:
             "threshold='fixed' needs a value: pass the number itself, e.g. threshold=0.05"
         )
     if isinstance(threshold, str):
-        name, value = parse_rule(threshold)
+        name, params = named_rule(threshold, **params)
         if name in STRATEGIES and name != "fixed":
             wanted = STRATEGIES[name].params
-            chosen = {k: v for k, v in params.items() if k in wanted}
-            if value is not None:
-                chosen[next(iter(wanted))] = value  # every rule has one parameter
-            return get_threshold(name, **chosen)
+            return get_threshold(name, **{k: v for k, v in params.items() if k in wanted})
     return get_threshold(threshold)
 
 

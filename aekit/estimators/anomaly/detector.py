@@ -38,13 +38,12 @@ from ..losses import reconstruction_loss
 from ..preprocessing import Scaler
 from ..thresholds import (
     METRICS,
-    STRATEGIES,
     FalseAlarmRate,
     Threshold,
     best_threshold,
     get_threshold,
+    named_rule,
     p_values,
-    parse_rule,
     threshold_rule,
 )
 from .baselines import Comparison, compare
@@ -751,10 +750,7 @@ class AnomalyDetector(NeuralEstimator):
         'fpr:0.01'
         """
         if isinstance(strategy, str):  # "fpr:0.01": the value is the rule's one parameter
-            name, value = parse_rule(strategy)
-            if value is not None and name in STRATEGIES:
-                rule = {**rule, next(iter(STRATEGIES[name].params)): value}
-            strategy = name
+            strategy, rule = named_rule(strategy, **rule)
         strat = get_threshold(strategy, **rule)  # validates before anything changes
         if strat.name == "fixed":
             self.set_params(threshold=float(strat.value))
