@@ -20,7 +20,7 @@ from torch import nn
 import aekit
 from aekit.data import load_builtin
 from aekit.models.init import init_weights
-from aekit.recipes.autoencoder import BASIC
+from aekit.recipes.autoencoder import BASIC, STACKED
 
 
 def plain_loop(x, x_test, hidden, epochs, batch_size, device) -> C.Result:
@@ -65,7 +65,7 @@ def aekit_run(x, x_test, hidden, epochs, batch_size, device, preset) -> C.Result
     )
     name = "aekit (recipe settings)"
     if preset == "fast":
-        params.update(BASIC.presets["fast"], hidden=hidden)
+        params.update((STACKED if hidden else BASIC).presets["fast"], hidden=hidden)
         name = "aekit --preset fast"
     ae = aekit.Autoencoder(**params)
     C.reset_peak(device)

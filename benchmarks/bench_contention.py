@@ -94,7 +94,9 @@ def child(recipe_name: str, config: str) -> None:
         train = train.subset(slice(0, n))
     val = val.subset(slice(0, 2000))
     wall, cpu = time.perf_counter(), time.process_time()
-    recipe.fit(est, train, val)
+    from aekit import Trainer
+
+    recipe.fit(est, train, val, Trainer())
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
     print(
         json.dumps(

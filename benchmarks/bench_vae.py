@@ -60,7 +60,9 @@ def plain_loop(x, x_test, epochs, batch_size, device) -> C.Result:
 
 
 def aekit_run(x, x_test, epochs, batch_size, device, preset) -> C.Result:
-    params = {"epochs": epochs, "batch_size": batch_size, "device": str(device)}
+    # the tutorial's settings (Adam 1e-4, constant), as the plain loop and the peers train
+    params = {**RECIPE.presets["recipe"], "epochs": epochs, "batch_size": batch_size}
+    params["device"] = str(device)
     name = "aekit (recipe settings)"
     if preset:
         params = {**RECIPE.presets[preset], "device": str(device)}

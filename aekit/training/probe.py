@@ -11,9 +11,9 @@ a quiet machine it picks the cores that pay.
 
 The probe costs ``(1 + PROBE_STEPS)`` steps per candidate (a few milliseconds for the small
 models, under a second for the VAE), leaves the model, the optimizer and every random stream of
-the training itself untouched, and is made once per process for the same model, batch and free
-cores (:data:`_CACHE`), so that refitting in one process trains with the same count, and so to the
-same bits. The run's ``config.json`` records the choice and the step times; ``--resume`` keeps it.
+the training itself untouched, and is made once per process for the same model and batch
+(:data:`_CACHE`; not for the load it saw), so that refitting in one process trains with the same
+count, and so to the same bits. The run's ``config.json`` records the choice and the step times; ``--resume`` keeps it.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ from .threads import (
     wait_policy,
 )
 
-PROBE_STEPS = 3  # timed steps per candidate count, after one untimed warm-up step
+PROBE_STEPS = 5  # timed steps per candidate count, after one untimed warm-up step
 MARGIN = 0.9  # more threads only when their step takes at most this fraction of one thread's
 # (model, batch) -> the choice: one probe per process for the same work, so refits agree to the bit
 _CACHE: dict[tuple, ThreadChoice] = {}
