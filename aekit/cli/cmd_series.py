@@ -105,8 +105,9 @@ def _options(p: argparse.ArgumentParser) -> None:
     t = add_threshold_options(
         p,
         TABLE,
-        rule="max (default: margin x the highest training score), mean_std, percentile, "
-        "contamination, mad, or a number",
+        rule="max (default: margin x the highest training score), fpr:RATE (a per-step "
+        "false-alarm rate, calibrated on the last 20%% of the stretch, which is then not trained "
+        "on), pot:RATE, mean_std, percentile, contamination, mad, or a number",
         k=3,
         q=99,
     )

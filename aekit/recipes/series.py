@@ -26,6 +26,7 @@ from ..data import Data, columns_by_name
 from ..data.series import iter_series, read_series
 from ..errors import DataError, UsageError
 from ..estimators.series import RangeTracker
+from ..estimators.thresholds import p_values
 from ..plots.curves import plot_history
 from ..plots.series import plot_series_scores
 from ..training.trainer import Trainer
@@ -210,6 +211,15 @@ def _check_label_classes(data: Data) -> str | None:
     return None
 
 
+def read_run_series(est, path: str, spec: DataSpec | None = None) -> np.ndarray:
+    """The series in ``path`` as a fitted detector reads it: its channels by name (a .npy in its
+    order), ``spec``'s time column and fill; (steps, channels)."""
+    spec = spec or DataSpec()
+    columns = est.channel_names_ if Path(path).suffix.lower() != ".npy" else None
+    chunks = iter_series(path, time_column=spec.time_column, columns=columns, fill=spec.fill)
+    return np.concatenate([chunk.x for chunk in chunks])
+
+
 def score_file(
     est,
     path: str,
@@ -219,8 +229,9 @@ def score_file(
     spec: DataSpec | None = None,
     chunk_steps: int | None = None,
 ) -> tuple[int, int]:
-    """Score the series in ``path`` into ``output`` (``TIME, score, is_anomaly`` per step: the time
-    column under its own name, else ``time``) and, when asked,
+    """Score the series in ``path`` into ``output`` (``TIME, score, is_anomaly[, p_value]`` per
+    step: the time column under its own name, else ``time``; the p-value when the detector has
+    calibration scores) and, when asked,
     the flagged ranges into ``ranges_path``; return ``(steps, ranges)``.
 
     The file is read, scored and written a chunk at a time (memory bounded whatever its length);
@@ -234,6 +245,8 @@ def score_file(
     times = _Times()
     sep = "\t" if output.lower().endswith(".tsv") else ","
     threshold = est.threshold_
+    calibration = getattr(est, "calibration_scores_", None)
+    header = ["score", "is_anomaly"] + (["p_value"] if calibration is not None else [])
     tracker = RangeTracker(threshold)
     found: list = []
     edge_times: dict[int, Any] = {}  # the time of each step where a flagged range starts or ends
@@ -242,16 +255,19 @@ def score_file(
         writer = csv.writer(f, delimiter=sep, lineterminator="\n")
         for scores in est.iter_scores(times.values(chunks)):
             if n == 0:  # the time column under the user's own name (known once a chunk is read)
-                writer.writerow([times.name, "score", "is_anomaly"])
+                writer.writerow([times.name, *header])
             t = times.take(len(scores))
             flags = (scores > threshold).astype(np.int8)
-            writer.writerows(zip(t.tolist(), map(repr, scores.tolist()), flags.tolist()))
+            columns = [t.tolist(), map(repr, scores.tolist()), flags.tolist()]
+            if calibration is not None:
+                columns.append(map(repr, p_values(calibration, scores).tolist()))
+            writer.writerows(zip(*columns))
             found += tracker.push(scores)
             _note_edges(edge_times, flags, t, n)
             n += len(scores)
         found += tracker.finish()
         if n == 0:
-            writer.writerow([times.name, "score", "is_anomaly"])
+            writer.writerow([times.name, *header])
     if ranges_path is not None:
         _write_ranges(ranges_path, found, edge_times)
     return n, len(found)

@@ -34,12 +34,16 @@ from .. import params
 from ..base import NeuralEstimator, column_names
 from ..losses import per_sample_error, reconstruction_loss
 from ..preprocessing import Scaler
-from ..thresholds import Threshold, threshold_rule
+from ..thresholds import Threshold, p_values, threshold_rule
 from .metrics import series_metrics
 from .neighbors import WindowNeighbors
 from .windows import AnomalyRange, find_ranges, step_scores
 
 SCORE_CHUNK = 1 << 18  # steps scored at a time: bounds the memory of scoring an in-memory series
+# The share of the training stretch kept back, at its end, when the threshold promises a false-alarm
+# rate ("fpr", "pot"): the model never trains on it, and its per-step scores calibrate the threshold.
+CALIBRATION_SHARE = 0.2
+CALIBRATED = ("fpr", "pot")  # the rules whose threshold comes from calibration scores
 WINDOW_BATCH = 2048  # windows per forward pass when scoring
 
 
@@ -158,10 +162,13 @@ class SeriesDetector(NeuralEstimator):
     error : {"mse", "mae"}, default "mse"
         A window's error: the mean squared or absolute error over its channels and steps.
     loss : {"mse", "mae"}, default "mse"
-    threshold : {"max", "mean_std", "percentile", "contamination", "mad"} or float, default "max"
+    threshold : {"max", "fpr", "pot", "mean_std", "percentile", "contamination", "mad"} or float, default "max"
         How ``threshold_`` comes from the training stretch's per-step scores. "max": the
         highest training score times ``margin``, so that nothing like the normal stretch is
-        flagged; the others are those of :class:`aekit.AnomalyDetector`; a number is fixed.
+        flagged; "fpr:RATE" (and "pot:RATE"): a per-step false-alarm rate, from the scores of the
+        last :data:`CALIBRATION_SHARE` of the stretch, which the detector then does not train on
+        (``calibration_scores_``; :meth:`calibrate` replaces them); the others are those of
+        :class:`aekit.AnomalyDetector`; a number is fixed.
     margin : float, default 1.5
         "max": the factor over the highest training score.
     k, q, contamination : float
@@ -195,6 +202,11 @@ class SeriesDetector(NeuralEstimator):
     decision_scores_ : ndarray of shape (n_train_steps,)
         Per-step scores of the training stretch.
     threshold_ : float
+    calibration_scores_ : ndarray
+        Sorted per-step scores of normal steps the detector never trained on (the kept-back end of
+        the stretch, or :meth:`calibrate`'s series); absent unless one of the two made them.
+    calibration_ : dict
+        Where they came from: ``{"method": "tail" | "given" | "none", "steps": n}``.
     channel_names_ : list of str or None
         The channel (column) names seen at ``fit``.
     constant_channels_ : list of str
@@ -381,6 +393,7 @@ class SeriesDetector(NeuralEstimator):
             raise DataError(
                 f"X has the channel name {twice[0]!r} more than once; give each channel its own name"
             )
+        x, tail = self._split_calibration(x)
         _check_not_constant(x, channel_names)
         held = np.all(x == x[:1], axis=0)  # channels that hold one value: any change scores high
         self.constant_channels_ = [
@@ -388,6 +401,7 @@ class SeriesDetector(NeuralEstimator):
         ]
         self.channel_names_ = None if channel_names is None else [str(c) for c in channel_names]
         self.window_, self.window_source_ = self._resolve_window(x)
+        self._check_calibration_length(len(x), tail)
         if self.stride > self.window_:
             raise UsageError(
                 f"stride ({self.stride}) must not exceed the window ({self.window_}): steps between "
@@ -406,7 +420,29 @@ class SeriesDetector(NeuralEstimator):
         if self.method != "neighbors":
             self._fit_reconstruction(scaled, trainer)
         self.decision_scores_ = self._train_scores(scaled).astype(np.float32)
+        self.__dict__.pop("calibration_scores_", None)
+        self.calibration_ = {"method": "none", "steps": 0}
+        if tail is not None:
+            self._set_calibration(self._scores([tail]), "tail")
         return self
+
+    def _split_calibration(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        """(the stretch to train on, its last :data:`CALIBRATION_SHARE` to calibrate on) when the
+        threshold rule needs calibration scores, else (the stretch, None)."""
+        if self.threshold_rule().name not in CALIBRATED:
+            return x, None
+        cut = len(x) - int(len(x) * CALIBRATION_SHARE)
+        return x[:cut], x[cut:]
+
+    def _check_calibration_length(self, steps: int, tail: np.ndarray | None) -> None:
+        """The kept-back tail holds at least two windows (else it says too little), as the rest does."""
+        if tail is not None and min(steps, len(tail)) < 2 * self.window_:
+            raise DataError(
+                f"threshold={self.threshold!r} calibrates on the last {CALIBRATION_SHARE:.0%} of the "
+                f"training stretch: {steps + len(tail)} steps leave too few to train and to calibrate "
+                f"on (at least 2 windows of {self.window_} each); give a longer stretch, or "
+                f"threshold='max'"
+            )
 
     def _fit_reconstruction(self, scaled: np.ndarray, trainer: Trainer) -> None:
         """Train the autoencoder on the windows of the scaled stretch; with the neighbours, its error
@@ -556,11 +592,57 @@ class SeriesDetector(NeuralEstimator):
         """Same as :meth:`score_samples` (higher = more anomalous)."""
         return self.score_samples(X)
 
+    # ---- calibration: per-step scores of normal steps the detector never trained on ---------------
+    def _set_calibration(self, scores: np.ndarray, method: str) -> None:
+        self.calibration_scores_ = np.sort(np.asarray(scores, np.float32))
+        self.calibration_ = {"method": method, "steps": len(scores)}
+
+    def _calibration(self) -> np.ndarray:
+        """``calibration_scores_``, or one line saying how to get them."""
+        self.check_is_fitted()
+        if getattr(self, "calibration_scores_", None) is None:
+            raise UsageError(
+                "this series detector has no calibration scores: fit it with threshold='fpr:RATE' "
+                "(it keeps back the end of the training stretch) or call calibrate(normal_series) "
+                "with a normal stretch it did not train on"
+            )
+        return self.calibration_scores_
+
+    def calibrate(self, X: Any) -> SeriesDetector:
+        """New calibration scores from a normal stretch ``X`` the detector never trained on (a new day,
+        a new machine): the per-step scores of ``X`` set the threshold of "fpr"/"pot" and the
+        p-values; the model is unchanged. Returns ``self``.
+
+        Examples
+        --------
+        >>> det.calibrate(normal_today).set_params(threshold="fpr:0.001")   # doctest: +SKIP
+        """
+        self._set_calibration(self.score_samples(X), "given")
+        return self
+
+    def p_values(self, X: Any) -> np.ndarray:
+        """Per-step conformal p-values of ``X``'s scores against ``calibration_scores_``, in (0, 1].
+
+        For a normal step distributed as the calibration steps were, ``P(p <= a) <= a``; steps of one
+        series are not independent (a window covers many), so the promise is per step, on average
+        over a stationary signal, not per range. ``p <= rate`` is exactly what ``threshold="fpr:rate"``
+        flags.
+
+        Examples
+        --------
+        >>> det.p_values(series).min()                                     # doctest: +SKIP
+        """
+        calibration = self._calibration()
+        return p_values(calibration, self.score_samples(X))
+
     @property
     def threshold_(self) -> float:
-        """The decision threshold: the threshold rule applied to ``decision_scores_``."""
+        """The decision threshold: the threshold rule applied to the training stretch's per-step
+        scores (``decision_scores_``), or, for "fpr" and "pot", to ``calibration_scores_``."""
         self.check_is_fitted()
-        return float(self.threshold_rule().compute(self.decision_scores_))
+        rule = self.threshold_rule()
+        scores = self._calibration() if rule.name in CALIBRATED else self.decision_scores_
+        return float(rule.compute(scores))
 
     def predict(self, X: Any) -> np.ndarray:
         """1 for each anomalous step (score > ``threshold_``), else 0.
@@ -615,8 +697,17 @@ class SeriesDetector(NeuralEstimator):
             threshold_value=self.threshold_,
             method=self.method_,
             reconstruction_scale=self.reconstruction_scale_,
+            calibration=self._calibration_state(),
         )
         return state
+
+    def _calibration_state(self) -> dict[str, Any]:
+        """``calibration_`` with its scores: in config.json, so that ``aekit calibrate`` rewrites that
+        file alone and the weights stay byte for byte."""
+        scores = getattr(self, "calibration_scores_", None)
+        if scores is None:
+            return dict(self.calibration_)
+        return {**self.calibration_, "scores": [float(v) for v in scores]}  # exact as float32
 
     def _set_state(self, state: dict[str, Any]) -> None:
         super()._set_state(state)
@@ -629,6 +720,10 @@ class SeriesDetector(NeuralEstimator):
         self.method_ = str(state.get("method", "reconstruction"))
         self.method = self.method_
         self.reconstruction_scale_ = float(state.get("reconstruction_scale", 1.0))
+        saved = dict(state.get("calibration") or {"method": "none", "steps": 0})
+        if "scores" in saved:
+            self.calibration_scores_ = np.asarray(saved.pop("scores"), np.float32)
+        self.calibration_ = saved
 
     def _get_tensors(self) -> dict[str, torch.Tensor]:
         tensors = super()._get_tensors() if getattr(self, "model_", None) is not None else {}
