@@ -83,6 +83,14 @@ def _options(p: argparse.ArgumentParser) -> None:
         "0: shape alone)",
     )
     g.add_argument(
+        "--detrend",
+        choices=P.choices(TABLE, "detrend"),
+        help="model each step minus the mean of the window before it (level) or the step-to-step "
+        "differences (difference) instead of the raw values (none); default auto: level when a "
+        "straight line explains most of a channel's variance over the training stretch (said in "
+        "one line, recorded in config.json)",
+    )
+    g.add_argument(
         "--aggregate",
         choices=P.choices(TABLE, "aggregate"),
         help="a step's score: the highest (default) or the mean error of the windows covering it",
@@ -127,6 +135,7 @@ _PARAMS = (
     "method",
     "references",
     "level",
+    "detrend",
     "aggregate",
     "channels",
     "kernel_size",

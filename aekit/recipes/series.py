@@ -120,7 +120,8 @@ class SeriesRecipe(Recipe):
             }
         if note:  # every step labelled normal: the figures are those of an unlabelled series
             metrics["warnings"] = [note]
-        return {"window": int(est.window_), "window_source": est.window_source_, **metrics}
+        found = {"window": int(est.window_), "window_source": est.window_source_}
+        return {**found, "detrend": est.detrend_, **metrics}
 
     def quality_warnings(self, est, metrics: dict[str, Any], data: Data) -> list[str]:
         """The base warnings; alarms over most of the recording; channels that held one value while
@@ -133,6 +134,8 @@ class SeriesRecipe(Recipe):
             rate = float(np.mean(est.score_samples(_channels(est, data)) > est.threshold_))
         found = alarms_everywhere(float(rate))
         warnings += [found] if found else []
+        if est.detrend_ != "none" and est.detrend == "auto":  # said once, where it was decided
+            warnings.append(f"{est.detrend_source_} (--detrend none to model the levels)")
         held = getattr(est, "constant_channels_", [])
         if held:
             warnings.append(

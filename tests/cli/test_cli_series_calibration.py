@@ -67,3 +67,28 @@ def test_a_series_option_on_a_table_run_is_one_line(tmp_path, capsys):
     assert main(["calibrate", str(tmp_path / "det"), "--time-column", "t"]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "--time-column does not apply" in err
+
+
+def test_a_trending_stretch_is_said_in_one_line_and_recorded(tmp_path, capsys):
+    from ..estimators.series.test_trend import trending
+
+    data = write_csv(tmp_path / "co2.csv", trending()[:3000, None])
+    argv = [
+        "train",
+        "series",
+        "--data",
+        data,
+        "--time-column",
+        "time",
+        "--out",
+        str(tmp_path / "r"),
+    ]
+    assert main([*argv, *FAST]) == 0
+    said = capsys.readouterr()
+    lines = [line for line in (said.out + said.err).splitlines() if "trends" in line]
+    assert len(lines) == 1 and "--detrend none" in lines[0], said
+    config = json.loads((tmp_path / "r" / "config.json").read_text())
+    assert (
+        config["state"]["detrend"] == "level"
+        and "straight line" in config["state"]["detrend_source"]
+    )

@@ -37,6 +37,7 @@ from ..preprocessing import Scaler
 from ..thresholds import Threshold, p_values, threshold_rule
 from .metrics import series_metrics
 from .neighbors import WindowNeighbors
+from .trend import Differences, Levels, difference, resolve_detrend
 from .windows import AnomalyRange, find_ranges, step_scores
 
 SCORE_CHUNK = 1 << 18  # steps scored at a time: bounds the memory of scoring an in-memory series
@@ -145,6 +146,12 @@ class SeriesDetector(NeuralEstimator):
         units) beside its z-normalised shape: 0 compares shapes alone (the matrix profile), blind
         to a level shift or a drift within a window; 0.1 sees them and ranks shape faults as before
         (``docs/guide/series.md``).
+    detrend : {"auto", "none", "level", "difference"}, default "auto"
+        What the detector models instead of the raw levels, so that a recording whose level climbs
+        is not flagged everywhere after its training stretch (:mod:`.trend`): "level", each step
+        minus the mean of the ``window_`` steps up to it; "difference", ``x[t] - x[t - 1]``. "auto":
+        "level" when a straight line explains more than half of a channel's variance over the
+        training stretch, else "none" (``detrend_``, ``detrend_source_`` say what was found).
     aggregate : {"auto", "max", "mean"}, default "auto"
         A step's score: the highest or the mean score of the windows covering it. "auto": the mean
         for ``method="neighbors"`` (ECG-beat series: PR-AUC 0.46 against 0.35 for "max"), the
@@ -198,6 +205,10 @@ class SeriesDetector(NeuralEstimator):
         The autoencoder; not with ``method="neighbors"``.
     window_source_ : str
         How it was chosen ("given", or the autocorrelation peak found).
+    detrend_ : str
+        "none", "level" or "difference": what the detector models (see ``detrend``).
+    detrend_source_ : str
+        Why: "given", or the trend found (one line; ``aekit train series`` prints it).
     scaler_ : aekit.estimators.preprocessing.Scaler
     decision_scores_ : ndarray of shape (n_train_steps,)
         Per-step scores of the training stretch.
@@ -242,6 +253,7 @@ class SeriesDetector(NeuralEstimator):
         method: str = "reconstruction",
         references: int = 10_000,
         level: float = 0.1,
+        detrend: str = "auto",
         channels: Sequence[int] = (32, 16),
         latent_dim: int | None = 16,
         kernel_size: int = 7,
@@ -273,6 +285,7 @@ class SeriesDetector(NeuralEstimator):
         self.method = method
         self.references = references
         self.level = level
+        self.detrend = detrend
         self.channels = channels
         self.latent_dim = latent_dim
         self.kernel_size = kernel_size
@@ -400,7 +413,12 @@ class SeriesDetector(NeuralEstimator):
             channel_names[i] if channel_names is not None else str(i) for i in np.flatnonzero(held)
         ]
         self.channel_names_ = None if channel_names is None else [str(c) for c in channel_names]
-        self.window_, self.window_source_ = self._resolve_window(x)
+        self.detrend_, self.detrend_source_ = resolve_detrend(self.detrend, x, self.channel_names_)
+        # the period of a trending stretch is found on its differences (the trend would hide it)
+        self.window_, self.window_source_ = self._resolve_window(
+            x if self.detrend_ == "none" else difference(x)
+        )
+        x = self._detrender()(x)  # (steps, channels): what the windows and the scaler see from here
         self._check_calibration_length(len(x), tail)
         if self.stride > self.window_:
             raise UsageError(
@@ -433,6 +451,13 @@ class SeriesDetector(NeuralEstimator):
             return x, None
         cut = len(x) - int(len(x) * CALIBRATION_SHARE)
         return x[:cut], x[cut:]
+
+    def _detrender(self) -> Any:
+        """A fresh chunk-by-chunk transform of raw steps into what the detector models (``detrend_``)."""
+        kind = getattr(self, "detrend_", "none")  # runs saved before detrending modelled the levels
+        if kind == "level":
+            return Levels(self.window_)
+        return Differences() if kind == "difference" else (lambda x: x)
 
     def _check_calibration_length(self, steps: int, tail: np.ndarray | None) -> None:
         """The kept-back tail holds at least two windows (else it says too little), as the rest does."""
@@ -549,12 +574,13 @@ class SeriesDetector(NeuralEstimator):
                 f"chunks must be an iterable of arrays (steps, channels), got {chunks!r}"
             )
 
+        detrended = self._detrender()  # carries the steps before each chunk to the next
+
         def scaled() -> Iterator[np.ndarray]:
             for chunk in chunks:
                 self._check_names(chunk, "the series")
-                yield self.scaler_.transform(
-                    self._check_channels(as_series(chunk, "the series"), "the series")
-                )
+                x = self._check_channels(as_series(chunk, "the series"), "the series")
+                yield self.scaler_.transform(detrended(x))
 
         yield from step_scores(
             scaled(),
@@ -691,6 +717,8 @@ class SeriesDetector(NeuralEstimator):
         state.update(
             window=self.window_,
             window_source=self.window_source_,
+            detrend=self.detrend_,
+            detrend_source=self.detrend_source_,
             scaler=self.scaler_.get_state(),
             channel_names=self.channel_names_,
             constant_channels=self.constant_channels_,
@@ -712,6 +740,9 @@ class SeriesDetector(NeuralEstimator):
     def _set_state(self, state: dict[str, Any]) -> None:
         super()._set_state(state)
         self.window_, self.window_source_ = int(state["window"]), str(state["window_source"])
+        # runs saved before detrending modelled the levels
+        self.detrend_ = str(state.get("detrend", "none"))
+        self.detrend_source_ = str(state.get("detrend_source", "given"))
         self.n_features_in_ = int(self.input_shape_[0])
         self.scaler_ = Scaler.from_state(state["scaler"])
         self.channel_names_ = state.get("channel_names")
