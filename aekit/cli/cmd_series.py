@@ -125,6 +125,21 @@ def _options(p: argparse.ArgumentParser) -> None:
 
 
 TRAIN_OPTIONS = {"series": _options}
+# The shared training options that a series does not read: no built-in series, no images or .npz,
+# no split (the training stretch is --data or its first --train-steps), no streaming, no presets.
+NOT_APPLICABLE = {
+    "series": (
+        "--dataset",
+        "--data-dir",
+        "--npz-key",
+        "--id-column",
+        "--image-size",
+        "--validation-split",
+        "--stream",
+        "--memory-cap",
+        "--preset",
+    )
+}
 HELP = {
     "series": "anomalous steps and ranges of one long signal (train on a normal stretch; 1-D conv autoencoder)"
 }
