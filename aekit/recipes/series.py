@@ -252,11 +252,11 @@ def score_file(
     header = ["score", "is_anomaly"] + (["p_value"] if calibration is not None else [])
     tracker = RangeTracker(threshold)
     found: list = []
-    edge_times: dict[int, Any] = {}  # the time of each step where a flagged range starts or ends
+    edge_times: dict[int, Any] = {}  # the time of each step where a range may start or end
     n = 0
     with _io.atomic_path(output) as tmp, open(tmp, "w", newline="") as f:
         writer = csv.writer(f, delimiter=sep, lineterminator="\n")
-        for scores in est.iter_scores(times.values(chunks)):
+        for scores, cover in est.iter_scores(times.values(chunks), cover=True):
             if n == 0:  # the time column under the user's own name (known once a chunk is read)
                 writer.writerow([times.name, *header])
             t = times.take(len(scores))
@@ -265,8 +265,9 @@ def score_file(
             if calibration is not None:
                 columns.append(map(repr, p_values(calibration, scores).tolist()))
             writer.writerows(zip(*columns))
-            found += tracker.push(scores)
-            _note_edges(edge_times, flags, t, n)
+            done = tracker.push(scores, cover)
+            _note_edges(edge_times, done, tracker.open, t, n)
+            found += done
             n += len(scores)
         found += tracker.finish()
         if n == 0:
@@ -308,13 +309,18 @@ class _Times:
         return np.concatenate(out) if out else np.zeros(0)
 
 
-def _note_edges(edge_times: dict[int, Any], flags: np.ndarray, t: np.ndarray, first: int) -> None:
-    """Record the time of each step in this chunk (from step ``first``) where a run of flags starts or ends."""
-    for i in np.flatnonzero(np.diff(np.concatenate([[0], flags, [0]])) != 0):
-        if i < len(t):
-            edge_times[first + int(i)] = t[i]
-        if i > 0:
-            edge_times[first + int(i) - 1] = t[i - 1]
+def _note_edges(
+    edge_times: dict[int, Any], done: list, running: Any, t: np.ndarray, first: int
+) -> None:
+    """Record the time of each step in this chunk (from step ``first``) where a range may start or
+    end: the ends of the ranges closed in it, and where the range still running starts, and where
+    its narrowed part starts and ends so far."""
+    steps = [s for r in done for s in (r.start, r.end)]
+    if running is not None:
+        steps += [running.start, running.first, running.last]
+    for step in steps:
+        if first <= step < first + len(t):
+            edge_times[step] = t[step - first]
 
 
 def _write_ranges(path: str, found: list, edge_times: dict[int, Any]) -> None:

@@ -38,7 +38,7 @@ from ..thresholds import Threshold, p_values, threshold_rule
 from .metrics import series_metrics
 from .neighbors import WindowNeighbors
 from .trend import Differences, Levels, difference, resolve_detrend
-from .windows import AnomalyRange, find_ranges, step_scores
+from .windows import AnomalyRange, find_ranges, scores_and_cover, step_scores
 
 SCORE_CHUNK = 1 << 18  # steps scored at a time: bounds the memory of scoring an in-memory series
 # The share of the training stretch kept back, at its end, when the threshold promises a false-alarm
@@ -547,7 +547,7 @@ class SeriesDetector(NeuralEstimator):
             )
         return x
 
-    def iter_scores(self, chunks: Iterable[Any]) -> Iterator[np.ndarray]:
+    def iter_scores(self, chunks: Iterable[Any], *, cover: bool = False) -> Iterator[Any]:
         """Per-step scores of a series given in consecutive chunks, yielded as they become final.
 
         Memory stays bounded by one chunk plus one window, whatever the series' length: this is
@@ -556,6 +556,10 @@ class SeriesDetector(NeuralEstimator):
         Parameters
         ----------
         chunks : iterable of array-like (steps, channels)
+        cover : bool, default False
+            Yield ``(scores, cover)`` pairs: with each step's score, the number of windows scoring
+            above ``threshold_`` that cover it, which narrows a range to its fault
+            (:class:`aekit.estimators.series.RangeTracker`).
 
         Yields
         ------
@@ -582,17 +586,29 @@ class SeriesDetector(NeuralEstimator):
                 x = self._check_channels(as_series(chunk, "the series"), "the series")
                 yield self.scaler_.transform(detrended(x))
 
-        yield from step_scores(
+        pairs = scores_and_cover(
             scaled(),
             self.window_,
             self.stride,
             self._window_errors,
             WINDOW_BATCH,
             self._aggregate(),
+            self.threshold_ if cover else None,
         )
+        for scores, covered in pairs:
+            yield (scores, covered) if cover else scores
 
     def _scores(self, chunks: Iterable[np.ndarray]) -> np.ndarray:
         return np.concatenate(list(self.iter_scores(chunks)))
+
+    def _scores_and_cover(self, X: Any) -> tuple[np.ndarray, np.ndarray]:
+        """(per-step scores, cover) of a whole series ``X``."""
+        self.check_is_fitted()
+        self._check_names(X, "X")
+        x = self._check_channels(as_series(X), "X")
+        chunks = (x[i : i + SCORE_CHUNK] for i in range(0, len(x), SCORE_CHUNK))
+        pairs = list(self.iter_scores(chunks, cover=True))
+        return np.concatenate([p[0] for p in pairs]), np.concatenate([p[1] for p in pairs])
 
     def score_samples(self, X: Any) -> np.ndarray:
         """The anomaly score of every step of ``X`` (higher = more anomalous).
@@ -681,14 +697,19 @@ class SeriesDetector(NeuralEstimator):
         return (self.score_samples(X) > self.threshold_).astype(np.int64)
 
     def ranges(self, X: Any) -> list[AnomalyRange]:
-        """Ranges of consecutive anomalous steps: ``(start, end, peak_score, peak_step)``, ``end`` inclusive.
+        """Where ``X`` goes wrong: ``(start, end, peak_score, peak_step)``, ``end`` inclusive.
+
+        Each run of anomalous steps (score > ``threshold_``) narrowed to the steps that the most
+        windows above the threshold cover: the fault, without the up to a window on either side
+        whose scores its windows raised (:mod:`aekit.estimators.series.windows`).
 
         Examples
         --------
         >>> det.ranges(series)                                 # doctest: +SKIP
         [AnomalyRange(start=4180, end=4241, peak_score=3.1, peak_step=4197)]
         """
-        return find_ranges(self.score_samples(X), self.threshold_)
+        scores, cover = self._scores_and_cover(X)
+        return find_ranges(scores, self.threshold_, cover)
 
     def evaluate(self, X: Any, y: Any) -> dict[str, Any]:
         """Figures of the scores of ``X`` against per-step labels ``y`` (1 = anomalous); see
@@ -698,7 +719,7 @@ class SeriesDetector(NeuralEstimator):
         --------
         >>> det.evaluate(test_series, labels)["pr_auc"]        # doctest: +SKIP
         """
-        scores = self.score_samples(X)
+        scores, cover = self._scores_and_cover(X)
         labels = check_labels(np.asarray(y).ravel(), "y")
         if len(labels) != len(scores):
             raise DataError(
@@ -709,7 +730,8 @@ class SeriesDetector(NeuralEstimator):
                 f"every one of the {len(labels)} steps of y is labelled anomalous (1); the figures "
                 f"compare anomalous steps with normal ones (0): check the labels"
             )
-        return series_metrics(labels, scores, self.threshold_)
+        flagged = find_ranges(scores, self.threshold_, cover)  # as ranges() gives them
+        return series_metrics(labels, scores, self.threshold_, flagged=flagged)
 
     # ---- persistence ---------------------------------------------------------------------------
     def _get_state(self) -> dict[str, Any]:

@@ -112,8 +112,12 @@ def ucr_score(y: np.ndarray, scores: np.ndarray, slack: int = UCR_SLACK) -> int:
     return int(any(r.start - slack <= top <= r.end + slack for r in label_ranges(y)))
 
 
-def series_metrics(y: Any, scores: Any, threshold: float) -> dict[str, Any]:
-    """Point-wise and range-based figures of per-step ``scores`` against labels ``y``; see the module notes.
+def series_metrics(
+    y: Any, scores: Any, threshold: float, flagged: list[AnomalyRange] | None = None
+) -> dict[str, Any]:
+    """Point-wise and range-based figures of per-step ``scores`` against labels ``y``; see the module
+    notes. ``flagged``: the detector's ranges (narrowed to their faults), else the runs of steps
+    scoring above ``threshold``.
 
     Returns ``roc_auc``, ``pr_auc`` (``None`` unless both classes occur), ``precision``,
     ``recall``, ``f1`` (points), ``range_precision``, ``range_recall``, ``range_f1`` (existence),
@@ -137,7 +141,8 @@ def series_metrics(y: Any, scores: Any, threshold: float) -> dict[str, Any]:
         raise DataError(f"there are {len(y)} labels for {len(s)} steps; give one label per step")
     flags = (s > threshold).astype(np.int64)
     both = 0 < y.sum() < len(y)
-    true, flagged = label_ranges(y), find_ranges(s, threshold)
+    true = label_ranges(y)
+    flagged = find_ranges(s, threshold) if flagged is None else flagged
     return {
         "roc_auc": float(m.roc_auc_score(y, s)) if both else None,
         "pr_auc": float(m.average_precision_score(y, s)) if both else None,
