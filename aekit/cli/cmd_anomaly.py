@@ -227,6 +227,12 @@ def register(subparsers) -> None:
         metavar="FILE",
         help=".csv or .tsv: the anomalous ranges (start, end, peak score)",
     )
+    g.add_argument(
+        "--channels",
+        action="store_true",
+        default=None,
+        help="add a score_CHANNEL column per channel: which channels drove each step's score",
+    )
     s.add_argument("--overwrite", action="store_true", help="replace an existing output")
     s.add_argument("--quiet", action="store_true", help="no progress on stderr")
     s.set_defaults(func=_score)

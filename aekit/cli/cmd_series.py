@@ -178,7 +178,7 @@ def register(subparsers) -> None:
 
 # `aekit score` options of a table run that a series run does not read, and the reverse.
 TABLE_SCORE_OPTIONS = ("id_column", "npz_key", "image_size")
-SERIES_SCORE_OPTIONS = ("time_column", "fill", "ranges")
+SERIES_SCORE_OPTIONS = ("time_column", "fill", "ranges", "channels")
 # How a series file is read: the same options on train, score and evaluate, checked against the run.
 READ_OPTIONS = ("time_column", "label_column", "fill")
 
@@ -284,6 +284,7 @@ def cmd_score_series(args: argparse.Namespace) -> int:
         written[0],
         ranges_path=written[1] if len(written) > 1 else None,
         spec=spec,
+        channels=bool(getattr(args, "channels", None)),
     )
     where = f"; {ranges} ranges to {args.ranges}" if getattr(args, "ranges", None) else ""
     print(

@@ -231,10 +231,11 @@ def score_file(
     ranges_path: str | None = None,
     spec: DataSpec | None = None,
     chunk_steps: int | None = None,
+    channels: bool = False,
 ) -> tuple[int, int]:
     """Score the series in ``path`` into ``output`` (``TIME, score, is_anomaly[, p_value]`` per
     step: the time column under its own name, else ``time``; the p-value when the detector has
-    calibration scores) and, when asked,
+    calibration scores; with ``channels``, a ``score_CHANNEL`` column per channel) and, when asked,
     the flagged ranges into ``ranges_path``; return ``(steps, ranges)``.
 
     The file is read, scored and written a chunk at a time (memory bounded whatever its length);
@@ -250,20 +251,29 @@ def score_file(
     threshold = est.threshold_
     calibration = getattr(est, "calibration_scores_", None)
     header = ["score", "is_anomaly"] + (["p_value"] if calibration is not None else [])
+    if channels:
+        names = est.channel_names_ or [str(c) for c in range(est.n_features_in_)]
+        header += [f"score_{name}" for name in names]
     tracker = RangeTracker(threshold)
     found: list = []
     edge_times: dict[int, Any] = {}  # the time of each step where a range may start or end
     n = 0
     with _io.atomic_path(output) as tmp, open(tmp, "w", newline="") as f:
         writer = csv.writer(f, delimiter=sep, lineterminator="\n")
-        for scores, cover in est.iter_scores(times.values(chunks), cover=True):
+        pairs = est.iter_scores(times.values(chunks), cover=True, channels=channels)
+        for scored, cover in pairs:
             if n == 0:  # the time column under the user's own name (known once a chunk is read)
                 writer.writerow([times.name, *header])
+            scores = (
+                scored[:, 0] if channels else scored
+            )  # (steps,); then each channel's, (steps, C)
             t = times.take(len(scores))
             flags = (scores > threshold).astype(np.int8)
             columns = [t.tolist(), map(repr, scores.tolist()), flags.tolist()]
             if calibration is not None:
                 columns.append(map(repr, p_values(calibration, scores).tolist()))
+            if channels:
+                columns += [map(repr, scored[:, 1 + c].tolist()) for c in range(len(names))]
             writer.writerows(zip(*columns))
             done = tracker.push(scores, cover)
             _note_edges(edge_times, done, tracker.open, t, n)

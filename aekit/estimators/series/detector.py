@@ -503,6 +503,23 @@ class SeriesDetector(NeuralEstimator):
 
     # ---- scores ------------------------------------------------------------------------------
     @torch.inference_mode()
+    def _channel_errors(self, windows: np.ndarray) -> np.ndarray:
+        """(B, 1 + C): each scaled window's score, then each channel's share of it: its distance to
+        the nearest training window (in units of the channel's mean) and its own part of the
+        reconstruction error, as ``method`` adds them."""
+        score = self._window_errors(windows)
+        shares = np.zeros((len(windows), windows.shape[1]))  # (B, C)
+        if getattr(self, "neighbors_", None) is not None:
+            shares += self.neighbors_.distances(windows) / self.neighbors_.scale_
+        if getattr(self, "model_", None) is not None:
+            xb = torch.from_numpy(np.ascontiguousarray(windows, dtype=np.float32))
+            xb = xb.to(self._model_device())
+            diff = self.model_(xb) - xb  # (B, C, W)
+            each = diff.square() if self.error == "mse" else diff.abs()
+            shares += each.mean(dim=2).double().cpu().numpy() / self.reconstruction_scale_
+        return np.column_stack([score, shares])
+
+    @torch.inference_mode()
     def _window_errors(self, windows: np.ndarray, starts: np.ndarray | None = None) -> np.ndarray:
         """The score of each scaled window of a (B, C, W) view (see ``method``); ``starts``: where
         training windows start, so that their neighbours are sought a window away."""
@@ -547,7 +564,9 @@ class SeriesDetector(NeuralEstimator):
             )
         return x
 
-    def iter_scores(self, chunks: Iterable[Any], *, cover: bool = False) -> Iterator[Any]:
+    def iter_scores(
+        self, chunks: Iterable[Any], *, cover: bool = False, channels: bool = False
+    ) -> Iterator[Any]:
         """Per-step scores of a series given in consecutive chunks, yielded as they become final.
 
         Memory stays bounded by one chunk plus one window, whatever the series' length: this is
@@ -560,6 +579,9 @@ class SeriesDetector(NeuralEstimator):
             Yield ``(scores, cover)`` pairs: with each step's score, the number of windows scoring
             above ``threshold_`` that cover it, which narrows a range to its fault
             (:class:`aekit.estimators.series.RangeTracker`).
+        channels : bool, default False
+            Yield (steps, 1 + channels) scores: the step's score, then each channel's score (its
+            share of the windows' scores, spread over the steps alike): which channels drove it.
 
         Yields
         ------
@@ -590,10 +612,11 @@ class SeriesDetector(NeuralEstimator):
             scaled(),
             self.window_,
             self.stride,
-            self._window_errors,
+            self._channel_errors if channels else self._window_errors,
             WINDOW_BATCH,
             self._aggregate(),
             self.threshold_ if cover else None,
+            1 + self.n_features_in_ if channels else None,
         )
         for scores, covered in pairs:
             yield (scores, covered) if cover else scores
@@ -629,6 +652,22 @@ class SeriesDetector(NeuralEstimator):
         self._check_names(X, "X")
         x = self._check_channels(as_series(X), "X")
         return self._scores(x[i : i + SCORE_CHUNK] for i in range(0, len(x), SCORE_CHUNK))
+
+    def channel_scores(self, X: Any) -> np.ndarray:
+        """Which channels drove each step's score: (steps, channels), each channel's share of the
+        windows' scores (its distance to the nearest training window, its part of the reconstruction
+        error), spread over the steps as the scores are.
+
+        Examples
+        --------
+        >>> det.channel_scores(series)[r.peak_step].argmax()            # doctest: +SKIP
+        3
+        """
+        self.check_is_fitted()
+        self._check_names(X, "X")
+        x = self._check_channels(as_series(X), "X")
+        chunks = (x[i : i + SCORE_CHUNK] for i in range(0, len(x), SCORE_CHUNK))
+        return np.concatenate(list(self.iter_scores(chunks, channels=True)))[:, 1:]
 
     def decision_function(self, X: Any) -> np.ndarray:
         """Same as :meth:`score_samples` (higher = more anomalous)."""

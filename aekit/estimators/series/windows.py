@@ -27,7 +27,9 @@ from ...errors import DataError, UsageError
 
 AGGREGATES = ("mean", "max")
 TIE_BREAK = 1e-3  # "max": this much of the mean is added, so that within a window of equal peaks the mean decides
-WindowErrors = Callable[[np.ndarray], np.ndarray]  # (B, C, W) windows -> (B,) errors
+# (B, C, W) windows -> (B,) errors, or (B, K) with the window's score in column 0 and K - 1 more
+# figures spread over the steps the same way (each channel's share, for instance)
+WindowErrors = Callable[[np.ndarray], np.ndarray]
 
 
 class StepScorer:
@@ -38,13 +40,19 @@ class StepScorer:
     window, stride : int
         Window length and the steps between window starts (``stride <= window``).
     errors : callable
-        ``errors(windows)``: the reconstruction error of each window of a (B, C, W) view.
+        ``errors(windows)``: the reconstruction error of each window of a (B, C, W) view, (B,); or
+        (B, ``width``) errors whose first column is the window's (see ``width``).
     batch : int
         Windows handed to ``errors`` at a time.
     aggregate : {"mean", "max"}
         A step's score: the mean or the highest error of the windows covering it. Every step of the
         worst window shares its error, so "max" adds ``TIE_BREAK`` times the mean: the steps in the
         middle of an anomaly, seen by more bad windows, come first.
+    threshold : float, optional
+        Count, for each step, the windows whose error is above it (its cover: :attr:`cover`).
+    width : int, optional
+        ``errors`` gives (B, width) columns, each spread over the steps alike: the scores are then
+        (steps, width), and the cover counts the first column.
 
     Examples
     --------
@@ -62,6 +70,7 @@ class StepScorer:
         batch: int = 4096,
         aggregate: str = "mean",
         threshold: float | None = None,
+        width: int | None = None,
     ):
         if aggregate not in AGGREGATES:
             raise UsageError(f"aggregate must be one of {', '.join(AGGREGATES)}, got {aggregate!r}")
@@ -81,9 +90,10 @@ class StepScorer:
         self.start = 0  # the series step of buf[0]
         self.next = 0  # the first step of the next window to compute
         self.covered = 0  # the steps covered by the windows computed so far
-        self.total = np.zeros(0)  # summed window errors of each step in buf
+        self.shape = () if width is None else (width,)  # of one step's score
+        self.total = np.zeros((0, *self.shape))  # summed window errors of each step in buf
         self.count = np.zeros(0)  # windows covering each step in buf
-        self.peak = np.zeros(0)  # the highest error of a window covering each step in buf
+        self.peak = np.zeros((0, *self.shape))  # the highest error of a window covering each step
         self.threshold = threshold  # windows with an error above it are flagged (None: not counted)
         self.flagged = np.zeros(0)  # flagged windows covering each step in buf
         self.cover = np.zeros(0)  # the flagged windows covering each step last released
@@ -92,9 +102,9 @@ class StepScorer:
         """Add the next steps (m, C); return the scores of the steps that are final now."""
         x = np.asarray(x, np.float32)
         self.buf = x if self.buf is None else np.concatenate([self.buf, x])
-        self.total = np.concatenate([self.total, np.zeros(len(x))])
+        self.total = np.concatenate([self.total, np.zeros((len(x), *self.shape))])
         self.count = np.concatenate([self.count, np.zeros(len(x))])
-        self.peak = np.concatenate([self.peak, np.zeros(len(x))])
+        self.peak = np.concatenate([self.peak, np.zeros((len(x), *self.shape))])
         self.flagged = np.concatenate([self.flagged, np.zeros(len(x))])
         end = self.start + len(self.buf)
         if end - self.next >= self.window:
@@ -121,7 +131,7 @@ class StepScorer:
         """Compute the errors of the windows at ``starts`` (series steps) and spread them over their steps."""
         local = starts - self.start
         view = sliding_windows(self.buf, self.window)  # (m - W + 1, C, W), a view
-        diff = np.zeros(len(self.buf) + 1)
+        diff = np.zeros((len(self.buf) + 1, *self.shape))
         flags = np.zeros(len(self.buf) + 1)
         for i in range(0, len(local), self.batch):
             part = local[i : i + self.batch]
@@ -130,13 +140,13 @@ class StepScorer:
             np.add.at(diff, part, err)
             np.add.at(diff, part + self.window, -err)
             if self.threshold is not None:  # the same for the flagged windows' count
-                hit = part[err > self.threshold]
+                hit = part[(err if err.ndim == 1 else err[:, 0]) > self.threshold]
                 np.add.at(flags, hit, 1.0)
                 np.add.at(flags, hit + self.window, -1.0)
             if self.aggregate == "max":  # errors are >= 0, so the zeros of new steps are no peak
                 for j in range(self.window):
                     np.maximum.at(self.peak, part + j, err)
-        self.total += np.cumsum(diff)[:-1]
+        self.total += np.cumsum(diff, axis=0)[:-1]
         self.flagged += np.cumsum(flags)[:-1]
         hits = np.zeros(len(self.buf) + 1)
         np.add.at(hits, local, 1.0)
@@ -148,8 +158,8 @@ class StepScorer:
         k = max(0, upto - self.start)
         self.cover = self.flagged[:k]
         if k == 0:
-            return np.zeros(0)
-        scores = self.total[:k] / self.count[:k]  # the mean
+            return np.zeros((0, *self.shape))
+        scores = self.total[:k] / self.count[:k].reshape(-1, *[1] * len(self.shape))  # the mean
         # the highest; the mean orders the steps that share it (a whole window's worth)
         if self.aggregate == "max":
             scores = self.peak[:k] + TIE_BREAK * scores
@@ -185,10 +195,12 @@ def scores_and_cover(
     batch: int = 4096,
     aggregate: str = "mean",
     threshold: float | None = None,
+    width: int | None = None,
 ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-    """(scores, cover) of the next steps as they become final: the per-step scores, and how many
-    windows with an error above ``threshold`` cover each step (zeros when it is None)."""
-    scorer = StepScorer(window, stride, errors, batch, aggregate, threshold)
+    """(scores, cover) of the next steps as they become final: the per-step scores ((steps, width)
+    with ``width``), and how many windows with an error above ``threshold`` cover each step (zeros
+    when it is None)."""
+    scorer = StepScorer(window, stride, errors, batch, aggregate, threshold, width)
     for chunk in chunks:
         out = scorer.push(chunk)
         if len(out):
