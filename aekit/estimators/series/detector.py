@@ -481,7 +481,7 @@ class SeriesDetector(NeuralEstimator):
             self.model_.eval()
             errors = np.concatenate(
                 [
-                    self._reconstruction_errors(w)
+                    self._reconstruction_errors(w)[0]
                     for w in _batches(scaled, self.window_, self.stride)
                 ]
             )
@@ -502,45 +502,49 @@ class SeriesDetector(NeuralEstimator):
         return np.concatenate(list(chunks))
 
     # ---- scores ------------------------------------------------------------------------------
-    @torch.inference_mode()
     def _channel_errors(self, windows: np.ndarray) -> np.ndarray:
-        """(B, 1 + C): each scaled window's score, then each channel's share of it: its distance to
-        the nearest training window (in units of the channel's mean) and its own part of the
-        reconstruction error, as ``method`` adds them."""
-        score = self._window_errors(windows)
-        shares = np.zeros((len(windows), windows.shape[1]))  # (B, C)
-        if getattr(self, "neighbors_", None) is not None:
-            shares += self.neighbors_.distances(windows) / self.neighbors_.scale_
-        if getattr(self, "model_", None) is not None:
-            xb = torch.from_numpy(np.ascontiguousarray(windows, dtype=np.float32))
-            xb = xb.to(self._model_device())
-            diff = self.model_(xb) - xb  # (B, C, W)
-            each = diff.square() if self.error == "mse" else diff.abs()
-            shares += each.mean(dim=2).double().cpu().numpy() / self.reconstruction_scale_
-        return np.column_stack([score, shares])
+        """(B, 1 + C): each scaled window's score (:meth:`_window_errors`), then each channel's share
+        of it: its distance to the nearest training window (in units of the channel's mean) and its
+        own part of the reconstruction error, as ``method`` adds them."""
+        return self._window_errors(windows, channels=True)
 
     @torch.inference_mode()
-    def _window_errors(self, windows: np.ndarray, starts: np.ndarray | None = None) -> np.ndarray:
+    def _window_errors(
+        self, windows: np.ndarray, starts: np.ndarray | None = None, *, channels: bool = False
+    ) -> np.ndarray:
         """The score of each scaled window of a (B, C, W) view (see ``method``); ``starts``: where
-        training windows start, so that their neighbours are sought a window away."""
+        training windows start, so that their neighbours are sought a window away. ``channels``:
+        (B, 1 + C), the score and then each channel's share (one pass of the network for both)."""
         score = np.zeros(len(windows))
+        shares = np.zeros((len(windows), windows.shape[1]))  # (B, C)
         if getattr(self, "neighbors_", None) is not None:
             # per channel, in units of the channel's mean distance over the training stretch; the
             # channel furthest from anything normal decides (one faulty sensor of eight is seen)
-            score += (self.neighbors_.distances(windows, starts) / self.neighbors_.scale_).max(
-                axis=1
-            )
+            near = self.neighbors_.distances(windows, starts) / self.neighbors_.scale_  # (B, C)
+            score += near.max(axis=1)
+            shares += near
         if getattr(self, "model_", None) is not None:
-            score += self._reconstruction_errors(windows) / self.reconstruction_scale_
-        return score
+            errors, each = self._reconstruction_errors(windows, channels=channels)
+            score += errors / self.reconstruction_scale_
+            shares += 0.0 if each is None else each / self.reconstruction_scale_
+        return np.column_stack([score, shares]) if channels else score
 
     @torch.inference_mode()
-    def _reconstruction_errors(self, windows: np.ndarray) -> np.ndarray:
-        """Reconstruction error of each scaled window of a (B, C, W) view."""
+    def _reconstruction_errors(
+        self, windows: np.ndarray, *, channels: bool = False
+    ) -> tuple[np.ndarray, np.ndarray | None]:
+        """Reconstruction error of each scaled window of a (B, C, W) view, (B,); with ``channels``
+        each channel's own error too, (B, C) (else None)."""
         xb = torch.from_numpy(np.ascontiguousarray(windows, dtype=np.float32)).to(
             self._model_device()
         )
-        return per_sample_error(self.model_(xb), xb, self.error).double().cpu().numpy()
+        out = self.model_(xb)
+        errors = per_sample_error(out, xb, self.error).double().cpu().numpy()
+        if not channels:
+            return errors, None
+        diff = out - xb  # (B, C, W)
+        each = diff.square() if self.error == "mse" else diff.abs()
+        return errors, each.mean(dim=2).double().cpu().numpy()
 
     def _check_names(self, X: Any, name: str) -> None:
         """A DataFrame's columns are the channels trained on, by name and in order (as scikit-learn
