@@ -137,7 +137,9 @@ def _register_calibrate(subparsers) -> None:
         help="change a detector run's threshold rule or calibrate it on new normal data, "
         "without retraining (the weights stay as they are)",
     )
-    c.add_argument("run", metavar="RUN", help="a run folder of 'aekit train anomaly'")
+    c.add_argument(
+        "run", metavar="RUN", help="a run folder of 'aekit train anomaly' or 'aekit train series'"
+    )
     c.add_argument(
         "--data",
         metavar="PATH",
@@ -152,6 +154,9 @@ def _register_calibrate(subparsers) -> None:
         k=1,
         q=95,
     )
+    from .cmd_series import add_series_data_options
+
+    add_series_data_options(c.add_argument_group("a series run ('aekit train series')"))
     c.set_defaults(func=cmd_calibrate)
 
 
@@ -161,16 +166,27 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     from ..recipes import load_run
     from ..recipes.calibrate import calibrate_run
 
+    est, _, config = load_run(args.run)
+    series = config.get("estimator") == "SeriesDetector"
+    if not series:
+        from .cmd_series import READ_OPTIONS, refuse_options
+
+        refuse_options(args, READ_OPTIONS, "which is not a series run")
     normal = None
-    if args.data is not None:  # read as the run reads a table: its columns, its fill values
-        est, _, config = load_run(args.run)
+    if args.data is not None and series:  # read as the run reads a series: its channels by name
+        from ..recipes.series import read_run_series
+        from .cmd_series import series_spec
+
+        normal = read_run_series(est, args.data, series_spec(args, config, args.data))
+    elif args.data is not None:  # read as the run reads a table: its columns, its fill values
         normal = read_path(args.data, **table_options(est, config)).x
     rule = {p: getattr(args, p) for p in ("threshold", "k", "q", "contamination")}
     est = calibrate_run(args.run, normal=normal, **{p: v for p, v in rule.items() if v is not None})
     c = est.calibration_
+    count = f"{c['steps']} normal steps" if series else f"{c['rows']} normal rows"
     print(
         f"{args.run}: threshold {est.threshold!s} = {est.threshold_:.6g} "
-        f"(calibration: {c['method']}, {c['rows']} normal rows); weights unchanged"
+        f"(calibration: {c['method']}, {count}); weights unchanged"
     )
     return 0
 
@@ -210,6 +226,12 @@ def register(subparsers) -> None:
         "--ranges",
         metavar="FILE",
         help=".csv or .tsv: the anomalous ranges (start, end, peak score)",
+    )
+    g.add_argument(
+        "--channels",
+        action="store_true",
+        default=None,
+        help="add a score_CHANNEL column per channel: which channels drove each step's score",
     )
     s.add_argument("--overwrite", action="store_true", help="replace an existing output")
     s.add_argument("--quiet", action="store_true", help="no progress on stderr")

@@ -83,6 +83,14 @@ def _options(p: argparse.ArgumentParser) -> None:
         "0: shape alone)",
     )
     g.add_argument(
+        "--detrend",
+        choices=P.choices(TABLE, "detrend"),
+        help="model each step minus the mean of the window before it (level) or the step-to-step "
+        "differences (difference) instead of the raw values (none); default auto: level when a "
+        "straight line explains most of a channel's variance over the training stretch (said in "
+        "one line, recorded in config.json)",
+    )
+    g.add_argument(
         "--aggregate",
         choices=P.choices(TABLE, "aggregate"),
         help="a step's score: the highest (default) or the mean error of the windows covering it",
@@ -105,8 +113,9 @@ def _options(p: argparse.ArgumentParser) -> None:
     t = add_threshold_options(
         p,
         TABLE,
-        rule="max (default: margin x the highest training score), mean_std, percentile, "
-        "contamination, mad, or a number",
+        rule="max (default: margin x the highest training score), fpr:RATE (a per-step "
+        "false-alarm rate, calibrated on the last 20%% of the stretch, which is then not trained "
+        "on), pot:RATE, mean_std, percentile, contamination, mad, or a number",
         k=3,
         q=99,
     )
@@ -116,6 +125,21 @@ def _options(p: argparse.ArgumentParser) -> None:
 
 
 TRAIN_OPTIONS = {"series": _options}
+# The shared training options that a series does not read: no built-in series, no images or .npz,
+# no split (the training stretch is --data or its first --train-steps), no streaming, no presets.
+NOT_APPLICABLE = {
+    "series": (
+        "--dataset",
+        "--data-dir",
+        "--npz-key",
+        "--id-column",
+        "--image-size",
+        "--validation-split",
+        "--stream",
+        "--memory-cap",
+        "--preset",
+    )
+}
 HELP = {
     "series": "anomalous steps and ranges of one long signal (train on a normal stretch; 1-D conv autoencoder)"
 }
@@ -126,6 +150,7 @@ _PARAMS = (
     "method",
     "references",
     "level",
+    "detrend",
     "aggregate",
     "channels",
     "kernel_size",
@@ -153,7 +178,7 @@ def register(subparsers) -> None:
 
 # `aekit score` options of a table run that a series run does not read, and the reverse.
 TABLE_SCORE_OPTIONS = ("id_column", "npz_key", "image_size")
-SERIES_SCORE_OPTIONS = ("time_column", "fill", "ranges")
+SERIES_SCORE_OPTIONS = ("time_column", "fill", "ranges", "channels")
 # How a series file is read: the same options on train, score and evaluate, checked against the run.
 READ_OPTIONS = ("time_column", "label_column", "fill")
 
@@ -259,6 +284,7 @@ def cmd_score_series(args: argparse.Namespace) -> int:
         written[0],
         ranges_path=written[1] if len(written) > 1 else None,
         spec=spec,
+        channels=bool(getattr(args, "channels", None)),
     )
     where = f"; {ranges} ranges to {args.ranges}" if getattr(args, "ranges", None) else ""
     print(

@@ -22,7 +22,7 @@ def register(subparsers, family_modules: Sequence[Any]) -> None:
                 help=getattr(mod, "HELP", {}).get(family),
                 description=getattr(mod, "HELP", {}).get(family),
             )
-            add_train_options(fp)
+            add_train_options(fp, skip=getattr(mod, "NOT_APPLICABLE", {}).get(family, ()))
             add_options(fp)
             fp.set_defaults(func=cmd_train, family_module=mod)
             # each family's own defaults, looked up on --help

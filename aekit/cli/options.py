@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import argparse
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 from ..estimators import params as P
@@ -43,11 +43,26 @@ TABLE_FILLS = ("median", "mean", "zero", "none")
 RUN_HELP = "a run folder written by 'aekit train' (or a model saved with est.save())"
 
 
-def add_data_options(p: argparse.ArgumentParser, *, builtin: bool = True) -> None:
-    """Options that say where data comes from and how to read the user's files."""
-    g = p.add_argument_group("data")
+class _Only:
+    """An argument group that leaves out the options named in ``skip`` (a family's ``--help`` lists
+    only what applies to it; the parser's value of a left-out option is None)."""
+
+    def __init__(self, group: Any, skip: Collection[str]):
+        self.group, self.skip = group, skip
+
+    def add_argument(self, *names: str, **kw: Any) -> Any:
+        if names[0] in self.skip:
+            return None
+        return self.group.add_argument(*names, **kw)
+
+
+def add_data_options(
+    p: argparse.ArgumentParser, *, builtin: bool = True, skip: Collection[str] = ()
+) -> None:
+    """Options that say where data comes from and how to read the user's files (less ``skip``)."""
+    g = _Only(p.add_argument_group("data"), skip)
     if builtin:
-        src = g.add_mutually_exclusive_group()
+        src = _Only(g.group.add_mutually_exclusive_group(), skip)
         src.add_argument(
             "--dataset",
             metavar="NAME",
@@ -125,33 +140,19 @@ def add_run_options(
     p.add_argument("--quiet", action="store_true", help="no progress on stderr")
 
 
-def add_train_options(p: argparse.ArgumentParser) -> None:
-    """Options every ``aekit train FAMILY`` takes. None means: the recipe's own default (shown by --help)."""
-    add_data_options(p)
-    p.add_argument(
+def add_train_options(p: argparse.ArgumentParser, skip: Collection[str] = ()) -> None:
+    """Options every ``aekit train FAMILY`` takes, less those in ``skip`` (options that do not apply
+    to the family). None means: the recipe's own default (shown by --help)."""
+    add_data_options(p, skip=skip)
+    _Only(p, skip).add_argument(
         "--validation-split",
         type=fraction,
         metavar="F",
         help="fraction of your own data held out for validation (default 0.2)",
     )
-    g = p.add_argument_group("data larger than memory")
-    g.add_argument(
-        "--stream",
-        action="store_true",
-        default=None,
-        help="read --data from disk batch by batch "
-        "(.npy memory-mapped; CSV, Parquet and image folders converted to .npy first)",
-    )
-    g.add_argument(
-        "--no-stream", action="store_false", dest="stream", help="always load --data into memory"
-    )
-    g.add_argument(
-        "--memory-cap",
-        type=memory_size,
-        metavar="SIZE",
-        help="stream --data when reading it would "
-        "take more memory than this, e.g. 2G (default: $AEKIT_MEMORY_CAP, else 1/4 of the memory)",
-    )
+    if "--stream" not in skip:
+        _add_stream_options(p)
+    p.set_defaults(**{name.lstrip("-").replace("-", "_"): None for name in skip})
     t = p.add_argument_group("training")
     t.add_argument(
         "--epochs",
@@ -177,7 +178,7 @@ def add_train_options(p: argparse.ArgumentParser) -> None:
         help="early stopping after N epochs without "
         "validation improvement (the best epoch is kept)",
     )
-    t.add_argument(
+    _Only(t, skip).add_argument(
         "--preset",
         metavar="NAME",
         help="a named set of the family's settings, under the options given",
@@ -242,6 +243,27 @@ def add_train_options(p: argparse.ArgumentParser) -> None:
         "--quiet",
         action="store_true",
         help="no progress on stderr (by default a bar on a terminal, else one line per epoch)",
+    )
+
+
+def _add_stream_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("data larger than memory")
+    g.add_argument(
+        "--stream",
+        action="store_true",
+        default=None,
+        help="read --data from disk batch by batch "
+        "(.npy memory-mapped; CSV, Parquet and image folders converted to .npy first)",
+    )
+    g.add_argument(
+        "--no-stream", action="store_false", dest="stream", help="always load --data into memory"
+    )
+    g.add_argument(
+        "--memory-cap",
+        type=memory_size,
+        metavar="SIZE",
+        help="stream --data when reading it would "
+        "take more memory than this, e.g. 2G (default: $AEKIT_MEMORY_CAP, else 1/4 of the memory)",
     )
 
 

@@ -5,7 +5,8 @@ model (:mod:`aekit.mlflow`) and Dask scoring (:mod:`aekit.dask`) both read.
 estimator               columns
 ======================  ==============================================================================
 ``AnomalyDetector``     ``score`` (float64), ``is_anomaly`` (int64: score above ``threshold_``), and
-                        ``p_value`` (float64) when the detector has a ``p_values`` method
+                        ``p_value`` (float64: the scores' conformal p-values against the
+                        detector's ``calibration_scores_``, one pass of the network for both)
 ``Autoencoder``, ``VAE``  ``z1`` ... ``zk`` (float32): the latent vectors of :meth:`transform`
 ======================  ==============================================================================
 
@@ -24,6 +25,7 @@ import numpy as np
 from ..data import Data, columns_by_name
 from ..data.checks import fail, to_float32
 from ..errors import UsageError
+from .thresholds import p_values
 
 #: The estimators whose outputs have columns, and what they give.
 KINDS = {"AnomalyDetector": "scores", "Autoencoder": "latents", "VAE": "latents"}
@@ -60,7 +62,8 @@ def is_table(est: Any) -> bool:
 def output_columns(est: Any) -> list[tuple[str, str]]:
     """(name, numpy dtype) of each output column, in order."""
     if output_kind(est) == "scores":
-        extra = [("p_value", "float64")] if callable(getattr(est, "p_values", None)) else []
+        calibrated = getattr(est, "calibration_scores_", None) is not None
+        extra = [("p_value", "float64")] if calibrated else []
         return [("score", "float64"), ("is_anomaly", "int64"), *extra]
     code = math.prod(est.latent_shape_)  # latent_dim may be 'auto', or the user's encoder's
     return [(f"z{i + 1}", "float32") for i in range(code)]
@@ -86,7 +89,7 @@ def outputs(est: Any, x: np.ndarray) -> dict[str, np.ndarray]:
         "is_anomaly": (scores > est.threshold_).astype(np.int64),
     }
     if "p_value" in dict(columns):
-        out["p_value"] = np.asarray(est.p_values(x), dtype=np.float64)
+        out["p_value"] = p_values(est.calibration_scores_, scores)  # as est.p_values(x), once
     return out
 
 

@@ -388,9 +388,9 @@ SERIES_DETECTOR: dict[str, list[Any]] = {
     "scaler": [Choice("standard", "minmax", "none")],
     "error": [Choice(*LOSSES)],
     "loss": [Choice(*LOSSES)],
+    "detrend": [Choice("auto", "none", "level", "difference")],
     **THRESHOLD,
-    # no "fpr"/"pot" yet: the series detector's threshold comes from its training stretch's own scores
-    "threshold": [Rule("max", *THRESHOLDS[2:]), Real(), FIXED_NEEDS_A_VALUE],
+    "threshold": [Rule("max", *THRESHOLDS), Real(), FIXED_NEEDS_A_VALUE],
     "margin": [Real(0, closed="neither")],
     **TRAINING,
     **NETWORKS,

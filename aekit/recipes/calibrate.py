@@ -1,4 +1,5 @@
-"""``aekit calibrate``: a detector run's threshold rule or calibration scores changed, its weights not.
+"""``aekit calibrate``: a detector run's threshold rule or calibration scores changed, its weights not
+(an anomaly or a series detector).
 
 The run folder is updated as one transaction (:func:`aekit.recipes.folder.updating`): only
 config.json is rewritten (the threshold rule in ``params``, the calibration scores in ``state``);
@@ -16,24 +17,27 @@ from ..estimators.persistence import CONFIG, estimator_config
 from .folder import updating
 from .run import load_run
 
+DETECTORS = ("AnomalyDetector", "SeriesDetector")  # the runs with a threshold and calibration
+
 
 def calibrate_run(path: str | os.PathLike, *, normal: Any = None, **rule: Any) -> Any:
     """Set the threshold ``rule`` (``threshold="fpr:0.01"``, or ``k``, ``q``, ``contamination``)
-    and/or recalibrate on the ``normal`` rows (new normal data the model never trained on) of the
-    detector run ``path``; returns the detector."""
+    and/or recalibrate on the ``normal`` rows (new normal data the model never trained on; for a
+    series run, a normal stretch) of the detector run ``path``; returns the detector."""
     est, _, config = load_run(path)
-    if config.get("estimator") != "AnomalyDetector":
+    if config.get("estimator") not in DETECTORS:
         raise UsageError(
-            f"{path} holds {config.get('estimator')!r}, not an AnomalyDetector: 'aekit calibrate' "
-            f"needs a run of 'aekit train anomaly'"
+            f"{path} holds {config.get('estimator')!r}, not a detector: 'aekit calibrate' needs a "
+            f"run of 'aekit train anomaly' or 'aekit train series'"
         )
     if rule:
         est.set_params(**rule)
         est.check_params()  # a bad rule fails before anything is written
     if normal is not None:
         est.calibrate(normal)
-    else:
+    elif hasattr(est, "check_calibration"):
         est.check_calibration()
+    est.threshold_  # noqa: B018  (a rule the calibration cannot serve is one line, before writing)
     with updating(path) as work:  # the run's own keys (seed, data, metrics, ...) kept as they were
         _io.write_json(work / CONFIG, estimator_config(est, config))
     return est

@@ -26,6 +26,7 @@ from ..data import Data, columns_by_name
 from ..data.series import iter_series, read_series
 from ..errors import DataError, UsageError
 from ..estimators.series import RangeTracker
+from ..estimators.thresholds import p_values
 from ..plots.curves import plot_history
 from ..plots.series import plot_series_scores
 from ..training.trainer import Trainer
@@ -119,7 +120,8 @@ class SeriesRecipe(Recipe):
             }
         if note:  # every step labelled normal: the figures are those of an unlabelled series
             metrics["warnings"] = [note]
-        return {"window": int(est.window_), "window_source": est.window_source_, **metrics}
+        found = {"window": int(est.window_), "window_source": est.window_source_}
+        return {**found, "detrend": est.detrend_, **metrics}
 
     def quality_warnings(self, est, metrics: dict[str, Any], data: Data) -> list[str]:
         """The base warnings; alarms over most of the recording; channels that held one value while
@@ -132,6 +134,8 @@ class SeriesRecipe(Recipe):
             rate = float(np.mean(est.score_samples(_channels(est, data)) > est.threshold_))
         found = alarms_everywhere(float(rate))
         warnings += [found] if found else []
+        if est.detrend_ != "none" and est.detrend == "auto":  # said once, where it was decided
+            warnings.append(f"{est.detrend_source_} (--detrend none to model the levels)")
         held = getattr(est, "constant_channels_", [])
         if held:
             warnings.append(
@@ -210,6 +214,15 @@ def _check_label_classes(data: Data) -> str | None:
     return None
 
 
+def read_run_series(est, path: str, spec: DataSpec | None = None) -> np.ndarray:
+    """The series in ``path`` as a fitted detector reads it: its channels by name (a .npy in its
+    order), ``spec``'s time column and fill; (steps, channels)."""
+    spec = spec or DataSpec()
+    columns = est.channel_names_ if Path(path).suffix.lower() != ".npy" else None
+    chunks = iter_series(path, time_column=spec.time_column, columns=columns, fill=spec.fill)
+    return np.concatenate([chunk.x for chunk in chunks])
+
+
 def score_file(
     est,
     path: str,
@@ -218,9 +231,11 @@ def score_file(
     ranges_path: str | None = None,
     spec: DataSpec | None = None,
     chunk_steps: int | None = None,
+    channels: bool = False,
 ) -> tuple[int, int]:
-    """Score the series in ``path`` into ``output`` (``TIME, score, is_anomaly`` per step: the time
-    column under its own name, else ``time``) and, when asked,
+    """Score the series in ``path`` into ``output`` (``TIME, score, is_anomaly[, p_value]`` per
+    step: the time column under its own name, else ``time``; the p-value when the detector has
+    calibration scores; with ``channels``, a ``score_CHANNEL`` column per channel) and, when asked,
     the flagged ranges into ``ranges_path``; return ``(steps, ranges)``.
 
     The file is read, scored and written a chunk at a time (memory bounded whatever its length);
@@ -234,24 +249,39 @@ def score_file(
     times = _Times()
     sep = "\t" if output.lower().endswith(".tsv") else ","
     threshold = est.threshold_
+    calibration = getattr(est, "calibration_scores_", None)
+    header = ["score", "is_anomaly"] + (["p_value"] if calibration is not None else [])
+    if channels:
+        names = est.channel_names_ or [str(c) for c in range(est.n_features_in_)]
+        header += [f"score_{name}" for name in names]
     tracker = RangeTracker(threshold)
     found: list = []
-    edge_times: dict[int, Any] = {}  # the time of each step where a flagged range starts or ends
+    edge_times: dict[int, Any] = {}  # the time of each step where a range may start or end
     n = 0
     with _io.atomic_path(output) as tmp, open(tmp, "w", newline="") as f:
         writer = csv.writer(f, delimiter=sep, lineterminator="\n")
-        for scores in est.iter_scores(times.values(chunks)):
+        pairs = est.iter_scores(times.values(chunks), cover=True, channels=channels)
+        for scored, cover in pairs:
             if n == 0:  # the time column under the user's own name (known once a chunk is read)
-                writer.writerow([times.name, "score", "is_anomaly"])
+                writer.writerow([times.name, *header])
+            scores = (
+                scored[:, 0] if channels else scored
+            )  # (steps,); then each channel's, (steps, C)
             t = times.take(len(scores))
             flags = (scores > threshold).astype(np.int8)
-            writer.writerows(zip(t.tolist(), map(repr, scores.tolist()), flags.tolist()))
-            found += tracker.push(scores)
-            _note_edges(edge_times, flags, t, n)
+            columns = [t.tolist(), map(repr, scores.tolist()), flags.tolist()]
+            if calibration is not None:
+                columns.append(map(repr, p_values(calibration, scores).tolist()))
+            if channels:
+                columns += [map(repr, scored[:, 1 + c].tolist()) for c in range(len(names))]
+            writer.writerows(zip(*columns))
+            done = tracker.push(scores, cover)
+            _note_edges(edge_times, done, tracker.open, t, n)
+            found += done
             n += len(scores)
         found += tracker.finish()
         if n == 0:
-            writer.writerow([times.name, "score", "is_anomaly"])
+            writer.writerow([times.name, *header])
     if ranges_path is not None:
         _write_ranges(ranges_path, found, edge_times)
     return n, len(found)
@@ -289,13 +319,18 @@ class _Times:
         return np.concatenate(out) if out else np.zeros(0)
 
 
-def _note_edges(edge_times: dict[int, Any], flags: np.ndarray, t: np.ndarray, first: int) -> None:
-    """Record the time of each step in this chunk (from step ``first``) where a run of flags starts or ends."""
-    for i in np.flatnonzero(np.diff(np.concatenate([[0], flags, [0]])) != 0):
-        if i < len(t):
-            edge_times[first + int(i)] = t[i]
-        if i > 0:
-            edge_times[first + int(i) - 1] = t[i - 1]
+def _note_edges(
+    edge_times: dict[int, Any], done: list, running: Any, t: np.ndarray, first: int
+) -> None:
+    """Record the time of each step in this chunk (from step ``first``) where a range may start or
+    end: the ends of the ranges closed in it, and where the range still running starts, and where
+    its narrowed part starts and ends so far."""
+    steps = [s for r in done for s in (r.start, r.end)]
+    if running is not None:
+        steps += [running.start, running.first, running.last]
+    for step in steps:
+        if first <= step < first + len(t):
+            edge_times[step] = t[step - first]
 
 
 def _write_ranges(path: str, found: list, edge_times: dict[int, Any]) -> None:

@@ -217,7 +217,7 @@ def test_calibrate_is_refused_in_one_line_for_what_is_not_a_detector(tmp_path, c
     before = sorted((p.name, p.stat().st_mtime_ns) for p in (tmp_path / "ae").iterdir())
     assert main(["calibrate", str(tmp_path / "ae"), "--threshold", "fpr:0.05"]) == 2
     err = capsys.readouterr().err.strip()
-    assert len(err.splitlines()) == 1 and "holds 'Autoencoder', not an AnomalyDetector" in err
+    assert len(err.splitlines()) == 1 and "holds 'Autoencoder', not a detector" in err
     assert sorted((p.name, p.stat().st_mtime_ns) for p in (tmp_path / "ae").iterdir()) == before
 
 

@@ -68,3 +68,20 @@ def test_image_size_says_width_by_height(capsys):
     with pytest.raises(SystemExit):
         main(["encode", "--help"])
     assert "WIDTHxHEIGHT" in capsys.readouterr().out
+
+
+def test_train_series_lists_only_what_applies(capsys):
+    """A series reads --data (or its first --train-steps): the built-in, image, split and streaming
+    options of the other families are neither listed nor taken."""
+    from aekit.cli.cmd_series import NOT_APPLICABLE
+
+    with pytest.raises(SystemExit):
+        main(["train", "series", "--help"])
+    shown = capsys.readouterr().out
+    for option in NOT_APPLICABLE["series"]:
+        assert option not in shown, option
+    assert "--data PATH" in shown and "--train-steps" in shown and "--time-column" in shown
+    with pytest.raises(SystemExit) as stop:
+        main(["train", "series", "--data", "x.csv", "--stream"])
+    assert stop.value.code == 2
+    assert "unrecognized arguments: --stream" in capsys.readouterr().err

@@ -69,7 +69,7 @@ def test_the_named_choices_agree_with_what_implements_them():
         (aekit.AnomalyDetector, "density", float("nan"), "a number >= 0"),
         (aekit.AnomalyDetector, "threshold", "fixed", "threshold='fixed' needs a value"),
         (aekit.AnomalyDetector, "members", 3, None),  # allowed alone: with conv1d below
-        (aekit.SeriesDetector, "threshold", "median", "one of max, mean_std"),
+        (aekit.SeriesDetector, "threshold", "median", "one of max, fpr, pot, mean_std"),
         (aekit.SeriesDetector, "margin", 0, "margin must be a number > 0"),
         (aekit.VAE, "channels", (8,), "2 layer widths"),
         (aekit.Denoiser, "noise", 3, "a noise spec"),

@@ -122,15 +122,17 @@ def test_the_signature_is_the_runs_inputs_and_outputs(models):
     assert image.outputs.input_names() == ["z1", "z2", "z3", "z4"]
 
 
-def test_a_p_values_method_adds_a_column(models, tmp_path):
-    """Duck-typed: a detector with p_values(X) serves them too (issue 30's detectors)."""
-    det = aekit.load(models["detector"])
-    det.p_values = lambda X: np.full(len(X), 0.5)  # stands in for the method, on this instance
+def test_scores_and_p_values_from_one_pass(models):
+    """The p-values come from the scores already computed: the network scores the rows once."""
+    from aekit.estimators.thresholds import p_values
     from aekit.mlflow.pyfunc import predict
 
+    det = aekit.load(models["detector"])
+    calls, score = [], det.decision_function
+    det.decision_function = lambda X: calls.append(len(X)) or score(X)  # on this instance only
     out = predict(det, frame(5, 4))
-    assert list(out.columns) == ["score", "is_anomaly", "p_value"]
-    assert out["p_value"].tolist() == [0.5] * 5
+    assert calls == [5] and list(out.columns) == ["score", "is_anomaly", "p_value"]
+    np.testing.assert_array_equal(out["p_value"], p_values(det.calibration_scores_, out["score"]))
 
 
 def test_log_model_logs_to_the_active_run(models, tmp_path):

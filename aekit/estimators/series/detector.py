@@ -34,12 +34,17 @@ from .. import params
 from ..base import NeuralEstimator, column_names
 from ..losses import per_sample_error, reconstruction_loss
 from ..preprocessing import Scaler
-from ..thresholds import Threshold, threshold_rule
+from ..thresholds import Threshold, p_values, threshold_rule
 from .metrics import series_metrics
 from .neighbors import WindowNeighbors
-from .windows import AnomalyRange, find_ranges, step_scores
+from .trend import Differences, Levels, difference, resolve_detrend
+from .windows import AnomalyRange, find_ranges, scores_and_cover, step_scores
 
 SCORE_CHUNK = 1 << 18  # steps scored at a time: bounds the memory of scoring an in-memory series
+# The share of the training stretch kept back, at its end, when the threshold promises a false-alarm
+# rate ("fpr", "pot"): the model never trains on it, and its per-step scores calibrate the threshold.
+CALIBRATION_SHARE = 0.2
+CALIBRATED = ("fpr", "pot")  # the rules whose threshold comes from calibration scores
 WINDOW_BATCH = 2048  # windows per forward pass when scoring
 
 
@@ -141,6 +146,12 @@ class SeriesDetector(NeuralEstimator):
         units) beside its z-normalised shape: 0 compares shapes alone (the matrix profile), blind
         to a level shift or a drift within a window; 0.1 sees them and ranks shape faults as before
         (``docs/guide/series.md``).
+    detrend : {"auto", "none", "level", "difference"}, default "auto"
+        What the detector models instead of the raw levels, so that a recording whose level climbs
+        is not flagged everywhere after its training stretch (:mod:`.trend`): "level", each step
+        minus the mean of the ``window_`` steps up to it; "difference", ``x[t] - x[t - 1]``. "auto":
+        "level" when a straight line explains more than half of a channel's variance over the
+        training stretch, else "none" (``detrend_``, ``detrend_source_`` say what was found).
     aggregate : {"auto", "max", "mean"}, default "auto"
         A step's score: the highest or the mean score of the windows covering it. "auto": the mean
         for ``method="neighbors"`` (ECG-beat series: PR-AUC 0.46 against 0.35 for "max"), the
@@ -158,10 +169,13 @@ class SeriesDetector(NeuralEstimator):
     error : {"mse", "mae"}, default "mse"
         A window's error: the mean squared or absolute error over its channels and steps.
     loss : {"mse", "mae"}, default "mse"
-    threshold : {"max", "mean_std", "percentile", "contamination", "mad"} or float, default "max"
+    threshold : {"max", "fpr", "pot", "mean_std", "percentile", "contamination", "mad"} or float, default "max"
         How ``threshold_`` comes from the training stretch's per-step scores. "max": the
         highest training score times ``margin``, so that nothing like the normal stretch is
-        flagged; the others are those of :class:`aekit.AnomalyDetector`; a number is fixed.
+        flagged; "fpr:RATE" (and "pot:RATE"): a per-step false-alarm rate, from the scores of the
+        last :data:`CALIBRATION_SHARE` of the stretch, which the detector then does not train on
+        (``calibration_scores_``; :meth:`calibrate` replaces them); the others are those of
+        :class:`aekit.AnomalyDetector`; a number is fixed.
     margin : float, default 1.5
         "max": the factor over the highest training score.
     k, q, contamination : float
@@ -191,10 +205,19 @@ class SeriesDetector(NeuralEstimator):
         The autoencoder; not with ``method="neighbors"``.
     window_source_ : str
         How it was chosen ("given", or the autocorrelation peak found).
+    detrend_ : str
+        "none", "level" or "difference": what the detector models (see ``detrend``).
+    detrend_source_ : str
+        Why: "given", or the trend found (one line; ``aekit train series`` prints it).
     scaler_ : aekit.estimators.preprocessing.Scaler
     decision_scores_ : ndarray of shape (n_train_steps,)
         Per-step scores of the training stretch.
     threshold_ : float
+    calibration_scores_ : ndarray
+        Sorted per-step scores of normal steps the detector never trained on (the kept-back end of
+        the stretch, or :meth:`calibrate`'s series); absent unless one of the two made them.
+    calibration_ : dict
+        Where they came from: ``{"method": "tail" | "given" | "none", "steps": n}``.
     channel_names_ : list of str or None
         The channel (column) names seen at ``fit``.
     constant_channels_ : list of str
@@ -230,6 +253,7 @@ class SeriesDetector(NeuralEstimator):
         method: str = "reconstruction",
         references: int = 10_000,
         level: float = 0.1,
+        detrend: str = "auto",
         channels: Sequence[int] = (32, 16),
         latent_dim: int | None = 16,
         kernel_size: int = 7,
@@ -261,6 +285,7 @@ class SeriesDetector(NeuralEstimator):
         self.method = method
         self.references = references
         self.level = level
+        self.detrend = detrend
         self.channels = channels
         self.latent_dim = latent_dim
         self.kernel_size = kernel_size
@@ -381,13 +406,20 @@ class SeriesDetector(NeuralEstimator):
             raise DataError(
                 f"X has the channel name {twice[0]!r} more than once; give each channel its own name"
             )
+        x, tail = self._split_calibration(x)
         _check_not_constant(x, channel_names)
         held = np.all(x == x[:1], axis=0)  # channels that hold one value: any change scores high
         self.constant_channels_ = [
             channel_names[i] if channel_names is not None else str(i) for i in np.flatnonzero(held)
         ]
         self.channel_names_ = None if channel_names is None else [str(c) for c in channel_names]
-        self.window_, self.window_source_ = self._resolve_window(x)
+        self.detrend_, self.detrend_source_ = resolve_detrend(self.detrend, x, self.channel_names_)
+        # the period of a trending stretch is found on its differences (the trend would hide it)
+        self.window_, self.window_source_ = self._resolve_window(
+            x if self.detrend_ == "none" else difference(x)
+        )
+        x = self._detrender()(x)  # (steps, channels): what the windows and the scaler see from here
+        self._check_calibration_length(len(x), tail)
         if self.stride > self.window_:
             raise UsageError(
                 f"stride ({self.stride}) must not exceed the window ({self.window_}): steps between "
@@ -406,7 +438,36 @@ class SeriesDetector(NeuralEstimator):
         if self.method != "neighbors":
             self._fit_reconstruction(scaled, trainer)
         self.decision_scores_ = self._train_scores(scaled).astype(np.float32)
+        self.__dict__.pop("calibration_scores_", None)
+        self.calibration_ = {"method": "none", "steps": 0}
+        if tail is not None:
+            self._set_calibration(self._scores([tail]), "tail")
         return self
+
+    def _split_calibration(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        """(the stretch to train on, its last :data:`CALIBRATION_SHARE` to calibrate on) when the
+        threshold rule needs calibration scores, else (the stretch, None)."""
+        if self.threshold_rule().name not in CALIBRATED:
+            return x, None
+        cut = len(x) - int(len(x) * CALIBRATION_SHARE)
+        return x[:cut], x[cut:]
+
+    def _detrender(self) -> Any:
+        """A fresh chunk-by-chunk transform of raw steps into what the detector models (``detrend_``)."""
+        kind = getattr(self, "detrend_", "none")  # runs saved before detrending modelled the levels
+        if kind == "level":
+            return Levels(self.window_)
+        return Differences() if kind == "difference" else (lambda x: x)
+
+    def _check_calibration_length(self, steps: int, tail: np.ndarray | None) -> None:
+        """The kept-back tail holds at least two windows (else it says too little), as the rest does."""
+        if tail is not None and min(steps, len(tail)) < 2 * self.window_:
+            raise DataError(
+                f"threshold={self.threshold!r} calibrates on the last {CALIBRATION_SHARE:.0%} of the "
+                f"training stretch: {steps + len(tail)} steps leave too few to train and to calibrate "
+                f"on (at least 2 windows of {self.window_} each); give a longer stretch, or "
+                f"threshold='max'"
+            )
 
     def _fit_reconstruction(self, scaled: np.ndarray, trainer: Trainer) -> None:
         """Train the autoencoder on the windows of the scaled stretch; with the neighbours, its error
@@ -420,7 +481,7 @@ class SeriesDetector(NeuralEstimator):
             self.model_.eval()
             errors = np.concatenate(
                 [
-                    self._reconstruction_errors(w)
+                    self._reconstruction_errors(w)[0]
                     for w in _batches(scaled, self.window_, self.stride)
                 ]
             )
@@ -441,28 +502,49 @@ class SeriesDetector(NeuralEstimator):
         return np.concatenate(list(chunks))
 
     # ---- scores ------------------------------------------------------------------------------
+    def _channel_errors(self, windows: np.ndarray) -> np.ndarray:
+        """(B, 1 + C): each scaled window's score (:meth:`_window_errors`), then each channel's share
+        of it: its distance to the nearest training window (in units of the channel's mean) and its
+        own part of the reconstruction error, as ``method`` adds them."""
+        return self._window_errors(windows, channels=True)
+
     @torch.inference_mode()
-    def _window_errors(self, windows: np.ndarray, starts: np.ndarray | None = None) -> np.ndarray:
+    def _window_errors(
+        self, windows: np.ndarray, starts: np.ndarray | None = None, *, channels: bool = False
+    ) -> np.ndarray:
         """The score of each scaled window of a (B, C, W) view (see ``method``); ``starts``: where
-        training windows start, so that their neighbours are sought a window away."""
+        training windows start, so that their neighbours are sought a window away. ``channels``:
+        (B, 1 + C), the score and then each channel's share (one pass of the network for both)."""
         score = np.zeros(len(windows))
+        shares = np.zeros((len(windows), windows.shape[1]))  # (B, C)
         if getattr(self, "neighbors_", None) is not None:
             # per channel, in units of the channel's mean distance over the training stretch; the
             # channel furthest from anything normal decides (one faulty sensor of eight is seen)
-            score += (self.neighbors_.distances(windows, starts) / self.neighbors_.scale_).max(
-                axis=1
-            )
+            near = self.neighbors_.distances(windows, starts) / self.neighbors_.scale_  # (B, C)
+            score += near.max(axis=1)
+            shares += near
         if getattr(self, "model_", None) is not None:
-            score += self._reconstruction_errors(windows) / self.reconstruction_scale_
-        return score
+            errors, each = self._reconstruction_errors(windows, channels=channels)
+            score += errors / self.reconstruction_scale_
+            shares += 0.0 if each is None else each / self.reconstruction_scale_
+        return np.column_stack([score, shares]) if channels else score
 
     @torch.inference_mode()
-    def _reconstruction_errors(self, windows: np.ndarray) -> np.ndarray:
-        """Reconstruction error of each scaled window of a (B, C, W) view."""
+    def _reconstruction_errors(
+        self, windows: np.ndarray, *, channels: bool = False
+    ) -> tuple[np.ndarray, np.ndarray | None]:
+        """Reconstruction error of each scaled window of a (B, C, W) view, (B,); with ``channels``
+        each channel's own error too, (B, C) (else None)."""
         xb = torch.from_numpy(np.ascontiguousarray(windows, dtype=np.float32)).to(
             self._model_device()
         )
-        return per_sample_error(self.model_(xb), xb, self.error).double().cpu().numpy()
+        out = self.model_(xb)
+        errors = per_sample_error(out, xb, self.error).double().cpu().numpy()
+        if not channels:
+            return errors, None
+        diff = out - xb  # (B, C, W)
+        each = diff.square() if self.error == "mse" else diff.abs()
+        return errors, each.mean(dim=2).double().cpu().numpy()
 
     def _check_names(self, X: Any, name: str) -> None:
         """A DataFrame's columns are the channels trained on, by name and in order (as scikit-learn
@@ -486,7 +568,9 @@ class SeriesDetector(NeuralEstimator):
             )
         return x
 
-    def iter_scores(self, chunks: Iterable[Any]) -> Iterator[np.ndarray]:
+    def iter_scores(
+        self, chunks: Iterable[Any], *, cover: bool = False, channels: bool = False
+    ) -> Iterator[Any]:
         """Per-step scores of a series given in consecutive chunks, yielded as they become final.
 
         Memory stays bounded by one chunk plus one window, whatever the series' length: this is
@@ -495,6 +579,13 @@ class SeriesDetector(NeuralEstimator):
         Parameters
         ----------
         chunks : iterable of array-like (steps, channels)
+        cover : bool, default False
+            Yield ``(scores, cover)`` pairs: with each step's score, the number of windows scoring
+            above ``threshold_`` that cover it, which narrows a range to its fault
+            (:class:`aekit.estimators.series.RangeTracker`).
+        channels : bool, default False
+            Yield (steps, 1 + channels) scores: the step's score, then each channel's score (its
+            share of the windows' scores, spread over the steps alike): which channels drove it.
 
         Yields
         ------
@@ -513,24 +604,38 @@ class SeriesDetector(NeuralEstimator):
                 f"chunks must be an iterable of arrays (steps, channels), got {chunks!r}"
             )
 
+        detrended = self._detrender()  # carries the steps before each chunk to the next
+
         def scaled() -> Iterator[np.ndarray]:
             for chunk in chunks:
                 self._check_names(chunk, "the series")
-                yield self.scaler_.transform(
-                    self._check_channels(as_series(chunk, "the series"), "the series")
-                )
+                x = self._check_channels(as_series(chunk, "the series"), "the series")
+                yield self.scaler_.transform(detrended(x))
 
-        yield from step_scores(
+        pairs = scores_and_cover(
             scaled(),
             self.window_,
             self.stride,
-            self._window_errors,
+            self._channel_errors if channels else self._window_errors,
             WINDOW_BATCH,
             self._aggregate(),
+            self.threshold_ if cover else None,
+            1 + self.n_features_in_ if channels else None,
         )
+        for scores, covered in pairs:
+            yield (scores, covered) if cover else scores
 
     def _scores(self, chunks: Iterable[np.ndarray]) -> np.ndarray:
         return np.concatenate(list(self.iter_scores(chunks)))
+
+    def _scores_and_cover(self, X: Any) -> tuple[np.ndarray, np.ndarray]:
+        """(per-step scores, cover) of a whole series ``X``."""
+        self.check_is_fitted()
+        self._check_names(X, "X")
+        x = self._check_channels(as_series(X), "X")
+        chunks = (x[i : i + SCORE_CHUNK] for i in range(0, len(x), SCORE_CHUNK))
+        pairs = list(self.iter_scores(chunks, cover=True))
+        return np.concatenate([p[0] for p in pairs]), np.concatenate([p[1] for p in pairs])
 
     def score_samples(self, X: Any) -> np.ndarray:
         """The anomaly score of every step of ``X`` (higher = more anomalous).
@@ -552,15 +657,77 @@ class SeriesDetector(NeuralEstimator):
         x = self._check_channels(as_series(X), "X")
         return self._scores(x[i : i + SCORE_CHUNK] for i in range(0, len(x), SCORE_CHUNK))
 
+    def channel_scores(self, X: Any) -> np.ndarray:
+        """Which channels drove each step's score: (steps, channels), each channel's share of the
+        windows' scores (its distance to the nearest training window, its part of the reconstruction
+        error), spread over the steps as the scores are.
+
+        Examples
+        --------
+        >>> det.channel_scores(series)[r.peak_step].argmax()            # doctest: +SKIP
+        3
+        """
+        self.check_is_fitted()
+        self._check_names(X, "X")
+        x = self._check_channels(as_series(X), "X")
+        chunks = (x[i : i + SCORE_CHUNK] for i in range(0, len(x), SCORE_CHUNK))
+        return np.concatenate(list(self.iter_scores(chunks, channels=True)))[:, 1:]
+
     def decision_function(self, X: Any) -> np.ndarray:
         """Same as :meth:`score_samples` (higher = more anomalous)."""
         return self.score_samples(X)
 
+    # ---- calibration: per-step scores of normal steps the detector never trained on ---------------
+    def _set_calibration(self, scores: np.ndarray, method: str) -> None:
+        self.calibration_scores_ = np.sort(np.asarray(scores, np.float32))
+        self.calibration_ = {"method": method, "steps": len(scores)}
+
+    def _calibration(self) -> np.ndarray:
+        """``calibration_scores_``, or one line saying how to get them."""
+        self.check_is_fitted()
+        if getattr(self, "calibration_scores_", None) is None:
+            raise UsageError(
+                "this series detector has no calibration scores: fit it with threshold='fpr:RATE' "
+                "(it keeps back the end of the training stretch) or call calibrate(normal_series) "
+                "with a normal stretch it did not train on"
+            )
+        return self.calibration_scores_
+
+    def calibrate(self, X: Any) -> SeriesDetector:
+        """New calibration scores from a normal stretch ``X`` the detector never trained on (a new day,
+        a new machine): the per-step scores of ``X`` set the threshold of "fpr"/"pot" and the
+        p-values; the model is unchanged. Returns ``self``.
+
+        Examples
+        --------
+        >>> det.calibrate(normal_today).set_params(threshold="fpr:0.001")   # doctest: +SKIP
+        """
+        self._set_calibration(self.score_samples(X), "given")
+        return self
+
+    def p_values(self, X: Any) -> np.ndarray:
+        """Per-step conformal p-values of ``X``'s scores against ``calibration_scores_``, in (0, 1].
+
+        For a normal step distributed as the calibration steps were, ``P(p <= a) <= a``; steps of one
+        series are not independent (a window covers many), so the promise is per step, on average
+        over a stationary signal, not per range. ``p <= rate`` is exactly what ``threshold="fpr:rate"``
+        flags.
+
+        Examples
+        --------
+        >>> det.p_values(series).min()                                     # doctest: +SKIP
+        """
+        calibration = self._calibration()
+        return p_values(calibration, self.score_samples(X))
+
     @property
     def threshold_(self) -> float:
-        """The decision threshold: the threshold rule applied to ``decision_scores_``."""
+        """The decision threshold: the threshold rule applied to the training stretch's per-step
+        scores (``decision_scores_``), or, for "fpr" and "pot", to ``calibration_scores_``."""
         self.check_is_fitted()
-        return float(self.threshold_rule().compute(self.decision_scores_))
+        rule = self.threshold_rule()
+        scores = self._calibration() if rule.name in CALIBRATED else self.decision_scores_
+        return float(rule.compute(scores))
 
     def predict(self, X: Any) -> np.ndarray:
         """1 for each anomalous step (score > ``threshold_``), else 0.
@@ -573,14 +740,19 @@ class SeriesDetector(NeuralEstimator):
         return (self.score_samples(X) > self.threshold_).astype(np.int64)
 
     def ranges(self, X: Any) -> list[AnomalyRange]:
-        """Ranges of consecutive anomalous steps: ``(start, end, peak_score, peak_step)``, ``end`` inclusive.
+        """Where ``X`` goes wrong: ``(start, end, peak_score, peak_step)``, ``end`` inclusive.
+
+        Each run of anomalous steps (score > ``threshold_``) narrowed to the steps that the most
+        windows above the threshold cover: the fault, without the up to a window on either side
+        whose scores its windows raised (:mod:`aekit.estimators.series.windows`).
 
         Examples
         --------
         >>> det.ranges(series)                                 # doctest: +SKIP
         [AnomalyRange(start=4180, end=4241, peak_score=3.1, peak_step=4197)]
         """
-        return find_ranges(self.score_samples(X), self.threshold_)
+        scores, cover = self._scores_and_cover(X)
+        return find_ranges(scores, self.threshold_, cover)
 
     def evaluate(self, X: Any, y: Any) -> dict[str, Any]:
         """Figures of the scores of ``X`` against per-step labels ``y`` (1 = anomalous); see
@@ -590,7 +762,7 @@ class SeriesDetector(NeuralEstimator):
         --------
         >>> det.evaluate(test_series, labels)["pr_auc"]        # doctest: +SKIP
         """
-        scores = self.score_samples(X)
+        scores, cover = self._scores_and_cover(X)
         labels = check_labels(np.asarray(y).ravel(), "y")
         if len(labels) != len(scores):
             raise DataError(
@@ -601,7 +773,8 @@ class SeriesDetector(NeuralEstimator):
                 f"every one of the {len(labels)} steps of y is labelled anomalous (1); the figures "
                 f"compare anomalous steps with normal ones (0): check the labels"
             )
-        return series_metrics(labels, scores, self.threshold_)
+        flagged = find_ranges(scores, self.threshold_, cover)  # as ranges() gives them
+        return series_metrics(labels, scores, self.threshold_, flagged=flagged)
 
     # ---- persistence ---------------------------------------------------------------------------
     def _get_state(self) -> dict[str, Any]:
@@ -609,18 +782,32 @@ class SeriesDetector(NeuralEstimator):
         state.update(
             window=self.window_,
             window_source=self.window_source_,
+            detrend=self.detrend_,
+            detrend_source=self.detrend_source_,
             scaler=self.scaler_.get_state(),
             channel_names=self.channel_names_,
             constant_channels=self.constant_channels_,
             threshold_value=self.threshold_,
             method=self.method_,
             reconstruction_scale=self.reconstruction_scale_,
+            calibration=self._calibration_state(),
         )
         return state
+
+    def _calibration_state(self) -> dict[str, Any]:
+        """``calibration_`` with its scores: in config.json, so that ``aekit calibrate`` rewrites that
+        file alone and the weights stay byte for byte."""
+        scores = getattr(self, "calibration_scores_", None)
+        if scores is None:
+            return dict(self.calibration_)
+        return {**self.calibration_, "scores": [float(v) for v in scores]}  # exact as float32
 
     def _set_state(self, state: dict[str, Any]) -> None:
         super()._set_state(state)
         self.window_, self.window_source_ = int(state["window"]), str(state["window_source"])
+        # runs saved before detrending modelled the levels
+        self.detrend_ = str(state.get("detrend", "none"))
+        self.detrend_source_ = str(state.get("detrend_source", "given"))
         self.n_features_in_ = int(self.input_shape_[0])
         self.scaler_ = Scaler.from_state(state["scaler"])
         self.channel_names_ = state.get("channel_names")
@@ -629,6 +816,10 @@ class SeriesDetector(NeuralEstimator):
         self.method_ = str(state.get("method", "reconstruction"))
         self.method = self.method_
         self.reconstruction_scale_ = float(state.get("reconstruction_scale", 1.0))
+        saved = dict(state.get("calibration") or {"method": "none", "steps": 0})
+        if "scores" in saved:
+            self.calibration_scores_ = np.asarray(saved.pop("scores"), np.float32)
+        self.calibration_ = saved
 
     def _get_tensors(self) -> dict[str, torch.Tensor]:
         tensors = super()._get_tensors() if getattr(self, "model_", None) is not None else {}

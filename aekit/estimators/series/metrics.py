@@ -8,6 +8,14 @@
   touches a labelled range (precision = right / flagged ranges). This is the range recall of
   Tatbul et al., "Precision and Recall for Time Series", NeurIPS 2018, with alpha = 1 (existence
   reward only), and its mirror image for precision.
+* Range-based, by overlap: Tatbul et al.'s range precision and recall with alpha = 0 (no
+  existence reward), a flat positional bias and the reciprocal cardinality factor (a range that
+  meets k ranges of the other kind counts 1/k of its overlap). A flagged range's precision is the
+  share of its steps that are labelled anomalous, so a detector that flags everything as one
+  range, which the existence-based figures call perfect, scores the share of anomalous steps in
+  the series; a labelled range's recall is the share of its steps flagged. (``overlap_precision``,
+  ``overlap_recall``, ``overlap_f1``; checked against the ``prts`` package, Tatbul et al.'s own
+  reference implementation, in ``benchmarks/check_range_metrics.py``.)
 * The UCR anomaly archive's score (Wu and Keogh, IEEE TKDE 2021): 1 when the highest-scoring step
   lies inside a labelled range widened by 100 steps on each side, else 0.
 
@@ -58,6 +66,38 @@ def range_scores(true: list[AnomalyRange], flagged: list[AnomalyRange]) -> dict[
     }
 
 
+def overlap_scores(true: list[AnomalyRange], flagged: list[AnomalyRange]) -> dict[str, float]:
+    """Tatbul et al.'s overlap-based range precision, recall and F1 (alpha 0, flat bias, reciprocal
+    cardinality; see the module notes).
+
+    Examples
+    --------
+    >>> t = [AnomalyRange(10, 19, 1.0, 10)]
+    >>> overlap_scores(t, [AnomalyRange(0, 99, 1.0, 0)])  # everything flagged, as one range
+    {'overlap_precision': 0.1, 'overlap_recall': 1.0, 'overlap_f1': 0.18181818181818182}
+    >>> overlap_scores(t, [AnomalyRange(15, 24, 1.0, 15)])
+    {'overlap_precision': 0.5, 'overlap_recall': 0.5, 'overlap_f1': 0.5}
+    """
+    precision = _mean_overlap(flagged, true)
+    recall = _mean_overlap(true, flagged)
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return {"overlap_precision": precision, "overlap_recall": recall, "overlap_f1": float(f1)}
+
+
+def _mean_overlap(ranges: list[AnomalyRange], others: list[AnomalyRange]) -> float:
+    """The mean over ``ranges`` of the share of each range's steps inside ``others``, divided by the
+    number of ``others`` it meets when that is more than one (0 without ranges)."""
+    if not ranges:
+        return 0.0
+    total = 0.0
+    for r in ranges:
+        met = [min(r.end, o.end) - max(r.start, o.start) + 1 for o in others]
+        met = [steps for steps in met if steps > 0]
+        if met:
+            total += sum(met) / (r.end - r.start + 1) / (len(met) if len(met) > 1 else 1)
+    return float(total / len(ranges))
+
+
 def ucr_score(y: np.ndarray, scores: np.ndarray, slack: int = UCR_SLACK) -> int:
     """1 when the top-scoring step lies in a labelled range widened by ``slack`` steps each side, else 0.
 
@@ -72,13 +112,18 @@ def ucr_score(y: np.ndarray, scores: np.ndarray, slack: int = UCR_SLACK) -> int:
     return int(any(r.start - slack <= top <= r.end + slack for r in label_ranges(y)))
 
 
-def series_metrics(y: Any, scores: Any, threshold: float) -> dict[str, Any]:
-    """Point-wise and range-based figures of per-step ``scores`` against labels ``y``; see the module notes.
+def series_metrics(
+    y: Any, scores: Any, threshold: float, flagged: list[AnomalyRange] | None = None
+) -> dict[str, Any]:
+    """Point-wise and range-based figures of per-step ``scores`` against labels ``y``; see the module
+    notes. ``flagged``: the detector's ranges (narrowed to their faults), else the runs of steps
+    scoring above ``threshold``.
 
     Returns ``roc_auc``, ``pr_auc`` (``None`` unless both classes occur), ``precision``,
-    ``recall``, ``f1`` (points), ``range_precision``, ``range_recall``, ``range_f1``,
-    ``ucr_score``, ``top_step``, ``threshold``, ``n_steps``, ``n_anomalous_steps``,
-    ``n_labelled_ranges`` and ``n_flagged_ranges``.
+    ``recall``, ``f1`` (points), ``range_precision``, ``range_recall``, ``range_f1`` (existence),
+    ``overlap_precision``, ``overlap_recall``, ``overlap_f1`` (overlap), ``ucr_score``,
+    ``top_step``, ``threshold``, ``n_steps``, ``n_anomalous_steps``, ``n_labelled_ranges`` and
+    ``n_flagged_ranges``.
 
     Examples
     --------
@@ -96,7 +141,8 @@ def series_metrics(y: Any, scores: Any, threshold: float) -> dict[str, Any]:
         raise DataError(f"there are {len(y)} labels for {len(s)} steps; give one label per step")
     flags = (s > threshold).astype(np.int64)
     both = 0 < y.sum() < len(y)
-    true, flagged = label_ranges(y), find_ranges(s, threshold)
+    true = label_ranges(y)
+    flagged = find_ranges(s, threshold) if flagged is None else flagged
     return {
         "roc_auc": float(m.roc_auc_score(y, s)) if both else None,
         "pr_auc": float(m.average_precision_score(y, s)) if both else None,
@@ -104,6 +150,7 @@ def series_metrics(y: Any, scores: Any, threshold: float) -> dict[str, Any]:
         "recall": float(m.recall_score(y, flags, zero_division=0)),
         "f1": float(m.f1_score(y, flags, zero_division=0)),
         **range_scores(true, flagged),
+        **overlap_scores(true, flagged),
         "ucr_score": ucr_score(y, s) if y.any() else None,
         "top_step": int(np.argmax(s)),
         "threshold": float(threshold),

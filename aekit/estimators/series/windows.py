@@ -6,6 +6,13 @@ chunk at a time and gives back each step's score as soon as no later window can 
 series of any length is scored with memory bounded by one chunk plus one window.
 :class:`RangeTracker` turns flagged steps into ranges the same way. Only NumPy is needed here: the
 window errors come from a function the estimator passes in.
+
+A range is narrowed to where the fault is. A step's score rises as soon as one window covering it
+sees the fault, so a run of flagged steps is the fault plus up to a window on either side. Given
+the threshold, the scorer also counts, for each step, the flagged windows (error above it) that
+cover the step (its *cover*), and a range keeps only the steps of the highest cover within it:
+for a fault shorter than a window these are the steps every flagged window shares, the fault
+itself; for a longer one, the steps all of whose windows are flagged, the fault without its edges.
 """
 
 from __future__ import annotations
@@ -20,7 +27,9 @@ from ...errors import DataError, UsageError
 
 AGGREGATES = ("mean", "max")
 TIE_BREAK = 1e-3  # "max": this much of the mean is added, so that within a window of equal peaks the mean decides
-WindowErrors = Callable[[np.ndarray], np.ndarray]  # (B, C, W) windows -> (B,) errors
+# (B, C, W) windows -> (B,) errors, or (B, K) with the window's score in column 0 and K - 1 more
+# figures spread over the steps the same way (each channel's share, for instance)
+WindowErrors = Callable[[np.ndarray], np.ndarray]
 
 
 class StepScorer:
@@ -31,13 +40,19 @@ class StepScorer:
     window, stride : int
         Window length and the steps between window starts (``stride <= window``).
     errors : callable
-        ``errors(windows)``: the reconstruction error of each window of a (B, C, W) view.
+        ``errors(windows)``: the reconstruction error of each window of a (B, C, W) view, (B,); or
+        (B, ``width``) errors whose first column is the window's (see ``width``).
     batch : int
         Windows handed to ``errors`` at a time.
     aggregate : {"mean", "max"}
         A step's score: the mean or the highest error of the windows covering it. Every step of the
         worst window shares its error, so "max" adds ``TIE_BREAK`` times the mean: the steps in the
         middle of an anomaly, seen by more bad windows, come first.
+    threshold : float, optional
+        Count, for each step, the windows whose error is above it (its cover: :attr:`cover`).
+    width : int, optional
+        ``errors`` gives (B, width) columns, each spread over the steps alike: the scores are then
+        (steps, width), and the cover counts the first column.
 
     Examples
     --------
@@ -54,6 +69,8 @@ class StepScorer:
         errors: WindowErrors,
         batch: int = 4096,
         aggregate: str = "mean",
+        threshold: float | None = None,
+        width: int | None = None,
     ):
         if aggregate not in AGGREGATES:
             raise UsageError(f"aggregate must be one of {', '.join(AGGREGATES)}, got {aggregate!r}")
@@ -73,17 +90,22 @@ class StepScorer:
         self.start = 0  # the series step of buf[0]
         self.next = 0  # the first step of the next window to compute
         self.covered = 0  # the steps covered by the windows computed so far
-        self.total = np.zeros(0)  # summed window errors of each step in buf
+        self.shape = () if width is None else (width,)  # of one step's score
+        self.total = np.zeros((0, *self.shape))  # summed window errors of each step in buf
         self.count = np.zeros(0)  # windows covering each step in buf
-        self.peak = np.zeros(0)  # the highest error of a window covering each step in buf
+        self.peak = np.zeros((0, *self.shape))  # the highest error of a window covering each step
+        self.threshold = threshold  # windows with an error above it are flagged (None: not counted)
+        self.flagged = np.zeros(0)  # flagged windows covering each step in buf
+        self.cover = np.zeros(0)  # the flagged windows covering each step last released
 
     def push(self, x: np.ndarray) -> np.ndarray:
         """Add the next steps (m, C); return the scores of the steps that are final now."""
         x = np.asarray(x, np.float32)
         self.buf = x if self.buf is None else np.concatenate([self.buf, x])
-        self.total = np.concatenate([self.total, np.zeros(len(x))])
+        self.total = np.concatenate([self.total, np.zeros((len(x), *self.shape))])
         self.count = np.concatenate([self.count, np.zeros(len(x))])
-        self.peak = np.concatenate([self.peak, np.zeros(len(x))])
+        self.peak = np.concatenate([self.peak, np.zeros((len(x), *self.shape))])
+        self.flagged = np.concatenate([self.flagged, np.zeros(len(x))])
         end = self.start + len(self.buf)
         if end - self.next >= self.window:
             starts = np.arange(self.next, end - self.window + 1, self.stride)
@@ -109,17 +131,23 @@ class StepScorer:
         """Compute the errors of the windows at ``starts`` (series steps) and spread them over their steps."""
         local = starts - self.start
         view = sliding_windows(self.buf, self.window)  # (m - W + 1, C, W), a view
-        diff = np.zeros(len(self.buf) + 1)
+        diff = np.zeros((len(self.buf) + 1, *self.shape))
+        flags = np.zeros(len(self.buf) + 1)
         for i in range(0, len(local), self.batch):
             part = local[i : i + self.batch]
             err = np.asarray(self.errors(view[part]), np.float64)  # gathers only this batch
             # Each window adds its error to its W steps: +e at its start, -e after its end, summed below.
             np.add.at(diff, part, err)
             np.add.at(diff, part + self.window, -err)
+            if self.threshold is not None:  # the same for the flagged windows' count
+                hit = part[(err if err.ndim == 1 else err[:, 0]) > self.threshold]
+                np.add.at(flags, hit, 1.0)
+                np.add.at(flags, hit + self.window, -1.0)
             if self.aggregate == "max":  # errors are >= 0, so the zeros of new steps are no peak
                 for j in range(self.window):
                     np.maximum.at(self.peak, part + j, err)
-        self.total += np.cumsum(diff)[:-1]
+        self.total += np.cumsum(diff, axis=0)[:-1]
+        self.flagged += np.cumsum(flags)[:-1]
         hits = np.zeros(len(self.buf) + 1)
         np.add.at(hits, local, 1.0)
         np.add.at(hits, local + self.window, -1.0)
@@ -128,17 +156,19 @@ class StepScorer:
 
     def _release(self, upto: int) -> np.ndarray:
         k = max(0, upto - self.start)
+        self.cover = self.flagged[:k]
         if k == 0:
-            return np.zeros(0)
-        scores = self.total[:k] / self.count[:k]  # the mean
+            return np.zeros((0, *self.shape))
+        scores = self.total[:k] / self.count[:k].reshape(-1, *[1] * len(self.shape))  # the mean
         # the highest; the mean orders the steps that share it (a whole window's worth)
         if self.aggregate == "max":
             scores = self.peak[:k] + TIE_BREAK * scores
-        self.buf, self.total, self.count, self.peak = (
+        self.buf, self.total, self.count, self.peak, self.flagged = (
             self.buf[k:],
             self.total[k:],
             self.count[k:],
             self.peak[k:],
+            self.flagged[k:],
         )
         self.start += k
         return scores
@@ -153,12 +183,29 @@ def step_scores(
     aggregate: str = "mean",
 ) -> Iterator[np.ndarray]:
     """The per-step scores of a series given as chunks, in order, as they become final."""
-    scorer = StepScorer(window, stride, errors, batch, aggregate)
+    for scores, _ in scores_and_cover(chunks, window, stride, errors, batch, aggregate):
+        yield scores
+
+
+def scores_and_cover(
+    chunks: Iterable[np.ndarray],
+    window: int,
+    stride: int,
+    errors: WindowErrors,
+    batch: int = 4096,
+    aggregate: str = "mean",
+    threshold: float | None = None,
+    width: int | None = None,
+) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """(scores, cover) of the next steps as they become final: the per-step scores ((steps, width)
+    with ``width``), and how many windows with an error above ``threshold`` cover each step (zeros
+    when it is None)."""
+    scorer = StepScorer(window, stride, errors, batch, aggregate, threshold, width)
     for chunk in chunks:
         out = scorer.push(chunk)
         if len(out):
-            yield out
-    yield scorer.finish()
+            yield out, scorer.cover
+    yield scorer.finish(), scorer.cover
 
 
 class AnomalyRange(NamedTuple):
@@ -170,26 +217,54 @@ class AnomalyRange(NamedTuple):
     peak_step: int
 
 
+class _Open:
+    """A range still running: where it starts, its peak, and the steps of its highest cover."""
+
+    def __init__(self, start: int, best: float, at: int, cover: tuple[float, int, int]):
+        self.start, self.best, self.at = start, best, at
+        self.cover, self.first, self.last = cover
+
+    def extend(self, best: float, at: int, cover: tuple[float, int, int]) -> None:
+        """The range goes on into the next chunk with this peak and highest cover of its own."""
+        if best > self.best:
+            self.best, self.at = best, at
+        if cover[0] > self.cover:
+            self.cover, self.first, self.last = cover
+        elif cover[0] == self.cover:
+            self.last = cover[2]
+
+    def closed(self, end: int) -> AnomalyRange:
+        """The range ending at ``end``: narrowed to the steps of its highest cover when it has one."""
+        start, stop = (self.first, self.last) if self.cover > 0 else (self.start, end)
+        return AnomalyRange(int(start), int(stop), self.best, int(self.at))
+
+
 class RangeTracker:
-    """Ranges of consecutive flagged steps, fed scores chunk by chunk (a range may span chunks).
+    """Ranges of consecutive flagged steps, fed scores chunk by chunk (a range may span chunks); with
+    each step's cover (the flagged windows covering it), each range is narrowed to the steps of its
+    highest cover (see the module notes).
 
     Examples
     --------
     >>> t = RangeTracker(0.5)
     >>> t.push(np.array([0.1, 0.9, 0.7])) + t.push(np.array([0.6, 0.2])) + t.finish()
     [AnomalyRange(start=1, end=3, peak_score=0.9, peak_step=1)]
+    >>> t = RangeTracker(0.5)
+    >>> t.push(np.array([0.1, 0.9, 0.9, 0.9, 0.2]), cover=np.array([0, 1, 2, 1, 0]))
+    [AnomalyRange(start=2, end=2, peak_score=0.9, peak_step=1)]
     """
 
     def __init__(self, threshold: float):
         self.threshold = float(threshold)
         self.step = 0  # the series step of the next score
-        self.open: list | None = None  # [start, peak_score, peak_step] of a range still running
+        self.open: _Open | None = None  # a range still running at the end of the last chunk
 
-    def push(self, scores: np.ndarray) -> list[AnomalyRange]:
-        """The ranges that end within these next scores."""
+    def push(self, scores: np.ndarray, cover: np.ndarray | None = None) -> list[AnomalyRange]:
+        """The ranges that end within these next scores (``cover``: each step's, or None)."""
         scores = np.asarray(scores, np.float64)
         if len(scores) == 0:
             return []
+        cover = np.zeros(len(scores)) if cover is None else np.asarray(cover, np.float64)
         flags = np.concatenate([[0], (scores > self.threshold).astype(np.int8), [0]])
         edges = np.diff(flags)
         begins, ends = (
@@ -201,14 +276,15 @@ class RangeTracker:
             done += self.finish()
         for b, e in zip(begins, ends):
             peak = b + int(np.argmax(scores[b:e]))
-            start, best, at = self.step + b, float(scores[peak]), self.step + peak
+            best, at = float(scores[peak]), self.step + peak
+            top = np.flatnonzero(cover[b:e] == cover[b:e].max())
+            highest = (float(cover[b + top[0]]), self.step + b + top[0], self.step + b + top[-1])
             if b == 0 and self.open is not None:  # continues the range of the last chunk
-                start = self.open[0]
-                if self.open[1] >= best:
-                    best, at = self.open[1], self.open[2]
-            self.open = [start, best, at]
+                self.open.extend(best, at, highest)
+            else:
+                self.open = _Open(self.step + b, best, at, highest)
             if e < len(scores):
-                done.append(AnomalyRange(int(start), int(self.step + e - 1), best, int(at)))
+                done.append(self.open.closed(self.step + e - 1))
                 self.open = None
         self.step += len(scores)
         return done
@@ -217,13 +293,15 @@ class RangeTracker:
         """The range still open at the end of the series, if any."""
         if self.open is None:
             return []
-        start, best, at = self.open
-        self.open = None
-        return [AnomalyRange(int(start), self.step - 1, best, int(at))]
+        last, self.open = self.open.closed(self.step - 1), None
+        return [last]
 
 
-def find_ranges(scores: np.ndarray, threshold: float) -> list[AnomalyRange]:
-    """The ranges of consecutive steps scoring above ``threshold``.
+def find_ranges(
+    scores: np.ndarray, threshold: float, cover: np.ndarray | None = None
+) -> list[AnomalyRange]:
+    """The ranges of consecutive steps scoring above ``threshold`` (narrowed by ``cover``, when given,
+    as :class:`RangeTracker` does).
 
     Examples
     --------
@@ -233,4 +311,4 @@ def find_ranges(scores: np.ndarray, threshold: float) -> list[AnomalyRange]:
     AnomalyRange(start=4, end=4, peak_score=3.0, peak_step=4)
     """
     tracker = RangeTracker(threshold)
-    return tracker.push(scores) + tracker.finish()
+    return tracker.push(scores, cover) + tracker.finish()

@@ -107,6 +107,35 @@ def test_ranges_across_chunks():
         assert t.push(s[:cut]) + t.push(s[cut:]) + t.finish() == whole
 
 
+def test_cover_counts_the_flagged_windows_of_each_step():
+    # windows of 4 at every step; the error is 1 when the window holds step 6 (a one-step fault)
+    errors = lambda w: (w[:, 0, :] == 6).any(axis=1).astype(float)  # noqa: E731
+    scorer = StepScorer(4, 1, errors, aggregate="max", threshold=0.5)
+    x = np.arange(12.0)[:, None]
+    covers = []
+    for part in (x[:5], x[5:9], x[9:]):
+        scorer.push(part)
+        covers.append(scorer.cover)
+    scorer.finish()
+    covers.append(scorer.cover)
+    cover = np.concatenate(covers)
+    # windows starting 3..6 hold step 6: each step counts those among its own windows
+    expect = [sum(1 for w in range(3, 7) if w <= t < w + 4) for t in range(12)]
+    np.testing.assert_array_equal(cover, expect)
+    assert np.argmax(cover) == 6 and (cover == cover.max()).sum() == 1
+
+
+def test_a_range_is_narrowed_to_its_highest_cover_across_chunks():
+    scores = np.array([0, 1, 1, 1, 1, 1, 1, 0, 0, 1, 1, 0], float)
+    cover = np.array([0, 1, 2, 3, 3, 2, 1, 0, 0, 0, 0, 0], float)  # the second run: no window above
+    whole = find_ranges(scores, 0.5, cover)
+    assert [(r.start, r.end) for r in whole] == [(3, 4), (9, 10)]  # narrowed; kept whole
+    for cut in range(1, 12):
+        t = RangeTracker(0.5)
+        parts = t.push(scores[:cut], cover[:cut]) + t.push(scores[cut:], cover[cut:]) + t.finish()
+        assert parts == whole, cut
+
+
 def test_metrics():
     y = np.zeros(1000, int)
     y[100:110] = 1

@@ -1,0 +1,94 @@
+"""A series run with a calibrated per-step false-alarm rate: trained, scored with p-values, recalibrated."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from aekit.cli.main import main
+
+from ..synthetic_series import sine_series, write_csv
+from .test_cli_series import FAST
+
+torch.set_num_threads(1)
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("series_fpr")
+    normal, _ = sine_series(1000, kind="none", seed=1)
+    train = write_csv(folder / "train.csv", normal)
+    out = folder / "run"
+    argv = ["train", "series", "--data", train, "--time-column", "time", "--out", str(out)]
+    assert main([*argv, "--threshold", "fpr:0.05", *FAST]) == 0
+    return folder, out
+
+
+def test_scores_carry_p_values_that_match_the_flags(run, capsys):
+    folder, out = run
+    x, _ = sine_series(1200, kind="spike", at=900, length=6, seed=2)
+    test = write_csv(folder / "test.csv", x)
+    scores = folder / "scores.csv"
+    argv = ["score", str(out), "--input", test, "--output", str(scores), "--time-column", "time"]
+    assert main(argv) == 0
+    rows = list(csv.DictReader(scores.open()))
+    assert list(rows[0]) == ["time", "score", "is_anomaly", "p_value"] and len(rows) == 1200
+    p = np.array([float(r["p_value"]) for r in rows])
+    flags = np.array([int(r["is_anomaly"]) for r in rows])
+    np.testing.assert_array_equal(p <= 0.05, flags == 1)
+    assert flags[900:906].all()  # the spike
+
+
+def test_calibrate_a_series_run_keeps_the_weights(run, capsys):
+    folder, out = run
+    weights = (out / "model.safetensors").read_bytes()
+    normal, _ = sine_series(1500, kind="none", seed=7)
+    data = write_csv(folder / "normal.csv", normal)
+    argv = ["calibrate", str(out), "--data", data, "--time-column", "time"]
+    assert main([*argv, "--threshold", "fpr:0.01"]) == 0
+    said = capsys.readouterr().out
+    assert "1500 normal steps" in said and "weights unchanged" in said
+    assert (out / "model.safetensors").read_bytes() == weights
+    config = json.loads((out / "config.json").read_text())
+    assert config["params"]["threshold"] == "fpr:0.01"
+    assert config["state"]["calibration"]["method"] == "given"
+    assert len(config["state"]["calibration"]["scores"]) == 1500
+
+
+def test_a_series_option_on_a_table_run_is_one_line(tmp_path, capsys):
+    import aekit
+
+    x = np.random.default_rng(0).random((60, 4), dtype=np.float32)
+    aekit.AnomalyDetector(epochs=2, device="cpu").fit(x).save(tmp_path / "det")
+    assert main(["calibrate", str(tmp_path / "det"), "--time-column", "t"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "--time-column does not apply" in err
+
+
+def test_a_trending_stretch_is_said_in_one_line_and_recorded(tmp_path, capsys):
+    from ..estimators.series.test_trend import trending
+
+    data = write_csv(tmp_path / "co2.csv", trending()[:3000, None])
+    argv = [
+        "train",
+        "series",
+        "--data",
+        data,
+        "--time-column",
+        "time",
+        "--out",
+        str(tmp_path / "r"),
+    ]
+    assert main([*argv, *FAST]) == 0
+    said = capsys.readouterr()
+    lines = [line for line in (said.out + said.err).splitlines() if "trends" in line]
+    assert len(lines) == 1 and "--detrend none" in lines[0], said
+    config = json.loads((tmp_path / "r" / "config.json").read_text())
+    assert (
+        config["state"]["detrend"] == "level"
+        and "straight line" in config["state"]["detrend_source"]
+    )

@@ -1,0 +1,88 @@
+"""The series detector's calibrated threshold: a per-step false-alarm rate from steps it never trained on."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+import aekit
+from aekit.errors import DataError, UsageError
+from aekit.estimators.thresholds import FalseAlarmRate
+
+from ...synthetic_series import PERIOD, sine_series
+
+torch.set_num_threads(1)
+
+FAST = dict(channels=(8, 8), latent_dim=8, epochs=20, batch_size=32, device="cpu")
+
+
+@pytest.fixture(scope="module", params=["reconstruction", "neighbors"])
+def calibrated(request):
+    x, _ = sine_series(4000, kind="none", seed=1)
+    det = aekit.SeriesDetector(method=request.param, threshold="fpr:0.05", **FAST)
+    return det.fit(x[:1000]), x
+
+
+def test_the_end_of_the_stretch_is_kept_back(calibrated):
+    det, x = calibrated
+    assert det.decision_scores_.shape == (800,)  # trained on the first 80%
+    assert det.calibration_ == {"method": "tail", "steps": 200}
+    tail = np.sort(det.score_samples(x[800:1000]).astype(np.float32))
+    np.testing.assert_array_equal(det.calibration_scores_, tail)
+    assert det.threshold_ == pytest.approx(FalseAlarmRate(rate=0.05).compute(tail))
+
+
+def test_p_values_flag_what_the_threshold_flags(calibrated):
+    det, x = calibrated
+    later = x[1000:]
+    p = det.p_values(later)
+    assert p.shape == (3000,) and p.min() > 0 and p.max() <= 1
+    np.testing.assert_array_equal(p <= 0.05, det.predict(later) == 1)
+
+
+def test_unseen_normal_steps_alarm_at_about_the_rate(calibrated):
+    det, x = calibrated
+    rate = det.predict(x[1000:]).mean()
+    # steps of one series are not independent: a loose bound, where "max" gives ~0 and a
+    # threshold on training scores would give far more for the reconstruction
+    assert rate <= 0.15, rate
+
+
+def test_calibrate_replaces_the_scores_and_saves(calibrated, tmp_path):
+    det, x = calibrated
+    det = aekit.load(_saved(det, tmp_path / "a"))
+    before = det.threshold_
+    det.calibrate(x[1000:2000])
+    assert det.calibration_ == {"method": "given", "steps": 1000}
+    assert det.threshold_ != before
+    loaded = aekit.load(_saved(det, tmp_path / "b"))
+    np.testing.assert_array_equal(loaded.calibration_scores_, det.calibration_scores_)
+    assert loaded.calibration_ == det.calibration_ and loaded.threshold_ == det.threshold_
+    np.testing.assert_array_equal(loaded.p_values(x[2000:2400]), det.p_values(x[2000:2400]))
+
+
+def _saved(det, path):
+    det.save(path)
+    return path
+
+
+def test_without_calibration_one_line_says_how():
+    x, _ = sine_series(800, kind="none")
+    det = aekit.SeriesDetector(method="neighbors", device="cpu").fit(x)
+    assert det.calibration_ == {"method": "none", "steps": 0} and det.decision_scores_.shape == (
+        800,
+    )
+    with pytest.raises(UsageError, match="calibrate"):
+        det.p_values(x)
+    det.set_params(threshold="fpr:0.01")
+    with pytest.raises(UsageError, match="calibration scores"):
+        det.threshold_  # noqa: B018 (the property raises)
+    other, _ = sine_series(800, kind="none", seed=5)  # normal, and not trained on
+    assert det.calibrate(other).threshold_ > 0  # now it has them
+
+
+def test_too_short_a_stretch_for_a_tail_is_one_line():
+    x, _ = sine_series(5 * PERIOD, kind="none")
+    with pytest.raises(DataError, match="last 20%"):
+        aekit.SeriesDetector(window=PERIOD, threshold="fpr:0.05", **FAST).fit(x)

@@ -1,0 +1,53 @@
+"""Overlap-based range figures (Tatbul et al., alpha 0): a detector that flags everything cannot win them."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from aekit.estimators.series.metrics import (
+    label_ranges,
+    overlap_scores,
+    range_scores,
+    series_metrics,
+)
+from aekit.estimators.series.windows import AnomalyRange
+
+
+def R(start, end):
+    return AnomalyRange(start, end, 1.0, start)
+
+
+def test_flagging_everything_wins_existence_but_not_overlap():
+    y = np.zeros(1000, int)
+    y[200:212] = 1  # a 12-step fault
+    everything = np.ones(1000)
+    m = series_metrics(y, everything, threshold=0.5)
+    assert m["range_f1"] == 1.0  # what the issue saw
+    assert m["overlap_precision"] == pytest.approx(12 / 1000)
+    assert m["overlap_recall"] == 1.0 and m["overlap_f1"] < 0.03
+
+
+def test_reciprocal_cardinality_and_flat_bias():
+    true = [R(10, 19), R(30, 39)]
+    one_across_both = [R(15, 34)]  # 20 steps: 5 + 5 anomalous, meets two ranges
+    got = overlap_scores(true, one_across_both)
+    assert got["overlap_precision"] == pytest.approx((10 / 20) / 2)
+    assert got["overlap_recall"] == pytest.approx((5 / 10 + 5 / 10) / 2)
+    split = [R(10, 12), R(17, 19)]  # two flagged ranges inside one labelled range
+    got = overlap_scores([R(10, 19)], split)
+    assert got["overlap_precision"] == 1.0
+    assert got["overlap_recall"] == pytest.approx((3 + 3) / 10 / 2)
+    assert overlap_scores(true, []) == {
+        "overlap_precision": 0.0,
+        "overlap_recall": 0.0,
+        "overlap_f1": 0.0,
+    }
+
+
+def test_exact_flags_score_one_on_both_kinds():
+    y = np.zeros(200, int)
+    y[50:60] = y[120:121] = 1
+    true = label_ranges(y)
+    assert overlap_scores(true, true)["overlap_f1"] == 1.0
+    assert range_scores(true, true)["range_f1"] == 1.0
