@@ -4,12 +4,13 @@ Each family answers with the estimator's public methods, the ones ``aekit score`
 ``reconstruct``, ``denoise`` and ``sample`` call, so a served output is the command's output:
 
 - a detector (``anomaly``): ``score`` (``decision_function``), ``label`` (score > ``threshold_``)
-  and ``p_value`` where the estimator has ``p_values``;
+  and ``p_value`` (against ``calibration_scores_``);
 - an autoencoder (``basic``, ``stacked``): ``latent`` (``transform``) and ``reconstruction``;
 - the denoiser: ``denoised`` (``transform``);
 - the VAE: ``latent``, ``reconstruction``, and ``sample`` when a request names it (``sample(n,
   seed)``, its ``n`` and ``seed`` from the parameters);
-- a series detector: ``score`` and ``label`` of every step of the posted stretch.
+- a series detector: ``score`` and ``label`` of every step of the posted stretch, and ``p_value``
+  when it has calibration scores (``threshold="fpr:RATE"``, or ``aekit calibrate``).
 
 Rows come as one tensor ``input`` shaped ``[rows, *sample shape]``, or, for runs that know their
 columns' names (a table read with a header, a series' channels), as one tensor per column named
@@ -209,6 +210,11 @@ def _column(t: Tensor) -> np.ndarray:
     raise ProtocolError(f"the column {t.name!r} has shape {list(t.shape)}; expected [rows]")
 
 
+def _calibrated(est: Any) -> bool:
+    """Whether the detector has calibration scores, and so a p-value for every score."""
+    return getattr(est, "calibration_scores_", None) is not None
+
+
 class Detector(ServedModel):
     """``aekit train anomaly``: a score per row, its label, and a p-value where the estimator has one."""
 
@@ -220,7 +226,7 @@ class Detector(ServedModel):
 
     def _outputs(self) -> list[TensorSpec]:
         out = [TensorSpec("score", "FP32", (ANY,)), TensorSpec("label", "INT64", (ANY,))]
-        if callable(getattr(self.est, "p_values", None)):  # calibrated detectors
+        if _calibrated(self.est):
             out.append(TensorSpec("p_value", "FP64", (ANY,)))
         return out
 
@@ -247,7 +253,7 @@ class Series(Detector):
 
     def _outputs(self) -> list[TensorSpec]:
         out = [TensorSpec("score", "FP64", (ANY,)), TensorSpec("label", "INT64", (ANY,))]
-        if callable(getattr(self.est, "p_values", None)):
+        if _calibrated(self.est):  # a series run trained with threshold fpr:RATE, or calibrated
             out.append(TensorSpec("p_value", "FP64", (ANY,)))
         return out
 

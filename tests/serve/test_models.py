@@ -1,0 +1,25 @@
+"""The served series model: a p-value per step only where the detector has calibration scores."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+import aekit
+from aekit.serve.models import Series
+
+from ..synthetic_series import sine_series
+
+torch.set_num_threads(1)
+
+
+def test_a_calibrated_series_run_serves_p_values_and_an_uncalibrated_one_does_not():
+    x, _ = sine_series(1600, kind="spike", at=1400, seed=2)
+    kw = dict(method="neighbors", device="cpu", threads=1)
+    plain = Series("s", aekit.SeriesDetector(**kw).fit(x[:1000]), {})
+    calibrated = Series("s", aekit.SeriesDetector(threshold="fpr:0.05", **kw).fit(x[:1000]), {})
+    assert [o.name for o in plain._outputs()] == ["score", "label"]
+    assert [o.name for o in calibrated._outputs()] == ["score", "label", "p_value"]
+    out = calibrated.compute(x[1000:], ("score", "label", "p_value"))
+    np.testing.assert_array_equal(out["p_value"], calibrated.est.p_values(x[1000:]))
+    np.testing.assert_array_equal(out["p_value"] <= 0.05, out["label"] == 1)
