@@ -29,6 +29,7 @@ from ...data.windows import (
 )
 from ...errors import ArgumentTypeError, DataError, UsageError
 from ...models.conv1d import Conv1dAutoencoder, Conv1dConfig
+from ...training.threads import ThreadChoice, resolve, using_threads
 from ...training.trainer import Trainer
 from .. import params
 from ..base import NeuralEstimator, column_names
@@ -622,8 +623,18 @@ class SeriesDetector(NeuralEstimator):
             self.threshold_ if cover else None,
             1 + self.n_features_in_ if channels else None,
         )
-        for scores, covered in pairs:
-            yield (scores, covered) if cover else scores
+        # the threads a prediction uses (the free cores, as the forward's work allows): a scoring
+        # beside busy neighbours on every core waits at each op's barrier (4x slower beside two)
+        with using_threads(self._scoring_threads()):
+            for scores, covered in pairs:
+                yield (scores, covered) if cover else scores
+
+    def _scoring_threads(self) -> ThreadChoice:
+        """CPU threads for scoring: ``threads`` when set, else as for any prediction (the forward's
+        work and the free cores); the neighbours alone: the free cores."""
+        if getattr(self, "model_", None) is not None:
+            return self._thread_choice(self.model_, WINDOW_BATCH, passes=1)
+        return resolve(self._threads())
 
     def _scores(self, chunks: Iterable[np.ndarray]) -> np.ndarray:
         return np.concatenate(list(self.iter_scores(chunks)))

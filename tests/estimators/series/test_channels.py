@@ -1,4 +1,4 @@
-"""Which channels drove an alarm: per-channel scores of a multichannel series."""
+"""Which channels drove an alarm: per-channel scores of a multichannel series (and the threads scoring runs on)."""
 
 from __future__ import annotations
 
@@ -43,3 +43,21 @@ def test_the_first_column_is_the_score_bit_for_bit():
     np.testing.assert_array_equal(both[:, 1:], det.channel_scores(x[1200:]))
     chunked = np.concatenate(list(det.iter_scores(np.array_split(x[1200:], 4), channels=True)))
     np.testing.assert_allclose(chunked, both, rtol=1e-9)
+
+
+def test_scoring_runs_on_the_threads_it_is_given():
+    """Scoring takes the estimator's threads (or aekit's choice), as every prediction does, and gives
+    torch's setting back after."""
+    x = three_channels()
+    det = aekit.SeriesDetector(method="neighbors", device="cpu", threads=1).fit(x[:1200])
+    seen, errors = [], det._window_errors
+    det._window_errors = lambda w, *a, **k: (
+        seen.append(torch.get_num_threads()) or errors(w, *a, **k)
+    )
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        det.score_samples(x[1200:])
+        assert set(seen) == {1} and torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)
