@@ -446,18 +446,20 @@ class SeriesDetector(NeuralEstimator):
         training windows start, so that their neighbours are sought a window away. ``channels``:
         (B, 1 + C), the score and then each channel's share (one pass of the network for both)."""
         score = np.zeros(len(windows))
-        shares = np.zeros((len(windows), windows.shape[1]))  # (B, C)
+        shares = np.zeros((len(windows), windows.shape[1])) if channels else None  # (B, C)
         if getattr(self, "neighbors_", None) is not None:
             # per channel, in units of the channel's mean distance over the training stretch; the
             # channel furthest from anything normal decides (one faulty sensor of eight is seen)
             near = self.neighbors_.distances(windows, starts) / self.neighbors_.scale_  # (B, C)
             score += near.max(axis=1)
-            shares += near
+            if shares is not None:
+                shares += near
         if getattr(self, "model_", None) is not None:
             errors, each = self._reconstruction_errors(windows, channels=channels)
             score += errors / self.reconstruction_scale_
-            shares += 0.0 if each is None else each / self.reconstruction_scale_
-        return np.column_stack([score, shares]) if channels else score
+            if shares is not None:
+                shares += each / self.reconstruction_scale_
+        return score if shares is None else np.column_stack([score, shares])
 
     @torch.inference_mode()
     def _reconstruction_errors(
