@@ -3,7 +3,8 @@
 One module per concept: :mod:`.detector` (:class:`SeriesDetector`), :mod:`.inputs` (what a series
 must be), :mod:`.trend` (detrending), :mod:`.neighbors` (nearest training windows),
 :mod:`.windows` (window errors spread over steps, anomalous ranges) and :mod:`.metrics` (per-step
-and range figures against labels). The threshold rules are shared with the table detector (:mod:`aekit.estimators.thresholds`).
+and range figures against labels). The threshold rules are shared with the table detector
+(:mod:`aekit.estimators.thresholds`).
 """
 
 from .detector import SeriesDetector
