@@ -1,11 +1,14 @@
 """The series detector: where in time a long signal goes wrong.
 
-One module per concept: :mod:`.detector` (:class:`SeriesDetector`), :mod:`.windows` (window errors
-spread over steps, anomalous ranges) and :mod:`.metrics` (per-step and range figures against
-labels). The threshold rules are shared with the table detector (:mod:`aekit.estimators.thresholds`).
+One module per concept: :mod:`.detector` (:class:`SeriesDetector`), :mod:`.inputs` (what a series
+must be), :mod:`.trend` (detrending), :mod:`.neighbors` (nearest training windows),
+:mod:`.windows` (window errors spread over steps, anomalous ranges) and :mod:`.metrics` (per-step
+and range figures against labels). The threshold rules are shared with the table detector
+(:mod:`aekit.estimators.thresholds`).
 """
 
-from .detector import SeriesDetector, as_series
+from .detector import SeriesDetector
+from .inputs import as_series
 from .metrics import series_metrics
 from .windows import AnomalyRange, RangeTracker, find_ranges, step_scores
 

@@ -18,7 +18,6 @@ from typing import Any
 import numpy as np
 import torch
 
-from ...data.checks import check_numeric, fail, to_numpy
 from ...data.series import check_labels
 from ...data.windows import (
     FALLBACK_WINDOW,
@@ -36,6 +35,7 @@ from ..base import NeuralEstimator, column_names
 from ..losses import per_sample_error, reconstruction_loss
 from ..preprocessing import Scaler
 from ..thresholds import Threshold, p_values, threshold_rule
+from .inputs import as_series, check_channel_names, check_columns, check_not_constant
 from .metrics import series_metrics
 from .neighbors import WindowNeighbors
 from .trend import Differences, Levels, difference, resolve_detrend
@@ -47,67 +47,6 @@ SCORE_CHUNK = 1 << 18  # steps scored at a time: bounds the memory of scoring an
 CALIBRATION_SHARE = 0.2
 CALIBRATED = ("fpr", "pot")  # the rules whose threshold comes from calibration scores
 WINDOW_BATCH = 2048  # windows per forward pass when scoring
-
-
-def as_series(X: Any, name: str = "X") -> np.ndarray:
-    """A series as C-contiguous float32 (steps, channels); a 1-D array is one channel.
-
-    Examples
-    --------
-    >>> as_series([1, 2, 3]).shape
-    (3, 1)
-    """
-    x = to_numpy(X, name)
-    check_numeric(x, name)
-    if x.ndim == 1:
-        x = x[:, None]  # (steps,) -> (steps, 1)
-    if x.ndim != 2 or x.shape[0] == 0 or x.shape[1] == 0:
-        raise fail(f"{name} has shape {x.shape}; expected a series (steps,) or (steps, channels)")
-    bad = ~np.isfinite(x)
-    if bad.any():
-        step, channel = (int(i) for i in np.argwhere(bad)[0])
-        what = (
-            "a gap (NaN)"
-            if np.isnan(x[step, channel])
-            else f"an infinite value ({x[step, channel]})"
-        )
-        raise fail(
-            f"{name} has {what} at step {step}, channel {channel}; expected finite numbers (fill gaps "
-            f"first, e.g. aekit.data.series.fill_gaps(x, 'linear'))"
-        )
-    return np.ascontiguousarray(x, dtype=np.float32)
-
-
-def _names(names: Sequence[str], shown: int = 6) -> str:
-    return ", ".join(names[:shown]) + (", ..." if len(names) > shown else "")
-
-
-def _difference(given: Sequence[str], trained: Sequence[str]) -> str:
-    """How the columns differ from the channels: duplicated, missing, unknown, or reordered."""
-    twice = sorted({c for c in given if given.count(c) > 1})
-    missing = [c for c in trained if c not in given]
-    unknown = [c for c in given if c not in trained]
-    if twice:
-        return f"{twice[0]!r} appears more than once"
-    if missing:
-        return f"{missing[0]!r} is missing" + (
-            f" ({unknown[0]!r} is not a channel)" if unknown else ""
-        )
-    if unknown:
-        return f"{unknown[0]!r} is not a channel"
-    return "the same names in another order"
-
-
-def _check_not_constant(x: np.ndarray, channel_names: Sequence[str] | None) -> None:
-    """A training stretch in which every channel holds one value teaches nothing: its scores are all
-    0, so the threshold is 0 and every step of a new series that moves at all would be flagged."""
-    if len(x) > 1 and bool(np.all(x == x[:1])):
-        which = "the channel" if x.shape[1] == 1 else f"each of the {x.shape[1]} channels"
-        raise DataError(
-            f"the training stretch is constant ({which} holds one value over its {len(x)} steps): "
-            f"nothing normal can be learned from it, and every step of a new series that varies "
-            f"would be flagged; train on a stretch of the signal that varies"
-        )
 
 
 def _batches(x: np.ndarray, window: int, stride: int) -> Iterator[np.ndarray]:
@@ -396,19 +335,9 @@ class SeriesDetector(NeuralEstimator):
         self.check_params()
         channel_names = column_names(X, channel_names)
         x = as_series(X)
-        if channel_names is not None and len(channel_names) != x.shape[1]:
-            raise DataError(
-                f"channel_names has {len(channel_names)} names but X has {x.shape[1]} channels"
-            )
-        if channel_names is not None and len(set(map(str, channel_names))) != len(channel_names):
-            twice = sorted(
-                {str(c) for c in channel_names if list(map(str, channel_names)).count(str(c)) > 1}
-            )
-            raise DataError(
-                f"X has the channel name {twice[0]!r} more than once; give each channel its own name"
-            )
+        check_channel_names(channel_names, x.shape[1])
         x, tail = self._split_calibration(x)
-        _check_not_constant(x, channel_names)
+        check_not_constant(x, channel_names)
         held = np.all(x == x[:1], axis=0)  # channels that hold one value: any change scores high
         self.constant_channels_ = [
             channel_names[i] if channel_names is not None else str(i) for i in np.flatnonzero(held)
@@ -517,18 +446,20 @@ class SeriesDetector(NeuralEstimator):
         training windows start, so that their neighbours are sought a window away. ``channels``:
         (B, 1 + C), the score and then each channel's share (one pass of the network for both)."""
         score = np.zeros(len(windows))
-        shares = np.zeros((len(windows), windows.shape[1]))  # (B, C)
+        shares = np.zeros((len(windows), windows.shape[1])) if channels else None  # (B, C)
         if getattr(self, "neighbors_", None) is not None:
             # per channel, in units of the channel's mean distance over the training stretch; the
             # channel furthest from anything normal decides (one faulty sensor of eight is seen)
             near = self.neighbors_.distances(windows, starts) / self.neighbors_.scale_  # (B, C)
             score += near.max(axis=1)
-            shares += near
+            if shares is not None:
+                shares += near
         if getattr(self, "model_", None) is not None:
             errors, each = self._reconstruction_errors(windows, channels=channels)
             score += errors / self.reconstruction_scale_
-            shares += 0.0 if each is None else each / self.reconstruction_scale_
-        return np.column_stack([score, shares]) if channels else score
+            if shares is not None:
+                shares += each / self.reconstruction_scale_
+        return score if shares is None else np.column_stack([score, shares])
 
     @torch.inference_mode()
     def _reconstruction_errors(
@@ -550,16 +481,7 @@ class SeriesDetector(NeuralEstimator):
     def _check_names(self, X: Any, name: str) -> None:
         """A DataFrame's columns are the channels trained on, by name and in order (as scikit-learn
         refuses reordered or renamed feature names); arrays are taken in the training order."""
-        if not hasattr(X, "columns") or getattr(self, "channel_names_", None) is None:
-            return
-        given = [str(c) for c in X.columns]
-        if given == self.channel_names_:
-            return
-        raise DataError(
-            f"{name}'s columns ({_names(given)}) are not the channels the model was trained on "
-            f"({_names(self.channel_names_)}): {_difference(given, self.channel_names_)}; select "
-            f"them by name, e.g. X[det.channel_names_]"
-        )
+        check_columns(X, getattr(self, "channel_names_", None), name)
 
     def _check_channels(self, x: np.ndarray, name: str) -> np.ndarray:
         if x.shape[1] != self.input_shape_[0]:
