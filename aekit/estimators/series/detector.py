@@ -707,7 +707,7 @@ class SeriesDetector(NeuralEstimator):
                 f"compare anomalous steps with normal ones (0): check the labels"
             )
         flagged = find_ranges(scores, self.threshold_, cover)  # as ranges() gives them
-        return series_metrics(labels, scores, self.threshold_, flagged=flagged)
+        return series_metrics(labels, scores, self.threshold_, flagged=flagged, window=self.window_)
 
     # ---- persistence ---------------------------------------------------------------------------
     def _get_state(self) -> dict[str, Any]:
