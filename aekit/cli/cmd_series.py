@@ -80,7 +80,7 @@ def _options(p: argparse.ArgumentParser) -> None:
         "--level",
         type=float,
         metavar="L",
-        help="neighbors: the weight of a window's level (mean, std) beside its shape (default 0.1; "
+        help="neighbors: the weight of a window's level (mean, std) beside its shape (default 0.3; "
         "0: shape alone)",
     )
     g.add_argument(
