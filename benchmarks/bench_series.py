@@ -4,7 +4,9 @@
     python benchmarks/bench_series.py --long 10000000 [--long-stride 1]   # memory and throughput of aekit score
     python benchmarks/bench_series.py --beats       # ECG5000 beats: AnomalyDetector dense vs architecture="conv1d"
     python benchmarks/bench_series.py --generators [--ecg-seeds 10] [--seeds 3] [--channels 1 4 8]
-        # the labelled generators (aekit.data.labelled_series): aekit against the nearest window
+        [--peers ...]   # the labelled generators (aekit.data.labelled_series): aekit against the
+                        # simple peers of series_peers.py (stumpy, TSB-AD's Sub-PCA and Sub-IForest,
+                        # the nearest window; PyOD's three on request), ROC-AUC, PR-AUC, VUS-PR
 
 Two series: the UCR anomaly archive's 135_UCR_Anomaly_InternalBleeding16 (train on its *_TRAIN
 prefix, score the whole *_TEST series) and a long ECG built from ECG5000 beats (a normal-only
@@ -30,6 +32,7 @@ from pathlib import Path
 import _common as C
 import numpy as np
 import torch
+from series_peers import PEERS, SIMPLE
 
 import aekit
 from aekit.data import data_root
@@ -57,46 +60,6 @@ def ecg_series(n_train: int, n_test: int, n_anomalies: int, seed: int = 0):
     return ecg_beat_series(seed, n_train, n_test, n_anomalies)
 
 
-def nearest_window(train, test, window: int, aggregate: str = "max") -> np.ndarray:
-    """The plain baseline, written apart from aekit's: each test window z-normalised (all channels
-    together), its Euclidean distance to the nearest z-normalised training window (every one,
-    exact), spread back to the steps it covers (their highest or mean)."""
-
-    def z(x):
-        w = torch.from_numpy(
-            np.ascontiguousarray(
-                np.lib.stride_tricks.sliding_window_view(
-                    (x - train.mean(0)) / np.where(train.std(0) > 0, train.std(0), 1),
-                    window,
-                    axis=0,
-                ),
-                dtype=np.float32,
-            )
-        )
-        w = w - w.mean(-1, keepdim=True)
-        w = w / w.std(-1, unbiased=False, keepdim=True).clamp_min(1e-4)
-        return w.reshape(len(w), -1)
-
-    refs, queries = z(train), z(test)
-    d = torch.cat(
-        [
-            torch.cdist(queries[i : i + 1024], refs).min(1).values
-            for i in range(0, len(queries), 1024)
-        ]
-    )
-    d = d.double().numpy()
-    scores = np.full(len(test), -np.inf) if aggregate == "max" else np.zeros(len(test))
-    count = np.zeros(len(test))
-    for j in range(window):  # each window's distance onto its steps
-        part = slice(j, j + len(d))
-        if aggregate == "max":
-            scores[part] = np.maximum(scores[part], d)
-        else:
-            scores[part] += d
-        count[part] += 1
-    return scores if aggregate == "max" else scores / count
-
-
 def generator_cases(args):
     """(name, seed, train, test, labels) of the ECG-beat series and the synthetic generator."""
     for seed in range(args.ecg_seeds):
@@ -107,66 +70,100 @@ def generator_cases(args):
                 yield (f"{kind} c={channels}", seed, *synthetic_series(kind, channels, seed))
 
 
-def _line(name, seed, label, window, m, extra="") -> None:
+GENERATOR_DETECTORS = {
+    "aekit default": {},  # the nearest training window, in units of the distances there
+    "aekit method=reconstruction": {"method": "reconstruction"},
+    "aekit stride=1": {"stride": 1},
+    "aekit stride=1 aggregate=max": {"stride": 1, "aggregate": "max"},
+}
+
+
+def _measure(y, run) -> tuple[dict, float, int]:
+    """(figures, seconds, window) of one detector: ``run()`` gives (per-step scores, window)."""
+    t0 = time.perf_counter()
+    scores, window = run()
+    seconds = time.perf_counter() - t0
+    m = series_metrics(y, np.asarray(scores, np.float64), float("inf"), window=window)
+    return m, seconds, window
+
+
+def _aekit(train, test, device, params):
+    def run():
+        det = aekit.SeriesDetector(device=device, **params).fit(train)
+        return det.score_samples(test), det.window_
+
+    return run
+
+
+def _peer(run, train, test, window):
+    return lambda: (run(train, test, window), window)
+
+
+def generators(args) -> None:
+    """Point ROC-AUC, PR-AUC and VUS-PR of aekit's configurations and of the peers
+    (:mod:`series_peers`) on the labelled generators, per seed and in the mean over seeds."""
+    table: dict = {}
+    for name, seed, train, test, y in generator_cases(args):
+        window = None
+        for label in args.aekit:
+            m, seconds, window = _measure(
+                y, _aekit(train, test, args.device, GENERATOR_DETECTORS[label])
+            )
+            _record(table, (name, label), seed, window, m, seconds)
+        window = window or aekit.SeriesDetector().fit(train).window_
+        for label in args.peers:
+            m, seconds, _ = _measure(y, _peer(PEERS[label], train, test, window))
+            _record(table, (name, label), seed, window, m, seconds)
+    _summary(table)
+
+
+def _record(table, key, seed, window, m, seconds) -> None:
+    row = (m["roc_auc"], m["pr_auc"], m["vus_roc"], m["vus_pr"], seconds)
+    table.setdefault(key, []).append(row)
     print(
-        f"{name:18s} seed {seed} {label:30s} W={window:4d} ROC {m['roc_auc']:.3f} "
-        f"PR {m['pr_auc']:.3f}{extra}",
+        f"{key[0]:18s} seed {seed} {key[1]:28s} W={window:4d} ROC {row[0]:.3f} PR {row[1]:.3f} "
+        f"VUS-ROC {row[2]:.3f} VUS-PR {row[3]:.3f} {seconds:6.1f}s",
         flush=True,
     )
 
 
-GENERATOR_DETECTORS = {
-    "aekit default": {},  # method="reconstruction", the highest window error
-    "aekit method=neighbors": {"method": "neighbors"},
-    "aekit method=both": {"method": "both", "aggregate": "max"},
-}
-
-
-def generators(args) -> None:
-    """Point ROC-AUC and PR-AUC of aekit's default (reconstruction alone, the highest window error),
-    of its neighbours score and of the nearest-window baseline on the labelled generators, per seed
-    and in the mean."""
-    table: dict = {}
-    for name, seed, train, test, y in generator_cases(args):
-        window = None
-        for label in args.detectors:
-            det = aekit.SeriesDetector(device=args.device, **GENERATOR_DETECTORS[label])
-            t0 = time.perf_counter()
-            det.fit(train)
-            fit, window = time.perf_counter() - t0, det.window_
-            m = series_metrics(y, det.score_samples(test).astype(np.float64), float("inf"))
-            table.setdefault(name, {}).setdefault(label, []).append(
-                (seed, m["roc_auc"], m["pr_auc"])
+def _summary(table) -> None:
+    """The mean over seeds per series and detector; the best PR-AUC and VUS-PR of each series marked."""
+    print(
+        f"\n{'series':18s} {'detector':28s} {'ROC-AUC':>8s} {'PR-AUC':>8s} {'VUS-ROC':>8s} "
+        f"{'VUS-PR':>8s} {'seconds':>8s} seeds"
+    )
+    means = {key: np.array(rows).mean(axis=0) for key, rows in table.items()}
+    for series in dict.fromkeys(k[0] for k in table):
+        keys = [k for k in table if k[0] == series]
+        best_pr = max(means[k][1] for k in keys)
+        best_vus = max(means[k][3] for k in keys)
+        for k in keys:
+            r = means[k]
+            mark = ("*" if r[1] == best_pr else " ") + ("*" if r[3] == best_vus else " ")
+            print(
+                f"{series:18s} {k[1]:28s} {r[0]:8.3f} {r[1]:8.3f} {r[2]:8.3f} {r[3]:8.3f} "
+                f"{r[4]:8.1f} {len(table[k])}{mark}"
             )
-            _line(name, seed, label, window, m, f" fit {fit:.1f}s")
-        if args.no_baseline:
-            continue
-        window = window or aekit.SeriesDetector(method="neighbors").fit(train).window_
-        for agg in ("max", "mean"):
-            label = f"nearest-window ({agg})"
-            m = series_metrics(y, nearest_window(train, test, window, agg), float("inf"))
-            table.setdefault(name, {}).setdefault(label, []).append(
-                (seed, m["roc_auc"], m["pr_auc"])
-            )
-            _line(name, seed, label, window, m)
-    print(f"\n{'series':18s} {'detector':30s} {'ROC-AUC':>8s} {'PR-AUC':>8s}  seeds")
-    for name, rows in table.items():
-        for label, runs in rows.items():
-            r = np.array(runs)
-            print(f"{name:18s} {label:30s} {r[:, 1].mean():8.3f} {r[:, 2].mean():8.3f}  {len(r)}")
 
 
 def add_generator_options(p) -> None:
     p.add_argument(
         "--generators",
         action="store_true",
-        help="the labelled generators (ECG5000 beats, synthetic faults): aekit against the nearest window",
+        help="the labelled generators (ECG5000 beats, synthetic faults): aekit against the simple peers",
     )
     p.add_argument("--ecg-seeds", type=int, default=10, help="--generators: ECG-beat series")
     p.add_argument("--seeds", type=int, default=3, help="--generators: synthetic series per case")
     p.add_argument("--kinds", nargs="+", default=list(KINDS), choices=KINDS)
     p.add_argument("--channels", nargs="+", type=int, default=[1, 4, 8])
-    p.add_argument("--no-baseline", action="store_true", help="--generators: aekit only")
+    p.add_argument(
+        "--peers",
+        nargs="*",
+        default=SIMPLE,
+        choices=list(PEERS),
+        help="--generators: the peers beside aekit (default: the simple ones; none: aekit alone)",
+    )
     p.add_argument(
         "--aekit",
         nargs="+",
@@ -339,7 +336,6 @@ def main() -> None:
     if args.threads:
         torch.set_num_threads(args.threads)
     if args.generators:
-        args.detectors = args.aekit
         return generators(args)
     if args.beats:
         return beats(C.device_of(args.device))

@@ -39,8 +39,8 @@ def world(tmp_path_factory):
         )
         assert _ok(
             "train", "series", "--data", W / "series.csv", "--time-column", "time",
-            "--label-column", "label", "--window", "20", "--channels", "4,4", *COMMON,
-            "--out", W / "series",
+            "--label-column", "label", "--window", "20", "--method", "reconstruction",
+            "--channels", "4,4", *COMMON, "--out", W / "series",
         )  # fmt: skip
     return W
 

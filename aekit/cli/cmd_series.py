@@ -66,20 +66,21 @@ def _options(p: argparse.ArgumentParser) -> None:
     g.add_argument(
         "--method",
         choices=P.choices(TABLE, "method"),
-        help="a window's score: the autoencoder's reconstruction error (reconstruction, the "
-        "default), its z-normalised distance to the nearest training window (neighbors), or both",
+        help="a window's score: its z-normalised distance to the nearest training window, in units "
+        "of the distances there (neighbors, the default; no network), a 1-D conv autoencoder's "
+        "reconstruction error (reconstruction), or both",
     )
     g.add_argument(
         "--references",
         type=positive_int,
         metavar="N",
-        help="training windows kept to compare with, at most (default 10000; evenly spaced)",
+        help="training windows kept to compare with, at most (default 50000; evenly spaced)",
     )
     g.add_argument(
         "--level",
         type=float,
         metavar="L",
-        help="neighbors: the weight of a window's level (mean, std) beside its shape (default 0.1; "
+        help="neighbors: the weight of a window's level (mean, std) beside its shape (default 0.3; "
         "0: shape alone)",
     )
     g.add_argument(
@@ -93,9 +94,10 @@ def _options(p: argparse.ArgumentParser) -> None:
     g.add_argument(
         "--aggregate",
         choices=P.choices(TABLE, "aggregate"),
-        help="a step's score: the highest (default) or the mean error of the windows covering it",
+        help="a step's score: the mean (default with neighbors) or the highest (default otherwise) "
+        "score of the windows covering it",
     )
-    m = p.add_argument_group("model")
+    m = p.add_argument_group("model (--method reconstruction or both)")
     m.add_argument(
         "--channels", type=int_list, metavar="C1,C2", help="encoder conv widths (default 32,16)"
     )
@@ -141,7 +143,8 @@ NOT_APPLICABLE = {
     )
 }
 HELP = {
-    "series": "anomalous steps and ranges of one long signal (train on a normal stretch; 1-D conv autoencoder)"
+    "series": "anomalous steps and ranges of one long signal (train on a normal stretch; nearest "
+    "training window or a 1-D conv autoencoder)"
 }
 
 _PARAMS = (

@@ -19,8 +19,9 @@
 * The UCR anomaly archive's score (Wu and Keogh, IEEE TKDE 2021): 1 when the highest-scoring step
   lies inside a labelled range widened by 100 steps on each side, else 0.
 
-VUS-PR (Paparrizos et al., VLDB 2022) is left out: its implementations on PyPI (``vus`` 0.0.6,
-``TSB-AD`` 1.5) pin NumPy below 2 or pull in TensorFlow, and none is maintained as a library.
+* VUS-ROC and VUS-PR (Paparrizos et al., VLDB 2022; :mod:`.vus`), when a window is given: the
+  range-based ROC and PR areas averaged over label buffers of 0 to ``window`` steps, free of a
+  threshold and forgiving of where exactly a labelled range's ends lie; as TSB-AD computes them.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from typing import Any
 import numpy as np
 
 from ...errors import DataError
+from .vus import vus
 from .windows import AnomalyRange, find_ranges
 
 UCR_SLACK = 100  # steps of slack on each side of the labelled range, as the UCR archive scores
@@ -113,15 +115,21 @@ def ucr_score(y: np.ndarray, scores: np.ndarray, slack: int = UCR_SLACK) -> int:
 
 
 def series_metrics(
-    y: Any, scores: Any, threshold: float, flagged: list[AnomalyRange] | None = None
+    y: Any,
+    scores: Any,
+    threshold: float,
+    flagged: list[AnomalyRange] | None = None,
+    window: int | None = None,
 ) -> dict[str, Any]:
     """Point-wise and range-based figures of per-step ``scores`` against labels ``y``; see the module
     notes. ``flagged``: the detector's ranges (narrowed to their faults), else the runs of steps
-    scoring above ``threshold``.
+    scoring above ``threshold``; ``window``: the largest label buffer of VUS-ROC and VUS-PR (the
+    detector's window; TSB-AD uses the series' period), which are left out without it.
 
     Returns ``roc_auc``, ``pr_auc`` (``None`` unless both classes occur), ``precision``,
     ``recall``, ``f1`` (points), ``range_precision``, ``range_recall``, ``range_f1`` (existence),
-    ``overlap_precision``, ``overlap_recall``, ``overlap_f1`` (overlap), ``ucr_score``,
+    ``overlap_precision``, ``overlap_recall``, ``overlap_f1`` (overlap), ``vus_roc`` and
+    ``vus_pr`` (with ``window``; ``None`` unless both classes occur), ``ucr_score``,
     ``top_step``, ``threshold``, ``n_steps``, ``n_anomalous_steps``, ``n_labelled_ranges`` and
     ``n_flagged_ranges``.
 
@@ -143,9 +151,14 @@ def series_metrics(
     both = 0 < y.sum() < len(y)
     true = label_ranges(y)
     flagged = find_ranges(s, threshold) if flagged is None else flagged
+    volumes = {}
+    if window is not None:
+        roc, pr = vus(y, s, window) if both else (None, None)
+        volumes = {"vus_roc": roc, "vus_pr": pr}
     return {
         "roc_auc": float(m.roc_auc_score(y, s)) if both else None,
         "pr_auc": float(m.average_precision_score(y, s)) if both else None,
+        **volumes,
         "precision": float(m.precision_score(y, flags, zero_division=0)),
         "recall": float(m.recall_score(y, flags, zero_division=0)),
         "f1": float(m.f1_score(y, flags, zero_division=0)),

@@ -3,14 +3,26 @@
 Each window is z-normalised channel by channel (its mean removed, divided by its standard
 deviation), so that it is compared by shape, not level, as the matrix profile's "discord" search
 does (Yeh et al., ICDM 2016). A window's distance in a channel is the Euclidean distance to the
-nearest z-normalised training window of that channel, divided by ``sqrt(window)``; exact, by
-``torch.cdist`` in chunks, over every training window or, past ``max_windows``, an evenly strided
-sample of them. A window flat within float noise z-normalises to zeros: far from any window
-that moves, so a sensor that flat-lines is far from a stretch where it did not.
+nearest training window of that channel, over ``sqrt(window)``; exact, by matrix products in
+chunks, over every training window or, past ``max_windows``, an evenly strided sample of them.
+(Averaging the windows over 32 blocks, piecewise aggregate approximation, made this 4x cheaper on
+the ECG-beat series at the same PR-AUC, but lost the shared UCR series' anomaly, a change of fine
+shape: every step is kept.) A window flat within float noise z-normalises
+to zeros: far from any window that moves, so a sensor that flat-lines is far from a stretch where
+it did not.
 
-:class:`WindowNeighbors` also gives the training windows' own distances, each to its nearest
-training window at least one window away (the matrix profile's exclusion zone: a window and its
-shifted self are not neighbours), which calibrate each channel (``scale_``).
+The distance is then divided by how far apart normal windows lie **where it landed**: the mean of
+the nearest reference's own distances to its ``local`` nearest references (each sought a window
+or more away: the matrix profile's exclusion zone, since a window and its shifted self are not
+neighbours), averaged with the channel's mean nearest distance over the stretch. A window as far
+from a tight cluster of normal beats as two loose normal beats are from each other is unusual; the
+raw distance calls both the same (the local outlier factor's idea, Breunig et al. 2000, tempered by
+the global mean so that one reference with a tiny neighbourhood cannot blow a score up). On the
+ECG5000-beat series this lifted PR-AUC from 0.65 (the raw nearest distance, exact over every
+window) to 0.72, seeds 0-3. The neighbourhoods are measured at every ``window // 8``-th reference
+(at most :data:`LOCAL_QUERIES` of them) and each reference takes that of the nearest one measured:
+windows a few steps apart have the same neighbours, and a self-join of every reference would cost
+the square of their number.
 """
 
 from __future__ import annotations
@@ -21,8 +33,9 @@ import torch
 from ...data.windows import sliding_windows
 
 FLAT = 1e-4  # a window whose std (in scaled units) is below this is flat: it z-normalises to 0
-SCALE_SAMPLE = 2000  # training windows whose nearest neighbours set each channel's scale
-QUERY_CHUNK = 1024  # windows compared at a time: bounds cdist's (chunk, references) matrix
+CHUNK_CELLS = 1 << 24  # (channels x queries x references) distances computed at a time: 64 MB
+LOCAL = 5  # a reference's neighbourhood: its this many nearest references
+LOCAL_QUERIES = 8192  # references whose neighbourhood is measured, at most
 
 
 def znormalise(windows: torch.Tensor) -> torch.Tensor:
@@ -40,8 +53,9 @@ def znormalise(windows: torch.Tensor) -> torch.Tensor:
 
 def features(windows: torch.Tensor, level: float) -> torch.Tensor:
     """(B, C, W) windows as compared: z-normalised, and with ``level`` > 0 their mean and standard
-    deviation appended, each times ``sqrt(level * W)`` (so that ``level`` weighs a difference of
-    one unit of level against the mean squared difference of shape per step).
+    deviation appended, each times
+    ``sqrt(level * W)`` (so that ``level`` weighs a difference of one unit of level against the mean
+    squared difference of shape per step).
 
     Examples
     --------
@@ -58,7 +72,7 @@ def features(windows: torch.Tensor, level: float) -> torch.Tensor:
 
 
 class WindowNeighbors:
-    """Nearest z-normalised training window of each window, channel by channel.
+    """Nearest training window of each window, channel by channel, in units of the distances there.
 
     Parameters
     ----------
@@ -73,7 +87,7 @@ class WindowNeighbors:
     >>> x = np.sin(np.arange(400) / 5.0)[:, None].astype(np.float32)
     >>> nn = WindowNeighbors(1000).fit(x, 32)
     >>> d = nn.distances(sliding_windows(x, 32)[:5])
-    >>> d.shape, bool(d.max() < 0.05)
+    >>> d.shape, bool(d.max() < 0.5)
     ((5, 1), True)
     """
 
@@ -82,20 +96,29 @@ class WindowNeighbors:
         self.level = level
 
     def fit(self, x: np.ndarray, window: int) -> WindowNeighbors:
-        """Keep the z-normalised windows of ``x`` (steps, channels); ``scale_`` per channel."""
+        """Keep the windows of ``x`` (steps, channels) as compared (``references_``, ``starts_``);
+        each reference's neighbourhood (``local_``) and each channel's mean distance (``scale_``)."""
         views = sliding_windows(x, window)
         step = max(1, -(-len(views) // self.max_windows))  # ceil: at most max_windows kept
         self.starts_ = np.arange(0, len(views), step)
         refs = torch.from_numpy(np.ascontiguousarray(views[self.starts_]))
         self.references_ = features(refs, self.level)
         self.window_ = window
-        # the mean is estimated on an even sample of the references: a fraction of the full join
-        pick = np.unique(np.linspace(0, len(self.starts_) - 1, SCALE_SAMPLE).astype(np.int64))
-        own = self._nearest(self.references_[pick], exclude=self.starts_[pick])
+        n = len(self.starts_)
+        every = max(1, window // 8, -(-n // LOCAL_QUERIES))
+        measured = np.arange(0, n, every)
+        own, _ = self._nearest(self.references_[measured], LOCAL, exclude=self.starts_[measured])
         # a stretch shorter than two windows has no neighbour a window away: no scale to learn
-        finite = np.where(np.isfinite(own), own, np.nan)
-        mean = np.nanmean(finite, axis=0) if np.isfinite(own).any() else np.ones(own.shape[1])
-        self.scale_ = np.maximum(np.nan_to_num(mean, nan=1.0), 1e-3)
+        nearest = np.where(np.isfinite(own[..., 0]), own[..., 0], np.nan)
+        mean = np.nanmean(nearest, axis=0) if np.isfinite(nearest).any() else np.ones(own.shape[1])
+        self.scale_ = np.maximum(np.nan_to_num(mean, nan=1.0), 1e-3)  # (C,)
+        near = np.where(np.isfinite(own), own, np.nan)
+        with np.errstate(all="ignore"):  # a reference with no neighbour far enough: the channel's
+            local = np.nanmean(near, axis=2)
+        local = np.where(np.isfinite(local), local, self.scale_)  # (measured, C)
+        # each reference takes the neighbourhood of the measured one nearest in time
+        self.local_ = local[np.minimum((np.arange(n) + every // 2) // every, len(measured) - 1)]
+        self.local_ = np.ascontiguousarray(self.local_.T, dtype=np.float32)  # (C, N)
         return self
 
     def to(self, device: torch.device | str) -> WindowNeighbors:
@@ -104,55 +127,83 @@ class WindowNeighbors:
         return self
 
     @classmethod
-    def from_tensors(
-        cls, references: torch.Tensor, starts: np.ndarray, scale: np.ndarray, window: int, level
-    ):
-        """A fitted instance from what :meth:`tensors` saved."""
+    def from_tensors(cls, tensors: dict[str, torch.Tensor], window: int, level: float):
+        """A fitted instance from what :meth:`tensors` saved (``local_`` absent from runs saved
+        before it: their distances are in units of the channel's mean alone, as then)."""
+        starts = tensors["neighbors_starts"].cpu().numpy()
         nn = cls(len(starts), level)
-        nn.references_, nn.starts_ = references.float(), np.asarray(starts, np.int64)
-        nn.window_, nn.scale_ = int(window), np.asarray(scale, np.float64)
+        nn.references_, nn.starts_ = tensors["neighbors_references"].float(), starts
+        nn.window_ = int(window)
+        nn.scale_ = tensors["neighbors_scale"].cpu().numpy().astype(np.float64)
+        local = tensors.get("neighbors_local")
+        nn.local_ = None if local is None else local.cpu().numpy().astype(np.float32)
         return nn
 
     def tensors(self) -> dict[str, torch.Tensor]:
-        return {
+        out = {
             "neighbors_references": self.references_.contiguous(),
             "neighbors_starts": torch.as_tensor(self.starts_, dtype=torch.int64),
             "neighbors_scale": torch.as_tensor(self.scale_, dtype=torch.float64),
         }
+        if self.local_ is not None:
+            out["neighbors_local"] = torch.as_tensor(self.local_)
+        return out
 
-    def _nearest(self, queries: torch.Tensor, exclude: np.ndarray | None = None) -> np.ndarray:
-        """(B, C) nearest distance of z-normalised queries (B, C, W), per channel; ``exclude``: the
-        queries' own starts, so that references within a window of them are skipped."""
-        refs = self.references_.transpose(0, 1)  # (C, N, W)
+    def _exclude(self, d: torch.Tensor, starts: np.ndarray) -> None:
+        """Set to inf, in place, the (C, b, N) distances of the references that start within a
+        window of each query start (references are sorted by start: one contiguous run each, so a
+        slice per query, not a mask over the whole matrix, which cost as much as the product)."""
+        lo = np.searchsorted(self.starts_, starts - self.window_, side="right")
+        hi = np.searchsorted(self.starts_, starts + self.window_, side="left")
+        for row, (a, b) in enumerate(zip(lo.tolist(), hi.tolist())):
+            d[:, row, a:b] = np.inf
+
+    def _nearest(self, queries: torch.Tensor, k: int = 1, exclude: np.ndarray | None = None):
+        """((B, C, k) distances, (B, C, k) reference indices): the ``k`` nearest references of the
+        compared queries (B, C, F), per channel, over ``sqrt(window)``; ``exclude``: the queries'
+        own starts, so that references within a window of them are skipped (inf where fewer than
+        ``k`` are left)."""
+        refs = self.references_.transpose(0, 1)  # (C, N, F)
         queries = queries.to(refs.device)
+        channels, n = refs.shape[:2]
+        k = min(k, n)
         squares = refs.pow(2).sum(dim=2)[:, None, :]  # (C, 1, N)
-        out = torch.empty(queries.shape[:2], dtype=torch.float64)
-        for i in range(0, len(queries), QUERY_CHUNK):
-            q = queries[i : i + QUERY_CHUNK].transpose(0, 1)  # (C, b, W)
+        chunk = max(16, CHUNK_CELLS // max(1, channels * n))
+        dist = torch.empty((len(queries), channels, k), dtype=torch.float64)
+        index = torch.empty((len(queries), channels, k), dtype=torch.int64)
+        for i in range(0, len(queries), chunk):
+            q = queries[i : i + chunk].transpose(0, 1)  # (C, b, F)
             # |r|^2 - 2 q.r: the squared distance less |q|^2, which is the same for every
-            # reference, so its smallest is the nearest reference (one matrix product)
+            # reference, so its smallest are the nearest references (one matrix product)
             d = torch.baddbmm(squares, q, refs.transpose(1, 2), alpha=-2)  # (C, b, N)
             if exclude is not None:
-                gap = np.abs(exclude[i : i + QUERY_CHUNK, None] - self.starts_[None, :])
-                near = torch.from_numpy(gap < self.window_).to(d.device)
-                d = d.masked_fill(near[None], float("inf"))
-            best = d.min(dim=2)
-            # the nearest one's distance taken directly: exact, and the same whatever the chunks
-            nearest = refs.gather(1, best.indices[..., None].expand(-1, -1, refs.shape[2]))
-            exact = (q - nearest).pow(2).sum(dim=2).sqrt()  # (C, b)
+                self._exclude(d, exclude[i : i + chunk])
+            # the smallest alone is twice as fast as topk(1)
+            best = d.min(dim=2, keepdim=True) if k == 1 else d.topk(k, dim=2, largest=False)
+            # the nearest ones' distances taken directly: exact, and the same whatever the chunks
+            picked = refs[torch.arange(channels, device=refs.device)[:, None, None], best.indices]
+            exact = (q[:, :, None, :] - picked).pow(2).sum(dim=3).sqrt()  # (C, b, k)
             exact = torch.where(torch.isinf(best.values), best.values, exact)  # none far enough
-            out[i : i + QUERY_CHUNK] = exact.T.double().cpu()
-        return (out / np.sqrt(self.window_)).numpy()
+            dist[i : i + chunk] = exact.permute(1, 0, 2).double().cpu()
+            index[i : i + chunk] = best.indices.permute(1, 0, 2).cpu()
+        return (dist / np.sqrt(self.window_)).numpy(), index.numpy()
 
     def distances(self, windows: np.ndarray, starts: np.ndarray | None = None) -> np.ndarray:
-        """(B, C): each window's distance to its nearest training window, channel by channel.
+        """(B, C): each window's distance to its nearest training window, channel by channel, in
+        units of how far apart normal windows lie there: the mean of that reference's ``LOCAL``
+        nearest distances and the channel's mean nearest distance (``scale_``).
 
         ``starts``: where the windows start in the training stretch itself, so that references
         within a window of each are skipped (the training stretch's own scores)."""
         q = torch.from_numpy(np.ascontiguousarray(windows, dtype=np.float32))
-        return self._nearest(features(q, self.level), exclude=starts)
+        d, idx = self._nearest(features(q, self.level), 1, exclude=starts)
+        d, idx = d[..., 0], idx[..., 0]  # (B, C)
+        if self.local_ is None:  # a run saved before the neighbourhoods were kept
+            return d / self.scale_
+        local = np.take_along_axis(self.local_.T, idx, axis=0)  # (B, C): at each nearest one
+        return d / ((local + self.scale_) / 2)
 
     def train_distances(self) -> np.ndarray:
         """(N, C): each reference's distance to its nearest reference a window or more away (inf
         where none is: a training stretch shorter than two windows)."""
-        return self._nearest(self.references_, exclude=self.starts_)
+        return self._nearest(self.references_, 1, exclude=self.starts_)[0][..., 0]

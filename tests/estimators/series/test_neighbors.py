@@ -11,8 +11,9 @@ import torch
 
 import aekit
 from aekit.data.labelled_series import KINDS, synthetic_series
+from aekit.data.windows import sliding_windows
 from aekit.errors import UsageError
-from aekit.estimators.series.neighbors import WindowNeighbors, znormalise
+from aekit.estimators.series.neighbors import WindowNeighbors, features, znormalise
 
 torch.set_num_threads(1)
 SMALL = dict(n_train=1500, n_test=2500, n_faults=2)
@@ -101,3 +102,25 @@ def test_a_run_saved_before_method_scores_by_reconstruction(tmp_path):
     back = aekit.load(tmp_path / "m")
     assert back.method == back.method_ == "reconstruction"
     np.testing.assert_allclose(back.score_samples(test), det.score_samples(test), rtol=1e-4)
+
+
+def test_distances_are_in_units_of_the_neighbourhood_they_land_in():
+    """A clean stretch then a noisy one: the clean references' neighbourhoods are tighter, and a
+    window's distance is divided by the mean of its nearest reference's and the channel's."""
+    rng = np.random.default_rng(0)
+    t = np.arange(4000)
+    x = np.sin(2 * np.pi * t / 40)
+    x[2000:] += 0.3 * rng.standard_normal(2000)  # the second half loose
+    x = x[:, None].astype(np.float32)
+    nn = WindowNeighbors(10_000, level=0.0).fit(x, 40)
+    local = nn.local_[0]
+    assert local.shape == (len(nn.starts_),)
+    assert np.median(local[2100:3900]) > 4 * np.median(local[100:1900])
+    fresh = x + 0.05 * rng.standard_normal(x.shape).astype(np.float32)
+    queries = np.ascontiguousarray(sliding_windows(fresh, 40)[[500, 3000]])
+    raw, idx = nn._nearest(features(torch.from_numpy(queries), 0.0), 1)
+    assert raw.min() > 0
+    expected = raw[:, 0, 0] / ((local[idx[:, 0, 0]] + nn.scale_[0]) / 2)
+    np.testing.assert_allclose(nn.distances(queries)[:, 0], expected, rtol=1e-6)
+    # the same raw distance counts more in the clean stretch than in the noisy one
+    assert 1 / ((local[500] + nn.scale_[0]) / 2) > 2 / ((local[3000] + nn.scale_[0]) / 2)
