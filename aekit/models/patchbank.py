@@ -90,7 +90,7 @@ class PatchBank(nn.Module):
         share = -(-self.config.bank_size // -(-n // chunk))
         drawn = []
         for i in range(0, n, chunk):
-            rows = self._rows(x[i : i + chunk])  # (b*H*W, D)
+            rows = self.rows(x[i : i + chunk])  # (b*H*W, D)
             drawn.append(rows[torch.randperm(len(rows), generator=generator)[:share]])
         raw = torch.cat(drawn)
         if self.config.features == "filters":  # raw pixels keep their common units
@@ -101,9 +101,16 @@ class PatchBank(nn.Module):
         keep = keep.repeat(-(-self.config.bank_size // len(keep)))[: self.config.bank_size]
         self.bank.copy_((raw[keep] - self.center) / self.scale)
 
-    def _rows(self, x: torch.Tensor) -> torch.Tensor:
+    def rows(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, C, H, W) -> (B*H*W, D): one standardised feature row per pixel."""
         f = self.features(x.to(self.bank.device))  # (b, D, H, W)
         return f.permute(0, 2, 3, 1).reshape(-1, f.shape[1])  # (b*H*W, D)
+
+    def nearest(self, rows: torch.Tensor) -> torch.Tensor:
+        """(n, D) standardised features -> (n,) distances to their nearest bank feature."""
+        # ||q - m||^2 = ||q||^2 - 2 q.m + ||m||^2: the nearest m by one (n, N) matrix product
+        sq = (rows * rows).sum(1, keepdim=True) - 2 * rows @ self.bank.T + (self.bank**2).sum(1)
+        return sq.amin(1).clamp_min(0).sqrt()
 
     def distances(self, x: torch.Tensor, rows: int = 4096) -> torch.Tensor:
         """(B, C, H, W) -> (B, H, W): each pixel's distance to its nearest bank feature, unsmoothed.
@@ -111,16 +118,13 @@ class PatchBank(nn.Module):
         ``rows`` pixels at a time: their (rows, bank_size) distance matrix bounds the memory.
         """
         b, _, h, w = x.shape
-        f = self._rows(x)  # (B*H*W, D)
-        bank_sq = (self.bank**2).sum(1)  # (N,)
-        nearest = []
-        for i in range(0, f.shape[0], rows):
-            q = f[i : i + rows]
-            # ||q - m||^2 = ||q||^2 - 2 q.m + ||m||^2: the nearest m by one matrix product
-            sq = (q * q).sum(1, keepdim=True) - 2 * q @ self.bank.T + bank_sq
-            nearest.append(sq.amin(1))
-        return torch.cat(nearest).clamp_min(0).sqrt().view(b, h, w)
+        f = self.rows(x)  # (B*H*W, D)
+        nearest = [self.nearest(f[i : i + rows]) for i in range(0, f.shape[0], rows)]
+        return torch.cat(nearest).view(b, h, w)
+
+    def smooth(self, distances: torch.Tensor) -> torch.Tensor:
+        """(B, H, W) distances -> the (B, H, W) map."""
+        return gaussian_blur(distances.unsqueeze(1), self.config.smoothing).squeeze(1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        dist = self.distances(x).unsqueeze(1)  # (B, 1, H, W)
-        return gaussian_blur(dist, self.config.smoothing).squeeze(1)  # (B, H, W)
+        return self.smooth(self.distances(x))  # (B, C, H, W) -> (B, H, W)

@@ -25,6 +25,10 @@ class ReconstructionMap(nn.Module):
         self.autoencoder = autoencoder
         self.smoothing = smoothing  # the Gaussian that smooths the map, in pixels (0: none)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        dissimilar = 1 - ssim_map(x, self.autoencoder(x)).unsqueeze(1)  # (B, 1, H, W)
+    def dissimilarity(self, x: torch.Tensor, reconstruction: torch.Tensor) -> torch.Tensor:
+        """(B, C, H, W) twice -> the (B, H, W) map, smoothed."""
+        dissimilar = 1 - ssim_map(x, reconstruction).unsqueeze(1)  # (B, 1, H, W)
         return gaussian_blur(dissimilar, self.smoothing).squeeze(1)  # (B, H, W)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.dissimilarity(x, self.autoencoder(x))
