@@ -21,7 +21,14 @@ from .conftest import REPO
 PUBLIC = [
     *(
         getattr(aekit, name)
-        for name in ("Autoencoder", "Denoiser", "AnomalyDetector", "VAE", "load")
+        for name in (
+            "Autoencoder",
+            "Denoiser",
+            "AnomalyDetector",
+            "ImageAnomalyDetector",
+            "VAE",
+            "load",
+        )
     ),
     *(
         getattr(aekit.data, name)

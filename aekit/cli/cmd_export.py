@@ -12,6 +12,7 @@ FAMILIES = {
     "Denoiser": "denoise",
     "AnomalyDetector": "anomaly",
     "VAE": "vae",
+    "ImageAnomalyDetector": "Python's ImageAnomalyDetector, saved",
 }
 CHECK_SAMPLES = 5  # random inputs run through onnxruntime and PyTorch after the export
 

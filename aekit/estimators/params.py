@@ -395,3 +395,19 @@ SERIES_DETECTOR: dict[str, list[Any]] = {
     **TRAINING,
     **NETWORKS,
 }
+
+IMAGE_DETECTOR: dict[str, list[Any]] = {
+    "method": [Choice("features", "pixels", "ssim")],
+    "bank_size": [Int(1)],
+    "patch": [Int(1)],
+    "smoothing": [Real(0)],
+    "channels": [Widths(least=1)],
+    "kernel_size": [Int(1)],
+    "threshold": [Rule(*THRESHOLDS), Real(), FIXED_NEEDS_A_VALUE],
+    "pixel_threshold": [Rule(*THRESHOLDS), Real(), FIXED_NEEDS_A_VALUE],
+    "calibration_fraction": [Real(0, 0.5, closed="left")],
+    **{
+        k: TRAINING[k]
+        for k in ("epochs", "batch_size", "lr", "seed", "device", "threads", "verbose")
+    },
+}

@@ -21,6 +21,7 @@ PARTS: dict[str, tuple[str, ...]] = {
     "Denoiser": ("denoiser", "encoder", "decoder"),
     "AnomalyDetector": ("detector", "autoencoder"),
     "VAE": ("decoder", "encoder", "autoencoder"),
+    "ImageAnomalyDetector": ("detector",),
 }
 
 # Imported on first use: the exporter needs torch.

@@ -320,12 +320,48 @@ def _vae_graph(est: Any, part: str, model: nn.Module, shape: list[int]) -> _Grap
     return _Graph(rebuild, "x", x_shape, {"reconstruction": x_shape}, x_example)
 
 
+def _image_map(p: _Part, x: torch.Tensor) -> torch.Tensor:
+    """ImageAnomalyDetector.anomaly_maps: (B, C, H, W) -> (B, H, W), every pixel in one block."""
+    if hasattr(p.model, "bank"):  # PatchBank.forward without its loop over blocks of pixels
+        b, _, h, w = x.shape
+        return p.model.smooth(p.model.nearest(p.model.rows(x)).view(b, h, w))
+    ae = p.model.autoencoder  # ReconstructionMap.forward, padded as the denoiser's graph is
+    h, w = x.shape[-2:]
+    return p.model.dissimilarity(x, ae.decode(ae.encoder(_pad(ae, x)))[..., :h, :w])
+
+
+def _detect_image(p: _Part, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
+    maps = _image_map(p, x)
+    score = maps.flatten(1).amax(dim=1)  # an image's score: its map's maximum
+    score, label = flag_non_finite(x, score, (score > p.threshold).to(torch.int64))
+    return score, label, conformal_p_value(score, p.calibration), maps
+
+
+def _image_graph(est: Any, part: str, model: nn.Module, shape: list[int]) -> _Graph:
+    """Any height and width: the score, label, p-value and the map of each image."""
+    c, h, w = shape
+    image = ["batch", c, "height", "width"]
+    constants = {
+        "threshold": torch.tensor(est.threshold_, dtype=torch.float32),
+        "calibration": torch.as_tensor(est.calibration_scores_, dtype=torch.float32),
+    }
+    outputs = {
+        "score": ["batch"],
+        "label": ["batch"],
+        "p_value": ["batch"],
+        "map": ["batch", "height", "width"],
+    }
+    module = _Part(model, _detect_image, **constants)
+    return _Graph(module, "x", image, outputs, (EXAMPLE_BATCH, c, max(h, 8), max(w, 8)))
+
+
 # Each exportable estimator's graphs (its parts: PARTS).
 _GRAPHS = {
     "Autoencoder": _autoencoder_graph,
     "Denoiser": _denoiser_graph,
     "AnomalyDetector": _detector_graph,
     "VAE": _vae_graph,
+    "ImageAnomalyDetector": _image_graph,
 }
 
 
@@ -541,6 +577,13 @@ def export_onnx(
             scaler=est.scaler,
             feature_names=None if names is None else [str(n) for n in names],
         )
+    if kind == "ImageAnomalyDetector":
+        props.update(
+            threshold=float(est.threshold_),
+            threshold_rule=str(est.threshold),
+            pixel_threshold=float(est.pixel_threshold_),
+            calibration=est.calibration_,
+        )
     props.update(extra)
     props.update(metadata or {})
     del proto.metadata_props[:]
@@ -587,6 +630,15 @@ def _reference(est: Any, part: str, x: np.ndarray) -> dict[str, np.ndarray]:
             "score": est.decision_function(x),
             "label": est.predict(x),
             "p_value": est.p_values(x),
+        }
+    if kind == "ImageAnomalyDetector":
+        maps = est.anomaly_maps(x)
+        scores = est.image_scores(maps)
+        return {
+            "score": scores,
+            "label": (scores > est.threshold_).astype(np.int64),
+            "p_value": est.p_values(x),
+            "map": maps,
         }
     if kind == "Denoiser":
         fn = est.model_.encode if part == "encoder" else est.model_.decode

@@ -19,6 +19,7 @@ ESTIMATORS = [
     aekit.AnomalyDetector,
     aekit.VAE,
     aekit.SeriesDetector,
+    aekit.ImageAnomalyDetector,
 ]
 
 

@@ -1,0 +1,334 @@
+"""``ImageAnomalyDetector``: which images are defective, and where (a per-pixel anomaly map).
+
+Trained on good images only. Three methods, chosen by ``method`` (the benchmark
+``benchmarks/bench_image_anomaly.py`` compares them):
+
+* ``"features"`` (the default): a memory bank of per-pixel texture statistics (window statistics of
+  a Gaussian-derivative filter bank, :mod:`aekit.models.patchfeatures`); a pixel's anomaly is its
+  distance to the nearest normal one (:class:`aekit.models.patchbank.PatchBank`).
+* ``"pixels"``: the same bank on raw pixel patches (PatchCore's idea without a pretrained backbone).
+* ``"ssim"``: a convolutional autoencoder trained with an SSIM loss, its map ``1 - SSIM`` between
+  an image and its reconstruction (Bergmann et al., VISAPP 2019).
+
+An image's score is the maximum of its map. A share ``calibration_fraction`` of the training
+images is held out of the bank (or the autoencoder's training) and scored once: their scores give
+the image-level threshold (``threshold``, by default ``"fpr:0.01"``, the conformal rule of
+:mod:`aekit.estimators.thresholds`) and the p-values; their pixels give the pixel-level threshold
+(``pixel_threshold``) that draws a defect's contour on the map.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import torch
+
+from ...errors import DataError, UsageError
+from ...models.conv import ConvAutoencoder, ConvConfig
+from ...models.patchbank import PatchBank, PatchBankConfig
+from ...models.ssim import ssim_map
+from ...models.ssimae import ReconstructionMap
+from ...training.threads import ThreadChoice, resolve
+from ...training.trainer import Trainer
+from .. import params
+from ..base import NeuralEstimator, as_images, check_widths
+from ..thresholds import p_values, threshold_rule
+from .metrics import image_map_metrics
+
+PIXEL_BUDGET = 2**18  # pixels per inference batch: a (pixels, bank_size) distance block each
+PIXEL_SAMPLE = 200_000  # calibration pixels the pixel threshold is computed from, at most
+RANGE_TOLERANCE = 1e-4
+
+
+class ImageAnomalyDetector(NeuralEstimator):
+    """Anomaly detection on images with per-pixel anomaly maps, trained on good images only.
+
+    Parameters
+    ----------
+    method : {"features", "pixels", "ssim"}, default "features"
+        See the module docstring.
+    bank_size : int, default 16384
+        Normal pixel features the bank keeps ("features", "pixels").
+    patch : int, default 7
+        Side of the raw pixel patch ("pixels"); odd.
+    smoothing : float, default 2.0
+        The Gaussian that smooths the map, in pixels.
+    channels : tuple of int, default (32, 64, 64)
+        The autoencoder's conv widths ("ssim"); each halves height and width.
+    kernel_size : int, default 3
+    threshold : str or float, default "fpr:0.01"
+        The image-level rule on the calibration images' scores (``aekit.estimators.thresholds``).
+    pixel_threshold : str or float, default "fpr:0.005"
+        The pixel-level rule on the calibration images' map values (the contour of a defect).
+    calibration_fraction : float in [0, 0.5), default 0.2
+        Share of the training images held out to calibrate the thresholds (0: the training
+        images themselves, whose scores are optimistic).
+    epochs, batch_size, lr, seed, device, threads, verbose
+        The autoencoder's training ("ssim"); ``seed`` also draws the bank and the held-out images.
+
+    Attributes
+    ----------
+    model_ : torch.nn.Module
+        ``model_(x)`` maps (B, C, H, W) images to (B, H, W) maps.
+    input_shape_ : tuple of int
+        ``(C, H, W)`` of the training images.
+    calibration_scores_ : ndarray
+        The held-out images' scores, sorted.
+    pixel_threshold_ : float
+
+    Examples
+    --------
+    >>> import numpy as np, aekit
+    >>> X = np.random.default_rng(0).random((20, 1, 16, 16), dtype=np.float32)
+    >>> det = aekit.ImageAnomalyDetector(bank_size=256).fit(X)
+    >>> det.anomaly_maps(X[:2]).shape, det.score_samples(X[:2]).shape
+    ((2, 16, 16), (2,))
+    """
+
+    parameters = params.IMAGE_DETECTOR
+    auto_steps = 3000  # "ssim": optimizer steps of an epochs="auto" training
+    auto_max_epochs = 300
+
+    def __init__(
+        self,
+        method: str = "features",
+        bank_size: int = 16384,
+        patch: int = 7,
+        smoothing: float = 2.0,
+        channels: tuple[int, ...] = (32, 64, 64),
+        kernel_size: int = 3,
+        threshold: str | float = "fpr:0.01",
+        pixel_threshold: str | float = "fpr:0.005",
+        calibration_fraction: float = 0.2,
+        epochs: int | str = "auto",
+        batch_size: int = 16,
+        lr: float = 1e-3,
+        seed: int = 0,
+        device: str = "auto",
+        threads: int | None = None,
+        verbose: int = 0,
+    ):
+        self.method = method
+        self.bank_size = bank_size
+        self.patch = patch
+        self.smoothing = smoothing
+        self.channels = channels
+        self.kernel_size = kernel_size
+        self.threshold = threshold
+        self.pixel_threshold = pixel_threshold
+        self.calibration_fraction = calibration_fraction
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.seed = seed
+        self.device = device
+        self.threads = threads
+        self.verbose = verbose
+
+    def _check_combinations(self) -> None:
+        if self.method == "pixels" and self.patch % 2 == 0:
+            raise UsageError(f"patch must be odd (centred on its pixel), got {self.patch}")
+
+    # ---- inputs -------------------------------------------------------------------------------
+    def _images(self, X: Any, name: str = "X", reset: bool = False) -> np.ndarray:
+        """(n, C, H, W) float32 in [0, 1]; (n, H, W) gains a channel axis."""
+        X = as_images(self._check_x(X, name, reset=reset) if reset else self._check_aux(X, name))
+        if X.ndim != 4 or X.shape[-1] < 2 or X.shape[-2] < 2:
+            raise DataError(
+                f"{name} has shape {X.shape}; the ImageAnomalyDetector expects images shaped "
+                f"(n, C, H, W) or (n, H, W)"
+            )
+        lo, hi = float(X.min()), float(X.max())
+        if lo < -RANGE_TOLERANCE or hi > 1 + RANGE_TOLERANCE:
+            raise DataError(
+                f"{name} has values in [{lo:.4g}, {hi:.4g}]; expected images scaled to [0, 1] "
+                f"(divide 8-bit pixels by 255)"
+            )
+        return np.ascontiguousarray(X, dtype=np.float32)
+
+    def check_fit_data(self, X: Any) -> None:
+        self._images(X, "X")
+
+    def _fitted_images(self, X: Any, name: str = "X") -> np.ndarray:
+        """Images for the fitted model: its channel count, any height and width."""
+        self.check_is_fitted()
+        X = self._images(X, name)
+        if X.shape[1] != self.input_shape_[0]:
+            raise DataError(
+                f"{name} has {X.shape[1]} channels; the detector was trained on "
+                f"{self.input_shape_[0]}-channel images (1 = grayscale, 3 = RGB)"
+            )
+        return X
+
+    # ---- the model ----------------------------------------------------------------------------
+    def _build_model(self) -> torch.nn.Module:
+        c = int(self.input_shape_[0])
+        if self.method == "ssim":
+            ae = ConvAutoencoder(
+                ConvConfig(
+                    in_channels=c,
+                    channels=check_widths("channels", self.channels),
+                    kernel_size=int(self.kernel_size),
+                )
+            )
+            return ReconstructionMap(ae, float(self.smoothing))
+        config = PatchBankConfig(
+            in_channels=c,
+            features="filters" if self.method == "features" else "pixels",
+            patch=int(self.patch),
+            bank_size=int(self.bank_size),
+            smoothing=float(self.smoothing),
+        )
+        return PatchBank(config)
+
+    def _model_device(self) -> torch.device:
+        # the bank has buffers and no parameters
+        tensor = next(iter(self.model_.parameters()), None)
+        return (tensor if tensor is not None else next(iter(self.model_.buffers()))).device
+
+    def _thread_choice(self, model: torch.nn.Module, batch_size: int, passes: int) -> ThreadChoice:
+        return resolve(self._threads())
+
+    def _split(self, n: int) -> tuple[np.ndarray, np.ndarray | None]:
+        """(fit images, calibration images), a seeded split; no calibration part below 5 images."""
+        n_cal = math.floor(self.calibration_fraction * n)
+        if n_cal < 1 or n - n_cal < 4:
+            return np.arange(n), None
+        order = np.random.default_rng(self.seed).permutation(n)
+        return np.sort(order[n_cal:]), np.sort(order[:n_cal])
+
+    # ---- training -----------------------------------------------------------------------------
+    def fit(self, X: Any, y: Any = None, **run: Any) -> ImageAnomalyDetector:
+        """Train on good images ``X`` (n, C, H, W) or (n, H, W) in [0, 1]; ``y`` is ignored.
+
+        ``**run``: as for :meth:`aekit.Denoiser.fit` (``trainer=``, ``checkpoint_dir``, ...), used
+        by the "ssim" method's training.
+        """
+        trainer = Trainer.from_options(run)
+        self.check_params()
+        X = self._images(X, "X", reset=True)
+        if len(X) < 2:
+            raise DataError(f"X has {len(X)} image; give at least 2 good images")
+        self._record_input_shape(X)
+        fit_rows, cal_rows = self._split(len(X))
+        model = self._seeded_model(self._build_model)
+        if self.method == "ssim":
+            self.model_ = self._train_autoencoder(model, X[fit_rows], trainer)
+        else:
+            self.history_ = []
+            generator = torch.Generator().manual_seed(int(self.seed))
+            model = model.to(self._device())
+            model.fill(torch.as_tensor(X[fit_rows], device=self.bank_device(model)), generator)
+            self.model_ = model.eval()
+            self.device_ = str(self._device())
+        self.calibrate(X if cal_rows is None else X[cal_rows])
+        return self
+
+    @staticmethod
+    def bank_device(model: torch.nn.Module) -> torch.device:
+        return next(iter(model.buffers())).device
+
+    def _train_autoencoder(
+        self, model: ReconstructionMap, X: np.ndarray, trainer: Trainer
+    ) -> torch.nn.Module:
+        def loss(net, x, target=None, generator=None):
+            return 1 - ssim_map(x, net(x)).mean()  # SSIM loss: structure, not squared error
+
+        self._fit_model(model.autoencoder, loss, X, trainer=trainer)
+        return model.eval()
+
+    def calibrate(self, X: Any) -> ImageAnomalyDetector:
+        """New calibration from good images ``X`` the detector did not train on: the image scores
+        and the pixel threshold come from them. Returns ``self``."""
+        maps = self.anomaly_maps(X)
+        self.calibration_scores_ = np.sort(maps.reshape(len(maps), -1).max(1))
+        pixels = maps.ravel()
+        if len(pixels) > PIXEL_SAMPLE:  # a seeded sample: the quantile is as good, much cheaper
+            rng = np.random.default_rng(self.seed)
+            pixels = pixels[rng.choice(len(pixels), PIXEL_SAMPLE, replace=False)]
+        self.pixel_threshold_ = threshold_rule(self.pixel_threshold).compute(pixels)
+        self.calibration_ = {"images": int(len(maps))}
+        return self
+
+    # ---- inference ----------------------------------------------------------------------------
+    def _maps(self, X: np.ndarray) -> np.ndarray:
+        batch = int(max(1, PIXEL_BUDGET // math.prod(X.shape[2:])))
+        return self.map_batches(self.model_, X, batch_size=batch)
+
+    def anomaly_maps(self, X: Any) -> np.ndarray:
+        """Per-pixel anomaly maps (n, H, W), higher = more anomalous; any height and width.
+
+        Examples
+        --------
+        >>> maps = det.anomaly_maps(images)          # doctest: +SKIP
+        """
+        return self._maps(self._fitted_images(X))
+
+    @staticmethod
+    def image_scores(maps: np.ndarray) -> np.ndarray:
+        """An image's score from its map: the map's maximum."""
+        return maps.reshape(len(maps), -1).max(1).astype(np.float64)
+
+    def decision_function(self, X: Any) -> np.ndarray:
+        """Each image's anomaly score (higher = more anomalous): its map's maximum."""
+        return self.image_scores(self.anomaly_maps(X))
+
+    def score_samples(self, X: Any) -> np.ndarray:
+        """Same as :meth:`decision_function`."""
+        return self.decision_function(X)
+
+    @property
+    def threshold_(self) -> float:
+        """The image-level threshold: ``threshold``'s rule on ``calibration_scores_``."""
+        self.check_is_fitted()
+        return threshold_rule(self.threshold).compute(self.calibration_scores_)
+
+    def predict(self, X: Any) -> np.ndarray:
+        """1 for a defective image (score > ``threshold_``), else 0."""
+        return (self.decision_function(X) > self.threshold_).astype(np.int64)
+
+    def p_values(self, X: Any) -> np.ndarray:
+        """Conformal p-values of ``X``'s image scores against ``calibration_scores_``."""
+        return p_values(self.calibration_scores_, self.decision_function(X))
+
+    def evaluate(self, X: Any, y: Any = None, masks: Any = None) -> dict[str, Any]:
+        """Image ROC-AUC and PR-AUC against ``y`` (1 = defective; from the masks when not given),
+        pixel ROC-AUC and PRO against ``masks`` (n, H, W), the false-alarm rate of good images.
+
+        Examples
+        --------
+        >>> det.evaluate(X_test, masks=masks)["pixel_roc_auc"]     # doctest: +SKIP
+        0.97
+        """
+        maps = self.anomaly_maps(X)
+        if masks is not None:
+            masks = np.asarray(masks).astype(bool)
+            if masks.shape != maps.shape:
+                raise DataError(f"masks have shape {masks.shape}; expected {maps.shape}")
+        if y is None:
+            if masks is None:
+                raise DataError("evaluate needs labels y or masks")
+            y = masks.reshape(len(masks), -1).any(1)
+        y = np.asarray(y).astype(int).ravel()
+        scores = self.image_scores(maps)
+        out: dict[str, Any] = image_map_metrics(y, scores, masks, maps)
+        flagged = scores > self.threshold_
+        out["threshold"] = self.threshold_
+        out["false_alarm_rate"] = float(flagged[y == 0].mean()) if (y == 0).any() else None
+        out["recall"] = float(flagged[y == 1].mean()) if (y == 1).any() else None
+        out["n_images"], out["n_defective"] = int(len(y)), int(y.sum())
+        return out
+
+    # ---- persistence --------------------------------------------------------------------------
+    def _get_state(self) -> dict[str, Any]:
+        state = super()._get_state()
+        state["calibration_scores"] = [float(s) for s in self.calibration_scores_]
+        state["pixel_threshold"] = float(self.pixel_threshold_)
+        return state
+
+    def _set_state(self, state: dict[str, Any]) -> None:
+        super()._set_state(state)
+        self.calibration_scores_ = np.asarray(state["calibration_scores"], dtype=np.float64)
+        self.pixel_threshold_ = float(state["pixel_threshold"])

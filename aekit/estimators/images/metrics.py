@@ -1,0 +1,119 @@
+"""How well anomaly maps find defects: pixel ROC-AUC and PRO, with the image-level figures.
+
+PRO is the per-region overlap of Bergmann et al. ("The MVTec Anomaly Detection Dataset", IJCV 2021):
+at a threshold, each connected defect region of the ground truth scores the share of its pixels the
+map flags, and PRO is the mean over regions, so a small scratch counts as much as a large stain
+(pixel ROC-AUC is dominated by large regions). The curve of PRO against the false-positive rate
+on the defect-free pixels is integrated from 0 up to :data:`PRO_MAX_FPR` (0.3, as the paper) and
+divided by that limit: 1 is perfect, a random map scores about 0.15.
+
+Examples
+--------
+>>> masks = np.zeros((1, 4, 4), bool); masks[0, :2, :2] = True
+>>> maps = masks.astype(float)
+>>> round(pro_score(masks, maps), 3), pixel_roc_auc(masks, maps)
+(1.0, 1.0)
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ...errors import DataError
+
+PRO_MAX_FPR = 0.3  # the integration limit of the PRO curve (Bergmann et al., IJCV 2021)
+PRO_STEPS = 300  # false-positive rates at which the PRO curve is evaluated
+
+
+def _pair(masks: Any, maps: Any) -> tuple[np.ndarray, np.ndarray]:
+    masks = np.asarray(masks).astype(bool)
+    maps = np.asarray(maps, dtype=np.float64)
+    if masks.ndim == 2:
+        masks, maps = masks[None], maps[None] if maps.ndim == 2 else maps
+    if masks.shape != maps.shape or masks.ndim != 3:
+        raise DataError(
+            f"masks {masks.shape} and maps {maps.shape} must both be shaped (n, H, W), alike"
+        )
+    if not np.isfinite(maps).all():
+        raise DataError("the anomaly maps hold NaN or infinity")
+    return masks, maps
+
+
+def pixel_roc_auc(masks: Any, maps: Any) -> float | None:
+    """ROC-AUC of every pixel's map value against its mask (None unless both kinds of pixel occur)."""
+    from sklearn.metrics import roc_auc_score
+
+    masks, maps = _pair(masks, maps)
+    if masks.all() or not masks.any():
+        return None
+    return float(roc_auc_score(masks.ravel(), maps.ravel()))
+
+
+def _regions(masks: np.ndarray) -> list[np.ndarray]:
+    """Each connected defect region's map values, sorted (8-connected, per image)."""
+    from scipy import ndimage
+
+    labels = np.zeros(masks.shape, np.int64)
+    total = 0
+    for i, mask in enumerate(masks):
+        lab, n = ndimage.label(mask, structure=np.ones((3, 3)))
+        labels[i] = np.where(lab > 0, lab + total, 0)
+        total += n
+    return [np.flatnonzero(labels.ravel() == k) for k in range(1, total + 1)]
+
+
+def pro_curve(
+    masks: Any, maps: Any, max_fpr: float = PRO_MAX_FPR, steps: int = PRO_STEPS
+) -> tuple[np.ndarray, np.ndarray]:
+    """The PRO curve up to ``max_fpr``: (false-positive rates, mean region overlaps), rising fpr.
+
+    The thresholds are the defect-free pixels' quantiles at ``1 - fpr`` for ``steps + 1`` rates
+    from 0 to ``max_fpr``; a pixel is flagged when its value is above the threshold.
+    """
+    masks, maps = _pair(masks, maps)
+    if not masks.any() or masks.all():
+        raise DataError("PRO needs defect pixels and defect-free pixels in the masks")
+    values = maps.ravel()
+    normal = np.sort(values[~masks.ravel()])
+    regions = [np.sort(values[idx]) for idx in _regions(masks)]
+    targets = np.linspace(0.0, max_fpr, steps + 1)
+    # the threshold whose share of normal pixels above it is at most each target rate
+    index = np.clip(np.ceil((1 - targets) * len(normal)).astype(int) - 1, 0, len(normal) - 1)
+    thresholds = normal[index]
+    fpr = 1 - np.searchsorted(normal, thresholds, side="right") / len(normal)
+    overlap = np.mean(
+        [1 - np.searchsorted(r, thresholds, side="right") / len(r) for r in regions], axis=0
+    )
+    return fpr, overlap
+
+
+def pro_score(masks: Any, maps: Any, max_fpr: float = PRO_MAX_FPR) -> float:
+    """The normalised area under the PRO curve from fpr 0 to ``max_fpr`` (1 = perfect)."""
+    fpr, overlap = pro_curve(masks, maps, max_fpr)
+    # the curve is a step function of the threshold: hold the last overlap out to max_fpr
+    fpr = np.append(fpr, max_fpr)
+    overlap = np.append(overlap, overlap[-1])
+    return float(np.trapezoid(overlap, fpr) / max_fpr)
+
+
+def image_map_metrics(
+    labels: Any, scores: Any, masks: Any = None, maps: Any = None
+) -> dict[str, float | None]:
+    """Image ROC-AUC and PR-AUC of ``scores`` against ``labels`` (1 = defective); with masks and
+    maps, pixel ROC-AUC and PRO too."""
+    from sklearn.metrics import average_precision_score, roc_auc_score
+
+    y = np.asarray(labels).astype(int).ravel()
+    s = np.asarray(scores, dtype=np.float64).ravel()
+    both = 0 < y.sum() < len(y)
+    out: dict[str, float | None] = {
+        "image_roc_auc": float(roc_auc_score(y, s)) if both else None,
+        "image_pr_auc": float(average_precision_score(y, s)) if both else None,
+    }
+    if masks is not None and maps is not None:
+        m = np.asarray(masks).astype(bool)
+        out["pixel_roc_auc"] = pixel_roc_auc(m, maps)
+        out["pro"] = pro_score(m, maps) if m.any() and not m.all() else None
+    return out

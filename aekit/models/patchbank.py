@@ -1,0 +1,130 @@
+"""A memory bank of normal per-pixel features: a pixel's anomaly is its distance to the nearest.
+
+Training keeps a random sample of the features of normal images' pixels
+(:mod:`aekit.models.patchfeatures`: window statistics of a filter bank, or raw pixel patches),
+each feature standardised by the training mean and spread so that no feature dominates by its
+units. A new pixel's anomaly is the Euclidean distance from its features to the nearest kept
+one, smoothed by a Gaussian (a defect raises every feature whose window covers it, so the raw map
+is blocky). The idea of PatchCore (Roth et al., CVPR 2022), without a pretrained backbone.
+
+    features (B, C, H, W) -> (B, D, H, W) -> rows (B*H*W, D) -> nearest of the bank (N, D)
+    -> distances (B*H*W,) -> map (B, H, W) -> smoothed (B, H, W)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from .patchfeatures import filter_statistics, gaussian_blur, pixel_patches
+
+
+@dataclass
+class PatchBankConfig:
+    in_channels: int  # image channels: 1 (grayscale) or 3 (RGB)
+    features: str = "filters"  # "filters" (window statistics) or "pixels" (raw patches)
+    sigmas: tuple[float, ...] = (1.0, 2.0)  # "filters": the Gaussian derivatives' scales
+    windows: tuple[float, ...] = (2.0, 6.0)  # "filters": the statistics' Gaussian windows
+    patch: int = 7  # "pixels": side of the square patch around each pixel (odd: centred)
+    scales: tuple[int, ...] = (1,)  # "pixels": average-pooling factors whose patches are joined
+    bank_size: int = 16384  # normal features kept (a random sample of the training pixels')
+    smoothing: float = 2.0  # the Gaussian that smooths the map, in pixels (0: none)
+
+    @property
+    def dim(self) -> int:
+        """D, the features of one pixel."""
+        if self.features == "pixels":
+            return self.in_channels * self.patch**2 * len(self.scales)
+        return self.in_channels * len(self.windows) * (2 + 5 * len(self.sigmas))
+
+    def validate(self) -> PatchBankConfig:
+        if self.features not in ("filters", "pixels") or self.in_channels < 1:
+            raise ValueError(f"need features 'filters' or 'pixels' and in_channels >= 1: {self}")
+        if self.patch < 1 or self.patch % 2 == 0 or not self.scales or min(self.scales) < 1:
+            raise ValueError(f"need an odd patch >= 1 and scales >= 1, got {self}")
+        if not self.sigmas or not self.windows or min(*self.sigmas, *self.windows) <= 0:
+            raise ValueError(f"need sigmas and windows > 0, got {self}")
+        if self.bank_size < 1 or self.smoothing < 0:
+            raise ValueError(f"need bank_size >= 1 and smoothing >= 0, got {self}")
+        return self
+
+
+class PatchBank(nn.Module):
+    """Per-pixel features and their distance to a bank of normal ones; ``forward`` gives the map.
+
+    Examples
+    --------
+    >>> bank = PatchBank(PatchBankConfig(in_channels=1, bank_size=64))
+    >>> bank.fill(torch.rand(2, 1, 16, 16), torch.Generator().manual_seed(0))
+    >>> bank(torch.rand(3, 1, 16, 16)).shape
+    torch.Size([3, 16, 16])
+    """
+
+    def __init__(self, config: PatchBankConfig):
+        super().__init__()
+        self.config = config.validate()
+        # learned state, saved with the weights: filled by fill()
+        self.register_buffer("bank", torch.zeros(config.bank_size, config.dim))
+        self.register_buffer("center", torch.zeros(config.dim))
+        self.register_buffer("scale", torch.ones(config.dim))
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, C, H, W) -> (B, D, H, W), standardised by the training pixels' mean and spread."""
+        c = self.config
+        if c.features == "pixels":
+            f = pixel_patches(x, c.patch, c.scales)
+        else:
+            f = filter_statistics(x, c.sigmas, c.windows)
+        return (f - self.center.view(1, -1, 1, 1)) / self.scale.view(1, -1, 1, 1)
+
+    @torch.no_grad()
+    def fill(self, x: torch.Tensor, generator: torch.Generator, chunk: int = 32) -> None:
+        """Keep ``bank_size`` features of pixels drawn at random from normal images ``x``, and
+        standardise the features by the mean and spread of those drawn."""
+        n = x.shape[0]
+        self.center.zero_()
+        self.scale.fill_(1.0)
+        # each chunk of images gives its share of the bank: memory stays at one chunk's features
+        share = -(-self.config.bank_size // -(-n // chunk))
+        drawn = []
+        for i in range(0, n, chunk):
+            rows = self.rows(x[i : i + chunk])  # (b*H*W, D)
+            drawn.append(rows[torch.randperm(len(rows), generator=generator)[:share]])
+        raw = torch.cat(drawn)
+        if self.config.features == "filters":  # raw pixels keep their common units
+            self.center.copy_(raw.mean(0))
+            self.scale.copy_(raw.std(0).clamp_min(1e-6))
+        keep = torch.randperm(len(raw), generator=generator)[: self.config.bank_size]
+        # fewer pixels than the bank: repeat some (duplicates do not change a nearest distance)
+        keep = keep.repeat(-(-self.config.bank_size // len(keep)))[: self.config.bank_size]
+        self.bank.copy_((raw[keep] - self.center) / self.scale)
+
+    def rows(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, C, H, W) -> (B*H*W, D): one standardised feature row per pixel."""
+        f = self.features(x.to(self.bank.device))  # (b, D, H, W)
+        return f.permute(0, 2, 3, 1).reshape(-1, f.shape[1])  # (b*H*W, D)
+
+    def nearest(self, rows: torch.Tensor) -> torch.Tensor:
+        """(n, D) standardised features -> (n,) distances to their nearest bank feature."""
+        # ||q - m||^2 = ||q||^2 - 2 q.m + ||m||^2: the nearest m by one (n, N) matrix product
+        sq = (rows * rows).sum(1, keepdim=True) - 2 * rows @ self.bank.T + (self.bank**2).sum(1)
+        return sq.amin(1).clamp_min(0).sqrt()
+
+    def distances(self, x: torch.Tensor, rows: int = 4096) -> torch.Tensor:
+        """(B, C, H, W) -> (B, H, W): each pixel's distance to its nearest bank feature, unsmoothed.
+
+        ``rows`` pixels at a time: their (rows, bank_size) distance matrix bounds the memory.
+        """
+        b, _, h, w = x.shape
+        f = self.rows(x)  # (B*H*W, D)
+        nearest = [self.nearest(f[i : i + rows]) for i in range(0, f.shape[0], rows)]
+        return torch.cat(nearest).view(b, h, w)
+
+    def smooth(self, distances: torch.Tensor) -> torch.Tensor:
+        """(B, H, W) distances -> the (B, H, W) map."""
+        return gaussian_blur(distances.unsqueeze(1), self.config.smoothing).squeeze(1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.smooth(self.distances(x))  # (B, C, H, W) -> (B, H, W)

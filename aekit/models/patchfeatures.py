@@ -1,0 +1,94 @@
+"""Per-pixel features of images, with no learned weights: what a patch memory bank compares.
+
+Two kinds, both (B, C, H, W) -> (B, D, H, W), one feature vector per pixel:
+
+* :func:`pixel_patches`: the raw pixels of the square patch around each pixel, at the full
+  resolution and at coarser scales (the image average-pooled by each factor): the features behind
+  PatchCore (Roth et al., CVPR 2022) without a pretrained backbone.
+* :func:`filter_statistics`: local statistics of a small filter bank (Gaussian derivatives of
+  order 1 and 2 at a few scales, the filters of classic texture analysis): in a Gaussian window
+  around each pixel, the mean intensity, the log variance and the log energy of each filter
+  response. Statistics over a window describe a stochastic texture (grass, fabric) far better
+  than its raw pixels, whose nearest normal patch is rarely close; the mean keeps brightness.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+
+EPS = 1e-6  # added before the logarithm of an energy: flat regions give log(EPS), not -inf
+
+
+def gaussian_kernel(sigma: float, order: int = 0, dtype=torch.float32, device=None) -> torch.Tensor:
+    """A 1-D Gaussian (order 0) or its first or second derivative, radius ``ceil(3 sigma)``."""
+    radius = max(1, math.ceil(3 * sigma))
+    t = torch.arange(-radius, radius + 1, dtype=dtype, device=device)
+    g = torch.exp(-0.5 * (t / sigma) ** 2)
+    g = g / g.sum()
+    if order == 1:
+        return -t / sigma**2 * g
+    if order == 2:
+        return (t**2 / sigma**4 - 1 / sigma**2) * g
+    return g
+
+
+def separable(x: torch.Tensor, ky: torch.Tensor, kx: torch.Tensor) -> torch.Tensor:
+    """(N, 1, H, W) filtered by ``kx`` along the width and ``ky`` along the height, edges reflected."""
+    ry, rx = (len(ky) - 1) // 2, (len(kx) - 1) // 2
+    # reflect padding needs a pad smaller than the side: replicate covers tiny images too
+    mode = "reflect" if min(x.shape[-2:]) > max(ry, rx) else "replicate"
+    x = F.pad(x, (rx, rx, ry, ry), mode=mode)
+    x = F.conv2d(x, kx.view(1, 1, 1, -1))
+    return F.conv2d(x, ky.view(1, 1, -1, 1))
+
+
+def gaussian_blur(x: torch.Tensor, sigma: float) -> torch.Tensor:
+    """(N, 1, H, W) blurred by a Gaussian of ``sigma`` pixels (0: unchanged)."""
+    if sigma <= 0:
+        return x
+    g = gaussian_kernel(sigma, 0, x.dtype, x.device)
+    return separable(x, g, g)
+
+
+def filter_statistics(
+    x: torch.Tensor, sigmas: tuple[float, ...], windows: tuple[float, ...]
+) -> torch.Tensor:
+    """(B, C, H, W) -> (B, C * len(windows) * (2 + 5 * len(sigmas)), H, W) window statistics."""
+    b, c, h, w = x.shape
+    x = x.reshape(b * c, 1, h, w)  # each channel alone: (B*C, 1, H, W)
+    responses = []
+    for s in sigmas:
+        g0, g1, g2 = (gaussian_kernel(s, k, x.dtype, x.device) for k in (0, 1, 2))
+        # d/dx, d/dy, d2/dx2, d2/dy2, d2/dxdy: edges and lines in every direction
+        for ky, kx in ((g0, g1), (g1, g0), (g0, g2), (g2, g0), (g1, g1)):
+            responses.append(separable(x, ky, kx) ** 2)
+    out = []
+    for window in windows:
+        mean = gaussian_blur(x, window)
+        var = (gaussian_blur(x * x, window) - mean**2).clamp_min(0)
+        out += [mean, torch.log(var + EPS)]
+        out += [torch.log(gaussian_blur(r, window) + EPS) for r in responses]
+    features = torch.cat(out, dim=1)  # (B*C, D/C, H, W)
+    return features.reshape(b, -1, h, w)  # (B, D, H, W), a channel's features side by side
+
+
+def pixel_patches(x: torch.Tensor, patch: int, scales: tuple[int, ...]) -> torch.Tensor:
+    """(B, C, H, W) -> (B, C * patch**2 * len(scales), H, W): each pixel's surrounding patches."""
+    h, w = x.shape[-2:]
+    pad = patch // 2
+    out = []
+    for s in scales:
+        pooled = x
+        if s > 1:  # (B, C, H, W) -> (B, C, ceil(H/s), ceil(W/s)), edges repeated to whole cells
+            pooled = F.avg_pool2d(F.pad(x, (0, -w % s, 0, -h % s), mode="replicate"), s)
+        hs, ws = pooled.shape[-2:]
+        mode = "reflect" if min(hs, ws) > pad else "replicate"
+        padded = F.pad(pooled, (pad, pad, pad, pad), mode=mode) if pad else pooled
+        cols = F.unfold(padded, patch).view(x.shape[0], -1, hs, ws)  # (B, C*p*p, hs, ws)
+        if s > 1:  # back to the full grid: (B, C*p*p, hs, ws) -> (B, C*p*p, H, W)
+            cols = F.interpolate(cols, scale_factor=s, mode="nearest")[..., :h, :w]
+        out.append(cols)
+    return torch.cat(out, dim=1)
