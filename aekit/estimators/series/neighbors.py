@@ -112,10 +112,11 @@ class WindowNeighbors:
         nearest = np.where(np.isfinite(own[..., 0]), own[..., 0], np.nan)
         mean = np.nanmean(nearest, axis=0) if np.isfinite(nearest).any() else np.ones(own.shape[1])
         self.scale_ = np.maximum(np.nan_to_num(mean, nan=1.0), 1e-3)  # (C,)
-        near = np.where(np.isfinite(own), own, np.nan)
-        with np.errstate(all="ignore"):  # a reference with no neighbour far enough: the channel's
-            local = np.nanmean(near, axis=2)
-        local = np.where(np.isfinite(local), local, self.scale_)  # (measured, C)
+        # a reference with no neighbour far enough (a short stretch) takes the channel's mean
+        finite = np.isfinite(own)
+        count = finite.sum(axis=2)
+        total = np.where(finite, own, 0.0).sum(axis=2)
+        local = np.where(count > 0, total / np.maximum(count, 1), self.scale_)  # (measured, C)
         # each reference takes the neighbourhood of the measured one nearest in time
         self.local_ = local[np.minimum((np.arange(n) + every // 2) // every, len(measured) - 1)]
         self.local_ = np.ascontiguousarray(self.local_.T, dtype=np.float32)  # (C, N)
