@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from ..._notes import note
 from ...data.series import check_labels
 from ...data.windows import (
     FALLBACK_WINDOW,
@@ -48,6 +49,11 @@ SCORE_CHUNK = 1 << 18  # steps scored at a time: bounds the memory of scoring an
 CALIBRATION_SHARE = 0.2
 CALIBRATED = ("fpr", "pot")  # the rules whose threshold comes from calibration scores
 WINDOW_BATCH = 2048  # windows per forward pass when scoring
+# the parameters of the autoencoder and its training, which the neighbours alone do not read
+NETWORK_OPTIONS = (
+    "channels", "latent_dim", "kernel_size", "init", "loss", "epochs", "batch_size", "lr",
+    "schedule", "precision", "patience",
+)  # fmt: skip
 
 
 def _batches(x: np.ndarray, window: int, stride: int) -> Iterator[np.ndarray]:
@@ -368,6 +374,7 @@ class SeriesDetector(NeuralEstimator):
         for name in ("model_", "neighbors_"):  # a refit with another method keeps none of the last
             self.__dict__.pop(name, None)
         self.method_, self.reconstruction_scale_, self.history_ = self.method, 1.0, []
+        self._note_unused_network_options()
         if self.method != "reconstruction":
             self.neighbors_ = WindowNeighbors(self.references, self.level).fit(scaled, self.window_)
             self.neighbors_.to(self._device())
@@ -379,6 +386,19 @@ class SeriesDetector(NeuralEstimator):
         if tail is not None:
             self._set_calibration(self._scores([tail]), "tail")
         return self
+
+    def _note_unused_network_options(self) -> None:
+        """One line when the autoencoder's options were given to a detector that trains none (the
+        neighbours, the default: a user's --epochs would otherwise do nothing, silently)."""
+        if self.method != "neighbors":
+            return
+        defaults = type(self)().get_params()
+        given = [k for k in NETWORK_OPTIONS if self.get_params()[k] != defaults[k]]
+        if given:
+            note(
+                f"{', '.join(given)} set the autoencoder's training, and method='neighbors' trains "
+                f"none: they are not used; give method='reconstruction' or 'both' to train it"
+            )
 
     def _split_calibration(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
         """(the stretch to train on, its last :data:`CALIBRATION_SHARE` to calibrate on) when the

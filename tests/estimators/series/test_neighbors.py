@@ -124,3 +124,18 @@ def test_distances_are_in_units_of_the_neighbourhood_they_land_in():
     np.testing.assert_allclose(nn.distances(queries)[:, 0], expected, rtol=1e-6)
     # the same raw distance counts more in the clean stretch than in the noisy one
     assert 1 / ((local[500] + nn.scale_[0]) / 2) > 2 / ((local[3000] + nn.scale_[0]) / 2)
+
+
+def test_network_options_given_to_the_neighbours_are_named_in_one_note(caplog):
+    x = np.sin(np.arange(1500) / 5.0)
+    with caplog.at_level("WARNING", logger="aekit.notes"):
+        aekit.SeriesDetector(epochs=3, channels=(8, 8), device="cpu").fit(x)
+    assert [r.getMessage() for r in caplog.records] == [
+        "channels, epochs set the autoencoder's training, and method='neighbors' trains none: "
+        "they are not used; give method='reconstruction' or 'both' to train it"
+    ]
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="aekit.notes"):
+        aekit.SeriesDetector(device="cpu").fit(x)
+        aekit.SeriesDetector(method="both", epochs=1, device="cpu").fit(x)
+    assert not caplog.records
