@@ -32,7 +32,7 @@ from pathlib import Path
 import _common as C
 import numpy as np
 import torch
-from series_peers import PEERS, SIMPLE
+from series_peers import PEERS, SIMPLE, TRANSDUCTIVE, pyod_model
 
 import aekit
 from aekit.data import data_root
@@ -185,20 +185,13 @@ def run_aekit(train, test, y, device):
 
 
 def run_pyod(name, window, train, test, lstmad_epochs):
-    from pyod.models.ts_lstm import LSTMAD
-    from pyod.models.ts_matrix_profile import MatrixProfile
-    from pyod.models.ts_od import TimeSeriesOD
-
+    det = pyod_model(name, window, lstmad_epochs)
     t0 = time.perf_counter()
-    if name == "MatrixProfile":  # transductive: fitted on the series it scores
-        det = MatrixProfile(window_size=window).fit(test)
+    if name in TRANSDUCTIVE:  # fitted on the series it scores
+        det.fit(test)
         fit = time.perf_counter() - t0
         return det.decision_scores_, det.labels_.astype(bool), fit, 0.0
-    det = (
-        LSTMAD(window_size=window, epochs=lstmad_epochs)
-        if name == "LSTMAD"
-        else TimeSeriesOD(detector="IForest", window_size=window)
-    ).fit(train)
+    det.fit(train)
     fit = time.perf_counter() - t0
     t0 = time.perf_counter()
     scores = det.decision_function(test)

@@ -100,22 +100,31 @@ def sub_iforest(train, test, window: int) -> np.ndarray:
     return np.asarray(det.decision_function(test), np.float64)
 
 
+TRANSDUCTIVE = ("MatrixProfile",)  # PyOD detectors that score the series they are fitted on
+
+
+def pyod_model(name: str, window: int, lstmad_epochs: int = 50):
+    """PyOD 3's time-series detector ``name``, unfitted, at its defaults but the window (and
+    LSTMAD's epochs). A name in :data:`TRANSDUCTIVE` is fitted on the series it scores."""
+    from pyod.models.ts_lstm import LSTMAD
+    from pyod.models.ts_matrix_profile import MatrixProfile
+    from pyod.models.ts_od import TimeSeriesOD
+
+    if name == "MatrixProfile":
+        return MatrixProfile(window_size=window)
+    if name == "LSTMAD":
+        return LSTMAD(window_size=window, epochs=lstmad_epochs)
+    return TimeSeriesOD(detector="IForest", window_size=window)
+
+
 def pyod_detector(name: str, lstmad_epochs: int = 50):
     """A peer function of PyOD 3's time-series detector ``name``."""
 
     def run(train, test, window):
-        from pyod.models.ts_lstm import LSTMAD
-        from pyod.models.ts_matrix_profile import MatrixProfile
-        from pyod.models.ts_od import TimeSeriesOD
-
-        if name == "MatrixProfile":  # transductive: fitted on the series it scores
-            return MatrixProfile(window_size=window).fit(test).decision_scores_
-        det = (
-            LSTMAD(window_size=window, epochs=lstmad_epochs)
-            if name == "LSTMAD"
-            else TimeSeriesOD(detector="IForest", window_size=window)
-        ).fit(train)
-        return det.decision_function(test)
+        det = pyod_model(name, window, lstmad_epochs)
+        if name in TRANSDUCTIVE:
+            return det.fit(test).decision_scores_
+        return det.fit(train).decision_function(test)
 
     return run
 
