@@ -180,8 +180,8 @@ def _check_model_fits(est, path: Path) -> None:
     from ..training.memory import check_model_fits
 
     shape = getattr(est, "input_shape_", None)
-    if shape is None:
-        return
+    if shape is None or not getattr(est, "_has_network", True):
+        return  # (the first network built on the meta device costs a second of kernel set-up)
     try:
         check_model_fits(est._build_model, tuple(shape), 1, training=False)
     except TooLarge as exc:

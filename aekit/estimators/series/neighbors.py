@@ -5,9 +5,12 @@ deviation), so that it is compared by shape, not level, as the matrix profile's 
 does (Yeh et al., ICDM 2016). A window's distance in a channel is the Euclidean distance to the
 nearest training window of that channel, over ``sqrt(window)``; exact, by matrix products in
 chunks, over every training window or, past ``max_windows``, an evenly strided sample of them.
-(Averaging the windows over 32 blocks, piecewise aggregate approximation, made this 4x cheaper on
-the ECG-beat series at the same PR-AUC, but lost the shared UCR series' anomaly, a change of fine
-shape: every step is kept.) A window flat within float noise z-normalises
+Past :data:`INDEXED` references, a batch of windows finds its nearest ones through
+:class:`~.index.ClusterIndex`, which skips the groups of references that cannot hold a nearer one
+(7x to 13x faster; the same references but where two lie within float32's rounding). (Averaging
+the windows over 32 blocks, piecewise aggregate approximation, made this 4x cheaper on the ECG-beat
+series at the same PR-AUC, but lost the shared UCR series' anomaly, a change of fine shape: every
+step is kept.) A window flat within float noise z-normalises
 to zeros: far from any window that moves, so a sensor that flat-lines is far from a stretch where
 it did not.
 
@@ -27,15 +30,20 @@ the square of their number.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import torch
 
 from ...data.windows import sliding_windows
+from .index import ClusterIndex
 
 FLAT = 1e-4  # a window whose std (in scaled units) is below this is flat: it z-normalises to 0
 CHUNK_CELLS = 1 << 24  # (channels x queries x references) distances computed at a time: 64 MB
 LOCAL = 5  # a reference's neighbourhood: its this many nearest references
 LOCAL_QUERIES = 8192  # references whose neighbourhood is measured, at most
+INDEXED = 4096  # references from which a batch of windows is searched by groups (ClusterIndex)
+INDEX_BATCH = 1024  # windows in a batch worth building the index for (kept for the next batches)
 
 
 def znormalise(windows: torch.Tensor) -> torch.Tensor:
@@ -104,6 +112,7 @@ class WindowNeighbors:
         refs = torch.from_numpy(np.ascontiguousarray(views[self.starts_]))
         self.references_ = features(refs, self.level)
         self.window_ = window
+        self._index = None
         n = len(self.starts_)
         every = max(1, window // 8, -(-n // LOCAL_QUERIES))
         measured = np.arange(0, n, every)
@@ -125,6 +134,7 @@ class WindowNeighbors:
     def to(self, device: torch.device | str) -> WindowNeighbors:
         """Keep the references on ``device`` (distances are computed there)."""
         self.references_ = self.references_.to(device)
+        self._index = None  # built again, on the device, when a batch needs it
         return self
 
     @classmethod
@@ -135,6 +145,7 @@ class WindowNeighbors:
         nn = cls(len(starts), level)
         nn.references_, nn.starts_ = tensors["neighbors_references"].float(), starts
         nn.window_ = int(window)
+        nn._index = None
         nn.scale_ = tensors["neighbors_scale"].cpu().numpy().astype(np.float64)
         local = tensors.get("neighbors_local")
         nn.local_ = None if local is None else local.cpu().numpy().astype(np.float32)
@@ -164,6 +175,8 @@ class WindowNeighbors:
         compared queries (B, C, F), per channel, over ``sqrt(window)``; ``exclude``: the queries'
         own starts, so that references within a window of them are skipped (inf where fewer than
         ``k`` are left)."""
+        if k == 1 and self._indexable(len(queries)):
+            return self._indexed(queries, exclude)
         refs = self.references_.transpose(0, 1)  # (C, N, F)
         queries = queries.to(refs.device)
         channels, n = refs.shape[:2]
@@ -188,6 +201,34 @@ class WindowNeighbors:
             dist[i : i + chunk] = exact.permute(1, 0, 2).double().cpu()
             index[i : i + chunk] = best.indices.permute(1, 0, 2).cpu()
         return (dist / np.sqrt(self.window_)).numpy(), index.numpy()
+
+    def _indexable(self, batch: int) -> bool:
+        """Whether a batch of windows is searched by groups: many references on the CPU (on a GPU
+        the one product is faster than the groups' many small ones), and the index built already
+        or worth building for this batch."""
+        refs = self.references_
+        if refs.device.type != "cpu" or len(refs) < INDEXED:
+            return False
+        return getattr(self, "_index", None) is not None or batch >= INDEX_BATCH
+
+    def _indexed(self, queries: torch.Tensor, exclude: np.ndarray | None):
+        """:meth:`_nearest` with ``k=1`` through one :class:`ClusterIndex` per channel."""
+        channels = self.references_.shape[1]
+        if getattr(self, "_index", None) is None:
+            self._index = [
+                ClusterIndex(self.references_[:, c].contiguous()) for c in range(channels)
+            ]
+        runs = None
+        if exclude is not None:  # each query's references within a window of it, as _exclude's
+            lo = np.searchsorted(self.starts_, exclude - self.window_, side="right")
+            hi = np.searchsorted(self.starts_, exclude + self.window_, side="left")
+            runs = (torch.from_numpy(lo), torch.from_numpy(hi))
+        found = [ix.nearest(queries[:, c].contiguous(), runs) for c, ix in enumerate(self._index)]
+        index = torch.stack([f[0] for f in found], dim=1)  # (B, C)
+        picked = self.references_[index, torch.arange(channels)]  # (B, C, F)
+        exact = (queries - picked).pow(2).sum(dim=2).sqrt().double()  # (B, C), as _nearest's
+        exact = torch.where(torch.stack([f[1] for f in found], dim=1), exact, math.inf)
+        return (exact / np.sqrt(self.window_))[..., None].numpy(), index[..., None].numpy()
 
     def distances(self, windows: np.ndarray, starts: np.ndarray | None = None) -> np.ndarray:
         """(B, C): each window's distance to its nearest training window, channel by channel, in
