@@ -137,7 +137,8 @@ def _image_rows(name: str):
     inside = rng.permutation(np.flatnonzero(test.y == normal))[:IMAGE_TEST]
     outside = rng.permutation(np.flatnonzero(test.y != normal))[:IMAGE_TEST]
     picked = np.concatenate([inside, outside])
-    x_train, x_test = train.x[rows].reshape(n, -1), test.x[picked].reshape(len(picked), -1)
+    # all the class has when it has fewer (MNIST's digit 4: 5,842 training rows)
+    x_train, x_test = train.x[rows].reshape(len(rows), -1), test.x[picked].reshape(len(picked), -1)
     return x_train, x_test, (test.y[picked] != normal).astype(np.int64)
 
 
