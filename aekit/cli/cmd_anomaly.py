@@ -178,11 +178,11 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     from ..recipes.calibrate import calibrate_run
     from .cmd_series import refuse_options
 
-    est, _, config = load_run(args.run)
+    est, recipe, config = load_run(args.run)
     if config.get("estimator") == IMAGES:
         from .cmd_images import cmd_calibrate_images
 
-        return cmd_calibrate_images(args, config)
+        return cmd_calibrate_images(args, recipe, config)
     refuse_options(args, ("pixel_threshold",), "which is not an image run")
     series = config.get("estimator") == "SeriesDetector"
     if not series:

@@ -59,6 +59,16 @@ def patch_arg(text: str) -> int:
     return value
 
 
+def odd_arg(text: str) -> int:
+    """An odd whole number >= 1 (a patch centred on its pixel)."""
+    value = positive_int(text)
+    if value % 2 == 0:
+        raise argparse.ArgumentTypeError(
+            f"expected an odd side (centred on its pixel), got {value}"
+        )
+    return value
+
+
 def _options(p: argparse.ArgumentParser) -> None:
     """The image detector's options of ``aekit train anomaly``, in a group of their own."""
     g = p.add_argument_group(GROUP)
@@ -91,7 +101,7 @@ def _options(p: argparse.ArgumentParser) -> None:
         help="normal pixel features kept (features, pixels)",
     )
     g.add_argument(
-        "--pixel-patch", type=positive_int, metavar="K", help="pixels: the raw patch's side (odd)"
+        "--pixel-patch", type=odd_arg, metavar="K", help="pixels: the raw patch's side (odd)"
     )
     g.add_argument(
         "--smoothing",
@@ -218,8 +228,8 @@ def _check_paths(args: argparse.Namespace) -> dict[str, Any]:
         raise UsageError(f"cannot write {args.output}: expected a .csv or .tsv file")
     given = {"maps": args.maps, "overlay": args.overlay}
     paths = [Path(p).resolve() for p in (args.output, *given.values()) if p]
-    for a in paths:
-        if any(a != b and (a in b.parents or a == b) for b in paths) or paths.count(a) > 1:
+    for i, a in enumerate(paths):
+        if any(a == b or a in b.parents or b in a.parents for b in paths[i + 1 :]):
             raise UsageError(
                 "--output, --maps and --overlay must be three places, none inside another"
             )
@@ -252,7 +262,6 @@ def cmd_score_images(args: argparse.Namespace, est, config: dict) -> int:
     """``aekit score RUN --input IMAGES --output scores.csv [--maps DIR] [--overlay DIR]``."""
     from ..errors import UsageError
     from ..recipes.images import ImageOutputs, score_images
-    from ..training.memory import check_images_fit
     from .options import recorded_image_size
 
     _refuse_table_options(args)
@@ -260,11 +269,12 @@ def cmd_score_images(args: argparse.Namespace, est, config: dict) -> int:
         raise UsageError("--maps-format needs --maps DIR: the folder the maps are written to")
     _check_input(args.input)
     paths = _check_paths(args)
+    # the progress is a pass over the images (score_images), not the detector's over each batch
+    est.set_params(verbose=0)
     if args.threshold is not None:
         est.set_params(threshold=args.threshold)
         est.check_params()
-    size = args.image_size or recorded_image_size(config)
-    check_images_fit(args.input, size)
+    size = args.image_size or recorded_image_size(config)  # read a batch at a time: any number
     outputs = ImageOutputs(paths.get("maps"), args.maps_format or "png", paths.get("overlay"))
     counts = score_images(
         est, args.input, paths["output"], outputs, image_size=size, verbose=0 if args.quiet else 1
@@ -300,17 +310,16 @@ def evaluate_images(args: argparse.Namespace, est, recipe, config: dict) -> dict
     return recipe.evaluate(est, data)
 
 
-def cmd_calibrate_images(args: argparse.Namespace, config: dict) -> int:
+def cmd_calibrate_images(args: argparse.Namespace, recipe, config: dict) -> int:
     """``aekit calibrate RUN [--threshold RULE] [--pixel-threshold RULE] [--data GOOD_IMAGES]``."""
     from ..recipes.calibrate import calibrate_run
-    from ..recipes.images import RECIPE
     from .options import recorded_spec
 
     _refuse_table_options(args)
     normal = None
     if args.data is not None:
         _check_input(args.data)
-        normal = RECIPE.read_good(recorded_spec(args, config), args.data)
+        normal = recipe.read_good(recorded_spec(args, config), args.data)
     rule = {p: getattr(args, p) for p in ("threshold", "pixel_threshold")}
     est = calibrate_run(args.run, normal=normal, **{p: v for p, v in rule.items() if v is not None})
     print(

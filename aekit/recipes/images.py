@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 
 from .. import _io, plots
+from .._notes import note
 from .._transaction import staged_folder
 from ..data import Data, read_path
 from ..data.images import (
@@ -69,7 +70,8 @@ def map_scale(est) -> float:
 
 def good_labels(data: Data, normal_label: Any = None) -> Data:
     """``data`` with ``y`` 0 for the good images (the class sub-folder ``good``, or
-    ``normal_label``), 1 for the others; unchanged when the folder has no class sub-folders."""
+    ``normal_label``), 1 for the others; unlabelled when the folder has no class sub-folders, or
+    none named ``good`` (sub-folders that only sort the images: one note says so)."""
     if data.y is None:
         if normal_label is not None:
             raise UsageError(
@@ -79,12 +81,18 @@ def good_labels(data: Data, normal_label: Any = None) -> Data:
         return data
     normal = NORMAL_CLASS if normal_label is None else normal_label
     good = _label_matches(data.y, normal)
-    if not good.any():
-        found = ", ".join(map(str, np.unique(data.y)[:10]))
+    found = ", ".join(map(str, np.unique(data.y)[:10]))
+    if not good.any() and normal_label is not None:
         raise UsageError(
-            f"{data.source} has the class sub-folders {found} but none named {normal!r}; name the "
-            f"sub-folder of the good images with --normal-label NAME"
+            f"--normal-label {normal_label}: {data.source} has no class sub-folder of that name; "
+            f"its sub-folders are {found}"
         )
+    if not good.any():  # sub-folders that sort the images, not classes: every image is good
+        note(
+            f"{data.source}: sub-folders {found}, none named {NORMAL_CLASS!r}: all images taken as "
+            f"good (--normal-label NAME names the sub-folder of the good ones)"
+        )
+        return dataclasses.replace(data, y=None)
     return dataclasses.replace(data, y=(~good).astype(np.int64))
 
 

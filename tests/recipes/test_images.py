@@ -60,8 +60,12 @@ def test_class_sub_folders_good_and_the_others():
     data = Data(x=np.zeros((4, 1, 2, 2), np.float32), y=np.array(["good", "cut", "good", "hole"]))
     assert good_labels(data).y.tolist() == [0, 1, 0, 1]
     assert good_labels(data, "cut").y.tolist() == [1, 0, 1, 1]
-    with pytest.raises(UsageError, match="--normal-label"):
+    with pytest.raises(
+        UsageError, match="--normal-label ok: .* its sub-folders are cut, good, hole"
+    ):
         good_labels(data, "ok")
+    dated = Data(x=data.x, y=np.array(["2023", "2024", "2023", "2024"]))
+    assert good_labels(dated).y is None  # sub-folders that only sort the images
     plain = Data(x=data.x, source="imgs")
     assert good_labels(plain).y is None
     with pytest.raises(UsageError, match="no class sub-folders"):
