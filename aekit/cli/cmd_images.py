@@ -18,10 +18,8 @@ from .types import int_list, non_negative_float, number, positive_int
 
 TABLE = P.IMAGE_DETECTOR  # the detector's parameters: the options' choices come from it
 ESTIMATOR = "ImageAnomalyDetector"
-MAP_FORMATS = (
-    "png",
-    "npy",
-)  # aekit.recipes.images.MAP_FORMATS (named here: no import at parse time)
+# aekit.recipes.images.MAP_FORMATS, named again here: the parser imports no recipe
+MAP_FORMATS = ("png", "npy")
 GROUP = "a folder of images (--data FOLDER trains the image detector: a score and a map per image)"
 RUN_GROUP = "an image run ('aekit train anomaly --data FOLDER')"
 
