@@ -13,9 +13,10 @@ nearest centre, then visits only the groups whose bound is within the candidate'
 answer is the nearest of every reference: the bound skips only groups that cannot hold a nearer one
 (with a margin for float32's rounding), and the groups visited are compared exactly (two references
 within float32's rounding of each other may come out either way, as from one product in another
-order: 1 window in 200,000 of a noisy sine). A window of a
-noisy sine still visits about a tenth of the references (the noise keeps the neighbouring phases
-within the bound), of the ECG-beat series about a twentieth: 8x to 10x faster than every reference.
+order: 1 window in 200,000 of a noisy sine). A window of a noisy sine still visits about a tenth of
+the references (the noise keeps the neighbouring phases within the bound), of the ECG-beat series
+about a twentieth: 11x and 8x faster than comparing every reference
+(``benchmarks/bench_series_speed.py``).
 """
 
 from __future__ import annotations
@@ -79,10 +80,8 @@ class ClusterIndex:
         self.rows = references[order].contiguous()  # (N, F)
         self.squares = self.rows.pow(2).sum(dim=1)  # (N,)
         counts = torch.bincount(group, minlength=len(kept))
-        self.offsets = [
-            0,
-            *torch.cumsum(counts, 0).tolist(),
-        ]  # group m: rows[offsets[m]:offsets[m+1]]
+        # group m is rows[offsets[m]:offsets[m + 1]]
+        self.offsets = [0, *torch.cumsum(counts, 0).tolist()]
         # the furthest member of each group, computed by differences (no cancellation), rounded up
         group = group[order]
         far = (self.rows - self.centres[group]).pow(2).sum(dim=1).sqrt()

@@ -7,7 +7,7 @@ nearest training window of that channel, over ``sqrt(window)``; exact, by matrix
 chunks, over every training window or, past ``max_windows``, an evenly strided sample of them.
 Past :data:`INDEXED` references, a batch of windows finds its nearest ones through
 :class:`~.index.ClusterIndex`, which skips the groups of references that cannot hold a nearer one
-(7x to 13x faster; the same references but where two lie within float32's rounding). (Averaging
+(8x to 11x faster; the same references but where two lie within float32's rounding). (Averaging
 the windows over 32 blocks, piecewise aggregate approximation, made this 4x cheaper on the ECG-beat
 series at the same PR-AUC, but lost the shared UCR series' anomaly, a change of fine shape: every
 step is kept.) A window flat within float noise z-normalises
