@@ -291,3 +291,11 @@ def test_help_lists_the_image_options_where_they_apply(capsys):
     assert "--patch" not in shown["basic"] and "--bank-size" not in shown["basic"]
     assert "--maps DIR" in shown["score"] and "--overlay DIR" in shown["score"]
     assert "--masks DIR" in shown["evaluate"] and "--masks" not in shown["encode"]
+
+
+def test_the_parser_names_the_map_formats_the_recipe_writes():
+    """The CLI repeats the formats so that parsing imports no recipe: the two lists must agree."""
+    from aekit.cli import cmd_images
+    from aekit.recipes import images
+
+    assert cmd_images.MAP_FORMATS == images.MAP_FORMATS
