@@ -17,15 +17,16 @@ from .options import (
 from .types import int_list, non_negative_float, number, positive_int
 
 TABLE = P.ANOMALY_DETECTOR  # the detector's parameters: the options' choices come from it
+IMAGES = "ImageAnomalyDetector"  # the estimator of the family's image row (cmd_images)
 
 
 def _threshold_options(p: argparse.ArgumentParser) -> None:
     add_threshold_options(
         p,
         TABLE,
-        rule="fpr:RATE (default fpr:0.05: a false-alarm rate on normal data, calibrated on normal "
-        "rows the network never trained on), pot:RATE, percentile, contamination, mean_std, mad "
-        "(each also as NAME:VALUE), or a number",
+        rule="fpr:RATE (default fpr:0.05, a folder of images fpr:0.01: a false-alarm rate on normal "
+        "data, calibrated on normal rows or images the model never trained on), pot:RATE, "
+        "percentile, contamination, mean_std, mad (each also as NAME:VALUE), or a number",
         k=1,
         q=95,
     )
@@ -35,7 +36,8 @@ def _options(p: argparse.ArgumentParser) -> None:
     p.add_argument_group("data").add_argument(
         "--normal-label",
         metavar="VALUE",
-        help="with --label-column: the label of normal rows (others are anomalies)",
+        help="with --label-column: the label of normal rows (others are anomalies); a folder of "
+        "images in class sub-folders: the sub-folder of the good images (default good)",
     )
     add_table_options(p)
     g = p.add_argument_group("model")
@@ -104,7 +106,8 @@ def _options(p: argparse.ArgumentParser) -> None:
 TRAIN_OPTIONS = {"anomaly": _options}
 HELP = {
     "anomaly": "anomaly detection by reconstruction error (train on normal data; --preset recipe: the "
-    "ECG5000 tutorial)"
+    "ECG5000 tutorial); --data FOLDER of good images: which images are defective and where (a map "
+    "per image)"
 }
 
 _PARAMS = {
@@ -128,6 +131,14 @@ _PARAMS = {
 
 
 def train_params(family: str, args: argparse.Namespace) -> dict[str, Any]:
+    """The detector's parameters: the image detector's for a folder of images (cmd_images)."""
+    from . import cmd_images
+
+    if cmd_images.image_run(args):
+        return cmd_images.train_params(args)
+    cmd_images.refuse_given(
+        args, cmd_images.IMAGE_ONLY, "applies to a folder of images (--data FOLDER), not a table"
+    )
     return {p: getattr(args, a) for a, p in _PARAMS.items() if getattr(args, a, None) is not None}
 
 
@@ -143,8 +154,8 @@ def _register_calibrate(subparsers) -> None:
     c.add_argument(
         "--data",
         metavar="PATH",
-        help="normal rows the model never trained on (read like the training data): their scores "
-        "become the calibration scores",
+        help="normal rows the model never trained on (read like the training data), or an image "
+        "run's good images: their scores become the calibration scores",
     )
     add_threshold_options(
         c,
@@ -165,8 +176,14 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     from ..data import read_path
     from ..recipes import load_run
     from ..recipes.calibrate import calibrate_run
+    from .cmd_series import refuse_options
 
-    est, _, config = load_run(args.run)
+    est, recipe, config = load_run(args.run)
+    if config.get("estimator") == IMAGES:
+        from .cmd_images import cmd_calibrate_images
+
+        return cmd_calibrate_images(args, recipe, config)
+    refuse_options(args, ("pixel_threshold",), "which is not an image run")
     series = config.get("estimator") == "SeriesDetector"
     if not series:
         from .cmd_series import READ_OPTIONS, refuse_options
@@ -194,7 +211,9 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
 def register(subparsers) -> None:
     """``aekit score RUN --input FILE --output scores.csv``; ``aekit calibrate RUN``."""
     _register_calibrate(subparsers)
-    s = subparsers.add_parser("score", help="anomaly scores of new samples (one row per input row)")
+    s = subparsers.add_parser(
+        "score", help="anomaly scores of new samples (one row per input row, or per image)"
+    )
     s.add_argument(
         "run", metavar="RUN", help="a run folder of 'aekit train anomaly' (or a saved detector)"
     )
@@ -202,13 +221,15 @@ def register(subparsers) -> None:
         "--input",
         required=True,
         metavar="PATH",
-        help=".csv/.tsv (columns picked by name), .npy or .npz",
+        help=".csv/.tsv (columns picked by name), .npy or .npz; an image run: a folder of images "
+        "or an image",
     )
     s.add_argument(
         "--output",
         required=True,
         metavar="FILE",
-        help=".csv or .tsv: [id,] score, is_anomaly (with --dask: a folder of .parquet parts)",
+        help=".csv or .tsv: [id,] score, is_anomaly (with --dask: a folder of .parquet parts); an "
+        "image run: file, score, is_anomaly, p_value",
     )
     s.add_argument(
         "--dask",
@@ -282,14 +303,22 @@ def cmd_score(args: argparse.Namespace) -> int:
     from ..estimators.persistence import read_config
     from ..recipes import load_run
     from ..training.progress import Pass
+    from .cmd_images import IMAGE_SCORE_OPTIONS
+    from .cmd_series import SERIES_SCORE_OPTIONS, apply_threshold_options, refuse_options
     from .progress import set_verbose
 
-    if read_config(args.run).get("estimator") == "SeriesDetector":
+    estimator = read_config(args.run).get("estimator")
+    if estimator == IMAGES:
+        from .cmd_images import cmd_score_images
+
+        est, _, config = load_run(args.run)
+        set_verbose(est, args)
+        return cmd_score_images(args, est, config)
+    refuse_options(args, IMAGE_SCORE_OPTIONS, "which is not an image run")
+    if estimator == "SeriesDetector":
         from .cmd_series import cmd_score_series
 
         return cmd_score_series(args)
-    from .cmd_series import SERIES_SCORE_OPTIONS, apply_threshold_options, refuse_options
-
     refuse_options(args, SERIES_SCORE_OPTIONS, "which is not a series run")
     est, _, config = load_run(args.run)
     set_verbose(est, args)

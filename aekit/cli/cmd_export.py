@@ -12,7 +12,7 @@ FAMILIES = {
     "Denoiser": "denoise",
     "AnomalyDetector": "anomaly",
     "VAE": "vae",
-    "ImageAnomalyDetector": "Python's ImageAnomalyDetector, saved",
+    "ImageAnomalyDetector": "anomaly on a folder of images",
 }
 CHECK_SAMPLES = 5  # random inputs run through onnxruntime and PyTorch after the export
 

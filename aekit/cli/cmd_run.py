@@ -22,10 +22,16 @@ def register(subparsers) -> None:
     add_run_options(ev, overwrite=False)
     add_data_options(ev, builtin=False)
     ev.add_argument(
-        "--data", metavar="PATH", help="evaluate on this file instead of the run's held-out data"
+        "--data",
+        metavar="PATH",
+        help="evaluate on this file (an image run: a folder of images, labelled by class "
+        "sub-folders good/ and others, or by --masks) instead of the run's held-out data",
     )
     ev.add_argument(
-        "--normal-label", metavar="VALUE", help="anomaly detection: the label of normal rows"
+        "--normal-label",
+        metavar="VALUE",
+        help="anomaly detection: the label of normal rows (an image run: the class sub-folder of "
+        "the good images, default good; the others are defective)",
     )
     ev.add_argument(
         "--output", metavar="FILE", help="write the figures as JSON here (default: print them)"
@@ -106,9 +112,15 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
     from .. import _io
     from .._outputs import refuse_existing
+    from .cmd_series import refuse_options
 
     est, recipe, config = _load(args)
     out = refuse_existing(args.output, args.overwrite, inputs=[args.data]) if args.output else None
+    if config.get("estimator") == "ImageAnomalyDetector":  # the anomaly family's image row
+        from .cmd_images import evaluate_images
+
+        return _report(args, out, evaluate_images(args, est, recipe, config))
+    refuse_options(args, ("masks",), "which is not an image run")
     seed = int(config.get("seed", 0))
     spec = _evaluate_spec(args, config)
 
@@ -128,6 +140,20 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         print(f"wrote {args.output}")
     elif not args.baselines:
         print(json.dumps(recipe.evaluate(est, data()), indent=2))
+    return 0
+
+
+def _report(args: argparse.Namespace, out, figures: dict) -> int:
+    """The figures as JSON: into --output, else on stdout."""
+    import json
+
+    from .. import _io
+
+    if out is None:
+        print(json.dumps(figures, indent=2))
+    else:
+        _io.write_json(out, figures)
+        print(f"wrote {args.output}")
     return 0
 
 

@@ -15,18 +15,25 @@ def register(subparsers, family_modules: Sequence[Any]) -> None:
     """``aekit train FAMILY`` for every family that ``family_modules`` declare in ``TRAIN_OPTIONS``."""
     train = subparsers.add_parser("train", help="train a model family into a run folder")
     fams = train.add_subparsers(dest="family", metavar="FAMILY", parser_class=type(train))
+    # A family's options may come from several modules (one per registry row: the anomaly family's
+    # tables and images); the first one's help, NOT_APPLICABLE and train_params are the family's.
+    parts: dict[str, list] = {}
     for mod in family_modules:
         for family, add_options in mod.TRAIN_OPTIONS.items():
-            fp = fams.add_parser(
-                family,
-                help=getattr(mod, "HELP", {}).get(family),
-                description=getattr(mod, "HELP", {}).get(family),
-            )
-            add_train_options(fp, skip=getattr(mod, "NOT_APPLICABLE", {}).get(family, ()))
+            parts.setdefault(family, []).append((mod, add_options))
+    for family, adders in parts.items():
+        mod = adders[0][0]
+        fp = fams.add_parser(
+            family,
+            help=getattr(mod, "HELP", {}).get(family),
+            description=getattr(mod, "HELP", {}).get(family),
+        )
+        add_train_options(fp, skip=getattr(mod, "NOT_APPLICABLE", {}).get(family, ()))
+        for _, add_options in adders:
             add_options(fp)
-            fp.set_defaults(func=cmd_train, family_module=mod)
-            # each family's own defaults, looked up on --help
-            fill_when_printed(fp, family_defaults(family))
+        fp.set_defaults(func=cmd_train, family_module=mod)
+        # each family's own defaults, looked up on --help
+        fill_when_printed(fp, family_defaults(family))
 
 
 def train_params(args: argparse.Namespace) -> dict[str, Any]:

@@ -15,12 +15,15 @@ from typing import Any
 def fill_when_printed(
     parser: argparse.ArgumentParser, fill: Callable[[argparse.ArgumentParser], None]
 ) -> None:
-    """Run ``fill(parser)`` once, just before ``parser``'s help is first formatted."""
+    """Run ``fill(parser)`` once, just before ``parser``'s help is first formatted (several fills
+    of one parser each run once, the last registered first)."""
     plain = parser.format_help
+    done = False
 
     def format_help() -> str:
-        if not getattr(parser, "_help_filled", False):
-            parser._help_filled = True
+        nonlocal done
+        if not done:
+            done = True
             fill(parser)
         return plain()
 

@@ -408,6 +408,8 @@ def data_spec(args: argparse.Namespace):
         getattr(args, a, None)  # a table's options (add_table_options)
         for a in ("columns", "drop_columns", "categorical")
     )
+    # a folder of images' crops (cmd_images)
+    spec.patch, spec.patches = getattr(args, "patch", None), getattr(args, "patches", None)
     return spec
 
 

@@ -211,3 +211,81 @@ def folder_labels(names: Sequence[str]) -> np.ndarray | None:
     if all(c.isdigit() for c in classes):
         return np.array([int(c) for c in classes], dtype=np.int64)
     return np.array(classes)
+
+
+# ---- crops of large images (--patch) ----------------------------------------------------------------
+
+PATCH_COVER = 4  # default crops per image: about this many times its area
+PATCH_BUDGET = 1024  # default crops in all, at most (the training set of a --patch run)
+
+
+def crop_count(sizes: Sequence[tuple[int, int]], patch: int) -> int:
+    """The default crops per image: enough to cover the largest image about :data:`PATCH_COVER` times,
+    at most :data:`PATCH_BUDGET` crops in all (at least one per image).
+
+    Examples
+    --------
+    >>> crop_count([(512, 512)], 64), crop_count([(512, 512)] * 100, 64)
+    (256, 10)
+    """
+    area = max(h * w for h, w in sizes)
+    cover = -(-PATCH_COVER * area // (patch * patch))
+    return max(1, min(cover, PATCH_BUDGET // len(sizes)))
+
+
+def random_patches(
+    images: Sequence[np.ndarray], names: Sequence[str], patch: int, per_image: int, seed: int
+) -> np.ndarray:
+    """``per_image`` random ``patch`` x ``patch`` crops of each (C, H, W) image, drawn with ``seed``:
+    one array (n * per_image, C, patch, patch); an image smaller than a crop is one line."""
+    rng = np.random.default_rng(seed)
+    crops = []
+    for image, name in zip(images, names):
+        h, w = image.shape[-2:]
+        if h < patch or w < patch:
+            raise fail(
+                f"{name} is {w}x{h} pixels, smaller than a --patch {patch} crop; give a smaller "
+                f"--patch, or larger images (--image-size resizes them first)"
+            )
+        ys = rng.integers(0, h - patch + 1, per_image)
+        xs = rng.integers(0, w - patch + 1, per_image)
+        crops += [image[:, y : y + patch, x : x + patch] for y, x in zip(ys, xs)]
+    return np.stack(crops)
+
+
+# ---- defect masks ---------------------------------------------------------------------------------
+
+
+def mask_file(folder: Path, name: str) -> Path | None:
+    """The mask of the image ``name`` (a relative path) in ``folder``: a file of the same relative
+    name with any image extension, or MVTec AD's ``NAME_mask``; None when there is none."""
+    stem = str(Path(name).with_suffix(""))
+    for base in (stem, stem + "_mask"):
+        for ext in IMAGE_EXTENSIONS:
+            for candidate in (folder / (base + ext), folder / (base + ext.upper())):
+                if candidate.is_file():
+                    return candidate
+    return None
+
+
+def read_mask(path: Path, name: str, shape: tuple[int, int], image_size=None) -> np.ndarray:
+    """The bool (H, W) defect mask in ``path`` (any non-zero pixel is a defect) of the image ``name``
+    of ``shape`` (its own (height, width)), resized to ``image_size`` (nearest) when given."""
+    from PIL import Image
+
+    im = open_image(path).convert("L")
+    if (im.size[1], im.size[0]) != tuple(shape):
+        raise fail(
+            f"{path} is {im.size[0]}x{im.size[1]} pixels, but its image {name} is "
+            f"{shape[1]}x{shape[0]}; expected a mask of the image's own size"
+        )
+    size = parse_image_size(image_size)
+    if size is not None:
+        im = im.resize((size[1], size[0]), Image.Resampling.NEAREST)
+    return np.asarray(im) > 0
+
+
+def read_image(path: Path) -> np.ndarray:
+    """One image file as a float32 (C, H, W) array in [0, 1], at its own size."""
+    a = np.asarray(open_image(path), dtype=np.uint8)
+    return unit_float([a[None] if a.ndim == 2 else a.transpose(2, 0, 1)])[0]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -25,6 +25,7 @@ from .images import (
     folder_labels,
     image_files,
     iter_images,
+    parse_image_size,
     relative_names,
     size_groups,
     unit_float,
@@ -148,6 +149,70 @@ def read_image_groups(path: str | os.PathLike, image_size=None) -> list[Data]:
         data.y = folder_labels(data.names) if path.is_dir() else None
         out.append(data)
     return out
+
+
+BATCH_PIXELS = 2**22  # pixels (per channel) of one batch of iter_image_batches
+
+
+def iter_image_batches(
+    path: str | os.PathLike, image_size=None, pixels: int = BATCH_PIXELS
+) -> Iterator[Data]:
+    """Images of any sizes, a batch of one size at a time, so that memory holds one batch.
+
+    Parameters
+    ----------
+    path : str or PathLike
+        A folder of images (class sub-folders are labels) or one image.
+    image_size : int or (int, int), optional
+        As for :func:`read_path`: every image resized to it (each one's own size in ``sizes``).
+    pixels : int
+        Pixels per channel in a batch, at most (one image at least).
+
+    Yields
+    ------
+    Data
+        Images of one size with their ``names``, ``y`` (class sub-folders) and own ``sizes``; the
+        batches of one size come together, the sizes in the order their first image comes.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise UsageError(f"no such file or folder: {path}")
+    files = image_files(path) if path.is_dir() else [path]
+    names = relative_names(files, path) if path.is_dir() else [path.name]
+    labels = folder_labels(names) if path.is_dir() else None
+    groups = [list(range(len(files)))] if image_size is not None else size_groups(files)
+    for group in groups:
+        step = _batch_images(files[group[0]], image_size, pixels)
+        for start in range(0, len(group), step):
+            part = group[start : start + step]
+            sizes: list[tuple[int, int]] = []
+            chosen = [names[i] for i in part]
+            modes, arrays = zip(
+                *iter_images([files[i] for i in part], chosen, path, image_size, sizes)
+            )
+            y = None if labels is None else labels[part]
+            yield Data(
+                x=unit_float(arrays),
+                y=y,
+                names=chosen,
+                image_mode=modes[0],
+                source=str(path),
+                sizes=sizes,
+            )
+
+
+def _batch_images(first: Path, image_size, pixels: int) -> int:
+    """Images per batch: ``pixels`` over one image's (its header's size, or ``image_size``)."""
+    from PIL import Image
+
+    size = parse_image_size(image_size)
+    if size is None:
+        try:
+            with Image.open(first) as im:
+                size = (im.size[1], im.size[0])
+        except Exception:  # decoded (and refused with one line) when the batch is read
+            return 1
+    return max(1, pixels // (size[0] * size[1]))
 
 
 def _read_image_folder(folder: Path, image_size, crop_mixed: bool = False) -> Data:

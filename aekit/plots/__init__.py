@@ -8,6 +8,7 @@ from aekit.plots.anomaly import plot_error_histogram, plot_roc, plot_signal_reco
 from aekit.plots.curves import plot_history
 from aekit.plots.images import plot_image_grid, plot_image_rows, plot_manifold, plot_strip
 from aekit.plots.latent import plot_latent_map
+from aekit.plots.maps import map_overlay, plot_map_overlay, plot_map_overlays
 from aekit.plots.neighbors import plot_neighbors
 from aekit.plots.tables import plot_table_reconstructions
 
@@ -17,6 +18,9 @@ __all__ = [
     "plot_image_grid",
     "plot_image_rows",
     "plot_latent_map",
+    "map_overlay",
+    "plot_map_overlay",
+    "plot_map_overlays",
     "plot_manifold",
     "plot_neighbors",
     "plot_roc",

@@ -16,7 +16,7 @@ import numpy as np
 
 from ..data import Data, RowStore, columns_by_name, load_builtin
 from ..errors import UsageError
-from ..families import RECIPES
+from ..families import RECIPES, recipe_of
 from ..training.trainer import Trainer
 from .spec import DataSpec
 
@@ -219,9 +219,17 @@ def model_columns(est, data: Data) -> np.ndarray:
     return columns_by_name(data, getattr(est, "feature_names_in_", None))
 
 
-def get_recipe(name: str) -> Recipe:
-    """The recipe of a CLI family name."""
+def image_folder(path: str | Path | None) -> bool:
+    """Whether ``path`` is a folder, which aekit reads as images (:func:`aekit.data.read_path`): the
+    data a family's ``images`` row (:mod:`aekit.families`) trains on."""
+    return path is not None and Path(path).is_dir()
+
+
+def get_recipe(name: str, estimator: str | None = None, data: str | Path | None = None) -> Recipe:
+    """The recipe of a CLI family name: for the run's recorded ``estimator`` when given, else for
+    the ``data`` to train on (a folder of images picks the family's image row, if it has one)."""
     if name not in RECIPES:
         raise UsageError(f"unknown family {name!r}; expected one of: {', '.join(RECIPES)}")
-    module, attr = RECIPES[name].split(":")
+    kind = "images" if image_folder(data) else ""
+    module, attr = recipe_of(name, estimator, kind).split(":")
     return getattr(importlib.import_module(module), attr)

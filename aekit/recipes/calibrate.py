@@ -1,5 +1,5 @@
 """``aekit calibrate``: a detector run's threshold rule or calibration scores changed, its weights not
-(an anomaly or a series detector).
+(an anomaly detector of tables or of images, or a series detector).
 
 The run folder is updated as one transaction (:func:`aekit.recipes.folder.updating`): only
 config.json is rewritten (the threshold rule in ``params``, the calibration scores in ``state``);
@@ -17,18 +17,26 @@ from ..estimators.persistence import CONFIG, estimator_config
 from .folder import updating
 from .run import load_run
 
-DETECTORS = ("AnomalyDetector", "SeriesDetector")  # the runs with a threshold and calibration
+# the runs with a threshold and calibration
+DETECTORS = ("AnomalyDetector", "ImageAnomalyDetector", "SeriesDetector")
 
 
 def calibrate_run(path: str | os.PathLike, *, normal: Any = None, **rule: Any) -> Any:
     """Set the threshold ``rule`` (``threshold="fpr:0.01"``, or ``k``, ``q``, ``contamination``)
     and/or recalibrate on the ``normal`` rows (new normal data the model never trained on; for a
-    series run, a normal stretch) of the detector run ``path``; returns the detector."""
+    series run, a normal stretch; for an image run, good images, whose pixels also give the pixel
+    threshold: ``pixel_threshold`` changes only with them) of the detector run ``path``; returns
+    the detector."""
     est, _, config = load_run(path)
     if config.get("estimator") not in DETECTORS:
         raise UsageError(
             f"{path} holds {config.get('estimator')!r}, not a detector: 'aekit calibrate' needs a "
             f"run of 'aekit train anomaly' or 'aekit train series'"
+        )
+    if "pixel_threshold" in rule and normal is None:  # the calibration pixels are not kept
+        raise UsageError(
+            "a new pixel threshold is computed from good images' pixels, which the run does not "
+            "keep: give the good images too (--data FOLDER)"
         )
     if rule:
         est.set_params(**rule)

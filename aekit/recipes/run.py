@@ -40,6 +40,8 @@ RESUMED_READING = ("data_dir", "stream", "memory_cap")
 # What a resumed run's data is: given again, each must equal the recorded one (else it is refused).
 RECORDED_DATA = (
     "dataset",
+    "patch",
+    "patches",
     "npz_key",
     "label_column",
     "normal_label",
@@ -127,7 +129,9 @@ def _estimator(family: str, params: dict[str, Any], spec: DataSpec, out: Path, r
     source = None
     if resume:
         family, params, spec, source = _resumed(out, family, params, spec)
-    recipe = get_recipe(family)
+    # the run's recorded estimator when resuming, else the data's row (a folder: the image row)
+    recorded = _peek(source).get("estimator") if source is not None else None
+    recipe = get_recipe(family, estimator=recorded, data=spec.data)
     try:
         est = recipe.build(params)
         est.check_params()
@@ -325,7 +329,7 @@ def load_run(path: str | Path):
             f"{Path(path) / CONFIG}: unknown family {family!r}; expected one of: {', '.join(RECIPES)}"
         )
     _check_recorded(config, Path(path) / CONFIG)
-    return load(path), get_recipe(family), config
+    return load(path), get_recipe(family, estimator=config.get("estimator")), config
 
 
 def _is_int(v: Any) -> bool:
@@ -384,6 +388,8 @@ _RECORDED_DATA = {
         "null or an object of numbers",
     ),
     "train_steps": (lambda v: v is None or _is_int(v) and v >= 1, "null or a whole number >= 1"),
+    "patch": (lambda v: v is None or _is_int(v) and v >= 2, "null or a whole number >= 2"),
+    "patches": (lambda v: v is None or _is_int(v) and v >= 1, "null or a whole number >= 1"),
     "stream": (lambda v: v is None or isinstance(v, bool), "null, true or false"),
     "memory_cap": (lambda v: v is None or _is_int(v) and v > 0, "null or a number of bytes"),
     "download": (lambda v: isinstance(v, bool), "true or false"),

@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from ..._notes import note
 from ...errors import DataError, UsageError
 from ...models.conv import ConvAutoencoder, ConvConfig
 from ...models.patchbank import PatchBank, PatchBankConfig
@@ -34,7 +35,7 @@ from ...training.threads import ThreadChoice, resolve
 from ...training.trainer import Trainer
 from .. import params
 from ..base import NeuralEstimator, as_images, check_widths
-from ..thresholds import p_values, threshold_rule
+from ..thresholds import FalseAlarmRate, p_values, threshold_rule
 from .metrics import image_map_metrics
 
 PIXEL_BUDGET = 2**18  # pixels per inference batch: a (pixels, bank_size) distance block each
@@ -250,7 +251,20 @@ class ImageAnomalyDetector(NeuralEstimator):
             pixels = pixels[rng.choice(len(pixels), PIXEL_SAMPLE, replace=False)]
         self.pixel_threshold_ = threshold_rule(self.pixel_threshold).compute(pixels)
         self.calibration_ = {"images": int(len(maps))}
+        self.check_calibration()
         return self
+
+    def check_calibration(self) -> None:
+        """Say in one line (a note) when the calibration images are too few for the false-alarm
+        rate that ``threshold`` asks for; say nothing when they are enough or the rule is not ``fpr``."""
+        rule = threshold_rule(self.threshold)
+        n = len(self.calibration_scores_)
+        if isinstance(rule, FalseAlarmRate) and n < rule.rows_needed():
+            note(
+                f"{n} calibration images cannot promise a false-alarm rate of {rule.rate:g} (that "
+                f"needs {rule.rows_needed()}): the threshold is their highest score, which promises "
+                f"{1 / (n + 1):.3g}; train on more good images (or calibrate on more) for a smaller rate"
+            )
 
     # ---- inference ----------------------------------------------------------------------------
     def _maps(self, X: np.ndarray) -> np.ndarray:
@@ -332,3 +346,4 @@ class ImageAnomalyDetector(NeuralEstimator):
         super()._set_state(state)
         self.calibration_scores_ = np.asarray(state["calibration_scores"], dtype=np.float64)
         self.pixel_threshold_ = float(state["pixel_threshold"])
+        self.calibration_ = {"images": int(len(self.calibration_scores_))}  # what calibrate() says

@@ -1,0 +1,403 @@
+"""The image anomaly recipe: ``aekit train anomaly --data good_images/`` (a folder of images).
+
+The anomaly family's image row (:mod:`aekit.families`): a folder of images trains an
+:class:`aekit.ImageAnomalyDetector` (a table or an array trains the :class:`aekit.AnomalyDetector`,
+:mod:`aekit.recipes.anomaly`). The images are grayscale or RGB, of any size:
+
+* ``--image-size WxH`` resizes them all (later commands resize to it too);
+* ``--patch SIZE`` cuts ``--patches N`` random SIZE x SIZE crops (seeded) of each image, which are
+  then the samples (split, fitted, calibrated): large images at their own scale. The maps of later
+  images of any size are the same per-pixel maps, but an image's score is its map's highest pixel,
+  so a larger image scores higher than a crop: calibrate the run on whole good images
+  (``aekit calibrate RUN --data good/``) to flag whole images at the rate asked;
+* otherwise images of several sizes are cut to their central part of the smallest size (one note).
+
+A folder whose images lie in class sub-folders is labelled: ``good/`` (or ``--normal-label NAME``)
+holds the good images, any other sub-folder defective ones. The detector trains on the good images
+of the training split; the held-out split (``--validation-split``) gives ``metrics.json``: the
+share of good images flagged, and with defective images the image ROC-AUC and PR-AUC.
+
+:func:`score_images` is what ``aekit score`` runs for an image run (a score per image, a map and an
+overlay per image); :meth:`ImageAnomalyRecipe.evaluate_masks` what ``aekit evaluate --masks`` runs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import dataclasses
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .. import _io, plots
+from .._notes import note
+from .._transaction import staged_folder
+from ..data import Data, read_path
+from ..data.images import (
+    crop_count,
+    image_files,
+    mask_file,
+    random_patches,
+    read_image,
+    read_mask,
+    relative_names,
+    size_groups,
+)
+from ..data.readers import iter_image_batches
+from ..errors import DataError, UsageError
+from ..estimators.anomaly import SCORE_COLUMNS
+from ..estimators.thresholds import p_values
+from ..training.progress import Pass
+from ..training.trainer import Trainer
+from .anomaly import _label_matches, normal_rows
+from .base import Recipe, figure_indices, split_data
+from .spec import DataSpec
+
+NORMAL_CLASS = "good"  # the class sub-folder of good images (MVTec AD's name)
+MAP_FORMATS = ("png", "npy")
+FIGURE_IMAGES = 8  # held-out images drawn with their maps in figures/maps.png
+
+
+def map_scale(est) -> float:
+    """The map value drawn white in a map PNG and in the last colour of an overlay: twice the pixel
+    threshold, so that the threshold sits in the middle of the scale (128 of 255 in a PNG)."""
+    t = float(est.pixel_threshold_)
+    return 2 * t if t > 0 else 1.0
+
+
+def good_labels(data: Data, normal_label: Any = None) -> Data:
+    """``data`` with ``y`` 0 for the good images (the class sub-folder ``good``, or
+    ``normal_label``), 1 for the others; unlabelled when the folder has no class sub-folders, or
+    none named ``good`` (sub-folders that only sort the images: one note says so)."""
+    if data.y is None:
+        if normal_label is not None:
+            raise UsageError(
+                f"--normal-label {normal_label} names the class sub-folder of the good images, but "
+                f"{data.source} has no class sub-folders; drop it"
+            )
+        return data
+    normal = NORMAL_CLASS if normal_label is None else normal_label
+    good = _label_matches(data.y, normal)
+    found = ", ".join(map(str, np.unique(data.y)[:10]))
+    if not good.any() and normal_label is not None:
+        raise UsageError(
+            f"--normal-label {normal_label}: {data.source} has no class sub-folder of that name; "
+            f"its sub-folders are {found}"
+        )
+    if not good.any():  # sub-folders that sort the images, not classes: every image is good
+        note(
+            f"{data.source}: sub-folders {found}, none named {NORMAL_CLASS!r}: all images taken as "
+            f"good (--normal-label NAME names the sub-folder of the good ones)"
+        )
+        return dataclasses.replace(data, y=None)
+    return dataclasses.replace(data, y=(~good).astype(np.int64))
+
+
+def _patched(spec: DataSpec, seed: int) -> Data:
+    """Random ``spec.patch`` crops of each image of ``spec.data`` (at its own size, or resized)."""
+    images, names, labels, modes = [], [], [], set()
+    for batch in iter_image_batches(spec.data, spec.image_size):
+        images += list(batch.x)
+        names += batch.names
+        labels += [] if batch.y is None else list(batch.y)
+        modes.add(batch.image_mode)
+    if len(modes) > 1:
+        raise DataError(
+            f"{spec.data}: images have different modes ({', '.join(sorted(modes))}); expected all "
+            f"grayscale (L) or all colour (RGB)"
+        )
+    per = spec.patches or crop_count([img.shape[1:] for img in images], spec.patch)
+    crops = random_patches(images, names, spec.patch, per, seed)
+    y = np.repeat(np.asarray(labels), per) if labels else None
+    return Data(x=crops, y=y, image_mode=modes.pop(), source=str(spec.data))
+
+
+class ImageAnomalyRecipe(Recipe):
+    """``aekit train anomaly --data FOLDER``: see the module docstring.
+
+    Examples
+    --------
+    >>> from aekit.recipes import DataSpec, train_run                          # doctest: +SKIP
+    >>> est, metrics = train_run("anomaly", {}, DataSpec(data="good/"), "runs/parts")  # doctest: +SKIP
+    """
+
+    name = "anomaly"
+    estimator = "ImageAnomalyDetector"
+    default_dataset = None
+    takes_tables = False
+    defaults: dict[str, Any] = {}  # the estimator's own defaults
+    presets: dict[str, dict[str, Any]] = {}
+
+    def build(self, params: dict[str, Any]):
+        """The detector; a parameter it does not take (a table detector's) is one line."""
+        from ..estimators.persistence import estimator_class
+
+        known = estimator_class(self.estimator)().get_params(deep=False)
+        unknown = sorted(k for k in params if k not in known and k != "preset")
+        if unknown:
+            raise UsageError(
+                f"{unknown[0]} does not apply to a folder of images (it trains the image detector, "
+                f"ImageAnomalyDetector); drop it"
+            )
+        return super().build(params)
+
+    def read(self, spec: DataSpec, path: str | None = None, crop_mixed: bool = False) -> Data:
+        """The images at ``path`` (default: the run's), resized as the run resizes, labelled by
+        their class sub-folders (:func:`good_labels`)."""
+        path = path or spec.data
+        data = read_path(path, image_size=spec.image_size, crop_mixed=crop_mixed)
+        return good_labels(self.require_images(data, path), spec.normal_label)
+
+    def read_good(self, spec: DataSpec, path: str | Path) -> np.ndarray:
+        """The good images at ``path`` to calibrate on (a class sub-folder ``good``'s alone), at the
+        run's image size; images of several sizes are one line (a score grows with the image)."""
+        files = image_files(Path(path)) if Path(path).is_dir() else [Path(path)]
+        if spec.image_size is None and len(size_groups(files)) > 1:
+            raise UsageError(
+                f"{path} holds images of several sizes; calibrate on good images of the size the "
+                f"run will score (an image's score is its map's highest pixel, which grows with "
+                f"the image)"
+            )
+        data = self.read(spec, path)
+        return normal_rows(data).x
+
+    def load_data(self, spec: DataSpec, seed: int) -> tuple[Data, Data]:
+        if spec.data is None:  # the family's table row trains without --data (ECG5000)
+            raise UsageError("the image detector trains on --data FOLDER, a folder of good images")
+        if spec.patch is not None:
+            data = good_labels(_patched(spec, seed), spec.normal_label)
+        else:
+            data = self.read(spec, crop_mixed=spec.image_size is None)
+        return split_data(data, spec.validation_split, seed, stratify=data.y is not None)
+
+    def load_eval_data(self, spec: DataSpec, seed: int, path: str | None = None) -> Data:
+        """A folder (or image) at the run's image size, else the run's held-out split."""
+        if path is None:
+            return self.load_data(spec, seed)[1]
+        return self.read(spec, path)
+
+    def fit(self, est, train: Data, val: Data, trainer: Trainer):
+        x = normal_rows(train).x
+        if len(x) == 0:
+            raise UsageError(f"no good images to train on in {train.source}; check --normal-label")
+        return est.fit(x, trainer=trainer)
+
+    def compare_baselines(self, est, spec: DataSpec, seed: int, data: Data | None = None):
+        raise UsageError(
+            "--baselines compares a table detector with scikit-learn's; this run detects anomalies "
+            "in images: drop --baselines"
+        )
+
+    def evaluate(self, est, data: Data) -> dict[str, Any]:
+        """The held-out figures: with labels, the image ROC-AUC and PR-AUC and the share of good
+        images flagged (:meth:`aekit.ImageAnomalyDetector.evaluate`); else what is flagged."""
+        if data.y is None:
+            scores = est.decision_function(data.x)
+            out = {
+                "threshold": float(est.threshold_),
+                "n_images": int(len(scores)),
+                "anomaly_rate": float(np.mean(scores > est.threshold_)),
+                "mean_score": float(np.mean(scores)),
+            }
+        else:
+            out = est.evaluate(data.x, data.y)
+        return {**out, "pixel_threshold": float(est.pixel_threshold_)}
+
+    def evaluate_masks(self, est, data: Data, masks: str | Path) -> dict[str, Any]:
+        """The figures of :meth:`evaluate` and, against the defect masks in the folder ``masks``
+        (same relative names; none for a good image), the pixel ROC-AUC and PRO."""
+        if data.names is None:
+            raise UsageError(
+                "--masks needs --data FOLDER: the images the masks belong to (this run's held-out "
+                "images are crops, with no mask files)"
+            )
+        truth, found = read_masks(data, Path(masks))
+        y = truth.reshape(len(truth), -1).any(1) if data.y is None else data.y
+        out = est.evaluate(data.x, y, truth)
+        return {**out, "pixel_threshold": float(est.pixel_threshold_), "n_masks": found}
+
+    def figures(self, est, data: Data, folder: Path) -> list[Path]:
+        folder = Path(folder)
+        picks = figure_indices(data, FIGURE_IMAGES, int(est.seed))
+        maps = est.anomaly_maps(data.x[picks])
+        t, scale = float(est.pixel_threshold_), map_scale(est)
+        written = [
+            plots.plot_map_overlays(
+                data.x[picks], maps, folder / "maps.png", threshold=t, scale=scale
+            )
+        ]
+        scores = est.decision_function(data.x)
+        y = np.zeros(len(scores), np.int64) if data.y is None else np.asarray(data.y)
+        written.append(
+            plots.plot_error_histogram(
+                scores[y == 0],
+                scores[y == 1],
+                est.threshold_,
+                folder / "score_histogram.png",
+                xlabel="image score (its map's highest value)",
+            )
+        )
+        if 0 < y.sum() < len(y):
+            written.append(plots.plot_roc(y, scores, folder / "roc.png", title="image ROC"))
+        if est.history_:
+            written.append(plots.plot_history(est.history_, folder / "loss.png"))
+        return written
+
+
+def read_masks(data: Data, folder: Path) -> tuple[np.ndarray, int]:
+    """The bool (n, H, W) defect masks of ``data``'s images from ``folder`` (at the images' size
+    in ``data``), and how many mask files there were; an image without one is good (all False)."""
+    if not folder.is_dir():
+        raise UsageError(f"--masks {folder} is not a folder; expected a folder of mask images")
+    shape = data.x.shape[-2:]
+    masks, found = np.zeros((len(data), *shape), bool), 0
+    for i, name in enumerate(data.names):
+        path = mask_file(folder, name)
+        if path is None:
+            continue
+        own = data.sizes[i] if data.sizes is not None else shape
+        masks[i] = read_mask(path, name, own, shape if data.sizes is not None else None)
+        found += 1
+    return masks, found
+
+
+# ---- aekit score: a score per image, a map and an overlay per image --------------------------------
+
+
+def output_names(names: Sequence[str], ext: str, option: str) -> list[str]:
+    """Each input's relative name with the suffix ``ext``; two inputs that would share an output name
+    (``a.png`` and ``a.jpg``) are one line."""
+    out = [str(Path(n).with_suffix(ext).as_posix()) for n in names]
+    seen: dict[str, str] = {}
+    for name, given in zip(out, names):
+        if name in seen:
+            raise UsageError(
+                f"{option}: {seen[name]} and {given} would both write {name}; rename one of them"
+            )
+        seen[name] = given
+    return out
+
+
+@dataclasses.dataclass
+class ImageOutputs:
+    """Where ``score_images`` writes besides the scores: a folder of maps and one of overlays."""
+
+    maps: str | Path | None = None
+    maps_format: str = "png"  # one of MAP_FORMATS
+    overlays: str | Path | None = None
+
+
+def score_images(
+    est,
+    path: str | Path,
+    output: str | Path,
+    outputs: ImageOutputs | None = None,
+    *,
+    image_size=None,
+    verbose: int = 1,
+) -> dict[str, int]:
+    """Score the image (or the folder of images) ``path`` into the table ``output`` (``file, score,
+    is_anomaly, p_value`` per image, in the folder's order) and, when asked, a map and an overlay
+    per image under the input's relative name (``.png`` or ``.npy``); return the counts.
+
+    Images of any sizes are read and scored a batch of one size at a time (``image_size``: all
+    resized to it, their maps and overlays then brought back to each input's own size). Every
+    output appears whole or not at all: the folders are built beside their place and swapped in
+    with the table, and an existing output folder is replaced only if aekit wrote it (files of
+    yours in it are kept).
+    """
+    outputs = outputs or ImageOutputs()
+    path = Path(path)
+    names = relative_names(image_files(path), path) if path.is_dir() else [path.name]
+    ext = ".npy" if outputs.maps_format == "npy" else ".png"
+    targets = {
+        "maps": output_names(names, ext, "--maps") if outputs.maps else None,
+        "overlays": output_names(names, ".png", "--overlay") if outputs.overlays else None,
+    }
+    with contextlib.ExitStack() as stack:
+        work = {
+            kind: stack.enter_context(staged_folder(getattr(outputs, kind), "output"))
+            for kind in ("maps", "overlays")
+            if getattr(outputs, kind)
+        }
+        writer = _MapWriter(est, path, work, targets, names, ext)
+        scores = writer.run(image_size, verbose)
+        _write_scores(output, est, names, scores)
+    return {"images": len(names), "flagged": int(np.sum(scores > est.threshold_))}
+
+
+class _MapWriter:
+    """Scores the images a batch at a time, writing each one's map and overlay into the staged folders."""
+
+    def __init__(self, est, path: Path, work: dict, targets: dict, names: list[str], ext: str):
+        self.est, self.path, self.work, self.targets, self.ext = est, path, work, targets, ext
+        self.index = {name: i for i, name in enumerate(names)}
+        self.threshold, self.scale = float(est.pixel_threshold_), map_scale(est)
+
+    def run(self, image_size, verbose: int) -> np.ndarray:
+        scores = np.zeros(len(self.index))
+        with Pass(len(self.index), "score", unit="images", verbose=verbose) as progress:
+            for batch in iter_image_batches(self.path, image_size):
+                maps = self.est.anomaly_maps(batch.x)
+                scored = self.est.image_scores(maps)
+                for j, name in enumerate(batch.names):
+                    i = self.index[name]
+                    scores[i] = scored[j]
+                    self.write(i, name, maps[j], batch.x[j], batch.sizes[j], image_size)
+                progress.update(len(batch))
+        return scores
+
+    def write(self, i: int, name: str, amap: np.ndarray, image, own, image_size) -> None:
+        if not self.work:
+            return
+        if image_size is not None and tuple(own) != amap.shape:  # back to the input's own size
+            amap = _resized(amap, own)
+            if "overlays" in self.work:  # drawn over the input as it is
+                image = read_image(self.path / name if self.path.is_dir() else self.path)
+        if "maps" in self.work:
+            target = self.work["maps"] / self.targets["maps"][i]
+            target.parent.mkdir(parents=True, exist_ok=True)
+            _save_map(target, amap, self.scale)
+        if "overlays" in self.work:
+            target = self.work["overlays"] / self.targets["overlays"][i]
+            target.parent.mkdir(parents=True, exist_ok=True)
+            plots.plot_map_overlay(image, amap, target, threshold=self.threshold, scale=self.scale)
+
+
+def _resized(amap: np.ndarray, size: Sequence[int]) -> np.ndarray:
+    """A map at ``size`` (height, width), bilinear."""
+    from PIL import Image
+
+    im = Image.fromarray(np.asarray(amap, np.float32), "F")
+    return np.asarray(im.resize((int(size[1]), int(size[0])), Image.Resampling.BILINEAR))
+
+
+def _save_map(target: Path, amap: np.ndarray, scale: float) -> None:
+    """A map as ``.npy`` (float32, as computed) or an 8-bit grayscale PNG: 0 to ``scale`` as 0 to 255."""
+    if target.suffix == ".npy":
+        with open(target, "wb") as f:
+            np.save(f, np.asarray(amap, np.float32))
+        return
+    from PIL import Image
+
+    pixels = np.round(np.clip(amap / scale, 0, 1) * 255).astype(np.uint8)
+    Image.fromarray(pixels, "L").save(target, format="PNG")
+
+
+def _write_scores(output: str | Path, est, names: list[str], scores: np.ndarray) -> None:
+    """The table ``file, score, is_anomaly, p_value``, atomically (.tsv: tab-separated)."""
+    sep = "\t" if str(output).lower().endswith(".tsv") else ","
+    flags = (scores > est.threshold_).astype(int)
+    p = p_values(est.calibration_scores_, scores)
+    with _io.atomic_path(output) as tmp, open(tmp, "w", newline="") as f:
+        writer = csv.writer(f, delimiter=sep, lineterminator="\n")
+        writer.writerow(["file", *SCORE_COLUMNS])
+        writer.writerows(
+            [n, f"{s:.9g}", int(a), f"{q:.6g}"] for n, s, a, q in zip(names, scores, flags, p)
+        )
+
+
+RECIPE = ImageAnomalyRecipe()

@@ -1,0 +1,99 @@
+"""The image anomaly recipe: the family's image row chosen by the data, class sub-folders, masks,
+and the names of the maps."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from aekit.data import Data
+from aekit.errors import DataError, UsageError
+from aekit.recipes import DataSpec, get_recipe, load_run, train_run
+from aekit.recipes.anomaly import AnomalyRecipe
+from aekit.recipes.images import (
+    ImageAnomalyRecipe,
+    good_labels,
+    map_scale,
+    output_names,
+    read_masks,
+)
+
+
+def _png(path, a):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(np.asarray(a, np.uint8), "L").save(path)
+
+
+def test_the_data_picks_the_family_s_row_and_a_run_its_recorded_one(tmp_path):
+    (tmp_path / "images").mkdir()
+    assert isinstance(get_recipe("anomaly"), AnomalyRecipe)
+    assert isinstance(get_recipe("anomaly", data=tmp_path / "images"), ImageAnomalyRecipe)
+    assert isinstance(get_recipe("anomaly", data=tmp_path / "t.csv"), AnomalyRecipe)
+    assert isinstance(get_recipe("anomaly", estimator="ImageAnomalyDetector"), ImageAnomalyRecipe)
+    assert type(get_recipe("denoise", data=tmp_path / "images")).__name__ == "DenoiseRecipe"
+
+
+def test_train_run_on_a_folder_and_load_run_back(tmp_path):
+    rng = np.random.default_rng(0)
+    for i in range(12):
+        _png(tmp_path / "good" / f"{i}.png", 100 + 40 * rng.random((16, 16)))
+    spec = DataSpec(data=str(tmp_path / "good"))
+    est, metrics = train_run(
+        "anomaly", {"bank_size": 64, "threads": 1}, spec, tmp_path / "run", figures=False
+    )
+    assert type(est).__name__ == "ImageAnomalyDetector" and metrics["n_images"] == 3
+    loaded, recipe, config = load_run(tmp_path / "run")
+    assert isinstance(recipe, ImageAnomalyRecipe) and config["estimator"] == "ImageAnomalyDetector"
+    assert loaded.calibration_ == {"images": 1} and map_scale(loaded) == 2 * loaded.pixel_threshold_
+    assert json.loads((tmp_path / "run" / "config.json").read_text())["data"]["patch"] is None
+
+
+def test_a_table_detector_s_parameter_is_one_line():
+    with pytest.raises(UsageError, match="hidden does not apply to a folder of images"):
+        ImageAnomalyRecipe().build({"hidden": (8,)})
+
+
+def test_class_sub_folders_good_and_the_others():
+    data = Data(x=np.zeros((4, 1, 2, 2), np.float32), y=np.array(["good", "cut", "good", "hole"]))
+    assert good_labels(data).y.tolist() == [0, 1, 0, 1]
+    assert good_labels(data, "cut").y.tolist() == [1, 0, 1, 1]
+    with pytest.raises(
+        UsageError, match="--normal-label ok: .* its sub-folders are cut, good, hole"
+    ):
+        good_labels(data, "ok")
+    dated = Data(x=data.x, y=np.array(["2023", "2024", "2023", "2024"]))
+    assert good_labels(dated).y is None  # sub-folders that only sort the images
+    plain = Data(x=data.x, source="imgs")
+    assert good_labels(plain).y is None
+    with pytest.raises(UsageError, match="no class sub-folders"):
+        good_labels(plain, "good")
+
+
+def test_masks_by_name_mvtec_s_too_and_a_missing_one_is_good(tmp_path):
+    mask = np.zeros((4, 6), np.uint8)
+    mask[1:3, 2:4] = 255
+    _png(tmp_path / "masks" / "cut" / "a.png", mask)
+    _png(tmp_path / "masks" / "cut" / "b_mask.png", mask[::-1])
+    names = ["cut/a.jpg", "cut/b.png", "good/c.png"]
+    data = Data(x=np.zeros((3, 1, 4, 6), np.float32), names=names)
+    masks, found = read_masks(data, tmp_path / "masks")
+    assert found == 2 and masks[0].sum() == 4 and masks[1].sum() == 4 and not masks[2].any()
+    assert masks[0][1:3, 2:4].all() and masks[1][1:3, 2:4].all()
+    resized = Data(x=np.zeros((3, 1, 8, 12), np.float32), names=names, sizes=[(4, 6)] * 3)
+    assert read_masks(resized, tmp_path / "masks")[0][0].sum() == 16  # nearest, at the model's size
+    wrong = Data(x=np.zeros((3, 1, 5, 6), np.float32), names=names)
+    with pytest.raises(DataError, match="own size"):
+        read_masks(wrong, tmp_path / "masks")
+
+
+def test_output_names_keep_the_folders_and_refuse_a_clash():
+    assert output_names(["a.jpg", "x/b.bmp", "c.d.png"], ".npy", "--maps") == [
+        "a.npy",
+        "x/b.npy",
+        "c.d.npy",
+    ]
+    with pytest.raises(UsageError, match="a.png and a.jpg would both write a.png"):
+        output_names(["a.png", "a.jpg"], ".png", "--overlay")
