@@ -277,6 +277,14 @@ def _score(args: argparse.Namespace) -> int:
 def _score_on_dask(args: argparse.Namespace) -> int:
     """``--dask``: the files scored on a Dask cluster (:func:`aekit.dask.score_files`)."""
     from ..dask.files import score_files
+    from ..errors import UsageError
+    from ..estimators.persistence import read_config
+
+    if read_config(args.run).get("estimator") == IMAGES:
+        raise UsageError(
+            f"--dask scores tables (Parquet files) on a cluster; {args.run} is an image run: score "
+            f"its images here, without --dask"
+        )
 
     thresholds = {p: getattr(args, p) for p in ("threshold", "k", "q", "contamination")}
     rows, parts = score_files(

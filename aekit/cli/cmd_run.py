@@ -188,12 +188,18 @@ def cmd_reconstruct(args: argparse.Namespace) -> int:
     from ..data import write_output
 
     est, recipe, config = _load(args)
-    if not hasattr(est, "reconstruct"):  # a series run scores steps: it has no rows to give back
+    if not hasattr(est, "reconstruct"):  # a series or image run: no rows to give back
         from ..errors import UsageError
 
+        if hasattr(est, "anomaly_maps"):
+            raise UsageError(
+                f"{args.run} is an image run, which gives each image a score and a map, not a "
+                f"reconstruction; write the maps with 'aekit score {args.run} --input IMAGES "
+                f"--output scores.csv --maps DIR'"
+            )
         raise UsageError(
-            f"{args.run} is a {config.get('family', type(est).__name__)} run, which reconstructs no "
-            f"samples; score its steps with 'aekit score {args.run} --input SERIES --output FILE'"
+            f"{args.run} is a series run, which reconstructs no samples; score its steps with "
+            f"'aekit score {args.run} --input SERIES --output FILE'"
         )
     refuse_existing(args.output, args.overwrite, inputs=[args.input], kind="auto")
     data = _input(args, est, recipe, config)

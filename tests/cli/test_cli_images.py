@@ -278,6 +278,21 @@ def test_image_options_on_a_table_or_a_table_run_are_one_line(world, tmp_path):
     assert_one_line_error(csv_in, 2, "t.csv", "not an image")
 
 
+def test_commands_that_do_not_apply_to_an_image_run_say_so_in_one_line(world, tmp_path):
+    root, _, _ = world
+    dask = cli_here(
+        "score", root / "run", "--input", root / "test", "--output", tmp_path / "s",
+        "--dask", "tcp://127.0.0.1:1", check=None,
+    )  # fmt: skip
+    assert_one_line_error(dask, 2, "--dask", "image run", "without --dask")
+    rec = cli_here(
+        "reconstruct", root / "run", "--input", root / "test", "--output", tmp_path / "r.npy",
+        check=None,
+    )  # fmt: skip
+    assert_one_line_error(rec, 2, "image run", "--maps")
+    assert not (tmp_path / "s").exists() and not (tmp_path / "r.npy").exists()
+
+
 def test_help_lists_the_image_options_where_they_apply(capsys):
     from aekit.cli.main import main
 
