@@ -50,8 +50,10 @@ CALIBRATION_SHARE = 0.2
 CALIBRATED = ("fpr", "pot")  # the rules whose threshold comes from calibration scores
 WINDOW_BATCH = 2048  # windows per forward pass when scoring
 # windows per search when the neighbours alone score: the index's cost per batch is a pass over its
-# groups, which a batch of 2,048 windows of a 20,000-step stretch paid 5 times over
+# groups, which a batch of 2,048 windows of a 20,000-step stretch paid 5 times over; at most
+# NEIGHBOR_CELLS (windows x channels x steps: 64 MB of float32 a copy) when windows are long and many
 NEIGHBOR_BATCH = 16384
+NEIGHBOR_CELLS = 1 << 24
 # the parameters of the autoencoder and its training, which the neighbours alone do not read
 NETWORK_OPTIONS = (
     "channels", "latent_dim", "kernel_size", "init", "loss", "epochs", "batch_size", "lr",
@@ -288,8 +290,12 @@ class SeriesDetector(NeuralEstimator):
         )
 
     def _window_batch(self) -> int:
-        """Windows scored at a time: a forward pass's batch, or a search's for the neighbours alone."""
-        return WINDOW_BATCH if getattr(self, "model_", None) is not None else NEIGHBOR_BATCH
+        """Windows scored at a time: a forward pass's batch, or a search's for the neighbours alone
+        (fewer when the windows are long and many channels: 8 channels of 621 steps, 3,377)."""
+        if getattr(self, "model_", None) is not None:
+            return WINDOW_BATCH
+        cells = max(1, int(self.input_shape_[0]) * int(self.window_))
+        return int(min(NEIGHBOR_BATCH, max(WINDOW_BATCH, NEIGHBOR_CELLS // cells)))
 
     @property
     def _has_network(self) -> bool:

@@ -154,3 +154,15 @@ def test_detector_scores_the_same_through_the_index(monkeypatch):
     det.neighbors_._index = None
     _same_but_ties(fast, det.score_samples(test))
     assert y.sum() > 0 and fast[y == 1].max() > np.quantile(fast[y == 0], 0.99)
+
+
+def test_a_batch_of_long_windows_of_many_channels_stays_bounded():
+    import aekit.estimators.series.detector as detector_module
+
+    det = aekit.SeriesDetector()
+    det.input_shape_, det.window_ = (1, 50), 50
+    assert det._window_batch() == detector_module.NEIGHBOR_BATCH  # short windows: the full batch
+    det.input_shape_, det.window_ = (8, 621), 621
+    batch = det._window_batch()
+    assert detector_module.WINDOW_BATCH <= batch < detector_module.NEIGHBOR_BATCH
+    assert batch * 8 * 621 <= detector_module.NEIGHBOR_CELLS
