@@ -108,9 +108,6 @@ def _evaluate_spec(args: argparse.Namespace, config: dict):
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    import json
-
-    from .. import _io
     from .._outputs import refuse_existing
     from .cmd_series import refuse_options
 
@@ -135,11 +132,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         )
         print(table)
         figures["baselines"] = table.to_dict()
-    if args.output:
-        _io.write_json(out, {**recipe.evaluate(est, data()), **figures})
-        print(f"wrote {args.output}")
-    elif not args.baselines:
-        print(json.dumps(recipe.evaluate(est, data()), indent=2))
+    if args.output or not args.baselines:  # --baselines alone printed its table: that is all
+        return _report(args, out, {**recipe.evaluate(est, data()), **figures})
     return 0
 
 

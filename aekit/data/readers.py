@@ -138,11 +138,7 @@ def read_image_groups(path: str | os.PathLike, image_size=None) -> list[Data]:
         One per image size, each with the ``names`` of its images; together they hold every image.
     """
     path = Path(path)
-    if not path.exists():
-        raise UsageError(f"no such file or folder: {path}")
-    files = image_files(path) if path.is_dir() else [path]
-    names = relative_names(files, path) if path.is_dir() else [path.name]
-    groups = [list(range(len(files)))] if image_size is not None else size_groups(files)
+    files, names, groups = _image_groups(path, image_size)
     out = []
     for group in groups:
         data = _read_images([files[i] for i in group], [names[i] for i in group], path, image_size)
@@ -175,12 +171,8 @@ def iter_image_batches(
         batches of one size come together, the sizes in the order their first image comes.
     """
     path = Path(path)
-    if not path.exists():
-        raise UsageError(f"no such file or folder: {path}")
-    files = image_files(path) if path.is_dir() else [path]
-    names = relative_names(files, path) if path.is_dir() else [path.name]
+    files, names, groups = _image_groups(path, image_size)
     labels = folder_labels(names) if path.is_dir() else None
-    groups = [list(range(len(files)))] if image_size is not None else size_groups(files)
     for group in groups:
         step = _batch_images(files[group[0]], image_size, pixels)
         for start in range(0, len(group), step):
@@ -199,6 +191,17 @@ def iter_image_batches(
                 source=str(path),
                 sizes=sizes,
             )
+
+
+def _image_groups(path: Path, image_size) -> tuple[list[Path], list[str], list[list[int]]]:
+    """The image files at ``path`` (a folder or one image), their relative names, and their indices
+    grouped by size (one group when ``image_size`` resizes them all)."""
+    if not path.exists():
+        raise UsageError(f"no such file or folder: {path}")
+    files = image_files(path) if path.is_dir() else [path]
+    names = relative_names(files, path) if path.is_dir() else [path.name]
+    groups = [list(range(len(files)))] if image_size is not None else size_groups(files)
+    return files, names, groups
 
 
 def _batch_images(first: Path, image_size, pixels: int) -> int:

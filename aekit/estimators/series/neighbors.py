@@ -102,6 +102,7 @@ class WindowNeighbors:
     def __init__(self, max_windows: int = 10_000, level: float = 0.0):
         self.max_windows = max_windows
         self.level = level
+        self._index: list[ClusterIndex] | None = None  # built when a batch needs it (_indexed)
 
     def fit(self, x: np.ndarray, window: int) -> WindowNeighbors:
         """Keep the windows of ``x`` (steps, channels) as compared (``references_``, ``starts_``);
@@ -145,7 +146,6 @@ class WindowNeighbors:
         nn = cls(len(starts), level)
         nn.references_, nn.starts_ = tensors["neighbors_references"].float(), starts
         nn.window_ = int(window)
-        nn._index = None
         nn.scale_ = tensors["neighbors_scale"].cpu().numpy().astype(np.float64)
         local = tensors.get("neighbors_local")
         nn.local_ = None if local is None else local.cpu().numpy().astype(np.float32)
@@ -161,12 +161,18 @@ class WindowNeighbors:
             out["neighbors_local"] = torch.as_tensor(self.local_)
         return out
 
-    def _exclude(self, d: torch.Tensor, starts: np.ndarray) -> None:
-        """Set to inf, in place, the (C, b, N) distances of the references that start within a
-        window of each query start (references are sorted by start: one contiguous run each, so a
-        slice per query, not a mask over the whole matrix, which cost as much as the product)."""
+    def _excluded_runs(self, starts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(lo, hi): the references ``lo <= i < hi`` start within a window of each query start
+        (references are sorted by start: one contiguous run each)."""
         lo = np.searchsorted(self.starts_, starts - self.window_, side="right")
         hi = np.searchsorted(self.starts_, starts + self.window_, side="left")
+        return lo, hi
+
+    def _exclude(self, d: torch.Tensor, starts: np.ndarray) -> None:
+        """Set to inf, in place, the (C, b, N) distances of the references that start within a
+        window of each query start (a slice per query, not a mask over the whole matrix, which
+        cost as much as the product)."""
+        lo, hi = self._excluded_runs(starts)
         for row, (a, b) in enumerate(zip(lo.tolist(), hi.tolist())):
             d[:, row, a:b] = np.inf
 
@@ -209,20 +215,18 @@ class WindowNeighbors:
         refs = self.references_
         if refs.device.type != "cpu" or len(refs) < INDEXED:
             return False
-        return getattr(self, "_index", None) is not None or batch >= INDEX_BATCH
+        return self._index is not None or batch >= INDEX_BATCH
 
     def _indexed(self, queries: torch.Tensor, exclude: np.ndarray | None):
         """:meth:`_nearest` with ``k=1`` through one :class:`ClusterIndex` per channel."""
         channels = self.references_.shape[1]
-        if getattr(self, "_index", None) is None:
+        if self._index is None:
             self._index = [
                 ClusterIndex(self.references_[:, c].contiguous()) for c in range(channels)
             ]
         runs = None
-        if exclude is not None:  # each query's references within a window of it, as _exclude's
-            lo = np.searchsorted(self.starts_, exclude - self.window_, side="right")
-            hi = np.searchsorted(self.starts_, exclude + self.window_, side="left")
-            runs = (torch.from_numpy(lo), torch.from_numpy(hi))
+        if exclude is not None:  # each query's references within a window of it
+            runs = tuple(torch.from_numpy(r) for r in self._excluded_runs(exclude))
         found = [ix.nearest(queries[:, c].contiguous(), runs) for c, ix in enumerate(self._index)]
         index = torch.stack([f[0] for f in found], dim=1)  # (B, C)
         picked = self.references_[index, torch.arange(channels)]  # (B, C, F)
