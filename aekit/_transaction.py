@@ -30,11 +30,12 @@ import os
 import shutil
 import signal
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from . import _manifest
+from . import _manifest, _stop
 from ._io import write_failure
 from .errors import RunFailure, RunInProgress, UsageError
 
@@ -127,19 +128,44 @@ def replace_folder(new: Path, target: Path) -> None:
 
 @contextlib.contextmanager
 def signals_deferred() -> Iterator[None]:
-    """Hold Ctrl-C, SIGTERM and SIGHUP until the block ends, so a rename sequence is never cut in two."""
+    """Hold Ctrl-C, SIGTERM and SIGHUP until the block ends, so a rename sequence is never cut in two.
+
+    Blocking them (``pthread_sigmask``) holds them for this thread only: a signal sent to the
+    process lands on any thread that does not block it (one of torch's), and Python then runs its
+    handler in the main thread, inside the block. So in the main thread the handlers are also
+    swapped for one that only notes the signal, and each noted signal is sent again once the
+    block is over, to the handler it was meant for.
+    """
     sigs = {signal.SIGINT, signal.SIGTERM} | (
         {signal.SIGHUP} if hasattr(signal, "SIGHUP") else set()
     )
-    try:
-        old = signal.pthread_sigmask(signal.SIG_BLOCK, sigs)
-    except (AttributeError, OSError, ValueError):  # pragma: no cover - no pthread_sigmask
-        yield
+    with _handlers_deferred(sigs):
+        try:
+            old = signal.pthread_sigmask(signal.SIG_BLOCK, sigs)
+        except (AttributeError, OSError, ValueError):  # pragma: no cover - no pthread_sigmask
+            yield
+            return
+        try:
+            yield
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, old)
+
+
+@contextlib.contextmanager
+def _handlers_deferred(sigs: set[int]) -> Iterator[None]:
+    """Python-level handlers that only note ``sigs`` for the block; the noted ones sent again after."""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # only the main thread runs Python's handlers, and only it may set them
         return
+    noted: list[int] = []
+    previous = {sig: signal.signal(sig, lambda signum, _: noted.append(signum)) for sig in sigs}
     try:
         yield
     finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler if handler is not None else signal.SIG_DFL)
+        for sig in noted:
+            signal.raise_signal(sig)
 
 
 def _remove(path: Path) -> None:
@@ -401,7 +427,12 @@ class FolderTransaction:
         _manifest.write_manifest(self.staging, self.kind, exclude=self.keep)
 
     def commit(self) -> None:
-        """Swap the staging folder in as ``target``; the previous ``target`` is removed after."""
+        """Swap the staging folder in as ``target``; the previous ``target`` is removed after.
+
+        Never once a signal asked the command to stop (:mod:`aekit._stop`), even if its
+        interrupt was lost on the way: the previous folder stays.
+        """
+        _stop.check()
         if self.kind is not None:
             self._carry_and_mark()
         old = old_path(self.target)

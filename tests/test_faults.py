@@ -260,6 +260,39 @@ def _still_training(run: Path, world) -> None:
         assert code == 1 and "still being written" in err, err
 
 
+@pytest.mark.parametrize("where", ["in an epoch", "after training"])
+@pytest.mark.parametrize("op", ["fresh", "overwrite"])
+def test_a_stop_whose_interrupt_was_lost(world, tmp_path, monkeypatch, op, where, one_thread):
+    """A signal's interrupt raised where it is dropped (C code that clears the error it gets) must
+    not let the command replace the run it was asked to stop: the next epoch, or the commit, asks
+    again (aekit._stop)."""
+    import aekit.recipes.run as recipe_run
+    import aekit.training.loop as loop
+    from aekit import _stop
+
+    target, name = (
+        (loop, "_train_epoch") if where == "in an epoch" else (recipe_run, "write_estimator")
+    )
+    original = getattr(target, name)
+
+    def lost(*args, **kwargs):  # the handler noted the stop; its exception never arrived
+        out = original(*args, **kwargs)
+        _stop.request(signal.SIGTERM)
+        return out
+
+    monkeypatch.setattr(target, name, lost)
+    run, argv = _case(world, tmp_path, op)
+    code, _, err = cli(*argv)
+    assert code == 128 + signal.SIGTERM, err
+    assert err.strip().splitlines() == ["aekit: interrupted; resume with --resume"], err
+    assert _stop.requested() is None  # forgotten after the command
+    monkeypatch.setattr(target, name, original)
+    _previous_is_whole(world, run, op)
+    code, _, err = cli(*argv, "--resume")
+    assert code == 0, err
+    _completed(run, EPOCHS)
+
+
 # ---- a diverging loss ------------------------------------------------------------------------------------
 
 

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
+import threading
+import time
 
 import pytest
 
@@ -106,3 +109,29 @@ def test_replace_folder_keeps_the_old_output_until_the_new_one_is_in(tmp_path):
     assert (old / "a").read_text() == "new" and sorted(p.name for p in tmp_path.iterdir()) == [
         "out"
     ]
+
+
+def test_a_signal_landing_on_another_thread_waits_for_the_end_of_the_block():
+    """A signal sent to the process may land on any thread not blocking it (torch's workers);
+    Python runs its handler in the main thread all the same. Inside ``signals_deferred`` it must
+    wait until the rename sequence is over, then reach the handler it was meant for."""
+    hits = []
+
+    def handler(signum, frame):
+        hits.append(signum)
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    other = threading.Thread(target=time.sleep, args=(0.5,))
+    other.start()
+    try:
+        with pytest.raises(KeyboardInterrupt), tx.signals_deferred():
+            signal.pthread_kill(other.ident, signal.SIGTERM)
+            for _ in range(50):  # bytecodes, and sleeps: where Python runs a pending handler
+                time.sleep(0.001)
+            inside = list(hits)
+        assert inside == [] and hits == [signal.SIGTERM]
+        assert signal.getsignal(signal.SIGTERM) is handler
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        other.join()

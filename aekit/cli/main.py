@@ -89,9 +89,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     with signals.handled():
         code = _run(args)
+        stopped = signals.received()
     if _alone():
         return code
-    if code and not _reports() and signals.received() is None:
+    if code and not _reports() and stopped is None:
         # Under torchrun, let rank 0 (which reports the cause) exit first, so that torchrun
         # passes on its exit code rather than that of a process that failed because rank 0 left.
         import time

@@ -18,24 +18,23 @@ import signal
 import threading
 from collections.abc import Iterator
 
+from .. import _stop
+
 SIGNALS = tuple(
     getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name)
 )
 _PR_SET_PDEATHSIG = 1
 
-_received: int | None = None
-
 
 def received() -> int | None:
     """The signal that stopped the current command, if one did."""
-    return _received
+    return _stop.requested()
 
 
 def _handler(signum: int, frame) -> None:
     from ..errors import Interrupted
 
-    global _received
-    _received = signum
+    _stop.request(signum)  # asked again before a run is made final, should this raise be lost
     for sig in SIGNALS:  # one stop: later signals would cut the unwinding short
         signal.signal(sig, signal.SIG_IGN)
     raise Interrupted(signum)
@@ -43,9 +42,12 @@ def _handler(signum: int, frame) -> None:
 
 @contextlib.contextmanager
 def handled() -> Iterator[None]:
-    """Handle SIGINT, SIGTERM and SIGHUP as Ctrl-C for the block (main thread only), then restore."""
-    global _received
-    _received = None
+    """Handle SIGINT, SIGTERM and SIGHUP as Ctrl-C for the block (main thread only), then restore.
+
+    The stop a signal asked for (:func:`received`) is forgotten after the block: what runs after
+    the command in the same process (a test, a notebook) is not stopped by it.
+    """
+    _stop.clear()
     if threading.current_thread() is not threading.main_thread():
         yield
         return
@@ -58,6 +60,7 @@ def handled() -> Iterator[None]:
     finally:
         for sig, old in previous.items():
             signal.signal(sig, old if old is not None else signal.SIG_DFL)
+        _stop.clear()
 
 
 def _launched_by_aekit() -> bool:

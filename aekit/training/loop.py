@@ -33,6 +33,7 @@ from typing import Any, Protocol
 
 import torch
 
+from .. import _stop
 from ..errors import ArgumentTypeError, Diverged, UsageError
 from . import distributed
 from .checkpoint import has_checkpoint, load_checkpoint, save_checkpoint
@@ -278,6 +279,7 @@ def train(
     stopping = _EarlyStopping(config)
     _call(run.callbacks, "on_train_begin", config.epochs, run.steps)
     for epoch in range(start_epoch, config.epochs):
+        _stop.check()  # a stop whose interrupt was lost on the way (aekit._stop)
         _call(run.callbacks, "on_epoch_start", epoch, run.steps)
         t0 = time.perf_counter()
         train_loss = _train_epoch(run, epoch)
