@@ -71,7 +71,7 @@ def _options(p: argparse.ArgumentParser) -> None:
         "--scaler",
         choices=P.choices(TABLE, "scaler"),
         help="preprocessing saved with the model (default auto: per-feature median/IQR, one shared "
-        "scale when all features have a similar spread)",
+        "scale when all features have a similar spread or range: a signal, an image's pixels)",
     )
     g.add_argument(
         "--error",

@@ -11,12 +11,15 @@ Every scaler is affine, ``x_scaled = (x - offset) / scale``, so one class serves
   a standard deviation and squeeze every normal value together. A feature whose IQR is 0
   (mostly constant) falls back to its standard deviation, then to 1;
 * ``"auto"``: ``robust``, except that when every feature has a similar spread (the 90th
-  percentile of the features' IQRs within ``SHARED_UNITS_RATIO`` times the 10th), the features
-  are taken as one signal in shared units (a sampled curve, a spectrum): each is still centred
-  on its median, but all share one scale, the median of their IQRs / 1.349. A signal keeps
-  the relative size of its parts, so the quiet stretches of a heartbeat are not blown up to
-  the size of its peaks (on ECG5000 that scores better: ``docs/guide/anomaly.md``); a table of
-  mixed units (centimetres beside counts) still gets one scale per column;
+  percentile of the features' IQRs within ``SHARED_UNITS_RATIO`` times the 10th) or a similar
+  range (the same of the ranges of the features that are not constant), the features are
+  taken as one signal in shared units (a sampled curve, a spectrum, an image's pixels): each is
+  still centred on its median, but all share one scale, the median IQR / 1.349 of the features
+  whose IQR is not 0. A signal keeps the relative size of its parts, so the quiet stretches of a
+  heartbeat are not blown up to the size of its peaks, nor a pixel that a stroke crosses now
+  and then to the size of the strokes (on ECG5000 and on images as rows that scores better:
+  ``docs/guide/anomaly.md``); a table of mixed units (centimetres beside counts) still gets one
+  scale per column;
 * ``"none"``: identity.
 
 The state is plain JSON (:meth:`Scaler.get_state`), so ``aekit.load`` restores it.
@@ -181,8 +184,27 @@ def _median_iqr(X: np.ndarray, shared: bool = False) -> tuple[np.ndarray, np.nda
     scale = (q3 - q1) / IQR_TO_STD
     std = X.std(axis=0)
     scale = np.where(scale > 0, scale, np.where(std > 0, std, 1.0))  # mostly-constant features
-    # of the features themselves, even if few
-    low, high = np.percentile(scale, [10.0, 90.0], method="nearest")
-    if shared and high < SHARED_UNITS_RATIO * low:
-        scale = np.full_like(scale, np.median(scale))
+    if shared and _shared_units(X, scale):
+        alike = scale[q3 - q1 > 0]  # the features that vary in most rows set the one scale
+        scale = np.full_like(scale, np.median(alike if alike.size else scale))
     return median, scale
+
+
+def _shared_units(X: np.ndarray, scale: np.ndarray) -> bool:
+    """Whether the features of ``X`` (n, ...) look like one signal in shared units.
+
+    Their spreads are alike (the 90th percentile of the features' scales within
+    ``SHARED_UNITS_RATIO`` times the 10th), or their ranges are: the pixels of an image, whose
+    border is mostly blank and whose strokes reach the full range wherever they fall, have IQRs
+    from 0 to the whole range, but every pixel that varies at all varies over the same range.
+    Constant features say nothing either way.
+    """
+    low, high = np.percentile(scale, [10.0, 90.0], method="nearest")
+    if high < SHARED_UNITS_RATIO * low:
+        return True
+    ranges = np.ptp(X, axis=0).ravel()  # (n, ...) -> (features,)
+    ranges = ranges[ranges > 0]
+    if ranges.size < 2:
+        return False
+    low, high = np.percentile(ranges, [10.0, 90.0], method="nearest")
+    return bool(high < SHARED_UNITS_RATIO * low)

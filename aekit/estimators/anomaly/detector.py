@@ -94,7 +94,8 @@ class AnomalyDetector(NeuralEstimator):
     init : {"glorot", "torch"}, default "glorot"
     scaler : {"auto", "robust", "standard", "minmax", "none"}, default "auto"
         Preprocessing learned on the training rows and saved with the model: ``auto`` is ``robust``,
-        with one shared scale when all features have a similar spread (a signal: see
+        with one shared scale when all features have a similar spread or range (a signal, an
+        image's pixels: see
         :mod:`aekit.estimators.preprocessing`); ``robust`` is the
         per-feature median and IQR (outliers among the training rows move neither; one wide
         column cannot drown the others); ``standard`` per-feature mean and std; ``minmax`` the

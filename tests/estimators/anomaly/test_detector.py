@@ -281,6 +281,29 @@ def test_robust_scaler_ignores_outliers_and_auto_shares_one_scale_for_a_signal()
         )
 
 
+def test_auto_shares_one_scale_for_images_given_as_rows():
+    """Pixels: a blank border (IQR 0), strokes that reach the full range wherever they fall.
+
+    Their IQRs run from 0 to the whole range, but every pixel that varies does so over the same
+    range: one shared scale (the median IQR of the pixels that vary in most rows), so a pixel that a
+    stroke crosses once in a while is not blown up by its tiny standard deviation."""
+    rng = np.random.default_rng(0)
+    images = np.zeros((400, 8, 8), np.float32)
+    images[:, 2:6, 2:6] = rng.uniform(0, 255, (400, 4, 4))  # the centre: varies in every image
+    images[rng.random(400) < 0.03, 0, 3] = 255.0  # a stroke that reaches the border now and then
+    rows = images.reshape(400, 64)
+    s = Scaler("auto").fit(rows)
+    assert np.ptp(s.scale_) == 0
+    centre = images[:, 2:6, 2:6].reshape(400, -1)
+    q1, q3 = np.percentile(centre, [25.0, 75.0], axis=0)
+    assert s.scale_[0] == pytest.approx(np.median(q3 - q1) / 1.349, rel=1e-5)
+    assert s.transform(rows)[:, 3].max() < 5  # per pixel the rare stroke came out near 6 stds
+    assert np.ptp(Scaler("robust").fit(rows).scale_) > 0
+    # a table whose columns differ in range stays per column
+    table = np.c_[rng.normal(0, 1, 400), rng.normal(0, 1000, 400), np.zeros(400)]
+    assert np.ptp(Scaler("auto").fit(table).scale_) > 0
+
+
 def test_robust_scaler_from_chunks_matches_and_stays_bounded(monkeypatch):
     import aekit.estimators.preprocessing as pre
 
