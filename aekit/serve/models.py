@@ -10,7 +10,9 @@ Each family answers with the estimator's public methods, the ones ``aekit score`
 - the VAE: ``latent``, ``reconstruction``, and ``sample`` when a request names it (``sample(n,
   seed)``, its ``n`` and ``seed`` from the parameters);
 - a series detector: ``score`` and ``label`` of every step of the posted stretch, and ``p_value``
-  when it has calibration scores (``threshold="fpr:RATE"``, or ``aekit calibrate``).
+  when it has calibration scores (``threshold="fpr:RATE"``, or ``aekit calibrate``);
+- an image detector: ``score``, ``label`` and ``p_value`` of every image, and its anomaly ``map``
+  when a request names it (``anomaly_maps``).
 
 Rows come as one tensor ``input`` shaped ``[rows, *sample shape]``, or, for runs that know their
 columns' names (a table read with a header, a series' channels), as one tensor per column named
@@ -231,9 +233,12 @@ class Detector(ServedModel):
         return out
 
     def compute(self, x: np.ndarray | None, names: tuple[str, ...]) -> dict[str, np.ndarray]:
-        scores = np.asarray(self.est.decision_function(x))
-        out = {"score": scores, "label": (scores > self.threshold).astype(np.int64)}
-        if "p_value" in names:  # from the scores above: the network runs once
+        return self._decided(np.asarray(self.est.decision_function(x)), names)
+
+    def _decided(self, scores: np.ndarray, names: tuple[str, ...], **more) -> dict[str, np.ndarray]:
+        """The named outputs from the scores (and ``more`` computed beside them): the network runs once."""
+        out = {"score": scores, "label": (scores > self.threshold).astype(np.int64), **more}
+        if "p_value" in names:
             out["p_value"] = p_values(self.est.calibration_scores_, scores)
         return {n: out[n] for n in names}
 
@@ -262,6 +267,35 @@ class Series(Detector):
         if "score" in out:
             out["score"] = out["score"].astype(np.float64)
         return out
+
+
+class ImageDetector(Detector):
+    """``aekit train anomaly --data FOLDER``: a score, label and p-value per image; its map when asked.
+
+    Images come as one tensor ``[images, channels, height, width]`` of values in [0, 1] (8-bit
+    pixels divided by 255), any height and width; images of one size run together. ``map`` is
+    each image's anomaly map ``[images, height, width]``, the float maps of ``aekit score
+    --maps-format npy``: large, so only a request that names it gets it.
+    """
+
+    kind = "images"
+    MAP = "map"
+
+    def input_shape(self) -> tuple[int, ...]:
+        return (ANY, self.sample_shape[0], ANY, ANY)
+
+    def _outputs(self) -> list[TensorSpec]:
+        out = [TensorSpec("score", "FP64", (ANY,)), TensorSpec("label", "INT64", (ANY,))]
+        if _calibrated(self.est):
+            out.append(TensorSpec("p_value", "FP64", (ANY,)))
+        return [*out, TensorSpec(self.MAP, "FP32", (ANY, ANY, ANY))]
+
+    def default_outputs(self) -> tuple[str, ...]:
+        return tuple(o.name for o in self.outputs if o.name != self.MAP)
+
+    def compute(self, x: np.ndarray | None, names: tuple[str, ...]) -> dict[str, np.ndarray]:
+        maps = np.asarray(self.est.anomaly_maps(x), np.float32)  # (images, H, W)
+        return self._decided(self.est.image_scores(maps), names, **{self.MAP: maps})
 
 
 class Encoder(ServedModel):
@@ -349,6 +383,7 @@ class VAE(Encoder):
 SERVED = {
     "AnomalyDetector": Detector,
     "SeriesDetector": Series,
+    "ImageAnomalyDetector": ImageDetector,
     "Autoencoder": Encoder,
     "Denoiser": Denoiser,
     "VAE": VAE,
