@@ -163,7 +163,23 @@ def refuse_given(args: argparse.Namespace, dests, why: str) -> None:
 def train_params(args: argparse.Namespace) -> dict[str, Any]:
     """The image detector's parameters from ``aekit train anomaly --data FOLDER``."""
     refuse_given(args, NOT_FOR_IMAGES, "does not apply to a folder of images (the image detector)")
-    return {p: getattr(args, a) for a, p in _PARAMS.items() if getattr(args, a, None) is not None}
+    params = {p: getattr(args, a) for a, p in _PARAMS.items() if getattr(args, a, None) is not None}
+    _check_processes(args, params.get("method"))
+    return params
+
+
+def _check_processes(args: argparse.Namespace, method: str | None) -> None:
+    """``--nproc N`` splits a network's training across processes; the bank methods train none."""
+    from ..errors import UsageError
+    from ..estimators.images import ImageAnomalyDetector
+
+    nproc = getattr(args, "nproc", None)
+    method = method or ImageAnomalyDetector().get_params()["method"]
+    if nproc is not None and nproc > 1 and method != "ssim":
+        raise UsageError(
+            f"--nproc {nproc} does not apply to method {method!r}: its bank of normal pixels "
+            f"trains no network to split across processes; drop --nproc (or use --method ssim)"
+        )
 
 
 def register(subparsers) -> None:

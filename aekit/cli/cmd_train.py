@@ -70,6 +70,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     from ..training import distributed
     from .progress import takes_verbose, verbose_for
 
+    params = train_params(args)  # the options checked once, before any training process starts
     if args.nproc is not None and args.nproc > 1:
         from ..training.device import resolve_device
 
@@ -80,7 +81,6 @@ def cmd_train(args: argparse.Namespace) -> int:
                 f"({why}); pass --nproc {most} or fewer"
             )
         return distributed.launch(_without_nproc(args.argv), args.nproc)
-    params = train_params(args)
     if args.out is not None and not args.out.strip():
         raise UsageError("--out is empty; give the run folder to write, e.g. --out runs/basic")
     # Progress on stderr through the estimator's verbose: the epochs, and the long evaluation after them

@@ -115,10 +115,12 @@ def _say_notes() -> None:
 
 
 class _Stderr(logging.Handler):
-    """Each record as one ``aekit: note:`` line on the stderr of the moment (tests replace it)."""
+    """Each record as one ``aekit: note:`` line on the stderr of the moment (tests replace it); under
+    torchrun, from rank 0 only (every process reads the same data and would say the same)."""
 
     def emit(self, record: logging.LogRecord) -> None:
-        sys.stderr.write(f"aekit: note: {record.getMessage()}\n")
+        if _reports():
+            sys.stderr.write(f"aekit: note: {record.getMessage()}\n")
 
 
 def _threads_spin_briefly() -> None:

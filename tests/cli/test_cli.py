@@ -336,3 +336,17 @@ def test_overwrite_with_data_the_model_cannot_take_keeps_the_old_run(tmp_path, t
     )
     assert_one_line_error(proc, 2, "images")
     assert {p: p.read_bytes() for p in run.rglob("*") if p.is_file()} == before
+
+
+def test_notes_come_from_rank_0_only(monkeypatch, capsys):
+    """Under torchrun every process reads the same data: one says what it noticed."""
+    from aekit._notes import note
+    from aekit.cli.main import _say_notes
+
+    _say_notes()
+    for rank, said in (("1", False), ("0", True)):
+        monkeypatch.setenv("WORLD_SIZE", "2")
+        monkeypatch.setenv("RANK", rank)
+        note("the column 'kind' holds labels")
+        err = capsys.readouterr().err
+        assert ("aekit: note: the column 'kind' holds labels" in err) == said, (rank, err)

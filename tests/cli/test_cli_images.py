@@ -245,6 +245,9 @@ def test_patches_train_on_crops_and_record_them(world, tmp_path):
         (["--k", "2"], ["--k", "--threshold mean_std"]),
         (["--latent-dim", "4"], ["--latent-dim", "folder of images"]),
         (["--method", "draem"], ["--method", "invalid choice"]),
+        # a bank trains no network to split; the options are checked before any process starts
+        (["--nproc", "2"], ["--nproc 2", "method 'features'", "--method ssim"]),
+        (["--nproc", "2", "--hidden", "8"], ["--hidden", "folder of images"]),
     ],
 )
 def test_table_options_on_a_folder_are_one_line(world, tmp_path, argv, needles):
