@@ -7,6 +7,8 @@ estimator               columns
 ``AnomalyDetector``     ``score`` (float64), ``is_anomaly`` (int64: score above ``threshold_``), and
                         ``p_value`` (float64: the scores' conformal p-values against the
                         detector's ``calibration_scores_``, one pass of the network for both)
+``ImageAnomalyDetector``  the same per image (its map's maximum; the maps themselves are
+                        ``anomaly_maps``, and ``aekit serve``'s ``map``)
 ``Autoencoder``, ``VAE``  ``z1`` ... ``zk`` (float32): the latent vectors of :meth:`transform`
 ======================  ==============================================================================
 
@@ -28,7 +30,12 @@ from ..errors import UsageError
 from .thresholds import p_values
 
 #: The estimators whose outputs have columns, and what they give.
-KINDS = {"AnomalyDetector": "scores", "Autoencoder": "latents", "VAE": "latents"}
+KINDS = {
+    "AnomalyDetector": "scores",
+    "ImageAnomalyDetector": "scores",
+    "Autoencoder": "latents",
+    "VAE": "latents",
+}
 
 
 def output_kind(est: Any) -> str:
@@ -43,7 +50,8 @@ def output_kind(est: Any) -> str:
     if kind is None:
         raise UsageError(
             f"a {type(est).__name__} has no per-row outputs to serve; expected a run of "
-            f"'aekit train anomaly' (scores) or of basic, stacked or vae (latent vectors)"
+            f"'aekit train anomaly' (scores, of rows or images) or of basic, stacked or vae "
+            f"(latent vectors)"
         )
     return kind
 

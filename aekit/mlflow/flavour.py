@@ -40,7 +40,7 @@ def model_signature(est: Any):
     Parameters
     ----------
     est : estimator
-        A fitted AnomalyDetector, Autoencoder or VAE.
+        A fitted AnomalyDetector, ImageAnomalyDetector, Autoencoder or VAE.
 
     Returns
     -------
@@ -133,7 +133,7 @@ def save_model(
     ----------
     run_or_estimator : str, Path or estimator
         A run folder of ``aekit train`` (or a model saved by ``est.save``), or a fitted
-        AnomalyDetector, Autoencoder or VAE.
+        AnomalyDetector, ImageAnomalyDetector, Autoencoder or VAE.
     path : str or Path
         The model folder to write (new, or an MLflow model to replace with ``overwrite``).
     overwrite : bool, default False
@@ -221,7 +221,7 @@ def log_model(
     Parameters
     ----------
     run_or_estimator : str, Path or estimator
-        A run folder, a saved model, or a fitted AnomalyDetector, Autoencoder or VAE.
+        A run folder, a saved model, or a fitted AnomalyDetector, ImageAnomalyDetector, Autoencoder or VAE.
     name : str, default "model"
         The model's name in the run.
     registered_model_name : str, optional

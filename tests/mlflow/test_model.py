@@ -165,3 +165,21 @@ def test_what_cannot_be_served_is_one_line(models, tmp_path):
     meta = json.loads(json.dumps(mlflow.models.Model.load(str(tmp_path / "m")).metadata))
     assert meta["estimator"] == "Autoencoder"
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no staging left
+
+
+def test_an_image_detector_is_a_model_of_per_image_scores(tmp_path):
+    """An image run's MLflow model: an array of images in, each image's score, label and p-value out."""
+    from aekit.data.defects import defect_dataset, grating
+
+    rng = np.random.default_rng(0)
+    ds = defect_dataset(grating(128, rng), rng, size=24, n_train=30, n_good=3, n_per_defect=1)
+    det = aekit.ImageAnomalyDetector(bank_size=512, device="cpu").fit(ds.train)
+    aekit.mlflow.save_model(det, tmp_path / "parts")
+    assert pickles(tmp_path / "parts") == []
+    sig = aekit.mlflow.model_signature(det)
+    assert sig.inputs.inputs[0].shape == (-1, 1, 24, 24)
+    got = mlflow.pyfunc.load_model(str(tmp_path / "parts")).predict(ds.test.astype(np.float32))
+    assert list(got.columns) == ["score", "is_anomaly", "p_value"]
+    np.testing.assert_allclose(got["score"], det.decision_function(ds.test), rtol=1e-6)
+    np.testing.assert_array_equal(got["is_anomaly"], det.predict(ds.test))
+    np.testing.assert_allclose(got["p_value"], det.p_values(ds.test), atol=1e-12)
