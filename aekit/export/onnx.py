@@ -56,6 +56,7 @@ from ..estimators.anomaly.density import lof_factor
 from ..estimators.anomaly.scores import mean_reconstruction, sample_scores
 from ..estimators.persistence import jsonable
 from ..families import family_of
+from ..models.imagescore import image_score
 from ..training.serialize import check_finite
 from . import PARTS
 
@@ -332,7 +333,7 @@ def _image_map(p: _Part, x: torch.Tensor) -> torch.Tensor:
 
 def _detect_image(p: _Part, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
     maps = _image_map(p, x)
-    score = maps.flatten(1).amax(dim=1)  # an image's score: its map's maximum
+    score = image_score(maps, p.image_score)  # as ImageAnomalyDetector.image_scores
     score, label = flag_non_finite(x, score, (score > p.threshold).to(torch.int64))
     return score, label, conformal_p_value(score, p.calibration), maps
 
@@ -352,6 +353,7 @@ def _image_graph(est: Any, part: str, model: nn.Module, shape: list[int]) -> _Gr
         "map": ["batch", "height", "width"],
     }
     module = _Part(model, _detect_image, **constants)
+    module.image_score = getattr(est, "image_score_", "top")  # a constant of the graph
     return _Graph(module, "x", image, outputs, (EXAMPLE_BATCH, c, max(h, 8), max(w, 8)))
 
 

@@ -25,8 +25,12 @@ from .patchfeatures import filter_statistics, gaussian_blur, pixel_patches
 class PatchBankConfig:
     in_channels: int  # image channels: 1 (grayscale) or 3 (RGB)
     features: str = "filters"  # "filters" (window statistics) or "pixels" (raw patches)
-    sigmas: tuple[float, ...] = (1.0, 2.0)  # "filters": the Gaussian derivatives' scales
-    windows: tuple[float, ...] = (2.0, 6.0)  # "filters": the statistics' Gaussian windows
+    # "filters": the Gaussian derivatives' scales and the statistics' Gaussian windows, in pixels.
+    # Fine: a scratch or a spot a pixel or two wide is a change of texture at that scale, and a
+    # window of 2 pixels does not average it away with its normal surroundings (on the texture
+    # benchmark, against (1, 2) and (2, 6): ``docs/guide/images.md``)
+    sigmas: tuple[float, ...] = (0.5, 1.0)
+    windows: tuple[float, ...] = (0.7, 2.0)
     patch: int = 7  # "pixels": side of the square patch around each pixel (odd: centred)
     scales: tuple[int, ...] = (1,)  # "pixels": average-pooling factors whose patches are joined
     bank_size: int = 16384  # normal features kept (a random sample of the training pixels')

@@ -96,7 +96,10 @@ def test_score_maps_overlays_and_evaluate_with_masks(world, tmp_path):
     assert list(rows[0]) == ["file", "score", "is_anomaly", "p_value"]
     assert _files(tmp_path / "maps") == sorted(names) == _files(tmp_path / "overlays")
     flagged = {r["file"]: int(r["is_anomaly"]) for r in rows}
-    assert sum(flagged[n] for n in names if n.startswith("good/")) <= 2
+    # The threshold is the highest of 12 calibration scores: with exchangeable good images, k of
+    # the 10 good ones lie above it with chance C(10, k) / C(22, k) (3: 7.8%, 4: 2.9%, 5: 0.96%),
+    # so a calibrated detector flags 5 or more in under 1% of draws
+    assert sum(flagged[n] for n in names if n.startswith("good/")) <= 4
     assert sum(flagged[n] for n in names if not n.startswith("good/")) >= 6
     # a defect's pixels are brighter in its map PNG than the rest
     inside, outside = [], []

@@ -10,8 +10,9 @@ Trained on good images only. Three methods, chosen by ``method`` (the benchmark
 * ``"ssim"``: a convolutional autoencoder trained with an SSIM loss, its map ``1 - SSIM`` between
   an image and its reconstruction (Bergmann et al., VISAPP 2019).
 
-An image's score is the maximum of its map. A share ``calibration_fraction`` of the training
-images is held out of the bank (or the autoencoder's training) and scored once: their scores give
+An image's score is the mean of the highest values of its map (:mod:`aekit.models.imagescore`).
+A share ``calibration_fraction`` of the training images is held out of the bank (or the
+autoencoder's training) and scored once: their scores give
 the image-level threshold (``threshold``, by default ``"fpr:0.01"``, the conformal rule of
 :mod:`aekit.estimators.thresholds`) and the p-values; their pixels give the pixel-level threshold
 (``pixel_threshold``) that draws a defect's contour on the map.
@@ -28,6 +29,7 @@ import torch
 from ..._notes import note
 from ...errors import DataError, UsageError
 from ...models.conv import ConvAutoencoder, ConvConfig
+from ...models.imagescore import image_score
 from ...models.patchbank import PatchBank, PatchBankConfig
 from ...models.ssim import ssim_map
 from ...models.ssimae import ReconstructionMap
@@ -38,6 +40,8 @@ from ..base import NeuralEstimator, as_images, check_widths
 from ..thresholds import FalseAlarmRate, p_values, threshold_rule
 from .metrics import image_map_metrics
 
+# the texture features' scales of runs saved before they were recorded (aekit.models.patchbank)
+FIRST_SCALES = {"sigmas": (1.0, 2.0), "windows": (2.0, 6.0)}
 PIXEL_BUDGET = 2**18  # pixels per inference batch: a (pixels, bank_size) distance block each
 PIXEL_SAMPLE = 200_000  # calibration pixels the pixel threshold is computed from, at most
 RANGE_TOLERANCE = 1e-4
@@ -78,6 +82,11 @@ class ImageAnomalyDetector(NeuralEstimator):
     calibration_scores_ : ndarray
         The held-out images' scores, sorted.
     pixel_threshold_ : float
+    image_score_ : {"top", "max"}
+        How an image's score comes from its map (:mod:`aekit.models.imagescore`), saved with the run.
+    filter_scales_ : dict or None
+        "features": the Gaussian derivatives' ``sigmas`` and the statistics' ``windows`` the bank
+        was filled with (:class:`aekit.models.patchbank.PatchBankConfig`), saved with the run.
 
     Examples
     --------
@@ -182,6 +191,10 @@ class ImageAnomalyDetector(NeuralEstimator):
             bank_size=int(self.bank_size),
             smoothing=float(self.smoothing),
         )
+        # a loaded run: the scales its bank was filled with (saved in its state)
+        scales = getattr(self, "filter_scales_", None)
+        if scales is not None:
+            config.sigmas, config.windows = (tuple(scales[k]) for k in ("sigmas", "windows"))
         return PatchBank(config)
 
     def _model_device(self) -> torch.device:
@@ -214,7 +227,11 @@ class ImageAnomalyDetector(NeuralEstimator):
             raise DataError(f"X has {len(X)} image; give at least 2 good images")
         self._record_input_shape(X)
         fit_rows, cal_rows = self._split(len(X))
+        self.filter_scales_ = None  # the model's own: recorded once built
+        self.image_score_ = "top"
         model = self._seeded_model(self._build_model)
+        if isinstance(model, PatchBank):
+            self.filter_scales_ = {"sigmas": model.config.sigmas, "windows": model.config.windows}
         if self.method == "ssim":
             self.model_ = self._train_autoencoder(model, X[fit_rows], trainer)
         else:
@@ -244,7 +261,7 @@ class ImageAnomalyDetector(NeuralEstimator):
         """New calibration from good images ``X`` the detector did not train on: the image scores
         and the pixel threshold come from them. Returns ``self``."""
         maps = self.anomaly_maps(X)
-        self.calibration_scores_ = np.sort(maps.reshape(len(maps), -1).max(1))
+        self.calibration_scores_ = np.sort(self.image_scores(maps))
         pixels = maps.ravel()
         if len(pixels) > PIXEL_SAMPLE:  # a seeded sample: the quantile is as good, much cheaper
             rng = np.random.default_rng(self.seed)
@@ -280,13 +297,15 @@ class ImageAnomalyDetector(NeuralEstimator):
         """
         return self._maps(self._fitted_images(X))
 
-    @staticmethod
-    def image_scores(maps: np.ndarray) -> np.ndarray:
-        """An image's score from its map: the map's maximum."""
-        return maps.reshape(len(maps), -1).max(1).astype(np.float64)
+    def image_scores(self, maps: np.ndarray) -> np.ndarray:
+        """Each image's score from its map (n, H, W) -> (n,): the mean of the map's highest values
+        (:func:`aekit.models.imagescore.image_score`; the maximum for runs saved before it)."""
+        rule = getattr(self, "image_score_", "top")
+        scores = image_score(torch.as_tensor(np.asarray(maps, np.float32)), rule)
+        return scores.numpy().astype(np.float64)
 
     def decision_function(self, X: Any) -> np.ndarray:
-        """Each image's anomaly score (higher = more anomalous): its map's maximum."""
+        """Each image's anomaly score (higher = more anomalous): the mean of its map's highest values."""
         return self.image_scores(self.anomaly_maps(X))
 
     def score_samples(self, X: Any) -> np.ndarray:
@@ -340,10 +359,18 @@ class ImageAnomalyDetector(NeuralEstimator):
         state = super()._get_state()
         state["calibration_scores"] = [float(s) for s in self.calibration_scores_]
         state["pixel_threshold"] = float(self.pixel_threshold_)
+        scales = getattr(self, "filter_scales_", None)
+        if scales is not None:
+            state["filter_scales"] = {k: [float(s) for s in v] for k, v in scales.items()}
+        if hasattr(self, "image_score_"):
+            state["image_score"] = self.image_score_
         return state
 
     def _set_state(self, state: dict[str, Any]) -> None:
         super()._set_state(state)
         self.calibration_scores_ = np.asarray(state["calibration_scores"], dtype=np.float64)
         self.pixel_threshold_ = float(state["pixel_threshold"])
+        # saved before the scales were recorded: the first ones, which its bank was filled with
+        self.filter_scales_ = state.get("filter_scales", FIRST_SCALES)
+        self.image_score_ = state.get("image_score", "max")  # its calibration scores are maxima
         self.calibration_ = {"images": int(len(self.calibration_scores_))}  # what calibrate() says

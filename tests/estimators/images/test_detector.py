@@ -5,13 +5,18 @@ benchmark; a detector that ignored the image (or a map that ignored where the de
 bars below, which sit well under what the default reaches (image ROC-AUC 0.95, pixel 0.97).
 """
 
+import json
+
 import numpy as np
 import pytest
+import torch
 
 import aekit
 from aekit.data.defects import DEFECTS, add_defect, defect_dataset, grating
 from aekit.errors import DataError, UsageError
 from aekit.estimators.images import image_map_metrics
+from aekit.estimators.images.detector import FIRST_SCALES
+from aekit.models.patchbank import PatchBankConfig
 
 
 @pytest.fixture(scope="module")
@@ -61,6 +66,40 @@ def test_thresholds_scores_and_persistence(detector, data, tmp_path):
     )
     assert loaded.threshold_ == detector.threshold_
     assert loaded.pixel_threshold_ == detector.pixel_threshold_
+
+
+def test_a_run_keeps_the_scales_its_bank_was_filled_with(detector, data, tmp_path):
+    """The texture features' scales are saved with the run; a run saved before they were (its
+    config.json without them) is read with the scales of that time, not today's defaults."""
+    default = PatchBankConfig(in_channels=1)
+    assert detector.filter_scales_ == {"sigmas": default.sigmas, "windows": default.windows}
+    detector.save(tmp_path / "run")
+    config = json.loads((tmp_path / "run" / "config.json").read_text())
+    assert config["state"]["filter_scales"] == {
+        "sigmas": list(default.sigmas),
+        "windows": list(default.windows),
+    }
+    first = aekit.ImageAnomalyDetector(bank_size=512, threads=1).fit(data.train)
+    first.filter_scales_ = FIRST_SCALES  # a bank filled with the first scales, saved without them
+    first.model_ = first._build_model()
+    first.model_.fill(torch.as_tensor(data.train), torch.Generator().manual_seed(0))
+    first.filter_scales_ = None
+    first.image_score_ = "max"  # and scored by the map's maximum, as then
+    first.calibrate(data.train[:12])
+    del first.image_score_
+    first.save(tmp_path / "old")
+    config = json.loads((tmp_path / "old" / "config.json").read_text())
+    assert "filter_scales" not in config["state"] and "image_score" not in config["state"]
+    loaded = aekit.load(tmp_path / "old")
+    assert loaded.model_.config.sigmas == FIRST_SCALES["sigmas"] and loaded.image_score_ == "max"
+    maps = loaded.anomaly_maps(data.test)
+    np.testing.assert_allclose(
+        loaded.decision_function(data.test), maps.reshape(len(maps), -1).max(1)
+    )
+    np.testing.assert_array_equal(loaded.calibration_scores_, first.calibration_scores_)
+    np.testing.assert_allclose(
+        loaded.anomaly_maps(data.test[:4]), first.anomaly_maps(data.test[:4]), atol=1e-5
+    )
 
 
 @pytest.mark.parametrize("method", ["pixels", "ssim"])
