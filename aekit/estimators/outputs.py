@@ -7,7 +7,7 @@ estimator               columns
 ``AnomalyDetector``     ``score`` (float64), ``is_anomaly`` (int64: score above ``threshold_``), and
                         ``p_value`` (float64: the scores' conformal p-values against the
                         detector's ``calibration_scores_``, one pass of the network for both)
-``ImageAnomalyDetector``  the same per image (its map's maximum; the maps themselves are
+``ImageAnomalyDetector``  the same per image (from its map's highest values; the maps themselves are
                         ``anomaly_maps``, and ``aekit serve``'s ``map``)
 ``Autoencoder``, ``VAE``  ``z1`` ... ``zk`` (float32): the latent vectors of :meth:`transform`
 ======================  ==============================================================================

@@ -7,8 +7,8 @@ The anomaly family's image row (:mod:`aekit.families`): a folder of images train
 * ``--image-size WxH`` resizes them all (later commands resize to it too);
 * ``--patch SIZE`` cuts ``--patches N`` random SIZE x SIZE crops (seeded) of each image, which are
   then the samples (split, fitted, calibrated): large images at their own scale. The maps of later
-  images of any size are the same per-pixel maps, but an image's score is its map's highest pixel,
-  so a larger image scores higher than a crop: calibrate the run on whole good images
+  images of any size are the same per-pixel maps, but an image's score is the mean of its map's
+  highest values (at most 256 pixels), so a larger image scores higher than a crop: calibrate the run on whole good images
   (``aekit calibrate RUN --data good/``) to flag whole images at the rate asked;
 * otherwise images of several sizes are cut to their central part of the smallest size (one note).
 
@@ -158,8 +158,8 @@ class ImageAnomalyRecipe(Recipe):
         if spec.image_size is None and len(size_groups(files)) > 1:
             raise UsageError(
                 f"{path} holds images of several sizes; calibrate on good images of the size the "
-                f"run will score (an image's score is its map's highest pixel, which grows with "
-                f"the image)"
+                f"run will score (an image's score is the mean of its map's highest values, which "
+                f"grows with the image)"
             )
         data = self.read(spec, path)
         return normal_rows(data).x
