@@ -8,8 +8,9 @@ The anomaly family's image row (:mod:`aekit.families`): a folder of images train
 * ``--patch SIZE`` cuts ``--patches N`` random SIZE x SIZE crops (seeded) of each image, which are
   then the samples (split, fitted, calibrated): large images at their own scale. The maps of later
   images of any size are the same per-pixel maps, but an image's score is the mean of its map's
-  highest values (at most 256 pixels), so a larger image scores higher than a crop: calibrate the run on whole good images
-  (``aekit calibrate RUN --data good/``) to flag whole images at the rate asked;
+  highest values (at most 256 pixels), so a larger image scores higher than a crop: calibrate the
+  run on whole good images (``aekit calibrate RUN --data good/``) to flag whole images at the rate
+  asked;
 * otherwise images of several sizes are cut to their central part of the smallest size (one note).
 
 A folder whose images lie in class sub-folders is labelled: ``good/`` (or ``--normal-label NAME``)
