@@ -28,8 +28,8 @@ class PatchBankConfig:
     # "filters": the Gaussian derivatives' scales and the statistics' Gaussian windows, in pixels.
     # Fine: a scratch or a spot a pixel or two wide is a change of texture at that scale, and a
     # window of 2 pixels does not average it away with its normal surroundings (on the texture
-    # benchmark, against (1, 2) and (2, 6): ``docs/guide/images.md``)
-    sigmas: tuple[float, ...] = (0.5, 1.0)
+    # benchmark, against (1, 2) and (2, 6), and (0.5, 1): ``docs/guide/images.md``)
+    sigmas: tuple[float, ...] = (0.5,)
     windows: tuple[float, ...] = (0.7, 2.0)
     patch: int = 7  # "pixels": side of the square patch around each pixel (odd: centred)
     scales: tuple[int, ...] = (1,)  # "pixels": average-pooling factors whose patches are joined
