@@ -237,6 +237,17 @@ class FalseAlarmRate(Threshold):
     def rows_needed(self) -> int:
         return rows_needed(self.rate)
 
+    def shortfall(self, n: int, what: str, more: str) -> str | None:
+        """One line when ``n`` calibration ``what`` (scores, images) are too few for the rate, else None;
+        ``more``: what the user can do ("train on more normal rows")."""
+        if n >= self.rows_needed():
+            return None
+        return (
+            f"{n} calibration {what} cannot promise a false-alarm rate of {self.rate:g} (that needs "
+            f"{self.rows_needed()}): the threshold is their highest score, which promises "
+            f"{1 / (n + 1):.3g}; {more} for a smaller rate"
+        )
+
     def _compute(self, s: np.ndarray) -> float:
         n = len(s)
         rank = math.ceil((n + 1) * (1.0 - self.rate) - 1e-9)  # 1-based; the float slack: 99.0000001

@@ -519,12 +519,10 @@ class AnomalyDetector(NeuralEstimator):
         that ``threshold`` asks for; say nothing when they are enough or the rule is not ``fpr``."""
         rule = self.threshold_rule()
         n = len(self.calibration_scores_)
-        if isinstance(rule, FalseAlarmRate) and n < rule.rows_needed():
-            note(
-                f"{n} calibration scores cannot promise a false-alarm rate of {rule.rate:g} (that needs "
-                f"{rule.rows_needed()}): the threshold is their highest score, which promises "
-                f"{1 / (n + 1):.3g}; train on more normal rows for a smaller rate"
-            )
+        if isinstance(rule, FalseAlarmRate):
+            line = rule.shortfall(n, "scores", "train on more normal rows")
+            if line:
+                note(line)
 
     # ---- scores and decisions ----------------------------------------------------------------
     def _residuals(self, rows: np.ndarray) -> torch.Tensor:

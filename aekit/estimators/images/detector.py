@@ -276,12 +276,10 @@ class ImageAnomalyDetector(NeuralEstimator):
         rate that ``threshold`` asks for; say nothing when they are enough or the rule is not ``fpr``."""
         rule = threshold_rule(self.threshold)
         n = len(self.calibration_scores_)
-        if isinstance(rule, FalseAlarmRate) and n < rule.rows_needed():
-            note(
-                f"{n} calibration images cannot promise a false-alarm rate of {rule.rate:g} (that "
-                f"needs {rule.rows_needed()}): the threshold is their highest score, which promises "
-                f"{1 / (n + 1):.3g}; train on more good images (or calibrate on more) for a smaller rate"
-            )
+        if isinstance(rule, FalseAlarmRate):
+            line = rule.shortfall(n, "images", "train on more good images (or calibrate on more)")
+            if line:
+                note(line)
 
     # ---- inference ----------------------------------------------------------------------------
     def _maps(self, X: np.ndarray) -> np.ndarray:
