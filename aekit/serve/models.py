@@ -221,14 +221,15 @@ class Detector(ServedModel):
     """``aekit train anomaly``: a score per row, its label, and a p-value where the estimator has one."""
 
     kind = "detector"
+    SCORE = "FP32"  # the score's datatype in the metadata
 
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
         self.threshold = float(self.est.threshold_)
 
     def _outputs(self) -> list[TensorSpec]:
-        out = [TensorSpec("score", "FP32", (ANY,)), TensorSpec("label", "INT64", (ANY,))]
-        if _calibrated(self.est):
+        out = [TensorSpec("score", self.SCORE, (ANY,)), TensorSpec("label", "INT64", (ANY,))]
+        if _calibrated(self.est):  # a series run: only when trained with fpr:RATE, or calibrated
             out.append(TensorSpec("p_value", "FP64", (ANY,)))
         return out
 
@@ -247,6 +248,7 @@ class Series(Detector):
     """``aekit train series``: a request is one stretch of consecutive steps; a score and label per step."""
 
     kind = "series"
+    SCORE = "FP64"
     batchable = False  # each stretch is a series of its own: its windows never mix with another's
 
     def _column_names(self) -> list[str] | None:
@@ -255,12 +257,6 @@ class Series(Detector):
 
     def input_shape(self) -> tuple[int, ...]:
         return (ANY, int(self.est.n_features_in_))  # [steps, channels]
-
-    def _outputs(self) -> list[TensorSpec]:
-        out = [TensorSpec("score", "FP64", (ANY,)), TensorSpec("label", "INT64", (ANY,))]
-        if _calibrated(self.est):  # a series run trained with threshold fpr:RATE, or calibrated
-            out.append(TensorSpec("p_value", "FP64", (ANY,)))
-        return out
 
     def compute(self, x: np.ndarray | None, names: tuple[str, ...]) -> dict[str, np.ndarray]:
         out = super().compute(x, names)
@@ -279,16 +275,14 @@ class ImageDetector(Detector):
     """
 
     kind = "images"
+    SCORE = "FP64"
     MAP = "map"
 
     def input_shape(self) -> tuple[int, ...]:
         return (ANY, self.sample_shape[0], ANY, ANY)
 
     def _outputs(self) -> list[TensorSpec]:
-        out = [TensorSpec("score", "FP64", (ANY,)), TensorSpec("label", "INT64", (ANY,))]
-        if _calibrated(self.est):
-            out.append(TensorSpec("p_value", "FP64", (ANY,)))
-        return [*out, TensorSpec(self.MAP, "FP32", (ANY, ANY, ANY))]
+        return [*super()._outputs(), TensorSpec(self.MAP, "FP32", (ANY, ANY, ANY))]
 
     def default_outputs(self) -> tuple[str, ...]:
         return tuple(o.name for o in self.outputs if o.name != self.MAP)
