@@ -53,3 +53,12 @@ def assert_one_line_error(proc: subprocess.CompletedProcess, code: int = 2, *nee
     assert "Traceback" not in proc.stderr
     for n in needles:
         assert n.lower() in lines[0].lower(), (n, lines[0])
+
+
+def write_png(image, path: Path) -> None:
+    """A grayscale image (1, H, W) in [0, 1] as an 8-bit PNG, its folder made."""
+    import numpy as np
+    from PIL import Image
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(np.round(np.asarray(image)[0] * 255).astype(np.uint8), "L").save(path)

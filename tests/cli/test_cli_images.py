@@ -20,14 +20,9 @@ from PIL import Image
 import aekit
 from aekit.data.defects import defect_dataset, grating
 
-from .helpers import assert_one_line_error, cli_here
+from .helpers import assert_one_line_error, cli_here, write_png
 
 BANK = "2048"
-
-
-def _png(a: np.ndarray, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    Image.fromarray(np.round(np.asarray(a)[0] * 255).astype(np.uint8), "L").save(path)
 
 
 @pytest.fixture(scope="module")
@@ -40,13 +35,13 @@ def world(tmp_path_factory):
         grating(192, rng), rng, size=32, n_train=60, n_good=10, n_per_defect=2, donor=donor
     )
     for i, image in enumerate(ds.train):
-        _png(image, root / "good" / f"{i:03d}.png")
+        write_png(image, root / "good" / f"{i:03d}.png")
     names = []
     for i, (image, mask, kind) in enumerate(zip(ds.test, ds.masks, ds.kinds)):
         names.append(f"{kind}/{i:03d}.png")
-        _png(image, root / "test" / names[-1])
+        write_png(image, root / "test" / names[-1])
         if mask.any():
-            _png(mask[None].astype(np.float32), root / "masks" / names[-1])
+            write_png(mask[None].astype(np.float32), root / "masks" / names[-1])
     code = cli_here(
         "train", "anomaly", "--data", root / "good", "--bank-size", BANK, "--threads", "1",
         "--out", root / "run", "--quiet",
@@ -128,7 +123,7 @@ def test_masks_given_to_the_wrong_images_fail_the_pixel_bar(world, tmp_path):
     root, names, ds = world
     defective = [(n, m) for n, m in zip(names, ds.masks) if m.any()]
     for (name, _), (_, mask) in zip(defective, defective[3:] + defective[:3]):
-        _png(mask[None].astype(np.float32), tmp_path / "masks" / name)
+        write_png(mask[None].astype(np.float32), tmp_path / "masks" / name)
     done = cli_here(
         "evaluate", root / "run", "--data", root / "test", "--masks", tmp_path / "masks"
     )
@@ -189,7 +184,7 @@ def test_images_of_any_size_get_maps_of_their_own_size(world, tmp_path):
     root, _, _ = world
     rng = np.random.default_rng(1)
     for name, (h, w) in (("a.png", (40, 50)), ("b/c.jpg", (70, 30))):
-        _png(rng.random((1, h, w)), tmp_path / "in" / name)
+        write_png(rng.random((1, h, w)), tmp_path / "in" / name)
     for resize in ((), ("--image-size", "24x20")):
         out = tmp_path / f"out{len(resize)}"
         cli_here(

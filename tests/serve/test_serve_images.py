@@ -15,15 +15,11 @@ from aekit.data.defects import defect_dataset, grating
 from aekit.models.imagescore import image_score
 
 from ..badinput import cli
+from ..cli.helpers import write_png
 from .server import http_client, serving
 
 pytest.importorskip("uvicorn")
 TOL = 1e-6
-
-
-def _png(image: np.ndarray, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    Image.fromarray(np.round(image[0] * 255).astype(np.uint8), "L").save(path)
 
 
 def _read(path: Path) -> np.ndarray:
@@ -47,9 +43,9 @@ def world(tmp_path_factory):
         grating(160, rng), rng, size=32, n_train=40, n_good=3, n_per_defect=1, donor=donor
     )
     for i, image in enumerate(ds.train):
-        _png(image, root / "good" / f"{i:03d}.png")
+        write_png(image, root / "good" / f"{i:03d}.png")
     for i, image in enumerate(ds.test):
-        _png(image, root / "test" / f"{i:03d}.png")
+        write_png(image, root / "test" / f"{i:03d}.png")
     run = root / "run"
     _ok(cli("train", "anomaly", "--data", root / "good", "--bank-size", "1024", "--threads", "1",
             "--out", run, "--quiet"))  # fmt: skip
