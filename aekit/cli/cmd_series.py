@@ -7,7 +7,7 @@ from typing import Any
 
 from ..estimators import params as P
 from .options import add_threshold_options
-from .types import int_list, positive_float, positive_int
+from .types import int_list, non_negative_float, positive_float, positive_int
 
 FILLS = ("linear", "previous")
 TABLE = P.SERIES_DETECTOR  # the detector's parameters: the options' choices come from it
@@ -26,6 +26,11 @@ def window_arg(text: str) -> int | str:
     if value < 2:
         raise argparse.ArgumentTypeError(f"expected a window of at least 2 steps, got {value}")
     return value
+
+
+def level_arg(text: str) -> float | str:
+    """'auto' or a number >= 0."""
+    return text if text == "auto" else non_negative_float(text)
 
 
 def add_series_data_options(g) -> None:
@@ -78,10 +83,10 @@ def _options(p: argparse.ArgumentParser) -> None:
     )
     g.add_argument(
         "--level",
-        type=float,
+        type=level_arg,
         metavar="L",
-        help="neighbors: the weight of a window's level (mean, std) beside its shape (default 0.3; "
-        "0: shape alone)",
+        help="neighbors: the weight of a window's level (mean, std) beside its shape (default auto: "
+        "1, or 0.3 on a detrended stretch; 0: shape alone)",
     )
     g.add_argument(
         "--detrend",

@@ -380,7 +380,7 @@ SERIES_DETECTOR: dict[str, list[Any]] = {
     "aggregate": [Choice("auto", "max", "mean")],
     "method": [Choice("both", "neighbors", "reconstruction")],
     "references": [Int(1)],
-    "level": [Real(0)],
+    "level": [Real(0), "auto"],
     "channels": [Widths(least=1)],
     "latent_dim": [Int(1), None],
     "kernel_size": [Int(1)],

@@ -106,3 +106,21 @@ def test_series_options_refused_for_a_table_run(tmp_path, capsys):
     assert main(["evaluate", run, "--data", str(rows), "--time-column", "t"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "--time-column does not apply" in err[0], err
+
+
+@pytest.mark.parametrize("level, code", [("auto", 0), ("0.5", 0), ("-1", 2), ("heavy", 2)])
+def test_level_auto_or_a_weight(run, tmp_path, capsys, level, code):
+    folder, _ = run
+    train = ["train", "series", "--data", str(folder / "train.csv"), "--time-column", "time"]
+    train += ["--label-column", "is_anomaly", "--fill", "linear", "--out", str(tmp_path / "r")]
+    try:  # argparse refuses a bad value itself (SystemExit 2)
+        got = main([*train, "--level", level, *FAST])
+    except SystemExit as exc:
+        got = exc.code
+    assert got == code
+    if code:
+        err = capsys.readouterr().err
+        assert "--level" in err and "Traceback" not in err
+        return
+    state = json.loads((tmp_path / "r" / "config.json").read_text())["state"]
+    assert state["level_weight"] == (1.0 if level == "auto" else 0.5)

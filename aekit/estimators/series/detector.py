@@ -54,6 +54,10 @@ WINDOW_BATCH = 2048  # windows per forward pass when scoring
 # NEIGHBOR_CELLS (windows x channels x steps: 64 MB of float32 a copy) when windows are long and many
 NEIGHBOR_BATCH = 16384
 NEIGHBOR_CELLS = 1 << 24
+LEVEL = 1.0  # level="auto": the neighbours' weight of a window's level (see the parameter's notes)
+DETRENDED_LEVEL = (
+    0.3  # ... on a stretch detrended by "level", where a fault's echo would be flagged
+)
 # the parameters of the autoencoder and its training, which the neighbours alone do not read
 NETWORK_OPTIONS = (
     "channels", "latent_dim", "kernel_size", "init", "loss", "epochs", "batch_size", "lr",
@@ -94,15 +98,17 @@ class SeriesDetector(NeuralEstimator):
     references : int, default 50000
         Training windows kept to compare with, at most: an evenly strided sample of a longer
         stretch (exact nearest neighbours up to it; scoring time and memory grow with it).
-    level : float, default 0.3
+    level : float or "auto", default "auto"
         The neighbours' weight of a window's level (its mean and standard deviation, in scaled
         units) beside its z-normalised shape: 0 compares shapes alone (the matrix profile), blind
         to a level shift or a drift within a window; 1 weighs a difference of one unit of level
-        like a mean squared difference of shape of one per step. On the generators of
-        ``docs/guide/series.md`` 0.3 lifted a single-channel level shift's PR-AUC from 0.92 (at
-        0.1) to 1.0 and spikes from 0.65 to 0.67; 1 did better still on the ECG beats but widened
-        the range of a stuck sensor in a detrended recording past twice its length, and at 3 the
-        shared UCR series' fine-shape anomaly was lost.
+        like a mean squared difference of shape of one per step. "auto" (``level_``): 1, or 0.3
+        on a stretch detrended by "level". Measured on ``docs/guide/series.md``'s series: from
+        0.3 to 1 the ECG-beat series' PR-AUC went 0.663 to 0.678 (0 gives 0.652) and single-channel
+        spikes' 0.667 to 0.686; but a detrended recording models each step minus the mean of the
+        last window of steps, a fault moves that mean for a window after it, and at 0.5 and above
+        a 12-step stuck sensor's range grew to 25-27 steps (7-9 at 0.3); at 2 the shared UCR
+        series' fine-shape anomaly was lost.
     detrend : {"auto", "none", "level", "difference"}, default "auto"
         What the detector models instead of the raw levels, so that a recording whose level climbs
         is not flagged everywhere after its training stretch (:mod:`.trend`): "level", each step
@@ -166,6 +172,8 @@ class SeriesDetector(NeuralEstimator):
         "none", "level" or "difference": what the detector models (see ``detrend``).
     detrend_source_ : str
         Why: "given", or the trend found (one line; ``aekit train series`` prints it).
+    level_ : float
+        The neighbours' weight of a window's level in use (see ``level``).
     scaler_ : aekit.estimators.preprocessing.Scaler
     decision_scores_ : ndarray of shape (n_train_steps,)
         Per-step scores of the training stretch.
@@ -209,7 +217,7 @@ class SeriesDetector(NeuralEstimator):
         aggregate: str = "auto",
         method: str = "neighbors",
         references: int = 50_000,
-        level: float = 0.3,
+        level: float | str = "auto",
         detrend: str = "auto",
         channels: Sequence[int] = (32, 16),
         latent_dim: int | None = 16,
@@ -282,6 +290,14 @@ class SeriesDetector(NeuralEstimator):
         if self.aggregate != "auto":
             return self.aggregate
         return "mean" if getattr(self, "method_", self.method) == "neighbors" else "max"
+
+    def _level(self) -> float:
+        """The level weight to fit with: ``level``, or for "auto" :data:`LEVEL`, and
+        :data:`DETRENDED_LEVEL` when the detector models each step minus the mean of the window
+        before it (``detrend_ == "level"``): that mean carries a fault on for a window after it."""
+        if self.level != "auto":
+            return float(self.level)
+        return DETRENDED_LEVEL if self.detrend_ == "level" else LEVEL
 
     def threshold_rule(self) -> Threshold:
         """The threshold rule of the current parameters (:func:`aekit.estimators.thresholds.threshold_rule`)."""
@@ -386,6 +402,7 @@ class SeriesDetector(NeuralEstimator):
                 f"stride ({self.stride}) must not exceed the window ({self.window_}): steps between "
                 f"windows would be scored by none"
             )
+        self.level_ = self._level()
         self.input_shape_ = (x.shape[1], self.window_)  # one window: (channels, window)
         self.n_features_in_ = x.shape[1]
         self.scaler_ = Scaler(self.scaler).fit(x)  # per channel: x is (steps, channels)
@@ -398,7 +415,7 @@ class SeriesDetector(NeuralEstimator):
             # on the free cores, as scoring: beside two busy processes, torch's one thread per core
             # waited at every product's barrier (a 20,000-step fit took 6 s instead of 0.5)
             with using_threads(resolve(self._threads())):
-                self.neighbors_ = WindowNeighbors(self.references, self.level).fit(
+                self.neighbors_ = WindowNeighbors(self.references, self.level_).fit(
                     scaled, self.window_
                 )
             self.neighbors_.to(self._device())
@@ -778,6 +795,7 @@ class SeriesDetector(NeuralEstimator):
             window_source=self.window_source_,
             detrend=self.detrend_,
             detrend_source=self.detrend_source_,
+            level_weight=self.level_,
             scaler=self.scaler_.get_state(),
             channel_names=self.channel_names_,
             constant_channels=self.constant_channels_,
@@ -802,6 +820,8 @@ class SeriesDetector(NeuralEstimator):
         # runs saved before detrending modelled the levels
         self.detrend_ = str(state.get("detrend", "none"))
         self.detrend_source_ = str(state.get("detrend_source", "given"))
+        # runs saved before level="auto" recorded the weight as the parameter only
+        self.level_ = float(state.get("level_weight", self.level))
         self.n_features_in_ = int(self.input_shape_[0])
         self.scaler_ = Scaler.from_state(state["scaler"])
         self.channel_names_ = state.get("channel_names")
@@ -825,7 +845,7 @@ class SeriesDetector(NeuralEstimator):
     def _set_tensors(self, tensors: dict[str, torch.Tensor], state: dict[str, Any]) -> None:
         self.decision_scores_ = tensors["decision_scores"].cpu().numpy().astype(np.float32)
         if "neighbors_references" in tensors:
-            self.neighbors_ = WindowNeighbors.from_tensors(tensors, self.window_, self.level).to(
+            self.neighbors_ = WindowNeighbors.from_tensors(tensors, self.window_, self.level_).to(
                 self._device()
             )
         if self.method_ != "neighbors":

@@ -104,6 +104,29 @@ def test_a_run_saved_before_method_scores_by_reconstruction(tmp_path):
     np.testing.assert_allclose(back.score_samples(test), det.score_samples(test), rtol=1e-4)
 
 
+def test_auto_level_weighs_levels_fully_unless_detrended_by_level(tmp_path):
+    """level="auto": 1 on a stretch modelled as it is, 0.3 on one detrended by "level" (a fault
+    moves the window mean that stretch subtracts for a window after it); recorded with the run, and
+    a run saved before "auto" keeps the weight it was fitted with."""
+    train, test, _ = synthetic_series("level_shift", channels=1, seed=0, **SMALL)
+    det = aekit.SeriesDetector(device="cpu").fit(train)
+    assert det.detrend_ == "none" and det.level_ == 1.0
+    heavy = det.neighbors_.references_[0, 0, -2:]  # (mean, std) appended, times sqrt(level * W)
+    light = aekit.SeriesDetector(level=0.3, device="cpu").fit(train).neighbors_.references_
+    np.testing.assert_allclose(heavy, light[0, 0, -2:] * np.sqrt(1 / 0.3), rtol=1e-5)
+    climbing = (np.sin(np.arange(3000) * 2 * np.pi / 40) + 0.002 * np.arange(3000))[:, None]
+    assert aekit.SeriesDetector(device="cpu").fit(climbing).level_ == 0.3
+    det.save(tmp_path / "m")
+    assert aekit.load(tmp_path / "m").level_ == 1.0
+    config = json.loads((tmp_path / "m" / "config.json").read_text())
+    config["params"]["level"] = 1.0  # as a run fitted with level=1 before "auto" recorded it
+    config["state"].pop("level_weight")
+    (tmp_path / "m" / "config.json").write_text(json.dumps(config))
+    back = aekit.load(tmp_path / "m")
+    assert back.level_ == 1.0
+    np.testing.assert_allclose(back.score_samples(test), det.score_samples(test), rtol=1e-5)
+
+
 def test_distances_are_in_units_of_the_neighbourhood_they_land_in():
     """A clean stretch then a noisy one: the clean references' neighbourhoods are tighter, and a
     window's distance is divided by the mean of its nearest reference's and the channel's."""
