@@ -32,7 +32,7 @@ from pathlib import Path
 import _common as C
 import numpy as np
 import torch
-from series_peers import PEERS, SIMPLE, TRANSDUCTIVE, pyod_model
+from series_peers import PEERS, SIMPLE, TRANSDUCTIVE, pyod_detector, pyod_model
 
 import aekit
 from aekit.data import data_root
@@ -112,7 +112,12 @@ def generators(args) -> None:
             _record(table, (name, label), seed, window, m, seconds)
         window = window or aekit.SeriesDetector().fit(train).window_
         for label in args.peers:
-            m, seconds, _ = _measure(y, _peer(PEERS[label], train, test, window))
+            peer = PEERS[label]
+            if (
+                label == "pyod LSTMAD"
+            ):  # --lstmad-epochs: its 50 epochs over 42,000 ECG steps take hours
+                peer = pyod_detector("LSTMAD", args.lstmad_epochs)
+            m, seconds, _ = _measure(y, _peer(peer, train, test, window))
             _record(table, (name, label), seed, window, m, seconds)
     _summary(table)
 
