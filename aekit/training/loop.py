@@ -60,6 +60,9 @@ class TrainConfig:
     patience: int | None = None  # early stopping: epochs without val improvement; None = off
     # early stopping never stops before this many epochs (tiny data: an epoch is one step)
     min_epochs: int = 0
+    # end after this many epochs, the schedule still laid over ``epochs``: a copy trained to stand
+    # in for a model that kept the weights of that epoch (cross-fitted calibration copies)
+    stop_after: int | None = None
     eval_batch_size: int = 1024  # batch size for validation; bounds the activations' memory
     checkpoint_every: int = 1  # epochs between checkpoints when a checkpoint folder is given
     # "fp32", or "bf16": bfloat16 autocast of the forward pass (weights stay fp32)
@@ -92,8 +95,10 @@ class TrainConfig:
             or not 0 <= self.seed < 2**63
         ):
             raise UsageError(f"seed must be a whole number in [0, 2**63), got {self.seed!r}")
-        if self.patience is not None and (not isinstance(self.patience, int) or self.patience < 1):
-            raise UsageError(f"patience must be a whole number >= 1 or None, got {self.patience!r}")
+        for name in ("patience", "stop_after"):
+            value = getattr(self, name)
+            if value is not None and (not isinstance(value, int) or value < 1):
+                raise UsageError(f"{name} must be a whole number >= 1 or None, got {value!r}")
         return self
 
 
@@ -278,7 +283,8 @@ def train(
     history, start_epoch = _resume(run) if resume else ([], 0)
     stopping = _EarlyStopping(config)
     _call(run.callbacks, "on_train_begin", config.epochs, run.steps)
-    for epoch in range(start_epoch, config.epochs):
+    last = config.epochs if config.stop_after is None else min(config.epochs, config.stop_after)
+    for epoch in range(start_epoch, last):
         _stop.check()  # a stop whose interrupt was lost on the way (aekit._stop)
         _call(run.callbacks, "on_epoch_start", epoch, run.steps)
         t0 = time.perf_counter()

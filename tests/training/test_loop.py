@@ -156,6 +156,7 @@ def test_early_stopping_stops_and_keeps_the_best_weights(data):
         dict(precision="fp16"),
         dict(min_epochs=-1),
         dict(passes=0),
+        dict(stop_after=0),
     ],
 )
 def test_bad_config_is_a_one_line_usage_error(kw, data):
@@ -215,3 +216,16 @@ def test_bf16_autocast_trains_and_keeps_fp32_weights():
     )
     assert hist[-1]["val_loss"] < hist[0]["val_loss"]
     assert all(p.dtype == torch.float32 for p in m.parameters())
+
+
+def test_stop_after_ends_early_on_the_full_schedule(data):
+    """``stop_after`` ends the loop after that many epochs, the learning rate laid over ``epochs``:
+    the losses of a 6-epoch onecycle run's first 2 epochs, not those of a 2-epoch run."""
+
+    def losses(**kw):
+        config = TrainConfig(batch_size=16, lr=1e-2, schedule="onecycle", **kw)
+        return [r["train_loss"] for r in train(_model(), _noisy_loss, data, config=config)]
+
+    full, ended = losses(epochs=6), losses(epochs=6, stop_after=2)
+    assert ended == full[:2] and len(full) == 6
+    assert losses(epochs=2) != ended  # a 2-epoch schedule decays sooner

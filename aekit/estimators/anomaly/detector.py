@@ -356,6 +356,8 @@ class AnomalyDetector(NeuralEstimator):
         the training, and a patience counted in such epochs would stop after a few dozen steps.
         """
         config = super()._train_config(n_samples)
+        # a cross-fitted copy ends where this detector did (_copy_scores)
+        config.stop_after = getattr(self, "_stop_after", None)
         if self.epochs == AUTO and n_samples is not None:
             config.passes = passes_for_steps(n_samples, config.batch_size, self.auto_epoch_steps)
             steps = training_steps(n_samples, self.auto_min_steps, self.auto_steps)
@@ -501,8 +503,16 @@ class AnomalyDetector(NeuralEstimator):
         self.check_calibration()
 
     def _copy_scores(self, X: Any, fit_rows: np.ndarray, held_rows: np.ndarray) -> np.ndarray:
-        """A copy of this detector trained on ``fit_rows`` of ``X`` scores ``held_rows``."""
+        """A copy of this detector trained on ``fit_rows`` of ``X`` scores ``held_rows``.
+
+        The copy stands in for this detector, so it trains no longer than this one did (its epochs
+        run, on the same schedule; it still keeps its best epoch). Left to stop early on its own
+        one or two validation rows, a copy of a 10-row detector ran about twice the detector's
+        epochs, and BeetleFly's fit (10 rows of 512 steps) took 9-14 s on 2 cores, 5 of its 6
+        trainings the copies'; with the cap, 7 s and the same calibration on 30 ECG5000 beats.
+        """
         copy = self._copy()
+        copy._stop_after = len(self.history_) or None  # epochs=0: none either way
         Xk = _take(X, fit_rows, view=True)
         copy._train(Xk, copy._validation_plan(len(fit_rows)), None, Trainer())
         return copy._scores(_take(X, held_rows))

@@ -150,6 +150,23 @@ def test_few_rows_cross_fit_and_too_few_for_the_rate_say_so(caplog):
     assert det.threshold_ == det.calibration_scores_.max()
 
 
+def test_cross_fitted_copies_train_no_longer_than_the_detector(monkeypatch):
+    """Each copy stands in for the detector: it ends at the epochs the detector ran (a copy that
+    early-stopped on its own one or two validation rows ran about twice as long)."""
+    runs = []
+    real = AnomalyDetector._train
+
+    def spy(self, *args, **kwargs):
+        real(self, *args, **kwargs)
+        runs.append((getattr(self, "_stop_after", None), len(self.history_)))
+
+    monkeypatch.setattr(AnomalyDetector, "_train", spy)
+    det = AnomalyDetector(patience=2, device="cpu", seed=0).fit(sines(10))
+    (_, ran), copies = runs[0], runs[1:]
+    assert det.calibration_["method"] == "cross" and len(copies) == FOLDS
+    assert all(stop == ran and epochs <= ran for stop, epochs in copies), runs
+
+
 # ---- on real data: 30 normal ECG5000 beats ------------------------------------------------------
 
 
