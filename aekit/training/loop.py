@@ -60,8 +60,8 @@ class TrainConfig:
     patience: int | None = None  # early stopping: epochs without val improvement; None = off
     # early stopping never stops before this many epochs (tiny data: an epoch is one step)
     min_epochs: int = 0
-    # end after this many epochs, the schedule still laid over ``epochs``: a copy trained to stand
-    # in for a model that kept the weights of that epoch (cross-fitted calibration copies)
+    # end after this many epochs, the schedule still laid over ``epochs``: a copy that stands in
+    # for a model trains no longer than that model did (cross-fitted calibration copies)
     stop_after: int | None = None
     eval_batch_size: int = 1024  # batch size for validation; bounds the activations' memory
     checkpoint_every: int = 1  # epochs between checkpoints when a checkpoint folder is given

@@ -509,7 +509,7 @@ class AnomalyDetector(NeuralEstimator):
         run, on the same schedule; it still keeps its best epoch). Left to stop early on its own
         one or two validation rows, a copy of a 10-row detector ran about twice the detector's
         epochs, and BeetleFly's fit (10 rows of 512 steps) took 9-14 s on 2 cores, 5 of its 6
-        trainings the copies'; with the cap, 7 s and the same calibration on 30 ECG5000 beats.
+        trainings the copies'; with the cap, 5-7 s and the same calibration on 30 ECG5000 beats.
         """
         copy = self._copy()
         copy._stop_after = len(self.history_) or None  # epochs=0: none either way
