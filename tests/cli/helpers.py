@@ -62,3 +62,21 @@ def write_png(image, path: Path) -> None:
 
     path.parent.mkdir(parents=True, exist_ok=True)
     Image.fromarray(np.round(np.asarray(image)[0] * 255).astype(np.uint8), "L").save(path)
+
+
+def grating_defects(root: Path, side: int, *, n_train: int, n_good: int, n_per_defect: int):
+    """32 x 32 crops of a noisy grating (seeded) with labelled defects, a finer grating pasted in as
+    the foreign texture; the training crops written to ``root/good/`` as PNGs. The DefectSet."""
+    import numpy as np
+
+    from aekit.data.defects import defect_dataset, grating
+
+    rng = np.random.default_rng(0)
+    donor = grating(side, np.random.default_rng(5), period=4.0)
+    ds = defect_dataset(
+        grating(side, rng), rng, size=32, n_train=n_train, n_good=n_good,
+        n_per_defect=n_per_defect, donor=donor,
+    )  # fmt: skip
+    for i, image in enumerate(ds.train):
+        write_png(image, root / "good" / f"{i:03d}.png")
+    return ds

@@ -18,9 +18,8 @@ import pytest
 from PIL import Image
 
 import aekit
-from aekit.data.defects import defect_dataset, grating
 
-from .helpers import assert_one_line_error, cli_here, write_png
+from .helpers import assert_one_line_error, cli_here, grating_defects, write_png
 
 BANK = "2048"
 
@@ -29,13 +28,7 @@ BANK = "2048"
 def world(tmp_path_factory):
     """good/ (60 training crops), test/ (good/ and a sub-folder per defect), masks/, and a run."""
     root = tmp_path_factory.mktemp("images")
-    rng = np.random.default_rng(0)
-    donor = grating(192, np.random.default_rng(5), period=4.0)
-    ds = defect_dataset(
-        grating(192, rng), rng, size=32, n_train=60, n_good=10, n_per_defect=2, donor=donor
-    )
-    for i, image in enumerate(ds.train):
-        write_png(image, root / "good" / f"{i:03d}.png")
+    ds = grating_defects(root, 192, n_train=60, n_good=10, n_per_defect=2)
     names = []
     for i, (image, mask, kind) in enumerate(zip(ds.test, ds.masks, ds.kinds)):
         names.append(f"{kind}/{i:03d}.png")

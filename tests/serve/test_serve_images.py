@@ -11,11 +11,10 @@ import pytest
 import torch
 from PIL import Image
 
-from aekit.data.defects import defect_dataset, grating
 from aekit.models.imagescore import image_score
 
 from ..badinput import cli
-from ..cli.helpers import write_png
+from ..cli.helpers import grating_defects, write_png
 from .server import http_client, serving
 
 pytest.importorskip("uvicorn")
@@ -37,13 +36,7 @@ def world(tmp_path_factory):
     """A run trained on 40 good crops of a grating; 8 test crops (good and defective) scored by
     ``aekit score`` with their maps; a server serving the run as 'parts'."""
     root = tmp_path_factory.mktemp("serve_images")
-    rng = np.random.default_rng(0)
-    donor = grating(160, np.random.default_rng(5), period=4.0)
-    ds = defect_dataset(
-        grating(160, rng), rng, size=32, n_train=40, n_good=3, n_per_defect=1, donor=donor
-    )
-    for i, image in enumerate(ds.train):
-        write_png(image, root / "good" / f"{i:03d}.png")
+    ds = grating_defects(root, 160, n_train=40, n_good=3, n_per_defect=1)
     for i, image in enumerate(ds.test):
         write_png(image, root / "test" / f"{i:03d}.png")
     run = root / "run"
