@@ -92,6 +92,19 @@ def _options(p: argparse.ArgumentParser) -> None:
         metavar="K",
         help="--density: neighbours of a code (default 40)",
     )
+    g.add_argument(
+        "--input-density",
+        type=non_negative_float,
+        metavar="W",
+        help="weight of the scaled row's local "
+        "outlier factor among the normal rows in the score (default 0.25; 0 = none)",
+    )
+    g.add_argument(
+        "--input-neighbors",
+        type=positive_int,
+        metavar="K",
+        help="--input-density: neighbours of a row (default 20)",
+    )
     g.add_argument("--loss", choices=P.choices(TABLE, "loss"), help="training loss (default mse)")
     g.add_argument(
         "--validation-fraction",
@@ -127,6 +140,8 @@ _PARAMS = {
     "members": "members",
     "density": "density",
     "neighbors": "n_neighbors",
+    "input_density": "input_density",
+    "input_neighbors": "input_neighbors",
 }
 
 

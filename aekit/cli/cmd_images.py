@@ -40,7 +40,8 @@ IMAGE_ONLY = ("patch", "patches", *(d for d in _PARAMS if d != "threshold"))
 NOT_FOR_IMAGES = (
     *("label_column", "id_column", "npz_key", "columns", "drop_columns", "categorical", "fill"),
     *("architecture", "hidden", "members", "activation", "output_activation", "init", "scaler"),
-    *("error", "density", "neighbors", "loss", "validation_fraction", "k", "q", "contamination"),
+    *("error", "density", "neighbors", "input_density", "loss", "validation_fraction"),
+    *("input_neighbors", "k", "q", "contamination"),
     *("latent_dim", "schedule", "precision", "patience", "stream", "memory_cap", "preset"),
     *("encoder", "decoder", "encoder_args", "decoder_args", "network"),
 )

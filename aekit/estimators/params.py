@@ -367,6 +367,8 @@ ANOMALY_DETECTOR: dict[str, list[Any]] = {
     "error": [Choice("nmse", "mae", "mse")],
     "density": [Real(0)],
     "n_neighbors": [Int(1)],
+    "input_density": [Real(0)],
+    "input_neighbors": [Int(1)],
     "loss": [Choice(*LOSSES)],
     **THRESHOLD,
     "validation_fraction": [Real(0, 0.5, closed="left")],

@@ -149,16 +149,16 @@ def _denoise(p: _Part, x: torch.Tensor) -> torch.Tensor:
 
 
 def _detect(
-    p: _Part, x: torch.Tensor, error: str, density: dict | None = None
+    p: _Part, x: torch.Tensor, error: str, densities: dict[str, dict] | None = None
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     xs = (x - p.offset) / p.scale  # Scaler.torch_transform
     score = sample_scores(p.model(xs), xs, error, getattr(p, "residual_scale", None))
-    # the code density's factor (aekit.estimators.anomaly.density), as decision_function
-    if density is not None:
-        codes = p.model.encode(xs).reshape(x.shape[0], -1)  # (B, ...) -> (B, D)
-        score = score * lof_factor(
-            codes, p.density_codes, p.density_k_distance, p.density_lrd, **density
-        )
+    # the density terms' factors (aekit.estimators.anomaly.density), in decision_function's order
+    for prefix, numbers in (densities or {}).items():
+        # (B, ...) -> (B, D): the code, or the scaled input itself
+        rows = (p.model.encode(xs) if prefix == "density" else xs).reshape(x.shape[0], -1)
+        ref, k_distance, lrd = (getattr(p, f"{prefix}_{n}") for n in ("codes", "k_distance", "lrd"))
+        score = score * lof_factor(rows, ref, k_distance, lrd, **numbers)
     score, label = flag_non_finite(
         x, score, (score > p.threshold).to(torch.int64)
     )  # AnomalyDetector.predict
@@ -296,13 +296,17 @@ def _detector_graph(est: Any, part: str, model: nn.Module, shape: list[int]) -> 
     threshold = torch.tensor(est.threshold_, dtype=torch.float32)
     if getattr(est, "residual_scale_", None) is not None:  # nmse: each feature's error in its unit
         scaling["residual_scale"] = torch.as_tensor(est.residual_scale_, dtype=torch.float32)
-    density = getattr(est, "code_density_", None)
-    if density is not None and density.gamma != 0.0:
-        scaling.update({name: t.float() for name, t in density.tensors().items()})
-        density = {"k": density.k, "gamma": density.gamma, "median_log_lof": density.median_log_lof}
-    else:
-        density = None
-    detect = functools.partial(_detect, error=est.error, density=density)
+    densities = {}
+    for prefix, attr in (("density", "code_density_"), ("input_density", "input_density_")):
+        density = getattr(est, attr, None)
+        if density is not None and density.gamma != 0.0:
+            scaling.update({name: t.float() for name, t in density.tensors(prefix).items()})
+            densities[prefix] = {
+                "k": density.k,
+                "gamma": density.gamma,
+                "median_log_lof": density.median_log_lof,
+            }
+    detect = functools.partial(_detect, error=est.error, densities=densities)
     calibration = torch.as_tensor(est.calibration_scores_, dtype=torch.float32)
     module = _Part(model, detect, threshold=threshold, calibration=calibration, **scaling)
     outputs = {"score": ["batch"], "label": ["batch"], "p_value": ["batch"]}

@@ -193,6 +193,10 @@ def test_all_normal_csv(tmp_path):
                 "mad",
                 "--k",
                 "3",
+                "--input-density",
+                "0.5",
+                "--input-neighbors",
+                "5",
                 "--out",
                 str(run),
                 "--quiet",
@@ -206,6 +210,8 @@ def test_all_normal_csv(tmp_path):
     assert metrics["n_samples"] == 40 and 0 <= metrics["anomaly_rate"] <= 1
     config = json.loads((run / "config.json").read_text())
     assert config["params"]["threshold"] == "mad" and config["state"]["feature_names"][0] == "t0"
+    assert config["params"]["input_density"] == 0.5
+    assert config["state"]["input_density"]["n_neighbors"] == 5
 
 
 def test_calibrate_is_refused_in_one_line_for_what_is_not_a_detector(tmp_path, capsys):
@@ -230,6 +236,8 @@ def test_calibrate_is_refused_in_one_line_for_what_is_not_a_detector(tmp_path, c
         ["--threshold", "percentile", "--q", "150"],
         ["--threshold", "contamination", "--contamination", "1.5"],
         ["--scaler", "zscore"],
+        ["--input-density", "-1"],
+        ["--input-neighbors", "0"],
         ["--preset", "nope"],
         ["--normal-label", "x"],
     ],

@@ -146,10 +146,12 @@ def test_denoiser(denoiser, part, tmp_path, rng):
 
 
 def test_detector_scores_labels_and_threshold(detector, tmp_path):
-    # the density is in the graph too
-    assert detector.code_density_ is not None and detector.code_density_.gamma > 0
+    # both density terms are in the graph too: the code's and the scaled input's
+    for density in (detector.code_density_, detector.input_density_):
+        assert density is not None and density.gamma > 0
     path = export_onnx(detector, tmp_path / "det.onnx")
-    assert "TopK" in {node.op_type for node in onnx.load(str(path)).graph.node}
+    ops = [node.op_type for node in onnx.load(str(path)).graph.node]
+    assert ops.count("TopK") == 2
     # 11 rows in the input's units, both kinds
     x = np.concatenate([sines(6, 7), sines(5, 8, spikes=True)])
     out = run(path, x)

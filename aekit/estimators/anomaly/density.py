@@ -26,6 +26,12 @@ codes is noise).
 
 The reference is an evenly spread sample of at most :data:`REFERENCE_ROWS` training rows' codes,
 saved with the model; distances are computed on the model's device in blocks of bounded size.
+
+The same class serves a second term, ``input_density``: the LOF of the row itself, as scaled for
+the network, among the scaled training rows, calibrated against the score with the code density
+(so each term's weight is on the spread of the score it joins). It is what a nearest-neighbour
+detector knows: on images given as rows, where the input's neighbours carry more than the code's,
+it lifted MNIST digit 4 with 6,000 rows from 0.929 to 0.948 (issue 32's panel, 3 seeds).
 """
 
 from __future__ import annotations
@@ -47,6 +53,8 @@ MIN_REFERENCE_ROWS = 20  # fewer training rows: no density (a few codes' neighbo
 # fewer held-out rows than this: the exponent is set on the reference rows instead
 MIN_CALIBRATION_ROWS = 5
 MAX_GAMMA = 20.0  # the exponent is at most this times density: near-identical LOFs must not blow the score up
+# the terms by the prefix of their saved tensors: the code's density and the scaled input's
+_TERMS = {"density": "code density", "input_density": "input density"}
 
 
 def reference_rows(n_rows: int, code_size: int) -> np.ndarray:
@@ -214,21 +222,24 @@ class CodeDensity:
         return self
 
     # ---- persistence: tensors in the model's safetensors, numbers in its JSON ----------------------
-    def tensors(self) -> dict[str, torch.Tensor]:
+    # ``prefix`` names the term: "density" the code's, "input_density" the scaled input's.
+    def tensors(self, prefix: str = "density") -> dict[str, torch.Tensor]:
         return {
-            "density_codes": self.codes.cpu(),
-            "density_k_distance": self.k_distance.cpu(),
-            "density_lrd": self.lrd.cpu(),
+            f"{prefix}_codes": self.codes.cpu(),
+            f"{prefix}_k_distance": self.k_distance.cpu(),
+            f"{prefix}_lrd": self.lrd.cpu(),
         }
 
     def state(self) -> dict[str, float]:
         return {"n_neighbors": self.k, "median_log_lof": self.median_log_lof, "gamma": self.gamma}
 
     @classmethod
-    def from_saved(cls, tensors: dict[str, torch.Tensor], state: dict[str, float]) -> CodeDensity:
+    def from_saved(
+        cls, tensors: dict[str, torch.Tensor], state: dict[str, float], prefix: str = "density"
+    ) -> CodeDensity:
         """Rebuild from :meth:`tensors` and :meth:`state`; ValueError if they do not fit together."""
         codes, kd, lrd = (
-            tensors[name].float() for name in ("density_codes", "density_k_distance", "density_lrd")
+            tensors[f"{prefix}_{name}"].float() for name in ("codes", "k_distance", "lrd")
         )
         k = int(state["n_neighbors"])
         if (
@@ -238,13 +249,13 @@ class CodeDensity:
             or not 1 <= k < len(codes)
         ):
             raise ValueError(
-                f"the saved code density is inconsistent: codes {tuple(codes.shape)}, "
+                f"the saved {_TERMS[prefix]} is inconsistent: codes {tuple(codes.shape)}, "
                 f"k-distances {tuple(kd.shape)}, densities {tuple(lrd.shape)}, {k} neighbours"
             )
         gamma, median = float(state["gamma"]), float(state["median_log_lof"])
         if not (np.isfinite(gamma) and np.isfinite(median) and gamma >= 0):
             raise ValueError(
-                f"the saved code density has a bad exponent {gamma!r} or median {median!r}"
+                f"the saved {_TERMS[prefix]} has a bad exponent {gamma!r} or median {median!r}"
             )
         return cls(codes, kd, lrd, k, median, gamma)
 

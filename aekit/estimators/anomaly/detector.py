@@ -4,8 +4,8 @@ PyOD-style: ``fit(X_normal)`` learns the model and the training scores
 (``decision_scores_``); ``decision_function(X)`` scores new samples (higher = more
 anomalous); ``predict(X)`` is 1 for an anomaly and 0 for a normal sample.
 
-The score: :mod:`.scores` (the reconstruction error) and :mod:`.density` (the code's local
-density); defaults and presets: :mod:`.defaults`; the threshold rules:
+The score: :mod:`.scores` (the reconstruction error) and :mod:`.density` (the code's and the
+scaled row's local densities); defaults and presets: :mod:`.defaults`; the threshold rules:
 :mod:`aekit.estimators.thresholds`; held-out figures: :mod:`.report`.
 """
 
@@ -61,8 +61,8 @@ class AnomalyDetector(NeuralEstimator):
 
     Train on normal samples only; a sample's score is its reconstruction error in the
     scaled space (by default each feature's error in units of its typical error on normal rows),
-    by default weighed with how sparse the normal codes are around the sample's code, and a
-    score above ``threshold_`` flags an anomaly.
+    by default weighed with how sparse the normal codes are around the sample's code and the
+    normal rows around the sample, and a score above ``threshold_`` flags an anomaly.
 
     The defaults are meant for any table or set of signals (see ``docs/guide/anomaly.md`` for the
     evidence, a panel of public datasets): per-feature robust scaling, a network sized from the
@@ -72,9 +72,10 @@ class AnomalyDetector(NeuralEstimator):
     (validation, the best weights kept), a score that weighs each feature by its typical error on
     normal rows (``error="nmse"``, :mod:`aekit.estimators.anomaly.scores`) times a power of the
     code's local outlier factor among the normal rows' codes (``density``,
-    :mod:`aekit.estimators.anomaly.density`), and a threshold at the 95th percentile of the held-out
-    rows' scores. The TensorFlow ECG5000 tutorial's settings are the preset ``recipe``:
-    ``AnomalyDetector.from_preset("recipe")``.
+    :mod:`aekit.estimators.anomaly.density`) and a smaller power of the row's own among the normal
+    rows (``input_density``), and a threshold for a 5% false-alarm rate set on held-out normal
+    rows (conformal, :mod:`aekit.estimators.anomaly.calibration`). The TensorFlow ECG5000
+    tutorial's settings are the preset ``recipe``: ``AnomalyDetector.from_preset("recipe")``.
 
     Parameters
     ----------
@@ -109,7 +110,15 @@ class AnomalyDetector(NeuralEstimator):
         (:mod:`aekit.estimators.anomaly.density`); 0 scores by reconstruction error alone.
     n_neighbors : int, default 40
         ``density``: neighbours of a code among the training rows' codes (at most half their number).
-        Both are fit-time settings: the density's reference and exponent are learned by :meth:`fit`.
+    input_density : float, default 0.25
+        Weight of the row's own local outlier factor among the normal rows (as scaled, before the
+        network), against the spread of the score with the code density (the same formula): what a
+        nearest-neighbour detector knows, folded in; 0 for none. Like ``density``, none below 20
+        training rows.
+    input_neighbors : int, default 20
+        ``input_density``: neighbours of a scaled row among the scaled training rows (at most half
+        their number). All four are fit-time settings: each term's reference and exponent are
+        learned by :meth:`fit`.
     loss : {"mse", "mae"}, default "mse"
         Training loss.
     threshold : str or float, default "fpr:0.05"
@@ -170,6 +179,8 @@ class AnomalyDetector(NeuralEstimator):
         ``error="nmse"``: each feature's typical reconstruction error on normal rows (scaled units).
     code_density_ : aekit.estimators.anomaly.density.CodeDensity or None
         ``density`` > 0: the training rows' codes (a sample) and the score's exponent.
+    input_density_ : aekit.estimators.anomaly.density.CodeDensity or None
+        ``input_density`` > 0: the training rows as scaled (a sample) and the score's exponent.
     decision_scores_ : ndarray of shape (n_train,)
         Scores of the training samples (held-out ones included).
     calibration_scores_ : ndarray
@@ -225,6 +236,8 @@ class AnomalyDetector(NeuralEstimator):
         error: str = "nmse",
         density: float = 0.5,
         n_neighbors: int = 40,
+        input_density: float = 0.25,
+        input_neighbors: int = 20,
         loss: str = "mse",
         threshold: str | float = "fpr:0.05",
         k: float = 1.0,
@@ -253,6 +266,7 @@ class AnomalyDetector(NeuralEstimator):
         self.scaler = scaler
         self.error = error
         self.density, self.n_neighbors = density, n_neighbors
+        self.input_density, self.input_neighbors = input_density, input_neighbors
         self.loss = loss
         self.threshold = threshold
         self.k = k
@@ -475,9 +489,11 @@ class AnomalyDetector(NeuralEstimator):
             self.residual_scale_ = residual_scale(
                 self._residuals, normal_batches(Xfit, held, INFERENCE_BATCH), self._members()
             )
-        self.code_density_ = None
+        self.code_density_ = self.input_density_ = None
         if self.density > 0:
-            self.code_density_ = self._fit_code_density(Xfit, held)
+            self.code_density_ = self._fit_density("code", Xfit, held)
+        if self.input_density > 0:
+            self.input_density_ = self._fit_density("input", Xfit, held)
 
     def _calibrate(self, X: Any, plan: RowPlan) -> None:
         """``calibration_scores_``: the plan's calibration rows scored, or every row scored by a
@@ -547,48 +563,66 @@ class AnomalyDetector(NeuralEstimator):
         xs = self.scaler_.torch_transform(torch.as_tensor(rows, device=self._model_device()))
         return self.model_.encode(xs).reshape(len(rows), -1)
 
+    def _scaled(self, rows: np.ndarray) -> torch.Tensor:
+        """Raw rows scaled as the network sees them, (B, ...) -> (B, F), on the model's device."""
+        xs = self.scaler_.torch_transform(torch.as_tensor(rows, device=self._model_device()))
+        return xs.reshape(len(rows), -1)
+
     @torch.inference_mode()
-    def _fit_code_density(self, Xfit: Any, held: np.ndarray | None):
-        """The training rows' codes as the density's reference, its exponent set on the held-out rows
-        (out of sample; with too few of them, the reference rows, each scored without itself)."""
+    def _fit_density(self, term: str, Xfit: Any, held: np.ndarray | None):
+        """A density term's reference (``term`` "code": the training rows' codes; "input": the rows
+        as scaled), its exponent set against the score without it on the held-out rows (out of
+        sample; with too few of them, the reference rows, each scored without itself)."""
+        embed, weight, k = (
+            (self._codes, self.density, self.n_neighbors)
+            if term == "code"
+            else (self._scaled, self.input_density, self.input_neighbors)
+        )
+        before = () if term == "code" else ("code",)  # the terms already in the score
         take = Xfit.take if is_row_store(Xfit) else Xfit.__getitem__  # a row store reads only these
-        idx = reference_rows(len(Xfit), self._codes(take(np.arange(1))).shape[1])
+        idx = reference_rows(len(Xfit), embed(take(np.arange(1))).shape[1])
         density = fit_code_density(
-            self._codes,
+            embed,
             (take(idx[i : i + INFERENCE_BATCH]) for i in range(0, len(idx), INFERENCE_BATCH)),
-            self.n_neighbors,
+            k,
         )
         if density is None:
             return None
         if held is not None and len(held) >= MIN_CALIBRATION_ROWS:
-            codes = torch.as_tensor(self.map_batches(self._codes, held))  # batch by batch
-            errors, lofs = self._scores(held, density=False), density.lof(codes)
+            embedded = torch.as_tensor(self.map_batches(embed, held))  # batch by batch
+            errors, lofs = self._scores(held, terms=before), density.lof(embedded)
         else:
             errors, lofs = (
-                self._scores(take(idx), density=False),
+                self._scores(take(idx), terms=before),
                 density.lof(density.codes, of_reference=True),
             )
-        return density.calibrate(errors, lofs.cpu().numpy(), self.density)
+        return density.calibrate(errors, lofs.cpu().numpy(), weight)
 
     def _scores(
-        self, X: np.ndarray, batch_size: int | None = None, density: bool = True
+        self,
+        X: np.ndarray,
+        batch_size: int | None = None,
+        terms: tuple[str, ...] = ("code", "input"),
     ) -> np.ndarray:
-        """Per-sample score of raw ``X`` (:func:`.scores.sample_scores`), batch by batch on the device."""
+        """Per-sample score of raw ``X`` (:func:`.scores.sample_scores`) times the density ``terms``
+        the detector has, batch by batch on the device."""
         scale = getattr(self, "residual_scale_", None)
         if self.error == "nmse" and scale is None:
             raise UsageError(
                 "error='nmse' needs the residual scale learned at fit; fit with error='nmse'"
             )
         scale = None if scale is None else torch.as_tensor(scale, device=self._model_device())
-
-        code_density = getattr(self, "code_density_", None) if density else None
+        code = getattr(self, "code_density_", None) if "code" in terms else None
+        given = getattr(self, "input_density_", None) if "input" in terms else None
 
         def score(xb: torch.Tensor) -> torch.Tensor:
             xs = self.scaler_.torch_transform(xb)
-            errors = sample_scores(self.model_(xs), xs, self.error, scale)
-            if code_density is None:
-                return errors
-            return code_density.apply(errors, self.model_.encode(xs).reshape(len(xs), -1))
+            scores = sample_scores(self.model_(xs), xs, self.error, scale)
+            if code is not None:
+                scores = code.apply(scores, self.model_.encode(xs).reshape(len(xs), -1))
+            if given is not None:
+                scores = given.apply(scores, xs.reshape(len(xs), -1))
+            return scores
 
         kw = (
             {}
@@ -815,8 +849,9 @@ class AnomalyDetector(NeuralEstimator):
             **self.calibration_,
             "scores": [float(v) for v in self.calibration_scores_],  # sorted; exact as float32
         }
-        density = getattr(self, "code_density_", None)
-        state["code_density"] = None if density is None else density.state()
+        for key, attr in (("code_density", "code_density_"), ("input_density", "input_density_")):
+            density = getattr(self, attr, None)
+            state[key] = None if density is None else density.state()
         return state
 
     def _get_tensors(self) -> dict[str, torch.Tensor]:
@@ -826,6 +861,8 @@ class AnomalyDetector(NeuralEstimator):
             tensors["residual_scale"] = torch.as_tensor(self.residual_scale_)
         if getattr(self, "code_density_", None) is not None:
             tensors.update(self.code_density_.tensors())
+        if getattr(self, "input_density_", None) is not None:
+            tensors.update(self.input_density_.tensors("input_density"))
         return tensors
 
     def _set_state(self, state: dict[str, Any]) -> None:
@@ -837,6 +874,8 @@ class AnomalyDetector(NeuralEstimator):
         if "code_density" not in state:
             # saved before the code density: scored by reconstruction error alone
             self.density = 0.0
+        if "input_density" not in state:
+            self.input_density = 0.0  # saved before the input density: none
         self.hidden_, self.latent_dim_ = self._size()
         if "latent_shape" in state:
             self.latent_shape_ = tuple(int(d) for d in state["latent_shape"])
@@ -851,11 +890,16 @@ class AnomalyDetector(NeuralEstimator):
         self.decision_scores_ = _array(tensors["decision_scores"])
         self.residual_scale_ = _array(tensors.get("residual_scale"))
         self._set_calibration(state.get("calibration"), _array(tensors.get("holdout_scores")))
-        density = state.get("code_density")  # its numbers in config.json, its reference codes here
+        # each density term: its numbers in config.json, its reference rows here
+        density, given = state.get("code_density"), state.get("input_density")
         self.code_density_ = None if density is None else CodeDensity.from_saved(tensors, density)
+        self.input_density_ = (
+            None if given is None else CodeDensity.from_saved(tensors, given, "input_density")
+        )
         super()._set_tensors(tensors, state)
-        if self.code_density_ is not None:
-            self.code_density_.to(self._model_device())
+        for density in (self.code_density_, self.input_density_):
+            if density is not None:
+                density.to(self._model_device())
 
     def _set_calibration(self, saved: dict | None, held: np.ndarray | None) -> None:
         """The calibration as saved; a run saved before it had the held-out rows' scores (they set

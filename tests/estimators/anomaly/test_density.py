@@ -94,9 +94,9 @@ def test_the_detector_scores_sparse_codes_higher_and_density_zero_is_reconstruct
     with torch.no_grad():  # plain: the mean of the members' nmse; det: that times the LOF factor
         xs = det.scaler_.torch_transform(torch.as_tensor(x))
         codes = det.model_.encode(xs)
-    rec = det._scores(x, density=False)
+    rec = det._scores(x, terms=())
     np.testing.assert_allclose(
-        det.decision_function(x),
+        det._scores(x, terms=("code",)),
         det.code_density_.apply(torch.as_tensor(rec), codes).numpy(),
         rtol=1e-5,
     )
@@ -115,8 +115,8 @@ def test_no_density_on_tiny_data():
     small = AnomalyDetector(epochs=1, validation_fraction=0, device="cpu").fit(
         X[: MIN_REFERENCE_ROWS - 1]
     )
-    assert small.code_density_ is None
-    np.testing.assert_allclose(small.decision_function(X), small._scores(X, density=False))
+    assert small.code_density_ is None and small.input_density_ is None
+    np.testing.assert_allclose(small.decision_function(X), small._scores(X, terms=()))
     # Too few held-out rows to set the exponent on (2 here): the reference rows, each without itself.
     assert AnomalyDetector(epochs=1, device="cpu").fit(X).code_density_ is not None
 
@@ -132,14 +132,17 @@ def test_the_density_survives_save_and_load(tmp_path):
     config = json.loads((tmp_path / "m" / "config.json").read_text())
     del (
         config["state"]["code_density"],
+        config["state"]["input_density"],
         config["params"]["density"],
         config["params"]["n_neighbors"],
+        config["params"]["input_density"],
     )
     (tmp_path / "m" / "config.json").write_text(json.dumps(config))
     old = aekit.load(tmp_path / "m")
-    assert old.density == 0.0 and old.code_density_ is None
+    assert old.density == old.input_density == 0.0
+    assert old.code_density_ is None and old.input_density_ is None
     np.testing.assert_allclose(
-        old.decision_function(X[:20]), det._scores(X[:20], density=False), rtol=1e-6
+        old.decision_function(X[:20]), det._scores(X[:20], terms=()), rtol=1e-6
     )
 
 

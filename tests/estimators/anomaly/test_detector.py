@@ -398,7 +398,9 @@ def test_nmse_keeps_features_noisy_in_normal_data_from_drowning_the_others():
 
 def test_an_ensembles_score_is_its_members_mean_each_in_its_own_units():
     # reconstruction alone
-    det = AnomalyDetector(members=2, density=0, epochs=3, device="cpu").fit(sines(64))
+    det = AnomalyDetector(members=2, density=0, input_density=0, epochs=3, device="cpu").fit(
+        sines(64)
+    )
     x = spikes(5)
     with torch.no_grad():
         xs = det.scaler_.torch_transform(torch.as_tensor(x))
