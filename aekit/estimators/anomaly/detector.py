@@ -17,12 +17,10 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..._notes import note
-from ...data import RowsView
 from ...errors import DataError, UsageError
 from ...models import DenseAutoencoder, DenseConfig, DenseEnsemble, signal_autoencoder
 from ...models.custom import code_size
-from ...training.budget import AUTO, epochs_for_steps, holdout_indices, passes_for_steps
+from ...training.budget import AUTO, epochs_for_steps, passes_for_steps
 from ...training.loop import TrainConfig
 from ...training.trainer import Trainer
 from .. import params
@@ -36,27 +34,16 @@ from ..base import (
 )
 from ..losses import reconstruction_loss
 from ..preprocessing import Scaler
-from ..thresholds import (
-    METRICS,
-    FalseAlarmRate,
-    Threshold,
-    best_threshold,
-    get_threshold,
-    named_rule,
-    p_values,
-    threshold_rule,
-)
+from .alarms import Alarms, take_rows
 from .baselines import Comparison, compare
-from .calibration import FOLDS, RowPlan, cross_fit_scores, plan_rows
+from .calibration import RowPlan
 from .defaults import PRESETS, dense_size, training_steps
 from .density import MIN_CALIBRATION_ROWS, CodeDensity, fit_code_density, reference_rows
 from .report import anomaly_metrics
 from .scores import mean_reconstruction, normal_batches, residual_scale, sample_scores
 
-HOLDOUT_ROWS = 10_000  # at most this many rows held out: enough for early stopping and a threshold
 
-
-class AnomalyDetector(NeuralEstimator):
+class AnomalyDetector(Alarms, NeuralEstimator):
     """Reconstruction-error anomaly detector: an autoencoder trained on normal samples.
 
     Train on normal samples only; a sample's score is its reconstruction error in the
@@ -150,7 +137,7 @@ class AnomalyDetector(NeuralEstimator):
         "bf16" trains with bfloat16 autocast (weights and optimizer stay fp32), for GPUs and
         larger models; evaluation and saved weights are fp32.
     validation_fraction : float, default 0.1
-        Fraction of the training rows held out (seeded, at most ``HOLDOUT_ROWS`` rows): half for
+        Fraction of the training rows held out (seeded, at most 10,000 rows): half for
         early stopping and the score's scales, half (or as many as ``fpr:RATE`` needs) for the
         calibration; where that would leave less than half of the rows to train on, the calibration
         is cross-fitted instead (:mod:`aekit.estimators.anomaly.calibration`). 0 trains on every
@@ -381,28 +368,6 @@ class AnomalyDetector(NeuralEstimator):
             )
         return config
 
-    def _plan_rows(self, n: int, own_validation: bool) -> RowPlan:
-        """Which of ``n`` rows train, validate and calibrate (:mod:`.calibration`)."""
-        rule = self.threshold_rule()
-        need = rule.rows_needed() if isinstance(rule, FalseAlarmRate) else 0
-        seed = check_positive_int("seed", self.seed, 0)
-        everything = np.arange(n)
-        if n < 2 or (not self.validation_fraction and not need):
-            return RowPlan(everything, None, np.empty(0, np.int64))  # the training rows' own scores
-        if not self.validation_fraction:  # every row trains: calibrate by cross-fitting
-            return RowPlan(everything, None, None)
-        fraction = min(float(self.validation_fraction), HOLDOUT_ROWS / n)
-        held = 0 if own_validation else min(n - 1, max(1, round(n * fraction)))
-        return plan_rows(n, held, need, seed)
-
-    def _validation_plan(self, n: int) -> RowPlan:
-        """A cross-fitted copy's rows: held out for validation only, none for calibration."""
-        if not self.validation_fraction or n < 2:
-            return RowPlan(np.arange(n), None, np.empty(0, np.int64))
-        fraction = min(float(self.validation_fraction), HOLDOUT_ROWS / n)
-        fit, held = holdout_indices(n, fraction, check_positive_int("seed", self.seed, 0))
-        return RowPlan(fit, held, np.empty(0, np.int64))
-
     def fit(
         self,
         X: Any,
@@ -450,7 +415,7 @@ class AnomalyDetector(NeuralEstimator):
 
     def _train(self, X: Any, plan: RowPlan, validation_data: Any, trainer: Trainer) -> None:
         """The network and the score's scales, on the plan's fit and validation rows."""
-        Xfit, held = _take(X, plan.fit, view=True), _take(X, plan.validation)
+        Xfit, held = take_rows(X, plan.fit, view=True), take_rows(X, plan.validation)
         loss = reconstruction_loss(self.loss)
         if is_row_store(Xfit):
             # Data on disk: learn the scaler chunk by chunk and scale each batch on the device.
@@ -494,61 +459,6 @@ class AnomalyDetector(NeuralEstimator):
             self.code_density_ = self._fit_density("code", Xfit, held)
         if self.input_density > 0:
             self.input_density_ = self._fit_density("input", Xfit, held)
-
-    def _calibrate(self, X: Any, plan: RowPlan) -> None:
-        """``calibration_scores_``: the plan's calibration rows scored, or every row scored by a
-        copy that did not train on it (cross-fitting), or the training rows' own scores."""
-        if plan.cross:
-            why = (
-                "validation_fraction=0 sets no rows aside"
-                if not self.validation_fraction
-                else f"{len(X)} normal rows cannot spare the calibration rows that the threshold "
-                f"{self.threshold!r} needs"
-            )
-            note(f"calibrating by {FOLDS}-fold cross-fitting ({FOLDS} more fits): {why}")
-            scores = cross_fit_scores(
-                len(X), int(self.seed), lambda fit, held: self._copy_scores(X, fit, held)
-            )
-            method = "cross"
-        elif len(plan.calibration):
-            scores, method = self._scores(_take(X, plan.calibration)), "split"
-        else:
-            scores, method = self.decision_scores_, "training"
-        self.calibration_scores_ = np.sort(np.asarray(scores, np.float32))
-        self.calibration_ = {"method": method, "rows": len(scores)}
-        self.check_calibration()
-
-    def _copy_scores(self, X: Any, fit_rows: np.ndarray, held_rows: np.ndarray) -> np.ndarray:
-        """A copy of this detector trained on ``fit_rows`` of ``X`` scores ``held_rows``.
-
-        The copy stands in for this detector, so it trains no longer than this one did (its epochs
-        run, on the same schedule; it still keeps its best epoch). Left to stop early on its own
-        one or two validation rows, a copy of a 10-row detector ran about twice the detector's
-        epochs, and BeetleFly's fit (10 rows of 512 steps) took 9-14 s on 2 cores, 5 of its 6
-        trainings the copies'; with the cap, 5-7 s and the same calibration on 30 ECG5000 beats.
-        """
-        copy = self._copy()
-        copy._stop_after = len(self.history_) or None  # epochs=0: none either way
-        Xk = _take(X, fit_rows, view=True)
-        copy._train(Xk, copy._validation_plan(len(fit_rows)), None, Trainer())
-        return copy._scores(_take(X, held_rows))
-
-    def _copy(self) -> AnomalyDetector:
-        """An unfitted copy that knows the input's shape and names, as ``_validate_fit_input`` left them."""
-        copy = type(self)(**{**self.get_params(deep=False), "verbose": 0})
-        known = ("input_shape_", "n_features_in_", "feature_names_in_")
-        copy.__dict__.update({k: v for k, v in vars(self).items() if k in known})
-        return copy
-
-    def check_calibration(self) -> None:
-        """Say in one line (a note) when the calibration scores are too few for the false-alarm rate
-        that ``threshold`` asks for; say nothing when they are enough or the rule is not ``fpr``."""
-        rule = self.threshold_rule()
-        n = len(self.calibration_scores_)
-        if isinstance(rule, FalseAlarmRate):
-            line = rule.shortfall(n, "scores", "train on more normal rows")
-            if line:
-                note(line)
 
     # ---- scores and decisions ----------------------------------------------------------------
     def _residuals(self, rows: np.ndarray) -> torch.Tensor:
@@ -722,114 +632,6 @@ class AnomalyDetector(NeuralEstimator):
         X, X_train = self._validate_input(X), self._validate_input(X_train, "X_train")
         return compare(self, X, y_anomaly, X_train)
 
-    # ---- the threshold: never trained, derived from the normal rows' scores ------------------
-    # ``threshold_`` comes lazily from ``threshold_scores_`` and the current parameters (``threshold``,
-    # ``k``, ``q``, ``contamination``), so ``set_threshold(...)`` or ``set_params(threshold=...)``
-    # changes it without retraining; ``fit_threshold(X_val, y_val)`` chooses a fixed value on labels.
-    def threshold_rule(self) -> Threshold:
-        """The threshold rule of the current parameters (:func:`aekit.estimators.thresholds.threshold_rule`)."""
-        return threshold_rule(self.threshold, k=self.k, q=self.q, contamination=self.contamination)
-
-    @property
-    def threshold_scores_(self) -> np.ndarray:
-        """The normal scores the threshold comes from: ``calibration_scores_`` (:mod:`.calibration`)."""
-        self.check_is_fitted()
-        return self.calibration_scores_
-
-    def p_values(self, X: Any) -> np.ndarray:
-        """Conformal p-values of ``X``'s scores against ``calibration_scores_``, in (0, 1].
-
-        For a normal sample like the calibration rows, ``P(p <= a) <= a``; with
-        ``threshold="fpr:RATE"`` a sample is flagged exactly when ``p <= RATE`` (given enough
-        calibration scores). Small p-values are evidence of an anomaly; they can be combined
-        (Fisher, Bonferroni) or corrected for many samples (Benjamini-Hochberg).
-
-        Examples
-        --------
-        >>> det.p_values(X_new)[:3]       # doctest: +SKIP
-        array([0.412, 0.009, 0.871])
-        """
-        return p_values(self.calibration_scores_, self.decision_function(X))
-
-    def calibrate(self, X: Any) -> AnomalyDetector:
-        """New calibration scores from normal samples ``X`` the detector never trained on (after a
-        change of sensor, say), without retraining; returns ``self``. The weights stay as they are.
-
-        Examples
-        --------
-        >>> det.calibrate(X_recent_normal).set_threshold("fpr:0.01")     # doctest: +SKIP
-        """
-        scores = self.decision_function(X)
-        self.calibration_scores_ = np.sort(np.asarray(scores, np.float32))
-        self.calibration_ = {"method": "given", "rows": len(scores)}
-        self.check_calibration()
-        return self
-
-    @property
-    def threshold_(self) -> float:
-        """The decision threshold: the threshold rule applied to ``threshold_scores_``."""
-        return self.threshold_rule().compute(self.threshold_scores_)
-
-    @property
-    def labels_(self) -> np.ndarray:
-        """1 for the training samples whose score is above ``threshold_``, else 0."""
-        return (self.decision_scores_ > self.threshold_).astype(np.int64)
-
-    def set_threshold(self, strategy: str | float = "mean_std", **rule: Any) -> AnomalyDetector:
-        """Change how ``threshold_`` is derived, without retraining; returns ``self``.
-
-        Parameters
-        ----------
-        strategy : str or float
-            ``fpr`` / ``pot`` (``rate=``), ``mean_std`` / ``mad`` (``k=``), ``percentile``
-            (``q=``), ``contamination`` (``contamination=``), ``fixed`` (``value=``), a rule with
-            its value (``"fpr:0.01"``), or a number (fixed).
-
-        Examples
-        --------
-        >>> det.set_threshold("percentile", q=99).threshold_     # doctest: +SKIP
-        0.061
-        >>> det.set_threshold("fpr", rate=0.01).threshold       # doctest: +SKIP
-        'fpr:0.01'
-        """
-        if isinstance(strategy, str):  # "fpr:0.01": the value is the rule's one parameter
-            strategy, rule = named_rule(strategy, **rule)
-        strat = get_threshold(strategy, **rule)  # validates before anything changes
-        if strat.name == "fixed":
-            self.set_params(threshold=float(strat.value))
-        elif "rate" in strat.params:  # no parameter of its own: the rate is written in the rule
-            self.set_params(threshold=f"{strat.name}:{strat.rate!r}")
-        else:
-            params.check("threshold", strategy, self.parameters["threshold"])
-            self.set_params(
-                threshold=strategy, **{key: getattr(strat, key) for key in strat.params}
-            )
-        return self
-
-    def fit_threshold(self, X_val: Any, y_val: Any, metric: str = "f1") -> AnomalyDetector:
-        """Choose the threshold that maximises ``metric`` on labelled data (``y_val``: 1 = anomaly).
-
-        Sets ``threshold`` to the chosen number (a fixed threshold) and records
-        ``threshold_fit_ = {"metric": ..., "value": ...}``; returns ``self``.
-
-        Parameters
-        ----------
-        X_val : array-like
-        y_val : array-like of 0/1
-        metric : {"f1", "accuracy", "balanced_accuracy", "mcc"}
-
-        Examples
-        --------
-        >>> det.fit_threshold(X_val, y_val, metric="f1").threshold_     # doctest: +SKIP
-        """
-        if metric not in METRICS:
-            raise UsageError(f"metric must be one of {', '.join(METRICS)}, got {metric!r}")
-        scores = self.decision_function(X_val)
-        threshold, value = best_threshold(scores, np.asarray(y_val).ravel(), metric)
-        self.threshold = threshold
-        self.threshold_fit_ = {"metric": metric, "value": value}
-        return self
-
     # ---- persistence: what a fitted detector saves beside its weights --------------------------
     # JSON (config.json's ``state``): the scaler, the column names, a fixed threshold if one was
     # fitted, the network as built, the code density's numbers; for readers also the threshold and how
@@ -900,30 +702,6 @@ class AnomalyDetector(NeuralEstimator):
         for density in (self.code_density_, self.input_density_):
             if density is not None:
                 density.to(self._model_device())
-
-    def _set_calibration(self, saved: dict | None, held: np.ndarray | None) -> None:
-        """The calibration as saved; a run saved before it had the held-out rows' scores (they set
-        early stopping too) or, without held-out rows, the training rows' own."""
-        if saved is not None:
-            self.calibration_scores_ = np.asarray(saved["scores"], np.float32)
-            self.calibration_ = {k: v for k, v in saved.items() if k != "scores"}
-        elif held is not None and len(held):
-            self.calibration_scores_ = np.sort(held)
-            self.calibration_ = {"method": "holdout", "rows": len(held)}
-        else:
-            self.calibration_scores_ = np.sort(self.decision_scores_)
-            self.calibration_ = {"method": "training", "rows": len(self.decision_scores_)}
-
-
-def _take(X: Any, rows: np.ndarray | None, view: bool = False) -> Any:
-    """The ``rows`` of ``X`` (None stays None); a row store on disk as a view (``view``) or read into memory."""
-    if rows is None:
-        return None
-    if len(rows) == len(X):  # every row, in order (plans are sorted): no copy of the data
-        return X
-    if is_row_store(X):
-        return RowsView(X, rows) if view else X.take(rows)
-    return X[rows]
 
 
 def _array(tensor: torch.Tensor | None) -> np.ndarray | None:
