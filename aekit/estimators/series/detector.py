@@ -36,7 +36,7 @@ from .. import params
 from ..base import NeuralEstimator, column_names
 from ..losses import per_sample_error, reconstruction_loss
 from ..preprocessing import Scaler
-from ..thresholds import Threshold, p_values, threshold_rule
+from .alarms import SeriesAlarms
 from .inputs import as_series, check_channel_names, check_columns, check_not_constant
 from .metrics import series_metrics
 from .neighbors import WindowNeighbors
@@ -44,10 +44,6 @@ from .trend import Differences, Levels, difference, resolve_detrend
 from .windows import AnomalyRange, find_ranges, scores_and_cover, step_scores
 
 SCORE_CHUNK = 1 << 18  # steps scored at a time: bounds the memory of scoring an in-memory series
-# The share of the training stretch kept back, at its end, when the threshold promises a false-alarm
-# rate ("fpr", "pot"): the model never trains on it, and its per-step scores calibrate the threshold.
-CALIBRATION_SHARE = 0.2
-CALIBRATED = ("fpr", "pot")  # the rules whose threshold comes from calibration scores
 WINDOW_BATCH = 2048  # windows per forward pass when scoring
 # windows per search when the neighbours alone score: the index's cost per batch is a pass over its
 # groups, which a batch of 2,048 windows of a 20,000-step stretch paid 5 times over; at most
@@ -72,7 +68,7 @@ def _batches(x: np.ndarray, window: int, stride: int) -> Iterator[np.ndarray]:
         yield views[i : i + WINDOW_BATCH]
 
 
-class SeriesDetector(NeuralEstimator):
+class SeriesDetector(SeriesAlarms, NeuralEstimator):
     """Anomalous steps and ranges of a long series, by the nearest training window (or reconstruction).
 
     Parameters
@@ -136,7 +132,7 @@ class SeriesDetector(NeuralEstimator):
         How ``threshold_`` comes from the training stretch's per-step scores. "max": the
         highest training score times ``margin``, so that nothing like the normal stretch is
         flagged; "fpr:RATE" (and "pot:RATE"): a per-step false-alarm rate, from the scores of the
-        last :data:`CALIBRATION_SHARE` of the stretch, which the detector then does not train on
+        last 20% of the stretch (:mod:`.alarms`), which the detector then does not train on
         (``calibration_scores_``; :meth:`calibrate` replaces them); the others are those of
         :class:`aekit.AnomalyDetector`; a number is fixed.
     margin : float, default 1.5
@@ -299,12 +295,6 @@ class SeriesDetector(NeuralEstimator):
             return float(self.level)
         return DETRENDED_LEVEL if self.detrend_ == "level" else LEVEL
 
-    def threshold_rule(self) -> Threshold:
-        """The threshold rule of the current parameters (:func:`aekit.estimators.thresholds.threshold_rule`)."""
-        return threshold_rule(
-            self.threshold, k=self.k, q=self.q, contamination=self.contamination, margin=self.margin
-        )
-
     def _window_batch(self) -> int:
         """Windows scored at a time: a forward pass's batch, or a search's for the neighbours alone
         (fewer when the windows are long and many channels: 8 channels of 621 steps, 3,377)."""
@@ -442,30 +432,12 @@ class SeriesDetector(NeuralEstimator):
                 f"none: they are not used; give method='reconstruction' or 'both' to train it"
             )
 
-    def _split_calibration(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
-        """(the stretch to train on, its last :data:`CALIBRATION_SHARE` to calibrate on) when the
-        threshold rule needs calibration scores, else (the stretch, None)."""
-        if self.threshold_rule().name not in CALIBRATED:
-            return x, None
-        cut = len(x) - int(len(x) * CALIBRATION_SHARE)
-        return x[:cut], x[cut:]
-
     def _detrender(self) -> Any:
         """A fresh chunk-by-chunk transform of raw steps into what the detector models (``detrend_``)."""
         kind = getattr(self, "detrend_", "none")  # runs saved before detrending modelled the levels
         if kind == "level":
             return Levels(self.window_)
         return Differences() if kind == "difference" else (lambda x: x)
-
-    def _check_calibration_length(self, steps: int, tail: np.ndarray | None) -> None:
-        """The kept-back tail holds at least two windows (else it says too little), as the rest does."""
-        if tail is not None and min(steps, len(tail)) < 2 * self.window_:
-            raise DataError(
-                f"threshold={self.threshold!r} calibrates on the last {CALIBRATION_SHARE:.0%} of the "
-                f"training stretch: {steps + len(tail)} steps leave too few to train and to calibrate "
-                f"on (at least 2 windows of {self.window_} each); give a longer stretch, or "
-                f"threshold='max'"
-            )
 
     def _fit_reconstruction(self, scaled: np.ndarray, trainer: Trainer) -> None:
         """Train the autoencoder on the windows of the scaled stretch; with the neighbours, its error
@@ -678,68 +650,6 @@ class SeriesDetector(NeuralEstimator):
         """Same as :meth:`score_samples` (higher = more anomalous)."""
         return self.score_samples(X)
 
-    # ---- calibration: per-step scores of normal steps the detector never trained on ---------------
-    def _set_calibration(self, scores: np.ndarray, method: str) -> None:
-        self.calibration_scores_ = np.sort(np.asarray(scores, np.float32))
-        self.calibration_ = {"method": method, "steps": len(scores)}
-
-    def _calibration(self) -> np.ndarray:
-        """``calibration_scores_``, or one line saying how to get them."""
-        self.check_is_fitted()
-        if getattr(self, "calibration_scores_", None) is None:
-            raise UsageError(
-                "this series detector has no calibration scores: fit it with threshold='fpr:RATE' "
-                "(it keeps back the end of the training stretch) or call calibrate(normal_series) "
-                "with a normal stretch it did not train on"
-            )
-        return self.calibration_scores_
-
-    def calibrate(self, X: Any) -> SeriesDetector:
-        """New calibration scores from a normal stretch ``X`` the detector never trained on (a new day,
-        a new machine): the per-step scores of ``X`` set the threshold of "fpr"/"pot" and the
-        p-values; the model is unchanged. Returns ``self``.
-
-        Examples
-        --------
-        >>> det.calibrate(normal_today).set_params(threshold="fpr:0.001")   # doctest: +SKIP
-        """
-        self._set_calibration(self.score_samples(X), "given")
-        return self
-
-    def p_values(self, X: Any) -> np.ndarray:
-        """Per-step conformal p-values of ``X``'s scores against ``calibration_scores_``, in (0, 1].
-
-        For a normal step distributed as the calibration steps were, ``P(p <= a) <= a``; steps of one
-        series are not independent (a window covers many), so the promise is per step, on average
-        over a stationary signal, not per range. ``p <= rate`` is exactly what ``threshold="fpr:rate"``
-        flags.
-
-        Examples
-        --------
-        >>> det.p_values(series).min()                                     # doctest: +SKIP
-        """
-        calibration = self._calibration()
-        return p_values(calibration, self.score_samples(X))
-
-    @property
-    def threshold_(self) -> float:
-        """The decision threshold: the threshold rule applied to the training stretch's per-step
-        scores (``decision_scores_``, past the first two windows when detrended by "level"), or,
-        for "fpr" and "pot", to ``calibration_scores_``."""
-        self.check_is_fitted()
-        rule = self.threshold_rule()
-        scores = self._calibration() if rule.name in CALIBRATED else self._settled_scores()
-        return float(rule.compute(scores))
-
-    def _settled_scores(self) -> np.ndarray:
-        """The training stretch's per-step scores past the detrending's warm-up: "level" subtracts
-        the mean of fewer than ``window_`` steps over the first ones, so the windows over the first
-        two windows' steps are like nothing after them and, compared with the rest, score as
-        anomalous (on a climbing wave, 4x the scores after them, above a stuck sensor's)."""
-        warm = 2 * self.window_ if getattr(self, "detrend_", "none") == "level" else 0
-        scores = self.decision_scores_
-        return scores[warm:] if len(scores) > warm else scores
-
     def predict(self, X: Any) -> np.ndarray:
         """1 for each anomalous step (score > ``threshold_``), else 0.
 
@@ -805,14 +715,6 @@ class SeriesDetector(NeuralEstimator):
             calibration=self._calibration_state(),
         )
         return state
-
-    def _calibration_state(self) -> dict[str, Any]:
-        """``calibration_`` with its scores: in config.json, so that ``aekit calibrate`` rewrites that
-        file alone and the weights stay byte for byte."""
-        scores = getattr(self, "calibration_scores_", None)
-        if scores is None:
-            return dict(self.calibration_)
-        return {**self.calibration_, "scores": [float(v) for v in scores]}  # exact as float32
 
     def _set_state(self, state: dict[str, Any]) -> None:
         super()._set_state(state)

@@ -1,0 +1,122 @@
+"""The series detector's alarms: the rule, the kept-back stretch that calibrates it, per-step p-values.
+
+With ``threshold="fpr:RATE"`` (or ``pot``) the detector keeps back the last :data:`CALIBRATION_SHARE`
+of the training stretch, trains on the rest and scores the kept-back part as a series of its own:
+those per-step scores are ``calibration_scores_``; ``calibrate(normal_stretch)`` replaces them
+without retraining. The other rules take the training stretch's own scores. :class:`SeriesAlarms`
+holds these methods for :class:`~aekit.estimators.series.SeriesDetector`, whose ``score_samples``
+and ``decision_scores_`` they use.
+"""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+import numpy as np
+
+from ...errors import DataError, UsageError
+from ..thresholds import Threshold, p_values, threshold_rule
+
+# The share of the training stretch kept back, at its end, when the threshold promises a false-alarm
+# rate ("fpr", "pot"): the model never trains on it, and its per-step scores calibrate the threshold.
+CALIBRATION_SHARE = 0.2
+CALIBRATED = ("fpr", "pot")  # the rules whose threshold comes from calibration scores
+D = TypeVar("D", bound="SeriesAlarms")  # the detector these methods belong to
+
+
+class SeriesAlarms:
+    """The threshold of a series detector, its calibration scores and per-step p-values."""
+
+    def threshold_rule(self) -> Threshold:
+        """The threshold rule of the current parameters (:func:`aekit.estimators.thresholds.threshold_rule`)."""
+        return threshold_rule(
+            self.threshold, k=self.k, q=self.q, contamination=self.contamination, margin=self.margin
+        )
+
+    def _split_calibration(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        """(the stretch to train on, its last :data:`CALIBRATION_SHARE` to calibrate on) when the
+        threshold rule needs calibration scores, else (the stretch, None)."""
+        if self.threshold_rule().name not in CALIBRATED:
+            return x, None
+        cut = len(x) - int(len(x) * CALIBRATION_SHARE)
+        return x[:cut], x[cut:]
+
+    def _check_calibration_length(self, steps: int, tail: np.ndarray | None) -> None:
+        """The kept-back tail holds at least two windows (else it says too little), as the rest does."""
+        if tail is not None and min(steps, len(tail)) < 2 * self.window_:
+            raise DataError(
+                f"threshold={self.threshold!r} calibrates on the last {CALIBRATION_SHARE:.0%} of the "
+                f"training stretch: {steps + len(tail)} steps leave too few to train and to calibrate "
+                f"on (at least 2 windows of {self.window_} each); give a longer stretch, or "
+                f"threshold='max'"
+            )
+
+    # ---- calibration: per-step scores of normal steps the detector never trained on ---------------
+    def _set_calibration(self, scores: np.ndarray, method: str) -> None:
+        self.calibration_scores_ = np.sort(np.asarray(scores, np.float32))
+        self.calibration_ = {"method": method, "steps": len(scores)}
+
+    def _calibration(self) -> np.ndarray:
+        """``calibration_scores_``, or one line saying how to get them."""
+        self.check_is_fitted()
+        if getattr(self, "calibration_scores_", None) is None:
+            raise UsageError(
+                "this series detector has no calibration scores: fit it with threshold='fpr:RATE' "
+                "(it keeps back the end of the training stretch) or call calibrate(normal_series) "
+                "with a normal stretch it did not train on"
+            )
+        return self.calibration_scores_
+
+    def calibrate(self: D, X: Any) -> D:
+        """New calibration scores from a normal stretch ``X`` the detector never trained on (a new day,
+        a new machine): the per-step scores of ``X`` set the threshold of "fpr"/"pot" and the
+        p-values; the model is unchanged. Returns ``self``.
+
+        Examples
+        --------
+        >>> det.calibrate(normal_today).set_params(threshold="fpr:0.001")   # doctest: +SKIP
+        """
+        self._set_calibration(self.score_samples(X), "given")
+        return self
+
+    def p_values(self, X: Any) -> np.ndarray:
+        """Per-step conformal p-values of ``X``'s scores against ``calibration_scores_``, in (0, 1].
+
+        For a normal step distributed as the calibration steps were, ``P(p <= a) <= a``; steps of one
+        series are not independent (a window covers many), so the promise is per step, on average
+        over a stationary signal, not per range. ``p <= rate`` is exactly what ``threshold="fpr:rate"``
+        flags.
+
+        Examples
+        --------
+        >>> det.p_values(series).min()                                     # doctest: +SKIP
+        """
+        calibration = self._calibration()
+        return p_values(calibration, self.score_samples(X))
+
+    @property
+    def threshold_(self) -> float:
+        """The decision threshold: the threshold rule applied to the training stretch's per-step
+        scores (``decision_scores_``, past the first two windows when detrended by "level"), or,
+        for "fpr" and "pot", to ``calibration_scores_``."""
+        self.check_is_fitted()
+        rule = self.threshold_rule()
+        scores = self._calibration() if rule.name in CALIBRATED else self._settled_scores()
+        return float(rule.compute(scores))
+
+    def _settled_scores(self) -> np.ndarray:
+        """The training stretch's per-step scores past the detrending's warm-up: "level" subtracts
+        the mean of fewer than ``window_`` steps over the first ones, so the windows over the first
+        two windows' steps are like nothing after them and, compared with the rest, score as
+        anomalous (on a climbing wave, 4x the scores after them, above a stuck sensor's)."""
+        warm = 2 * self.window_ if getattr(self, "detrend_", "none") == "level" else 0
+        scores = self.decision_scores_
+        return scores[warm:] if len(scores) > warm else scores
+
+    def _calibration_state(self) -> dict[str, Any]:
+        """``calibration_`` with its scores: in config.json, so that ``aekit calibrate`` rewrites that
+        file alone and the weights stay byte for byte."""
+        scores = getattr(self, "calibration_scores_", None)
+        if scores is None:
+            return dict(self.calibration_)
+        return {**self.calibration_, "scores": [float(v) for v in scores]}  # exact as float32
