@@ -121,40 +121,48 @@ def test_no_density_on_tiny_data():
     assert AnomalyDetector(epochs=1, device="cpu").fit(X).code_density_ is not None
 
 
-def test_the_density_survives_save_and_load(tmp_path):
+@pytest.mark.parametrize(
+    "saved_before, params_then, terms",
+    [
+        # before the code density (and so the input density): scored by reconstruction error alone
+        (("code_density", "input_density"), ("density", "n_neighbors", "input_density"), ()),
+        # before the input density: scored with the code density alone
+        (("input_density",), ("input_density", "input_neighbors"), ("code",)),
+    ],
+)
+def test_the_densities_survive_save_and_load(tmp_path, saved_before, params_then, terms):
     X = np.random.default_rng(0).normal(size=(200, 6)).astype(np.float32)
     det = AnomalyDetector(epochs=2, device="cpu").fit(X)
     det.save(tmp_path / "m")
     back = aekit.load(tmp_path / "m")
-    assert back.code_density_.state() == det.code_density_.state()
+    for attr in ("code_density_", "input_density_"):
+        assert getattr(back, attr).state() == getattr(det, attr).state()
     np.testing.assert_array_equal(back.decision_function(X[:20]), det.decision_function(X[:20]))
-    # A model saved before the code density (no state for it) scores by reconstruction error alone.
+    # A model saved before a term (no state for it) scores without it.
     config = json.loads((tmp_path / "m" / "config.json").read_text())
-    del (
-        config["state"]["code_density"],
-        config["state"]["input_density"],
-        config["params"]["density"],
-        config["params"]["n_neighbors"],
-        config["params"]["input_density"],
-    )
+    for key in saved_before:
+        del config["state"][key]
+    for key in params_then:
+        del config["params"][key]
     (tmp_path / "m" / "config.json").write_text(json.dumps(config))
     old = aekit.load(tmp_path / "m")
-    assert old.density == old.input_density == 0.0
-    assert old.code_density_ is None and old.input_density_ is None
+    assert old.input_density == 0.0 and old.input_density_ is None
+    assert (old.code_density_ is None) == (old.density == 0.0) == ("code" not in terms)
     np.testing.assert_allclose(
-        old.decision_function(X[:20]), det._scores(X[:20], terms=()), rtol=1e-6
+        old.decision_function(X[:20]), det._scores(X[:20], terms=terms), rtol=1e-6
     )
 
 
-def test_a_damaged_density_is_refused_in_one_line(tmp_path):
+@pytest.mark.parametrize("key, words", [("code_density", "code"), ("input_density", "input")])
+def test_a_damaged_density_is_refused_in_one_line(tmp_path, key, words):
     det = AnomalyDetector(epochs=1, device="cpu").fit(
         np.random.default_rng(0).normal(size=(100, 5))
     )
     det.save(tmp_path / "m")
     config = json.loads((tmp_path / "m" / "config.json").read_text())
-    config["state"]["code_density"]["n_neighbors"] = 10_000
+    config["state"][key]["n_neighbors"] = 10_000
     (tmp_path / "m" / "config.json").write_text(json.dumps(config))
-    with pytest.raises(AekitError, match="code density is inconsistent") as info:
+    with pytest.raises(AekitError, match=f"{words} density is inconsistent") as info:
         aekit.load(tmp_path / "m")
     assert "\n" not in str(info.value)
 

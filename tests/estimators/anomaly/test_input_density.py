@@ -1,16 +1,11 @@
 """The input density of the anomaly detector's score: the scaled row's LOF among the normal rows."""
 
-import json
-
 import numpy as np
-import pytest
 import torch
 from sklearn.metrics import roc_auc_score
 from sklearn.neighbors import LocalOutlierFactor
 
-import aekit
 from aekit import AnomalyDetector
-from aekit.errors import AekitError
 
 
 def _sines(n, seed=0):
@@ -77,27 +72,3 @@ def test_no_input_density_on_tiny_data_nor_in_the_presets():
     )
     for name in ("recipe", "robust"):
         assert AnomalyDetector.from_preset(name).input_density == 0.0
-
-
-def test_the_input_density_survives_save_and_load(tmp_path):
-    X = np.random.default_rng(0).normal(size=(200, 6)).astype(np.float32)
-    det = AnomalyDetector(epochs=2, device="cpu").fit(X)
-    det.save(tmp_path / "m")
-    back = aekit.load(tmp_path / "m")
-    assert back.input_density_.state() == det.input_density_.state()
-    np.testing.assert_array_equal(back.decision_function(X[:20]), det.decision_function(X[:20]))
-    # A model saved before the input density (no state for it) scores without it.
-    config = json.loads((tmp_path / "m" / "config.json").read_text())
-    del config["state"]["input_density"], config["params"]["input_density"]
-    (tmp_path / "m" / "config.json").write_text(json.dumps(config))
-    old = aekit.load(tmp_path / "m")
-    assert old.input_density == 0.0 and old.input_density_ is None
-    np.testing.assert_allclose(
-        old.decision_function(X[:20]), det._scores(X[:20], terms=("code",)), rtol=1e-6
-    )
-    # A damaged one is one line.
-    config["state"]["input_density"] = {**det.input_density_.state(), "n_neighbors": 10_000}
-    (tmp_path / "m" / "config.json").write_text(json.dumps(config))
-    with pytest.raises(AekitError, match="input density is inconsistent") as info:
-        aekit.load(tmp_path / "m")
-    assert "\n" not in str(info.value)
