@@ -50,10 +50,10 @@ WINDOW_BATCH = 2048  # windows per forward pass when scoring
 # NEIGHBOR_CELLS (windows x channels x steps: 64 MB of float32 a copy) when windows are long and many
 NEIGHBOR_BATCH = 16384
 NEIGHBOR_CELLS = 1 << 24
-LEVEL = 1.0  # level="auto": the neighbours' weight of a window's level (see the parameter's notes)
-DETRENDED_LEVEL = (
-    0.3  # ... on a stretch detrended by "level", where a fault's echo would be flagged
-)
+# level="auto": the neighbours' weight of a window's level (see the parameter's notes), and the
+# weight on a stretch detrended by "level", where a heavier one would flag a fault's echo too
+LEVEL = 1.0
+DETRENDED_LEVEL = 0.3
 # the parameters of the autoencoder and its training, which the neighbours alone do not read
 NETWORK_OPTIONS = (
     "channels", "latent_dim", "kernel_size", "init", "loss", "epochs", "batch_size", "lr",
