@@ -269,6 +269,13 @@ def register(subparsers) -> None:
         default=None,
         help="add a score_CHANNEL column per channel: which channels drove each step's score",
     )
+    s.add_argument(
+        "--feature-errors",
+        action="store_true",
+        default=None,
+        help="a table run: add an error_COLUMN column per feature, its part of the row's score "
+        "(which columns drove it)",
+    )
     s.add_argument("--overwrite", action="store_true", help="replace an existing output")
     s.add_argument("--quiet", action="store_true", help="no progress on stderr")
     s.set_defaults(func=_score)
@@ -300,6 +307,8 @@ def _score_on_dask(args: argparse.Namespace) -> int:
             f"--dask scores tables (Parquet files) on a cluster; {args.run} is an image run: score "
             f"its images here, without --dask"
         )
+    if args.feature_errors:
+        raise UsageError("--feature-errors is written by a local scoring; drop --dask for it")
 
     thresholds = {p: getattr(args, p) for p in ("threshold", "k", "q", "contamination")}
     rows, parts = score_files(
@@ -316,21 +325,17 @@ def _score_on_dask(args: argparse.Namespace) -> int:
 
 
 def cmd_score(args: argparse.Namespace) -> int:
-    import csv
-
-    from .. import _io
     from .._outputs import refuse_existing
-    from ..data import iter_table, read_path
     from ..errors import UsageError
-    from ..estimators.anomaly import SCORE_COLUMNS, score_table
     from ..estimators.persistence import read_config
     from ..recipes import load_run
-    from ..training.progress import Pass
     from .cmd_images import IMAGE_SCORE_OPTIONS
     from .cmd_series import SERIES_SCORE_OPTIONS, apply_threshold_options, refuse_options
     from .progress import set_verbose
 
     estimator = read_config(args.run).get("estimator")
+    if estimator in (IMAGES, "SeriesDetector"):
+        refuse_options(args, ("feature_errors",), "which is not a table run")
     if estimator == IMAGES:
         from .cmd_images import cmd_score_images
 
@@ -358,6 +363,18 @@ def cmd_score(args: argparse.Namespace) -> int:
         raise UsageError(f"cannot write {args.output}: expected a .csv or .tsv file")
     out = refuse_existing(args.output, args.overwrite, inputs=[args.input])
     apply_threshold_options(args, est)
+    return _write_scores(args, est, config, out, sep)
+
+
+def _write_scores(args: argparse.Namespace, est, config: dict, out, sep: str) -> int:
+    """The table run's scores of ``--input``, chunk by chunk, into ``out`` (atomically)."""
+    import csv
+
+    from .. import _io
+    from ..data import iter_table, read_path
+    from ..estimators.anomaly import SCORE_COLUMNS, feature_columns, score_table
+    from ..training.progress import Pass
+
     options = dict(  # the model's columns by name (others are ignored), filled as at training
         label_column=args.label_column,
         id_column=input_id_column(args, config),
@@ -381,8 +398,15 @@ def cmd_score(args: argparse.Namespace) -> int:
         for chunk in chunks:
             if n == 0:  # the header: the id column under its own name, as in the input
                 ident = [chunk.id_name or "id"] if chunk.ids is not None else []
-                csv.writer(f, delimiter=sep, lineterminator="\n").writerow([*ident, *SCORE_COLUMNS])
-            f.write(score_table(est, chunk.x, ids=chunk.ids, sep=sep, header=False))
+                extra = feature_columns(est) if args.feature_errors else []
+                csv.writer(f, delimiter=sep, lineterminator="\n").writerow(
+                    [*ident, *SCORE_COLUMNS, *extra]
+                )
+            f.write(
+                score_table(
+                    est, chunk.x, ids=chunk.ids, sep=sep, header=False, features=bool(extra)
+                )
+            )
             n += len(chunk)
             progress.update(len(chunk))
     print(f"wrote {n} scores to {args.output} (threshold {est.threshold_:.6g})")

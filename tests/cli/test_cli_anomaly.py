@@ -132,6 +132,18 @@ def test_user_csv_train_score_evaluate(tmp_path, capsys):
     )
     assert np.mean([int(r["is_anomaly"]) for r in csv.DictReader(out.open())]) > 0.4
 
+    # --feature-errors: a column per feature, named as the training table's; the odd one stands out
+    odd = rows(10, 0, seed=4)[0]
+    odd[:, 5] += 2.0
+    given = write_csv(tmp_path / "odd.csv", odd, ["normal"] * 10, order=list(range(LENGTH))[::-1])
+    args = ["score", str(run), "--input", str(given), "--output", str(out), "--overwrite"]
+    assert main([*args, "--feature-errors", "--id-column", "beat_id"]) == 0
+    table = list(csv.DictReader(out.open()))
+    names = [f"error_t{i}" for i in range(LENGTH)]
+    assert list(table[0]) == ["beat_id", "score", "is_anomaly", "p_value", *names]
+    worst = [max(names, key=lambda c, r=r: float(r[c])) for r in table]
+    assert worst.count("error_t5") >= 9
+
     m = tmp_path / "m.json"
     assert (
         main(

@@ -1,4 +1,5 @@
-"""``aekit score --channels``: a score column per channel of a series run; refused for a table run."""
+"""``aekit score --channels``: a score column per channel of a series run; refused for a table run
+(and ``--feature-errors``, a table run's, refused for a series run)."""
 
 from __future__ import annotations
 
@@ -34,6 +35,10 @@ def test_channels_adds_a_score_per_channel(tmp_path, capsys):
     argv = ["score", str(run), "--input", test, "--time-column", "time", "--output", str(plain)]
     assert main(argv) == 0
     assert [r["score"] for r in csv.DictReader(plain.open())] == [r["score"] for r in rows]
+    capsys.readouterr()  # the training's notes
+    assert main([*argv, "--overwrite", "--feature-errors"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "--feature-errors does not apply" in err
 
 
 def test_channels_on_a_table_run_is_one_line(tmp_path, capsys):

@@ -11,6 +11,13 @@ same rows). The threshold rules are shared with the series detector
 
 from .baselines import Comparison
 from .detector import AnomalyDetector
-from .report import SCORE_COLUMNS, anomaly_metrics, score_table
+from .report import SCORE_COLUMNS, anomaly_metrics, feature_columns, score_table
 
-__all__ = ["SCORE_COLUMNS", "AnomalyDetector", "Comparison", "anomaly_metrics", "score_table"]
+__all__ = [
+    "SCORE_COLUMNS",
+    "AnomalyDetector",
+    "Comparison",
+    "anomaly_metrics",
+    "feature_columns",
+    "score_table",
+]

@@ -40,7 +40,13 @@ from .calibration import RowPlan
 from .defaults import PRESETS, dense_size, training_steps
 from .density import MIN_CALIBRATION_ROWS, CodeDensity, fit_code_density, reference_rows
 from .report import anomaly_metrics
-from .scores import mean_reconstruction, normal_batches, residual_scale, sample_scores
+from .scores import (
+    feature_errors,
+    mean_reconstruction,
+    normal_batches,
+    residual_scale,
+    sample_scores,
+)
 
 
 class AnomalyDetector(Alarms, NeuralEstimator):
@@ -516,12 +522,7 @@ class AnomalyDetector(Alarms, NeuralEstimator):
     ) -> np.ndarray:
         """Per-sample score of raw ``X`` (:func:`.scores.sample_scores`) times the density ``terms``
         the detector has, batch by batch on the device."""
-        scale = getattr(self, "residual_scale_", None)
-        if self.error == "nmse" and scale is None:
-            raise UsageError(
-                "error='nmse' needs the residual scale learned at fit; fit with error='nmse'"
-            )
-        scale = None if scale is None else torch.as_tensor(scale, device=self._model_device())
+        scale = self._scale_tensor()
         code = getattr(self, "code_density_", None) if "code" in terms else None
         given = getattr(self, "input_density_", None) if "input" in terms else None
 
@@ -534,12 +535,16 @@ class AnomalyDetector(Alarms, NeuralEstimator):
                 scores = given.apply(scores, xs.reshape(len(xs), -1))
             return scores
 
-        kw = (
-            {}
-            if batch_size is None
-            else {"batch_size": check_positive_int("batch_size", batch_size)}
-        )
-        return self.map_batches(score, X, **kw).astype(np.float32)
+        return self.map_batches(score, X, **_batches(batch_size)).astype(np.float32)
+
+    def _scale_tensor(self) -> torch.Tensor | None:
+        """``residual_scale_`` on the model's device (None for ``mae``/``mse``)."""
+        scale = getattr(self, "residual_scale_", None)
+        if self.error == "nmse" and scale is None:
+            raise UsageError(
+                "error='nmse' needs the residual scale learned at fit; fit with error='nmse'"
+            )
+        return None if scale is None else torch.as_tensor(scale, device=self._model_device())
 
     def decision_function(self, X: Any, *, batch_size: int | None = None) -> np.ndarray:
         """Anomaly score of each sample (higher = more anomalous): its reconstruction error.
@@ -571,6 +576,50 @@ class AnomalyDetector(Alarms, NeuralEstimator):
         array([0, 0, 1])
         """
         return (self.decision_function(X) > self.threshold_).astype(np.int64)
+
+    def feature_errors(self, X: Any, *, batch_size: int | None = None) -> np.ndarray:
+        """Each feature's part of each sample's reconstruction score, shaped as ``X``: (n, ...).
+
+        A feature's squared residual in units of its residual scale (``error="nmse"``; its squared
+        or absolute residual for ``"mse"`` and ``"mae"``), averaged over the ensemble's members: the
+        mean over a sample's features is its score before the density terms multiply it. Large values
+        say where a sample departs from the normal rows: which columns of a table, which steps of a
+        signal, which pixels of an image (:meth:`anomaly_maps`).
+
+        Examples
+        --------
+        >>> worst = det.feature_errors(X).argmax(axis=1)   # doctest: +SKIP
+        """
+        X = self._validate_input(X)
+        scale = self._scale_tensor()
+
+        def parts(xb: torch.Tensor) -> torch.Tensor:
+            xs = self.scaler_.torch_transform(xb)
+            return feature_errors(self.model_(xs), xs, self.error, scale)
+
+        return self.map_batches(parts, X, **_batches(batch_size)).astype(np.float32)
+
+    def anomaly_maps(self, X: Any, *, batch_size: int | None = None) -> np.ndarray:
+        """Per-pixel anomaly maps (n, H, W) of a detector trained on images (n, C, H, W): each
+        pixel's :meth:`feature_errors`, averaged over its channels (higher = more anomalous).
+
+        A map's mean is the image's score before the density terms. The network sees whole images
+        as rows, so it knows what a whole normal image looks like (a digit among others, a part in
+        its place); for small defects on textures, :class:`aekit.ImageAnomalyDetector` maps better.
+
+        Examples
+        --------
+        >>> maps = det.anomaly_maps(images)          # doctest: +SKIP
+        """
+        self.check_is_fitted()
+        if len(self.input_shape_) != 3:
+            raise UsageError(
+                f"anomaly_maps needs a detector trained on images shaped (n, C, H, W); this one was "
+                f"trained on samples shaped {tuple(self.input_shape_)}: use feature_errors(X)"
+            )
+        return self.feature_errors(X, batch_size=batch_size).mean(
+            axis=1
+        )  # (n, C, H, W) -> (n, H, W)
 
     def reconstruct(self, X: Any) -> np.ndarray:
         """Reconstructions of ``X``, in the input's units.
@@ -707,3 +756,10 @@ class AnomalyDetector(Alarms, NeuralEstimator):
 def _array(tensor: torch.Tensor | None) -> np.ndarray | None:
     """A saved float tensor as float32 NumPy (None stays None)."""
     return None if tensor is None else tensor.cpu().numpy().astype(np.float32)
+
+
+def _batches(batch_size: int | None) -> dict[str, int]:
+    """``map_batches``' keyword for a batch size the caller gave (none: its default)."""
+    return (
+        {} if batch_size is None else {"batch_size": check_positive_int("batch_size", batch_size)}
+    )

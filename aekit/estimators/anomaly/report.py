@@ -58,10 +58,18 @@ SCORE_COLUMNS = ("score", "is_anomaly", "p_value")
 
 
 def score_table(
-    detector: Any, X: Any, *, ids: Sequence[Any] | None = None, sep: str = ",", header: bool = True
+    detector: Any,
+    X: Any,
+    *,
+    ids: Sequence[Any] | None = None,
+    sep: str = ",",
+    header: bool = True,
+    features: bool = False,
 ) -> str:
     """CSV text with one row per sample: ``[id,] score, is_anomaly, p_value`` (with a header row unless
     ``header=False``); ``p_value`` is the conformal p-value (:meth:`AnomalyDetector.p_values`).
+    ``features=True`` adds each feature's part of the score (:meth:`AnomalyDetector.feature_errors`),
+    under :func:`feature_columns`.
 
     Examples
     --------
@@ -78,12 +86,22 @@ def score_table(
     pvals = p_values(detector.calibration_scores_, scores)
     if ids is not None and len(ids) != len(scores):
         raise DataError(f"ids has {len(ids)} values but X has {len(scores)} samples")
+    parts = detector.feature_errors(X).reshape(len(scores), -1) if features else None
     buf = io.StringIO()
     writer = csv.writer(buf, delimiter=sep, lineterminator="\n")
     if header:
-        writer.writerow((["id"] if ids is not None else []) + list(SCORE_COLUMNS))
+        extra = feature_columns(detector) if features else []
+        writer.writerow((["id"] if ids is not None else []) + list(SCORE_COLUMNS) + extra)
     for i, (s, f, p) in enumerate(zip(scores, flags, pvals)):
-        writer.writerow(
-            ([ids[i]] if ids is not None else []) + [repr(float(s)), int(f), f"{p:.6g}"]
-        )
+        row = ([ids[i]] if ids is not None else []) + [repr(float(s)), int(f), f"{p:.6g}"]
+        writer.writerow(row if parts is None else row + [f"{e:.6g}" for e in parts[i]])
     return buf.getvalue()
+
+
+def feature_columns(detector: Any) -> list[str]:
+    """The header of :func:`score_table`'s per-feature columns: ``error_NAME`` for each of the
+    training table's columns, else ``error_0``, ``error_1``, ... over the flattened sample."""
+    names = getattr(detector, "feature_names_in_", None)
+    if names is None:
+        names = range(int(np.prod(detector.input_shape_)))
+    return [f"error_{name}" for name in names]

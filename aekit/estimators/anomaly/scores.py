@@ -63,6 +63,24 @@ def sample_scores(
     return per_sample_error(x_hat, x, error)
 
 
+def feature_errors(
+    x_hat: torch.Tensor, x: torch.Tensor, error: str, residual_scale: torch.Tensor | None = None
+) -> torch.Tensor:
+    """Each feature's part of :func:`sample_scores`, (B, ...) -> (B, ...): its squared residual
+    (``mse``; ``nmse`` in units of its residual scale) or absolute residual (``mae``), an
+    ensemble's (K, B, ...) averaged over its members. Its mean over a sample's features is the
+    sample's score (up to rounding)."""
+    ensemble = x_hat.dim() > x.dim()
+    residual = x_hat - x  # (B, ...), or (K, B, ...): x broadcasts over the members
+    if error == "nmse":
+        if residual_scale is None:
+            raise ValueError("error 'nmse' needs the residual scale learned at fit")
+        # (K, ...) -> (K, 1, ...): each member's scale over its batch
+        residual = residual / (residual_scale.unsqueeze(1) if ensemble else residual_scale)
+    parts = residual.abs() if error == "mae" else residual.square()
+    return parts.mean(dim=0) if ensemble else parts  # (K, B, ...) -> (B, ...)
+
+
 def mean_reconstruction(x_hat: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
     """The reconstruction of ``x``: an ensemble's (K, B, ...) averaged over its members, else ``x_hat``."""
     return x_hat.mean(dim=0) if x_hat.dim() > x.dim() else x_hat
