@@ -11,11 +11,11 @@ Three checks, each beside a plain alternative in the same process:
   z-score against the training rows (chance: 1 in 30).
 * **Which pixels, whole images** (MNIST digits 1, 4 and 7 as (n, 1, 28, 28) images, 2,000 training
   images each): a 6x6 square of 0.5-1.0 pasted on half of 200 test images of the digit. Pixel
-  ROC-AUC of the maps on the pasted images and image ROC-AUC, ``AnomalyDetector`` beside
-  ``ImageAnomalyDetector``.
+  ROC-AUC of the maps on the pasted images and image ROC-AUC, ``AnomalyDetector`` (its dense
+  network and ``architecture="conv2d"``) beside ``ImageAnomalyDetector``.
 * **Which pixels, textures** (with scikit-image installed: the brick and grass crops of
-  ``bench_image_anomaly.py``, its generated defects): ``AnomalyDetector`` on the crops as images
-  (``ImageAnomalyDetector``'s figures: ``bench_image_anomaly.py``).
+  ``bench_image_anomaly.py``, its generated defects): ``AnomalyDetector`` on the crops as images,
+  both networks (``ImageAnomalyDetector``'s figures: ``bench_image_anomaly.py``).
 """
 
 from __future__ import annotations
@@ -69,6 +69,17 @@ def pasted_squares(images: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return masks
 
 
+def detectors(seed: int, images: bool = True) -> list[tuple[str, object]]:
+    """The detectors compared on images: the anomaly detector's two networks, the image detector."""
+    out = [
+        ("AnomalyDetector", aekit.AnomalyDetector(seed=seed)),
+        ("conv2d", aekit.AnomalyDetector(architecture="conv2d", seed=seed)),
+    ]
+    return (
+        out + [("ImageAnomalyDetector", aekit.ImageAnomalyDetector(seed=seed))] if images else out
+    )
+
+
 def which_pixels_mnist(root: str | None, seed: int) -> None:
     rng = np.random.default_rng(seed)
     train, test = load_builtin("mnist", "train", root), load_builtin("mnist", "test", root)
@@ -79,14 +90,14 @@ def which_pixels_mnist(root: str | None, seed: int) -> None:
         masks = pasted_squares(images, rng)
         half = len(images) // 2
         line = []
-        for det in (aekit.AnomalyDetector(seed=seed), aekit.ImageAnomalyDetector(seed=seed)):
+        for name, det in detectors(seed):
             start = time.perf_counter()
             det.fit(good)
             fit = time.perf_counter() - start
             maps = det.anomaly_maps(images)
             pixel = roc_auc_score(masks[:half].ravel(), maps[:half].ravel())
             image = roc_auc_score(masks.any(axis=(1, 2)), det.score_samples(images))
-            line.append(f"{type(det).__name__} {pixel:.3f} / {image:.3f} ({fit:.1f} s)")
+            line.append(f"{name} {pixel:.3f} / {image:.3f} ({fit:.1f} s)")
         print(f"  digit {digit}: " + ", ".join(line))
 
 
@@ -97,18 +108,22 @@ def which_pixels_textures(seed: int) -> None:
         print("textures skipped: needs scikit-image (pip install scikit-image)")
         return
     tex = {"brick": data.brick(), "grass": data.grass()}
-    print("textures (AnomalyDetector on the crops as images): image / pixel ROC-AUC, PRO")
+    print("textures (the anomaly detector on the crops as images): image / pixel ROC-AUC, PRO")
     for name, other in (("brick", "grass"), ("grass", "brick")):
         ds = defect_dataset(
             tex[name].astype(np.float32) / 255,
             np.random.default_rng(seed),
             donor=tex[other].astype(np.float32) / 255,
         )
-        det = aekit.AnomalyDetector(seed=seed).fit(ds.train)
-        r = image_map_metrics(
-            ds.labels, det.score_samples(ds.test), ds.masks, det.anomaly_maps(ds.test)
-        )
-        print(f"  {name}: {r['image_roc_auc']:.3f} / {r['pixel_roc_auc']:.3f}, {r['pro']:.3f}")
+        line = []
+        for label, det in detectors(seed, images=False):
+            det.fit(ds.train)
+            maps = det.anomaly_maps(ds.test)
+            r = image_map_metrics(ds.labels, det.score_samples(ds.test), ds.masks, maps)
+            line.append(
+                f"{label} {r['image_roc_auc']:.3f} / {r['pixel_roc_auc']:.3f}, {r['pro']:.3f}"
+            )
+        print(f"  {name}: " + "; ".join(line))
 
 
 def main() -> None:

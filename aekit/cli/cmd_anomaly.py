@@ -44,7 +44,8 @@ def _options(p: argparse.ArgumentParser) -> None:
     g.add_argument(
         "--architecture",
         choices=P.choices(TABLE, "architecture"),
-        help="dense (default) or conv1d (a 1-D conv autoencoder over each row as a signal)",
+        help="dense (default), conv1d (a 1-D conv autoencoder over each row as a signal) or conv2d "
+        "(a 2-D conv autoencoder over images, an (n, C, H, W) .npy)",
     )
     g.add_argument(
         "--hidden",
@@ -56,8 +57,7 @@ def _options(p: argparse.ArgumentParser) -> None:
         "--members",
         type=positive_int,
         metavar="N",
-        help="dense networks trained side by side, their "
-        "scores averaged (default 3 dense, 1 conv1d)",
+        help="dense networks trained side by side, their scores averaged (default 3 dense, 1 conv)",
     )
     g.add_argument("--activation", help="hidden activation (default relu)")
     g.add_argument(

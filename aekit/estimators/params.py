@@ -358,7 +358,7 @@ VAE: dict[str, list[Any]] = {
 ANOMALY_DETECTOR: dict[str, list[Any]] = {
     "hidden": [Widths(least=1), "auto"],
     "latent_dim": [Int(1), "auto"],
-    "architecture": [Choice("dense", "conv1d")],
+    "architecture": [Choice("dense", "conv1d", "conv2d")],
     "members": [Int(1), "auto"],
     "activation": [Choice(*ACTIVATIONS)],
     "output_activation": [Choice(*ACTIVATIONS), "auto"],

@@ -5,17 +5,23 @@ The default is TensorFlow's "Intro to Autoencoders" denoiser, for a 1x28x28 imag
     ConvTranspose2d(8->8, s2) relu -> ConvTranspose2d(8->16, s2) relu -> Conv2d(16->1) sigmoid
                                                                 (8x7x7 -> 8x14x14 -> 16x28x28 -> 1x28x28)
 The model is fully convolutional: any height and width works (the input is padded to a
-multiple of ``stride ** depth`` and the output cropped back), with any number of channels.
+multiple of ``stride ** depth`` and the output cropped back), with any number of channels. Its code
+is a feature map with more numbers than a small image has, so it can learn to copy anything;
+``latent_dim`` puts a dense code between the halves (flatten -> latent_dim -> unflatten), which
+makes it reconstruct only what it was trained on (the anomaly detector's ``architecture="conv2d"``);
+that needs the image ``size`` up front.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..errors import DataError
 from .activations import activation
 from .init import init_weights
 
@@ -31,6 +37,12 @@ class ConvConfig:
     init: str = "he"
     # sigmoid for images in [0, 1]; "linear" for data of any range
     output_activation: str = "sigmoid"
+    latent_dim: int | None = (
+        None  # a dense code of this size between encoder and decoder; None: none
+    )
+    size: tuple[int, int] | None = (
+        None  # (height, width) of the images; needed with latent_dim only
+    )
 
     def validate(self) -> ConvConfig:
         if self.in_channels < 1 or not self.channels or min(self.channels) < 1:
@@ -45,6 +57,10 @@ class ConvConfig:
             raise ValueError(
                 f"need kernel_size >= 1, stride >= 1 and an odd kernel when stride is 1, got {self}"
             )
+        if self.latent_dim is not None and (
+            self.latent_dim < 1 or self.size is None or min(self.size) < 1
+        ):
+            raise ValueError(f"latent_dim needs latent_dim >= 1 and the image size, got {self}")
         return self
 
 
@@ -61,6 +77,8 @@ class ConvAutoencoder(nn.Module):
     torch.Size([2, 1, 28, 28])
     >>> model.encode(torch.rand(2, 1, 28, 28)).shape
     torch.Size([2, 8, 7, 7])
+    >>> ConvAutoencoder(ConvConfig(in_channels=1, latent_dim=16, size=(28, 28))).encode(torch.rand(2, 1, 28, 28)).shape
+    torch.Size([2, 16])
     """
 
     def __init__(self, config: ConvConfig):
@@ -90,6 +108,17 @@ class ConvAutoencoder(nn.Module):
             activation(config.output_activation),
         ]
         self.decoder = nn.Sequential(*decoder)
+        self.bottleneck: nn.Module | None = None
+        self.expand: nn.Module | None = None
+        if config.latent_dim is not None:
+            m = s ** len(widths)  # the code map of one image: its sides divided by m, rounded up
+            code = (widths[-1], *(math.ceil(side / m) for side in config.size))
+            self.bottleneck = nn.Sequential(
+                nn.Flatten(), nn.Linear(math.prod(code), config.latent_dim), nn.ReLU()
+            )  # (B, channels[-1], h, w) -> (B, latent_dim)
+            self.expand = nn.Sequential(
+                nn.Linear(config.latent_dim, math.prod(code)), nn.ReLU(), nn.Unflatten(1, code)
+            )  # (B, latent_dim) -> (B, channels[-1], h, w)
         init_weights(self, config.init)
 
     @property
@@ -107,11 +136,48 @@ class ConvAutoencoder(nn.Module):
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         # (B, C, H, W) -> (B, channels[-1], ceil(H / m), ceil(W / m))
-        return self.encoder(self.pad(x))
+        z = self.encoder(self.pad(x))
+        return z if self.bottleneck is None else self.bottleneck(z)  # -> (B, latent_dim)
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:
+        if self.expand is not None:
+            z = self.expand(z)  # (B, latent_dim) -> (B, channels[-1], h, w)
         return self.decoder(z)  # (B, channels[-1], h, w) -> (B, C, h * m, w * m)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         h, w = x.shape[-2:]
         return self.decode(self.encode(x))[..., :h, :w]  # crop the padding: -> (B, C, H, W)
+
+
+def image_autoencoder(
+    input_shape,
+    channels: tuple[int, ...],
+    latent_dim: int,
+    output_activation: str = "linear",
+    init: str = "he",
+) -> ConvAutoencoder:
+    """The 2-D model for samples that are images, ``input_shape`` (C, H, W), with a dense code.
+
+    What ``AnomalyDetector(architecture="conv2d")`` builds: ``channels`` are the conv widths.
+
+    Examples
+    --------
+    >>> image_autoencoder((1, 28, 28), (32, 64), 16)(torch.rand(2, 1, 28, 28)).shape
+    torch.Size([2, 1, 28, 28])
+    """
+    if len(input_shape) != 3:
+        raise DataError(
+            f"a 2-D convolutional model takes samples that are images (n, C, H, W), got samples of "
+            f"shape {tuple(input_shape)}; use architecture='dense'"
+        )
+    c, h, w = (int(d) for d in input_shape)
+    return ConvAutoencoder(
+        ConvConfig(
+            in_channels=c,
+            channels=tuple(channels),
+            output_activation=output_activation,
+            init=init,
+            latent_dim=int(latent_dim),
+            size=(h, w),
+        )
+    )

@@ -172,6 +172,16 @@ def test_detector_scores_labels_and_threshold(detector, tmp_path):
     )
 
 
+def test_a_conv2d_detector_of_images(tmp_path):
+    images = np.random.default_rng(4).random((40, 3, 10, 6), dtype=np.float32)  # padded inside
+    det = aekit.AnomalyDetector(architecture="conv2d", hidden=(4, 4), epochs=2, device="cpu")
+    det.fit(images)
+    x = np.random.default_rng(5).random((BATCH, 3, 10, 6), dtype=np.float32)
+    out = run(export_onnx(det, tmp_path / "det.onnx"), x)
+    close(out["score"], det.decision_function(x))
+    np.testing.assert_array_equal(out["label"], det.predict(x))
+
+
 def test_detector_compares_in_float32_as_predict_does(det, tmp_path):
     """predict compares float32 scores with the threshold in float32; a float64 graph would flip this label."""
     x = sines(11, 7)

@@ -6,7 +6,8 @@ import pytest
 import torch
 from torch import nn
 
-from aekit.models.conv import ConvAutoencoder, ConvConfig
+from aekit.errors import DataError
+from aekit.models.conv import ConvAutoencoder, ConvConfig, image_autoencoder
 
 
 def test_recipe_layout_and_shapes():
@@ -69,8 +70,21 @@ def test_init_zero_biases_and_seeded(init, bound):
     assert float(w.detach().abs().max()) > 0.8 * bound
 
 
+@pytest.mark.parametrize("size", [(28, 28), (10, 6), (5, 13)])
+def test_dense_code(size):
+    model = image_autoencoder((3, *size), (8, 4), 6)
+    x = torch.rand(2, 3, *size)
+    assert model.encode(x).shape == (2, 6)
+    assert model.decode(model.encode(x)).shape[:2] == (2, 3)
+    assert model(x).shape == x.shape
+
+
 def test_bad_config():
     with pytest.raises(ValueError):
         ConvAutoencoder(ConvConfig(in_channels=1, channels=()))
+    with pytest.raises(ValueError, match="latent_dim needs"):
+        ConvAutoencoder(ConvConfig(in_channels=1, latent_dim=4))  # no image size
+    with pytest.raises(DataError, match="use architecture='dense'"):
+        image_autoencoder((28,), (8,), 4)
     with pytest.raises(ValueError):
         ConvAutoencoder(ConvConfig(in_channels=1, stride=1, kernel_size=2))

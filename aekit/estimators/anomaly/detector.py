@@ -19,6 +19,7 @@ import torch
 
 from ...errors import DataError, UsageError
 from ...models import DenseAutoencoder, DenseConfig, DenseEnsemble, signal_autoencoder
+from ...models.conv import image_autoencoder
 from ...models.custom import code_size
 from ...training.budget import AUTO, epochs_for_steps, passes_for_steps
 from ...training.loop import TrainConfig
@@ -76,12 +77,14 @@ class AnomalyDetector(Alarms, NeuralEstimator):
         Encoder widths before the code; the decoder mirrors them. "auto": sized from the data.
     latent_dim : int or "auto", default "auto"
         Size of the code. "auto": sized from the data.
-    architecture : {"dense", "conv1d"}, default "dense"
-        The network: dense, or 1-D convs of widths ``hidden`` over each row as a signal (``models/conv1d.py``).
+    architecture : {"dense", "conv1d", "conv2d"}, default "dense"
+        The network: dense, 1-D convs of widths ``hidden`` over each row as a signal
+        (``models/conv1d.py``), or 2-D convs over images (n, C, H, W) (``models/conv.py``; "auto"
+        widths ``conv2d_channels``); both with a dense code of ``latent_dim``.
     members : int or "auto", default "auto"
         Dense networks of the same shape and different initial weights, trained side by side in one
         batched step (:class:`aekit.models.DenseEnsemble`); a sample's score is the mean of theirs.
-        "auto": ``auto_members`` (3) with the dense network, 1 with conv1d.
+        "auto": ``auto_members`` (3) with the dense network, 1 with the convolutional ones.
     activation : str, default "relu"
     output_activation : str, default "auto"
         ``"auto"``: sigmoid with ``scaler="minmax"``, linear otherwise.
@@ -215,6 +218,9 @@ class AnomalyDetector(Alarms, NeuralEstimator):
     auto_min_steps = 150  # epochs="auto": the least budget; early stopping may not stop before it
     auto_epoch_steps = 20  # epochs="auto": an epoch of tiny data holds passes for this many steps
     auto_members = 3  # members="auto": dense networks trained side by side (their scores averaged)
+    # architecture="conv2d", hidden="auto": conv widths, each halving the image's sides (a dense
+    # network's "auto" widths, sized from the pixels, would be hundreds of channels)
+    conv2d_channels = (32, 64)
 
     def __init__(
         self,
@@ -316,7 +322,7 @@ class AnomalyDetector(Alarms, NeuralEstimator):
         return hidden, latent
 
     def _members(self) -> int:
-        """Networks in the ensemble: ``members``, "auto" being ``auto_members`` dense ones (conv1d: one)."""
+        """Networks in the ensemble: ``members``, "auto" being ``auto_members`` dense ones (conv: one)."""
         if self.members == AUTO:
             return (
                 self.auto_members
@@ -342,6 +348,11 @@ class AnomalyDetector(Alarms, NeuralEstimator):
         if self.architecture == "conv1d":
             return signal_autoencoder(
                 self.input_shape_, hidden, latent, self._output_activation(), self.init
+            )
+        if self.architecture == "conv2d":
+            channels = self.conv2d_channels if self.hidden == AUTO else hidden
+            return image_autoencoder(
+                self.input_shape_, channels, latent, self._output_activation(), self.init
             )
         config = DenseConfig(
             input_shape=tuple(self.input_shape_),

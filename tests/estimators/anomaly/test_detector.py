@@ -211,6 +211,7 @@ def test_scaler_state():
         {"epochs": "long"},
         {"members": 0},
         {"members": 2, "architecture": "conv1d"},
+        {"architecture": "conv2d"},  # rows, not images
     ],
 )
 def test_bad_parameters(params):

@@ -54,9 +54,11 @@ def _stripes(n, rng, channels):
 
 
 @pytest.mark.parametrize("channels", [1, 3])
-def test_anomaly_maps_of_images_light_up_a_pasted_square(channels):
+@pytest.mark.parametrize("architecture", ["dense", "conv2d"])
+def test_anomaly_maps_of_images_light_up_a_pasted_square(channels, architecture):
     rng = np.random.default_rng(0)
-    det = AnomalyDetector(epochs=20, device="cpu").fit(_stripes(200, rng, channels))
+    det = AnomalyDetector(architecture=architecture, epochs=20, device="cpu")
+    det.fit(_stripes(200, rng, channels))
     images, masks = _stripes(20, rng, channels).copy(), np.zeros((20, 16, 16), bool)
     for i in range(10):  # half get a bright 4x4 square
         y, x = rng.integers(0, 12, 2)
