@@ -37,12 +37,10 @@ class ConvConfig:
     init: str = "he"
     # sigmoid for images in [0, 1]; "linear" for data of any range
     output_activation: str = "sigmoid"
-    latent_dim: int | None = (
-        None  # a dense code of this size between encoder and decoder; None: none
-    )
-    size: tuple[int, int] | None = (
-        None  # (height, width) of the images; needed with latent_dim only
-    )
+    # a dense code of this size between encoder and decoder; None: none (the code is a feature map)
+    latent_dim: int | None = None
+    # (height, width) of the images: needed with latent_dim only
+    size: tuple[int, int] | None = None
 
     def validate(self) -> ConvConfig:
         if self.in_channels < 1 or not self.channels or min(self.channels) < 1:

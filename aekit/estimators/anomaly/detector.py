@@ -614,9 +614,10 @@ class AnomalyDetector(Alarms, NeuralEstimator):
         """Per-pixel anomaly maps (n, H, W) of a detector trained on images (n, C, H, W): each
         pixel's :meth:`feature_errors`, averaged over its channels (higher = more anomalous).
 
-        A map's mean is the image's score before the density terms. The network sees whole images
-        as rows, so it knows what a whole normal image looks like (a digit among others, a part in
-        its place); for small defects on textures, :class:`aekit.ImageAnomalyDetector` maps better.
+        A map's mean is the image's score before the density terms. The network reconstructs whole
+        images (as rows, or with ``architecture="conv2d"``), so it knows what a whole normal image
+        looks like (a digit among others, a part in its place); for small defects on textures,
+        :class:`aekit.ImageAnomalyDetector` maps much better (``docs/guide/anomaly.md``).
 
         Examples
         --------
@@ -628,9 +629,8 @@ class AnomalyDetector(Alarms, NeuralEstimator):
                 f"anomaly_maps needs a detector trained on images shaped (n, C, H, W); this one was "
                 f"trained on samples shaped {tuple(self.input_shape_)}: use feature_errors(X)"
             )
-        return self.feature_errors(X, batch_size=batch_size).mean(
-            axis=1
-        )  # (n, C, H, W) -> (n, H, W)
+        parts = self.feature_errors(X, batch_size=batch_size)
+        return parts.mean(axis=1)  # (n, C, H, W) -> (n, H, W)
 
     def reconstruct(self, X: Any) -> np.ndarray:
         """Reconstructions of ``X``, in the input's units.
