@@ -4,7 +4,9 @@ Each family answers with the estimator's public methods, the ones ``aekit score`
 ``reconstruct``, ``denoise`` and ``sample`` call, so a served output is the command's output:
 
 - a detector (``anomaly``): ``score`` (``decision_function``), ``label`` (score > ``threshold_``)
-  and ``p_value`` (against ``calibration_scores_``);
+  and ``p_value`` (against ``calibration_scores_``), and ``feature_errors`` when a request names it
+  (``feature_errors``: each feature's part of the score, the columns of ``aekit score
+  --feature-errors``);
 - an autoencoder (``basic``, ``stacked``): ``latent`` (``transform``) and ``reconstruction``;
 - the denoiser: ``denoised`` (``transform``);
 - the VAE: ``latent``, ``reconstruction``, and ``sample`` when a request names it (``sample(n,
@@ -218,23 +220,33 @@ def _calibrated(est: Any) -> bool:
 
 
 class Detector(ServedModel):
-    """``aekit train anomaly``: a score per row, its label, and a p-value where the estimator has one."""
+    """``aekit train anomaly``: a score per row, its label, and a p-value where the estimator has one;
+    each feature's part of the score (``feature_errors``, shaped as the rows) when a request names it."""
 
     kind = "detector"
     SCORE = "FP32"  # the score's datatype in the metadata
+    FEATURES = "feature_errors"
 
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
         self.threshold = float(self.est.threshold_)
 
-    def _outputs(self) -> list[TensorSpec]:
+    def _decisions(self) -> list[TensorSpec]:
+        """The outputs every detector has: the score, its label and, when calibrated, its p-value."""
         out = [TensorSpec("score", self.SCORE, (ANY,)), TensorSpec("label", "INT64", (ANY,))]
         if _calibrated(self.est):  # a series run: only when trained with fpr:RATE, or calibrated
             out.append(TensorSpec("p_value", "FP64", (ANY,)))
         return out
 
+    def _outputs(self) -> list[TensorSpec]:
+        return [*self._decisions(), TensorSpec(self.FEATURES, "FP32", (ANY, *self.sample_shape))]
+
+    def default_outputs(self) -> tuple[str, ...]:
+        return tuple(o.name for o in self.outputs if o.name != self.FEATURES)
+
     def compute(self, x: np.ndarray | None, names: tuple[str, ...]) -> dict[str, np.ndarray]:
-        return self._decided(np.asarray(self.est.decision_function(x)), names)
+        more = {self.FEATURES: self.est.feature_errors(x)} if self.FEATURES in names else {}
+        return self._decided(np.asarray(self.est.decision_function(x)), names, **more)
 
     def _decided(self, scores: np.ndarray, names: tuple[str, ...], **more) -> dict[str, np.ndarray]:
         """The named outputs from the scores (and ``more`` computed beside them): the network runs once."""
@@ -257,6 +269,9 @@ class Series(Detector):
 
     def input_shape(self) -> tuple[int, ...]:
         return (ANY, int(self.est.n_features_in_))  # [steps, channels]
+
+    def _outputs(self) -> list[TensorSpec]:
+        return self._decisions()  # per step: no feature's part (aekit score --channels has them)
 
     def compute(self, x: np.ndarray | None, names: tuple[str, ...]) -> dict[str, np.ndarray]:
         out = super().compute(x, names)
@@ -282,7 +297,7 @@ class ImageDetector(Detector):
         return (ANY, self.sample_shape[0], ANY, ANY)
 
     def _outputs(self) -> list[TensorSpec]:
-        return [*super()._outputs(), TensorSpec(self.MAP, "FP32", (ANY, ANY, ANY))]
+        return [*self._decisions(), TensorSpec(self.MAP, "FP32", (ANY, ANY, ANY))]
 
     def default_outputs(self) -> tuple[str, ...]:
         return tuple(o.name for o in self.outputs if o.name != self.MAP)

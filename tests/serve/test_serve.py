@@ -171,6 +171,7 @@ def test_model_metadata_names_each_input_and_output_with_shape_and_datatype(serv
     expected = {"score": ("FP32", [-1]), "label": ("INT64", [-1])}
     if callable(getattr(aekit.AnomalyDetector, "p_values", None)):
         expected["p_value"] = ("FP64", [-1])
+    expected["feature_errors"] = ("FP32", [-1, FEATURES])  # only when a request names it
     assert _specs(ecg, "outputs") == expected
     ae = meta("ae")
     assert _specs(ae, "inputs") == {"input": ("FP32", [-1, 1, 16, 16])}
@@ -250,6 +251,22 @@ def test_detector_p_values_where_the_estimator_has_them(runs, server, client):
     np.testing.assert_allclose(
         values(out["p_value"]), est.p_values(runs["new"]), rtol=TOL, atol=TOL
     )
+
+
+def test_detector_feature_errors_when_asked_equal_aekit_score(runs, server, client, tmp_path):
+    out = infer(client, server, "ecg", [tensor("input", runs["new"])])
+    assert "feature_errors" not in out  # a wide output: only when named
+    asked = [{"name": "score"}, {"name": "feature_errors"}]
+    out = infer(client, server, "ecg", [tensor("input", runs["new"])], outputs=asked)
+    assert set(out) == {"score", "feature_errors"} and out["feature_errors"]["datatype"] == "FP32"
+    args = ("--input", runs["beats_new"], "--output", tmp_path / "s.csv", "--feature-errors")
+    _cli_out("score", runs["runs"]["ecg"], *args)
+    with open(tmp_path / "s.csv") as f:
+        rows = list(csv.DictReader(f))
+    written = np.array([[float(r[f"error_t{i}"]) for i in range(FEATURES)] for r in rows])
+    np.testing.assert_allclose(values(out["feature_errors"]), written, rtol=1e-5, atol=1e-6)
+    # the rows with a bump at t5..t7 have their largest error there
+    assert set(values(out["feature_errors"])[-3:].argmax(axis=1)) <= {5, 6, 7}
 
 
 def test_autoencoder_latent_and_reconstruction_equal_encode_and_reconstruct(
