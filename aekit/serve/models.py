@@ -249,7 +249,8 @@ class Detector(ServedModel):
         return self._decided(np.asarray(self.est.decision_function(x)), names, **more)
 
     def _decided(self, scores: np.ndarray, names: tuple[str, ...], **more) -> dict[str, np.ndarray]:
-        """The named outputs from the scores (and ``more`` computed beside them): the network runs once."""
+        """The named outputs from the scores (and ``more`` computed beside them): the label and the
+        p-value need no second pass of the network (the feature errors, when asked, take one)."""
         out = {"score": scores, "label": (scores > self.threshold).astype(np.int64), **more}
         if "p_value" in names:
             out["p_value"] = p_values(self.est.calibration_scores_, scores)
