@@ -4,7 +4,12 @@ They know nothing of models, training or the CLI. matplotlib (with the "Agg" bac
 scikit-learn are imported only when a plot is drawn, so importing this package is cheap.
 """
 
-from aekit.plots.anomaly import plot_error_histogram, plot_roc, plot_signal_reconstructions
+from aekit.plots.anomaly import (
+    plot_error_histogram,
+    plot_feature_errors,
+    plot_roc,
+    plot_signal_reconstructions,
+)
 from aekit.plots.curves import plot_history
 from aekit.plots.images import plot_image_grid, plot_image_rows, plot_manifold, plot_strip
 from aekit.plots.latent import plot_latent_map
@@ -14,6 +19,7 @@ from aekit.plots.tables import plot_table_reconstructions
 
 __all__ = [
     "plot_error_histogram",
+    "plot_feature_errors",
     "plot_history",
     "plot_image_grid",
     "plot_image_rows",

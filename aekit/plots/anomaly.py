@@ -1,4 +1,5 @@
-"""Anomaly-detection plots: signal reconstructions, error histograms and the ROC curve."""
+"""Anomaly-detection plots: signal reconstructions, error histograms, the ROC curve and the features
+that drove the scores."""
 
 from __future__ import annotations
 
@@ -6,11 +7,12 @@ import math
 import os
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from aekit.errors import DataError
-from aekit.plots._common import _pyplot, _save, _vector
+from aekit.plots._common import _check_finite, _float_array, _pyplot, _save, _vector
 from aekit.plots.grid import panel_grid
 
 
@@ -256,6 +258,77 @@ def plot_roc(
     ax.set_xlabel("false positive rate")
     ax.set_ylabel("true positive rate")
     ax.legend(loc="lower right")
+    if title:
+        ax.set_title(title)
+    return _save(fig, path)
+
+
+def plot_feature_errors(
+    errors: Any,
+    path: str | os.PathLike,
+    *,
+    feature_names: Sequence[str] | None = None,
+    row_names: Sequence[str] | None = None,
+    xlabel: str = "feature",
+    title: str | None = None,
+) -> Path:
+    """A heat map of what drove each row's score: one line per row, one cell per feature, the
+    feature's error (``AnomalyDetector.feature_errors``) on one log colour scale for all rows, so a
+    row's brightest cells are its unusual features.
+
+    Parameters
+    ----------
+    errors : array (n, features)
+        Non-negative feature errors, one row per sample.
+    path : str or PathLike
+        PNG file to write.
+    feature_names : sequence of str, optional
+        The columns' names, written along the axis when there are at most 40.
+    row_names : sequence of str, optional
+        Each row's label (its id and score, say).
+    xlabel : str, default "feature"
+    title : str, optional
+
+    Returns
+    -------
+    Path
+
+    Examples
+    --------
+    >>> plot_feature_errors(det.feature_errors(X[:8]), "why.png", feature_names=columns)  # doctest: +SKIP
+    PosixPath('why.png')
+    """
+    e = _float_array(errors, "errors", "a numeric array (n, features)")
+    if e.ndim != 2 or e.size == 0:
+        raise DataError(f"errors must be a non-empty array (n, features), got shape {e.shape}")
+    _check_finite(e, "errors")
+    if (e < 0).any():
+        raise DataError("errors must be >= 0 (squared or absolute residuals)")
+    names = (
+        ("feature_names", feature_names, e.shape[1], "feature"),
+        ("row_names", row_names, len(e), "row"),
+    )
+    for name, given, n, each in names:
+        if given is not None and len(given) != n:
+            raise DataError(f"{name} has {len(given)} names; expected {n}, one per {each}")
+    from matplotlib.colors import LogNorm, Normalize
+
+    top = float(e.max())
+    # a log scale over four decades below the largest error (a linear one when all are zero)
+    norm = LogNorm(vmin=top * 1e-4, vmax=top) if top > 0 else Normalize(0.0, 1.0)
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(min(12.0, 3.0 + 0.25 * e.shape[1]), 1.2 + 0.35 * len(e)))
+    shown = np.maximum(e, top * 1e-4) if top > 0 else e
+    image = ax.imshow(shown, aspect="auto", cmap="magma", norm=norm, interpolation="nearest")
+    ax.set_yticks(range(len(e)))
+    ax.set_yticklabels(
+        list(row_names) if row_names is not None else [str(i) for i in range(len(e))]
+    )
+    if feature_names is not None and e.shape[1] <= 40:
+        ax.set_xticks(range(e.shape[1]))
+        ax.set_xticklabels([str(n) for n in feature_names], rotation=90)
+    ax.set_xlabel(xlabel)
+    fig.colorbar(image, ax=ax, label="feature error")
     if title:
         ax.set_title(title)
     return _save(fig, path)

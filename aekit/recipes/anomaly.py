@@ -51,6 +51,9 @@ from .spec import DataSpec
 PRESETS: dict[str, dict[str, Any]] = ANOMALY_PRESETS
 
 
+FEATURE_ROWS = 8  # feature_errors.png: the held-out rows of highest score it shows
+
+
 def _label_matches(labels: np.ndarray, normal_label: Any) -> np.ndarray:
     """Boolean mask of the rows whose label equals ``normal_label`` (text or number)."""
     labels = np.asarray(labels)
@@ -221,6 +224,24 @@ class AnomalyRecipe(Recipe):
         ]
         return plots.plot_signal_reconstructions(panels, folder / "reconstructions.png")
 
+    def _feature_errors(self, est, x, data: Data, scores, folder: Path) -> Path:
+        """The held-out rows of highest score, each feature's part of it (which columns drove it)."""
+        from .autoencoder import TABLE_FEATURES, row_names
+
+        rows = np.argsort(-scores, kind="stable")[:FEATURE_ROWS]  # the highest scores first
+        named = data.feature_names is not None and x.shape[1] <= TABLE_FEATURES
+        return plots.plot_feature_errors(
+            est.feature_errors(x[rows]),
+            folder / "feature_errors.png",
+            feature_names=data.feature_names if named else None,
+            row_names=[
+                f"{n} (score {scores[i]:.4g})"
+                for i, n in zip(rows, row_names(data, rows, len(rows)))
+            ],
+            xlabel="feature" if named else "feature (position in the row)",
+            title=f"what drove the {len(rows)} highest scores",
+        )
+
     def figures(self, est, data: Data, folder: Path) -> list[Path]:
         folder = Path(folder)
         x = model_columns(est, data)
@@ -234,6 +255,8 @@ class AnomalyRecipe(Recipe):
         ]
         if x.ndim == 2 and picks:
             written.append(self._reconstructions(est, x, data, picks, scores, folder))
+        if x.ndim == 2 and len(x):
+            written.append(self._feature_errors(est, x, data, scores, folder))
         written.append(
             plots.plot_error_histogram(
                 scores[y == 0],

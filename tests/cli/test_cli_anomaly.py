@@ -89,6 +89,7 @@ def test_user_csv_train_score_evaluate(tmp_path, capsys):
         "reconstructions.png",
         "error_histogram.png",
         "roc.png",
+        "feature_errors.png",
     }
 
     # New data: the columns in another order, the label as an extra column; the id carried through.

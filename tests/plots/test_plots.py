@@ -11,6 +11,7 @@ import pytest
 
 from aekit.plots import (
     plot_error_histogram,
+    plot_feature_errors,
     plot_history,
     plot_image_grid,
     plot_image_rows,
@@ -89,6 +90,10 @@ def test_image_grid_and_strip(tmp_path: Path, c: int) -> None:
         lambda p: plot_roc([0, 0, 0], [0.1, 0.2, 0.3], p),  # one class only
         lambda p: plot_roc([0, 1, 2], [0.1, 0.2, 0.3], p),
         lambda p: plot_roc([0, 1], [0.1, 0.2, 0.3], p),
+        lambda p: plot_feature_errors(np.zeros(5), p),  # one row, not (n, features)
+        lambda p: plot_feature_errors(-np.ones((2, 3)), p),
+        lambda p: plot_feature_errors(np.ones((2, 3)), p, feature_names=["a", "b"]),
+        lambda p: plot_feature_errors(np.ones((2, 3)), p, row_names=["a"]),
     ],
 )
 def test_bad_input_raises_value_error(tmp_path: Path, call) -> None:
@@ -131,6 +136,19 @@ def test_signal_reconstructions(tmp_path: Path) -> None:
     t = np.linspace(0, 6, 140)
     signals = [(np.sin(t), np.sin(t) + 0.1, "normal"), (np.cos(t), 0.5 * np.cos(t), "anomalous")]
     check_png(tmp_path / "ecg.png", plot_signal_reconstructions(signals, tmp_path / "ecg.png"))
+
+
+@pytest.mark.parametrize("features", [6, 140])
+def test_feature_errors(tmp_path: Path, features) -> None:
+    errors = RNG.gamma(2.0, 0.5, (8, features))
+    errors[0, 3] = 0.0  # a feature reconstructed exactly: on the log scale all the same
+    names = [f"c{i}" for i in range(features)]
+    path = plot_feature_errors(
+        errors, tmp_path / "f.png", feature_names=names, row_names=list("abcdefgh")
+    )
+    check_png(tmp_path / "f.png", path)
+    (tmp_path / "f.png").unlink()
+    check_png(tmp_path / "f.png", plot_feature_errors(np.zeros((2, 3)), tmp_path / "f.png"))
 
 
 def test_error_histogram(tmp_path: Path) -> None:
