@@ -52,7 +52,7 @@ from torch import nn
 
 from .. import __version__, _io, _outputs
 from ..errors import RunFailure, UsageError, one_line
-from ..estimators.anomaly.density import lof_factor
+from ..estimators.anomaly.density import TERMS, lof_factor
 from ..estimators.anomaly.scores import mean_reconstruction, sample_scores
 from ..estimators.persistence import jsonable
 from ..families import family_of
@@ -297,7 +297,7 @@ def _detector_graph(est: Any, part: str, model: nn.Module, shape: list[int]) -> 
     if getattr(est, "residual_scale_", None) is not None:  # nmse: each feature's error in its unit
         scaling["residual_scale"] = torch.as_tensor(est.residual_scale_, dtype=torch.float32)
     densities = {}
-    for prefix, attr in (("density", "code_density_"), ("input_density", "input_density_")):
+    for attr, _, prefix, _ in TERMS:
         density = getattr(est, attr, None)
         if density is not None and density.gamma != 0.0:
             scaling.update({name: t.float() for name, t in density.tensors(prefix).items()})

@@ -53,8 +53,14 @@ MIN_REFERENCE_ROWS = 20  # fewer training rows: no density (a few codes' neighbo
 # fewer held-out rows than this: the exponent is set on the reference rows instead
 MIN_CALIBRATION_ROWS = 5
 MAX_GAMMA = 20.0  # the exponent is at most this times density: near-identical LOFs must not blow the score up
-# the terms by the prefix of their saved tensors: the code's density and the scaled input's
-_TERMS = {"density": "code density", "input_density": "input density"}
+# The two density terms of a detector, as saved: (its attribute, its key in config.json's state,
+# the prefix of its tensors in model.safetensors, its name in messages). The code's tensors keep
+# the prefix they had before the input's term existed.
+TERMS = (
+    ("code_density_", "code_density", "density", "code density"),
+    ("input_density_", "input_density", "input_density", "input density"),
+)
+_NAMES = {prefix: name for _, _, prefix, name in TERMS}
 
 
 def reference_rows(n_rows: int, code_size: int) -> np.ndarray:
@@ -249,13 +255,13 @@ class CodeDensity:
             or not 1 <= k < len(codes)
         ):
             raise ValueError(
-                f"the saved {_TERMS[prefix]} is inconsistent: codes {tuple(codes.shape)}, "
+                f"the saved {_NAMES[prefix]} is inconsistent: codes {tuple(codes.shape)}, "
                 f"k-distances {tuple(kd.shape)}, densities {tuple(lrd.shape)}, {k} neighbours"
             )
         gamma, median = float(state["gamma"]), float(state["median_log_lof"])
         if not (np.isfinite(gamma) and np.isfinite(median) and gamma >= 0):
             raise ValueError(
-                f"the saved {_TERMS[prefix]} has a bad exponent {gamma!r} or median {median!r}"
+                f"the saved {_NAMES[prefix]} has a bad exponent {gamma!r} or median {median!r}"
             )
         return cls(codes, kd, lrd, k, median, gamma)
 

@@ -39,7 +39,13 @@ from .alarms import Alarms, take_rows
 from .baselines import Comparison, compare
 from .calibration import RowPlan
 from .defaults import PRESETS, dense_size, training_steps
-from .density import MIN_CALIBRATION_ROWS, CodeDensity, fit_code_density, reference_rows
+from .density import (
+    MIN_CALIBRATION_ROWS,
+    TERMS,
+    CodeDensity,
+    fit_code_density,
+    reference_rows,
+)
 from .report import anomaly_metrics
 from .scores import (
     feature_errors,
@@ -711,7 +717,7 @@ class AnomalyDetector(Alarms, NeuralEstimator):
             **self.calibration_,
             "scores": [float(v) for v in self.calibration_scores_],  # sorted; exact as float32
         }
-        for key, attr in (("code_density", "code_density_"), ("input_density", "input_density_")):
+        for attr, key, _, _ in TERMS:
             density = getattr(self, attr, None)
             state[key] = None if density is None else density.state()
         return state
@@ -721,10 +727,10 @@ class AnomalyDetector(Alarms, NeuralEstimator):
         tensors["decision_scores"] = torch.as_tensor(np.asarray(self.decision_scores_, np.float32))
         if getattr(self, "residual_scale_", None) is not None:
             tensors["residual_scale"] = torch.as_tensor(self.residual_scale_)
-        if getattr(self, "code_density_", None) is not None:
-            tensors.update(self.code_density_.tensors())
-        if getattr(self, "input_density_", None) is not None:
-            tensors.update(self.input_density_.tensors("input_density"))
+        for attr, _, prefix, _ in TERMS:
+            density = getattr(self, attr, None)
+            if density is not None:
+                tensors.update(density.tensors(prefix))
         return tensors
 
     def _set_state(self, state: dict[str, Any]) -> None:
@@ -753,13 +759,13 @@ class AnomalyDetector(Alarms, NeuralEstimator):
         self.residual_scale_ = _array(tensors.get("residual_scale"))
         self._set_calibration(state.get("calibration"), _array(tensors.get("holdout_scores")))
         # each density term: its numbers in config.json, its reference rows here
-        density, given = state.get("code_density"), state.get("input_density")
-        self.code_density_ = None if density is None else CodeDensity.from_saved(tensors, density)
-        self.input_density_ = (
-            None if given is None else CodeDensity.from_saved(tensors, given, "input_density")
-        )
+        for attr, key, prefix, _ in TERMS:
+            saved = state.get(key)
+            density = None if saved is None else CodeDensity.from_saved(tensors, saved, prefix)
+            setattr(self, attr, density)
         super()._set_tensors(tensors, state)
-        for density in (self.code_density_, self.input_density_):
+        for attr, _, _, _ in TERMS:
+            density = getattr(self, attr)
             if density is not None:
                 density.to(self._model_device())
 
