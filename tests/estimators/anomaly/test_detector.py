@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 
 import numpy as np
@@ -241,6 +243,27 @@ def test_feature_names_and_score_table():
     np.testing.assert_allclose(p, det.p_values(sines(3)), rtol=1e-5)
     with pytest.raises(DataError):
         AnomalyDetector(epochs=1).fit(sines(8), feature_names=["x"])
+
+
+@pytest.mark.parametrize("sep", [",", "\t"])
+def test_score_table_with_feature_errors_reads_back(sep):
+    det = AnomalyDetector(epochs=1, batch_size=64, device="cpu").fit(sines(64))
+    X, ids = sines(4), np.array(['a"1', f"b{sep}2", "c\n3", "d"])  # ids that must be quoted
+    rows = list(
+        csv.reader(io.StringIO(score_table(det, X, ids=ids, sep=sep, features=True)), delimiter=sep)
+    )
+    assert rows[0] == [
+        "id",
+        "score",
+        "is_anomaly",
+        "p_value",
+        *[f"error_{i}" for i in range(LENGTH)],
+    ]
+    assert [r[0] for r in rows[1:]] == list(ids) and {len(r) for r in rows} == {3 + 1 + LENGTH}
+    values = np.array([r[1:] for r in rows[1:]], float)
+    np.testing.assert_allclose(values[:, 0], det.decision_function(X), rtol=1e-6)
+    np.testing.assert_array_equal(values[:, 1], det.predict(X))
+    np.testing.assert_allclose(values[:, 3:], det.feature_errors(X), rtol=1e-5)  # 6 digits
 
 
 def test_anomaly_metrics_conventions():
