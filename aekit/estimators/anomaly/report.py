@@ -86,7 +86,7 @@ def score_table(
     pvals = p_values(detector.calibration_scores_, scores)
     if ids is not None and len(ids) != len(scores):
         raise DataError(f"ids has {len(ids)} values but X has {len(scores)} samples")
-    parts = detector.feature_errors(X).reshape(len(scores), -1).tolist() if features else None
+    parts = detector.feature_errors(X).reshape(len(scores), -1) if features else None
     out, line = [], io.StringIO()
     # one line at a time through the csv writer, which quotes an id that needs it (a separator,
     # a quote, a line break); the feature errors (numbers only, often hundreds a row) are put after
@@ -102,10 +102,11 @@ def score_table(
     if header:
         extra = feature_columns(detector) if features else []
         out.append(cells((["id"] if ids is not None else []) + list(SCORE_COLUMNS) + extra))
-    numbers = sep + sep.join(["%.6g"] * len(parts[0])) if parts else ""
+    numbers = "" if parts is None else sep + sep.join(["%.6g"] * parts.shape[1])
     for i, (s, f, p) in enumerate(zip(scores, flags, pvals)):
         row = ([ids[i]] if ids is not None else []) + [repr(float(s)), int(f), f"{p:.6g}"]
-        out.append(cells(row) + (numbers % tuple(parts[i]) if parts else ""))
+        # a row at a time as Python floats: the whole chunk's would take 8x its array's memory
+        out.append(cells(row) + ("" if parts is None else numbers % tuple(parts[i].tolist())))
     return "".join(f"{text}\n" for text in out)
 
 
