@@ -440,7 +440,7 @@ class Autoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralEstim
     # ---- persistence -------------------------------------------------------------------------------
     def _get_state(self) -> dict[str, Any]:
         state = super()._get_state()
-        state["scaler"] = self.scaler_.get_state()
+        state["scaler"] = self.scaler_.get_state(arrays=False)  # its arrays: with the tensors
         state["output_activation"] = self.output_activation_
         state["latent_dim"] = int(self.latent_dim_)
         names = getattr(self, "feature_names_in_", None)
@@ -461,3 +461,10 @@ class Autoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralEstim
         self.latent_shape_ = tuple(state.get("latent_shape", (self.latent_dim_,)))
         if state.get("feature_names") is not None:
             self.feature_names_in_ = np.asarray(state["feature_names"], dtype=object)
+
+    def _get_tensors(self) -> dict[str, torch.Tensor]:
+        return {**super()._get_tensors(), **self.scaler_.tensors()}
+
+    def _set_tensors(self, tensors: dict[str, torch.Tensor], state: dict[str, Any]) -> None:
+        self.scaler_.load_tensors(tensors, "model.safetensors")  # runs saved before: in the JSON
+        super()._set_tensors(tensors, state)

@@ -22,7 +22,10 @@ Every scaler is affine, ``x_scaled = (x - offset) / scale``, so one class serves
   scale per column;
 * ``"none"``: identity.
 
-The state is plain JSON (:meth:`Scaler.get_state`), so ``aekit.load`` restores it.
+The kind is saved as JSON (:meth:`Scaler.get_state`), the offset and scale beside the weights
+(:meth:`Scaler.tensors`): one number per pixel of a large image is no reading for
+``config.json`` (3 MB for 3x128x128 images). ``aekit.load`` restores both, and reads the
+numbers from the JSON of runs saved before they moved.
 """
 
 from __future__ import annotations
@@ -33,7 +36,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..errors import UsageError
+from ..errors import RunFailure, UsageError
 
 SCALERS = ("minmax", "standard", "robust", "auto", "none")
 # "auto": features whose IQRs (10th to 90th percentile) differ less share one scale
@@ -41,6 +44,7 @@ SHARED_UNITS_RATIO = 10.0
 IQR_TO_STD = 1.349  # the interquartile range of a Gaussian in standard deviations: 2 * Phi^-1(3/4)
 # values (16M, 128 MB as float64) the robust scaler keeps to take quantiles of a row store
 ROBUST_SAMPLE_VALUES = 1 << 24
+TENSOR_PREFIX = "scaler."  # the saved tensors' names: scaler.offset, scaler.scale
 
 
 class Scaler:
@@ -159,17 +163,45 @@ class Scaler:
         scale = torch.as_tensor(self.scale_, device=x.device, dtype=x.dtype)
         return x * scale + offset
 
-    def get_state(self) -> dict[str, Any]:
-        """JSON-ready state."""
+    def get_state(self, arrays: bool = True) -> dict[str, Any]:
+        """JSON-ready state: the kind, and the offset and scale unless ``arrays=False`` (then they
+        are saved as :meth:`tensors`)."""
+        # A scaler read from a model that kept its arrays in the JSON keeps them there: ``aekit
+        # calibrate`` writes a new config.json beside that model's weights, which hold none.
+        if not arrays and not getattr(self, "_arrays_in_json", False):
+            return {"kind": self.kind}
         return {"kind": self.kind, "offset": self.offset_.tolist(), "scale": self.scale_.tolist()}
+
+    def tensors(self, prefix: str = TENSOR_PREFIX) -> dict[str, torch.Tensor]:
+        """The offset and scale as tensors to save beside the weights."""
+        return {
+            f"{prefix}offset": torch.as_tensor(self.offset_),
+            f"{prefix}scale": torch.as_tensor(self.scale_),
+        }
 
     @classmethod
     def from_state(cls, state: dict[str, Any]) -> Scaler:
-        """Rebuild a fitted scaler from :meth:`get_state`."""
+        """Rebuild a scaler from :meth:`get_state`; without the arrays it awaits :meth:`load_tensors`."""
         scaler = cls(state["kind"])
-        scaler.offset_ = np.asarray(state["offset"], dtype=np.float32)
-        scaler.scale_ = np.asarray(state["scale"], dtype=np.float32)
+        if "offset" in state:  # saved with its arrays in the JSON (models saved before they moved)
+            scaler.offset_ = np.asarray(state["offset"], dtype=np.float32)
+            scaler.scale_ = np.asarray(state["scale"], dtype=np.float32)
+            scaler._arrays_in_json = True
         return scaler
+
+    def load_tensors(
+        self, tensors: dict[str, torch.Tensor], where: str, prefix: str = TENSOR_PREFIX
+    ) -> Scaler:
+        """The offset and scale from saved :meth:`tensors`, when the JSON state did not hold them."""
+        if f"{prefix}offset" in tensors and f"{prefix}scale" in tensors:
+            self.offset_ = tensors[f"{prefix}offset"].cpu().numpy().astype(np.float32)
+            self.scale_ = tensors[f"{prefix}scale"].cpu().numpy().astype(np.float32)
+        if getattr(self, "offset_", None) is None or getattr(self, "scale_", None) is None:
+            raise RunFailure(
+                f"{where}: the input scaler's offset and scale are missing (no {prefix}offset and "
+                f"{prefix}scale tensors, none in config.json); the run is damaged: train it again"
+            )
+        return self
 
     def __repr__(self) -> str:
         return f"Scaler({self.kind!r})"

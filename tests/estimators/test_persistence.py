@@ -6,6 +6,7 @@ import pytest
 
 import aekit
 from aekit.errors import RunFailure, UsageError
+from aekit.estimators.persistence import estimator_config
 
 
 @pytest.fixture
@@ -60,3 +61,71 @@ def test_weights_of_another_shape_are_refused(saved):
     (saved / "config.json").write_text(json.dumps(config))
     with pytest.raises(RunFailure, match="do not fit|does not match"):
         aekit.load(saved)
+
+
+# ---- the input scaler's arrays: beside the weights, not in config.json ---------------------------
+IMAGES = np.random.default_rng(1).random((48, 1, 8, 8), dtype=np.float32)
+SCALED = {  # an estimator whose scaler keeps one offset per pixel, and what it computes
+    "AnomalyDetector": (
+        lambda: aekit.AnomalyDetector(epochs=1, device="cpu"),
+        lambda est: est.decision_function(IMAGES),
+    ),
+    "Autoencoder": (
+        lambda: aekit.Autoencoder(latent_dim=2, epochs=1, scaler="standard", device="cpu"),
+        lambda est: est.transform(IMAGES),
+    ),
+}
+
+
+def _rewrite(folder, state_scaler, drop_tensors):
+    """The saved folder with config.json's scaler state replaced and the scaler tensors dropped."""
+    from safetensors.torch import load_file, save_file
+
+    config = json.loads((folder / "config.json").read_text())
+    config["state"]["scaler"] = state_scaler
+    (folder / "config.json").write_text(json.dumps(config))
+    tensors = load_file(folder / "model.safetensors")
+    save_file(
+        {k: v for k, v in tensors.items() if not (drop_tensors and k.startswith("scaler."))},
+        folder / "model.safetensors",
+    )
+
+
+@pytest.mark.parametrize("name", sorted(SCALED))
+def test_the_scalers_arrays_are_saved_beside_the_weights(tmp_path, name):
+    from safetensors.torch import load_file
+
+    make, compute = SCALED[name]
+    est = make().fit(IMAGES)
+    assert est.scaler_.offset_.shape == (1, 8, 8)  # one number per pixel
+    est.save(tmp_path / "m")
+    config = json.loads((tmp_path / "m" / "config.json").read_text())
+    assert config["state"]["scaler"] == {"kind": est.scaler_.kind}  # no per-pixel lists
+    tensors = load_file(tmp_path / "m" / "model.safetensors")
+    np.testing.assert_array_equal(tensors["scaler.offset"].numpy(), est.scaler_.offset_)
+    np.testing.assert_array_equal(tensors["scaler.scale"].numpy(), est.scaler_.scale_)
+    np.testing.assert_array_equal(compute(aekit.load(tmp_path / "m")), compute(est))
+
+
+@pytest.mark.parametrize("name", sorted(SCALED))
+def test_a_model_saved_with_its_scaler_in_the_json_still_loads(tmp_path, name):
+    make, compute = SCALED[name]
+    est = make().fit(IMAGES)
+    est.save(tmp_path / "m")
+    _rewrite(tmp_path / "m", est.scaler_.get_state(), drop_tensors=True)  # as saved before
+    loaded = aekit.load(tmp_path / "m")
+    np.testing.assert_array_equal(loaded.scaler_.offset_, est.scaler_.offset_)
+    np.testing.assert_array_equal(compute(loaded), compute(est))
+    # its config written again beside the same weights (as `aekit calibrate` does) keeps the arrays
+    assert estimator_config(loaded)["state"]["scaler"] == est.scaler_.get_state()
+
+
+@pytest.mark.parametrize("name", sorted(SCALED))
+def test_a_model_without_its_scalers_arrays_is_refused_in_one_line(tmp_path, name):
+    make, _ = SCALED[name]
+    est = make().fit(IMAGES)
+    est.save(tmp_path / "m")
+    _rewrite(tmp_path / "m", {"kind": est.scaler_.kind}, drop_tensors=True)
+    with pytest.raises(RunFailure, match="scaler's offset and scale are missing") as info:
+        aekit.load(tmp_path / "m")
+    assert "\n" not in str(info.value)

@@ -699,13 +699,13 @@ class AnomalyDetector(Alarms, NeuralEstimator):
         return compare(self, X, y_anomaly, X_train)
 
     # ---- persistence: what a fitted detector saves beside its weights --------------------------
-    # JSON (config.json's ``state``): the scaler, the column names, a fixed threshold if one was
+    # JSON (config.json's ``state``): the scaler's kind, the column names, a fixed threshold if one was
     # fitted, the network as built, the code density's numbers; for readers also the threshold and how
-    # many held-out rows set it. Tensors: the weights, the training and held-out scores, the residual
-    # scale, the code density's reference codes.
+    # many held-out rows set it. Tensors: the weights, the scaler's offset and scale, the training and
+    # held-out scores, the residual scale, the code density's reference codes.
     def _get_state(self) -> dict[str, Any]:
         state = super()._get_state()
-        state["scaler"] = self.scaler_.get_state()
+        state["scaler"] = self.scaler_.get_state(arrays=False)  # its arrays: with the tensors
         state["threshold_fit"] = getattr(self, "threshold_fit_", None)
         state["threshold_value"] = self.threshold_  # for readers of config.json; recomputed on load
         state["network"] = {
@@ -724,6 +724,7 @@ class AnomalyDetector(Alarms, NeuralEstimator):
 
     def _get_tensors(self) -> dict[str, torch.Tensor]:
         tensors = super()._get_tensors()
+        tensors.update(self.scaler_.tensors())
         tensors["decision_scores"] = torch.as_tensor(np.asarray(self.decision_scores_, np.float32))
         if getattr(self, "residual_scale_", None) is not None:
             tensors["residual_scale"] = torch.as_tensor(self.residual_scale_)
@@ -755,6 +756,7 @@ class AnomalyDetector(Alarms, NeuralEstimator):
             self.hidden_, self.latent_dim_ = (), code_size(self.latent_shape_)
 
     def _set_tensors(self, tensors: dict[str, torch.Tensor], state: dict[str, Any]) -> None:
+        self.scaler_.load_tensors(tensors, "model.safetensors")  # runs saved before: in the JSON
         self.decision_scores_ = _array(tensors["decision_scores"])
         self.residual_scale_ = _array(tensors.get("residual_scale"))
         self._set_calibration(state.get("calibration"), _array(tensors.get("holdout_scores")))
