@@ -27,7 +27,6 @@ import numpy as np
 import torch
 
 from ..base import is_row_store
-from ..losses import per_sample_error
 
 ERRORS = ("nmse", "mae", "mse")
 # training rows (at most) whose residuals set the residual scale, with the held-out ones
@@ -47,20 +46,9 @@ def sample_scores(
     An ensemble's reconstructions, (K, B, ...) with a residual scale of shape (K, ...): the mean of
     its members' scores, each member in its own units.
     """
-    if x_hat.dim() > x.dim():  # (K, B, ...): K members, each scored alone (K is small and fixed)
-        return torch.stack(
-            [
-                sample_scores(
-                    x_hat[k], x, error, None if residual_scale is None else residual_scale[k]
-                )
-                for k in range(x_hat.shape[0])
-            ]
-        ).mean(dim=0)  # (K, B) -> (B,)
-    if error == "nmse":
-        if residual_scale is None:
-            raise ValueError("error 'nmse' needs the residual scale learned at fit")
-        return per_sample_error(x_hat / residual_scale, x / residual_scale, "mse")
-    return per_sample_error(x_hat, x, error)
+    # the mean of :func:`feature_errors` over a sample's features: one definition of both
+    parts = feature_errors(x_hat, x, error, residual_scale)  # (B, ...)
+    return parts.flatten(1).mean(dim=1)  # (B, ...) -> (B,)
 
 
 def feature_errors(
@@ -69,7 +57,9 @@ def feature_errors(
     """Each feature's part of :func:`sample_scores`, (B, ...) -> (B, ...): its squared residual
     (``mse``; ``nmse`` in units of its residual scale) or absolute residual (``mae``), an
     ensemble's (K, B, ...) averaged over its members. Its mean over a sample's features is the
-    sample's score (up to rounding)."""
+    sample's score (:func:`sample_scores`)."""
+    if error not in ERRORS:
+        raise ValueError(f"unknown error {error!r}; expected one of {ERRORS}")
     ensemble = x_hat.dim() > x.dim()
     residual = x_hat - x  # (B, ...), or (K, B, ...): x broadcasts over the members
     if error == "nmse":
