@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from .. import _io
 from ..estimators import params as P
 from .options import (
     add_data_options,
@@ -342,10 +345,10 @@ def cmd_score(args: argparse.Namespace) -> int:
         est, _, config = load_run(args.run)
         set_verbose(est, args)
         return cmd_score_images(args, est, config)
-    refuse_options(args, IMAGE_SCORE_OPTIONS, "which is not an image run")
     if estimator == "SeriesDetector":
         from .cmd_series import cmd_score_series
 
+        refuse_options(args, IMAGE_SCORE_OPTIONS, "which is not an image run")
         return cmd_score_series(args)
     refuse_options(args, SERIES_SCORE_OPTIONS, "which is not a series run")
     est, _, config = load_run(args.run)
@@ -362,15 +365,74 @@ def cmd_score(args: argparse.Namespace) -> int:
     else:
         raise UsageError(f"cannot write {args.output}: expected a .csv or .tsv file")
     out = refuse_existing(args.output, args.overwrite, inputs=[args.input])
+    maps = _maps_target(args, est, out)
     apply_threshold_options(args, est)
-    return _write_scores(args, est, config, out, sep)
+    return _write_scores(args, est, config, out, sep, maps)
 
 
-def _write_scores(args: argparse.Namespace, est, config: dict, out, sep: str) -> int:
-    """The table run's scores of ``--input``, chunk by chunk, into ``out`` (atomically)."""
+def _maps_target(args: argparse.Namespace, est, out: Path) -> Path | None:
+    """Where ``--maps FILE.npy`` of a detector trained on image arrays goes (checked before
+    anything is read), or None; the options of image runs' files are refused in one line."""
+    from .._outputs import refuse_existing
+    from ..errors import UsageError
+    from .cmd_series import refuse_options
+
+    images = len(est.input_shape_) == 3  # trained on (n, C, H, W) arrays
+    kind = "which scores image arrays, not image files" if images else "which is not an image run"
+    refuse_options(args, ("maps_format", "overlay"), kind)
+    if args.maps is None:
+        return None
+    if not images:
+        refuse_options(args, ("maps",), kind)
+    if not args.maps.lower().endswith(".npy"):
+        raise UsageError(
+            f"cannot write {args.maps}: {args.run} scores image arrays, so --maps is one .npy file "
+            f"of their maps, (n, H, W) in the input's order"
+        )
+    if Path(args.input).suffix.lower() in (".csv", ".tsv"):
+        raise UsageError(
+            f"--maps needs the images as images: an (n, C, H, W) .npy or .npz, or image files, "
+            f"not the table {args.input}"
+        )
+    target = refuse_existing(args.maps, args.overwrite, inputs=[args.input], option="--maps")
+    if target == out:
+        raise UsageError("--output and --maps must be two files")
+    return target
+
+
+@contextlib.contextmanager
+def _maps_file(path: Path | None, rows: int) -> Iterator[Any]:
+    """``--maps``: yields ``add(maps)``, which writes a chunk's (b, H, W) maps after the ones
+    before (None without ``--maps``); the (rows, H, W) float32 .npy appears whole or not at all."""
+    import numpy as np
+
+    if path is None:
+        yield None
+        return
+    with _io.atomic_path(path) as tmp:
+        out, done = None, 0
+
+        def add(maps: np.ndarray) -> None:
+            nonlocal out, done
+            if out is None:  # the maps' height and width: the images', known at the first chunk
+                shape = (rows, *maps.shape[1:])
+                out = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float32, shape=shape)
+            out[done : done + len(maps)] = maps
+            done += len(maps)
+
+        yield add
+        if out is not None:
+            out.flush()
+            del out  # the mapping closed before the file is renamed
+
+
+def _write_scores(args: argparse.Namespace, est, config: dict, out, sep: str, maps=None) -> int:
+    """The table run's scores of ``--input``, chunk by chunk, into ``out`` (atomically), and the
+    maps of a detector of image arrays into ``maps`` (another file, as atomically)."""
     import csv
 
-    from .. import _io
+    import numpy as np
+
     from ..data import iter_table, read_path
     from ..estimators.anomaly import SCORE_COLUMNS, feature_columns, score_table
     from ..training.progress import Pass
@@ -380,19 +442,23 @@ def _write_scores(args: argparse.Namespace, est, config: dict, out, sep: str) ->
         id_column=input_id_column(args, config),
         **table_options(est, config),
     )
+    rows = 0  # the images' count, for --maps (refused for a table)
     if Path(args.input).suffix.lower() in (".csv", ".tsv"):
         # streamed: memory bounded by one chunk, any file size
         chunks = iter_table(args.input, **options)
     elif Path(args.input).suffix.lower() == ".npy":
         chunks = _npy_chunks(args.input)  # memory-mapped, read a chunk at a time
+        rows = int(np.load(args.input, mmap_mode="r").shape[0])  # the header only
     else:
         chunks = [
             read_path(args.input, npz_key=args.npz_key, image_size=args.image_size, **options)
         ]
+        rows = len(chunks[0])
     n = 0
     with (
         _io.atomic_path(out) as tmp,
         open(tmp, "w", newline="") as f,
+        _maps_file(maps, rows) as add_maps,
         Pass(None, "score", unit="rows", verbose=0 if args.quiet else 1) as progress,
     ):
         for chunk in chunks:
@@ -407,7 +473,11 @@ def _write_scores(args: argparse.Namespace, est, config: dict, out, sep: str) ->
                     est, chunk.x, ids=chunk.ids, sep=sep, header=False, features=bool(extra)
                 )
             )
+            if add_maps is not None:  # a second pass of the network: the score needs more
+                add_maps(est.anomaly_maps(chunk.x))
             n += len(chunk)
             progress.update(len(chunk))
     print(f"wrote {n} scores to {args.output} (threshold {est.threshold_:.6g})")
+    if maps is not None:
+        print(f"wrote {n} maps to {args.maps} (one per image, in the input's order)")
     return 0

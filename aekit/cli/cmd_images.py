@@ -191,7 +191,8 @@ def register(subparsers) -> None:
         metavar="DIR",
         help="also write each image's anomaly map to DIR, under the image's relative name: an "
         "8-bit grayscale PNG where 0-255 is the map from 0 to twice the pixel threshold (128: the "
-        "threshold), or --maps-format npy",
+        "threshold), or --maps-format npy; an anomaly run trained on image arrays writes one "
+        ".npy file of the maps instead, (n, H, W) in the input's order",
     )
     s.add_argument(
         "--maps-format",

@@ -434,3 +434,51 @@ def test_score_reads_a_npy_in_chunks(tmp_path, monkeypatch):
     with open(tmp_path / "s.csv") as f:
         scores = np.array([float(r["score"]) for r in csv.DictReader(f)])
     np.testing.assert_allclose(scores, aekit.load(tmp_path / "run").decision_function(X), rtol=1e-6)
+
+
+def test_score_maps_of_a_detector_of_image_arrays(tmp_path, monkeypatch, capsys):
+    """``--maps FILE.npy``: the maps of a run trained on (n, C, H, W) arrays, in the input's order,
+    equal to ``anomaly_maps``; written in chunks; what does not apply is one line."""
+    import aekit
+    import aekit.cli.cmd_anomaly as cmd
+
+    X = np.random.default_rng(5).random((30, 1, 8, 12), dtype=np.float32)
+    np.save(tmp_path / "x.npy", X)
+    train = ["train", "anomaly", "--data", str(tmp_path / "x.npy"), "--epochs", "2"]
+    quiet = ["--no-figures", "--quiet", "--device", "cpu"]
+    assert main([*train, "--architecture", "conv2d", *quiet, "--out", str(tmp_path / "run")]) == 0
+    real = cmd._npy_chunks
+    monkeypatch.setattr(cmd, "_npy_chunks", lambda path: real(path, rows=7))  # 5 chunks
+    score = ["score", str(tmp_path / "run"), "--input", str(tmp_path / "x.npy")]
+    out = ["--output", str(tmp_path / "s.csv")]
+    assert main([*score, *out, "--maps", str(tmp_path / "maps.npy"), "--quiet"]) == 0
+    assert "wrote 30 maps to" in capsys.readouterr().out
+    maps = np.load(tmp_path / "maps.npy")
+    assert maps.shape == (30, 8, 12) and maps.dtype == np.float32
+    np.testing.assert_allclose(maps, aekit.load(tmp_path / "run").anomaly_maps(X), rtol=1e-5)
+
+    np.savetxt(tmp_path / "x.csv", X.reshape(30, -1), delimiter=",")
+    again = [*score, "--output", str(tmp_path / "t.csv")]
+    out.append("--overwrite")  # the scores may be replaced: what is refused is the maps' option
+    refused = {
+        "an existing file": ([*again, "--maps", str(tmp_path / "maps.npy")], "already exists"),
+        "not a .npy": ([*score, *out, "--maps", str(tmp_path / "m")], "one .npy file"),
+        "--overlay": ([*score, *out, "--overlay", str(tmp_path / "o")], "not image files"),
+        "a table": (
+            ["score", str(tmp_path / "run"), "--input", str(tmp_path / "x.csv"), *out, "--maps",
+             str(tmp_path / "m2.npy")],
+            "not the table",
+        ),
+    }  # fmt: skip
+    for argv, says in refused.values():
+        assert main([*argv, "--quiet"]) == 2
+        err = capsys.readouterr().err
+        assert says in err and len(err.strip().splitlines()) == 1, err
+    assert not any((tmp_path / n).exists() for n in ("t.csv", "m", "m2.npy", "o"))
+
+    rows = tmp_path / "rows.npy"
+    np.save(rows, X.reshape(30, -1))
+    assert main([*train[:3], str(rows), *train[4:], *quiet, "--out", str(tmp_path / "rows")]) == 0
+    argv = ["score", str(tmp_path / "rows"), "--input", str(rows), *out]
+    assert main([*argv, "--maps", str(tmp_path / "m3.npy")]) == 2
+    assert "not an image run" in capsys.readouterr().err
