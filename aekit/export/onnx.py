@@ -67,6 +67,9 @@ INSTALL = "pip install 'aekit[onnx]'"
 EXAMPLE_BATCH = 2
 # the exporter writes opset >= 18; lower versions go through a converter that may fail
 MIN_OPSET = 18
+# An image detector's bank in slices of this many features in its graph (a Gemm and a ReduceMin
+# each): onnxruntime then holds (pixels, BANK_PART) distances at a time, not (pixels, bank_size)
+BANK_PART = 256
 # Loggers and warnings the exporter fills on success (torchvision missing, deprecations, progress).
 NOISY_LOGGERS = (
     "torch.onnx",
@@ -329,7 +332,8 @@ def _image_map(p: _Part, x: torch.Tensor) -> torch.Tensor:
     """ImageAnomalyDetector.anomaly_maps: (B, C, H, W) -> (B, H, W), every pixel in one block."""
     if hasattr(p.model, "bank"):  # PatchBank.forward without its loop over blocks of pixels
         b, _, h, w = x.shape
-        return p.model.smooth(p.model.nearest(p.model.rows(x)).view(b, h, w))
+        parts = max(1, p.model.bank.shape[0] // BANK_PART)  # the bank in slices instead
+        return p.model.smooth(p.model.nearest(p.model.rows(x), parts=parts).view(b, h, w))
     ae = p.model.autoencoder  # ReconstructionMap.forward, padded as the denoiser's graph is
     h, w = x.shape[-2:]
     return p.model.dissimilarity(x, ae.decode(ae.encoder(_pad(ae, x)))[..., :h, :w])
