@@ -21,6 +21,11 @@ from .types import int_list, non_negative_float, number, positive_int
 
 TABLE = P.ANOMALY_DETECTOR  # the detector's parameters: the options' choices come from it
 IMAGES = "ImageAnomalyDetector"  # the estimator of the family's image row (cmd_images)
+# Options of `aekit score` that only a scoring in this process reads or writes (not --dask's)
+LOCAL_SCORE_OPTIONS = (
+    "feature_errors", "maps", "maps_format", "overlay", "ranges", "channels", "time_column",
+    "fill", "npz_key", "image_size",
+)  # fmt: skip
 
 
 def _threshold_options(p: argparse.ArgumentParser) -> None:
@@ -310,8 +315,13 @@ def _score_on_dask(args: argparse.Namespace) -> int:
             f"--dask scores tables (Parquet files) on a cluster; {args.run} is an image run: score "
             f"its images here, without --dask"
         )
-    if args.feature_errors:
-        raise UsageError("--feature-errors is written by a local scoring; drop --dask for it")
+    for dest in LOCAL_SCORE_OPTIONS:  # read or written by a scoring here: refused, not ignored
+        if getattr(args, dest, None) not in (None, False):
+            option = "--" + dest.replace("_", "-")
+            raise UsageError(
+                f"{option} is for a scoring in this process; --dask scores Parquet files on a "
+                f"cluster, without it: drop --dask for {option}"
+            )
 
     thresholds = {p: getattr(args, p) for p in ("threshold", "k", "q", "contamination")}
     rows, parts = score_files(

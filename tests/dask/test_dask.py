@@ -170,3 +170,16 @@ def test_an_existing_output_is_refused_before_any_work(world):
     )  # fmt: skip
     assert "holds your files mine.txt" in proc.stderr  # --overwrite neither
     assert (out / "mine.txt").read_text() == "keep"
+
+
+@pytest.mark.parametrize(
+    "option", [["--maps", "m.npy"], ["--feature-errors"], ["--channels"], ["--npz-key", "x"]]
+)
+def test_options_of_a_scoring_here_are_refused_with_dask_not_ignored(world, option):
+    out = world["root"] / "never"
+    proc = cli_here(
+        "score", world["run"], "--input", str(world["root"] / "data" / "*.parquet"),
+        "--output", out, "--dask", "tcp://127.0.0.1:9", *option, check=2,
+    )  # fmt: skip
+    assert proc.stderr.count("\n") == 1 and option[0] in proc.stderr
+    assert "drop --dask" in proc.stderr and not out.exists()
