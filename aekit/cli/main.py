@@ -159,8 +159,10 @@ def _reports() -> bool:
 def _run(args: argparse.Namespace) -> int:
     """Run the command; turn every failure into one stderr line and an exit code."""
     from ..errors import AekitError
+    from .options import refuse_unused_read_options
 
     try:
+        refuse_unused_read_options(args)
         return int(args.func(args) or 0)
     except KeyboardInterrupt as exc:  # Ctrl-C, SIGTERM, SIGHUP (aekit.cli.signals)
         return _interrupted(args, getattr(exc, "signum", signal.SIGINT))

@@ -535,3 +535,59 @@ def add_threshold_options(
         help="contamination: expected fraction in (0, 1)",
     )
     return g
+
+
+# Reading options and the input formats they apply to; given for another format they would be
+# ignored, so they are refused (what each does, for the message)
+READ_OPTION_FORMATS = {
+    "image_size": (("images",), "it resizes image files"),
+    "npz_key": (("npz",), "it names an array of a .npz file"),
+    "label_column": (("table",), "it names a column of a table"),
+    "id_column": (("table",), "it names a column of a table"),
+    "columns": (("table",), "it names columns of a table"),
+    "drop_columns": (("table",), "it names columns of a table"),
+    "categorical": (("table",), "it names columns of a table"),
+}
+_FORMATS = {
+    "images": "image files",
+    "table": "a table",
+    "npy": "a .npy array",
+    "npz": "a .npz file",
+}
+
+
+def input_format(path: str) -> str | None:
+    """ "images", "table", "npy" or "npz" for an existing ``--input``/``--data`` path, else None."""
+    from pathlib import Path
+
+    from ..data.images import IMAGE_EXTENSIONS
+    from ..data.tables import TABLE_EXTENSIONS
+
+    p = Path(path)
+    ext = p.suffix.lower()
+    if p.is_dir() or ext in IMAGE_EXTENSIONS:
+        return "images" if p.exists() else None
+    if not p.is_file():
+        return None
+    if ext in (*TABLE_EXTENSIONS, ".parquet"):
+        return "table"
+    return {".npy": "npy", ".npz": "npz"}.get(ext)
+
+
+def refuse_unused_read_options(args: argparse.Namespace) -> None:
+    """One line for a reading option given with an ``--input`` or ``--data`` file it does not
+    apply to (``--image-size`` with a table, ``--npz-key`` with a .npy, ...), which it would
+    otherwise ignore."""
+    from ..errors import UsageError
+
+    for where in ("input", "data"):
+        path = getattr(args, where, None)
+        kind = input_format(path) if isinstance(path, str) else None
+        if kind is None:
+            continue
+        for dest, (kinds, does) in READ_OPTION_FORMATS.items():
+            if getattr(args, dest, None) is not None and kind not in kinds:
+                option = "--" + dest.replace("_", "-")
+                raise UsageError(
+                    f"{option} does not apply to {path}, {_FORMATS[kind]} ({does}); drop it"
+                )

@@ -350,3 +350,32 @@ def test_notes_come_from_rank_0_only(monkeypatch, capsys):
         note("the column 'kind' holds labels")
         err = capsys.readouterr().err
         assert ("aekit: note: the column 'kind' holds labels" in err) == said, (rank, err)
+
+
+@pytest.mark.parametrize(
+    ("given", "option", "what"),
+    [
+        ("t.csv", ["--image-size", "8x8"], "a table"),
+        ("t.csv", ["--npz-key", "x"], "a table"),
+        ("x.npy", ["--label-column", "y"], "a .npy array"),
+        ("x.npy", ["--image-size", "8x8"], "a .npy array"),
+        ("x.npz", ["--id-column", "id"], "a .npz file"),
+        ("x.npy", ["--columns", "a,b"], "a .npy array"),
+        ("imgs", ["--categorical", "a"], "image files"),
+        ("imgs", ["--npz-key", "x"], "image files"),
+    ],
+)
+def test_a_reading_option_the_input_has_no_use_for_is_refused_not_ignored(
+    tmp_path, given, option, what
+):
+    """``--image-size`` with a table, ``--npz-key`` with a .npy, ...: one line before any work."""
+    x = np.random.default_rng(0).random((20, 4)).astype(np.float32)
+    np.savetxt(tmp_path / "t.csv", x, delimiter=",", header="a,b,c,d", comments="")
+    np.save(tmp_path / "x.npy", x)
+    np.savez(tmp_path / "x.npz", x=x)
+    (tmp_path / "imgs").mkdir()
+    Image.fromarray(np.zeros((8, 8), np.uint8)).save(tmp_path / "imgs" / "a.png")
+    path = str(tmp_path / given)
+    train = cli_here("train", "basic", "--data", path, "--out", tmp_path / "r", *option, check=None)
+    assert_one_line_error(train, 2, option[0], what, "drop it")
+    assert not (tmp_path / "r").exists()
