@@ -199,7 +199,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     from ..data import read_path
     from ..recipes import load_run
     from ..recipes.calibrate import calibrate_run
-    from .cmd_series import refuse_options
+    from .cmd_series import apply_threshold_options, refuse_options
 
     est, recipe, config = load_run(args.run)
     if config.get("estimator") == IMAGES:
@@ -212,6 +212,8 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         from .cmd_series import READ_OPTIONS, refuse_options
 
         refuse_options(args, READ_OPTIONS, "which is not a series run")
+    if hasattr(est, "threshold_rule"):  # a detector: a --k, --q the rule ignores is one line
+        apply_threshold_options(args, est)
     normal = None
     if args.data is not None and series:  # read as the run reads a series: its channels by name
         from ..recipes.series import read_run_series

@@ -107,6 +107,20 @@ def _evaluate_spec(args: argparse.Namespace, config: dict):
     return run_spec(args, config, path=args.data)
 
 
+def _check_normal_label(args: argparse.Namespace, spec) -> None:
+    """``--normal-label`` with a table of no label column (none given, none recorded) would be
+    ignored: one line instead."""
+    from ..errors import UsageError
+    from .options import input_format
+
+    given = args.normal_label is not None and args.data is not None
+    if given and spec.label_column is None and input_format(args.data) == "table":
+        raise UsageError(
+            f"--normal-label is a value of the label column, and {args.data} is read with none: "
+            f"give --label-column COL with it"
+        )
+
+
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from .._outputs import refuse_existing
     from .cmd_series import refuse_options
@@ -120,6 +134,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     refuse_options(args, ("masks",), "which is not an image run")
     seed = int(config.get("seed", 0))
     spec = _evaluate_spec(args, config)
+    _check_normal_label(args, spec)
 
     def data():
         return recipe.load_eval_data(spec, seed, path=args.data)

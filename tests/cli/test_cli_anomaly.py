@@ -240,6 +240,29 @@ def test_calibrate_is_refused_in_one_line_for_what_is_not_a_detector(tmp_path, c
     assert sorted((p.name, p.stat().st_mtime_ns) for p in (tmp_path / "ae").iterdir()) == before
 
 
+def test_calibrate_and_evaluate_refuse_what_they_would_ignore(tmp_path, capsys):
+    """A --q or --k the rule does not read, and --normal-label with no label column: one line,
+    the run untouched."""
+    import aekit
+
+    x = rows(40, 0, 0)[0]
+    aekit.AnomalyDetector(epochs=1, device="cpu").fit(x).save(tmp_path / "det")
+    write_csv(tmp_path / "new.csv", x, ["normal"] * 40, extra=False)
+    before = (tmp_path / "det" / "config.json").read_bytes()
+    capsys.readouterr()  # the fit's notes
+    refused = {
+        "--q": ["calibrate", "--threshold", "mean_std", "--q", "0.9"],
+        "--k": ["calibrate", "--threshold", "fpr:0.1", "--k", "2"],
+        "--normal-label": ["evaluate", "--data", str(tmp_path / "new.csv"), "--normal-label", "x"],
+    }
+    for option, (command, *argv) in refused.items():
+        assert main([command, str(tmp_path / "det"), *argv]) == 2
+        err = capsys.readouterr().err.strip()
+        assert len(err.splitlines()) == 1 and option in err, err
+    assert (tmp_path / "det" / "config.json").read_bytes() == before
+    assert main(["calibrate", str(tmp_path / "det"), "--threshold", "percentile", "--q", "90"]) == 0
+
+
 @pytest.mark.parametrize(
     "argv",
     [
