@@ -557,7 +557,8 @@ _FORMATS = {
 
 
 def input_format(path: str) -> str | None:
-    """ "images", "table", "npy" or "npz" for an existing ``--input``/``--data`` path, else None."""
+    """The format of an existing ``--input``/``--data`` path ("images", "table", "npy" or
+    "npz"), else None (a path that is not there, a glob, another kind of file)."""
     from pathlib import Path
 
     from ..data.images import IMAGE_EXTENSIONS

@@ -329,7 +329,8 @@ def _vae_graph(est: Any, part: str, model: nn.Module, shape: list[int]) -> _Grap
 
 
 def _image_map(p: _Part, x: torch.Tensor) -> torch.Tensor:
-    """ImageAnomalyDetector.anomaly_maps: (B, C, H, W) -> (B, H, W), every pixel in one block."""
+    """ImageAnomalyDetector.anomaly_maps: (B, C, H, W) -> (B, H, W), every pixel at once (the
+    bank in slices)."""
     if hasattr(p.model, "bank"):  # PatchBank.forward without its loop over blocks of pixels
         b, _, h, w = x.shape
         parts = max(1, p.model.bank.shape[0] // BANK_PART)  # the bank in slices instead
