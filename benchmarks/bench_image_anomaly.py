@@ -17,8 +17,9 @@ and a foreign texture pasted in (the other texture), each with its mask. Every d
 
 Printed per texture and detector: image ROC-AUC and PR-AUC, pixel ROC-AUC, PRO (integrated to a
 false-positive rate of 0.3, normalised), the false-alarm rate and recall of the image threshold
-(``fpr:0.01``) on the test crops and the share of each defect it flags, and fit seconds (the bank
-or the training, and the scoring of the held-out calibration crops). anomalib is not installed here, so its models do
+(``fpr:0.01``) on the test crops, the share of each defect it flags and each defect's image
+ROC-AUC against the good crops, and fit seconds (the bank or the training, and the scoring of the
+held-out calibration crops). anomalib is not installed here, so its models do
 not run. ``--overlay DIR`` draws 8 test crops of each texture with the default's map and contour.
 """
 
@@ -30,6 +31,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from sklearn.metrics import roc_auc_score
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -65,6 +67,12 @@ def run(method: str, ds: DefectSet, args) -> tuple[dict, float, aekit.ImageAnoma
     out["recall"] = float(flagged[ds.labels == 1].mean())
     kinds = np.asarray(ds.kinds)
     out["flagged"] = {k: float(flagged[kinds == k].mean()) for k in dict.fromkeys(ds.kinds)}
+    good = scores[kinds == "good"]
+    out["per_defect"] = {  # each defect's crops against the good ones: which defects it misses
+        k: float(roc_auc_score(np.r_[np.zeros(len(good)), np.ones((kinds == k).sum())],
+                               np.r_[good, scores[kinds == k]]))
+        for k in dict.fromkeys(ds.kinds) if k != "good"
+    }  # fmt: skip
     return out, seconds, det
 
 
@@ -123,6 +131,8 @@ def main() -> None:
             print(f"{name:8} {method:9} {cells} {seconds:7.1f}", flush=True)
             shares = ", ".join(f"{k} {v:.1f}" for k, v in out["flagged"].items())
             print(f"  share flagged at the image threshold: {shares}")
+            aucs = ", ".join(f"{k} {v:.2f}" for k, v in out["per_defect"].items())
+            print(f"  image ROC-AUC of each defect against the good crops: {aucs}")
             if args.overlay is not None and method == "features":
                 print(f"  overlay: {overlay(det, ds, name, args.overlay)}")
 
