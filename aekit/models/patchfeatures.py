@@ -15,6 +15,7 @@ Two kinds, both (B, C, H, W) -> (B, D, H, W), one feature vector per pixel:
 from __future__ import annotations
 
 import math
+import sys
 
 import torch
 import torch.nn.functional as F
@@ -47,10 +48,19 @@ def separable(x: torch.Tensor, ky: torch.Tensor, kx: torch.Tensor) -> torch.Tens
     # reflect padding needs a pad smaller than the side: replicate covers tiny images too
     mode = "reflect" if min(x.shape[-2:]) > max(ry, rx) else "replicate"
     x = F.pad(x, (rx, rx, ry, ry), mode=mode)
-    if torch.compiler.is_compiling() or torch.onnx.is_in_onnx_export():
+    if _traced():
         x = F.conv2d(x, kx.view(1, 1, 1, -1))
         return F.conv2d(x, ky.view(1, 1, -1, 1))
     return _shifted_sum(_shifted_sum(x, kx, -1), ky, -2)
+
+
+def _traced() -> bool:
+    """Whether torch is tracing this code (``torch.export``, ``torch.compile``, an ONNX export)."""
+    is_compiling = getattr(torch.compiler, "is_compiling", None)  # torch >= 2.3
+    onnx = sys.modules.get("torch.onnx")  # not imported: no export is running (nor paid for)
+    return bool(is_compiling is not None and is_compiling()) or bool(
+        onnx is not None and onnx.is_in_onnx_export()
+    )
 
 
 def _shifted_sum(x: torch.Tensor, k: torch.Tensor, dim: int) -> torch.Tensor:
