@@ -14,7 +14,9 @@ from .options import (
     add_data_options,
     add_table_options,
     add_threshold_options,
+    first_given,
     input_id_column,
+    option_name,
     table_options,
 )
 from .types import int_list, non_negative_float, number, positive_int
@@ -317,13 +319,13 @@ def _score_on_dask(args: argparse.Namespace) -> int:
             f"--dask scores tables (Parquet files) on a cluster; {args.run} is an image run: score "
             f"its images here, without --dask"
         )
-    for dest in LOCAL_SCORE_OPTIONS:  # read or written by a scoring here: refused, not ignored
-        if getattr(args, dest, None) not in (None, False):
-            option = "--" + dest.replace("_", "-")
-            raise UsageError(
-                f"{option} is for a scoring in this process; --dask scores Parquet files on a "
-                f"cluster, without it: drop --dask for {option}"
-            )
+    local = first_given(args, LOCAL_SCORE_OPTIONS)  # read or written here: refused, not ignored
+    if local is not None:
+        option = option_name(local)
+        raise UsageError(
+            f"{option} is for a scoring in this process; --dask scores Parquet files on a "
+            f"cluster, without it: drop --dask for {option}"
+        )
 
     thresholds = {p: getattr(args, p) for p in ("threshold", "k", "q", "contamination")}
     rows, parts = score_files(

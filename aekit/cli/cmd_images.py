@@ -13,7 +13,7 @@ from typing import Any
 
 from ..estimators import params as P
 from .helptext import fill_when_printed, show
-from .options import threshold_arg
+from .options import first_given, option_name, threshold_arg
 from .types import int_list, non_negative_float, number, positive_int
 
 TABLE = P.IMAGE_DETECTOR  # the detector's parameters: the options' choices come from it
@@ -151,14 +151,14 @@ def refuse_given(args: argparse.Namespace, dests, why: str) -> None:
     """One line for the first option of ``dests`` given (a value other than None or False)."""
     from ..errors import UsageError
 
-    for dest in dests:
-        if getattr(args, dest, None) not in (None, False):
-            option = "--" + dest.replace("_", "-")
-            if dest in _RULE_PARAMS:  # the image detector takes the rule's value in the rule
-                raise UsageError(
-                    f"{option} {why}: write it in the rule, --threshold {_RULE_PARAMS[dest]}"
-                )
-            raise UsageError(f"{option} {why}; drop it")
+    dest = first_given(args, dests)
+    if dest is None:
+        return
+    if dest in _RULE_PARAMS:  # the image detector takes the rule's value in the rule
+        raise UsageError(
+            f"{option_name(dest)} {why}: write it in the rule, --threshold {_RULE_PARAMS[dest]}"
+        )
+    raise UsageError(f"{option_name(dest)} {why}; drop it")
 
 
 def train_params(args: argparse.Namespace) -> dict[str, Any]:

@@ -6,7 +6,7 @@ import argparse
 from typing import Any
 
 from ..estimators import params as P
-from .options import add_threshold_options
+from .options import add_threshold_options, option_name
 from .types import int_list, non_negative_float, positive_float, positive_int
 
 FILLS = ("linear", "previous")
@@ -217,7 +217,7 @@ def series_spec(args: argparse.Namespace, config: dict, path: str | None):
 def _check_read_option(run, name: str, given, recorded, own: bool, channels: list[str]) -> None:
     from ..errors import UsageError
 
-    option = "--" + name.replace("_", "-")
+    option = option_name(name)
     strict = own or name == "fill"  # another file may name its time and label columns its own way
     if strict and recorded is not None and str(given) != str(recorded):
         raise UsageError(
@@ -237,7 +237,7 @@ def refuse_options(args: argparse.Namespace, names, run_kind: str) -> None:
 
     for name in names:
         if getattr(args, name, None) is not None:
-            option = "--" + name.replace("_", "-")
+            option = option_name(name)
             raise UsageError(f"{option} does not apply to {args.run}, {run_kind}; drop it")
 
 

@@ -537,6 +537,16 @@ def add_threshold_options(
     return g
 
 
+def option_name(dest: str) -> str:
+    """An option as it is typed: ``--npz-key`` for the dest ``npz_key``."""
+    return "--" + dest.replace("_", "-")
+
+
+def first_given(args: argparse.Namespace, dests) -> str | None:
+    """The first of ``dests`` given on the command line (a value other than None or False)."""
+    return next((d for d in dests if getattr(args, d, None) not in (None, False)), None)
+
+
 # Reading options and the input formats they apply to; given for another format they would be
 # ignored, so they are refused (what each does, for the message)
 READ_OPTION_FORMATS = {
@@ -588,7 +598,7 @@ def refuse_unused_read_options(args: argparse.Namespace) -> None:
             continue
         for dest, (kinds, does) in READ_OPTION_FORMATS.items():
             if getattr(args, dest, None) is not None and kind not in kinds:
-                option = "--" + dest.replace("_", "-")
                 raise UsageError(
-                    f"{option} does not apply to {path}, {_FORMATS[kind]} ({does}); drop it"
+                    f"{option_name(dest)} does not apply to {path}, {_FORMATS[kind]} ({does}); "
+                    f"drop it"
                 )
