@@ -74,10 +74,11 @@ def good_labels(data: Data, normal_label: Any = None) -> Data:
     ``normal_label``), 1 for the others; unlabelled when the folder has no class sub-folders, or
     none named ``good`` (sub-folders that only sort the images: one note says so)."""
     if data.y is None:
+        loose = _refuse_loose_images(data.names or [], data.source, normal_label)
         if normal_label is not None:
             raise UsageError(
                 f"--normal-label {normal_label} names the class sub-folder of the good images, but "
-                f"{data.source} has no class sub-folders; drop it"
+                f"{data.source} has no class sub-folders{loose}; drop it"
             )
         return data
     normal = NORMAL_CLASS if normal_label is None else normal_label
@@ -97,6 +98,25 @@ def good_labels(data: Data, normal_label: Any = None) -> Data:
     return dataclasses.replace(data, y=(~good).astype(np.int64))
 
 
+def _refuse_loose_images(names: list[str], source: Any, normal_label: Any) -> str:
+    """Refuse a folder whose ``good/`` sub-folder lies beside images at its top level: sub-folders
+    are classes only when every image lies in one, so the defective images would be trained on as
+    good ones, silently. Otherwise the words for a refused ``--normal-label`` ("" or why)."""
+    top = [n for n in names if "/" not in n]
+    classes = sorted({n.split("/", 1)[0] for n in names if "/" in n})
+    if not top or not classes:
+        return ""
+    normal = NORMAL_CLASS if normal_label is None else str(normal_label)
+    if normal in classes:
+        shown = ", ".join(f"{c}/" for c in classes[:5]) + (", ..." if len(classes) > 5 else "")
+        raise UsageError(
+            f"{source} has class sub-folders ({shown}) and {len(top)} image(s) at its top "
+            f"({', '.join(top[:3])}{', ...' if len(top) > 3 else ''}): sub-folders are classes only "
+            f"when every image lies in one; move those images into a sub-folder or out of the folder"
+        )
+    return f" (sub-folders are classes only when every image lies in one; {len(top)} lie at its top)"
+
+
 def _patched(spec: DataSpec, seed: int) -> Data:
     """Random ``spec.patch`` crops of each image of ``spec.data`` (at its own size, or resized)."""
     images, names, labels, modes = [], [], [], set()
@@ -110,6 +130,8 @@ def _patched(spec: DataSpec, seed: int) -> Data:
             f"{spec.data}: images have different modes ({', '.join(sorted(modes))}); expected all "
             f"grayscale (L) or all colour (RGB)"
         )
+    if not labels:  # good_labels sees the crops, not the files' names
+        _refuse_loose_images(names, spec.data, spec.normal_label)
     per = spec.patches or crop_count([img.shape[1:] for img in images], spec.patch)
     crops = random_patches(images, names, spec.patch, per, seed)
     y = np.repeat(np.asarray(labels), per) if labels else None

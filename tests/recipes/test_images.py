@@ -72,6 +72,19 @@ def test_class_sub_folders_good_and_the_others():
         good_labels(plain, "good")
 
 
+def test_an_image_beside_the_class_sub_folders_is_refused_not_trained_on_as_good(tmp_path):
+    """One stray image at the top made the sub-folders no classes: defect/ was trained as good."""
+    for name in ("good/a.png", "good/b.png", "defect/c.png", "stray.png"):
+        (tmp_path / "imgs" / name).parent.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(np.full((8, 8), 99, np.uint8)).save(tmp_path / "imgs" / name)
+    data = DataSpec(data=str(tmp_path / "imgs"))
+    with pytest.raises(UsageError, match=r"class sub-folders \(defect/, good/\) and 1 image"):
+        train_run("anomaly", {"bank_size": 8}, data, tmp_path / "run")
+    with pytest.raises(UsageError, match="1 lie at its top"):
+        good_labels(Data(x=np.zeros((4, 1, 8, 8)), names=["a/1", "b/2", "c/3", "4"]), "ok")
+    assert not (tmp_path / "run").exists()
+
+
 def test_masks_by_name_mvtec_s_too_and_a_missing_one_is_good(tmp_path):
     mask = np.zeros((4, 6), np.uint8)
     mask[1:3, 2:4] = 255
