@@ -102,6 +102,24 @@ def test_masks_by_name_mvtec_s_too_and_a_missing_one_is_good(tmp_path):
         read_masks(wrong, tmp_path / "masks")
 
 
+@pytest.mark.parametrize(
+    ("values", "mode"),
+    [(1, "I;16"), (255, "I;16"), (1, "L"), ((0, 0, 1), "RGB")],
+)
+def test_a_mask_s_non_zero_pixels_at_its_own_depth(values, mode, tmp_path):
+    """A 16-bit mask of 0 and 1 (as numpy and annotation tools write them) read at 8 bits was
+    empty; a faint colour read as gray was too."""
+    shape = (4, 6, 3) if mode == "RGB" else (4, 6)
+    dtype = np.uint16 if mode == "I;16" else np.uint8
+    mask = np.zeros(shape, dtype)
+    mask[1:3, 2:4] = values
+    (tmp_path / "masks").mkdir()
+    Image.fromarray(mask).save(tmp_path / "masks" / "a.png")
+    data = Data(x=np.zeros((1, 1, 4, 6), np.float32), names=["a.png"])
+    masks, found = read_masks(data, tmp_path / "masks")
+    assert found == 1 and masks[0].sum() == 4 and masks[0][1:3, 2:4].all()
+
+
 def test_output_names_keep_the_folders_and_refuse_a_clash():
     assert output_names(["a.jpg", "x/b.bmp", "c.d.png"], ".npy", "--maps") == [
         "a.npy",
