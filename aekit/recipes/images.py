@@ -114,7 +114,9 @@ def _refuse_loose_images(names: list[str], source: Any, normal_label: Any) -> st
             f"({', '.join(top[:3])}{', ...' if len(top) > 3 else ''}): sub-folders are classes only "
             f"when every image lies in one; move those images into a sub-folder or out of the folder"
         )
-    return f" (sub-folders are classes only when every image lies in one; {len(top)} lie at its top)"
+    return (
+        f" (sub-folders are classes only when every image lies in one; {len(top)} lie at its top)"
+    )
 
 
 def _patched(spec: DataSpec, seed: int) -> Data:

@@ -239,6 +239,13 @@ def test_patches_train_on_crops_and_record_them(world, tmp_path):
         # a bank trains no network to split; the options are checked before any process starts
         (["--nproc", "2"], ["--nproc 2", "method 'features'", "--method ssim"]),
         (["--nproc", "2", "--hidden", "8"], ["--hidden", "folder of images"]),
+        # options another method reads: taken, recorded in the run and ignored, before
+        (["--epochs", "3"], ["--epochs", "method 'features'", "only to 'ssim'"]),
+        (["--lr", "0.1"], ["--lr", "method 'features'"]),
+        (["--channels", "8,8"], ["--channels", "method 'features'"]),
+        (["--pixel-patch", "5"], ["--pixel-patch", "only to 'pixels'"]),
+        (["--method", "ssim", "--bank-size", "9"], ["--bank-size", "method 'ssim'"]),
+        (["--patches", "3"], ["--patches N needs --patch SIZE"]),
     ],
 )
 def test_table_options_on_a_folder_are_one_line(world, tmp_path, argv, needles):
