@@ -38,6 +38,7 @@ from ...training.trainer import Trainer
 from .. import params
 from ..base import NeuralEstimator, as_images, check_widths
 from ..thresholds import FalseAlarmRate, p_values, threshold_rule
+from ..validation import binary_labels
 from .metrics import image_map_metrics
 
 # the texture features' scales of runs saved before they were recorded (aekit.models.patchbank)
@@ -335,14 +336,19 @@ class ImageAnomalyDetector(NeuralEstimator):
         """
         maps = self.anomaly_maps(X)
         if masks is not None:
-            masks = np.asarray(masks).astype(bool)
+            masks = np.asarray(masks)
             if masks.shape != maps.shape:
                 raise DataError(f"masks have shape {masks.shape}; expected {maps.shape}")
+            if masks.dtype.kind == "f" and not np.isfinite(masks).all():
+                raise DataError(
+                    "masks hold NaN or infinity; expected 0 (good) and non-zero (defect)"
+                )
+            masks = masks.astype(bool)
         if y is None:
             if masks is None:
                 raise DataError("evaluate needs labels y or masks")
             y = masks.reshape(len(masks), -1).any(1)
-        y = np.asarray(y).astype(int).ravel()
+        y = binary_labels(y, len(maps))
         scores = self.image_scores(maps)
         out: dict[str, Any] = image_map_metrics(y, scores, masks, maps)
         flagged = scores > self.threshold_

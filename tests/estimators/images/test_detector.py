@@ -121,6 +121,21 @@ def test_bad_input_is_one_line():
         fitted.anomaly_maps(np.zeros((1, 3, 8, 8), np.float32))
 
 
+@pytest.mark.parametrize(
+    ("y", "needle"),
+    [([0, 1], "y has 2 labels but X has 4"), (["good"] * 4, "'good'"), ([0, 2, 0, 1], "label 2")],
+)
+def test_evaluate_takes_labels_0_and_1_only(y, needle):
+    """A label 2 was counted twice as a defect and the ROC-AUC dropped; text was int()'s error."""
+    X = np.random.default_rng(0).random((4, 1, 8, 8), dtype=np.float32)
+    det = aekit.ImageAnomalyDetector(bank_size=16).fit(X)
+    with pytest.raises(DataError, match=needle):
+        det.evaluate(X, np.array(y))
+    with pytest.raises(DataError, match="NaN"):
+        det.evaluate(X, masks=np.full((4, 8, 8), np.nan))
+    assert det.evaluate(X, np.array([0, 1, 0, 1], bool))["n_defective"] == 2
+
+
 def test_every_defect_changes_the_image_inside_its_mask_only():
     rng = np.random.default_rng(3)
     image = grating(48, rng)
