@@ -69,6 +69,21 @@ def map_scale(est) -> float:
     return 2 * t if t > 0 else 1.0
 
 
+def check_mode(est, mode: str | None, where: Any) -> None:
+    """One line naming the input whose images are grayscale for a colour run, or the reverse (the
+    detector's own message names only its argument, X)."""
+    want = "L" if int(est.input_shape_[0]) == 1 else "RGB"
+    if mode is not None and mode != want:
+        raise DataError(
+            f"{where} is read as {MODE_WORDS[mode]}, but the run was trained on "
+            f"{MODE_WORDS[want]} images; convert the images (an indexed-colour PNG, even of grays, "
+            f"reads as colour)"
+        )
+
+
+MODE_WORDS = {"L": "grayscale", "RGB": "colour (RGB)"}
+
+
 def good_labels(data: Data, normal_label: Any = None) -> Data:
     """``data`` with ``y`` 0 for the good images (the class sub-folder ``good``, or
     ``normal_label``), 1 for the others; unlabelled when the folder has no class sub-folders, or
@@ -219,6 +234,7 @@ class ImageAnomalyRecipe(Recipe):
     def evaluate(self, est, data: Data) -> dict[str, Any]:
         """The held-out figures: with labels, the image ROC-AUC and PR-AUC and the share of good
         images flagged (:meth:`aekit.ImageAnomalyDetector.evaluate`); else what is flagged."""
+        check_mode(est, data.image_mode, data.source)
         if data.y is None:
             scores = est.decision_function(data.x)
             out = {
@@ -239,6 +255,7 @@ class ImageAnomalyRecipe(Recipe):
                 "--masks needs --data FOLDER: the images the masks belong to (this run's held-out "
                 "images are crops, with no mask files)"
             )
+        check_mode(est, data.image_mode, data.source)
         truth, found = read_masks(data, Path(masks))
         y = truth.reshape(len(truth), -1).any(1) if data.y is None else data.y
         out = est.evaluate(data.x, y, truth)
@@ -366,6 +383,8 @@ class _MapWriter:
         scores = np.zeros(len(self.index))
         with Pass(len(self.index), "score", unit="images", verbose=verbose) as progress:
             for batch in iter_image_batches(self.path, image_size):
+                where = self.path / batch.names[0] if self.path.is_dir() else self.path
+                check_mode(self.est, batch.image_mode, where)
                 maps = self.est.anomaly_maps(batch.x)
                 scored = self.est.image_scores(maps)
                 for j, name in enumerate(batch.names):
