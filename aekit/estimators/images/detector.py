@@ -145,11 +145,17 @@ class ImageAnomalyDetector(NeuralEstimator):
     # ---- inputs -------------------------------------------------------------------------------
     def _images(self, X: Any, name: str = "X", reset: bool = False) -> np.ndarray:
         """(n, C, H, W) float32 in [0, 1]; (n, H, W) gains a channel axis."""
-        X = as_images(self._check_x(X, name, reset=reset) if reset else self._check_aux(X, name))
-        if X.ndim != 4 or X.shape[-1] < 2 or X.shape[-2] < 2:
+        X = self._check_x(X, name, reset=reset) if reset else self._check_aux(X, name)
+        if X.ndim not in (3, 4):  # as given: rows (n, d) would become one-row images
             raise DataError(
                 f"{name} has shape {X.shape}; the ImageAnomalyDetector expects images shaped "
-                f"(n, C, H, W) or (n, H, W)"
+                f"(n, C, H, W) or (n, H, W) (one image: X[None])"
+            )
+        X = as_images(X)
+        if X.shape[-1] < 2 or X.shape[-2] < 2:
+            raise DataError(
+                f"{name} holds images of {X.shape[-2]}x{X.shape[-1]} pixels; expected at least "
+                f"2x2 (height and width of 2 or more)"
             )
         lo, hi = float(X.min()), float(X.max())
         if lo < -RANGE_TOLERANCE or hi > 1 + RANGE_TOLERANCE:

@@ -119,6 +119,11 @@ def test_bad_input_is_one_line():
     fitted = aekit.ImageAnomalyDetector(bank_size=16).fit(np.zeros((4, 8, 8), np.float32))
     with pytest.raises(DataError, match="channels"):
         fitted.anomaly_maps(np.zeros((1, 3, 8, 8), np.float32))
+    # the shape as given (one image was shown as (8, 1, 1, 8)), and the rule a shape broke
+    with pytest.raises(DataError, match=r"shape \(8, 8\);.*one image: X\[None\]"):
+        fitted.anomaly_maps(np.zeros((8, 8), np.float32))
+    with pytest.raises(DataError, match="1x8 pixels; expected at least 2x2"):
+        fitted.anomaly_maps(np.zeros((2, 1, 1, 8), np.float32))
 
 
 @pytest.mark.parametrize(
