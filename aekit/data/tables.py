@@ -45,12 +45,18 @@ def _is_number(cell: str) -> bool:
 
 
 def _table_rows(path: Path, delimiter: str) -> Iterator[tuple[int, list[str]]]:
-    """Non-blank rows with their line numbers, read lazily."""
+    """The rows with their line numbers, read lazily; blank lines are skipped, as pandas skips them.
+
+    A line of empty cells (``,,,``; ``""`` in a table of one column: what pandas writes for a row
+    of NaN) is a row of missing values, not a blank line: dropped, it would shift every later
+    row's score onto the row before, and splice a series around a gap.
+    """
     try:
         with open(path, newline="", encoding="utf-8-sig") as f:
             reader = csv.reader(f, delimiter=delimiter)
             for row in reader:
-                if any(cell.strip() for cell in row):
+                # [] is a blank line, [" "] one of spaces; [""] is the quoted "" of a missing value
+                if row and (len(row) > 1 or not row[0] or row[0].strip()):
                     # numpy would drop a trailing NUL from "4\0" silently
                     if "\0" in delimiter.join(row):
                         raise fail(
