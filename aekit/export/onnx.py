@@ -550,9 +550,9 @@ def export_onnx(
         raise UsageError(f"cannot write {output}: expected a .onnx file")
     written = _outputs.refuse_existing(output, overwrite)  # a link is followed
     est, extra = _estimator(model)
+    part = _check_part(est, part)  # first: a kind with no graph may have no network at all
     # A diverged model would serve NaN.
     check_finite(est.model_.state_dict(), f"cannot export the {type(est).__name__}")
-    part = _check_part(est, part)
     kind = type(est).__name__
     label = f"the {kind}'s {part}"
     g = _graph(est, part)
