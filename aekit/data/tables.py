@@ -180,6 +180,7 @@ def iter_table(
     if has_header is None:
         has_header = _has_header([row for _, row in head])
     names = [c.strip() for c in first] if has_header else [str(i) for i in range(len(first))]
+    _check_unique(names, path)
     label, ident = _roles(names, has_header, path, label_column, id_column)
     layout = _Layout(path, names, has_header, label, ident)
     choice = dict(columns=columns, drop=drop_columns, categorical=categorical)
@@ -195,6 +196,19 @@ def iter_table(
     if not seen:
         raise fail(f"{path} has a header but no data rows; expected rows of numbers")
     _say_cells(layout, fill is not None)
+
+
+def _check_unique(names: list[str], path: Path) -> None:
+    """One line for a header that names two columns alike: columns are picked by name at scoring,
+    so both would read the first (a normal row then scored 1e17)."""
+    seen: dict[str, int] = {}
+    for i, name in enumerate(names):
+        if name in seen:
+            raise fail(
+                f"{path}: the header names columns {seen[name]} and {i} both {name!r}; give each "
+                f"column its own name"
+            )
+        seen[name] = i
 
 
 def _bodies(body: list, rows: Iterator, chunk_rows: int) -> Iterator[list]:
