@@ -17,6 +17,7 @@ from .options import (
     first_given,
     input_id_column,
     option_name,
+    refuse_feature_roles,
     table_options,
 )
 from .types import int_list, non_negative_float, number, positive_int
@@ -451,6 +452,7 @@ def _write_scores(args: argparse.Namespace, est, config: dict, out, sep: str, ma
     from ..estimators.anomaly import SCORE_COLUMNS, feature_columns, score_table
     from ..training.progress import Pass
 
+    refuse_feature_roles(args, est)
     options = dict(  # the model's columns by name (others are ignored), filled as at training
         label_column=args.label_column,
         id_column=input_id_column(args, config),

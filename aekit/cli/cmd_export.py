@@ -52,7 +52,7 @@ def register(subparsers) -> None:
 def cmd_export(args: argparse.Namespace) -> int:
     import importlib.util
 
-    from ..export import PARTS, export_onnx, verify_onnx
+    from ..export import PARTS, checked_sizes, export_onnx, verify_onnx
     from ..recipes import load_run
 
     est, _, config = load_run(args.run)
@@ -70,6 +70,10 @@ def cmd_export(args: argparse.Namespace) -> int:
         check = "not verified: onnxruntime is not installed"
     else:
         diff = verify_onnx(path, est, n=CHECK_SAMPLES)
-        check = f"onnxruntime vs PyTorch max abs difference {diff:.3g} on {CHECK_SAMPLES} samples"
+        sizes = checked_sizes(est, part)  # a graph of any height and width: several
+        check = (
+            f"onnxruntime vs PyTorch max abs difference {diff:.3g} on {CHECK_SAMPLES} samples"
+            + (f" of each of {sizes} image sizes" if sizes > 1 else "")
+        )
     print(f"wrote {path} (part {part}; {check})")
     return 0

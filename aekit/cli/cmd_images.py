@@ -163,19 +163,43 @@ def refuse_given(args: argparse.Namespace, dests, why: str) -> None:
 
 def train_params(args: argparse.Namespace) -> dict[str, Any]:
     """The image detector's parameters from ``aekit train anomaly --data FOLDER``."""
+    from ..estimators.images import ImageAnomalyDetector
+
     refuse_given(args, NOT_FOR_IMAGES, "does not apply to a folder of images (the image detector)")
     params = {p: getattr(args, a) for a, p in _PARAMS.items() if getattr(args, a, None) is not None}
-    _check_processes(args, params.get("method"))
+    method = params.get("method") or ImageAnomalyDetector().get_params()["method"]
+    _check_method_options(args, method)
+    _check_processes(args, method)
     return params
 
 
-def _check_processes(args: argparse.Namespace, method: str | None) -> None:
+# options that only some methods read: the others would take them, record them and change nothing
+_METHOD_OPTIONS = {
+    "bank_size": ("features", "pixels"),
+    "pixel_patch": ("pixels",),
+    **dict.fromkeys(("channels", "kernel_size", "epochs", "batch_size", "lr"), ("ssim",)),
+}
+
+
+def _check_method_options(args: argparse.Namespace, method: str) -> None:
+    """One line for an option the chosen method does not read, and for ``--patches`` alone."""
+    from ..errors import UsageError
+
+    dest = first_given(args, [d for d, readers in _METHOD_OPTIONS.items() if method not in readers])
+    if dest is not None:
+        readers = " and ".join(repr(m) for m in _METHOD_OPTIONS[dest])
+        raise UsageError(
+            f"{option_name(dest)} does not apply to method {method!r} (only to {readers}); drop it"
+        )
+    if getattr(args, "patches", None) is not None and getattr(args, "patch", None) is None:
+        raise UsageError("--patches N needs --patch SIZE, the side of the crops it cuts; add it")
+
+
+def _check_processes(args: argparse.Namespace, method: str) -> None:
     """``--nproc N`` splits a network's training across processes; the bank methods train none."""
     from ..errors import UsageError
-    from ..estimators.images import ImageAnomalyDetector
 
     nproc = getattr(args, "nproc", None)
-    method = method or ImageAnomalyDetector().get_params()["method"]
     if nproc is not None and nproc > 1 and method != "ssim":
         raise UsageError(
             f"--nproc {nproc} does not apply to method {method!r}: its bank of normal pixels "

@@ -174,7 +174,7 @@ def cmd_encode(args: argparse.Namespace) -> int:
     est, recipe, config = _load(args)
     if not hasattr(est, "inverse_transform"):  # only latent-variable models map samples to vectors
         raise UsageError(
-            f"{args.run} is a {config.get('family', type(est).__name__)} run without a latent space "
+            f"{args.run} is a run of the {config.get('family', type(est).__name__)} family, without a latent space "
             f"to encode to; use a basic, stacked or vae run"
         )
     refuse_existing(args.output, args.overwrite, inputs=[args.input])  # vectors: a file
@@ -214,7 +214,7 @@ def cmd_reconstruct(args: argparse.Namespace) -> int:
     data = _input(args, est, recipe, config)
     x_hat = est.reconstruct(data.x)
     write_output(args.output, x_hat, like=data, overwrite=args.overwrite)
-    print(f"wrote {len(x_hat)} reconstructions to {args.output}")
+    print(f"wrote {len(x_hat)} reconstruction{'s' * (len(x_hat) != 1)} to {args.output}")
     return 0
 
 

@@ -104,7 +104,7 @@ def cmd_index(args: argparse.Namespace) -> int:
     est, _, config = load_run(args.run)
     if not hasattr(est, "inverse_transform"):  # only latent-variable models map samples to vectors
         raise UsageError(
-            f"{args.run} is a {config.get('family', type(est).__name__)} run without a latent space "
+            f"{args.run} is a run of the {config.get('family', type(est).__name__)} family, without a latent space "
             f"to search; use a basic, stacked or vae run"
         )
     out = check_output(

@@ -456,6 +456,7 @@ def read_for_model(args: argparse.Namespace, est, config: dict | None = None):
     from ..data import read_path
     from ..training.memory import check_images_fit
 
+    refuse_feature_roles(args, est)
     size = args.image_size or recorded_image_size(config)
     check_images_fit(args.input, size)  # before any image is decoded
     data = read_path(
@@ -471,6 +472,23 @@ def read_for_model(args: argparse.Namespace, est, config: dict | None = None):
 
         fill_missing(data.x, None, data.feature_names, data.source, "none")
     return data
+
+
+def refuse_feature_roles(args: argparse.Namespace, est) -> None:
+    """One line for ``--label-column`` or ``--id-column`` naming one of the model's feature
+    columns: the model reads its columns by name, so the option was silently ignored."""
+    from ..errors import UsageError
+
+    features = getattr(est, "feature_names_in_", None)
+    names = [] if features is None else [str(n) for n in features]
+    for dest in ("label_column", "id_column"):
+        given = getattr(args, dest, None)
+        if given is not None and str(given) in names:
+            option = option_name(dest)
+            raise UsageError(
+                f"{option} {given} contradicts {args.run}: {given!r} is one of its feature columns "
+                f"(it was trained on it); name another column, or drop {option}"
+            )
 
 
 def table_options(est, config: dict | None) -> dict:

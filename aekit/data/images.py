@@ -37,20 +37,20 @@ def parse_image_size(image_size) -> tuple[int, int] | None:
     return int(size[0]), int(size[1])
 
 
-def open_image(path: Path):
-    """A Pillow image in mode L or RGB: LA, 1 and 16-bit go to L, everything else to RGB."""
+WIDE_MODES = ("I", "I;16", "I;16B", "I;16L", "I;16N", "F")  # Pillow's 16-bit, 32-bit and float
+
+
+def open_image(path: Path, keep_depth: bool = False):
+    """A Pillow image in mode L or RGB: LA, 1 and 16-bit go to L, everything else to RGB
+    (``keep_depth``: 16-bit, 32-bit and float images as they are)."""
     from PIL import Image, UnidentifiedImageError
 
     try:
         with Image.open(path) as im:
             im.load()
-            if im.mode in (
-                "I",
-                "I;16",
-                "I;16B",
-                "I;16L",
-                "I;16N",
-            ):  # 16-bit grayscale: keep the top byte
+            if keep_depth and im.mode in WIDE_MODES:
+                return im.copy()
+            if im.mode in WIDE_MODES[:-1]:  # 16-bit grayscale: keep the top byte
                 return Image.fromarray(
                     (np.asarray(im, dtype=np.uint32) >> 8).clip(0, 255).astype(np.uint8), "L"
                 )
@@ -273,16 +273,19 @@ def read_mask(path: Path, name: str, shape: tuple[int, int], image_size=None) ->
     of ``shape`` (its own (height, width)), resized to ``image_size`` (nearest) when given."""
     from PIL import Image
 
-    im = open_image(path).convert("L")
-    if (im.size[1], im.size[0]) != tuple(shape):
+    # the values at the file's own depth: a 16-bit mask of 0 and 1 kept to its top byte is empty
+    values = np.asarray(open_image(path, keep_depth=True))  # (H, W) or (H, W, 3)
+    mask = values > 0 if values.ndim == 2 else (values > 0).any(axis=-1)
+    if mask.shape != tuple(shape):
         raise fail(
-            f"{path} is {im.size[0]}x{im.size[1]} pixels, but its image {name} is "
+            f"{path} is {mask.shape[1]}x{mask.shape[0]} pixels, but its image {name} is "
             f"{shape[1]}x{shape[0]}; expected a mask of the image's own size"
         )
     size = parse_image_size(image_size)
-    if size is not None:
-        im = im.resize((size[1], size[0]), Image.Resampling.NEAREST)
-    return np.asarray(im) > 0
+    if size is None:
+        return mask
+    im = Image.fromarray(mask.astype(np.uint8) * 255, "L")
+    return np.asarray(im.resize((size[1], size[0]), Image.Resampling.NEAREST)) > 0
 
 
 def read_image(path: Path) -> np.ndarray:

@@ -45,12 +45,18 @@ def _is_number(cell: str) -> bool:
 
 
 def _table_rows(path: Path, delimiter: str) -> Iterator[tuple[int, list[str]]]:
-    """Non-blank rows with their line numbers, read lazily."""
+    """The rows with their line numbers, read lazily; blank lines are skipped, as pandas skips them.
+
+    A line of empty cells (``,,,``; ``""`` in a table of one column: what pandas writes for a row
+    of NaN) is a row of missing values, not a blank line: dropped, it would shift every later
+    row's score onto the row before, and splice a series around a gap.
+    """
     try:
         with open(path, newline="", encoding="utf-8-sig") as f:
             reader = csv.reader(f, delimiter=delimiter)
             for row in reader:
-                if any(cell.strip() for cell in row):
+                # [] is a blank line, [" "] one of spaces; [""] is the quoted "" of a missing value
+                if row and (len(row) > 1 or not row[0] or row[0].strip()):
                     # numpy would drop a trailing NUL from "4\0" silently
                     if "\0" in delimiter.join(row):
                         raise fail(
@@ -174,6 +180,7 @@ def iter_table(
     if has_header is None:
         has_header = _has_header([row for _, row in head])
     names = [c.strip() for c in first] if has_header else [str(i) for i in range(len(first))]
+    _check_unique(names, path)
     label, ident = _roles(names, has_header, path, label_column, id_column)
     layout = _Layout(path, names, has_header, label, ident)
     choice = dict(columns=columns, drop=drop_columns, categorical=categorical)
@@ -189,6 +196,19 @@ def iter_table(
     if not seen:
         raise fail(f"{path} has a header but no data rows; expected rows of numbers")
     _say_cells(layout, fill is not None)
+
+
+def _check_unique(names: list[str], path: Path) -> None:
+    """One line for a header that names two columns alike: columns are picked by name at scoring,
+    so both would read the first (a normal row then scored 1e17)."""
+    seen: dict[str, int] = {}
+    for i, name in enumerate(names):
+        if name in seen:
+            raise fail(
+                f"{path}: the header names columns {seen[name]} and {i} both {name!r}; give each "
+                f"column its own name"
+            )
+        seen[name] = i
 
 
 def _bodies(body: list, rows: Iterator, chunk_rows: int) -> Iterator[list]:

@@ -128,3 +128,25 @@ def check_input(
     except (ValueError, TypeError) as exc:
         raise _fail(exc, original, name) from None
     return SparseRows(X) if _is_sparse(X) else X
+
+
+def binary_labels(y: Any, n: int, name: str = "y") -> np.ndarray:
+    """``y`` as (n,) int64 labels 0 (normal) and 1 (anomaly), one per sample; one line otherwise.
+
+    Examples
+    --------
+    >>> binary_labels([0, 1, True], 3)
+    array([0, 1, 1])
+    """
+    y = np.asarray(y).ravel()
+    if len(y) != n:
+        raise DataError(
+            f"{name} has {len(y)} labels but X has {n} samples; give one label per sample"
+        )
+    ok = np.isin(y, (0, 1)) if y.dtype.kind in "biuf" else np.zeros(len(y), bool)
+    if not ok.all():
+        bad = y[np.flatnonzero(~ok)[0]]
+        raise DataError(
+            f"{name} holds the label {bad.item()!r}; expected 0 (normal) and 1 (anomaly) only"
+        )
+    return y.astype(np.int64)

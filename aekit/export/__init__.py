@@ -25,7 +25,11 @@ PARTS: dict[str, tuple[str, ...]] = {
 }
 
 # Imported on first use: the exporter needs torch.
-_LAZY = {"export_onnx": "aekit.export.onnx", "verify_onnx": "aekit.export.onnx"}
+_LAZY = {
+    "export_onnx": "aekit.export.onnx",
+    "verify_onnx": "aekit.export.onnx",
+    "checked_sizes": "aekit.export.onnx",
+}
 
 __all__ = ["PARTS", *_LAZY]
 

@@ -550,9 +550,9 @@ def export_onnx(
         raise UsageError(f"cannot write {output}: expected a .onnx file")
     written = _outputs.refuse_existing(output, overwrite)  # a link is followed
     est, extra = _estimator(model)
+    part = _check_part(est, part)  # first: a kind with no graph may have no network at all
     # A diverged model would serve NaN.
     check_finite(est.model_.state_dict(), f"cannot export the {type(est).__name__}")
-    part = _check_part(est, part)
     kind = type(est).__name__
     label = f"the {kind}'s {part}"
     g = _graph(est, part)
@@ -615,11 +615,14 @@ def export_onnx(
 # ---- verification ----------------------------------------------------------------------------------------
 
 
-def _sample_inputs(est: Any, part: str, n: int, seed: int) -> np.ndarray:
-    """``n`` plausible inputs of the part: images in [0, 1], rows in the detector's units, N(0, I) codes."""
+def _sample_inputs(
+    est: Any, part: str, n: int, seed: int, size: tuple[int, int] | None = None
+) -> np.ndarray:
+    """``n`` plausible inputs of the part: images in [0, 1], rows in the detector's units, N(0, I)
+    codes; images of ``size`` (height, width) where the graph takes any (the traced one if None)."""
     rng = np.random.default_rng(seed)
     g = _graph(est, part)
-    shape = (n, *g.example[1:])
+    shape = (n, *g.example[1:]) if size is None else (n, *g.example[1:-2], *size)
     if g.input in ("z", "latent"):
         return rng.standard_normal(shape).astype(np.float32)
     x = rng.random(shape, dtype=np.float32)
@@ -683,7 +686,8 @@ def verify_onnx(
         Inputs of the part, float32, any batch size; default ``n`` random ones (images in [0, 1],
         rows in the detector's units, latent codes from N(0, I)).
     n : int, default 5
-        Number of random inputs when ``inputs`` is not given.
+        Number of random inputs when ``inputs`` is not given; of each of four sizes for a graph
+        of images of any height and width (the traced one, larger, smaller, 3x2).
     seed : int, default 0
         Seed of the random inputs.
 
@@ -718,12 +722,41 @@ def verify_onnx(
         raise UsageError(
             f"{path} holds a {kind} part, but the model to compare with is a {type(est).__name__}"
         )
-    x = (
-        _sample_inputs(est, part, n, seed)
-        if inputs is None
-        else np.ascontiguousarray(inputs, dtype=np.float32)
+    if inputs is not None:
+        return _difference(session, path, est, part, np.ascontiguousarray(inputs, np.float32))
+    # a graph of any height and width is checked on sizes other than the one it was traced at:
+    # a branch on the size that the trace froze shows only there
+    sizes = [None, *_other_sizes(_graph(est, part))]
+    return max(
+        _difference(session, path, est, part, _sample_inputs(est, part, n, seed, size))
+        for size in sizes
     )
-    got = session.run(None, {session.get_inputs()[0].name: x})
+
+
+def checked_sizes(model: Any, part: str | None = None) -> int:
+    """How many input sizes :func:`verify_onnx` compares a part on by default (1, or 4 for a graph
+    of images of any height and width)."""
+    est, _ = _estimator(model)
+    return 1 + len(_other_sizes(_graph(est, _check_part(est, part))))
+
+
+def _other_sizes(g: _Graph) -> list[tuple[int, int]]:
+    """Image sizes besides the traced one: larger, smaller, tiny (only for any height and width)."""
+    if g.input_shape[-2:] != ["height", "width"]:
+        return []
+    h, w = g.example[-2:]
+    return [(2 * h + 3, w + 5), (max(2, h // 2 - 1), max(2, w // 3)), (3, 2)]
+
+
+def _difference(session, path, est: Any, part: str, x: np.ndarray) -> float:
+    """The largest absolute difference of the session's outputs on ``x`` from the estimator's."""
+    try:
+        got = session.run(None, {session.get_inputs()[0].name: x})
+    except Exception as exc:  # onnxruntime's own errors: a graph that fails on this input
+        raise RunFailure(
+            f"{path} fails on inputs shaped {x.shape} that PyTorch scores: "
+            f"{one_line(str(exc))[:300]}"
+        ) from None
     want = _reference(est, part, x)
     diff = 0.0
     for out, value in zip(session.get_outputs(), got):

@@ -45,13 +45,37 @@ def separable(x: torch.Tensor, ky: torch.Tensor, kx: torch.Tensor) -> torch.Tens
     graph, the two convolutions: two nodes, not one per tap.
     """
     ry, rx = (len(ky) - 1) // 2, (len(kx) - 1) // 2
-    # reflect padding needs a pad smaller than the side: replicate covers tiny images too
-    mode = "reflect" if min(x.shape[-2:]) > max(ry, rx) else "replicate"
-    x = F.pad(x, (rx, rx, ry, ry), mode=mode)
+    x = reflect_pad(x, ry, rx)
     if _traced():
         x = F.conv2d(x, kx.view(1, 1, 1, -1))
         return F.conv2d(x, ky.view(1, 1, -1, 1))
     return _shifted_sum(_shifted_sum(x, kx, -1), ky, -2)
+
+
+def reflect_pad(x: torch.Tensor, ry: int, rx: int) -> torch.Tensor:
+    """(..., H, W) -> (..., H + 2 ry, W + 2 rx), edges reflected, on any size (as NumPy's ``np.pad``
+    with ``mode="reflect"``: a pad longer than the side reflects again, 2 1 | 0 1 2 | 1 0 1 2).
+
+    ``F.pad``'s "reflect" needs a pad shorter than the side; choosing another mode on a shorter side
+    would be a Python branch on the image's size, which the ONNX export freezes at the size it
+    traces: a graph that claims any height and width, and gives other numbers (or fails) on images
+    on the other side of the branch. Here every size follows one rule, eager or traced.
+    """
+    if not _traced() and x.shape[-2] > ry and x.shape[-1] > rx:
+        return F.pad(x, (rx, rx, ry, ry), mode="reflect")  # the same numbers, one kernel
+    return _reflect_along(_reflect_along(x, rx, -1), ry, -2)
+
+
+def _reflect_along(x: torch.Tensor, r: int, dim: int) -> torch.Tensor:
+    """``x`` padded by ``r`` along ``dim``, reflected (:func:`reflect_pad`): one gather."""
+    if r == 0:
+        return x
+    i = torch.arange(-r, x.shape[dim] + r, device=x.device)  # (n + 2r,) the padded side's positions
+    last = i[-1] - r  # n - 1, as a tensor: the exporter translates no modulo by a symbolic size
+    # a reflection is periodic, of period 2(n - 1): fold the position into one period, then
+    # reflect its second half back (a side of one pixel: every position is that pixel)
+    i = i.remainder((2 * last).clamp_min(1))
+    return x.index_select(dim, last - (last - i).abs())
 
 
 def _traced() -> bool:
@@ -114,8 +138,7 @@ def pixel_patches(x: torch.Tensor, patch: int, scales: tuple[int, ...]) -> torch
         if s > 1:  # (B, C, H, W) -> (B, C, ceil(H/s), ceil(W/s)), edges repeated to whole cells
             pooled = F.avg_pool2d(F.pad(x, (0, -w % s, 0, -h % s), mode="replicate"), s)
         hs, ws = pooled.shape[-2:]
-        mode = "reflect" if min(hs, ws) > pad else "replicate"
-        padded = F.pad(pooled, (pad, pad, pad, pad), mode=mode) if pad else pooled
+        padded = reflect_pad(pooled, pad, pad)
         cols = F.unfold(padded, patch).view(x.shape[0], -1, hs, ws)  # (B, C*p*p, hs, ws)
         if s > 1:  # back to the full grid: (B, C*p*p, hs, ws) -> (B, C*p*p, H, W)
             cols = F.interpolate(cols, scale_factor=s, mode="nearest")[..., :h, :w]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
+import math
 from pathlib import Path
 from typing import Any
 
@@ -37,9 +38,11 @@ def split_data(data: Data, fraction: float, seed: int, stratify: bool = False) -
     from sklearn.model_selection import train_test_split
 
     n = len(data)
-    if n < 2 or not 0 < fraction < 1:
+    held = math.ceil(fraction * n)  # as scikit-learn rounds a share of the samples
+    if n < 2 or not 0 < fraction < 1 or held >= n:
         raise UsageError(
-            f"cannot hold out {fraction} of {n} samples for validation; give more data"
+            f"cannot hold out {fraction} of {n} samples for validation (nothing would be left to "
+            f"train on); give more data or a smaller validation share"
         )
     idx = np.arange(n)
     strat = data.y if stratify and data.y is not None else None

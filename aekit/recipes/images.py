@@ -69,15 +69,31 @@ def map_scale(est) -> float:
     return 2 * t if t > 0 else 1.0
 
 
+def check_mode(est, mode: str | None, where: Any) -> None:
+    """One line naming the input whose images are grayscale for a colour run, or the reverse (the
+    detector's own message names only its argument, X)."""
+    want = "L" if int(est.input_shape_[0]) == 1 else "RGB"
+    if mode is not None and mode != want:
+        raise DataError(
+            f"{where} is read as {MODE_WORDS[mode]}, but the run was trained on "
+            f"{MODE_WORDS[want]} images; convert the images (an indexed-colour PNG, even of grays, "
+            f"reads as colour)"
+        )
+
+
+MODE_WORDS = {"L": "grayscale", "RGB": "colour (RGB)"}
+
+
 def good_labels(data: Data, normal_label: Any = None) -> Data:
     """``data`` with ``y`` 0 for the good images (the class sub-folder ``good``, or
     ``normal_label``), 1 for the others; unlabelled when the folder has no class sub-folders, or
     none named ``good`` (sub-folders that only sort the images: one note says so)."""
     if data.y is None:
+        loose = _refuse_loose_images(data.names or [], data.source, normal_label)
         if normal_label is not None:
             raise UsageError(
                 f"--normal-label {normal_label} names the class sub-folder of the good images, but "
-                f"{data.source} has no class sub-folders; drop it"
+                f"{data.source} has no class sub-folders{loose}; drop it"
             )
         return data
     normal = NORMAL_CLASS if normal_label is None else normal_label
@@ -97,6 +113,27 @@ def good_labels(data: Data, normal_label: Any = None) -> Data:
     return dataclasses.replace(data, y=(~good).astype(np.int64))
 
 
+def _refuse_loose_images(names: list[str], source: Any, normal_label: Any) -> str:
+    """Refuse a folder whose ``good/`` sub-folder lies beside images at its top level: sub-folders
+    are classes only when every image lies in one, so the defective images would be trained on as
+    good ones, silently. Otherwise the words for a refused ``--normal-label`` ("" or why)."""
+    top = [n for n in names if "/" not in n]
+    classes = sorted({n.split("/", 1)[0] for n in names if "/" in n})
+    if not top or not classes:
+        return ""
+    normal = NORMAL_CLASS if normal_label is None else str(normal_label)
+    if normal in classes:
+        shown = ", ".join(f"{c}/" for c in classes[:5]) + (", ..." if len(classes) > 5 else "")
+        raise UsageError(
+            f"{source} has class sub-folders ({shown}) and {len(top)} image(s) at its top "
+            f"({', '.join(top[:3])}{', ...' if len(top) > 3 else ''}): sub-folders are classes only "
+            f"when every image lies in one; move those images into a sub-folder or out of the folder"
+        )
+    return (
+        f" (sub-folders are classes only when every image lies in one; {len(top)} lie at its top)"
+    )
+
+
 def _patched(spec: DataSpec, seed: int) -> Data:
     """Random ``spec.patch`` crops of each image of ``spec.data`` (at its own size, or resized)."""
     images, names, labels, modes = [], [], [], set()
@@ -110,6 +147,8 @@ def _patched(spec: DataSpec, seed: int) -> Data:
             f"{spec.data}: images have different modes ({', '.join(sorted(modes))}); expected all "
             f"grayscale (L) or all colour (RGB)"
         )
+    if not labels:  # good_labels sees the crops, not the files' names
+        _refuse_loose_images(names, spec.data, spec.normal_label)
     per = spec.patches or crop_count([img.shape[1:] for img in images], spec.patch)
     crops = random_patches(images, names, spec.patch, per, seed)
     y = np.repeat(np.asarray(labels), per) if labels else None
@@ -195,6 +234,7 @@ class ImageAnomalyRecipe(Recipe):
     def evaluate(self, est, data: Data) -> dict[str, Any]:
         """The held-out figures: with labels, the image ROC-AUC and PR-AUC and the share of good
         images flagged (:meth:`aekit.ImageAnomalyDetector.evaluate`); else what is flagged."""
+        check_mode(est, data.image_mode, data.source)
         if data.y is None:
             scores = est.decision_function(data.x)
             out = {
@@ -215,6 +255,7 @@ class ImageAnomalyRecipe(Recipe):
                 "--masks needs --data FOLDER: the images the masks belong to (this run's held-out "
                 "images are crops, with no mask files)"
             )
+        check_mode(est, data.image_mode, data.source)
         truth, found = read_masks(data, Path(masks))
         y = truth.reshape(len(truth), -1).any(1) if data.y is None else data.y
         out = est.evaluate(data.x, y, truth)
@@ -342,6 +383,8 @@ class _MapWriter:
         scores = np.zeros(len(self.index))
         with Pass(len(self.index), "score", unit="images", verbose=verbose) as progress:
             for batch in iter_image_batches(self.path, image_size):
+                where = self.path / batch.names[0] if self.path.is_dir() else self.path
+                check_mode(self.est, batch.image_mode, where)
                 maps = self.est.anomaly_maps(batch.x)
                 scored = self.est.image_scores(maps)
                 for j, name in enumerate(batch.names):

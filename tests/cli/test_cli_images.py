@@ -239,6 +239,13 @@ def test_patches_train_on_crops_and_record_them(world, tmp_path):
         # a bank trains no network to split; the options are checked before any process starts
         (["--nproc", "2"], ["--nproc 2", "method 'features'", "--method ssim"]),
         (["--nproc", "2", "--hidden", "8"], ["--hidden", "folder of images"]),
+        # options another method reads: taken, recorded in the run and ignored, before
+        (["--epochs", "3"], ["--epochs", "method 'features'", "only to 'ssim'"]),
+        (["--lr", "0.1"], ["--lr", "method 'features'"]),
+        (["--channels", "8,8"], ["--channels", "method 'features'"]),
+        (["--pixel-patch", "5"], ["--pixel-patch", "only to 'pixels'"]),
+        (["--method", "ssim", "--bank-size", "9"], ["--bank-size", "method 'ssim'"]),
+        (["--patches", "3"], ["--patches N needs --patch SIZE"]),
     ],
 )
 def test_table_options_on_a_folder_are_one_line(world, tmp_path, argv, needles):
@@ -285,6 +292,22 @@ def test_commands_that_do_not_apply_to_an_image_run_say_so_in_one_line(world, tm
     )  # fmt: skip
     assert_one_line_error(rec, 2, "image run", "--maps")
     assert not (tmp_path / "s").exists() and not (tmp_path / "r.npy").exists()
+
+
+def test_colour_images_for_a_grayscale_run_name_the_file(world, tmp_path):
+    """The detector's own line named its argument, X ("X has 3 channels"), not the file."""
+    root, _, _ = world
+    colour = np.random.default_rng(0).integers(0, 256, (32, 32, 3), dtype=np.uint8)
+    (tmp_path / "in" / "good").mkdir(parents=True)
+    Image.fromarray(colour, "RGB").save(tmp_path / "in" / "good" / "c.png")
+    score = cli_here(
+        "score", root / "run", "--input", tmp_path / "in" / "good" / "c.png",
+        "--output", tmp_path / "s.csv", check=None,
+    )  # fmt: skip
+    assert_one_line_error(score, 2, "c.png is read as colour (RGB)", "trained on grayscale")
+    evaluate = cli_here("evaluate", root / "run", "--data", tmp_path / "in", check=None)
+    assert_one_line_error(evaluate, 2, "read as colour (RGB)", "trained on grayscale")
+    assert not (tmp_path / "s.csv").exists()
 
 
 def test_help_lists_the_image_options_where_they_apply(capsys):

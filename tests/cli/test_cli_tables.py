@@ -8,7 +8,7 @@ import json
 import numpy as np
 import pytest
 
-from .helpers import cli_here
+from .helpers import assert_one_line_error, cli_here
 
 FAMILIES = ("basic", "stacked", "anomaly")
 
@@ -77,6 +77,12 @@ def test_every_table_family_trains_on_the_export(export, tmp_path, family):
     assert all(v not in ("nan", "") for r in rows[1:] for v in r)
     if family == "basic":  # the default code is narrower than the 9 columns
         assert sum(h.startswith("z") for h in rows[0]) < 9
+    # a feature column named as the labels or the ids was read as a feature all the same
+    command = "score" if family == "anomaly" else "encode"
+    for option in ("--label-column", "--id-column"):
+        proc = cli_here(command, run, "--input", export, "--output", tmp_path / "x.csv",
+                        option, "income", check=None)  # fmt: skip
+        assert_one_line_error(proc, 2, f"{option} income contradicts", "feature columns")
 
 
 def test_fill_none_refuses_with_a_count(export, tmp_path):

@@ -342,3 +342,24 @@ def test_as_labels():
         as_labels([1, 2], 3)
     with pytest.raises(DataError, match="non-finite"):
         as_labels([1, float("nan")], 2)
+
+
+@pytest.mark.parametrize(
+    ("text", "rows"),
+    [
+        ("a,b\n1,2\n,\n3,4\n", [[1, 2], [np.nan, np.nan], [3, 4]]),  # pandas' row of NaN
+        ('v\n1\n""\n3\n', [[1], [np.nan], [3]]),  # ... in a table of one column
+        ("a,b\n1,2\n\n3,4\n  \n", [[1, 2], [3, 4]]),  # blank lines, as pandas skips them
+    ],
+)
+def test_a_row_of_empty_cells_is_a_row_of_missing_values(tmp_path, text, rows):
+    """Dropped as if blank, it shifted every later row's score onto the row before."""
+    (tmp_path / "t.csv").write_text(text)
+    np.testing.assert_array_equal(read_path(tmp_path / "t.csv").x, np.array(rows, np.float32))
+
+
+def test_a_header_that_names_two_columns_alike_is_one_line(tmp_path):
+    """Scoring picks columns by name: both 'a' read the first, a normal row scored 1e17."""
+    (tmp_path / "t.csv").write_text("a,a,c\n1,2,3\n4,5,6\n")
+    with pytest.raises(DataError, match="columns 0 and 1 both 'a'"):
+        read_path(tmp_path / "t.csv")

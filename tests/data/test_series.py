@@ -122,3 +122,12 @@ def test_dominant_period():
     assert dominant_period(two)[0] == 25
     # noise: no period
     assert dominant_period(np.random.default_rng(0).standard_normal((3000, 1)))[0] == 0
+
+
+def test_an_outage_of_every_channel_is_a_gap_not_a_shorter_series(tmp_path):
+    """pandas writes a step of NaN as ',': it was dropped, the series spliced around it."""
+    (tmp_path / "s.csv").write_text("a,b\n1,10\n2,11\n,\n4,13\n")
+    with pytest.raises(DataError, match="gap .* at step 2"):
+        read_series(tmp_path / "s.csv")
+    filled = read_series(tmp_path / "s.csv", fill="linear")
+    assert filled.x[:, 0].tolist() == [1, 2, 3, 4]

@@ -315,6 +315,11 @@ def test_not_fitted_and_not_an_estimator(tmp_path):
         export_onnx(aekit.VAE(), tmp_path / "m.onnx")
     with pytest.raises(UsageError, match="fitted aekit estimator"):
         export_onnx(object(), tmp_path / "m.onnx")
+    # a kind with no graph, and no network (the series detector's nearest windows): one line,
+    # not an AttributeError on its missing model_
+    series = aekit.SeriesDetector(window=8).fit(np.sin(np.arange(200) / 3.0))
+    with pytest.raises(UsageError, match="cannot export a SeriesDetector"):
+        export_onnx(series, tmp_path / "m.onnx")
 
 
 @pytest.mark.parametrize("module", ["onnx", "onnxscript", "onnxruntime"])

@@ -32,3 +32,16 @@ def test_image_detector_graph_matches_pytorch(method, tmp_path):
     assert meta["estimator"] == "ImageAnomalyDetector"
     assert meta["outputs"]["map"] == ["batch", "height", "width"]
     assert meta["pixel_threshold"] == pytest.approx(det.pixel_threshold_)
+
+
+def test_image_detector_graph_holds_on_sizes_other_than_traced(tmp_path):
+    """A map smoothed over a radius (12 px) larger than small images and smaller than large ones:
+    no branch on the size may be frozen into the graph at the size it was traced at."""
+    rng = np.random.default_rng(1)
+    det = aekit.ImageAnomalyDetector(bank_size=64, smoothing=4.0).fit(
+        rng.random((8, 1, 10, 10), dtype=np.float32)
+    )
+    path = export_onnx(det, tmp_path / "det.onnx")
+    assert verify_onnx(path, det) < TOL  # its own sizes: traced, larger, smaller, tiny
+    for shape in [(2, 1, 40, 31), (1, 1, 3, 4), (1, 1, 2, 2)]:
+        assert verify_onnx(path, det, rng.random(shape, dtype=np.float32)) < TOL

@@ -72,6 +72,19 @@ def test_class_sub_folders_good_and_the_others():
         good_labels(plain, "good")
 
 
+def test_an_image_beside_the_class_sub_folders_is_refused_not_trained_on_as_good(tmp_path):
+    """One stray image at the top made the sub-folders no classes: defect/ was trained as good."""
+    for name in ("good/a.png", "good/b.png", "defect/c.png", "stray.png"):
+        (tmp_path / "imgs" / name).parent.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(np.full((8, 8), 99, np.uint8)).save(tmp_path / "imgs" / name)
+    data = DataSpec(data=str(tmp_path / "imgs"))
+    with pytest.raises(UsageError, match=r"class sub-folders \(defect/, good/\) and 1 image"):
+        train_run("anomaly", {"bank_size": 8}, data, tmp_path / "run")
+    with pytest.raises(UsageError, match="1 lie at its top"):
+        good_labels(Data(x=np.zeros((4, 1, 8, 8)), names=["a/1", "b/2", "c/3", "4"]), "ok")
+    assert not (tmp_path / "run").exists()
+
+
 def test_masks_by_name_mvtec_s_too_and_a_missing_one_is_good(tmp_path):
     mask = np.zeros((4, 6), np.uint8)
     mask[1:3, 2:4] = 255
@@ -87,6 +100,24 @@ def test_masks_by_name_mvtec_s_too_and_a_missing_one_is_good(tmp_path):
     wrong = Data(x=np.zeros((3, 1, 5, 6), np.float32), names=names)
     with pytest.raises(DataError, match="own size"):
         read_masks(wrong, tmp_path / "masks")
+
+
+@pytest.mark.parametrize(
+    ("values", "mode"),
+    [(1, "I;16"), (255, "I;16"), (1, "L"), ((0, 0, 1), "RGB")],
+)
+def test_a_mask_s_non_zero_pixels_at_its_own_depth(values, mode, tmp_path):
+    """A 16-bit mask of 0 and 1 (as numpy and annotation tools write them) read at 8 bits was
+    empty; a faint colour read as gray was too."""
+    shape = (4, 6, 3) if mode == "RGB" else (4, 6)
+    dtype = np.uint16 if mode == "I;16" else np.uint8
+    mask = np.zeros(shape, dtype)
+    mask[1:3, 2:4] = values
+    (tmp_path / "masks").mkdir()
+    Image.fromarray(mask).save(tmp_path / "masks" / "a.png")
+    data = Data(x=np.zeros((1, 1, 4, 6), np.float32), names=["a.png"])
+    masks, found = read_masks(data, tmp_path / "masks")
+    assert found == 1 and masks[0].sum() == 4 and masks[0][1:3, 2:4].all()
 
 
 def test_output_names_keep_the_folders_and_refuse_a_clash():

@@ -29,6 +29,7 @@ import numpy as np
 
 from ...errors import DataError
 from ..base import is_row_store
+from ..validation import binary_labels
 
 KNN_NEIGHBORS = 5  # PyOD's KNN default: the distance to the 5th nearest normal row
 LOF_NEIGHBORS = 20  # scikit-learn's LocalOutlierFactor default (fewer when there are fewer rows)
@@ -170,12 +171,7 @@ def sample_rows(n: int, cap: int, seed: int, y: np.ndarray | None = None) -> np.
 
 def check_labels(y: Any, n: int) -> np.ndarray:
     """``y`` as 0/1 int64 (1 = anomaly), one per row, both classes present: else one line."""
-    y = np.asarray(y).ravel()
-    if len(y) != n:
-        raise DataError(f"y has {len(y)} labels but X has {n} samples; give one label per sample")
-    if not np.isin(y, (0, 1)).all():
-        raise DataError("y must hold 0 (normal) and 1 (anomaly) only")
-    y = y.astype(np.int64)
+    y = binary_labels(y, n)
     if not 0 < y.sum() < len(y):
         kind = "anomalies" if y.sum() else "normal rows"
         raise DataError(

@@ -35,6 +35,7 @@ from ..base import (
 )
 from ..losses import reconstruction_loss
 from ..preprocessing import Scaler
+from ..validation import binary_labels
 from .alarms import Alarms, take_rows
 from .baselines import Comparison, compare
 from .calibration import RowPlan
@@ -662,12 +663,7 @@ class AnomalyDetector(Alarms, NeuralEstimator):
         0.966
         """
         scores = self.decision_function(X)
-        y = np.asarray(y_anomaly).ravel()
-        if len(y) != len(scores):
-            raise DataError(
-                f"y has {len(y)} labels but X has {len(scores)} samples; give one label per sample"
-            )
-        return anomaly_metrics(y, scores, self.threshold_)
+        return anomaly_metrics(binary_labels(y_anomaly, len(scores)), scores, self.threshold_)
 
     def compare(self, X: Any, y_anomaly: Any, *, X_train: Any) -> Comparison:
         """The detector beside scikit-learn's kNN distance, IsolationForest and LOF on the same rows.

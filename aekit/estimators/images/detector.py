@@ -38,6 +38,7 @@ from ...training.trainer import Trainer
 from .. import params
 from ..base import NeuralEstimator, as_images, check_widths
 from ..thresholds import FalseAlarmRate, p_values, threshold_rule
+from ..validation import binary_labels
 from .metrics import image_map_metrics
 
 # the texture features' scales of runs saved before they were recorded (aekit.models.patchbank)
@@ -144,11 +145,17 @@ class ImageAnomalyDetector(NeuralEstimator):
     # ---- inputs -------------------------------------------------------------------------------
     def _images(self, X: Any, name: str = "X", reset: bool = False) -> np.ndarray:
         """(n, C, H, W) float32 in [0, 1]; (n, H, W) gains a channel axis."""
-        X = as_images(self._check_x(X, name, reset=reset) if reset else self._check_aux(X, name))
-        if X.ndim != 4 or X.shape[-1] < 2 or X.shape[-2] < 2:
+        X = self._check_x(X, name, reset=reset) if reset else self._check_aux(X, name)
+        if X.ndim not in (3, 4):  # as given: rows (n, d) would become one-row images
             raise DataError(
                 f"{name} has shape {X.shape}; the ImageAnomalyDetector expects images shaped "
-                f"(n, C, H, W) or (n, H, W)"
+                f"(n, C, H, W) or (n, H, W) (one image: X[None])"
+            )
+        X = as_images(X)
+        if X.shape[-1] < 2 or X.shape[-2] < 2:
+            raise DataError(
+                f"{name} holds images of {X.shape[-2]}x{X.shape[-1]} pixels; expected at least "
+                f"2x2 (height and width of 2 or more)"
             )
         lo, hi = float(X.min()), float(X.max())
         if lo < -RANGE_TOLERANCE or hi > 1 + RANGE_TOLERANCE:
@@ -335,14 +342,19 @@ class ImageAnomalyDetector(NeuralEstimator):
         """
         maps = self.anomaly_maps(X)
         if masks is not None:
-            masks = np.asarray(masks).astype(bool)
+            masks = np.asarray(masks)
             if masks.shape != maps.shape:
                 raise DataError(f"masks have shape {masks.shape}; expected {maps.shape}")
+            if masks.dtype.kind == "f" and not np.isfinite(masks).all():
+                raise DataError(
+                    "masks hold NaN or infinity; expected 0 (good) and non-zero (defect)"
+                )
+            masks = masks.astype(bool)
         if y is None:
             if masks is None:
                 raise DataError("evaluate needs labels y or masks")
             y = masks.reshape(len(masks), -1).any(1)
-        y = np.asarray(y).astype(int).ravel()
+        y = binary_labels(y, len(maps))
         scores = self.image_scores(maps)
         out: dict[str, Any] = image_map_metrics(y, scores, masks, maps)
         flagged = scores > self.threshold_

@@ -456,3 +456,13 @@ def test_a_model_saved_before_ensembles_loads_as_one_network(tmp_path):
     np.testing.assert_array_equal(
         back.decision_function(spikes(4)), det.decision_function(spikes(4))
     )
+
+
+def test_evaluate_takes_labels_0_and_1_only():
+    """A label 2 was counted as two anomalies (n_anomalies) and no ROC-AUC came out."""
+    X = np.random.default_rng(0).standard_normal((40, 3)).astype(np.float32)
+    det = aekit.AnomalyDetector(epochs=1, hidden=(4,), latent_dim=2).fit(X)
+    with pytest.raises(DataError, match="label 2; expected 0"):
+        det.evaluate(X[:4], [0, 2, 0, 1])
+    with pytest.raises(DataError, match="'ok'"):
+        det.evaluate(X[:2], ["ok", "bad"])

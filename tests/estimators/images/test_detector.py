@@ -119,6 +119,26 @@ def test_bad_input_is_one_line():
     fitted = aekit.ImageAnomalyDetector(bank_size=16).fit(np.zeros((4, 8, 8), np.float32))
     with pytest.raises(DataError, match="channels"):
         fitted.anomaly_maps(np.zeros((1, 3, 8, 8), np.float32))
+    # the shape as given (one image was shown as (8, 1, 1, 8)), and the rule a shape broke
+    with pytest.raises(DataError, match=r"shape \(8, 8\);.*one image: X\[None\]"):
+        fitted.anomaly_maps(np.zeros((8, 8), np.float32))
+    with pytest.raises(DataError, match="1x8 pixels; expected at least 2x2"):
+        fitted.anomaly_maps(np.zeros((2, 1, 1, 8), np.float32))
+
+
+@pytest.mark.parametrize(
+    ("y", "needle"),
+    [([0, 1], "y has 2 labels but X has 4"), (["good"] * 4, "'good'"), ([0, 2, 0, 1], "label 2")],
+)
+def test_evaluate_takes_labels_0_and_1_only(y, needle):
+    """A label 2 was counted twice as a defect and the ROC-AUC dropped; text was int()'s error."""
+    X = np.random.default_rng(0).random((4, 1, 8, 8), dtype=np.float32)
+    det = aekit.ImageAnomalyDetector(bank_size=16).fit(X)
+    with pytest.raises(DataError, match=needle):
+        det.evaluate(X, np.array(y))
+    with pytest.raises(DataError, match="NaN"):
+        det.evaluate(X, masks=np.full((4, 8, 8), np.nan))
+    assert det.evaluate(X, np.array([0, 1, 0, 1], bool))["n_defective"] == 2
 
 
 def test_every_defect_changes_the_image_inside_its_mask_only():
