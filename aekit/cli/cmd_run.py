@@ -8,7 +8,14 @@ from __future__ import annotations
 
 import argparse
 
-from .options import add_data_options, add_run_options, read_for_model, recorded_spec, run_spec
+from .options import (
+    add_data_options,
+    add_run_options,
+    read_for_model,
+    recorded_spec,
+    run_inputs,
+    run_spec,
+)
 from .progress import set_verbose
 
 
@@ -126,7 +133,11 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from .cmd_series import refuse_options
 
     est, recipe, config = _load(args)
-    out = refuse_existing(args.output, args.overwrite, inputs=[args.data]) if args.output else None
+    out = (
+        refuse_existing(args.output, args.overwrite, inputs=run_inputs(args.data, config))
+        if args.output
+        else None
+    )
     if config.get("estimator") == "ImageAnomalyDetector":  # the anomaly family's image row
         from .cmd_images import evaluate_images
 
@@ -177,7 +188,8 @@ def cmd_encode(args: argparse.Namespace) -> int:
             f"{args.run} is a {config.get('family', type(est).__name__)} run without a latent space "
             f"to encode to; use a basic, stacked or vae run"
         )
-    refuse_existing(args.output, args.overwrite, inputs=[args.input])  # vectors: a file
+    # vectors: a file
+    refuse_existing(args.output, args.overwrite, inputs=run_inputs(args.input, config))
     data = _input(args, est, recipe, config)
     z = est.transform(data.x)
     write_output(
@@ -210,7 +222,8 @@ def cmd_reconstruct(args: argparse.Namespace) -> int:
             f"{args.run} is a series run, which reconstructs no samples; score its steps with "
             f"'aekit score {args.run} --input SERIES --output FILE'"
         )
-    refuse_existing(args.output, args.overwrite, inputs=[args.input], kind="auto")
+    inputs = run_inputs(args.input, config)
+    refuse_existing(args.output, args.overwrite, inputs=inputs, kind="auto")
     data = _input(args, est, recipe, config)
     x_hat = est.reconstruct(data.x)
     write_output(args.output, x_hat, like=data, overwrite=args.overwrite)

@@ -421,6 +421,15 @@ def recorded_spec(args: argparse.Namespace, config: dict):
     return DataSpec.from_json(config.get("data", {})).reading_from(getattr(args, "data_dir", None))
 
 
+def run_inputs(given, config: dict) -> list:
+    """What a command on a run reads, for "an output is never an input" (:func:`aekit._outputs.check_output`):
+    the paths given (``--input``, ``--data``), else the data file or folder the run recorded, whose
+    held-out split the command reads (None for a built-in dataset)."""
+    if given:
+        return list(given) if isinstance(given, (list, tuple)) else [given]
+    return [(config.get("data") or {}).get("data")]
+
+
 def run_spec(args: argparse.Namespace, config: dict, path: str | None = None):
     """The data spec a run recorded, read again from ``--data-dir`` or the recorded root, with the
     reading options given on the command line. For another file ``path`` that is an array (.npy,
