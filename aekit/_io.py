@@ -18,6 +18,25 @@ from typing import Any
 from .errors import AekitError, ArgumentTypeError, RunFailure, UsageError, WriteFailure
 
 
+def followed(path: str | os.PathLike) -> Path:
+    """Where an output given as ``path`` is written.
+
+    A symbolic link to a folder is followed: the folder it names is written (and only what aekit
+    wrote in it is replaced: :mod:`aekit._manifest`). A link to a file is replaced itself, as ``mv``
+    would: the file it points to was not necessarily written by aekit, so it is never written
+    through. A link to nothing yet is followed: the file it names is created, nothing is replaced.
+    """
+    path = Path(path)
+    if not path.is_symlink() or replaces_link(path):
+        return path
+    return Path(os.path.realpath(path))
+
+
+def replaces_link(path: str | os.PathLike) -> bool:
+    """``path`` is a symbolic link to something other than a folder: writing it replaces the link."""
+    return os.path.islink(path) and os.path.exists(path) and not os.path.isdir(path)
+
+
 def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)

@@ -6,7 +6,9 @@ of the command's inputs (nor inside or around one), nor into a folder aekit made
 model, an index, an output folder: :mod:`aekit._manifest`) other than the one being replaced, a
 file is not a folder (nor a folder a file), and it exists only with ``overwrite``; a folder is
 replaced only when aekit made it as that kind of folder (a user's folder is refused, naming the
-user's files). A path that is a symbolic link is followed: :func:`output_path` is where to write.
+user's files). :func:`output_path` is where to write: a symbolic link to a folder is followed, a
+link to a file is replaced itself (as ``mv`` would), never written through; a link is still judged
+by where it points, so one into an input or a run folder is refused.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from . import _manifest
+from ._io import followed, replaces_link
 from .errors import UsageError
 
 CONFIG = "config.json"
@@ -48,9 +51,9 @@ def enclosing_run(path: str | os.PathLike) -> Path | None:
 
 
 def output_path(path: str | os.PathLike) -> Path:
-    """Where an output given as ``path`` is written: a symbolic link is followed, never replaced."""
-    path = Path(path)
-    return Path(os.path.realpath(path)) if path.is_symlink() else path
+    """Where an output given as ``path`` is written (:func:`aekit._io.followed`): a symbolic link
+    to a folder is followed, a link to a file is replaced itself, never written through."""
+    return followed(path)
 
 
 def _resolve(path: str | os.PathLike, option: str) -> Path:
@@ -122,7 +125,8 @@ def check_output(
     Returns
     -------
     Path
-        ``path`` resolved.
+        Where to write: ``path`` resolved, but a symbolic link to a file is itself the output
+        (:func:`output_path`).
     """
     target = _resolve(path, option)
     shown = os.fspath(path)
@@ -132,11 +136,18 @@ def check_output(
     _check_file_or_folder(target, shown, option, kind)
     if kind != "file" and target.is_dir() and (run is None or target != Path(run).resolve()):
         _manifest.check_replaceable(target, kind, option=option, shown=shown)
+    written = _link_itself(path) if replaces_link(path) else target
     if overwrite or not os.path.lexists(target):
-        return target
+        return written
     if target.is_dir() and not any(target.iterdir()):
-        return target
+        return written
     raise UsageError(f"{shown} already exists; pass --overwrite to replace it")
+
+
+def _link_itself(path: str | os.PathLike) -> Path:
+    """A symbolic link given as an output, its folder resolved but not the link itself."""
+    link = Path(os.fsdecode(os.fspath(path)))
+    return link.parent.resolve() / link.name
 
 
 def _check_file_or_folder(target: Path, shown: str, option: str, kind: str) -> None:
@@ -223,7 +234,8 @@ def refuse_existing(
     (or a folder a file), or a folder aekit did not make would be replaced. ``kind`` "auto": a
     folder of images when ``path`` is a folder or has no extension (:func:`aekit.data.write_output`).
 
-    Returns the path to write: ``path``, or where it points when it is a symbolic link."""
+    Returns the path to write (:func:`output_path`): ``path``, or the folder a symbolic link to a
+    folder names."""
     if kind == "auto":
         kind = "output" if Path(path).is_dir() or not Path(path).suffix else "file"
     check_output(path, overwrite=overwrite, inputs=inputs, kind=kind, option=option)

@@ -36,7 +36,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from . import _manifest, _stop
-from ._io import write_failure
+from ._io import followed, write_failure
 from .errors import RunFailure, RunInProgress, UsageError
 
 try:  # POSIX advisory locks; elsewhere the folder is not locked (best effort)
@@ -276,13 +276,6 @@ def check_not_in_progress(target: str | os.PathLike) -> None:
 
 
 # ---- the transaction ----------------------------------------------------------------------------------
-
-
-def followed(target: str | os.PathLike) -> Path:
-    """``target``, or where it points when it is a symbolic link: a link given as an output is
-    followed (the folder it names is written), never replaced by a folder of its own."""
-    target = Path(target)
-    return Path(os.path.realpath(target)) if target.is_symlink() else target
 
 
 class FolderTransaction:

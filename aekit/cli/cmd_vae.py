@@ -72,7 +72,9 @@ def _write_images(
     from ..errors import UsageError
 
     ext = Path(output).suffix.lower()
-    written = refuse_existing(output, overwrite, inputs=inputs)  # a link is followed
+    written = refuse_existing(
+        output, overwrite, inputs=inputs
+    )  # a link to a file is replaced, not followed
     if ext == ".png":
         (plots.plot_strip if strip else plots.plot_image_grid)(images, written, title=title)
     elif ext == ".npy":
