@@ -13,6 +13,7 @@ by where it points, so one into an input or a run folder is refused.
 
 from __future__ import annotations
 
+import errno
 import os
 from collections.abc import Iterable
 from pathlib import Path
@@ -40,10 +41,24 @@ def _kind_name(kind: str | None) -> str:
     return "run" if kind in (None, "run", "model") else kind
 
 
+def resolved(path: str | os.PathLike, shown: str | None = None) -> Path:
+    """``path`` with its links resolved; a symbolic link loop (``ln -s a a``) is one UsageError
+    naming ``shown`` (Python 3.11 raises RuntimeError for it, later ones OSError ELOOP)."""
+    try:
+        return Path(path).resolve()
+    except (RuntimeError, OSError) as exc:
+        if isinstance(exc, OSError) and exc.errno != errno.ELOOP:
+            raise
+        raise UsageError(
+            f"{shown or os.fspath(path)} is a symbolic link loop (a link that leads back to itself); "
+            f"give the path of a file or folder"
+        ) from None
+
+
 def enclosing_run(path: str | os.PathLike) -> Path | None:
     """The aekit folder (a run, model, index or output folder) that ``path`` is or lies inside,
     resolved; None if there is none."""
-    p = Path(path).resolve()
+    p = resolved(path)
     for folder in (p, *p.parents):
         if folder.is_dir() and is_run_folder(folder):
             return folder
@@ -64,7 +79,7 @@ def _resolve(path: str | os.PathLike, option: str) -> Path:
         raise UsageError(f"{option} is empty; give a file or folder path")
     if "\0" in text:
         raise UsageError(f"{option} {text!r} holds a NUL character; give a plain path")
-    return Path(text).resolve()
+    return resolved(text, f"{option} {text}")
 
 
 def _elsewhere(option: str) -> str:
@@ -134,7 +149,7 @@ def check_output(
     _check_no_other_run(target, shown, overwrite, option, run, kind)
     _check_writable(target, shown)
     _check_file_or_folder(target, shown, option, kind)
-    if kind != "file" and target.is_dir() and (run is None or target != Path(run).resolve()):
+    if kind != "file" and target.is_dir() and (run is None or target != resolved(run)):
         _manifest.check_replaceable(target, kind, option=option, shown=shown)
     written = _link_itself(path) if replaces_link(path) else target
     if overwrite or not os.path.lexists(target):
@@ -147,7 +162,7 @@ def check_output(
 def _link_itself(path: str | os.PathLike) -> Path:
     """A symbolic link given as an output, its folder resolved but not the link itself."""
     link = Path(os.fsdecode(os.fspath(path)))
-    return link.parent.resolve() / link.name
+    return resolved(link.parent) / link.name
 
 
 def _check_file_or_folder(target: Path, shown: str, option: str, kind: str) -> None:
@@ -167,7 +182,7 @@ def _check_not_an_input(
     for given in inputs:
         if given is None or not os.fspath(given):
             continue
-        source = Path(given).resolve()
+        source = resolved(given, f"the input {os.fspath(given)}")
         if _within(target, source) or _within(source, target):
             how = (
                 "is"
@@ -187,7 +202,7 @@ def _check_no_other_run(
 ) -> None:
     """The output is not inside an aekit folder other than ``run`` (or, for a folder output, the
     folder it replaces), nor (to be replaced) holds one."""
-    own = Path(run).resolve() if run is not None else None
+    own = resolved(run) if run is not None else None
     inside = enclosing_run(target if target.is_dir() else target.parent)
     replaced = (
         kind != "file"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from aekit._outputs import check_output, refuse_existing
@@ -31,3 +32,30 @@ def test_a_link_into_an_input_is_still_refused(tmp_path):
     (tmp_path / "out.csv").symlink_to("data.csv")
     with pytest.raises(UsageError, match="is the input"):
         check_output(tmp_path / "out.csv", overwrite=True, inputs=[tmp_path / "data.csv"])
+
+
+def test_a_symbolic_link_loop_is_one_usage_line(tmp_path):
+    """ln -s loop.csv loop.csv as the output, an input, or a folder output: a UsageError naming it."""
+    (tmp_path / "loop.csv").symlink_to("loop.csv")
+    (tmp_path / "loopd").symlink_to("loopd")
+    with pytest.raises(UsageError, match="--output .*loop.csv is a symbolic link loop"):
+        check_output(tmp_path / "loop.csv", overwrite=True)
+    with pytest.raises(UsageError, match="the input .*loop.csv is a symbolic link loop"):
+        check_output(tmp_path / "ok.csv", inputs=[tmp_path / "loop.csv"])
+    with pytest.raises(UsageError, match="--out .*loopd is a symbolic link loop"):
+        check_output(tmp_path / "loopd", option="--out", kind="run", run=tmp_path / "loopd")
+    with pytest.raises(UsageError, match="symbolic link loop"):
+        check_output(tmp_path / "loopd" / "x.csv")
+
+
+def test_the_cli_says_a_symbolic_link_loop_in_one_line(tmp_path):
+    from .badinput import assert_one_line, cli
+
+    np.save(tmp_path / "rows.npy", np.zeros((8, 2), np.float32))
+    (tmp_path / "loop.npy").symlink_to("loop.npy")
+    for argv in (
+        ["--data", tmp_path / "loop.npy", "--out", tmp_path / "run"],
+        ["--data", tmp_path / "rows.npy", "--out", tmp_path / "loop.npy"],
+    ):
+        code, _, err = cli("train", "basic", *argv, "--epochs", "1", "--quiet")
+        assert_one_line(code, err, 2, ["loop.npy", "symbolic link loop"])
