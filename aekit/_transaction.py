@@ -293,6 +293,7 @@ class FolderTransaction:
         self.lock = lock_path(self.target)
         self._fd: int | None = None
         self.keep: list[str] = []  # the user's files in the previous version, carried over
+        self.keep_folders: list[str] = []  # and the user's empty folders
 
     # -- the lock --
     def acquire(self) -> FolderTransaction:
@@ -372,6 +373,7 @@ class FolderTransaction:
         copy of ``seed`` when given); return it."""
         if self.kind is not None and self.target.is_dir():
             self.keep = _manifest.ownership(self.target).user_files
+            self.keep_folders = _manifest.empty_folders_under(self.target)
         if os.path.lexists(self.staging) and not (reuse and self.resumable()):
             _remove(self.staging)
         # continued: drop the temporary files of the writer that died
@@ -402,7 +404,9 @@ class FolderTransaction:
 
     def _carry_and_mark(self) -> None:
         """Link the user's files of the previous version into the staging folder (a name the new
-        version also has is refused: neither file is lost), then write the manifest."""
+        version also has is refused: neither file is lost), make its empty folders there, then
+        write the manifest."""
+        self._carry_folders()
         for rel in self.keep:
             src, dst = self.target / rel, self.staging / rel
             if os.path.lexists(dst):
@@ -418,6 +422,18 @@ class FolderTransaction:
             except OSError:
                 shutil.copy2(src, dst, follow_symlinks=False)
         _manifest.write_manifest(self.staging, self.kind, exclude=self.keep)
+
+    def _carry_folders(self) -> None:
+        """The user's empty folders of the previous version, made in the staging folder (where the
+        new version has a file of that name, refused: the folder is not lost)."""
+        for rel in self.keep_folders:
+            dst = self.staging / rel
+            if os.path.lexists(dst) and not dst.is_dir():
+                raise UsageError(
+                    f"{self.target / rel} is your folder (aekit did not make it), and the new "
+                    f"{self.kind} writes a file of that name; move it out of {self.target} and run again"
+                )
+            dst.mkdir(parents=True, exist_ok=True)
 
     def commit(self) -> None:
         """Swap the staging folder in as ``target``; the previous ``target`` is removed after.

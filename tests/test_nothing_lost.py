@@ -64,12 +64,14 @@ def test_overwrite_of_a_run_keeps_the_users_notes(world, tmp_path):
     (run / "NOTES.txt").write_text("what I tried")
     (run / "figures").mkdir(exist_ok=True)
     (run / "figures" / "mine.png").write_bytes(b"my drawing")
+    (run / "experiments").mkdir()  # an empty folder of the user's: kept too
     old = (run / "model.safetensors").read_bytes()
     argv = ["train", "basic", "--data", world / "imgs", "--latent-dim", "2", "--seed", "4"]
     assert _ok(*argv, *COMMON, "--out", run, "--overwrite")
     assert (run / "model.safetensors").read_bytes() != old  # replaced
     assert (run / "NOTES.txt").read_text() == "what I tried"  # kept
     assert (run / "figures" / "mine.png").read_bytes() == b"my drawing"
+    assert (run / "experiments").is_dir()
     from aekit._manifest import ownership
 
     assert ownership(run).user_files == ["NOTES.txt", "figures/mine.png"]
