@@ -91,12 +91,22 @@ _TEMP = re.compile(
 _swept: set[str] = set()  # folders whose stale temporary files this process removed already
 
 
+PID_DIGITS = 10  # the most digits of a pid in a helper's name (Linux's pid_max, 2**22, has 7)
+
+
+def longest_temp_name(name: str) -> int:
+    """Bytes of the longest temporary file name an atomic write of ``name`` makes beside it (the
+    longest pid, and ``name``'s suffix kept: :func:`write_with`)."""
+    pid, letters = "9" * PID_DIGITS, "x" * 8
+    return len(os.fsencode(f"{_temp_prefix(name, pid)}{letters}{Path(name).suffix}.tmp"))
+
+
 def _host_tag() -> str:
     return hashlib.sha256(socket.gethostname().encode("utf-8", "replace")).hexdigest()[:6]
 
 
-def _temp_prefix(name: str) -> str:
-    return f".{name}.{_host_tag()}-{os.getpid()}."
+def _temp_prefix(name: str, pid: int | str | None = None) -> str:
+    return f".{name}.{_host_tag()}-{os.getpid() if pid is None else pid}."
 
 
 def _alive(pid: int) -> bool:

@@ -22,7 +22,8 @@ from typing import Any
 import numpy as np
 
 from . import _manifest
-from ._io import followed, replaces_link
+from ._io import followed, longest_temp_name, replaces_link
+from ._transaction import longest_name_beside
 from .errors import UsageError
 
 CONFIG = "config.json"
@@ -152,6 +153,7 @@ def check_output(
     if kind != "file" and target.is_dir() and (run is None or target != resolved(run)):
         _manifest.check_replaceable(target, kind, option=option, shown=shown)
     written = _link_itself(path) if replaces_link(path) else target
+    _check_name_fits(written, shown, option, kind)
     if overwrite or not os.path.lexists(target):
         return written
     if target.is_dir() and not any(target.iterdir()):
@@ -222,6 +224,31 @@ def _check_no_other_run(
                 f"{option} {shown} holds the {_kind_name(_manifest.aekit_kind(held))} folder {held}; "
                 f"--overwrite replaces only an output, so pass another path"
             )
+
+
+def _check_name_fits(written: Path, shown: str, option: str, kind: str) -> None:
+    """The names aekit writes beside the output while it is made (a temporary file, a folder's
+    staging folder) fit the file system's limit on a name, which the output's own name may not."""
+    name = written.name
+    longest = longest_temp_name(name) if kind == "file" else longest_name_beside(name)
+    limit = _name_max(written.parent)
+    if longest > limit:
+        most = limit - (longest - len(os.fsencode(name)))
+        raise UsageError(
+            f"{option} {shown}: the name is too long: aekit writes a temporary "
+            f"{'file' if kind == 'file' else 'folder'} beside it under a longer name, and names "
+            f"here are limited to {limit} bytes; give a name of at most {most} bytes"
+        )
+
+
+def _name_max(folder: Path) -> int:
+    """The longest file name (bytes) the file system of ``folder`` (or its nearest existing parent) takes."""
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    try:
+        return int(os.pathconf(folder, "PC_NAME_MAX"))
+    except (OSError, ValueError, AttributeError):  # not POSIX, or not asked: the common limit
+        return 255
 
 
 def _check_writable(target: Path, shown: str) -> None:

@@ -36,7 +36,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from . import _manifest, _stop
-from ._io import followed, write_failure
+from ._io import PID_DIGITS, followed, write_failure
 from .errors import RunFailure, RunInProgress, UsageError
 
 try:  # POSIX advisory locks; elsewhere the folder is not locked (best effort)
@@ -62,6 +62,17 @@ def staging_path(target: Path) -> Path:
 
 def old_path(target: Path) -> Path:
     return target.with_name(f".{target.name}.old")
+
+
+def _staging_tmp(target: Path, pid: int | str) -> Path:
+    """Where the staging folder is made before it is renamed into place (marked and seeded)."""
+    return target.with_name(f".{target.name}.partial.{pid}.tmp")
+
+
+def longest_name_beside(name: str) -> int:
+    """Bytes of the longest name a transaction on the folder ``name`` makes beside it (the longest
+    pid): the staging folder while it is made; the lock, staging and old folders are shorter."""
+    return len(os.fsencode(_staging_tmp(Path(name), "9" * PID_DIGITS).name))
 
 
 # ---- the atomic swap -------------------------------------------------------------------------------
@@ -381,7 +392,7 @@ class FolderTransaction:
             for stale in self.staging.rglob(".*.tmp"):
                 _remove(stale)
         if not self.staging.is_dir():
-            tmp = self.staging.with_name(self.staging.name + f".{os.getpid()}.tmp")
+            tmp = _staging_tmp(self.target, os.getpid())
             _remove(tmp)
             try:
                 tmp.mkdir()

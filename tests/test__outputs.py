@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 
@@ -59,3 +61,33 @@ def test_the_cli_says_a_symbolic_link_loop_in_one_line(tmp_path):
     ):
         code, _, err = cli("train", "basic", *argv, "--epochs", "1", "--quiet")
         assert_one_line(code, err, 2, ["loop.npy", "symbolic link loop"])
+
+
+def test_a_name_too_long_for_aekits_temporary_names_is_a_usage_error(tmp_path):
+    """A name the file system takes, but not with the temporary names aekit writes beside it: one
+    line with the limit, before anything is written; the longest name it gives is written."""
+    from aekit import _io
+
+    with pytest.raises(
+        UsageError, match=r"limited to 255 bytes; give a name of at most (\d+)"
+    ) as e:
+        check_output(tmp_path / ("e" * 250 + ".csv"))
+    most = int(e.value.args[0].rsplit(" ", 2)[-2])
+    fits = tmp_path / ("e" * (most - 4) + ".csv")
+    assert check_output(fits) == fits
+    _io.write_text(fits, "a\n1\n")
+    assert fits.read_text() == "a\n1\n"
+    with pytest.raises(UsageError, match="temporary folder beside it"):
+        check_output(tmp_path / ("r" * 250), option="--out", kind="run")
+
+
+def test_the_cli_refuses_a_name_too_long_with_exit_2(tmp_path):
+    from .badinput import assert_one_line, cli
+
+    np.save(tmp_path / "rows.npy", np.zeros((8, 2), np.float32))
+    code, _, err = cli(
+        "train", "basic", "--data", tmp_path / "rows.npy", "--out", tmp_path / ("r" * 250)
+    )
+    limit = os.pathconf(tmp_path, "PC_NAME_MAX")
+    assert_one_line(code, err, 2, ["too long", f"limited to {limit} bytes", "at most"])
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["rows.npy"]
