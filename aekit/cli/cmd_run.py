@@ -13,6 +13,7 @@ from .options import (
     add_run_options,
     read_for_model,
     recorded_spec,
+    refuse_changed_data,
     run_inputs,
     run_spec,
 )
@@ -138,6 +139,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         if args.output
         else None
     )
+    if args.data is None:  # the run's held-out split, read again from its recorded data
+        refuse_changed_data(args, config, "evaluate on a file given explicitly with --data FILE")
     if config.get("estimator") == "ImageAnomalyDetector":  # the anomaly family's image row
         from .cmd_images import evaluate_images
 
@@ -237,6 +240,8 @@ def cmd_plot(args: argparse.Namespace) -> int:
     from ..recipes.folder import updating
 
     est, recipe, config = _load(args)
+    fix = f"evaluate on a file given explicitly: 'aekit evaluate {args.run} --data FILE'"
+    refuse_changed_data(args, config, fix)
     data = recipe.load_eval_data(run_spec(args, config), int(config.get("seed", 0)))
     with updating(args.run) as work:  # the run changes whole, as every output does
         drawn = [p.relative_to(work) for p in recipe.figures(est, data, work / "figures")]

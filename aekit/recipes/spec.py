@@ -81,6 +81,15 @@ class DataSpec:
             return {path.name + "/": _sha256(files, names_from=path)}
         return {}
 
+    def changed(self) -> bool:
+        """Whether the user's data file or folder is there but differs from the checksums recorded
+        at training (so its seeded split is no longer the run's). False for a built-in dataset
+        (checked when read), a run that recorded no checksums, or data that is gone (the read
+        says so)."""
+        if self.data is None or not self.checksums or not Path(self.data).exists():
+            return False
+        return self.fingerprint() != self.checksums
+
     def reading_from(self, data_dir: str | None = None) -> DataSpec:
         """This spec, to read the run's data again: from ``data_dir`` (``--data-dir``) when given, else
         from the root recorded at training when it still exists, else from the default root."""

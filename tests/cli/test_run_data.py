@@ -150,3 +150,23 @@ def test_interpolate_between_test_images_never_overwrites_them(tmp_path):
     code, _, err = cli("interpolate", run, *argv, "--overwrite")
     assert_one_line(code, err, 2, ["is the input", "imgs.npy"])
     assert snapshot(tmp_path) == before
+
+
+def test_evaluate_and_plot_refuse_a_data_file_changed_since_training(tmp_path):
+    """With no --data they read the run's held-out split again from its data file: once the file's
+    checksum differs from the one recorded, one line instead (--data FILE still evaluates it)."""
+    from ..badinput import assert_one_line, cli
+
+    rng = np.random.default_rng(0)
+    np.save(tmp_path / "rows.npy", rng.random((30, 4)).astype(np.float32))
+    run = _trained(tmp_path, tmp_path / "rows.npy", "basic", "--latent-dim", "2")
+    assert cli("evaluate", run)[0] == 0
+    np.save(tmp_path / "rows.npy", rng.random((30, 4)).astype(np.float32))
+    for argv in (["evaluate", run], ["plot", run]):
+        code, _, err = cli(*argv)
+        assert_one_line(code, err, 2, ["rows.npy has changed since the run was trained", "--data"])
+    assert cli("evaluate", run, "--data", tmp_path / "rows.npy")[0] == 0
+    config = json.loads((run / "config.json").read_text())
+    config["data"]["checksums"] = None  # a run that recorded none: read as it is
+    (run / "config.json").write_text(json.dumps(config))
+    assert cli("evaluate", run)[0] == 0
