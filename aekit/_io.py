@@ -8,14 +8,36 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import hashlib
 import json
 import os
+import re
+import socket
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 from .errors import AekitError, ArgumentTypeError, RunFailure, UsageError, WriteFailure
+
+
+def followed(path: str | os.PathLike) -> Path:
+    """Where an output given as ``path`` is written.
+
+    A symbolic link to a folder is followed: the folder it names is written (and only what aekit
+    wrote in it is replaced: :mod:`aekit._manifest`). A link to a file is replaced itself, as ``mv``
+    would: the file it points to was not necessarily written by aekit, so it is never written
+    through. A link to nothing yet is followed: the file it names is created, nothing is replaced.
+    """
+    path = Path(path)
+    if not path.is_symlink() or replaces_link(path):
+        return path
+    return Path(os.path.realpath(path))
+
+
+def replaces_link(path: str | os.PathLike) -> bool:
+    """``path`` is a symbolic link to something other than a folder: writing it replaces the link."""
+    return os.path.islink(path) and os.path.exists(path) and not os.path.isdir(path)
 
 
 def _umask() -> int:
@@ -28,15 +50,20 @@ def _umask() -> int:
 def atomic_path(path: str | os.PathLike, suffix: str = "") -> Iterator[Path]:
     """Yield a temporary path beside ``path``; on success it is renamed over ``path``.
 
-    On any exception the temporary file is removed and ``path`` is left untouched.
-    ``suffix`` keeps a file ending that writers such as matplotlib or Pillow look at.
+    On any exception the temporary file is removed and ``path`` is left untouched; one that a
+    SIGKILL or a power cut left is removed by the next write in its folder
+    (:func:`remove_stale_temporaries`). ``suffix`` keeps a file ending that writers such as
+    matplotlib or Pillow look at.
     """
     path = Path(path)
     if path.is_dir():  # os.replace would fail naming the temporary file
         raise UsageError(f"cannot write {path}: it is a folder; expected a file path")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix + ".tmp", dir=path.parent)
+        remove_stale_temporaries(path.parent)
+        fd, tmp = tempfile.mkstemp(
+            prefix=_temp_prefix(path.name), suffix=suffix + ".tmp", dir=path.parent
+        )
     except OSError as exc:
         raise write_failure(exc, path) from None
     os.close(fd)
@@ -53,6 +80,74 @@ def atomic_path(path: str | os.PathLike, suffix: str = "") -> Iterator[Path]:
         if isinstance(exc, OSError) and not isinstance(exc, AekitError) and _is_storage_error(exc):
             raise write_failure(exc, path) from None
         raise
+
+
+# The temporary file of an atomic write: .NAME.HOST-PID.XXXXXXXX[SUFFIX].tmp, where HOST tags the
+# machine and PID the writer, so that a later write can tell a dead writer's file from a live one's
+# (XXXXXXXX: mkstemp's random letters).
+_TEMP = re.compile(
+    r"\.(?P<name>.+)\.(?P<host>[0-9a-f]{6})-(?P<pid>[1-9][0-9]{0,9})\.[a-z0-9_]{8}(?:\.[^./]+)?\.tmp"
+)
+_swept: set[str] = set()  # folders whose stale temporary files this process removed already
+
+
+PID_DIGITS = 10  # the most digits of a pid in a helper's name (Linux's pid_max, 2**22, has 7)
+
+
+def longest_temp_name(name: str) -> int:
+    """Bytes of the longest temporary file name an atomic write of ``name`` makes beside it (the
+    longest pid, and ``name``'s suffix kept: :func:`write_with`)."""
+    pid, letters = "9" * PID_DIGITS, "x" * 8
+    return len(os.fsencode(f"{_temp_prefix(name, pid)}{letters}{Path(name).suffix}.tmp"))
+
+
+def _host_tag() -> str:
+    return hashlib.sha256(socket.gethostname().encode("utf-8", "replace")).hexdigest()[:6]
+
+
+def _temp_prefix(name: str, pid: int | str | None = None) -> str:
+    return f".{name}.{_host_tag()}-{os.getpid() if pid is None else pid}."
+
+
+def _alive(pid: int) -> bool:
+    """Whether process ``pid`` runs on this machine (when unsure: yes, so its file is kept)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (OSError, OverflowError):  # EPERM: another user's live process
+        return True
+    return True
+
+
+def remove_stale_temporaries(folder: str | os.PathLike) -> list[Path]:
+    """Remove the temporary files of atomic writes in ``folder`` that a writer killed on this machine
+    left (SIGKILL, a power cut); return them.
+
+    Only a regular file whose name is exactly aekit's pattern, tagged with this machine, whose
+    writer's pid no longer runs, is removed: never a user's file, nor one a live writer (or one on
+    another machine sharing the folder) is still writing. Looked at once per folder and process, so
+    that the writes of many files into one folder do not each list it again.
+    """
+    folder = Path(folder)
+    key = os.path.abspath(folder)
+    if os.name != "posix" or key in _swept:  # os.kill(pid, 0) is no liveness probe elsewhere
+        return []
+    _swept.add(key)
+    host, removed = _host_tag(), []
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return []
+    for entry in entries:
+        match = _TEMP.fullmatch(entry.name)
+        if match is None or match["host"] != host or _alive(int(match["pid"])):
+            continue
+        with contextlib.suppress(OSError):
+            if entry.is_file(follow_symlinks=False):
+                os.unlink(entry.path)
+                removed.append(Path(entry.path))
+    return removed
 
 
 # Errors of a write that ran out of room: no space, quota, a file-size limit (RLIMIT_FSIZE), I/O.

@@ -75,6 +75,18 @@ def files_under(folder: Path) -> list[str]:
     return sorted(out)
 
 
+def empty_folders_under(folder: Path) -> list[str]:
+    """Relative posix paths of the folders under ``folder`` that hold nothing at all (aekit writes
+    files, so these are the user's: a new version of ``folder`` keeps them as the user's files)."""
+    out = []
+    for root, dirs, files in os.walk(folder):
+        rel = Path(root).relative_to(folder)
+        dirs[:] = sorted(d for d in dirs if not (rel == Path(".") and _bookkeeping(d)))
+        if rel != Path(".") and not dirs and not files:
+            out.append(rel.as_posix())
+    return sorted(out)
+
+
 def _digest(kind: str, files: dict) -> str:
     text = json.dumps({"kind": kind, "files": files}, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode("utf-8")).hexdigest()

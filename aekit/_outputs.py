@@ -6,11 +6,14 @@ of the command's inputs (nor inside or around one), nor into a folder aekit made
 model, an index, an output folder: :mod:`aekit._manifest`) other than the one being replaced, a
 file is not a folder (nor a folder a file), and it exists only with ``overwrite``; a folder is
 replaced only when aekit made it as that kind of folder (a user's folder is refused, naming the
-user's files). A path that is a symbolic link is followed: :func:`output_path` is where to write.
+user's files). :func:`output_path` is where to write: a symbolic link to a folder is followed, a
+link to a file is replaced itself (as ``mv`` would), never written through; a link is still judged
+by where it points, so one into an input or a run folder is refused.
 """
 
 from __future__ import annotations
 
+import errno
 import os
 from collections.abc import Iterable
 from pathlib import Path
@@ -19,6 +22,8 @@ from typing import Any
 import numpy as np
 
 from . import _manifest
+from ._io import followed, longest_temp_name, replaces_link
+from ._transaction import longest_name_beside
 from .errors import UsageError
 
 CONFIG = "config.json"
@@ -37,10 +42,24 @@ def _kind_name(kind: str | None) -> str:
     return "run" if kind in (None, "run", "model") else kind
 
 
+def resolved(path: str | os.PathLike, shown: str | None = None) -> Path:
+    """``path`` with its links resolved; a symbolic link loop (``ln -s a a``) is one UsageError
+    naming ``shown`` (Python 3.11 raises RuntimeError for it, later ones OSError ELOOP)."""
+    try:
+        return Path(path).resolve()
+    except (RuntimeError, OSError) as exc:
+        if isinstance(exc, OSError) and exc.errno != errno.ELOOP:
+            raise
+        raise UsageError(
+            f"{shown or os.fspath(path)} is a symbolic link loop (a link that leads back to itself); "
+            f"give the path of a file or folder"
+        ) from None
+
+
 def enclosing_run(path: str | os.PathLike) -> Path | None:
     """The aekit folder (a run, model, index or output folder) that ``path`` is or lies inside,
     resolved; None if there is none."""
-    p = Path(path).resolve()
+    p = resolved(path)
     for folder in (p, *p.parents):
         if folder.is_dir() and is_run_folder(folder):
             return folder
@@ -48,9 +67,9 @@ def enclosing_run(path: str | os.PathLike) -> Path | None:
 
 
 def output_path(path: str | os.PathLike) -> Path:
-    """Where an output given as ``path`` is written: a symbolic link is followed, never replaced."""
-    path = Path(path)
-    return Path(os.path.realpath(path)) if path.is_symlink() else path
+    """Where an output given as ``path`` is written (:func:`aekit._io.followed`): a symbolic link
+    to a folder is followed, a link to a file is replaced itself, never written through."""
+    return followed(path)
 
 
 def _resolve(path: str | os.PathLike, option: str) -> Path:
@@ -61,7 +80,7 @@ def _resolve(path: str | os.PathLike, option: str) -> Path:
         raise UsageError(f"{option} is empty; give a file or folder path")
     if "\0" in text:
         raise UsageError(f"{option} {text!r} holds a NUL character; give a plain path")
-    return Path(text).resolve()
+    return resolved(text, f"{option} {text}")
 
 
 def _elsewhere(option: str) -> str:
@@ -122,7 +141,8 @@ def check_output(
     Returns
     -------
     Path
-        ``path`` resolved.
+        Where to write: ``path`` resolved, but a symbolic link to a file is itself the output
+        (:func:`output_path`).
     """
     target = _resolve(path, option)
     shown = os.fspath(path)
@@ -130,13 +150,21 @@ def check_output(
     _check_no_other_run(target, shown, overwrite, option, run, kind)
     _check_writable(target, shown)
     _check_file_or_folder(target, shown, option, kind)
-    if kind != "file" and target.is_dir() and (run is None or target != Path(run).resolve()):
+    if kind != "file" and target.is_dir() and (run is None or target != resolved(run)):
         _manifest.check_replaceable(target, kind, option=option, shown=shown)
+    written = _link_itself(path) if replaces_link(path) else target
+    _check_name_fits(written, shown, option, kind)
     if overwrite or not os.path.lexists(target):
-        return target
+        return written
     if target.is_dir() and not any(target.iterdir()):
-        return target
+        return written
     raise UsageError(f"{shown} already exists; pass --overwrite to replace it")
+
+
+def _link_itself(path: str | os.PathLike) -> Path:
+    """A symbolic link given as an output, its folder resolved but not the link itself."""
+    link = Path(os.fsdecode(os.fspath(path)))
+    return resolved(link.parent) / link.name
 
 
 def _check_file_or_folder(target: Path, shown: str, option: str, kind: str) -> None:
@@ -156,7 +184,7 @@ def _check_not_an_input(
     for given in inputs:
         if given is None or not os.fspath(given):
             continue
-        source = Path(given).resolve()
+        source = resolved(given, f"the input {os.fspath(given)}")
         if _within(target, source) or _within(source, target):
             how = (
                 "is"
@@ -176,7 +204,7 @@ def _check_no_other_run(
 ) -> None:
     """The output is not inside an aekit folder other than ``run`` (or, for a folder output, the
     folder it replaces), nor (to be replaced) holds one."""
-    own = Path(run).resolve() if run is not None else None
+    own = resolved(run) if run is not None else None
     inside = enclosing_run(target if target.is_dir() else target.parent)
     replaced = (
         kind != "file"
@@ -196,6 +224,31 @@ def _check_no_other_run(
                 f"{option} {shown} holds the {_kind_name(_manifest.aekit_kind(held))} folder {held}; "
                 f"--overwrite replaces only an output, so pass another path"
             )
+
+
+def _check_name_fits(written: Path, shown: str, option: str, kind: str) -> None:
+    """The names aekit writes beside the output while it is made (a temporary file, a folder's
+    staging folder) fit the file system's limit on a name, which the output's own name may not."""
+    name = written.name
+    longest = longest_temp_name(name) if kind == "file" else longest_name_beside(name)
+    limit = _name_max(written.parent)
+    if longest > limit:
+        most = limit - (longest - len(os.fsencode(name)))
+        raise UsageError(
+            f"{option} {shown}: the name is too long: aekit writes a temporary "
+            f"{'file' if kind == 'file' else 'folder'} beside it under a longer name, and names "
+            f"here are limited to {limit} bytes; give a name of at most {most} bytes"
+        )
+
+
+def _name_max(folder: Path) -> int:
+    """The longest file name (bytes) the file system of ``folder`` (or its nearest existing parent) takes."""
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    try:
+        return int(os.pathconf(folder, "PC_NAME_MAX"))
+    except (OSError, ValueError, AttributeError):  # not POSIX, or not asked: the common limit
+        return 255
 
 
 def _check_writable(target: Path, shown: str) -> None:
@@ -223,7 +276,8 @@ def refuse_existing(
     (or a folder a file), or a folder aekit did not make would be replaced. ``kind`` "auto": a
     folder of images when ``path`` is a folder or has no extension (:func:`aekit.data.write_output`).
 
-    Returns the path to write: ``path``, or where it points when it is a symbolic link."""
+    Returns the path to write (:func:`output_path`): ``path``, or the folder a symbolic link to a
+    folder names."""
     if kind == "auto":
         kind = "output" if Path(path).is_dir() or not Path(path).suffix else "file"
     check_output(path, overwrite=overwrite, inputs=inputs, kind=kind, option=option)

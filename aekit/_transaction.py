@@ -36,7 +36,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from . import _manifest, _stop
-from ._io import write_failure
+from ._io import PID_DIGITS, followed, write_failure
 from .errors import RunFailure, RunInProgress, UsageError
 
 try:  # POSIX advisory locks; elsewhere the folder is not locked (best effort)
@@ -62,6 +62,17 @@ def staging_path(target: Path) -> Path:
 
 def old_path(target: Path) -> Path:
     return target.with_name(f".{target.name}.old")
+
+
+def _staging_tmp(target: Path, pid: int | str) -> Path:
+    """Where the staging folder is made before it is renamed into place (marked and seeded)."""
+    return target.with_name(f".{target.name}.partial.{pid}.tmp")
+
+
+def longest_name_beside(name: str) -> int:
+    """Bytes of the longest name a transaction on the folder ``name`` makes beside it (the longest
+    pid): the staging folder while it is made; the lock, staging and old folders are shorter."""
+    return len(os.fsencode(_staging_tmp(Path(name), "9" * PID_DIGITS).name))
 
 
 # ---- the atomic swap -------------------------------------------------------------------------------
@@ -278,13 +289,6 @@ def check_not_in_progress(target: str | os.PathLike) -> None:
 # ---- the transaction ----------------------------------------------------------------------------------
 
 
-def followed(target: str | os.PathLike) -> Path:
-    """``target``, or where it points when it is a symbolic link: a link given as an output is
-    followed (the folder it names is written), never replaced by a folder of its own."""
-    target = Path(target)
-    return Path(os.path.realpath(target)) if target.is_symlink() else target
-
-
 class FolderTransaction:
     """Build a new version of ``target`` in a staging folder beside it; :meth:`commit` swaps it in.
 
@@ -300,6 +304,7 @@ class FolderTransaction:
         self.lock = lock_path(self.target)
         self._fd: int | None = None
         self.keep: list[str] = []  # the user's files in the previous version, carried over
+        self.keep_folders: list[str] = []  # and the user's empty folders
 
     # -- the lock --
     def acquire(self) -> FolderTransaction:
@@ -379,6 +384,7 @@ class FolderTransaction:
         copy of ``seed`` when given); return it."""
         if self.kind is not None and self.target.is_dir():
             self.keep = _manifest.ownership(self.target).user_files
+            self.keep_folders = _manifest.empty_folders_under(self.target)
         if os.path.lexists(self.staging) and not (reuse and self.resumable()):
             _remove(self.staging)
         # continued: drop the temporary files of the writer that died
@@ -386,7 +392,7 @@ class FolderTransaction:
             for stale in self.staging.rglob(".*.tmp"):
                 _remove(stale)
         if not self.staging.is_dir():
-            tmp = self.staging.with_name(self.staging.name + f".{os.getpid()}.tmp")
+            tmp = _staging_tmp(self.target, os.getpid())
             _remove(tmp)
             try:
                 tmp.mkdir()
@@ -409,7 +415,9 @@ class FolderTransaction:
 
     def _carry_and_mark(self) -> None:
         """Link the user's files of the previous version into the staging folder (a name the new
-        version also has is refused: neither file is lost), then write the manifest."""
+        version also has is refused: neither file is lost), make its empty folders there, then
+        write the manifest."""
+        self._carry_folders()
         for rel in self.keep:
             src, dst = self.target / rel, self.staging / rel
             if os.path.lexists(dst):
@@ -425,6 +433,18 @@ class FolderTransaction:
             except OSError:
                 shutil.copy2(src, dst, follow_symlinks=False)
         _manifest.write_manifest(self.staging, self.kind, exclude=self.keep)
+
+    def _carry_folders(self) -> None:
+        """The user's empty folders of the previous version, made in the staging folder (where the
+        new version has a file of that name, refused: the folder is not lost)."""
+        for rel in self.keep_folders:
+            dst = self.staging / rel
+            if os.path.lexists(dst) and not dst.is_dir():
+                raise UsageError(
+                    f"{self.target / rel} is your folder (aekit did not make it), and the new "
+                    f"{self.kind} writes a file of that name; move it out of {self.target} and run again"
+                )
+            dst.mkdir(parents=True, exist_ok=True)
 
     def commit(self) -> None:
         """Swap the staging folder in as ``target``; the previous ``target`` is removed after.

@@ -64,12 +64,14 @@ def test_overwrite_of_a_run_keeps_the_users_notes(world, tmp_path):
     (run / "NOTES.txt").write_text("what I tried")
     (run / "figures").mkdir(exist_ok=True)
     (run / "figures" / "mine.png").write_bytes(b"my drawing")
+    (run / "experiments").mkdir()  # an empty folder of the user's: kept too
     old = (run / "model.safetensors").read_bytes()
     argv = ["train", "basic", "--data", world / "imgs", "--latent-dim", "2", "--seed", "4"]
     assert _ok(*argv, *COMMON, "--out", run, "--overwrite")
     assert (run / "model.safetensors").read_bytes() != old  # replaced
     assert (run / "NOTES.txt").read_text() == "what I tried"  # kept
     assert (run / "figures" / "mine.png").read_bytes() == b"my drawing"
+    assert (run / "experiments").is_dir()
     from aekit._manifest import ownership
 
     assert ownership(run).user_files == ["NOTES.txt", "figures/mine.png"]
@@ -87,18 +89,21 @@ def test_a_symlinked_out_is_followed_never_replaced(world, tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["link", "run"]
 
 
-def test_a_symlinked_output_file_is_followed(world, tmp_path):
+def test_a_symlinked_output_file_is_replaced_never_written_through(world, tmp_path):
+    """--overwrite of a link to a file replaces the link, as mv would: the file it points to is the
+    user's (here a stand-in for their training data) and stays as it was."""
     (tmp_path / "real.npy").write_bytes(b"old")
     (tmp_path / "z.npy").symlink_to(tmp_path / "real.npy")
-    assert _ok(
-        "encode",
-        world / "run",
-        "--input",
-        world / "imgs",
-        "--output",
-        tmp_path / "z.npy",
-        "--overwrite",
-    )
+    argv = ["encode", world / "run", "--input", world / "imgs", "--output", tmp_path / "z.npy"]
+    assert _ok(*argv, "--overwrite")
+    assert not (tmp_path / "z.npy").is_symlink() and np.load(tmp_path / "z.npy").shape == (12, 2)
+    assert (tmp_path / "real.npy").read_bytes() == b"old"
+
+
+def test_a_symlink_to_no_file_yet_is_followed(world, tmp_path):
+    """A link to a file that does not exist: the file it names is created, the link stays."""
+    (tmp_path / "z.npy").symlink_to(tmp_path / "real.npy")
+    assert _ok("encode", world / "run", "--input", world / "imgs", "--output", tmp_path / "z.npy")
     assert (tmp_path / "z.npy").is_symlink() and np.load(tmp_path / "real.npy").shape == (12, 2)
 
 

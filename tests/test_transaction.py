@@ -135,3 +135,23 @@ def test_a_signal_landing_on_another_thread_waits_for_the_end_of_the_block():
     finally:
         signal.signal(signal.SIGTERM, previous)
         other.join()
+
+
+def test_a_new_version_keeps_the_users_empty_folders(tmp_path):
+    """Folders the user made in an aekit folder, holding nothing (or only empty folders), are kept
+    as the user's files are; a file of the new version by that name is refused, nothing lost."""
+    target = tmp_path / "out"
+    with tx.staged_folder(target, "output") as work:
+        (work / "a.png").write_bytes(b"1")
+    (target / "experiments").mkdir()
+    (target / "deep" / "er").mkdir(parents=True)
+    with tx.staged_folder(target, "output") as work:
+        (work / "a.png").write_bytes(b"2")
+    assert (target / "experiments").is_dir() and (target / "deep" / "er").is_dir()
+    assert (target / "a.png").read_bytes() == b"2"
+    from aekit._manifest import read_manifest
+
+    assert sorted(read_manifest(target).files) == ["a.png"]
+    with pytest.raises(ValueError, match="your folder"), tx.staged_folder(target, "output") as work:
+        (work / "experiments").write_bytes(b"3")
+    assert (target / "experiments").is_dir() and (target / "a.png").read_bytes() == b"2"

@@ -8,7 +8,15 @@ from __future__ import annotations
 
 import argparse
 
-from .options import add_data_options, add_run_options, read_for_model, recorded_spec, run_spec
+from .options import (
+    add_data_options,
+    add_run_options,
+    read_for_model,
+    recorded_spec,
+    refuse_changed_data,
+    run_inputs,
+    run_spec,
+)
 from .progress import set_verbose
 
 
@@ -126,7 +134,13 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from .cmd_series import refuse_options
 
     est, recipe, config = _load(args)
-    out = refuse_existing(args.output, args.overwrite, inputs=[args.data]) if args.output else None
+    out = (
+        refuse_existing(args.output, args.overwrite, inputs=run_inputs(args.data, config))
+        if args.output
+        else None
+    )
+    if args.data is None:  # the run's held-out split, read again from its recorded data
+        refuse_changed_data(args, config, "evaluate on a file given explicitly with --data FILE")
     if config.get("estimator") == "ImageAnomalyDetector":  # the anomaly family's image row
         from .cmd_images import evaluate_images
 
@@ -177,7 +191,8 @@ def cmd_encode(args: argparse.Namespace) -> int:
             f"{args.run} is a run of the {config.get('family', type(est).__name__)} family, without a latent space "
             f"to encode to; use a basic, stacked or vae run"
         )
-    refuse_existing(args.output, args.overwrite, inputs=[args.input])  # vectors: a file
+    # vectors: a file
+    refuse_existing(args.output, args.overwrite, inputs=run_inputs(args.input, config))
     data = _input(args, est, recipe, config)
     z = est.transform(data.x)
     write_output(
@@ -210,7 +225,8 @@ def cmd_reconstruct(args: argparse.Namespace) -> int:
             f"{args.run} is a series run, which reconstructs no samples; score its steps with "
             f"'aekit score {args.run} --input SERIES --output FILE'"
         )
-    refuse_existing(args.output, args.overwrite, inputs=[args.input], kind="auto")
+    inputs = run_inputs(args.input, config)
+    refuse_existing(args.output, args.overwrite, inputs=inputs, kind="auto")
     data = _input(args, est, recipe, config)
     x_hat = est.reconstruct(data.x)
     write_output(args.output, x_hat, like=data, overwrite=args.overwrite)
@@ -224,6 +240,8 @@ def cmd_plot(args: argparse.Namespace) -> int:
     from ..recipes.folder import updating
 
     est, recipe, config = _load(args)
+    fix = f"evaluate on a file given explicitly: 'aekit evaluate {args.run} --data FILE'"
+    refuse_changed_data(args, config, fix)
     data = recipe.load_eval_data(run_spec(args, config), int(config.get("seed", 0)))
     with updating(args.run) as work:  # the run changes whole, as every output does
         drawn = [p.relative_to(work) for p in recipe.figures(est, data, work / "figures")]

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from ..estimators import params as P
-from .options import add_data_options, add_run_options, read_for_model, run_spec
+from .options import add_data_options, add_run_options, read_for_model, run_inputs, run_spec
 from .progress import set_verbose
 from .types import int_list, non_negative_float, non_negative_int, positive_int
 
@@ -72,7 +72,9 @@ def _write_images(
     from ..errors import UsageError
 
     ext = Path(output).suffix.lower()
-    written = refuse_existing(output, overwrite, inputs=inputs)  # a link is followed
+    written = refuse_existing(
+        output, overwrite, inputs=inputs
+    )  # a link to a file is replaced, not followed
     if ext == ".png":
         (plots.plot_strip if strip else plots.plot_image_grid)(images, written, title=title)
     elif ext == ".npy":
@@ -135,9 +137,8 @@ def cmd_interpolate(args: argparse.Namespace) -> int:
         ends = [data.x[args.from_], data.x[args.to]]
         what = f"test image {args.from_} -> {args.to}"
     strip = est.interpolate(ends[0], ends[1], steps=args.steps, method=args.method)
-    _write_images(
-        strip, args.output, args.overwrite, strip=True, title=what, inputs=args.input or ()
-    )
+    inputs = run_inputs(args.input, config)  # the run's data when no --input: never overwritten
+    _write_images(strip, args.output, args.overwrite, strip=True, title=what, inputs=inputs)
     print(f"wrote {len(strip)} interpolation steps ({what}) to {args.output}")
     return 0
 

@@ -421,6 +421,30 @@ def recorded_spec(args: argparse.Namespace, config: dict):
     return DataSpec.from_json(config.get("data", {})).reading_from(getattr(args, "data_dir", None))
 
 
+def run_inputs(given, config: dict) -> list:
+    """What a command on a run reads, for "an output is never an input" (:func:`aekit._outputs.check_output`):
+    the paths given (``--input``, ``--data``), else the data file or folder the run recorded, whose
+    held-out split the command reads (None for a built-in dataset)."""
+    if given:
+        return list(given) if isinstance(given, (list, tuple)) else [given]
+    return [(config.get("data") or {}).get("data")]
+
+
+def refuse_changed_data(args: argparse.Namespace, config: dict, instead: str) -> None:
+    """The run's recorded data file or folder, read again for its held-out split, unchanged since
+    training (its recorded checksums); else one line: the split of other contents is other rows,
+    and figures on them would pass for the run's own. ``instead``: what the user can do."""
+    from ..errors import UsageError
+
+    spec = recorded_spec(args, config)
+    if spec.changed():
+        raise UsageError(
+            f"the run's data {spec.data} has changed since the run was trained (its checksum "
+            f"differs), so its held-out split is no longer the run's; put the original back, "
+            f"or {instead}"
+        )
+
+
 def run_spec(args: argparse.Namespace, config: dict, path: str | None = None):
     """The data spec a run recorded, read again from ``--data-dir`` or the recorded root, with the
     reading options given on the command line. For another file ``path`` that is an array (.npy,

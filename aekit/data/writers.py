@@ -4,7 +4,8 @@
 staging folder beside it and swapped into place once complete, marked as aekit's output folder
 (:mod:`aekit._manifest`), so a reader never sees half an output, ``overwrite=True`` replaces
 the old output only after the new one is ready and only when aekit wrote it, and files of the
-user's in it are kept. A path that is a symbolic link is followed, never replaced.
+user's in it are kept. A symbolic link to a folder is followed; a link to a file is replaced
+itself, never written through (:func:`aekit._io.followed`).
 """
 
 from __future__ import annotations

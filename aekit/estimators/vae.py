@@ -273,7 +273,9 @@ class VAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralEstimator):
 
     def _generator(self, seed: int | None) -> torch.Generator:
         """A CPU generator: draws are made on the CPU, so results do not depend on the device."""
-        seed = int(self.seed) if seed is None else check_positive_int("seed", seed, 0)
+        if seed is not None:  # the range a run's --seed takes (and serve's), so the same seeds work
+            seed = params.check("seed", seed, params.TRAINING["seed"])
+        seed = int(self.seed) if seed is None else int(seed)
         return torch.Generator().manual_seed(seed)
 
     # ---- training ----------------------------------------------------------------------------------

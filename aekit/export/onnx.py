@@ -548,7 +548,9 @@ def export_onnx(
     output = _io.as_path(output, "output", "a .onnx file path")
     if output.suffix.lower() != ".onnx":
         raise UsageError(f"cannot write {output}: expected a .onnx file")
-    written = _outputs.refuse_existing(output, overwrite)  # a link is followed
+    written = _outputs.refuse_existing(
+        output, overwrite
+    )  # a link to a file is replaced, not followed
     est, extra = _estimator(model)
     part = _check_part(est, part)  # first: a kind with no graph may have no network at all
     # A diverged model would serve NaN.

@@ -95,7 +95,7 @@ def recorded(spec: DataSpec) -> DataSpec:
             f"--baselines: the run's training data {spec.data} is not there any more; the baselines "
             f"are fitted on the rows the detector was trained on: put the file back"
         )
-    if spec.fingerprint() != spec.checksums:
+    if spec.changed():
         raise UsageError(
             f"--baselines: the run's training data {spec.data} has changed since the run was trained "
             f"(its checksum differs); the baselines are fitted on the rows the detector was trained "

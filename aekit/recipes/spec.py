@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from ..data import Data, read_path
+from ..errors import DataError
 
 
 @dataclass
@@ -59,9 +60,10 @@ class DataSpec:
             d["checksums"] = self.fingerprint()
         return d
 
-    def fingerprint(self) -> dict[str, str]:
+    def fingerprint(self, every_file: bool = False) -> dict[str, str]:
         """sha256 checksums of the data: a built-in dataset's files (published), a file's bytes, or one
-        digest of a folder's files (relative names and contents)."""
+        digest of a folder's images (relative names and contents; ``every_file``: of all its
+        files, as runs recorded it before)."""
         if self.data is None:
             from ..data import get_dataset
 
@@ -74,12 +76,20 @@ class DataSpec:
         if path.is_file():
             return {path.name: _sha256([path])}
         if path.is_dir():
-            files = sorted(
-                (p for p in path.rglob("*") if p.is_file()),
-                key=lambda p: p.relative_to(path).as_posix(),
-            )
-            return {path.name + "/": _sha256(files, names_from=path)}
+            return {path.name + "/": _sha256(_folder_files(path, every_file), names_from=path)}
         return {}
+
+    def changed(self) -> bool:
+        """Whether the user's data file or folder is there but differs from the checksums recorded
+        at training (so its seeded split is no longer the run's). False for a built-in dataset
+        (checked when read), a run that recorded no checksums, or data that is gone (the read
+        says so)."""
+        if self.data is None or not self.checksums or not Path(self.data).exists():
+            return False
+        if self.fingerprint() == self.checksums:
+            return False
+        # a run recorded before the folder's digest took its images alone: every file, then
+        return not (Path(self.data).is_dir() and self.fingerprint(True) == self.checksums)
 
     def reading_from(self, data_dir: str | None = None) -> DataSpec:
         """This spec, to read the run's data again: from ``data_dir`` (``--data-dir``) when given, else
@@ -152,6 +162,20 @@ class DataSpec:
             source=disk.source,
             id_name=disk.id_name,
         )
+
+
+def _folder_files(path: Path, every_file: bool) -> list[Path]:
+    """The files a folder's digest covers: the images read from it (a notes file put beside them
+    changes no split), or every file."""
+    from ..data.images import image_files
+
+    if not every_file:
+        try:
+            return image_files(path)
+        except DataError:  # no images: the read will say so
+            return []
+    files = (p for p in path.rglob("*") if p.is_file())
+    return sorted(files, key=lambda p: p.relative_to(path).as_posix())
 
 
 def _sha256(files: list[Path], names_from: Path | None = None) -> str:

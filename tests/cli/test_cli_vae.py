@@ -96,6 +96,24 @@ def test_sample_png_and_npy(run, tmp_path, capsys):
     assert "error" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("seed", [2**63, 2**64, 10**30])
+def test_sample_seed_outside_the_range_of_train_is_one_line(run, tmp_path, seed, capsys):
+    """--seed takes [0, 2**63), as train and serve do: beyond, one line and exit 2, nothing written."""
+    argv = [
+        "sample",
+        str(run),
+        "--n",
+        "2",
+        "--seed",
+        str(seed),
+        "--output",
+        str(tmp_path / "s.npy"),
+    ]
+    assert cli.main(argv) == 2 and not (tmp_path / "s.npy").exists()
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "seed must be a whole number in [0, 2**63)" in err[0], err
+
+
 def test_interpolate_indices_and_files(run, tmp_path):
     assert (
         cli.main(

@@ -1,5 +1,6 @@
 """After a run trained with $AEKIT_DATA set (as `make demo` does), evaluate, plot and interpolate work
-from a plain shell: the run recorded its data root. --data-dir still overrides it."""
+from a plain shell: the run recorded its data root. --data-dir still overrides it. The data file or
+folder a run recorded is an input of the commands that read it: never their output."""
 
 from __future__ import annotations
 
@@ -83,3 +84,89 @@ def test_commands_on_a_builtin_run_find_its_data_without_aekit_data(
     )
     assert main(["evaluate", str(run), "--data-dir", str(tmp_path / "nowhere")]) != 0
     assert "nowhere" in capsys.readouterr().err
+
+
+# ---- the run's recorded data is an input of every command that reads it --------------------------
+
+COMMON = ["--epochs", "1", "--no-figures", "--quiet"]
+
+
+def _trained(tmp_path, data, family="basic", *extra):
+    from ..badinput import cli
+
+    run = tmp_path / f"run-{family}"
+    code, _, err = cli("train", family, "--data", data, *extra, *COMMON, "--out", run)
+    assert code == 0, err
+    return run
+
+
+def test_no_input_never_overwrites_the_runs_data_file(tmp_path):
+    """encode, reconstruct and evaluate with no --input read the run's data file: an --output
+    that is that file is refused, as an explicit --input of it is, and the file is untouched."""
+    from ..badinput import assert_one_line, cli, snapshot
+
+    np.save(tmp_path / "rows.npy", np.random.default_rng(0).random((30, 4)).astype(np.float32))
+    run = _trained(tmp_path, tmp_path / "rows.npy", "basic", "--latent-dim", "2")
+    before = snapshot(tmp_path)
+    for argv in (
+        ["encode", run, "--output", tmp_path / "rows.npy", "--overwrite"],
+        ["reconstruct", run, "--output", tmp_path / "rows.npy", "--overwrite"],
+        ["evaluate", run, "--output", tmp_path / "rows.npy", "--overwrite"],
+    ):
+        code, _, err = cli(*argv)
+        assert_one_line(code, err, 2, ["is the input", "rows.npy"])
+        assert snapshot(tmp_path) == before, argv[0]
+
+
+def test_no_input_never_replaces_an_output_folder_the_run_trained_on(tmp_path):
+    """A run trained on an aekit output folder (denoised images): reconstructing with no --input into
+    that folder with --overwrite is refused, and the images it holds stay."""
+    from ..badinput import assert_one_line, cli, snapshot, write_images
+
+    write_images(tmp_path / "imgs", 6)
+    first = _trained(tmp_path, tmp_path / "imgs", "basic", "--latent-dim", "2")
+    assert (
+        cli("reconstruct", first, "--input", tmp_path / "imgs", "--output", tmp_path / "den")[0]
+        == 0
+    )
+    run = tmp_path / "on-den"
+    argv = ["basic", "--data", tmp_path / "den", "--latent-dim", "2", *COMMON, "--out", run]
+    assert cli("train", *argv)[0] == 0
+    before = snapshot(tmp_path / "den")
+    code, _, err = cli("reconstruct", run, "--output", tmp_path / "den", "--overwrite")
+    assert_one_line(code, err, 2, ["is the input"])
+    assert snapshot(tmp_path / "den") == before and len(before) == 7  # 6 images and the manifest
+
+
+def test_interpolate_between_test_images_never_overwrites_them(tmp_path):
+    from ..badinput import assert_one_line, cli, snapshot
+
+    np.save(
+        tmp_path / "imgs.npy", np.random.default_rng(0).random((10, 1, 8, 8)).astype(np.float32)
+    )
+    run = _trained(tmp_path, tmp_path / "imgs.npy", "vae", "--latent-dim", "2", "--channels", "4,4")
+    before = snapshot(tmp_path)
+    argv = ["--from", "0", "--to", "1", "--steps", "3", "--output", tmp_path / "imgs.npy"]
+    code, _, err = cli("interpolate", run, *argv, "--overwrite")
+    assert_one_line(code, err, 2, ["is the input", "imgs.npy"])
+    assert snapshot(tmp_path) == before
+
+
+def test_evaluate_and_plot_refuse_a_data_file_changed_since_training(tmp_path):
+    """With no --data they read the run's held-out split again from its data file: once the file's
+    checksum differs from the one recorded, one line instead (--data FILE still evaluates it)."""
+    from ..badinput import assert_one_line, cli
+
+    rng = np.random.default_rng(0)
+    np.save(tmp_path / "rows.npy", rng.random((30, 4)).astype(np.float32))
+    run = _trained(tmp_path, tmp_path / "rows.npy", "basic", "--latent-dim", "2")
+    assert cli("evaluate", run)[0] == 0
+    np.save(tmp_path / "rows.npy", rng.random((30, 4)).astype(np.float32))
+    for argv in (["evaluate", run], ["plot", run]):
+        code, _, err = cli(*argv)
+        assert_one_line(code, err, 2, ["rows.npy has changed since the run was trained", "--data"])
+    assert cli("evaluate", run, "--data", tmp_path / "rows.npy")[0] == 0
+    config = json.loads((run / "config.json").read_text())
+    config["data"]["checksums"] = None  # a run that recorded none: read as it is
+    (run / "config.json").write_text(json.dumps(config))
+    assert cli("evaluate", run)[0] == 0

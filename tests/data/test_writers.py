@@ -116,6 +116,17 @@ def test_a_symlinked_output_folder_is_followed_not_replaced(tmp_path):
     ]
 
 
+@pytest.mark.parametrize("name", ["out.npy", "out.csv", "out.png"])
+def test_a_symlinked_output_file_is_replaced_not_written_through(tmp_path, name):
+    (tmp_path / "theirs").write_bytes(b"the user's file")
+    (tmp_path / name).symlink_to(tmp_path / "theirs")
+    with pytest.raises(UsageError, match="exists"):
+        write_output(tmp_path / name, np.ones((1, 1, 2, 2)))
+    write_output(tmp_path / name, np.ones((1, 1, 2, 2)), overwrite=True)
+    assert not (tmp_path / name).is_symlink() and (tmp_path / name).stat().st_size > 0
+    assert (tmp_path / "theirs").read_bytes() == b"the user's file"
+
+
 def test_empty_folder_is_not_refused(tmp_path):
     (tmp_path / "out").mkdir()
     write_output(tmp_path / "out", np.ones((2, 1, 2, 2)))

@@ -57,3 +57,20 @@ def test_evaluation_reads_only_the_held_out_split(monkeypatch):
     for family in ("basic", "denoise", "vae"):
         get_recipe(family).load_eval_data(DataSpec(dataset="mnist"), 0)
     assert splits == ["test", "test", "test"]
+
+
+def test_a_folder_changed_means_its_images_changed(tmp_path):
+    """A notes file put beside the images changes no split: evaluate and plot go on; a run
+    recorded when the digest covered every file of the folder is still recognised."""
+    (tmp_path / "imgs").mkdir()
+    (tmp_path / "imgs" / "a.png").write_bytes(b"one")
+    (tmp_path / "imgs" / "notes.txt").write_text("taken on Monday")
+    spec = DataSpec.from_json(DataSpec(data=str(tmp_path / "imgs")).to_json())
+    legacy = DataSpec(data=spec.data, checksums=spec.fingerprint(every_file=True))
+    assert spec.checksums != legacy.checksums  # the notes are in the old digest only
+    (tmp_path / "imgs" / "more.txt").write_text("and Tuesday")
+    assert not spec.changed()
+    (tmp_path / "imgs" / "more.txt").unlink()
+    assert not legacy.changed()
+    (tmp_path / "imgs" / "b.png").write_bytes(b"two")
+    assert spec.changed() and legacy.changed()

@@ -1,0 +1,61 @@
+"""aekit._io: atomic writes, and the temporary files a killed writer leaves."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from aekit import _io
+
+REPO = Path(__file__).resolve().parents[1]
+# a writer that stops (SIGKILL) in the middle of an atomic write, after naming its temporary file
+HALF_WRITE = """
+import sys, time
+from aekit import _io
+with _io.atomic_path(sys.argv[1], suffix=".csv") as tmp:
+    tmp.write_text("half a table")
+    print(tmp.name, flush=True)
+    time.sleep(60)
+"""
+
+
+def test_the_next_write_removes_a_killed_writers_temporary_file(tmp_path):
+    proc = subprocess.Popen(
+        [sys.executable, "-c", HALF_WRITE, str(tmp_path / "out.csv")],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    name = proc.stdout.readline().strip()
+    proc.kill()
+    proc.communicate()
+    assert name and (tmp_path / name).is_file()
+    _io.write_text(tmp_path / "out.csv", "a\n1\n")
+    assert sorted(os.listdir(tmp_path)) == ["out.csv"]
+
+
+def test_only_aekits_own_temporary_files_of_dead_writers_are_removed(tmp_path):
+    """A live writer's file, another machine's, and anything not exactly aekit's name are kept."""
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
+    )
+    pid, host = int(dead.stdout), _io._host_tag()
+    other = "000000" if host != "000000" else "111111"
+    stale = f".out.csv.{host}-{pid}.abcd_123.csv.tmp"
+    kept = [
+        f".out.csv.{host}-{os.getpid()}.abcd_123.csv.tmp",  # this process: alive
+        f".out.csv.{other}-{pid}.abcd_123.csv.tmp",  # another machine's writer
+        f".out.csv.{host}-{pid}.abcd123.csv.tmp",  # 7 random letters: not mkstemp's
+        f"out.csv.{host}-{pid}.abcd_123.csv.tmp",  # not hidden
+        f".out.csv.{host}-{pid}.abcd_123.csv.tmp.keep",
+        ".out.csv.notes.tmp",
+    ]
+    for name in [stale, *kept]:
+        (tmp_path / name).write_text("x")
+    (tmp_path / f".d.{host}-{pid}.abcd_123.tmp").mkdir()  # a folder of that name: not a file
+    (tmp_path / f".l.{host}-{pid}.abcd_123.tmp").symlink_to("out.csv")  # a link: kept
+    _io.write_text(tmp_path / "out.csv", "a\n1\n")
+    left = set(os.listdir(tmp_path))
+    assert stale not in left and left >= {*kept, "out.csv"} and len(left) == len(kept) + 3

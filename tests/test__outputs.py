@@ -1,0 +1,93 @@
+"""aekit._outputs: where an output is written, and what it may never be."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+
+from aekit._outputs import check_output, refuse_existing
+from aekit.errors import UsageError
+
+
+def test_a_link_to_a_file_is_the_output_itself(tmp_path):
+    """Writing there replaces the link (as mv would), never the user's file it points to."""
+    (tmp_path / "theirs.csv").write_text("mine\n")
+    (tmp_path / "out.csv").symlink_to("theirs.csv")
+    assert refuse_existing(tmp_path / "out.csv", True) == tmp_path / "out.csv"
+    assert check_output(tmp_path / "out.csv", overwrite=True) == tmp_path.resolve() / "out.csv"
+    with pytest.raises(UsageError, match="already exists"):
+        check_output(tmp_path / "out.csv")
+
+
+def test_a_link_to_a_folder_or_to_nothing_yet_is_followed(tmp_path):
+    (tmp_path / "real").mkdir()
+    (tmp_path / "dir").symlink_to("real")
+    assert refuse_existing(tmp_path / "dir", True, kind="output") == (tmp_path / "real").resolve()
+    (tmp_path / "new.csv").symlink_to("later.csv")
+    assert refuse_existing(tmp_path / "new.csv", False) == (tmp_path / "later.csv").resolve()
+
+
+def test_a_link_into_an_input_is_still_refused(tmp_path):
+    (tmp_path / "data.csv").write_text("a\n1\n")
+    (tmp_path / "out.csv").symlink_to("data.csv")
+    with pytest.raises(UsageError, match="is the input"):
+        check_output(tmp_path / "out.csv", overwrite=True, inputs=[tmp_path / "data.csv"])
+
+
+def test_a_symbolic_link_loop_is_one_usage_line(tmp_path):
+    """ln -s loop.csv loop.csv as the output, an input, or a folder output: a UsageError naming it."""
+    (tmp_path / "loop.csv").symlink_to("loop.csv")
+    (tmp_path / "loopd").symlink_to("loopd")
+    with pytest.raises(UsageError, match="--output .*loop.csv is a symbolic link loop"):
+        check_output(tmp_path / "loop.csv", overwrite=True)
+    with pytest.raises(UsageError, match="the input .*loop.csv is a symbolic link loop"):
+        check_output(tmp_path / "ok.csv", inputs=[tmp_path / "loop.csv"])
+    with pytest.raises(UsageError, match="--out .*loopd is a symbolic link loop"):
+        check_output(tmp_path / "loopd", option="--out", kind="run", run=tmp_path / "loopd")
+    with pytest.raises(UsageError, match="symbolic link loop"):
+        check_output(tmp_path / "loopd" / "x.csv")
+
+
+def test_the_cli_says_a_symbolic_link_loop_in_one_line(tmp_path):
+    from .badinput import assert_one_line, cli
+
+    np.save(tmp_path / "rows.npy", np.zeros((8, 2), np.float32))
+    (tmp_path / "loop.npy").symlink_to("loop.npy")
+    for argv in (
+        ["--data", tmp_path / "loop.npy", "--out", tmp_path / "run"],
+        ["--data", tmp_path / "rows.npy", "--out", tmp_path / "loop.npy"],
+    ):
+        code, _, err = cli("train", "basic", *argv, "--epochs", "1", "--quiet")
+        assert_one_line(code, err, 2, ["loop.npy", "symbolic link loop"])
+
+
+def test_a_name_too_long_for_aekits_temporary_names_is_a_usage_error(tmp_path):
+    """A name the file system takes, but not with the temporary names aekit writes beside it: one
+    line with the limit, before anything is written; the longest name it gives is written."""
+    from aekit import _io
+
+    with pytest.raises(
+        UsageError, match=r"limited to 255 bytes; give a name of at most (\d+)"
+    ) as e:
+        check_output(tmp_path / ("e" * 250 + ".csv"))
+    most = int(e.value.args[0].rsplit(" ", 2)[-2])
+    fits = tmp_path / ("e" * (most - 4) + ".csv")
+    assert check_output(fits) == fits
+    _io.write_text(fits, "a\n1\n")
+    assert fits.read_text() == "a\n1\n"
+    with pytest.raises(UsageError, match="temporary folder beside it"):
+        check_output(tmp_path / ("r" * 250), option="--out", kind="run")
+
+
+def test_the_cli_refuses_a_name_too_long_with_exit_2(tmp_path):
+    from .badinput import assert_one_line, cli
+
+    np.save(tmp_path / "rows.npy", np.zeros((8, 2), np.float32))
+    code, _, err = cli(
+        "train", "basic", "--data", tmp_path / "rows.npy", "--out", tmp_path / ("r" * 250)
+    )
+    limit = os.pathconf(tmp_path, "PC_NAME_MAX")
+    assert_one_line(code, err, 2, ["too long", f"limited to {limit} bytes", "at most"])
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["rows.npy"]
