@@ -101,6 +101,7 @@ def _input(args: argparse.Namespace, est, recipe, config):
     """--input read with the model's columns, or else the run's held-out data."""
     if args.input is not None:
         return read_for_model(args, est, config)
+    refuse_changed_data(args, config, "give the samples with --input FILE")
     return recipe.load_eval_data(run_spec(args, config), int(config.get("seed", 0)))
 
 

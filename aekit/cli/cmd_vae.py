@@ -7,7 +7,14 @@ from pathlib import Path
 from typing import Any
 
 from ..estimators import params as P
-from .options import add_data_options, add_run_options, read_for_model, run_inputs, run_spec
+from .options import (
+    add_data_options,
+    add_run_options,
+    read_for_model,
+    refuse_changed_data,
+    run_inputs,
+    run_spec,
+)
 from .progress import set_verbose
 from .types import int_list, non_negative_float, non_negative_int, positive_int
 
@@ -125,6 +132,7 @@ def cmd_interpolate(args: argparse.Namespace) -> int:
             raise UsageError(
                 "give --from I --to J (indices into the run's test data) or --input A B (two images)"
             )
+        refuse_changed_data(args, config, "give the two images with --input A B")
         data = binarize_for(
             est, recipe.load_eval_data(run_spec(args, config), int(config.get("seed", 0)))
         )

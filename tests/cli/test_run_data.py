@@ -165,6 +165,9 @@ def test_evaluate_and_plot_refuse_a_data_file_changed_since_training(tmp_path):
     for argv in (["evaluate", run], ["plot", run]):
         code, _, err = cli(*argv)
         assert_one_line(code, err, 2, ["rows.npy has changed since the run was trained", "--data"])
+    for command in ("encode", "reconstruct"):  # their held-out split too, with no --input
+        code, _, err = cli(command, run, "--output", tmp_path / f"{command}.npy")
+        assert_one_line(code, err, 2, ["rows.npy has changed", "--input FILE"])
     assert cli("evaluate", run, "--data", tmp_path / "rows.npy")[0] == 0
     config = json.loads((run / "config.json").read_text())
     config["data"]["checksums"] = None  # a run that recorded none: read as it is
