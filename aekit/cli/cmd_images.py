@@ -359,7 +359,8 @@ def cmd_calibrate_images(args: argparse.Namespace, recipe, config: dict) -> int:
     normal = None
     if args.data is not None:
         _check_input(args.data)
-        normal = recipe.read_good(recorded_spec(args, config), args.data)
+        channels = config["state"]["input_shape"][0]  # the run's: 1 (grayscale) or 3 (RGB)
+        normal = recipe.read_good(recorded_spec(args, config), args.data, channels)
     rule = {p: getattr(args, p) for p in ("threshold", "pixel_threshold")}
     est = calibrate_run(args.run, normal=normal, **{p: v for p, v in rule.items() if v is not None})
     print(

@@ -69,10 +69,10 @@ def map_scale(est) -> float:
     return 2 * t if t > 0 else 1.0
 
 
-def check_mode(est, mode: str | None, where: Any) -> None:
-    """One line naming the input whose images are grayscale for a colour run, or the reverse (the
-    detector's own message names only its argument, X)."""
-    want = "L" if int(est.input_shape_[0]) == 1 else "RGB"
+def check_mode(channels: int, mode: str | None, where: Any) -> None:
+    """One line naming the input whose images are grayscale for a run of ``channels`` 3 (colour),
+    or the reverse (the detector's own message names only its argument, X)."""
+    want = "L" if int(channels) == 1 else "RGB"
     if mode is not None and mode != want:
         raise DataError(
             f"{where} is read as {MODE_WORDS[mode]}, but the run was trained on "
@@ -191,9 +191,10 @@ class ImageAnomalyRecipe(Recipe):
         data = read_path(path, image_size=spec.image_size, crop_mixed=crop_mixed)
         return good_labels(self.require_images(data, path), spec.normal_label)
 
-    def read_good(self, spec: DataSpec, path: str | Path) -> np.ndarray:
-        """The good images at ``path`` to calibrate on (a class sub-folder ``good``'s alone), at the
-        run's image size; images of several sizes are one line (a score grows with the image)."""
+    def read_good(self, spec: DataSpec, path: str | Path, channels: int) -> np.ndarray:
+        """The good images at ``path`` to calibrate a run of ``channels`` on (a class sub-folder
+        ``good``'s alone), at the run's image size; images of several sizes are one line (a score
+        grows with the image), and so are images of the other mode."""
         files = image_files(Path(path)) if Path(path).is_dir() else [Path(path)]
         if spec.image_size is None and len(size_groups(files)) > 1:
             raise UsageError(
@@ -202,6 +203,7 @@ class ImageAnomalyRecipe(Recipe):
                 f"grows with the image)"
             )
         data = self.read(spec, path)
+        check_mode(channels, data.image_mode, path)
         return normal_rows(data).x
 
     def load_data(self, spec: DataSpec, seed: int) -> tuple[Data, Data]:
@@ -234,7 +236,7 @@ class ImageAnomalyRecipe(Recipe):
     def evaluate(self, est, data: Data) -> dict[str, Any]:
         """The held-out figures: with labels, the image ROC-AUC and PR-AUC and the share of good
         images flagged (:meth:`aekit.ImageAnomalyDetector.evaluate`); else what is flagged."""
-        check_mode(est, data.image_mode, data.source)
+        check_mode(est.input_shape_[0], data.image_mode, data.source)
         if data.y is None:
             scores = est.decision_function(data.x)
             out = {
@@ -255,7 +257,7 @@ class ImageAnomalyRecipe(Recipe):
                 "--masks needs --data FOLDER: the images the masks belong to (this run's held-out "
                 "images are crops, with no mask files)"
             )
-        check_mode(est, data.image_mode, data.source)
+        check_mode(est.input_shape_[0], data.image_mode, data.source)
         truth, found = read_masks(data, Path(masks))
         y = truth.reshape(len(truth), -1).any(1) if data.y is None else data.y
         out = est.evaluate(data.x, y, truth)
@@ -384,7 +386,7 @@ class _MapWriter:
         with Pass(len(self.index), "score", unit="images", verbose=verbose) as progress:
             for batch in iter_image_batches(self.path, image_size):
                 where = self.path / batch.names[0] if self.path.is_dir() else self.path
-                check_mode(self.est, batch.image_mode, where)
+                check_mode(self.est.input_shape_[0], batch.image_mode, where)
                 maps = self.est.anomaly_maps(batch.x)
                 scored = self.est.image_scores(maps)
                 for j, name in enumerate(batch.names):

@@ -307,6 +307,8 @@ def test_colour_images_for_a_grayscale_run_name_the_file(world, tmp_path):
     assert_one_line_error(score, 2, "c.png is read as colour (RGB)", "trained on grayscale")
     evaluate = cli_here("evaluate", root / "run", "--data", tmp_path / "in", check=None)
     assert_one_line_error(evaluate, 2, "read as colour (RGB)", "trained on grayscale")
+    calibrate = cli_here("calibrate", root / "run", "--data", tmp_path / "in", check=None)
+    assert_one_line_error(calibrate, 2, "in is read as colour (RGB)", "trained on grayscale")
     assert not (tmp_path / "s.csv").exists()
 
 
