@@ -226,7 +226,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         normal = read_path(args.data, **table_options(est, config)).x
     rule = {p: getattr(args, p) for p in ("threshold", "k", "q", "contamination")}
     est = calibrate_run(args.run, normal=normal, **{p: v for p, v in rule.items() if v is not None})
-    c = est.calibration_
+    c = est.threshold_basis() if series else est.calibration_  # the steps the rule read
     count = f"{c['steps']} normal steps" if series else f"{c['rows']} normal rows"
     print(
         f"{args.run}: threshold {est.threshold!s} = {est.threshold_:.6g} "

@@ -92,3 +92,22 @@ def test_a_trending_stretch_is_said_in_one_line_and_recorded(tmp_path, capsys):
         config["state"]["detrend"] == "level"
         and "straight line" in config["state"]["detrend_source"]
     )
+
+
+def test_calibrate_on_a_stretch_moves_the_default_rule(tmp_path, capsys):
+    """`aekit calibrate RUN --data FILE` reported 'given' while 'max' kept the training scores."""
+    normal, _ = sine_series(1000, kind="none", seed=1)
+    train = write_csv(tmp_path / "train.csv", normal)
+    out = str(tmp_path / "run")
+    argv = ["train", "series", "--data", train, "--time-column", "time", "--out", out]
+    assert main([*argv, "--no-figures", "--quiet"]) == 0
+    assert main(["calibrate", out]) == 0
+    said = capsys.readouterr().out
+    assert "threshold max = " in said and "(calibration: training, 1000 normal steps)" in said
+    trained = float(said.split(" = ")[1].split()[0])
+    noisier = normal + np.random.default_rng(3).normal(0, 0.3, normal.shape).astype(np.float32)
+    data = write_csv(tmp_path / "normal.csv", noisier)
+    assert main(["calibrate", out, "--data", data, "--time-column", "time"]) == 0
+    said = capsys.readouterr().out
+    assert "threshold max = " in said and "(calibration: given, 1000 normal steps)" in said
+    assert float(said.split(" = ")[1].split()[0]) > 1.5 * trained

@@ -133,8 +133,8 @@ class SeriesDetector(SeriesAlarms, NeuralEstimator):
         highest training score times ``margin``, so that nothing like the normal stretch is
         flagged; "fpr:RATE" (and "pot:RATE"): a per-step false-alarm rate, from the scores of the
         last 20% of the stretch (:mod:`.alarms`), which the detector then does not train on
-        (``calibration_scores_``; :meth:`calibrate` replaces them); the others are those of
-        :class:`aekit.AnomalyDetector`; a number is fixed.
+        (``calibration_scores_``; :meth:`calibrate` replaces them, and its stretch then sets
+        every rule); the others are those of :class:`aekit.AnomalyDetector`; a number is fixed.
     margin : float, default 1.5
         "max": the factor over the highest training score.
     k, q, contamination : float
