@@ -158,13 +158,16 @@ _PARAMS = {
 def train_params(family: str, args: argparse.Namespace) -> dict[str, Any]:
     """The detector's parameters: the image detector's for a folder of images (cmd_images)."""
     from . import cmd_images
+    from .cmd_series import refuse_unread_at_training
 
     if cmd_images.image_run(args):
         return cmd_images.train_params(args)
     cmd_images.refuse_given(
         args, cmd_images.IMAGE_ONLY, "applies to a folder of images (--data FOLDER), not a table"
     )
-    return {p: getattr(args, a) for a, p in _PARAMS.items() if getattr(args, a, None) is not None}
+    params = {p: getattr(args, a) for a, p in _PARAMS.items() if getattr(args, a, None) is not None}
+    refuse_unread_at_training(family, args, params)
+    return params
 
 
 def _register_calibrate(subparsers) -> None:
