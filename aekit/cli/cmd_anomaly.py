@@ -42,6 +42,12 @@ def _threshold_options(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _run_threshold_options(p: argparse.ArgumentParser, rule: str) -> None:
+    """``aekit score`` and ``calibrate``: the rules of every detector run, a series run's ``max``
+    too (:func:`cmd_series.refuse_series_rule` refuses it for the others)."""
+    add_threshold_options(p, P.SERIES_DETECTOR, rule=rule, k=1, q=95)
+
+
 def _options(p: argparse.ArgumentParser) -> None:
     p.add_argument_group("data").add_argument(
         "--normal-label",
@@ -185,13 +191,10 @@ def _register_calibrate(subparsers) -> None:
         help="normal rows the model never trained on (read like the training data), or an image "
         "run's good images: their scores become the calibration scores",
     )
-    add_threshold_options(
+    _run_threshold_options(
         c,
-        TABLE,
-        rule="the new rule: fpr:RATE (a false-alarm rate), pot:RATE, percentile, contamination, "
-        "mean_std, mad (each also as NAME:VALUE), or a number",
-        k=1,
-        q=95,
+        "the new rule: fpr:RATE (a false-alarm rate), pot:RATE, percentile, contamination, "
+        "mean_std, mad (each also as NAME:VALUE), a series run's max (or max:M), or a number",
     )
     from .cmd_series import add_series_data_options
 
@@ -204,9 +207,10 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     from ..data import read_path
     from ..recipes import load_run
     from ..recipes.calibrate import calibrate_run
-    from .cmd_series import apply_threshold_options, refuse_options
+    from .cmd_series import apply_threshold_options, refuse_options, refuse_series_rule
 
     est, recipe, config = load_run(args.run)
+    refuse_series_rule(args, config.get("estimator"))
     if config.get("estimator") == IMAGES:
         from .cmd_images import cmd_calibrate_images
 
@@ -268,7 +272,12 @@ def register(subparsers) -> None:
         "(tcp://host:8786), one part per input file; needs pip install 'aekit[dask]'",
     )
     add_data_options(s, builtin=False)
-    _threshold_options(s)
+    _run_threshold_options(
+        s,
+        "the run's rule for these scores: fpr:RATE (a false-alarm rate), pot:RATE, percentile, "
+        "contamination, mean_std, mad (each also as NAME:VALUE), a series run's max (or max:M), "
+        "or a number",
+    )
     from .cmd_series import add_series_data_options
 
     g = s.add_argument_group("a series run ('aekit train series')")
@@ -308,6 +317,10 @@ def _npy_chunks(path: str, rows: int = 16_384):
 
 def _score(args: argparse.Namespace) -> int:
     """``aekit score``: on a Dask cluster with --dask, else in this process (:func:`cmd_score`)."""
+    from ..estimators.persistence import read_config
+    from .cmd_series import refuse_series_rule
+
+    refuse_series_rule(args, read_config(args.run).get("estimator"))
     return _score_on_dask(args) if args.dask is not None else cmd_score(args)
 
 

@@ -257,6 +257,24 @@ def apply_threshold_options(args: argparse.Namespace, est) -> None:
     refuse_unread_rule_options(args, est, f" of {args.run}")
 
 
+def refuse_series_rule(args: argparse.Namespace, estimator: str | None) -> None:
+    """One line for ``--threshold max`` (``max:M``) given to ``aekit score`` or ``calibrate`` on a run
+    that is not a series run: only the series detector has that rule."""
+    from ..errors import UsageError
+
+    rule = getattr(args, "threshold", None)
+    if (
+        estimator == "SeriesDetector"
+        or not isinstance(rule, str)
+        or rule.partition(":")[0] != "max"
+    ):
+        return
+    raise UsageError(
+        f"--threshold {rule} is a series run's rule ('aekit train series'), and {args.run} is not "
+        f"one; give fpr:RATE, pot:RATE, mean_std, percentile, contamination, mad or a number"
+    )
+
+
 # A threshold rule's parameters given as options, and the rules that read each
 RULE_OPTIONS = {
     "k": "mean_std or mad",
