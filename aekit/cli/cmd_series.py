@@ -178,7 +178,23 @@ def train_params(family: str, args: argparse.Namespace) -> dict[str, Any]:
     if getattr(args, "no_latent", False):
         params["latent_dim"] = None
     refuse_unread_at_training(family, args, params)
+    _check_processes(args, params.get("method"))
     return params
+
+
+def _check_processes(args: argparse.Namespace, method: str | None) -> None:
+    """``--nproc N`` splits a network's training across processes; the neighbours alone train none
+    (as an image run's bank methods, refused rather than run N times over)."""
+    from ..errors import UsageError
+    from ..estimators.series import SeriesDetector
+
+    nproc = getattr(args, "nproc", None)
+    method = method or SeriesDetector().get_params()["method"]
+    if nproc is not None and nproc > 1 and method == "neighbors":
+        raise UsageError(
+            f"--nproc {nproc} does not apply to method 'neighbors': it trains no network to split "
+            f"across processes; drop --nproc (or use --method reconstruction or both)"
+        )
 
 
 def register(subparsers) -> None:

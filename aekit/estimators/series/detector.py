@@ -54,11 +54,13 @@ NEIGHBOR_CELLS = 1 << 24
 # weight on a stretch detrended by "level", where a heavier one would flag a fault's echo too
 LEVEL = 1.0
 DETRENDED_LEVEL = 0.3
-# the parameters of the autoencoder and its training, which the neighbours alone do not read
+# the parameters of the autoencoder, its error and its training, which the neighbours alone do not read
 NETWORK_OPTIONS = (
-    "channels", "latent_dim", "kernel_size", "init", "loss", "epochs", "batch_size", "lr",
+    "channels", "latent_dim", "kernel_size", "init", "error", "loss", "epochs", "batch_size", "lr",
     "schedule", "precision", "patience",
 )  # fmt: skip
+# the parameters of the neighbours' search, which the autoencoder alone does not read
+NEIGHBOR_OPTIONS = ("references", "level")
 
 
 def _batches(x: np.ndarray, window: int, stride: int) -> Iterator[np.ndarray]:
@@ -400,7 +402,7 @@ class SeriesDetector(SeriesAlarms, NeuralEstimator):
         for name in ("model_", "neighbors_"):  # a refit with another method keeps none of the last
             self.__dict__.pop(name, None)
         self.method_, self.reconstruction_scale_, self.history_ = self.method, 1.0, []
-        self._note_unused_network_options()
+        self._note_unused_options()
         if self.method != "reconstruction":
             # on the free cores, as scoring: beside two busy processes, torch's one thread per core
             # waited at every product's barrier (a 20,000-step fit took 6 s instead of 0.5)
@@ -443,18 +445,27 @@ class SeriesDetector(SeriesAlarms, NeuralEstimator):
             f"neighbours: {why}; give more references or a smaller window"
         )
 
-    def _note_unused_network_options(self) -> None:
-        """One line when the autoencoder's options were given to a detector that trains none (the
-        neighbours, the default: a user's --epochs would otherwise do nothing, silently)."""
-        if self.method != "neighbors":
-            return
-        defaults = type(self)().get_params()
-        given = [k for k in NETWORK_OPTIONS if self.get_params()[k] != defaults[k]]
-        if given:
-            note(
-                f"{', '.join(given)} set the autoencoder's training, and method='neighbors' trains "
-                f"none: they are not used; give method='reconstruction' or 'both' to train it"
+    def _note_unused_options(self) -> None:
+        """One line when the options of the method not fitted were given: the autoencoder's to the
+        neighbours alone (the default: a user's --epochs would otherwise do nothing, silently), or
+        the neighbours' to the autoencoder alone."""
+        defaults, params = type(self)().get_params(), self.get_params()
+        if self.method == "neighbors":
+            given = [k for k in NETWORK_OPTIONS if params[k] != defaults[k]]
+            what, other = (
+                "set the autoencoder's training, and method='neighbors' trains none",
+                ("'reconstruction' or 'both' to train it"),
             )
+        elif self.method == "reconstruction":
+            given = [k for k in NEIGHBOR_OPTIONS if params[k] != defaults[k]]
+            what, other = (
+                "set the neighbours' search, and method='reconstruction' has none",
+                ("'neighbors' or 'both' to search them"),
+            )
+        else:
+            return
+        if given:
+            note(f"{', '.join(given)} {what}: they are not used; give method={other}")
 
     def _detrender(self) -> Any:
         """A fresh chunk-by-chunk transform of raw steps into what the detector models (``detrend_``)."""

@@ -190,3 +190,26 @@ def test_a_stretch_each_window_of_which_has_a_neighbour_fits(steps, stride):
     x = np.sin(np.arange(steps) * 2 * np.pi / 30)
     det = aekit.SeriesDetector(window=30, stride=stride, references=2 if steps == 300 else 50_000)
     assert np.isfinite(det.set_params(device="cpu").fit(x).threshold_)
+
+
+@pytest.mark.parametrize(
+    "params, said",
+    [
+        (
+            dict(error="mae"),
+            "error set the autoencoder's training, and method='neighbors' trains none: they are "
+            "not used; give method='reconstruction' or 'both' to train it",
+        ),
+        (
+            dict(method="reconstruction", level=5.0, references=3, epochs=1, channels=(4,)),
+            "references, level set the neighbours' search, and method='reconstruction' has none: "
+            "they are not used; give method='neighbors' or 'both' to search them",
+        ),
+    ],
+)
+def test_the_other_methods_options_are_named_in_one_note(caplog, params, said):
+    """error under the neighbours, references and level under reconstruction changed nothing, unsaid."""
+    x = np.sin(np.arange(600) / 5.0)
+    with caplog.at_level("WARNING", logger="aekit.notes"):
+        aekit.SeriesDetector(device="cpu", **params).fit(x)
+    assert [r.getMessage() for r in caplog.records] == [said]
