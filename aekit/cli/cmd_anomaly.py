@@ -43,6 +43,12 @@ def _threshold_options(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _run_threshold_options(p: argparse.ArgumentParser, rule: str) -> None:
+    """``aekit score`` and ``calibrate``: the rules of every detector run, a series run's ``max``
+    too (:func:`cmd_series.refuse_series_rule` refuses it for the others)."""
+    add_threshold_options(p, P.SERIES_DETECTOR, rule=rule, k=1, q=95)
+
+
 def _options(p: argparse.ArgumentParser) -> None:
     p.add_argument_group("data").add_argument(
         "--normal-label",
@@ -159,13 +165,16 @@ _PARAMS = {
 def train_params(family: str, args: argparse.Namespace) -> dict[str, Any]:
     """The detector's parameters: the image detector's for a folder of images (cmd_images)."""
     from . import cmd_images
+    from .cmd_series import refuse_unread_at_training
 
     if cmd_images.image_run(args):
         return cmd_images.train_params(args)
     cmd_images.refuse_given(
         args, cmd_images.IMAGE_ONLY, "applies to a folder of images (--data FOLDER), not a table"
     )
-    return {p: getattr(args, a) for a, p in _PARAMS.items() if getattr(args, a, None) is not None}
+    params = {p: getattr(args, a) for a, p in _PARAMS.items() if getattr(args, a, None) is not None}
+    refuse_unread_at_training(family, args, params)
+    return params
 
 
 def _register_calibrate(subparsers) -> None:
@@ -183,13 +192,10 @@ def _register_calibrate(subparsers) -> None:
         help="normal rows the model never trained on (read like the training data), or an image "
         "run's good images: their scores become the calibration scores",
     )
-    add_threshold_options(
+    _run_threshold_options(
         c,
-        TABLE,
-        rule="the new rule: fpr:RATE (a false-alarm rate), pot:RATE, percentile, contamination, "
-        "mean_std, mad (each also as NAME:VALUE), or a number",
-        k=1,
-        q=95,
+        "the new rule: fpr:RATE (a false-alarm rate), pot:RATE, percentile, contamination, "
+        "mean_std, mad (each also as NAME:VALUE), a series run's max (or max:M), or a number",
     )
     from .cmd_series import add_series_data_options
 
@@ -202,9 +208,10 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     from ..data import read_path
     from ..recipes import load_run
     from ..recipes.calibrate import calibrate_run
-    from .cmd_series import apply_threshold_options, refuse_options
+    from .cmd_series import apply_threshold_options, refuse_options, refuse_series_rule
 
     est, recipe, config = load_run(args.run)
+    refuse_series_rule(args, config.get("estimator"))
     if config.get("estimator") == IMAGES:
         from .cmd_images import cmd_calibrate_images
 
@@ -227,7 +234,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         normal = read_path(args.data, **table_options(est, config)).x
     rule = {p: getattr(args, p) for p in ("threshold", "k", "q", "contamination")}
     est = calibrate_run(args.run, normal=normal, **{p: v for p, v in rule.items() if v is not None})
-    c = est.calibration_
+    c = est.threshold_basis() if series else est.calibration_  # the steps the rule read
     count = f"{c['steps']} normal steps" if series else f"{c['rows']} normal rows"
     print(
         f"{args.run}: threshold {est.threshold!s} = {est.threshold_:.6g} "
@@ -266,7 +273,12 @@ def register(subparsers) -> None:
         "(tcp://host:8786), one part per input file; needs pip install 'aekit[dask]'",
     )
     add_data_options(s, builtin=False)
-    _threshold_options(s)
+    _run_threshold_options(
+        s,
+        "the run's rule for these scores: fpr:RATE (a false-alarm rate), pot:RATE, percentile, "
+        "contamination, mean_std, mad (each also as NAME:VALUE), a series run's max (or max:M), "
+        "or a number",
+    )
     from .cmd_series import add_series_data_options
 
     g = s.add_argument_group("a series run ('aekit train series')")
@@ -306,6 +318,10 @@ def _npy_chunks(path: str, rows: int = 16_384):
 
 def _score(args: argparse.Namespace) -> int:
     """``aekit score``: on a Dask cluster with --dask, else in this process (:func:`cmd_score`)."""
+    from ..estimators.persistence import read_config
+    from .cmd_series import refuse_series_rule
+
+    refuse_series_rule(args, read_config(args.run).get("estimator"))
     return _score_on_dask(args) if args.dask is not None else cmd_score(args)
 
 

@@ -6,7 +6,7 @@ import argparse
 from typing import Any
 
 from ..estimators import params as P
-from .options import add_threshold_options, option_name
+from .options import add_threshold_options, first_given, option_name
 from .types import int_list, non_negative_float, positive_float, positive_int
 
 FILLS = ("linear", "previous")
@@ -177,7 +177,24 @@ def train_params(family: str, args: argparse.Namespace) -> dict[str, Any]:
     params = {p: getattr(args, p) for p in _PARAMS if getattr(args, p, None) is not None}
     if getattr(args, "no_latent", False):
         params["latent_dim"] = None
+    refuse_unread_at_training(family, args, params)
+    _check_processes(args, params.get("method"))
     return params
+
+
+def _check_processes(args: argparse.Namespace, method: str | None) -> None:
+    """``--nproc N`` splits a network's training across processes; the neighbours alone train none
+    (as an image run's bank methods, refused rather than run N times over)."""
+    from ..errors import UsageError
+    from ..estimators.series import SeriesDetector
+
+    nproc = getattr(args, "nproc", None)
+    method = method or SeriesDetector().get_params()["method"]
+    if nproc is not None and nproc > 1 and method == "neighbors":
+        raise UsageError(
+            f"--nproc {nproc} does not apply to method 'neighbors': it trains no network to split "
+            f"across processes; drop --nproc (or use --method reconstruction or both)"
+        )
 
 
 def register(subparsers) -> None:
@@ -244,8 +261,6 @@ def refuse_options(args: argparse.Namespace, names, run_kind: str) -> None:
 def apply_threshold_options(args: argparse.Namespace, est) -> None:
     """``--threshold``, ``--k``, ``--q``, ``--contamination`` set on the detector; a parameter that
     the resulting rule does not read (``--contamination`` on a ``max`` rule) is refused in one line."""
-    from ..errors import UsageError
-
     given = {
         p: getattr(args, p)
         for p in ("threshold", "k", "q", "contamination")
@@ -255,14 +270,73 @@ def apply_threshold_options(args: argparse.Namespace, est) -> None:
         return
     est.set_params(**given)
     est.check_params()  # a bad rule fails before anything is read
+    refuse_unread_rule_options(args, est, f" of {args.run}")
+
+
+def refuse_series_rule(args: argparse.Namespace, estimator: str | None) -> None:
+    """One line for ``--threshold max`` (``max:M``) given to ``aekit score`` or ``calibrate`` on a run
+    that is not a series run: only the series detector has that rule."""
+    from ..errors import UsageError
+
+    rule = getattr(args, "threshold", None)
+    if (
+        estimator == "SeriesDetector"
+        or not isinstance(rule, str)
+        or rule.partition(":")[0] != "max"
+    ):
+        return
+    raise UsageError(
+        f"--threshold {rule} is a series run's rule ('aekit train series'), and {args.run} is not "
+        f"one; give fpr:RATE, pot:RATE, mean_std, percentile, contamination, mad or a number"
+    )
+
+
+# A threshold rule's parameters given as options, and the rules that read each
+RULE_OPTIONS = {
+    "k": "mean_std or mad",
+    "q": "percentile",
+    "contamination": "contamination",
+    "margin": "max",
+}
+
+
+def refuse_unread_rule_options(args: argparse.Namespace, est, of: str = "") -> None:
+    """One line for a rule's parameter given (``--q``) that the detector's rule does not read: another
+    rule's (``fpr``), or the rule's own when its value is written in the rule (``percentile:99``).
+    ``of``: whose rule it is, for the message (" of RUN")."""
+    from ..errors import UsageError
+
     rule = est.threshold_rule()
-    for name in ("k", "q", "contamination"):
-        if name in given and name not in type(rule).params:
-            uses = {"k": "mean_std or mad", "q": "percentile", "contamination": "contamination"}
+    written = isinstance(est.threshold, str) and ":" in est.threshold
+    own = next(iter(type(rule).params)) if written else None  # the value the rule carries
+    for name, uses in RULE_OPTIONS.items():
+        value = getattr(args, name, None)
+        if value is None:
+            continue
+        option = option_name(name)
+        if name not in type(rule).params:
             raise UsageError(
-                f"--{name} does not apply to the threshold rule {rule.name!r} of {args.run}; "
-                f"add --threshold {uses[name]}, or drop --{name}"
+                f"{option} does not apply to the threshold rule {rule.name!r}{of}; "
+                f"add --threshold {uses}, or drop {option}"
             )
+        if name == own:
+            raise UsageError(
+                f"{option} {value:g} does not apply to the threshold rule {est.threshold!r}{of}, "
+                f"which carries its own value; give --threshold {rule.name}:{value:g}, or drop "
+                f"{option}"
+            )
+
+
+def refuse_unread_at_training(family: str, args: argparse.Namespace, params: dict) -> None:
+    """``aekit train``: :func:`refuse_unread_rule_options` on the detector the run will hold (the
+    recipe's defaults < ``--preset`` < the options), before any data is read; with ``--resume`` the
+    run's recorded rule applies, which the given options cannot change."""
+    if getattr(args, "resume", False) or first_given(args, RULE_OPTIONS) is None:
+        return
+    from ..recipes import get_recipe
+
+    est = get_recipe(family).build({**params, "preset": getattr(args, "preset", None)})
+    refuse_unread_rule_options(args, est)
 
 
 def cmd_score_series(args: argparse.Namespace) -> int:

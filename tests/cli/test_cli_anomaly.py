@@ -305,6 +305,26 @@ def test_bad_options_exit_2_with_one_line(tmp_path, capsys, argv):
     assert not (tmp_path / "r" / "model.safetensors").exists()
 
 
+@pytest.mark.parametrize(
+    "argv, needle",
+    [
+        (["--k", "5"], "--k does not apply to the threshold rule 'fpr'; add --threshold mean_std"),
+        (["--contamination", "0.4"], "--contamination does not apply to the threshold rule 'fpr'"),
+        (["--preset", "recipe", "--q", "5"], "--q does not apply to the threshold rule 'mean_std'"),
+        (["--threshold", "percentile:99", "--q", "90"], "'percentile:99', which carries its own"),
+    ],
+)
+def test_train_refuses_a_rule_option_its_rule_does_not_read(tmp_path, capsys, argv, needle):
+    """aekit score and calibrate refused them; aekit train trained as if they were not given."""
+    x, labels = rows(20, 0, seed=1)
+    data = write_csv(tmp_path / "d.csv", x, labels, extra=False)
+    argv = ["train", "anomaly", "--data", str(data), "--out", str(tmp_path / "r"), *argv]
+    assert main([*argv, "--epochs", "1", "--quiet"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and needle in err[0], err
+    assert not (tmp_path / "r").exists()
+
+
 def test_ecg5000_recipe_preset(shared_data, tmp_path, capsys):
     run = tmp_path / "ecg"
     assert (

@@ -198,6 +198,7 @@ def test_bad_training_options_one_line(tmp_path):
     for options, needle in (
         (["--window", "0"], "window of at least 2"),
         (["--window", "5000"], "longer than the training stretch"),
+        (["--window", "120"], "300 steps is too short for the neighbours with a window of 120"),
     ):
         proc = run_cli(
             "train",
@@ -207,8 +208,6 @@ def test_bad_training_options_one_line(tmp_path):
             "--time-column",
             "time",
             *options,
-            "--epochs",
-            "1",
             "--out",
             str(tmp_path / "run"),
             "--quiet",

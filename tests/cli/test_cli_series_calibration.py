@@ -92,3 +92,49 @@ def test_a_trending_stretch_is_said_in_one_line_and_recorded(tmp_path, capsys):
         config["state"]["detrend"] == "level"
         and "straight line" in config["state"]["detrend_source"]
     )
+
+
+def test_calibrate_on_a_stretch_moves_the_default_rule(tmp_path, capsys):
+    """`aekit calibrate RUN --data FILE` reported 'given' while 'max' kept the training scores."""
+    normal, _ = sine_series(1000, kind="none", seed=1)
+    train = write_csv(tmp_path / "train.csv", normal)
+    out = str(tmp_path / "run")
+    argv = ["train", "series", "--data", train, "--time-column", "time", "--out", out]
+    assert main([*argv, "--no-figures", "--quiet"]) == 0
+    assert main(["calibrate", out]) == 0
+    said = capsys.readouterr().out
+    assert "threshold max = " in said and "(calibration: training, 1000 normal steps)" in said
+    trained = float(said.split(" = ")[1].split()[0])
+    noisier = normal + np.random.default_rng(3).normal(0, 0.3, normal.shape).astype(np.float32)
+    data = write_csv(tmp_path / "normal.csv", noisier)
+    assert main(["calibrate", out, "--data", data, "--time-column", "time"]) == 0
+    said = capsys.readouterr().out
+    assert "threshold max = " in said and "(calibration: given, 1000 normal steps)" in said
+    assert float(said.split(" = ")[1].split()[0]) > 1.5 * trained
+
+
+def test_a_calibrated_series_run_goes_back_to_max(run, tmp_path, capsys):
+    """score and calibrate read --threshold with the table runs' rules, which have no 'max'."""
+    folder, out = run
+    x, _ = sine_series(400, kind="none", seed=3)
+    test = write_csv(tmp_path / "test.csv", x)
+    argv = ["score", str(out), "--input", test, "--output", str(tmp_path / "s.csv")]
+    assert main([*argv, "--time-column", "time", "--threshold", "max:2"]) == 0
+    assert main(["calibrate", str(out), "--threshold", "max"]) == 0
+    assert json.loads((out / "config.json").read_text())["params"]["threshold"] == "max"
+    assert f"{out}: threshold max = " in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("command", ["score", "calibrate"])
+def test_max_on_a_table_run_is_one_line(tmp_path, capsys, command):
+    import aekit
+
+    x = np.random.default_rng(0).random((60, 4), dtype=np.float32)
+    aekit.AnomalyDetector(epochs=2, device="cpu").fit(x).save(tmp_path / "det")
+    argv = [command, str(tmp_path / "det"), "--threshold", "max:2"]
+    if command == "score":
+        np.save(tmp_path / "x.npy", x)
+        argv += ["--input", str(tmp_path / "x.npy"), "--output", str(tmp_path / "s.csv")]
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "--threshold max:2 is a series run's rule" in err, err

@@ -124,3 +124,55 @@ def test_level_auto_or_a_weight(run, tmp_path, capsys, level, code):
         return
     state = json.loads((tmp_path / "r" / "config.json").read_text())["state"]
     assert state["level_weight"] == (1.0 if level == "auto" else 0.5)
+
+
+@pytest.mark.parametrize(
+    "options, needle",
+    [
+        (
+            ["--q", "10"],
+            "--q does not apply to the threshold rule 'max'; add --threshold percentile",
+        ),
+        (["--k", "9", "--contamination", "0.4"], "--k does not apply to the threshold rule 'max'"),
+        (["--threshold", "fpr:0.01", "--margin", "3"], "--margin does not apply to the threshold "),
+        (["--threshold", "max:2", "--margin", "3"], "give --threshold max:3, or drop --margin"),
+    ],
+)
+def test_train_refuses_a_rule_option_its_rule_does_not_read(run, tmp_path, capsys, options, needle):
+    """Trained with the threshold as without them (1.73968 either way), without a word."""
+    folder, _ = run
+    args = ["train", "series", "--data", str(folder / "train.csv"), "--time-column", "time"]
+    assert main([*args, "--out", str(tmp_path / "r"), *options, *FAST]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and needle in err[0], err
+    assert not (tmp_path / "r").exists()
+
+
+@pytest.mark.parametrize(
+    "options, said",
+    [
+        (["--error", "mae"], "aekit: note: error set the autoencoder's training"),
+        (
+            ["--method", "reconstruction", "--epochs", "1", "--level", "5", "--references", "3"],
+            "aekit: note: references, level set the neighbours' search, and "
+            "method='reconstruction' has none",
+        ),
+    ],
+)
+def test_the_other_methods_options_are_noted(run, tmp_path, capsys, options, said):
+    """Trained with the same threshold as without them, and no word."""
+    folder, _ = run
+    args = ["train", "series", "--data", str(folder / "train.csv"), "--time-column", "time"]
+    args += ["--out", str(tmp_path / "r"), "--device", "cpu", "--quiet", "--no-figures"]
+    assert main([*args, *options]) == 0
+    assert said in capsys.readouterr().err
+
+
+def test_nproc_with_the_neighbours_is_one_line(run, tmp_path, capsys):
+    """The neighbours train no network: N processes would each search them (as an image bank's)."""
+    folder, _ = run
+    args = ["train", "series", "--data", str(folder / "train.csv"), "--nproc", "2"]
+    assert main([*args, "--out", str(tmp_path / "r"), *FAST]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--nproc 2 does not apply to method 'neighbors'" in err[0], err
+    assert not (tmp_path / "r").exists()

@@ -3,7 +3,8 @@
 With ``threshold="fpr:RATE"`` (or ``pot``) the detector keeps back the last :data:`CALIBRATION_SHARE`
 of the training stretch, trains on the rest and scores the kept-back part as a series of its own:
 those per-step scores are ``calibration_scores_``; ``calibrate(normal_stretch)`` replaces them
-without retraining. The other rules take the training stretch's own scores. :class:`SeriesAlarms`
+without retraining. The other rules take the training stretch's own scores, or, once
+``calibrate`` was given a stretch, that stretch's: every rule then reads it. :class:`SeriesAlarms`
 holds these methods for :class:`~aekit.estimators.series.SeriesDetector`, whose ``score_samples``
 and ``decision_scores_`` they use.
 """
@@ -69,14 +70,15 @@ class SeriesAlarms:
 
     def calibrate(self: D, X: Any) -> D:
         """New calibration scores from a normal stretch ``X`` the detector never trained on (a new day,
-        a new machine): the per-step scores of ``X`` set the threshold of "fpr"/"pot" and the
+        a new machine): the per-step scores of ``X`` (past the detrending's warm-up, as the training
+        stretch's) set the threshold of every rule, "max" and "mean_std" as "fpr", and the
         p-values; the model is unchanged. Returns ``self``.
 
         Examples
         --------
         >>> det.calibrate(normal_today).set_params(threshold="fpr:0.001")   # doctest: +SKIP
         """
-        self._set_calibration(self.score_samples(X), "given")
+        self._set_calibration(self._settled(self.score_samples(X)), "given")
         return self
 
     def p_values(self, X: Any) -> np.ndarray:
@@ -98,19 +100,42 @@ class SeriesAlarms:
     def threshold_(self) -> float:
         """The decision threshold: the threshold rule applied to the training stretch's per-step
         scores (``decision_scores_``, past the first two windows when detrended by "level"), or,
-        for "fpr" and "pot", to ``calibration_scores_``."""
+        for "fpr" and "pot" and for every rule once :meth:`calibrate` was given a stretch, to
+        ``calibration_scores_`` (:meth:`threshold_basis` says which)."""
         self.check_is_fitted()
         rule = self.threshold_rule()
-        scores = self._calibration() if rule.name in CALIBRATED else self._settled_scores()
+        scores = (
+            self._calibration() if self._calibrated(rule) else self._settled(self.decision_scores_)
+        )
         return float(rule.compute(scores))
 
-    def _settled_scores(self) -> np.ndarray:
-        """The training stretch's per-step scores past the detrending's warm-up: "level" subtracts
-        the mean of fewer than ``window_`` steps over the first ones, so the windows over the first
-        two windows' steps are like nothing after them and, compared with the rest, score as
-        anomalous (on a climbing wave, 4x the scores after them, above a stuck sensor's)."""
+    def _calibrated(self, rule: Threshold) -> bool:
+        """Whether ``rule`` reads ``calibration_scores_``: "fpr"/"pot" always; every rule once a
+        stretch was given to :meth:`calibrate` (the user's word that it is what normal looks like
+        now), not the training stretch's kept-back end, which the other rules never read."""
+        given = getattr(self, "calibration_", {}).get("method") == "given"
+        return rule.name in CALIBRATED or given
+
+    def threshold_basis(self) -> dict[str, Any]:
+        """The steps ``threshold_`` comes from: ``calibration_`` when the rule reads the calibration
+        scores, else ``{"method": "training", "steps": n}`` (the training stretch's own scores).
+
+        Examples
+        --------
+        >>> det.threshold_basis()                                    # doctest: +SKIP
+        {'method': 'training', 'steps': 1500}
+        """
+        self.check_is_fitted()
+        if self._calibrated(self.threshold_rule()):
+            return dict(self.calibration_)
+        return {"method": "training", "steps": len(self._settled(self.decision_scores_))}
+
+    def _settled(self, scores: np.ndarray) -> np.ndarray:
+        """A stretch's per-step scores past the detrending's warm-up: "level" subtracts the mean of
+        fewer than ``window_`` steps over the first ones, so the windows over the first two windows'
+        steps are like nothing after them and, compared with the rest, score as anomalous (on a
+        climbing wave, 4x the scores after them, above a stuck sensor's)."""
         warm = 2 * self.window_ if getattr(self, "detrend_", "none") == "level" else 0
-        scores = self.decision_scores_
         return scores[warm:] if len(scores) > warm else scores
 
     def _calibration_state(self) -> dict[str, Any]:

@@ -54,11 +54,13 @@ NEIGHBOR_CELLS = 1 << 24
 # weight on a stretch detrended by "level", where a heavier one would flag a fault's echo too
 LEVEL = 1.0
 DETRENDED_LEVEL = 0.3
-# the parameters of the autoencoder and its training, which the neighbours alone do not read
+# the parameters of the autoencoder, its error and its training, which the neighbours alone do not read
 NETWORK_OPTIONS = (
-    "channels", "latent_dim", "kernel_size", "init", "loss", "epochs", "batch_size", "lr",
+    "channels", "latent_dim", "kernel_size", "init", "error", "loss", "epochs", "batch_size", "lr",
     "schedule", "precision", "patience",
 )  # fmt: skip
+# the parameters of the neighbours' search, which the autoencoder alone does not read
+NEIGHBOR_OPTIONS = ("references", "level")
 
 
 def _batches(x: np.ndarray, window: int, stride: int) -> Iterator[np.ndarray]:
@@ -133,8 +135,8 @@ class SeriesDetector(SeriesAlarms, NeuralEstimator):
         highest training score times ``margin``, so that nothing like the normal stretch is
         flagged; "fpr:RATE" (and "pot:RATE"): a per-step false-alarm rate, from the scores of the
         last 20% of the stretch (:mod:`.alarms`), which the detector then does not train on
-        (``calibration_scores_``; :meth:`calibrate` replaces them); the others are those of
-        :class:`aekit.AnomalyDetector`; a number is fixed.
+        (``calibration_scores_``; :meth:`calibrate` replaces them, and its stretch then sets
+        every rule); the others are those of :class:`aekit.AnomalyDetector`; a number is fixed.
     margin : float, default 1.5
         "max": the factor over the highest training score.
     k, q, contamination : float
@@ -400,7 +402,7 @@ class SeriesDetector(SeriesAlarms, NeuralEstimator):
         for name in ("model_", "neighbors_"):  # a refit with another method keeps none of the last
             self.__dict__.pop(name, None)
         self.method_, self.reconstruction_scale_, self.history_ = self.method, 1.0, []
-        self._note_unused_network_options()
+        self._note_unused_options()
         if self.method != "reconstruction":
             # on the free cores, as scoring: beside two busy processes, torch's one thread per core
             # waited at every product's barrier (a 20,000-step fit took 6 s instead of 0.5)
@@ -409,6 +411,7 @@ class SeriesDetector(SeriesAlarms, NeuralEstimator):
                     scaled, self.window_
                 )
             self.neighbors_.to(self._device())
+            self._check_neighbours(len(scaled))
         if self.method != "neighbors":
             self._fit_reconstruction(scaled, trainer)
         with using_threads(self._scoring_threads()):
@@ -419,18 +422,50 @@ class SeriesDetector(SeriesAlarms, NeuralEstimator):
             self._set_calibration(self._scores([tail]), "tail")
         return self
 
-    def _note_unused_network_options(self) -> None:
-        """One line when the autoencoder's options were given to a detector that trains none (the
-        neighbours, the default: a user's --epochs would otherwise do nothing, silently)."""
-        if self.method != "neighbors":
+    def _check_neighbours(self, steps: int) -> None:
+        """One line unless every training window has a reference a window or more away to be compared
+        with: its score would be NaN, and every later call would blame the data's values."""
+        unmatched = self.neighbors_.unmatched(window_starts(steps, self.window_, self.stride))
+        if not len(unmatched):
             return
-        defaults = type(self)().get_params()
-        given = [k for k in NETWORK_OPTIONS if self.get_params()[k] != defaults[k]]
-        if given:
-            note(
-                f"{', '.join(given)} set the autoencoder's training, and method='neighbors' trains "
-                f"none: they are not used; give method='reconstruction' or 'both' to train it"
+        w, least = self.window_, 3 * self.window_ - 1  # the least with every window a reference
+        why = (
+            f"the training window at step {unmatched[0]} has no other window {w} or more steps away "
+            f"to be compared with (the neighbours skip the windows that overlap it)"
+        )
+        sampled = len(self.neighbors_.starts_) < steps - w + 1  # references < the stretch's windows
+        if steps < least:
+            more = ", a smaller window or more references" if sampled else " or a smaller window"
+            raise DataError(
+                f"a training stretch of {steps} steps is too short for the neighbours with a window "
+                f"of {w}: {why}; give at least {least} steps (3 windows less one){more}"
             )
+        raise DataError(
+            f"references={self.references} keeps too few of the training stretch's windows for the "
+            f"neighbours: {why}; give more references or a smaller window"
+        )
+
+    def _note_unused_options(self) -> None:
+        """One line when the options of the method not fitted were given: the autoencoder's to the
+        neighbours alone (the default: a user's --epochs would otherwise do nothing, silently), or
+        the neighbours' to the autoencoder alone."""
+        defaults, params = type(self)().get_params(), self.get_params()
+        if self.method == "neighbors":
+            given = [k for k in NETWORK_OPTIONS if params[k] != defaults[k]]
+            what, other = (
+                "set the autoencoder's training, and method='neighbors' trains none",
+                ("'reconstruction' or 'both' to train it"),
+            )
+        elif self.method == "reconstruction":
+            given = [k for k in NEIGHBOR_OPTIONS if params[k] != defaults[k]]
+            what, other = (
+                "set the neighbours' search, and method='reconstruction' has none",
+                ("'neighbors' or 'both' to search them"),
+            )
+        else:
+            return
+        if given:
+            note(f"{', '.join(given)} {what}: they are not used; give method={other}")
 
     def _detrender(self) -> Any:
         """A fresh chunk-by-chunk transform of raw steps into what the detector models (``detrend_``)."""

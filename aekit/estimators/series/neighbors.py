@@ -168,6 +168,20 @@ class WindowNeighbors:
         hi = np.searchsorted(self.starts_, starts + self.window_, side="left")
         return lo, hi
 
+    def unmatched(self, starts: np.ndarray) -> np.ndarray:
+        """The window starts among ``starts`` (of the training stretch) with no reference a window or
+        more away: every reference overlaps them, so their nearest distance, and score, is undefined
+        (a stretch under 3 windows less one step, or too few references kept).
+
+        Examples
+        --------
+        >>> x = np.sin(np.arange(80) / 5.0)[:, None].astype(np.float32)
+        >>> WindowNeighbors().fit(x, 30).unmatched(np.arange(51)).tolist()
+        [21, 22, 23, 24, 25, 26, 27, 28, 29]
+        """
+        lo, hi = self._excluded_runs(np.asarray(starts))
+        return np.asarray(starts)[(lo == 0) & (hi == len(self.starts_))]
+
     def _exclude(self, d: torch.Tensor, starts: np.ndarray) -> None:
         """Set to inf, in place, the (C, b, N) distances of the references that start within a
         window of each query start (a slice per query, not a mask over the whole matrix, which

@@ -13,6 +13,7 @@ the threshold, the scorer also counts, for each step, the flagged windows (error
 cover the step (its *cover*), and a range keeps only the steps of the highest cover within it:
 for a fault shorter than a window these are the steps every flagged window shares, the fault
 itself; for a longer one, the steps all of whose windows are flagged, the fault without its edges.
+Its peak (``peak_score``, ``peak_step``) is the highest score among the steps it keeps.
 """
 
 from __future__ import annotations
@@ -209,7 +210,8 @@ def scores_and_cover(
 
 
 class AnomalyRange(NamedTuple):
-    """Consecutive anomalous steps: ``start`` to ``end`` inclusive, the highest score and its step."""
+    """Consecutive anomalous steps: ``start`` to ``end`` inclusive, the highest score and its step
+    (within ``start``-``end``: after narrowing, the narrowed range's)."""
 
     start: int
     end: int
@@ -217,26 +219,75 @@ class AnomalyRange(NamedTuple):
     peak_step: int
 
 
+Peak = tuple[float, int]  # a score and its step
+
+
+def _peak(scores: np.ndarray, step: int) -> Peak | None:
+    """The highest of ``scores`` (the first of equal ones) and its step, ``scores[0]`` being at
+    ``step``; None when there are none."""
+    if not len(scores):
+        return None
+    i = int(np.argmax(scores))
+    return float(scores[i]), step + i
+
+
+def _higher(before: Peak | None, after: Peak | None) -> Peak | None:
+    """The higher of two peaks, the earlier one on a tie (as ``argmax``)."""
+    return before if after is None or (before is not None and before[0] >= after[0]) else after
+
+
+class _Part(NamedTuple):
+    """A range's steps within one chunk: its highest cover, the first and last steps of that cover,
+    and the peaks up to the last one (``lead``), from the first to the last (``inner``), after it."""
+
+    cover: float
+    first: int
+    last: int
+    lead: Peak
+    inner: Peak
+    tail: Peak | None
+
+
+def _part(scores: np.ndarray, cover: np.ndarray, step: int) -> _Part:
+    """The :class:`_Part` of a range's ``scores`` and ``cover`` in a chunk, the first at ``step``."""
+    top = np.flatnonzero(cover == cover.max())
+    f, last = int(top[0]), int(top[-1])
+    return _Part(
+        float(cover[f]),
+        step + f,
+        step + last,
+        _peak(scores[: last + 1], step),
+        _peak(scores[f : last + 1], step + f),
+        _peak(scores[last + 1 :], step + last + 1),
+    )
+
+
 class _Open:
-    """A range still running: where it starts, its peak, and the steps of its highest cover."""
+    """A range still running: where it starts, the steps of its highest cover and the peak among
+    them, and the peak of the steps after them (theirs if the same cover comes back)."""
 
-    def __init__(self, start: int, best: float, at: int, cover: tuple[float, int, int]):
-        self.start, self.best, self.at = start, best, at
-        self.cover, self.first, self.last = cover
+    def __init__(self, start: int, part: _Part):
+        self.start = start
+        self.cover, self.first, self.last = part.cover, part.first, part.last
+        self.peak, self.tail = part.inner, part.tail
 
-    def extend(self, best: float, at: int, cover: tuple[float, int, int]) -> None:
-        """The range goes on into the next chunk with this peak and highest cover of its own."""
-        if best > self.best:
-            self.best, self.at = best, at
-        if cover[0] > self.cover:
-            self.cover, self.first, self.last = cover
-        elif cover[0] == self.cover:
-            self.last = cover[2]
+    def extend(self, part: _Part) -> None:
+        """The range goes on into the next chunk with this part."""
+        if part.cover > self.cover:  # narrowed to the new part's steps alone
+            self.cover, self.first, self.last = part.cover, part.first, part.last
+            self.peak, self.tail = part.inner, part.tail
+        elif part.cover == self.cover:  # the narrowed steps reach on into this part
+            self.last = part.last
+            self.peak = _higher(_higher(self.peak, self.tail), part.lead)
+            self.tail = part.tail
+        else:  # after the narrowed steps: a peak there counts only if their cover comes back
+            self.tail = _higher(self.tail, _higher(part.lead, part.tail))
 
     def closed(self, end: int) -> AnomalyRange:
-        """The range ending at ``end``: narrowed to the steps of its highest cover when it has one."""
+        """The range ending at ``end``: narrowed to the steps of its highest cover when it has one
+        (without, every step has cover 0: the whole range, and its peak)."""
         start, stop = (self.first, self.last) if self.cover > 0 else (self.start, end)
-        return AnomalyRange(int(start), int(stop), self.best, int(self.at))
+        return AnomalyRange(int(start), int(stop), self.peak[0], int(self.peak[1]))
 
 
 class RangeTracker:
@@ -250,8 +301,8 @@ class RangeTracker:
     >>> t.push(np.array([0.1, 0.9, 0.7])) + t.push(np.array([0.6, 0.2])) + t.finish()
     [AnomalyRange(start=1, end=3, peak_score=0.9, peak_step=1)]
     >>> t = RangeTracker(0.5)
-    >>> t.push(np.array([0.1, 0.9, 0.9, 0.9, 0.2]), cover=np.array([0, 1, 2, 1, 0]))
-    [AnomalyRange(start=2, end=2, peak_score=0.9, peak_step=1)]
+    >>> t.push(np.array([0.1, 0.9, 0.8, 0.9, 0.2]), cover=np.array([0, 1, 2, 1, 0]))
+    [AnomalyRange(start=2, end=2, peak_score=0.8, peak_step=2)]
     """
 
     def __init__(self, threshold: float):
@@ -275,14 +326,11 @@ class RangeTracker:
         if self.open is not None and flags[1] == 0:  # the range of the last chunk ended with it
             done += self.finish()
         for b, e in zip(begins, ends):
-            peak = b + int(np.argmax(scores[b:e]))
-            best, at = float(scores[peak]), self.step + peak
-            top = np.flatnonzero(cover[b:e] == cover[b:e].max())
-            highest = (float(cover[b + top[0]]), self.step + b + top[0], self.step + b + top[-1])
+            part = _part(scores[b:e], cover[b:e], self.step + b)
             if b == 0 and self.open is not None:  # continues the range of the last chunk
-                self.open.extend(best, at, highest)
+                self.open.extend(part)
             else:
-                self.open = _Open(self.step + b, best, at, highest)
+                self.open = _Open(self.step + b, part)
             if e < len(scores):
                 done.append(self.open.closed(self.step + e - 1))
                 self.open = None

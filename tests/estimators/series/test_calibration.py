@@ -86,3 +86,38 @@ def test_too_short_a_stretch_for_a_tail_is_one_line():
     x, _ = sine_series(5 * PERIOD, kind="none")
     with pytest.raises(DataError, match="last 20%"):
         aekit.SeriesDetector(window=PERIOD, threshold="fpr:0.05", **FAST).fit(x)
+
+
+@pytest.mark.parametrize("rule", ["max", "max:2", "mean_std", "percentile", "contamination", "mad"])
+def test_a_given_stretch_sets_every_rule(rule):
+    """calibrate(X) said it calibrated on X while "max", "mean_std", ... kept the training scores."""
+    x, _ = sine_series(2000, kind="none", seed=1)
+    det = aekit.SeriesDetector(window=PERIOD, threshold=rule, device="cpu").fit(x[:1000])
+    before = det.threshold_
+    assert det.threshold_basis() == {"method": "training", "steps": 1000}
+    noisier = x[1000:] + np.random.default_rng(3).normal(0, 0.3, (1000, 1)).astype(np.float32)
+    det.calibrate(noisier)
+    assert det.threshold_basis() == det.calibration_ == {"method": "given", "steps": 1000}
+    expected = det.threshold_rule().compute(det.score_samples(noisier))
+    assert det.threshold_ == pytest.approx(expected, rel=1e-6) and det.threshold_ > 1.5 * before
+
+
+def test_the_kept_back_end_sets_the_calibrated_rules_alone():
+    x, _ = sine_series(1000, kind="none", seed=1)
+    det = aekit.SeriesDetector(window=PERIOD, threshold="fpr:0.05", device="cpu").fit(x)
+    assert det.threshold_basis() == {"method": "tail", "steps": 200}
+    det.set_params(threshold="max")
+    assert det.threshold_basis() == {"method": "training", "steps": 800}
+    assert det.threshold_ == pytest.approx(1.5 * det.decision_scores_.max())
+
+
+def test_a_given_stretch_skips_the_detrendings_warm_up():
+    """As the training stretch's: the first two windows' steps, detrended from fewer steps, score
+    like nothing after them and would set "max" at their height."""
+    t = np.arange(3000)
+    x = (np.sin(2 * np.pi * t / PERIOD) + t / 200).astype(np.float32)
+    det = aekit.SeriesDetector(window=PERIOD, detrend="level", device="cpu").fit(x[:1500])
+    det.calibrate(x[1500:])
+    assert det.calibration_ == {"method": "given", "steps": 1500 - 2 * PERIOD}
+    settled = det.score_samples(x[1500:])[2 * PERIOD :]
+    assert det.threshold_ == pytest.approx(1.5 * settled.max(), rel=1e-6)

@@ -136,6 +136,26 @@ def test_a_range_is_narrowed_to_its_highest_cover_across_chunks():
         assert parts == whole, cut
 
 
+@pytest.mark.parametrize("seed", range(20))
+def test_a_narrowed_ranges_peak_lies_within_it(seed):
+    """The peak came from the whole run of flagged steps: a step outside [start, end] (the
+    docstring's det.channel_scores(series)[r.peak_step] then looked up a step not in the range)."""
+    rng = np.random.default_rng(seed)
+    scores = rng.random(60)
+    cover = rng.integers(0, 4, 60).astype(float)
+    whole = find_ranges(scores, 0.3, cover)
+    for r in whole:
+        assert r.start <= r.peak_step <= r.end
+        assert r.peak_score == scores[r.start : r.end + 1].max() == scores[r.peak_step]
+    for cuts in (rng.choice(np.arange(1, 60), 4, replace=False) for _ in range(5)):
+        t = RangeTracker(0.3)
+        parts = [
+            t.push(s, c)
+            for s, c in zip(np.split(scores, np.sort(cuts)), np.split(cover, np.sort(cuts)))
+        ]
+        assert sum(parts, []) + t.finish() == whole, cuts
+
+
 def test_metrics():
     y = np.zeros(1000, int)
     y[100:110] = 1

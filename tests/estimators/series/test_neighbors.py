@@ -12,7 +12,7 @@ import torch
 import aekit
 from aekit.data.labelled_series import KINDS, synthetic_series
 from aekit.data.windows import sliding_windows
-from aekit.errors import UsageError
+from aekit.errors import DataError, UsageError
 from aekit.estimators.series.neighbors import WindowNeighbors, features, znormalise
 
 torch.set_num_threads(1)
@@ -162,3 +162,54 @@ def test_network_options_given_to_the_neighbours_are_named_in_one_note(caplog):
         aekit.SeriesDetector(device="cpu").fit(x)
         aekit.SeriesDetector(method="both", epochs=1, device="cpu").fit(x)
     assert not caplog.records
+
+
+@pytest.mark.parametrize(
+    "steps, params, needle",
+    [
+        (
+            40,
+            {},
+            "40 steps is too short .* window of 30: the training window at step 0 .* 89 steps",
+        ),
+        (88, {}, "88 steps is too short .* at step 29 has no other window 30 or more steps away"),
+        (88, dict(references=10), "at least 89 steps .*, a smaller window or more references"),
+        (300, dict(references=1), "references=1 keeps too few .* give more references"),
+    ],
+)
+def test_a_stretch_too_short_for_the_exclusion_zone_is_one_line(steps, params, needle):
+    """Each training window is compared with windows a window or more away: under 3 windows less
+    one step some have none, and their NaN scores failed every later call as 'extreme values'."""
+    x = np.sin(np.arange(steps) * 2 * np.pi / 30)
+    with pytest.raises(DataError, match=needle):
+        aekit.SeriesDetector(window=30, device="cpu", **params).fit(x)
+
+
+@pytest.mark.parametrize("steps, stride", [(89, 1), (80, 10), (300, 1)])
+def test_a_stretch_each_window_of_which_has_a_neighbour_fits(steps, stride):
+    x = np.sin(np.arange(steps) * 2 * np.pi / 30)
+    det = aekit.SeriesDetector(window=30, stride=stride, references=2 if steps == 300 else 50_000)
+    assert np.isfinite(det.set_params(device="cpu").fit(x).threshold_)
+
+
+@pytest.mark.parametrize(
+    "params, said",
+    [
+        (
+            dict(error="mae"),
+            "error set the autoencoder's training, and method='neighbors' trains none: they are "
+            "not used; give method='reconstruction' or 'both' to train it",
+        ),
+        (
+            dict(method="reconstruction", level=5.0, references=3, epochs=1, channels=(4,)),
+            "references, level set the neighbours' search, and method='reconstruction' has none: "
+            "they are not used; give method='neighbors' or 'both' to search them",
+        ),
+    ],
+)
+def test_the_other_methods_options_are_named_in_one_note(caplog, params, said):
+    """error under the neighbours, references and level under reconstruction changed nothing, unsaid."""
+    x = np.sin(np.arange(600) / 5.0)
+    with caplog.at_level("WARNING", logger="aekit.notes"):
+        aekit.SeriesDetector(device="cpu", **params).fit(x)
+    assert [r.getMessage() for r in caplog.records] == [said]
