@@ -180,7 +180,8 @@ def register(subparsers) -> None:
         "--output",
         required=True,
         metavar="FILE",
-        help=".png (a grid) or .npy (n, C, H, W) in [0, 1]",
+        help=".png (a grid) or .npy (n, C, H, W): pixel probabilities in [0, 1] (bernoulli), or the "
+        "decoded means, which may stray outside [0, 1] (gaussian)",
     )
     s.add_argument(
         "--seed", type=non_negative_int, metavar="N", help="seed of z (default: the run's seed)"
