@@ -1082,7 +1082,7 @@ CASES += [
         "denoise-wrong-channels",
         ["denoise", N, "--input", "{W}/rgb", "--output", "{T}/d"],
         2,
-        ["3 channels"],
+        ["rgb/", "read as colour (RGB)", "trained on grayscale"],  # the file, not "X"
         ["denoise"],
     ),
     C(

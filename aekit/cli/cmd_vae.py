@@ -10,6 +10,8 @@ from ..estimators import params as P
 from .options import (
     add_data_options,
     add_run_options,
+    first_given,
+    option_name,
     read_for_model,
     refuse_changed_data,
     run_inputs,
@@ -59,8 +61,18 @@ HELP = {
 
 
 def train_params(family: str, args: argparse.Namespace) -> dict[str, Any]:
+    from ..errors import UsageError
+
     names = ("beta", "free_bits", "likelihood", "kl", "iw_samples", "channels", "init")
-    return {a: getattr(args, a) for a in names if getattr(args, a, None) is not None}
+    params = {a: getattr(args, a) for a in names if getattr(args, a, None) is not None}
+    unused = first_given(args, ("kl", "free_bits"))
+    if params.get("iw_samples", 1) > 1 and unused is not None:
+        # the importance-weighted bound has no KL term: the option would be recorded, unused
+        raise UsageError(
+            f"{option_name(unused)} does not apply with --iw-samples {params['iw_samples']}: the "
+            f"importance-weighted bound has no KL term of its own; drop it (or --iw-samples)"
+        )
+    return params
 
 
 def _write_images(
@@ -168,7 +180,8 @@ def register(subparsers) -> None:
         "--output",
         required=True,
         metavar="FILE",
-        help=".png (a grid) or .npy (n, C, H, W) in [0, 1]",
+        help=".png (a grid) or .npy (n, C, H, W): pixel probabilities in [0, 1] (bernoulli), or the "
+        "decoded means, which may stray outside [0, 1] (gaussian)",
     )
     s.add_argument(
         "--seed", type=non_negative_int, metavar="N", help="seed of z (default: the run's seed)"

@@ -10,6 +10,7 @@ import numpy as np
 import torch
 from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin
 
+from .._notes import note
 from ..errors import DataError, UsageError
 from ..models.vae import (
     ConvVAE,
@@ -81,7 +82,8 @@ class VAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralEstimator):
     iw_samples : int, default 1
         Samples of z per image in the training objective. 1: the ELBO above. K > 1: the importance-weighted
         bound ``log (1/K) sum_k p(x|z_k) p(z_k) / q(z_k|x)`` (Burda et al., ICLR 2016; with ``beta``
-        weighing ``log q - log p``; ``kl`` is not used), a tighter bound at K decodes per image.
+        weighing ``log q - log p``; ``kl`` and ``free_bits`` are not used: a note says so when they
+        are not their defaults), a tighter bound at K decodes per image.
     init : {"glorot", "torch"}, default "glorot"
         Weight initialisation (Keras' defaults by default).
     epochs : int or "auto", default "auto"
@@ -223,6 +225,23 @@ class VAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralEstimator):
         else:
             self._check_images(self._as_model_input(self._check_aux(X, "X")), "X")
 
+    def _note_unused_by_iw(self, samples: int) -> None:
+        """The importance-weighted bound charges no KL term: name ``kl`` and ``free_bits`` set to
+        other than their defaults, which it leaves unused (taken, recorded and without effect)."""
+        unused = [
+            f"{name}={value!r}"
+            for name, value, default in (
+                ("kl", self.kl, "analytic"),
+                ("free_bits", self.free_bits, FREE_BITS),
+            )
+            if value != default
+        ]
+        if samples > 1 and unused:
+            note(
+                f"{', '.join(unused)} not used: iw_samples={samples} trains on the importance-"
+                f"weighted bound, which has no KL term of its own (iw_samples=1 uses them)"
+            )
+
     def _check_images(self, X: np.ndarray, name: str) -> np.ndarray:
         X = self._as_model_input(X)
         if X.ndim != 4 and not self._custom_network():
@@ -328,6 +347,7 @@ class VAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralEstimator):
             validation = (V, V)
         beta, kl, free = float(self.beta), self.kl, float(self.free_bits)
         samples = int(self.iw_samples)
+        self._note_unused_by_iw(samples)
 
         def loss_fn(model, x, target, generator):
             if samples > 1:  # the importance-weighted bound (Burda et al. 2016)

@@ -261,10 +261,11 @@ def negative_elbo(
 ) -> torch.Tensor:
     """The VAE loss: ``mean_batch(-log p(x|z) + beta * KL)`` in nats per image (Kingma & Welling 2014).
 
-    ``free_bits`` > 0: each latent dimension's closed-form KL, averaged over the batch, counts as
-    at least ``free_bits`` nats (Kingma et al. 2016), so the encoder loses nothing by carrying that
-    much about its input in every dimension: the posterior cannot collapse onto the prior, which
-    it otherwise does on data where the code buys the decoder little (gray textures, issue 33).
+    ``free_bits`` > 0: each latent dimension's KL (closed-form, or with ``kl="mc"`` the sampled
+    code's log-ratio in that dimension), averaged over the batch, counts as at least ``free_bits``
+    nats (Kingma et al. 2016), so the encoder loses nothing by carrying that much about its input
+    in every dimension: the posterior cannot collapse onto the prior, which it otherwise does on
+    data where the code buys the decoder little (gray textures, issue 33).
 
     Examples
     --------
@@ -274,9 +275,12 @@ def negative_elbo(
     torch.Size([])
     """
     if free_bits > 0:
-        decoded, mean, logvar, _ = model(x, generator)
-        per_dim = (0.5 * (mean**2 + torch.exp(logvar) - 1.0 - logvar)).mean(0)  # (B, D) -> (D,)
-        kept = torch.clamp(per_dim, min=free_bits).sum()
+        decoded, mean, logvar, z = model(x, generator)
+        if kl == "mc":  # log q(z_d|x) - log p(z_d) of the one code drawn, dimension by dimension
+            per_dim = -0.5 * ((z - mean) ** 2 * torch.exp(-logvar) + logvar - z**2)  # (B, D)
+        else:
+            per_dim = 0.5 * (mean**2 + torch.exp(logvar) - 1.0 - logvar)  # (B, D)
+        kept = torch.clamp(per_dim.mean(0), min=free_bits).sum()  # (B, D) -> (D,) -> ()
         return beta * kept - _unwrapped(model).log_px(x, decoded).mean()
     log_px, kl_term = elbo_terms(model, x, generator, kl)
     return (beta * kl_term - log_px).mean()

@@ -9,6 +9,7 @@ import pytest
 
 from aekit.cli import cmd_train
 from aekit.cli import main as cli
+from aekit.errors import UsageError
 from aekit.recipes import vae as vae_recipe
 
 
@@ -212,3 +213,8 @@ def test_train_params_and_preset():
         parser.parse_args(["train", "vae", "--beta", "-1"])
     assert e.value.code == 2
     assert cli.main(["train", "vae", "--preset", "huge", "--epochs", "0"]) == 2
+    # the importance-weighted bound has no KL term: --kl and --free-bits were recorded, unused
+    for option in (["--kl", "mc"], ["--free-bits", "1"]):
+        given = parser.parse_args(["train", "vae", "--iw-samples", "3", *option])
+        with pytest.raises(UsageError, match=f"{option[0]} does not apply with --iw-samples 3"):
+            cmd_train.train_params(given)

@@ -217,3 +217,16 @@ def test_binarized_mnist_one_epoch(shared_data):
     assert -205 < elbo < -150
     # and log p(x) by importance weighting (k=100) lies above the ELBO: measured -187.8 vs -191.7 on 50 images
     assert vae.log_likelihood(test.x[:50], k=100).mean() > vae.elbo(test.x[:50]).mean()
+
+
+def test_the_iw_bound_names_the_kl_options_it_leaves_unused(bars, caplog):
+    """kl and free_bits were taken, recorded and without effect under iw_samples > 1."""
+    x = bars[0][:64]
+    with caplog.at_level("WARNING", logger="aekit.notes"):
+        aekit.VAE(epochs=1, iw_samples=2, kl="mc", free_bits=1.0, device="cpu").fit(x)
+    notes = [r.getMessage() for r in caplog.records if "iw_samples=2" in r.getMessage()]
+    assert len(notes) == 1 and "kl='mc'" in notes[0] and "free_bits=1.0" in notes[0]
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="aekit.notes"):
+        aekit.VAE(epochs=1, iw_samples=2, device="cpu").fit(x)  # the defaults: nothing to say
+    assert not [r for r in caplog.records if "iw_samples" in r.getMessage()]
