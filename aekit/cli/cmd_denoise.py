@@ -65,9 +65,9 @@ def register(subparsers) -> None:
     c = subparsers.add_parser(
         "denoise",
         help="denoise images with a trained denoise run",
-        description="Denoise a folder of images (written with the same names, sizes and "
-        "modes), one image file, or a .npy array of (n, C, H, W) or (n, H, W) "
-        "images in [0, 1].",
+        description="Denoise a folder of images (written with the same names and sizes, as "
+        "8-bit grayscale or RGB as the run was trained: an alpha channel or a 16-bit depth is not "
+        "kept), one image file, or a .npy array of (n, C, H, W) or (n, H, W) images in [0, 1].",
     )
     c.add_argument(
         "run", metavar="RUN", help="a run folder from 'aekit train denoise' (or a saved Denoiser)"
