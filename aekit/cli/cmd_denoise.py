@@ -150,9 +150,11 @@ def _config(run: str) -> dict:
 def _check_images(est, data, source) -> None:
     """A table given to a denoiser of images: one line."""
     from ..errors import UsageError
+    from ..recipes.images import check_mode
 
     # (C, H, W); H == 1: a model of rows (the Python API's one-row images)
     shape = tuple(est.input_shape_)
+    check_mode(shape[0], data.image_mode, source)
     if len(data.x.shape) == 2 and shape[1] != 1:
         raise UsageError(
             f"{source} holds a table (rows of {data.x.shape[1]} values); this run denoises "
@@ -164,14 +166,17 @@ def _denoise_groups(est, folder: str, size):
     """A folder of images of any sizes, denoised a group of one size at a time: (the images' Data
     in name order, the denoised images in that order)."""
     import dataclasses
+    from pathlib import Path
 
     import numpy as np
 
     from ..data.readers import read_image_groups
+    from ..recipes.images import check_mode
 
     groups = read_image_groups(folder, size)
     names, images, sizes = [], [], []
-    for data in groups:
+    for data in groups:  # a group's images share a size and a mode: name its first if wrong
+        check_mode(est.input_shape_[0], data.image_mode, Path(folder) / data.names[0])
         names += data.names
         images += list(est.transform(data.x))
         sizes += data.sizes or [tuple(img.shape[1:]) for img in data.x]
