@@ -67,20 +67,22 @@ def register(subparsers) -> None:
     nb.set_defaults(func=cmd_neighbors)
 
 
-def _read(path: str, read: dict, est):
-    """The items or queries at ``path``, read with the index's options and the model's feature columns."""
-    from ..data import read_path
+def _read(path: str, read: dict, est, run: str, config: dict):
+    """The items or queries at ``path``, read as ``aekit encode`` reads them for the run: the index's
+    reading options, the model's feature columns by name, and the run's recorded table preparation
+    (fill values, encoded columns, its id column where ``path`` has it)."""
+    from .options import read_for_model
 
-    names = getattr(est, "feature_names_in_", None)
     size = read.get("image_size")
-    return read_path(
-        path,
+    given = argparse.Namespace(
+        run=run,
+        input=path,
         npz_key=read.get("npz_key"),
         label_column=read.get("label_column"),
         id_column=read.get("id_column"),
-        columns=list(names) if names is not None else None,
         image_size=tuple(size) if size is not None else None,
     )
+    return read_for_model(given, est, config)
 
 
 def _ids(data) -> list:
@@ -117,7 +119,7 @@ def cmd_index(args: argparse.Namespace) -> int:
         # the size the run was trained at unless another is given (as every command on a run)
         "image_size": list(args.image_size or recorded_image_size(config) or []) or None,
     }
-    data = _read(args.input, read, est)
+    data = _read(args.input, read, est, args.run, config)
     index = LatentIndex(encoder=est, metric=args.metric).fit(data.x, ids=_ids(data))
     labels = None if data.y is None else [v.item() if hasattr(v, "item") else v for v in data.y]
     index.save(
@@ -141,18 +143,19 @@ def cmd_index(args: argparse.Namespace) -> int:
 
 
 def _open_index(path: str):
-    """(index.json checked, the run's estimator) of an index whose model and items are unchanged."""
+    """(index.json checked, the run's estimator, the run's config) of an index whose model and
+    items are unchanged."""
     from .._transaction import readable
     from ..estimators.neighbors import INDEX_CONFIG, read_index_config
     from ..estimators.provenance import check_items, check_model, check_recorded, items_gone
     from ..recipes import load_run
 
     config = check_recorded(read_index_config(path), readable(path) / INDEX_CONFIG)
-    est, _, _ = load_run(config["run"])
+    est, _, run_config = load_run(config["run"])
     check_model(config["model"], config["run"], path)
     if not items_gone(config["items"]):  # the vectors answer alone; changed items would be misnamed
         check_items(config["items"], path)
-    return config, est
+    return config, est, run_config
 
 
 def cmd_neighbors(args: argparse.Namespace) -> int:
@@ -171,11 +174,11 @@ def cmd_neighbors(args: argparse.Namespace) -> int:
             f"--output {args.output}: expected a .csv or .tsv file (the figure, for images, is "
             f"written beside it as .png)"
         )
-    config, est = _open_index(args.index)
+    config, est, run_config = _open_index(args.index)
     inputs = [args.query, args.index, config["input"], config["run"]]
     out = check_output(args.output, overwrite=args.overwrite, inputs=inputs)
     index = LatentIndex.load(args.index, encoder=est)
-    queries = _read(args.query, config.get("read") or {}, est)
+    queries = _read(args.query, config.get("read") or {}, est, config["run"], run_config)
     pages = _pages(args, queries, inputs)
     dist, idx = index.kneighbors(queries.x, k=min(args.k, len(index.ids_)))
     labels = config.get("labels")

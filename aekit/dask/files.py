@@ -88,6 +88,7 @@ def score_files(
     (200000, 8)
     """
     files = input_files(inputs)
+    _refuse_file_name(output)
     target = check_output(output, overwrite=overwrite, inputs=files, kind="output")
     est = estimator(run, "scores", params)
     id_column = id_column or _recorded_id(run, files[0])
@@ -106,6 +107,16 @@ def score_files(
             )
             rows = sum(client.gather(futures))
     return rows, len(files)
+
+
+def _refuse_file_name(output: str) -> None:
+    """One line for an output named like a file (``scores.csv``): the parts go into a folder."""
+    path = Path(output)
+    if path.suffix and not path.is_dir():
+        raise UsageError(
+            f"--output {output}: --dask writes a folder of .parquet parts (one per input file), "
+            f"not a {path.suffix} file; name a folder without a file extension (e.g. {path.stem})"
+        )
 
 
 def _recorded_id(run: Any, first: Path) -> str | None:

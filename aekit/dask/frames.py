@@ -119,9 +119,15 @@ def current_client(client: Any = None) -> Any:
 
 
 def _map(run: Any, ddf: Any, kind: str, id_column, client, params):
+    import dask.dataframe as dd
     import numpy as np
     import pandas as pd
 
+    if not isinstance(ddf, dd.DataFrame):
+        raise ArgumentTypeError(
+            f"expected a Dask DataFrame, got {type(ddf).__module__}.{type(ddf).__qualname__}; "
+            f"wrap a pandas DataFrame with dask.dataframe.from_pandas(df, npartitions=...)"
+        )
     est = estimator(run, kind, params)
     id_column = id_column or recorded_id_column(run, ddf.columns)
     meta = pd.DataFrame({n: np.empty(0, t) for n, t in output_columns(est)})

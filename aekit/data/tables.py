@@ -399,8 +399,15 @@ def _say_cells(layout: _Layout, filled: bool) -> None:
 
 
 def table_columns(path: str | os.PathLike) -> list[str] | None:
-    """The header names of a ``.csv``/``.tsv`` table, or None (no header, or not a table)."""
+    """The header names of a ``.csv``/``.tsv`` table or the column names of a ``.parquet`` file
+    (from its schema, no rows read), or None (no header, or not a table)."""
     path = Path(path)
+    if path.suffix.lower() == ".parquet" and path.is_file():
+        pfile = open_parquet(path)
+        try:
+            return [str(n) for n in pfile.schema_arrow.names]
+        finally:
+            pfile.close()
     if path.suffix.lower() not in TABLE_EXTENSIONS or not path.is_file():
         return None
     head = [

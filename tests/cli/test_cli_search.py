@@ -92,3 +92,45 @@ def test_bad_use_is_one_line(run, tmp_path):
         "index", run / "run", "--input", run / "x.npy", "--output", tmp_path / "ix", check=None
     )
     assert_one_line_error(proc, 2, "overwrite")
+
+
+@pytest.fixture(scope="module")
+def table_run(tmp_path_factory):
+    """A 1-epoch basic run on a table with an id column, a categorical column and a missing cell."""
+    folder = tmp_path_factory.mktemp("search_table")
+    rng = np.random.default_rng(0)
+    with open(folder / "t.csv", "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["uid", "a", "b", "c", "plan"])
+        for i, row in enumerate(rng.normal(size=(60, 3))):
+            cells = [f"{v:.4f}" for v in row]
+            if i == 5:
+                cells[1] = ""  # filled with the run's recorded value
+            w.writerow([f"u{i}", *cells, ("basic", "pro", "free")[i % 3]])
+    cli_here(
+        "train", "basic", "--data", folder / "t.csv", "--id-column", "uid", "--categorical",
+        "plan", "--latent-dim", "2", "--epochs", "1", "--threads", "1", "--quiet", "--no-figures",
+        "--out", folder / "run",
+    )  # fmt: skip
+    return folder
+
+
+def test_index_and_neighbors_read_a_table_as_encode_does(table_run):
+    """The run's one-hot columns, fill values and id column apply to index and neighbors too."""
+    d = table_run
+    cli_here("encode", d / "run", "--input", d / "t.csv", "--output", d / "z.csv")
+    cli_here("index", d / "run", "--input", d / "t.csv", "--output", d / "ix")
+    from aekit.estimators.neighbors import LatentIndex
+
+    index = LatentIndex.load(d / "ix")
+    encoded = list(csv.reader((d / "z.csv").open()))[1:]
+    assert list(index.ids_) == [r[0] for r in encoded]  # the run's uid, not row numbers
+    np.testing.assert_allclose(
+        index.vectors_, np.array([r[1:] for r in encoded], float), rtol=1e-5, atol=1e-6
+    )
+    # a query with a missing cell: filled as encode fills it
+    lines = (d / "t.csv").read_text().splitlines()
+    (d / "q.csv").write_text("\n".join([lines[0], lines[6], lines[7]]) + "\n")
+    cli_here("neighbors", d / "ix", "--query", d / "q.csv", "-k", "1", "--output", d / "nb.csv")
+    rows = list(csv.DictReader((d / "nb.csv").open()))
+    assert [(r["query"], r["neighbor"]) for r in rows] == [("u5", "u5"), ("u6", "u6")]

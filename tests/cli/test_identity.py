@@ -236,6 +236,24 @@ def test_score_keeps_the_id_column_under_its_own_name(table):
     assert _rows(table / "s2.csv")[0][0] == "patient_id"
 
 
+def test_a_parquet_input_keeps_the_runs_id_column(table):
+    """The run's recorded id column applies to a Parquet input as to a CSV (its schema's names)."""
+    pd = pytest.importorskip("pandas")
+    pytest.importorskip("pyarrow")
+    runs = [table / "basic", table / "anomaly"]
+    if not all(r.exists() for r in runs):
+        pytest.skip("needs the runs of the tests above")
+    pd.read_csv(table / "t.csv").to_parquet(table / "t.parquet")
+    for command, run, first in (("encode", runs[0], "z1"), ("score", runs[1], "score")):
+        out = table / f"pq_{command}.csv"
+        assert (
+            main([command, str(run), "--input", str(table / "t.parquet"), "--output", str(out)])
+            == 0
+        )
+        rows = _rows(out)
+        assert rows[0][:2] == ["patient_id", first] and rows[1][0] == "P0" and rows[-1][0] == "P59"
+
+
 def test_image_size_is_width_by_height(folder, tmp_path):
     from aekit.cli.types import image_size
 

@@ -172,6 +172,16 @@ def test_an_existing_output_is_refused_before_any_work(world):
     assert (out / "mine.txt").read_text() == "keep"
 
 
+def test_an_output_named_like_a_file_is_refused(world):
+    out = world["root"] / "sx.csv"
+    proc = cli_here(
+        "score", world["run"], "--input", str(world["root"] / "data" / "*.parquet"),
+        "--output", out, "--dask", "tcp://127.0.0.1:9", check=2,
+    )  # fmt: skip
+    assert proc.stderr.count("\n") == 1 and "writes a folder of .parquet parts" in proc.stderr
+    assert not out.exists()
+
+
 @pytest.mark.parametrize(
     "option", [["--maps", "m.npy"], ["--feature-errors"], ["--channels"], ["--npz-key", "x"]]
 )

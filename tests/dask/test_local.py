@@ -11,7 +11,7 @@ pd = pytest.importorskip("pandas")
 
 import aekit  # noqa: E402
 import aekit.dask  # noqa: E402
-from aekit.errors import DataError, UsageError  # noqa: E402
+from aekit.errors import ArgumentTypeError, DataError, UsageError  # noqa: E402
 
 FEATURES = ["a", "b", "c", "d"]
 
@@ -57,3 +57,13 @@ def test_wrong_runs_and_rows_are_one_line(fitted):
     text = dd.from_pandas(frame(20, 3).astype({"b": str}), npartitions=1)
     with pytest.raises(DataError, match="column 'b' has type"):
         aekit.dask.score(det, text).compute()
+
+
+def test_a_pandas_dataframe_is_refused_in_one_line(fitted):
+    det, ae = fitted
+    rows = frame(10, 4)
+    for call, est in ((aekit.dask.score, det), (aekit.dask.encode, ae)):
+        with pytest.raises(
+            ArgumentTypeError, match=r"expected a Dask DataFrame, got pandas.*from_pandas"
+        ):
+            call(est, rows)

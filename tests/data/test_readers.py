@@ -363,3 +363,14 @@ def test_a_header_that_names_two_columns_alike_is_one_line(tmp_path):
     (tmp_path / "t.csv").write_text("a,a,c\n1,2,3\n4,5,6\n")
     with pytest.raises(DataError, match="columns 0 and 1 both 'a'"):
         read_path(tmp_path / "t.csv")
+
+
+def test_table_columns_of_a_parquet_file_are_its_schemas_names(tmp_path):
+    pa = pytest.importorskip("pyarrow")
+    import pyarrow.parquet as pq
+
+    from aekit.data.tables import table_columns
+
+    pq.write_table(pa.table({"uid": ["a", "b"], "f0": [1.0, 2.0]}), tmp_path / "t.parquet")
+    assert table_columns(tmp_path / "t.parquet") == ["uid", "f0"]
+    assert table_columns(tmp_path / "missing.parquet") is None
