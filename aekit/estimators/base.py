@@ -7,6 +7,7 @@ names; ``fit`` validates, learns and returns ``self``; learned state ends in ``_
 
 from __future__ import annotations
 
+import inspect
 import math
 import weakref
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -17,6 +18,7 @@ import numpy as np
 import torch
 from sklearn.base import BaseEstimator
 
+from .._notes import note
 from ..data.rowstore import RowStore
 from ..errors import DataError, UsageError
 from ..training.budget import AUTO, epochs_for_steps
@@ -494,6 +496,8 @@ class NeuralEstimator(BaseEstimator):
         """
         trainer = trainer or Trainer()
         config = self._train_config(len(X))
+        if validation is None:
+            self._note_unused_patience()
         device = self._device()
         model = model.to(device)
         inputs = X if is_row_store(X) else torch.as_tensor(X, device=device)
@@ -522,6 +526,22 @@ class NeuralEstimator(BaseEstimator):
         self.device_ = str(device)
         self.threads_ = choice.to_json()  # recorded in a run's config.json
         return model.eval()
+
+    def _note_unused_patience(self) -> None:
+        """A note when the user's ``patience`` (not the class default) goes unused: early stopping
+        watches the validation loss, and this fit has none."""
+        patience = getattr(self, "patience", None)
+        init = inspect.signature(type(self).__init__).parameters.get("patience")
+        if patience is None or (init is not None and patience == init.default):
+            return
+        if "validation_data" in inspect.signature(self.fit).parameters:
+            advice = "pass fit validation_data to stop early"
+        else:
+            advice = f"{type(self).__name__} trains without a validation set: leave patience out"
+        note(
+            f"patience={patience} is not used: early stopping watches the validation loss, and "
+            f"this fit has no validation data; {advice}"
+        )
 
     def _tensorboard_views(
         self, model: torch.nn.Module, inputs: Any, val: Any, config: TrainConfig

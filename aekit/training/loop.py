@@ -221,9 +221,12 @@ def _diverged(
     checkpoint_dir: str | Path | None,
     *,
     weights: bool = False,
+    grew: str | None = None,
 ) -> Diverged:
-    """The one-line error of a run whose loss or weights stopped being finite in ``epoch`` (0-based)."""
+    """The one-line error of a run whose loss or weights stopped being finite in ``epoch`` (0-based),
+    or whose loss ``grew`` far beyond its start."""
     what = "the weights became non-finite" if weights else f"the loss became {value}"
+    what = grew or what
     # A tenth of the rate; from a rate far above any Adam setting (> 0.1), Adam's usual 1e-3 instead.
     lower = f"{config.lr / 10 if config.lr <= 0.1 else 1e-3:g}"
     kept = ""
@@ -256,6 +259,18 @@ class _Run:
     steps: int  # steps of an epoch
     rank: int = 0
     world: int = 1
+    # The loss the run started from (the first step's, before any update): the scale a diverged
+    # loss is measured against (:data:`BLOWUP`); set by the first step of this call.
+    start_loss: float | None = None
+
+
+# A finite loss this many times the loss the run started from (the untrained model's) is a
+# diverged run. An untrained model already predicts nothing, so a training that merely goes badly
+# stays within a small multiple of its starting loss (a warm-up spike, a bad restart: a few times,
+# far below 1e3); weights that ran away grow the loss by many orders of magnitude (an lr of 1e8 on
+# standardised data ended at 5e32 from about 1). Six orders of magnitude leave healthy runs a
+# margin of more than a thousand and catch a blow-up long before float32 overflows.
+BLOWUP = 1e6
 
 
 def train(
@@ -281,6 +296,8 @@ def train(
     """
     run = _start(model, loss_fn, inputs, targets, config, checkpoint_dir, callbacks)
     history, start_epoch = _resume(run) if resume else ([], 0)
+    if history:  # resumed: the scale is the first epoch's loss, not the trained model's
+        run.start_loss = float(history[0]["train_loss"])
     stopping = _EarlyStopping(config)
     _call(run.callbacks, "on_train_begin", config.epochs, run.steps)
     last = config.epochs if config.stop_after is None else min(config.epochs, config.stop_after)
@@ -448,6 +465,9 @@ def _train_epoch(run: _Run, epoch: int) -> float:
         if run.world > 1:
             idx = _shard(idx, run.rank, run.world)
         loss = _step(run, idx, generator, epoch * run.steps + step, epoch)
+        if run.start_loss is None:  # once per call: the scale of a diverged loss (BLOWUP)
+            first = loss.detach().to(torch.float64, copy=True)
+            run.start_loss = float(distributed.all_reduce_sum(first)) / run.world
         loss_sum += loss.detach() * len(idx)  # stays on the device: no sync per step
         seen += len(idx)
         if step % report_every == 0:
@@ -485,12 +505,23 @@ def _step(run: _Run, idx: torch.Tensor, generator: torch.Generator, global_step:
 
 
 def _check_finite(run: _Run, epoch: int, train_loss: float, val_loss: float | None) -> None:
-    """A diverged run is an error: a non-finite loss or weights after the epoch."""
+    """A diverged run is an error: a non-finite loss or weights after the epoch, or a loss
+    :data:`BLOWUP` times the one the run started from."""
     val_ok = val_loss is None or math.isfinite(val_loss)
     if not math.isfinite(train_loss) or not val_ok or not _finite_weights(run.model):
         bad = train_loss if not math.isfinite(train_loss) else val_loss
         weights = math.isfinite(bad or 0.0)
         raise _diverged(epoch, run.config, bad, run.checkpoint_dir, weights=weights)
+    if run.start_loss is None or not math.isfinite(run.start_loss):
+        return
+    # |loss|: a likelihood's loss may be negative; the floor keeps a start of exactly 0 usable
+    limit = BLOWUP * max(abs(run.start_loss), 1e-12)
+    for name, value in (("training loss", train_loss), ("validation loss", val_loss)):
+        if value is not None and abs(value) > limit:
+            raise _diverged(
+                epoch, run.config, value, run.checkpoint_dir,
+                grew=f"the {name} grew to {value:.4g} from {run.start_loss:.4g} at the start",
+            )  # fmt: skip
 
 
 def _checkpoint(run: _Run, epoch: int, history: list[dict]) -> None:

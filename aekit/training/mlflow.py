@@ -18,11 +18,12 @@ is an optional extra (``pip install 'aekit[mlflow]'``: the ``mlflow-skinny`` cli
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import os
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -49,10 +50,43 @@ def require_mlflow() -> None:
         raise UsageError(INSTALL_HINT) from None
 
 
+# The first contact with a tracking server (the experiment, the new run) is tried once, each
+# request given this many seconds: MLflow's defaults (7 retries with exponential backoff, a 120 s
+# timeout) keep a command waiting about 4 minutes on a server that refuses connections, where a
+# server that does not answer should stop the command at once (docs/guide/stack.md). Later calls,
+# on a server that did answer, keep MLflow's retries. A value the user set in the environment wins.
+FIRST_CONTACT_ENV = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0", "MLFLOW_HTTP_REQUEST_TIMEOUT": "10"}
+
+
+@contextlib.contextmanager
+def _first_contact() -> Iterator[None]:
+    """MLflow's HTTP retries and timeout capped (:data:`FIRST_CONTACT_ENV`) inside, restored after."""
+    unset = [k for k in FIRST_CONTACT_ENV if k not in os.environ]
+    os.environ.update({k: FIRST_CONTACT_ENV[k] for k in unset})
+    try:
+        yield
+    finally:
+        for k in unset:
+            os.environ.pop(k, None)
+
+
+@contextlib.contextmanager
+def _quiet_retries() -> Iterator[None]:
+    """urllib3's "Retrying (...)" warnings kept off the user's terminal: a failure is one line."""
+    pool = logging.getLogger("urllib3.connectionpool")
+    level = pool.level
+    pool.setLevel(max(level, logging.ERROR))
+    try:
+        yield
+    finally:
+        pool.setLevel(level)
+
+
 def _mlflow_call(what: str, fn, *args, **kwargs):
     """``fn(*args, **kwargs)``; an MLflow error (a bad URI, a server that does not answer) as one line."""
     try:
-        return fn(*args, **kwargs)
+        with _quiet_retries():
+            return fn(*args, **kwargs)
     except (UsageError, RunFailure):
         raise
     except Exception as exc:  # MlflowException, requests' errors, OSError of a file store
@@ -115,14 +149,15 @@ class MLflowLog:
         if active is not None and self.experiment is None:
             self.run_id = active.info.run_id
             return self
-        experiment_id = self._experiment_id()
-        run = _mlflow_call(
-            f"start a run in {self._client.tracking_uri}",
-            self._client.create_run,
-            experiment_id,
-            run_name=self.run_name,
-            tags={"aekit": "1"},
-        )
+        with _first_contact():  # a server that does not answer: one line at once
+            experiment_id = self._experiment_id()
+            run = _mlflow_call(
+                f"start a run in {self._client.tracking_uri}",
+                self._client.create_run,
+                experiment_id,
+                run_name=self.run_name,
+                tags={"aekit": "1"},
+            )
         self.run_id, self._owned, self._ended = run.info.run_id, True, False
         logger.info("MLflow run %s at %s", self.run_id, self._client.tracking_uri)
         return self

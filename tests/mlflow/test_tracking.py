@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import csv
 import json
+import os
+import socket
 import sys
+import time
 
 import numpy as np
 import pytest
@@ -167,3 +170,31 @@ def test_a_tracking_store_that_cannot_be_used_is_one_line_before_training(tmp_pa
     err = proc.stderr.strip()
     assert len(err.splitlines()) == 1 and err.startswith("aekit: error: MLflow: cannot"), err
     assert not (tmp_path / "run").exists()
+
+
+def closed_port() -> int:
+    """A port on 127.0.0.1 that refuses connections: bound, then closed."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+HTTP_ENV = ("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "MLFLOW_HTTP_REQUEST_TIMEOUT")
+
+
+def test_a_server_refusing_connections_is_one_line_at_once(tmp_path, monkeypatch):
+    for name in HTTP_ENV:
+        monkeypatch.delenv(name, raising=False)
+    uri = f"http://127.0.0.1:{closed_port()}"
+    t0 = time.monotonic()
+    proc = cli_here(
+        "train", "anomaly", "--data", write_table(tmp_path / "t.csv"), "--out", tmp_path / "run",
+        "--epochs", "1", "--mlflow", uri, check=1,
+    )  # fmt: skip
+    assert time.monotonic() - t0 < 10  # MLflow's own retries took about 250 s
+    err = proc.stderr.strip()
+    assert len(err.splitlines()) == 1, err  # no urllib3 "Retrying" warnings
+    assert err.startswith(f"aekit: error: MLflow: cannot start a run in {uri}"), err
+    assert not (tmp_path / "run").exists()
+    # the caps hold for that first contact only: the environment is as it was
+    assert not any(name in os.environ for name in HTTP_ENV)

@@ -3,7 +3,7 @@ import math
 import pytest
 import torch
 
-from aekit.errors import UsageError
+from aekit.errors import Diverged, UsageError
 from aekit.training.checkpoint import has_checkpoint, load_checkpoint, save_checkpoint
 from aekit.training.loop import TrainConfig, lr_at, train
 
@@ -229,3 +229,16 @@ def test_stop_after_ends_early_on_the_full_schedule(data):
     full, ended = losses(epochs=6), losses(epochs=6, stop_after=2)
     assert ended == full[:2] and len(full) == 6
     assert losses(epochs=2) != ended  # a 2-epoch schedule decays sooner
+
+
+def test_a_loss_grown_by_orders_of_magnitude_is_diverged_even_when_finite():
+    x = torch.randn(300, 8, generator=torch.Generator().manual_seed(0))  # standardised data
+    config = TrainConfig(epochs=1, batch_size=32, lr=1e8)
+    with pytest.raises(Diverged, match=r"training loss grew to .* lower the learning rate"):
+        train(_model(), _loss, x, config=config, validation=(x, x))
+
+
+def test_a_high_but_healthy_learning_rate_is_not_called_diverged():
+    x = torch.randn(300, 8, generator=torch.Generator().manual_seed(0))
+    hist = train(_model(), _loss, x, config=TrainConfig(epochs=5, batch_size=32, lr=0.1))
+    assert all(math.isfinite(r["train_loss"]) for r in hist)

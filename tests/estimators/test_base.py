@@ -1,0 +1,24 @@
+"""What every estimator's training shares (aekit/estimators/base.py)."""
+
+import numpy as np
+
+import aekit
+
+X = np.random.default_rng(0).normal(size=(120, 6)).astype(np.float32)
+
+
+def notes(caplog, fit):
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="aekit.notes"):
+        fit()
+    return [r.getMessage() for r in caplog.records if r.name == "aekit.notes"]
+
+
+def test_patience_without_validation_data_is_named_in_a_note(caplog):
+    ae = aekit.Autoencoder(latent_dim=2, epochs=2, patience=1, threads=1, device="cpu")
+    lines = notes(caplog, lambda: ae.fit(X))
+    assert len(lines) == 1 and lines[0].startswith("patience=1 is not used"), lines
+    assert "validation_data" in lines[0]
+    # with validation data it is used, and without patience there is nothing to say
+    assert notes(caplog, lambda: ae.fit(X, validation_data=X[:40])) == []
+    assert notes(caplog, lambda: ae.set_params(patience=None).fit(X)) == []
