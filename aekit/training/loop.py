@@ -514,10 +514,12 @@ def _check_finite(run: _Run, epoch: int, train_loss: float, val_loss: float | No
         raise _diverged(epoch, run.config, bad, run.checkpoint_dir, weights=weights)
     if run.start_loss is None or not math.isfinite(run.start_loss):
         return
-    # |loss|: a likelihood's loss may be negative; the floor keeps a start of exactly 0 usable
-    limit = BLOWUP * max(abs(run.start_loss), 1e-12)
+    # a likelihood's loss may start negative (|start|), and may fall far below zero as the model
+    # fits (a Gaussian VAE's nats): only a loss running up is a blow-up. The floor of 1 keeps a
+    # start near 0 (tiny data, no scaling) from calling a loss of 1e-5 diverged
+    limit = BLOWUP * max(abs(run.start_loss), 1.0)
     for name, value in (("training loss", train_loss), ("validation loss", val_loss)):
-        if value is not None and abs(value) > limit:
+        if value is not None and value > limit:
             raise _diverged(
                 epoch, run.config, value, run.checkpoint_dir,
                 grew=f"the {name} grew to {value:.4g} from {run.start_loss:.4g} at the start",
