@@ -132,6 +132,11 @@ def _options(p: argparse.ArgumentParser) -> None:
 
 
 TRAIN_OPTIONS = {"series": _options}
+# --data of `aekit train series`: the series files it reads (aekit.data.series.SERIES_EXTENSIONS)
+DATA_HELP = {
+    "series": "your own recording: .csv, .tsv, .parquet (rows are time steps, columns channels) or "
+    ".npy (steps,) or (steps, channels)"
+}
 # The shared training options that a series does not read: no built-in series, no images or .npz,
 # no split (the training stretch is --data or its first --train-steps), no streaming, no presets.
 NOT_APPLICABLE = {

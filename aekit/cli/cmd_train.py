@@ -29,11 +29,19 @@ def register(subparsers, family_modules: Sequence[Any]) -> None:
             description=getattr(mod, "HELP", {}).get(family),
         )
         add_train_options(fp, skip=getattr(mod, "NOT_APPLICABLE", {}).get(family, ()))
+        _family_data_help(fp, getattr(mod, "DATA_HELP", {}).get(family))
         for _, add_options in adders:
             add_options(fp)
         fp.set_defaults(func=cmd_train, family_module=mod)
         # each family's own defaults, looked up on --help
         fill_when_printed(fp, family_defaults(family))
+
+
+def _family_data_help(parser: argparse.ArgumentParser, text: str | None) -> None:
+    """A family's own words for ``--data`` (the series detector reads no .npz, no image folder)."""
+    for action in parser._actions if text else ():
+        if action.dest == "data":
+            action.help = text
 
 
 def train_params(args: argparse.Namespace) -> dict[str, Any]:

@@ -31,6 +31,7 @@ from .tables import (
     _is_number,
     _pick_columns,
     _table_rows,
+    check_delimiter,
     open_parquet,
 )
 
@@ -341,6 +342,7 @@ def _table_chunks(
     head = [row for _, row in zip(range(2), rows)]
     if not head:
         raise fail(f"{path} is empty; expected rows of numbers")
+    check_delimiter(head, path)
     first, second = head[0][1], (head[1][1] if len(head) > 1 else [])
     # A header row: some column is text in the first row and a number in the second.
     header = any(not _is_number(a) and _is_number(b) for a, b in zip(first, second)) or (

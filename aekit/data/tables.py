@@ -176,6 +176,7 @@ def iter_table(
     head = [row for _, row in zip(range(2), rows)]
     if not head:
         raise fail(f"{path} is empty; expected rows of numbers")
+    check_delimiter(head, path)
     first = head[0][1]
     if has_header is None:
         has_header = _has_header([row for _, row in head])
@@ -196,6 +197,19 @@ def iter_table(
     if not seen:
         raise fail(f"{path} has a header but no data rows; expected rows of numbers")
     _say_cells(layout, fill is not None)
+
+
+def check_delimiter(head: list[tuple[int, list[str]]], path: Path) -> None:
+    """One line for a table whose first rows are one cell each, all holding another separator
+    (a ';' CSV, as spreadsheets write them in many locales): its cells would be read as text."""
+    cells = [row for _, row in head]
+    for sep, name in ((";", "semicolons"), ("\t", "tabs"), ("|", "bars")):
+        if cells and all(len(row) == 1 and sep in row[0] for row in cells):
+            expected = "commas" if path.suffix.lower() == ".csv" else "tabs"
+            raise fail(
+                f"{path}: its rows are separated by {name}; aekit reads a {path.suffix} file "
+                f"separated by {expected} (save it with commas as .csv, or with tabs as .tsv)"
+            )
 
 
 def _check_unique(names: list[str], path: Path) -> None:

@@ -271,6 +271,15 @@ def validate_params(est: Any) -> None:
     validate(type(est).parameters, est.get_params(deep=False), type(est).__name__)
 
 
+def validate_param(est: Any, name: str) -> Any:
+    """One parameter of ``est`` checked against its table, and returned: for a parameter read
+    after ``fit`` (``set_params(threshold=...)`` then ``threshold_``), which ``fit`` checked only
+    as it was then."""
+    value = getattr(est, name)
+    check(name, value, type(est).parameters[name])
+    return value
+
+
 def choices(table: Mapping[str, Sequence[Any]], name: str) -> tuple[str, ...]:
     """The named strings a parameter accepts (for ``argparse``'s ``choices=``)."""
     return tuple(o for c in table[name] if isinstance(c, Choice) for o in c.options)

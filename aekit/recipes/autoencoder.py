@@ -126,11 +126,21 @@ class AutoencoderRecipe(Recipe):
         xs = est.scaler_.transform(x) if est.scaler_.kind != "none" else np.asarray(x, np.float64)
         # MSE of the mean
         baseline = float(np.asarray(xs, np.float64).reshape(len(xs), -1).var(0).mean())
-        found = no_better_than_mean(
-            metrics.get("val_mse", np.nan), baseline, est.scaler_.kind != "none"
-        )
+        found = no_better_than_mean(metrics.get("val_mse", np.nan), baseline, _changes(est))
         copy = identity_code(int(est.latent_dim_), int(est.n_features_in_))
         return super().quality_warnings(est, metrics, data) + [w for w in (found, copy) if w]
+
+
+def _changes(est) -> list[str]:
+    """What a run that reconstructs nothing could change, of what it does not use already: the
+    data unscaled by a chosen scaler, an output activation chosen by hand (the warning suggested
+    --scaler auto to runs using it: [0, 1] images, which auto leaves unscaled)."""
+    if est.scaler_.kind != "none":
+        return []
+    changes = [] if est.scaler == "auto" else ["let aekit scale the data (--scaler auto)"]
+    if getattr(est, "output_activation", "auto") != "auto":
+        changes.append("pick the output (--output-activation auto)")
+    return changes
 
 
 # "recipe": the classic Keras recipe exactly (10 epochs, no input scaling, a sigmoid output); the

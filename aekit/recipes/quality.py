@@ -49,21 +49,21 @@ def never_improved(history: Sequence[dict], lr: Any) -> str | None:
     )
 
 
-def no_better_than_mean(val_mse: float, baseline: float, scaled: bool) -> str | None:
-    """The held-out reconstruction error is no better than predicting every feature's mean.
+def no_better_than_mean(val_mse: float, baseline: float, changes: Sequence[str] = ()) -> str | None:
+    """The held-out reconstruction error is no better than predicting every feature's mean;
+    ``changes``: settings the run could change (only those not in use already), said first.
 
     Examples
     --------
-    >>> no_better_than_mean(1.2, 1.0, True) is not None, no_better_than_mean(0.1, 1.0, True)
+    >>> no_better_than_mean(1.2, 1.0) is not None, no_better_than_mean(0.1, 1.0)
     (True, None)
     """
     if not (np.isfinite(val_mse) and np.isfinite(baseline)) or val_mse < baseline:
         return None
     fix = (
-        "train longer (--epochs), or raise --latent-dim"
-        if scaled
-        else "let aekit scale the data (--scaler auto) and pick the output (--output-activation auto), "
-        "or train longer"
+        f"{' and '.join(changes)}, or train longer"
+        if changes
+        else "train longer (--epochs), or raise --latent-dim"
     )
     return (
         f"val_mse {val_mse:.4g} is no better than predicting each feature's mean ({baseline:.4g}): "

@@ -81,6 +81,9 @@ def test_train_series_lists_only_what_applies(capsys):
     for option in NOT_APPLICABLE["series"]:
         assert option not in shown, option
     assert "--data PATH" in shown and "--train-steps" in shown and "--time-column" in shown
+    # the files a series is read from: no .npz, no folder of images (the other families' words)
+    data = " ".join(shown.rsplit("--data PATH", 1)[1].split("--label-column")[0].split())
+    assert ".parquet" in data and ".npz" not in data and "images" not in data
     with pytest.raises(SystemExit) as stop:
         main(["train", "series", "--data", "x.csv", "--stream"])
     assert stop.value.code == 2

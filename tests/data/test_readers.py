@@ -374,3 +374,12 @@ def test_table_columns_of_a_parquet_file_are_its_schemas_names(tmp_path):
     pq.write_table(pa.table({"uid": ["a", "b"], "f0": [1.0, 2.0]}), tmp_path / "t.parquet")
     assert table_columns(tmp_path / "t.parquet") == ["uid", "f0"]
     assert table_columns(tmp_path / "missing.parquet") is None
+
+
+def test_a_table_separated_by_semicolons_says_so(tmp_path):
+    """Spreadsheets write ';' CSVs in many locales: the message spoke of 'no numeric columns'."""
+    (tmp_path / "t.csv").write_text("a;b\n1;2\n3;4\n")
+    with pytest.raises(DataError, match="separated by semicolons; aekit reads a .csv file"):
+        read_path(tmp_path / "t.csv")
+    (tmp_path / "one.csv").write_text("a\n1\n2\n")  # one column: no separator to find
+    assert read_path(tmp_path / "one.csv").x.shape == (2, 1)

@@ -131,3 +131,10 @@ def test_an_outage_of_every_channel_is_a_gap_not_a_shorter_series(tmp_path):
         read_series(tmp_path / "s.csv")
     filled = read_series(tmp_path / "s.csv", fill="linear")
     assert filled.x[:, 0].tolist() == [1, 2, 3, 4]
+
+
+def test_a_series_separated_by_semicolons_says_so(tmp_path):
+    """The message called the header 'step 0' and said 'v;w' is not a number."""
+    (tmp_path / "s.csv").write_text("v;w\n1;2\n3;4\n")
+    with pytest.raises(DataError, match="separated by semicolons"):
+        read_series(tmp_path / "s.csv")

@@ -27,9 +27,11 @@ def test_never_improved():
 
 
 def test_no_better_than_mean_and_denoised_worse():
-    assert "no better than predicting" in no_better_than_mean(52679.6, 0.1, scaled=False)
-    assert "--scaler auto" in no_better_than_mean(52679.6, 0.1, scaled=False)
-    assert no_better_than_mean(0.05, 1.0, scaled=True) is None
+    change = ["let aekit scale the data (--scaler auto)"]
+    assert "no better than predicting" in no_better_than_mean(52679.6, 0.1, change)
+    assert "--scaler auto" in no_better_than_mean(52679.6, 0.1, change)
+    assert "--scaler" not in no_better_than_mean(52679.6, 0.1)  # nothing of the run's to change
+    assert no_better_than_mean(0.05, 1.0) is None
     assert "worse than the noisy input" in denoised_worse(13.3, 16.2)
     assert denoised_worse(21.0, 16.2) is None
 
@@ -102,3 +104,19 @@ def test_an_untrained_denoiser_is_worse_than_its_input(tmp_path):
         figures=False,
     )
     assert any("worse than the noisy input" in w for w in metrics["warnings"])
+
+
+def test_the_mean_warning_suggests_only_settings_not_in_use():
+    """[0, 1] images under the default --scaler auto (left unscaled) were told to use --scaler auto."""
+    from types import SimpleNamespace
+
+    from aekit.recipes.autoencoder import _changes
+
+    unscaled = SimpleNamespace(kind="none")
+    auto = SimpleNamespace(scaler_=unscaled, scaler="auto", output_activation="auto")
+    assert _changes(auto) == []
+    chosen = SimpleNamespace(scaler_=unscaled, scaler="none", output_activation="sigmoid")
+    assert [c.split("(")[1] for c in _changes(chosen)] == [
+        "--scaler auto)",
+        "--output-activation auto)",
+    ]

@@ -123,7 +123,8 @@ class Alarms:
     # changes it without retraining; ``fit_threshold(X_val, y_val)`` chooses a fixed value on labels.
     def threshold_rule(self) -> Threshold:
         """The threshold rule of the current parameters (:func:`aekit.estimators.thresholds.threshold_rule`)."""
-        return threshold_rule(self.threshold, k=self.k, q=self.q, contamination=self.contamination)
+        threshold = params.validate_param(self, "threshold")  # set_params after fit: unchecked
+        return threshold_rule(threshold, k=self.k, q=self.q, contamination=self.contamination)
 
     @property
     def threshold_scores_(self) -> np.ndarray:

@@ -321,7 +321,8 @@ class ImageAnomalyDetector(NeuralEstimator):
     def threshold_(self) -> float:
         """The image-level threshold: ``threshold``'s rule on ``calibration_scores_``."""
         self.check_is_fitted()
-        return threshold_rule(self.threshold).compute(self.calibration_scores_)
+        threshold = params.validate_param(self, "threshold")  # set_params after fit: unchecked
+        return threshold_rule(threshold).compute(self.calibration_scores_)
 
     def predict(self, X: Any) -> np.ndarray:
         """1 for a defective image (score > ``threshold_``), else 0."""

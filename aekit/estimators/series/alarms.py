@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 import numpy as np
 
 from ...errors import DataError, UsageError
+from .. import params
 from ..thresholds import Threshold, p_values, threshold_rule
 
 # The share of the training stretch kept back, at its end, when the threshold promises a false-alarm
@@ -30,8 +31,9 @@ class SeriesAlarms:
 
     def threshold_rule(self) -> Threshold:
         """The threshold rule of the current parameters (:func:`aekit.estimators.thresholds.threshold_rule`)."""
+        threshold = params.validate_param(self, "threshold")  # set_params after fit: unchecked
         return threshold_rule(
-            self.threshold, k=self.k, q=self.q, contamination=self.contamination, margin=self.margin
+            threshold, k=self.k, q=self.q, contamination=self.contamination, margin=self.margin
         )
 
     def _split_calibration(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:

@@ -466,3 +466,14 @@ def test_evaluate_takes_labels_0_and_1_only():
         det.evaluate(X[:4], [0, 2, 0, 1])
     with pytest.raises(DataError, match="'ok'"):
         det.evaluate(X[:2], ["ok", "bad"])
+
+
+@pytest.mark.parametrize("threshold", [[1], "max"])
+def test_a_threshold_set_after_fit_is_checked_as_at_fit(threshold):
+    """set_params(threshold=[1]) gave a raw TypeError at threshold_; 'max', the series detector's
+    rule, which the constructor refuses, was applied."""
+    X = np.random.default_rng(0).standard_normal((40, 3)).astype(np.float32)
+    det = aekit.AnomalyDetector(epochs=1, hidden=(4,), latent_dim=2).fit(X)
+    det.set_params(threshold=threshold)
+    with pytest.raises(UsageError, match="threshold must be one of fpr"):
+        _ = det.threshold_
