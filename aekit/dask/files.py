@@ -19,9 +19,10 @@ from typing import Any
 from .._io import atomic_path
 from .._outputs import check_output
 from .._transaction import staged_folder
+from ..data.encoding import SEPARATOR
 from ..errors import RunFailure, UsageError, one_line
 from ..estimators.outputs import input_columns, output_frame
-from .frames import estimator, ship
+from .frames import estimator, recorded_preparation, ship
 from .models import Shipped, model
 
 BATCH_ROWS = 16_384  # rows a worker reads, scores and writes at a time
@@ -103,6 +104,7 @@ def score_files(
                 [str(staging / f.name) for f in files],
                 shipped=shipped,
                 id_column=id_column,
+                prepare=recorded_preparation(run),
                 pure=False,
             )
             rows = sum(client.gather(futures))
@@ -143,8 +145,12 @@ def _connect(scheduler: str):
         ) from None
 
 
-def score_file(src: str, dest: str, *, shipped: Shipped, id_column: str | None) -> int:
-    """On a worker: score the Parquet file ``src`` batch by batch into ``dest``; the rows written."""
+def score_file(
+    src: str, dest: str, *, shipped: Shipped, id_column: str | None, prepare: dict | None = None
+) -> int:
+    """On a worker: score the Parquet file ``src`` batch by batch into ``dest``; the rows written.
+    Each batch is read as ``aekit score`` reads a chunk of a table (``prepare``: the run's recorded
+    categorical columns and fill values)."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -154,21 +160,30 @@ def score_file(src: str, dest: str, *, shipped: Shipped, id_column: str | None) 
     pfile = open_parquet(Path(src))
     have = pfile.schema_arrow.names
     names = input_columns(est)
-    wanted = [c for c in (names or have) if c in have and c != id_column]
+    # the model's columns, or the column NAME of a one-hot NAME=VALUE
+    bases = [c if c in have else c.partition(SEPARATOR)[0] for c in (names or have)]
+    wanted = list(dict.fromkeys(c for c in bases if c in have and c != id_column))
     wanted = ([id_column] if id_column in have else []) + wanted
     rows, writer = 0, None
     with atomic_path(dest, suffix=".parquet") as tmp:
         try:
             for batch in pfile.iter_batches(batch_size=BATCH_ROWS, columns=wanted):
                 with lock:
-                    out = output_frame(est, batch.to_pandas(), id_column=id_column, source=src)
+                    out = output_frame(
+                        est,
+                        batch.to_pandas(),
+                        id_column=id_column,
+                        source=src,
+                        prepare=prepare,
+                        first_row=rows + 1,
+                    )
                 table = pa.Table.from_pandas(out, preserve_index=False)
                 writer = writer or pq.ParquetWriter(tmp, table.schema)
                 writer.write_table(table)
                 rows += len(out)
             if writer is None:  # no rows: an empty part with the columns
                 empty = pfile.schema_arrow.empty_table().select(wanted).to_pandas()
-                out = output_frame(est, empty, id_column=id_column, source=src)
+                out = output_frame(est, empty, id_column=id_column, source=src, prepare=prepare)
                 pq.write_table(pa.Table.from_pandas(out, preserve_index=False), tmp)
         finally:
             if writer is not None:

@@ -92,6 +92,16 @@ def recorded_id_column(run: Any, columns) -> str | None:
     return name if name in list(columns) else None
 
 
+def recorded_preparation(run: Any) -> dict:
+    """How the run reads a table's rows besides their columns, as recorded at training (as
+    ``aekit score`` reads them): its ``categorical`` columns and the ``fill_values`` of missing
+    cells; none for a fitted estimator (its columns only)."""
+    if not isinstance(run, (str, os.PathLike)):
+        return {}
+    data = read_config(run).get("data") or {}
+    return {"categorical": data.get("categorical"), "fill_values": data.get("fill_values")}
+
+
 def ship(est: Any, client: Any = None) -> Shipped:
     """Make ``est`` available to the tasks: to every worker of ``client`` (a worker plugin that loads
     it once per worker, :mod:`aekit.dask.models`), else in this process; what the tasks carry."""
@@ -135,12 +145,13 @@ def _map(run: Any, ddf: Any, kind: str, id_column, client, params):
         if id_column not in ddf.columns:
             raise UsageError(f"id_column {id_column!r} is not a column of the data")
         meta.insert(0, id_column, pd.Series([], dtype=ddf.dtypes[id_column]))
+    prepare = recorded_preparation(run)
     shipped = ship(est, current_client(client))
-    return ddf.map_partitions(_partition, shipped, id_column, meta=meta)
+    return ddf.map_partitions(_partition, shipped, id_column, prepare, meta=meta)
 
 
-def _partition(frame: Any, shipped: Shipped, id_column: str | None):
-    """One partition's outputs, on a worker."""
+def _partition(frame: Any, shipped: Shipped, id_column: str | None, prepare: dict):
+    """One partition's outputs, on a worker: its rows read as ``aekit score`` reads a chunk."""
     est, lock = model(shipped)
     with lock:
-        return output_frame(est, frame, id_column=id_column, source="a partition")
+        return output_frame(est, frame, id_column=id_column, source="a partition", prepare=prepare)

@@ -522,6 +522,47 @@ def iter_parquet(
     _say_cells(layout, fill is not None)
 
 
+def read_frame(
+    frame,
+    *,
+    source: str,
+    columns=None,
+    categorical=None,
+    fill_values=None,
+    first_row: int = 1,
+) -> Data:
+    """A pandas DataFrame (a Dask partition, a batch of a Parquet file) read as one chunk of a table,
+    as :func:`iter_parquet` reads a batch: its columns picked (``columns``, by name), the
+    ``categorical`` ones encoded and missing cells filled with ``fill_values`` (one note), its rows
+    numbered from ``first_row`` in messages. No label or id column: the caller keeps its own.
+
+    Examples
+    --------
+    >>> df = pd.DataFrame({"a": [1.0, None], "plan": ["pro", "free"]})          # doctest: +SKIP
+    >>> read_frame(df, source="part", columns=["a", "plan=pro"], categorical=["plan"],
+    ...            fill_values={"a": 0.5}).x                                   # doctest: +SKIP
+    array([[1. , 1. ], [0.5, 0. ]], dtype=float32)
+    """
+    try:
+        import pyarrow as pa
+
+        batch = pa.RecordBatch.from_pandas(frame, preserve_index=False)
+    except ImportError:
+        raise fail(
+            f"{source}: reading a DataFrame as a table needs pyarrow; pip install pyarrow"
+        ) from None
+    except (TypeError, ValueError, pa.ArrowException) as exc:
+        raise fail(f"{source} could not be read as a table: {one_line(exc)}") from None
+    layout = _Layout(Path(source), [str(n) for n in batch.schema.names], True, None, None)
+    cells = _batch_cells(batch)
+    _decide_features(layout, cells, columns=columns, drop=None, categorical=categorical)
+    fill = None if fill_values is None else dict(fill_values)
+    lines = list(range(first_row, first_row + batch.num_rows))
+    data = _table_chunk(lines, cells, layout, fill)
+    _say_cells(layout, fill is not None)
+    return data
+
+
 def _batch_cells(batch) -> np.ndarray:
     """(rows, columns) text of a pyarrow record batch: numbers as their shortest exact text."""
     import pyarrow as pa

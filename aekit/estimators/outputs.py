@@ -20,12 +20,14 @@ one line); images come as arrays of the training images' shape.
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
 
 from ..data import Data, columns_by_name
 from ..data.checks import fail, to_float32
+from ..data.encoding import SEPARATOR
 from ..errors import UsageError
 from .thresholds import p_values
 
@@ -101,13 +103,26 @@ def outputs(est: Any, x: np.ndarray) -> dict[str, np.ndarray]:
     return out
 
 
-def table_rows(est: Any, frame: Any, *, id_column: str | None = None, source: str = "input"):
+def table_rows(
+    est: Any,
+    frame: Any,
+    *,
+    id_column: str | None = None,
+    source: str = "input",
+    prepare: dict | None = None,
+    first_row: int = 1,
+):
     """The model's columns of a pandas DataFrame as float32 rows, picked by name when it knows them.
 
     Without known names the frame's columns are taken in order (``id_column`` left out). A column
     that is not numbers, a missing value or a missing column is one line (:class:`DataError`).
+    With ``prepare`` (the run's recorded ``categorical`` and ``fill_values``), the rows are read as
+    ``aekit score`` reads a chunk of a table (:func:`aekit.data.tables.read_frame`): the categorical
+    columns one-hot encoded, missing cells filled (rows numbered from ``first_row`` in messages).
     """
     names = input_columns(est)
+    if prepare is not None and names is not None:
+        return _prepared_rows(frame, names, source, prepare, first_row)
     labels = {str(c): c for c in frame.columns}
     if names is None:
         have = [c for c in labels if c != id_column]
@@ -128,7 +143,52 @@ def table_rows(est: Any, frame: Any, *, id_column: str | None = None, source: st
     return columns_by_name(data, names)
 
 
-def output_frame(est: Any, frame: Any, *, id_column: str | None = None, source: str = "input"):
+def _prepared_rows(frame, names: list[str], source: str, prepare: dict, first_row: int):
+    """:func:`table_rows` through the data layer's preparation of a table chunk."""
+    from ..data.missing import fill_missing
+    from ..data.tables import read_frame
+
+    labels = {str(c): c for c in frame.columns}
+    encoded = {str(c) for c in prepare.get("categorical") or ()} & set(labels)
+    needed, missing = [], []
+    for name in names:  # the frame's columns that hold the model's (NAME=VALUE: column NAME)
+        base = name if name in labels else name.partition(SEPARATOR)[0]
+        if base not in labels or (base != name and base not in encoded):
+            missing.append(name)
+        elif base not in needed:
+            needed.append(base)
+    if missing:
+        more = f" (and {len(missing) - 5} more)" if len(missing) > 5 else ""
+        raise fail(f"{source}: missing the model's columns {', '.join(missing[:5])}{more}")
+    for name in needed:
+        kind = frame[labels[name]].to_numpy().dtype.kind
+        if name not in encoded and kind not in "biuf":
+            raise fail(
+                f"{source}: column {name!r} has type {frame[labels[name]].dtype}; expected numbers"
+            )
+    if len(frame) == 0:
+        return np.empty((0, len(names)), np.float32)
+    data = read_frame(
+        frame[[labels[n] for n in needed]],
+        source=source,
+        columns=names,
+        categorical=sorted(encoded) or None,
+        fill_values=prepare.get("fill_values"),
+        first_row=first_row,
+    )
+    x = fill_missing(data.x, None, data.feature_names, source, "none")  # no recorded fill: refused
+    return columns_by_name(replace(data, x=x), names)
+
+
+def output_frame(
+    est: Any,
+    frame: Any,
+    *,
+    id_column: str | None = None,
+    source: str = "input",
+    prepare: dict | None = None,
+    first_row: int = 1,
+):
     """The outputs of ``est`` for the rows of ``frame`` as a DataFrame with ``frame``'s index, the id
     column first when ``frame`` has it.
 
@@ -139,7 +199,10 @@ def output_frame(est: Any, frame: Any, *, id_column: str | None = None, source: 
     """
     import pandas as pd
 
-    cols = outputs(est, table_rows(est, frame, id_column=id_column, source=source))
+    rows = table_rows(
+        est, frame, id_column=id_column, source=source, prepare=prepare, first_row=first_row
+    )
+    cols = outputs(est, rows)
     out = pd.DataFrame(cols, index=frame.index)
     if id_column is not None and id_column in frame.columns:
         out.insert(0, id_column, frame[id_column].to_numpy())

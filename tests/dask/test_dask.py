@@ -193,3 +193,34 @@ def test_options_of_a_scoring_here_are_refused_with_dask_not_ignored(world, opti
     )  # fmt: skip
     assert proc.stderr.count("\n") == 1 and option[0] in proc.stderr
     assert "drop --dask" in proc.stderr and not out.exists()
+
+
+def test_parts_are_read_as_aekit_score_reads_them(world):
+    """A run trained with --categorical and a fill for missing cells: each part's rows are one-hot
+    encoded and filled as the in-process ``aekit score`` of the same file does, to the same scores."""
+    from .test_local import prepared_table
+
+    root = world["root"] / "prepared"
+    root.mkdir()
+    prepared_table(120, 0).to_csv(root / "train.csv", index=False)
+    cli_here(
+        "train", "anomaly", "--data", root / "train.csv", "--id-column", "uid", "--categorical",
+        "plan", "--epochs", "1", "--threads", "1", "--quiet", "--no-figures", "--out", root / "run",
+    )  # fmt: skip
+    (root / "parts").mkdir()
+    rows = prepared_table(60, 1)  # a missing cell in each part
+    rows.iloc[:30].to_parquet(root / "parts" / "p1.parquet")
+    rows.iloc[30:].to_parquet(root / "parts" / "p2.parquet")
+    cli_here(
+        "score", root / "run", "--input", str(root / "parts" / "*.parquet"), "--output",
+        root / "scores", "--dask", world["cluster"].scheduler_address,
+    )  # fmt: skip
+    for name in ("p1", "p2"):
+        here = root / f"{name}.csv"
+        cli_here(
+            "score", root / "run", "--input", root / "parts" / f"{name}.parquet", "--output", here
+        )
+        want, got = pd.read_csv(here), pd.read_parquet(root / "scores" / f"{name}.parquet")
+        assert got["uid"].tolist() == want["uid"].tolist()
+        np.testing.assert_allclose(got["score"], want["score"], rtol=1e-5, atol=1e-6)
+        np.testing.assert_array_equal(got["is_anomaly"], want["is_anomaly"])

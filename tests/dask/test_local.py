@@ -67,3 +67,49 @@ def test_a_pandas_dataframe_is_refused_in_one_line(fitted):
             ArgumentTypeError, match=r"expected a Dask DataFrame, got pandas.*from_pandas"
         ):
             call(est, rows)
+
+
+def prepared_table(n: int, seed: int) -> pd.DataFrame:
+    """Rows with a categorical column ``plan`` and missing cells in ``b``."""
+    rng = np.random.default_rng(seed)
+    df = pd.DataFrame(rng.normal(size=(n, 3)).round(3), columns=["a", "b", "c"])
+    df.insert(0, "uid", [f"u{i}" for i in range(n)])
+    df["plan"] = [("basic", "pro", "free")[i % 3] for i in range(n)]
+    df.loc[[3, n // 2 + 1], "b"] = np.nan
+    return df
+
+
+@pytest.fixture(scope="module")
+def prepared_runs(tmp_path_factory):
+    """An anomaly run and a basic run trained with --categorical plan on rows with missing cells, and
+    each one's in-process output for the same rows (``aekit score`` / ``aekit encode``)."""
+    from ..cli.helpers import cli_here
+
+    root = tmp_path_factory.mktemp("prepared")
+    prepared_table(120, 0).to_csv(root / "train.csv", index=False)
+    rows = prepared_table(40, 1)
+    rows.to_csv(root / "rows.csv", index=False)
+    common = ["--data", root / "train.csv", "--id-column", "uid", "--categorical", "plan"]
+    common += ["--epochs", "1", "--threads", "1", "--quiet", "--no-figures"]
+    cli_here("train", "anomaly", *common, "--out", root / "an")
+    cli_here("train", "basic", *common, "--latent-dim", "2", "--out", root / "ae")
+    cli_here("score", root / "an", "--input", root / "rows.csv", "--output", root / "s.csv")
+    cli_here("encode", root / "ae", "--input", root / "rows.csv", "--output", root / "z.csv")
+    return root, rows, pd.read_csv(root / "s.csv"), pd.read_csv(root / "z.csv")
+
+
+def test_partitions_are_read_as_aekit_score_reads_them(prepared_runs):
+    """The run's one-hot columns and fill values apply to each partition: the scores and latent
+    vectors equal the in-process commands' on the same rows."""
+    root, rows, scores, latents = prepared_runs
+    ddf = dd.from_pandas(rows, npartitions=3)  # a missing cell in two partitions
+    got = aekit.dask.score(str(root / "an"), ddf).compute()
+    assert got["uid"].tolist() == scores["uid"].tolist()
+    np.testing.assert_allclose(got["score"], scores["score"], rtol=1e-5, atol=1e-6)
+    np.testing.assert_array_equal(got["is_anomaly"], scores["is_anomaly"])
+    z = aekit.dask.encode(root / "ae", ddf).compute()
+    zs = [c for c in latents.columns if c.startswith("z")]
+    assert z["uid"].tolist() == latents["uid"].tolist() and list(z.columns[1:]) == zs
+    np.testing.assert_allclose(z[zs].to_numpy(), latents[zs].to_numpy(), rtol=1e-5, atol=1e-5)
+    with pytest.raises(DataError, match="a partition: missing the model's columns plan=basic"):
+        aekit.dask.score(root / "an", dd.from_pandas(rows.drop(columns="plan"), 2)).compute()
