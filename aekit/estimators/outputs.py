@@ -180,17 +180,10 @@ def _prepared_rows(frame, names: list[str], source: str, prepare: dict, first_ro
     return columns_by_name(replace(data, x=x), names)
 
 
-def output_frame(
-    est: Any,
-    frame: Any,
-    *,
-    id_column: str | None = None,
-    source: str = "input",
-    prepare: dict | None = None,
-    first_row: int = 1,
-):
+def output_frame(est: Any, frame: Any, *, id_column: str | None = None, **read: Any):
     """The outputs of ``est`` for the rows of ``frame`` as a DataFrame with ``frame``'s index, the id
-    column first when ``frame`` has it.
+    column first when ``frame`` has it; the rows read by :func:`table_rows` (``read``: its
+    ``source``, ``prepare`` and ``first_row``).
 
     Examples
     --------
@@ -199,9 +192,7 @@ def output_frame(
     """
     import pandas as pd
 
-    rows = table_rows(
-        est, frame, id_column=id_column, source=source, prepare=prepare, first_row=first_row
-    )
+    rows = table_rows(est, frame, id_column=id_column, **read)
     cols = outputs(est, rows)
     out = pd.DataFrame(cols, index=frame.index)
     if id_column is not None and id_column in frame.columns:
