@@ -6,7 +6,13 @@ import os
 from typing import Any
 
 from ..errors import ArgumentTypeError, UsageError
-from ..estimators.outputs import is_table, output_columns, output_frame, output_kind
+from ..estimators.outputs import (
+    is_table,
+    output_columns,
+    output_frame,
+    output_kind,
+    recorded_preparation,
+)
 from ..estimators.persistence import load, read_config
 from .models import Shipped, install, key_of, model, model_files
 
@@ -90,16 +96,6 @@ def recorded_id_column(run: Any, columns) -> str | None:
         return None
     name = (read_config(run).get("data") or {}).get("id_column")
     return name if name in list(columns) else None
-
-
-def recorded_preparation(run: Any) -> dict:
-    """How the run reads a table's rows besides their columns, as recorded at training (as
-    ``aekit score`` reads them): its ``categorical`` columns and the ``fill_values`` of missing
-    cells; none for a fitted estimator (its columns only)."""
-    if not isinstance(run, (str, os.PathLike)):
-        return {}
-    data = read_config(run).get("data") or {}
-    return {"categorical": data.get("categorical"), "fill_values": data.get("fill_values")}
 
 
 def ship(est: Any, client: Any = None) -> Shipped:

@@ -20,6 +20,7 @@ one line); images come as arrays of the training images' shape.
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import replace
 from typing import Any
 
@@ -141,6 +142,18 @@ def table_rows(
 
     data = Data(x=to_float32(x, source, where), feature_names=have, source=source)
     return columns_by_name(data, names)
+
+
+def recorded_preparation(run: Any) -> dict:
+    """How the run reads a table's rows besides their columns, as recorded at training (as
+    ``aekit score`` reads them): its ``categorical`` columns and the ``fill_values`` of missing
+    cells (:func:`table_rows`' ``prepare``); none for a fitted estimator (its columns only)."""
+    if not isinstance(run, (str, os.PathLike)):
+        return {}
+    from .persistence import read_config
+
+    data = read_config(run).get("data") or {}
+    return {"categorical": data.get("categorical"), "fill_values": data.get("fill_values")}
 
 
 def _prepared_rows(frame, names: list[str], source: str, prepare: dict, first_row: int):

@@ -183,3 +183,31 @@ def test_an_image_detector_is_a_model_of_per_image_scores(tmp_path):
     np.testing.assert_allclose(got["score"], det.decision_function(ds.test), rtol=1e-6)
     np.testing.assert_array_equal(got["is_anomaly"], det.predict(ds.test))
     np.testing.assert_allclose(got["p_value"], det.p_values(ds.test), atol=1e-12)
+
+
+def test_the_model_reads_a_table_as_the_run_does(tmp_path):
+    """A run trained with --categorical on rows with missing cells: the MLflow model refused the
+    rows aekit score reads (one-hot columns missing, NaN), as the Dask path did."""
+    from types import SimpleNamespace
+
+    from aekit.mlflow.pyfunc import AekitModel
+
+    rng = np.random.default_rng(0)
+    rows = pd.DataFrame(rng.normal(size=(80, 3)), columns=["a", "b", "c"])
+    rows.insert(0, "uid", [f"u{i}" for i in range(80)])
+    rows["plan"] = [["basic", "pro", "free"][i % 3] for i in range(80)]
+    rows.loc[[3, 50], "b"] = np.nan
+    rows.to_csv(tmp_path / "train.csv", index=False)
+    cli_here(
+        "train", "anomaly", "--data", tmp_path / "train.csv", "--id-column", "uid",
+        "--categorical", "plan", "--epochs", "1", "--device", "cpu", "--quiet", "--no-figures",
+        "--out", tmp_path / "run",
+    )  # fmt: skip
+    cli_here(
+        "score", tmp_path / "run", "--input", tmp_path / "train.csv", "--output", tmp_path / "s.csv"
+    )
+    model = AekitModel()
+    model.load_context(SimpleNamespace(artifacts={"run": str(tmp_path / "run")}))
+    got = model.predict(None, rows.drop(columns="uid"))
+    want = pd.read_csv(tmp_path / "s.csv")
+    np.testing.assert_allclose(got["score"], want["score"], rtol=1e-5, atol=1e-6)
