@@ -449,15 +449,14 @@ class SeriesDetector(SeriesAlarms, NeuralEstimator):
         """One line when the options of the method not fitted were given: the autoencoder's to the
         neighbours alone (the default: a user's --epochs would otherwise do nothing, silently), or
         the neighbours' to the autoencoder alone."""
-        defaults, params = type(self)().get_params(), self.get_params()
         if self.method == "neighbors":
-            given = [k for k in NETWORK_OPTIONS if params[k] != defaults[k]]
+            given = self._changed_params(NETWORK_OPTIONS)
             what, other = (
                 "set the autoencoder's training, and method='neighbors' trains none",
                 ("'reconstruction' or 'both' to train it"),
             )
         elif self.method == "reconstruction":
-            given = [k for k in NEIGHBOR_OPTIONS if params[k] != defaults[k]]
+            given = self._changed_params(NEIGHBOR_OPTIONS)
             what, other = (
                 "set the neighbours' search, and method='reconstruction' has none",
                 ("'neighbors' or 'both' to search them"),
