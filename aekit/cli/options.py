@@ -518,13 +518,12 @@ def refuse_feature_roles(args: argparse.Namespace, est) -> None:
 def table_options(est, config: dict | None) -> dict:
     """How a run reads a table: the model's feature columns by name (when it knows them), the encoded
     ones and the values that fill missing cells, as recorded at training."""
+    from ..estimators.outputs import preparation
+
     data = (config or {}).get("data") or {}
     names = getattr(est, "feature_names_in_", None)
-    return dict(
-        columns=list(names) if names is not None else data.get("columns"),
-        categorical=data.get("categorical"),
-        fill_values=data.get("fill_values"),
-    )
+    columns = list(names) if names is not None else data.get("columns")
+    return dict(columns=columns, **preparation(config))
 
 
 def recorded_image_size(config: dict | None):
