@@ -13,7 +13,7 @@ from typing import Any
 
 from ..estimators import params as P
 from .helptext import fill_when_printed, show
-from .options import first_given, option_name, threshold_arg
+from .options import first_given, option_name, refuse_processes, threshold_arg
 from .types import int_list, non_negative_float, number, positive_int
 
 TABLE = P.IMAGE_DETECTOR  # the detector's parameters: the options' choices come from it
@@ -169,7 +169,8 @@ def train_params(args: argparse.Namespace) -> dict[str, Any]:
     params = {p: getattr(args, a) for a, p in _PARAMS.items() if getattr(args, a, None) is not None}
     method = params.get("method") or ImageAnomalyDetector().get_params()["method"]
     _check_method_options(args, method)
-    _check_processes(args, method)
+    if method != "ssim":  # a bank of normal pixels
+        refuse_processes(args, method, "its bank of normal pixels", "ssim")
     return params
 
 
@@ -193,18 +194,6 @@ def _check_method_options(args: argparse.Namespace, method: str) -> None:
         )
     if getattr(args, "patches", None) is not None and getattr(args, "patch", None) is None:
         raise UsageError("--patches N needs --patch SIZE, the side of the crops it cuts; add it")
-
-
-def _check_processes(args: argparse.Namespace, method: str) -> None:
-    """``--nproc N`` splits a network's training across processes; the bank methods train none."""
-    from ..errors import UsageError
-
-    nproc = getattr(args, "nproc", None)
-    if nproc is not None and nproc > 1 and method != "ssim":
-        raise UsageError(
-            f"--nproc {nproc} does not apply to method {method!r}: its bank of normal pixels "
-            f"trains no network to split across processes; drop --nproc (or use --method ssim)"
-        )
 
 
 def register(subparsers) -> None:

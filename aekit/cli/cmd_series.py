@@ -6,7 +6,7 @@ import argparse
 from typing import Any
 
 from ..estimators import params as P
-from .options import add_threshold_options, first_given, option_name
+from .options import add_threshold_options, first_given, option_name, refuse_processes
 from .types import int_list, non_negative_float, positive_float, positive_int
 
 FILLS = ("linear", "previous")
@@ -183,23 +183,16 @@ def train_params(family: str, args: argparse.Namespace) -> dict[str, Any]:
     if getattr(args, "no_latent", False):
         params["latent_dim"] = None
     refuse_unread_at_training(family, args, params)
-    _check_processes(args, params.get("method"))
+    _refuse_processes(args, params.get("method"))
     return params
 
 
-def _check_processes(args: argparse.Namespace, method: str | None) -> None:
-    """``--nproc N`` splits a network's training across processes; the neighbours alone train none
-    (as an image run's bank methods, refused rather than run N times over)."""
-    from ..errors import UsageError
+def _refuse_processes(args: argparse.Namespace, method: str | None) -> None:
+    """``--nproc``: the neighbours alone train no network (refused rather than run N times over)."""
     from ..estimators.series import SeriesDetector
 
-    nproc = getattr(args, "nproc", None)
-    method = method or SeriesDetector().get_params()["method"]
-    if nproc is not None and nproc > 1 and method == "neighbors":
-        raise UsageError(
-            f"--nproc {nproc} does not apply to method 'neighbors': it trains no network to split "
-            f"across processes; drop --nproc (or use --method reconstruction or both)"
-        )
+    if (method or SeriesDetector().get_params()["method"]) == "neighbors":
+        refuse_processes(args, "neighbors", "its nearest-window search", "reconstruction or both")
 
 
 def register(subparsers) -> None:

@@ -498,6 +498,19 @@ def read_for_model(args: argparse.Namespace, est, config: dict | None = None):
     return data
 
 
+def refuse_processes(args: argparse.Namespace, method: str, what: str, instead: str) -> None:
+    """One line for ``--nproc N`` (N > 1) given to a ``method`` that trains no network to split
+    across processes (``what``: what it fits instead; ``instead``: the methods that train one)."""
+    from ..errors import UsageError
+
+    nproc = getattr(args, "nproc", None)
+    if nproc is not None and nproc > 1:
+        raise UsageError(
+            f"--nproc {nproc} does not apply to method {method!r}: {what} trains no network to "
+            f"split across processes; drop --nproc (or use --method {instead})"
+        )
+
+
 def refuse_feature_roles(args: argparse.Namespace, est) -> None:
     """One line for ``--label-column`` or ``--id-column`` naming one of the model's feature
     columns: the model reads its columns by name, so the option was silently ignored."""
@@ -518,13 +531,12 @@ def refuse_feature_roles(args: argparse.Namespace, est) -> None:
 def table_options(est, config: dict | None) -> dict:
     """How a run reads a table: the model's feature columns by name (when it knows them), the encoded
     ones and the values that fill missing cells, as recorded at training."""
+    from ..estimators.outputs import preparation
+
     data = (config or {}).get("data") or {}
     names = getattr(est, "feature_names_in_", None)
-    return dict(
-        columns=list(names) if names is not None else data.get("columns"),
-        categorical=data.get("categorical"),
-        fill_values=data.get("fill_values"),
-    )
+    columns = list(names) if names is not None else data.get("columns")
+    return dict(columns=columns, **preparation(config))
 
 
 def recorded_image_size(config: dict | None):

@@ -527,12 +527,17 @@ class NeuralEstimator(BaseEstimator):
         self.threads_ = choice.to_json()  # recorded in a run's config.json
         return model.eval()
 
+    def _changed_params(self, names) -> list[str]:
+        """Those of the parameters ``names`` set to other than the class's default: the ones a user
+        gave, for a note that names the given ones a setting leaves unused."""
+        init = inspect.signature(type(self).__init__).parameters
+        return [n for n in names if n in init and getattr(self, n) != init[n].default]
+
     def _note_unused_patience(self) -> None:
         """A note when the user's ``patience`` (not the class default) goes unused: early stopping
         watches the validation loss, and this fit has none."""
         patience = getattr(self, "patience", None)
-        init = inspect.signature(type(self).__init__).parameters.get("patience")
-        if patience is None or (init is not None and patience == init.default):
+        if patience is None or not self._changed_params(["patience"]):
             return
         if "validation_data" in inspect.signature(self.fit).parameters:
             advice = "pass fit validation_data to stop early"

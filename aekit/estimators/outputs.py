@@ -152,7 +152,12 @@ def recorded_preparation(run: Any) -> dict:
         return {}
     from .persistence import read_config
 
-    data = read_config(run).get("data") or {}
+    return preparation(read_config(run))
+
+
+def preparation(config: dict | None) -> dict:
+    """:func:`recorded_preparation` from a run's config (``config.json``, read already)."""
+    data = (config or {}).get("data") or {}
     return {"categorical": data.get("categorical"), "fill_values": data.get("fill_values")}
 
 

@@ -229,12 +229,7 @@ class VAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralEstimator):
         """The importance-weighted bound charges no KL term: name ``kl`` and ``free_bits`` set to
         other than their defaults, which it leaves unused (taken, recorded and without effect)."""
         unused = [
-            f"{name}={value!r}"
-            for name, value, default in (
-                ("kl", self.kl, "analytic"),
-                ("free_bits", self.free_bits, FREE_BITS),
-            )
-            if value != default
+            f"{name}={getattr(self, name)!r}" for name in self._changed_params(["kl", "free_bits"])
         ]
         if samples > 1 and unused:
             note(

@@ -411,7 +411,7 @@ class SeriesDetector(SeriesAlarms, NeuralEstimator):
                     scaled, self.window_
                 )
             self.neighbors_.to(self._device())
-            self._check_neighbours(len(scaled))
+            self.neighbors_.check_matched(len(scaled), self.stride, self.references)
         if self.method != "neighbors":
             self._fit_reconstruction(scaled, trainer)
         with using_threads(self._scoring_threads()):
@@ -422,42 +422,18 @@ class SeriesDetector(SeriesAlarms, NeuralEstimator):
             self._set_calibration(self._scores([tail]), "tail")
         return self
 
-    def _check_neighbours(self, steps: int) -> None:
-        """One line unless every training window has a reference a window or more away to be compared
-        with: its score would be NaN, and every later call would blame the data's values."""
-        unmatched = self.neighbors_.unmatched(window_starts(steps, self.window_, self.stride))
-        if not len(unmatched):
-            return
-        w, least = self.window_, 3 * self.window_ - 1  # the least with every window a reference
-        why = (
-            f"the training window at step {unmatched[0]} has no other window {w} or more steps away "
-            f"to be compared with (the neighbours skip the windows that overlap it)"
-        )
-        sampled = len(self.neighbors_.starts_) < steps - w + 1  # references < the stretch's windows
-        if steps < least:
-            more = ", a smaller window or more references" if sampled else " or a smaller window"
-            raise DataError(
-                f"a training stretch of {steps} steps is too short for the neighbours with a window "
-                f"of {w}: {why}; give at least {least} steps (3 windows less one){more}"
-            )
-        raise DataError(
-            f"references={self.references} keeps too few of the training stretch's windows for the "
-            f"neighbours: {why}; give more references or a smaller window"
-        )
-
     def _note_unused_options(self) -> None:
         """One line when the options of the method not fitted were given: the autoencoder's to the
         neighbours alone (the default: a user's --epochs would otherwise do nothing, silently), or
         the neighbours' to the autoencoder alone."""
-        defaults, params = type(self)().get_params(), self.get_params()
         if self.method == "neighbors":
-            given = [k for k in NETWORK_OPTIONS if params[k] != defaults[k]]
+            given = self._changed_params(NETWORK_OPTIONS)
             what, other = (
                 "set the autoencoder's training, and method='neighbors' trains none",
                 ("'reconstruction' or 'both' to train it"),
             )
         elif self.method == "reconstruction":
-            given = [k for k in NEIGHBOR_OPTIONS if params[k] != defaults[k]]
+            given = self._changed_params(NEIGHBOR_OPTIONS)
             what, other = (
                 "set the neighbours' search, and method='reconstruction' has none",
                 ("'neighbors' or 'both' to search them"),

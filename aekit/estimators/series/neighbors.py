@@ -35,7 +35,8 @@ import math
 import numpy as np
 import torch
 
-from ...data.windows import sliding_windows
+from ...data.windows import sliding_windows, window_starts
+from ...errors import DataError
 from .index import ClusterIndex
 
 FLAT = 1e-4  # a window whose std (in scaled units) is below this is flat: it z-normalises to 0
@@ -181,6 +182,31 @@ class WindowNeighbors:
         """
         lo, hi = self._excluded_runs(np.asarray(starts))
         return np.asarray(starts)[(lo == 0) & (hi == len(self.starts_))]
+
+    def check_matched(self, steps: int, stride: int, references: int | None) -> None:
+        """One line unless every window of a training stretch of ``steps`` (every ``stride``) has a
+        reference to be compared with (:meth:`unmatched`): its score would be NaN, and every later
+        call would blame the data's values. ``references``: the parameter that kept them."""
+        w = self.window_
+        unmatched = self.unmatched(window_starts(steps, w, stride))
+        if not len(unmatched):
+            return
+        least = 3 * w - 1  # the least with every window a reference
+        why = (
+            f"the training window at step {unmatched[0]} has no other window {w} or more steps away "
+            f"to be compared with (the neighbours skip the windows that overlap it)"
+        )
+        sampled = len(self.starts_) < steps - w + 1  # references < the stretch's windows
+        if steps < least:
+            more = ", a smaller window or more references" if sampled else " or a smaller window"
+            raise DataError(
+                f"a training stretch of {steps} steps is too short for the neighbours with a window "
+                f"of {w}: {why}; give at least {least} steps (3 windows less one){more}"
+            )
+        raise DataError(
+            f"references={references} keeps too few of the training stretch's windows for the "
+            f"neighbours: {why}; give more references or a smaller window"
+        )
 
     def _exclude(self, d: torch.Tensor, starts: np.ndarray) -> None:
         """Set to inf, in place, the (C, b, N) distances of the references that start within a
