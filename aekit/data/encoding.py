@@ -36,24 +36,48 @@ def missing_mask(cells: np.ndarray) -> np.ndarray:
     return np.isin(np.char.lower(cells), MISSING)
 
 
+def not_numbers(cells: np.ndarray) -> np.ndarray:
+    """Which string ``cells`` Python's ``float()`` (and NumPy) read as numbers but pandas reads as
+    text: digits grouped by ``_`` (PEP 515: ``2023_51``, a year-week, is not 202351; ``3_1``, a
+    lot, not 31) and digits of other scripts (``１２``, ``٣``). A column of such codes is text."""
+    cells = np.asarray(cells, dtype=str)
+    odd = np.char.find(cells, "_") >= 0
+    try:
+        cells.astype("S")  # ASCII only: the common case, one pass in C
+    except UnicodeEncodeError:
+        odd |= np.array([not c.isascii() for c in cells.ravel()], bool).reshape(cells.shape)
+    return odd
+
+
+def is_number(cell: str) -> bool:
+    """Whether one cell is a number as pandas reads one (see :func:`not_numbers`)."""
+    try:
+        float(cell)
+    except ValueError:
+        return False
+    return "_" not in cell and cell.isascii()
+
+
 def parse_numbers(cells: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """float64 values of a column of string ``cells`` (NaN where missing or unreadable), and the
-    mask of the unreadable ones (text in a number column)."""
+    mask of the unreadable ones (text in a number column, :func:`not_numbers` included)."""
     cells = np.char.strip(np.asarray(cells, dtype=str))
-    bad = np.zeros(cells.shape, dtype=bool)
-    try:  # fast path: numpy parses every cell
-        return cells.astype(np.float64), bad
-    except ValueError:
-        pass
-    cells = np.where(missing_mask(cells), "nan", cells)
-    try:
-        return cells.astype(np.float64), bad
-    except ValueError:
-        pass
-    out = np.full(cells.shape, np.nan)
-    for i, cell in enumerate(cells):
+    odd = not_numbers(cells)
+    if not odd.any():
+        try:  # fast path: numpy parses every cell
+            return cells.astype(np.float64), odd
+        except ValueError:
+            pass
+        cells = np.where(missing_mask(cells), "nan", cells)
         try:
-            out[i] = float(cell)
+            return cells.astype(np.float64), odd
+        except ValueError:
+            pass
+    out = np.full(cells.shape, np.nan)
+    bad = odd.copy()
+    for i in np.flatnonzero(~odd & ~missing_mask(cells)):
+        try:
+            out[i] = float(cells[i])
         except ValueError:
             bad[i] = True
     return out, bad

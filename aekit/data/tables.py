@@ -9,6 +9,7 @@ imported only to read Parquet.
 from __future__ import annotations
 
 import csv
+import itertools
 import os
 import sys
 from collections.abc import Iterator
@@ -26,6 +27,7 @@ from .encoding import (
     TEXT_SHARE,
     categories,
     describe_text,
+    is_number,
     kind_of,
     missing_mask,
     one_hot,
@@ -36,12 +38,7 @@ from .encoding import (
 TABLE_EXTENSIONS = {".csv": ",", ".tsv": "\t"}
 
 
-def _is_number(cell: str) -> bool:
-    try:
-        float(cell)
-    except ValueError:
-        return False
-    return True
+HEAD_ROWS = 20  # the first rows, read to decide whether the first is a header
 
 
 def _table_rows(path: Path, delimiter: str) -> Iterator[tuple[int, list[str]]]:
@@ -173,13 +170,13 @@ def iter_table(
             f"{path}: expected a .csv or .tsv table, got {path.suffix or '(no extension)'!r}"
         )
     rows = _table_rows(path, TABLE_EXTENSIONS[path.suffix.lower()])
-    head = [row for _, row in zip(range(2), rows)]
+    head = [row for _, row in zip(range(HEAD_ROWS), rows)]
     if not head:
         raise fail(f"{path} is empty; expected rows of numbers")
-    check_delimiter(head, path)
+    check_delimiter(head[:2], path)
     first = head[0][1]
     if has_header is None:
-        has_header = _has_header([row for _, row in head])
+        has_header = first_row_is_header([row for _, row in head], path)
     names = [c.strip() for c in first] if has_header else [str(i) for i in range(len(first))]
     _check_unique(names, path)
     label, ident = _roles(names, has_header, path, label_column, id_column)
@@ -227,13 +224,14 @@ def _check_unique(names: list[str], path: Path) -> None:
 
 def _bodies(body: list, rows: Iterator, chunk_rows: int) -> Iterator[list]:
     """The table's rows in chunks of ``chunk_rows`` (``body``: the rows read already)."""
-    for item in rows:
-        body.append(item)
-        if len(body) >= chunk_rows:
-            yield body
-            body = []
-    if body:
-        yield body
+    chunk: list = []
+    for item in itertools.chain(body, rows):
+        chunk.append(item)
+        if len(chunk) >= chunk_rows:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
 
 
 def _check_ragged(body: list, path: Path, names: list[str]) -> None:
@@ -354,7 +352,7 @@ def _table_chunk(lines: list[int], cells: np.ndarray, layout: _Layout, fill: dic
     y = None
     if layout.label is not None:
         raw = np.char.strip(cells[:, layout.label])
-        if all(_is_number(v) for v in raw):
+        if all(is_number(v) for v in raw):
             raw = _parse_numbers(raw[:, None], path, lines, [names[layout.label]])[:, 0]
         y = as_labels(raw, len(raw), name=f"{path} label column {names[layout.label]!r}")
     ident = layout.ident
@@ -424,20 +422,46 @@ def table_columns(path: str | os.PathLike) -> list[str] | None:
             pfile.close()
     if path.suffix.lower() not in TABLE_EXTENSIONS or not path.is_file():
         return None
-    head = [
-        row
-        for _, (_, row) in zip(range(2), _table_rows(path, TABLE_EXTENSIONS[path.suffix.lower()]))
-    ]
-    return [c.strip() for c in head[0]] if head and _has_header(head) else None
+    rows = _table_rows(path, TABLE_EXTENSIONS[path.suffix.lower()])
+    head = [row for _, (_, row) in zip(range(HEAD_ROWS), rows)]
+    return [c.strip() for c in head[0]] if head and first_row_is_header(head) else None
 
 
-def _has_header(head: list[list[str]]) -> bool:
-    """Whether the first of a table's first two rows is a header: some column is text in the first
-    row and a number in the second (or a lone row is not all numbers)."""
-    first, second = head[0], head[1] if len(head) > 1 else []
-    return any(not _is_number(a) and _is_number(b) for a, b in zip(first, second)) or (
-        len(head) == 1 and not all(_is_number(c) for c in first)
-    )
+def first_row_is_header(head: list[list[str]], path: Path | None = None) -> bool:
+    """Whether the first of a table's first rows (:data:`HEAD_ROWS` of them) is a header.
+
+    It is when some column holds text in the first row and a number below (a missing-value marker,
+    ``NA`` or an empty cell, is neither: a first data row with a missing cell stays data, and a
+    header above a first row of missing values is still a header), or when the first row is
+    distinct integers above columns of numbers written with a decimal point (``0,1,2``: pandas'
+    names of an array's columns; years), with a note; a lone row is one when it is not all numbers.
+    """
+    first, rest = [c.strip() for c in head[0]], [[c.strip() for c in row] for row in head[1:]]
+    if not rest:
+        return not all(is_number(c) or missing_mask(np.array([c]))[0] for c in first)
+    below = [[row[j] for row in rest if j < len(row)] for j in range(len(first))]
+    if any(_kind(c) == "text" and any(_kind(b) in ("int", "real") for b in under)
+           for c, under in zip(first, below)):  # fmt: skip
+        return True
+    numbered = len(set(first)) == len(first) and all(_kind(c) == "int" for c in first)
+    kinds = [{_kind(b) for b in under} - {"missing"} for under in below]
+    if numbered and all(k == {"real"} for k in kinds):
+        if path is not None:
+            note(
+                f"{path}: read its first row ({', '.join(first[:5])}{', ...' if len(first) > 5 else ''}) "
+                "as the column names: integers above numbers with decimals"
+            )
+        return True
+    return False
+
+
+def _kind(cell: str) -> str:
+    """One cell as :func:`first_row_is_header` sees it: missing, int (``12``), real (``1.5``, ``1e3``) or text."""
+    if missing_mask(np.array([cell]))[0]:
+        return "missing"
+    if not is_number(cell):
+        return "text"
+    return "int" if cell.lstrip("+-").isdigit() else "real"
 
 
 def read_table(path: Path, **options) -> Data:

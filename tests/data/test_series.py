@@ -138,3 +138,16 @@ def test_a_series_separated_by_semicolons_says_so(tmp_path):
     (tmp_path / "s.csv").write_text("v;w\n1;2\n3;4\n")
     with pytest.raises(DataError, match="separated by semicolons"):
         read_series(tmp_path / "s.csv")
+
+
+def test_a_series_written_from_an_array_keeps_its_first_step(tmp_path):
+    # pd.DataFrame(values).to_csv(index=False) heads the column "0": a name, not a step of value 0
+    values = np.round(np.sin(np.arange(50) / 3) + 2, 5)
+    (tmp_path / "s.csv").write_text("0\n" + "\n".join(f"{v:.5f}" for v in values) + "\n")
+    series = read_series(tmp_path / "s.csv")
+    assert series.x.shape == (50, 1)
+    np.testing.assert_allclose(series.x[:, 0], values, rtol=1e-6)
+    # a code column with "_" is not a number
+    (tmp_path / "c.csv").write_text("v\n" + "\n".join(["1.5"] * 5 + ["3_1"]) + "\n")
+    with pytest.raises(DataError, match="'3_1' is not a number"):
+        read_series(tmp_path / "c.csv")
