@@ -116,6 +116,35 @@ def one_hot(cells: np.ndarray, values: Sequence[str]) -> np.ndarray:
     return (cells[:, None] == np.asarray(values, dtype=str)[None, :]).astype(np.float64)
 
 
+def as_seen(cells: np.ndarray, values: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    """A category column's ``cells`` spelled as the ``values`` seen in training, and the mask of
+    the cells that match none (missing cells aside).
+
+    A cell matches a value spelled alike, else one that differs in case only (pandas reads ``true``
+    as a boolean and writes it back ``True``) or, for codes that are numbers, one of equal value
+    (``3.0``: an integer column with a missing cell, as pandas writes it). A match must be unique.
+    """
+    cells = np.char.strip(np.asarray(cells, dtype=str))
+    distinct, inverse = np.unique(cells, return_inverse=True)
+    by_case: dict[str, list[str]] = {}
+    by_value: dict[float, list[str]] = {}
+    for v in values:
+        by_case.setdefault(v.lower(), []).append(v)
+        if is_number(v):
+            by_value.setdefault(float(v), []).append(v)
+    spelled, unseen = [], []
+    for cell in distinct.tolist():
+        match = [cell] if cell in values else by_case.get(cell.lower(), [])
+        if not match and is_number(cell):
+            match = by_value.get(float(cell), [])
+        spelled.append(match[0] if len(match) == 1 else cell)
+        unseen.append(len(match) != 1 and not missing_mask(np.array([cell]))[0])
+    return (
+        np.asarray(spelled, dtype=str)[inverse].reshape(cells.shape),
+        np.asarray(unseen, dtype=bool)[inverse].reshape(cells.shape),
+    )
+
+
 def kind_of(cells: np.ndarray) -> str:
     """What a column of string cells holds: ``"number"``, ``"date"``, ``"text"`` or ``"empty"``.
 

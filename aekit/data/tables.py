@@ -25,6 +25,7 @@ from .container import Data
 from .encoding import (
     SEPARATOR,
     TEXT_SHARE,
+    as_seen,
     categories,
     describe_text,
     is_number,
@@ -122,6 +123,7 @@ class _Layout:
     features: list[tuple[str, int, str | None]] = field(default_factory=list)
     unreadable: dict[str, list] = field(default_factory=dict)  # name -> [count, first cell, row]
     filled: dict[str, int] = field(default_factory=dict)  # name -> missing cells filled
+    unseen: dict[str, list] = field(default_factory=dict)  # name -> [count, cell, row, values]
     rows_filled: int = 0
 
 
@@ -296,10 +298,11 @@ def _decide_features(layout: _Layout, cells: np.ndarray, *, columns, drop, categ
 
 
 def _encode(layout: _Layout, i: int, cells: np.ndarray) -> None:
-    """The features of a ``--categorical`` column: its days (dates) or one column per value."""
+    """The features of a ``--categorical`` column at training: its days (dates) or one column per
+    value (text, or numbers: a store id or a class 0-9 named a category is one)."""
     name = layout.names[i]
-    if kind_of(cells) in ("date", "number"):  # numbers need no encoding: read as they are
-        layout.features.append((name, i, "date" if kind_of(cells) == "date" else None))
+    if kind_of(cells) == "date":
+        layout.features.append((name, i, "date"))
         return
     for value in categories(cells, name, str(layout.path)):
         layout.features.append((f"{name}{SEPARATOR}{value}", i, value))
@@ -312,10 +315,11 @@ def _requested(layout: _Layout, columns: list[str], cells: np.ndarray, encode: s
         base, _, value = c.partition(SEPARATOR)
         if header and c in names or not header and c.lstrip("-").isdigit():
             i = _column(c, names, header, layout.path, "column")
-            if i in encode:  # a date's days, or all the values of a category column
-                _encode(layout, i, cells[:, i])
-            else:
-                layout.features.append((names[i], i, None))
+            # an encoded column the model has whole: a date's days (or numbers, as runs read a
+            # --categorical column of numbers before they were one-hot); never re-typed from the
+            # new file's cells, which may hold dates in another form, or none yet
+            whole = i in encode and kind_of(cells[:, i]) != "number"
+            layout.features.append((names[i], i, "date" if whole else None))
         elif header and value and base in names and names.index(base) in encode:
             layout.features.append((c, names.index(base), value))
         else:
@@ -340,9 +344,13 @@ def _table_chunk(lines: list[int], cells: np.ndarray, layout: _Layout, fill: dic
             if i not in parsed:
                 parsed[i] = (parse_dates if how == "date" else parse_numbers)(cells[:, i])
             x[:, j], bad = parsed[i]
-            _tally(layout, name, bad, cells[:, i], lines)
-        else:
-            x[:, j] = one_hot(cells[:, i], [how])[:, 0]
+            _tally(layout, name, bad, cells[:, i], lines, how)
+            continue
+        if i not in parsed:  # the column's cells spelled as its values were in training
+            values = [v for _, k, v in layout.features if k == i]
+            parsed[i] = as_seen(cells[:, i], values)
+            _tally_unseen(layout, names[i], parsed[i][1], cells[:, i], lines, values)
+        x[:, j] = one_hot(parsed[i][0], [how])[:, 0]
     if fill is not None:
         x = _fill(layout, x, fill)
 
@@ -366,19 +374,29 @@ def _table_chunk(lines: list[int], cells: np.ndarray, layout: _Layout, fill: dic
     )
 
 
-def _tally(layout: _Layout, name: str, bad: np.ndarray, cells: np.ndarray, lines) -> None:
+def _tally(layout: _Layout, name: str, bad: np.ndarray, cells: np.ndarray, lines, how) -> None:
     """Count a feature's unreadable cells (text in a number column); refuse a column of text."""
     if not bad.any():
         return
     first = int(np.flatnonzero(bad)[0])
     readable = int((~missing_mask(np.char.strip(cells))).sum())
     if bad.sum() > max(1, TEXT_SHARE * readable) and bad.sum() * 2 > readable:
+        what = "an ISO date (2024-03-01)" if how == "date" else "a number"
         raise fail(
             f"{layout.path}: row {lines[first]}, column {name!r}: {str(cells[first]).strip()!r} is "
-            f"not a number, nor are most of the column's cells; expected numbers in this column"
+            f"not {what}, nor are most of the column's cells; expected "
+            f"{'ISO dates' if how == 'date' else 'numbers'} in this column, as in training"
         )
     count = layout.unreadable.setdefault(name, [0, str(cells[first]).strip(), lines[first]])
     count[0] += int(bad.sum())
+
+
+def _tally_unseen(layout: _Layout, name: str, unseen: np.ndarray, cells, lines, values) -> None:
+    """Count a category column's cells that hold a value not seen in training (all zeros)."""
+    if unseen.any():
+        first = int(np.flatnonzero(unseen)[0])
+        count = layout.unseen.setdefault(name, [0, str(cells[first]).strip(), lines[first], values])
+        count[0] += int(unseen.sum())
 
 
 def _fill(layout: _Layout, x: np.ndarray, fill: dict) -> np.ndarray:
@@ -397,11 +415,19 @@ def _fill(layout: _Layout, x: np.ndarray, fill: dict) -> np.ndarray:
 def _say_cells(layout: _Layout, filled: bool) -> None:
     """One note for the unreadable cells, one for the filled ones."""
     if layout.unreadable:
+        dates = {n for n, _, how in layout.features if how == "date"}
         parts = [
-            f"{n} ({c} cell{'s' if c > 1 else ''}, e.g. {v!r} at row {r})"
+            f"{n} ({c} cell{'s' if c > 1 else ''}, e.g. {v!r} at row {r}"
+            f"{', not an ISO date' if n in dates else ''})"
             for n, (c, v, r) in layout.unreadable.items()
         ]
         note(f"{layout.path}: cells that are not numbers read as missing: {', '.join(parts)}")
+    for n, (c, v, r, seen) in layout.unseen.items():
+        shown = ", ".join(seen[:8]) + (" ..." if len(seen) > 8 else "")
+        note(
+            f"{layout.path}: {n}: {c} cell{'s' if c > 1 else ''} held a value not seen in training "
+            f"(e.g. {v!r} at row {r}), read as none of its values (seen: {shown})"
+        )
     if filled and layout.filled:
         cols = ", ".join(f"{n}: {c}" for n, c in layout.filled.items())
         note(
@@ -588,16 +614,13 @@ def read_frame(
 
 
 def _batch_cells(batch) -> np.ndarray:
-    """(rows, columns) text of a pyarrow record batch: numbers as their shortest exact text."""
+    """(rows, columns) text of a pyarrow record batch: numbers as their shortest exact text
+    (integers as integers: an id 7 is "7", not "7.0", and a 64-bit key past 2**53 stays exact)."""
     import pyarrow as pa
 
     out = []
     for col in batch.columns:
-        if (
-            pa.types.is_integer(col.type)
-            or pa.types.is_floating(col.type)
-            or pa.types.is_boolean(col.type)
-        ):
+        if pa.types.is_floating(col.type) or pa.types.is_boolean(col.type):
             values = col.cast(pa.float64()).to_numpy(zero_copy_only=False)  # nulls: NaN
             out.append(values.astype(str))
         else:
