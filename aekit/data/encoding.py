@@ -18,6 +18,7 @@ them, and encode the ones the user names (``--categorical``):
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from datetime import datetime, timezone
 
@@ -26,6 +27,8 @@ import numpy as np
 # cells read as missing values (compared stripped and lower-cased)
 MISSING = ("", "na", "n/a", "nan", "null", "none", "?", "-")
 TEXT_SHARE = 0.1  # a column with more of its readable cells not numbers than this is text
+# a number with thousands separators: groups of three digits after commas, then a decimal point
+GROUPED = re.compile(r"[+-]?\d{1,3}(?:,\d{3})+(?:\.\d*)?")
 MAX_CATEGORIES = 50  # one-hot: at most this many values (a column of more is an id or free text)
 SEPARATOR = "="  # one-hot feature names: COLUMN=VALUE
 _EPOCH = datetime(1970, 1, 1)
@@ -79,8 +82,21 @@ def parse_numbers(cells: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         try:
             out[i] = float(cells[i])
         except ValueError:
-            bad[i] = True
+            if GROUPED.fullmatch(cells[i]):  # 1,092.77: what spreadsheets write for large numbers
+                out[i] = float(cells[i].replace(",", ""))
+            else:
+                bad[i] = True
     return out, bad
+
+
+def grouped(cells: np.ndarray) -> np.ndarray:
+    """Which string ``cells`` are numbers written with thousands separators (``1,092.77``,
+    ``-25,000``): :func:`parse_numbers` reads them as numbers, and a note says so."""
+    cells = np.char.strip(np.asarray(cells, dtype=str))
+    commas = np.flatnonzero(np.char.find(cells, ",") >= 0)
+    out = np.zeros(cells.shape, bool)
+    out[commas] = [bool(GROUPED.fullmatch(str(c))) for c in cells[commas]]
+    return out
 
 
 def _date(cell: str) -> float | None:

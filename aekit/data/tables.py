@@ -28,6 +28,7 @@ from .encoding import (
     as_seen,
     categories,
     describe_text,
+    grouped,
     is_number,
     kind_of,
     missing_mask,
@@ -124,6 +125,7 @@ class _Layout:
     unreadable: dict[str, list] = field(default_factory=dict)  # name -> [count, first cell, row]
     filled: dict[str, int] = field(default_factory=dict)  # name -> missing cells filled
     unseen: dict[str, list] = field(default_factory=dict)  # name -> [count, cell, row, values]
+    grouped: dict[str, list] = field(default_factory=dict)  # name -> [count, cell, row]: 1,092.5
     rows_filled: int = 0
 
 
@@ -279,6 +281,11 @@ def _decide_features(layout: _Layout, cells: np.ndarray, *, columns, drop, categ
         if i in encode:
             _encode(layout, i, cells[:, i])
             continue
+        if i == 0 and _row_numbers(name, cells[:, i]):
+            left_out.append(
+                f"{name or '(unnamed)'} (row numbers: pandas' index; to_csv(index=False))"
+            )
+            continue
         kind = kind_of(cells[:, i])
         if kind == "number":
             layout.features.append((name, i, None))
@@ -295,6 +302,18 @@ def _decide_features(layout: _Layout, cells: np.ndarray, *, columns, drop, categ
             f"{path}: left out {len(left_out)} column{'s' if len(left_out) > 1 else ''} that "
             f"{'do' if len(left_out) > 1 else 'does'} not hold numbers: {'; '.join(left_out)}"
         )
+
+
+def _row_numbers(name: str, cells: np.ndarray) -> bool:
+    """Whether a first column is the row numbers pandas writes unless told ``index=False``: unnamed
+    (or ``Unnamed: 0``, read back and written again), holding 0, 1, 2, ... (or from 1)."""
+    if name not in ("", "Unnamed: 0"):
+        return False
+    values, bad = parse_numbers(cells)
+    first = values[0] if len(values) else np.nan
+    return (
+        not bad.any() and first in (0, 1) and np.array_equal(values, first + np.arange(len(values)))
+    )
 
 
 def _encode(layout: _Layout, i: int, cells: np.ndarray) -> None:
@@ -345,6 +364,8 @@ def _table_chunk(lines: list[int], cells: np.ndarray, layout: _Layout, fill: dic
                 parsed[i] = (parse_dates if how == "date" else parse_numbers)(cells[:, i])
             x[:, j], bad = parsed[i]
             _tally(layout, name, bad, cells[:, i], lines, how)
+            if how is None:
+                _tally_grouped(layout, name, cells[:, i], lines)
             continue
         if i not in parsed:  # the column's cells spelled as its values were in training
             values = [v for _, k, v in layout.features if k == i]
@@ -391,6 +412,15 @@ def _tally(layout: _Layout, name: str, bad: np.ndarray, cells: np.ndarray, lines
     count[0] += int(bad.sum())
 
 
+def _tally_grouped(layout: _Layout, name: str, cells: np.ndarray, lines) -> None:
+    """Count a number column's cells written with thousands separators (read as numbers)."""
+    found = grouped(cells)
+    if found.any():
+        first = int(np.flatnonzero(found)[0])
+        count = layout.grouped.setdefault(name, [0, str(cells[first]).strip(), lines[first]])
+        count[0] += int(found.sum())
+
+
 def _tally_unseen(layout: _Layout, name: str, unseen: np.ndarray, cells, lines, values) -> None:
     """Count a category column's cells that hold a value not seen in training (all zeros)."""
     if unseen.any():
@@ -422,6 +452,15 @@ def _say_cells(layout: _Layout, filled: bool) -> None:
             for n, (c, v, r) in layout.unreadable.items()
         ]
         note(f"{layout.path}: cells that are not numbers read as missing: {', '.join(parts)}")
+    if layout.grouped:
+        parts = [
+            f"{n} ({c} cell{'s' if c > 1 else ''}, e.g. {v!r} at row {r})"
+            for n, (c, v, r) in layout.grouped.items()
+        ]
+        note(
+            f"{layout.path}: read numbers written with thousands separators as numbers: "
+            f"{', '.join(parts)}"
+        )
     for n, (c, v, r, seen) in layout.unseen.items():
         shown = ", ".join(seen[:8]) + (" ..." if len(seen) > 8 else "")
         note(
