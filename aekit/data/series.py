@@ -37,6 +37,7 @@ from .tables import (
     first_row_is_header,
     open_parquet,
 )
+from .times import checked_times
 
 SERIES_EXTENSIONS = (".csv", ".tsv", ".parquet", ".npy")
 FILLS = ("linear", "previous")
@@ -110,6 +111,8 @@ def iter_series(
         raw = _parquet_chunks(path, time_column, label_column, columns, chunk_steps)
     else:
         raw = _table_chunks(path, time_column, label_column, columns, chunk_steps)
+    if time_column is not None:
+        raw = checked_times(raw, path, str(time_column))
     yield from _without_gaps(raw, fill, path)
 
 
