@@ -53,7 +53,37 @@ def to_float32(x: np.ndarray, name: str, describe=None, allow_nan: bool = False)
     if bad.any():
         index, where = _first_bad(bad, describe)
         raise fail(f"{name} has a value too large for float32 ({x[index]}) {where}")
+    if x.dtype.kind == "f" and x.dtype.itemsize > 4 and x.ndim >= 1 and x.size:
+        check_underflow(x, out, name, describe)
     return out
+
+
+def check_underflow(x: np.ndarray, out: np.ndarray, name: str, describe) -> None:
+    """Refuse a feature whose every non-zero value is too small for float32 (below 1.2e-38: read
+    as 0, or as a subnormal of a few digits): a column of p-values of 1e-60 would be a column of
+    zeros, silently; a few such values beside ordinary ones are read as 0 and counted in a note."""
+    tiny = (np.abs(out) < np.finfo(np.float32).tiny) & (x != 0) & ~np.isnan(x)
+    if not tiny.any():
+        return
+    flat = tiny.reshape(len(x), -1)  # (n, ...) -> (n, features)
+    kept = ((x != 0) & ~tiny & ~np.isnan(x)).reshape(len(x), -1).any(axis=0)
+    lost = flat.any(axis=0) & ~kept
+    if lost.any():
+        index, where = _first_bad(
+            tiny & np.broadcast_to(lost.reshape(x.shape[1:]), x.shape), describe
+        )
+        raise fail(
+            f"{name} has values too small for float32 ({x[index]:.3g}) {where}, and nothing larger "
+            f"in that column; aekit computes in float32 (down to 1.2e-38): give the column's "
+            f"logarithm, or rescale it"
+        )
+    from .._notes import note
+
+    index, where = _first_bad(tiny, describe)
+    note(
+        f"{name}: {int(tiny.sum())} value{'s' if tiny.sum() > 1 else ''} too small for float32 "
+        f"(e.g. {x[index]:.3g} {where}) read as 0 or nearly"
+    )
 
 
 def check_numeric(x: np.ndarray, name: str) -> None:

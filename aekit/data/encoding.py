@@ -18,6 +18,7 @@ them, and encode the ones the user names (``--categorical``):
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from datetime import datetime, timezone
 
@@ -26,6 +27,8 @@ import numpy as np
 # cells read as missing values (compared stripped and lower-cased)
 MISSING = ("", "na", "n/a", "nan", "null", "none", "?", "-")
 TEXT_SHARE = 0.1  # a column with more of its readable cells not numbers than this is text
+# a number with thousands separators: groups of three digits after commas, then a decimal point
+GROUPED = re.compile(r"[+-]?\d{1,3}(?:,\d{3})+(?:\.\d*)?")
 MAX_CATEGORIES = 50  # one-hot: at most this many values (a column of more is an id or free text)
 SEPARATOR = "="  # one-hot feature names: COLUMN=VALUE
 _EPOCH = datetime(1970, 1, 1)
@@ -36,27 +39,64 @@ def missing_mask(cells: np.ndarray) -> np.ndarray:
     return np.isin(np.char.lower(cells), MISSING)
 
 
+def not_numbers(cells: np.ndarray) -> np.ndarray:
+    """Which string ``cells`` Python's ``float()`` (and NumPy) read as numbers but pandas reads as
+    text: digits grouped by ``_`` (PEP 515: ``2023_51``, a year-week, is not 202351; ``3_1``, a
+    lot, not 31) and digits of other scripts (``１２``, ``٣``). A column of such codes is text."""
+    cells = np.asarray(cells, dtype=str)
+    odd = np.char.find(cells, "_") >= 0
+    try:
+        cells.astype("S")  # ASCII only: the common case, one pass in C
+    except UnicodeEncodeError:
+        odd |= np.array([not c.isascii() for c in cells.ravel()], bool).reshape(cells.shape)
+    return odd
+
+
+def is_number(cell: str) -> bool:
+    """Whether one cell is a number as pandas reads one (see :func:`not_numbers`)."""
+    try:
+        float(cell)
+    except ValueError:
+        return False
+    return "_" not in cell and cell.isascii()
+
+
 def parse_numbers(cells: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """float64 values of a column of string ``cells`` (NaN where missing or unreadable), and the
-    mask of the unreadable ones (text in a number column)."""
+    mask of the unreadable ones (text in a number column, :func:`not_numbers` included)."""
     cells = np.char.strip(np.asarray(cells, dtype=str))
-    bad = np.zeros(cells.shape, dtype=bool)
-    try:  # fast path: numpy parses every cell
-        return cells.astype(np.float64), bad
-    except ValueError:
-        pass
-    cells = np.where(missing_mask(cells), "nan", cells)
-    try:
-        return cells.astype(np.float64), bad
-    except ValueError:
-        pass
-    out = np.full(cells.shape, np.nan)
-    for i, cell in enumerate(cells):
-        try:
-            out[i] = float(cell)
+    odd = not_numbers(cells)
+    if not odd.any():
+        try:  # fast path: numpy parses every cell
+            return cells.astype(np.float64), odd
         except ValueError:
-            bad[i] = True
+            pass
+        cells = np.where(missing_mask(cells), "nan", cells)
+        try:
+            return cells.astype(np.float64), odd
+        except ValueError:
+            pass
+    out = np.full(cells.shape, np.nan)
+    bad = odd.copy()
+    for i in np.flatnonzero(~odd & ~missing_mask(cells)):
+        try:
+            out[i] = float(cells[i])
+        except ValueError:
+            if GROUPED.fullmatch(cells[i]):  # 1,092.77: what spreadsheets write for large numbers
+                out[i] = float(cells[i].replace(",", ""))
+            else:
+                bad[i] = True
     return out, bad
+
+
+def grouped(cells: np.ndarray) -> np.ndarray:
+    """Which string ``cells`` are numbers written with thousands separators (``1,092.77``,
+    ``-25,000``): :func:`parse_numbers` reads them as numbers, and a note says so."""
+    cells = np.char.strip(np.asarray(cells, dtype=str))
+    commas = np.flatnonzero(np.char.find(cells, ",") >= 0)
+    out = np.zeros(cells.shape, bool)
+    out[commas] = [bool(GROUPED.fullmatch(str(c))) for c in cells[commas]]
+    return out
 
 
 def _date(cell: str) -> float | None:
@@ -90,6 +130,35 @@ def one_hot(cells: np.ndarray, values: Sequence[str]) -> np.ndarray:
     """(n, len(values)) float64: 1 where a cell equals the value, else 0 (unseen and missing: all 0)."""
     cells = np.char.strip(np.asarray(cells, dtype=str))
     return (cells[:, None] == np.asarray(values, dtype=str)[None, :]).astype(np.float64)
+
+
+def as_seen(cells: np.ndarray, values: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    """A category column's ``cells`` spelled as the ``values`` seen in training, and the mask of
+    the cells that match none (missing cells aside).
+
+    A cell matches a value spelled alike, else one that differs in case only (pandas reads ``true``
+    as a boolean and writes it back ``True``) or, for codes that are numbers, one of equal value
+    (``3.0``: an integer column with a missing cell, as pandas writes it). A match must be unique.
+    """
+    cells = np.char.strip(np.asarray(cells, dtype=str))
+    distinct, inverse = np.unique(cells, return_inverse=True)
+    by_case: dict[str, list[str]] = {}
+    by_value: dict[float, list[str]] = {}
+    for v in values:
+        by_case.setdefault(v.lower(), []).append(v)
+        if is_number(v):
+            by_value.setdefault(float(v), []).append(v)
+    spelled, unseen = [], []
+    for cell in distinct.tolist():
+        match = [cell] if cell in values else by_case.get(cell.lower(), [])
+        if not match and is_number(cell):
+            match = by_value.get(float(cell), [])
+        spelled.append(match[0] if len(match) == 1 else cell)
+        unseen.append(len(match) != 1 and not missing_mask(np.array([cell]))[0])
+    return (
+        np.asarray(spelled, dtype=str)[inverse].reshape(cells.shape),
+        np.asarray(unseen, dtype=bool)[inverse].reshape(cells.shape),
+    )
 
 
 def kind_of(cells: np.ndarray) -> str:

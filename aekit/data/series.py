@@ -25,15 +25,19 @@ import numpy as np
 from ..errors import UsageError, one_line
 from .checks import fail
 from .container import Data
+from .encoding import is_number, not_numbers
 from .tables import (
+    HEAD_ROWS,
     TABLE_EXTENSIONS,
+    _bodies,
     _column,
-    _is_number,
     _pick_columns,
     _table_rows,
     check_delimiter,
+    first_row_is_header,
     open_parquet,
 )
+from .times import checked_times
 
 SERIES_EXTENSIONS = (".csv", ".tsv", ".parquet", ".npy")
 FILLS = ("linear", "previous")
@@ -107,6 +111,8 @@ def iter_series(
         raw = _parquet_chunks(path, time_column, label_column, columns, chunk_steps)
     else:
         raw = _table_chunks(path, time_column, label_column, columns, chunk_steps)
+    if time_column is not None:
+        raw = checked_times(raw, path, str(time_column))
     yield from _without_gaps(raw, fill, path)
 
 
@@ -315,10 +321,11 @@ def _pick(names: list[str], header: bool, path: Path, time_column, label_column,
 
 def _cells_to_float(cells: np.ndarray, path: Path, first_step: int, names: list[str]) -> np.ndarray:
     """Text cells (steps, k) as float64, gaps as NaN; a one-line error for a cell that is not a number."""
-    try:
-        return cells.astype(np.float64)  # fast path: numbers and "nan" only
-    except ValueError:
-        pass
+    if not not_numbers(cells).any():  # "2023_51" is not 202351, as pandas reads it
+        try:
+            return cells.astype(np.float64)  # fast path: numbers and "nan" only
+        except ValueError:
+            pass
     out = np.empty(cells.shape, np.float64)
     for (r, c), cell in np.ndenumerate(cells):
         text = str(cell).strip()
@@ -326,6 +333,8 @@ def _cells_to_float(cells: np.ndarray, path: Path, first_step: int, names: list[
             out[r, c] = np.nan
             continue
         try:
+            if not is_number(text):
+                raise ValueError(text)
             out[r, c] = float(text)
         except ValueError:
             raise fail(
@@ -339,15 +348,12 @@ def _table_chunks(
     path: Path, time_column, label_column, columns, chunk_steps: int
 ) -> Iterator[Data]:
     rows = _table_rows(path, TABLE_EXTENSIONS[path.suffix.lower()])
-    head = [row for _, row in zip(range(2), rows)]
+    head = [row for _, row in zip(range(HEAD_ROWS), rows)]
     if not head:
         raise fail(f"{path} is empty; expected rows of numbers")
-    check_delimiter(head, path)
-    first, second = head[0][1], (head[1][1] if len(head) > 1 else [])
-    # A header row: some column is text in the first row and a number in the second.
-    header = any(not _is_number(a) and _is_number(b) for a, b in zip(first, second)) or (
-        len(head) == 1 and not all(_is_number(c) for c in first)
-    )
+    check_delimiter(head[:2], path)
+    first = head[0][1]
+    header = first_row_is_header([row for _, row in head], path)
     names = [c.strip() for c in first] if header else [str(i) for i in range(len(first))]
     time, label, values = _pick(names, header, path, time_column, label_column, columns)
     body = head[1:] if header else head
@@ -377,15 +383,10 @@ def _table_chunks(
             id_name=time_name,
         )
 
-    for item in rows:
-        body.append(item)
-        if len(body) >= chunk_steps:
-            yield chunk(body)
-            step += len(body)
-            body = []
-    if body:
-        yield chunk(body)
-    elif step == 0:
+    for part in _bodies(body, rows, chunk_steps):
+        yield chunk(part)
+        step += len(part)
+    if step == 0:
         raise fail(f"{path} has a header but no data rows; expected rows of numbers")
 
 

@@ -9,6 +9,7 @@ imported only to read Parquet.
 from __future__ import annotations
 
 import csv
+import itertools
 import os
 import sys
 from collections.abc import Iterator
@@ -24,8 +25,11 @@ from .container import Data
 from .encoding import (
     SEPARATOR,
     TEXT_SHARE,
+    as_seen,
     categories,
     describe_text,
+    grouped,
+    is_number,
     kind_of,
     missing_mask,
     one_hot,
@@ -36,12 +40,7 @@ from .encoding import (
 TABLE_EXTENSIONS = {".csv": ",", ".tsv": "\t"}
 
 
-def _is_number(cell: str) -> bool:
-    try:
-        float(cell)
-    except ValueError:
-        return False
-    return True
+HEAD_ROWS = 20  # the first rows, read to decide whether the first is a header
 
 
 def _table_rows(path: Path, delimiter: str) -> Iterator[tuple[int, list[str]]]:
@@ -125,6 +124,8 @@ class _Layout:
     features: list[tuple[str, int, str | None]] = field(default_factory=list)
     unreadable: dict[str, list] = field(default_factory=dict)  # name -> [count, first cell, row]
     filled: dict[str, int] = field(default_factory=dict)  # name -> missing cells filled
+    unseen: dict[str, list] = field(default_factory=dict)  # name -> [count, cell, row, values]
+    grouped: dict[str, list] = field(default_factory=dict)  # name -> [count, cell, row]: 1,092.5
     rows_filled: int = 0
 
 
@@ -173,13 +174,13 @@ def iter_table(
             f"{path}: expected a .csv or .tsv table, got {path.suffix or '(no extension)'!r}"
         )
     rows = _table_rows(path, TABLE_EXTENSIONS[path.suffix.lower()])
-    head = [row for _, row in zip(range(2), rows)]
+    head = [row for _, row in zip(range(HEAD_ROWS), rows)]
     if not head:
         raise fail(f"{path} is empty; expected rows of numbers")
-    check_delimiter(head, path)
+    check_delimiter(head[:2], path)
     first = head[0][1]
     if has_header is None:
-        has_header = _has_header([row for _, row in head])
+        has_header = first_row_is_header([row for _, row in head], path)
     names = [c.strip() for c in first] if has_header else [str(i) for i in range(len(first))]
     _check_unique(names, path)
     label, ident = _roles(names, has_header, path, label_column, id_column)
@@ -227,13 +228,14 @@ def _check_unique(names: list[str], path: Path) -> None:
 
 def _bodies(body: list, rows: Iterator, chunk_rows: int) -> Iterator[list]:
     """The table's rows in chunks of ``chunk_rows`` (``body``: the rows read already)."""
-    for item in rows:
-        body.append(item)
-        if len(body) >= chunk_rows:
-            yield body
-            body = []
-    if body:
-        yield body
+    chunk: list = []
+    for item in itertools.chain(body, rows):
+        chunk.append(item)
+        if len(chunk) >= chunk_rows:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
 
 
 def _check_ragged(body: list, path: Path, names: list[str]) -> None:
@@ -279,6 +281,11 @@ def _decide_features(layout: _Layout, cells: np.ndarray, *, columns, drop, categ
         if i in encode:
             _encode(layout, i, cells[:, i])
             continue
+        if i == 0 and _row_numbers(name, cells[:, i]):
+            left_out.append(
+                f"{name or '(unnamed)'} (row numbers: pandas' index; to_csv(index=False))"
+            )
+            continue
         kind = kind_of(cells[:, i])
         if kind == "number":
             layout.features.append((name, i, None))
@@ -297,11 +304,24 @@ def _decide_features(layout: _Layout, cells: np.ndarray, *, columns, drop, categ
         )
 
 
+def _row_numbers(name: str, cells: np.ndarray) -> bool:
+    """Whether a first column is the row numbers pandas writes unless told ``index=False``: unnamed
+    (or ``Unnamed: 0``, read back and written again), holding 0, 1, 2, ... (or from 1)."""
+    if name not in ("", "Unnamed: 0"):
+        return False
+    values, bad = parse_numbers(cells)
+    first = values[0] if len(values) else np.nan
+    return (
+        not bad.any() and first in (0, 1) and np.array_equal(values, first + np.arange(len(values)))
+    )
+
+
 def _encode(layout: _Layout, i: int, cells: np.ndarray) -> None:
-    """The features of a ``--categorical`` column: its days (dates) or one column per value."""
+    """The features of a ``--categorical`` column at training: its days (dates) or one column per
+    value (text, or numbers: a store id or a class 0-9 named a category is one)."""
     name = layout.names[i]
-    if kind_of(cells) in ("date", "number"):  # numbers need no encoding: read as they are
-        layout.features.append((name, i, "date" if kind_of(cells) == "date" else None))
+    if kind_of(cells) == "date":
+        layout.features.append((name, i, "date"))
         return
     for value in categories(cells, name, str(layout.path)):
         layout.features.append((f"{name}{SEPARATOR}{value}", i, value))
@@ -314,10 +334,11 @@ def _requested(layout: _Layout, columns: list[str], cells: np.ndarray, encode: s
         base, _, value = c.partition(SEPARATOR)
         if header and c in names or not header and c.lstrip("-").isdigit():
             i = _column(c, names, header, layout.path, "column")
-            if i in encode:  # a date's days, or all the values of a category column
-                _encode(layout, i, cells[:, i])
-            else:
-                layout.features.append((names[i], i, None))
+            # an encoded column the model has whole: a date's days (or numbers, as runs read a
+            # --categorical column of numbers before they were one-hot); never re-typed from the
+            # new file's cells, which may hold dates in another form, or none yet
+            whole = i in encode and kind_of(cells[:, i]) != "number"
+            layout.features.append((names[i], i, "date" if whole else None))
         elif header and value and base in names and names.index(base) in encode:
             layout.features.append((c, names.index(base), value))
         else:
@@ -342,9 +363,15 @@ def _table_chunk(lines: list[int], cells: np.ndarray, layout: _Layout, fill: dic
             if i not in parsed:
                 parsed[i] = (parse_dates if how == "date" else parse_numbers)(cells[:, i])
             x[:, j], bad = parsed[i]
-            _tally(layout, name, bad, cells[:, i], lines)
-        else:
-            x[:, j] = one_hot(cells[:, i], [how])[:, 0]
+            _tally(layout, name, bad, cells[:, i], lines, how)
+            if how is None:
+                _tally_grouped(layout, name, cells[:, i], lines)
+            continue
+        if i not in parsed:  # the column's cells spelled as its values were in training
+            values = [v for _, k, v in layout.features if k == i]
+            parsed[i] = as_seen(cells[:, i], values)
+            _tally_unseen(layout, names[i], parsed[i][1], cells[:, i], lines, values)
+        x[:, j] = one_hot(parsed[i][0], [how])[:, 0]
     if fill is not None:
         x = _fill(layout, x, fill)
 
@@ -354,7 +381,7 @@ def _table_chunk(lines: list[int], cells: np.ndarray, layout: _Layout, fill: dic
     y = None
     if layout.label is not None:
         raw = np.char.strip(cells[:, layout.label])
-        if all(_is_number(v) for v in raw):
+        if all(is_number(v) for v in raw):
             raw = _parse_numbers(raw[:, None], path, lines, [names[layout.label]])[:, 0]
         y = as_labels(raw, len(raw), name=f"{path} label column {names[layout.label]!r}")
     ident = layout.ident
@@ -368,19 +395,38 @@ def _table_chunk(lines: list[int], cells: np.ndarray, layout: _Layout, fill: dic
     )
 
 
-def _tally(layout: _Layout, name: str, bad: np.ndarray, cells: np.ndarray, lines) -> None:
+def _tally(layout: _Layout, name: str, bad: np.ndarray, cells: np.ndarray, lines, how) -> None:
     """Count a feature's unreadable cells (text in a number column); refuse a column of text."""
     if not bad.any():
         return
     first = int(np.flatnonzero(bad)[0])
     readable = int((~missing_mask(np.char.strip(cells))).sum())
     if bad.sum() > max(1, TEXT_SHARE * readable) and bad.sum() * 2 > readable:
+        what = "an ISO date (2024-03-01)" if how == "date" else "a number"
         raise fail(
             f"{layout.path}: row {lines[first]}, column {name!r}: {str(cells[first]).strip()!r} is "
-            f"not a number, nor are most of the column's cells; expected numbers in this column"
+            f"not {what}, nor are most of the column's cells; expected "
+            f"{'ISO dates' if how == 'date' else 'numbers'} in this column, as in training"
         )
     count = layout.unreadable.setdefault(name, [0, str(cells[first]).strip(), lines[first]])
     count[0] += int(bad.sum())
+
+
+def _tally_grouped(layout: _Layout, name: str, cells: np.ndarray, lines) -> None:
+    """Count a number column's cells written with thousands separators (read as numbers)."""
+    found = grouped(cells)
+    if found.any():
+        first = int(np.flatnonzero(found)[0])
+        count = layout.grouped.setdefault(name, [0, str(cells[first]).strip(), lines[first]])
+        count[0] += int(found.sum())
+
+
+def _tally_unseen(layout: _Layout, name: str, unseen: np.ndarray, cells, lines, values) -> None:
+    """Count a category column's cells that hold a value not seen in training (all zeros)."""
+    if unseen.any():
+        first = int(np.flatnonzero(unseen)[0])
+        count = layout.unseen.setdefault(name, [0, str(cells[first]).strip(), lines[first], values])
+        count[0] += int(unseen.sum())
 
 
 def _fill(layout: _Layout, x: np.ndarray, fill: dict) -> np.ndarray:
@@ -399,11 +445,28 @@ def _fill(layout: _Layout, x: np.ndarray, fill: dict) -> np.ndarray:
 def _say_cells(layout: _Layout, filled: bool) -> None:
     """One note for the unreadable cells, one for the filled ones."""
     if layout.unreadable:
+        dates = {n for n, _, how in layout.features if how == "date"}
         parts = [
-            f"{n} ({c} cell{'s' if c > 1 else ''}, e.g. {v!r} at row {r})"
+            f"{n} ({c} cell{'s' if c > 1 else ''}, e.g. {v!r} at row {r}"
+            f"{', not an ISO date' if n in dates else ''})"
             for n, (c, v, r) in layout.unreadable.items()
         ]
         note(f"{layout.path}: cells that are not numbers read as missing: {', '.join(parts)}")
+    if layout.grouped:
+        parts = [
+            f"{n} ({c} cell{'s' if c > 1 else ''}, e.g. {v!r} at row {r})"
+            for n, (c, v, r) in layout.grouped.items()
+        ]
+        note(
+            f"{layout.path}: read numbers written with thousands separators as numbers: "
+            f"{', '.join(parts)}"
+        )
+    for n, (c, v, r, seen) in layout.unseen.items():
+        shown = ", ".join(seen[:8]) + (" ..." if len(seen) > 8 else "")
+        note(
+            f"{layout.path}: {n}: {c} cell{'s' if c > 1 else ''} held a value not seen in training "
+            f"(e.g. {v!r} at row {r}), read as none of its values (seen: {shown})"
+        )
     if filled and layout.filled:
         cols = ", ".join(f"{n}: {c}" for n, c in layout.filled.items())
         note(
@@ -424,20 +487,46 @@ def table_columns(path: str | os.PathLike) -> list[str] | None:
             pfile.close()
     if path.suffix.lower() not in TABLE_EXTENSIONS or not path.is_file():
         return None
-    head = [
-        row
-        for _, (_, row) in zip(range(2), _table_rows(path, TABLE_EXTENSIONS[path.suffix.lower()]))
-    ]
-    return [c.strip() for c in head[0]] if head and _has_header(head) else None
+    rows = _table_rows(path, TABLE_EXTENSIONS[path.suffix.lower()])
+    head = [row for _, (_, row) in zip(range(HEAD_ROWS), rows)]
+    return [c.strip() for c in head[0]] if head and first_row_is_header(head) else None
 
 
-def _has_header(head: list[list[str]]) -> bool:
-    """Whether the first of a table's first two rows is a header: some column is text in the first
-    row and a number in the second (or a lone row is not all numbers)."""
-    first, second = head[0], head[1] if len(head) > 1 else []
-    return any(not _is_number(a) and _is_number(b) for a, b in zip(first, second)) or (
-        len(head) == 1 and not all(_is_number(c) for c in first)
-    )
+def first_row_is_header(head: list[list[str]], path: Path | None = None) -> bool:
+    """Whether the first of a table's first rows (:data:`HEAD_ROWS` of them) is a header.
+
+    It is when some column holds text in the first row and a number below (a missing-value marker,
+    ``NA`` or an empty cell, is neither: a first data row with a missing cell stays data, and a
+    header above a first row of missing values is still a header), or when the first row is
+    distinct integers above columns of numbers written with a decimal point (``0,1,2``: pandas'
+    names of an array's columns; years), with a note; a lone row is one when it is not all numbers.
+    """
+    first, rest = [c.strip() for c in head[0]], [[c.strip() for c in row] for row in head[1:]]
+    if not rest:
+        return not all(is_number(c) or missing_mask(np.array([c]))[0] for c in first)
+    below = [[row[j] for row in rest if j < len(row)] for j in range(len(first))]
+    if any(_kind(c) == "text" and any(_kind(b) in ("int", "real") for b in under)
+           for c, under in zip(first, below)):  # fmt: skip
+        return True
+    numbered = len(set(first)) == len(first) and all(_kind(c) == "int" for c in first)
+    kinds = [{_kind(b) for b in under} - {"missing"} for under in below]
+    if numbered and all(k == {"real"} for k in kinds):
+        if path is not None:
+            note(
+                f"{path}: read its first row ({', '.join(first[:5])}{', ...' if len(first) > 5 else ''}) "
+                "as the column names: integers above numbers with decimals"
+            )
+        return True
+    return False
+
+
+def _kind(cell: str) -> str:
+    """One cell as :func:`first_row_is_header` sees it: missing, int (``12``), real (``1.5``, ``1e3``) or text."""
+    if missing_mask(np.array([cell]))[0]:
+        return "missing"
+    if not is_number(cell):
+        return "text"
+    return "int" if cell.lstrip("+-").isdigit() else "real"
 
 
 def read_table(path: Path, **options) -> Data:
@@ -564,16 +653,13 @@ def read_frame(
 
 
 def _batch_cells(batch) -> np.ndarray:
-    """(rows, columns) text of a pyarrow record batch: numbers as their shortest exact text."""
+    """(rows, columns) text of a pyarrow record batch: numbers as their shortest exact text
+    (integers as integers: an id 7 is "7", not "7.0", and a 64-bit key past 2**53 stays exact)."""
     import pyarrow as pa
 
     out = []
     for col in batch.columns:
-        if (
-            pa.types.is_integer(col.type)
-            or pa.types.is_floating(col.type)
-            or pa.types.is_boolean(col.type)
-        ):
+        if pa.types.is_floating(col.type) or pa.types.is_boolean(col.type):
             values = col.cast(pa.float64()).to_numpy(zero_copy_only=False)  # nulls: NaN
             out.append(values.astype(str))
         else:

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from ..data.checks import to_numpy
+from ..data.checks import check_underflow, to_numpy
 from ..data.sparse import SparseRows
 from ..errors import DataError, DataTypeError, one_line
 
@@ -66,6 +66,22 @@ def _fail(exc: Exception, X: Any, name: str) -> DataError:
     return (DataTypeError if isinstance(exc, TypeError) else DataError)(message)
 
 
+def _check_form(X: Any, name: str) -> None:
+    """At least two dimensions, and real numbers (check_array would print a complex array whole)."""
+    if _ndim(X) < 2:
+        raise DataError(
+            f"{name} has shape {tuple(X.shape)}; expected at least 2 dimensions (samples, features...). "
+            f"Reshape your data with X.reshape(-1, 1) for a single feature or X.reshape(1, -1) "
+            f"for a single sample"
+        )
+    dtype = getattr(X, "dtype", None)
+    if isinstance(dtype, np.dtype) and dtype.kind == "c":
+        raise DataError(
+            f"Complex data not supported: {name} has dtype {dtype}; expected real numbers "
+            f"(take X.real or abs(X) first)"
+        )
+
+
 def check_input(
     est: Any, X: Any, *, reset: bool | None, name: str = "X", accept_sparse: bool = False
 ) -> Any:
@@ -90,18 +106,7 @@ def check_input(
         X = to_numpy(X, name)  # torch tensors, nested lists (ragged lists: aekit's one line)
     elif hasattr(X, "detach"):
         X = to_numpy(X, name)
-    if _ndim(X) < 2:
-        raise DataError(
-            f"{name} has shape {tuple(X.shape)}; expected at least 2 dimensions (samples, features...). "
-            f"Reshape your data with X.reshape(-1, 1) for a single feature or X.reshape(1, -1) "
-            f"for a single sample"
-        )
-    dtype = getattr(X, "dtype", None)
-    if isinstance(dtype, np.dtype) and dtype.kind == "c":  # check_array would print the whole array
-        raise DataError(
-            f"Complex data not supported: {name} has dtype {dtype}; expected real numbers "
-            f"(take X.real or abs(X) first)"
-        )
+    _check_form(X, name)
     kw: dict[str, Any] = dict(
         accept_sparse="csr" if accept_sparse else False,
         dtype=np.float32,
@@ -127,6 +132,8 @@ def check_input(
                         delattr(est, attr)
     except (ValueError, TypeError) as exc:
         raise _fail(exc, original, name) from None
+    if isinstance(original, np.ndarray) and original.dtype.kind == "f" and original.itemsize > 4:
+        check_underflow(original, X, name, None)  # float64 values that float32 holds as 0
     return SparseRows(X) if _is_sparse(X) else X
 
 

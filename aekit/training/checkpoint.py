@@ -133,9 +133,23 @@ def load_checkpoint(
         raise RunFailure(
             f"{weights}: checkpoint does not match this model ({' '.join(str(exc).split())[:200]})"
         ) from None
-    if optimizer is not None:  # Adam's moments must live where the parameters live
-        for s in optimizer.state.values():
-            for k, v in s.items():
-                if isinstance(v, torch.Tensor) and k != "step":
-                    s[k] = v.to(device)
+    if optimizer is not None:
+        _moments_like_parameters(optimizer, device)
     return state
+
+
+def _moments_like_parameters(optimizer: torch.optim.Optimizer, device: torch.device) -> None:
+    """Adam's moments where and as the parameters live: on their device, and in their memory
+    format. A checkpoint's tensors load contiguous; a convolution's weight trained channels-last
+    is not, and fused Adam pairs a weight with its moments by storage order: each element took
+    another's moments, and a resumed denoiser or VAE drifted from the uninterrupted run."""
+    for group in optimizer.param_groups:
+        for param in group["params"]:
+            moments = optimizer.state.get(param, {})
+            for k, v in moments.items():
+                if not isinstance(v, torch.Tensor) or k == "step":
+                    continue
+                if v.shape == param.shape:  # empty_like keeps the parameter's strides
+                    moments[k] = torch.empty_like(param, dtype=v.dtype).copy_(v)
+                else:
+                    moments[k] = v.to(device)

@@ -383,3 +383,37 @@ def test_a_table_separated_by_semicolons_says_so(tmp_path):
         read_path(tmp_path / "t.csv")
     (tmp_path / "one.csv").write_text("a\n1\n2\n")  # one column: no separator to find
     assert read_path(tmp_path / "one.csv").x.shape == (2, 1)
+
+
+def test_the_header_is_told_from_the_first_rows_not_the_second_alone(tmp_path, caplog):
+    values = np.round(RNG.normal(size=(6, 3)), 4)
+    body = "\n".join(",".join(str(v) for v in row) for row in values) + "\n"
+    # a header above a first row of missing values (pandas writes a row of NaN as ",,")
+    (tmp_path / "nan.csv").write_text("a,b,c\n,,\n" + body)
+    data = read_path(tmp_path / "nan.csv")
+    assert data.feature_names == ["a", "b", "c"] and data.x.shape == (7, 3)
+    assert np.isnan(data.x[0]).all()
+    # pandas' names of an array's columns, and years: integers above numbers with decimals
+    for header in ("0,1,2", "2019,2020,2021"):
+        (tmp_path / "int.csv").write_text(header + "\n" + body)
+        caplog.clear()
+        data = read_path(tmp_path / "int.csv")
+        assert data.feature_names == header.split(",") and data.x.shape == (6, 3)
+        np.testing.assert_allclose(data.x, values, rtol=1e-6)
+        assert "read its first row" in caplog.text
+    # a first data row with a missing cell is data, not a header
+    (tmp_path / "nohead.csv").write_text("NA,1.5,2.5\n" + body)
+    data = read_path(tmp_path / "nohead.csv")
+    assert data.feature_names is None and data.x.shape == (7, 3)
+    # integers over integers: data (counts), as before
+    (tmp_path / "counts.csv").write_text("0,1,2\n3,4,5\n6,7,8\n")
+    assert read_path(tmp_path / "counts.csv").x.shape == (3, 3)
+
+
+def test_codes_that_python_reads_as_numbers_and_pandas_as_text_are_text(tmp_path):
+    # "2023_51" (a year-week) is 202351 to float() (PEP 515), text to pandas; so are other scripts' digits
+    rows = [f"2023_{i + 10},{i % 3}_{i % 2},{i * 1.5},{'１２' if i == 0 else i}" for i in range(30)]
+    (tmp_path / "w.csv").write_text("week,lot,sales,n\n" + "\n".join(rows) + "\n")
+    data = read_path(tmp_path / "w.csv")
+    assert data.feature_names == ["sales", "n"]  # week and lot left out as text
+    assert np.isnan(data.x[0, 1]) and data.x[1, 1] == 1.0  # "１２": a typo read as missing

@@ -138,3 +138,45 @@ def test_a_series_separated_by_semicolons_says_so(tmp_path):
     (tmp_path / "s.csv").write_text("v;w\n1;2\n3;4\n")
     with pytest.raises(DataError, match="separated by semicolons"):
         read_series(tmp_path / "s.csv")
+
+
+def test_a_series_written_from_an_array_keeps_its_first_step(tmp_path):
+    # pd.DataFrame(values).to_csv(index=False) heads the column "0": a name, not a step of value 0
+    values = np.round(np.sin(np.arange(50) / 3) + 2, 5)
+    (tmp_path / "s.csv").write_text("0\n" + "\n".join(f"{v:.5f}" for v in values) + "\n")
+    series = read_series(tmp_path / "s.csv")
+    assert series.x.shape == (50, 1)
+    np.testing.assert_allclose(series.x[:, 0], values, rtol=1e-6)
+    # a code column with "_" is not a number
+    (tmp_path / "c.csv").write_text("v\n" + "\n".join(["1.5"] * 5 + ["3_1"]) + "\n")
+    with pytest.raises(DataError, match="'3_1' is not a number"):
+        read_series(tmp_path / "c.csv")
+
+
+def test_the_time_column_is_read_to_check_the_steps(tmp_path, caplog):
+    import logging
+
+    values = np.sin(np.arange(40) / 3)
+    times = [f"2024-01-01 00:00:{i:02d}" for i in range(40)]
+    rows = list(zip(times, values))
+
+    def write(name, rows):
+        (tmp_path / name).write_text("t,v\n" + "\n".join(f"{t},{v:.4f}" for t, v in rows) + "\n")
+        return tmp_path / name
+
+    assert read_series(write("ok.csv", rows), time_column="t").x.shape == (40, 1)
+    # newest first (as many exports are), or a time twice: one line, not a series scored backwards
+    with pytest.raises(DataError, match="t goes back at step 1 .* sort the file by t"):
+        read_series(write("rev.csv", rows[::-1]), time_column="t")
+    with pytest.raises(DataError, match="t repeats at step 6"):
+        read_series(write("twice.csv", rows[:6] + rows[5:]), time_column="t")
+    # rows missing without a trace: said, across chunks too
+    with caplog.at_level(logging.WARNING, logger="aekit.notes"):
+        read_series(write("hole.csv", rows[:20] + rows[30:]), time_column="t", chunk_steps=7)
+    assert "t jumps 1 time by more than 2 usual steps (e.g. 2024-01-01 00:00:19 -> " in caplog.text
+    # numbers as times; free text is carried unchecked
+    numbered = [(str(40 - i), v) for i, v in enumerate(values)]
+    with pytest.raises(DataError, match="goes back"):
+        read_series(write("num.csv", numbered), time_column="t")
+    named = [(f"sample {i % 3}", v) for i, v in enumerate(values)]
+    assert read_series(write("text.csv", named), time_column="t").x.shape == (40, 1)

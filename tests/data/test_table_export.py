@@ -111,3 +111,58 @@ def test_parquet_like_csv(export, tmp_path):
     assert isinstance(table, pa.Table)
     assert data.feature_names == ["age", "income", "children"]
     assert np.isnan(data.x).sum(0).tolist() == [1, 1, 2]  # nulls and the typo: missing
+
+
+def test_a_date_column_is_read_as_dates_at_scoring_whatever_the_new_cells(export, tmp_path, caplog):
+    data = read_path(export, id_column=0, categorical=["plan", "signup_date"])
+    columns = dict(columns=data.feature_names, categorical=["plan", "signup_date"])
+    lines = EXPORT.splitlines()
+    # dates in another form: refused naming the form expected (they were one-hot "text" and scored)
+    us = [lines[0]] + [line.replace("2023-01-05", "01/05/2023") for line in lines[1:2]] * 3
+    (tmp_path / "us.csv").write_text("\n".join(us) + "\n")
+    with pytest.raises(DataError, match="'01/05/2023' is not an ISO date"):
+        read_path(tmp_path / "us.csv", **columns)
+    # one such cell among dates: read as missing, and said
+    (tmp_path / "one.csv").write_text("\n".join(lines[:1] + us[1:2] + lines[2:]) + "\n")
+    with caplog.at_level(logging.WARNING, logger="aekit.notes"):
+        read_path(tmp_path / "one.csv", **columns)
+    assert "'01/05/2023' at row 2, not an ISO date" in caplog.text
+    # no date yet: a missing value (filled as recorded), not a column fewer
+    empty = [lines[0]] + [line.replace("2023-01-05", "") for line in lines[1:2]]
+    (tmp_path / "empty.csv").write_text("\n".join(empty) + "\n")
+    new = read_path(tmp_path / "empty.csv", fill_values={"signup_date": 19000.0}, **columns)
+    assert new.x.shape == (1, len(data.feature_names)) and new.x[0, 0] == 19000.0
+
+
+def test_category_values_spelled_otherwise_and_unseen_ones(export, tmp_path, caplog):
+    data = read_path(export, id_column=0, categorical=["plan", "children"])
+    # a column of numbers named a category is one: a value each (it was read as one number)
+    assert "children=0" in data.feature_names and "children" not in data.feature_names
+    columns = dict(columns=data.feature_names, categorical=["plan", "children"])
+    # pandas' round trip: "basic" -> "Basic" is not, but "2" -> "2.0" (a column with a NaN) is
+    text = EXPORT.replace("U001,2023-01-05,basic,34,52000,2", "U001,2023-01-05,BASIC,34,52000,2.0")
+    text = text.replace("U002,2023-02-11,pro,", "U002,2023-02-11,gold,")
+    (tmp_path / "new.csv").write_text(text)
+    with caplog.at_level(logging.WARNING, logger="aekit.notes"):
+        new = read_path(tmp_path / "new.csv", **columns)
+    np.testing.assert_array_equal(np.nan_to_num(new.x[0]), np.nan_to_num(data.x[0]))
+    names = data.feature_names
+    assert new.x[1, [names.index(f"plan={v}") for v in ("basic", "pro", "team")]].tolist() == [
+        0,
+        0,
+        0,
+    ]
+    assert any("plan: 1 cell held a value not seen in training (e.g. 'gold'" in r.getMessage()
+               for r in caplog.records)  # fmt: skip
+
+
+def test_parquet_integer_ids_stay_integers(tmp_path):
+    pa = pytest.importorskip("pyarrow")
+    import pyarrow.parquet as pq
+
+    ids = np.arange(3, dtype=np.int64) + 2**53 + 1  # past float64's integers
+    table = pa.table({"id": ids, "a": [0.5, 1.5, 2.5], "n": pa.array([1, None, 3], pa.int64())})
+    pq.write_table(table, tmp_path / "t.parquet")
+    data = read_path(tmp_path / "t.parquet", id_column="id")
+    assert data.ids.tolist() == [str(i) for i in ids]
+    assert data.x[:, 1].tolist()[0] == 1.0 and np.isnan(data.x[1, 1])

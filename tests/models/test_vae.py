@@ -121,6 +121,7 @@ def test_reparameterize_gradient_and_determinism():
 
 def test_free_bits_read_the_kl_estimate_asked_for():
     """kl="mc" under free bits (the default 0.5) was the closed form: --kl mc changed nothing."""
+    torch.manual_seed(0)  # the weights: the two estimates differ by a few thousandths of 543
     model = ConvVAE(VAEConfig(latent_dim=4))
     x = (torch.rand(6, 1, 28, 28, generator=_gen(5)) > 0.5).float()
     analytic = negative_elbo(model, x, _gen(6), kl="analytic", free_bits=0.01)
@@ -131,4 +132,5 @@ def test_free_bits_read_the_kl_estimate_asked_for():
     ).mean(0)  # (B, D, 1) -> (D,): each dimension alone
     manual = torch.clamp(per_dim, min=0.01).sum() - model.log_px(x, decoded).mean()
     torch.testing.assert_close(mc, manual)
-    assert not torch.isclose(mc, analytic)
+    # the KL terms themselves (the totals share a reconstruction term 100x larger)
+    assert abs(float(mc - analytic)) > 1e-3 * float((mc + model.log_px(x, decoded).mean()).abs())

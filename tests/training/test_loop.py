@@ -242,3 +242,28 @@ def test_a_high_but_healthy_learning_rate_is_not_called_diverged():
     x = torch.randn(300, 8, generator=torch.Generator().manual_seed(0))
     hist = train(_model(), _loss, x, config=TrainConfig(epochs=5, batch_size=32, lr=0.1))
     assert all(math.isfinite(r["train_loss"]) for r in hist)
+
+
+def test_a_convolutional_model_trained_channels_last_resumes_exactly(tmp_path):
+    """The checkpoint's Adam moments loaded contiguous beside channels-last weights: fused Adam
+    paired each weight with another's moments, and a resumed denoiser or VAE drifted."""
+
+    def conv():
+        torch.manual_seed(0)
+        return torch.nn.Sequential(
+            torch.nn.Conv2d(2, 4, 3, padding=1), torch.nn.Conv2d(4, 2, 3, padding=1)
+        )
+
+    images = torch.rand(24, 2, 6, 6, generator=torch.Generator().manual_seed(2))
+    config = dict(batch_size=4, lr=1e-2, schedule="constant", seed=0)
+    full = conv()
+    train(full, _noisy_loss, images, config=TrainConfig(epochs=3, **config))
+    first = conv()
+    train(
+        first, _noisy_loss, images, config=TrainConfig(epochs=1, **config), checkpoint_dir=tmp_path
+    )
+    resumed = conv()
+    train(resumed, _noisy_loss, images, config=TrainConfig(epochs=3, **config),
+          checkpoint_dir=tmp_path, resume=True)  # fmt: skip
+    for a, b in zip(full.parameters(), resumed.parameters()):
+        assert torch.equal(a, b)

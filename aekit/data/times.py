@@ -1,0 +1,88 @@
+"""A series' time column, read to check that its steps are what the windows take them for.
+
+The windows of a series detector count steps, not times: a file sorted newest first, a time that
+repeats, or rows missing without a trace (a logger offline) would be scored as a regular series,
+the splice reported as the anomaly. With ``--time-column`` the times are there to see it: read
+as numbers, or as ISO 8601 dates and times, they must increase (else one line: sort the file), and
+a jump of more than :data:`JUMP` usual steps is counted in a note. Times that are neither (free
+text) are carried as they are, unchecked.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .._notes import note
+from .checks import fail
+from .container import Data
+from .encoding import parse_dates, parse_numbers
+
+JUMP = 2.0  # an interval this many times the usual one: rows missing (named in a note)
+
+
+@dataclass
+class _Seen:
+    last: float | None = None  # the previous step's time
+    last_text: str = ""
+    usual: float | None = None  # the median interval of the first chunk
+    jumps: int = 0  # intervals over JUMP usual ones
+    first_jump: tuple = ()  # (time before, time after, step) of the first
+
+
+def checked_times(chunks: Iterator[Data], path: Path, name: str) -> Iterator[Data]:
+    """``chunks`` as they are, once their times (``ids``) are checked to increase; a note for jumps."""
+    seen, step = _Seen(), 0
+    for chunk in chunks:
+        times = _as_numbers(chunk.ids)
+        if times is not None:
+            _check(times, chunk.ids, seen, step, path, name)
+        step += len(chunk)
+        yield chunk
+    if seen.jumps:
+        count, (before, after, at) = seen.jumps, seen.first_jump
+        note(
+            f"{path}: {name} jumps {count} time{'s' if count > 1 else ''} by more than {JUMP:g} "
+            f"usual steps (e.g. {before} -> {after} at step {at}): rows missing? The windows take "
+            f"the steps as regular"
+        )
+
+
+def _as_numbers(cells) -> np.ndarray | None:
+    """Times as numbers (seconds for dates), or None when they are neither numbers nor dates."""
+    if cells is None or len(cells) == 0:
+        return None
+    values, bad = parse_numbers(cells)
+    if not bad.any() and not np.isnan(values).any():
+        return values
+    days, bad = parse_dates(cells)
+    if not bad.any() and not np.isnan(days).any():
+        return days * 86400.0
+    return None
+
+
+def _check(times: np.ndarray, text, seen: _Seen, step: int, path: Path, name: str) -> None:
+    full = times if seen.last is None else np.concatenate([[seen.last], times])
+    labels = list(text) if seen.last is None else [seen.last_text, *text]
+    gaps = np.diff(full)
+    back = np.flatnonzero(gaps <= 0)
+    if back.size:
+        i = int(back[0])
+        at = step + i + (1 if seen.last is None else 0)
+        what = "repeats" if gaps[i] == 0 else "goes back"
+        raise fail(
+            f"{path}: {name} {what} at step {at} ({labels[i]} then {labels[i + 1]}); expected "
+            f"increasing times, one row each: sort the file by {name}, oldest first"
+        )
+    if seen.usual is None and gaps.size:
+        seen.usual = float(np.median(gaps))
+    if seen.usual:
+        far = np.flatnonzero(gaps > JUMP * seen.usual)
+        if far.size and not seen.jumps:
+            i = int(far[0])
+            seen.first_jump = (labels[i], labels[i + 1], step + i + (1 if seen.last is None else 0))
+        seen.jumps += int(far.size)
+    seen.last, seen.last_text = float(times[-1]), str(text[-1])

@@ -1,0 +1,56 @@
+"""Numbers as users' files write them: thousands separators, pandas' row index, float32's range."""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import pytest
+
+import aekit
+from aekit.data import read_path
+from aekit.errors import DataError
+
+
+def test_numbers_with_thousands_separators_are_numbers_and_said(tmp_path, caplog):
+    # spreadsheets group the large values only: read as missing, they were filled with the median
+    rows = [f"{q},{a},{p}" for q, a, p in [(0.5, "67.89", 831), (0.6, '"1,092.77"', 466)] * 10]
+    rows[4] = '0.7,"-25,000",12'
+    (tmp_path / "t.csv").write_text("qty,amount,price\n" + "\n".join(rows) + "\n")
+    with caplog.at_level(logging.WARNING, logger="aekit.notes"):
+        data = read_path(tmp_path / "t.csv")
+    assert data.x[1, 1] == pytest.approx(1092.77) and data.x[4, 1] == -25000
+    assert not np.isnan(data.x).any()
+    assert "thousands separators as numbers: amount (11 cells, e.g. '1,092.77' at row 3)" in caplog.text
+
+
+def test_pandas_row_index_is_left_out_with_a_note(tmp_path, caplog):
+    x = np.random.default_rng(0).normal(size=(12, 2)).round(4)
+    for header in ("", "Unnamed: 0"):
+        lines = [f"{header},a,b"] + [f"{i},{a},{b}" for i, (a, b) in enumerate(x)]
+        (tmp_path / "t.csv").write_text("\n".join(lines) + "\n")
+        with caplog.at_level(logging.WARNING, logger="aekit.notes"):
+            data = read_path(tmp_path / "t.csv")
+        assert data.feature_names == ["a", "b"] and "pandas' index" in caplog.text
+    # a named first column of 0, 1, 2 ... is the user's
+    lines = ["n,a,b"] + [f"{i},{a},{b}" for i, (a, b) in enumerate(x)]
+    (tmp_path / "n.csv").write_text("\n".join(lines) + "\n")
+    assert read_path(tmp_path / "n.csv").feature_names == ["n", "a", "b"]
+
+
+def test_values_float32_reads_as_zero_are_refused_or_said(tmp_path, caplog):
+    rng = np.random.default_rng(1)
+    p_values = 10.0 ** -rng.uniform(40, 80, 20)  # a column of p-values: all 0 in float32
+    lines = ["p,x"] + [f"{p:.6g},{v:.4f}" for p, v in zip(p_values, rng.normal(size=20))]
+    (tmp_path / "t.csv").write_text("\n".join(lines) + "\n")
+    with pytest.raises(DataError, match="too small for float32 .* column 'p'"):
+        read_path(tmp_path / "t.csv")
+    X = rng.random((20, 3))
+    X[:, 2] = 1e-50
+    with pytest.raises(DataError, match="too small for float32"):
+        aekit.Autoencoder(epochs=1, device="cpu", threads=1).fit(X)
+    X[:, 2] = rng.random(20)
+    X[3, 1] = 1e-40  # one such value beside ordinary ones: read as 0, and said
+    with caplog.at_level(logging.WARNING, logger="aekit.notes"):
+        aekit.Autoencoder(epochs=1, device="cpu", threads=1).fit(X)
+    assert "1 value too small for float32" in caplog.text
