@@ -53,7 +53,11 @@ from torch import nn
 from .. import __version__, _io, _outputs
 from ..errors import RunFailure, UsageError, one_line
 from ..estimators.anomaly.density import TERMS, lof_factor
-from ..estimators.anomaly.scores import mean_reconstruction, sample_scores
+from ..estimators.anomaly.scores import (
+    mean_reconstruction,
+    overflow_as_infinite,
+    sample_scores,
+)
 from ..estimators.persistence import jsonable
 from ..families import family_of
 from ..models.imagescore import image_score
@@ -162,6 +166,7 @@ def _detect(
         rows = (p.model.encode(xs) if prefix == "density" else xs).reshape(x.shape[0], -1)
         ref, k_distance, lrd = (getattr(p, f"{prefix}_{n}") for n in ("codes", "k_distance", "lrd"))
         score = score * lof_factor(rows, ref, k_distance, lrd, **numbers)
+    score = overflow_as_infinite(score)  # AnomalyDetector._scores
     score, label = flag_non_finite(
         x, score, (score > p.threshold).to(torch.int64)
     )  # AnomalyDetector.predict

@@ -185,8 +185,13 @@ def _digest(path: Path, name: str) -> str:
         raise UsageError(f"{name}: cannot read {path} ({exc.strerror or exc})") from None
 
 
-def import_network(spec: Mapping[str, Any], name: str) -> Any:
-    """The class (or function) a spec names: its module imported (a file only while unchanged)."""
+def import_network(spec: Mapping[str, Any], name: str) -> type[nn.Module]:
+    """The ``torch.nn.Module`` class a spec names: its module imported (a file only while unchanged).
+
+    A class and nothing else: a spec is JSON that a run folder brings, and a spec that could name
+    any callable would let a config.json call ``shutil:rmtree`` or ``subprocess:call`` with
+    arguments of its choosing, what a malicious pickle does and aekit's model files never may.
+    """
     module_name, _, attr = _split(spec["network"], name)
     if module_name == "__main__":
         raise UsageError(
@@ -202,9 +207,10 @@ def import_network(spec: Mapping[str, Any], name: str) -> Any:
         obj = getattr(obj, part, None)
         if obj is None:
             raise UsageError(f"{name}: {module_name} has no {attr!r}; expected e.g. {NAME_HINT}")
-    if not callable(obj):
+    if not (inspect.isclass(obj) and issubclass(obj, nn.Module)):
         raise UsageError(
-            f"{name}: {spec['network']} is not a class or function that builds a network"
+            f"{name}: {spec['network']} is not a torch.nn.Module class; aekit builds a network only "
+            f"from a class of one (it calls nothing else that a spec names)"
         )
     return obj
 

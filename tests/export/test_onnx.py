@@ -201,9 +201,11 @@ def test_detector_flags_a_non_finite_row_as_an_anomaly(det, tmp_path, value):
     """Issue 28: the graph labelled a NaN row normal (NaN > threshold is false); PyTorch refuses it."""
     x = sines(4, 7)
     x[1, 3] = value
+    x[2] = 3e38  # finite, far out (a float's sentinel): its score overflowed to NaN, labelled normal
     out = run(export_onnx(det, tmp_path / "d.onnx"), x)
     assert out["label"][1] == 1 and np.isnan(out["score"][1])
-    finite = [0, 2, 3]  # the other rows are scored as predict scores them
+    assert out["label"][2] == 1 and out["score"][2] == det.decision_function(x[2:3])[0] == np.inf
+    finite = [0, 3]  # the other rows are scored as predict scores them
     close(out["score"][finite], det.decision_function(x[finite]))
     np.testing.assert_array_equal(out["label"][finite], det.predict(x[finite]))
 
@@ -360,3 +362,4 @@ def test_an_autoencoder_of_a_raw_table_exports_its_scaling(tmp_path, part):
     }[part](inputs)
     got = next(iter(run(path, inputs).values()))
     assert np.max(np.abs(got - want)) <= 1e-3 * max(1.0, float(np.abs(want).max()))
+

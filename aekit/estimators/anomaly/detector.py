@@ -52,6 +52,7 @@ from .scores import (
     feature_errors,
     mean_reconstruction,
     normal_batches,
+    overflow_as_infinite,
     residual_scale,
     sample_scores,
 )
@@ -551,7 +552,7 @@ class AnomalyDetector(Alarms, NeuralEstimator):
                 scores = code.apply(scores, self.model_.encode(xs).reshape(len(xs), -1))
             if given is not None:
                 scores = given.apply(scores, xs.reshape(len(xs), -1))
-            return scores
+            return overflow_as_infinite(scores)
 
         return self.map_batches(score, X, **_batches(batch_size)).astype(np.float32)
 

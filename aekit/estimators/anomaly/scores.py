@@ -51,6 +51,13 @@ def sample_scores(
     return parts.flatten(1).mean(dim=1)  # (B, ...) -> (B,)
 
 
+def overflow_as_infinite(scores: torch.Tensor) -> torch.Tensor:
+    """``scores`` with NaN made +inf. The input was finite (checked), so a NaN score is an overflow
+    (inf - inf in a residual, 0 * inf in a density factor): the most anomalous score there is, not
+    one that no threshold flags (NaN > threshold is false: such a row was labelled normal)."""
+    return torch.where(torch.isnan(scores), torch.full_like(scores, float("inf")), scores)
+
+
 def feature_errors(
     x_hat: torch.Tensor, x: torch.Tensor, error: str, residual_scale: torch.Tensor | None = None
 ) -> torch.Tensor:

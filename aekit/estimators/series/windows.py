@@ -98,6 +98,9 @@ class StepScorer:
         self.threshold = threshold  # windows with an error above it are flagged (None: not counted)
         self.flagged = np.zeros(0)  # flagged windows covering each step in buf
         self.cover = np.zeros(0)  # the flagged windows covering each step last released
+        # windows whose error overflowed (NaN or inf from finite steps: a 3e38 sentinel) covering
+        # each step in buf: counted apart, as the running sums cannot hold an infinity (inf - inf)
+        self.overflow = np.zeros(0)
 
     def push(self, x: np.ndarray) -> np.ndarray:
         """Add the next steps (m, C); return the scores of the steps that are final now."""
@@ -107,6 +110,7 @@ class StepScorer:
         self.count = np.concatenate([self.count, np.zeros(len(x))])
         self.peak = np.concatenate([self.peak, np.zeros((len(x), *self.shape))])
         self.flagged = np.concatenate([self.flagged, np.zeros(len(x))])
+        self.overflow = np.concatenate([self.overflow, np.zeros(len(x))])
         end = self.start + len(self.buf)
         if end - self.next >= self.window:
             starts = np.arange(self.next, end - self.window + 1, self.stride)
@@ -134,14 +138,20 @@ class StepScorer:
         view = sliding_windows(self.buf, self.window)  # (m - W + 1, C, W), a view
         diff = np.zeros((len(self.buf) + 1, *self.shape))
         flags = np.zeros(len(self.buf) + 1)
+        over = np.zeros(len(self.buf) + 1)
         for i in range(0, len(local), self.batch):
             part = local[i : i + self.batch]
             err = np.asarray(self.errors(view[part]), np.float64)  # gathers only this batch
+            bad = ~np.isfinite(err if err.ndim == 1 else err[:, 0])
+            if bad.any():  # the most anomalous windows there are: inf at release, 0 in the sums
+                np.add.at(over, part[bad], 1.0)
+                np.add.at(over, part[bad] + self.window, -1.0)
+                err = np.where(np.isfinite(err), err, 0.0)
             # Each window adds its error to its W steps: +e at its start, -e after its end, summed below.
             np.add.at(diff, part, err)
             np.add.at(diff, part + self.window, -err)
             if self.threshold is not None:  # the same for the flagged windows' count
-                hit = part[(err if err.ndim == 1 else err[:, 0]) > self.threshold]
+                hit = part[((err if err.ndim == 1 else err[:, 0]) > self.threshold) | bad]
                 np.add.at(flags, hit, 1.0)
                 np.add.at(flags, hit + self.window, -1.0)
             if self.aggregate == "max":  # errors are >= 0, so the zeros of new steps are no peak
@@ -149,6 +159,7 @@ class StepScorer:
                     np.maximum.at(self.peak, part + j, err)
         self.total += np.cumsum(diff, axis=0)[:-1]
         self.flagged += np.cumsum(flags)[:-1]
+        self.overflow += np.cumsum(over)[:-1]
         hits = np.zeros(len(self.buf) + 1)
         np.add.at(hits, local, 1.0)
         np.add.at(hits, local + self.window, -1.0)
@@ -164,12 +175,14 @@ class StepScorer:
         # the highest; the mean orders the steps that share it (a whole window's worth)
         if self.aggregate == "max":
             scores = self.peak[:k] + TIE_BREAK * scores
-        self.buf, self.total, self.count, self.peak, self.flagged = (
+        scores[self.overflow[:k] > 0.5] = np.inf  # counts of whole windows: 0.5 is no rounding
+        self.buf, self.total, self.count, self.peak, self.flagged, self.overflow = (
             self.buf[k:],
             self.total[k:],
             self.count[k:],
             self.peak[k:],
             self.flagged[k:],
+            self.overflow[k:],
         )
         self.start += k
         return scores

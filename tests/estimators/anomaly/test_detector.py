@@ -477,3 +477,13 @@ def test_a_threshold_set_after_fit_is_checked_as_at_fit(threshold):
     det.set_params(threshold=threshold)
     with pytest.raises(UsageError, match="threshold must be one of fpr"):
         _ = det.threshold_
+
+
+def test_a_finite_row_whose_score_overflows_is_the_most_anomalous():
+    """A finite row far out (3e38: a float's sentinel) overflowed to a NaN score, labelled normal."""
+    det = AnomalyDetector(epochs=2, seed=0, device="cpu", threads=1).fit(sines(64))
+    x = sines(4, 5)
+    x[1] = 3e38
+    scores, p = det.decision_function(x), det.p_values(x)
+    assert scores[1] == np.inf and det.predict(x)[1] == 1 and p[1] == p.min()
+    assert np.isfinite(scores[[0, 2, 3]]).all()

@@ -200,3 +200,21 @@ def test_bad_series(fitted):
         fitted.evaluate(x, np.full(300, 2))
     with pytest.raises(NotFittedError):
         aekit.SeriesDetector().score_samples(x)
+
+
+@pytest.mark.parametrize("method", ["neighbors", "both"])
+def test_steps_whose_windows_overflow_are_flagged_and_the_others_kept(method):
+    """A sentinel of 3e38 in a finite series made its windows' errors NaN: scored NaN, never flagged."""
+    rng = np.random.default_rng(0)
+    s = (np.sin(np.arange(1400) / 5) + 0.05 * rng.normal(size=1400)).astype(np.float32)
+    det = aekit.SeriesDetector(method=method, seed=0, threads=1, device="cpu")
+    det.set_params(**({"epochs": 1} if method == "both" else {})).fit(s[:1000])
+    clean, test = s[1000:], s[1000:].copy()
+    test[200:205] = 3e38
+    scores, before = det.score_samples(test), det.score_samples(clean)
+    bad = ~np.isfinite(scores)
+    assert not np.isnan(scores).any() and bad[200:205].all()
+    np.testing.assert_allclose(scores[~bad], before[~bad], rtol=1e-9, atol=1e-12)
+    flagged = det.predict(test)
+    assert flagged[bad].all() and flagged[200:205].all()
+    assert any(r.start <= 200 and r.end >= 204 for r in det.ranges(test))
