@@ -463,15 +463,25 @@ def run_spec(args: argparse.Namespace, config: dict, path: str | None = None):
 
 def input_id_column(args: argparse.Namespace, config: dict | None = None):
     """The id column to read ``--input`` with: ``--id-column``, else the run's recorded id column
-    when the input table has a column of that name, else None."""
+    when the input table has a column of that name, else None (a table without it: a note)."""
     if args.id_column is not None:
         return args.id_column
     recorded = ((config or {}).get("data") or {}).get("id_column")
-    if recorded is None:
+    if recorded is None or input_format(args.input) != "table":
         return None
+    from .._notes import note
     from ..data.tables import table_columns
 
-    return recorded if recorded in (table_columns(args.input) or ()) else None
+    names = table_columns(args.input)
+    if names is None and str(recorded).lstrip("-").isdigit():
+        return recorded  # a run trained without a header: its id column by index, as here
+    if recorded in (names or ()):
+        return recorded
+    note(
+        f"{args.input} has no column {recorded!r}, the run's id column: the outputs carry no ids "
+        f"(name the id column with --id-column COL)"
+    )
+    return None
 
 
 def read_for_model(args: argparse.Namespace, est, config: dict | None = None):

@@ -91,6 +91,27 @@ class DataSpec:
         # a run recorded before the folder's digest took its images alone: every file, then
         return not (Path(self.data).is_dir() and self.fingerprint(True) == self.checksums)
 
+    def name_columns(self) -> None:
+        """Name a label or id column given by index (``--id-column 0``) as the table's header
+        names it: a run records its columns by name, as every later file is read (a recorded index
+        would be looked for as a column named ``"0"``, and the ids dropped)."""
+        from ..data.tables import table_columns
+
+        names = table_columns(self.data) if self.data is not None else None
+        if not names:  # no header (an index is all there is), not a table, or a built-in dataset
+            return
+
+        def named(column):
+            if column is None or str(column) in names:
+                return column
+            try:
+                index = int(column)
+            except (TypeError, ValueError):
+                return column  # not a column: the read says so
+            return names[index] if -len(names) <= index < len(names) else column
+
+        self.label_column, self.id_column = named(self.label_column), named(self.id_column)
+
     def reading_from(self, data_dir: str | None = None) -> DataSpec:
         """This spec, to read the run's data again: from ``data_dir`` (``--data-dir``) when given, else
         from the root recorded at training when it still exists, else from the default root."""
