@@ -152,7 +152,15 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     _check_normal_label(args, spec)
 
     def data():
-        return recipe.load_eval_data(spec, seed, path=args.data)
+        read = recipe.load_eval_data(spec, seed, path=args.data)
+        if args.normal_label is not None and read.y is None:  # it would be ignored
+            from ..errors import UsageError
+
+            raise UsageError(
+                f"--normal-label is a label of normal rows, and {args.data or args.run} is read "
+                f"with no labels (a .npy has none; an .npz needs a y or labels array); drop it"
+            )
+        return read
 
     figures = {}
     if args.baselines:  # the table on stdout; with --output, in the JSON too
