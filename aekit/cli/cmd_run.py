@@ -111,6 +111,7 @@ def _evaluate_spec(args: argparse.Namespace, config: dict):
     from .cmd_series import SERIES_SCORE_OPTIONS, refuse_options, series_spec
 
     if config.get("estimator") == "SeriesDetector":
+        refuse_options(args, ("normal_label",), "a series run (its labels are 0 or 1)")
         return series_spec(args, config, args.data)
     refuse_options(args, SERIES_SCORE_OPTIONS, "which is not a series run")
     return run_spec(args, config, path=args.data)

@@ -152,3 +152,9 @@ def test_calibrate_refuses_a_stretch_with_steps_labelled_anomalous(run, capsys):
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "5 steps labelled anomalous" in err, err
     assert (out / "config.json").read_bytes() == before
+    # a series' labels are 0 or 1: --normal-label would be ignored, by calibrate and evaluate
+    for command in ("calibrate", "evaluate"):
+        argv = [command, str(out), "--data", data, "--time-column", "time", "--normal-label", "1"]
+        assert main([*argv, "--label-column", "is_anomaly"]) == 2
+        err = capsys.readouterr().err.strip()
+        assert len(err.splitlines()) == 1 and "--normal-label does not apply" in err, err
