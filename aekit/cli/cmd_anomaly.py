@@ -264,9 +264,9 @@ def _calibration_data(args: argparse.Namespace, est, config: dict, series: bool)
     from ..recipes import DataSpec
     from ..recipes.anomaly import calibration_rows
 
-    normal = args.normal_label
-    if normal is None:
-        normal = (config.get("data") or {}).get("normal_label")
+    normal, recorded = args.normal_label, config.get("data") or {}
+    if normal is None and (label is not None or recorded.get("label_column") is None):
+        normal = recorded.get("normal_label")  # a value of the run's labels, where they are read
     labels = DataSpec(label_column=label, normal_label=normal)
     return calibration_rows(args.data, table_options(est, config), labels)
 

@@ -544,3 +544,8 @@ def test_calibrate_on_a_labelled_table_takes_its_normal_rows(tmp_path, capsys):
         said = capsys.readouterr()
         assert "60 normal rows" in said.out, said.out
         assert "20 labelled anomalous left out" in said.err
+    # an .npz's labels: the run's normal label is a value of its table's column, not of y
+    np.savez(tmp_path / "d.npz", x=x, y=np.r_[np.zeros(60, int), np.ones(20, int)])
+    for given, rows_read in (([], 80), (["--normal-label", "0"], 60)):
+        assert main(["calibrate", str(run), "--data", str(tmp_path / "d.npz"), *given]) == 0
+        assert f"{rows_read} normal rows" in capsys.readouterr().out
