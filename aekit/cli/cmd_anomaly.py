@@ -16,6 +16,7 @@ from .options import (
     add_threshold_options,
     first_given,
     input_id_column,
+    input_label_column,
     option_name,
     refuse_feature_roles,
     table_options,
@@ -192,6 +193,18 @@ def _register_calibrate(subparsers) -> None:
         help="normal rows the model never trained on (read like the training data), or an image "
         "run's good images: their scores become the calibration scores",
     )
+    g = c.add_argument_group("labels (a table or series holding anomalies too)")
+    g.add_argument(
+        "--label-column",
+        metavar="COL",
+        help="the column (name or index) of the labels, the run's own by default when --data has "
+        "it: a table calibrates on its rows labelled normal alone; a series refuses anomalous steps",
+    )
+    g.add_argument(
+        "--normal-label",
+        metavar="VALUE",
+        help="a table's label of normal rows (default: the run's)",
+    )
     _run_threshold_options(
         c,
         "the new rule: fpr:RATE (a false-alarm rate), pot:RATE, percentile, contamination, "
@@ -205,7 +218,6 @@ def _register_calibrate(subparsers) -> None:
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
     """``aekit calibrate RUN [--threshold RULE] [--data NORMAL]``."""
-    from ..data import read_path
     from ..recipes import load_run
     from ..recipes.calibrate import calibrate_run
     from .cmd_series import apply_threshold_options, refuse_options, refuse_series_rule
@@ -215,23 +227,17 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     if config.get("estimator") == IMAGES:
         from .cmd_images import cmd_calibrate_images
 
+        refuse_options(args, ("label_column", "normal_label"), "an image run (good images)")
         return cmd_calibrate_images(args, recipe, config)
     refuse_options(args, ("pixel_threshold",), "which is not an image run")
     series = config.get("estimator") == "SeriesDetector"
     if not series:
-        from .cmd_series import READ_OPTIONS, refuse_options
-
-        refuse_options(args, READ_OPTIONS, "which is not a series run")
+        refuse_options(args, ("time_column", "fill"), "which is not a series run")
+    else:
+        refuse_options(args, ("normal_label",), "a series run (its labels are 0 or 1)")
     if hasattr(est, "threshold_rule"):  # a detector: a --k, --q the rule ignores is one line
         apply_threshold_options(args, est)
-    normal = None
-    if args.data is not None and series:  # read as the run reads a series: its channels by name
-        from ..recipes.series import read_run_series
-        from .cmd_series import series_spec
-
-        normal = read_run_series(est, args.data, series_spec(args, config, args.data))
-    elif args.data is not None:  # read as the run reads a table: its columns, its fill values
-        normal = read_path(args.data, **table_options(est, config)).x
+    normal = None if args.data is None else _calibration_data(args, est, config, series)
     rule = {p: getattr(args, p) for p in ("threshold", "k", "q", "contamination")}
     est = calibrate_run(args.run, normal=normal, **{p: v for p, v in rule.items() if v is not None})
     c = est.threshold_basis() if series else est.calibration_  # the steps the rule read
@@ -241,6 +247,28 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         f"(calibration: {c['method']}, {count}); weights unchanged"
     )
     return 0
+
+
+def _calibration_data(args: argparse.Namespace, est, config: dict, series: bool):
+    """``--data`` read as the run reads its data, its labels too (given, or the run's label column
+    when the file has it): a series' channels by name, its anomalous steps refused; a table's
+    columns and fill values, its rows labelled normal alone."""
+    label = input_label_column(args, config, args.data)
+    if series:
+        from ..recipes.series import read_run_series
+        from .cmd_series import series_spec
+
+        spec = series_spec(args, config, args.data)  # a given --label-column checked there
+        spec.label_column = label
+        return read_run_series(est, args.data, spec)
+    from ..recipes import DataSpec
+    from ..recipes.anomaly import calibration_rows
+
+    normal, recorded = args.normal_label, config.get("data") or {}
+    if normal is None and (label is not None or recorded.get("label_column") is None):
+        normal = recorded.get("normal_label")  # a value of the run's labels, where they are read
+    labels = DataSpec(label_column=label, normal_label=normal)
+    return calibration_rows(args.data, table_options(est, config), labels)
 
 
 def register(subparsers) -> None:

@@ -111,6 +111,7 @@ def _evaluate_spec(args: argparse.Namespace, config: dict):
     from .cmd_series import SERIES_SCORE_OPTIONS, refuse_options, series_spec
 
     if config.get("estimator") == "SeriesDetector":
+        refuse_options(args, ("normal_label",), "a series run (its labels are 0 or 1)")
         return series_spec(args, config, args.data)
     refuse_options(args, SERIES_SCORE_OPTIONS, "which is not a series run")
     return run_spec(args, config, path=args.data)
@@ -152,7 +153,15 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     _check_normal_label(args, spec)
 
     def data():
-        return recipe.load_eval_data(spec, seed, path=args.data)
+        read = recipe.load_eval_data(spec, seed, path=args.data)
+        if args.normal_label is not None and read.y is None:  # it would be ignored
+            from ..errors import UsageError
+
+            raise UsageError(
+                f"--normal-label is a label of normal rows, and {args.data or args.run} is read "
+                f"with no labels (a .npy has none; an .npz needs a y or labels array); drop it"
+            )
+        return read
 
     figures = {}
     if args.baselines:  # the table on stdout; with --output, in the JSON too

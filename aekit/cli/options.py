@@ -454,6 +454,8 @@ def run_spec(args: argparse.Namespace, config: dict, path: str | None = None):
 
     spec = recorded_spec(args, config)
     if path is not None and Path(path).suffix.lower() in (".npy", ".npz"):
+        if spec.label_column is not None:  # the run's normal label is a value of that column
+            spec.normal_label = None
         spec.time_column = spec.label_column = spec.id_column = None
     for opt in ("npz_key", "label_column", "id_column", "image_size", "normal_label"):
         if getattr(args, opt, None) is not None:
@@ -461,17 +463,43 @@ def run_spec(args: argparse.Namespace, config: dict, path: str | None = None):
     return spec
 
 
-def input_id_column(args: argparse.Namespace, config: dict | None = None):
-    """The id column to read ``--input`` with: ``--id-column``, else the run's recorded id column
-    when the input table has a column of that name, else None."""
-    if args.id_column is not None:
-        return args.id_column
-    recorded = ((config or {}).get("data") or {}).get("id_column")
-    if recorded is None:
+def recorded_column(config: dict | None, key: str, path: str):
+    """The run's recorded ``key`` column (``"id_column"``, ``"label_column"``) when the table ``path``
+    has it (by name; by index when neither has a header), else None."""
+    recorded = ((config or {}).get("data") or {}).get(key)
+    if recorded is None or input_format(path) != "table":
         return None
     from ..data.tables import table_columns
 
-    return recorded if recorded in (table_columns(args.input) or ()) else None
+    names = table_columns(path)
+    if names is None:  # no header: a run trained without one recorded an index, as here
+        return recorded if str(recorded).lstrip("-").isdigit() else None
+    return recorded if recorded in names else None
+
+
+def input_id_column(args: argparse.Namespace, config: dict | None = None):
+    """The id column to read ``--input`` with: ``--id-column``, else the run's recorded id column
+    when the input table has it (:func:`recorded_column`), else None (a table without it: a note)."""
+    if args.id_column is not None:
+        return args.id_column
+    found = recorded_column(config, "id_column", args.input)
+    recorded = ((config or {}).get("data") or {}).get("id_column")
+    if found is None and recorded is not None and input_format(args.input) == "table":
+        from .._notes import note
+
+        note(
+            f"{args.input} has no column {recorded!r}, the run's id column: the outputs carry no "
+            f"ids (name the id column with --id-column COL)"
+        )
+    return found
+
+
+def input_label_column(args: argparse.Namespace, config: dict | None, path: str):
+    """The label column to read ``path`` with: ``--label-column``, else the run's recorded one when
+    the table has it (:func:`recorded_column`), else None."""
+    if getattr(args, "label_column", None) is not None:
+        return args.label_column
+    return recorded_column(config, "label_column", path)
 
 
 def read_for_model(args: argparse.Namespace, est, config: dict | None = None):

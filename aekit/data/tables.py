@@ -271,6 +271,7 @@ def _decide_features(layout: _Layout, cells: np.ndarray, *, columns, drop, categ
     names, path, header = layout.names, layout.path, layout.has_header
     encode = set(_named(categorical, names, header, path, "--categorical column"))
     if columns is not None:
+        _check_chosen(layout, [str(c) for c in columns], drop, encode)
         _requested(layout, [str(c) for c in columns], cells, encode)
         return
     dropped = set(_named(drop, names, header, path, "--drop-columns column"))
@@ -314,6 +315,29 @@ def _row_numbers(name: str, cells: np.ndarray) -> bool:
     return (
         not bad.any() and first in (0, 1) and np.array_equal(values, first + np.arange(len(values)))
     )
+
+
+def _check_chosen(layout: _Layout, columns: list[str], drop, encode: set[int]) -> None:
+    """One line for ``--drop-columns`` or a ``--categorical`` column beside ``--columns``, which
+    names the features already (the one would be ignored, the other never encoded)."""
+    dropped = ", ".join(map(str, [drop] if isinstance(drop, (str, int)) else drop or ()))
+    if dropped:
+        raise UsageError(
+            f"--drop-columns {dropped} with --columns: --columns names every feature already; "
+            f"leave the columns out of --columns, or give --drop-columns alone"
+        )
+    chosen = {c.partition(SEPARATOR)[0] for c in columns} | set(columns)
+    if not layout.has_header:  # indices, negative ones from the end
+        n = len(layout.names)
+        chosen = {str(int(c) % n) for c in chosen if c.lstrip("-").isdigit() and -n <= int(c) < n}
+    outside = [layout.names[i] for i in sorted(encode) if layout.names[i] not in chosen]
+    if outside:
+        raise UsageError(
+            f"--categorical {', '.join(outside)} with --columns {', '.join(columns[:8])}: "
+            f"not among the features, so never encoded; take {'them' if len(outside) > 1 else 'it'} "
+            f"out of --categorical, or give "
+            f"--drop-columns (the columns to leave out) instead of --columns"
+        )
 
 
 def _encode(layout: _Layout, i: int, cells: np.ndarray) -> None:

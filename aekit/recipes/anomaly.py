@@ -39,7 +39,9 @@ from typing import Any
 import numpy as np
 
 from .. import plots
-from ..data import Data, ecg5000_classic_split, load_builtin
+from .._notes import note
+from ..data import Data, ecg5000_classic_split, load_builtin, read_path
+from ..data.encoding import is_number, missing_mask
 from ..errors import UsageError
 from ..estimators.anomaly.baselines import check_labels
 from ..estimators.anomaly.defaults import PRESETS as ANOMALY_PRESETS
@@ -55,29 +57,90 @@ FEATURE_ROWS = 8  # feature_errors.png: the held-out rows of highest score it sh
 
 
 def _label_matches(labels: np.ndarray, normal_label: Any) -> np.ndarray:
-    """Boolean mask of the rows whose label equals ``normal_label`` (text or number)."""
+    """Boolean mask of the rows whose label equals ``normal_label``: as numbers when both are
+    (``0`` is ``0.0``, as pandas writes a column of 0/1 that held a missing cell), else as text."""
     labels = np.asarray(labels)
-    if labels.dtype.kind in "iuf":
-        try:
-            return labels == float(normal_label)
-        except (TypeError, ValueError):
-            pass
-    return np.char.strip(labels.astype(str)) == str(normal_label).strip()
+    try:
+        wanted = float(normal_label)
+    except (TypeError, ValueError):
+        wanted = None
+    if wanted is not None and labels.dtype.kind in "iuf":
+        return labels == wanted
+    text = np.char.strip(labels.astype(str))
+    if wanted is not None and all(is_number(v) for v in np.unique(text)):
+        return text.astype(np.float64) == wanted
+    return text == str(normal_label).strip()
 
 
-def anomaly_labels(data: Data, normal_label: Any) -> Data:
-    """``data`` with ``y`` recoded to 1 = anomaly, 0 = normal (rows labelled ``normal_label`` are normal)."""
+def _unlabelled(labels: np.ndarray, normal_label: Any) -> np.ndarray:
+    """Which rows have no label: a missing cell (empty, ``NA``, ...: the markers of a missing
+    value, :data:`aekit.data.encoding.MISSING`) that is not the normal label itself, or NaN."""
+    labels = np.asarray(labels)
+    if labels.dtype.kind == "f":
+        return np.isnan(labels)
+    if labels.dtype.kind not in "US":
+        return np.zeros(len(labels), dtype=bool)
+    text = np.char.strip(labels.astype(str))
+    return missing_mask(text) & (np.char.lower(text) != str(normal_label).strip().lower())
+
+
+def anomaly_labels(data: Data, normal_label: Any, where: str = "the label column") -> Data:
+    """``data`` with ``y`` recoded to 1 = anomaly, 0 = normal (rows labelled ``normal_label`` are
+    normal); rows with no label (``where``: what holds the labels) left out, with a note that
+    counts them: they are neither normal rows nor anomalies."""
     if data.y is None:
         raise UsageError(
             f"{data.source or 'the data'} has no labels; give --label-column COL with --normal-label"
         )
     if normal_label is None:
         raise UsageError("--label-column needs --normal-label VALUE: the label of the normal rows")
+    missing = _unlabelled(data.y, normal_label)
+    if missing.any():
+        count, verb = int(missing.sum()), "has" if missing.sum() == 1 else "have"
+        note(
+            f"{data.source or 'the data'}: {count} of {len(missing)} rows {verb} no label (an "
+            f"empty or NA cell in {where}; the first is data row {int(np.argmax(missing)) + 1}): "
+            f"left out, as neither normal rows nor anomalies"
+        )
+        data = data.subset(~missing)
     normal = _label_matches(data.y, normal_label)
     if not normal.any():
         found = ", ".join(map(str, np.unique(data.y)[:10]))
         raise UsageError(f"no row has the normal label {normal_label!r}; the labels are: {found}")
     return replace(data, y=(~normal).astype(np.int64))
+
+
+def run_labels(data: Data, spec: DataSpec) -> Data:
+    """The user's ``data`` with its labels as a detector reads them (one rule for train, evaluate and
+    calibrate): ``y`` 1 = anomaly, 0 = normal from ``spec.label_column`` or an .npz's ``y``/``labels``
+    array with ``spec.normal_label``; ``y`` None when unlabelled (an .npz's labels without a
+    normal label are not used, with a note)."""
+    if spec.label_column is not None:
+        return anomaly_labels(data, spec.normal_label, f"the label column {spec.label_column!r}")
+    if data.y is None or spec.normal_label is None:
+        if data.y is not None:  # an .npz's labels: which of them is normal is not known
+            note(
+                f"{data.source}: its labels (a y or labels array) are used with --normal-label "
+                f"VALUE only, the label of the normal rows: without it every row is read "
+                f"unlabelled, anomalies included"
+            )
+        return replace(data, y=None)
+    return anomaly_labels(data, spec.normal_label, "its labels")
+
+
+def calibration_rows(path: str, read: dict[str, Any], spec: DataSpec) -> np.ndarray:
+    """The rows of the table ``path`` to calibrate a detector on, read with ``read`` (the run's
+    columns, as :func:`aekit.data.read_path` takes them) and ``spec``'s labels (:func:`run_labels`):
+    the rows labelled normal, with a note counting the others, or every row when unlabelled."""
+    data = run_labels(read_path(path, label_column=spec.label_column, **read), spec)
+    if data.y is None:
+        return data.x
+    normal = normal_rows(data)
+    note(
+        f"{path}: calibrating on its {len(normal)} rows labelled normal; {int(data.y.sum())} "
+        f"labelled anomalous left out"
+    )
+    return normal.x
 
 
 def normal_rows(train: Data) -> Data:
@@ -135,13 +198,13 @@ class AnomalyRecipe(Recipe):
     def load_data(self, spec: DataSpec, seed: int) -> tuple[Data, Data]:
         if spec.data is not None:
             data = spec.read_user()
-            if spec.label_column is None:
-                if spec.normal_label is not None:
-                    raise UsageError(
-                        "--normal-label needs --label-column COL: the column holding the labels"
-                    )
-                return split_filled(replace(data, y=None), spec, seed)
-            return split_filled(anomaly_labels(data, spec.normal_label), spec, seed, stratify=True)
+            if data.y is None and spec.normal_label is not None:
+                raise UsageError(
+                    f"--normal-label needs labels, and {spec.data} is read with none: give "
+                    f"--label-column COL (a table), or an .npz with a y or labels array"
+                )
+            data = run_labels(data, spec)
+            return split_filled(data, spec, seed, stratify=data.y is not None)
         name = spec.dataset or self.default_dataset
         if name == "ecg5000":
             train, test = ecg5000_classic_split(spec.data_dir, download=spec.download)
@@ -161,10 +224,7 @@ class AnomalyRecipe(Recipe):
         if path is None:
             return in_memory(self.load_data(spec, seed)[1])
         # a streamed file stays on disk: evaluate() scores it in batches
-        data = fill_recorded(spec.read_user(path), spec)
-        if spec.label_column is not None:
-            return anomaly_labels(data, spec.normal_label)
-        return replace(data, y=None)
+        return run_labels(fill_recorded(spec.read_user(path), spec), spec)
 
     def fit(self, est, train: Data, val: Data, trainer: Trainer):
         x = normal_rows(train).x

@@ -79,6 +79,7 @@ def train_run(
     :class:`aekit.training.trainer.Trainer` with its checkpoint folder.
     """
     out = _check_out(out, spec)
+    spec.name_columns()  # recorded by name: every later file is read by name
     family, recipe, est, spec = _estimator(family, params, spec, out, resume)
     with tracking.tracked(mlflow, family, spec) as log:
         metrics = _train(

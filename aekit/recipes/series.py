@@ -215,11 +215,27 @@ def _check_label_classes(data: Data) -> str | None:
 
 
 def read_run_series(est, path: str, spec: DataSpec | None = None) -> np.ndarray:
-    """The series in ``path`` as a fitted detector reads it: its channels by name (a .npy in its
-    order), ``spec``'s time column and fill; (steps, channels)."""
+    """The normal series in ``path`` as a fitted detector reads it: its channels by name (a .npy in
+    its order), ``spec``'s time column and fill; (steps, channels). Steps labelled anomalous in
+    ``spec``'s label column are refused in one line (a calibration takes normal steps)."""
     spec = spec or DataSpec()
     columns = est.channel_names_ if Path(path).suffix.lower() != ".npy" else None
-    chunks = iter_series(path, time_column=spec.time_column, columns=columns, fill=spec.fill)
+    chunks = list(
+        iter_series(
+            path,
+            time_column=spec.time_column,
+            label_column=spec.label_column,
+            columns=columns,
+            fill=spec.fill,
+        )
+    )
+    y = [chunk.y for chunk in chunks if chunk.y is not None]
+    flagged = np.flatnonzero(np.concatenate(y)) if y else []
+    if len(flagged):
+        raise DataError(
+            f"{path} has {len(flagged)} steps labelled anomalous in {spec.label_column!r} (the "
+            f"first at step {int(flagged[0])}); calibrate on a stretch of normal steps"
+        )
     return np.concatenate([chunk.x for chunk in chunks])
 
 

@@ -91,6 +91,27 @@ class DataSpec:
         # a run recorded before the folder's digest took its images alone: every file, then
         return not (Path(self.data).is_dir() and self.fingerprint(True) == self.checksums)
 
+    def name_columns(self) -> None:
+        """Name a label or id column given by index (``--id-column 0``) as the table's header
+        names it: a run records its columns by name, as every later file is read (a recorded index
+        would be looked for as a column named ``"0"``, and the ids dropped)."""
+        from ..data.tables import table_columns
+
+        names = table_columns(self.data) if self.data is not None else None
+        if not names:  # no header (an index is all there is), not a table, or a built-in dataset
+            return
+
+        def named(column):
+            if column is None or str(column) in names:
+                return column
+            try:
+                index = int(column)
+            except (TypeError, ValueError):
+                return column  # not a column: the read says so
+            return names[index] if -len(names) <= index < len(names) else column
+
+        self.label_column, self.id_column = named(self.label_column), named(self.id_column)
+
     def reading_from(self, data_dir: str | None = None) -> DataSpec:
         """This spec, to read the run's data again: from ``data_dir`` (``--data-dir``) when given, else
         from the root recorded at training when it still exists, else from the default root."""
@@ -117,20 +138,36 @@ class DataSpec:
 
         return should_stream(path or self.data, self.memory_cap)
 
-    def table_options(self, columns=None) -> dict[str, Any]:
+    def table_options(self, columns=None, path: str | None = None) -> dict[str, Any]:
         """How to read a table as the run reads it: its columns (``columns``: a model's feature
-        names, which take precedence), the encoded ones and the recorded fill values."""
+        names, which take precedence), the encoded ones and the recorded fill values. The user's
+        ``--columns`` holding every ``--categorical`` one are read as the table ``path``'s other
+        columns dropped, so that those are encoded (a model's columns name the encoded features)."""
+        others = self._others(path) if columns is None else None
         return dict(
-            columns=list(columns) if columns is not None else self.columns,
-            drop_columns=self.drop_columns,
+            columns=list(columns) if columns is not None else None if others else self.columns,
+            drop_columns=others or self.drop_columns,
             categorical=self.categorical,
             fill_values=self.fill_values,
         )
 
+    def _others(self, path: str | None) -> list[str] | None:
+        """The columns of the table ``path`` outside ``--columns`` when ``--columns`` holds every
+        ``--categorical`` column and the table names them all; else None."""
+        from ..data.tables import table_columns
+
+        if not self.columns or not self.categorical or path is None:
+            return None
+        chosen, encode = {str(c) for c in self.columns}, {str(c) for c in self.categorical}
+        names = table_columns(path)
+        if not names or not encode <= chosen or not chosen <= set(names):
+            return None  # read as --columns: what is wrong is said there
+        return [n for n in names if n not in chosen]
+
     def read_user(self, path: str | None = None, **kw: Any) -> Data:
         """The user's data: in memory, or with ``x`` a row store on disk when it :meth:`streams`."""
         path = path or self.data
-        kw = {**self.table_options(), **kw}
+        kw = {**self.table_options(path=path), **kw}
         if not self.streams(path):
             return read_path(
                 path,

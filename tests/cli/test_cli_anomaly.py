@@ -254,11 +254,13 @@ def test_calibrate_and_evaluate_refuse_what_they_would_ignore(tmp_path, capsys):
         "--q": ["calibrate", "--threshold", "mean_std", "--q", "0.9"],
         "--k": ["calibrate", "--threshold", "fpr:0.1", "--k", "2"],
         "--normal-label": ["evaluate", "--data", str(tmp_path / "new.csv"), "--normal-label", "x"],
+        "--normal-label ": ["evaluate", "--data", str(tmp_path / "x.npz"), "--normal-label", "x"],
     }
+    np.savez(tmp_path / "x.npz", x=x)  # no labels: --normal-label would be ignored
     for option, (command, *argv) in refused.items():
         assert main([command, str(tmp_path / "det"), *argv]) == 2
         err = capsys.readouterr().err.strip()
-        assert len(err.splitlines()) == 1 and option in err, err
+        assert len(err.splitlines()) == 1 and option.strip() in err, err
     assert (tmp_path / "det" / "config.json").read_bytes() == before
     assert main(["calibrate", str(tmp_path / "det"), "--threshold", "percentile", "--q", "90"]) == 0
 
@@ -525,3 +527,25 @@ def test_score_maps_of_a_detector_of_image_arrays(tmp_path, monkeypatch, capsys)
     argv = ["score", str(tmp_path / "rows"), "--input", str(rows), *out]
     assert main([*argv, "--maps", str(tmp_path / "m3.npy")]) == 2
     assert "not an image run" in capsys.readouterr().err
+
+
+def test_calibrate_on_a_labelled_table_takes_its_normal_rows(tmp_path, capsys):
+    """``aekit calibrate --data`` on a file holding the run's label column calibrates on the rows
+    labelled normal (the anomalies left out, with a note), as --label-column/--normal-label say."""
+    x, labels = rows(60, 20, seed=3)
+    data = write_csv(tmp_path / "d.csv", x, labels)
+    run = tmp_path / "run"
+    train = ["train", "anomaly", "--data", str(data), "--label-column", "kind"]
+    argv = [*train, "--normal-label", "normal", "--id-column", "beat_id", "--out", str(run)]
+    assert main([*argv, "--epochs", "1", "--quiet", "--no-figures"]) == 0
+    capsys.readouterr()
+    for given in ([], ["--label-column", "kind", "--normal-label", "normal"]):
+        assert main(["calibrate", str(run), "--data", str(data), *given]) == 0
+        said = capsys.readouterr()
+        assert "60 normal rows" in said.out, said.out
+        assert "20 labelled anomalous left out" in said.err
+    # an .npz's labels: the run's normal label is a value of its table's column, not of y
+    np.savez(tmp_path / "d.npz", x=x, y=np.r_[np.zeros(60, int), np.ones(20, int)])
+    for given, rows_read in (([], 80), (["--normal-label", "0"], 60)):
+        assert main(["calibrate", str(run), "--data", str(tmp_path / "d.npz"), *given]) == 0
+        assert f"{rows_read} normal rows" in capsys.readouterr().out

@@ -138,3 +138,23 @@ def test_max_on_a_table_run_is_one_line(tmp_path, capsys, command):
     assert main(argv) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "--threshold max:2 is a series run's rule" in err, err
+
+
+def test_calibrate_refuses_a_stretch_with_steps_labelled_anomalous(run, capsys):
+    """A stretch holding the label column (the run's, or --label-column) is read with it: steps
+    labelled anomalous are refused in one line, as training refuses them, not calibrated on."""
+    folder, out = run
+    before = (out / "config.json").read_bytes()
+    x, y = sine_series(600, kind="spike", at=400, length=5, seed=3)
+    data = write_csv(folder / "labelled.csv", x, y)
+    argv = ["calibrate", str(out), "--data", data, "--time-column", "time"]
+    assert main([*argv, "--label-column", "is_anomaly"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "5 steps labelled anomalous" in err, err
+    assert (out / "config.json").read_bytes() == before
+    # a series' labels are 0 or 1: --normal-label would be ignored, by calibrate and evaluate
+    for command in ("calibrate", "evaluate"):
+        argv = [command, str(out), "--data", data, "--time-column", "time", "--normal-label", "1"]
+        assert main([*argv, "--label-column", "is_anomaly"]) == 2
+        err = capsys.readouterr().err.strip()
+        assert len(err.splitlines()) == 1 and "--normal-label does not apply" in err, err

@@ -331,3 +331,31 @@ def test_score_writes_the_user_id_column_under_its_own_name(tmp_path):
 
     cli_here("score", run, "--input", tmp_path / "no_id.csv", "--output", tmp_path / "n.csv")
     assert _rows(tmp_path / "n.csv")[0] == ["score", "is_anomaly", "p_value"]
+
+
+def test_an_id_column_given_by_index_is_recorded_by_name_and_carried(tmp_path):
+    """``--id-column 0`` (an index, as documented) is recorded as the header's name, so a later
+    ``aekit score`` carries the ids; an input without the run's id column says so in a note."""
+    from .helpers import cli_here
+
+    rng = np.random.default_rng(2)
+    x = rng.normal(size=(60, 3))
+    with open(tmp_path / "t.csv", "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["wid", "a", "b", "c"])
+        w.writerows([[f"W{i}", *row] for i, row in enumerate(x)])
+    with open(tmp_path / "no_id.csv", "w", newline="") as f:
+        csv.writer(f).writerows([["a", "b", "c"], *x[:5]])
+    run = tmp_path / "run"
+    train = ["train", "anomaly", "--data", tmp_path / "t.csv", "--id-column", "0"]
+    cli_here(*train, "--epochs", "1", "--quiet", "--no-figures", "--out", run)
+    import json
+
+    assert json.loads((run / "config.json").read_text())["data"]["id_column"] == "wid"
+    cli_here("score", run, "--input", tmp_path / "t.csv", "--output", tmp_path / "s.csv")
+    rows = _rows(tmp_path / "s.csv")
+    assert rows[0][0] == "wid" and [r[0] for r in rows[1:4]] == ["W0", "W1", "W2"]
+
+    out = tmp_path / "n.csv"
+    done = cli_here("score", run, "--input", tmp_path / "no_id.csv", "--output", out)
+    assert "has no column 'wid', the run's id column" in done.stderr

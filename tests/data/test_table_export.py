@@ -166,3 +166,16 @@ def test_parquet_integer_ids_stay_integers(tmp_path):
     data = read_path(tmp_path / "t.parquet", id_column="id")
     assert data.ids.tolist() == [str(i) for i in ids]
     assert data.x[:, 1].tolist()[0] == 1.0 and np.isnan(data.x[1, 1])
+
+
+def test_columns_refuse_what_they_would_ignore(export):
+    """With ``columns``, ``drop_columns`` was never read and a ``categorical`` column outside them
+    never encoded, without a word: each is one line; a categorical column among them is kept."""
+    from aekit.errors import UsageError
+
+    with pytest.raises(UsageError, match="--drop-columns income with --columns"):
+        read_path(export, columns=["age", "income"], drop_columns=["income"])
+    with pytest.raises(UsageError, match="--categorical plan with --columns age, income"):
+        read_path(export, columns=["age", "income"], categorical=["plan"])
+    data = read_path(export, columns=["age", "signup_date"], categorical=["signup_date"])
+    assert data.feature_names == ["age", "signup_date"]

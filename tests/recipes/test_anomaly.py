@@ -125,3 +125,58 @@ def test_a_small_user_csv_trains_the_whole_step_budget_or_until_early_stopping(t
     if steps < 1000:
         val = [h["val_loss"] for h in config["state"]["history"]]
         assert len(val) - 1 - int(np.argmin(val)) >= config["params"]["patience"], (steps, val)
+
+
+def test_rows_without_a_label_are_left_out_with_a_note(tmp_path, caplog):
+    """A missing label (empty, ``NA``) is not an anomaly: the row is left out of training and of the
+    figures, with a note that counts them; a 0/1 column that pandas wrote as ``1.0``/``0.0`` around
+    the empty cell matches ``--normal-label 0`` as a number."""
+    import logging
+
+    from aekit.recipes import DataSpec
+    from aekit.recipes.anomaly import RECIPE
+
+    x = np.random.default_rng(0).normal(size=(60, 3))
+    labels = ["ok"] * 45 + ["bad"] * 10 + ["", "NA", " ", "ok", "bad"]
+    path = tmp_path / "d.csv"
+    path.write_text(
+        "a,b,c,status\n" + "".join(f"{r[0]},{r[1]},{r[2]},{s}\n" for r, s in zip(x, labels))
+    )
+    spec = DataSpec(data=str(path), label_column="status", normal_label="ok")
+    with caplog.at_level(logging.WARNING, logger="aekit.notes"):
+        train, val = RECIPE.load_data(spec, 0)
+        held = RECIPE.load_eval_data(spec, 0, path=str(path))
+    assert len(train) + len(val) == 57 and train.y.sum() + val.y.sum() == 11
+    assert len(held) == 57 and held.y.sum() == 11
+    assert "3 of 60 rows have no label" in caplog.text
+
+    floats = tmp_path / "f.csv"
+    y = ["1.0", "0.0"] * 20 + [""]
+    floats.write_text("a,y\n" + "".join(f"{v},{lab}\n" for v, lab in zip(x[:41, 0], y)))
+    data = RECIPE.load_eval_data(
+        DataSpec(data=str(floats), label_column="y", normal_label="0"), 0, path=str(floats)
+    )
+    assert len(data) == 40 and data.y.sum() == 20
+
+
+def test_the_labels_of_an_npz_reach_the_recipe(tmp_path, caplog):
+    """An .npz's ``y`` array is the labels (documented): with --normal-label the model trains on its
+    normal rows and evaluate has labelled figures; without it, a note says they are not used."""
+    import logging
+
+    from aekit.recipes import DataSpec
+    from aekit.recipes.anomaly import RECIPE
+
+    x = np.random.default_rng(0).normal(size=(50, 3))
+    path = tmp_path / "d.npz"
+    np.savez(path, x=x, y=np.r_[np.zeros(40, int), np.ones(10, int)])
+    spec = DataSpec(data=str(path), normal_label="0")
+    train, val = RECIPE.load_data(spec, 0)
+    assert train.y.sum() + val.y.sum() == 10
+    assert RECIPE.load_eval_data(spec, 0, path=str(path)).y.sum() == 10
+    with caplog.at_level(logging.WARNING, logger="aekit.notes"):
+        train, _ = RECIPE.load_data(DataSpec(data=str(path)), 0)
+    assert train.y is None and "used with --normal-label VALUE only" in caplog.text
+    np.save(tmp_path / "x.npy", x)
+    with pytest.raises(UsageError, match="--normal-label needs labels"):
+        RECIPE.load_data(DataSpec(data=str(tmp_path / "x.npy"), normal_label="0"), 0)

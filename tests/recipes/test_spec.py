@@ -74,3 +74,15 @@ def test_a_folder_changed_means_its_images_changed(tmp_path):
     assert not legacy.changed()
     (tmp_path / "imgs" / "b.png").write_bytes(b"two")
     assert spec.changed() and legacy.changed()
+
+
+def test_columns_with_a_categorical_one_encode_it(tmp_path):
+    """``--columns a,plan --categorical plan``: the text column among the chosen ones is encoded
+    one-hot (it was read as a date and refused), the others are left out."""
+    from aekit.recipes import DataSpec
+
+    path = tmp_path / "t.csv"
+    rows = [f"{i},{i * 0.5},{['basic', 'pro'][i % 2]},{i * 2}" for i in range(12)]
+    path.write_text("a,b,plan,c\n" + "\n".join(rows) + "\n")
+    data = DataSpec(data=str(path), columns=["a", "plan"], categorical=["plan"]).read_user()
+    assert data.feature_names == ["a", "plan=basic", "plan=pro"]
