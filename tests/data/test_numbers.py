@@ -21,7 +21,10 @@ def test_numbers_with_thousands_separators_are_numbers_and_said(tmp_path, caplog
         data = read_path(tmp_path / "t.csv")
     assert data.x[1, 1] == pytest.approx(1092.77) and data.x[4, 1] == -25000
     assert not np.isnan(data.x).any()
-    assert "thousands separators as numbers: amount (11 cells, e.g. '1,092.77' at row 3)" in caplog.text
+    assert (
+        "thousands separators as numbers: amount (11 cells, e.g. '1,092.77' at row 3)"
+        in caplog.text
+    )
 
 
 def test_pandas_row_index_is_left_out_with_a_note(tmp_path, caplog):

@@ -201,7 +201,9 @@ def test_detector_flags_a_non_finite_row_as_an_anomaly(det, tmp_path, value):
     """Issue 28: the graph labelled a NaN row normal (NaN > threshold is false); PyTorch refuses it."""
     x = sines(4, 7)
     x[1, 3] = value
-    x[2] = 3e38  # finite, far out (a float's sentinel): its score overflowed to NaN, labelled normal
+    x[2] = (
+        3e38  # finite, far out (a float's sentinel): its score overflowed to NaN, labelled normal
+    )
     out = run(export_onnx(det, tmp_path / "d.onnx"), x)
     assert out["label"][1] == 1 and np.isnan(out["score"][1])
     assert out["label"][2] == 1 and out["score"][2] == det.decision_function(x[2:3])[0] == np.inf
@@ -362,4 +364,3 @@ def test_an_autoencoder_of_a_raw_table_exports_its_scaling(tmp_path, part):
     }[part](inputs)
     got = next(iter(run(path, inputs).values()))
     assert np.max(np.abs(got - want)) <= 1e-3 * max(1.0, float(np.abs(want).max()))
-
