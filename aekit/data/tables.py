@@ -329,7 +329,7 @@ def _check_chosen(layout: _Layout, columns: list[str], drop, encode: set[int]) -
     chosen = {c.partition(SEPARATOR)[0] for c in columns} | set(columns)
     if not layout.has_header:  # indices, negative ones from the end
         n = len(layout.names)
-        chosen = {str(int(c) % n) for c in chosen if c.lstrip("-").isdigit() and -n <= int(c) < n}
+        chosen = {str(int(c) % n) for c in chosen if c.lstrip("-").isdecimal() and -n <= int(c) < n}
     outside = [layout.names[i] for i in sorted(encode) if layout.names[i] not in chosen]
     if outside:
         raise UsageError(
@@ -356,7 +356,7 @@ def _requested(layout: _Layout, columns: list[str], cells: np.ndarray, encode: s
     names, header, missing = layout.names, layout.has_header, []
     for c in columns:
         base, _, value = c.partition(SEPARATOR)
-        if header and c in names or not header and c.lstrip("-").isdigit():
+        if header and c in names or not header and c.lstrip("-").isdecimal():
             i = _column(c, names, header, layout.path, "column")
             # an encoded column the model has whole: a date's days (or numbers, as runs read a
             # --categorical column of numbers before they were one-hot); never re-typed from the
@@ -550,7 +550,7 @@ def _kind(cell: str) -> str:
         return "missing"
     if not is_number(cell):
         return "text"
-    return "int" if cell.lstrip("+-").isdigit() else "real"
+    return "int" if cell.lstrip("+-").isdecimal() else "real"
 
 
 def read_table(path: Path, **options) -> Data:
