@@ -596,12 +596,7 @@ class NeuralEstimator(BaseEstimator):
             for i in range(0, len(X), batch_size):
                 # a copy, never a view of the caller's array: a network of the user's that works on
                 # its input in place (x.clamp_, x.sub_(mean)) would change X (transform must not)
-                y = (
-                    fn(torch.tensor(chunk(i, i + batch_size), device=device))
-                    .float()
-                    .cpu()
-                    .numpy()
-                )
+                y = fn(torch.tensor(chunk(i, i + batch_size), device=device)).float().cpu().numpy()
                 if out is None:
                     out = np.empty((len(X), *y.shape[1:]), np.float32)
                 out[i : i + len(y)] = y
