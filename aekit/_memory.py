@@ -43,7 +43,7 @@ def _read_int(path: str) -> int | None:
         text = Path(path).read_text().strip()
     except OSError:
         return None
-    return int(text) if text.isdigit() else None  # "max": no limit
+    return int(text) if text.isdecimal() else None  # "max": no limit
 
 
 def _cgroup_room() -> int | None:

@@ -252,7 +252,7 @@ def holder(target: Path) -> int | None:
             fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
         except OSError:
             text = os.pread(fd, 32, 0).decode("ascii", "replace").strip()
-            return int(text) if text.isdigit() else 0
+            return int(text) if text.isdecimal() else 0
         fcntl.flock(fd, fcntl.LOCK_UN)
         return None
     finally:

@@ -473,7 +473,7 @@ def recorded_column(config: dict | None, key: str, path: str):
 
     names = table_columns(path)
     if names is None:  # no header: a run trained without one recorded an index, as here
-        return recorded if str(recorded).lstrip("-").isdigit() else None
+        return recorded if str(recorded).lstrip("-").isdecimal() else None
     return recorded if recorded in names else None
 
 

@@ -97,5 +97,5 @@ def _die_with_launcher() -> None:
     except (OSError, AttributeError):  # pragma: no cover - no prctl
         return
     launcher = os.environ.get(LAUNCHER_ENV, "")
-    if launcher.isdigit() and os.getppid() != int(launcher):
+    if launcher.isdecimal() and os.getppid() != int(launcher):
         os._exit(128 + signal.SIGKILL)  # the launcher died before prctl took effect

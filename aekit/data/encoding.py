@@ -28,7 +28,9 @@ import numpy as np
 MISSING = ("", "na", "n/a", "nan", "null", "none", "?", "-")
 TEXT_SHARE = 0.1  # a column with more of its readable cells not numbers than this is text
 # a number with thousands separators: groups of three digits after commas, then a decimal point
-GROUPED = re.compile(r"[+-]?\d{1,3}(?:,\d{3})+(?:\.\d*)?")
+GROUPED = re.compile(r"[+-]?[1-9]\d{0,2}(?:,\d{3})+(?:\.\d*)?")
+# a number with a decimal comma: digits (grouped by points, or not), a comma, digits
+DECIMAL_COMMA = re.compile(r"[+-]?(?:\d{1,3}(?:\.\d{3})+|\d+),\d+")
 MAX_CATEGORIES = 50  # one-hot: at most this many values (a column of more is an id or free text)
 SEPARATOR = "="  # one-hot feature names: COLUMN=VALUE
 _EPOCH = datetime(1970, 1, 1)
@@ -82,11 +84,23 @@ def parse_numbers(cells: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         try:
             out[i] = float(cells[i])
         except ValueError:
-            if GROUPED.fullmatch(cells[i]):  # 1,092.77: what spreadsheets write for large numbers
-                out[i] = float(cells[i].replace(",", ""))
-            else:
-                bad[i] = True
+            bad[i] = True
+    # 1,092.77: what spreadsheets write for large numbers (unless the column's commas are decimal)
+    fixed = np.flatnonzero(grouped(np.where(bad & ~odd, cells, "")))
+    out[fixed] = [float(str(c).replace(",", "")) for c in cells[fixed]]
+    bad[fixed] = False
     return out, bad
+
+
+def decimal_commas(cells: np.ndarray) -> str | None:
+    """The first cell of a column whose readable cells are mostly numbers written with a decimal
+    comma (``14,23``, ``-0,5``, ``1.234,5``), or None."""
+    cells = np.char.strip(np.asarray(cells, dtype=str))
+    readable = cells[~missing_mask(cells)]
+    if readable.size == 0:
+        return None
+    hits = [c for c in readable.tolist() if DECIMAL_COMMA.fullmatch(c)]
+    return hits[0] if len(hits) * 2 > readable.size else None
 
 
 def grouped(cells: np.ndarray) -> np.ndarray:
@@ -95,7 +109,10 @@ def grouped(cells: np.ndarray) -> np.ndarray:
     cells = np.char.strip(np.asarray(cells, dtype=str))
     commas = np.flatnonzero(np.char.find(cells, ",") >= 0)
     out = np.zeros(cells.shape, bool)
-    out[commas] = [bool(GROUPED.fullmatch(str(c))) for c in cells[commas]]
+    texts = [str(c) for c in cells[commas]]
+    if any(DECIMAL_COMMA.fullmatch(c) and not GROUPED.fullmatch(c) for c in texts):
+        return out  # 14,23 beside 1,456: the commas are decimal, and 1,456 is not 1456
+    out[commas] = [bool(GROUPED.fullmatch(c)) for c in texts]
     return out
 
 

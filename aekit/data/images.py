@@ -208,7 +208,7 @@ def folder_labels(names: Sequence[str]) -> np.ndarray | None:
     classes = [p[0] for p in parts]
     if len(set(classes)) < 2:
         return None
-    if all(c.isdigit() for c in classes):
+    if all(c.isdecimal() for c in classes):
         return np.array([int(c) for c in classes], dtype=np.int64)
     return np.array(classes)
 

@@ -167,7 +167,7 @@ def parse_size(text: str | int, *, name: str = "size") -> int:
         number, unit = match.groups()
         scale = _UNITS[(unit or "").lower()]
         # exact for integers
-        value = int(number) * scale if number.isdigit() else int(float(number) * scale)
+        value = int(number) * scale if number.isdecimal() else int(float(number) * scale)
     if value < 1:
         raise UsageError(f"{name} {text!r} is not a positive size; expected e.g. 2G")
     return value
@@ -206,6 +206,6 @@ def _physical_memory() -> int | None:
             text = Path(limit).read_text().strip()
         except OSError:
             continue
-        if text.isdigit() and int(text) < 1 << 60:  # "max" or a huge number means no limit
+        if text.isdecimal() and int(text) < 1 << 60:  # "max" or a huge number means no limit
             sizes.append(int(text))
     return min(sizes) if sizes else None

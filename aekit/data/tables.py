@@ -27,6 +27,7 @@ from .encoding import (
     TEXT_SHARE,
     as_seen,
     categories,
+    decimal_commas,
     describe_text,
     grouped,
     is_number,
@@ -205,11 +206,20 @@ def check_delimiter(head: list[tuple[int, list[str]]], path: Path) -> None:
     (a ';' CSV, as spreadsheets write them in many locales): its cells would be read as text."""
     cells = [row for _, row in head]
     for sep, name in ((";", "semicolons"), ("\t", "tabs"), ("|", "bars")):
-        if cells and all(len(row) == 1 and sep in row[0] for row in cells):
+        # the header alone may be one cell: decimal commas split the rows below it ("14,23;1,71")
+        if (
+            cells
+            and len(cells[0]) == 1
+            and cells[0][0].count(sep) >= 1
+            and (all(len(row) == 1 for row in cells) or all(sep in ",".join(row) for row in cells))
+        ):
             expected = "commas" if path.suffix.lower() == ".csv" else "tabs"
+            decimals = any(len(row) > 1 for row in cells)
             raise fail(
-                f"{path}: its rows are separated by {name}; aekit reads a {path.suffix} file "
-                f"separated by {expected} (save it with commas as .csv, or with tabs as .tsv)"
+                f"{path}: its rows are separated by {name}"
+                f"{' with decimal commas' if decimals else ''}; aekit reads a {path.suffix} file "
+                f"separated by {expected}{' with decimal points' if decimals else ''} (save it "
+                f"with commas as .csv, or with tabs as .tsv{', and points for decimals' if decimals else ''})"
             )
 
 
@@ -288,6 +298,8 @@ def _decide_features(layout: _Layout, cells: np.ndarray, *, columns, drop, categ
             )
             continue
         kind = kind_of(cells[:, i])
+        if kind == "text":
+            _refuse_decimal_commas(path, name, cells[:, i])
         if kind == "number":
             layout.features.append((name, i, None))
         else:
@@ -302,6 +314,17 @@ def _decide_features(layout: _Layout, cells: np.ndarray, *, columns, drop, categ
         note(
             f"{path}: left out {len(left_out)} column{'s' if len(left_out) > 1 else ''} that "
             f"{'do' if len(left_out) > 1 else 'does'} not hold numbers: {'; '.join(left_out)}"
+        )
+
+
+def _refuse_decimal_commas(path: Path, name: str, cells: np.ndarray) -> None:
+    """One line for a column of numbers written with decimal commas (``14,23``, as spreadsheets
+    write them in much of Europe): left out as text, the run would train on what is left."""
+    shown = decimal_commas(cells)
+    if shown is not None:
+        raise fail(
+            f"{path}: column {name!r} holds numbers with decimal commas ({shown!r}); aekit reads "
+            f"decimal points: save the table with '.' for decimals"
         )
 
 
@@ -329,7 +352,7 @@ def _check_chosen(layout: _Layout, columns: list[str], drop, encode: set[int]) -
     chosen = {c.partition(SEPARATOR)[0] for c in columns} | set(columns)
     if not layout.has_header:  # indices, negative ones from the end
         n = len(layout.names)
-        chosen = {str(int(c) % n) for c in chosen if c.lstrip("-").isdigit() and -n <= int(c) < n}
+        chosen = {str(int(c) % n) for c in chosen if c.lstrip("-").isdecimal() and -n <= int(c) < n}
     outside = [layout.names[i] for i in sorted(encode) if layout.names[i] not in chosen]
     if outside:
         raise UsageError(
@@ -356,7 +379,7 @@ def _requested(layout: _Layout, columns: list[str], cells: np.ndarray, encode: s
     names, header, missing = layout.names, layout.has_header, []
     for c in columns:
         base, _, value = c.partition(SEPARATOR)
-        if header and c in names or not header and c.lstrip("-").isdigit():
+        if header and c in names or not header and c.lstrip("-").isdecimal():
             i = _column(c, names, header, layout.path, "column")
             # an encoded column the model has whole: a date's days (or numbers, as runs read a
             # --categorical column of numbers before they were one-hot); never re-typed from the
@@ -550,7 +573,7 @@ def _kind(cell: str) -> str:
         return "missing"
     if not is_number(cell):
         return "text"
-    return "int" if cell.lstrip("+-").isdigit() else "real"
+    return "int" if cell.lstrip("+-").isdecimal() else "real"
 
 
 def read_table(path: Path, **options) -> Data:

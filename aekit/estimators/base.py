@@ -594,12 +594,9 @@ class NeuralEstimator(BaseEstimator):
             self._pass(len(X), type(self).__name__) as progress,
         ):
             for i in range(0, len(X), batch_size):
-                y = (
-                    fn(torch.as_tensor(chunk(i, i + batch_size), device=device))
-                    .float()
-                    .cpu()
-                    .numpy()
-                )
+                # a copy, never a view of the caller's array: a network of the user's that works on
+                # its input in place (x.clamp_, x.sub_(mean)) would change X (transform must not)
+                y = fn(torch.tensor(chunk(i, i + batch_size), device=device)).float().cpu().numpy()
                 if out is None:
                     out = np.empty((len(X), *y.shape[1:]), np.float32)
                 out[i : i + len(y)] = y

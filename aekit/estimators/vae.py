@@ -498,7 +498,7 @@ class VAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralEstimator):
             len(X), "ELBO" if k == 1 else f"log-likelihood (k={k})", unit="images"
         ) as progress:
             for i in range(0, len(X), images):
-                xb = torch.as_tensor(X[i : i + images], device=device)
+                xb = torch.tensor(X[i : i + images], device=device)  # a copy: X stays as given
                 mean, logvar = self.model_.encode(xb)
                 for j in range(0, k, kc):
                     kk = min(kc, k - j)

@@ -194,7 +194,7 @@ async def infer(request: Request) -> Response:
 async def read_body(request: Request, limit: int) -> bytes:
     """The body, or a 413 once it passes ``limit`` bytes (the rest read and dropped, up to a bound)."""
     length = request.headers.get("content-length")
-    if length is not None and length.isdigit() and int(length) > limit:
+    if length is not None and length.isdecimal() and int(length) > limit:
         await _drain(request, int(length))
         raise _too_large(int(length), limit)
     chunks, size = [], 0

@@ -118,7 +118,8 @@ def _name(value: Any, what: str) -> str:
 
 def split_binary(body: bytes, header_length: str) -> tuple[bytes, bytes]:
     """The JSON header and the binary data of a request of the binary tensor extension."""
-    if not header_length.isdigit() or not 0 < int(header_length) <= len(body):
+    digits = header_length.isascii() and header_length.isdecimal()  # "²" is a digit to isdigit()
+    if not digits or not 0 < int(header_length) <= len(body):
         raise ProtocolError(
             f"Inference-Header-Content-Length is {header_length[:20]!r}; expected the length in "
             f"bytes of the JSON at the start of the body (at most {len(body)})"

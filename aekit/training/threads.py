@@ -166,7 +166,7 @@ def _cpu_times() -> dict[int, tuple[int, int]]:
     out = {}
     with open("/proc/stat") as f:
         for line in f:
-            if line.startswith("cpu") and line[3].isdigit():
+            if line.startswith("cpu") and line[3].isdecimal():
                 name, *fields = line.split()
                 ticks = [
                     int(x) for x in fields[:8]
@@ -198,7 +198,7 @@ def _busy_from_proc_stat() -> float | None:
 def env_cap() -> int | None:
     """``OMP_NUM_THREADS`` as a whole number >= 1, when set (an upper bound on the automatic choice)."""
     value = os.environ.get("OMP_NUM_THREADS", "").split(",")[0].strip()
-    return int(value) if value.isdigit() and int(value) >= 1 else None
+    return int(value) if value.isdecimal() and int(value) >= 1 else None
 
 
 # ---- the wait policy ------------------------------------------------------------------------------

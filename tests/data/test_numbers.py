@@ -57,3 +57,20 @@ def test_values_float32_reads_as_zero_are_refused_or_said(tmp_path, caplog):
     with caplog.at_level(logging.WARNING, logger="aekit.notes"):
         aekit.Autoencoder(epochs=1, device="cpu", threads=1).fit(X)
     assert "1 value too small for float32" in caplog.text
+
+
+def test_decimal_commas_are_one_line_not_a_table_of_text(tmp_path):
+    # what spreadsheets write in much of Europe: ';' between cells, ',' for decimals
+    (tmp_path / "s.csv").write_text("a;b;c\n1,5;2,25;3\n4,75;5,5;6\n")
+    with pytest.raises(DataError, match="separated by semicolons with decimal commas"):
+        read_path(tmp_path / "s.csv")
+    # tabs between cells: every measured column was left out as text, the run trained on the rest
+    rows = [f"w{i}\t{i},{i + 1}\t1{i},5{i}\t{i}" for i in range(20)]
+    (tmp_path / "t.tsv").write_text("name\ta\tb\tclass\n" + "\n".join(rows) + "\n")
+    with pytest.raises(DataError, match="column 'a' holds numbers with decimal commas"):
+        read_path(tmp_path / "t.tsv")
+    # a decimal comma with three digits beside others is not a thousands separator
+    rows = [f"{i},{(i * 37) % 1000:03d}\t{i}" for i in range(20)] + ["1,5\t1"]
+    (tmp_path / "m.tsv").write_text("a\tb\n" + "\n".join(rows) + "\n")
+    with pytest.raises(DataError, match="decimal commas"):
+        read_path(tmp_path / "m.tsv")

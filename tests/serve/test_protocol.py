@@ -72,3 +72,7 @@ def test_binary_inputs_read_as_their_json_twins():
     body, binary = split_binary(short + x.tobytes()[:8], str(len(short)))
     with pytest.raises(ProtocolError, match="takes 12"):
         numbers(parse_infer(json.loads(body), binary).inputs["x"])
+    # a header length of other digits ("²", latin-1 0xB2: isdigit() but not int()) is a 400's line
+    for length in ("\xb2", "\u0663", "-3", "1e3"):
+        with pytest.raises(ProtocolError, match="Inference-Header-Content-Length"):
+            split_binary(header + x.tobytes(), length)
