@@ -217,10 +217,21 @@ def _import_module(module_name: str, name: str) -> Any:
             f"{name}: cannot import {module_name!r} ({one_line(exc)}); install it or put it on "
             f"PYTHONPATH, or give its file: path/to/{module_name.rpartition('.')[2]}.py:NAME"
         ) from None
+    except SystemExit as exc:  # a program, not a module: it must not end aekit's process
+        raise _exits(module_name, exc, name) from None
     except Exception as exc:  # the user's module failed while importing
         raise UsageError(
             f"{name}: importing {module_name} failed: {type(exc).__name__}: {one_line(exc)[:200]}"
         ) from None
+
+
+def _exits(what: Any, exc: SystemExit, name: str) -> UsageError:
+    """The one line for a network's module that called ``sys.exit()`` while it was imported."""
+    code = "" if exc.code is None else repr(exc.code)
+    return UsageError(
+        f"{name}: importing {what} called sys.exit({code}); a network's module must not run a "
+        f'program when imported (put that under if __name__ == "__main__":)'
+    )
 
 
 def _import_file(path: Path, sha256: str | None, name: str) -> Any:
@@ -249,6 +260,9 @@ def _import_file(path: Path, sha256: str | None, name: str) -> Any:
     _FILES[module_name] = (path, digest)
     try:
         spec.loader.exec_module(module)
+    except SystemExit as exc:
+        del sys.modules[module_name], _FILES[module_name]
+        raise _exits(path, exc, name) from None
     except Exception as exc:
         del sys.modules[module_name], _FILES[module_name]
         raise UsageError(
