@@ -113,6 +113,17 @@ def test_the_users_module_is_trained_as_a_copy_and_left_as_given():
     assert ae.model_.encoder is not module
 
 
+def test_a_layer_registered_under_two_names_saves_checkpoints_and_reloads(tmp_path):
+    X = _table()
+    aliased = aekit.network("tests.nets:Aliased", latent_dim=LATENT)
+    ae = aekit.Autoencoder(encoder=aliased, decoder=dec(), **TINY)
+    ae.fit(X, checkpoint_dir=tmp_path / "ckpt")
+    ae.save(tmp_path / "aliased")
+    back = aekit.load(tmp_path / "aliased")
+    assert back.model_.encoder.alias is back.model_.encoder.net
+    assert np.array_equal(back.transform(X), ae.transform(X))
+
+
 def test_each_family_reloads_bit_identically_in_a_fresh_process_both_ways(saved):
     root, outputs = saved
     script = f"""
