@@ -306,11 +306,13 @@ def describe(value: Any) -> dict[str, Any] | None:
     return recorded
 
 
-def build(value: Any, name: str, context: Mapping[str, Any]) -> nn.Module:
+def build(value: Any, name: str, context: Mapping[str, Any], memo: dict | None = None) -> nn.Module:
     """The network a parameter gives: a copy of a module, or a spec built with its arguments (and of
-    ``context`` what its constructor takes and the arguments do not set)."""
+    ``context`` what its constructor takes and the arguments do not set).
+
+    Modules copied with one ``memo`` keep what they share (a decoder tied to the encoder's weights)."""
     if isinstance(value, nn.Module):
-        return copy.deepcopy(value)
+        return copy.deepcopy(value, memo)
     spec = _check_form(value, name)
     if spec["args"] is None:
         raise UsageError(
@@ -432,14 +434,15 @@ def build_pair(
     must give back ``input_shape`` (a VAE's decoder: the likelihood's parameters, shaped as the input).
     """
     shape = tuple(int(d) for d in input_shape)
-    enc = build(encoder, "encoder", {"input_shape": shape, "latent_dim": latent_dim})
+    memo: dict = {}  # one copy of what the two modules share: tied weights stay tied
+    enc = build(encoder, "encoder", {"input_shape": shape, "latent_dim": latent_dim}, memo)
     x = torch.zeros((PROBE_BATCH, *shape), device=_device_of(enc))
     out = _run(enc, x, "encoder", "inputs")
     code = _check_code(out, x, variational)
     z = as_posterior(out)[0] if variational else as_tensor(out, "encoder", "embedding")
     flat = code[0] if len(code) == 1 else None
     dec = build(
-        decoder, "decoder", {"input_shape": shape, "latent_dim": flat, "latent_shape": code}
+        decoder, "decoder", {"input_shape": shape, "latent_dim": flat, "latent_shape": code}, memo
     )
     y = as_tensor(_run(dec, z.to(_device_of(dec) or z.device), "decoder", "codes"), "decoder")
     if tuple(y.shape) != tuple(x.shape):

@@ -21,7 +21,7 @@ from aekit.errors import RunFailure, UsageError
 from aekit.estimators.base import expected_failed_checks
 
 from ..conftest import REPO
-from ..nets import Configured, GaussianEncoder, MLPDecoder, MLPEncoder
+from ..nets import Configured, GaussianEncoder, MLPDecoder, MLPEncoder, TiedDecoder, TiedEncoder
 
 LATENT = 3
 TINY = dict(epochs=2, batch_size=16, device="cpu", threads=1)
@@ -111,6 +111,19 @@ def test_the_users_module_is_trained_as_a_copy_and_left_as_given():
     assert ae.get_params()["encoder"] is module
     assert all((module.state_dict()[k] == v).all() for k, v in before.items())
     assert ae.model_.encoder is not module
+
+
+def test_a_tied_encoder_and_decoder_train_saved_and_reloaded_as_one_weight(tmp_path):
+    X = _table()
+    enc = TiedEncoder(12, LATENT)
+    ae = aekit.Autoencoder(encoder=enc, decoder=TiedDecoder(enc), **TINY).fit(X)
+    model = ae.model_
+    assert model.decoder.encoder.linear.weight is model.encoder.linear.weight
+    ae.save(tmp_path / "tied")
+    enc2 = TiedEncoder(12, LATENT)
+    back = aekit.load(tmp_path / "tied", encoder=enc2, decoder=TiedDecoder(enc2))
+    assert back.model_.decoder.encoder.linear.weight is back.model_.encoder.linear.weight
+    assert np.array_equal(back.reconstruct(X), ae.reconstruct(X))
 
 
 def test_a_layer_registered_under_two_names_saves_checkpoints_and_reloads(tmp_path):
