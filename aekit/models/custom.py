@@ -43,7 +43,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from ..errors import RunFailure, UsageError, one_line
+from ..errors import AekitError, RunFailure, UsageError, one_line
 from .vae import GaussianLatentVAE
 
 NAME_HINT = "'mypkg.nets:Encoder' or 'path/to/nets.py:Encoder'"
@@ -451,10 +451,45 @@ def build_pair(
             f"{_b(x.shape)}; it must give back the input's shape"
             + ("" if len(y) == len(x) else f" (a batch of {len(x)} gave {len(y)})")
         )
+    _check_trainable(enc, dec)
     return enc, dec, code
 
 
+def _check_trainable(encoder: nn.Module, decoder: nn.Module) -> None:
+    """Refuse two networks with nothing to train: the optimizer would have no parameter to step."""
+    if not any(p.requires_grad for m in (encoder, decoder) for p in m.parameters()):
+        raise UsageError(
+            "the encoder and decoder have no trainable parameters (no nn.Parameter that requires "
+            "grad); give at least one of them a layer to train"
+        )
+
+
 # ---- the models around the user's networks -------------------------------------------------------
+
+
+def _tracing() -> bool:
+    """Whether torch is tracing the model (``torch.export``, ``torch.compile``): the tracer's own
+    error then says what it tripped on."""
+    exporting = getattr(torch.compiler, "is_exporting", lambda: False)
+    return bool(torch.compiler.is_compiling() or exporting())
+
+
+def forward(module: nn.Module, x: torch.Tensor, name: str, what: str) -> Any:
+    """``module(x)``: the user's network on a batch during training or inference (the shape check only
+    ran two samples of zeros), its failure one line naming the network, the batch and the error."""
+    if _tracing():
+        return module(x)
+    try:
+        return module(x)
+    except (AekitError, torch.OutOfMemoryError):
+        raise
+    except Exception as exc:
+        mode = "training" if module.training else "inference"
+        raise UsageError(
+            f"the {name} failed on a batch of {len(x)} {what}{'' if len(x) == 1 else 's'} of "
+            f"{_b(x.shape)} ({mode}): "
+            f"{type(exc).__name__}: {one_line(exc)[:240]}"
+        ) from None
 
 
 class CustomAutoencoder(nn.Module):
@@ -473,10 +508,12 @@ class CustomAutoencoder(nn.Module):
         self.encoder, self.decoder = encoder, decoder
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
-        return as_tensor(self.encoder(x), "encoder", "embedding")  # (B, *input_shape) -> (B, *code)
+        out = forward(self.encoder, x, "encoder", "input")
+        return as_tensor(out, "encoder", "embedding")  # (B, *input_shape) -> (B, *code)
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:
-        return as_tensor(self.decoder(z), "decoder")  # (B, *code) -> (B, *input_shape)
+        out = forward(self.decoder, z, "decoder", "code")
+        return as_tensor(out, "decoder")  # (B, *code) -> (B, *input_shape)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.decode(self.encode(x))
@@ -502,10 +539,12 @@ class CustomVAE(GaussianLatentVAE):
         self._add_likelihood(likelihood)
 
     def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        return as_posterior(self.encoder(x))  # (B, *input_shape) -> 2 x (B, latent)
+        out = forward(self.encoder, x, "encoder", "input")
+        return as_posterior(out)  # (B, *input_shape) -> 2 x (B, latent)
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:
-        return as_tensor(self.decoder(z), "decoder")  # (B, latent) -> (B, *input_shape)
+        out = forward(self.decoder, z, "decoder", "code")
+        return as_tensor(out, "decoder")  # (B, latent) -> (B, *input_shape)
 
 
 # ---- weights into networks the user passes -------------------------------------------------------
