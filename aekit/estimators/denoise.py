@@ -89,8 +89,8 @@ class Denoiser(OneToOneFeatureMixin, TransformerMixin, NeuralEstimator):
     encoder, decoder : torch.nn.Module or aekit.network(...), default None
         Your own networks in place of the convolutional one (``docs/guide/networks.md``): images
         (B, C, H, W) -> codes -> images of the same shape (checked on one sample at ``fit``).
-        ``channels``, ``kernel_size``, ``init`` and ``output_activation``'s layer are not used (the
-        range check of ``output_activation`` still is); such a model denoises images of the training
+        ``channels``, ``kernel_size`` and ``init`` are refused when set, ``output_activation``'s
+        layer is not used (its range check still is); such a model denoises images of the training
         height and width.
 
     Attributes

@@ -342,6 +342,17 @@ def build(value: Any, name: str, context: Mapping[str, Any], memo: dict | None =
     return module
 
 
+def takes(value: Any, key: str) -> bool:
+    """Whether building ``value`` passes it ``key`` from the estimator (``latent_dim``): a spec whose
+    constructor takes ``key`` and whose arguments do not set it; never a module built already."""
+    if not isinstance(value, Mapping) or value.get("args") is None or key in value["args"]:
+        return False
+    try:
+        return key in inspect.signature(import_network(value, key)).parameters
+    except ValueError:  # no signature to read: the build passes nothing
+        return False
+
+
 def _args(kwargs: Mapping[str, Any]) -> str:
     return ", ".join(f"{k}={v!r}" for k, v in kwargs.items())
 

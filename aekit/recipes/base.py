@@ -101,7 +101,13 @@ class Recipe:
                 f"{', '.join(self.presets) or '(none)'}"
             )
         chosen = self.presets[preset] if preset is not None else {}
-        return estimator_class(self.estimator)(**{**self.defaults, **chosen, **params})
+        est = estimator_class(self.estimator)(**{**self.defaults, **chosen, **params})
+        if est.get_params(deep=False).get("encoder") is not None:
+            # the recipe's settings of the built-in network do not apply to the user's own
+            unused = est.builtin_network_params()
+            kept = {k: v for k, v in {**self.defaults, **chosen}.items() if k not in unused}
+            est = estimator_class(self.estimator)(**{**kept, **params})
+        return est
 
     def load_data(self, spec: DataSpec, seed: int) -> tuple[Data, Data]:
         """(train, held-out) data: a built-in dataset's train/test splits or a seeded split of the user's."""

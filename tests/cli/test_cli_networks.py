@@ -41,8 +41,9 @@ NETWORK += ["--decoder", "tests.nets:MLPDecoder", "--decoder-args", '{"hidden": 
 
 def test_train_with_an_importable_network_then_every_command(files, tmp_path):
     run = tmp_path / "run"
-    common = ["--epochs", "2", "--no-figures", "--quiet"]
-    cli_here("train", "basic", "--data", files / "rows.npy", *NETWORK, "--out", run, *common)
+    common = ["--epochs", "2", "--no-figures", "--quiet", "--preset", "recipe"]
+    # stacked: the recipe's hidden layers and latent_dim are the built-in network's, not applied
+    cli_here("train", "stacked", "--data", files / "rows.npy", *NETWORK, "--out", run, *common)
     params = json.loads((run / "config.json").read_text())["params"]
     assert params["encoder"] == {"network": "tests.nets:MLPEncoder", "args": {"latent_dim": 3}}
     assert params["decoder"] == {"network": "tests.nets:MLPDecoder", "args": {"hidden": 16}}
@@ -83,12 +84,14 @@ def test_train_a_vae_from_a_network_file_then_sample(files, tmp_path):
         ([*NETWORK[:2], "--encoder-args", '{"widht": 3}', *NETWORK[4:]], "does not take these arguments"),
         (["--network", "{files}/missing.json"], "--network: cannot read"),
         (["--network", "{files}/vae.json", "--encoder", "tests.nets:MLPEncoder"], "drop --encoder"),
+        ([*NETWORK, "--hidden", "16,8"], "hidden=(16, 8) sets the built-in network"),
+        ([*NETWORK, "--latent-dim", "5"], "latent_dim=5 is not passed to your encoder"),
     ],
 )  # fmt: skip
 def test_bad_network_options_are_one_line_and_write_nothing(files, tmp_path, extra, needle):
     argv = [a.replace("{files}", str(files)) for a in extra]
     proc = cli_here(
-        "train", "basic", "--data", files / "rows.npy", *argv, "--out", tmp_path / "r", check=None
+        "train", "stacked", "--data", files / "rows.npy", *argv, "--out", tmp_path / "r", check=None
     )
     assert_one_line_error(proc, 2, needle)
     assert not (tmp_path / "r").exists()

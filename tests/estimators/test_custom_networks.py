@@ -95,7 +95,7 @@ def saved(tmp_path_factory):
 
 
 def test_the_latent_size_is_the_encoders_output():
-    ae = aekit.Autoencoder(latent_dim=64, encoder=enc(), decoder=dec(), **TINY).fit(_table())
+    ae = aekit.Autoencoder(encoder=enc(), decoder=dec(), **TINY).fit(_table())
     assert ae.latent_shape_ == (LATENT,) and ae.transform(_table()[:5]).shape == (5, LATENT)
     assert ae.inverse_transform(np.zeros((2, LATENT), np.float32)).shape == (2, 12)
     # a spec's constructor that takes latent_dim and is not given one receives the estimator's
@@ -269,6 +269,26 @@ def test_weights_that_do_not_fit_the_networks_passed_are_one_line_naming_the_ten
         "weights do not fit the network",
         "'encoder.net.1.weight' is (8, 12) in the file but (16, 12)",
     )
+
+
+@pytest.mark.parametrize(
+    "make, needle",
+    [
+        (lambda: aekit.Autoencoder(hidden=(16, 8), init="he"), "hidden=(16, 8), init='he' set the built-in"),
+        (lambda: aekit.Denoiser(channels=(8, 4)), "channels=(8, 4) sets the built-in network"),
+        (lambda: aekit.AnomalyDetector(architecture="conv1d"), "architecture='conv1d' sets the built-in"),
+        (lambda: aekit.Autoencoder(latent_dim=64), "latent_dim=64 is not passed to your encoder"),
+    ],
+)  # fmt: skip
+def test_the_built_in_networks_options_are_refused_with_a_custom_network(make, needle):
+    with pytest.raises(UsageError) as err:  # enc() sets its own latent_dim
+        make().set_params(encoder=enc(), decoder=dec()).check_params()
+    _one_line(err, needle, "leave")
+    modules = {"encoder": MLPEncoder((12,), LATENT), "decoder": MLPDecoder((12,), LATENT)}
+    with pytest.raises(UsageError, match="latent_dim=5 is not passed"):  # a module takes nothing
+        aekit.Autoencoder(latent_dim=5, **modules).check_params()
+    takes = aekit.network("tests.nets:MLPEncoder")  # its constructor receives latent_dim
+    aekit.Autoencoder(latent_dim=5, encoder=takes, decoder=dec()).check_params()
 
 
 def test_members_other_than_one_are_refused_with_a_custom_network():

@@ -151,7 +151,7 @@ class SeriesDetector(SeriesAlarms, NeuralEstimator):
         Your own networks in place of the 1-D convolutional one (``docs/guide/networks.md``): windows
         (B, channels, window) -> codes -> windows, checked on one window at ``fit``. ``input_shape``
         (channels, window) and ``latent_dim`` are passed to a spec whose constructor takes them;
-        ``channels``, ``kernel_size`` and ``init`` are not used.
+        ``channels``, ``kernel_size`` and ``init`` are refused when set.
 
     Attributes
     ----------
