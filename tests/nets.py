@@ -149,3 +149,25 @@ class Picky(MLPEncoder):
         if not self.training and bool((x.abs() > 50).any()):
             raise ValueError("input out of range for this network")
         return self.net(x)
+
+
+class ConvEncoder(nn.Module):
+    """Images (B, C, H, W) -> a code that is not flat: (B, 2, H/2, W/2)."""
+
+    def __init__(self, input_shape):
+        super().__init__()
+        self.net = nn.Conv2d(input_shape[0], 2, 3, stride=2, padding=1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x)
+
+
+class ConvDecoder(nn.Module):
+    """(B, 2, H/2, W/2) -> images (B, C, H, W)."""
+
+    def __init__(self, input_shape):
+        super().__init__()
+        self.net = nn.ConvTranspose2d(2, input_shape[0], 4, stride=2, padding=1)
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return self.net(z)

@@ -59,6 +59,32 @@ def test_train_with_an_importable_network_then_every_command(files, tmp_path):
     assert "max abs difference" in out
 
 
+def test_a_code_that_is_not_flat_is_encoded_to_a_table_and_indexed(files, tmp_path):
+    run, images = tmp_path / "conv", files / "images.npy"
+    conv = ["--encoder", "tests.nets:ConvEncoder", "--decoder", "tests.nets:ConvDecoder"]
+    cli_here(
+        "train",
+        "basic",
+        "--data",
+        images,
+        *conv,
+        "--epochs",
+        "1",
+        "--out",
+        run,
+        "--no-figures",
+        "--quiet",
+    )
+    out = cli_here("encode", run, "--input", images, "--output", tmp_path / "z.csv").stdout
+    assert "120 latent vectors of size 32 (2x4x4 codes, flattened)" in out
+    lines = (tmp_path / "z.csv").read_text().splitlines()
+    assert len(lines) == 121 and lines[0] == ",".join(f"z{i + 1}" for i in range(32))
+    cli_here("encode", run, "--input", images, "--output", tmp_path / "z.npy")
+    assert np.load(tmp_path / "z.npy").shape == (120, 2, 4, 4)
+    out = cli_here("index", run, "--input", images, "--output", tmp_path / "idx").stdout
+    assert "an index of 120 vectors of size 32" in out
+
+
 def test_train_a_vae_from_a_network_file_then_sample(files, tmp_path):
     run = tmp_path / "vae"
     cli_here(
