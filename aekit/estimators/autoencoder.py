@@ -218,6 +218,14 @@ class Autoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralEstim
         self.encoder = encoder
         self.decoder = decoder
 
+    # what _build_model reads: a save records them as the model was built (base.NeuralEstimator)
+    _model_params = (
+        "encoder",
+        "decoder",
+        "hidden",
+        "activation",
+        "init",
+    )
     parameters = params.AUTOENCODER  # what each parameter may be (check_params)
     _accepts_sparse = True  # SciPy sparse X is densified one batch at a time
 

@@ -218,6 +218,9 @@ class NeuralEstimator(BaseEstimator):
     parameters: dict[str, list[Any]] = {}
     # Take SciPy sparse input (densified one batch at a time): the dense families do.
     _accepts_sparse = False
+    # The parameters ``_build_model`` reads: a saved model records them as they were when it was
+    # built (``_built_with``), whatever ``set_params`` changed after ``fit``.
+    _model_params: tuple[str, ...] = ("encoder", "decoder")
 
     # ---- parameters ---------------------------------------------------------------------------
     def check_params(self) -> None:
@@ -479,7 +482,17 @@ class NeuralEstimator(BaseEstimator):
         )
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(check_positive_int("seed", self.seed, 0))
-            return build()
+            model = build()
+        self._record_built_with()
+        return model
+
+    def _record_built_with(self) -> None:
+        """Keep the parameters the model is built from (``_model_params``) as config.json records
+        them: a save after ``set_params`` records these, which the weights were trained with."""
+        from .persistence import jsonable
+
+        params = self.get_params(deep=False)
+        self._built_with = {n: jsonable(params[n]) for n in self._model_params if n in params}
 
     # ---- the user's own networks (aekit.models.custom) ------------------------------------------
     def _custom_network(self) -> bool:

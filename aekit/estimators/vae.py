@@ -139,6 +139,15 @@ class VAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralEstimator):
     (4, 1, 28, 28)
     """
 
+    # what _build_model reads: a save records them as the model was built (base.NeuralEstimator)
+    _model_params = (
+        "encoder",
+        "decoder",
+        "channels",
+        "init",
+        "latent_dim",
+        "likelihood",
+    )
     # epochs="auto": the step budget of the tutorial (10 epochs of 60,000 at batch 32).
     parameters = params.VAE  # what each parameter may be (check_params)
     auto_steps = 18_750

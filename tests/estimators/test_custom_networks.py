@@ -149,6 +149,16 @@ def test_randomness_inside_the_users_network_is_drawn_from_the_seed():
     assert np.array_equal(first.transform(X), second.transform(X))
 
 
+def test_a_network_changed_by_set_params_after_fit_is_not_what_the_save_records(tmp_path):
+    X = _table()
+    ae = aekit.Autoencoder(encoder=enc(hidden=8), decoder=dec(), **TINY).fit(X)
+    ae.set_params(encoder=enc(hidden=16))  # takes effect at the next fit
+    ae.save(tmp_path / "m")
+    params = json.loads((tmp_path / "m" / "config.json").read_text())["params"]
+    assert params["encoder"] == dict(enc(hidden=8))
+    assert np.array_equal(aekit.load(tmp_path / "m").transform(X), ae.transform(X))
+
+
 def test_each_family_reloads_bit_identically_in_a_fresh_process_both_ways(saved):
     root, outputs = saved
     script = f"""

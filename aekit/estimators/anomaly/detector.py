@@ -217,6 +217,19 @@ class AnomalyDetector(Alarms, NeuralEstimator):
     'minmax'
     """
 
+    # what _build_model reads: a save records them as the model was built (base.NeuralEstimator)
+    _model_params = (
+        "encoder",
+        "decoder",
+        "hidden",
+        "latent_dim",
+        "architecture",
+        "members",
+        "activation",
+        "init",
+        "output_activation",
+        "scaler",
+    )
     parameters = params.ANOMALY_DETECTOR  # what each parameter may be (check_params)
     # named complete settings: from_preset(name), aekit train anomaly --preset NAME
     presets = PRESETS

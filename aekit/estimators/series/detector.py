@@ -205,6 +205,16 @@ class SeriesDetector(SeriesAlarms, NeuralEstimator):
     True
     """
 
+    # what _build_model reads: a save records them as the model was built (base.NeuralEstimator)
+    _model_params = (
+        "encoder",
+        "decoder",
+        "channels",
+        "kernel_size",
+        "init",
+        "latent_dim",
+        "scaler",
+    )
     parameters = params.SERIES_DETECTOR  # what each parameter may be (check_params)
     auto_steps = 1500  # optimizer steps of epochs="auto"
 
