@@ -171,12 +171,12 @@ class Recipe:
 
     def quality_warnings(self, est, metrics: dict[str, Any], data: Data) -> list[str]:
         """One-line warnings, each with a likely fix, about a finished run that is not useful (see ``quality``)."""
-        from .quality import never_improved, overfitting
+        from .quality import never_improved, overfitting, own_network
 
         history = getattr(est, "history_", [])
         found = [never_improved(history, getattr(est, "lr", None))]
         if not found[0]:  # a loss that never improved has not overfitted: one warning is enough
-            found.append(overfitting(history))
+            found.append(overfitting(history, own_network(est)))
         return [w for w in found if w]
 
 
