@@ -244,8 +244,9 @@ def _import_file(path: Path, sha256: str | None, name: str) -> Any:
     if sha256 is not None and digest != sha256:
         raise UsageError(
             f"{name}: {path} has changed since the network was recorded (SHA-256 {digest[:12]}..., "
-            f"recorded {sha256[:12]}...); load the run with aekit.load(path, encoder=..., decoder=...), "
-            f"or train it again"
+            f"recorded {sha256[:12]}...); put back the file as it was recorded, or train the run "
+            f"again (in Python, aekit.load(path, encoder=..., decoder=...) loads it into networks "
+            f"you pass; the aekit command cannot)"
         )
     module_name = (
         f"_aekit_network_{''.join(c if c.isalnum() else '_' for c in path.stem)}_{digest[:16]}"
@@ -317,7 +318,8 @@ def build(value: Any, name: str, context: Mapping[str, Any], memo: dict | None =
     if spec["args"] is None:
         raise UsageError(
             f"the {name} ({spec['network']}) was recorded without constructor arguments (its class "
-            f"has no get_config()); pass the module: aekit.load(path, {name}=..., ...)"
+            f"has no get_config()), so only Python can load the run, given the modules: "
+            f"aekit.load(path, encoder=..., decoder=...); the aekit command cannot build them"
         )
     factory = import_network(check_spec(spec, name), name)
     kwargs = dict(spec["args"])

@@ -32,6 +32,9 @@ def files(tmp_path_factory):
         "decoder": {"network": "mynets.py:MLPDecoder", "args": {"hidden": 16}},
     }
     (d / "vae.json").write_text(json.dumps(spec))
+    pinned = {n: {**spec[n], "sha256": "00" * 32} for n in spec}
+    (d / "pinned.json").write_text(json.dumps(pinned))
+    (d / "typo.json").write_text(json.dumps({**spec, "decoder": {"network": "x:Y", "arsg": {}}}))
     return d
 
 
@@ -85,6 +88,57 @@ def test_a_code_that_is_not_flat_is_encoded_to_a_table_and_indexed(files, tmp_pa
     assert "an index of 120 vectors of size 32" in out
 
 
+def test_a_custom_denoiser_given_another_image_size_names_the_file(files, tmp_path):
+    from PIL import Image
+
+    run, folder = tmp_path / "den", tmp_path / "imgs"
+    conv = ["--encoder", "tests.nets:ConvEncoder", "--decoder", "tests.nets:ConvDecoder"]
+    cli_here(
+        "train",
+        "denoise",
+        "--data",
+        files / "images.npy",
+        *conv,
+        "--epochs",
+        "1",
+        "--out",
+        run,
+        "--no-figures",
+        "--quiet",
+    )
+    folder.mkdir()
+    Image.new("L", (10, 10)).save(folder / "big.png")
+    proc = cli_here("denoise", run, "--input", folder, "--output", tmp_path / "out", check=None)
+    assert_one_line_error(proc, 2, "big.png: an image of 10x10; your network was trained on 8x8")
+
+
+def test_a_run_the_command_line_cannot_rebuild_says_so(files, tmp_path):
+    nets = tmp_path / "nets.py"
+    shutil.copy(NETS, nets)
+    run = tmp_path / "run"
+    pair = ["--encoder", f"{nets}:MLPEncoder", "--decoder", f"{nets}:MLPDecoder"]
+    cli_here(
+        "train",
+        "basic",
+        "--data",
+        files / "rows.npy",
+        *pair,
+        "--epochs",
+        "1",
+        "--out",
+        run,
+        "--no-figures",
+        "--quiet",
+    )
+    nets.write_text(nets.read_text() + "\n# edited\n")
+    proc = cli_here(
+        "encode", run, "--input", files / "rows.npy", "--output", tmp_path / "z.npy", check=None
+    )
+    assert_one_line_error(
+        proc, 2, "has changed since", "put back the file", "the aekit command cannot"
+    )
+
+
 def test_train_a_vae_from_a_network_file_then_sample(files, tmp_path):
     run = tmp_path / "vae"
     cli_here(
@@ -110,6 +164,8 @@ def test_train_a_vae_from_a_network_file_then_sample(files, tmp_path):
         ([*NETWORK[:2], "--encoder-args", '{"widht": 3}', *NETWORK[4:]], "does not take these arguments"),
         (["--network", "{files}/missing.json"], "--network: cannot read"),
         (["--network", "{files}/vae.json", "--encoder", "tests.nets:MLPEncoder"], "drop --encoder"),
+        (["--network", "{files}/pinned.json"], "does not match the pinned 'sha256'"),
+        (["--network", "{files}/typo.json"], '"arsg": {}'),
         ([*NETWORK, "--hidden", "16,8"], "hidden=(16, 8) sets the built-in network"),
         ([*NETWORK, "--latent-dim", "5"], "latent_dim=5 is not passed to your encoder"),
     ],
