@@ -304,7 +304,7 @@ def train(
     for epoch in range(start_epoch, last):
         _stop.check()  # a stop whose interrupt was lost on the way (aekit._stop)
         _call(run.callbacks, "on_epoch_start", epoch, run.steps)
-        with seeded_global_rng(run, epoch):
+        with _seeded_global_rng(run, epoch):
             t0 = time.perf_counter()
             train_loss = _train_epoch(run, epoch)
             seconds = time.perf_counter() - t0  # training time; validation is not counted
@@ -445,7 +445,7 @@ def _resume(run: _Run) -> tuple[list[dict], int]:
 
 
 @contextlib.contextmanager
-def seeded_global_rng(run: _Run, epoch: int):
+def _seeded_global_rng(run: _Run, epoch: int):
     """torch's global generator (and the CUDA device's) seeded from ``(seed, epoch)`` for one epoch,
     the caller's state restored after: randomness inside a user's own network (``nn.Dropout``,
     ``torch.randn``) draws the same numbers in every run with that seed, and on ``--resume``."""
