@@ -121,9 +121,7 @@ def test_reparameterize_gradient_and_determinism():
 
 def test_free_bits_read_the_kl_estimate_asked_for():
     """kl="mc" under free bits (the default 0.5) was the closed form: --kl mc changed nothing."""
-    with torch.random.fork_rng():  # weights of its own: the two estimates differ by ~1e-4, which
-        torch.manual_seed(1)  # some draws of the weights (1 in 7) bring within isclose's 1e-5
-        model = ConvVAE(VAEConfig(latent_dim=4))
+    model = ConvVAE(VAEConfig(latent_dim=4))
     x = (torch.rand(6, 1, 28, 28, generator=_gen(5)) > 0.5).float()
     analytic = negative_elbo(model, x, _gen(6), kl="analytic", free_bits=0.01)
     mc = negative_elbo(model, x, _gen(6), kl="mc", free_bits=0.01)
