@@ -85,3 +85,89 @@ class Branchy(MLPEncoder):
         if float(z.sum()) > 0:
             return z
         return -z
+
+
+class Aliased(MLPEncoder):
+    """The same layers registered under two names (``alias``): two state-dict entries, one memory."""
+
+    def __init__(self, input_shape, latent_dim: int = 4, hidden: int = 8):
+        super().__init__(input_shape, latent_dim, hidden)
+        self.alias = self.net
+
+
+class Dropping(MLPEncoder):
+    """Randomness of its own while training: dropout, from torch's global generator."""
+
+    def __init__(self, input_shape, latent_dim: int = 4, hidden: int = 8):
+        super().__init__(input_shape, latent_dim, hidden)
+        self.drop = nn.Dropout(0.5)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.drop(self.net(x))
+
+
+class TiedEncoder(nn.Module):
+    """A linear encoder whose weight the :class:`TiedDecoder` uses transposed (a tied autoencoder)."""
+
+    def __init__(self, n_in: int, latent_dim: int):
+        super().__init__()
+        self.linear = nn.Linear(n_in, latent_dim)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.linear(x)
+
+
+class TiedDecoder(nn.Module):
+    """The encoder's weight, transposed, and a bias of its own."""
+
+    def __init__(self, encoder: TiedEncoder):
+        super().__init__()
+        self.encoder = encoder
+        self.bias = nn.Parameter(torch.zeros(encoder.linear.in_features))
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return z @ self.encoder.linear.weight + self.bias
+
+
+class Parameterless(nn.Module):
+    """No parameters: the first ``latent_dim`` values (an encoder), or zeros padded back (a decoder)."""
+
+    def __init__(self, input_shape, latent_dim: int = 2):
+        super().__init__()
+        self.n, self.k = math.prod(input_shape), latent_dim
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.shape[1] == self.n:
+            return x[:, : self.k]
+        return torch.nn.functional.pad(x, (0, self.n - x.shape[1]))
+
+
+class Picky(MLPEncoder):
+    """Passes the shape check on zeros, then refuses inputs above 50 when not training."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.training and bool((x.abs() > 50).any()):
+            raise ValueError("input out of range for this network")
+        return self.net(x)
+
+
+class ConvEncoder(nn.Module):
+    """Images (B, C, H, W) -> a code that is not flat: (B, 2, H/2, W/2)."""
+
+    def __init__(self, input_shape):
+        super().__init__()
+        self.net = nn.Conv2d(input_shape[0], 2, 3, stride=2, padding=1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x)
+
+
+class ConvDecoder(nn.Module):
+    """(B, 2, H/2, W/2) -> images (B, C, H, W)."""
+
+    def __init__(self, input_shape):
+        super().__init__()
+        self.net = nn.ConvTranspose2d(2, input_shape[0], 4, stride=2, padding=1)
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return self.net(z)

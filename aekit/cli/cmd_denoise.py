@@ -160,6 +160,23 @@ def _check_images(est, data, source) -> None:
             f"{source} holds a table (rows of {data.x.shape[1]} values); this run denoises "
             f"{'x'.join(map(str, shape))} images: give an image folder or an .npy of images"
         )
+    _check_size(est, data, source)
+
+
+def _check_size(est, data, source) -> None:
+    """A denoiser of the user's own network takes images of its training size: another, one line
+    naming the file (the estimator's own line can only say "X")."""
+    from ..errors import UsageError
+
+    if getattr(est, "encoder", None) is None or len(data.x.shape) < 3:
+        return
+    want, got = tuple(est.input_shape_[1:]), tuple(data.x.shape[-2:])
+    if got != want:
+        raise UsageError(
+            f"{source}: an image of {got[0]}x{got[1]}; your network was trained on "
+            f"{want[0]}x{want[1]} images: give images of that size (--image-size "
+            f"{want[1]}x{want[0]} resizes them)"
+        )
 
 
 def _denoise_groups(est, folder: str, size):
@@ -177,6 +194,7 @@ def _denoise_groups(est, folder: str, size):
     names, images, sizes = [], [], []
     for data in groups:  # a group's images share a size and a mode: name its first if wrong
         check_mode(est.input_shape_[0], data.image_mode, Path(folder) / data.names[0])
+        _check_size(est, data, Path(folder) / data.names[0])
         names += data.names
         images += list(est.transform(data.x))
         sizes += data.sizes or [tuple(img.shape[1:]) for img in data.x]

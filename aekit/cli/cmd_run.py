@@ -7,6 +7,7 @@ was trained with, the user's data from its recorded path, and only the held-out 
 from __future__ import annotations
 
 import argparse
+import math
 
 from .options import (
     add_data_options,
@@ -205,15 +206,23 @@ def cmd_encode(args: argparse.Namespace) -> int:
     refuse_existing(args.output, args.overwrite, inputs=run_inputs(args.input, config))
     data = _input(args, est, recipe, config)
     z = est.transform(data.x)
+    size, shape = math.prod(z.shape[1:]), "x".join(str(d) for d in z.shape[1:])
+    if z.ndim > 2 and not str(args.output).lower().endswith((".npy", ".npz")):
+        z = z.reshape(len(z), size)  # a table has a column per number of the code: z1..zN
     write_output(
         args.output,
         z,
         like=data,
         overwrite=args.overwrite,
         labels=True,
-        columns=[f"z{i + 1}" for i in range(z.shape[1])],
+        columns=[f"z{i + 1}" for i in range(size)],
     )
-    print(f"wrote {len(z)} latent vectors of size {z.shape[1]} to {args.output}")
+    code = (
+        ""
+        if z.ndim == 2 and "x" not in shape
+        else f" ({shape} codes{', flattened' * (z.ndim == 2)})"
+    )
+    print(f"wrote {len(z)} latent vectors of size {size}{code} to {args.output}")
     return 0
 
 

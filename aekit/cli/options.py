@@ -328,7 +328,29 @@ def network_params(args: argparse.Namespace) -> dict[str, Any]:
         where = {n: f"--{n}" for n in specs}
     from ..models.custom import named
 
-    return {n: named(spec["network"], spec["args"], where[n]) for n, spec in specs.items()}
+    out = {n: named(spec["network"], spec["args"], where[n]) for n, spec in specs.items()}
+    for n, spec in specs.items():
+        _check_pin(spec.get("sha256"), out[n], where[n])
+    return out
+
+
+def _check_pin(pin: Any, spec: dict[str, Any], where: str) -> None:
+    """A ``"sha256"`` a --network file pins for a network file: it must be that file's digest."""
+    from ..errors import UsageError
+
+    if pin is None:
+        return
+    if spec.get("sha256") is None:
+        raise UsageError(
+            f"{where}: 'sha256' pins a network file (path/to/nets.py:NAME), not a module"
+        )
+    if pin != spec["sha256"]:
+        path = spec["network"].rpartition(":")[0]
+        raise UsageError(
+            f"{where}: {path} does not match the pinned 'sha256' (the file's is "
+            f"{spec['sha256'][:12]}..., the pin {str(pin)[:12]}...); put back the pinned file, or "
+            f"update the pin"
+        )
 
 
 def _json_object(text: str | None, where: str) -> dict[str, Any]:
@@ -368,9 +390,14 @@ def _network_file(path: str) -> dict[str, dict[str, Any]]:
         raise UsageError(f"--network: {path} must hold {form}")
     specs = {}
     for name, spec in value.items():
-        if not isinstance(spec, dict) or not isinstance(spec.get("network"), str):
+        if (
+            not isinstance(spec, dict)
+            or not isinstance(spec.get("network"), str)
+            or set(spec) - {"network", "args", "sha256"}
+        ):
             raise UsageError(
-                f"--network: {path}: {name} must be {{'network': 'MODULE:NAME', 'args': {{...}}}}"
+                f"--network: {path}: {name} must be {{'network': 'MODULE:NAME', 'args': {{...}}}} "
+                f"(and 'sha256' to pin a file), got {json.dumps(spec)[:200]}"
             )
         target = spec["network"]
         module, sep, attr = target.rpartition(":")
@@ -379,6 +406,7 @@ def _network_file(path: str) -> dict[str, dict[str, Any]]:
         specs[name] = {
             "network": target,
             "args": _json_object(json.dumps(spec.get("args", {})), f"--network: {name}'s args"),
+            "sha256": spec.get("sha256"),
         }
     return specs
 

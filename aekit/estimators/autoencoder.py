@@ -135,8 +135,9 @@ class Autoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralEstim
         Your own networks in place of the dense one (``docs/guide/networks.md``): the encoder maps a
         batch of (scaled) samples to codes, the decoder codes back to the samples' shape. The code's
         size comes from the encoder's output (checked on one sample at ``fit``); ``latent_dim`` is
-        passed to a spec whose constructor takes it, and ``hidden``, ``activation``,
-        ``output_activation`` and ``init`` are not used.
+        passed to a spec whose constructor takes it (set otherwise, it is refused), ``hidden``,
+        ``activation`` and ``init`` are refused when set, and ``output_activation``'s layer is not
+        used.
 
     Attributes
     ----------
@@ -217,6 +218,14 @@ class Autoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralEstim
         self.encoder = encoder
         self.decoder = decoder
 
+    # what _build_model reads: a save records them as the model was built (base.NeuralEstimator)
+    _model_params = (
+        "encoder",
+        "decoder",
+        "hidden",
+        "activation",
+        "init",
+    )
     parameters = params.AUTOENCODER  # what each parameter may be (check_params)
     _accepts_sparse = True  # SciPy sparse X is densified one batch at a time
 

@@ -31,6 +31,8 @@ from ..training.trainer import Trainer
 from .params import validate_params
 from .validation import check_input
 
+# What only the built-in networks read: with encoder=/decoder= they are refused when set.
+BUILTIN_NETWORK_PARAMS = ("hidden", "architecture", "activation", "init", "channels", "kernel_size")
 INFERENCE_BATCH = 1024  # samples per forward pass when scoring; bounds memory for any n
 CHECK_ROWS = 8192  # rows per chunk when checking data on disk
 # ... and at most this many values (16 MB of float32): 5,000-wide sparse rows stay bounded
@@ -216,6 +218,9 @@ class NeuralEstimator(BaseEstimator):
     parameters: dict[str, list[Any]] = {}
     # Take SciPy sparse input (densified one batch at a time): the dense families do.
     _accepts_sparse = False
+    # The parameters ``_build_model`` reads: a saved model records them as they were when it was
+    # built (``_built_with``), whatever ``set_params`` changed after ``fit``.
+    _model_params: tuple[str, ...] = ("encoder", "decoder")
 
     # ---- parameters ---------------------------------------------------------------------------
     def check_params(self) -> None:
@@ -243,6 +248,35 @@ class NeuralEstimator(BaseEstimator):
         for name, value in (("encoder", enc), ("decoder", dec)):
             if isinstance(value, Mapping):
                 check_spec(value, name)
+        given = self._changed_params(self.builtin_network_params())
+        if "latent_dim" in given:
+            raise UsageError(
+                f"latent_dim={self.latent_dim!r} is not passed to your encoder (its constructor takes "
+                f"no latent_dim, or its arguments set it): the code's size is what the encoder "
+                f"returns; leave latent_dim out, or give the size in the encoder's arguments"
+            )
+        if given:
+            shown = ", ".join(f"{n}={getattr(self, n)!r}" for n in given)
+            raise UsageError(
+                f"{shown} {'sets' if len(given) == 1 else 'set'} the built-in network, which your own "
+                f"encoder and decoder replace: leave {'it' if len(given) == 1 else 'them'} out (give "
+                f"your network's sizes in its own arguments)"
+            )
+
+    def builtin_network_params(self) -> list[str]:
+        """The parameters that only shape the built-in network, unused with the user's own encoder and
+        decoder: its widths, activation and initialisation, and ``latent_dim`` unless the encoder's
+        constructor receives it. Empty for the built-in network."""
+        from ..models.custom import takes
+
+        encoder = getattr(self, "encoder", None)
+        if encoder is None:
+            return []
+        params = self.get_params(deep=False)
+        names = [n for n in BUILTIN_NETWORK_PARAMS if n in params]
+        if "latent_dim" in params and not takes(encoder, "latent_dim"):
+            names.append("latent_dim")
+        return names
 
     def _check_combinations(self) -> None:
         """Hook: checks that involve several parameters."""
@@ -448,7 +482,17 @@ class NeuralEstimator(BaseEstimator):
         )
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(check_positive_int("seed", self.seed, 0))
-            return build()
+            model = build()
+        self._record_built_with()
+        return model
+
+    def _record_built_with(self) -> None:
+        """Keep the parameters the model is built from (``_model_params``) as config.json records
+        them: a save after ``set_params`` records these, which the weights were trained with."""
+        from .persistence import jsonable
+
+        params = self.get_params(deep=False)
+        self._built_with = {n: jsonable(params[n]) for n in self._model_params if n in params}
 
     # ---- the user's own networks (aekit.models.custom) ------------------------------------------
     def _custom_network(self) -> bool:

@@ -89,8 +89,8 @@ class Denoiser(OneToOneFeatureMixin, TransformerMixin, NeuralEstimator):
     encoder, decoder : torch.nn.Module or aekit.network(...), default None
         Your own networks in place of the convolutional one (``docs/guide/networks.md``): images
         (B, C, H, W) -> codes -> images of the same shape (checked on one sample at ``fit``).
-        ``channels``, ``kernel_size``, ``init`` and ``output_activation``'s layer are not used (the
-        range check of ``output_activation`` still is); such a model denoises images of the training
+        ``channels``, ``kernel_size`` and ``init`` are refused when set, ``output_activation``'s
+        layer is not used (its range check still is); such a model denoises images of the training
         height and width.
 
     Attributes
@@ -114,6 +114,15 @@ class Denoiser(OneToOneFeatureMixin, TransformerMixin, NeuralEstimator):
     ['noisy_psnr', 'val_mse', 'val_psnr']
     """
 
+    # what _build_model reads: a save records them as the model was built (base.NeuralEstimator)
+    _model_params = (
+        "encoder",
+        "decoder",
+        "channels",
+        "kernel_size",
+        "init",
+        "output_activation",
+    )
     # epochs="auto": the step budget of the Fashion-MNIST recipe (10 epochs of 60,000 at batch 32).
     parameters = params.DENOISER  # what each parameter may be (check_params)
     auto_steps = 18_750

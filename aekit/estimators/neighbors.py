@@ -92,6 +92,8 @@ class LatentIndex:
     # ---- building --------------------------------------------------------------------------------
     def _vectors(self, X: Any, name: str) -> np.ndarray:
         Z = self.encoder.transform(X) if self.encoder is not None else X
+        if self.encoder is not None and np.ndim(Z) > 2:  # a code that is not flat: one vector each
+            Z = np.asarray(Z).reshape(len(Z), -1)
         Z = check_input(None, Z, reset=None, name=name)
         if len(Z.shape) != 2:
             raise DataError(f"{name}: expected vectors of shape (n, k), got {Z.shape}")

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import _io
+from .._notes import note
 from ..errors import AekitError, ArgumentTypeError, RunFailure, RunInProgress, UsageError, one_line
 from ..families import ESTIMATORS  # the only classes a config.json may name
 from ..models.custom import describe, refuse_files_under
@@ -93,11 +94,27 @@ def estimator_config(est, extra: dict[str, Any] | None = None) -> dict[str, Any]
         {
             "format_version": FORMAT_VERSION,
             "estimator": type(est).__name__,
-            "params": jsonable(est.get_params(deep=False)),
+            "params": recorded_params(est),
             "state": jsonable(est._get_state()),
         }
     )
     return config
+
+
+def recorded_params(est) -> dict[str, Any]:
+    """``est``'s parameters as config.json records them: those its model was built from as they were
+    then (``set_params`` after ``fit`` changes nothing until the next fit; a note says so), so that
+    the saved run loads as the model that was saved."""
+    params = jsonable(est.get_params(deep=False))
+    built = getattr(est, "_built_with", {})
+    changed = [n for n, v in built.items() if params.get(n) != v]
+    if changed:
+        note(
+            f"{type(est).__name__} saved with the {', '.join(changed)} its model was trained with: "
+            f"set_params changed {'it' if len(changed) == 1 else 'them'} after fit, which takes "
+            f"effect at the next fit"
+        )
+    return {**params, **{n: built[n] for n in changed}}
 
 
 def _as_path(path: Any, name: str) -> Path:
@@ -268,4 +285,5 @@ def load(path: str | Path, *, device: str | None = None, encoder: Any = None, de
         raise RunFailure(
             f"{path / WEIGHTS}: weights do not fit the model in {CONFIG} ({one_line(exc)[:160]})"
         ) from None
+    est._record_built_with()  # what a later save records, whatever set_params does
     return est

@@ -116,8 +116,8 @@ class VAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralEstimator):
         a batch to ``(mean, logvar)`` of q(z|x), two (B, latent) tensors; the decoder maps z (B, latent)
         to the likelihood's parameters (Bernoulli logits or Gaussian means) shaped as the input. Samples
         keep their shape (rows stay rows). The latent size comes from the encoder (checked on one sample
-        at ``fit``); ``latent_dim`` is passed to a spec whose constructor takes it; ``channels`` and
-        ``init`` are not used.
+        at ``fit``); ``latent_dim`` is passed to a spec whose constructor takes it (set otherwise, it is
+        refused); ``channels`` and ``init`` are refused when set.
 
     Attributes
     ----------
@@ -139,6 +139,15 @@ class VAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralEstimator):
     (4, 1, 28, 28)
     """
 
+    # what _build_model reads: a save records them as the model was built (base.NeuralEstimator)
+    _model_params = (
+        "encoder",
+        "decoder",
+        "channels",
+        "init",
+        "latent_dim",
+        "likelihood",
+    )
     # epochs="auto": the step budget of the tutorial (10 epochs of 60,000 at batch 32).
     parameters = params.VAE  # what each parameter may be (check_params)
     auto_steps = 18_750

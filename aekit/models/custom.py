@@ -43,7 +43,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from ..errors import RunFailure, UsageError, one_line
+from ..errors import AekitError, RunFailure, UsageError, one_line
 from .vae import GaussianLatentVAE
 
 NAME_HINT = "'mypkg.nets:Encoder' or 'path/to/nets.py:Encoder'"
@@ -223,10 +223,21 @@ def _import_module(module_name: str, name: str) -> Any:
             f"{name}: cannot import {module_name!r} ({one_line(exc)}); install it or put it on "
             f"PYTHONPATH, or give its file: path/to/{module_name.rpartition('.')[2]}.py:NAME"
         ) from None
+    except SystemExit as exc:  # a program, not a module: it must not end aekit's process
+        raise _exits(module_name, exc, name) from None
     except Exception as exc:  # the user's module failed while importing
         raise UsageError(
             f"{name}: importing {module_name} failed: {type(exc).__name__}: {one_line(exc)[:200]}"
         ) from None
+
+
+def _exits(what: Any, exc: SystemExit, name: str) -> UsageError:
+    """The one line for a network's module that called ``sys.exit()`` while it was imported."""
+    code = "" if exc.code is None else repr(exc.code)
+    return UsageError(
+        f"{name}: importing {what} called sys.exit({code}); a network's module must not run a "
+        f'program when imported (put that under if __name__ == "__main__":)'
+    )
 
 
 def _import_file(path: Path, sha256: str | None, name: str) -> Any:
@@ -239,8 +250,9 @@ def _import_file(path: Path, sha256: str | None, name: str) -> Any:
     if sha256 is not None and digest != sha256:
         raise UsageError(
             f"{name}: {path} has changed since the network was recorded (SHA-256 {digest[:12]}..., "
-            f"recorded {sha256[:12]}...); load the run with aekit.load(path, encoder=..., decoder=...), "
-            f"or train it again"
+            f"recorded {sha256[:12]}...); put back the file as it was recorded, or train the run "
+            f"again (in Python, aekit.load(path, encoder=..., decoder=...) loads it into networks "
+            f"you pass; the aekit command cannot)"
         )
     module_name = (
         f"_aekit_network_{''.join(c if c.isalnum() else '_' for c in path.stem)}_{digest[:16]}"
@@ -255,6 +267,9 @@ def _import_file(path: Path, sha256: str | None, name: str) -> Any:
     _FILES[module_name] = (path, digest)
     try:
         spec.loader.exec_module(module)
+    except SystemExit as exc:
+        del sys.modules[module_name], _FILES[module_name]
+        raise _exits(path, exc, name) from None
     except Exception as exc:
         del sys.modules[module_name], _FILES[module_name]
         raise UsageError(
@@ -298,16 +313,19 @@ def describe(value: Any) -> dict[str, Any] | None:
     return recorded
 
 
-def build(value: Any, name: str, context: Mapping[str, Any]) -> nn.Module:
+def build(value: Any, name: str, context: Mapping[str, Any], memo: dict | None = None) -> nn.Module:
     """The network a parameter gives: a copy of a module, or a spec built with its arguments (and of
-    ``context`` what its constructor takes and the arguments do not set)."""
+    ``context`` what its constructor takes and the arguments do not set).
+
+    Modules copied with one ``memo`` keep what they share (a decoder tied to the encoder's weights)."""
     if isinstance(value, nn.Module):
-        return copy.deepcopy(value)
+        return copy.deepcopy(value, memo)
     spec = _check_form(value, name)
     if spec["args"] is None:
         raise UsageError(
             f"the {name} ({spec['network']}) was recorded without constructor arguments (its class "
-            f"has no get_config()); pass the module: aekit.load(path, {name}=..., ...)"
+            f"has no get_config()), so only Python can load the run, given the modules: "
+            f"aekit.load(path, encoder=..., decoder=...); the aekit command cannot build them"
         )
     factory = import_network(check_spec(spec, name), name)
     kwargs = dict(spec["args"])
@@ -330,6 +348,17 @@ def build(value: Any, name: str, context: Mapping[str, Any]) -> nn.Module:
             f"the {name} {spec['network']} returned a {type(module).__name__}; expected a torch.nn.Module"
         )
     return module
+
+
+def takes(value: Any, key: str) -> bool:
+    """Whether building ``value`` passes it ``key`` from the estimator (``latent_dim``): a spec whose
+    constructor takes ``key`` and whose arguments do not set it; never a module built already."""
+    if not isinstance(value, Mapping) or value.get("args") is None or key in value["args"]:
+        return False
+    try:
+        return key in inspect.signature(import_network(value, key)).parameters
+    except ValueError:  # no signature to read: the build passes nothing
+        return False
 
 
 def _args(kwargs: Mapping[str, Any]) -> str:
@@ -424,14 +453,15 @@ def build_pair(
     must give back ``input_shape`` (a VAE's decoder: the likelihood's parameters, shaped as the input).
     """
     shape = tuple(int(d) for d in input_shape)
-    enc = build(encoder, "encoder", {"input_shape": shape, "latent_dim": latent_dim})
+    memo: dict = {}  # one copy of what the two modules share: tied weights stay tied
+    enc = build(encoder, "encoder", {"input_shape": shape, "latent_dim": latent_dim}, memo)
     x = torch.zeros((PROBE_BATCH, *shape), device=_device_of(enc))
     out = _run(enc, x, "encoder", "inputs")
     code = _check_code(out, x, variational)
     z = as_posterior(out)[0] if variational else as_tensor(out, "encoder", "embedding")
     flat = code[0] if len(code) == 1 else None
     dec = build(
-        decoder, "decoder", {"input_shape": shape, "latent_dim": flat, "latent_shape": code}
+        decoder, "decoder", {"input_shape": shape, "latent_dim": flat, "latent_shape": code}, memo
     )
     y = as_tensor(_run(dec, z.to(_device_of(dec) or z.device), "decoder", "codes"), "decoder")
     if tuple(y.shape) != tuple(x.shape):
@@ -440,10 +470,45 @@ def build_pair(
             f"{_b(x.shape)}; it must give back the input's shape"
             + ("" if len(y) == len(x) else f" (a batch of {len(x)} gave {len(y)})")
         )
+    _check_trainable(enc, dec)
     return enc, dec, code
 
 
+def _check_trainable(encoder: nn.Module, decoder: nn.Module) -> None:
+    """Refuse two networks with nothing to train: the optimizer would have no parameter to step."""
+    if not any(p.requires_grad for m in (encoder, decoder) for p in m.parameters()):
+        raise UsageError(
+            "the encoder and decoder have no trainable parameters (no nn.Parameter that requires "
+            "grad); give at least one of them a layer to train"
+        )
+
+
 # ---- the models around the user's networks -------------------------------------------------------
+
+
+def _tracing() -> bool:
+    """Whether torch is tracing the model (``torch.export``, ``torch.compile``): the tracer's own
+    error then says what it tripped on."""
+    exporting = getattr(torch.compiler, "is_exporting", lambda: False)
+    return bool(torch.compiler.is_compiling() or exporting())
+
+
+def forward(module: nn.Module, x: torch.Tensor, name: str, what: str) -> Any:
+    """``module(x)``: the user's network on a batch during training or inference (the shape check only
+    ran two samples of zeros), its failure one line naming the network, the batch and the error."""
+    if _tracing():
+        return module(x)
+    try:
+        return module(x)
+    except (AekitError, torch.OutOfMemoryError):
+        raise
+    except Exception as exc:
+        mode = "training" if module.training else "inference"
+        raise UsageError(
+            f"the {name} failed on a batch of {len(x)} {what}{'' if len(x) == 1 else 's'} of "
+            f"{_b(x.shape)} ({mode}): "
+            f"{type(exc).__name__}: {one_line(exc)[:240]}"
+        ) from None
 
 
 class CustomAutoencoder(nn.Module):
@@ -462,10 +527,12 @@ class CustomAutoencoder(nn.Module):
         self.encoder, self.decoder = encoder, decoder
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
-        return as_tensor(self.encoder(x), "encoder", "embedding")  # (B, *input_shape) -> (B, *code)
+        out = forward(self.encoder, x, "encoder", "input")
+        return as_tensor(out, "encoder", "embedding")  # (B, *input_shape) -> (B, *code)
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:
-        return as_tensor(self.decoder(z), "decoder")  # (B, *code) -> (B, *input_shape)
+        out = forward(self.decoder, z, "decoder", "code")
+        return as_tensor(out, "decoder")  # (B, *code) -> (B, *input_shape)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.decode(self.encode(x))
@@ -491,10 +558,12 @@ class CustomVAE(GaussianLatentVAE):
         self._add_likelihood(likelihood)
 
     def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        return as_posterior(self.encoder(x))  # (B, *input_shape) -> 2 x (B, latent)
+        out = forward(self.encoder, x, "encoder", "input")
+        return as_posterior(out)  # (B, *input_shape) -> 2 x (B, latent)
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:
-        return as_tensor(self.decoder(z), "decoder")  # (B, latent) -> (B, *input_shape)
+        out = forward(self.decoder, z, "decoder", "code")
+        return as_tensor(out, "decoder")  # (B, latent) -> (B, *input_shape)
 
 
 # ---- weights into networks the user passes -------------------------------------------------------

@@ -101,7 +101,13 @@ class Recipe:
                 f"{', '.join(self.presets) or '(none)'}"
             )
         chosen = self.presets[preset] if preset is not None else {}
-        return estimator_class(self.estimator)(**{**self.defaults, **chosen, **params})
+        est = estimator_class(self.estimator)(**{**self.defaults, **chosen, **params})
+        if est.get_params(deep=False).get("encoder") is not None:
+            # the recipe's settings of the built-in network do not apply to the user's own
+            unused = est.builtin_network_params()
+            kept = {k: v for k, v in {**self.defaults, **chosen}.items() if k not in unused}
+            est = estimator_class(self.estimator)(**{**kept, **params})
+        return est
 
     def load_data(self, spec: DataSpec, seed: int) -> tuple[Data, Data]:
         """(train, held-out) data: a built-in dataset's train/test splits or a seeded split of the user's."""
@@ -165,12 +171,12 @@ class Recipe:
 
     def quality_warnings(self, est, metrics: dict[str, Any], data: Data) -> list[str]:
         """One-line warnings, each with a likely fix, about a finished run that is not useful (see ``quality``)."""
-        from .quality import never_improved, overfitting
+        from .quality import never_improved, overfitting, own_network
 
         history = getattr(est, "history_", [])
         found = [never_improved(history, getattr(est, "lr", None))]
         if not found[0]:  # a loss that never improved has not overfitted: one warning is enough
-            found.append(overfitting(history))
+            found.append(overfitting(history, own_network(est)))
         return [w for w in found if w]
 
 

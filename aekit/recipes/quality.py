@@ -24,6 +24,14 @@ RECONSTRUCTIONS_ALIKE = 0.25
 OVERFIT_RATIO = 3.0  # final validation loss over final training loss: several times is overfitting
 OVERFIT_RISE = 1.3  # final validation loss over its best: rising again is overfitting
 ALARMS_MOST = 0.5  # share of a series' steps flagged: more is no longer an alarm
+# where the user's own network (--encoder/--decoder) is sized: the built-in network's options do not apply
+OWN_ARGS = "--encoder-args, --decoder-args"
+
+
+def own_network(est: Any) -> bool:
+    """Whether ``est`` trains the user's own encoder and decoder: the built-in network's options
+    (``--latent-dim``, ``--hidden``, ``--channels``) are then no fix to advise."""
+    return getattr(est, "encoder", None) is not None
 
 
 def never_improved(history: Sequence[dict], lr: Any) -> str | None:
@@ -49,9 +57,12 @@ def never_improved(history: Sequence[dict], lr: Any) -> str | None:
     )
 
 
-def no_better_than_mean(val_mse: float, baseline: float, changes: Sequence[str] = ()) -> str | None:
+def no_better_than_mean(
+    val_mse: float, baseline: float, changes: Sequence[str] = (), own: bool = False
+) -> str | None:
     """The held-out reconstruction error is no better than predicting every feature's mean;
-    ``changes``: settings the run could change (only those not in use already), said first.
+    ``changes``: settings the run could change (only those not in use already), said first;
+    ``own``: the run trains the user's own network, sized by its own arguments.
 
     Examples
     --------
@@ -63,7 +74,8 @@ def no_better_than_mean(val_mse: float, baseline: float, changes: Sequence[str] 
     fix = (
         f"{' and '.join(changes)}, or train longer"
         if changes
-        else "train longer (--epochs), or raise --latent-dim"
+        else "train longer (--epochs), or "
+        + (f"give your encoder a wider code ({OWN_ARGS})" if own else "raise --latent-dim")
     )
     return (
         f"val_mse {val_mse:.4g} is no better than predicting each feature's mean ({baseline:.4g}): "
@@ -71,8 +83,9 @@ def no_better_than_mean(val_mse: float, baseline: float, changes: Sequence[str] 
     )
 
 
-def denoised_worse(val_psnr: float, noisy_psnr: float) -> str | None:
-    """The denoised held-out images are further from the clean ones than the noisy inputs were.
+def denoised_worse(val_psnr: float, noisy_psnr: float, own: bool = False) -> str | None:
+    """The denoised held-out images are further from the clean ones than the noisy inputs were
+    (``own``: the user's own network).
 
     Examples
     --------
@@ -81,9 +94,10 @@ def denoised_worse(val_psnr: float, noisy_psnr: float) -> str | None:
     """
     if not (np.isfinite(val_psnr) and np.isfinite(noisy_psnr)) or val_psnr > noisy_psnr:
         return None
+    wider = f"widen your network ({OWN_ARGS})" if own else "widen the model (--channels 32,16)"
     return (
         f"the denoised images are worse than the noisy input (val_psnr {val_psnr:.1f} dB <= noisy_psnr "
-        f"{noisy_psnr:.1f} dB): train longer (--epochs), or widen the model (--channels 32,16)"
+        f"{noisy_psnr:.1f} dB): train longer (--epochs), or {wider}"
     )
 
 
@@ -120,8 +134,9 @@ def vae_collapsed(kl: float, spread: float, lr: Any) -> str | None:
     )
 
 
-def overfitting(history: Sequence[dict]) -> str | None:
-    """The validation loss ended several times the training loss, or rose well above its best.
+def overfitting(history: Sequence[dict], own: bool = False) -> str | None:
+    """The validation loss ended several times the training loss, or rose well above its best
+    (``own``: the user's own network, sized by its own arguments).
 
     Losses that can be negative or zero (none of aekit's) are left alone.
 
@@ -139,10 +154,10 @@ def overfitting(history: Sequence[dict]) -> str | None:
     best = min(float(r["val_loss"]) for r in rows)
     if not (train > 0 and best > 0 and np.isfinite(val)):
         return None
-    fix = (
-        "use a smaller model (--latent-dim, --hidden), more data, fewer --epochs, or "
-        "--patience 5 (early stopping keeps the best epoch)"
+    smaller = (
+        f"a smaller network ({OWN_ARGS})" if own else "a smaller model (--latent-dim, --hidden)"
     )
+    fix = f"use {smaller}, more data, fewer --epochs, or --patience 5 (early stopping keeps the best epoch)"
     if val >= OVERFIT_RATIO * train:
         return (
             f"the model learned the training data by heart: validation loss {val:.4g} is "
@@ -156,8 +171,9 @@ def overfitting(history: Sequence[dict]) -> str | None:
     return None
 
 
-def identity_code(latent: int, n_features: int) -> str | None:
-    """The code is as wide as the input: the network can pass each value through (a copy).
+def identity_code(latent: int, n_features: int, own: bool = False) -> str | None:
+    """The code is as wide as the input: the network can pass each value through (a copy);
+    ``own``: the code is what the user's own encoder returns.
 
     Examples
     --------
@@ -166,10 +182,15 @@ def identity_code(latent: int, n_features: int) -> str | None:
     """
     if latent < n_features:
         return None
+    fix = (
+        f"make your encoder's code smaller than {n_features} numbers ({OWN_ARGS})"
+        if own
+        else f"use --latent-dim below {n_features} (the default, auto, picks the principal "
+        f"components that explain 90% of the variance)"
+    )
     return (
         f"the code ({latent} numbers) is as wide as the input ({n_features} features): the model "
-        f"can copy its input and has learned nothing about it; use --latent-dim below {n_features} "
-        f"(the default, auto, picks the principal components that explain 90% of the variance)"
+        f"can copy its input and has learned nothing about it; {fix}"
     )
 
 
@@ -179,8 +200,9 @@ def reconstruction_spread(reconstructions: np.ndarray, data: np.ndarray) -> floa
     return sample_spread(reconstructions, data)
 
 
-def vae_alike(spread: float, kl: float, lr: Any) -> str | None:
-    """A VAE whose reconstructions are nearly the same for every input: collapsed, whatever the KL.
+def vae_alike(spread: float, kl: float, lr: Any, own: bool = False) -> str | None:
+    """A VAE whose reconstructions are nearly the same for every input: collapsed, whatever the KL
+    (``own``: the user's own network).
 
     Examples
     --------
@@ -192,7 +214,8 @@ def vae_alike(spread: float, kl: float, lr: Any) -> str | None:
     return (
         f"the VAE collapsed: its reconstructions are nearly the same for every input (their spread "
         f"is {spread:.2f} of the data's; KL {kl:.3g} nats): it ignores what it is given; lower "
-        f"--beta, raise --latent-dim, or train longer (--epochs)"
+        f"--beta, {f'give your encoder a wider code ({OWN_ARGS})' if own else 'raise --latent-dim'}, "
+        f"or train longer (--epochs)"
     )
 
 

@@ -171,12 +171,19 @@ class VAERecipe(Recipe):
         return written
 
     def quality_warnings(self, est, metrics: dict[str, Any], data: Data) -> list[str]:
-        from .quality import reconstruction_spread, sample_spread, vae_alike, vae_collapsed
+        from .quality import (
+            own_network,
+            reconstruction_spread,
+            sample_spread,
+            vae_alike,
+            vae_collapsed,
+        )
 
         x = binarize_for(est, data).x
         kl = metrics.get("test_kl", float("nan"))
         shown = x[figure_indices(data, 256, est.seed)]  # what the user sees: reconstructions
-        found = vae_alike(reconstruction_spread(est.reconstruct(shown), shown), kl, est.lr)
+        spread = reconstruction_spread(est.reconstruct(shown), shown)
+        found = vae_alike(spread, kl, est.lr, own_network(est))
         if found is None and kl < 1.0:  # only then are samples worth drawing
             found = vae_collapsed(kl, sample_spread(est.sample(64), x), est.lr)
         return super().quality_warnings(est, metrics, data) + ([found] if found else [])

@@ -382,7 +382,9 @@ class VAE(Encoder):
         if seed is not None and (
             isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**63
         ):
-            raise ProtocolError(f"the parameter 'seed' is {seed!r}; expected a whole number >= 0")
+            raise ProtocolError(
+                f"the parameter 'seed' is {seed!r}; expected a whole number from 0 to {2**63 - 1}"
+            )
         return n, seed
 
     def _sample(self, n: int, seed: int | None) -> dict[str, np.ndarray]:

@@ -304,19 +304,20 @@ def train(
     for epoch in range(start_epoch, last):
         _stop.check()  # a stop whose interrupt was lost on the way (aekit._stop)
         _call(run.callbacks, "on_epoch_start", epoch, run.steps)
-        t0 = time.perf_counter()
-        train_loss = _train_epoch(run, epoch)
-        seconds = time.perf_counter() - t0  # training time; validation is not counted
-        val_loss = None
-        if validation is not None:
-            # The bare model: DDP's forward would sync buffers, and the slices may differ in batch count.
-            val_loss = evaluate_loss(
-                model,
-                val_loss_fn or loss_fn,
-                *validation,
-                batch_size=config.eval_batch_size,
-                seed=epoch_seed(config.seed, 0, stream=2),
-            )
+        with _seeded_global_rng(run, epoch):
+            t0 = time.perf_counter()
+            train_loss = _train_epoch(run, epoch)
+            seconds = time.perf_counter() - t0  # training time; validation is not counted
+            val_loss = None
+            if validation is not None:
+                # The bare model: DDP's forward would sync buffers, and the slices may differ in batch count.
+                val_loss = evaluate_loss(
+                    model,
+                    val_loss_fn or loss_fn,
+                    *validation,
+                    batch_size=config.eval_batch_size,
+                    seed=epoch_seed(config.seed, 0, stream=2),
+                )
         _check_finite(run, epoch, train_loss, val_loss)
         record = {
             "epoch": epoch + 1,
@@ -441,6 +442,22 @@ def _resume(run: _Run) -> tuple[list[dict], int]:
         group["lr"], group["weight_decay"] = run.config.lr, run.config.weight_decay
     logger.info("resuming from %s after epoch %d", run.checkpoint_dir, int(state["epoch"]))
     return list(state["history"]), int(state["epoch"])
+
+
+@contextlib.contextmanager
+def _seeded_global_rng(run: _Run, epoch: int):
+    """torch's global generator (and the CUDA device's) seeded from ``(seed, epoch)`` for one epoch,
+    the caller's state restored after: randomness inside a user's own network (``nn.Dropout``,
+    ``torch.randn``) draws the same numbers in every run with that seed, and on ``--resume``."""
+    cuda = run.device.type == "cuda"
+    index = (run.device.index if run.device.index is not None else 0) if cuda else None
+    seed = epoch_seed(run.config.seed, epoch, stream=3 + 1000 * run.rank)
+    with torch.random.fork_rng(devices=[index] if cuda else []):
+        torch.random.default_generator.manual_seed(seed)
+        if cuda:
+            with torch.cuda.device(index):
+                torch.cuda.manual_seed(seed)
+        yield
 
 
 def _train_epoch(run: _Run, epoch: int) -> float:

@@ -44,11 +44,29 @@ def join_tensors(obj: Any, tensors: dict[str, torch.Tensor]) -> Any:
 def save_tensors(
     path: str | Path, tensors: dict[str, torch.Tensor], metadata: dict[str, str] | None = None
 ) -> None:
-    """Write ``tensors`` to a safetensors file atomically."""
+    """Write ``tensors`` to a safetensors file atomically.
+
+    Tensors that share memory (a layer registered under two names, tied weights) are each written
+    whole under every name: safetensors refuses shared memory, and loading copies each name's values
+    into the same parameter again.
+    """
     from safetensors.torch import save
 
-    tensors = {k: v.detach().contiguous().cpu() for k, v in tensors.items()}
-    _io.write_bytes(path, save(tensors, metadata=metadata))
+    _io.write_bytes(path, save(unshared(tensors), metadata=metadata))
+
+
+def unshared(tensors: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """``tensors`` contiguous on the CPU, a copy of each one whose memory an earlier one uses."""
+    out, seen = {}, set()
+    for name, value in tensors.items():
+        t = value.detach().contiguous().cpu()
+        storage = t.untyped_storage().data_ptr() if t.numel() else None
+        if storage in seen:
+            t = t.clone()
+        elif storage is not None:
+            seen.add(storage)
+        out[name] = t
+    return out
 
 
 def check_finite(tensors: dict[str, Any], where: str) -> None:

@@ -32,6 +32,9 @@ def files(tmp_path_factory):
         "decoder": {"network": "mynets.py:MLPDecoder", "args": {"hidden": 16}},
     }
     (d / "vae.json").write_text(json.dumps(spec))
+    pinned = {n: {**spec[n], "sha256": "00" * 32} for n in spec}
+    (d / "pinned.json").write_text(json.dumps(pinned))
+    (d / "typo.json").write_text(json.dumps({**spec, "decoder": {"network": "x:Y", "arsg": {}}}))
     return d
 
 
@@ -41,8 +44,9 @@ NETWORK += ["--decoder", "tests.nets:MLPDecoder", "--decoder-args", '{"hidden": 
 
 def test_train_with_an_importable_network_then_every_command(files, tmp_path):
     run = tmp_path / "run"
-    common = ["--epochs", "2", "--no-figures", "--quiet"]
-    cli_here("train", "basic", "--data", files / "rows.npy", *NETWORK, "--out", run, *common)
+    common = ["--epochs", "2", "--no-figures", "--quiet", "--preset", "recipe"]
+    # stacked: the recipe's hidden layers and latent_dim are the built-in network's, not applied
+    cli_here("train", "stacked", "--data", files / "rows.npy", *NETWORK, "--out", run, *common)
     params = json.loads((run / "config.json").read_text())["params"]
     assert params["encoder"] == {"network": "tests.nets:MLPEncoder", "args": {"latent_dim": 3}}
     assert params["decoder"] == {"network": "tests.nets:MLPDecoder", "args": {"hidden": 16}}
@@ -56,6 +60,83 @@ def test_train_with_an_importable_network_then_every_command(files, tmp_path):
     pytest.importorskip("onnxruntime")
     out = cli_here("export", run, "--output", tmp_path / "m.onnx").stdout
     assert "max abs difference" in out
+
+
+def test_a_code_that_is_not_flat_is_encoded_to_a_table_and_indexed(files, tmp_path):
+    run, images = tmp_path / "conv", files / "images.npy"
+    conv = ["--encoder", "tests.nets:ConvEncoder", "--decoder", "tests.nets:ConvDecoder"]
+    cli_here(
+        "train",
+        "basic",
+        "--data",
+        images,
+        *conv,
+        "--epochs",
+        "1",
+        "--out",
+        run,
+        "--no-figures",
+        "--quiet",
+    )
+    out = cli_here("encode", run, "--input", images, "--output", tmp_path / "z.csv").stdout
+    assert "120 latent vectors of size 32 (2x4x4 codes, flattened)" in out
+    lines = (tmp_path / "z.csv").read_text().splitlines()
+    assert len(lines) == 121 and lines[0] == ",".join(f"z{i + 1}" for i in range(32))
+    cli_here("encode", run, "--input", images, "--output", tmp_path / "z.npy")
+    assert np.load(tmp_path / "z.npy").shape == (120, 2, 4, 4)
+    out = cli_here("index", run, "--input", images, "--output", tmp_path / "idx").stdout
+    assert "an index of 120 vectors of size 32" in out
+
+
+def test_a_custom_denoiser_given_another_image_size_names_the_file(files, tmp_path):
+    from PIL import Image
+
+    run, folder = tmp_path / "den", tmp_path / "imgs"
+    conv = ["--encoder", "tests.nets:ConvEncoder", "--decoder", "tests.nets:ConvDecoder"]
+    cli_here(
+        "train",
+        "denoise",
+        "--data",
+        files / "images.npy",
+        *conv,
+        "--epochs",
+        "1",
+        "--out",
+        run,
+        "--no-figures",
+        "--quiet",
+    )
+    folder.mkdir()
+    Image.new("L", (10, 10)).save(folder / "big.png")
+    proc = cli_here("denoise", run, "--input", folder, "--output", tmp_path / "out", check=None)
+    assert_one_line_error(proc, 2, "big.png: an image of 10x10; your network was trained on 8x8")
+
+
+def test_a_run_the_command_line_cannot_rebuild_says_so(files, tmp_path):
+    nets = tmp_path / "nets.py"
+    shutil.copy(NETS, nets)
+    run = tmp_path / "run"
+    pair = ["--encoder", f"{nets}:MLPEncoder", "--decoder", f"{nets}:MLPDecoder"]
+    cli_here(
+        "train",
+        "basic",
+        "--data",
+        files / "rows.npy",
+        *pair,
+        "--epochs",
+        "1",
+        "--out",
+        run,
+        "--no-figures",
+        "--quiet",
+    )
+    nets.write_text(nets.read_text() + "\n# edited\n")
+    proc = cli_here(
+        "encode", run, "--input", files / "rows.npy", "--output", tmp_path / "z.npy", check=None
+    )
+    assert_one_line_error(
+        proc, 2, "has changed since", "put back the file", "the aekit command cannot"
+    )
 
 
 def test_train_a_vae_from_a_network_file_then_sample(files, tmp_path):
@@ -83,12 +164,16 @@ def test_train_a_vae_from_a_network_file_then_sample(files, tmp_path):
         ([*NETWORK[:2], "--encoder-args", '{"widht": 3}', *NETWORK[4:]], "does not take these arguments"),
         (["--network", "{files}/missing.json"], "--network: cannot read"),
         (["--network", "{files}/vae.json", "--encoder", "tests.nets:MLPEncoder"], "drop --encoder"),
+        (["--network", "{files}/pinned.json"], "does not match the pinned 'sha256'"),
+        (["--network", "{files}/typo.json"], '"arsg": {}'),
+        ([*NETWORK, "--hidden", "16,8"], "hidden=(16, 8) sets the built-in network"),
+        ([*NETWORK, "--latent-dim", "5"], "latent_dim=5 is not passed to your encoder"),
     ],
 )  # fmt: skip
 def test_bad_network_options_are_one_line_and_write_nothing(files, tmp_path, extra, needle):
     argv = [a.replace("{files}", str(files)) for a in extra]
     proc = cli_here(
-        "train", "basic", "--data", files / "rows.npy", *argv, "--out", tmp_path / "r", check=None
+        "train", "stacked", "--data", files / "rows.npy", *argv, "--out", tmp_path / "r", check=None
     )
     assert_one_line_error(proc, 2, needle)
     assert not (tmp_path / "r").exists()

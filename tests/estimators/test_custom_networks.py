@@ -14,6 +14,7 @@ import warnings
 
 import numpy as np
 import pytest
+import torch
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 import aekit
@@ -21,7 +22,7 @@ from aekit.errors import RunFailure, UsageError
 from aekit.estimators.base import expected_failed_checks
 
 from ..conftest import REPO
-from ..nets import Configured, GaussianEncoder, MLPDecoder, MLPEncoder
+from ..nets import Configured, GaussianEncoder, MLPDecoder, MLPEncoder, TiedDecoder, TiedEncoder
 
 LATENT = 3
 TINY = dict(epochs=2, batch_size=16, device="cpu", threads=1)
@@ -94,7 +95,7 @@ def saved(tmp_path_factory):
 
 
 def test_the_latent_size_is_the_encoders_output():
-    ae = aekit.Autoencoder(latent_dim=64, encoder=enc(), decoder=dec(), **TINY).fit(_table())
+    ae = aekit.Autoencoder(encoder=enc(), decoder=dec(), **TINY).fit(_table())
     assert ae.latent_shape_ == (LATENT,) and ae.transform(_table()[:5]).shape == (5, LATENT)
     assert ae.inverse_transform(np.zeros((2, LATENT), np.float32)).shape == (2, 12)
     # a spec's constructor that takes latent_dim and is not given one receives the estimator's
@@ -111,6 +112,51 @@ def test_the_users_module_is_trained_as_a_copy_and_left_as_given():
     assert ae.get_params()["encoder"] is module
     assert all((module.state_dict()[k] == v).all() for k, v in before.items())
     assert ae.model_.encoder is not module
+
+
+def test_a_tied_encoder_and_decoder_train_saved_and_reloaded_as_one_weight(tmp_path):
+    X = _table()
+    enc = TiedEncoder(12, LATENT)
+    ae = aekit.Autoencoder(encoder=enc, decoder=TiedDecoder(enc), **TINY).fit(X)
+    model = ae.model_
+    assert model.decoder.encoder.linear.weight is model.encoder.linear.weight
+    ae.save(tmp_path / "tied")
+    enc2 = TiedEncoder(12, LATENT)
+    back = aekit.load(tmp_path / "tied", encoder=enc2, decoder=TiedDecoder(enc2))
+    assert back.model_.decoder.encoder.linear.weight is back.model_.encoder.linear.weight
+    assert np.array_equal(back.reconstruct(X), ae.reconstruct(X))
+
+
+def test_a_layer_registered_under_two_names_saves_checkpoints_and_reloads(tmp_path):
+    X = _table()
+    aliased = aekit.network("tests.nets:Aliased", latent_dim=LATENT)
+    ae = aekit.Autoencoder(encoder=aliased, decoder=dec(), **TINY)
+    ae.fit(X, checkpoint_dir=tmp_path / "ckpt")
+    ae.save(tmp_path / "aliased")
+    back = aekit.load(tmp_path / "aliased")
+    assert back.model_.encoder.alias is back.model_.encoder.net
+    assert np.array_equal(back.transform(X), ae.transform(X))
+
+
+def test_randomness_inside_the_users_network_is_drawn_from_the_seed():
+    dropping = aekit.network("tests.nets:Dropping", latent_dim=LATENT)
+    X = _table()
+    state = torch.get_rng_state()
+    first = aekit.Autoencoder(encoder=dropping, decoder=dec(), seed=3, **TINY).fit(X)
+    assert torch.equal(torch.get_rng_state(), state)  # the caller's generator is left as it was
+    torch.manual_seed(12345)  # whatever the caller's generator holds
+    second = aekit.Autoencoder(encoder=dropping, decoder=dec(), seed=3, **TINY).fit(X)
+    assert np.array_equal(first.transform(X), second.transform(X))
+
+
+def test_a_network_changed_by_set_params_after_fit_is_not_what_the_save_records(tmp_path):
+    X = _table()
+    ae = aekit.Autoencoder(encoder=enc(hidden=8), decoder=dec(), **TINY).fit(X)
+    ae.set_params(encoder=enc(hidden=16))  # takes effect at the next fit
+    ae.save(tmp_path / "m")
+    params = json.loads((tmp_path / "m" / "config.json").read_text())["params"]
+    assert params["encoder"] == dict(enc(hidden=8))
+    assert np.array_equal(aekit.load(tmp_path / "m").transform(X), ae.transform(X))
 
 
 def test_each_family_reloads_bit_identically_in_a_fresh_process_both_ways(saved):
@@ -235,6 +281,26 @@ def test_weights_that_do_not_fit_the_networks_passed_are_one_line_naming_the_ten
     )
 
 
+@pytest.mark.parametrize(
+    "make, needle",
+    [
+        (lambda: aekit.Autoencoder(hidden=(16, 8), init="he"), "hidden=(16, 8), init='he' set the built-in"),
+        (lambda: aekit.Denoiser(channels=(8, 4)), "channels=(8, 4) sets the built-in network"),
+        (lambda: aekit.AnomalyDetector(architecture="conv1d"), "architecture='conv1d' sets the built-in"),
+        (lambda: aekit.Autoencoder(latent_dim=64), "latent_dim=64 is not passed to your encoder"),
+    ],
+)  # fmt: skip
+def test_the_built_in_networks_options_are_refused_with_a_custom_network(make, needle):
+    with pytest.raises(UsageError) as err:  # enc() sets its own latent_dim
+        make().set_params(encoder=enc(), decoder=dec()).check_params()
+    _one_line(err, needle, "leave")
+    modules = {"encoder": MLPEncoder((12,), LATENT), "decoder": MLPDecoder((12,), LATENT)}
+    with pytest.raises(UsageError, match="latent_dim=5 is not passed"):  # a module takes nothing
+        aekit.Autoencoder(latent_dim=5, **modules).check_params()
+    takes = aekit.network("tests.nets:MLPEncoder")  # its constructor receives latent_dim
+    aekit.Autoencoder(latent_dim=5, encoder=takes, decoder=dec()).check_params()
+
+
 def test_members_other_than_one_are_refused_with_a_custom_network():
     det = aekit.AnomalyDetector(members=3, encoder=enc(), decoder=dec())
     with pytest.raises(UsageError, match="members=1"):
@@ -327,9 +393,10 @@ def test_a_stopped_fit_resumes_to_the_uninterrupted_result(tmp_path, family):
     make, data, method, _ = FAMILIES[family]
 
     def fresh():
-        return make().set_params(
-            epochs=4, encoder=_networks(family)[0], decoder=_networks(family)[1]
-        )
+        encoder, decoder = _networks(family)
+        if family == "Autoencoder":  # dropout of its own: drawn again alike on resume
+            encoder = aekit.network("tests.nets:Dropping", latent_dim=LATENT)
+        return make().set_params(epochs=4, encoder=encoder, decoder=decoder)
 
     full = getattr(fresh().fit(data()), method)(data())
     with pytest.raises(KeyboardInterrupt):

@@ -129,3 +129,23 @@ def test_a_model_without_its_scalers_arrays_is_refused_in_one_line(tmp_path, nam
     with pytest.raises(RunFailure, match="scaler's offset and scale are missing") as info:
         aekit.load(tmp_path / "m")
     assert "\n" not in str(info.value)
+
+
+def test_set_params_after_fit_then_save_records_what_the_model_was_built_with(tmp_path, caplog):
+    X = np.random.default_rng(0).random((64, 6), dtype=np.float32)
+    ae = aekit.Autoencoder(latent_dim=2, activation="relu", epochs=1, threads=1).fit(X)
+    ae.set_params(activation="tanh", epochs=3)  # the fitted model is unchanged until the next fit
+    with caplog.at_level("WARNING", logger="aekit.notes"):
+        ae.save(tmp_path / "m")
+    notes = [r.getMessage() for r in caplog.records if r.name == "aekit.notes"]
+    assert notes == [
+        "Autoencoder saved with the activation its model was trained with: set_params changed it "
+        "after fit, which takes effect at the next fit"
+    ]
+    params = json.loads((tmp_path / "m" / "config.json").read_text())["params"]
+    assert params["activation"] == "relu" and params["epochs"] == 3  # epochs builds no model
+    back = aekit.load(tmp_path / "m")
+    assert np.array_equal(back.transform(X), ae.transform(X))
+    back.set_params(activation="tanh").save(tmp_path / "again")  # a loaded model: as it was loaded
+    again = json.loads((tmp_path / "again" / "config.json").read_text())["params"]
+    assert again["activation"] == "relu"

@@ -9,9 +9,12 @@ import numpy as np
 from aekit.recipes import DataSpec, train_run
 from aekit.recipes.quality import (
     denoised_worse,
+    identity_code,
     never_improved,
     no_better_than_mean,
+    overfitting,
     sample_spread,
+    vae_alike,
     vae_collapsed,
 )
 
@@ -34,6 +37,21 @@ def test_no_better_than_mean_and_denoised_worse():
     assert no_better_than_mean(0.05, 1.0) is None
     assert "worse than the noisy input" in denoised_worse(13.3, 16.2)
     assert denoised_worse(21.0, 16.2) is None
+
+
+def test_a_run_of_the_users_own_network_is_not_advised_the_built_in_networks_options():
+    over = [{"train_loss": 0.01, "val_loss": 0.02}, {"train_loss": 0.002, "val_loss": 0.03}]
+    advice = [
+        no_better_than_mean(1.2, 1.0, own=True),
+        denoised_worse(13.3, 16.2, own=True),
+        overfitting(over, own=True),
+        identity_code(784, 784, own=True),
+        vae_alike(0.05, 2.6, 1e-3, own=True),
+    ]
+    for text in advice:
+        assert "--encoder-args" in text, text
+        assert not any(o in text for o in ("--latent-dim", "--hidden", "--channels")), text
+    assert "--latent-dim" in identity_code(784, 784) and "--channels" in denoised_worse(13.3, 16.2)
 
 
 def test_vae_collapsed_needs_kl_near_zero_and_alike_samples():

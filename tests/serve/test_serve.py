@@ -384,6 +384,8 @@ MALFORMED = [  # (what, path, body (bytes or JSON), status, a word of the error)
     ("an id that is a number", "ecg", {**_input(), "id": 7}, 400, "id"),
     ("sample n out of range", "vae", {"inputs": [], "outputs": [{"name": "sample", "parameters": {"n": 0}}]},
      400, "'n'"),
+    ("sample seed past 2**63", "vae", {"inputs": [], "outputs": [{"name": "sample", "parameters": {"seed": 2**64}}]},
+     400, "from 0 to 9223372036854775807"),
     ("an unknown model", "nope", _input(), 404, "nope"),
     ("a path as the model", "..%2F..%2Fetc%2Fpasswd", _input(), 404, "model"),
     ("a version", "ecg/versions/2", _input(), 404, "version"),

@@ -32,7 +32,8 @@ def _train(*args) -> None:
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
-    """Three tiny runs of custom networks (an autoencoder, a denoiser, a VAE from a file), one server."""
+    """Four tiny runs of custom networks (an autoencoder, a denoiser, a VAE from a file, an encoder
+    that refuses some inputs), one server."""
     root = tmp_path_factory.mktemp("serve_nets")
     rng = np.random.default_rng(0)
     np.save(root / "images.npy", (rng.random((96, 1, 8, 8)) > 0.5).astype(np.float32))
@@ -43,12 +44,14 @@ def runs(tmp_path_factory):
     _train("denoise", *data, *BY_MODULE, "--out", root / "den", *TINY)
     _train("vae", *data, "--encoder", f"{nets}:GaussianEncoder", "--decoder",
            f"{nets}:MLPDecoder", "--latent-dim", "2", "--out", root / "vae", *TINY)  # fmt: skip
+    picky = ["--encoder", "tests.nets:Picky", "--decoder", "tests.nets:MLPDecoder"]
+    _train("basic", *data, *picky, "--out", root / "picky", *TINY)
     return root
 
 
 @pytest.fixture(scope="module")
 def server(runs):
-    with serving(*[f"{n}={runs / n}" for n in ("ae", "den", "vae")]) as served:
+    with serving(*[f"{n}={runs / n}" for n in ("ae", "den", "vae", "picky")]) as served:
         yield served
 
 
@@ -95,3 +98,16 @@ def test_a_custom_denoiser_says_its_one_image_size_and_refuses_others_in_one_lin
     assert r.status_code == 400, r.text
     error = r.json()["error"]
     assert "[5, 1, 6, 6]" in error and "[-1, 1, 8, 8]" in error and "\n" not in error
+
+
+def test_a_network_refusing_the_rows_it_is_given_is_400_and_one_line(runs, server, client):
+    est, x = aekit.load(runs / "picky"), np.load(runs / "new.npy")
+    out = infer(client, server, "picky", [tensor("input", x)])  # rows it takes
+    np.testing.assert_allclose(values(out["latent"]), est.transform(x), rtol=TOL, atol=TOL)
+    r = client.post(
+        f"{server.url}/v2/models/picky/infer", json={"inputs": [tensor("input", x * 100)]}
+    )
+    assert r.status_code == 400, r.text
+    error = r.json()["error"]
+    assert "the encoder failed on a batch of 5 inputs" in error and "\n" not in error
+    assert "ValueError: input out of range for this network" in error

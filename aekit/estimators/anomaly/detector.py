@@ -170,8 +170,9 @@ class AnomalyDetector(Alarms, NeuralEstimator):
     encoder, decoder : torch.nn.Module or aekit.network(...), default None
         Your own networks in place of the dense one (``docs/guide/networks.md``), trained as one network
         (``members`` 1): (scaled) rows -> codes -> rows, checked on one sample at ``fit``. ``latent_dim``
-        (its "auto" size included) is passed to a spec whose constructor takes it; ``hidden``,
-        ``architecture``, ``activation``, ``output_activation`` and ``init`` are not used.
+        (its "auto" size included) is passed to a spec whose constructor takes it (set otherwise, it
+        is refused); ``hidden``, ``architecture``, ``activation`` and ``init`` are refused when set,
+        ``output_activation``'s layer is not used.
 
     Attributes
     ----------
@@ -217,6 +218,19 @@ class AnomalyDetector(Alarms, NeuralEstimator):
     'minmax'
     """
 
+    # what _build_model reads: a save records them as the model was built (base.NeuralEstimator)
+    _model_params = (
+        "encoder",
+        "decoder",
+        "hidden",
+        "latent_dim",
+        "architecture",
+        "members",
+        "activation",
+        "init",
+        "output_activation",
+        "scaler",
+    )
     parameters = params.ANOMALY_DETECTOR  # what each parameter may be (check_params)
     # named complete settings: from_preset(name), aekit train anomaly --preset NAME
     presets = PRESETS

@@ -151,7 +151,7 @@ class SeriesDetector(SeriesAlarms, NeuralEstimator):
         Your own networks in place of the 1-D convolutional one (``docs/guide/networks.md``): windows
         (B, channels, window) -> codes -> windows, checked on one window at ``fit``. ``input_shape``
         (channels, window) and ``latent_dim`` are passed to a spec whose constructor takes them;
-        ``channels``, ``kernel_size`` and ``init`` are not used.
+        ``channels``, ``kernel_size`` and ``init`` are refused when set.
 
     Attributes
     ----------
@@ -205,6 +205,16 @@ class SeriesDetector(SeriesAlarms, NeuralEstimator):
     True
     """
 
+    # what _build_model reads: a save records them as the model was built (base.NeuralEstimator)
+    _model_params = (
+        "encoder",
+        "decoder",
+        "channels",
+        "kernel_size",
+        "init",
+        "latent_dim",
+        "scaler",
+    )
     parameters = params.SERIES_DETECTOR  # what each parameter may be (check_params)
     auto_steps = 1500  # optimizer steps of epochs="auto"
 
