@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from .helptext import family_defaults, fill_when_printed
@@ -56,6 +57,10 @@ def train_params(args: argparse.Namespace) -> dict[str, Any]:
     )
     params.update(args.family_module.train_params(args.family, args))
     params.update(network_params(args))  # --encoder/--decoder or --network: the user's own network
+    if getattr(args, "out", None) is not None:
+        from ..models.custom import refuse_files_in_output
+
+        refuse_files_in_output(params, Path(args.out))  # before training, not after it
     return params
 
 

@@ -202,6 +202,8 @@ class Network(Constraint):
     def accepts(self, value: Any) -> bool:
         if isinstance(value, Mapping):
             return isinstance(value.get("network"), str)
+        if isinstance(value, type):  # the class itself (refused below, with the fix)
+            return False
         return callable(value) and hasattr(value, "state_dict") and hasattr(value, "parameters")
 
     def describe(self) -> str:
@@ -239,6 +241,26 @@ class Refused(Constraint):
         return ""
 
 
+class NetworkClass(Refused):
+    """A network's class where an instance or a spec belongs (``encoder=Encoder``): the most common
+    slip, which the duck-typed check would take for a module, then fail inside the build."""
+
+    named = True  # the line opens with the parameter's name
+
+    def __init__(self):
+        super().__init__(None, "")
+
+    def refuses(self, value: Any) -> bool:
+        if not (isinstance(value, type) and hasattr(value, "state_dict")):
+            return False
+        target = f"{value.__module__}:{value.__qualname__}"
+        self.message = (
+            f"got the class {value.__qualname__}, not a network; pass an instance, "
+            f"{value.__name__}(...), or aekit.network({target!r}, ...) to record it by name"
+        )
+        return True
+
+
 def _constraint(c: Any) -> Constraint:
     return c if isinstance(c, Constraint) else Value(c)
 
@@ -251,7 +273,7 @@ def check(name: str, value: Any, accepted: Sequence[Any]) -> Any:
     constraints = [_constraint(c) for c in accepted]
     for c in constraints:
         if isinstance(c, Refused) and c.refuses(value):
-            raise UsageError(c.message)
+            raise UsageError(f"{name}: {c.message}" if getattr(c, "named", False) else c.message)
     if not any(c.accepts(value) for c in constraints):
         wanted = " or ".join(c.describe() for c in constraints if not isinstance(c, Refused))
         raise UsageError(f"{name} must be {wanted}, got {value!r}")
@@ -314,8 +336,8 @@ TRAINING: dict[str, list[Any]] = {
 
 #: The user's own networks, which every family takes in place of its built-in one (:mod:`aekit.models.custom`).
 NETWORKS: dict[str, list[Any]] = {
-    "encoder": [None, Network()],
-    "decoder": [None, Network()],
+    "encoder": [None, Network(), NetworkClass()],
+    "decoder": [None, Network(), NetworkClass()],
 }
 
 #: The threshold rule of both detectors (:mod:`aekit.estimators.thresholds`).

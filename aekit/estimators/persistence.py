@@ -19,9 +19,9 @@ from .. import _io
 from .._notes import note
 from ..errors import AekitError, ArgumentTypeError, RunFailure, RunInProgress, UsageError, one_line
 from ..families import ESTIMATORS  # the only classes a config.json may name
-from ..models.custom import describe, refuse_files_under
+from ..models.custom import describe, refuse_files_in_output, refuse_files_under
 from ..training.serialize import check_finite, load_tensors, save_tensors
-from .params import validate_params
+from .params import Network, NetworkClass, check, validate_params
 
 CONFIG = "config.json"
 WEIGHTS = "model.safetensors"
@@ -54,6 +54,7 @@ def save_estimator(
 
     path = followed(_as_path(path, "path"))  # a link to a folder: that folder is written
     check_save_target(path, overwrite, "a model")
+    refuse_files_in_output(est.get_params(deep=False), path)
     if path.exists() and not path.is_dir():
         raise UsageError(
             f"cannot save to {path}: it is a file; expected a folder (new or holding a saved model)"
@@ -251,7 +252,7 @@ def load(path: str | Path, *, device: str | None = None, encoder: Any = None, de
     for name, given in (("encoder", encoder), ("decoder", decoder)):
         if given is not None:
             # the weights go into these: nothing named in config.json is imported
-            params[name] = given
+            params[name] = check(name, given, (Network(), NetworkClass()))  # the caller's slip
         else:
             refuse_files_under(params.get(name), path, name)
     try:

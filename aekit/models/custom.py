@@ -278,18 +278,37 @@ def _import_file(path: Path, sha256: str | None, name: str) -> Any:
     return module
 
 
+def file_under(value: Any, folder: Path) -> Path | None:
+    """The network file a spec names, when it lies inside ``folder``; else None."""
+    if not isinstance(value, Mapping) or not isinstance(value.get("network"), str):
+        return None
+    module = value["network"].rpartition(":")[0]
+    if not _is_file(module):
+        return None
+    path, root = Path(module).resolve(), folder.resolve()
+    return path if path == root or root in path.parents else None
+
+
 def refuse_files_under(value: Any, folder: Path, name: str) -> None:
     """Refuse a spec naming a file inside ``folder`` (the run being loaded): a run never brings its own code."""
-    if not isinstance(value, Mapping) or not isinstance(value.get("network"), str):
-        return
-    module = value["network"].rpartition(":")[0]
-    if _is_file(module):
-        path, root = Path(module).resolve(), folder.resolve()
-        if path == root or root in path.parents:
-            raise RunFailure(
-                f"{folder}: config.json names a network file inside the run folder ({path}); aekit "
-                f"does not import code that comes with a run. Load it with aekit.load(path, "
-                f"{name}=..., ...) and the modules you trust"
+    path = file_under(value, folder)
+    if path is not None:
+        raise RunFailure(
+            f"{folder}: config.json names a network file inside the run folder ({path}); aekit "
+            f"does not import code that comes with a run. Load it with aekit.load(path, "
+            f"{name}=..., ...) and the modules you trust"
+        )
+
+
+def refuse_files_in_output(params: Mapping[str, Any], folder: Path) -> None:
+    """Before training or saving into ``folder``: a network file inside it would make a run that
+    nothing loads (a run never brings its own code), so it is refused while nothing is lost."""
+    for name in ("encoder", "decoder"):
+        path = file_under(params.get(name), folder)
+        if path is not None:
+            raise UsageError(
+                f"the {name}'s file {path} lies inside the run folder {folder}, and aekit never "
+                f"imports code from inside a run; keep the network file outside it"
             )
 
 

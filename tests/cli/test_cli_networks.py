@@ -248,3 +248,15 @@ def test_sigterm_then_resume_gives_the_uninterrupted_weights(files, tmp_path):
     assert full.keys() == resumed.keys() and any(k.startswith("model.encoder.") for k in full)
     for k in full:
         assert np.array_equal(full[k].numpy(), resumed[k].numpy()), k
+
+
+def test_a_network_file_inside_the_run_folder_is_refused_before_training(files, tmp_path):
+    # the run would train and save, then no command could load it (a run never brings its code)
+    run = tmp_path / "r"
+    run.mkdir()
+    shutil.copy(NETS, run / "mynets.py")
+    nets = [f"{run / 'mynets.py'}:{name}" for name in ("MLPEncoder", "MLPDecoder")]
+    argv = ["train", "basic", "--data", files / "rows.npy", "--out", run, "--overwrite"]
+    proc = cli_here(*argv, "--encoder", nets[0], "--decoder", nets[1], check=None)
+    assert_one_line_error(proc, 2, "lies inside the run folder")
+    assert sorted(p.name for p in run.iterdir()) == ["mynets.py"]

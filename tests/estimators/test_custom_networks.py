@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import warnings
@@ -404,3 +405,23 @@ def test_a_stopped_fit_resumes_to_the_uninterrupted_result(tmp_path, family):
     resumed = fresh().fit(data(), checkpoint_dir=tmp_path, resume=True)
     assert len(resumed.history_) == 4
     assert np.array_equal(getattr(resumed, method)(data()), full)
+
+
+def test_a_network_class_where_an_instance_belongs_is_one_line(saved, tmp_path):
+    with pytest.raises(UsageError) as err:
+        aekit.Autoencoder(encoder=MLPEncoder, decoder=dec(), **TINY).fit(_table())
+    _one_line(err, "encoder: got the class MLPEncoder", "aekit.network('tests.nets:MLPEncoder'")
+    root, _ = saved
+    with pytest.raises(UsageError) as err:
+        aekit.load(root / "Autoencoder", encoder=MLPEncoder, decoder=MLPDecoder)
+    _one_line(err, "got the class MLPEncoder")
+    # saved beside its own network file: refused before anything is written
+    (tmp_path / "m").mkdir()
+    shutil.copy(REPO / "tests" / "nets.py", tmp_path / "m" / "nets.py")
+    est = aekit.Autoencoder(encoder=aekit.network(f"{tmp_path / 'm' / 'nets.py'}:MLPEncoder",
+                                                  latent_dim=LATENT, hidden=8),
+                            decoder=aekit.network(f"{tmp_path / 'm' / 'nets.py'}:MLPDecoder", hidden=8),
+                            **TINY).fit(_table())  # fmt: skip
+    with pytest.raises(UsageError, match="lies inside the run folder"):
+        est.save(tmp_path / "m")
+    assert sorted(p.name for p in (tmp_path / "m").iterdir()) == ["nets.py"]
