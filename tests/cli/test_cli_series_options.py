@@ -199,3 +199,14 @@ def test_columns_name_the_channels_and_a_text_column_says_so(tmp_path, capsys):
         str(scores),
     ]
     assert main(argv) == 0 and len(scores.read_text().splitlines()) == 601
+
+
+def test_a_time_column_given_by_index_is_recorded_by_name(tmp_path):
+    # recorded as "0", a later file's first column was taken for the time: there, the labels
+    normal, _ = sine_series(600, kind="none", seed=3)
+    train = write_csv(tmp_path / "train.csv", normal, np.zeros(600, np.int64))
+    args = ["train", "series", "--data", train, "--time-column", "0", "--label-column", "-1"]
+    assert main([*args, "--out", str(tmp_path / "r"), *FAST]) == 0
+    data = json.loads((tmp_path / "r" / "config.json").read_text())["data"]
+    header = (tmp_path / "train.csv").read_text().splitlines()[0].split(",")
+    assert (data["time_column"], data["label_column"]) == (header[0], header[-1])
