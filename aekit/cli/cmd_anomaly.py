@@ -537,7 +537,9 @@ def _write_scores(args: argparse.Namespace, est, config: dict, out, sep: str, ma
                 add_maps(est.anomaly_maps(chunk.x))
             n += len(chunk)
             progress.update(len(chunk))
-    print(f"wrote {n} scores to {args.output} (threshold {est.threshold_:.6g})")
+    print(
+        f"wrote {n} score{'s' if n != 1 else ''} to {args.output} (threshold {est.threshold_:.6g})"
+    )
     if maps is not None:
         print(f"wrote {n} maps to {args.maps} (one per image, in the input's order)")
     return 0

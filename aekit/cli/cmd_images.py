@@ -309,7 +309,8 @@ def cmd_score_images(args: argparse.Namespace, est, config: dict) -> int:
         est, args.input, paths["output"], outputs, image_size=size, verbose=0 if args.quiet else 1
     )
     print(
-        f"wrote {counts['images']} scores to {args.output} (threshold {est.threshold_:.6g}; "
+        f"wrote {counts['images']} score{'s' if counts['images'] != 1 else ''} to {args.output} "
+        f"(threshold {est.threshold_:.6g}; "
         f"{counts['flagged']} flagged)"
     )
     for name, what in (("maps", "maps"), ("overlay", "overlays")):

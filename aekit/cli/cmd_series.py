@@ -7,7 +7,7 @@ from typing import Any
 
 from ..estimators import params as P
 from .options import add_threshold_options, first_given, option_name, refuse_processes
-from .types import int_list, non_negative_float, positive_float, positive_int
+from .types import int_list, name_list, non_negative_float, positive_float, positive_int
 
 FILLS = ("linear", "previous")
 TABLE = P.SERIES_DETECTOR  # the detector's parameters: the options' choices come from it
@@ -51,6 +51,13 @@ def add_series_data_options(g) -> None:
 def _options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("series")
     add_series_data_options(g)
+    g.add_argument(
+        "--columns",
+        type=name_list,
+        metavar="A,B",
+        help="the channels (default: every column but the time and label ones); later files are "
+        "read by these names",
+    )
     g.add_argument(
         "--train-steps",
         type=positive_int,

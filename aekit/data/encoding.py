@@ -219,6 +219,7 @@ def describe_text(name: str, cells: np.ndarray, kind: str) -> str:
     """A text column in a few words, with what to do with it (for the note of left-out columns)."""
     cells = np.char.strip(np.asarray(cells, dtype=str))
     readable = cells[~missing_mask(cells)]
+    name = name or "an unnamed column"  # a trailing delimiter (a,b,c,) names its last column ""
     if kind == "empty":
         return f"{name} (empty)"
     if kind == "date":

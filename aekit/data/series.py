@@ -339,7 +339,8 @@ def _cells_to_float(cells: np.ndarray, path: Path, first_step: int, names: list[
         except ValueError:
             raise fail(
                 f"{path}: step {first_step + r}, column {names[c]!r}: {text!r} is not a number; expected "
-                f"numbers (an empty cell or NaN is a gap)"
+                f"numbers (an empty cell or NaN is a gap): a column of text or times is no channel "
+                f"(--time-column {names[c]}, or --columns naming the channels)"
             ) from None
     return out
 

@@ -39,6 +39,7 @@ def _read(spec: DataSpec, path: str | None = None) -> Data:
         path or spec.data,
         time_column=spec.time_column,
         label_column=spec.label_column,
+        columns=spec.columns,
         fill=spec.fill,
     )
 

@@ -92,7 +92,7 @@ class DataSpec:
         return not (Path(self.data).is_dir() and self.fingerprint(True) == self.checksums)
 
     def name_columns(self) -> None:
-        """Name a label or id column given by index (``--id-column 0``) as the table's header
+        """Name a label, id or time column given by index (``--id-column 0``) as the table's header
         names it: a run records its columns by name, as every later file is read (a recorded index
         would be looked for as a column named ``"0"``, and the ids dropped)."""
         from ..data.tables import table_columns
@@ -111,6 +111,7 @@ class DataSpec:
             return names[index] if -len(names) <= index < len(names) else column
 
         self.label_column, self.id_column = named(self.label_column), named(self.id_column)
+        self.time_column = named(self.time_column)  # a series': its times, by name too
 
     def reading_from(self, data_dir: str | None = None) -> DataSpec:
         """This spec, to read the run's data again: from ``data_dir`` (``--data-dir``) when given, else

@@ -176,3 +176,37 @@ def test_nproc_with_the_neighbours_is_one_line(run, tmp_path, capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "--nproc 2 does not apply to method 'neighbors'" in err[0], err
     assert not (tmp_path / "r").exists()
+
+
+def test_columns_name_the_channels_and_a_text_column_says_so(tmp_path, capsys):
+    normal, _ = sine_series(600, kind="none", seed=2)
+    lines = ["time,value,state"] + [f"{i},{v:.5f},{'on' if i % 50 < 25 else 'off'}"
+                                    for i, v in enumerate(normal[:, 0])]  # fmt: skip
+    (tmp_path / "s.csv").write_text("\n".join(lines) + "\n")
+    args = ["train", "series", "--data", str(tmp_path / "s.csv"), "--time-column", "time"]
+    assert main([*args, "--out", str(tmp_path / "r0"), *FAST]) == 2  # a text column: one line
+    assert "--columns naming the channels" in capsys.readouterr().err
+    assert main([*args, "--columns", "value", "--out", str(tmp_path / "r"), *FAST]) == 0
+    config = json.loads((tmp_path / "r" / "config.json").read_text())
+    assert config["state"]["channel_names"] == ["value"]
+    scores = tmp_path / "scores.csv"
+    argv = [
+        "score",
+        str(tmp_path / "r"),
+        "--input",
+        str(tmp_path / "s.csv"),
+        "--output",
+        str(scores),
+    ]
+    assert main(argv) == 0 and len(scores.read_text().splitlines()) == 601
+
+
+def test_a_time_column_given_by_index_is_recorded_by_name(tmp_path):
+    # recorded as "0", a later file's first column was taken for the time: there, the labels
+    normal, _ = sine_series(600, kind="none", seed=3)
+    train = write_csv(tmp_path / "train.csv", normal, np.zeros(600, np.int64))
+    args = ["train", "series", "--data", train, "--time-column", "0", "--label-column", "-1"]
+    assert main([*args, "--out", str(tmp_path / "r"), *FAST]) == 0
+    data = json.loads((tmp_path / "r" / "config.json").read_text())["data"]
+    header = (tmp_path / "train.csv").read_text().splitlines()[0].split(",")
+    assert (data["time_column"], data["label_column"]) == (header[0], header[-1])

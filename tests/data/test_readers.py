@@ -417,3 +417,18 @@ def test_codes_that_python_reads_as_numbers_and_pandas_as_text_are_text(tmp_path
     data = read_path(tmp_path / "w.csv")
     assert data.feature_names == ["sales", "n"]  # week and lot left out as text
     assert np.isnan(data.x[0, 1]) and data.x[1, 1] == 1.0  # "１２": a typo read as missing
+
+
+def test_a_photo_is_read_upright_as_its_exif_orientation_says(tmp_path):
+    # a phone stores the sensor's pixels and an orientation (6: a quarter turn) that viewers apply
+    shown = (RNG.random((40, 20)) * 255).astype(np.uint8)  # (H, W) as every viewer shows it
+    stored = np.rot90(shown, 1).copy()  # (20, 40): as the camera wrote it
+    im = Image.fromarray(stored)
+    exif = im.getexif()
+    exif[0x0112] = 6
+    (tmp_path / "photos").mkdir()
+    im.save(tmp_path / "photos" / "a.png", exif=exif.tobytes())
+    Image.fromarray(shown).save(tmp_path / "photos" / "b.png")
+    data = read_path(tmp_path / "photos")  # one size, not "images have different sizes"
+    assert data.x.shape == (2, 1, 40, 20)
+    np.testing.assert_array_equal(data.x[0], data.x[1])
