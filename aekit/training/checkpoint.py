@@ -65,6 +65,15 @@ def has_checkpoint(folder: str | Path) -> bool:
     return (Path(folder) / LATEST).is_file()
 
 
+def checkpoint_epoch(folder: str | Path) -> int:
+    """The epochs trained in the checkpoint in ``folder`` (0: none, or unreadable)."""
+    try:
+        epoch = json.loads((Path(folder) / LATEST).read_text())["epoch"]
+    except (OSError, ValueError, KeyError, TypeError, RecursionError):
+        return 0
+    return epoch if isinstance(epoch, int) and not isinstance(epoch, bool) and epoch > 0 else 0
+
+
 def _check_state(state: Any, where: Path) -> None:
     """Each field of latest.json within its meaning, or a one-line RunFailure naming it."""
 

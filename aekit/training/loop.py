@@ -34,6 +34,7 @@ from typing import Any, Protocol
 import torch
 
 from .. import _stop
+from .._notes import note
 from ..errors import ArgumentTypeError, Diverged, RunFailure, UsageError
 from . import distributed
 from .checkpoint import has_checkpoint, load_checkpoint, save_checkpoint
@@ -297,12 +298,22 @@ def train(
     run = _start(model, loss_fn, inputs, targets, config, checkpoint_dir, callbacks)
     stopping = _EarlyStopping(config)
     history, start_epoch = _resume(run, stopping) if resume else ([], 0)
+    if start_epoch > config.epochs:
+        raise UsageError(
+            f"the checkpoint in {checkpoint_dir} has trained {start_epoch} epochs, more than "
+            f"epochs={config.epochs}: nothing would train; give epochs above {start_epoch} to train on"
+        )
     if history:  # resumed: the scale is the first epoch's loss, not the trained model's
         run.start_loss = float(history[0]["train_loss"])
     _call(run.callbacks, "on_train_begin", config.epochs, run.steps)
     last = config.epochs if config.stop_after is None else min(config.epochs, config.stop_after)
     if start_epoch and stopping.should_stop(start_epoch - 1):
         last = start_epoch  # it had stopped early: an uninterrupted run trains no further
+        note(
+            f"the run stopped early after epoch {start_epoch} (patience {config.patience}: no "
+            f"better validation loss since); resuming trains no further: raise the patience to "
+            f"train on"
+        )
     for epoch in range(start_epoch, last):
         _stop.check()  # a stop whose interrupt was lost on the way (aekit._stop)
         _call(run.callbacks, "on_epoch_start", epoch, run.steps)

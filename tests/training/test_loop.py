@@ -295,3 +295,13 @@ def test_a_resumed_run_keeps_early_stopping_and_its_best_weights(tmp_path, data,
     assert [r["val_loss"] for r in again] == [r["val_loss"] for r in hist]
     for a, b in zip(full.parameters(), resumed.parameters()):
         assert torch.equal(a, b)
+
+
+def test_resuming_a_checkpoint_past_the_epochs_asked_for_is_refused(tmp_path, data):
+    """Probe 51 ae 4, in Python: epochs=1 resumed from 3 trained epochs returned them untouched."""
+    train(
+        _model(), _loss, data, config=TrainConfig(epochs=3, batch_size=50), checkpoint_dir=tmp_path
+    )
+    with pytest.raises(UsageError, match="has trained 3 epochs, more than epochs=1"):
+        train(_model(), _loss, data, config=TrainConfig(epochs=1, batch_size=50),
+              checkpoint_dir=tmp_path, resume=True)  # fmt: skip
