@@ -453,6 +453,8 @@ def run_spec(args: argparse.Namespace, config: dict, path: str | None = None):
     from pathlib import Path
 
     spec = recorded_spec(args, config)
+    if path is None and spec.data is not None:  # the run's own data: the options read it
+        refuse_read_options_for(args, str(spec.data), "the run's data ")
     if path is not None and Path(path).suffix.lower() in (".npy", ".npz"):
         if spec.label_column is not None:  # the run's normal label is a value of that column
             spec.normal_label = None
@@ -668,19 +670,27 @@ def input_format(path: str) -> str | None:
 
 
 def refuse_unused_read_options(args: argparse.Namespace) -> None:
-    """One line for a reading option given with an ``--input`` or ``--data`` file it does not
-    apply to (``--image-size`` with a table, ``--npz-key`` with a .npy, ...), which it would
-    otherwise ignore."""
+    """One line for a reading option given with an ``--input`` or ``--data`` file (or each of
+    ``interpolate``'s two) it does not apply to (``--image-size`` with a table, ``--npz-key`` with a
+    .npy, ...), which it would otherwise ignore."""
+    for where in ("input", "data"):
+        given = getattr(args, where, None)
+        for path in given if isinstance(given, list) else [given]:
+            if isinstance(path, str):
+                refuse_read_options_for(args, path, "")
+
+
+def refuse_read_options_for(args: argparse.Namespace, path: str, whose: str) -> None:
+    """One line for a reading option given that does not apply to the file or folder ``path``
+    (``whose``: how the message names it, e.g. "the run's data ")."""
     from ..errors import UsageError
 
-    for where in ("input", "data"):
-        path = getattr(args, where, None)
-        kind = input_format(path) if isinstance(path, str) else None
-        if kind is None:
-            continue
-        for dest, (kinds, does) in READ_OPTION_FORMATS.items():
-            if getattr(args, dest, None) is not None and kind not in kinds:
-                raise UsageError(
-                    f"{option_name(dest)} does not apply to {path}, {_FORMATS[kind]} ({does}); "
-                    f"drop it"
-                )
+    kind = input_format(path)
+    if kind is None:
+        return
+    for dest, (kinds, does) in READ_OPTION_FORMATS.items():
+        if getattr(args, dest, None) is not None and kind not in kinds:
+            raise UsageError(
+                f"{option_name(dest)} does not apply to {whose}{path}, {_FORMATS[kind]} ({does}); "
+                f"drop it"
+            )
