@@ -218,3 +218,10 @@ def test_train_params_and_preset():
         given = parser.parse_args(["train", "vae", "--iw-samples", "3", *option])
         with pytest.raises(UsageError, match=f"{option[0]} does not apply with --iw-samples 3"):
             cmd_train.train_params(given)
+
+
+def test_one_sample_is_said_in_the_singular(run, tmp_path, capsys):
+    """Probe 51 ae 9: "wrote 1 samples"."""
+    capsys.readouterr()
+    assert cli.main(["sample", str(run), "--n", "1", "--output", str(tmp_path / "s.npy")]) == 0
+    assert "wrote 1 sample to" in capsys.readouterr().out
