@@ -247,6 +247,18 @@ class NeuralEstimator(BaseEstimator):
     def _check_combinations(self) -> None:
         """Hook: checks that involve several parameters."""
 
+    def set_params(self, **params: Any) -> NeuralEstimator:
+        """scikit-learn's ``set_params``; a name the estimator has not is aekit's one-line
+        :class:`aekit.errors.UsageError` (still a ``ValueError``), as every bad value is at ``fit``."""
+        valid = self.get_params(deep=True)
+        for key in params:
+            if key.split("__", 1)[0] not in valid:
+                raise UsageError(
+                    f"{type(self).__name__} has no parameter {key!r}; its parameters are: "
+                    f"{', '.join(sorted(self.get_params(deep=False)))}"
+                )
+        return super().set_params(**params)
+
     # ---- fitted-state guard ---------------------------------------------------------------
     def check_is_fitted(self) -> None:
         """Raise :class:`aekit.errors.NotFittedError` (one line) unless the estimator is fitted."""
