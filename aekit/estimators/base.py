@@ -508,6 +508,11 @@ class NeuralEstimator(BaseEstimator):
         """
         trainer = trainer or Trainer()
         config = self._train_config(len(X))
+        if config.epochs == 0 and not trainer.resume:  # the CLI refuses it; here a model is wanted
+            note(
+                f"epochs=0 trains nothing: this {type(self).__name__} keeps its initial (random) "
+                f"weights; give epochs=1 or more, or 'auto', to train it"
+            )
         if validation is None:
             self._note_unused_patience()
         device = self._device()

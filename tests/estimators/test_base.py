@@ -35,3 +35,11 @@ def test_every_image_family_refuses_images_with_their_channels_last():
     for est in (aekit.Autoencoder(), aekit.Denoiser(), aekit.VAE()):
         with pytest.raises(DataError, match=r"\(4, 8, 8, 1\): images with their channels last"):
             est.set_params(epochs=1, threads=1).fit(nhwc)
+
+
+def test_zero_epochs_is_named_in_a_note(caplog):
+    """Probe 51 ae 9: Autoencoder(epochs=0).fit(X) returned an untrained model without a word (the
+    CLI refuses --epochs 0)."""
+    ae = aekit.Autoencoder(latent_dim=2, epochs=0, threads=1, device="cpu")
+    lines = notes(caplog, lambda: ae.fit(X))
+    assert ae.history_ == [] and any(line.startswith("epochs=0 trains nothing") for line in lines)
