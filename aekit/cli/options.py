@@ -434,9 +434,16 @@ def refuse_changed_data(args: argparse.Namespace, config: dict, instead: str) ->
     """The run's recorded data file or folder, read again for its held-out split, unchanged since
     training (its recorded checksums); else one line: the split of other contents is other rows,
     and figures on them would pass for the run's own. ``instead``: what the user can do."""
+    from pathlib import Path
+
     from ..errors import UsageError
 
     spec = recorded_spec(args, config)
+    if spec.data is not None and not Path(spec.data).exists():
+        raise UsageError(
+            f"the run's data {spec.data} (recorded in {Path(args.run) / 'config.json'}) is not "
+            f"there any more; put it back, or {instead}"
+        )
     if spec.changed():
         raise UsageError(
             f"the run's data {spec.data} has changed since the run was trained (its checksum "

@@ -200,3 +200,20 @@ def test_reading_options_that_the_runs_own_data_has_no_use_for_are_refused(tmp_p
     code, _, err = cli("evaluate", run, "--normal-label", "0")
     assert_one_line(code, err, 2, ["--normal-label does not apply to", "a vae run", "drop it"])
     assert not (tmp_path / "o.npy").exists()
+
+
+def test_a_moved_data_file_is_named_as_the_runs_recorded_data(tmp_path):
+    """Probe 51 ae 9: "no such file or folder: .../moved.npy", not saying that it is the run's
+    recorded data, nor that --data / --input gives another."""
+    from ..badinput import assert_one_line, cli
+
+    rows = tmp_path / "rows.npy"
+    np.save(rows, np.random.default_rng(0).random((30, 4)).astype(np.float32))
+    run = _trained(tmp_path, rows, "basic", "--latent-dim", "2")
+    rows.rename(tmp_path / "elsewhere.npy")
+    for argv, fix in (
+        (["evaluate", run], "--data FILE"),
+        (["encode", run, "--output", tmp_path / "z.csv"], "--input FILE"),
+    ):
+        code, _, err = cli(*argv)
+        assert_one_line(code, err, 2, ["the run's data", "rows.npy", "config.json", fix])
