@@ -528,6 +528,11 @@ def read_for_model(args: argparse.Namespace, est, config: dict | None = None):
         image_size=size,
         **table_options(est, config),
     )
+    shape = getattr(est, "input_shape_", ())
+    if getattr(data, "image_mode", None) is not None and len(shape) == 3:
+        from ..recipes.images import check_mode
+
+        check_mode(shape[0], data.image_mode, args.input)  # named: the model's line says only X
     if data.x.ndim == 2:  # a table: its missing cells refused when the run fills none
         from ..data.missing import fill_missing
 
