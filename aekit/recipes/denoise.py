@@ -83,10 +83,12 @@ class DenoiseRecipe(Recipe):
         ]
 
     def quality_warnings(self, est, metrics: dict[str, Any], data: Data) -> list[str]:
-        from .quality import denoised_worse
+        from .quality import denoised_worse, lr_too_high
 
         found = denoised_worse(
-            metrics.get("val_psnr", float("nan")), metrics.get("noisy_psnr", float("nan"))
+            metrics.get("val_psnr", float("nan")),
+            metrics.get("noisy_psnr", float("nan")),
+            lr_too_high(est.history_, est.lr),
         )
         return super().quality_warnings(est, metrics, data) + ([found] if found else [])
 

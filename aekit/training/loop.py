@@ -215,6 +215,16 @@ def _finite_weights(model: torch.nn.Module) -> bool:
     return bool(torch.stack(flags).all()) if flags else True
 
 
+# A learning rate above this is far beyond any Adam setting (its usual one is 1e-3).
+FAR_ABOVE_ADAM = 0.1
+
+
+def lower_lr(lr: float) -> float:
+    """The learning rate to suggest instead of ``lr``: a tenth of it; from a rate far above any Adam
+    setting (:data:`FAR_ABOVE_ADAM`), Adam's usual 1e-3."""
+    return lr / 10 if lr <= FAR_ABOVE_ADAM else 1e-3
+
+
 def _diverged(
     epoch: int,
     config: TrainConfig,
@@ -228,8 +238,7 @@ def _diverged(
     or whose loss ``grew`` far beyond its start."""
     what = "the weights became non-finite" if weights else f"the loss became {value}"
     what = grew or what
-    # A tenth of the rate; from a rate far above any Adam setting (> 0.1), Adam's usual 1e-3 instead.
-    lower = f"{config.lr / 10 if config.lr <= 0.1 else 1e-3:g}"
+    lower = f"{lower_lr(config.lr):g}"
     kept = ""
     if checkpoint_dir is not None and has_checkpoint(checkpoint_dir):
         kept = f"; the last good checkpoint is kept: continue it with --resume --lr {lower}"
