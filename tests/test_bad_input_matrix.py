@@ -913,7 +913,7 @@ for cmd in ("encode", "reconstruct"):
             f"{cmd}-wrong-image-mode",
             [cmd, IMG, "--input", "{W}/rgb", "--output", "{T}/z.npy"],
             2,
-            ["(3, 8, 8)"],
+            ["rgb is read as colour (RGB)", "trained on grayscale"],
             ["img"],
         ),
         C(

@@ -154,7 +154,9 @@ def test_checkpoint_cannot_point_outside_its_folder(runs, tmp_path):
         for w in (run / "checkpoint").glob("*.safetensors"):
             w.unlink()
         latest.write_text(json.dumps({**state, "weights": name}))
-        code, _, err = cli("train", "basic", "--out", run, "--resume", "--quiet", "--no-figures")
+        code, _, err = cli(
+            "train", "basic", "--out", run, "--resume", "--epochs", "2", "--quiet", "--no-figures"
+        )
         assert_one_line(code, err, 1, ["checkpoint", "model.safetensors", "not found"])
 
 

@@ -115,6 +115,11 @@ def _evaluate_spec(args: argparse.Namespace, config: dict):
         refuse_options(args, ("normal_label",), "a series run (its labels are 0 or 1)")
         return series_spec(args, config, args.data)
     refuse_options(args, SERIES_SCORE_OPTIONS, "which is not a series run")
+    if config.get("estimator") != "AnomalyDetector":
+        family = config.get("family", config.get("estimator"))
+        refuse_options(
+            args, ("normal_label",), f"a {family} run (it names the normal rows of an anomaly run)"
+        )
     return run_spec(args, config, path=args.data)
 
 

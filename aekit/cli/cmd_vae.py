@@ -119,7 +119,7 @@ def cmd_sample(args: argparse.Namespace) -> int:
     set_verbose(est, args)
     images = est.sample(args.n, seed=args.seed)
     _write_images(images, args.output, args.overwrite, title=f"{args.n} samples")
-    print(f"wrote {len(images)} samples to {args.output}")
+    print(f"wrote {len(images)} sample{'s' * (len(images) != 1)} to {args.output}")
     return 0
 
 

@@ -462,9 +462,16 @@ def refuse_changed_data(args: argparse.Namespace, config: dict, instead: str) ->
     """The run's recorded data file or folder, read again for its held-out split, unchanged since
     training (its recorded checksums); else one line: the split of other contents is other rows,
     and figures on them would pass for the run's own. ``instead``: what the user can do."""
+    from pathlib import Path
+
     from ..errors import UsageError
 
     spec = recorded_spec(args, config)
+    if spec.data is not None and not Path(spec.data).exists():
+        raise UsageError(
+            f"the run's data {spec.data} (recorded in {Path(args.run) / 'config.json'}) is not "
+            f"there any more; put it back, or {instead}"
+        )
     if spec.changed():
         raise UsageError(
             f"the run's data {spec.data} has changed since the run was trained (its checksum "
@@ -481,6 +488,8 @@ def run_spec(args: argparse.Namespace, config: dict, path: str | None = None):
     from pathlib import Path
 
     spec = recorded_spec(args, config)
+    if path is None and spec.data is not None:  # the run's own data: the options read it
+        refuse_read_options_for(args, str(spec.data), "the run's data ")
     if path is not None and Path(path).suffix.lower() in (".npy", ".npz"):
         if spec.label_column is not None:  # the run's normal label is a value of that column
             spec.normal_label = None
@@ -547,6 +556,11 @@ def read_for_model(args: argparse.Namespace, est, config: dict | None = None):
         image_size=size,
         **table_options(est, config),
     )
+    shape = getattr(est, "input_shape_", ())
+    if getattr(data, "image_mode", None) is not None and len(shape) == 3:
+        from ..recipes.images import check_mode
+
+        check_mode(shape[0], data.image_mode, args.input)  # named: the model's line says only X
     if data.x.ndim == 2:  # a table: its missing cells refused when the run fills none
         from ..data.missing import fill_missing
 
@@ -696,19 +710,27 @@ def input_format(path: str) -> str | None:
 
 
 def refuse_unused_read_options(args: argparse.Namespace) -> None:
-    """One line for a reading option given with an ``--input`` or ``--data`` file it does not
-    apply to (``--image-size`` with a table, ``--npz-key`` with a .npy, ...), which it would
-    otherwise ignore."""
+    """One line for a reading option given with an ``--input`` or ``--data`` file (or each of
+    ``interpolate``'s two) it does not apply to (``--image-size`` with a table, ``--npz-key`` with a
+    .npy, ...), which it would otherwise ignore."""
+    for where in ("input", "data"):
+        given = getattr(args, where, None)
+        for path in given if isinstance(given, list) else [given]:
+            if isinstance(path, str):
+                refuse_read_options_for(args, path, "")
+
+
+def refuse_read_options_for(args: argparse.Namespace, path: str, whose: str) -> None:
+    """One line for a reading option given that does not apply to the file or folder ``path``
+    (``whose``: how the message names it, e.g. "the run's data ")."""
     from ..errors import UsageError
 
-    for where in ("input", "data"):
-        path = getattr(args, where, None)
-        kind = input_format(path) if isinstance(path, str) else None
-        if kind is None:
-            continue
-        for dest, (kinds, does) in READ_OPTION_FORMATS.items():
-            if getattr(args, dest, None) is not None and kind not in kinds:
-                raise UsageError(
-                    f"{option_name(dest)} does not apply to {path}, {_FORMATS[kind]} ({does}); "
-                    f"drop it"
-                )
+    kind = input_format(path)
+    if kind is None:
+        return
+    for dest, (kinds, does) in READ_OPTION_FORMATS.items():
+        if getattr(args, dest, None) is not None and kind not in kinds:
+            raise UsageError(
+                f"{option_name(dest)} does not apply to {whose}{path}, {_FORMATS[kind]} ({does}); "
+                f"drop it"
+            )

@@ -29,6 +29,18 @@ def to_numpy(X, name: str) -> np.ndarray:
         raise fail(f"{name} cannot be read as an array: {exc}") from exc
 
 
+def refuse_channels_last(shape: tuple[int, ...], name: str) -> None:
+    """One line for images laid out (n, H, W, C) with C = 1 or 3 (Keras's layout,
+    ``x[..., np.newaxis]``): aekit's images are (n, C, H, W), and such an array would be taken as
+    H-channel images of W x C pixels. Never transposed silently: the caller's array is ambiguous."""
+    shape = tuple(int(d) for d in shape)
+    if len(shape) == 4 and shape[-1] in (1, 3) and shape[1] not in (1, 3):
+        raise fail(
+            f"{name} has shape {shape}: images with their channels last (n, H, W, C); aekit takes "
+            f"images as (n, C, H, W): use x.transpose(0, 3, 1, 2)"
+        )
+
+
 def _first_bad(bad: np.ndarray, describe) -> tuple[tuple[int, ...], str]:
     """Index of the first True in ``bad``, and its position in words (``describe(index)`` if given)."""
     index = tuple(int(i) for i in np.argwhere(bad)[0])

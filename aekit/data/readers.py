@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import UsageError
-from .checks import as_labels, check_numeric, fail, to_float32
+from .checks import as_labels, check_numeric, fail, refuse_channels_last, to_float32
 from .container import Data
 from .images import (
     IMAGE_EXTENSIONS,
@@ -50,6 +50,7 @@ def _array_x(x: np.ndarray, path: Path) -> np.ndarray:
         )
     if x.size == 0:
         raise fail(f"{path} holds an empty array of shape {x.shape}; expected at least one sample")
+    refuse_channels_last(x.shape, str(path))
     if x.ndim == 3:
         logger.info("%s: reading shape %s as grayscale images (n, 1, H, W)", path, x.shape)
         x = x[:, None]

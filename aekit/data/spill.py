@@ -22,7 +22,7 @@ import numpy as np
 
 from .._io import atomic_path
 from ..errors import UsageError
-from .checks import as_labels, fail
+from .checks import as_labels, fail, refuse_channels_last
 from .images import (
     IMAGE_EXTENSIONS,
     folder_labels,
@@ -350,7 +350,9 @@ def open_rows(
     if path.is_file() and path.stat().st_size == 0:
         raise fail(f"{path} is empty; expected a {ext} file with data")
     if ext == ".npy" and path.is_file():
-        return DiskData(rows=NpyRows(path, resident_bytes=resident_bytes), source=str(path))
+        rows = NpyRows(path, resident_bytes=resident_bytes)
+        refuse_channels_last(rows.shape, str(path))
+        return DiskData(rows=rows, source=str(path))
     options = dict(
         label_column=label_column,
         id_column=id_column,

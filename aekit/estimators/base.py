@@ -281,6 +281,18 @@ class NeuralEstimator(BaseEstimator):
     def _check_combinations(self) -> None:
         """Hook: checks that involve several parameters."""
 
+    def set_params(self, **params: Any) -> NeuralEstimator:
+        """scikit-learn's ``set_params``; a name the estimator has not is aekit's one-line
+        :class:`aekit.errors.UsageError` (still a ``ValueError``), as every bad value is at ``fit``."""
+        valid = self.get_params(deep=True)
+        for key in params:
+            if key.split("__", 1)[0] not in valid:
+                raise UsageError(
+                    f"{type(self).__name__} has no parameter {key!r}; its parameters are: "
+                    f"{', '.join(sorted(self.get_params(deep=False)))}"
+                )
+        return super().set_params(**params)
+
     # ---- fitted-state guard ---------------------------------------------------------------
     def check_is_fitted(self) -> None:
         """Raise :class:`aekit.errors.NotFittedError` (one line) unless the estimator is fitted."""
@@ -540,6 +552,11 @@ class NeuralEstimator(BaseEstimator):
         """
         trainer = trainer or Trainer()
         config = self._train_config(len(X))
+        if config.epochs == 0 and not trainer.resume:  # the CLI refuses it; here a model is wanted
+            note(
+                f"epochs=0 trains nothing: this {type(self).__name__} keeps its initial (random) "
+                f"weights; give epochs=1 or more, or 'auto', to train it"
+            )
         if validation is None:
             self._note_unused_patience()
         device = self._device()

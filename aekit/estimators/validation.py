@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from ..data.checks import check_underflow, to_numpy
+from ..data.checks import check_underflow, refuse_channels_last, to_numpy
 from ..data.sparse import SparseRows
 from ..errors import DataError, DataTypeError, one_line
 
@@ -74,6 +74,7 @@ def _check_form(X: Any, name: str) -> None:
             f"Reshape your data with X.reshape(-1, 1) for a single feature or X.reshape(1, -1) "
             f"for a single sample"
         )
+    refuse_channels_last(getattr(X, "shape", ()), name)
     dtype = getattr(X, "dtype", None)
     if isinstance(dtype, np.dtype) and dtype.kind == "c":
         raise DataError(

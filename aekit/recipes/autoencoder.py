@@ -120,14 +120,17 @@ class AutoencoderRecipe(Recipe):
         return written
 
     def quality_warnings(self, est, metrics: dict[str, Any], data: Data) -> list[str]:
-        from .quality import identity_code, no_better_than_mean, own_network
+        from .quality import identity_code, lr_too_high, no_better_than_mean, own_network
 
         x = model_columns(est, data)
         xs = est.scaler_.transform(x) if est.scaler_.kind != "none" else np.asarray(x, np.float64)
         # MSE of the mean
         baseline = float(np.asarray(xs, np.float64).reshape(len(xs), -1).var(0).mean())
         own = own_network(est)
-        found = no_better_than_mean(metrics.get("val_mse", np.nan), baseline, _changes(est), own)
+        lr_fix = lr_too_high(est.history_, est.lr)
+        found = no_better_than_mean(
+            metrics.get("val_mse", np.nan), baseline, _changes(est), own, lr_fix
+        )
         copy = identity_code(int(est.latent_dim_), int(est.n_features_in_), own)
         return super().quality_warnings(est, metrics, data) + [w for w in (found, copy) if w]
 

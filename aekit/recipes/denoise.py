@@ -83,12 +83,13 @@ class DenoiseRecipe(Recipe):
         ]
 
     def quality_warnings(self, est, metrics: dict[str, Any], data: Data) -> list[str]:
-        from .quality import denoised_worse, own_network
+        from .quality import denoised_worse, lr_too_high, own_network
 
         found = denoised_worse(
             metrics.get("val_psnr", float("nan")),
             metrics.get("noisy_psnr", float("nan")),
             own_network(est),
+            lr_too_high(est.history_, est.lr),
         )
         return super().quality_warnings(est, metrics, data) + ([found] if found else [])
 

@@ -33,6 +33,7 @@ from typing import Any
 from .. import _io, _manifest
 from .._transaction import LEGACY_LOCK, FolderTransaction
 from ..errors import UsageError
+from ..training.checkpoint import checkpoint_epoch
 
 
 def versions() -> dict[str, str]:
@@ -122,12 +123,7 @@ class RunFolder:
 
     def _epoch(self) -> int:
         """The epoch of the checkpoint in the staging folder (0: none, or unreadable)."""
-        import json
-
-        try:
-            return int(json.loads((self.checkpoint_dir / "latest.json").read_text())["epoch"])
-        except (OSError, ValueError, KeyError, TypeError):
-            return 0
+        return checkpoint_epoch(self.checkpoint_dir)
 
     def made_progress(self) -> bool:
         """Whether this process wrote a checkpoint beyond the one the run started from."""

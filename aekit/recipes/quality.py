@@ -16,6 +16,8 @@ from typing import Any
 
 import numpy as np
 
+from ..training.loop import FAR_ABOVE_ADAM, lower_lr
+
 # nats per image: a posterior this close to the prior carries almost nothing of x
 KL_COLLAPSED = 0.5
 SPREAD_COLLAPSED = 0.25  # samples' per-pixel spread over the data's: below this they all look alike
@@ -57,12 +59,42 @@ def never_improved(history: Sequence[dict], lr: Any) -> str | None:
     )
 
 
+def lr_too_high(history: Sequence[dict], lr: Any) -> str | None:
+    """A lower learning rate, as the fix of a useless result, when ``lr`` is far above any Adam
+    setting or the training loss rose over the run; else None (a sigmoid output bounds the loss, so
+    a rate 50,000 times the default need not blow it up: the run ends useless, not diverged).
+
+    Examples
+    --------
+    >>> print(lr_too_high([{"train_loss": 0.2}, {"train_loss": 0.1}], 50.0))
+    lower the learning rate (--lr 50 is far above Adam's usual 1e-3: try --lr 0.001)
+    >>> lr_too_high([{"train_loss": 0.2}, {"train_loss": 0.1}], 1e-3) is None
+    True
+    """
+    if isinstance(lr, bool) or not isinstance(lr, (int, float)):
+        return None
+    losses = [float(r["train_loss"]) for r in history if r.get("train_loss") is not None]
+    rose = len(losses) >= 2 and losses[-1] > losses[0]
+    if lr > FAR_ABOVE_ADAM:
+        why = f"--lr {lr:g} is far above Adam's usual 1e-3"
+    elif rose:
+        why = f"the training loss rose from {losses[0]:.4g} to {losses[-1]:.4g}"
+    else:
+        return None
+    return f"lower the learning rate ({why}: try --lr {lower_lr(lr):g})"
+
+
 def no_better_than_mean(
-    val_mse: float, baseline: float, changes: Sequence[str] = (), own: bool = False
+    val_mse: float,
+    baseline: float,
+    changes: Sequence[str] = (),
+    own: bool = False,
+    lr_fix: str | None = None,
 ) -> str | None:
     """The held-out reconstruction error is no better than predicting every feature's mean;
     ``changes``: settings the run could change (only those not in use already), said first;
-    ``own``: the run trains the user's own network, sized by its own arguments.
+    ``own``: the run trains the user's own network, sized by its own arguments; ``lr_fix``:
+    :func:`lr_too_high`'s fix, said instead of training longer.
 
     Examples
     --------
@@ -77,15 +109,20 @@ def no_better_than_mean(
         else "train longer (--epochs), or "
         + (f"give your encoder a wider code ({OWN_ARGS})" if own else "raise --latent-dim")
     )
+    if lr_fix:
+        fix = lr_fix + (f", and {' and '.join(changes)}" if changes else "")
     return (
         f"val_mse {val_mse:.4g} is no better than predicting each feature's mean ({baseline:.4g}): "
         f"the model reconstructs nothing; {fix}"
     )
 
 
-def denoised_worse(val_psnr: float, noisy_psnr: float, own: bool = False) -> str | None:
+def denoised_worse(
+    val_psnr: float, noisy_psnr: float, own: bool = False, lr_fix: str | None = None
+) -> str | None:
     """The denoised held-out images are further from the clean ones than the noisy inputs were
-    (``own``: the user's own network).
+    (``own``: the user's own network); ``lr_fix``: :func:`lr_too_high`'s fix, said instead of
+    training longer.
 
     Examples
     --------
@@ -95,9 +132,10 @@ def denoised_worse(val_psnr: float, noisy_psnr: float, own: bool = False) -> str
     if not (np.isfinite(val_psnr) and np.isfinite(noisy_psnr)) or val_psnr > noisy_psnr:
         return None
     wider = f"widen your network ({OWN_ARGS})" if own else "widen the model (--channels 32,16)"
+    fix = lr_fix or f"train longer (--epochs), or {wider}"
     return (
         f"the denoised images are worse than the noisy input (val_psnr {val_psnr:.1f} dB <= noisy_psnr "
-        f"{noisy_psnr:.1f} dB): train longer (--epochs), or {wider}"
+        f"{noisy_psnr:.1f} dB): {fix}"
     )
 
 

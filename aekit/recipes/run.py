@@ -16,12 +16,14 @@ from pathlib import Path
 from typing import Any
 
 from .. import _io
+from .._notes import note
 from .._outputs import check_output
 from ..data import Data
 from ..errors import Diverged, RunFailure, UsageError
 from ..estimators.persistence import CONFIG, jsonable, read_config, write_estimator
 from ..families import family_of
 from ..training import distributed
+from ..training.checkpoint import checkpoint_epoch
 from ..training.device import resolve_device
 from ..training.memory import check_images_fit
 from ..training.mlflow import MLflowLog
@@ -112,6 +114,9 @@ def _train(
             "seed": int(est.seed),
             "versions": versions(),
         }
+        resumes = _resumes(run, config["params"]) if resume else []
+        if resumes:
+            config["resumed"] = resumes
         _io.write_json(run.work / CONFIG, jsonable({**config, "status": "training"}))
         distributed.barrier()  # the others may now read the checkpoint
         tb = _tensorboard_log(run.work / "tensorboard", val) if tensorboard else None
@@ -122,6 +127,29 @@ def _train(
         metrics = _finish(run, recipe, est, val, config, figures)
     distributed.finish()  # under torchrun: the others have waited for this run to be written
     return metrics
+
+
+def _resumes(run: RunFolder, params: dict[str, Any]) -> list[dict[str, Any]]:
+    """config.json's record of the run's resumes that changed a training setting, this one added:
+    the epochs trained before it and each changed setting's [before, after] (the recorded params are
+    the last settings, so the record says which epochs trained with which)."""
+    import json
+
+    try:
+        saved = json.loads((run.work / CONFIG).read_text())
+    except (OSError, ValueError, RecursionError):
+        return []
+    resumes = [r for r in saved.get("resumed", []) if isinstance(r, dict)]
+    before = saved.get("params") if isinstance(saved.get("params"), dict) else {}
+    changed = {
+        k: [before.get(k), params[k]]
+        for k in RESUMABLE
+        if k != "verbose" and k in params and _norm(before.get(k)) != _norm(params[k])
+    }
+    done = checkpoint_epoch(run.checkpoint_dir)
+    if done and changed:
+        resumes.append({"after_epoch": done, "changed": changed})
+    return resumes
 
 
 def _estimator(family: str, params: dict[str, Any], spec: DataSpec, out: Path, resume: bool):
@@ -143,6 +171,8 @@ def _estimator(family: str, params: dict[str, Any], spec: DataSpec, out: Path, r
             f"{source / CONFIG}: the recorded settings cannot be used ({exc}); the file is damaged: "
             f"start again with --overwrite"
         ) from None
+    if source is not None:
+        _check_epochs_left(out, params, source)
     if est.epochs == 0:  # the run would be saved as done, untrained
         raise UsageError(
             "--epochs 0 trains nothing, and the run would be saved untrained; give --epochs 1 or "
@@ -249,6 +279,24 @@ def _resumed(out: Path, family: str, params: dict[str, Any], spec: DataSpec):
             f"(recorded {params[k]!r}, given {given[k]!r}); drop it, or start a new run with --overwrite"
         )
     return family, params, spec, source
+
+
+def _check_epochs_left(out: Path, params: dict[str, Any], source: Path) -> None:
+    """Refuse a --resume whose --epochs is below the epochs trained (the run's recorded epochs
+    would contradict its weights); one equal to those of a finished run says that nothing trains."""
+    done = checkpoint_epoch(source / "checkpoint")
+    epochs = params.get("epochs")
+    if not _is_int(epochs) or epochs > done:
+        return
+    if epochs < done:
+        raise UsageError(
+            f"--resume: {out} has trained {done} epochs; --epochs {epochs} would train none (the "
+            f"run stays as it is); pass --epochs above {done} to train on"
+        )
+    if source.resolve() == out.resolve():  # finished: an interrupted one may yet write its files
+        note(
+            f"{out} has trained its {done} epochs; nothing more trains: pass --epochs above {done}"
+        )
 
 
 def _check_same_run(

@@ -1,8 +1,10 @@
 """Checkpoints written at every epoch end, crash-safe, for ``--resume``.
 
 Layout of ``RUN/checkpoint/``:
-    epoch-0007.safetensors   model weights ("model.*") and optimizer tensors ("optimizer.*")
-    latest.json              epoch, history, optimizer's non-tensor state, the weights' file name
+    epoch-0007.safetensors   model weights ("model.*"), optimizer tensors ("optimizer.*") and
+                             the run's own tensors ("extra.*": early stopping's best weights)
+    latest.json              epoch, history, optimizer's non-tensor state, the weights' file name,
+                             the run's own state ("extra": early stopping's best loss and wait)
 
 Each file is written atomically; ``latest.json`` is replaced last, so a crash at any
 point leaves it pointing at a complete weights file. Older weights are removed only after.
@@ -32,11 +34,14 @@ def save_checkpoint(
     epoch: int,
     history: list[dict],
     extra: dict[str, Any] | None = None,
+    extra_tensors: dict[str, torch.Tensor] | None = None,
 ) -> Path:
-    """Save the state after ``epoch`` (1-based count of finished epochs) into ``folder``."""
+    """Save the state after ``epoch`` (1-based count of finished epochs) into ``folder``; ``extra``
+    (JSON) and ``extra_tensors`` are the run's own state, handed back by :func:`load_checkpoint`."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     tensors = {f"model.{k}": v for k, v in model.state_dict().items()}
+    tensors.update({f"extra.{k}": v for k, v in (extra_tensors or {}).items()})
     optim_json = split_tensors(optimizer.state_dict(), "optimizer", tensors)
     weights = folder / f"epoch-{epoch:04d}.safetensors"
     save_tensors(weights, tensors)
@@ -58,6 +63,15 @@ def save_checkpoint(
 
 def has_checkpoint(folder: str | Path) -> bool:
     return (Path(folder) / LATEST).is_file()
+
+
+def checkpoint_epoch(folder: str | Path) -> int:
+    """The epochs trained in the checkpoint in ``folder`` (0: none, or unreadable)."""
+    try:
+        epoch = json.loads((Path(folder) / LATEST).read_text())["epoch"]
+    except (OSError, ValueError, KeyError, TypeError, RecursionError):
+        return 0
+    return epoch if isinstance(epoch, int) and not isinstance(epoch, bool) and epoch > 0 else 0
 
 
 def _check_state(state: Any, where: Path) -> None:
@@ -103,7 +117,8 @@ def _history_problem(history: Any, epoch: int) -> str | None:
 def load_checkpoint(
     folder: str | Path, *, model: torch.nn.Module, optimizer: torch.optim.Optimizer | None = None
 ) -> dict[str, Any]:
-    """Restore ``model`` (and ``optimizer``) in place; return the JSON state (epoch, history, extra)."""
+    """Restore ``model`` (and ``optimizer``) in place; return the JSON state (epoch, history, extra),
+    the run's own tensors under ``"extra_tensors"``."""
     folder = Path(folder)
     try:
         state = json.loads((folder / LATEST).read_text())
@@ -135,6 +150,9 @@ def load_checkpoint(
         ) from None
     if optimizer is not None:
         _moments_like_parameters(optimizer, device)
+    state["extra_tensors"] = {
+        k[len("extra.") :]: v.to(device) for k, v in tensors.items() if k.startswith("extra.")
+    }
     return state
 
 

@@ -34,7 +34,8 @@ from typing import Any, Protocol
 import torch
 
 from .. import _stop
-from ..errors import ArgumentTypeError, Diverged, UsageError
+from .._notes import note
+from ..errors import ArgumentTypeError, Diverged, RunFailure, UsageError
 from . import distributed
 from .checkpoint import has_checkpoint, load_checkpoint, save_checkpoint
 
@@ -214,6 +215,16 @@ def _finite_weights(model: torch.nn.Module) -> bool:
     return bool(torch.stack(flags).all()) if flags else True
 
 
+# A learning rate above this is far beyond any Adam setting (its usual one is 1e-3).
+FAR_ABOVE_ADAM = 0.1
+
+
+def lower_lr(lr: float) -> float:
+    """The learning rate to suggest instead of ``lr``: a tenth of it; from a rate far above any Adam
+    setting (:data:`FAR_ABOVE_ADAM`), Adam's usual 1e-3."""
+    return lr / 10 if lr <= FAR_ABOVE_ADAM else 1e-3
+
+
 def _diverged(
     epoch: int,
     config: TrainConfig,
@@ -227,8 +238,7 @@ def _diverged(
     or whose loss ``grew`` far beyond its start."""
     what = "the weights became non-finite" if weights else f"the loss became {value}"
     what = grew or what
-    # A tenth of the rate; from a rate far above any Adam setting (> 0.1), Adam's usual 1e-3 instead.
-    lower = f"{config.lr / 10 if config.lr <= 0.1 else 1e-3:g}"
+    lower = f"{lower_lr(config.lr):g}"
     kept = ""
     if checkpoint_dir is not None and has_checkpoint(checkpoint_dir):
         kept = f"; the last good checkpoint is kept: continue it with --resume --lr {lower}"
@@ -295,12 +305,24 @@ def train(
     resuming and the callbacks.
     """
     run = _start(model, loss_fn, inputs, targets, config, checkpoint_dir, callbacks)
-    history, start_epoch = _resume(run) if resume else ([], 0)
+    stopping = _EarlyStopping(config)
+    history, start_epoch = _resume(run, stopping) if resume else ([], 0)
+    if start_epoch > config.epochs:
+        raise UsageError(
+            f"the checkpoint in {checkpoint_dir} has trained {start_epoch} epochs, more than "
+            f"epochs={config.epochs}: nothing would train; give epochs above {start_epoch} to train on"
+        )
     if history:  # resumed: the scale is the first epoch's loss, not the trained model's
         run.start_loss = float(history[0]["train_loss"])
-    stopping = _EarlyStopping(config)
     _call(run.callbacks, "on_train_begin", config.epochs, run.steps)
     last = config.epochs if config.stop_after is None else min(config.epochs, config.stop_after)
+    if start_epoch and stopping.should_stop(start_epoch - 1):
+        last = start_epoch  # it had stopped early: an uninterrupted run trains no further
+        note(
+            f"the run stopped early after epoch {start_epoch} (patience {config.patience}: no "
+            f"better validation loss since); resuming trains no further: raise the patience to "
+            f"train on"
+        )
     for epoch in range(start_epoch, last):
         _stop.check()  # a stop whose interrupt was lost on the way (aekit._stop)
         _call(run.callbacks, "on_epoch_start", epoch, run.steps)
@@ -334,7 +356,7 @@ def train(
             val_loss,
         )
         stop = stopping.update(epoch, val_loss, model)
-        _checkpoint(run, epoch, history)
+        _checkpoint(run, epoch, history, stopping)
         _call(run.callbacks, "on_epoch_end", record)
         if stop:
             logger.info(
@@ -433,11 +455,13 @@ def _start(model, loss_fn, inputs, targets, config, checkpoint_dir, callbacks) -
     )
 
 
-def _resume(run: _Run) -> tuple[list[dict], int]:
-    """(history, first epoch) of the checkpoint in the run's folder, weights and optimizer restored."""
+def _resume(run: _Run, stopping: _EarlyStopping) -> tuple[list[dict], int]:
+    """(history, first epoch) of the checkpoint in the run's folder, weights, optimizer and early
+    stopping restored."""
     if run.checkpoint_dir is None or not has_checkpoint(run.checkpoint_dir):
         return [], 0
     state = load_checkpoint(run.checkpoint_dir, model=run.model, optimizer=run.optimizer)
+    stopping.restore(state["extra"].get("stopping"), state["extra_tensors"], run.checkpoint_dir)
     for group in run.optimizer.param_groups:  # a resumed run may change these (a lower lr)
         group["lr"], group["weight_decay"] = run.config.lr, run.config.weight_decay
     logger.info("resuming from %s after epoch %d", run.checkpoint_dir, int(state["epoch"]))
@@ -543,7 +567,7 @@ def _check_finite(run: _Run, epoch: int, train_loss: float, val_loss: float | No
             )  # fmt: skip
 
 
-def _checkpoint(run: _Run, epoch: int, history: list[dict]) -> None:
+def _checkpoint(run: _Run, epoch: int, history: list[dict], stopping: _EarlyStopping) -> None:
     """A checkpoint after this epoch when it is due (one writer; the others wait for it)."""
     config = run.config
     due = (epoch + 1) % config.checkpoint_every == 0 or epoch + 1 == config.epochs
@@ -556,13 +580,16 @@ def _checkpoint(run: _Run, epoch: int, history: list[dict]) -> None:
             optimizer=run.optimizer,
             epoch=epoch + 1,
             history=history,
+            extra={"stopping": stopping.state()},
+            extra_tensors=stopping.best_tensors(),
         )
     distributed.barrier()  # no process runs ahead of a checkpoint
 
 
 class _EarlyStopping:
     """Stop after ``patience`` epochs without a better validation loss (never before
-    ``min_epochs``); the best epoch's weights are kept."""
+    ``min_epochs``); the best epoch's weights are kept. Its state goes into every checkpoint, so a
+    resumed run stops where the uninterrupted one stops and keeps the same best weights."""
 
     def __init__(self, config: TrainConfig):
         self.patience, self.min_epochs = config.patience, config.min_epochs
@@ -577,7 +604,41 @@ class _EarlyStopping:
             self.best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
             return False
         self.bad_epochs += 1
-        return self.bad_epochs >= self.patience and epoch + 1 >= self.min_epochs
+        return self.should_stop(epoch)
+
+    def should_stop(self, epoch: int) -> bool:
+        """Whether the epochs without improvement so far end training after ``epoch`` (0-based)."""
+        return (
+            self.patience is not None
+            and self.bad_epochs >= self.patience
+            and epoch + 1 >= self.min_epochs
+        )
+
+    def state(self) -> dict[str, Any]:
+        """The JSON part of the state (the best weights are :meth:`best_tensors`)."""
+        best = None if self.best_state is None else self.best
+        return {"best": best, "bad_epochs": self.bad_epochs}
+
+    def best_tensors(self) -> dict[str, torch.Tensor]:
+        return {f"best.{k}": v for k, v in (self.best_state or {}).items()}
+
+    def restore(self, state: Any, tensors: dict[str, torch.Tensor], where: Any) -> None:
+        """The state a checkpoint saved (none in one written before early stopping was kept)."""
+        if state is None:
+            return
+        best, bad = (
+            (state.get("best"), state.get("bad_epochs")) if isinstance(state, dict) else (0, -1)
+        )
+        best_state = {k[len("best.") :]: v for k, v in tensors.items() if k.startswith("best.")}
+        ok_best = best is None or (isinstance(best, (int, float)) and not isinstance(best, bool))
+        if not ok_best or isinstance(bad, bool) or not isinstance(bad, int) or bad < 0:
+            raise RunFailure(
+                f"{where}: the early-stopping state is damaged ({state!r}); "
+                f"start again without --resume"
+            )
+        if best is not None and best_state:
+            self.best, self.best_state = float(best), best_state
+        self.bad_epochs = bad
 
     def restore_best(self, model: torch.nn.Module) -> None:
         if self.best_state is not None:

@@ -218,3 +218,31 @@ def test_train_params_and_preset():
         given = parser.parse_args(["train", "vae", "--iw-samples", "3", *option])
         with pytest.raises(UsageError, match=f"{option[0]} does not apply with --iw-samples 3"):
             cmd_train.train_params(given)
+
+
+def test_one_sample_is_said_in_the_singular(run, tmp_path, capsys):
+    """Probe 51 ae 9: "wrote 1 samples"."""
+    capsys.readouterr()
+    assert cli.main(["sample", str(run), "--n", "1", "--output", str(tmp_path / "s.npy")]) == 0
+    assert "wrote 1 sample to" in capsys.readouterr().out
+
+
+def test_interpolate_names_the_file_read_in_the_other_colour_mode(run, tmp_path, capsys):
+    """Probe 51 ae 9: "X: the model was trained on sample shape (3, 12, 16), got (1, 12, 16)", where
+    the other commands name the file and its mode."""
+    from PIL import Image
+
+    gray = np.zeros((28, 28), np.uint8)
+    Image.fromarray(gray).save(tmp_path / "gray.png")
+    Image.fromarray(np.stack([gray] * 3, axis=-1)).save(tmp_path / "rgb.png")
+    argv = [
+        "interpolate",
+        str(run),
+        "--input",
+        str(tmp_path / "gray.png"),
+        str(tmp_path / "rgb.png"),
+    ]
+    capsys.readouterr()
+    assert cli.main([*argv, "--output", str(tmp_path / "i.npy")]) == 2
+    err = capsys.readouterr().err
+    assert "rgb.png is read as colour (RGB), but the run was trained on grayscale" in err, err

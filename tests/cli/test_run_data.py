@@ -173,3 +173,47 @@ def test_evaluate_and_plot_refuse_a_data_file_changed_since_training(tmp_path):
     config["data"]["checksums"] = None  # a run that recorded none: read as it is
     (run / "config.json").write_text(json.dumps(config))
     assert cli("evaluate", run)[0] == 0
+
+
+def test_reading_options_that_the_runs_own_data_has_no_use_for_are_refused(tmp_path):
+    """Probe 51 ae 3 and 5: with no --input, --image-size, --npz-key, --label-column and --id-column
+    were accepted and did nothing on a .npy run (so were they for interpolate's two --input .npy
+    files), and --normal-label on a run that is not an anomaly detector."""
+    from ..badinput import assert_one_line, cli
+
+    imgs = tmp_path / "imgs.npy"
+    np.save(imgs, np.random.default_rng(0).random((10, 1, 8, 8)).astype(np.float32))
+    np.save(tmp_path / "a.npy", np.load(imgs)[0])
+    run = _trained(tmp_path, imgs, "vae", "--latent-dim", "2", "--channels", "4,4")
+    out = ["--output", tmp_path / "o.npy"]
+    ends = ["--from", "0", "--to", "1", *out]
+    two = ["--input", tmp_path / "a.npy", tmp_path / "a.npy", *out]
+    for argv, option in (
+        (["encode", run, *out, "--image-size", "4x4"], "--image-size"),
+        (["reconstruct", run, *out, "--npz-key", "x"], "--npz-key"),
+        (["evaluate", run, "--label-column", "3"], "--label-column"),
+        (["interpolate", run, *ends, "--id-column", "2"], "--id-column"),
+        (["interpolate", run, *two, "--image-size", "4x4"], "--image-size"),
+    ):
+        code, _, err = cli(*argv)
+        assert_one_line(code, err, 2, [option, "does not apply to", ".npy array", "drop it"])
+    code, _, err = cli("evaluate", run, "--normal-label", "0")
+    assert_one_line(code, err, 2, ["--normal-label does not apply to", "a vae run", "drop it"])
+    assert not (tmp_path / "o.npy").exists()
+
+
+def test_a_moved_data_file_is_named_as_the_runs_recorded_data(tmp_path):
+    """Probe 51 ae 9: "no such file or folder: .../moved.npy", not saying that it is the run's
+    recorded data, nor that --data / --input gives another."""
+    from ..badinput import assert_one_line, cli
+
+    rows = tmp_path / "rows.npy"
+    np.save(rows, np.random.default_rng(0).random((30, 4)).astype(np.float32))
+    run = _trained(tmp_path, rows, "basic", "--latent-dim", "2")
+    rows.rename(tmp_path / "elsewhere.npy")
+    for argv, fix in (
+        (["evaluate", run], "--data FILE"),
+        (["encode", run, "--output", tmp_path / "z.csv"], "--input FILE"),
+    ):
+        code, _, err = cli(*argv)
+        assert_one_line(code, err, 2, ["the run's data", "rows.npy", "config.json", fix])

@@ -432,3 +432,19 @@ def test_a_photo_is_read_upright_as_its_exif_orientation_says(tmp_path):
     data = read_path(tmp_path / "photos")  # one size, not "images have different sizes"
     assert data.x.shape == (2, 1, 40, 20)
     np.testing.assert_array_equal(data.x[0], data.x[1])
+
+
+@pytest.mark.parametrize("channels", [1, 3])
+def test_images_with_their_channels_last_are_refused_with_the_transpose(tmp_path, channels):
+    """Probe 51 ae 6: an (n, H, W, 1) array (Keras's layout) was read as 28-channel 28x1 images:
+    trained on, then an internal error from the figures (or, without them, a nonsense model)."""
+    from aekit.data import open_rows
+
+    path = tmp_path / "nhwc.npy"
+    np.save(path, RNG.random((4, 8, 6, channels)).astype(np.float32))
+    for read in (read_path, lambda p: open_rows(p, cache_dir=tmp_path / "cache")):
+        with pytest.raises(DataError, match=r"channels last.*x\.transpose\(0, 3, 1, 2\)") as err:
+            read(path)
+        assert str(path) in str(err.value) and f"(4, 8, 6, {channels})" in str(err.value)
+    np.save(path, RNG.random((4, channels, 8, 3)).astype(np.float32))  # (n, C, H, W): taken
+    assert read_path(path).x.shape == (4, channels, 8, 3)

@@ -99,6 +99,16 @@ def _noisier(X):
     return np.clip(X + np.random.default_rng(1).normal(0, 0.4, X.shape), 0, 1).astype(np.float32)
 
 
+@pytest.mark.parametrize("make", [aekit.Autoencoder, aekit.Denoiser, aekit.VAE])
+def test_set_params_of_an_unknown_name_is_aekits_one_line_error(make):
+    """Probe 51 ae 9: scikit-learn's plain ValueError, listing every parameter's repr."""
+    with pytest.raises(UsageError, match="has no parameter .foo.; its parameters are: .*epochs"):
+        make().set_params(foo=1)
+    with pytest.raises(ValueError):  # still what scikit-learn's callers catch
+        make().set_params(foo__bar=1)
+    assert make().set_params(epochs=3).epochs == 3
+
+
 def test_not_fitted_error_is_scikit_learns():
     from sklearn.exceptions import NotFittedError as SklearnNotFittedError
 

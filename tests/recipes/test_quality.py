@@ -10,6 +10,7 @@ from aekit.recipes import DataSpec, train_run
 from aekit.recipes.quality import (
     denoised_worse,
     identity_code,
+    lr_too_high,
     never_improved,
     no_better_than_mean,
     overfitting,
@@ -52,6 +53,25 @@ def test_a_run_of_the_users_own_network_is_not_advised_the_built_in_networks_opt
         assert "--encoder-args" in text, text
         assert not any(o in text for o in ("--latent-dim", "--hidden", "--channels")), text
     assert "--latent-dim" in identity_code(784, 784) and "--channels" in denoised_worse(13.3, 16.2)
+
+
+def test_a_far_too_high_learning_rate_is_the_advice_not_training_longer(tmp_path):
+    """Probe 51 ae 8: --lr 50 on [0, 1] images (a sigmoid output bounds the loss: no divergence)
+    ended with "train longer (--epochs), or raise --latent-dim"."""
+    np.save(tmp_path / "x.npy", np.random.default_rng(0).random((60, 1, 6, 6)).astype(np.float32))
+    _, metrics = train_run(
+        "basic",
+        {"epochs": 2, "lr": 50.0, "latent_dim": 2, "threads": 1},
+        DataSpec(data=str(tmp_path / "x.npy")),
+        tmp_path / "run",
+        figures=False,
+    )
+    useless = [w for w in metrics["warnings"] if "no better than predicting" in w]
+    assert useless and "lower the learning rate (--lr 50 is far above" in useless[0], metrics
+    assert "train longer" not in useless[0]
+    rose = [{"train_loss": 0.1}, {"train_loss": 0.3}]
+    assert "try --lr 0.0001" in denoised_worse(13.3, 16.2, lr_fix=lr_too_high(rose, 1e-3))
+    assert lr_too_high(rose[::-1], 1e-3) is None
 
 
 def test_vae_collapsed_needs_kl_near_zero_and_alike_samples():

@@ -1,3 +1,4 @@
+import contextlib
 import math
 
 import pytest
@@ -267,3 +268,40 @@ def test_a_convolutional_model_trained_channels_last_resumes_exactly(tmp_path):
           checkpoint_dir=tmp_path, resume=True)  # fmt: skip
     for a, b in zip(full.parameters(), resumed.parameters()):
         assert torch.equal(a, b)
+
+
+@pytest.mark.parametrize("stop_at", [3, None])  # interrupted mid-patience; a finished run extended
+def test_a_resumed_run_keeps_early_stopping_and_its_best_weights(tmp_path, data, stop_at):
+    """Probe 51 ae 2: the checkpoint lacked the best loss, the wait and the best weights, so a
+    resumed --patience run started its patience afresh, trained on and kept a worse model."""
+    config = dict(batch_size=200, lr=10.0, patience=2)
+    val = (data, data)
+    full = _model()
+    hist = train(full, _loss, data, config=TrainConfig(epochs=50, **config), validation=val)
+    assert 4 <= len(hist) < 50  # it stops early, after its best epoch and two worse ones
+
+    class Kill:
+        def on_epoch_end(self, record):
+            if record["epoch"] == stop_at:
+                raise KeyboardInterrupt
+
+    first = TrainConfig(epochs=50 if stop_at else len(hist), **config)
+    with pytest.raises(KeyboardInterrupt) if stop_at else contextlib.nullcontext():
+        train(_model(), _loss, data, config=first, validation=val,
+              checkpoint_dir=tmp_path, callbacks=[Kill()])  # fmt: skip
+    resumed = _model(seed=99)
+    again = train(resumed, _loss, data, config=TrainConfig(epochs=50, **config), validation=val,
+                  checkpoint_dir=tmp_path, resume=True)  # fmt: skip
+    assert [r["val_loss"] for r in again] == [r["val_loss"] for r in hist]
+    for a, b in zip(full.parameters(), resumed.parameters()):
+        assert torch.equal(a, b)
+
+
+def test_resuming_a_checkpoint_past_the_epochs_asked_for_is_refused(tmp_path, data):
+    """Probe 51 ae 4, in Python: epochs=1 resumed from 3 trained epochs returned them untouched."""
+    train(
+        _model(), _loss, data, config=TrainConfig(epochs=3, batch_size=50), checkpoint_dir=tmp_path
+    )
+    with pytest.raises(UsageError, match="has trained 3 epochs, more than epochs=1"):
+        train(_model(), _loss, data, config=TrainConfig(epochs=1, batch_size=50),
+              checkpoint_dir=tmp_path, resume=True)  # fmt: skip

@@ -1,0 +1,56 @@
+"""--resume: what a continued run records, and what it refuses (aekit.recipes.run)."""
+
+import json
+
+import numpy as np
+import pytest
+
+from ..cli.helpers import assert_one_line_error, cli_here
+
+
+@pytest.fixture
+def rows(tmp_path):
+    path = tmp_path / "rows.npy"
+    np.save(path, np.random.default_rng(0).random((40, 6)).astype(np.float32))
+    return path
+
+
+def _train(rows, run, *more, check=0):
+    return cli_here("train", "basic", "--data", rows, "--latent-dim", "2", "--threads", "1",
+                    "--out", run, "--no-figures", "--quiet", *more, check=check)  # fmt: skip
+
+
+def test_resume_with_no_epochs_left_is_refused_and_leaves_the_run_as_it_was(tmp_path, rows):
+    """Probe 51 ae 4: --resume --epochs 1 of a 3-epoch run trained nothing, exit 0, and its
+    config.json then said 1 epoch beside 3 epochs of weights and history."""
+    run = tmp_path / "run"
+    _train(rows, run, "--epochs", "3")
+    before = {p: p.read_bytes() for p in run.rglob("*") if p.is_file()}
+    for epochs in ("1", "2"):
+        proc = cli_here("train", "basic", "--out", run, "--resume", "--epochs", epochs, check=None)
+        assert_one_line_error(proc, 2, "has trained 3 epochs", f"--epochs {epochs}", "above 3")
+    assert {p: p.read_bytes() for p in run.rglob("*") if p.is_file()} == before
+    same = cli_here("train", "basic", "--out", run, "--resume", "--no-figures", "--quiet")
+    assert "has trained its 3 epochs; nothing more trains" in same.stderr
+
+
+def test_a_resume_that_changes_training_settings_records_which_epochs_trained_with_which(
+    tmp_path, rows
+):
+    """Probe 51 ae 4: config.json kept only the last invocation's settings, which did not make the
+    weights (epochs 1-2 at batch 32, lr 1e-3; epoch 3 at batch 8, lr 1e-2)."""
+    run = tmp_path / "run"
+    _train(rows, run, "--epochs", "2")
+    cli_here("train", "basic", "--out", run, "--resume", "--epochs", "3", "--batch-size", "8",
+             "--lr", "0.01", "--no-figures", "--quiet")  # fmt: skip
+    config = json.loads((run / "config.json").read_text())
+    assert config["params"]["lr"] == 0.01 and config["params"]["batch_size"] == 8
+    assert config["resumed"] == [
+        {
+            "after_epoch": 2,
+            "changed": {"epochs": [2, 3], "lr": [0.001, 0.01], "batch_size": [32, 8]},
+        }
+    ]
+    cli_here("train", "basic", "--out", run, "--resume", "--epochs", "4", "--no-figures", "--quiet")
+    again = json.loads((run / "config.json").read_text())["resumed"]
+    assert again[1] == {"after_epoch": 3, "changed": {"epochs": [3, 4]}} and len(again) == 2
