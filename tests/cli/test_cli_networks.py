@@ -62,22 +62,16 @@ def test_train_with_an_importable_network_then_every_command(files, tmp_path):
     assert "max abs difference" in out
 
 
+def _train_conv(family: str, data, run) -> None:
+    """One epoch of ``family`` with tests/nets.py's convolutional pair."""
+    conv = ["--encoder", "tests.nets:ConvEncoder", "--decoder", "tests.nets:ConvDecoder"]
+    cli_here("train", family, "--data", data, *conv, "--epochs", "1", "--out", run,
+             "--no-figures", "--quiet")  # fmt: skip
+
+
 def test_a_code_that_is_not_flat_is_encoded_to_a_table_and_indexed(files, tmp_path):
     run, images = tmp_path / "conv", files / "images.npy"
-    conv = ["--encoder", "tests.nets:ConvEncoder", "--decoder", "tests.nets:ConvDecoder"]
-    cli_here(
-        "train",
-        "basic",
-        "--data",
-        images,
-        *conv,
-        "--epochs",
-        "1",
-        "--out",
-        run,
-        "--no-figures",
-        "--quiet",
-    )
+    _train_conv("basic", images, run)
     out = cli_here("encode", run, "--input", images, "--output", tmp_path / "z.csv").stdout
     assert "120 latent vectors of size 32 (2x4x4 codes, flattened)" in out
     lines = (tmp_path / "z.csv").read_text().splitlines()
@@ -92,20 +86,7 @@ def test_a_custom_denoiser_given_another_image_size_names_the_file(files, tmp_pa
     from PIL import Image
 
     run, folder = tmp_path / "den", tmp_path / "imgs"
-    conv = ["--encoder", "tests.nets:ConvEncoder", "--decoder", "tests.nets:ConvDecoder"]
-    cli_here(
-        "train",
-        "denoise",
-        "--data",
-        files / "images.npy",
-        *conv,
-        "--epochs",
-        "1",
-        "--out",
-        run,
-        "--no-figures",
-        "--quiet",
-    )
+    _train_conv("denoise", files / "images.npy", run)
     folder.mkdir()
     Image.new("L", (10, 10)).save(folder / "big.png")
     proc = cli_here("denoise", run, "--input", folder, "--output", tmp_path / "out", check=None)
