@@ -557,7 +557,7 @@ def first_row_is_header(head: list[list[str]], path: Path | None = None) -> bool
         return True
     numbered = len(set(first)) == len(first) and all(_kind(c) == "int" for c in first)
     kinds = [{_kind(b) for b in under} - {"missing"} for under in below]
-    if numbered and all(k == {"real"} for k in kinds):
+    if numbered and all(k <= {"real"} for k in kinds) and any(kinds):
         if path is not None:
             note(
                 f"{path}: read its first row ({', '.join(first[:5])}{', ...' if len(first) > 5 else ''}) "
