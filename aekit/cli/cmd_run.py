@@ -148,7 +148,12 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         else None
     )
     if args.data is None:  # the run's held-out split, read again from its recorded data
-        refuse_changed_data(args, config, "evaluate on a file given explicitly with --data FILE")
+        baselines = (
+            "--baselines" if getattr(args, "baselines", False) else None
+        )  # its training rows
+        refuse_changed_data(
+            args, config, "evaluate on a file given explicitly with --data FILE", baselines
+        )
     if config.get("estimator") == "ImageAnomalyDetector":  # the anomaly family's image row
         from .cmd_images import evaluate_images
 

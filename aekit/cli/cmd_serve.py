@@ -125,6 +125,12 @@ def _check_access(args: argparse.Namespace, key: str | None) -> None:
 
     if key is not None and not key.strip():
         raise UsageError("the API key is empty; give a non-empty --api-key")
+    if key and not (key.isascii() and key.isprintable()):
+        # HTTP headers travel as latin-1: a client sending "clé" as UTF-8 would never match it
+        raise UsageError(
+            "the API key holds characters other than printable ASCII; give one of letters, "
+            "digits and punctuation (e.g. python -c 'import secrets; print(secrets.token_urlsafe())')"
+        )
     if not is_loopback(args.host) and not key and not args.insecure:
         raise UsageError(
             f"--host {args.host} serves other machines: give --api-key (or ${API_KEY_ENV}), or keep "

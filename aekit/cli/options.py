@@ -458,19 +458,26 @@ def run_inputs(given, config: dict) -> list:
     return [(config.get("data") or {}).get("data")]
 
 
-def refuse_changed_data(args: argparse.Namespace, config: dict, instead: str) -> None:
+def refuse_changed_data(
+    args: argparse.Namespace, config: dict, instead: str, needed_by: str | None = None
+) -> None:
     """The run's recorded data file or folder, read again for its held-out split, unchanged since
     training (its recorded checksums); else one line: the split of other contents is other rows,
-    and figures on them would pass for the run's own. ``instead``: what the user can do."""
+    and figures on them would pass for the run's own. ``instead``: what the user can do;
+    ``needed_by``: an option that reads the run's data whatever else is given (``--baselines``)."""
     from pathlib import Path
 
     from ..errors import UsageError
 
     spec = recorded_spec(args, config)
     if spec.data is not None and not Path(spec.data).exists():
+        where = f"recorded in {Path(args.run) / 'config.json'}"
         raise UsageError(
-            f"the run's data {spec.data} (recorded in {Path(args.run) / 'config.json'}) is not "
-            f"there any more; put it back, or {instead}"
+            f"{needed_by}: the run's training data {spec.data} is not there any more ({where}); "
+            f"put it back"
+            if needed_by
+            else f"the run's data {spec.data} ({where}) is not there any more; put it back, or "
+            f"{instead}"
         )
     if spec.changed():
         raise UsageError(

@@ -249,6 +249,13 @@ def load(path: str | Path, *, device: str | None = None, encoder: Any = None, de
     path = readable(path)
     cls = estimator_class(config["estimator"])
     params = {k: tuple(v) if isinstance(v, list) else v for k, v in config["params"].items()}
+    if (encoder is not None or decoder is not None) and not (
+        params.get("encoder") or params.get("decoder")
+    ):
+        raise UsageError(
+            f"{path} was trained with aekit's built-in network, which config.json rebuilds; "
+            f"load it without encoder= and decoder="
+        )
     for name, given in (("encoder", encoder), ("decoder", decoder)):
         if given is not None:
             # the weights go into these: nothing named in config.json is imported

@@ -49,7 +49,7 @@ def never_improved(history: Sequence[dict], lr: Any) -> str | None:
     if len(vals) < 3 or min(vals[1:]) < vals[0]:
         return None
     lower = (
-        f"a lower --lr (e.g. {float(lr) / 10:g})"
+        f"a lower --lr (e.g. {lower_lr(float(lr)):g})"
         if isinstance(lr, (int, float))
         else "a lower --lr"
     )

@@ -235,6 +235,7 @@ def wait_policy() -> str:
 def resolve(threads: int | None, flops_per_step: float | None = None) -> ThreadChoice:
     """The threads to train with: ``threads`` when given, else :func:`choose_threads` on this machine."""
     if threads is not None:
+        _say_oversubscribed(threads)
         return ThreadChoice(
             intra_op=threads, inter_op=1, reason=f"threads={threads}", wait_policy=wait_policy()
         )
@@ -247,6 +248,23 @@ def resolve(threads: int | None, flops_per_step: float | None = None) -> ThreadC
     if cap is not None and cap < n:
         n, reason = cap, f"{reason}, OMP_NUM_THREADS={cap}"
     return ThreadChoice(intra_op=n, inter_op=1, reason=reason, wait_policy=wait_policy())
+
+
+_SAID: set[int] = set()  # thread counts already named in a note (once a process)
+
+
+def _say_oversubscribed(threads: int) -> None:
+    """A note, once, for more threads than the cores this process may use: they wait on each other
+    at every op (--threads 999 on 2 cores: a run about 60x slower)."""
+    cores = process_share(machine_cores())
+    if threads > cores and threads not in _SAID:
+        from .._notes import note
+
+        _SAID.add(threads)
+        note(
+            f"threads={threads} is more than the {cores} cores this process may use: the threads "
+            f"wait on each other, which is slower; give at most {cores}, or leave it to aekit"
+        )
 
 
 # In a run's checkpoint folder: the threads it started with. A resumed run keeps them, because

@@ -425,3 +425,10 @@ def test_a_network_class_where_an_instance_belongs_is_one_line(saved, tmp_path):
     with pytest.raises(UsageError, match="lies inside the run folder"):
         est.save(tmp_path / "m")
     assert sorted(p.name for p in (tmp_path / "m").iterdir()) == ["nets.py"]
+
+
+def test_modules_given_for_a_run_of_the_built_in_network_are_one_line(tmp_path):
+    aekit.Autoencoder(**TINY).fit(_table()).save(tmp_path / "builtin")
+    with pytest.raises(UsageError) as err:
+        aekit.load(tmp_path / "builtin", encoder=MLPEncoder((12,), LATENT), decoder=dec())
+    _one_line(err, "trained with aekit's built-in network", "without encoder=")

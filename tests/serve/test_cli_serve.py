@@ -32,6 +32,7 @@ def test_without_the_extra_one_line_says_what_to_install(tmp_path, monkeypatch):
         (["a={d}", "a={d}"], ["two runs are named 'a'"]),
         (["{d}", "--host", "0.0.0.0"], ["--api-key", "reverse proxy"]),
         (["{d}", "--api-key", " "], ["API key is empty"]),
+        (["{d}", "--api-key", "cl\u00e9"], ["printable ASCII"]),  # UTF-8 clients never match it
         (["{d}", "--host", "no-such-host.invalid", "--insecure"], ["--host"]),
         (["{d}", "--max-batch", "0"], ["--max-batch"]),
         (["{d}", "--port", "70000"], ["--port", "65535"]),

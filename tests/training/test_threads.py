@@ -189,3 +189,19 @@ def test_a_resumed_run_keeps_the_threads_it_started_with(tmp_path):
         X, checkpoint_dir=tmp_path, resume=True
     )
     assert resumed.threads_["intra_op"] == 2 and resumed.threads_["reason"].startswith("resumed")
+
+
+def test_more_threads_than_cores_is_said_once(caplog):
+    import logging
+
+    from aekit.training.threads import resolve
+
+    with caplog.at_level(logging.WARNING, logger="aekit.notes"):
+        resolve(100_003)  # far more than any machine here
+        resolve(100_003)
+    said = [r for r in caplog.records if "threads=100003 is more than" in r.getMessage()]
+    assert len(said) == 1
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="aekit.notes"):
+        resolve(1)
+    assert not caplog.records

@@ -80,8 +80,24 @@ class SeriesAlarms:
         --------
         >>> det.calibrate(normal_today).set_params(threshold="fpr:0.001")   # doctest: +SKIP
         """
-        self._set_calibration(self._settled(self.score_samples(X)), "given")
+        scores = self._settled(self.score_samples(X))
+        self._refuse_own_windows(scores)
+        self._set_calibration(scores, "given")
         return self
+
+    def _refuse_own_windows(self, scores: np.ndarray) -> None:
+        """One line for a stretch whose windows are the detector's own references (its training
+        stretch): each is its own nearest window, so its steps score exactly 0, and every rule
+        (fpr, max, ...) would set a threshold of 0 that flags every step of a new series."""
+        if getattr(self, "neighbors_", None) is None or not len(scores):
+            return
+        zero = float(np.mean(scores == 0))
+        if zero > 0.5:
+            raise DataError(
+                f"the stretch scores exactly 0 at {zero:.0%} of its steps: its windows are the "
+                f"detector's own reference windows (its training stretch, where the nearest window "
+                f"is itself); calibrate on a normal stretch it did not train on"
+            )
 
     def p_values(self, X: Any) -> np.ndarray:
         """Per-step conformal p-values of ``X``'s scores against ``calibration_scores_``, in (0, 1].

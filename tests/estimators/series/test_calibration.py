@@ -121,3 +121,14 @@ def test_a_given_stretch_skips_the_detrendings_warm_up():
     assert det.calibration_ == {"method": "given", "steps": 1500 - 2 * PERIOD}
     settled = det.score_samples(x[1500:])[2 * PERIOD :]
     assert det.threshold_ == pytest.approx(1.5 * settled.max(), rel=1e-6)
+
+
+def test_calibrating_on_the_training_stretch_itself_is_refused():
+    """Its windows are the references: every step scored 0, every rule's threshold 0, and a new
+    series flagged as one range over 86% of its steps (the docs' probe, 51)."""
+    x, _ = sine_series(1500, kind="none", seed=2)
+    det = aekit.SeriesDetector(method="neighbors", device="cpu").fit(x)
+    with pytest.raises(DataError, match="its windows are the detector's own reference windows"):
+        det.calibrate(x)
+    fresh, _ = sine_series(1500, kind="none", seed=3)
+    assert det.calibrate(fresh).threshold_ > 0
