@@ -26,7 +26,7 @@ trained on, the threshold is their ``ceil((n + 1)(1 - rate))``-th smallest, so t
 sample exchangeable with them is flagged with probability at most ``rate``, whatever the scores'
 distribution. It needs ``n >= ceil(1 / rate) - 1`` scores (:func:`rows_needed`); with fewer the
 threshold is their maximum, which cannot promise less than ``1 / (n + 1)``. :func:`p_values` gives
-every score its conformal p-value; ``p <= rate`` is exactly ``score > threshold``.
+every score its conformal p-value; ``p <= max(rate, 1 / (n + 1))`` is exactly ``score > threshold``.
 
 ``pot`` fits a generalized Pareto distribution to the scores above their 98th percentile (peaks over
 threshold, as Siffer et al.'s SPOT, KDD 2017) and extrapolates the tail to rates too small for the

@@ -171,8 +171,9 @@ def _check_labelled(data: Data) -> None:
     """Rows that ``--baselines`` can score: labelled, normal rows and anomalies both; else one line."""
     if data.y is None:
         raise UsageError(
-            "--baselines needs labelled rows: give --label-column COL and --normal-label VALUE "
-            "with --data, or leave out --data for the run's held-out split"
+            "--baselines needs labelled rows: give --data with labels (a table's --label-column "
+            "COL, or an .npz's y) and --normal-label VALUE; the run's held-out split has labels "
+            "only when it was trained with --normal-label"
         )
     check_labels(data.y, len(data.y))
 

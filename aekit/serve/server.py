@@ -72,7 +72,9 @@ class _Server(uvicorn.Server):
             return
         host, port = sockets[0].getsockname()[:2]
         shown = f"[{host}]" if ":" in host else host
-        log.info(
+        # said under --quiet too: with --port 0 it is the only way to learn the port
+        log.log(
+            max(log.getEffectiveLevel(), logging.INFO),
             "listening on http://%s:%d (%d model%s; ready once loaded)",
             shown,
             port,

@@ -551,3 +551,12 @@ def test_sigterm_under_load_finishes_the_requests_in_flight_and_exits_0(runs, tm
     assert in_flight, "no request was in flight at SIGTERM"
     line = served.wait_for("stopped;")
     assert f"answered {len(ok) + 1} inference requests" in line, (line, len(ok))
+
+
+def test_quiet_still_says_where_it_listens(runs):
+    """--port 0 --quiet said nothing: nobody could learn which port the server took."""
+    served = Served(f"ecg={runs['runs']['ecg']}", "--quiet")  # waits for "listening on URL"
+    try:
+        assert served.url.startswith("http://127.0.0.1:")
+    finally:
+        assert served.stop() == 0

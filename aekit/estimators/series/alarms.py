@@ -104,8 +104,8 @@ class SeriesAlarms:
 
         For a normal step distributed as the calibration steps were, ``P(p <= a) <= a``; steps of one
         series are not independent (a window covers many), so the promise is per step, on average
-        over a stationary signal, not per range. ``p <= rate`` is exactly what ``threshold="fpr:rate"``
-        flags.
+        over a stationary signal, not per range. ``p <= max(rate, 1 / (n + 1))`` is exactly what
+        ``threshold="fpr:rate"`` flags.
 
         Examples
         --------
