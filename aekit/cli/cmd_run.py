@@ -148,9 +148,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         else None
     )
     if args.data is None:  # the run's held-out split, read again from its recorded data
-        baselines = (
-            "--baselines" if getattr(args, "baselines", False) else None
-        )  # its training rows
+        # --baselines fits on the run's training rows, whatever else is given
+        baselines = "--baselines" if getattr(args, "baselines", False) else None
         refuse_changed_data(
             args, config, "evaluate on a file given explicitly with --data FILE", baselines
         )
@@ -159,6 +158,10 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
         return _report(args, out, evaluate_images(args, est, recipe, config))
     refuse_options(args, ("masks",), "which is not an image run")
+    if config.get("estimator") == "SeriesDetector":  # as aekit score refuses them
+        from .cmd_series import TABLE_SCORE_OPTIONS
+
+        refuse_options(args, TABLE_SCORE_OPTIONS, "a series run")
     seed = int(config.get("seed", 0))
     spec = _evaluate_spec(args, config)
     _check_normal_label(args, spec)

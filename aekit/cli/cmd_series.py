@@ -373,9 +373,10 @@ def cmd_score_series(args: argparse.Namespace) -> int:
         spec=spec,
         channels=bool(getattr(args, "channels", None)),
     )
-    where = f"; {ranges} ranges to {args.ranges}" if getattr(args, "ranges", None) else ""
+    counted = f"{ranges} range{'' if ranges == 1 else 's'}"
+    where = f"; {counted} to {args.ranges}" if getattr(args, "ranges", None) else ""
     print(
         f"wrote {steps} step scores to {args.output} (window {est.window_}, threshold {est.threshold_:.6g}, "
-        f"{ranges} anomalous ranges){where}"
+        f"{counted} anomalous){where}"
     )
     return 0

@@ -268,7 +268,7 @@ def _add_stream_options(p: argparse.ArgumentParser) -> None:
 
 
 NETWORK_HELP = (
-    "MODULE:NAME of a torch.nn.Module class (or a function returning one): an importable module "
+    "MODULE:NAME of a torch.nn.Module class: an importable module "
     "(mypkg.nets:Encoder) or a file (path/to/nets.py:Encoder); see docs/guide/networks.md"
 )
 

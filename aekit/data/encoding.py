@@ -31,6 +31,7 @@ TEXT_SHARE = 0.1  # a column with more of its readable cells not numbers than th
 GROUPED = re.compile(r"[+-]?[1-9]\d{0,2}(?:,\d{3})+(?:\.\d*)?")
 # a number with a decimal comma: digits (grouped by points, or not), a comma, digits
 DECIMAL_COMMA = re.compile(r"[+-]?(?:\d{1,3}(?:\.\d{3})+|\d+),\d+")
+BOOLEANS = {"true": 1.0, "false": 0.0}  # cells read as numbers, as pandas and NumPy read bools
 MAX_CATEGORIES = 50  # one-hot: at most this many values (a column of more is an id or free text)
 SEPARATOR = "="  # one-hot feature names: COLUMN=VALUE
 _EPOCH = datetime(1970, 1, 1)
@@ -84,9 +85,11 @@ def parse_numbers(cells: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         try:
             out[i] = float(cells[i])
         except ValueError:
-            bad[i] = True
+            # true/false (what pandas writes for a bool column, Parquet's booleans): 1 and 0
+            out[i] = BOOLEANS.get(str(cells[i]).lower(), np.nan)
+            bad[i] = np.isnan(out[i])
     # 1,092.77: what spreadsheets write for large numbers (unless the column's commas are decimal)
-    fixed = np.flatnonzero(grouped(np.where(bad & ~odd, cells, "")))
+    fixed = np.flatnonzero(grouped(cells) & bad & ~odd)
     out[fixed] = [float(str(c).replace(",", "")) for c in cells[fixed]]
     bad[fixed] = False
     return out, bad
@@ -107,12 +110,19 @@ def grouped(cells: np.ndarray) -> np.ndarray:
     """Which string ``cells`` are numbers written with thousands separators (``1,092.77``,
     ``-25,000``): :func:`parse_numbers` reads them as numbers, and a note says so."""
     cells = np.char.strip(np.asarray(cells, dtype=str))
-    commas = np.flatnonzero(np.char.find(cells, ",") >= 0)
+    has_comma = np.char.find(cells, ",") >= 0
+    commas = np.flatnonzero(has_comma)
     out = np.zeros(cells.shape, bool)
     texts = [str(c) for c in cells[commas]]
     if any(DECIMAL_COMMA.fullmatch(c) and not GROUPED.fullmatch(c) for c in texts):
         return out  # 14,23 beside 1,456: the commas are decimal, and 1,456 is not 1456
-    out[commas] = [bool(GROUPED.fullmatch(c)) for c in texts]
+    found = [bool(GROUPED.fullmatch(c)) for c in texts]
+    # "5,606" alone could be 5.606 with a decimal comma: the column must show its separators are
+    # thousands', by a decimal point beside them (1,092.77) or numbers below 1,000 without one
+    point = any(f and "." in c for f, c in zip(found, texts))
+    plain = any(is_number(str(c)) for c in cells[~has_comma][:1000])
+    if point or plain:
+        out[commas] = found
     return out
 
 

@@ -23,6 +23,7 @@ from ..errors import DataError, UsageError, one_line
 from .checks import as_labels, fail, to_float32
 from .container import Data
 from .encoding import (
+    GROUPED,
     SEPARATOR,
     TEXT_SHARE,
     as_seen,
@@ -546,7 +547,8 @@ def first_row_is_header(head: list[list[str]], path: Path | None = None) -> bool
     ``NA`` or an empty cell, is neither: a first data row with a missing cell stays data, and a
     header above a first row of missing values is still a header), or when the first row is
     distinct integers above columns of numbers written with a decimal point (``0,1,2``: pandas'
-    names of an array's columns; years), with a note; a lone row is one when it is not all numbers.
+    names of an array's columns; years), or exactly ``0,1,...,k-1`` (k >= 3) above anything, with a
+    note; a lone row is one when it is not all numbers.
     """
     first, rest = [c.strip() for c in head[0]], [[c.strip() for c in row] for row in head[1:]]
     if not rest:
@@ -557,11 +559,14 @@ def first_row_is_header(head: list[list[str]], path: Path | None = None) -> bool
         return True
     numbered = len(set(first)) == len(first) and all(_kind(c) == "int" for c in first)
     kinds = [{_kind(b) for b in under} - {"missing"} for under in below]
-    if numbered and all(k <= {"real"} for k in kinds) and any(kinds):
+    # pandas' names of an array's columns, exactly 0, 1, ..., k-1, above integers too
+    counted = len(first) >= 3 and first == [str(i) for i in range(len(first))]
+    if numbered and (counted or all(k <= {"real"} for k in kinds) and any(kinds)):
         if path is not None:
+            why = "pandas' names of columns" if counted else "integers above numbers with decimals"
             note(
                 f"{path}: read its first row ({', '.join(first[:5])}{', ...' if len(first) > 5 else ''}) "
-                "as the column names: integers above numbers with decimals"
+                f"as the column names: {why}"
             )
         return True
     return False
@@ -571,8 +576,8 @@ def _kind(cell: str) -> str:
     """One cell as :func:`first_row_is_header` sees it: missing, int (``12``), real (``1.5``, ``1e3``) or text."""
     if missing_mask(np.array([cell]))[0]:
         return "missing"
-    if not is_number(cell):
-        return "text"
+    if not is_number(cell):  # 1,092.77 (thousands separators) is a number to tell a header by
+        return "real" if GROUPED.fullmatch(cell) else "text"
     return "int" if cell.lstrip("+-").isdecimal() else "real"
 
 
@@ -701,12 +706,13 @@ def read_frame(
 
 def _batch_cells(batch) -> np.ndarray:
     """(rows, columns) text of a pyarrow record batch: numbers as their shortest exact text
-    (integers as integers: an id 7 is "7", not "7.0", and a 64-bit key past 2**53 stays exact)."""
+    (integers as integers: an id 7 is "7", not "7.0", and a 64-bit key past 2**53 stays exact),
+    booleans as a CSV writes them ("true", "false": numbers 1 and 0, or a category's values)."""
     import pyarrow as pa
 
     out = []
     for col in batch.columns:
-        if pa.types.is_floating(col.type) or pa.types.is_boolean(col.type):
+        if pa.types.is_floating(col.type):
             values = col.cast(pa.float64()).to_numpy(zero_copy_only=False)  # nulls: NaN
             out.append(values.astype(str))
         else:

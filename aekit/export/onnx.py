@@ -460,7 +460,8 @@ def _to_proto(g: _Graph, opset: int | None, label: str, hint: str = ""):
         isinstance(opset, bool) or not isinstance(opset, int) or not 1 <= opset <= newest
     ):
         raise UsageError(
-            f"opset must be a whole number between {MIN_OPSET} and {newest}, got {opset!r}"
+            f"opset must be a whole number from 1 to {newest} ({MIN_OPSET} and newer are written "
+            f"directly, older ones through ONNX's version converter where it can), got {opset!r}"
         )
     # Dim.DYNAMIC rather than named Dims: torch.export refuses named height/width Dims for the denoiser's
     # padding arithmetic ("Cannot create Dim with inconsistent min"), while DYNAMIC still fails loudly if an

@@ -83,7 +83,8 @@ def network(target: str, /, **args: Any) -> NetworkSpec:
     target : str
         ``"MODULE:NAME"``: an importable module (``"mypkg.nets:Encoder"``) or a Python file
         (``"path/to/nets.py:Encoder"``, recorded with its absolute path and SHA-256), and the name of
-        a ``torch.nn.Module`` class or of a function that returns a module.
+        a ``torch.nn.Module`` class (a class only: a spec that could name any function would let
+        a run's config.json call it).
     **args :
         Constructor arguments: JSON values (numbers, strings, booleans, None, lists, dicts).
 
@@ -489,6 +490,12 @@ def build_pair(
             f"{_b(x.shape)}; it must give back the input's shape"
             + ("" if len(y) == len(x) else f" (a batch of {len(x)} gave {len(y)})")
         )
+    for name, t in (("encoder", z), ("decoder", y)):
+        if not t.is_floating_point():  # a loss cannot flow back through integers
+            raise UsageError(
+                f"the {name} returned {t.dtype} numbers; expected floating-point tensors (a loss "
+                f"trains a network through them: round or cast after the network, not inside it)"
+            )
     _check_trainable(enc, dec)
     return enc, dec, code
 

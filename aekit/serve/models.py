@@ -314,9 +314,10 @@ class Encoder(ServedModel):
     kind = "encoder"
 
     def _outputs(self) -> list[TensorSpec]:
-        z = math.prod(self.est.latent_shape_)  # latent_dim may be 'auto', or the user's encoder's
+        # the code as transform gives it: (z,) for a vector, (C, H, W) for a conv encoder's map
+        code = tuple(int(d) for d in self.est.latent_shape_)
         return [
-            TensorSpec("latent", "FP32", (ANY, z)),
+            TensorSpec("latent", "FP32", (ANY, *code)),
             TensorSpec("reconstruction", "FP32", self.input_shape()),
         ]
 

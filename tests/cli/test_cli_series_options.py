@@ -210,3 +210,11 @@ def test_a_time_column_given_by_index_is_recorded_by_name(tmp_path):
     data = json.loads((tmp_path / "r" / "config.json").read_text())["data"]
     header = (tmp_path / "train.csv").read_text().splitlines()[0].split(",")
     assert (data["time_column"], data["label_column"]) == (header[0], header[-1])
+
+
+def test_evaluate_refuses_a_tables_options_as_score_does(run, capsys):
+    folder, test = run
+    args = ["evaluate", str(folder / "run"), "--data", test, "--time-column", "time"]
+    args += ["--label-column", "is_anomaly", "--fill", "linear", "--id-column", "value"]
+    assert main(args) == 2  # it was accepted, and changed nothing
+    assert "--id-column does not apply to" in capsys.readouterr().err

@@ -74,3 +74,34 @@ def test_decimal_commas_are_one_line_not_a_table_of_text(tmp_path):
     (tmp_path / "m.tsv").write_text("a\tb\n" + "\n".join(rows) + "\n")
     with pytest.raises(DataError, match="decimal commas"):
         read_path(tmp_path / "m.tsv")
+
+
+def test_true_and_false_are_one_and_zero_in_a_csv_as_in_parquet(tmp_path):
+    # pandas writes a bool column True/False; Parquet keeps booleans: both read alike
+    rows = [f"{v:.2f},{'True' if i % 3 else 'False'}" for i, v in enumerate(np.linspace(0, 1, 12))]
+    (tmp_path / "b.csv").write_text("x,flag\n" + "\n".join(rows) + "\n")
+    csv = read_path(tmp_path / "b.csv")
+    assert csv.feature_names == ["x", "flag"] and csv.x[:3, 1].tolist() == [0, 1, 1]
+    pa = pytest.importorskip("pyarrow")
+    import pyarrow.parquet as pq
+
+    table = pa.table({"x": csv.x[:, 0].astype(np.float64), "flag": [bool(f) for f in csv.x[:, 1]]})
+    pq.write_table(table, tmp_path / "b.parquet")
+    np.testing.assert_array_equal(read_path(tmp_path / "b.parquet").x, csv.x)
+    # a run's one-hot of a bool column reads a Parquet file of the same rows alike
+    encoded = read_path(tmp_path / "b.csv", categorical=["flag"])
+    again = read_path(tmp_path / "b.parquet", columns=encoded.feature_names, categorical=["flag"])
+    np.testing.assert_array_equal(again.x, encoded.x)
+
+
+def test_three_decimals_after_a_comma_are_decimal_commas_unless_the_column_shows_otherwise(
+    tmp_path,
+):
+    # "5,606" kg: 5.606 with a decimal comma, or 5606? Nothing in this column says thousands
+    rows = [f'"{i % 9 + 1},{(i * 37) % 1000:03d}"' for i in range(20)]
+    (tmp_path / "kg.csv").write_text("kg\n" + "\n".join(rows) + "\n")
+    with pytest.raises(DataError, match="decimal commas"):
+        read_path(tmp_path / "kg.csv")
+    # beside values below 1,000 written plainly, the comma groups thousands
+    (tmp_path / "n.csv").write_text("n\n" + "\n".join(rows + ["831", "466"]) + "\n")
+    assert read_path(tmp_path / "n.csv").x[0, 0] == 1000

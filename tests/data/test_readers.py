@@ -406,8 +406,11 @@ def test_the_header_is_told_from_the_first_rows_not_the_second_alone(tmp_path, c
     data = read_path(tmp_path / "nohead.csv")
     assert data.feature_names is None and data.x.shape == (7, 3)
     # integers over integers: data (counts), as before
-    (tmp_path / "counts.csv").write_text("0,1,2\n3,4,5\n6,7,8\n")
+    (tmp_path / "counts.csv").write_text("2,1,5\n3,4,5\n6,7,8\n")
     assert read_path(tmp_path / "counts.csv").x.shape == (3, 3)
+    # but exactly pandas' names of an integer array's columns: names
+    (tmp_path / "pandas.csv").write_text("0,1,2\n3,4,5\n6,7,8\n")
+    assert read_path(tmp_path / "pandas.csv").feature_names == ["0", "1", "2"]
 
 
 def test_codes_that_python_reads_as_numbers_and_pandas_as_text_are_text(tmp_path):

@@ -1,4 +1,5 @@
-"""A network spec (JSON that a run folder brings) names a torch.nn.Module class and nothing else."""
+"""Your own network: a spec (JSON that a run folder brings) names a torch.nn.Module class and
+nothing else; what the networks return is checked before training."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import json
 
 import numpy as np
 import pytest
+import torch
 
 import aekit
 from aekit.errors import UsageError
@@ -45,3 +47,27 @@ def test_a_config_naming_anything_but_a_module_class_calls_nothing(run, tmp_path
     assert (victim / "keep.txt").read_text() == "the user's" and not (victim / "ran").exists()
     with pytest.raises(UsageError, match="is not a torch.nn.Module class"):
         aekit.network(target, **args)
+
+
+class _Encoder(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.linear = torch.nn.Linear(6, 2)
+
+    def forward(self, x):
+        return self.linear(x)
+
+
+class _IntegerDecoder(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.linear = torch.nn.Linear(2, 6)
+
+    def forward(self, z):
+        return self.linear(z).round().long()  # integers: no gradient flows back
+
+
+def test_a_network_returning_integers_is_one_line_before_training():
+    X = np.random.default_rng(0).random((40, 6), dtype=np.float32)
+    with pytest.raises(UsageError, match="the decoder returned torch.int64 numbers"):
+        aekit.Autoencoder(encoder=_Encoder(), decoder=_IntegerDecoder(), **TINY).fit(X)
