@@ -115,14 +115,7 @@ class Denoiser(OneToOneFeatureMixin, TransformerMixin, NeuralEstimator):
     """
 
     # what _build_model reads: a save records them as the model was built (base.NeuralEstimator)
-    _model_params = (
-        "encoder",
-        "decoder",
-        "channels",
-        "kernel_size",
-        "init",
-        "output_activation",
-    )
+    _model_params = ("encoder", "decoder", "channels", "kernel_size", "init", "output_activation")
     # epochs="auto": the step budget of the Fashion-MNIST recipe (10 epochs of 60,000 at batch 32).
     parameters = params.DENOISER  # what each parameter may be (check_params)
     auto_steps = 18_750
