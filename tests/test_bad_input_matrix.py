@@ -899,7 +899,7 @@ for cmd in ("encode", "reconstruct"):
             f"{cmd}-wrong-feature-count",
             [cmd, B, "--input", "{W}/w7.npy", "--output", "{T}/z.npy"],
             2,
-            ["has 7 features", "expecting 6"],
+            ["w7.npy has 7 feature columns", "trained on 6"],
             ["basic"],
         ),
         C(
@@ -979,7 +979,7 @@ CASES += [
         "score-wrong-feature-count",
         ["score", A, "--input", "{W}/w7.npy", "--output", "{T}/s.csv"],
         2,
-        ["has 7 features", "expecting 6"],
+        ["w7.npy has 7 feature columns", "trained on 6"],
         ["anomaly"],
     ),
     C(

@@ -14,6 +14,7 @@ from .options import (
     add_data_options,
     add_table_options,
     add_threshold_options,
+    check_width,
     first_given,
     input_id_column,
     input_label_column,
@@ -523,6 +524,7 @@ def _write_scores(args: argparse.Namespace, est, config: dict, out, sep: str, ma
     ):
         for chunk in chunks:
             if n == 0:  # the header: the id column under its own name, as in the input
+                check_width(chunk.x, est, args.input)
                 ident = [chunk.id_name or "id"] if chunk.ids is not None else []
                 extra = feature_columns(est) if args.feature_errors else []
                 csv.writer(f, delimiter=sep, lineterminator="\n").writerow(

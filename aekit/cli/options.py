@@ -546,6 +546,28 @@ def input_label_column(args: argparse.Namespace, config: dict | None, path: str)
     return recorded_column(config, "label_column", path)
 
 
+def check_width(x, est, path) -> None:
+    """One line naming the file for a table (or array of rows) of another width than the model's:
+    scikit-learn's "X has 3 features, but AnomalyDetector is expecting 5" names neither."""
+    from ..errors import DataError
+
+    wanted = getattr(est, "n_features_in_", None)
+    shape = getattr(est, "input_shape_", None)
+    if x.ndim != 2 or wanted is None or (shape is not None and len(shape) != 1):
+        return
+    if x.shape[1] != wanted:
+        names = getattr(est, "feature_names_in_", None)
+        columns = (
+            f" ({', '.join(map(str, names[:6]))}{' ...' if len(names) > 6 else ''})"
+            if names is not None
+            else ""
+        )
+        raise DataError(
+            f"{path} has {x.shape[1]} feature column{'s' if x.shape[1] != 1 else ''}; the model was "
+            f"trained on {wanted}{columns}; give rows of the model's columns"
+        )
+
+
 def read_for_model(args: argparse.Namespace, est, config: dict | None = None):
     """Read --input with the feature columns the model was trained on (by name, when it knows them), and
     its id column (:func:`input_id_column`)."""
@@ -568,6 +590,7 @@ def read_for_model(args: argparse.Namespace, est, config: dict | None = None):
         from ..recipes.images import check_mode
 
         check_mode(shape[0], data.image_mode, args.input)  # named: the model's line says only X
+    check_width(data.x, est, args.input)
     if data.x.ndim == 2:  # a table: its missing cells refused when the run fills none
         from ..data.missing import fill_missing
 
