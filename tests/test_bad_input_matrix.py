@@ -778,7 +778,7 @@ CASES += [
         "evaluate-wrong-features",
         ["evaluate", "{W}/runs/basic", "--data", "{W}/w7.npy"],
         2,
-        ["has 7 features", "expecting 6"],
+        ["w7.npy has 7 feature columns", "trained on 6"],
         ["basic"],
     ),
     C(

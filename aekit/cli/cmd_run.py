@@ -12,6 +12,7 @@ import math
 from .options import (
     add_data_options,
     add_run_options,
+    check_width,
     read_for_model,
     recorded_spec,
     refuse_changed_data,
@@ -175,6 +176,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
                 f"--normal-label is a label of normal rows, and {args.data or args.run} is read "
                 f"with no labels (a .npy has none; an .npz needs a y or labels array); drop it"
             )
+        if args.data is not None:
+            check_width(read.x, est, args.data)  # named, not scikit-learn's "X has 7 features"
         return read
 
     figures = {}

@@ -553,9 +553,10 @@ def check_width(x, est, path) -> None:
 
     wanted = getattr(est, "n_features_in_", None)
     shape = getattr(est, "input_shape_", None)
-    if x.ndim != 2 or wanted is None or (shape is not None and len(shape) != 1):
+    rows = tuple(getattr(x, "shape", ()))  # an array, or rows streamed from disk (a row store)
+    if len(rows) != 2 or wanted is None or (shape is not None and len(shape) != 1):
         return
-    if x.shape[1] != wanted:
+    if rows[1] != wanted:
         names = getattr(est, "feature_names_in_", None)
         columns = (
             f" ({', '.join(map(str, names[:6]))}{' ...' if len(names) > 6 else ''})"
@@ -563,7 +564,7 @@ def check_width(x, est, path) -> None:
             else ""
         )
         raise DataError(
-            f"{path} has {x.shape[1]} feature column{'s' if x.shape[1] != 1 else ''}; the model was "
+            f"{path} has {rows[1]} feature column{'s' if rows[1] != 1 else ''}; the model was "
             f"trained on {wanted}{columns}; give rows of the model's columns"
         )
 
