@@ -188,4 +188,4 @@ def test_a_streamed_file_of_the_wrong_width_is_refused_in_one_line(tmp_path):
         tmp_path / "r",
     )
     proc = cli_here("evaluate", tmp_path / "r", "--data", tmp_path / "wrong.npy", check=None)
-    assert_one_line_error(proc, 2, "has 7 features", "expecting 16")
+    assert_one_line_error(proc, 2, "wrong.npy has 7 feature columns", "trained on 16")
