@@ -117,11 +117,12 @@ def grouped(cells: np.ndarray) -> np.ndarray:
     if any(DECIMAL_COMMA.fullmatch(c) and not GROUPED.fullmatch(c) for c in texts):
         return out  # 14,23 beside 1,456: the commas are decimal, and 1,456 is not 1456
     found = [bool(GROUPED.fullmatch(c)) for c in texts]
+    if not any(found):  # most columns: no comma at all, nothing more to read
+        return out
     # "5,606" alone could be 5.606 with a decimal comma: the column must show its separators are
     # thousands', by a decimal point beside them (1,092.77) or numbers below 1,000 without one
     point = any(f and "." in c for f, c in zip(found, texts))
-    plain = any(is_number(str(c)) for c in cells[~has_comma][:1000])
-    if point or plain:
+    if point or any(is_number(str(c)) for c in cells[~has_comma][:1000]):
         out[commas] = found
     return out
 

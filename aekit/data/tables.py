@@ -24,6 +24,7 @@ from .checks import as_labels, fail, to_float32
 from .container import Data
 from .encoding import (
     GROUPED,
+    MISSING,
     SEPARATOR,
     TEXT_SHARE,
     as_seen,
@@ -552,16 +553,18 @@ def first_row_is_header(head: list[list[str]], path: Path | None = None) -> bool
     """
     first, rest = [c.strip() for c in head[0]], [[c.strip() for c in row] for row in head[1:]]
     if not rest:
-        return not all(is_number(c) or missing_mask(np.array([c]))[0] for c in first)
+        return not all(is_number(c) or _kind(c) == "missing" for c in first)
     below = [[row[j] for row in rest if j < len(row)] for j in range(len(first))]
     if any(_kind(c) == "text" and any(_kind(b) in ("int", "real") for b in under)
            for c, under in zip(first, below)):  # fmt: skip
         return True
     numbered = len(set(first)) == len(first) and all(_kind(c) == "int" for c in first)
-    kinds = [{_kind(b) for b in under} - {"missing"} for under in below]
+    if not numbered:  # the cells below are read only for a first row of integers
+        return False
     # pandas' names of an array's columns, exactly 0, 1, ..., k-1, above integers too
     counted = len(first) >= 3 and first == [str(i) for i in range(len(first))]
-    if numbered and (counted or all(k <= {"real"} for k in kinds) and any(kinds)):
+    kinds = [] if counted else [{_kind(b) for b in under} - {"missing"} for under in below]
+    if counted or all(k <= {"real"} for k in kinds) and any(kinds):
         if path is not None:
             why = "pandas' names of columns" if counted else "integers above numbers with decimals"
             note(
@@ -574,7 +577,7 @@ def first_row_is_header(head: list[list[str]], path: Path | None = None) -> bool
 
 def _kind(cell: str) -> str:
     """One cell as :func:`first_row_is_header` sees it: missing, int (``12``), real (``1.5``, ``1e3``) or text."""
-    if missing_mask(np.array([cell]))[0]:
+    if cell.lower() in MISSING:  # as missing_mask reads a stripped cell, without an array each
         return "missing"
     if not is_number(cell):  # 1,092.77 (thousands separators) is a number to tell a header by
         return "real" if GROUPED.fullmatch(cell) else "text"
