@@ -217,6 +217,9 @@ def test_bad_series(fitted):
         fitted.score_samples(bad)
     with pytest.raises(DataError, match="expected numbers"):
         fitted.score_samples(np.array(["a", "b"] * 20))
+    sparse = pytest.importorskip("scipy.sparse")
+    with pytest.raises(DataError, match="Sparse data was passed for X.*toarray"):
+        fitted.score_samples(sparse.csr_matrix(x))  # was "X has dtype object"
     with pytest.raises(DataError, match="fewer than the window"):
         fitted.score_samples(x[: PERIOD - 1])
     with pytest.raises(DataError, match="labels 0"):
