@@ -139,7 +139,7 @@ def spill_table(
     id_column: str | int | None = None,
     columns: Sequence[str] | None = None,
     has_header: bool | None = None,
-    chunk_rows: int = 16384,
+    chunk_rows: int | None = None,
     resident_bytes: int | None = DEFAULT_RESIDENT_BYTES,
     **table: Any,
 ) -> DiskData:
@@ -162,8 +162,9 @@ def spill_table(
         ``drop_columns``, ``categorical``, ``fill_values``, as for :func:`~aekit.data.read_path`.
         Without ``fill_values``, a missing cell is refused (a streamed table is not held in
         memory to learn the values that would fill it).
-    chunk_rows : int, default 16384
-        Rows read and written at a time.
+    chunk_rows : int, optional
+        Rows read and written at a time (by default as many as :func:`~aekit.data.iter_table`
+        reads: 16,384 of up to 64 columns, fewer of more).
     resident_bytes : int or None
         Passed to the returned :class:`NpyRows`.
 
@@ -301,7 +302,7 @@ def open_rows(
     columns: Sequence[str] | None = None,
     image_size: int | tuple[int, int] | None = None,
     has_header: bool | None = None,
-    chunk_rows: int = 16384,
+    chunk_rows: int | None = None,
     resident_bytes: int | None = DEFAULT_RESIDENT_BYTES,
     **table: Any,
 ) -> DiskData:
@@ -316,8 +317,8 @@ def open_rows(
         a changed source or option gets a new file. A copy is written afresh on every call.
     label_column, id_column, columns, image_size, has_header :
         As for :func:`~aekit.data.read_path`.
-    chunk_rows : int, default 16384
-        Table rows read at a time.
+    chunk_rows : int, optional
+        Table rows read at a time (by default by the table's width, :func:`spill_table`).
     **table :
         A table's ``drop_columns``, ``categorical`` and ``fill_values`` (:func:`spill_table`).
     resident_bytes : int or None

@@ -20,6 +20,7 @@ import numpy as np
 
 from .._notes import note
 from ..errors import DataError, UsageError, one_line
+from .cells import LONGEST, Cells
 from .checks import as_labels, fail, to_float32
 from .container import Data
 from .encoding import (
@@ -44,6 +45,15 @@ TABLE_EXTENSIONS = {".csv": ",", ".tsv": "\t"}
 
 
 HEAD_ROWS = 20  # the first rows, read to decide whether the first is a header
+# Cells per chunk, at most: a chunk's rows are Python lists of strings (about 60 bytes a cell), so a
+# fixed 16,384 rows of 1,000 columns held 2.7 GB; 2**20 cells are about 64 MB, at most 16,384 rows
+CHUNK_CELLS = 1 << 20
+CHUNK_ROWS = 16384
+
+
+def chunk_rows_for(width: int) -> int:
+    """Rows read at a time from a table of ``width`` columns: :data:`CHUNK_CELLS` cells' worth."""
+    return max(1, min(CHUNK_ROWS, CHUNK_CELLS // max(width, 1)))
 
 
 def _table_rows(path: Path, delimiter: str) -> Iterator[tuple[int, list[str]]]:
@@ -142,7 +152,7 @@ def iter_table(
     categorical=None,
     fill_values=None,
     has_header=None,
-    chunk_rows: int = 16384,
+    chunk_rows: int | None = None,
 ) -> Iterator[Data]:
     """Read a ``.csv``/``.tsv`` table in chunks of ``chunk_rows`` rows, each a :class:`Data`.
 
@@ -156,8 +166,9 @@ def iter_table(
         A ``.csv`` or ``.tsv`` file.
     label_column, id_column, columns, drop_columns, categorical, fill_values, has_header :
         As for :func:`~aekit.data.read_path`.
-    chunk_rows : int, default 16384
-        Rows per chunk.
+    chunk_rows : int, optional
+        Rows per chunk; by default :func:`chunk_rows_for` the table's width (16,384 rows of up to
+        64 columns, fewer of more).
 
     Yields
     ------
@@ -191,9 +202,10 @@ def iter_table(
     choice = dict(columns=columns, drop=drop_columns, categorical=categorical)
     fill = None if fill_values is None else dict(fill_values)
     seen = False
+    chunk_rows = chunk_rows or chunk_rows_for(len(names))
     for body in _bodies(head[1:] if has_header else head, rows, chunk_rows):
         _check_ragged(body, path, names)
-        cells = np.array([row for _, row in body], dtype=str).reshape(len(body), len(names))
+        cells = Cells.from_rows([row for _, row in body], len(names), _whole(layout))
         if not seen:
             _decide_features(layout, cells, **choice)
             seen = True
@@ -258,6 +270,22 @@ def _check_ragged(body: list, path: Path, names: list[str]) -> None:
             )
 
 
+def _whole(layout: _Layout) -> set[int]:
+    """The columns whose cells are read whole, however long (:mod:`aekit.data.cells`): the id."""
+    return set() if layout.ident is None else {layout.ident}
+
+
+def _short(layout: _Layout, cells: Cells, i: int, what: str) -> None:
+    """One line for a label or category column with a cell longer than :data:`LONGEST` characters
+    (read cut to that length, two would be one value)."""
+    if cells.longest(i) > LONGEST:
+        raise fail(
+            f"{layout.path}: column {layout.names[i]!r} holds a cell of {cells.longest(i):,} "
+            f"characters; {what} of at most {LONGEST} characters are expected (give it as "
+            f"--id-column if it names each row, or leave it out)"
+        )
+
+
 def _roles(names, has_header, path, label_column, id_column) -> tuple[int | None, int | None]:
     """Indices of the label and id columns (None: not given)."""
     label = (
@@ -277,7 +305,7 @@ def _named(spec, names: list[str], header: bool, path: Path, what: str) -> list[
     return [_column(c, names, header, path, what) for c in specs]
 
 
-def _decide_features(layout: _Layout, cells: np.ndarray, *, columns, drop, categorical) -> None:
+def _decide_features(layout: _Layout, cells: Cells, *, columns, drop, categorical) -> None:
     """Pick the feature columns from the first chunk's ``cells`` (rows, columns): the numbers (text
     columns left out with one note), the ``categorical`` ones encoded, or exactly ``columns``."""
     names, path, header = layout.names, layout.path, layout.has_header
@@ -292,6 +320,7 @@ def _decide_features(layout: _Layout, cells: np.ndarray, *, columns, drop, categ
         if i in (layout.label, layout.ident) or i in dropped:
             continue
         if i in encode:
+            _short(layout, cells, i, "--categorical columns hold values")
             _encode(layout, i, cells[:, i])
             continue
         if i == 0 and _row_numbers(name, cells[:, i]):
@@ -376,7 +405,7 @@ def _encode(layout: _Layout, i: int, cells: np.ndarray) -> None:
         layout.features.append((f"{name}{SEPARATOR}{value}", i, value))
 
 
-def _requested(layout: _Layout, columns: list[str], cells: np.ndarray, encode: set[int]) -> None:
+def _requested(layout: _Layout, columns: list[str], cells: Cells, encode: set[int]) -> None:
     """The features named by ``columns`` (a model's): raw columns, or ``NAME=VALUE`` of an encoded one."""
     names, header, missing = layout.names, layout.has_header, []
     for c in columns:
@@ -401,7 +430,7 @@ def _requested(layout: _Layout, columns: list[str], cells: np.ndarray, encode: s
         )
 
 
-def _table_chunk(lines: list[int], cells: np.ndarray, layout: _Layout, fill: dict | None) -> Data:
+def _table_chunk(lines: list[int], cells: Cells, layout: _Layout, fill: dict | None) -> Data:
     """Parse and check one chunk of a table's rows: ``cells`` (rows, columns) of text, read on
     ``lines`` of the file."""
     names, path = layout.names, layout.path
@@ -429,6 +458,7 @@ def _table_chunk(lines: list[int], cells: np.ndarray, layout: _Layout, fill: dic
 
     y = None
     if layout.label is not None:
+        _short(layout, cells, layout.label, "labels")
         raw = np.char.strip(cells[:, layout.label])
         if all(is_number(v) for v in raw):
             raw = _parse_numbers(raw[:, None], path, lines, [names[layout.label]])[:, 0]
@@ -632,7 +662,7 @@ def iter_parquet(
     drop_columns=None,
     categorical=None,
     fill_values=None,
-    chunk_rows: int = 16384,
+    chunk_rows: int | None = None,
 ) -> Iterator[Data]:
     """Chunks of a Parquet file as :class:`Data`, read as :func:`iter_table` reads a CSV: each
     batch's columns as text cells (numbers exactly, nulls missing, dates in ISO 8601)."""
@@ -646,10 +676,10 @@ def iter_parquet(
     fill = None if fill_values is None else dict(fill_values)
     seen = 0
     try:
-        for batch in pfile.iter_batches(batch_size=chunk_rows):
+        for batch in pfile.iter_batches(batch_size=chunk_rows or chunk_rows_for(len(names))):
             if batch.num_rows == 0:
                 continue
-            cells = _batch_cells(batch)
+            cells = _batch_cells(batch, _whole(layout))
             if seen == 0:
                 _decide_features(
                     layout, cells, columns=columns, drop=drop_columns, categorical=categorical
@@ -698,7 +728,7 @@ def read_frame(
     except (TypeError, ValueError, pa.ArrowException) as exc:
         raise fail(f"{source} could not be read as a table: {one_line(exc)}") from None
     layout = _Layout(Path(source), [str(n) for n in batch.schema.names], True, None, None)
-    cells = _batch_cells(batch)
+    cells = _batch_cells(batch, set())
     _decide_features(layout, cells, columns=columns, drop=None, categorical=categorical)
     fill = None if fill_values is None else dict(fill_values)
     lines = list(range(first_row, first_row + batch.num_rows))
@@ -707,7 +737,7 @@ def read_frame(
     return data
 
 
-def _batch_cells(batch) -> np.ndarray:
+def _batch_cells(batch, whole: set[int]) -> Cells:
     """(rows, columns) text of a pyarrow record batch: numbers as their shortest exact text
     (integers as integers: an id 7 is "7", not "7.0", and a 64-bit key past 2**53 stays exact),
     booleans as a CSV writes them ("true", "false": numbers 1 and 0, or a category's values)."""
@@ -719,10 +749,9 @@ def _batch_cells(batch) -> np.ndarray:
             values = col.cast(pa.float64()).to_numpy(zero_copy_only=False)  # nulls: NaN
             out.append(values.astype(str))
         else:
-            out.append(
-                col.cast(pa.string()).fill_null("").to_numpy(zero_copy_only=False).astype(str)
-            )
-    return np.stack(out, axis=1) if out else np.empty((batch.num_rows, 0), dtype=str)
+            # Python strings, each column made an array of its own width by Cells
+            out.append(col.cast(pa.string()).fill_null("").to_numpy(zero_copy_only=False))
+    return Cells(out, batch.num_rows, whole)
 
 
 def read_parquet(path: Path, **options) -> Data:

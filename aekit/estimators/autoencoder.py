@@ -337,7 +337,7 @@ class Autoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralEstim
             self.output_activation_ = self.output_activation
         validation = None
         if validation_data is not None:
-            V = self._check_aux(validation_data, "validation_data")
+            V = self._check_validation(validation_data)
             if V.shape[1:] != X.shape[1:]:
                 raise DataError(
                     f"validation_data: sample shape {V.shape[1:]} differs from X's {X.shape[1:]}"
@@ -406,7 +406,11 @@ class Autoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralEstim
         >>> X_hat = ae.reconstruct(X)           # doctest: +SKIP
         """
         X = self._validate_input(X)
-        return self.map_batches(lambda xb: self._unscale(self.model_(self._scale(xb))), X)
+        return self.map_batches(self._rebuild, X)
+
+    def _rebuild(self, xb: torch.Tensor) -> torch.Tensor:
+        """A batch's reconstructions, in its units (:meth:`reconstruct`, :meth:`score`)."""
+        return self._unscale(self.model_(self._scale(xb)))
 
     def score_samples(self, X: Any) -> np.ndarray:
         """Per-sample reconstruction error (mean squared error per value, in the scaled units); higher = worse fit.

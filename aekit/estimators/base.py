@@ -321,19 +321,27 @@ class NeuralEstimator(BaseEstimator):
         return dict(BATCH_POSITION_CHECKS) if sigmoid else {}
 
     def score(self, X: Any, y: Any = None) -> float:
-        """Negative mean reconstruction error of ``X`` (``score_samples``): higher is better.
+        """Negative mean squared reconstruction error of ``X``, in ``X``'s own units: higher is better.
 
-        That is what model selection expects.
-
+        That is what model selection expects: a figure every candidate is measured in alike.
         ``GridSearchCV(aekit.Autoencoder(), {"latent_dim": [4, 8]}).fit(X)`` picks the latent size that
-        reconstructs held-out folds best. ``y`` is ignored. The Denoiser and the VAE define their own.
+        reconstructs held-out folds best. Not ``score_samples``' units, which a searched ``scaler``
+        (or a detector's ``error`` and density terms) changes: a search then picked the scaler
+        that shrank the data most, not the model that reconstructed it best. ``y`` is ignored. The
+        Denoiser and the VAE define their own; a model without reconstructions, its -mean
+        ``score_samples``.
 
         Examples
         --------
         >>> ae.score(X_test)                    # doctest: +SKIP
         -0.0088
         """
-        return -float(np.mean(self.score_samples(X), dtype=np.float64))
+        rebuild = getattr(self, "_rebuild", None)
+        if rebuild is None:
+            return -float(np.mean(self.score_samples(X), dtype=np.float64))
+        X = self._validate_input(X)
+        errors = self.map_batches(lambda xb: (rebuild(xb) - xb).square().flatten(1).mean(1), X)
+        return -float(np.mean(errors, dtype=np.float64))
 
     def _aekit_tags(self, tags):
         """aekit's part of scikit-learn's tags: float32 out, sparse input for the dense families, seeded.
@@ -382,6 +390,23 @@ class NeuralEstimator(BaseEstimator):
     def _check_aux(self, X: Any, name: str) -> Any:
         """Validation data, targets, latent vectors: checked like ``X``, nothing recorded."""
         return check_input(self, X, reset=None, name=name, accept_sparse=self._accepts_sparse)
+
+    def _check_validation(self, V: Any) -> Any:
+        """``fit``'s ``validation_data``, checked as a fitted model checks ``X`` once ``X`` is
+        recorded: a DataFrame's columns by name (taken by position, reordered columns gave the
+        validation loss and early stopping other features); nothing recorded."""
+        if is_row_store(V) or not hasattr(self, "n_features_in_"):
+            return self._check_aux(V, "validation_data")
+        try:
+            return check_input(
+                self, V, reset=False, name="validation_data", accept_sparse=self._accepts_sparse
+            )
+        except DataError as exc:
+            if "feature names" not in str(exc):
+                raise
+            raise DataError(
+                f"validation_data: {exc} Give validation data with X's columns, in X's order"
+            ) from None
 
     def _record_feature_names(self, feature_names: Sequence[str] | None) -> None:
         """``feature_names_in_`` from names given at ``fit`` (one per column: a table read by aekit's readers);

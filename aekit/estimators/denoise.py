@@ -10,6 +10,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from sklearn.base import OneToOneFeatureMixin, TransformerMixin
+from sklearn.utils.metaestimators import available_if
 
 from ..errors import DataError
 from ..models.conv import ConvAutoencoder, ConvConfig
@@ -381,6 +382,17 @@ class Denoiser(OneToOneFeatureMixin, TransformerMixin, NeuralEstimator):
     def _denoise(self, X: np.ndarray) -> np.ndarray:
         batch = int(min(8192, max(1, PIXEL_BUDGET // math.prod(X.shape[1:]))))
         return self.map_batches(self.model_, X, batch_size=batch)
+
+    def _fitted_on_rows(self) -> bool:
+        """Not fitted, or fitted on rows (one-row images, (1, 1, d)): names for each output column."""
+        return not hasattr(self, "input_shape_") or tuple(self.input_shape_[:2]) == (1, 1)
+
+    @available_if(_fitted_on_rows)
+    def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
+        """The output columns' names, as the input's (rows only: images have no columns, and
+        without this method scikit-learn's ``set_output(transform="pandas")`` passes them through
+        as arrays, where it failed on their 4 dimensions)."""
+        return super().get_feature_names_out(input_features)
 
     def transform(self, X: Any) -> np.ndarray:
         """Denoise images; the output has ``X``'s shape.

@@ -456,7 +456,10 @@ def best_threshold(scores: Any, y: Any, metric: str = "f1") -> tuple[float, floa
         elif metric == "balanced_accuracy":
             value = 0.5 * (tp / pos + tn / neg)
         else:
-            value = (tp * tn - fp * fn) / np.sqrt((tp + fp) * (tp + fn) * (tn + fp) * (tn + fn))
+            spread = np.sqrt((tp + fp) * (tp + fn) * (tn + fp) * (tn + fn))
+            # flagging nothing or everything: 0, as scikit-learn defines it (not 0/0, dropped),
+            # so that no cut of negative MCC is chosen over them
+            value = np.where(spread > 0, (tp * tn - fp * fn) / np.where(spread > 0, spread, 1), 0.0)
     value = np.where(valid & np.isfinite(value), value, -np.inf)
     i = int(np.argmax(value))
     if i == 0:

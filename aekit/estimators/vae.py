@@ -341,9 +341,7 @@ class VAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralEstimator):
         X = self._validate_fit_input(X, check=lambda images: self._check_images(images, "X"))
         validation = None
         if validation_data is not None:
-            V = self._check_images(
-                self._check_aux(validation_data, "validation_data"), "validation_data"
-            )
+            V = self._check_images(self._check_validation(validation_data), "validation_data")
             if V.shape[1:] != X.shape[1:]:
                 raise DataError(
                     f"validation_data: sample shape {V.shape[1:]} differs from X's {X.shape[1:]}"
@@ -396,7 +394,14 @@ class VAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralEstimator):
             raise DataError(
                 f"Z: expected latent vectors of shape (n, {self._latent_size()}), got {Z.shape}"
             )
-        return self.map_batches(lambda z: self.model_.mean_image(self.model_.decode(z)), Z)
+        out = self.map_batches(lambda z: self.model_.mean_image(self.model_.decode(z)), Z)
+        return self._as_fitted(out)
+
+    def _as_fitted(self, out: np.ndarray) -> np.ndarray:
+        """Outputs as the training samples were: rows (n, d) for a VAE fitted on rows, which its
+        network takes as one-row images (n, 1, 1, d); images as they are. (Given back as images,
+        ``inverse_transform(transform(X)) - X`` broadcast to (n, 1, n, d).)"""
+        return out.reshape(len(out), -1) if tuple(self.input_shape_[:2]) == (1, 1) else out
 
     def reconstruct(self, X: Any) -> np.ndarray:
         """Decode each image's posterior mean: the expected image E[x|z=mean]; same shape as ``X``.
@@ -406,8 +411,10 @@ class VAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralEstimator):
         >>> X_hat = vae.reconstruct(X)     # doctest: +SKIP
         """
         X = self._validate_input(X)
-        return self.map_batches(
-            lambda xb: self.model_.mean_image(self.model_.decode(self.model_.encode(xb)[0])), X
+        return self._as_fitted(
+            self.map_batches(
+                lambda xb: self.model_.mean_image(self.model_.decode(self.model_.encode(xb)[0])), X
+            )
         )
 
     def sample(self, n: int = 64, seed: int | None = None) -> np.ndarray:
@@ -436,7 +443,7 @@ class VAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralEstimator):
 
         Parameters
         ----------
-        x_a, x_b : array-like of shape (C, H, W) or (1, C, H, W)
+        x_a, x_b : array-like of shape (C, H, W) or (1, C, H, W); rows (d,) for a VAE fitted on rows
         steps : int, default 10
         method : {"linear", "slerp"}
             Straight line, or spherical interpolation (keeps the norm typical of prior samples).
@@ -461,7 +468,8 @@ class VAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralEstimator):
             raise UsageError(f"method must be 'linear' or 'slerp', got {method!r}")
         ends = []
         for name, x in (("x_a", x_a), ("x_b", x_b)):
-            x = self._check_aux(np.asarray(x)[None] if np.ndim(x) == 3 else x, name)
+            one = np.ndim(x) == 3 or np.ndim(x) == 1 and tuple(self.input_shape_[:2]) == (1, 1)
+            x = self._check_aux(np.asarray(x)[None] if one else x, name)  # one image, or one row
             x = x[None] if x.ndim == 3 else x
             if len(x) != 1:
                 raise DataError(f"{name}: expected one image (C, H, W), got {len(x)} images")

@@ -55,6 +55,9 @@ def _fail(exc: Exception, X: Any, name: str) -> DataError:
                     + f" (a non-finite value, first at index {index}: {arr[index]}); "
                     f"expected finite numbers"
                 )
+    found = _frame_culprit(X, name) if hasattr(X, "columns") and hasattr(X, "dtypes") else None
+    if found is not None:  # a DataFrame: the column (numpy's words name none, or run to 400 chars)
+        message = found if "NaN" not in message else f"{message.rstrip('.')} ({found})"
     dtype = getattr(X, "dtype", None)
     if isinstance(dtype, np.dtype) and dtype.kind in "USO" and "expected numbers" not in message:
         message = (
@@ -64,6 +67,26 @@ def _fail(exc: Exception, X: Any, name: str) -> DataError:
     if len(message) > MESSAGE_CHARS:
         message = message[:MESSAGE_CHARS] + " ..."
     return (DataTypeError if isinstance(exc, TypeError) else DataError)(message)
+
+
+def _frame_culprit(frame: Any, name: str) -> str | None:
+    """The first column of a DataFrame that holds no numbers, or a missing or infinite value, in
+    words; None if every column is finite numbers."""
+    for column, dtype in zip(frame.columns, frame.dtypes):
+        try:
+            if getattr(dtype, "kind", "O") in "mM":  # dates and durations: no numbers to scale
+                raise TypeError(dtype)
+            values = frame[column].to_numpy(dtype=np.float64, na_value=np.nan)
+        except (TypeError, ValueError):
+            return (
+                f"{name}: column {column!r} has dtype {dtype}; expected numbers (bool, int or float): "
+                f"encode it as numbers or leave it out"
+            )
+        bad = ~np.isfinite(values)
+        if bad.any():
+            row = frame.index[int(np.flatnonzero(bad)[0])]
+            return f"a non-finite value, first at row {row!r}, column {column!r}; expected finite numbers"
+    return None
 
 
 def _check_form(X: Any, name: str) -> None:

@@ -94,6 +94,22 @@ def test_score_is_higher_for_better_fitting_data(make):
     assert est.score(X) > est.score(_noisier(X))
 
 
+@pytest.mark.parametrize("make", [aekit.Autoencoder, aekit.AnomalyDetector])
+def test_score_is_the_reconstruction_error_in_the_datas_own_units(make):
+    """Probe 52 skl 1-2: score was -mean score_samples, in the scaled units (or the detector's
+    `error` with its density terms): a search over the scaler picked the one that shrank the data
+    most (minmax, 7.5x worse in X's units), one over `error` the smallest units."""
+    rng = np.random.default_rng(0)
+    X = (rng.normal(size=(150, 6)) * [1, 10, 100, 1, 1, 1]).astype(np.float32)
+    scores = {}
+    for scaler in ("standard", "minmax"):
+        est = make(hidden=(8,), latent_dim=2, scaler=scaler, **TINY).fit(X)
+        expect = -np.mean(np.mean((est.reconstruct(X).astype(np.float64) - X) ** 2, axis=1))
+        scores[scaler] = est.score(X)
+        assert scores[scaler] == pytest.approx(expect, rel=1e-5)
+    assert scores["minmax"] < -1.0 and scores["standard"] < -1.0  # X's units, not [0, 1]'s
+
+
 def _noisier(X):
     """The same rows with strong noise, still in [0, 1]: a worse fit for any of the models."""
     return np.clip(X + np.random.default_rng(1).normal(0, 0.4, X.shape), 0, 1).astype(np.float32)
@@ -142,6 +158,36 @@ def test_the_detector_checks_names_on_every_method(method):
         getattr(det, method)(df[list("fedcba")])
 
 
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: aekit.Autoencoder(latent_dim=2, **TINY),
+        lambda: aekit.AnomalyDetector(hidden=(4,), latent_dim=2, **TINY),
+        lambda: aekit.VAE(latent_dim=2, channels=(4, 4), likelihood="gaussian", **TINY),
+    ],
+)
+def test_validation_data_with_other_columns_is_refused(make):
+    """Probe 52 skl 4: fit's validation_data was taken by position: reordered or renamed columns
+    gave the validation loss and early stopping other features."""
+    pd = pytest.importorskip("pandas")
+    df = pd.DataFrame(_table(), columns=list("abcdef"))
+    train, val = df.iloc[:80], df.iloc[80:]
+    make().fit(train, validation_data=val)  # the same columns: fine
+    make().fit(train, validation_data=val.to_numpy())  # an array: in X's order
+    with pytest.raises(DataError, match="validation_data: .*same order"):
+        make().fit(train, validation_data=val[list("fedcba")])
+    with pytest.raises(DataError, match="validation_data: .*unseen at fit time"):
+        make().fit(train, validation_data=val.rename(columns=str.upper))
+
+
+def test_the_detector_fit_predicts_its_training_labels():
+    X = _table()
+    labels = aekit.AnomalyDetector(hidden=(4,), latent_dim=2, **TINY).fit_predict(X)
+    det = aekit.AnomalyDetector(hidden=(4,), latent_dim=2, **TINY).fit(X)
+    np.testing.assert_array_equal(labels, det.labels_)
+    assert labels.shape == (len(X),) and set(np.unique(labels)) <= {0, 1}
+
+
 def test_feature_names_survive_save_and_load(tmp_path):
     pd = pytest.importorskip("pandas")
     df = pd.DataFrame(_table(), columns=list("abcdef"))
@@ -168,6 +214,58 @@ def test_set_output_pandas():
     assert list(den.transform(df).columns) == list("abcdef")
     vae = aekit.VAE(latent_dim=2, channels=(4, 4), **TINY).set_output(transform="pandas").fit(df)
     assert list(vae.transform(df).columns) == ["vae0", "vae1"]
+
+
+def test_pandas_output_passes_images_through_as_arrays():
+    """Probe 52 skl 5: a Denoiser of images under set_output(transform="pandas") (or
+    set_config(transform_output="pandas")) failed with pandas' "Must pass 2-d input"."""
+    from sklearn import config_context
+
+    images = np.random.default_rng(0).random((12, 1, 6, 6), dtype=np.float32)
+    den = aekit.Denoiser(channels=(4,), **TINY).set_output(transform="pandas").fit(images)
+    out = den.transform(images)
+    assert isinstance(out, np.ndarray) and out.shape == images.shape
+    assert not hasattr(den, "get_feature_names_out")
+    with config_context(transform_output="pandas"):
+        assert aekit.Denoiser(channels=(4,), **TINY).fit_transform(images).shape == images.shape
+
+
+def test_a_vae_fitted_on_rows_gives_rows_back():
+    """Probe 52 skl 6: (n, 1, 1, d) one-row images, and inverse_transform(transform(X)) - X
+    broadcast to (n, 1, n, d)."""
+    X = _table()
+    vae = aekit.VAE(latent_dim=2, channels=(4, 4), likelihood="gaussian", **TINY).fit(X)
+    assert vae.inverse_transform(vae.transform(X)).shape == X.shape
+    assert vae.reconstruct(X).shape == X.shape and vae.sample(3).shape == (3, X.shape[1])
+    assert vae.interpolate(X[0], X[1], steps=4).shape == (4, X.shape[1])
+    images = np.random.default_rng(0).random((20, 1, 8, 8), dtype=np.float32)
+    assert aekit.VAE(latent_dim=2, channels=(4, 4), **TINY).fit(images).sample(2).shape == (
+        2,
+        1,
+        8,
+        8,
+    )
+
+
+def test_a_dataframes_bad_column_is_named():
+    """Probe 52 skl 9: a date column got numpy's 400-character promotion message, a category of
+    text scikit-learn's "could not convert string to float", pd.NA no row or column."""
+    pd = pytest.importorskip("pandas")
+    df = pd.DataFrame(_table(), columns=list("abcdef"))
+    cases = {
+        "dtype datetime64": df.assign(b=pd.date_range("2020", periods=len(df))),
+        "dtype category": df.assign(b=np.where(df.b > 0.5, "x", "y")).astype({"b": "category"}),
+        "row 3, column 'c'": df.astype("Float64").mask(
+            (df.index == 3)[:, None] & (df.columns == "c")[None, :]
+        ),
+    }
+    for needle, bad in cases.items():
+        with pytest.raises(
+            DataError, match=f"column 'b' has {needle}" if "dtype" in needle else needle
+        ):
+            aekit.Autoencoder(latent_dim=2, **TINY).fit(bad)
+    flags = df.assign(a=(df.a > 0.5).astype("boolean"), b=df.b.astype("category"))  # numbers
+    assert aekit.Autoencoder(latent_dim=2, **TINY).fit(flags).transform(flags).shape == (len(df), 2)
 
 
 def test_float64_in_float32_out_as_the_tags_say():

@@ -98,6 +98,23 @@ def test_best_threshold_separates_and_maximises_the_metric():
         assert best_threshold(s, y, metric)[1] > 0.8
 
 
+def test_best_threshold_by_mcc_flags_nothing_rather_than_a_cut_of_negative_mcc():
+    """Flagging nothing or everything has an MCC of 0 (scikit-learn's definition); it was dropped as
+    0/0, and scores pointing the wrong way got a cut of MCC -0.5."""
+    from sklearn.metrics import matthews_corrcoef
+
+    s, y = np.array([0.1, 0.5, 0.9]), np.array([1, 0, 0])
+    t, value = best_threshold(s, y, "mcc")
+    assert value == 0.0 == matthews_corrcoef(y, s > t)
+    rng = np.random.default_rng(3)
+    for _ in range(50):  # against every cut, scored by scikit-learn
+        s, y = rng.random(12).round(1), rng.integers(0, 2, 12)
+        y[:2] = 0, 1
+        cuts = np.r_[np.unique(s), -np.inf]
+        best = max(matthews_corrcoef(y, s > c) for c in cuts)
+        assert best_threshold(s, y, "mcc")[1] == pytest.approx(best)
+
+
 def test_best_threshold_bad_input():
     with pytest.raises(UsageError):
         best_threshold([0.1, 0.2], [0, 1], metric="auc")

@@ -32,6 +32,7 @@ from ..thresholds import (
 )
 from .calibration import FOLDS, RowPlan, cross_fit_scores, plan_rows
 
+RULE_PARAMS = ("k", "q", "contamination")  # parameters of one threshold rule or another
 HOLDOUT_ROWS = 10_000  # at most this many rows held out: enough for early stopping and a threshold
 D = TypeVar("D", bound="Alarms")  # the detector these methods belong to
 
@@ -62,9 +63,30 @@ class Alarms:
         fit, held = holdout_indices(n, fraction, check_positive_int("seed", self.seed, 0))
         return RowPlan(fit, held, np.empty(0, np.int64))
 
+    def _say_unused_rule_params(self) -> None:
+        """One note for ``k``, ``q`` or ``contamination`` given but unused by the threshold rule:
+        each is kept for a rule set later without retraining, and PyOD's and scikit-learn's users
+        pass ``contamination`` expecting it to set the threshold (``fpr:0.05`` ignored it)."""
+        import inspect
+
+        rule = self.threshold_rule()
+        defaults = inspect.signature(type(self).__init__).parameters
+        given = [
+            f"{name}={getattr(self, name)!r}"
+            for name in RULE_PARAMS
+            if name not in type(rule).params and getattr(self, name) != defaults[name].default
+        ]
+        if given:
+            note(
+                f"{', '.join(given)} {'is' if len(given) == 1 else 'are'} not used by "
+                f"threshold={self.threshold!r}: contamination sets threshold='contamination', q "
+                f"'percentile', k 'mean_std' and 'mad'"
+            )
+
     def _calibrate(self, X: Any, plan: RowPlan) -> None:
         """``calibration_scores_``: the plan's calibration rows scored, or every row scored by a
         copy that did not train on it (cross-fitting), or the training rows' own scores."""
+        self._say_unused_rule_params()
         if plan.cross:
             why = (
                 "validation_fraction=0 sets no rows aside"
@@ -170,6 +192,17 @@ class Alarms:
     def labels_(self) -> np.ndarray:
         """1 for the training samples whose score is above ``threshold_``, else 0."""
         return (self.decision_scores_ > self.threshold_).astype(np.int64)
+
+    def fit_predict(self, X: Any, y: Any = None, **fit_params: Any) -> np.ndarray:
+        """``fit(X, y, **fit_params).labels_``: 1 for the training samples above the threshold
+        (scikit-learn's ``OutlierMixin`` and PyOD give it; aekit's labels are 1 and 0, as PyOD's).
+
+        Examples
+        --------
+        >>> det.fit_predict(X)                  # doctest: +SKIP
+        array([0, 0, 1, ...])
+        """
+        return self.fit(X, y, **fit_params).labels_
 
     def set_threshold(self: D, strategy: str | float = "mean_std", **rule: Any) -> D:
         """Change how ``threshold_`` is derived, without retraining; returns ``self``.

@@ -140,7 +140,7 @@ class AnomalyDetector(Alarms, NeuralEstimator):
         ``percentile``: the percentile of the normal rows' scores, in [0, 100]. 95 expects one
         false alarm in twenty normal samples, whatever the scale of the errors.
     contamination : float, default 0.05
-        ``contamination``: expected fraction of anomalies, in (0, 1).
+        ``contamination``: the share of the calibration rows' scores above it, in (0, 1).
     epochs : int or "auto", default "auto"
         Passes over the data; "auto": ``10,000 / sqrt(rows)`` optimizer steps, at most ``auto_steps``
         (1,000) and at least ``auto_min_steps`` (150), in epochs of at least ``auto_epoch_steps``
@@ -469,7 +469,7 @@ class AnomalyDetector(Alarms, NeuralEstimator):
             Xs = self.scaler_.transform(Xfit)
         validation = None
         if validation_data is not None:
-            V = self._check_aux(validation_data, "validation_data")
+            V = self._check_validation(validation_data)
             if V.shape[1:] != X.shape[1:]:
                 raise DataError(
                     f"validation_data: sample shape {V.shape[1:]} differs from X's {X.shape[1:]}"
@@ -661,13 +661,11 @@ class AnomalyDetector(Alarms, NeuralEstimator):
         --------
         >>> X_hat = det.reconstruct(X[:2])          # doctest: +SKIP
         """
-        X = self._validate_input(X)
+        return self.map_batches(self._rebuild, self._validate_input(X))
 
-        def rebuild(xb: torch.Tensor) -> torch.Tensor:
-            xs = self.scaler_.torch_transform(xb)
-            return self.scaler_.torch_inverse(mean_reconstruction(self.model_(xs), xs))
-
-        return self.map_batches(rebuild, X)
+    def _rebuild(self, xb: torch.Tensor) -> torch.Tensor:  # a batch's, in its units (and score)
+        xs = self.scaler_.torch_transform(xb)
+        return self.scaler_.torch_inverse(mean_reconstruction(self.model_(xs), xs))
 
     def evaluate(self, X: Any, y_anomaly: Any) -> dict[str, Any]:
         """Held-out figures against labels (1 = anomaly); see :func:`anomaly_metrics`.

@@ -20,6 +20,13 @@ def as_series(X: Any, name: str = "X") -> np.ndarray:
     >>> as_series([1, 2, 3]).shape
     (3, 1)
     """
+    import scipy.sparse as sp
+
+    if sp.issparse(X):  # as scikit-learn says it (to_numpy made it one object: "dtype object")
+        raise fail(
+            f"Sparse data was passed for {name}, but dense data is required. Use '.toarray()' to "
+            f"convert to a dense numpy array"
+        )
     x = to_numpy(X, name)
     check_numeric(x, name)
     if x.ndim == 1:

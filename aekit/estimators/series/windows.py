@@ -9,10 +9,12 @@ window errors come from a function the estimator passes in.
 
 A range is narrowed to where the fault is. A step's score rises as soon as one window covering it
 sees the fault, so a run of flagged steps is the fault plus up to a window on either side. Given
-the threshold, the scorer also counts, for each step, the flagged windows (error above it) that
-cover the step (its *cover*), and a range keeps only the steps of the highest cover within it:
-for a fault shorter than a window these are the steps every flagged window shares, the fault
-itself; for a longer one, the steps all of whose windows are flagged, the fault without its edges.
+the threshold, the scorer also counts, for each step, the share of the windows covering it that
+are flagged (error above it: its *cover*), and a range keeps only the steps of the highest cover
+within it: the steps all of whose windows are flagged. For a fault shorter than a window these are
+the fault itself (every window that covers a step of it sees it); for a longer one, the fault
+without its edges. A share, not a count: near either end of the series fewer windows cover a step,
+and the steps beside a fault there would have more flagged windows than the fault's own.
 Its peak (``peak_score``, ``peak_step``) is the highest score among the steps it keeps.
 """
 
@@ -50,7 +52,8 @@ class StepScorer:
         worst window shares its error, so "max" adds ``TIE_BREAK`` times the mean: the steps in the
         middle of an anomaly, seen by more bad windows, come first.
     threshold : float, optional
-        Count, for each step, the windows whose error is above it (its cover: :attr:`cover`).
+        Count, for each step, the windows whose error is above it; :attr:`cover` is their share of
+        the windows covering the step.
     width : int, optional
         ``errors`` gives (B, width) columns, each spread over the steps alike: the scores are then
         (steps, width), and the cover counts the first column.
@@ -97,7 +100,7 @@ class StepScorer:
         self.peak = np.zeros((0, *self.shape))  # the highest error of a window covering each step
         self.threshold = threshold  # windows with an error above it are flagged (None: not counted)
         self.flagged = np.zeros(0)  # flagged windows covering each step in buf
-        self.cover = np.zeros(0)  # the flagged windows covering each step last released
+        self.cover = np.zeros(0)  # the flagged share of the windows covering each step released
         # windows whose error overflowed (NaN or inf from finite steps: a 3e38 sentinel) covering
         # each step in buf: counted apart, as the running sums cannot hold an infinity (inf - inf)
         self.overflow = np.zeros(0)
@@ -168,7 +171,10 @@ class StepScorer:
 
     def _release(self, upto: int) -> np.ndarray:
         k = max(0, upto - self.start)
-        self.cover = self.flagged[:k]
+        # the share of the windows covering a step that are flagged, not their count: near the
+        # series' ends fewer windows cover a step, and a count would narrow a fault there to the
+        # steps beside it that more windows cover (window counts are exact: no rounding)
+        self.cover = self.flagged[:k] / np.maximum(self.count[:k], 1.0)
         if k == 0:
             return np.zeros((0, *self.shape))
         scores = self.total[:k] / self.count[:k].reshape(-1, *[1] * len(self.shape))  # the mean
@@ -212,8 +218,8 @@ def scores_and_cover(
     width: int | None = None,
 ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     """(scores, cover) of the next steps as they become final: the per-step scores ((steps, width)
-    with ``width``), and how many windows with an error above ``threshold`` cover each step (zeros
-    when it is None)."""
+    with ``width``), and the share of the windows covering each step whose error is above
+    ``threshold`` (zeros when it is None)."""
     scorer = StepScorer(window, stride, errors, batch, aggregate, threshold, width)
     for chunk in chunks:
         out = scorer.push(chunk)

@@ -210,3 +210,18 @@ def test_set_threshold_takes_a_rate_both_ways():
     with pytest.raises(UsageError):
         det.set_threshold("fpr", rate=2.0)
     assert det.threshold == "percentile"  # a refused rule changes nothing
+
+
+def test_a_rule_parameter_the_threshold_does_not_use_is_said(caplog):
+    """Probe 52 skl 3: contamination=0.3 with the default threshold fpr:0.05 was silently ignored
+    (PyOD's and scikit-learn's users expect it to set the share flagged)."""
+    X = np.random.default_rng(0).normal(size=(200, 6)).astype(np.float32)
+    small = dict(epochs=1, hidden=(8,), latent_dim=2, device="cpu")
+    with caplog.at_level(logging.WARNING, logger="aekit.notes"):
+        aekit.AnomalyDetector(contamination=0.3, **small).fit(X)
+    assert "contamination=0.3 is not used by threshold='fpr:0.05'" in caplog.text
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="aekit.notes"):
+        aekit.AnomalyDetector(threshold="contamination", contamination=0.3, **small).fit(X)
+        aekit.AnomalyDetector(**small).fit(X)  # the defaults: nothing to say
+    assert "not used" not in caplog.text

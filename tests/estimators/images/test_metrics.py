@@ -50,6 +50,41 @@ def test_random_map_scores_about_fpr_over_two():
     assert pixel_roc_auc(masks, maps) == pytest.approx(0.5, abs=0.03)
 
 
+def _reference_pro(masks, maps, max_fpr=0.3):
+    """PRO as the MVTec AD evaluation code computes it: every distinct map value a threshold
+    (flagged: at or above it), the curve's trapezoids up to max_fpr, the last one cut on its line."""
+    from scipy import ndimage
+
+    regions = []
+    for mask, m in zip(masks, maps):
+        lab, n = ndimage.label(mask, structure=np.ones((3, 3)))
+        regions += [m[lab == k] for k in range(1, n + 1)]
+    normal = maps[~masks]
+    points = [(0.0, 0.0)]
+    for t in np.unique(maps)[::-1]:
+        points.append(((normal >= t).mean(), np.mean([(r >= t).mean() for r in regions])))
+    fpr, overlap = np.array(points).T
+    cut = np.searchsorted(fpr, max_fpr, side="right")
+    at = np.interp(max_fpr, fpr[cut - 1 : cut + 1], overlap[cut - 1 : cut + 1])
+    fpr, overlap = np.append(fpr[:cut], max_fpr), np.append(overlap[:cut], at)
+    return np.sum(np.diff(fpr) * (overlap[1:] + overlap[:-1]) / 2) / max_fpr
+
+
+@pytest.mark.parametrize("decimals", [None, 1, 0])
+def test_pro_follows_the_reference_on_maps_of_tied_values(decimals):
+    """Maps of few distinct values (rounded, clipped) put the curve's points far apart: the last
+    overlap held flat to fpr 0.3 gave 0.26 for integer maps where the reference gives 0.42."""
+    rng = np.random.default_rng(5)
+    masks = np.zeros((2, 32, 32), bool)
+    masks[0, 5:10, 5:10] = True
+    masks[1, 20:22, 10:25] = True
+    maps = rng.normal(size=masks.shape) + masks
+    maps = maps if decimals is None else np.round(maps, decimals)
+    assert pro_score(masks, maps) == pytest.approx(_reference_pro(masks, maps), abs=2e-3)
+    floor = np.maximum(maps, np.quantile(maps, 0.85))  # 85% of the pixels share the lowest value
+    assert pro_score(masks, floor) == pytest.approx(_reference_pro(masks, floor), abs=2e-3)
+
+
 def test_image_metrics_and_bad_input():
     masks = _two_regions()
     out = image_map_metrics(

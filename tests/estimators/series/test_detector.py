@@ -9,7 +9,13 @@ import torch
 import aekit
 from aekit.errors import DataError, NotFittedError, UsageError
 from aekit.estimators.series.metrics import range_scores, series_metrics, ucr_score
-from aekit.estimators.series.windows import AnomalyRange, RangeTracker, StepScorer, find_ranges
+from aekit.estimators.series.windows import (
+    AnomalyRange,
+    RangeTracker,
+    StepScorer,
+    find_ranges,
+    scores_and_cover,
+)
 
 from ...synthetic_series import PERIOD, sine_series
 
@@ -107,7 +113,7 @@ def test_ranges_across_chunks():
         assert t.push(s[:cut]) + t.push(s[cut:]) + t.finish() == whole
 
 
-def test_cover_counts_the_flagged_windows_of_each_step():
+def test_cover_is_the_flagged_share_of_the_windows_of_each_step():
     # windows of 4 at every step; the error is 1 when the window holds step 6 (a one-step fault)
     errors = lambda w: (w[:, 0, :] == 6).any(axis=1).astype(float)  # noqa: E731
     scorer = StepScorer(4, 1, errors, aggregate="max", threshold=0.5)
@@ -119,10 +125,27 @@ def test_cover_counts_the_flagged_windows_of_each_step():
     scorer.finish()
     covers.append(scorer.cover)
     cover = np.concatenate(covers)
-    # windows starting 3..6 hold step 6: each step counts those among its own windows
-    expect = [sum(1 for w in range(3, 7) if w <= t < w + 4) for t in range(12)]
-    np.testing.assert_array_equal(cover, expect)
+    # windows starting 3..6 hold step 6: each step's share of those among its own windows (0..8)
+    flagged = [sum(1 for w in range(3, 7) if w <= t < w + 4) for t in range(12)]
+    covering = [sum(1 for w in range(9) if w <= t < w + 4) for t in range(12)]
+    np.testing.assert_array_equal(cover, np.divide(flagged, covering))
     assert np.argmax(cover) == 6 and (cover == cover.max()).sum() == 1
+
+
+@pytest.mark.parametrize("stride", [1, 3])
+def test_a_fault_at_either_end_of_the_series_is_the_range_not_the_steps_beside_it(stride):
+    """Fewer windows cover the first and last steps: counting flagged windows narrowed a fault in
+    the last steps to the steps before it (a fault at 1490-1499 of 1500 reported as 1470-1490)."""
+    faults = {0, 1, 2, 20, 21, 22, 37, 38, 39}  # the first steps, the middle, the last steps
+    errors = lambda w: np.isin(w[:, 0, :], list(faults)).any(axis=1).astype(float)  # noqa: E731
+    x = np.arange(40.0)[:, None]  # each step's value is its index: a window knows its steps
+    for chunks in ([x], [x[:7], x[7:30], x[30:]]):
+        pairs = list(scores_and_cover(chunks, 8, stride, errors, threshold=0.5))
+        scores, cover = (np.concatenate(p) for p in zip(*pairs))
+        ranges = [(r.start, r.end) for r in find_ranges(scores, 0.5, cover)]
+        # each fault whole; a stride of 3 leaves no window to tell up to 2 steps beside it apart
+        for (start, end), fault in zip(ranges, [(0, 2), (20, 22), (37, 39)], strict=True):
+            assert fault[0] - stride < start <= fault[0] and fault[1] <= end < fault[1] + stride
 
 
 def test_a_range_is_narrowed_to_its_highest_cover_across_chunks():
@@ -194,6 +217,9 @@ def test_bad_series(fitted):
         fitted.score_samples(bad)
     with pytest.raises(DataError, match="expected numbers"):
         fitted.score_samples(np.array(["a", "b"] * 20))
+    sparse = pytest.importorskip("scipy.sparse")
+    with pytest.raises(DataError, match="Sparse data was passed for X.*toarray"):
+        fitted.score_samples(sparse.csr_matrix(x))  # was "X has dtype object"
     with pytest.raises(DataError, match="fewer than the window"):
         fitted.score_samples(x[: PERIOD - 1])
     with pytest.raises(DataError, match="labels 0"):

@@ -1,0 +1,63 @@
+"""A chunk's cells column by column: a long cell pads its own column only, and is read cut."""
+
+import tracemalloc
+
+import numpy as np
+import pytest
+
+from aekit.data import iter_table, read_path
+from aekit.data.cells import LONGEST, Cells
+from aekit.data.tables import CHUNK_CELLS, chunk_rows_for
+from aekit.errors import DataError
+
+
+def test_columns_are_as_wide_as_their_own_cells_and_long_ones_cut():
+    cells = Cells.from_rows([["1.5", "x" * 1000, "id-" + "7" * 400], ["2", "b", "c"]], 3, whole={2})
+    assert cells.shape == (2, 3) and len(cells) == 2
+    assert cells[:, 0].dtype == np.dtype("<U3") and list(cells[:, 0]) == ["1.5", "2"]
+    assert cells[:, 1][0] == "x" * LONGEST and cells.longest(1) == 1000
+    assert cells[:, 2][0] == "id-" + "7" * 400  # read whole
+    with pytest.raises(TypeError, match="a whole column"):
+        cells[0, 1]
+
+
+def _table_with_a_long_comment(path, rows=2000, length=2000):
+    lines = ["id,comment," + ",".join(f"f{j}" for j in range(10))]
+    for i in range(rows):
+        comment = "x" * length if i == 5 else "ok"
+        lines.append(f"r{i},{comment}," + ",".join(f"{(i * j) % 7}.5" for j in range(10)))
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_one_long_cell_does_not_pad_every_cell_of_the_table(tmp_path):
+    """Cells were one 2-D array as wide as the longest cell: a 6.7 MB file with one cell of
+    5,000 characters needed 14 GB; here 2,000 rows x 12 columns with one of 2,000 took 190 MB."""
+    path = _table_with_a_long_comment(tmp_path / "t.csv")
+    tracemalloc.start()
+    try:
+        data = read_path(path, id_column="id")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert data.x.shape == (2000, 10) and data.ids[1999] == "r1999"
+    assert peak < 40e6, f"{peak / 1e6:.0f} MB"
+
+
+def test_a_wide_table_is_read_in_chunks_of_fewer_rows(tmp_path):
+    width = 3000
+    assert chunk_rows_for(width) == CHUNK_CELLS // width and chunk_rows_for(4) == 16384
+    path = tmp_path / "wide.csv"
+    row = ",".join(["1.5"] * width)
+    path.write_text(",".join(f"c{j}" for j in range(width)) + "\n" + (row + "\n") * 700)
+    sizes = [len(d.x) for d in iter_table(path)]
+    assert sizes == [349, 349, 2] and max(sizes) * width <= CHUNK_CELLS
+
+
+def test_a_label_or_category_longer_than_read_is_one_line(tmp_path):
+    path = tmp_path / "t.csv"
+    path.write_text("a,b,kind\n1,2," + "k" * 300 + "\n3,4,short\n")
+    with pytest.raises(DataError, match="cell of 300 characters; labels of at most 256"):
+        read_path(path, label_column="kind")
+    with pytest.raises(DataError, match="--categorical columns hold values of at most 256"):
+        read_path(path, categorical=["kind"])
