@@ -1,7 +1,9 @@
 """Atomic file writes: a reader sees the old file or the new one, never half of one.
 
 Write to a temporary file in the same folder, flush and fsync it, then ``os.replace`` it
-over the target (atomic on POSIX and Windows).
+over the target (atomic on POSIX and Windows). An output the command found absent and may not
+replace (:func:`create_only`, no ``--overwrite``) is linked into place instead, which fails if
+another process wrote it meanwhile: two commands writing one output do not both "succeed".
 """
 
 from __future__ import annotations
@@ -40,6 +42,46 @@ def replaces_link(path: str | os.PathLike) -> bool:
     return os.path.islink(path) and os.path.exists(path) and not os.path.isdir(path)
 
 
+_CREATE_ONLY: set[str] = set()  # outputs found absent without --overwrite: written if still absent
+
+
+def _key(path: str | os.PathLike) -> str:
+    """``path`` with its folder resolved (the name itself may be a link, replaced as a file)."""
+    path = os.path.abspath(os.fspath(path))
+    return os.path.join(os.path.realpath(os.path.dirname(path)), os.path.basename(path))
+
+
+def create_only(path: str | os.PathLike, only: bool = True) -> None:
+    """The next :func:`atomic_path` write of ``path`` creates it and replaces nothing: the command
+    checked that it does not exist and was not given ``--overwrite`` (:func:`aekit._outputs.check_output`);
+    ``only=False``: it may replace (``--overwrite``), whatever an earlier check in this process said."""
+    (_CREATE_ONLY.add if only else _CREATE_ONLY.discard)(_key(path))
+
+
+def _put(tmp: Path, path: Path) -> None:
+    """``tmp`` renamed to ``path``: over it, or (:func:`create_only`) only where nothing is."""
+    key = _key(path)
+    if key not in _CREATE_ONLY:
+        os.replace(tmp, path)
+        return
+    try:
+        os.link(tmp, path)  # fails if path exists, atomically: the check and the write are one
+    except FileExistsError:
+        raise UsageError(
+            f"{path} was written by another process while this command ran; it is left as that "
+            f"process wrote it and this output is not written (pass --overwrite to replace it)"
+        ) from None
+    except OSError:  # a file system without hard links: the check, then the rename
+        if os.path.lexists(path):
+            raise UsageError(
+                f"{path} was written by another process while this command ran"
+            ) from None
+        os.replace(tmp, path)
+    else:
+        os.unlink(tmp)
+    _CREATE_ONLY.discard(key)  # written: this process's own file from now on
+
+
 def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
@@ -73,7 +115,7 @@ def atomic_path(path: str | os.PathLike, suffix: str = "") -> Iterator[Path]:
         with open(tmp_path, "rb+") as f:  # flush the bytes to disk before the rename
             os.fsync(f.fileno())
         os.chmod(tmp_path, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual permissions
-        os.replace(tmp_path, path)
+        _put(tmp_path, path)
     except BaseException as exc:
         with contextlib.suppress(FileNotFoundError):
             tmp_path.unlink()

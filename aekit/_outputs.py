@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from . import _manifest
-from ._io import followed, longest_temp_name, replaces_link
+from ._io import create_only, followed, longest_temp_name, replaces_link
 from ._transaction import longest_name_beside
 from .errors import UsageError
 
@@ -80,6 +80,13 @@ def _resolve(path: str | os.PathLike, option: str) -> Path:
         raise UsageError(f"{option} is empty; give a file or folder path")
     if "\0" in text:
         raise UsageError(f"{option} {text!r} holds a NUL character; give a plain path")
+    if Path(text).parts[:1] == ("~",) and not os.path.lexists("~"):
+        # the shell expands ~ at the start of a word only, not in --output=~/x: a folder named ~
+        # would be made here (and `rm -rf ~` is what a user types to clean it up)
+        raise UsageError(
+            f"{option} {text}: the path starts with '~', which the shell did not expand (it does "
+            f"not after '='); write '{option} ~/...' with a space, or $HOME/..."
+        )
     return resolved(text, f"{option} {text}")
 
 
@@ -146,6 +153,7 @@ def check_output(
     """
     target = _resolve(path, option)
     shown = os.fspath(path)
+    _check_name_fits(target, shown, option, kind)  # before any stat of it: "file name too long"
     _check_not_an_input(target, shown, inputs, option)
     _check_no_other_run(target, shown, overwrite, option, run, kind)
     _check_writable(target, shown)
@@ -154,7 +162,12 @@ def check_output(
         _manifest.check_replaceable(target, kind, option=option, shown=shown)
     written = _link_itself(path) if replaces_link(path) else target
     _check_name_fits(written, shown, option, kind)
-    if overwrite or not os.path.lexists(target):
+    if overwrite:
+        create_only(written, only=False)
+        return written
+    if not os.path.lexists(target):
+        if kind == "file":  # written only if still absent: not over another command's output
+            create_only(written)
         return written
     if target.is_dir() and not any(target.iterdir()):
         return written

@@ -59,3 +59,28 @@ def test_only_aekits_own_temporary_files_of_dead_writers_are_removed(tmp_path):
     _io.write_text(tmp_path / "out.csv", "a\n1\n")
     left = set(os.listdir(tmp_path))
     assert stale not in left and left >= {*kept, "out.csv"} and len(left) == len(kept) + 3
+
+
+def test_an_output_checked_absent_is_not_written_over_one_another_process_wrote(tmp_path):
+    """Probe 52 sh 1: two commands writing one output both said so and the second replaced the
+    first's, neither with --overwrite (the check at the start, then os.replace at the end)."""
+    import pytest
+
+    from aekit._outputs import check_output
+    from aekit.errors import UsageError
+
+    out = check_output(tmp_path / "scores.csv")  # absent, no --overwrite: create only
+    with pytest.raises(UsageError, match="written by another process"), _io.atomic_path(out) as tmp:
+        tmp.write_text("mine\n")
+        out.write_text("theirs\n")  # another command finished first
+    assert out.read_text() == "theirs\n" and os.listdir(tmp_path) == ["scores.csv"]
+    out2 = check_output(tmp_path / "fresh.csv")
+    with _io.atomic_path(out2) as tmp:
+        tmp.write_text("mine\n")
+    with _io.atomic_path(out2) as tmp:  # written: this process's own from now on
+        tmp.write_text("again\n")
+    assert out2.read_text() == "again\n"
+    check_output(tmp_path / "scores.csv", overwrite=True)  # --overwrite: replaced
+    with _io.atomic_path(out) as tmp:
+        tmp.write_text("mine\n")
+    assert out.read_text() == "mine\n"

@@ -91,3 +91,21 @@ def test_the_cli_refuses_a_name_too_long_with_exit_2(tmp_path):
     limit = os.pathconf(tmp_path, "PC_NAME_MAX")
     assert_one_line(code, err, 2, ["too long", f"limited to {limit} bytes", "at most"])
     assert sorted(p.name for p in tmp_path.iterdir()) == ["rows.npy"]
+
+
+def test_an_output_path_starting_with_an_unexpanded_tilde_is_refused(tmp_path, monkeypatch):
+    """Probe 52 sh 12: `--output=~/x` (the shell expands no ~ after '=') made a folder named ~ in
+    the working folder, and said it wrote ~/x."""
+    monkeypatch.chdir(tmp_path)
+    for path in ("~/scores.csv", "~", "~/runs/a"):
+        with pytest.raises(UsageError, match="starts with '~', which the shell did not expand"):
+            check_output(path, option="--out")
+    assert not (tmp_path / "~").exists()
+    (tmp_path / "~").mkdir()  # a folder really named ~: the user's, written into as asked
+    assert check_output("~/scores.csv") == tmp_path / "~" / "scores.csv"
+
+
+def test_a_name_longer_than_the_file_system_takes_is_one_line_of_usage(tmp_path):
+    """Probe 52 sh 4: a name over 255 bytes failed at the first stat: "file name too long", exit 1."""
+    with pytest.raises(UsageError, match="the name is too long.*give a name of at most"):
+        check_output(tmp_path / ("x" * 300 + ".csv"))

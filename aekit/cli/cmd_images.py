@@ -274,12 +274,13 @@ def _check_paths(args: argparse.Namespace) -> dict[str, Any]:
 def _check_input(path: str) -> None:
     from pathlib import Path
 
+    from ..data.checks import not_found
     from ..data.images import IMAGE_EXTENSIONS
     from ..errors import UsageError
 
     p = Path(path)
-    if not p.exists():
-        raise UsageError(f"no such file or folder: {path}")
+    if not (p.is_file() or p.is_dir()):  # a pipe: said so
+        raise not_found(path, "file or folder")
     if not p.is_dir() and p.suffix.lower() not in IMAGE_EXTENSIONS:
         raise UsageError(
             f"{path} is not an image; an image run scores a folder of images or an image file "

@@ -11,8 +11,10 @@ one line on stderr (the traceback only with ``--debug``).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import logging
+import os
 import signal
 import sys
 from collections.abc import Sequence
@@ -67,19 +69,26 @@ def build_parser() -> Parser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    _closed_streams_discard()
     _threads_spin_briefly()
     parser = build_parser()
     args = parser.parse_args(argv)
     args.argv = list(sys.argv[1:] if argv is None else argv)
-    if getattr(args, "func", None) is None:
-        parser.print_help() if args.command is None else parser.parse_args(
-            [*(argv or sys.argv[1:]), "--help"]
-        )
+    if getattr(args, "func", None) is None:  # `aekit`, `aekit train`: which command? (exit 2)
+        with contextlib.redirect_stdout(sys.stderr), contextlib.suppress(SystemExit):
+            parser.print_help() if args.command is None else parser.parse_args(
+                [*(argv or sys.argv[1:]), "--help"]
+            )
         return 2
+    before = list(logging.getLogger().handlers)
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
     )
+    if not (args.verbose or args.debug):  # libraries' log lines (matplotlib's on a read-only
+        for handler in logging.getLogger().handlers:  # HOME) would break the one-line contract
+            if handler not in before:  # the handler made here, not a host's (a test's, an app's)
+                handler.addFilter(_aekit_or_errors)
     _say_notes()
     if not args.debug:  # library warnings would break the one-line error contract
         import warnings
@@ -102,6 +111,23 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 PEER_GRACE_SECONDS = 5.0
+
+
+def _aekit_or_errors(record: logging.LogRecord) -> bool:
+    """Log lines shown without ``-v``: aekit's own, and other libraries' errors."""
+    return record.name.startswith("aekit") or record.levelno >= logging.ERROR
+
+
+def _closed_streams_discard() -> None:
+    """A closed stdout or stderr (``2>&-``, some daemons) is None in Python: every note, progress
+    or error line then raised AttributeError, and a working command exited 1 saying nothing.
+    Lines for a closed stream are dropped instead; the command's result and exit code stand. On
+    an open one, a character its encoding lacks is escaped, not a failure after the work is done."""
+    for name in ("stdout", "stderr"):
+        if getattr(sys, name) is None:
+            setattr(sys, name, open(os.devnull, "w"))  # noqa: SIM115 (for the process's life)
+        elif hasattr(getattr(sys, name), "reconfigure"):  # a path the encoding cannot spell
+            getattr(sys, name).reconfigure(errors="backslashreplace")  # (PYTHONIOENCODING=ascii)
 
 
 def _say_notes() -> None:

@@ -1,4 +1,5 @@
-"""Progress of CLI commands on stderr: a bar on a terminal, one line per epoch anywhere else.
+"""Progress of CLI commands on stderr: a bar on a terminal, a line per epoch (at most one a second)
+anywhere else.
 
 Commands set the estimator's ``verbose`` (:mod:`aekit.training.progress`, Keras' meaning): training
 epochs, and long passes such as a VAE's evaluation or scoring a large file, report progress;

@@ -4,6 +4,8 @@ Each raises :class:`aekit.errors.Interrupted` (a ``KeyboardInterrupt``) in the m
 every ``finally`` and atomic write unwinds as on Ctrl-C: the run's checkpoint stays intact, and
 the CLI prints one line and exits with 128 + the signal's number. The first signal wins: later
 ones are ignored while the command unwinds, so the unwinding is never cut short by a second one.
+A signal the process was started ignoring (``nohup``'s SIGHUP, a script's background job's SIGINT)
+stays ignored.
 
 Under ``aekit train --nproc N`` the launcher reports the interrupt and its workers stay silent;
 under an outside torchrun, rank 0 reports. Workers started by aekit's launcher also die with it
@@ -53,7 +55,10 @@ def handled() -> Iterator[None]:
         return
     previous = {sig: signal.getsignal(sig) for sig in SIGNALS}
     for sig in SIGNALS:
-        signal.signal(sig, _handler)
+        # one the process was started ignoring stays ignored: nohup's SIGHUP, the SIGINT of a
+        # script's background job (a Ctrl-C at the terminal is not for it), as Python keeps it
+        if previous[sig] is not signal.SIG_IGN:
+            signal.signal(sig, _handler)
     _die_with_launcher()
     try:
         yield

@@ -6,14 +6,35 @@ problem reads the same whichever path the data took. Only NumPy is imported here
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import numpy as np
 
-from ..errors import DataError, one_line
+from ..errors import DataError, UsageError, one_line
 
 
 def fail(message: str) -> DataError:
     """A :class:`~aekit.errors.DataError` with ``message`` on one line, for the caller to raise."""
     return DataError(one_line(message))
+
+
+def not_found(path: str | os.PathLike, what: str = "file") -> UsageError:
+    """The one line for an input that is not there to read: a named pipe or a device said to be one
+    (aekit reads an input more than once; it was "no such file"), a ``~`` the shell did not
+    expand (``--input=~/x.csv``), or no such ``what``."""
+    p = Path(path)
+    if p.exists() and not p.is_file() and not p.is_dir():
+        return UsageError(
+            f"{path} is not a regular file (a named pipe, a device or a socket); aekit reads its "
+            f"input more than once: save it to a file first"
+        )
+    if p.parts[:1] == ("~",):
+        return UsageError(
+            f"no such {what}: {path} (the shell did not expand '~' after '=': write the option "
+            f"and ~/... apart, or $HOME/...)"
+        )
+    return UsageError(f"no such {what}: {path}")
 
 
 def to_numpy(X, name: str) -> np.ndarray:

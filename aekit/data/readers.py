@@ -17,7 +17,14 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import UsageError
-from .checks import as_labels, check_numeric, fail, refuse_channels_last, to_float32
+from .checks import (
+    as_labels,
+    check_numeric,
+    fail,
+    not_found,
+    refuse_channels_last,
+    to_float32,
+)
 from .container import Data
 from .images import (
     IMAGE_EXTENSIONS,
@@ -197,8 +204,8 @@ def iter_image_batches(
 def _image_groups(path: Path, image_size) -> tuple[list[Path], list[str], list[list[int]]]:
     """The image files at ``path`` (a folder or one image), their relative names, and their indices
     grouped by size (one group when ``image_size`` resizes them all)."""
-    if not path.exists():
-        raise UsageError(f"no such file or folder: {path}")
+    if not (path.is_file() or path.is_dir()):  # a pipe: said so
+        raise not_found(path, "file or folder")
     files = image_files(path) if path.is_dir() else [path]
     names = relative_names(files, path) if path.is_dir() else [path.name]
     groups = [list(range(len(files)))] if image_size is not None else size_groups(files)
@@ -292,8 +299,8 @@ def read_path(
     ((120, 2), ['a', 'b'])
     """
     path = Path(path)
-    if not path.exists():
-        raise UsageError(f"no such file or folder: {path}")
+    if not (path.is_file() or path.is_dir()):  # a pipe: said so
+        raise not_found(path, "file or folder")
     if path.is_dir():
         return _read_image_folder(path, image_size, crop_mixed)
     ext = path.suffix.lower()

@@ -33,13 +33,26 @@ def data_root(root: str | os.PathLike | None = None) -> Path:
     PosixPath('/data/mnist')
     """
     if root is not None and str(root) != "":
-        return Path(root).expanduser()
+        return _folder(Path(root).expanduser(), "--data-dir")
     env = os.environ.get(ENV_VAR)
     if env:
-        return Path(env).expanduser()
+        return _folder(Path(env).expanduser(), ENV_VAR)
     home = Path.home()
     if sys.platform == "darwin":
         return home / "Library" / "Caches" / "aekit"
     if os.name == "nt":
         return Path(os.environ.get("LOCALAPPDATA") or home / "AppData" / "Local") / "aekit"
     return Path(os.environ.get("XDG_CACHE_HOME") or home / ".cache") / "aekit"
+
+
+def _folder(root: Path, given_by: str) -> Path:
+    """``root``, unless it is a file: one line naming where it came from (it was "not a directory:
+    ROOT/ecg5000", exit 1, not saying that the data root was the file)."""
+    if root.exists() and not root.is_dir():
+        from ..errors import UsageError
+
+        raise UsageError(
+            f"the data root {root} ({given_by}) is a file; expected a folder (the built-in "
+            f"datasets live in its sub-folders)"
+        )
+    return root

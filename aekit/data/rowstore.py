@@ -19,7 +19,7 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 
 from ..errors import DataError, UsageError
-from .checks import fail
+from .checks import fail, not_found
 
 MiB = 1 << 20
 DEFAULT_RESIDENT_BYTES = 64 * MiB
@@ -292,7 +292,7 @@ def _reopen(path: str, resident_bytes: int | None, shape: tuple[int, ...], dtype
 def read_npy_header(path: Path) -> tuple[tuple[int, ...], np.dtype, int]:
     """Shape, dtype and data offset of a ``.npy`` file, or a one-line error saying what is wrong with it."""
     if not path.is_file():
-        raise UsageError(f"no such file: {path}")
+        raise not_found(path)
     if path.suffix.lower() != ".npy":
         raise fail(f"{path}: expected a .npy file, got {path.suffix or '(no extension)'!r}")
     shape, fortran, dtype, offset = _header(path)

@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import UsageError, one_line
-from .checks import fail
+from .checks import fail, not_found
 from .container import Data
 from .encoding import is_number, not_numbers
 from .tables import (
@@ -91,7 +91,7 @@ def iter_series(
     if fill is not None and fill not in FILLS:
         raise UsageError(f"fill must be one of {', '.join(FILLS)}, got {fill!r}")
     if not path.is_file():
-        raise UsageError(f"no such file: {path}")
+        raise not_found(path)
     ext = path.suffix.lower()
     if ext not in SERIES_EXTENSIONS:
         raise fail(

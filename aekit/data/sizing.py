@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import DataError, UsageError
+from .checks import not_found
 from .images import IMAGE_EXTENSIONS, image_files
 from .rowstore import read_npy_header
 from .spill import STREAM_EXTENSIONS
@@ -50,8 +51,8 @@ def estimate_bytes(path: str | os.PathLike) -> int:
     True
     """
     path = Path(path)
-    if not path.exists():
-        raise UsageError(f"no such file or folder: {path}")
+    if not (path.is_file() or path.is_dir()):  # a pipe: said so
+        raise not_found(path, "file or folder")
     if path.is_dir():
         try:
             files = image_files(path)

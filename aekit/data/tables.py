@@ -21,7 +21,7 @@ import numpy as np
 from .._notes import note
 from ..errors import DataError, UsageError, one_line
 from .cells import LONGEST, Cells
-from .checks import as_labels, fail, to_float32
+from .checks import as_labels, fail, not_found, to_float32
 from .container import Data
 from .encoding import (
     GROUPED,
@@ -182,7 +182,7 @@ def iter_table(
     """
     path = Path(path)
     if not path.is_file():
-        raise UsageError(f"no such file: {path}")
+        raise not_found(path)
     if path.suffix.lower() not in TABLE_EXTENSIONS:
         raise fail(
             f"{path}: expected a .csv or .tsv table, got {path.suffix or '(no extension)'!r}"
@@ -668,7 +668,7 @@ def iter_parquet(
     batch's columns as text cells (numbers exactly, nulls missing, dates in ISO 8601)."""
     path = Path(path)
     if not path.is_file():
-        raise UsageError(f"no such file: {path}")
+        raise not_found(path)
     pfile = open_parquet(path)
     names = list(pfile.schema_arrow.names)
     label, ident = _roles(names, True, path, label_column, id_column)

@@ -90,6 +90,13 @@ def write_output(
         x = [np.asarray(to_numpy(img, "output"), dtype=np.float32) for img in x]
     else:
         x = np.asarray(to_numpy(x, "output"), dtype=np.float32)
+    if (is_folder or ext in IMAGE_EXTENSIONS) and isinstance(x, np.ndarray) and x.ndim < 3:
+        # vectors (latent codes, rows): "cannot write an array of shape (64,) as an image" said
+        # nothing of the output's name, which asked for images
+        raise UsageError(
+            f"cannot write {path}: a {'folder' if is_folder else ext + ' file'} holds images, and "
+            f"these are vectors of shape {x.shape[1:]}; give a .npy, .csv or .tsv file"
+        )
     if is_folder:
         _write_image_folder(path, x, like)
     elif ext == ".npy":

@@ -138,6 +138,13 @@ def read_config(path: str | Path) -> dict[str, Any]:
         check_not_in_progress(path)  # a run still training, or interrupted, says so
         raise UsageError(f"no such run or model folder: {path}")
     path = readable(path)
+    if (
+        path.is_file() and path.name != CONFIG
+    ):  # a data file, the arguments swapped (score X --input RUN)
+        raise UsageError(
+            f"{path} is a file, not a run folder; expected the folder that holds {CONFIG} and "
+            f"{WEIGHTS} (the run comes first: aekit COMMAND RUN --input DATA)"
+        )
     file = path / CONFIG if path.is_dir() else path
     config = _read_json(file, path)
     _check_config(config, file, path)

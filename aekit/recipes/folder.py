@@ -96,12 +96,12 @@ class RunFolder:
         if p.exists() and not p.is_dir():
             raise UsageError(f"{p} exists and is not a folder; pass another --out")
         existing = p.is_dir() and any(e.name != LEGACY_LOCK for e in p.iterdir())
+        if existing and not resume:  # a folder of the user's: said first, not --overwrite offered
+            _manifest.check_replaceable(p, "run", option="--out")
         if existing and not (overwrite or resume):
             raise UsageError(
                 f"run folder {p} already exists; pass --overwrite to replace it or --resume to continue it"
             )
-        if existing and overwrite and not resume:
-            _manifest.check_replaceable(p, "run", option="--out")
         if p.is_dir() and not os.access(p, os.W_OK):
             raise UsageError(f"run folder {p} is not writable; pass a writable --out")
         run._txn.acquire()

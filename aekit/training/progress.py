@@ -1,7 +1,7 @@
 """Progress for people watching: training epochs, and long passes over data (evaluation, scoring).
 
 ``verbose`` has Keras' and scikit-learn's meaning: 0 is silent; 1 is a progress bar when the
-stream is a terminal and otherwise one line per epoch (a log file, CI, ``nohup``, ``make demo
+stream is a terminal and otherwise a line per epoch, at most one a second (a log file, CI, ``nohup``, ``make demo
 2>log``); 2 is one line per epoch, always. Lines go to stderr, so results on stdout stay clean.
 
 :class:`TrainingProgress` is a callback of the shared loop (``on_train_begin``, ``on_epoch_start``,

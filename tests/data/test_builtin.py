@@ -184,3 +184,18 @@ def test_data_root_precedence(tmp_path, monkeypatch):
     monkeypatch.setattr("sys.platform", "linux")
     if os.name != "nt":
         assert data_root() == tmp_path / "cache" / "aekit"
+
+
+def test_a_data_root_that_is_a_file_is_one_line_naming_its_source(tmp_path, monkeypatch):
+    """Probe 52 sh 4: `--data-dir rows.csv` or AEKIT_DATA=rows.csv: "not a directory:
+    rows.csv/ecg5000", exit 1, the root's source not named."""
+    from aekit.data import data_root
+    from aekit.errors import UsageError
+
+    rows = tmp_path / "rows.csv"
+    rows.write_text("a\n1\n")
+    with pytest.raises(UsageError, match=r"rows.csv \(--data-dir\) is a file; expected a folder"):
+        data_root(rows)
+    monkeypatch.setenv("AEKIT_DATA", str(rows))
+    with pytest.raises(UsageError, match=r"rows.csv \(AEKIT_DATA\) is a file"):
+        data_root()

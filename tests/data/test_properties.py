@@ -106,5 +106,5 @@ def test_arbitrary_text_table_never_crashes(rows, ext):
         with open(path, "w", newline="", encoding="utf-8") as f:
             csv.writer(f, delimiter="," if ext == ".csv" else "\t").writerows(rows)
         data = _loads_or_one_line_error(read_path, path)
-        if data is not None:
-            assert data.x.dtype == np.float32 and np.isfinite(data.x).all() and len(data.x) >= 1
+        if data is not None:  # a missing cell is NaN (read_path's fill_values fill them), no inf
+            assert data.x.dtype == np.float32 and not np.isinf(data.x).any() and len(data.x) >= 1

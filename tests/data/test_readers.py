@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 from PIL import Image
@@ -451,3 +453,16 @@ def test_images_with_their_channels_last_are_refused_with_the_transpose(tmp_path
         assert str(path) in str(err.value) and f"(4, 8, 6, {channels})" in str(err.value)
     np.save(path, RNG.random((4, channels, 8, 3)).astype(np.float32))  # (n, C, H, W): taken
     assert read_path(path).x.shape == (4, channels, 8, 3)
+
+
+def test_an_input_that_is_a_pipe_or_an_unexpanded_tilde_is_said_so(tmp_path, monkeypatch):
+    """Probe 52 sh 6: a named pipe was "no such file"; `--input=~/x.csv` gave no hint."""
+    if not hasattr(os, "mkfifo"):
+        pytest.skip("no named pipes here")
+    fifo = tmp_path / "rows.csv"
+    os.mkfifo(fifo)
+    with pytest.raises(UsageError, match="not a regular file .a named pipe"):
+        read_path(fifo)
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(UsageError, match="no such file.*did not expand '~'"):
+        read_path("~/rows.csv")

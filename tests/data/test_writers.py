@@ -197,3 +197,15 @@ def test_class_sub_folders_are_labels(tmp_path):
     assert (
         folder_labels(["a.png", "b.png"]) is None and folder_labels(["x/a.png", "x/b.png"]) is None
     )
+
+
+def test_vectors_to_a_folder_or_an_image_file_name_the_files_that_hold_them(tmp_path):
+    """Probe 52 sh 7: `aekit encode --output zdir` said "cannot write an array of shape (64,) as
+    an image", not what to give instead."""
+    z = np.zeros((5, 64), np.float32)
+    for name in ("zdir", "z.png"):
+        with pytest.raises(
+            UsageError, match=r"vectors of shape \(64,\); give a .npy, .csv or .tsv"
+        ):
+            write_output(tmp_path / name, z)
+    assert write_output(tmp_path / "z.csv", z).is_file()

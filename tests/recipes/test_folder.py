@@ -108,3 +108,15 @@ def test_history_round_trip(tmp_path):
         run.write_history(hist)
         run.commit()
     assert read_history(tmp_path / "run" / "history.csv") == hist
+
+
+def test_a_folder_of_the_users_is_refused_as_such_not_offered_overwrite(tmp_path):
+    """Probe 52 sh: `--out precious` said "pass --overwrite to replace it", which was then refused
+    (the folder is the user's): the one line that holds comes first."""
+    mine = tmp_path / "precious"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("mine")
+    for overwrite in (False, True):
+        with pytest.raises(UsageError, match="not an aekit run .* holds your files notes.txt"):
+            RunFolder.open(mine, overwrite=overwrite)
+    assert (mine / "notes.txt").read_text() == "mine"

@@ -1,0 +1,46 @@
+"""The entry point in the shell's corners: closed streams, a command without its subcommand, a
+data file where the run goes (probe 52's shell findings)."""
+
+from __future__ import annotations
+
+import sys
+
+from aekit.cli.main import main
+
+
+def test_a_closed_stderr_drops_the_lines_and_keeps_the_exit_code(monkeypatch, tmp_path):
+    """`2>&-` makes sys.stderr None: every note or error line raised AttributeError, and a
+    working command exited 1 saying nothing."""
+    monkeypatch.setattr(sys, "stderr", None)
+    assert main(["evaluate", str(tmp_path / "nope")]) == 2  # its error line: dropped
+    assert sys.stderr is not None
+
+
+def test_a_command_without_its_subcommand_shows_its_help_and_exits_2(capsys):
+    assert main(["train"]) == 2  # was 0: argparse's --help
+    out = capsys.readouterr()
+    assert out.out == "" and "basic" in out.err and "anomaly" in out.err
+    assert main([]) == 2 and "COMMAND" in capsys.readouterr().err
+
+
+def test_a_data_file_given_as_the_run_is_one_line_of_usage(tmp_path, capsys):
+    """Arguments swapped (`aekit score rows.csv --input RUN`): "not valid JSON", exit 1."""
+    rows = tmp_path / "rows.csv"
+    rows.write_text("a,b\n1,2\n")
+    code = main(["score", str(rows), "--input", str(rows), "--output", str(tmp_path / "o.csv")])
+    err = capsys.readouterr().err
+    assert code == 2 and "is a file, not a run folder" in err and "JSON" not in err
+
+
+def test_other_libraries_log_lines_are_left_out_without_verbose(tmp_path):
+    """Probe 52 sh 8: with a read-only HOME, two `WARNING matplotlib:` lines reached stderr even
+    with --quiet. A process of its own: the logging set-up is the process's."""
+    import subprocess
+
+    code = (
+        "import logging, sys; from aekit.cli.main import main; main(['datasets', 'list']); "
+        "logging.getLogger('matplotlib').warning('cache folder not writable'); "
+        "logging.getLogger('aekit.x').warning('our own')"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert "cache folder" not in out.stderr and "our own" in out.stderr, out.stderr
