@@ -15,10 +15,10 @@ from .types import (
     memory_size,
     name_list,
     non_negative_float,
-    non_negative_int,
     number,
     positive_float,
     positive_int,
+    seed_arg,
 )
 
 # `aekit train` options every family takes -> the estimator parameter of the same meaning.
@@ -185,9 +185,9 @@ def add_train_options(p: argparse.ArgumentParser, skip: Collection[str] = ()) ->
     )
     t.add_argument(
         "--seed",
-        type=non_negative_int,
+        type=seed_arg,
         metavar="N",
-        help="seeds the weights, the split and every random draw",
+        help="seeds the weights, the split and every random draw (a whole number below 2**32)",
     )
     t.add_argument(
         "--device", metavar="DEV", help="auto (CUDA, then MPS, then CPU), cpu, cuda, cuda:1, mps"

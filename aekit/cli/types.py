@@ -34,6 +34,20 @@ def non_negative_int(text: str) -> int:
     return _whole(text, 0)
 
 
+TRAINING_SEEDS = 2**32  # torch's CPU generator and scikit-learn's split keep 32 bits of a seed
+
+
+def seed_arg(text: str) -> int:
+    """A training seed: a whole number in [0, 2**32) (2**32 trained as seed 0 did)."""
+    value = _whole(text, 0)
+    if value >= TRAINING_SEEDS:
+        raise argparse.ArgumentTypeError(
+            f"expected a whole number below 2**32 = {TRAINING_SEEDS}, got {value} (torch and "
+            f"scikit-learn keep 32 bits of a seed: {value} would train as {value % TRAINING_SEEDS})"
+        )
+    return value
+
+
 def epochs_arg(text: str) -> int | str:
     """A whole number >= 0, or 'auto' (a budget of optimizer steps for the data at hand)."""
     if text.strip().lower() == "auto":

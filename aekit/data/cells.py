@@ -36,6 +36,7 @@ class Cells:
         self._whole = set(whole)
         self._arrays: dict[int, np.ndarray] = {}
         self._longest: dict[int, int] = {}
+        self._numbers: dict[int, np.ndarray | None] = {}
         self.shape = (rows, len(self._columns))
 
     @classmethod
@@ -57,6 +58,19 @@ class Cells:
             self._arrays[i] = self._build(int(i))
         return self._arrays[i]
 
+    def numbers(self, i: int) -> np.ndarray | None:
+        """Column ``i`` as float64 when every cell is a plain number, else None.
+
+        Plain: ASCII without ``_`` (what pandas reads as a number, as
+        :func:`aekit.data.encoding.parse_numbers` does) and read by ``float()``, not all NaN. Parsed
+        from the strings at once, with no array of text: most columns of most tables, 10-20x
+        faster than the text array's rules (missing cells, codes, thousands separators, true and
+        false), which every other column goes through.
+        """
+        if i not in self._numbers:
+            self._numbers[i] = _plain_numbers(self._columns[i])
+        return self._numbers[i]
+
     def longest(self, i: int) -> int:
         """The length of column ``i``'s longest cell, before any was cut."""
         self[:, i]
@@ -71,3 +85,18 @@ class Cells:
         self._longest[i] = longest
         width = longest if i in self._whole else min(longest, LONGEST)
         return np.asarray(column, dtype=f"<U{max(width, 1)}").reshape(len(self))
+
+
+def _plain_numbers(column: Sequence[str]) -> np.ndarray | None:
+    """:meth:`Cells.numbers` of one column of strings."""
+    cells = column.tolist() if isinstance(column, np.ndarray) else column
+    if not len(cells):
+        return None
+    text = "".join(cells)
+    if "_" in text or not text.isascii():  # 2023_51 and other scripts' digits: text to pandas
+        return None
+    try:
+        values = np.array(cells, dtype=np.float64)  # float() of each: "nan", "inf" as it reads them
+    except (ValueError, TypeError):
+        return None
+    return None if np.isnan(values).all() else values  # "nan" alone: an empty column

@@ -113,7 +113,7 @@ class NpyRows:
         self.resident_bytes = resident_bytes
         self._mm: mmap.mmap | None = None
         self._touched = 0  # granule bytes touched since the last release
-        file_shape, self.dtype, offset = read_npy_header(self.path)
+        file_shape, fortran, self.dtype, offset = npy_layout(self.path)
         n = self._len = file_shape[0]
         self.nbytes = int(np.prod(file_shape, dtype=np.int64)) * self.dtype.itemsize
         self._offset = offset
@@ -123,9 +123,13 @@ class NpyRows:
         with open(self.path, "rb") as f:
             # the map outlives the descriptor
             self._mm = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
-        self._array = np.frombuffer(
+        flat = np.frombuffer(
             self._mm, dtype=self.dtype, count=self.nbytes // self.dtype.itemsize, offset=offset
-        ).reshape((n, *self.sample_shape))
+        )
+        # a Fortran-order file (what np.save of a DataFrame's to_numpy() often writes) is the
+        # transpose of its reversed shape: a view still, its rows strided across the file
+        array = flat.reshape(file_shape[::-1]).T if fortran else flat.reshape(file_shape)
+        self._array = array[:, None] if len(file_shape) == 3 else array  # a view, never a copy
 
     # ----------------------------------------------------------------------- the basics
 
@@ -291,12 +295,18 @@ def _reopen(path: str, resident_bytes: int | None, shape: tuple[int, ...], dtype
 
 def read_npy_header(path: Path) -> tuple[tuple[int, ...], np.dtype, int]:
     """Shape, dtype and data offset of a ``.npy`` file, or a one-line error saying what is wrong with it."""
+    shape, _, dtype, offset = npy_layout(path)
+    return shape, dtype, offset
+
+
+def npy_layout(path: Path) -> tuple[tuple[int, ...], bool, np.dtype, int]:
+    """:func:`read_npy_header` and whether the file is in Fortran order."""
     if not path.is_file():
         raise not_found(path)
     if path.suffix.lower() != ".npy":
         raise fail(f"{path}: expected a .npy file, got {path.suffix or '(no extension)'!r}")
     shape, fortran, dtype, offset = _header(path)
-    _check_header(path, shape, fortran, dtype)
+    _check_header(path, shape, dtype)
     size = path.stat().st_size
     nbytes = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
     if size < offset + nbytes:
@@ -304,7 +314,7 @@ def read_npy_header(path: Path) -> tuple[tuple[int, ...], np.dtype, int]:
             f"{path} is truncated: its header says {shape} {dtype} ({nbytes} bytes of data) "
             f"but it holds {max(0, size - offset)}"
         )
-    return tuple(int(s) for s in shape), dtype, offset
+    return tuple(int(s) for s in shape), fortran, dtype, offset
 
 
 def _header(path: Path) -> tuple[tuple[int, ...], bool, np.dtype, int]:
@@ -322,19 +332,14 @@ def _header(path: Path) -> tuple[tuple[int, ...], bool, np.dtype, int]:
         raise fail(f"{path} is not a valid .npy file: {exc}") from exc
 
 
-def _check_header(path: Path, shape: tuple[int, ...], fortran: bool, dtype: np.dtype) -> None:
-    """A one-line error unless the header is of a C-order array of numbers, (samples, ...) and not empty."""
+def _check_header(path: Path, shape: tuple[int, ...], dtype: np.dtype) -> None:
+    """A one-line error unless the header is of an array of numbers, (samples, ...) and not empty."""
     if dtype.hasobject:
         raise fail(
             f"{path} holds Python objects, which aekit never unpickles; save a numeric array"
         )
     if dtype.kind not in "biuf":
         raise fail(f"{path} has dtype {dtype}; expected numbers (bool, int or float)")
-    if fortran and len(shape) > 1:
-        raise fail(
-            f"{path} is stored in Fortran order; expected C order: "
-            "re-save it with np.save(path, np.ascontiguousarray(x))"
-        )
     if len(shape) < 2:
         raise fail(
             f"{path} holds an array of shape {shape}; expected (samples, features) or (n, C, H, W)"

@@ -65,15 +65,10 @@ def _table_rows(path: Path, delimiter: str) -> Iterator[tuple[int, list[str]]]:
     """
     try:
         with open(path, newline="", encoding="utf-8-sig") as f:
-            reader = csv.reader(f, delimiter=delimiter)
+            reader = csv.reader(_without_nul(f, path), delimiter=delimiter)
             for row in reader:
                 # [] is a blank line, [" "] one of spaces; [""] is the quoted "" of a missing value
                 if row and (len(row) > 1 or not row[0] or row[0].strip()):
-                    # numpy would drop a trailing NUL from "4\0" silently
-                    if "\0" in delimiter.join(row):
-                        raise fail(
-                            f"{path}: row {reader.line_num} holds a NUL byte; expected a text table"
-                        )
                     yield reader.line_num, row
     except UnicodeDecodeError as exc:
         raise fail(
@@ -81,6 +76,15 @@ def _table_rows(path: Path, delimiter: str) -> Iterator[tuple[int, list[str]]]:
         ) from exc
     except csv.Error as exc:
         raise fail(f"{path} is not a valid {path.suffix} table: {exc}") from exc
+
+
+def _without_nul(lines: Iterator[str], path: Path) -> Iterator[str]:
+    """The file's lines, refusing one with a NUL byte (numpy would drop a trailing NUL from "4\\0"
+    silently); a line at a time, before the csv module splits it (no row joined back to look)."""
+    for number, line in enumerate(lines, 1):
+        if "\0" in line:
+            raise fail(f"{path}: row {number} holds a NUL byte; expected a text table")
+        yield line
 
 
 def _column(spec: str | int, names: list[str], header: bool, path: Path, what: str) -> int:
@@ -252,13 +256,8 @@ def _check_unique(names: list[str], path: Path) -> None:
 
 def _bodies(body: list, rows: Iterator, chunk_rows: int) -> Iterator[list]:
     """The table's rows in chunks of ``chunk_rows`` (``body``: the rows read already)."""
-    chunk: list = []
-    for item in itertools.chain(body, rows):
-        chunk.append(item)
-        if len(chunk) >= chunk_rows:
-            yield chunk
-            chunk = []
-    if chunk:
+    items = itertools.chain(body, rows)
+    while chunk := list(itertools.islice(items, chunk_rows)):
         yield chunk
 
 
@@ -328,7 +327,7 @@ def _decide_features(layout: _Layout, cells: Cells, *, columns, drop, categorica
                 f"{name or '(unnamed)'} (row numbers: pandas' index; to_csv(index=False))"
             )
             continue
-        kind = kind_of(cells[:, i])
+        kind = "number" if cells.numbers(i) is not None else kind_of(cells[:, i])
         if kind == "text":
             _refuse_decimal_commas(path, name, cells[:, i])
         if kind == "number":
@@ -438,12 +437,7 @@ def _table_chunk(lines: list[int], cells: Cells, layout: _Layout, fill: dict | N
     parsed: dict[int, tuple[np.ndarray, np.ndarray]] = {}
     for j, (name, i, how) in enumerate(layout.features):
         if how is None or how == "date":
-            if i not in parsed:
-                parsed[i] = (parse_dates if how == "date" else parse_numbers)(cells[:, i])
-            x[:, j], bad = parsed[i]
-            _tally(layout, name, bad, cells[:, i], lines, how)
-            if how is None:
-                _tally_grouped(layout, name, cells[:, i], lines)
+            x[:, j] = _read_column(layout, (name, i, how), cells, lines, parsed)
             continue
         if i not in parsed:  # the column's cells spelled as its values were in training
             values = [v for _, k, v in layout.features if k == i]
@@ -472,6 +466,20 @@ def _table_chunk(lines: list[int], cells: Cells, layout: _Layout, fill: dict | N
         id_name=None if ident is None else names[ident],
         source=str(path),
     )
+
+
+def _read_column(layout: _Layout, feature: tuple, cells: Cells, lines, parsed: dict) -> np.ndarray:
+    """A number or date feature's values; its unreadable cells and thousands separators counted."""
+    name, i, how = feature
+    if how is None and cells.numbers(i) is not None:  # plain numbers: nothing to count
+        return cells.numbers(i)
+    if i not in parsed:
+        parsed[i] = (parse_dates if how == "date" else parse_numbers)(cells[:, i])
+    values, bad = parsed[i]
+    _tally(layout, name, bad, cells[:, i], lines, how)
+    if how is None:
+        _tally_grouped(layout, name, cells[:, i], lines)
+    return values
 
 
 def _tally(layout: _Layout, name: str, bad: np.ndarray, cells: np.ndarray, lines, how) -> None:

@@ -517,8 +517,14 @@ class NeuralEstimator(BaseEstimator):
         check_model_fits(
             build, getattr(self, "input_shape_", ()), self.batch_size, device=self._device()
         )
+        seed = check_positive_int("seed", self.seed, 0)
+        if seed >= 2**32:  # a run loads with any seed it was saved with; it trains with 32 bits
+            raise UsageError(
+                f"seed must be below 2**32 to train, got {seed}: torch keeps 32 bits of a seed, "
+                f"so it would train as seed {seed % 2**32}"
+            )
         with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(check_positive_int("seed", self.seed, 0))
+            torch.manual_seed(seed)
             model = build()
         self._record_built_with()
         return model

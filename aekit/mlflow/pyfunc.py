@@ -44,6 +44,8 @@ def predict(est: Any, model_input: Any, prepare: dict | None = None):
                 f"this model reads images of shape {tuple(est.input_shape_)}; send a float32 array "
                 f"of shape (n, {', '.join(map(str, est.input_shape_))}), not a table"
             )
-        return output_frame(est, model_input, prepare=prepare).reset_index(drop=True)
+        out = output_frame(est, model_input, prepare=prepare)
+        out.index = model_input.index  # the input's own: a join or concat lines the rows up
+        return out
     x = np.asarray(model_input, dtype=np.float32)
     return pd.DataFrame(outputs(est, x))

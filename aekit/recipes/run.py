@@ -263,6 +263,11 @@ def _resumed(out: Path, family: str, params: dict[str, Any], spec: DataSpec):
     given, given_spec = dict(params), spec
     family, params, spec = saved["family"], dict(saved["params"]), DataSpec.from_json(saved["data"])
     _check_same_data(out, given_spec, spec)
+    if spec.changed():  # the same path, other rows: the resumed epochs would train on those
+        raise UsageError(
+            f"--resume: the run's data {spec.data} has changed since {out} was trained (its "
+            f"checksum differs); restore the data, or start a new run with --overwrite"
+        )
     for key in RESUMED_READING:  # how to read the recorded data: given again, they apply
         if getattr(given_spec, key) is not None:
             setattr(spec, key, getattr(given_spec, key))

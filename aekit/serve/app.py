@@ -92,8 +92,9 @@ class State:
     def model(self, name: str) -> ServedModel:
         """The loaded model ``name``: 404 for a name the server does not serve, 503 before it loads."""
         if name not in self.runs:
-            served = ", ".join(self.runs)
-            raise ProtocolError(f"no model named {name[:80]!r}; this server serves: {served}", 404)
+            # behind an API key the names are not told: the readiness probe is open to anyone
+            served = "" if self.options.api_key else f"; this server serves: {', '.join(self.runs)}"
+            raise ProtocolError(f"no model named {name[:80]!r}{served}", 404)
         if name in self.failures:
             raise ProtocolError(f"model {name!r} is not ready: {self.failures[name]}", 503)
         if name not in self.models:

@@ -61,3 +61,26 @@ def test_a_label_or_category_longer_than_read_is_one_line(tmp_path):
         read_path(path, label_column="kind")
     with pytest.raises(DataError, match="--categorical columns hold values of at most 256"):
         read_path(path, categorical=["kind"])
+
+
+def test_plain_numbers_are_read_at_once_and_anything_else_left_to_the_full_rules():
+    from aekit.data.encoding import parse_numbers
+
+    rows = [["1.5", "2023_51", "7", "nan", "x"], [" -2e3 ", "2024_01", "\u0663", "NaN", "1"]]
+    cells = Cells.from_rows(rows, 5)
+    np.testing.assert_array_equal(cells.numbers(0), [1.5, -2000.0])
+    np.testing.assert_array_equal(cells.numbers(0), parse_numbers(cells[:, 0])[0])
+    # codes pandas reads as text, another script's digits, a column of NaN, text: the full rules
+    assert [cells.numbers(i) for i in (1, 2, 3, 4)] == [None] * 4
+    rng = np.random.default_rng(0)
+    column = [f"{v:.6g}" for v in rng.standard_normal(500) * 10.0 ** rng.integers(-30, 30, 500)]
+    column[7], column[9] = "inf", "nan"
+    fast = Cells.from_rows([[c] for c in column], 1).numbers(0)
+    np.testing.assert_array_equal(fast, parse_numbers(np.array(column))[0])
+
+
+def test_a_nul_byte_in_a_table_is_refused_on_its_row(tmp_path):
+    path = tmp_path / "t.csv"
+    path.write_text("a,b\n1,2\n3,4\x00\n")
+    with pytest.raises(DataError, match="row 3 holds a NUL byte"):
+        read_path(path)

@@ -7,6 +7,7 @@ import re
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 import aekit
@@ -110,3 +111,17 @@ def test_the_cli_offers_the_tables_choices(capsys):
     text = capsys.readouterr().out
     assert "{" + ",".join(P.INITS) + "}" in text
     assert "{" + ",".join(P.SCALERS) + "}" in text
+
+
+def test_a_seed_beyond_32_bits_is_refused_for_training_and_a_saved_one_still_loads(tmp_path):
+    """Probe 52 rep 3: torch keeps 32 bits of a seed: seed=2**40 trained the model of seed=0."""
+    import aekit
+    from aekit.errors import UsageError
+
+    X = np.random.default_rng(0).random((30, 4), dtype=np.float32)
+    with pytest.raises(UsageError, match="seed must be below 2..32 to train.*as seed 0"):
+        aekit.Autoencoder(epochs=1, seed=2**40).fit(X)
+    ae = aekit.Autoencoder(epochs=1, seed=3).fit(X)
+    ae.seed = 2**40  # a run saved before the limit: loaded as it is
+    ae.save(tmp_path / "m")
+    assert aekit.load(tmp_path / "m").seed == 2**40

@@ -108,6 +108,20 @@ def test_a_saved_model_reloads_in_a_fresh_process_with_aekits_outputs(models, tm
     np.testing.assert_allclose(z, models["image"].transform(models["images"][:20]), atol=1e-6)
 
 
+def test_predict_keeps_the_input_rows_index(models):
+    """Probe 52 dep 4: the index came back 0..n-1: a join on a filtered frame paired the scores
+    with other rows."""
+    from aekit.mlflow.pyfunc import predict
+
+    detector = aekit.load(models["detector"])
+    rows = frame(20, 3)[FEATURES].iloc[[5, 3, 1]]
+    out = predict(detector, rows)
+    assert list(out.index) == [5, 3, 1]
+    np.testing.assert_allclose(
+        rows.join(out)["score"], detector.decision_function(rows.to_numpy(np.float32)), atol=1e-6
+    )
+
+
 def test_the_signature_is_the_runs_inputs_and_outputs(models):
     sig = aekit.mlflow.model_signature(aekit.load(models["detector"]))
     assert sig.inputs.input_names() == FEATURES

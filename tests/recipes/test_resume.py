@@ -54,3 +54,15 @@ def test_a_resume_that_changes_training_settings_records_which_epochs_trained_wi
     cli_here("train", "basic", "--out", run, "--resume", "--epochs", "4", "--no-figures", "--quiet")
     again = json.loads((run / "config.json").read_text())["resumed"]
     assert again[1] == {"after_epoch": 3, "changed": {"epochs": [3, 4]}} and len(again) == 2
+
+
+def test_a_resume_whose_data_changed_since_is_refused(tmp_path, rows):
+    """Probe 52 rep 1: --resume checked the data's path, not its bytes: the resumed epochs trained
+    on the new rows, config.json kept the old checksum, and evaluate then refused the run."""
+    run = tmp_path / "run"
+    _train(rows, run, "--epochs", "2")
+    before = {p: p.read_bytes() for p in run.rglob("*") if p.is_file()}
+    np.save(rows, np.load(rows) * 10)
+    proc = cli_here("train", "basic", "--out", run, "--resume", "--epochs", "3", check=None)
+    assert_one_line_error(proc, 2, "--resume: the run's data", "has changed", "checksum differs")
+    assert {p: p.read_bytes() for p in run.rglob("*") if p.is_file()} == before

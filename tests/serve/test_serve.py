@@ -510,6 +510,9 @@ def test_sigterm_under_load_finishes_the_requests_in_flight_and_exits_0(runs, tm
             assert ready.status_code == 400 and "broken" in ready.json()["error"]
             assert c.get(f"{served.url}/v2/models/ecg/ready").status_code == 200
             assert c.get(f"{served.url}/v2/models/broken/ready").status_code == 400
+            # probe 52 dep 3: the open readiness probe's 404 listed every model behind the key
+            unknown = c.get(f"{served.url}/v2/models/zz/ready")
+            assert unknown.status_code == 404 and "ecg" not in unknown.json()["error"]
             body = {"inputs": [tensor("input", runs["new"][:2])]}
             assert c.post(f"{served.url}/v2/models/ecg/infer", json=body).status_code == 401
             assert (
