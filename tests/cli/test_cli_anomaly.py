@@ -549,3 +549,14 @@ def test_calibrate_on_a_labelled_table_takes_its_normal_rows(tmp_path, capsys):
     for given, rows_read in (([], 80), (["--normal-label", "0"], 60)):
         assert main(["calibrate", str(run), "--data", str(tmp_path / "d.npz"), *given]) == 0
         assert f"{rows_read} normal rows" in capsys.readouterr().out
+
+
+def test_the_default_dataset_is_recorded_with_its_checksums(shared_data, tmp_path):
+    """Probe 52 rep 6: `aekit train anomaly` without --dataset recorded dataset null and no
+    checksums (the other families record their default)."""
+    run = tmp_path / "ecg"
+    args = ["train", "anomaly", "--epochs", "1", "--out", str(run), "--quiet", "--no-figures"]
+    assert main([*args, "--device", "cpu"]) == 0
+    config = json.loads((run / "config.json").read_text())
+    assert config["data"]["dataset"] == "ecg5000" and config["data"]["checksums"]
+    assert "scikit-learn" in config["versions"]
