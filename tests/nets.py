@@ -151,6 +151,17 @@ class Picky(MLPEncoder):
         return self.net(x)
 
 
+class Slow(MLPEncoder):
+    """Takes 30 s over inputs above 50 when not training: a request still running at a server's stop."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.training and bool((x.abs() > 50).any()):
+            import time
+
+            time.sleep(30)
+        return self.net(x)
+
+
 class ConvEncoder(nn.Module):
     """Images (B, C, H, W) -> a code that is not flat: (B, 2, H/2, W/2)."""
 

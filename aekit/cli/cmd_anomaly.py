@@ -240,7 +240,8 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         apply_threshold_options(args, est)
     normal = None if args.data is None else _calibration_data(args, est, config, series)
     rule = {p: getattr(args, p) for p in ("threshold", "k", "q", "contamination")}
-    est = calibrate_run(args.run, normal=normal, **{p: v for p, v in rule.items() if v is not None})
+    given = {p: v for p, v in rule.items() if v is not None}
+    est = calibrate_run(args.run, normal=normal, source=args.data, **given)
     c = est.threshold_basis() if series else est.calibration_  # the steps the rule read
     count = f"{c['steps']} normal steps" if series else f"{c['rows']} normal rows"
     print(

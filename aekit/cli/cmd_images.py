@@ -353,7 +353,8 @@ def cmd_calibrate_images(args: argparse.Namespace, recipe, config: dict) -> int:
         channels = config["state"]["input_shape"][0]  # the run's: 1 (grayscale) or 3 (RGB)
         normal = recipe.read_good(recorded_spec(args, config), args.data, channels)
     rule = {p: getattr(args, p) for p in ("threshold", "pixel_threshold")}
-    est = calibrate_run(args.run, normal=normal, **{p: v for p, v in rule.items() if v is not None})
+    given = {p: v for p, v in rule.items() if v is not None}
+    est = calibrate_run(args.run, normal=normal, source=args.data, **given)
     print(
         f"{args.run}: threshold {est.threshold!s} = {est.threshold_:.6g}, pixel threshold "
         f"{est.pixel_threshold!s} = {est.pixel_threshold_:.6g} (calibration: "

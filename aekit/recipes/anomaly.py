@@ -206,7 +206,8 @@ class AnomalyRecipe(Recipe):
                 )
             data = run_labels(data, spec)
             return split_filled(data, spec, seed, stratify=data.y is not None)
-        name = spec.dataset or self.default_dataset
+        # recorded, as base.load_data does
+        name = spec.dataset = spec.dataset or self.default_dataset
         if name == "ecg5000":
             train, test = ecg5000_classic_split(spec.data_dir, download=spec.download)
             return anomaly_labels(train, 1), anomaly_labels(test, 1)

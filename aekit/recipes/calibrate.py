@@ -4,11 +4,15 @@
 The run folder is updated as one transaction (:func:`aekit.recipes.folder.updating`): only
 config.json is rewritten (the threshold rule in ``params``, the calibration scores in ``state``);
 ``model.safetensors`` and every other file are the same files as before, linked into the new version.
+Each calibration is recorded under ``calibrated`` in config.json: the rule and threshold before and
+after, and the data it read (its path and checksum); metrics.json keeps the training threshold's
+figures (``aekit evaluate RUN`` gives the new one's).
 """
 
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Any
 
 from .. import _io
@@ -21,12 +25,14 @@ from .run import load_run
 DETECTORS = ("AnomalyDetector", "ImageAnomalyDetector", "SeriesDetector")
 
 
-def calibrate_run(path: str | os.PathLike, *, normal: Any = None, **rule: Any) -> Any:
+def calibrate_run(
+    path: str | os.PathLike, *, normal: Any = None, source: Any = None, **rule: Any
+) -> Any:
     """Set the threshold ``rule`` (``threshold="fpr:0.01"``, or ``k``, ``q``, ``contamination``)
     and/or recalibrate on the ``normal`` rows (new normal data the model never trained on; for a
     series run, a normal stretch; for an image run, good images, whose pixels also give the pixel
     threshold: ``pixel_threshold`` changes only with them) of the detector run ``path``; returns
-    the detector."""
+    the detector. ``source``: the path ``normal`` was read from, recorded with its checksum."""
     est, _, config = load_run(path)
     if config.get("estimator") not in DETECTORS:
         raise UsageError(
@@ -38,6 +44,7 @@ def calibrate_run(path: str | os.PathLike, *, normal: Any = None, **rule: Any) -
             "a new pixel threshold is computed from good images' pixels, which the run does not "
             "keep: give the good images too (--data FOLDER)"
         )
+    before = {"threshold": est.threshold, "value": float(est.threshold_)}
     if rule:
         est.set_params(**rule)
         est.check_params()  # a bad rule fails before anything is written
@@ -46,6 +53,22 @@ def calibrate_run(path: str | os.PathLike, *, normal: Any = None, **rule: Any) -
     elif hasattr(est, "check_calibration"):
         est.check_calibration()
     est.threshold_  # noqa: B018  (a rule the calibration cannot serve is one line, before writing)
+    config = {**config, "calibrated": [*config.get("calibrated", []), _record(est, before, source)]}
     with updating(path) as work:  # the run's own keys (seed, data, metrics, ...) kept as they were
         _io.write_json(work / CONFIG, estimator_config(est, config))
     return est
+
+
+def _record(est: Any, before: dict, source: Any) -> dict[str, Any]:
+    """What one calibration changed, for config.json's ``calibrated`` list: without it the run no
+    longer said which rule made metrics.json's figures, nor what data its threshold came from."""
+    from .spec import DataSpec
+
+    entry: dict[str, Any] = {
+        "threshold": [before["threshold"], est.threshold],
+        "threshold_value": [before["value"], float(est.threshold_)],
+    }
+    if source is not None:
+        entry["data"] = str(Path(source).resolve())
+        entry["checksums"] = DataSpec(data=str(source)).fingerprint()
+    return entry

@@ -39,6 +39,7 @@ from ..training.checkpoint import checkpoint_epoch
 def versions() -> dict[str, str]:
     """Library versions recorded with every run."""
     import numpy
+    import sklearn
     import torch
 
     from .. import __version__
@@ -48,6 +49,7 @@ def versions() -> dict[str, str]:
         "python": platform.python_version(),
         "torch": torch.__version__,
         "numpy": numpy.__version__,
+        "scikit-learn": sklearn.__version__,  # its train_test_split draws the seeded split
         "platform": platform.platform(),
     }
 

@@ -56,6 +56,9 @@ JSON = "application/json"
 DRAIN_LIMIT = 64 * 2**20  # bytes of an over-long body read and dropped, so the client hears the 413
 
 
+INFER_THREAD = "aekit-infer"  # the one thread that runs the models
+
+
 @dataclass
 class Options:
     """How the server batches and what it accepts."""
@@ -322,7 +325,7 @@ async def _load_all(state: State) -> None:
 @contextlib.asynccontextmanager
 async def _lifespan(app: Starlette):
     state: State = app.state.aekit
-    state.executor = ThreadPoolExecutor(1, thread_name_prefix="aekit-infer")
+    state.executor = ThreadPoolExecutor(1, thread_name_prefix=INFER_THREAD)
     for name in state.runs:
         state.metrics.ready.labels(model=name).set(0)
     loading = asyncio.get_running_loop().create_task(_load_all(state))
@@ -333,7 +336,8 @@ async def _lifespan(app: Starlette):
         await asyncio.gather(loading, return_exceptions=True)
         for batcher in state.batchers.values():
             await batcher.stop()
-        state.executor.shutdown(wait=True)
+        # a computation past --grace is abandoned, not waited for (serve() ends the process)
+        state.executor.shutdown(wait=False, cancel_futures=True)
 
 
 def build_app(runs: dict[str, str], options: Options | None = None) -> Any:
@@ -411,6 +415,17 @@ class Guard:
     async def _call(self, scope, receive, send, status) -> None:
         try:
             await self.app(scope, receive, send)
+        except asyncio.CancelledError:  # uvicorn's --grace ran out with this request in flight
+            log.warning(
+                "stopping: a request to %s was still running at the end of --grace",
+                scope.get("path"),
+            )
+            if not status[
+                "sent"
+            ]:  # the protocol's line, not uvicorn's plain-text 500 and traceback
+                await _send_error(
+                    send, "the server is stopping: --grace ran out before the answer", 503
+                )
         except Exception as exc:  # answered with a 500 already (internal_error); the server goes on
             log.error("internal error on %s: %s: %s", scope.get("path"), type(exc).__name__, exc)
             if not status["sent"]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import ipaddress
 import logging
+import os
 import signal
 import socket
 import sys
@@ -20,7 +21,7 @@ from collections.abc import Iterator
 import uvicorn
 
 from ..errors import RunFailure, UsageError
-from .app import Options, build_app
+from .app import INFER_THREAD, Options, build_app
 
 log = logging.getLogger("aekit.serve")
 
@@ -126,6 +127,13 @@ def serve(
     if not server.started:
         raise RunFailure("the server did not start (see the lines above)")
     log.info("stopped; answered %d inference requests", app.state.metrics.answered_infers())
+    if any(t.name.startswith(INFER_THREAD) and t.is_alive() for t in threading.enumerate()):
+        # --grace ran out during a computation: its client has its 503; Python would wait for the
+        # thread at exit (25 s for a large image), past a supervisor's kill. Nothing is written.
+        log.info("a computation still running was abandoned at the end of --grace")
+        for stream in (sys.stdout, sys.stderr):
+            stream.flush()
+        os._exit(0)
     return 0
 
 

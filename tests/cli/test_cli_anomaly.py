@@ -549,3 +549,38 @@ def test_calibrate_on_a_labelled_table_takes_its_normal_rows(tmp_path, capsys):
     for given, rows_read in (([], 80), (["--normal-label", "0"], 60)):
         assert main(["calibrate", str(run), "--data", str(tmp_path / "d.npz"), *given]) == 0
         assert f"{rows_read} normal rows" in capsys.readouterr().out
+
+
+def test_the_default_dataset_is_recorded_with_its_checksums(shared_data, tmp_path):
+    """Probe 52 rep 6: `aekit train anomaly` without --dataset recorded dataset null and no
+    checksums (the other families record their default)."""
+    run = tmp_path / "ecg"
+    args = ["train", "anomaly", "--epochs", "1", "--out", str(run), "--quiet", "--no-figures"]
+    assert main([*args, "--device", "cpu"]) == 0
+    config = json.loads((run / "config.json").read_text())
+    assert config["data"]["dataset"] == "ecg5000" and config["data"]["checksums"]
+    assert "scikit-learn" in config["versions"]
+
+
+def test_each_calibration_is_recorded_with_its_rule_and_data(tmp_path, capsys):
+    """Probe 52 rep 2: calibrate overwrote the rule in place and recorded no data: config.json no
+    longer said which rule made metrics.json's figures, nor where the threshold came from."""
+    x, labels = rows(60, 20, seed=3)
+    data = write_csv(tmp_path / "d.csv", x, labels)
+    run = tmp_path / "run"
+    train = ["train", "anomaly", "--data", str(data), "--label-column", "kind"]
+    argv = [*train, "--normal-label", "normal", "--out", str(run)]
+    assert main([*argv, "--epochs", "1", "--quiet", "--no-figures"]) == 0
+    weights = (run / "model.safetensors").read_bytes()
+    assert main(["calibrate", str(run), "--threshold", "percentile:50"]) == 0
+    assert main(["calibrate", str(run), "--data", str(data)]) == 0
+    capsys.readouterr()
+    calibrated = json.loads((run / "config.json").read_text())["calibrated"]
+    assert [c["threshold"] for c in calibrated] == [
+        ["fpr:0.05", "percentile:50"],
+        ["percentile:50", "percentile:50"],
+    ]
+    assert calibrated[0]["threshold_value"][0] != calibrated[0]["threshold_value"][1]
+    assert "data" not in calibrated[0] and calibrated[1]["data"] == str(data.resolve())
+    assert list(calibrated[1]["checksums"]) == ["d.csv"]
+    assert (run / "model.safetensors").read_bytes() == weights

@@ -61,7 +61,7 @@ def test_a_folder_trains_the_image_detector_into_a_run(world):
     config = json.loads((root / "run" / "config.json").read_text())
     assert config["family"] == "anomaly" and config["estimator"] == "ImageAnomalyDetector"
     assert config["params"]["bank_size"] == int(BANK) and config["seed"] == 0
-    assert {"aekit", "torch", "numpy"} <= set(config["versions"])
+    assert {"aekit", "torch", "numpy", "scikit-learn"} <= set(config["versions"])
     metrics = json.loads((root / "run" / "metrics.json").read_text())
     assert metrics["n_images"] == 12 and 0 <= metrics["anomaly_rate"] <= 1  # 20% of 60 held out
     assert metrics["pixel_threshold"] > 0

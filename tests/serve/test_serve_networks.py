@@ -111,3 +111,35 @@ def test_a_network_refusing_the_rows_it_is_given_is_400_and_one_line(runs, serve
     error = r.json()["error"]
     assert "the encoder failed on a batch of 5 inputs" in error and "\n" not in error
     assert "ValueError: input out of range for this network" in error
+
+
+def test_a_request_still_running_when_grace_runs_out_is_a_503_line_and_the_server_exits(runs):
+    """Probe 52 dep 1: after --grace the client got a plain-text 500, stderr a 35-line traceback,
+    and the process waited for the computation (25 s) anyway."""
+    import signal
+    import threading
+    import time
+
+    from .server import Served
+
+    slow = runs / "slow"
+    if not slow.exists():
+        _train("basic", "--data", runs / "images.npy", "--encoder", "tests.nets:Slow",
+               "--decoder", "tests.nets:MLPDecoder", "--out", slow, *TINY)  # fmt: skip
+    served = Served(f"slow={slow}", "--grace", "1")
+    served.wait_for("loaded slow")
+    answers: list = []
+    big = np.full((1, 1, 8, 8), 100.0, np.float32)
+    with http_client() as c:
+        url, body = f"{served.url}/v2/models/slow/infer", {"inputs": [tensor("input", big)]}
+        sending = threading.Thread(target=lambda: answers.append(c.post(url, json=body)))
+        sending.start()
+        time.sleep(1.0)  # the request is in the model
+        stopped = time.monotonic()
+        served.proc.send_signal(signal.SIGTERM)
+        sending.join(timeout=60)
+        code = served.proc.wait(timeout=60)
+    assert time.monotonic() - stopped < 15 and code == 0, served.lines  # not the 30 s computation
+    status, body = answers[0].status_code, answers[0].json()
+    assert status == 503 and "--grace ran out" in body["error"], (status, body)
+    assert not any("Traceback" in line or "CancelledError" in line for line in served.lines)
