@@ -22,7 +22,7 @@ from .options import (
     refuse_feature_roles,
     table_options,
 )
-from .types import int_list, non_negative_float, number, positive_int
+from .types import int_list, non_negative_float, number, or_auto, positive_int
 
 TABLE = P.ANOMALY_DETECTOR  # the detector's parameters: the options' choices come from it
 IMAGES = "ImageAnomalyDetector"  # the estimator of the family's image row (cmd_images)
@@ -68,9 +68,9 @@ def _options(p: argparse.ArgumentParser) -> None:
     )
     g.add_argument(
         "--hidden",
-        type=int_list,
+        type=or_auto(int_list),
         metavar="W1,W2",
-        help="encoder widths before the code (default: sized from the number of features)",
+        help="encoder widths before the code (default auto: sized from the number of features)",
     )
     g.add_argument(
         "--members",

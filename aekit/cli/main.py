@@ -205,6 +205,8 @@ def _report(exc: Exception) -> int:
     """Write the one stderr line of a failure (one process says it under torchrun); its exit code."""
     from ..errors import AekitError, one_line
 
+    if isinstance(exc, BrokenPipeError) and exc.filename is None:
+        return _reader_gone()
     if isinstance(exc, AekitError):
         line, code = f"aekit: error: {one_line(exc)}", exc.exit_code
     elif isinstance(exc, OSError):  # disk full, permission denied, ...
@@ -224,6 +226,15 @@ def _report(exc: Exception) -> int:
     if _reports() or bug:
         sys.stderr.write(line + "\n")
     return code
+
+
+def _reader_gone() -> int:
+    """The reader of stdout went away (``| head``, a closed pipe): nothing to say to anyone, as
+    ``cat`` and ``ls`` say nothing, and the exit code of a write to a closed pipe (128 + SIGPIPE)."""
+    with contextlib.suppress(OSError, ValueError, AttributeError):  # no real stdout (a test's)
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # the exit's flush of stdout: no second error
+    return 128 + 13
 
 
 def _interrupted(args: argparse.Namespace, signum: int) -> int:

@@ -16,6 +16,7 @@ from .types import (
     name_list,
     non_negative_float,
     number,
+    or_auto,
     positive_float,
     positive_int,
     seed_arg,
@@ -165,7 +166,12 @@ def add_train_options(p: argparse.ArgumentParser, skip: Collection[str] = ()) ->
         "--batch-size", type=positive_int, metavar="N", help="samples per optimizer step"
     )
     t.add_argument("--lr", type=positive_float, metavar="LR", help="Adam's (peak) learning rate")
-    t.add_argument("--latent-dim", type=positive_int, metavar="N", help="size of the code vector")
+    t.add_argument(
+        "--latent-dim",
+        type=or_auto(positive_int),
+        metavar="N",
+        help="size of the code vector (auto: sized from the data, where the family does)",
+    )
     t.add_argument(
         "--schedule",
         choices=P.SCHEDULES,

@@ -106,6 +106,17 @@ def memory_size(text: str) -> int:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+def or_auto(parse):
+    """``parse``, or the word 'auto' (what a run's config.json records for a size chosen from the
+    data, which the option then takes back)."""
+
+    def parsed(text: str):
+        return "auto" if text.strip().lower() == "auto" else parse(text)
+
+    parsed.__name__ = parse.__name__  # argparse names the type in its messages
+    return parsed
+
+
 def int_list(text: str) -> tuple[int, ...]:
     """'256,128' -> (256, 128); '' -> ()."""
     try:

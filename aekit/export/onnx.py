@@ -384,8 +384,9 @@ _GRAPHS = {
 def _check_part(est: Any, part: str | None) -> str:
     kind = type(est).__name__
     if kind not in PARTS:
-        raise UsageError(
-            f"cannot export a {kind}; expected a fitted {', '.join(PARTS)} or a run folder"
+        raise UsageError(  # given as a run folder or as an estimator: the kind is what is wrong
+            f"cannot export a {kind} to ONNX: the families that export are "
+            f"{', '.join(PARTS)} (docs/guide/export.md)"
         )
     parts = PARTS[kind]
     if part is None:

@@ -218,6 +218,11 @@ def _finish(run: RunFolder, recipe: Recipe, est: Any, val: Data, config: dict, f
     """History, weights, config, metrics and figures into the run, then the commit; the metrics."""
     run.write_history(est.history_)
     config["threads"] = getattr(est, "threads_", None)  # the CPU threads it trained with, and why
+    # where it trained: "auto" in params says nothing of it, and N processes give other weights
+    config["trained_on"] = {
+        "device": getattr(est, "device_", None),
+        "processes": distributed.world_size(),
+    }
     metrics = recipe.evaluate(est, val)
     metrics["warnings"] = recipe.quality_warnings(est, metrics, val)  # a useless result says so
     metrics.update(

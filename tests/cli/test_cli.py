@@ -94,6 +94,13 @@ def test_train_encode_reconstruct_evaluate_plot_on_a_csv(tmp_path, table):
         assert (run / name).is_file(), name
     config = json.loads((run / "config.json").read_text())
     assert config["family"] == "stacked" and config["seed"] == 0 and "torch" in config["versions"]
+    # probe 52 rep 6: where it trained (params say "auto"; N processes give other weights)
+    trained_on = config["trained_on"]
+    assert trained_on["processes"] == 1 and trained_on["device"].split(":")[0] in (
+        "cpu",
+        "cuda",
+        "mps",
+    )
     metrics = json.loads((run / "metrics.json").read_text())
     assert (
         set(metrics) >= {"val_mse", "val_mae", "epochs", "train_seconds"} and metrics["epochs"] == 2

@@ -88,3 +88,15 @@ def test_train_series_lists_only_what_applies(capsys):
         main(["train", "series", "--data", "x.csv", "--stream"])
     assert stop.value.code == 2
     assert "unrecognized arguments: --stream" in capsys.readouterr().err
+
+
+def test_auto_as_config_json_records_it_is_taken_back(tmp_path):
+    """Probe 52 rep 5: config.json records latent_dim and hidden "auto" (the defaults the README
+    names), and the options refused the word."""
+    import numpy as np
+
+    rows = tmp_path / "rows.npy"
+    np.save(rows, np.random.default_rng(0).random((40, 6)).astype(np.float32))
+    common = ["--data", str(rows), "--epochs", "1", "--quiet", "--no-figures", "--threads", "1"]
+    for family, more in (("basic", ["--latent-dim", "auto"]), ("anomaly", ["--hidden", "auto"])):
+        assert main(["train", family, *common, *more, "--out", str(tmp_path / family)]) == 0

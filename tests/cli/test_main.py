@@ -44,3 +44,18 @@ def test_other_libraries_log_lines_are_left_out_without_verbose(tmp_path):
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert "cache folder" not in out.stderr and "our own" in out.stderr, out.stderr
+
+
+def test_a_reader_that_closes_stdout_first_gets_silence_and_the_pipes_exit_code(tmp_path):
+    """Probe 52 sh 9: `aekit datasets list | (exec 0<&-; ...)` said "aekit: error: broken pipe", exit 1."""
+    import subprocess
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "aekit", "datasets", "list"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    proc.stdout.close()  # before aekit writes a line
+    err = proc.stderr.read()
+    assert proc.wait(timeout=60) == 141 and err == "", err
