@@ -55,9 +55,8 @@ def _fail(exc: Exception, X: Any, name: str) -> DataError:
                     + f" (a non-finite value, first at index {index}: {arr[index]}); "
                     f"expected finite numbers"
                 )
-    found = _frame_culprit(X, name) if hasattr(X, "columns") and hasattr(X, "dtypes") else None
-    if found is not None:  # a DataFrame: the column (numpy's words name none, or run to 400 chars)
-        message = found if "NaN" not in message else f"{message.rstrip('.')} ({found})"
+    if hasattr(X, "columns") and hasattr(X, "dtypes"):  # a DataFrame: name the column
+        message = _with_the_column(message, X, name)
     dtype = getattr(X, "dtype", None)
     if isinstance(dtype, np.dtype) and dtype.kind in "USO" and "expected numbers" not in message:
         message = (
@@ -69,24 +68,39 @@ def _fail(exc: Exception, X: Any, name: str) -> DataError:
     return (DataTypeError if isinstance(exc, TypeError) else DataError)(message)
 
 
-def _frame_culprit(frame: Any, name: str) -> str | None:
-    """The first column of a DataFrame that holds no numbers, or a missing or infinite value, in
-    words; None if every column is finite numbers."""
+def _with_the_column(message: str, frame: Any, name: str) -> str:
+    """scikit-learn's or numpy's ``message`` about a DataFrame's values, with the column named:
+    a column of no numbers in place of numpy's words (400 characters of dtypes for a date column),
+    the first missing value's row and column after "contains NaN". Other messages as they are."""
+    if "NaN" in message or "infinity" in message:
+        kind, found = _frame_culprit(frame, name)
+        return f"{message.rstrip('.')} ({found})" if kind == "value" else message
+    if "convert" in message or "dtype" in message.lower():
+        kind, found = _frame_culprit(frame, name)
+        return found if kind == "dtype" else message
+    return message
+
+
+def _frame_culprit(frame: Any, name: str) -> tuple[str | None, str]:
+    """The first column of a DataFrame that holds no numbers ("dtype"), or a missing or infinite
+    value ("value"), in words; (None, "") if every column is finite numbers."""
     for column, dtype in zip(frame.columns, frame.dtypes):
         try:
             if getattr(dtype, "kind", "O") in "mM":  # dates and durations: no numbers to scale
                 raise TypeError(dtype)
             values = frame[column].to_numpy(dtype=np.float64, na_value=np.nan)
         except (TypeError, ValueError):
-            return (
+            return "dtype", (
                 f"{name}: column {column!r} has dtype {dtype}; expected numbers (bool, int or float): "
                 f"encode it as numbers or leave it out"
             )
         bad = ~np.isfinite(values)
         if bad.any():
             row = frame.index[int(np.flatnonzero(bad)[0])]
-            return f"a non-finite value, first at row {row!r}, column {column!r}; expected finite numbers"
-    return None
+            return "value", (
+                f"a non-finite value, first at row {row!r}, column {column!r}; expected finite numbers"
+            )
+    return None, ""
 
 
 def _check_form(X: Any, name: str) -> None:

@@ -420,12 +420,10 @@ class Guard:
                 "stopping: a request to %s was still running at the end of --grace",
                 scope.get("path"),
             )
-            if not status[
-                "sent"
-            ]:  # the protocol's line, not uvicorn's plain-text 500 and traceback
-                await _send_error(
-                    send, "the server is stopping: --grace ran out before the answer", 503
-                )
+            # the protocol's one line, not uvicorn's plain-text 500 and a traceback
+            if not status["sent"]:
+                stopping = "the server is stopping: --grace ran out before the answer"
+                await _send_error(send, stopping, 503)
         except Exception as exc:  # answered with a 500 already (internal_error); the server goes on
             log.error("internal error on %s: %s: %s", scope.get("path"), type(exc).__name__, exc)
             if not status["sent"]:

@@ -264,6 +264,11 @@ def test_a_dataframes_bad_column_is_named():
             DataError, match=f"column 'b' has {needle}" if "dtype" in needle else needle
         ):
             aekit.Autoencoder(latent_dim=2, **TINY).fit(bad)
+    # another error of a frame with a missing value is that error, not the value's
+    fitted = aekit.Autoencoder(latent_dim=2, **TINY).fit(df)
+    with pytest.raises(DataError, match="feature names") as wrong_width:
+        fitted.transform(cases["row 3, column 'c'"].drop(columns="f"))
+    assert "non-finite" not in str(wrong_width.value)
     flags = df.assign(a=(df.a > 0.5).astype("boolean"), b=df.b.astype("category"))  # numbers
     assert aekit.Autoencoder(latent_dim=2, **TINY).fit(flags).transform(flags).shape == (len(df), 2)
 

@@ -70,11 +70,12 @@ class Alarms:
         import inspect
 
         rule = self.threshold_rule()
-        defaults = inspect.signature(type(self).__init__).parameters
+        signature = inspect.signature(type(self).__init__).parameters  # a subclass's, maybe
+        defaults = {k: p.default for k, p in signature.items() if k in RULE_PARAMS}
         given = [
             f"{name}={getattr(self, name)!r}"
-            for name in RULE_PARAMS
-            if name not in type(rule).params and getattr(self, name) != defaults[name].default
+            for name in defaults
+            if name not in type(rule).params and getattr(self, name) != defaults[name]
         ]
         if given:
             note(
