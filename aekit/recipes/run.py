@@ -185,6 +185,10 @@ def _load(recipe: Recipe, est: Any, spec: DataSpec) -> tuple[Data, Data]:
     """The run's (train, held-out) data, checked against the estimator before an old run is replaced."""
     if spec.data is not None:
         check_images_fit(spec.data, spec.image_size)
+        if spec.stream is None and spec.streams():
+            # recorded: the held-out figures come from its first rows (in_memory below), and a
+            # later evaluate under another memory cap or machine must read the data as this did
+            spec.stream = True
     # under torchrun: one downloads
     with distributed.main_process_first(resolve_device(est.device)):
         train, val = recipe.load_data(spec, int(est.seed))

@@ -217,3 +217,23 @@ def test_a_moved_data_file_is_named_as_the_runs_recorded_data(tmp_path):
     ):
         code, _, err = cli(*argv)
         assert_one_line(code, err, 2, ["the run's data", "rows.npy", "config.json", fix])
+
+
+def test_a_run_streamed_by_the_memory_cap_is_evaluated_as_it_was_read(
+    tmp_path, monkeypatch, capsys
+):
+    """Probe 52 rep 4: AEKIT_MEMORY_CAP made the run stream (its figures on the first 10,000
+    held-out rows) and config.json said stream null: evaluate without it read all 30,000."""
+    data = tmp_path / "big.npy"
+    np.save(data, np.random.default_rng(0).normal(size=(60_000, 8)).astype(np.float32))
+    run = tmp_path / "run"
+    monkeypatch.setenv("AEKIT_MEMORY_CAP", "1M")
+    args = ["train", "anomaly", "--data", str(data), "--epochs", "1", "--threads", "1"]
+    assert main([*args, "--out", str(run), "--quiet", "--no-figures"]) == 0
+    monkeypatch.delenv("AEKIT_MEMORY_CAP")
+    assert json.loads((run / "config.json").read_text())["data"]["stream"] is True
+    trained = json.loads((run / "metrics.json").read_text())
+    capsys.readouterr()
+    assert main(["evaluate", str(run)]) == 0
+    again = json.loads(capsys.readouterr().out)
+    assert again["n_samples"] == trained["n_samples"] == 10_000

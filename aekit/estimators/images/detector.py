@@ -328,6 +328,10 @@ class ImageAnomalyDetector(NeuralEstimator):
         """1 for a defective image (score > ``threshold_``), else 0."""
         return (self.decision_function(X) > self.threshold_).astype(np.int64)
 
+    def fit_predict(self, X: Any, y: Any = None, **run: Any) -> np.ndarray:
+        """``fit(X).predict(X)``: the training images' labels, as scikit-learn's outlier detectors give."""
+        return self.fit(X, y, **run).predict(X)
+
     def p_values(self, X: Any) -> np.ndarray:
         """Conformal p-values of ``X``'s image scores against ``calibration_scores_``."""
         return p_values(self.calibration_scores_, self.decision_function(X))

@@ -150,3 +150,13 @@ def test_every_defect_changes_the_image_inside_its_mask_only():
         changed = np.abs(out - image).max(0) > 1e-6
         assert not (changed & ~mask).any(), kind
         assert changed[mask].mean() > 0.5, kind
+
+
+def test_fit_predict_is_the_training_images_labels():
+    import aekit
+
+    X = np.random.default_rng(0).random((20, 1, 12, 12), dtype=np.float32)
+    labels = aekit.ImageAnomalyDetector(bank_size=128).fit_predict(X)
+    det = aekit.ImageAnomalyDetector(bank_size=128).fit(X)
+    np.testing.assert_array_equal(labels, det.predict(X))
+    assert labels.shape == (20,)
