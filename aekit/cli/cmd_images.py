@@ -274,13 +274,12 @@ def _check_paths(args: argparse.Namespace) -> dict[str, Any]:
 def _check_input(path: str) -> None:
     from pathlib import Path
 
-    from ..data.checks import not_found
+    from ..data.checks import check_exists
     from ..data.images import IMAGE_EXTENSIONS
     from ..errors import UsageError
 
     p = Path(path)
-    if not (p.is_file() or p.is_dir()):  # a pipe: said so
-        raise not_found(path, "file or folder")
+    check_exists(path)
     if not p.is_dir() and p.suffix.lower() not in IMAGE_EXTENSIONS:
         raise UsageError(
             f"{path} is not an image; an image run scores a folder of images or an image file "

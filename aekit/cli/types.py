@@ -34,11 +34,10 @@ def non_negative_int(text: str) -> int:
     return _whole(text, 0)
 
 
-TRAINING_SEEDS = 2**32  # torch's CPU generator and scikit-learn's split keep 32 bits of a seed
-
-
 def seed_arg(text: str) -> int:
     """A training seed: a whole number in [0, 2**32) (2**32 trained as seed 0 did)."""
+    from ..estimators.params import TRAINING_SEEDS
+
     value = _whole(text, 0)
     if value >= TRAINING_SEEDS:
         raise argparse.ArgumentTypeError(

@@ -37,6 +37,13 @@ def not_found(path: str | os.PathLike, what: str = "file") -> UsageError:
     return UsageError(f"no such {what}: {path}")
 
 
+def check_exists(path: str | os.PathLike) -> None:
+    """A file or folder to read is there: else :func:`not_found`'s line (a named pipe said to be
+    one, not "no such file")."""
+    if not (Path(path).is_file() or Path(path).is_dir()):
+        raise not_found(path, "file or folder")
+
+
 def to_numpy(X, name: str) -> np.ndarray:
     """NumPy view of arrays, torch tensors (detached, on the CPU) and nested lists."""
     if hasattr(X, "detach") and hasattr(X, "cpu") and hasattr(X, "numpy"):  # a torch tensor

@@ -19,9 +19,9 @@ import numpy as np
 from ..errors import UsageError
 from .checks import (
     as_labels,
+    check_exists,
     check_numeric,
     fail,
-    not_found,
     refuse_channels_last,
     to_float32,
 )
@@ -204,8 +204,7 @@ def iter_image_batches(
 def _image_groups(path: Path, image_size) -> tuple[list[Path], list[str], list[list[int]]]:
     """The image files at ``path`` (a folder or one image), their relative names, and their indices
     grouped by size (one group when ``image_size`` resizes them all)."""
-    if not (path.is_file() or path.is_dir()):  # a pipe: said so
-        raise not_found(path, "file or folder")
+    check_exists(path)
     files = image_files(path) if path.is_dir() else [path]
     names = relative_names(files, path) if path.is_dir() else [path.name]
     groups = [list(range(len(files)))] if image_size is not None else size_groups(files)
@@ -299,8 +298,7 @@ def read_path(
     ((120, 2), ['a', 'b'])
     """
     path = Path(path)
-    if not (path.is_file() or path.is_dir()):  # a pipe: said so
-        raise not_found(path, "file or folder")
+    check_exists(path)
     if path.is_dir():
         return _read_image_folder(path, image_size, crop_mixed)
     ext = path.suffix.lower()

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import DataError, UsageError
-from .checks import not_found
+from .checks import check_exists
 from .images import IMAGE_EXTENSIONS, image_files
 from .rowstore import read_npy_header
 from .spill import STREAM_EXTENSIONS
@@ -51,8 +51,7 @@ def estimate_bytes(path: str | os.PathLike) -> int:
     True
     """
     path = Path(path)
-    if not (path.is_file() or path.is_dir()):  # a pipe: said so
-        raise not_found(path, "file or folder")
+    check_exists(path)
     if path.is_dir():
         try:
             files = image_files(path)

@@ -22,7 +22,7 @@ import numpy as np
 
 from .._io import atomic_path
 from ..errors import UsageError
-from .checks import as_labels, fail, not_found, refuse_channels_last
+from .checks import as_labels, check_exists, fail, refuse_channels_last
 from .images import (
     IMAGE_EXTENSIONS,
     folder_labels,
@@ -334,8 +334,7 @@ def open_rows(
     >>> batch = data.rows.take([0, 5, 2])  # doctest: +SKIP
     """
     path = Path(path)
-    if not (path.is_file() or path.is_dir()):  # a pipe: said so
-        raise not_found(path, "file or folder")
+    check_exists(path)
     ext = path.suffix.lower()
     if path.is_file() and ext == ".npz":
         raise fail(

@@ -28,7 +28,7 @@ from ..training.memory import check_model_fits
 from ..training.progress import Pass, check_verbose
 from ..training.threads import ThreadChoice, forward_flops, resolve, using_threads
 from ..training.trainer import Trainer
-from .params import validate_params
+from .params import TRAINING_SEEDS, validate_params
 from .validation import check_input
 
 # What only the built-in networks read: with encoder=/decoder= they are refused when set.
@@ -518,10 +518,10 @@ class NeuralEstimator(BaseEstimator):
             build, getattr(self, "input_shape_", ()), self.batch_size, device=self._device()
         )
         seed = check_positive_int("seed", self.seed, 0)
-        if seed >= 2**32:  # a run loads with any seed it was saved with; it trains with 32 bits
+        if seed >= TRAINING_SEEDS:  # a run loads with any seed it was saved with
             raise UsageError(
                 f"seed must be below 2**32 to train, got {seed}: torch keeps 32 bits of a seed, "
-                f"so it would train as seed {seed % 2**32}"
+                f"so it would train as seed {seed % TRAINING_SEEDS}"
             )
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)

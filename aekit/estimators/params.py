@@ -334,6 +334,10 @@ TRAINING: dict[str, list[Any]] = {
     "verbose": [Int(0, 2), Flag()],  # 0 silent, 1 a bar (a line per epoch off a terminal), 2 lines
 }
 
+#: Seeds a model trains with are below this: torch's CPU generator and scikit-learn's split keep 32
+#: bits of a seed, so 2**32 trained as 0 (a run saved with a larger seed still loads).
+TRAINING_SEEDS = 2**32
+
 #: The user's own networks, which every family takes in place of its built-in one (:mod:`aekit.models.custom`).
 NETWORKS: dict[str, list[Any]] = {
     "encoder": [None, Network(), NetworkClass()],

@@ -21,7 +21,7 @@ from ..errors import AekitError, ArgumentTypeError, RunFailure, RunInProgress, U
 from ..families import ESTIMATORS  # the only classes a config.json may name
 from ..models.custom import describe, refuse_files_in_output, refuse_files_under
 from ..training.serialize import check_finite, load_tensors, save_tensors
-from .params import Network, NetworkClass, check, validate_params
+from .params import NETWORKS, check, validate_params
 
 CONFIG = "config.json"
 WEIGHTS = "model.safetensors"
@@ -138,9 +138,8 @@ def read_config(path: str | Path) -> dict[str, Any]:
         check_not_in_progress(path)  # a run still training, or interrupted, says so
         raise UsageError(f"no such run or model folder: {path}")
     path = readable(path)
-    if (
-        path.is_file() and path.name != CONFIG
-    ):  # a data file, the arguments swapped (score X --input RUN)
+    # a data file where the run goes: the arguments swapped (aekit score X --input RUN)
+    if path.is_file() and path.name != CONFIG:
         raise UsageError(
             f"{path} is a file, not a run folder; expected the folder that holds {CONFIG} and "
             f"{WEIGHTS} (the run comes first: aekit COMMAND RUN --input DATA)"
@@ -266,7 +265,7 @@ def load(path: str | Path, *, device: str | None = None, encoder: Any = None, de
     for name, given in (("encoder", encoder), ("decoder", decoder)):
         if given is not None:
             # the weights go into these: nothing named in config.json is imported
-            params[name] = check(name, given, (Network(), NetworkClass()))  # the caller's slip
+            params[name] = check(name, given, NETWORKS[name])  # the caller's slip said
         else:
             refuse_files_under(params.get(name), path, name)
     try:
