@@ -228,9 +228,20 @@ def write_bytes(path: str | os.PathLike, data: bytes) -> None:
         tmp.write_bytes(data)
 
 
+# how text files aekit writes encode a file name read from a disk that is not UTF-8 (a Windows zip
+# unpacked on Linux: r\xe9sum\xe9.png, which Python holds as "r\udce9sum\udce9.png"): its own bytes
+TEXT_ERRORS = "surrogateescape"
+
+
+def text_file(path: str | os.PathLike):
+    """``path`` opened to write a CSV or other text: UTF-8, names not UTF-8 as their own bytes."""
+    return open(path, "w", newline="", encoding="utf-8", errors=TEXT_ERRORS)
+
+
 def write_text(path: str | os.PathLike, text: str) -> None:
-    """Write ``text`` (UTF-8) to ``path`` atomically."""
-    write_bytes(path, text.encode("utf-8"))
+    """Write ``text`` (UTF-8) to ``path`` atomically; a file name that is not UTF-8 (held as text
+    with surrogates, :data:`TEXT_ERRORS`) is written as the bytes it has on disk."""
+    write_bytes(path, text.encode("utf-8", TEXT_ERRORS))
 
 
 def write_json(path: str | os.PathLike, obj: Any) -> None:

@@ -519,7 +519,7 @@ def _write_scores(args: argparse.Namespace, est, config: dict, out, sep: str, ma
     n = 0
     with (
         _io.atomic_path(out) as tmp,
-        open(tmp, "w", newline="") as f,
+        _io.text_file(tmp) as f,
         _maps_file(maps, rows) as add_maps,
         Pass(None, "score", unit="rows", verbose=0 if args.quiet else 1) as progress,
     ):

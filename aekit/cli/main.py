@@ -135,18 +135,27 @@ def _say_notes() -> None:
     from .._notes import LOGGER
 
     notes = logging.getLogger(LOGGER)
-    if not any(isinstance(h, _Stderr) for h in notes.handlers):
-        notes.addHandler(_Stderr())
+    for handler in [h for h in notes.handlers if isinstance(h, _Stderr)]:
+        notes.removeHandler(handler)  # an earlier command's in this process, with what it said
+    notes.addHandler(_Stderr())
     notes.propagate = False
 
 
 class _Stderr(logging.Handler):
     """Each record as one ``aekit: note:`` line on the stderr of the moment (tests replace it); under
-    torchrun, from rank 0 only (every process reads the same data and would say the same)."""
+    torchrun, from rank 0 only (every process reads the same data and would say the same); a note
+    said already in this command once (a folder's files are listed by its size check, its
+    checksum and its reading)."""
+
+    def __init__(self):
+        super().__init__()
+        self.said: set[str] = set()
 
     def emit(self, record: logging.LogRecord) -> None:
-        if _reports():
-            sys.stderr.write(f"aekit: note: {record.getMessage()}\n")
+        message = record.getMessage()
+        if _reports() and message not in self.said:
+            self.said.add(message)
+            sys.stderr.write(f"aekit: note: {message}\n")
 
 
 def _threads_spin_briefly() -> None:

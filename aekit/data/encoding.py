@@ -28,7 +28,15 @@ import numpy as np
 MISSING = ("", "na", "n/a", "nan", "null", "none", "?", "-")
 TEXT_SHARE = 0.1  # a column with more of its readable cells not numbers than this is text
 # a number with thousands separators: groups of three digits after commas, then a decimal point
-GROUPED = re.compile(r"[+-]?[1-9]\d{0,2}(?:,\d{3})+(?:\.\d*)?")
+GROUPED = re.compile(r"[+-]?[1-9][0-9]{0,2}(?:,[0-9]{3})+(?:\.[0-9]*)?")
+# the other thousands separators of spreadsheets (one per number): an apostrophe (Swiss Excel,
+# 1'092.77, also typeset as U+2019), a space, a no-break space (U+00A0; U+202F, French): none can
+# be a decimal mark, so a number grouped by them is one number wherever it stands
+OTHER_MARKS = ("'", "\u2019", " ", "\u00a0", "\u202f")
+OTHER_GROUPED = re.compile(
+    r"[+-]?[1-9][0-9]{0,2}(['\u2019 \u00a0\u202f])[0-9]{3}(?:\1[0-9]{3})*(?:\.[0-9]*)?"
+)
+GROUP_MARKS = re.compile(r"[,'\u2019 \u00a0\u202f]")
 # a number with a decimal comma: digits (grouped by points, or not), a comma, digits
 DECIMAL_COMMA = re.compile(r"[+-]?(?:\d{1,3}(?:\.\d{3})+|\d+),\d+")
 BOOLEANS = {"true": 1.0, "false": 0.0}  # cells read as numbers, as pandas and NumPy read bools
@@ -89,8 +97,8 @@ def parse_numbers(cells: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
             out[i] = BOOLEANS.get(str(cells[i]).lower(), np.nan)
             bad[i] = np.isnan(out[i])
     # 1,092.77: what spreadsheets write for large numbers (unless the column's commas are decimal)
-    fixed = np.flatnonzero(grouped(cells) & bad & ~odd)
-    out[fixed] = [float(str(c).replace(",", "")) for c in cells[fixed]]
+    fixed = np.flatnonzero(grouped(cells) & bad)
+    out[fixed] = [float(GROUP_MARKS.sub("", str(c))) for c in cells[fixed]]
     bad[fixed] = False
     return out, bad
 
@@ -108,11 +116,15 @@ def decimal_commas(cells: np.ndarray) -> str | None:
 
 def grouped(cells: np.ndarray) -> np.ndarray:
     """Which string ``cells`` are numbers written with thousands separators (``1,092.77``,
-    ``-25,000``): :func:`parse_numbers` reads them as numbers, and a note says so."""
+    ``-25,000``, ``1'092.77``, ``1 092``): :func:`parse_numbers` reads them as numbers, and a note
+    says so."""
     cells = np.char.strip(np.asarray(cells, dtype=str))
+    out = np.zeros(cells.shape, bool)
+    marked = np.logical_or.reduce([np.char.find(cells, m) >= 0 for m in OTHER_MARKS])
+    for i in np.flatnonzero(marked):  # few cells: the regular expression on those alone
+        out.flat[i] = bool(OTHER_GROUPED.fullmatch(str(cells.flat[i])))
     has_comma = np.char.find(cells, ",") >= 0
     commas = np.flatnonzero(has_comma)
-    out = np.zeros(cells.shape, bool)
     texts = [str(c) for c in cells[commas]]
     if any(DECIMAL_COMMA.fullmatch(c) and not GROUPED.fullmatch(c) for c in texts):
         return out  # 14,23 beside 1,456: the commas are decimal, and 1,456 is not 1456

@@ -15,7 +15,24 @@ import numpy as np
 from ..errors import UsageError
 from .checks import fail
 
-IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp")
+# the image files a folder is read for, and the format each is written in (Windows and Chrome save
+# JPEGs as .jfif; phones and browsers WebP; scanners and microscopes TIFF, its first page read)
+IMAGE_FORMATS = {
+    ".png": "PNG",
+    ".jpg": "JPEG",
+    ".jpeg": "JPEG",
+    ".jpe": "JPEG",
+    ".jfif": "JPEG",
+    ".bmp": "BMP",
+    ".tif": "TIFF",
+    ".tiff": "TIFF",
+    ".webp": "WEBP",
+}
+IMAGE_EXTENSIONS = tuple(IMAGE_FORMATS)
+KINDS = "PNG, JPEG, BMP, TIFF or WebP"
+# folders of other programs' files beside the images: a Synology NAS's thumbnails (their sizes cut
+# every image to theirs), macOS's zip resource forks
+SKIPPED_FOLDERS = {"@eaDir", "__MACOSX"}
 
 
 def parse_image_size(image_size) -> tuple[int, int] | None:
@@ -67,7 +84,7 @@ def open_image(path: Path, keep_depth: bool = False):
         ValueError,
         SyntaxError,
     ) as exc:
-        raise fail(f"{path} is not a readable image ({exc}); expected PNG, JPEG or BMP") from exc
+        raise fail(f"{path} is not a readable image ({exc}); expected {KINDS}") from exc
 
 
 # EXIF orientations that turn the image a quarter: its width and height swap when shown
@@ -188,22 +205,27 @@ def unit_float(images: Sequence[np.ndarray]) -> np.ndarray:
 
 
 def image_files(folder: Path) -> list[Path]:
-    """The images under ``folder`` sorted by relative path (hidden paths skipped); an error if there are none."""
-    files = sorted(
-        (
-            p
-            for p in folder.rglob("*")
-            if p.suffix.lower() in IMAGE_EXTENSIONS
-            and p.is_file()
-            and not any(part.startswith(".") for part in p.relative_to(folder).parts)
-        ),
-        key=lambda p: p.relative_to(folder).as_posix(),
-    )
+    """The images under ``folder`` sorted by relative path (hidden paths and other programs'
+    folders skipped, other files named in a note); an error if there are none."""
+    files, others = [], []
+    for p in folder.rglob("*"):
+        parts = p.relative_to(folder).parts
+        if any(part.startswith(".") or part in SKIPPED_FOLDERS for part in parts) or p.is_dir():
+            continue
+        (files if p.suffix.lower() in IMAGE_EXTENSIONS and p.is_file() else others).append(p)
     if not files:
         raise fail(
             f"folder {folder} has no images; expected files ending in {', '.join(IMAGE_EXTENSIONS)}"
         )
-    return files
+    if others:
+        from .._notes import note
+
+        shown = sorted(p.relative_to(folder).as_posix() for p in others)
+        more = f" and {len(shown) - 3} more" if len(shown) > 3 else ""
+        what = "1 file that is not a" if len(shown) == 1 else f"{len(shown)} files that are not"
+        plural = "s" if len(shown) > 1 else ""
+        note(f"{folder}: left out {what} {KINDS} image{plural}: {', '.join(shown[:3])}{more}")
+    return sorted(files, key=lambda p: p.relative_to(folder).as_posix())
 
 
 def relative_names(files: Sequence[Path], folder: Path) -> list[str]:

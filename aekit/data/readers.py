@@ -1,7 +1,7 @@
 """Read the user's own data into :class:`Data`: :func:`read_path` and a reader per format.
 
 Supported: ``.npy`` and ``.npz`` arrays, ``.csv`` and ``.tsv`` tables, a single image or a
-folder of images (PNG, JPEG, BMP). Every problem with the input is reported at this boundary
+folder of images (PNG, JPEG, BMP, TIFF, WebP). Every problem with the input is reported at this boundary
 as a one-line :class:`~aekit.errors.DataError` that names the file, the problem and what was
 expected, so the rest of aekit can trust what it gets. The checks live in
 :mod:`aekit.data.checks`, tables in :mod:`aekit.data.tables`, images in :mod:`aekit.data.images`.

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .._notes import note
 from ..errors import UsageError, one_line
 from .checks import fail, not_found
 from .container import Data
@@ -30,12 +31,15 @@ from .tables import (
     HEAD_ROWS,
     TABLE_EXTENSIONS,
     _bodies,
+    _check_unique,
     _column,
     _pick_columns,
+    _row_numbers,
     _table_rows,
     check_delimiter,
     first_row_is_header,
     open_parquet,
+    pandas_index,
 )
 from .times import checked_times
 
@@ -309,13 +313,24 @@ def _npy_chunks(path: Path, chunk_steps: int) -> Iterator[Data]:
         yield Data(x=part.reshape(len(part), -1), feature_names=None, source=str(path))
 
 
-def _pick(names: list[str], header: bool, path: Path, time_column, label_column, columns):
-    """Indices of the time column, the label column and the value columns (default: all the others)."""
+def _pick(names: list[str], header: bool, path: Path, time_column, label_column, columns, index=()):
+    """Indices of the time column, the label column and the value columns (default: all the
+    others but pandas' ``index``: row numbers or keys are no channel, a straight line in time)."""
     if time_column is not None:  # named as what it is (it is picked as a table's id column)
         _column(time_column, names, header, path, "time column")
+    skip = {names.index(c) for c in index if c in names}
     label, time, values = _pick_columns(
-        names, header, path, label_column=label_column, id_column=time_column, columns=columns
-    )  # the time column is picked as a table's id column
+        names,
+        header,
+        path,
+        label_column=label_column,
+        id_column=time_column,  # the time column is picked as a table's id column
+        columns=columns,
+        skip=skip,
+    )
+    if columns is None and (left := sorted(skip - {time, label})):
+        shown = ", ".join(repr(names[i]) for i in left)
+        note(f"{path}: left out {shown}: pandas' index, as pandas reads it back (index=False)")
     return time, label, values
 
 
@@ -356,8 +371,9 @@ def _table_chunks(
     first = head[0][1]
     header = first_row_is_header([row for _, row in head], path)
     names = [c.strip() for c in first] if header else [str(i) for i in range(len(first))]
-    time, label, values = _pick(names, header, path, time_column, label_column, columns)
     body = head[1:] if header else head
+    index = [names[0]] if body and _row_numbers(names[0], np.array([r[0] for _, r in body])) else []
+    time, label, values = _pick(names, header, path, time_column, label_column, columns, index)
     step = 0
 
     def chunk(body) -> Data:
@@ -391,6 +407,17 @@ def _table_chunks(
         raise fail(f"{path} has a header but no data rows; expected rows of numbers")
 
 
+def _time_text(col) -> np.ndarray:
+    """A Parquet time column as text: a zoned timestamp in its own zone with its offset
+    (``2024-07-02 17:20:00.000000+0200``, as pandas shows it; NumPy's text drops the zone and
+    writes UTC, the scores' times then hours off), any other as NumPy writes it."""
+    import pyarrow as pa
+
+    if pa.types.is_timestamp(col.type) and col.type.tz is not None:
+        return col.cast(pa.string()).to_numpy(zero_copy_only=False).astype(str)
+    return col.to_numpy(zero_copy_only=False).astype(str)
+
+
 def _check_infinite(x: np.ndarray, path: Path, first_step: int, names: list[str]) -> None:
     bad = np.isinf(x)
     if bad.any():
@@ -405,7 +432,9 @@ def _parquet_chunks(
 ) -> Iterator[Data]:
     pfile = open_parquet(path)
     names = list(pfile.schema_arrow.names)
-    time, label, values = _pick(names, True, path, time_column, label_column, columns)
+    _check_unique(names, path)
+    index = pandas_index(pfile)
+    time, label, values = _pick(names, True, path, time_column, label_column, columns, index)
     wanted = sorted({*values, *(i for i in (time, label) if i is not None)})
     step = 0
     try:
@@ -425,11 +454,7 @@ def _parquet_chunks(
             if label is not None:
                 raw = batch.column(names[label]).to_numpy(zero_copy_only=False)
                 y = check_labels(raw, f"{path} label column {names[label]!r}", step)
-            ids = (
-                None
-                if time is None
-                else batch.column(names[time]).to_numpy(zero_copy_only=False).astype(str)
-            )
+            ids = None if time is None else _time_text(batch.column(names[time]))
             yield Data(
                 x=x,
                 y=y,

@@ -239,7 +239,7 @@ def spill_images(
     Parameters
     ----------
     folder : str or PathLike
-        A folder of PNG, JPEG or BMP files (searched recursively; hidden paths skipped).
+        A folder of PNG, JPEG, BMP, TIFF or WebP files (searched recursively; hidden paths skipped).
     out_npy : str or PathLike
         The ``.npy`` file to write (replaced if it exists).
     image_size : int or (int, int), optional

@@ -44,11 +44,13 @@ from .encoding import (
 TABLE_EXTENSIONS = {".csv": ",", ".tsv": "\t"}
 
 
+FIELD_LIMIT = (1 << 31) - 1  # a cell's characters at most (the csv module's C long, on every OS)
 HEAD_ROWS = 20  # the first rows, read to decide whether the first is a header
 # Cells per chunk, at most: a chunk's rows are Python lists of strings (about 60 bytes a cell), so a
 # fixed 16,384 rows of 1,000 columns held 2.7 GB; 2**20 cells are about 64 MB, at most 16,384 rows
 CHUNK_CELLS = 1 << 20
 CHUNK_ROWS = 16384
+TICKS_PER_SECOND = {"s": 1.0, "ms": 1e3, "us": 1e6, "ns": 1e9}  # Parquet's duration units
 
 
 def chunk_rows_for(width: int) -> int:
@@ -66,7 +68,7 @@ def _table_rows(path: Path, delimiter: str) -> Iterator[tuple[int, list[str]]]:
     try:
         with open(path, newline="", encoding="utf-8-sig") as f:
             reader = csv.reader(_without_nul(f, path), delimiter=delimiter)
-            for row in reader:
+            while (row := _next_row(reader)) is not None:
                 # [] is a blank line, [" "] one of spaces; [""] is the quoted "" of a missing value
                 if row and (len(row) > 1 or not row[0] or row[0].strip()):
                     yield reader.line_num, row
@@ -76,6 +78,17 @@ def _table_rows(path: Path, delimiter: str) -> Iterator[tuple[int, list[str]]]:
         ) from exc
     except csv.Error as exc:
         raise fail(f"{path} is not a valid {path.suffix} table: {exc}") from exc
+
+
+def _next_row(reader) -> list[str] | None:
+    """The reader's next row (None at the end), cells of any length: the csv module refuses one
+    over 131,072 characters (a WKT geometry, a JSON blob) by default. Its limit is the process's,
+    so it is raised for this row alone and put back, the caller's own csv reading untouched."""
+    before = csv.field_size_limit(FIELD_LIMIT)
+    try:
+        return next(reader, None)
+    finally:
+        csv.field_size_limit(before)
 
 
 def _without_nul(lines: Iterator[str], path: Path) -> Iterator[str]:
@@ -92,6 +105,11 @@ def _column(spec: str | int, names: list[str], header: bool, path: Path, what: s
     spec = str(spec)
     if header and spec in names:
         return names.index(spec)
+    # a header cell with a line break (Excel's Alt+Enter) is written in one line by every message:
+    # the name as shown finds it
+    squeezed = [" ".join(n.split()) for n in names]
+    if header and squeezed.count(" ".join(spec.split())) == 1:
+        return squeezed.index(" ".join(spec.split()))
     try:
         index = int(spec)
     except ValueError:
@@ -103,9 +121,10 @@ def _column(spec: str | int, names: list[str], header: bool, path: Path, what: s
 
 
 def _pick_columns(
-    names: list[str], header: bool, path: Path, *, label_column, id_column, columns
+    names: list[str], header: bool, path: Path, *, label_column, id_column, columns, skip=()
 ) -> tuple[int | None, int | None, list[int]]:
-    """Indices of the label column, the id column and the feature columns (default: all the others)."""
+    """Indices of the label column, the id column and the feature columns (default: all the others
+    but ``skip``)."""
     label = (
         None if label_column is None else _column(label_column, names, header, path, "label column")
     )
@@ -121,7 +140,7 @@ def _pick_columns(
             )
         features = [_column(c, names, header, path, "column") for c in columns]
     else:
-        features = [i for i in range(len(names)) if i not in (label, ident)]
+        features = [i for i in range(len(names)) if i not in (label, ident) and i not in skip]
     if not features:
         raise fail(f"{path} has no feature columns left after the label and id columns")
     return label, ident, features
@@ -144,6 +163,8 @@ class _Layout:
     unseen: dict[str, list] = field(default_factory=dict)  # name -> [count, cell, row, values]
     grouped: dict[str, list] = field(default_factory=dict)  # name -> [count, cell, row]: 1,092.5
     rows_filled: int = 0
+    index: set[int] = field(default_factory=set)  # a Parquet file's pandas index columns
+    nested: dict[int, str] = field(default_factory=dict)  # its list/struct columns: their types
 
 
 def iter_table(
@@ -315,25 +336,16 @@ def _decide_features(layout: _Layout, cells: Cells, *, columns, drop, categorica
         return
     dropped = set(_named(drop, names, header, path, "--drop-columns column"))
     left_out = []
-    for i, name in enumerate(names):
+    for i in range(len(names)):
         if i in (layout.label, layout.ident) or i in dropped:
             continue
         if i in encode:
             _short(layout, cells, i, "--categorical columns hold values")
             _encode(layout, i, cells[:, i])
             continue
-        if i == 0 and _row_numbers(name, cells[:, i]):
-            left_out.append(
-                f"{name or '(unnamed)'} (row numbers: pandas' index; to_csv(index=False))"
-            )
-            continue
-        kind = "number" if cells.numbers(i) is not None else kind_of(cells[:, i])
-        if kind == "text":
-            _refuse_decimal_commas(path, name, cells[:, i])
-        if kind == "number":
-            layout.features.append((name, i, None))
-        else:
-            left_out.append(describe_text(name, cells[:, i], kind))
+        why = _decide_column(layout, cells, i)
+        if why is not None:
+            left_out.append(why)
     if not layout.features:  # one line: what was left out is why nothing is left
         found = f" (left out, not numbers: {'; '.join(left_out)})" if left_out else ""
         raise fail(
@@ -345,6 +357,27 @@ def _decide_features(layout: _Layout, cells: Cells, *, columns, drop, categorica
             f"{path}: left out {len(left_out)} column{'s' if len(left_out) > 1 else ''} that "
             f"{'do' if len(left_out) > 1 else 'does'} not hold numbers: {'; '.join(left_out)}"
         )
+
+
+def _decide_column(layout: _Layout, cells: Cells, i: int) -> str | None:
+    """Take column ``i`` as a feature if it holds numbers; else why it is left out (None: said in
+    a note of its own, or taken)."""
+    name = layout.names[i]
+    if i in layout.nested:
+        return f"{name} (a {layout.nested[i]} column, not one number per row)"
+    if i in layout.index or (i == 0 and _row_numbers(name, cells[:, i])):
+        note(
+            f"{layout.path}: left out column {name or '(unnamed)'}: pandas' index, as pandas "
+            f"reads it back (written unless index=False)"
+        )
+        return None
+    kind = "number" if cells.numbers(i) is not None else kind_of(cells[:, i])
+    if kind == "text":
+        _refuse_decimal_commas(layout.path, name, cells[:, i])
+    if kind != "number":
+        return describe_text(name, cells[:, i], kind)
+    layout.features.append((name, i, None))
+    return None
 
 
 def _refuse_decimal_commas(path: Path, name: str, cells: np.ndarray) -> None:
@@ -360,14 +393,31 @@ def _refuse_decimal_commas(path: Path, name: str, cells: np.ndarray) -> None:
 
 def _row_numbers(name: str, cells: np.ndarray) -> bool:
     """Whether a first column is the row numbers pandas writes unless told ``index=False``: unnamed
-    (or ``Unnamed: 0``, read back and written again), holding 0, 1, 2, ... (or from 1)."""
+    (or ``Unnamed: 0``, read back and written again; R's ``write.csv`` names it ``""`` too),
+    holding distinct whole numbers >= 0 in any order: a split, a filter or a sample of a frame
+    keeps its rows' numbers, and read as a feature they made the same rows normal or not by
+    where they stood in the log."""
     if name not in ("", "Unnamed: 0"):
         return False
     values, bad = parse_numbers(cells)
-    first = values[0] if len(values) else np.nan
     return (
-        not bad.any() and first in (0, 1) and np.array_equal(values, first + np.arange(len(values)))
+        len(values) > 0
+        and not bad.any()
+        and bool(np.all(values >= 0))  # NaN compares False: a missing cell is no row number
+        and bool(np.all(values == np.floor(values)))
+        and len(np.unique(values)) == len(values)
     )
+
+
+def pandas_index(pfile) -> list[str]:
+    """The columns a Parquet file holds pandas' index in (``__index_level_0__``, or the named
+    index of ``df.set_index("id")``), which ``pd.read_parquet`` makes the index, not columns."""
+    try:
+        meta = pfile.schema_arrow.pandas_metadata or {}
+    except (ValueError, TypeError):  # metadata that is not JSON: not pandas'
+        return []
+    names = set(pfile.schema_arrow.names)
+    return [c for c in meta.get("index_columns", []) if isinstance(c, str) and c in names]
 
 
 def _check_chosen(layout: _Layout, columns: list[str], drop, encode: set[int]) -> None:
@@ -411,6 +461,11 @@ def _requested(layout: _Layout, columns: list[str], cells: Cells, encode: set[in
         base, _, value = c.partition(SEPARATOR)
         if header and c in names or not header and c.lstrip("-").isdecimal():
             i = _column(c, names, header, layout.path, "column")
+            if i in layout.nested:
+                raise fail(
+                    f"{layout.path}: column {c!r} is a {layout.nested[i]} column; expected a "
+                    f"column of numbers (one per row)"
+                )
             # an encoded column the model has whole: a date's days (or numbers, as runs read a
             # --categorical column of numbers before they were one-hot); never re-typed from the
             # new file's cells, which may hold dates in another form, or none yet
@@ -679,8 +734,11 @@ def iter_parquet(
         raise not_found(path)
     pfile = open_parquet(path)
     names = list(pfile.schema_arrow.names)
+    _check_unique(names, path)
     label, ident = _roles(names, True, path, label_column, id_column)
     layout = _Layout(path, names, True, label, ident)
+    layout.index = {names.index(c) for c in pandas_index(pfile)}
+    layout.nested = nested_columns(pfile.schema_arrow)
     fill = None if fill_values is None else dict(fill_values)
     seen = 0
     try:
@@ -736,6 +794,8 @@ def read_frame(
     except (TypeError, ValueError, pa.ArrowException) as exc:
         raise fail(f"{source} could not be read as a table: {one_line(exc)}") from None
     layout = _Layout(Path(source), [str(n) for n in batch.schema.names], True, None, None)
+    _check_unique(layout.names, layout.path)
+    layout.nested = nested_columns(batch.schema)
     cells = _batch_cells(batch, set())
     _decide_features(layout, cells, columns=columns, drop=None, categorical=categorical)
     fill = None if fill_values is None else dict(fill_values)
@@ -756,10 +816,25 @@ def _batch_cells(batch, whole: set[int]) -> Cells:
         if pa.types.is_floating(col.type):
             values = col.cast(pa.float64()).to_numpy(zero_copy_only=False)  # nulls: NaN
             out.append(values.astype(str))
+        elif pa.types.is_duration(col.type):
+            # in seconds: as integers in their stored unit, pandas 3's microseconds and pandas 2's
+            # (or Spark's) nanoseconds of one duration were 1000x apart
+            ticks = col.cast(pa.int64()).cast(pa.float64()).to_numpy(zero_copy_only=False)
+            out.append((ticks / TICKS_PER_SECOND[col.type.unit]).astype(str))
+        elif pa.types.is_nested(col.type):  # a list, a struct, a map: no text; named by its type
+            out.append(np.full(batch.num_rows, "", dtype=object))
         else:
             # Python strings, each column made an array of its own width by Cells
             out.append(col.cast(pa.string()).fill_null("").to_numpy(zero_copy_only=False))
     return Cells(out, batch.num_rows, whole)
+
+
+def nested_columns(schema) -> dict[int, str]:
+    """Index -> type of a schema's nested columns (lists such as embeddings, structs, maps), which
+    hold no one number per row: left out by name, and the others read."""
+    import pyarrow as pa
+
+    return {i: str(f.type) for i, f in enumerate(schema) if pa.types.is_nested(f.type)}
 
 
 def read_parquet(path: Path, **options) -> Data:

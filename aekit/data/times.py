@@ -21,6 +21,7 @@ from .checks import fail
 from .container import Data
 from .encoding import parse_dates, parse_numbers
 
+HOUR = 3600.0  # seconds: a local clock's change of season
 JUMP = 2.0  # an interval this many times the usual one: rows missing (named in a note)
 
 
@@ -64,6 +65,19 @@ def _as_numbers(cells) -> np.ndarray | None:
     return None
 
 
+def _remedy(times: np.ndarray, i: int, name: str) -> str:
+    """What to do about times that go back at interval ``i``: a local clock's autumn change (back
+    by an hour in a file that otherwise increases) wants times with their UTC offset, as sorting
+    would interleave the hour that came twice; anything else, sorting."""
+    gaps = np.diff(times)
+    if 0 < -gaps[i] <= HOUR and np.all(np.delete(gaps, i) > 0):
+        return (
+            f"a clock set back an hour (daylight saving time?) writes local times twice; write "
+            f"{name} with its UTC offset (2024-10-27T02:00:00+01:00) or in UTC"
+        )
+    return f"sort the file by {name}, oldest first"
+
+
 def _check(times: np.ndarray, text, seen: _Seen, step: int, path: Path, name: str) -> None:
     full = times if seen.last is None else np.concatenate([[seen.last], times])
     labels = list(text) if seen.last is None else [seen.last_text, *text]
@@ -75,7 +89,7 @@ def _check(times: np.ndarray, text, seen: _Seen, step: int, path: Path, name: st
         what = "repeats" if gaps[i] == 0 else "goes back"
         raise fail(
             f"{path}: {name} {what} at step {at} ({labels[i]} then {labels[i + 1]}); expected "
-            f"increasing times, one row each: sort the file by {name}, oldest first"
+            f"increasing times, one row each: {_remedy(full, i, name)}"
         )
     if seen.usual is None and gaps.size:
         seen.usual = float(np.median(gaps))

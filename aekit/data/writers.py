@@ -24,7 +24,7 @@ from .._transaction import followed, staged_folder
 from ..errors import UsageError
 from .checks import to_numpy
 from .container import Data
-from .images import IMAGE_EXTENSIONS
+from .images import IMAGE_EXTENSIONS, IMAGE_FORMATS
 from .tables import TABLE_EXTENSIONS
 
 logger = logging.getLogger(__name__)
@@ -152,7 +152,7 @@ def _table_text(
 
 def _format(path: str | Path) -> str:
     ext = Path(path).suffix.lower()
-    return {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".bmp": "BMP"}.get(ext, "PNG")
+    return IMAGE_FORMATS.get(ext, "PNG")
 
 
 def _to_image(img: np.ndarray, like: Data | None):

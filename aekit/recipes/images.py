@@ -438,7 +438,7 @@ def _write_scores(output: str | Path, est, names: list[str], scores: np.ndarray)
     sep = "\t" if str(output).lower().endswith(".tsv") else ","
     flags = (scores > est.threshold_).astype(int)
     p = p_values(est.calibration_scores_, scores)
-    with _io.atomic_path(output) as tmp, open(tmp, "w", newline="") as f:
+    with _io.atomic_path(output) as tmp, _io.text_file(tmp) as f:
         writer = csv.writer(f, delimiter=sep, lineterminator="\n")
         writer.writerow(["file", *SCORE_COLUMNS])
         writer.writerows(

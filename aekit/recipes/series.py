@@ -275,7 +275,7 @@ def score_file(
     found: list = []
     edge_times: dict[int, Any] = {}  # the time of each step where a range may start or end
     n = 0
-    with _io.atomic_path(output) as tmp, open(tmp, "w", newline="") as f:
+    with _io.atomic_path(output) as tmp, _io.text_file(tmp) as f:
         writer = csv.writer(f, delimiter=sep, lineterminator="\n")
         pairs = est.iter_scores(times.values(chunks), cover=True, channels=channels)
         for scored, cover in pairs:
@@ -352,7 +352,7 @@ def _note_edges(
 
 def _write_ranges(path: str, found: list, edge_times: dict[int, Any]) -> None:
     """The flagged ranges as a .csv or .tsv: start, end, their times, the peak step and score."""
-    with _io.atomic_path(path) as tmp, open(tmp, "w", newline="") as f:
+    with _io.atomic_path(path) as tmp, _io.text_file(tmp) as f:
         writer = csv.writer(
             f, delimiter="\t" if path.lower().endswith(".tsv") else ",", lineterminator="\n"
         )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -223,7 +224,9 @@ def _sha256(files: list[Path], names_from: Path | None = None) -> str:
     digest = hashlib.sha256()
     for f in files:
         if names_from is not None:
-            digest.update(f.relative_to(names_from).as_posix().encode() + b"\0")
+            # the name's bytes as the file system holds them (os.fsencode: a name that is not
+            # UTF-8, from a Windows zip, is text with surrogates that .encode() refuses)
+            digest.update(os.fsencode(f.relative_to(names_from).as_posix()) + b"\0")
         with open(f, "rb") as fh:
             for block in iter(lambda: fh.read(1 << 20), b""):
                 digest.update(block)

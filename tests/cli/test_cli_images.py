@@ -333,3 +333,33 @@ def test_the_parser_names_the_map_formats_the_recipe_writes():
     from aekit.recipes import images
 
     assert cmd_images.MAP_FORMATS == images.MAP_FORMATS
+
+
+def test_files_of_other_tools_in_an_image_folder(world, tmp_path):
+    # .jfif (Windows' JPEGs), TIFF; a name not UTF-8 (a Windows zip unpacked here: an internal
+    # error in train and score); a NAS's thumbnails (trained on, every image cut to their size);
+    # other files named in one note
+    import os
+
+    rng = np.random.default_rng(0)
+    folder = tmp_path / "mixed"
+    for name in ("a.png", "b.jfif", "c.tif", "@eaDir/a.png/thumb.jpg"):
+        side = 8 if "@eaDir" in name else 24
+        write_png(rng.random((1, side, side), dtype=np.float32), folder / "x.png")
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        fmt = {".jfif": "JPEG", ".tif": "TIFF", ".jpg": "JPEG"}.get(Path(name).suffix, "PNG")
+        Image.open(folder / "x.png").save(folder / name, format=fmt)
+    write_png(rng.random((1, 24, 24), dtype=np.float32), folder / "x.png")
+    os.rename(folder / "x.png", os.path.join(os.fsencode(folder), b"r\xe9sum\xe9.png"))
+    (folder / "notes.txt").write_text("taken on Monday")
+    code = cli_here(
+        "train", "anomaly", "--data", folder, "--bank-size", "64", "--threads", "1",
+        "--out", tmp_path / "run", "--quiet", "--no-figures",
+    )  # fmt: skip
+    assert code.returncode == 0, code.stderr
+    assert code.stderr.count("left out 1 file that is not a PNG, JPEG") == 1
+    assert "sizes" not in code.stderr  # no thumbnail of 8x8 among the 24x24 images
+    code = cli_here("score", tmp_path / "run", "--input", folder, "--output", tmp_path / "s.csv")
+    assert code.returncode == 0, code.stderr
+    names = [line.split(b",")[0] for line in (tmp_path / "s.csv").read_bytes().splitlines()]
+    assert names == [b"file", b"a.png", b"b.jfif", b"c.tif", b"r\xe9sum\xe9.png"]

@@ -27,6 +27,23 @@ def test_numbers_with_thousands_separators_are_numbers_and_said(tmp_path, caplog
     )
 
 
+@pytest.mark.parametrize("mark", ["'", "\u2019", " ", "\u00a0", "\u202f"])
+def test_other_thousands_separators_are_numbers_not_missing_values(tmp_path, mark):
+    # Swiss Excel's 25'000.00, a space, a no-break space: read as missing, the large values (the
+    # very ones to flag) were filled with the median and scored normal
+    rows = [f"{q},{a}" for q, a in [(0.5, "67.89"), (0.6, f"25{mark}000.00")] * 10]
+    rows[2] = f"0.7,-1{mark}234{mark}567"
+    (tmp_path / "t.csv").write_text("qty,amount\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    data = read_path(tmp_path / "t.csv")
+    assert data.x[1, 1] == 25000 and data.x[2, 1] == -1234567 and not np.isnan(data.x).any()
+    # mixed marks, or groups not of three digits, are no such number
+    (tmp_path / "u.csv").write_text(
+        "qty,amount\n" + "\n".join([f"0.{i},{i}1.5" for i in range(19)] + [f"1,2{mark}34"]) + "\n",
+        encoding="utf-8",
+    )
+    assert np.isnan(read_path(tmp_path / "u.csv").x[-1, 1])
+
+
 def test_pandas_row_index_is_left_out_with_a_note(tmp_path, caplog):
     x = np.random.default_rng(0).normal(size=(12, 2)).round(4)
     for header in ("", "Unnamed: 0"):

@@ -180,3 +180,8 @@ def test_the_time_column_is_read_to_check_the_steps(tmp_path, caplog):
         read_series(write("num.csv", numbered), time_column="t")
     named = [(f"sample {i % 3}", v) for i, v in enumerate(values)]
     assert read_series(write("text.csv", named), time_column="t").x.shape == (40, 1)
+    # local times over the autumn clock change: sorting would interleave the hour written twice
+    hours = [1] * 12 + [2] * 24 + [3] * 4  # 02:00 to 02:55 summer time, then winter time
+    local = [f"2024-10-27 0{h}:{(i * 5) % 60:02d}:00" for i, h in enumerate(hours)]
+    with pytest.raises(DataError, match="goes back .* an hour .* with its UTC offset"):
+        read_series(write("dst.csv", list(zip(local, values))), time_column="t")
