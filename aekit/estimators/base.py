@@ -23,7 +23,7 @@ from ..data.rowstore import RowStore
 from ..errors import DataError, UsageError
 from ..training.budget import AUTO, epochs_for_steps
 from ..training.device import resolve_device
-from ..training.loop import LossFn, TrainConfig
+from ..training.loop import GLOBAL_RNG, LossFn, TrainConfig
 from ..training.memory import check_model_fits
 from ..training.progress import Pass, check_verbose
 from ..training.threads import ThreadChoice, forward_flops, resolve, using_threads
@@ -523,7 +523,7 @@ class NeuralEstimator(BaseEstimator):
                 f"seed must be below 2**32 to train, got {seed}: torch keeps 32 bits of a seed, "
                 f"so it would train as seed {seed % TRAINING_SEEDS}"
             )
-        with torch.random.fork_rng(devices=[]):
+        with GLOBAL_RNG, torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
             model = build()
         self._record_built_with()

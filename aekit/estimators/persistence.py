@@ -15,11 +15,14 @@ import os
 from pathlib import Path
 from typing import Any
 
+import torch
+
 from .. import _io
 from .._notes import note
 from ..errors import AekitError, ArgumentTypeError, RunFailure, RunInProgress, UsageError, one_line
 from ..families import ESTIMATORS  # the only classes a config.json may name
 from ..models.custom import describe, refuse_files_in_output, refuse_files_under
+from ..training.loop import GLOBAL_RNG
 from ..training.serialize import check_finite, load_tensors, save_tensors
 from .params import NETWORKS, check, validate_params
 
@@ -217,6 +220,9 @@ def estimator_class(name: str):
     return getattr(importlib.import_module(ESTIMATORS[name]), name)
 
 
+LOAD_TRIES = 5  # reads of a model replaced while it is read, before giving up
+
+
 def load(path: str | Path, *, device: str | None = None, encoder: Any = None, decoder: Any = None):
     """Load a model saved by ``est.save(path)`` or a run folder written by ``aekit train``.
 
@@ -246,11 +252,42 @@ def load(path: str | Path, *, device: str | None = None, encoder: Any = None, de
     >>> z = ae.transform(images)               # doctest: +SKIP
     >>> ae = aekit.load("runs/mine", encoder=Encoder(), decoder=Decoder())   # doctest: +SKIP
     """
-    from .._transaction import readable
-
     path = _as_path(path, "path")
     if path.exists() and not path.is_dir():
         raise UsageError(f"{path} is a file; expected the folder that holds {CONFIG} and {WEIGHTS}")
+    # config.json and the weights are read one after the other: a run replaced in between (a
+    # retrain with --overwrite, a save(overwrite=True)) gave the old threshold with the new network,
+    # flagging 2 rows of 200 where either version flagged 19. Both files' identities are the same
+    # before and after the read, or it is read again
+    for _ in range(LOAD_TRIES):
+        seen = _version(path)
+        est = _load_once(path, device, encoder, decoder)
+        if _version(path) == seen:
+            return est
+    raise RunInProgress(
+        f"{path} was replaced while it was read, {LOAD_TRIES} times; load it once it is written"
+    )
+
+
+def _version(path: Path) -> tuple | None:
+    """What identifies the version of a saved model now at ``path``: its two files' inodes, times
+    and sizes (a replaced folder holds new files), or None where they cannot be seen."""
+    from .._transaction import readable
+
+    try:
+        real = readable(path)
+        return tuple(
+            (s.st_ino, s.st_mtime_ns, s.st_size)
+            for s in (os.stat(real / CONFIG), os.stat(real / WEIGHTS))
+        )
+    except OSError:
+        return None
+
+
+def _load_once(path: Path, device: str | None, encoder: Any, decoder: Any):
+    """One read of the model at ``path`` (see :func:`load`)."""
+    from .._transaction import readable
+
     config = read_config(path)
     path = readable(path)
     cls = estimator_class(config["estimator"])
@@ -283,7 +320,10 @@ def load(path: str | Path, *, device: str | None = None, encoder: Any = None, de
     tensors = load_tensors(path / WEIGHTS)
     check_finite(tensors, str(path / WEIGHTS))
     try:
-        est._set_tensors(tensors, config["state"])
+        # the network is built before its weights are loaded: its initial draws leave the
+        # caller's generator as it was (a notebook seeding torch before or after a load alike)
+        with GLOBAL_RNG, torch.random.fork_rng(devices=[]):
+            est._set_tensors(tensors, config["state"])
     except AekitError:
         raise
     except (

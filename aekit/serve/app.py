@@ -32,7 +32,7 @@ from typing import Any
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route
 
@@ -255,8 +255,15 @@ async def http_error(request: Request, exc: Exception) -> Response:
     return error_response(message, exc.status_code)
 
 
+# a client that went away before its request was read (a timeout, a killed job, a proxy giving up):
+# no failure of the server's, counted apart from them (as nginx's 499) so a 5xx alert stays quiet
+CLIENT_GONE = 499
+
+
 async def internal_error(request: Request, exc: Exception) -> Response:
     """A bug of the server's own: one line, and the server goes on serving."""
+    if isinstance(exc, ClientDisconnect):
+        return Response(status_code=CLIENT_GONE)  # to nobody: the metrics' code
     return error_response(f"internal error: {type(exc).__name__}", 500)
 
 
@@ -424,6 +431,9 @@ class Guard:
             if not status["sent"]:
                 stopping = "the server is stopping: --grace ran out before the answer"
                 await _send_error(send, stopping, 503)
+        except ClientDisconnect:
+            status["code"] = CLIENT_GONE
+            log.info("the client went away before its request to %s was read", scope.get("path"))
         except Exception as exc:  # answered with a 500 already (internal_error); the server goes on
             log.error("internal error on %s: %s: %s", scope.get("path"), type(exc).__name__, exc)
             if not status["sent"]:

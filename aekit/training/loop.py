@@ -25,6 +25,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import math
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -150,6 +151,13 @@ class Callback(Protocol):
     def on_epoch_start(self, epoch: int, steps: int) -> None: ...
     def on_batch_end(self, epoch: int, step: int) -> None: ...
     def on_epoch_end(self, record: dict) -> None: ...
+
+
+# torch's global generator is the process's: aekit seeds it (a network's weights, an epoch's own
+# randomness) one thread at a time, so fits in threads (a threaded grid search) give the models
+# their seeds give serially; held 11 of 40 concurrent builds differed. Another thread's own torch
+# draws still meet aekit's seeded stream while it trains (docs/guide/sklearn.md)
+GLOBAL_RNG = threading.RLock()
 
 
 def epoch_seed(seed: int, epoch: int, stream: int = 0) -> int:
@@ -476,7 +484,7 @@ def _seeded_global_rng(run: _Run, epoch: int):
     cuda = run.device.type == "cuda"
     index = (run.device.index if run.device.index is not None else 0) if cuda else None
     seed = epoch_seed(run.config.seed, epoch, stream=3 + 1000 * run.rank)
-    with torch.random.fork_rng(devices=[index] if cuda else []):
+    with GLOBAL_RNG, torch.random.fork_rng(devices=[index] if cuda else []):
         torch.random.default_generator.manual_seed(seed)
         if cuda:
             with torch.cuda.device(index):

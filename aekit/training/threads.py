@@ -136,6 +136,10 @@ BUSY_WINDOW = 0.1  # seconds over which busy_cores watches the cores (10 ticks o
 # seconds a reading stays good, so that back-to-back calls (predict after fit) pay once
 BUSY_CACHE = 5.0
 _busy_reading: tuple[float, float] | None = None  # (time.monotonic() when read, busy cores)
+# the last look at /proc/stat: (time.monotonic(), per-core ticks, this process's CPU seconds); a
+# later reading measures from it without waiting, while it is at most LOOK_KEPT seconds old
+_last_look: tuple[float, dict, float] | None = None
+LOOK_KEPT = 600.0
 
 
 def busy_cores() -> float:
@@ -151,7 +155,9 @@ def busy_cores() -> float:
     now = time.monotonic()
     if _busy_reading is not None and now - _busy_reading[0] < BUSY_CACHE:
         return _busy_reading[1]
-    busy = _busy_from_proc_stat()
+    busy = _busy_since_last()
+    if busy is None:
+        busy = _busy_from_proc_stat()
     if busy is None:
         try:
             busy = min(float(machine_cores()), os.getloadavg()[0])
@@ -175,13 +181,45 @@ def _cpu_times() -> dict[int, tuple[int, int]]:
     return out
 
 
-def _busy_from_proc_stat() -> float | None:
+def _busy_since_last() -> float | None:
+    """The others' use of this process's cores since the last look (:data:`_last_look`), this
+    process's own CPU time taken out, without waiting; None when there is no recent look.
+
+    A call after :data:`BUSY_CACHE` seconds of quiet (a service asked every 10 s) waited
+    :data:`BUSY_WINDOW` for a fresh look: 111 ms for an answer of 6.
+    """
+    global _last_look
+    if _last_look is None or time.monotonic() - _last_look[0] > LOOK_KEPT:
+        return None
+    then, first, own_before = _last_look
     try:
-        mine = sorted(os.sched_getaffinity(0))
+        now, second, own = time.monotonic(), _cpu_times(), time.process_time()
+    except (OSError, ValueError, IndexError):
+        return None
+    _last_look = (now, second, own)
+    busy = _shares(first, second)
+    if busy is None or now <= then:
+        return None
+    return max(0.0, busy - (own - own_before) / (now - then))
+
+
+def _busy_from_proc_stat() -> float | None:
+    global _last_look
+    try:
         first = _cpu_times()
         time.sleep(BUSY_WINDOW)
         second = _cpu_times()
     except (AttributeError, OSError, ValueError, IndexError):
+        return None
+    _last_look = (time.monotonic(), second, time.process_time())
+    return _shares(first, second)
+
+
+def _shares(first: dict, second: dict) -> float | None:
+    """Busy cores of this process's between two :func:`_cpu_times` readings."""
+    try:
+        mine = sorted(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
         return None
     shares = []
     for cpu in mine:
@@ -304,14 +342,13 @@ def record(choice: ThreadChoice, checkpoint_dir: str | os.PathLike | None) -> No
 def using_threads(choice: ThreadChoice) -> Iterator[ThreadChoice]:
     """Run the block with ``choice``'s intra-op threads, restoring torch's setting after it; yield what applies.
 
-    The inter-op pool (ops run side by side, which aekit's steps never do) can be sized only
-    before torch first uses it; when that is past, it stays as it is.
+    The inter-op pool (ops run side by side, which aekit's steps never do) is left as it is: torch
+    sizes it once per process, and sizing it at aekit's first call made the user's own
+    ``torch.set_num_interop_threads`` fail after it.
     """
     import torch
 
     before = torch.get_num_threads()
-    with contextlib.suppress(RuntimeError):  # "cannot set ... after parallel work has started"
-        torch.set_num_interop_threads(choice.inter_op)
     torch.set_num_threads(choice.intra_op)
     try:
         yield dataclasses.replace(choice, inter_op=torch.get_num_interop_threads())  # what it got

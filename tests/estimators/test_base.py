@@ -43,3 +43,38 @@ def test_zero_epochs_is_named_in_a_note(caplog):
     ae = aekit.Autoencoder(latent_dim=2, epochs=0, threads=1, device="cpu")
     lines = notes(caplog, lambda: ae.fit(X))
     assert ae.history_ == [] and any(line.startswith("epochs=0 trains nothing") for line in lines)
+
+
+def test_seeded_builds_in_threads_are_the_serial_ones_and_load_leaves_the_rng(tmp_path):
+    # torch's global generator is the process's: two fits seeding it at once took each other's
+    # draws (a threaded grid search scored differently on each run)
+    import threading
+
+    import torch
+
+    def weights(seed):
+        m = aekit.VAE(seed=seed, channels=(4, 8), threads=1)
+        m.input_shape_, m.n_features_in_ = (1, 28, 28), 784
+        net = m._seeded_model(m._build_model)
+        return torch.cat([p.detach().flatten() for p in net.parameters()])
+
+    serial = {s: weights(s) for s in range(4)}
+    for _ in range(5):
+        got, start = {}, threading.Barrier(4)
+
+        def build(s, got=got, start=start):
+            start.wait()
+            got[s] = weights(s)
+
+        threads = [threading.Thread(target=build, args=(s,)) for s in range(4)]
+        [t.start() for t in threads]
+        [t.join() for t in threads]
+        assert all(torch.equal(got[s], serial[s]) for s in range(4))
+    # a load builds the network before its weights: the caller's generator as it was
+    X = np.random.default_rng(0).normal(size=(60, 4)).astype(np.float32)
+    aekit.Autoencoder(epochs=1, threads=1).fit(X).save(tmp_path / "m")
+    torch.manual_seed(0)
+    expected = torch.randn(3)
+    torch.manual_seed(0)
+    aekit.load(tmp_path / "m")
+    assert torch.equal(torch.randn(3), expected)

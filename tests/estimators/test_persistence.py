@@ -149,3 +149,34 @@ def test_set_params_after_fit_then_save_records_what_the_model_was_built_with(tm
     back.set_params(activation="tanh").save(tmp_path / "again")  # a loaded model: as it was loaded
     again = json.loads((tmp_path / "again" / "config.json").read_text())["params"]
     assert again["activation"] == "relu"
+
+
+def test_a_model_replaced_while_it_is_loaded_is_one_version(tmp_path, monkeypatch):
+    # a retrain saved over the run between the reads of config.json and the weights gave the old
+    # threshold with the new network
+    import aekit.estimators.persistence as P
+
+    X = np.random.default_rng(0).normal(size=(120, 6)).astype(np.float32)
+    old = aekit.AnomalyDetector(epochs=2, seed=1, threads=1, verbose=0).fit(X)
+    new = aekit.AnomalyDetector(epochs=2, seed=2, threads=1, verbose=0).fit(X * 5 + 3)
+    old.save(tmp_path / "run")
+    real, swaps = P.load_tensors, []
+
+    def retrain_lands_now(path):
+        if not swaps:
+            swaps.append(path)
+            new.save(tmp_path / "run", overwrite=True)
+        return real(path)
+
+    monkeypatch.setattr(P, "load_tensors", retrain_lands_now)
+    loaded = aekit.load(tmp_path / "run")
+    assert loaded.threshold_ == new.threshold_
+    np.testing.assert_array_equal(loaded.score_samples(X[:9]), new.score_samples(X[:9]))
+
+    def always(path):  # replaced at every read: said, not a mix
+        old.save(tmp_path / "run", overwrite=True)
+        return real(path)
+
+    monkeypatch.setattr(P, "load_tensors", always)
+    with pytest.raises(RunFailure, match="replaced while it was read, 5 times"):
+        aekit.load(tmp_path / "run")

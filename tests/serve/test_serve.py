@@ -418,6 +418,26 @@ def test_wrong_methods_and_paths_get_one_line_too_and_the_server_goes_on(runs, s
     assert server.proc.poll() is None
 
 
+def test_a_client_gone_mid_upload_is_no_server_error(runs, server, client):
+    # a client timeout, a killed job: it was logged as an internal error and counted as a 500,
+    # firing the usual alert on the 5xx rate for something the server did not do
+    import socket
+    from urllib.parse import urlparse
+
+    url = urlparse(server.url)
+    body = json.dumps({"inputs": [tensor("input", runs["new"][:1])]}).encode()
+    head = f"POST /v2/models/ecg/infer HTTP/1.1\r\nHost: x\r\nContent-Length: {len(body)}\r\n\r\n"
+    with socket.create_connection((url.hostname, url.port)) as s:
+        s.sendall(head.encode() + body[:20])
+        time.sleep(0.3)
+    time.sleep(0.5)
+    text = client.get(f"{server.url}/metrics").text
+    assert _metric(text, "aekit_serve_requests_total", code="500") == 0
+    assert _metric(text, "aekit_serve_requests_total", code="499", model="ecg") == 1
+    assert not [line for line in server.lines if "internal error" in line]
+    assert "score" in infer(client, server, "ecg", [tensor("input", runs["new"][:1])])
+
+
 # ---- under load ------------------------------------------------------------------------------------------
 
 

@@ -205,3 +205,33 @@ def test_more_threads_than_cores_is_said_once(caplog):
     with caplog.at_level(logging.WARNING, logger="aekit.notes"):
         resolve(1)
     assert not caplog.records
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/stat"), reason="reads /proc/stat")
+def test_a_reading_after_a_quiet_spell_does_not_wait(monkeypatch):
+    # a service asked every 10 s waited 0.1 s for a fresh look at the cores on every request
+    monkeypatch.setattr(T, "_busy_reading", None)
+    monkeypatch.setattr(T, "_last_look", None)
+    assert 0.0 <= T.busy_cores() <= T.machine_cores()  # the first look watches for BUSY_WINDOW
+
+    def no_wait(seconds):
+        raise AssertionError(f"slept {seconds} s")
+
+    monkeypatch.setattr(T.time, "sleep", no_wait)
+    for _ in range(3):
+        monkeypatch.setattr(T, "_busy_reading", None)  # the cached reading gone stale
+        sum(i * i for i in range(200_000))  # this process's own work is not the others'
+        assert 0.0 <= T.busy_cores() <= T.machine_cores()
+
+
+def test_the_inter_op_pool_is_left_to_the_user():
+    # sized at aekit's first call, the user's own torch.set_num_interop_threads failed after it
+    code = (
+        "import numpy as np, torch, aekit\n"
+        "X = np.random.default_rng(0).normal(size=(60, 4)).astype('float32')\n"
+        "aekit.Autoencoder(epochs=1, verbose=0).fit(X).transform(X)\n"
+        "torch.set_num_interop_threads(3)\n"
+        "print(torch.get_num_interop_threads())\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO)
+    assert out.returncode == 0 and out.stdout.strip() == "3", out.stderr[-500:]
