@@ -34,6 +34,10 @@ from .base import (
 
 # free_bits: nats per latent dimension the training loss does not charge for (see the parameter)
 FREE_BITS = 0.5
+# likelihood="gaussian": training data of a larger root mean square get a note. Standardised columns
+# and images in [0, 1] are about 1; 8-bit images (about 100) or a table x30 gave ELBOs of -1e20 and
+# more, the encoder's variances overflowing from the first step
+GAUSSIAN_SCALE = 10.0
 # images decoded per pass when estimating the ELBO / log-likelihood; bounds memory
 DECODE_BUDGET = 2048
 
@@ -230,9 +234,25 @@ class VAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralEstimator):
     # ---- parameters and data -------------------------------------------------------------------
     def check_fit_data(self, X: Any) -> None:
         if is_row_store(X):
-            check_rows(X, lambda chunk: self._check_images(chunk, "X"))
+            check_rows(X, lambda chunk: self._check_scale(self._check_images(chunk, "X")))
         else:
-            self._check_images(self._as_model_input(self._check_aux(X, "X")), "X")
+            self._check_scale(
+                self._check_images(self._as_model_input(self._check_aux(X, "X")), "X")
+            )
+
+    def _check_scale(self, X: np.ndarray) -> np.ndarray:
+        """A note for training a Gaussian VAE on data far from unit scale: the VAE does not scale
+        its input, and 8-bit images (0..255) trained to an ELBO of -2e27 without a word (its first
+        loss already enormous, no later one grew past it). A note, not an error: such data train
+        (scikit-learn's checks fit on values near 100), to a poor model."""
+        rms = float(np.sqrt(np.mean(np.square(X, dtype=np.float64)))) if X.size else 0.0
+        if self.likelihood == "gaussian" and rms > GAUSSIAN_SCALE:
+            note(
+                f"X: values of root mean square {rms:.3g} (in [{X.min():.3g}, {X.max():.3g}]); the "
+                f"VAE does not scale its input and a Gaussian likelihood fits data of about unit "
+                f"scale far better: divide 8-bit images by 255, standardise table columns"
+            )
+        return X
 
     def _note_unused_by_iw(self, samples: int) -> None:
         """The importance-weighted bound charges no KL term: name ``kl`` and ``free_bits`` set to
@@ -256,7 +276,8 @@ class VAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralEstimator):
         if self.likelihood == "bernoulli" and (X.min() < 0 or X.max() > 1):
             raise DataError(
                 f"{name}: values must lie in [0, 1] for likelihood='bernoulli', got "
-                f"[{X.min():.3g}, {X.max():.3g}]; scale the data or use likelihood='gaussian'"
+                f"[{X.min():.3g}, {X.max():.3g}]; scale the data to [0, 1] (8-bit images: "
+                f"divide by 255) or use likelihood='gaussian'"
             )
         return X
 
@@ -338,7 +359,9 @@ class VAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralEstimator):
         """
         trainer = Trainer.from_options(run)
         self.check_params()
-        X = self._validate_fit_input(X, check=lambda images: self._check_images(images, "X"))
+        X = self._validate_fit_input(
+            X, check=lambda images: self._check_scale(self._check_images(images, "X"))
+        )
         validation = None
         if validation_data is not None:
             V = self._check_images(self._check_validation(validation_data), "validation_data")

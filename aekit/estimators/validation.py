@@ -195,3 +195,18 @@ def binary_labels(y: Any, n: int, name: str = "y") -> np.ndarray:
             f"{name} holds the label {bad.item()!r}; expected 0 (normal) and 1 (anomaly) only"
         )
     return y.astype(np.int64)
+
+
+def ranking_scores(scores: Any) -> np.ndarray:
+    """``scores`` as float64 for a ranking figure (ROC-AUC, PR-AUC): an infinite score (a logger's
+    4294967295 scored by a detector fitted on readings near 20) is the float64 extreme of its
+    sign, still ranked above or below every finite one; scikit-learn refuses infinity.
+
+    Examples
+    --------
+    >>> ranking_scores([1.0, np.inf, -np.inf]).tolist() == [1.0, 1.7976931348623157e308, -1.7976931348623157e308]
+    True
+    """
+    s = np.asarray(scores, dtype=np.float64).ravel()
+    big = np.finfo(np.float64).max
+    return np.where(np.isposinf(s), big, np.where(np.isneginf(s), -big, s))

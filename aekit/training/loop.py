@@ -280,6 +280,9 @@ class _Run:
     # The loss the run started from (the first step's, before any update): the scale a diverged
     # loss is measured against (:data:`BLOWUP`); set by the first step of this call.
     start_loss: float | None = None
+    # the first epoch's validation loss: the scale of a diverged validation loss (its rows, unlike
+    # the first training batch's, may hold an extreme row the network never reconstructs)
+    start_val: float | None = None
 
 
 # A finite loss this many times the loss the run started from (the untrained model's) is a
@@ -336,7 +339,7 @@ def train(
         _call(run.callbacks, "on_epoch_start", epoch, run.steps)
         with _seeded_global_rng(run, epoch):
             t0 = time.perf_counter()
-            train_loss = _train_epoch(run, epoch)
+            train_loss, typical = _train_epoch(run, epoch)
             seconds = time.perf_counter() - t0  # training time; validation is not counted
             val_loss = None
             if validation is not None:
@@ -348,7 +351,7 @@ def train(
                     batch_size=config.eval_batch_size,
                     seed=epoch_seed(config.seed, 0, stream=2),
                 )
-        _check_finite(run, epoch, train_loss, val_loss)
+        _check_finite(run, epoch, (train_loss, typical), val_loss)
         record = {
             "epoch": epoch + 1,
             "train_loss": train_loss,
@@ -492,8 +495,9 @@ def _seeded_global_rng(run: _Run, epoch: int):
         yield
 
 
-def _train_epoch(run: _Run, epoch: int) -> float:
-    """One epoch of optimizer steps; its mean training loss (the epoch's one host sync)."""
+def _train_epoch(run: _Run, epoch: int) -> tuple[float, float]:
+    """One epoch of optimizer steps; its mean training loss and its median batch loss (the
+    epoch's one host sync)."""
     config, n = run.config, len(run.inputs)
     run.net.train()
     # Seeded per epoch, so a resumed run draws the same batches and noise; the shuffle is
@@ -505,6 +509,7 @@ def _train_epoch(run: _Run, epoch: int) -> float:
     noise_seed = epoch_seed(config.seed, epoch, stream=1 + 1000 * run.rank)
     generator = torch.Generator(device=run.device).manual_seed(noise_seed)
     loss_sum = torch.zeros((), device=run.device)
+    losses = torch.zeros(run.steps, device=run.device)  # each step's, for the median at the end
     seen = 0
     report_every = max(1, run.steps // 50)
     for step in range(run.steps):
@@ -518,6 +523,7 @@ def _train_epoch(run: _Run, epoch: int) -> float:
             first = loss.detach().to(torch.float64, copy=True)
             run.start_loss = float(distributed.all_reduce_sum(first)) / run.world
         loss_sum += loss.detach() * len(idx)  # stays on the device: no sync per step
+        losses[step] = loss.detach()
         seen += len(idx)
         if step % report_every == 0:
             # A NaN/inf loss stays in the sum: one look every ~2% of an epoch stops a diverged run
@@ -526,8 +532,9 @@ def _train_epoch(run: _Run, epoch: int) -> float:
                 raise _diverged(epoch, config, float(loss_sum), run.checkpoint_dir)
             _call(run.callbacks, "on_batch_end", epoch, step)
     seen_t = torch.tensor(float(seen), device=run.device, dtype=torch.float64)
-    totals = distributed.all_reduce_sum(torch.stack([loss_sum.double(), seen_t]))
-    return float(totals[0] / totals[1])
+    median = losses.median().double()  # each process's; their mean under DDP
+    totals = distributed.all_reduce_sum(torch.stack([loss_sum.double(), seen_t, median]))
+    return float(totals[0] / totals[1]), float(totals[2]) / run.world
 
 
 def _step(run: _Run, idx: torch.Tensor, generator: torch.Generator, global_step: int, epoch: int):
@@ -553,9 +560,19 @@ def _step(run: _Run, idx: torch.Tensor, generator: torch.Generator, global_step:
     return loss
 
 
-def _check_finite(run: _Run, epoch: int, train_loss: float, val_loss: float | None) -> None:
+def _check_finite(
+    run: _Run, epoch: int, train: tuple[float, float], val_loss: float | None
+) -> None:
     """A diverged run is an error: a non-finite loss or weights after the epoch, or a loss
-    :data:`BLOWUP` times the one the run started from."""
+    :data:`BLOWUP` times the one the run started from.
+
+    ``train``: the epoch's mean and median batch loss. The median is what is compared: a few
+    extreme rows (a logger's 65535 among readings of 21.3) keep their batches' losses high
+    whatever the rate, and the mean of 1e7 called that a divergence that no lower rate cured;
+    weights that ran away raise every batch's loss. A validation loss is compared with the first
+    epoch's, for the same reason.
+    """
+    train_loss, typical = train
     val_ok = val_loss is None or math.isfinite(val_loss)
     if not math.isfinite(train_loss) or not val_ok or not _finite_weights(run.model):
         bad = train_loss if not math.isfinite(train_loss) else val_loss
@@ -566,12 +583,17 @@ def _check_finite(run: _Run, epoch: int, train_loss: float, val_loss: float | No
     # a likelihood's loss may start negative (|start|), and may fall far below zero as the model
     # fits (a Gaussian VAE's nats): only a loss running up is a blow-up. The floor of 1 keeps a
     # start near 0 (tiny data, no scaling) from calling a loss of 1e-5 diverged
-    limit = BLOWUP * max(abs(run.start_loss), 1.0)
-    for name, value in (("training loss", train_loss), ("validation loss", val_loss)):
-        if value is not None and value > limit:
+    if run.start_val is None and val_loss is not None:
+        run.start_val = max(val_loss, run.start_loss)
+    checks = (
+        ("training loss", typical, run.start_loss),
+        ("validation loss", val_loss, run.start_val),
+    )
+    for name, value, start in checks:
+        if value is not None and value > BLOWUP * max(abs(start), 1.0):
             raise _diverged(
                 epoch, run.config, value, run.checkpoint_dir,
-                grew=f"the {name} grew to {value:.4g} from {run.start_loss:.4g} at the start",
+                grew=f"the {name} grew to {value:.4g} from {start:.4g} at the start",
             )  # fmt: skip
 
 

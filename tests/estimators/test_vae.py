@@ -230,3 +230,17 @@ def test_the_iw_bound_names_the_kl_options_it_leaves_unused(bars, caplog):
     with caplog.at_level("WARNING", logger="aekit.notes"):
         aekit.VAE(epochs=1, iw_samples=2, device="cpu").fit(x)  # the defaults: nothing to say
     assert not [r for r in caplog.records if "iw_samples" in r.getMessage()]
+
+
+def test_a_gaussian_vae_on_data_far_from_unit_scale_is_said(caplog):
+    # 8-bit images trained to an ELBO of -2e27 without a word: the first loss was already enormous
+    import logging
+
+    X = np.random.default_rng(0).random((40, 1, 8, 8)).astype(np.float32)
+    with caplog.at_level(logging.WARNING, logger="aekit.notes"):
+        aekit.VAE(epochs=1, likelihood="gaussian", channels=(4, 8), threads=1).fit(X * 255)
+    assert "root mean square" in caplog.text and "divide 8-bit images by 255" in caplog.text
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="aekit.notes"):
+        aekit.VAE(epochs=1, likelihood="gaussian", channels=(4, 8), threads=1).fit(X)
+    assert "root mean square" not in caplog.text

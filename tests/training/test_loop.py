@@ -245,6 +245,22 @@ def test_a_high_but_healthy_learning_rate_is_not_called_diverged():
     assert all(math.isfinite(r["train_loss"]) for r in hist)
 
 
+def test_a_few_extreme_rows_are_no_divergence_at_any_rate():
+    # a logger's 65535 among readings of unit spread: the batches holding it keep a loss of 1e9
+    # whatever the rate; the epoch's mean was called a divergence that no lower rate cured
+    x = torch.randn(600, 8, generator=torch.Generator().manual_seed(0))
+    x[[100, 400], 2] = 65535.0
+    for lr in (1e-3, 1e-5):
+        hist = train(_model(), _loss, x, config=TrainConfig(epochs=3, batch_size=32, lr=lr))
+        assert len(hist) == 3 and hist[-1]["train_loss"] > 1e5  # the two rows' losses in it
+    # in the validation rows too, where the first epoch's loss is the scale
+    hist = train(
+        _model(), _loss, x[:300] * 0 + torch.randn(300, 8), config=TrainConfig(epochs=2, lr=1e-3),
+        validation=(x, x),
+    )  # fmt: skip
+    assert len(hist) == 2 and hist[0]["val_loss"] > 1e6
+
+
 def test_a_convolutional_model_trained_channels_last_resumes_exactly(tmp_path):
     """The checkpoint's Adam moments loaded contiguous beside channels-last weights: fused Adam
     paired each weight with another's moments, and a resumed denoiser or VAE drifted."""

@@ -135,10 +135,23 @@ class Alarms:
         that ``threshold`` asks for; say nothing when they are enough or the rule is not ``fpr``."""
         rule = self.threshold_rule()
         n = len(self.calibration_scores_)
-        if isinstance(rule, FalseAlarmRate):
-            line = rule.shortfall(n, "scores", "train on more normal rows")
-            if line:
-                note(line)
+        if not isinstance(rule, FalseAlarmRate):
+            return
+        if getattr(self, "calibration_", {}).get("method") == "training":
+            # the training rows' own scores, in sample: a new normal row scores above them (a
+            # single row's threshold was 0, every new row flagged), so there is nothing to promise
+            whose = (
+                "the training row's own score" if n == 1 else f"the {n} training rows' own scores"
+            )
+            note(
+                f"the threshold comes from {whose} "
+                f"(no rows to calibrate on): it promises no false-alarm rate (new normal rows often "
+                f"score above them); train on more normal rows, or calibrate on some"
+            )
+            return
+        line = rule.shortfall(n, "scores", "train on more normal rows")
+        if line:
+            note(line)
 
     # ---- the threshold: never trained, derived from the normal rows' scores ------------------
     # ``threshold_`` comes lazily from ``threshold_scores_`` and the current parameters (``threshold``,

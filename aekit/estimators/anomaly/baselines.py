@@ -29,7 +29,7 @@ import numpy as np
 
 from ...errors import DataError
 from ..base import is_row_store
-from ..validation import binary_labels
+from ..validation import binary_labels, ranking_scores
 
 KNN_NEIGHBORS = 5  # PyOD's KNN default: the distance to the 5th nearest normal row
 LOF_NEIGHBORS = 20  # scikit-learn's LocalOutlierFactor default (fewer when there are fewer rows)
@@ -186,8 +186,8 @@ def figures(method: str, y: np.ndarray, scores: np.ndarray, seconds: float) -> d
 
     return {
         "method": method,
-        "roc_auc": float(roc_auc_score(y, scores)),
-        "pr_auc": float(average_precision_score(y, scores)),
+        "roc_auc": float(roc_auc_score(y, ranking_scores(scores))),
+        "pr_auc": float(average_precision_score(y, ranking_scores(scores))),
         "seconds": round(seconds, 3),
     }
 

@@ -13,6 +13,7 @@ import numpy as np
 
 from ...errors import DataError
 from ..thresholds import p_values
+from ..validation import ranking_scores
 
 
 def anomaly_metrics(y_anomaly: Any, scores: Any, threshold: float) -> dict[str, Any]:
@@ -32,7 +33,7 @@ def anomaly_metrics(y_anomaly: Any, scores: Any, threshold: float) -> dict[str, 
     from sklearn import metrics as m
 
     y = np.asarray(y_anomaly).astype(np.int64).ravel()
-    s = np.asarray(scores, dtype=np.float64).ravel()
+    s = ranking_scores(scores)
     pred = (s > threshold).astype(np.int64)
     both = 0 < y.sum() < len(y)
     out: dict[str, Any] = {

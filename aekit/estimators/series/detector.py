@@ -607,10 +607,16 @@ class SeriesDetector(SeriesAlarms, NeuralEstimator):
             1 + self.n_features_in_ if channels else None,
         )
         # the threads a prediction uses (the free cores, as the forward's work allows): a scoring
-        # beside busy neighbours on every core waits at each op's barrier (4x slower beside two)
-        with using_threads(self._scoring_threads()):
-            for scores, covered in pairs:
-                yield (scores, covered) if cover else scores
+        # beside busy neighbours on every core waits at each op's barrier (4x slower beside two).
+        # Set around each chunk's work, not across the yield: the caller's code between chunks
+        # (a live loop, for hours) runs with its own setting
+        choice = self._scoring_threads()
+        while True:
+            with using_threads(choice):
+                pair = next(pairs, None)
+            if pair is None:
+                return
+            yield pair if cover else pair[0]
 
     def _scoring_threads(self) -> ThreadChoice:
         """CPU threads for scoring: ``threads`` when set, else as for any prediction (the forward's

@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 
 from ...errors import DataError
+from ..validation import ranking_scores
 from .vus import vus
 from .windows import AnomalyRange, find_ranges
 
@@ -144,7 +145,7 @@ def series_metrics(
     from sklearn import metrics as m
 
     y = np.asarray(y).astype(np.int64).ravel()
-    s = np.asarray(scores, np.float64).ravel()
+    s = ranking_scores(scores)
     if len(y) != len(s):
         raise DataError(f"there are {len(y)} labels for {len(s)} steps; give one label per step")
     flags = (s > threshold).astype(np.int64)

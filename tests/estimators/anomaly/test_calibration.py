@@ -225,3 +225,12 @@ def test_a_rule_parameter_the_threshold_does_not_use_is_said(caplog):
         aekit.AnomalyDetector(threshold="contamination", contamination=0.3, **small).fit(X)
         aekit.AnomalyDetector(**small).fit(X)  # the defaults: nothing to say
     assert "not used" not in caplog.text
+
+
+def test_a_threshold_of_the_training_rows_own_scores_promises_nothing(caplog):
+    # one training row: its own score, 0, was the threshold, "promising 0.5"; every new row flagged
+    X = np.random.default_rng(0).normal(size=(1, 4))
+    with caplog.at_level(logging.WARNING, logger="aekit.notes"):
+        det = aekit.AnomalyDetector(epochs=2, threads=1, verbose=0).fit(X)
+    assert det.calibration_["method"] == "training"
+    assert "promises no false-alarm rate" in caplog.text and "which promises" not in caplog.text

@@ -487,3 +487,19 @@ def test_a_finite_row_whose_score_overflows_is_the_most_anomalous():
     scores, p = det.decision_function(x), det.p_values(x)
     assert scores[1] == np.inf and det.predict(x)[1] == 1 and p[1] == p.min()
     assert np.isfinite(scores[[0, 2, 3]]).all()
+
+
+def test_figures_of_labelled_rows_scored_infinite_are_computed():
+    # a logger's 4294967295 scores inf: evaluate and compare met scikit-learn's refusal of infinity
+    rng = np.random.default_rng(3)
+    X = (rng.normal(size=(300, 4)) * [1, 2, 3, 4] + [10, 20, 30, 40]).astype(np.float64)
+    T = rng.normal(size=(100, 4)) * [1, 2, 3, 4] + [10, 20, 30, 40]
+    y = np.zeros(100, int)
+    T[:5, 1], y[:5] = 4294967295.0, 1
+    T[5:10, 2], y[5:10] = -9999.0, 1
+    det = aekit.AnomalyDetector(epochs=3, seed=0, threads=1, verbose=0).fit(X)
+    assert np.isinf(det.score_samples(T[:5])).all()
+    report = det.evaluate(T, y)
+    assert report["roc_auc"] > 0.9 and report["recall"] == 1.0
+    table = det.compare(T, y, X_train=X)
+    assert table.rows[0]["roc_auc"] > 0.9

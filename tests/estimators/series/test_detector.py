@@ -244,3 +244,22 @@ def test_steps_whose_windows_overflow_are_flagged_and_the_others_kept(method):
     flagged = det.predict(test)
     assert flagged[bad].all() and flagged[200:205].all()
     assert any(r.start <= 200 and r.end >= 204 for r in det.ranges(test))
+
+
+def test_the_callers_thread_setting_holds_between_streamed_chunks():
+    # iter_scores held aekit's thread count across its yields: the caller's loop ran with it
+    import torch
+
+    rng = np.random.default_rng(0)
+    s = (np.sin(np.arange(3000) / 8)[:, None] + rng.normal(0, 0.05, (3000, 1))).astype(np.float32)
+    det = aekit.SeriesDetector(verbose=0, threads=1, epochs=1).fit(s[:1500])
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        seen = [
+            torch.get_num_threads()
+            for _ in det.iter_scores(s[i : i + 500] for i in range(1500, 3000, 500))
+        ]
+    finally:
+        torch.set_num_threads(before)
+    assert seen and set(seen) == {2}

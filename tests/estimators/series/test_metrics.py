@@ -51,3 +51,13 @@ def test_exact_flags_score_one_on_both_kinds():
     true = label_ranges(y)
     assert overlap_scores(true, true)["overlap_f1"] == 1.0
     assert range_scores(true, true)["range_f1"] == 1.0
+
+
+def test_a_step_scored_infinite_still_ranks_first():
+    # a spike of 1e20 scores inf: scikit-learn refused it, and evaluate ended in an internal error
+    y = np.zeros(200, int)
+    y[100:105] = 1
+    s = np.linspace(0, 1, 200)
+    s[102] = np.inf
+    out = series_metrics(y, s, threshold=0.99, window=8)
+    assert out["roc_auc"] > 0.5 and out["top_step"] == 102 and out["vus_roc"] is not None
