@@ -9,8 +9,10 @@ another process wrote it meanwhile: two commands writing one output do not both 
 from __future__ import annotations
 
 import contextlib
+import csv
 import errno
 import hashlib
+import io
 import json
 import os
 import re
@@ -231,6 +233,30 @@ def write_bytes(path: str | os.PathLike, data: bytes) -> None:
 # how text files aekit writes encode a file name read from a disk that is not UTF-8 (a Windows zip
 # unpacked on Linux: r\xe9sum\xe9.png, which Python holds as "r\udce9sum\udce9.png"): its own bytes
 TEXT_ERRORS = "surrogateescape"
+
+
+class CsvRows:
+    """``csv.writer``'s rows ending in "\\n", a cell holding a carriage return quoted too.
+
+    Python's writer quotes a cell holding the delimiter, the quote or a character of its line
+    ending, so with "\\n" an id ``x\\ry`` went out bare, and pandas and ``csv.reader`` split its
+    row in two (every later id then beside another row's score). Each row is written with the
+    line ending "\\r\\n", which makes the writer quote both, and ended in "\\n".
+    """
+
+    def __init__(self, f, delimiter: str = ","):
+        self.f, self.buf = f, io.StringIO()
+        self.writer = csv.writer(self.buf, delimiter=delimiter, lineterminator="\r\n")
+
+    def writerow(self, row) -> None:
+        self.buf.seek(0)
+        self.buf.truncate()
+        self.writer.writerow(row)
+        self.f.write(self.buf.getvalue()[:-2] + "\n")
+
+    def writerows(self, rows) -> None:
+        for row in rows:
+            self.writerow(row)
 
 
 def text_file(path: str | os.PathLike):

@@ -268,6 +268,16 @@ def readable(target: str | os.PathLike) -> Path:
     return target
 
 
+def folder_version(target: str | os.PathLike) -> tuple[int, int] | None:
+    """Which version of the folder ``target`` is there now: every commit swaps in another folder,
+    so its device and inode name it (None where there is none)."""
+    try:
+        st = os.stat(readable(target))
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino
+
+
 def check_not_in_progress(target: str | os.PathLike) -> None:
     """For a ``target`` that does not exist: say so if it is being written, or was interrupted."""
     target = Path(target)
@@ -305,16 +315,29 @@ class FolderTransaction:
         self._fd: int | None = None
         self.keep: list[str] = []  # the user's files in the previous version, carried over
         self.keep_folders: list[str] = []  # and the user's empty folders
+        self.seeded = False  # the staging folder began as a linked copy of the previous version
 
     # -- the lock --
-    def acquire(self) -> FolderTransaction:
-        """Lock ``target`` for this process (a one-line RunFailure if another holds it), then recover."""
+    def _check_place(self) -> None:
+        """One line, before any work, for a target aekit cannot replace whole where it is."""
+        if os.path.ismount(self.target):
+            # a Docker volume, a bind mount: a training ran to its end, then its swap failed
+            # ("device or resource busy") and the run was left outside the volume
+            raise UsageError(
+                f"{self.target} is a mount point, which aekit cannot replace whole (a new version "
+                f"is built beside it and swapped in): give a folder inside it, e.g. "
+                f"{self.target / 'run'}"
+            )
         try:
             self.target.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise UsageError(
                 f"cannot create {self.target.parent} ({exc.strerror}); pass a writable path"
             ) from None
+
+    def acquire(self) -> FolderTransaction:
+        """Lock ``target`` for this process (a one-line RunFailure if another holds it), then recover."""
+        self._check_place()
         if not os.access(self.target.parent, os.W_OK | os.X_OK):
             raise UsageError(
                 f"cannot write in {self.target.parent} (new versions of {self.target.name} are "
@@ -351,7 +374,11 @@ class FolderTransaction:
                 os.ftruncate(fd, 0)
                 os.pwrite(fd, str(os.getpid()).encode(), 0)
             self._fd = fd
-        self._recover()
+        try:
+            self._recover()
+        except BaseException:
+            self.release()  # refused: the lock goes with the refusal
+            raise
         return self
 
     def release(self) -> None:
@@ -370,23 +397,42 @@ class FolderTransaction:
                 # killed between the fallback's two renames: put it back
                 os.rename(old, self.target)
             else:
-                _remove(old)
+                _remove(self._ours(old))
         with contextlib.suppress(OSError):
             (self.target / MARKER).unlink()  # killed between a commit and the marker's removal
+
+    def _ours(self, path: Path) -> Path:
+        """``path`` (``.NAME.partial`` or ``.NAME.old``) when aekit made it, to be removed; else one
+        line: a folder of the user's under a name aekit uses was deleted without a word (a backup
+        named .run.old). Folders of a kind carry aekit's manifest or marker in every version."""
+        mine = not path.is_dir() or path.is_symlink() or _manifest.aekit_kind(path) is not None
+        if self.kind and not mine:
+            raise UsageError(
+                f"{path} is not aekit's (no marker or manifest of aekit's in it); aekit uses "
+                f"that name while it writes {self.target}: move it elsewhere and run again"
+            )
+        return path
 
     # -- the staging folder --
     def resumable(self) -> bool:
         """Whether a staging folder of an earlier, interrupted writer is there to be continued."""
         return (self.staging / MARKER).is_file()
 
-    def begin(self, *, reuse: bool = False, seed: Path | None = None) -> Path:
+    def begin(self, *, reuse: bool = False, seed: Path | None = None, discard: bool = True) -> Path:
         """Prepare the staging folder: the interrupted one when ``reuse``, else a new one (a hard-linked
-        copy of ``seed`` when given); return it."""
+        copy of ``seed`` when given); return it. ``discard``: an interrupted training's staging
+        folder may be dropped (a fresh ``train``); else it is refused in one line (``plot`` or
+        ``calibrate`` deleted the epochs a ``--resume`` would have continued)."""
         if self.kind is not None and self.target.is_dir():
             self.keep = _manifest.ownership(self.target).user_files
             self.keep_folders = _manifest.empty_folders_under(self.target)
         if os.path.lexists(self.staging) and not (reuse and self.resumable()):
-            _remove(self.staging)
+            if self.resumable() and not discard:
+                raise RunInProgress(
+                    f"{self.target} has an interrupted training in {self.staging}; continue it "
+                    f"with the same 'aekit train' command and --resume (or remove that folder) first"
+                )
+            _remove(self._ours(self.staging))
         # continued: drop the temporary files of the writer that died
         elif os.path.lexists(self.staging):
             for stale in self.staging.rglob(".*.tmp"):
@@ -398,6 +444,7 @@ class FolderTransaction:
                 tmp.mkdir()
                 if seed is not None and seed.is_dir():
                     link_tree(seed, tmp)
+                    self.seeded = True
                 (tmp / MARKER).write_text(
                     json.dumps({"target": self.target.name, "pid": os.getpid()}) + "\n"
                 )
@@ -416,17 +463,32 @@ class FolderTransaction:
     def _carry_and_mark(self) -> None:
         """Link the user's files of the previous version into the staging folder (a name the new
         version also has is refused: neither file is lost), make its empty folders there, then
-        write the manifest."""
+        write the manifest.
+
+        The user's files are listed again now, under the lock: a file put into the folder while
+        the new version was written was deleted by the swap, and one an editor saved anew was
+        refused as a clash with the new version's files.
+        """
+        seeded = set(self.keep) if self.seeded else set()  # the seed's links of the user's files
+        if self.target.is_dir():
+            self.keep = _manifest.ownership(self.target).user_files
+            self.keep_folders = _manifest.empty_folders_under(self.target)
+        for rel in seeded - set(self.keep):  # deleted by the user meanwhile: not brought back
+            _remove(self.staging / rel)
         self._carry_folders()
         for rel in self.keep:
             src, dst = self.target / rel, self.staging / rel
             if os.path.lexists(dst):
                 if _same_file(src, dst):
                     continue  # seeded from the previous version already
-                raise UsageError(
-                    f"{self.target / rel} is your file (aekit did not write it), and the new "
-                    f"{self.kind} writes a file of that name; move it out of {self.target} and run again"
-                )
+                if rel in seeded:  # the seed's link of a file the user has saved anew since
+                    _remove(dst)
+                else:
+                    raise UsageError(
+                        f"{self.target / rel} is your file (aekit did not write it), and the new "
+                        f"{self.kind} writes a file of that name; move it out of {self.target} and "
+                        f"run again"
+                    )
             dst.parent.mkdir(parents=True, exist_ok=True)
             try:
                 os.link(src, dst, follow_symlinks=False)
@@ -488,7 +550,7 @@ def staged_folder(target: str | os.PathLike, kind: str, *, seed: bool = False) -
     manifest is written and the folder swapped in; on an error nothing changes at ``target``.
     """
     with FolderTransaction(target, kind=kind).acquire() as txn:
-        work = txn.begin(seed=txn.target if seed and txn.target.is_dir() else None)
+        work = txn.begin(seed=txn.target if seed and txn.target.is_dir() else None, discard=False)
         try:
             yield work
             txn.commit()

@@ -84,3 +84,27 @@ def test_an_output_checked_absent_is_not_written_over_one_another_process_wrote(
     with _io.atomic_path(out) as tmp:
         tmp.write_text("mine\n")
     assert out.read_text() == "mine\n"
+
+
+def test_csv_rows_quote_a_carriage_return_so_the_rows_stay_whole():
+    # an id "x\ry" went out bare: pandas and csv.reader split its row in two
+    import csv
+    import io
+
+    import numpy as np
+
+    import aekit
+    from aekit._io import CsvRows
+    from aekit.estimators.anomaly import score_table
+
+    out = io.StringIO()
+    CsvRows(out).writerows([["id", "v"], ["x\ry", "1"], ["a,b", "2"], ["z", "3"]])
+    assert out.getvalue().endswith("z,3\n") and "\r\n" not in out.getvalue()
+    assert list(csv.reader(io.StringIO(out.getvalue(), newline=""))) == [
+        ["id", "v"], ["x\ry", "1"], ["a,b", "2"], ["z", "3"]
+    ]  # fmt: skip
+    X = np.random.default_rng(0).normal(size=(40, 3)).astype(np.float32)
+    det = aekit.AnomalyDetector(epochs=1, threads=1, verbose=0).fit(X)
+    table = score_table(det, X[:3], ids=np.array(["x\ry", "b", "c"]))
+    rows = list(csv.reader(io.StringIO(table, newline="")))
+    assert [r[0] for r in rows] == ["id", "x\ry", "b", "c"]

@@ -12,7 +12,7 @@ import time
 import pytest
 
 from aekit import _transaction as tx
-from aekit.errors import RunFailure, RunInProgress
+from aekit.errors import RunFailure, RunInProgress, UsageError
 
 
 def _folder(path, **files):
@@ -155,3 +155,63 @@ def test_a_new_version_keeps_the_users_empty_folders(tmp_path):
     with pytest.raises(ValueError, match="your folder"), tx.staged_folder(target, "output") as work:
         (work / "experiments").write_bytes(b"3")
     assert (target / "experiments").is_dir() and (target / "a.png").read_bytes() == b"2"
+
+
+def test_folders_of_the_users_under_aekits_names_are_refused_not_deleted(tmp_path):
+    # a backup named .run.old, a folder named .run.partial: removed by any write of the run
+    import numpy as np
+
+    import aekit
+
+    X = np.random.default_rng(0).normal(size=(40, 3)).astype(np.float32)
+    est = aekit.Autoencoder(epochs=1, threads=1, verbose=0).fit(X)
+    est.save(tmp_path / "run")
+    for name in (".run.old", ".run.partial"):
+        backup = _folder(tmp_path / name, notes="precious")
+        with pytest.raises(UsageError, match="is not aekit's"):
+            est.save(tmp_path / "run", overwrite=True)
+        assert (backup / "notes").read_text() == "precious"
+        os.rename(backup, tmp_path / "elsewhere")
+        est.save(tmp_path / "run", overwrite=True)
+        os.rename(tmp_path / "elsewhere", tmp_path / f"kept{name}")
+
+
+def test_an_interrupted_training_is_not_dropped_by_a_change_to_its_run(tmp_path):
+    # plot or calibrate after a --resume was interrupted deleted the epochs it would continue
+    target = _folder(tmp_path / "run", x="1")
+    with tx.FolderTransaction(target, kind="run").acquire() as t:
+        t.begin()  # a training's staging folder, marked: then the process was stopped
+    with (
+        pytest.raises(RunInProgress, match="interrupted training .* --resume"),
+        tx.staged_folder(target, "run", seed=True),
+    ):
+        pass
+    assert (tx.staging_path(target) / tx.MARKER).is_file()
+
+
+def test_the_users_files_changed_while_a_version_is_written_are_kept_as_they_are_now(tmp_path):
+    # listed once at the start: a file added meanwhile was deleted by the swap, one saved anew
+    # refused as a clash, one deleted brought back as aekit's
+    target = tmp_path / "run"
+    with tx.staged_folder(target, "run") as work:
+        (work / "model.txt").write_text("v1")
+    _folder(target, **{"notes.txt": "old", "gone.txt": "bye"})
+    with tx.staged_folder(target, "run", seed=True) as work:
+        (work / "model.txt").write_text("v2")
+        (target / "added.txt").write_text("new")  # the user, meanwhile
+        os.replace(_folder(tmp_path / "x", n="saved anew") / "n", target / "notes.txt")
+        os.unlink(target / "gone.txt")
+    assert (target / "model.txt").read_text() == "v2"
+    assert (target / "added.txt").read_text() == "new"
+    assert (target / "notes.txt").read_text() == "saved anew"
+    assert not (target / "gone.txt").exists()
+
+
+def test_a_mount_point_is_refused_before_any_work(tmp_path, monkeypatch):
+    # a Docker volume as --out: the training ran to its end, then the swap failed ("device or
+    # resource busy") and the run was left outside the volume
+    target = _folder(tmp_path / "volume")
+    monkeypatch.setattr(tx.os.path, "ismount", lambda p: os.fspath(p) == os.fspath(target))
+    with pytest.raises(UsageError, match="is a mount point, .* give a folder inside it"):
+        tx.FolderTransaction(target, kind="run").acquire()
+    tx.FolderTransaction(target / "run", kind="run").acquire().release()

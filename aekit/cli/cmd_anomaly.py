@@ -490,11 +490,9 @@ def _maps_file(path: Path | None, rows: int) -> Iterator[Any]:
 def _write_scores(args: argparse.Namespace, est, config: dict, out, sep: str, maps=None) -> int:
     """The table run's scores of ``--input``, chunk by chunk, into ``out`` (atomically), and the
     maps of a detector of image arrays into ``maps`` (another file, as atomically)."""
-    import csv
-
-    import numpy as np
 
     from ..data import iter_table, read_path
+    from ..data.rowstore import npy_layout
     from ..estimators.anomaly import SCORE_COLUMNS, feature_columns, score_table
     from ..training.progress import Pass
 
@@ -510,7 +508,7 @@ def _write_scores(args: argparse.Namespace, est, config: dict, out, sep: str, ma
         chunks = iter_table(args.input, **options)
     elif Path(args.input).suffix.lower() == ".npy":
         chunks = _npy_chunks(args.input)  # memory-mapped, read a chunk at a time
-        rows = int(np.load(args.input, mmap_mode="r").shape[0])  # the header only
+        rows = npy_layout(Path(args.input))[0][0]  # the header only, checked
     else:
         chunks = [
             read_path(args.input, npz_key=args.npz_key, image_size=args.image_size, **options)
@@ -528,9 +526,7 @@ def _write_scores(args: argparse.Namespace, est, config: dict, out, sep: str, ma
                 check_width(chunk.x, est, args.input)
                 ident = [chunk.id_name or "id"] if chunk.ids is not None else []
                 extra = feature_columns(est) if args.feature_errors else []
-                csv.writer(f, delimiter=sep, lineterminator="\n").writerow(
-                    [*ident, *SCORE_COLUMNS, *extra]
-                )
+                _io.CsvRows(f, delimiter=sep).writerow([*ident, *SCORE_COLUMNS, *extra])
             f.write(
                 score_table(
                     est, chunk.x, ids=chunk.ids, sep=sep, header=False, features=bool(extra)

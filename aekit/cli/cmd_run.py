@@ -272,13 +272,15 @@ def cmd_reconstruct(args: argparse.Namespace) -> int:
 def cmd_plot(args: argparse.Namespace) -> int:
     from pathlib import Path
 
+    from .._transaction import folder_version
     from ..recipes.folder import updating
 
+    since = folder_version(args.run)  # the version read: its figures go into it, or none
     est, recipe, config = _load(args)
     fix = f"evaluate on a file given explicitly: 'aekit evaluate {args.run} --data FILE'"
     refuse_changed_data(args, config, fix)
     data = recipe.load_eval_data(run_spec(args, config), int(config.get("seed", 0)))
-    with updating(args.run) as work:  # the run changes whole, as every output does
+    with updating(args.run, since) as work:  # the run changes whole, as every output does
         drawn = [p.relative_to(work) for p in recipe.figures(est, data, work / "figures")]
     for path in drawn:
         print(Path(args.run) / path)

@@ -160,11 +160,11 @@ def _open_index(path: str):
 
 def cmd_neighbors(args: argparse.Namespace) -> int:
     import contextlib
-    import csv
     import io
     from pathlib import Path
 
     from .. import _io
+    from .._io import CsvRows
     from .._outputs import check_output
     from ..errors import UsageError
     from ..estimators.neighbors import LatentIndex
@@ -184,9 +184,7 @@ def cmd_neighbors(args: argparse.Namespace) -> int:
     labels = config.get("labels")
     query_ids = _ids(queries)
     buf = io.StringIO()
-    writer = csv.writer(
-        buf, delimiter="\t" if out.suffix.lower() == ".tsv" else ",", lineterminator="\n"
-    )
+    writer = CsvRows(buf, delimiter="\t" if out.suffix.lower() == ".tsv" else ",")
     writer.writerow(["query", "rank", "neighbor", "distance"] + (["label"] if labels else []))
     for q in range(len(idx)):
         for r, (i, d) in enumerate(zip(idx[q], dist[q]), start=1):

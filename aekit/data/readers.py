@@ -65,6 +65,9 @@ def _array_x(x: np.ndarray, path: Path) -> np.ndarray:
 
 
 def _load_npy(path: Path) -> np.ndarray:
+    from .rowstore import check_npy_file
+
+    check_npy_file(path)
     try:
         return np.load(path, allow_pickle=False)
     except ValueError as exc:

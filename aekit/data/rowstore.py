@@ -317,6 +317,28 @@ def npy_layout(path: Path) -> tuple[tuple[int, ...], bool, np.dtype, int]:
     return tuple(int(s) for s in shape), fortran, dtype, offset
 
 
+def check_npy_file(path: Path) -> None:
+    """One line for a ``.npy`` file that ``np.load`` should not be given: a zip (an ``.npz`` named
+    ``.npy``, which ``np.load`` opens as an archive by its bytes), Python objects, or a header
+    claiming more data than the file holds (224 bytes claiming 24 TB: "out of memory")."""
+    with open(path, "rb") as f:
+        if f.read(2) == b"PK":
+            raise fail(
+                f"{path} is an .npz archive (a zip); name it .npz, or save one array as .npy"
+            )
+    shape, _, dtype, offset = _header(path)
+    if dtype.hasobject:
+        raise fail(
+            f"{path} holds Python objects, which aekit never unpickles; save a numeric array"
+        )
+    nbytes = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    if min(shape, default=0) < 0 or path.stat().st_size < offset + nbytes:
+        raise fail(
+            f"{path} is truncated or damaged: its header says {shape} {dtype} ({nbytes} bytes of "
+            f"data) but it holds {max(0, path.stat().st_size - offset)}"
+        )
+
+
 def _header(path: Path) -> tuple[tuple[int, ...], bool, np.dtype, int]:
     """The header of a ``.npy`` file as written: (shape, Fortran order, dtype, data offset)."""
     fmt = np.lib.format

@@ -10,7 +10,6 @@ itself, never written through (:func:`aekit._io.followed`).
 
 from __future__ import annotations
 
-import csv
 import io
 import logging
 import os
@@ -18,7 +17,7 @@ from pathlib import Path, PurePosixPath
 
 import numpy as np
 
-from .._io import as_path, write_failure, write_text, write_with
+from .._io import CsvRows, as_path, write_failure, write_text, write_with
 from .._manifest import check_replaceable
 from .._transaction import followed, staged_folder
 from ..errors import UsageError
@@ -141,7 +140,7 @@ def _table_text(
     if lead:
         header = [name for name, _ in lead] + (header or [str(i) for i in range(rows.shape[1])])
     out = io.StringIO()
-    writer = csv.writer(out, delimiter=delimiter, lineterminator="\n")
+    writer = CsvRows(out, delimiter=delimiter)
     if header is not None:
         writer.writerow(header)
     for i, row in enumerate(rows.tolist()):

@@ -315,6 +315,7 @@ SCALERS = ("minmax", "standard", "robust", "auto", "none")
 LOSSES = ("mse", "mae")
 SCHEDULES = ("constant", "onecycle")
 PRECISIONS = ("fp32", "bf16")
+MAX_THREADS = 1024  # CPU threads a model may ask for: more is no machine aekit runs on
 # A number: a fixed threshold. "fpr" (a false-alarm rate, conformal) first: the detectors' default.
 THRESHOLDS = ("fpr", "pot", "mean_std", "percentile", "contamination", "mad")
 
@@ -330,7 +331,8 @@ TRAINING: dict[str, list[Any]] = {
     "patience": [Int(1), None],
     "seed": [Int(0, 2**63 - 1, text="a whole number in [0, 2**63)")],
     "device": [Text("a device name such as 'auto', 'cpu' or 'cuda:0'")],
-    "threads": [Int(1), None],
+    # more than MAX_THREADS: libgomp's abort (10**9 asked for 216 GB) with no line of aekit's
+    "threads": [Int(1, MAX_THREADS), None],
     "verbose": [Int(0, 2), Flag()],  # 0 silent, 1 a bar (a line per epoch off a terminal), 2 lines
 }
 

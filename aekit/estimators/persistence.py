@@ -158,6 +158,11 @@ def _read_json(file: Path, path: Path) -> Any:
     try:
         if not file.is_file():
             raise FileNotFoundError(file)
+        if file.stat().st_size > MAX_CONFIG:
+            raise RunFailure(
+                f"{file}: {file.stat().st_size:,} bytes; aekit's config.json holds at most "
+                f"{MAX_CONFIG:,} (a padded file of 200 MB took 3.2 GB to read): not a run to load"
+            )
         return json.loads(file.read_bytes().decode("utf-8"))
     except FileNotFoundError:
         raise UsageError(
@@ -220,6 +225,9 @@ def estimator_class(name: str):
     return getattr(importlib.import_module(ESTIMATORS[name]), name)
 
 
+# config.json's size at most: a run's own is kilobytes (its calibration scores a few MB more); read
+# whole and parsed, 200 MB of padding (306 KB zipped, in a shared folder) took 3.2 GB of memory
+MAX_CONFIG = 64 << 20
 LOAD_TRIES = 5  # reads of a model replaced while it is read, before giving up
 
 
@@ -261,7 +269,12 @@ def load(path: str | Path, *, device: str | None = None, encoder: Any = None, de
     # before and after the read, or it is read again
     for _ in range(LOAD_TRIES):
         seen = _version(path)
-        est = _load_once(path, device, encoder, decoder)
+        try:
+            est = _load_once(path, device, encoder, decoder)
+        except AekitError:
+            if _version(path) == seen:
+                raise
+            continue  # the files did not fit together because they were of two versions
         if _version(path) == seen:
             return est
     raise RunInProgress(

@@ -201,6 +201,14 @@ class Scaler:
                 f"{where}: the input scaler's offset and scale are missing (no {prefix}offset and "
                 f"{prefix}scale tensors, none in config.json); the run is damaged: train it again"
             )
+        scale = np.asarray(self.scale_)
+        # a fitted scale is finite and > 0 (a constant column's is 1): a zero gave NaN codes and
+        # infinite scores, every row flagged, with exit code 0
+        if scale.size == 0 or not np.all(np.isfinite(scale) & (scale > 0)):
+            raise RunFailure(
+                f"{where}: the input scaler's scale holds no value or one that is not a positive "
+                f"finite number; the run is damaged: train it again"
+            )
         return self
 
     def __repr__(self) -> str:

@@ -757,6 +757,15 @@ def _other_sizes(g: _Graph) -> list[tuple[int, int]]:
     return [(2 * h + 3, w + 5), (max(2, h // 2 - 1), max(2, w // 3)), (3, 2)]
 
 
+def _gap(a: np.ndarray, b: np.ndarray) -> float:
+    """The largest absolute difference of two outputs, a NaN or an infinity on one side only
+    infinite (``max(0.0, nan)`` is 0.0: a graph of NaNs read as perfect agreement)."""
+    a, b = a.astype(np.float64), b.astype(np.float64)
+    same = (a == b) | (np.isnan(a) & np.isnan(b))  # equal infinities, or NaN on both sides
+    gap = np.where(same, 0.0, np.abs(a - b))
+    return float(np.max(np.where(np.isnan(gap), np.inf, gap), initial=0.0))
+
+
 def _difference(session, path, est: Any, part: str, x: np.ndarray) -> float:
     """The largest absolute difference of the session's outputs on ``x`` from the estimator's."""
     try:
@@ -774,8 +783,5 @@ def _difference(session, path, est: Any, part: str, x: np.ndarray) -> float:
             raise RunFailure(
                 f"{path}: output {out.name} has shape {value.shape}, PyTorch gives {ref.shape}"
             )
-        diff = max(
-            diff,
-            float(np.max(np.abs(value.astype(np.float64) - ref.astype(np.float64)), initial=0.0)),
-        )
+        diff = max(diff, _gap(value, ref))
     return diff

@@ -161,6 +161,12 @@ class PatchBank(nn.Module):
         nearest = [self.nearest(f[i : i + step], bank_sq) for i in range(0, f.shape[0], step)]
         return torch.cat(nearest).view(b, h, w)
 
+    def bytes_per_pixel(self) -> int:
+        """Memory a map takes per pixel of its images, about: the features and their standardised
+        rows (D floats each, twice over while one becomes the other), the filters' intermediate
+        images, the distances and the map."""
+        return 4 * (3 * self.config.dim + 8 * self.config.in_channels + 4)
+
     def smooth(self, distances: torch.Tensor) -> torch.Tensor:
         """(B, H, W) distances -> the (B, H, W) map."""
         return gaussian_blur(distances.unsqueeze(1), self.config.smoothing).squeeze(1)

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import _io
+from .._transaction import folder_version
 from ..errors import UsageError
 from ..estimators.persistence import CONFIG, estimator_config
 from .folder import updating
@@ -33,6 +34,7 @@ def calibrate_run(
     series run, a normal stretch; for an image run, good images, whose pixels also give the pixel
     threshold: ``pixel_threshold`` changes only with them) of the detector run ``path``; returns
     the detector. ``source``: the path ``normal`` was read from, recorded with its checksum."""
+    since = folder_version(path)  # the version read: written over only if still there
     est, _, config = load_run(path)
     if config.get("estimator") not in DETECTORS:
         raise UsageError(
@@ -54,7 +56,9 @@ def calibrate_run(
         est.check_calibration()
     est.threshold_  # noqa: B018  (a rule the calibration cannot serve is one line, before writing)
     config = {**config, "calibrated": [*config.get("calibrated", []), _record(est, before, source)]}
-    with updating(path) as work:  # the run's own keys (seed, data, metrics, ...) kept as they were
+    with updating(
+        path, since
+    ) as work:  # the run's own keys (seed, data, metrics, ...) kept as they were
         _io.write_json(work / CONFIG, estimator_config(est, config))
     return est
 

@@ -32,7 +32,7 @@ from typing import Any
 
 from .. import _io, _manifest
 from .._transaction import LEGACY_LOCK, FolderTransaction
-from ..errors import UsageError
+from ..errors import RunInProgress, UsageError
 from ..training.checkpoint import checkpoint_epoch
 
 
@@ -172,15 +172,25 @@ class RunFolder:
 
 
 @contextlib.contextmanager
-def updating(path: str | os.PathLike) -> Iterator[Path]:
+def updating(path: str | os.PathLike, since: tuple | None = None) -> Iterator[Path]:
     """A new version of the finished run ``path`` with files added or replaced (``aekit plot``'s
     figures): yields a hard-linked copy of the run to change, swapped in whole at the end (its
-    manifest updated, the user's files kept), or left as it was on an error."""
-    from .._transaction import staged_folder
+    manifest updated, the user's files kept), or left as it was on an error.
+
+    ``since``: the run's :func:`~aekit._transaction.folder_version` when the caller read it; a
+    run replaced meanwhile (a ``train --overwrite`` that ended while ``calibrate`` read its data)
+    is refused, not given the old run's config.json over its new weights.
+    """
+    from .._transaction import folder_version, staged_folder
 
     path = Path(path)
     kind = _manifest.aekit_kind(path) or "run"
     with staged_folder(path, "model" if kind == "model" else "run", seed=True) as work:
+        if since is not None and folder_version(path) != since:
+            raise RunInProgress(
+                f"{path} was replaced while this command read it (another 'aekit train', "
+                f"'calibrate' or 'plot' wrote it); run the command again"
+            )
         yield work
 
 

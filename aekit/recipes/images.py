@@ -25,7 +25,6 @@ overlay per image); :meth:`ImageAnomalyRecipe.evaluate_masks` what ``aekit evalu
 from __future__ import annotations
 
 import contextlib
-import csv
 import dataclasses
 from collections.abc import Sequence
 from pathlib import Path
@@ -439,7 +438,7 @@ def _write_scores(output: str | Path, est, names: list[str], scores: np.ndarray)
     flags = (scores > est.threshold_).astype(int)
     p = p_values(est.calibration_scores_, scores)
     with _io.atomic_path(output) as tmp, _io.text_file(tmp) as f:
-        writer = csv.writer(f, delimiter=sep, lineterminator="\n")
+        writer = _io.CsvRows(f, delimiter=sep)
         writer.writerow(["file", *SCORE_COLUMNS])
         writer.writerows(
             [n, f"{s:.9g}", int(a), f"{q:.6g}"] for n, s, a, q in zip(names, scores, flags, p)

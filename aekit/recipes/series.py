@@ -14,7 +14,6 @@ rows (and the flagged ranges), which is what ``aekit score`` runs for a series r
 from __future__ import annotations
 
 import collections
-import csv
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -276,7 +275,7 @@ def score_file(
     edge_times: dict[int, Any] = {}  # the time of each step where a range may start or end
     n = 0
     with _io.atomic_path(output) as tmp, _io.text_file(tmp) as f:
-        writer = csv.writer(f, delimiter=sep, lineterminator="\n")
+        writer = _io.CsvRows(f, delimiter=sep)
         pairs = est.iter_scores(times.values(chunks), cover=True, channels=channels)
         for scored, cover in pairs:
             if n == 0:  # the time column under the user's own name (known once a chunk is read)
@@ -353,9 +352,7 @@ def _note_edges(
 def _write_ranges(path: str, found: list, edge_times: dict[int, Any]) -> None:
     """The flagged ranges as a .csv or .tsv: start, end, their times, the peak step and score."""
     with _io.atomic_path(path) as tmp, _io.text_file(tmp) as f:
-        writer = csv.writer(
-            f, delimiter="\t" if path.lower().endswith(".tsv") else ",", lineterminator="\n"
-        )
+        writer = _io.CsvRows(f, delimiter="\t" if path.lower().endswith(".tsv") else ",")
         writer.writerow(["start", "end", "start_time", "end_time", "peak_step", "peak_score"])
         for r in found:
             writer.writerow(

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from ..errors import UsageError
 
+DEVICES = ("cpu", "cuda", "mps")  # the device types aekit runs on
+
 
 def resolve_device(name: str | None = "auto"):
     """Return a ``torch.device`` for ``name`` ("auto", "cpu", "cuda", "cuda:1", "mps").
@@ -27,9 +29,11 @@ def resolve_device(name: str | None = "auto"):
     try:
         device = torch.device(name)
     except RuntimeError:
-        raise UsageError(
-            f"unknown device {name!r}; expected auto, cpu, cuda, cuda:N or mps"
-        ) from None
+        device = None
+    # torch parses more names than aekit runs on (meta, xla, hpu: internal errors after), and any
+    # index ("cpu:99" trained on the CPU as if it named something)
+    if device is None or device.type not in DEVICES or (device.type != "cuda" and device.index):
+        raise UsageError(f"unknown device {name!r}; expected auto, cpu, cuda, cuda:N or mps")
     if device.type == "cuda" and not torch.cuda.is_available():
         raise UsageError(
             f"device {name!r} was asked for but CUDA is not available; use --device cpu"

@@ -192,13 +192,15 @@ def _busy_since_last() -> float | None:
     if _last_look is None or time.monotonic() - _last_look[0] > LOOK_KEPT:
         return None
     then, first, own_before = _last_look
+    if time.monotonic() - then < BUSY_WINDOW:  # too few clock ticks since to measure: as then
+        return None if _busy_reading is None else _busy_reading[1]
     try:
         now, second, own = time.monotonic(), _cpu_times(), time.process_time()
     except (OSError, ValueError, IndexError):
         return None
     _last_look = (now, second, own)
     busy = _shares(first, second)
-    if busy is None or now <= then:
+    if busy is None:
         return None
     return max(0.0, busy - (own - own_before) / (now - then))
 

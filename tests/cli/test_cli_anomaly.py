@@ -584,3 +584,22 @@ def test_each_calibration_is_recorded_with_its_rule_and_data(tmp_path, capsys):
     assert "data" not in calibrated[0] and calibrated[1]["data"] == str(data.resolve())
     assert list(calibrated[1]["checksums"]) == ["d.csv"]
     assert (run / "model.safetensors").read_bytes() == weights
+
+
+def test_score_reads_an_npy_files_header_checked(tmp_path):
+    # score memory-mapped the input before the reader's checks: a pickle or an object array was
+    # an internal error passing on numpy's advice to load it unsafely
+    import pickle
+
+    from .helpers import assert_one_line_error, cli_here
+
+    np.save(tmp_path / "rows.npy", np.random.default_rng(0).normal(size=(60, 4)).astype("f4"))
+    cli_here("train", "anomaly", "--data", tmp_path / "rows.npy", "--epochs", "1",
+             "--out", tmp_path / "run", "--quiet", "--no-figures", "--threads", "1")  # fmt: skip
+    objects = np.full((3, 4), 1.0, dtype=object)
+    np.save(tmp_path / "obj.npy", objects, allow_pickle=True)
+    (tmp_path / "pick.npy").write_bytes(pickle.dumps([1, 2]))
+    for name, words in [("obj", "never unpickles"), ("pick", "not a valid .npy")]:
+        proc = cli_here("score", tmp_path / "run", "--input", tmp_path / f"{name}.npy",
+                        "--output", tmp_path / "s.csv", check=None)  # fmt: skip
+        assert_one_line_error(proc, 2, words)

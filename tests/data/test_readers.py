@@ -466,3 +466,24 @@ def test_an_input_that_is_a_pipe_or_an_unexpanded_tilde_is_said_so(tmp_path, mon
     monkeypatch.chdir(tmp_path)
     with pytest.raises(UsageError, match="no such file.*did not expand '~'"):
         read_path("~/rows.csv")
+
+
+def test_npy_files_np_load_should_not_be_given_are_one_line(tmp_path):
+    # an .npz named .npy (np.load opens it as an archive: an AttributeError), a 224-byte header
+    # claiming 24 TB ("out of memory; use smaller sizes"), a pickle
+    import pickle
+    import struct
+
+    from aekit.errors import DataError
+
+    np.savez(tmp_path / "z.npz", x=np.ones((4, 6), "f4"))
+    (tmp_path / "z.npz").rename(tmp_path / "zip.npy")
+    head = repr({"descr": "<f4", "fortran_order": False, "shape": (10**12, 6)})
+    head += " " * ((64 - (len(head) + 11) % 64) % 64) + "\n"
+    (tmp_path / "huge.npy").write_bytes(
+        b"\x93NUMPY\x01\x00" + struct.pack("<H", len(head)) + head.encode() + b"\0" * 96
+    )
+    (tmp_path / "pick.npy").write_bytes(pickle.dumps({"a": 1}))
+    for name, words in [("zip", "an .npz archive"), ("huge", "truncated"), ("pick", "not a valid")]:
+        with pytest.raises(DataError, match=words):
+            read_path(tmp_path / f"{name}.npy")

@@ -145,3 +145,22 @@ def test_fashion_mnist_short_run_denoises(shared_data):
     m = Denoiser(epochs=2, device="cpu").fit(train).evaluate(test)
     assert m["noisy_psnr"] == pytest.approx(15.95, abs=0.05)
     assert m["val_psnr"] > m["noisy_psnr"] + 1.0, m
+
+
+def test_an_image_too_large_for_memory_is_one_line_before_the_work(monkeypatch):
+    # a 140 KB PNG of 12000x12000 pixels took 22 GB and the kernel's kill, without a word
+    import aekit._memory
+    from aekit.errors import TooLarge
+
+    rng = np.random.default_rng(0)
+    den = aekit.Denoiser(epochs=1, channels=(4, 4), threads=1, verbose=0)
+    den.fit(rng.random((8, 1, 16, 16), dtype=np.float32))
+    big = np.zeros((1, 1, 2100, 2100), np.float32)  # past either batch budget alone
+    monkeypatch.setattr(aekit._memory, "available_bytes", lambda: 50 << 20)
+    with pytest.raises(TooLarge, match=r"shaped \(1, 2100, 2100\) .* more than the 50.0 MiB"):
+        den.transform(big)
+    det = aekit.ImageAnomalyDetector(bank_size=64, threads=1).fit(
+        rng.random((8, 1, 16, 16), dtype=np.float32)
+    )
+    with pytest.raises(TooLarge, match="mapping an image of 2100x2100 pixels"):
+        det.score_samples(big)

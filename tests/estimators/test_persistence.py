@@ -180,3 +180,81 @@ def test_a_model_replaced_while_it_is_loaded_is_one_version(tmp_path, monkeypatc
     monkeypatch.setattr(P, "load_tensors", always)
     with pytest.raises(RunFailure, match="replaced while it was read, 5 times"):
         aekit.load(tmp_path / "run")
+
+
+@pytest.mark.parametrize("cls", [aekit.Autoencoder, aekit.AnomalyDetector])
+def test_a_saved_scale_of_zero_is_a_damaged_run(tmp_path, cls):
+    # NaN codes and infinite scores, every row flagged, with exit code 0
+    from safetensors.numpy import load_file, save_file
+
+    X = np.random.default_rng(0).normal(size=(60, 6)).astype(np.float32)
+    cls(epochs=1, threads=1, verbose=0).fit(X).save(tmp_path / "m")
+    weights = load_file(tmp_path / "m" / "model.safetensors")
+    weights["scaler.scale"] = np.zeros_like(weights["scaler.scale"])
+    save_file(weights, tmp_path / "m" / "model.safetensors")
+    with pytest.raises(RunFailure, match="scale holds no value or one that is not a positive"):
+        aekit.load(tmp_path / "m")
+
+
+def test_a_config_beyond_its_bound_is_not_read(tmp_path, monkeypatch):
+    # 200 MB of padding (306 KB zipped) took 3.2 GB to parse
+    import aekit.estimators.persistence as P
+
+    X = np.random.default_rng(0).normal(size=(40, 3)).astype(np.float32)
+    aekit.Autoencoder(epochs=1, threads=1, verbose=0).fit(X).save(tmp_path / "m")
+    size = (tmp_path / "m" / "config.json").stat().st_size
+    monkeypatch.setattr(P, "MAX_CONFIG", size - 1)
+    with pytest.raises(RunFailure, match="holds at most"):
+        aekit.load(tmp_path / "m")
+    monkeypatch.setattr(P, "MAX_CONFIG", size)
+    aekit.load(tmp_path / "m")
+
+
+def test_threads_beyond_any_machine_are_refused():
+    # libgomp aborted asking for 216 GB, without a line of aekit's
+    X = np.random.default_rng(0).normal(size=(20, 3)).astype(np.float32)
+    with pytest.raises(UsageError, match=r"threads must be a whole number in \[1, 1024\]"):
+        aekit.Autoencoder(epochs=1, threads=10**9).fit(X)
+
+
+def test_a_load_failing_because_the_run_was_replaced_meanwhile_reads_it_again(
+    tmp_path, monkeypatch
+):
+    # a retrain with another --latent-dim between the two reads: a false "weights do not fit"
+    import aekit.estimators.persistence as P
+
+    X = np.random.default_rng(0).normal(size=(60, 6)).astype(np.float32)
+    aekit.Autoencoder(epochs=1, latent_dim=2, threads=1, verbose=0).fit(X).save(tmp_path / "run")
+    new = aekit.Autoencoder(epochs=1, latent_dim=3, threads=1, verbose=0).fit(X)
+    real, swaps = P.load_tensors, []
+
+    def retrain_lands_now(path):
+        if not swaps:
+            swaps.append(path)
+            new.save(tmp_path / "run", overwrite=True)
+        return real(path)
+
+    monkeypatch.setattr(P, "load_tensors", retrain_lands_now)
+    assert aekit.load(tmp_path / "run").transform(X[:2]).shape == (2, 3)
+
+
+def test_a_run_replaced_while_a_command_read_it_is_not_written_over(tmp_path):
+    # calibrate read its data for tens of seconds; a train --overwrite ended meanwhile, and the
+    # old run's config.json went over the new weights
+    from aekit._transaction import folder_version
+    from aekit.errors import RunInProgress
+    from aekit.recipes.folder import updating
+
+    X = np.random.default_rng(0).normal(size=(40, 3)).astype(np.float32)
+    est = aekit.Autoencoder(epochs=1, threads=1, verbose=0).fit(X)
+    est.save(tmp_path / "run")
+    since = folder_version(tmp_path / "run")
+    est.save(tmp_path / "run", overwrite=True)
+    with (
+        pytest.raises(RunInProgress, match="was replaced while this command read it"),
+        updating(tmp_path / "run", since),
+    ):
+        pass
+    with updating(tmp_path / "run", folder_version(tmp_path / "run")) as work:
+        (work / "note.txt").write_text("kept")
+    assert (tmp_path / "run" / "note.txt").exists()

@@ -368,3 +368,14 @@ def test_an_autoencoder_of_a_raw_table_exports_its_scaling(tmp_path, part):
     }[part](inputs)
     got = next(iter(run(path, inputs).values()))
     assert np.max(np.abs(got - want)) <= 1e-3 * max(1.0, float(np.abs(want).max()))
+
+
+def test_the_check_counts_a_nan_on_one_side_as_a_difference():
+    # max(0.0, nan) is 0.0: a graph giving NaN for PyTorch's finite outputs read as agreement
+    from aekit.export.onnx import _gap
+
+    ones = np.ones(3, np.float32)
+    assert _gap(ones, ones + 0.5) == 0.5
+    assert _gap(np.array([1.0, np.nan]), np.array([1.0, 2.0])) == np.inf
+    assert _gap(np.array([np.inf, np.nan]), np.array([np.inf, np.nan])) == 0.0
+    assert _gap(np.array([np.inf]), np.array([3.0])) == np.inf

@@ -220,7 +220,9 @@ def test_a_reading_after_a_quiet_spell_does_not_wait(monkeypatch):
     monkeypatch.setattr(T.time, "sleep", no_wait)
     for _ in range(3):
         monkeypatch.setattr(T, "_busy_reading", None)  # the cached reading gone stale
-        sum(i * i for i in range(200_000))  # this process's own work is not the others'
+        start = T.time.monotonic()
+        while T.time.monotonic() - start < 2 * T.BUSY_WINDOW:  # own work, not the others'
+            sum(i * i for i in range(10_000))
         assert 0.0 <= T.busy_cores() <= T.machine_cores()
 
 

@@ -79,8 +79,9 @@ def score_table(
     0.0213,0,0.574257
     0.0871,1,0.00990099
     """
-    import csv
     import io
+
+    from ..._io import CsvRows
 
     scores = detector.decision_function(X)
     flags = (scores > detector.threshold_).astype(np.int64)
@@ -92,7 +93,7 @@ def score_table(
     # one line at a time through the csv writer, which quotes an id that needs it (a separator,
     # a quote, a line break); the feature errors (numbers only, often hundreds a row) are put after
     # it by one %-format per row, twice as fast as a cell each through the writer
-    writer = csv.writer(line, delimiter=sep, lineterminator="\n")
+    writer = CsvRows(line, delimiter=sep)
 
     def cells(row: list) -> str:
         line.seek(0)

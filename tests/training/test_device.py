@@ -1,0 +1,21 @@
+"""Device names: what aekit runs on, and one line for the rest."""
+
+from __future__ import annotations
+
+import pytest
+
+from aekit.errors import UsageError
+from aekit.training.device import resolve_device
+
+
+@pytest.mark.parametrize("name", ["meta", "xla", "hpu", "cpu:99", "cuda:-1", "cpu,cuda", "gpu"])
+def test_names_torch_parses_but_aekit_does_not_run_on_are_one_line(name):
+    # meta, xla and hpu were internal errors; cpu:99 trained on the CPU as if it meant something
+    with pytest.raises(
+        UsageError, match=r"unknown device .* expected auto, cpu, cuda, cuda:N or mps"
+    ):
+        resolve_device(name)
+
+
+def test_the_cpu_by_any_spelling():
+    assert resolve_device("cpu").type == "cpu" and resolve_device("CPU:0").type == "cpu"
