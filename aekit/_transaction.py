@@ -27,6 +27,7 @@ import ctypes.util
 import errno
 import json
 import os
+import re
 import shutil
 import signal
 import sys
@@ -45,6 +46,7 @@ except ImportError:  # pragma: no cover - Windows
     fcntl = None
 
 MARKER = ".aekit-partial"
+TRAINING = "checkpoint"  # what a training's staging folder holds, and no other writer's
 LEGACY_LOCK = ".lock"  # the lock file inside a run folder of aekit before 0.2
 _RENAME_EXCHANGE = 2
 _SYS_RENAMEAT2 = {"x86_64": 316, "aarch64": 276, "ppc64le": 357, "s390x": 347, "riscv64": 276}
@@ -268,6 +270,25 @@ def readable(target: str | os.PathLike) -> Path:
     return target
 
 
+def is_mount_point(path: str | os.PathLike, mountinfo: str = "/proc/self/mountinfo") -> bool:
+    """Whether ``path`` is a mount point: ``os.path.ismount`` (another device than its parent), or
+    listed in the kernel's mount table, where a bind mount of a folder of the same file system (a
+    Docker or Kubernetes volume) is seen, which ismount misses."""
+    if os.path.ismount(path):
+        return True
+    try:
+        with open(mountinfo, encoding="utf-8", errors="surrogateescape") as f:
+            # field 5 is the mount point, with space, tab, newline and backslash octal-escaped
+            points = {
+                re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), line.split()[4])
+                for line in f
+                if len(line.split()) > 4
+            }
+    except OSError:  # not Linux
+        return False
+    return os.path.realpath(path) in points
+
+
 def folder_version(target: str | os.PathLike) -> tuple[int, int] | None:
     """Which version of the folder ``target`` is there now: every commit swaps in another folder,
     so its device and inode name it (None where there is none)."""
@@ -320,7 +341,7 @@ class FolderTransaction:
     # -- the lock --
     def _check_place(self) -> None:
         """One line, before any work, for a target aekit cannot replace whole where it is."""
-        if os.path.ismount(self.target):
+        if is_mount_point(self.target):
             # a Docker volume, a bind mount: a training ran to its end, then its swap failed
             # ("device or resource busy") and the run was left outside the volume
             raise UsageError(
@@ -427,7 +448,8 @@ class FolderTransaction:
             self.keep = _manifest.ownership(self.target).user_files
             self.keep_folders = _manifest.empty_folders_under(self.target)
         if os.path.lexists(self.staging) and not (reuse and self.resumable()):
-            if self.resumable() and not discard:
+            # a training's (it holds its checkpoint); a killed save, plot or output is redone
+            if self.resumable() and not discard and (self.staging / TRAINING).is_dir():
                 raise RunInProgress(
                     f"{self.target} has an interrupted training in {self.staging}; continue it "
                     f"with the same 'aekit train' command and --resume (or remove that folder) first"

@@ -180,7 +180,7 @@ def test_an_interrupted_training_is_not_dropped_by_a_change_to_its_run(tmp_path)
     # plot or calibrate after a --resume was interrupted deleted the epochs it would continue
     target = _folder(tmp_path / "run", x="1")
     with tx.FolderTransaction(target, kind="run").acquire() as t:
-        t.begin()  # a training's staging folder, marked: then the process was stopped
+        (t.begin() / tx.TRAINING).mkdir()  # a training's staging folder: then it was stopped
     with (
         pytest.raises(RunInProgress, match="interrupted training .* --resume"),
         tx.staged_folder(target, "run", seed=True),
@@ -215,3 +215,27 @@ def test_a_mount_point_is_refused_before_any_work(tmp_path, monkeypatch):
     with pytest.raises(UsageError, match="is a mount point, .* give a folder inside it"):
         tx.FolderTransaction(target, kind="run").acquire()
     tx.FolderTransaction(target / "run", kind="run").acquire().release()
+
+
+def test_a_killed_save_or_output_is_redone_not_taken_for_a_training(tmp_path):
+    # every staged folder carries the marker: a killed denoise, plot or save blocked every later
+    # write of its folder, --overwrite included, advising an 'aekit train --resume'
+    target = tmp_path / "out"
+    with tx.staged_folder(target, "output") as work:
+        (work / "x").write_text("1")
+    with tx.FolderTransaction(target, kind="output").acquire() as t:
+        (t.begin() / "half.png").write_text("half")  # then killed before the swap
+    with tx.staged_folder(target, "output") as work:
+        (work / "x").write_text("2")
+    assert (target / "x").read_text() == "2" and not tx.staging_path(target).exists()
+
+
+def test_a_bind_mount_of_the_same_file_system_is_seen_in_the_mount_table(tmp_path):
+    # os.path.ismount compares devices: a bind mount of a folder of the same file system (a Docker
+    # volume) passed, and the training ran to its end before the swap failed
+    volume = _folder(tmp_path / "my volume")
+    escaped = str(volume.resolve()).replace(" ", "\\040")
+    table = tmp_path / "mountinfo"
+    table.write_text(f"36 35 98:0 /src {escaped} rw,noatime master:1 - ext4 /dev/root rw\n")
+    assert tx.is_mount_point(volume, mountinfo=str(table))
+    assert not tx.is_mount_point(tmp_path, mountinfo=str(table))

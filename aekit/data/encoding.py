@@ -30,12 +30,16 @@ TEXT_SHARE = 0.1  # a column with more of its readable cells not numbers than th
 # a number with thousands separators: groups of three digits after commas, then a decimal point
 GROUPED = re.compile(r"[+-]?[1-9][0-9]{0,2}(?:,[0-9]{3})+(?:\.[0-9]*)?")
 # the other thousands separators of spreadsheets (one per number): an apostrophe (Swiss Excel,
-# 1'092.77, also typeset as U+2019), a space, a no-break space (U+00A0; U+202F, French): none can
-# be a decimal mark, so a number grouped by them is one number wherever it stands
+# 1'092.77, also typeset as U+2019), a no-break space (U+00A0; U+202F, French): none is a decimal
+# mark or a separator between values, so a number grouped by them is one number wherever it
+# stands. A plain space is one between values too ("864 672 559" in a file of spaces, "640 480" a
+# resolution): a number grouped by spaces is taken only with its decimals (1 092.77)
 OTHER_MARKS = ("'", "\u2019", " ", "\u00a0", "\u202f")
 OTHER_GROUPED = re.compile(
-    r"[+-]?[1-9][0-9]{0,2}(['\u2019 \u00a0\u202f])[0-9]{3}(?:\1[0-9]{3})*(?:\.[0-9]*)?"
+    r"[+-]?[1-9][0-9]{0,2}(?:(['\u2019\u00a0\u202f])[0-9]{3}(?:\1[0-9]{3})*(?:\.[0-9]*)?"
+    r"|( )[0-9]{3}(?:\2[0-9]{3})*\.[0-9]+)"
 )
+ANY_MARK = re.compile("[" + "".join(OTHER_MARKS) + "]")
 GROUP_MARKS = re.compile(r"[,'\u2019 \u00a0\u202f]")
 # a number with a decimal comma: digits (grouped by points, or not), a comma, digits
 DECIMAL_COMMA = re.compile(r"[+-]?(?:\d{1,3}(?:\.\d{3})+|\d+),\d+")
@@ -120,9 +124,12 @@ def grouped(cells: np.ndarray) -> np.ndarray:
     says so."""
     cells = np.char.strip(np.asarray(cells, dtype=str))
     out = np.zeros(cells.shape, bool)
-    marked = np.logical_or.reduce([np.char.find(cells, m) >= 0 for m in OTHER_MARKS])
-    for i in np.flatnonzero(marked):  # few cells: the regular expression on those alone
-        out.flat[i] = bool(OTHER_GROUPED.fullmatch(str(cells.flat[i])))
+    # most columns hold none of the marks: one search over the column's text says so (five
+    # passes of np.char.find made this 3x slower on every chunk of every number column)
+    if ANY_MARK.search("\x00".join(cells.ravel().tolist())):
+        marked = np.logical_or.reduce([np.char.find(cells, m) >= 0 for m in OTHER_MARKS])
+        for i in np.flatnonzero(marked):  # few cells: the regular expression on those alone
+            out.flat[i] = bool(OTHER_GROUPED.fullmatch(str(cells.flat[i])))
     has_comma = np.char.find(cells, ",") >= 0
     commas = np.flatnonzero(has_comma)
     texts = [str(c) for c in cells[commas]]

@@ -72,7 +72,9 @@ def open_image(path: Path, keep_depth: bool = False):
                 return Image.fromarray(
                     (np.asarray(im, dtype=np.uint32) >> 8).clip(0, 255).astype(np.uint8), "L"
                 )
-            if im.mode in ("L", "LA", "1", "F"):
+            if im.mode == "F":  # 32-bit float (microscopes, TIFF): convert("L") truncated to 0
+                return _float_to_gray(im, path)
+            if im.mode in ("L", "LA", "1"):
                 return im.convert("L")
             if im.mode == "P" and "transparency" in im.info:
                 im = im.convert("RGBA")
@@ -85,6 +87,22 @@ def open_image(path: Path, keep_depth: bool = False):
         SyntaxError,
     ) as exc:
         raise fail(f"{path} is not a readable image ({exc}); expected {KINDS}") from exc
+
+
+def _float_to_gray(im, path: Path):
+    """A float image as 8-bit gray: values in [0, 1] (the float convention) scaled by 255, values
+    in [0, 255] as they are; other values refused in one line (no scale is theirs to guess)."""
+    from PIL import Image
+
+    a = np.asarray(im, dtype=np.float64)
+    lo, hi = (float(a.min()), float(a.max())) if a.size else (0.0, 0.0)
+    if not (np.isfinite(lo) and np.isfinite(hi)) or lo < 0 or hi > 255:
+        raise fail(
+            f"{path} is a float image with values in [{lo:.3g}, {hi:.3g}]; expected values in "
+            f"[0, 1] or [0, 255]: scale it, or save it as an 8- or 16-bit image"
+        )
+    scale = 255.0 if hi <= 1.0 else 1.0
+    return Image.fromarray(np.round(a * scale).clip(0, 255).astype(np.uint8), "L")
 
 
 # EXIF orientations that turn the image a quarter: its width and height swap when shown

@@ -288,6 +288,9 @@ class _GapFiller:
 
 def _npy_chunks(path: Path, chunk_steps: int) -> Iterator[Data]:
     """A ``.npy`` of shape (steps,) or (steps, channels), memory-mapped and copied a chunk at a time."""
+    from .rowstore import check_npy_file
+
+    check_npy_file(path)  # an .npz named .npy, a header claiming more than the file holds
     try:
         arr = np.load(path, mmap_mode="r", allow_pickle=False)
     except ValueError as exc:
@@ -407,13 +410,16 @@ def _table_chunks(
         raise fail(f"{path} has a header but no data rows; expected rows of numbers")
 
 
+UTC_NAMES = ("UTC", "utc", "Etc/UTC", "Z", "+00:00")  # zones whose times NumPy writes right
+
+
 def _time_text(col) -> np.ndarray:
     """A Parquet time column as text: a zoned timestamp in its own zone with its offset
     (``2024-07-02 17:20:00.000000+0200``, as pandas shows it; NumPy's text drops the zone and
     writes UTC, the scores' times then hours off), any other as NumPy writes it."""
     import pyarrow as pa
 
-    if pa.types.is_timestamp(col.type) and col.type.tz is not None:
+    if pa.types.is_timestamp(col.type) and col.type.tz not in (None, *UTC_NAMES):
         return col.cast(pa.string()).to_numpy(zero_copy_only=False).astype(str)
     return col.to_numpy(zero_copy_only=False).astype(str)
 

@@ -402,6 +402,7 @@ def _row_numbers(name: str, cells: np.ndarray) -> bool:
     values, bad = parse_numbers(cells)
     return (
         len(values) > 0
+        and bool(np.char.isdigit(np.char.strip(np.asarray(cells, dtype=str))).all())  # no 3000.0
         and not bad.any()
         and bool(np.all(values >= 0))  # NaN compares False: a missing cell is no row number
         and bool(np.all(values == np.floor(values)))

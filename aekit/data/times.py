@@ -32,6 +32,7 @@ class _Seen:
     usual: float | None = None  # the median interval of the first chunk
     jumps: int = 0  # intervals over JUMP usual ones
     first_jump: tuple = ()  # (time before, time after, step) of the first
+    dates: bool = False  # the times are dates (not plain numbers)
 
 
 def checked_times(chunks: Iterator[Data], path: Path, name: str) -> Iterator[Data]:
@@ -40,6 +41,7 @@ def checked_times(chunks: Iterator[Data], path: Path, name: str) -> Iterator[Dat
     for chunk in chunks:
         times = _as_numbers(chunk.ids)
         if times is not None:
+            seen.dates = not _is_numbers(chunk.ids)
             _check(times, chunk.ids, seen, step, path, name)
         step += len(chunk)
         yield chunk
@@ -65,12 +67,20 @@ def _as_numbers(cells) -> np.ndarray | None:
     return None
 
 
-def _remedy(times: np.ndarray, i: int, name: str) -> str:
-    """What to do about times that go back at interval ``i``: a local clock's autumn change (back
-    by an hour in a file that otherwise increases) wants times with their UTC offset, as sorting
-    would interleave the hour that came twice; anything else, sorting."""
+def _is_numbers(cells) -> bool:
+    return not parse_numbers(np.asarray(cells[:1]))[1].any()
+
+
+def _remedy(times: np.ndarray, i: int, name: str, dates: bool) -> str:
+    """What to do about times that go back at interval ``i``: a local clock's autumn change (date
+    times that go back by an hour less one usual step, 02:55 then 02:00, in a file that otherwise
+    increases) wants times with their UTC offset, as sorting would interleave the hour that came
+    twice; anything else (rows out of order, a counter that restarts), sorting."""
     gaps = np.diff(times)
-    if 0 < -gaps[i] <= HOUR and np.all(np.delete(gaps, i) > 0):
+    others = np.delete(gaps, i)
+    usual = float(np.median(others)) if others.size else 0.0
+    back = -float(gaps[i])
+    if dates and usual > 0 and np.all(others > 0) and abs(back + usual - HOUR) <= 0.01 * HOUR:
         return (
             f"a clock set back an hour (daylight saving time?) writes local times twice; write "
             f"{name} with its UTC offset (2024-10-27T02:00:00+01:00) or in UTC"
@@ -89,7 +99,7 @@ def _check(times: np.ndarray, text, seen: _Seen, step: int, path: Path, name: st
         what = "repeats" if gaps[i] == 0 else "goes back"
         raise fail(
             f"{path}: {name} {what} at step {at} ({labels[i]} then {labels[i + 1]}); expected "
-            f"increasing times, one row each: {_remedy(full, i, name)}"
+            f"increasing times, one row each: {_remedy(full, i, name, seen.dates)}"
         )
     if seen.usual is None and gaps.size:
         seen.usual = float(np.median(gaps))

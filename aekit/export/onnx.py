@@ -762,7 +762,8 @@ def _gap(a: np.ndarray, b: np.ndarray) -> float:
     infinite (``max(0.0, nan)`` is 0.0: a graph of NaNs read as perfect agreement)."""
     a, b = a.astype(np.float64), b.astype(np.float64)
     same = (a == b) | (np.isnan(a) & np.isnan(b))  # equal infinities, or NaN on both sides
-    gap = np.where(same, 0.0, np.abs(a - b))
+    with np.errstate(invalid="ignore"):  # inf - inf, where they are the same: no warning line
+        gap = np.where(same, 0.0, np.abs(a - b))
     return float(np.max(np.where(np.isnan(gap), np.inf, gap), initial=0.0))
 
 

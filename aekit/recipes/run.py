@@ -20,7 +20,13 @@ from .._notes import note
 from .._outputs import check_output
 from ..data import Data
 from ..errors import Diverged, RunFailure, UsageError
-from ..estimators.persistence import CONFIG, jsonable, read_config, write_estimator
+from ..estimators.persistence import (
+    CONFIG,
+    estimator_class,
+    jsonable,
+    read_config,
+    write_estimator,
+)
 from ..families import family_of
 from ..training import distributed
 from ..training.checkpoint import checkpoint_epoch
@@ -271,6 +277,9 @@ def _resumed(out: Path, family: str, params: dict[str, Any], spec: DataSpec):
     _check_same_run(out, family, params, spec, saved)
     given, given_spec = dict(params), spec
     family, params, spec = saved["family"], dict(saved["params"]), DataSpec.from_json(saved["data"])
+    # parameters added since the run was recorded: what they were then, not today's defaults
+    older = getattr(estimator_class(get_recipe(family).estimator), "older_runs", {})
+    params = {**{k: v for k, v in older.items() if k not in params}, **params}
     _check_same_data(out, given_spec, spec)
     if spec.changed():  # the same path, other rows: the resumed epochs would train on those
         raise UsageError(

@@ -153,10 +153,10 @@ class Callback(Protocol):
     def on_epoch_end(self, record: dict) -> None: ...
 
 
-# torch's global generator is the process's: aekit seeds it (a network's weights, an epoch's own
-# randomness) one thread at a time, so fits in threads (a threaded grid search) give the models
-# their seeds give serially; held 11 of 40 concurrent builds differed. Another thread's own torch
-# draws still meet aekit's seeded stream while it trains (docs/guide/sklearn.md)
+# torch's global generator is the process's: aekit seeds it for a network's initial weights one
+# thread at a time, so fits in threads (a threaded grid search) start from the weights their seeds
+# give serially (11 of 40 concurrent builds differed). Another thread's own torch draws still meet
+# aekit's seeded stream while it trains (docs/guide/sklearn.md)
 GLOBAL_RNG = threading.RLock()
 
 
@@ -280,9 +280,6 @@ class _Run:
     # The loss the run started from (the first step's, before any update): the scale a diverged
     # loss is measured against (:data:`BLOWUP`); set by the first step of this call.
     start_loss: float | None = None
-    # the first epoch's validation loss: the scale of a diverged validation loss (its rows, unlike
-    # the first training batch's, may hold an extreme row the network never reconstructs)
-    start_val: float | None = None
 
 
 # A finite loss this many times the loss the run started from (the untrained model's) is a
@@ -292,6 +289,9 @@ class _Run:
 # standardised data ended at 5e32 from about 1). Six orders of magnitude leave healthy runs a
 # margin of more than a thousand and catch a blow-up long before float32 overflows.
 BLOWUP = 1e6
+# ... provided the median batch loss grew this many times too: a healthy run's median batch loss
+# stays near or below the untrained model's; a few extreme rows raise their batches' alone
+GROWTH = 10.0
 
 
 def train(
@@ -487,7 +487,9 @@ def _seeded_global_rng(run: _Run, epoch: int):
     cuda = run.device.type == "cuda"
     index = (run.device.index if run.device.index is not None else 0) if cuda else None
     seed = epoch_seed(run.config.seed, epoch, stream=3 + 1000 * run.rank)
-    with GLOBAL_RNG, torch.random.fork_rng(devices=[index] if cuda else []):
+    # not under GLOBAL_RNG: held for a whole epoch, it ran threaded fits one epoch at a time and
+    # kept aekit.load waiting for another thread's epoch (aekit's own networks draw nothing here)
+    with torch.random.fork_rng(devices=[index] if cuda else []):
         torch.random.default_generator.manual_seed(seed)
         if cuda:
             with torch.cuda.device(index):
@@ -566,11 +568,11 @@ def _check_finite(
     """A diverged run is an error: a non-finite loss or weights after the epoch, or a loss
     :data:`BLOWUP` times the one the run started from.
 
-    ``train``: the epoch's mean and median batch loss. The median is what is compared: a few
-    extreme rows (a logger's 65535 among readings of 21.3) keep their batches' losses high
-    whatever the rate, and the mean of 1e7 called that a divergence that no lower rate cured;
-    weights that ran away raise every batch's loss. A validation loss is compared with the first
-    epoch's, for the same reason.
+    ``train``: the epoch's mean and median batch loss. A few extreme rows (a logger's 65535 among
+    readings of 21.3) keep their batches' losses high whatever the rate: the epoch's mean of 1e7
+    was called a divergence that no lower rate cured. Weights that ran away raise the loss of
+    most batches too: so a loss past :data:`BLOWUP` times the start is a divergence when the
+    median batch loss ran away as well (past :data:`GROWTH` times the start), or on its own.
     """
     train_loss, typical = train
     val_ok = val_loss is None or math.isfinite(val_loss)
@@ -583,17 +585,15 @@ def _check_finite(
     # a likelihood's loss may start negative (|start|), and may fall far below zero as the model
     # fits (a Gaussian VAE's nats): only a loss running up is a blow-up. The floor of 1 keeps a
     # start near 0 (tiny data, no scaling) from calling a loss of 1e-5 diverged
-    if run.start_val is None and val_loss is not None:
-        run.start_val = max(val_loss, run.start_loss)
-    checks = (
-        ("training loss", typical, run.start_loss),
-        ("validation loss", val_loss, run.start_val),
-    )
-    for name, value, start in checks:
-        if value is not None and value > BLOWUP * max(abs(start), 1.0):
+    scale = max(abs(run.start_loss), 1.0)
+    checks = [("training loss", typical)]  # most batches' loss past BLOWUP: diverged, whatever else
+    if typical > GROWTH * scale:  # most batches' loss ran away too: so did the mean, or validation
+        checks += [("training loss", train_loss), ("validation loss", val_loss)]
+    for name, value in checks:
+        if value is not None and value > BLOWUP * scale:
             raise _diverged(
                 epoch, run.config, value, run.checkpoint_dir,
-                grew=f"the {name} grew to {value:.4g} from {start:.4g} at the start",
+                grew=f"the {name} grew to {value:.4g} from {run.start_loss:.4g} at the start",
             )  # fmt: skip
 
 

@@ -33,6 +33,7 @@ import logging
 import math
 import os
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -340,6 +341,15 @@ def record(choice: ThreadChoice, checkpoint_dir: str | os.PathLike | None) -> No
         _io.write_json(os.path.join(checkpoint_dir, CHOICE_FILE), choice.to_json())
 
 
+# The user's thread count, put back when the last of aekit's calls in any thread ends: each call
+# saving and restoring its own, two overlapping calls in threads left aekit's count behind (the
+# second saved the first's setting and restored it last; new threads then started with it)
+_counting = threading.Lock()
+_active = 0  # aekit's calls running now, in all threads
+_users_count = 1
+_calls = threading.local()
+
+
 @contextlib.contextmanager
 def using_threads(choice: ThreadChoice) -> Iterator[ThreadChoice]:
     """Run the block with ``choice``'s intra-op threads, restoring torch's setting after it; yield what applies.
@@ -350,12 +360,24 @@ def using_threads(choice: ThreadChoice) -> Iterator[ThreadChoice]:
     """
     import torch
 
-    before = torch.get_num_threads()
+    global _active, _users_count
+    stack = _calls.__dict__.setdefault("stack", [])  # this thread's calls, the innermost last
+    with _counting:
+        if _active == 0:
+            _users_count = torch.get_num_threads()
+        _active += 1
+    stack.append(choice.intra_op)
     torch.set_num_threads(choice.intra_op)
     try:
         yield dataclasses.replace(choice, inter_op=torch.get_num_interop_threads())  # what it got
     finally:
-        torch.set_num_threads(before)
+        stack.pop()
+        with _counting:
+            _active -= 1
+            if stack:  # back to the enclosing call's choice
+                torch.set_num_threads(stack[-1])
+            elif _active == 0:  # the last call of any thread: the user's own count back
+                torch.set_num_threads(_users_count)
 
 
 def forward_flops(model: Any, sample: Any) -> float | None:

@@ -32,16 +32,28 @@ def test_other_thousands_separators_are_numbers_not_missing_values(tmp_path, mar
     # Swiss Excel's 25'000.00, a space, a no-break space: read as missing, the large values (the
     # very ones to flag) were filled with the median and scored normal
     rows = [f"{q},{a}" for q, a in [(0.5, "67.89"), (0.6, f"25{mark}000.00")] * 10]
-    rows[2] = f"0.7,-1{mark}234{mark}567"
+    rows[2] = f"0.7,-1{mark}234{mark}567.5"
     (tmp_path / "t.csv").write_text("qty,amount\n" + "\n".join(rows) + "\n", encoding="utf-8")
     data = read_path(tmp_path / "t.csv")
-    assert data.x[1, 1] == 25000 and data.x[2, 1] == -1234567 and not np.isnan(data.x).any()
+    assert data.x[1, 1] == 25000 and data.x[2, 1] == -1234567.5 and not np.isnan(data.x).any()
     # mixed marks, or groups not of three digits, are no such number
     (tmp_path / "u.csv").write_text(
         "qty,amount\n" + "\n".join([f"0.{i},{i}1.5" for i in range(19)] + [f"1,2{mark}34"]) + "\n",
         encoding="utf-8",
     )
     assert np.isnan(read_path(tmp_path / "u.csv").x[-1, 1])
+
+
+def test_numbers_a_plain_space_separates_are_not_glued_into_one(tmp_path):
+    # "864 672 559" (a file of spaces saved as .csv), "640 480" (a resolution): a space is also what
+    # stands between values; taken as a thousands separator only with the number's decimals
+    lines = ["width height area"] + [f"{100 + i} {200 + i} {300 + i}" for i in range(30)]
+    (tmp_path / "s.csv").write_text("\n".join(lines) + "\n")
+    with pytest.raises(DataError, match="no numeric columns"):
+        read_path(tmp_path / "s.csv")
+    rows = [f"0.{i},{i}5.5" for i in range(20)] + ["0.5,640 480"]
+    (tmp_path / "t.csv").write_text("a,b\n" + "\n".join(rows) + "\n")
+    assert np.isnan(read_path(tmp_path / "t.csv").x[-1, 1])
 
 
 def test_pandas_row_index_is_left_out_with_a_note(tmp_path, caplog):

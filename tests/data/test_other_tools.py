@@ -104,3 +104,14 @@ def test_a_header_with_a_line_break_is_found_by_the_name_messages_show(tmp_path)
     (tmp_path / "x.csv").write_text('"Temp\n(C)","Status\nremark"\n' + "\n".join(rows) + "\n")
     data = read_path(tmp_path / "x.csv", categorical=["Status remark"])
     assert data.feature_names == ["Temp\n(C)", "Status\nremark=check", "Status\nremark=ok"]
+
+
+def test_an_unnamed_column_of_whole_floats_is_data_and_utc_times_keep_their_text(tmp_path):
+    # pandas writes its index as integers: a blank-named column of 3000.0, 3017.0 ... is the user's
+    lines = [",a"] + [f"{3000.0 + 17 * i},{i * 0.5}" for i in range(20)]
+    (tmp_path / "f.csv").write_text("\n".join(lines) + "\n")
+    assert read_path(tmp_path / "f.csv").feature_names == ["", "a"]
+    t = pd.date_range("2024-07-01 08:00", periods=30, freq="5min", tz="UTC")
+    pd.DataFrame({"time": t, "v": np.sin(np.arange(30.0))}).to_parquet(tmp_path / "u.parquet")
+    ids = read_series(tmp_path / "u.parquet", time_column="time").ids
+    assert str(ids[0]) == "2024-07-01T08:00:00.000000"  # as written before zones were kept

@@ -487,3 +487,18 @@ def test_npy_files_np_load_should_not_be_given_are_one_line(tmp_path):
     for name, words in [("zip", "an .npz archive"), ("huge", "truncated"), ("pick", "not a valid")]:
         with pytest.raises(DataError, match=words):
             read_path(tmp_path / f"{name}.npy")
+
+
+def test_a_float_image_is_read_by_its_range_not_truncated(tmp_path):
+    # a 32-bit float TIFF of values in [0, 1] came out black (convert("L") truncates)
+    from PIL import Image
+
+    from aekit.errors import DataError
+
+    a = np.linspace(0.2, 0.7, 24 * 32, dtype=np.float32).reshape(24, 32)
+    Image.fromarray(a).save(tmp_path / "f.tif")
+    x = read_path(tmp_path / "f.tif").x
+    np.testing.assert_allclose(x[0, 0], np.round(a * 255) / 255, atol=1e-6)
+    Image.fromarray(a * 1000).save(tmp_path / "g.tif")
+    with pytest.raises(DataError, match="float image with values in"):
+        read_path(tmp_path / "g.tif")

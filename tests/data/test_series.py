@@ -185,3 +185,19 @@ def test_the_time_column_is_read_to_check_the_steps(tmp_path, caplog):
     local = [f"2024-10-27 0{h}:{(i * 5) % 60:02d}:00" for i, h in enumerate(hours)]
     with pytest.raises(DataError, match="goes back .* an hour .* with its UTC offset"):
         read_series(write("dst.csv", list(zip(local, values))), time_column="t")
+    # two rows out of order, a counter that restarts: sorting is the advice, not the clock's
+    swapped = [f"2024-01-01 01:{i:02d}:00" for i in range(40)]
+    swapped[10], swapped[11] = swapped[11], swapped[10]
+    with pytest.raises(DataError, match="sort the file by t"):
+        read_series(write("swapped.csv", list(zip(swapped, values))), time_column="t")
+    restart = [(str(i % 20 * 180), v) for i, v in enumerate(values)]
+    with pytest.raises(DataError, match="sort the file by t"):
+        read_series(write("restart.csv", restart), time_column="t")
+
+
+def test_a_series_npy_that_np_load_should_not_be_given_is_one_line(tmp_path):
+    # an .npz named .npy was an internal error in train series and score
+    np.savez(tmp_path / "z.npz", x=np.ones(40, "f4"))
+    (tmp_path / "z.npz").rename(tmp_path / "z.npy")
+    with pytest.raises(DataError, match="an .npz archive"):
+        read_series(tmp_path / "z.npy")

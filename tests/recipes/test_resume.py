@@ -66,3 +66,36 @@ def test_a_resume_whose_data_changed_since_is_refused(tmp_path, rows):
     proc = cli_here("train", "basic", "--out", run, "--resume", "--epochs", "3", check=None)
     assert_one_line_error(proc, 2, "--resume: the run's data", "has changed", "checksum differs")
     assert {p: p.read_bytes() for p in run.rglob("*") if p.is_file()} == before
+
+
+def test_a_resume_of_a_run_recorded_before_a_parameter_existed_keeps_the_model_it_started(
+    tmp_path, rows
+):
+    # an older run has no input_density: today's default (0.25) was added to the resumed model,
+    # its threshold 12.1 -> 20.4 for the same weights
+    run = tmp_path / "run"
+    cli_here("train", "anomaly", "--data", rows, "--epochs", "2", "--threads", "1",
+             "--out", run, "--no-figures", "--quiet")  # fmt: skip
+    config = json.loads((run / "config.json").read_text())
+    for key in ("input_density", "input_neighbors"):
+        config["params"].pop(key)
+    (run / "config.json").write_text(json.dumps(config))
+    cli_here("train", "anomaly", "--out", run, "--resume", "--epochs", "3", "--no-figures",
+             "--quiet")  # fmt: skip
+    assert json.loads((run / "config.json").read_text())["params"]["input_density"] == 0.0
+
+
+def test_a_series_run_saved_before_the_level_parameter_loads(tmp_path):
+    import aekit
+
+    t = np.arange(600)
+    x = np.sin(2 * np.pi * t / 50) + 0.05 * np.random.default_rng(0).normal(size=600)
+    # such runs scored by reconstruction alone, where the level weighs nothing
+    det = aekit.SeriesDetector(method="reconstruction", epochs=1, threads=1, verbose=0)
+    det.fit(x[:, None].astype(np.float32))
+    det.save(tmp_path / "s")
+    config = json.loads((tmp_path / "s" / "config.json").read_text())
+    config["params"].pop("level", None)
+    config["state"].pop("level_weight", None)
+    (tmp_path / "s" / "config.json").write_text(json.dumps(config))
+    assert aekit.load(tmp_path / "s").score_samples(x[:, None]).shape == (600,)

@@ -1,6 +1,7 @@
 import contextlib
 import math
 
+import numpy as np
 import pytest
 import torch
 
@@ -243,6 +244,17 @@ def test_a_high_but_healthy_learning_rate_is_not_called_diverged():
     x = torch.randn(300, 8, generator=torch.Generator().manual_seed(0))
     hist = train(_model(), _loss, x, config=TrainConfig(epochs=5, batch_size=32, lr=0.1))
     assert all(math.isfinite(r["train_loss"]) for r in hist)
+
+
+@pytest.mark.parametrize(("lr", "schedule"), [(30, "onecycle"), (100, "constant")])
+def test_a_divergence_within_the_first_epoch_is_caught(lr, schedule):
+    # judged on the median batch loss alone, a run whose losses grew during its one epoch kept a
+    # modest median, and a validation loss measured against its own first epoch passed too
+    import aekit
+
+    X = np.random.default_rng(0).normal(size=(20000, 16)).astype(np.float32)
+    with pytest.raises(Diverged, match="grew to"):
+        aekit.Autoencoder(epochs=1, lr=lr, schedule=schedule, threads=1, verbose=0).fit(X)
 
 
 def test_a_few_extreme_rows_are_no_divergence_at_any_rate():

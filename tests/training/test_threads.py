@@ -237,3 +237,45 @@ def test_the_inter_op_pool_is_left_to_the_user():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO)
     assert out.returncode == 0 and out.stdout.strip() == "3", out.stderr[-500:]
+
+
+def test_overlapping_calls_in_threads_leave_the_users_thread_count():
+    # the second call saved the first's setting and, finishing last, restored it
+    import threading
+
+    import aekit
+
+    X = np.random.default_rng(0).normal(size=(100, 6)).astype(np.float32)
+    det = aekit.AnomalyDetector(epochs=1, verbose=0, threads=1).fit(X)
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    go = {"A": threading.Event(), "B": threading.Event()}
+    inside = {"A": threading.Event(), "B": threading.Event()}
+
+    def hold(module, args):
+        name = threading.current_thread().name
+        if name in go:
+            inside[name].set()
+            go[name].wait(30)
+
+    handle = det.model_.register_forward_pre_hook(hold)
+    try:
+        calls = {
+            n: threading.Thread(target=det.decision_function, args=(X[:5],), name=n) for n in go
+        }
+        calls["A"].start()
+        inside["A"].wait(30)
+        calls["B"].start()
+        inside["B"].wait(30)
+        go["A"].set()
+        calls["A"].join()
+        go["B"].set()
+        calls["B"].join()
+        fresh = []  # what a new thread (a web server's worker) starts with
+        t = threading.Thread(target=lambda: fresh.append(torch.get_num_threads()))
+        t.start()
+        t.join()
+        assert torch.get_num_threads() == 2 and fresh == [2]
+    finally:
+        handle.remove()
+        torch.set_num_threads(before)

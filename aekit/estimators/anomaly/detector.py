@@ -240,6 +240,10 @@ class AnomalyDetector(Alarms, NeuralEstimator):
     auto_min_steps = 150  # epochs="auto": the least budget; early stopping may not stop before it
     auto_epoch_steps = 20  # epochs="auto": an epoch of tiny data holds passes for this many steps
     auto_members = 3  # members="auto": dense networks trained side by side (their scores averaged)
+    # what a parameter was before it existed, for a run recorded then: a --resume of such a run
+    # continues the model it started (given today's input_density=0.25, an old run's threshold
+    # went from 12.1 to 20.4); _set_state does the same on load, from the state's keys
+    older_runs = {"density": 0.0, "input_density": 0.0, "members": 1}
     # architecture="conv2d", hidden="auto": conv widths, each halving the image's sides (a dense
     # network's "auto" widths, sized from the pixels, would be hundreds of channels)
     conv2d_channels = (32, 64)

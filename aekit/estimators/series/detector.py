@@ -749,8 +749,10 @@ class SeriesDetector(SeriesAlarms, NeuralEstimator):
         # runs saved before detrending modelled the levels
         self.detrend_ = str(state.get("detrend", "none"))
         self.detrend_source_ = str(state.get("detrend_source", "given"))
-        # runs saved before level="auto" recorded the weight as the parameter only
-        self.level_ = float(state.get("level_weight", self.level))
+        # runs saved before level="auto" recorded the weight as the parameter only; runs saved
+        # before level existed scored by reconstruction alone, where it weighs nothing
+        level = state.get("level_weight", self.level)
+        self.level_ = 0.0 if level == "auto" else float(level)
         self.n_features_in_ = int(self.input_shape_[0])
         self.scaler_ = Scaler.from_state(state["scaler"])
         self.channel_names_ = state.get("channel_names")
