@@ -122,7 +122,7 @@ def _refuse_file_name(output: str) -> None:
 
 
 def _recorded_id(run: Any, first: Path) -> str | None:
-    from ..data.tables import open_parquet
+    from ..data.parquet import open_parquet
     from .frames import recorded_id_column
 
     return recorded_id_column(run, open_parquet(first).schema_arrow.names)
@@ -154,7 +154,7 @@ def score_file(
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from ..data.tables import open_parquet
+    from ..data.parquet import open_parquet
 
     est, lock = model(shipped)
     pfile = open_parquet(Path(src))

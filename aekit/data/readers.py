@@ -37,7 +37,8 @@ from .images import (
     size_groups,
     unit_float,
 )
-from .tables import TABLE_EXTENSIONS, read_parquet, read_table
+from .parquet import read_parquet
+from .tables import TABLE_EXTENSIONS, read_table
 
 logger = logging.getLogger(__name__)
 

@@ -27,6 +27,7 @@ from ..errors import UsageError, one_line
 from .checks import fail, not_found
 from .container import Data
 from .encoding import is_number, not_numbers
+from .parquet import open_parquet, pandas_index
 from .tables import (
     HEAD_ROWS,
     TABLE_EXTENSIONS,
@@ -38,8 +39,6 @@ from .tables import (
     _table_rows,
     check_delimiter,
     first_row_is_header,
-    open_parquet,
-    pandas_index,
 )
 from .times import checked_times
 

@@ -31,9 +31,10 @@ from .images import (
     relative_names,
     unit_float,
 )
+from .parquet import iter_parquet
 from .readers import SUPPORTED
 from .rowstore import DEFAULT_RESIDENT_BYTES, MiB, NpyRows
-from .tables import TABLE_EXTENSIONS, iter_parquet, iter_table
+from .tables import TABLE_EXTENSIONS, iter_table
 
 STREAM_EXTENSIONS = (".npy", *TABLE_EXTENSIONS, ".parquet", *IMAGE_EXTENSIONS)
 

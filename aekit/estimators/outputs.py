@@ -118,7 +118,7 @@ def table_rows(
     Without known names the frame's columns are taken in order (``id_column`` left out). A column
     that is not numbers, a missing value or a missing column is one line (:class:`DataError`).
     With ``prepare`` (the run's recorded ``categorical`` and ``fill_values``), the rows are read as
-    ``aekit score`` reads a chunk of a table (:func:`aekit.data.tables.read_frame`): the categorical
+    ``aekit score`` reads a chunk of a table (:func:`aekit.data.parquet.read_frame`): the categorical
     columns one-hot encoded, missing cells filled (rows numbered from ``first_row`` in messages).
     """
     names = input_columns(est)
@@ -164,7 +164,7 @@ def preparation(config: dict | None) -> dict:
 def _prepared_rows(frame, names: list[str], source: str, prepare: dict, first_row: int):
     """:func:`table_rows` through the data layer's preparation of a table chunk."""
     from ..data.missing import fill_missing
-    from ..data.tables import read_frame
+    from ..data.parquet import read_frame
 
     labels = {str(c): c for c in frame.columns}
     encoded = {str(c) for c in prepare.get("categorical") or ()} & set(labels)

@@ -1,4 +1,4 @@
-"""``aekit.data.tables.read_frame``: a pandas DataFrame read as a chunk of a table, as a file is."""
+"""``aekit.data.parquet.read_frame``: a pandas DataFrame read as a chunk of a table, as a file is."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ pd = pytest.importorskip("pandas")
 pytest.importorskip("pyarrow")
 
 from aekit.data import read_path  # noqa: E402
-from aekit.data.tables import read_frame  # noqa: E402
+from aekit.data.parquet import read_frame  # noqa: E402
 from aekit.errors import DataError  # noqa: E402
 
 
