@@ -151,6 +151,23 @@ def test_set_params_after_fit_then_save_records_what_the_model_was_built_with(tm
     assert again["activation"] == "relu"
 
 
+def _retrain_lands_during_the_load(monkeypatch, new, run):
+    """The next load's read of the weights finds ``new`` saved over ``run`` just before it (once);
+    returns the real reader."""
+    import aekit.estimators.persistence as P
+
+    real, swaps = P.load_tensors, []
+
+    def retrain_lands_now(path):
+        if not swaps:
+            swaps.append(path)
+            new.save(run, overwrite=True)
+        return real(path)
+
+    monkeypatch.setattr(P, "load_tensors", retrain_lands_now)
+    return real
+
+
 def test_a_model_replaced_while_it_is_loaded_is_one_version(tmp_path, monkeypatch):
     # a retrain saved over the run between the reads of config.json and the weights gave the old
     # threshold with the new network
@@ -160,15 +177,7 @@ def test_a_model_replaced_while_it_is_loaded_is_one_version(tmp_path, monkeypatc
     old = aekit.AnomalyDetector(epochs=2, seed=1, threads=1, verbose=0).fit(X)
     new = aekit.AnomalyDetector(epochs=2, seed=2, threads=1, verbose=0).fit(X * 5 + 3)
     old.save(tmp_path / "run")
-    real, swaps = P.load_tensors, []
-
-    def retrain_lands_now(path):
-        if not swaps:
-            swaps.append(path)
-            new.save(tmp_path / "run", overwrite=True)
-        return real(path)
-
-    monkeypatch.setattr(P, "load_tensors", retrain_lands_now)
+    real = _retrain_lands_during_the_load(monkeypatch, new, tmp_path / "run")
     loaded = aekit.load(tmp_path / "run")
     assert loaded.threshold_ == new.threshold_
     np.testing.assert_array_equal(loaded.score_samples(X[:9]), new.score_samples(X[:9]))
@@ -221,20 +230,11 @@ def test_a_load_failing_because_the_run_was_replaced_meanwhile_reads_it_again(
     tmp_path, monkeypatch
 ):
     # a retrain with another --latent-dim between the two reads: a false "weights do not fit"
-    import aekit.estimators.persistence as P
 
     X = np.random.default_rng(0).normal(size=(60, 6)).astype(np.float32)
     aekit.Autoencoder(epochs=1, latent_dim=2, threads=1, verbose=0).fit(X).save(tmp_path / "run")
     new = aekit.Autoencoder(epochs=1, latent_dim=3, threads=1, verbose=0).fit(X)
-    real, swaps = P.load_tensors, []
-
-    def retrain_lands_now(path):
-        if not swaps:
-            swaps.append(path)
-            new.save(tmp_path / "run", overwrite=True)
-        return real(path)
-
-    monkeypatch.setattr(P, "load_tensors", retrain_lands_now)
+    _retrain_lands_during_the_load(monkeypatch, new, tmp_path / "run")
     assert aekit.load(tmp_path / "run").transform(X[:2]).shape == (2, 3)
 
 
