@@ -24,6 +24,7 @@ from .tables import (
     _table_chunk,
     _whole,
     chunk_rows_for,
+    open_parquet,
 )
 
 TICKS_PER_SECOND = {"s": 1.0, "ms": 1e3, "us": 1e6, "ns": 1e9}  # Parquet's duration units
@@ -38,18 +39,6 @@ def pandas_index(pfile) -> list[str]:
         return []
     names = set(pfile.schema_arrow.names)
     return [c for c in meta.get("index_columns", []) if isinstance(c, str) and c in names]
-
-
-def open_parquet(path: Path):
-    """``pyarrow.parquet.ParquetFile`` of ``path``, or one line: pyarrow missing, or not a parquet file."""
-    try:
-        import pyarrow.parquet as pq
-    except ImportError:
-        raise fail(f"{path}: reading .parquet needs pyarrow; pip install pyarrow") from None
-    try:
-        return pq.ParquetFile(path)
-    except Exception as exc:  # pyarrow raises its own ArrowInvalid/ArrowIOError types
-        raise fail(f"{path} is not a valid .parquet file: {one_line(exc)}") from exc
 
 
 def iter_parquet(

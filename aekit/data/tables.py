@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from .._notes import note
-from ..errors import UsageError
+from ..errors import UsageError, one_line
 from .cells import LONGEST, Cells
 from .checks import as_labels, fail, not_found, to_float32
 from .container import Data
@@ -607,13 +607,23 @@ def _say_cells(layout: _Layout, filled: bool) -> None:
         )
 
 
+def open_parquet(path: Path):
+    """``pyarrow.parquet.ParquetFile`` of ``path``, or one line: pyarrow missing, or not a parquet file."""
+    try:
+        import pyarrow.parquet as pq
+    except ImportError:
+        raise fail(f"{path}: reading .parquet needs pyarrow; pip install pyarrow") from None
+    try:
+        return pq.ParquetFile(path)
+    except Exception as exc:  # pyarrow raises its own ArrowInvalid/ArrowIOError types
+        raise fail(f"{path} is not a valid .parquet file: {one_line(exc)}") from exc
+
+
 def table_columns(path: str | os.PathLike) -> list[str] | None:
     """The header names of a ``.csv``/``.tsv`` table or the column names of a ``.parquet`` file
     (from its schema, no rows read), or None (no header, or not a table)."""
     path = Path(path)
     if path.suffix.lower() == ".parquet" and path.is_file():
-        from .parquet import open_parquet  # the Parquet reader builds on this module
-
         pfile = open_parquet(path)
         try:
             return [str(n) for n in pfile.schema_arrow.names]
