@@ -40,7 +40,7 @@ OTHER_GROUPED = re.compile(
     r"|( )[0-9]{3}(?:\2[0-9]{3})*\.[0-9]+)"
 )
 ANY_MARK = re.compile("[" + "".join(OTHER_MARKS) + "]")
-GROUP_MARKS = re.compile(r"[,'\u2019 \u00a0\u202f]")
+GROUP_MARKS = re.compile("[," + "".join(OTHER_MARKS) + "]")  # all of them, the comma's too
 # a number with a decimal comma: digits (grouped by points, or not), a comma, digits
 DECIMAL_COMMA = re.compile(r"[+-]?(?:\d{1,3}(?:\.\d{3})+|\d+),\d+")
 BOOLEANS = {"true": 1.0, "false": 0.0}  # cells read as numbers, as pandas and NumPy read bools

@@ -305,38 +305,34 @@ def npy_layout(path: Path) -> tuple[tuple[int, ...], bool, np.dtype, int]:
         raise not_found(path)
     if path.suffix.lower() != ".npy":
         raise fail(f"{path}: expected a .npy file, got {path.suffix or '(no extension)'!r}")
-    shape, fortran, dtype, offset = _header(path)
+    shape, fortran, dtype, offset = check_npy_file(path)
     _check_header(path, shape, dtype)
-    size = path.stat().st_size
-    nbytes = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
-    if size < offset + nbytes:
-        raise fail(
-            f"{path} is truncated: its header says {shape} {dtype} ({nbytes} bytes of data) "
-            f"but it holds {max(0, size - offset)}"
-        )
     return tuple(int(s) for s in shape), fortran, dtype, offset
 
 
-def check_npy_file(path: Path) -> None:
-    """One line for a ``.npy`` file that ``np.load`` should not be given: a zip (an ``.npz`` named
-    ``.npy``, which ``np.load`` opens as an archive by its bytes), Python objects, or a header
-    claiming more data than the file holds (224 bytes claiming 24 TB: "out of memory")."""
+def check_npy_file(path: Path) -> tuple[tuple[int, ...], bool, np.dtype, int]:
+    """The header of a ``.npy`` file that ``np.load`` may be given (:func:`_header`), or one line
+    for one it should not: a zip (an ``.npz`` named ``.npy``, which ``np.load`` opens as an archive
+    by its bytes), Python objects, or a header claiming more data than the file holds (224 bytes
+    claiming 24 TB: "out of memory")."""
     with open(path, "rb") as f:
         if f.read(2) == b"PK":
             raise fail(
                 f"{path} is an .npz archive (a zip); name it .npz, or save one array as .npy"
             )
-    shape, _, dtype, offset = _header(path)
+    shape, fortran, dtype, offset = _header(path)
     if dtype.hasobject:
         raise fail(
             f"{path} holds Python objects, which aekit never unpickles; save a numeric array"
         )
+    size = path.stat().st_size
     nbytes = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
-    if min(shape, default=0) < 0 or path.stat().st_size < offset + nbytes:
+    if min(shape, default=0) < 0 or size < offset + nbytes:
         raise fail(
-            f"{path} is truncated or damaged: its header says {shape} {dtype} ({nbytes} bytes of "
-            f"data) but it holds {max(0, path.stat().st_size - offset)}"
+            f"{path} is truncated or damaged: its header says {shape} {dtype} ({nbytes} bytes "
+            f"of data) but it holds {max(0, size - offset)}"
         )
+    return shape, fortran, dtype, offset
 
 
 def _header(path: Path) -> tuple[tuple[int, ...], bool, np.dtype, int]:
@@ -355,11 +351,8 @@ def _header(path: Path) -> tuple[tuple[int, ...], bool, np.dtype, int]:
 
 
 def _check_header(path: Path, shape: tuple[int, ...], dtype: np.dtype) -> None:
-    """A one-line error unless the header is of an array of numbers, (samples, ...) and not empty."""
-    if dtype.hasobject:
-        raise fail(
-            f"{path} holds Python objects, which aekit never unpickles; save a numeric array"
-        )
+    """A one-line error unless the header is of an array of numbers, (samples, ...) and not empty
+    (Python objects are refused by :func:`check_npy_file` before)."""
     if dtype.kind not in "biuf":
         raise fail(f"{path} has dtype {dtype}; expected numbers (bool, int or float)")
     if len(shape) < 2:

@@ -399,15 +399,12 @@ def _row_numbers(name: str, cells: np.ndarray) -> bool:
     where they stood in the log."""
     if name not in ("", "Unnamed: 0"):
         return False
-    values, bad = parse_numbers(cells)
-    return (
-        len(values) > 0
-        and bool(np.char.isdigit(np.char.strip(np.asarray(cells, dtype=str))).all())  # no 3000.0
-        and not bad.any()
-        and bool(np.all(values >= 0))  # NaN compares False: a missing cell is no row number
-        and bool(np.all(values == np.floor(values)))
-        and len(np.unique(values)) == len(values)
-    )
+    # digits only: whole numbers >= 0 as pandas writes them (not 3000.0, not a missing cell)
+    digits = np.char.strip(np.asarray(cells, dtype=str))
+    if digits.size == 0 or not np.char.isdigit(digits).all():
+        return False
+    values, bad = parse_numbers(digits)  # bad: digits of other scripts, which pandas reads as text
+    return not bad.any() and len(np.unique(values)) == len(values)
 
 
 def _check_chosen(layout: _Layout, columns: list[str], drop, encode: set[int]) -> None:

@@ -39,9 +39,9 @@ def checked_times(chunks: Iterator[Data], path: Path, name: str) -> Iterator[Dat
     """``chunks`` as they are, once their times (``ids``) are checked to increase; a note for jumps."""
     seen, step = _Seen(), 0
     for chunk in chunks:
-        times = _as_numbers(chunk.ids)
-        if times is not None:
-            seen.dates = not _is_numbers(chunk.ids)
+        read = _as_numbers(chunk.ids)
+        if read is not None:
+            times, seen.dates = read
             _check(times, chunk.ids, seen, step, path, name)
         step += len(chunk)
         yield chunk
@@ -54,21 +54,18 @@ def checked_times(chunks: Iterator[Data], path: Path, name: str) -> Iterator[Dat
         )
 
 
-def _as_numbers(cells) -> np.ndarray | None:
-    """Times as numbers (seconds for dates), or None when they are neither numbers nor dates."""
+def _as_numbers(cells) -> tuple[np.ndarray, bool] | None:
+    """Times as numbers (seconds for dates) and whether they are dates, or None when they are
+    neither numbers nor dates."""
     if cells is None or len(cells) == 0:
         return None
     values, bad = parse_numbers(cells)
     if not bad.any() and not np.isnan(values).any():
-        return values
+        return values, False
     days, bad = parse_dates(cells)
     if not bad.any() and not np.isnan(days).any():
-        return days * 86400.0
+        return days * 86400.0, True
     return None
-
-
-def _is_numbers(cells) -> bool:
-    return not parse_numbers(np.asarray(cells[:1]))[1].any()
 
 
 def _remedy(times: np.ndarray, i: int, name: str, dates: bool) -> str:

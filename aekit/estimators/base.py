@@ -651,6 +651,14 @@ class NeuralEstimator(BaseEstimator):
     def _model_device(self) -> torch.device:
         return next(self.model_.parameters()).device
 
+    def _check_one_fits(self, sample_shape: Sequence[int]) -> None:
+        """One line, before the work, when one sample alone (an image past a batch's budget) is
+        more than memory holds through the network: a 140 KB PNG of 12000x12000 pixels took 22 GB
+        and the kernel's kill, without a word. Its activations, counted on the meta device."""
+        check_model_fits(
+            self._build_model, sample_shape, 1, training=False, device=self._model_device()
+        )
+
     def _pass(self, total: int, desc: str, unit: str = "samples") -> Pass:
         """Progress of a long pass over data (silent for short ones, and with ``verbose=0``)."""
         return Pass(total, desc, unit=unit, verbose=check_verbose(getattr(self, "verbose", 0)))

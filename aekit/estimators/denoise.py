@@ -14,7 +14,6 @@ from sklearn.utils.metaestimators import available_if
 
 from ..errors import DataError
 from ..models.conv import ConvAutoencoder, ConvConfig
-from ..training.memory import check_model_fits
 from ..training.trainer import Trainer
 from . import params
 from .base import (
@@ -382,11 +381,8 @@ class Denoiser(OneToOneFeatureMixin, TransformerMixin, NeuralEstimator):
     # ---- inference -----------------------------------------------------------------------------
     def _denoise(self, X: np.ndarray) -> np.ndarray:
         batch = int(min(8192, max(1, PIXEL_BUDGET // math.prod(X.shape[1:]))))
-        if math.prod(X.shape[1:]) > PIXEL_BUDGET:  # one image alone past the budget: will it fit?
-            # a 140 KB PNG of 12000x12000 pixels took 22 GB and the kernel's kill, without a word
-            check_model_fits(
-                self._build_model, X.shape[1:], 1, training=False, device=self._model_device()
-            )
+        if math.prod(X.shape[1:]) > PIXEL_BUDGET:  # one image alone past the budget
+            self._check_one_fits(X.shape[1:])
         return self.map_batches(self.model_, X, batch_size=batch)
 
     def _fitted_on_rows(self) -> bool:

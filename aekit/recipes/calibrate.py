@@ -56,9 +56,8 @@ def calibrate_run(
         est.check_calibration()
     est.threshold_  # noqa: B018  (a rule the calibration cannot serve is one line, before writing)
     config = {**config, "calibrated": [*config.get("calibrated", []), _record(est, before, source)]}
-    with updating(
-        path, since
-    ) as work:  # the run's own keys (seed, data, metrics, ...) kept as they were
+    # the run's own keys (seed, data, metrics, ...) kept as they were
+    with updating(path, since) as work:
         _io.write_json(work / CONFIG, estimator_config(est, config))
     return est
 

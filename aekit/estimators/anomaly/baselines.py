@@ -184,10 +184,11 @@ def figures(method: str, y: np.ndarray, scores: np.ndarray, seconds: float) -> d
     """A table row: ``method``'s ROC-AUC and PR-AUC of ``scores`` against ``y`` (1 = anomaly), and its seconds."""
     from sklearn.metrics import average_precision_score, roc_auc_score
 
+    ranked = ranking_scores(scores)
     return {
         "method": method,
-        "roc_auc": float(roc_auc_score(y, ranking_scores(scores))),
-        "pr_auc": float(average_precision_score(y, ranking_scores(scores))),
+        "roc_auc": float(roc_auc_score(y, ranked)),
+        "pr_auc": float(average_precision_score(y, ranked)),
         "seconds": round(seconds, 3),
     }
 

@@ -34,7 +34,6 @@ from ...models.imagescore import image_score
 from ...models.patchbank import PatchBank, PatchBankConfig
 from ...models.ssim import ssim_map
 from ...models.ssimae import ReconstructionMap
-from ...training.memory import check_model_fits
 from ...training.threads import ThreadChoice, resolve
 from ...training.trainer import Trainer
 from .. import params
@@ -294,19 +293,16 @@ class ImageAnomalyDetector(NeuralEstimator):
     def _maps(self, X: np.ndarray) -> np.ndarray:
         pixels = math.prod(X.shape[2:])
         batch = int(max(1, PIXEL_BUDGET // pixels))
-        # one image alone past the budget: will its features fit? (a PNG of 12000x12000 pixels,
-        # 140 KB on disk, took 23 GB and the kernel's kill, without a word)
-        per_pixel = getattr(self.model_, "bytes_per_pixel", None)
-        if pixels > PIXEL_BUDGET and per_pixel is not None:  # the memory bank's maps
-            check_fits(
-                pixels * per_pixel(),
-                f"mapping an image of {X.shape[-1]}x{X.shape[-2]} pixels",
-                "score smaller images: resize them (--image-size WxH) or cut them into tiles",
-            )
-        elif pixels > PIXEL_BUDGET:  # the SSIM autoencoder's: its network's activations
-            check_model_fits(
-                self._build_model, X.shape[1:], 1, training=False, device=self._model_device()
-            )
+        if pixels > PIXEL_BUDGET:  # one image alone past the budget: will its map fit?
+            per_pixel = getattr(self.model_, "bytes_per_pixel", None)
+            if per_pixel is None:  # the SSIM autoencoder's: its network's activations
+                self._check_one_fits(X.shape[1:])
+            else:  # the memory bank's features (a 12000x12000 PNG took 23 GB and a kill)
+                check_fits(
+                    pixels * per_pixel(),
+                    f"mapping an image of {X.shape[-1]}x{X.shape[-2]} pixels",
+                    "score smaller images: resize them (--image-size WxH) or cut them into tiles",
+                )
         return self.map_batches(self.model_, X, batch_size=batch)
 
     def anomaly_maps(self, X: Any) -> np.ndarray:
