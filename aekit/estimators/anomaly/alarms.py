@@ -55,13 +55,15 @@ class Alarms:
         held = 0 if own_validation else min(n - 1, max(1, round(n * fraction)))
         return plan_rows(n, held, need, seed)
 
-    def _validation_plan(self, n: int) -> RowPlan:
-        """A cross-fitted copy's rows: held out for validation only, none for calibration."""
+    def _validation_plan(self, rows: np.ndarray) -> RowPlan:
+        """A cross-fitted copy's plan for its training ``rows``: some held out for validation only,
+        none for calibration."""
+        n, none = len(rows), np.empty(0, np.int64)
         if not self.validation_fraction or n < 2:
-            return RowPlan(np.arange(n), None, np.empty(0, np.int64))
+            return RowPlan(rows, None, none)
         fraction = min(float(self.validation_fraction), HOLDOUT_ROWS / n)
         fit, held = holdout_indices(n, fraction, check_positive_int("seed", self.seed, 0))
-        return RowPlan(fit, held, np.empty(0, np.int64))
+        return RowPlan(rows[fit], rows[held], none)
 
     def _say_unused_rule_params(self) -> None:
         """One note for ``k``, ``q`` or ``contamination`` given but unused by the threshold rule:
@@ -97,9 +99,15 @@ class Alarms:
             )
             note(f"calibrating by {FOLDS}-fold cross-fitting ({FOLDS} more fits): {why}")
             scores = cross_fit_scores(
-                len(X), int(self.seed), lambda fit, held: self._copy_scores(X, fit, held)
+                len(X),
+                int(self.seed),
+                lambda fit, held: self._copy_scores(X, self._validation_plan(fit), held),
             )
             method = "cross"
+        elif plan.copied:  # the detector trained on them: a copy that did not scores them
+            own = np.setdiff1d(plan.fit, plan.calibration)
+            copy_plan = RowPlan(own, plan.validation, np.empty(0, np.int64))
+            scores, method = self._copy_scores(X, copy_plan, plan.calibration), "copy"
         elif len(plan.calibration):
             scores, method = self._scores(take_rows(X, plan.calibration)), "split"
         else:
@@ -108,8 +116,8 @@ class Alarms:
         self.calibration_ = {"method": method, "rows": len(scores)}
         self.check_calibration()
 
-    def _copy_scores(self, X: Any, fit_rows: np.ndarray, held_rows: np.ndarray) -> np.ndarray:
-        """A copy of this detector trained on ``fit_rows`` of ``X`` scores ``held_rows``.
+    def _copy_scores(self, X: Any, plan: RowPlan, held_rows: np.ndarray) -> np.ndarray:
+        """A copy of this detector trained by ``plan`` on rows of ``X`` scores ``held_rows``.
 
         The copy stands in for this detector, so it trains no longer than this one did (its epochs
         run, on the same schedule; it still keeps its best epoch). Left to stop early on its own
@@ -119,8 +127,7 @@ class Alarms:
         """
         copy = self._copy()
         copy._stop_after = len(self.history_) or None  # epochs=0: none either way
-        Xk = take_rows(X, fit_rows, view=True)
-        copy._train(Xk, copy._validation_plan(len(fit_rows)), None, Trainer())
+        copy._train(X, plan, None, Trainer())
         return copy._scores(take_rows(X, held_rows))
 
     def _copy(self: D) -> D:

@@ -156,8 +156,10 @@ class AnomalyDetector(Alarms, NeuralEstimator):
     validation_fraction : float, default 0.1
         Fraction of the training rows held out (seeded, at most 10,000 rows): half for
         early stopping and the score's scales, half (or as many as ``fpr:RATE`` needs) for the
-        calibration; where that would leave less than half of the rows to train on, the calibration
-        is cross-fitted instead (:mod:`aekit.estimators.anomaly.calibration`). 0 trains on every
+        calibration; where the rate needs more rows than are held out, the network trains on them
+        too and a copy trained without them scores them; where that would leave less than half of
+        the rows to train on, the calibration is cross-fitted instead
+        (:mod:`aekit.estimators.anomaly.calibration`). 0 trains on every
         row (``fpr`` then cross-fits). ``validation_data`` given to :meth:`fit` takes the
         validation half's place.
     patience : int or None, default 20
@@ -189,10 +191,11 @@ class AnomalyDetector(Alarms, NeuralEstimator):
     decision_scores_ : ndarray of shape (n_train,)
         Scores of the training samples (held-out ones included).
     calibration_scores_ : ndarray
-        Sorted scores of normal rows the network never trained on, which the threshold and
+        Sorted scores of normal rows a network never trained on (this one or its copies), which the threshold and
         :meth:`p_values` come from (also ``threshold_scores_``).
     calibration_ : dict
-        How they were made: ``method`` "split" (rows set aside), "cross" (cross-fitted copies),
+        How they were made: ``method`` "split" (rows set aside), "copy" (rows a copy trained
+        without them scored), "cross" (cross-fitted copies),
         "training" (no rows held out: the training rows' own scores) or "given" (:meth:`calibrate`),
         and ``rows``.
     threshold_ : float

@@ -37,6 +37,17 @@ def test_the_plan_divides_the_rows_without_overlap(n, held, need):
     assert np.array_equal(plan_rows(n, held, need, seed=3).calibration, plan.calibration)  # seeded
 
 
+@pytest.mark.parametrize("n, held, need", [(75, 8, 19), (120, 12, 19), (500, 50, 99)])
+def test_a_rate_needing_more_than_the_held_out_part_keeps_those_rows_training(n, held, need):
+    """Setting 19 rows aside of 75 left the network 52 to train on (FreezerRegularTrain's ROC-AUC
+    0.86 -> 0.81): the detector trains on them too, and a copy without them scores them."""
+    plan = plan_rows(n, held, need, seed=3)
+    assert plan.copied and not plan.cross and len(plan.calibration) == need
+    assert len(plan.validation) == held // 2 and len(plan.fit) == n - held // 2
+    assert set(plan.calibration) <= set(plan.fit) and not set(plan.validation) & set(plan.fit)
+    assert not plan_rows(1000, 100, 99, seed=3).copied  # 99 rows fit in the held-out 100
+
+
 def test_too_few_rows_are_cross_fitted_and_every_row_scored_once():
     plan = plan_rows(30, 3, rows_needed(0.05), seed=0)
     assert plan.cross and len(plan.fit) == 27 and len(plan.validation) == 3
@@ -165,6 +176,30 @@ def test_cross_fitted_copies_train_no_longer_than_the_detector(monkeypatch):
     (_, ran), copies = runs[0], runs[1:]
     assert det.calibration_["method"] == "cross" and len(copies) == FOLDS
     assert all(stop == ran and epochs <= ran for stop, epochs in copies), runs
+
+
+def test_a_copy_without_the_calibration_rows_scores_them_when_the_detector_trains_on_them(
+    monkeypatch,
+):
+    trained = []
+    real = AnomalyDetector._train
+
+    def spy(self, X, plan, *args, **kwargs):
+        real(self, X, plan, *args, **kwargs)
+        trained.append((plan, getattr(self, "_stop_after", None), len(self.history_)))
+
+    monkeypatch.setattr(AnomalyDetector, "_train", spy)
+    X = sines(100)
+    det = AnomalyDetector(epochs=4, threshold="fpr:0.05", device="cpu", seed=1).fit(X)
+    assert det.calibration_ == {"method": "copy", "rows": 19}
+    (own, _, ran), (copy, stop, copy_ran) = trained  # the detector, then its one copy
+    cal = det._plan_rows(len(X), own_validation=False).calibration
+    assert len(own.fit) == 95 and set(cal) <= set(own.fit)  # 5 rows validate, 95 train
+    assert np.array_equal(copy.fit, np.setdiff1d(own.fit, cal))
+    assert np.array_equal(copy.validation, own.validation) and stop == ran and copy_ran <= ran
+    # the calibration scores are the copy's, not the detector's own (it trained on those rows)
+    assert not np.allclose(det.calibration_scores_, np.sort(det.decision_function(X[cal])))
+    assert det.threshold_ == det.calibration_scores_[18]  # ceil(20 * 0.95) = 19th of 19
 
 
 # ---- on real data: 30 normal ECG5000 beats ------------------------------------------------------
