@@ -561,9 +561,11 @@ class FolderTransaction:
         command looked: a file saved at its name (the swap removed it), a file system mounted inside
         it (its files copied off, then deleted from it with the previous version)."""
         if os.path.lexists(self.target) and not self.target.is_dir():
+            kept = (self.staging / TRAINING).exists()  # a training's: left for its --resume
             raise UsageError(
                 f"{self.target} is now a file that aekit did not write (made while the new "
                 f"{self.kind} was written); move it away and run again"
+                + (" with --resume: the trained run waits beside it" if kept else "")
             )
         mounted = mounts_inside(self.target) if self.target.is_dir() else []
         if mounted:
