@@ -126,10 +126,34 @@ def atomic_path(path: str | os.PathLike, suffix: str = "") -> Iterator[Path]:
         raise
 
 
+@contextlib.contextmanager
+def scratch_path(path: str | os.PathLike, suffix: str = "") -> Iterator[Path]:
+    """Yield a new empty file beside ``path`` that no one else names, removed on exit unless moved.
+
+    For work files such as a download in progress: a fixed name (``NAME.part``) would be opened
+    through whatever a user, or anyone sharing the folder, left at that name: a link to their file.
+    mkstemp makes the file itself (never a link, never one already there), named as an atomic
+    write's temporary file so that one a killed process left is swept (:func:`remove_stale_temporaries`).
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_temporaries(path.parent)
+    fd, tmp = tempfile.mkstemp(
+        prefix=_temp_prefix(path.name), suffix=suffix + ".tmp", dir=path.parent
+    )
+    os.close(fd)
+    os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600: a shared data folder stays readable
+    try:
+        yield Path(tmp)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+
+
 # The temporary file of an atomic write: .NAME.HOST-PID.XXXXXXXX[SUFFIX].tmp, where HOST tags the
 # machine and PID the writer, so that a later write can tell a dead writer's file from a live one's
 # (XXXXXXXX: mkstemp's random letters).
-_TEMP = re.compile(
+TEMP = re.compile(
     r"\.(?P<name>.+)\.(?P<host>[0-9a-f]{6})-(?P<pid>[1-9][0-9]{0,9})\.[a-z0-9_]{8}(?:\.[^./]+)?\.tmp"
 )
 _swept: set[str] = set()  # folders whose stale temporary files this process removed already
@@ -184,7 +208,7 @@ def remove_stale_temporaries(folder: str | os.PathLike) -> list[Path]:
     except OSError:
         return []
     for entry in entries:
-        match = _TEMP.fullmatch(entry.name)
+        match = TEMP.fullmatch(entry.name)
         if match is None or match["host"] != host or _alive(int(match["pid"])):
             continue
         with contextlib.suppress(OSError):

@@ -27,6 +27,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ._io import TEMP
 from .errors import UsageError
 
 MANIFEST = ".aekit-manifest.json"
@@ -49,9 +50,14 @@ _SHOWN = 5  # user's files named in a message
 _NAMES = {"run": "run", "model": "model folder", "index": "index", "output": "output folder"}
 
 
-def _bookkeeping(name: str) -> bool:
-    """aekit's own transient files: never listed, never the user's."""
-    return name in (MANIFEST, MARKER, ".lock") or (name.startswith(".") and name.endswith(".tmp"))
+def bookkeeping(name: str, top: bool = True) -> bool:
+    """aekit's own transient files: never listed, never the user's, never carried into a new version.
+
+    The manifest and the marker of a folder being built, at the folder's ``top``; an atomic write's
+    temporary file (exactly :data:`aekit._io.TEMP`'s name, which no user picks) anywhere. A user's
+    own ``.notes.tmp`` or ``.lock`` is the user's: a looser pattern had ``--overwrite`` delete them.
+    """
+    return (top and name in (MANIFEST, MARKER)) or TEMP.fullmatch(name) is not None
 
 
 def sha256_file(path: str | os.PathLike) -> str:
@@ -68,9 +74,9 @@ def files_under(folder: Path) -> list[str]:
     out = []
     for root, dirs, files in os.walk(folder):
         rel = Path(root).relative_to(folder)
-        dirs[:] = sorted(d for d in dirs if not (rel == Path(".") and _bookkeeping(d)))
+        dirs[:] = sorted(d for d in dirs if not bookkeeping(d, rel == Path(".")))
         for name in files + [d for d in dirs if os.path.islink(Path(root) / d)]:
-            if not _bookkeeping(name):
+            if not bookkeeping(name, rel == Path(".")):
                 out.append((rel / name).as_posix())
     return sorted(out)
 
@@ -81,7 +87,7 @@ def empty_folders_under(folder: Path) -> list[str]:
     out = []
     for root, dirs, files in os.walk(folder):
         rel = Path(root).relative_to(folder)
-        dirs[:] = sorted(d for d in dirs if not (rel == Path(".") and _bookkeeping(d)))
+        dirs[:] = sorted(d for d in dirs if not bookkeeping(d, rel == Path(".")))
         if rel != Path(".") and not dirs and not files:
             out.append(rel.as_posix())
     return sorted(out)

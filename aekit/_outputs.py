@@ -72,6 +72,17 @@ def output_path(path: str | os.PathLike) -> Path:
     return followed(path)
 
 
+def same_place(a: str | os.PathLike, b: str | os.PathLike) -> bool:
+    """Whether two outputs would be written to one place (``./s.csv`` and ``s.csv``, a folder and
+    a link to it): the second write would replace the first."""
+
+    def place(path: str | os.PathLike) -> Path:
+        where = output_path(path)
+        return Path(os.path.realpath(where.parent)) / where.name
+
+    return place(a) == place(b)
+
+
 def _resolve(path: str | os.PathLike, option: str) -> Path:
     text = os.fspath(path)
     if isinstance(text, bytes):

@@ -198,22 +198,16 @@ def _fsync_dir(path: Path) -> None:
             os.close(fd)
 
 
-def _skip(name: str) -> bool:
-    """aekit's own bookkeeping files, never carried into a new version of a folder."""
-    return name in (MARKER, LEGACY_LOCK, _manifest.MANIFEST) or (
-        name.startswith(".") and name.endswith(".tmp")
-    )
-
-
 def link_tree(src: Path, dst: Path) -> None:
     """Copy the tree ``src`` into ``dst`` with hard links (files are only ever replaced, never
     rewritten in place, so the two trees share nothing that changes); copies where links fail."""
     for root, dirs, files in os.walk(src):
         rel = Path(root).relative_to(src)
+        top = rel == Path(".")
         (dst / rel).mkdir(parents=True, exist_ok=True)
-        dirs[:] = [d for d in dirs if not _skip(d)]
+        dirs[:] = [d for d in dirs if not _manifest.bookkeeping(d, top)]
         for name in files:
-            if _skip(name):
+            if _manifest.bookkeeping(name, top):  # never carried into a new version
                 continue
             s, d = Path(root) / name, dst / rel / name
             if s.is_symlink():
@@ -276,17 +270,27 @@ def is_mount_point(path: str | os.PathLike, mountinfo: str = "/proc/self/mountin
     Docker or Kubernetes volume) is seen, which ismount misses."""
     if os.path.ismount(path):
         return True
+    return os.path.realpath(path) in _mount_table(mountinfo)
+
+
+def _mount_table(mountinfo: str = "/proc/self/mountinfo") -> set[str]:
+    """The mount points the kernel lists (none where there is no such table: not Linux)."""
     try:
         with open(mountinfo, encoding="utf-8", errors="surrogateescape") as f:
             # field 5 is the mount point, with space, tab, newline and backslash octal-escaped
-            points = {
+            return {
                 re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), line.split()[4])
                 for line in f
                 if len(line.split()) > 4
             }
-    except OSError:  # not Linux
-        return False
-    return os.path.realpath(path) in points
+    except OSError:
+        return set()
+
+
+def mounts_inside(folder: str | os.PathLike, mountinfo: str = "/proc/self/mountinfo") -> list[str]:
+    """The mount points below ``folder`` (a USB disk or a share mounted in an output folder)."""
+    root = os.path.realpath(folder)
+    return sorted(p for p in _mount_table(mountinfo) if p.startswith(root.rstrip("/") + "/"))
 
 
 def folder_version(target: str | os.PathLike) -> tuple[int, int] | None:
@@ -320,6 +324,22 @@ def check_not_in_progress(target: str | os.PathLike) -> None:
 # ---- the transaction ----------------------------------------------------------------------------------
 
 
+def _check_not_around_cwd(target: Path) -> None:
+    """One line for a target that holds the current folder: swapped out and removed, it would
+    leave the shell that ran aekit in a folder that no longer exists (``--out .``)."""
+    try:
+        here = Path.cwd()
+    except OSError:  # the current folder is gone already
+        return
+    where = Path(os.path.abspath(target))
+    if where == here or where in here.parents:
+        what = "the root folder" if not where.name else "the folder you are in"
+        raise UsageError(
+            f"{target} is {what}, which aekit replaces whole (a new version built beside it, "
+            f"swapped in); give a folder below it, or run from its parent and give its name"
+        )
+
+
 class FolderTransaction:
     """Build a new version of ``target`` in a staging folder beside it; :meth:`commit` swaps it in.
 
@@ -330,6 +350,9 @@ class FolderTransaction:
 
     def __init__(self, target: str | os.PathLike, kind: str | None = None):
         self.target = followed(target)
+        if self.target.name in ("", ".."):  # "." or "..": the folder by its name in its parent
+            self.target = Path(os.path.abspath(self.target))
+        _check_not_around_cwd(self.target)
         self.kind = kind
         self.staging = staging_path(self.target)
         self.lock = lock_path(self.target)
@@ -366,7 +389,7 @@ class FolderTransaction:
             )
         busy = 0
         while self._fd is None:
-            fd = os.open(self.lock, os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o644)
+            fd = self._open_lock()
             if fcntl is not None:
                 try:
                     fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -401,6 +424,20 @@ class FolderTransaction:
             self.release()  # refused: the lock goes with the refusal
             raise
         return self
+
+    def _open_lock(self) -> int:
+        """The lock file, opened or made, never through a symbolic link: a link planted at that name
+        (anyone can in a shared folder) would have aekit write its pid over the file it names."""
+        flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NOFOLLOW", 0)
+        try:
+            return os.open(self.lock, flags, 0o644)
+        except OSError as exc:
+            if not os.path.islink(self.lock):
+                raise
+            raise UsageError(
+                f"{self.lock} is a symbolic link, not aekit's lock file ({exc.strerror}); "
+                f"remove it, or pass another path"
+            ) from None
 
     def release(self) -> None:
         """Remove the lock file and drop the lock (it also dies with the process)."""
@@ -492,6 +529,7 @@ class FolderTransaction:
         refused as a clash with the new version's files.
         """
         seeded = set(self.keep) if self.seeded else set()  # the seed's links of the user's files
+        self._check_still_replaceable()
         if self.target.is_dir():
             self.keep = _manifest.ownership(self.target).user_files
             self.keep_folders = _manifest.empty_folders_under(self.target)
@@ -517,6 +555,24 @@ class FolderTransaction:
             except OSError:
                 shutil.copy2(src, dst, follow_symlinks=False)
         _manifest.write_manifest(self.staging, self.kind, exclude=self.keep)
+
+    def _check_still_replaceable(self) -> None:
+        """One line, before the swap, for a target that became what aekit may not replace since the
+        command looked: a file saved at its name (the swap removed it), a file system mounted inside
+        it (its files copied off, then deleted from it with the previous version)."""
+        if os.path.lexists(self.target) and not self.target.is_dir():
+            kept = (self.staging / TRAINING).exists()  # a training's: left for its --resume
+            raise UsageError(
+                f"{self.target} is now a file that aekit did not write (made while the new "
+                f"{self.kind} was written); move it away and run again"
+                + (" with --resume: the trained run waits beside it" if kept else "")
+            )
+        mounted = mounts_inside(self.target) if self.target.is_dir() else []
+        if mounted:
+            raise UsageError(
+                f"{mounted[0]} is a file system mounted inside {self.target}, which aekit replaces "
+                f"whole; unmount it or move it out, then run again"
+            )
 
     def _carry_folders(self) -> None:
         """The user's empty folders of the previous version, made in the staging folder (where the
@@ -554,7 +610,27 @@ class FolderTransaction:
             with contextlib.suppress(OSError):
                 (self.target / MARKER).unlink()
             _fsync_dir(self.target.parent)
+        self._move_late_files(old)
         _remove(old)
+
+    def _move_late_files(self, old: Path) -> None:
+        """Move into the new version the user's files that reached the previous one after
+        :meth:`_carry_and_mark` listed them (new ones, or saved anew), before the swap.
+
+        The manifest hashes every file of the new version between the listing and the swap: on a
+        run of 500 MB a file written into it every 10 ms lost about 40 of them to ``_remove``.
+        A late file under a name the new version writes itself stays where it is, and is lost
+        with the previous version (a clash in a window of milliseconds).
+        """
+        if self.kind is None or not old.is_dir():
+            return
+        for rel in _manifest.ownership(old).user_files:
+            src, dst = old / rel, self.target / rel
+            if os.path.lexists(dst) and (rel not in self.keep or _same_file(src, dst)):
+                continue  # carried already, or the new version's own file of that name
+            with contextlib.suppress(OSError):  # best effort: the new version is in place
+                dst.parent.mkdir(parents=True, exist_ok=True)
+                os.replace(src, dst)
 
     def __enter__(self) -> FolderTransaction:
         return self

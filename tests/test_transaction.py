@@ -207,6 +207,106 @@ def test_the_users_files_changed_while_a_version_is_written_are_kept_as_they_are
     assert not (target / "gone.txt").exists()
 
 
+def test_a_link_at_the_lock_s_name_is_refused_not_written_through(tmp_path):
+    # opened through the link, the lock file was the user's file: truncated, the pid written in
+    victim = _folder(tmp_path / "elsewhere", **{"victim.txt": "precious"}) / "victim.txt"
+    target = tmp_path / "run"
+    tx.lock_path(target).symlink_to(victim)
+    with pytest.raises(UsageError, match="symbolic link, not aekit's lock"):
+        tx.FolderTransaction(target).acquire()
+    assert victim.read_text() == "precious" and tx.lock_path(target).is_symlink()
+    tx.lock_path(target).unlink()
+    tx.lock_path(target).symlink_to(tmp_path / "nowhere" / "made_by_aekit")  # dangling
+    with pytest.raises(UsageError, match="symbolic link"):
+        tx.FolderTransaction(target).acquire()
+    assert not (tmp_path / "nowhere").exists()
+
+
+def test_the_users_dot_tmp_and_dot_lock_files_are_the_users(tmp_path):
+    # any .*.tmp at any depth and a .lock were taken for aekit's own: not carried, deleted
+    target = tmp_path / "out"
+    with tx.staged_folder(target, "output") as work:
+        (work / "a.png").write_bytes(b"1")
+    mine = {".lock": "a", ".notes.tmp": "b", "sub/.draft.tmp": "c", "sub/.lock": "d"}
+    for rel, text in mine.items():
+        (target / rel).parent.mkdir(exist_ok=True)
+        (target / rel).write_text(text)
+    with tx.staged_folder(target, "output") as work:
+        (work / "a.png").write_bytes(b"2")
+    assert {rel: (target / rel).read_text() for rel in mine} == mine
+    from aekit._manifest import check_replaceable
+
+    only_these = _folder(tmp_path / "u", **{".lock": "a", ".notes.tmp": "b"})  # was replaced whole
+    with pytest.raises(UsageError, match="holds your files .lock, .notes.tmp"):
+        check_replaceable(only_these, "run", option="--out")
+
+
+def test_a_file_put_into_the_folder_while_the_manifest_is_hashed_is_kept(tmp_path, monkeypatch):
+    # listed, then the new version's files hashed (seconds on a large run), then swapped: a file
+    # the user wrote between was left in the previous version, and removed with it
+    from aekit import _manifest
+
+    target = tmp_path / "run"
+    with tx.staged_folder(target, "run") as work:
+        (work / "model.txt").write_text("v1")
+    _folder(target, **{"notes.txt": "v1"})
+    real = _manifest.write_manifest
+
+    def slow_hash(folder, kind, **kwargs):
+        (target / "late.txt").write_text("written meanwhile")
+        (target / "notes.txt").unlink()
+        (target / "notes.txt").write_text("saved anew meanwhile")
+        return real(folder, kind, **kwargs)
+
+    monkeypatch.setattr(_manifest, "write_manifest", slow_hash)
+    with tx.staged_folder(target, "run", seed=True) as work:
+        (work / "model.txt").write_text("v2")
+    assert (target / "late.txt").read_text() == "written meanwhile"
+    assert (target / "notes.txt").read_text() == "saved anew meanwhile"
+    assert (target / "model.txt").read_text() == "v2"
+    assert sorted(_manifest.ownership(target).user_files) == ["late.txt", "notes.txt"]
+
+
+def test_a_file_saved_at_the_target_while_the_version_was_written_is_not_swapped_out(tmp_path):
+    # the swap exchanged the user's file with the new folder, then removed it, exit 0
+    target = tmp_path / "run"
+    with (
+        pytest.raises(UsageError, match="is now a file that aekit did not write"),
+        tx.staged_folder(target, "run") as work,
+    ):
+        (work / "model.txt").write_text("new")
+        target.write_text("the user's own file")
+    assert target.read_text() == "the user's own file"
+
+
+def test_a_file_system_mounted_inside_the_folder_is_refused_not_emptied(tmp_path, monkeypatch):
+    # its files were copied into the new version, then deleted from it with the previous one
+    target = tmp_path / "out"
+    with tx.staged_folder(target, "output") as work:
+        (work / "a.png").write_bytes(b"1")
+    usb = _folder(target / "usb", **{"photo.jpg": "x"})
+    monkeypatch.setattr(tx, "_mount_table", lambda *a: {"/proc", os.path.realpath(usb)})
+    assert tx.mounts_inside(target) == [os.path.realpath(usb)] and not tx.mounts_inside(usb)
+    with (
+        pytest.raises(UsageError, match="file system mounted inside"),
+        tx.staged_folder(target, "output") as work,
+    ):
+        (work / "a.png").write_bytes(b"2")
+    assert (usb / "photo.jpg").read_text() == "x" and (target / "a.png").read_bytes() == b"1"
+
+
+def test_the_folder_aekit_runs_in_or_one_around_it_is_refused_in_one_line(tmp_path, monkeypatch):
+    # Path(".").with_name(...) was a ValueError: "internal error" for --out . and --output .
+    here = _folder(tmp_path / "here" / "deep")
+    monkeypatch.chdir(here)
+    for target in (".", "..", str(here), "/"):
+        with pytest.raises(UsageError, match="replaces whole"):
+            tx.FolderTransaction(target)
+    with tx.staged_folder("sub", "output") as work:  # a folder below it: written
+        (work / "a.png").write_bytes(b"1")
+    assert (here / "sub" / "a.png").read_bytes() == b"1"
+
+
 def test_a_mount_point_is_refused_before_any_work(tmp_path, monkeypatch):
     # a Docker volume as --out: the training ran to its end, then the swap failed ("device or
     # resource busy") and the run was left outside the volume

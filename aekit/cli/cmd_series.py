@@ -195,11 +195,20 @@ def train_params(family: str, args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _refuse_processes(args: argparse.Namespace, method: str | None) -> None:
-    """``--nproc``: the neighbours alone train no network (refused rather than run N times over)."""
+    """``--nproc``, ``--tensorboard``, ``--no-latent``: the neighbours alone train no network
+    (refused rather than run N times over, or silently ignored)."""
+    from ..errors import UsageError
     from ..estimators.series import SeriesDetector
 
-    if (method or SeriesDetector().get_params()["method"]) == "neighbors":
-        refuse_processes(args, "neighbors", "its nearest-window search", "reconstruction or both")
+    if (method or SeriesDetector().get_params()["method"]) != "neighbors":
+        return
+    refuse_processes(args, "neighbors", "its nearest-window search", "reconstruction or both")
+    for dest, option in (("tensorboard", "--tensorboard"), ("no_latent", "--no-latent")):
+        if getattr(args, dest, False):
+            raise UsageError(
+                f"{option} does not apply to method 'neighbors': its nearest-window search trains "
+                f"no network; drop {option} (or use --method reconstruction or both)"
+            )
 
 
 def register(subparsers) -> None:
@@ -348,7 +357,7 @@ def cmd_score_series(args: argparse.Namespace) -> int:
     """``aekit score RUN --input SERIES --output scores.csv [--ranges ranges.csv]`` for a series run."""
 
     from .. import load
-    from .._outputs import refuse_existing
+    from .._outputs import refuse_existing, same_place
     from ..errors import UsageError
     from ..estimators.persistence import read_config
     from ..recipes.series import score_file
@@ -356,13 +365,19 @@ def cmd_score_series(args: argparse.Namespace) -> int:
     refuse_options(args, TABLE_SCORE_OPTIONS, "a series run (its steps are read by --time-column)")
     config = read_config(args.run)
     est = load(args.run)
+    outputs = {"--output": args.output, "--ranges": getattr(args, "ranges", None)}
+    if outputs["--ranges"] and same_place(args.output, outputs["--ranges"]):
+        # compared as places, not strings: ./s.csv is s.csv, and the ranges would replace the steps
+        raise UsageError(f"--output and --ranges are both {args.output}; give two files")
     written = []
-    for out in filter(None, (args.output, getattr(args, "ranges", None))):
+    for option, out in outputs.items():
+        if not out:
+            continue
         if not out.lower().endswith((".csv", ".tsv")):
             raise UsageError(f"cannot write {out}: expected a .csv or .tsv file")
-        written.append(str(refuse_existing(out, args.overwrite, inputs=[args.input])))
-    if args.output == getattr(args, "ranges", None):
-        raise UsageError(f"--output and --ranges are both {args.output}; give two files")
+        written.append(
+            str(refuse_existing(out, args.overwrite, inputs=[args.input], option=option))
+        )
     apply_threshold_options(args, est)
     spec = series_spec(args, config, args.input)
     steps, ranges = score_file(

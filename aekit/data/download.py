@@ -9,7 +9,6 @@ leaves a partial file behind.
 
 from __future__ import annotations
 
-import contextlib
 import gzip
 import hashlib
 import http.client
@@ -23,6 +22,7 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
+from .. import _io
 from ..errors import RunFailure, one_line
 
 logger = logging.getLogger(__name__)
@@ -52,12 +52,11 @@ class Resource:
 
 
 def _open_content(path: Path):
-    """Open ``path`` for reading, decompressing ``.gz`` (and ``.gz.part``) files on the fly."""
-    return (
-        gzip.open(path, "rb")
-        if path.name.removesuffix(".part").endswith(".gz")
-        else open(path, "rb")
-    )
+    """Open ``path`` for reading, decompressing a ``.gz`` file (or a download of one in progress,
+    named as :func:`aekit._io.scratch_path` names it) on the fly."""
+    temp = _io.TEMP.fullmatch(path.name)
+    name = temp["name"] if temp else path.name
+    return gzip.open(path, "rb") if name.endswith(".gz") else open(path, "rb")
 
 
 def verify(path: str | os.PathLike, resource: Resource) -> bool:
@@ -164,10 +163,9 @@ def download_resource(
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / resource.filename
-    part = folder / (resource.filename + ".part")
-    archive = folder / (resource.filename + ".zip.part")
     reason = "no URL to download from"
-    try:
+    # work files of unique names, never a fixed NAME.part that a link planted there would redirect
+    with _io.scratch_path(target, ".part") as part, _io.scratch_path(target, ".zip") as archive:
         for url in resource.urls:
             ok, reason = _from_url(
                 resource, url, part, archive, timeout, retries, backoff, max_member_bytes
@@ -175,10 +173,6 @@ def download_resource(
             if ok:
                 os.replace(part, target)
                 return target
-    finally:
-        for leftover in (part, archive):
-            with contextlib.suppress(FileNotFoundError):
-                leftover.unlink()
     raise RunFailure(
         one_line(
             f"could not download {resource.filename} ({reason}); "
@@ -242,11 +236,7 @@ def _fetch_resource(
 
 def _gzip_in_place(path: Path) -> None:
     """Compress ``path`` with gzip, keeping its name."""
-    tmp = path.with_name(path.name + ".gz")
-    try:
+    with _io.scratch_path(path, ".gz") as tmp:
         with open(path, "rb") as src, gzip.open(tmp, "wb") as dst:
             shutil.copyfileobj(src, dst, CHUNK)
         os.replace(tmp, path)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()

@@ -178,6 +178,34 @@ def test_nproc_with_the_neighbours_is_one_line(run, tmp_path, capsys):
     assert not (tmp_path / "r").exists()
 
 
+@pytest.mark.parametrize("option", ["--tensorboard", "--no-latent"])
+def test_network_options_with_the_neighbours_are_one_line_not_ignored(
+    run, tmp_path, capsys, option
+):
+    # exit 0, no logs and no word: the neighbours train no network
+    folder, _ = run
+    args = ["train", "series", "--data", str(folder / "train.csv"), option]
+    assert main([*args, "--out", str(tmp_path / "r"), *FAST]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and f"{option} does not apply to method 'neighbors'" in err[0], err
+
+
+def test_ranges_written_where_the_step_scores_go_are_refused_whatever_the_spelling(
+    run, tmp_path, capsys, monkeypatch
+):
+    # compared as strings, ./s.csv and s.csv were two files: the ranges replaced the step scores
+    folder, test = run
+    monkeypatch.chdir(tmp_path)
+    base = ["score", str(folder / "run"), "--input", test, "--time-column", "time"]
+    base += ["--label-column", "is_anomaly", "--fill", "linear"]
+    assert main([*base, "--output", "s.csv", "--ranges", "./s.csv"]) == 2
+    assert "--output and --ranges are both" in capsys.readouterr().err
+    assert not (tmp_path / "s.csv").exists()
+    # a refused --ranges is named as --ranges
+    assert main([*base, "--output", "t.csv", "--ranges", test]) == 2
+    assert "--ranges" in capsys.readouterr().err.split("is the input")[0]
+
+
 def test_columns_name_the_channels_and_a_text_column_says_so(tmp_path, capsys):
     normal, _ = sine_series(600, kind="none", seed=2)
     lines = ["time,value,state"] + [f"{i},{v:.5f},{'on' if i % 50 < 25 else 'off'}"

@@ -190,3 +190,27 @@ def test_offline_cli_says_so_in_one_line(closed_port_url, tmp_path):
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("aekit: error: could not download"), proc.stderr
     assert "--data-dir" in lines[0]
+
+
+@pytest.mark.parametrize("member", [None, "dir/file.bin"])
+def test_a_link_or_a_users_file_at_the_old_work_names_is_left_alone(http_server, tmp_path, member):
+    """The download wrote through NAME.part, a fixed name: a link planted there (a shared data
+    folder) had the user's file overwritten with the download, and a user's NAME.part was deleted."""
+    http_server.routes["/f"] = _zip({"dir/file.bin": PAYLOAD}) if member else gzip.compress(PAYLOAD)
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious")
+    data = tmp_path / "data"
+    data.mkdir()
+    for name in ("file.bin.gz.part", "file.bin.gz.zip.part", "file.bin.gz.gz"):
+        (data / name).symlink_to(victim)
+    (data / "file.bin.part").write_text("mine")
+    path = download_resource(_resource([http_server.url + "/f"], member=member), data, backoff=0)
+    assert gzip.decompress(path.read_bytes()) == PAYLOAD and victim.read_text() == "precious"
+    assert (data / "file.bin.part").read_text() == "mine"
+    assert _leftovers(data) == [
+        "file.bin.gz",
+        "file.bin.gz.gz",
+        "file.bin.gz.part",
+        "file.bin.gz.zip.part",
+        "file.bin.part",
+    ]
