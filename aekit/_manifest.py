@@ -1,7 +1,7 @@
 """Which files of a folder aekit wrote: the manifest of aekit's own folders.
 
-Every folder aekit makes (a run, a saved model, an index, an output folder of images) holds
-``.aekit-manifest.json``::
+Every folder aekit makes (a run, a saved model, an index, an output folder of images, an MLflow
+model) holds ``.aekit-manifest.json``::
 
     {"format": "aekit-manifest", "version": 1, "kind": "run",
      "files": {"config.json": {"size": 812, "sha256": "..."}, ...},
@@ -34,20 +34,36 @@ MANIFEST = ".aekit-manifest.json"
 FORMAT = "aekit-manifest"
 VERSION = 1
 MARKER = ".aekit-partial"  # aekit._transaction.MARKER: a folder being built
-KINDS = ("run", "model", "index", "output")
+KINDS = ("run", "model", "index", "output", "mlflow")
 # What each kind may replace with --overwrite: a run and a saved model are the same kind of folder.
 REPLACES = {
     "run": {"run", "model"},
     "model": {"run", "model"},
     "index": {"index"},
     "output": {"output"},
+    "mlflow": {"mlflow"},
 }
 # A run or saved model of an aekit from before manifests: its files lie in this layout.
 _LEGACY_RUN_FILES = {"config.json", "model.safetensors", "history.csv", "metrics.json", ".lock"}
 _LEGACY_RUN_FOLDERS = {"checkpoint", "figures", "tensorboard"}
 _LEGACY_INDEX_FILES = {"index.json", "vectors.safetensors"}
+# An MLflow model of aekit.mlflow.save_model from before manifests: MLflow's files and the run's.
+_LEGACY_MLFLOW_FILES = {
+    "MLmodel",
+    "model_code.py",
+    "requirements.txt",
+    "python_env.yaml",
+    "conda.yaml",
+}
+_LEGACY_MLFLOW_RUN = "artifacts/run/"
 _SHOWN = 5  # user's files named in a message
-_NAMES = {"run": "run", "model": "model folder", "index": "index", "output": "output folder"}
+_NAMES = {
+    "run": "run",
+    "model": "model folder",
+    "index": "index",
+    "output": "output folder",
+    "mlflow": "MLflow model",
+}
 
 
 def bookkeeping(name: str, top: bool = True) -> bool:
@@ -175,7 +191,8 @@ def _json_head(path: Path):
 
 
 def legacy_kind(folder: str | os.PathLike) -> str | None:
-    """ "run" or "index" for a folder that an aekit before manifests wrote (by its config), else None."""
+    """ "run", "index" or "mlflow" for a folder that an aekit before manifests wrote (by its config),
+    else None."""
     from .families import ESTIMATORS
 
     folder = Path(folder)
@@ -189,12 +206,27 @@ def legacy_kind(folder: str | os.PathLike) -> str | None:
     index = _json_head(folder / "index.json")
     if isinstance(index, dict) and index.get("format") == "aekit-latent-index":
         return "index"
+    if _legacy_mlflow(folder):
+        return "mlflow"
     return None
+
+
+def _legacy_mlflow(folder: Path) -> bool:
+    """An MLflow model that aekit wrote: its MLmodel's metadata names aekit's version and it carries
+    an aekit run (an MLflow model of another library has neither)."""
+    try:
+        with open(folder / "MLmodel", "rb") as f:
+            text = f.read(1 << 20).decode("utf-8", "replace")
+    except OSError:
+        return False
+    return "\n  aekit_version: " in text and legacy_kind(folder / "artifacts" / "run") == "run"
 
 
 def _in_legacy_layout(kind: str, rel: str) -> bool:
     if kind == "index":
         return rel in _LEGACY_INDEX_FILES
+    if kind == "mlflow":
+        return rel in _LEGACY_MLFLOW_FILES or rel.startswith(_LEGACY_MLFLOW_RUN)
     return rel in _LEGACY_RUN_FILES or rel.split("/", 1)[0] in _LEGACY_RUN_FOLDERS
 
 
@@ -278,4 +310,4 @@ def _target(option: str) -> str:
 
 
 def _article(kind: str) -> str:
-    return f"an {kind}" if kind[0] in "aeiou" else f"a {kind}"
+    return f"an {kind}" if kind[0] in "aeiouM" else f"a {kind}"  # M: "an MLflow model"

@@ -30,7 +30,7 @@ CONFIG = "config.json"
 _MARKER = _manifest.MARKER
 _SCAN_LIMIT = 10_000  # entries looked at inside a folder that --overwrite would replace
 # What an output is: one file, or a folder aekit makes (its manifest's kind).
-FOLDER_KINDS = ("run", "model", "index", "output")
+FOLDER_KINDS = ("run", "model", "index", "output", "mlflow")
 
 
 def is_run_folder(path: str | os.PathLike) -> bool:
@@ -39,6 +39,8 @@ def is_run_folder(path: str | os.PathLike) -> bool:
 
 
 def _kind_name(kind: str | None) -> str:
+    if kind == "mlflow":
+        return "MLflow model"
     return "run" if kind in (None, "run", "model") else kind
 
 

@@ -17,11 +17,13 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from .._transaction import readable, replace_folder
+from .._manifest import check_replaceable
+from .._outputs import check_save_target
+from .._transaction import followed, readable, staged_folder
 from .._version import __version__
 from ..errors import ArgumentTypeError, UsageError
 from ..estimators.outputs import input_columns, output_columns, output_kind
-from ..estimators.persistence import CONFIG, WEIGHTS, load
+from ..estimators.persistence import CONFIG, WEIGHTS, _as_path, load
 from ..training.mlflow import require_mlflow
 
 CODE = Path(__file__).with_name("model_code.py")
@@ -127,7 +129,11 @@ def save_model(
 ) -> Path:
     """Write an MLflow model of a run (or of a fitted estimator) into the folder ``path``.
 
-    The folder is built beside ``path`` and moved into place once complete.
+    The folder is built beside ``path`` and swapped in whole once complete, with aekit's manifest
+    (:mod:`aekit._manifest`), as a run folder is (:mod:`aekit._transaction`). ``overwrite``
+    replaces only what aekit wrote: the files of yours in an MLflow model aekit wrote are kept in
+    the new one, a folder aekit did not write (another library's MLflow model) is refused, and a
+    symbolic link to a folder stays a link: the folder it names is replaced.
 
     Parameters
     ----------
@@ -135,9 +141,10 @@ def save_model(
         A run folder of ``aekit train`` (or a model saved by ``est.save``), or a fitted
         AnomalyDetector, ImageAnomalyDetector, Autoencoder or VAE.
     path : str or Path
-        The model folder to write (new, or an MLflow model to replace with ``overwrite``).
+        The model folder to write (new, empty, or an MLflow model of aekit's to replace with
+        ``overwrite``).
     overwrite : bool, default False
-        Replace an MLflow model already at ``path``.
+        Replace the MLflow model that aekit wrote at ``path`` (its files only).
     pip_requirements, extra_pip_requirements : list of str, optional
         The serving environment's packages (MLflow's meaning); default ``aekit`` and ``torch`` at
         this machine's versions.
@@ -157,17 +164,19 @@ def save_model(
     require_mlflow()
     import mlflow
 
-    path = Path(path)
+    path = followed(_as_path(path, "path"))  # a link to a folder: that folder is written
     _check_model_path(path, overwrite)
     with model_artifact(run_or_estimator) as (folder, est):
         options = _pyfunc_options(est, folder, pip_requirements, extra_pip_requirements, metadata)
-        staging = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent)) / "model"
-        try:
+        with staged_folder(path, "mlflow") as work:
+            # MLflow writes only into a new folder, and the staging folder holds aekit's marker:
+            # a hidden .tmp folder inside it (never carried, never listed), then moved up
+            model = work / ".mlflow-model.tmp"
             with _quiet():
-                mlflow.pyfunc.save_model(str(staging), **options)
-            replace_folder(staging, path)
-        finally:
-            shutil.rmtree(staging.parent, ignore_errors=True)
+                mlflow.pyfunc.save_model(str(model), **options)
+            for entry in model.iterdir():
+                os.rename(entry, work / entry.name)
+            model.rmdir()
     return path
 
 
@@ -191,17 +200,14 @@ def _quiet() -> Iterator[None]:
 
 
 def _check_model_path(path: Path, overwrite: bool) -> None:
-    """``path`` is new, an empty folder, or (with ``overwrite``) an MLflow model folder."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if not path.exists() or (path.is_dir() and not any(path.iterdir())):
-        return
-    if not overwrite:
+    """``path`` is new, an empty folder, or (with ``overwrite``) an MLflow model that aekit wrote; a
+    folder of the user's is said first (overwrite would not replace it either)."""
+    check_save_target(path, overwrite, "an MLflow model")
+    if os.path.lexists(path) and not path.is_dir():
+        raise UsageError(f"cannot save an MLflow model to {path}: it is a file; expected a folder")
+    check_replaceable(path, "mlflow", option="save to", shown=str(path))
+    if path.is_dir() and any(path.iterdir()) and not overwrite:
         raise UsageError(f"{path} already exists; pass overwrite=True to replace it")
-    if not (path / "MLmodel").is_file():
-        raise UsageError(
-            f"{path} is not an MLflow model folder (no MLmodel file); overwrite replaces only a "
-            f"model, so pass another path"
-        )
 
 
 def log_model(

@@ -5,25 +5,41 @@ Layout of ``RUN/checkpoint/``:
                              the run's own tensors ("extra.*": early stopping's best weights)
     latest.json              epoch, history, optimizer's non-tensor state, the weights' file name,
                              the run's own state ("extra": early stopping's best loss and wait)
+    threads.json             the CPU threads the run chose (:mod:`aekit.training.threads`)
 
 Each file is written atomically; ``latest.json`` is replaced last, so a crash at any
 point leaves it pointing at a complete weights file. Older weights are removed only after.
+
+A checkpoint folder may also be one of the user's (``fit(X, checkpoint_dir=...)``), so aekit tells
+its own files there from the user's: ``latest.json`` and every weights file carry the checkpoint's
+id (``threads.json`` too, written first, so that a weights file left by a kill before the first
+``latest.json`` is known), and only weights files with that id, or the one ``latest.json`` names,
+are ever removed. A folder holding a ``latest.json``, ``threads.json`` or ``epoch-*.safetensors``
+that is not its aekit checkpoint's is refused (:func:`check_checkpoint_folder`), never written.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import os
+import uuid
 from pathlib import Path
 from typing import Any
 
 import torch
 
 from .. import _io
-from ..errors import RunFailure
+from .._manifest import MARKER, name_files
+from .._outputs import enclosing_run
+from ..errors import RunFailure, UsageError
 from .serialize import check_finite, join_tensors, load_tensors, save_tensors, split_tensors
+from .threads import CHOICE_FILE as THREADS
 
 LATEST = "latest.json"
+FORMAT = "aekit-checkpoint"
+ID = "checkpoint_id"  # the key of the checkpoint's id in latest.json, threads.json and the weights
+WEIGHTS = "epoch-*.safetensors"
 
 
 def save_checkpoint(
@@ -37,17 +53,29 @@ def save_checkpoint(
     extra_tensors: dict[str, torch.Tensor] | None = None,
 ) -> Path:
     """Save the state after ``epoch`` (1-based count of finished epochs) into ``folder``; ``extra``
-    (JSON) and ``extra_tensors`` are the run's own state, handed back by :func:`load_checkpoint`."""
+    (JSON) and ``extra_tensors`` are the run's own state, handed back by :func:`load_checkpoint`.
+
+    Then the checkpoint's earlier weights files are removed, and no other file: a ``latest.json``
+    or weights file of the user's under the name this one writes is refused in one line."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
+    previous = _aekit_latest(folder)
+    ident = checkpoint_id(folder) or new_id()
+    weights = folder / f"epoch-{epoch:04d}.safetensors"
+    owned = is_run_checkpoint(folder)  # a run's: every file in it is aekit's, ids or not
+    # a file of the user's put there since the run began is refused, not replaced
+    clash = [n for n in _foreign(folder, ident, previous) if n in (LATEST, weights.name)]
+    if clash and not owned:
+        raise _refusal(folder, clash)
     tensors = {f"model.{k}": v for k, v in model.state_dict().items()}
     tensors.update({f"extra.{k}": v for k, v in (extra_tensors or {}).items()})
     optim_json = split_tensors(optimizer.state_dict(), "optimizer", tensors)
-    weights = folder / f"epoch-{epoch:04d}.safetensors"
-    save_tensors(weights, tensors)
+    save_tensors(weights, tensors, metadata={"format": FORMAT, ID: ident})
     _io.write_json(
         folder / LATEST,
         {
+            "format": FORMAT,
+            ID: ident,
             "epoch": epoch,
             "weights": weights.name,
             "history": history,
@@ -55,10 +83,126 @@ def save_checkpoint(
             "extra": extra or {},
         },
     )
-    for old in folder.glob("epoch-*.safetensors"):  # only now is the old one not needed
-        if old.name != weights.name:
+    for old in folder.glob(WEIGHTS):  # only now is the old one not needed; never the user's
+        if old.name != weights.name and (owned or _ours(old, ident, previous)):
             old.unlink(missing_ok=True)
     return weights
+
+
+def new_id() -> str:
+    return uuid.uuid4().hex
+
+
+def _json(path: Path) -> Any:
+    """The JSON in ``path``; None when it is missing or not JSON."""
+    try:
+        return json.loads(path.read_bytes())
+    except (OSError, ValueError, RecursionError):
+        return None
+
+
+def _aekit_latest(folder: Path) -> dict | None:
+    """``latest.json`` when aekit wrote it: with aekit's format, or (an aekit before the format)
+    the fields aekit has always written. One of aekit's with a damaged field is still aekit's:
+    resuming says it is damaged."""
+    state = _json(folder / LATEST)
+    if not isinstance(state, dict):
+        return None
+    if "format" in state:
+        return state if state["format"] == FORMAT else None
+    return state if {"epoch", "weights", "history", "optimizer"} <= state.keys() else None
+
+
+def _aekit_threads(folder: Path) -> dict | None:
+    """``threads.json`` when aekit wrote it (:func:`aekit.training.threads.record`)."""
+    choice = _json(folder / THREADS)
+    return choice if isinstance(choice, dict) and "intra_op" in choice else None
+
+
+def checkpoint_id(folder: str | os.PathLike | None) -> str | None:
+    """The id of the aekit checkpoint in ``folder``: its latest.json's, else (before the first
+    checkpoint) its threads.json's; None when it has neither."""
+    if folder is None:
+        return None
+    for body in (_aekit_latest(Path(folder)), _aekit_threads(Path(folder))):
+        ident = body.get(ID) if body is not None else None
+        if isinstance(ident, str) and ident:
+            return ident
+    return None
+
+
+def _weights_id(path: Path) -> Any:
+    """The checkpoint id in a weights file's safetensors header (None: not an aekit checkpoint's)."""
+    try:
+        with open(path, "rb") as f:
+            size = int.from_bytes(f.read(8), "little")
+            header = json.loads(f.read(size)) if size <= 1 << 24 else None
+    except (OSError, ValueError, RecursionError):
+        return None
+    meta = header.get("__metadata__") if isinstance(header, dict) else None
+    return meta.get(ID) if isinstance(meta, dict) else None
+
+
+def _ours(path: Path, ident: str | None, latest: dict | None) -> bool:
+    """A weights file of this checkpoint: it carries its id, or its latest.json names it (the only
+    one an aekit before ids left)."""
+    if ident is not None and _weights_id(path) == ident:
+        return True
+    return latest is not None and path.name == latest.get("weights")
+
+
+def _foreign(folder: Path, ident: str | None, latest: dict | None) -> list[str]:
+    """The files in ``folder`` under the names aekit's checkpoint writes that are not its own."""
+    names = []
+    if (folder / LATEST).exists() and latest is None:
+        names.append(LATEST)
+    if (folder / THREADS).exists() and _aekit_threads(folder) is None:
+        names.append(THREADS)
+    names += [p.name for p in sorted(folder.glob(WEIGHTS)) if not _ours(p, ident, latest)]
+    return names
+
+
+def _refusal(folder: Path, names: list[str]) -> UsageError:
+    return UsageError(
+        f"checkpoint_dir {folder} holds {name_files(names)}, which aekit did not write (not its "
+        f"checkpoint in that folder); aekit never replaces or deletes them: pass another "
+        f"checkpoint_dir (a new or empty folder, or one aekit's checkpoints went to)"
+    )
+
+
+def is_run_checkpoint(folder: Path) -> bool:
+    """``folder`` is the ``checkpoint/`` of a run that aekit is building (``.RUN.partial/``), whose
+    transaction owns every file in it."""
+    return folder.name == "checkpoint" and (folder.parent / MARKER).is_file()
+
+
+def check_checkpoint_folder(folder: str | os.PathLike) -> None:
+    """Refuse, in one line, a ``checkpoint_dir`` whose files aekit would replace or delete, or that
+    would put aekit's files into a folder of aekit's.
+
+    A new or empty folder, a folder of the user's files under other names, and a folder of an
+    earlier aekit checkpoint (to resume, or to start again) are accepted. A ``latest.json``,
+    ``threads.json`` or ``epoch-*.safetensors`` that is not that checkpoint's is the user's: refused.
+    So is a folder that is, or lies inside, an aekit folder (a run, a saved model, an index...):
+    its files are aekit's own. A run's own checkpoint folder is not checked: its transaction
+    owns it.
+    """
+    folder = Path(folder)
+    if is_run_checkpoint(folder):
+        return
+    inside = enclosing_run(folder)
+    if inside is not None:
+        how = "is" if inside == Path(os.path.realpath(folder)) else "lies inside"
+        raise UsageError(
+            f"checkpoint_dir {folder} {how} the aekit folder {inside}, which holds aekit's own "
+            f"files; pass a folder outside aekit's folders"
+        )
+    if os.path.lexists(folder) and not folder.is_dir():
+        raise UsageError(f"checkpoint_dir {folder} is a file; pass a folder")
+    if folder.is_dir():
+        foreign = _foreign(folder, checkpoint_id(folder), _aekit_latest(folder))
+        if foreign:
+            raise _refusal(folder, foreign)
 
 
 def has_checkpoint(folder: str | Path) -> bool:

@@ -333,12 +333,16 @@ def recorded(checkpoint_dir: str | os.PathLike | None) -> ThreadChoice | None:
 
 
 def record(choice: ThreadChoice, checkpoint_dir: str | os.PathLike | None) -> None:
-    """Write ``choice`` into the run's checkpoint folder (call it on the process that writes checkpoints)."""
+    """Write ``choice`` into the run's checkpoint folder (call it on the process that writes
+    checkpoints), with the checkpoint's id: the first thing the run writes there, it tells the
+    run's weights from the user's files before the first latest.json."""
     from .. import _io
+    from .checkpoint import ID, checkpoint_id, new_id  # torch: not at the CLI's start (above)
 
     if checkpoint_dir is not None:
         os.makedirs(checkpoint_dir, exist_ok=True)
-        _io.write_json(os.path.join(checkpoint_dir, CHOICE_FILE), choice.to_json())
+        body = {**choice.to_json(), ID: checkpoint_id(checkpoint_dir) or new_id()}
+        _io.write_json(os.path.join(checkpoint_dir, CHOICE_FILE), body)
 
 
 # The user's thread count, put back when the last of aekit's calls in any thread ends: each call

@@ -27,6 +27,7 @@ from typing import Any
 
 from ..errors import ArgumentTypeError, UsageError
 from . import distributed
+from .checkpoint import check_checkpoint_folder
 from .loop import LossFn, TrainConfig, autocast_for, first_batch, memory_format_for, train
 from .mlflow import mlflow_log
 from .probe import model_key, probe_threads, throwaway_step
@@ -45,7 +46,11 @@ class Trainer:
     ----------
     checkpoint_dir : str or Path, optional
         A checkpoint (weights, optimizer, history) after every epoch, and the CPU threads the run
-        chose, go here.
+        chose, go here: a new or empty folder, or one an earlier aekit checkpoint went to (its
+        checkpoint is continued with ``resume``, else replaced). aekit writes ``latest.json``,
+        ``threads.json`` and ``epoch-NNNN.safetensors`` there and removes only the weights files
+        it wrote; a folder where these names hold files aekit did not write, or a folder inside
+        an aekit folder (a run, a saved model), is refused in one line. Other files are left alone.
     resume : bool, default False
         Continue from the last checkpoint in ``checkpoint_dir`` (exactly: same batches, same draws,
         same threads), or start when there is none.
@@ -99,6 +104,8 @@ class Trainer:
             raise ArgumentTypeError(
                 f"checkpoint_dir must be a folder path, got {self.checkpoint_dir!r}"
             )
+        if self.checkpoint_dir is not None:  # never the user's files replaced, nor aekit's folders
+            check_checkpoint_folder(self.checkpoint_dir)
         try:
             self.callbacks = list(self.callbacks or ())
         except TypeError:

@@ -172,13 +172,63 @@ def test_what_cannot_be_served_is_one_line(models, tmp_path):
         aekit.mlflow.save_model(models["detector"], tmp_path / "m")
     (tmp_path / "other").mkdir()
     (tmp_path / "other" / "notes.txt").write_text("mine")
-    with pytest.raises(UsageError, match="not an MLflow model folder"):
+    with pytest.raises(UsageError, match="not an aekit MLflow model"):
         aekit.mlflow.save_model(models["detector"], tmp_path / "other", overwrite=True)
     assert (tmp_path / "other" / "notes.txt").read_text() == "mine"
     aekit.mlflow.save_model(models["table"], tmp_path / "m", overwrite=True)
     meta = json.loads(json.dumps(mlflow.models.Model.load(str(tmp_path / "m")).metadata))
     assert meta["estimator"] == "Autoencoder"
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no staging left
+
+
+def _estimator(folder):
+    return mlflow.models.Model.load(str(folder)).metadata["estimator"]
+
+
+def test_overwrite_replaces_only_what_aekit_wrote(models, tmp_path):
+    """Another library's MLflow model is refused and left whole; the user's files in an MLflow model
+    of aekit's are kept; a link to a model stays a link, and the model it names is replaced."""
+    theirs = tmp_path / "theirs"
+    theirs.mkdir()
+    (theirs / "MLmodel").write_text("flavors:\n  sklearn: {pickled_model: model.pkl}\n")
+    (theirs / "model.pkl").write_bytes(b"their weights")
+    with pytest.raises(UsageError, match=r"theirs is not an aekit MLflow model .*MLmodel"):
+        aekit.mlflow.save_model(models["table"], theirs, overwrite=True)
+    assert sorted(p.name for p in theirs.iterdir()) == ["MLmodel", "model.pkl"]
+    assert (theirs / "model.pkl").read_bytes() == b"their weights"
+
+    ours = tmp_path / "ours"
+    aekit.mlflow.save_model(models["detector"], ours)
+    (ours / "NOTES.txt").write_text("my notes")
+    (ours / "mydir").mkdir()
+    (ours / "mydir" / "data.csv").write_text("a,b\n1,2\n")
+    aekit.mlflow.save_model(models["table"], ours, overwrite=True)
+    assert _estimator(ours) == "Autoencoder"
+    assert (ours / "NOTES.txt").read_text() == "my notes"
+    assert (ours / "mydir" / "data.csv").read_text() == "a,b\n1,2\n"
+
+    (tmp_path / "link").symlink_to(ours)
+    aekit.mlflow.save_model(models["detector"], tmp_path / "link", overwrite=True)
+    assert (tmp_path / "link").is_symlink() and _estimator(ours) == "AnomalyDetector"
+    assert (ours / "NOTES.txt").read_text() == "my notes"
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no staging left
+
+
+def test_a_model_of_an_aekit_before_manifests_is_replaced_when_it_holds_only_aekits_files(
+    models, tmp_path
+):
+    """Told by its MLmodel (aekit's version in the metadata) and its run; a file of the user's in it
+    cannot be told from aekit's, so the overwrite is refused naming it."""
+    old = tmp_path / "old"
+    aekit.mlflow.save_model(models["detector"], old)
+    (old / ".aekit-manifest.json").unlink()
+    (old / "NOTES.txt").write_text("my notes")
+    with pytest.raises(UsageError, match="NOTES.txt"):
+        aekit.mlflow.save_model(models["table"], old, overwrite=True)
+    assert (old / "NOTES.txt").read_text() == "my notes" and _estimator(old) == "AnomalyDetector"
+    (old / "NOTES.txt").unlink()
+    aekit.mlflow.save_model(models["table"], old, overwrite=True)
+    assert _estimator(old) == "Autoencoder"
 
 
 def test_an_image_detector_is_a_model_of_per_image_scores(tmp_path):
