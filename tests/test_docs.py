@@ -18,42 +18,13 @@ import aekit.plots
 
 from .conftest import REPO
 
+MODULES = (aekit, aekit.data, aekit.plots, aekit.export, aekit.mlflow, aekit.dask)
+# every class and function that a public module exports (a hand-made list missed aekit.Trainer)
 PUBLIC = [
-    *(
-        getattr(aekit, name)
-        for name in (
-            "Autoencoder",
-            "Denoiser",
-            "AnomalyDetector",
-            "ImageAnomalyDetector",
-            "VAE",
-            "load",
-        )
-    ),
-    *(
-        getattr(aekit.data, name)
-        for name in (
-            "read_path",
-            "iter_table",
-            "as_array",
-            "load_builtin",
-            "ecg5000_classic_split",
-            "write_output",
-            "data_root",
-            "Data",
-            "columns_by_name",
-            "MNIST",
-            "FashionMNIST",
-            "BinarizedMNIST",
-            "ECG5000",
-        )
-    ),
-    *(getattr(aekit.plots, name) for name in aekit.plots.__all__),
-    aekit.network,
-    aekit.export.export_onnx,
-    aekit.export.verify_onnx,
-    *(getattr(aekit.mlflow, name) for name in aekit.mlflow.__all__),
-    *(getattr(aekit.dask, name) for name in aekit.dask.__all__),
+    obj
+    for module in MODULES
+    for obj in (getattr(module, name) for name in module.__all__)
+    if inspect.isclass(obj) or inspect.isfunction(obj)
 ]
 
 
@@ -71,7 +42,7 @@ def test_public_docstring_is_numpydoc_with_examples(obj):
     doc = inspect.getdoc(obj)
     assert doc, f"{obj.__name__} has no docstring"
     assert _heading(doc, "Examples"), f"{obj.__name__}: no numpydoc 'Examples' section"
-    if inspect.signature(obj).parameters:
+    if inspect.signature(obj).parameters and not getattr(obj, "_is_protocol", False):
         assert _heading(doc, "Parameters"), f"{obj.__name__}: no numpydoc 'Parameters' section"
 
 

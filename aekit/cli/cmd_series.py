@@ -203,7 +203,13 @@ def _refuse_processes(args: argparse.Namespace, method: str | None) -> None:
     if (method or SeriesDetector().get_params()["method"]) != "neighbors":
         return
     refuse_processes(args, "neighbors", "its nearest-window search", "reconstruction or both")
-    for dest, option in (("tensorboard", "--tensorboard"), ("no_latent", "--no-latent")):
+    for dest, option in (
+        ("tensorboard", "--tensorboard"),
+        ("no_latent", "--no-latent"),
+        ("encoder", "--encoder"),
+        ("decoder", "--decoder"),
+        ("network", "--network"),
+    ):
         if getattr(args, dest, False):
             raise UsageError(
                 f"{option} does not apply to method 'neighbors': its nearest-window search trains "

@@ -441,6 +441,11 @@ DATASETS: dict[str, type[BuiltinDataset]] = {
 def get_dataset(name: str) -> type[BuiltinDataset]:
     """The dataset class registered under ``name``.
 
+    Parameters
+    ----------
+    name : str
+        "mnist", "fashion-mnist", "binarized-mnist" or "ecg5000" (``aekit datasets list``).
+
     Examples
     --------
     >>> get_dataset("mnist").shape

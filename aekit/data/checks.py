@@ -171,6 +171,15 @@ def as_array(X, *, name: str = "X", min_ndim: int = 2) -> np.ndarray:
 def as_labels(y, n: int, *, name: str = "y") -> np.ndarray:
     """Validate labels for ``n`` samples: a 1-D array of numbers (int64 when integral) or strings.
 
+    Parameters
+    ----------
+    y : array-like of shape (n,) or (n, 1)
+        The labels.
+    n : int
+        How many samples they label.
+    name : str, default "y"
+        What the message of a refusal calls them.
+
     Examples
     --------
     >>> as_labels([1.0, 0.0], 2)

@@ -37,10 +37,24 @@ USER_AGENT = "aekit (+https://github.com/)"
 class Resource:
     """One dataset file: where to get it and how to recognise it.
 
-    ``filename`` is the name in the dataset folder (``.gz`` files are stored compressed).
-    ``sha256`` and ``size`` describe the decompressed bytes. ``urls`` lists the canonical
-    location first, then mirrors. When ``member`` is set, each URL points to a zip archive and
-    the file is that member of it (``password`` for archives that need one).
+    Parameters
+    ----------
+    filename : str
+        The name in the dataset folder (``.gz`` files are stored compressed).
+    sha256, size : str, int
+        The decompressed bytes' digest and length.
+    urls : tuple of str
+        The canonical location first, then mirrors.
+    member : str, optional
+        Each URL points to a zip archive and the file is this member of it.
+    password : bytes, optional
+        For archives that need one.
+
+    Examples
+    --------
+    >>> from aekit.data import MNIST
+    >>> MNIST.resources[0].filename
+    'train-images-idx3-ubyte.gz'
     """
 
     filename: str
@@ -152,7 +166,22 @@ def download_resource(
 
     Each URL gets up to ``retries`` attempts, waiting ``backoff * 2**attempt`` seconds between
     them (HTTP 4xx errors and checksum mismatches move on to the next URL at once). Raises
-    :class:`RunFailure` with one line when every URL fails. No ``.part`` file is left behind.
+    :class:`RunFailure` with one line when every URL fails. No work file is left behind.
+
+    Parameters
+    ----------
+    resource : Resource
+        The file, its checksum and its URLs.
+    folder : str or Path
+        Where it goes (made when missing).
+    timeout : float, default 30
+        Seconds to wait for a server.
+    retries : int, default 3
+        Attempts per URL.
+    backoff : float, default 1.0
+        Seconds before the second attempt, doubled after each.
+    max_member_bytes : int
+        The most bytes a zip member may hold once extracted.
 
     Examples
     --------

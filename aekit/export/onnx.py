@@ -744,7 +744,20 @@ def verify_onnx(
 
 def checked_sizes(model: Any, part: str | None = None) -> int:
     """How many input sizes :func:`verify_onnx` compares a part on by default (1, or 4 for a graph
-    of images of any height and width)."""
+    of images of any height and width).
+
+    Parameters
+    ----------
+    model : estimator or str or Path
+        A fitted aekit estimator, or a run or saved-model folder.
+    part : str, optional
+        The part exported (:data:`aekit.export.PARTS`); the estimator's default when None.
+
+    Examples
+    --------
+    >>> checked_sizes(aekit.load("runs/denoise"))  # doctest: +SKIP
+    4
+    """
     est, _ = _estimator(model)
     return 1 + len(_other_sizes(_graph(est, _check_part(est, part))))
 

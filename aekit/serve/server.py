@@ -127,7 +127,10 @@ def serve(
     if not server.started:
         raise RunFailure("the server did not start (see the lines above)")
     log.info("stopped; answered %d inference requests", app.state.metrics.answered_infers())
-    if any(t.name.startswith(INFER_THREAD) and t.is_alive() for t in threading.enumerate()):
+    workers = [t for t in threading.enumerate() if t.name.startswith(INFER_THREAD)]
+    for t in workers:  # an idle worker ends as soon as it reads the executor's shutdown
+        t.join(timeout=0.5)
+    if any(t.is_alive() for t in workers):
         # --grace ran out during a computation: its client has its 503; Python would wait for the
         # thread at exit (25 s for a large image), past a supervisor's kill. Nothing is written.
         log.info("a computation still running was abandoned at the end of --grace")

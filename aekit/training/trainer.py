@@ -64,6 +64,12 @@ class Trainer:
         MLflow tracking (the estimator's parameters, the losses of each epoch): True into
         ``MLFLOW_TRACKING_URI`` (or MLflow's default), a string is the tracking URI, a
         :class:`aekit.training.mlflow.MLflowLog` gives every setting. Needs ``aekit[mlflow]``.
+
+    Examples
+    --------
+    >>> trainer = Trainer(checkpoint_dir="ckpt", resume=True)
+    >>> aekit.Autoencoder(epochs=20).fit(X, trainer=trainer)  # doctest: +SKIP
+    Autoencoder(epochs=20)
     """
 
     checkpoint_dir: str | os.PathLike | None = None

@@ -178,7 +178,15 @@ def test_nproc_with_the_neighbours_is_one_line(run, tmp_path, capsys):
     assert not (tmp_path / "r").exists()
 
 
-@pytest.mark.parametrize("option", ["--tensorboard", "--no-latent"])
+@pytest.mark.parametrize(
+    "option",
+    [
+        "--tensorboard",
+        "--no-latent",
+        "--encoder=tests.nets:MLPEncoder",
+        "--decoder=tests.nets:MLPDecoder",
+    ],
+)
 def test_network_options_with_the_neighbours_are_one_line_not_ignored(
     run, tmp_path, capsys, option
 ):
@@ -187,7 +195,8 @@ def test_network_options_with_the_neighbours_are_one_line_not_ignored(
     args = ["train", "series", "--data", str(folder / "train.csv"), option]
     assert main([*args, "--out", str(tmp_path / "r"), *FAST]) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and f"{option} does not apply to method 'neighbors'" in err[0], err
+    name = option.split("=")[0]
+    assert len(err) == 1 and f"{name} does not apply to method 'neighbors'" in err[0], err
 
 
 def test_ranges_written_where_the_step_scores_go_are_refused_whatever_the_spelling(

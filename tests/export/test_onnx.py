@@ -172,6 +172,18 @@ def test_detector_scores_labels_and_threshold(detector, tmp_path):
     )
 
 
+def test_a_detector_whose_codes_repeat_agrees_on_every_row(tmp_path):
+    # distinct rows sharing a ReLU code of zeros: tied copies in the density's reference, which
+    # torch and ONNX Runtime broke apart, and 12 of 500 rows scored up to 10 apart (1e-20 vs 1.49)
+    rng = np.random.default_rng(0)
+    det = aekit.AnomalyDetector(epochs=1, seed=0, threads=1, verbose=0, device="cpu")
+    det.fit(rng.random((2000, 20), dtype=np.float32))
+    x = np.random.default_rng(5).random((500, 20), dtype=np.float32)
+    out = run(export_onnx(det, tmp_path / "det.onnx"), x)
+    close(out["score"], det.decision_function(x))
+    np.testing.assert_array_equal(out["label"], det.predict(x))
+
+
 def test_a_conv2d_detector_of_images(tmp_path):
     images = np.random.default_rng(4).random((40, 3, 10, 6), dtype=np.float32)  # padded inside
     det = aekit.AnomalyDetector(architecture="conv2d", hidden=(4, 4), epochs=2, device="cpu")

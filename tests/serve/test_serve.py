@@ -574,6 +574,22 @@ def test_sigterm_under_load_finishes_the_requests_in_flight_and_exits_0(runs, tm
     assert in_flight, "no request was in flight at SIGTERM"
     line = served.wait_for("stopped;")
     assert f"answered {len(ok) + 1} inference requests" in line, (line, len(ok))
+    # nothing ran past --grace: the idle worker thread is no abandoned computation
+    assert not any("abandoned" in line for line in served.lines), served.lines
+
+
+def test_an_idle_stop_abandons_nothing(runs):
+    # the executor's idle worker, alive until it read the shutdown, was taken for a computation
+    # left running: "a computation still running was abandoned at the end of --grace"
+    served = Served(f"ecg={runs['runs']['ecg']}")
+    try:
+        with httpx.Client(timeout=120) as client:
+            served.wait_ready(client)
+        time.sleep(1)  # idle
+    finally:
+        assert served.stop() == 0
+    served.wait_for("stopped;")
+    assert not any("abandoned" in line for line in served.lines), served.lines
 
 
 def test_quiet_still_says_where_it_listens(runs):

@@ -279,6 +279,12 @@ def fit_code_density(
     seen: set[bytes] = set()
     parts = [codes_of(rows).float().reshape(len(rows), -1) for rows in _distinct(reference, seen)]
     codes = torch.cat(parts) if parts else torch.empty(0)
+    if len(codes):
+        # Distinct rows can share a code (a ReLU code of zeros: 79% of one run's reference): copies
+        # have a k-distance of 0 and a density of 1 / EPS, and which of the tied copies are a query's
+        # k nearest (torch's topk and the ONNX graph's TopK break ties apart) swung its LOF from
+        # 1e-20 to 1e9: onnxruntime gave 8e-20 where PyTorch gave 1.49. One copy of each code.
+        codes = torch.unique(codes, dim=0)
     if len(codes) < MIN_REFERENCE_ROWS:
         return None
     return CodeDensity.fit(codes, n_neighbors)

@@ -197,3 +197,12 @@ def test_repeated_rows_do_not_blow_the_density_up():
     s = det.score_samples(np.r_[normal, odd])
     assert s.max() < 1e6 and det.threshold_ < 1e6
     assert roc_auc_score(np.r_[np.zeros(500), np.ones(60)], s) > 0.97
+
+
+def test_rows_sharing_a_code_are_one_reference_code():
+    # 41 distinct rows in a ReLU's dead zone share the code 0: copies with a k-distance of 0
+    from aekit.estimators.anomaly.density import fit_code_density
+
+    rows = np.arange(60, dtype=np.float32)[:, None]
+    density = fit_code_density(lambda r: torch.as_tensor(np.maximum(r - 40, 0)), iter([rows]), 5)
+    assert len(density.codes) == 20 and bool((density.k_distance > 0).all())
