@@ -1149,7 +1149,7 @@ CASES += [
         "sample-not-a-vae",
         ["sample", "{W}/runs/basic", "--output", "{T}/s.png"],
         2,
-        ["not a VAE"],
+        ["holds the estimator Autoencoder, not a VAE"],
         ["vae", "basic"],
     ),
     C(

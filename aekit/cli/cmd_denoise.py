@@ -114,7 +114,7 @@ def cmd_denoise(args: argparse.Namespace) -> int:
     est = load(args.run)
     if type(est).__name__ != "Denoiser":
         raise UsageError(
-            f"{args.run} holds a {type(est).__name__}, not a Denoiser; train one with "
+            f"{args.run} holds the estimator {type(est).__name__}, not a Denoiser; train one with "
             f"'aekit train denoise'"
         )
     set_verbose(est, args)

@@ -109,7 +109,7 @@ def _load_vae(path: str):
     est, recipe, config = load_run(path)
     if type(est).__name__ != "VAE":
         raise UsageError(
-            f"{path} holds a {type(est).__name__}, not a VAE; train one with 'aekit train vae'"
+            f"{path} holds the estimator {type(est).__name__}, not a VAE; train one with 'aekit train vae'"
         )
     return est, recipe, config
 
