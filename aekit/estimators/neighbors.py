@@ -196,13 +196,13 @@ class LatentIndex:
         from .._manifest import check_replaceable
         from .._outputs import check_save_target
         from .._transaction import followed, staged_folder
-        from .persistence import _as_path
+        from .persistence import as_path
 
         if not hasattr(self, "vectors_"):
             from ..errors import NotFittedError
 
             raise NotFittedError("this LatentIndex is empty; call fit(X) before save(path)")
-        path = followed(_as_path(path, "path"))
+        path = followed(as_path(path, "path"))
         check_save_target(path, overwrite, "an index")
         if os.path.lexists(path) and not path.is_dir():
             raise UsageError(f"cannot save an index to {path}: it is a file; expected a folder")
@@ -238,9 +238,9 @@ class LatentIndex:
         """
         from .._manifest import changed_files
         from .._transaction import readable
-        from .persistence import _as_path
+        from .persistence import as_path
 
-        path = readable(_as_path(path, "path"))
+        path = readable(as_path(path, "path"))
         config = read_index_config(path)
         vectors = _read_vectors(path / INDEX_VECTORS)
         if vectors.ndim != 2 or len(vectors) != len(config["ids"]):
@@ -313,9 +313,9 @@ _OPTIONAL = {
 
 def read_index_config(path: str | Path) -> dict[str, Any]:
     """``index.json`` of an index folder, checked field by field: one line naming the file and the field."""
-    from .persistence import _as_path
+    from .persistence import as_path
 
-    file = _as_path(path, "path") / INDEX_CONFIG
+    file = as_path(path, "path") / INDEX_CONFIG
     if not file.is_file():
         raise UsageError(f"{path}: no {INDEX_CONFIG}; expected an index written by 'aekit index'")
     try:

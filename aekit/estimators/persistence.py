@@ -55,7 +55,7 @@ def save_estimator(
     from .._outputs import check_save_target
     from .._transaction import followed, staged_folder
 
-    path = followed(_as_path(path, "path"))  # a link to a folder: that folder is written
+    path = followed(as_path(path, "path"))  # a link to a folder: that folder is written
     check_save_target(path, overwrite, "a model")
     refuse_files_in_output(est.get_params(deep=False), path)
     if path.exists() and not path.is_dir():
@@ -121,7 +121,9 @@ def recorded_params(est) -> dict[str, Any]:
     return {**params, **{n: built[n] for n in changed}}
 
 
-def _as_path(path: Any, name: str) -> Path:
+def as_path(path: Any, name: str) -> Path:
+    """``path`` as a Path, or a one-line ArgumentTypeError naming ``name`` (not a path, empty,
+    bytes or a NUL character): the check of every folder the API saves to or loads from."""
     if not isinstance(path, (str, os.PathLike)) or (isinstance(path, str) and not path.strip()):
         raise ArgumentTypeError(f"{name} must be a folder path (str or Path), got {path!r}")
     try:
@@ -134,7 +136,7 @@ def read_config(path: str | Path) -> dict[str, Any]:
     """Read and check ``config.json`` of a saved model or run folder."""
     from .._transaction import check_not_in_progress, readable
 
-    path = _as_path(path, "path")
+    path = as_path(path, "path")
     if "\0" in str(path):
         raise UsageError(f"{path!r}: a path cannot hold a NUL character")
     if not os.path.lexists(path):
@@ -260,7 +262,7 @@ def load(path: str | Path, *, device: str | None = None, encoder: Any = None, de
     >>> z = ae.transform(images)               # doctest: +SKIP
     >>> ae = aekit.load("runs/mine", encoder=Encoder(), decoder=Decoder())   # doctest: +SKIP
     """
-    path = _as_path(path, "path")
+    path = as_path(path, "path")
     if path.exists() and not path.is_dir():
         raise UsageError(f"{path} is a file; expected the folder that holds {CONFIG} and {WEIGHTS}")
     # config.json and the weights are read one after the other: a run replaced in between (a

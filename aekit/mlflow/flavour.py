@@ -23,7 +23,7 @@ from .._transaction import followed, readable, staged_folder
 from .._version import __version__
 from ..errors import ArgumentTypeError, UsageError
 from ..estimators.outputs import input_columns, output_columns, output_kind
-from ..estimators.persistence import CONFIG, WEIGHTS, _as_path, load
+from ..estimators.persistence import CONFIG, WEIGHTS, as_path, load
 from ..training.mlflow import require_mlflow
 
 CODE = Path(__file__).with_name("model_code.py")
@@ -164,13 +164,13 @@ def save_model(
     require_mlflow()
     import mlflow
 
-    path = followed(_as_path(path, "path"))  # a link to a folder: that folder is written
+    path = followed(as_path(path, "path"))  # a link to a folder: that folder is written
     _check_model_path(path, overwrite)
     with model_artifact(run_or_estimator) as (folder, est):
         options = _pyfunc_options(est, folder, pip_requirements, extra_pip_requirements, metadata)
         with staged_folder(path, "mlflow") as work:
             # MLflow writes only into a new folder, and the staging folder holds aekit's marker:
-            # a hidden .tmp folder inside it (never carried, never listed), then moved up
+            # a folder inside it, whose files are then moved up (it is gone before the commit)
             model = work / ".mlflow-model.tmp"
             with _quiet():
                 mlflow.pyfunc.save_model(str(model), **options)
