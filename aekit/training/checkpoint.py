@@ -23,7 +23,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -33,12 +32,18 @@ from .. import _io
 from .._manifest import MARKER, name_files
 from .._outputs import enclosing_run
 from ..errors import RunFailure, UsageError
+from .identity import (
+    FORMAT,
+    ID,
+    LATEST,
+    THREADS,
+    aekit_latest,
+    aekit_threads,
+    checkpoint_id,
+    new_id,
+)
 from .serialize import check_finite, join_tensors, load_tensors, save_tensors, split_tensors
-from .threads import CHOICE_FILE as THREADS
 
-LATEST = "latest.json"
-FORMAT = "aekit-checkpoint"
-ID = "checkpoint_id"  # the key of the checkpoint's id in latest.json, threads.json and the weights
 WEIGHTS = "epoch-*.safetensors"
 
 
@@ -59,7 +64,7 @@ def save_checkpoint(
     or weights file of the user's under the name this one writes is refused in one line."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    previous = _aekit_latest(folder)
+    previous = aekit_latest(folder)
     ident = checkpoint_id(folder) or new_id()
     weights = folder / f"epoch-{epoch:04d}.safetensors"
     owned = is_run_checkpoint(folder)  # a run's: every file in it is aekit's, ids or not
@@ -89,48 +94,6 @@ def save_checkpoint(
     return weights
 
 
-def new_id() -> str:
-    return uuid.uuid4().hex
-
-
-def _json(path: Path) -> Any:
-    """The JSON in ``path``; None when it is missing or not JSON."""
-    try:
-        return json.loads(path.read_bytes())
-    except (OSError, ValueError, RecursionError):
-        return None
-
-
-def _aekit_latest(folder: Path) -> dict | None:
-    """``latest.json`` when aekit wrote it: with aekit's format, or (an aekit before the format)
-    the fields aekit has always written. One of aekit's with a damaged field is still aekit's:
-    resuming says it is damaged."""
-    state = _json(folder / LATEST)
-    if not isinstance(state, dict):
-        return None
-    if "format" in state:
-        return state if state["format"] == FORMAT else None
-    return state if {"epoch", "weights", "history", "optimizer"} <= state.keys() else None
-
-
-def _aekit_threads(folder: Path) -> dict | None:
-    """``threads.json`` when aekit wrote it (:func:`aekit.training.threads.record`)."""
-    choice = _json(folder / THREADS)
-    return choice if isinstance(choice, dict) and "intra_op" in choice else None
-
-
-def checkpoint_id(folder: str | os.PathLike | None) -> str | None:
-    """The id of the aekit checkpoint in ``folder``: its latest.json's, else (before the first
-    checkpoint) its threads.json's; None when it has neither."""
-    if folder is None:
-        return None
-    for body in (_aekit_latest(Path(folder)), _aekit_threads(Path(folder))):
-        ident = body.get(ID) if body is not None else None
-        if isinstance(ident, str) and ident:
-            return ident
-    return None
-
-
 def _weights_id(path: Path) -> Any:
     """The checkpoint id in a weights file's safetensors header (None: not an aekit checkpoint's)."""
     try:
@@ -156,7 +119,7 @@ def _foreign(folder: Path, ident: str | None, latest: dict | None) -> list[str]:
     names = []
     if (folder / LATEST).exists() and latest is None:
         names.append(LATEST)
-    if (folder / THREADS).exists() and _aekit_threads(folder) is None:
+    if (folder / THREADS).exists() and aekit_threads(folder) is None:
         names.append(THREADS)
     names += [p.name for p in sorted(folder.glob(WEIGHTS)) if not _ours(p, ident, latest)]
     return names
@@ -200,7 +163,7 @@ def check_checkpoint_folder(folder: str | os.PathLike) -> None:
     if os.path.lexists(folder) and not folder.is_dir():
         raise UsageError(f"checkpoint_dir {folder} is a file; pass a folder")
     if folder.is_dir():
-        foreign = _foreign(folder, checkpoint_id(folder), _aekit_latest(folder))
+        foreign = _foreign(folder, checkpoint_id(folder), aekit_latest(folder))
         if foreign:
             raise _refusal(folder, foreign)
 

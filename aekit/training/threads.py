@@ -38,6 +38,8 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
+from .identity import ID, THREADS, checkpoint_id, new_id
+
 logger = logging.getLogger(__name__)
 
 # What the OpenMP runtimes read at start-up: spin briefly at barriers, then sleep.
@@ -311,7 +313,7 @@ def _say_oversubscribed(threads: int) -> None:
 # In a run's checkpoint folder: the threads it started with. A resumed run keeps them, because
 # the thread count changes how sums are split and so the last bits of the weights: with the same
 # count, a resumed run ends with the weights of an uninterrupted one.
-CHOICE_FILE = "threads.json"
+CHOICE_FILE = THREADS
 
 
 def recorded(checkpoint_dir: str | os.PathLike | None) -> ThreadChoice | None:
@@ -337,7 +339,6 @@ def record(choice: ThreadChoice, checkpoint_dir: str | os.PathLike | None) -> No
     checkpoints), with the checkpoint's id: the first thing the run writes there, it tells the
     run's weights from the user's files before the first latest.json."""
     from .. import _io
-    from .checkpoint import ID, checkpoint_id, new_id  # torch: not at the CLI's start (above)
 
     if checkpoint_dir is not None:
         os.makedirs(checkpoint_dir, exist_ok=True)

@@ -284,10 +284,18 @@ def fit_code_density(
         # have a k-distance of 0 and a density of 1 / EPS, and which of the tied copies are a query's
         # k nearest (torch's topk and the ONNX graph's TopK break ties apart) swung its LOF from
         # 1e-20 to 1e9: onnxruntime gave 8e-20 where PyTorch gave 1.49. One copy of each code.
-        codes = torch.unique(codes, dim=0)
+        codes = _first_copies(codes)
     if len(codes) < MIN_REFERENCE_ROWS:
         return None
     return CodeDensity.fit(codes, n_neighbors)
+
+
+def _first_copies(codes: torch.Tensor) -> torch.Tensor:
+    """(N, D) -> (M, D): the first copy of each code, in order (all of them when none repeats)."""
+    _, inverse = torch.unique(codes, dim=0, return_inverse=True)  # (N,): each row's distinct code
+    first = torch.full((int(inverse.max()) + 1,), len(codes), dtype=torch.long)
+    first = first.scatter_reduce(0, inverse, torch.arange(len(codes)), "amin")  # (M,)
+    return codes[first.sort().values]
 
 
 def _distinct(batches: Iterator[np.ndarray], seen: set[bytes]) -> Iterator[np.ndarray]:

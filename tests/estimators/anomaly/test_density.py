@@ -206,3 +206,4 @@ def test_rows_sharing_a_code_are_one_reference_code():
     rows = np.arange(60, dtype=np.float32)[:, None]
     density = fit_code_density(lambda r: torch.as_tensor(np.maximum(r - 40, 0)), iter([rows]), 5)
     assert len(density.codes) == 20 and bool((density.k_distance > 0).all())
+    assert density.codes[:, 0].tolist() == list(range(20))  # the first copies, in their order
