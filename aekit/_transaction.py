@@ -430,7 +430,7 @@ class FolderTransaction:
         (anyone can in a shared folder) would have aekit write its pid over the file it names."""
         flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NOFOLLOW", 0)
         try:
-            return os.open(self.lock, flags, 0o644)
+            fd = os.open(self.lock, flags, 0o644)
         except OSError as exc:
             if not os.path.islink(self.lock):
                 raise
@@ -438,6 +438,16 @@ class FolderTransaction:
                 f"{self.lock} is a symbolic link, not aekit's lock file ({exc.strerror}); "
                 f"remove it, or pass another path"
             ) from None
+        # aekit's lock holds a pid or nothing (a killed writer's stays); a file of the user's under
+        # this name would be truncated, then removed with the lock
+        head = os.pread(fd, 64, 0).strip()
+        if head and not head.isdigit():
+            os.close(fd)
+            raise UsageError(
+                f"{self.lock} is not aekit's lock file (it holds something other than a process "
+                f"id); move it away, or pass another path"
+            )
+        return fd
 
     def release(self) -> None:
         """Remove the lock file and drop the lock (it also dies with the process)."""

@@ -9,7 +9,12 @@ import pytest
 from threadpoolctl import threadpool_limits
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED_DATA = Path(os.environ.get("AEKIT_TEST_DATA", REPO.parent / "shared" / "datasets"))
+# the real datasets: AEKIT_TEST_DATA, else ../shared/datasets, else the user's own AEKIT_DATA
+_BESIDE = REPO.parent / "shared" / "datasets"
+SHARED_DATA = Path(
+    os.environ.get("AEKIT_TEST_DATA")
+    or (_BESIDE if _BESIDE.is_dir() else os.environ.get("AEKIT_DATA", _BESIDE))
+)
 
 # Tests never touch the internet: the built-in datasets come from ../shared/datasets.
 if SHARED_DATA.is_dir():

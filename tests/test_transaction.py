@@ -222,6 +222,19 @@ def test_a_link_at_the_lock_s_name_is_refused_not_written_through(tmp_path):
     assert not (tmp_path / "nowhere").exists()
 
 
+def test_a_users_file_at_the_lock_s_name_is_refused_not_truncated(tmp_path):
+    # truncated, the pid written in, then removed with the lock
+    target = tmp_path / "run"
+    tx.lock_path(target).write_text("my notes")
+    with pytest.raises(UsageError, match="not aekit's lock file"):
+        tx.FolderTransaction(target).acquire()
+    assert tx.lock_path(target).read_text() == "my notes"
+    tx.lock_path(target).write_text("12345")  # a killed aekit's: taken over
+    with tx.staged_folder(target, "output") as work:
+        (work / "a.png").write_bytes(b"1")
+    assert not tx.lock_path(target).exists()
+
+
 def test_the_users_dot_tmp_and_dot_lock_files_are_the_users(tmp_path):
     # any .*.tmp at any depth and a .lock were taken for aekit's own: not carried, deleted
     target = tmp_path / "out"
