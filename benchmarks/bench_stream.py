@@ -3,7 +3,7 @@
     python benchmarks/bench_stream.py [--rows 1000000] [--cap 128M] [--epochs 1]
 
 Writes N ECG-sized rows (140 float32 values) to a .npy in chunks, then trains the anomaly
-recipe's detector on it in a fresh process three ways and reads each process's peak resident
+detector with ``aekit train anomaly``'s defaults on it in a fresh process three ways and reads each process's peak resident
 memory: aekit streaming past ``--memory-cap``, aekit with the file loaded into memory
 (``--no-stream``), and a plain PyTorch loop over ``np.load(mmap_mode="r")`` batches (the usual
 way to train from a memory-mapped file, whose touched pages stay resident).
@@ -103,7 +103,7 @@ def main() -> None:
         mb, wall, out = peak([sys.executable, "-c", PLAIN, str(path), str(args.epochs)])
         rows.append(("plain loop over np.load(mmap_mode='r')", mb, float(out.split()[1]), wall))
         print(
-            f"file: {args.rows:,} rows x 140 float32 = {size_mb:.0f} MB; anomaly recipe, batch 512, "
+            f"file: {args.rows:,} rows x 140 float32 = {size_mb:.0f} MB; anomaly defaults, batch 512, "
             f"{args.epochs} epoch(s); 80% of rows train (aekit)"
         )
         print(f"{'':44s} {'peak RSS MB':>12s} {'s/epoch':>9s} {'rows/s':>10s} {'wall s':>8s}")
