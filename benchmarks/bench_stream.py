@@ -3,8 +3,8 @@
     python benchmarks/bench_stream.py [--rows 1000000] [--cap 128M] [--epochs 1]
 
 Writes N ECG-sized rows (140 float32 values) to a .npy in chunks, then trains the anomaly
-detector with ``aekit train anomaly``'s defaults on it in a fresh process three ways and reads each process's peak resident
-memory: aekit streaming past ``--memory-cap``, aekit with the file loaded into memory
+detector with ``aekit train anomaly``'s defaults on it in a fresh process three ways and reads
+each process's peak resident memory: aekit streaming past ``--memory-cap``, aekit with the file loaded into memory
 (``--no-stream``), and a plain PyTorch loop over ``np.load(mmap_mode="r")`` batches (the usual
 way to train from a memory-mapped file, whose touched pages stay resident).
 """
