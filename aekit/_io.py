@@ -103,15 +103,9 @@ def atomic_path(path: str | os.PathLike, suffix: str = "") -> Iterator[Path]:
     if path.is_dir():  # os.replace would fail naming the temporary file
         raise UsageError(f"cannot write {path}: it is a folder; expected a file path")
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        remove_stale_temporaries(path.parent)
-        fd, tmp = tempfile.mkstemp(
-            prefix=_temp_prefix(path.name), suffix=suffix + ".tmp", dir=path.parent
-        )
+        tmp_path = _new_temporary(path, suffix)
     except OSError as exc:
         raise write_failure(exc, path) from None
-    os.close(fd)
-    tmp_path = Path(tmp)
     try:
         yield tmp_path
         with open(tmp_path, "rb+") as f:  # flush the bytes to disk before the rename
@@ -135,19 +129,25 @@ def scratch_path(path: str | os.PathLike, suffix: str = "") -> Iterator[Path]:
     mkstemp makes the file itself (never a link, never one already there), named as an atomic
     write's temporary file so that one a killed process left is swept (:func:`remove_stale_temporaries`).
     """
-    path = Path(path)
+    tmp = _new_temporary(Path(path), suffix)
+    os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600: a shared data folder stays readable
+    try:
+        yield tmp
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+
+
+def _new_temporary(path: Path, suffix: str) -> Path:
+    """A new empty file beside ``path`` under a temporary name of this process (made by mkstemp:
+    never a link, never a file already there), the folder's stale ones swept first."""
     path.parent.mkdir(parents=True, exist_ok=True)
     remove_stale_temporaries(path.parent)
     fd, tmp = tempfile.mkstemp(
         prefix=_temp_prefix(path.name), suffix=suffix + ".tmp", dir=path.parent
     )
     os.close(fd)
-    os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600: a shared data folder stays readable
-    try:
-        yield Path(tmp)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
+    return Path(tmp)
 
 
 # The temporary file of an atomic write: .NAME.HOST-PID.XXXXXXXX[SUFFIX].tmp, where HOST tags the

@@ -190,11 +190,11 @@ def train_params(family: str, args: argparse.Namespace) -> dict[str, Any]:
     if getattr(args, "no_latent", False):
         params["latent_dim"] = None
     refuse_unread_at_training(family, args, params)
-    _refuse_processes(args, params.get("method"))
+    _refuse_network_options(args, params.get("method"))
     return params
 
 
-def _refuse_processes(args: argparse.Namespace, method: str | None) -> None:
+def _refuse_network_options(args: argparse.Namespace, method: str | None) -> None:
     """``--nproc``, ``--tensorboard``, ``--no-latent``: the neighbours alone train no network
     (refused rather than run N times over, or silently ignored)."""
     from ..errors import UsageError

@@ -743,8 +743,7 @@ def verify_onnx(
 
 
 def checked_sizes(model: Any, part: str | None = None) -> int:
-    """How many input sizes :func:`verify_onnx` compares a part on by default (1, or 4 for a graph
-    of images of any height and width).
+    """How many input sizes :func:`verify_onnx` compares a part on by default (1; 4 for any image size).
 
     Parameters
     ----------

@@ -65,13 +65,15 @@ def save_checkpoint(
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     previous = aekit_latest(folder)
-    ident = checkpoint_id(folder) or new_id()
+    ident = checkpoint_id(folder, previous) or new_id()
     weights = folder / f"epoch-{epoch:04d}.safetensors"
     owned = is_run_checkpoint(folder)  # a run's: every file in it is aekit's, ids or not
-    # a file of the user's put there since the run began is refused, not replaced
-    clash = [n for n in _foreign(folder, ident, previous) if n in (LATEST, weights.name)]
-    if clash and not owned:
-        raise _refusal(folder, clash)
+    # a file of the user's put there since the run began is refused, not replaced (a run's own
+    # folder is not looked through: this runs at every epoch's end)
+    if not owned:
+        clash = [n for n in _foreign(folder, ident, previous) if n in (LATEST, weights.name)]
+        if clash:
+            raise _refusal(folder, clash)
     tensors = {f"model.{k}": v for k, v in model.state_dict().items()}
     tensors.update({f"extra.{k}": v for k, v in (extra_tensors or {}).items()})
     optim_json = split_tensors(optimizer.state_dict(), "optimizer", tensors)
@@ -163,7 +165,8 @@ def check_checkpoint_folder(folder: str | os.PathLike) -> None:
     if os.path.lexists(folder) and not folder.is_dir():
         raise UsageError(f"checkpoint_dir {folder} is a file; pass a folder")
     if folder.is_dir():
-        foreign = _foreign(folder, checkpoint_id(folder), aekit_latest(folder))
+        latest = aekit_latest(folder)
+        foreign = _foreign(folder, checkpoint_id(folder, latest), latest)
         if foreign:
             raise _refusal(folder, foreign)
 

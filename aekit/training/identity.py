@@ -48,12 +48,13 @@ def aekit_threads(folder: Path) -> dict | None:
     return choice if isinstance(choice, dict) and "intra_op" in choice else None
 
 
-def checkpoint_id(folder: str | os.PathLike | None) -> str | None:
-    """The id of the aekit checkpoint in ``folder``: its latest.json's, else (before the first
+def checkpoint_id(folder: str | os.PathLike | None, latest: dict | None = None) -> str | None:
+    """The id of the aekit checkpoint in ``folder``: its latest.json's (``latest``, when the caller
+    has read it already: the history in it grows with the epochs), else (before the first
     checkpoint) its threads.json's; None when it has neither."""
     if folder is None:
         return None
-    for body in (aekit_latest(Path(folder)), aekit_threads(Path(folder))):
+    for body in (latest or aekit_latest(Path(folder)), aekit_threads(Path(folder))):
         ident = body.get(ID) if body is not None else None
         if isinstance(ident, str) and ident:
             return ident
