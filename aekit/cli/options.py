@@ -704,8 +704,13 @@ def option_name(dest: str) -> str:
 
 
 def first_given(args: argparse.Namespace, dests) -> str | None:
-    """The first of ``dests`` given on the command line (a value other than None or False)."""
-    return next((d for d in dests if getattr(args, d, None) not in (None, False)), None)
+    """The first of ``dests`` given on the command line (a value other than None or False; 0 is
+    given: ``0 in (None, False)`` holds in Python, and ``--k 0`` went through unrefused)."""
+    return next((d for d in dests if _given(getattr(args, d, None))), None)
+
+
+def _given(value) -> bool:
+    return value is not None and value is not False
 
 
 # Reading options and the input formats they apply to; given for another format they would be

@@ -97,7 +97,12 @@ class LatentIndex:
         Z = check_input(None, Z, reset=None, name=name)
         if len(Z.shape) != 2:
             raise DataError(f"{name}: expected vectors of shape (n, k), got {Z.shape}")
-        return np.ascontiguousarray(Z, dtype=np.float32)
+        out = np.ascontiguousarray(Z, dtype=np.float32)
+        if self.encoder is None and (out is X or not out.flags.owndata):
+            # the caller's own array (or a view of it, a tensor's memory): the index keeps a copy,
+            # or the caller's next write to its buffer would move the stored vectors
+            out = out.copy()
+        return out
 
     def fit(self, X: Any, y: Any = None, *, ids: Sequence[Any] | None = None) -> LatentIndex:
         """Store the vectors of ``X`` (encoded when there is an encoder) and their ``ids``; returns ``self``."""
@@ -220,6 +225,7 @@ class LatentIndex:
             "faiss_min": self.faiss_min,
             "ids": self.ids_,
         }
+        _check_saved_ids(self.ids_)
         try:
             json.dumps(config, allow_nan=False)
         except (TypeError, ValueError) as exc:
@@ -354,6 +360,18 @@ def _unit(Z: np.ndarray) -> np.ndarray:
     """Rows scaled to unit length (cosine similarity = inner product); zero rows stay zero."""
     norms = np.linalg.norm(Z, axis=1, keepdims=True)
     return np.ascontiguousarray(Z / np.where(norms > 0, norms, 1.0), dtype=np.float32)
+
+
+def _check_saved_ids(ids: list) -> None:
+    """Refuse ids that ``index.json`` cannot hold as ids (tuples, None, True): the saved index would
+    not load back (:data:`_FIELDS`)."""
+    if _FIELDS["ids"][1](ids):
+        return
+    bad = next(i for i, v in enumerate(ids) if not _FIELDS["ids"][1]([v]))
+    raise ArgumentTypeError(
+        f"ids must be names or numbers to be saved; id {bad} is {ids[bad]!r} "
+        f"({type(ids[bad]).__name__}); give str or number ids to fit(X, ids=...)"
+    )
 
 
 def _plain(value: Any) -> Any:

@@ -88,7 +88,9 @@ NOISY_LOGGERS = (
 
 
 def _require(module: str):
-    """Import an optional dependency, or a one-line UsageError naming the extra."""
+    """An optional dependency, or one line naming the extra (for onnxscript: torch >= 2.6 too)."""
+    if module == "onnxscript" and not hasattr(getattr(torch.export, "Dim", None), "DYNAMIC"):
+        raise UsageError(f"ONNX export needs torch >= 2.6, not {torch.__version__}; run: {INSTALL}")
     try:
         return importlib.import_module(module)
     except ImportError:
@@ -555,14 +557,12 @@ def export_onnx(
     output = _io.as_path(output, "output", "a .onnx file path")
     if output.suffix.lower() != ".onnx":
         raise UsageError(f"cannot write {output}: expected a .onnx file")
-    written = _outputs.refuse_existing(
-        output, overwrite
-    )  # a link to a file is replaced, not followed
+    # a link to a file: replaced, not followed
+    written = _outputs.refuse_existing(output, overwrite)
     est, extra = _estimator(model)
     part = _check_part(est, part)  # first: a kind with no graph may have no network at all
-    # A diverged model would serve NaN.
-    check_finite(est.model_.state_dict(), f"cannot export the {type(est).__name__}")
     kind = type(est).__name__
+    check_finite(est.model_.state_dict(), f"cannot export the {kind}")  # a diverged model: NaN
     label = f"the {kind}'s {part}"
     g = _graph(est, part)
     custom = getattr(est, "encoder", None) is not None

@@ -515,8 +515,10 @@ def _check_trainable(encoder: nn.Module, decoder: nn.Module) -> None:
 def _tracing() -> bool:
     """Whether torch is tracing the model (``torch.export``, ``torch.compile``): the tracer's own
     error then says what it tripped on."""
+    # each asked only where this torch has it (torch.compiler.is_compiling from 2.3, is_exporting 2.6)
+    compiling = getattr(torch.compiler, "is_compiling", lambda: False)
     exporting = getattr(torch.compiler, "is_exporting", lambda: False)
-    return bool(torch.compiler.is_compiling() or exporting())
+    return bool(compiling() or exporting())
 
 
 def forward(module: nn.Module, x: torch.Tensor, name: str, what: str) -> Any:
@@ -526,7 +528,7 @@ def forward(module: nn.Module, x: torch.Tensor, name: str, what: str) -> Any:
         return module(x)
     try:
         return module(x)
-    except (AekitError, torch.OutOfMemoryError):
+    except (AekitError, torch.cuda.OutOfMemoryError):  # torch.OutOfMemoryError from torch 2.5
         raise
     except Exception as exc:
         mode = "training" if module.training else "inference"

@@ -314,6 +314,8 @@ def test_bad_options_exit_2_with_one_line(tmp_path, capsys, argv):
         (["--contamination", "0.4"], "--contamination does not apply to the threshold rule 'fpr'"),
         (["--preset", "recipe", "--q", "5"], "--q does not apply to the threshold rule 'mean_std'"),
         (["--threshold", "percentile:99", "--q", "90"], "'percentile:99', which carries its own"),
+        (["--threshold", "percentile:99", "--q", "0"], "'percentile:99', which carries its own"),
+        (["--k", "0"], "--k does not apply to the threshold rule 'fpr'"),  # 0 was taken as unset
     ],
 )
 def test_train_refuses_a_rule_option_its_rule_does_not_read(tmp_path, capsys, argv, needle):

@@ -85,3 +85,26 @@ def test_bad_use_is_one_clear_error(tmp_path):
         LatentIndex.load(tmp_path / "bad")
     with pytest.raises(UsageError, match="no index.json"):
         LatentIndex.load(tmp_path)
+
+
+@pytest.mark.parametrize("ids", [[("a", 1)] * 6, [True] * 6, [None] * 6])
+def test_ids_the_index_file_cannot_hold_are_refused_at_save_not_written_unreadable(tmp_path, ids):
+    idx = LatentIndex().fit(np.eye(6, dtype=np.float32), ids=ids)
+    with pytest.raises(TypeError, match="id 0 is .*give str or number ids"):
+        idx.save(tmp_path / "idx")
+    assert not (tmp_path / "idx").exists()
+    names = LatentIndex().fit(np.eye(6, dtype=np.float32), ids=list("abcdef") + [])
+    assert LatentIndex.load(names.save(tmp_path / "ok")).ids_ == list("abcdef")
+
+
+def test_the_index_keeps_its_own_copy_of_the_callers_vectors():
+    import torch
+
+    rng = np.random.default_rng(0)
+    for given in (rng.random((30, 4), dtype=np.float32), torch.rand(30, 4)):
+        before = np.array(given, copy=True)
+        idx = LatentIndex().fit(given)
+        expected = idx.kneighbors(before[:1], k=3)[1]
+        given[:] = 0  # the caller reuses its buffer
+        np.testing.assert_array_equal(idx.kneighbors(before[:1], k=3)[1], expected)
+        np.testing.assert_array_equal(idx.vectors_, before)

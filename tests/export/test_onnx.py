@@ -391,3 +391,12 @@ def test_the_check_counts_a_nan_on_one_side_as_a_difference():
     assert _gap(np.array([1.0, np.nan]), np.array([1.0, 2.0])) == np.inf
     assert _gap(np.array([np.inf, np.nan]), np.array([np.inf, np.nan])) == 0.0
     assert _gap(np.array([np.inf]), np.array([3.0])) == np.inf
+
+
+def test_a_torch_without_the_exporter_used_here_is_one_line(autoencoder, tmp_path, monkeypatch):
+    # Dim.DYNAMIC and export(optimize=) came in torch 2.6; the onnx extra asks for it, a bare
+    # install of onnx beside an older torch must still get a line, not an AttributeError
+    monkeypatch.delattr(torch.export.Dim, "DYNAMIC")
+    with pytest.raises(UsageError, match=r"needs torch >= 2.6, not .*pip install 'aekit\[onnx\]'"):
+        export_onnx(autoencoder, tmp_path / "a.onnx")
+    assert not (tmp_path / "a.onnx").exists()

@@ -28,7 +28,7 @@ from ...data.windows import (
     sliding_windows,
     window_starts,
 )
-from ...errors import ArgumentTypeError, DataError, UsageError
+from ...errors import DataError, UsageError
 from ...models.conv1d import Conv1dAutoencoder, Conv1dConfig
 from ...training.threads import ThreadChoice, resolve, using_threads
 from ...training.trainer import Trainer
@@ -37,7 +37,13 @@ from ..base import NeuralEstimator, column_names
 from ..losses import per_sample_error, reconstruction_loss
 from ..preprocessing import Scaler
 from .alarms import SeriesAlarms
-from .inputs import as_series, check_channel_names, check_columns, check_not_constant
+from .inputs import (
+    as_series,
+    check_channel_names,
+    check_columns,
+    check_not_constant,
+    numbered_chunks,
+)
 from .metrics import series_metrics
 from .neighbors import WindowNeighbors
 from .trend import Differences, Levels, difference, resolve_detrend
@@ -583,18 +589,12 @@ class SeriesDetector(SeriesAlarms, NeuralEstimator):
         self.check_is_fitted()
         if getattr(self, "model_", None) is not None:
             self.model_.eval()
-        if not isinstance(chunks, Iterable) or isinstance(chunks, (str, bytes)):
-            raise ArgumentTypeError(
-                f"chunks must be an iterable of arrays (steps, channels), got {chunks!r}"
-            )
-
         detrended = self._detrender()  # carries the steps before each chunk to the next
 
         def scaled() -> Iterator[np.ndarray]:
-            for chunk in chunks:
+            for chunk, x in numbered_chunks(chunks, "the series"):
                 self._check_names(chunk, "the series")
-                x = self._check_channels(as_series(chunk, "the series"), "the series")
-                yield self.scaler_.transform(detrended(x))
+                yield self.scaler_.transform(detrended(self._check_channels(x, "the series")))
 
         pairs = scores_and_cover(
             scaled(),

@@ -3,17 +3,19 @@ the channels it was trained on (by name for a DataFrame), and a training stretch
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import warnings
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
 
 from ...data.checks import check_numeric, fail, to_numpy
-from ...errors import DataError
+from ...errors import ArgumentTypeError, DataError
 
 
-def as_series(X: Any, name: str = "X") -> np.ndarray:
-    """A series as C-contiguous float32 (steps, channels); a 1-D array is one channel.
+def as_series(X: Any, name: str = "X", start: int = 0) -> np.ndarray:
+    """A series as C-contiguous float32 (steps, channels); a 1-D array is one channel. ``start``:
+    the series' step at the first row, for the steps a message names (a chunk's place).
 
     Examples
     --------
@@ -27,12 +29,26 @@ def as_series(X: Any, name: str = "X") -> np.ndarray:
             f"Sparse data was passed for {name}, but dense data is required. Use '.toarray()' to "
             f"convert to a dense numpy array"
         )
-    x = to_numpy(X, name)
+    x = _pandas_numbers(X)
+    x = to_numpy(X, name) if x is None else x
     check_numeric(x, name)
     if x.ndim == 1:
         x = x[:, None]  # (steps,) -> (steps, 1)
     if x.ndim != 2 or x.shape[0] == 0 or x.shape[1] == 0:
         raise fail(f"{name} has shape {x.shape}; expected a series (steps,) or (steps, channels)")
+    _check_finite(x, name, start)
+    with np.errstate(over="ignore"):
+        out = np.ascontiguousarray(x, dtype=np.float32)
+    if out.dtype != x.dtype and not np.isfinite(out).all():  # past float32's range: inf there
+        step, channel = (int(i) for i in np.argwhere(~np.isfinite(out))[0])
+        raise fail(
+            f"{name} has {x[step, channel]:g} at step {start + step}, channel {channel}: too large "
+            f"for float32, in which aekit computes (up to 3.4e38); rescale the series"
+        )
+    return out
+
+
+def _check_finite(x: np.ndarray, name: str, start: int) -> None:
     bad = ~np.isfinite(x)
     if bad.any():
         step, channel = (int(i) for i in np.argwhere(bad)[0])
@@ -42,10 +58,57 @@ def as_series(X: Any, name: str = "X") -> np.ndarray:
             else f"an infinite value ({x[step, channel]})"
         )
         raise fail(
-            f"{name} has {what} at step {step}, channel {channel}; expected finite numbers (fill gaps "
-            f"first, e.g. aekit.data.series.fill_gaps(x, 'linear'))"
+            f"{name} has {what} at step {start + step}, channel {channel}; expected finite numbers "
+            f"(fill gaps first, e.g. aekit.data.series.fill_gaps(x, 'linear'))"
         )
-    return np.ascontiguousarray(x, dtype=np.float32)
+
+
+def _pandas_numbers(X: Any) -> np.ndarray | None:
+    """A pandas frame or Series of pandas' own dtypes (nullable Int64 / Float64 / boolean, pyarrow,
+    numbers held as objects) as float64, missing values NaN, as the table estimators read them:
+    NumPy alone makes objects of them. None for anything else, or what does not convert."""
+    if not (hasattr(X, "to_numpy") and hasattr(X, "index")) or hasattr(X, "detach"):
+        return None
+    dtypes = list(X.dtypes) if hasattr(X, "columns") else [X.dtype]
+    if all(isinstance(d, np.dtype) and d.kind != "O" for d in dtypes):
+        return None  # NumPy dtypes: read as they are
+    try:
+        return X.to_numpy(dtype=np.float64, na_value=np.nan)
+    except (TypeError, ValueError):  # text, dates: to_numpy's object array gets the usual line
+        return None
+
+
+def numbered_chunks(chunks: Iterable[Any], name: str) -> Iterator[tuple[Any, np.ndarray]]:
+    """Each chunk of a series and its steps as :func:`as_series` makes them, a message's step
+    counted from the series' start; empty chunks (``np.array_split`` past the length) skipped."""
+    if not isinstance(chunks, Iterable) or isinstance(chunks, (str, bytes)) or _one_array(chunks):
+        raise ArgumentTypeError(
+            f"chunks must be an iterable of arrays (steps, channels), got {_shown(chunks)}; "
+            f"e.g. np.array_split(x, 10), or score_samples(x) for one array"
+        )
+    start = 0
+    for chunk in chunks:
+        if _length(chunk) == 0:
+            continue
+        x = as_series(chunk, name, start)
+        start += len(x)
+        yield chunk, x
+
+
+def _one_array(chunks: Any) -> bool:
+    """A whole series given as its chunks: iterating it would give its rows, each taken as a chunk."""
+    return hasattr(chunks, "shape") or hasattr(chunks, "columns")
+
+
+def _shown(chunks: Any) -> str:
+    return f"an array of shape {tuple(chunks.shape)}" if hasattr(chunks, "shape") else repr(chunks)
+
+
+def _length(chunk: Any) -> int | None:
+    try:
+        return len(chunk)
+    except TypeError:  # a 0-d array or tensor: as_series says what it is
+        return None
 
 
 def _names(names: Sequence[str], shown: int = 6) -> str:
@@ -97,7 +160,15 @@ def check_channel_names(names: Sequence[Any] | None, channels: int) -> None:
 def check_columns(X: Any, trained: list[str] | None, name: str) -> None:
     """A DataFrame's columns are the channels trained on, by name and in order (as scikit-learn
     refuses reordered or renamed feature names); arrays are taken in the training order."""
-    if not hasattr(X, "columns") or trained is None:
+    if not hasattr(X, "columns"):
+        return
+    if trained is None:  # scikit-learn's warning for a frame given to a model fitted on an array
+        warnings.warn(
+            f"{name} has channel names, but the detector was fitted without channel names: its "
+            f"columns are taken in the order given",
+            UserWarning,
+            stacklevel=4,
+        )
         return
     given = [str(c) for c in X.columns]
     if given == trained:

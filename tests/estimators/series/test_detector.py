@@ -228,6 +228,45 @@ def test_bad_series(fitted):
         aekit.SeriesDetector().score_samples(x)
 
 
+@pytest.mark.parametrize("dtype", ["Float64", "Int64", "float32[pyarrow]", "object"])
+def test_pandas_own_dtypes_are_read_as_the_numbers_they_hold(fitted, dtype):
+    pd = pytest.importorskip("pandas")
+    if "pyarrow" in dtype:
+        pytest.importorskip("pyarrow")
+    x = np.round(sine_series(300, kind="spike", at=200)[0] * 100)  # whole numbers, for Int64
+    frame = pd.DataFrame(x, columns=["value"]).astype(dtype)
+    with pytest.warns(UserWarning, match="fitted without channel names"):
+        np.testing.assert_array_equal(fitted.score_samples(frame), fitted.score_samples(x))
+    gap = frame.astype("Float64").mask(np.arange(300)[:, None] == 7)
+    with pytest.raises(DataError, match="gap .* step 7"), pytest.warns(UserWarning):
+        fitted.score_samples(gap)  # pd.NA: a gap, as NaN is
+    with pytest.raises(DataError, match="expected numbers"), pytest.warns(UserWarning):
+        fitted.score_samples(pd.DataFrame({"value": ["a", "b"] * 150}))
+
+
+def test_a_chunks_messages_count_steps_from_the_series_start(fitted):
+    x, _ = sine_series(300, kind="none")
+    late = x[150:].copy()
+    late[3, 0] = np.nan
+    with pytest.raises(DataError, match="gap .* step 153"):
+        list(fitted.iter_scores([x[:150], late]))
+    chunks = np.array_split(x, 400)  # more parts than steps: 100 empty chunks
+    np.testing.assert_array_equal(
+        np.concatenate(list(fitted.iter_scores(chunks))),
+        np.concatenate(list(fitted.iter_scores([c for c in chunks if len(c)]))),
+    )
+    with pytest.raises(TypeError, match=r"array of shape \(300, 1\).*score_samples"):
+        list(fitted.iter_scores(x))  # one array, whose rows would each be taken as a chunk
+
+
+def test_a_value_past_float32_is_named_not_called_infinite(fitted):
+    x, _ = sine_series(300, kind="none")
+    big = x.astype(np.float64)
+    big[250, 0] = 1e39
+    with pytest.raises(DataError, match="1e[+]39 at step 250, channel 0: too large for float32"):
+        fitted.score_samples(big)
+
+
 @pytest.mark.parametrize("method", ["neighbors", "both"])
 def test_steps_whose_windows_overflow_are_flagged_and_the_others_kept(method):
     """A sentinel of 3e38 in a finite series made its windows' errors NaN: scored NaN, never flagged."""
