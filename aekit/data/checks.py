@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import DataError, UsageError, one_line
+from ..errors import DataError, DataTypeError, UsageError, one_line
 
 
 def fail(message: str) -> DataError:
@@ -47,6 +47,11 @@ def check_exists(path: str | os.PathLike) -> None:
 def to_numpy(X, name: str) -> np.ndarray:
     """NumPy view of arrays, torch tensors (detached, on the CPU) and nested lists."""
     if hasattr(X, "detach") and hasattr(X, "cpu") and hasattr(X, "numpy"):  # a torch tensor
+        if "sparse" in str(X.layout):  # as SciPy sparse is where dense data is required
+            raise DataTypeError(
+                f"Sparse data was passed for {name}, but dense data is required: use "
+                f"{name}.to_dense()"
+            )
         t = X.detach().cpu()
         if t.is_floating_point():
             t = t.float()  # bfloat16 and float16 have no or poor NumPy equivalents
@@ -199,3 +204,51 @@ def as_labels(y, n: int, *, name: str = "y") -> np.ndarray:
     if arr.dtype.kind == "f" and np.array_equal(arr, np.round(arr)):
         return arr.astype(np.int64)
     return arr.astype(np.int64) if arr.dtype.kind in "biu" else arr.astype(np.float64)
+
+
+def binary_mask(y: np.ndarray) -> np.ndarray:
+    """Which entries of the flat labels ``y`` are 0 or 1. Numbers and bools count in an object array
+    too (a pandas column of object or nullable dtype: a label column with a stray value or a
+    missing one), as in a numeric one; text does not (numbers were asked for).
+
+    Examples
+    --------
+    >>> binary_mask(np.array([0, True, None, "1"], dtype=object)).tolist()
+    [True, True, False, False]
+    """
+    if y.dtype.kind in "biuf":
+        return (y == 0) | (y == 1)
+    if y.dtype.kind == "O":
+        return np.fromiter((_is_binary(v) for v in y), bool, len(y))
+    return np.zeros(len(y), bool)
+
+
+def _is_binary(v) -> bool:
+    return isinstance(v, (int, float, np.number, np.bool_)) and v in (0, 1)
+
+
+def missing_label(v) -> bool:
+    """None, NaN, or pandas' NA or NaT (known by their type's name: this module imports no pandas)."""
+    if isinstance(v, (float, np.floating)):
+        return bool(np.isnan(v))
+    return v is None or type(v).__name__ in ("NAType", "NaTType")
+
+
+def first_bad_label(y: np.ndarray) -> str | None:
+    """The first entry of the flat labels ``y`` that is not 0 or 1 (:func:`binary_mask`) in words:
+    "a missing label (<NA>) at position 3" for None, NaN or pandas' NA (which the eye cannot find
+    in a column), else "the label 2"; None when every one is 0 or 1.
+
+    Examples
+    --------
+    >>> first_bad_label(np.array([0, True, None, 2], dtype=object))
+    'a missing label (None) at position 2'
+    """
+    ok = binary_mask(y)
+    if ok.all():
+        return None
+    i = int(np.flatnonzero(~ok)[0])
+    value = y[i].item() if isinstance(y[i], np.generic) else y[i]
+    if missing_label(value):
+        return f"a missing label ({value!r}) at position {i}"
+    return f"the label {value!r}"

@@ -24,7 +24,7 @@ import numpy as np
 
 from .._notes import note
 from ..errors import UsageError, one_line
-from .checks import fail, not_found
+from .checks import binary_mask, fail, missing_label, not_found
 from .container import Data
 from .encoding import is_number, not_numbers
 from .parquet import open_parquet, pandas_index
@@ -155,13 +155,17 @@ def check_labels(y: np.ndarray, where: str, first_step: int = 0) -> np.ndarray:
     """Per-step labels as int64 0/1, or a one-line error naming the first other value."""
     y = np.asarray(y)
     if y.dtype.kind not in "biuf":
-        bad = next(
-            (i for i, v in enumerate(y) if str(v).strip() not in ("0", "1", "0.0", "1.0")), None
-        )
-        if bad is None:
+        # text read from a file ("1", "1.0"), or numbers and bools in an object array (a pandas
+        # column of object or nullable dtype, where a missing label is pd.NA)
+        text = np.fromiter((str(v).strip() in ("0", "1", "0.0", "1.0") for v in y), bool, len(y))
+        ok = text | binary_mask(y)
+        if ok.all():
             return np.array([float(v) for v in y]).astype(np.int64)
+        bad = int(np.flatnonzero(~ok)[0])
+        value = y[bad]
+        what = f"a missing label ({value!r})" if missing_label(value) else repr(str(value))
         raise fail(
-            f"{where} holds {str(y[bad])!r} at step {first_step + bad}; expected labels 0 (normal) or "
+            f"{where} holds {what} at step {first_step + bad}; expected labels 0 (normal) or "
             f"1 (anomalous)"
         )
     ok = (y == 0) | (y == 1)

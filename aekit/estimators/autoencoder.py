@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 import torch
-from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin
+from sklearn.base import TransformerMixin
 
 from ..errors import DataError
 from ..models.custom import code_size
@@ -17,6 +17,7 @@ from . import params
 from .base import NeuralEstimator, check_widths, column_names, is_row_store, iter_chunks
 from .losses import per_sample_error, reconstruction_loss
 from .preprocessing import Scaler
+from .validation import FeatureNamesOut
 
 # latent_dim="auto" on a table: the principal components that explain this much of the variance
 AUTO_VARIANCE = 0.9
@@ -67,7 +68,7 @@ def auto_scaling(lo: float, hi: float, sample_ndim: int) -> str:
     return "standard" if sample_ndim == 1 else "minmax"
 
 
-class Autoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralEstimator):
+class Autoencoder(FeatureNamesOut, TransformerMixin, NeuralEstimator):
     """Dense autoencoder: compress each sample to a ``latent_dim`` vector and back.
 
     ``hidden=()`` is the classic recipe (one Dense layer each way); ``hidden=(256, 128)``
@@ -298,7 +299,7 @@ class Autoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralEstim
         """
         trainer = Trainer.from_options(run)
         self.check_params()
-        feature_names = column_names(X, feature_names)
+        feature_names = column_names(X, feature_names, "feature_names")
         bounds = [np.inf, -np.inf]
 
         # the data's range, read in the same pass as the checks

@@ -29,7 +29,7 @@ from ..training.progress import Pass, check_verbose
 from ..training.threads import ThreadChoice, forward_flops, resolve, using_threads
 from ..training.trainer import Trainer
 from .params import TRAINING_SEEDS, validate_params
-from .validation import check_input
+from .validation import check_input, check_names
 
 # What only the built-in networks read: with encoder=/decoder= they are refused when set.
 BUILTIN_NETWORK_PARAMS = ("hidden", "architecture", "activation", "init", "channels", "kernel_size")
@@ -61,11 +61,14 @@ def iter_chunks(rows: Any, size: int = CHECK_ROWS) -> Iterator[np.ndarray]:
         yield rows.rows(start, min(len(rows), start + size))
 
 
-def column_names(X: Any, given: Sequence[str] | None) -> Sequence[str] | None:
-    """The column names given, else a DataFrame's own (as text), else None."""
+def column_names(
+    X: Any, given: Sequence[str] | None, name: str | None = None
+) -> Sequence[str] | None:
+    """The column names given, else a DataFrame's own (as text), else None; with ``name`` (the
+    argument's), the names given are checked first (:func:`~.validation.check_names`)."""
     if given is None and hasattr(X, "columns"):
         return [str(c) for c in X.columns]
-    return given
+    return given if given is None or name is None else check_names(X, given, name)
 
 
 def check_positive_int(name: str, value: Any, minimum: int = 1) -> int:

@@ -46,6 +46,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from ..data.checks import first_bad_label, to_numpy
 from ..errors import DataError, UsageError
 from .params import split_rule
 
@@ -426,13 +427,14 @@ def best_threshold(scores: Any, y: Any, metric: str = "f1") -> tuple[float, floa
     if metric not in METRICS:
         raise UsageError(f"metric must be one of {', '.join(METRICS)}, got {metric!r}")
     s = _scores(scores)
-    yy = np.asarray(y).ravel()
+    yy = to_numpy(y, "y").ravel()  # a torch tensor as X is taken: detached
     if yy.shape != s.shape:
         raise DataError(
             f"y has {yy.size} labels but there are {s.size} scores; give one label per sample"
         )
-    if not np.isin(yy, (0, 1)).all():
-        raise DataError("y must hold 1 for anomalies and 0 for normal samples")
+    bad = first_bad_label(yy)
+    if bad is not None:
+        raise DataError(f"y holds {bad}; expected 1 for anomalies and 0 for normal samples")
     yy = yy.astype(np.int64)
     pos = int(yy.sum())
     neg = len(yy) - pos

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 import torch
-from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin
+from sklearn.base import TransformerMixin
 
 from .._notes import note
 from ..errors import DataError, UsageError
@@ -31,6 +31,7 @@ from .base import (
     is_row_store,
     unit_range_failures,
 )
+from .validation import FeatureNamesOut
 
 # free_bits: nats per latent dimension the training loss does not charge for (see the parameter)
 FREE_BITS = 0.5
@@ -58,7 +59,7 @@ def _logmeanexp(a: torch.Tensor, dim: int) -> torch.Tensor:
     return torch.logsumexp(a, dim) - math.log(a.shape[dim])
 
 
-class VAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralEstimator):
+class VAE(FeatureNamesOut, TransformerMixin, NeuralEstimator):
     """Convolutional variational autoencoder (Kingma & Welling 2014) for images ``(n, C, H, W)``.
 
     The network is the TensorFlow "Convolutional VAE" tutorial's (see ``aekit.models.vae``); it is

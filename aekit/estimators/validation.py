@@ -8,19 +8,22 @@ float32). Its errors keep scikit-learn's wording, which its ``check_estimator`` 
 message said more (which value is NaN, how to reshape) that is added.
 
 Sparse input is kept sparse (CSR) and served to the model a batch at a time through
-:class:`aekit.data.sparse.SparseRows`.
+:class:`aekit.data.sparse.SparseRows`; a 2-D torch sparse tensor is read as SciPy's is.
 """
 
 from __future__ import annotations
 
+import re
 import warnings
+from collections import Counter
 from typing import Any
 
 import numpy as np
+from sklearn.base import ClassNamePrefixFeaturesOutMixin
 
-from ..data.checks import check_underflow, refuse_channels_last, to_numpy
+from ..data.checks import check_underflow, first_bad_label, refuse_channels_last, to_numpy
 from ..data.sparse import SparseRows
-from ..errors import DataError, DataTypeError, one_line
+from ..errors import ArgumentTypeError, DataError, DataTypeError, UsageError, one_line
 
 # scikit-learn may print the array into a message; aekit's stay one readable line
 MESSAGE_CHARS = 400
@@ -39,6 +42,9 @@ def _ndim(X: Any) -> int:
 def _fail(exc: Exception, X: Any, name: str) -> DataError:
     """scikit-learn's message on one line, as a DataError (TypeError where scikit-learn raised one)."""
     message = one_line(exc)
+    # validate_data calls every array X ("X has 5 features", "Input X contains NaN")
+    if name != "X":
+        message = re.sub(r"^(Input )?X\b", lambda m: (m[1] or "") + name, message)
     if "NaN" in message or "infinity" in message:
         # "Input X contains NaN"; not the paragraph on imputers
         message = message.split(". ")[0].rstrip(".")
@@ -103,6 +109,48 @@ def _frame_culprit(frame: Any, name: str) -> tuple[str | None, str]:
     return None, ""
 
 
+def _as_array(X: Any, name: str) -> Any:
+    """Torch tensors and nested lists as NumPy (ragged lists: aekit's one line), a 2-D torch sparse
+    tensor as SciPy sparse (then taken or refused where SciPy's is); NumPy and SciPy arrays and
+    DataFrames as they are. What holds no array (None, a dict, a generator) is refused by type."""
+    if hasattr(X, "detach") and "sparse" in str(X.layout) and X.ndim == 2:
+        import scipy.sparse as sp
+
+        coo = X.detach().cpu().to_sparse().coalesce()
+        if coo.dense_dim():  # a hybrid tensor: its values are rows, not numbers
+            coo = coo.to_dense().to_sparse().coalesce()
+        values = coo.values().float() if coo.is_floating_point() else coo.values()
+        rows, cols = coo.indices().numpy()
+        return sp.coo_matrix((values.numpy(), (rows, cols)), shape=tuple(coo.shape))
+    if (hasattr(X, "ndim") and not hasattr(X, "detach")) or _is_sparse(X):
+        return X
+    array = to_numpy(X, name)
+    if array.ndim == 0 and array.dtype.kind in "OUS":  # np.asarray(None) is an array of no shape
+        raise DataTypeError(
+            f"{name} is a {type(X).__name__}; expected an array-like of shape (n_samples, n_features)"
+        )
+    return array
+
+
+def _refuse_dates(X: Any, name: str) -> None:
+    """Dates and durations, refused as :func:`_frame_culprit` refuses a mixed frame's date column:
+    a frame of dates only is one datetime64 array, which check_array would take as numbers (the
+    microseconds since 1970)."""
+    if hasattr(X, "columns") and hasattr(X, "dtypes"):
+        for column, dtype in zip(X.columns, X.dtypes):
+            if getattr(dtype, "kind", "O") in "mM":
+                raise DataTypeError(
+                    f"{name}: column {column!r} has dtype {dtype}; expected numbers (bool, int or "
+                    f"float): encode it as numbers or leave it out"
+                )
+    dtype = getattr(X, "dtype", None)
+    if isinstance(dtype, np.dtype) and dtype.kind in "mM":
+        raise DataTypeError(
+            f"{name} has dtype {dtype}; expected numbers (bool, int or float): encode the dates "
+            f"or durations as numbers, or leave them out"
+        )
+
+
 def _check_form(X: Any, name: str) -> None:
     """At least two dimensions, and real numbers (check_array would print a complex array whole)."""
     if _ndim(X) < 2:
@@ -112,6 +160,7 @@ def _check_form(X: Any, name: str) -> None:
             f"for a single sample"
         )
     refuse_channels_last(getattr(X, "shape", ()), name)
+    _refuse_dates(X, name)
     dtype = getattr(X, "dtype", None)
     if isinstance(dtype, np.dtype) and dtype.kind == "c":
         raise DataError(
@@ -140,10 +189,7 @@ def check_input(
     """
     from sklearn.utils.validation import check_array, validate_data
 
-    if not hasattr(X, "ndim") and not _is_sparse(X):
-        X = to_numpy(X, name)  # torch tensors, nested lists (ragged lists: aekit's one line)
-    elif hasattr(X, "detach"):
-        X = to_numpy(X, name)
+    X = _as_array(X, name)
     _check_form(X, name)
     kw: dict[str, Any] = dict(
         accept_sparse="csr" if accept_sparse else False,
@@ -175,6 +221,27 @@ def check_input(
     return SparseRows(X) if _is_sparse(X) else X
 
 
+def check_names(X: Any, given: Any, name: str) -> list[str]:
+    """Column names given at ``fit`` as text: refused as a string (its letters are no names), with a
+    name twice (no DataFrame could be scored then), or other than a DataFrame ``X``'s own columns
+    (which would be scored by their names and refused). Their number is checked with ``X``'s shape.
+    """
+    if isinstance(given, (str, bytes)) or not hasattr(given, "__len__"):
+        raise ArgumentTypeError(f"{name} must be a sequence of one name per column, got {given!r}")
+    names = [str(f) for f in given]
+    if len(set(names)) < len(names):
+        twice = next(f for f, count in Counter(names).items() if count > 1)
+        raise UsageError(f"{name} has {twice!r} more than once; give each column its own name")
+    own = [str(c) for c in X.columns] if hasattr(X, "columns") else names
+    if len(own) == len(names) and own != names:
+        i = next(i for i, (a, b) in enumerate(zip(names, own)) if a != b)
+        raise UsageError(
+            f"{name} calls column {i} {names[i]!r} but the DataFrame X calls it {own[i]!r}; leave "
+            f"{name} out (a DataFrame's columns name its features) or rename the columns"
+        )
+    return names
+
+
 def binary_labels(y: Any, n: int, name: str = "y") -> np.ndarray:
     """``y`` as (n,) int64 labels 0 (normal) and 1 (anomaly), one per sample; one line otherwise.
 
@@ -183,17 +250,14 @@ def binary_labels(y: Any, n: int, name: str = "y") -> np.ndarray:
     >>> binary_labels([0, 1, True], 3)
     array([0, 1, 1])
     """
-    y = np.asarray(y).ravel()
+    y = to_numpy(y, name).ravel()  # a torch tensor as X is taken: detached
     if len(y) != n:
         raise DataError(
             f"{name} has {len(y)} labels but X has {n} samples; give one label per sample"
         )
-    ok = np.isin(y, (0, 1)) if y.dtype.kind in "biuf" else np.zeros(len(y), bool)
-    if not ok.all():
-        bad = y[np.flatnonzero(~ok)[0]]
-        raise DataError(
-            f"{name} holds the label {bad.item()!r}; expected 0 (normal) and 1 (anomaly) only"
-        )
+    bad = first_bad_label(y)
+    if bad is not None:
+        raise DataError(f"{name} holds {bad}; expected 0 (normal) and 1 (anomaly) only")
     return y.astype(np.int64)
 
 
@@ -210,3 +274,34 @@ def ranking_scores(scores: Any) -> np.ndarray:
     s = np.asarray(scores, dtype=np.float64).ravel()
     big = np.finfo(np.float64).max
     return np.where(np.isposinf(s), big, np.where(np.isneginf(s), -big, s))
+
+
+class FeatureNamesOut(ClassNamePrefixFeaturesOutMixin):
+    """scikit-learn's output names (``autoencoder0``, ...), with aekit's errors: unfitted, aekit's
+    NotFittedError; ``input_features`` other than the columns seen at ``fit``, a UsageError (a
+    ValueError still, as scikit-learn's was)."""
+
+    def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
+        """The output columns' names: the class name in lower case and a number.
+
+        Parameters
+        ----------
+        input_features : sequence of str, optional
+            Checked against the columns seen at ``fit`` (their number, or their names).
+
+        Examples
+        --------
+        >>> Autoencoder(latent_dim=2).fit(X).get_feature_names_out()   # doctest: +SKIP
+        array(['autoencoder0', 'autoencoder1'], dtype=object)
+        """
+        self.check_is_fitted()  # type: ignore[attr-defined]
+        if isinstance(input_features, (str, bytes)):
+            raise ArgumentTypeError(
+                f"input_features must be a sequence of one name per column, got {input_features!r}"
+            )
+        try:
+            return super().get_feature_names_out(input_features)
+        except (ValueError, TypeError) as exc:
+            raise (ArgumentTypeError if isinstance(exc, TypeError) else UsageError)(
+                one_line(exc)
+            ) from None

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
-from aekit.data.series import fill_gaps, iter_series, read_series
+from aekit.data.series import check_labels, fill_gaps, iter_series, read_series
 from aekit.data.windows import WindowRows, dominant_period, sliding_windows, window_starts
 from aekit.errors import DataError, UsageError
 
@@ -100,6 +101,17 @@ def test_bad_values_one_line(tmp_path, rows, needle):
     with pytest.raises(DataError) as err:
         read_series(tmp_path / "bad.csv", time_column="t", label_column="lab")
     assert needle in str(err.value) and "\n" not in str(err.value)
+
+
+def test_labels_of_object_dtype_name_a_missing_label_at_its_step():
+    # a nullable boolean column: bools and pd.NA; False at step 0 was blamed for the NA at step 3
+    y = pd.Series([False, True, True, False, False]).astype("boolean")
+    np.testing.assert_array_equal(check_labels(np.asarray(y, object), "y"), [0, 1, 1, 0, 0])
+    y[3] = pd.NA
+    with pytest.raises(DataError, match=r"^y holds a missing label \(<NA>\) at step 3; expected"):
+        check_labels(np.asarray(y), "y")
+    with pytest.raises(DataError, match="holds '2' at step 1"):
+        check_labels(np.array([1, 2], dtype=object), "y")
 
 
 def test_windows_are_views():

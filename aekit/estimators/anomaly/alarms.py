@@ -275,7 +275,7 @@ class Alarms:
         if metric not in METRICS:
             raise UsageError(f"metric must be one of {', '.join(METRICS)}, got {metric!r}")
         scores = self.decision_function(X_val)
-        threshold, value = best_threshold(scores, np.asarray(y_val).ravel(), metric)
+        threshold, value = best_threshold(scores, y_val, metric)
         self.threshold = threshold
         self.threshold_fit_ = {"metric": metric, "value": value}
         return self

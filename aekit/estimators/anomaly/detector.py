@@ -449,7 +449,7 @@ class AnomalyDetector(Alarms, NeuralEstimator):
         """
         trainer = Trainer.from_options(run)
         self.check_params()
-        feature_names = column_names(X, feature_names)
+        feature_names = column_names(X, feature_names, "feature_names")
         X = self._validate_fit_input(X)
         self._record_feature_names(feature_names)
         plan = self._plan_rows(len(X), own_validation=validation_data is not None)

@@ -1,0 +1,153 @@
+"""Input checks at the estimators' boundary (aekit/estimators/validation.py): what Python callers
+give as X, y, validation_data and names, refused in one aekit line or taken as the float32 array."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+import aekit
+from aekit.errors import ArgumentTypeError, DataError, DataTypeError, NotFittedError, UsageError
+from aekit.estimators.thresholds import best_threshold
+from aekit.estimators.validation import binary_labels
+
+LABELS = np.array([1, 0, 0, 1, 0, 0])
+
+
+@pytest.fixture(scope="module")
+def X():
+    return np.random.default_rng(0).normal(size=(40, 5)).astype(np.float32)
+
+
+@pytest.fixture(scope="module")
+def ae(X):
+    return aekit.Autoencoder(latent_dim=2, hidden=(4,), epochs=1, seed=0, device="cpu").fit(X)
+
+
+def missing_at_3():
+    y = pd.Series(LABELS.astype(bool)).astype("boolean")
+    y[3] = pd.NA
+    return y
+
+
+@pytest.mark.parametrize(
+    "y",
+    [
+        pd.Series(LABELS).astype(object),  # a label column read with a stray value, then cleaned
+        LABELS.astype(object),
+        LABELS.astype(bool).astype(object),
+        torch.tensor(LABELS, dtype=torch.float32, requires_grad=True),  # taken as X is: detached
+    ],
+    ids=["object Series", "object array", "object bools", "requires_grad"],
+)
+def test_labels_of_object_dtype_or_a_grad_tensor_are_taken(y):
+    np.testing.assert_array_equal(binary_labels(y, 6), LABELS)
+    assert best_threshold([0.9, 0.1, 0.2, 0.8, 0.3, 0.1], y) == (0.55, 1.0)
+
+
+@pytest.mark.parametrize(
+    ("y", "words"),
+    [(missing_at_3(), "a missing label (<NA>) at position 3"), ([0, None, 1, 1, 0, 0], "(None)")],
+)
+def test_a_missing_label_is_named_with_its_position(y, words):
+    with pytest.raises(DataError, match=r"^y holds a missing label") as info:
+        binary_labels(y, 6)
+    assert words in str(info.value) and "expected 0 (normal) and 1 (anomaly)" in str(info.value)
+    with pytest.raises(DataError, match=r"^y holds a missing label") as info:
+        best_threshold(np.arange(6.0), y)  # pandas' "boolean value of NA is ambiguous" before
+    assert words in str(info.value)
+    with pytest.raises(DataError, match="holds the label 2; expected"):
+        binary_labels(np.array([0, 1, 2, 0, 0, 0], dtype=object), 6)
+
+
+def test_detector_evaluate_and_fit_threshold_take_object_labels_and_name_a_missing_one(X):
+    det = aekit.AnomalyDetector(
+        hidden=(4,), latent_dim=2, epochs=1, seed=0, device="cpu", threshold="percentile"
+    ).fit(X)
+    y = np.zeros(40, np.int64)
+    y[::6] = 1
+    assert det.evaluate(X, pd.Series(y).astype(object)) == det.evaluate(X, y)
+    grad = torch.tensor(y, dtype=torch.float32, requires_grad=True)
+    assert det.fit_threshold(X, grad).threshold_ == det.fit_threshold(X, y).threshold_
+    na = pd.Series(y.astype(bool)).astype("boolean")
+    na[7] = pd.NA
+    for call in (det.evaluate, det.fit_threshold):
+        with pytest.raises(DataError, match=r"a missing label \(<NA>\) at position 7"):
+            call(X, na)
+
+
+@pytest.mark.parametrize(
+    "dates",
+    [
+        pd.DataFrame(
+            {"a": pd.date_range("2020", periods=6), "b": pd.date_range("2021", periods=6)}
+        ),
+        pd.DataFrame({"a": pd.to_timedelta(np.arange(6), "s")}),
+        np.array(pd.date_range("2020", periods=12)).reshape(6, 2),
+    ],
+    ids=["date frame", "duration frame", "datetime64 array"],
+)
+def test_dates_alone_are_refused_as_a_mixed_frames_date_column_is(dates):
+    # a frame of dates only became one datetime64 array, taken as microseconds since 1970
+    with pytest.raises(DataTypeError, match=r"has dtype (datetime|timedelta)64.*expected numbers"):
+        aekit.Autoencoder(latent_dim=1, epochs=1, device="cpu").fit(dates)
+
+
+@pytest.mark.parametrize("layout", ["to_sparse", "to_sparse_csr", "to_sparse_csc"])
+def test_a_torch_sparse_tensor_goes_where_scipy_sparse_goes(X, ae, layout):
+    sparse = getattr(torch.from_numpy(X), layout)()
+    np.testing.assert_array_equal(ae.transform(sparse), ae.transform(X))
+    vae = aekit.VAE(latent_dim=2, epochs=1, likelihood="gaussian", device="cpu").fit(X)
+    with pytest.raises(DataTypeError, match="Sparse data was passed for X, but dense data"):
+        vae.transform(sparse)  # as for SciPy sparse: this family needs dense data
+
+
+def test_a_torch_sparse_tensor_of_images_is_refused_in_one_line(ae, X):
+    with pytest.raises(DataTypeError, match=r"Sparse data .* use X.to_dense\(\)"):
+        ae.transform(torch.from_numpy(X)[:, None].to_sparse())
+
+
+@pytest.mark.parametrize(
+    ("given", "kind"),
+    [(None, "NoneType"), ({"a": [1.0]}, "dict"), ((r for r in range(3)), "generator")],
+)
+def test_x_that_holds_no_array_is_named_by_its_type(ae, given, kind):
+    with pytest.raises(DataTypeError, match=rf"^X is a {kind}; expected an array-like of shape"):
+        ae.transform(given)
+
+
+def test_validation_data_errors_name_validation_data(X):
+    bad = X[:10].copy()
+    bad[3, 2] = np.nan
+    for est in (aekit.Autoencoder(latent_dim=2, epochs=1), aekit.AnomalyDetector(epochs=1)):
+        with pytest.raises(DataError, match=r"^Input validation_data contains NaN .*\(3, 2\)"):
+            est.fit(X, validation_data=bad)
+        with pytest.raises(DataError, match=r"^validation_data has 4 features, but"):
+            est.fit(X, validation_data=X[:, :4])
+
+
+def test_feature_names_a_string_duplicates_or_other_than_the_frames_are_refused(X):
+    det = aekit.AnomalyDetector(hidden=(4,), latent_dim=2, epochs=1, device="cpu")
+    with pytest.raises(ArgumentTypeError, match="feature_names must be a sequence"):
+        det.fit(X, feature_names="price")  # was split into ['p', 'r', 'i', 'c', 'e']
+    with pytest.raises(UsageError, match="feature_names has 'a' more than once"):
+        det.fit(X, feature_names=list("aabcd"))
+    frame = pd.DataFrame(X, columns=list("vwxyz"))
+    with pytest.raises(UsageError, match="calls column 0 'a' but the DataFrame X calls it 'v'"):
+        det.fit(frame, feature_names=list("abcde"))
+    names = aekit.Autoencoder(latent_dim=2, epochs=1).fit(frame, feature_names=list("vwxyz"))
+    assert list(names.feature_names_in_) == list("vwxyz")
+
+
+def test_get_feature_names_out_refuses_other_input_features_with_aekits_errors(X):
+    ae = aekit.Autoencoder(latent_dim=2, epochs=1).fit(pd.DataFrame(X, columns=list("abcde")))
+    for wrong in (["a"], list("edcba")):
+        with pytest.raises(UsageError, match="input_features"):
+            ae.get_feature_names_out(wrong)
+    with pytest.raises(ArgumentTypeError, match="input_features must be a sequence"):
+        ae.get_feature_names_out("abcde")
+    assert list(ae.get_feature_names_out(list("abcde"))) == ["autoencoder0", "autoencoder1"]
+    with pytest.raises(NotFittedError):
+        aekit.VAE().get_feature_names_out()
