@@ -64,10 +64,18 @@ def to_numpy(X, name: str) -> np.ndarray:
 
 def refuse_channels_last(shape: tuple[int, ...], name: str) -> None:
     """One line for images laid out (n, H, W, C) with C = 1 or 3 (Keras's layout,
-    ``x[..., np.newaxis]``): aekit's images are (n, C, H, W), and such an array would be taken as
-    H-channel images of W x C pixels. Never transposed silently: the caller's array is ambiguous."""
+    ``x[..., np.newaxis]``), or C = 2 or 4 with H and W larger than any channel count (PIL's "LA"
+    and "RGBA", ``np.asarray(image)``): aekit's images are (n, C, H, W), and such an array would be
+    taken as H-channel images of W x C pixels. Never transposed silently: the caller's array is
+    ambiguous."""
     shape = tuple(int(d) for d in shape)
-    if len(shape) == 4 and shape[-1] in (1, 3) and shape[1] not in (1, 3):
+    if len(shape) != 4:
+        return
+    if shape[-1] in (1, 3):
+        last = shape[1] not in (1, 3)
+    else:  # with alpha (LA, RGBA): only where H and W cannot be channels, (n, C, H, 4) stays taken
+        last = shape[-1] in (2, 4) and min(shape[1], shape[2]) > 4
+    if last:
         raise fail(
             f"{name} has shape {shape}: images with their channels last (n, H, W, C); aekit takes "
             f"images as (n, C, H, W): use x.transpose(0, 3, 1, 2)"

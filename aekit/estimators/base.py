@@ -131,6 +131,19 @@ def image_shape(sample_shape: Sequence[int]) -> tuple[int, ...]:
     return {1: (1, 1, *shape), 2: (1, *shape)}.get(len(shape), shape)
 
 
+def refuse_one_image(shape: Sequence[int], fitted: Sequence[int], name: str) -> None:
+    """One line for one image with its channels last (H, W, C), C = 2 to 4 (PIL's LA, RGB, RGBA),
+    given to a fitted image model: :func:`as_images` would take it as H grayscale images of W x C
+    pixels. A batch (n, H, W) as wide as the training images (``fitted``, (C, H, W)) is taken."""
+    shape = tuple(int(d) for d in shape)
+    if len(shape) == 3 and 2 <= shape[2] <= 4 and shape[2] != fitted[-1] and min(shape[:2]) > 4:
+        raise DataError(
+            f"{name} has shape {shape}: one image with its channels last (H, W, C), not "
+            f"{shape[0]} images of {shape[1]}x{shape[2]} pixels; aekit takes images as "
+            f"(n, C, H, W): use x.transpose(2, 0, 1)[None] (n grayscale images: x[:, None])"
+        )
+
+
 def _checked_chunk(
     chunk: np.ndarray, name: str, check: Callable[[np.ndarray], Any] | None = None
 ) -> Any:

@@ -12,6 +12,7 @@ import torch.nn.functional as F
 from sklearn.base import OneToOneFeatureMixin, TransformerMixin
 from sklearn.utils.metaestimators import available_if
 
+from ..data.checks import to_numpy
 from ..errors import DataError
 from ..models.conv import ConvAutoencoder, ConvConfig
 from ..training.trainer import Trainer
@@ -23,6 +24,7 @@ from .base import (
     check_rows,
     check_widths,
     is_row_store,
+    refuse_one_image,
     unit_range_failures,
 )
 from .noise import Noise, parse_noise
@@ -33,9 +35,10 @@ PIXEL_BUDGET = 2**22  # values per inference batch: bounds memory for any image 
 RANGE_TOLERANCE = 1e-4
 
 
-def _shape(X: Any) -> tuple[int, ...]:
-    """The shape of array-likes (lists, DataFrames, tensors) without NumPy's array-function dispatch."""
-    return tuple(X.shape) if hasattr(X, "shape") else np.asarray(X).shape
+def _shape(X: Any, name: str = "X") -> tuple[int, ...]:
+    """The shape of array-likes (lists, DataFrames, tensors) without NumPy's array-function dispatch;
+    a ragged list is aekit's one line, as ``fit`` gives it."""
+    return tuple(X.shape) if hasattr(X, "shape") else to_numpy(X, name).shape
 
 
 def psnr(mse: float) -> float:
@@ -185,9 +188,13 @@ class Denoiser(OneToOneFeatureMixin, TransformerMixin, NeuralEstimator):
     def _images(self, X: Any, name: str, reset: bool | None = None) -> np.ndarray:
         """(n, C, H, W) float32 in [0, 1]; (n, H, W) gains a channel axis; rows (n, d) are one-row images.
 
-        ``reset``: as for :func:`aekit.estimators.validation.check_input` (True: the training X).
+        ``reset``: as for :func:`aekit.estimators.validation.check_input` (True: the training X;
+        False: data for the fitted model, a table's columns as fitted).
         """
-        X = as_images(self._check_aux(X, name) if reset is None else self._check_x(X, name, reset))
+        X = self._check_aux(X, name) if reset is None else self._check_x(X, name, reset)
+        if reset is False:  # one channels-last image would be taken as H thin images
+            refuse_one_image(X.shape, self.input_shape_, name)
+        X = as_images(X)
         if X.ndim != 4:
             raise DataError(
                 f"{name} has shape {X.shape}; the Denoiser expects images shaped (n, C, H, W) "
@@ -220,7 +227,11 @@ class Denoiser(OneToOneFeatureMixin, TransformerMixin, NeuralEstimator):
     def _fitted_images(self, X: Any, name: str) -> np.ndarray:
         """Images for a fitted model: its channel count, any height and width."""
         self.check_is_fitted()
-        X = self._images(X, name, reset=False)
+        return self._like_training(self._images(X, name, reset=False), name)
+
+    def _like_training(self, X: np.ndarray, name: str) -> np.ndarray:
+        """Checked images (n, C, H, W) with the training images' channel count (and, for the
+        user's network, their height and width)."""
         if X.shape[1] != self.input_shape_[0]:
             raise DataError(
                 f"{name} has {X.shape[1]} channels; the model was trained on {self.input_shape_[0]}-channel "
@@ -275,18 +286,37 @@ class Denoiser(OneToOneFeatureMixin, TransformerMixin, NeuralEstimator):
         noisy = self._noise()(torch.from_numpy(images), generator).numpy()
         return noisy.reshape(shape)
 
-    def _noisy_clean(self, data: Any, name: str) -> tuple[np.ndarray, np.ndarray]:
-        """(noisy, clean) from clean images (noised once with the fixed seed) or a (noisy, clean) tuple."""
+    def _noisy_clean(
+        self, data: Any, name: str, reset: bool | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(noisy, clean) from clean images (noised once with the fixed seed) or a (noisy, clean) tuple.
+
+        ``reset=False``: each checked as the fitted model checks ``X`` (:meth:`_images`)."""
         if isinstance(data, tuple) and len(data) == 2:
-            noisy, clean = self._images(data[0], f"{name}[0]"), self._images(data[1], f"{name}[1]")
+            noisy = self._images(data[0], f"{name}[0]", reset)
+            clean = self._images(data[1], f"{name}[1]", reset)
             if noisy.shape != clean.shape:
                 raise DataError(
                     f"{name}: noisy images {noisy.shape} and clean images {clean.shape} differ in shape; "
                     f"give pairs of the same images"
                 )
             return noisy, clean
-        clean = self._images(data, name)
+        clean = self._images(data, name, reset)
         return self.add_noise(clean, seed=EVAL_NOISE_SEED), clean
+
+    def _validation(self, data: Any, x_ndim: int) -> tuple[np.ndarray, np.ndarray]:
+        """``fit``'s ``validation_data`` as (noisy, clean), checked against the recorded ``X`` as
+        ``transform`` checks its input (a table's columns, the channels). A list of two batches
+        with X's dimensions is the pair, as the tuple is: stacked, it was taken as two images."""
+        if (
+            isinstance(data, list)
+            and len(data) == 2
+            and all(len(_shape(d, "validation_data")) == x_ndim for d in data)
+        ):
+            data = tuple(data)
+        pair = self._noisy_clean(data, "validation_data", reset=False)
+        noisy, clean = (self._like_training(v, "validation_data") for v in pair)
+        return noisy, clean
 
     # ---- training ------------------------------------------------------------------------------
     def fit(
@@ -330,26 +360,24 @@ class Denoiser(OneToOneFeatureMixin, TransformerMixin, NeuralEstimator):
         """
         trainer = Trainer.from_options(run)
         self.check_params()
+        x_shape = _shape(X)  # as given, for messages
         X = self._fit_images(X, "X", reset=True)
         target = None
-        if y is not None and _shape(y)[1:] == ():
+        y_shape = None if y is None else _shape(y, "y")
+        if y_shape is not None and y_shape[1:] == ():
             y = None  # labels, as a scikit-learn Pipeline passes to every step's fit: not clean images
         if y is not None:
             target = self._fit_images(y, "y")
             if target.shape != X.shape:
                 raise DataError(
-                    f"y has shape {target.shape} but X has {X.shape}; for paired training give the "
+                    f"y has shape {y_shape} but X has {x_shape}; for paired training give the "
                     f"clean images as y, shaped like the noisy X"
                 )
         # (C, H, W); X was checked by _fit_images (one pass over a row store)
         self._record_input_shape(X)
         validation = None
         if validation_data is not None:
-            validation = self._noisy_clean(validation_data, "validation_data")
-            if validation[0].shape[1] != X.shape[1]:
-                raise DataError(
-                    f"validation_data has {validation[0].shape[1]} channels but X has {X.shape[1]}"
-                )
+            validation = self._validation(validation_data, len(x_shape))
         noise = self._noise()
 
         def noisy_loss(
@@ -436,10 +464,10 @@ class Denoiser(OneToOneFeatureMixin, TransformerMixin, NeuralEstimator):
         {'val_mse': 0.0069, 'val_psnr': 21.6, 'noisy_psnr': 15.9}
         """
         self.check_is_fitted()
-        if y is not None and _shape(y)[1:] == ():
+        if y is not None and _shape(y, "y")[1:] == ():
             y = None  # labels, as scikit-learn's model selection passes to score: not clean images
         # a table's features (and names) as fitted; images: any height and width
-        self._check_x(X, "X", reset=False)
+        self._images(X, "X", reset=False)
         noisy, clean = self._noisy_clean(X if y is None else (X, y), "X")
         noisy = self._fitted_images(noisy, "X")
         denoised = self._denoise(noisy)

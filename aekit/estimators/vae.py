@@ -11,6 +11,7 @@ import torch
 from sklearn.base import TransformerMixin
 
 from .._notes import note
+from ..data.checks import to_numpy
 from ..errors import DataError, UsageError
 from ..models.vae import (
     ConvVAE,
@@ -490,15 +491,7 @@ class VAE(FeatureNamesOut, TransformerMixin, NeuralEstimator):
         )
         if method not in ("linear", "slerp"):
             raise UsageError(f"method must be 'linear' or 'slerp', got {method!r}")
-        ends = []
-        for name, x in (("x_a", x_a), ("x_b", x_b)):
-            one = np.ndim(x) == 3 or np.ndim(x) == 1 and tuple(self.input_shape_[:2]) == (1, 1)
-            x = self._check_aux(np.asarray(x)[None] if one else x, name)  # one image, or one row
-            x = x[None] if x.ndim == 3 else x
-            if len(x) != 1:
-                raise DataError(f"{name}: expected one image (C, H, W), got {len(x)} images")
-            ends.append(self.transform(x)[0].astype(np.float64))
-        a, b = ends
+        a, b = self._posterior_mean(x_a, "x_a"), self._posterior_mean(x_b, "x_b")
         t = np.linspace(0.0, 1.0, steps)[:, None]  # (steps, 1)
         if method == "linear":
             z = (1 - t) * a + t * b
@@ -510,6 +503,17 @@ class VAE(FeatureNamesOut, TransformerMixin, NeuralEstimator):
             else:
                 z = (np.sin((1 - t) * omega) * a + np.sin(t * omega) * b) / math.sin(omega)
         return self.inverse_transform(z.astype(np.float32))  # (steps, latent) -> (steps, C, H, W)
+
+    def _posterior_mean(self, x: Any, name: str) -> np.ndarray:
+        """z's mean for one image (C, H, W), one row (d,) of a VAE fitted on rows, or a batch of one."""
+        if hasattr(x, "detach") or not hasattr(x, "ndim"):
+            x = to_numpy(x, name)  # as fit reads it: a tensor detached, a ragged list one line
+        one = x.ndim == 3 or x.ndim == 1 and tuple(self.input_shape_[:2]) == (1, 1)
+        x = self._check_aux(np.asarray(x)[None] if one else x, name)  # one image, or one row
+        x = x[None] if x.ndim == 3 else x
+        if len(x) != 1:
+            raise DataError(f"{name}: expected one image (C, H, W), got {len(x)} images")
+        return self.transform(x)[0].astype(np.float64)
 
     def score(self, X: Any, y: Any = None) -> float:
         """Mean ELBO per image in nats (:meth:`elbo`; higher is better, as model selection expects).

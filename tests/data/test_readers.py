@@ -455,6 +455,19 @@ def test_images_with_their_channels_last_are_refused_with_the_transpose(tmp_path
     assert read_path(path).x.shape == (4, channels, 8, 3)
 
 
+@pytest.mark.parametrize("channels", [2, 4])
+def test_images_with_an_alpha_channel_last_are_refused_too(tmp_path, channels):
+    """Probe 55 inputs 7: (n, H, W, 4), stacked ``np.asarray`` of PIL's RGBA images (2: LA), was
+    read as 16-channel images of 16x4 pixels; only 1 and 3 channels last were refused."""
+    path = tmp_path / "nhwc.npy"
+    np.save(path, RNG.random((4, 8, 6, channels)).astype(np.float32))
+    with pytest.raises(DataError, match=r"channels last.*x\.transpose\(0, 3, 1, 2\)"):
+        read_path(path)
+    for taken in ((4, channels, 8, 4), (4, 3, 8, channels), (4, 4, 4, channels)):  # (n, C, H, W)
+        np.save(path, RNG.random(taken).astype(np.float32))
+        assert read_path(path).x.shape == taken
+
+
 def test_an_input_that_is_a_pipe_or_an_unexpanded_tilde_is_said_so(tmp_path, monkeypatch):
     """Probe 52 sh 6: a named pipe was "no such file"; `--input=~/x.csv` gave no hint."""
     if not hasattr(os, "mkfifo"):

@@ -31,10 +31,13 @@ def test_every_image_family_refuses_images_with_their_channels_last():
 
     from aekit.errors import DataError
 
-    nhwc = np.random.default_rng(0).random((4, 8, 8, 1)).astype(np.float32)
-    for est in (aekit.Autoencoder(), aekit.Denoiser(), aekit.VAE()):
-        with pytest.raises(DataError, match=r"\(4, 8, 8, 1\): images with their channels last"):
-            est.set_params(epochs=1, threads=1).fit(nhwc)
+    for channels in (1, 2, 4):  # Keras's x[..., None]; PIL's LA and RGBA (probe 55 inputs 7)
+        nhwc = np.random.default_rng(0).random((4, 8, 8, channels)).astype(np.float32)
+        for est in (aekit.Autoencoder(), aekit.Denoiser(), aekit.VAE()):
+            with pytest.raises(DataError, match=rf"\(4, 8, 8, {channels}\): images with their"):
+                est.set_params(epochs=1, threads=1).fit(nhwc)
+        with pytest.raises(DataError, match="channels last"):
+            aekit.ImageAnomalyDetector(bank_size=16).fit(nhwc)
 
 
 def test_zero_epochs_is_named_in_a_note(caplog):

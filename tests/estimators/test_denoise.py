@@ -164,3 +164,55 @@ def test_an_image_too_large_for_memory_is_one_line_before_the_work(monkeypatch):
     )
     with pytest.raises(TooLarge, match="mapping an image of 2100x2100 pixels"):
         det.score_samples(big)
+
+
+def test_ragged_lists_are_aekits_line_in_every_method():
+    """Probe 55 inputs 2: transform, add_noise and reconstruct of a ragged list (and fit's ragged
+    y) raised NumPy's bare "setting an array element with a sequence"; fit said aekit's line."""
+    rows = (np.random.default_rng(0).random((20, 8)) > 0.5).astype(np.float32)
+    den = small(channels=(4,), epochs=1).fit(rows)
+    ragged = [[0, 1], [1]]
+    for call in (den.transform, den.reconstruct, den.add_noise):
+        with pytest.raises(DataError, match="X cannot be read as an array"):
+            call(ragged)
+    with pytest.raises(DataError, match="y cannot be read as an array"):
+        small(channels=(4,), epochs=1).fit(rows, ragged)
+
+
+def test_one_channels_last_image_is_not_taken_as_a_batch():
+    """Probe 55 inputs 26: one RGB image (16, 16, 3), as PIL gives it, was denoised as 16
+    grayscale images of 16x3 pixels; a batch as wide as the training images is still taken."""
+    den = small(channels=(4,), epochs=1).fit(images(16, size=(16, 16)))
+    rgb = np.random.default_rng(1).random((16, 16, 3), dtype=np.float32)
+    for call in (den.transform, den.evaluate):
+        with pytest.raises(DataError, match=r"\(16, 16, 3\): one image with its channels last.*"):
+            call(rgb)
+    with pytest.raises(DataError, match=r"validation_data has shape \(16, 16, 4\): one image"):
+        small(channels=(4,), epochs=1).fit(
+            images(16, size=(16, 16)), validation_data=rgb[..., [0, 1, 2, 0]]
+        )
+    assert den.transform(np.moveaxis(rgb, 2, 0)[:1]).shape == (1, 16, 16)  # grayscale batches
+    assert den.transform(rgb.transpose(2, 0, 1)[:, None]).shape == (3, 1, 16, 16)
+    thin = small(channels=(4,), epochs=1).fit(images(16, size=(16, 3))[:, 0])  # trained 3 wide
+    assert thin.transform(rgb).shape == (16, 16, 3)
+
+
+def test_validation_data_is_checked_against_x_as_transform_checks():
+    """Probe 55 inputs 23-25: validation_data=[noisy, clean] (a list) was read as two 50x8 clean
+    images; 5 columns for X's 8 were scored; y (50, 1) was said to be (50, 1, 1, 1)."""
+    rng = np.random.default_rng(0)
+    clean = (rng.random((50, 8)) > 0.5).astype(np.float32)
+    noisy = np.clip(clean + rng.normal(0, 0.2, clean.shape), 0, 1).astype(np.float32)
+
+    def val_loss(validation_data):
+        fitted = small(channels=(4,)).fit(clean, validation_data=validation_data)
+        return [h["val_loss"] for h in fitted.history_]
+
+    assert val_loss([noisy, clean]) == val_loss((noisy, clean))
+    for bad in (clean[:, :5], (noisy[:, :5], clean[:, :5]), [noisy[:, :5], clean[:, :5]]):
+        with pytest.raises(DataError, match="5 features, but Denoiser is expecting 8"):
+            val_loss(bad)
+    with pytest.raises(DataError, match=r"y has shape \(50, 1\) but X has \(50, 8\)"):
+        small(channels=(4,)).fit(noisy, np.zeros((50, 1)))
+    with pytest.raises(DataError, match="validation_data has 2 channels; the model was trained"):
+        small(channels=(4,)).fit(images(8), validation_data=images(4, channels=2))

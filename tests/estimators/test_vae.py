@@ -153,6 +153,16 @@ def test_bad_data(fitted, bars):
         fitted.log_likelihood(bars[0][:2], k=0)
 
 
+def test_interpolate_reads_its_ends_as_transform_does(fitted, bars):
+    """Probe 55 inputs 3: an end given as a tensor that requires grad raised torch's "Can't call
+    numpy() on Tensor that requires grad" (transform takes it); a ragged list NumPy's ValueError."""
+    x = bars[0]
+    strip = fitted.interpolate(torch.tensor(x[0], requires_grad=True), x[1].tolist(), steps=3)
+    np.testing.assert_array_equal(strip, fitted.interpolate(x[0], x[1], steps=3))
+    with pytest.raises(DataError, match="x_b cannot be read as an array"):
+        fitted.interpolate(x[0], [[0, 1], [1]], steps=3)
+
+
 def test_recipe_binarizes_mnist_and_manifold():
     est = aekit.VAE()
     gray = Data(x=np.array([[[[0.2, 0.7]]]], np.float32), source="mnist:test")

@@ -28,6 +28,7 @@ import torch
 
 from ..._memory import check_fits
 from ..._notes import note
+from ...data.checks import check_numeric, to_float32, to_numpy
 from ...errors import DataError, UsageError
 from ...models.conv import ConvAutoencoder, ConvConfig
 from ...models.imagescore import image_score
@@ -37,7 +38,7 @@ from ...models.ssimae import ReconstructionMap
 from ...training.threads import ThreadChoice, resolve
 from ...training.trainer import Trainer
 from .. import params
-from ..base import NeuralEstimator, as_images, check_widths
+from ..base import NeuralEstimator, as_images, check_widths, refuse_one_image
 from ..thresholds import FalseAlarmRate, p_values, threshold_rule
 from ..validation import binary_labels
 from .metrics import image_map_metrics
@@ -144,14 +145,19 @@ class ImageAnomalyDetector(NeuralEstimator):
             raise UsageError(f"patch must be odd (centred on its pixel), got {self.patch}")
 
     # ---- inputs -------------------------------------------------------------------------------
-    def _images(self, X: Any, name: str = "X", reset: bool = False) -> np.ndarray:
-        """(n, C, H, W) float32 in [0, 1]; (n, H, W) gains a channel axis."""
+    def _images(
+        self, X: Any, name: str = "X", reset: bool = False, fitted: tuple[int, ...] | None = None
+    ) -> np.ndarray:
+        """(n, C, H, W) float32 in [0, 1]; (n, H, W) gains a channel axis. ``fitted``: the fitted
+        model's (C, H, W), against which one channels-last image (H, W, C) is told from a batch."""
         X = self._check_x(X, name, reset=reset) if reset else self._check_aux(X, name)
         if X.ndim not in (3, 4):  # as given: rows (n, d) would become one-row images
             raise DataError(
                 f"{name} has shape {X.shape}; the ImageAnomalyDetector expects images shaped "
                 f"(n, C, H, W) or (n, H, W) (one image: X[None])"
             )
+        if fitted is not None:
+            refuse_one_image(X.shape, fitted, name)
         X = as_images(X)
         if X.shape[-1] < 2 or X.shape[-2] < 2:
             raise DataError(
@@ -172,7 +178,7 @@ class ImageAnomalyDetector(NeuralEstimator):
     def _fitted_images(self, X: Any, name: str = "X") -> np.ndarray:
         """Images for the fitted model: its channel count, any height and width."""
         self.check_is_fitted()
-        X = self._images(X, name)
+        X = self._images(X, name, fitted=self.input_shape_)
         if X.shape[1] != self.input_shape_[0]:
             raise DataError(
                 f"{name} has {X.shape[1]} channels; the detector was trained on "
@@ -318,7 +324,7 @@ class ImageAnomalyDetector(NeuralEstimator):
         """Each image's score from its map (n, H, W) -> (n,): the mean of the map's highest values
         (:func:`aekit.models.imagescore.image_score`; the maximum for runs saved before it)."""
         rule = getattr(self, "image_score_", "top")
-        scores = image_score(torch.as_tensor(np.asarray(maps, np.float32)), rule)
+        scores = image_score(torch.as_tensor(_checked_maps(maps)), rule)
         return scores.numpy().astype(np.float64)
 
     def decision_function(self, X: Any) -> np.ndarray:
@@ -401,3 +407,16 @@ class ImageAnomalyDetector(NeuralEstimator):
         self.filter_scales_ = state.get("filter_scales", FIRST_SCALES)
         self.image_score_ = state.get("image_score", "max")  # its calibration scores are maxima
         self.calibration_ = {"images": int(len(self.calibration_scores_))}  # what calibrate() says
+
+
+def _checked_maps(maps: Any) -> np.ndarray:
+    """Anomaly maps (n, H, W) of finite numbers as float32; one line otherwise (one map (H, W) was
+    taken as H maps of one row, a NaN pixel gave a NaN score)."""
+    x = to_numpy(maps, "maps")
+    check_numeric(x, "maps")
+    if x.ndim != 3:
+        raise DataError(
+            f"maps has shape {x.shape}; expected anomaly maps (n, H, W) as anomaly_maps returns "
+            f"them (one map: maps[None])"
+        )
+    return to_float32(x, "maps")

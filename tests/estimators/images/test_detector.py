@@ -160,3 +160,38 @@ def test_fit_predict_is_the_training_images_labels():
     det = aekit.ImageAnomalyDetector(bank_size=128).fit(X)
     np.testing.assert_array_equal(labels, det.predict(X))
     assert labels.shape == (20,)
+
+
+def test_image_scores_take_maps_n_h_w_of_finite_numbers_only():
+    """Probe 55 inputs 12: one map (H, W) gave H scores, a NaN pixel a NaN score; a 1-D map, None,
+    a string, a ragged list or a tensor that requires grad raised torch's or NumPy's own error."""
+    X = np.random.default_rng(0).random((6, 1, 8, 8), dtype=np.float32)
+    det = aekit.ImageAnomalyDetector(method="pixels", bank_size=64, patch=3).fit(X)
+    maps = det.anomaly_maps(X)
+    np.testing.assert_array_equal(det.image_scores(maps), det.decision_function(X))
+    grad = torch.tensor(maps, requires_grad=True)
+    np.testing.assert_array_equal(det.image_scores(grad), det.image_scores(maps))
+    for bad, needle in [
+        (maps[0], r"maps has shape \(8, 8\); expected anomaly maps \(n, H, W\).*maps\[None\]"),
+        (maps[0, 0], r"shape \(8,\)"),
+        (None, "dtype object"),
+        ("abc", "dtype <U3"),
+        ([[1, 2], [3]], "cannot be read as an array"),
+        (np.where(np.arange(64).reshape(8, 8) == 9, np.nan, maps), r"non-finite value \(nan\)"),
+    ]:
+        with pytest.raises(DataError, match=needle):
+            det.image_scores(bad)
+
+
+def test_one_channels_last_image_is_not_scored_as_a_batch():
+    """Probe 55 inputs 26: one RGB image (16, 16, 3) as PIL gives it got 16 scores (16 grayscale
+    images of 16x3 pixels), predict 16 labels; (H, W, 4) the same."""
+    rng = np.random.default_rng(0)
+    det = aekit.ImageAnomalyDetector(method="pixels", bank_size=64, patch=3)
+    det.fit(rng.random((6, 16, 16), dtype=np.float32))
+    for channels in (3, 4):
+        image = rng.random((16, 16, channels), dtype=np.float32)
+        for call in (det.decision_function, det.predict, det.anomaly_maps):
+            with pytest.raises(DataError, match=r"one image with its channels last.*\[None\]"):
+                call(image)
+    assert det.decision_function(rng.random((5, 16, 16), dtype=np.float32)).shape == (5,)
