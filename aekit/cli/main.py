@@ -31,33 +31,14 @@ LATE_MODULES = ("cmd_export", "cmd_search", "cmd_serve")
 
 
 class Parser(argparse.ArgumentParser):
-    """argparse with one-line errors and exit code 2; options typed in full (``--over`` is no
+    """argparse with one-line errors and exit code 2, and options typed in full (``--over`` is no
     ``--overwrite``: an option added later must not change what a saved command line means, and an
-    abbreviation would reach torchrun's parser unstripped under ``--nproc``); an option that takes
-    one value given once (the first of two was dropped without a word: ``--out A ... --out B``)."""
+    abbreviation reached torchrun's parser unstripped under ``--nproc``). An option given twice
+    takes its last value, as in argparse: a script's ``$BASE --epochs 3`` overrides its base."""
 
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("allow_abbrev", False)
         super().__init__(*args, **kwargs)
-
-    def parse_known_args(self, args=None, namespace=None):
-        args = list(sys.argv[1:] if args is None else args)
-        self._refuse_repeated(args)
-        return super().parse_known_args(args, namespace)
-
-    def _refuse_repeated(self, args: list[str]) -> None:
-        seen: dict[str, str] = {}
-        for token in args:
-            if token == "--":  # what follows is not options
-                return
-            name = token.split("=", 1)[0]
-            action = self._option_string_actions.get(name)
-            if type(action) is not argparse._StoreAction:  # flags, counts and appends repeat
-                continue
-            if action.dest in seen:
-                twice = name if seen[action.dest] == name else f"{seen[action.dest]} / {name}"
-                self.error(f"{twice} given twice; give each option once")
-            seen[action.dest] = name
 
     def error(self, message: str):  # argparse prints usage + message over several lines by default
         self.exit(

@@ -28,6 +28,7 @@ from .base import (
     unit_range_failures,
 )
 from .noise import Noise, parse_noise
+from .validation import names_out
 
 # held-out images are noised once with this seed, so val figures compare across runs
 EVAL_NOISE_SEED = 0
@@ -422,7 +423,7 @@ class Denoiser(OneToOneFeatureMixin, TransformerMixin, NeuralEstimator):
         """The output columns' names, as the input's (rows only: images have no columns, and
         without this method scikit-learn's ``set_output(transform="pandas")`` passes them through
         as arrays, where it failed on their 4 dimensions)."""
-        return super().get_feature_names_out(input_features)
+        return names_out(super().get_feature_names_out, input_features)
 
     def transform(self, X: Any) -> np.ndarray:
         """Denoise images; the output has ``X``'s shape.

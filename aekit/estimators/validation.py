@@ -295,13 +295,18 @@ class FeatureNamesOut(ClassNamePrefixFeaturesOutMixin):
         array(['autoencoder0', 'autoencoder1'], dtype=object)
         """
         self.check_is_fitted()  # type: ignore[attr-defined]
-        if isinstance(input_features, (str, bytes)):
-            raise ArgumentTypeError(
-                f"input_features must be a sequence of one name per column, got {input_features!r}"
-            )
-        try:
-            return super().get_feature_names_out(input_features)
-        except (ValueError, TypeError) as exc:
-            raise (ArgumentTypeError if isinstance(exc, TypeError) else UsageError)(
-                one_line(exc)
-            ) from None
+        return names_out(super().get_feature_names_out, input_features)
+
+
+def names_out(get_feature_names_out: Any, input_features: Any) -> np.ndarray:
+    """scikit-learn's ``get_feature_names_out(input_features)``, its errors aekit's (one line)."""
+    if isinstance(input_features, (str, bytes)):
+        raise ArgumentTypeError(
+            f"input_features must be a sequence of one name per column, got {input_features!r}"
+        )
+    try:
+        return get_feature_names_out(input_features)
+    except (ValueError, TypeError) as exc:
+        raise (ArgumentTypeError if isinstance(exc, TypeError) else UsageError)(
+            one_line(exc)
+        ) from None

@@ -61,15 +61,6 @@ def test_a_reader_that_closes_stdout_first_gets_silence_and_the_pipes_exit_code(
     assert proc.wait(timeout=60) == 141 and err == "", err
 
 
-def test_an_option_given_twice_is_refused_not_the_first_dropped(tmp_path, capsys):
-    argv = ["train", "basic", "--dataset", "mnist", "--out", str(tmp_path / "a")]
-    for again in (["--out", str(tmp_path / "b")], [f"--out={tmp_path / 'b'}"]):
-        assert _exit(main, [*argv, *again, "--epochs", "1"]) == 2
-        err = capsys.readouterr().err.strip().splitlines()
-        assert len(err) == 1 and "--out given twice; give each option once" in err[0], err
-    assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()
-
-
 def test_an_abbreviated_option_is_not_taken_for_the_option(tmp_path, capsys):
     argv = ["train", "basic", "--dataset", "mnist", "--out", str(tmp_path / "a"), "--epochs", "1"]
     for short in (["--over"], ["--npr", "2"], ["--epo", "2"]):

@@ -216,3 +216,13 @@ def test_validation_data_is_checked_against_x_as_transform_checks():
         small(channels=(4,)).fit(noisy, np.zeros((50, 1)))
     with pytest.raises(DataError, match="validation_data has 2 channels; the model was trained"):
         small(channels=(4,)).fit(images(8), validation_data=images(4, channels=2))
+
+
+def test_get_feature_names_out_refuses_other_input_features_with_aekits_errors():
+    X = (np.random.default_rng(0).random((50, 8)) > 0.5).astype(np.float32)
+    den = Denoiser(channels=(4,), epochs=1, device="cpu").fit(X)
+    assert list(den.get_feature_names_out()) == [f"x{i}" for i in range(8)]
+    with pytest.raises(UsageError, match="length equal to number of features"):
+        den.get_feature_names_out(["a"])
+    with pytest.raises(aekit.errors.ArgumentTypeError, match="one name per column"):
+        den.get_feature_names_out("abcdefgh")

@@ -20,6 +20,7 @@ import numpy as np
 import torch
 
 from ..._notes import note
+from ...data.checks import to_numpy
 from ...data.series import check_labels
 from ...data.windows import (
     FALLBACK_WINDOW,
@@ -711,7 +712,7 @@ class SeriesDetector(SeriesAlarms, NeuralEstimator):
         >>> det.evaluate(test_series, labels)["pr_auc"]        # doctest: +SKIP
         """
         scores, cover = self._scores_and_cover(X)
-        labels = check_labels(np.asarray(y).ravel(), "y")
+        labels = check_labels(to_numpy(y, "y").ravel(), "y")  # a tensor: detached
         if len(labels) != len(scores):
             raise DataError(
                 f"y has {len(labels)} labels but the series has {len(scores)} steps; give one per step"

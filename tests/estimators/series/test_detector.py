@@ -259,6 +259,12 @@ def test_a_chunks_messages_count_steps_from_the_series_start(fitted):
         list(fitted.iter_scores(x))  # one array, whose rows would each be taken as a chunk
 
 
+def test_labels_as_a_tensor_that_requires_grad_are_read_as_x_is(fitted):
+    x, y = sine_series(1200, kind="spike", at=900, length=8)
+    as_tensor = torch.tensor(y, dtype=torch.float32, requires_grad=True)
+    assert fitted.evaluate(x, as_tensor) == fitted.evaluate(x, y)
+
+
 def test_a_value_past_float32_is_named_not_called_infinite(fitted):
     x, _ = sine_series(300, kind="none")
     big = x.astype(np.float64)
