@@ -86,7 +86,12 @@ def register(subparsers) -> None:
         c.set_defaults(func=func)
 
     pl = subparsers.add_parser("plot", help="draw a run's figures again (from its held-out data)")
-    add_run_options(pl, overwrite=False)
+    add_run_options(
+        pl,
+        overwrite=False,
+        run_help="a run folder ('aekit train --out'); a model saved with est.save() records no "
+        "data to draw from",
+    )
     pl.set_defaults(func=cmd_plot)
 
 
@@ -273,11 +278,19 @@ def cmd_plot(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from .._transaction import folder_version
+    from ..errors import UsageError
     from ..recipes.folder import updating
 
     since = folder_version(args.run)  # the version read: its figures go into it, or none
     est, recipe, config = _load(args)
-    fix = f"evaluate on a file given explicitly: 'aekit evaluate {args.run} --data FILE'"
+    if "data" not in config:  # a model saved by est.save(): the family's own dataset is not its
+        raise UsageError(
+            f"{args.run} is a model saved with est.save(), which records no data to draw its "
+            f"figures from; draw them in Python with aekit.plots, or train a run ('aekit train "
+            f"FAMILY --data FILE --out RUN'), whose figures 'aekit plot' draws again"
+        )
+    # the figures show the run's own held-out split: no other file makes them
+    fix = f"get metrics (no figures) on a file given explicitly: 'aekit evaluate {args.run} --data FILE'"
     refuse_changed_data(args, config, fix)
     data = recipe.load_eval_data(run_spec(args, config), int(config.get("seed", 0)))
     with updating(args.run, since) as work:  # the run changes whole, as every output does

@@ -254,4 +254,5 @@ def _figure(config, index_path, queries, idx, dist, labels, pages, query_ids) ->
             title=f"nearest neighbours by latent vector ({config['metric']}): queries "
             f"{rows[0] + 1}-{rows[-1] + 1} of {len(idx)}",
             query_names=[query_ids[q] for q in rows],
+            overwrite=True,
         )

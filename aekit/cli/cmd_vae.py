@@ -95,7 +95,9 @@ def _write_images(
         output, overwrite, inputs=inputs
     )  # a link to a file is replaced, not followed
     if ext == ".png":
-        (plots.plot_strip if strip else plots.plot_image_grid)(images, written, title=title)
+        (plots.plot_strip if strip else plots.plot_image_grid)(
+            images, written, title=title, overwrite=True
+        )
     elif ext == ".npy":
         write_output(output, images, overwrite=overwrite)
     else:

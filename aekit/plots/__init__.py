@@ -1,4 +1,7 @@
-"""Plots: pure functions from NumPy arrays to a PNG file, each returning the path written.
+"""Plots: pure functions from NumPy arrays to a figure file, each returning the path written.
+
+The file's ending names its format (.png, .pdf, .svg, .jpg, .tif, .eps; the map overlays .png,
+.jpg, .tif, .pdf); an existing file is replaced only with ``overwrite=True``.
 
 They know nothing of models, training or the CLI. matplotlib (with the "Agg" backend) and
 scikit-learn are imported only when a plot is drawn, so importing this package is cheap.
@@ -15,6 +18,7 @@ from aekit.plots.images import plot_image_grid, plot_image_rows, plot_manifold, 
 from aekit.plots.latent import plot_latent_map
 from aekit.plots.maps import map_overlay, plot_map_overlay, plot_map_overlays
 from aekit.plots.neighbors import plot_neighbors
+from aekit.plots.series import plot_series_scores
 from aekit.plots.tables import plot_table_reconstructions
 
 __all__ = [
@@ -30,6 +34,7 @@ __all__ = [
     "plot_manifold",
     "plot_neighbors",
     "plot_roc",
+    "plot_series_scores",
     "plot_signal_reconstructions",
     "plot_strip",
     "plot_table_reconstructions",

@@ -1,4 +1,4 @@
-"""Shared helpers for the plots: lazy pyplot, atomic PNG saving, input checks."""
+"""Shared helpers for the plots: lazy pyplot, the output path, atomic saving, input checks."""
 
 from __future__ import annotations
 
@@ -10,10 +10,12 @@ from typing import Any
 
 import numpy as np
 
-from aekit._io import write_with
-from aekit.errors import DataError
+from aekit._io import TEMP, as_path, write_with
+from aekit.errors import ArgumentTypeError, DataError, DataTypeError, UsageError
 
 DPI = 100
+# the file types a figure is written as, named by the path's suffix (matplotlib's writers)
+FIGURE_FORMATS = (".png", ".pdf", ".svg", ".jpg", ".jpeg", ".tif", ".tiff", ".eps")
 
 
 @functools.cache
@@ -32,11 +34,36 @@ def _pyplot() -> Any:
     return plt
 
 
-def _save(fig: Any, path: str | os.PathLike, dpi: int = DPI) -> Path:
-    """Write ``fig`` as a PNG to ``path`` atomically, always close it, return the path."""
-    path = Path(path)
+def _suffix(path: Path) -> str:
+    """The ending that names the format: ``path``'s, or for a temporary file of aekit's own atomic
+    writes (a command staging several outputs: ``aekit neighbors``'s pages) the one before ".tmp"."""
+    name = path.name[: -len(".tmp")] if TEMP.fullmatch(path.name) else path.name
+    return Path(name).suffix.lower()
+
+
+def _target(path: Any, overwrite: Any, formats: tuple[str, ...] = FIGURE_FORMATS) -> Path:
+    """``path`` as a Path to write, checked before anything is drawn: a file type in ``formats``
+    (the format is the suffix's: a .pdf holding PNG bytes opens nowhere), and not an existing file
+    unless ``overwrite`` (as ``est.save``: a user's file is never replaced unasked)."""
+    path = as_path(path, "path", "a file path")
+    if not isinstance(overwrite, (bool, np.bool_)):
+        raise ArgumentTypeError(f"overwrite must be True or False, got {overwrite!r}")
+    if _suffix(path) not in formats:
+        raise UsageError(
+            f"cannot write {path}: the file type is taken from its ending; expected one of "
+            f"{', '.join(formats)}"
+        )
+    if not overwrite and os.path.lexists(path):
+        raise UsageError(f"{path} already exists; pass overwrite=True to replace it")
+    return path
+
+
+def _save(fig: Any, path: Path, dpi: int = DPI) -> Path:
+    """Write ``fig`` to ``path`` (checked by :func:`_target`) atomically in the format its suffix
+    names, always close it, return the path."""
+    kind = _suffix(path)[1:]
     try:
-        write_with(path, lambda tmp: fig.savefig(tmp, dpi=dpi, format="png", bbox_inches="tight"))
+        write_with(path, lambda tmp: fig.savefig(tmp, dpi=dpi, format=kind, bbox_inches="tight"))
     finally:
         _pyplot().close(fig)
     return path
@@ -48,6 +75,40 @@ def _float_array(x: Any, name: str, expected: str) -> np.ndarray:
         return np.asarray(x, dtype=float)
     except (TypeError, ValueError) as e:
         raise DataError(f"{name} must be {expected}: {e}") from None
+
+
+def _number(x: Any, name: str) -> float:
+    """``x`` as a finite float, or one line saying it must be a number."""
+    try:
+        value = float(x)
+    except (TypeError, ValueError):
+        raise DataTypeError(f"{name} must be a number, got {x!r}") from None
+    if not np.isfinite(value):
+        raise DataError(f"{name} must be a finite number, got {x!r}")
+    return value
+
+
+def _count(x: Any, name: str, least: int = 1) -> int:
+    """``x`` as a whole number of at least ``least``, or one line saying so."""
+    try:
+        value = int(x)
+    except (TypeError, ValueError, OverflowError):
+        raise DataTypeError(f"{name} must be a whole number, got {x!r}") from None
+    if value < least:
+        raise DataError(f"{name} must be at least {least}, got {x!r}")
+    return value
+
+
+def _names(names: Any, name: str, n: int, each: str) -> list[str] | None:
+    """``names`` (None, or ``n`` labels, one per ``each``) as a list of str, or one line."""
+    if names is None:
+        return None
+    if isinstance(names, (str, bytes)):  # "ab" would be the two names "a" and "b"
+        raise DataTypeError(f"{name} must be a list of names, not one string {names!r}")
+    names = [str(v) for v in names]
+    if len(names) != n:
+        raise DataError(f"{name} has {len(names)} names; expected {n}, one per {each}")
+    return names
 
 
 def _check_finite(a: np.ndarray, name: str) -> None:
@@ -67,7 +128,11 @@ def _vector(x: Any, name: str, *, allow_empty: bool = False) -> np.ndarray:
 
 
 def _images(x: Any, name: str = "images") -> np.ndarray:
-    """Return ``x`` as a finite float array (n, C, H, W) with C in {1, 3}, clipped to [0, 1]."""
+    """Return ``x`` as a finite float array (n, C, H, W) with C in {1, 3}, clipped to [0, 1].
+
+    Whole numbers above 1 (8-bit pixels, 0-255) are refused as the estimators refuse them: clipped,
+    they drew every image white."""
+    _check_not_8bit(x, name)
     a = _float_array(x, name, "a numeric array (n, C, H, W)")
     if a.ndim != 4:
         raise DataError(f"{name} must have shape (n, C, H, W), got shape {a.shape}")
@@ -78,3 +143,16 @@ def _images(x: Any, name: str = "images") -> np.ndarray:
         raise DataError(f"{name} is empty: shape {a.shape}")
     _check_finite(a, name)
     return np.clip(a, 0.0, 1.0)
+
+
+def _check_not_8bit(x: Any, name: str) -> None:
+    """Integer pixels above 1 (8-bit images, 0-255) are one line: divide them by 255."""
+    a = x if isinstance(x, np.ndarray) else None
+    if a is None or a.dtype.kind not in "iu" or a.size == 0:
+        return
+    hi = int(a.max())
+    if hi > 1:
+        raise DataError(
+            f"{name} holds whole numbers up to {hi}; expected images scaled to [0, 1] "
+            f"(divide 8-bit pixels by 255)"
+        )

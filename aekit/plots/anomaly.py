@@ -3,7 +3,6 @@ that drove the scores."""
 
 from __future__ import annotations
 
-import math
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -12,7 +11,17 @@ from typing import Any
 import numpy as np
 
 from aekit.errors import DataError
-from aekit.plots._common import _check_finite, _float_array, _pyplot, _save, _vector
+from aekit.plots._common import (
+    _check_finite,
+    _count,
+    _float_array,
+    _names,
+    _number,
+    _pyplot,
+    _save,
+    _target,
+    _vector,
+)
 from aekit.plots.grid import panel_grid
 
 
@@ -23,6 +32,7 @@ def plot_signal_reconstructions(
     xlabel: str = "time step",
     ylabel: str = "value",
     title: str | None = None,
+    overwrite: bool = False,
 ) -> Path:
     """Plot 1-D signals with their reconstructions, the error between them filled.
 
@@ -31,7 +41,9 @@ def plot_signal_reconstructions(
     signals : list of (x, x_hat, title)
         One panel each: input ``x`` and reconstruction ``x_hat`` (1-D, same length).
     path : str or PathLike
-        PNG file to write.
+        The file to write; its ending names the format (.png, .pdf, .svg, .jpg, .tif, .eps).
+    overwrite : bool, default False
+        Replace an existing file at ``path`` (else it is refused in one line).
     xlabel, ylabel : str, default "time step", "value"
         Axis labels of every panel ("feature" for the rows of a table).
     title : str, optional
@@ -48,6 +60,7 @@ def plot_signal_reconstructions(
     ...                             "ecg.png")
     PosixPath('ecg.png')
     """
+    path = _target(path, overwrite)
     if len(signals) == 0:
         raise DataError("signals must be a non-empty list of (x, x_hat, title)")
     panels = []
@@ -80,12 +93,21 @@ def plot_signal_reconstructions(
 LOG_SPAN = 100.0
 
 
-def _log_axis(scores: np.ndarray) -> bool:
-    """Whether positive scores span orders of magnitude (the largest over the 5th percentile)."""
+def _log_axis(scores: np.ndarray, threshold: float | None) -> bool:
+    """Whether positive scores span orders of magnitude (the largest over the 5th percentile).
+
+    Exact zeros (a perfect reconstruction) do not turn it off: they cannot be drawn on a log axis,
+    and the legend counts them; a negative score or threshold does."""
     positive = scores[scores > 0]
-    if positive.size < 2 or positive.size < scores.size:
+    if positive.size < 2 or (scores < 0).any() or (threshold is not None and threshold <= 0):
         return False
     return float(positive.max()) > LOG_SPAN * float(np.percentile(positive, 5))
+
+
+def _zeros(scores: np.ndarray, log: bool) -> str:
+    """The legend's word on the scores a log axis leaves out: those at exactly 0."""
+    zeros = int(np.sum(scores == 0)) if log else 0
+    return f", {zeros} at 0 not drawn" if zeros else ""
 
 
 def _threshold_label(threshold: float, normal: np.ndarray, target_rate: float | None) -> str:
@@ -99,15 +121,16 @@ def _threshold_label(threshold: float, normal: np.ndarray, target_rate: float | 
     return label
 
 
-def _check_histogram(normal, anomalous, bins, threshold, target_rate) -> None:
+def _check_histogram(normal, anomalous, bins, threshold, target_rate) -> tuple:
+    """(bins, threshold, target_rate) as numbers, or one line saying which is wrong."""
     if normal.size == 0 and anomalous.size == 0:
         raise DataError("scores_normal and scores_anomalous are both empty")
-    if int(bins) < 1:
-        raise DataError(f"bins must be at least 1, got {bins}")
-    if threshold is not None and not math.isfinite(float(threshold)):
-        raise DataError(f"threshold must be a finite number, got {threshold}")
-    if target_rate is not None and not 0 < float(target_rate) < 1:
+    bins = _count(bins, "bins")
+    threshold = None if threshold is None else _number(threshold, "threshold")
+    target_rate = None if target_rate is None else _number(target_rate, "target_rate")
+    if target_rate is not None and not 0 < target_rate < 1:
         raise DataError(f"target_rate must be a fraction in (0, 1), got {target_rate}")
+    return bins, threshold, target_rate
 
 
 def plot_error_histogram(
@@ -121,6 +144,7 @@ def plot_error_histogram(
     title: str | None = "reconstruction errors of held-out samples",
     target_rate: float | None = None,
     log: bool | None = None,
+    overwrite: bool = False,
 ) -> Path:
     """Overlay histograms of the scores of normal and anomalous examples, with the threshold.
 
@@ -135,7 +159,9 @@ def plot_error_histogram(
     threshold : float or None
         Decision threshold, drawn as a vertical line (none when ``None``).
     path : str or PathLike
-        PNG file to write.
+        The file to write; its ending names the format (.png, .pdf, .svg, .jpg, .tif, .eps).
+    overwrite : bool, default False
+        Replace an existing file at ``path`` (else it is refused in one line).
     bins : int, default 50
         Number of bins.
     xlabel : str, default "reconstruction error"
@@ -158,29 +184,36 @@ def plot_error_histogram(
     >>> plot_error_histogram(err_normal, err_anomalous, 0.034, "errors.png", target_rate=0.01)
     PosixPath('errors.png')
     """
+    path = _target(path, overwrite)
     normal = _vector(scores_normal, "scores_normal", allow_empty=True)
     anomalous = _vector(scores_anomalous, "scores_anomalous", allow_empty=True)
-    _check_histogram(normal, anomalous, bins, threshold, target_rate)
+    bins, threshold, target_rate = _check_histogram(normal, anomalous, bins, threshold, target_rate)
     every = np.concatenate([normal, anomalous])
     if threshold is not None:  # the threshold inside the axis, whatever the scores
         every = np.append(every, float(threshold))
-    log = _log_axis(every) if log is None else bool(log) and bool((every > 0).all())
+    if log is None:
+        log = _log_axis(every, threshold)
+    else:  # asked for: zeros left out as above, a negative value makes it linear
+        log = bool(log) and bool((every >= 0).all()) and bool((every > 0).any())
+        log = log and (threshold is None or threshold > 0)
     if log:
-        edges = np.geomspace(every.min(), every.max(), int(bins) + 1)
+        positive = every[every > 0]
+        edges = np.geomspace(positive.min(), positive.max(), int(bins) + 1)
     else:
         edges = np.histogram_bin_edges(every, bins=int(bins))
 
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(6.4, 4.0))
     if normal.size:
-        ax.hist(normal, bins=edges, alpha=0.5, color="tab:blue", label=f"normal (n={normal.size})")
+        label = f"normal (n={normal.size}{_zeros(normal, log)})"
+        ax.hist(normal, bins=edges, alpha=0.5, color="tab:blue", label=label)
     if anomalous.size:
         ax.hist(
             anomalous,
             bins=edges,
             alpha=0.5,
             color="tab:red",
-            label=f"anomalous (n={anomalous.size})",
+            label=f"anomalous (n={anomalous.size}{_zeros(anomalous, log)})",
         )
     if threshold is not None:
         ax.axvline(
@@ -212,6 +245,7 @@ def plot_roc(
     path: str | os.PathLike,
     *,
     title: str | None = "ROC curve",
+    overwrite: bool = False,
 ) -> Path:
     """Plot the ROC curve of anomaly scores, with the AUC and the chance diagonal.
 
@@ -222,7 +256,9 @@ def plot_roc(
     scores : ndarray
         1-D scores, higher meaning more anomalous; same length as ``y_true``.
     path : str or PathLike
-        PNG file to write.
+        The file to write; its ending names the format (.png, .pdf, .svg, .jpg, .tif, .eps).
+    overwrite : bool, default False
+        Replace an existing file at ``path`` (else it is refused in one line).
     title : str or None, default "ROC curve"
         Axes title.
 
@@ -236,6 +272,7 @@ def plot_roc(
     >>> plot_roc(y_test, err_test, "roc.png", title="ECG autoencoder")
     PosixPath('roc.png')
     """
+    path = _target(path, overwrite)
     y = _vector(y_true, "y_true")
     s = _vector(scores, "scores")
     if y.shape != s.shape:
@@ -271,6 +308,7 @@ def plot_feature_errors(
     row_names: Sequence[str] | None = None,
     xlabel: str = "feature",
     title: str | None = None,
+    overwrite: bool = False,
 ) -> Path:
     """A heat map of what drove each row's score: one line per row, one cell per feature, the
     feature's error (``AnomalyDetector.feature_errors``) on one log colour scale for all rows, so a
@@ -281,7 +319,9 @@ def plot_feature_errors(
     errors : array (n, features)
         Non-negative feature errors, one row per sample.
     path : str or PathLike
-        PNG file to write.
+        The file to write; its ending names the format (.png, .pdf, .svg, .jpg, .tif, .eps).
+    overwrite : bool, default False
+        Replace an existing file at ``path`` (else it is refused in one line).
     feature_names : sequence of str, optional
         The columns' names, written along the axis when there are at most 40.
     row_names : sequence of str, optional
@@ -298,19 +338,15 @@ def plot_feature_errors(
     >>> plot_feature_errors(det.feature_errors(X[:8]), "why.png", feature_names=columns)  # doctest: +SKIP
     PosixPath('why.png')
     """
+    path = _target(path, overwrite)
     e = _float_array(errors, "errors", "a numeric array (n, features)")
     if e.ndim != 2 or e.size == 0:
         raise DataError(f"errors must be a non-empty array (n, features), got shape {e.shape}")
     _check_finite(e, "errors")
     if (e < 0).any():
         raise DataError("errors must be >= 0 (squared or absolute residuals)")
-    names = (
-        ("feature_names", feature_names, e.shape[1], "feature"),
-        ("row_names", row_names, len(e), "row"),
-    )
-    for name, given, n, each in names:
-        if given is not None and len(given) != n:
-            raise DataError(f"{name} has {len(given)} names; expected {n}, one per {each}")
+    feature_names = _names(feature_names, "feature_names", e.shape[1], "feature")
+    row_names = _names(row_names, "row_names", len(e), "row")
     from matplotlib.colors import LogNorm, Normalize
 
     top = float(e.max())

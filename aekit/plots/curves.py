@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from aekit.errors import DataError
-from aekit.plots._common import _pyplot, _save
+from aekit.plots._common import _pyplot, _save, _target
 
 
 def plot_history(
@@ -20,6 +20,7 @@ def plot_history(
     ylabel: str = "loss",
     log: bool = False,
     title: str | None = "loss per epoch",
+    overwrite: bool = False,
 ) -> Path:
     """Plot metrics from a training history against epoch, one line per key.
 
@@ -30,7 +31,9 @@ def plot_history(
         metrics; a missing, ``None`` or non-finite value is skipped, and so is a key with
         no values at all.
     path : str or PathLike
-        PNG file to write.
+        The file to write; its ending names the format (.png, .pdf, .svg, .jpg, .tif, .eps).
+    overwrite : bool, default False
+        Replace an existing file at ``path`` (else it is refused in one line).
     keys : sequence of str, default ("train_loss", "val_loss")
         Metrics to draw.
     ylabel : str, default "loss"
@@ -52,6 +55,7 @@ def plot_history(
     >>> plot_history(history, "history.png", log=True)
     PosixPath('history.png')
     """
+    path = _target(path, overwrite)
     if isinstance(history, Mapping) or len(history) == 0:
         raise DataError("history must be a non-empty list of per-epoch dicts")
     if isinstance(keys, str):

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from aekit.errors import DataError
-from aekit.plots._common import _images, _pyplot, _save
+from aekit.plots._common import _images, _pyplot, _save, _target, _vector
 from aekit.plots.grid import montage, panel_grid, show_image
 
 _TILE_IN = 1.0  # inches per image tile
@@ -24,6 +24,7 @@ def plot_image_rows(
     row_titles: Sequence[str] | None = None,
     n: int = 10,
     title: str | None = None,
+    overwrite: bool = False,
 ) -> Path:
     """Plot sets of images one above another, column ``j`` showing image ``j`` of each set.
 
@@ -33,7 +34,9 @@ def plot_image_rows(
         Image sets, each shaped (m, C, H, W) with the same shape, C = 1 (gray) or 3 (RGB),
         values in [0, 1] (clipped).
     path : str or PathLike
-        PNG file to write.
+        The file to write; its ending names the format (.png, .pdf, .svg, .jpg, .tif, .eps).
+    overwrite : bool, default False
+        Replace an existing file at ``path`` (else it is refused in one line).
     row_titles : list of str, optional
         One label per row, shown left of the row.
     n : int, default 10
@@ -51,6 +54,7 @@ def plot_image_rows(
     >>> plot_image_rows([x, x_hat], "recon.png", row_titles=["original", "reconstructed"])
     PosixPath('recon.png')
     """
+    path = _target(path, overwrite)
     if isinstance(rows, np.ndarray) or len(rows) == 0:
         raise DataError("rows must be a non-empty list of image arrays (n, C, H, W)")
     arrays = [_images(r, f"rows[{i}]") for i, r in enumerate(rows)]
@@ -82,6 +86,7 @@ def plot_image_grid(
     *,
     ncols: int | None = None,
     title: str | None = None,
+    overwrite: bool = False,
 ) -> Path:
     """Plot images as one grid without axes, filled row by row.
 
@@ -90,7 +95,9 @@ def plot_image_grid(
     images : ndarray
         Shape (n, C, H, W), C = 1 (gray) or 3 (RGB), values in [0, 1] (clipped).
     path : str or PathLike
-        PNG file to write.
+        The file to write; its ending names the format (.png, .pdf, .svg, .jpg, .tif, .eps).
+    overwrite : bool, default False
+        Replace an existing file at ``path`` (else it is refused in one line).
     ncols : int, optional
         Images per grid row; default ``ceil(sqrt(n))`` (a square grid). For a decoded latent
         manifold pass the images in row-major order and the number of grid columns.
@@ -109,6 +116,7 @@ def plot_image_grid(
     >>> plot_image_grid(manifold, "manifold.png", ncols=20)
     PosixPath('manifold.png')
     """
+    path = _target(path, overwrite)
     a = _images(images)
     n = a.shape[0]
     if ncols is None:
@@ -130,7 +138,13 @@ def plot_image_grid(
     return _save(fig, path)
 
 
-def plot_strip(images: np.ndarray, path: str | os.PathLike, *, title: str | None = None) -> Path:
+def plot_strip(
+    images: np.ndarray,
+    path: str | os.PathLike,
+    *,
+    title: str | None = None,
+    overwrite: bool = False,
+) -> Path:
     """Plot images in one row, e.g. decodings along a latent interpolation.
 
     Parameters
@@ -138,7 +152,9 @@ def plot_strip(images: np.ndarray, path: str | os.PathLike, *, title: str | None
     images : ndarray
         Shape (n, C, H, W), C = 1 (gray) or 3 (RGB), values in [0, 1] (clipped).
     path : str or PathLike
-        PNG file to write.
+        The file to write; its ending names the format (.png, .pdf, .svg, .jpg, .tif, .eps).
+    overwrite : bool, default False
+        Replace an existing file at ``path`` (else it is refused in one line).
     title : str, optional
         Figure title.
 
@@ -152,8 +168,9 @@ def plot_strip(images: np.ndarray, path: str | os.PathLike, *, title: str | None
     >>> plot_strip(decoded_steps, "interpolation.png", title="3 -> 8")
     PosixPath('interpolation.png')
     """
+    path = _target(path, overwrite)
     a = _images(images)
-    return plot_image_grid(a, path, ncols=a.shape[0], title=title)
+    return plot_image_grid(a, path, ncols=a.shape[0], title=title, overwrite=overwrite)
 
 
 def plot_manifold(
@@ -164,6 +181,7 @@ def plot_manifold(
     *,
     title: str | None = None,
     max_ticks: int = 7,
+    overwrite: bool = False,
 ) -> Path:
     """Plot images decoded from a grid of 2-D latent points, with the latent axes labelled z1 and z2.
 
@@ -177,7 +195,9 @@ def plot_manifold(
     z2 : sequence of float
         The latent values along the rows (top to bottom).
     path : str or PathLike
-        PNG file to write.
+        The file to write; its ending names the format (.png, .pdf, .svg, .jpg, .tif, .eps).
+    overwrite : bool, default False
+        Replace an existing file at ``path`` (else it is refused in one line).
     title : str, optional
         Axes title.
     max_ticks : int, default 7
@@ -194,8 +214,9 @@ def plot_manifold(
     >>> plot_manifold(vae.inverse_transform(grid), q, q[::-1], "manifold.png")     # doctest: +SKIP
     PosixPath('manifold.png')
     """
+    path = _target(path, overwrite)
     a = _images(images)
-    z1, z2 = np.asarray(z1, float).ravel(), np.asarray(z2, float).ravel()
+    z1, z2 = _vector(z1, "z1", allow_empty=True), _vector(z2, "z2", allow_empty=True)
     if len(z1) == 0 or len(z2) == 0 or a.shape[0] != len(z1) * len(z2):
         raise DataError(
             f"images must hold len(z2) * len(z1) = {len(z2)} * {len(z1)} decoded images, "

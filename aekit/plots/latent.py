@@ -10,8 +10,14 @@ from typing import Any
 
 import numpy as np
 
-from aekit.errors import DataError
-from aekit.plots._common import _check_finite, _float_array, _pyplot, _save
+from aekit.errors import DataError, DataTypeError
+from aekit.plots._common import (
+    _check_finite,
+    _float_array,
+    _pyplot,
+    _save,
+    _target,
+)
 
 MAX_POINTS = 10_000  # points drawn at most (a fixed-seed subsample beyond that)
 _MAX_CLASSES = 20  # labels with more distinct values are drawn as a continuous colour scale
@@ -25,6 +31,7 @@ def plot_latent_map(
     method: str = "pca",
     class_names: Sequence[str] | Mapping[Any, str] | None = None,
     title: str | None = "latent codes",
+    overwrite: bool = False,
 ) -> Path:
     """Scatter latent codes in 2-D, coloured by label.
 
@@ -37,7 +44,9 @@ def plot_latent_map(
         Shape (n,). Up to 20 distinct values are drawn as classes with a legend; more (e.g.
         a continuous target) with a colour bar.
     path : str or PathLike
-        PNG file to write.
+        The file to write; its ending names the format (.png, .pdf, .svg, .jpg, .tif, .eps).
+    overwrite : bool, default False
+        Replace an existing file at ``path`` (else it is refused in one line).
     method : {"pca"}
         Projection for d > 2.
     class_names : list or dict, optional
@@ -59,6 +68,7 @@ def plot_latent_map(
     >>> plot_latent_map(z_test, y_test, "latent.png", class_names=[str(i) for i in range(10)])
     PosixPath('latent.png')
     """
+    path = _target(path, overwrite)
     z, labels = _checked(z, labels, method)
     xy, axis_labels = _project(z)
     n = len(z)
@@ -107,6 +117,12 @@ def _checked(z: Any, labels: Any, method: str) -> tuple[np.ndarray, np.ndarray |
         labels = np.asarray(labels)
         if labels.shape != (len(z),):
             raise DataError(f"labels must have shape ({len(z)},) to match z, got {labels.shape}")
+        try:
+            np.unique(labels)  # sorted for the legend: text beside numbers does not sort
+        except TypeError:
+            raise DataTypeError(
+                "labels mix numbers and text; give labels of one kind (all numbers or all text)"
+            ) from None
     return z, labels
 
 

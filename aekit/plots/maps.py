@@ -23,7 +23,16 @@ import numpy as np
 
 from aekit._io import write_with
 from aekit.errors import DataError
-from aekit.plots._common import _check_finite, _float_array, _images
+from aekit.plots._common import (
+    _check_finite,
+    _check_not_8bit,
+    _count,
+    _float_array,
+    _images,
+    _number,
+    _suffix,
+    _target,
+)
 
 MIN_SIDE = 192  # pixels: smaller images are enlarged by a whole factor up to this
 MAX_ENLARGE = 8
@@ -31,6 +40,10 @@ ALPHA = 0.5  # the map's weight over the image
 CONTOUR = (0, 255, 255)  # cyan: apart from every colour of the map's scale
 COLOURS = "inferno"  # matplotlib's perceptually uniform colour table, dark = 0
 BAR, GAP, LABELS = 12, 4, 64  # the colour scale: its width, the gap before it, its labels' width
+# the file types an overlay is written as (Pillow's writers), named by the path's suffix
+PIL_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".tif": "TIFF", ".tiff": "TIFF"}
+PIL_FORMATS[".pdf"] = "PDF"
+MAP_FORMATS = tuple(PIL_FORMATS)
 
 
 def _colours(values: np.ndarray) -> np.ndarray:
@@ -54,12 +67,17 @@ def _enlarge(a: np.ndarray, k: int) -> np.ndarray:
 
 def _checked(image, amap, threshold: float, scale: float) -> tuple[np.ndarray, np.ndarray]:
     """(the image as (H, W, 3) floats in [0, 1], the map as (H, W) floats), or a DataError."""
-    img = _images(np.asarray(image)[None], "image")[0]
+    img = _float_array(image, "image", "a numeric array (C, H, W)")
+    if img.ndim != 3:
+        raise DataError(f"image must have shape (C, H, W), got shape {img.shape}")
+    _check_not_8bit(image, "image")
+    img = _images(img[None], "image")[0]
     m = _float_array(amap, "amap", "a numeric array (H, W)")
     if m.shape != img.shape[1:]:
         raise DataError(f"amap has shape {m.shape}; expected the image's (H, W) {img.shape[1:]}")
     _check_finite(m, "amap")
-    if not (np.isfinite(threshold) and np.isfinite(scale) and scale > 0):
+    threshold, scale = _number(threshold, "threshold"), _number(scale, "scale")
+    if not scale > 0:
         raise DataError(
             f"threshold and scale must be finite and scale > 0, got {threshold}, {scale}"
         )
@@ -121,16 +139,28 @@ def colour_scale(height: int, threshold: float, scale: float) -> np.ndarray:
     panel.paste(Image.fromarray(bar), (0, 0))
     draw, font = ImageDraw.Draw(panel), ImageFont.load_default()
     line = 11  # the default font's height, about
-    for value, y in ((scale, 0), (threshold, at - line // 2), (0.0, height - line)):
-        y = min(max(y, 0), height - line)
+    # the threshold's label between the others: at a threshold beyond the scale (its tick at an
+    # end) it was written over the end's label, which then read as the threshold
+    for value, y, lo, hi in (
+        (scale, 0, 0, height - line),
+        (threshold, at - line // 2, line, height - 2 * line),
+        (0.0, height - line, 0, height - line),
+    ):
+        y = min(max(y, lo), max(hi, 0))
         draw.text((BAR + 3, y), f"{value:.3g}", fill=(255, 255, 255), font=font)
     return np.asarray(panel)
 
 
 def plot_map_overlay(
-    image, amap, path: str | os.PathLike, *, threshold: float, scale: float
+    image,
+    amap,
+    path: str | os.PathLike,
+    *,
+    threshold: float,
+    scale: float,
+    overwrite: bool = False,
 ) -> Path:
-    """Write :func:`map_overlay` of ``image`` and ``amap`` as a PNG to ``path`` (atomically).
+    """Write :func:`map_overlay` of ``image`` and ``amap`` to ``path`` (atomically).
 
     Parameters
     ----------
@@ -139,7 +169,9 @@ def plot_map_overlay(
     amap : array (H, W)
         Its anomaly map.
     path : str or PathLike
-        PNG file to write.
+        The file to write; its ending names the format (.png, .jpg, .tif, .pdf).
+    overwrite : bool, default False
+        Replace an existing file at ``path`` (else it is refused in one line).
     threshold, scale : float
         As for :func:`map_overlay`.
 
@@ -154,11 +186,19 @@ def plot_map_overlay(
     ...                  threshold=det.pixel_threshold_, scale=2 * det.pixel_threshold_)  # doctest: +SKIP
     PosixPath('overlay.png')
     """
+    path = _target(path, overwrite, MAP_FORMATS)
     return _write_png(map_overlay(image, amap, threshold=threshold, scale=scale), path)
 
 
 def plot_map_overlays(
-    images, maps, path: str | os.PathLike, *, threshold: float, scale: float, n: int = 8
+    images,
+    maps,
+    path: str | os.PathLike,
+    *,
+    threshold: float,
+    scale: float,
+    n: int = 8,
+    overwrite: bool = False,
 ) -> Path:
     """The first ``n`` images with their maps over them, side by side, and one colour scale.
 
@@ -169,7 +209,9 @@ def plot_map_overlays(
     maps : array (m, H, W)
         Their anomaly maps.
     path : str or PathLike
-        PNG file to write.
+        The file to write; its ending names the format (.png, .jpg, .tif, .pdf).
+    overwrite : bool, default False
+        Replace an existing file at ``path`` (else it is refused in one line).
     threshold, scale : float
         As for :func:`map_overlay`.
     n : int, default 8
@@ -186,8 +228,12 @@ def plot_map_overlays(
     ...                   threshold=det.pixel_threshold_, scale=2 * det.pixel_threshold_)  # doctest: +SKIP
     PosixPath('maps.png')
     """
-    images, maps = np.asarray(images), np.asarray(maps)
-    if len(images) == 0 or len(images) != len(maps):
+    path = _target(path, overwrite, MAP_FORMATS)
+    n = _count(n, "n")
+    _check_not_8bit(images, "images")  # before the float copy, which hides 0-255 pixels
+    images = _float_array(images, "images", "a numeric array (m, C, H, W) of one image size")
+    maps = _float_array(maps, "maps", "a numeric array (m, H, W) of one map size")
+    if images.ndim == 0 or maps.ndim == 0 or len(images) == 0 or len(images) != len(maps):
         raise DataError(
             f"images and maps must be as many and not none, got {len(images)}, {len(maps)}"
         )
@@ -201,9 +247,10 @@ def plot_map_overlays(
     return _write_png(np.concatenate(row, axis=1), path)
 
 
-def _write_png(rgb: np.ndarray, path: str | os.PathLike) -> Path:
+def _write_png(rgb: np.ndarray, path: Path) -> Path:
+    """``rgb`` written to ``path`` (checked by ``_target``) in the format its suffix names."""
     from PIL import Image
 
-    path = Path(path)
-    write_with(path, lambda tmp: Image.fromarray(rgb, "RGB").save(tmp, format="PNG"))
+    kind = PIL_FORMATS[_suffix(path)]
+    write_with(path, lambda tmp: Image.fromarray(rgb, "RGB").save(tmp, format=kind))
     return path

@@ -8,7 +8,12 @@ from pathlib import Path
 from typing import Any
 
 from aekit.errors import DataError
-from aekit.plots._common import _float_array, _images, _save
+from aekit.plots._common import (
+    _float_array,
+    _images,
+    _save,
+    _target,
+)
 from aekit.plots.grid import panel_grid, show_image
 
 
@@ -21,6 +26,7 @@ def plot_neighbors(
     labels: Sequence[Any] | None = None,
     title: str | None = None,
     query_names: Sequence[Any] | None = None,
+    overwrite: bool = False,
 ) -> Path:
     """One row per query: the query, then its neighbours nearest first, each titled with its distance.
 
@@ -28,8 +34,10 @@ def plot_neighbors(
     ----------
     queries : array (q, C, H, W), values in [0, 1]
     neighbors : array (q, k, C, H, W), values in [0, 1]
-    path : str or Path
-        The PNG written (atomically).
+    path : str or PathLike
+        The file to write; its ending names the format (.png, .pdf, .svg, .jpg, .tif, .eps). Written atomically.
+    overwrite : bool, default False
+        Replace an existing file at ``path`` (else it is refused in one line).
     distances : array (q, k), optional
         Shown above each neighbour.
     labels : sequence of length q * (k + 1), optional
@@ -48,6 +56,7 @@ def plot_neighbors(
     >>> plot_neighbors(np.zeros((2, 1, 8, 8)), np.ones((2, 3, 1, 8, 8)), "nn.png")   # doctest: +SKIP
     PosixPath('nn.png')
     """
+    path = _target(path, overwrite)
     q = _images(queries, "queries")
     nb = _float_array(neighbors, "neighbors", "a numeric array (q, k, C, H, W)")
     if nb.ndim != 5 or len(nb) != len(q) or nb.shape[2:] != q.shape[1:]:

@@ -10,9 +10,18 @@ from pathlib import Path
 import numpy as np
 
 from aekit.errors import DataError
-from aekit.plots._common import _float_array, _pyplot, _save, _vector
+from aekit.plots._common import (
+    _check_finite,
+    _float_array,
+    _number,
+    _pyplot,
+    _save,
+    _target,
+    _vector,
+)
 
 MAX_POINTS = 4000  # points drawn per line: longer series are drawn as a min/max envelope per bucket
+PIXELS = 800  # about the score axis's width in pixels, fewer: a flagged range is drawn this wide at least
 
 
 def _envelope(t: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -27,12 +36,6 @@ def _envelope(t: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.repeat(tt, 2), np.column_stack([lo, hi]).ravel()
 
 
-def _spans(mask: np.ndarray) -> list[tuple[int, int]]:
-    """(start, end) inclusive of the runs of True in ``mask``."""
-    edges = np.diff(np.concatenate([[0], mask.astype(np.int8), [0]]))
-    return list(zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1) - 1))
-
-
 def plot_series_scores(
     values: np.ndarray,
     scores: np.ndarray,
@@ -45,6 +48,7 @@ def plot_series_scores(
     start: int = 0,
     stop: int | None = None,
     title: str | None = None,
+    overwrite: bool = False,
 ) -> Path:
     """Each channel of a series over time with the anomaly score beneath.
 
@@ -57,7 +61,9 @@ def plot_series_scores(
     values : ndarray of shape (steps,) or (steps, channels)
     scores : ndarray of shape (steps,)
     path : str or PathLike
-        PNG file to write.
+        The file to write; its ending names the format (.png, .pdf, .svg, .jpg, .tif, .eps).
+    overwrite : bool, default False
+        Replace an existing file at ``path`` (else it is refused in one line).
     threshold : float, optional
     ranges : sequence of (start, end)
         Flagged ranges, ``end`` inclusive.
@@ -78,13 +84,17 @@ def plot_series_scores(
     >>> plot_series_scores(x, scores, "series.png", threshold=0.3, ranges=[(4180, 4240)])  # doctest: +SKIP
     PosixPath('series.png')
     """
+    path = _target(path, overwrite)
     x, s, start, stop = _checked(values, scores, start, stop)
+    y = _labels(labels, len(s))
+    ranges = _ranges(ranges)
+    threshold = None if threshold is None else _number(threshold, "threshold")
     names = (
         list(channel_names)
         if channel_names is not None
         else [f"channel {c}" for c in range(x.shape[1])]
     )
-    y = None if labels is None else np.asarray(labels)[start:stop].astype(bool)
+    y = None if y is None else y[start:stop]
     t = np.arange(start, stop)
 
     plt = _pyplot()
@@ -108,17 +118,7 @@ def plot_series_scores(
         )
     ax.set_ylabel("score")
     ax.set_xlabel("step")
-    shown = [(max(a, start), min(b, stop - 1)) for a, b in ranges if b >= start and a < stop]
-    for i, (a, b) in enumerate(shown):
-        for axis in axes:
-            axis.axvspan(
-                a,
-                b + 1,
-                color="gold",
-                alpha=0.35,
-                lw=0,
-                label="flagged" if i == 0 and axis is ax else None,
-            )
+    _shade(axes, ranges, start, stop)
     ax.legend(loc="upper right", fontsize="small")
     if y is not None and y.any():
         axes[0].legend(loc="upper right", fontsize="small")
@@ -129,6 +129,55 @@ def plot_series_scores(
     return _save(fig, path)
 
 
+def _shade(axes, ranges: np.ndarray, start: int, stop: int) -> None:
+    """The flagged ranges shaded on every panel: one artist a panel (an axvspan per range took 91 s
+    for 50,000), each range at least a pixel wide (a short one in a long series was not drawn)."""
+    from matplotlib.collections import PolyCollection
+
+    inside = ranges[(ranges[:, 1] >= start) & (ranges[:, 0] < stop)]
+    if not len(inside):
+        return
+    a = np.maximum(inside[:, 0], start).astype(float)
+    b = np.minimum(inside[:, 1], stop - 1) + 1.0
+    b = np.maximum(b, a + (stop - start) / PIXELS)
+    verts = np.stack(
+        [np.column_stack([a, a, b, b]), np.tile([0.0, 1.0, 1.0, 0.0], (len(a), 1))], -1
+    )
+    for axis in axes:
+        shade = PolyCollection(
+            verts, facecolors="gold", alpha=0.35, linewidths=0, transform=axis.get_xaxis_transform()
+        )
+        if axis is axes[-1]:
+            shade.set_label("flagged")
+        axis.add_collection(shade, autolim=False)
+
+
+def _labels(labels, steps: int) -> np.ndarray | None:
+    """``labels`` as one bool per step, or one line saying they are not."""
+    if labels is None:
+        return None
+    y = _vector(labels, "labels", allow_empty=True)
+    if len(y) != steps:
+        raise DataError(f"labels has {len(y)} values; expected {steps}, one per step")
+    return y.astype(bool)
+
+
+def _ranges(ranges) -> np.ndarray:
+    """``ranges`` as an (n, 2) int array of (start, end), end >= start, or one line."""
+    r = _float_array(ranges, "ranges", "a list of (start, end) step pairs")
+    r = r.reshape(0, 2) if r.size == 0 else r
+    if r.ndim != 2 or r.shape[1] != 2:
+        raise DataError(f"ranges must be (start, end) pairs, got shape {r.shape}")
+    _check_finite(r, "ranges")
+    bad = np.flatnonzero(r[:, 1] < r[:, 0])
+    if bad.size:
+        a, b = r[bad[0]]
+        raise DataError(
+            f"ranges[{bad[0]}] = ({a:g}, {b:g}) ends before it starts; give (start, end)"
+        )
+    return r.astype(np.int64)
+
+
 def _checked(
     values, scores, start: int, stop: int | None
 ) -> tuple[np.ndarray, np.ndarray, int, int]:
@@ -137,6 +186,7 @@ def _checked(
     if x.ndim == 1:
         x = x[:, None]
     s = _vector(scores, "scores")
+    _check_finite(x, "values")
     if x.ndim != 2 or len(x) != len(s):
         raise DataError(
             f"values has shape {x.shape} but there are {len(s)} scores; give one score per step"
@@ -153,11 +203,11 @@ def _draw_channel(ax, t: np.ndarray, v: np.ndarray, y: np.ndarray | None, first:
     ax.plot(*_envelope(t, v), color="tab:blue", lw=0.6)
     if y is None or not y.any():
         return
-    for k, (a, b) in enumerate(_spans(y)):
-        ax.plot(
-            t[a : b + 1],
-            v[a : b + 1],
-            color="tab:red",
-            lw=1.2,
-            label="labelled anomaly" if first and k == 0 else None,
-        )
+    # one line broken by NaN where unlabelled: a line per labelled span took 33 s for 50,000
+    ax.plot(
+        t,
+        np.where(y, v, np.nan),
+        color="tab:red",
+        lw=1.2,
+        label="labelled anomaly" if first else None,
+    )

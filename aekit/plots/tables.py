@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from aekit.errors import DataError
-from aekit.plots._common import _float_array, _save
+from aekit.plots._common import _float_array, _names, _save, _target
 from aekit.plots.grid import panel_grid
 
 MAX_FEATURES = 40  # a row of more features reads better as a signal (plot_signal_reconstructions)
@@ -26,6 +26,7 @@ def plot_table_reconstructions(
     center: Any = None,
     scale: Any = None,
     title: str | None = None,
+    overwrite: bool = False,
 ) -> Path:
     """One panel per row: each feature's value (dot) and its reconstruction (cross), joined by the
     error, the features named along the axis; values in standard units of each column, so that
@@ -36,7 +37,9 @@ def plot_table_reconstructions(
     original, reconstructed : array (n, features)
         The rows and their reconstructions, in the data's units.
     path : str or PathLike
-        PNG file to write.
+        The file to write; its ending names the format (.png, .pdf, .svg, .jpg, .tif, .eps).
+    overwrite : bool, default False
+        Replace an existing file at ``path`` (else it is refused in one line).
     feature_names : sequence of str
         The columns' names, one per feature.
     row_names : sequence of str, optional
@@ -56,6 +59,7 @@ def plot_table_reconstructions(
     ...                            row_names=["U1", "U2", "U3", "U4"])   # doctest: +SKIP
     PosixPath('rows.png')
     """
+    path = _target(path, overwrite)
     x = _float_array(original, "original", "a numeric array (n, features)")
     x_hat = _float_array(reconstructed, "reconstructed", "a numeric array (n, features)")
     if x.ndim != 2 or x.shape != x_hat.shape or len(x) == 0:
@@ -63,10 +67,8 @@ def plot_table_reconstructions(
             f"original and reconstructed must be two arrays (n, features) of one shape, got "
             f"{x.shape} and {x_hat.shape}"
         )
-    if len(feature_names) != x.shape[1]:
-        raise DataError(f"feature_names has {len(feature_names)} names for {x.shape[1]} features")
-    if row_names is not None and len(row_names) != len(x):
-        raise DataError(f"row_names has {len(row_names)} names for {len(x)} rows")
+    feature_names = _names(feature_names, "feature_names", x.shape[1], "feature")
+    row_names = _names(row_names, "row_names", len(x), "row")
     mu = x.mean(0) if center is None else np.asarray(center, np.float64).reshape(-1)
     sd = x.std(0) if scale is None else np.asarray(scale, np.float64).reshape(-1)
     sd = np.where(sd > 0, sd, 1.0)

@@ -45,6 +45,7 @@ from ..data.encoding import is_number, missing_mask
 from ..errors import UsageError
 from ..estimators.anomaly.baselines import check_labels
 from ..estimators.anomaly.defaults import PRESETS as ANOMALY_PRESETS
+from ..estimators.thresholds import threshold_rule
 from ..training.trainer import Trainer
 from .base import Recipe, fill_recorded, in_memory, model_columns, split_filled
 from .spec import DataSpec
@@ -280,11 +281,14 @@ class AnomalyRecipe(Recipe):
                 row_names=[f"{t}: {n} (score {scores[i]:.4g})" for (i, t), n in zip(picks, names)],
                 center=np.median(x, axis=0),
                 scale=x.std(axis=0),
+                overwrite=True,
             )
         panels = [
             (x[i], rec[j], f"{title} (score {scores[i]:.4g})") for j, (i, title) in enumerate(picks)
         ]
-        return plots.plot_signal_reconstructions(panels, folder / "reconstructions.png")
+        return plots.plot_signal_reconstructions(
+            panels, folder / "reconstructions.png", overwrite=True
+        )
 
     def _feature_errors(self, est, x, data: Data, scores, folder: Path) -> Path:
         """The held-out rows of highest score, each feature's part of it (which columns drove it)."""
@@ -302,12 +306,13 @@ class AnomalyRecipe(Recipe):
             ],
             xlabel="feature" if named else "feature (position in the row)",
             title=f"what drove the {len(rows)} highest scores",
+            overwrite=True,
         )
 
     def figures(self, est, data: Data, folder: Path) -> list[Path]:
         folder = Path(folder)
         x = model_columns(est, data)
-        written = [plots.plot_history(est.history_, folder / "loss.png")]
+        written = [plots.plot_history(est.history_, folder / "loss.png", overwrite=True)]
         scores = est.decision_function(x)
         y = np.zeros(len(x), np.int64) if data.y is None else np.asarray(data.y)
         picks = [
@@ -326,13 +331,24 @@ class AnomalyRecipe(Recipe):
                 est.threshold_,
                 folder / "error_histogram.png",
                 xlabel=f"reconstruction error ({est.error})",
+                target_rate=target_rate(est.threshold),
+                overwrite=True,
             )
         )
         if 0 < y.sum() < len(y):
             written.append(
-                plots.plot_roc(y, scores, folder / "roc.png", title="anomaly detector ROC")
+                plots.plot_roc(
+                    y, scores, folder / "roc.png", title="anomaly detector ROC", overwrite=True
+                )
             )
         return written
+
+
+def target_rate(threshold: Any) -> float | None:
+    """The false-alarm rate a detector's ``threshold`` rule sets it for ("fpr:0.02", "pot"), which
+    its histogram names beside the rate it has; None for a rule that sets no rate."""
+    rule = threshold_rule(threshold)
+    return float(rule.rate) if rule.name in ("fpr", "pot") else None
 
 
 RECIPE = AnomalyRecipe()

@@ -27,26 +27,35 @@ def reconstruction_figure(
     title: str | None = None,
     data: Data | None = None,
     rows: np.ndarray | None = None,
+    population: np.ndarray | None = None,
 ) -> Path:
     """Originals over reconstructions (images); a table's rows feature by feature, named by column
-    and id (``data``: the rows' table, ``rows`` their indices in it); other rows as signals."""
+    and id (``data``: the rows' table, ``rows`` their indices in it), in standard units of
+    ``population`` (all held-out rows); other rows as signals."""
     if original.ndim == 4:
         return plots.plot_image_rows(
             [original[:10], reconstructed[:10]],
             folder / name,
             row_titles=["original", "reconstructed"],
             title=title,
+            overwrite=True,
         )
     names = data.feature_names if data is not None else None
     if names is not None and len(names) == original.shape[1] <= TABLE_FEATURES:
         n = min(4, len(original))
+        # the units of the data's columns, as the anomaly recipe's: the drawn rows' own spread
+        # made every column look ordinary (a value 5 SD out drawn at -1.5)
+        every = original if population is None else population
         return plots.plot_table_reconstructions(
             original[:n],
             reconstructed[:n],
             folder / name,
             feature_names=names,
             row_names=row_names(data, rows, n),
+            center=np.median(every, axis=0),
+            scale=np.std(every, axis=0),
             title=title,
+            overwrite=True,
         )
     return plots.plot_signal_reconstructions(
         [
@@ -54,6 +63,7 @@ def reconstruction_figure(
             for i in range(min(3, len(original)))
         ],
         folder / name,
+        overwrite=True,
     )
 
 
@@ -98,12 +108,14 @@ class AutoencoderRecipe(Recipe):
                 title=f"{self.name} autoencoder: held-out samples",
                 data=data,
                 rows=rows,
+                population=x_all,
             ),
             plots.plot_history(
                 est.history_,
                 folder / "loss.png",
                 ylabel=f"{est.loss.upper()} loss",
                 title=f"{self.name} autoencoder: training",
+                overwrite=True,
             ),
         ]
         if len(data) >= 3 and est.latent_dim_ >= 2:  # a code of one number has no map
@@ -115,6 +127,7 @@ class AutoencoderRecipe(Recipe):
                     folder / "latent_map.png",
                     class_names=class_names(data),
                     title="held-out latent codes" + (" (PCA)" if int(est.latent_dim_) > 2 else ""),
+                    overwrite=True,
                 )
             )
         return written

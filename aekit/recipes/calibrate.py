@@ -6,7 +6,9 @@ config.json is rewritten (the threshold rule in ``params``, the calibration scor
 ``model.safetensors`` and every other file are the same files as before, linked into the new version.
 Each calibration is recorded under ``calibrated`` in config.json: the rule and threshold before and
 after, and the data it read (its path and checksum); metrics.json keeps the training threshold's
-figures (``aekit evaluate RUN`` gives the new one's).
+figures (``aekit evaluate RUN`` gives the new one's). The run's figures (their threshold lines)
+are redrawn as ``aekit plot`` draws them, when its held-out data is there as it was; else a note
+says they show the old threshold.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import _io
+from .._notes import note
 from .._transaction import folder_version
 from ..errors import UsageError
 from ..estimators.persistence import CONFIG, estimator_config
@@ -35,7 +38,7 @@ def calibrate_run(
     threshold: ``pixel_threshold`` changes only with them) of the detector run ``path``; returns
     the detector. ``source``: the path ``normal`` was read from, recorded with its checksum."""
     since = folder_version(path)  # the version read: written over only if still there
-    est, _, config = load_run(path)
+    est, recipe, config = load_run(path)
     if config.get("estimator") not in DETECTORS:
         raise UsageError(
             f"{path} holds {config.get('estimator')!r}, not a detector: 'aekit calibrate' needs a "
@@ -59,7 +62,26 @@ def calibrate_run(
     # the run's own keys (seed, data, metrics, ...) kept as they were
     with updating(path, since) as work:
         _io.write_json(work / CONFIG, estimator_config(est, config))
+        _redraw(est, recipe, config, path, work / "figures")
     return est
+
+
+def _redraw(est: Any, recipe: Any, config: dict, path: Any, figures: Path) -> None:
+    """The run's figures redrawn for the new threshold, as ``aekit plot`` draws them: left as they
+    were, the histogram's line stood at the old threshold. Without the held-out data as trained
+    (moved, changed), a note says so instead."""
+    from .spec import DataSpec
+
+    if not figures.is_dir() or "data" not in config:  # --no-figures; a model saved by est.save()
+        return
+    spec = DataSpec.from_json(config.get("data") or {}).reading_from(None)
+    if (spec.data is not None and not Path(spec.data).exists()) or spec.changed():
+        note(
+            f"{figures} still shows the threshold before this calibration: the run's data "
+            f"{spec.data} is not there as it was trained on; put it back and run 'aekit plot {path}'"
+        )
+        return
+    recipe.figures(est, recipe.load_eval_data(spec, int(config.get("seed", 0))), figures)
 
 
 def _record(est: Any, before: dict, source: Any) -> dict[str, Any]:

@@ -73,12 +73,14 @@ class DenoiseRecipe(Recipe):
                 folder / "denoised.png",
                 row_titles=["noisy", "denoised", "clean"],
                 title=f"held-out images, noise {est.noise_.spec}",
+                overwrite=True,
             ),
             plots.plot_history(
                 est.history_,
                 folder / "loss.png",
                 ylabel="MSE to the clean images",
                 title="denoising autoencoder: training",
+                overwrite=True,
             ),
         ]
 

@@ -52,7 +52,7 @@ from ..estimators.anomaly import SCORE_COLUMNS
 from ..estimators.thresholds import p_values
 from ..training.progress import Pass
 from ..training.trainer import Trainer
-from .anomaly import _label_matches, normal_rows
+from .anomaly import _label_matches, normal_rows, target_rate
 from .base import Recipe, figure_indices, split_data
 from .spec import DataSpec
 
@@ -269,7 +269,7 @@ class ImageAnomalyRecipe(Recipe):
         t, scale = float(est.pixel_threshold_), map_scale(est)
         written = [
             plots.plot_map_overlays(
-                data.x[picks], maps, folder / "maps.png", threshold=t, scale=scale
+                data.x[picks], maps, folder / "maps.png", threshold=t, scale=scale, overwrite=True
             )
         ]
         scores = est.decision_function(data.x)
@@ -281,12 +281,17 @@ class ImageAnomalyRecipe(Recipe):
                 est.threshold_,
                 folder / "score_histogram.png",
                 xlabel="image score (its map's highest value)",
+                title="image scores of held-out images",  # no method's score is a reconstruction's
+                target_rate=target_rate(est.threshold),
+                overwrite=True,
             )
         )
         if 0 < y.sum() < len(y):
-            written.append(plots.plot_roc(y, scores, folder / "roc.png", title="image ROC"))
+            written.append(
+                plots.plot_roc(y, scores, folder / "roc.png", title="image ROC", overwrite=True)
+            )
         if est.history_:
-            written.append(plots.plot_history(est.history_, folder / "loss.png"))
+            written.append(plots.plot_history(est.history_, folder / "loss.png", overwrite=True))
         return written
 
 
@@ -409,7 +414,9 @@ class _MapWriter:
         if "overlays" in self.work:
             target = self.work["overlays"] / self.targets["overlays"][i]
             target.parent.mkdir(parents=True, exist_ok=True)
-            plots.plot_map_overlay(image, amap, target, threshold=self.threshold, scale=self.scale)
+            plots.plot_map_overlay(
+                image, amap, target, threshold=self.threshold, scale=self.scale, overwrite=True
+            )
 
 
 def _resized(amap: np.ndarray, size: Sequence[int]) -> np.ndarray:

@@ -158,7 +158,11 @@ class SeriesRecipe(Recipe):
             channel_names=est.channel_names_,
         )
         # the neighbours alone train no network: no loss curve to draw
-        written = [plot_history(est.history_, folder / "loss.png")] if est.history_ else []
+        written = (
+            [plot_history(est.history_, folder / "loss.png", overwrite=True)]
+            if est.history_
+            else []
+        )
         written += [
             plot_series_scores(
                 x,
@@ -166,6 +170,7 @@ class SeriesRecipe(Recipe):
                 folder / "series.png",
                 **common,
                 title=f"{Path(data.source).name}: window {est.window_}",
+                overwrite=True,
             ),
         ]
         top = int(np.argmax(scores))
@@ -179,6 +184,7 @@ class SeriesRecipe(Recipe):
                 stop=top + reach + 1,
                 title=f"around the top-scoring step {top}",
                 **common,
+                overwrite=True,
             )
         )
         return written

@@ -121,19 +121,21 @@ class VAERecipe(Recipe):
         x = data.x[figure_indices(data, 10, est.seed)]
         written = [
             plots.plot_image_grid(
-                est.sample(64), folder / "samples.png", title="samples z ~ N(0, I)"
+                est.sample(64), folder / "samples.png", title="samples z ~ N(0, I)", overwrite=True
             ),
             plots.plot_image_rows(
                 [x, est.reconstruct(x)],
                 folder / "reconstructions.png",
                 row_titles=["original", "reconstructed"],
                 title="held-out images",
+                overwrite=True,
             ),
             plots.plot_history(
                 est.history_,
                 folder / "loss.png",
                 ylabel="-ELBO (nats per image)",
                 title="VAE: training",
+                overwrite=True,
             ),
         ]
         if len(data) >= 2:
@@ -143,6 +145,7 @@ class VAERecipe(Recipe):
                     est.interpolate(data.x[i], data.x[j], steps=10),
                     folder / "interpolation.png",
                     title=f"test image {i} -> {j}",
+                    overwrite=True,
                 )
             )
         if math.prod(est.latent_shape_) == 2:
@@ -154,6 +157,7 @@ class VAERecipe(Recipe):
                     z[::MANIFOLD_SIDE, 1],
                     folder / "manifold.png",
                     title="decoded prior quantiles",
+                    overwrite=True,
                 )
             )
         if len(data) >= 3 and math.prod(est.latent_shape_) >= 2:  # a code of one number has no map
@@ -166,6 +170,7 @@ class VAERecipe(Recipe):
                     folder / "latent_map.png",
                     class_names=class_names(data),
                     title=title,
+                    overwrite=True,
                 )
             )
         return written

@@ -605,3 +605,29 @@ def test_score_reads_an_npy_files_header_checked(tmp_path):
         proc = cli_here("score", tmp_path / "run", "--input", tmp_path / f"{name}.npy",
                         "--output", tmp_path / "s.csv", check=None)  # fmt: skip
         assert_one_line_error(proc, 2, words)
+
+
+def test_calibrate_redraws_the_figures_that_show_the_threshold(tmp_path, capsys):
+    """Probe 55 F2: after calibrate, figures/error_histogram.png still drew the old threshold's line
+    (until 'aekit plot'); now it is drawn as 'aekit plot' draws it, or a note says it is not."""
+    x, labels = rows(60, 20, seed=3)
+    data = write_csv(tmp_path / "d.csv", x, labels)
+    run = tmp_path / "run"
+    argv = ["train", "anomaly", "--data", str(data), "--label-column", "kind"]
+    assert (
+        main([*argv, "--normal-label", "normal", "--out", str(run), "--epochs", "1", "--quiet"])
+        == 0
+    )
+    figure = run / "figures" / "error_histogram.png"
+    trained = figure.read_bytes()
+    assert main(["calibrate", str(run), "--threshold", "fpr:0.3"]) == 0
+    calibrated = figure.read_bytes()
+    assert calibrated != trained
+    assert main(["plot", str(run), "--quiet"]) == 0
+    assert figure.read_bytes() == calibrated  # what `aekit plot` draws
+    data.write_text(data.read_text() + "b999," + ",".join(["0"] * LENGTH) + ",normal\n")
+    capsys.readouterr()
+    assert main(["calibrate", str(run), "--threshold", "fpr:0.1"]) == 0
+    err = " ".join(capsys.readouterr().err.split())
+    assert "still shows the threshold before this calibration" in err
+    assert figure.read_bytes() == calibrated

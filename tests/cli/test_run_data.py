@@ -237,3 +237,23 @@ def test_a_run_streamed_by_the_memory_cap_is_evaluated_as_it_was_read(
     assert main(["evaluate", str(run)]) == 0
     again = json.loads(capsys.readouterr().out)
     assert again["n_samples"] == trained["n_samples"] == 10_000
+
+
+def test_plot_refuses_a_saved_model_and_points_at_what_draws(tmp_path):
+    """Probe 55 F8/F19: 'aekit plot' of a model saved with est.save() drew the family's built-in
+    dataset (ECG5000) as if it were the model's; and its remedy for changed data was 'aekit
+    evaluate --data', which draws nothing."""
+    import aekit
+
+    from ..badinput import assert_one_line, cli
+
+    rng = np.random.default_rng(0)
+    aekit.AnomalyDetector(epochs=1, threads=1).fit(rng.normal(size=(60, 5))).save(tmp_path / "m")
+    code, _, err = cli("plot", tmp_path / "m")
+    assert_one_line(code, err, 2, ["saved with est.save()", "records no data", "aekit.plots"])
+    assert not (tmp_path / "m" / "figures").exists()
+    np.save(tmp_path / "rows.npy", rng.random((30, 4)).astype(np.float32))
+    run = _trained(tmp_path, tmp_path / "rows.npy", "basic", "--latent-dim", "2")
+    np.save(tmp_path / "rows.npy", rng.random((30, 4)).astype(np.float32))
+    code, _, err = cli("plot", run)
+    assert_one_line(code, err, 2, ["has changed", "put the original back", "metrics (no figures)"])

@@ -46,3 +46,29 @@ def test_bad_input_is_one_line():
         map_overlay(np.zeros((1, 4, 4)), np.zeros((4, 4)), threshold=1, scale=0)
     with pytest.raises(DataError, match="NaN"):
         map_overlay(np.zeros((1, 4, 4)), np.full((4, 4), np.nan), threshold=1, scale=2)
+
+
+def test_a_threshold_beyond_the_scale_leaves_the_scales_own_labels(tmp_path):
+    """Probe 55 F9: a threshold >= scale had its label written over the scale's at the top."""
+    from aekit.plots.maps import colour_scale
+
+    inside = colour_scale(192, 0.5, 1.0)
+    for beyond in (1.5, -0.5):
+        bar = colour_scale(192, beyond, 1.0)
+        assert np.array_equal(bar[:11, BAR:], inside[:11, BAR:])  # "1" alone at the top
+        assert np.array_equal(bar[-11:, BAR:], inside[-11:, BAR:])  # "0" alone at the bottom
+
+
+def test_overlays_bad_input_is_aekits_own_line(tmp_path):
+    """Probe 55 F16: n=0 was an IndexError, images of two sizes NumPy's ValueError, and a (H, W)
+    image was said to need shape (n, C, H, W)."""
+    x, m = np.zeros((2, 1, 8, 8)), np.zeros((2, 8, 8))
+    with pytest.raises(DataError, match="n must be at least 1"):
+        plot_map_overlays(x, m, tmp_path / "m.png", threshold=1, scale=2, n=0)
+    with pytest.raises(DataError, match="of one image size"):
+        ragged = [np.zeros((1, 8, 8)), np.zeros((1, 8, 12))]
+        plot_map_overlays(ragged, m, tmp_path / "m.png", threshold=1, scale=2)
+    with pytest.raises(DataError, match=r"image must have shape \(C, H, W\), got shape \(8, 8\)"):
+        map_overlay(np.zeros((8, 8)), np.zeros((8, 8)), threshold=1, scale=2)
+    with pytest.raises(DataError, match="threshold must be a number"):
+        map_overlay(np.zeros((1, 8, 8)), np.zeros((8, 8)), threshold="abc", scale=2)

@@ -224,3 +224,77 @@ def test_manifold_has_z1_z2_axes_and_every_plot_a_title(tmp_path, monkeypatch):
         assert title and xlabel and ylabel, name
     ticks = [t for t in by_name["h.png"][3] if t]
     assert all(float(t.replace("−", "-")).is_integer() for t in ticks)  # whole epochs only
+
+
+def _drawn(monkeypatch, module):
+    """The figures ``module``'s plots save (left open to look at; closed by the caller)."""
+    figures = []
+
+    def keep(fig, path, *args):
+        figures.append(fig)
+        return path
+
+    monkeypatch.setattr(module, "_save", keep)
+    return figures
+
+
+def test_exact_zeros_keep_the_log_axis_and_are_counted(tmp_path, monkeypatch):
+    """Probe 55 F13: a few exact zeros turned the log axis off: the bulk was one bar at 0."""
+    import matplotlib.pyplot as plt
+
+    import aekit.plots.anomaly as module
+
+    figures = _drawn(monkeypatch, module)
+    normal = np.r_[np.zeros(50), np.abs(RNG.normal(size=200)) * 1e-3]
+    plot_error_histogram(normal, np.array([50.0, 100.0]), 0.01, tmp_path / "h.png")
+    ax = figures[0].axes[0]
+    assert ax.get_xscale() == "log"
+    texts = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert "normal (n=250, 50 at 0 not drawn)" in texts
+    plt.close(figures[0])
+
+
+@pytest.mark.parametrize(
+    "kwargs, needle",
+    [({"bins": "ten"}, "bins must be a whole number"), ({"target_rate": "x"}, "must be a number")],
+)
+def test_histogram_arguments_that_are_not_numbers_are_one_line(tmp_path, kwargs, needle):
+    """Probe 55 F16: bins="ten" and threshold="abc" raised Python's ValueError."""
+    from aekit.errors import DataError
+
+    with pytest.raises(DataError, match=needle):
+        plot_error_histogram([1.0, 2.0], [3.0], 1.5, tmp_path / "h.png", **kwargs)
+    with pytest.raises(DataError, match="threshold must be a number"):
+        plot_error_histogram([1.0, 2.0], [3.0], "abc", tmp_path / "h.png")
+
+
+def test_mixed_labels_names_as_one_string_and_nan_axes_are_one_line(tmp_path):
+    """Probe 55 F16/F17: labels of numbers and text raised Python's TypeError; feature_names="ab"
+    and a NaN latent value drew silently."""
+    from aekit.errors import DataError
+    from aekit.plots import plot_manifold, plot_table_reconstructions
+
+    with pytest.raises(DataError, match="labels mix numbers and text"):
+        plot_latent_map(
+            RNG.normal(size=(4, 2)), np.array([1, "a", 2, "b"], object), tmp_path / "l.png"
+        )
+    with pytest.raises(DataError, match="feature_names must be a list of names, not one string"):
+        plot_table_reconstructions(
+            [[1.0, 2.0]], [[1.0, 2.0]], tmp_path / "t.png", feature_names="ab"
+        )
+    with pytest.raises(DataError, match="z1 contains NaN"):
+        plot_manifold(np.zeros((2, 1, 4, 4)), [0.0, np.nan], [0.0], tmp_path / "m.png")
+    assert not list(tmp_path.iterdir())
+
+
+def test_every_plot_is_exported_and_documented():
+    """Probe 55 F21: plot_series_scores was not in aekit.plots; four plots were not in the API page."""
+    import aekit.plots
+    from aekit.plots.series import plot_series_scores
+
+    from ..conftest import REPO
+
+    assert aekit.plots.plot_series_scores is plot_series_scores
+    page = (REPO / "docs" / "api" / "plots.md").read_text()
+    for name in aekit.plots.__all__:
+        assert f".{name}\n" in page, name

@@ -1,0 +1,70 @@
+"""The file a plot writes: the format its ending names, never a user's file replaced unasked."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from aekit.errors import ArgumentTypeError, DataError, UsageError
+from aekit.plots import plot_history, plot_image_grid, plot_map_overlay, plot_strip
+
+HISTORY = [{"epoch": 1, "train_loss": 1.0}, {"epoch": 2, "train_loss": 0.5}]
+MAGIC = {".png": b"\x89PNG", ".pdf": b"%PDF", ".jpg": b"\xff\xd8\xff", ".tif": b"II*\x00"}
+
+
+def test_an_existing_file_is_refused_unless_overwrite(tmp_path):
+    """Probe 55 F6: a plot replaced the user's file silently (est.save refuses without overwrite)."""
+    mine = tmp_path / "mine.png"
+    mine.write_text("user data")
+    with pytest.raises(UsageError, match="already exists; pass overwrite=True"):
+        plot_history(HISTORY, mine)
+    with pytest.raises(UsageError, match="already exists"):
+        plot_strip(np.zeros((2, 1, 4, 4)), mine)
+    with pytest.raises(UsageError, match="already exists"):
+        plot_map_overlay(np.zeros((1, 4, 4)), np.zeros((4, 4)), mine, threshold=1, scale=2)
+    assert mine.read_text() == "user data"
+    assert plot_history(HISTORY, mine, overwrite=True) == mine
+    assert mine.read_bytes()[:4] == MAGIC[".png"]
+    with pytest.raises(ArgumentTypeError, match="overwrite must be True or False"):
+        plot_history(HISTORY, mine, overwrite="yes")
+
+
+@pytest.mark.parametrize("suffix", [".png", ".pdf", ".jpg", ".tif", ".PNG"])
+def test_the_format_is_the_one_the_ending_names(tmp_path, suffix):
+    """Probe 55 F5: a .pdf, .svg or .jpg path got PNG bytes."""
+    path = plot_history(HISTORY, tmp_path / f"h{suffix}")
+    assert path.read_bytes().startswith(MAGIC[suffix.lower()])
+    if suffix != ".PNG":
+        over = plot_map_overlay(
+            np.zeros((1, 4, 4)), np.zeros((4, 4)), tmp_path / f"o{suffix}", threshold=1, scale=2
+        )
+        assert over.read_bytes().startswith(MAGIC[suffix])
+
+
+def test_svg_and_unknown_endings(tmp_path):
+    assert b"<svg" in plot_history(HISTORY, tmp_path / "h.svg").read_bytes()[:1000]
+    for name in ("h.txt", "h.bmp", "noext"):
+        with pytest.raises(UsageError, match=r"expected one of \.png, \.pdf, \.svg"):
+            plot_history(HISTORY, tmp_path / name)
+    with pytest.raises(UsageError, match=r"expected one of \.png, \.jpg"):  # Pillow writes no SVG
+        plot_map_overlay(
+            np.zeros((1, 4, 4)), np.zeros((4, 4)), tmp_path / "o.svg", threshold=1, scale=2
+        )
+    assert list(tmp_path.iterdir()) == [tmp_path / "h.svg"]
+
+
+@pytest.mark.parametrize("path", [None, b"x.png", "", 3])
+def test_a_path_that_is_not_one_is_one_line(tmp_path, path):
+    """Probe 55 F16: None or bytes raised Python's TypeError."""
+    with pytest.raises(ArgumentTypeError, match="path must be a file path"):
+        plot_history(HISTORY, path)
+
+
+def test_8bit_images_are_refused_as_the_estimators_refuse_them(tmp_path):
+    """Probe 55 F18: uint8 0-255 images were clipped to 1: an all-white grid, no word."""
+    x = (np.random.default_rng(0).uniform(size=(4, 1, 8, 8)) * 255).astype(np.uint8)
+    with pytest.raises(DataError, match="divide 8-bit pixels by 255"):
+        plot_image_grid(x, tmp_path / "g.png")
+    with pytest.raises(DataError, match="divide 8-bit pixels by 255"):
+        plot_map_overlay(x[0], np.zeros((8, 8)), tmp_path / "o.png", threshold=1, scale=2)
+    plot_image_grid(x // 255, tmp_path / "bits.png")  # 0/1 integers are images in [0, 1]
