@@ -25,6 +25,7 @@ QUICK = os.environ.get("AEKIT_EXAMPLES_QUICK") == "1"
 if QUICK:
     print("AEKIT_EXAMPLES_QUICK=1: a few epochs; not comparable with the tutorial's numbers")
 OUT = Path(os.environ.get("AEKIT_EXAMPLES_OUT", "runs/examples/anomaly_ecg5000"))
+FIG = dict(overwrite=True)  # a second run replaces the figures of the first
 
 # In the classic split y is 1 for a normal beat (the tutorial's labels); aekit's detector scores
 # anomalies, so its labels are 1 = anomaly.
@@ -45,13 +46,15 @@ scores, anomalous = det.decision_function(test.x), test.y == 0
 i, j = np.flatnonzero(~anomalous)[0], np.flatnonzero(anomalous)[0]
 rec = det.reconstruct(test.x[[i, j]])
 plots.plot_signal_reconstructions(
-    [(test.x[i], rec[0], "normal"), (test.x[j], rec[1], "anomalous")], OUT / "reconstructions.png"
+    [(test.x[i], rec[0], "normal"), (test.x[j], rec[1], "anomalous")],
+    OUT / "reconstructions.png",
+    **FIG,
 )
 plots.plot_error_histogram(
-    scores[~anomalous], scores[anomalous], det.threshold_, OUT / "error_histogram.png"
+    scores[~anomalous], scores[anomalous], det.threshold_, OUT / "error_histogram.png", **FIG
 )
-plots.plot_roc(anomalous.astype(int), scores, OUT / "roc.png")
-plots.plot_history(det.history_, OUT / "loss.png")
+plots.plot_roc(anomalous.astype(int), scores, OUT / "roc.png", **FIG)
+plots.plot_history(det.history_, OUT / "loss.png", **FIG)
 
 # Your own data: a CSV of signals or features with a label column; train on the normal rows.
 with tempfile.TemporaryDirectory() as tmp:

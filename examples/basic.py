@@ -25,6 +25,7 @@ if QUICK:
         "AEKIT_EXAMPLES_QUICK=1: one epoch on a subset; the numbers are not comparable with the tutorial's"
     )
 OUT = Path(os.environ.get("AEKIT_EXAMPLES_OUT", "runs/examples/basic"))
+FIG = dict(overwrite=True)  # a second run replaces the figures of the first
 
 # 1. Load: x is float32 (n, 1, 28, 28) in [0, 1], y the class labels.
 train, test = load_builtin("fashion-mnist", "train"), load_builtin("fashion-mnist", "test")
@@ -43,11 +44,14 @@ print(f"val_loss (MSE): aekit {metrics['val_mse']:.4f}   tutorial 0.0088-0.0089"
 # 4. The tutorial's figures: originals over reconstructions; plus loss curves and the latent map.
 x = x_test[:10]
 plots.plot_image_rows(
-    [x, ae.reconstruct(x)], OUT / "reconstructions.png", row_titles=["original", "reconstructed"]
+    [x, ae.reconstruct(x)],
+    OUT / "reconstructions.png",
+    row_titles=["original", "reconstructed"],
+    **FIG,
 )
-plots.plot_history(ae.history_, OUT / "loss.png")
+plots.plot_history(ae.history_, OUT / "loss.png", **FIG)
 plots.plot_latent_map(
-    ae.transform(x_test), y_test, OUT / "latent_map.png", title="test latents (PCA)"
+    ae.transform(x_test), y_test, OUT / "latent_map.png", title="test latents (PCA)", **FIG
 )
 ae.save(OUT / "model", overwrite=True)  # aekit.load(OUT / "model") reads it back
 

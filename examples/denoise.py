@@ -26,6 +26,7 @@ if QUICK:
         "AEKIT_EXAMPLES_QUICK=1: one epoch on a subset; the numbers are not comparable with the tutorial's"
     )
 OUT = Path(os.environ.get("AEKIT_EXAMPLES_OUT", "runs/examples/denoise"))
+FIG = dict(overwrite=True)  # a second run replaces the figures of the first
 
 train, test = load_builtin("fashion-mnist", "train"), load_builtin("fashion-mnist", "test")
 n_train, n_test = (1000, 200) if QUICK else (None, None)
@@ -44,8 +45,9 @@ plots.plot_image_rows(
     [noisy, den.transform(noisy), x_test[:10]],
     OUT / "denoised.png",
     row_titles=["noisy", "denoised", "clean"],
+    **FIG,
 )
-plots.plot_history(den.history_, OUT / "loss.png")
+plots.plot_history(den.history_, OUT / "loss.png", **FIG)
 
 # Your own data: a folder of PNG/JPEG images (same size, or read_path(..., image_size=(64, 64))).
 with tempfile.TemporaryDirectory() as tmp:

@@ -25,6 +25,7 @@ if QUICK:
         "AEKIT_EXAMPLES_QUICK=1: one epoch on a subset; the numbers are not comparable with the tutorial's"
     )
 OUT = Path(os.environ.get("AEKIT_EXAMPLES_OUT", "runs/examples/stacked"))
+FIG = dict(overwrite=True)  # a second run replaces the figures of the first
 
 train, test = load_builtin("fashion-mnist", "train"), load_builtin("fashion-mnist", "test")
 n_train, n_test = (2000, 500) if QUICK else (None, None)
@@ -41,11 +42,14 @@ print(
 
 x = x_test[:10]
 plots.plot_image_rows(
-    [x, ae.reconstruct(x)], OUT / "reconstructions.png", row_titles=["original", "reconstructed"]
+    [x, ae.reconstruct(x)],
+    OUT / "reconstructions.png",
+    row_titles=["original", "reconstructed"],
+    **FIG,
 )
-plots.plot_history(ae.history_, OUT / "loss.png")
+plots.plot_history(ae.history_, OUT / "loss.png", **FIG)
 plots.plot_latent_map(
-    ae.transform(x_test), y_test, OUT / "latent_map.png", title="test latents (PCA)"
+    ae.transform(x_test), y_test, OUT / "latent_map.png", title="test latents (PCA)", **FIG
 )
 
 # Your own data: a .npy array of shape (n, features) (or .npz, .csv, a folder of images).

@@ -27,6 +27,7 @@ if QUICK:
         "AEKIT_EXAMPLES_QUICK=1: one epoch on a subset; the numbers are not comparable with the tutorial's"
     )
 OUT = Path(os.environ.get("AEKIT_EXAMPLES_OUT", "runs/examples/vae"))
+FIG = dict(overwrite=True)  # a second run replaces the figures of the first
 
 # binarized-mnist: MNIST with pixels > 0.5 set to 1, else 0 (the tutorial's data).
 train, test = load_builtin("binarized-mnist", "train"), load_builtin("binarized-mnist", "test")
@@ -45,13 +46,17 @@ print(
 )
 
 # The tutorial's figures: generated digits and the decoded 2-D latent manifold; plus more.
-plots.plot_image_grid(vae.sample(16, seed=0), OUT / "samples.png", title="samples z ~ N(0, I)")
-plots.plot_image_grid(vae.inverse_transform(manifold_latents(20)), OUT / "manifold.png", ncols=20)
-plots.plot_latent_map(
-    vae.transform(x_test), y_test, OUT / "latent_map.png", title="test posterior means"
+plots.plot_image_grid(
+    vae.sample(16, seed=0), OUT / "samples.png", title="samples z ~ N(0, I)", **FIG
 )
-plots.plot_strip(vae.interpolate(x_test[0], x_test[1], steps=10), OUT / "interpolation.png")
-plots.plot_history(vae.history_, OUT / "loss.png", ylabel="-ELBO (nats per image)")
+plots.plot_image_grid(
+    vae.inverse_transform(manifold_latents(20)), OUT / "manifold.png", ncols=20, **FIG
+)
+plots.plot_latent_map(
+    vae.transform(x_test), y_test, OUT / "latent_map.png", title="test posterior means", **FIG
+)
+plots.plot_strip(vae.interpolate(x_test[0], x_test[1], steps=10), OUT / "interpolation.png", **FIG)
+plots.plot_history(vae.history_, OUT / "loss.png", ylabel="-ELBO (nats per image)", **FIG)
 
 # Your own data: a folder of images. Gray levels: likelihood="gaussian"; binary images: the default.
 with tempfile.TemporaryDirectory() as tmp:
@@ -61,6 +66,8 @@ with tempfile.TemporaryDirectory() as tmp:
     write_output(Path(tmp) / "shapes", ((xx - 14) ** 2 + (yy - 14) ** 2 < r**2)[:, None])
     shapes = read_path(Path(tmp) / "shapes")  # Data: x (200, 1, 28, 28) in {0, 1}
     own = aekit.VAE(latent_dim=1, epochs=2 if QUICK else 10, lr=1e-3).fit(shapes.x)
-    plots.plot_image_grid(own.sample(16), OUT / "own_samples.png", title="samples of your own data")
+    plots.plot_image_grid(
+        own.sample(16), OUT / "own_samples.png", title="samples of your own data", **FIG
+    )
     print(f"own images {shapes.x.shape}: ELBO {own.elbo(shapes.x).mean():.1f} nats")
 print(f"figures in {OUT}/")

@@ -225,6 +225,11 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
 
     est, recipe, config = load_run(args.run)
     refuse_series_rule(args, config.get("estimator"))
+    reading = first_given(args, ("label_column", "normal_label", "time_column", "fill"))
+    if args.data is None and reading is not None:  # they say how to read --data
+        from ..errors import UsageError
+
+        raise UsageError(f"{option_name(reading)} says how to read --data; give --data or drop it")
     if config.get("estimator") == IMAGES:
         from .cmd_images import cmd_calibrate_images
 

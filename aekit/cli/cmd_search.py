@@ -216,8 +216,12 @@ def _pages(args: argparse.Namespace, queries, inputs: list) -> list:
     from pathlib import Path
 
     from .._outputs import check_output
+    from ..errors import UsageError
 
     if queries.x.ndim != 4 or args.no_figure:
+        if args.figure_queries is not None:  # it sizes a figure that is not drawn
+            why = "--no-figure" if args.no_figure else "an index of vectors (no images to draw)"
+            raise UsageError(f"--figure-queries sizes the figure, and {why} draws none; drop it")
         return []
     figure = Path(args.output).with_suffix(".png")
     cap = _drawn(args, len(queries.x))

@@ -188,6 +188,12 @@ _PARAMS = (
 def train_params(family: str, args: argparse.Namespace) -> dict[str, Any]:
     params = {p: getattr(args, p) for p in _PARAMS if getattr(args, p, None) is not None}
     if getattr(args, "no_latent", False):
+        if getattr(args, "latent_dim", None) is not None:
+            from ..errors import UsageError
+
+            raise UsageError(
+                "--no-latent leaves no code for --latent-dim to size; give one of them"
+            )
         params["latent_dim"] = None
     refuse_unread_at_training(family, args, params)
     _refuse_network_options(args, params.get("method"))

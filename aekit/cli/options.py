@@ -417,9 +417,25 @@ def _network_file(path: str) -> dict[str, dict[str, Any]]:
     return specs
 
 
+# Options that describe the user's own --data; a built-in dataset is read as it ships, so given
+# with --dataset (or the family's default) they would be recorded in config.json and do nothing
+OWN_DATA_OPTIONS = (
+    *("validation_split", "npz_key", "label_column", "id_column", "image_size", "columns"),
+    *("drop_columns", "categorical", "fill", "time_column", "train_steps", "stream", "memory_cap"),
+)
+
+
 def data_spec(args: argparse.Namespace):
     """The :class:`~aekit.recipes.DataSpec` that the data options describe."""
+    from ..errors import UsageError
     from ..recipes import DataSpec
+
+    own = None if getattr(args, "data", None) else first_given(args, OWN_DATA_OPTIONS)
+    if own is not None:
+        raise UsageError(
+            f"{option_name(own)} describes your own data (--data); a built-in dataset is read as "
+            f"it ships: drop it, or train on --data PATH"
+        )
 
     spec = DataSpec(
         dataset=getattr(args, "dataset", None),

@@ -134,3 +134,17 @@ def test_index_and_neighbors_read_a_table_as_encode_does(table_run):
     cli_here("neighbors", d / "ix", "--query", d / "q.csv", "-k", "1", "--output", d / "nb.csv")
     rows = list(csv.DictReader((d / "nb.csv").open()))
     assert [(r["query"], r["neighbor"]) for r in rows] == [("u5", "u5"), ("u6", "u6")]
+
+
+def test_figure_queries_without_a_figure_to_size_is_one_line(table_run, tmp_path):
+    d = table_run
+    cli_here("index", d / "run", "--input", d / "t.csv", "--output", tmp_path / "ix")
+    lines = (d / "t.csv").read_text().splitlines()
+    (tmp_path / "q.csv").write_text("\n".join(lines[:3]) + "\n")  # rows with no missing cell
+    for extra, why in (([], "an index of vectors"), (["--no-figure"], "--no-figure")):
+        proc = cli_here(
+            "neighbors", tmp_path / "ix", "--query", tmp_path / "q.csv", "--output", tmp_path / "n.csv",
+            "--figure-queries", "3", *extra, check=None,
+        )  # fmt: skip
+        assert_one_line_error(proc, 2, "--figure-queries sizes the figure", why)
+    assert not (tmp_path / "n.csv").exists()

@@ -240,6 +240,11 @@ class ImageAnomalyDetector(NeuralEstimator):
         if len(X) < 2:
             raise DataError(f"X has {len(X)} image; give at least 2 good images")
         self._record_input_shape(X)
+        if self.smoothing > max(X.shape[-2:]):  # its kernel (6 sigma) would be built all the same
+            raise UsageError(
+                f"smoothing {self.smoothing:g} px is wider than the images ({X.shape[-1]}x"
+                f"{X.shape[-2]}): it would flatten every map; give at most {max(X.shape[-2:])}"
+            )
         fit_rows, cal_rows = self._split(len(X))
         self.filter_scales_ = None  # the model's own: recorded once built
         self.image_score_ = "top"

@@ -195,3 +195,10 @@ def test_one_channels_last_image_is_not_scored_as_a_batch():
             with pytest.raises(DataError, match=r"one image with its channels last.*\[None\]"):
                 call(image)
     assert det.decision_function(rng.random((5, 16, 16), dtype=np.float32)).shape == (5,)
+
+
+def test_a_smoothing_wider_than_the_images_is_one_line_not_a_huge_kernel():
+    x = np.random.default_rng(0).random((6, 1, 12, 16), dtype=np.float32)
+    with pytest.raises(UsageError, match=r"smoothing 1e\+09 px is wider than the images \(16x12\)"):
+        aekit.ImageAnomalyDetector(method="pixels", bank_size=64, smoothing=1e9).fit(x)
+    aekit.ImageAnomalyDetector(method="pixels", bank_size=64, smoothing=16).fit(x)  # as wide

@@ -1,0 +1,49 @@
+"""Options that say how to read the user's own data, given where no such data is read: one line."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from aekit.cli.main import main
+
+
+def _refused(argv, capsys, *needles) -> None:
+    try:
+        code = main(argv)
+    except SystemExit as exc:
+        code = exc.code
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1, err
+    for needle in needles:
+        assert needle in err[0], err
+
+
+@pytest.mark.parametrize(
+    "option",
+    [["--columns", "a"], ["--validation-split", "0.5"], ["--npz-key", "x"], ["--stream"],
+     ["--id-column", "id"], ["--image-size", "8x8"]],
+)  # fmt: skip
+def test_own_data_options_with_a_built_in_dataset_are_refused(tmp_path, capsys, option):
+    argv = ["train", "basic", "--dataset", "ecg5000", "--out", str(tmp_path / "r"), *option]
+    _refused(argv, capsys, f"{option[0]} describes your own data (--data)")
+    assert not (tmp_path / "r").exists()
+
+
+def test_no_latent_with_a_latent_size_is_refused(tmp_path, capsys):
+    np.savetxt(tmp_path / "s.csv", np.sin(np.arange(400) / 5), header="v", comments="")
+    argv = ["train", "series", "--data", str(tmp_path / "s.csv"), "--out", str(tmp_path / "r")]
+    _refused([*argv, "--no-latent", "--latent-dim", "4"], capsys, "--no-latent leaves no code")
+    assert not (tmp_path / "r").exists()
+
+
+def test_calibrate_refuses_reading_options_without_data(tmp_path, capsys):
+    rows = np.random.default_rng(0).normal(size=(80, 4))
+    np.savetxt(tmp_path / "t.csv", rows, delimiter=",", header="a,b,c,d", comments="")
+    run = str(tmp_path / "r")
+    argv = ["train", "anomaly", "--data", str(tmp_path / "t.csv"), "--out", run]
+    assert main([*argv, "--epochs", "1", "--quiet", "--no-figures"]) == 0
+    before = (tmp_path / "r" / "config.json").read_bytes()
+    for option in (["--label-column", "label"], ["--normal-label", "0"], ["--fill", "linear"]):
+        _refused(["calibrate", run, *option], capsys, f"{option[0]} says how to read --data")
+    assert (tmp_path / "r" / "config.json").read_bytes() == before
