@@ -225,11 +225,6 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
 
     est, recipe, config = load_run(args.run)
     refuse_series_rule(args, config.get("estimator"))
-    reading = first_given(args, ("label_column", "normal_label", "time_column", "fill"))
-    if args.data is None and reading is not None:  # they say how to read --data
-        from ..errors import UsageError
-
-        raise UsageError(f"{option_name(reading)} says how to read --data; give --data or drop it")
     if config.get("estimator") == IMAGES:
         from .cmd_images import cmd_calibrate_images
 
@@ -241,6 +236,11 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         refuse_options(args, ("time_column", "fill"), "which is not a series run")
     else:
         refuse_options(args, ("normal_label",), "a series run (its labels are 0 or 1)")
+    reading = first_given(args, ("label_column", "normal_label", "time_column", "fill"))
+    if args.data is None and reading is not None:  # they say how to read --data
+        from ..errors import UsageError
+
+        raise UsageError(f"{option_name(reading)} says how to read --data; give --data or drop it")
     if hasattr(est, "threshold_rule"):  # a detector: a --k, --q the rule ignores is one line
         apply_threshold_options(args, est)
     normal = None if args.data is None else _calibration_data(args, est, config, series)

@@ -209,7 +209,7 @@ def _run(args: argparse.Namespace) -> int:
     except KeyboardInterrupt as exc:  # Ctrl-C, SIGTERM, SIGHUP (aekit.cli.signals)
         return _interrupted(args, getattr(exc, "signum", signal.SIGINT))
     except Exception as exc:
-        out_of_memory = isinstance(exc, MemoryError) and not isinstance(exc, AekitError)
+        out_of_memory = _out_of_memory(exc) and not isinstance(exc, AekitError)
         if signals.received() is not None and not out_of_memory:  # caused by the stop (a peer left)
             return _interrupted(args, signals.received())
         if args.debug:
@@ -227,7 +227,7 @@ def _report(exc: Exception) -> int:
         line, code = f"aekit: error: {one_line(exc)}", exc.exit_code
     elif isinstance(exc, OSError):  # disk full, permission denied, ...
         line, code = f"aekit: error: {_os_error(exc)}", 1
-    elif isinstance(exc, MemoryError):
+    elif _out_of_memory(exc):
         line = "aekit: error: out of memory; use smaller sizes (batch, layers, images, samples)"
         code = 1
     else:  # a bug: still one line, and the way to see more
@@ -242,6 +242,17 @@ def _report(exc: Exception) -> int:
     if _reports() or bug:
         sys.stderr.write(line + "\n")
     return code
+
+
+def _out_of_memory(exc: BaseException) -> bool:
+    """A MemoryError, or torch's allocator failing: a RuntimeError from its C++ CPU allocator (a
+    tensor past the memory, or past the sizes it can count), CUDA's OutOfMemoryError."""
+    if isinstance(exc, MemoryError):
+        return True
+    text = str(exc)
+    return isinstance(exc, RuntimeError) and any(
+        s in text for s in ("can't allocate memory", "out of memory", "size calculation overflowed")
+    )
 
 
 def _reader_gone() -> int:

@@ -430,7 +430,8 @@ def data_spec(args: argparse.Namespace):
     from ..errors import UsageError
     from ..recipes import DataSpec
 
-    own = None if getattr(args, "data", None) else first_given(args, OWN_DATA_OPTIONS)
+    # (a --resume reads the run's recorded data, and says itself what cannot change)
+    own = None if args.data or args.resume else first_given(args, OWN_DATA_OPTIONS)
     if own is not None:
         raise UsageError(
             f"{option_name(own)} describes your own data (--data); a built-in dataset is read as "

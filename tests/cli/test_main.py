@@ -75,3 +75,25 @@ def _exit(fn, argv) -> int:
         return fn(argv)
     except SystemExit as exc:
         return exc.code
+
+
+def test_torch_failing_to_allocate_is_the_out_of_memory_line(monkeypatch, capsys):
+    import argparse
+
+    from aekit.cli import main as cli
+
+    for text in (
+        "[enforce fail at alloc_cpu.cpp:127] err == 0. DefaultCPUAllocator: can't allocate memory: "
+        "you tried to allocate 24000000004 bytes. Error code 12 (Cannot allocate memory)",
+        "Storage size calculation overflowed with sizes=[16384, 1000000002000000001]",
+    ):
+
+        def fail(args, text=text):
+            raise RuntimeError(text)
+
+        args = argparse.Namespace(func=fail, debug=False, command="train")
+        assert cli._run(args) == 1
+        err = capsys.readouterr().err.strip().splitlines()
+        assert err == [
+            "aekit: error: out of memory; use smaller sizes (batch, layers, images, samples)"
+        ]

@@ -44,6 +44,6 @@ def test_calibrate_refuses_reading_options_without_data(tmp_path, capsys):
     argv = ["train", "anomaly", "--data", str(tmp_path / "t.csv"), "--out", run]
     assert main([*argv, "--epochs", "1", "--quiet", "--no-figures"]) == 0
     before = (tmp_path / "r" / "config.json").read_bytes()
-    for option in (["--label-column", "label"], ["--normal-label", "0"], ["--fill", "linear"]):
+    for option in (["--label-column", "label"], ["--normal-label", "0"]):
         _refused(["calibrate", run, *option], capsys, f"{option[0]} says how to read --data")
     assert (tmp_path / "r" / "config.json").read_bytes() == before
