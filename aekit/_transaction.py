@@ -496,7 +496,7 @@ class FolderTransaction:
             self.keep_folders = _manifest.empty_folders_under(self.target)
         if os.path.lexists(self.staging) and not (reuse and self.resumable()):
             # a training's (it holds its checkpoint); a killed save, plot or output is redone
-            if self.resumable() and not discard and (self.staging / TRAINING).is_dir():
+            if self.resumable() and not discard and self._a_training():
                 raise RunInProgress(
                     f"{self.target} has an interrupted training in {self.staging}; continue it "
                     f"with the same 'aekit train' command and --resume (or remove that folder) first"
@@ -514,9 +514,10 @@ class FolderTransaction:
                 if seed is not None and seed.is_dir():
                     link_tree(seed, tmp)
                     self.seeded = True
-                (tmp / MARKER).write_text(
-                    json.dumps({"target": self.target.name, "pid": os.getpid()}) + "\n"
-                )
+                # "update": not a training's (save, plot, calibrate: a copy of a finished run
+                # holds its checkpoint folder too)
+                mark = {"target": self.target.name, "pid": os.getpid(), "update": not discard}
+                (tmp / MARKER).write_text(json.dumps(mark) + "\n")
                 # marked and seeded in one step: never half a staging folder
                 os.rename(tmp, self.staging)
             except BaseException as exc:
@@ -528,6 +529,16 @@ class FolderTransaction:
 
     def discard(self) -> None:
         _remove(self.staging)
+
+    def _a_training(self) -> bool:
+        """Whether the staging folder is a training's (its checkpoint, for ``--resume``), not a
+        killed ``calibrate``'s or ``plot``'s copy of the finished run, which holds one too."""
+        if not (self.staging / TRAINING).is_dir():
+            return False
+        try:
+            return not json.loads((self.staging / MARKER).read_text()).get("update", False)
+        except (OSError, ValueError, AttributeError):  # an older marker: as before
+            return True
 
     def _carry_and_mark(self) -> None:
         """Link the user's files of the previous version into the staging folder (a name the new

@@ -189,6 +189,19 @@ def test_an_interrupted_training_is_not_dropped_by_a_change_to_its_run(tmp_path)
     assert (tx.staging_path(target) / tx.MARKER).is_file()
 
 
+def test_a_killed_update_of_a_finished_run_is_redone_not_taken_for_a_training(tmp_path):
+    # a calibrate killed while it redrew the figures left its copy of the run, checkpoint and all:
+    # every later calibrate was refused as "an interrupted training ... --resume"
+    target = _folder(tmp_path / "run", x="1")
+    (target / tx.TRAINING).mkdir()  # the finished run's checkpoint, linked into the copy
+    with tx.FolderTransaction(target, kind="run").acquire() as t:
+        (t.begin(seed=target, discard=False) / "x").write_text("2")  # then it was killed
+    assert (tx.staging_path(target) / tx.TRAINING).is_dir()
+    with tx.staged_folder(target, "run", seed=True) as work:
+        (work / "x").write_text("3")
+    assert (target / "x").read_text() == "3" and not tx.staging_path(target).exists()
+
+
 def test_the_users_files_changed_while_a_version_is_written_are_kept_as_they_are_now(tmp_path):
     # listed once at the start: a file added meanwhile was deleted by the swap, one saved anew
     # refused as a clash, one deleted brought back as aekit's

@@ -430,8 +430,13 @@ def data_spec(args: argparse.Namespace):
     from ..errors import UsageError
     from ..recipes import DataSpec
 
-    # (a --resume reads the run's recorded data, and says itself what cannot change)
+    # (a --resume reads the run's recorded data, and says itself what cannot change; a family
+    # with no built-in dataset, the series detector, says it needs --data)
     own = None if args.data or args.resume else first_given(args, OWN_DATA_OPTIONS)
+    if own is not None and args.dataset is None:
+        from ..recipes import get_recipe
+
+        own = own if get_recipe(args.family).default_dataset else None
     if own is not None:
         raise UsageError(
             f"{option_name(own)} describes your own data (--data); a built-in dataset is read as "

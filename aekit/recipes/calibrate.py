@@ -20,7 +20,7 @@ from typing import Any
 from .. import _io
 from .._notes import note
 from .._transaction import folder_version
-from ..errors import UsageError
+from ..errors import AekitError, UsageError
 from ..estimators.persistence import CONFIG, estimator_config
 from .folder import updating
 from .run import load_run
@@ -75,13 +75,21 @@ def _redraw(est: Any, recipe: Any, config: dict, path: Any, figures: Path) -> No
     if not figures.is_dir() or "data" not in config:  # --no-figures; a model saved by est.save()
         return
     spec = DataSpec.from_json(config.get("data") or {}).reading_from(None)
-    if (spec.data is not None and not Path(spec.data).exists()) or spec.changed():
+    shown = Path(path) / figures.name  # the run's, not the staging copy's
+    data = None
+    if not ((spec.data is not None and not Path(spec.data).exists()) or spec.changed()):
+        try:  # a built-in dataset not where it was (the run copied to another machine) included
+            data = recipe.load_eval_data(spec, int(config.get("seed", 0)))
+        except (AekitError, OSError):
+            data = None
+    if data is None:
         note(
-            f"{figures} still shows the threshold before this calibration: the run's data "
-            f"{spec.data} is not there as it was trained on; put it back and run 'aekit plot {path}'"
+            f"{shown} still shows the threshold before this calibration: the run's data "
+            f"({spec.data or spec.dataset}) is not there as it was trained on; put it back and run "
+            f"'aekit plot {path}'"
         )
         return
-    recipe.figures(est, recipe.load_eval_data(spec, int(config.get("seed", 0))), figures)
+    recipe.figures(est, data, figures)
 
 
 def _record(est: Any, before: dict, source: Any) -> dict[str, Any]:

@@ -629,5 +629,28 @@ def test_calibrate_redraws_the_figures_that_show_the_threshold(tmp_path, capsys)
     capsys.readouterr()
     assert main(["calibrate", str(run), "--threshold", "fpr:0.1"]) == 0
     err = " ".join(capsys.readouterr().err.split())
-    assert "still shows the threshold before this calibration" in err
+    assert f"{run / 'figures'} still shows the threshold before this calibration" in err
     assert figure.read_bytes() == calibrated
+
+
+def test_calibrate_without_the_runs_data_at_hand_still_calibrates(tmp_path, capsys, monkeypatch):
+    """A run of a built-in dataset copied to a machine without it: calibrate needs no data, and its
+    figures' redraw made it fail (a download, then a line naming --data-dir, which it lacks)."""
+    from aekit.errors import DataError
+    from aekit.recipes.anomaly import AnomalyRecipe
+
+    x, labels = rows(40, 10, seed=3)
+    data = write_csv(tmp_path / "d.csv", x, labels)
+    run = tmp_path / "run"
+    argv = ["train", "anomaly", "--data", str(data), "--label-column", "kind", "--epochs", "1"]
+    assert main([*argv, "--normal-label", "normal", "--out", str(run), "--quiet"]) == 0
+
+    def gone(*args, **kwargs):
+        raise DataError("ecg5000 is not in /nowhere and cannot be downloaded; give --data-dir")
+
+    monkeypatch.setattr(AnomalyRecipe, "load_eval_data", gone)
+    capsys.readouterr()
+    assert main(["calibrate", str(run), "--threshold", "fpr:0.3"]) == 0
+    err = " ".join(capsys.readouterr().err.split())
+    assert "still shows the threshold before this calibration" in err
+    assert '"fpr:0.3"' in (run / "config.json").read_text()

@@ -47,3 +47,8 @@ def test_calibrate_refuses_reading_options_without_data(tmp_path, capsys):
     for option in (["--label-column", "label"], ["--normal-label", "0"]):
         _refused(["calibrate", run, *option], capsys, f"{option[0]} says how to read --data")
     assert (tmp_path / "r" / "config.json").read_bytes() == before
+
+
+def test_a_family_without_a_built_in_dataset_still_says_it_needs_data(tmp_path, capsys):
+    argv = ["train", "series", "--train-steps", "100", "--out", str(tmp_path / "r")]
+    _refused(argv, capsys, "aekit train series needs --data")
