@@ -94,14 +94,15 @@ def _write_images(
     written = refuse_existing(
         output, overwrite, inputs=inputs
     )  # a link to a file is replaced, not followed
-    if ext == ".png":
+    if ext in plots.FIGURE_FORMATS:
         (plots.plot_strip if strip else plots.plot_image_grid)(
             images, written, title=title, overwrite=True
         )
     elif ext == ".npy":
         write_output(output, images, overwrite=overwrite)
     else:
-        raise UsageError(f"cannot write {output}: expected a .png figure or a .npy array")
+        kinds = ", ".join(plots.FIGURE_FORMATS)
+        raise UsageError(f"cannot write {output}: expected a figure ({kinds}) or a .npy array")
 
 
 def _load_vae(path: str):
@@ -182,8 +183,8 @@ def register(subparsers) -> None:
         "--output",
         required=True,
         metavar="FILE",
-        help=".png (a grid) or .npy (n, C, H, W): pixel probabilities in [0, 1] (bernoulli), or the "
-        "decoded means, which may stray outside [0, 1] (gaussian)",
+        help="a figure, a grid (.png, .pdf, .svg, ...) or .npy (n, C, H, W): pixel probabilities "
+        "in [0, 1] (bernoulli), or the decoded means, which may stray outside [0, 1] (gaussian)",
     )
     s.add_argument(
         "--seed", type=non_negative_int, metavar="N", help="seed of z (default: the run's seed)"
@@ -225,7 +226,10 @@ def register(subparsers) -> None:
         "(default linear)",
     )
     i.add_argument(
-        "--output", required=True, metavar="FILE", help=".png (one row) or .npy (steps, C, H, W)"
+        "--output",
+        required=True,
+        metavar="FILE",
+        help="a figure, one row (.png, .pdf, .svg, .jpg, ...) or .npy (steps, C, H, W)",
     )
     add_data_options(i, builtin=False)
     i.set_defaults(func=cmd_interpolate)

@@ -7,6 +7,7 @@ They know nothing of models, training or the CLI. matplotlib (with the "Agg" bac
 scikit-learn are imported only when a plot is drawn, so importing this package is cheap.
 """
 
+from aekit.plots._common import FIGURE_FORMATS
 from aekit.plots.anomaly import (
     plot_error_histogram,
     plot_feature_errors,
@@ -22,6 +23,7 @@ from aekit.plots.series import plot_series_scores
 from aekit.plots.tables import plot_table_reconstructions
 
 __all__ = [
+    "FIGURE_FORMATS",
     "plot_error_histogram",
     "plot_feature_errors",
     "plot_history",

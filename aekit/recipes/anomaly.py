@@ -210,6 +210,11 @@ class AnomalyRecipe(Recipe):
         # recorded, as base.load_data does
         name = spec.dataset = spec.dataset or self.default_dataset
         if name == "ecg5000":
+            if spec.normal_label not in (None, 1, "1"):  # the tutorial's split keeps 1 / not 1
+                raise UsageError(
+                    f"--dataset ecg5000 is the tutorial's split, class 1 normal and the others "
+                    f"anomalous; --normal-label {spec.normal_label} does not apply: drop it"
+                )
             train, test = ecg5000_classic_split(spec.data_dir, download=spec.download)
             return anomaly_labels(train, 1), anomaly_labels(test, 1)
         if spec.normal_label is None:

@@ -95,6 +95,10 @@ def test_sample_png_and_npy(run, tmp_path, capsys):
     assert cli.main(["sample", str(run), "--output", str(tmp_path / "a.npy")]) == 2
     assert cli.main(["sample", str(run), "--output", str(tmp_path / "s.txt")]) == 2
     assert "error" in capsys.readouterr().err
+    # the figure types aekit.plots writes (they were refused here: .png only)
+    for name, magic in (("s.pdf", b"%PDF"), ("s.svg", b"<?xml"), ("s.jpg", b"\xff\xd8")):
+        assert cli.main(["sample", str(run), "--n", "4", "--output", str(tmp_path / name)]) == 0
+        assert (tmp_path / name).read_bytes().startswith(magic)
 
 
 @pytest.mark.parametrize("seed", [2**63, 2**64, 10**30])

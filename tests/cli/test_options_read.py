@@ -52,3 +52,10 @@ def test_calibrate_refuses_reading_options_without_data(tmp_path, capsys):
 def test_a_family_without_a_built_in_dataset_still_says_it_needs_data(tmp_path, capsys):
     argv = ["train", "series", "--train-steps", "100", "--out", str(tmp_path / "r")]
     _refused(argv, capsys, "aekit train series needs --data")
+
+
+def test_ecg5000s_tutorial_split_refuses_another_normal_class(tmp_path, capsys, shared_data):
+    # its split keeps "class 1" and "not class 1" only: --normal-label 2 was recorded, then ignored
+    argv = ["train", "anomaly", "--dataset", "ecg5000", "--data-dir", str(shared_data)]
+    _refused([*argv, "--normal-label", "2", "--out", str(tmp_path / "r")], capsys, "class 1 normal")
+    assert not (tmp_path / "r").exists()
