@@ -214,7 +214,18 @@ def _run(args: argparse.Namespace) -> int:
             return _interrupted(args, signals.received())
         if args.debug:
             raise
-        return _report(exc)
+        return _report(_as_typed(exc, args))
+
+
+def _as_typed(exc: Exception, args: argparse.Namespace) -> Exception:
+    """A parameter's error (``validation_fraction must be ...``) naming the option the user typed
+    (``--validation-fraction must be ...``), when the command took that option."""
+    name = getattr(exc, "param", None)
+    if isinstance(name, str) and getattr(args, name, None) is not None and exc.args:
+        from .options import option_name
+
+        exc.args = (str(exc.args[0]).replace(name, option_name(name), 1), *exc.args[1:])
+    return exc
 
 
 def _report(exc: Exception) -> int:

@@ -273,11 +273,18 @@ def check(name: str, value: Any, accepted: Sequence[Any]) -> Any:
     constraints = [_constraint(c) for c in accepted]
     for c in constraints:
         if isinstance(c, Refused) and c.refuses(value):
-            raise UsageError(f"{name}: {c.message}" if getattr(c, "named", False) else c.message)
+            raise _named(f"{name}: {c.message}" if getattr(c, "named", False) else c.message, name)
     if not any(c.accepts(value) for c in constraints):
         wanted = " or ".join(c.describe() for c in constraints if not isinstance(c, Refused))
-        raise UsageError(f"{name} must be {wanted}, got {value!r}")
+        raise _named(f"{name} must be {wanted}, got {value!r}", name)
     return value
+
+
+def _named(message: str, name: str) -> UsageError:
+    """The error, with the parameter it is about (``param``): the CLI names its option instead."""
+    err = UsageError(message)
+    err.param = name  # type: ignore[attr-defined]
+    return err
 
 
 def validate(table: Mapping[str, Sequence[Any]], params: Mapping[str, Any], owner: str) -> None:

@@ -59,3 +59,9 @@ def test_ecg5000s_tutorial_split_refuses_another_normal_class(tmp_path, capsys, 
     argv = ["train", "anomaly", "--dataset", "ecg5000", "--data-dir", str(shared_data)]
     _refused([*argv, "--normal-label", "2", "--out", str(tmp_path / "r")], capsys, "class 1 normal")
     assert not (tmp_path / "r").exists()
+
+
+def test_a_parameters_range_error_names_the_option_typed(tmp_path, capsys):
+    np.savetxt(tmp_path / "t.csv", np.ones((20, 3)), delimiter=",", header="a,b,c", comments="")
+    argv = ["train", "anomaly", "--data", str(tmp_path / "t.csv"), "--out", str(tmp_path / "r")]
+    _refused([*argv, "--validation-fraction", "-1"], capsys, "--validation-fraction must be")
