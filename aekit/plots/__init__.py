@@ -3,8 +3,9 @@
 The file's ending names its format (.png, .pdf, .svg, .jpg, .tif, .eps; the map overlays .png,
 .jpg, .tif, .pdf); an existing file is replaced only with ``overwrite=True``.
 
-They know nothing of models, training or the CLI. matplotlib (with the "Agg" backend) and
-scikit-learn are imported only when a plot is drawn, so importing this package is cheap.
+They know nothing of models, training or the CLI. matplotlib and scikit-learn are imported only
+when a plot is drawn, so importing this package is cheap; the figures are matplotlib's ``Figure``
+objects, not pyplot's, so a plot leaves the user's backend and open figures as they were.
 """
 
 from aekit.plots._common import FIGURE_FORMATS

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import functools
 import os
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -18,20 +16,37 @@ DPI = 100
 FIGURE_FORMATS = (".png", ".pdf", ".svg", ".jpg", ".jpeg", ".tif", ".tiff", ".eps")
 
 
-@functools.cache
-def _pyplot() -> Any:
-    """Import and return ``matplotlib.pyplot`` with the non-interactive "Agg" backend.
+class _Figures:
+    """What the plots ask of ``matplotlib.pyplot`` (``subplots``, ``close``, ``get_cmap``), without
+    pyplot: a :class:`matplotlib.figure.Figure` belongs to no backend and no figure manager, so a
+    plot changes nothing of the user's matplotlib session. Through pyplot, the first plot chose the
+    "Agg" backend for the process (a notebook's inline display, a ``matplotlib.use`` or
+    ``MPLBACKEND`` of the user's, replaced), and each figure passed through pyplot's registry."""
 
-    The backend is selected only when pyplot is not imported yet: switching the backend
-    of a running session (a notebook, say) would close the user's open figures.
-    """
-    import matplotlib
+    # plt.subplots' keywords that are the figure's; the rest are Figure.subplots'
+    FIGURE_KEYWORDS = ("figsize", "dpi", "facecolor", "layout")
 
-    if "matplotlib.pyplot" not in sys.modules:
-        matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    @classmethod
+    def subplots(cls, nrows: int = 1, ncols: int = 1, **kw: Any) -> tuple[Any, Any]:
+        from matplotlib.figure import Figure
 
-    return plt
+        fig = Figure(**{k: kw.pop(k) for k in cls.FIGURE_KEYWORDS if k in kw})
+        return fig, fig.subplots(nrows, ncols, **kw)
+
+    @staticmethod
+    def close(fig: Any) -> None:
+        fig.clear()  # no registry to leave: its artists go now, not at the next collection
+
+    @staticmethod
+    def get_cmap(name: str) -> Any:
+        import matplotlib
+
+        return matplotlib.colormaps[name]
+
+
+def _figures() -> _Figures:
+    """pyplot's figure functions for the plots, backend-free (:class:`_Figures`)."""
+    return _Figures()
 
 
 def _suffix(path: Path) -> str:
@@ -65,7 +80,7 @@ def _save(fig: Any, path: Path, dpi: int = DPI) -> Path:
     try:
         write_with(path, lambda tmp: fig.savefig(tmp, dpi=dpi, format=kind, bbox_inches="tight"))
     finally:
-        _pyplot().close(fig)
+        _figures().close(fig)
     return path
 
 

@@ -14,10 +14,10 @@ from aekit.errors import DataError
 from aekit.plots._common import (
     _check_finite,
     _count,
+    _figures,
     _float_array,
     _names,
     _number,
-    _pyplot,
     _save,
     _target,
     _vector,
@@ -202,7 +202,7 @@ def plot_error_histogram(
     else:
         edges = np.histogram_bin_edges(every, bins=int(bins))
 
-    plt = _pyplot()
+    plt = _figures()
     fig, ax = plt.subplots(figsize=(6.4, 4.0))
     if normal.size:
         label = f"normal (n={normal.size}{_zeros(normal, log)})"
@@ -286,7 +286,7 @@ def plot_roc(
     fpr, tpr, _ = roc_curve(y.astype(int), s)
     auc = roc_auc_score(y.astype(int), s)
 
-    plt = _pyplot()
+    plt = _figures()
     fig, ax = plt.subplots(figsize=(5.0, 5.0))
     ax.plot(fpr, tpr, color="tab:blue", label=f"ROC (AUC = {auc:.3f})")
     ax.plot([0, 1], [0, 1], color="gray", linestyle="--", label="chance")
@@ -352,7 +352,7 @@ def plot_feature_errors(
     top = float(e.max())
     # a log scale over four decades below the largest error (a linear one when all are zero)
     norm = LogNorm(vmin=top * 1e-4, vmax=top) if top > 0 else Normalize(0.0, 1.0)
-    plt = _pyplot()
+    plt = _figures()
     fig, ax = plt.subplots(figsize=(min(12.0, 3.0 + 0.25 * e.shape[1]), 1.2 + 0.35 * len(e)))
     shown = np.maximum(e, top * 1e-4) if top > 0 else e
     image = ax.imshow(shown, aspect="auto", cmap="magma", norm=norm, interpolation="nearest")

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from aekit.errors import DataError
-from aekit.plots._common import _pyplot, _save, _target
+from aekit.plots._common import _figures, _save, _target
 
 
 def plot_history(
@@ -67,7 +67,7 @@ def plot_history(
             f"history has no {'positive ' if log else ''}finite values for keys {list(keys)}"
         )
 
-    plt = _pyplot()
+    plt = _figures()
     fig, ax = plt.subplots(figsize=(6.4, 4.0))
     for key, (xs, ys) in series.items():
         ax.plot(

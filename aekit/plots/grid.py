@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from aekit.plots._common import _pyplot
+from aekit.plots._common import _figures
 
 
 def panel_grid(
@@ -42,7 +42,7 @@ def panel_grid(
     """
     nrows = math.ceil(n / ncols)
     width, height = panel_size
-    fig, axes = _pyplot().subplots(
+    fig, axes = _figures().subplots(
         nrows, ncols, squeeze=False, figsize=(ncols * width, nrows * height + extra_height)
     )
     for ax in axes.flat[n:]:

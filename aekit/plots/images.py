@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from aekit.errors import DataError
-from aekit.plots._common import _images, _pyplot, _save, _target, _vector
+from aekit.plots._common import _figures, _images, _save, _target, _vector
 from aekit.plots.grid import montage, panel_grid, show_image
 
 _TILE_IN = 1.0  # inches per image tile
@@ -126,7 +126,7 @@ def plot_image_grid(
     ncols = min(int(ncols), n)
     nrows = math.ceil(n / ncols)
 
-    plt = _pyplot()
+    plt = _figures()
     scale = min(1.0, _MAX_IN / (max(ncols, nrows) * _TILE_IN))
     fig, ax = plt.subplots(
         figsize=(max(ncols * _TILE_IN * scale, 2.0), max(nrows * _TILE_IN * scale, 1.0))
@@ -223,7 +223,7 @@ def plot_manifold(
             f"got {a.shape[0]}"
         )
     _, _, h, w = a.shape
-    plt = _pyplot()
+    plt = _figures()
     scale = min(1.0, _MAX_IN / (max(len(z1), len(z2)) * _TILE_IN))
     side = _TILE_IN * scale
     fig, ax = plt.subplots(figsize=(max(len(z1) * side, 2.0) + 0.8, max(len(z2) * side, 1.0) + 0.6))

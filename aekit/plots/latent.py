@@ -13,8 +13,8 @@ import numpy as np
 from aekit.errors import DataError, DataTypeError
 from aekit.plots._common import (
     _check_finite,
+    _figures,
     _float_array,
-    _pyplot,
     _save,
     _target,
 )
@@ -78,7 +78,7 @@ def plot_latent_map(
         labels = labels[keep] if labels is not None else None
     size = 4 if len(xy) > 2000 else 12
 
-    plt = _pyplot()
+    plt = _figures()
     fig, ax = plt.subplots(figsize=(6.4, 5.2))
     if labels is None:
         ax.scatter(xy[:, 0], xy[:, 1], s=size, alpha=0.7, linewidths=0)

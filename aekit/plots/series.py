@@ -12,9 +12,9 @@ import numpy as np
 from aekit.errors import DataError
 from aekit.plots._common import (
     _check_finite,
+    _figures,
     _float_array,
     _number,
-    _pyplot,
     _save,
     _target,
     _vector,
@@ -97,7 +97,7 @@ def plot_series_scores(
     y = None if y is None else y[start:stop]
     t = np.arange(start, stop)
 
-    plt = _pyplot()
+    plt = _figures()
     n_panels = x.shape[1] + 1
     fig, axes = plt.subplots(
         n_panels, 1, figsize=(11.0, 1.6 * n_panels + 0.8), sharex=True, squeeze=False

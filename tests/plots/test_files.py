@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
@@ -68,3 +71,18 @@ def test_8bit_images_are_refused_as_the_estimators_refuse_them(tmp_path):
     with pytest.raises(DataError, match="divide 8-bit pixels by 255"):
         plot_map_overlay(x[0], np.zeros((8, 8)), tmp_path / "o.png", threshold=1, scale=2)
     plot_image_grid(x // 255, tmp_path / "bits.png")  # 0/1 integers are images in [0, 1]
+
+
+def test_a_plot_leaves_the_users_matplotlib_session_as_it_was(tmp_path):
+    # through pyplot, the first plot set the "Agg" backend for the process: a notebook's inline
+    # display or a backend the user chose was replaced (probe 55 F7)
+    code = (
+        "import matplotlib, sys\n"
+        "matplotlib.use('svg')\n"
+        "from aekit.plots import plot_history\n"
+        f"plot_history([{{'epoch': 1, 'train_loss': 1.0}}], {str(tmp_path / 'h.png')!r})\n"
+        "print(matplotlib.get_backend(), 'matplotlib.pyplot' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["svg", "False"], out.stdout + out.stderr
+    assert (tmp_path / "h.png").read_bytes()[:4] == b"\x89PNG"
