@@ -96,10 +96,7 @@ def _frame_culprit(frame: Any, name: str) -> tuple[str | None, str]:
                 raise TypeError(dtype)
             values = frame[column].to_numpy(dtype=np.float64, na_value=np.nan)
         except (TypeError, ValueError):
-            return "dtype", (
-                f"{name}: column {column!r} has dtype {dtype}; expected numbers (bool, int or float): "
-                f"encode it as numbers or leave it out"
-            )
+            return "dtype", _no_numbers(name, column, dtype)
         bad = ~np.isfinite(values)
         if bad.any():
             row = frame.index[int(np.flatnonzero(bad)[0])]
@@ -107,6 +104,14 @@ def _frame_culprit(frame: Any, name: str) -> tuple[str | None, str]:
                 f"a non-finite value, first at row {row!r}, column {column!r}; expected finite numbers"
             )
     return None, ""
+
+
+def _no_numbers(name: str, column: Any, dtype: Any) -> str:
+    """The line for a DataFrame's column that holds no numbers (text, dates, durations)."""
+    return (
+        f"{name}: column {column!r} has dtype {dtype}; expected numbers (bool, int or float): "
+        f"encode it as numbers or leave it out"
+    )
 
 
 def _as_array(X: Any, name: str) -> Any:
@@ -139,10 +144,7 @@ def _refuse_dates(X: Any, name: str) -> None:
     if hasattr(X, "columns") and hasattr(X, "dtypes"):
         for column, dtype in zip(X.columns, X.dtypes):
             if getattr(dtype, "kind", "O") in "mM":
-                raise DataTypeError(
-                    f"{name}: column {column!r} has dtype {dtype}; expected numbers (bool, int or "
-                    f"float): encode it as numbers or leave it out"
-                )
+                raise DataTypeError(_no_numbers(name, column, dtype))
     dtype = getattr(X, "dtype", None)
     if isinstance(dtype, np.dtype) and dtype.kind in "mM":
         raise DataTypeError(

@@ -41,8 +41,14 @@ CONTOUR = (0, 255, 255)  # cyan: apart from every colour of the map's scale
 COLOURS = "inferno"  # matplotlib's perceptually uniform colour table, dark = 0
 BAR, GAP, LABELS = 12, 4, 64  # the colour scale: its width, the gap before it, its labels' width
 # the file types an overlay is written as (Pillow's writers), named by the path's suffix
-PIL_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".tif": "TIFF", ".tiff": "TIFF"}
-PIL_FORMATS[".pdf"] = "PDF"
+PIL_FORMATS = {
+    ".png": "PNG",
+    ".jpg": "JPEG",
+    ".jpeg": "JPEG",
+    ".tif": "TIFF",
+    ".tiff": "TIFF",
+    ".pdf": "PDF",
+}
 MAP_FORMATS = tuple(PIL_FORMATS)
 
 

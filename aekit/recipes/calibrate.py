@@ -60,36 +60,36 @@ def calibrate_run(
     est.threshold_  # noqa: B018  (a rule the calibration cannot serve is one line, before writing)
     config = {**config, "calibrated": [*config.get("calibrated", []), _record(est, before, source)]}
     # the run's own keys (seed, data, metrics, ...) kept as they were
+    # the run's figures redrawn for the new threshold, as `aekit plot` draws them (left as they
+    # were, the histogram's line stood at the old one); their data read before the run is opened
+    held_out = _figure_data(recipe, config, Path(path))
     with updating(path, since) as work:
         _io.write_json(work / CONFIG, estimator_config(est, config))
-        _redraw(est, recipe, config, path, work / "figures")
+        if held_out is not None:
+            recipe.figures(est, held_out, work / "figures")
     return est
 
 
-def _redraw(est: Any, recipe: Any, config: dict, path: Any, figures: Path) -> None:
-    """The run's figures redrawn for the new threshold, as ``aekit plot`` draws them: left as they
-    were, the histogram's line stood at the old threshold. Without the held-out data as trained
-    (moved, changed), a note says so instead."""
+def _figure_data(recipe: Any, config: dict, path: Path) -> Any:
+    """The held-out data the run's figures are drawn from; None where it has none (--no-figures, a
+    model saved by est.save()) or where that data is not there as trained (moved, changed, a
+    built-in dataset not on this machine), which a note says."""
     from .spec import DataSpec
 
-    if not figures.is_dir() or "data" not in config:  # --no-figures; a model saved by est.save()
-        return
+    if not (path / "figures").is_dir() or "data" not in config:
+        return None
     spec = DataSpec.from_json(config.get("data") or {}).reading_from(None)
-    shown = Path(path) / figures.name  # the run's, not the staging copy's
-    data = None
     if not ((spec.data is not None and not Path(spec.data).exists()) or spec.changed()):
         try:  # a built-in dataset not where it was (the run copied to another machine) included
-            data = recipe.load_eval_data(spec, int(config.get("seed", 0)))
+            return recipe.load_eval_data(spec, int(config.get("seed", 0)))
         except (AekitError, OSError):
-            data = None
-    if data is None:
-        note(
-            f"{shown} still shows the threshold before this calibration: the run's data "
-            f"({spec.data or spec.dataset}) is not there as it was trained on; put it back and run "
-            f"'aekit plot {path}'"
-        )
-        return
-    recipe.figures(est, data, figures)
+            pass
+    note(
+        f"{path / 'figures'} still shows the threshold before this calibration: the run's data "
+        f"({spec.data or spec.dataset}) is not there as it was trained on; put it back and run "
+        f"'aekit plot {path}'"
+    )
+    return None
 
 
 def _record(est: Any, before: dict, source: Any) -> dict[str, Any]:
