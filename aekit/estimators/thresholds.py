@@ -249,6 +249,24 @@ class FalseAlarmRate(Threshold):
             f"{1 / (n + 1):.3g}; {more} for a smaller rate"
         )
 
+    def compute(self, scores: Any, independent: float | None = None) -> float:
+        """The threshold for these calibration scores. ``independent``: how many independent scores
+        they are worth when fewer than there are (a series' per-step scores share the windows over
+        them: about one per window of steps); None, one each. The threshold is then the one that
+        :func:`p_values` with the same ``independent`` flags at ``p <= rate``."""
+        s = _scores(scores)
+        if independent is None or independent >= len(s):
+            return float(self._compute(s))
+        at = self._index(len(s), independent)
+        return float(np.partition(s, at)[at])
+
+    def _index(self, n: int, m: float) -> int:
+        """The 0-based place, among ``n`` sorted scores worth ``m`` independent ones, of the threshold:
+        a score above it has ``a`` scores at or above it with ``(1 + m a / n) / (m + 1) <= rate``
+        (:func:`p_values`), and ``a <= n ((m + 1) rate - 1) / m``; none such: the highest score."""
+        most = math.floor(n * ((m + 1) * self.rate - 1.0) / m + 1e-9)  # the float slack, as below
+        return n - 1 - max(most, 0)
+
     def _compute(self, s: np.ndarray) -> float:
         n = len(s)
         rank = math.ceil((n + 1) * (1.0 - self.rate) - 1e-9)  # 1-based; the float slack: 99.0000001
@@ -282,12 +300,16 @@ class PeaksOverThreshold(Threshold):
         return t + scale / shape * (ratio ** (-shape) - 1.0)
 
 
-def p_values(calibration: Any, scores: Any) -> np.ndarray:
+def p_values(calibration: Any, scores: Any, independent: float | None = None) -> np.ndarray:
     """Conformal p-values of ``scores`` against the normal ``calibration`` scores:
     ``(1 + #{calibration >= score}) / (n + 1)``; small means unlike the normal samples.
 
     For a normal sample exchangeable with the calibration samples, ``P(p <= a) <= a`` for every
-    ``a``; ``p <= rate`` is exactly ``score > FalseAlarmRate(rate).compute(calibration)``.
+    ``a``; ``p <= rate`` is exactly ``score > FalseAlarmRate(rate).compute(calibration)``. Scores
+    worth fewer ``independent`` ones than there are (``m`` < ``n``: a series' steps) count as ``m``:
+    ``(1 + m #{calibration >= score} / n) / (m + 1)``, so that the smallest p-value is ``1 / (m + 1)``,
+    what so few independent scores can say, and ``FalseAlarmRate.compute(calibration, m)`` flags
+    ``p <= rate``.
 
     Examples
     --------
@@ -297,6 +319,8 @@ def p_values(calibration: Any, scores: Any) -> np.ndarray:
     cal = np.sort(_scores(calibration))
     s = np.asarray(scores, dtype=np.float64).ravel()
     at_least = len(cal) - np.searchsorted(cal, s, side="left")  # calibration scores >= each score
+    if independent is not None and independent < len(cal):
+        return (1.0 + independent * at_least / len(cal)) / (independent + 1.0)
     return (1.0 + at_least) / (len(cal) + 1.0)
 
 

@@ -272,6 +272,7 @@ def score_file(
     sep = "\t" if output.lower().endswith(".tsv") else ","
     threshold = est.threshold_
     calibration = getattr(est, "calibration_scores_", None)
+    windows = None if calibration is None else est.calibration_windows_  # what the steps are worth
     header = ["score", "is_anomaly"] + (["p_value"] if calibration is not None else [])
     if channels:
         names = est.channel_names_ or [str(c) for c in range(est.n_features_in_)]
@@ -293,7 +294,7 @@ def score_file(
             flags = (scores > threshold).astype(np.int8)
             columns = [t.tolist(), map(repr, scores.tolist()), flags.tolist()]
             if calibration is not None:
-                columns.append(map(repr, p_values(calibration, scores).tolist()))
+                columns.append(map(repr, p_values(calibration, scores, windows).tolist()))
             if channels:
                 columns += [map(repr, scored[:, 1 + c].tolist()) for c in range(len(names))]
             writer.writerows(zip(*columns))

@@ -253,7 +253,9 @@ class Detector(ServedModel):
         p-value need no second pass of the network (the feature errors, when asked, take one)."""
         out = {"score": scores, "label": (scores > self.threshold).astype(np.int64), **more}
         if "p_value" in names:
-            out["p_value"] = p_values(self.est.calibration_scores_, scores)
+            # a series' steps count as the windows they span (SeriesDetector.calibration_windows_)
+            windows = getattr(self.est, "calibration_windows_", None)
+            out["p_value"] = p_values(self.est.calibration_scores_, scores, windows)
         return {n: out[n] for n in names}
 
 

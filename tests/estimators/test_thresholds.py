@@ -9,10 +9,12 @@ from aekit.errors import DataError, UsageError
 from aekit.estimators.thresholds import (
     MAD_TO_STD,
     STRATEGIES,
+    FalseAlarmRate,
     Threshold,
     best_threshold,
     compute_threshold,
     get_threshold,
+    p_values,
 )
 
 SCORES = np.random.default_rng(0).gamma(2.0, 0.01, 1000)
@@ -124,3 +126,36 @@ def test_best_threshold_bad_input():
         best_threshold([0.1, 0.2], [0, 2])
     with pytest.raises(DataError):
         best_threshold([0.1, 0.2, 0.3], [0, 1])
+
+
+# ---- scores worth fewer independent ones (a series' steps share their windows) ---------------------
+
+
+@pytest.mark.parametrize("n", [50, 200, 600])
+@pytest.mark.parametrize("m", [3.5, 12.0, 40.0, 199.9])
+@pytest.mark.parametrize("rate", [0.01, 0.05, 0.2])
+def test_p_values_of_dependent_scores_flag_what_their_threshold_flags(n, m, rate):
+    rng = np.random.default_rng(n)
+    cal = rng.normal(size=n)
+    new = np.concatenate([rng.normal(size=500), cal, [cal.max() + 1]])
+    rule = FalseAlarmRate(rate=rate)
+    threshold, p = rule.compute(cal, m), p_values(cal, new, m)
+    assert np.array_equal(p <= max(rate, 1 / (min(m, n) + 1)), new > threshold)
+    assert p.min() == pytest.approx(1 / (min(m, n) + 1))
+    if m < rule.rows_needed():  # too few for the rate: their highest score
+        assert threshold == cal.max()
+    # as many as there are: the plain rule, to the bit
+    assert rule.compute(cal, n) == rule.compute(cal)
+    assert np.array_equal(p_values(cal, new, n), p_values(cal, new))
+
+
+def test_blocks_of_one_score_keep_the_rate_when_counted_as_blocks():
+    # 12 independent blocks of 50 equal scores, as a series' steps under one window: taken as 600
+    # independent scores, the 10% threshold is the second-highest block's, passed 2 times in 13
+    rng = np.random.default_rng(0)
+    rule = FalseAlarmRate(rate=0.1)
+    draws = rng.standard_exponential((4000, 13))
+    blocks = [np.repeat(row[:-1], 50) for row in draws]
+    counted = np.mean([d[-1] > rule.compute(b, 12) for d, b in zip(draws, blocks)])
+    as_steps = np.mean([d[-1] > rule.compute(b) for d, b in zip(draws, blocks)])
+    assert counted <= 0.1 + 3 * np.sqrt(0.1 / 4000) < as_steps

@@ -15,9 +15,10 @@ from typing import Any, TypeVar
 
 import numpy as np
 
+from ..._notes import note
 from ...errors import DataError, UsageError
 from .. import params
-from ..thresholds import Threshold, p_values, threshold_rule
+from ..thresholds import FalseAlarmRate, Threshold, p_values, threshold_rule
 
 # The share of the training stretch kept back, at its end, when the threshold promises a false-alarm
 # rate ("fpr", "pot"): the model never trains on it, and its per-step scores calibrate the threshold.
@@ -58,6 +59,35 @@ class SeriesAlarms:
     def _set_calibration(self, scores: np.ndarray, method: str) -> None:
         self.calibration_scores_ = np.sort(np.asarray(scores, np.float32))
         self.calibration_ = {"method": method, "steps": len(scores)}
+        self._note_shortfall()
+
+    @property
+    def calibration_windows_(self) -> float:
+        """How many independent scores ``calibration_scores_`` are worth: one per window of steps. A
+        step's score is the mean of the windows over it, so steps nearer than a window share them:
+        600 kept-back steps of windows of 50 are about 12 scores, and their 99th percentile taken as
+        600 independent ones is about their 12th highest window's, which a new normal step passed
+        6 times in 100 (a stationary sine, 16 seeds), not once. The threshold and the p-values
+        count them as so many (:meth:`FalseAlarmRate.compute`, :func:`p_values`)."""
+        return max(len(self._calibration()) / self.window_, 1.0)
+
+    def _note_shortfall(self) -> None:
+        """One line when the calibration steps are too few windows for the rule's rate."""
+        rule = self.threshold_rule()
+        m = self.calibration_windows_
+        if not isinstance(rule, FalseAlarmRate) or m >= rule.rows_needed():
+            return
+        steps = rule.rows_needed() * self.window_
+        more = "calibrate on a longer normal stretch"
+        if self.calibration_["method"] == "tail":  # kept back from the training stretch
+            more = f"train on a stretch of {steps / CALIBRATION_SHARE:,.0f} steps or {more}"
+        note(
+            f"the {len(self.calibration_scores_)} calibration steps are about {m:.3g} windows of "
+            f"{self.window_} (a step's score is shared by the windows over it): too few to promise "
+            f"a false-alarm rate of {rule.rate:g}, which needs {rule.rows_needed()} windows "
+            f"({steps:,} steps); the threshold is their highest score, which promises about "
+            f"{1 / (m + 1):.2g}; {more} for a smaller rate"
+        )
 
     def _calibration(self) -> np.ndarray:
         """``calibration_scores_``, or one line saying how to get them."""
@@ -104,7 +134,8 @@ class SeriesAlarms:
 
         For a normal step distributed as the calibration steps were, ``P(p <= a) <= a``; steps of one
         series are not independent (a window covers many), so the promise is per step, on average
-        over a stationary signal, not per range. ``p <= max(rate, 1 / (n + 1))`` is exactly what
+        over a stationary signal, not per range, and the steps count as the windows they span
+        (:attr:`calibration_windows_`, ``m``). ``p <= max(rate, 1 / (m + 1))`` is exactly what
         ``threshold="fpr:rate"`` flags.
 
         Examples
@@ -112,7 +143,7 @@ class SeriesAlarms:
         >>> det.p_values(series).min()                                     # doctest: +SKIP
         """
         calibration = self._calibration()
-        return p_values(calibration, self.score_samples(X))
+        return p_values(calibration, self.score_samples(X), self.calibration_windows_)
 
     @property
     def threshold_(self) -> float:
@@ -122,10 +153,11 @@ class SeriesAlarms:
         ``calibration_scores_`` (:meth:`threshold_basis` says which)."""
         self.check_is_fitted()
         rule = self.threshold_rule()
-        scores = (
-            self._calibration() if self._calibrated(rule) else self._settled(self.decision_scores_)
-        )
-        return float(rule.compute(scores))
+        if not self._calibrated(rule):
+            return float(rule.compute(self._settled(self.decision_scores_)))
+        if isinstance(rule, FalseAlarmRate):  # the steps counted as the windows they are worth
+            return rule.compute(self._calibration(), self.calibration_windows_)
+        return float(rule.compute(self._calibration()))
 
     def _calibrated(self, rule: Threshold) -> bool:
         """Whether ``rule`` reads ``calibration_scores_``: "fpr"/"pot" always; every rule once a

@@ -30,7 +30,10 @@ def test_the_end_of_the_stretch_is_kept_back(calibrated):
     assert det.calibration_ == {"method": "tail", "steps": 200}
     tail = np.sort(det.score_samples(x[800:1000]).astype(np.float32))
     np.testing.assert_array_equal(det.calibration_scores_, tail)
-    assert det.threshold_ == pytest.approx(FalseAlarmRate(rate=0.05).compute(tail))
+    # 200 steps of windows of 16 are 12.5 independent scores, too few for 5%: their highest
+    assert det.calibration_windows_ == 200 / PERIOD
+    assert det.threshold_ == pytest.approx(FalseAlarmRate(rate=0.05).compute(tail, 12.5))
+    assert det.threshold_ == pytest.approx(tail.max())
 
 
 def test_p_values_flag_what_the_threshold_flags(calibrated):
@@ -38,7 +41,9 @@ def test_p_values_flag_what_the_threshold_flags(calibrated):
     later = x[1000:]
     p = det.p_values(later)
     assert p.shape == (3000,) and p.min() > 0 and p.max() <= 1
-    np.testing.assert_array_equal(p <= 0.05, det.predict(later) == 1)
+    # 12.5 windows are too few for 5%: the rule flags p <= 1 / (m + 1), past their highest score
+    flagged = p <= max(0.05, 1 / (det.calibration_windows_ + 1))
+    np.testing.assert_array_equal(flagged, det.predict(later) == 1)
 
 
 def test_unseen_normal_steps_alarm_at_about_the_rate(calibrated):
@@ -47,6 +52,23 @@ def test_unseen_normal_steps_alarm_at_about_the_rate(calibrated):
     # steps of one series are not independent: a loose bound, where "max" gives ~0 and a
     # threshold on training scores would give far more for the reconstruction
     assert rate <= 0.15, rate
+
+
+def test_a_short_kept_back_stretch_keeps_the_rate_and_says_it_is_short(caplog):
+    # Each step's score averages the windows over it: 400 kept-back steps are 25 windows of 16,
+    # not 400 independent scores. Taken as 400, the 5% threshold let 8% of new normal steps
+    # through (12 seeds: 0.079); counted as windows, 3.8%
+    rates = []
+    for seed in range(12):
+        rng = np.random.default_rng(seed)
+        t = np.arange(12000)
+        x = np.sin(2 * np.pi * t / PERIOD) + 0.1 * rng.standard_normal(len(t))
+        det = aekit.SeriesDetector(method="neighbors", threshold="fpr:0.05", device="cpu")
+        rates.append(det.fit(x[:2000]).predict(x[2000:]).mean())
+    assert det.calibration_windows_ == 400 / PERIOD
+    assert np.mean(rates) <= 0.06, np.mean(rates)
+    det.set_params(threshold="fpr:0.01").calibrate(x[2000:2800])  # 50 windows: too few for 1%
+    assert "too few to promise a false-alarm rate of 0.01, which needs 99 windows" in caplog.text
 
 
 def test_calibrate_replaces_the_scores_and_saves(calibrated, tmp_path):
