@@ -101,7 +101,14 @@ def _points(
 
 
 def pro_score(masks: Any, maps: Any, max_fpr: float = PRO_MAX_FPR) -> float:
-    """The normalised area under the PRO curve from fpr 0 to ``max_fpr`` (1 = perfect)."""
+    """The normalised area under the PRO curve from fpr 0 to ``max_fpr`` (1 = perfect).
+
+    The curve is taken at :data:`PRO_STEPS` false-positive rates (the defect-free pixels'
+    quantiles) and integrated by trapezoids; the MVTec reference takes a point at every distinct
+    map value, whose staircase lies a little below these points' chords: the two agree within 3e-4
+    on maps of 32-128 px (10 to 20 images), within 0.01 on maps of a hundred pixels, where the
+    reference's points are few. Every point costs a pass over the
+    regions: the grid keeps a large evaluation's time bounded."""
     fpr, overlap = _points(masks, maps, max_fpr, PRO_STEPS, beyond=True)
     # the curve's last segment crosses max_fpr: its overlap there on the line between the last
     # point below and the first above, as the MVTec reference integrates (holding the last value
