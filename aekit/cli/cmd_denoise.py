@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 from typing import Any
 
 from ..estimators import params as P
@@ -95,7 +96,8 @@ def register(subparsers) -> None:
     c.add_argument(
         "--keep-model-size",
         action="store_true",
-        help="write outputs at the size the model saw (--image-size) rather than each input's own",
+        help="write outputs (images or a .npy) at the size the model saw (--image-size) rather than "
+        "each input's own",
     )
     c.add_argument("--overwrite", action="store_true", help="replace an existing output")
     c.add_argument("--quiet", action="store_true", help="no progress on stderr")
@@ -103,8 +105,6 @@ def register(subparsers) -> None:
 
 
 def cmd_denoise(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
     from .._outputs import refuse_existing
     from ..data import read_path, write_output
     from ..errors import UsageError
@@ -127,18 +127,36 @@ def cmd_denoise(args: argparse.Namespace) -> int:
         data = read_path(args.input, npz_key=args.npz_key, image_size=size)
         _check_images(est, data, args.input)
         denoised = est.transform(data.x)
-    if Path(args.input).suffix.lower() == ".npy" and Path(args.output).suffix.lower() == ".npy":
-        import numpy as np
-
-        # (n, H, W) in -> (n, H, W) out
-        denoised = denoised.reshape(np.load(args.input, mmap_mode="r").shape)
     if args.keep_model_size:
         data.sizes = None
+    if Path(args.output).suffix.lower() == ".npy":
+        denoised = _npy_output(denoised, data, args)
     write_output(args.output, denoised, like=data, overwrite=args.overwrite)
     print(
         f"wrote {len(denoised)} denoised image{'s' if len(denoised) != 1 else ''} to {args.output}"
     )
     return 0
+
+
+def _npy_output(denoised, data, args: argparse.Namespace):
+    """The denoised images for a ``.npy``: back at the inputs' own size, as image outputs are
+    (unless --keep-model-size); an ``(n, H, W)`` input gets ``(n, H, W)`` back."""
+    import numpy as np
+
+    from ..data import resize_images
+    from ..errors import UsageError
+
+    if data.sizes is not None:
+        sizes = sorted(set(map(tuple, data.sizes)))
+        if len(sizes) > 1:
+            raise UsageError(
+                f"{args.input}: images of {len(sizes)} sizes cannot go back to their own sizes in "
+                f"one .npy; pass --keep-model-size (all at the model's size) or give a folder output"
+            )
+        denoised = resize_images(np.asarray(denoised), sizes[0])
+    if Path(args.input).suffix.lower() == ".npy" and np.load(args.input, mmap_mode="r").ndim == 3:
+        denoised = denoised[:, 0]  # (n, H, W) in -> (n, H, W) out
+    return denoised
 
 
 def _config(run: str) -> dict:

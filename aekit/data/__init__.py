@@ -18,6 +18,7 @@ from .builtin import (
 from .checks import as_array, as_labels
 from .container import Data, columns_by_name
 from .download import Resource, download_resource
+from .images import resize_images
 from .readers import read_path
 from .root import data_root
 from .rowstore import NpyRows, RowStore, RowsView
@@ -34,6 +35,7 @@ __all__ = [
     "as_array",
     "as_labels",
     "write_output",
+    "resize_images",
     "data_root",
     "DATASETS",
     "get_dataset",

@@ -174,6 +174,44 @@ def iter_images(
         )  # (H, W[, C]) -> (C, H, W)
 
 
+def resize_images(x: np.ndarray, image_size) -> np.ndarray:
+    """``(n, C, H, W)`` float images at ``image_size`` (``(height, width)`` or an int), each channel
+    resized as :func:`iter_images` resizes an image file (Pillow's bilinear, here on the floats
+    rather than 8-bit pixels); ``x`` itself when it already has that size.
+
+    A run trained with ``--image-size`` resizes every later image to its size: image files on
+    reading, arrays (a ``.npy``, a served request) with this function, so both see the same size.
+
+    Parameters
+    ----------
+    x : ndarray
+        ``(n, C, H, W)`` images.
+    image_size : int or (int, int)
+        ``(height, width)``, or an int for a square.
+
+    Returns
+    -------
+    ndarray
+        ``(n, C, height, width)`` float32.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> resize_images(np.zeros((2, 1, 28, 28), np.float32), (20, 16)).shape
+    (2, 1, 20, 16)
+    """
+    from PIL import Image
+
+    h, w = parse_image_size(image_size)
+    if tuple(x.shape[2:]) == (h, w):
+        return x
+    out = np.empty((*x.shape[:2], h, w), np.float32)
+    for i, j in np.ndindex(*x.shape[:2]):
+        im = Image.fromarray(np.ascontiguousarray(x[i, j], np.float32), "F")
+        out[i, j] = np.asarray(im.resize((w, h), Image.Resampling.BILINEAR))
+    return out
+
+
 def size_groups(files: Sequence[Path]) -> list[list[int]]:
     """Indices of ``files`` in groups of one image size each (read from the headers only), in the
     order their first image comes; one group when all share a size."""

@@ -34,6 +34,7 @@ from .images import (
     iter_images,
     parse_image_size,
     relative_names,
+    resize_images,
     size_groups,
     unit_float,
 )
@@ -63,6 +64,18 @@ def _array_x(x: np.ndarray, path: Path) -> np.ndarray:
         logger.info("%s: reading shape %s as grayscale images (n, 1, H, W)", path, x.shape)
         x = x[:, None]
     return to_float32(x, str(path))
+
+
+def _at_size(data: Data, image_size) -> Data:
+    """An array of images resized to ``image_size`` as image files are (a run's ``--image-size``),
+    each image's own size kept in ``sizes`` so outputs can go back to it; a table as it is."""
+    if image_size is None or data.x.ndim != 4:
+        return data
+    own = tuple(data.x.shape[2:])
+    data.x = resize_images(data.x, image_size)
+    if own != tuple(data.x.shape[2:]):
+        data.sizes = [own] * len(data.x)
+    return data
 
 
 def _load_npy(path: Path) -> np.ndarray:
@@ -283,8 +296,9 @@ def read_path(
         A folder of images of several sizes (and no ``image_size``): each cut to its central part
         of the smallest width and height, rather than refused (for a model of any image size).
     image_size : int or (int, int), optional
-        ``(height, width)`` or an int: resize every image to it (the CLI's ``--image-size`` takes
-        WIDTHxHEIGHT, as Pillow does).
+        ``(height, width)`` or an int: resize every image to it, image files and ``.npy``/``.npz``
+        arrays of images alike (:func:`~aekit.data.resize_images`; the CLI's ``--image-size``
+        takes WIDTHxHEIGHT, as Pillow does).
     has_header : bool, optional
         Whether a table's first row is a header (default: detected).
 
@@ -313,10 +327,13 @@ def read_path(
         )
     if path.stat().st_size == 0:
         raise fail(f"{path} is empty; expected a {ext} file with data")
-    if ext == ".npy":
-        return Data(x=_array_x(_load_npy(path), path), source=str(path))
-    if ext == ".npz":
-        return _read_npz(path, npz_key)
+    if ext in (".npy", ".npz"):
+        data = (
+            Data(x=_array_x(_load_npy(path), path), source=str(path))
+            if ext == ".npy"
+            else _read_npz(path, npz_key)
+        )
+        return _at_size(data, image_size)
     table = dict(
         label_column=label_column,
         id_column=id_column,

@@ -403,10 +403,10 @@ def _check_part(est: Any, part: str | None) -> str:
 def _estimator(model: Any) -> tuple[Any, dict[str, Any]]:
     """(fitted estimator, extra metadata) from an estimator or the path of a saved model / run folder."""
     if isinstance(model, (str, Path)):
-        from ..estimators.persistence import load, read_config
+        from ..estimators.persistence import load
+        from .runs import run_metadata
 
-        family = read_config(model).get("family")
-        return load(model), ({"family": family} if isinstance(family, str) else {})
+        return load(model), run_metadata(model)
     if not hasattr(model, "check_is_fitted"):
         raise UsageError(
             f"expected a fitted aekit estimator or the path of a saved model, got {type(model).__name__}"

@@ -25,6 +25,7 @@ unchanged as an output of the same name.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -88,6 +89,8 @@ class ServedModel:
         self.sample_shape = tuple(int(d) for d in est.input_shape_)
         self.columns = self._column_names()
         self.id_column = (config.get("data") or {}).get("id_column")
+        size = (config.get("data") or {}).get("image_size")  # --image-size: images resized to it
+        self.image_size = tuple(size) if size is not None else None
         self.outputs = self._outputs()
 
     # ---- what the metadata shows ------------------------------------------------------------------
@@ -125,7 +128,24 @@ class ServedModel:
         """The request checked against this model: what to compute (ProtocolError if it cannot)."""
         names = self._requested(req)
         x = self.rows(req)
-        return [Work(x, names, self.compute, self._key(x), len(x))]
+        own = _own_size(req, x)
+        if own is None or not self.RESIZED_BACK:
+            return [Work(x, names, self.compute, self._key(x), len(x))]
+        # images resized to the run's size: their images and maps go back to their own size, as
+        # aekit denoise and aekit score write them (so only requests of one own size batch together)
+        back = functools.partial(self._back, own=own)
+        return [Work(x, names, back, (self._key(x), own), len(x))]
+
+    RESIZED_BACK: tuple[str, ...] = ()  # outputs brought back to the posted images' own size
+
+    def _back(self, x: np.ndarray, names: tuple[str, ...], own) -> dict[str, np.ndarray]:
+        from ..data import resize_images
+
+        out = self.compute(x, names)
+        for n in set(self.RESIZED_BACK) & set(out):
+            a = np.asarray(out[n], np.float32)
+            out[n] = resize_images(a, own) if a.ndim == 4 else resize_images(a[:, None], own)[:, 0]
+        return out
 
     def _requested(self, req: InferRequest) -> tuple[str, ...]:
         if req.outputs is None:
@@ -151,7 +171,7 @@ class ServedModel:
                     f"give either {INPUT!r} or the columns by name, not both (got {INPUT!r} and "
                     f"{given[0]!r})"
                 )
-            x = numbers(req.inputs[INPUT])
+            x = self._at_run_size(numbers(req.inputs[INPUT]))
             self._check_shape(x)
         elif self.columns:
             x = self._by_name(req)
@@ -163,6 +183,15 @@ class ServedModel:
         if len(x) == 0:
             raise ProtocolError("the input has no rows; expected at least one")
         return x.astype(np.float32)
+
+    def _at_run_size(self, x: np.ndarray) -> np.ndarray:
+        """Images of another size than a run's ``--image-size`` resized to it, as ``aekit score``
+        resizes image files (:func:`aekit.data.resize_images`)."""
+        if self.image_size is None or x.ndim != 4:
+            return x
+        from ..data import resize_images
+
+        return resize_images(x.astype(np.float32), self.image_size)
 
     def _check_shape(self, x: np.ndarray) -> None:
         want = self.input_shape()
@@ -205,6 +234,14 @@ class ServedModel:
     def compute(self, x: np.ndarray | None, names: tuple[str, ...]) -> dict[str, np.ndarray]:
         """The named outputs of rows ``x`` (called on the inference thread only)."""
         raise NotImplementedError  # pragma: no cover - each family says
+
+
+def _own_size(req: InferRequest, x: np.ndarray) -> tuple[int, int] | None:
+    """The posted images' own (height, width) when they were resized to the run's, else None."""
+    t = req.inputs.get(INPUT)
+    if t is None or len(t.shape) != 4 or tuple(t.shape[2:]) == tuple(x.shape[2:]):
+        return None
+    return tuple(int(d) for d in t.shape[2:])
 
 
 def _column(t: Tensor) -> np.ndarray:
@@ -295,6 +332,7 @@ class ImageDetector(Detector):
     kind = "images"
     SCORE = "FP64"
     MAP = "map"
+    RESIZED_BACK = (MAP,)
 
     def input_shape(self) -> tuple[int, ...]:
         return (ANY, self.sample_shape[0], ANY, ANY)
@@ -333,6 +371,7 @@ class Denoiser(ServedModel):
     convolutions take any; the user's own network takes its training size only, so says that)."""
 
     kind = "denoiser"
+    RESIZED_BACK = ("denoised",)
 
     def input_shape(self) -> tuple[int, ...]:
         if self.est.get_params(deep=False).get("encoder") is not None:

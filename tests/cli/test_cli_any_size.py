@@ -99,3 +99,38 @@ def test_the_denoiser_trains_on_a_folder_of_mixed_sizes(world, tmp_path):
     out = tmp_path / "out"
     cli_here("denoise", tmp_path / "r", "--input", world / "mixed", "--output", out)
     assert sizes(out) == sizes(world / "mixed")
+
+
+def test_an_npy_of_images_is_resized_to_the_runs_size_as_files_are(world):
+    # probe 56 surfaces #5: an array of 28x20 images was denoised at 28x20 by a run resized to 16x16
+    same = sorted((world / "mixed").glob("*.png"))[1::3]  # the 28x20 ones
+    x = np.stack([np.asarray(Image.open(p), np.float32) / 255 for p in same])
+    np.save(world / "x.npy", x)
+    out = world / "x_out.npy"
+    cli_here("denoise", world / "d16", "--input", world / "x.npy", "--output", out)
+    kept = world / "x_kept.npy"
+    cli_here(
+        "denoise", world / "d16", "--input", world / "x.npy", "--output", kept, "--keep-model-size"
+    )
+    assert np.load(out).shape == x.shape and np.load(kept).shape == (len(x), 16, 16)
+    from aekit import load
+    from aekit.data import resize_images
+
+    at16 = load(world / "d16").transform(resize_images(x[:, None], (16, 16)))
+    np.testing.assert_allclose(np.load(kept), at16[:, 0], atol=1e-6)
+
+
+def test_an_npy_output_has_the_size_the_image_outputs_have(world, tmp_path):
+    # probe 56 surfaces #5: PNGs in, --output x.npy gave the model's 16x16 (--keep-model-size a no-op)
+    one = tmp_path / "one"
+    one.mkdir()
+    for p in sorted((world / "mixed").glob("*.png"))[1::3]:
+        Image.open(p).save(one / p.name)
+    cli_here("denoise", world / "d16", "--input", one, "--output", tmp_path / "o.npy")
+    cli_here("denoise", world / "d16", "--input", one, "--output", tmp_path / "k.npy",
+             "--keep-model-size")  # fmt: skip
+    assert np.load(tmp_path / "o.npy").shape[2:] == (20, 28)
+    assert np.load(tmp_path / "k.npy").shape[2:] == (16, 16)
+    proc = cli_here("denoise", world / "d16", "--input", world / "mixed", "--output",
+                    tmp_path / "m.npy", check=2)  # fmt: skip
+    assert "--keep-model-size" in proc.stderr

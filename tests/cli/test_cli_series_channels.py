@@ -51,3 +51,26 @@ def test_channels_on_a_table_run_is_one_line(tmp_path, capsys):
     assert main([*argv, "--output", str(tmp_path / "s.csv"), "--channels"]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "--channels does not apply" in err
+
+
+def test_label_column_is_left_out_of_an_unnamed_models_channels(tmp_path, capsys):
+    """probe 56 surfaces #6: a SeriesDetector fitted on an array and saved read --label-column as a
+    second channel ("the series has 2 channels but the model was trained on 1")."""
+    import aekit
+
+    from ..synthetic_series import sine_series
+
+    x, y = sine_series(1600, kind="spike", at=1400, seed=2)
+    aekit.SeriesDetector(method="neighbors", device="cpu", threads=1).fit(x[:1000]).save(
+        tmp_path / "m"
+    )
+    test = tmp_path / "test.csv"
+    lines = ["value,is_anomaly"] + [f"{float(v)!r},{int(t)}" for v, t in zip(x[1000:, 0], y[1000:])]
+    test.write_text("\n".join(lines) + "\n")
+    out = tmp_path / "s.csv"
+    argv = ["score", str(tmp_path / "m"), "--input", str(test), "--label-column", "is_anomaly"]
+    assert main([*argv, "--output", str(out)]) == 0, capsys.readouterr().err
+    scores = [float(r["score"]) for r in csv.DictReader(out.open())]
+    np.testing.assert_allclose(
+        scores, aekit.load(tmp_path / "m").score_samples(x[1000:]), rtol=1e-5
+    )

@@ -40,3 +40,28 @@ def test_the_latent_output_is_described_as_it_is_answered():
     latent = next(o for o in served._outputs() if o.name == "latent")
     answer = served.compute(X[:2], ("latent",))["latent"]
     assert list(latent.json()["shape"])[1:] == list(answer.shape[1:]) == [2, 4, 4]
+
+
+def test_a_run_resized_at_training_resizes_served_images_and_brings_outputs_back():
+    """probe 56 surfaces #4: a run trained with --image-size 8x8 served 12x10 images at 12x10 (the
+    CLI resizes to 8x8); now resized as aekit score resizes, the map and denoised image back."""
+    from aekit.data import resize_images
+    from aekit.serve.models import Denoiser, ImageDetector
+    from aekit.serve.protocol import parse_infer
+
+    rng = np.random.default_rng(0)
+    good, x = rng.random((12, 1, 8, 8), np.float32), rng.random((3, 1, 12, 10), np.float32)
+    config = {"data": {"image_size": [8, 8]}}
+    det = aekit.ImageAnomalyDetector(bank_size=64, threads=1).fit(good)
+    den = aekit.Denoiser(channels=(2, 2), epochs=1, device="cpu", threads=1).fit(good)
+    body = {"inputs": [{"name": "input", "shape": [3, 1, 12, 10], "datatype": "FP32",
+                        "data": x.ravel().tolist()}], "outputs": [{"name": "score"}, {"name": "map"}]}  # fmt: skip
+    (work,) = ImageDetector("d", det, config).work(parse_infer(body))
+    out = work.run(work.x, work.names)
+    at8 = resize_images(x, (8, 8))
+    np.testing.assert_allclose(out["score"], det.score_samples(at8), rtol=1e-6)
+    assert out["map"].shape == (3, 12, 10)
+    body["outputs"] = None
+    (work,) = Denoiser("n", den, config).work(parse_infer(body))
+    denoised = work.run(work.x, work.names)["denoised"]
+    np.testing.assert_allclose(denoised, resize_images(den.transform(at8), (12, 10)), atol=1e-6)

@@ -1,0 +1,21 @@
+"""What an exported graph's metadata says of the run folder it came from."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+
+def run_metadata(path: str | Path) -> dict[str, Any]:
+    """``family`` (the run's ``aekit train`` family) and, for a run trained with ``--image-size``,
+    ``image_size`` ``[height, width]``: the graph takes images of that size, which ``aekit score``
+    and ``aekit serve`` resize later images to before the model sees them (the graph does not)."""
+    from ..estimators.persistence import read_config
+
+    config = read_config(path)
+    family = config.get("family")
+    out: dict[str, Any] = {"family": family} if isinstance(family, str) else {}
+    size = (config.get("data") or {}).get("image_size")
+    if size is not None:
+        out["image_size"] = [int(d) for d in size]
+    return out
