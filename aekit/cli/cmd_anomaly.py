@@ -298,8 +298,9 @@ def register(subparsers) -> None:
         "--output",
         required=True,
         metavar="FILE",
-        help=".csv or .tsv: [id,] score, is_anomaly (with --dask: a folder of .parquet parts); an "
-        "image run: file, score, is_anomaly, p_value",
+        help=".csv or .tsv: [id,] score, is_anomaly, p_value, then an error_COLUMN per feature "
+        "with --feature-errors (with --dask: a folder of .parquet parts); an image run: file, score, "
+        "is_anomaly, p_value; a series run: TIME, score, is_anomaly[, p_value][, score_CHANNEL...]",
     )
     s.add_argument(
         "--dask",

@@ -44,6 +44,9 @@ def _options(p: argparse.ArgumentParser) -> None:
 
 
 TRAIN_OPTIONS = {"denoise": _options}
+# A conv model's code is a feature map sized by --channels: --latent-dim is not offered, but still
+# parsed, so that the recipe refuses it in one line naming --channels.
+HIDDEN = {"denoise": ("--latent-dim",)}
 HELP = {
     "denoise": "convolutional denoising autoencoder for images of any size, grayscale or RGB "
     "(Fashion-MNIST recipe)"

@@ -27,7 +27,9 @@ def register(subparsers) -> None:
         "evaluate",
         help="held-out figures of a run (the keys of metrics.json)",
         description="Compute a run's held-out figures again (on its held-out split), or on "
-        "another file with --data.",
+        "another file with --data. A series run trained with --train-steps N: the whole series, "
+        "the N training steps included (the UCR archive's convention), which score 0 or nearly "
+        "under the neighbours method (each training window is its own nearest reference).",
     )
     add_run_options(ev, overwrite=False)
     add_data_options(ev, builtin=False)
@@ -59,13 +61,21 @@ def register(subparsers) -> None:
     )
     ev.set_defaults(func=cmd_evaluate)
 
-    for name, helptext, func in (
+    # the codes are vectors: a folder of images is reconstruct's output alone
+    table_output = ".npy, .csv/.tsv (each sample's id or file name first, then a header)"
+    for name, helptext, func, output_help in (
         (
             "encode",
             "samples to latent vectors (CSV: with ids or file names, and a header)",
             cmd_encode,
+            table_output,
         ),
-        ("reconstruct", "samples through the autoencoder and back", cmd_reconstruct),
+        (
+            "reconstruct",
+            "samples through the autoencoder and back",
+            cmd_reconstruct,
+            f"{table_output}, or a folder for images",
+        ),
     ):
         c = subparsers.add_parser(name, help=helptext)
         add_run_options(c)
@@ -78,9 +88,7 @@ def register(subparsers) -> None:
             "--output",
             required=True,
             metavar="PATH",
-            help=".npy, .csv/.tsv (each sample's id or file "
-            "name first, then a header), or a folder for "
-            "images",
+            help=output_help,
         )
         add_data_options(c, builtin=False)
         c.set_defaults(func=func)

@@ -39,7 +39,11 @@ def register(subparsers) -> None:
     )
     nb.add_argument("index", metavar="INDEX", help="an index folder written by 'aekit index'")
     nb.add_argument(
-        "--query", required=True, metavar="PATH", help="the queries, read like the index's --input"
+        "--query",
+        required=True,
+        metavar="PATH",
+        help="the queries, read like the index's --input (its --label-column and --id-column "
+        "where the file has them)",
     )
     nb.add_argument(
         "-k", type=positive_int, default=10, metavar="K", help="neighbours per query (default 10)"
@@ -83,6 +87,17 @@ def _read(path: str, read: dict, est, run: str, config: dict):
         image_size=tuple(size) if size is not None else None,
     )
     return read_for_model(given, est, config)
+
+
+def _query_read(config: dict, path: str) -> dict:
+    """The index's reading options for the queries at ``path``, its label and id columns only where
+    that table has them: the labels are the index items' (the neighbours'), and queries mostly come
+    without either (then numbered, as a file without ids is)."""
+    from .options import recorded_column
+
+    read = config.get("read") or {}
+    own = {key: recorded_column({"data": read}, key, path) for key in ("label_column", "id_column")}
+    return {**read, **own}
 
 
 def _ids(data) -> list:
@@ -178,7 +193,7 @@ def cmd_neighbors(args: argparse.Namespace) -> int:
     inputs = [args.query, args.index, config["input"], config["run"]]
     out = check_output(args.output, overwrite=args.overwrite, inputs=inputs)
     index = LatentIndex.load(args.index, encoder=est)
-    queries = _read(args.query, config.get("read") or {}, est, config["run"], run_config)
+    queries = _read(args.query, _query_read(config, args.query), est, config["run"], run_config)
     pages = _pages(args, queries, inputs)
     dist, idx = index.kneighbors(queries.x, k=min(args.k, len(index.ids_)))
     labels = config.get("labels")

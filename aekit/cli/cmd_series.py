@@ -62,8 +62,9 @@ def _options(p: argparse.ArgumentParser) -> None:
         "--train-steps",
         type=positive_int,
         metavar="N",
-        help="train on the first N steps of --data "
-        "(default: all of it: a separate file of normal steps, as the UCR archive's *_TRAIN)",
+        help="train on the first N steps of --data (default: all of it: a separate file of normal "
+        "steps, as the UCR archive's *_TRAIN); the run's figures then cover the whole series, "
+        "these N steps included",
     )
     g.add_argument(
         "--window",

@@ -31,6 +31,7 @@ def register(subparsers, family_modules: Sequence[Any]) -> None:
         )
         add_train_options(fp, skip=getattr(mod, "NOT_APPLICABLE", {}).get(family, ()))
         _family_data_help(fp, getattr(mod, "DATA_HELP", {}).get(family))
+        _hide(fp, getattr(mod, "HIDDEN", {}).get(family, ()))
         for _, add_options in adders:
             add_options(fp)
         fp.set_defaults(func=cmd_train, family_module=mod)
@@ -43,6 +44,14 @@ def _family_data_help(parser: argparse.ArgumentParser, text: str | None) -> None
     for action in parser._actions if text else ():
         if action.dest == "data":
             action.help = text
+
+
+def _hide(parser: argparse.ArgumentParser, options: Sequence[str]) -> None:
+    """Leave a family's ``HIDDEN`` options out of its ``--help``: they are still parsed, so that
+    the recipe's refusal can say what to use instead."""
+    for action in parser._actions:
+        if set(action.option_strings) & set(options):
+            action.help = argparse.SUPPRESS
 
 
 def train_params(args: argparse.Namespace) -> dict[str, Any]:

@@ -92,14 +92,15 @@ class Autoencoder(FeatureNamesOut, TransformerMixin, NeuralEstimator):
     output_activation : str, default "auto"
         Activation of the reconstruction. ``"auto"``: sigmoid when the (scaled) training data lie
         in [0, 1], otherwise linear (a sigmoid cannot reach values outside [0, 1]).
-    scaler : {"auto", "standard", "minmax", "none"}, default "auto"
+    scaler : {"auto", "standard", "robust", "minmax", "none"}, default "auto"
         Input scaling learned at ``fit``, saved with the model and applied by every method (outputs
         come back in the input's units). ``"auto"``: none for data already in [0, 1]; per-feature
         standardisation for tables (2-D data); the global min-max for images outside [0, 1].
-        See :mod:`aekit.estimators.preprocessing`.
-    init : {"glorot", "torch"}, default "glorot"
+        ``"robust"``: per-feature median and IQR. See :mod:`aekit.estimators.preprocessing`.
+    init : {"glorot", "he", "torch"}, default "glorot"
         Weight initialisation. Glorot (Keras' default) is what lets the classic recipe
-        reach its quality in 10 epochs; see ``aekit.models.init``.
+        reach its quality in 10 epochs; He (Kaiming) and PyTorch's own are the others; see
+        ``aekit.models.init``.
     loss : {"mse", "mae"}, default "mse"
         Training loss.
     epochs : int or "auto", default "auto"

@@ -77,7 +77,7 @@ class VAE(FeatureNamesOut, TransformerMixin, NeuralEstimator):
         standard deviation shared by all pixels (continuous data).
     beta : float, default 1.0
         Weight of the KL term during training (1 = the ELBO; >1 = beta-VAE). Reported ELBOs use 1.
-    free_bits : float, default FREE_BITS
+    free_bits : float, default 0.5
         Nats per latent dimension the training loss does not charge for (Kingma et al. 2016):
         below it a dimension's KL costs nothing, so the code keeps carrying something about each
         input and reconstructions differ from input to input. 0: the plain ELBO (``--preset
@@ -90,7 +90,7 @@ class VAE(FeatureNamesOut, TransformerMixin, NeuralEstimator):
         bound ``log (1/K) sum_k p(x|z_k) p(z_k) / q(z_k|x)`` (Burda et al., ICLR 2016; with ``beta``
         weighing ``log q - log p``; ``kl`` and ``free_bits`` are not used: a note says so when they
         are not their defaults), a tighter bound at K decodes per image.
-    init : {"glorot", "torch"}, default "glorot"
+    init : {"glorot", "he", "torch"}, default "glorot"
         Weight initialisation (Keras' defaults by default).
     epochs : int or "auto", default "auto"
         Training length. ``"auto"``: the epochs that give :attr:`auto_steps` optimizer steps on the

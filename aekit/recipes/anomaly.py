@@ -3,7 +3,8 @@
 Out of the box (``aekit train anomaly``) the detector has its data-driven defaults
 (:class:`aekit.AnomalyDetector`: robust scaling, a network sized from the data, a budget of
 optimizer steps, early stopping on a held-out tenth of the normal training rows, the error
-weighed with the code's local density, threshold at the 95th percentile of the held-out scores).
+weighed with the code's local density, and the conformal threshold for a false-alarm rate of 5%
+on normal data, ``fpr:0.05``, from the held-out calibration rows).
 The default dataset is ECG5000's classic split (TRAIN then TEST concatenated,
 ``train_test_split(test_size=0.2, random_state=21)``); what each preset scores there and on a
 panel of public datasets is in the guide (docs/guide/anomaly.md).

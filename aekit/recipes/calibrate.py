@@ -1,9 +1,10 @@
 """``aekit calibrate``: a detector run's threshold rule or calibration scores changed, its weights not
 (an anomaly detector of tables or of images, or a series detector).
 
-The run folder is updated as one transaction (:func:`aekit.recipes.folder.updating`): only
-config.json is rewritten (the threshold rule in ``params``, the calibration scores in ``state``);
-``model.safetensors`` and every other file are the same files as before, linked into the new version.
+The run folder is updated as one transaction (:func:`aekit.recipes.folder.updating`): config.json
+is rewritten (the threshold rule in ``params``, the calibration scores in ``state``) and the figures
+redrawn (below); ``model.safetensors`` and every other file are the same files as before, linked
+into the new version.
 Each calibration is recorded under ``calibrated`` in config.json: the rule and threshold before and
 after, and the data it read (its path and checksum); metrics.json keeps the training threshold's
 figures (``aekit evaluate RUN`` gives the new one's). The run's figures (their threshold lines)

@@ -72,7 +72,7 @@ class SeriesRecipe(Recipe):
             if not 1 <= spec.train_steps < len(data):
                 raise UsageError(
                     f"--train-steps {spec.train_steps} must be between 1 and the series' {len(data) - 1} "
-                    f"steps (the rest is held out)"
+                    f"steps (at least one step after them; the figures cover the whole series)"
                 )
             train = data.subset(slice(0, spec.train_steps))
         if train.y is not None and train.y.any():

@@ -41,7 +41,9 @@ class DataSpec:
     categorical: list[str] | None = None  # a table: text columns encoded (dates, one-hot)
     # a table: the values that fill missing cells, learned from the training rows (by feature name)
     fill_values: dict[str, float] | None = None
-    train_steps: int | None = None  # a series: train on its first N steps (the rest is held out)
+    # a series: train on its first N steps (its figures still cover the whole series, as the UCR
+    # archive's do)
+    train_steps: int | None = None
     patch: int | None = None  # a folder of images: train on random square crops of this side
     patches: int | None = None  # with patch: crops per image (None: aekit.data.images.crop_count)
     # sha256 of the data read (built-in: the files' published ones)

@@ -148,3 +148,30 @@ def test_figure_queries_without_a_figure_to_size_is_one_line(table_run, tmp_path
         )  # fmt: skip
         assert_one_line_error(proc, 2, "--figure-queries sizes the figure", why)
     assert not (tmp_path / "n.csv").exists()
+
+
+def test_a_labelled_index_takes_queries_without_its_label_or_id_column(table_run, tmp_path):
+    """Probe 56 docs 9: the label column an index is built with names its items' labels (the
+    neighbours'); a query file without that column (or without the index's id column) was refused.
+    One with them is read as before."""
+    d = table_run
+    lines = (d / "t.csv").read_text().splitlines()
+    kinds = ["kind"] + [f"k{i % 2}" for i in range(1, len(lines))]
+    items = [f"{a},{b}" for a, b in zip(lines, kinds)]
+    (tmp_path / "items.csv").write_text("\n".join(items) + "\n")
+    cli_here(
+        "index", d / "run", "--input", tmp_path / "items.csv", "--label-column", "kind",
+        "--id-column", "uid", "--output", tmp_path / "ix",
+    )  # fmt: skip
+    for name, rows, query in (
+        ("q.csv", [lines[0], lines[7]], "u6"),  # no label column
+        ("ql.csv", [items[0], items[7]], "u6"),  # the index's columns: as before
+        ("qn.csv", [lines[0].split(",", 1)[1], lines[7].split(",", 1)[1]], "0"),  # no id either
+    ):
+        (tmp_path / name).write_text("\n".join(rows) + "\n")
+        out = tmp_path / f"nb-{name}"
+        cli_here(
+            "neighbors", tmp_path / "ix", "--query", tmp_path / name, "-k", "1", "--output", out
+        )
+        found = [(r["query"], r["neighbor"], r["label"]) for r in csv.DictReader(out.open())]
+        assert found == [(query, "u6", "k1")], name

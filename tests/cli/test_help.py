@@ -100,3 +100,28 @@ def test_auto_as_config_json_records_it_is_taken_back(tmp_path):
     common = ["--data", str(rows), "--epochs", "1", "--quiet", "--no-figures", "--threads", "1"]
     for family, more in (("basic", ["--latent-dim", "auto"]), ("anomaly", ["--hidden", "auto"])):
         assert main(["train", family, *common, *more, "--out", str(tmp_path / family)]) == 0
+
+
+def _help(capsys, *command: str) -> str:
+    with pytest.raises(SystemExit):
+        main([*command, "--help"])
+    return " ".join(capsys.readouterr().out.split())
+
+
+def test_help_offers_only_what_the_command_takes(capsys):
+    """Probe 56 docs 2 and 11: ``train denoise`` listed --latent-dim, which it refuses (still
+    refused in one line naming --channels: tests/cli/test_cli_denoise.py); ``encode`` offered a
+    folder output, which is reconstruct's alone (codes are vectors)."""
+    assert "--latent-dim" not in _help(capsys, "train", "denoise")
+    assert "--latent-dim" in _help(capsys, "train", "basic")
+    assert "folder" not in _help(capsys, "encode").split("--output PATH", 2)[2].split("data:")[0]
+    assert "or a folder for images" in _help(capsys, "reconstruct")
+
+
+def test_help_names_every_output_column_and_what_the_figures_cover(capsys):
+    """Probe 56 docs 5 / maths 3: a table run's scores have p_value (and error_COLUMN with
+    --feature-errors); maths 1: a --train-steps series run's figures include its training steps."""
+    score = _help(capsys, "score").split("--output FILE", 2)[2]
+    assert "[id,] score, is_anomaly, p_value, then an error_COLUMN" in score
+    assert "the N training steps included" in _help(capsys, "evaluate")
+    assert "cover the whole series" in _help(capsys, "train", "series")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import inspect
 import re
 import subprocess
@@ -53,6 +54,29 @@ def test_the_named_choices_agree_with_what_implements_them():
     assert set(P.choices(P.SERIES_DETECTOR, "aggregate")) == {"auto", *AGGREGATES}
     assert set(P.choices(P.VAE, "likelihood")) == set(LIKELIHOODS)
     assert set(P.choices(P.VAE, "kl")) == set(KL_ESTIMATES)
+
+
+def _documented(cls):
+    """(name, choices in braces, default text) of each parameter line of ``cls``'s docstring."""
+    for m in re.finditer(r"^(\w+) : (\{[^}]*\})?.*?(?:default (.*))?$", inspect.getdoc(cls), re.M):
+        if m.group(1) in cls.parameters:
+            yield m.groups()
+
+
+@pytest.mark.parametrize("cls", ESTIMATORS, ids=lambda c: c.__name__)
+def test_the_docstrings_list_the_choices_and_defaults_the_tables_take(cls):
+    """Probe 56 docs 8: help(aekit.Autoencoder) left out scaler "robust" and init "he", which it
+    takes, and showed VAE's free_bits default as a constant's name."""
+    defaults = inspect.signature(cls.__init__).parameters
+    for name, braces, default in _documented(cls):
+        taken = set(P.choices(cls.parameters, name))
+        if braces and taken:
+            listed = {o for o in ast.literal_eval(f"[{braces[1:-1]}]") if isinstance(o, str)}
+            assert listed == taken, (name, listed, taken)
+        if default is not None:
+            value = ast.literal_eval(default)
+            value = tuple(value) if isinstance(value, list) else value
+            assert value == defaults[name].default, name
 
 
 @pytest.mark.parametrize(

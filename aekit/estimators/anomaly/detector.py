@@ -96,7 +96,7 @@ class AnomalyDetector(Alarms, NeuralEstimator):
     activation : str, default "relu"
     output_activation : str, default "auto"
         ``"auto"``: sigmoid with ``scaler="minmax"``, linear otherwise.
-    init : {"glorot", "torch"}, default "glorot"
+    init : {"glorot", "he", "torch"}, default "glorot"
     scaler : {"auto", "robust", "standard", "minmax", "none"}, default "auto"
         Preprocessing learned on the training rows and saved with the model: ``auto`` is ``robust``,
         with one shared scale when all features have a similar spread or range (a signal, an
