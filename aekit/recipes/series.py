@@ -267,10 +267,9 @@ def score_file(
     spec = spec or DataSpec()
     kw = {} if chunk_steps is None else {"chunk_steps": chunk_steps}
     columns = est.channel_names_ if Path(path).suffix.lower() != ".npy" else None
-    if columns is None and Path(path).suffix.lower() != ".npy":  # channels unnamed: every column
-        kw["label_column"] = (
-            spec.label_column
-        )  # but the time and the label (named by --label-column)
+    if columns is None and Path(path).suffix.lower() != ".npy":
+        # channels unnamed (a model fitted on an array): every column but the time and the label
+        kw["label_column"] = spec.label_column
     chunks = iter_series(path, time_column=spec.time_column, columns=columns, fill=spec.fill, **kw)
     times = _Times()
     sep = "\t" if output.lower().endswith(".tsv") else ","
