@@ -497,6 +497,7 @@ def _write_scores(args: argparse.Namespace, est, config: dict, out, sep: str, ma
     maps of a detector of image arrays into ``maps`` (another file, as atomically)."""
 
     from ..data import iter_table, read_path
+    from ..data.missing import refuse_missing
     from ..data.rowstore import npy_layout
     from ..estimators.anomaly import SCORE_COLUMNS, feature_columns, score_table
     from ..training.progress import Pass
@@ -532,6 +533,8 @@ def _write_scores(args: argparse.Namespace, est, config: dict, out, sep: str, ma
                 ident = [chunk.id_name or "id"] if chunk.ids is not None else []
                 extra = feature_columns(est) if args.feature_errors else []
                 _io.CsvRows(f, delimiter=sep).writerow([*ident, *SCORE_COLUMNS, *extra])
+            if chunk.x.ndim == 2 and options["fill_values"] is None:  # the run fills none
+                refuse_missing(chunk.x, chunk.feature_names, args.input, n)
             f.write(
                 score_table(
                     est, chunk.x, ids=chunk.ids, sep=sep, header=False, features=bool(extra)
