@@ -147,8 +147,8 @@ def test_train_a_vae_from_a_network_file_then_sample(files, tmp_path):
         (["--network", "{files}/vae.json", "--encoder", "tests.nets:MLPEncoder"], "drop --encoder"),
         (["--network", "{files}/pinned.json"], "does not match the pinned 'sha256'"),
         (["--network", "{files}/typo.json"], '"arsg": {}'),
-        ([*NETWORK, "--hidden", "16,8"], "hidden=(16, 8) sets the built-in network"),
-        ([*NETWORK, "--latent-dim", "5"], "latent_dim=5 is not passed to your encoder"),
+        ([*NETWORK, "--hidden", "16,8"], "--hidden 16,8 sets the built-in network"),
+        ([*NETWORK, "--latent-dim", "5"], "--latent-dim 5 is not passed to your encoder"),
     ],
 )  # fmt: skip
 def test_bad_network_options_are_one_line_and_write_nothing(files, tmp_path, extra, needle):
