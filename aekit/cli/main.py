@@ -45,6 +45,24 @@ class Parser(argparse.ArgumentParser):
             2, f"{self.prog}: error: {' '.join(message.split())} (see '{self.prog} --help')\n"
         )
 
+    def parse_known_args(self, args=None, namespace=None):
+        namespace, extras = super().parse_known_args(args, namespace)
+        if not hasattr(namespace, _COMMAND):  # the innermost command's parser returns first
+            setattr(namespace, _COMMAND, self)
+        return namespace, extras
+
+    def parse_args(self, args=None, namespace=None):
+        """An unrecognized argument is said by the command it was given to, whose help lists its
+        options (``aekit --help`` lists only the commands)."""
+        parsed, extras = self.parse_known_args(args, namespace)
+        if extras:
+            getattr(parsed, _COMMAND).error(f"unrecognized arguments: {' '.join(extras)}")
+        delattr(parsed, _COMMAND)
+        return parsed
+
+
+_COMMAND = "_command_parser"  # set on the namespace while parsing, then taken off
+
 
 def _module(name: str):
     return importlib.import_module(f"{__package__}.{name}")
