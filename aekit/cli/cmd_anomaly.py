@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -275,7 +276,8 @@ def _calibration_data(args: argparse.Namespace, est, config: dict, series: bool)
     if normal is None and (label is not None or recorded.get("label_column") is None):
         normal = recorded.get("normal_label")  # a value of the run's labels, where they are read
     labels = DataSpec(label_column=label, normal_label=normal)
-    return calibration_rows(args.data, table_options(est, config), labels)
+    check = functools.partial(check_width, est=est, path=args.data)  # named, before any note
+    return calibration_rows(args.data, table_options(est, config), labels, check)
 
 
 def register(subparsers) -> None:
