@@ -13,6 +13,7 @@ import logging
 LOGGER = "aekit.notes"
 
 
-def note(message: str) -> None:
-    """Say ``message`` (one line) on the notes logger."""
-    logging.getLogger(LOGGER).warning(" ".join(message.split()))
+def note(message: str, params: tuple[str, ...] = ()) -> None:
+    """Say ``message`` (one line) on the notes logger; ``params``: the parameters it names in
+    Python's form, which the command line says as its options (:func:`aekit.errors.naming`)."""
+    logging.getLogger(LOGGER).warning(" ".join(message.split()), extra={"params": params})

@@ -98,6 +98,14 @@ class Interrupted(KeyboardInterrupt):
         self.signum = int(signum)
 
 
+def naming(err: AekitError, *params: str) -> AekitError:
+    """``err``, marked with the parameters its message names in Python's form (``members=3``,
+    ``method='both'``): the command line says them as the options typed (``--members 3``,
+    ``--method both``; :func:`aekit.cli.main`). Notes take them too (:func:`aekit._notes.note`)."""
+    err.param = params[0] if len(params) == 1 else params  # type: ignore[attr-defined]
+    return err
+
+
 def one_line(message: str) -> str:
     """Fold a message onto one line, so that the CLI always prints exactly one."""
     return " ".join(str(message).split())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -275,7 +276,8 @@ def _calibration_data(args: argparse.Namespace, est, config: dict, series: bool)
     if normal is None and (label is not None or recorded.get("label_column") is None):
         normal = recorded.get("normal_label")  # a value of the run's labels, where they are read
     labels = DataSpec(label_column=label, normal_label=normal)
-    return calibration_rows(args.data, table_options(est, config), labels)
+    check = functools.partial(check_width, est=est, path=args.data)  # named, before any note
+    return calibration_rows(args.data, table_options(est, config), labels, check)
 
 
 def register(subparsers) -> None:
@@ -498,6 +500,7 @@ def _write_scores(args: argparse.Namespace, est, config: dict, out, sep: str, ma
     maps of a detector of image arrays into ``maps`` (another file, as atomically)."""
 
     from ..data import iter_table, read_path
+    from ..data.missing import refuse_missing
     from ..data.rowstore import npy_layout
     from ..estimators.anomaly import SCORE_COLUMNS, feature_columns, score_table
     from ..training.progress import Pass
@@ -533,6 +536,8 @@ def _write_scores(args: argparse.Namespace, est, config: dict, out, sep: str, ma
                 ident = [chunk.id_name or "id"] if chunk.ids is not None else []
                 extra = feature_columns(est) if args.feature_errors else []
                 _io.CsvRows(f, delimiter=sep).writerow([*ident, *SCORE_COLUMNS, *extra])
+            if chunk.x.ndim == 2 and options["fill_values"] is None:  # the run fills none
+                refuse_missing(chunk.x, chunk.feature_names, args.input, n)
             f.write(
                 score_table(
                     est, chunk.x, ids=chunk.ids, sep=sep, header=False, features=bool(extra)

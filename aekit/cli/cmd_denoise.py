@@ -191,11 +191,11 @@ def _check_size(est, data, source) -> None:
 
     if getattr(est, "encoder", None) is None or len(data.x.shape) < 3:
         return
-    want, got = tuple(est.input_shape_[1:]), tuple(data.x.shape[-2:])
-    if got != want:
+    want, got = tuple(est.input_shape_[1:]), tuple(data.x.shape[-2:])  # (height, width)
+    if got != want:  # said WIDTHxHEIGHT, as Pillow and --image-size say it
         raise UsageError(
-            f"{source}: an image of {got[0]}x{got[1]}; your network was trained on "
-            f"{want[0]}x{want[1]} images: give images of that size (--image-size "
+            f"{source}: an image of {got[1]}x{got[0]}; your network was trained on "
+            f"{want[1]}x{want[0]} images: give images of that size (--image-size "
             f"{want[1]}x{want[0]} resizes them)"
         )
 

@@ -46,7 +46,12 @@ def register(subparsers) -> None:
         "where the file has them)",
     )
     nb.add_argument(
-        "-k", type=positive_int, default=10, metavar="K", help="neighbours per query (default 10)"
+        "-k",
+        type=positive_int,
+        default=None,
+        metavar="K",
+        help="neighbours per query (default 10, or all the index holds when fewer; more than it "
+        "holds is refused, as LatentIndex.kneighbors refuses it)",
     )
     nb.add_argument(
         "--output",
@@ -195,7 +200,12 @@ def cmd_neighbors(args: argparse.Namespace) -> int:
     index = LatentIndex.load(args.index, encoder=est)
     queries = _read(args.query, _query_read(config, args.query), est, config["run"], run_config)
     pages = _pages(args, queries, inputs)
-    dist, idx = index.kneighbors(queries.x, k=min(args.k, len(index.ids_)))
+    if args.k is not None and args.k > len(index.ids_):  # not silently fewer than asked for
+        raise UsageError(
+            f"-k {args.k}: the index {args.index} holds {len(index.ids_)} items; ask for at most "
+            f"that many (-k {len(index.ids_)})"
+        )
+    dist, idx = index.kneighbors(queries.x, k=min(args.k or 10, len(index.ids_)))
     labels = config.get("labels")
     query_ids = _ids(queries)
     buf = io.StringIO()

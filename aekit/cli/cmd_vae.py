@@ -141,6 +141,12 @@ def cmd_interpolate(args: argparse.Namespace) -> int:
         for path in args.input:
             args_one = argparse.Namespace(**{**vars(args), "input": path})
             ends.append(read_for_model(args_one, est, config).x)
+            if len(ends[-1]) != 1:  # named: the model's line says x_a
+                kind = "images" if ends[-1].ndim == 4 else "rows"
+                raise UsageError(
+                    f"--input {path} holds {len(ends[-1])} {kind}; give two files of one each "
+                    f"(--input A B), or --from I --to J (indices into the run's test data)"
+                )
         what = " -> ".join(Path(p).name for p in args.input)
     else:
         if args.from_ is None or args.to is None:

@@ -45,6 +45,24 @@ class Parser(argparse.ArgumentParser):
             2, f"{self.prog}: error: {' '.join(message.split())} (see '{self.prog} --help')\n"
         )
 
+    def parse_known_args(self, args=None, namespace=None):
+        namespace, extras = super().parse_known_args(args, namespace)
+        if not hasattr(namespace, _COMMAND):  # the innermost command's parser returns first
+            setattr(namespace, _COMMAND, self)
+        return namespace, extras
+
+    def parse_args(self, args=None, namespace=None):
+        """An unrecognized argument is said by the command it was given to, whose help lists its
+        options (``aekit --help`` lists only the commands)."""
+        parsed, extras = self.parse_known_args(args, namespace)
+        if extras:
+            getattr(parsed, _COMMAND).error(f"unrecognized arguments: {' '.join(extras)}")
+        delattr(parsed, _COMMAND)
+        return parsed
+
+
+_COMMAND = "_command_parser"  # set on the namespace while parsing, then taken off
+
 
 def _module(name: str):
     return importlib.import_module(f"{__package__}.{name}")
@@ -96,7 +114,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         for handler in logging.getLogger().handlers:  # HOME) would break the one-line contract
             if handler not in before:  # the handler made here, not a host's (a test's, an app's)
                 handler.addFilter(_aekit_or_errors)
-    _say_notes()
+    _say_notes(args)
     if not args.debug:  # library warnings would break the one-line error contract
         import warnings
 
@@ -137,14 +155,14 @@ def _closed_streams_discard() -> None:
             getattr(sys, name).reconfigure(errors="backslashreplace")  # (PYTHONIOENCODING=ascii)
 
 
-def _say_notes() -> None:
+def _say_notes(args: argparse.Namespace) -> None:
     """Notes on how the data were read (aekit._notes) as ``aekit: note: ...`` lines on stderr."""
     from .._notes import LOGGER
 
     notes = logging.getLogger(LOGGER)
     for handler in [h for h in notes.handlers if isinstance(h, _Stderr)]:
         notes.removeHandler(handler)  # an earlier command's in this process, with what it said
-    notes.addHandler(_Stderr())
+    notes.addHandler(_Stderr(args))
     notes.propagate = False
 
 
@@ -152,14 +170,15 @@ class _Stderr(logging.Handler):
     """Each record as one ``aekit: note:`` line on the stderr of the moment (tests replace it); under
     torchrun, from rank 0 only (every process reads the same data and would say the same); a note
     said already in this command once (a folder's files are listed by its size check, its
-    checksum and its reading)."""
+    checksum and its reading). The parameters it names are said as the options typed."""
 
-    def __init__(self):
+    def __init__(self, args: argparse.Namespace):
         super().__init__()
         self.said: set[str] = set()
+        self.args = args
 
     def emit(self, record: logging.LogRecord) -> None:
-        message = record.getMessage()
+        message = typed(record.getMessage(), getattr(record, "params", ()), self.args)
         if _reports() and message not in self.said:
             self.said.add(message)
             sys.stderr.write(f"aekit: note: {message}\n")
@@ -220,12 +239,39 @@ def _run(args: argparse.Namespace) -> int:
 def _as_typed(exc: Exception, args: argparse.Namespace) -> Exception:
     """A parameter's error (``validation_fraction must be ...``) naming the option the user typed
     (``--validation-fraction must be ...``), when the command took that option."""
-    name = getattr(exc, "param", None)
-    if isinstance(name, str) and getattr(args, name, None) is not None and exc.args:
-        from .options import option_name
-
-        exc.args = (str(exc.args[0]).replace(name, option_name(name), 1), *exc.args[1:])
+    names = getattr(exc, "param", None)
+    if names is not None and exc.args:
+        exc.args = (typed(str(exc.args[0]), names, args), *exc.args[1:])
     return exc
+
+
+# A parameter in Python's form, ``name=value``: a quoted text, a tuple of widths, or a word.
+_VALUE = r"""=(?:'([^']*)'|\(([^)]*)\)|([^\s;:,)]+))"""
+
+
+def typed(message: str, names: str | tuple[str, ...], args: argparse.Namespace) -> str:
+    """``message`` with each of ``names`` said as the option typed, where the command took it:
+    ``members=3`` as ``--members 3``, ``hidden=(64, 32)`` as ``--hidden 64,32``, else the name's
+    first mention as ``--name``."""
+    import re
+
+    from .options import option_name
+
+    for name in (names,) if isinstance(names, str) else names:
+        if not hasattr(args, name):  # not an option of this command: the Python form stays
+            continue
+        option, word = option_name(name), rf"(?<![-\w]){re.escape(name)}"
+        message, forms = re.subn(word + _VALUE, lambda m, o=option: _as_option(o, m), message)
+        if not forms:  # the name alone: its first mention (a later one may be an argument)
+            message = message.replace(name, option, 1)
+    return message
+
+
+def _as_option(option: str, match) -> str:
+    text, widths, word = match.groups()
+    if widths is not None:  # (64, 32) -> 64,32; (8,) -> 8
+        return f"{option} {','.join(w.strip() for w in widths.split(',') if w.strip())}"
+    return f"{option} {text if text is not None else word}"
 
 
 def _report(exc: Exception) -> int:

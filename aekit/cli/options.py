@@ -582,18 +582,18 @@ def check_width(x, est, path) -> None:
     wanted = getattr(est, "n_features_in_", None)
     shape = getattr(est, "input_shape_", None)
     rows = tuple(getattr(x, "shape", ()))  # an array, or rows streamed from disk (a row store)
-    if len(rows) != 2 or wanted is None or (shape is not None and len(shape) != 1):
+    if len(rows) < 2 or wanted is None or not (shape is None or len(shape) == 1):
         return
-    if rows[1] != wanted:
+    if rows[1:] != (wanted,):  # images given to a model of rows too: its line says only X
         names = getattr(est, "feature_names_in_", None)
-        columns = (
-            f" ({', '.join(map(str, names[:6]))}{' ...' if len(names) > 6 else ''})"
-            if names is not None
-            else ""
-        )
+        names = [] if names is None else [str(n) for n in names]
+        columns = f" ({', '.join(names[:6])}{' ...' if len(names) > 6 else ''})" * bool(names)
+        got, of = (f"has {rows[1]} feature column{'s' if rows[1] != 1 else ''}", "")
+        if len(rows) > 2:
+            got, of = f"holds samples shaped {rows[1:]}", "rows of "
         raise DataError(
-            f"{path} has {rows[1]} feature column{'s' if rows[1] != 1 else ''}; the model was "
-            f"trained on {wanted}{columns}; give rows of the model's columns"
+            f"{path} {got}; the model was trained on {of}{wanted}{columns}; give rows of the "
+            f"model's columns"
         )
 
 

@@ -21,6 +21,12 @@ from .checks import fail
 
 FILLS = ("median", "mean", "zero", "none")
 DEFAULT_FILL = "median"
+# What to do about missing values a run does not fill: right at training (the option) and for a
+# finished run (which records its fill: it is trained again), where no command takes --fill median
+UNFILLED = (
+    "fill them in the file, or train with --fill median (or mean, zero) to fill them with the "
+    "training rows' values"
+)
 
 
 def fill_values(
@@ -78,10 +84,7 @@ def fill_missing(
         f"{rows} of {len(x)} rows have missing values, in {len(per)} column{plural} ({cols}{more})"
     )
     if values is None:
-        raise fail(
-            f"{source}: {what}; pass --fill median (or mean, zero) to fill them with the training "
-            f"data's values, or fill them in the file"
-        )
+        raise fail(f"{source}: {what}, and the run fills none (--fill none); {UNFILLED}")
     names = list(names) if names is not None else [str(i) for i in range(x.shape[1])]
     x = np.array(x, dtype=np.float32)
     for j, n in enumerate(names):
@@ -90,6 +93,21 @@ def fill_missing(
             x[gaps, j] = values.get(n, 0.0)
     note(f"{source}: {what}; filled with the training rows' {_words(how)} (--fill to choose)")
     return x
+
+
+def refuse_missing(x: np.ndarray, names: Sequence[str] | None, source: str, first_row: int = 0):
+    """One line for the first missing cell of a chunk of a table (rows ``first_row`` on) read for a
+    run that fills none: ``score`` streams a file, so the counts of :func:`fill_missing` would be
+    the chunk's, not the file's."""
+    gaps = np.isnan(np.asarray(x, dtype=np.float64))
+    if not gaps.any():
+        return
+    i, j = (int(k[0]) for k in np.nonzero(gaps))
+    column = repr(str(names[j])) if names is not None else f"{j + 1}"
+    raise fail(
+        f"{source}: column {column} has a missing value (data row {first_row + i + 1}), and the "
+        f"run fills none (--fill none); {UNFILLED}"
+    )
 
 
 def _words(how: str) -> str:

@@ -10,6 +10,7 @@ Only NumPy and the standard library are imported here.
 
 from __future__ import annotations
 
+import contextlib
 import mmap
 import os
 import struct
@@ -148,7 +149,8 @@ class NpyRows:
         """Unmap the file; later reads raise ValueError. Closing twice is harmless."""
         if self._mm is not None:
             del self._array  # the map cannot close while an array still exports its buffer
-            self._mm.close()
+            with contextlib.suppress(BufferError):  # a view held elsewhere (the traceback of a
+                self._mm.close()  # bad value's error): unmapped when the last view goes
             self._mm = None
 
     def __enter__(self) -> NpyRows:

@@ -20,7 +20,7 @@ from sklearn.base import BaseEstimator
 
 from .._notes import note
 from ..data.rowstore import RowStore
-from ..errors import DataError, UsageError
+from ..errors import DataError, UsageError, naming
 from ..training.budget import AUTO, epochs_for_steps
 from ..training.device import resolve_device
 from ..training.loop import GLOBAL_RNG, LossFn, TrainConfig
@@ -266,17 +266,23 @@ class NeuralEstimator(BaseEstimator):
                 check_spec(value, name)
         given = self._changed_params(self.builtin_network_params())
         if "latent_dim" in given:
-            raise UsageError(
-                f"latent_dim={self.latent_dim!r} is not passed to your encoder (its constructor takes "
-                f"no latent_dim, or its arguments set it): the code's size is what the encoder "
-                f"returns; leave latent_dim out, or give the size in the encoder's arguments"
+            raise naming(
+                UsageError(
+                    f"latent_dim={self.latent_dim!r} is not passed to your encoder (its constructor "
+                    f"takes no latent_dim, or its arguments set it): the code's size is what the "
+                    f"encoder returns; leave it out, or give the size in the encoder's arguments"
+                ),
+                "latent_dim",
             )
         if given:
             shown = ", ".join(f"{n}={getattr(self, n)!r}" for n in given)
-            raise UsageError(
-                f"{shown} {'sets' if len(given) == 1 else 'set'} the built-in network, which your own "
-                f"encoder and decoder replace: leave {'it' if len(given) == 1 else 'them'} out (give "
-                f"your network's sizes in its own arguments)"
+            raise naming(
+                UsageError(
+                    f"{shown} {'sets' if len(given) == 1 else 'set'} the built-in network, which your "
+                    f"own encoder and decoder replace: leave {'it' if len(given) == 1 else 'them'} "
+                    f"out (give your network's sizes in its own arguments)"
+                ),
+                *given,
             )
 
     def builtin_network_params(self) -> list[str]:

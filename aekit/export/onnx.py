@@ -51,7 +51,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .. import __version__, _io, _outputs
-from ..errors import RunFailure, UsageError, one_line
+from ..errors import RunFailure, UsageError, naming, one_line
 from ..estimators.anomaly.density import TERMS, lof_factor
 from ..estimators.anomaly.scores import (
     mean_reconstruction,
@@ -462,9 +462,13 @@ def _to_proto(g: _Graph, opset: int | None, label: str, hint: str = ""):
     if opset is not None and (
         isinstance(opset, bool) or not isinstance(opset, int) or not 1 <= opset <= newest
     ):
-        raise UsageError(
-            f"opset must be a whole number from 1 to {newest} ({MIN_OPSET} and newer are written "
-            f"directly, older ones through ONNX's version converter where it can), got {opset!r}"
+        raise naming(
+            UsageError(
+                f"opset must be a whole number from 1 to {newest} ({MIN_OPSET} and newer are "
+                f"written directly, older ones through ONNX's version converter where it can), "
+                f"got {opset!r}"
+            ),
+            "opset",
         )
     # Dim.DYNAMIC rather than named Dims: torch.export refuses named height/width Dims for the denoiser's
     # padding arithmetic ("Cannot create Dim with inconsistent min"), while DYNAMIC still fails loudly if an

@@ -33,6 +33,7 @@ The user's own data (``--data FILE``):
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -121,20 +122,29 @@ def run_labels(data: Data, spec: DataSpec) -> Data:
         return anomaly_labels(data, spec.normal_label, f"the label column {spec.label_column!r}")
     if data.y is None or spec.normal_label is None:
         if data.y is not None:  # an .npz's labels: which of them is normal is not known
+            folder = Path(data.source).is_dir()  # a folder's labels are its sub-folders
+            what = "sub-folders" if folder else "labels (a y or labels array)"
             note(
-                f"{data.source}: its labels (a y or labels array) are used with --normal-label "
-                f"VALUE only, the label of the normal rows: without it every row is read "
-                f"unlabelled, anomalies included"
+                f"{data.source}: its {what} are used with --normal-label "
+                f"{'FOLDER' if folder else 'VALUE'} only, the label of the normal "
+                f"{'images' if folder else 'rows'}: without it every "
+                f"{'image' if folder else 'row'} is read unlabelled, anomalies included"
             )
         return replace(data, y=None)
     return anomaly_labels(data, spec.normal_label, "its labels")
 
 
-def calibration_rows(path: str, read: dict[str, Any], spec: DataSpec) -> np.ndarray:
+def calibration_rows(
+    path: str, read: dict[str, Any], spec: DataSpec, check: Callable[[Any], None] | None = None
+) -> np.ndarray:
     """The rows of the table ``path`` to calibrate a detector on, read with ``read`` (the run's
     columns, as :func:`aekit.data.read_path` takes them) and ``spec``'s labels (:func:`run_labels`):
-    the rows labelled normal, with a note counting the others, or every row when unlabelled."""
-    data = run_labels(read_path(path, label_column=spec.label_column, **read), spec)
+    the rows labelled normal, with a note counting the others, or every row when unlabelled.
+    ``check(x)``: refuses samples the detector cannot take, before anything is said of labels."""
+    data = read_path(path, label_column=spec.label_column, **read)
+    if check is not None:
+        check(data.x)
+    data = run_labels(data, spec)
     if data.y is None:
         return data.x
     normal = normal_rows(data)

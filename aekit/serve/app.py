@@ -225,8 +225,8 @@ async def _drain(request: Request, size: int) -> None:
 def _too_large(size: int, limit: int, at_least: bool = False) -> ProtocolError:
     more = "more than " if at_least else ""
     return ProtocolError(
-        f"the request body is {more}{size} bytes; the limit is {limit} (aekit serve --max-body); "
-        f"send fewer rows per request",
+        f"the request body is {more}{size} bytes; the limit is {limit}: send fewer rows per "
+        f"request, or serve with a larger limit (aekit serve --max-body SIZE)",  # one row cannot be split
         413,
     )
 

@@ -207,6 +207,13 @@ class ServedModel:
         from ..errors import DataError
 
         posted = [n for n in req.inputs if n in self.columns]
+        if not posted:  # none of its columns: a misnamed 'input' more likely than absent columns
+            shown = ", ".join(self.columns[:5]) + (" ..." if len(self.columns) > 5 else "")
+            raise ProtocolError(
+                f"model {self.name!r} takes one input named {INPUT!r} shaped "
+                f"{list(self.input_shape())}, or one input per column named after it ({shown}); "
+                f"got {', '.join(map(repr, req.inputs)) or 'none'}"
+            )
         cols = [_column(req.inputs[n]) for n in posted]
         if cols and any(len(c) != len(cols[0]) for c in cols):
             raise ProtocolError("the columns have different numbers of rows; give each the same")

@@ -9,6 +9,7 @@ or SIGHUP uvicorn stops accepting connections, answers the requests in flight (f
 from __future__ import annotations
 
 import contextlib
+import errno
 import ipaddress
 import logging
 import os
@@ -51,6 +52,11 @@ def bind(host: str, port: int) -> socket.socket:
         sock = socket.create_server((host, port), family=family, backlog=2048)
     except OSError as exc:
         reason = (exc.strerror or str(exc)).lower()
+        if exc.errno == errno.EADDRNOTAVAIL:  # the host, not the port: no interface holds it
+            raise UsageError(
+                f"--host {host}: not an address of this machine; give one of its own "
+                "(0.0.0.0: all of them, 127.0.0.1: this machine only)"
+            ) from None
         raise RunFailure(
             f"cannot listen on {host}:{port}: {reason}; choose another --port (0: any free port)"
         ) from None

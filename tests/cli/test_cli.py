@@ -1,3 +1,4 @@
+import argparse
 import json
 import os
 import signal
@@ -350,7 +351,7 @@ def test_notes_come_from_rank_0_only(monkeypatch, capsys):
     from aekit._notes import note
     from aekit.cli.main import _say_notes
 
-    _say_notes()
+    _say_notes(argparse.Namespace())
     for rank, said in (("1", False), ("0", True)):
         monkeypatch.setenv("WORLD_SIZE", "2")
         monkeypatch.setenv("RANK", rank)

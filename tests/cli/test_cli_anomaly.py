@@ -654,3 +654,42 @@ def test_calibrate_without_the_runs_data_at_hand_still_calibrates(tmp_path, caps
     err = " ".join(capsys.readouterr().err.split())
     assert "still shows the threshold before this calibration" in err
     assert '"fpr:0.3"' in (run / "config.json").read_text()
+
+
+def test_lines_name_the_options_typed_and_the_file_read(tmp_path, capsys):
+    """The CLI says the options as typed (``--members 3 needs --architecture dense``, not
+    ``members=3 needs architecture='dense'``), and a table run given images names the file (its
+    line said ``X: the model was trained on sample shape (6,)``)."""
+    np.save(tmp_path / "images.npy", np.random.default_rng(0).random((8, 1, 4, 4), np.float32))
+    np.save(tmp_path / "rows.npy", np.random.default_rng(0).random((40, 6), np.float32))
+    train = ["train", "anomaly", "--epochs", "1", "--quiet", "--no-figures", "--data"]
+    argv = [*train, str(tmp_path / "images.npy"), "--architecture", "conv2d", "--members", "3"]
+    assert main([*argv, "--out", str(tmp_path / "c")]) == 2
+    err = capsys.readouterr().err
+    assert (
+        err == "aekit: error: --members 3 needs --architecture dense; use --members 1 with conv2d\n"
+    )
+    assert main([*train, str(tmp_path / "rows.npy"), "--out", str(tmp_path / "r")]) == 0
+    capsys.readouterr()
+    for command in ("score", "reconstruct"):
+        out = str(tmp_path / ("s.csv" if command == "score" else "r.npy"))
+        args = [command, str(tmp_path / "r"), "--input", str(tmp_path / "images.npy")]
+        assert main([*args, "--output", out]) == 2
+        err = capsys.readouterr().err
+        assert "images.npy holds samples shaped (1, 4, 4)" in err and "trained on rows of 6" in err
+
+
+def test_calibrate_of_a_table_run_on_an_image_folder_is_one_line(tmp_path, capsys):
+    """It first said "imgdir: its labels (a y or labels array) are used with --normal-label":
+    a folder has no such array, and a table run cannot take its images anyway."""
+    from .helpers import write_png
+
+    np.save(tmp_path / "rows.npy", np.random.default_rng(0).random((40, 6), np.float32))
+    train = ["train", "anomaly", "--epochs", "1", "--quiet", "--no-figures", "--data"]
+    assert main([*train, str(tmp_path / "rows.npy"), "--out", str(tmp_path / "r")]) == 0
+    for label in ("good", "defect"):
+        write_png(np.zeros((1, 8, 8)), tmp_path / "imgs" / label / "a.png")
+    capsys.readouterr()
+    assert main(["calibrate", str(tmp_path / "r"), "--data", str(tmp_path / "imgs")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "imgs holds samples shaped (1, 8, 8)" in err[0], err

@@ -144,6 +144,7 @@ def test_export_encoder_of_an_image_run(runs, tmp_path, capsys):
         (["{R}/nosuchrun"], 2, ["nosuchrun", "no such run"]),
         (["{R}/basic", "--opset", "5"], 2, ["opset 5", "between 18"]),
         (["{R}/basic", "--opset", "0"], 2, ["--opset", ">= 1"]),
+        (["{R}/basic", "--opset", "99"], 2, ["--opset must be a whole number"]),  # not "opset"
         (["{R}/basic", "--format", "tflite"], 2, ["--format", "invalid choice"]),
     ],
 )

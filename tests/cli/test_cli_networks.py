@@ -91,6 +91,11 @@ def test_a_custom_denoiser_given_another_image_size_names_the_file(files, tmp_pa
     Image.new("L", (10, 10)).save(folder / "big.png")
     proc = cli_here("denoise", run, "--input", folder, "--output", tmp_path / "out", check=None)
     assert_one_line_error(proc, 2, "big.png: an image of 10x10; your network was trained on 8x8")
+    # WIDTHxHEIGHT, as Pillow and --image-size say it (it said 6x12 for a 12 wide, 6 high image)
+    (folder / "big.png").unlink()
+    Image.new("L", (12, 6)).save(folder / "wide.png")
+    proc = cli_here("denoise", run, "--input", folder, "--output", tmp_path / "out", check=None)
+    assert_one_line_error(proc, 2, "wide.png: an image of 12x6;", "--image-size 8x8")
 
 
 def test_a_run_the_command_line_cannot_rebuild_says_so(files, tmp_path):
@@ -147,8 +152,8 @@ def test_train_a_vae_from_a_network_file_then_sample(files, tmp_path):
         (["--network", "{files}/vae.json", "--encoder", "tests.nets:MLPEncoder"], "drop --encoder"),
         (["--network", "{files}/pinned.json"], "does not match the pinned 'sha256'"),
         (["--network", "{files}/typo.json"], '"arsg": {}'),
-        ([*NETWORK, "--hidden", "16,8"], "hidden=(16, 8) sets the built-in network"),
-        ([*NETWORK, "--latent-dim", "5"], "latent_dim=5 is not passed to your encoder"),
+        ([*NETWORK, "--hidden", "16,8"], "--hidden 16,8 sets the built-in network"),
+        ([*NETWORK, "--latent-dim", "5"], "--latent-dim 5 is not passed to your encoder"),
     ],
 )  # fmt: skip
 def test_bad_network_options_are_one_line_and_write_nothing(files, tmp_path, extra, needle):

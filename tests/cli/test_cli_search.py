@@ -69,6 +69,13 @@ def test_index_then_neighbors(run):
         "neighbors", run / "ix", "--query", run / "q.npy", "--output", run / "nb.csv", check=None
     )
     assert_one_line_error(proc, 2, "already exists")
+    # more neighbours than the index holds: refused, as LatentIndex.kneighbors refuses it (they
+    # were silently fewer), and following the advice works
+    argv = ["neighbors", run / "ix", "--query", run / "q.npy", "--output", run / "k.csv"]
+    proc = cli_here(*argv, "-k", "1000", check=None)
+    assert_one_line_error(proc, 2, "-k 1000: the index", "holds 150 items", "(-k 150)")
+    cli_here(*argv, "-k", "150")
+    assert len((run / "k.csv").read_text().splitlines()) == 1 + 2 * 150
 
 
 def test_bad_use_is_one_line(run, tmp_path):

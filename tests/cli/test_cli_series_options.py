@@ -151,16 +151,22 @@ def test_train_refuses_a_rule_option_its_rule_does_not_read(run, tmp_path, capsy
 @pytest.mark.parametrize(
     "options, said",
     [
-        (["--error", "mae"], "aekit: note: error set the autoencoder's training"),
+        (
+            ["--error", "mae"],
+            "aekit: note: --error set the autoencoder's training, and --method neighbors trains "
+            "none: they are not used; give --method reconstruction (or 'both') to train it",
+        ),
         (
             ["--method", "reconstruction", "--epochs", "1", "--level", "5", "--references", "3"],
-            "aekit: note: references, level set the neighbours' search, and "
-            "method='reconstruction' has none",
+            "aekit: note: --references, --level set the neighbours' search, and "
+            "--method reconstruction has none: they are not used; give --method neighbors (or "
+            "'both') to search them",
         ),
     ],
 )
 def test_the_other_methods_options_are_noted(run, tmp_path, capsys, options, said):
-    """Trained with the same threshold as without them, and no word."""
+    """Trained with the same threshold as without them, and no word; said as the options typed
+    (it said ``give method='reconstruction' or 'both'``, Python's form)."""
     folder, _ = run
     args = ["train", "series", "--data", str(folder / "train.csv"), "--time-column", "time"]
     args += ["--out", str(tmp_path / "r"), "--device", "cpu", "--quiet", "--no-figures"]

@@ -94,6 +94,26 @@ def test_fill_none_refuses_with_a_count(export, tmp_path):
     assert "--fill median" in proc.stderr
 
 
+def test_a_run_that_fills_none_refuses_missing_values_naming_the_column(tmp_path):
+    """score of a --fill none run on a table with an empty cell: one line naming the file and the
+    column, with advice that works (score has no --fill median: the run is trained again); it said
+    "Input X contains NaN (... index (3, 1))", and an .npy with NaN was an internal BufferError."""
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((60, 3)).astype(np.float32)
+    np.savetxt(tmp_path / "t.csv", x, delimiter=",", header="a,b,c", comments="")
+    cli_here("train", "anomaly", "--data", tmp_path / "t.csv", "--fill", "none", "--epochs", "1",
+             "--no-figures", "--out", tmp_path / "r", "--quiet")  # fmt: skip
+    x[3, 1] = np.nan
+    np.savetxt(tmp_path / "n.csv", x, delimiter=",", header="a,b,c", comments="")
+    np.save(tmp_path / "n.npy", x)
+    score = ("score", tmp_path / "r", "--output", tmp_path / "s.csv", "--input")
+    proc = cli_here(*score, tmp_path / "n.csv", check=None)
+    assert_one_line_error(proc, 2, "n.csv: column 'b'", "data row 4", "train with --fill median")
+    assert_one_line_error(cli_here(*score, tmp_path / "n.npy", check=None), 2, "n.npy", "row 3")
+    proc = cli_here("evaluate", tmp_path / "r", "--data", tmp_path / "n.csv", check=None)
+    assert_one_line_error(proc, 2, "n.csv: 1 of 60 rows", "(b: 1)", "train with --fill median")
+
+
 def test_categorical_and_columns(export, tmp_path):
     run = tmp_path / "r"
     cli_here(

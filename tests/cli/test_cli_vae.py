@@ -191,6 +191,21 @@ def test_interpolate_usage_errors(run, tmp_path, argv, capsys):
     assert len(capsys.readouterr().err.strip().splitlines()) == 1
 
 
+def test_interpolate_names_the_input_holding_more_than_one_image(run, tmp_path, capsys):
+    """It said ``x_a: expected one image (C, H, W), got 4 images``: a Python name."""
+    np.save(tmp_path / "four.npy", np.zeros((4, 1, 28, 28), np.float32))
+    argv = [
+        "interpolate",
+        str(run),
+        "--input",
+        str(tmp_path / "four.npy"),
+        str(tmp_path / "four.npy"),
+    ]
+    assert cli.main([*argv, "--output", str(tmp_path / "x.png")]) == 2
+    err = capsys.readouterr().err
+    assert f"--input {tmp_path / 'four.npy'} holds 4 images; give two files of one each" in err
+
+
 def test_train_params_and_preset():
     parser = cli.build_parser()
     args = parser.parse_args(

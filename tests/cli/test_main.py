@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import sys
 
+import pytest
+
 from aekit.cli.main import main
 
 
@@ -68,6 +70,22 @@ def test_an_abbreviated_option_is_not_taken_for_the_option(tmp_path, capsys):
         err = capsys.readouterr().err.strip().splitlines()
         assert len(err) == 1 and f"unrecognized arguments: {' '.join(short)}" in err[0], err
     assert not (tmp_path / "a").exists()
+
+
+@pytest.mark.parametrize(
+    "argv, prog",
+    [
+        (["train", "denoise", "--data", "x.npy", "--output-activation", "linear"], "aekit train denoise"),
+        (["score", "r", "--input", "x.csv", "--output", "s.csv", "--bogus"], "aekit score"),
+        (["--bogus"], "aekit"),
+    ],
+)  # fmt: skip
+def test_an_unknown_option_points_to_the_help_of_its_command(argv, prog, capsys):
+    """It said "(see 'aekit --help')", which lists the commands but none of their options."""
+    assert _exit(main, argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith(f"{prog}: error: unrecognized arguments: "), err
+    assert err[0].endswith(f"(see '{prog} --help')"), err
 
 
 def _exit(fn, argv) -> int:

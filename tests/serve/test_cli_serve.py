@@ -34,6 +34,8 @@ def test_without_the_extra_one_line_says_what_to_install(tmp_path, monkeypatch):
         (["{d}", "--api-key", " "], ["API key is empty"]),
         (["{d}", "--api-key", "cl\u00e9"], ["printable ASCII"]),  # UTF-8 clients never match it
         (["{d}", "--host", "no-such-host.invalid", "--insecure"], ["--host"]),
+        # an address no interface here holds (TEST-NET-1): the host is wrong, not the port
+        (["{d}", "--host", "192.0.2.1", "--insecure"], ["--host 192.0.2.1", "not an address"]),
         (["{d}", "--max-batch", "0"], ["--max-batch"]),
         (["{d}", "--port", "70000"], ["--port", "65535"]),
         (["{d}", "--max-body", "lots"], ["--max-body"]),

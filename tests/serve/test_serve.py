@@ -380,6 +380,10 @@ MALFORMED = [  # (what, path, body (bytes or JSON), status, a word of the error)
     ("rows whose scores are not finite", "ecg", _input(data=[3e38] * FEATURES), 400, "not finite"),
     ("an unknown output", "ecg", {**_input(), "outputs": [{"name": "secret"}]}, 400, "secret"),
     ("an input twice", "ecg", {"inputs": _input()["inputs"] * 2}, 400, "twice"),
+    # a misnamed input, not the model's columns missing: it said "missing the model's columns"
+    ("an unknown input name", "ecg", _input(name="x"), 400,
+     "model 'ecg' takes one input named 'input' shaped [-1, 24], or one input per column named "
+     "after it (t0, t1, t2, t3, t4 ...); got 'x'"),
     ("no rows", "ecg", _input(shape=[0, FEATURES], data=[]), 400, "no rows"),
     ("an id that is a number", "ecg", {**_input(), "id": 7}, 400, "id"),
     ("sample n out of range", "vae", {"inputs": [], "outputs": [{"name": "sample", "parameters": {"n": 0}}]},
@@ -389,7 +393,9 @@ MALFORMED = [  # (what, path, body (bytes or JSON), status, a word of the error)
     ("an unknown model", "nope", _input(), 404, "nope"),
     ("a path as the model", "..%2F..%2Fetc%2Fpasswd", _input(), 404, "model"),
     ("a version", "ecg/versions/2", _input(), 404, "version"),
-    ("over the size limit", "ecg", b'{"inputs": [' + b" " * (2 * 2**20) + b"]}", 413, "limit"),
+    # a single row is not split: the other way is named too
+    ("over the size limit", "ecg", b'{"inputs": [' + b" " * (2 * 2**20) + b"]}", 413,
+     "or serve with a larger limit (aekit serve --max-body SIZE)"),
 ]  # fmt: skip
 
 

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from ...errors import DataError, UsageError
+from ...errors import DataError, UsageError, naming
 from ...models import DenseAutoencoder, DenseConfig, DenseEnsemble, signal_autoencoder
 from ...models.conv import image_autoencoder
 from ...models.custom import code_size
@@ -360,13 +360,21 @@ class AnomalyDetector(Alarms, NeuralEstimator):
             )
         members = int(self.members)
         if members > 1 and self._custom_network():
-            raise UsageError(
-                f"members={members} trains copies of the built-in dense network; your own encoder and "
-                f"decoder train as one network: use members=1 (or 'auto')"
+            raise naming(
+                UsageError(
+                    f"members={members} trains copies of the built-in dense network; your own "
+                    f"encoder and decoder train as one network: use members=1 (or 'auto')"
+                ),
+                "members",
             )
         if members > 1 and self.architecture != "dense":
-            raise UsageError(
-                f"members={members} needs architecture='dense'; use members=1 with {self.architecture}"
+            raise naming(
+                UsageError(
+                    f"members={members} needs architecture='dense'; use members=1 with "
+                    f"{self.architecture}"
+                ),
+                "members",
+                "architecture",
             )
         return members
 

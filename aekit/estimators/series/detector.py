@@ -447,18 +447,21 @@ class SeriesDetector(SeriesAlarms, NeuralEstimator):
             given = self._changed_params(NETWORK_OPTIONS)
             what, other = (
                 "set the autoencoder's training, and method='neighbors' trains none",
-                ("'reconstruction' or 'both' to train it"),
+                ("'reconstruction' (or 'both') to train it"),
             )
         elif self.method == "reconstruction":
             given = self._changed_params(NEIGHBOR_OPTIONS)
             what, other = (
                 "set the neighbours' search, and method='reconstruction' has none",
-                ("'neighbors' or 'both' to search them"),
+                ("'neighbors' (or 'both') to search them"),
             )
         else:
             return
         if given:
-            note(f"{', '.join(given)} {what}: they are not used; give method={other}")
+            note(
+                f"{', '.join(given)} {what}: they are not used; give method={other}",
+                (*given, "method"),
+            )
 
     def _detrender(self) -> Any:
         """A fresh chunk-by-chunk transform of raw steps into what the detector models (``detrend_``)."""

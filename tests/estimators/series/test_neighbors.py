@@ -155,7 +155,7 @@ def test_network_options_given_to_the_neighbours_are_named_in_one_note(caplog):
         aekit.SeriesDetector(epochs=3, channels=(8, 8), device="cpu").fit(x)
     assert [r.getMessage() for r in caplog.records] == [
         "channels, epochs set the autoencoder's training, and method='neighbors' trains none: "
-        "they are not used; give method='reconstruction' or 'both' to train it"
+        "they are not used; give method='reconstruction' (or 'both') to train it"
     ]
     caplog.clear()
     with caplog.at_level("WARNING", logger="aekit.notes"):
@@ -198,12 +198,12 @@ def test_a_stretch_each_window_of_which_has_a_neighbour_fits(steps, stride):
         (
             dict(error="mae"),
             "error set the autoencoder's training, and method='neighbors' trains none: they are "
-            "not used; give method='reconstruction' or 'both' to train it",
+            "not used; give method='reconstruction' (or 'both') to train it",
         ),
         (
             dict(method="reconstruction", level=5.0, references=3, epochs=1, channels=(4,)),
             "references, level set the neighbours' search, and method='reconstruction' has none: "
-            "they are not used; give method='neighbors' or 'both' to search them",
+            "they are not used; give method='neighbors' (or 'both') to search them",
         ),
     ],
 )
