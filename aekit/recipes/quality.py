@@ -314,8 +314,13 @@ def unscaled_data(x: Any, likelihood: str) -> str | None:
     )
 
 
-def alarms_everywhere(rate: float) -> str | None:
-    """A series detector that flags most of the recording raises no alarm worth the name.
+def alarms_everywhere(
+    rate: float, rule: Any = None, whole: bool = True, held: Sequence[str] = ()
+) -> str | None:
+    """A series detector that flags most of the recording raises no alarm worth the name. The
+    fixes are those not followed already: channels that ``held`` one value while training (each
+    change in them is flagged) are the cause; else a normal stretch when it trained on the
+    ``whole`` recording (--train-steps), and a higher threshold than its ``rule`` gives.
 
     Examples
     --------
@@ -324,7 +329,31 @@ def alarms_everywhere(rate: float) -> str | None:
     """
     if not (np.isfinite(rate) and rate > ALARMS_MOST):
         return None
-    return (
-        f"the detector flags {rate:.0%} of the recording's steps, so its alarms say little: train on "
-        f"a normal stretch (--train-steps N), or raise the threshold (--threshold percentile --q 99)"
-    )
+    said = f"the detector flags {rate:.0%} of the recording's steps, so its alarms say little"
+    if held:
+        return (
+            f"{said}: channel {', '.join(held[:5])} held one value while training, and every "
+            f"change in it is flagged (see the warning on it)"
+        )
+    fixes = ["train on a normal stretch (--train-steps N)"] if whole else []
+    return f"{said}: {' or '.join([*fixes, higher_threshold(rule)])}"
+
+
+def higher_threshold(rule: Any) -> str:
+    """The option that raises the threshold above what ``rule`` (an estimator's threshold rule, or
+    None for the series default) gives.
+
+    Examples
+    --------
+    >>> from aekit.estimators.thresholds import get_threshold
+    >>> higher_threshold(get_threshold("max", margin=1.5)), higher_threshold(get_threshold("percentile", q=99))
+    ('raise the threshold (--margin 3)', 'raise the threshold (--threshold max)')
+    """
+    name = getattr(rule, "name", "max")
+    if name == "max":
+        return f"raise the threshold (--margin {2 * float(getattr(rule, 'margin', 1.5)):g})"
+    if name == "percentile" and float(rule.q) < 99:
+        return "raise the threshold (--q 99)"
+    if name == "fixed":
+        return f"raise the threshold (--threshold above {float(rule.value):g})"
+    return "raise the threshold (--threshold max)"
