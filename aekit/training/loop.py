@@ -38,7 +38,7 @@ from .. import _stop
 from .._notes import note
 from ..errors import ArgumentTypeError, Diverged, RunFailure, UsageError
 from . import distributed
-from .checkpoint import has_checkpoint, load_checkpoint, save_checkpoint
+from .checkpoint import has_checkpoint, load_checkpoint, save_checkpoint, start_again
 
 logger = logging.getLogger(__name__)
 
@@ -674,7 +674,7 @@ class _EarlyStopping:
         if not ok_best or isinstance(bad, bool) or not isinstance(bad, int) or bad < 0:
             raise RunFailure(
                 f"{where}: the early-stopping state is damaged ({state!r}); "
-                f"start again without --resume"
+                f"{start_again(Path(where))}"
             )
         if best is not None and best_state:
             self.best, self.best_state = float(best), best_state
