@@ -396,7 +396,7 @@ class Denoiser(OneToOneFeatureMixin, TransformerMixin, NeuralEstimator):
         ) -> torch.Tensor:
             return F.mse_loss(model(x), clean)
 
-        model = self._seeded_model(self._build_model)
+        model = self._seeded_model(self._build_model, len(X))
         self.model_ = self._fit_model(
             model,
             paired_loss if target is not None else noisy_loss,

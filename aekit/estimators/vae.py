@@ -384,7 +384,7 @@ class VAE(FeatureNamesOut, TransformerMixin, NeuralEstimator):
         def val_loss_fn(model, x, target, generator):
             return negative_elbo(model, x, generator, beta=1.0, kl="analytic")
 
-        model = self._seeded_model(self._build_model)
+        model = self._seeded_model(self._build_model, len(X))
         self.model_ = self._fit_model(
             model,
             loss_fn,
