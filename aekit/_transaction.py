@@ -317,7 +317,7 @@ def check_not_in_progress(target: str | os.PathLike) -> None:
         raise RunInProgress(
             f"{target} was interrupted before it was complete (its files are in "
             f"{staging_path(target)}); continue it with the same 'aekit train' command and "
-            f"--resume, or start it again"
+            f"--resume, or start it again with --overwrite"
         )
 
 

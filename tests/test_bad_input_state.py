@@ -98,7 +98,7 @@ def test_resume_from_a_damaged_checkpoint_is_one_line_and_changes_nothing(runs, 
     code, _, err = cli(
         "train", "basic", "--out", run, "--resume", "--epochs", "3", "--quiet", "--no-figures"
     )
-    assert_one_line(code, err, 1, ["latest.json", "damaged", "without --resume"])
+    assert_one_line(code, err, 1, ["latest.json", "damaged", "start again with --overwrite"])
     assert snapshot(tmp_path) == before  # the run as it was, and nothing beside it
 
 

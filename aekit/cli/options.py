@@ -507,11 +507,11 @@ def refuse_changed_data(
             else f"the run's data {spec.data} ({where}) is not there any more; put it back, or "
             f"{instead}"
         )
-    if spec.changed():
+    if spec.changed():  # needed_by: another --data is no fix, it reads the training rows anyway
         raise UsageError(
-            f"the run's data {spec.data} has changed since the run was trained (its checksum "
-            f"differs), so its held-out split is no longer the run's; put the original back, "
-            f"or {instead}"
+            f"{needed_by + ': ' if needed_by else ''}the run's data {spec.data} has changed since "
+            f"the run was trained (its checksum differs), so its held-out split is no longer the "
+            f"run's; put the original back{'' if needed_by else f', or {instead}'}"
         )
 
 

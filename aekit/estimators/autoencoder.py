@@ -347,7 +347,7 @@ class Autoencoder(FeatureNamesOut, TransformerMixin, NeuralEstimator):
             V = self.scaler_.transform(V) if kind != "none" else V
             validation = (V, V)
         self.latent_dim_ = self._latent_size(Xs)
-        model = self._seeded_model(self._build_model)
+        model = self._seeded_model(self._build_model, len(Xs))
         self.model_ = self._fit_model(
             model,
             loss,

@@ -533,12 +533,15 @@ class NeuralEstimator(BaseEstimator):
         flops = _FLOPS[model]
         return resolve(None, None if flops is None else flops * passes * batch_size)
 
-    def _seeded_model(self, build: Callable[[], torch.nn.Module]) -> torch.nn.Module:
-        """Build a model with weights drawn from ``self.seed``, leaving the global RNG alone."""
-        # Sizes beyond the machine are refused before anything is allocated (built on the meta device).
-        check_model_fits(
-            build, getattr(self, "input_shape_", ()), self.batch_size, device=self._device()
-        )
+    def _seeded_model(
+        self, build: Callable[[], torch.nn.Module], rows: int | None = None
+    ) -> torch.nn.Module:
+        """Build a model with weights drawn from ``self.seed``, leaving the global RNG alone;
+        ``rows``: the training rows, which no batch holds more of."""
+        # Sizes beyond the machine are refused before anything is allocated (built on the meta
+        # device), for the batch as large as it can be: a batch_size of 1e8 on 300 rows holds 300
+        batch = self.batch_size if rows is None else min(int(self.batch_size), max(1, int(rows)))
+        check_model_fits(build, getattr(self, "input_shape_", ()), batch, device=self._device())
         seed = check_positive_int("seed", self.seed, 0)
         if seed >= TRAINING_SEEDS:  # a run loads with any seed it was saved with
             raise UsageError(

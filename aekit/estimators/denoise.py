@@ -28,7 +28,7 @@ from .base import (
     unit_range_failures,
 )
 from .noise import Noise, parse_noise
-from .validation import names_out
+from .validation import names_out, outside_unit_range
 
 # held-out images are noised once with this seed, so val figures compare across runs
 EVAL_NOISE_SEED = 0
@@ -205,10 +205,12 @@ class Denoiser(OneToOneFeatureMixin, TransformerMixin, NeuralEstimator):
         if self.output_activation == "sigmoid" and (
             lo < -RANGE_TOLERANCE or hi > 1 + RANGE_TOLERANCE
         ):
-            raise DataError(
-                f"{name} has values in [{lo:.4g}, {hi:.4g}]; expected images scaled to [0, 1] "
-                f"(divide 8-bit pixels by 255), or use output_activation='linear'"
-            )
+            fitted = reset is False  # its output cannot change now: no training parameter to advise
+            raise outside_unit_range(
+                lo, hi, name,
+                "this Denoiser (trained with a sigmoid output)" if fitted else "a sigmoid output",
+                None if fitted else "output_activation='linear'",
+            )  # fmt: skip
         return X
 
     def check_fit_data(self, X: Any) -> None:
@@ -394,7 +396,7 @@ class Denoiser(OneToOneFeatureMixin, TransformerMixin, NeuralEstimator):
         ) -> torch.Tensor:
             return F.mse_loss(model(x), clean)
 
-        model = self._seeded_model(self._build_model)
+        model = self._seeded_model(self._build_model, len(X))
         self.model_ = self._fit_model(
             model,
             paired_loss if target is not None else noisy_loss,

@@ -32,7 +32,7 @@ from .base import (
     is_row_store,
     unit_range_failures,
 )
-from .validation import FeatureNamesOut
+from .validation import FeatureNamesOut, outside_unit_range
 
 # free_bits: nats per latent dimension the training loss does not charge for (see the parameter)
 FREE_BITS = 0.5
@@ -236,10 +236,10 @@ class VAE(FeatureNamesOut, TransformerMixin, NeuralEstimator):
     # ---- parameters and data -------------------------------------------------------------------
     def check_fit_data(self, X: Any) -> None:
         if is_row_store(X):
-            check_rows(X, lambda chunk: self._check_scale(self._check_images(chunk, "X")))
+            check_rows(X, lambda chunk: self._check_scale(self._check_images(chunk, "X", True)))
         else:
             self._check_scale(
-                self._check_images(self._as_model_input(self._check_aux(X, "X")), "X")
+                self._check_images(self._as_model_input(self._check_aux(X, "X")), "X", True)
             )
 
     def _check_scale(self, X: np.ndarray) -> np.ndarray:
@@ -268,7 +268,7 @@ class VAE(FeatureNamesOut, TransformerMixin, NeuralEstimator):
                 f"weighted bound, which has no KL term of its own (iw_samples=1 uses them)"
             )
 
-    def _check_images(self, X: np.ndarray, name: str) -> np.ndarray:
+    def _check_images(self, X: np.ndarray, name: str, fit: bool = False) -> np.ndarray:
         X = self._as_model_input(X)
         if X.ndim != 4 and not self._custom_network():
             raise DataError(
@@ -276,11 +276,11 @@ class VAE(FeatureNamesOut, TransformerMixin, NeuralEstimator):
                 f"got {X.shape}; reshape rows to images (e.g. X.reshape(-1, 1, 28, 28))"
             )
         if self.likelihood == "bernoulli" and (X.min() < 0 or X.max() > 1):
-            raise DataError(
-                f"{name}: values must lie in [0, 1] for likelihood='bernoulli', got "
-                f"[{X.min():.3g}, {X.max():.3g}]; scale the data to [0, 1] (8-bit images: "
-                f"divide by 255) or use likelihood='gaussian'"
-            )
+            raise outside_unit_range(
+                float(X.min()), float(X.max()), name,
+                "a Bernoulli likelihood" if fit else "this VAE (trained with a Bernoulli likelihood)",
+                "likelihood='gaussian'" if fit else None,  # a fitted model keeps its likelihood
+            )  # fmt: skip
         return X
 
     def _validate_input(self, X: Any, name: str = "X") -> np.ndarray:
@@ -362,11 +362,11 @@ class VAE(FeatureNamesOut, TransformerMixin, NeuralEstimator):
         trainer = Trainer.from_options(run)
         self.check_params()
         X = self._validate_fit_input(
-            X, check=lambda images: self._check_scale(self._check_images(images, "X"))
+            X, check=lambda images: self._check_scale(self._check_images(images, "X", True))
         )
         validation = None
         if validation_data is not None:
-            V = self._check_images(self._check_validation(validation_data), "validation_data")
+            V = self._check_images(self._check_validation(validation_data), "validation_data", True)
             if V.shape[1:] != X.shape[1:]:
                 raise DataError(
                     f"validation_data: sample shape {V.shape[1:]} differs from X's {X.shape[1:]}"
@@ -384,7 +384,7 @@ class VAE(FeatureNamesOut, TransformerMixin, NeuralEstimator):
         def val_loss_fn(model, x, target, generator):
             return negative_elbo(model, x, generator, beta=1.0, kl="analytic")
 
-        model = self._seeded_model(self._build_model)
+        model = self._seeded_model(self._build_model, len(X))
         self.model_ = self._fit_model(
             model,
             loss_fn,

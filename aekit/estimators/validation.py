@@ -312,3 +312,19 @@ def names_out(get_feature_names_out: Any, input_features: Any) -> np.ndarray:
         raise (ArgumentTypeError if isinstance(exc, TypeError) else UsageError)(
             one_line(exc)
         ) from None
+
+
+def outside_unit_range(
+    lo: float, hi: float, name: str, needs: str, instead: str | None
+) -> DataError:
+    """The one line for values in [``lo``, ``hi``], outside the [0, 1] that ``needs`` (a sigmoid
+    output, a Bernoulli likelihood) takes. Values of 0..255 are 8-bit pixels, and dividing them by
+    255 is the fix: another output on them trains a poor model (a Gaussian VAE on them collapsed,
+    at a loss of 3e16). ``instead``: a training parameter that takes any range, said for other
+    values at ``fit`` only (a fitted model keeps what it was trained with: None)."""
+    fix = "divide the 8-bit pixels by 255" if lo >= 0 and hi <= 255 else "scale them to [0, 1]"
+    if instead and not (lo >= 0 and hi <= 255):
+        fix += f", or use {instead}"
+    return DataError(
+        f"{name} has values in [{lo:.4g}, {hi:.4g}]; {needs} takes values in [0, 1]: {fix}"
+    )

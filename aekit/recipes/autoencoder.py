@@ -142,10 +142,12 @@ class AutoencoderRecipe(Recipe):
         baseline = float(np.asarray(xs, np.float64).reshape(len(xs), -1).var(0).mean())
         own = own_network(est)
         lr_fix = lr_too_high(est.history_, est.lr)
+        latent, width = int(est.latent_dim_), int(est.n_features_in_)
+        # a code one number wider must stay narrower than the input, or it is a copy of it
         found = no_better_than_mean(
-            metrics.get("val_mse", np.nan), baseline, _changes(est), own, lr_fix
+            metrics.get("val_mse", np.nan), baseline, _changes(est), own, lr_fix, latent + 1 < width
         )
-        copy = identity_code(int(est.latent_dim_), int(est.n_features_in_), own)
+        copy = identity_code(latent, width, own)
         return super().quality_warnings(est, metrics, data) + [w for w in (found, copy) if w]
 
 

@@ -151,6 +151,10 @@ class Recipe:
             )
         return data
 
+    def check_fit_data(self, est, train: Data) -> None:
+        """The training data checked against ``est`` before an old run is replaced."""
+        est.check_fit_data(train.x)
+
     def fit(self, est, train: Data, val: Data, trainer: Trainer):
         """Train ``est`` on the run's data; ``trainer`` holds the run's checkpoints, callbacks and logs."""
         return est.fit(train.x, validation_data=val.x, trainer=trainer)
@@ -176,7 +180,7 @@ class Recipe:
         history = getattr(est, "history_", [])
         found = [never_improved(history, getattr(est, "lr", None))]
         if not found[0]:  # a loss that never improved has not overfitted: one warning is enough
-            found.append(overfitting(history, own_network(est)))
+            found.append(overfitting(history, own_network(est), getattr(est, "lr", None)))
         return [w for w in found if w]
 
 
@@ -242,3 +246,18 @@ def get_recipe(name: str, estimator: str | None = None, data: str | Path | None 
     kind = "images" if image_folder(data) else ""
     module, attr = recipe_of(name, estimator, kind).split(":")
     return getattr(importlib.import_module(module), attr)
+
+
+def refuse_outside_unit_range(
+    data: Data, needs: str, instead: str | None, tolerance: float = 0.0
+) -> None:
+    """Training images outside [0, 1] where ``needs`` takes only those, said in the command's words
+    before the estimator says it in Python's ("X", a parameter ``aekit train denoise`` has no option
+    for): the file named; ``instead``: the command's option that takes any range, or None."""
+    from ..estimators.validation import outside_unit_range
+
+    if isinstance(data.x, RowStore) or not data.x.size:  # streamed: the estimator checks its chunks
+        return
+    lo, hi = float(data.x.min()), float(data.x.max())
+    if lo < -tolerance or hi > 1 + tolerance:
+        raise outside_unit_range(lo, hi, data.source, needs, instead)

@@ -18,7 +18,8 @@ from .. import plots
 from ..data import Data
 from ..errors import UsageError
 from ..estimators.base import as_images
-from .base import Recipe, figure_indices, split_filled
+from ..estimators.denoise import RANGE_TOLERANCE
+from .base import Recipe, figure_indices, refuse_outside_unit_range, split_filled
 
 
 class DenoiseRecipe(Recipe):
@@ -60,6 +61,11 @@ class DenoiseRecipe(Recipe):
             data = self.require_images(spec.read_user(crop_mixed=True), spec.data)
             return split_filled(data, spec, seed)
         return super().load_data(spec, seed)
+
+    def check_fit_data(self, est, train: Data) -> None:
+        if est.output_activation == "sigmoid":  # the command has no option for another output
+            refuse_outside_unit_range(train, "a sigmoid output", None, RANGE_TOLERANCE)
+        super().check_fit_data(est, train)
 
     def evaluate(self, est, data: Data) -> dict[str, Any]:
         return est.evaluate(data.x)

@@ -108,6 +108,7 @@ class RunFolder:
             raise UsageError(f"run folder {p} is not writable; pass a writable --out")
         run._txn.acquire()
         try:
+            run._refuse_interrupted(overwrite or resume)
             reuse = resume and run.resume_source() == run.work
             run._txn.begin(reuse=reuse, seed=p if resume and existing and not reuse else None)
             run._start_epoch = run._epoch()
@@ -122,6 +123,17 @@ class RunFolder:
     ) -> RunFolder:
         """Same as :meth:`open` (the name of earlier versions)."""
         return cls.open(path, overwrite=overwrite, resume=resume)
+
+    def _refuse_interrupted(self, chosen: bool) -> None:
+        """An interrupted training's epochs (its staging folder) are not dropped unasked, as a
+        finished run is not: one line, unless --overwrite or --resume ``chosen`` what to do."""
+        done = self._epoch() if self._txn.resumable() else 0
+        if done and not chosen:
+            raise UsageError(
+                f"run folder {self.path} has an interrupted training ({done} epoch"
+                f"{'s' if done != 1 else ''} done, in {self.work}); pass --resume to continue it "
+                f"or --overwrite to start again"
+            )
 
     def _epoch(self) -> int:
         """The epoch of the checkpoint in the staging folder (0: none, or unreadable)."""

@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from ..data import RowStore
 from ..training.loop import FAR_ABOVE_ADAM, lower_lr
 
 # nats per image: a posterior this close to the prior carries almost nothing of x
@@ -90,11 +91,13 @@ def no_better_than_mean(
     changes: Sequence[str] = (),
     own: bool = False,
     lr_fix: str | None = None,
+    room: bool = True,
 ) -> str | None:
     """The held-out reconstruction error is no better than predicting every feature's mean;
     ``changes``: settings the run could change (only those not in use already), said first;
     ``own``: the run trains the user's own network, sized by its own arguments; ``lr_fix``:
-    :func:`lr_too_high`'s fix, said instead of training longer.
+    :func:`lr_too_high`'s fix, said instead of training longer; ``room``: a wider code would
+    still be narrower than the input (else raising --latent-dim only makes a copy of it).
 
     Examples
     --------
@@ -106,8 +109,12 @@ def no_better_than_mean(
     fix = (
         f"{' and '.join(changes)}, or train longer"
         if changes
-        else "train longer (--epochs), or "
-        + (f"give your encoder a wider code ({OWN_ARGS})" if own else "raise --latent-dim")
+        else "train longer (--epochs)"
+        + (
+            f", or give your encoder a wider code ({OWN_ARGS})"
+            if own
+            else (", or raise --latent-dim" if room else "")
+        )
     )
     if lr_fix:
         fix = lr_fix + (f", and {' and '.join(changes)}" if changes else "")
@@ -153,8 +160,9 @@ def sample_spread(samples: np.ndarray, data: np.ndarray) -> float:
     return float(s.std(0).mean() / max(d.std(0).mean(), 1e-12))
 
 
-def vae_collapsed(kl: float, spread: float, lr: Any) -> str | None:
-    """The VAE's posterior fell onto the prior: KL near 0 and the samples all alike.
+def vae_collapsed(kl: float, spread: float, lr: Any, fix: str | None = None) -> str | None:
+    """The VAE's posterior fell onto the prior: KL near 0 and the samples all alike (``fix``: the
+    cause found, said instead of the usual ones).
 
     Examples
     --------
@@ -168,13 +176,15 @@ def vae_collapsed(kl: float, spread: float, lr: Any) -> str | None:
     )
     return (
         f"the VAE collapsed: KL {kl:.3g} nats and samples alike (spread {spread:.2f} of the data's); "
-        f"raise the learning rate{faster}, train longer (--epochs), or lower --beta"
+        f"{fix or f'raise the learning rate{faster}, train longer (--epochs), or lower --beta'}"
     )
 
 
-def overfitting(history: Sequence[dict], own: bool = False) -> str | None:
+def overfitting(history: Sequence[dict], own: bool = False, lr: Any = None) -> str | None:
     """The validation loss ended several times the training loss, or rose well above its best
-    (``own``: the user's own network, sized by its own arguments).
+    (``own``: the user's own network, sized by its own arguments). When the training loss rose
+    as well since the best epoch, the model did not learn its training rows by heart: the training
+    is unstable, and the fix is a lower learning rate (``lr``), not a smaller model.
 
     Losses that can be negative or zero (none of aekit's) are left alone.
 
@@ -196,6 +206,11 @@ def overfitting(history: Sequence[dict], own: bool = False) -> str | None:
         f"a smaller network ({OWN_ARGS})" if own else "a smaller model (--latent-dim, --hidden)"
     )
     fix = f"use {smaller}, more data, fewer --epochs, or --patience 5 (early stopping keeps the best epoch)"
+    at_best = float(min(rows, key=lambda r: float(r["val_loss"]))["train_loss"])
+    if (
+        val >= OVERFIT_RATIO * train or val >= OVERFIT_RISE * best
+    ) and train > OVERFIT_RISE * at_best:
+        return unstable(best, val, at_best, train, lr)
     if val >= OVERFIT_RATIO * train:
         return (
             f"the model learned the training data by heart: validation loss {val:.4g} is "
@@ -207,6 +222,24 @@ def overfitting(history: Sequence[dict], own: bool = False) -> str | None:
             f"fell (overfitting); {fix}"
         )
     return None
+
+
+def unstable(best: float, val: float, at_best: float, train: float, lr: Any) -> str | None:
+    """The validation loss rose from its ``best`` to ``val`` and the training loss with it (from
+    ``at_best``, in the best epoch, to ``train``): the steps are too large for the loss to settle.
+
+    Examples
+    --------
+    >>> unstable(6.98, 8269, 15.06, 8277, 20.0)[-44:]
+    'lower the learning rate (--lr 20: try 0.001)'
+    """
+    number = isinstance(lr, (int, float)) and not isinstance(lr, bool)
+    lower = f" (--lr {lr:g}: try {lower_lr(float(lr)):g})" if number else " (--lr)"
+    return (
+        f"the validation loss rose from its best {best:.4g} to {val:.4g}, and the training loss rose "
+        f"too (from {at_best:.4g} to {train:.4g}): the training is unstable, not overfitting; "
+        f"lower the learning rate{lower}"
+    )
 
 
 def identity_code(latent: int, n_features: int, own: bool = False) -> str | None:
@@ -238,9 +271,11 @@ def reconstruction_spread(reconstructions: np.ndarray, data: np.ndarray) -> floa
     return sample_spread(reconstructions, data)
 
 
-def vae_alike(spread: float, kl: float, lr: Any, own: bool = False) -> str | None:
+def vae_alike(
+    spread: float, kl: float, lr: Any, own: bool = False, fix: str | None = None
+) -> str | None:
     """A VAE whose reconstructions are nearly the same for every input: collapsed, whatever the KL
-    (``own``: the user's own network).
+    (``own``: the user's own network; ``fix``: the cause found, said instead of the usual ones).
 
     Examples
     --------
@@ -249,16 +284,43 @@ def vae_alike(spread: float, kl: float, lr: Any, own: bool = False) -> str | Non
     """
     if not spread < RECONSTRUCTIONS_ALIKE:
         return None
+    wider = f"give your encoder a wider code ({OWN_ARGS})" if own else "raise --latent-dim"
     return (
         f"the VAE collapsed: its reconstructions are nearly the same for every input (their spread "
-        f"is {spread:.2f} of the data's; KL {kl:.3g} nats): it ignores what it is given; lower "
-        f"--beta, {f'give your encoder a wider code ({OWN_ARGS})' if own else 'raise --latent-dim'}, "
-        f"or train longer (--epochs)"
+        f"is {spread:.2f} of the data's; KL {kl:.3g} nats): it ignores what it is given; "
+        f"{fix or f'lower --beta, {wider}, or train longer (--epochs)'}"
     )
 
 
-def alarms_everywhere(rate: float) -> str | None:
-    """A series detector that flags most of the recording raises no alarm worth the name.
+def unscaled_data(x: Any, likelihood: str) -> str | None:
+    """The fix of a Gaussian VAE trained on data far from unit scale (its note said so at the
+    start), which collapses it whatever --beta or --latent-dim: else None.
+
+    Examples
+    --------
+    >>> unscaled_data(np.full((4, 3), 200.0), "gaussian")[:28], unscaled_data(np.ones((4, 3)), "gaussian")
+    ('scale the data (its values h', None)
+    """
+    from ..estimators.vae import GAUSSIAN_SCALE
+
+    if likelihood != "gaussian" or isinstance(x, RowStore) or not np.size(x):
+        return None
+    rms = float(np.sqrt(np.mean(np.square(x, dtype=np.float64))))
+    if rms <= GAUSSIAN_SCALE:
+        return None
+    return (
+        f"scale the data (its values have a root mean square of {rms:.3g}; a Gaussian likelihood "
+        f"needs about 1): divide 8-bit images by 255, standardise table columns"
+    )
+
+
+def alarms_everywhere(
+    rate: float, rule: Any = None, whole: bool = True, held: Sequence[str] = ()
+) -> str | None:
+    """A series detector that flags most of the recording raises no alarm worth the name. The
+    fixes are those not followed already: channels that ``held`` one value while training (each
+    change in them is flagged) are the cause; else a normal stretch when it trained on the
+    ``whole`` recording (--train-steps), and a higher threshold than its ``rule`` gives.
 
     Examples
     --------
@@ -267,7 +329,31 @@ def alarms_everywhere(rate: float) -> str | None:
     """
     if not (np.isfinite(rate) and rate > ALARMS_MOST):
         return None
-    return (
-        f"the detector flags {rate:.0%} of the recording's steps, so its alarms say little: train on "
-        f"a normal stretch (--train-steps N), or raise the threshold (--threshold percentile --q 99)"
-    )
+    said = f"the detector flags {rate:.0%} of the recording's steps, so its alarms say little"
+    if held:
+        return (
+            f"{said}: channel {', '.join(held[:5])} held one value while training, and every "
+            f"change in it is flagged (see the warning on it)"
+        )
+    fixes = ["train on a normal stretch (--train-steps N)"] if whole else []
+    return f"{said}: {' or '.join([*fixes, higher_threshold(rule)])}"
+
+
+def higher_threshold(rule: Any) -> str:
+    """The option that raises the threshold above what ``rule`` (an estimator's threshold rule, or
+    None for the series default) gives.
+
+    Examples
+    --------
+    >>> from aekit.estimators.thresholds import get_threshold
+    >>> higher_threshold(get_threshold("max", margin=1.5)), higher_threshold(get_threshold("percentile", q=99))
+    ('raise the threshold (--margin 3)', 'raise the threshold (--threshold max)')
+    """
+    name = getattr(rule, "name", "max")
+    if name == "max":
+        return f"raise the threshold (--margin {2 * float(getattr(rule, 'margin', 1.5)):g})"
+    if name == "percentile" and float(rule.q) < 99:
+        return "raise the threshold (--q 99)"
+    if name == "fixed":
+        return f"raise the threshold (--threshold above {float(rule.value):g})"
+    return "raise the threshold (--threshold max)"

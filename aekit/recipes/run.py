@@ -200,7 +200,7 @@ def _load(recipe: Recipe, est: Any, spec: DataSpec) -> tuple[Data, Data]:
         train, val = recipe.load_data(spec, int(est.seed))
     # streamed data: validation, metrics and figures on a sample of the held-out
     val = in_memory(val)
-    est.check_fit_data(train.x)
+    recipe.check_fit_data(est, train)
     return train, val
 
 

@@ -132,11 +132,14 @@ class SeriesRecipe(Recipe):
         rate = metrics.get("anomaly_rate")
         if rate is None:  # labelled: the share of steps the threshold flags
             rate = float(np.mean(est.score_samples(_channels(est, data)) > est.threshold_))
-        found = alarms_everywhere(float(rate))
+        held = getattr(est, "constant_channels_", [])
+        calibration = getattr(est, "calibration_", {})
+        kept = calibration.get("steps", 0) if calibration.get("method") == "tail" else 0
+        whole = len(est.decision_scores_) + kept >= len(data)  # no --train-steps: all of it
+        found = alarms_everywhere(float(rate), est.threshold_rule(), whole, held)
         warnings += [found] if found else []
         if est.detrend_ != "none" and est.detrend == "auto":  # said once, where it was decided
             warnings.append(f"{est.detrend_source_} (--detrend none to model the levels)")
-        held = getattr(est, "constant_channels_", [])
         if held:
             warnings.append(
                 f"channel{'s' if len(held) > 1 else ''} {', '.join(held[:5])} held one value over the "

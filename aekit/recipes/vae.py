@@ -27,7 +27,7 @@ import numpy as np
 from .. import plots
 from ..data import Data
 from ..training.trainer import Trainer
-from .base import Recipe, class_names, figure_indices
+from .base import Recipe, class_names, figure_indices, refuse_outside_unit_range
 
 IW_SAMPLES = 100  # k of the importance-weighted log-likelihood
 IW_IMAGES = 1000  # test images it is computed on (recorded as n_iw)
@@ -113,6 +113,11 @@ class VAERecipe(Recipe):
             binarize_for(est, train).x, validation_data=binarize_for(est, val).x, trainer=trainer
         )
 
+    def check_fit_data(self, est, train: Data) -> None:
+        if est.likelihood == "bernoulli":
+            refuse_outside_unit_range(train, "a Bernoulli likelihood", "--likelihood gaussian")
+        super().check_fit_data(est, train)
+
     def evaluate(self, est, data: Data) -> dict[str, Any]:
         return est.evaluate(binarize_for(est, data).x, k=IW_SAMPLES, n_iw=IW_IMAGES)
 
@@ -180,6 +185,7 @@ class VAERecipe(Recipe):
             own_network,
             reconstruction_spread,
             sample_spread,
+            unscaled_data,
             vae_alike,
             vae_collapsed,
         )
@@ -188,9 +194,10 @@ class VAERecipe(Recipe):
         kl = metrics.get("test_kl", float("nan"))
         shown = x[figure_indices(data, 256, est.seed)]  # what the user sees: reconstructions
         spread = reconstruction_spread(est.reconstruct(shown), shown)
-        found = vae_alike(spread, kl, est.lr, own_network(est))
+        fix = unscaled_data(x, est.likelihood)  # the cause, whatever beta or the code's width
+        found = vae_alike(spread, kl, est.lr, own_network(est), fix)
         if found is None and kl < 1.0:  # only then are samples worth drawing
-            found = vae_collapsed(kl, sample_spread(est.sample(64), x), est.lr)
+            found = vae_collapsed(kl, sample_spread(est.sample(64), x), est.lr, fix)
         return super().quality_warnings(est, metrics, data) + ([found] if found else [])
 
 

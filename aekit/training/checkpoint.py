@@ -65,7 +65,7 @@ def save_checkpoint(
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     previous = aekit_latest(folder)
-    ident = checkpoint_id(folder, previous) or new_id()
+    ident = own_id(folder, previous) or new_id()
     weights = folder / f"epoch-{epoch:04d}.safetensors"
     owned = is_run_checkpoint(folder)  # a run's: every file in it is aekit's, ids or not
     # a file of the user's put there since the run began is refused, not replaced (a run's own
@@ -119,12 +119,32 @@ def _ours(path: Path, ident: str | None, latest: dict | None) -> bool:
 def _foreign(folder: Path, ident: str | None, latest: dict | None) -> list[str]:
     """The files in ``folder`` under the names aekit's checkpoint writes that are not its own."""
     names = []
-    if (folder / LATEST).exists() and latest is None:
+    damaged = ident is not None and any(_weights_id(p) == ident for p in folder.glob(WEIGHTS))
+    if (folder / LATEST).exists() and latest is None and not damaged:  # else aekit's, damaged
         names.append(LATEST)
     if (folder / THREADS).exists() and aekit_threads(folder) is None:
         names.append(THREADS)
     names += [p.name for p in sorted(folder.glob(WEIGHTS)) if not _ours(p, ident, latest)]
     return names
+
+
+def own_id(folder: Path, latest: dict | None) -> str | None:
+    """The id of the aekit checkpoint in ``folder`` (:func:`checkpoint_id`); when its latest.json
+    is there but damaged (not JSON, cut short), the one id its weights files carry: aekit wrote
+    that latest.json, and resuming says it is damaged."""
+    ident = checkpoint_id(folder, latest)
+    if ident is None and latest is None and (folder / LATEST).exists():
+        ids = {_weights_id(p) for p in folder.glob(WEIGHTS)} - {None}
+        ident = next(iter(ids)) if len(ids) == 1 and isinstance(next(iter(ids)), str) else None
+    return ident
+
+
+def start_again(folder: Path) -> str:
+    """How to start again over a damaged checkpoint: a run's (``aekit train``; its trained epochs
+    are not dropped unasked) with --overwrite, a ``checkpoint_dir`` without ``resume=True``."""
+    if is_run_checkpoint(folder):
+        return "start again with --overwrite"
+    return "start again without resume=True"
 
 
 def _refusal(folder: Path, names: list[str]) -> UsageError:
@@ -166,7 +186,7 @@ def check_checkpoint_folder(folder: str | os.PathLike) -> None:
         raise UsageError(f"checkpoint_dir {folder} is a file; pass a folder")
     if folder.is_dir():
         latest = aekit_latest(folder)
-        foreign = _foreign(folder, checkpoint_id(folder, latest), latest)
+        foreign = _foreign(folder, own_id(folder, latest), latest)
         if foreign:
             raise _refusal(folder, foreign)
 
@@ -189,7 +209,7 @@ def _check_state(state: Any, where: Path) -> None:
 
     def bad(what: str) -> RunFailure:
         return RunFailure(
-            f"{where}: {what}; the checkpoint is damaged: start again without --resume"
+            f"{where}: {what}; the checkpoint is damaged: {start_again(where.parent)}"
         )
 
     if not isinstance(state, dict):
@@ -235,11 +255,11 @@ def load_checkpoint(
     except RecursionError:
         raise RunFailure(
             f"{folder / LATEST}: unreadable checkpoint (JSON nested too deeply); "
-            f"start again without --resume"
+            f"{start_again(folder)}"
         ) from None
     except (OSError, ValueError) as exc:
         raise RunFailure(
-            f"{folder / LATEST}: unreadable checkpoint ({exc}); start again without --resume"
+            f"{folder / LATEST}: unreadable checkpoint ({exc}); {start_again(folder)}"
         ) from None
     _check_state(state, folder / LATEST)
     weights = folder / Path(state["weights"]).name  # a bare name: never leave the folder

@@ -38,7 +38,7 @@ from .. import _stop
 from .._notes import note
 from ..errors import ArgumentTypeError, Diverged, RunFailure, UsageError
 from . import distributed
-from .checkpoint import has_checkpoint, load_checkpoint, save_checkpoint
+from .checkpoint import has_checkpoint, load_checkpoint, save_checkpoint, start_again
 
 logger = logging.getLogger(__name__)
 
@@ -351,7 +351,7 @@ def train(
                     batch_size=config.eval_batch_size,
                     seed=epoch_seed(config.seed, 0, stream=2),
                 )
-        _check_finite(run, epoch, (train_loss, typical), val_loss)
+        _check_finite(run, epoch, (train_loss, typical), val_loss, history)
         record = {
             "epoch": epoch + 1,
             "train_loss": train_loss,
@@ -563,7 +563,7 @@ def _step(run: _Run, idx: torch.Tensor, generator: torch.Generator, global_step:
 
 
 def _check_finite(
-    run: _Run, epoch: int, train: tuple[float, float], val_loss: float | None
+    run: _Run, epoch: int, train: tuple[float, float], val_loss: float | None, history=()
 ) -> None:
     """A diverged run is an error: a non-finite loss or weights after the epoch, or a loss
     :data:`BLOWUP` times the one the run started from.
@@ -573,6 +573,10 @@ def _check_finite(
     was called a divergence that no lower rate cured. Weights that ran away raise the loss of
     most batches too: so a loss past :data:`BLOWUP` times the start is a divergence when the
     median batch loss ran away as well (past :data:`GROWTH` times the start), or on its own.
+    An epoch's mean past :data:`BLOWUP` times the lowest of the epochs before it (``history``) is
+    a divergence too, whatever its median: extreme rows weigh on every epoch's mean alike, while
+    a mean of 1.5e9 after one of 15 (lr 20) was a few steps that ran away, and left the weights
+    useless (a loss of 8000 to the end, reported as overfitting).
     """
     train_loss, typical = train
     val_ok = val_loss is None or math.isfinite(val_loss)
@@ -595,6 +599,12 @@ def _check_finite(
                 epoch, run.config, value, run.checkpoint_dir,
                 grew=f"the {name} grew to {value:.4g} from {run.start_loss:.4g} at the start",
             )  # fmt: skip
+    lowest = min((float(r["train_loss"]) for r in history), default=math.inf)
+    if train_loss > BLOWUP * max(lowest, scale):
+        raise _diverged(
+            epoch, run.config, train_loss, run.checkpoint_dir,
+            grew=f"the training loss grew to {train_loss:.4g} from {lowest:.4g} in an earlier epoch",
+        )  # fmt: skip
 
 
 def _checkpoint(run: _Run, epoch: int, history: list[dict], stopping: _EarlyStopping) -> None:
@@ -664,7 +674,7 @@ class _EarlyStopping:
         if not ok_best or isinstance(bad, bool) or not isinstance(bad, int) or bad < 0:
             raise RunFailure(
                 f"{where}: the early-stopping state is damaged ({state!r}); "
-                f"start again without --resume"
+                f"{start_again(Path(where))}"
             )
         if best is not None and best_state:
             self.best, self.best_state = float(best), best_state

@@ -163,6 +163,8 @@ def test_training_data_gone_or_changed_one_line(run):
         for args in (on_new, ("evaluate", run / "run", "--baselines")):
             proc = cli_here(*args, check=None)
             assert_one_line_error(proc, 2, "train.csv has changed since the run was trained")
+            # the only fix: another --data still fits the baselines on the changed training rows
+            assert "--data" not in proc.stderr and "put the original back" in proc.stderr
     finally:
         shutil.copy(kept, data)
     assert cli_here(*on_new).returncode == 0

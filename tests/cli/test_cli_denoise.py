@@ -214,3 +214,31 @@ def test_bad_options_are_one_line_exit_2(tmp_path, capsys, argv, words):
     err = capsys.readouterr().err
     assert code == 2 and words in err and err.count("\n") == 1
     assert not (tmp_path / "run").exists()
+
+
+def test_images_outside_0_1_get_advice_the_command_can_follow(tmp_path, capsys):
+    """Probe 56 advice #2/#3: ``train denoise`` on 8-bit images advised output_activation='linear',
+    an option it does not have; a trained run was advised a training parameter."""
+    images = np.random.default_rng(0).random((24, 1, 8, 8)).astype(np.float32)
+    np.save(tmp_path / "u8.npy", np.round(images * 254).astype(np.uint8))
+    np.save(tmp_path / "signed.npy", images * 2 - 1)
+    for name in ("u8.npy", "signed.npy"):
+        argv = ["train", "denoise", "--data", str(tmp_path / name), "--epochs", "1"]
+        assert main([*argv, "--out", str(tmp_path / f"run_{name}")]) == 2
+        err = capsys.readouterr().err.strip()
+        assert len(err.splitlines()) == 1 and name in err, err
+        assert "output_activation" not in err and "--output-activation" not in err, err
+        fix = "divide the 8-bit pixels by 255" if name == "u8.npy" else "scale them to [0, 1]"
+        assert err.endswith(fix), err
+    np.save(tmp_path / "clean.npy", images)
+    argv = ["--data", str(tmp_path / "clean.npy"), "--epochs", "1", "--quiet"]
+    assert main(["train", "denoise", *argv, "--out", str(tmp_path / "run")]) == 0
+    out = str(tmp_path / "d.npy")
+    assert (
+        main(
+            ["denoise", str(tmp_path / "run"), "--input", str(tmp_path / "u8.npy"), "--output", out]
+        )
+        == 2
+    )
+    err = capsys.readouterr().err
+    assert "output_activation" not in err and err.strip().endswith("divide the 8-bit pixels by 255")

@@ -265,3 +265,15 @@ def test_interpolate_names_the_file_read_in_the_other_colour_mode(run, tmp_path,
     assert cli.main([*argv, "--output", str(tmp_path / "i.npy")]) == 2
     err = capsys.readouterr().err
     assert "rgb.png is read as colour (RGB), but the run was trained on grayscale" in err, err
+
+
+def test_train_on_values_outside_0_1_names_the_option_of_the_command(tmp_path, capsys):
+    """Probe 56 advice #4: the advice named likelihood='gaussian' (Python's) for 8-bit images too."""
+    x = np.random.default_rng(0).random((24, 1, 8, 8)).astype(np.float32)
+    np.save(tmp_path / "u8.npy", np.round(x * 254).astype(np.uint8))
+    np.save(tmp_path / "signed.npy", x * 2 - 1)
+    for name, fix in (("u8.npy", "by 255"), ("signed.npy", "or use --likelihood gaussian")):
+        argv = ["train", "vae", "--data", str(tmp_path / name), "--epochs", "1"]
+        assert cli.main([*argv, "--out", str(tmp_path / f"run_{name}")]) == 2
+        err = capsys.readouterr().err.strip()
+        assert name in err and err.endswith(fix) and "likelihood=" not in err, err

@@ -144,3 +144,13 @@ def test_the_default_code_of_a_table_is_narrower_than_it_and_no_identity():
     pca = PCA(k).fit(train)
     pca_mse = float(np.mean((pca.inverse_transform(pca.transform(test)) - test) ** 2))
     assert mse > 0.5 * pca_mse, (mse, pca_mse)  # no copy: at best a little better than PCA
+
+
+def test_the_memory_check_counts_the_rows_a_batch_can_hold():
+    """Probe 56 advice #16: batch_size 1e8 on 300 rows was refused for "a batch of 100000000
+    samples (12.7 GiB)"; no batch holds more than the training rows (1e6 trained, on 240)."""
+    import aekit
+
+    X = np.random.default_rng(0).normal(size=(50, 4)).astype(np.float32)
+    est = aekit.Autoencoder(batch_size=10**12, epochs=1, hidden=(8,), verbose=0).fit(X)
+    assert len(est.history_) == 1

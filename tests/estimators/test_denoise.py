@@ -226,3 +226,20 @@ def test_get_feature_names_out_refuses_other_input_features_with_aekits_errors()
         den.get_feature_names_out(["a"])
     with pytest.raises(aekit.errors.ArgumentTypeError, match="one name per column"):
         den.get_feature_names_out("abcdefgh")
+
+
+def test_values_outside_0_1_get_the_advice_of_the_situation():
+    """Probe 56 advice #3: the fix of 8-bit pixels is dividing them by 255 (a linear output on them
+    trains badly), other values may train a linear output, and a fitted model keeps its output."""
+    x = np.random.default_rng(0).random((16, 1, 8, 8)).astype(np.float32)
+    with pytest.raises(DataError, match=r"divide the 8-bit pixels by 255$"):
+        Denoiser(epochs=1).fit(np.round(x * 255))
+    with pytest.raises(
+        DataError, match=r"scale them to \[0, 1\], or use output_activation='linear'$"
+    ):
+        Denoiser(epochs=1).fit(x - 0.5)
+    fitted = Denoiser(epochs=1, channels=(4,), verbose=0).fit(x)
+    with pytest.raises(
+        DataError, match=r"trained with a sigmoid output.*: scale them to \[0, 1\]$"
+    ):
+        fitted.transform(x - 0.5)

@@ -254,3 +254,24 @@ def test_a_gaussian_vae_on_data_far_from_unit_scale_is_said(caplog):
     with caplog.at_level(logging.WARNING, logger="aekit.notes"):
         aekit.VAE(epochs=1, likelihood="gaussian", channels=(4, 8), threads=1).fit(X)
     assert "root mean square" not in caplog.text
+
+
+def test_values_outside_0_1_get_the_advice_of_the_situation(caplog):
+    """Probe 56 advice #4: 8-bit images were advised likelihood='gaussian', which collapsed them (loss
+    3e16) under a warning that blamed beta; a fitted VAE was advised a training parameter."""
+    x = np.random.default_rng(0).random((16, 1, 8, 8)).astype(np.float32)
+    with pytest.raises(DataError, match=r"divide the 8-bit pixels by 255$"):
+        aekit.VAE(epochs=1).fit(np.round(x * 255))
+    with pytest.raises(DataError, match=r"scale them to \[0, 1\], or use likelihood='gaussian'$"):
+        aekit.VAE(epochs=1).fit(x - 0.5)
+    fitted = aekit.VAE(epochs=1, latent_dim=2, verbose=0).fit(x)
+    with pytest.raises(
+        DataError, match=r"trained with a Bernoulli likelihood.*: scale them to \[0, 1\]$"
+    ):
+        fitted.transform(x - 0.5)
+    from aekit.recipes.quality import unscaled_data, vae_alike
+
+    fix = unscaled_data(np.round(x * 255), "gaussian")
+    assert "divide 8-bit images by 255" in vae_alike(0.0, 1e7, 1e-3, fix=fix)
+    assert "--beta" not in vae_alike(0.0, 1e7, 1e-3, fix=fix)
+    assert unscaled_data(x, "gaussian") is None and unscaled_data(x * 255, "bernoulli") is None

@@ -120,3 +120,20 @@ def test_a_folder_of_the_users_is_refused_as_such_not_offered_overwrite(tmp_path
         with pytest.raises(UsageError, match="not an aekit run .* holds your files notes.txt"):
             RunFolder.open(mine, overwrite=overwrite)
     assert (mine / "notes.txt").read_text() == "mine"
+
+
+def test_an_interrupted_training_is_not_dropped_without_overwrite_or_resume(tmp_path):
+    """Probe 56 advice #15: 'aekit train' again without --resume dropped an interrupted run's 19
+    epochs without a word, where a finished run needs --overwrite."""
+    run = tmp_path / "run"
+    with RunFolder.open(run) as r:  # killed after its third epoch: never committed
+        r.write_json("config.json", {"estimator": "Autoencoder", "status": "training"})
+        r.write_json("checkpoint/latest.json", {"epoch": 3})
+    with pytest.raises(
+        UsageError, match=r"interrupted training \(3 epochs done.*--resume.*--overwrite"
+    ):
+        RunFolder.open(run)
+    with RunFolder.open(run, resume=True) as r:  # continued
+        assert json.loads((r.work / "checkpoint" / "latest.json").read_text()) == {"epoch": 3}
+    with RunFolder.open(run, overwrite=True) as r:  # started again, as asked
+        assert not (r.work / "checkpoint").exists()

@@ -158,3 +158,34 @@ def test_the_mean_warning_suggests_only_settings_not_in_use():
         "--scaler auto)",
         "--output-activation auto)",
     ]
+
+
+def test_a_code_at_the_inputs_width_is_not_advised_to_widen(tmp_path):
+    """Probe 56 advice #6: a code of 5 or 6 numbers for 6 features was told "raise --latent-dim", and
+    the run at 6 was told that and "use --latent-dim below 6" at once."""
+    assert no_better_than_mean(1.3, 0.9, room=False).endswith("train longer (--epochs)")
+    assert no_better_than_mean(1.3, 0.9).endswith("or raise --latent-dim")
+    np.save(tmp_path / "x.npy", np.random.default_rng(0).normal(size=(300, 6)).astype(np.float32))
+    for latent in (5, 6, 12):
+        _, metrics = train_run(
+            "basic",
+            {"epochs": 2, "latent_dim": latent, "threads": 1},
+            DataSpec(data=str(tmp_path / "x.npy")),
+            tmp_path / f"run{latent}",
+            figures=False,
+        )
+        useless = [w for w in metrics["warnings"] if "no better than predicting" in w]
+        assert useless and "raise --latent-dim" not in useless[0], metrics["warnings"]
+
+
+def test_a_training_loss_that_rose_with_the_validation_loss_is_unstable_not_overfitting():
+    """Probe 56 advice #7: at --lr 20 both losses rose 500-fold from the best epoch, and the warning
+    said "while the training loss fell (overfitting); use a smaller model"."""
+    losses = [(366.9, 20.5), (15.06, 6.98), (1954.0, 4606.0), (6063.9, 7667.0), (8276.7, 8269.2)]
+    history = [{"train_loss": t, "val_loss": v} for t, v in losses]
+    found = overfitting(history, lr=20.0)
+    assert "unstable, not overfitting" in found and "--lr 20: try 0.001" in found, found
+    assert "smaller model" not in found and "fell" not in found
+    fell = [{"train_loss": t / (i + 1), "val_loss": v} for i, (t, v) in enumerate(losses)]
+    fell[1]["train_loss"] = 1e5  # the training loss at the best epoch above the last one's
+    assert "(overfitting)" in overfitting(fell, lr=20.0)

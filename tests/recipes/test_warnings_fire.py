@@ -108,3 +108,30 @@ def test_a_code_of_one_number_trains_with_its_figures(family, texture_file, tmp_
     )  # fmt: skip
     figures = {p.name for p in (tmp_path / "r" / "figures").iterdir()}
     assert "latent_map.png" not in figures and "loss.png" in figures
+
+
+def test_the_alarms_warning_advises_only_what_was_not_given(tmp_path):
+    """Probe 56 advice #8: a detector trained with --train-steps and --threshold percentile --q 99
+    was told to use both; its cause was a channel held constant while training."""
+    import pandas as pd
+
+    from aekit.estimators.thresholds import get_threshold
+
+    rng = np.random.default_rng(0)
+    t = np.arange(2000)
+    v = np.sin(t / 10) + rng.normal(scale=0.05, size=2000)
+    held = np.r_[np.zeros(1000), rng.normal(size=1000)]
+    pd.DataFrame({"v": v, "c": held}).to_csv(tmp_path / "held.csv", index=False)
+    pd.DataFrame({"v": np.r_[v[:1000], 3 * v[1000:]]}).to_csv(tmp_path / "amp.csv", index=False)
+    given = {"threshold": "percentile", "q": 99.0}
+    found = {}
+    for name in ("held", "amp"):
+        spec = DataSpec(data=str(tmp_path / f"{name}.csv"), train_steps=900)
+        _, metrics = train_run("series", given, spec, tmp_path / name, figures=False)
+        found[name] = [w for w in metrics["warnings"] if "flags" in w]
+    assert "channel c held one value" in found["held"][0], found
+    assert found["amp"][0].endswith("raise the threshold (--threshold max)"), found
+    for text in (*found["held"], *found["amp"]):
+        assert "--train-steps" not in text and "--q 99" not in text, text
+    whole = alarms_everywhere(0.8, get_threshold("max", margin=1.5))
+    assert "--train-steps N" in whole and whole.endswith("(--margin 3)")

@@ -129,3 +129,25 @@ def test_a_checkpoint_of_an_aekit_before_ids_is_still_aekits(tmp_path):
     (tmp_path / LATEST).write_text(json.dumps(state))
     fit(tmp_path, epochs=1)  # accepted (a fresh fit: starts it again)
     assert sorted(contents(tmp_path)) == ["epoch-0001.safetensors", LATEST, "threads.json"]
+
+
+def test_a_damaged_latest_json_is_called_damaged_and_starting_again_works(tmp_path):
+    """Probe 56 advice #19: aekit's own latest.json, damaged, was refused as "aekit did not write"
+    it, and the advice (another checkpoint_dir) left the checkpoint behind."""
+    from aekit.errors import RunFailure
+
+    X = np.random.default_rng(0).normal(size=(60, 4)).astype(np.float32)
+    folder = tmp_path / "ck"
+    aekit.Autoencoder(epochs=2, verbose=0).fit(X, checkpoint_dir=folder)
+    (folder / LATEST).write_text("garbage")
+    with pytest.raises(
+        RunFailure, match=r"unreadable checkpoint .*start again without resume=True$"
+    ):
+        aekit.Autoencoder(epochs=3, verbose=0).fit(X, checkpoint_dir=folder, resume=True)
+    aekit.Autoencoder(epochs=3, verbose=0).fit(X, checkpoint_dir=folder)  # following it
+    assert sorted(p.name for p in folder.glob("epoch-*")) == ["epoch-0003.safetensors"]
+    aekit.Autoencoder(epochs=4, verbose=0).fit(X, checkpoint_dir=folder, resume=True)
+    (tmp_path / "user").mkdir()
+    (tmp_path / "user" / LATEST).write_text("garbage")  # no aekit weights beside it: the user's
+    with pytest.raises(UsageError, match="which aekit did not write"):
+        aekit.Autoencoder(epochs=1, verbose=0).fit(X, checkpoint_dir=tmp_path / "user")

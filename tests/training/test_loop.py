@@ -257,6 +257,24 @@ def test_a_divergence_within_the_first_epoch_is_caught(lr, schedule):
         aekit.Autoencoder(epochs=1, lr=lr, schedule=schedule, threads=1, verbose=0).fit(X)
 
 
+def test_an_epoch_whose_loss_jumped_by_orders_of_magnitude_is_diverged():
+    """Probe 56 advice #7: at --lr 20 a few steps of epoch 3 ran away (its mean 1.5e9 after 15, its
+    median ordinary) and left the weights useless; the run ended "overfitting"."""
+    calls = []
+
+    def jumping(model, x, t, g):  # 10 steps an epoch: one step of epoch 3 runs away
+        calls.append(1)
+        return _loss(model, x, t, g) * (1e10 if len(calls) == 25 else 1.0)
+
+    x = torch.randn(320, 8, generator=torch.Generator().manual_seed(0))
+    config = TrainConfig(epochs=4, batch_size=32, lr=1e-3)
+    with pytest.raises(
+        Diverged, match=r"epoch 3: the training loss grew to .* in an earlier epoch"
+    ):
+        train(_model(), jumping, x, config=config)
+    assert len(calls) == 30  # epochs 1 and 2 passed: ordinary losses
+
+
 def test_a_few_extreme_rows_are_no_divergence_at_any_rate():
     # a logger's 65535 among readings of unit spread: the batches holding it keep a loss of 1e9
     # whatever the rate; the epoch's mean was called a divergence that no lower rate cured

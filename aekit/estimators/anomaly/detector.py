@@ -493,7 +493,7 @@ class AnomalyDetector(Alarms, NeuralEstimator):
         elif held is not None:
             validation = (self.scaler_.transform(held),) * 2
         self.hidden_, self.latent_dim_ = self._size()  # "auto" as built, for readers
-        model = self._seeded_model(self._build_model)
+        model = self._seeded_model(self._build_model, len(Xs))
         self._record_network()
         self.model_ = self._fit_model(
             model,

@@ -474,7 +474,7 @@ class SeriesDetector(SeriesAlarms, NeuralEstimator):
         """Train the autoencoder on the windows of the scaled stretch; with the neighbours, its error
         is taken in units of its mean over the training windows, as theirs is."""
         windows = WindowRows(scaled, self.window_, self.stride)  # views, no copies
-        model = self._seeded_model(self._build_model)
+        model = self._seeded_model(self._build_model, len(windows))
         self.model_ = self._fit_model(
             model, reconstruction_loss(self.loss), windows, trainer=trainer
         )
