@@ -143,20 +143,23 @@ def cmd_denoise(args: argparse.Namespace) -> int:
 
 def _npy_output(denoised, data, args: argparse.Namespace):
     """The denoised images for a ``.npy``: back at the inputs' own size, as image outputs are
-    (unless --keep-model-size); an ``(n, H, W)`` input gets ``(n, H, W)`` back."""
+    (unless --keep-model-size); inputs of several sizes, which one array cannot hold at their own,
+    at the model's size (as before outputs went back), with a note; an ``(n, H, W)`` input gets
+    ``(n, H, W)`` back."""
     import numpy as np
 
+    from .._notes import note
     from ..data import resize_images
-    from ..errors import UsageError
 
     if data.sizes is not None:
         sizes = sorted(set(map(tuple, data.sizes)))
-        if len(sizes) > 1:
-            raise UsageError(
-                f"{args.input}: images of {len(sizes)} sizes cannot go back to their own sizes in "
-                f"one .npy; pass --keep-model-size (all at the model's size) or give a folder output"
+        if len(sizes) == 1:
+            denoised = resize_images(np.asarray(denoised), sizes[0])
+        else:
+            note(
+                f"{args.input}: images of {len(sizes)} sizes go into one .npy at the model's size "
+                f"(--keep-model-size); a folder output keeps each image's own size"
             )
-        denoised = resize_images(np.asarray(denoised), sizes[0])
     if Path(args.input).suffix.lower() == ".npy" and np.load(args.input, mmap_mode="r").ndim == 3:
         denoised = denoised[:, 0]  # (n, H, W) in -> (n, H, W) out
     return denoised
