@@ -403,10 +403,9 @@ def _check_part(est: Any, part: str | None) -> str:
 def _estimator(model: Any) -> tuple[Any, dict[str, Any]]:
     """(fitted estimator, extra metadata) from an estimator or the path of a saved model / run folder."""
     if isinstance(model, (str, Path)):
-        from ..estimators.persistence import load
-        from .runs import run_metadata
+        from .runs import loaded_run
 
-        return load(model), run_metadata(model)
+        return loaded_run(model)
     if not hasattr(model, "check_is_fitted"):
         raise UsageError(
             f"expected a fitted aekit estimator or the path of a saved model, got {type(model).__name__}"
@@ -462,12 +461,9 @@ def _to_proto(g: _Graph, opset: int | None, label: str, hint: str = ""):
     if opset is not None and (
         isinstance(opset, bool) or not isinstance(opset, int) or not 1 <= opset <= newest
     ):
+        why = f"({MIN_OPSET} and newer are written directly, older ones through ONNX's converter)"
         raise naming(
-            UsageError(
-                f"opset must be a whole number from 1 to {newest} ({MIN_OPSET} and newer are "
-                f"written directly, older ones through ONNX's version converter where it can), "
-                f"got {opset!r}"
-            ),
+            UsageError(f"opset must be a whole number from 1 to {newest} {why}, got {opset!r}"),
             "opset",
         )
     # Dim.DYNAMIC rather than named Dims: torch.export refuses named height/width Dims for the denoiser's

@@ -19,3 +19,10 @@ def run_metadata(path: str | Path) -> dict[str, Any]:
     if size is not None:
         out["image_size"] = [int(d) for d in size]
     return out
+
+
+def loaded_run(path: str | Path) -> tuple[Any, dict[str, Any]]:
+    """(the estimator saved at ``path``, :func:`run_metadata` of it)."""
+    from ..estimators.persistence import load
+
+    return load(path), run_metadata(path)

@@ -352,30 +352,18 @@ class AnomalyDetector(Alarms, NeuralEstimator):
 
     def _members(self) -> int:
         """Networks in the ensemble: ``members``, "auto" being ``auto_members`` dense ones (conv: one)."""
+        custom, dense = self._custom_network(), self.architecture == "dense"
         if self.members == AUTO:
-            return (
-                self.auto_members
-                if self.architecture == "dense" and not self._custom_network()
-                else 1
-            )
+            return self.auto_members if dense and not custom else 1
         members = int(self.members)
-        if members > 1 and self._custom_network():
-            raise naming(
-                UsageError(
-                    f"members={members} trains copies of the built-in dense network; your own "
-                    f"encoder and decoder train as one network: use members=1 (or 'auto')"
-                ),
-                "members",
+        if members > 1 and (custom or not dense):
+            why = (
+                "trains copies of the built-in dense network; your own encoder and decoder train "
+                "as one network: use members=1 (or 'auto')"
+                if custom
+                else f"needs architecture='dense'; use members=1 with {self.architecture}"
             )
-        if members > 1 and self.architecture != "dense":
-            raise naming(
-                UsageError(
-                    f"members={members} needs architecture='dense'; use members=1 with "
-                    f"{self.architecture}"
-                ),
-                "members",
-                "architecture",
-            )
+            raise naming(UsageError(f"members={members} {why}"), "members", "architecture")
         return members
 
     def _build_model(self) -> torch.nn.Module:

@@ -445,16 +445,12 @@ class SeriesDetector(SeriesAlarms, NeuralEstimator):
         the neighbours' to the autoencoder alone."""
         if self.method == "neighbors":
             given = self._changed_params(NETWORK_OPTIONS)
-            what, other = (
-                "set the autoencoder's training, and method='neighbors' trains none",
-                ("'reconstruction' (or 'both') to train it"),
-            )
+            what = "set the autoencoder's training, and method='neighbors' trains none"
+            other = "'reconstruction' (or 'both') to train it"
         elif self.method == "reconstruction":
             given = self._changed_params(NEIGHBOR_OPTIONS)
-            what, other = (
-                "set the neighbours' search, and method='reconstruction' has none",
-                ("'neighbors' (or 'both') to search them"),
-            )
+            what = "set the neighbours' search, and method='reconstruction' has none"
+            other = "'neighbors' (or 'both') to search them"
         else:
             return
         if given:
