@@ -91,6 +91,9 @@ class ServedModel:
         self.id_column = (config.get("data") or {}).get("id_column")
         size = (config.get("data") or {}).get("image_size")  # --image-size: images resized to it
         self.image_size = tuple(size) if size is not None else None
+        # a table's missing cells: filled with the run's recorded values, as aekit score fills them
+        self.fill_values = (config.get("data") or {}).get("fill_values")
+        self.tabular = len(self.sample_shape) == 1
         self.outputs = self._outputs()
 
     # ---- what the metadata shows ------------------------------------------------------------------
@@ -171,7 +174,7 @@ class ServedModel:
                     f"give either {INPUT!r} or the columns by name, not both (got {INPUT!r} and "
                     f"{given[0]!r})"
                 )
-            x = self._at_run_size(numbers(req.inputs[INPUT]))
+            x = self._at_run_size(numbers(req.inputs[INPUT], self.tabular))
             self._check_shape(x)
         elif self.columns:
             x = self._by_name(req)
@@ -182,7 +185,29 @@ class ServedModel:
             )
         if len(x) == 0:
             raise ProtocolError("the input has no rows; expected at least one")
-        return x.astype(np.float32)
+        return self._filled(x).astype(np.float32)
+
+    def _filled(self, x: np.ndarray) -> np.ndarray:
+        """A table's missing cells (``null``, NaN) filled with the run's recorded values, as
+        ``aekit score`` fills a file's; a run that records none (``--fill none``): refused, naming
+        the columns."""
+        if not self.tabular or not np.isnan(x).any():
+            return x
+        from ..data.missing import count_missing
+
+        names = self.columns or [str(j) for j in range(x.shape[1])]
+        rows, per = count_missing(x, names)
+        if self.fill_values is None:
+            cols = ", ".join(f"{n}: {c}" for n, c in list(per.items())[:8])
+            raise ProtocolError(
+                f"{rows} of {len(x)} rows have missing values ({cols}); the run fills none (it was "
+                f"trained with --fill none): send every cell"
+            )
+        x = np.array(x, dtype=np.float64)
+        for j, name in enumerate(names):
+            gaps = np.isnan(x[:, j])
+            x[gaps, j] = self.fill_values.get(name, 0.0)
+        return x
 
     def _at_run_size(self, x: np.ndarray) -> np.ndarray:
         """Images of another size than a run's ``--image-size`` resized to it, as ``aekit score``
@@ -214,7 +239,7 @@ class ServedModel:
                 f"{list(self.input_shape())}, or one input per column named after it ({shown}); "
                 f"got {', '.join(map(repr, req.inputs)) or 'none'}"
             )
-        cols = [_column(req.inputs[n]) for n in posted]
+        cols = [_column(req.inputs[n], self.tabular) for n in posted]
         if cols and any(len(c) != len(cols[0]) for c in cols):
             raise ProtocolError("the columns have different numbers of rows; give each the same")
         x = np.stack(cols, axis=1) if cols else np.empty((0, 0))
@@ -251,10 +276,10 @@ def _own_size(req: InferRequest, x: np.ndarray) -> tuple[int, int] | None:
     return tuple(int(d) for d in t.shape[2:])
 
 
-def _column(t: Tensor) -> np.ndarray:
-    """A column posted by name: shape [rows] or [rows, 1]."""
+def _column(t: Tensor, missing: bool = False) -> np.ndarray:
+    """A column posted by name: shape [rows] or [rows, 1] (``missing``: null for a missing cell)."""
     if len(t.shape) == 1 or (len(t.shape) == 2 and t.shape[1] == 1):
-        return numbers(t).reshape(-1)
+        return numbers(t, missing).reshape(-1)
     raise ProtocolError(f"the column {t.name!r} has shape {list(t.shape)}; expected [rows]")
 
 

@@ -239,15 +239,18 @@ def _short(value: Any, limit: int = 60) -> str:
 # ---- reading a tensor's data ----------------------------------------------------------------------
 
 
-def numbers(t: Tensor) -> np.ndarray:
-    """The data of a numeric tensor as a float64 array of its shape (checked: count, type, range)."""
+def numbers(t: Tensor, missing: bool = False) -> np.ndarray:
+    """The data of a numeric tensor as a float64 array of its shape (checked: count, type, range).
+
+    ``missing``: a float tensor may hold ``null`` or NaN (a missing cell, NaN in the array) for a
+    model that fills them as the run recorded; infinity is refused all the same."""
     if t.datatype not in NUMERIC:
         raise ProtocolError(
             f"the input {t.name!r} has datatype {t.datatype}; expected numbers (FP32, or another "
             f"numeric type)"
         )
     if isinstance(t.data, bytes):
-        return _binary_numbers(t)
+        return _binary_numbers(t, missing)
     size = math.prod(t.shape)
     flat = _flatten(t.data, t.shape, t.name)
     if len(flat) != size:
@@ -256,7 +259,7 @@ def numbers(t: Tensor) -> np.ndarray:
         )
     dtype = np.dtype(NUMERIC[t.datatype])
     integer = dtype.kind in "iu"
-    allowed = {int} if integer else {int, float}
+    allowed = {int} if integer else {int, float, type(None)} if missing else {int, float}
     if not set(map(type, flat)) <= allowed:  # bool, None, str, list, dict are not numbers
         bad = next(v for v in flat if type(v) not in allowed)
         raise ProtocolError(
@@ -264,16 +267,16 @@ def numbers(t: Tensor) -> np.ndarray:
             f"{'whole numbers' if integer else 'numbers'} ({t.datatype})"
         )
     try:
-        x = np.array(flat, dtype=np.float64)
+        x = np.array([np.nan if v is None else v for v in flat] if missing else flat, np.float64)
     except OverflowError:
         raise ProtocolError(
             f"the input {t.name!r} holds a number too large for {t.datatype}"
         ) from None
-    _check_range(x, dtype, t)
+    _check_range(x, dtype, t, missing)
     return x.reshape(t.shape)
 
 
-def _binary_numbers(t: Tensor) -> np.ndarray:
+def _binary_numbers(t: Tensor, missing: bool = False) -> np.ndarray:
     """A binary input's bytes (little-endian, row-major) as a float64 array of its shape."""
     dtype = np.dtype(NUMERIC[t.datatype]).newbyteorder("<")
     size = math.prod(t.shape)
@@ -283,7 +286,7 @@ def _binary_numbers(t: Tensor) -> np.ndarray:
             f"{list(t.shape)} of {t.datatype} takes {size * dtype.itemsize}"
         )
     x = np.frombuffer(t.data, dtype=dtype).astype(np.float64)
-    _check_range(x, dtype, t)
+    _check_range(x, dtype, t, missing)
     return x.reshape(t.shape)
 
 
@@ -314,7 +317,9 @@ def _nested(data: Any, shape: Sequence[int], name: str, out: list) -> None:
         _nested(part, shape[1:], name, out)
 
 
-def _check_range(x: np.ndarray, dtype: np.dtype, t: Tensor) -> None:
+def _check_range(x: np.ndarray, dtype: np.dtype, t: Tensor, missing: bool = False) -> None:
+    if missing:  # NaN is a missing cell, filled by the model; the range is that of the rest
+        x = x[~np.isnan(x)]
     if x.size == 0:
         return
     if dtype.kind == "f":

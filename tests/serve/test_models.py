@@ -65,3 +65,24 @@ def test_a_run_resized_at_training_resizes_served_images_and_brings_outputs_back
     (work,) = Denoiser("n", den, config).work(parse_infer(body))
     denoised = work.run(work.x, work.names)["denoised"]
     np.testing.assert_allclose(denoised, resize_images(den.transform(at8), (12, 10)), atol=1e-6)
+
+
+def test_a_run_that_fills_none_refuses_a_missing_cell_naming_its_column():
+    """probe 56 surfaces #2: serve refused every missing cell; now it fills as the run records, and
+    a run trained with --fill none (no recorded values) names what is missing."""
+    import pytest
+
+    from aekit.serve.models import Detector
+    from aekit.serve.protocol import ProtocolError, parse_infer
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(60, 3)).astype(np.float32)
+    det = aekit.AnomalyDetector(epochs=1, device="cpu", threads=1).fit(x)
+    body = {"inputs": [{"name": "input", "shape": [2, 3], "datatype": "FP32",
+                        "data": [0.1, None, 0.3, 0.4, 0.5, 0.6]}]}  # fmt: skip
+    with pytest.raises(
+        ProtocolError, match=r"1 of 2 rows have missing values \(1: 1\).*--fill none"
+    ):
+        Detector("t", det, {"data": {"fill_values": None}}).rows(parse_infer(body))
+    filled = Detector("t", det, {"data": {"fill_values": {"1": 7.0}}}).rows(parse_infer(body))
+    np.testing.assert_array_equal(filled, np.float32([[0.1, 7.0, 0.3], [0.4, 0.5, 0.6]]))
