@@ -241,19 +241,40 @@ def _diverged(
     *,
     weights: bool = False,
     grew: str | None = None,
+    history: Sequence[dict] = (),
+    start: float | None = None,
 ) -> Diverged:
     """The one-line error of a run whose loss or weights stopped being finite in ``epoch`` (0-based),
-    or whose loss ``grew`` far beyond its start."""
+    or whose loss ``grew`` far beyond its start. The checkpoint kept is worth continuing only when
+    its epochs were still learning (``history`` against the ``start`` loss: :func:`_still_learning`);
+    else start again."""
     what = "the weights became non-finite" if weights else f"the loss became {value}"
     what = grew or what
     lower = f"{lower_lr(config.lr):g}"
     kept = ""
     if checkpoint_dir is not None and has_checkpoint(checkpoint_dir):
         kept = f"; the last good checkpoint is kept: continue it with --resume --lr {lower}"
+        if not _still_learning(history, start):
+            kept = (
+                f"; its last checkpoint's loss had already risen above the one it started from: start "
+                f"again with --overwrite --lr {lower}"
+            )
     return Diverged(
         f"training diverged in epoch {epoch + 1}: {what}; lower the learning rate (lr={config.lr:g}: "
         f"try --lr {lower}) or scale the data to a smaller range{kept}"
     )
+
+
+def _still_learning(history: Sequence[dict], start: float | None) -> bool:
+    """Whether the last epoch's loss (validation's where there is one) is at most the loss the run
+    started from (its first step's, ``start``): at lr 20 the first epochs ended at 15 and 7.0
+    (validation) from a start of 1.4, and the checkpoint they left, continued at a lower rate,
+    trained on at 7.0; starting again at that rate reached 0.81."""
+    if not history or start is None or not math.isfinite(start):
+        return True
+    last = history[-1].get("val_loss")
+    last = history[-1].get("train_loss") if last is None else last
+    return last is None or float(last) <= start
 
 
 @dataclass
@@ -583,7 +604,15 @@ def _check_finite(
     if not math.isfinite(train_loss) or not val_ok or not _finite_weights(run.model):
         bad = train_loss if not math.isfinite(train_loss) else val_loss
         weights = math.isfinite(bad or 0.0)
-        raise _diverged(epoch, run.config, bad, run.checkpoint_dir, weights=weights)
+        raise _diverged(
+            epoch,
+            run.config,
+            bad,
+            run.checkpoint_dir,
+            weights=weights,
+            history=history,
+            start=run.start_loss,
+        )
     if run.start_loss is None or not math.isfinite(run.start_loss):
         return
     # a likelihood's loss may start negative (|start|), and may fall far below zero as the model
@@ -596,13 +625,13 @@ def _check_finite(
     for name, value in checks:
         if value is not None and value > BLOWUP * scale:
             raise _diverged(
-                epoch, run.config, value, run.checkpoint_dir,
+                epoch, run.config, value, run.checkpoint_dir, history=history, start=run.start_loss,
                 grew=f"the {name} grew to {value:.4g} from {run.start_loss:.4g} at the start",
             )  # fmt: skip
     lowest = min((float(r["train_loss"]) for r in history), default=math.inf)
     if train_loss > BLOWUP * max(lowest, scale):
         raise _diverged(
-            epoch, run.config, train_loss, run.checkpoint_dir,
+            epoch, run.config, train_loss, run.checkpoint_dir, history=history, start=run.start_loss,
             grew=f"the training loss grew to {train_loss:.4g} from {lowest:.4g} in an earlier epoch",
         )  # fmt: skip
 

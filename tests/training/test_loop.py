@@ -275,6 +275,29 @@ def test_an_epoch_whose_loss_jumped_by_orders_of_magnitude_is_diverged():
     assert len(calls) == 30  # epochs 1 and 2 passed: ordinary losses
 
 
+@pytest.mark.parametrize(
+    "rising, advice", [(False, "continue it with --resume"), (True, "start again")]
+)
+def test_a_diverged_run_is_told_to_continue_its_checkpoint_only_if_it_was_learning(
+    tmp_path, rising, advice
+):
+    """Verify 56 of advice #7: at --lr 20 the checkpoint kept was already useless (validation 7.0
+    where the mean gives 0.94); continued at 0.001 it stayed at 7.0, started again it reached 0.81."""
+    calls = []
+
+    def jumping(
+        model, x, t, g
+    ):  # every step after the first 5x worse when rising; step 25 runs away
+        calls.append(1)
+        worse = 5.0 if rising and len(calls) > 1 else 1.0
+        return _loss(model, x, t, g) * (1e10 if len(calls) == 25 else worse)
+
+    x = torch.randn(320, 8, generator=torch.Generator().manual_seed(0))
+    config = TrainConfig(epochs=4, batch_size=32, lr=1e-3)
+    with pytest.raises(Diverged, match=advice):
+        train(_model(), jumping, x, config=config, checkpoint_dir=tmp_path / "ck")
+
+
 def test_a_few_extreme_rows_are_no_divergence_at_any_rate():
     # a logger's 65535 among readings of unit spread: the batches holding it keep a loss of 1e9
     # whatever the rate; the epoch's mean was called a divergence that no lower rate cured
