@@ -91,7 +91,7 @@ def fill_missing(
         gaps = np.isnan(x[:, j])
         if gaps.any():
             x[gaps, j] = values.get(n, 0.0)
-    note(f"{source}: {what}; filled with the training rows' {_words(how)} (--fill to choose)")
+    note(f"{source}: {what}; filled with {_words(how)} (--fill chooses how)")
     return x
 
 
@@ -111,4 +111,6 @@ def refuse_missing(x: np.ndarray, names: Sequence[str] | None, source: str, firs
 
 
 def _words(how: str) -> str:
-    return {"median": "medians", "mean": "means", "zero": "zeros"}.get(how, "recorded values")
+    """What the cells were filled with, said as a note says it ("the training rows' medians")."""
+    own = {"median": "the training rows' medians", "mean": "the training rows' means"}
+    return own.get(how, "zeros" if how == "zero" else "the training rows' recorded values")
