@@ -102,7 +102,7 @@ def test_the_index_keeps_its_own_copy_of_the_callers_vectors():
 
     rng = np.random.default_rng(0)
     for given in (rng.random((30, 4), dtype=np.float32), torch.rand(30, 4)):
-        before = np.array(given, copy=True)
+        before = np.asarray(given).copy()  # np.array(copy=True) of a tensor: NumPy 2 warns
         idx = LatentIndex().fit(given)
         expected = idx.kneighbors(before[:1], k=3)[1]
         given[:] = 0  # the caller reuses its buffer
