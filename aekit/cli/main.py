@@ -262,8 +262,10 @@ def typed(message: str, names: str | tuple[str, ...], args: argparse.Namespace) 
             continue
         option, word = option_name(name), rf"(?<![-\w]){re.escape(name)}"
         message, forms = re.subn(word + _VALUE, lambda m, o=option: _as_option(o, m), message)
-        if not forms:  # the name alone: its first mention (a later one may be an argument)
-            message = message.replace(name, option, 1)
+        if (
+            not forms
+        ):  # the name alone: its first mention as a word (a later one may be an argument)
+            message = re.sub(word + r"(?!\w)", lambda _, o=option: o, message, count=1)
     return message
 
 

@@ -115,3 +115,17 @@ def test_torch_failing_to_allocate_is_the_out_of_memory_line(monkeypatch, capsys
         assert err == [
             "aekit: error: out of memory; use smaller sizes (batch, layers, images, samples)"
         ]
+
+
+def test_a_parameter_is_said_as_its_option_only_where_it_is_a_word():
+    import argparse
+
+    from aekit.cli.main import typed
+
+    args = argparse.Namespace(k=3.0, lr=0.1)
+    # the name alone: its first mention as a word, not the first "k" of "keep"
+    assert typed("keep k at 0 or more", "k", args) == "keep --k at 0 or more"
+    assert typed("lower lr=20 to lr=0.001", "lr", args) == "lower --lr 20 to --lr 0.001"
+    assert (
+        typed("members=3 and more", "members", args) == "members=3 and more"
+    )  # not an option here
