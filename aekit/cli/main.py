@@ -262,9 +262,7 @@ def typed(message: str, names: str | tuple[str, ...], args: argparse.Namespace) 
             continue
         option, word = option_name(name), rf"(?<![-\w]){re.escape(name)}"
         message, forms = re.subn(word + _VALUE, lambda m, o=option: _as_option(o, m), message)
-        if (
-            not forms
-        ):  # the name alone: its first mention as a word (a later one may be an argument)
+        if not forms:  # the name alone: its first mention as a word (a later may be an argument)
             message = re.sub(word + r"(?!\w)", lambda _, o=option: o, message, count=1)
     return message
 
