@@ -314,6 +314,9 @@ def names_out(get_feature_names_out: Any, input_features: Any) -> np.ndarray:
         ) from None
 
 
+PIXELS_FROM = 10.0  # values of 0..hi, hi above this and at most 255, are taken for 8-bit pixels
+
+
 def outside_unit_range(
     lo: float, hi: float, name: str, needs: str, instead: str | None
 ) -> DataError:
@@ -322,8 +325,9 @@ def outside_unit_range(
     255 is the fix: another output on them trains a poor model (a Gaussian VAE on them collapsed,
     at a loss of 3e16). ``instead``: a training parameter that takes any range, said for other
     values at ``fit`` only (a fitted model keeps what it was trained with: None)."""
-    fix = "divide the 8-bit pixels by 255" if lo >= 0 and hi <= 255 else "scale them to [0, 1]"
-    if instead and not (lo >= 0 and hi <= 255):
+    pixels = lo >= 0 and PIXELS_FROM < hi <= 255  # 0..1.3 or 0..5 are not pixels: /255 crushes them
+    fix = "divide the 8-bit pixels by 255" if pixels else "scale them to [0, 1]"
+    if instead and not pixels:
         fix += f", or use {instead}"
     return DataError(
         f"{name} has values in [{lo:.4g}, {hi:.4g}]; {needs} takes values in [0, 1]: {fix}"

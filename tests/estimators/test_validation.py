@@ -151,3 +151,15 @@ def test_get_feature_names_out_refuses_other_input_features_with_aekits_errors(X
     assert list(ae.get_feature_names_out(list("abcde"))) == ["autoencoder0", "autoencoder1"]
     with pytest.raises(NotFittedError):
         aekit.VAE().get_feature_names_out()
+
+
+def test_values_a_little_outside_0_1_are_not_told_to_divide_by_255():
+    # review 56: values in [0, 1.3] or counts in [0, 5] were told to divide "the 8-bit pixels" by 255
+    from aekit.estimators.validation import outside_unit_range
+
+    near = str(outside_unit_range(0.0, 1.3, "X", "a sigmoid output", "output_activation='linear'"))
+    assert "255" not in near and "scale them to [0, 1], or use output_activation='linear'" in near
+    pixels = str(
+        outside_unit_range(0.0, 254.0, "X", "a sigmoid output", "output_activation='linear'")
+    )
+    assert pixels.endswith("divide the 8-bit pixels by 255")
