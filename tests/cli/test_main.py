@@ -126,6 +126,13 @@ def test_a_parameter_is_said_as_its_option_only_where_it_is_a_word():
     # the name alone: its first mention as a word, not the first "k" of "keep"
     assert typed("keep k at 0 or more", "k", args) == "keep --k at 0 or more"
     assert typed("lower lr=20 to lr=0.001", "lr", args) == "lower --lr 20 to --lr 0.001"
-    assert (
-        typed("members=3 and more", "members", args) == "members=3 and more"
-    )  # not an option here
+    # not an option of this command: as it is
+    assert typed("members=3 and more", "members", args) == "members=3 and more"
+    # review 56: not inside a quoted value or a file name
+    args = argparse.Namespace(threshold="fpr:0.05", members=None)
+    line = "threshold must be 'max', got 'threshold=3'"
+    assert typed(line, "threshold", args) == "--threshold must be 'max', got 'threshold=3'"
+    assert typed("data/members=3.csv: members=3 needs", "members", args) == (
+        "data/members=3.csv: --members 3 needs"
+    )
+    assert typed("members must be", "members", args) == "members must be"  # not typed: as it is
