@@ -255,9 +255,10 @@ def _diverged(
     if checkpoint_dir is not None and has_checkpoint(checkpoint_dir):
         kept = f"; the last good checkpoint is kept: continue it with --resume --lr {lower}"
         if not _still_learning(history, start):
+            again = start_again(Path(checkpoint_dir))
             kept = (
-                f"; its last checkpoint's loss had already risen above the one it started from: start "
-                f"again with --overwrite --lr {lower}"
+                f"; its last epochs' training loss had already risen above the one it started "
+                f"from: {again}, at --lr {lower}"
             )
     return Diverged(
         f"training diverged in epoch {epoch + 1}: {what}; lower the learning rate (lr={config.lr:g}: "
@@ -266,14 +267,14 @@ def _diverged(
 
 
 def _still_learning(history: Sequence[dict], start: float | None) -> bool:
-    """Whether the last epoch's loss (validation's where there is one) is at most the loss the run
-    started from (its first step's, ``start``): at lr 20 the first epochs ended at 15 and 7.0
-    (validation) from a start of 1.4, and the checkpoint they left, continued at a lower rate,
-    trained on at 7.0; starting again at that rate reached 0.81."""
+    """Whether the last epoch's training loss is at most the one the run started from (its first
+    step's, ``start``: the same loss, where validation's may differ, a VAE's at beta 1, a
+    denoiser's on clean inputs): at lr 20 the first epochs ended far above their start, and the
+    checkpoint they left, continued at a lower rate, trained on at a validation loss of 7.0
+    (0.94 for the mean); started again at that rate it reached 0.81."""
     if not history or start is None or not math.isfinite(start):
         return True
-    last = history[-1].get("val_loss")
-    last = history[-1].get("train_loss") if last is None else last
+    last = history[-1].get("train_loss")
     return last is None or float(last) <= start
 
 
@@ -594,8 +595,9 @@ def _check_finite(
     was called a divergence that no lower rate cured. Weights that ran away raise the loss of
     most batches too: so a loss past :data:`BLOWUP` times the start is a divergence when the
     median batch loss ran away as well (past :data:`GROWTH` times the start), or on its own.
-    An epoch's mean past :data:`BLOWUP` times the lowest of the epochs before it (``history``) is
-    a divergence too, whatever its median: extreme rows weigh on every epoch's mean alike, while
+    An epoch's mean past :data:`BLOWUP` times the lowest of the epochs before it (``history``; at
+    least the start's scale, so a loss that fell near 0 does not make ordinary noise a
+    divergence) is one too, whatever its median: extreme rows weigh on every epoch's mean alike, while
     a mean of 1.5e9 after one of 15 (lr 20) was a few steps that ran away, and left the weights
     useless (a loss of 8000 to the end, reported as overfitting).
     """
@@ -630,9 +632,14 @@ def _check_finite(
             )  # fmt: skip
     lowest = min((float(r["train_loss"]) for r in history), default=math.inf)
     if train_loss > BLOWUP * max(lowest, scale):
+        base = (
+            f"{lowest:.4g} in an earlier epoch"
+            if lowest >= scale
+            else f"{run.start_loss:.4g} at the start"
+        )
         raise _diverged(
             epoch, run.config, train_loss, run.checkpoint_dir, history=history, start=run.start_loss,
-            grew=f"the training loss grew to {train_loss:.4g} from {lowest:.4g} in an earlier epoch",
+            grew=f"the training loss grew to {train_loss:.4g} from {base}",
         )  # fmt: skip
 
 
