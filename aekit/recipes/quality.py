@@ -348,12 +348,16 @@ def higher_threshold(rule: Any) -> str:
     >>> from aekit.estimators.thresholds import get_threshold
     >>> higher_threshold(get_threshold("max", margin=1.5)), higher_threshold(get_threshold("percentile", q=99))
     ('raise the threshold (--margin 3)', 'raise the threshold (--threshold max)')
+    >>> higher_threshold(get_threshold("fixed", value=3)), higher_threshold(get_threshold("fpr", rate=0.01))
+    ('raise the threshold (--threshold 6)', 'raise the threshold (--threshold fpr:0.001)')
     """
     name = getattr(rule, "name", "max")
     if name == "max":
         return f"raise the threshold (--margin {2 * float(getattr(rule, 'margin', 1.5)):g})"
     if name == "percentile" and float(rule.q) < 99:
         return "raise the threshold (--q 99)"
-    if name == "fixed":
-        return f"raise the threshold (--threshold above {float(rule.value):g})"
+    if name == "fixed":  # a value the user set: twice it, said as the option takes it
+        return f"raise the threshold (--threshold {2 * float(rule.value):g})"
+    if name in ("fpr", "pot"):  # a rate: a smaller one is a higher threshold
+        return f"raise the threshold (--threshold {name}:{float(rule.rate) / 10:g})"
     return "raise the threshold (--threshold max)"
