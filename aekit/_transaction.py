@@ -489,8 +489,9 @@ class FolderTransaction:
     def begin(self, *, reuse: bool = False, seed: Path | None = None, discard: bool = True) -> Path:
         """Prepare the staging folder: the interrupted one when ``reuse``, else a new one (a hard-linked
         copy of ``seed`` when given); return it. ``discard``: an interrupted training's staging
-        folder may be dropped (a fresh ``train``); else it is refused in one line (``plot`` or
-        ``calibrate`` deleted the epochs a ``--resume`` would have continued)."""
+        folder may be dropped (``train --overwrite``: the caller refuses a plain ``train`` over it
+        first, :meth:`aekit.recipes.folder.RunFolder.open`); else it is refused in one line
+        (``plot`` or ``calibrate`` deleted the epochs a ``--resume`` would have continued)."""
         if self.kind is not None and self.target.is_dir():
             self.keep = _manifest.ownership(self.target).user_files
             self.keep_folders = _manifest.empty_folders_under(self.target)

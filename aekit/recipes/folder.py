@@ -91,7 +91,8 @@ class RunFolder:
         """Lock ``path`` and prepare the folder its new run is built in, refusing to clobber an old run.
 
         ``resume``: continue the interrupted run beside ``path`` if there is one, else a copy of
-        ``path``; otherwise a new, empty staging folder (an interrupted one is removed).
+        ``path``; otherwise a new, empty staging folder, over an interrupted one only with
+        ``overwrite`` (without it, refused in one line: its epochs are not dropped unasked).
         """
         run = cls(path)
         p = run.path

@@ -200,8 +200,9 @@ class ServedModel:
         if self.fill_values is None:
             cols = ", ".join(f"{n}: {c}" for n, c in list(per.items())[:8])
             raise ProtocolError(
-                f"{rows} of {len(x)} rows have missing values ({cols}); the run fills none (it was "
-                f"trained with --fill none): send every cell"
+                f"{rows} of {len(x)} rows have missing values ({cols}); the model records no "
+                f"values to fill them with (a run trained with --fill none, or a model saved from "
+                f"Python): send every cell"
             )
         x = np.array(x, dtype=np.float64)
         for j, name in enumerate(names):

@@ -81,7 +81,7 @@ def test_a_run_that_fills_none_refuses_a_missing_cell_naming_its_column():
     body = {"inputs": [{"name": "input", "shape": [2, 3], "datatype": "FP32",
                         "data": [0.1, None, 0.3, 0.4, 0.5, 0.6]}]}  # fmt: skip
     with pytest.raises(
-        ProtocolError, match=r"1 of 2 rows have missing values \(1: 1\).*--fill none"
+        ProtocolError, match=r"1 of 2 rows have missing values \(1: 1\).*records no values"
     ):
         Detector("t", det, {"data": {"fill_values": None}}).rows(parse_infer(body))
     filled = Detector("t", det, {"data": {"fill_values": {"1": 7.0}}}).rows(parse_infer(body))
