@@ -242,6 +242,9 @@ def _as_typed(exc: Exception, args: argparse.Namespace) -> Exception:
     names = getattr(exc, "param", None)
     if names is not None and exc.args:
         exc.args = (typed(str(exc.args[0]), names, args), *exc.args[1:])
+    given = getattr(args, "input", None)  # the file a use command read: the estimator's "X"
+    if isinstance(given, str) and exc.args and str(exc.args[0]).startswith(("X ", "X: ")):
+        exc.args = (given + str(exc.args[0])[1:], *exc.args[1:])
     return exc
 
 

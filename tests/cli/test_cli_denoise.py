@@ -242,3 +242,4 @@ def test_images_outside_0_1_get_advice_the_command_can_follow(tmp_path, capsys):
     )
     err = capsys.readouterr().err
     assert "output_activation" not in err and err.strip().endswith("divide the 8-bit pixels by 255")
+    assert f"error: {tmp_path / 'u8.npy'} has values in" in err  # verify 56: it said "X has values"
