@@ -85,13 +85,21 @@ def fill_missing(
     )
     if values is None:
         raise fail(f"{source}: {what}, and the run fills none (--fill none); {UNFILLED}")
+    x = fill_cells(x, values, names)
+    note(f"{source}: {what}; filled with {_words(how)} (--fill chooses how)")
+    return x
+
+
+def fill_cells(x: np.ndarray, values: dict[str, float], names: Sequence[str] | None) -> np.ndarray:
+    """A float32 copy of ``x`` (n, features) with each column's NaN set to its value in ``values``
+    (keyed by column name, or index as text; 0 for a column without one), silently: what
+    :func:`fill_missing` does after its note, and what ``aekit serve`` does to a request's rows."""
     names = list(names) if names is not None else [str(i) for i in range(x.shape[1])]
     x = np.array(x, dtype=np.float32)
     for j, n in enumerate(names):
         gaps = np.isnan(x[:, j])
         if gaps.any():
             x[gaps, j] = values.get(n, 0.0)
-    note(f"{source}: {what}; filled with {_words(how)} (--fill chooses how)")
     return x
 
 

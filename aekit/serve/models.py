@@ -193,7 +193,7 @@ class ServedModel:
         the columns."""
         if not self.tabular or not np.isnan(x).any():
             return x
-        from ..data.missing import count_missing
+        from ..data.missing import count_missing, fill_cells
 
         names = self.columns or [str(j) for j in range(x.shape[1])]
         rows, per = count_missing(x, names)
@@ -204,11 +204,7 @@ class ServedModel:
                 f"values to fill them with (a run trained with --fill none, or a model saved from "
                 f"Python): send every cell"
             )
-        x = np.array(x, dtype=np.float64)
-        for j, name in enumerate(names):
-            gaps = np.isnan(x[:, j])
-            x[gaps, j] = self.fill_values.get(name, 0.0)
-        return x
+        return fill_cells(x, self.fill_values, names)
 
     def _at_run_size(self, x: np.ndarray) -> np.ndarray:
         """Images of another size than a run's ``--image-size`` resized to it, as ``aekit score``
