@@ -40,8 +40,14 @@ FREE_BITS = 0.5
 # and images in [0, 1] are about 1; 8-bit images (about 100) or a table x30 gave ELBOs of -1e20 and
 # more, the encoder's variances overflowing from the first step
 GAUSSIAN_SCALE = 10.0
+SCALE_FIX = "divide 8-bit images by 255, standardise table columns"  # data past GAUSSIAN_SCALE
 # images decoded per pass when estimating the ELBO / log-likelihood; bounds memory
 DECODE_BUDGET = 2048
+
+
+def root_mean_square(x: np.ndarray) -> float:
+    """The root mean square of ``x``'s values (0 for none): what :data:`GAUSSIAN_SCALE` bounds."""
+    return float(np.sqrt(np.mean(np.square(x, dtype=np.float64)))) if np.size(x) else 0.0
 
 
 def _check_channels(value: Any) -> tuple[int, int]:
@@ -247,12 +253,12 @@ class VAE(FeatureNamesOut, TransformerMixin, NeuralEstimator):
         its input, and 8-bit images (0..255) trained to an ELBO of -2e27 without a word (its first
         loss already enormous, no later one grew past it). A note, not an error: such data train
         (scikit-learn's checks fit on values near 100), to a poor model."""
-        rms = float(np.sqrt(np.mean(np.square(X, dtype=np.float64)))) if X.size else 0.0
+        rms = root_mean_square(X)
         if self.likelihood == "gaussian" and rms > GAUSSIAN_SCALE:
             note(
                 f"X: values of root mean square {rms:.3g} (in [{X.min():.3g}, {X.max():.3g}]); the "
                 f"VAE does not scale its input and a Gaussian likelihood fits data of about unit "
-                f"scale far better: divide 8-bit images by 255, standardise table columns"
+                f"scale far better: {SCALE_FIX}"
             )
         return X
 

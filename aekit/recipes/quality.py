@@ -301,16 +301,16 @@ def unscaled_data(x: Any, likelihood: str) -> str | None:
     >>> unscaled_data(np.full((4, 3), 200.0), "gaussian")[:28], unscaled_data(np.ones((4, 3)), "gaussian")
     ('scale the data (its values h', None)
     """
-    from ..estimators.vae import GAUSSIAN_SCALE
+    from ..estimators.vae import GAUSSIAN_SCALE, SCALE_FIX, root_mean_square
 
     if likelihood != "gaussian" or isinstance(x, RowStore) or not np.size(x):
         return None
-    rms = float(np.sqrt(np.mean(np.square(x, dtype=np.float64))))
+    rms = root_mean_square(x)
     if rms <= GAUSSIAN_SCALE:
         return None
     return (
         f"scale the data (its values have a root mean square of {rms:.3g}; a Gaussian likelihood "
-        f"needs about 1): divide 8-bit images by 255, standardise table columns"
+        f"needs about 1): {SCALE_FIX}"
     )
 
 
