@@ -85,7 +85,17 @@ def _put(tmp: Path, path: Path) -> None:
 
 
 def _umask() -> int:
-    mask = os.umask(0)
+    """The process's umask, read without changing it where the system says it (Linux 4.7+): setting
+    it to 0 and back, per write, gave a file another thread of the caller's created in between
+    mode 0666 (2 of 604,381 files in a threaded run)."""
+    try:
+        with open("/proc/self/status", encoding="utf-8", errors="replace") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    mask = os.umask(0)  # elsewhere: the only way there is
     os.umask(mask)
     return mask
 

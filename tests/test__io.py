@@ -108,3 +108,24 @@ def test_csv_rows_quote_a_carriage_return_so_the_rows_stay_whole():
     table = score_table(det, X[:3], ids=np.array(["x\ry", "b", "c"]))
     rows = list(csv.reader(io.StringIO(table, newline="")))
     assert [r[0] for r in rows] == ["id", "x\ry", "b", "c"]
+
+
+def test_writes_read_the_umask_without_setting_it(tmp_path, monkeypatch):
+    """Probe 57 citizen #6: each write set the process's umask to 0 and back: a file another thread
+    created in between was world-writable. Where the system says it, it is only read."""
+    if not Path("/proc/self/status").exists():
+        return  # elsewhere setting it and back is the only way
+
+    def refuse(mask):
+        raise AssertionError(f"os.umask({mask:o}) changed the process's umask")
+
+    umask = os.umask
+    old = umask(0o027)
+    try:
+        monkeypatch.setattr(os, "umask", refuse)
+        with _io.atomic_path(tmp_path / "a.txt") as tmp:
+            tmp.write_text("a")
+    finally:
+        monkeypatch.undo()
+        umask(old)
+    assert (tmp_path / "a.txt").stat().st_mode & 0o777 == 0o640

@@ -21,6 +21,7 @@ from sklearn.base import BaseEstimator
 from .._notes import note
 from ..data.rowstore import RowStore
 from ..errors import DataError, UsageError, naming
+from ..models.init import float32_default
 from ..training.budget import AUTO, epochs_for_steps
 from ..training.device import resolve_device
 from ..training.loop import GLOBAL_RNG, LossFn, TrainConfig
@@ -525,14 +526,14 @@ class NeuralEstimator(BaseEstimator):
         threads = self._threads()
         if threads is not None:
             return resolve(threads)
-        if (
-            model not in _FLOPS
-        ):  # kept beside the model: a prediction leaves the estimator as it was
-            sample = torch.zeros((1, *self.input_shape_), device=next(model.parameters()).device)
+        # kept beside the model: a prediction leaves the estimator as it was
+        if model not in _FLOPS:
+            sample = next(model.parameters()).new_zeros((1, *self.input_shape_))  # its dtype
             _FLOPS[model] = forward_flops(model, sample)
         flops = _FLOPS[model]
         return resolve(None, None if flops is None else flops * passes * batch_size)
 
+    @torch.inference_mode(False)  # a caller's inference_mode made weights that cannot train
     def _seeded_model(
         self, build: Callable[[], torch.nn.Module], rows: int | None = None
     ) -> torch.nn.Module:
@@ -548,7 +549,7 @@ class NeuralEstimator(BaseEstimator):
                 f"seed must be below 2**32 to train, got {seed}: torch keeps 32 bits of a seed, "
                 f"so it would train as seed {seed % TRAINING_SEEDS}"
             )
-        with GLOBAL_RNG, torch.random.fork_rng(devices=[]):
+        with GLOBAL_RNG, torch.random.fork_rng(devices=[]), float32_default():
             torch.manual_seed(seed)
             model = build()
         self._record_built_with()
@@ -589,6 +590,8 @@ class NeuralEstimator(BaseEstimator):
             return CustomAutoencoder(encoder, decoder)
         return CustomVAE(encoder, decoder, likelihood)
 
+    @torch.enable_grad()  # under a caller's no_grad, set_grad_enabled(False), inference_mode
+    @torch.inference_mode(False)
     def _fit_model(
         self,
         model: torch.nn.Module,

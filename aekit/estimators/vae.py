@@ -317,7 +317,8 @@ class VAE(FeatureNamesOut, TransformerMixin, NeuralEstimator):
         """TensorBoard's images: held-out images over their reconstructions, and 16 samples from the prior."""
         recon = model.mean_image(model.decode(model.encode(x)[0]))
         # the same z each time
-        z = torch.randn(16, self._latent_size(), generator=self._generator(None)).to(x.device)
+        z = torch.randn(16, self._latent_size(), generator=self._generator(None), dtype=x.dtype)
+        z = z.to(x.device)
         return {
             "reconstructions": torch.cat([x, recon]),
             "samples": model.mean_image(model.decode(z)),
@@ -464,7 +465,10 @@ class VAE(FeatureNamesOut, TransformerMixin, NeuralEstimator):
         check_output_fits(
             n, self.input_shape_, f"generating {n} images", "ask for fewer images (n, --n)"
         )
-        z = torch.randn(n, self._latent_size(), generator=self._generator(seed))
+        # float32 as the network is, whatever the default dtype
+        z = torch.randn(
+            n, self._latent_size(), generator=self._generator(seed), dtype=torch.float32
+        )
         return self.inverse_transform(z.numpy())
 
     def interpolate(
@@ -553,7 +557,8 @@ class VAE(FeatureNamesOut, TransformerMixin, NeuralEstimator):
                 mean, logvar = self.model_.encode(xb)
                 for j in range(0, k, kc):
                     kk = min(kc, k - j)
-                    eps = torch.randn(kk, *mean.shape, generator=gen).to(device)  # (kk, B, latent)
+                    eps = torch.randn(kk, *mean.shape, generator=gen, dtype=mean.dtype)
+                    eps = eps.to(device)  # (kk, B, latent)
                     z = mean + torch.exp(0.5 * logvar) * eps
                     # (kk*B, latent) -> (kk*B, C, H, W)
                     decoded = self.model_.decode(z.reshape(-1, mean.shape[1]))

@@ -9,9 +9,36 @@ recipe's error (the figures are in docs/guide/autoencoder.md).
 
 from __future__ import annotations
 
+import contextlib
+import threading
+from collections.abc import Iterator
+
+import torch
 from torch import nn
 
 INITS = ("glorot", "he", "torch")
+
+# torch's default dtype is the process's: one switch at a time, so two builds in threads do not
+# restore each other's setting in the middle of a build
+_DEFAULT_DTYPE = threading.RLock()
+
+
+@contextlib.contextmanager
+def float32_default() -> Iterator[None]:
+    """Build networks in float32 whatever the process's default dtype: aekit's data path is float32,
+    and a user's ``torch.set_default_dtype(torch.float64)`` built float64 weights that every batch
+    then failed on (torch's "mat1 and mat2 must have the same dtype"). The default is switched only
+    when it is not float32 already (other threads see float32 for that time) and restored after."""
+    with _DEFAULT_DTYPE:
+        previous = torch.get_default_dtype()
+        if previous == torch.float32:
+            yield
+            return
+        torch.set_default_dtype(torch.float32)
+        try:
+            yield
+        finally:
+            torch.set_default_dtype(previous)
 
 
 def init_weights(module: nn.Module, scheme: str = "glorot") -> None:

@@ -532,8 +532,10 @@ def _train_epoch(run: _Run, epoch: int) -> tuple[float, float]:
         order = order.to(run.device)  # (passes * n,)
     noise_seed = epoch_seed(config.seed, epoch, stream=1 + 1000 * run.rank)
     generator = torch.Generator(device=run.device).manual_seed(noise_seed)
-    loss_sum = torch.zeros((), device=run.device)
-    losses = torch.zeros(run.steps, device=run.device)  # each step's, for the median at the end
+    # float32 as the losses are, whatever the default dtype
+    loss_sum = torch.zeros((), device=run.device, dtype=torch.float32)
+    # each step's, for the median at the end
+    losses = torch.zeros(run.steps, device=run.device, dtype=torch.float32)
     seen = 0
     report_every = max(1, run.steps // 50)
     for step in range(run.steps):

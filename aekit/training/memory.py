@@ -8,14 +8,18 @@ estimate, the limit and the argument to change.
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import torch
+from torch import nn
 
 from .._memory import check_fits, format_bytes
+from ..models.activations import ACTIVATIONS
+from ..models.init import float32_default
 from . import distributed
 
 FLOAT = 4  # bytes of a float32
@@ -26,8 +30,33 @@ BACKWARD_FACTOR = 2
 
 
 def _meta_model(build: Callable[[], torch.nn.Module]) -> torch.nn.Module:
-    with torch.device("meta"):
-        return build()
+    with torch.device("meta"), float32_default():  # the sizes of the float32 model trained
+        model = build()
+    _stand_ins(model)
+    return model
+
+
+# Leaves whose meta kernels are torch's Python references (nn.Linear's addmm, relu, tanh...): a
+# meta forward through them imported torch._dynamo and sympy (~1.4 s and 80 MiB on a first fit or
+# load, an environment variable and a temporary folder). Their outputs' shapes follow from the
+# input's, so the count runs them as empty tensors of those shapes, the same bytes.
+_ELEMENTWISE = frozenset({*ACTIVATIONS.values(), nn.Softplus, nn.Dropout})
+
+
+def _linear(module: nn.Linear, x: torch.Tensor) -> torch.Tensor:
+    if x.shape[-1] != module.in_features:
+        raise RuntimeError(f"{x.shape[-1]} inputs for {module.in_features} in_features")
+    dtype = torch.promote_types(x.dtype, module.weight.dtype)
+    return x.new_empty((*x.shape[:-1], module.out_features), dtype=dtype)
+
+
+def _stand_ins(model: torch.nn.Module) -> None:
+    """Give the meta model's linear and elementwise leaves forwards that only make their outputs."""
+    for m in model.modules():
+        if type(m) is nn.Linear:
+            m.forward = functools.partial(_linear, m)
+        elif type(m) in _ELEMENTWISE:
+            m.forward = torch.empty_like
 
 
 def parameter_bytes(model: torch.nn.Module) -> int:
@@ -48,7 +77,7 @@ def activation_bytes(model: torch.nn.Module, sample_shape: Sequence[int], batch:
     handles = [m.register_forward_hook(count) for m in leaves]
     try:
         with torch.no_grad():
-            model(torch.empty((batch, *sample_shape), device="meta"))
+            model(torch.empty((batch, *sample_shape), device="meta", dtype=torch.float32))
     except Exception:  # a model whose forward needs more than a batch: count its parameters only
         return 0
     finally:

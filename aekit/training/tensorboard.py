@@ -16,6 +16,7 @@ extra (``pip install 'aekit[tensorboard]'``).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -167,6 +168,14 @@ class TensorBoardLog:
         for tag, images in self.images().items():
             images = np.clip(np.asarray(images, dtype=np.float32), 0.0, 1.0)
             self._writer.add_images(tag, images, epoch, dataformats="NCHW")
+
+    def abandon(self) -> None:
+        """After a failed or interrupted fit: the files closed as they are (no embedding of a model
+        that did not finish); its writer's thread ended, which stayed alive for each failed fit."""
+        writer, self._writer = self._writer, None
+        if writer is not None:
+            with contextlib.suppress(OSError):  # the fit's own error is the one to see
+                writer.close()
 
     def close(self, epoch: int | None = None) -> None:
         """After training: the projector embedding of the final model, then close the files."""

@@ -189,6 +189,8 @@ class Trainer:
                 val_loss_fn=val_loss_fn,
             )
         except BaseException:
+            if log is not None:
+                log.abandon()
             if tracking is not None:
                 tracking.fit_ended(failed=True)
             raise

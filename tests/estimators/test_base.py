@@ -1,5 +1,7 @@
 """What every estimator's training shares (aekit/estimators/base.py)."""
 
+import contextlib
+
 import numpy as np
 
 import aekit
@@ -81,3 +83,85 @@ def test_seeded_builds_in_threads_are_the_serial_ones_and_load_leaves_the_rng(tm
     torch.manual_seed(0)
     aekit.load(tmp_path / "m")
     assert torch.equal(torch.randn(3), expected)
+
+
+def _families():
+    """(name, estimator, data, output) of every family, tiny, with the method that maps data."""
+    rng = np.random.default_rng(0)
+    rows = rng.random((120, 12), dtype=np.float32)
+    imgs = rng.random((12, 1, 12, 12), dtype=np.float32)
+    series = np.sin(np.arange(400) / 7.0).astype(np.float32)
+    small = dict(epochs=1, threads=1)
+    return [
+        ("ae", aekit.Autoencoder(latent_dim=3, hidden=(8,), **small), rows, "transform"),
+        ("ad", aekit.AnomalyDetector(members=2, **small), rows, "score_samples"),
+        ("den", aekit.Denoiser(channels=(4, 4), **small), imgs, "transform"),
+        ("vae", aekit.VAE(channels=(4, 4), likelihood="gaussian", **small), imgs, "transform"),
+        (
+            "ser",
+            aekit.SeriesDetector(method="reconstruction", window=16, **small),
+            series,
+            "score_samples",
+        ),
+        (
+            "img",
+            aekit.ImageAnomalyDetector(method="ssim", channels=(4, 4), **small),
+            imgs,
+            "score_samples",
+        ),
+        ("bank", aekit.ImageAnomalyDetector(bank_size=16, threads=1), imgs, "score_samples"),
+    ]
+
+
+def _weights(est):
+    return [p.detach().clone() for p in est.model_.parameters()]
+
+
+def test_every_family_trains_and_loads_in_float32_under_a_float64_default(tmp_path):
+    """Probe 57 citizen #1: with the user's torch.set_default_dtype(torch.float64) every fit and a
+    loaded model's transform failed with torch's "mat1 and mat2 must have the same dtype"."""
+    import torch
+
+    for name, est, data, method in _families():
+        expected = getattr(est.fit(data), method)(data)
+        weights = _weights(est)
+        torch.set_default_dtype(torch.float64)
+        try:
+            again = getattr(est.fit(data), method)(data)
+            est.save(tmp_path / name)
+            loaded = getattr(aekit.load(tmp_path / name), method)(data)
+            assert torch.get_default_dtype() == torch.float64, name  # the user's, after each
+        finally:
+            torch.set_default_dtype(torch.float32)
+        assert np.array_equal(again, expected) and np.array_equal(loaded, expected), name
+        assert all(torch.equal(a, b) for a, b in zip(_weights(est), weights)), name
+    vae = aekit.load(tmp_path / "vae")
+    torch.set_default_dtype(torch.float64)
+    try:
+        sample, elbo = vae.sample(3, seed=0), vae.elbo(data[:4], seed=0)
+    finally:
+        torch.set_default_dtype(torch.float32)
+    assert np.array_equal(sample, vae.sample(3, seed=0))
+    assert np.array_equal(elbo, vae.elbo(data[:4], seed=0))
+
+
+def test_fit_trains_under_the_callers_no_grad_and_inference_mode():
+    """Probe 57 citizen #2: fit inside torch.no_grad(), after torch.set_grad_enabled(False) or in
+    torch.inference_mode() failed with "element 0 of tensors does not require grad"."""
+    import torch
+
+    def grad_off():
+        torch.set_grad_enabled(False)
+        return contextlib.ExitStack()
+
+    modes = {"no_grad": torch.no_grad, "inference_mode": torch.inference_mode, "off": grad_off}
+    for name, est, data, _ in _families()[:6]:
+        expected = _weights(est.fit(data))
+        for mode, enter in modes.items():
+            try:
+                with enter():
+                    est.fit(data)
+                    assert not torch.is_grad_enabled(), (name, mode)  # the caller's mode after
+            finally:
+                torch.set_grad_enabled(True)
+            assert all(torch.equal(a, b) for a, b in zip(_weights(est), expected)), (name, mode)

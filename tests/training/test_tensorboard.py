@@ -99,3 +99,28 @@ def test_without_the_package_one_line_says_how_to_install_it(monkeypatch, tmp_pa
         aekit.Autoencoder(epochs=1, device="cpu").fit(images(), tensorboard=tmp_path / "tb")
     assert str(info.value) == INSTALL_HINT
     assert not (tmp_path / "tb").exists()
+
+
+def test_a_failed_or_interrupted_fit_closes_its_log(tmp_path):
+    """Probe 57 citizen #5: a fit that raised (a failing callback, a notebook's Stop) left its
+    TensorBoard writer open, one writer thread per failed fit; the epochs before stay logged."""
+    import threading
+
+    class Stop:
+        def __init__(self, error):
+            self.error = error
+
+        def on_epoch_start(self, epoch, steps):
+            if epoch == 2:
+                raise self.error
+
+    X = np.random.default_rng(0).random((64, 12), dtype=np.float32)
+    for i, error in enumerate((KeyboardInterrupt(), ValueError("a callback's bug"))):
+        with pytest.raises(type(error)):
+            aekit.Autoencoder(latent_dim=3, epochs=5, threads=1).fit(
+                X, tensorboard=tmp_path / f"tb{i}", callbacks=[Stop(error)]
+            )
+        scalars, _, acc = read_events(tmp_path / f"tb{i}")
+        assert [e.step for e in acc.Scalars("loss/train")] == [1, 2]
+    writers = [t for t in threading.enumerate() if type(t).__name__ == "_AsyncWriterThread"]
+    assert not writers

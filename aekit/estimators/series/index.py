@@ -98,7 +98,7 @@ class ClusterIndex:
         low = torch.addmm(
             (1 - ROUNDING) * (qq + self.centre_squares[:, None]), self.centres, queries.T, alpha=-2
         )
-        best = torch.full((len(queries),), math.inf, device=queries.device)
+        best = torch.full((len(queries),), math.inf, device=queries.device, dtype=queries.dtype)
         at = torch.zeros(len(queries), dtype=torch.int64, device=queries.device)
         # a candidate from the group of the nearest centre: its members, for each query
         first = low.min(dim=0).indices  # (B,)
