@@ -15,7 +15,6 @@ from .options import (
     add_data_options,
     add_table_options,
     add_threshold_options,
-    check_width,
     first_given,
     input_id_column,
     input_label_column,
@@ -24,6 +23,7 @@ from .options import (
     table_options,
 )
 from .types import int_list, non_negative_float, number, or_auto, positive_int
+from .widths import check_width
 
 TABLE = P.ANOMALY_DETECTOR  # the detector's parameters: the options' choices come from it
 IMAGES = "ImageAnomalyDetector"  # the estimator of the family's image row (cmd_images)
@@ -502,6 +502,7 @@ def _write_scores(args: argparse.Namespace, est, config: dict, out, sep: str, ma
     from ..data import iter_table, read_path
     from ..data.missing import refuse_missing
     from ..data.rowstore import npy_layout
+    from ..data.writers import refuse_shared_name
     from ..estimators.anomaly import SCORE_COLUMNS, feature_columns, score_table
     from ..training.progress import Pass
 
@@ -532,9 +533,11 @@ def _write_scores(args: argparse.Namespace, est, config: dict, out, sep: str, ma
     ):
         for chunk in chunks:
             if n == 0:  # the header: the id column under its own name, as in the input
-                check_width(chunk.x, est, args.input)
+                check_width(chunk.x, est, args.input, names=chunk.feature_names)
                 ident = [chunk.id_name or "id"] if chunk.ids is not None else []
                 extra = feature_columns(est) if args.feature_errors else []
+                if ident:  # a header naming two columns alike: none, not one aekit refuses
+                    refuse_shared_name(ident[0], [*SCORE_COLUMNS, *extra], args.output, args.input)
                 _io.CsvRows(f, delimiter=sep).writerow([*ident, *SCORE_COLUMNS, *extra])
             if chunk.x.ndim == 2 and options["fill_values"] is None:  # the run fills none
                 refuse_missing(chunk.x, chunk.feature_names, args.input, n)

@@ -12,7 +12,6 @@ import math
 from .options import (
     add_data_options,
     add_run_options,
-    check_width,
     read_for_model,
     recorded_spec,
     refuse_changed_data,
@@ -20,6 +19,7 @@ from .options import (
     run_spec,
 )
 from .progress import set_verbose
+from .widths import check_width
 
 
 def register(subparsers) -> None:
@@ -189,8 +189,14 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
                 f"--normal-label is a label of normal rows, and {args.data or args.run} is read "
                 f"with no labels (a .npy has none; an .npz needs a y or labels array); drop it"
             )
-        if args.data is not None:
-            check_width(read.x, est, args.data)  # named, not scikit-learn's "X has 7 features"
+        # a table and a model that both name their columns: the model's are taken by name (as
+        # score and calibrate read them; one missing is named then), the others beside them
+        # (score's own, a label) ignored, never counted against the model's width
+        named = getattr(est, "feature_names_in_", None) is not None
+        by_name = named and read.feature_names is not None
+        if args.data is not None and not by_name:
+            # named, not scikit-learn's "X has 7 features"
+            check_width(read.x, est, args.data, names=read.feature_names)
         return read
 
     figures = {}
@@ -212,12 +218,36 @@ def _report(args: argparse.Namespace, out, figures: dict) -> int:
 
     from .. import _io
 
+    figures = _finite(figures)
     if out is None:
-        print(json.dumps(figures, indent=2))
+        print(json.dumps(figures, indent=2, allow_nan=False))
     else:
         _io.write_json(out, figures)
         print(f"wrote {args.output}")
     return 0
+
+
+def _finite(figures: dict) -> dict:
+    """``figures`` with each figure that is not a finite number (a mean of infinite scores) as None,
+    named in one note: JSON has no Infinity or NaN, on stdout as in --output."""
+    from .._notes import note
+
+    left: list[str] = []
+
+    def clean(value, name: str):
+        if isinstance(value, dict):
+            return {k: clean(v, f"{name}.{k}" if name else str(k)) for k, v in value.items()}
+        if isinstance(value, list):
+            return [clean(v, f"{name}[{i}]") for i, v in enumerate(value)]
+        if isinstance(value, float) and not math.isfinite(value):
+            left.append(f"{name} ({value})")
+            return None
+        return value
+
+    figures = clean(figures, "")
+    if left:
+        note(f"written as null, not finite numbers: {', '.join(left)}")
+    return figures
 
 
 def cmd_encode(args: argparse.Namespace) -> int:

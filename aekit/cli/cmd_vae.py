@@ -126,6 +126,14 @@ def cmd_sample(args: argparse.Namespace) -> int:
     return 0
 
 
+def _one_image(x, est):
+    """``x`` as a batch of one when it is one image without the batch axis (an ``(H, W)`` .npy of a
+    one-channel model, or ``(C, H, W)``): read as a table it would be H rows."""
+    shape = tuple(getattr(est, "input_shape_", ()))
+    one = len(shape) == 3 and (x.shape == shape or shape[0] == 1 and x.shape == shape[1:])
+    return x.reshape(1, *shape) if one else x
+
+
 def cmd_interpolate(args: argparse.Namespace) -> int:
     from ..errors import UsageError
     from ..recipes.vae import binarize_for
@@ -140,7 +148,7 @@ def cmd_interpolate(args: argparse.Namespace) -> int:
         ends = []
         for path in args.input:
             args_one = argparse.Namespace(**{**vars(args), "input": path})
-            ends.append(read_for_model(args_one, est, config).x)
+            ends.append(_one_image(read_for_model(args_one, est, config).x, est))
             if len(ends[-1]) != 1:  # named: the model's line says x_a
                 kind = "images" if ends[-1].ndim == 4 else "rows"
                 raise UsageError(

@@ -21,6 +21,7 @@ from .types import (
     positive_int,
     seed_arg,
 )
+from .widths import check_width
 
 # `aekit train` options every family takes -> the estimator parameter of the same meaning.
 COMMON_PARAMS = {
@@ -574,29 +575,6 @@ def input_label_column(args: argparse.Namespace, config: dict | None, path: str)
     return recorded_column(config, "label_column", path)
 
 
-def check_width(x, est, path) -> None:
-    """One line naming the file for a table (or array of rows) of another width than the model's:
-    scikit-learn's "X has 3 features, but AnomalyDetector is expecting 5" names neither."""
-    from ..errors import DataError
-
-    wanted = getattr(est, "n_features_in_", None)
-    shape = getattr(est, "input_shape_", None)
-    rows = tuple(getattr(x, "shape", ()))  # an array, or rows streamed from disk (a row store)
-    if len(rows) < 2 or wanted is None or not (shape is None or len(shape) == 1):
-        return
-    if rows[1:] != (wanted,):  # images given to a model of rows too: its line says only X
-        names = getattr(est, "feature_names_in_", None)
-        names = [] if names is None else [str(n) for n in names]
-        columns = f" ({', '.join(names[:6])}{' ...' if len(names) > 6 else ''})" * bool(names)
-        got, of = (f"has {rows[1]} feature column{'s' if rows[1] != 1 else ''}", "")
-        if len(rows) > 2:
-            got, of = f"holds samples shaped {rows[1:]}", "rows of "
-        raise DataError(
-            f"{path} {got}; the model was trained on {of}{wanted}{columns}; give rows of the "
-            f"model's columns"
-        )
-
-
 def read_for_model(args: argparse.Namespace, est, config: dict | None = None):
     """Read --input with the feature columns the model was trained on (by name, when it knows them), and
     its id column (:func:`input_id_column`)."""
@@ -619,7 +597,7 @@ def read_for_model(args: argparse.Namespace, est, config: dict | None = None):
         from ..recipes.images import check_mode
 
         check_mode(shape[0], data.image_mode, args.input)  # named: the model's line says only X
-    check_width(data.x, est, args.input)
+    check_width(data.x, est, args.input, names=data.feature_names)
     if data.x.ndim == 2:  # a table: its missing cells refused when the run fills none
         from ..data.missing import fill_missing
 

@@ -357,6 +357,34 @@ def _decide_features(layout: _Layout, cells: Cells, *, columns, drop, categorica
             f"{path}: left out {len(left_out)} column{'s' if len(left_out) > 1 else ''} that "
             f"{'do' if len(left_out) > 1 else 'does'} not hold numbers: {'; '.join(left_out)}"
         )
+    if header:
+        _say_output_columns(layout)
+
+
+# the columns aekit writes beside its results, and the option that reads one as what it is
+OUTPUT_COLUMNS = {
+    "id": "--id-column",
+    "file": "--id-column",
+    "label": "--label-column",
+    **dict.fromkeys(("score", "is_anomaly", "p_value"), "--drop-columns"),
+}
+
+
+def _say_output_columns(layout: _Layout) -> None:
+    """One note for number columns named as aekit names what it writes beside its results (an
+    encode's ids and labels, a score's columns): read as features by the rule (every number
+    column is one), an output fed back would learn its own ids and scores without a word."""
+    named = [n for n, _, how in layout.features if how is None and n in OUTPUT_COLUMNS]
+    if named:
+        dropped = ",".join(n for n in named if OUTPUT_COLUMNS[n] == "--drop-columns")
+        options = [f"{OUTPUT_COLUMNS[n]} {n}" for n in named if n not in dropped.split(",")]
+        options += [f"--drop-columns {dropped} (when training)"] * bool(dropped)
+        note(
+            f"{layout.path}: read column{'s' if len(named) > 1 else ''} {', '.join(named)} as "
+            f"{'features' if len(named) > 1 else 'a feature'} "
+            f"(every number column is one), named as aekit names the ids, labels and scores it "
+            f"writes beside its results; if not features, give {'; '.join(options)}"
+        )
 
 
 def _decide_column(layout: _Layout, cells: Cells, i: int) -> str | None:
@@ -640,8 +668,10 @@ def first_row_is_header(head: list[list[str]], path: Path | None = None) -> bool
     ``NA`` or an empty cell, is neither: a first data row with a missing cell stays data, and a
     header above a first row of missing values is still a header), or when the first row is
     distinct integers above columns of numbers written with a decimal point (``0,1,2``: pandas'
-    names of an array's columns; years), or exactly ``0,1,...,k-1`` (k >= 3) above anything, with a
-    note; a lone row is one when it is not all numbers.
+    names of an array's columns; years), or exactly ``0,1,...,k-1`` (k >= 3) above anything, or
+    cells above text then ``0,1,...,k-1`` above numbers (aekit's own header of results without
+    column names beside their file names or ids), with a note; a lone row is one when it is not
+    all numbers.
     """
     first, rest = [c.strip() for c in head[0]], [[c.strip() for c in row] for row in head[1:]]
     if not rest:
@@ -650,6 +680,9 @@ def first_row_is_header(head: list[list[str]], path: Path | None = None) -> bool
     if any(_kind(c) == "text" and any(_kind(b) in ("int", "real") for b in under)
            for c, under in zip(first, below)):  # fmt: skip
         return True
+    if _named_by_aekit(first, below):
+        _say_names(path, first, "the names aekit writes for a table without column names")
+        return True
     numbered = len(set(first)) == len(first) and all(_kind(c) == "int" for c in first)
     if not numbered:  # the cells below are read only for a first row of integers
         return False
@@ -657,14 +690,32 @@ def first_row_is_header(head: list[list[str]], path: Path | None = None) -> bool
     counted = len(first) >= 3 and first == [str(i) for i in range(len(first))]
     kinds = [] if counted else [{_kind(b) for b in under} - {"missing"} for under in below]
     if counted or all(k <= {"real"} for k in kinds) and any(kinds):
-        if path is not None:
-            why = "pandas' names of columns" if counted else "integers above numbers with decimals"
-            note(
-                f"{path}: read its first row ({', '.join(first[:5])}{', ...' if len(first) > 5 else ''}) "
-                f"as the column names: {why}"
-            )
+        why = "pandas' names of columns" if counted else "integers above numbers with decimals"
+        _say_names(path, first, why)
         return True
     return False
+
+
+def _named_by_aekit(first: list[str], below: list[list[str]]) -> bool:
+    """Whether ``first`` is the header aekit writes for results without column names beside each
+    sample's identity (``file,0,1,...,783``: a reconstruction of images; ``0,0,1,...``: of a table
+    without a header, its id column ``0``): lead cells above text only (the file names or ids; text
+    above numbers is a header already), then exactly ``0, 1, ..., n-1`` (n >= 3, as pandas' names)
+    above numbers."""
+    lead = len(first) - 1 - first[::-1].index("0") if "0" in first else 0
+    counted = first[lead:] == [str(i) for i in range(len(first) - lead)]
+    if not lead or len(first) - lead < 3 or not counted:
+        return False
+    ids = [_kind(b) for under in below[:lead] for b in under]
+    numbers = all(_kind(b) != "text" for under in below[lead:] for b in under)
+    return numbers and "text" in ids and set(ids) <= {"text", "missing"}
+
+
+def _say_names(path: Path | None, first: list[str], why: str) -> None:
+    """The note for a first row of numbers read as the column names (``why``); none without a path."""
+    if path is not None:
+        shown = f"{', '.join(first[:5])}{', ...' if len(first) > 5 else ''}"
+        note(f"{path}: read its first row ({shown}) as the column names: {why}")
 
 
 def _kind(cell: str) -> str:

@@ -101,13 +101,13 @@ def write_output(
     elif ext == ".npy":
         write_with(path, lambda tmp: _save_npy(tmp, x))
     elif ext in TABLE_EXTENSIONS:
-        write_text(path, _table_text(x, like, TABLE_EXTENSIONS[ext], columns, labels))
+        write_text(path, _table_text(x, like, TABLE_EXTENSIONS[ext], columns, labels, path))
     else:
         if len(x) != 1:
             raise UsageError(
                 f"cannot write {len(x)} images to the single file {path}; give a folder"
             )
-        write_with(path, lambda tmp: _to_image(x[0], like).save(tmp, format=_format(path)))
+        write_with(path, lambda tmp: _save_image(_to_image(x[0], like), tmp, path))
     logger.info("wrote %s", path)
     return path
 
@@ -123,6 +123,7 @@ def _table_text(
     delimiter: str,
     columns: list[str] | None = None,
     labels: bool = False,
+    path: Path | None = None,
 ) -> str:
     rows = x.reshape(len(x), -1) if x.ndim != 1 else x[:, None]
     header = (
@@ -138,7 +139,8 @@ def _table_text(
     if labels and like is not None and like.y is not None and len(like.y) == len(rows):
         lead.append(("label", [str(v) for v in np.asarray(like.y).tolist()]))
     if lead:
-        header = [name for name, _ in lead] + (header or [str(i) for i in range(rows.shape[1])])
+        header = _lead_header([name for name, _ in lead], header, rows.shape[1])
+        refuse_shared_name(header[0], header[1:], path, like.source if like else None)
     out = io.StringIO()
     writer = CsvRows(out, delimiter=delimiter)
     if header is not None:
@@ -149,9 +151,45 @@ def _table_text(
     return out.getvalue()
 
 
+def refuse_shared_name(ident: str, added, path, source) -> None:
+    """One line, before ``path`` is written, for an id column named as a column the output adds
+    beside it (``added``: ``score``, ``z1``, ``label``, ...): a header naming two columns alike is
+    one no table reader takes (aekit's refuses it)."""
+    added = list(added)
+    if ident in added:
+        shown = ", ".join(added[:4]) + (", ..." if len(added) > 4 else "")
+        raise UsageError(
+            f"cannot write {path}: the id column {ident!r}{f' of {source}' if source else ''} has "
+            f"the name of a column the output adds ({shown}); give another --id-column, or rename "
+            f"the column in the input"
+        )
+
+
+def _lead_header(lead: list[str], names: list[str] | None, width: int) -> list[str]:
+    """The header of a table whose results follow each sample's identity (``lead``): the results'
+    ``names``, else ``0, 1, ..., width-1`` (positions, as pandas names an array's columns). An id
+    column named by its position (a table without a header, ``--id-column 0``) would share a name
+    with them (``0,0,1,...``, a header no reader takes): every column is then named by its position
+    in this file (``0,1,...``), the id's ``0`` still the id column."""
+    if names is not None:
+        return lead + list(names)
+    if any(name.isdecimal() for name in lead):
+        return [str(i) for i in range(len(lead) + width)]
+    return lead + [str(i) for i in range(width)]
+
+
 def _format(path: str | Path) -> str:
     ext = Path(path).suffix.lower()
     return IMAGE_FORMATS.get(ext, "PNG")
+
+
+def _save_image(image, target, name) -> None:
+    """``image`` (Pillow) into ``target`` in the format of ``name``'s extension; a JPEG at quality
+    95 with full-resolution colour: Pillow's default (75, colour halved) moved pixels by up to
+    13/255 from the results, and again at each pass of an output fed back."""
+    fmt = _format(name)
+    options = {"quality": 95, "subsampling": 0} if fmt == "JPEG" else {}
+    image.save(target, format=fmt, **options)
 
 
 def _to_image(img: np.ndarray, like: Data | None):
@@ -201,6 +239,6 @@ def _write_image_folder(path: Path, x, like: Data | None) -> None:
             target = tmp / name
             target.parent.mkdir(parents=True, exist_ok=True)
             try:
-                _own_size(_to_image(img, like), i, like).save(target, format=_format(name))
+                _save_image(_own_size(_to_image(img, like), i, like), target, name)
             except OSError as exc:  # a full disk names the output, not a temporary file
                 raise write_failure(exc, path) if exc.errno is not None else exc from None

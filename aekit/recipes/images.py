@@ -448,7 +448,9 @@ def _write_scores(output: str | Path, est, names: list[str], scores: np.ndarray)
         writer = _io.CsvRows(f, delimiter=sep)
         writer.writerow(["file", *SCORE_COLUMNS])
         writer.writerows(
-            [n, f"{s:.9g}", int(a), f"{q:.6g}"] for n, s, a, q in zip(names, scores, flags, p)
+            # float32 scores in 9 digits, float64 p-values in repr: both read back equal
+            [n, f"{s:.9g}", int(a), repr(float(q))]
+            for n, s, a, q in zip(names, scores, flags, p)
         )
 
 

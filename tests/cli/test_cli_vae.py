@@ -277,3 +277,14 @@ def test_train_on_values_outside_0_1_names_the_option_of_the_command(tmp_path, c
         assert cli.main([*argv, "--out", str(tmp_path / f"run_{name}")]) == 2
         err = capsys.readouterr().err.strip()
         assert name in err and err.endswith(fix) and "likelihood=" not in err, err
+
+
+def test_interpolate_takes_one_image_of_height_by_width(run, tmp_path):
+    """help: '--input A B: .npy of one image'; an (H, W) array was read as 28 rows."""
+    x, _ = _digits(2, seed=3)
+    np.save(tmp_path / "a.npy", x[0, 0])  # (28, 28)
+    np.save(tmp_path / "b.npy", x[1])  # (1, 28, 28)
+    out = tmp_path / "strip.npy"
+    argv = ["interpolate", str(run), "--input", str(tmp_path / "a.npy"), str(tmp_path / "b.npy")]
+    assert cli.main([*argv, "--steps", "3", "--output", str(out)]) == 0
+    assert np.load(out).shape == (3, 1, 28, 28)

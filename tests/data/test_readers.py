@@ -415,6 +415,42 @@ def test_the_header_is_told_from_the_first_rows_not_the_second_alone(tmp_path, c
     assert read_path(tmp_path / "pandas.csv").feature_names == ["0", "1", "2"]
 
 
+def test_aekit_header_of_results_without_names_is_a_header(tmp_path, caplog):
+    """A reconstruction of images (``file,0,1,...``) or of a table without a header (``0,0,1,...``,
+    as aekit wrote it before) read the header row as a sample of 0, 1, 2, ..."""
+    values = np.round(RNG.random((4, 3)), 4)
+    body = "".join(f"r{i}.png," + ",".join(map(str, row)) + "\n" for i, row in enumerate(values))
+    (tmp_path / "rec.csv").write_text("file,0,1,2\n" + body)
+    caplog.clear()
+    data = read_path(tmp_path / "rec.csv", id_column="file")
+    assert data.feature_names == ["0", "1", "2"] and data.ids.tolist()[0] == "r0.png"
+    np.testing.assert_allclose(data.x, values, rtol=1e-6)
+    assert "the names aekit writes" in caplog.text
+    # the older header of a table without one, its id column 0: a header (refused: two '0's)
+    (tmp_path / "old.csv").write_text("0,0,1,2\n" + body)
+    with pytest.raises(DataError, match="both '0'"):
+        read_path(tmp_path / "old.csv")
+    # without a text lead, or with text ids whose first row is data: as before
+    (tmp_path / "data.csv").write_text("r9,0.5,1,2\n" + body)
+    assert read_path(tmp_path / "data.csv").x.shape == (5, 3)
+    (tmp_path / "nums.csv").write_text("5,0,1,2\n7,0.5,0.25,3\n")
+    assert read_path(tmp_path / "nums.csv").feature_names is None
+
+
+def test_number_columns_named_as_aekit_outputs_get_a_note(tmp_path, caplog):
+    """An encode's ids and labels and a score's columns fed back are features by the rule: said."""
+    (tmp_path / "z.csv").write_text("id,label,z1,z2\n1000,0,0.5,0.25\n1001,1,0.75,0.5\n")
+    caplog.clear()
+    data = read_path(tmp_path / "z.csv")
+    assert data.feature_names == ["id", "label", "z1", "z2"]  # the rule holds
+    line = next(r.getMessage() for r in caplog.records if "as features" in r.getMessage())
+    assert "columns id, label" in line and "--id-column id" in line
+    assert "--label-column label" in line
+    caplog.clear()
+    read_path(tmp_path / "z.csv", id_column="id", label_column="label")
+    assert "as features" not in caplog.text
+
+
 def test_codes_that_python_reads_as_numbers_and_pandas_as_text_are_text(tmp_path):
     # "2023_51" (a year-week) is 202351 to float() (PEP 515), text to pandas; so are other scripts' digits
     rows = [f"2023_{i + 10},{i % 3}_{i % 2},{i * 1.5},{'１２' if i == 0 else i}" for i in range(30)]

@@ -209,3 +209,35 @@ def test_vectors_to_a_folder_or_an_image_file_name_the_files_that_hold_them(tmp_
         ):
             write_output(tmp_path / name, z)
     assert write_output(tmp_path / "z.csv", z).is_file()
+
+
+def test_csv_of_a_table_without_header_with_its_id_reads_back(tmp_path):
+    """A table without a header read with id column 0: the header was ``0,0,1,...`` (two '0's,
+    read as a sample); now every column is named by its position, the id's ``0`` first."""
+    (tmp_path / "in.csv").write_text("r1,1,2,3\nr2,4,5,6\n")
+    like = read_path(tmp_path / "in.csv", id_column=0)
+    x = RNG.random((2, 3)).astype(np.float32)
+    write_output(tmp_path / "out.csv", x, like=like)
+    assert (tmp_path / "out.csv").read_text().splitlines()[0] == "0,1,2,3"
+    back = read_path(tmp_path / "out.csv", id_column=0)
+    np.testing.assert_array_equal(back.x, x)
+    assert back.ids.tolist() == ["r1", "r2"]
+
+
+def test_an_id_named_as_an_added_column_is_refused_before_writing(tmp_path):
+    like = Data(x=np.zeros((2, 3), np.float32), ids=np.array(["a", "b"]), id_name="z1")
+    with pytest.raises(UsageError, match="the id column 'z1'.*give another --id-column"):
+        write_output(tmp_path / "z.csv", np.ones((2, 2)), like=like, columns=["z1", "z2"])
+    assert not (tmp_path / "z.csv").exists()
+
+
+def test_jpeg_outputs_are_written_at_high_quality(tmp_path):
+    """Pillow's default (quality 75, colour halved) moved pixels by up to 13/255."""
+    yy, xx = np.mgrid[0:32, 0:32] / 32.0
+    img = np.stack([np.sin(9 * xx) * 0.4 + 0.5, yy, (xx * yy) % 0.3 * 3]).astype(np.float32)
+    x = np.clip(img, 0, 1)[
+        None
+    ]  # colour edges: quality 75 is off by 0.029 on average, 0.48 at most
+    write_output(tmp_path / "out.jpg", x)
+    back = np.asarray(Image.open(tmp_path / "out.jpg"), np.float32).transpose(2, 0, 1) / 255
+    assert np.abs(back - x[0]).mean() < 0.015 and np.abs(back - x[0]).max() < 0.2

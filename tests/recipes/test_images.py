@@ -128,3 +128,21 @@ def test_output_names_keep_the_folders_and_refuse_a_clash():
     ]
     with pytest.raises(UsageError, match="a.png and a.jpg would both write a.png"):
         output_names(["a.png", "a.jpg"], ".png", "--overlay")
+
+
+def test_the_scores_table_reads_back_equal(tmp_path):
+    """p_value was written with 6 digits (0.961938 for 0.96193772): now repr, as the table runs'."""
+    from types import SimpleNamespace
+
+    from aekit.estimators.thresholds import p_values
+    from aekit.recipes.images import _write_scores
+
+    rng = np.random.default_rng(0)
+    est = SimpleNamespace(threshold_=0.9, calibration_scores_=np.sort(rng.random(287, np.float32)))
+    scores = rng.random(40, np.float32)
+    _write_scores(tmp_path / "s.csv", est, [f"{i}.png" for i in range(40)], scores)
+    rows = [line.split(",") for line in (tmp_path / "s.csv").read_text().splitlines()[1:]]
+    np.testing.assert_array_equal(np.array([r[1] for r in rows], np.float32), scores)
+    np.testing.assert_array_equal(
+        np.array([r[3] for r in rows], float), p_values(est.calibration_scores_, scores)
+    )

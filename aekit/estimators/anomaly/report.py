@@ -76,8 +76,8 @@ def score_table(
     --------
     >>> print(score_table(det, X[:2]))          # doctest: +SKIP
     score,is_anomaly,p_value
-    0.0213,0,0.574257
-    0.0871,1,0.00990099
+    0.0213,0,0.5742574257425742
+    0.0871,1,0.009900990099009901
     """
     import io
 
@@ -104,9 +104,10 @@ def score_table(
     if header:
         extra = feature_columns(detector) if features else []
         out.append(cells((["id"] if ids is not None else []) + list(SCORE_COLUMNS) + extra))
-    numbers = "" if parts is None else sep + sep.join(["%.6g"] * parts.shape[1])
+    # 9 significant digits read a float32 error back equal, repr a float64 p-value (as the scores)
+    numbers = "" if parts is None else sep + sep.join(["%.9g"] * parts.shape[1])
     for i, (s, f, p) in enumerate(zip(scores, flags, pvals)):
-        row = ([ids[i]] if ids is not None else []) + [repr(float(s)), int(f), f"{p:.6g}"]
+        row = ([ids[i]] if ids is not None else []) + [repr(float(s)), int(f), repr(float(p))]
         # a row at a time as Python floats: the whole chunk's would take 8x its array's memory
         out.append(cells(row) + ("" if parts is None else numbers % tuple(parts[i].tolist())))
     return "".join(f"{text}\n" for text in out)

@@ -263,7 +263,18 @@ def test_score_table_with_feature_errors_reads_back(sep):
     values = np.array([r[1:] for r in rows[1:]], float)
     np.testing.assert_allclose(values[:, 0], det.decision_function(X), rtol=1e-6)
     np.testing.assert_array_equal(values[:, 1], det.predict(X))
-    np.testing.assert_allclose(values[:, 3:], det.feature_errors(X), rtol=1e-5)  # 6 digits
+    np.testing.assert_allclose(values[:, 3:], det.feature_errors(X), rtol=1e-5)
+
+
+def test_score_table_numbers_read_back_equal():
+    """The feature errors (float32) in 9 digits and the p-values (float64) in repr: ``%.6g`` read
+    back differed in the 6th digit (0.961938 for 0.96193772)."""
+    det = AnomalyDetector(epochs=1, batch_size=64, device="cpu").fit(sines(64))
+    X = sines(20, seed=1)
+    rows = list(csv.reader(io.StringIO(score_table(det, X, features=True))))
+    values = np.array(rows[1:], float)
+    np.testing.assert_array_equal(values[:, 2], det.p_values(X))
+    np.testing.assert_array_equal(values[:, 3:].astype(np.float32), det.feature_errors(X))
 
 
 def test_anomaly_metrics_conventions():
