@@ -357,8 +357,6 @@ def _decide_features(layout: _Layout, cells: Cells, *, columns, drop, categorica
             f"{path}: left out {len(left_out)} column{'s' if len(left_out) > 1 else ''} that "
             f"{'do' if len(left_out) > 1 else 'does'} not hold numbers: {'; '.join(left_out)}"
         )
-    if header:
-        _say_output_columns(layout)
 
 
 # the columns aekit writes beside its results, and the option that reads one as what it is
@@ -370,17 +368,18 @@ OUTPUT_COLUMNS = {
 }
 
 
-def _say_output_columns(layout: _Layout) -> None:
-    """One note for number columns named as aekit names what it writes beside its results (an
-    encode's ids and labels, a score's columns): read as features by the rule (every number
-    column is one), an output fed back would learn its own ids and scores without a word."""
-    named = [n for n, _, how in layout.features if how is None and n in OUTPUT_COLUMNS]
+def say_output_columns(source: str, feature_names: list[str] | None) -> None:
+    """One note for features named as aekit names what it writes beside its results (an encode's
+    ids and labels, a score's columns), said where a model is about to learn them: read as features
+    by the rule (every number column is one), an output fed back would learn its own ids and scores
+    without a word."""
+    named = [n for n in feature_names or () if n in OUTPUT_COLUMNS]
     if named:
         dropped = ",".join(n for n in named if OUTPUT_COLUMNS[n] == "--drop-columns")
         options = [f"{OUTPUT_COLUMNS[n]} {n}" for n in named if n not in dropped.split(",")]
-        options += [f"--drop-columns {dropped} (when training)"] * bool(dropped)
+        options += [f"--drop-columns {dropped}"] * bool(dropped)
         note(
-            f"{layout.path}: read column{'s' if len(named) > 1 else ''} {', '.join(named)} as "
+            f"{source}: read column{'s' if len(named) > 1 else ''} {', '.join(named)} as "
             f"{'features' if len(named) > 1 else 'a feature'} "
             f"(every number column is one), named as aekit names the ids, labels and scores it "
             f"writes beside its results; if not features, give {'; '.join(options)}"

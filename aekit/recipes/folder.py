@@ -96,6 +96,24 @@ class RunFolder:
         """
         run = cls(path)
         p = run.path
+        existing = cls.check_target(p, overwrite=overwrite, resume=resume)
+        run._txn.acquire()
+        try:
+            run._refuse_interrupted(overwrite or resume)
+            reuse = resume and run.resume_source() == run.work
+            run._txn.begin(reuse=reuse, seed=p if resume and existing and not reuse else None)
+            run._start_epoch = run._epoch()
+        except BaseException:
+            run.close()
+            raise
+        return run
+
+    @staticmethod
+    def check_target(path: Path, *, overwrite: bool = False, resume: bool = False) -> bool:
+        """The refusals of :meth:`open` before it locks ``path`` (whether it holds anything): said
+        again there, and first before the data are read (a user's folder, or a run without
+        ``--overwrite``, refused after minutes of reading a large dataset)."""
+        p = Path(path)
         if p.exists() and not p.is_dir():
             raise UsageError(f"{p} exists and is not a folder; pass another --out")
         existing = p.is_dir() and any(e.name != LEGACY_LOCK for e in p.iterdir())
@@ -107,16 +125,7 @@ class RunFolder:
             )
         if p.is_dir() and not os.access(p, os.W_OK):
             raise UsageError(f"run folder {p} is not writable; pass a writable --out")
-        run._txn.acquire()
-        try:
-            run._refuse_interrupted(overwrite or resume)
-            reuse = resume and run.resume_source() == run.work
-            run._txn.begin(reuse=reuse, seed=p if resume and existing and not reuse else None)
-            run._start_epoch = run._epoch()
-        except BaseException:
-            run.close()
-            raise
-        return run
+        return existing
 
     @classmethod
     def create(

@@ -19,6 +19,7 @@ from .. import _io
 from .._notes import note
 from .._outputs import check_output
 from ..data import Data
+from ..data.tables import say_output_columns
 from ..errors import Diverged, RunFailure, UsageError
 from ..estimators.persistence import (
     CONFIG,
@@ -87,6 +88,7 @@ def train_run(
     :class:`aekit.training.trainer.Trainer` with its checkpoint folder.
     """
     out = _check_out(out, spec)
+    RunFolder.check_target(out, overwrite=overwrite, resume=resume)  # before the data are read
     spec.name_columns()  # recorded by name: every later file is read by name
     family, recipe, est, spec = _estimator(family, params, spec, out, resume)
     with tracking.tracked(mlflow, family, spec) as log:
@@ -111,6 +113,7 @@ def _train(
         distributed.finish()  # wait for rank 0 to write the run
         return {}
 
+    say_output_columns(train.source, train.feature_names)  # what the model is about to learn
     with RunFolder.open(out, overwrite=overwrite, resume=resume) as run:
         config = {
             "family": family,

@@ -437,20 +437,6 @@ def test_aekit_header_of_results_without_names_is_a_header(tmp_path, caplog):
     assert read_path(tmp_path / "nums.csv").feature_names is None
 
 
-def test_number_columns_named_as_aekit_outputs_get_a_note(tmp_path, caplog):
-    """An encode's ids and labels and a score's columns fed back are features by the rule: said."""
-    (tmp_path / "z.csv").write_text("id,label,z1,z2\n1000,0,0.5,0.25\n1001,1,0.75,0.5\n")
-    caplog.clear()
-    data = read_path(tmp_path / "z.csv")
-    assert data.feature_names == ["id", "label", "z1", "z2"]  # the rule holds
-    line = next(r.getMessage() for r in caplog.records if "as features" in r.getMessage())
-    assert "columns id, label" in line and "--id-column id" in line
-    assert "--label-column label" in line
-    caplog.clear()
-    read_path(tmp_path / "z.csv", id_column="id", label_column="label")
-    assert "as features" not in caplog.text
-
-
 def test_codes_that_python_reads_as_numbers_and_pandas_as_text_are_text(tmp_path):
     # "2023_51" (a year-week) is 202351 to float() (PEP 515), text to pandas; so are other scripts' digits
     rows = [f"2023_{i + 10},{i % 3}_{i % 2},{i * 1.5},{'１２' if i == 0 else i}" for i in range(30)]

@@ -15,6 +15,13 @@ def _fake_run(path, **config):
     return path
 
 
+def _finished(path):
+    with RunFolder.open(path) as run:
+        run.write_json("config.json", {"estimator": "Autoencoder", "params": {}, "state": {}})
+        run.commit()
+    return path
+
+
 def test_a_new_run_is_built_beside_its_folder_under_a_lock_and_appears_on_commit(tmp_path):
     target = tmp_path / "run"
     with RunFolder.open(target) as run:
@@ -137,3 +144,53 @@ def test_an_interrupted_training_is_not_dropped_without_overwrite_or_resume(tmp_
         assert json.loads((r.work / "checkpoint" / "latest.json").read_text()) == {"epoch": 3}
     with RunFolder.open(run, overwrite=True) as r:  # started again, as asked
         assert not (r.work / "checkpoint").exists()
+
+
+def test_a_run_folder_that_will_be_refused_is_refused_before_the_data_are_read(
+    tmp_path, monkeypatch
+):
+    """A user's folder, or a run without --overwrite, is said first: not after minutes of reading."""
+    from aekit.recipes import DataSpec, train_run
+    from aekit.recipes import run as run_module
+
+    def never(*_args, **_kwargs):
+        raise AssertionError("the data were read before --out was checked")
+
+    monkeypatch.setattr(run_module, "_load", never)
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("mine")
+    spec = DataSpec(data=str(tmp_path / "rows.csv"))
+    with pytest.raises(UsageError, match="aekit never deletes"):
+        train_run("anomaly", {}, spec, mine, overwrite=True)
+    with pytest.raises(UsageError, match="already exists"):
+        train_run("anomaly", {}, spec, _finished(tmp_path / "run"))
+    assert (mine / "notes.txt").read_text() == "mine"
+
+
+def test_features_named_as_aekits_outputs_are_said_when_a_model_learns_them(tmp_path, caplog):
+    """An encode's ids and labels and a score's columns fed back are features by the rule: said where
+    a model learns them, not at every read (a table given to an image family is refused alone)."""
+    import numpy as np
+
+    from aekit.data import read_path
+    from aekit.recipes import DataSpec, train_run
+
+    rows = np.random.default_rng(0).normal(size=(60, 3))
+    lines = [f"{1000 + i},{i % 2},{a:.4f},{b:.4f},{c:.4f}" for i, (a, b, c) in enumerate(rows)]
+    (tmp_path / "z.csv").write_text("id,label,z1,z2,z3\n" + "\n".join(lines) + "\n")
+    caplog.clear()
+    read_path(tmp_path / "z.csv")
+    assert "as features" not in caplog.text  # a read alone says nothing
+    params = {"epochs": 1, "threads": 1}
+    est, _ = train_run("anomaly", params, DataSpec(data=str(tmp_path / "z.csv")), tmp_path / "r1")
+    assert list(est.feature_names_in_) == ["id", "label", "z1", "z2", "z3"]  # the rule holds
+    line = next(r.getMessage() for r in caplog.records if "as features" in r.getMessage())
+    assert "columns id, label" in line and "--id-column id" in line
+    assert "--label-column label" in line
+    caplog.clear()
+    spec = DataSpec(
+        data=str(tmp_path / "z.csv"), id_column="id", label_column="label", normal_label="0"
+    )
+    train_run("anomaly", params, spec, tmp_path / "r2")
+    assert "as features" not in caplog.text
