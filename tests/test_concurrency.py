@@ -60,6 +60,8 @@ def test_two_trainings_into_one_folder(tmp_path):
         and winner.poll() is None
     ):
         time.sleep(0.005)
+    # ended before its first checkpoint was seen (a crash, or a test process starved past its whole run)
+    assert winner.poll() is None, winner.communicate()
     os.kill(winner.pid, signal.SIGSTOP)
     try:
         assert winner.poll() is None, "the winner finished before it was stopped; make it longer"
