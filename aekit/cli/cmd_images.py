@@ -35,6 +35,8 @@ _PARAMS = {
     "calibration_fraction": "calibration_fraction",
     "threshold": "threshold",
 }
+# the table detector's training options that the image detector's ssim method trains with too
+_SHARED = ("epochs", "batch_size", "lr")
 # `aekit train anomaly` options that only the image detector reads, and those it does not read
 IMAGE_ONLY = ("patch", "patches", *(d for d in _PARAMS if d != "threshold"))
 NOT_FOR_IMAGES = (
@@ -128,13 +130,22 @@ def _options(p: argparse.ArgumentParser) -> None:
 
 def _image_defaults(parser: argparse.ArgumentParser) -> None:
     """Append the image detector's defaults to its options' help, when the help is printed."""
+    from ..estimators.anomaly import AnomalyDetector
     from ..estimators.images import ImageAnomalyDetector
 
     params = ImageAnomalyDetector().get_params(deep=False)
+    table = AnomalyDetector().get_params(deep=False)
     for action in parser._actions:
         param = _PARAMS.get(action.dest)
         if param is not None and action.help is not None and "default" not in action.help:
             action.help += f" (default: {show(params[param])})"
+        elif action.dest in _SHARED and action.help is not None:
+            # the table detector's default, filled first (helptext.family_defaults): the ssim
+            # method's own beside it where it differs (a batch of 16 images, of 32 rows)
+            mine, theirs = show(params[action.dest]), show(table[action.dest])
+            if mine != theirs:
+                said = f"(default: {theirs})"
+                action.help = action.help.replace(said, f"{said[:-1]}; a folder of images: {mine})")
 
 
 TRAIN_OPTIONS = {"anomaly": _options}

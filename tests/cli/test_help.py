@@ -125,3 +125,11 @@ def test_help_names_every_output_column_and_what_the_figures_cover(capsys):
     assert "[id,] score, is_anomaly, p_value, then an error_COLUMN" in score
     assert "the N training steps included" in _help(capsys, "evaluate")
     assert "cover the whole series" in _help(capsys, "train", "series")
+
+
+def test_train_anomaly_says_the_image_detectors_batch_beside_the_tables(capsys):
+    """A folder of images trains the image detector (batch 16): its help said the table's 32 alone."""
+    with pytest.raises(SystemExit):
+        main(["train", "anomaly", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "samples per optimizer step (default: 32; a folder of images: 16)" in text
