@@ -35,9 +35,7 @@ n_train, n_test = (1000, 200) if QUICK else (None, None)
 x_train, x_test, y_test = train.x[:n_train], test.x[:n_test], test.y[:n_test]
 
 # the tutorial's settings, as `aekit train vae --preset recipe`: the plain ELBO (free_bits=0.0)
-vae = aekit.VAE(
-    latent_dim=2, free_bits=0.0, lr=1e-4, schedule="constant", epochs=1 if QUICK else 10
-)
+vae = aekit.VAE(free_bits=0.0, lr=1e-4, schedule="constant", epochs=1 if QUICK else 10)  # latent 2
 vae = vae.fit(x_train, validation_data=x_test)
 print(
     f"test ELBO: aekit {vae.elbo(x_test).mean():.1f} nats   tutorial about -156 (10 epochs, latent 2)"
