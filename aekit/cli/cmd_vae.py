@@ -130,7 +130,11 @@ def _one_image(x, est):
     """``x`` as a batch of one when it is one image without the batch axis (an ``(H, W)`` .npy of a
     one-channel model, or ``(C, H, W)``): read as a table it would be H rows."""
     shape = tuple(getattr(est, "input_shape_", ()))
-    one = len(shape) == 3 and (x.shape == shape or shape[0] == 1 and x.shape == shape[1:])
+    if len(shape) != 3:
+        return x
+    # (C, H, W) of a C-channel model: the reader took its C planes for C one-channel images
+    planes = shape[0] > 1 and x.shape == (shape[0], 1, *shape[1:])
+    one = x.shape == shape or shape[0] == 1 and x.shape == shape[1:] or planes
     return x.reshape(1, *shape) if one else x
 
 

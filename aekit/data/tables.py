@@ -376,7 +376,9 @@ def say_output_columns(source: str, feature_names: list[str] | None) -> None:
     named = [n for n in feature_names or () if n in OUTPUT_COLUMNS]
     if named:
         dropped = ",".join(n for n in named if OUTPUT_COLUMNS[n] == "--drop-columns")
-        options = [f"{OUTPUT_COLUMNS[n]} {n}" for n in named if n not in dropped.split(",")]
+        # one per option: --id-column takes one column (id or file)
+        given = {OUTPUT_COLUMNS[n]: n for n in reversed(named) if n not in dropped.split(",")}
+        options = [f"{option} {n}" for option, n in reversed(given.items())]
         options += [f"--drop-columns {dropped}"] * bool(dropped)
         note(
             f"{source}: read column{'s' if len(named) > 1 else ''} {', '.join(named)} as "
@@ -695,15 +697,22 @@ def first_row_is_header(head: list[list[str]], path: Path | None = None) -> bool
     return False
 
 
+# the names aekit writes before results without column names: an image's file, an id, a label
+AEKIT_LEADS = frozenset({"file", "id", "label"})
+
+
 def _named_by_aekit(first: list[str], below: list[list[str]]) -> bool:
     """Whether ``first`` is the header aekit writes for results without column names beside each
-    sample's identity (``file,0,1,...,783``: a reconstruction of images; ``0,0,1,...``: of a table
-    without a header, its id column ``0``): lead cells above text only (the file names or ids; text
-    above numbers is a header already), then exactly ``0, 1, ..., n-1`` (n >= 3, as pandas' names)
-    above numbers."""
+    sample's identity (``file,0,1,...,783``: a reconstruction of images): lead cells named as aekit
+    names them (:data:`AEKIT_LEADS`; a user's first row ``alice,0,1,2`` is data) above text only
+    (the file names or ids; text above numbers is a header already), then exactly ``0, 1, ...,
+    n-1`` (n >= 3, as pandas' names) above numbers."""
     lead = len(first) - 1 - first[::-1].index("0") if "0" in first else 0
     counted = first[lead:] == [str(i) for i in range(len(first) - lead)]
-    if not lead or len(first) - lead < 3 or not counted:
+    # ``0,0,1,...``: a table without a header, its id column 0, as aekit wrote it before (refused
+    # then for its two '0's, never read as a sample)
+    named = set(first[:lead]) <= AEKIT_LEADS or first[:lead] == ["0"]
+    if not lead or len(first) - lead < 3 or not counted or not named:
         return False
     ids = [_kind(b) for under in below[:lead] for b in under]
     numbers = all(_kind(b) != "text" for under in below[lead:] for b in under)

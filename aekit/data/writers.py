@@ -19,6 +19,7 @@ import numpy as np
 
 from .._io import CsvRows, as_path, write_failure, write_text, write_with
 from .._manifest import check_replaceable
+from .._notes import note
 from .._transaction import followed, staged_folder
 from ..errors import UsageError
 from .checks import to_numpy
@@ -139,7 +140,7 @@ def _table_text(
     if labels and like is not None and like.y is not None and len(like.y) == len(rows):
         lead.append(("label", [str(v) for v in np.asarray(like.y).tolist()]))
     if lead:
-        header = _lead_header([name for name, _ in lead], header, rows.shape[1])
+        header = _lead_header([name for name, _ in lead], header, rows.shape[1], path)
         refuse_shared_name(header[0], header[1:], path, like.source if like else None)
     out = io.StringIO()
     writer = CsvRows(out, delimiter=delimiter)
@@ -165,17 +166,25 @@ def refuse_shared_name(ident: str, added, path, source) -> None:
         )
 
 
-def _lead_header(lead: list[str], names: list[str] | None, width: int) -> list[str]:
+def _lead_header(lead: list[str], names: list[str] | None, width: int, path=None) -> list[str]:
     """The header of a table whose results follow each sample's identity (``lead``): the results'
     ``names``, else ``0, 1, ..., width-1`` (positions, as pandas names an array's columns). An id
     column named by its position (a table without a header, ``--id-column 0``) would share a name
-    with them (``0,0,1,...``, a header no reader takes): every column is then named by its position
-    in this file (``0,1,...``), the id's ``0`` still the id column."""
+    with them (``0,0,1,...``, a header no reader takes): the id and the results are then named by
+    their positions in this file (``0,1,...``; ``label`` kept), and a note says where the id went
+    when that is not where it was."""
     if names is not None:
         return lead + list(names)
-    if any(name.isdecimal() for name in lead):
-        return [str(i) for i in range(len(lead) + width)]
-    return lead + [str(i) for i in range(width)]
+    if not any(name.isdecimal() for name in lead):
+        return lead + [str(i) for i in range(width)]
+    header = [str(i) if name.isdecimal() else name for i, name in enumerate(lead)]
+    for i, name in enumerate(lead):
+        if name.isdecimal() and name != str(i):
+            note(
+                f"{path}: the id column (column {name} of a table without a header) is column {i} "
+                f"of this file: read it back with --id-column {i}"
+            )
+    return header + [str(len(lead) + j) for j in range(width)]
 
 
 def _format(path: str | Path) -> str:

@@ -288,3 +288,16 @@ def test_interpolate_takes_one_image_of_height_by_width(run, tmp_path):
     argv = ["interpolate", str(run), "--input", str(tmp_path / "a.npy"), str(tmp_path / "b.npy")]
     assert cli.main([*argv, "--steps", "3", "--output", str(out)]) == 0
     assert np.load(out).shape == (3, 1, 28, 28)
+
+
+def test_one_colour_image_is_a_batch_of_one_not_three_planes():
+    """An RGB image saved (3, H, W): the reader gives (3, 1, H, W), its planes as three images."""
+    from types import SimpleNamespace
+
+    from aekit.cli.cmd_vae import _one_image
+
+    rgb = SimpleNamespace(input_shape_=(3, 16, 16))
+    planes = np.zeros((3, 1, 16, 16), np.float32)
+    assert _one_image(planes, rgb).shape == (1, 3, 16, 16)
+    gray = SimpleNamespace(input_shape_=(1, 16, 16))
+    assert _one_image(planes, gray).shape == (3, 1, 16, 16)  # three grey images stay three

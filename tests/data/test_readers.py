@@ -435,6 +435,13 @@ def test_aekit_header_of_results_without_names_is_a_header(tmp_path, caplog):
     assert read_path(tmp_path / "data.csv").x.shape == (5, 3)
     (tmp_path / "nums.csv").write_text("5,0,1,2\n7,0.5,0.25,3\n")
     assert read_path(tmp_path / "nums.csv").feature_names is None
+    # a user's table without a header whose first row happens to be an id, then 0, 1, 2: data
+    for first in ("alice", "s1", "NA", "x,y"):
+        lead = first.count(",") + 1
+        rows = [f"{first},0,1,2", *(f"{'b,' * lead}{i},{i + 1},{i + 2}" for i in (3, 6))]
+        (tmp_path / "u.csv").write_text("\n".join(rows) + "\n")
+        data = read_path(tmp_path / "u.csv", id_column=0)
+        assert len(data.x) == 3 and data.ids.tolist()[0] == first.split(",")[0]  # no row lost
 
 
 def test_codes_that_python_reads_as_numbers_and_pandas_as_text_are_text(tmp_path):

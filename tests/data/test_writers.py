@@ -224,6 +224,22 @@ def test_csv_of_a_table_without_header_with_its_id_reads_back(tmp_path):
     assert back.ids.tolist() == ["r1", "r2"]
 
 
+def test_an_id_not_first_in_a_table_without_header_is_said_where_it_went(tmp_path, caplog):
+    """--id-column 1 of a table without a header: the id is written first, as column 0 (said), and
+    a label column keeps its name."""
+    (tmp_path / "in.csv").write_text("0.5,r1,2,3\n4.5,r2,5,6\n")
+    like = read_path(tmp_path / "in.csv", id_column=1)
+    like.y = np.array([0, 1])
+    x = RNG.random((2, 3)).astype(np.float32)
+    caplog.clear()
+    write_output(tmp_path / "out.csv", x, like=like, labels=True)
+    assert (tmp_path / "out.csv").read_text().splitlines()[0] == "0,label,2,3,4"
+    assert "read it back with --id-column 0" in caplog.text
+    back = read_path(tmp_path / "out.csv", id_column=0, label_column="label")
+    assert back.ids.tolist() == ["r1", "r2"] and back.y.tolist() == [0, 1]
+    np.testing.assert_array_equal(back.x, x)
+
+
 def test_an_id_named_as_an_added_column_is_refused_before_writing(tmp_path):
     like = Data(x=np.zeros((2, 3), np.float32), ids=np.array(["a", "b"]), id_name="z1")
     with pytest.raises(UsageError, match="the id column 'z1'.*give another --id-column"):
