@@ -19,6 +19,7 @@ from torch import nn
 
 from .._memory import check_fits, format_bytes
 from ..models.activations import ACTIVATIONS
+from ..models.dense_ensemble import MemberLinear
 from ..models.init import float32_default
 from . import distributed
 
@@ -50,13 +51,18 @@ def _linear(module: nn.Linear, x: torch.Tensor) -> torch.Tensor:
     return x.new_empty((*x.shape[:-1], module.out_features), dtype=dtype)
 
 
+def _same_shape(x: torch.Tensor) -> torch.Tensor:
+    # new_empty, not torch.empty_like: the latter's meta reference imports sympy (~0.3 s)
+    return x.new_empty(x.shape)
+
+
 def _stand_ins(model: torch.nn.Module) -> None:
     """Give the meta model's linear and elementwise leaves forwards that only make their outputs."""
     for m in model.modules():
-        if type(m) is nn.Linear:
+        if type(m) in (nn.Linear, MemberLinear):  # the ensemble's baddbmm imports sympy too
             m.forward = functools.partial(_linear, m)
         elif type(m) in _ELEMENTWISE:
-            m.forward = torch.empty_like
+            m.forward = _same_shape
 
 
 def parameter_bytes(model: torch.nn.Module) -> int:
