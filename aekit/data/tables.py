@@ -363,7 +363,7 @@ def _decide_features(layout: _Layout, cells: Cells, *, columns, drop, categorica
 OUTPUT_COLUMNS = {
     "id": "--id-column",
     "file": "--id-column",
-    "label": "--label-column",
+    "label": "--label-column",  # a detector's with --normal-label
     **dict.fromkeys(("score", "is_anomaly", "p_value"), "--drop-columns"),
 }
 
@@ -379,6 +379,10 @@ def say_output_columns(source: str, feature_names: list[str] | None) -> None:
         # one per option: --id-column takes one column (id or file)
         given = {OUTPUT_COLUMNS[n]: n for n in reversed(named) if n not in dropped.split(",")}
         options = [f"{option} {n}" for option, n in reversed(given.items())]
+        if (
+            "--label-column label" in options
+        ):  # a detector's label column needs its normal value too
+            options[options.index("--label-column label")] += " (a detector: with --normal-label)"
         options += [f"--drop-columns {dropped}"] * bool(dropped)
         note(
             f"{source}: read column{'s' if len(named) > 1 else ''} {', '.join(named)} as "

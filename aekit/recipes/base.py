@@ -88,6 +88,9 @@ class Recipe:
     evaluates_on_disk = False
     presets: dict[str, dict[str, Any]] = {}  # named settings for --preset, over the defaults
     takes_tables = True  # False: an image family (the estimator takes rows too, but the recipe's figures do not)
+    # every number column of a table is a feature, the rest given by --id-column, --label-column and
+    # --drop-columns (False: the series', whose columns are channels, chosen by its own options)
+    number_columns_are_features = True
 
     def build(self, params: dict[str, Any]):
         """The estimator: the recipe's defaults < the preset named by ``params["preset"]`` < the other params."""

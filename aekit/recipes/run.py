@@ -113,7 +113,8 @@ def _train(
         distributed.finish()  # wait for rank 0 to write the run
         return {}
 
-    say_output_columns(train.source, train.feature_names)  # what the model is about to learn
+    if recipe.number_columns_are_features and not resume:  # what a new model is about to learn
+        say_output_columns(train.source, train.feature_names)
     with RunFolder.open(out, overwrite=overwrite, resume=resume) as run:
         config = {
             "family": family,

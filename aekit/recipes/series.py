@@ -56,6 +56,7 @@ class SeriesRecipe(Recipe):
 
     name = "series"
     estimator = "SeriesDetector"
+    number_columns_are_features = False
     default_dataset = None
     defaults: dict[str, Any] = {}  # the estimator's own defaults are the recipe
 

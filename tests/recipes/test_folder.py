@@ -194,3 +194,9 @@ def test_features_named_as_aekits_outputs_are_said_when_a_model_learns_them(tmp_
     )
     train_run("anomaly", params, spec, tmp_path / "r2")
     assert "as features" not in caplog.text
+    # resumed: said when it started; a series' columns are channels, chosen by its own options
+    train_run("anomaly", params, DataSpec(), tmp_path / "r1", resume=True)
+    steps = np.sin(np.arange(400) / 5)
+    (tmp_path / "s.csv").write_text("score\n" + "\n".join(f"{v:.4f}" for v in steps) + "\n")
+    train_run("series", {"epochs": 1}, DataSpec(data=str(tmp_path / "s.csv")), tmp_path / "r3")
+    assert "as features" not in caplog.text
