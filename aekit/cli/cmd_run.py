@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import numbers
 
 from .options import (
     add_data_options,
@@ -237,9 +238,10 @@ def _finite(figures: dict) -> dict:
     def clean(value, name: str):
         if isinstance(value, dict):
             return {k: clean(v, f"{name}.{k}" if name else str(k)) for k, v in value.items()}
-        if isinstance(value, list):
+        if isinstance(value, (list, tuple)):
             return [clean(v, f"{name}[{i}]") for i, v in enumerate(value)]
-        if isinstance(value, float) and not math.isfinite(value):
+        # numbers.Real: NumPy's float32 too, which is not a float
+        if isinstance(value, numbers.Real) and not math.isfinite(value):
             left.append(f"{name} ({value})")
             return None
         return value

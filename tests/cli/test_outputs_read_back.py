@@ -88,3 +88,13 @@ def test_an_id_named_as_an_output_column_is_refused_before_writing(tmp_path, cap
     capsys.readouterr()
     assert main([*argv, "--output", str(out)]) == 2
     assert "the id column 'score'" in capsys.readouterr().err and not out.exists()
+
+
+def test_a_figure_not_finite_is_null_in_lists_tuples_and_numpys_floats():
+    """JSON has no Infinity: a float32 or a tuple's figure too (the review's case, none today)."""
+    import json
+
+    from aekit.cli.cmd_run import _finite
+
+    got = _finite({"a": np.float32("inf"), "b": (1.0, float("nan")), "c": [2, np.float64(3.5)]})
+    assert json.dumps(got, allow_nan=False) == '{"a": null, "b": [1.0, null], "c": [2, 3.5]}'
