@@ -30,6 +30,7 @@ from ..training.progress import Pass, check_verbose
 from ..training.threads import ThreadChoice, forward_flops, resolve, using_threads
 from ..training.trainer import Trainer
 from .params import TRAINING_SEEDS, validate_params
+from .refit import KeepsStateOnFailure
 from .validation import check_input, check_names
 
 # What only the built-in networks read: with encoder=/decoder= they are refused when set.
@@ -219,7 +220,7 @@ def expected_failed_checks(est: Any) -> dict[str, str]:
 _FLOPS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
-class NeuralEstimator(BaseEstimator):
+class NeuralEstimator(KeepsStateOnFailure, BaseEstimator):
     """Base class of aekit's estimators (Autoencoder, Denoiser, AnomalyDetector, VAE, SeriesDetector).
 
     Subclasses declare ``parameters`` (their table in :mod:`aekit.estimators.params`), set
