@@ -224,7 +224,8 @@ class ImageAnomalyRecipe(Recipe):
         x = normal_rows(train).x
         if len(x) == 0:
             raise UsageError(f"no good images to train on in {train.source}; check --normal-label")
-        return est.fit(x, trainer=trainer)
+        # the run's checkpoints and logs are the ssim network's: the other methods train none
+        return est.fit(x, trainer=trainer if est.method == "ssim" else None)
 
     def compare_baselines(self, est, spec: DataSpec, seed: int, data: Data | None = None):
         raise UsageError(

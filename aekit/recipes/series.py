@@ -93,6 +93,9 @@ class SeriesRecipe(Recipe):
         return _read(spec, path) if path is not None else self.load_data(spec, seed)[1]
 
     def fit(self, est, train: Data, val: Data, trainer: Trainer):
+        # the run's checkpoints and logs are the network's: none for the neighbours alone (whose
+        # fit would say that a checkpoint folder the user never gave is not used)
+        trainer = trainer if est.method != "neighbors" else None
         return est.fit(train.x, channel_names=train.feature_names, trainer=trainer)
 
     def compare_baselines(self, est, spec: DataSpec, seed: int, data: Data | None = None):

@@ -100,6 +100,17 @@ class Trainer:
             )
         return trainer.checked()
 
+    def say_unused(self, why: str) -> None:
+        """One note naming the run's options that were given (``checkpoint_dir``, ``callbacks``...)
+        to a fit that trains no network (``why``): a checkpoint folder never made and callbacks
+        never called, without a word, looked like a training that did not happen."""
+        # each field's default is empty (None, False, no callbacks): a given one is not
+        given = [f.name for f in dataclasses.fields(self) if getattr(self, f.name)]
+        if given:
+            from .._notes import note
+
+            note(f"fit({', '.join(f'{g}=...' for g in given)}): {why}, so they are not used")
+
     def checked(self) -> Trainer:
         """This Trainer, its fields checked (one line for a wrong type)."""
         if not isinstance(self.resume, bool):

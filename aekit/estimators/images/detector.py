@@ -228,6 +228,16 @@ class ImageAnomalyDetector(NeuralEstimator):
         return np.sort(order[n_cal:]), np.sort(order[:n_cal])
 
     # ---- training -----------------------------------------------------------------------------
+    def _note_untrained(self) -> None:
+        """One line when the ssim network's training options were given to a method without one."""
+        given = self._changed_params(("epochs", "batch_size", "lr", "channels", "kernel_size"))
+        if given:
+            note(
+                f"{', '.join(given)} set the 'ssim' method's training, and method={self.method!r} "
+                f"trains no network: they are not used; give method='ssim' to train it",
+                (*given, "method"),
+            )
+
     def fit(self, X: Any, y: Any = None, **run: Any) -> ImageAnomalyDetector:
         """Train on good images ``X`` (n, C, H, W) or (n, H, W) in [0, 1]; ``y`` is ignored.
 
@@ -254,6 +264,8 @@ class ImageAnomalyDetector(NeuralEstimator):
         if self.method == "ssim":
             self.model_ = self._train_autoencoder(model, X[fit_rows], trainer)
         else:
+            trainer.say_unused(f"method={self.method!r} trains no network (method='ssim' does)")
+            self._note_untrained()
             self.history_ = []
             generator = torch.Generator().manual_seed(int(self.seed))
             model = model.to(self._device())

@@ -419,7 +419,7 @@ class SeriesDetector(SeriesAlarms, NeuralEstimator):
         for name in ("model_", "neighbors_"):  # a refit with another method keeps none of the last
             self.__dict__.pop(name, None)
         self.method_, self.reconstruction_scale_, self.history_ = self.method, 1.0, []
-        self._note_unused_options()
+        self._note_unused_options(trainer)
         if self.method != "reconstruction":
             # on the free cores, as scoring: beside two busy processes, torch's one thread per core
             # waited at every product's barrier (a 20,000-step fit took 6 s instead of 0.5)
@@ -439,11 +439,12 @@ class SeriesDetector(SeriesAlarms, NeuralEstimator):
             self._set_calibration(self._scores([tail]), "tail")
         return self
 
-    def _note_unused_options(self) -> None:
+    def _note_unused_options(self, trainer: Trainer) -> None:
         """One line when the options of the method not fitted were given: the autoencoder's to the
         neighbours alone (the default: a user's --epochs would otherwise do nothing, silently), or
-        the neighbours' to the autoencoder alone."""
+        the neighbours' to the autoencoder alone; another for fit's run options (checkpoints...)."""
         if self.method == "neighbors":
+            trainer.say_unused("method='neighbors' trains no network ('reconstruction' does)")
             given = self._changed_params(NETWORK_OPTIONS)
             what = "set the autoencoder's training, and method='neighbors' trains none"
             other = "'reconstruction' (or 'both') to train it"
