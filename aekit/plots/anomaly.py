@@ -57,7 +57,7 @@ def plot_signal_reconstructions(
     Examples
     --------
     >>> plot_signal_reconstructions([(x[0], x_hat[0], "normal"), (x[1], x_hat[1], "anomalous")],
-    ...                             "ecg.png")
+    ...                             "ecg.png")  # doctest: +SKIP
     PosixPath('ecg.png')
     """
     path = _target(path, overwrite)
@@ -181,7 +181,7 @@ def plot_error_histogram(
 
     Examples
     --------
-    >>> plot_error_histogram(err_normal, err_anomalous, 0.034, "errors.png", target_rate=0.01)
+    >>> plot_error_histogram(err_normal, err_anomalous, 0.034, "errors.png", target_rate=0.01)  # doctest: +SKIP
     PosixPath('errors.png')
     """
     path = _target(path, overwrite)
@@ -269,7 +269,7 @@ def plot_roc(
 
     Examples
     --------
-    >>> plot_roc(y_test, err_test, "roc.png", title="ECG autoencoder")
+    >>> plot_roc(y_test, err_test, "roc.png", title="ECG autoencoder")  # doctest: +SKIP
     PosixPath('roc.png')
     """
     path = _target(path, overwrite)

@@ -65,7 +65,7 @@ def plot_latent_map(
 
     Examples
     --------
-    >>> plot_latent_map(z_test, y_test, "latent.png", class_names=[str(i) for i in range(10)])
+    >>> plot_latent_map(z_test, y_test, "latent.png", class_names=[str(i) for i in range(10)])  # doctest: +SKIP
     PosixPath('latent.png')
     """
     path = _target(path, overwrite)
