@@ -190,6 +190,7 @@ _METHOD_OPTIONS = {
     "bank_size": ("features", "pixels"),
     "pixel_patch": ("pixels",),
     **dict.fromkeys(("channels", "kernel_size", "epochs", "batch_size", "lr"), ("ssim",)),
+    "tensorboard": ("ssim",),  # the training's curves: the bank methods train none
 }
 
 

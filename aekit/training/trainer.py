@@ -109,7 +109,8 @@ class Trainer:
         if given:
             from .._notes import note
 
-            note(f"fit({', '.join(f'{g}=...' for g in given)}): {why}, so they are not used")
+            they = "they are" if len(given) > 1 else "it is"
+            note(f"fit({', '.join(f'{g}=...' for g in given)}): {why}, so {they} not used")
 
     def checked(self) -> Trainer:
         """This Trainer, its fields checked (one line for a wrong type)."""

@@ -244,6 +244,8 @@ def test_patches_train_on_crops_and_record_them(world, tmp_path):
         (["--lr", "0.1"], ["--lr", "method 'features'"]),
         (["--channels", "8,8"], ["--channels", "method 'features'"]),
         (["--pixel-patch", "5"], ["--pixel-patch", "only to 'pixels'"]),
+        # the training's curves: a bank trains none (no folder was written, without a word)
+        (["--tensorboard"], ["--tensorboard", "method 'features'", "only to 'ssim'"]),
         (["--method", "ssim", "--bank-size", "9"], ["--bank-size", "method 'ssim'"]),
         (["--patches", "3"], ["--patches N needs --patch SIZE"]),
     ],
