@@ -374,22 +374,22 @@ def say_output_columns(source: str, feature_names: list[str] | None) -> None:
     by the rule (every number column is one), an output fed back would learn its own ids and scores
     without a word."""
     named = [n for n in feature_names or () if n in OUTPUT_COLUMNS]
-    if named:
-        dropped = ",".join(n for n in named if OUTPUT_COLUMNS[n] == "--drop-columns")
-        # one per option: --id-column takes one column (id or file)
-        given = {OUTPUT_COLUMNS[n]: n for n in reversed(named) if n not in dropped.split(",")}
-        options = [f"{option} {n}" for option, n in reversed(given.items())]
-        if (
-            "--label-column label" in options
-        ):  # a detector's label column needs its normal value too
-            options[options.index("--label-column label")] += " (a detector: with --normal-label)"
-        options += [f"--drop-columns {dropped}"] * bool(dropped)
-        note(
-            f"{source}: read column{'s' if len(named) > 1 else ''} {', '.join(named)} as "
-            f"{'features' if len(named) > 1 else 'a feature'} "
-            f"(every number column is one), named as aekit names the ids, labels and scores it "
-            f"writes beside its results; if not features, give {'; '.join(options)}"
-        )
+    if not named:
+        return
+    first: dict[str, str] = {}  # one column per option: --id-column takes one (id or file)
+    for n in named:
+        first.setdefault(OUTPUT_COLUMNS[n], n)
+    options = [f"{option} {n}" for option, n in first.items() if option != "--drop-columns"]
+    if "label" in first.values():  # a detector's label column needs its normal value too
+        options[options.index("--label-column label")] += " (a detector: with --normal-label)"
+    dropped = [n for n in named if OUTPUT_COLUMNS[n] == "--drop-columns"]
+    options += [f"--drop-columns {','.join(dropped)}"] * bool(dropped)
+    note(
+        f"{source}: read column{'s' if len(named) > 1 else ''} {', '.join(named)} as "
+        f"{'features' if len(named) > 1 else 'a feature'} "
+        f"(every number column is one), named as aekit names the ids, labels and scores it "
+        f"writes beside its results; if not features, give {'; '.join(options)}"
+    )
 
 
 def _decide_column(layout: _Layout, cells: Cells, i: int) -> str | None:

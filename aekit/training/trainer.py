@@ -25,6 +25,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from .._notes import note
 from ..errors import ArgumentTypeError, UsageError
 from . import distributed
 from .checkpoint import check_checkpoint_folder
@@ -107,8 +108,6 @@ class Trainer:
         # each field's default is empty (None, False, no callbacks): a given one is not
         given = [f.name for f in dataclasses.fields(self) if getattr(self, f.name)]
         if given:
-            from .._notes import note
-
             they = "they are" if len(given) > 1 else "it is"
             note(f"fit({', '.join(f'{g}=...' for g in given)}): {why}, so {they} not used")
 
