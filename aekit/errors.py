@@ -11,6 +11,8 @@ Each error also subclasses the built-in exception a caller would catch for it
 
 from __future__ import annotations
 
+import errno
+
 
 class AekitError(Exception):
     """Base class of every error aekit raises on purpose."""
@@ -33,6 +35,20 @@ class DataTypeError(DataError, TypeError):
 
     Also a TypeError, as scikit-learn raises for it.
     """
+
+
+class NotFound(UsageError, FileNotFoundError):
+    """A file, folder or run to read that is not there (exit code 2).
+
+    Also a FileNotFoundError, so ``except FileNotFoundError`` around ``aekit.load(path)`` works.
+    """
+
+    def __init__(self, message: str, *, filename: str | None = None):
+        super().__init__(message)
+        self.errno, self.filename = errno.ENOENT, filename  # what `except OSError` callers look at
+
+    def __str__(self) -> str:
+        return str(self.args[0])
 
 
 class ArgumentTypeError(UsageError, TypeError):

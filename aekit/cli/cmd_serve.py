@@ -99,7 +99,7 @@ def served_runs(specs: list[str]) -> dict[str, str]:
     """NAME -> run folder, from RUN or NAME=RUN arguments (one line for a bad or repeated name)."""
     from pathlib import Path
 
-    from ..errors import UsageError
+    from ..errors import NotFound, UsageError
 
     runs: dict[str, str] = {}
     for spec in specs:
@@ -114,7 +114,8 @@ def served_runs(specs: list[str]) -> dict[str, str]:
         if name in runs:
             raise UsageError(f"two runs are named {name!r}; name them with NAME=RUN")
         if not Path(path).is_dir():
-            raise UsageError(f"{path}: no such run folder; expected a folder of 'aekit train'")
+            kind = NotFound if not Path(path).exists() else UsageError
+            raise kind(f"{path}: no such run folder; expected a folder of 'aekit train'")
         runs[name] = path
     return runs
 

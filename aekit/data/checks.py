@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import DataError, DataTypeError, UsageError, one_line
+from ..errors import DataError, DataTypeError, NotFound, UsageError, one_line
 
 
 def fail(message: str) -> DataError:
@@ -30,11 +30,12 @@ def not_found(path: str | os.PathLike, what: str = "file") -> UsageError:
             f"input more than once: save it to a file first"
         )
     if p.parts[:1] == ("~",):
-        return UsageError(
+        return NotFound(
             f"no such {what}: {path} (the shell did not expand '~' after '=': write the option "
-            f"and ~/... apart, or $HOME/...)"
+            f"and ~/... apart, or $HOME/...)",
+            filename=str(path),
         )
-    return UsageError(f"no such {what}: {path}")
+    return NotFound(f"no such {what}: {path}", filename=str(path))
 
 
 def check_exists(path: str | os.PathLike) -> None:

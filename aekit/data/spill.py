@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from .._io import atomic_path
-from ..errors import UsageError
+from ..errors import NotFound
 from .checks import as_labels, check_exists, fail, refuse_channels_last
 from .images import (
     IMAGE_EXTENSIONS,
@@ -261,7 +261,7 @@ def spill_images(
     """
     folder = Path(folder)
     if not folder.is_dir():
-        raise UsageError(f"no such folder: {folder}")
+        raise NotFound(f"no such folder: {folder}", filename=str(folder))
     files = image_files(folder)
     names = relative_names(files, folder)
     return _spill_image_files(files, names, folder, out_npy, image_size, resident_bytes)

@@ -24,7 +24,7 @@ import numpy as np
 import torch
 
 from .. import _io
-from ..errors import ArgumentTypeError, DataError, RunFailure, UsageError, one_line
+from ..errors import ArgumentTypeError, DataError, NotFound, RunFailure, UsageError, one_line
 from ..training.serialize import load_tensors, save_tensors
 from .base import check_positive_int
 from .validation import check_input
@@ -323,7 +323,10 @@ def read_index_config(path: str | Path) -> dict[str, Any]:
 
     file = as_path(path, "path") / INDEX_CONFIG
     if not file.is_file():
-        raise UsageError(f"{path}: no {INDEX_CONFIG}; expected an index written by 'aekit index'")
+        raise NotFound(
+            f"{path}: no {INDEX_CONFIG}; expected an index written by 'aekit index'",
+            filename=str(file),
+        )
     try:
         config = json.loads(file.read_bytes().decode("utf-8"))
     except (ValueError, UnicodeDecodeError, RecursionError) as exc:

@@ -19,7 +19,15 @@ import torch
 
 from .. import _io
 from .._notes import note
-from ..errors import AekitError, ArgumentTypeError, RunFailure, RunInProgress, UsageError, one_line
+from ..errors import (
+    AekitError,
+    ArgumentTypeError,
+    NotFound,
+    RunFailure,
+    RunInProgress,
+    UsageError,
+    one_line,
+)
 from ..families import ESTIMATORS  # the only classes a config.json may name
 from ..models.custom import describe, refuse_files_in_output, refuse_files_under
 from ..models.init import float32_default
@@ -142,7 +150,7 @@ def read_config(path: str | Path) -> dict[str, Any]:
         raise UsageError(f"{path!r}: a path cannot hold a NUL character")
     if not os.path.lexists(path):
         check_not_in_progress(path)  # a run still training, or interrupted, says so
-        raise UsageError(f"no such run or model folder: {path}")
+        raise NotFound(f"no such run or model folder: {path}", filename=str(path))
     path = readable(path)
     # a data file where the run goes: the arguments swapped (aekit score X --input RUN)
     if path.is_file() and path.name != CONFIG:
@@ -168,8 +176,9 @@ def _read_json(file: Path, path: Path) -> Any:
             )
         return json.loads(file.read_bytes().decode("utf-8"))
     except FileNotFoundError:
-        raise UsageError(
-            f"{path}: no {CONFIG}; expected a run folder written by 'aekit train' or est.save()"
+        raise NotFound(
+            f"{path}: no {CONFIG}; expected a run folder written by 'aekit train' or est.save()",
+            filename=str(file),
         ) from None
     except (ValueError, UnicodeDecodeError) as exc:
         raise RunFailure(f"{file}: not valid JSON ({exc}); expected aekit's config.json") from None

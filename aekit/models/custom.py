@@ -43,7 +43,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from ..errors import AekitError, RunFailure, UsageError, one_line
+from ..errors import AekitError, NotFound, RunFailure, UsageError, one_line
 from .vae import GaussianLatentVAE
 
 NAME_HINT = "'mypkg.nets:Encoder' or 'path/to/nets.py:Encoder'"
@@ -179,8 +179,9 @@ def _digest(path: Path, name: str) -> str:
     try:
         return hashlib.sha256(path.read_bytes()).hexdigest()
     except FileNotFoundError:
-        raise UsageError(
-            f"{name}: no such file {path}; expected a Python file with the network"
+        raise NotFound(
+            f"{name}: no such file {path}; expected a Python file with the network",
+            filename=str(path),
         ) from None
     except OSError as exc:
         raise UsageError(f"{name}: cannot read {path} ({exc.strerror or exc})") from None

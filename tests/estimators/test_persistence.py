@@ -1,3 +1,4 @@
+import errno
 import json
 import pickle
 
@@ -5,7 +6,9 @@ import numpy as np
 import pytest
 
 import aekit
+from aekit.data import read_path
 from aekit.errors import RunFailure, UsageError
+from aekit.estimators.neighbors import LatentIndex
 from aekit.estimators.persistence import estimator_config
 
 
@@ -22,6 +25,21 @@ def test_missing_folder_and_missing_config(tmp_path):
     (tmp_path / "empty").mkdir()
     with pytest.raises(UsageError, match="config.json"):
         aekit.load(tmp_path / "empty")
+
+
+def test_what_is_not_there_is_also_a_file_not_found_error(tmp_path):
+    # `except FileNotFoundError` around a load, as around open(), catches it; still a UsageError
+    for call in (
+        lambda: aekit.load(tmp_path / "nope"),
+        lambda: aekit.load(tmp_path),  # a folder without config.json
+        lambda: LatentIndex.load(tmp_path),
+        lambda: read_path(tmp_path / "nope.csv"),
+        lambda: aekit.network(str(tmp_path / "nope.py:Net")),
+    ):
+        with pytest.raises(FileNotFoundError) as caught:
+            call()
+        assert isinstance(caught.value, UsageError) and caught.value.errno == errno.ENOENT
+        assert str(tmp_path) in caught.value.filename and "\n" not in str(caught.value)
 
 
 def test_config_not_json_or_unknown_estimator(saved):
