@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
+import zipfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
@@ -124,7 +125,7 @@ def _read_npz(path: Path, key: str | None) -> Data:
                 f"{path} holds Python objects, which aekit never unpickles; save numeric arrays"
             ) from exc
         raise fail(f"{path} is not a valid .npz file: {exc}") from exc
-    except (OSError, EOFError, KeyError) as exc:
+    except (OSError, EOFError, KeyError, zipfile.BadZipFile) as exc:  # truncated, not a zip
         raise fail(f"{path} is not a valid .npz file: {exc}") from exc
     return Data(x=x, y=y, source=str(path))
 

@@ -172,7 +172,8 @@ def check_labels(y: np.ndarray, where: str, first_step: int = 0) -> np.ndarray:
     if not ok.all():
         bad = int(np.flatnonzero(~ok)[0])
         raise fail(
-            f"{where} holds {y[bad]!r} at step {first_step + bad}; expected labels 0 (normal) or "
+            f"{where} holds {y[bad].item()!r} at step {first_step + bad}; expected labels 0 "
+            f"(normal) or "
             f"1 (anomalous)"
         )
     return y.astype(np.int64)

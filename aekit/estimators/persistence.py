@@ -19,6 +19,7 @@ import torch
 
 from .. import _io
 from .._notes import note
+from .._version import __version__
 from ..errors import (
     AekitError,
     ArgumentTypeError,
@@ -196,6 +197,7 @@ def _check_config(config: Any, file: Path, path: Path) -> None:
         raise RunFailure(
             f"{file}: holds a JSON {type(config).__name__}; expected aekit's config.json (an object)"
         )
+    _refuse_newer_format(config, file)
     name = config.get("estimator")
     if not isinstance(name, str) or name not in ESTIMATORS:
         raise RunFailure(
@@ -216,6 +218,27 @@ def _check_config(config: Any, file: Path, path: Path) -> None:
             raise RunFailure(
                 f"{file}: the field {key!r} is {got}; the file is damaged or was not written by aekit"
             )
+
+
+def _refuse_newer_format(config: dict[str, Any], file: Path) -> None:
+    """A run in a format newer than this aekit reads: one line saying so (it was read silently,
+    or refused for a parameter it did not know, without a word of versions)."""
+    version = config.get("format_version", FORMAT_VERSION)  # absent: written before it was recorded
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise RunFailure(f"{file}: format_version {version!r} is not a whole number of 1 or more")
+    if version > FORMAT_VERSION:
+        raise UsageError(
+            f"{file}: written by aekit {_recorded_aekit(config) or '(a newer one)'} in run format "
+            f"{version}; this aekit ({__version__}) reads format {FORMAT_VERSION}: upgrade aekit "
+            f"to load it"
+        )
+
+
+def _recorded_aekit(config: dict[str, Any]) -> str | None:
+    """The aekit version a run records (a run folder's ``versions``), or None."""
+    versions = config.get("versions")
+    written = versions.get("aekit") if isinstance(versions, dict) else None
+    return written if isinstance(written, str) else None
 
 
 def _check_model_fits(est, path: Path) -> None:
@@ -337,9 +360,12 @@ def _load_once(path: Path, device: str | None, encoder: Any, decoder: Any):
             est.set_params(device=device)
         est._set_state(config["state"])
     except (TypeError, KeyError, ValueError, AttributeError, OverflowError, RecursionError) as exc:
+        written = _recorded_aekit(config)  # a newer aekit's parameter, say
+        other = f"; written by aekit {written}, read by {__version__}"
+        other = other if written not in (None, __version__) else ""
         raise RunFailure(
             f"{path / CONFIG}: the saved parameters or state do not fit {cls.__name__} "
-            f"({one_line(exc)[:160]})"
+            f"({one_line(exc)[:160]}){other}"
         ) from None
     _check_model_fits(est, path)  # before the model is built: sizes come from a file
     tensors = load_tensors(path / WEIGHTS)

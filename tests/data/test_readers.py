@@ -86,6 +86,16 @@ def test_npz(tmp_path):
     _error(tmp_path / "two.npz", UsageError, match="no array 'c'; it holds: a, b", npz_key="c")
 
 
+def test_a_damaged_npz_is_one_line(tmp_path):
+    # uncovered probe 58 #1: not a whole zip was zipfile.BadZipFile ("internal error" in the CLI)
+    np.savez(tmp_path / "x.npz", x=np.ones((30, 2)), y=np.arange(30))
+    whole = (tmp_path / "x.npz").read_bytes()
+    (tmp_path / "half.npz").write_bytes(whole[: len(whole) // 2])
+    (tmp_path / "junk.npz").write_bytes(b"PK\x03\x04garbage")
+    for name in ("half.npz", "junk.npz"):
+        _error(tmp_path / name, DataError, match=f"{name} is not a valid .npz file")
+
+
 def test_npz_bad_labels(tmp_path):
     np.savez(tmp_path / "x.npz", x=np.ones((3, 2)), labels=np.arange(4))
     _error(tmp_path / "x.npz", match="4 labels; expected 3")

@@ -112,6 +112,11 @@ def test_labels_of_object_dtype_name_a_missing_label_at_its_step():
         check_labels(np.asarray(y), "y")
     with pytest.raises(DataError, match="holds '2' at step 1"):
         check_labels(np.array([1, 2], dtype=object), "y")
+    # a Parquet column's numbers: said as written, not numpy's np.int64(2) (uncovered probe 58 #2)
+    with pytest.raises(DataError, match=r"^y holds 2 at step 1; expected"):
+        check_labels(np.array([1, 2]), "y")
+    with pytest.raises(DataError, match=r"^y holds 0.5 at step 0; expected"):
+        check_labels(np.array([0.5, 1.0]), "y")
 
 
 def test_windows_are_views():

@@ -9,7 +9,7 @@ import aekit
 from aekit.data import read_path
 from aekit.errors import RunFailure, UsageError
 from aekit.estimators.neighbors import LatentIndex
-from aekit.estimators.persistence import estimator_config
+from aekit.estimators.persistence import FORMAT_VERSION, estimator_config
 
 
 @pytest.fixture
@@ -51,6 +51,31 @@ def test_config_not_json_or_unknown_estimator(saved):
     )
     with pytest.raises(RunFailure, match="unknown estimator"):
         aekit.load(saved)
+
+
+def test_a_run_from_a_newer_aekit_says_so(saved):
+    # upgrade probe 58 #1: format_version was written and never read (a newer run loaded silently)
+    config = json.loads((saved / "config.json").read_text())
+    assert config["format_version"] == FORMAT_VERSION
+    newer = {**config, "format_version": FORMAT_VERSION + 1, "versions": {"aekit": "9.0"}}
+    (saved / "config.json").write_text(json.dumps(newer))
+    with pytest.raises(UsageError, match=r"written by aekit 9.0 in run format 2; .* upgrade aekit"):
+        aekit.load(saved)
+    # a parameter this aekit does not know, from another version: the versions are said
+    unknown = {
+        **config,
+        "params": {**config["params"], "new_knob": 1},
+        "versions": {"aekit": "9.0"},
+    }
+    (saved / "config.json").write_text(json.dumps(unknown))
+    with pytest.raises(RunFailure, match=r"new_knob.*; written by aekit 9.0, read by"):
+        aekit.load(saved)
+    (saved / "config.json").write_text(json.dumps({**config, "format_version": "1"}))
+    with pytest.raises(RunFailure, match="format_version '1' is not a whole number"):
+        aekit.load(saved)
+    del config["format_version"]  # written before it was recorded: read as format 1
+    (saved / "config.json").write_text(json.dumps(config))
+    assert type(aekit.load(saved)).__name__ == "Autoencoder"
 
 
 class Boom:
