@@ -298,8 +298,9 @@ class Autoencoder(FeatureNamesOut, TransformerMixin, NeuralEstimator):
         --------
         >>> ae = Autoencoder(latent_dim=16, epochs=1).fit(X)     # doctest: +SKIP
         """
-        trainer = Trainer.from_options(run)
+        trainer = Trainer.from_options(run, self)
         self.check_params()
+        self._say_target_unused(X, y)
         feature_names = column_names(X, feature_names, "feature_names")
         bounds = [np.inf, -np.inf]
 

@@ -366,8 +366,9 @@ class VAE(FeatureNamesOut, TransformerMixin, NeuralEstimator):
         --------
         >>> vae = VAE(epochs=10).fit(X_train, validation_data=X_test)     # doctest: +SKIP
         """
-        trainer = Trainer.from_options(run)
+        trainer = Trainer.from_options(run, self)
         self.check_params()
+        self._say_target_unused(X, y)
         X = self._validate_fit_input(
             X, check=lambda images: self._check_scale(self._check_images(images, "X", True))
         )
