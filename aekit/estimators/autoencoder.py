@@ -17,7 +17,7 @@ from . import params
 from .base import NeuralEstimator, check_widths, column_names, is_row_store, iter_chunks
 from .losses import per_sample_error, reconstruction_loss
 from .preprocessing import Scaler
-from .validation import FeatureNamesOut
+from .validation import FeatureNamesOut, say_target_unused
 
 # latent_dim="auto" on a table: the principal components that explain this much of the variance
 AUTO_VARIANCE = 0.9
@@ -300,7 +300,7 @@ class Autoencoder(FeatureNamesOut, TransformerMixin, NeuralEstimator):
         """
         trainer = Trainer.from_options(run, self)
         self.check_params()
-        self._say_target_unused(X, y)
+        say_target_unused(self, X, y)
         feature_names = column_names(X, feature_names, "feature_names")
         bounds = [np.inf, -np.inf]
 

@@ -31,7 +31,7 @@ from ..training.threads import ThreadChoice, forward_flops, resolve, using_threa
 from ..training.trainer import Trainer
 from .params import TRAINING_SEEDS, validate_params
 from .refit import KeepsStateOnFailure
-from .validation import check_input, check_names
+from .validation import check_input, check_names, refuse_keras_pair
 
 # What only the built-in networks read: with encoder=/decoder= they are refused when set.
 BUILTIN_NETWORK_PARAMS = ("hidden", "architecture", "activation", "init", "channels", "kernel_size")
@@ -415,27 +415,10 @@ class NeuralEstimator(KeepsStateOnFailure, BaseEstimator):
         """Validation data, targets, latent vectors: checked like ``X``, nothing recorded."""
         return check_input(self, X, reset=None, name=name, accept_sparse=self._accepts_sparse)
 
-    def _say_target_unused(self, X: Any, y: Any) -> None:
-        """A note for ``fit(x_noisy, x_clean)`` (Keras's denoising tutorial): ``y`` shaped like ``X``
-        and different from it is not a target here (scikit-learn's ``y``, ignored); the Denoiser's is."""
-        shape = getattr(y, "shape", None)  # arrays, tensors, frames: lists of labels are not images
-        if shape is None or len(shape) < 2 or shape != getattr(X, "shape", None):
-            return
-        if not np.array_equal(np.asarray(y), np.asarray(X)):
-            note(
-                f"y is not used: {type(self).__name__} learns to give back X (scikit-learn's y, "
-                f"ignored); from noisy images to clean ones, aekit.Denoiser().fit(noisy, clean)"
-            )
-
     def _check_validation(self, V: Any) -> Any:
-        """``fit``'s ``validation_data``, checked as a fitted model checks ``X`` once ``X`` is
-        recorded: a DataFrame's columns by name (taken by position, reordered columns gave the
-        validation loss and early stopping other features); nothing recorded."""
-        if isinstance(V, tuple) and len(V) == 2 and all(np.ndim(v) >= 2 for v in V):
-            raise DataError(  # stacked, it was "sample shape (220, 8) differs from X's (8,)"
-                "validation_data is a pair of arrays (Keras's (x_val, y_val)); give the validation "
-                "samples alone, validation_data=x_val: an autoencoder's targets are its inputs"
-            )
+        """``fit``'s ``validation_data``, checked as a fitted model checks ``X``: a DataFrame's columns
+        by name (by position, reordered columns gave early stopping other features); nothing recorded."""
+        refuse_keras_pair(V)
         if is_row_store(V) or not hasattr(self, "n_features_in_"):
             return self._check_aux(V, "validation_data")
         try:
