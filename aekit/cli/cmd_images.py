@@ -344,12 +344,10 @@ def evaluate_images(args: argparse.Namespace, est, recipe, config: dict) -> dict
         recipe.compare_baselines(est, None, 0)  # says in one line why not
     if args.data is not None:
         _check_input(args.data)
-    data = recipe.load_eval_data(
-        run_spec(args, config, path=args.data), int(config.get("seed", 0)), path=args.data
-    )
+    spec = run_spec(args, config, path=args.data)
     if args.masks is not None:
-        return recipe.evaluate_masks(est, data, args.masks)
-    return recipe.evaluate(est, data)
+        return recipe.evaluate_masks(est, spec, args.data, args.masks)
+    return recipe.evaluate(est, recipe.load_eval_data(spec, int(config.get("seed", 0)), args.data))
 
 
 def cmd_calibrate_images(args: argparse.Namespace, recipe, config: dict) -> int:

@@ -17,7 +17,7 @@ from . import params
 from .base import NeuralEstimator, check_widths, column_names, is_row_store, iter_chunks
 from .losses import per_sample_error, reconstruction_loss
 from .preprocessing import Scaler
-from .validation import FeatureNamesOut
+from .validation import FeatureNamesOut, say_target_unused
 
 # latent_dim="auto" on a table: the principal components that explain this much of the variance
 AUTO_VARIANCE = 0.9
@@ -298,8 +298,9 @@ class Autoencoder(FeatureNamesOut, TransformerMixin, NeuralEstimator):
         --------
         >>> ae = Autoencoder(latent_dim=16, epochs=1).fit(X)     # doctest: +SKIP
         """
-        trainer = Trainer.from_options(run)
+        trainer = Trainer.from_options(run, self)
         self.check_params()
+        say_target_unused(self, X, y)
         feature_names = column_names(X, feature_names, "feature_names")
         bounds = [np.inf, -np.inf]
 

@@ -31,7 +31,7 @@ from ..training.threads import ThreadChoice, forward_flops, resolve, using_threa
 from ..training.trainer import Trainer
 from .params import TRAINING_SEEDS, validate_params
 from .refit import KeepsStateOnFailure
-from .validation import check_input, check_names
+from .validation import check_input, check_names, refuse_keras_pair
 
 # What only the built-in networks read: with encoder=/decoder= they are refused when set.
 BUILTIN_NETWORK_PARAMS = ("hidden", "architecture", "activation", "init", "channels", "kernel_size")
@@ -416,9 +416,9 @@ class NeuralEstimator(KeepsStateOnFailure, BaseEstimator):
         return check_input(self, X, reset=None, name=name, accept_sparse=self._accepts_sparse)
 
     def _check_validation(self, V: Any) -> Any:
-        """``fit``'s ``validation_data``, checked as a fitted model checks ``X`` once ``X`` is
-        recorded: a DataFrame's columns by name (taken by position, reordered columns gave the
-        validation loss and early stopping other features); nothing recorded."""
+        """``fit``'s ``validation_data``, checked as a fitted model checks ``X``: a DataFrame's columns
+        by name (by position, reordered columns gave early stopping other features); nothing recorded."""
+        refuse_keras_pair(V)
         if is_row_store(V) or not hasattr(self, "n_features_in_"):
             return self._check_aux(V, "validation_data")
         try:

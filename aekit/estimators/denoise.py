@@ -361,7 +361,7 @@ class Denoiser(OneToOneFeatureMixin, TransformerMixin, NeuralEstimator):
         >>> den = Denoiser(noise="masking:0.3", epochs=3).fit(X_train, validation_data=X_test)  # doctest: +SKIP
         >>> den = Denoiser().fit(X_noisy, y=X_clean)                                             # doctest: +SKIP
         """
-        trainer = Trainer.from_options(run)
+        trainer = Trainer.from_options(run, self)
         self.check_params()
         x_shape = _shape(X)  # as given, for messages
         X = self._fit_images(X, "X", reset=True)

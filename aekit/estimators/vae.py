@@ -32,7 +32,7 @@ from .base import (
     is_row_store,
     unit_range_failures,
 )
-from .validation import FeatureNamesOut, outside_unit_range
+from .validation import FeatureNamesOut, outside_unit_range, say_target_unused
 
 # free_bits: nats per latent dimension the training loss does not charge for (see the parameter)
 FREE_BITS = 0.5
@@ -366,8 +366,9 @@ class VAE(FeatureNamesOut, TransformerMixin, NeuralEstimator):
         --------
         >>> vae = VAE(epochs=10).fit(X_train, validation_data=X_test)     # doctest: +SKIP
         """
-        trainer = Trainer.from_options(run)
+        trainer = Trainer.from_options(run, self)
         self.check_params()
+        say_target_unused(self, X, y)
         X = self._validate_fit_input(
             X, check=lambda images: self._check_scale(self._check_images(images, "X", True))
         )

@@ -21,7 +21,9 @@ from typing import Any
 import numpy as np
 from sklearn.base import ClassNamePrefixFeaturesOutMixin
 
+from .._notes import note
 from ..data.checks import check_underflow, first_bad_label, refuse_channels_last, to_numpy
+from ..data.rowstore import RowStore
 from ..data.sparse import SparseRows
 from ..errors import ArgumentTypeError, DataError, DataTypeError, UsageError, one_line
 
@@ -332,3 +334,31 @@ def outside_unit_range(
     return DataError(
         f"{name} has values in [{lo:.4g}, {hi:.4g}]; {needs} takes values in [0, 1]: {fix}"
     )
+
+
+def refuse_keras_pair(V: Any) -> None:
+    """``fit``'s ``validation_data=(x_val, y_val)``, as Keras takes it: one line. Stacked, the pair
+    was "sample shape (220, 8) differs from X's (8,)", a shape the user never passed."""
+    if isinstance(V, tuple) and len(V) == 2 and all(np.ndim(v) >= 2 for v in V):
+        raise DataError(
+            "validation_data is a pair of arrays (Keras's (x_val, y_val)); give the validation "
+            "samples alone, validation_data=x_val: an autoencoder's targets are its inputs"
+        )
+
+
+def say_target_unused(est: Any, X: Any, y: Any) -> None:
+    """A note for ``fit(x_noisy, x_clean)`` (Keras's denoising tutorial): ``y`` shaped like ``X``
+    and different from it is not a target here (scikit-learn's ``y``, ignored); the Denoiser's is."""
+    shape = getattr(y, "shape", None)  # arrays, tensors, frames: lists of labels are not images
+    if (
+        shape is None
+        or len(shape) < 2
+        or isinstance(X, RowStore)
+        or shape != getattr(X, "shape", None)
+    ):
+        return
+    if not np.array_equal(np.asarray(y), np.asarray(X)):
+        note(
+            f"y is not used: {type(est).__name__} learns to give back X (scikit-learn's y, "
+            f"ignored); from noisy images to clean ones, aekit.Denoiser().fit(noisy, clean)"
+        )

@@ -427,7 +427,13 @@ def as_posterior(out: Any) -> tuple[torch.Tensor, torch.Tensor]:
     """A variational encoder's output as ``(mean, logvar)``: a pair of tensors, or pythae's ``ModelOutput``
     with ``embedding`` and ``log_covariance``."""
     if isinstance(out, Mapping) and "embedding" in out:
-        out = (out["embedding"], out.get("log_covariance"))
+        if out.get("log_covariance") is None:
+            raise UsageError(
+                "the VAE's encoder returned a mapping with 'embedding' but no 'log_covariance' (an "
+                "autoencoder's encoder); expected (mean, logvar), or pythae's embedding and "
+                "log_covariance of q(z|x)"
+            )
+        out = (out["embedding"], out["log_covariance"])
     if (
         not isinstance(out, (tuple, list))
         or len(out) != 2
@@ -592,7 +598,22 @@ class CustomVAE(GaussianLatentVAE):
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:
         out = forward(self.decoder, z, "decoder", "code")
-        return as_tensor(out, "decoder")  # (B, latent) -> (B, *input_shape)
+        x = as_tensor(out, "decoder")  # (B, latent) -> (B, *input_shape)
+        if self.likelihood == "bernoulli" and isinstance(out, Mapping):
+            x = _logits_of(x)
+        return x
+
+
+def _logits_of(p: torch.Tensor) -> torch.Tensor:
+    """Bernoulli logits from a pythae decoder's ``reconstruction``: pythae's is the reconstruction
+    itself (probabilities after its sigmoid; its loss is ``binary_cross_entropy(recon_x, x)``), where
+    aekit's Bernoulli decoder gives logits. Read as logits, every pixel stayed near 0.5."""
+    if not _tracing() and p.numel() and bool((p.amin() < 0) | (p.amax() > 1)):
+        raise UsageError(
+            "the VAE's decoder returned a 'reconstruction' outside [0, 1]; a pythae-style Bernoulli "
+            "decoder gives probabilities (end it in a Sigmoid), or return a tensor of logits"
+        )
+    return torch.logit(p, eps=torch.finfo(p.dtype).eps)
 
 
 # ---- weights into networks the user passes -------------------------------------------------------

@@ -83,10 +83,11 @@ def check_mode(channels: int, mode: str | None, where: Any) -> None:
 MODE_WORDS = {"L": "grayscale", "RGB": "colour (RGB)"}
 
 
-def good_labels(data: Data, normal_label: Any = None) -> Data:
+def good_labels(data: Data, normal_label: Any = None, by_masks: bool = False) -> Data:
     """``data`` with ``y`` 0 for the good images (the class sub-folder ``good``, or
     ``normal_label``), 1 for the others; unlabelled when the folder has no class sub-folders, or
-    none named ``good`` (sub-folders that only sort the images: one note says so)."""
+    none named ``good`` (sub-folders that only sort the images: one note says so, and what labels
+    the images then: nothing, or ``by_masks``, the defect masks of ``aekit evaluate --masks``)."""
     if data.y is None:
         loose = _refuse_loose_images(data.names or [], data.source, normal_label)
         if normal_label is not None:
@@ -104,9 +105,10 @@ def good_labels(data: Data, normal_label: Any = None) -> Data:
             f"its sub-folders are {found}"
         )
     if not good.any():  # sub-folders that sort the images, not classes: every image is good
+        taken = "labelled by the masks" if by_masks else "all images taken as good"
         note(
-            f"{data.source}: sub-folders {found}, none named {NORMAL_CLASS!r}: all images taken as "
-            f"good (--normal-label NAME names the sub-folder of the good ones)"
+            f"{data.source}: sub-folders {found}, none named {NORMAL_CLASS!r}: {taken} "
+            f"(--normal-label NAME names the sub-folder of the good ones)"
         )
         return dataclasses.replace(data, y=None)
     return dataclasses.replace(data, y=(~good).astype(np.int64))
@@ -249,14 +251,20 @@ class ImageAnomalyRecipe(Recipe):
             out = est.evaluate(data.x, data.y)
         return {**out, "pixel_threshold": float(est.pixel_threshold_)}
 
-    def evaluate_masks(self, est, data: Data, masks: str | Path) -> dict[str, Any]:
-        """The figures of :meth:`evaluate` and, against the defect masks in the folder ``masks``
-        (same relative names; none for a good image), the pixel ROC-AUC and PRO."""
-        if data.names is None:
+    def evaluate_masks(
+        self, est, spec: DataSpec, path: str | None, masks: str | Path
+    ) -> dict[str, Any]:
+        """The figures of :meth:`evaluate` on the images at ``path`` and, against the defect masks
+        in the folder ``masks`` (same relative names; none for a good image), the pixel ROC-AUC
+        and PRO. A ``masks`` folder inside ``path`` (anomalib's ``Folder`` layout: ``good/``,
+        ``crack/``, ``mask/crack/``) holds no images to score: it is left out of them."""
+        if path is None:
             raise UsageError(
                 "--masks needs --data FOLDER: the images the masks belong to (this run's held-out "
                 "images are crops, with no mask files)"
             )
+        data = self.require_images(read_path(path, image_size=spec.image_size), path)
+        data = good_labels(_without(data, Path(path), Path(masks)), spec.normal_label, True)
         check_mode(est.input_shape_[0], data.image_mode, data.source)
         truth, found = read_masks(data, Path(masks))
         y = truth.reshape(len(truth), -1).any(1) if data.y is None else data.y
@@ -294,6 +302,22 @@ class ImageAnomalyRecipe(Recipe):
         if est.history_:
             written.append(plots.plot_history(est.history_, folder / "loss.png", overwrite=True))
         return written
+
+
+def _without(data: Data, folder: Path, masks: Path) -> Data:
+    """``data`` (the images of ``folder``) without those inside ``masks``: read as a class
+    sub-folder of defective images, the masks took the pixel ROC-AUC from 0.995 to 0.66."""
+    try:
+        inside = masks.resolve().relative_to(folder.resolve()).as_posix()
+    except ValueError:  # not inside: nothing to leave out
+        return data
+    if inside == ".":
+        raise UsageError(f"--masks {masks} is the --data folder itself; give the masks' own folder")
+    mask = np.array([name.startswith(inside + "/") for name in data.names or []], bool)
+    if not mask.any():
+        return data
+    note(f"{masks} lies inside {folder}: its {int(mask.sum())} mask image(s) are not scored")
+    return data.subset(~mask)
 
 
 def read_masks(data: Data, folder: Path) -> tuple[np.ndarray, int]:

@@ -80,12 +80,21 @@ class Trainer:
     mlflow: Any = None
 
     @classmethod
-    def from_options(cls, options: dict[str, Any]) -> Trainer:
-        """The Trainer that ``fit``'s run keywords describe: ``trainer=`` itself, or its fields by name."""
+    def from_options(cls, options: dict[str, Any], owner: Any = None) -> Trainer:
+        """The Trainer that ``fit``'s run keywords describe: ``trainer=`` itself, or its fields by
+        name. ``owner``: the estimator whose ``fit`` was called, to say where its own parameters go
+        (Keras's ``fit(x, x, epochs=50, batch_size=256)``)."""
         unknown = [k for k in options if k not in RUN_OPTIONS]
         if unknown:
+            own = owner is not None and unknown[0] in owner.get_params(deep=False)
+            where = (
+                f"; it is the estimator's parameter: {type(owner).__name__}({unknown[0]}=...) "
+                f"or .set_params({unknown[0]}=...)"
+                if own
+                else ""
+            )
             raise ArgumentTypeError(
-                f"fit() got an unexpected keyword argument {unknown[0]!r}; run options are "
+                f"fit() got an unexpected keyword argument {unknown[0]!r}{where}; run options are "
                 f"{', '.join(RUN_OPTIONS)}"
             )
         trainer = options.get("trainer")

@@ -124,6 +124,38 @@ def test_masks_given_to_the_wrong_images_fail_the_pixel_bar(world, tmp_path):
     assert figures["pixel_roc_auc"] < 0.9 and figures["pro"] < 0.6
 
 
+def test_masks_inside_the_images_folder_are_not_scored_as_images(world, tmp_path):
+    """Switcher probe 58 #6, #12: anomalib's Folder layout (good/, defects, mask/ inside the same
+    root) read its masks as a class of defective images (pixel ROC-AUC 0.995 -> 0.66); sub-folders
+    without good/ are labelled by the masks, not "all images taken as good"."""
+    root, names, _ = world
+    folder = tmp_path / "folder"
+    for name in names:
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_bytes((root / "test" / name).read_bytes())
+        if (root / "masks" / name).exists():
+            (folder / "mask" / name).parent.mkdir(parents=True, exist_ok=True)
+            (folder / "mask" / name).write_bytes((root / "masks" / name).read_bytes())
+    done = cli_here("evaluate", root / "run", "--data", folder, "--masks", folder / "mask")
+    inside = json.loads(done.stdout)
+    apart = json.loads(
+        cli_here(
+            "evaluate", root / "run", "--data", root / "test", "--masks", root / "masks"
+        ).stdout
+    )
+    assert inside == apart and inside["n_images"] == 20
+    assert "its 10 mask image(s) are not scored" in done.stderr
+    for name in names:  # VisA's layout: Normal/ and Anomaly/, no good/
+        kind = "Normal" if name.startswith("good/") else "Anomaly"
+        target = tmp_path / "visa" / kind / Path(name).name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes((root / "test" / name).read_bytes())
+    done = cli_here(
+        "evaluate", root / "run", "--data", tmp_path / "visa", "--masks", folder / "mask"
+    )
+    assert "labelled by the masks" in done.stderr and "taken as good" not in done.stderr
+
+
 def test_evaluate_with_class_sub_folders_alone_gives_the_image_figures(world):
     root, _, _ = world
     figures = json.loads(cli_here("evaluate", root / "run", "--data", root / "test").stdout)

@@ -1,3 +1,4 @@
+import logging
 import warnings
 
 import numpy as np
@@ -154,3 +155,22 @@ def test_the_memory_check_counts_the_rows_a_batch_can_hold():
     X = np.random.default_rng(0).normal(size=(50, 4)).astype(np.float32)
     est = aekit.Autoencoder(batch_size=10**12, epochs=1, hidden=(8,), verbose=0).fit(X)
     assert len(est.history_) == 1
+
+
+def test_a_keras_users_fit_is_pointed_to_aekits_way(blobs, caplog):
+    """Switcher probe 58 #3-#5: Keras's fit(x, x, epochs=, validation_data=(x, x)) and its
+    denoising fit(x_noisy, x_clean)."""
+    X = blobs[0]
+    ae = aekit.Autoencoder(latent_dim=2, epochs=1)
+    with pytest.raises(TypeError, match=r"estimator's parameter: Autoencoder\(epochs=\.\.\.\)"):
+        ae.fit(X, X, epochs=2)
+    with pytest.raises(ValueError, match=r"pair of arrays \(Keras's \(x_val, y_val\)\)") as err:
+        ae.fit(X, X, validation_data=(X[:10], X[:10]))
+    assert "\n" not in str(err.value)
+    ae.fit(X, validation_data=[X[0], X[1]])  # two validation rows as a list: still rows
+    with caplog.at_level(logging.WARNING, logger="aekit.notes"):
+        ae.fit(X, X)  # Keras's fit(x, x): y is X
+    assert "not used" not in caplog.text
+    with caplog.at_level(logging.WARNING, logger="aekit.notes"):
+        ae.fit(X + 0.1, X)
+    assert "y is not used: Autoencoder learns to give back X" in caplog.text

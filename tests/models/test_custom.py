@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from aekit.errors import UsageError
-from aekit.models.custom import CustomAutoencoder, build_pair, network
+from aekit.models.custom import CustomAutoencoder, CustomVAE, build_pair, network
 
 from ..nets import MLPDecoder, Parameterless, Picky, TiedDecoder, TiedEncoder
 
@@ -65,3 +65,44 @@ def test_a_users_network_runs_on_a_torch_without_the_newer_compiler_queries(monk
     with pytest.raises(UsageError) as err:
         model(torch.full((3, 4), 100.0))
     _one_line(err, "the encoder failed on a batch of 3 inputs")
+
+
+class _PythaeEncoder(torch.nn.Module):  # pythae's ModelOutput: embedding (and log_covariance)
+    def __init__(self, variational=True):
+        super().__init__()
+        self.linear, self.variational = torch.nn.Linear(4, 4), variational
+
+    def forward(self, x):
+        h = self.linear(x)
+        out = {"embedding": h[:, :2]}
+        return {**out, "log_covariance": h[:, 2:]} if self.variational else out
+
+
+class _PythaeDecoder(torch.nn.Module):  # pythae's decoders end in a sigmoid: probabilities
+    def __init__(self, last=torch.nn.Sigmoid):
+        super().__init__()
+        self.layers = torch.nn.Sequential(torch.nn.Linear(2, 4), last())
+
+    def forward(self, z):
+        return {"reconstruction": self.layers(z)}
+
+
+def test_a_pythae_decoders_reconstruction_is_probabilities_for_a_bernoulli_vae():
+    torch.manual_seed(0)
+    model = CustomVAE(_PythaeEncoder(), _PythaeDecoder()).eval()
+    z = 4 * torch.randn(16, 2)  # probabilities near 0 and 1 too
+    probabilities = model.decoder(z)["reconstruction"]
+    # the logits aekit's Bernoulli likelihood reads give back pythae's probabilities (read as
+    # logits, every value stayed in [0.5, 0.73])
+    torch.testing.assert_close(torch.sigmoid(model.decode(z)), probabilities, atol=1e-6, rtol=0)
+    gaussian = CustomVAE(_PythaeEncoder(), _PythaeDecoder(), likelihood="gaussian").eval()
+    torch.testing.assert_close(gaussian.decode(z), gaussian.decoder(z)["reconstruction"])
+    with pytest.raises(UsageError) as err:  # no sigmoid: not probabilities
+        CustomVAE(_PythaeEncoder(), _PythaeDecoder(torch.nn.Identity)).decode(z)
+    _one_line(err, "outside [0, 1]", "Sigmoid")
+
+
+def test_a_pythae_autoencoders_encoder_given_to_a_vae_is_said_plainly():
+    with pytest.raises(UsageError) as err:
+        CustomVAE(_PythaeEncoder(variational=False), _PythaeDecoder()).encode(torch.zeros(3, 4))
+    _one_line(err, "no 'log_covariance'")

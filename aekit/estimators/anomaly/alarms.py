@@ -85,6 +85,16 @@ class Alarms:
                 f"threshold={self.threshold!r}: contamination sets threshold='contamination', q "
                 f"'percentile', k 'mean_std' and 'mad'"
             )
+        # contamination=0.1 with threshold="contamination:0.2": the value in the rule wins
+        named = [
+            f"{name}={getattr(self, name)!r}"
+            for name in defaults
+            if name in type(rule).params
+            and getattr(self, name) != defaults[name]
+            and getattr(self, name) != getattr(rule, name)
+        ]
+        if named:
+            note(f"{', '.join(named)} not used: threshold={self.threshold!r} gives its own value")
 
     def _calibrate(self, X: Any, plan: RowPlan) -> None:
         """``calibration_scores_``: the plan's calibration rows scored, or every row scored by a
@@ -251,6 +261,10 @@ class Alarms:
             self.set_params(threshold=f"{strat.name}:{strat.rate!r}")
         else:
             params.check("threshold", strategy, self.parameters["threshold"])
+            # a keyword not given is the estimator's own (AnomalyDetector(contamination=0.2)
+            # .set_threshold("contamination") is at 20%), as set_params(threshold=...) has it
+            kept = {key: getattr(self, key) for key in strat.params if key not in rule}
+            strat = get_threshold(strategy, **rule, **kept)  # checked as the given ones are
             self.set_params(
                 threshold=strategy, **{key: getattr(strat, key) for key in strat.params}
             )

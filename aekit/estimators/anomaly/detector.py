@@ -424,8 +424,10 @@ class AnomalyDetector(Alarms, NeuralEstimator):
         Parameters
         ----------
         X : array-like of shape (n, features), or a pandas DataFrame, or a row store on disk
-            Normal samples only (a few unlabelled anomalies are tolerated: the robust scaler
-            and the percentile threshold are hardly moved by them).
+            Normal samples only. A few unlabelled anomalies hardly move the robust scaler, but
+            one among the held-out calibration rows, which every rule reads, can raise the
+            threshold to its own score: then :meth:`calibrate` on rows known to be normal, or use
+            ``threshold="mad"``, which one score hardly moves (it promises no false-alarm rate).
         validation_data : array-like, optional
             Held-out samples (normal or not) whose loss is recorded as ``val_loss`` and drives
             early stopping, instead of the ``validation_fraction`` held out of ``X``.
@@ -443,7 +445,7 @@ class AnomalyDetector(Alarms, NeuralEstimator):
         --------
         >>> det = AnomalyDetector().fit(X_normal)        # doctest: +SKIP
         """
-        trainer = Trainer.from_options(run)
+        trainer = Trainer.from_options(run, self)
         self.check_params()
         feature_names = column_names(X, feature_names, "feature_names")
         X = self._validate_fit_input(X)

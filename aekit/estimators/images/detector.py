@@ -244,7 +244,7 @@ class ImageAnomalyDetector(NeuralEstimator):
         ``**run``: as for :meth:`aekit.Denoiser.fit` (``trainer=``, ``checkpoint_dir``, ...), used
         by the "ssim" method's training.
         """
-        trainer = Trainer.from_options(run)
+        trainer = Trainer.from_options(run, self)
         self.check_params()
         X = self._images(X, "X", reset=True)
         if len(X) < 2:

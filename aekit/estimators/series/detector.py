@@ -387,7 +387,7 @@ class SeriesDetector(SeriesAlarms, NeuralEstimator):
         --------
         >>> det = SeriesDetector().fit(normal_stretch)          # doctest: +SKIP
         """
-        trainer = Trainer.from_options(run)
+        trainer = Trainer.from_options(run, self)
         self.check_params()
         channel_names = column_names(X, channel_names)
         x = as_series(X)

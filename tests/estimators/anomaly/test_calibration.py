@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import logging
 
 import numpy as np
@@ -260,6 +261,25 @@ def test_a_rule_parameter_the_threshold_does_not_use_is_said(caplog):
         aekit.AnomalyDetector(threshold="contamination", contamination=0.3, **small).fit(X)
         aekit.AnomalyDetector(**small).fit(X)  # the defaults: nothing to say
     assert "not used" not in caplog.text
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="aekit.notes"):  # switcher probe 58 #11
+        aekit.AnomalyDetector(threshold="contamination:0.2", contamination=0.1, **small).fit(X)
+        aekit.AnomalyDetector(threshold="contamination:0.2", contamination=0.2, **small).fit(X)
+    assert caplog.text.count("not used") == 1
+    assert "contamination=0.1 not used: threshold='contamination:0.2' gives its own" in caplog.text
+
+
+def test_set_threshold_keeps_the_estimators_own_rule_parameters():
+    """Switcher probe 58 #8: set_threshold("contamination"), as fit's note advises, reset the
+    user's contamination=0.2 to the rule's default 0.05 (and q, k too); set_params kept them."""
+    X = np.random.default_rng(0).normal(size=(200, 6)).astype(np.float32)
+    det = aekit.AnomalyDetector(contamination=0.2, q=90, k=2.0, epochs=1, device="cpu").fit(X)
+    for rule in ("contamination", "percentile", "mean_std", "mad"):
+        by_set_params = copy.deepcopy(det).set_params(threshold=rule)
+        det.set_threshold(rule)
+        assert (det.contamination, det.q, det.k) == (0.2, 90.0, 2.0)
+        assert det.threshold_ == by_set_params.threshold_, rule
+    assert det.set_threshold("mad", k=4).k == 4.0  # a keyword given still sets it
 
 
 def test_a_threshold_of_the_training_rows_own_scores_promises_nothing(caplog):
