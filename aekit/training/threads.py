@@ -36,8 +36,10 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
+from .. import _cgroup
 from .identity import ID, THREADS, checkpoint_id, new_id
 
 logger = logging.getLogger(__name__)
@@ -105,25 +107,26 @@ def machine_cores() -> int:
 
 
 def _cgroup_quota() -> float | None:
-    """CPUs allowed by a cgroup v2 (``cpu.max``) or v1 (``cpu.cfs_quota_us``) quota, None when unlimited."""
-    for path, parse in (
-        ("/sys/fs/cgroup/cpu.max", lambda t: t.split()),
-        ("/sys/fs/cgroup/cpu/cpu.cfs_quota_us", None),
-    ):
-        try:
-            with open(path) as f:
-                text = f.read()
-            if parse is not None:
-                quota, period = parse(text)[:2]
-            else:
-                with open("/sys/fs/cgroup/cpu/cpu.cfs_period_us") as f:
-                    quota, period = text.strip(), f.read().strip()
-            if quota in ("max", "-1"):
-                return None
-            return int(quota) / int(period)
-        except (OSError, ValueError):
-            continue
-    return None
+    """CPUs allowed by a cgroup v2 (``cpu.max``) or v1 (``cpu.cfs_quota_us``) quota, None when unlimited:
+    the smallest of this process's own cgroup's and its parents' (a batch job's), a container's."""
+    quotas = [q for q in map(_folder_quota, _cgroup.folders("cpu")) if q is not None]
+    return min(quotas) if quotas else None
+
+
+def _folder_quota(folder: Path) -> float | None:
+    """The CPU quota set in one cgroup folder, None when none is (or none can be read)."""
+    try:
+        quota, period = (folder / "cpu.max").read_text().split()[:2]  # v2: "50000 100000"
+    except (OSError, ValueError):
+        try:  # v1: two files
+            quota = (folder / "cpu.cfs_quota_us").read_text().strip()
+            period = (folder / "cpu.cfs_period_us").read_text().strip()
+        except OSError:
+            return None
+    try:
+        return None if quota in ("max", "-1") else int(quota) / int(period)
+    except (ValueError, ZeroDivisionError):
+        return None
 
 
 def process_share(cores: int) -> int:
