@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from . import _cgroup
 from .errors import TooLarge
 
 
@@ -38,7 +39,7 @@ def _meminfo(key: str) -> int | None:
     return None
 
 
-def _read_int(path: str) -> int | None:
+def _read_int(path: str | Path) -> int | None:
     try:
         text = Path(path).read_text().strip()
     except OSError:
@@ -47,18 +48,19 @@ def _read_int(path: str) -> int | None:
 
 
 def _cgroup_room() -> int | None:
-    """What this process's cgroup (v2, else v1) still allows, if it sets a limit."""
-    for limit, usage in (
-        ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory.current"),
-        (
-            "/sys/fs/cgroup/memory/memory.limit_in_bytes",
-            "/sys/fs/cgroup/memory/memory.usage_in_bytes",
-        ),
-    ):
-        cap, used = _read_int(limit), _read_int(usage)
-        if cap is not None and used is not None and cap < 1 << 60:
-            return max(0, cap - used)
-    return None
+    """What this process's cgroup (v2, else v1; its own and its parents') still allows, if one sets
+    a limit."""
+    rooms = []
+    for folder in _cgroup.folders("memory"):
+        for limit, usage in (
+            ("memory.max", "memory.current"),
+            ("memory.limit_in_bytes", "memory.usage_in_bytes"),
+        ):
+            cap, used = _read_int(folder / limit), _read_int(folder / usage)
+            if cap is not None and used is not None and cap < 1 << 60:
+                rooms.append(max(0, cap - used))
+                break
+    return min(rooms) if rooms else None
 
 
 def available_bytes() -> int:

@@ -47,6 +47,8 @@ except ImportError:  # pragma: no cover - Windows
 
 MARKER = ".aekit-partial"
 TRAINING = "checkpoint"  # what a training's staging folder holds, and no other writer's
+# in it once an epoch is kept (aekit.training.identity.LATEST): before, nothing is there to resume
+CHECKPOINTED = "latest.json"
 LEGACY_LOCK = ".lock"  # the lock file inside a run folder of aekit before 0.2
 _RENAME_EXCHANGE = 2
 _SYS_RENAMEAT2 = {"x86_64": 316, "aarch64": 276, "ppc64le": 357, "s390x": 347, "riscv64": 276}
@@ -534,8 +536,8 @@ class FolderTransaction:
     def _a_training(self) -> bool:
         """Whether the staging folder is a training's (its checkpoint, for ``--resume``), not a
         killed ``calibrate``'s or ``plot``'s copy of the finished run, which holds one too."""
-        if not (self.staging / TRAINING).is_dir():
-            return False
+        if not (self.staging / TRAINING / CHECKPOINTED).is_file():
+            return False  # failed or killed before its first epoch was kept: nothing to --resume
         try:
             return not json.loads((self.staging / MARKER).read_text()).get("update", False)
         except (OSError, ValueError, AttributeError):  # an older marker: as before

@@ -181,12 +181,25 @@ def test_an_interrupted_training_is_not_dropped_by_a_change_to_its_run(tmp_path)
     target = _folder(tmp_path / "run", x="1")
     with tx.FolderTransaction(target, kind="run").acquire() as t:
         (t.begin() / tx.TRAINING).mkdir()  # a training's staging folder: then it was stopped
+        (t.staging / tx.TRAINING / tx.CHECKPOINTED).write_text('{"epoch": 3}')
     with (
         pytest.raises(RunInProgress, match="interrupted training .* --resume"),
         tx.staged_folder(target, "run", seed=True),
     ):
         pass
     assert (tx.staging_path(target) / tx.MARKER).is_file()
+
+
+def test_a_training_stopped_before_its_first_epoch_does_not_block_its_run(tmp_path):
+    # a full disk or ulimit -f at the first checkpoint left config.json and checkpoint/threads.json:
+    # calibrate and plot then refused the intact run as "an interrupted training ... --resume"
+    target = _folder(tmp_path / "run", x="1")
+    with tx.FolderTransaction(target, kind="run").acquire() as t:
+        (t.begin() / tx.TRAINING).mkdir()
+        (t.staging / tx.TRAINING / "threads.json").write_text("{}")
+    with tx.staged_folder(target, "run", seed=True) as work:
+        (work / "x").write_text("2")
+    assert (target / "x").read_text() == "2" and not tx.staging_path(target).exists()
 
 
 def test_a_killed_update_of_a_finished_run_is_redone_not_taken_for_a_training(tmp_path):

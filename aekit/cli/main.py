@@ -329,10 +329,28 @@ def _reader_gone() -> int:
 
 def _interrupted(args: argparse.Namespace, signum: int) -> int:
     """One line (from one process), and 128 + the signal's number as the exit code."""
+    if signum == signal.SIGINT and _out_of_processes():
+        return 1  # said: a library's own SIGINT, not Ctrl-C
     if signals.reports_interrupts():
         hint = "; resume with --resume" if getattr(args, "command", None) == "train" else ""
-        sys.stderr.write(f"aekit: interrupted{hint}\n")
+        what = "CPU time limit reached" if signum == signals.CPU_LIMIT else "interrupted"
+        sys.stderr.write(f"aekit: {what}{hint}\n")
     return 128 + int(signum)
+
+
+def _out_of_processes() -> bool:
+    """Whether ``ulimit -u`` is used up, and so the SIGINT was OpenBLAS's own: it raises one when it
+    cannot start its threads (then "interrupted; resume with --resume" was the line). Said here."""
+    from ..training.threads import process_room
+
+    room = process_room()
+    if room is None or room[1] > 0:
+        return False
+    sys.stderr.write(
+        f"aekit: error: the process limit (ulimit -u {room[0]}) is used up: a library could not "
+        "start its threads; raise ulimit -u, or end some of this user's processes\n"
+    )
+    return True
 
 
 def _os_error(exc: OSError) -> str:

@@ -22,9 +22,13 @@ from collections.abc import Iterator
 
 from .. import _stop
 
+# SIGXCPU: the soft CPU-time limit (ulimit -t), sent before the hard limit's SIGKILL: time to unwind
 SIGNALS = tuple(
-    getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name)
+    getattr(signal, name)
+    for name in ("SIGINT", "SIGTERM", "SIGHUP", "SIGXCPU")
+    if hasattr(signal, name)
 )
+CPU_LIMIT = getattr(signal, "SIGXCPU", None)
 _PR_SET_PDEATHSIG = 1
 
 

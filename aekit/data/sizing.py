@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .. import _cgroup
 from ..errors import DataError, UsageError
 from .checks import check_exists
 from .images import IMAGE_EXTENSIONS, image_files
@@ -198,14 +199,16 @@ def default_memory_cap() -> int:
 
 
 def _physical_memory() -> int | None:
+    """The machine's memory, or less where a cgroup (this process's own, a parent's) limits it."""
     sizes = []
     with contextlib.suppress(AttributeError, ValueError, OSError):  # not on Windows
         sizes.append(os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
-    for limit in ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"):
-        try:
-            text = Path(limit).read_text().strip()
-        except OSError:
-            continue
-        if text.isdecimal() and int(text) < 1 << 60:  # "max" or a huge number means no limit
-            sizes.append(int(text))
+    for folder in _cgroup.folders("memory"):
+        for name in ("memory.max", "memory.limit_in_bytes"):  # v2, v1
+            try:
+                text = (folder / name).read_text().strip()
+            except OSError:
+                continue
+            if text.isdecimal() and int(text) < 1 << 60:  # "max" or a huge number means no limit
+                sizes.append(int(text))
     return min(sizes) if sizes else None

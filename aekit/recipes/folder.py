@@ -149,6 +149,10 @@ class RunFolder:
         """The epoch of the checkpoint in the staging folder (0: none, or unreadable)."""
         return checkpoint_epoch(self.checkpoint_dir)
 
+    def epochs_kept(self) -> int:
+        """The epochs of the checkpoint in the staging folder (0: none to resume)."""
+        return self._epoch()
+
     def made_progress(self) -> bool:
         """Whether this process wrote a checkpoint beyond the one the run started from."""
         return self._epoch() > self._start_epoch

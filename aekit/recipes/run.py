@@ -226,6 +226,10 @@ def _fit(recipe: Recipe, est: Any, train: Data, val: Data, trainer: Trainer, run
         if not isinstance(exc, Diverged) and not run.made_progress():
             run.discard()  # unless it trained on, nothing worth keeping
         raise
+    except Exception:  # a full disk, a file-size limit: a kept epoch is resumed once they are fixed
+        if not run.epochs_kept():
+            run.discard()
+        raise
 
 
 def _finish(run: RunFolder, recipe: Recipe, est: Any, val: Data, config: dict, figures: bool):

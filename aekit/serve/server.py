@@ -8,6 +8,7 @@ or SIGHUP uvicorn stops accepting connections, answers the requests in flight (f
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import errno
 import ipaddress
@@ -17,18 +18,26 @@ import signal
 import socket
 import sys
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 
 import uvicorn
+from uvicorn.config import HTTP_PROTOCOLS
+from uvicorn.importer import import_from_string
 
 from ..errors import RunFailure, UsageError
 from .app import INFER_THREAD, Options, build_app
+from .protocol import error_body
 
 log = logging.getLogger("aekit.serve")
 
 STOP_SIGNALS = tuple(
     getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name)
 )
+# Descriptors kept free beyond the connections: the event loop's own, a model file, a log, and the
+# one a refused connection holds while it gets its 503.
+SPARE_FDS = 16
+ACCEPT_ERROR_INTERVAL = 60.0  # seconds between two lines saying accept() failed
 
 
 def is_loopback(host: str) -> bool:
@@ -74,6 +83,7 @@ class _Server(uvicorn.Server):
         self.models = models
 
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        asyncio.get_running_loop().set_exception_handler(_AcceptErrors())
         await super().startup(sockets=sockets)
         if self.should_exit or not sockets:
             return
@@ -116,8 +126,10 @@ def serve(
     _log_to_stderr(quiet)
     sock = bind(host, port)
     app = build_app(runs, options)
+    cap = _connection_cap((options or Options()).max_connections)
     config = uvicorn.Config(
         app,
+        http=_refusing_beyond(cap),
         log_config=None,
         access_log=False,
         lifespan="on",
@@ -144,6 +156,92 @@ def serve(
             stream.flush()
         os._exit(0)
     return 0
+
+
+def _open_file_limit() -> int | None:
+    """The soft RLIMIT_NOFILE (``ulimit -n``), or None where it is unlimited or unknown."""
+    try:
+        import resource
+    except ImportError:  # Windows
+        return None
+    soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    return None if soft == resource.RLIM_INFINITY else soft
+
+
+def _connection_cap(max_connections: int) -> int | None:
+    """How many connections the open-file limit leaves room for (None: no limit in sight).
+
+    Past it accept() fails with EMFILE, which asyncio logs with a traceback on every try (hundreds
+    of megabytes of them) while the connections wait unanswered; below it the next one can still be
+    accepted and answered 503. Said once at start-up when --max-connections is more than that.
+    """
+    limit = _open_file_limit()
+    try:
+        used = len(os.listdir("/proc/self/fd"))
+    except OSError:  # no /proc: the limit is not known to be near
+        return None
+    if limit is None:
+        return None
+    cap = max(1, limit - used - SPARE_FDS)
+    if cap < max_connections:
+        log.warning(
+            "note: the open-file limit (ulimit -n %d) leaves room for %d connections, fewer than "
+            "--max-connections %d; more are answered 503",
+            limit,
+            cap,
+            max_connections,
+        )
+    return cap
+
+
+class _Busy(asyncio.Protocol):
+    """A connection past the open-file limit: a 503 at once, then closed (its descriptor freed)."""
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        body = error_body("too many connections open for the open-file limit; retry later")
+        head = (
+            "HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\n"
+            f"content-length: {len(body)}\r\nconnection: close\r\n\r\n"
+        )
+        transport.write(head.encode() + body)  # type: ignore[attr-defined]
+        transport.close()
+
+
+def _refusing_beyond(cap: int | None) -> str | Callable[..., asyncio.Protocol]:
+    """uvicorn's HTTP protocol, but a connection past ``cap`` open ones gets :class:`_Busy`."""
+    if cap is None:
+        return "auto"
+    protocol = import_from_string(HTTP_PROTOCOLS["auto"])
+
+    def create(config, server_state, app_state, _loop=None) -> asyncio.Protocol:
+        if len(server_state.connections) >= cap:
+            return _Busy()
+        return protocol(config=config, server_state=server_state, app_state=app_state, _loop=_loop)
+
+    return create
+
+
+class _AcceptErrors:
+    """The event loop's error handler: accept() out of descriptors is one line a minute, naming the
+    limit, not a traceback per try (asyncio retries every second, up to the backlog's 2048 times)."""
+
+    def __init__(self) -> None:
+        self.said = -ACCEPT_ERROR_INTERVAL
+
+    def __call__(self, loop: asyncio.AbstractEventLoop, context: dict) -> None:
+        exc = context.get("exception")
+        if context.get("message") != "socket.accept() out of system resource":
+            loop.default_exception_handler(context)
+            return
+        now = time.monotonic()
+        if now - self.said >= ACCEPT_ERROR_INTERVAL:
+            self.said = now
+            reason = getattr(exc, "strerror", None) or str(exc)
+            log.warning(
+                "cannot accept connections: %s (ulimit -n %s); they wait until some close",
+                reason.lower(),
+                _open_file_limit() or "unlimited",
+            )
 
 
 def _log_to_stderr(quiet: bool) -> None:

@@ -36,8 +36,11 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
+from .. import _cgroup
+from ..errors import UsageError
 from .identity import ID, THREADS, checkpoint_id, new_id
 
 logger = logging.getLogger(__name__)
@@ -105,25 +108,26 @@ def machine_cores() -> int:
 
 
 def _cgroup_quota() -> float | None:
-    """CPUs allowed by a cgroup v2 (``cpu.max``) or v1 (``cpu.cfs_quota_us``) quota, None when unlimited."""
-    for path, parse in (
-        ("/sys/fs/cgroup/cpu.max", lambda t: t.split()),
-        ("/sys/fs/cgroup/cpu/cpu.cfs_quota_us", None),
-    ):
-        try:
-            with open(path) as f:
-                text = f.read()
-            if parse is not None:
-                quota, period = parse(text)[:2]
-            else:
-                with open("/sys/fs/cgroup/cpu/cpu.cfs_period_us") as f:
-                    quota, period = text.strip(), f.read().strip()
-            if quota in ("max", "-1"):
-                return None
-            return int(quota) / int(period)
-        except (OSError, ValueError):
-            continue
-    return None
+    """CPUs allowed by a cgroup v2 (``cpu.max``) or v1 (``cpu.cfs_quota_us``) quota, None when unlimited:
+    the smallest of this process's own cgroup's and its parents' (a batch job's), a container's."""
+    quotas = [q for q in map(_folder_quota, _cgroup.folders("cpu")) if q is not None]
+    return min(quotas) if quotas else None
+
+
+def _folder_quota(folder: Path) -> float | None:
+    """The CPU quota set in one cgroup folder, None when none is (or none can be read)."""
+    try:
+        quota, period = (folder / "cpu.max").read_text().split()[:2]  # v2: "50000 100000"
+    except (OSError, ValueError):
+        try:  # v1: two files
+            quota = (folder / "cpu.cfs_quota_us").read_text().strip()
+            period = (folder / "cpu.cfs_period_us").read_text().strip()
+        except OSError:
+            return None
+    try:
+        return None if quota in ("max", "-1") else int(quota) / int(period)
+    except (ValueError, ZeroDivisionError):
+        return None
 
 
 def process_share(cores: int) -> int:
@@ -278,6 +282,7 @@ def wait_policy() -> str:
 def resolve(threads: int | None, flops_per_step: float | None = None) -> ThreadChoice:
     """The threads to train with: ``threads`` when given, else :func:`choose_threads` on this machine."""
     if threads is not None:
+        _check_process_limit(threads)
         _say_oversubscribed(threads)
         return ThreadChoice(
             intra_op=threads, inter_op=1, reason=f"threads={threads}", wait_policy=wait_policy()
@@ -294,6 +299,50 @@ def resolve(threads: int | None, flops_per_step: float | None = None) -> ThreadC
 
 
 _SAID: set[int] = set()  # thread counts already named in a note (once a process)
+
+
+def process_room() -> tuple[int, int] | None:
+    """(``ulimit -u``, the threads this user may still start under it); None where it is unlimited,
+    not known (no /proc) or not applied (root)."""
+    try:
+        import resource
+    except ImportError:  # Windows
+        return None
+    soft = resource.getrlimit(resource.RLIMIT_NPROC)[0]
+    if soft == resource.RLIM_INFINITY or os.geteuid() == 0:
+        return None
+    used = _user_tasks(os.getuid())
+    return None if used is None else (soft, max(0, soft - used))
+
+
+def _user_tasks(uid: int) -> int | None:
+    """The threads of all processes of ``uid`` (what RLIMIT_NPROC counts), None without /proc."""
+    try:
+        pids = [p for p in os.listdir("/proc") if p.isdigit()]
+    except OSError:
+        return None
+    total = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/status") as f:
+                fields = dict(line.split(":", 1) for line in f if ":" in line)
+            if int(fields["Uid"].split()[0]) == uid:
+                total += int(fields["Threads"])
+        except (OSError, KeyError, ValueError, IndexError):  # gone meanwhile, or not readable
+            continue
+    return total
+
+
+def _check_process_limit(threads: int) -> None:
+    """One line before the thread pool starts: past ``ulimit -u`` libgomp exits the process with
+    "Thread creation failed" and no word from aekit (its staging folder left behind)."""
+    room = process_room()
+    if room is not None and threads - 1 > room[1]:
+        raise UsageError(
+            f"threads={threads} needs {threads - 1} more threads, but the process limit "
+            f"(ulimit -u {room[0]}) leaves room for {room[1]}; give at most {room[1] + 1}, "
+            "or raise ulimit -u"
+        )
 
 
 def _say_oversubscribed(threads: int) -> None:

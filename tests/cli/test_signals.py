@@ -28,3 +28,37 @@ def test_a_signal_the_process_was_started_ignoring_stays_ignored():
             assert signal.getsignal(signal.SIGHUP) not in (signal.SIG_IGN, signal.SIG_DFL)
     finally:
         signal.signal(signal.SIGHUP, old)
+
+
+def test_the_cpu_time_limit_unwinds_like_sigterm_and_says_so(capsys):
+    """Probe 58 locked F7: ulimit -t's SIGXCPU killed train with no aekit line (exit 152), not
+    unwound like SIGTERM (its checkpoint kept, and said resumable)."""
+    import argparse
+
+    from aekit.cli.main import _interrupted
+    from aekit.errors import Interrupted
+
+    with pytest.raises(Interrupted), signals.handled():
+        os.kill(os.getpid(), signal.SIGXCPU)
+        time.sleep(5)  # the handler raises before this ends
+    code = _interrupted(argparse.Namespace(command="train"), signal.SIGXCPU)
+    assert code == 128 + signal.SIGXCPU
+    assert capsys.readouterr().err == "aekit: CPU time limit reached; resume with --resume\n"
+
+
+def test_openblass_own_sigint_when_ulimit_u_is_used_up_is_not_ctrl_c(monkeypatch, capsys):
+    """Probe 58 locked F5: OpenBLAS raise(SIGINT) when it could not start its threads was
+    reported as "aekit: interrupted; resume with --resume", exit 130."""
+    import argparse
+
+    from aekit.cli.main import _interrupted
+    from aekit.training import threads
+
+    ns = argparse.Namespace(command="train")
+    monkeypatch.setattr(threads, "process_room", lambda: (3, 0))
+    assert _interrupted(ns, signal.SIGINT) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "ulimit -u 3" in err and "--resume" not in err, err
+    monkeypatch.setattr(threads, "process_room", lambda: (30, 20))  # room left: a real Ctrl-C
+    assert _interrupted(ns, signal.SIGINT) == 130
+    assert capsys.readouterr().err == "aekit: interrupted; resume with --resume\n"

@@ -99,3 +99,27 @@ def test_a_series_run_saved_before_the_level_parameter_loads(tmp_path):
     config["state"].pop("level_weight", None)
     (tmp_path / "s" / "config.json").write_text(json.dumps(config))
     assert aekit.load(tmp_path / "s").score_samples(x[:, None]).shape == (600,)
+
+
+def test_a_disk_full_at_the_first_checkpoint_leaves_nothing_that_blocks_the_run(
+    tmp_path, rows, monkeypatch
+):
+    """Probe 58 locked F1: ENOSPC/EFBIG writing epoch 1's checkpoint left a 0-epoch staging folder;
+    plot and calibrate then refused the intact previous run as "an interrupted training" to
+    --resume."""
+    import errno
+
+    run = tmp_path / "run"
+    _train(rows, run, "--epochs", "1")
+    before = {p: p.read_bytes() for p in run.rglob("*") if p.is_file()}
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    with monkeypatch.context() as m:
+        m.setattr("aekit.training.checkpoint.save_tensors", full)
+        failed = _train(rows, run, "--epochs", "2", "--overwrite", check=None)
+    assert failed.returncode == 1 and "no space left" in failed.stderr, failed.stderr
+    assert not (tmp_path / ".run.partial").exists()
+    assert {p: p.read_bytes() for p in run.rglob("*") if p.is_file()} == before
+    cli_here("plot", run)

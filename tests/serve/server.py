@@ -31,10 +31,25 @@ def _die_with_parent() -> None:  # pragma: no cover - runs in the child
         ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM, 0, 0, 0)  # PR_SET_PDEATHSIG
 
 
+def _in_child(nofile: int | None):
+    """What the child runs before exec: die with the test, and take ``ulimit -n nofile``."""
+    if not sys.platform.startswith("linux"):
+        return None
+
+    def start() -> None:  # pragma: no cover - runs in the child
+        _die_with_parent()
+        if nofile is not None:
+            import resource
+
+            resource.setrlimit(resource.RLIMIT_NOFILE, (nofile, nofile))
+
+    return start
+
+
 class Served:
     """``python -m aekit serve ARGS --port 0``: its URL, its stderr lines, and a way to stop it."""
 
-    def __init__(self, *args: str, env: dict | None = None):
+    def __init__(self, *args: str, env: dict | None = None, nofile: int | None = None):
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "aekit", "serve", *map(str, args), "--port", "0"],
             stdout=subprocess.DEVNULL,
@@ -42,7 +57,7 @@ class Served:
             text=True,
             cwd=REPO,
             env={**os.environ, **(env or {})},
-            preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,
+            preexec_fn=_in_child(nofile),
         )
         self.lines: list[str] = []
         self._reader = threading.Thread(target=self._read, daemon=True)

@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 
 import numpy as np
 import pytest
@@ -279,3 +280,15 @@ def test_overlapping_calls_in_threads_leave_the_users_thread_count():
     finally:
         handle.remove()
         torch.set_num_threads(before)
+
+
+def test_threads_past_the_process_limit_are_one_line_before_the_pool_starts(monkeypatch):
+    """Probe 58 locked F6: --threads 8 under ulimit -u 5: libgomp's "Thread creation failed" and
+    exit 1, no aekit line, the staging folder left behind."""
+    from aekit.errors import UsageError
+
+    monkeypatch.setattr(T, "process_room", lambda: (5, 2))
+    with pytest.raises(UsageError, match=r"threads=8 .*ulimit -u 5.* room for 2; give at most 3"):
+        T.resolve(8)
+    assert T.resolve(3).intra_op == 3
+    assert T._user_tasks(os.getuid()) >= threading.active_count()
