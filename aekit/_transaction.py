@@ -38,7 +38,7 @@ from pathlib import Path
 
 from . import _manifest, _stop
 from ._io import PID_DIGITS, followed, write_failure
-from .errors import RunFailure, RunInProgress, UsageError
+from .errors import RunFailure, RunInProgress, UsageError, WriteFailure
 
 try:  # POSIX advisory locks; elsewhere the folder is not locked (best effort)
     import fcntl
@@ -676,6 +676,21 @@ def staged_folder(target: str | os.PathLike, kind: str, *, seed: bool = False) -
         try:
             yield work
             txn.commit()
+        except WriteFailure as exc:  # a full disk: named as the folder asked for
+            txn.discard()
+            raise _named_at(exc, work, Path(target)) from None
         except BaseException:
             txn.discard()
             raise
+
+
+def _named_at(exc: WriteFailure, work: Path, target: Path) -> WriteFailure:
+    """``exc`` naming the file at ``target`` that it was writing in the staging folder ``work``:
+    "no space left on device writing idx/vectors.safetensors", not ".idx.partial/vectors...", a
+    hidden folder already gone."""
+    try:
+        inside = Path(exc.filename or "").relative_to(work)
+    except ValueError:
+        return exc
+    final = str(target / inside)
+    return WriteFailure(str(exc).replace(str(exc.filename), final), errno=exc.errno, filename=final)

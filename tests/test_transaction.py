@@ -157,6 +157,23 @@ def test_a_new_version_keeps_the_users_empty_folders(tmp_path):
     assert (target / "experiments").is_dir() and (target / "a.png").read_bytes() == b"2"
 
 
+def test_a_full_disk_while_staging_names_the_folder_asked_for(tmp_path):
+    # uncovered probe 58 #3: `aekit index --output small/idx` on a full disk named
+    # small/.idx.partial/vectors.safetensors, a hidden folder already removed
+    import errno
+
+    from aekit._io import write_failure
+
+    target = tmp_path / "idx"
+    with pytest.raises(OSError) as err, tx.staged_folder(target, "output") as work:
+        raise write_failure(OSError(errno.ENOSPC, "No space left"), work / "vectors.safetensors")
+    assert err.value.filename == str(target / "vectors.safetensors")
+    assert str(err.value).startswith(
+        f"no space left on device writing {target}/vectors.safetensors"
+    )
+    assert ".partial" not in str(err.value) and not target.exists()
+
+
 def test_folders_of_the_users_under_aekits_names_are_refused_not_deleted(tmp_path):
     # a backup named .run.old, a folder named .run.partial: removed by any write of the run
     import numpy as np

@@ -30,7 +30,7 @@ IMAGES = "ImageAnomalyDetector"  # the estimator of the family's image row (cmd_
 # Options of `aekit score` that only a scoring in this process reads or writes (not --dask's)
 LOCAL_SCORE_OPTIONS = (
     "feature_errors", "maps", "maps_format", "overlay", "ranges", "channels", "time_column",
-    "fill", "npz_key", "image_size",
+    "fill", "npz_key", "image_size", "label_column",
 )  # fmt: skip
 
 
@@ -367,7 +367,8 @@ def _score_on_dask(args: argparse.Namespace) -> int:
     """``--dask``: the files scored on a Dask cluster (:func:`aekit.dask.score_files`)."""
     from ..dask.files import score_files
     from ..errors import UsageError
-    from ..estimators.persistence import read_config
+    from ..estimators.persistence import load, read_config
+    from .cmd_series import apply_threshold_options
 
     if read_config(args.run).get("estimator") == IMAGES:
         raise UsageError(
@@ -382,6 +383,8 @@ def _score_on_dask(args: argparse.Namespace) -> int:
             f"cluster, without it: drop --dask for {option}"
         )
 
+    # a --k the run's rule does not read: one line here, as without --dask (the cluster dropped it)
+    apply_threshold_options(args, load(args.run))
     thresholds = {p: getattr(args, p) for p in ("threshold", "k", "q", "contamination")}
     rows, parts = score_files(
         args.run,

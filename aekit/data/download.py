@@ -9,6 +9,7 @@ leaves a partial file behind.
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import hashlib
 import http.client
@@ -190,22 +191,29 @@ def download_resource(
     PosixPath('/tmp/data/mnist/t10k-labels-idx1-ubyte.gz')
     """
     folder = Path(folder)
+    made = [p for p in (folder, *folder.parents) if not p.exists()]  # deepest first
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / resource.filename
     reason = "no URL to download from"
-    # work files of unique names, never a fixed NAME.part that a link planted there would redirect
-    with _io.scratch_path(target, ".part") as part, _io.scratch_path(target, ".zip") as archive:
-        for url in resource.urls:
-            ok, reason = _from_url(
-                resource, url, part, archive, timeout, retries, backoff, max_member_bytes
-            )
-            if ok:
-                os.replace(part, target)
-                return target
+    try:
+        # work files of unique names, never a fixed NAME.part that a link planted there would redirect
+        with _io.scratch_path(target, ".part") as part, _io.scratch_path(target, ".zip") as archive:
+            for url in resource.urls:
+                ok, reason = _from_url(
+                    resource, url, part, archive, timeout, retries, backoff, max_member_bytes
+                )
+                if ok:
+                    os.replace(part, target)
+                    made = []
+                    return target
+    finally:
+        for empty in made:  # a download that wrote nothing leaves no folder of its own making
+            with contextlib.suppress(OSError):
+                empty.rmdir()
     raise RunFailure(
         one_line(
-            f"could not download {resource.filename} ({reason}); "
-            f"put the files in {folder} or pass --data-dir"
+            f"could not download {resource.filename} ({reason}); put the files in {folder}, or "
+            f"point --data-dir (AEKIT_DATA) at a data root that holds them"
         )
     )
 

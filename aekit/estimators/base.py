@@ -80,22 +80,6 @@ def check_positive_int(name: str, value: Any, minimum: int = 1) -> int:
     return int(value)
 
 
-def check_fraction(
-    name: str, value: Any, *, low: float = 0.0, high: float = 1.0, closed: bool = False
-) -> float:
-    """Return ``value`` if it lies in (low, high) (or [low, high] when ``closed``), else a UsageError."""
-    ok = (
-        isinstance(value, (int, float, np.floating))
-        and not isinstance(value, bool)
-        and math.isfinite(value)
-    )
-    ok = ok and ((low <= value <= high) if closed else (low < value < high))
-    if not ok:
-        bounds = f"[{low}, {high}]" if closed else f"({low}, {high})"
-        raise UsageError(f"{name} must be a number in {bounds}, got {value!r}")
-    return float(value)
-
-
 def check_widths(name: str, value: Any) -> tuple[int, ...]:
     """Layer widths: a sequence of whole numbers >= 1."""
     try:

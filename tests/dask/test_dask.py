@@ -183,7 +183,9 @@ def test_an_output_named_like_a_file_is_refused(world):
 
 
 @pytest.mark.parametrize(
-    "option", [["--maps", "m.npy"], ["--feature-errors"], ["--channels"], ["--npz-key", "x"]]
+    "option",
+    [["--maps", "m.npy"], ["--feature-errors"], ["--channels"], ["--npz-key", "x"]]
+    + [["--label-column", "nosuch"]],  # uncovered probe 58 #6: it was dropped, not refused
 )
 def test_options_of_a_scoring_here_are_refused_with_dask_not_ignored(world, option):
     out = world["root"] / "never"
@@ -193,6 +195,17 @@ def test_options_of_a_scoring_here_are_refused_with_dask_not_ignored(world, opti
     )  # fmt: skip
     assert proc.stderr.count("\n") == 1 and option[0] in proc.stderr
     assert "drop --dask" in proc.stderr and not out.exists()
+
+
+def test_a_rule_option_the_runs_rule_does_not_read_is_refused_before_the_cluster(world):
+    # uncovered probe 58 #6: --k with the run's fpr rule was sent to the cluster and dropped there
+    proc = cli_here(
+        "score", world["run"], "--input", str(world["root"] / "data" / "*.parquet"),
+        "--output", world["root"] / "never", "--dask", "tcp://127.0.0.1:9", "--k", "2", check=2,
+    )  # fmt: skip
+    assert (
+        proc.stderr.count("\n") == 1 and "--k does not apply to the threshold rule" in proc.stderr
+    )
 
 
 def test_parts_are_read_as_aekit_score_reads_them(world):
