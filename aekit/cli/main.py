@@ -355,22 +355,19 @@ def _out_of_processes() -> bool:
 
 def _os_error(exc: OSError) -> str:
     """An OSError as one line that names the path (a full disk names what could not be written)."""
-    import errno
-
+    from .._io import FREE_SPACE, storage_reason
     from ..errors import one_line
 
-    storage = {
-        errno.ENOSPC: "no space left on device",
-        errno.EDQUOT: "disk quota exceeded",
-        errno.EFBIG: "file too large for this system's limits",
-    }
-    if exc.errno is None and "requested and" in str(exc):  # numpy's short write, without an errno
-        return "no space left on device (a write was cut short)"
-    reason = storage.get(exc.errno) or one_line(exc.strerror or exc).lower()
-    if not getattr(exc, "filename", None):
-        return reason
+    found = storage_reason(exc, getattr(exc, "filename", None))
+    if found is None:
+        reason = one_line(exc.strerror or exc).lower()
+        return f"{reason}: {exc.filename}" if getattr(exc, "filename", None) else reason
+    reason, fix = found
+    if exc.errno is None:  # numpy's short write, without an errno (nor a file name)
+        reason += " (a write was cut short)"
+    fix = "" if fix == FREE_SPACE else f"; {fix}"  # a full disk's fix goes without saying
     return (
-        f"{reason} writing {exc.filename}" if exc.errno in storage else f"{reason}: {exc.filename}"
+        f"{reason} writing {exc.filename}{fix}" if getattr(exc, "filename", None) else reason + fix
     )
 
 

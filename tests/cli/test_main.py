@@ -136,3 +136,21 @@ def test_a_parameter_is_said_as_its_option_only_where_it_is_a_word():
         "data/members=3.csv: --members 3 needs"
     )
     assert typed("members must be", "members", args) == "members must be"  # not typed: as it is
+
+
+def test_a_file_size_limit_from_a_library_is_named(monkeypatch):
+    """Probe 58 locked F2: an EFBIG that reaches the entry point names ``ulimit -f``, not the disk."""
+    import errno
+
+    from aekit import _io
+    from aekit.cli import main as cli
+
+    monkeypatch.setattr(_io, "file_size_limit", lambda: 100 * 1024)
+    line = cli._os_error(OSError(errno.EFBIG, "File too large", "big.onnx"))
+    assert line == (
+        "file too large for the file-size limit (ulimit -f 100) writing big.onnx; "
+        "raise that limit or write a smaller file"
+    )
+    assert (
+        cli._os_error(OSError(errno.ENOSPC, "No space", "x")) == "no space left on device writing x"
+    )
