@@ -283,11 +283,14 @@ def _as_option(option: str, match) -> str:
 def _report(exc: Exception) -> int:
     """Write the one stderr line of a failure (one process says it under torchrun); its exit code."""
     from ..errors import AekitError, one_line
+    from ..training.distributed import LaunchError
 
     if isinstance(exc, BrokenPipeError) and exc.filename is None:
         return _reader_gone()
     if isinstance(exc, AekitError):
         line, code = f"aekit: error: {one_line(exc)}", exc.exit_code
+    elif _load_failure(exc) is not None:  # under ulimit -v: before "internal error", "sizes"
+        line, code = f"aekit: error: {_load_failure(exc)}", 1
     elif isinstance(exc, OSError):  # disk full, permission denied, ...
         line, code = f"aekit: error: {_os_error(exc)}", 1
     elif _out_of_memory(exc):
@@ -302,7 +305,7 @@ def _report(exc: Exception) -> int:
     # Under torchrun every process fails alike and one of them says so; a process whose peer failed
     # sees a RuntimeError from the collective (a bug of its own is said by every process).
     bug = not isinstance(exc, (AekitError, OSError, MemoryError, RuntimeError))
-    if _reports() or bug:
+    if _reports() or bug or isinstance(exc, LaunchError):  # (there may be no rank 0 to say it)
         sys.stderr.write(line + "\n")
     return code
 
@@ -316,6 +319,37 @@ def _out_of_memory(exc: BaseException) -> bool:
     return isinstance(exc, RuntimeError) and any(
         s in text for s in ("can't allocate memory", "out of memory", "size calculation overflowed")
     )
+
+
+def _load_failure(exc: BaseException) -> str | None:
+    """Torch or scipy failing to load under an address-space limit (``ulimit -v``): a shared
+    object's segment not mapped, or a MemoryError while importing. Said as the limit, not as an
+    aekit bug, nor as sizes to make smaller (nothing the user sizes helps); None otherwise."""
+    try:
+        import resource
+    except ImportError:  # Windows
+        return None
+    limit = resource.getrlimit(resource.RLIMIT_AS)[0]
+    mapping = isinstance(exc, (ImportError, OSError)) and any(
+        s in str(exc) for s in ("failed to map", "cannot map", "cannot allocate memory")
+    )
+    if limit == resource.RLIM_INFINITY or not (mapping or _while_importing(exc)):
+        return None
+    return (
+        f"the address-space limit (ulimit -v {limit // 1024}) is too low to load the libraries "
+        "aekit uses (torch needs about 1.2 GB of address space); raise it"
+    )
+
+
+def _while_importing(exc: BaseException) -> bool:
+    """A MemoryError raised while a module was being imported (torch importing sympy)."""
+    tb = exc.__traceback__ if isinstance(exc, MemoryError) else None
+    while tb is not None:
+        code = tb.tb_frame.f_code  # a module's top level runs below the command only when imported
+        if code.co_name == "<module>" or code.co_filename.startswith("<frozen importlib"):
+            return True
+        tb = tb.tb_next
+    return False
 
 
 def _reader_gone() -> int:

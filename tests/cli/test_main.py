@@ -154,3 +154,34 @@ def test_a_file_size_limit_from_a_library_is_named(monkeypatch):
     assert (
         cli._os_error(OSError(errno.ENOSPC, "No space", "x")) == "no space left on device writing x"
     )
+
+
+def test_an_address_space_limit_too_low_to_load_torch_is_named(monkeypatch, tmp_path, capsys):
+    """Probe 58 locked F3: under ``ulimit -v`` torch failing to load was "internal error:
+    ImportError: ... failed to map segment", or "out of memory; use smaller sizes" for a MemoryError
+    while torch imported sympy (32 KB of data): the limit was never named."""
+    import argparse
+    import resource
+
+    from aekit.cli import main as cli
+
+    real = resource.getrlimit
+    limit = 500_000 * 1024
+    monkeypatch.setattr(
+        resource, "getrlimit", lambda r: (limit, limit) if r == resource.RLIMIT_AS else real(r)
+    )
+    (tmp_path / "heavy_p58.py").write_text("raise MemoryError()\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+
+    def unmapped(args):
+        raise ImportError("libtorch_cpu.so: failed to map segment from shared object")
+
+    def importing(args):
+        import heavy_p58  # noqa: F401
+
+    for fail in (unmapped, importing):
+        args = argparse.Namespace(func=fail, debug=False, command="train")
+        assert cli._run(args) == 1
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and "ulimit -v 500000" in err[0], err
+        assert "internal error" not in err[0] and "smaller sizes" not in err[0]
