@@ -21,7 +21,7 @@ from collections.abc import Sequence
 
 from .. import __version__
 from ..families import CLI_MODULES
-from . import signals
+from . import signals, streams
 
 # One module per family; each has TRAIN_OPTIONS, train_params(family, args), register(subparsers).
 FAMILY_MODULES = CLI_MODULES  # the registered families' (aekit.families)
@@ -146,11 +146,13 @@ def _aekit_or_errors(record: logging.LogRecord) -> bool:
 def _closed_streams_discard() -> None:
     """A closed stdout or stderr (``2>&-``, some daemons) is None in Python: every note, progress
     or error line then raised AttributeError, and a working command exited 1 saying nothing.
-    Lines for a closed stream are dropped instead; the command's result and exit code stand. On
+    Lines for a closed stream are dropped instead; a command whose result is stdout says it is
+    closed (aekit.cli.streams), another's result and exit code stand. On
     an open one, a character its encoding lacks is escaped, not a failure after the work is done."""
     for name in ("stdout", "stderr"):
         if getattr(sys, name) is None:
             setattr(sys, name, open(os.devnull, "w"))  # noqa: SIM115 (for the process's life)
+            setattr(getattr(sys, name), streams.CLOSED, True)  # a result for it: refused
         elif hasattr(getattr(sys, name), "reconfigure"):  # a path the encoding cannot spell
             getattr(sys, name).reconfigure(errors="backslashreplace")  # (PYTHONIOENCODING=ascii)
 

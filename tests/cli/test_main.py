@@ -185,3 +185,24 @@ def test_an_address_space_limit_too_low_to_load_torch_is_named(monkeypatch, tmp_
         err = capsys.readouterr().err.strip().splitlines()
         assert len(err) == 1 and "ulimit -v 500000" in err[0], err
         assert "internal error" not in err[0] and "smaller sizes" not in err[0]
+
+
+def test_a_closed_stdout_is_said_by_a_command_whose_result_goes_there(
+    monkeypatch, capsys, tmp_path
+):
+    """Probe 58 locked F10: with ``>&-`` ``evaluate`` (no --output) and ``datasets list`` exited 0
+    having written nothing; a command whose result is a file only says so on stdout: it goes on."""
+    import io
+
+    for argv in (["datasets", "list"], ["evaluate", str(tmp_path / "run")]):
+        monkeypatch.setattr(sys, "stdout", None)
+        err = io.StringIO()
+        monkeypatch.setattr(sys, "stderr", err)
+        assert main(argv) == 1
+        assert err.getvalue().startswith("aekit: error: stdout is closed: ")
+        assert err.getvalue().count("\n") == 1
+    monkeypatch.setattr(sys, "stdout", None)  # with --output: on to the run's own error
+    err = io.StringIO()
+    monkeypatch.setattr(sys, "stderr", err)
+    assert main(["evaluate", str(tmp_path / "run"), "--output", str(tmp_path / "m.json")]) == 2
+    assert "stdout is closed" not in err.getvalue()
