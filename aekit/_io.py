@@ -239,15 +239,11 @@ def _is_storage_error(exc: OSError) -> bool:
 
 def write_failure(exc: OSError, path: str | os.PathLike) -> WriteFailure:
     """A one-line error naming ``path`` for an OSError raised while writing it."""
-    reasons = {
-        errno.ENOSPC: "no space left on device",
-        errno.EDQUOT: "disk quota exceeded",
-        errno.EFBIG: "file too large for this system's limits",
-    }
-    if exc.errno in reasons or (exc.errno is None and "requested and" in str(exc)):
-        reason = reasons.get(exc.errno, "no space left on device")
+    found = storage_reason(exc, path)
+    if found is not None:
+        reason, fix = found
         return WriteFailure(
-            f"{reason} writing {path}; free some space or write elsewhere",
+            f"{reason} writing {path}; {fix}",
             errno=exc.errno or errno.ENOSPC,
             filename=str(path),
         )
@@ -256,6 +252,49 @@ def write_failure(exc: OSError, path: str | os.PathLike) -> WriteFailure:
         errno=exc.errno,
         filename=str(path),
     )
+
+
+FREE_SPACE = "free some space or write elsewhere"
+
+
+def storage_reason(exc: OSError, path: str | os.PathLike | None) -> tuple[str, str] | None:
+    """(what stopped the write, what to do) for a write that ran out of room; None for another
+    error. A file-size limit (``ulimit -f``) is said as such: freeing space does not lift it."""
+    code = exc.errno
+    if code is None and "requested and" in str(exc):  # numpy's short write: no errno to go by
+        code = errno.EFBIG if _over_size_limit(path) else errno.ENOSPC
+    if code == errno.EFBIG:
+        limit = file_size_limit()
+        if limit is None:  # the file system's own largest file (FAT's 4 GiB)
+            return "file too large for this file system", "write it to another file system"
+        return f"file too large for the file-size limit (ulimit -f {limit // 1024})", (
+            "raise that limit or write a smaller file"
+        )
+    reasons = {errno.ENOSPC: "no space left on device", errno.EDQUOT: "disk quota exceeded"}
+    return (reasons[code], FREE_SPACE) if code in reasons else None
+
+
+def file_size_limit() -> int | None:
+    """The soft RLIMIT_FSIZE (``ulimit -f``) in bytes; None where it is unlimited or unknown."""
+    try:
+        import resource
+    except ImportError:  # Windows
+        return None
+    soft = resource.getrlimit(resource.RLIMIT_FSIZE)[0]
+    return None if soft == resource.RLIM_INFINITY else soft
+
+
+def _over_size_limit(path: str | os.PathLike | None) -> bool:
+    """Whether a short write without an errno hit the file-size limit rather than a full disk: the
+    disk (the cut file already removed) has at least the limit's room, so it was not the disk."""
+    limit = file_size_limit()
+    if limit is None:
+        return False
+    try:
+        stat = os.statvfs(os.path.dirname(os.path.abspath(path or ".")))
+    except (OSError, AttributeError):  # no statvfs (Windows)
+        return False
+    return stat.f_bavail * stat.f_frsize >= limit
 
 
 def write_bytes(path: str | os.PathLike, data: bytes) -> None:

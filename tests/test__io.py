@@ -131,3 +131,46 @@ def test_writes_read_the_umask_without_setting_it(tmp_path, monkeypatch):
         monkeypatch.undo()
         umask(old)
     assert (tmp_path / "a.txt").stat().st_mode & 0o777 == 0o640
+
+
+# writes past a file-size limit: numpy's short write (no errno) and a plain write (EFBIG)
+OVER_THE_LIMIT = """
+import sys
+import numpy as np
+from aekit import _io
+from aekit.errors import WriteFailure
+def npy(tmp):
+    with open(tmp, "wb") as f:
+        np.save(f, np.zeros((1000, 50), np.float32))
+for writer in (npy, lambda tmp: tmp.write_bytes(bytes(300_000))):
+    try:
+        _io.write_with(sys.argv[1], writer)
+    except WriteFailure as exc:
+        print(exc)
+"""
+
+
+def test_a_file_size_limit_is_named_not_a_full_disk(tmp_path):
+    """Probe 58 locked F2: under ``ulimit -f 100`` a .npy output said "no space left on device" (with
+    30 GB free) and a plain write "free some space or write elsewhere": neither lifts the limit."""
+    import resource
+
+    def limited():
+        resource.setrlimit(
+            resource.RLIMIT_FSIZE, (100 * 1024, resource.getrlimit(resource.RLIMIT_FSIZE)[1])
+        )
+
+    proc = subprocess.run(
+        [sys.executable, "-c", OVER_THE_LIMIT, str(tmp_path / "rec.npy")],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        preexec_fn=limited,
+        timeout=120,
+    )
+    lines = proc.stdout.splitlines()
+    assert len(lines) == 2, proc.stdout + proc.stderr
+    for line in lines:
+        assert "file-size limit (ulimit -f 100)" in line and "rec.npy" in line, line
+        assert "no space" not in line and "free some space" not in line, line
+    assert list(tmp_path.iterdir()) == []

@@ -23,7 +23,9 @@ def register(subparsers) -> None:
 
 def cmd_datasets_list(args: argparse.Namespace) -> int:
     from ..data import DATASETS, data_root
+    from .streams import require_stdout
 
+    require_stdout("the list of datasets")
     print(f"data root: {data_root()}")
     for name, cls in DATASETS.items():
         print(f"{name:16s} {cls.description}")

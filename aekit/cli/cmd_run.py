@@ -155,7 +155,10 @@ def _check_normal_label(args: argparse.Namespace, spec) -> None:
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from .._outputs import refuse_existing
     from .cmd_series import refuse_options
+    from .streams import require_stdout
 
+    if not args.output:  # before the work: its figures would go nowhere
+        require_stdout("evaluate's result (without --output)", "; pass --output FILE")
     est, recipe, config = _load(args)
     out = (
         refuse_existing(args.output, args.overwrite, inputs=run_inputs(args.data, config))

@@ -21,7 +21,7 @@ from collections.abc import Sequence
 
 from .. import __version__
 from ..families import CLI_MODULES
-from . import signals
+from . import signals, streams
 
 # One module per family; each has TRAIN_OPTIONS, train_params(family, args), register(subparsers).
 FAMILY_MODULES = CLI_MODULES  # the registered families' (aekit.families)
@@ -146,11 +146,13 @@ def _aekit_or_errors(record: logging.LogRecord) -> bool:
 def _closed_streams_discard() -> None:
     """A closed stdout or stderr (``2>&-``, some daemons) is None in Python: every note, progress
     or error line then raised AttributeError, and a working command exited 1 saying nothing.
-    Lines for a closed stream are dropped instead; the command's result and exit code stand. On
+    Lines for a closed stream are dropped instead; a command whose result is stdout says it is
+    closed (aekit.cli.streams), another's result and exit code stand. On
     an open one, a character its encoding lacks is escaped, not a failure after the work is done."""
     for name in ("stdout", "stderr"):
         if getattr(sys, name) is None:
             setattr(sys, name, open(os.devnull, "w"))  # noqa: SIM115 (for the process's life)
+            setattr(getattr(sys, name), streams.CLOSED, True)  # a result for it: refused
         elif hasattr(getattr(sys, name), "reconfigure"):  # a path the encoding cannot spell
             getattr(sys, name).reconfigure(errors="backslashreplace")  # (PYTHONIOENCODING=ascii)
 
@@ -283,11 +285,14 @@ def _as_option(option: str, match) -> str:
 def _report(exc: Exception) -> int:
     """Write the one stderr line of a failure (one process says it under torchrun); its exit code."""
     from ..errors import AekitError, one_line
+    from ..training.distributed import LaunchError
 
     if isinstance(exc, BrokenPipeError) and exc.filename is None:
         return _reader_gone()
     if isinstance(exc, AekitError):
         line, code = f"aekit: error: {one_line(exc)}", exc.exit_code
+    elif _load_failure(exc) is not None:  # under ulimit -v: before "internal error", "sizes"
+        line, code = f"aekit: error: {_load_failure(exc)}", 1
     elif isinstance(exc, OSError):  # disk full, permission denied, ...
         line, code = f"aekit: error: {_os_error(exc)}", 1
     elif _out_of_memory(exc):
@@ -302,7 +307,7 @@ def _report(exc: Exception) -> int:
     # Under torchrun every process fails alike and one of them says so; a process whose peer failed
     # sees a RuntimeError from the collective (a bug of its own is said by every process).
     bug = not isinstance(exc, (AekitError, OSError, MemoryError, RuntimeError))
-    if _reports() or bug:
+    if _reports() or bug or isinstance(exc, LaunchError):  # (there may be no rank 0 to say it)
         sys.stderr.write(line + "\n")
     return code
 
@@ -316,6 +321,37 @@ def _out_of_memory(exc: BaseException) -> bool:
     return isinstance(exc, RuntimeError) and any(
         s in text for s in ("can't allocate memory", "out of memory", "size calculation overflowed")
     )
+
+
+def _load_failure(exc: BaseException) -> str | None:
+    """Torch or scipy failing to load under an address-space limit (``ulimit -v``): a shared
+    object's segment not mapped, or a MemoryError while importing. Said as the limit, not as an
+    aekit bug, nor as sizes to make smaller (nothing the user sizes helps); None otherwise."""
+    try:
+        import resource
+    except ImportError:  # Windows
+        return None
+    limit = resource.getrlimit(resource.RLIMIT_AS)[0]
+    mapping = isinstance(exc, (ImportError, OSError)) and any(
+        s in str(exc) for s in ("failed to map", "cannot map", "cannot allocate memory")
+    )
+    if limit == resource.RLIM_INFINITY or not (mapping or _while_importing(exc)):
+        return None
+    return (
+        f"the address-space limit (ulimit -v {limit // 1024}) is too low to load the libraries "
+        "aekit uses (torch needs about 1.2 GB of address space); raise it"
+    )
+
+
+def _while_importing(exc: BaseException) -> bool:
+    """A MemoryError raised while a module was being imported (torch importing sympy)."""
+    tb = exc.__traceback__ if isinstance(exc, MemoryError) else None
+    while tb is not None:
+        code = tb.tb_frame.f_code  # a module's top level runs below the command only when imported
+        if code.co_name == "<module>" or code.co_filename.startswith("<frozen importlib"):
+            return True
+        tb = tb.tb_next
+    return False
 
 
 def _reader_gone() -> int:
@@ -355,22 +391,19 @@ def _out_of_processes() -> bool:
 
 def _os_error(exc: OSError) -> str:
     """An OSError as one line that names the path (a full disk names what could not be written)."""
-    import errno
-
+    from .._io import FREE_SPACE, storage_reason
     from ..errors import one_line
 
-    storage = {
-        errno.ENOSPC: "no space left on device",
-        errno.EDQUOT: "disk quota exceeded",
-        errno.EFBIG: "file too large for this system's limits",
-    }
-    if exc.errno is None and "requested and" in str(exc):  # numpy's short write, without an errno
-        return "no space left on device (a write was cut short)"
-    reason = storage.get(exc.errno) or one_line(exc.strerror or exc).lower()
-    if not getattr(exc, "filename", None):
-        return reason
+    found = storage_reason(exc, getattr(exc, "filename", None))
+    if found is None:
+        reason = one_line(exc.strerror or exc).lower()
+        return f"{reason}: {exc.filename}" if getattr(exc, "filename", None) else reason
+    reason, fix = found
+    if exc.errno is None:  # numpy's short write, without an errno (nor a file name)
+        reason += " (a write was cut short)"
+    fix = "" if fix == FREE_SPACE else f"; {fix}"  # a full disk's fix goes without saying
     return (
-        f"{reason} writing {exc.filename}" if exc.errno in storage else f"{reason}: {exc.filename}"
+        f"{reason} writing {exc.filename}{fix}" if getattr(exc, "filename", None) else reason + fix
     )
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import sys
 import threading
 from collections.abc import Iterator
 
@@ -107,4 +108,28 @@ def _die_with_launcher() -> None:
         return
     launcher = os.environ.get(LAUNCHER_ENV, "")
     if launcher.isdecimal() and os.getppid() != int(launcher):
-        os._exit(128 + signal.SIGKILL)  # the launcher died before prctl took effect
+        _not_the_launchers(int(launcher))
+
+
+def _not_the_launchers(pid: int) -> None:
+    """Exit: this process is not a worker of the launcher that ``AEKIT_LAUNCHER_PID`` names, which
+    ended before prctl took effect (128 + SIGKILL, as it would have been killed) or, still running
+    and not the parent, is no launcher of it: the variable was set by hand or left over (exit 2)."""
+    from ..training.distributed import LAUNCHER_ENV
+
+    try:
+        os.kill(pid, 0)
+        alive = True
+    except ProcessLookupError:
+        alive = False
+    except OSError:  # another user's process: running
+        alive = True
+    what = (
+        "is not this process's parent" if alive else "names no running process: its launcher ended"
+    )
+    sys.stderr.write(
+        f"aekit: error: {LAUNCHER_ENV}={pid} {what} (the variable is aekit's own, for the processes "
+        "that 'aekit train --nproc' starts; set by hand, unset it)\n"
+    )
+    sys.stderr.flush()
+    os._exit(2 if alive else 128 + signal.SIGKILL)

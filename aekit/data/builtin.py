@@ -15,11 +15,11 @@ from typing import ClassVar
 
 import numpy as np
 
-from ..errors import RunFailure, UsageError, one_line
+from ..errors import RunFailure, UsageError, WriteFailure, one_line
 from .container import Data
 from .download import Resource, download_resource, verify
 from .idx import read_idx
-from .root import data_root
+from .root import data_origin, data_root
 
 logger = logging.getLogger(__name__)
 
@@ -49,6 +49,21 @@ def _ucr(name: str, sha256: str, size: int) -> Resource:
         member=f"UCRArchive_2018/ECG5000/{name}",
         password=b"someone",
     )
+
+
+def _make_folder(folder: Path, root: str | os.PathLike | None) -> None:
+    """Make a dataset's folder, or one line saying whose it is and how to put it elsewhere (it was
+    "permission denied: /nonexistent/.cache" with HOME unset: not said to be the data cache)."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise WriteFailure(
+            f"cannot make the built-in datasets' folder {folder} (from {data_origin(root)}): "
+            f"{(exc.strerror or str(exc)).lower()}; pass --data-dir or set AEKIT_DATA to a folder "
+            "you can write",
+            errno=exc.errno,
+            filename=str(folder),
+        ) from None
 
 
 def _present(folder: Path, filename: str) -> Path | None:
@@ -97,6 +112,7 @@ class BuiltinDataset:
         ``kwargs`` go to :func:`~aekit.data.download.download_resource`.
         """
         folder = cls.path(root)
+        _make_folder(folder, root)
         for resource in cls.resources:
             present = _present(folder, resource.filename)
             if present is not None and verify(present, resource):

@@ -37,12 +37,32 @@ def data_root(root: str | os.PathLike | None = None) -> Path:
     env = os.environ.get(ENV_VAR)
     if env:
         return _folder(Path(env).expanduser(), ENV_VAR)
-    home = Path.home()
+    try:
+        home = Path.home()
+    except (RuntimeError, KeyError):  # no $HOME and no entry in the password database
+        from ..errors import UsageError
+
+        raise UsageError(
+            "no home folder to hold the built-in datasets (HOME is not set); pass --data-dir or "
+            f"set {ENV_VAR}"
+        ) from None
     if sys.platform == "darwin":
         return home / "Library" / "Caches" / "aekit"
     if os.name == "nt":
         return Path(os.environ.get("LOCALAPPDATA") or home / "AppData" / "Local") / "aekit"
     return Path(os.environ.get("XDG_CACHE_HOME") or home / ".cache") / "aekit"
+
+
+def data_origin(root: str | os.PathLike | None = None) -> str:
+    """Where :func:`data_root` took the data root from, as said to the user (a ``root`` that is
+    the default's own folder, as a dataset passes on the root it resolved, is the default)."""
+    if root is not None and str(root) != "" and Path(root) != data_root():
+        return "--data-dir"
+    if os.environ.get(ENV_VAR):
+        return f"${ENV_VAR}"
+    return "the user's cache folder, under $HOME" + (
+        "" if os.name == "nt" else " or $XDG_CACHE_HOME"
+    )
 
 
 def _folder(root: Path, given_by: str) -> Path:

@@ -62,7 +62,7 @@ from ..estimators.persistence import jsonable
 from ..families import family_of
 from ..models.imagescore import image_score
 from ..training.serialize import check_finite
-from . import PARTS
+from . import PARTS, runtime
 
 logger = logging.getLogger(__name__)
 
@@ -709,7 +709,7 @@ def verify_onnx(
     >>> verify_onnx("detector.onnx", det) < 1e-5                      # doctest: +SKIP
     True
     """
-    ort = _require("onnxruntime")
+    ort = runtime.onnxruntime(_require)
     est, _ = _estimator(model)
     options = ort.SessionOptions()
     options.intra_op_num_threads = 1  # a few samples: threads cost more than they give

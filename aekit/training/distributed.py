@@ -27,6 +27,12 @@ logger = logging.getLogger(__name__)
 LAUNCHER_ENV = "AEKIT_LAUNCHER_PID"  # set by launch() for its workers: the pid they die with
 _STOP_SIGNALS = (2, 15, 1)  # SIGINT, SIGTERM, SIGHUP: a stopped run, not a failed one
 
+
+class LaunchError(UsageError):
+    """The launch environment itself is wrong (a malformed WORLD_SIZE, no MASTER_ADDR): every process
+    says so, as there may be no rank 0 to (a stale RANK=1 WORLD_SIZE=2 in the shell)."""
+
+
 _SLURM = {"RANK": "SLURM_PROCID", "WORLD_SIZE": "SLURM_NTASKS", "LOCAL_RANK": "SLURM_LOCALID"}
 
 
@@ -38,7 +44,7 @@ def _env_int(name: str, default: int) -> int:
     try:
         return int(value) if value is not None else default
     except ValueError:
-        raise UsageError(f"environment variable {name}={value!r} is not a whole number") from None
+        raise LaunchError(f"environment variable {name}={value!r} is not a whole number") from None
 
 
 def world_size() -> int:
@@ -54,6 +60,11 @@ def rank() -> int:
 def local_rank() -> int:
     """This process's index on its machine; it picks the GPU."""
     return _env_int("LOCAL_RANK", 0) if world_size() > 1 else 0
+
+
+def local_world_size() -> int:
+    """Number of training processes on this machine (torchrun's LOCAL_WORLD_SIZE)."""
+    return max(1, _env_int("LOCAL_WORLD_SIZE", world_size()))
 
 
 def is_main_process() -> bool:
@@ -76,17 +87,24 @@ def init(device) -> bool:
         os.environ.setdefault("RANK", str(rank()))
         os.environ.setdefault("WORLD_SIZE", str(world_size()))
         os.environ.setdefault("LOCAL_RANK", str(local_rank()))
-        if "MASTER_ADDR" not in os.environ:
-            raise UsageError(
-                "WORLD_SIZE > 1 but MASTER_ADDR is not set; launch with torchrun "
-                "or aekit train ... --nproc N"
-            )
+        _check_rendezvous()
         backend = "nccl" if getattr(device, "type", str(device)) == "cuda" else "gloo"
         dist.init_process_group(backend=backend)
         # A group left open at exit can abort the process ("terminate called ..."); we opened it, we close it.
         atexit.register(_destroy)
         logger.info("rank %d/%d joined the %s process group", rank(), world_size(), backend)
     return True
+
+
+def _check_rendezvous() -> None:
+    """torch's env:// rendezvous needs MASTER_ADDR and a MASTER_PORT (else an error of its own)."""
+    for name in ("MASTER_ADDR", "MASTER_PORT"):
+        if name not in os.environ:
+            raise LaunchError(
+                f"WORLD_SIZE > 1 but {name} is not set; launch with torchrun "
+                "or aekit train ... --nproc N"
+            )
+    _env_int("MASTER_PORT", 0)
 
 
 def _destroy() -> None:

@@ -118,7 +118,7 @@ def check_model_fits(
         + acts * (BACKWARD_FACTOR if training else 1)
         + data_bytes
     )
-    local = int(os.environ.get("LOCAL_WORLD_SIZE", distributed.world_size()) or 1)
+    local = distributed.local_world_size()
     n_params = sum(p.numel() for p in model.parameters())
     what = (
         f"a model of {n_params:,} parameters ({format_bytes(params)}) with the activations of a batch of "

@@ -136,3 +136,73 @@ def test_a_parameter_is_said_as_its_option_only_where_it_is_a_word():
         "data/members=3.csv: --members 3 needs"
     )
     assert typed("members must be", "members", args) == "members must be"  # not typed: as it is
+
+
+def test_a_file_size_limit_from_a_library_is_named(monkeypatch):
+    """Probe 58 locked F2: an EFBIG that reaches the entry point names ``ulimit -f``, not the disk."""
+    import errno
+
+    from aekit import _io
+    from aekit.cli import main as cli
+
+    monkeypatch.setattr(_io, "file_size_limit", lambda: 100 * 1024)
+    line = cli._os_error(OSError(errno.EFBIG, "File too large", "big.onnx"))
+    assert line == (
+        "file too large for the file-size limit (ulimit -f 100) writing big.onnx; "
+        "raise that limit or write a smaller file"
+    )
+    assert (
+        cli._os_error(OSError(errno.ENOSPC, "No space", "x")) == "no space left on device writing x"
+    )
+
+
+def test_an_address_space_limit_too_low_to_load_torch_is_named(monkeypatch, tmp_path, capsys):
+    """Probe 58 locked F3: under ``ulimit -v`` torch failing to load was "internal error:
+    ImportError: ... failed to map segment", or "out of memory; use smaller sizes" for a MemoryError
+    while torch imported sympy (32 KB of data): the limit was never named."""
+    import argparse
+    import resource
+
+    from aekit.cli import main as cli
+
+    real = resource.getrlimit
+    limit = 500_000 * 1024
+    monkeypatch.setattr(
+        resource, "getrlimit", lambda r: (limit, limit) if r == resource.RLIMIT_AS else real(r)
+    )
+    (tmp_path / "heavy_p58.py").write_text("raise MemoryError()\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+
+    def unmapped(args):
+        raise ImportError("libtorch_cpu.so: failed to map segment from shared object")
+
+    def importing(args):
+        import heavy_p58  # noqa: F401
+
+    for fail in (unmapped, importing):
+        args = argparse.Namespace(func=fail, debug=False, command="train")
+        assert cli._run(args) == 1
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and "ulimit -v 500000" in err[0], err
+        assert "internal error" not in err[0] and "smaller sizes" not in err[0]
+
+
+def test_a_closed_stdout_is_said_by_a_command_whose_result_goes_there(
+    monkeypatch, capsys, tmp_path
+):
+    """Probe 58 locked F10: with ``>&-`` ``evaluate`` (no --output) and ``datasets list`` exited 0
+    having written nothing; a command whose result is a file only says so on stdout: it goes on."""
+    import io
+
+    for argv in (["datasets", "list"], ["evaluate", str(tmp_path / "run")]):
+        monkeypatch.setattr(sys, "stdout", None)
+        err = io.StringIO()
+        monkeypatch.setattr(sys, "stderr", err)
+        assert main(argv) == 1
+        assert err.getvalue().startswith("aekit: error: stdout is closed: ")
+        assert err.getvalue().count("\n") == 1
+    monkeypatch.setattr(sys, "stdout", None)  # with --output: on to the run's own error
+    err = io.StringIO()
+    monkeypatch.setattr(sys, "stderr", err)
+    assert main(["evaluate", str(tmp_path / "run"), "--output", str(tmp_path / "m.json")]) == 2
+    assert "stdout is closed" not in err.getvalue()

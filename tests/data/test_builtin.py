@@ -199,3 +199,26 @@ def test_a_data_root_that_is_a_file_is_one_line_naming_its_source(tmp_path, monk
     monkeypatch.setenv("AEKIT_DATA", str(rows))
     with pytest.raises(UsageError, match=r"rows.csv \(AEKIT_DATA\) is a file"):
         data_root()
+
+
+@pytest.mark.skipif(os.name == "nt", reason="the cache folder is under LOCALAPPDATA there")
+def test_a_cache_folder_that_cannot_be_made_says_how_to_put_the_data_elsewhere(
+    tmp_path, monkeypatch
+):
+    """Probe 58 locked F13: with HOME unset (nobody's /nonexistent) or XDG_CACHE_HOME unusable a
+    built-in dataset said "permission denied: /nonexistent/.cache", not that it was the data
+    cache nor how to move it (--data-dir, AEKIT_DATA)."""
+    from aekit.errors import WriteFailure
+
+    blocked = tmp_path / "a file"  # a folder cannot be made under it, also as root
+    blocked.write_text("")
+    monkeypatch.delenv("AEKIT_DATA", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(blocked / "cache"))
+    monkeypatch.setattr("sys.platform", "linux")
+    for make in (ECG5000.download, lambda: ECG5000(download=True)):
+        with pytest.raises(WriteFailure) as err:
+            make()
+        line = str(err.value)
+        assert "\n" not in line and str(blocked / "cache" / "aekit" / "ecg5000") in line
+        assert "cache folder" in line and "--data-dir" in line and "AEKIT_DATA" in line
+        assert not list(tmp_path.iterdir())[1:]

@@ -192,6 +192,16 @@ def test_a_distributed_process_exits_after_its_exit_handlers_and_output(tmp_path
     [
         ({"WORLD_SIZE": "abc"}, "WORLD_SIZE='abc'"),
         ({"WORLD_SIZE": "2", "RANK": "x", "MASTER_ADDR": "127.0.0.1"}, "RANK='x'"),
+        # probe 58 locked F8: an internal error (ValueError) from the memory check
+        ({"LOCAL_WORLD_SIZE": "abc"}, "LOCAL_WORLD_SIZE='abc'"),
+        # F9: rank 1 said nothing (only rank 0 reports, and there is none); torch's own error for
+        # a missing MASTER_PORT was an internal error; aekit's own variable by hand: a silent 137
+        ({"RANK": "1", "WORLD_SIZE": "2"}, "MASTER_ADDR is not set"),
+        (
+            {"SLURM_PROCID": "3", "SLURM_NTASKS": "4", "MASTER_ADDR": "127.0.0.1"},
+            "MASTER_PORT is not set",
+        ),
+        ({"AEKIT_LAUNCHER_PID": "1", "WORLD_SIZE": "2"}, "AEKIT_LAUNCHER_PID=1"),
     ],
 )
 def test_a_malformed_launch_environment_is_one_line(table, tmp_path, env, bad):
