@@ -367,8 +367,7 @@ def _score_on_dask(args: argparse.Namespace) -> int:
     """``--dask``: the files scored on a Dask cluster (:func:`aekit.dask.score_files`)."""
     from ..dask.files import score_files
     from ..errors import UsageError
-    from ..estimators.persistence import load, read_config
-    from .cmd_series import apply_threshold_options
+    from ..estimators.persistence import read_config
 
     if read_config(args.run).get("estimator") == IMAGES:
         raise UsageError(
@@ -383,8 +382,6 @@ def _score_on_dask(args: argparse.Namespace) -> int:
             f"cluster, without it: drop --dask for {option}"
         )
 
-    # a --k the run's rule does not read: one line here, as without --dask (the cluster dropped it)
-    apply_threshold_options(args, load(args.run))
     thresholds = {p: getattr(args, p) for p in ("threshold", "k", "q", "contamination")}
     rows, parts = score_files(
         args.run,

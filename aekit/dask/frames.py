@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from ..errors import ArgumentTypeError, UsageError
+from ..errors import ArgumentTypeError, UsageError, naming
 from ..estimators.outputs import (
     is_table,
     output_columns,
@@ -87,7 +87,23 @@ def estimator(run: Any, kind: str, params: dict[str, Any]) -> Any:
     if params:
         est.set_params(**params)
         est.check_params()
+        _refuse_unread(est, params)
     return est
+
+
+def _refuse_unread(est: Any, params: dict[str, Any]) -> None:
+    """A rule's parameter the run's threshold rule does not read (``k=2`` with ``fpr:0.05``): one
+    line, as ``aekit score`` says it here (on the cluster it was dropped without a word)."""
+    rule = est.threshold_rule() if hasattr(est, "threshold_rule") else None
+    for name in ("k", "q", "contamination"):
+        if rule is not None and name in params and name not in type(rule).params:
+            raise naming(
+                UsageError(
+                    f"{name}={params[name]!r} does not apply to the threshold rule {rule.name!r} of "
+                    f"this run; give a threshold that reads it, or drop it"
+                ),
+                name,
+            )
 
 
 def recorded_id_column(run: Any, columns) -> str | None:

@@ -350,15 +350,22 @@ def say_target_unused(est: Any, X: Any, y: Any) -> None:
     """A note for ``fit(x_noisy, x_clean)`` (Keras's denoising tutorial): ``y`` shaped like ``X``
     and different from it is not a target here (scikit-learn's ``y``, ignored); the Denoiser's is."""
     shape = getattr(y, "shape", None)  # arrays, tensors, frames: lists of labels are not images
-    if (
-        shape is None
-        or len(shape) < 2
-        or isinstance(X, RowStore)
-        or shape != getattr(X, "shape", None)
-    ):
+    if y is X or shape is None or len(shape) < 2 or shape != getattr(X, "shape", None):
         return
-    if not np.array_equal(np.asarray(y), np.asarray(X)):
+    if isinstance(X, RowStore) or hasattr(X, "toarray"):  # rows on disk, sparse: left alone
+        return
+    try:  # the first samples tell a noisy/clean pair from fit(x, x): no copy of X
+        same = np.array_equal(_first(y), _first(X))
+    except (TypeError, ValueError, RuntimeError):  # a type of its own: nothing said
+        return
+    if not same:
         note(
             f"y is not used: {type(est).__name__} learns to give back X (scikit-learn's y, "
             f"ignored); from noisy images to clean ones, aekit.Denoiser().fit(noisy, clean)"
         )
+
+
+def _first(a: Any) -> np.ndarray:
+    """The first sample of an array, a tensor (on any device, with grad or not) or a DataFrame."""
+    a = a[:1]
+    return np.asarray(a.detach().cpu() if hasattr(a, "detach") else a)

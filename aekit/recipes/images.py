@@ -46,7 +46,7 @@ from ..data.images import (
     relative_names,
     size_groups,
 )
-from ..data.readers import iter_image_batches
+from ..data.readers import iter_image_batches, read_image_files
 from ..errors import DataError, UsageError
 from ..estimators.anomaly import SCORE_COLUMNS
 from ..estimators.thresholds import p_values
@@ -263,8 +263,8 @@ class ImageAnomalyRecipe(Recipe):
                 "--masks needs --data FOLDER: the images the masks belong to (this run's held-out "
                 "images are crops, with no mask files)"
             )
-        data = self.require_images(read_path(path, image_size=spec.image_size), path)
-        data = good_labels(_without(data, Path(path), Path(masks)), spec.normal_label, True)
+        data = self.require_images(_images_besides(Path(path), Path(masks), spec), path)
+        data = good_labels(data, spec.normal_label, True)
         check_mode(est.input_shape_[0], data.image_mode, data.source)
         truth, found = read_masks(data, Path(masks))
         y = truth.reshape(len(truth), -1).any(1) if data.y is None else data.y
@@ -304,20 +304,21 @@ class ImageAnomalyRecipe(Recipe):
         return written
 
 
-def _without(data: Data, folder: Path, masks: Path) -> Data:
-    """``data`` (the images of ``folder``) without those inside ``masks``: read as a class
-    sub-folder of defective images, the masks took the pixel ROC-AUC from 0.995 to 0.66."""
+def _images_besides(folder: Path, masks: Path, spec: DataSpec) -> Data:
+    """The images at ``folder`` but those inside ``masks``: read as a class sub-folder of
+    defective images, the masks took the pixel ROC-AUC from 0.995 to 0.66 (and grayscale masks
+    beside colour images were refused as images of two modes)."""
     try:
         inside = masks.resolve().relative_to(folder.resolve()).as_posix()
-    except ValueError:  # not inside: nothing to leave out
-        return data
+    except (ValueError, OSError):  # not inside (or not a folder): nothing to leave out
+        return read_path(folder, image_size=spec.image_size)
     if inside == ".":
         raise UsageError(f"--masks {masks} is the --data folder itself; give the masks' own folder")
-    mask = np.array([name.startswith(inside + "/") for name in data.names or []], bool)
-    if not mask.any():
-        return data
-    note(f"{masks} lies inside {folder}: its {int(mask.sum())} mask image(s) are not scored")
-    return data.subset(~mask)
+    files = image_files(folder)
+    keep = [not name.startswith(inside + "/") for name in relative_names(files, folder)]
+    if not all(keep):
+        note(f"{masks} lies inside {folder}: its {keep.count(False)} mask image(s) are not scored")
+    return read_image_files([f for f, k in zip(files, keep) if k], folder, spec.image_size)
 
 
 def read_masks(data: Data, folder: Path) -> tuple[np.ndarray, int]:

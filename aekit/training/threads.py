@@ -336,11 +336,15 @@ def _user_tasks(uid: int) -> int | None:
 def _check_process_limit(threads: int) -> None:
     """One line before the thread pool starts: past ``ulimit -u`` libgomp exits the process with
     "Thread creation failed" and no word from aekit (its staging folder left behind)."""
+    torch = sys.modules.get("torch")
+    pool = max(1, torch.get_num_threads()) if torch is not None else 1
+    if threads <= pool:  # no thread to start beyond torch's own (and no scan of /proc per call)
+        return
     room = process_room()
-    if room is not None and threads - 1 > room[1]:
+    if room is not None and threads - pool > room[1]:
         raise UsageError(
-            f"threads={threads} needs {threads - 1} more threads, but the process limit "
-            f"(ulimit -u {room[0]}) leaves room for {room[1]}; give at most {room[1] + 1}, "
+            f"threads={threads} needs {threads - pool} more threads, but the process limit "
+            f"(ulimit -u {room[0]}) leaves room for {room[1]}; give at most {room[1] + pool}, "
             "or raise ulimit -u"
         )
 

@@ -16,6 +16,7 @@ pytest.importorskip("pyarrow")
 import aekit  # noqa: E402
 import aekit.dask  # noqa: E402
 from aekit.dask import models  # noqa: E402
+from aekit.errors import UsageError  # noqa: E402
 
 from ..cli.helpers import cli_here  # noqa: E402
 
@@ -203,9 +204,18 @@ def test_a_rule_option_the_runs_rule_does_not_read_is_refused_before_the_cluster
         "score", world["run"], "--input", str(world["root"] / "data" / "*.parquet"),
         "--output", world["root"] / "never", "--dask", "tcp://127.0.0.1:9", "--k", "2", check=2,
     )  # fmt: skip
-    assert (
-        proc.stderr.count("\n") == 1 and "--k does not apply to the threshold rule" in proc.stderr
-    )
+    assert proc.stderr.count("\n") == 1
+    assert "--k 2.0 does not apply to the threshold rule 'fpr'" in proc.stderr
+    from aekit.dask.files import score_files  # the Python API too (review 58)
+
+    with pytest.raises(UsageError, match=r"^k=2 does not apply to the threshold rule 'fpr'"):
+        score_files(
+            world["run"],
+            str(world["root"] / "data" / "*.parquet"),
+            str(world["root"] / "n"),
+            scheduler="tcp://127.0.0.1:9",
+            k=2,
+        )
 
 
 def test_parts_are_read_as_aekit_score_reads_them(world):

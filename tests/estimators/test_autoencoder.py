@@ -174,3 +174,12 @@ def test_a_keras_users_fit_is_pointed_to_aekits_way(blobs, caplog):
     with caplog.at_level(logging.WARNING, logger="aekit.notes"):
         ae.fit(X + 0.1, X)
     assert "y is not used: Autoencoder learns to give back X" in caplog.text
+    # review 58: sparse rows and a tensor that requires grad trained with a y before the note came
+    import scipy.sparse as sp
+
+    ae.fit(sp.csr_matrix(X[:64]), sp.csr_matrix(X[:64] * 2))
+    tensor = torch.tensor(X[:64], requires_grad=True)
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="aekit.notes"):
+        ae.fit(tensor, tensor + 1)
+    assert "y is not used" in caplog.text

@@ -265,9 +265,8 @@ class Alarms:
             # .set_threshold("contamination") is at 20%), as set_params(threshold=...) has it
             kept = {key: getattr(self, key) for key in strat.params if key not in rule}
             strat = get_threshold(strategy, **rule, **kept)  # checked as the given ones are
-            self.set_params(
-                threshold=strategy, **{key: getattr(strat, key) for key in strat.params}
-            )
+            given = {key: getattr(strat, key) for key in strat.params if key in rule}
+            self.set_params(threshold=strategy, **given, **kept)  # the kept ones as they were
         return self
 
     def fit_threshold(self: D, X_val: Any, y_val: Any, metric: str = "f1") -> D:

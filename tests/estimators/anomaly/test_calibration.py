@@ -277,7 +277,7 @@ def test_set_threshold_keeps_the_estimators_own_rule_parameters():
     for rule in ("contamination", "percentile", "mean_std", "mad"):
         by_set_params = copy.deepcopy(det).set_params(threshold=rule)
         det.set_threshold(rule)
-        assert (det.contamination, det.q, det.k) == (0.2, 90.0, 2.0)
+        assert (det.contamination, det.q, det.k) == (0.2, 90, 2.0) and isinstance(det.q, int)
         assert det.threshold_ == by_set_params.threshold_, rule
     assert det.set_threshold("mad", k=4).k == 4.0  # a keyword given still sets it
 
