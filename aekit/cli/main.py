@@ -106,8 +106,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
         return 2
     before = list(logging.getLogger().handlers)
-    logging.basicConfig(
-        level=logging.INFO if args.verbose else logging.WARNING,
+    logging.basicConfig(  # -v: one process's log, not each epoch once per process of --nproc
+        level=logging.INFO if args.verbose and _reports() else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
     )
     if not (args.verbose or args.debug):  # libraries' log lines (matplotlib's on a read-only

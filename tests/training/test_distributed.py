@@ -129,7 +129,8 @@ def test_two_processes_match_one_with_the_same_global_batch_and_resume_from_the_
     # rank 0 reports alone
     assert "run folder" in proc.stdout and proc.stdout.count("run folder") == 1
     assert len((two / "history.csv").read_text().splitlines()) == 2
-    run_cli(
+    resumed = run_cli(
+        "-v",  # the log of one process: each epoch was logged once per process (probe 58)
         "train",
         "basic",
         "--data",
@@ -145,6 +146,7 @@ def test_two_processes_match_one_with_the_same_global_batch_and_resume_from_the_
         "--no-figures",
     )
 
+    assert resumed.stderr.count("epoch 3/3") == 1, resumed.stderr
     assert _max_diff(_weights(one), _weights(two)) < 1e-5
     m1, m2 = (json.loads((r / "metrics.json").read_text()) for r in (one, two))
     assert m2["val_mse"] == pytest.approx(m1["val_mse"], rel=1e-4)
