@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from ._limits import soft_limit
 from .errors import AekitError, ArgumentTypeError, RunFailure, UsageError, WriteFailure
 
 
@@ -276,12 +277,7 @@ def storage_reason(exc: OSError, path: str | os.PathLike | None) -> tuple[str, s
 
 def file_size_limit() -> int | None:
     """The soft RLIMIT_FSIZE (``ulimit -f``) in bytes; None where it is unlimited or unknown."""
-    try:
-        import resource
-    except ImportError:  # Windows
-        return None
-    soft = resource.getrlimit(resource.RLIMIT_FSIZE)[0]
-    return None if soft == resource.RLIM_INFINITY else soft
+    return soft_limit("RLIMIT_FSIZE")
 
 
 def _over_size_limit(path: str | os.PathLike | None) -> bool:

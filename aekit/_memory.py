@@ -16,6 +16,7 @@ import os
 from pathlib import Path
 
 from . import _cgroup
+from ._limits import soft_limit
 from .errors import TooLarge
 
 
@@ -77,14 +78,9 @@ def available_bytes() -> int:
     room = _cgroup_room()
     if room is not None:
         candidates.append(room)
-    try:
-        import resource
-
-        soft, _ = resource.getrlimit(resource.RLIMIT_AS)
-        if soft != resource.RLIM_INFINITY and soft > 0:
-            candidates.append(soft)
-    except (ImportError, OSError, ValueError):  # pragma: no cover - Windows
-        pass
+    soft = soft_limit("RLIMIT_AS")
+    if soft is not None and soft > 0:
+        candidates.append(soft)
     return min(candidates) if candidates else 1 << 62
 
 

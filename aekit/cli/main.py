@@ -327,15 +327,13 @@ def _load_failure(exc: BaseException) -> str | None:
     """Torch or scipy failing to load under an address-space limit (``ulimit -v``): a shared
     object's segment not mapped, or a MemoryError while importing. Said as the limit, not as an
     aekit bug, nor as sizes to make smaller (nothing the user sizes helps); None otherwise."""
-    try:
-        import resource
-    except ImportError:  # Windows
-        return None
-    limit = resource.getrlimit(resource.RLIMIT_AS)[0]
+    from .._limits import soft_limit
+
+    limit = soft_limit("RLIMIT_AS")
     mapping = isinstance(exc, (ImportError, OSError)) and any(
         s in str(exc) for s in ("failed to map", "cannot map", "cannot allocate memory")
     )
-    if limit == resource.RLIM_INFINITY or not (mapping or _while_importing(exc)):
+    if limit is None or not (mapping or _while_importing(exc)):
         return None
     return (
         f"the address-space limit (ulimit -v {limit // 1024}) is too low to load the libraries "

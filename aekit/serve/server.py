@@ -25,6 +25,7 @@ import uvicorn
 from uvicorn.config import HTTP_PROTOCOLS
 from uvicorn.importer import import_from_string
 
+from .._limits import soft_limit
 from ..errors import RunFailure, UsageError
 from .app import INFER_THREAD, Options, build_app
 from .protocol import error_body
@@ -160,12 +161,7 @@ def serve(
 
 def _open_file_limit() -> int | None:
     """The soft RLIMIT_NOFILE (``ulimit -n``), or None where it is unlimited or unknown."""
-    try:
-        import resource
-    except ImportError:  # Windows
-        return None
-    soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
-    return None if soft == resource.RLIM_INFINITY else soft
+    return soft_limit("RLIMIT_NOFILE")
 
 
 def _connection_cap(max_connections: int) -> int | None:

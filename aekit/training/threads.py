@@ -40,6 +40,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import _cgroup
+from .._limits import soft_limit
 from ..errors import UsageError
 from .identity import ID, THREADS, checkpoint_id, new_id
 
@@ -304,12 +305,8 @@ _SAID: set[int] = set()  # thread counts already named in a note (once a process
 def process_room() -> tuple[int, int] | None:
     """(``ulimit -u``, the threads this user may still start under it); None where it is unlimited,
     not known (no /proc) or not applied (root)."""
-    try:
-        import resource
-    except ImportError:  # Windows
-        return None
-    soft = resource.getrlimit(resource.RLIMIT_NPROC)[0]
-    if soft == resource.RLIM_INFINITY or os.geteuid() == 0:
+    soft = soft_limit("RLIMIT_NPROC")
+    if soft is None or os.geteuid() == 0:
         return None
     used = _user_tasks(os.getuid())
     return None if used is None else (soft, max(0, soft - used))
