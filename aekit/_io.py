@@ -243,11 +243,8 @@ def write_failure(exc: OSError, path: str | os.PathLike) -> WriteFailure:
     found = storage_reason(exc, path)
     if found is not None:
         reason, fix = found
-        return WriteFailure(
-            f"{reason} writing {path}; {fix}",
-            errno=exc.errno or errno.ENOSPC,
-            filename=str(path),
-        )
+        code = errno.EFBIG if reason.startswith("file too large") else exc.errno or errno.ENOSPC
+        return WriteFailure(f"{reason} writing {path}; {fix}", errno=code, filename=str(path))
     return WriteFailure(
         f"cannot write {path}: {(exc.strerror or str(exc)).lower()}",
         errno=exc.errno,
@@ -268,7 +265,8 @@ def storage_reason(exc: OSError, path: str | os.PathLike | None) -> tuple[str, s
         limit = file_size_limit()
         if limit is None:  # the file system's own largest file (FAT's 4 GiB)
             return "file too large for this file system", "write it to another file system"
-        return f"file too large for the file-size limit (ulimit -f {limit // 1024})", (
+        # in bytes: ulimit -f counts 1024-byte blocks in bash, 512-byte ones in sh and zsh
+        return f"file too large for the file-size limit of {limit:,} bytes (ulimit -f)", (
             "raise that limit or write a smaller file"
         )
     reasons = {errno.ENOSPC: "no space left on device", errno.EDQUOT: "disk quota exceeded"}
@@ -284,10 +282,10 @@ def _over_size_limit(path: str | os.PathLike | None) -> bool:
     """Whether a short write without an errno hit the file-size limit rather than a full disk: the
     disk (the cut file already removed) has at least the limit's room, so it was not the disk."""
     limit = file_size_limit()
-    if limit is None:
+    if limit is None or path is None:  # no output to look at: a full disk, as before
         return False
     try:
-        stat = os.statvfs(os.path.dirname(os.path.abspath(path or ".")))
+        stat = os.statvfs(os.path.dirname(os.path.abspath(path)))
     except (OSError, AttributeError):  # no statvfs (Windows)
         return False
     return stat.f_bavail * stat.f_frsize >= limit

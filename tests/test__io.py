@@ -171,6 +171,6 @@ def test_a_file_size_limit_is_named_not_a_full_disk(tmp_path):
     lines = proc.stdout.splitlines()
     assert len(lines) == 2, proc.stdout + proc.stderr
     for line in lines:
-        assert "file-size limit (ulimit -f 100)" in line and "rec.npy" in line, line
+        assert "file-size limit of 102,400 bytes (ulimit -f)" in line and "rec.npy" in line, line
         assert "no space" not in line and "free some space" not in line, line
     assert list(tmp_path.iterdir()) == []

@@ -367,7 +367,8 @@ def _score_on_dask(args: argparse.Namespace) -> int:
     """``--dask``: the files scored on a Dask cluster (:func:`aekit.dask.score_files`)."""
     from ..dask.files import score_files
     from ..errors import UsageError
-    from ..estimators.persistence import read_config
+    from ..estimators.persistence import load, read_config
+    from .cmd_series import apply_threshold_options
 
     if read_config(args.run).get("estimator") == IMAGES:
         raise UsageError(
@@ -382,6 +383,9 @@ def _score_on_dask(args: argparse.Namespace) -> int:
             f"cluster, without it: drop --dask for {option}"
         )
 
+    # a rule option the run's rule does not read: the line said without --dask (the cluster dropped
+    # it; aekit.dask refuses it too, in Python's words)
+    apply_threshold_options(args, load(args.run))
     thresholds = {p: getattr(args, p) for p in ("threshold", "k", "q", "contamination")}
     rows, parts = score_files(
         args.run,

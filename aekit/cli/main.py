@@ -107,7 +107,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     before = list(logging.getLogger().handlers)
     logging.basicConfig(  # -v: one process's log, not each epoch once per process of --nproc
-        level=logging.INFO if args.verbose and _reports() else logging.WARNING,
+        level=logging.INFO if args.verbose and _logs(args) else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
     )
     if not (args.verbose or args.debug):  # libraries' log lines (matplotlib's on a read-only
@@ -206,6 +206,12 @@ def _alone() -> bool:
         return world_size() == 1
     except UsageError:  # a malformed WORLD_SIZE: the command failed on it and said so
         return True
+
+
+def _logs(args: argparse.Namespace) -> bool:
+    """Whether ``-v`` logs here: in one process of a training's (rank 0), in any other command
+    (a launch environment left in the shell is no process group of theirs)."""
+    return getattr(args, "command", None) != "train" or _reports()
 
 
 def _reports() -> bool:
@@ -323,6 +329,9 @@ def _out_of_memory(exc: BaseException) -> bool:
     )
 
 
+LOAD_ROOM = 4 << 30  # address space beyond what loading torch maps (about 1.2 GB): not the cause
+
+
 def _load_failure(exc: BaseException) -> str | None:
     """Torch or scipy failing to load under an address-space limit (``ulimit -v``): a shared
     object's segment not mapped, or a MemoryError while importing. Said as the limit, not as an
@@ -330,10 +339,13 @@ def _load_failure(exc: BaseException) -> str | None:
     from .._limits import soft_limit
 
     limit = soft_limit("RLIMIT_AS")
+    # the same words come from a library on a noexec mount ("... Operation not permitted") or out
+    # of static TLS: only a limit below what a process of torch's maps is said to be the cause
     mapping = isinstance(exc, (ImportError, OSError)) and any(
         s in str(exc) for s in ("failed to map", "cannot map", "cannot allocate memory")
     )
-    if limit is None or not (mapping or _while_importing(exc)):
+    mapping = mapping and not any(s in str(exc) for s in ("not permitted", "static TLS"))
+    if limit is None or limit >= LOAD_ROOM or not (mapping or _while_importing(exc)):
         return None
     return (
         f"the address-space limit (ulimit -v {limit // 1024}) is too low to load the libraries "

@@ -124,12 +124,15 @@ def _not_the_launchers(pid: int) -> None:
         alive = False
     except OSError:  # another user's process: running
         alive = True
-    what = (
-        "is not this process's parent" if alive else "names no running process: its launcher ended"
+    except OverflowError:  # no pid can be that large
+        alive = False
+    line = (
+        f"{LAUNCHER_ENV}={pid} is not this process's parent (the variable is aekit's own, for the "
+        "processes that 'aekit train --nproc' starts; set by hand, unset it)"
+        if alive
+        else f"the launcher of this process ({LAUNCHER_ENV}={pid}) has ended: start the training "
+        "again ('aekit train --nproc'), or unset the variable if it was set by hand"
     )
-    sys.stderr.write(
-        f"aekit: error: {LAUNCHER_ENV}={pid} {what} (the variable is aekit's own, for the processes "
-        "that 'aekit train --nproc' starts; set by hand, unset it)\n"
-    )
+    sys.stderr.write(f"aekit: error: {line}\n")
     sys.stderr.flush()
     os._exit(2 if alive else 128 + signal.SIGKILL)

@@ -94,16 +94,20 @@ def estimator(run: Any, kind: str, params: dict[str, Any]) -> Any:
 def _refuse_unread(est: Any, params: dict[str, Any]) -> None:
     """A rule's parameter the run's threshold rule does not read (``k=2`` with ``fpr:0.05``): one
     line, as ``aekit score`` says it here (on the cluster it was dropped without a word)."""
-    rule = est.threshold_rule() if hasattr(est, "threshold_rule") else None
+    if not hasattr(est, "threshold_rule"):
+        return
+    rule, threshold = est.threshold_rule(), est.threshold
+    carried = isinstance(threshold, str) and ":" in threshold  # "percentile:99" carries q
     for name in ("k", "q", "contamination"):
-        if rule is not None and name in params and name not in type(rule).params:
-            raise naming(
-                UsageError(
-                    f"{name}={params[name]!r} does not apply to the threshold rule {rule.name!r} of "
-                    f"this run; give a threshold that reads it, or drop it"
-                ),
-                name,
-            )
+        if name not in params:
+            continue
+        if name not in type(rule).params:
+            why = f"does not apply to the threshold rule {rule.name!r}"
+        elif carried:
+            why = f"is not used: threshold={threshold!r} carries its own value"
+        else:
+            continue
+        raise naming(UsageError(f"{name}={params[name]!r} {why}; drop {name}"), name)
 
 
 def recorded_id_column(run: Any, columns) -> str | None:

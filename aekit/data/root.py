@@ -56,13 +56,24 @@ def data_root(root: str | os.PathLike | None = None) -> Path:
 def data_origin(root: str | os.PathLike | None = None) -> str:
     """Where :func:`data_root` took the data root from, as said to the user (a ``root`` that is
     the default's own folder, as a dataset passes on the root it resolved, is the default)."""
-    if root is not None and str(root) != "" and Path(root) != data_root():
+    if root is not None and str(root) != "" and Path(root) != _default_root():
         return "--data-dir"
     if os.environ.get(ENV_VAR):
         return f"${ENV_VAR}"
     return "the user's cache folder, under $HOME" + (
-        "" if os.name == "nt" else " or $XDG_CACHE_HOME"
+        " or $XDG_CACHE_HOME" if os.name != "nt" and sys.platform != "darwin" else ""
     )
+
+
+def _default_root() -> Path | None:
+    """The root without ``--data-dir``, None where it cannot be had: a failed --data-dir is said as
+    such, not as AEKIT_DATA's or HOME's problem."""
+    from ..errors import UsageError
+
+    try:
+        return data_root()
+    except UsageError:
+        return None
 
 
 def _folder(root: Path, given_by: str) -> Path:

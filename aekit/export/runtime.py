@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sys
 from collections.abc import Callable
 from types import ModuleType
 
@@ -16,7 +17,10 @@ TELEMETRY_OFF = ("ORT_DISABLE_TELEMETRY", "ORT_TELEMETRY_DISABLED")
 def onnxruntime(require: Callable[[str], ModuleType]) -> ModuleType:
     """onnxruntime as ``require`` imports it, with its telemetry off (a user's own setting of the
     variables stands) and its default logger quieted as aekit's sessions are (errors only)."""
-    unset = [name for name in TELEMETRY_OFF if name not in os.environ]
+    if "onnxruntime" in sys.modules:  # imported by the host: its settings are the host's
+        return require("onnxruntime")
+    mine = not any(name in os.environ for name in TELEMETRY_OFF)  # a user's own setting stands
+    unset = [name for name in TELEMETRY_OFF if mine]
     os.environ.update(dict.fromkeys(unset, "1"))
     try:
         ort = require("onnxruntime")
@@ -24,6 +28,7 @@ def onnxruntime(require: Callable[[str], ModuleType]) -> ModuleType:
         for name in unset:
             os.environ.pop(name, None)
     ort.set_default_logger_severity(3)
-    with contextlib.suppress(AttributeError):  # an older onnxruntime
-        ort.disable_telemetry_events()
+    if mine:
+        with contextlib.suppress(AttributeError):  # an older onnxruntime
+            ort.disable_telemetry_events()
     return ort

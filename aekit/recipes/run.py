@@ -264,7 +264,10 @@ def _check_out(out: str | Path, spec: DataSpec) -> Path:
     target = check_output(
         out, overwrite=True, inputs=[spec.data], option="--out", run=out, kind="run"
     )
-    root = data_root(spec.data_dir).resolve()
+    try:
+        root = data_root(spec.data_dir).resolve()
+    except UsageError:  # no home for the datasets (a container's uid): none to take along
+        return Path(out)
     if target == root or target in root.parents:  # replacing it would take the datasets along
         raise UsageError(f"--out {out} holds the datasets folder {root}; pass another --out")
     return Path(out)

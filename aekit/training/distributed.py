@@ -64,6 +64,8 @@ def local_rank() -> int:
 
 def local_world_size() -> int:
     """Number of training processes on this machine (torchrun's LOCAL_WORLD_SIZE)."""
+    if world_size() == 1:  # alone: a stray LOCAL_WORLD_SIZE (even empty) is not this run's
+        return 1
     return max(1, _env_int("LOCAL_WORLD_SIZE", world_size()))
 
 

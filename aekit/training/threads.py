@@ -333,9 +333,8 @@ def _user_tasks(uid: int) -> int | None:
 def _check_process_limit(threads: int) -> None:
     """One line before the thread pool starts: past ``ulimit -u`` libgomp exits the process with
     "Thread creation failed" and no word from aekit (its staging folder left behind)."""
-    torch = sys.modules.get("torch")
-    pool = max(1, torch.get_num_threads()) if torch is not None else 1
-    if threads <= pool:  # no thread to start beyond torch's own (and no scan of /proc per call)
+    pool = _POOL[0]  # torch's get_num_threads() is a setting, not threads started
+    if threads <= pool:  # checked already for a pool this size: no scan of /proc per predict
         return
     room = process_room()
     if room is not None and threads - pool > room[1]:
@@ -344,6 +343,10 @@ def _check_process_limit(threads: int) -> None:
             f"(ulimit -u {room[0]}) leaves room for {room[1]}; give at most {room[1] + pool}, "
             "or raise ulimit -u"
         )
+    _POOL[0] = threads
+
+
+_POOL = [1]  # the largest thread pool checked against ulimit -u in this process (its threads run)
 
 
 def _say_oversubscribed(threads: int) -> None:

@@ -205,9 +205,14 @@ def test_a_rule_option_the_runs_rule_does_not_read_is_refused_before_the_cluster
         "--output", world["root"] / "never", "--dask", "tcp://127.0.0.1:9", "--k", "2", check=2,
     )  # fmt: skip
     assert proc.stderr.count("\n") == 1
-    assert "--k 2.0 does not apply to the threshold rule 'fpr'" in proc.stderr
+    assert "--k does not apply to the threshold rule 'fpr' of" in proc.stderr  # the CLI's words
     from aekit.dask.files import score_files  # the Python API too (review 58)
 
+    with pytest.raises(UsageError, match=r"^q=95 is not used: threshold='percentile:99' carries"):
+        score_files(
+            world["run"], str(world["root"] / "data" / "*.parquet"), str(world["root"] / "n"),
+            scheduler="tcp://127.0.0.1:9", threshold="percentile:99", q=95,
+        )  # fmt: skip
     with pytest.raises(UsageError, match=r"^k=2 does not apply to the threshold rule 'fpr'"):
         score_files(
             world["run"],

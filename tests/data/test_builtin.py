@@ -222,3 +222,17 @@ def test_a_cache_folder_that_cannot_be_made_says_how_to_put_the_data_elsewhere(
         assert "\n" not in line and str(blocked / "cache" / "aekit" / "ecg5000") in line
         assert "cache folder" in line and "--data-dir" in line and "AEKIT_DATA" in line
         assert not list(tmp_path.iterdir())[1:]
+
+
+def test_a_failed_data_dir_is_said_as_the_data_dir_whatever_aekit_data_holds(tmp_path, monkeypatch):
+    # review 2 of probe 58: with AEKIT_DATA a file, a --data-dir that could not be made was said to
+    # be AEKIT_DATA's fault ("the data root ... (AEKIT_DATA) is a file")
+    from aekit.data.root import data_origin
+
+    (tmp_path / "a file").write_text("")
+    monkeypatch.setenv("AEKIT_DATA", str(tmp_path / "a file"))
+    assert data_origin(tmp_path / "elsewhere") == "--data-dir"
+    monkeypatch.delenv("AEKIT_DATA")
+    monkeypatch.delenv("HOME", raising=False)
+    monkeypatch.setattr("pathlib.Path.home", lambda: (_ for _ in ()).throw(RuntimeError("no home")))
+    assert data_origin(tmp_path / "elsewhere") == "--data-dir"

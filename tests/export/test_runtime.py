@@ -45,3 +45,17 @@ def test_a_verified_export_leaves_nothing_in_home_and_says_nothing(tmp_path, hom
     assert "onnxruntime" not in proc.stderr, proc.stderr
     if home == "writable":
         assert list(folder.iterdir()) == []
+
+
+def test_a_hosts_onnxruntime_keeps_its_own_settings(monkeypatch):
+    # review 2 of probe 58: the logger level and telemetry of an onnxruntime the host imported
+    # itself were changed process-wide by aekit's first check
+    import importlib
+
+    import onnxruntime as ort
+
+    from aekit.export.runtime import onnxruntime
+
+    monkeypatch.setattr(ort, "set_default_logger_severity", lambda level: pytest.fail("changed"))
+    monkeypatch.setattr(ort, "disable_telemetry_events", lambda: pytest.fail("changed"))
+    assert onnxruntime(importlib.import_module) is ort

@@ -200,3 +200,18 @@ def test_features_named_as_aekits_outputs_are_said_when_a_model_learns_them(tmp_
     (tmp_path / "s.csv").write_text("score\n" + "\n".join(f"{v:.4f}" for v in steps) + "\n")
     train_run("series", {"epochs": 1}, DataSpec(data=str(tmp_path / "s.csv")), tmp_path / "r3")
     assert "as features" not in caplog.text
+
+
+def test_a_run_of_ones_own_data_trains_without_a_home_folder(tmp_path, monkeypatch):
+    # review 2 of probe 58: --out was compared with the built-in datasets' folder, which needs a
+    # home: `train --data mine.csv` in a container's uid without one said "no home folder to hold
+    # the built-in datasets"
+    from aekit.errors import UsageError
+    from aekit.recipes import DataSpec
+    from aekit.recipes.run import _check_out
+
+    def no_home(root=None):
+        raise UsageError("no home folder to hold the built-in datasets (HOME is not set)")
+
+    monkeypatch.setattr("aekit.data.data_root", no_home)
+    assert _check_out(tmp_path / "run", DataSpec(data="mine.csv")) == tmp_path / "run"

@@ -194,8 +194,6 @@ def test_a_distributed_process_exits_after_its_exit_handlers_and_output(tmp_path
     [
         ({"WORLD_SIZE": "abc"}, "WORLD_SIZE='abc'"),
         ({"WORLD_SIZE": "2", "RANK": "x", "MASTER_ADDR": "127.0.0.1"}, "RANK='x'"),
-        # probe 58 locked F8: an internal error (ValueError) from the memory check
-        ({"LOCAL_WORLD_SIZE": "abc"}, "LOCAL_WORLD_SIZE='abc'"),
         # F9: rank 1 said nothing (only rank 0 reports, and there is none); torch's own error for
         # a missing MASTER_PORT was an internal error; aekit's own variable by hand: a silent 137
         ({"RANK": "1", "WORLD_SIZE": "2"}, "MASTER_ADDR is not set"),
@@ -222,6 +220,29 @@ def test_a_malformed_launch_environment_is_one_line(table, tmp_path, env, bad):
     )
     assert_one_line_error(proc, 2, bad)
     assert not (tmp_path / "r").exists()
+
+
+def test_local_world_size_is_checked_where_a_launch_reads_it(monkeypatch):
+    """Probe 58 locked F8: a malformed LOCAL_WORLD_SIZE was an internal error (ValueError) of the
+    memory check; alone (review 2) a stray one, even empty, is not this run's and trained before."""
+    from aekit.errors import UsageError
+    from aekit.training import distributed
+
+    monkeypatch.delenv("WORLD_SIZE", raising=False)
+    for stray in ("", "abc"):
+        monkeypatch.setenv("LOCAL_WORLD_SIZE", stray)
+        assert distributed.local_world_size() == 1
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    with pytest.raises(UsageError, match="LOCAL_WORLD_SIZE='abc'"):
+        distributed.local_world_size()
+
+
+def test_a_launcher_pid_beyond_any_pid_is_one_line(table, tmp_path):
+    # review 2 of probe 58: os.kill's OverflowError escaped as a traceback
+    env = {"AEKIT_LAUNCHER_PID": "99999999999999999999", "WORLD_SIZE": "2"}
+    proc = run_cli("train", "basic", "--data", table, "--out", tmp_path / "r", check=None, env=env)
+    assert proc.returncode == 137 and "Traceback" not in proc.stderr
+    assert proc.stderr.count("\n") == 1 and "has ended" in proc.stderr
 
 
 def _children(pid: int) -> list[int]:

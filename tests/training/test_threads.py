@@ -290,13 +290,13 @@ def test_threads_past_the_process_limit_are_one_line_before_the_pool_starts(monk
     from aekit.errors import UsageError
 
     monkeypatch.setattr(T, "process_room", lambda: (5, 2))
-    monkeypatch.setattr(torch, "get_num_threads", lambda: 1)  # a pool of one thread so far
+    monkeypatch.setattr(T, "_POOL", [1])  # no pool started so far
+    monkeypatch.setattr(torch, "get_num_threads", lambda: 16)  # a setting, not threads (review 2)
     with pytest.raises(UsageError, match=r"threads=8 .*ulimit -u 5.* room for 2; give at most 3"):
         T.resolve(8)
     assert T.resolve(3).intra_op == 3
-    # review 58: a pool already of 4 threads starts none for threads=4 (predict after fit, each
+    # review 58: the pool of 3 checked, threads=3 again starts none (predict after fit, each
     # request of a server): not refused, and /proc not read again
-    monkeypatch.setattr(torch, "get_num_threads", lambda: 4)
     monkeypatch.setattr(T, "process_room", lambda: pytest.fail("no thread to start: no scan"))
-    assert T.resolve(4).intra_op == 4
+    assert T.resolve(3).intra_op == 3 and T.resolve(2).intra_op == 2
     assert T._user_tasks(os.getuid()) >= threading.active_count()
