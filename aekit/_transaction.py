@@ -678,13 +678,13 @@ def staged_folder(target: str | os.PathLike, kind: str, *, seed: bool = False) -
             txn.commit()
         except WriteFailure as exc:  # a full disk: named as the folder asked for
             txn.discard()
-            raise _named_at(exc, work, Path(target)) from None
+            raise named_at(exc, work, Path(target)) from None
         except BaseException:
             txn.discard()
             raise
 
 
-def _named_at(exc: WriteFailure, work: Path, target: Path) -> WriteFailure:
+def named_at(exc: WriteFailure, work: Path, target: Path) -> WriteFailure:
     """``exc`` naming the file at ``target`` that it was writing in the staging folder ``work``:
     "no space left on device writing idx/vectors.safetensors", not ".idx.partial/vectors...", a
     hidden folder already gone."""

@@ -50,6 +50,9 @@ class NotFound(UsageError, FileNotFoundError):
     def __str__(self) -> str:
         return str(self.args[0])
 
+    def __reduce__(self):  # pickled (a process pool, Dask) with its filename, not only its message
+        return type(self), (self.args[0],), {"errno": self.errno, "filename": self.filename}
+
 
 class ArgumentTypeError(UsageError, TypeError):
     """An argument of the wrong type given to a public function (a number where a path belongs...)."""
@@ -84,6 +87,9 @@ class WriteFailure(AekitError, OSError):
 
     def __str__(self) -> str:
         return str(self.args[0])
+
+    def __reduce__(self):  # pickled with its errno and filename, as an OSError is
+        return type(self), (self.args[0],), {"errno": self.errno, "filename": self.filename}
 
 
 def __getattr__(name: str):

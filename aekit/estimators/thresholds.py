@@ -495,3 +495,33 @@ def best_threshold(scores: Any, y: Any, metric: str = "f1") -> tuple[float, floa
     else:
         threshold = 0.5 * (s_desc[i - 1] + s_desc[i])
     return float(threshold), float(value[i])
+
+
+def say_unused_rule_params(est: Any, names: tuple[str, ...]) -> None:
+    """One note for each of ``est``'s rule parameters (``names``: ``k``, ``q``, ``contamination``)
+    given but unused by its threshold rule: kept for a rule set later without retraining, but
+    PyOD's and scikit-learn's users pass ``contamination`` expecting it to set the threshold
+    (``fpr:0.05`` ignored it), and a value in the rule (``"contamination:0.2"``) wins over it."""
+    import inspect
+
+    from .._notes import note
+
+    rule = est.threshold_rule()
+    signature = inspect.signature(type(est).__init__).parameters  # a subclass's, maybe
+    given = {
+        name: getattr(est, name)
+        for name, p in signature.items()
+        if name in names and getattr(est, name) != p.default
+    }
+    unused = [f"{n}={v!r}" for n, v in given.items() if n not in type(rule).params]
+    if unused:
+        note(
+            f"{', '.join(unused)} {'is' if len(unused) == 1 else 'are'} not used by "
+            f"threshold={est.threshold!r}: contamination sets threshold='contamination', q "
+            f"'percentile', k 'mean_std' and 'mad'"
+        )
+    named = [
+        f"{n}={v!r}" for n, v in given.items() if n in type(rule).params and v != getattr(rule, n)
+    ]
+    if named:
+        note(f"{', '.join(named)} not used: threshold={est.threshold!r} gives its own value")

@@ -350,7 +350,9 @@ def say_target_unused(est: Any, X: Any, y: Any) -> None:
     """A note for ``fit(x_noisy, x_clean)`` (Keras's denoising tutorial): ``y`` shaped like ``X``
     and different from it is not a target here (scikit-learn's ``y``, ignored); the Denoiser's is."""
     shape = getattr(y, "shape", None)  # arrays, tensors, frames: lists of labels are not images
-    if y is X or shape is None or len(shape) < 2 or shape != getattr(X, "shape", None):
+    # images alone: Keras's denoising tutorial; rows are scaled by a Pipeline's steps before X
+    # reaches fit while y is not, so fit(X, X) in a Pipeline would be said too (verify 58)
+    if y is X or shape is None or len(shape) < 3 or shape != getattr(X, "shape", None):
         return
     if isinstance(X, RowStore) or hasattr(X, "toarray"):  # rows on disk, sparse: left alone
         return

@@ -18,9 +18,10 @@ from typing import Any
 from .. import _io
 from .._notes import note
 from .._outputs import check_output
+from .._transaction import named_at
 from ..data import Data
 from ..data.tables import say_output_columns
-from ..errors import Diverged, RunFailure, UsageError
+from ..errors import Diverged, RunFailure, UsageError, WriteFailure
 from ..estimators.persistence import (
     CONFIG,
     estimator_class,
@@ -226,9 +227,13 @@ def _fit(recipe: Recipe, est: Any, train: Data, val: Data, trainer: Trainer, run
         if not isinstance(exc, Diverged) and not run.made_progress():
             run.discard()  # unless it trained on, nothing worth keeping
         raise
-    except Exception:  # a full disk, a file-size limit: a kept epoch is resumed once they are fixed
+    except (
+        Exception
+    ) as exc:  # a full disk, a file-size limit: a kept epoch resumes once they are fixed
         if not run.epochs_kept():
-            run.discard()
+            run.discard()  # and the error names the run asked for, not the folder just removed
+            if isinstance(exc, WriteFailure):
+                raise named_at(exc, run.work, run.path) from None
         raise
 
 

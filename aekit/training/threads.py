@@ -333,7 +333,9 @@ def _user_tasks(uid: int) -> int | None:
 def _check_process_limit(threads: int) -> None:
     """One line before the thread pool starts: past ``ulimit -u`` libgomp exits the process with
     "Thread creation failed" and no word from aekit (its staging folder left behind)."""
-    pool = _POOL[0]  # torch's get_num_threads() is a setting, not threads started
+    # torch's get_num_threads() is a setting, not threads started; this process's own threads
+    # (a pool started already) are counted by the limit, and need not be started again
+    pool = max(_POOL[0], _own_threads())
     if threads <= pool:  # checked already for a pool this size: no scan of /proc per predict
         return
     room = process_room()
@@ -347,6 +349,15 @@ def _check_process_limit(threads: int) -> None:
 
 
 _POOL = [1]  # the largest thread pool checked against ulimit -u in this process (its threads run)
+
+
+def _own_threads() -> int:
+    """This process's threads (1 where /proc does not say)."""
+    try:
+        with open("/proc/self/status") as f:
+            return next(int(line.split()[1]) for line in f if line.startswith("Threads:"))
+    except (OSError, StopIteration, ValueError, IndexError):
+        return 1
 
 
 def _say_oversubscribed(threads: int) -> None:

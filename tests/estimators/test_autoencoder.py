@@ -168,17 +168,19 @@ def test_a_keras_users_fit_is_pointed_to_aekits_way(blobs, caplog):
         ae.fit(X, X, validation_data=(X[:10], X[:10]))
     assert "\n" not in str(err.value)
     ae.fit(X, validation_data=[X[0], X[1]])  # two validation rows as a list: still rows
+    images = X[:64].reshape(64, 1, 4, 8)  # Keras's denoising tutorial: noisy images, clean targets
     with caplog.at_level(logging.WARNING, logger="aekit.notes"):
-        ae.fit(X, X)  # Keras's fit(x, x): y is X
+        ae.fit(images, images)  # Keras's fit(x, x): y is X
+        ae.fit(X + 0.1, X)  # rows: a Pipeline scales X and not y (verify 58)
     assert "not used" not in caplog.text
     with caplog.at_level(logging.WARNING, logger="aekit.notes"):
-        ae.fit(X + 0.1, X)
+        ae.fit(images + 0.1, images)
     assert "y is not used: Autoencoder learns to give back X" in caplog.text
     # review 58: sparse rows and a tensor that requires grad trained with a y before the note came
     import scipy.sparse as sp
 
     ae.fit(sp.csr_matrix(X[:64]), sp.csr_matrix(X[:64] * 2))
-    tensor = torch.tensor(X[:64], requires_grad=True)
+    tensor = torch.tensor(images, requires_grad=True)
     caplog.clear()
     with caplog.at_level(logging.WARNING, logger="aekit.notes"):
         ae.fit(tensor, tensor + 1)

@@ -40,6 +40,11 @@ def test_what_is_not_there_is_also_a_file_not_found_error(tmp_path):
             call()
         assert isinstance(caught.value, UsageError) and caught.value.errno == errno.ENOENT
         assert str(tmp_path) in caught.value.filename and "\n" not in str(caught.value)
+        # a process pool or Dask sends it pickled: its filename comes along (verify 58)
+        again = pickle.loads(pickle.dumps(caught.value))
+        assert (again.filename, again.errno, str(again)) == (
+            caught.value.filename, errno.ENOENT, str(caught.value),
+        )  # fmt: skip
 
 
 def test_config_not_json_or_unknown_estimator(saved):

@@ -291,6 +291,7 @@ def test_threads_past_the_process_limit_are_one_line_before_the_pool_starts(monk
 
     monkeypatch.setattr(T, "process_room", lambda: (5, 2))
     monkeypatch.setattr(T, "_POOL", [1])  # no pool started so far
+    monkeypatch.setattr(T, "_own_threads", lambda: 1)
     monkeypatch.setattr(torch, "get_num_threads", lambda: 16)  # a setting, not threads (review 2)
     with pytest.raises(UsageError, match=r"threads=8 .*ulimit -u 5.* room for 2; give at most 3"):
         T.resolve(8)
@@ -299,4 +300,9 @@ def test_threads_past_the_process_limit_are_one_line_before_the_pool_starts(monk
     # request of a server): not refused, and /proc not read again
     monkeypatch.setattr(T, "process_room", lambda: pytest.fail("no thread to start: no scan"))
     assert T.resolve(3).intra_op == 3 and T.resolve(2).intra_op == 2
+    # verify 58: threads=2 where the process runs 2 already (a pool started) starts none: it
+    # trained at 9fa0c7a under ulimit -u 5 and was refused after the last epoch
+    monkeypatch.setattr(T, "_POOL", [1])
+    monkeypatch.setattr(T, "_own_threads", lambda: 2)
+    assert T.resolve(2).intra_op == 2
     assert T._user_tasks(os.getuid()) >= threading.active_count()

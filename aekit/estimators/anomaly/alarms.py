@@ -28,6 +28,7 @@ from ..thresholds import (
     get_threshold,
     named_rule,
     p_values,
+    say_unused_rule_params,
     threshold_rule,
 )
 from .calibration import FOLDS, RowPlan, cross_fit_scores, plan_rows
@@ -66,35 +67,8 @@ class Alarms:
         return RowPlan(rows[fit], rows[held], none)
 
     def _say_unused_rule_params(self) -> None:
-        """One note for ``k``, ``q`` or ``contamination`` given but unused by the threshold rule:
-        each is kept for a rule set later without retraining, and PyOD's and scikit-learn's users
-        pass ``contamination`` expecting it to set the threshold (``fpr:0.05`` ignored it)."""
-        import inspect
-
-        rule = self.threshold_rule()
-        signature = inspect.signature(type(self).__init__).parameters  # a subclass's, maybe
-        defaults = {k: p.default for k, p in signature.items() if k in RULE_PARAMS}
-        given = [
-            f"{name}={getattr(self, name)!r}"
-            for name in defaults
-            if name not in type(rule).params and getattr(self, name) != defaults[name]
-        ]
-        if given:
-            note(
-                f"{', '.join(given)} {'is' if len(given) == 1 else 'are'} not used by "
-                f"threshold={self.threshold!r}: contamination sets threshold='contamination', q "
-                f"'percentile', k 'mean_std' and 'mad'"
-            )
-        # contamination=0.1 with threshold="contamination:0.2": the value in the rule wins
-        named = [
-            f"{name}={getattr(self, name)!r}"
-            for name in defaults
-            if name in type(rule).params
-            and getattr(self, name) != defaults[name]
-            and getattr(self, name) != getattr(rule, name)
-        ]
-        if named:
-            note(f"{', '.join(named)} not used: threshold={self.threshold!r} gives its own value")
+        """One note for a rule parameter given but unused (:func:`say_unused_rule_params`)."""
+        say_unused_rule_params(self, RULE_PARAMS)
 
     def _calibrate(self, X: Any, plan: RowPlan) -> None:
         """``calibration_scores_``: the plan's calibration rows scored, or every row scored by a

@@ -18,7 +18,13 @@ import numpy as np
 from ..._notes import note
 from ...errors import DataError, UsageError
 from .. import params
-from ..thresholds import FalseAlarmRate, Threshold, p_values, threshold_rule
+from ..thresholds import (
+    FalseAlarmRate,
+    Threshold,
+    p_values,
+    say_unused_rule_params,
+    threshold_rule,
+)
 
 # The share of the training stretch kept back, at its end, when the threshold promises a false-alarm
 # rate ("fpr", "pot"): the model never trains on it, and its per-step scores calibrate the threshold.
@@ -40,6 +46,7 @@ class SeriesAlarms:
     def _split_calibration(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
         """(the stretch to train on, its last :data:`CALIBRATION_SHARE` to calibrate on) when the
         threshold rule needs calibration scores, else (the stretch, None)."""
+        say_unused_rule_params(self, ("k", "q", "contamination", "margin"))  # once a fit
         if self.threshold_rule().name not in CALIBRATED:
             return x, None
         cut = len(x) - int(len(x) * CALIBRATION_SHARE)
