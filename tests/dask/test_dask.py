@@ -126,9 +126,10 @@ def test_score_maps_partitions_of_a_dask_dataframe(world):
 
 def test_the_model_is_loaded_once_per_worker_not_sent_with_tasks(world):
     rows = table(4000, 9)
-    scores = aekit.dask.score(world["run"], dd.from_pandas(rows, npartitions=16), q=99.0)
+    ddf = dd.from_pandas(rows, npartitions=16)
+    scores = aekit.dask.score(world["run"], ddf, threshold="percentile", q=99.0)
     got = scores.compute()
-    det = aekit.load(world["run"]).set_params(q=99.0)
+    det = aekit.load(world["run"]).set_params(threshold="percentile", q=99.0)
     key = models.key_of(models.model_files(det))  # the tasks carry this key, not the weights
     assert world["client"].run(models.loads, key) == dict.fromkeys(
         world["client"].scheduler_info()["workers"], 1
