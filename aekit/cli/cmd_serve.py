@@ -114,8 +114,12 @@ def served_runs(specs: list[str]) -> dict[str, str]:
         if name in runs:
             raise UsageError(f"two runs are named {name!r}; name them with NAME=RUN")
         if not Path(path).is_dir():
-            kind = NotFound if not Path(path).exists() else UsageError
-            raise kind(f"{path}: no such run folder; expected a folder of 'aekit train'")
+            if not Path(path).exists():
+                raise NotFound(f"{path}: no such run folder; expected a folder of 'aekit train'")
+            raise UsageError(  # an exported model or the run's config.json (lifecycle probe 58 #4)
+                f"{path} is a file; aekit serve serves the run folders 'aekit train' writes "
+                f"(give the folder; an exported .onnx is served by onnxruntime or Triton)"
+            )
         runs[name] = path
     return runs
 

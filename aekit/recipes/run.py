@@ -128,6 +128,9 @@ def _train(
         resumes = _resumes(run, config["params"]) if resume else []
         if resumes:
             config["resumed"] = resumes
+        calibrated = _calibrations(run) if resume else []
+        if calibrated:  # the run's history: what each calibration changed, and on what data
+            config["calibrated"] = calibrated
         _io.write_json(run.work / CONFIG, jsonable({**config, "status": "training"}))
         distributed.barrier()  # the others may now read the checkpoint
         tb = _tensorboard_log(run.work / "tensorboard", val) if tensorboard else None
@@ -138,6 +141,26 @@ def _train(
         metrics = _finish(run, recipe, est, val, config, figures)
     distributed.finish()  # under torchrun: the others have waited for this run to be written
     return metrics
+
+
+def _calibrations(run: RunFolder) -> list[dict[str, Any]]:
+    """config.json's ``calibrated`` records of the run ``--resume`` continues (they were dropped
+    without a word); the last one on rows the user gave is said: the new weights are calibrated
+    on the training's held-out rows, as scores of the old weights do not hold for them."""
+    import json
+
+    try:
+        saved = json.loads((run.work / CONFIG).read_text())
+    except (OSError, ValueError, RecursionError):
+        return []
+    records = [r for r in saved.get("calibrated", []) if isinstance(r, dict)]
+    if records and records[-1].get("data"):
+        note(
+            f"this run was calibrated on {records[-1]['data']} ('aekit calibrate --data'); the "
+            f"resumed training's weights are calibrated on its held-out rows: run 'aekit "
+            f"calibrate {run.path} --data ...' again to use the rows you gave"
+        )
+    return records
 
 
 def _resumes(run: RunFolder, params: dict[str, Any]) -> list[dict[str, Any]]:

@@ -36,6 +36,7 @@ import numpy as np
 
 from ..estimators.thresholds import p_values
 from .protocol import InferRequest, ProtocolError, Tensor, numbers, scalars
+from .watch import RunWatch
 
 INPUT = "input"  # the name of the one-tensor input
 ANY = -1  # a dimension of any size, in shapes the metadata shows
@@ -95,6 +96,7 @@ class ServedModel:
         self.fill_values = (config.get("data") or {}).get("fill_values")
         self.tabular = len(self.sample_shape) == 1
         self.outputs = self._outputs()
+        self.watch = RunWatch(name, path)  # a calibrate of the run while served: said in the log
 
     # ---- what the metadata shows ------------------------------------------------------------------
     def _column_names(self) -> list[str] | None:
@@ -129,6 +131,7 @@ class ServedModel:
     # ---- a request into work --------------------------------------------------------------------
     def work(self, req: InferRequest) -> list[Work]:
         """The request checked against this model: what to compute (ProtocolError if it cannot)."""
+        self.watch.check()
         names = self._requested(req)
         x = self.rows(req)
         own = _own_size(req, x)

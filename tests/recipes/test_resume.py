@@ -126,3 +126,21 @@ def test_a_disk_full_at_the_first_checkpoint_leaves_nothing_that_blocks_the_run(
     assert ".partial" not in failed.stderr  # the run asked for, not the folder removed (verify 58)
     assert {p: p.read_bytes() for p in run.rglob("*") if p.is_file()} == before
     cli_here("plot", run)
+
+
+def test_a_resume_of_a_recalibrated_run_keeps_its_record_and_says_the_rows_are_not_used(tmp_path):
+    """Lifecycle probe 58 #2: --resume of a run calibrated on new normal rows ('calibrate --data')
+    dropped the calibration's record from config.json and went back to the held-out rows, no word."""
+    rng = np.random.default_rng(0)
+    np.save(tmp_path / "rows.npy", rng.normal(size=(300, 6)).astype(np.float32))
+    np.save(tmp_path / "recent.npy", rng.normal(size=(200, 6)).astype(np.float32))
+    run = tmp_path / "run"
+    cli_here("train", "anomaly", "--data", tmp_path / "rows.npy", "--epochs", "1", "--threads",
+             "1", "--out", run, "--no-figures", "--quiet")  # fmt: skip
+    cli_here("calibrate", run, "--data", tmp_path / "recent.npy")
+    record = json.loads((run / "config.json").read_text())["calibrated"]
+    resumed = cli_here("train", "anomaly", "--out", run, "--resume", "--epochs", "2",
+                       "--no-figures", "--quiet")  # fmt: skip
+    assert json.loads((run / "config.json").read_text())["calibrated"] == record
+    assert "this run was calibrated on" in resumed.stderr and "recent.npy" in resumed.stderr
+    assert "calibrate" in resumed.stderr.split("this run was calibrated on")[1]

@@ -47,6 +47,14 @@ def test_bad_arguments_are_one_line_and_exit_2(tmp_path, args, words):
     _one_line(code, err, 2, *words)
 
 
+def test_a_file_given_as_a_run_is_said_to_be_one(tmp_path):
+    # lifecycle probe 58 #4: an exported model or a run's config.json was "no such run folder"
+    pytest.importorskip("uvicorn")
+    (tmp_path / "w1.onnx").write_bytes(b"onnx")
+    code, _, err = cli("serve", f"x={tmp_path / 'w1.onnx'}")
+    _one_line(code, err, 2, "w1.onnx is a file", "run folders", "onnxruntime")
+
+
 def test_a_busy_port_is_one_line_and_exit_1(tmp_path):
     pytest.importorskip("uvicorn")
     with socket.socket() as busy:

@@ -86,3 +86,28 @@ def test_a_run_that_fills_none_refuses_a_missing_cell_naming_its_column():
         Detector("t", det, {"data": {"fill_values": None}}).rows(parse_infer(body))
     filled = Detector("t", det, {"data": {"fill_values": {"1": 7.0}}}).rows(parse_infer(body))
     np.testing.assert_array_equal(filled, np.float32([[0.1, 7.0, 0.3], [0.4, 0.5, 0.6]]))
+
+
+def test_a_served_run_changed_on_disk_is_said_once_in_the_log(tmp_path, monkeypatch, caplog):
+    """Lifecycle probe 58 #1: a served run calibrated (or resumed, or overwritten) kept answering
+    with the threshold it was loaded with, and nothing said so (103 alarms served, 126 on disk)."""
+    import logging
+
+    from aekit.serve import watch
+    from aekit.serve.models import load_model
+    from aekit.serve.protocol import parse_infer
+
+    X = np.random.default_rng(0).normal(size=(120, 4)).astype(np.float32)
+    aekit.AnomalyDetector(epochs=1, device="cpu").fit(X).save(tmp_path / "run")
+    monkeypatch.setattr(watch, "CHECK_EVERY", 0.0)
+    served = load_model("cur", tmp_path / "run")
+    tensor = {"name": "input", "shape": [2, 4], "datatype": "FP32", "data": X[:2].ravel().tolist()}
+    request = parse_infer({"inputs": [tensor]})
+    with caplog.at_level(logging.WARNING, logger="aekit.serve"):
+        served.work(request)
+        assert "changed on disk" not in caplog.text
+        aekit.load(tmp_path / "run").set_threshold("fpr:0.2").save(tmp_path / "run", overwrite=True)
+        served.work(request)
+        served.work(request)
+    assert caplog.text.count("changed on disk since the server loaded it") == 1
+    assert "'cur' still answers as loaded; restart the server" in caplog.text

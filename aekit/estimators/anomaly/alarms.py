@@ -140,7 +140,10 @@ class Alarms:
                 f"score above them); train on more normal rows, or calibrate on some"
             )
             return
-        line = rule.shortfall(n, "scores", "train on more normal rows")
+        given = getattr(self, "calibration_", {}).get("method") == "given"  # calibrate(X_normal)
+        line = rule.shortfall(
+            n, "scores", "calibrate on more normal rows" if given else "train on more normal rows"
+        )
         if line:
             note(line)
 

@@ -159,6 +159,8 @@ def test_few_rows_cross_fit_and_too_few_for_the_rate_say_so(caplog):
     with caplog.at_level(logging.WARNING, logger="aekit.notes"):
         det.set_params(threshold="fpr:0.01").calibrate(sines(20, seed=5))
     assert "20 calibration scores cannot promise a false-alarm rate of 0.01" in caplog.text
+    # rows the user gave: more of them, not more training, is the remedy (lifecycle probe 58 #5)
+    assert "calibrate on more normal rows" in caplog.text and "train on more" not in caplog.text
     assert det.threshold_ == det.calibration_scores_.max()
 
 
