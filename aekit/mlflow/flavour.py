@@ -22,7 +22,12 @@ from .._outputs import check_save_target
 from .._transaction import followed, readable, staged_folder
 from .._version import __version__
 from ..errors import ArgumentTypeError, UsageError
-from ..estimators.outputs import input_columns, output_columns, output_kind
+from ..estimators.outputs import (
+    input_columns,
+    output_columns,
+    output_kind,
+    recorded_preparation,
+)
 from ..estimators.persistence import CONFIG, WEIGHTS, as_path, load
 from ..training.mlflow import require_mlflow
 
@@ -31,18 +36,21 @@ RUN_FILES = (CONFIG, WEIGHTS, "metrics.json")  # what the model carries of a run
 _COLUMN_TYPES = {"float64": "double", "int64": "long", "float32": "float"}
 
 
-def model_signature(est: Any):
+def model_signature(est: Any, categorical: Any = None):
     """The MLflow signature of a fitted estimator's model: its inputs and outputs.
 
     A table with column names: one ``double`` column per feature, by name (extra columns are
-    ignored; integers up to 32 bits are accepted, cast 64-bit ones to float). Images, or a table
-    fitted without names: one float32 tensor of the training samples' shape. Outputs: the columns
-    of :func:`aekit.estimators.outputs.output_columns`.
+    ignored; integers up to 32 bits are accepted, cast 64-bit ones to float), and one ``string``
+    column per ``categorical`` column the run encodes (``color`` for its ``color=red``, ...).
+    Images, or a table fitted without names: one float32 tensor of the training samples' shape.
+    Outputs: the columns of :func:`aekit.estimators.outputs.output_columns`.
 
     Parameters
     ----------
     est : estimator
         A fitted AnomalyDetector, ImageAnomalyDetector, Autoencoder or VAE.
+    categorical : list of str, optional
+        The text columns the run encodes (``--categorical``, recorded in its config.json).
 
     Returns
     -------
@@ -60,11 +68,24 @@ def model_signature(est: Any):
     output_kind(est)  # one line for an estimator without row outputs
     names = input_columns(est)
     if names is not None:
-        inputs = Schema([ColSpec("double", n) for n in names])
+        inputs = Schema([ColSpec(t, n) for n, t in _raw_columns(names, categorical or ())])
     else:
         inputs = Schema([TensorSpec(np.dtype(np.float32), (-1, *est.input_shape_))])
     outputs = Schema([ColSpec(_COLUMN_TYPES[t], n) for n, t in output_columns(est)])
     return ModelSignature(inputs=inputs, outputs=outputs)
+
+
+def _raw_columns(names: list[str], categorical: Any) -> list[tuple[str, str]]:
+    """(column, type) of the table a user gives: an encoded column (``color=red``, a date's days)
+    is its text column once, as ``aekit score`` reads the table (the one-hot names were asked for,
+    and a table of the run's own columns was refused by MLflow before aekit saw it)."""
+    text = {str(c) for c in categorical}
+    columns: dict[str, str] = {}
+    for name in names:
+        prefix = name.split("=", 1)[0]
+        source = prefix if prefix in text else name  # a user's own "a=b" column stays itself
+        columns.setdefault(source, "string" if source in text else "double")
+    return list(columns.items())
 
 
 def default_requirements() -> list[str]:
@@ -105,7 +126,7 @@ def _pyfunc_options(est: Any, folder: Path, pip_requirements, extra_pip_requirem
     return {
         "python_model": str(CODE),
         "artifacts": {"run": str(folder)},
-        "signature": model_signature(est),
+        "signature": model_signature(est, recorded_preparation(folder).get("categorical")),
         "pip_requirements": default_requirements()
         if pip_requirements is None and extra_pip_requirements is None
         else pip_requirements,

@@ -275,3 +275,12 @@ def test_the_model_reads_a_table_as_the_run_does(tmp_path):
     got = model.predict(None, rows.drop(columns="uid"))
     want = pd.read_csv(tmp_path / "s.csv")
     np.testing.assert_allclose(got["score"], want["score"], rtol=1e-5, atol=1e-6)
+    # through MLflow itself: its signature asked for the one-hot columns (plan=basic, ...) and
+    # refused the run's own `plan` before aekit saw the rows (interop probe 58 #3)
+    import mlflow
+
+    aekit.mlflow.save_model(tmp_path / "run", tmp_path / "model")
+    served = mlflow.pyfunc.load_model(str(tmp_path / "model"))
+    assert "plan" in served.metadata.get_input_schema().input_names()
+    got = served.predict(rows.drop(columns="uid"))
+    np.testing.assert_allclose(got["score"], want["score"], rtol=1e-5, atol=1e-6)

@@ -67,6 +67,18 @@ def test_an_autoencoder_writes_scalars_images_and_a_projector_with_labels_and_sp
     assert (folder / emb.sprite.image_path).is_file()
 
 
+def test_labels_with_tabs_or_line_breaks_are_one_field_each_in_the_projectors_metadata(tmp_path):
+    # interop probe 58 #5: "a\tb" and "x\ny" made 48 metadata lines for 40 vectors
+    X = images()
+    names = ["a\tb", "x\ny", "plain"]
+    log = TensorBoardLog(tmp_path / "tb", labels=[names[i % 3] for i in range(20)])
+    ae = aekit.Autoencoder(latent_dim=3, epochs=1, batch_size=16, device="cpu")
+    ae.fit(X, validation_data=X[:20], tensorboard=log)
+    emb = read_projector(tmp_path / "tb").embeddings[0]
+    lines = (tmp_path / "tb" / emb.metadata_path).read_text().splitlines()
+    assert lines == [["a b", "x y", "plain"][i % 3] for i in range(20)]
+
+
 def test_the_vae_shows_samples_and_a_table_model_writes_no_images(tmp_path):
     aekit.VAE(latent_dim=2, channels=(4, 4), epochs=1, batch_size=16, device="cpu").fit(
         images(), tensorboard=tmp_path / "v"
