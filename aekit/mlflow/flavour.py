@@ -68,24 +68,30 @@ def model_signature(est: Any, categorical: Any = None):
     output_kind(est)  # one line for an estimator without row outputs
     names = input_columns(est)
     if names is not None:
-        inputs = Schema([ColSpec(t, n) for n, t in _raw_columns(names, categorical or ())])
+        columns = _raw_columns(names, categorical or ())
+        inputs = Schema([ColSpec(t, n, required=r) for n, (t, r) in columns.items()])
     else:
         inputs = Schema([TensorSpec(np.dtype(np.float32), (-1, *est.input_shape_))])
     outputs = Schema([ColSpec(_COLUMN_TYPES[t], n) for n, t in output_columns(est)])
     return ModelSignature(inputs=inputs, outputs=outputs)
 
 
-def _raw_columns(names: list[str], categorical: Any) -> list[tuple[str, str]]:
-    """(column, type) of the table a user gives: an encoded column (``color=red``, a date's days)
-    is its text column once, as ``aekit score`` reads the table (the one-hot names were asked for,
-    and a table of the run's own columns was refused by MLflow before aekit saw it)."""
+def _raw_columns(names: list[str], categorical: Any) -> dict[str, tuple[str, bool]]:
+    """column -> (type, required) of the table a user gives: an encoded column (``color=red``, a
+    date's days) is its text column, as ``aekit score`` reads the table (the one-hot names were
+    asked for, and MLflow refused a table of the run's own columns before aekit saw it). A
+    ``color=red`` stays too, optional: a number column of the user's by that name is read as
+    itself when the table has it (dropped by MLflow, it was read as the one-hot "color is red")."""
     text = {str(c) for c in categorical}
-    columns: dict[str, str] = {}
+    columns: dict[str, tuple[str, bool]] = {}
     for name in names:
         prefix = name.split("=", 1)[0]
-        source = prefix if prefix in text else name  # a user's own "a=b" column stays itself
-        columns.setdefault(source, "string" if source in text else "double")
-    return list(columns.items())
+        if prefix in text and prefix != name:
+            columns.setdefault(prefix, ("string", True))
+            columns.setdefault(name, ("double", False))
+        else:
+            columns.setdefault(name, ("string" if name in text else "double", True))
+    return columns
 
 
 def default_requirements() -> list[str]:

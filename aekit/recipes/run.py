@@ -154,9 +154,12 @@ def _calibrations(run: RunFolder) -> list[dict[str, Any]]:
     except (OSError, ValueError, RecursionError):
         return []
     records = [r for r in saved.get("calibrated", []) if isinstance(r, dict)]
-    if records and records[-1].get("data"):
+    given = [r["data"] for r in records if r.get("data")]  # a later --threshold keeps those rows
+    state = saved.get("state") if isinstance(saved.get("state"), dict) else {}
+    calibration = state.get("calibration") if isinstance(state.get("calibration"), dict) else {}
+    if given and calibration.get("method") == "given":  # once: a resumed run's are held-out rows
         note(
-            f"this run was calibrated on {records[-1]['data']} ('aekit calibrate --data'); the "
+            f"this run was calibrated on {given[-1]} ('aekit calibrate --data'); the "
             f"resumed training's weights are calibrated on its held-out rows: run 'aekit "
             f"calibrate {run.path} --data ...' again to use the rows you gave"
         )

@@ -434,6 +434,7 @@ class VAE(Encoder):
         return ("latent", "reconstruction")
 
     def work(self, req: InferRequest) -> list[Work]:
+        self.watch.check()
         names = self._requested(req)
         jobs = []
         if self.SAMPLE in names:
@@ -484,6 +485,7 @@ def load_model(name: str, path: str | Path, max_elements: int = 2**21) -> Served
     from ..errors import RunFailure
     from ..recipes import load_run
 
+    watch = RunWatch(name, path)  # before reading it: a calibrate meanwhile is a change too
     est, _, config = load_run(path)
     kind = type(est).__name__
     if kind not in SERVED:
@@ -491,4 +493,6 @@ def load_model(name: str, path: str | Path, max_elements: int = 2**21) -> Served
     if "verbose" in est.get_params(deep=False):
         est.set_params(verbose=0)  # no progress bars on the server's terminal
     extra = {"max_elements": max_elements} if kind == "VAE" else {}
-    return SERVED[kind](name, est, config, path, **extra)
+    model = SERVED[kind](name, est, config, path, **extra)
+    model.watch = watch
+    return model

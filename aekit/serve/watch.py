@@ -46,8 +46,9 @@ class RunWatch:
         if self._stamp() != self.loaded:
             self.said = True
             log.warning(
-                "note: %s changed on disk since the server loaded it (a calibrate, --resume or "
-                "--overwrite): model %r still answers as loaded; restart the server to serve it",
+                "note: %s changed on disk since the server loaded it (calibrated, resumed, "
+                "overwritten or removed): model %r still answers as loaded; restart the server to "
+                "serve it as it is now",
                 self.folder,
                 self.name,
             )

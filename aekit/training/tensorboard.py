@@ -68,6 +68,9 @@ def check_log_dir(log_dir: Any) -> Path:
     return path
 
 
+FIELD_BREAKS = str.maketrans("\t\r\n", "   ")  # metadata.tsv: one label, one field, one line
+
+
 class TensorBoardLog:
     """A training-loop callback writing TensorBoard event files and a projector embedding.
 
@@ -216,4 +219,4 @@ class TensorBoardLog:
         if self.class_names is not None:
             with contextlib.suppress(ValueError, TypeError, IndexError):
                 name = str(self.class_names[int(value)])
-        return " ".join(name.split()) if any(c in name for c in "\t\r\n") else name
+        return name.translate(FIELD_BREAKS)

@@ -260,6 +260,7 @@ def test_the_model_reads_a_table_as_the_run_does(tmp_path):
     rows = pd.DataFrame(rng.normal(size=(80, 3)), columns=["a", "b", "c"])
     rows.insert(0, "uid", [f"u{i}" for i in range(80)])
     rows["plan"] = [["basic", "pro", "free"][i % 3] for i in range(80)]
+    rows["plan=x"] = rng.normal(size=80) * 100  # the user's own column, named like a one-hot one
     rows.loc[[3, 50], "b"] = np.nan
     rows.to_csv(tmp_path / "train.csv", index=False)
     cli_here(
@@ -281,6 +282,6 @@ def test_the_model_reads_a_table_as_the_run_does(tmp_path):
 
     aekit.mlflow.save_model(tmp_path / "run", tmp_path / "model")
     served = mlflow.pyfunc.load_model(str(tmp_path / "model"))
-    assert "plan" in served.metadata.get_input_schema().input_names()
+    assert {"plan", "plan=x"} <= set(served.metadata.get_input_schema().input_names())
     got = served.predict(rows.drop(columns="uid"))
     np.testing.assert_allclose(got["score"], want["score"], rtol=1e-5, atol=1e-6)

@@ -144,3 +144,12 @@ def test_a_resume_of_a_recalibrated_run_keeps_its_record_and_says_the_rows_are_n
     assert json.loads((run / "config.json").read_text())["calibrated"] == record
     assert "this run was calibrated on" in resumed.stderr and "recent.npy" in resumed.stderr
     assert "calibrate" in resumed.stderr.split("this run was calibrated on")[1]
+    # review 3: said once (the resumed run's rows are held out), and after a later --threshold too
+    again = cli_here("train", "anomaly", "--out", run, "--resume", "--epochs", "3",
+                     "--no-figures", "--quiet")  # fmt: skip
+    assert "this run was calibrated on" not in again.stderr
+    cli_here("calibrate", run, "--data", tmp_path / "recent.npy")
+    cli_here("calibrate", run, "--threshold", "fpr:0.1")  # the given rows still calibrate it
+    third = cli_here("train", "anomaly", "--out", run, "--resume", "--epochs", "4",
+                     "--no-figures", "--quiet")  # fmt: skip
+    assert "this run was calibrated on" in third.stderr

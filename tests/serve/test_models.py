@@ -111,3 +111,22 @@ def test_a_served_run_changed_on_disk_is_said_once_in_the_log(tmp_path, monkeypa
         served.work(request)
     assert caplog.text.count("changed on disk since the server loaded it") == 1
     assert "'cur' still answers as loaded; restart the server" in caplog.text
+    # review 3: a served VAE's requests look too
+    images = np.random.default_rng(1).random((16, 1, 8, 8)).astype(np.float32)
+    aekit.VAE(latent_dim=2, channels=(4, 4), epochs=1, device="cpu").fit(images).save(
+        tmp_path / "v"
+    )
+    vae = load_model("gen", tmp_path / "v")
+    tensor = {
+        "name": "input",
+        "shape": [1, 1, 8, 8],
+        "datatype": "FP32",
+        "data": images[0].ravel().tolist(),
+    }
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="aekit.serve"):
+        (tmp_path / "v" / "config.json").write_text(
+            (tmp_path / "v" / "config.json").read_text() + " "
+        )
+        vae.work(parse_infer({"inputs": [tensor]}))
+    assert "model 'gen' still answers as loaded" in caplog.text
