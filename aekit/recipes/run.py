@@ -145,8 +145,8 @@ def _train(
 
 def _calibrations(run: RunFolder) -> list[dict[str, Any]]:
     """config.json's ``calibrated`` records of the run ``--resume`` continues (they were dropped
-    without a word); the last one on rows the user gave is said: the new weights are calibrated
-    on the training's held-out rows, as scores of the old weights do not hold for them."""
+    without a word); a run calibrated on rows the user gave is told that the new weights are
+    calibrated on the training's held-out rows (scores of the old weights do not hold for them)."""
     import json
 
     try:
@@ -253,9 +253,7 @@ def _fit(recipe: Recipe, est: Any, train: Data, val: Data, trainer: Trainer, run
         if not isinstance(exc, Diverged) and not run.made_progress():
             run.discard()  # unless it trained on, nothing worth keeping
         raise
-    except (
-        Exception
-    ) as exc:  # a full disk, a file-size limit: a kept epoch resumes once they are fixed
+    except Exception as exc:  # a full disk, ulimit -f: a kept epoch resumes once fixed
         if not run.epochs_kept():
             run.discard()  # and the error names the run asked for, not the folder just removed
             if isinstance(exc, WriteFailure):
