@@ -46,6 +46,8 @@ READERS = {
     "plot": lambda r, d: ["plot", r],
     "encode": lambda r, d: ["encode", r, "--input", d / "rows.npy", "--output", d / "z.npy"],
     "export": lambda r, d: ["export", r, "--output", d / "m.onnx"],
+    # lifecycle probe 58 #6: "no such run folder" for a run still training
+    "serve": lambda r, d: ["serve", r, "--port", "0"],
 }
 
 

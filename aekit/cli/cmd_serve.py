@@ -115,6 +115,9 @@ def served_runs(specs: list[str]) -> dict[str, str]:
             raise UsageError(f"two runs are named {name!r}; name them with NAME=RUN")
         if not Path(path).is_dir():
             if not Path(path).exists():
+                from .._transaction import check_not_in_progress
+
+                check_not_in_progress(path)  # a run still training: said so, as evaluate does
                 raise NotFound(f"{path}: no such run folder; expected a folder of 'aekit train'")
             raise UsageError(  # an exported model or the run's config.json (lifecycle probe 58 #4)
                 f"{path} is a file; aekit serve serves the run folders 'aekit train' writes "
