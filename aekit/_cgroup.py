@@ -57,3 +57,34 @@ def _chain(mount: Path, path: str) -> list[Path]:
     if ".." in parts:
         return []
     return [mount.joinpath(*parts[:n]) for n in range(len(parts), 0, -1)]
+
+
+# a memory limit and the usage beside it: cgroup v2's files, then v1's
+MEMORY_FILES = (
+    ("memory.max", "memory.current"),
+    ("memory.limit_in_bytes", "memory.usage_in_bytes"),
+)
+NO_LIMIT = 1 << 60  # v1's "no limit" is a number near 2**63 ("max" in v2)
+
+
+def memory_limits() -> list[tuple[int, Path]]:
+    """(limit in bytes, the file of its usage) of each cgroup over this process that sets one:
+    the memory cap of a table's rows (aekit.data.sizing) and the room a model may take
+    (aekit._memory) read the same limits."""
+    found = []
+    for folder in folders("memory"):
+        for limit, usage in MEMORY_FILES:
+            cap = read_int(folder / limit)
+            if cap is not None and cap < NO_LIMIT:
+                found.append((cap, folder / usage))
+                break
+    return found
+
+
+def read_int(path: Path) -> int | None:
+    """A cgroup file's number; None for "max" (no limit) or a file that cannot be read."""
+    try:
+        text = path.read_text().strip()
+    except OSError:
+        return None
+    return int(text) if text.isdecimal() else None

@@ -13,7 +13,6 @@ limit (``ulimit -v``). Estimates are lower bounds, so a refusal means the comman
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 from . import _cgroup
 from ._limits import soft_limit
@@ -40,27 +39,14 @@ def _meminfo(key: str) -> int | None:
     return None
 
 
-def _read_int(path: str | Path) -> int | None:
-    try:
-        text = Path(path).read_text().strip()
-    except OSError:
-        return None
-    return int(text) if text.isdecimal() else None  # "max": no limit
-
-
 def _cgroup_room() -> int | None:
     """What this process's cgroup (v2, else v1; its own and its parents') still allows, if one sets
     a limit."""
-    rooms = []
-    for folder in _cgroup.folders("memory"):
-        for limit, usage in (
-            ("memory.max", "memory.current"),
-            ("memory.limit_in_bytes", "memory.usage_in_bytes"),
-        ):
-            cap, used = _read_int(folder / limit), _read_int(folder / usage)
-            if cap is not None and used is not None and cap < 1 << 60:
-                rooms.append(max(0, cap - used))
-                break
+    rooms = [
+        max(0, cap - used)
+        for cap, usage in _cgroup.memory_limits()
+        if (used := _cgroup.read_int(usage)) is not None
+    ]
     return min(rooms) if rooms else None
 
 

@@ -332,21 +332,18 @@ def refuse_unread_rule_options(args: argparse.Namespace, est, of: str = "") -> N
     rule's (``fpr``), or the rule's own when its value is written in the rule (``percentile:99``).
     ``of``: whose rule it is, for the message (" of RUN")."""
     from ..errors import UsageError
+    from ..estimators.thresholds import unread_rule_params
 
     rule = est.threshold_rule()
-    written = isinstance(est.threshold, str) and ":" in est.threshold
-    own = next(iter(type(rule).params)) if written else None  # the value the rule carries
-    for name, uses in RULE_OPTIONS.items():
-        value = getattr(args, name, None)
-        if value is None:
-            continue
-        option = option_name(name)
-        if name not in type(rule).params:
+    given = [name for name in RULE_OPTIONS if getattr(args, name, None) is not None]
+    for name, why in unread_rule_params(est, given).items():
+        value, option = getattr(args, name), option_name(name)
+        if why == "unread":
             raise UsageError(
                 f"{option} does not apply to the threshold rule {rule.name!r}{of}; "
-                f"add --threshold {uses}, or drop {option}"
+                f"add --threshold {RULE_OPTIONS[name]}, or drop {option}"
             )
-        if name == own:
+        if why == "carried":
             raise UsageError(
                 f"{option} {value:g} does not apply to the threshold rule {est.threshold!r}{of}, "
                 f"which carries its own value; give --threshold {rule.name}:{value:g}, or drop "

@@ -297,8 +297,8 @@ def _report(exc: Exception) -> int:
         return _reader_gone()
     if isinstance(exc, AekitError):
         line, code = f"aekit: error: {one_line(exc)}", exc.exit_code
-    elif _load_failure(exc) is not None:  # under ulimit -v: before "internal error", "sizes"
-        line, code = f"aekit: error: {_load_failure(exc)}", 1
+    elif (load := _load_failure(exc)) is not None:  # ulimit -v: before "internal error", "sizes"
+        line, code = f"aekit: error: {load}", 1
     elif isinstance(exc, OSError):  # disk full, permission denied, ...
         line, code = f"aekit: error: {_os_error(exc)}", 1
     elif _out_of_memory(exc):

@@ -14,6 +14,7 @@ from ..estimators.outputs import (
     recorded_preparation,
 )
 from ..estimators.persistence import load, read_config
+from ..estimators.thresholds import unread_rule_params
 from .models import Shipped, install, key_of, model, model_files
 
 
@@ -96,18 +97,14 @@ def _refuse_unread(est: Any, params: dict[str, Any]) -> None:
     line, as ``aekit score`` says it here (on the cluster it was dropped without a word)."""
     if not hasattr(est, "threshold_rule"):
         return
-    rule, threshold = est.threshold_rule(), est.threshold
-    carried = isinstance(threshold, str) and ":" in threshold  # "percentile:99" carries q
-    for name in ("k", "q", "contamination"):
-        if name not in params:
-            continue
-        if name not in type(rule).params:
-            why = f"does not apply to the threshold rule {rule.name!r}"
-        elif carried:
-            why = f"is not used: threshold={threshold!r} carries its own value"
-        else:
-            continue
-        raise naming(UsageError(f"{name}={params[name]!r} {why}; drop {name}"), name)
+    given = [name for name in ("k", "q", "contamination") if name in params]
+    for name, why in unread_rule_params(est, given).items():
+        said = (
+            f"does not apply to the threshold rule {est.threshold_rule().name!r}"
+            if why == "unread"
+            else f"is not used: threshold={est.threshold!r} carries its own value"
+        )
+        raise naming(UsageError(f"{name}={params[name]!r} {said}; drop {name}"), name)
 
 
 def recorded_id_column(run: Any, columns) -> str | None:

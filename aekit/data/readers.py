@@ -243,22 +243,20 @@ def _batch_images(first: Path, image_size, pixels: int) -> int:
     return max(1, pixels // (size[0] * size[1]))
 
 
-def read_image_files(files: Sequence[Path], folder: Path, image_size=None) -> Data:
+def read_image_files(files: Sequence[Path], folder: Path, image_size=None, crop=None) -> Data:
     """Some of the images of ``folder`` (``files``), named and labelled by their class sub-folders
     as :func:`read_path` reads the whole folder (a folder holding its masks: the images alone)."""
     if not files:
         raise UsageError(f"{folder}: no images to read; expected image files (PNG, JPEG, ...)")
-    data = _read_images(files, relative_names(files, folder), folder, image_size)
-    data.y = folder_labels(data.names)
+    data = _read_images(files, relative_names(files, folder), folder, image_size, crop)
+    data.y = folder_labels(data.names)  # class sub-folders are labels
     return data
 
 
 def _read_image_folder(folder: Path, image_size, crop_mixed: bool = False) -> Data:
     files = image_files(folder)
     crop = common_crop(files, folder) if crop_mixed and image_size is None else None
-    data = _read_images(files, relative_names(files, folder), folder, image_size, crop)
-    data.y = folder_labels(data.names)  # class sub-folders are labels
-    return data
+    return read_image_files(files, folder, image_size, crop)
 
 
 # --------------------------------------------------------------------------- entry point

@@ -203,12 +203,5 @@ def _physical_memory() -> int | None:
     sizes = []
     with contextlib.suppress(AttributeError, ValueError, OSError):  # not on Windows
         sizes.append(os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
-    for folder in _cgroup.folders("memory"):
-        for name in ("memory.max", "memory.limit_in_bytes"):  # v2, v1
-            try:
-                text = (folder / name).read_text().strip()
-            except OSError:
-                continue
-            if text.isdecimal() and int(text) < 1 << 60:  # "max" or a huge number means no limit
-                sizes.append(int(text))
+    sizes += [cap for cap, _ in _cgroup.memory_limits()]
     return min(sizes) if sizes else None

@@ -497,6 +497,22 @@ def best_threshold(scores: Any, y: Any, metric: str = "f1") -> tuple[float, floa
     return float(threshold), float(value[i])
 
 
+def unread_rule_params(est: Any, names: Any) -> dict[str, str]:
+    """Which of ``names`` (``k``, ``q``, ``contamination``, ``margin``) ``est``'s threshold rule
+    does not take from ``est``: ``"unread"``, a parameter of another rule (``k`` with ``fpr``), or
+    ``"carried"``, the rule's own written in its name (``q`` with ``"percentile:99"``). The one
+    answer to the notes at fit, ``aekit score``'s refusals and aekit.dask's."""
+    rule = est.threshold_rule()
+    params = type(rule).params
+    carried = isinstance(est.threshold, str) and ":" in est.threshold
+    own = next(iter(params)) if carried and params else None  # every rule has one parameter
+    return {
+        name: "unread" if name not in params else "carried"
+        for name in names
+        if name not in params or name == own
+    }
+
+
 def say_unused_rule_params(est: Any, names: tuple[str, ...]) -> None:
     """One note for each of ``est``'s rule parameters (``names``: ``k``, ``q``, ``contamination``)
     given but unused by its threshold rule: kept for a rule set later without retraining, but
@@ -513,7 +529,8 @@ def say_unused_rule_params(est: Any, names: tuple[str, ...]) -> None:
         for name, p in signature.items()
         if name in names and getattr(est, name) != p.default
     }
-    unused = [f"{n}={v!r}" for n, v in given.items() if n not in type(rule).params]
+    why = unread_rule_params(est, given)
+    unused = [f"{n}={v!r}" for n, v in given.items() if why.get(n) == "unread"]
     if unused:
         note(
             f"{', '.join(unused)} {'is' if len(unused) == 1 else 'are'} not used by "
@@ -521,7 +538,7 @@ def say_unused_rule_params(est: Any, names: tuple[str, ...]) -> None:
             f"'percentile', k 'mean_std' and 'mad'"
         )
     named = [
-        f"{n}={v!r}" for n, v in given.items() if n in type(rule).params and v != getattr(rule, n)
+        f"{n}={v!r}" for n, v in given.items() if why.get(n) == "carried" and v != getattr(rule, n)
     ]
     if named:
         note(f"{', '.join(named)} not used: threshold={est.threshold!r} gives its own value")

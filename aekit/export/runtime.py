@@ -20,7 +20,7 @@ def onnxruntime(require: Callable[[str], ModuleType]) -> ModuleType:
     if "onnxruntime" in sys.modules:  # imported by the host: its settings are the host's
         return require("onnxruntime")
     mine = not any(name in os.environ for name in TELEMETRY_OFF)  # a user's own setting stands
-    unset = [name for name in TELEMETRY_OFF if mine]
+    unset = list(TELEMETRY_OFF) if mine else []
     os.environ.update(dict.fromkeys(unset, "1"))
     try:
         ort = require("onnxruntime")

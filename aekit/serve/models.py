@@ -85,7 +85,14 @@ class ServedModel:
     kind = "model"
     batchable = True  # whether rows of several requests may run in one call
 
-    def __init__(self, name: str, est: Any, config: dict[str, Any], path: str | Path = ""):
+    def __init__(
+        self,
+        name: str,
+        est: Any,
+        config: dict[str, Any],
+        path: str | Path = "",
+        watch: RunWatch | None = None,
+    ):
         self.name, self.est, self.path = name, est, str(path)
         self.sample_shape = tuple(int(d) for d in est.input_shape_)
         self.columns = self._column_names()
@@ -96,7 +103,8 @@ class ServedModel:
         self.fill_values = (config.get("data") or {}).get("fill_values")
         self.tabular = len(self.sample_shape) == 1
         self.outputs = self._outputs()
-        self.watch = RunWatch(name, path)  # a calibrate of the run while served: said in the log
+        # a calibrate of the run while served: said in the log (load_model's, taken before the load)
+        self.watch = watch or RunWatch(name, path)
 
     # ---- what the metadata shows ------------------------------------------------------------------
     def _column_names(self) -> list[str] | None:
@@ -493,6 +501,4 @@ def load_model(name: str, path: str | Path, max_elements: int = 2**21) -> Served
     if "verbose" in est.get_params(deep=False):
         est.set_params(verbose=0)  # no progress bars on the server's terminal
     extra = {"max_elements": max_elements} if kind == "VAE" else {}
-    model = SERVED[kind](name, est, config, path, **extra)
-    model.watch = watch
-    return model
+    return SERVED[kind](name, est, config, path, watch=watch, **extra)

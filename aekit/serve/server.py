@@ -172,11 +172,11 @@ def _connection_cap(max_connections: int) -> int | None:
     accepted and answered 503. Said once at start-up when --max-connections is more than that.
     """
     limit = _open_file_limit()
+    if limit is None:
+        return None
     try:
         used = len(os.listdir("/proc/self/fd"))
     except OSError:  # no /proc: the limit is not known to be near
-        return None
-    if limit is None:
         return None
     cap = max(1, limit - used - SPARE_FDS)
     if cap < max_connections:

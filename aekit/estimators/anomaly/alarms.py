@@ -66,14 +66,10 @@ class Alarms:
         fit, held = holdout_indices(n, fraction, check_positive_int("seed", self.seed, 0))
         return RowPlan(rows[fit], rows[held], none)
 
-    def _say_unused_rule_params(self) -> None:
-        """One note for a rule parameter given but unused (:func:`say_unused_rule_params`)."""
-        say_unused_rule_params(self, RULE_PARAMS)
-
     def _calibrate(self, X: Any, plan: RowPlan) -> None:
         """``calibration_scores_``: the plan's calibration rows scored, or every row scored by a
         copy that did not train on it (cross-fitting), or the training rows' own scores."""
-        self._say_unused_rule_params()
+        say_unused_rule_params(self, RULE_PARAMS)  # a rule parameter given but unused
         if plan.cross:
             why = (
                 "validation_fraction=0 sets no rows aside"
