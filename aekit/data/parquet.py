@@ -118,13 +118,32 @@ def read_frame(
         ) from None
     except (TypeError, ValueError, pa.ArrowException) as exc:
         raise fail(f"{source} could not be read as a table: {one_line(exc)}") from None
-    layout = _Layout(Path(source), [str(n) for n in batch.schema.names], True, None, None)
+    names = [str(n) for n in batch.schema.names]
+    read = dict(columns=columns, categorical=categorical, fill_values=fill_values)
+    nested = nested_columns(batch.schema)
+    return read_cells(names, _batch_cells(batch, set()), source, first_row, nested, **read)
+
+
+def read_cells(
+    names: list[str],
+    cells: Cells,
+    source: str,
+    first_row: int = 1,
+    nested: dict[int, str] | None = None,
+    *,
+    columns=None,
+    categorical=None,
+    fill_values=None,
+) -> Data:
+    """Text cells of named columns (``cells[:, i]`` the column ``names[i]``: numbers as text, a
+    missing cell ``""``) read as one chunk of a table, as :func:`read_frame` reads a DataFrame: with
+    no pandas nor pyarrow (the scoring service's columns posted by name)."""
+    layout = _Layout(Path(source), names, True, None, None)
     _check_unique(layout.names, layout.path)
-    layout.nested = nested_columns(batch.schema)
-    cells = _batch_cells(batch, set())
+    layout.nested = nested or {}
     _decide_features(layout, cells, columns=columns, drop=None, categorical=categorical)
     fill = None if fill_values is None else dict(fill_values)
-    lines = list(range(first_row, first_row + batch.num_rows))
+    lines = list(range(first_row, first_row + len(cells)))
     data = _table_chunk(lines, cells, layout, fill)
     _say_cells(layout, fill is not None)
     return data

@@ -144,6 +144,31 @@ def table_rows(
     return columns_by_name(data, names)
 
 
+def raw_columns(names: list[str], categorical: Any) -> list[tuple[str, tuple[bool, bool]]]:
+    """(column, (text, required)) of the table a user gives a model of features ``names`` whose run
+    encodes the ``categorical`` columns: an encoded feature (``color=red``, a date's days) is its
+    text column, as ``aekit score`` reads a table (an MLflow signature or a served model that asked
+    for the one-hot names refused a table of the run's own columns). A ``color=red`` stays too,
+    optional: a number column of the user's by that name is read as itself when the table has it.
+
+    Examples
+    --------
+    >>> raw_columns(["a", "color=red", "color=blue", "day"], ["color", "day"])
+    [('a', (False, True)), ('color', (True, True)), ('color=red', (False, False)), \
+('color=blue', (False, False)), ('day', (True, True))]
+    """
+    text = {str(c) for c in categorical or ()}
+    columns: dict[str, tuple[bool, bool]] = {}
+    for name in names:
+        prefix = name.split(SEPARATOR, 1)[0]
+        if prefix in text and prefix != name:
+            columns.setdefault(prefix, (True, True))
+            columns.setdefault(name, (False, False))
+        else:
+            columns.setdefault(name, (name in text, True))
+    return list(columns.items())
+
+
 def recorded_preparation(run: Any) -> dict:
     """How the run reads a table's rows besides their columns, as recorded at training (as
     ``aekit score`` reads them): its ``categorical`` columns and the ``fill_values`` of missing

@@ -26,6 +26,7 @@ from ..estimators.outputs import (
     input_columns,
     output_columns,
     output_kind,
+    raw_columns,
     recorded_preparation,
 )
 from ..estimators.persistence import CONFIG, WEIGHTS, as_path, load
@@ -68,30 +69,14 @@ def model_signature(est: Any, categorical: Any = None):
     output_kind(est)  # one line for an estimator without row outputs
     names = input_columns(est)
     if names is not None:
-        columns = _raw_columns(names, categorical or ())
-        inputs = Schema([ColSpec(t, n, required=r) for n, (t, r) in columns.items()])
+        columns = raw_columns(names, categorical)
+        inputs = Schema(
+            [ColSpec("string" if text else "double", n, required=r) for n, (text, r) in columns]
+        )
     else:
         inputs = Schema([TensorSpec(np.dtype(np.float32), (-1, *est.input_shape_))])
     outputs = Schema([ColSpec(_COLUMN_TYPES[t], n) for n, t in output_columns(est)])
     return ModelSignature(inputs=inputs, outputs=outputs)
-
-
-def _raw_columns(names: list[str], categorical: Any) -> dict[str, tuple[str, bool]]:
-    """column -> (type, required) of the table a user gives: an encoded column (``color=red``, a
-    date's days) is its text column, as ``aekit score`` reads the table (the one-hot names were
-    asked for, and MLflow refused a table of the run's own columns before aekit saw it). A
-    ``color=red`` stays too, optional: a number column of the user's by that name is read as
-    itself when the table has it (dropped by MLflow, it was read as the one-hot "color is red")."""
-    text = {str(c) for c in categorical}
-    columns: dict[str, tuple[str, bool]] = {}
-    for name in names:
-        prefix = name.split("=", 1)[0]
-        if prefix in text and prefix != name:
-            columns.setdefault(prefix, ("string", True))
-            columns.setdefault(name, ("double", False))
-        else:
-            columns.setdefault(name, ("string" if name in text else "double", True))
-    return columns
 
 
 def default_requirements() -> list[str]:

@@ -34,6 +34,7 @@ from typing import Any
 
 import numpy as np
 
+from ..estimators.outputs import raw_columns
 from ..estimators.thresholds import p_values
 from .protocol import InferRequest, ProtocolError, Tensor, numbers, scalars
 from .watch import RunWatch
@@ -101,6 +102,12 @@ class ServedModel:
         self.image_size = tuple(size) if size is not None else None
         # a table's missing cells: filled with the run's recorded values, as aekit score fills them
         self.fill_values = (config.get("data") or {}).get("fill_values")
+        # a --categorical run's columns as its table held them (text for an encoded one), which a
+        # request posts by name as aekit score reads a file: name -> (text, required); else None
+        self.categorical = (config.get("data") or {}).get("categorical") or None
+        self.raw = None
+        if self.categorical and self.columns:
+            self.raw = dict(raw_columns(self.columns, self.categorical))
         self.tabular = len(self.sample_shape) == 1
         self.outputs = self._outputs()
         # a calibrate of the run while served: said in the log (load_model's, taken before the load)
@@ -118,6 +125,11 @@ class ServedModel:
 
     def inputs(self) -> list[TensorSpec]:
         specs = [TensorSpec(INPUT, "FP32", self.input_shape())]
+        if self.raw is not None:  # the table's own columns: an encoded one as text
+            return specs + [
+                TensorSpec(c, "BYTES" if text else "FP32", (ANY,))
+                for c, (text, _) in self.raw.items()
+            ]
         return specs + [TensorSpec(c, "FP32", (ANY,)) for c in self.columns or []]
 
     def _outputs(self) -> list[TensorSpec]:  # pragma: no cover - each family says
@@ -187,6 +199,8 @@ class ServedModel:
                 )
             x = self._at_run_size(numbers(req.inputs[INPUT], self.tabular))
             self._check_shape(x)
+        elif self.raw is not None and not set(self.columns) <= set(req.inputs):
+            x = self._by_raw_name(req)  # (every encoded column posted: read as numbers, below)
         elif self.columns:
             x = self._by_name(req)
         else:
@@ -258,6 +272,32 @@ class ServedModel:
         except DataError as exc:
             raise ProtocolError(str(exc)) from None
 
+    def _by_raw_name(self, req: InferRequest) -> np.ndarray:
+        """A --categorical run's rows from the table's own columns posted by name (``plan`` as
+        text, not ``plan=pro``), read as ``aekit score`` reads a file's (:func:`read_cells`)."""
+        from ..data import columns_by_name
+        from ..data.cells import Cells
+        from ..data.parquet import read_cells
+        from ..errors import DataError
+
+        need = [n for n, (_, required) in self.raw.items() if required and n not in req.inputs]
+        if need:
+            more = f" (and {len(need) - 5} more)" if len(need) > 5 else ""
+            raise ProtocolError(
+                f"model {self.name!r} takes the table's columns by name; missing "
+                f"{', '.join(map(repr, need[:5]))}{more} (text columns as BYTES)"
+            )
+        posted = [n for n in self.raw if n in req.inputs]
+        cells = [_cells(req.inputs[n], self.raw[n][0]) for n in posted]
+        if any(len(c) != len(cells[0]) for c in cells):
+            raise ProtocolError("the columns have different numbers of rows; give each the same")
+        read = dict(columns=self.columns, categorical=self.categorical, fill_values=None)
+        try:
+            data = read_cells(posted, Cells(cells, len(cells[0])), "the request", **read)
+            return columns_by_name(data, self.columns)
+        except DataError as exc:
+            raise ProtocolError(str(exc)) from None
+
     def echoed(self, req: InferRequest, rows: int) -> dict[str, Any] | None:
         """The run's id column as posted (an output of the same name), or None."""
         t = req.inputs.get(self.id_column) if isinstance(self.id_column, str) else None
@@ -289,6 +329,14 @@ def _column(t: Tensor, missing: bool = False) -> np.ndarray:
     if len(t.shape) == 1 or (len(t.shape) == 2 and t.shape[1] == 1):
         return numbers(t, missing).reshape(-1)
     raise ProtocolError(f"the column {t.name!r} has shape {list(t.shape)}; expected [rows]")
+
+
+def _cells(t: Tensor, text: bool) -> list[str]:
+    """A column posted by name as a table's text cells (a missing one ``""``): a text column's
+    values (numbers too: codes such as store ids), a number column's numbers."""
+    if not text:
+        return ["" if math.isnan(v) else repr(float(v)) for v in _column(t, missing=True)]
+    return ["" if v is None else str(v) for v in scalars(t)]
 
 
 def _calibrated(est: Any) -> bool:

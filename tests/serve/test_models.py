@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import torch
 
 import aekit
@@ -130,3 +131,52 @@ def test_a_served_run_changed_on_disk_is_said_once_in_the_log(tmp_path, monkeypa
         )
         vae.work(parse_infer({"inputs": [tensor]}))
     assert "model 'gen' still answers as loaded" in caplog.text
+
+
+def test_a_categorical_run_takes_the_tables_own_columns_by_name(tmp_path):
+    """probe 58 lifecycle #3: a run trained with --categorical plan served only its one-hot
+    columns (plan=basic, ...): a client posting the table's own `plan` was refused. Now `plan` as
+    text, read as aekit score reads the file (the same scores), a missing cell filled as recorded."""
+    import csv
+
+    from aekit.serve.models import load_model
+    from aekit.serve.protocol import ProtocolError, parse_infer
+
+    from ..cli.helpers import cli_here
+
+    rng = np.random.default_rng(0)
+    plans = [["basic", "pro", "free"][i % 3] for i in range(60)]
+    rows = [[f"{v:.4f}" for v in rng.normal(size=2)] + [p] for p in plans]
+    rows[5][0] = ""  # a missing number: filled with the run's recorded value
+    with open(tmp_path / "t.csv", "w", newline="") as f:
+        csv.writer(f).writerows([["a", "b", "plan"], *rows])
+    cli_here(
+        "train", "anomaly", "--data", tmp_path / "t.csv", "--categorical", "plan", "--epochs", "1",
+        "--device", "cpu", "--quiet", "--no-figures", "--out", tmp_path / "run",
+    )  # fmt: skip
+    cli_here(
+        "score", tmp_path / "run", "--input", tmp_path / "t.csv", "--output", tmp_path / "s.csv"
+    )
+    with open(tmp_path / "s.csv") as f:
+        want = [float(r["score"]) for r in csv.DictReader(f)]
+    served = load_model("t", tmp_path / "run")
+    inputs = {i["name"]: i["datatype"] for i in served.metadata()["inputs"]}
+    assert inputs["plan"] == "BYTES" and inputs["a"] == inputs["b"] == "FP32"
+    a = [None if r[0] == "" else float(r[0]) for r in rows]
+    body = {"inputs": [
+        {"name": "plan", "datatype": "BYTES", "shape": [60], "data": plans},
+        {"name": "b", "datatype": "FP32", "shape": [60], "data": [float(r[1]) for r in rows]},
+        {"name": "a", "datatype": "FP32", "shape": [60], "data": a},
+    ]}  # fmt: skip
+    (work,) = served.work(parse_infer(body))
+    got = work.run(work.x, ("score",))["score"]
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+    # the one-hot columns posted as numbers, as the metadata asked before: still read
+    onehot = {n: [float(p == n.split("=")[1]) for p in plans] for n in served.columns if "=" in n}
+    body["inputs"] = body["inputs"][1:] + [
+        {"name": n, "datatype": "FP32", "shape": [60], "data": v} for n, v in onehot.items()
+    ]
+    (work,) = served.work(parse_infer(body))
+    np.testing.assert_allclose(work.run(work.x, ("score",))["score"], want, rtol=1e-5, atol=1e-6)
+    with pytest.raises(ProtocolError, match="missing 'plan'"):
+        served.work(parse_infer({"inputs": body["inputs"][:2]}))
