@@ -17,6 +17,7 @@ import contextlib
 import logging
 import os
 import sys
+import threading
 from collections.abc import Sequence
 from typing import NoReturn
 
@@ -91,11 +92,46 @@ def init(device) -> bool:
         os.environ.setdefault("LOCAL_RANK", str(local_rank()))
         _check_rendezvous()
         backend = "nccl" if getattr(device, "type", str(device)) == "cuda" else "gloo"
-        dist.init_process_group(backend=backend)
+        _join(backend)
         # A group left open at exit can abort the process ("terminate called ..."); we opened it, we close it.
         atexit.register(_destroy)
         logger.info("rank %d/%d joined the %s process group", rank(), world_size(), backend)
     return True
+
+
+def _join(backend: str, say_after: float = 10.0) -> None:
+    """``init_process_group`` on a helper thread, waited for in slices of half a second.
+
+    torch's join waits in C++ for every other process (up to its 30-minute timeout), and Python's
+    signal handlers run only between bytecodes: a rank launched alone (``RANK=0 WORLD_SIZE=2``, a
+    node not up yet) ignored Ctrl-C and SIGTERM until then. Waited for here, the main thread
+    takes them and unwinds as on any stop (the helper thread dies with the process). A wait of
+    more than ``say_after`` seconds is said once: which processes it waits for, and where.
+    """
+    import torch.distributed as dist
+
+    done, failed = threading.Event(), []
+
+    def join() -> None:
+        try:
+            dist.init_process_group(backend=backend)
+        except BaseException as exc:  # raised again on the main thread, as if called there
+            failed.append(exc)
+        finally:
+            done.set()
+
+    threading.Thread(target=join, name="aekit-join", daemon=True).start()
+    waited = 0.0
+    while not done.wait(0.5):
+        waited += 0.5
+        if waited == say_after:
+            logger.warning(
+                "rank %d: waiting for the other %d of %d processes to join at %s:%s (stop: Ctrl-C)",
+                rank(), world_size() - 1, world_size(), os.environ["MASTER_ADDR"],
+                os.environ["MASTER_PORT"],
+            )  # fmt: skip
+    if failed:
+        raise failed[0]
 
 
 def _check_rendezvous() -> None:

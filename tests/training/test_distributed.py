@@ -343,3 +343,45 @@ def test_a_stopped_distributed_run_says_so_once_and_leaves_no_worker(table, tmp_
         assert not any(_alive(w) for w in workers), "a worker outlived its launcher"
     finally:
         _stop(None, workers)
+
+
+def _listening(port: int) -> bool:
+    """Whether a process listens on 127.0.0.1:``port`` (it cannot be bound), touching no server."""
+    import socket
+
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return True
+    return False
+
+
+def test_a_rank_waiting_for_the_others_stops_on_sigterm(table, tmp_path):
+    """verify2 V1 (stop 58): RANK=0 WORLD_SIZE=2 launched alone waited in torch's C++ join, where
+    Python's signal handlers never ran: SIGTERM and Ctrl-C ignored for 30 minutes. Now one line and
+    128 + SIGTERM at once, and nothing written."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "RANK": "0", "WORLD_SIZE": "2", "LOCAL_RANK": "0",
+           "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(port)}  # fmt: skip
+    cmd = [sys.executable, "-m", "aekit", "train", "anomaly", "--data", str(table),
+           "--out", str(tmp_path / "r"), *ARGS]  # fmt: skip
+    proc = subprocess.Popen(cmd, cwd=REPO, env=env, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.time() + 120
+        while not _listening(port) and proc.poll() is None and time.time() < deadline:
+            time.sleep(0.1)
+        assert proc.poll() is None and _listening(port), "rank 0 never listened for the others"
+        time.sleep(0.5)  # inside the join's wait
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=30)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            proc.kill()
+    assert proc.returncode == 128 + signal.SIGTERM, err
+    assert len(err.strip().splitlines()) == 1 and "interrupted" in err, err
+    assert not (tmp_path / "r").exists()
