@@ -9,6 +9,7 @@ imported only to read Parquet.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import itertools
 import os
@@ -73,11 +74,41 @@ def _table_rows(path: Path, delimiter: str) -> Iterator[tuple[int, list[str]]]:
                 if row and (len(row) > 1 or not row[0] or row[0].strip()):
                     yield reader.line_num, row
     except UnicodeDecodeError as exc:
+        # exc.start counts from the decoder's buffer (8 KB), not the file: the byte looked for again
+        found = _first_not_utf8(path)
+        where = f"line {found[0]}, byte {found[1]:,}: " if found else ""
+        shown = f", {found[2]!r}" if found else ""
         raise fail(
-            f"{path} is not UTF-8 text ({exc.reason} at byte {exc.start}); expected a {path.suffix} table"
+            f"{path} is not UTF-8 text ({where}{exc.reason}{shown}); expected a {path.suffix} "
+            f"table saved as UTF-8"
         ) from exc
     except csv.Error as exc:
         raise fail(f"{path} is not a valid {path.suffix} table: {exc}") from exc
+
+
+def _first_not_utf8(path: Path, chunk: int = 1 << 20) -> tuple[int, int, bytes] | None:
+    """(line, byte offset, the bytes from there) of the first byte of ``path`` that is not UTF-8;
+    None if it is all UTF-8 (or can no longer be read). Read a chunk at a time: tables may be large."""
+    decoder, offset, lines = codecs.getincrementaldecoder("utf-8")(), 0, 1
+    try:
+        with open(path, "rb") as f:
+            while True:
+                data = f.read(chunk)
+                held = len(decoder.getstate()[0])  # a character's first bytes, from the last chunk
+                try:
+                    decoder.decode(data, final=not data)
+                except UnicodeDecodeError as exc:
+                    bad = offset - held + exc.start
+                    return (
+                        lines + data[: max(0, bad - offset)].count(b"\n"),
+                        bad,
+                        exc.object[exc.start :][:4],
+                    )
+                if not data:
+                    return None
+                offset, lines = offset + len(data), lines + data.count(b"\n")
+    except OSError:
+        return None
 
 
 def _next_row(reader) -> list[str] | None:

@@ -208,6 +208,17 @@ def test_not_utf8(tmp_path):
     _error(tmp_path / "t.csv", match="not UTF-8")
 
 
+def test_not_utf8_past_the_first_buffer_names_the_line_and_the_bytes_offset(tmp_path):
+    """probe 59 locale M5: the offset counted from the decoder's 8 KB buffer (byte 2632 of a
+    byte at 1,288,776): the message names the line and the byte in the file."""
+    rows = [b"a,b"] + [b"%d,%d" % (i, i) for i in range(5000)]
+    rows[4000] = "Z\xfcrich,1".encode("latin-1")
+    (tmp_path / "t.csv").write_bytes(b"\n".join(rows) + b"\n")
+    at = b"\n".join(rows).index(b"\xfc")
+    message = _error(tmp_path / "t.csv", match="not UTF-8")
+    assert f"line 4001, byte {at:,}: invalid start byte, b'\\xfcric'" in message
+
+
 # --------------------------------------------------------------------------- images
 
 
