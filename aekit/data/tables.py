@@ -26,12 +26,12 @@ from .cells import LONGEST, Cells
 from .checks import as_labels, fail, not_found, to_float32
 from .container import Data
 from .encoding import (
-    GROUPED,
     MISSING,
     SEPARATOR,
     TEXT_SHARE,
     as_seen,
     categories,
+    comma_grouped,
     decimal_commas,
     describe_text,
     grouped,
@@ -766,7 +766,7 @@ def _kind(cell: str) -> str:
     if cell.lower() in MISSING:  # as missing_mask reads a stripped cell, without an array each
         return "missing"
     if not is_number(cell):  # 1,092.77 (thousands separators) is a number to tell a header by
-        return "real" if GROUPED.fullmatch(cell) else "text"
+        return "real" if comma_grouped(cell) else "text"
     return "int" if cell.lstrip("+-").isdecimal() else "real"
 
 
