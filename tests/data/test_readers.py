@@ -565,3 +565,17 @@ def test_a_float_image_is_read_by_its_range_not_truncated(tmp_path):
     Image.fromarray(a * 1000).save(tmp_path / "g.tif")
     with pytest.raises(DataError, match="float image with values in"):
         read_path(tmp_path / "g.tif")
+
+
+def test_a_32_bit_integer_image_is_read_by_its_range_not_as_16_bit(tmp_path):
+    """probe 59 locale M3: an int32 TIFF (mode "I") of values 100-255 was read as 16-bit, its top
+    byte kept: all black. A 16-bit TIFF stays 16-bit (its top byte)."""
+    from PIL import Image
+
+    a = np.arange(100, 100 + 12 * 12, dtype=np.int32).reshape(12, 12)
+    Image.fromarray(a).save(tmp_path / "i.tif")
+    np.testing.assert_allclose(read_path(tmp_path / "i.tif").x[0, 0], a / 255, atol=1e-6)
+    Image.fromarray((a * 256).astype(np.uint16)).save(tmp_path / "w.tif")
+    np.testing.assert_allclose(read_path(tmp_path / "w.tif").x[0, 0], a / 255, atol=1e-6)
+    Image.fromarray(a * 1000).save(tmp_path / "big.tif")
+    _error(tmp_path / "big.tif", match="32-bit integer image with values in")
