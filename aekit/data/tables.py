@@ -23,7 +23,7 @@ import numpy as np
 from .._notes import note
 from ..errors import UsageError, one_line
 from .cells import LONGEST, Cells
-from .checks import as_labels, fail, not_found, to_float32
+from .checks import as_labels, fail, not_found, to_float32, unicode_forms
 from .container import Data
 from .encoding import (
     MISSING,
@@ -148,7 +148,9 @@ def _column(spec: str | int, names: list[str], header: bool, path: Path, what: s
     if index is not None and -len(names) <= index < len(names):
         return index % len(names)
     listed = ", ".join(names) if header else f"indices 0..{len(names) - 1} (no header row)"
-    raise fail(f"{path} has no {what} {spec!r}; its columns are: {listed}")
+    raise fail(
+        f"{path} has no {what} {spec!r}; its columns are: {listed}{unicode_forms([spec], names)}"
+    )
 
 
 def _pick_columns(
@@ -168,6 +170,7 @@ def _pick_columns(
                 f"{path} lacks the model's columns {', '.join(map(repr, missing[:8]))}{more}; its columns "
                 f"are: {', '.join(names[:12])}{' ...' if len(names) > 12 else ''}; give a table with the "
                 f"columns the model was trained on (extra columns are ignored)"
+                f"{unicode_forms(missing, names)}"
             )
         features = [_column(c, names, header, path, "column") for c in columns]
     else:
@@ -532,6 +535,7 @@ def _requested(layout: _Layout, columns: list[str], cells: Cells, encode: set[in
             f"{layout.path} lacks the model's columns {', '.join(map(repr, missing[:8]))}{more}; its "
             f"columns are: {', '.join(names[:12])}{' ...' if len(names) > 12 else ''}; give a table "
             f"with the columns the model was trained on (extra columns are ignored)"
+            f"{unicode_forms(missing, names)}"
         )
 
 

@@ -203,6 +203,17 @@ def test_missing_label_column_lists_columns(tmp_path):
     assert "indices 0..1 (no header row)" in _error(tmp_path / "n.csv", label_column="5")
 
 
+def test_a_column_named_in_another_unicode_form_is_said_so(tmp_path):
+    """probe 59 locale M4: a table from a Mac (NFD headers) "lacks the model's columns
+    'température'; its columns are: température", printed alike."""
+    (tmp_path / "t.csv").write_text("tempe\u0301rature,b\n1,2\n3,4\n", encoding="utf-8")
+    message = _error(tmp_path / "t.csv", columns=["temp\u00e9rature", "b"])
+    assert "lacks the model's columns" in message
+    assert "given 'temp\\xe9rature', found 'tempe\\u0301rature'" in message
+    message = _error(tmp_path / "t.csv", id_column="temp\u00e9rature")
+    assert "has no id column" in message and "two Unicode forms" in message
+
+
 def test_not_utf8(tmp_path):
     (tmp_path / "t.csv").write_bytes(b"\xff\xfe\x00\x01")
     _error(tmp_path / "t.csv", match="not UTF-8")
