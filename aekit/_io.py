@@ -155,7 +155,7 @@ def _new_temporary(path: Path, suffix: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     remove_stale_temporaries(path.parent)
     fd, tmp = tempfile.mkstemp(
-        prefix=_temp_prefix(path.name), suffix=suffix + ".tmp", dir=path.parent
+        prefix=_temp_prefix(_temp_stem(path.name, suffix)), suffix=suffix + ".tmp", dir=path.parent
     )
     os.close(fd)
     return Path(tmp)
@@ -173,11 +173,27 @@ _swept: set[str] = set()  # folders whose stale temporary files this process rem
 PID_DIGITS = 10  # the most digits of a pid in a helper's name (Linux's pid_max, 2**22, has 7)
 
 
+NAME_MAX = 255  # bytes in a file name on the common file systems (ext4, XFS, btrfs, tmpfs)
+# bytes a temporary name adds to its stem and suffix: ".", ".HOST-PID.", mkstemp's letters, ".tmp"
+_TEMP_EXTRA = 1 + 1 + 6 + 1 + PID_DIGITS + 1 + 8 + len(".tmp")
+
+
 def longest_temp_name(name: str) -> int:
     """Bytes of the longest temporary file name an atomic write of ``name`` makes beside it (the
     longest pid, and ``name``'s suffix kept: :func:`write_with`)."""
-    pid, letters = "9" * PID_DIGITS, "x" * 8
-    return len(os.fsencode(f"{_temp_prefix(name, pid)}{letters}{Path(name).suffix}.tmp"))
+    pid, letters, suffix = "9" * PID_DIGITS, "x" * 8, Path(name).suffix
+    stem = _temp_stem(name, suffix)
+    return len(os.fsencode(f"{_temp_prefix(stem, pid)}{letters}{suffix}.tmp"))
+
+
+def _temp_stem(name: str, suffix: str) -> str:
+    """``name`` as the temporary file's name holds it: cut where the temporary name would pass
+    :data:`NAME_MAX` while ``name`` fits (an --overlay of an input named in 222 to 255 bytes failed
+    after all the work: probe 59 locale L1). mkstemp's letters keep a cut name unique."""
+    room = NAME_MAX - _TEMP_EXTRA - len(os.fsencode(suffix))
+    while name and len(os.fsencode(name)) > room:  # whole characters: no UTF-8 sequence cut
+        name = name[: -max(1, (len(os.fsencode(name)) - room) // 4)]
+    return name or "_"
 
 
 def _host_tag() -> str:
@@ -300,6 +316,18 @@ def write_bytes(path: str | os.PathLike, data: bytes) -> None:
 # how text files aekit writes encode a file name read from a disk that is not UTF-8 (a Windows zip
 # unpacked on Linux: r\xe9sum\xe9.png, which Python holds as "r\udce9sum\udce9.png"): its own bytes
 TEXT_ERRORS = "surrogateescape"
+
+
+def readable(text: str) -> str:
+    """``text`` with the bytes of a name that is not UTF-8 (held as surrogates, :data:`TEXT_ERRORS`)
+    shown as U+FFFD: for what cannot carry those bytes (a figure's text, which matplotlib's fonts
+    refuse; TensorBoard's labels, written as strict UTF-8). A name read under an ASCII locale
+    (its UTF-8 bytes held as surrogates) comes back as the UTF-8 text it is."""
+    try:
+        raw = text.encode("utf-8", TEXT_ERRORS)
+    except UnicodeEncodeError:  # a surrogate no decoder made: no bytes to show
+        return text.encode("utf-8", "replace").decode("utf-8")
+    return raw.decode("utf-8", "replace")
 
 
 class CsvRows:

@@ -258,6 +258,13 @@ def _check_name_fits(written: Path, shown: str, option: str, kind: str) -> None:
     name = written.name
     longest = longest_temp_name(name) if kind == "file" else longest_name_beside(name)
     limit = _name_max(written.parent)
+    if (
+        len(os.fsencode(name)) > limit
+    ):  # a file's temporary name is cut to fit: only its own is long
+        raise UsageError(
+            f"{option} {shown}: the name is too long: names here are limited to {limit} bytes; "
+            f"give a name of at most {limit} bytes"
+        )
     if longest > limit:
         most = limit - (longest - len(os.fsencode(name)))
         raise UsageError(

@@ -174,3 +174,17 @@ def test_a_file_size_limit_is_named_not_a_full_disk(tmp_path):
         assert "file-size limit of 102,400 bytes (ulimit -f)" in line and "rec.npy" in line, line
         assert "no space" not in line and "free some space" not in line, line
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    "name", ["y" * 251 + ".png", "日本" * 41 + ".png", "caf\udce9" * 62 + ".png"]
+)
+def test_a_name_of_up_to_255_bytes_is_written_its_temporary_name_cut_to_fit(tmp_path, name):
+    """probe 59 locale L1: --overlay of an input named in 222 to 255 bytes failed after all the work
+    ("file name too long"): the temporary file's name was about 34 bytes longer than the file's."""
+    assert len(os.fsencode(name)) <= 255
+    with _io.atomic_path(tmp_path / name, suffix=".png") as tmp:
+        assert len(os.fsencode(tmp.name)) <= _io.longest_temp_name(name) <= 255
+        assert _io.TEMP.fullmatch(tmp.name)  # still one a later write can sweep
+        tmp.write_bytes(b"png")
+    assert os.listdir(tmp_path) == [name]

@@ -218,7 +218,8 @@ def cmd_neighbors(args: argparse.Namespace) -> int:
             )
     # the CSV and every page staged, moved into place together once all are complete
     with contextlib.ExitStack() as stack:
-        stack.enter_context(_io.atomic_path(out)).write_text(buf.getvalue())
+        with _io.text_file(stack.enter_context(_io.atomic_path(out))) as f:
+            f.write(buf.getvalue())  # UTF-8 whatever the locale, names not UTF-8 as their bytes
         staged = [stack.enter_context(_io.atomic_path(p, suffix=".png")) for p in pages]
         if pages:
             _figure(config, args.index, queries, idx, dist, labels, staged, query_ids)

@@ -108,8 +108,8 @@ def served_runs(specs: list[str]) -> dict[str, str]:
             name, path = Path(spec).resolve().name, spec
         if not NAME.match(name):
             raise UsageError(
-                f"{spec}: model name {name!r} must be letters, digits, '.', '_' or '-' (up to 128, "
-                f"not starting with a symbol); name it with NAME=RUN"
+                f"{spec}: model name {name!r} must be ASCII letters, digits, '.', '_' or '-' (up "
+                f"to 128, not starting with a symbol: one segment of a URL); name it with NAME=RUN"
             )
         if name in runs:
             raise UsageError(f"two runs are named {name!r}; name them with NAME=RUN")

@@ -387,7 +387,8 @@ def _network_file(path: str) -> dict[str, dict[str, Any]]:
     from ..errors import UsageError
 
     try:
-        value = json.loads(Path(path).read_text(encoding="utf-8"))
+        # utf-8-sig: Notepad and PowerShell 5 begin a saved file with a BOM, as a CSV is read
+        value = json.loads(Path(path).read_text(encoding="utf-8-sig"))
     except OSError as exc:
         raise UsageError(f"--network: cannot read {path} ({exc.strerror or exc})") from None
     except ValueError as exc:

@@ -7,7 +7,10 @@ problem reads the same whichever path the data took. Only NumPy is imported here
 from __future__ import annotations
 
 import os
+import unicodedata
+from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -17,6 +20,21 @@ from ..errors import DataError, DataTypeError, NotFound, UsageError, one_line
 def fail(message: str) -> DataError:
     """A :class:`~aekit.errors.DataError` with ``message`` on one line, for the caller to raise."""
     return DataError(one_line(message))
+
+
+def unicode_forms(given: Iterable[Any], names: Iterable[Any]) -> str:
+    """A message's last words for a name ``given`` that is one of ``names`` only in another Unicode
+    normalization: macOS file names and exports write "é" as e and a combining accent (NFD), typed
+    text as one character (NFC), and a message prints both alike (probe 59 locale M4); "" if none."""
+    forms = {unicodedata.normalize("NFC", str(n)): str(n) for n in names}
+    for g in map(str, given):
+        other = forms.get(unicodedata.normalize("NFC", g))
+        if other is not None and other != g:
+            return (
+                f" (given {ascii(g)}, found {ascii(other)}: the same text in two Unicode forms, "
+                f"composed (NFC) and decomposed (NFD, as macOS writes names); write both in one form)"
+            )
+    return ""
 
 
 def not_found(path: str | os.PathLike, what: str = "file") -> UsageError:

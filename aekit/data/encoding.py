@@ -29,6 +29,9 @@ MISSING = ("", "na", "n/a", "nan", "null", "none", "?", "-")
 TEXT_SHARE = 0.1  # a column with more of its readable cells not numbers than this is text
 # a number with thousands separators: groups of three digits after commas, then a decimal point
 GROUPED = re.compile(r"[+-]?[1-9][0-9]{0,2}(?:,[0-9]{3})+(?:\.[0-9]*)?")
+# the same in India's grouping (lakh, crore: 1,09,987.99, 1,23,45,678): groups of two digits before
+# the last three. 12,345 is both; 123,456 and 1,234,567 are neither, so a column is read in one
+INDIAN_GROUPED = re.compile(r"[+-]?[1-9][0-9]?(?:,[0-9]{2})*,[0-9]{3}(?:\.[0-9]*)?")
 # the other thousands separators of spreadsheets (one per number): an apostrophe (Swiss Excel,
 # 1'092.77, also typeset as U+2019), a no-break space (U+00A0; U+202F, French): none is a decimal
 # mark or a separator between values, so a number grouped by them is one number wherever it
@@ -135,7 +138,7 @@ def grouped(cells: np.ndarray) -> np.ndarray:
     texts = [str(c) for c in cells[commas]]
     if any(DECIMAL_COMMA.fullmatch(c) and not GROUPED.fullmatch(c) for c in texts):
         return out  # 14,23 beside 1,456: the commas are decimal, and 1,456 is not 1456
-    found = [bool(GROUPED.fullmatch(c)) for c in texts]
+    found = _comma_grouped(texts)
     if not any(found):  # most columns: no comma at all, nothing more to read
         return out
     # "5,606" alone could be 5.606 with a decimal comma: the column must show its separators are
@@ -144,6 +147,19 @@ def grouped(cells: np.ndarray) -> np.ndarray:
     if point or any(is_number(str(c)) for c in cells[~has_comma][:1000]):
         out[commas] = found
     return out
+
+
+def comma_grouped(cell: str) -> bool:
+    """Whether one cell is a number grouped by commas, in thousands or in India's grouping."""
+    return bool(GROUPED.fullmatch(cell) or INDIAN_GROUPED.fullmatch(cell))
+
+
+def _comma_grouped(texts: list[str]) -> list[bool]:
+    """Which ``texts`` are numbers grouped by commas in the column's one grouping: India's where a
+    cell is grouped that way alone (1,09,987.99: en-IN spreadsheets), else thousands'."""
+    western = [bool(GROUPED.fullmatch(c)) for c in texts]
+    indian = [bool(INDIAN_GROUPED.fullmatch(c)) for c in texts]
+    return indian if any(i and not w for i, w in zip(indian, western)) else western
 
 
 def _date(cell: str) -> float | None:

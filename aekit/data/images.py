@@ -65,15 +65,17 @@ def open_image(path: Path, keep_depth: bool = False):
     try:
         with Image.open(path) as im:
             im.load()
+            # 32-bit float or integer (microscopes, TIFF): no one scale, read by the values
+            by_values = im.mode == "F" or (im.mode == "I" and _bits(im) == 32)
             im = upright(im)
             if keep_depth and im.mode in WIDE_MODES:
                 return im.copy()
+            if by_values:
+                return _float_to_gray(im, path)
             if im.mode in WIDE_MODES[:-1]:  # 16-bit grayscale: keep the top byte
                 return Image.fromarray(
                     (np.asarray(im, dtype=np.uint32) >> 8).clip(0, 255).astype(np.uint8), "L"
                 )
-            if im.mode == "F":  # 32-bit float (microscopes, TIFF): convert("L") truncated to 0
-                return _float_to_gray(im, path)
             if im.mode in ("L", "LA", "1"):
                 return im.convert("L")
             if im.mode == "P" and "transparency" in im.info:
@@ -89,16 +91,25 @@ def open_image(path: Path, keep_depth: bool = False):
         raise fail(f"{path} is not a readable image ({exc}); expected {KINDS}") from exc
 
 
+def _bits(im) -> int:
+    """Bits per sample the file says it holds (a TIFF's tag 258); 16 where it says none: older
+    Pillows open a 16-bit PNG in mode "I" too (PNG has no 32-bit gray)."""
+    bits = getattr(im, "tag_v2", {}).get(258)
+    return int((bits[0] if isinstance(bits, tuple) else bits) or 16)
+
+
 def _float_to_gray(im, path: Path):
-    """A float image as 8-bit gray: values in [0, 1] (the float convention) scaled by 255, values
-    in [0, 255] as they are; other values refused in one line (no scale is theirs to guess)."""
+    """A float or 32-bit integer image as 8-bit gray: values in [0, 1] (the float convention)
+    scaled by 255, values in [0, 255] as they are; other values refused in one line (no scale is
+    theirs to guess). A 32-bit integer image read as 16-bit was black (probe 59 locale M3)."""
     from PIL import Image
 
     a = np.asarray(im, dtype=np.float64)
     lo, hi = (float(a.min()), float(a.max())) if a.size else (0.0, 0.0)
+    kind = "a float" if im.mode == "F" else "a 32-bit integer"
     if not (np.isfinite(lo) and np.isfinite(hi)) or lo < 0 or hi > 255:
         raise fail(
-            f"{path} is a float image with values in [{lo:.3g}, {hi:.3g}]; expected values in "
+            f"{path} is {kind} image with values in [{lo:.3g}, {hi:.3g}]; expected values in "
             f"[0, 1] or [0, 255]: scale it, or save it as an 8- or 16-bit image"
         )
     scale = 255.0 if hi <= 1.0 else 1.0

@@ -9,6 +9,7 @@ imported only to read Parquet.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import itertools
 import os
@@ -22,15 +23,15 @@ import numpy as np
 from .._notes import note
 from ..errors import UsageError, one_line
 from .cells import LONGEST, Cells
-from .checks import as_labels, fail, not_found, to_float32
+from .checks import as_labels, fail, not_found, to_float32, unicode_forms
 from .container import Data
 from .encoding import (
-    GROUPED,
     MISSING,
     SEPARATOR,
     TEXT_SHARE,
     as_seen,
     categories,
+    comma_grouped,
     decimal_commas,
     describe_text,
     grouped,
@@ -73,11 +74,41 @@ def _table_rows(path: Path, delimiter: str) -> Iterator[tuple[int, list[str]]]:
                 if row and (len(row) > 1 or not row[0] or row[0].strip()):
                     yield reader.line_num, row
     except UnicodeDecodeError as exc:
+        # exc.start counts from the decoder's buffer (8 KB), not the file: the byte looked for again
+        found = _first_not_utf8(path)
+        where = f"line {found[0]}, byte {found[1]:,}: " if found else ""
+        shown = f", {found[2]!r}" if found else ""
         raise fail(
-            f"{path} is not UTF-8 text ({exc.reason} at byte {exc.start}); expected a {path.suffix} table"
+            f"{path} is not UTF-8 text ({where}{exc.reason}{shown}); expected a {path.suffix} "
+            f"table saved as UTF-8"
         ) from exc
     except csv.Error as exc:
         raise fail(f"{path} is not a valid {path.suffix} table: {exc}") from exc
+
+
+def _first_not_utf8(path: Path, chunk: int = 1 << 20) -> tuple[int, int, bytes] | None:
+    """(line, byte offset, the bytes from there) of the first byte of ``path`` that is not UTF-8;
+    None if it is all UTF-8 (or can no longer be read). Read a chunk at a time: tables may be large."""
+    decoder, offset, lines = codecs.getincrementaldecoder("utf-8")(), 0, 1
+    try:
+        with open(path, "rb") as f:
+            while True:
+                data = f.read(chunk)
+                held = len(decoder.getstate()[0])  # a character's first bytes, from the last chunk
+                try:
+                    decoder.decode(data, final=not data)
+                except UnicodeDecodeError as exc:
+                    bad = offset - held + exc.start
+                    return (
+                        lines + data[: max(0, bad - offset)].count(b"\n"),
+                        bad,
+                        exc.object[exc.start :][:4],
+                    )
+                if not data:
+                    return None
+                offset, lines = offset + len(data), lines + data.count(b"\n")
+    except OSError:
+        return None
 
 
 def _next_row(reader) -> list[str] | None:
@@ -117,7 +148,9 @@ def _column(spec: str | int, names: list[str], header: bool, path: Path, what: s
     if index is not None and -len(names) <= index < len(names):
         return index % len(names)
     listed = ", ".join(names) if header else f"indices 0..{len(names) - 1} (no header row)"
-    raise fail(f"{path} has no {what} {spec!r}; its columns are: {listed}")
+    raise fail(
+        f"{path} has no {what} {spec!r}; its columns are: {listed}{unicode_forms([spec], names)}"
+    )
 
 
 def _pick_columns(
@@ -137,6 +170,7 @@ def _pick_columns(
                 f"{path} lacks the model's columns {', '.join(map(repr, missing[:8]))}{more}; its columns "
                 f"are: {', '.join(names[:12])}{' ...' if len(names) > 12 else ''}; give a table with the "
                 f"columns the model was trained on (extra columns are ignored)"
+                f"{unicode_forms(missing, names)}"
             )
         features = [_column(c, names, header, path, "column") for c in columns]
     else:
@@ -501,6 +535,7 @@ def _requested(layout: _Layout, columns: list[str], cells: Cells, encode: set[in
             f"{layout.path} lacks the model's columns {', '.join(map(repr, missing[:8]))}{more}; its "
             f"columns are: {', '.join(names[:12])}{' ...' if len(names) > 12 else ''}; give a table "
             f"with the columns the model was trained on (extra columns are ignored)"
+            f"{unicode_forms(missing, names)}"
         )
 
 
@@ -735,7 +770,7 @@ def _kind(cell: str) -> str:
     if cell.lower() in MISSING:  # as missing_mask reads a stripped cell, without an array each
         return "missing"
     if not is_number(cell):  # 1,092.77 (thousands separators) is a number to tell a header by
-        return "real" if GROUPED.fullmatch(cell) else "text"
+        return "real" if comma_grouped(cell) else "text"
     return "int" if cell.lstrip("+-").isdecimal() else "real"
 
 

@@ -10,6 +10,7 @@ text) are carried as they are, unchecked.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +23,7 @@ from .container import Data
 from .encoding import parse_dates, parse_numbers
 
 HOUR = 3600.0  # seconds: a local clock's change of season
+SUB_MICROSECOND = re.compile(r"[.,][0-9]{6}[0-9]*[1-9]")  # a fraction of a second below 1 µs
 JUMP = 2.0  # an interval this many times the usual one: rows missing (named in a note)
 
 
@@ -85,6 +87,12 @@ def _remedy(times: np.ndarray, i: int, name: str, dates: bool) -> str:
     return f"sort the file by {name}, oldest first"
 
 
+def _finer_than_read(before: str, after: str, dates: bool) -> bool:
+    """Whether two date times read as one differ below the microsecond, where ``datetime`` cuts
+    them (...00.000000100): not a repeat, and not to be sorted (probe 59 locale M2)."""
+    return dates and before != after and bool(SUB_MICROSECOND.search(f"{before} {after}"))
+
+
 def _check(times: np.ndarray, text, seen: _Seen, step: int, path: Path, name: str) -> None:
     full = times if seen.last is None else np.concatenate([[seen.last], times])
     labels = list(text) if seen.last is None else [seen.last_text, *text]
@@ -93,6 +101,13 @@ def _check(times: np.ndarray, text, seen: _Seen, step: int, path: Path, name: st
     if back.size:
         i = int(back[0])
         at = step + i + (1 if seen.last is None else 0)
+        if gaps[i] == 0 and _finer_than_read(labels[i], labels[i + 1], seen.dates):
+            raise fail(
+                f"{path}: {name} at step {at} ({labels[i]} then {labels[i + 1]}) is less than a "
+                f"microsecond from the time before, which aekit cannot tell apart (it reads times "
+                f"to the microsecond); expected times at least 1 microsecond apart: give {name} "
+                f"as numbers (nanoseconds from the first row)"
+            )
         what = "repeats" if gaps[i] == 0 else "goes back"
         raise fail(
             f"{path}: {name} {what} at step {at} ({labels[i]} then {labels[i + 1]}); expected "

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from aekit._io import TEMP, as_path, write_with
+from aekit._io import TEMP, as_path, readable, write_with
 from aekit.errors import ArgumentTypeError, DataError, DataTypeError, UsageError
 
 DPI = 100
@@ -78,10 +78,29 @@ def _save(fig: Any, path: Path, dpi: int = DPI) -> Path:
     names, always close it, return the path."""
     kind = _suffix(path)[1:]
     try:
+        _readable_texts(fig)
         write_with(path, lambda tmp: fig.savefig(tmp, dpi=dpi, format=kind, bbox_inches="tight"))
     finally:
         _figures().close(fig)
     return path
+
+
+def _readable_texts(fig: Any) -> None:
+    """Every text of ``fig`` drawable: a name that is not UTF-8 (a class folder, a file or column
+    name held with surrogates) made matplotlib's font raise when the figure was saved, after
+    training (probe 59 locale H1). Tick labels are redrawn from their names: :func:`_names`."""
+    from matplotlib.text import Text
+
+    for text in fig.findobj(Text):
+        shown = readable(text.get_text())
+        if shown != text.get_text():
+            text.set_text(shown)
+
+
+def _tight_layout(fig: Any) -> None:
+    """``fig.tight_layout()``, which measures the texts: made drawable first (:func:`_readable_texts`)."""
+    _readable_texts(fig)
+    fig.tight_layout()
 
 
 def _float_array(x: Any, name: str, expected: str) -> np.ndarray:
@@ -120,7 +139,7 @@ def _names(names: Any, name: str, n: int, each: str) -> list[str] | None:
         return None
     if isinstance(names, (str, bytes)):  # "ab" would be the two names "a" and "b"
         raise DataTypeError(f"{name} must be a list of names, not one string {names!r}")
-    names = [str(v) for v in names]
+    names = [readable(str(v)) for v in names]  # tick labels: see _readable_texts
     if len(names) != n:
         raise DataError(f"{name} has {len(names)} names; expected {n}, one per {each}")
     return names

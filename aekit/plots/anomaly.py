@@ -20,6 +20,7 @@ from aekit.plots._common import (
     _number,
     _save,
     _target,
+    _tight_layout,
     _vector,
 )
 from aekit.plots.grid import panel_grid
@@ -85,7 +86,7 @@ def plot_signal_reconstructions(
         ax.legend(fontsize="small")
     if title:
         fig.suptitle(title)
-    fig.tight_layout()
+    _tight_layout(fig)
     return _save(fig, path)
 
 

@@ -17,6 +17,7 @@ from aekit.plots._common import (
     _number,
     _save,
     _target,
+    _tight_layout,
     _vector,
 )
 
@@ -125,7 +126,7 @@ def plot_series_scores(
     axes[0].set_xlim(start, stop - 1)
     if title:
         axes[0].set_title(title)
-    fig.tight_layout()
+    _tight_layout(fig)
     return _save(fig, path)
 
 

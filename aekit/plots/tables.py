@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from aekit.errors import DataError
-from aekit.plots._common import _float_array, _names, _save, _target
+from aekit.plots._common import _float_array, _names, _save, _target, _tight_layout
 from aekit.plots.grid import panel_grid
 
 MAX_FEATURES = 40  # a row of more features reads better as a signal (plot_signal_reconstructions)
@@ -89,5 +89,5 @@ def plot_table_reconstructions(
             ax.legend(fontsize="x-small", ncol=3, loc="upper right")
     if title:
         fig.suptitle(title)
-    fig.tight_layout()
+    _tight_layout(fig)
     return _save(fig, path)

@@ -36,6 +36,7 @@ from .. import _io, plots
 from .._notes import note
 from .._transaction import staged_folder
 from ..data import Data, read_path
+from ..data.checks import unicode_forms
 from ..data.images import (
     crop_count,
     image_files,
@@ -102,7 +103,7 @@ def good_labels(data: Data, normal_label: Any = None, by_masks: bool = False) ->
     if not good.any() and normal_label is not None:
         raise UsageError(
             f"--normal-label {normal_label}: {data.source} has no class sub-folder of that name; "
-            f"its sub-folders are {found}"
+            f"its sub-folders are {found}{unicode_forms([normal_label], np.unique(data.y))}"
         )
     if not good.any():  # sub-folders that sort the images, not classes: every image is good
         taken = "labelled by the masks" if by_masks else "all images taken as good"

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from ..data import Data, read_path
-from ..errors import DataError
+from ..errors import DataError, UsageError
 
 
 @dataclass
@@ -115,6 +115,27 @@ class DataSpec:
 
         self.label_column, self.id_column = named(self.label_column), named(self.id_column)
         self.time_column = named(self.time_column)  # a series': its times, by name too
+        self._check_columns(names)
+
+    def _check_columns(self, names: list[str]) -> None:
+        """``--columns`` names the table's own columns (or ``NAME=VALUE`` of one): a typo was "lacks
+        the model's columns ... the model was trained on", before there was a model (probe 59
+        locale L5)."""
+        from ..data.checks import unicode_forms
+        from ..data.encoding import SEPARATOR
+
+        unknown = [
+            str(c)
+            for c in self.columns or ()
+            if str(c) not in names and str(c).partition(SEPARATOR)[0] not in names
+        ]
+        if unknown:
+            shown = ", ".join(names[:12]) + (" ..." if len(names) > 12 else "")
+            raise UsageError(
+                f"--columns {', '.join(map(repr, unknown))}: {self.data} has no column of "
+                f"{'that name' if len(unknown) == 1 else 'those names'}; its columns are: {shown}; "
+                f"name its own columns in --columns{unicode_forms(unknown, names)}"
+            )
 
     def reading_from(self, data_dir: str | None = None) -> DataSpec:
         """This spec, to read the run's data again: from ``data_dir`` (``--data-dir``) when given, else

@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from .._io import readable
 from ..errors import UsageError
 from . import distributed
 
@@ -219,4 +220,4 @@ class TensorBoardLog:
         if self.class_names is not None:
             with contextlib.suppress(ValueError, TypeError, IndexError):
                 name = str(self.class_names[int(value)])
-        return name.translate(FIELD_BREAKS)
+        return readable(name).translate(FIELD_BREAKS)  # metadata.tsv is strict UTF-8

@@ -246,3 +246,15 @@ def test_a_network_file_inside_the_run_folder_is_refused_before_training(files, 
     proc = cli_here(*argv, "--encoder", nets[0], "--decoder", nets[1], check=None)
     assert_one_line_error(proc, 2, "lies inside the run folder")
     assert sorted(p.name for p in run.iterdir()) == ["mynets.py"]
+
+
+def test_a_network_file_saved_with_a_bom_is_read(files, tmp_path):
+    """probe 59 locale L7: a --network file from Notepad or PowerShell 5 (UTF-8 with a BOM) was
+    "not valid JSON (Unexpected UTF-8 BOM)"; CSVs are read with one."""
+    from aekit.cli.options import _network_file
+
+    shutil.copy(files / "mynets.py", tmp_path / "mynets.py")
+    text = (files / "vae.json").read_text(encoding="utf-8")
+    (tmp_path / "bom.json").write_text(text, encoding="utf-8-sig")
+    specs = _network_file(str(tmp_path / "bom.json"))
+    assert specs["encoder"]["network"].endswith("mynets.py:GaussianEncoder")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 
 import numpy as np
 import pytest
@@ -182,3 +183,20 @@ def test_a_labelled_index_takes_queries_without_its_label_or_id_column(table_run
         )
         found = [(r["query"], r["neighbor"], r["label"]) for r in csv.DictReader(out.open())]
         assert found == [(query, "u6", "k1")], name
+
+
+def test_neighbors_writes_a_query_file_name_that_is_not_utf8_as_its_own_bytes(run, tmp_path):
+    """probe 59 locale M1: the neighbors CSV was written in the locale's encoding, strictly: a
+    query image named in Latin-1 bytes (r\\xe9sum\\xe9.png) was an internal error after the work."""
+    from PIL import Image
+
+    queries = tmp_path / "q"
+    queries.mkdir()
+    for name in (b"ok.png", b"r\xe9sum\xe9.png"):
+        pixels = (np.load(run / "x.npy")[0, 0] * 255).astype(np.uint8)
+        Image.fromarray(pixels).save(os.path.join(os.fsencode(queries), name))
+    ix, out = tmp_path / "ix", tmp_path / "nb.csv"
+    cli_here("index", run / "run", "--input", run / "x.npy", "--output", ix)
+    cli_here("neighbors", ix, "--query", queries, "-k", "1", "--output", out, "--no-figure")
+    rows = out.read_bytes().splitlines()
+    assert [r.split(b",")[0] for r in rows] == [b"query", b"ok.png", b"r\xe9sum\xe9.png"]

@@ -44,6 +44,23 @@ def test_other_thousands_separators_are_numbers_not_missing_values(tmp_path, mar
     assert np.isnan(read_path(tmp_path / "u.csv").x[-1, 1])
 
 
+def test_numbers_in_indias_grouping_are_numbers_in_a_column_of_one_grouping(tmp_path):
+    """probe 59 locale M6: 1,09,987.99 (lakh, crore: en-IN spreadsheets) was not a number: the
+    largest amounts read as missing (filled), or the column left out as text."""
+    amounts = ['"1,09,987.99"', '"99,999.50"', "650.25", '"1,23,45,678.00"', '"2,50,000"'] * 4
+    rows = [f"0.{i},{a}" for i, a in enumerate(amounts)]
+    (tmp_path / "t.csv").write_text("qty,amount\n" + "\n".join(rows) + "\n")
+    data = read_path(tmp_path / "t.csv")
+    assert data.feature_names == ["qty", "amount"]
+    np.testing.assert_allclose(data.x[:5, 1], [109987.99, 99999.5, 650.25, 12345678, 250000])
+    # beside them, 1,234,567 (grouped in thousands) is no number of the column's grouping
+    (tmp_path / "u.csv").write_text(
+        "qty,amount\n" + "\n".join(rows + ['0.9,"1,234,567.00"']) + "\n"
+    )
+    x = read_path(tmp_path / "u.csv").x
+    assert np.isnan(x[-1, 1]) and x[0, 1] == pytest.approx(109987.99)
+
+
 def test_numbers_a_plain_space_separates_are_not_glued_into_one(tmp_path):
     # "864 672 559" (a file of spaces saved as .csv), "640 480" (a resolution): a space is also what
     # stands between values; taken as a thousands separator only with the number's decimals

@@ -203,9 +203,31 @@ def test_missing_label_column_lists_columns(tmp_path):
     assert "indices 0..1 (no header row)" in _error(tmp_path / "n.csv", label_column="5")
 
 
+def test_a_column_named_in_another_unicode_form_is_said_so(tmp_path):
+    """probe 59 locale M4: a table from a Mac (NFD headers) "lacks the model's columns
+    'température'; its columns are: température", printed alike."""
+    (tmp_path / "t.csv").write_text("tempe\u0301rature,b\n1,2\n3,4\n", encoding="utf-8")
+    message = _error(tmp_path / "t.csv", columns=["temp\u00e9rature", "b"])
+    assert "lacks the model's columns" in message
+    assert "given 'temp\\xe9rature', found 'tempe\\u0301rature'" in message
+    message = _error(tmp_path / "t.csv", id_column="temp\u00e9rature")
+    assert "has no id column" in message and "two Unicode forms" in message
+
+
 def test_not_utf8(tmp_path):
     (tmp_path / "t.csv").write_bytes(b"\xff\xfe\x00\x01")
     _error(tmp_path / "t.csv", match="not UTF-8")
+
+
+def test_not_utf8_past_the_first_buffer_names_the_line_and_the_bytes_offset(tmp_path):
+    """probe 59 locale M5: the offset counted from the decoder's 8 KB buffer (byte 2632 of a
+    byte at 1,288,776): the message names the line and the byte in the file."""
+    rows = [b"a,b"] + [b"%d,%d" % (i, i) for i in range(5000)]
+    rows[4000] = "Z\xfcrich,1".encode("latin-1")
+    (tmp_path / "t.csv").write_bytes(b"\n".join(rows) + b"\n")
+    at = b"\n".join(rows).index(b"\xfc")
+    message = _error(tmp_path / "t.csv", match="not UTF-8")
+    assert f"line 4001, byte {at:,}: invalid start byte, b'\\xfcric'" in message
 
 
 # --------------------------------------------------------------------------- images
@@ -554,3 +576,17 @@ def test_a_float_image_is_read_by_its_range_not_truncated(tmp_path):
     Image.fromarray(a * 1000).save(tmp_path / "g.tif")
     with pytest.raises(DataError, match="float image with values in"):
         read_path(tmp_path / "g.tif")
+
+
+def test_a_32_bit_integer_image_is_read_by_its_range_not_as_16_bit(tmp_path):
+    """probe 59 locale M3: an int32 TIFF (mode "I") of values 100-255 was read as 16-bit, its top
+    byte kept: all black. A 16-bit TIFF stays 16-bit (its top byte)."""
+    from PIL import Image
+
+    a = np.arange(100, 100 + 12 * 12, dtype=np.int32).reshape(12, 12)
+    Image.fromarray(a).save(tmp_path / "i.tif")
+    np.testing.assert_allclose(read_path(tmp_path / "i.tif").x[0, 0], a / 255, atol=1e-6)
+    Image.fromarray((a * 256).astype(np.uint16)).save(tmp_path / "w.tif")
+    np.testing.assert_allclose(read_path(tmp_path / "w.tif").x[0, 0], a / 255, atol=1e-6)
+    Image.fromarray(a * 1000).save(tmp_path / "big.tif")
+    _error(tmp_path / "big.tif", match="32-bit integer image with values in")

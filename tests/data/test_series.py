@@ -212,6 +212,25 @@ def test_the_time_column_is_read_to_check_the_steps(tmp_path, caplog):
         read_series(write("restart.csv", restart), time_column="t")
 
 
+def test_times_closer_than_a_microsecond_are_said_so_not_called_repeats(tmp_path):
+    """probe 59 locale M2: times 100 ns apart were "t repeats at step 1 (...00 then
+    ...00.000000100) ... sort the file": datetime reads to the microsecond."""
+    times = pd.date_range("2024-03-31", periods=40, freq="100ns")
+    frame = pd.DataFrame({"t": [t.isoformat() for t in times], "v": np.sin(np.arange(40) / 3)})
+    frame.to_csv(tmp_path / "ns.csv", index=False)
+    with pytest.raises(DataError, match="t at step 1 .* less than a microsecond") as err:
+        read_series(tmp_path / "ns.csv", time_column="t")
+    assert "repeats" not in str(err.value) and "sort" not in str(err.value)
+    frame["t"] = times  # Parquet: datetime64[ns], written with nine digits
+    frame.to_parquet(tmp_path / "ns.parquet")
+    with pytest.raises(DataError, match="less than a microsecond"):
+        read_series(tmp_path / "ns.parquet", time_column="t")
+    frame["t"] = [times[0]] + list(times[:-1])  # a true repeat, nine digits too: still one
+    frame.to_parquet(tmp_path / "twice.parquet")
+    with pytest.raises(DataError, match="t repeats at step 1"):
+        read_series(tmp_path / "twice.parquet", time_column="t")
+
+
 def test_a_series_npy_that_np_load_should_not_be_given_is_one_line(tmp_path):
     # an .npz named .npy was an internal error in train series and score
     np.savez(tmp_path / "z.npz", x=np.ones(40, "f4"))

@@ -19,6 +19,7 @@ from aekit.plots import (
     plot_roc,
     plot_signal_reconstructions,
     plot_strip,
+    plot_table_reconstructions,
 )
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -124,6 +125,34 @@ def test_latent_map(tmp_path: Path, d: int, labelled: bool) -> None:
     names = [f"digit {i}" for i in range(10)] if labelled else None
     path = tmp_path / "latent.png"
     check_png(path, plot_latent_map(z, labels, path, class_names=names, title="latent"))
+
+
+NOT_UTF8 = "caf\udce9"  # the Latin-1 folder name caf\xe9 read under a UTF-8 locale
+
+
+@pytest.mark.parametrize(
+    "draw",
+    [
+        lambda p: plot_latent_map(
+            RNG.normal(size=(30, 2)), np.arange(30) % 2, p, class_names=[NOT_UTF8, "the"]
+        ),
+        lambda p: plot_latent_map(RNG.normal(size=(30, 2)), np.array([NOT_UTF8, "the"] * 15), p),
+        lambda p: plot_feature_errors(
+            np.ones((2, 2)), p, feature_names=[NOT_UTF8, "b"], row_names=["r", NOT_UTF8]
+        ),
+        lambda p: plot_signal_reconstructions(
+            [(np.ones(9), np.ones(9), NOT_UTF8)], p, title=NOT_UTF8
+        ),
+        lambda p: plot_table_reconstructions(
+            np.ones((1, 2)), np.ones((1, 2)), p, feature_names=[NOT_UTF8, "b"], row_names=[NOT_UTF8]
+        ),
+    ],
+)
+def test_names_that_are_not_utf8_are_drawn(tmp_path: Path, draw) -> None:
+    """probe 59 locale H1: a class folder named in Latin-1 bytes made matplotlib's font raise when
+    the latent map was saved, after training, and the run was lost."""
+    path = tmp_path / "f.png"
+    check_png(path, draw(path))
 
 
 def test_latent_map_continuous_labels_and_subsample(tmp_path: Path) -> None:

@@ -72,6 +72,14 @@ def test_class_sub_folders_good_and_the_others():
         good_labels(plain, "good")
 
 
+def test_a_normal_label_in_another_unicode_form_than_its_folder_is_said_so():
+    """probe 59 locale M4: --normal-label qualité (NFC) beside a folder qualité from a Mac (NFD):
+    "no class sub-folder of that name; its sub-folders are defaut, qualité", printed alike."""
+    data = Data(x=np.zeros((2, 1, 2, 2), np.float32), y=np.array(["qualite\u0301", "defaut"]))
+    with pytest.raises(UsageError, match=r"given 'qualit\\xe9', found 'qualite\\u0301'"):
+        good_labels(data, "qualit\u00e9")
+
+
 def test_an_image_beside_the_class_sub_folders_is_refused_not_trained_on_as_good(tmp_path):
     """One stray image at the top made the sub-folders no classes: defect/ was trained as good."""
     for name in ("good/a.png", "good/b.png", "defect/c.png", "stray.png"):

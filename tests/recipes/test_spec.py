@@ -5,8 +5,10 @@ from __future__ import annotations
 import hashlib
 
 import numpy as np
+import pytest
 
 from aekit.data import MNIST, Data
+from aekit.errors import UsageError
 from aekit.recipes import DataSpec, get_recipe
 
 
@@ -86,3 +88,13 @@ def test_columns_with_a_categorical_one_encode_it(tmp_path):
     path.write_text("a,b,plan,c\n" + "\n".join(rows) + "\n")
     data = DataSpec(data=str(path), columns=["a", "plan"], categorical=["plan"]).read_user()
     assert data.feature_names == ["a", "plan=basic", "plan=pro"]
+
+
+def test_a_typo_in_columns_at_training_names_the_option_not_the_model(tmp_path):
+    """probe 59 locale L5: --columns temperature (the table's is température) said "lacks the
+    model's columns ... the model was trained on" before there was a model."""
+    (tmp_path / "t.csv").write_text("id,température,b\nr1,1,2\nr2,3,4\n", encoding="utf-8")
+    spec = DataSpec(data=str(tmp_path / "t.csv"), columns=["temperature", "b"])
+    with pytest.raises(UsageError, match="^--columns 'temperature': .* has no column of that name"):
+        spec.name_columns()
+    DataSpec(data=str(tmp_path / "t.csv"), columns=["température", "b"]).name_columns()

@@ -29,6 +29,8 @@ def test_without_the_extra_one_line_says_what_to_install(tmp_path, monkeypatch):
     [
         (["{d}/nothing"], ["no such run folder"]),
         (["bad/name={d}"], ["model name", "NAME=RUN"]),
+        # probe 59 locale L4: "must be letters" of a name of letters (日本)
+        (["\u65e5\u672c={d}"], ["model name '\u65e5\u672c' must be ASCII letters"]),
         (["a={d}", "a={d}"], ["two runs are named 'a'"]),
         (["{d}", "--host", "0.0.0.0"], ["--api-key", "reverse proxy"]),
         (["{d}", "--api-key", " "], ["API key is empty"]),

@@ -79,6 +79,21 @@ def test_labels_with_tabs_or_line_breaks_are_one_field_each_in_the_projectors_me
     assert lines == [["a b", "x y", "plain"][i % 3] for i in range(20)]
 
 
+def test_labels_that_are_not_utf8_are_written_with_the_bytes_replaced(tmp_path):
+    """probe 59 locale H1: a class folder named in Latin-1 bytes (caf\xe9, held as
+    "caf\udce9") raised UnicodeEncodeError when the projector's labels were written, after
+    training; one named in UTF-8 but read under an ASCII locale comes out as its own text."""
+    X = images()
+    names = ["caf\udce9", "\udce7\udc8a\udcac"]
+    log = TensorBoardLog(tmp_path / "tb", labels=[i % 2 for i in range(20)], class_names=names)
+    aekit.Autoencoder(latent_dim=3, epochs=1, batch_size=16, device="cpu").fit(
+        X, validation_data=X[:20], tensorboard=log
+    )
+    emb = read_projector(tmp_path / "tb").embeddings[0]
+    lines = (tmp_path / "tb" / emb.metadata_path).read_text(encoding="utf-8").splitlines()
+    assert lines == [["caf\ufffd", "\u72ac"][i % 2] for i in range(20)]
+
+
 def test_the_vae_shows_samples_and_a_table_model_writes_no_images(tmp_path):
     aekit.VAE(latent_dim=2, channels=(4, 4), epochs=1, batch_size=16, device="cpu").fit(
         images(), tensorboard=tmp_path / "v"
