@@ -7,12 +7,17 @@ the model it loaded once (:mod:`aekit.dask.models`) and writes ``OUTPUT/<input n
 column under its own name, ``score``, ``is_anomaly`` (and ``p_value`` when the detector has it).
 The parts go into a staging folder beside the output, which replaces the output only once every
 part is written: a failure leaves the previous output as it was. Workers read the inputs and write
-the parts themselves, so both must be on storage that every worker sees (a shared file system).
+the parts themselves, so both must be on storage that every worker sees (a shared file system);
+the inputs go to them as absolute paths. The model goes in a worker plugin of the scoring's own,
+unregistered when it ends (success or failure): a scoring leaves no model on the cluster.
 """
 
 from __future__ import annotations
 
 import glob
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -93,22 +98,40 @@ def score_files(
     target = check_output(output, overwrite=overwrite, inputs=files, kind="output")
     est = estimator(run, "scores", params)
     id_column = id_column or _recorded_id(run, files[0])
-    with _connect(scheduler) as client:
-        shipped = ship(est, client)
+    with (
+        _connect(scheduler) as client,
+        _shipped(est, client) as shipped,
         # the parts are written into a staging folder beside the output, which is swapped in whole
         # (with its manifest, keeping any files of the user's) once every part is there
-        with staged_folder(target, "output") as staging:
-            futures = client.map(
-                score_file,
-                [str(f) for f in files],
-                [str(staging / f.name) for f in files],
-                shipped=shipped,
-                id_column=id_column,
-                prepare=recorded_preparation(run),
-                pure=False,
-            )
-            rows = sum(client.gather(futures))
+        staged_folder(target, "output") as staging,
+    ):
+        futures = client.map(
+            score_file,
+            # absolute: a worker opens them in its own working directory, not the client's
+            [str(f.absolute()) for f in files],
+            [str(staging / f.name) for f in files],
+            shipped=shipped,
+            id_column=id_column,
+            prepare=recorded_preparation(run),
+            pure=False,
+        )
+        rows = sum(client.gather(futures))
     return rows, len(files)
+
+
+@contextmanager
+def _shipped(est: Any, client: Any) -> Iterator[Shipped]:
+    """The model on the cluster for one scoring: a worker plugin of this scoring's own (a scoring of
+    the same model beside it keeps its own), unregistered at the end, success or failure, so that
+    the scheduler and the workers let go of the model (a loop that retrains and scores would
+    otherwise leave one more on each at every round)."""
+    name = f"aekit-scoring-{uuid.uuid4().hex}"
+    try:
+        yield ship(est, client, name=name)
+    finally:
+        # the cluster gone (the error said already), or the plugin never registered: nothing to undo
+        with suppress(OSError, TimeoutError, ValueError):
+            client.unregister_worker_plugin(name)
 
 
 def _refuse_file_name(output: str) -> None:

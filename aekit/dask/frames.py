@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 from typing import Any
 
 from ..errors import ArgumentTypeError, UsageError, naming
@@ -15,7 +16,7 @@ from ..estimators.outputs import (
 )
 from ..estimators.persistence import load, read_config
 from ..estimators.thresholds import unread_rule_params
-from .models import Shipped, install, key_of, model, model_files
+from .models import Shipped, key_of, model, model_files
 
 
 def score(run: Any, ddf: Any, *, id_column: str | None = None, client: Any = None, **params):
@@ -115,18 +116,24 @@ def recorded_id_column(run: Any, columns) -> str | None:
     return name if name in list(columns) else None
 
 
-def ship(est: Any, client: Any = None) -> Shipped:
+def ship(est: Any, client: Any = None, *, name: str | None = None) -> Shipped:
     """Make ``est`` available to the tasks: to every worker of ``client`` (a worker plugin that loads
-    it once per worker, :mod:`aekit.dask.models`), else in this process; what the tasks carry."""
+    it once per worker, :mod:`aekit.dask.models`; ``name``: the plugin's, default one per model),
+    else in this process (the tasks carry it); what the tasks carry."""
     files = model_files(est)
     key = key_of(files)
     if client is None:
-        install(key, est)
-    else:
-        from .plugin import ModelPlugin
+        return Shipped(key, (est, threading.Lock()))
+    from .plugin import ModelPlugin
 
-        client.register_plugin(ModelPlugin(key, files), name=f"aekit-model-{key}")
+    client.register_plugin(ModelPlugin(key, files), name=name or plugin_name(key))
     return Shipped(key)
+
+
+def plugin_name(key: str) -> str:
+    """The worker plugin of the model ``key`` shipped by :func:`score` or :func:`encode` (one per
+    model: shipping it again replaces it)."""
+    return f"aekit-model-{key}"
 
 
 def current_client(client: Any = None) -> Any:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from distributed import WorkerPlugin
 
-from .models import from_files, install
+from .models import held, let_go
 
 
 class ModelPlugin(WorkerPlugin):
-    """Holds a model's files; on each worker's start (and on registration) loads it once."""
+    """Holds a model's files; on each worker's start (and on registration) loads it once, and on
+    unregistration (or the worker's end) lets go of it."""
 
     def __init__(self, key: str, files: dict[str, bytes]):
         self.key = key
@@ -16,4 +17,7 @@ class ModelPlugin(WorkerPlugin):
 
     def setup(self, worker) -> None:
         threads = getattr(getattr(worker, "state", None), "nthreads", None)
-        install(self.key, from_files(self.files, threads=threads))
+        held(self.key, self.files, threads)
+
+    def teardown(self, worker) -> None:
+        let_go(self.key)

@@ -176,8 +176,14 @@ async def infer(request: Request) -> Response:
     req = parse_infer(parse_json(body), binary)
     works = model.work(req)
     echoed = model.echoed(req, works[-1].rows)
+    batcher = state.batchers[model.name]
     try:
-        results = await asyncio.gather(*(state.batchers[model.name].submit(w) for w in works))
+        results = await _unless_gone(request, asyncio.gather(*(batcher.submit(w) for w in works)))
+    except ClientDisconnect:
+        log.info(
+            "the client went away before its answer from %s; its work was dropped", request.url.path
+        )
+        return Response(status_code=CLIENT_GONE)  # to nobody: the metrics' code
     except Exception as exc:  # the estimator refused the rows (400), or failed (500)
         return await model_error(request, exc)
     outputs = [echoed] if echoed is not None else []
@@ -193,6 +199,38 @@ async def infer(request: Request) -> Response:
             "the model's outputs for these rows are not finite (NaN or infinity), which JSON "
             "cannot carry; the rows are far outside the range of the training data"
         ) from None
+
+
+async def _unless_gone(request: Request, answer: asyncio.Future) -> Any:
+    """``answer``'s result; ClientDisconnect once the client has closed its connection, its queued
+    work then cancelled, so that the batcher drops it instead of computing an answer for nobody
+    (a burst of clients that time out and retry held every later request behind their work)."""
+    gone = asyncio.ensure_future(_disconnect(request))
+    try:
+        await asyncio.wait({answer, gone}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        gone.cancel()
+        left = not answer.done()
+        if left:
+            answer.cancel()  # cancels each request's future in the queue (the batcher skips them)
+            answer.add_done_callback(_taken)
+    if left:
+        raise ClientDisconnect()
+    return answer.result()
+
+
+def _taken(answer: asyncio.Future) -> None:
+    """Take a cancelled gather's outcome: it ends with CancelledError as its exception, which asyncio
+    would log with a traceback as "never retrieved" (the work was dropped on purpose)."""
+    if not answer.cancelled():
+        answer.exception()
+
+
+async def _disconnect(request: Request) -> None:
+    """Returns once the client has gone: the body is read, so the next message is the disconnect
+    (the server's ``receive`` waits for it; it is not called once the answer is sent)."""
+    while (await request.receive())["type"] != "http.disconnect":
+        pass
 
 
 async def read_body(request: Request, limit: int) -> bytes:
@@ -255,8 +293,9 @@ async def http_error(request: Request, exc: Exception) -> Response:
     return error_response(message, exc.status_code)
 
 
-# a client that went away before its request was read (a timeout, a killed job, a proxy giving up):
-# no failure of the server's, counted apart from them (as nginx's 499) so a 5xx alert stays quiet
+# a client that went away before its answer (a timeout, a killed job, a proxy giving up), while its
+# request was read or while it waited for the model: no failure of the server's, counted apart from
+# them (as nginx's 499) so a 5xx alert stays quiet
 CLIENT_GONE = 499
 
 

@@ -7,7 +7,8 @@ thread. One thread runs every model's calls, one at a time, so the estimators ar
 concurrently and the event loop stays free to read and answer requests meanwhile.
 
 If a combined call fails, each request of it is run again alone, so that a failure is only the
-failing request's own.
+failing request's own. A request whose client has gone away is cancelled (:mod:`.app`): its work
+is dropped before it runs, not computed for nobody.
 """
 
 from __future__ import annotations
@@ -75,11 +76,15 @@ class Batcher:
         while True:
             waiting = await self._gather()
             for group in self._groups(waiting):
+                # a request whose client went away meanwhile is cancelled: its work is dropped
+                group = [(w, fut) for w, fut in group if not fut.done()]
+                if not group:
+                    continue
                 works = [w for w, _ in group]
                 results = await loop.run_in_executor(self.executor, run_together, works)
                 self.observe(sum(w.rows for w in works))
                 for (_, fut), result in zip(group, results):
-                    if fut.done():  # the client's request was cancelled meanwhile
+                    if fut.done():  # the client went away while its batch ran
                         continue
                     if isinstance(result, BaseException):
                         fut.set_exception(result)

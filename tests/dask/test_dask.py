@@ -253,3 +253,56 @@ def test_parts_are_read_as_aekit_score_reads_them(world):
         assert got["uid"].tolist() == want["uid"].tolist()
         np.testing.assert_allclose(got["score"], want["score"], rtol=1e-5, atol=1e-6)
         np.testing.assert_array_equal(got["is_anomaly"], want["is_anomaly"])
+
+
+def _scheduler_plugins(dask_scheduler) -> list[str]:
+    return sorted(dask_scheduler.worker_plugins)
+
+
+def _loaded() -> list[str]:
+    return sorted(models._MODELS)
+
+
+@pytest.fixture(scope="module")
+def few(world):
+    """Two small Parquet files, and one that lacks a column the model needs."""
+    few, bad = world["root"] / "few", world["root"] / "few-bad"
+    few.mkdir()
+    bad.mkdir()
+    for i in range(2):
+        table(200, 20 + i, first_id=200 * i).to_parquet(few / f"p{i}.parquet")
+    table(50, 30).drop(columns="f3").to_parquet(bad / "p.parquet")
+    return few, bad
+
+
+def test_cli_scorings_leave_no_plugin_or_model_on_the_cluster(world, few):
+    """probe 59 leaks #1: each ``aekit score --dask`` left a worker plugin on the scheduler and its
+    model loaded in every worker (a failed one too), one more at every round of a retrain-and-score
+    loop; and every worker that joined later loaded them all."""
+    client, address = world["client"], world["cluster"].scheduler_address
+    plugins, loaded = client.run_on_scheduler(_scheduler_plugins), client.run(_loaded)
+    for rule in ("percentile:90", "percentile:95", "fpr:0.1"):  # three calibrations: three models
+        cli_here(
+            "score", world["run"], "--input", str(few[0] / "*.parquet"), "--output",
+            world["root"] / "few-scores", "--overwrite", "--threshold", rule, "--dask", address,
+        )  # fmt: skip
+    cli_here(
+        "score", world["run"], "--input", str(few[1] / "*.parquet"), "--output",
+        world["root"] / "few-bad-scores", "--dask", address, check=2,
+    )  # fmt: skip
+    assert client.run_on_scheduler(_scheduler_plugins) == plugins
+    now = client.run(_loaded)  # no model of theirs left loaded in any worker
+    assert all(set(now[w]) <= set(loaded[w]) for w in now), (now, loaded)
+
+
+def test_relative_inputs_are_read_by_the_workers(world, few, monkeypatch):
+    """probe 59 leaks #3: a relative --input went to the workers as typed, and each looked for it in
+    its own working directory ("data/t.parquet is not a valid .parquet file")."""
+    monkeypatch.chdir(world["root"])  # the workers' working directory is another one
+    proc = cli_here(
+        "score", "run", "--input", "few/*.parquet", "--output", "rel-scores", "--dask",
+        world["cluster"].scheduler_address,
+    )  # fmt: skip
+    assert "wrote 400 scores in 2 parts" in proc.stdout
+    got = pd.read_parquet(world["root"] / "rel-scores" / "p1.parquet")
+    assert got["user_id"].tolist() == (np.arange(200, 400) * 7).tolist()
