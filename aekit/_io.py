@@ -155,7 +155,9 @@ def _new_temporary(path: Path, suffix: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     remove_stale_temporaries(path.parent)
     fd, tmp = tempfile.mkstemp(
-        prefix=_temp_prefix(_temp_stem(path.name, suffix)), suffix=suffix + ".tmp", dir=path.parent
+        prefix=_temp_prefix(_temp_stem(path.name, suffix, name_max(path.parent))),
+        suffix=suffix + ".tmp",
+        dir=path.parent,
     )
     os.close(fd)
     return Path(tmp)
@@ -173,24 +175,35 @@ _swept: set[str] = set()  # folders whose stale temporary files this process rem
 PID_DIGITS = 10  # the most digits of a pid in a helper's name (Linux's pid_max, 2**22, has 7)
 
 
-NAME_MAX = 255  # bytes in a file name on the common file systems (ext4, XFS, btrfs, tmpfs)
 # bytes a temporary name adds to its stem and suffix: ".", ".HOST-PID.", mkstemp's letters, ".tmp"
 _TEMP_EXTRA = 1 + 1 + 6 + 1 + PID_DIGITS + 1 + 8 + len(".tmp")
 
 
-def longest_temp_name(name: str) -> int:
-    """Bytes of the longest temporary file name an atomic write of ``name`` makes beside it (the
-    longest pid, and ``name``'s suffix kept: :func:`write_with`)."""
+def name_max(folder: Path) -> int:
+    """The longest file name (bytes) the file system of ``folder`` (or its nearest existing
+    parent) takes: 255 on most, 143 on eCryptfs (an encrypted home folder)."""
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    try:
+        return int(os.pathconf(folder, "PC_NAME_MAX"))
+    except (OSError, ValueError, AttributeError):  # not POSIX, or not asked: the common limit
+        return 255
+
+
+def longest_temp_name(name: str, limit: int = 255) -> int:
+    """Bytes of the longest temporary file name an atomic write of ``name`` makes beside it, in a
+    folder whose names may have ``limit`` bytes (the longest pid, and ``name``'s suffix kept:
+    :func:`write_with`)."""
     pid, letters, suffix = "9" * PID_DIGITS, "x" * 8, Path(name).suffix
-    stem = _temp_stem(name, suffix)
+    stem = _temp_stem(name, suffix, limit)
     return len(os.fsencode(f"{_temp_prefix(stem, pid)}{letters}{suffix}.tmp"))
 
 
-def _temp_stem(name: str, suffix: str) -> str:
-    """``name`` as the temporary file's name holds it: cut where the temporary name would pass
-    :data:`NAME_MAX` while ``name`` fits (an --overlay of an input named in 222 to 255 bytes failed
-    after all the work: probe 59 locale L1). mkstemp's letters keep a cut name unique."""
-    room = NAME_MAX - _TEMP_EXTRA - len(os.fsencode(suffix))
+def _temp_stem(name: str, suffix: str, limit: int) -> str:
+    """``name`` as the temporary file's name holds it: cut where the temporary name would pass the
+    folder's ``limit`` while ``name`` fits (an --overlay of an input named in 222 to 255 bytes
+    failed after all the work: probe 59 locale L1). mkstemp's letters keep a cut name unique."""
+    room = limit - _TEMP_EXTRA - len(os.fsencode(suffix))
     while name and len(os.fsencode(name)) > room:  # whole characters: no UTF-8 sequence cut
         name = name[: -max(1, (len(os.fsencode(name)) - room) // 4)]
     return name or "_"

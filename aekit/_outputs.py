@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from . import _manifest
-from ._io import create_only, followed, longest_temp_name, replaces_link
+from ._io import create_only, followed, longest_temp_name, name_max, replaces_link
 from ._transaction import longest_name_beside
 from .errors import UsageError
 
@@ -253,18 +253,17 @@ def _check_no_other_run(
 
 
 def _check_name_fits(written: Path, shown: str, option: str, kind: str) -> None:
-    """The names aekit writes beside the output while it is made (a temporary file, a folder's
-    staging folder) fit the file system's limit on a name, which the output's own name may not."""
+    """The output's own name fits the file system's limit on a name, and so do the names aekit
+    writes beside it while it is made: a folder's staging folder (a file's temporary name is cut to
+    fit, :func:`aekit._io.longest_temp_name`)."""
     name = written.name
-    longest = longest_temp_name(name) if kind == "file" else longest_name_beside(name)
-    limit = _name_max(written.parent)
-    if (
-        len(os.fsencode(name)) > limit
-    ):  # a file's temporary name is cut to fit: only its own is long
+    limit = name_max(written.parent)
+    if len(os.fsencode(name)) > limit:
         raise UsageError(
             f"{option} {shown}: the name is too long: names here are limited to {limit} bytes; "
             f"give a name of at most {limit} bytes"
         )
+    longest = longest_temp_name(name, limit) if kind == "file" else longest_name_beside(name)
     if longest > limit:
         most = limit - (longest - len(os.fsencode(name)))
         raise UsageError(
@@ -272,16 +271,6 @@ def _check_name_fits(written: Path, shown: str, option: str, kind: str) -> None:
             f"{'file' if kind == 'file' else 'folder'} beside it under a longer name, and names "
             f"here are limited to {limit} bytes; give a name of at most {most} bytes"
         )
-
-
-def _name_max(folder: Path) -> int:
-    """The longest file name (bytes) the file system of ``folder`` (or its nearest existing parent) takes."""
-    while not folder.exists() and folder != folder.parent:
-        folder = folder.parent
-    try:
-        return int(os.pathconf(folder, "PC_NAME_MAX"))
-    except (OSError, ValueError, AttributeError):  # not POSIX, or not asked: the common limit
-        return 255
 
 
 def _check_writable(target: Path, shown: str) -> None:

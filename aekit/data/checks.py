@@ -22,6 +22,11 @@ def fail(message: str) -> DataError:
     return DataError(one_line(message))
 
 
+def listed(names: list[str], most: int = 12) -> str:
+    """The first ``most`` of ``names`` for a message ("a, b, c ..."): a table may have thousands."""
+    return ", ".join(names[:most]) + (" ..." if len(names) > most else "")
+
+
 def unicode_forms(given: Iterable[Any], names: Iterable[Any]) -> str:
     """A message's last words for a name ``given`` that is one of ``names`` only in another Unicode
     normalization: macOS file names and exports write "é" as e and a combining accent (NFD), typed

@@ -155,11 +155,17 @@ def comma_grouped(cell: str) -> bool:
 
 
 def _comma_grouped(texts: list[str]) -> list[bool]:
-    """Which ``texts`` are numbers grouped by commas in the column's one grouping: India's where a
-    cell is grouped that way alone (1,09,987.99: en-IN spreadsheets), else thousands'."""
+    """Which ``texts`` are numbers grouped by commas in the column's one grouping: India's where
+    more cells are grouped that way alone (1,09,987.99: en-IN spreadsheets) than in thousands
+    alone, else thousands'. A stray cell of the other grouping is one odd cell (read as missing,
+    and named), not the column read the other way (which dropped it as text, or failed a later
+    chunk of a long file); a cell of both (12,345) reads the same either way."""
     western = [bool(GROUPED.fullmatch(c)) for c in texts]
     indian = [bool(INDIAN_GROUPED.fullmatch(c)) for c in texts]
-    return indian if any(i and not w for i, w in zip(indian, western)) else western
+    alone = sum(i and not w for i, w in zip(indian, western)) - sum(
+        w and not i for i, w in zip(indian, western)
+    )  # cells in India's grouping alone, less those in thousands' alone
+    return indian if alone > 0 else western
 
 
 def _date(cell: str) -> float | None:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import UsageError
+from ..errors import DataError, UsageError
 from .checks import fail
 
 # the image files a folder is read for, and the format each is written in (Windows and Chrome save
@@ -71,7 +71,7 @@ def open_image(path: Path, keep_depth: bool = False):
             if keep_depth and im.mode in WIDE_MODES:
                 return im.copy()
             if by_values:
-                return _float_to_gray(im, path)
+                return _wide_to_gray(im, path)
             if im.mode in WIDE_MODES[:-1]:  # 16-bit grayscale: keep the top byte
                 return Image.fromarray(
                     (np.asarray(im, dtype=np.uint32) >> 8).clip(0, 255).astype(np.uint8), "L"
@@ -81,6 +81,8 @@ def open_image(path: Path, keep_depth: bool = False):
             if im.mode == "P" and "transparency" in im.info:
                 im = im.convert("RGBA")
             return im.convert("RGB")
+    except DataError:  # said already (a 32-bit image's values): not "not a readable image"
+        raise
     except (
         UnidentifiedImageError,
         Image.DecompressionBombError,
@@ -98,22 +100,32 @@ def _bits(im) -> int:
     return int((bits[0] if isinstance(bits, tuple) else bits) or 16)
 
 
-def _float_to_gray(im, path: Path):
-    """A float or 32-bit integer image as 8-bit gray: values in [0, 1] (the float convention)
-    scaled by 255, values in [0, 255] as they are; other values refused in one line (no scale is
-    theirs to guess). A 32-bit integer image read as 16-bit was black (probe 59 locale M3)."""
+def _wide_to_gray(im, path: Path):
+    """A float or 32-bit integer image as 8-bit gray, by its values (no one scale is theirs).
+
+    Floats: values in [0, 1] (the float convention) scaled by 255, values in [0, 255] as they are.
+    32-bit integers: values in [0, 255] as they are (read as 16-bit, such an image was black:
+    probe 59 locale M3), values up to 65535 as a 16-bit image is read (its top byte: camera and
+    microscope data written as int32). Other values are refused in one line.
+    """
     from PIL import Image
 
     a = np.asarray(im, dtype=np.float64)
     lo, hi = (float(a.min()), float(a.max())) if a.size else (0.0, 0.0)
-    kind = "a float" if im.mode == "F" else "a 32-bit integer"
-    if not (np.isfinite(lo) and np.isfinite(hi)) or lo < 0 or hi > 255:
+    most = 255 if im.mode == "F" else 65535
+    if not (np.isfinite(lo) and np.isfinite(hi)) or lo < 0 or hi > most:
+        kind, ranges = ("a float", "[0, 1] or [0, 255]") if most == 255 else (
+            "a 32-bit integer", "[0, 255] or [0, 65535]"
+        )  # fmt: skip
         raise fail(
             f"{path} is {kind} image with values in [{lo:.3g}, {hi:.3g}]; expected values in "
-            f"[0, 1] or [0, 255]: scale it, or save it as an 8- or 16-bit image"
+            f"{ranges}: scale it, or save it as an 8- or 16-bit image"
         )
-    scale = 255.0 if hi <= 1.0 else 1.0
-    return Image.fromarray(np.round(a * scale).clip(0, 255).astype(np.uint8), "L")
+    if hi > 255:  # 16-bit values: the top byte, as a 16-bit image's
+        a = np.floor(a / 256)
+    elif hi <= 1.0 and im.mode == "F":
+        a = a * 255.0
+    return Image.fromarray(np.round(a).clip(0, 255).astype(np.uint8), "L")
 
 
 # EXIF orientations that turn the image a quarter: its width and height swap when shown

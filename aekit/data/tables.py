@@ -23,7 +23,7 @@ import numpy as np
 from .._notes import note
 from ..errors import UsageError, one_line
 from .cells import LONGEST, Cells
-from .checks import as_labels, fail, not_found, to_float32, unicode_forms
+from .checks import as_labels, fail, listed, not_found, to_float32, unicode_forms
 from .container import Data
 from .encoding import (
     MISSING,
@@ -99,16 +99,19 @@ def _first_not_utf8(path: Path, chunk: int = 1 << 20) -> tuple[int, int, bytes] 
                     decoder.decode(data, final=not data)
                 except UnicodeDecodeError as exc:
                     bad = offset - held + exc.start
-                    return (
-                        lines + data[: max(0, bad - offset)].count(b"\n"),
-                        bad,
-                        exc.object[exc.start :][:4],
-                    )
+                    before = data[: max(0, bad - offset)]
+                    return lines + _line_ends(before), bad, exc.object[exc.start :][:4]
                 if not data:
                     return None
-                offset, lines = offset + len(data), lines + data.count(b"\n")
+                offset, lines = offset + len(data), lines + _line_ends(data)
     except OSError:
         return None
+
+
+def _line_ends(data: bytes) -> int:
+    """Line ends in ``data``: LF, CR LF, and a bare CR (old Mac and Excel tables, which aekit
+    reads). A CR LF split between two chunks counts twice: a line off, in a message only."""
+    return data.count(b"\n") + data.count(b"\r") - data.count(b"\r\n")
 
 
 def _next_row(reader) -> list[str] | None:
@@ -168,7 +171,7 @@ def _pick_columns(
             more = f" (and {len(missing) - 8} more)" if len(missing) > 8 else ""
             raise fail(
                 f"{path} lacks the model's columns {', '.join(map(repr, missing[:8]))}{more}; its columns "
-                f"are: {', '.join(names[:12])}{' ...' if len(names) > 12 else ''}; give a table with the "
+                f"are: {listed(names)}; give a table with the "
                 f"columns the model was trained on (extra columns are ignored)"
                 f"{unicode_forms(missing, names)}"
             )
@@ -533,7 +536,7 @@ def _requested(layout: _Layout, columns: list[str], cells: Cells, encode: set[in
         more = f" (and {len(missing) - 8} more)" if len(missing) > 8 else ""
         raise fail(
             f"{layout.path} lacks the model's columns {', '.join(map(repr, missing[:8]))}{more}; its "
-            f"columns are: {', '.join(names[:12])}{' ...' if len(names) > 12 else ''}; give a table "
+            f"columns are: {listed(names)}; give a table "
             f"with the columns the model was trained on (extra columns are ignored)"
             f"{unicode_forms(missing, names)}"
         )

@@ -121,7 +121,7 @@ class DataSpec:
         """``--columns`` names the table's own columns (or ``NAME=VALUE`` of one): a typo was "lacks
         the model's columns ... the model was trained on", before there was a model (probe 59
         locale L5)."""
-        from ..data.checks import unicode_forms
+        from ..data.checks import listed, unicode_forms
         from ..data.encoding import SEPARATOR
 
         unknown = [
@@ -130,10 +130,10 @@ class DataSpec:
             if str(c) not in names and str(c).partition(SEPARATOR)[0] not in names
         ]
         if unknown:
-            shown = ", ".join(names[:12]) + (" ..." if len(names) > 12 else "")
             raise UsageError(
                 f"--columns {', '.join(map(repr, unknown))}: {self.data} has no column of "
-                f"{'that name' if len(unknown) == 1 else 'those names'}; its columns are: {shown}; "
+                f"{'that name' if len(unknown) == 1 else 'those names'}; its columns are: "
+                f"{listed(names)}; "
                 f"name its own columns in --columns{unicode_forms(unknown, names)}"
             )
 

@@ -199,8 +199,8 @@ class ServedModel:
                 )
             x = self._at_run_size(numbers(req.inputs[INPUT], self.tabular))
             self._check_shape(x)
-        elif self.raw is not None and not set(self.columns) <= set(req.inputs):
-            x = self._by_raw_name(req)  # (every encoded column posted: read as numbers, below)
+        elif self._raw_posted(req):
+            x = self._by_raw_name(req)
         elif self.columns:
             x = self._by_name(req)
         else:
@@ -271,6 +271,18 @@ class ServedModel:
             )
         except DataError as exc:
             raise ProtocolError(str(exc)) from None
+
+    def _raw_posted(self, req: InferRequest) -> bool:
+        """Whether a --categorical run's request posts the table's own columns: one of them missing
+        among the encoded ones (``plan``, not ``plan=pro``), or a text column posted as text (a
+        date's column keeps its name: ``day`` as ISO dates, not as days). Else every encoded
+        column is posted as numbers, read as such."""
+        if self.raw is None:
+            return False
+        text = [n for n, (is_text, _) in self.raw.items() if is_text and n in req.inputs]
+        return not set(self.columns) <= set(req.inputs) or any(
+            req.inputs[n].datatype == "BYTES" for n in text
+        )
 
     def _by_raw_name(self, req: InferRequest) -> np.ndarray:
         """A --categorical run's rows from the table's own columns posted by name (``plan`` as

@@ -59,6 +59,14 @@ def test_numbers_in_indias_grouping_are_numbers_in_a_column_of_one_grouping(tmp_
     )
     x = read_path(tmp_path / "u.csv").x
     assert np.isnan(x[-1, 1]) and x[0, 1] == pytest.approx(109987.99)
+    # and the reverse (review 59 #1): one 10,00,000 among thousands-grouped amounts is one odd
+    # cell, not the column read in India's grouping (dropped as text, or a long file's later
+    # chunk refused)
+    west = [f'0.{i},"{123 + i},456.00"' for i in range(30)] + ['0.9,"10,00,000.00"']
+    (tmp_path / "w.csv").write_text("qty,amount\n" + "\n".join(west) + "\n")
+    data = read_path(tmp_path / "w.csv")
+    assert data.feature_names == ["qty", "amount"] and np.isnan(data.x[-1, 1])
+    assert data.x[0, 1] == pytest.approx(123456)
 
 
 def test_numbers_a_plain_space_separates_are_not_glued_into_one(tmp_path):

@@ -228,6 +228,9 @@ def test_not_utf8_past_the_first_buffer_names_the_line_and_the_bytes_offset(tmp_
     at = b"\n".join(rows).index(b"\xfc")
     message = _error(tmp_path / "t.csv", match="not UTF-8")
     assert f"line 4001, byte {at:,}: invalid start byte, b'\\xfcric'" in message
+    # the lines of a table with CR line ends (review 59 #6: "line 1" for every byte)
+    (tmp_path / "t.csv").write_bytes(b"\r".join(rows) + b"\r")
+    assert "line 4001," in _error(tmp_path / "t.csv", match="not UTF-8")
 
 
 # --------------------------------------------------------------------------- images
@@ -590,3 +593,25 @@ def test_a_32_bit_integer_image_is_read_by_its_range_not_as_16_bit(tmp_path):
     np.testing.assert_allclose(read_path(tmp_path / "w.tif").x[0, 0], a / 255, atol=1e-6)
     Image.fromarray(a * 1000).save(tmp_path / "big.tif")
     _error(tmp_path / "big.tif", match="32-bit integer image with values in")
+    with pytest.raises(DataError) as info:  # said once, not inside "is not a readable image"
+        read_path(tmp_path / "big.tif")
+    assert "not a readable image" not in str(info.value)
+    # review 59 #3: an int32 TIFF of 16-bit values (camera data) is read as a 16-bit image was
+    Image.fromarray(a * 256).save(tmp_path / "i16.tif")
+    np.testing.assert_allclose(read_path(tmp_path / "i16.tif").x[0, 0], a / 255, atol=1e-6)
+
+
+def test_bits_per_sample_of_a_mode_i_image():
+    """review 59 #7: a mode "I" image says its bits in a TIFF's tag; one that says none (a 16-bit
+    PNG, opened in mode "I" by older Pillows) is 16-bit."""
+    import io
+
+    from PIL import Image
+
+    from aekit.data.images import _bits
+
+    assert _bits(Image.new("I", (4, 4))) == 16
+    buf = io.BytesIO()
+    Image.fromarray(np.zeros((4, 4), np.int32)).save(buf, format="TIFF")
+    with Image.open(buf) as im:
+        assert im.mode == "I" and _bits(im) == 32

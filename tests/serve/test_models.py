@@ -180,3 +180,34 @@ def test_a_categorical_run_takes_the_tables_own_columns_by_name(tmp_path):
     np.testing.assert_allclose(work.run(work.x, ("score",))["score"], want, rtol=1e-5, atol=1e-6)
     with pytest.raises(ProtocolError, match="missing 'plan'"):
         served.work(parse_infer({"inputs": body["inputs"][:2]}))
+
+
+def test_a_date_only_categorical_run_takes_its_dates_as_text(tmp_path):
+    """review 59 #2: a run whose only --categorical column is a date (its feature keeps the
+    column's name) listed `day` as BYTES and then refused a BYTES `day`: now read as aekit score
+    reads the file, and the days as numbers still read as before."""
+    import csv
+
+    from aekit.serve.models import load_model
+    from aekit.serve.protocol import parse_infer
+
+    from ..cli.helpers import cli_here
+
+    rng = np.random.default_rng(1)
+    days = [f"2024-03-{1 + i % 28:02d}" for i in range(40)]
+    a = [round(float(v), 4) for v in rng.normal(size=40)]
+    with open(tmp_path / "d.csv", "w", newline="") as f:
+        csv.writer(f).writerows([["a", "day"], *zip(a, days)])
+    cli_here(
+        "train", "anomaly", "--data", tmp_path / "d.csv", "--categorical", "day", "--epochs", "1",
+        "--device", "cpu", "--quiet", "--no-figures", "--out", tmp_path / "run",
+    )  # fmt: skip
+    served = load_model("d", tmp_path / "run")
+    assert {i["name"]: i["datatype"] for i in served.metadata()["inputs"]}["day"] == "BYTES"
+    a_in = {"name": "a", "datatype": "FP32", "shape": [40], "data": a}
+    as_text = {"name": "day", "datatype": "BYTES", "shape": [40], "data": days}
+    number = [19783.0 + i % 28 for i in range(40)]  # days since 1970-01-01: 2024-03-01 is 19783
+    as_days = {"name": "day", "datatype": "FP32", "shape": [40], "data": number}
+    (text,) = served.work(parse_infer({"inputs": [a_in, as_text]}))
+    (nums,) = served.work(parse_infer({"inputs": [a_in, as_days]}))
+    np.testing.assert_array_equal(text.x, nums.x)
