@@ -16,8 +16,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
-import torch
-
 from .. import _io
 from .._notes import note
 from .._version import __version__
@@ -34,6 +32,7 @@ from ..families import ESTIMATORS  # the only classes a config.json may name
 from ..models.custom import describe, refuse_files_in_output, refuse_files_under
 from ..models.init import float32_default
 from ..training.loop import GLOBAL_RNG
+from ..training.rng import borrowed_rng
 from ..training.serialize import check_finite, load_tensors, save_tensors
 from .params import NETWORKS, check, validate_params
 
@@ -380,7 +379,7 @@ def _load_once(path: Path, device: str | None, encoder: Any, decoder: Any):
         # the network is built before its weights are loaded: its initial draws leave the
         # caller's generator as it was (a notebook seeding torch before or after a load alike)
         # float32 as trained, whatever the process's default dtype (float64 weights failed every batch)
-        with GLOBAL_RNG, torch.random.fork_rng(devices=[]), float32_default():
+        with GLOBAL_RNG, borrowed_rng(), float32_default():
             est._set_tensors(tensors, config["state"])
     except AekitError:
         raise
