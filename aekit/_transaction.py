@@ -295,14 +295,29 @@ def mounts_inside(folder: str | os.PathLike, mountinfo: str = "/proc/self/mounti
     return sorted(p for p in _mount_table(mountinfo) if p.startswith(root.rstrip("/") + "/"))
 
 
-def folder_version(target: str | os.PathLike) -> tuple[int, int] | None:
-    """Which version of the folder ``target`` is there now: every commit swaps in another folder,
-    so its device and inode name it (None where there is none)."""
+def folder_version(target: str | os.PathLike, files: tuple[str, ...] = ()) -> tuple | None:
+    """Which version of the folder ``target`` is there now (None where there is none): its device
+    and inode, and the inode, time and size of each of its ``files`` (None for one not there).
+
+    Every commit swaps in another folder, but the folder's inode number alone does not name it:
+    ext4 gives a removed folder's number to the next one made, so a run replaced twice while
+    ``calibrate`` read it came back with the number it had read (A-B-A). The files a version
+    writes anew carry a time that the file system does not hand out again.
+    """
     try:
-        st = os.stat(readable(target))
+        real = readable(target)
+        st = os.stat(real)
     except OSError:
         return None
-    return st.st_dev, st.st_ino
+    return (st.st_dev, st.st_ino, *(_file_identity(real / name) for name in files))
+
+
+def _file_identity(path: Path) -> tuple[int, int, int] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_ino, st.st_mtime_ns, st.st_size
 
 
 def check_not_in_progress(target: str | os.PathLike) -> None:
@@ -538,10 +553,16 @@ class FolderTransaction:
         killed ``calibrate``'s or ``plot``'s copy of the finished run, which holds one too."""
         if not (self.staging / TRAINING / CHECKPOINTED).is_file():
             return False  # failed or killed before its first epoch was kept: nothing to --resume
+        return not self.an_update()
+
+    def an_update(self) -> bool:
+        """Whether the staging folder is a killed update's (``calibrate``, ``plot``, a save): a
+        linked copy of a finished run, never a training for ``--resume`` to continue (it carried
+        on with the threshold of a ``calibrate`` the user saw killed)."""
         try:
-            return not json.loads((self.staging / MARKER).read_text()).get("update", False)
-        except (OSError, ValueError, AttributeError):  # an older marker: as before
-            return True
+            return bool(json.loads((self.staging / MARKER).read_text()).get("update", False))
+        except (OSError, ValueError, AttributeError):  # an older marker: a training's, as before
+            return False
 
     def _carry_and_mark(self) -> None:
         """Link the user's files of the previous version into the staging folder (a name the new

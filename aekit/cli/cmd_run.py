@@ -320,11 +320,11 @@ def cmd_reconstruct(args: argparse.Namespace) -> int:
 def cmd_plot(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from .._transaction import folder_version
     from ..errors import UsageError
+    from ..estimators.persistence import version
     from ..recipes.folder import updating
 
-    since = folder_version(args.run)  # the version read: its figures go into it, or none
+    since = version(args.run)  # the version read: its figures go into it, or none
     est, recipe, config = _load(args)
     if "data" not in config:  # a model saved by est.save(): the family's own dataset is not its
         raise UsageError(

@@ -27,6 +27,7 @@ from ..training.device import resolve_device
 from ..training.loop import GLOBAL_RNG, LossFn, TrainConfig
 from ..training.memory import check_model_fits
 from ..training.progress import Pass, check_verbose
+from ..training.rng import borrowed_rng
 from ..training.threads import ThreadChoice, forward_flops, resolve, using_threads
 from ..training.trainer import Trainer
 from .params import TRAINING_SEEDS, validate_params
@@ -534,7 +535,7 @@ class NeuralEstimator(KeepsStateOnFailure, BaseEstimator):
                 f"seed must be below 2**32 to train, got {seed}: torch keeps 32 bits of a seed, "
                 f"so it would train as seed {seed % TRAINING_SEEDS}"
             )
-        with GLOBAL_RNG, torch.random.fork_rng(devices=[]), float32_default():
+        with GLOBAL_RNG, borrowed_rng(), float32_default():
             torch.manual_seed(seed)
             model = build()
         self._record_built_with()

@@ -12,10 +12,9 @@ from __future__ import annotations
 import importlib
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
-
-import torch
+from typing import Any, TypeVar
 
 from .. import _io
 from .._notes import note
@@ -33,12 +32,14 @@ from ..families import ESTIMATORS  # the only classes a config.json may name
 from ..models.custom import describe, refuse_files_in_output, refuse_files_under
 from ..models.init import float32_default
 from ..training.loop import GLOBAL_RNG
+from ..training.rng import borrowed_rng
 from ..training.serialize import check_finite, load_tensors, save_tensors
 from .params import NETWORKS, check, validate_params
 
 CONFIG = "config.json"
 WEIGHTS = "model.safetensors"
 FORMAT_VERSION = 1
+T = TypeVar("T")
 
 
 def jsonable(value: Any) -> Any:
@@ -298,38 +299,42 @@ def load(path: str | Path, *, device: str | None = None, encoder: Any = None, de
     path = as_path(path, "path")
     if path.exists() and not path.is_dir():
         raise UsageError(f"{path} is a file; expected the folder that holds {CONFIG} and {WEIGHTS}")
-    # config.json and the weights are read one after the other: a run replaced in between (a
-    # retrain with --overwrite, a save(overwrite=True)) gave the old threshold with the new network,
-    # flagging 2 rows of 200 where either version flagged 19. Both files' identities are the same
-    # before and after the read, or it is read again
+    return read_one_version(path, lambda: _load_once(path, device, encoder, decoder))
+
+
+def read_one_version(path: str | Path, read: Callable[[], T]) -> T:
+    """``read()`` of the saved model or run at ``path``, done again until no other version came
+    in while it read (:func:`version` the same before and after); a one-line RunInProgress after
+    :data:`LOAD_TRIES` reads.
+
+    config.json and the weights are read one after the other: a run replaced in between (a
+    retrain with --overwrite, a save(overwrite=True)) gave the old threshold with the new network,
+    flagging 2 rows of 200 where either version flagged 19.
+    """
+    path = Path(path)
     for _ in range(LOAD_TRIES):
-        seen = _version(path)
+        seen = version(path)
         try:
-            est = _load_once(path, device, encoder, decoder)
+            result = read()
         except AekitError:
-            if _version(path) == seen:
+            if version(path) == seen:
                 raise
             continue  # the files did not fit together because they were of two versions
-        if _version(path) == seen:
-            return est
+        if version(path) == seen:
+            return result
     raise RunInProgress(
         f"{path} was replaced while it was read, {LOAD_TRIES} times; load it once it is written"
     )
 
 
-def _version(path: Path) -> tuple | None:
-    """What identifies the version of a saved model now at ``path``: its two files' inodes, times
-    and sizes (a replaced folder holds new files), or None where they cannot be seen."""
-    from .._transaction import readable
+def version(path: str | Path) -> tuple | None:
+    """What identifies the version of a saved model or run now at ``path``: its folder, and its
+    two files' inodes, times and sizes (a new version holds new files); None where there is none.
+    A command that reads a run and then writes it (``calibrate``, ``plot``) writes only over the
+    version it read (:func:`aekit.recipes.folder.updating`)."""
+    from .._transaction import folder_version
 
-    try:
-        real = readable(path)
-        return tuple(
-            (s.st_ino, s.st_mtime_ns, s.st_size)
-            for s in (os.stat(real / CONFIG), os.stat(real / WEIGHTS))
-        )
-    except OSError:
-        return None
+    return folder_version(path, (CONFIG, WEIGHTS))
 
 
 def _load_once(path: Path, device: str | None, encoder: Any, decoder: Any):
@@ -374,7 +379,7 @@ def _load_once(path: Path, device: str | None, encoder: Any, decoder: Any):
         # the network is built before its weights are loaded: its initial draws leave the
         # caller's generator as it was (a notebook seeding torch before or after a load alike)
         # float32 as trained, whatever the process's default dtype (float64 weights failed every batch)
-        with GLOBAL_RNG, torch.random.fork_rng(devices=[]), float32_default():
+        with GLOBAL_RNG, borrowed_rng(), float32_default():
             est._set_tensors(tensors, config["state"])
     except AekitError:
         raise

@@ -20,9 +20,8 @@ from typing import Any
 
 from .. import _io
 from .._notes import note
-from .._transaction import folder_version
 from ..errors import AekitError, UsageError
-from ..estimators.persistence import CONFIG, estimator_config
+from ..estimators.persistence import CONFIG, estimator_config, version
 from .folder import updating
 from .run import load_run
 
@@ -38,7 +37,7 @@ def calibrate_run(
     series run, a normal stretch; for an image run, good images, whose pixels also give the pixel
     threshold: ``pixel_threshold`` changes only with them) of the detector run ``path``; returns
     the detector. ``source``: the path ``normal`` was read from, recorded with its checksum."""
-    since = folder_version(path)  # the version read: written over only if still there
+    since = version(path)  # the version read: written over only if still there
     est, recipe, config = load_run(path)
     if config.get("estimator") not in DETECTORS:
         raise UsageError(

@@ -77,10 +77,12 @@ class RunFolder:
         return self.work / "figures"
 
     def resume_source(self) -> Path | None:
-        """The run that ``--resume`` continues: an interrupted one beside ``path``, else ``path``."""
+        """The run that ``--resume`` continues: an interrupted training beside ``path``, else
+        ``path`` (a killed ``calibrate``'s or ``plot``'s copy of it is dropped, not continued)."""
         from ..estimators.persistence import CONFIG
 
-        if self._txn.resumable() and (self.work / CONFIG).is_file():
+        interrupted = self._txn.resumable() and not self._txn.an_update()
+        if interrupted and (self.work / CONFIG).is_file():
             return self.work
         return self.path if (self.path / CONFIG).is_file() and is_run(self.path) else None
 
@@ -203,16 +205,17 @@ def updating(path: str | os.PathLike, since: tuple | None = None) -> Iterator[Pa
     figures): yields a hard-linked copy of the run to change, swapped in whole at the end (its
     manifest updated, the user's files kept), or left as it was on an error.
 
-    ``since``: the run's :func:`~aekit._transaction.folder_version` when the caller read it; a
+    ``since``: the run's :func:`~aekit.estimators.persistence.version` when the caller read it; a
     run replaced meanwhile (a ``train --overwrite`` that ended while ``calibrate`` read its data)
     is refused, not given the old run's config.json over its new weights.
     """
-    from .._transaction import folder_version, staged_folder
+    from .._transaction import staged_folder
+    from ..estimators.persistence import version
 
     path = Path(path)
     kind = _manifest.aekit_kind(path) or "run"
     with staged_folder(path, "model" if kind == "model" else "run", seed=True) as work:
-        if since is not None and folder_version(path) != since:
+        if since is not None and version(path) != since:
             raise RunInProgress(
                 f"{path} was replaced while this command read it (another 'aekit train', "
                 f"'calibrate' or 'plot' wrote it); run the command again"

@@ -429,7 +429,16 @@ def _peek(path: Path) -> dict[str, Any]:
 
 
 def load_run(path: str | Path):
-    """(estimator, recipe, config) of a finished run folder."""
+    """(estimator, recipe, config) of a finished run folder, all three of one version of it: a
+    ``train --overwrite`` that ended between the reads of config.json and of the weights gave
+    ``evaluate`` the old run's held-out split scored by the new model."""
+    from ..estimators.persistence import read_one_version
+
+    return read_one_version(path, lambda: _load_run_once(path))
+
+
+def _load_run_once(path: str | Path):
+    """One read of the run at ``path`` (see :func:`load_run`)."""
     from ..estimators.persistence import load
 
     config = read_config(path)

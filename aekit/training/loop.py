@@ -39,6 +39,7 @@ from .._notes import note
 from ..errors import ArgumentTypeError, Diverged, RunFailure, UsageError
 from . import distributed
 from .checkpoint import has_checkpoint, load_checkpoint, save_checkpoint, start_again
+from .rng import borrowed_rng
 
 logger = logging.getLogger(__name__)
 
@@ -511,7 +512,7 @@ def _seeded_global_rng(run: _Run, epoch: int):
     seed = epoch_seed(run.config.seed, epoch, stream=3 + 1000 * run.rank)
     # not under GLOBAL_RNG: held for a whole epoch, it ran threaded fits one epoch at a time and
     # kept aekit.load waiting for another thread's epoch (aekit's own networks draw nothing here)
-    with torch.random.fork_rng(devices=[index] if cuda else []):
+    with borrowed_rng(index):
         torch.random.default_generator.manual_seed(seed)
         if cuda:
             with torch.cuda.device(index):

@@ -43,6 +43,7 @@ from .. import _cgroup
 from .._limits import soft_limit
 from ..errors import UsageError
 from .identity import ID, THREADS, checkpoint_id, new_id
+from .rng import borrowed_rng
 
 logger = logging.getLogger(__name__)
 
@@ -453,10 +454,10 @@ def forward_flops(model: Any, sample: Any) -> float | None:
     """Floating-point operations of ``model``'s forward pass on one sample (a backward pass is about twice that).
 
     Counts the multiply-adds of the linear and convolution layers (where the time goes) on a
-    forward pass of ``sample`` (a batch of one) in eval mode, without gradients and on a forked
-    RNG, so the model, its statistics and the random streams are as before. (torch's own
-    FlopCounterMode would do, but importing it takes seconds.) None when the model cannot be
-    run that way.
+    forward pass of ``sample`` (a batch of one) in eval mode, without gradients and on a lent
+    RNG (:func:`~aekit.training.rng.borrowed_rng`), so the model, its statistics and the random
+    streams are as before. (torch's own FlopCounterMode would do, but importing it takes
+    seconds.) None when the model cannot be run that way.
     """
     import torch
     from torch import nn
@@ -492,7 +493,7 @@ def forward_flops(model: Any, sample: Any) -> float | None:
     ]
     was_training = model.training
     try:
-        with torch.random.fork_rng(devices=[]), torch.no_grad():
+        with borrowed_rng(), torch.no_grad():
             model.eval()
             model(sample)
     except (

@@ -289,20 +289,20 @@ def test_a_load_failing_because_the_run_was_replaced_meanwhile_reads_it_again(
 def test_a_run_replaced_while_a_command_read_it_is_not_written_over(tmp_path):
     # calibrate read its data for tens of seconds; a train --overwrite ended meanwhile, and the
     # old run's config.json went over the new weights
-    from aekit._transaction import folder_version
     from aekit.errors import RunInProgress
+    from aekit.estimators.persistence import version
     from aekit.recipes.folder import updating
 
     X = np.random.default_rng(0).normal(size=(40, 3)).astype(np.float32)
     est = aekit.Autoencoder(epochs=1, threads=1, verbose=0).fit(X)
     est.save(tmp_path / "run")
-    since = folder_version(tmp_path / "run")
+    since = version(tmp_path / "run")
     est.save(tmp_path / "run", overwrite=True)
     with (
         pytest.raises(RunInProgress, match="was replaced while this command read it"),
         updating(tmp_path / "run", since),
     ):
         pass
-    with updating(tmp_path / "run", folder_version(tmp_path / "run")) as work:
+    with updating(tmp_path / "run", version(tmp_path / "run")) as work:
         (work / "note.txt").write_text("kept")
     assert (tmp_path / "run" / "note.txt").exists()

@@ -215,3 +215,33 @@ def test_a_run_of_ones_own_data_trains_without_a_home_folder(tmp_path, monkeypat
 
     monkeypatch.setattr("aekit.data.data_root", no_home)
     assert _check_out(tmp_path / "run", DataSpec(data="mine.csv")) == tmp_path / "run"
+
+
+def test_resume_drops_a_killed_calibrates_copy_and_continues_the_finished_run(tmp_path):
+    """probe 59 races 3: `train --resume` took a killed `calibrate`'s .RUN.partial/ for an
+    interrupted training: the resumed run carried the threshold of a calibrate that never ended."""
+    import numpy as np
+
+    from aekit._transaction import FolderTransaction
+
+    from ..cli.helpers import cli_here
+
+    np.save(tmp_path / "x.npy", np.random.default_rng(0).normal(size=(200, 6)).astype(np.float32))
+    run = tmp_path / "run"
+    cli_here("train", "anomaly", "--data", tmp_path / "x.npy", "--epochs", "2", "--threads", "1",
+             "--quiet", "--no-figures", "--out", run)  # fmt: skip
+    trained = json.loads((run / "config.json").read_text())["params"]["threshold"]
+    # what `calibrate` leaves when killed before its swap: a marked, linked copy of the run
+    txn = FolderTransaction(run, kind="run").acquire()
+    work = txn.begin(seed=run, discard=False)
+    config = json.loads((work / "config.json").read_text())
+    config["params"]["threshold"] = "fpr:0.2"
+    (work / "config.json").unlink()  # a new file, as calibrate writes it: the run's stays as it was
+    (work / "config.json").write_text(json.dumps(config))
+    txn.release()
+    cli_here("train", "anomaly", "--out", run, "--resume", "--epochs", "3", "--threads", "1",
+             "--quiet", "--no-figures")  # fmt: skip
+    resumed = json.loads((run / "config.json").read_text())
+    assert resumed["params"]["threshold"] == trained != "fpr:0.2"
+    assert "calibrated" not in resumed and resumed["resumed"][0]["after_epoch"] == 2
+    assert not (tmp_path / ".run.partial").exists()
