@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import tempfile
 import threading
+import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,6 +34,7 @@ LOADED = 4
 # The tables below are shared by the worker's event loop (plugins) and its task threads.
 _GUARD = threading.Lock()
 # key -> (the estimator, the lock of one scoring at a time with it), least recently used first
+REREGISTER_WAIT = 2.0  # seconds a task waits for its model's plugin being registered again
 _MODELS: OrderedDict[str, tuple[Any, threading.Lock]] = OrderedDict()
 # key -> (its files, the threads to load it with, how many registered plugins hold it): what a
 # model dropped from _MODELS is loaded again from while a plugin still holds it
@@ -118,6 +120,12 @@ def model(shipped: Shipped) -> tuple[Any, threading.Lock]:
     if shipped.here is not None:
         return shipped.here
     found = _loaded(shipped.key)
+    deadline = time.monotonic() + REREGISTER_WAIT
+    while found is None and time.monotonic() < deadline:
+        # the model's plugin sent again (a second score of the run): the worker tears the old one
+        # down (let_go) just before setting the new one up (held); a task in between waits for it
+        time.sleep(0.01)
+        found = _loaded(shipped.key)
     if found is None:
         raise RunFailure(
             "aekit.dask: the model is not loaded in this worker process; score through a "

@@ -101,31 +101,23 @@ def _bits(im) -> int:
 
 
 def _wide_to_gray(im, path: Path):
-    """A float or 32-bit integer image as 8-bit gray, by its values (no one scale is theirs).
-
-    Floats: values in [0, 1] (the float convention) scaled by 255, values in [0, 255] as they are.
-    32-bit integers: values in [0, 255] as they are (read as 16-bit, such an image was black:
-    probe 59 locale M3), values up to 65535 as a 16-bit image is read (its top byte: camera and
-    microscope data written as int32). Other values are refused in one line.
-    """
+    """A float or 32-bit integer image as 8-bit gray, by its values: in [0, 1] (the float
+    convention, a mask) scaled by 255, in [0, 255] as they are; others refused in one line, as no
+    scale is theirs to guess (a 32-bit integer image of 100-255 read as 16-bit was black: probe 59
+    locale M3; one of 16-bit values read by its top byte would be on another scale than a darker
+    frame of the same folder read as it is: review 59 R2-2)."""
     from PIL import Image
 
     a = np.asarray(im, dtype=np.float64)
     lo, hi = (float(a.min()), float(a.max())) if a.size else (0.0, 0.0)
-    most = 255 if im.mode == "F" else 65535
-    if not (np.isfinite(lo) and np.isfinite(hi)) or lo < 0 or hi > most:
-        kind, ranges = ("a float", "[0, 1] or [0, 255]") if most == 255 else (
-            "a 32-bit integer", "[0, 255] or [0, 65535]"
-        )  # fmt: skip
+    if not (np.isfinite(lo) and np.isfinite(hi)) or lo < 0 or hi > 255:
+        kind = "a float" if im.mode == "F" else "a 32-bit integer"
         raise fail(
             f"{path} is {kind} image with values in [{lo:.3g}, {hi:.3g}]; expected values in "
-            f"{ranges}: scale it, or save it as an 8- or 16-bit image"
+            f"[0, 1] or [0, 255]: scale it, or save it as an 8- or 16-bit image"
         )
-    if hi > 255:  # 16-bit values: the top byte, as a 16-bit image's
-        a = np.floor(a / 256)
-    elif hi <= 1.0 and im.mode == "F":
-        a = a * 255.0
-    return Image.fromarray(np.round(a).clip(0, 255).astype(np.uint8), "L")
+    scale = 255.0 if hi <= 1.0 else 1.0
+    return Image.fromarray(np.round(a * scale).clip(0, 255).astype(np.uint8), "L")
 
 
 # EXIF orientations that turn the image a quarter: its width and height swap when shown

@@ -8,9 +8,10 @@ put the caller's back, B put A's seeded one back; after both had ended the calle
 at a fit's seeded stream (a seeded script running a threaded grid search no longer repeated).
 
 So the sections are counted, as :func:`aekit.training.threads.using_threads` counts its calls: the
-first to begin in any thread saves the caller's state, the last to end puts it back. A section
-inside another of the same thread puts back the state it began with, as fork_rng does, so one
-thread alone draws exactly the numbers it drew under fork_rng.
+first to begin in any thread saves the caller's state, the last to end puts it back. Every other
+section puts back the state it began with, as fork_rng does: one thread alone draws exactly the
+numbers it drew under fork_rng, and a load or a fit's set-up beside a running fit leaves that
+fit's seeded stream where it was (review 59 R2-1).
 """
 
 from __future__ import annotations
@@ -49,7 +50,7 @@ def borrowed_rng(cuda: int | None = None) -> Iterator[None]:
     global _active
     devices = (None,) if cuda is None else (None, cuda)
     depth = getattr(_calls, "depth", 0)
-    own = {d: _state(d) for d in devices} if depth else {}  # inside this thread's own section
+    own = {d: _state(d) for d in devices}  # put back at the end, unless it is the last to end
     with _counting:
         for device in devices:
             if device not in _callers:  # untouched by the sections running: still the caller's
@@ -62,8 +63,8 @@ def borrowed_rng(cuda: int | None = None) -> Iterator[None]:
         _calls.depth = depth
         with _counting:
             _active -= 1
-            if own:
-                _put(own)  # back to the enclosing section's stream
-            elif _active == 0:
+            if _active == 0:
                 _put(_callers)
                 _callers.clear()
+            else:  # another section runs (this thread's enclosing one, or another thread's)
+                _put(own)

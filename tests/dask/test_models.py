@@ -70,3 +70,29 @@ def test_a_worker_keeps_a_bounded_number_loaded_and_reloads_an_evicted_one():
         for key in keys:
             models.let_go(key)  # what each plugin's teardown does
     assert models.loaded() == [] and models._SOURCES == {} and models._LOADS == {}
+
+
+def test_a_task_between_a_plugins_teardown_and_its_new_setup_waits_for_it():
+    """review 59 R2-3: a second score of one run sends its plugin again; the worker tears the old
+    one down (let_go) before setting the new one up (held), and a task in between failed with "the
+    model is not loaded in this worker process"."""
+    import threading
+    import time
+
+    det = _detector(0)
+    files = models.model_files(det)
+    key = models.key_of(files)
+    models.held(key, files, threads=1)
+    models.let_go(key)  # the old plugin's teardown ...
+    again = threading.Timer(0.2, models.held, (key, files, 1))  # ... the new one's setup, later
+    again.start()
+    try:
+        est, _ = models.model(models.Shipped(key))  # a task that ran in between
+        assert est.threshold_ == det.threshold_
+    finally:
+        again.join()
+        models.let_go(key)
+    start = time.monotonic()
+    with pytest.raises(aekit.errors.RunFailure, match="not loaded in this worker"):
+        models.model(models.Shipped(key))  # none comes: said after the wait
+    assert time.monotonic() - start >= models.REREGISTER_WAIT

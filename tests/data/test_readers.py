@@ -596,9 +596,12 @@ def test_a_32_bit_integer_image_is_read_by_its_range_not_as_16_bit(tmp_path):
     with pytest.raises(DataError) as info:  # said once, not inside "is not a readable image"
         read_path(tmp_path / "big.tif")
     assert "not a readable image" not in str(info.value)
-    # review 59 #3: an int32 TIFF of 16-bit values (camera data) is read as a 16-bit image was
+    # review 59 R2-2: a 0/1 mask is stretched as a float's; 16-bit values in an int32 TIFF are
+    # refused (read by their top byte, they were on another scale than a darker frame beside them)
+    Image.fromarray((a > 150).astype(np.int32)).save(tmp_path / "m.tif")
+    np.testing.assert_array_equal(read_path(tmp_path / "m.tif").x[0, 0], a > 150)
     Image.fromarray(a * 256).save(tmp_path / "i16.tif")
-    np.testing.assert_allclose(read_path(tmp_path / "i16.tif").x[0, 0], a / 255, atol=1e-6)
+    _error(tmp_path / "i16.tif", match="save it as an 8- or 16-bit image")
 
 
 def test_bits_per_sample_of_a_mode_i_image():
