@@ -131,6 +131,12 @@ def _join(backend: str, say_after: float = 10.0) -> None:
                 os.environ["MASTER_PORT"],
             )  # fmt: skip
     if failed:
+        if "EADDRINUSE" in str(failed[0]):  # torch's DistNetworkError: an internal error to the CLI
+            raise LaunchError(
+                f"MASTER_PORT {os.environ['MASTER_PORT']} is in use on this machine (another "
+                f"training, or another program); give a free port, or launch with aekit train "
+                f"... --nproc N, which picks one"
+            ) from None
         raise failed[0]
 
 

@@ -385,3 +385,23 @@ def test_a_rank_waiting_for_the_others_stops_on_sigterm(table, tmp_path):
     assert proc.returncode == 128 + signal.SIGTERM, err
     assert len(err.strip().splitlines()) == 1 and "interrupted" in err, err
     assert not (tmp_path / "r").exists()
+
+
+def test_a_master_port_in_use_is_one_line(table, tmp_path):
+    """verify 59: rank 0 given a MASTER_PORT another program listens on said "internal error:
+    DistNetworkError: The server socket has failed to listen ... EADDRINUSE"; now one line naming
+    the port."""
+    import socket
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        env = {"RANK": "0", "WORLD_SIZE": "2", "LOCAL_RANK": "0", "MASTER_ADDR": "127.0.0.1",
+               "MASTER_PORT": str(port)}  # fmt: skip
+        proc = run_cli(
+            "train", "anomaly", "--data", table, "--out", tmp_path / "r", *ARGS, check=None,
+            env=env,
+        )  # fmt: skip
+    assert_one_line_error(proc, 2, f"MASTER_PORT {port} is in use")
+    assert not (tmp_path / "r").exists()
