@@ -30,11 +30,11 @@ from ..estimators.persistence import CONFIG, WEIGHTS, load
 
 # models kept loaded in one worker: those in use (a score and an encode), not every old one
 LOADED = 4
+REREGISTER_WAIT = 2.0  # seconds a task waits for its model's plugin being registered again
 
 # The tables below are shared by the worker's event loop (plugins) and its task threads.
 _GUARD = threading.Lock()
 # key -> (the estimator, the lock of one scoring at a time with it), least recently used first
-REREGISTER_WAIT = 2.0  # seconds a task waits for its model's plugin being registered again
 _MODELS: OrderedDict[str, tuple[Any, threading.Lock]] = OrderedDict()
 # key -> (its files, the threads to load it with, how many registered plugins hold it): what a
 # model dropped from _MODELS is loaded again from while a plugin still holds it
