@@ -22,7 +22,13 @@ import numpy as np
 from sklearn.base import ClassNamePrefixFeaturesOutMixin
 
 from .._notes import note
-from ..data.checks import check_underflow, first_bad_label, refuse_channels_last, to_numpy
+from ..data.checks import (
+    check_underflow,
+    first_bad_label,
+    refuse_channels_last,
+    to_numpy,
+    unicode_forms,
+)
 from ..data.rowstore import RowStore
 from ..data.sparse import SparseRows
 from ..errors import ArgumentTypeError, DataError, DataTypeError, UsageError, one_line
@@ -41,8 +47,11 @@ def _ndim(X: Any) -> int:
     return 2 if _is_sparse(X) else int(X.ndim)
 
 
-def _fail(exc: Exception, X: Any, name: str) -> DataError:
-    """scikit-learn's message on one line, as a DataError (TypeError where scikit-learn raised one)."""
+def _fail(exc: Exception, X: Any, name: str, fitted: Any = None) -> DataError:
+    """scikit-learn's message on one line, as a DataError (TypeError where scikit-learn raised one);
+    ``fitted``: the names seen at fit, for a DataFrame whose names are the same in another Unicode
+    form (macOS writes NFD), which scikit-learn's "Feature names unseen" prints alike."""
+    hint = unicode_forms(X.columns, fitted) if fitted is not None and hasattr(X, "columns") else ""
     message = one_line(exc)
     # validate_data calls every array X ("X has 5 features", "Input X contains NaN")
     if name != "X":
@@ -73,6 +82,7 @@ def _fail(exc: Exception, X: Any, name: str) -> DataError:
         )
     if len(message) > MESSAGE_CHARS:
         message = message[:MESSAGE_CHARS] + " ..."
+    message += hint
     return (DataTypeError if isinstance(exc, TypeError) else DataError)(message)
 
 
@@ -219,7 +229,8 @@ def check_input(
                     if attr in vars(est):
                         delattr(est, attr)
     except (ValueError, TypeError) as exc:
-        raise _fail(exc, original, name) from None
+        fitted = getattr(est, "feature_names_in_", None) if not reset else None
+        raise _fail(exc, original, name, fitted) from None
     if isinstance(original, np.ndarray) and original.dtype.kind == "f" and original.itemsize > 4:
         check_underflow(original, X, name, None)  # float64 values that float32 holds as 0
     return SparseRows(X) if _is_sparse(X) else X

@@ -163,3 +163,17 @@ def test_values_a_little_outside_0_1_are_not_told_to_divide_by_255():
         outside_unit_range(0.0, 254.0, "X", "a sigmoid output", "output_activation='linear'")
     )
     assert pixels.endswith("divide the 8-bit pixels by 255")
+
+
+def test_a_frame_named_in_another_unicode_form_is_said_so():
+    """probe 59 locale (left by the fixer): score_samples of a DataFrame whose names are NFD
+    (macOS) after a fit on NFC names said scikit-learn's "Feature names unseen at fit time: -
+    température ... yet now missing: - température", the two printed alike."""
+    import unicodedata
+
+    rng = np.random.default_rng(0)
+    nfc = pd.DataFrame(rng.normal(size=(40, 2)), columns=["température", "b"])
+    det = aekit.AnomalyDetector(epochs=1, members=1, device="cpu", threads=1).fit(nfc)
+    nfd = nfc.rename(columns=lambda c: unicodedata.normalize("NFD", c))
+    with pytest.raises(DataError, match="two Unicode forms"):
+        det.score_samples(nfd)
