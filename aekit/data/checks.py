@@ -6,6 +6,7 @@ problem reads the same whichever path the data took. Only NumPy is imported here
 
 from __future__ import annotations
 
+import codecs
 import os
 import unicodedata
 from collections.abc import Iterable
@@ -40,6 +41,34 @@ def unicode_forms(given: Iterable[Any], names: Iterable[Any]) -> str:
                 f"composed (NFC) and decomposed (NFD, as macOS writes names); write both in one form)"
             )
     return ""
+
+
+def first_not_utf8(path: Path, chunk: int = 1 << 20) -> tuple[int, int, bytes] | None:
+    """(line, byte offset, the bytes from there) of the first byte of ``path`` that is not UTF-8;
+    None if it is all UTF-8 (or can no longer be read). Read a chunk at a time: tables may be large."""
+    decoder, offset, lines = codecs.getincrementaldecoder("utf-8")(), 0, 1
+    try:
+        with open(path, "rb") as f:
+            while True:
+                data = f.read(chunk)
+                held = len(decoder.getstate()[0])  # a character's first bytes, from the last chunk
+                try:
+                    decoder.decode(data, final=not data)
+                except UnicodeDecodeError as exc:
+                    bad = offset - held + exc.start
+                    before = data[: max(0, bad - offset)]
+                    return lines + _line_ends(before), bad, exc.object[exc.start :][:4]
+                if not data:
+                    return None
+                offset, lines = offset + len(data), lines + _line_ends(data)
+    except OSError:
+        return None
+
+
+def _line_ends(data: bytes) -> int:
+    """Line ends in ``data``: LF, CR LF, and a bare CR (old Mac and Excel tables, which aekit
+    reads). A CR LF split between two chunks counts twice: a line off, in a message only."""
+    return data.count(b"\n") + data.count(b"\r") - data.count(b"\r\n")
 
 
 def not_found(path: str | os.PathLike, what: str = "file") -> UsageError:

@@ -9,7 +9,6 @@ imported only to read Parquet.
 
 from __future__ import annotations
 
-import codecs
 import csv
 import itertools
 import os
@@ -23,7 +22,15 @@ import numpy as np
 from .._notes import note
 from ..errors import UsageError, one_line
 from .cells import LONGEST, Cells
-from .checks import as_labels, fail, listed, not_found, to_float32, unicode_forms
+from .checks import (
+    as_labels,
+    fail,
+    first_not_utf8,
+    listed,
+    not_found,
+    to_float32,
+    unicode_forms,
+)
 from .container import Data
 from .encoding import (
     MISSING,
@@ -75,7 +82,7 @@ def _table_rows(path: Path, delimiter: str) -> Iterator[tuple[int, list[str]]]:
                     yield reader.line_num, row
     except UnicodeDecodeError as exc:
         # exc.start counts from the decoder's buffer (8 KB), not the file: the byte looked for again
-        found = _first_not_utf8(path)
+        found = first_not_utf8(path)
         where = f"line {found[0]}, byte {found[1]:,}: " if found else ""
         shown = f", {found[2]!r}" if found else ""
         raise fail(
@@ -84,34 +91,6 @@ def _table_rows(path: Path, delimiter: str) -> Iterator[tuple[int, list[str]]]:
         ) from exc
     except csv.Error as exc:
         raise fail(f"{path} is not a valid {path.suffix} table: {exc}") from exc
-
-
-def _first_not_utf8(path: Path, chunk: int = 1 << 20) -> tuple[int, int, bytes] | None:
-    """(line, byte offset, the bytes from there) of the first byte of ``path`` that is not UTF-8;
-    None if it is all UTF-8 (or can no longer be read). Read a chunk at a time: tables may be large."""
-    decoder, offset, lines = codecs.getincrementaldecoder("utf-8")(), 0, 1
-    try:
-        with open(path, "rb") as f:
-            while True:
-                data = f.read(chunk)
-                held = len(decoder.getstate()[0])  # a character's first bytes, from the last chunk
-                try:
-                    decoder.decode(data, final=not data)
-                except UnicodeDecodeError as exc:
-                    bad = offset - held + exc.start
-                    before = data[: max(0, bad - offset)]
-                    return lines + _line_ends(before), bad, exc.object[exc.start :][:4]
-                if not data:
-                    return None
-                offset, lines = offset + len(data), lines + _line_ends(data)
-    except OSError:
-        return None
-
-
-def _line_ends(data: bytes) -> int:
-    """Line ends in ``data``: LF, CR LF, and a bare CR (old Mac and Excel tables, which aekit
-    reads). A CR LF split between two chunks counts twice: a line off, in a message only."""
-    return data.count(b"\n") + data.count(b"\r") - data.count(b"\r\n")
 
 
 def _next_row(reader) -> list[str] | None:
