@@ -261,9 +261,7 @@ class ServedModel:
                 f"{list(self.input_shape())}, or one input per column named after it ({shown}); "
                 f"got {', '.join(map(repr, req.inputs)) or 'none'}"
             )
-        cols = [_column(req.inputs[n], self.tabular) for n in posted]
-        if cols and any(len(c) != len(cols[0]) for c in cols):
-            raise ProtocolError("the columns have different numbers of rows; give each the same")
+        cols = _same_rows([_column(req.inputs[n], self.tabular) for n in posted])
         x = np.stack(cols, axis=1) if cols else np.empty((0, 0))
         try:
             return columns_by_name(
@@ -300,9 +298,7 @@ class ServedModel:
                 f"{', '.join(map(repr, need[:5]))}{more} (text columns as BYTES)"
             )
         posted = [n for n in self.raw if n in req.inputs]
-        cells = [_cells(req.inputs[n], self.raw[n][0]) for n in posted]
-        if any(len(c) != len(cells[0]) for c in cells):
-            raise ProtocolError("the columns have different numbers of rows; give each the same")
+        cells = _same_rows([_cells(req.inputs[n], self.raw[n][0]) for n in posted])
         read = dict(columns=self.columns, categorical=self.categorical, fill_values=None)
         try:
             data = read_cells(posted, Cells(cells, len(cells[0])), "the request", **read)
@@ -341,6 +337,13 @@ def _column(t: Tensor, missing: bool = False) -> np.ndarray:
     if len(t.shape) == 1 or (len(t.shape) == 2 and t.shape[1] == 1):
         return numbers(t, missing).reshape(-1)
     raise ProtocolError(f"the column {t.name!r} has shape {list(t.shape)}; expected [rows]")
+
+
+def _same_rows(columns: list) -> list:
+    """``columns`` posted by name, checked to hold one number of rows."""
+    if columns and any(len(c) != len(columns[0]) for c in columns):
+        raise ProtocolError("the columns have different numbers of rows; give each the same")
+    return columns
 
 
 def _cells(t: Tensor, text: bool) -> list[str]:
