@@ -37,6 +37,10 @@ from .badinput import REPO, check_run_folder, cli, one_torch_thread, proc_cli, s
 MODEL = ["--hidden", "256", "--latent-dim", "2", "--batch-size", "16", "--no-figures", "--quiet"]
 EPOCHS = 2  # of a fresh or overwriting run
 RESUMED = 4  # a resume trains the finished run (1 epoch) on to this
+STOPPED = (  # the line of a stopped training, with epochs to resume and with none yet
+    "aekit: interrupted; resume with --resume",
+    "aekit: interrupted; no epoch had finished, so there is nothing to resume: run the command again",
+)
 ROOM = 64 * 1024  # bytes left on the full disk: config.json fits, a checkpoint (~200 KB) does not
 
 
@@ -203,7 +207,7 @@ def test_a_signal_during_each_operation(world, tmp_path, one_thread):
             assert proc.returncode == -signal.SIGKILL
         else:
             assert proc.returncode == 128 + sig, (sig, op, proc.returncode, err)
-            assert err.strip().splitlines() == ["aekit: interrupted; resume with --resume"], err
+            assert err.strip() in STOPPED, err  # before or after the first checkpoint
         _previous_is_whole(world, run, op)
         rerun = argv if sig == signal.SIGKILL or op == "resume" else [*argv, "--resume"]
         code, _, rerun_err = cli(*rerun)
@@ -293,6 +297,29 @@ def test_a_stop_whose_interrupt_was_lost(world, tmp_path, monkeypatch, op, where
     monkeypatch.setattr(target, name, original)
     _previous_is_whole(world, run, op)
     code, _, err = cli(*argv, "--resume")
+    assert code == 0, err
+    _completed(run, EPOCHS)
+
+
+@pytest.mark.parametrize("op", ["fresh", "overwrite"])
+def test_a_stop_before_the_first_epoch_says_there_is_nothing_to_resume(
+    world, tmp_path, monkeypatch, op, one_thread
+):
+    """Stop 59's review 1 #8: a training stopped before any epoch finished said "resume with
+    --resume", where --resume only starts afresh; it says so, and the command run again trains."""
+    import aekit.training.loop as loop
+    from aekit.errors import Interrupted
+
+    def stopped(*args, **kwargs):
+        raise Interrupted(signal.SIGTERM)
+
+    monkeypatch.setattr(loop, "_train_epoch", stopped)
+    run, argv = _case(world, tmp_path, op)
+    code, _, err = cli(*argv)
+    assert code == 128 + signal.SIGTERM, err
+    assert err.strip().splitlines() == [STOPPED[1]], err
+    monkeypatch.undo()
+    code, _, err = cli(*argv)  # as told: not refused, nothing of the stopped one in the way
     assert code == 0, err
     _completed(run, EPOCHS)
 

@@ -378,10 +378,30 @@ def _interrupted(args: argparse.Namespace, signum: int) -> int:
     if signum == signal.SIGINT and _out_of_processes():
         return 1  # said: a library's own SIGINT, not Ctrl-C
     if signals.reports_interrupts():
-        hint = "; resume with --resume" if getattr(args, "command", None) == "train" else ""
+        hint = _resume_hint(args)
         what = "CPU time limit reached" if signum == signals.CPU_LIMIT else "interrupted"
         sys.stderr.write(f"aekit: {what}{hint}\n")
     return 128 + int(signum)
+
+
+def _resume_hint(args: argparse.Namespace) -> str:
+    """What a stopped ``train`` left: epochs that ``--resume`` continues, or none (then ``--resume``
+    would only start afresh, so the line says to run it again)."""
+    if getattr(args, "command", None) != "train":
+        return ""
+    family = getattr(args, "family", None)
+    out = getattr(args, "out", None) or (f"runs/{family}" if family else None)
+    if not out:
+        return ""
+    try:
+        from ..recipes.folder import RunFolder
+
+        done = RunFolder(out).interrupted_epochs()
+    except Exception:  # an --out aekit refuses (said before training): no run to speak of
+        return ""
+    if done:
+        return "; resume with --resume"
+    return "; no epoch had finished, so there is nothing to resume: run the command again"
 
 
 def _out_of_processes() -> bool:

@@ -139,7 +139,7 @@ class RunFolder:
     def _refuse_interrupted(self, chosen: bool) -> None:
         """An interrupted training's epochs (its staging folder) are not dropped unasked, as a
         finished run is not: one line, unless --overwrite or --resume ``chosen`` what to do."""
-        done = self._epoch() if self._txn.resumable() else 0
+        done = self.interrupted_epochs()
         if done and not chosen:
             raise UsageError(
                 f"run folder {self.path} has an interrupted training ({done} epoch"
@@ -150,6 +150,11 @@ class RunFolder:
     def _epoch(self) -> int:
         """The epoch of the checkpoint in the staging folder (0: none, or unreadable)."""
         return checkpoint_epoch(self.checkpoint_dir)
+
+    def interrupted_epochs(self) -> int:
+        """The epochs an interrupted training beside ``path`` kept for ``--resume`` (0: none, and
+        a new training of the same command starts afresh without being refused)."""
+        return self._epoch() if self._txn.resumable() else 0
 
     def epochs_kept(self) -> int:
         """The epochs of the checkpoint in the staging folder (0: none to resume)."""
