@@ -109,9 +109,8 @@ class SeriesAlarms:
 
     def calibrate(self: D, X: Any) -> D:
         """New calibration scores from a normal stretch ``X`` the detector never trained on (a new day,
-        a new machine): the per-step scores of ``X`` (past the detrending's warm-up, as the training
-        stretch's) set the threshold of every rule, "max" and "mean_std" as "fpr", and the
-        p-values; the model is unchanged. Returns ``self``.
+        a new machine): the per-step scores of ``X`` set the threshold of every rule, "max" and
+        "mean_std" as "fpr", and the p-values; the model is unchanged. Returns ``self``.
 
         Examples
         --------
@@ -188,11 +187,13 @@ class SeriesAlarms:
         return {"method": "training", "steps": len(self._settled(self.decision_scores_))}
 
     def _settled(self, scores: np.ndarray) -> np.ndarray:
-        """A stretch's per-step scores past the detrending's warm-up: "level" subtracts the mean of
-        fewer than ``window_`` steps over the first ones, so the windows over the first two windows'
-        steps are like nothing after them and, compared with the rest, score as anomalous (on a
-        climbing wave, 4x the scores after them, above a stuck sensor's)."""
-        warm = 2 * self.window_ if getattr(self, "detrend_", "none") == "level" else 0
+        """A stretch's per-step scores past the detrending's warm-up, in a run saved before
+        2026-12-07: its "level" subtracted the mean of fewer than ``window_`` steps over a stretch's
+        first ones, so its training scores over the first two windows are like nothing after them
+        (on a climbing wave, 4x the scores after them, above a stuck sensor's). Today's level extends
+        the next window's means back there (:class:`~aekit.estimators.series.trend.Levels`): none."""
+        old = getattr(self, "level_start_", "line") == "partial"
+        warm = 2 * self.window_ if old and getattr(self, "detrend_", "none") == "level" else 0
         return scores[warm:] if len(scores) > warm else scores
 
     def _calibration_state(self) -> dict[str, Any]:

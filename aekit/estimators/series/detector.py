@@ -47,7 +47,7 @@ from .inputs import (
 )
 from .metrics import series_metrics
 from .neighbors import WindowNeighbors
-from .trend import Differences, Levels, difference, resolve_detrend
+from .trend import detrender, difference, resolve_detrend, through, whole
 from .windows import AnomalyRange, find_ranges, scores_and_cover, step_scores
 
 SCORE_CHUNK = 1 << 18  # steps scored at a time: bounds the memory of scoring an in-memory series
@@ -177,6 +177,8 @@ class SeriesDetector(SeriesAlarms, NeuralEstimator):
         "none", "level" or "difference": what the detector models (see ``detrend``).
     detrend_source_ : str
         Why: "given", or the trend found (one line; ``aekit train series`` prints it).
+    level_start_ : str
+        How "level" takes a stretch's first steps: "line" (``trend.Levels``), "partial" (older runs).
     level_ : float
         The neighbours' weight of a window's level in use (see ``level``).
     scaler_ : aekit.estimators.preprocessing.Scaler
@@ -400,11 +402,13 @@ class SeriesDetector(SeriesAlarms, NeuralEstimator):
         ]
         self.channel_names_ = None if channel_names is None else [str(c) for c in channel_names]
         self.detrend_, self.detrend_source_ = resolve_detrend(self.detrend, x, self.channel_names_)
+        self.level_start_ = "line"  # how Levels takes a stretch's first steps (trend.py)
         # the period of a trending stretch is found on its differences (the trend would hide it)
         self.window_, self.window_source_ = self._resolve_window(
             x if self.detrend_ == "none" else difference(x)
         )
-        x = self._detrender()(x)  # (steps, channels): what the windows and the scaler see from here
+        # (steps, channels): what the windows and the scaler see from here
+        x = whole(detrender(self.detrend_, self.window_), x)
         self._check_calibration_length(len(x), tail)
         if self.stride > self.window_:
             raise UsageError(
@@ -459,13 +463,6 @@ class SeriesDetector(SeriesAlarms, NeuralEstimator):
                 f"{', '.join(given)} {what}: they are not used; give method={other}",
                 (*given, "method"),
             )
-
-    def _detrender(self) -> Any:
-        """A fresh chunk-by-chunk transform of raw steps into what the detector models (``detrend_``)."""
-        kind = getattr(self, "detrend_", "none")  # runs saved before detrending modelled the levels
-        if kind == "level":
-            return Levels(self.window_)
-        return Differences() if kind == "difference" else (lambda x: x)
 
     def _fit_reconstruction(self, scaled: np.ndarray, trainer: Trainer) -> None:
         """Train the autoencoder on the windows of the scaled stretch; with the neighbours, its error
@@ -590,15 +587,15 @@ class SeriesDetector(SeriesAlarms, NeuralEstimator):
         self.check_is_fitted()
         if getattr(self, "model_", None) is not None:
             self.model_.eval()
-        detrended = self._detrender()  # carries the steps before each chunk to the next
 
-        def scaled() -> Iterator[np.ndarray]:
+        def checked() -> Iterator[np.ndarray]:
             for chunk, x in numbered_chunks(chunks, "the series"):
                 self._check_names(chunk, "the series")
-                yield self.scaler_.transform(detrended(self._check_channels(x, "the series")))
+                yield self._check_channels(x, "the series")
 
+        # the transform carries the steps before each chunk to the next
         pairs = scores_and_cover(
-            scaled(),
+            map(self.scaler_.transform, through(detrender(self.detrend_, self.window_), checked())),
             self.window_,
             self.stride,
             self._channel_errors if channels else self._window_errors,
@@ -733,6 +730,7 @@ class SeriesDetector(SeriesAlarms, NeuralEstimator):
             window_source=self.window_source_,
             detrend=self.detrend_,
             detrend_source=self.detrend_source_,
+            level_start=self.level_start_,
             level_weight=self.level_,
             scaler=self.scaler_.get_state(),
             channel_names=self.channel_names_,
@@ -750,6 +748,8 @@ class SeriesDetector(SeriesAlarms, NeuralEstimator):
         # runs saved before detrending modelled the levels
         self.detrend_ = str(state.get("detrend", "none"))
         self.detrend_source_ = str(state.get("detrend_source", "given"))
+        # runs saved before 2026-12-07 trained on levels of fewer steps at a stretch's start
+        self.level_start_ = str(state.get("level_start", "partial"))
         # runs saved before level="auto" recorded the weight as the parameter only; runs saved
         # before level existed scored by reconstruction alone, where it weighs nothing
         level = state.get("level_weight", self.level)

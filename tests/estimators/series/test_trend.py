@@ -10,6 +10,7 @@ import aekit
 from aekit.estimators.series.trend import (
     Differences,
     Levels,
+    Unchanged,
     delevel,
     difference,
     resolve_detrend,
@@ -61,6 +62,55 @@ def test_chunk_by_chunk_equals_whole():
     np.testing.assert_array_equal(difference(x)[1:], np.diff(x, axis=0))
     means = np.lib.stride_tricks.sliding_window_view(x, 9, axis=0).mean(-1)  # (92, 2)
     np.testing.assert_allclose(delevel(x, 9)[8:], x[8:] - means, atol=1e-6)
+
+
+def test_the_first_window_takes_its_own_mean_and_one_step_chunks_equal_the_whole():
+    """Probe 60 clock H1 and L5: a series' first steps were levelled by the mean of fewer steps
+    (step 0 minus itself), and a first chunk of one step took a difference of 0."""
+    t = np.arange(60)
+    wave = np.sin(2 * np.pi * t / 9) + 0.03 * t  # a wave of the window's period on a line
+    levelled = delevel(wave[:, None], 9)[:, 0]
+    np.testing.assert_allclose(levelled, np.sin(2 * np.pi * t / 9) + 0.03 * 4, atol=1e-9)
+    x = np.random.default_rng(1).random((60, 2)).astype(np.float32)
+    for make, whole in ((Differences, difference(x)), (lambda: Levels(9), delevel(x, 9))):
+        chunked = make()
+        parts = [chunked(x[i : i + 1]) for i in range(60)]
+        np.testing.assert_allclose(np.concatenate(parts), whole, rtol=0, atol=1e-6)
+        assert not len(chunked.finish())  # nothing held once the series is longer than its start
+    short = Levels(9)
+    assert not len(short(x[:5])) and not len(short(x[5:16]))  # held until 17 steps
+    np.testing.assert_allclose(short.finish(), delevel(x[:16], 9), atol=1e-6)
+    np.testing.assert_allclose(delevel(x[:7], 9), x[:7] - x[:7].mean(axis=0), atol=1e-6)
+    one = Differences()
+    assert not len(one(x[:1])) and np.array_equal(one.finish(), np.zeros((1, 2), np.float32))
+    assert np.array_equal(Unchanged()(x), x) and not len(Unchanged().finish())
+
+
+def test_a_stretch_scored_on_its_own_has_no_false_range_at_its_start():
+    """Probe 60 clock H1: with "level", the first two windows of every scored stretch scored 2-6x
+    the stretch's median, a false range at step 0 for 24 of 40 starts (a recording scored in two
+    files was flagged at the cut; scored as one, nowhere)."""
+    x = trending()
+    det = aekit.SeriesDetector(seed=0, threads=1).fit(x[:4000])  # the neighbours: no training
+    assert det.detrend_ == "level"
+    for start in range(4000, 4040, 3):
+        assert not [r for r in det.ranges(x[start : start + 1000]) if r.start < 80], start
+    assert det.threshold_basis()["steps"] == 4000  # the training stretch has no warm-up now
+
+
+def test_a_run_saved_before_the_first_window_rule_keeps_its_warm_up(tmp_path):
+    """Runs saved before it trained on the old levels: their training scores' first two windows
+    stay out of the thresholds set from them."""
+    import json
+
+    x = trending()
+    aekit.SeriesDetector(seed=0, threads=1).fit(x[:4000]).save(tmp_path / "d")
+    config = json.loads((tmp_path / "d" / "config.json").read_text())
+    del config["state"]["level_start"]  # as a run saved before it was recorded
+    (tmp_path / "d" / "config.json").write_text(json.dumps(config))
+    old = aekit.load(tmp_path / "d")
+    assert old.level_start_ == "partial"
+    assert old.threshold_basis()["steps"] == 4000 - 2 * old.window_
 
 
 def test_a_trend_is_not_flagged_a_stuck_sensor_is():
