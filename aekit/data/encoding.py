@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from datetime import datetime, timezone
+from datetime import datetime, timedelta
 
 import numpy as np
 
@@ -174,9 +174,10 @@ def _date(cell: str) -> float | None:
         when = datetime.fromisoformat(cell.replace("/", "-"))
     except ValueError:
         return None
-    if when.tzinfo is not None:
-        when = when.astimezone(timezone.utc).replace(tzinfo=None)
-    return (when - _EPOCH).total_seconds() / 86400.0
+    # the offset taken off a timedelta, not the datetime: 0001-01-01T00:00:00+01:00 (.NET's
+    # DateTime.MinValue in a UTC+1 zone) is in year 0 in UTC, which datetime cannot hold
+    offset = when.utcoffset() or timedelta(0)
+    return (when.replace(tzinfo=None) - _EPOCH - offset).total_seconds() / 86400.0
 
 
 def parse_dates(cells: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

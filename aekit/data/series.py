@@ -16,6 +16,7 @@ steps whose gap is not closed yet are held back until a later chunk closes it.
 from __future__ import annotations
 
 import os
+import shlex
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -335,14 +336,30 @@ def _pick(names: list[str], header: bool, path: Path, time_column, label_column,
         columns=columns,
         skip=skip,
     )
+    _not_a_channel(names, values, path, ("time column", time_column, time))
     if columns is None and (left := sorted(skip - {time, label})):
         shown = ", ".join(repr(names[i]) for i in left)
         note(f"{path}: left out {shown}: pandas' index, as pandas reads it back (index=False)")
     return time, label, values
 
 
-def _cells_to_float(cells: np.ndarray, path: Path, first_step: int, names: list[str]) -> np.ndarray:
-    """Text cells (steps, k) as float64, gaps as NaN; a one-line error for a cell that is not a number."""
+def _not_a_channel(names: list[str], values: list[int], path: Path, given) -> None:
+    """One line for a time column that is one of the channels named (``columns``): by name the
+    CLI refuses it against the run; by index (``--time-column 1``) the column was read as both,
+    time and channel (probe 60 clock L6)."""
+    what, spec, index = given
+    if index in values:
+        raise UsageError(
+            f"{path}: the {what} {spec} is {names[index]!r}, one of the channels read; name "
+            f"another column as the {what}, or none"
+        )
+
+
+def _cells_to_float(
+    cells: np.ndarray, path: Path, first_step: int, names: list[str], columns: list[int]
+) -> np.ndarray:
+    """Text cells (steps, k) of the ``columns`` (their indices among ``names``) as float64, gaps as
+    NaN; a one-line error for a cell that is not a number."""
     if not not_numbers(cells).any():  # "2023_51" is not 202351, as pandas reads it
         try:
             return cells.astype(np.float64)  # fast path: numbers and "nan" only
@@ -359,12 +376,23 @@ def _cells_to_float(cells: np.ndarray, path: Path, first_step: int, names: list[
                 raise ValueError(text)
             out[r, c] = float(text)
         except ValueError:
+            name, option = _column_words(names, columns[c])
             raise fail(
-                f"{path}: step {first_step + r}, column {names[c]!r}: {text!r} is not a number; expected "
+                f"{path}: step {first_step + r}, column {name}: {text!r} is not a number; expected "
                 f"numbers (an empty cell or NaN is a gap): a column of text or times is no channel "
-                f"(--time-column {names[c]}, or --columns naming the channels)"
+                f"(--time-column {option}, or --columns naming the channels)"
             ) from None
     return out
+
+
+def _column_words(names: list[str], index: int) -> tuple[str, str]:
+    """A column as a message names it, and as ``--time-column`` takes it: an unnamed one (a
+    time-indexed pandas frame's index, written by ``df.to_csv()``) by its index, which the
+    option takes too (``--time-column ,`` was the advice: probe 60 clock M4)."""
+    name = names[index]
+    if not name.strip():
+        return f"{index} (unnamed, as pandas writes a frame's index)", str(index)
+    return repr(name), shlex.quote(name)
 
 
 def _table_chunks(
@@ -390,7 +418,7 @@ def _table_chunks(
                     f"{path}: row {line} has {len(row)} values; expected {len(names)} like the first row"
                 )
         cells = np.array([[row[i] for i in values] for _, row in body], dtype=str)
-        x = _cells_to_float(cells, path, step, [names[i] for i in values])
+        x = _cells_to_float(cells, path, step, names, values)
         y = None
         if label is not None:
             raw = np.array([row[label].strip() for _, row in body])
@@ -414,18 +442,51 @@ def _table_chunks(
         raise fail(f"{path} has a header but no data rows; expected rows of numbers")
 
 
-UTC_NAMES = ("UTC", "utc", "Etc/UTC", "Z", "+00:00")  # zones whose times NumPy writes right
+UTC_NAMES = ("UTC", "utc", "Etc/UTC", "Z", "+00:00")  # zones whose times NumPy writes in UTC
 
 
 def _time_text(col) -> np.ndarray:
     """A Parquet time column as text: a zoned timestamp in its own zone with its offset
     (``2024-07-02 17:20:00.000000+0200``, as pandas shows it; NumPy's text drops the zone and
-    writes UTC, the scores' times then hours off), any other as NumPy writes it."""
+    writes UTC, the scores' times then hours off), one in UTC as NumPy writes it with a ``Z`` (the
+    text written before zones were kept, now with its zone: a reader took it for local time,
+    probe 60 clock L7), a duration as seconds, any other as NumPy writes it."""
     import pyarrow as pa
 
     if pa.types.is_timestamp(col.type) and col.type.tz not in (None, *UTC_NAMES):
         return col.cast(pa.string()).to_numpy(zero_copy_only=False).astype(str)
+    if pa.types.is_timestamp(col.type) and col.type.tz is not None:
+        text = col.to_numpy(zero_copy_only=False).astype(str)
+        return np.where(text == "NaT", text, np.char.add(text, "Z"))
+    if pa.types.is_duration(col.type):
+        return _seconds_text(col)
     return col.to_numpy(zero_copy_only=False).astype(str)
+
+
+def _seconds_text(col) -> np.ndarray:
+    """A duration column (elapsed time) as exact seconds (``119940``, ``0.000100``; a null empty):
+    numbers, checked as such. NumPy's text of timedelta64 is cut short (``119940000000 microsec``,
+    its width taken from the first value), so neither read back nor checked (probe 60 clock M3)."""
+    import pyarrow as pa
+
+    digits = {"s": 0, "ms": 3, "us": 6, "ns": 9}[col.type.unit]
+    counts = col.cast(pa.int64()).fill_null(0).to_numpy(zero_copy_only=False)
+    valid = col.is_valid().to_numpy(zero_copy_only=False)
+    scale = 10**digits
+    return np.array(
+        [
+            _decimal(int(n), scale, digits) if ok else ""
+            for n, ok in zip(counts.tolist(), valid.tolist())
+        ],
+        dtype=str,
+    )
+
+
+def _decimal(count: int, scale: int, digits: int) -> str:
+    """``count / scale`` written exactly, in as few decimals as it takes (``60``, ``0.0001``)."""
+    whole, part = divmod(abs(count), scale)
+    sign = "-" if count < 0 else ""
+    return f"{sign}{whole}" + (f".{part:0{digits}d}".rstrip("0") if part else "")
 
 
 def _check_infinite(x: np.ndarray, path: Path, first_step: int, names: list[str]) -> None:

@@ -129,7 +129,9 @@ def _column(spec: str | int, names: list[str], header: bool, path: Path, what: s
         index = None
     if index is not None and -len(names) <= index < len(names):
         return index % len(names)
-    listed = ", ".join(names) if header else f"indices 0..{len(names) - 1} (no header row)"
+    # an unnamed column (pandas' index, df.to_csv()) shown by its index: its name shows nothing
+    shown = [n if n.strip() else f"(unnamed column {i})" for i, n in enumerate(names)]
+    listed = ", ".join(shown) if header else f"indices 0..{len(names) - 1} (no header row)"
     raise fail(
         f"{path} has no {what} {spec!r}; its columns are: {listed}{unicode_forms([spec], names)}"
     )

@@ -4,8 +4,10 @@ The windows of a series detector count steps, not times: a file sorted newest fi
 repeats, or rows missing without a trace (a logger offline) would be scored as a regular series,
 the splice reported as the anomaly. With ``--time-column`` the times are there to see it: read
 as numbers, or as ISO 8601 dates and times, they must increase (else one line: sort the file), and
-a jump of more than :data:`JUMP` usual steps is counted in a note. Times that are neither (free
-text) are carried as they are, unchecked.
+a jump of more than :data:`JUMP` usual steps is counted in a note. A column is read so when at most
+:data:`~aekit.data.encoding.TEXT_SHARE` of its cells are neither (a missing time, a typo): those are
+named in a note, the others checked. Times that are neither (free text) are carried as they are,
+unchecked.
 """
 
 from __future__ import annotations
@@ -20,33 +22,61 @@ import numpy as np
 from .._notes import note
 from .checks import fail
 from .container import Data
-from .encoding import parse_dates, parse_numbers
+from .encoding import TEXT_SHARE, parse_dates, parse_numbers
 
 HOUR = 3600.0  # seconds: a local clock's change of season
 SUB_MICROSECOND = re.compile(r"[.,][0-9]{6}[0-9]*[1-9]")  # a fraction of a second below 1 µs
 JUMP = 2.0  # an interval this many times the usual one: rows missing (named in a note)
+WHOLE = re.compile(r"[+-]?[0-9]{1,19}")  # an integer that int64 may hold, and float64 not (ns)
+BASIC_DATE = re.compile(r"[0-9]{8}(?:[0-9]{6})?")  # ISO 8601's basic form: 20240131, 20240131120000
 
 
 @dataclass
 class _Seen:
     last: float | None = None  # the previous step's time
     last_text: str = ""
+    last_step: int = 0
     usual: float | None = None  # the median interval of the first chunk
     jumps: int = 0  # intervals over JUMP usual ones
     first_jump: tuple = ()  # (time before, time after, step) of the first
-    dates: bool = False  # the times are dates (not plain numbers)
+    forward: tuple = ()  # the same for the first hour skipped by a clock set forward
+    kind: str | None = None  # "numbers", "dates", "basic" (20240131) or "text" (unchecked)
+    unread: int = 0  # cells of a time column that are no time, left out of the check
+    first_unread: tuple = ()  # (cell, step) of the first
+
+    @property
+    def dates(self) -> bool:
+        """Whether the times are dates (not plain numbers)."""
+        return self.kind in ("dates", "basic")
 
 
 def checked_times(chunks: Iterator[Data], path: Path, name: str) -> Iterator[Data]:
     """``chunks`` as they are, once their times (``ids``) are checked to increase; a note for jumps."""
     seen, step = _Seen(), 0
     for chunk in chunks:
-        read = _as_numbers(chunk.ids)
-        if read is not None:
-            times, seen.dates = read
-            _check(times, chunk.ids, seen, step, path, name)
+        if chunk.ids is not None and len(chunk.ids):
+            seen.kind = seen.kind or _kind(chunk.ids)
+            _check_chunk(chunk.ids, seen, step, path, name)
         step += len(chunk)
         yield chunk
+    _notes(seen, path, name)
+
+
+def _notes(seen: _Seen, path: Path, name: str) -> None:
+    if seen.unread:
+        count, (cell, at) = seen.unread, seen.first_unread
+        note(
+            f"{path}: {name} holds {count} {'cells that are' if count > 1 else 'cell that is'} "
+            f"{_no_time(seen)} "
+            f"(e.g. {cell!r} at step {at}); the order of the steps was checked on the others"
+        )
+    if seen.forward:
+        before, after, at = seen.forward
+        note(
+            f"{path}: {name} skips an hour at step {at} ({before} -> {after}): a clock set forward "
+            f"(daylight saving time?) skips an hour of local times, no rows missing; write {name} "
+            f"with its UTC offset (2024-03-31T03:00:00+02:00) or in UTC"
+        )
     if seen.jumps:
         count, (before, after, at) = seen.jumps, seen.first_jump
         note(
@@ -56,18 +86,65 @@ def checked_times(chunks: Iterator[Data], path: Path, name: str) -> Iterator[Dat
         )
 
 
-def _as_numbers(cells) -> tuple[np.ndarray, bool] | None:
-    """Times as numbers (seconds for dates) and whether they are dates, or None when they are
-    neither numbers nor dates."""
-    if cells is None or len(cells) == 0:
-        return None
-    values, bad = parse_numbers(cells)
-    if not bad.any() and not np.isnan(values).any():
-        return values, False
+def _no_time(seen: _Seen) -> str:
+    return "no ISO date or time" if seen.dates else "no number"
+
+
+def _kind(cells) -> str:
+    """What a time column holds, from its first chunk: numbers, ISO dates (``basic`` in the
+    compact form, 20240131, whose cells are numbers too), or, where more than :data:`TEXT_SHARE`
+    of its cells are neither, free text (unchecked). A few unreadable cells (a missing time, a
+    typo, 2023-02-29) are named, not a reason to check nothing (probe 60 clock M1)."""
+    most = (1 - TEXT_SHARE) * len(cells)
+    _, ok = _read(cells, "numbers")
+    if ok.sum() >= most:
+        return "basic" if _read(cells, "basic")[1].sum() == ok.sum() else "numbers"
+    return "dates" if _read(cells, "dates")[1].sum() >= most else "text"
+
+
+def _read(cells, kind: str) -> tuple[np.ndarray, np.ndarray]:
+    """Times as numbers (seconds for dates; int64 for whole numbers, which float64 rounds past
+    2**53: epoch nanoseconds) and the mask of the cells read."""
+    cells = np.char.strip(np.asarray(cells, dtype=str))
+    if kind == "numbers":
+        values, bad = parse_numbers(cells)
+        ok = ~bad & ~np.isnan(values)
+        if ok.any() and all(WHOLE.fullmatch(c) for c in cells[ok].tolist()):
+            try:
+                return np.where(ok, cells, "0").astype(np.int64), ok
+            except OverflowError:  # past int64 (9.2e18): no clock's time
+                pass
+        return values, ok
+    if kind == "basic":
+        basic = np.array([bool(BASIC_DATE.fullmatch(c)) for c in cells.tolist()], bool)
+        cells = np.where(basic, [c[:8] + "T" + c[8:] if len(c) > 8 else c for c in cells], "-")
     days, bad = parse_dates(cells)
-    if not bad.any() and not np.isnan(days).any():
-        return days * 86400.0, True
-    return None
+    return days * 86400.0, ~bad & ~np.isnan(days)
+
+
+def _check_chunk(cells, seen: _Seen, step: int, path: Path, name: str) -> None:
+    """The chunk's readable times checked; its other cells counted (free text: nothing checked)."""
+    if seen.kind == "text":
+        return
+    times, ok = _read(cells, seen.kind)
+    steps = step + np.arange(len(cells))
+    if not ok.all():
+        if not seen.unread:
+            i = int(np.flatnonzero(~ok)[0])
+            seen.first_unread = (str(cells[i]), int(steps[i]))
+        seen.unread += int((~ok).sum())
+    if ok.any():
+        _check(times[ok], np.asarray(cells)[ok], steps[ok], seen, path, name)
+
+
+def _forward(before: np.ndarray, gaps: np.ndarray, usual: float) -> np.ndarray:
+    """Which jumps from the times ``before`` are a local clock set forward, the mirror of
+    :func:`_remedy`'s autumn: an hour more than the usual step, over a whole hour of the night
+    (01:55 then 03:00, the hour from 02:00 skipped; clocks change between midnight and 04:00).
+    The same jump at another time of day is rows missing."""
+    skipped = (np.floor(before / HOUR) + 1) * HOUR  # the first whole hour after the time before
+    night = (skipped % 86400.0) // HOUR <= 3
+    return (np.abs(gaps - usual - HOUR) <= 0.01 * HOUR) & night & (before + gaps >= skipped + HOUR)
 
 
 def _remedy(times: np.ndarray, i: int, name: str, dates: bool) -> str:
@@ -93,32 +170,52 @@ def _finer_than_read(before: str, after: str, dates: bool) -> bool:
     return dates and before != after and bool(SUB_MICROSECOND.search(f"{before} {after}"))
 
 
-def _check(times: np.ndarray, text, seen: _Seen, step: int, path: Path, name: str) -> None:
-    full = times if seen.last is None else np.concatenate([[seen.last], times])
-    labels = list(text) if seen.last is None else [seen.last_text, *text]
+def _check(times: np.ndarray, text, steps, seen: _Seen, path: Path, name: str) -> None:
+    """Readable ``times`` (with their ``text`` and ``steps``) checked to increase after the last
+    seen; jumps counted."""
+    first = seen.last is None
+    full = times if first else np.concatenate([[seen.last], times])  # int64 stays int64
+    labels = [str(t) for t in text] if first else [seen.last_text, *map(str, text)]
+    at = steps if first else np.concatenate([[seen.last_step], steps])
     gaps = np.diff(full)
     back = np.flatnonzero(gaps <= 0)
     if back.size:
-        i = int(back[0])
-        at = step + i + (1 if seen.last is None else 0)
-        if gaps[i] == 0 and _finer_than_read(labels[i], labels[i + 1], seen.dates):
-            raise fail(
-                f"{path}: {name} at step {at} ({labels[i]} then {labels[i + 1]}) is less than a "
-                f"microsecond from the time before, which aekit cannot tell apart (it reads times "
-                f"to the microsecond); expected times at least 1 microsecond apart: give {name} "
-                f"as numbers (nanoseconds from the first row)"
-            )
-        what = "repeats" if gaps[i] == 0 else "goes back"
-        raise fail(
-            f"{path}: {name} {what} at step {at} ({labels[i]} then {labels[i + 1]}); expected "
-            f"increasing times, one row each: {_remedy(full, i, name, seen.dates)}"
-        )
+        _refuse(full, labels, int(back[0]), int(at[int(back[0]) + 1]), seen, path, name)
     if seen.usual is None and gaps.size:
         seen.usual = float(np.median(gaps))
     if seen.usual:
-        far = np.flatnonzero(gaps > JUMP * seen.usual)
-        if far.size and not seen.jumps:
-            i = int(far[0])
-            seen.first_jump = (labels[i], labels[i + 1], step + i + (1 if seen.last is None else 0))
-        seen.jumps += int(far.size)
-    seen.last, seen.last_text = float(times[-1]), str(text[-1])
+        _count_jumps(full, labels, at, seen)
+    seen.last, seen.last_text, seen.last_step = times[-1].item(), labels[-1], int(at[-1])
+
+
+def _refuse(full, labels: list[str], i: int, at: int, seen: _Seen, path: Path, name: str):
+    gaps = np.diff(full)
+    if gaps[i] == 0 and _finer_than_read(labels[i], labels[i + 1], seen.dates):
+        raise fail(
+            f"{path}: {name} at step {at} ({labels[i]} then {labels[i + 1]}) is less than a "
+            f"microsecond from the time before, which aekit cannot tell apart (it reads times "
+            f"to the microsecond); expected times at least 1 microsecond apart: give {name} "
+            f"as numbers (nanoseconds from the first row)"
+        )
+    what = "repeats" if gaps[i] == 0 else "goes back"
+    raise fail(
+        f"{path}: {name} {what} at step {at} ({labels[i]} then {labels[i + 1]}); expected "
+        f"increasing times, one row each: {_remedy(full, i, name, seen.dates)}"
+    )
+
+
+def _count_jumps(full: np.ndarray, labels: list[str], at, seen: _Seen) -> None:
+    """Intervals over :data:`JUMP` usual ones counted; in local date times, one over a clock set
+    forward (the spring's change: see :func:`_forward`) is named apart, not rows missing."""
+    gaps = np.diff(full)
+    far = np.flatnonzero(gaps > JUMP * seen.usual)
+    if seen.dates:
+        spring = _forward(full[far], gaps[far], seen.usual)
+        if spring.any() and not seen.forward:
+            i = int(far[spring][0])
+            seen.forward = (labels[i], labels[i + 1], int(at[i + 1]))
+        far = far[~spring]
+    if far.size and not seen.jumps:
+        i = int(far[0])
+        seen.first_jump = (labels[i], labels[i + 1], int(at[i + 1]))
+    seen.jumps += int(far.size)

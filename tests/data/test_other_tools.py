@@ -114,4 +114,5 @@ def test_an_unnamed_column_of_whole_floats_is_data_and_utc_times_keep_their_text
     t = pd.date_range("2024-07-01 08:00", periods=30, freq="5min", tz="UTC")
     pd.DataFrame({"time": t, "v": np.sin(np.arange(30.0))}).to_parquet(tmp_path / "u.parquet")
     ids = read_series(tmp_path / "u.parquet", time_column="time").ids
-    assert str(ids[0]) == "2024-07-01T08:00:00.000000"  # as written before zones were kept
+    # as written before zones were kept, with its zone now (probe 60 clock L7)
+    assert str(ids[0]) == "2024-07-01T08:00:00.000000Z"

@@ -237,3 +237,62 @@ def test_a_series_npy_that_np_load_should_not_be_given_is_one_line(tmp_path):
     (tmp_path / "z.npz").rename(tmp_path / "z.npy")
     with pytest.raises(DataError, match="an .npz archive"):
         read_series(tmp_path / "z.npy")
+
+
+def test_a_parquet_duration_time_column_is_written_whole_as_seconds_and_checked(tmp_path):
+    """probe 60 clock M3: a duration column (elapsed time) was written cut short ("119940000000
+    microsec", "60000000000 microseco") and never checked, a reversed one accepted."""
+    elapsed = pd.to_timedelta(np.arange(2000) * 60, unit="s")
+    frame = pd.DataFrame({"t": elapsed, "v": np.sin(np.arange(2000) / 3)})
+    frame.to_parquet(tmp_path / "d.parquet", index=False)
+    ids = read_series(tmp_path / "d.parquet", time_column="t", chunk_steps=700).ids
+    assert list(ids[[0, 1, 1999]]) == ["0", "60", "119940"]
+    frame["t"] = pd.to_timedelta(np.arange(2000) * 100 + 5, unit="ns")
+    frame.to_parquet(tmp_path / "ns.parquet", index=False)
+    ids = read_series(tmp_path / "ns.parquet", time_column="t").ids
+    assert list(ids[:2]) == ["0.000000005", "0.000000105"]
+    frame["t"] = elapsed[::-1]
+    frame.to_parquet(tmp_path / "rev.parquet", index=False)
+    with pytest.raises(DataError, match=r"t goes back at step 1 \(119940 then 119880\)"):
+        read_series(tmp_path / "rev.parquet", time_column="t")
+
+
+def test_utc_parquet_times_are_written_with_their_zone(tmp_path):
+    """probe 60 clock L7: a UTC-zoned Parquet time column was written without its offset (other
+    zones kept theirs), so a reader of scores.csv took its times for local ones."""
+    t = pd.date_range("2024-07-01 08:00", periods=30, freq="5min", tz="UTC")
+    pd.DataFrame({"t": t, "v": np.sin(np.arange(30.0))}).to_parquet(tmp_path / "u.parquet")
+    ids = read_series(tmp_path / "u.parquet", time_column="t").ids
+    assert pd.Timestamp(ids[1]) == t[1]  # read back: the same instant, zone and all
+
+
+def test_a_time_indexed_pandas_csv_is_told_its_time_column_by_index(tmp_path):
+    """probe 60 clock M4: df.to_csv() of a frame indexed by time heads its index "": the advice
+    was "--time-column ," and the columns were listed as ", v"."""
+    t = pd.date_range("2024-01-01", periods=50, freq="1min", name=None)
+    pd.DataFrame({"v": np.sin(np.arange(50.0))}, index=t).to_csv(tmp_path / "idx.csv")
+    with pytest.raises(DataError) as err:
+        read_series(tmp_path / "idx.csv")
+    assert "column 0 (unnamed, as pandas writes a frame's index)" in str(err.value)
+    assert "(--time-column 0, or --columns" in str(err.value)
+    with pytest.raises(DataError, match=r"its columns are: \(unnamed column 0\), v$"):
+        read_series(tmp_path / "idx.csv", time_column="t")
+    assert read_series(tmp_path / "idx.csv", time_column=0).x.shape == (50, 1)
+    # a name the shell would split is quoted for the option
+    pd.DataFrame({"v": np.sin(np.arange(50.0))}, index=t.rename("my time")).to_csv(
+        tmp_path / "n.csv"
+    )
+    with pytest.raises(DataError, match="--time-column 'my time', or"):
+        read_series(tmp_path / "n.csv")
+
+
+def test_a_time_column_by_index_that_is_a_channel_is_refused(tmp_path):
+    """probe 60 clock L6: --time-column 1 naming one of the run's channels was read as time and
+    channel both (by name it is refused)."""
+    frame = pd.DataFrame(
+        {"t": np.arange(200), "a": np.sin(np.arange(200.0)), "b": np.arange(200.0)}
+    )
+    frame.to_csv(tmp_path / "s.csv", index=False)
+    with pytest.raises(UsageError, match="the time column 2 is 'b', one of the channels read"):
+        read_series(tmp_path / "s.csv", time_column=2, columns=["a", "b"])
+    assert read_series(tmp_path / "s.csv", time_column=0, columns=["a", "b"]).x.shape == (200, 2)
