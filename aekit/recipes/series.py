@@ -124,6 +124,8 @@ class SeriesRecipe(Recipe):
             }
         if note:  # every step labelled normal: the figures are those of an unlabelled series
             metrics["warnings"] = [note]
+        if data.ids is not None and "top_step" in metrics:  # the file's own time of that step
+            metrics["top_time"] = str(data.ids[metrics["top_step"]])
         found = {"window": int(est.window_), "window_source": est.window_source_}
         return {**found, "detrend": est.detrend_, **metrics}
 

@@ -106,8 +106,12 @@ def test_shared_ucr_series_short_run(shared_data, tmp_path):
     est, metrics = train_run(
         "series", {"epochs": 25, "device": "cpu"}, spec, tmp_path / "ucr", figures=False
     )
-    assert est.window_ == 183 and metrics["n_flagged_ranges"] == 0
     from aekit.data.series import read_series
+
+    assert est.window_ == 183 and metrics["n_flagged_ranges"] == 0
+    # probe 60 clock L8: the step's time too, from the file's time column
+    times = read_series(spec.data, time_column="timestamp").ids
+    assert metrics["top_time"] == str(times[len(times) - metrics["n_steps"] + metrics["top_step"]])
 
     test = read_series(
         folder / "135_UCR_Anomaly_InternalBleeding16_TEST.csv",
