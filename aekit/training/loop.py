@@ -25,6 +25,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import math
+import numbers
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -74,6 +75,8 @@ class TrainConfig:
     channels_last: bool = True
 
     def validate(self) -> TrainConfig:
+        """Check every setting (one UsageError line), NumPy scalars taken as the built-in numbers
+        they stand for, as the parameter tables take them (a search's ``rng.integers`` seeds)."""
         for name in (
             "epochs",
             "passes",
@@ -82,27 +85,44 @@ class TrainConfig:
             "checkpoint_every",
             "min_epochs",
         ):
-            value = getattr(self, name)
             low = 0 if name in ("epochs", "min_epochs") else 1
-            if not isinstance(value, int) or isinstance(value, bool) or value < low:
-                raise UsageError(f"{name} must be a whole number >= {low}, got {value!r}")
-        if not (isinstance(self.lr, (int, float)) and math.isfinite(self.lr) and self.lr > 0):
+            value = _whole(getattr(self, name))
+            if value is None or value < low:
+                raise UsageError(
+                    f"{name} must be a whole number >= {low}, got {getattr(self, name)!r}"
+                )
+            setattr(self, name, value)
+        lr = _real(self.lr)
+        if lr is None or not math.isfinite(lr) or lr <= 0:
             raise UsageError(f"lr must be a positive number, got {self.lr!r}")
+        self.lr = lr
         if self.schedule not in ("constant", "onecycle"):
             raise UsageError(f"schedule must be 'constant' or 'onecycle', got {self.schedule!r}")
         if self.precision not in PRECISIONS:
             raise UsageError(f"precision must be one of {PRECISIONS}, got {self.precision!r}")
-        if (
-            isinstance(self.seed, bool)
-            or not isinstance(self.seed, int)
-            or not 0 <= self.seed < 2**63
-        ):
+        seed = _whole(self.seed)
+        if seed is None or not 0 <= seed < 2**63:
             raise UsageError(f"seed must be a whole number in [0, 2**63), got {self.seed!r}")
+        self.seed = seed
         for name in ("patience", "stop_after"):
             value = getattr(self, name)
-            if value is not None and (not isinstance(value, int) or value < 1):
+            whole = None if value is None else _whole(value)
+            if value is not None and (whole is None or whole < 1):
                 raise UsageError(f"{name} must be a whole number >= 1 or None, got {value!r}")
+            setattr(self, name, whole)
         return self
+
+
+def _whole(value: Any) -> int | None:
+    """``value`` as an int when it is a whole number (an int or a NumPy integer, not a bool)."""
+    ok = isinstance(value, numbers.Integral) and not isinstance(value, bool)
+    return int(value) if ok else None
+
+
+def _real(value: Any) -> float | None:
+    """``value`` as a float when it is a real number (a NumPy float or integer too, not a bool)."""
+    ok = isinstance(value, numbers.Real) and not isinstance(value, bool)
+    return float(value) if ok else None
 
 
 def _take(data: Any, idx: torch.Tensor, device: torch.device) -> torch.Tensor:
@@ -339,7 +359,7 @@ def train(
     resuming and the callbacks.
     """
     run = _start(model, loss_fn, inputs, targets, config, checkpoint_dir, callbacks)
-    stopping = _EarlyStopping(config)
+    stopping = _EarlyStopping(config, watched=validation is not None)
     history, start_epoch = _resume(run, stopping) if resume else ([], 0)
     if start_epoch > config.epochs:
         raise UsageError(
@@ -670,9 +690,12 @@ class _EarlyStopping:
     ``min_epochs``); the best epoch's weights are kept. Its state goes into every checkpoint, so a
     resumed run stops where the uninterrupted one stops and keeps the same best weights."""
 
-    def __init__(self, config: TrainConfig):
-        self.patience, self.min_epochs = config.patience, config.min_epochs
+    def __init__(self, config: TrainConfig, *, watched: bool = True):
+        # off without patience, or without a validation loss to watch (``watched``)
+        self.patience = config.patience if watched else None
+        self.min_epochs = config.min_epochs
         self.best, self.best_state, self.bad_epochs = math.inf, None, 0
+        self.why_off = "patience=None" if config.patience is None else "no validation data"
 
     def update(self, epoch: int, val_loss: float | None, model: torch.nn.Module) -> bool:
         """Whether to stop after ``epoch`` (0-based)."""
@@ -715,9 +738,25 @@ class _EarlyStopping:
                 f"{where}: the early-stopping state is damaged ({state!r}); "
                 f"{start_again(Path(where))}"
             )
+        if self.patience is None:  # off now: the weights it kept are not this run's to judge
+            self._drop(best if best_state else None)
+            return
         if best is not None and best_state:
             self.best, self.best_state = float(best), best_state
         self.bad_epochs = bad
+
+    def _drop(self, best: Any) -> None:
+        """Early stopping is off in a run resumed from one that watched it: the epochs the resumed
+        run trains are judged by nothing, so its final weights are its last epoch's, as a run
+        without early stopping ends (the checkpoint's best put back at the end threw every resumed
+        epoch away, silently). Said when a best is dropped."""
+        if best is not None:
+            note(
+                f"the checkpoint kept its best epoch's weights (validation loss {float(best):.6g}) "
+                f"for early stopping, which is off in this fit ({self.why_off}): they are dropped, "
+                f"and the final weights are the last epoch's",
+                ("patience",),
+            )
 
     def restore_best(self, model: torch.nn.Module) -> None:
         if self.best_state is not None:
