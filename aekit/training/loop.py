@@ -37,7 +37,7 @@ import torch
 
 from .. import _stop
 from .._notes import note
-from ..errors import ArgumentTypeError, Diverged, RunFailure, UsageError
+from ..errors import ArgumentTypeError, DataError, Diverged, RunFailure, UsageError
 from . import distributed
 from .checkpoint import has_checkpoint, load_checkpoint, save_checkpoint, start_again
 from .rng import borrowed_rng
@@ -323,6 +323,7 @@ class _Run:
     # The loss the run started from (the first step's, before any update): the scale a diverged
     # loss is measured against (:data:`BLOWUP`); set by the first step of this call.
     start_loss: float | None = None
+    validation: tuple[Any, Any] | None = None  # (inputs, targets) of the validation loss
 
 
 # A finite loss this many times the loss the run started from (the untrained model's) is a
@@ -359,6 +360,7 @@ def train(
     resuming and the callbacks.
     """
     run = _start(model, loss_fn, inputs, targets, config, checkpoint_dir, callbacks)
+    run.validation = validation
     stopping = _EarlyStopping(config, watched=validation is not None)
     history, start_epoch = _resume(run, stopping) if resume else ([], 0)
     if start_epoch > config.epochs:
@@ -576,7 +578,8 @@ def _train_epoch(run: _Run, epoch: int) -> tuple[float, float]:
             # A NaN/inf loss stays in the sum: one look every ~2% of an epoch stops a diverged run
             # early (alone: under DDP every process checks the reduced loss at the epoch's end).
             if run.world == 1 and not bool(torch.isfinite(loss_sum)):
-                raise _diverged(epoch, config, float(loss_sum), run.checkpoint_dir)
+                overflow = _overflowing_data(run, epoch, float(loss_sum), "training")
+                raise overflow or _diverged(epoch, config, float(loss_sum), run.checkpoint_dir)
             _call(run.callbacks, "on_batch_end", epoch, step)
     seen_t = torch.tensor(float(seen), device=run.device, dtype=torch.float64)
     median = losses.median().double()  # each process's; their mean under DDP
@@ -626,6 +629,13 @@ def _check_finite(
     """
     train_loss, typical = train
     val_ok = val_loss is None or math.isfinite(val_loss)
+    if not math.isfinite(train_loss) or not val_ok:
+        split, value = (
+            ("training", train_loss) if not math.isfinite(train_loss) else ("validation", val_loss)
+        )
+        overflow = _overflowing_data(run, epoch, value, split)
+        if overflow is not None:
+            raise overflow
     if not math.isfinite(train_loss) or not val_ok or not _finite_weights(run.model):
         bad = train_loss if not math.isfinite(train_loss) else val_loss
         weights = math.isfinite(bad or 0.0)
@@ -664,6 +674,56 @@ def _check_finite(
             epoch, run.config, train_loss, run.checkpoint_dir, history=history, start=run.start_loss,
             grew=f"the training loss grew to {train_loss:.4g} from {base}",
         )  # fmt: skip
+
+
+# A value past this squares to near float32's largest number (3.4e38) or past it: a squared error
+# over data holding one overflows whatever the weights and the learning rate (a missing reading
+# written as 3.4e38 or 1e20), so a loss that is not finite then is the data's, not a divergence.
+SQUARE_OVERFLOWS = math.sqrt(torch.finfo(torch.float32).max) / 4
+
+
+def _overflowing_data(run: _Run, epoch: int, loss: float, split: str) -> DataError | None:
+    """The one-line error of a ``split`` ("training" or "validation") loss that is not finite
+    because its data hold a value whose square overflows float32; None when they hold none (a
+    divergence). Looked for only once a loss failed: one pass over the data, as a validation is."""
+    inputs, targets = (run.inputs, run.targets) if split == "training" else run.validation
+    found = _extreme_value(inputs, run.device)
+    if found is None and targets is not inputs:
+        found = _extreme_value(targets, run.device)
+    first = run.start_loss  # the untrained network's loss: no update, no learning rate, made it
+    if found is None and split == "training" and first is not None and not math.isfinite(first):
+        return DataError(
+            f"the training loss was already {first} at the first step, before any update: the "
+            f"data (after scaling) are too large for float32 arithmetic, whatever the learning "
+            f"rate; scale the data to a smaller range"
+        )
+    if found is None:
+        return None
+    row, value = found
+    what = (
+        f"a value of {value:.4g} (row {row} of the {split} rows, after scaling) squares past"
+        if math.isfinite(value)
+        else f"row {row} of the {split} rows holds a value that scaling took past"
+    )
+    return DataError(
+        f"the {split} loss became {loss} in epoch {epoch + 1} because of the data, not the "
+        f"learning rate: {what} float32's range (3.4e38); remove or replace such values (a "
+        f"sentinel for a missing reading?), or scale the data to a smaller range"
+    )
+
+
+def _extreme_value(data: Any, device: torch.device) -> tuple[int, float] | None:
+    """(row, value) of the first row of ``data`` holding a value past :data:`SQUARE_OVERFLOWS`
+    in size, read in chunks of rows (a row store from disk); None if no row holds one."""
+    n, chunk = len(data), 1024
+    for start in range(0, n, chunk):
+        stop = min(n, start + chunk)
+        rows = _slice(data, start, stop, device).reshape(stop - start, -1).float()  # (B, F)
+        big = rows.abs().amax(dim=1) > SQUARE_OVERFLOWS  # (B,)
+        if bool(big.any()):
+            row = int(big.nonzero()[0])
+            return start + row, float(rows[row, rows[row].abs().argmax()])
+    return None
 
 
 def _checkpoint(run: _Run, epoch: int, history: list[dict], stopping: _EarlyStopping) -> None:

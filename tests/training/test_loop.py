@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-from aekit.errors import Diverged, UsageError
+from aekit.errors import DataError, Diverged, UsageError
 from aekit.training.checkpoint import has_checkpoint, load_checkpoint, save_checkpoint
 from aekit.training.loop import TrainConfig, lr_at, train
 
@@ -512,3 +512,23 @@ def test_a_resume_that_still_watches_keeps_the_best_epoch_of_the_whole_run(tmp_p
     train(resumed, _loss, data, config=TrainConfig(epochs=6, **config), validation=val,
           checkpoint_dir=tmp_path, resume=True)  # fmt: skip
     assert all(torch.equal(a, b) for a, b in zip(resumed.parameters(), whole.parameters()))
+
+
+@pytest.mark.parametrize("lr", [1e-6, 1e-2])
+def test_a_value_whose_square_overflows_is_the_datas_fault_not_a_divergence(data, lr):
+    """probe 60 training 5: one value of 1e20 (a missing-reading sentinel) in the training rows gave
+    "training diverged ...: lower the learning rate" at any rate; in the validation rows, with a
+    finite training loss, the same. No rate cures it: one line names the split, row and value."""
+    bad = data.clone()
+    bad[7, 2] = 1e20
+    with pytest.raises(DataError, match=r"training loss became inf .* data, not the learning rate"):
+        train(_model(), _loss, bad, config=TrainConfig(epochs=2, batch_size=16, lr=lr))
+    with pytest.raises(DataError, match=r"validation loss became inf .* 1e\+20 \(row 7 of the va"):
+        train(_model(), _loss, data, config=TrainConfig(epochs=2, batch_size=16, lr=lr),
+              validation=(bad, bad))  # fmt: skip
+
+
+def test_a_divergence_on_ordinary_data_still_says_lower_the_learning_rate(data):
+    """probe 60 training 5: the data's check looks only once a loss failed, and finds nothing here."""
+    with pytest.raises(Diverged, match="lower the learning rate"):
+        train(_model(), _loss, data * 1e3, config=TrainConfig(epochs=3, batch_size=16, lr=1e8))
