@@ -29,7 +29,7 @@ import numbers
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -363,11 +363,7 @@ def train(
     run.validation = validation
     stopping = _EarlyStopping(config, watched=validation is not None)
     history, start_epoch = _resume(run, stopping) if resume else ([], 0)
-    if start_epoch > config.epochs:
-        raise UsageError(
-            f"the checkpoint in {checkpoint_dir} has trained {start_epoch} epochs, more than "
-            f"epochs={config.epochs}: nothing would train; give epochs above {start_epoch} to train on"
-        )
+    config = run.config  # a resume keeps the checkpoint's unit of an epoch (_keep_unit)
     if history:  # resumed: the scale is the first epoch's loss, not the trained model's
         run.start_loss = float(history[0]["train_loss"])
     _call(run.callbacks, "on_train_begin", config.epochs, run.steps)
@@ -517,11 +513,52 @@ def _resume(run: _Run, stopping: _EarlyStopping) -> tuple[list[dict], int]:
     if run.checkpoint_dir is None or not has_checkpoint(run.checkpoint_dir):
         return [], 0
     state = load_checkpoint(run.checkpoint_dir, model=run.model, optimizer=run.optimizer)
+    if int(state["epoch"]) > run.config.epochs:
+        raise CheckpointAhead(run.checkpoint_dir, int(state["epoch"]), run.config.epochs)
     stopping.restore(state["extra"].get("stopping"), state["extra_tensors"], run.checkpoint_dir)
+    _keep_unit(run, stopping, state["extra"].get("unit"))
     for group in run.optimizer.param_groups:  # a resumed run may change these (a lower lr)
         group["lr"], group["weight_decay"] = run.config.lr, run.config.weight_decay
     logger.info("resuming from %s after epoch %d", run.checkpoint_dir, int(state["epoch"]))
     return list(state["history"]), int(state["epoch"])
+
+
+def _keep_unit(run: _Run, stopping: _EarlyStopping, unit: Any) -> None:
+    """Train on in the checkpoint's unit: its epochs are ``passes`` passes over the data each
+    (epochs="auto" packs several on few rows), and early stopping waits ``min_epochs`` of them.
+    An explicit epochs=50 after 41 auto epochs of 4 passes trained 9 single passes, its patience
+    counted those and its floor dropped to 0: the history mixed two units under one name."""
+    if unit is None:  # a checkpoint written before the unit was kept: as it was
+        return
+    passes = _whole(unit.get("passes")) if isinstance(unit, dict) else None
+    floor = _whole(unit.get("min_epochs")) if isinstance(unit, dict) else None
+    if passes is None or passes < 1 or floor is None or floor < 0:
+        raise RunFailure(
+            f"{run.checkpoint_dir}: the epochs' unit is damaged ({unit!r}); "
+            f"{start_again(Path(run.checkpoint_dir))}"
+        )
+    config = run.config
+    if passes != config.passes:
+        note(
+            f"the checkpoint's epochs are {passes} passes over the data each, and the resumed "
+            f"ones are too: the epochs and the patience count {passes}-pass epochs"
+        )
+    run.config = replace(config, passes=passes, min_epochs=max(config.min_epochs, floor))
+    run.steps = run.pass_steps * passes
+    stopping.min_epochs = run.config.min_epochs
+
+
+class CheckpointAhead(UsageError):
+    """A resume whose checkpoint has trained more epochs (``trained``) than its settings give
+    (``epochs``): nothing would train. The command line says it in its own terms (the run folder,
+    and why ``auto`` came to fewer epochs)."""
+
+    def __init__(self, where: Any, trained: int, epochs: int):
+        self.trained, self.epochs = trained, epochs
+        super().__init__(
+            f"the checkpoint in {where} has trained {trained} epochs, more than epochs={epochs}: "
+            f"nothing would train; give epochs above {trained} to train on"
+        )
 
 
 @contextlib.contextmanager
@@ -739,7 +776,10 @@ def _checkpoint(run: _Run, epoch: int, history: list[dict], stopping: _EarlyStop
             optimizer=run.optimizer,
             epoch=epoch + 1,
             history=history,
-            extra={"stopping": stopping.state()},
+            extra={
+                "stopping": stopping.state(),
+                "unit": {"passes": config.passes, "min_epochs": config.min_epochs},
+            },
             extra_tensors=stopping.best_tensors(),
         )
     distributed.barrier()  # no process runs ahead of a checkpoint

@@ -1,4 +1,5 @@
 import contextlib
+import json
 import math
 
 import numpy as np
@@ -532,3 +533,23 @@ def test_a_divergence_on_ordinary_data_still_says_lower_the_learning_rate(data):
     """probe 60 training 5: the data's check looks only once a loss failed, and finds nothing here."""
     with pytest.raises(Diverged, match="lower the learning rate"):
         train(_model(), _loss, data * 1e3, config=TrainConfig(epochs=3, batch_size=16, lr=1e8))
+
+
+def test_a_resume_trains_on_in_the_checkpoints_unit_of_an_epoch(tmp_path, data, caplog):
+    """probe 60 training 4: 41 auto epochs of 4 passes resumed with an explicit epochs=50 trained
+    9 single passes (its patience counted those, its floor dropped to 0), and the history mixed
+    the two units under one name. The checkpoint keeps its passes and floor; a resume trains on
+    in them, as the uninterrupted run of that unit does, and a note says so."""
+    packed = dict(batch_size=16, lr=1e-2, patience=50, min_epochs=4)
+    whole = _model()
+    train(whole, _noisy_loss, data, config=TrainConfig(epochs=5, passes=4, **packed))
+    train(_model(), _noisy_loss, data, config=TrainConfig(epochs=3, passes=4, **packed),
+          checkpoint_dir=tmp_path)  # fmt: skip
+    resumed = _model(seed=5)
+    with caplog.at_level("WARNING", logger="aekit.notes"):
+        train(resumed, _noisy_loss, data, config=TrainConfig(epochs=5, batch_size=16, lr=1e-2,
+              patience=50), checkpoint_dir=tmp_path, resume=True)  # fmt: skip
+    assert all(torch.equal(a, b) for a, b in zip(resumed.parameters(), whole.parameters()))
+    assert "the checkpoint's epochs are 4 passes over the data each" in caplog.text
+    latest = json.loads((tmp_path / "latest.json").read_text())
+    assert latest["extra"]["unit"] == {"passes": 4, "min_epochs": 4}
