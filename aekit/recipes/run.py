@@ -322,6 +322,7 @@ def _finish(run: RunFolder, recipe: Recipe, est: Any, val: Data, config: dict, f
     metrics["warnings"] = recipe.quality_warnings(est, metrics, val)  # a useless result says so
     metrics.update(
         epochs=len(est.history_),
+        **_best_epoch(est),
         train_seconds=round(sum(r["seconds"] for r in est.history_), 3),
     )
     write_estimator(est, run.work, extra={**config, "status": "done"})
@@ -330,6 +331,22 @@ def _finish(run: RunFolder, recipe: Recipe, est: Any, val: Data, config: dict, f
         recipe.figures(est, val, run.figures_dir)
     run.commit()  # the one step that makes the new run the run at ``out``
     return metrics
+
+
+def _best_epoch(est: Any) -> dict[str, int]:
+    """metrics.json's ``best_epoch`` for a family with early stopping: the epoch whose weights the
+    run keeps, which ``epochs`` (the epochs run) is not (41 run, epoch 39's weights kept). The
+    first epoch of the lowest validation loss when early stopping watched one, as the loop keeps
+    it; else the last epoch (no patience, or no validation: a series detector)."""
+    if "patience" not in est.get_params(deep=False) or not est.history_:
+        return {}
+    history = est.history_
+    if est.patience is None or history[-1].get("val_loss") is None:
+        return {"best_epoch": len(history)}
+    judged = [
+        (float(r["val_loss"]), i) for i, r in enumerate(history) if r.get("val_loss") is not None
+    ]
+    return {"best_epoch": min(judged)[1] + 1}
 
 
 def _check_out(out: str | Path, spec: DataSpec) -> Path:
