@@ -278,7 +278,8 @@ class AnomalyRecipe(Recipe):
                 "threshold": float(est.threshold_),
                 "n_samples": int(len(scores)),
                 "anomaly_rate": float(np.mean(scores > est.threshold_)),
-                **mean_score(scores),
+                "mean_score": float(np.mean(scores)),  # inf when one is: null in JSON
+                **infinite_count(scores),
             }
         return est.evaluate(x, data.y)
 
@@ -366,16 +367,13 @@ class AnomalyRecipe(Recipe):
         return written
 
 
-def mean_score(scores: np.ndarray) -> dict[str, Any]:
-    """``mean_score`` of the finite ``scores`` (None when none is), and ``infinite_scores``, the
-    count of the others when there are any: a row whose squared error overflows scores inf
-    (:func:`aekit.estimators.anomaly.scores.overflow_as_infinite`: the most anomalous there is),
-    and a mean of inf is no figure JSON holds (metrics.json was refused after the whole training)."""
-    finite = np.isfinite(scores)
-    out: dict[str, Any] = {"mean_score": float(np.mean(scores[finite])) if finite.any() else None}
-    if not finite.all():
-        out["infinite_scores"] = int((~finite).sum())
-    return out
+def infinite_count(scores: np.ndarray) -> dict[str, int]:
+    """``infinite_scores``, the count of the ``scores`` that are inf, when there are any: a row
+    whose squared error overflows scores inf (the most anomalous there is:
+    :func:`aekit.estimators.anomaly.scores.overflow_as_infinite`), and makes the mean inf, which
+    JSON writes as null; the count says how many rows did it."""
+    count = int((~np.isfinite(scores)).sum())
+    return {"infinite_scores": count} if count else {}
 
 
 def target_rate(threshold: Any) -> float | None:

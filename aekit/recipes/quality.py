@@ -381,6 +381,6 @@ def infinite_scores(count: int, rows: str) -> str | None:
         f"{count} of the {rows} {'scores' if one else 'score'} inf ({'its' if one else 'their'} "
         f"squared error overflows float32): {'it holds' if one else 'they hold'} values far "
         f"beyond the training data's (a sentinel for a missing reading, such as 3.4e38?); "
-        f"{'it counts as an anomaly' if one else 'they count as anomalies'}, and mean_score "
-        f"leaves {'it' if one else 'them'} out"
+        f"{'it counts as an anomaly' if one else 'they count as anomalies'}, and makes "
+        f"mean_score inf (null in JSON)"
     )

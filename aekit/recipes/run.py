@@ -326,6 +326,9 @@ def _finish(run: RunFolder, recipe: Recipe, est: Any, val: Data, config: dict, f
         train_seconds=round(sum(r["seconds"] for r in est.history_), 3),
     )
     write_estimator(est, run.work, extra={**config, "status": "done"})
+    metrics, left = _io.finite_figures(metrics)  # as aekit evaluate writes them, not lost here
+    if left:
+        note(f"written as null, not finite numbers: {', '.join(left)}")
     run.write_json("metrics.json", metrics)
     if figures:
         recipe.figures(est, val, run.figures_dir)
