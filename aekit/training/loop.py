@@ -738,14 +738,15 @@ def _overflowing_data(run: _Run, epoch: int, loss: float, split: str) -> DataErr
         return None
     row, value = found
     what = (
-        f"a value of {value:.4g} (row {row} of the {split} rows, after scaling) squares past"
+        f"a value of {value:.4g} in row {row} of the {split} rows (after scaling) squares to "
+        f"near or past"
         if math.isfinite(value)
         else f"row {row} of the {split} rows holds a value that scaling took past"
     )
     return DataError(
         f"the {split} loss became {loss} in epoch {epoch + 1} because of the data, not the "
-        f"learning rate: {what} float32's range (3.4e38); remove or replace such values (a "
-        f"sentinel for a missing reading?), or scale the data to a smaller range"
+        f"learning rate: {what} float32's largest number, 3.4e38; remove or replace such values "
+        f"(a sentinel for a missing reading?), or scale the data to a smaller range"
     )
 
 
