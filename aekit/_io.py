@@ -14,6 +14,8 @@ import errno
 import hashlib
 import io
 import json
+import math
+import numbers
 import os
 import re
 import socket
@@ -387,6 +389,22 @@ def write_json(path: str | os.PathLike, obj: Any) -> None:
     except TypeError as exc:
         raise RunFailure(f"cannot write {path}: a value is not JSON ({exc})") from None
     write_text(path, text + "\n")
+
+
+def finite_figures(figures: Any, name: str = "") -> tuple[Any, list[str]]:
+    """``figures`` (numbers in dicts and lists) with each number that is not finite (the mean of
+    scores of which one overflowed to inf) as None, and the names of those, ``key.sub[2]``: JSON
+    has no Infinity or NaN (:func:`write_json` refuses them), and a whole training was lost to one
+    such figure in its metrics.json. NumPy's floats are numbers too."""
+    if isinstance(figures, dict):
+        pairs = [finite_figures(v, f"{name}.{k}" if name else str(k)) for k, v in figures.items()]
+        return dict(zip(figures, (v for v, _ in pairs))), [n for _, ns in pairs for n in ns]
+    if isinstance(figures, (list, tuple)):
+        pairs = [finite_figures(v, f"{name}[{i}]") for i, v in enumerate(figures)]
+        return [v for v, _ in pairs], [n for _, ns in pairs for n in ns]
+    if isinstance(figures, numbers.Real) and not math.isfinite(figures):
+        return None, [f"{name} ({figures})"]
+    return figures, []
 
 
 def write_with(path: str | os.PathLike, writer: Callable[[Path], None]) -> None:

@@ -188,3 +188,16 @@ def test_a_name_of_up_to_255_bytes_is_written_its_temporary_name_cut_to_fit(tmp_
         assert _io.TEMP.fullmatch(tmp.name)  # still one a later write can sweep
         tmp.write_bytes(b"png")
     assert os.listdir(tmp_path) == [name]
+
+
+def test_figures_that_are_not_finite_are_null_and_named():
+    """probe 60 training 5: a mean score of inf in metrics.json failed the whole trained run."""
+    import numpy as np
+
+    from aekit._io import finite_figures
+
+    figures = {"a": 1.0, "mean": np.float32("inf"), "by": {"x": [2, float("nan")]}, "ok": None}
+    assert finite_figures(figures) == (
+        {"a": 1.0, "mean": None, "by": {"x": [2, None]}, "ok": None},
+        ["mean (inf)", "by.x[1] (nan)"],
+    )

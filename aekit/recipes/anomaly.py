@@ -51,6 +51,7 @@ from ..estimators.anomaly.defaults import PRESETS as ANOMALY_PRESETS
 from ..estimators.thresholds import threshold_rule
 from ..training.trainer import Trainer
 from .base import Recipe, fill_recorded, in_memory, model_columns, split_filled
+from .quality import infinite_scores
 from .spec import DataSpec
 
 #: Named estimator settings, selected with ``--preset NAME``: the estimator's own presets.
@@ -277,9 +278,14 @@ class AnomalyRecipe(Recipe):
                 "threshold": float(est.threshold_),
                 "n_samples": int(len(scores)),
                 "anomaly_rate": float(np.mean(scores > est.threshold_)),
-                "mean_score": float(np.mean(scores)),
+                "mean_score": float(np.mean(scores)),  # inf when one is: null in JSON
+                **infinite_count(scores),
             }
         return est.evaluate(x, data.y)
+
+    def quality_warnings(self, est, metrics: dict[str, Any], data: Data) -> list[str]:
+        found = infinite_scores(metrics.get("infinite_scores", 0), "held-out rows")
+        return super().quality_warnings(est, metrics, data) + ([found] if found else [])
 
     def _reconstructions(self, est, x, data: Data, picks, scores, folder: Path) -> Path:
         """A normal and an anomalous row with their reconstructions: a table's feature by feature
@@ -359,6 +365,15 @@ class AnomalyRecipe(Recipe):
                 )
             )
         return written
+
+
+def infinite_count(scores: np.ndarray) -> dict[str, int]:
+    """``infinite_scores``, the count of the ``scores`` that are inf, when there are any: a row
+    whose squared error overflows scores inf (the most anomalous there is:
+    :func:`aekit.estimators.anomaly.scores.overflow_as_infinite`), and makes the mean inf, which
+    JSON writes as null; the count says how many rows did it."""
+    count = int((~np.isfinite(scores)).sum())
+    return {"infinite_scores": count} if count else {}
 
 
 def target_rate(threshold: Any) -> float | None:

@@ -67,6 +67,7 @@ class RunFolder:
         self._txn = FolderTransaction(self.path, kind="run")
         self.work = self._txn.staging  # where this run's files are written until the commit
         self._start_epoch = 0  # the checkpoint's epoch when the staging folder was opened
+        self.continues_finished = False  # a --resume of the finished run at ``path``
 
     @property
     def checkpoint_dir(self) -> Path:
@@ -105,6 +106,7 @@ class RunFolder:
             reuse = resume and run.resume_source() == run.work
             run._txn.begin(reuse=reuse, seed=p if resume and existing and not reuse else None)
             run._start_epoch = run._epoch()
+            run.continues_finished = resume and existing and not reuse
         except BaseException:
             run.close()
             raise

@@ -252,6 +252,20 @@ class ImageAnomalyRecipe(Recipe):
             out = est.evaluate(data.x, data.y)
         return {**out, "pixel_threshold": float(est.pixel_threshold_)}
 
+    def quality_warnings(self, est, metrics: dict[str, Any], data: Data) -> list[str]:
+        """The base checks, and the ssim network's learning rate as the basic, stacked and denoise
+        recipes judge theirs (:func:`aekit.recipes.quality.lr_too_high`): at --lr 1000 its loss
+        rose to 1, no structure reconstructed, and the run was kept and calibrated without a word.
+        The other methods train no network."""
+        from .quality import lr_too_high
+
+        found = lr_too_high(est.history_, est.lr) if est.method == "ssim" else None
+        useless = (
+            f"the ssim network trained badly (its loss did not fall), so its scores and "
+            f"threshold say little: {found}"
+        )
+        return super().quality_warnings(est, metrics, data) + ([useless] if found else [])
+
     def evaluate_masks(
         self, est, spec: DataSpec, path: str | None, masks: str | Path
     ) -> dict[str, Any]:

@@ -361,3 +361,26 @@ def higher_threshold(rule: Any) -> str:
     if name in ("fpr", "pot"):  # a rate: a smaller one is a higher threshold
         return f"raise the threshold (--threshold {name}:{float(rule.rate) / 10:g})"
     return "raise the threshold (--threshold max)"
+
+
+def infinite_scores(count: int, rows: str) -> str | None:
+    """``count`` of the ``rows`` scored inf: their squared error overflows float32, so they hold
+    values far beyond the training data's (a sentinel for a missing reading, such as 3.4e38).
+
+    Examples
+    --------
+    >>> print(infinite_scores(2, "held-out rows")[:60])
+    2 of the held-out rows score inf (their squared error overfl
+    >>> infinite_scores(0, "held-out rows") is None
+    True
+    """
+    if not count:
+        return None
+    one = count == 1
+    return (
+        f"{count} of the {rows} {'scores' if one else 'score'} inf ({'its' if one else 'their'} "
+        f"squared error overflows float32): {'it holds' if one else 'they hold'} values far "
+        f"beyond the training data's (a sentinel for a missing reading, such as 3.4e38?); "
+        f"{'it counts as an anomaly' if one else 'they count as anomalies'}, and makes "
+        f"mean_score inf (null in JSON)"
+    )

@@ -33,6 +33,7 @@ from ..families import family_of
 from ..training import distributed
 from ..training.checkpoint import checkpoint_epoch
 from ..training.device import resolve_device
+from ..training.loop import CheckpointAhead
 from ..training.memory import check_images_fit
 from ..training.mlflow import MLflowLog
 from ..training.trainer import Trainer
@@ -93,7 +94,7 @@ def train_run(
     spec.name_columns()  # recorded by name: every later file is read by name
     family, recipe, est, spec = _estimator(family, params, spec, out, resume)
     with tracking.tracked(mlflow, family, spec) as log:
-        metrics = _train(
+        est, metrics = _train(
             recipe, est, spec, out, family, overwrite, resume, callbacks, figures, tensorboard, log
         )
         if distributed.is_main_process():
@@ -104,7 +105,8 @@ def train_run(
 def _train(
     recipe, est, spec, out, family, overwrite, resume, callbacks, figures, tensorboard, log
 ) -> dict[str, Any]:
-    """Load the data, fit and write the run folder; the metrics ({} in a process other than rank 0)."""
+    """Load the data, fit and write the run folder; the estimator and the metrics ({} in a process
+    other than rank 0), the finished run's own when a --resume of it trained nothing."""
     train, val = _load(recipe, est, spec)
     if not distributed.is_main_process():
         # Another process of a distributed run: rank 0 alone checks and writes the run folder; once it
@@ -112,7 +114,7 @@ def _train(
         distributed.wait_for_main()
         recipe.fit(est, train, val, Trainer(RunFolder(out).checkpoint_dir, resume=resume))
         distributed.finish()  # wait for rank 0 to write the run
-        return {}
+        return est, {}
 
     if recipe.number_columns_are_features and not resume:  # what a new model is about to learn
         say_output_columns(train.source, train.feature_names)
@@ -138,9 +140,35 @@ def _train(
             run.checkpoint_dir, resume=resume, callbacks=callbacks, tensorboard=tb, mlflow=log
         )
         _fit(recipe, est, train, val, trainer, run)
-        metrics = _finish(run, recipe, est, val, config, figures)
+        if run.continues_finished and not run.made_progress():
+            est, metrics = _unchanged(run, est)
+        else:
+            metrics = _finish(run, recipe, est, val, config, figures)
     distributed.finish()  # under torchrun: the others have waited for this run to be written
-    return metrics
+    return est, metrics
+
+
+def _unchanged(run: RunFolder, est: Any) -> tuple[Any, dict[str, Any]]:
+    """A --resume of a finished run that trained no epoch leaves the run as it was, and returns
+    its estimator and metrics: fit recalibrated the threshold with copies trained at the resumed
+    settings (--lr 0.01 moved it from 330 to 68 with the weights unchanged) and the run recorded
+    settings that no epoch trained with."""
+    import json
+
+    done = run.epochs_kept()
+    if not _is_int(est.epochs):  # a whole number's note was said before the data were read
+        note(
+            f"{run.path} has trained the {done} epochs that epochs=auto gives it (or stopped "
+            f"early); nothing more trains, and the run stays as it is: pass --epochs above "
+            f"{done} to train on"
+        )
+    run.discard()
+    kept, _, _ = load_run(run.path)
+    try:
+        metrics = json.loads((run.path / "metrics.json").read_text())
+    except (OSError, ValueError, RecursionError):  # a run written before metrics.json, or damaged
+        metrics = {}
+    return kept, metrics
 
 
 def _calibrations(run: RunFolder) -> list[dict[str, Any]]:
@@ -252,6 +280,8 @@ def _fit(recipe: Recipe, est: Any, train: Data, val: Data, trainer: Trainer, run
     except (UsageError, RunFailure) as exc:  # data the model cannot take, a damaged checkpoint
         if not isinstance(exc, Diverged) and not run.made_progress():
             run.discard()  # unless it trained on, nothing worth keeping
+        if isinstance(exc, CheckpointAhead):
+            raise _ahead(exc, run.path, est) from None
         raise
     except Exception as exc:  # a full disk, ulimit -f: a kept epoch resumes once fixed
         if not run.epochs_kept():
@@ -259,6 +289,24 @@ def _fit(recipe: Recipe, est: Any, train: Data, val: Data, trainer: Trainer, run
             if isinstance(exc, WriteFailure):
                 raise named_at(exc, run.work, run.path) from None
         raise
+
+
+def _ahead(exc: CheckpointAhead, out: Path, est: Any) -> UsageError:
+    """The refusal of a resume whose checkpoint is past its epochs, said for the command line: the
+    run folder (not its staging checkpoint, gone when this is read), and, under epochs=auto,
+    that auto was worked out again for the resumed settings (a --batch-size 64 gave 39 of 41)."""
+    if _is_int(est.epochs):
+        why = f"--epochs {exc.epochs}"
+    else:
+        why = (
+            f"the {exc.epochs} epochs that --epochs auto gives with the resumed settings (it is "
+            f"worked out again for --batch-size {est.batch_size})"
+        )
+    return UsageError(
+        f"--resume: {out} has trained {exc.trained} epochs, more than {why}: nothing would "
+        f"train, and the run stays as it is; pass --epochs above {exc.trained} to train on, or "
+        f"resume with the run's own settings"
+    )
 
 
 def _finish(run: RunFolder, recipe: Recipe, est: Any, val: Data, config: dict, figures: bool):
@@ -274,14 +322,34 @@ def _finish(run: RunFolder, recipe: Recipe, est: Any, val: Data, config: dict, f
     metrics["warnings"] = recipe.quality_warnings(est, metrics, val)  # a useless result says so
     metrics.update(
         epochs=len(est.history_),
+        **_best_epoch(est),
         train_seconds=round(sum(r["seconds"] for r in est.history_), 3),
     )
     write_estimator(est, run.work, extra={**config, "status": "done"})
+    metrics, left = _io.finite_figures(metrics)  # as aekit evaluate writes them, not lost here
+    if left:
+        note(f"written as null, not finite numbers: {', '.join(left)}")
     run.write_json("metrics.json", metrics)
     if figures:
         recipe.figures(est, val, run.figures_dir)
     run.commit()  # the one step that makes the new run the run at ``out``
     return metrics
+
+
+def _best_epoch(est: Any) -> dict[str, int]:
+    """metrics.json's ``best_epoch`` for a family with early stopping: the epoch whose weights the
+    run keeps, which ``epochs`` (the epochs run) is not (41 run, epoch 39's weights kept). The
+    first epoch of the lowest validation loss when early stopping watched one, as the loop keeps
+    it; else the last epoch (no patience, or no validation: a series detector)."""
+    if "patience" not in est.get_params(deep=False) or not est.history_:
+        return {}
+    history = est.history_
+    if est.patience is None or history[-1].get("val_loss") is None:
+        return {"best_epoch": len(history)}
+    judged = [
+        (float(r["val_loss"]), i) for i, r in enumerate(history) if r.get("val_loss") is not None
+    ]
+    return {"best_epoch": min(judged)[1] + 1}
 
 
 def _check_out(out: str | Path, spec: DataSpec) -> Path:
@@ -358,7 +426,8 @@ def _check_epochs_left(out: Path, params: dict[str, Any], source: Path) -> None:
         )
     if source.resolve() == out.resolve():  # finished: an interrupted one may yet write its files
         note(
-            f"{out} has trained its {done} epochs; nothing more trains: pass --epochs above {done}"
+            f"{out} has trained its {done} epochs; nothing more trains, and the run stays as it "
+            f"is: pass --epochs above {done}"
         )
 
 

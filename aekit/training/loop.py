@@ -25,10 +25,11 @@ from __future__ import annotations
 import contextlib
 import logging
 import math
+import numbers
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -36,7 +37,7 @@ import torch
 
 from .. import _stop
 from .._notes import note
-from ..errors import ArgumentTypeError, Diverged, RunFailure, UsageError
+from ..errors import ArgumentTypeError, DataError, Diverged, RunFailure, UsageError
 from . import distributed
 from .checkpoint import has_checkpoint, load_checkpoint, save_checkpoint, start_again
 from .rng import borrowed_rng
@@ -74,6 +75,8 @@ class TrainConfig:
     channels_last: bool = True
 
     def validate(self) -> TrainConfig:
+        """Check every setting (one UsageError line), NumPy scalars taken as the built-in numbers
+        they stand for, as the parameter tables take them (a search's ``rng.integers`` seeds)."""
         for name in (
             "epochs",
             "passes",
@@ -82,27 +85,44 @@ class TrainConfig:
             "checkpoint_every",
             "min_epochs",
         ):
-            value = getattr(self, name)
             low = 0 if name in ("epochs", "min_epochs") else 1
-            if not isinstance(value, int) or isinstance(value, bool) or value < low:
-                raise UsageError(f"{name} must be a whole number >= {low}, got {value!r}")
-        if not (isinstance(self.lr, (int, float)) and math.isfinite(self.lr) and self.lr > 0):
+            value = _whole(getattr(self, name))
+            if value is None or value < low:
+                raise UsageError(
+                    f"{name} must be a whole number >= {low}, got {getattr(self, name)!r}"
+                )
+            setattr(self, name, value)
+        lr = _real(self.lr)
+        if lr is None or not math.isfinite(lr) or lr <= 0:
             raise UsageError(f"lr must be a positive number, got {self.lr!r}")
+        self.lr = lr
         if self.schedule not in ("constant", "onecycle"):
             raise UsageError(f"schedule must be 'constant' or 'onecycle', got {self.schedule!r}")
         if self.precision not in PRECISIONS:
             raise UsageError(f"precision must be one of {PRECISIONS}, got {self.precision!r}")
-        if (
-            isinstance(self.seed, bool)
-            or not isinstance(self.seed, int)
-            or not 0 <= self.seed < 2**63
-        ):
+        seed = _whole(self.seed)
+        if seed is None or not 0 <= seed < 2**63:
             raise UsageError(f"seed must be a whole number in [0, 2**63), got {self.seed!r}")
+        self.seed = seed
         for name in ("patience", "stop_after"):
             value = getattr(self, name)
-            if value is not None and (not isinstance(value, int) or value < 1):
+            whole = None if value is None else _whole(value)
+            if value is not None and (whole is None or whole < 1):
                 raise UsageError(f"{name} must be a whole number >= 1 or None, got {value!r}")
+            setattr(self, name, whole)
         return self
+
+
+def _whole(value: Any) -> int | None:
+    """``value`` as an int when it is a whole number (an int or a NumPy integer, not a bool)."""
+    ok = isinstance(value, numbers.Integral) and not isinstance(value, bool)
+    return int(value) if ok else None
+
+
+def _real(value: Any) -> float | None:
+    """``value`` as a float when it is a real number (a NumPy float or integer too, not a bool)."""
+    ok = isinstance(value, numbers.Real) and not isinstance(value, bool)
+    return float(value) if ok else None
 
 
 def _take(data: Any, idx: torch.Tensor, device: torch.device) -> torch.Tensor:
@@ -303,6 +323,7 @@ class _Run:
     # The loss the run started from (the first step's, before any update): the scale a diverged
     # loss is measured against (:data:`BLOWUP`); set by the first step of this call.
     start_loss: float | None = None
+    validation: tuple[Any, Any] | None = None  # (inputs, targets) of the validation loss
 
 
 # A finite loss this many times the loss the run started from (the untrained model's) is a
@@ -339,13 +360,10 @@ def train(
     resuming and the callbacks.
     """
     run = _start(model, loss_fn, inputs, targets, config, checkpoint_dir, callbacks)
-    stopping = _EarlyStopping(config)
+    run.validation = validation
+    stopping = _EarlyStopping(config, watched=validation is not None)
     history, start_epoch = _resume(run, stopping) if resume else ([], 0)
-    if start_epoch > config.epochs:
-        raise UsageError(
-            f"the checkpoint in {checkpoint_dir} has trained {start_epoch} epochs, more than "
-            f"epochs={config.epochs}: nothing would train; give epochs above {start_epoch} to train on"
-        )
+    config = run.config  # a resume keeps the checkpoint's unit of an epoch (_keep_unit)
     if history:  # resumed: the scale is the first epoch's loss, not the trained model's
         run.start_loss = float(history[0]["train_loss"])
     _call(run.callbacks, "on_train_begin", config.epochs, run.steps)
@@ -495,11 +513,52 @@ def _resume(run: _Run, stopping: _EarlyStopping) -> tuple[list[dict], int]:
     if run.checkpoint_dir is None or not has_checkpoint(run.checkpoint_dir):
         return [], 0
     state = load_checkpoint(run.checkpoint_dir, model=run.model, optimizer=run.optimizer)
+    if int(state["epoch"]) > run.config.epochs:
+        raise CheckpointAhead(run.checkpoint_dir, int(state["epoch"]), run.config.epochs)
     stopping.restore(state["extra"].get("stopping"), state["extra_tensors"], run.checkpoint_dir)
+    _keep_unit(run, stopping, state["extra"].get("unit"))
     for group in run.optimizer.param_groups:  # a resumed run may change these (a lower lr)
         group["lr"], group["weight_decay"] = run.config.lr, run.config.weight_decay
     logger.info("resuming from %s after epoch %d", run.checkpoint_dir, int(state["epoch"]))
     return list(state["history"]), int(state["epoch"])
+
+
+def _keep_unit(run: _Run, stopping: _EarlyStopping, unit: Any) -> None:
+    """Train on in the checkpoint's unit: its epochs are ``passes`` passes over the data each
+    (epochs="auto" packs several on few rows), and early stopping waits ``min_epochs`` of them.
+    An explicit epochs=50 after 41 auto epochs of 4 passes trained 9 single passes, its patience
+    counted those and its floor dropped to 0: the history mixed two units under one name."""
+    if unit is None:  # a checkpoint written before the unit was kept: as it was
+        return
+    passes = _whole(unit.get("passes")) if isinstance(unit, dict) else None
+    floor = _whole(unit.get("min_epochs")) if isinstance(unit, dict) else None
+    if passes is None or passes < 1 or floor is None or floor < 0:
+        raise RunFailure(
+            f"{run.checkpoint_dir}: the epochs' unit is damaged ({unit!r}); "
+            f"{start_again(Path(run.checkpoint_dir))}"
+        )
+    config = run.config
+    if passes != config.passes:
+        note(
+            f"the checkpoint's epochs are {passes} passes over the data each, and the resumed "
+            f"ones are too: the epochs and the patience count {passes}-pass epochs"
+        )
+    run.config = replace(config, passes=passes, min_epochs=max(config.min_epochs, floor))
+    run.steps = run.pass_steps * passes
+    stopping.min_epochs = run.config.min_epochs
+
+
+class CheckpointAhead(UsageError):
+    """A resume whose checkpoint has trained more epochs (``trained``) than its settings give
+    (``epochs``): nothing would train. The command line says it in its own terms (the run folder,
+    and why ``auto`` came to fewer epochs)."""
+
+    def __init__(self, where: Any, trained: int, epochs: int):
+        self.trained, self.epochs = trained, epochs
+        super().__init__(
+            f"the checkpoint in {where} has trained {trained} epochs, more than epochs={epochs}: "
+            f"nothing would train; give epochs above {trained} to train on"
+        )
 
 
 @contextlib.contextmanager
@@ -556,7 +615,8 @@ def _train_epoch(run: _Run, epoch: int) -> tuple[float, float]:
             # A NaN/inf loss stays in the sum: one look every ~2% of an epoch stops a diverged run
             # early (alone: under DDP every process checks the reduced loss at the epoch's end).
             if run.world == 1 and not bool(torch.isfinite(loss_sum)):
-                raise _diverged(epoch, config, float(loss_sum), run.checkpoint_dir)
+                overflow = _overflowing_data(run, epoch, float(loss_sum), "training")
+                raise overflow or _diverged(epoch, config, float(loss_sum), run.checkpoint_dir)
             _call(run.callbacks, "on_batch_end", epoch, step)
     seen_t = torch.tensor(float(seen), device=run.device, dtype=torch.float64)
     median = losses.median().double()  # each process's; their mean under DDP
@@ -606,6 +666,13 @@ def _check_finite(
     """
     train_loss, typical = train
     val_ok = val_loss is None or math.isfinite(val_loss)
+    if not math.isfinite(train_loss) or not val_ok:
+        split, value = (
+            ("training", train_loss) if not math.isfinite(train_loss) else ("validation", val_loss)
+        )
+        overflow = _overflowing_data(run, epoch, value, split)
+        if overflow is not None:
+            raise overflow
     if not math.isfinite(train_loss) or not val_ok or not _finite_weights(run.model):
         bad = train_loss if not math.isfinite(train_loss) else val_loss
         weights = math.isfinite(bad or 0.0)
@@ -646,6 +713,57 @@ def _check_finite(
         )  # fmt: skip
 
 
+# A value past this squares to near float32's largest number (3.4e38) or past it: a squared error
+# over data holding one overflows whatever the weights and the learning rate (a missing reading
+# written as 3.4e38 or 1e20), so a loss that is not finite then is the data's, not a divergence.
+SQUARE_OVERFLOWS = math.sqrt(torch.finfo(torch.float32).max) / 4
+
+
+def _overflowing_data(run: _Run, epoch: int, loss: float, split: str) -> DataError | None:
+    """The one-line error of a ``split`` ("training" or "validation") loss that is not finite
+    because its data hold a value whose square overflows float32; None when they hold none (a
+    divergence). Looked for only once a loss failed: one pass over the data, as a validation is."""
+    inputs, targets = (run.inputs, run.targets) if split == "training" else run.validation
+    found = _extreme_value(inputs, run.device)
+    if found is None and targets is not inputs:
+        found = _extreme_value(targets, run.device)
+    first = run.start_loss  # the untrained network's loss: no update, no learning rate, made it
+    if found is None and split == "training" and first is not None and not math.isfinite(first):
+        return DataError(
+            f"the training loss was already {first} at the first step, before any update: the "
+            f"data (after scaling) are too large for float32 arithmetic, whatever the learning "
+            f"rate; scale the data to a smaller range"
+        )
+    if found is None:
+        return None
+    row, value = found
+    what = (
+        f"a value of {value:.4g} in row {row} of the {split} rows (after scaling) squares to "
+        f"near or past"
+        if math.isfinite(value)
+        else f"row {row} of the {split} rows holds a value that scaling took past"
+    )
+    return DataError(
+        f"the {split} loss became {loss} in epoch {epoch + 1} because of the data, not the "
+        f"learning rate: {what} float32's largest number, 3.4e38; remove or replace such values "
+        f"(a sentinel for a missing reading?), or scale the data to a smaller range"
+    )
+
+
+def _extreme_value(data: Any, device: torch.device) -> tuple[int, float] | None:
+    """(row, value) of the first row of ``data`` holding a value past :data:`SQUARE_OVERFLOWS`
+    in size, read in chunks of rows (a row store from disk); None if no row holds one."""
+    n, chunk = len(data), 1024
+    for start in range(0, n, chunk):
+        stop = min(n, start + chunk)
+        rows = _slice(data, start, stop, device).reshape(stop - start, -1).float()  # (B, F)
+        big = rows.abs().amax(dim=1) > SQUARE_OVERFLOWS  # (B,)
+        if bool(big.any()):
+            row = int(big.nonzero()[0])
+            return start + row, float(rows[row, rows[row].abs().argmax()])
+    return None
+
+
 def _checkpoint(run: _Run, epoch: int, history: list[dict], stopping: _EarlyStopping) -> None:
     """A checkpoint after this epoch when it is due (one writer; the others wait for it)."""
     config = run.config
@@ -659,7 +777,10 @@ def _checkpoint(run: _Run, epoch: int, history: list[dict], stopping: _EarlyStop
             optimizer=run.optimizer,
             epoch=epoch + 1,
             history=history,
-            extra={"stopping": stopping.state()},
+            extra={
+                "stopping": stopping.state(),
+                "unit": {"passes": config.passes, "min_epochs": config.min_epochs},
+            },
             extra_tensors=stopping.best_tensors(),
         )
     distributed.barrier()  # no process runs ahead of a checkpoint
@@ -670,9 +791,12 @@ class _EarlyStopping:
     ``min_epochs``); the best epoch's weights are kept. Its state goes into every checkpoint, so a
     resumed run stops where the uninterrupted one stops and keeps the same best weights."""
 
-    def __init__(self, config: TrainConfig):
-        self.patience, self.min_epochs = config.patience, config.min_epochs
+    def __init__(self, config: TrainConfig, *, watched: bool = True):
+        # off without patience, or without a validation loss to watch (``watched``)
+        self.patience = config.patience if watched else None
+        self.min_epochs = config.min_epochs
         self.best, self.best_state, self.bad_epochs = math.inf, None, 0
+        self.why_off = "patience=None" if config.patience is None else "no validation data"
 
     def update(self, epoch: int, val_loss: float | None, model: torch.nn.Module) -> bool:
         """Whether to stop after ``epoch`` (0-based)."""
@@ -715,9 +839,25 @@ class _EarlyStopping:
                 f"{where}: the early-stopping state is damaged ({state!r}); "
                 f"{start_again(Path(where))}"
             )
+        if self.patience is None:  # off now: the weights it kept are not this run's to judge
+            self._drop(best if best_state else None)
+            return
         if best is not None and best_state:
             self.best, self.best_state = float(best), best_state
         self.bad_epochs = bad
+
+    def _drop(self, best: Any) -> None:
+        """Early stopping is off in a run resumed from one that watched it: the epochs the resumed
+        run trains are judged by nothing, so its final weights are its last epoch's, as a run
+        without early stopping ends (the checkpoint's best put back at the end threw every resumed
+        epoch away, silently). Said when a best is dropped."""
+        if best is not None:
+            note(
+                f"the checkpoint kept its best epoch's weights (validation loss {float(best):.6g}) "
+                f"for early stopping, which is off in this fit ({self.why_off}): they are dropped, "
+                f"and the final weights are the last epoch's",
+                ("patience",),
+            )
 
     def restore_best(self, model: torch.nn.Module) -> None:
         if self.best_state is not None:

@@ -180,3 +180,21 @@ def test_the_labels_of_an_npz_reach_the_recipe(tmp_path, caplog):
     np.save(tmp_path / "x.npy", x)
     with pytest.raises(UsageError, match="--normal-label needs labels"):
         RECIPE.load_data(DataSpec(data=str(tmp_path / "x.npy"), normal_label="0"), 0)
+
+
+def test_a_held_out_row_that_scores_inf_leaves_json_safe_metrics_and_a_warning(tmp_path):
+    """probe 60 training 5: one held-out value of 3.4e38 (float32's largest, a common "missing"
+    sentinel) scored inf, and the whole trained run then failed writing metrics.json ("a value is
+    not a finite number"), leaving .RUN.partial behind. The run is written: the row counts as an
+    anomaly, mean_score is null as aekit evaluate writes it, and a warning names the cause."""
+    x = np.random.default_rng(0).standard_normal((300, 5))
+    x[7, 0] = 3.4e38  # lands in the held-out split (seed 0)
+    path = tmp_path / "glitch.csv"
+    path.write_text("a,b,c,d,e\n" + "\n".join(",".join(f"{v:.9g}" for v in r) for r in x))
+    run = tmp_path / "run"
+    argv = ["train", "anomaly", "--data", str(path), "--threads", "1", "--epochs", "3"]
+    assert main([*argv, "--out", str(run), "--quiet", "--no-figures"]) == 0
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert metrics["mean_score"] is None and metrics["infinite_scores"] == 1
+    assert metrics["anomaly_rate"] >= 1 / metrics["n_samples"]
+    assert any(w.startswith("1 of the held-out rows scores inf") for w in metrics["warnings"])

@@ -154,3 +154,20 @@ def test_the_scores_table_reads_back_equal(tmp_path):
     np.testing.assert_array_equal(
         np.array([r[3] for r in rows], float), p_values(est.calibration_scores_, scores)
     )
+
+
+@pytest.mark.parametrize("lr", [1000.0, 1e-3])
+def test_an_ssim_network_wrecked_by_its_learning_rate_is_warned_of(tmp_path, lr):
+    """probe 60 training 6: at --lr 1000 the ssim network's loss rose to 1 (a constant output),
+    and the run was kept and calibrated with "warnings": []. It now says so, as the basic,
+    stacked and denoise recipes do (quality.lr_too_high); at the default rate it stays quiet."""
+    rng = np.random.default_rng(0)
+    for i in range(24):
+        _png(tmp_path / "good" / f"{i:02d}.png", 255 * rng.random((16, 16)))
+    spec = DataSpec(data=str(tmp_path / "good"))
+    params = {"method": "ssim", "epochs": 3, "lr": lr, "threads": 1}
+    _, metrics = train_run("anomaly", params, spec, tmp_path / "run", figures=False)
+    wrecked = [w for w in metrics["warnings"] if "the ssim network trained badly" in w]
+    assert len(wrecked) == (lr > 1), metrics["warnings"]
+    if lr > 1:
+        assert "lower the learning rate (--lr 1000 is far above" in wrecked[0]

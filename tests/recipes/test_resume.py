@@ -153,3 +153,49 @@ def test_a_resume_of_a_recalibrated_run_keeps_its_record_and_says_the_rows_are_n
     third = cli_here("train", "anomaly", "--out", run, "--resume", "--epochs", "4",
                      "--no-figures", "--quiet")  # fmt: skip
     assert "this run was calibrated on" in third.stderr
+
+
+@pytest.fixture
+def small_table(tmp_path):
+    """200 rows: the anomaly detector's auto epochs pack several passes each, and its threshold
+    comes from a copy trained beside it (calibration "copy")."""
+    path = tmp_path / "t.csv"
+    x = np.random.default_rng(0).standard_normal((200, 6))
+    path.write_text("c0,c1,c2,c3,c4,c5\n" + "\n".join(",".join(f"{v:.6f}" for v in r) for r in x))
+    return path
+
+
+def test_a_resume_of_a_finished_auto_run_that_trains_nothing_leaves_it_as_it_was(
+    tmp_path, small_table
+):
+    """probe 60 training 3: --resume --lr 0.01 of a finished epochs=auto anomaly run trained no
+    epoch, yet retrained the calibration copy at the new rate (threshold 330 -> 68), recorded lr
+    0.01 and a 'resumed' entry, and said nothing. Nothing trains: the run stays byte for byte, and
+    a note says so, as for whole-number epochs."""
+    run = tmp_path / "run"
+    cli_here("train", "anomaly", "--data", small_table, "--threads", "1", "--out", run,
+             "--no-figures", "--quiet")  # fmt: skip
+    before = {p: p.read_bytes() for p in run.rglob("*") if p.is_file()}
+    same = cli_here("train", "anomaly", "--out", run, "--resume", "--lr", "0.01", "--no-figures")
+    assert "epochs=auto gives it (or stopped early); nothing more trains" in same.stderr
+    assert {p: p.read_bytes() for p in run.rglob("*") if p.is_file()} == before
+    assert (
+        f"threshold={json.loads((run / 'metrics.json').read_text())['threshold']:g}" in same.stdout
+    )
+
+
+def test_a_resume_at_another_batch_size_that_leaves_auto_no_epochs_speaks_the_command_line(
+    tmp_path, small_table
+):
+    """probe 60 training 4: --resume --batch-size 64 of a finished auto run was refused naming
+    .RUN.partial/checkpoint (gone by then) and an epochs=39 the user never gave. Now: the run
+    folder, that auto was worked out again for the new batch size, and what to pass."""
+    run = tmp_path / "run"
+    cli_here("train", "anomaly", "--data", small_table, "--threads", "1", "--out", run,
+             "--no-figures", "--quiet")  # fmt: skip
+    before = {p: p.read_bytes() for p in run.rglob("*") if p.is_file()}
+    proc = cli_here("train", "anomaly", "--out", run, "--resume", "--batch-size", "64", check=None)
+    assert_one_line_error(proc, 2, f"--resume: {run} has trained 41 epochs, more than the 39",
+                          "worked out again for --batch-size 64", "pass --epochs above 41")  # fmt: skip
+    assert ".partial" not in proc.stderr
+    assert {p: p.read_bytes() for p in run.rglob("*") if p.is_file()} == before

@@ -1,11 +1,12 @@
 import contextlib
+import json
 import math
 
 import numpy as np
 import pytest
 import torch
 
-from aekit.errors import Diverged, UsageError
+from aekit.errors import DataError, Diverged, UsageError
 from aekit.training.checkpoint import has_checkpoint, load_checkpoint, save_checkpoint
 from aekit.training.loop import TrainConfig, lr_at, train
 
@@ -412,3 +413,145 @@ def test_epochs_of_fits_in_threads_leave_the_callers_generator_as_it_was():
     for t in threads:
         t.join()
     assert torch.equal(torch.get_rng_state(), before)
+
+
+def _family(name):
+    """(a one-epoch estimator of the family, data for it): the six families the loop trains."""
+    import aekit
+
+    rng = np.random.default_rng(0)
+    table = rng.standard_normal((60, 4)).astype(np.float32)
+    images = rng.random((16, 1, 8, 8)).astype(np.float32)
+    series = np.sin(np.arange(600) / 5).astype(np.float32)
+    return {
+        "Autoencoder": (lambda **k: aekit.Autoencoder(latent_dim=2, **k), table),
+        "AnomalyDetector": (lambda **k: aekit.AnomalyDetector(**k), table),
+        "Denoiser": (lambda **k: aekit.Denoiser(**k), images),
+        "VAE": (lambda **k: aekit.VAE(**k), (images > 0.5).astype(np.float32)),
+        "SeriesDetector": (
+            lambda **k: aekit.SeriesDetector(method="reconstruction", window=16, **k),
+            series,
+        ),
+        "ImageAnomalyDetector": (
+            lambda **k: aekit.ImageAnomalyDetector(method="ssim", channels=(4,), **k),
+            images,
+        ),
+    }[name]
+
+
+@pytest.mark.parametrize(
+    "family",
+    ["Autoencoder", "AnomalyDetector", "Denoiser", "VAE", "SeriesDetector", "ImageAnomalyDetector"],
+)
+def test_numpy_scalars_for_lr_seed_and_patience_are_taken_in_every_family(family):
+    """probe 60 training 2: the parameter table took np.float32 lr and NumPy integer seed and
+    patience, and fit then refused them ("lr must be a positive number, got np.float32(0.001)"),
+    breaking a search over seeds from rng.integers. The same fit as with built-in numbers."""
+    make, data = _family(family)
+    given = {"lr": np.float32(1e-3), "seed": np.int64(3)}
+    if family != "ImageAnomalyDetector":  # it has no patience
+        given["patience"] = np.int32(2)
+    plain = {k: v.item() for k, v in given.items()}
+    a = make(epochs=1, threads=1, **given).fit(data)
+    b = make(epochs=1, threads=1, **plain).fit(data)
+    assert [r["train_loss"] for r in a.history_] == [r["train_loss"] for r in b.history_]
+
+
+def test_train_config_takes_numpy_scalars_as_built_in_numbers():
+    """probe 60 training 2: stop_after and the whole-number settings too; a bool stays refused."""
+    config = TrainConfig(
+        epochs=np.int64(2), lr=np.float64(0.01), seed=np.uint32(7), stop_after=np.int16(1)
+    ).validate()
+    assert (type(config.epochs), type(config.lr), type(config.seed), type(config.stop_after)) == (
+        int,
+        float,
+        int,
+        int,
+    )
+    with pytest.raises(UsageError, match="seed must be a whole number"):
+        TrainConfig(seed=np.bool_(True)).validate()
+    with pytest.raises(UsageError, match="lr must be a positive number"):
+        TrainConfig(lr=np.float32("nan")).validate()
+
+
+@pytest.mark.parametrize("off", ["patience", "validation"])
+def test_a_resume_without_early_stopping_keeps_its_last_epoch_not_the_checkpoints_best(
+    tmp_path, data, caplog, off
+):
+    """probe 60 training 1: a run trained with patience, resumed with patience=None or without
+    validation data, put the checkpoint's best weights back at the end: every resumed epoch was
+    thrown away, silently. Early stopping is off in the resumed run, so its weights are the last
+    epoch's, as an uninterrupted run without early stopping ends, and a note says the best was
+    dropped."""
+    val = (data[:50], data[:50])
+    first = dict(batch_size=16, lr=1e-2, patience=50)
+    train(_model(), _loss, data, config=TrainConfig(epochs=3, **first), validation=val,
+          checkpoint_dir=tmp_path)  # fmt: skip
+    resumed = _model(seed=5)
+    kw = dict(batch_size=16, lr=1e-2, patience=None if off == "patience" else 50)
+    with caplog.at_level("WARNING", logger="aekit.notes"):
+        hist = train(resumed, _loss, data, config=TrainConfig(epochs=6, **kw),
+                     validation=None if off == "validation" else val,
+                     checkpoint_dir=tmp_path, resume=True)  # fmt: skip
+    whole = _model()  # the uninterrupted run without early stopping
+    train(whole, _loss, data, config=TrainConfig(epochs=6, batch_size=16, lr=1e-2))
+    assert len(hist) == 6
+    assert all(torch.equal(a, b) for a, b in zip(resumed.parameters(), whole.parameters()))
+    assert "they are dropped, and the final weights are the last epoch's" in caplog.text
+
+
+def test_a_resume_that_still_watches_keeps_the_best_epoch_of_the_whole_run(tmp_path, data):
+    """probe 60 training 1: with patience and validation on both sides, the checkpoint's best still
+    stands against the resumed epochs (an uninterrupted run's best)."""
+    val = (data[:50], data[:50])
+    config = dict(batch_size=16, lr=0.5, patience=50)  # a rate that makes the loss jump about
+    whole = _model()
+    train(whole, _loss, data, config=TrainConfig(epochs=6, **config), validation=val)
+    train(_model(), _loss, data, config=TrainConfig(epochs=3, **config), validation=val,
+          checkpoint_dir=tmp_path)  # fmt: skip
+    resumed = _model(seed=5)
+    train(resumed, _loss, data, config=TrainConfig(epochs=6, **config), validation=val,
+          checkpoint_dir=tmp_path, resume=True)  # fmt: skip
+    assert all(torch.equal(a, b) for a, b in zip(resumed.parameters(), whole.parameters()))
+
+
+@pytest.mark.parametrize("lr", [1e-6, 1e-2])
+def test_a_value_whose_square_overflows_is_the_datas_fault_not_a_divergence(data, lr):
+    """probe 60 training 5: one value of 1e20 (a missing-reading sentinel) in the training rows gave
+    "training diverged ...: lower the learning rate" at any rate; in the validation rows, with a
+    finite training loss, the same. No rate cures it: one line names the split, row and value."""
+    bad = data.clone()
+    bad[7, 2] = 1e20
+    with pytest.raises(DataError, match=r"training loss became inf .* data, not the learning rate"):
+        train(_model(), _loss, bad, config=TrainConfig(epochs=2, batch_size=16, lr=lr))
+    with pytest.raises(
+        DataError, match=r"validation loss became inf .* 1e\+20 in row 7 of the validation rows"
+    ):
+        train(_model(), _loss, data, config=TrainConfig(epochs=2, batch_size=16, lr=lr),
+              validation=(bad, bad))  # fmt: skip
+
+
+def test_a_divergence_on_ordinary_data_still_says_lower_the_learning_rate(data):
+    """probe 60 training 5: the data's check looks only once a loss failed, and finds nothing here."""
+    with pytest.raises(Diverged, match="lower the learning rate"):
+        train(_model(), _loss, data * 1e3, config=TrainConfig(epochs=3, batch_size=16, lr=1e8))
+
+
+def test_a_resume_trains_on_in_the_checkpoints_unit_of_an_epoch(tmp_path, data, caplog):
+    """probe 60 training 4: 41 auto epochs of 4 passes resumed with an explicit epochs=50 trained
+    9 single passes (its patience counted those, its floor dropped to 0), and the history mixed
+    the two units under one name. The checkpoint keeps its passes and floor; a resume trains on
+    in them, as the uninterrupted run of that unit does, and a note says so."""
+    packed = dict(batch_size=16, lr=1e-2, patience=50, min_epochs=4)
+    whole = _model()
+    train(whole, _noisy_loss, data, config=TrainConfig(epochs=5, passes=4, **packed))
+    train(_model(), _noisy_loss, data, config=TrainConfig(epochs=3, passes=4, **packed),
+          checkpoint_dir=tmp_path)  # fmt: skip
+    resumed = _model(seed=5)
+    with caplog.at_level("WARNING", logger="aekit.notes"):
+        train(resumed, _noisy_loss, data, config=TrainConfig(epochs=5, batch_size=16, lr=1e-2,
+              patience=50), checkpoint_dir=tmp_path, resume=True)  # fmt: skip
+    assert all(torch.equal(a, b) for a, b in zip(resumed.parameters(), whole.parameters()))
+    assert "the checkpoint's epochs are 4 passes over the data each" in caplog.text
+    latest = json.loads((tmp_path / "latest.json").read_text())
+    assert latest["extra"]["unit"] == {"passes": 4, "min_epochs": 4}
