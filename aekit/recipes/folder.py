@@ -67,6 +67,7 @@ class RunFolder:
         self._txn = FolderTransaction(self.path, kind="run")
         self.work = self._txn.staging  # where this run's files are written until the commit
         self._start_epoch = 0  # the checkpoint's epoch when the staging folder was opened
+        self._reused = False  # the staging folder is an interrupted training, continued
         self.continues_finished = False  # a --resume of the finished run at ``path``
 
     @property
@@ -106,6 +107,7 @@ class RunFolder:
             reuse = resume and run.resume_source() == run.work
             run._txn.begin(reuse=reuse, seed=p if resume and existing and not reuse else None)
             run._start_epoch = run._epoch()
+            run._reused = reuse
             run.continues_finished = resume and existing and not reuse
         except BaseException:
             run.close()
@@ -165,6 +167,11 @@ class RunFolder:
     def made_progress(self) -> bool:
         """Whether this process wrote a checkpoint beyond the one the run started from."""
         return self._epoch() > self._start_epoch
+
+    def worth_keeping(self) -> bool:
+        """Whether the staging folder holds epochs to resume that are not this process's alone
+        to drop: an interrupted training it continues, or epochs it trained itself."""
+        return self.made_progress() or (self._reused and self._start_epoch > 0)
 
     def commit(self) -> None:
         """Swap the complete new run in at ``path`` (atomic); the previous one is removed after."""

@@ -133,13 +133,15 @@ def _train(
         calibrated = _calibrations(run) if resume else []
         if calibrated:  # the run's history: what each calibration changed, and on what data
             config["calibrated"] = calibrated
+        # an interrupted training's settings, put back if this resume is refused before an epoch
+        kept = (run.work / CONFIG).read_bytes() if run.worth_keeping() else None
         _io.write_json(run.work / CONFIG, jsonable({**config, "status": "training"}))
         distributed.barrier()  # the others may now read the checkpoint
         tb = _tensorboard_log(run.work / "tensorboard", val) if tensorboard else None
         trainer = Trainer(
             run.checkpoint_dir, resume=resume, callbacks=callbacks, tensorboard=tb, mlflow=log
         )
-        _fit(recipe, est, train, val, trainer, run)
+        _fit(recipe, est, train, val, trainer, run, kept)
         if run.continues_finished and not run.made_progress():
             est, metrics = _unchanged(run, est)
         else:
@@ -272,14 +274,18 @@ def _tensorboard_log(folder: Path, val: Data):
     return TensorBoardLog(folder, labels=labels)
 
 
-def _fit(recipe: Recipe, est: Any, train: Data, val: Data, trainer: Trainer, run: RunFolder):
+def _fit(recipe, est, train: Data, val: Data, trainer: Trainer, run: RunFolder, kept: bytes | None):
     """Train; a failure before any epoch finished leaves nothing behind (a diverged run keeps its
-    last good checkpoint, to resume with a lower learning rate)."""
+    last good checkpoint, to resume with a lower learning rate), or, refusing to continue an
+    interrupted training, leaves it as it was (``kept``: its config.json): its epochs were lost
+    to a refused --batch-size, and the retry resumed at the refused settings."""
     try:
         recipe.fit(est, train, val, trainer)
     except (UsageError, RunFailure) as exc:  # data the model cannot take, a damaged checkpoint
-        if not isinstance(exc, Diverged) and not run.made_progress():
-            run.discard()  # unless it trained on, nothing worth keeping
+        if not isinstance(exc, Diverged) and not run.worth_keeping():
+            run.discard()  # nothing worth keeping: no epoch of its own, nor an interrupted run's
+        elif kept is not None and not run.made_progress():
+            _io.write_bytes(run.work / CONFIG, kept)
         if isinstance(exc, CheckpointAhead):
             raise _ahead(exc, run.path, est) from None
         raise

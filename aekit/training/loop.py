@@ -37,10 +37,12 @@ import torch
 
 from .. import _stop
 from .._notes import note
-from ..errors import ArgumentTypeError, DataError, Diverged, RunFailure, UsageError
+from ..errors import ArgumentTypeError, Diverged, RunFailure, UsageError
 from . import distributed
 from .checkpoint import has_checkpoint, load_checkpoint, save_checkpoint, start_again
+from .overflow import overflowing_data
 from .rng import borrowed_rng
+from .rows import data_device, is_images, slice_rows, take
 
 logger = logging.getLogger(__name__)
 
@@ -125,33 +127,6 @@ def _real(value: Any) -> float | None:
     return float(value) if ok else None
 
 
-def _take(data: Any, idx: torch.Tensor, device: torch.device) -> torch.Tensor:
-    """The rows ``idx`` of a device tensor (an index op on the device) or of a row store (read from disk)."""
-    if isinstance(data, torch.Tensor):
-        # index_select copies whole rows in one pass: a fraction of data[idx]'s time (advanced
-        # indexing), which was a tenth of a small model's step (benchmarks/README.md); same values.
-        return torch.index_select(data, 0, idx)
-    return torch.from_numpy(data.take(idx.cpu().numpy())).to(device, non_blocking=True)
-
-
-def _slice(data: Any, start: int, stop: int, device: torch.device) -> torch.Tensor:
-    if isinstance(data, torch.Tensor):
-        return data[start:stop]
-    return torch.from_numpy(data.rows(start, stop)).to(device, non_blocking=True)
-
-
-def _data_device(data: Any, model: torch.nn.Module) -> torch.device:
-    """Where batches go: the tensor's device, or the model's for a row store."""
-    if isinstance(data, torch.Tensor):
-        return data.device
-    return next(model.parameters()).device
-
-
-def _is_images(data: Any) -> bool:
-    """(N, C, H, W) data, for which channels-last memory pays."""
-    return (data.dim() if isinstance(data, torch.Tensor) else len(data.sample_shape) + 1) == 4
-
-
 def _shard(batch: torch.Tensor, rank: int, world: int) -> torch.Tensor:
     """This process's share of a global batch of indices: every world-th one, from position rank.
 
@@ -214,7 +189,7 @@ def evaluate_loss(
     """
     was_training = model.training
     model.eval()
-    device = _data_device(inputs, model)
+    device = data_device(inputs, model)
     rank, world = distributed.rank(), distributed.world_size()
     n = len(inputs)
     lo, hi = n * rank // world, n * (rank + 1) // world  # this process's contiguous slice
@@ -222,8 +197,8 @@ def evaluate_loss(
     totals = torch.zeros(2, device=device, dtype=torch.float64)  # (sum of losses, samples)
     for start in range(lo, hi, batch_size):
         stop = min(hi, start + batch_size)
-        xb = _slice(inputs, start, stop, device)
-        tb = xb if targets is inputs else _slice(targets, start, stop, device)
+        xb = slice_rows(inputs, start, stop, device)
+        tb = xb if targets is inputs else slice_rows(targets, start, stop, device)
         totals[0] += loss_fn(model, xb, tb, generator).double() * (stop - start)
         totals[1] += stop - start
     distributed.all_reduce_sum(totals)
@@ -423,7 +398,7 @@ def train(
 def memory_format_for(inputs: Any, config: TrainConfig) -> torch.memory_format:
     """Channels-last for images: oneDNN's (CPU) and cuDNN's convolutions then skip layout conversions
     (about 10% of a batch-32 denoising step on 2 CPU cores: benchmarks/README.md)."""
-    images = config.channels_last and _is_images(inputs)
+    images = config.channels_last and is_images(inputs)
     return torch.channels_last if images else torch.contiguous_format
 
 
@@ -456,8 +431,8 @@ def first_batch(inputs: Any, targets: Any, config: TrainConfig, device: torch.de
     idx = torch.arange(min(config.batch_size, len(inputs)))
     if isinstance(inputs, torch.Tensor):
         idx = idx.to(device)
-    xb = _take(inputs, idx, device).contiguous(memory_format=fmt)
-    tb = xb if targets is None or targets is inputs else _take(targets, idx, device)
+    xb = take(inputs, idx, device).contiguous(memory_format=fmt)
+    tb = xb if targets is None or targets is inputs else take(targets, idx, device)
     return xb, tb.contiguous(memory_format=fmt)
 
 
@@ -470,7 +445,7 @@ def _start(model, loss_fn, inputs, targets, config, checkpoint_dir, callbacks) -
         raise ArgumentTypeError(
             f"callbacks must be a list of callback objects, got {callbacks!r}"
         ) from None
-    device = _data_device(inputs, model)
+    device = data_device(inputs, model)
     n = len(inputs)
     if n == 0:
         raise UsageError("no training samples; expected at least one")
@@ -615,7 +590,10 @@ def _train_epoch(run: _Run, epoch: int) -> tuple[float, float]:
             # A NaN/inf loss stays in the sum: one look every ~2% of an epoch stops a diverged run
             # early (alone: under DDP every process checks the reduced loss at the epoch's end).
             if run.world == 1 and not bool(torch.isfinite(loss_sum)):
-                overflow = _overflowing_data(run, epoch, float(loss_sum), "training")
+                overflow = overflowing_data(
+                    (run.inputs, run.targets), run.device, run.start_loss,
+                    (epoch, float(loss_sum), "training"),
+                )  # fmt: skip
                 raise overflow or _diverged(epoch, config, float(loss_sum), run.checkpoint_dir)
             _call(run.callbacks, "on_batch_end", epoch, step)
     seen_t = torch.tensor(float(seen), device=run.device, dtype=torch.float64)
@@ -626,10 +604,10 @@ def _train_epoch(run: _Run, epoch: int) -> tuple[float, float]:
 
 def _step(run: _Run, idx: torch.Tensor, generator: torch.Generator, global_step: int, epoch: int):
     """One optimizer step on the samples ``idx``: zero_grad -> forward + loss -> backward -> step."""
-    xb = _take(run.inputs, idx, run.device).contiguous(memory_format=run.memory_format)
+    xb = take(run.inputs, idx, run.device).contiguous(memory_format=run.memory_format)
     tb = xb
     if run.targets is not run.inputs:
-        tb = _take(run.targets, idx, run.device).contiguous(memory_format=run.memory_format)
+        tb = take(run.targets, idx, run.device).contiguous(memory_format=run.memory_format)
     config = run.config
     if config.schedule != "constant":
         for group in run.optimizer.param_groups:
@@ -670,7 +648,8 @@ def _check_finite(
         split, value = (
             ("training", train_loss) if not math.isfinite(train_loss) else ("validation", val_loss)
         )
-        overflow = _overflowing_data(run, epoch, value, split)
+        data = (run.inputs, run.targets) if split == "training" else run.validation
+        overflow = overflowing_data(data, run.device, run.start_loss, (epoch, value, split))
         if overflow is not None:
             raise overflow
     if not math.isfinite(train_loss) or not val_ok or not _finite_weights(run.model):
@@ -711,57 +690,6 @@ def _check_finite(
             epoch, run.config, train_loss, run.checkpoint_dir, history=history, start=run.start_loss,
             grew=f"the training loss grew to {train_loss:.4g} from {base}",
         )  # fmt: skip
-
-
-# A value past this squares to near float32's largest number (3.4e38) or past it: a squared error
-# over data holding one overflows whatever the weights and the learning rate (a missing reading
-# written as 3.4e38 or 1e20), so a loss that is not finite then is the data's, not a divergence.
-SQUARE_OVERFLOWS = math.sqrt(torch.finfo(torch.float32).max) / 4
-
-
-def _overflowing_data(run: _Run, epoch: int, loss: float, split: str) -> DataError | None:
-    """The one-line error of a ``split`` ("training" or "validation") loss that is not finite
-    because its data hold a value whose square overflows float32; None when they hold none (a
-    divergence). Looked for only once a loss failed: one pass over the data, as a validation is."""
-    inputs, targets = (run.inputs, run.targets) if split == "training" else run.validation
-    found = _extreme_value(inputs, run.device)
-    if found is None and targets is not inputs:
-        found = _extreme_value(targets, run.device)
-    first = run.start_loss  # the untrained network's loss: no update, no learning rate, made it
-    if found is None and split == "training" and first is not None and not math.isfinite(first):
-        return DataError(
-            f"the training loss was already {first} at the first step, before any update: the "
-            f"data (after scaling) are too large for float32 arithmetic, whatever the learning "
-            f"rate; scale the data to a smaller range"
-        )
-    if found is None:
-        return None
-    row, value = found
-    what = (
-        f"a value of {value:.4g} in row {row} of the {split} rows (after scaling) squares to "
-        f"near or past"
-        if math.isfinite(value)
-        else f"row {row} of the {split} rows holds a value that scaling took past"
-    )
-    return DataError(
-        f"the {split} loss became {loss} in epoch {epoch + 1} because of the data, not the "
-        f"learning rate: {what} float32's largest number, 3.4e38; remove or replace such values "
-        f"(a sentinel for a missing reading?), or scale the data to a smaller range"
-    )
-
-
-def _extreme_value(data: Any, device: torch.device) -> tuple[int, float] | None:
-    """(row, value) of the first row of ``data`` holding a value past :data:`SQUARE_OVERFLOWS`
-    in size, read in chunks of rows (a row store from disk); None if no row holds one."""
-    n, chunk = len(data), 1024
-    for start in range(0, n, chunk):
-        stop = min(n, start + chunk)
-        rows = _slice(data, start, stop, device).reshape(stop - start, -1).float()  # (B, F)
-        big = rows.abs().amax(dim=1) > SQUARE_OVERFLOWS  # (B,)
-        if bool(big.any()):
-            row = int(big.nonzero()[0])
-            return start + row, float(rows[row, rows[row].abs().argmax()])
-    return None
 
 
 def _checkpoint(run: _Run, epoch: int, history: list[dict], stopping: _EarlyStopping) -> None:

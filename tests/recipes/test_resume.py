@@ -199,3 +199,32 @@ def test_a_resume_at_another_batch_size_that_leaves_auto_no_epochs_speaks_the_co
                           "worked out again for --batch-size 64", "pass --epochs above 41")  # fmt: skip
     assert ".partial" not in proc.stderr
     assert {p: p.read_bytes() for p in run.rglob("*") if p.is_file()} == before
+
+
+def test_a_refused_resume_of_an_interrupted_run_keeps_its_epochs(tmp_path, small_table, monkeypatch):
+    """Seen by the probe 60 training fixer: a resume of an interrupted training refused before a
+    new epoch ended (here --batch-size 64, which leaves epochs=auto fewer epochs than it trained)
+    removed the interrupted training's folder, its 40 epochs with it. It is kept, to resume as it was."""
+    import aekit.training.loop as loop
+    from aekit.errors import Interrupted, UsageError
+    from aekit.recipes import DataSpec, train_run
+    from aekit.recipes.folder import RunFolder
+
+    original = loop._train_epoch
+
+    def stopped_at_40(run, epoch):
+        if epoch == 40:
+            raise Interrupted(2)
+        return original(run, epoch)
+
+    monkeypatch.setattr(loop, "_train_epoch", stopped_at_40)
+    out = tmp_path / "run"
+    with pytest.raises(Interrupted):
+        train_run("anomaly", {"threads": 1}, DataSpec(data=str(small_table)), out, figures=False)
+    monkeypatch.undo()
+    assert RunFolder(out).interrupted_epochs() == 40
+    with pytest.raises(UsageError, match="more than the 39"):
+        train_run("anomaly", {"batch_size": 64}, DataSpec(), out, resume=True, figures=False)
+    assert RunFolder(out).interrupted_epochs() == 40
+    _, metrics = train_run("anomaly", {}, DataSpec(), out, resume=True, figures=False)
+    assert metrics["epochs"] == 41
