@@ -53,17 +53,18 @@ def cmd_export(args: argparse.Namespace) -> int:
     import importlib.util
 
     from ..export import PARTS, checked_sizes, export_onnx, verify_onnx
+    from ..export.runs import config_metadata
     from ..recipes import load_run
 
     est, _, config = load_run(args.run)
-    family = config.get("family")
     path = export_onnx(
         est,
         args.output,
         args.part,
         opset=args.opset,
         overwrite=args.overwrite,
-        metadata={"family": family} if isinstance(family, str) else None,
+        # what export_onnx adds for a run's path: the family, and the size of an --image-size run
+        metadata=config_metadata(config) or None,
     )
     part = args.part or PARTS[type(est).__name__][0]
     if importlib.util.find_spec("onnxruntime") is None:

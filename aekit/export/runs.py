@@ -12,7 +12,12 @@ def run_metadata(path: str | Path) -> dict[str, Any]:
     and ``aekit serve`` resize later images to before the model sees them (the graph does not)."""
     from ..estimators.persistence import read_config
 
-    config = read_config(path)
+    return config_metadata(read_config(path))
+
+
+def config_metadata(config: dict[str, Any]) -> dict[str, Any]:
+    """:func:`run_metadata` of a run's ``config.json`` already read (``aekit export`` reads it with
+    the weights, as one version of the run)."""
     family = config.get("family")
     out: dict[str, Any] = {"family": family} if isinstance(family, str) else {}
     size = (config.get("data") or {}).get("image_size")
