@@ -55,11 +55,13 @@ def parse_image_size(image_size) -> tuple[int, int] | None:
 
 
 WIDE_MODES = ("I", "I;16", "I;16B", "I;16L", "I;16N", "F")  # Pillow's 16-bit, 32-bit and float
+ALPHA_MODES = ("RGBA", "LA", "PA", "RGBa", "La")  # Pillow's modes with an alpha channel
 
 
-def open_image(path: Path, keep_depth: bool = False):
+def open_image(path: Path, keep_depth: bool = False, keep_alpha: bool = False):
     """A Pillow image in mode L or RGB: LA, 1 and 16-bit go to L, everything else to RGB
-    (``keep_depth``: 16-bit, 32-bit and float images as they are)."""
+    (``keep_depth``: 16-bit, 32-bit and float images as they are; ``keep_alpha``: an image with
+    transparency as RGBA)."""
     from PIL import Image, UnidentifiedImageError
 
     try:
@@ -68,6 +70,8 @@ def open_image(path: Path, keep_depth: bool = False):
             # 32-bit float or integer (microscopes, TIFF): no one scale, read by the values
             by_values = im.mode == "F" or (im.mode == "I" and _bits(im) == 32)
             im = upright(im)
+            if keep_alpha and (im.mode in ALPHA_MODES or "transparency" in im.info):
+                return im.convert("RGBA")
             if keep_depth and im.mode in WIDE_MODES:
                 return im.copy()
             if by_values:
@@ -384,13 +388,16 @@ def mask_file(folder: Path, name: str) -> Path | None:
 
 
 def read_mask(path: Path, name: str, shape: tuple[int, int], image_size=None) -> np.ndarray:
-    """The bool (H, W) defect mask in ``path`` (any non-zero pixel is a defect) of the image ``name``
-    of ``shape`` (its own (height, width)), resized to ``image_size`` (nearest) when given."""
+    """The bool (H, W) defect mask in ``path`` (any non-zero pixel is a defect; with an alpha
+    channel, any opaque one that is not black) of the image ``name`` of ``shape`` (its own
+    (height, width)), resized to ``image_size`` (nearest) when given."""
     from PIL import Image
 
     # the values at the file's own depth: a 16-bit mask of 0 and 1 kept to its top byte is empty
-    values = np.asarray(open_image(path, keep_depth=True))  # (H, W) or (H, W, 3)
-    mask = values > 0 if values.ndim == 2 else (values > 0).any(axis=-1)
+    values = np.asarray(open_image(path, keep_depth=True, keep_alpha=True))  # (H, W[, 3 or 4])
+    mask = values > 0 if values.ndim == 2 else (values[..., :3] > 0).any(axis=-1)
+    if values.ndim == 3 and values.shape[-1] == 4:  # a defect painted on a transparent layer
+        mask &= values[..., 3] > 0
     if mask.shape != tuple(shape):
         raise fail(
             f"{path} is {mask.shape[1]}x{mask.shape[0]} pixels, but its image {name} is "
