@@ -150,10 +150,15 @@ def test_masks_inside_the_images_folder_are_not_scored_as_images(world, tmp_path
         target = tmp_path / "visa" / kind / Path(name).name
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes((root / "test" / name).read_bytes())
+        if (root / "masks" / name).exists():  # its masks under its own names (VisA's layout)
+            mask = tmp_path / "visa_mask" / kind / Path(name).name
+            mask.parent.mkdir(parents=True, exist_ok=True)
+            mask.write_bytes((root / "masks" / name).read_bytes())
     done = cli_here(
-        "evaluate", root / "run", "--data", tmp_path / "visa", "--masks", folder / "mask"
+        "evaluate", root / "run", "--data", tmp_path / "visa", "--masks", tmp_path / "visa_mask"
     )
     assert "labelled by the masks" in done.stderr and "taken as good" not in done.stderr
+    assert json.loads(done.stdout)["n_masks"] == 10
 
 
 def test_evaluate_with_class_sub_folders_alone_gives_the_image_figures(world):
