@@ -36,6 +36,9 @@ SKIPPED_FOLDERS = {"@eaDir", "__MACOSX"}
 # a width-over-height ratio this many times another's is a clearly other shape (a 4:3 photo into a
 # square run: 1.33; a portrait one into a landscape run: 1.78; 16:10 into 16:9: 1.11, not noted)
 STRETCH = 1.25
+# k / 255 as float32 is k / 255 to 6e-8, times 255 within 1.5e-5 of k: a thousandth of a level is
+# still a whole 8-bit value, and other floats (a mean, a resize's result) are rarely all so close
+EIGHT_BIT_TOLERANCE = 1e-3
 
 
 def parse_image_size(image_size) -> tuple[int, int] | None:
@@ -196,10 +199,12 @@ def iter_images(
         )  # (H, W[, C]) -> (C, H, W)
 
 
-def resize_images(x: np.ndarray, image_size) -> np.ndarray:
+def resize_images(x: np.ndarray, image_size, *, eight_bit: bool = False) -> np.ndarray:
     """``(n, C, H, W)`` float images at ``image_size`` (``(height, width)`` or an int), each channel
     resized as :func:`iter_images` resizes an image file (Pillow's bilinear, here on the floats
-    rather than 8-bit pixels); ``x`` itself when it already has that size.
+    rather than 8-bit pixels; with ``eight_bit``, images of 8-bit values (:func:`eight_bit_values`)
+    resized as their 8-bit pixels, then scaled to [0, 1]: the numbers an image file gives); ``x``
+    itself when it already has that size.
 
     A run trained with ``--image-size`` resizes every later image to its size: image files on
     reading, arrays (a ``.npy``, a served request) with this function, so both see the same size.
@@ -210,6 +215,8 @@ def resize_images(x: np.ndarray, image_size) -> np.ndarray:
         ``(n, C, H, W)`` images.
     image_size : int or (int, int)
         ``(height, width)``, or an int for a square.
+    eight_bit : bool, default False
+        Resize as 8-bit pixels (``x`` in [0, 1], each value a whole number of 1/255).
 
     Returns
     -------
@@ -229,9 +236,23 @@ def resize_images(x: np.ndarray, image_size) -> np.ndarray:
         return x
     out = np.empty((*x.shape[:2], h, w), np.float32)
     for i, j in np.ndindex(*x.shape[:2]):
-        im = Image.fromarray(np.ascontiguousarray(x[i, j], np.float32), "F")
+        if eight_bit:  # Pillow rounds an 8-bit resize: the floats' resize differs by up to 1/255
+            im = Image.fromarray(np.round(x[i, j] * 255).astype(np.uint8), "L")
+        else:
+            im = Image.fromarray(np.ascontiguousarray(x[i, j], np.float32), "F")
         out[i, j] = np.asarray(im.resize((w, h), Image.Resampling.BILINEAR))
-    return out
+    return out / np.float32(255) if eight_bit else out
+
+
+def eight_bit_values(x: np.ndarray) -> bool:
+    """Whether the float images ``x`` hold 8-bit pixels scaled to [0, 1] (each value a whole number
+    of 1/255, to float32's rounding), as an image file read by :func:`read_image` gives them."""
+    scaled = np.asarray(x, np.float64) * 255
+    return bool(
+        scaled.size
+        and np.all((scaled >= 0) & (scaled <= 255))
+        and np.abs(scaled - np.round(scaled)).max() <= EIGHT_BIT_TOLERANCE
+    )
 
 
 def size_groups(files: Sequence[Path]) -> list[list[int]]:
