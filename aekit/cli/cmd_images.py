@@ -316,6 +316,7 @@ def cmd_score_images(args: argparse.Namespace, est, config: dict) -> int:
         est.set_params(threshold=args.threshold)
         est.check_params()
     size = args.image_size or recorded_image_size(config)  # read a batch at a time: any number
+    note_sizes(args.run, args.image_size, config, args.input)
     outputs = ImageOutputs(paths.get("maps"), args.maps_format or "png", paths.get("overlay"))
     counts = score_images(
         est, args.input, paths["output"], outputs, image_size=size, verbose=0 if args.quiet else 1
@@ -334,6 +335,28 @@ def cmd_score_images(args: argparse.Namespace, est, config: dict) -> int:
     return 0
 
 
+def note_sizes(run: str, given, config: dict, path: str | None) -> None:
+    """Notes on the size images are scored at: ``--image-size`` other than the run's (its scores
+    and thresholds hold at the size it was trained and calibrated at: 70 at 160x120 was 105 at
+    320x240), and inputs of another shape than it, which resizing stretches."""
+    from pathlib import Path
+
+    from .._notes import note
+    from ..data.images import note_stretched
+    from .options import recorded_image_size
+
+    recorded = recorded_image_size(config)
+    if given is not None and tuple(given) != recorded:
+        trained = "their own sizes" if recorded is None else f"{recorded[1]}x{recorded[0]}"
+        note(
+            f"--image-size {given[1]}x{given[0]}: {run} was trained and calibrated on images at "
+            f"{trained}; at another size its scores are on another scale, and its threshold and "
+            f"p-values do not hold (drop --image-size to score at the run's size)"
+        )
+    if path is not None and (given or recorded) is not None:
+        note_stretched(Path(path), given or recorded, run)
+
+
 def evaluate_images(args: argparse.Namespace, est, recipe, config: dict) -> dict[str, Any]:
     """The figures of ``aekit evaluate`` on an image run: on --data (or the run's held-out images),
     with the pixel figures when --masks are given."""
@@ -344,6 +367,7 @@ def evaluate_images(args: argparse.Namespace, est, recipe, config: dict) -> dict
         recipe.compare_baselines(est, None, 0)  # says in one line why not
     if args.data is not None:
         _check_input(args.data)
+        note_sizes(args.run, args.image_size, config, args.data)
     spec = run_spec(args, config, path=args.data)
     if args.masks is not None:
         return recipe.evaluate_masks(est, spec, args.data, args.masks)

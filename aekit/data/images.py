@@ -33,6 +33,12 @@ KINDS = "PNG, JPEG, BMP, TIFF or WebP"
 # folders of other programs' files beside the images: a Synology NAS's thumbnails (their sizes cut
 # every image to theirs), macOS's zip resource forks
 SKIPPED_FOLDERS = {"@eaDir", "__MACOSX"}
+# a width-over-height ratio this many times another's is a clearly other shape (a 4:3 photo into a
+# square run: 1.33; a portrait one into a landscape run: 1.78; 16:10 into 16:9: 1.11, not noted)
+STRETCH = 1.25
+# k / 255 as float32 is k / 255 to 6e-8, times 255 within 1.5e-5 of k: a thousandth of a level is
+# still a whole 8-bit value, and other floats (a mean, a resize's result) are rarely all so close
+EIGHT_BIT_TOLERANCE = 1e-3
 
 
 def parse_image_size(image_size) -> tuple[int, int] | None:
@@ -55,11 +61,13 @@ def parse_image_size(image_size) -> tuple[int, int] | None:
 
 
 WIDE_MODES = ("I", "I;16", "I;16B", "I;16L", "I;16N", "F")  # Pillow's 16-bit, 32-bit and float
+ALPHA_MODES = ("RGBA", "LA", "PA", "RGBa", "La")  # Pillow's modes with an alpha channel
 
 
-def open_image(path: Path, keep_depth: bool = False):
+def open_image(path: Path, keep_depth: bool = False, keep_alpha: bool = False):
     """A Pillow image in mode L or RGB: LA, 1 and 16-bit go to L, everything else to RGB
-    (``keep_depth``: 16-bit, 32-bit and float images as they are)."""
+    (``keep_depth``: 16-bit, 32-bit and float images as they are; ``keep_alpha``: an image with
+    transparency as RGBA)."""
     from PIL import Image, UnidentifiedImageError
 
     try:
@@ -68,6 +76,8 @@ def open_image(path: Path, keep_depth: bool = False):
             # 32-bit float or integer (microscopes, TIFF): no one scale, read by the values
             by_values = im.mode == "F" or (im.mode == "I" and _bits(im) == 32)
             im = upright(im)
+            if keep_alpha and (im.mode in ALPHA_MODES or "transparency" in im.info):
+                return im.convert("RGBA")
             if keep_depth and im.mode in WIDE_MODES:
                 return im.copy()
             if by_values:
@@ -189,10 +199,12 @@ def iter_images(
         )  # (H, W[, C]) -> (C, H, W)
 
 
-def resize_images(x: np.ndarray, image_size) -> np.ndarray:
+def resize_images(x: np.ndarray, image_size, *, eight_bit: bool = False) -> np.ndarray:
     """``(n, C, H, W)`` float images at ``image_size`` (``(height, width)`` or an int), each channel
     resized as :func:`iter_images` resizes an image file (Pillow's bilinear, here on the floats
-    rather than 8-bit pixels); ``x`` itself when it already has that size.
+    rather than 8-bit pixels; with ``eight_bit``, images of 8-bit values (:func:`eight_bit_values`)
+    resized as their 8-bit pixels, then scaled to [0, 1]: the numbers an image file gives); ``x``
+    itself when it already has that size.
 
     A run trained with ``--image-size`` resizes every later image to its size: image files on
     reading, arrays (a ``.npy``, a served request) with this function, so both see the same size.
@@ -203,6 +215,8 @@ def resize_images(x: np.ndarray, image_size) -> np.ndarray:
         ``(n, C, H, W)`` images.
     image_size : int or (int, int)
         ``(height, width)``, or an int for a square.
+    eight_bit : bool, default False
+        Resize as 8-bit pixels (``x`` in [0, 1], each value a whole number of 1/255).
 
     Returns
     -------
@@ -222,9 +236,23 @@ def resize_images(x: np.ndarray, image_size) -> np.ndarray:
         return x
     out = np.empty((*x.shape[:2], h, w), np.float32)
     for i, j in np.ndindex(*x.shape[:2]):
-        im = Image.fromarray(np.ascontiguousarray(x[i, j], np.float32), "F")
+        if eight_bit:  # Pillow rounds an 8-bit resize: the floats' resize differs by up to 1/255
+            im = Image.fromarray(np.round(x[i, j] * 255).astype(np.uint8), "L")
+        else:
+            im = Image.fromarray(np.ascontiguousarray(x[i, j], np.float32), "F")
         out[i, j] = np.asarray(im.resize((w, h), Image.Resampling.BILINEAR))
-    return out
+    return out / np.float32(255) if eight_bit else out
+
+
+def eight_bit_values(x: np.ndarray) -> bool:
+    """Whether the float images ``x`` hold 8-bit pixels scaled to [0, 1] (each value a whole number
+    of 1/255, to float32's rounding), as an image file read by :func:`read_image` gives them."""
+    scaled = np.asarray(x, np.float64) * 255
+    return bool(
+        scaled.size
+        and np.all((scaled >= 0) & (scaled <= 255))
+        and np.abs(scaled - np.round(scaled)).max() <= EIGHT_BIT_TOLERANCE
+    )
 
 
 def size_groups(files: Sequence[Path]) -> list[list[int]]:
@@ -241,6 +269,38 @@ def size_groups(files: Sequence[Path]) -> list[list[int]]:
             size = (-1, -1)
         groups.setdefault(size, []).append(i)
     return list(groups.values())
+
+
+def note_stretched(path: Path, image_size, run: str) -> None:
+    """One note for the images at ``path`` (a folder or one image) whose shape (width over height,
+    upright, from the headers alone) differs from ``image_size``'s by more than
+    :data:`STRETCH`: resized to it they are stretched, and a portrait photo squashed into a
+    landscape run scored 1.3 to 1.7 times a landscape one of the same good texture."""
+    from PIL import Image
+
+    from .._notes import note
+
+    size = parse_image_size(image_size)
+    if size is None:
+        return
+    files = image_files(path) if path.is_dir() else [path]
+    odd: list[tuple[Path, tuple[int, int]]] = []
+    for file in files:
+        try:
+            with Image.open(file) as im:
+                w, h = shown_size(im)
+        except Exception:  # decoded (and refused with one line) when it is read
+            continue
+        if max(w / h * size[0] / size[1], h / w * size[1] / size[0]) > STRETCH:
+            odd.append((file, (w, h)))
+    if odd:
+        (first, (w, h)), each = odd[0], "it" if len(odd) == 1 else "they"
+        note(
+            f"{len(odd)} of the {len(files)} images at {path} are not of the shape of {run}'s "
+            f"{size[1]}x{size[0]} (such as {first.name}, {w}x{h}): resized to it {each} are "
+            f"stretched, and an image stretched unlike the training images scores higher; turn "
+            f"or crop them to the shape of the images the run was trained on"
+        )
 
 
 def common_crop(files: Sequence[Path], where: Path) -> tuple[int, int] | None:
@@ -384,13 +444,16 @@ def mask_file(folder: Path, name: str) -> Path | None:
 
 
 def read_mask(path: Path, name: str, shape: tuple[int, int], image_size=None) -> np.ndarray:
-    """The bool (H, W) defect mask in ``path`` (any non-zero pixel is a defect) of the image ``name``
-    of ``shape`` (its own (height, width)), resized to ``image_size`` (nearest) when given."""
+    """The bool (H, W) defect mask in ``path`` (any non-zero pixel is a defect; with an alpha
+    channel, any opaque one that is not black) of the image ``name`` of ``shape`` (its own
+    (height, width)), resized to ``image_size`` (nearest) when given."""
     from PIL import Image
 
     # the values at the file's own depth: a 16-bit mask of 0 and 1 kept to its top byte is empty
-    values = np.asarray(open_image(path, keep_depth=True))  # (H, W) or (H, W, 3)
-    mask = values > 0 if values.ndim == 2 else (values > 0).any(axis=-1)
+    values = np.asarray(open_image(path, keep_depth=True, keep_alpha=True))  # (H, W[, 3 or 4])
+    mask = values > 0 if values.ndim == 2 else (values[..., :3] > 0).any(axis=-1)
+    if values.ndim == 3 and values.shape[-1] == 4:  # a defect painted on a transparent layer
+        mask &= values[..., 3] > 0
     if mask.shape != tuple(shape):
         raise fail(
             f"{path} is {mask.shape[1]}x{mask.shape[0]} pixels, but its image {name} is "

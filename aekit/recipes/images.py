@@ -338,19 +338,43 @@ def _images_besides(folder: Path, masks: Path, spec: DataSpec) -> Data:
 
 def read_masks(data: Data, folder: Path) -> tuple[np.ndarray, int]:
     """The bool (n, H, W) defect masks of ``data``'s images from ``folder`` (at the images' size
-    in ``data``), and how many mask files there were; an image without one is good (all False)."""
+    in ``data``), and how many mask files there were; an image without one is good (all False).
+    ``data.y``, when given, is 1 for a defective image (:func:`good_labels`): a folder that holds
+    no mask of any image is refused, and a defective image without a mask is noted."""
     if not folder.is_dir():
         raise UsageError(f"--masks {folder} is not a folder; expected a folder of mask images")
     shape = data.x.shape[-2:]
-    masks, found = np.zeros((len(data), *shape), bool), 0
+    masks, has = np.zeros((len(data), *shape), bool), np.zeros(len(data), bool)
     for i, name in enumerate(data.names):
         path = mask_file(folder, name)
         if path is None:
             continue
         own = data.sizes[i] if data.sizes is not None else shape
         masks[i] = read_mask(path, name, own, shape if data.sizes is not None else None)
-        found += 1
-    return masks, found
+        has[i] = True
+    _check_found(data, folder, has)
+    return masks, int(has.sum())
+
+
+def _check_found(data: Data, folder: Path, has: np.ndarray) -> None:
+    """Refuse masks that match no image (the defect's own folder given for the folder above it
+    scored every defect pixel as good, with null pixel figures); note defective-labelled images
+    without a mask, whose pixels are all taken as good."""
+    defective = np.ones(len(has), bool) if data.y is None else np.asarray(data.y) == 1
+    if not has.any() and defective.any():
+        stem = Path(data.names[int(np.argmax(defective))]).with_suffix("")
+        raise UsageError(
+            f"--masks {folder}: no mask for any of the {len(has)} images; looked for masks under "
+            f"the images' names, such as {folder / stem}.png or {folder / stem}_mask.png; give the "
+            f"folder whose files (or sub-folders) are named as those of --data"
+        )
+    missing = [n for n, d, h in zip(data.names, defective, has) if d and not h]
+    if data.y is not None and missing:
+        shown = ", ".join(missing[:5]) + (", ..." if len(missing) > 5 else "")
+        note(
+            f"--masks {folder}: {len(missing)} of the {int(defective.sum())} defective-labelled "
+            f"images have no mask ({shown}); their pixels are all taken as good"
+        )
 
 
 # ---- aekit score: a score per image, a map and an overlay per image --------------------------------

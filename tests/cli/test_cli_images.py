@@ -150,10 +150,15 @@ def test_masks_inside_the_images_folder_are_not_scored_as_images(world, tmp_path
         target = tmp_path / "visa" / kind / Path(name).name
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes((root / "test" / name).read_bytes())
+        if (root / "masks" / name).exists():  # its masks under its own names (VisA's layout)
+            mask = tmp_path / "visa_mask" / kind / Path(name).name
+            mask.parent.mkdir(parents=True, exist_ok=True)
+            mask.write_bytes((root / "masks" / name).read_bytes())
     done = cli_here(
-        "evaluate", root / "run", "--data", tmp_path / "visa", "--masks", folder / "mask"
+        "evaluate", root / "run", "--data", tmp_path / "visa", "--masks", tmp_path / "visa_mask"
     )
     assert "labelled by the masks" in done.stderr and "taken as good" not in done.stderr
+    assert json.loads(done.stdout)["n_masks"] == 10
 
 
 def test_evaluate_with_class_sub_folders_alone_gives_the_image_figures(world):
@@ -219,6 +224,33 @@ def test_images_of_any_size_get_maps_of_their_own_size(world, tmp_path):
         assert Image.open(out / "maps" / "a.png").size == (50, 40)
         assert Image.open(out / "maps" / "b" / "c.png").size == (30, 70)
         assert [r["file"] for r in _rows(out / "s.csv")] == ["a.png", "b/c.jpg"]
+
+
+def test_another_size_than_the_run_s_and_stretched_inputs_are_noted_once(world, tmp_path):
+    """probe 60 inspect #5 and #6: --image-size other than the run's scored on another scale (70
+    at 160x120 was 105 at 320x240), and portrait photos squashed into a landscape size scored 1.3
+    to 1.7 times landscape ones, both with no word."""
+    root, _, _ = world
+    rng = np.random.default_rng(2)
+    for name, (h, w) in (
+        ("wide0.png", (20, 40)),
+        ("wide1.png", (20, 40)),
+        ("square.png", (30, 30)),
+    ):
+        write_png(rng.random((1, h, w)), tmp_path / "in" / name)
+    args = ("score", root / "run", "--input", tmp_path / "in", "--quiet")
+    done = cli_here(*args, "--output", tmp_path / "s.csv", "--image-size", "32x32")
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 2, done.stderr
+    assert "--image-size 32x32" in lines[0] and "at their own sizes" in lines[0]
+    assert "another scale" in lines[0]
+    assert (
+        "2 of the 3 images" in lines[1] and "32x32" in lines[1] and "wide0.png, 40x20" in lines[1]
+    )
+    same_shape = cli_here(*args, "--output", tmp_path / "t.csv", "--image-size", "40x20")
+    assert "2 of the 3" not in same_shape.stderr and "1 of the 3 images" in same_shape.stderr
+    own = cli_here(*args, "--output", tmp_path / "u.csv")  # at their own sizes: nothing stretched
+    assert "note" not in own.stderr
 
 
 def test_calibrate_keeps_the_weights_and_changes_the_calibration(world, tmp_path):

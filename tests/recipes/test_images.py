@@ -4,6 +4,7 @@ and the names of the maps."""
 from __future__ import annotations
 
 import json
+import logging
 
 import numpy as np
 import pytest
@@ -108,6 +109,34 @@ def test_masks_by_name_mvtec_s_too_and_a_missing_one_is_good(tmp_path):
     wrong = Data(x=np.zeros((3, 1, 5, 6), np.float32), names=names)
     with pytest.raises(DataError, match="own size"):
         read_masks(wrong, tmp_path / "masks")
+
+
+def test_masks_that_match_no_image_are_refused_and_a_defective_one_without_is_noted(
+    tmp_path, caplog
+):
+    """probe 60 inspect #2: --masks ground_truth/crack/ for ground_truth/ matched no image and gave
+    null pixel figures with exit 0; a defective-labelled image without a mask was silently good."""
+    mask = np.zeros((4, 6), np.uint8)
+    mask[1:3, 2:4] = 255
+    _png(tmp_path / "gt" / "cut" / "a_mask.png", mask)
+    names = ["cut/a.png", "cut/b.png", "good/c.png"]
+    data = Data(x=np.zeros((3, 1, 4, 6), np.float32), y=np.array([1, 1, 0]), names=names)
+    with pytest.raises(UsageError, match="no mask for any of the 3 images") as refused:
+        read_masks(data, tmp_path / "gt" / "cut")
+    assert str(tmp_path / "gt" / "cut" / "cut" / "a_mask.png") in str(refused.value)
+    assert "\n" not in str(refused.value)
+    flat = Data(x=np.zeros((2, 1, 4, 6), np.float32), names=["s.png", "g.png"])
+    with pytest.raises(UsageError, match="no mask for any of the 2 images"):
+        read_masks(flat, tmp_path / "gt")  # the masks are the only labels: none is no figure
+    with caplog.at_level(logging.WARNING, logger="aekit.notes"):
+        masks, found = read_masks(data, tmp_path / "gt")
+    assert found == 1 and masks[0].sum() == 4
+    assert "1 of the 2 defective-labelled images have no mask (cut/b.png)" in caplog.text
+    caplog.clear()
+    good = Data(x=np.zeros((1, 1, 4, 6), np.float32), y=np.array([0]), names=["good/c.png"])
+    with caplog.at_level(logging.WARNING, logger="aekit.notes"):
+        assert read_masks(good, tmp_path / "gt")[1] == 0  # good images need no mask: no word
+    assert caplog.text == ""
 
 
 @pytest.mark.parametrize(

@@ -211,3 +211,32 @@ def test_a_date_only_categorical_run_takes_its_dates_as_text(tmp_path):
     (text,) = served.work(parse_infer({"inputs": [a_in, as_text]}))
     (nums,) = served.work(parse_infer({"inputs": [a_in, as_days]}))
     np.testing.assert_array_equal(text.x, nums.x)
+
+
+def test_a_photo_served_to_a_resized_run_gets_the_map_aekit_score_writes(tmp_path):
+    """probe 60 inspect #4: a photo posted as its 8-bit values scaled to [0, 1] was resized as
+    floats, a file as 8-bit pixels; the inputs differed by under 1/255 but the maps by up to 0.26
+    (15% of the pixel threshold). Now resized as its 8-bit pixels: the same numbers."""
+    from PIL import Image
+
+    from aekit.data import read_path, resize_images
+    from aekit.data.images import read_image
+    from aekit.serve.models import ImageDetector
+    from aekit.serve.protocol import parse_infer
+
+    rng = np.random.default_rng(1)
+    for i in range(3):
+        pixels = rng.integers(0, 256, (30, 40, 3), dtype=np.uint8)
+        Image.fromarray(pixels, "RGB").save(tmp_path / f"{i}.png")
+    good = rng.integers(0, 256, (12, 3, 12, 16)).astype(np.float32) / 255
+    det = aekit.ImageAnomalyDetector(bank_size=64, threads=1).fit(good)
+    files = read_path(tmp_path, image_size=(12, 16))  # as aekit score reads them
+    cli_maps = resize_images(det.anomaly_maps(files.x)[:, None], (30, 40))[
+        :, 0
+    ]  # back, as aekit score
+    x = np.stack([read_image(tmp_path / f"{i}.png") for i in range(3)])
+    body = {"inputs": [{"name": "input", "shape": list(x.shape), "datatype": "FP32",
+                        "data": x.ravel().tolist()}], "outputs": [{"name": "map"}]}  # fmt: skip
+    (work,) = ImageDetector("d", det, {"data": {"image_size": [12, 16]}}).work(parse_infer(body))
+    served = work.run(work.x, work.names)["map"]
+    np.testing.assert_allclose(served, cli_maps, atol=1e-5)
