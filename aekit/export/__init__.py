@@ -27,8 +27,8 @@ PARTS: dict[str, tuple[str, ...]] = {
 # Imported on first use: the exporter needs torch.
 _LAZY = {
     "export_onnx": "aekit.export.onnx",
-    "verify_onnx": "aekit.export.onnx",
-    "checked_sizes": "aekit.export.onnx",
+    "verify_onnx": "aekit.export.verify",
+    "checked_sizes": "aekit.export.verify",
 }
 
 __all__ = ["PARTS", *_LAZY]

@@ -384,7 +384,7 @@ def test_an_autoencoder_of_a_raw_table_exports_its_scaling(tmp_path, part):
 
 def test_the_check_counts_a_nan_on_one_side_as_a_difference():
     # max(0.0, nan) is 0.0: a graph giving NaN for PyTorch's finite outputs read as agreement
-    from aekit.export.onnx import _gap
+    from aekit.export.verify import _gap
 
     ones = np.ones(3, np.float32)
     assert _gap(ones, ones + 0.5) == 0.5

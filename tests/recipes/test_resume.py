@@ -201,7 +201,9 @@ def test_a_resume_at_another_batch_size_that_leaves_auto_no_epochs_speaks_the_co
     assert {p: p.read_bytes() for p in run.rglob("*") if p.is_file()} == before
 
 
-def test_a_refused_resume_of_an_interrupted_run_keeps_its_epochs(tmp_path, small_table, monkeypatch):
+def test_a_refused_resume_of_an_interrupted_run_keeps_its_epochs(
+    tmp_path, small_table, monkeypatch
+):
     """Seen by the probe 60 training fixer: a resume of an interrupted training refused before a
     new epoch ended (here --batch-size 64, which leaves epochs=auto fewer epochs than it trained)
     removed the interrupted training's folder, its 40 epochs with it. It is kept, to resume as it was."""
