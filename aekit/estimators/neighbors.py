@@ -114,9 +114,8 @@ class LatentIndex:
             raise UsageError(f"metric must be one of {', '.join(METRICS)}, got {self.metric!r}")
         if self.backend not in BACKENDS:
             raise UsageError(f"backend must be one of {', '.join(BACKENDS)}, got {self.backend!r}")
-        check_positive_int(
-            "faiss_min", self.faiss_min
-        )  # saved: checked whether faiss is here or not
+        # saved with the index: checked here whether faiss is installed or not (_build uses it then)
+        check_positive_int("faiss_min", self.faiss_min)
         if ids is not None and (isinstance(ids, (str, bytes)) or not hasattr(ids, "__len__")):
             raise ArgumentTypeError(f"ids must be a sequence of one id per sample, got {ids!r}")
         Z = self._vectors(X, "X", ids)

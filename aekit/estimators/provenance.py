@@ -11,6 +11,11 @@ encoded the items (:func:`check_model`) or when an item has changed (:func:`chec
 item's size, and its checksum where its size or time stamp moved), and draws the items the
 answer names, read by name and verified (:func:`read_items`), never by position in a folder
 that may have gained or lost files since.
+A table indexed with its id column is the exception: its ids are stored with the vectors, so a
+changed file is said in a note and the index answers by the items as indexed. ``LatentIndex.save``
+with an aekit encoder records ``"model": {"path": null, "sha256": ...}`` (:func:`encoder_checksum`:
+the bytes its ``model.safetensors`` would hold), and ``LatentIndex.load(..., encoder=)`` checks it
+(:func:`check_encoder`).
 """
 
 from __future__ import annotations
