@@ -362,10 +362,10 @@ INDEX_DAMAGE = {  # kind -> (how to damage a copy of an index, exit code, needle
         1,
         ["vectors.safetensors"],
     ),
-    "index-vectors-missing": (
+    "index-vectors-missing": (  # probe 60 search L8: a missing file of the index, said once
         lambda p: (p / "vectors.safetensors").unlink(),
-        1,
-        ["vectors.safetensors"],
+        2,
+        ["no vectors.safetensors", "a file of the index"],
     ),
 }
 

@@ -259,6 +259,7 @@ def cmd_encode(args: argparse.Namespace) -> int:
     from .._outputs import refuse_existing
     from ..data import write_output
     from ..errors import UsageError
+    from ..estimators.validation import check_finite_codes
 
     est, recipe, config = _load(args)
     if not hasattr(est, "inverse_transform"):  # only latent-variable models map samples to vectors
@@ -270,6 +271,8 @@ def cmd_encode(args: argparse.Namespace) -> int:
     refuse_existing(args.output, args.overwrite, inputs=run_inputs(args.input, config))
     data = _input(args, est, recipe, config)
     z = est.transform(data.x)
+    # a code that is not a finite number (inputs far off the training range) named by its row
+    check_finite_codes(z, data.names if data.names is not None else data.ids, "--input")
     size, shape = math.prod(z.shape[1:]), "x".join(str(d) for d in z.shape[1:])
     if z.ndim > 2 and not str(args.output).lower().endswith((".npy", ".npz")):
         z = z.reshape(len(z), size)  # a table has a column per number of the code: z1..zN

@@ -170,12 +170,44 @@ def _open_index(path: str):
     from ..estimators.provenance import check_items, check_model, check_recorded, items_gone
     from ..recipes import load_run
 
-    config = check_recorded(read_index_config(path), readable(path) / INDEX_CONFIG)
+    config = _made_here(read_index_config(path), path)
+    config = check_recorded(config, readable(path) / INDEX_CONFIG)
+    _run_there(config["run"], path)
     est, _, run_config = load_run(config["run"])
     check_model(config["model"], config["run"], path)
     if not items_gone(config["items"]):  # the vectors answer alone; changed items would be misnamed
-        check_items(config["items"], path)
+        # a table's id column is stored with the vectors: its answers name the items as indexed
+        check_items(config["items"], path, ids_stored=(config["read"] or {}).get("id_column"))
     return config, est, run_config
+
+
+def _made_here(config: dict, path: str) -> dict:
+    """``config``, unless the index was saved from Python (``LatentIndex.save``): without the run
+    and input 'aekit index' records, which this command needs."""
+    from ..errors import UsageError
+
+    if {"run", "input", "items"} & config.keys():
+        return config
+    raise UsageError(
+        f"{path} is an index saved from Python (LatentIndex.save), without the run and input that "
+        f"'aekit neighbors' needs: build one with 'aekit index RUN --input ITEMS --output INDEX', "
+        f"or search this one in Python with LatentIndex.load(PATH, encoder=aekit.load(RUN))"
+    )
+
+
+def _run_there(run: str, path: str) -> None:
+    """Refuse an index whose recorded run folder is not there, naming where its path comes from."""
+    import os
+
+    from ..errors import NotFound
+
+    if not os.path.isdir(run):
+        raise NotFound(
+            f"{path}: the run {run} that its index.json names is not there (moved or deleted); "
+            f"put it back there, or build the index again with 'aekit index RUN --input ... "
+            f"--output {path} --overwrite'",
+            filename=run,
+        )
 
 
 def cmd_neighbors(args: argparse.Namespace) -> int:
@@ -197,7 +229,8 @@ def cmd_neighbors(args: argparse.Namespace) -> int:
     config, est, run_config = _open_index(args.index)
     inputs = [args.query, args.index, config["input"], config["run"]]
     out = check_output(args.output, overwrite=args.overwrite, inputs=inputs)
-    index = LatentIndex.load(args.index, encoder=est)
+    index = LatentIndex.load(args.index)  # its model checked against the run: _open_index
+    index.encoder = est
     queries = _read(args.query, _query_read(config, args.query), est, config["run"], run_config)
     pages = _pages(args, queries, inputs)
     if args.k is not None and args.k > len(index.ids_):  # not silently fewer than asked for
@@ -205,9 +238,9 @@ def cmd_neighbors(args: argparse.Namespace) -> int:
             f"-k {args.k}: the index {args.index} holds {len(index.ids_)} items; ask for at most "
             f"that many (-k {len(index.ids_)})"
         )
-    dist, idx = index.kneighbors(queries.x, k=min(args.k or 10, len(index.ids_)))
-    labels = config.get("labels")
     query_ids = _ids(queries)
+    dist, idx = index.kneighbors(queries.x, k=min(args.k or 10, len(index.ids_)), ids=query_ids)
+    labels = config.get("labels")
     buf = io.StringIO()
     writer = CsvRows(buf, delimiter="\t" if out.suffix.lower() == ".tsv" else ",")
     writer.writerow(["query", "rank", "neighbor", "distance"] + (["label"] if labels else []))

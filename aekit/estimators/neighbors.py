@@ -6,7 +6,7 @@
 ``kneighbors`` take images or rows. Exact search by scikit-learn's brute force by default; with
 ``faiss-cpu`` installed (``pip install 'aekit[faiss]'``) an index of at least ``faiss_min`` vectors
 is searched by faiss' exact flat index, which is several times faster on large indexes.
-Euclidean and cosine distances.
+Euclidean and cosine distances; items at the same distance come in the order of their rows.
 
 Saved as a folder: ``vectors.safetensors`` and ``index.json`` (metric, ids, where the items came
 from), nothing pickled; the two are written together or not at all, and read back checked.
@@ -24,10 +24,11 @@ import numpy as np
 import torch
 
 from .. import _io
+from .._notes import note
 from ..errors import ArgumentTypeError, DataError, NotFound, RunFailure, UsageError, one_line
 from ..training.serialize import load_tensors, save_tensors
 from .base import check_positive_int
-from .validation import check_input
+from .validation import check_finite_codes, check_input
 
 METRICS = ("euclidean", "cosine")
 BACKENDS = ("auto", "sklearn", "faiss")
@@ -90,10 +91,13 @@ class LatentIndex:
         self.faiss_min = faiss_min
 
     # ---- building --------------------------------------------------------------------------------
-    def _vectors(self, X: Any, name: str) -> np.ndarray:
+    def _vectors(self, X: Any, name: str, ids: Sequence[Any] | None = None) -> np.ndarray:
+        _check_encoder(self.encoder)
         Z = self.encoder.transform(X) if self.encoder is not None else X
         if self.encoder is not None and np.ndim(Z) > 2:  # a code that is not flat: one vector each
             Z = np.asarray(Z).reshape(len(Z), -1)
+        if self.encoder is not None:  # its inputs were checked: a bad value is the code's
+            check_finite_codes(Z, ids, name)
         Z = check_input(None, Z, reset=None, name=name)
         if len(Z.shape) != 2:
             raise DataError(f"{name}: expected vectors of shape (n, k), got {Z.shape}")
@@ -110,29 +114,34 @@ class LatentIndex:
             raise UsageError(f"metric must be one of {', '.join(METRICS)}, got {self.metric!r}")
         if self.backend not in BACKENDS:
             raise UsageError(f"backend must be one of {', '.join(BACKENDS)}, got {self.backend!r}")
-        Z = self._vectors(X, "X")
+        # saved with the index: checked here whether faiss is installed or not (_build uses it then)
+        check_positive_int("faiss_min", self.faiss_min)
         if ids is not None and (isinstance(ids, (str, bytes)) or not hasattr(ids, "__len__")):
             raise ArgumentTypeError(f"ids must be a sequence of one id per sample, got {ids!r}")
+        Z = self._vectors(X, "X", ids)
         if ids is not None and len(ids) != len(Z):
             raise DataError(
                 f"ids has {len(ids)} values but X has {len(Z)} samples; give one id per sample"
             )
         self.ids_ = list(range(len(Z))) if ids is None else [_plain(v) for v in ids]
+        _note_unclear_ids(self.ids_)
         self._build(Z)
+        _note_zero_codes(Z, self.ids_, "items", self._built["metric"])
         return self
 
     def _build(self, Z: np.ndarray) -> None:
-        self.vectors_ = Z
+        faiss_min = check_positive_int("faiss_min", self.faiss_min)
         faiss = _faiss()
         if self.backend == "faiss" and faiss is None:
             raise UsageError(
                 "backend='faiss' needs faiss: pip install 'aekit[faiss]' (or use backend='sklearn')"
             )
+        self.vectors_ = Z
+        # what the index was built with: what it searches by and what save writes, whatever
+        # set on the attributes later
+        self._built = {"metric": self.metric, "backend": self.backend, "faiss_min": faiss_min}
         use_faiss = faiss is not None and (
-            self.backend == "faiss"
-            or (
-                self.backend == "auto" and len(Z) >= check_positive_int("faiss_min", self.faiss_min)
-            )
+            self.backend == "faiss" or (self.backend == "auto" and len(Z) >= faiss_min)
         )
         if use_faiss:
             self._index = (
@@ -149,10 +158,15 @@ class LatentIndex:
             self.backend_ = "sklearn"
 
     # ---- searching -------------------------------------------------------------------------------
-    def kneighbors(self, X: Any, k: int = 10) -> tuple[np.ndarray, np.ndarray]:
+    def kneighbors(
+        self, X: Any, k: int = 10, *, ids: Sequence[Any] | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
         """The ``k`` nearest stored items of each query: ``(distances, indices)``, each (n_queries, k), nearest first.
 
         ``indices`` are rows of the index; ``[index.ids_[i] for i in indices[q]]`` are their ids.
+        Items at the same distance come in the order of their rows (the first rows among them make
+        the ``k``), so an indexed item queried comes back at rank 1 unless others tie with it.
+        ``ids``: the queries' names, used in messages only.
         """
         if not hasattr(self, "vectors_"):
             from ..errors import NotFittedError
@@ -165,12 +179,13 @@ class LatentIndex:
             raise UsageError(
                 f"k={k} but the index holds {len(self.vectors_)} items; ask for at most that many"
             )
-        Q = self._vectors(X, "query")
+        Q = self._vectors(X, "query", ids)
         if Q.shape[1] != self.vectors_.shape[1]:
             raise DataError(
                 f"query vectors have {Q.shape[1]} dimensions but the index holds {self.vectors_.shape[1]}; "
                 f"encode the queries with the index's model"
             )
+        _note_zero_codes(Q, ids, "queries", self._built["metric"])
         dist = np.empty((len(Q), k), np.float32)
         idx = np.empty((len(Q), k), np.int64)
         for i in range(0, len(Q), QUERY_BATCH):
@@ -181,12 +196,26 @@ class LatentIndex:
 
     def _search(self, Q: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         if self.backend_ == "sklearn":
-            return self._index.kneighbors(Q, n_neighbors=k)
-        if self.metric == "cosine":
+            return self._sklearn_search(Q, k)
+        if self._built["metric"] == "cosine":
             sim, idx = self._index.search(_unit(Q), k)
-            return 1.0 - sim, idx  # cosine distance, as scikit-learn reports it
+            return _by_row(1.0 - sim, idx)  # cosine distance, as scikit-learn reports it
         sq, idx = self._index.search(Q, k)
-        return np.sqrt(np.maximum(sq, 0.0)), idx  # faiss gives squared distances
+        return _by_row(np.sqrt(np.maximum(sq, 0.0)), idx)  # faiss gives squared distances
+
+    def _sklearn_search(self, Q: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """scikit-learn's answer with ties by row: one more neighbour shows whether items tie with
+        the k-th (which of them it returns is arbitrary); those queries are searched again by
+        :func:`_nearest`, which takes the first rows among them."""
+        n = len(self.vectors_)
+        dist, idx = _by_row(*self._index.kneighbors(Q, n_neighbors=min(k + 1, n)))
+        if k == n:
+            return dist, idx
+        tied = dist[:, k - 1] == dist[:, k]
+        dist, idx = dist[:, :k], idx[:, :k]
+        if tied.any():
+            dist[tied], idx[tied] = _nearest(Q[tied], self.vectors_, k, self._built["metric"])
+        return dist, idx
 
     # ---- persistence -----------------------------------------------------------------------------
     def save(
@@ -220,11 +249,14 @@ class LatentIndex:
             **(extra or {}),
             "format": "aekit-latent-index",
             "version": INDEX_VERSION,
-            "metric": self.metric,
-            "backend": self.backend,
-            "faiss_min": self.faiss_min,
+            **self._built,
             "ids": self.ids_,
         }
+        if "model" not in config and self.encoder is not None:  # what encoded the items
+            from .provenance import encoder_checksum
+
+            sha = encoder_checksum(self.encoder)
+            config.update({} if sha is None else {"model": {"path": None, "sha256": sha}})
         _check_saved_ids(self.ids_)
         try:
             json.dumps(config, allow_nan=False)
@@ -260,6 +292,11 @@ class LatentIndex:
                 f"{path / changed[0]}: changed since the index was written, so index.json and "
                 f"vectors.safetensors are not the pair written together; build the index again"
             )
+        if encoder is not None:
+            from .provenance import check_encoder
+
+            _check_encoder(encoder)
+            check_encoder(config.get("model"), encoder, str(path))
         index = cls(
             encoder=encoder,
             metric=config["metric"],
@@ -273,6 +310,11 @@ class LatentIndex:
 
 def _read_vectors(file: Path) -> np.ndarray:
     """The index's vectors: a 2-D float array of finite numbers, or one line naming the file."""
+    if not os.path.lexists(file):
+        raise NotFound(
+            f"{file.parent}: no {INDEX_VECTORS}, a file of the index; build the index again",
+            filename=str(file),
+        )
     try:
         tensors = load_tensors(file)
     except (RuntimeError, OSError) as exc:
@@ -380,3 +422,90 @@ def _check_saved_ids(ids: list) -> None:
 def _plain(value: Any) -> Any:
     """An id as plain JSON (NumPy scalars to Python)."""
     return value.item() if hasattr(value, "item") else value
+
+
+def _check_encoder(encoder: Any) -> None:
+    """Refuse, in one line, an encoder that cannot encode: a run's path, a model without a latent space."""
+    if encoder is None or hasattr(encoder, "transform"):
+        return
+    if isinstance(encoder, (str, os.PathLike)):
+        raise ArgumentTypeError(
+            f"encoder must be a fitted model with transform (an Autoencoder or VAE), got the path "
+            f"{os.fspath(encoder)!r}; load it with aekit.load(PATH)"
+        )
+    raise ArgumentTypeError(
+        f"encoder must be a fitted model with transform (an Autoencoder or VAE), got an object "
+        f"of type {type(encoder).__name__}, without a latent space to search; use a basic, stacked or vae model"
+    )
+
+
+def _nearest(Q: np.ndarray, Z: np.ndarray, k: int, metric: str) -> tuple[np.ndarray, np.ndarray]:
+    """Brute force: the ``k`` nearest rows of ``Z`` to each query, ties by row (the lowest rows make
+    the ``k``: scikit-learn's own ``kneighbors`` takes any of them). Queries a block at a time, the
+    (block x items) distances bounded to about 64 MiB."""
+    from sklearn.metrics import pairwise_distances
+
+    step = max(1, (64 << 20) // (8 * max(len(Z), 1)))
+    dist, idx = np.empty((len(Q), k), np.float32), np.empty((len(Q), k), np.int64)
+    for i in range(0, len(Q), step):
+        d = pairwise_distances(Q[i : i + step], Z, metric=metric)
+        dist[i : i + step], idx[i : i + step] = _smallest(d, k)
+    return dist, idx
+
+
+def _by_row(dist: np.ndarray, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each query's answers nearest first, those at the same distance in the order of their rows."""
+    order = np.lexsort((idx, dist), axis=-1)
+    return np.take_along_axis(dist, order, 1), np.take_along_axis(idx, order, 1)
+
+
+def _smallest(d: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's ``k`` smallest values and their columns, ties by column."""
+    kth = np.partition(d, k - 1, axis=1)[:, k - 1 : k]
+    rows, cols = np.nonzero(d <= kth)  # k or more a row (ties with the k-th), columns ascending
+    values = d[rows, cols]
+    order = np.lexsort((cols, values, rows))
+    starts = np.searchsorted(rows[order], np.arange(len(d)))
+    picks = order[starts[:, None] + np.arange(k)]
+    return values[picks], cols[picks]
+
+
+def _note_zero_codes(Z: np.ndarray, ids: Sequence[Any] | None, what: str, metric: str) -> None:
+    """Say when cosine distance is undefined for some vectors (all zeros): they come out at distance
+    1 from everything, and an item so is never found, not even by itself."""
+    if metric != "cosine":
+        return
+    zero = ~Z.any(axis=1)
+    if zero.any():
+        first = int(np.argmax(zero))
+        shown = first if ids is None else one_line(repr(ids[first]))[:60]
+        why = (
+            "they are at distance 1 from everything and never found, not even by themselves; use "
+            "metric='euclidean' to search them"
+            if what == "items"
+            else "every item is at distance 1 from them, and their answers are the index's first "
+            "rows; an index built with metric='euclidean' (aekit index --metric euclidean) answers them"
+        )
+        note(
+            f"{int(zero.sum())} of {len(Z)} {what}' vectors are all zeros (the first: {shown}), so "
+            f"cosine distance is undefined for them: {why}",
+            params=("metric",),
+        )
+
+
+def _note_unclear_ids(ids: list) -> None:
+    """Say when ids repeat or are empty: an answer names an item by its id alone."""
+    empty = next((i for i, v in enumerate(ids) if v is None or v == ""), None)
+    if empty is not None:
+        note(
+            f"the item of row {empty} has an empty id: answers name it as ''; give each item an id"
+        )
+    seen: set = set()
+    for v in ids if all(isinstance(v, (str, int, float)) for v in ids) else ():
+        if v in seen:
+            note(
+                f"the id {one_line(repr(v))[:60]} names more than one item (the first repeated): "
+                f"answers naming it do not say which; give each item its own id"
+            )
+            return
+        seen.add(v)

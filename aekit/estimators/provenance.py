@@ -11,6 +11,11 @@ encoded the items (:func:`check_model`) or when an item has changed (:func:`chec
 item's size, and its checksum where its size or time stamp moved), and draws the items the
 answer names, read by name and verified (:func:`read_items`), never by position in a folder
 that may have gained or lost files since.
+A table indexed with its id column is the exception: its ids are stored with the vectors, so a
+changed file is said in a note and the index answers by the items as indexed. ``LatentIndex.save``
+with an aekit encoder records ``"model": {"path": null, "sha256": ...}`` (:func:`encoder_checksum`:
+the bytes its ``model.safetensors`` would hold), and ``LatentIndex.load(..., encoder=)`` checks it
+(:func:`check_encoder`).
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from .._manifest import sha256_file
+from .._notes import note
 from ..errors import DataError, RunFailure, UsageError
 
 WEIGHTS = "model.safetensors"
@@ -53,6 +59,36 @@ def check_model(recorded: dict[str, Any], run: str | os.PathLike, index: str) ->
             f"{index}: the run {run} has changed since the index was built (its {WEIGHTS} is "
             f"not the model that encoded the items); build the index again with 'aekit index {run} "
             f"--input ... --output {index} --overwrite'"
+        )
+
+
+def encoder_checksum(encoder: Any) -> str | None:
+    """The sha256 an aekit estimator's weights have in its saved ``model.safetensors`` (the same
+    bytes :func:`record_model` reads from a run), or None for an encoder aekit cannot serialize."""
+    import hashlib
+
+    from safetensors.torch import save
+
+    from ..training.serialize import unshared
+
+    tensors = getattr(encoder, "_get_tensors", None)
+    if tensors is None or not hasattr(encoder, "model_"):
+        return None
+    return hashlib.sha256(save(unshared(tensors()))).hexdigest()
+
+
+def check_encoder(recorded: Any, encoder: Any, index: str) -> None:
+    """Refuse an encoder whose weights are not the model the index records (an index without a
+    record, or an encoder aekit cannot checksum, is taken as it is)."""
+    if not (isinstance(recorded, dict) and isinstance(recorded.get("sha256"), str)):
+        return
+    now = encoder_checksum(encoder)
+    if now is not None and now != recorded["sha256"]:
+        source = f"the run {recorded['path']}" if recorded.get("path") else "another model"
+        raise UsageError(
+            f"{index}: the encoder ({type(encoder).__name__}, weights sha256 "
+            f"{now[:12]}) is not the model that encoded the items ({source}, sha256 "
+            f"{recorded['sha256'][:12]}); load the index with that model's encoder"
         )
 
 
@@ -106,9 +142,20 @@ def _changed(path: Path, size: int, mtime: int, sha: str) -> str | None:
     return None
 
 
-def check_items(items: dict[str, Any], index: str) -> None:
-    """Refuse when an item of the index's input has changed since the index was built."""
+def check_items(items: dict[str, Any], index: str, ids_stored: Any = None) -> None:
+    """Refuse when an item of the index's input has changed since the index was built; only say so
+    for a file whose ids are stored in the index (``ids_stored``: a table's id column), whose
+    answers name the items as they were indexed."""
     folder = Path(items["path"])
+    if items["kind"] == "file" and ids_stored:
+        why = _changed(folder, items["size"], items["mtime"], items["sha256"])
+        if why is not None:
+            note(
+                f"{index}: its input {folder} {why} since the index was built; the answers are its "
+                f"items as indexed, named by their stored ids; build the index again with 'aekit "
+                f"index ... --overwrite' to search what it holds now"
+            )
+        return
     if items["kind"] == "file":
         entries = [(folder, items["size"], items["mtime"], items["sha256"], folder.name)]
     else:

@@ -382,3 +382,22 @@ def _first(a: Any) -> np.ndarray:
     """The first sample of an array, a tensor (on any device, with grad or not) or a DataFrame."""
     a = a[:1]
     return np.asarray(a.detach().cpu() if hasattr(a, "detach") else a)
+
+
+def check_finite_codes(Z: Any, ids: Any = None, name: str = "X") -> None:
+    """Refuse codes that are not finite numbers from inputs that are (an encoder's ``transform`` has
+    checked them): one line naming the first such row by its id (``ids``, else its row number)."""
+    flat = np.asarray(Z).reshape(len(Z), -1)
+    bad = ~np.isfinite(flat).all(axis=1)
+    if not bad.any():
+        return
+    row = int(np.argmax(bad))
+    shown = f"row {row}"
+    if ids is not None:
+        named = ids[row].item() if hasattr(ids[row], "item") else ids[row]  # NumPy's to plain
+        shown += f" (id {one_line(repr(named))[:60]})"
+    raise DataError(
+        f"{name}: the code of {shown} is not finite ({int(bad.sum())} of {len(flat)} rows), though "
+        f"its values are finite numbers: they lie far outside the range the model was trained on; "
+        f"expected inputs on the training data's scale"
+    )

@@ -200,3 +200,71 @@ def test_neighbors_writes_a_query_file_name_that_is_not_utf8_as_its_own_bytes(ru
     cli_here("neighbors", ix, "--query", queries, "-k", "1", "--output", out, "--no-figure")
     rows = out.read_bytes().splitlines()
     assert [r.split(b",")[0] for r in rows] == [b"query", b"ok.png", b"r\xe9sum\xe9.png"]
+
+
+def test_a_table_index_with_stored_ids_answers_once_its_file_grew(table_run, tmp_path):
+    """probe 60 search L1: a table indexed with its id column was refused once the CSV gained a row
+    ("its answers would name the wrong items": they name stored ids), though it answered once the
+    file was gone. It answers, with a note; a table named by row numbers is still refused."""
+    d = table_run
+    lines = (d / "t.csv").read_text().splitlines()
+    items = tmp_path / "items.csv"
+    items.write_text("\n".join(lines) + "\n")
+    (tmp_path / "q.csv").write_text("\n".join(lines[:3]) + "\n")
+    cli_here(
+        "index", d / "run", "--input", items, "--id-column", "uid", "--output", tmp_path / "ix"
+    )
+    cli_here("index", d / "run", "--input", items, "--output", tmp_path / "rows")
+    with items.open("a") as f:
+        f.write("u60" + lines[1][lines[1].index(",") :] + "\n")
+    argv = ["--query", tmp_path / "q.csv", "-k", "1", "--output"]
+    proc = cli_here("neighbors", tmp_path / "ix", *argv, tmp_path / "n.csv")
+    assert "aekit: note:" in proc.stderr and "answers are its items as indexed" in proc.stderr
+    assert [r["neighbor"] for r in csv.DictReader((tmp_path / "n.csv").open())] == ["u0", "u1"]
+    proc = cli_here("neighbors", tmp_path / "rows", *argv, tmp_path / "r.csv", check=None)
+    assert_one_line_error(proc, 2, "would name the wrong items")
+
+
+def test_codes_that_are_not_finite_name_their_row(table_run, tmp_path):
+    """probe 60 search L2: encode wrote inf codes with exit 0, and neighbors blamed the query
+    file's cell at the code's coordinates."""
+    d = table_run
+    cli_here("index", d / "run", "--input", d / "t.csv", "--output", tmp_path / "ix")
+    huge = ",".join(["3e38"] * 3)
+    (tmp_path / "big.csv").write_text(
+        f"uid,a,b,c,plan\nok,0,0,0,pro\nbig,{huge},pro\nbig2,-{huge.replace(',', ',-')},free\n"
+    )
+    for argv in (
+        ["encode", d / "run", "--input", tmp_path / "big.csv", "--output", tmp_path / "z.csv"],
+        [
+            "neighbors",
+            tmp_path / "ix",
+            "--query",
+            tmp_path / "big.csv",
+            "--output",
+            tmp_path / "n.csv",
+        ],
+    ):
+        proc = cli_here(*argv, check=None)
+        assert_one_line_error(proc, 2, "the code of row", "(id 'big", "is not finite")
+    assert not (tmp_path / "z.csv").exists()
+
+
+def test_an_index_the_cli_cannot_use_says_why(table_run, tmp_path):
+    """probe 60 search L8: an index saved from Python read as damaged (exit 1), and one whose run
+    had moved said "no such run or model folder" without saying the path came from index.json."""
+    import shutil
+
+    from aekit.estimators.neighbors import LatentIndex
+
+    d = table_run
+    x = np.random.default_rng(0).random((5, 2), dtype=np.float32)
+    LatentIndex().fit(x).save(tmp_path / "py")
+    argv = ["--query", d / "t.csv", "--output", tmp_path / "n.csv"]
+    proc = cli_here("neighbors", tmp_path / "py", *argv, check=None)
+    assert_one_line_error(proc, 2, "saved from Python", "aekit index", "LatentIndex.load(")
+    shutil.copytree(d / "run", tmp_path / "run")
+    cli_here("index", tmp_path / "run", "--input", d / "t.csv", "--output", tmp_path / "ix")
+    (tmp_path / "run").rename(tmp_path / "moved")
+    proc = cli_here("neighbors", tmp_path / "ix", *argv, check=None)
+    assert_one_line_error(proc, 2, f"the run {tmp_path / 'run'} that its index.json names")
