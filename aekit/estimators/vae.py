@@ -398,6 +398,7 @@ class VAE(FeatureNamesOut, TransformerMixin, NeuralEstimator):
         trainer = Trainer.from_options(run, self)
         self.check_params()
         say_target_unused(self, X, y)
+        self._fitted_shape = None  # recorded by _check_x from an array (a row store: rows)
         X = self._validate_fit_input(
             X, check=lambda images: self._check_scale(self._check_images(images, "X", True))
         )
@@ -460,16 +461,34 @@ class VAE(FeatureNamesOut, TransformerMixin, NeuralEstimator):
         return self._as_fitted(out)
 
     def _as_fitted(self, out: np.ndarray) -> np.ndarray:
-        """Outputs as the training samples were: rows (n, d) for a VAE fitted on rows, which its
-        network takes as one-row images (n, 1, 1, d); images as they are. (Given back as images,
-        ``inverse_transform(transform(X)) - X`` broadcast to (n, 1, n, d).)"""
+        """Outputs as the training samples were: rows (n, d) for a VAE fitted on rows and (n, H, W)
+        for one fitted on (n, H, W), which its network takes as (n, 1, 1, d) and (n, 1, H, W);
+        (n, C, H, W) as they are, as the Autoencoder gives them. (Given back as the network's
+        images, ``reconstruct(X) - X`` broadcast to (n, n, H, W) without a word.)"""
         return out.reshape(len(out), *self._fitted_sample_shape())
 
     def _fitted_sample_shape(self) -> tuple[int, ...]:
-        """One training sample's shape: rows (d,) when the network takes one-row images (or the
-        user's networks took rows), else the images'."""
+        """One training sample's shape as ``fit`` was given it: (d,), (H, W) or (C, H, W). A model
+        saved before it was recorded: rows when its network took one-row images, else its images."""
+        shape = getattr(self, "_fitted_shape", None)
+        if shape is not None:
+            return tuple(shape)
         rows = tuple(self.input_shape_[:2]) == (1, 1) and len(self.input_shape_) == 3
         return (int(self.input_shape_[-1]),) if rows else tuple(self.input_shape_)
+
+    def _check_x(self, X: Any, name: str = "X", reset: bool = False) -> Any:
+        X = super()._check_x(X, name, reset)
+        if reset:  # fit: the form outputs are given back in (_as_fitted)
+            self._fitted_shape = tuple(int(d) for d in X.shape[1:])
+        return X
+
+    def _get_state(self) -> dict[str, Any]:
+        return {**super()._get_state(), "fitted_shape": list(self._fitted_sample_shape())}
+
+    def _set_state(self, state: dict[str, Any]) -> None:
+        super()._set_state(state)
+        shape = state.get("fitted_shape")  # absent in a model saved before it was recorded
+        self._fitted_shape = None if shape is None else tuple(int(d) for d in shape)
 
     def reconstruct(self, X: Any) -> np.ndarray:
         """Decode each image's posterior mean: the expected image E[x|z=mean]; same shape as ``X``.
@@ -492,6 +511,7 @@ class VAE(FeatureNamesOut, TransformerMixin, NeuralEstimator):
         ``seed=None`` uses the estimator's ``seed``, so repeated calls give the same images; pass
         different seeds for different draws. The first ``m`` of ``sample(n, seed)`` are
         ``sample(m, seed)`` (the same z; the images to float32 rounding, decoded in other batches).
+        Shaped as the training samples: (n, C, H, W), (n, H, W) or rows (n, d).
 
         Examples
         --------
@@ -511,14 +531,15 @@ class VAE(FeatureNamesOut, TransformerMixin, NeuralEstimator):
 
         Parameters
         ----------
-        x_a, x_b : array-like of shape (C, H, W) or (1, C, H, W); rows (d,) for a VAE fitted on rows
+        x_a, x_b : array-like of shape (C, H, W) or (1, C, H, W); one sample as ``fit`` was given
+            them: an (H, W) image for a VAE fitted on (n, H, W), a row (d,) for one fitted on rows
         steps : int, default 10
         method : {"linear", "slerp"}
             Straight line, or spherical interpolation (keeps the norm typical of prior samples).
 
         Returns
         -------
-        ndarray of shape (steps, C, H, W)
+        ndarray of shape (steps, C, H, W), or (steps, H, W) / (steps, d) as the training samples
 
         Examples
         --------

@@ -330,6 +330,19 @@ def test_a_vae_of_rows_makes_rows_and_takes_them(rows_run, tmp_path, capsys):
     assert np.load(tmp_path / "i.npy").shape == (3, 6)
 
 
+def test_a_vae_of_height_by_width_draws_its_samples(tmp_path):
+    """probe 60 generate 3: a VAE fitted on (n, H, W) gives samples (n, H, W), drawn as gray images."""
+    import aekit
+
+    x = (np.random.default_rng(0).random((32, 12, 12)) > 0.5).astype(np.float32)
+    aekit.VAE(epochs=1, channels=(4, 8), threads=1).fit(x).save(tmp_path / "m")
+    assert (
+        cli.main(["sample", str(tmp_path / "m"), "--n", "4", "--output", str(tmp_path / "s.png")])
+        == 0
+    )
+    assert (tmp_path / "s.png").stat().st_size > 0
+
+
 def test_interpolate_names_the_image_of_another_size(run, tmp_path, capsys):
     """probe 60 generate 5: "X: the model was trained on sample shape (1, 28, 28), got (1, 40, 48)",
     without the file or the --image-size that fits."""

@@ -381,6 +381,22 @@ def test_sample_draws_as_before_where_the_draw_was_whole_blocks(fitted):
         )
 
 
+def test_a_vae_fitted_on_height_by_width_gives_that_form_back(tmp_path):
+    """probe 60 generate 3: fitted on (n, H, W), reconstruct gave (n, 1, H, W), so reconstruct(X) - X
+    broadcast to (n, n, H, W); interpolate read one (H, W) image as H images."""
+    x = (np.random.default_rng(0).random((48, 12, 12)) > 0.5).astype(np.float32)
+    vae = aekit.VAE(epochs=1, channels=(4, 8), threads=1).fit(x)
+    assert (vae.reconstruct(x[:5]) - x[:5]).shape == (5, 12, 12)
+    assert vae.sample(3).shape == vae.inverse_transform(vae.transform(x[:3])).shape == (3, 12, 12)
+    assert vae.interpolate(x[0], x[1], steps=3).shape == (3, 12, 12)
+    vae.save(tmp_path / "m")
+    assert aekit.load(tmp_path / "m").reconstruct(x[:2]).shape == (2, 12, 12)
+    # fitted on (n, 1, H, W): images as they are, and a gray (H, W) image is one of them
+    images = aekit.VAE(epochs=1, channels=(4, 8), threads=1).fit(x[:, None])
+    assert images.reconstruct(x[:2, None]).shape == (2, 1, 12, 12)
+    assert images.interpolate(x[0], x[1], steps=3).shape == (3, 1, 12, 12)
+
+
 def test_interpolate_takes_one_row_with_your_own_networks(rows_vae):
     """probe 60 generate 4: with the user's networks fitted on rows, a row (d,) was refused as a
     table of one dimension, though the docstring offers rows (d,)."""
