@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from ..estimators import params as P
-from .options import recorded_image_size
+from .options import recorded_image_size, refuse_other_size
 from .progress import set_verbose
 from .types import IMAGE_SIZE_HELP, image_size, int_list, positive_int
 
@@ -190,17 +190,9 @@ def _check_images(est, data, source) -> None:
 def _check_size(est, data, source) -> None:
     """A denoiser of the user's own network takes images of its training size: another, one line
     naming the file (the estimator's own line can only say "X")."""
-    from ..errors import UsageError
-
     if getattr(est, "encoder", None) is None or len(data.x.shape) < 3:
         return
-    want, got = tuple(est.input_shape_[1:]), tuple(data.x.shape[-2:])  # (height, width)
-    if got != want:  # said WIDTHxHEIGHT, as Pillow and --image-size say it
-        raise UsageError(
-            f"{source}: an image of {got[1]}x{got[0]}; your network was trained on "
-            f"{want[1]}x{want[0]} images: give images of that size (--image-size "
-            f"{want[1]}x{want[0]} resizes them)"
-        )
+    refuse_other_size(est.input_shape_[1:], data.x, source, "your network was")
 
 
 def _denoise_groups(est, folder: str, size):

@@ -14,11 +14,12 @@ from .options import (
     option_name,
     read_for_model,
     refuse_changed_data,
+    refuse_other_size,
     run_inputs,
     run_spec,
 )
 from .progress import set_verbose
-from .types import int_list, non_negative_float, non_negative_int, positive_int
+from .types import int_list, non_negative_float, non_negative_int, path_steps, positive_int
 
 
 def _options(p: argparse.ArgumentParser) -> None:
@@ -30,7 +31,7 @@ def _options(p: argparse.ArgumentParser) -> None:
         "--free-bits",
         type=non_negative_float,
         metavar="NATS",
-        help="nats of KL per latent dimension training does not charge for, so that the code "
+        help="nats of KL per latent dimension training charges at least, so that the code "
         "cannot collapse (default 0.5; 0: the plain ELBO, as --preset recipe)",
     )
     g.add_argument(
@@ -91,9 +92,15 @@ def _write_images(
     from ..errors import UsageError
 
     ext = Path(output).suffix.lower()
+    if ext in plots.FIGURE_FORMATS and images.ndim == 2:  # a VAE fitted on rows in Python
+        raise UsageError(
+            f"cannot write {output}: this VAE makes rows of {images.shape[1]} values, not "
+            f"images; write them to a .npy file"
+        )
     written = refuse_existing(
         output, overwrite, inputs=inputs
     )  # a link to a file is replaced, not followed
+    images = images[:, None] if images.ndim == 3 else images  # (n, H, W) fitted: gray images
     if ext in plots.FIGURE_FORMATS:
         (plots.plot_strip if strip else plots.plot_image_grid)(
             images, written, title=title, overwrite=True
@@ -138,6 +145,42 @@ def _one_image(x, est):
     return x.reshape(1, *shape) if one else x
 
 
+def _makes_rows(est) -> bool:
+    """Whether ``est`` was fitted on rows (in Python): its network's one-row images (1, 1, d), or
+    rows (d,) for the user's own networks."""
+    shape = tuple(est.input_shape_)
+    return len(shape) == 1 or len(shape) == 3 and shape[:2] == (1, 1)
+
+
+def _one_row(path: str, est):
+    """A .npy of one row (d,) for a VAE fitted on rows, as (1, d); None for anything else, read
+    as usual: the readers take a stored array as samples, and refused (d,) as no table."""
+    import numpy as np
+
+    if not _makes_rows(est) or Path(path).suffix.lower() != ".npy":
+        return None
+    try:
+        x = np.load(path, mmap_mode="r", allow_pickle=False)
+    except (OSError, ValueError):
+        return None  # the readers' own line
+    if x.ndim != 1 or x.dtype.kind not in "biuf":
+        return None
+    return np.asarray(x, np.float32)[None]  # (d,) -> (1, d)
+
+
+def _read_end(args: argparse.Namespace, path: str, est, config):
+    """One end of the strip from ``--input``: an image (of the model's size: else one line naming
+    the file and the --image-size that fits), a .npy of one image, or of one row for rows."""
+    row = _one_row(path, est)
+    if row is not None:
+        return row
+    args_one = argparse.Namespace(**{**vars(args), "input": path})
+    x = _one_image(read_for_model(args_one, est, config).x, est)
+    if x.ndim == 4 and len(est.input_shape_) == 3 and not _makes_rows(est):
+        refuse_other_size(est.input_shape_[1:], x, path, "the model was")
+    return x
+
+
 def cmd_interpolate(args: argparse.Namespace) -> int:
     from ..errors import UsageError
     from ..recipes.vae import binarize_for
@@ -151,8 +194,7 @@ def cmd_interpolate(args: argparse.Namespace) -> int:
             )
         ends = []
         for path in args.input:
-            args_one = argparse.Namespace(**{**vars(args), "input": path})
-            ends.append(_one_image(read_for_model(args_one, est, config).x, est))
+            ends.append(_read_end(args, path, est, config))
             if len(ends[-1]) != 1:  # named: the model's line says x_a
                 kind = "images" if ends[-1].ndim == 4 else "rows"
                 raise UsageError(
@@ -227,14 +269,14 @@ def register(subparsers) -> None:
         "--input",
         nargs=2,
         metavar=("A", "B"),
-        help="two image files (or .npy of one image) instead",
+        help="two image files (or .npy of one image; of one row for a VAE fitted on rows) instead",
     )
     i.add_argument(
         "--steps",
-        type=positive_int,
+        type=path_steps,
         default=10,
         metavar="N",
-        help="images in the strip (default 10)",
+        help="images in the strip, both ends included (at least 2; default 10)",
     )
     i.add_argument(
         "--method",

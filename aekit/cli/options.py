@@ -606,6 +606,21 @@ def read_for_model(args: argparse.Namespace, est, config: dict | None = None):
     return data
 
 
+def refuse_other_size(want: Sequence[int], x, source: str, trained: str) -> None:
+    """One line naming the file when images ``x`` (..., H, W) are not ``want`` = (H, W), the size
+    the model takes (``trained``: whose training it was), with the ``--image-size`` that resizes
+    them: the estimator's own line can only say "X"."""
+    from ..errors import UsageError
+
+    want, got = tuple(want), tuple(x.shape[-2:])  # (height, width)
+    if got != want:  # said WIDTHxHEIGHT, as Pillow and --image-size say it
+        raise UsageError(
+            f"{source}: an image of {got[1]}x{got[0]}; {trained} trained on "
+            f"{want[1]}x{want[0]} images: give images of that size (--image-size "
+            f"{want[1]}x{want[0]} resizes them)"
+        )
+
+
 def refuse_processes(args: argparse.Namespace, method: str, what: str, instead: str) -> None:
     """One line for ``--nproc N`` (N > 1) given to a ``method`` that trains no network to split
     across processes (``what``: what it fits instead; ``instead``: the methods that train one)."""

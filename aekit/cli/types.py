@@ -29,6 +29,11 @@ def positive_int(text: str) -> int:
     return _whole(text, 1)
 
 
+def path_steps(text: str) -> int:
+    """Points along a path, both ends included (``aekit interpolate --steps``): a whole number >= 2."""
+    return _whole(text, 2)
+
+
 def non_negative_int(text: str) -> int:
     """A whole number >= 0."""
     return _whole(text, 0)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -34,7 +34,7 @@ from .base import (
 )
 from .validation import FeatureNamesOut, outside_unit_range, say_target_unused
 
-# free_bits: nats per latent dimension the training loss does not charge for (see the parameter)
+# free_bits: nats of KL per latent dimension the training loss charges at least (see the parameter)
 FREE_BITS = 0.5
 # likelihood="gaussian": training data of a larger root mean square get a note. Standardised columns
 # and images in [0, 1] are about 1; 8-bit images (about 100) or a table x30 gave ELBOs of -1e20 and
@@ -43,6 +43,8 @@ GAUSSIAN_SCALE = 10.0
 SCALE_FIX = "divide 8-bit images by 255, standardise table columns"  # data past GAUSSIAN_SCALE
 # images decoded per pass when estimating the ELBO / log-likelihood; bounds memory
 DECODE_BUDGET = 2048
+# values torch's CPU randn fills as one block (a shorter tail is filled otherwise): prior_draws
+RANDN_BLOCK = 16
 
 
 def root_mean_square(x: np.ndarray) -> float:
@@ -62,8 +64,25 @@ def _check_channels(value: Any) -> tuple[int, int]:
     return int(channels[0]), int(channels[1])
 
 
-def _logmeanexp(a: torch.Tensor, dim: int) -> torch.Tensor:
-    return torch.logsumexp(a, dim) - math.log(a.shape[dim])
+def prior_draws(n: int, size: int, generator: torch.Generator) -> np.ndarray:
+    """``n`` codes z ~ N(0, I) of ``size`` values, float32 (as the network is), each the same
+    whatever ``n``: the first m of ``n`` draws are the m draws (``sample(m, seed)`` a prefix).
+
+    torch's CPU ``randn`` fills blocks of 16 values one way and a shorter tail another, so drawing
+    exactly ``n * size`` values gave other first codes for most ``n``. Drawing whole blocks of 16
+    and slicing keeps every code; a count already a multiple of 16 (``sample(64)`` at latent 2,
+    a run's samples.png) draws exactly as before.
+
+    Examples
+    --------
+    >>> g = lambda: torch.Generator().manual_seed(1)
+    >>> bool((prior_draws(3, 2, g()) == prior_draws(9, 2, g())[:3]).all())
+    True
+    """
+    values = n * size
+    block = -(-values // RANDN_BLOCK) * RANDN_BLOCK  # rounded up to whole blocks
+    z = torch.randn(block, generator=generator, dtype=torch.float32)[:values]
+    return z.reshape(n, size).numpy()
 
 
 class VAE(FeatureNamesOut, TransformerMixin, NeuralEstimator):
@@ -84,10 +103,12 @@ class VAE(FeatureNamesOut, TransformerMixin, NeuralEstimator):
     beta : float, default 1.0
         Weight of the KL term during training (1 = the ELBO; >1 = beta-VAE). Reported ELBOs use 1.
     free_bits : float, default 0.5
-        Nats per latent dimension the training loss does not charge for (Kingma et al. 2016):
-        below it a dimension's KL costs nothing, so the code keeps carrying something about each
-        input and reconstructions differ from input to input. 0: the plain ELBO (``--preset
-        recipe``). Reported ELBOs and KLs are always the plain ones.
+        Nats of KL per latent dimension the training loss charges at least (Kingma et al. 2016):
+        each dimension's KL, averaged over the batch, costs ``max(KL_d, free_bits)``, so below it
+        a dimension costs a constant and nothing pulls it onto the prior: the code keeps carrying
+        something about each input and reconstructions differ from input to input. The training
+        loss is then up to ``free_bits * latent_dim`` nats above the -ELBO. 0: the plain ELBO
+        (``--preset recipe``). Reported ELBOs and KLs are always the plain ones.
     kl : {"analytic", "mc"}, default "analytic"
         Training estimate of the KL: closed form, or the single-sample Monte Carlo estimate
         ``log q(z|x) - log p(z)`` of the TensorFlow recipe.
@@ -135,7 +156,11 @@ class VAE(FeatureNamesOut, TransformerMixin, NeuralEstimator):
     ----------
     model_ : ConvVAE
     history_ : list of dict
-        Per-epoch ``train_loss`` and ``val_loss`` (the negative ELBO, nats per image) and ``seconds``.
+        Per-epoch ``train_loss``, ``val_loss`` and ``seconds``, in nats per image. ``train_loss``
+        is the training objective: the -ELBO only with ``free_bits=0``, ``beta=1`` and
+        ``iw_samples=1`` (else its free-bits, beta-weighted or importance-weighted form, so it
+        differs from the -ELBO on the same images); ``val_loss`` is the plain -ELBO of
+        ``validation_data``.
     input_shape_ : tuple of int
     latent_shape_ : tuple of int
         ``(latent size,)``: ``latent_dim``, or what your encoder returns.
@@ -264,9 +289,13 @@ class VAE(FeatureNamesOut, TransformerMixin, NeuralEstimator):
 
     def _note_unused_by_iw(self, samples: int) -> None:
         """The importance-weighted bound charges no KL term: name ``kl`` and ``free_bits`` set to
-        other than their defaults, which it leaves unused (taken, recorded and without effect)."""
+        other than their defaults, which it leaves unused (taken, recorded and without effect);
+        ``free_bits=0``, the plain ELBO, is what the bound generalises, so it is not named."""
         unused = [
-            f"{name}={getattr(self, name)!r}" for name in self._changed_params(["kl", "free_bits"])
+            f"{name}={getattr(self, name)!r}"
+            for name in self._changed_params(["kl", "free_bits"])
+            # free_bits=0 is the plain ELBO, which the bound generalises (--preset recipe sets it)
+            if not (name == "free_bits" and float(self.free_bits) == 0)
         ]
         if samples > 1 and unused:
             note(
@@ -369,6 +398,7 @@ class VAE(FeatureNamesOut, TransformerMixin, NeuralEstimator):
         trainer = Trainer.from_options(run, self)
         self.check_params()
         say_target_unused(self, X, y)
+        self._fitted_shape = None  # recorded by _check_x from an array (a row store: rows)
         X = self._validate_fit_input(
             X, check=lambda images: self._check_scale(self._check_images(images, "X", True))
         )
@@ -431,10 +461,34 @@ class VAE(FeatureNamesOut, TransformerMixin, NeuralEstimator):
         return self._as_fitted(out)
 
     def _as_fitted(self, out: np.ndarray) -> np.ndarray:
-        """Outputs as the training samples were: rows (n, d) for a VAE fitted on rows, which its
-        network takes as one-row images (n, 1, 1, d); images as they are. (Given back as images,
-        ``inverse_transform(transform(X)) - X`` broadcast to (n, 1, n, d).)"""
-        return out.reshape(len(out), -1) if tuple(self.input_shape_[:2]) == (1, 1) else out
+        """Outputs as the training samples were: rows (n, d) for a VAE fitted on rows and (n, H, W)
+        for one fitted on (n, H, W), which its network takes as (n, 1, 1, d) and (n, 1, H, W);
+        (n, C, H, W) as they are, as the Autoencoder gives them. (Given back as the network's
+        images, ``reconstruct(X) - X`` broadcast to (n, n, H, W) without a word.)"""
+        return out.reshape(len(out), *self._fitted_sample_shape())
+
+    def _fitted_sample_shape(self) -> tuple[int, ...]:
+        """One training sample's shape as ``fit`` was given it: (d,), (H, W) or (C, H, W). A model
+        saved before it was recorded: rows when its network took one-row images, else its images."""
+        shape = getattr(self, "_fitted_shape", None)
+        if shape is not None:
+            return tuple(shape)
+        rows = tuple(self.input_shape_[:2]) == (1, 1) and len(self.input_shape_) == 3
+        return (int(self.input_shape_[-1]),) if rows else tuple(self.input_shape_)
+
+    def _check_x(self, X: Any, name: str = "X", reset: bool = False) -> Any:
+        X = super()._check_x(X, name, reset)
+        if reset:  # fit: the form outputs are given back in (_as_fitted)
+            self._fitted_shape = tuple(int(d) for d in X.shape[1:])
+        return X
+
+    def _get_state(self) -> dict[str, Any]:
+        return {**super()._get_state(), "fitted_shape": list(self._fitted_sample_shape())}
+
+    def _set_state(self, state: dict[str, Any]) -> None:
+        super()._set_state(state)
+        shape = state.get("fitted_shape")  # absent in a model saved before it was recorded
+        self._fitted_shape = None if shape is None else tuple(int(d) for d in shape)
 
     def reconstruct(self, X: Any) -> np.ndarray:
         """Decode each image's posterior mean: the expected image E[x|z=mean]; same shape as ``X``.
@@ -455,7 +509,9 @@ class VAE(FeatureNamesOut, TransformerMixin, NeuralEstimator):
         Gaussian: the decoded means).
 
         ``seed=None`` uses the estimator's ``seed``, so repeated calls give the same images; pass
-        different seeds for different draws.
+        different seeds for different draws. The first ``m`` of ``sample(n, seed)`` are
+        ``sample(m, seed)`` (the same z; the images to float32 rounding, decoded in other batches).
+        Shaped as the training samples: (n, C, H, W), (n, H, W) or rows (n, d).
 
         Examples
         --------
@@ -466,11 +522,7 @@ class VAE(FeatureNamesOut, TransformerMixin, NeuralEstimator):
         check_output_fits(
             n, self.input_shape_, f"generating {n} images", "ask for fewer images (n, --n)"
         )
-        # float32 as the network is, whatever the default dtype
-        z = torch.randn(
-            n, self._latent_size(), generator=self._generator(seed), dtype=torch.float32
-        )
-        return self.inverse_transform(z.numpy())
+        return self.inverse_transform(prior_draws(n, self._latent_size(), self._generator(seed)))
 
     def interpolate(
         self, x_a: Any, x_b: Any, steps: int = 10, method: str = "linear"
@@ -479,14 +531,15 @@ class VAE(FeatureNamesOut, TransformerMixin, NeuralEstimator):
 
         Parameters
         ----------
-        x_a, x_b : array-like of shape (C, H, W) or (1, C, H, W); rows (d,) for a VAE fitted on rows
+        x_a, x_b : array-like of shape (C, H, W) or (1, C, H, W); one sample as ``fit`` was given
+            them: an (H, W) image for a VAE fitted on (n, H, W), a row (d,) for one fitted on rows
         steps : int, default 10
         method : {"linear", "slerp"}
             Straight line, or spherical interpolation (keeps the norm typical of prior samples).
 
         Returns
         -------
-        ndarray of shape (steps, C, H, W)
+        ndarray of shape (steps, C, H, W), or (steps, H, W) / (steps, d) as the training samples
 
         Examples
         --------
@@ -516,14 +569,18 @@ class VAE(FeatureNamesOut, TransformerMixin, NeuralEstimator):
         return self.inverse_transform(z.astype(np.float32))  # (steps, latent) -> (steps, C, H, W)
 
     def _posterior_mean(self, x: Any, name: str) -> np.ndarray:
-        """z's mean for one image (C, H, W), one row (d,) of a VAE fitted on rows, or a batch of one."""
+        """z's mean for one sample as ``fit`` took them ((C, H, W), (H, W) or a row (d,)), one
+        image (C, H, W), or a batch of one."""
         if hasattr(x, "detach") or not hasattr(x, "ndim"):
             x = to_numpy(x, name)  # as fit reads it: a tensor detached, a ragged list one line
-        one = x.ndim == 3 or x.ndim == 1 and tuple(self.input_shape_[:2]) == (1, 1)
-        x = self._check_aux(np.asarray(x)[None] if one else x, name)  # one image, or one row
-        x = x[None] if x.ndim == 3 else x
+        shape = self._fitted_sample_shape()
+        # a gray (H, W) image is one sample of a one-channel model too, however it was fitted
+        gray = tuple(self.input_shape_[1:]) if self.input_shape_[0] == 1 else None
+        one = x.ndim == 3 or tuple(x.shape) in (shape, gray) or x.ndim == 1 and len(shape) == 1
+        x = self._check_aux(np.asarray(x)[None] if one else x, name)  # one sample
         if len(x) != 1:
-            raise DataError(f"{name}: expected one image (C, H, W), got {len(x)} images")
+            one_shape = ", ".join(map(str, shape)) + ("," if len(shape) == 1 else "")
+            raise DataError(f"{name}: expected one sample ({one_shape}), got {len(x)} samples")
         return self.transform(x)[0].astype(np.float64)
 
     def score(self, X: Any, y: Any = None) -> float:
@@ -541,15 +598,22 @@ class VAE(FeatureNamesOut, TransformerMixin, NeuralEstimator):
     # ---- likelihood bounds --------------------------------------------------------------------------
     @torch.inference_mode()
     def _log_weights(
-        self, X: np.ndarray, k: int, seed: int | None, *, analytic: bool
-    ) -> np.ndarray:
-        """Per image and sample: (log p(x|z), KL or log q(z|x) - log p(z)) as an (n, k, 2) array."""
+        self,
+        X: np.ndarray,
+        k: int,
+        seed: int | None,
+        *,
+        analytic: bool,
+        take: Callable[[slice, torch.Tensor, torch.Tensor], None],
+    ) -> None:
+        """Hand each pass's (images, log p(x|z), KL or log q(z|x) - log p(z)) to ``take``: float64
+        (kk, B) tensors on the CPU, at most :data:`DECODE_BUDGET` values each. ``take`` reduces them,
+        so memory stays O(n + DECODE_BUDGET) for any ``k`` (an (n, k) array was 480 MB at k=20,000)."""
         self.model_.eval()
         gen = self._generator(seed)
         device = self._model_device()
         images = max(1, DECODE_BUDGET // k)  # images per pass
         kc = min(k, DECODE_BUDGET)  # samples per pass
-        out = np.empty((len(X), k, 2), np.float64)
         with self._pass(
             len(X), "ELBO" if k == 1 else f"log-likelihood (k={k})", unit="images"
         ) as progress:
@@ -570,10 +634,18 @@ class VAE(FeatureNamesOut, TransformerMixin, NeuralEstimator):
                         kl = gaussian_kl(mean, logvar).expand(kk, -1)
                     else:
                         kl = log_normal(z, mean, logvar) - log_normal(z)  # (kk, B)
-                    out[i : i + len(xb), j : j + kk, 0] = log_px.T.double().cpu().numpy()
-                    out[i : i + len(xb), j : j + kk, 1] = kl.T.double().cpu().numpy()
+                    take(slice(i, i + len(xb)), log_px.double().cpu(), kl.double().cpu())
                 progress.update(len(xb))
-        return out
+
+    def _elbo_terms(self, X: np.ndarray, seed: int | None) -> tuple[np.ndarray, np.ndarray]:
+        """Per image: log p(x|z) of one z sample and the analytic KL, float64 (n,) each."""
+        log_px, kl = np.empty(len(X), np.float64), np.empty(len(X), np.float64)
+
+        def take(rows: slice, log_px_b: torch.Tensor, kl_b: torch.Tensor) -> None:
+            log_px[rows], kl[rows] = log_px_b[0].numpy(), kl_b[0].numpy()  # (1, B) -> (B,)
+
+        self._log_weights(X, 1, seed, analytic=True, take=take)
+        return log_px, kl
 
     def elbo(self, X: Any, seed: int | None = None) -> np.ndarray:
         """Per-image ELBO in nats (higher is better): one z sample for E_q[log p(x|z)], analytic KL.
@@ -587,15 +659,16 @@ class VAE(FeatureNamesOut, TransformerMixin, NeuralEstimator):
         -156.8
         """
         X = self._validate_input(X)
-        w = self._log_weights(X, 1, seed, analytic=True)[:, 0]
-        return (w[:, 0] - w[:, 1]).astype(np.float64)
+        log_px, kl = self._elbo_terms(X, seed)
+        return log_px - kl
 
     def log_likelihood(self, X: Any, k: int = 1000, seed: int | None = None) -> np.ndarray:
         """Importance-weighted estimate of log p(x) per image, in nats (Burda, Grosse & Salakhutdinov 2016).
 
         ``log p(x) ~ log (1/k) sum_i p(x|z_i) p(z_i) / q(z_i|x)`` with ``z_i ~ q(z|x)``: a lower bound
         that tightens as ``k`` grows (k=1 is the single-sample ELBO). Decoded in passes of at most
-        2048 images, so memory stays bounded for any ``k`` and ``n``; deterministic for a ``seed``.
+        2048 images, each reduced to a running log-sum per image, so memory stays bounded for any
+        ``k`` and grows with ``n`` only by the result; deterministic for a ``seed``.
 
         Returns
         -------
@@ -607,9 +680,14 @@ class VAE(FeatureNamesOut, TransformerMixin, NeuralEstimator):
         """
         X = self._validate_input(X)
         k = check_positive_int("k", k)
-        w = self._log_weights(X, k, seed, analytic=False)
-        log_w = torch.from_numpy(w[:, :, 0] - w[:, :, 1])  # (n, k)
-        return _logmeanexp(log_w, 1).numpy()
+        total = np.full(len(X), -np.inf)  # log sum_i w_i so far, per image
+
+        def take(rows: slice, log_px: torch.Tensor, log_ratio: torch.Tensor) -> None:
+            # (kk, B) -> (B,): this pass's log-sum, added to the images' running one
+            total[rows] = np.logaddexp(total[rows], torch.logsumexp(log_px - log_ratio, 0).numpy())
+
+        self._log_weights(X, k, seed, analytic=False, take=take)
+        return total - math.log(k)
 
     def evaluate(
         self, X: Any, k: int = 100, n_iw: int | None = None, seed: int | None = None
@@ -627,13 +705,13 @@ class VAE(FeatureNamesOut, TransformerMixin, NeuralEstimator):
         {'test_elbo': -156.8, 'test_reconstruction': 151.3, 'test_kl': 5.5, 'test_nll_iw': 150.9, 'k': 100, ...}
         """
         X = self._validate_input(X)
-        w = self._log_weights(X, 1, seed, analytic=True)[:, 0]
+        log_px, kl = self._elbo_terms(X, seed)
         n_iw = len(X) if n_iw is None else min(check_positive_int("n_iw", n_iw), len(X))
         nll = -float(self.log_likelihood(X[:n_iw], k=k, seed=seed).mean())
         return {
-            "test_elbo": float((w[:, 0] - w[:, 1]).mean()),
-            "test_reconstruction": float(-w[:, 0].mean()),
-            "test_kl": float(w[:, 1].mean()),
+            "test_elbo": float((log_px - kl).mean()),
+            "test_reconstruction": float(-log_px.mean()),
+            "test_kl": float(kl.mean()),
             "test_nll_iw": nll,
             "k": int(k),
             "n_iw": int(n_iw),

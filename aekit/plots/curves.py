@@ -21,6 +21,7 @@ def plot_history(
     log: bool = False,
     title: str | None = "loss per epoch",
     overwrite: bool = False,
+    labels: Mapping[str, str] | None = None,
 ) -> Path:
     """Plot metrics from a training history against epoch, one line per key.
 
@@ -42,6 +43,9 @@ def plot_history(
         Logarithmic y axis.
     title : str or None, default "loss per epoch"
         Axes title.
+    labels : mapping of str to str, optional
+        Legend text per key, where the key's name does not say what the curve is (a VAE's
+        ``train_loss`` is its training objective, not always the -ELBO); the others show their key.
 
     Returns
     -------
@@ -60,6 +64,8 @@ def plot_history(
         raise DataError("history must be a non-empty list of per-epoch dicts")
     if isinstance(keys, str):
         keys = (keys,)
+    if labels is not None and not isinstance(labels, Mapping):
+        raise DataError(f"labels must map keys to legend texts, got {type(labels).__name__}")
     series = {key: _points(history, key, log) for key in keys}
     series = {key: points for key, points in series.items() if points[1]}
     if not series:
@@ -71,7 +77,11 @@ def plot_history(
     fig, ax = plt.subplots(figsize=(6.4, 4.0))
     for key, (xs, ys) in series.items():
         ax.plot(
-            xs, ys, marker="o" if len(xs) <= 30 else None, markersize=3, label=key.replace("_", " ")
+            xs,
+            ys,
+            marker="o" if len(xs) <= 30 else None,
+            markersize=3,
+            label=(labels or {}).get(key, key.replace("_", " ")),
         )
     if log:
         ax.set_yscale("log")

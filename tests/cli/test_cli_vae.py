@@ -301,3 +301,73 @@ def test_one_colour_image_is_a_batch_of_one_not_three_planes():
     assert _one_image(planes, rgb).shape == (1, 3, 16, 16)
     gray = SimpleNamespace(input_shape_=(1, 16, 16))
     assert _one_image(planes, gray).shape == (3, 1, 16, 16)  # three grey images stay three
+
+
+@pytest.fixture(scope="module")
+def rows_run(tmp_path_factory):
+    """A Gaussian VAE fitted on rows of 6 values in Python and saved, with two rows as .npy files."""
+    import aekit
+
+    root = tmp_path_factory.mktemp("rows_vae")
+    x = np.random.default_rng(0).standard_normal((64, 6)).astype(np.float32)
+    aekit.VAE(likelihood="gaussian", epochs=1, channels=(4, 8), threads=1).fit(x).save(root / "m")
+    np.save(root / "row0.npy", x[0])
+    np.save(root / "row1.npy", x[1])
+    return root
+
+
+def test_a_vae_of_rows_makes_rows_and_takes_them(rows_run, tmp_path, capsys):
+    """probe 60 generate 5: sample --output PNG of a rows VAE failed with the plot's "images must
+    have shape (n, C, H, W)"; interpolate refused .npy files of one row each."""
+    out = tmp_path / "s.png"
+    assert cli.main(["sample", str(rows_run / "m"), "--n", "4", "--output", str(out)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.endswith("this VAE makes rows of 6 values, not images; write them to a .npy file")
+    assert not out.exists()
+    ends = [str(rows_run / "row0.npy"), str(rows_run / "row1.npy")]
+    argv = ["interpolate", str(rows_run / "m"), "--input", *ends, "--steps", "3"]
+    assert cli.main([*argv, "--output", str(tmp_path / "i.npy")]) == 0
+    assert np.load(tmp_path / "i.npy").shape == (3, 6)
+
+
+def test_a_vae_of_height_by_width_draws_its_samples(tmp_path):
+    """probe 60 generate 3: a VAE fitted on (n, H, W) gives samples (n, H, W), drawn as gray images."""
+    import aekit
+
+    x = (np.random.default_rng(0).random((32, 12, 12)) > 0.5).astype(np.float32)
+    aekit.VAE(epochs=1, channels=(4, 8), threads=1).fit(x).save(tmp_path / "m")
+    assert (
+        cli.main(["sample", str(tmp_path / "m"), "--n", "4", "--output", str(tmp_path / "s.png")])
+        == 0
+    )
+    assert (tmp_path / "s.png").stat().st_size > 0
+
+
+def test_interpolate_names_the_image_of_another_size(run, tmp_path, capsys):
+    """probe 60 generate 5: "X: the model was trained on sample shape (1, 28, 28), got (1, 40, 48)",
+    without the file or the --image-size that fits."""
+    from PIL import Image
+
+    Image.fromarray(np.zeros((40, 48), np.uint8)).save(tmp_path / "big.png")
+    Image.fromarray(np.zeros((28, 28), np.uint8)).save(tmp_path / "fit.png")
+    argv = [
+        "interpolate",
+        str(run),
+        "--input",
+        str(tmp_path / "big.png"),
+        str(tmp_path / "fit.png"),
+    ]
+    capsys.readouterr()
+    assert cli.main([*argv, "--output", str(tmp_path / "i.npy")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert f"{tmp_path / 'big.png'}: an image of 48x40" in err and "--image-size 28x28" in err, err
+    assert cli.main([*argv, "--image-size", "28x28", "--output", str(tmp_path / "i.npy")]) == 0
+
+
+def test_interpolate_steps_below_two_names_the_option(run, tmp_path, capsys):
+    """probe 60 generate 5: --steps 1 was taken, then refused as "steps must be ... >= 2" (Python's)."""
+    argv = ["interpolate", str(run), "--from", "0", "--to", "1", "--steps", "1"]
+    with pytest.raises(SystemExit) as e:
+        cli.main([*argv, "--output", str(tmp_path / "i.npy")])
+    assert e.value.code == 2
+    assert "argument --steps: expected a whole number >= 2, got 1" in capsys.readouterr().err

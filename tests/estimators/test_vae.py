@@ -275,3 +275,158 @@ def test_values_outside_0_1_get_the_advice_of_the_situation(caplog):
     assert "divide 8-bit images by 255" in vae_alike(0.0, 1e7, 1e-3, fix=fix)
     assert "--beta" not in vae_alike(0.0, 1e7, 1e-3, fix=fix)
     assert unscaled_data(x, "gaussian") is None and unscaled_data(x * 255, "bernoulli") is None
+
+
+class _RowEncoder(torch.nn.Module):
+    """q(z|x) of 4-value rows: a linear map to (mean, logvar) of a 2-D code."""
+
+    def __init__(self):
+        super().__init__()
+        self.linear = torch.nn.Linear(4, 4)
+
+    def forward(self, x):
+        return tuple(self.linear(x).chunk(2, -1))
+
+
+@pytest.fixture(scope="module")
+def rows_vae():
+    """A Gaussian VAE of the user's own networks, fitted on rows (n, 4)."""
+    torch.manual_seed(0)
+    x = np.random.default_rng(0).standard_normal((200, 4)).astype(np.float32)
+    vae = aekit.VAE(
+        likelihood="gaussian",
+        encoder=_RowEncoder(),
+        decoder=torch.nn.Linear(2, 4),
+        epochs=1,
+        threads=1,
+    )
+    return vae.fit(x), x
+
+
+def _iw_reference(vae, x, k, seed):
+    """log_likelihood as it was computed before probe 60: every log-weight of every image kept in
+    an (n, k) float64 array, one logsumexp per image; the z drawn in the same passes."""
+    from aekit.estimators.vae import DECODE_BUDGET
+    from aekit.models.vae import log_normal
+
+    gen, model = torch.Generator().manual_seed(seed), vae.model_
+    images, kc, log_w = max(1, DECODE_BUDGET // k), min(k, DECODE_BUDGET), []
+    with torch.inference_mode():
+        for i in range(0, len(x), images):
+            xb = torch.tensor(x[i : i + images])
+            mean, logvar = model.encode(xb)
+            chunks = []
+            for j in range(0, k, kc):
+                kk = min(kc, k - j)
+                z = mean + torch.exp(0.5 * logvar) * torch.randn(kk, *mean.shape, generator=gen)
+                decoded = model.decode(z.reshape(-1, mean.shape[1]))
+                xr = xb.expand(kk, *xb.shape).reshape(-1, *xb.shape[1:])
+                log_px = model.log_px(xr, decoded).reshape(kk, -1).double()
+                chunks.append(log_px - (log_normal(z, mean, logvar) - log_normal(z)).double())
+            log_w.append(torch.cat(chunks).T)  # (B, k)
+    return (torch.logsumexp(torch.cat(log_w), 1) - np.log(k)).numpy()
+
+
+@pytest.mark.parametrize("k", [7, 3000])  # one pass for all; two passes per image
+def test_log_likelihood_is_the_same_figure_reduced_pass_by_pass(rows_vae, k):
+    """probe 60 generate 2: the log-likelihood keeps a running log-sum per image, not an (n, k) array;
+    the figures are today's to float64 rounding."""
+    vae, x = rows_vae
+    np.testing.assert_allclose(
+        vae.log_likelihood(x[:5], k=k, seed=3), _iw_reference(vae, x[:5], k, 3), rtol=1e-12
+    )
+
+
+def test_log_likelihood_memory_does_not_grow_with_k(rows_vae):
+    """probe 60 generate 2: log_likelihood allocated an (n, k, 2) float64 array, 480 MB at n=1,000
+    and k=20,000, though its docstring promised memory bounded for any k."""
+    import tracemalloc
+
+    vae, x = rows_vae
+
+    def peak(k: int) -> int:
+        tracemalloc.start()
+        try:
+            vae.log_likelihood(x, k=k)
+            return tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+
+    # 200 images x 4,000 samples held as float64 pairs: 12.8 MB; a running log-sum: 1.6 KB
+    assert peak(4000) < peak(10) + 1_000_000
+
+
+def test_sample_m_is_the_first_m_of_sample_n(fitted):
+    """probe 60 generate 6: torch fills blocks of 16 values otherwise than a shorter tail, so the
+    first m of sample(64, seed) were other images than sample(m, seed) for most m."""
+    from aekit.estimators.vae import prior_draws
+
+    big = fitted.sample(64, seed=1)
+    codes = prior_draws(64, 2, torch.Generator().manual_seed(1))
+    for m in (1, 3, 7, 9, 33):
+        np.testing.assert_array_equal(
+            prior_draws(m, 2, torch.Generator().manual_seed(1)), codes[:m]
+        )
+        # decoded in another batch: the same images to float32 rounding
+        np.testing.assert_allclose(fitted.sample(m, seed=1), big[:m], rtol=0, atol=1e-6)
+
+
+def test_sample_draws_as_before_where_the_draw_was_whole_blocks(fitted):
+    """probe 60 generate 6: sample(64, seed) (a run's samples.png) and every m with m * latent_dim
+    a multiple of 16 draw exactly the codes torch.randn(m, latent_dim) drew."""
+    for m, seed in ((64, 1), (8, 0), (16, 5)):
+        z = torch.randn(m, 2, generator=torch.Generator().manual_seed(seed), dtype=torch.float32)
+        np.testing.assert_array_equal(
+            fitted.sample(m, seed=seed), fitted.inverse_transform(z.numpy())
+        )
+
+
+def test_a_vae_fitted_on_height_by_width_gives_that_form_back(tmp_path):
+    """probe 60 generate 3: fitted on (n, H, W), reconstruct gave (n, 1, H, W), so reconstruct(X) - X
+    broadcast to (n, n, H, W); interpolate read one (H, W) image as H images."""
+    x = (np.random.default_rng(0).random((48, 12, 12)) > 0.5).astype(np.float32)
+    vae = aekit.VAE(epochs=1, channels=(4, 8), threads=1).fit(x)
+    assert (vae.reconstruct(x[:5]) - x[:5]).shape == (5, 12, 12)
+    assert vae.sample(3).shape == vae.inverse_transform(vae.transform(x[:3])).shape == (3, 12, 12)
+    assert vae.interpolate(x[0], x[1], steps=3).shape == (3, 12, 12)
+    vae.save(tmp_path / "m")
+    assert aekit.load(tmp_path / "m").reconstruct(x[:2]).shape == (2, 12, 12)
+    # fitted on (n, 1, H, W): images as they are, and a gray (H, W) image is one of them
+    images = aekit.VAE(epochs=1, channels=(4, 8), threads=1).fit(x[:, None])
+    assert images.reconstruct(x[:2, None]).shape == (2, 1, 12, 12)
+    assert images.interpolate(x[0], x[1], steps=3).shape == (3, 1, 12, 12)
+
+
+def test_interpolate_takes_one_row_with_your_own_networks(rows_vae):
+    """probe 60 generate 4: with the user's networks fitted on rows, a row (d,) was refused as a
+    table of one dimension, though the docstring offers rows (d,)."""
+    vae, x = rows_vae
+    strip = vae.interpolate(x[0], x[1], steps=3)
+    np.testing.assert_array_equal(strip, vae.interpolate(x[0:1], x[1:2], steps=3))
+    assert strip.shape == (3, 4)
+    with pytest.raises(DataError, match=r"x_a: expected one sample \(4,\), got 2 samples"):
+        vae.interpolate(x[:2], x[1], steps=3)
+
+
+def test_the_iw_bound_does_not_name_free_bits_0(bars, caplog):
+    """probe 60 generate 7: --preset recipe --iw-samples K said "free_bits=0.0 not used", a value the
+    user never set: the plain ELBO, which the bound generalises."""
+    with caplog.at_level("WARNING", logger="aekit.notes"):
+        aekit.VAE(epochs=1, iw_samples=2, free_bits=0.0, device="cpu").fit(bars[0][:32])
+    assert not [r for r in caplog.records if "iw_samples" in r.getMessage()]
+
+
+@pytest.mark.parametrize(
+    "params, label",
+    [
+        ({}, "training objective (free bits 0.5 nats/dim)"),
+        ({"free_bits": 0.0}, "training -ELBO"),
+        ({"free_bits": 0.0, "beta": 4.0}, "training objective (beta 4)"),
+        ({"iw_samples": 5}, "training objective (-IW bound, K=5)"),
+        ({"free_bits": 1.0, "beta": 0.5}, "training objective (free bits 1 nats/dim, beta 0.5)"),
+    ],
+)
+def test_loss_png_names_the_training_objective(params, label):
+    """probe 60 generate 1: loss.png called the free-bits (beta, IW) objective "-ELBO": with the
+    defaults it sat latent_dim x 0.5 nats above the validation -ELBO on the same images."""
+    assert vae_recipe.training_objective(aekit.VAE(**params)) == label

@@ -329,3 +329,22 @@ def test_every_plot_is_exported_and_documented():
         if callable(getattr(aekit.plots, name)):
             assert f".{name}\n" in page, name
     assert "`aekit.plots.FIGURE_FORMATS`" in page  # the one constant, in the prose
+
+
+def test_history_labels_its_curves(tmp_path: Path, monkeypatch) -> None:
+    """probe 60 generate 1: a curve labelled by what it is, not its key (a VAE's train_loss is
+    its training objective); keys without a label show their name."""
+    from aekit.plots import curves
+
+    legends, save = [], curves._save
+
+    def spy(fig, path):
+        legends.extend(t.get_text() for t in fig.axes[0].get_legend().get_texts())
+        return save(fig, path)
+
+    monkeypatch.setattr(curves, "_save", spy)
+    history = [{"epoch": 1, "train_loss": 2.0, "val_loss": 1.0}]
+    plot_history(history, tmp_path / "h.png", labels={"train_loss": "training objective"})
+    assert legends == ["training objective", "val loss"]
+    with pytest.raises(ValueError, match="labels must map keys to legend texts"):
+        plot_history(history, tmp_path / "b.png", labels=["a"])
