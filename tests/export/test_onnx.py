@@ -401,3 +401,16 @@ def test_a_torch_without_the_exporter_used_here_is_one_line(autoencoder, tmp_pat
     with pytest.raises(UsageError, match=r"needs torch >= 2.6, not .*pip install 'aekit\[onnx\]'"):
         export_onnx(autoencoder, tmp_path / "a.onnx")
     assert not (tmp_path / "a.onnx").exists()
+
+
+@pytest.mark.parametrize("form", ["rows", "height by width"])
+def test_a_vae_fitted_on_rows_or_height_by_width_exports_and_checks(tmp_path, form):
+    """Probe 60 generate (fixer): `aekit export` of a VAE fitted in Python on rows failed its own
+    check ("output image has shape (5, 1, 1, 6), PyTorch gives (5, 6)"), and one fitted on (n, H, W)
+    too once it gave that form back: the graph's are the network's shapes, the same values."""
+    x = np.random.default_rng(0).random((64, 12, 10)).astype(np.float32)
+    x = x.reshape(64, -1)[:, :6] if form == "rows" else x
+    vae = aekit.VAE(epochs=1, threads=1, latent_dim=2, device="cpu").fit(x)
+    for part in PARTS["VAE"]:
+        path = export_onnx(vae, tmp_path / f"{part}.onnx", part=part)
+        assert verify_onnx(path, vae) < 1e-5, part
