@@ -86,6 +86,12 @@ def _without_nproc(argv: Sequence[str]) -> list[str]:
     return out
 
 
+def run_folder(args: argparse.Namespace) -> str | None:
+    """The run folder ``train`` writes: ``--out``, else ``runs/FAMILY`` (None: neither known)."""
+    family = getattr(args, "family", None)
+    return getattr(args, "out", None) or (f"runs/{family}" if family else None)
+
+
 def cmd_train(args: argparse.Namespace) -> int:
     from ..errors import UsageError
     from ..recipes import train_run
@@ -109,7 +115,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     # (a VAE's log-likelihood takes minutes). Under torchrun rank 0 reports.
     if takes_verbose(args.family):
         params["verbose"] = verbose_for(args) if distributed.is_main_process() else 0
-    out = args.out or f"runs/{args.family}"
+    out = run_folder(args)
     if args.tensorboard:
         from ..training.tensorboard import require_tensorboard
 

@@ -389,8 +389,9 @@ def _resume_hint(args: argparse.Namespace) -> str:
     would only start afresh, so the line says to run it again)."""
     if getattr(args, "command", None) != "train":
         return ""
-    family = getattr(args, "family", None)
-    out = getattr(args, "out", None) or (f"runs/{family}" if family else None)
+    from .cmd_train import run_folder
+
+    out = run_folder(args)
     if not out:
         return ""
     try:

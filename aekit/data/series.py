@@ -344,11 +344,12 @@ def _pick(names: list[str], header: bool, path: Path, time_column, label_column,
 
 
 def _not_a_channel(names: list[str], values: list[int], path: Path, given) -> None:
-    """One line for a time column that is one of the channels named (``columns``): by name the
-    CLI refuses it against the run; by index (``--time-column 1``) the column was read as both,
-    time and channel (probe 60 clock L6)."""
+    """One line for a time column given by its index (``--time-column 1``) that is one of the
+    channels named (``columns``): it was read as both, time and channel, where by name the CLI
+    refuses it against the run (probe 60 clock L6). Named as a channel too by its own name, it is
+    read so as before (review 60 F4)."""
     what, spec, index = given
-    if index in values:
+    if index in values and str(spec) != names[index]:
         raise UsageError(
             f"{path}: the {what} {spec} is {names[index]!r}, one of the channels read; name "
             f"another column as the {what}, or none"

@@ -28,6 +28,8 @@ HOUR = 3600.0  # seconds: a local clock's change of season
 SUB_MICROSECOND = re.compile(r"[.,][0-9]{6}[0-9]*[1-9]")  # a fraction of a second below 1 µs
 JUMP = 2.0  # an interval this many times the usual one: rows missing (named in a note)
 WHOLE = re.compile(r"[+-]?[0-9]{1,19}")  # an integer that int64 may hold, and float64 not (ns)
+# a time of day with its zone: 03:00:00+02:00, 03:00Z, 03:00:00.5 UTC
+ZONED = re.compile(r"\d{2}:\d{2}(:\d{2}([.,]\d+)?)?\s*(Z|UTC|[+-]\d{2}(:?\d{2})?)$", re.IGNORECASE)
 BASIC_DATE = re.compile(r"[0-9]{8}(?:[0-9]{6})?")  # ISO 8601's basic form: 20240131, 20240131120000
 
 
@@ -211,6 +213,9 @@ def _count_jumps(full: np.ndarray, labels: list[str], at, seen: _Seen) -> None:
     far = np.flatnonzero(gaps > JUMP * seen.usual)
     if seen.dates:
         spring = _forward(full[far], gaps[far], seen.usual)
+        # only local times skip an hour: one written with its offset or in UTC never does (rows
+        # missing there were called a clock change, "no rows missing": review 60 F3)
+        spring &= np.array([not ZONED.search(labels[i + 1]) for i in far], bool)
         if spring.any() and not seen.forward:
             i = int(far[spring][0])
             seen.forward = (labels[i], labels[i + 1], int(at[i + 1]))

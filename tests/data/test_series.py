@@ -296,3 +296,5 @@ def test_a_time_column_by_index_that_is_a_channel_is_refused(tmp_path):
     with pytest.raises(UsageError, match="the time column 2 is 'b', one of the channels read"):
         read_series(tmp_path / "s.csv", time_column=2, columns=["a", "b"])
     assert read_series(tmp_path / "s.csv", time_column=0, columns=["a", "b"]).x.shape == (200, 2)
+    # review 60 F4: by its own name, as both, it is read as before
+    assert read_series(tmp_path / "s.csv", time_column="b", columns=["a", "b"]).x.shape == (200, 2)

@@ -109,8 +109,9 @@ class SeriesAlarms:
 
     def calibrate(self: D, X: Any) -> D:
         """New calibration scores from a normal stretch ``X`` the detector never trained on (a new day,
-        a new machine): the per-step scores of ``X`` set the threshold of every rule, "max" and
-        "mean_std" as "fpr", and the p-values; the model is unchanged. Returns ``self``.
+        a new machine): the per-step scores of ``X`` (past the detrending's warm-up, as the training
+        stretch's) set the threshold of every rule, "max" and "mean_std" as "fpr", and the
+        p-values; the model is unchanged. Returns ``self``.
 
         Examples
         --------
@@ -187,13 +188,13 @@ class SeriesAlarms:
         return {"method": "training", "steps": len(self._settled(self.decision_scores_))}
 
     def _settled(self, scores: np.ndarray) -> np.ndarray:
-        """A stretch's per-step scores past the detrending's warm-up, in a run saved before
-        2026-12-07: its "level" subtracted the mean of fewer than ``window_`` steps over a stretch's
-        first ones, so its training scores over the first two windows are like nothing after them
-        (on a climbing wave, 4x the scores after them, above a stuck sensor's). Today's level extends
-        the next window's means back there (:class:`~aekit.estimators.series.trend.Levels`): none."""
-        old = getattr(self, "level_start_", "line") == "partial"
-        warm = 2 * self.window_ if old and getattr(self, "detrend_", "none") == "level" else 0
+        """A stretch's per-step scores past the detrending's warm-up: "level" takes the means of a
+        stretch's first steps, which have less than a window before them, from the line of the
+        next window's means (:class:`~aekit.estimators.series.trend.Levels`), exact only for a
+        wave of the window's period; the windows over the first two windows' steps may still score
+        above the rest (a window of 30 on a wave of 40: 3x), so no threshold is set on them (runs
+        saved before 2026-12-07, whose levels there were means of fewer steps: 4x)."""
+        warm = 2 * self.window_ if getattr(self, "detrend_", "none") == "level" else 0
         return scores[warm:] if len(scores) > warm else scores
 
     def _calibration_state(self) -> dict[str, Any]:

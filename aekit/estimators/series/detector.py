@@ -177,8 +177,6 @@ class SeriesDetector(SeriesAlarms, NeuralEstimator):
         "none", "level" or "difference": what the detector models (see ``detrend``).
     detrend_source_ : str
         Why: "given", or the trend found (one line; ``aekit train series`` prints it).
-    level_start_ : str
-        How "level" takes a stretch's first steps: "line" (``trend.Levels``), "partial" (older runs).
     level_ : float
         The neighbours' weight of a window's level in use (see ``level``).
     scaler_ : aekit.estimators.preprocessing.Scaler
@@ -402,7 +400,6 @@ class SeriesDetector(SeriesAlarms, NeuralEstimator):
         ]
         self.channel_names_ = None if channel_names is None else [str(c) for c in channel_names]
         self.detrend_, self.detrend_source_ = resolve_detrend(self.detrend, x, self.channel_names_)
-        self.level_start_ = "line"  # how Levels takes a stretch's first steps (trend.py)
         # the period of a trending stretch is found on its differences (the trend would hide it)
         self.window_, self.window_source_ = self._resolve_window(
             x if self.detrend_ == "none" else difference(x)
@@ -730,7 +727,6 @@ class SeriesDetector(SeriesAlarms, NeuralEstimator):
             window_source=self.window_source_,
             detrend=self.detrend_,
             detrend_source=self.detrend_source_,
-            level_start=self.level_start_,
             level_weight=self.level_,
             scaler=self.scaler_.get_state(),
             channel_names=self.channel_names_,
@@ -748,8 +744,6 @@ class SeriesDetector(SeriesAlarms, NeuralEstimator):
         # runs saved before detrending modelled the levels
         self.detrend_ = str(state.get("detrend", "none"))
         self.detrend_source_ = str(state.get("detrend_source", "given"))
-        # runs saved before 2026-12-07 trained on levels of fewer steps at a stretch's start
-        self.level_start_ = str(state.get("level_start", "partial"))
         # runs saved before level="auto" recorded the weight as the parameter only; runs saved
         # before level existed scored by reconstruction alone, where it weighs nothing
         level = state.get("level_weight", self.level)
