@@ -338,11 +338,12 @@ def cmd_score_images(args: argparse.Namespace, est, config: dict) -> int:
 def note_sizes(run: str, given, config: dict, path: str | None) -> None:
     """Notes on the size images are scored at: ``--image-size`` other than the run's (its scores
     and thresholds hold at the size it was trained and calibrated at: 70 at 160x120 was 105 at
-    320x240), and inputs of another shape than it, which resizing stretches."""
+    320x240), and inputs of another shape than the run's training images (read where they still
+    are), which resizing stretches unlike them."""
     from pathlib import Path
 
     from .._notes import note
-    from ..data.images import note_stretched
+    from ..data.images import median_aspect, note_stretched
     from .options import recorded_image_size
 
     recorded = recorded_image_size(config)
@@ -353,8 +354,12 @@ def note_sizes(run: str, given, config: dict, path: str | None) -> None:
             f"{trained}; at another size its scores are on another scale, and its threshold and "
             f"p-values do not hold (drop --image-size to score at the run's size)"
         )
-    if path is not None and (given or recorded) is not None:
-        note_stretched(Path(path), given or recorded, run)
+    trained_on = (config.get("data") or {}).get(
+        "data"
+    )  # the training images' shape, if still there
+    trained = median_aspect(Path(trained_on)) if trained_on else None
+    if path is not None and (given or recorded) is not None and trained is not None:
+        note_stretched(Path(path), trained, given or recorded, run)
 
 
 def evaluate_images(args: argparse.Namespace, est, recipe, config: dict) -> dict[str, Any]:

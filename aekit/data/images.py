@@ -33,8 +33,9 @@ KINDS = "PNG, JPEG, BMP, TIFF or WebP"
 # folders of other programs' files beside the images: a Synology NAS's thumbnails (their sizes cut
 # every image to theirs), macOS's zip resource forks
 SKIPPED_FOLDERS = {"@eaDir", "__MACOSX"}
-# a width-over-height ratio this many times another's is a clearly other shape (a 4:3 photo into a
-# square run: 1.33; a portrait one into a landscape run: 1.78; 16:10 into 16:9: 1.11, not noted)
+# a width-over-height ratio this many times another's is a clearly other shape (a 4:3 photo beside
+# square training images: 1.33; a portrait one beside landscape ones: 1.78; 16:10 beside 16:9:
+# 1.11, not noted)
 STRETCH = 1.25
 # k / 255 as float32 is k / 255 to 6e-8, times 255 within 1.5e-5 of k: a thousandth of a level is
 # still a whole 8-bit value, and other floats (a mean, a resize's result) are rarely all so close
@@ -271,18 +272,38 @@ def size_groups(files: Sequence[Path]) -> list[list[int]]:
     return list(groups.values())
 
 
-def note_stretched(path: Path, image_size, run: str) -> None:
+def median_aspect(path: Path) -> float | None:
+    """The median width over height of the images at ``path`` (a folder or one image), as shown
+    upright, from their headers alone; None when there are none to read (a folder gone)."""
+    from PIL import Image
+
+    try:
+        files = image_files(path) if path.is_dir() else [path] if path.is_file() else []
+    except (OSError, DataError):
+        return None
+    aspects = []
+    for file in files:
+        try:
+            with Image.open(file) as im:
+                w, h = shown_size(im)
+        except Exception:  # decoded (and refused with one line) when it is read
+            continue
+        aspects.append(w / h)
+    return float(np.median(aspects)) if aspects else None
+
+
+def note_stretched(path: Path, trained: float, image_size, run: str) -> None:
     """One note for the images at ``path`` (a folder or one image) whose shape (width over height,
-    upright, from the headers alone) differs from ``image_size``'s by more than
-    :data:`STRETCH`: resized to it they are stretched, and a portrait photo squashed into a
-    landscape run scored 1.3 to 1.7 times a landscape one of the same good texture."""
+    upright, from the headers alone) differs from ``trained``, the run's training images' median,
+    by more than :data:`STRETCH`: resized to ``image_size`` they are stretched unlike those, and
+    a portrait photo squashed into a run of landscape ones scored 1.3 to 1.7 times a landscape one
+    of the same good texture. (Compared with the size's own shape, every photo of a run of 4:3
+    photos at a square size was noted, its own training images too: review 60.)"""
     from PIL import Image
 
     from .._notes import note
 
     size = parse_image_size(image_size)
-    if size is None:
-        return
     files = image_files(path) if path.is_dir() else [path]
     odd: list[tuple[Path, tuple[int, int]]] = []
     for file in files:
@@ -291,15 +312,15 @@ def note_stretched(path: Path, image_size, run: str) -> None:
                 w, h = shown_size(im)
         except Exception:  # decoded (and refused with one line) when it is read
             continue
-        if max(w / h * size[0] / size[1], h / w * size[1] / size[0]) > STRETCH:
+        if max(w / h / trained, trained * h / w) > STRETCH:
             odd.append((file, (w, h)))
-    if odd:
+    if odd and size is not None:
         (first, (w, h)), each = odd[0], "it" if len(odd) == 1 else "they"
         note(
-            f"{len(odd)} of the {len(files)} images at {path} are not of the shape of {run}'s "
-            f"{size[1]}x{size[0]} (such as {first.name}, {w}x{h}): resized to it {each} are "
-            f"stretched, and an image stretched unlike the training images scores higher; turn "
-            f"or crop them to the shape of the images the run was trained on"
+            f"{len(odd)} of the {len(files)} images at {path} are not of the shape of the images "
+            f"{run} was trained on (such as {first.name}, {w}x{h}; those were {trained:.3g} times "
+            f"as wide as high): resized to {size[1]}x{size[0]} {each} are stretched unlike them, "
+            f"and a good image stretched so scores higher; turn or crop them to that shape"
         )
 
 

@@ -367,6 +367,7 @@ def _check_found(data: Data, folder: Path, has: np.ndarray) -> None:
             f"--masks {folder}: no mask for any of the {len(has)} images; looked for masks under "
             f"the images' names, such as {folder / stem}.png or {folder / stem}_mask.png; give the "
             f"folder whose files (or sub-folders) are named as those of --data"
+            + ("" if data.y is not None else ", or, if these images are all good, drop --masks")
         )
     missing = [n for n, d, h in zip(data.names, defective, has) if d and not h]
     if data.y is not None and missing:

@@ -232,16 +232,20 @@ class ServedModel:
         return fill_cells(x, self.fill_values, names)
 
     def _at_run_size(self, x: np.ndarray) -> np.ndarray:
-        """Images of another size than a run's ``--image-size`` resized to it, as ``aekit score``
-        resizes image files (:func:`aekit.data.resize_images`): images of 8-bit values (a photo
-        read and scaled to [0, 1]) as 8-bit pixels, since the float resize's rounding difference
+        """Images of another size than a run's ``--image-size`` resized to it, as the run's command
+        resizes them (:func:`aekit.data.resize_images`): for the image detector, whose ``aekit
+        score`` reads image files only, images of 8-bit values (a photo read and scaled to [0, 1])
+        as 8-bit pixels, since the float resize's rounding difference
         (under 1/255) moved a resized run's map by up to 0.26, 15% of its pixel threshold."""
         if self.image_size is None or x.ndim != 4:
             return x
         from ..data.images import eight_bit_values, resize_images
 
         x = x.astype(np.float32)
-        return resize_images(x, self.image_size, eight_bit=eight_bit_values(x))
+        # the image detector only: the other families' commands read .npy arrays too and resize
+        # them as floats, so a served array answers as that command does (review 60)
+        eight_bit = self.kind == ImageDetector.kind and eight_bit_values(x)
+        return resize_images(x, self.image_size, eight_bit=eight_bit)
 
     def _check_shape(self, x: np.ndarray) -> None:
         want = self.input_shape()
@@ -537,7 +541,19 @@ class VAE(Encoder):
         return n, seed
 
     def _sample(self, n: int, seed: int | None) -> dict[str, np.ndarray]:
-        return {self.SAMPLE: np.asarray(self.est.sample(n, seed=seed))}
+        return {self.SAMPLE: self._as_declared(self.est.sample(n, seed=seed))}
+
+    def compute(self, x: np.ndarray | None, names: tuple[str, ...]) -> dict[str, np.ndarray]:
+        out = super().compute(x, names)
+        if "reconstruction" in out:
+            out["reconstruction"] = self._as_declared(out["reconstruction"])
+        return out
+
+    def _as_declared(self, images: Any) -> np.ndarray:
+        """Images in the declared shape, the network's [n, C, H, W]: a VAE fitted in Python on rows
+        or (n, H, W) gives them back in that form, which the metadata does not say (review 60)."""
+        images = np.asarray(images)
+        return images.reshape(len(images), *self.sample_shape)
 
 
 #: The estimator class (config.json's "estimator") -> how it is served.

@@ -247,8 +247,11 @@ def test_another_size_than_the_run_s_and_stretched_inputs_are_noted_once(world, 
     assert (
         "2 of the 3 images" in lines[1] and "32x32" in lines[1] and "wide0.png, 40x20" in lines[1]
     )
-    same_shape = cli_here(*args, "--output", tmp_path / "t.csv", "--image-size", "40x20")
-    assert "2 of the 3" not in same_shape.stderr and "1 of the 3 images" in same_shape.stderr
+    # review 60: the training images' shape (square crops) is the reference, not the size's
+    wide = cli_here(*args, "--output", tmp_path / "t.csv", "--image-size", "40x20")
+    assert "2 of the 3 images" in wide.stderr and "trained on" in wide.stderr
+    square = ("score", root / "run", "--input", root / "good", "--quiet", "--image-size", "40x20")
+    assert "stretched" not in cli_here(*square, "--output", tmp_path / "v.csv").stderr
     own = cli_here(*args, "--output", tmp_path / "u.csv")  # at their own sizes: nothing stretched
     assert "note" not in own.stderr
 

@@ -126,7 +126,7 @@ def test_masks_that_match_no_image_are_refused_and_a_defective_one_without_is_no
     assert str(tmp_path / "gt" / "cut" / "cut" / "a_mask.png") in str(refused.value)
     assert "\n" not in str(refused.value)
     flat = Data(x=np.zeros((2, 1, 4, 6), np.float32), names=["s.png", "g.png"])
-    with pytest.raises(UsageError, match="no mask for any of the 2 images"):
+    with pytest.raises(UsageError, match="no mask for any of the 2 images.*all good, drop --masks"):
         read_masks(flat, tmp_path / "gt")  # the masks are the only labels: none is no figure
     with caplog.at_level(logging.WARNING, logger="aekit.notes"):
         masks, found = read_masks(data, tmp_path / "gt")

@@ -240,3 +240,40 @@ def test_a_photo_served_to_a_resized_run_gets_the_map_aekit_score_writes(tmp_pat
     (work,) = ImageDetector("d", det, {"data": {"image_size": [12, 16]}}).work(parse_infer(body))
     served = work.run(work.x, work.names)["map"]
     np.testing.assert_allclose(served, cli_maps, atol=1e-5)
+
+
+def test_an_array_served_to_a_resized_autoencoder_answers_as_aekit_encode_reads_it():
+    """Review 60: the 8-bit resize of served images (an image detector's, as aekit score reads
+    files) reached every family, whose commands read .npy arrays too and resize them as floats:
+    a stacked run's served codes moved 0.0068 from aekit encode's on the same MNIST-style array."""
+    from aekit.data import resize_images
+    from aekit.serve.models import Encoder
+    from aekit.serve.protocol import parse_infer
+
+    rng = np.random.default_rng(3)
+    train = rng.integers(0, 256, (40, 1, 12, 12)).astype(np.float32) / 255
+    ae = aekit.Autoencoder(latent_dim=3, epochs=1, threads=1).fit(train)
+    x = rng.integers(0, 256, (3, 1, 20, 20)).astype(np.float32) / 255  # 8-bit values / 255
+    body = {"inputs": [{"name": "input", "shape": list(x.shape), "datatype": "FP32",
+                        "data": x.ravel().tolist()}], "outputs": [{"name": "latent"}]}  # fmt: skip
+    (work,) = Encoder("e", ae, {"data": {"image_size": [12, 12]}}).work(parse_infer(body))
+    served = work.run(work.x, work.names)["latent"]
+    np.testing.assert_allclose(served, ae.transform(resize_images(x, (12, 12))), atol=1e-6)
+
+
+def test_a_vae_fitted_on_height_by_width_serves_the_shapes_its_metadata_declares():
+    """Review 60: a VAE fitted in Python on (n, H, W) gives its reconstructions and samples back
+    so, and served them so, where its metadata declares [-1, 1, H, W]."""
+    from aekit.serve.models import VAE
+    from aekit.serve.protocol import parse_infer
+
+    x = np.random.default_rng(4).random((32, 12, 12)).astype(np.float32)
+    vae = aekit.VAE(latent_dim=2, epochs=1, threads=1).fit(x)
+    served = VAE("v", vae, {})
+    declared = {t.name: t.shape for t in served.outputs}
+    body = {"inputs": [{"name": "input", "shape": [3, 1, 12, 12], "datatype": "FP32",
+                        "data": x[:3].ravel().tolist()}], "outputs": [{"name": "reconstruction"}]}  # fmt: skip
+    (work,) = served.work(parse_infer(body))
+    got = work.run(work.x, work.names)["reconstruction"]
+    assert got.shape == (3, 1, 12, 12) and tuple(declared["reconstruction"][1:]) == (1, 12, 12)
+    assert served._sample(2, 0)["sample"].shape == (2, *declared["sample"][1:])
