@@ -315,11 +315,11 @@ def note_stretched(path: Path, trained: float, image_size, run: str) -> None:
         if max(w / h / trained, trained * h / w) > STRETCH:
             odd.append((file, (w, h)))
     if odd and size is not None:
-        (first, (w, h)), each = odd[0], "it" if len(odd) == 1 else "they"
+        (first, (w, h)), each = odd[0], "it is" if len(odd) == 1 else "they are"
         note(
             f"{len(odd)} of the {len(files)} images at {path} are not of the shape of the images "
             f"{run} was trained on (such as {first.name}, {w}x{h}; those were {trained:.3g} times "
-            f"as wide as high): resized to {size[1]}x{size[0]} {each} are stretched unlike them, "
+            f"as wide as high): resized to {size[1]}x{size[0]} {each} stretched unlike them, "
             f"and a good image stretched so scores higher; turn or crop them to that shape"
         )
 

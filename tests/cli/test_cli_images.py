@@ -250,6 +250,9 @@ def test_another_size_than_the_run_s_and_stretched_inputs_are_noted_once(world, 
     # review 60: the training images' shape (square crops) is the reference, not the size's
     wide = cli_here(*args, "--output", tmp_path / "t.csv", "--image-size", "40x20")
     assert "2 of the 3 images" in wide.stderr and "trained on" in wide.stderr
+    one = cli_here("score", root / "run", "--input", tmp_path / "in" / "wide0.png", "--quiet",
+                   "--output", tmp_path / "w.csv", "--image-size", "32x32")  # fmt: skip
+    assert "1 of the 1 images" in one.stderr and "it is stretched" in one.stderr
     square = ("score", root / "run", "--input", root / "good", "--quiet", "--image-size", "40x20")
     assert "stretched" not in cli_here(*square, "--output", tmp_path / "v.csv").stderr
     own = cli_here(*args, "--output", tmp_path / "u.csv")  # at their own sizes: nothing stretched
