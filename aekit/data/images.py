@@ -272,23 +272,26 @@ def size_groups(files: Sequence[Path]) -> list[list[int]]:
     return list(groups.values())
 
 
+def _shown_sizes(files: Sequence[Path]) -> Iterator[tuple[Path, tuple[int, int]]]:
+    """Each readable image's (width, height) as shown upright, from its header alone."""
+    from PIL import Image
+
+    for file in files:
+        try:
+            with Image.open(file) as im:
+                yield file, shown_size(im)
+        except Exception:  # decoded (and refused with one line) when it is read
+            continue
+
+
 def median_aspect(path: Path) -> float | None:
     """The median width over height of the images at ``path`` (a folder or one image), as shown
     upright, from their headers alone; None when there are none to read (a folder gone)."""
-    from PIL import Image
-
     try:
         files = image_files(path) if path.is_dir() else [path] if path.is_file() else []
     except (OSError, DataError):
         return None
-    aspects = []
-    for file in files:
-        try:
-            with Image.open(file) as im:
-                w, h = shown_size(im)
-        except Exception:  # decoded (and refused with one line) when it is read
-            continue
-        aspects.append(w / h)
+    aspects = [w / h for _, (w, h) in _shown_sizes(files)]
     return float(np.median(aspects)) if aspects else None
 
 
@@ -299,21 +302,15 @@ def note_stretched(path: Path, trained: float, image_size, run: str) -> None:
     a portrait photo squashed into a run of landscape ones scored 1.3 to 1.7 times a landscape one
     of the same good texture. (Compared with the size's own shape, every photo of a run of 4:3
     photos at a square size was noted, its own training images too: review 60.)"""
-    from PIL import Image
-
     from .._notes import note
 
     size = parse_image_size(image_size)
     files = image_files(path) if path.is_dir() else [path]
-    odd: list[tuple[Path, tuple[int, int]]] = []
-    for file in files:
-        try:
-            with Image.open(file) as im:
-                w, h = shown_size(im)
-        except Exception:  # decoded (and refused with one line) when it is read
-            continue
-        if max(w / h / trained, trained * h / w) > STRETCH:
-            odd.append((file, (w, h)))
+    odd = [
+        (file, (w, h))
+        for file, (w, h) in _shown_sizes(files)
+        if max(w / h / trained, trained * h / w) > STRETCH
+    ]
     if odd and size is not None:
         (first, (w, h)), each = odd[0], "it is" if len(odd) == 1 else "they are"
         note(
