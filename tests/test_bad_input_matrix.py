@@ -1186,7 +1186,7 @@ CASES += [
             "{T}/i.png",
         ],
         2,
-        ["(1, 10, 10)"],
+        ["im00.png", "10x10", "--image-size 8x8"],  # the file and the option (probe 60 generate #5)
         ["vae"],
     ),
     C(
