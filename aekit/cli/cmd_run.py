@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import math
-import numbers
 
 from .options import (
     add_data_options,
@@ -234,22 +233,10 @@ def _report(args: argparse.Namespace, out, figures: dict) -> int:
 def _finite(figures: dict) -> dict:
     """``figures`` with each figure that is not a finite number (a mean of infinite scores) as None,
     named in one note: JSON has no Infinity or NaN, on stdout as in --output."""
+    from .._io import finite_figures
     from .._notes import note
 
-    left: list[str] = []
-
-    def clean(value, name: str):
-        if isinstance(value, dict):
-            return {k: clean(v, f"{name}.{k}" if name else str(k)) for k, v in value.items()}
-        if isinstance(value, (list, tuple)):
-            return [clean(v, f"{name}[{i}]") for i, v in enumerate(value)]
-        # numbers.Real: NumPy's float32 too, which is not a float
-        if isinstance(value, numbers.Real) and not math.isfinite(value):
-            left.append(f"{name} ({value})")
-            return None
-        return value
-
-    figures = clean(figures, "")
+    figures, left = finite_figures(figures)
     if left:
         note(f"written as null, not finite numbers: {', '.join(left)}")
     return figures
