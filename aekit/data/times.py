@@ -7,7 +7,7 @@ as numbers, or as ISO 8601 dates and times, they must increase (else one line: s
 a jump of more than :data:`JUMP` usual steps is counted in a note. A column is read so when at most
 :data:`~aekit.data.encoding.TEXT_SHARE` of its cells are neither (a missing time, a typo): those are
 named in a note, the others checked. Times that are neither (free text) are carried as they are,
-unchecked.
+unchecked, and a note says so.
 """
 
 from __future__ import annotations
@@ -57,7 +57,9 @@ def checked_times(chunks: Iterator[Data], path: Path, name: str) -> Iterator[Dat
     seen, step = _Seen(), 0
     for chunk in chunks:
         if chunk.ids is not None and len(chunk.ids):
-            seen.kind = seen.kind or _kind(chunk.ids)
+            if seen.kind is None:
+                seen.kind = _kind(chunk.ids)
+                seen.first_unread = _first_text(chunk.ids) if seen.kind == "text" else ()
             _check_chunk(chunk.ids, seen, step, path, name)
         step += len(chunk)
         yield chunk
@@ -65,6 +67,13 @@ def checked_times(chunks: Iterator[Data], path: Path, name: str) -> Iterator[Dat
 
 
 def _notes(seen: _Seen, path: Path, name: str) -> None:
+    if seen.kind == "text" and seen.first_unread:  # nothing checked: said (review 1 F6)
+        cell, at = seen.first_unread
+        note(
+            f"{path}: {name} is carried as text, not read as times: more than a tenth of its "
+            f"first cells are no number or ISO date (e.g. {cell!r} at step {at}); the order of the "
+            f"steps was not checked"
+        )
     if seen.unread:
         count, (cell, at) = seen.unread, seen.first_unread
         note(
@@ -102,6 +111,13 @@ def _kind(cells) -> str:
     if ok.sum() >= most:
         return "basic" if _read(cells, "basic")[1].sum() == ok.sum() else "numbers"
     return "dates" if _read(cells, "dates")[1].sum() >= most else "text"
+
+
+def _first_text(cells) -> tuple:
+    """(cell, step) of the first cell of a free-text time column that is neither number nor date."""
+    neither = ~_read(cells, "numbers")[1] & ~_read(cells, "dates")[1]
+    i = int(np.flatnonzero(neither)[0]) if neither.any() else 0
+    return str(np.asarray(cells)[i]), i
 
 
 def _read(cells, kind: str) -> tuple[np.ndarray, np.ndarray]:
