@@ -7,7 +7,7 @@ as numbers, or as ISO 8601 dates and times, they must increase (else one line: s
 a jump of more than :data:`JUMP` usual steps is counted in a note. A column is read so when at most
 :data:`~aekit.data.encoding.TEXT_SHARE` of its cells are neither (a missing time, a typo): those are
 named in a note, the others checked. Times that are neither (free text) are carried as they are,
-unchecked, and a note says so.
+unchecked; a note says so where at least half the cells are times.
 """
 
 from __future__ import annotations
@@ -67,7 +67,7 @@ def checked_times(chunks: Iterator[Data], path: Path, name: str) -> Iterator[Dat
 
 
 def _notes(seen: _Seen, path: Path, name: str) -> None:
-    if seen.kind == "text" and seen.first_unread:  # nothing checked: said (review 1 F6)
+    if seen.kind == "text" and seen.first_unread:  # mostly times, yet unchecked: said
         cell, at = seen.first_unread
         note(
             f"{path}: {name} is carried as text, not read as times: more than a tenth of its "
@@ -114,9 +114,13 @@ def _kind(cells) -> str:
 
 
 def _first_text(cells) -> tuple:
-    """(cell, step) of the first cell of a free-text time column that is neither number nor date."""
-    neither = ~_read(cells, "numbers")[1] & ~_read(cells, "dates")[1]
-    i = int(np.flatnonzero(neither)[0]) if neither.any() else 0
+    """(cell, step) of the first cell that is neither number nor date, in a time column carried as
+    text though at least half its cells are times (a fifth 'n/a': left unchecked, review 1 F6);
+    () for free text (ids such as t0, t1), which is carried unchecked without a word."""
+    numbers, dates = _read(cells, "numbers")[1], _read(cells, "dates")[1]
+    if max(numbers.sum(), dates.sum()) < len(cells) / 2:
+        return ()
+    i = int(np.flatnonzero(~numbers & ~dates)[0])
     return str(np.asarray(cells)[i]), i
 
 
