@@ -115,6 +115,7 @@ def _ids(data) -> list:
 
 
 def cmd_index(args: argparse.Namespace) -> int:
+    import os
     from pathlib import Path
 
     from .._outputs import check_output
@@ -147,6 +148,8 @@ def cmd_index(args: argparse.Namespace) -> int:
         overwrite=args.overwrite,
         extra={
             "run": str(Path(args.run).resolve()),
+            # found again when the run and the index move together (a project folder moved)
+            "run_from_index": os.path.relpath(Path(args.run).resolve(), Path(out).resolve()),
             "input": str(Path(args.input).resolve()),
             "read": read,
             "labels": labels,
@@ -172,7 +175,7 @@ def _open_index(path: str):
 
     config = _made_here(read_index_config(path), path)
     config = check_recorded(config, readable(path) / INDEX_CONFIG)
-    _run_there(config["run"], path)
+    config["run"] = _run_there(config, path)
     est, _, run_config = load_run(config["run"])
     check_model(config["model"], config["run"], path)
     if not items_gone(config["items"]):  # the vectors answer alone; changed items would be misnamed
@@ -195,19 +198,27 @@ def _made_here(config: dict, path: str) -> dict:
     )
 
 
-def _run_there(run: str, path: str) -> None:
-    """Refuse an index whose recorded run folder is not there, naming where its path comes from."""
+def _run_there(config: dict, path: str) -> str:
+    """The run folder of an index: where it was when the index was built, or, moved together with
+    the index, where its path from the index leads; else refused, naming where the path comes from."""
     import os
 
+    from .._notes import note
     from ..errors import NotFound
 
-    if not os.path.isdir(run):
-        raise NotFound(
-            f"{path}: the run {run} that its index.json names is not there (moved or deleted); "
-            f"put it back there, or build the index again with 'aekit index RUN --input ... "
-            f"--output {path} --overwrite'",
-            filename=run,
-        )
+    run, beside = config["run"], config.get("run_from_index")
+    if os.path.isdir(run):
+        return run
+    moved = os.path.normpath(os.path.join(path, beside)) if isinstance(beside, str) else None
+    if moved is not None and os.path.isdir(moved):  # its weights are checked as ever (check_model)
+        note(f"{path}: the run {run} moved; using {moved}, where it lies from the index as it did")
+        return moved
+    raise NotFound(
+        f"{path}: the run {run} that its index.json names is not there (moved or deleted); "
+        f"put it back there, or build the index again with 'aekit index RUN --input ... "
+        f"--output {path} --overwrite'",
+        filename=run,
+    )
 
 
 def cmd_neighbors(args: argparse.Namespace) -> int:

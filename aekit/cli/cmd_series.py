@@ -198,6 +198,13 @@ def train_params(family: str, args: argparse.Namespace) -> dict[str, Any]:
         params["latent_dim"] = None
     refuse_unread_at_training(family, args, params)
     _refuse_network_options(args, params.get("method"))
+    if getattr(args, "patience", None) is not None:  # refused as the image CLI refuses it
+        from ..errors import UsageError
+
+        raise UsageError(
+            "--patience does not apply to a series: the series detector trains without a "
+            "validation set, so nothing stops early; drop --patience (--epochs sets the training)"
+        )
     return params
 
 

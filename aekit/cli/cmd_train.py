@@ -156,4 +156,6 @@ def _mlflow_log(args: argparse.Namespace):
 
 
 def _fmt(v: Any) -> str:
+    if v is None:  # a figure that is not finite, null in metrics.json (a note said which)
+        return "null"
     return f"{v:.6g}" if isinstance(v, float) else str(v)

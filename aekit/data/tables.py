@@ -129,12 +129,23 @@ def _column(spec: str | int, names: list[str], header: bool, path: Path, what: s
         index = None
     if index is not None and -len(names) <= index < len(names):
         return index % len(names)
-    # an unnamed column (pandas' index, df.to_csv()) shown by its index: its name shows nothing
+    # an unnamed column (pandas' index, df.to_csv()) shown by its index: its name shows nothing,
+    # and the option takes the index (probe 60 clock M4, review 1 F7)
+    unnamed = [i for i, n in enumerate(names) if not n.strip()] if header else []
     shown = [n if n.strip() else f"(unnamed column {i})" for i, n in enumerate(names)]
     listed = ", ".join(shown) if header else f"indices 0..{len(names) - 1} (no header row)"
+    hint = f" (an unnamed column by its index: {_option(what)} {unnamed[0]})" if unnamed else ""
     raise fail(
-        f"{path} has no {what} {spec!r}; its columns are: {listed}{unicode_forms([spec], names)}"
+        f"{path} has no {what} {spec!r}; its columns are: {listed}{hint}"
+        f"{unicode_forms([spec], names)}"
     )
+
+
+def _option(what: str) -> str:
+    """The option that names a column of the kind ``what`` ("time column", "--categorical column")."""
+    if what.startswith("--"):
+        return what.split()[0]
+    return "--columns" if what == "column" else f"--{what.replace(' ', '-')}"
 
 
 def _pick_columns(

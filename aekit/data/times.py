@@ -7,7 +7,7 @@ as numbers, or as ISO 8601 dates and times, they must increase (else one line: s
 a jump of more than :data:`JUMP` usual steps is counted in a note. A column is read so when at most
 :data:`~aekit.data.encoding.TEXT_SHARE` of its cells are neither (a missing time, a typo): those are
 named in a note, the others checked. Times that are neither (free text) are carried as they are,
-unchecked.
+unchecked; a note says so where at least half the cells are times.
 """
 
 from __future__ import annotations
@@ -57,7 +57,9 @@ def checked_times(chunks: Iterator[Data], path: Path, name: str) -> Iterator[Dat
     seen, step = _Seen(), 0
     for chunk in chunks:
         if chunk.ids is not None and len(chunk.ids):
-            seen.kind = seen.kind or _kind(chunk.ids)
+            if seen.kind is None:
+                seen.kind = _kind(chunk.ids)
+                seen.first_unread = _first_text(chunk.ids) if seen.kind == "text" else ()
             _check_chunk(chunk.ids, seen, step, path, name)
         step += len(chunk)
         yield chunk
@@ -65,6 +67,13 @@ def checked_times(chunks: Iterator[Data], path: Path, name: str) -> Iterator[Dat
 
 
 def _notes(seen: _Seen, path: Path, name: str) -> None:
+    if seen.kind == "text" and seen.first_unread:  # mostly times, yet unchecked: said
+        cell, at = seen.first_unread
+        note(
+            f"{path}: {name} is carried as text, not read as times: more than a tenth of its "
+            f"first cells are no number or ISO date (e.g. {cell!r} at step {at}); the order of the "
+            f"steps was not checked"
+        )
     if seen.unread:
         count, (cell, at) = seen.unread, seen.first_unread
         note(
@@ -102,6 +111,17 @@ def _kind(cells) -> str:
     if ok.sum() >= most:
         return "basic" if _read(cells, "basic")[1].sum() == ok.sum() else "numbers"
     return "dates" if _read(cells, "dates")[1].sum() >= most else "text"
+
+
+def _first_text(cells) -> tuple:
+    """(cell, step) of the first cell that is neither number nor date, in a time column carried as
+    text though at least half its cells are times (a fifth 'n/a': left unchecked, review 1 F6);
+    () for free text (ids such as t0, t1), which is carried unchecked without a word."""
+    numbers, dates = _read(cells, "numbers")[1], _read(cells, "dates")[1]
+    if max(numbers.sum(), dates.sum()) < len(cells) / 2:
+        return ()
+    i = int(np.flatnonzero(~numbers & ~dates)[0])
+    return str(np.asarray(cells)[i]), i
 
 
 def _read(cells, kind: str) -> tuple[np.ndarray, np.ndarray]:

@@ -49,6 +49,8 @@ def plot_series_scores(
     start: int = 0,
     stop: int | None = None,
     title: str | None = None,
+    times: Sequence | None = None,
+    time_name: str = "time",
     overwrite: bool = False,
 ) -> Path:
     """Each channel of a series over time with the anomaly score beneath.
@@ -74,6 +76,9 @@ def plot_series_scores(
     start, stop : int
         The steps drawn: ``start`` to ``stop`` (exclusive; default: to the end).
     title : str, optional
+    times : sequence of shape (steps,), optional
+        The time of each step (a file's time column): the axis is labelled with them, named
+        ``time_name``, where it is otherwise numbered in steps.
 
     Returns
     -------
@@ -118,7 +123,7 @@ def plot_series_scores(
             label=f"threshold {float(threshold):.3g}",
         )
     ax.set_ylabel("score")
-    ax.set_xlabel("step")
+    _time_axis(ax, _times(times, len(s)), time_name)
     _shade(axes, ranges, start, stop)
     ax.legend(loc="upper right", fontsize="small")
     if y is not None and y.any():
@@ -128,6 +133,33 @@ def plot_series_scores(
         axes[0].set_title(title)
     _tight_layout(fig)
     return _save(fig, path)
+
+
+def _times(times: Sequence | None, steps: int) -> np.ndarray | None:
+    """``times`` as one label per step, or one line saying they are not."""
+    if times is None:
+        return None
+    labels = np.asarray(times).astype(str).reshape(-1)
+    if len(labels) != steps:
+        raise DataError(f"times has {len(labels)} values; expected {steps}, one per step")
+    return labels
+
+
+def _time_axis(ax, times: np.ndarray | None, name: str) -> None:
+    """The shared x axis labelled in steps, or with the time of the step under each tick (the
+    steps stay the coordinates: ranges and zooms are in steps; probe 60 clock L8)."""
+    if times is None:
+        ax.set_xlabel("step")
+        return
+    from matplotlib.ticker import FuncFormatter
+
+    def label(position: float, _) -> str:
+        step = int(round(position))
+        return times[step] if 0 <= step < len(times) else ""
+
+    ax.xaxis.set_major_formatter(FuncFormatter(label))
+    ax.tick_params(axis="x", labelrotation=20)
+    ax.set_xlabel(str(name))
 
 
 def _shade(axes, ranges: np.ndarray, start: int, stop: int) -> None:

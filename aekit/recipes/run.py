@@ -33,9 +33,9 @@ from ..families import family_of
 from ..training import distributed
 from ..training.checkpoint import checkpoint_epoch
 from ..training.device import resolve_device
-from ..training.loop import CheckpointAhead
 from ..training.memory import check_images_fit
 from ..training.mlflow import MLflowLog
+from ..training.resume import CheckpointAhead
 from ..training.trainer import Trainer
 from . import tracking
 from .base import RECIPES, Recipe, class_names, get_recipe, in_memory

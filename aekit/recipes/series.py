@@ -165,6 +165,8 @@ class SeriesRecipe(Recipe):
             ranges=flagged,
             labels=data.y,
             channel_names=est.channel_names_,
+            times=data.ids,  # the file's time column, when it has one: the axis in its times
+            time_name=data.id_name or "time",
         )
         # the neighbours alone train no network: no loss curve to draw
         written = (
@@ -191,7 +193,8 @@ class SeriesRecipe(Recipe):
                 folder / "top_range.png",
                 start=top - reach,
                 stop=top + reach + 1,
-                title=f"around the top-scoring step {top}",
+                title=f"around the top-scoring step {top}"
+                + ("" if data.ids is None else f" ({data.ids[top]})"),
                 **common,
                 overwrite=True,
             )

@@ -47,6 +47,16 @@ from .serialize import check_finite, join_tensors, load_tensors, save_tensors, s
 WEIGHTS = "epoch-*.safetensors"
 
 
+def checkpoint_unit(folder: str | Path) -> dict | None:
+    """The unit of an epoch of the checkpoint in ``folder`` (``{"passes", "min_epochs"}``, which a
+    resume trains on in: :func:`aekit.training.loop.train`), or None (none, or unreadable)."""
+    try:
+        unit = json.loads((Path(folder) / LATEST).read_text())["extra"]["unit"]
+    except (OSError, ValueError, KeyError, TypeError, RecursionError):
+        return None
+    return unit if isinstance(unit, dict) else None
+
+
 def save_checkpoint(
     folder: str | Path,
     *,

@@ -29,7 +29,7 @@ import numbers
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -39,10 +39,11 @@ from .. import _stop
 from .._notes import note
 from ..errors import ArgumentTypeError, Diverged, RunFailure, UsageError
 from . import distributed
-from .checkpoint import has_checkpoint, load_checkpoint, save_checkpoint, start_again
+from .checkpoint import has_checkpoint, save_checkpoint, start_again
 from .overflow import overflowing_data
+from .resume import resume as resume_from_checkpoint
 from .rng import borrowed_rng
-from .rows import data_device, is_images, slice_rows, take
+from .rows import data_device, fingerprint, is_images, slice_rows, take
 
 logger = logging.getLogger(__name__)
 
@@ -88,7 +89,7 @@ class TrainConfig:
             "min_epochs",
         ):
             low = 0 if name in ("epochs", "min_epochs") else 1
-            value = _whole(getattr(self, name))
+            value = whole_number(getattr(self, name))
             if value is None or value < low:
                 raise UsageError(
                     f"{name} must be a whole number >= {low}, got {getattr(self, name)!r}"
@@ -102,20 +103,20 @@ class TrainConfig:
             raise UsageError(f"schedule must be 'constant' or 'onecycle', got {self.schedule!r}")
         if self.precision not in PRECISIONS:
             raise UsageError(f"precision must be one of {PRECISIONS}, got {self.precision!r}")
-        seed = _whole(self.seed)
+        seed = whole_number(self.seed)
         if seed is None or not 0 <= seed < 2**63:
             raise UsageError(f"seed must be a whole number in [0, 2**63), got {self.seed!r}")
         self.seed = seed
         for name in ("patience", "stop_after"):
             value = getattr(self, name)
-            whole = None if value is None else _whole(value)
+            whole = None if value is None else whole_number(value)
             if value is not None and (whole is None or whole < 1):
                 raise UsageError(f"{name} must be a whole number >= 1 or None, got {value!r}")
             setattr(self, name, whole)
         return self
 
 
-def _whole(value: Any) -> int | None:
+def whole_number(value: Any) -> int | None:
     """``value`` as an int when it is a whole number (an int or a NumPy integer, not a bool)."""
     ok = isinstance(value, numbers.Integral) and not isinstance(value, bool)
     return int(value) if ok else None
@@ -337,7 +338,7 @@ def train(
     run = _start(model, loss_fn, inputs, targets, config, checkpoint_dir, callbacks)
     run.validation = validation
     stopping = _EarlyStopping(config, watched=validation is not None)
-    history, start_epoch = _resume(run, stopping) if resume else ([], 0)
+    history, start_epoch = resume_from_checkpoint(run, stopping) if resume else ([], 0)
     config = run.config  # a resume keeps the checkpoint's unit of an epoch (_keep_unit)
     if history:  # resumed: the scale is the first epoch's loss, not the trained model's
         run.start_loss = float(history[0]["train_loss"])
@@ -480,60 +481,6 @@ def _start(model, loss_fn, inputs, targets, config, checkpoint_dir, callbacks) -
         rank=distributed.rank(),
         world=distributed.world_size(),
     )
-
-
-def _resume(run: _Run, stopping: _EarlyStopping) -> tuple[list[dict], int]:
-    """(history, first epoch) of the checkpoint in the run's folder, weights, optimizer and early
-    stopping restored."""
-    if run.checkpoint_dir is None or not has_checkpoint(run.checkpoint_dir):
-        return [], 0
-    state = load_checkpoint(run.checkpoint_dir, model=run.model, optimizer=run.optimizer)
-    if int(state["epoch"]) > run.config.epochs:
-        raise CheckpointAhead(run.checkpoint_dir, int(state["epoch"]), run.config.epochs)
-    stopping.restore(state["extra"].get("stopping"), state["extra_tensors"], run.checkpoint_dir)
-    _keep_unit(run, stopping, state["extra"].get("unit"))
-    for group in run.optimizer.param_groups:  # a resumed run may change these (a lower lr)
-        group["lr"], group["weight_decay"] = run.config.lr, run.config.weight_decay
-    logger.info("resuming from %s after epoch %d", run.checkpoint_dir, int(state["epoch"]))
-    return list(state["history"]), int(state["epoch"])
-
-
-def _keep_unit(run: _Run, stopping: _EarlyStopping, unit: Any) -> None:
-    """Train on in the checkpoint's unit: its epochs are ``passes`` passes over the data each
-    (epochs="auto" packs several on few rows), and early stopping waits ``min_epochs`` of them.
-    An explicit epochs=50 after 41 auto epochs of 4 passes trained 9 single passes, its patience
-    counted those and its floor dropped to 0: the history mixed two units under one name."""
-    if unit is None:  # a checkpoint written before the unit was kept: as it was
-        return
-    passes = _whole(unit.get("passes")) if isinstance(unit, dict) else None
-    floor = _whole(unit.get("min_epochs")) if isinstance(unit, dict) else None
-    if passes is None or passes < 1 or floor is None or floor < 0:
-        raise RunFailure(
-            f"{run.checkpoint_dir}: the epochs' unit is damaged ({unit!r}); "
-            f"{start_again(Path(run.checkpoint_dir))}"
-        )
-    config = run.config
-    if passes != config.passes:
-        note(
-            f"the checkpoint's epochs are {passes} passes over the data each, and the resumed "
-            f"ones are too: the epochs and the patience count {passes}-pass epochs"
-        )
-    run.config = replace(config, passes=passes, min_epochs=max(config.min_epochs, floor))
-    run.steps = run.pass_steps * passes
-    stopping.min_epochs = run.config.min_epochs
-
-
-class CheckpointAhead(UsageError):
-    """A resume whose checkpoint has trained more epochs (``trained``) than its settings give
-    (``epochs``): nothing would train. The command line says it in its own terms (the run folder,
-    and why ``auto`` came to fewer epochs)."""
-
-    def __init__(self, where: Any, trained: int, epochs: int):
-        self.trained, self.epochs = trained, epochs
-        super().__init__(
-            f"the checkpoint in {where} has trained {trained} epochs, more than epochs={epochs}: "
-            f"nothing would train; give epochs above {trained} to train on"
-        )
 
 
 @contextlib.contextmanager
@@ -708,6 +655,7 @@ def _checkpoint(run: _Run, epoch: int, history: list[dict], stopping: _EarlyStop
             extra={
                 "stopping": stopping.state(),
                 "unit": {"passes": config.passes, "min_epochs": config.min_epochs},
+                "data": fingerprint(run.inputs),  # a resume on other data says so (_same_data)
             },
             extra_tensors=stopping.best_tensors(),
         )

@@ -40,12 +40,13 @@ def overflowing_data(
         )
     if found is None:
         return None
-    row, value = found
+    # no row number: the loop holds the rows shuffled into splits (and encoded), so its row 1 was
+    # nowhere in the user's file (review 1 F5); the value, as scaled, is what to look for
+    value = found
     what = (
-        f"a value of {value:.4g} in row {row} of the {split} rows (after scaling) squares to "
-        f"near or past"
+        f"a value of {value:.4g} in the {split} rows (after scaling) squares to near or past"
         if math.isfinite(value)
-        else f"row {row} of the {split} rows holds a value that scaling took past"
+        else f"the {split} rows hold a value that scaling took past"
     )
     return DataError(
         f"the {split} loss became {loss} in epoch {epoch + 1} because of the data, not the "
@@ -54,9 +55,9 @@ def overflowing_data(
     )
 
 
-def _extreme_value(data: Any, device: torch.device) -> tuple[int, float] | None:
-    """(row, value) of the first row of ``data`` holding a value past :data:`SQUARE_OVERFLOWS`
-    in size, read in chunks of rows (a row store from disk); None if no row holds one."""
+def _extreme_value(data: Any, device: torch.device) -> float | None:
+    """The first value of ``data`` past :data:`SQUARE_OVERFLOWS` in size, read in chunks of rows (a
+    row store from disk); None if no row holds one."""
     n, chunk = len(data), 1024
     for start in range(0, n, chunk):
         stop = min(n, start + chunk)
@@ -64,5 +65,5 @@ def _extreme_value(data: Any, device: torch.device) -> tuple[int, float] | None:
         big = rows.abs().amax(dim=1) > SQUARE_OVERFLOWS  # (B,)
         if bool(big.any()):
             row = int(big.nonzero()[0])
-            return start + row, float(rows[row, rows[row].abs().argmax()])
+            return float(rows[row, rows[row].abs().argmax()])
     return None

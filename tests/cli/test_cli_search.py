@@ -268,3 +268,21 @@ def test_an_index_the_cli_cannot_use_says_why(table_run, tmp_path):
     (tmp_path / "run").rename(tmp_path / "moved")
     proc = cli_here("neighbors", tmp_path / "ix", *argv, check=None)
     assert_one_line_error(proc, 2, f"the run {tmp_path / 'run'} that its index.json names")
+
+
+def test_an_index_moved_with_its_run_finds_it_again(table_run, tmp_path):
+    """stop 60's search fixer, left: an index names its run by an absolute path, so a project
+    folder moved whole (run and index together) was refused as a run moved or deleted. The run is
+    found where it lies from the index as before (its weights checked as ever), with a note."""
+    import shutil
+
+    d, project = table_run, tmp_path / "project"
+    shutil.copytree(d / "run", project / "runs" / "basic")
+    argv = ["--input", d / "t.csv", "--output", project / "ix"]
+    cli_here("index", project / "runs" / "basic", *argv)
+    project.rename(tmp_path / "elsewhere")
+    query = ["--query", d / "t.csv", "-k", "1", "--output", tmp_path / "n.csv"]
+    proc = cli_here("neighbors", tmp_path / "elsewhere" / "ix", *query)
+    assert f"using {tmp_path / 'elsewhere' / 'runs' / 'basic'}" in proc.stderr
+    rows = list(csv.DictReader((tmp_path / "n.csv").open()))
+    assert rows[0]["query"] == rows[0]["neighbor"] == "u0"

@@ -95,6 +95,18 @@ def test_a_channel_as_label_refused(tmp_path, capsys):
     assert len(err) == 1 and "'c1' is one of its channels" in err[0], err
 
 
+def test_patience_is_refused_as_the_image_cli_refuses_it(tmp_path, capsys):
+    """probe 60 training 8: `aekit train series --patience 2` trained with a note worded for
+    Python ("leave patience out") where the image CLI refuses --patience in one line."""
+    x, _ = sine_series(300, channels=1, kind="none", seed=1)
+    data = write_csv(tmp_path / "train.csv", x)
+    argv = ["train", "series", "--data", data, "--out", str(tmp_path / "run"), "--patience", "2"]
+    assert main([*argv, *FAST]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--patience does not apply to a series" in err[0], err
+    assert not (tmp_path / "run").exists()
+
+
 def test_series_options_refused_for_a_table_run(tmp_path, capsys):
     rng = np.random.default_rng(0)
     rows = tmp_path / "rows.csv"

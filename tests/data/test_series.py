@@ -268,14 +268,16 @@ def test_utc_parquet_times_are_written_with_their_zone(tmp_path):
 
 def test_a_time_indexed_pandas_csv_is_told_its_time_column_by_index(tmp_path):
     """probe 60 clock M4: df.to_csv() of a frame indexed by time heads its index "": the advice
-    was "--time-column ," and the columns were listed as ", v"."""
+    was "--time-column ," and the columns were listed as ", v"; a time column it does not have
+    (as `aekit score` reads the run's) gave the option no word (review 1 F7)."""
     t = pd.date_range("2024-01-01", periods=50, freq="1min", name=None)
     pd.DataFrame({"v": np.sin(np.arange(50.0))}, index=t).to_csv(tmp_path / "idx.csv")
     with pytest.raises(DataError) as err:
         read_series(tmp_path / "idx.csv")
     assert "column 0 (unnamed, as pandas writes a frame's index)" in str(err.value)
     assert "(--time-column 0, or --columns" in str(err.value)
-    with pytest.raises(DataError, match=r"its columns are: \(unnamed column 0\), v$"):
+    unnamed = r"its columns are: \(unnamed column 0\), v \(an unnamed column by its index: "
+    with pytest.raises(DataError, match=unnamed + r"--time-column 0\)$"):
         read_series(tmp_path / "idx.csv", time_column="t")
     assert read_series(tmp_path / "idx.csv", time_column=0).x.shape == (50, 1)
     # a name the shell would split is quoted for the option

@@ -45,12 +45,24 @@ def test_an_unreadable_time_leaves_the_others_checked_and_is_named(tmp_path, cap
 
 def test_free_text_is_still_carried_unchecked(tmp_path, caplog):
     """probe 60 clock M1: the docs' rule stays: times neither numbers nor ISO dates (most of their
-    cells) are not checked, and not named cell by cell."""
+    cells) are not checked, and not named cell by cell; one note says nothing was checked where
+    most cells are times (review 1 F6: a column of times a fifth of which were unreadable went
+    unchecked without a word)."""
     times = [f"sample {i % 3}" for i in range(100)]
     times[5] = "2024-01-01"
     with caplog.at_level(logging.WARNING, logger="aekit.notes"):
         assert read_series(_csv(tmp_path / "t.csv", times), time_column="t").x.shape == (100, 1)
-    assert "holds" not in caplog.text
+    assert "holds" not in caplog.text and "carried as text" not in caplog.text  # ids: no word
+    caplog.clear()
+    times = _iso(100)
+    times[::5] = ["n/a"] * 20  # a fifth unreadable: over the tenth, so nothing is checked
+    with caplog.at_level(logging.WARNING, logger="aekit.notes"):
+        read_series(_csv(tmp_path / "f.csv", times), time_column="t")
+    assert "(e.g. 'n/a' at step 0); the order of the steps was not checked" in caplog.text
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="aekit.notes"):
+        read_series(_csv(tmp_path / "ok.csv", _iso(100)), time_column="t")
+    assert "carried as text" not in caplog.text
 
 
 def test_epoch_nanoseconds_are_compared_as_integers(tmp_path):

@@ -19,6 +19,7 @@ from aekit.plots.series import plot_series_scores
         ({"threshold": float("nan")}, "threshold must be a finite number"),
         ({"threshold": "abc"}, "threshold must be a number"),
         ({"values": np.r_[np.ones(9), np.nan]}, "values contains NaN"),
+        ({"times": ["2024-01-01"] * 9}, "times has 9 values; expected 10"),
     ],
 )
 def test_what_would_draw_a_wrong_figure_is_one_line(tmp_path, kwargs, needle):
@@ -60,3 +61,20 @@ def test_many_ranges_are_drawn_quickly(tmp_path):
         np.zeros(steps), np.zeros(steps), tmp_path / "s.png", ranges=ranges, labels=labels
     )
     assert time.perf_counter() - began < 10
+
+
+def test_the_axis_reads_the_files_times_where_it_has_them(tmp_path, monkeypatch):
+    """probe 60 clock L8: a series with a time column was drawn against step numbers only; the
+    axis now reads the time of the step under each tick, named by the time column."""
+    import aekit.plots.series as series
+
+    drawn = []
+    monkeypatch.setattr(series, "_save", lambda fig, path: drawn.append(fig) or path)
+    times = [f"2024-01-01T00:{m:02d}:00" for m in range(60)]
+    plot_series_scores(np.ones(60), np.ones(60), tmp_path / "s.png", times=times,
+                       time_name="timestamp", start=10, stop=40)  # fmt: skip
+    axis = drawn[0].axes[-1]
+    assert axis.get_xlabel() == "timestamp"
+    assert axis.xaxis.get_major_formatter()(12.0, None) == "2024-01-01T00:12:00"
+    plot_series_scores(np.ones(60), np.ones(60), tmp_path / "n.png")
+    assert drawn[1].axes[-1].get_xlabel() == "step"

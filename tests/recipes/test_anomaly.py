@@ -182,11 +182,12 @@ def test_the_labels_of_an_npz_reach_the_recipe(tmp_path, caplog):
         RECIPE.load_data(DataSpec(data=str(tmp_path / "x.npy"), normal_label="0"), 0)
 
 
-def test_a_held_out_row_that_scores_inf_leaves_json_safe_metrics_and_a_warning(tmp_path):
+def test_a_held_out_row_that_scores_inf_leaves_json_safe_metrics_and_a_warning(tmp_path, capsys):
     """probe 60 training 5: one held-out value of 3.4e38 (float32's largest, a common "missing"
     sentinel) scored inf, and the whole trained run then failed writing metrics.json ("a value is
     not a finite number"), leaving .RUN.partial behind. The run is written: the row counts as an
-    anomaly, mean_score is null as aekit evaluate writes it, and a warning names the cause."""
+    anomaly, mean_score is null as aekit evaluate writes it, and a warning names the cause. The
+    summary line says null as metrics.json does (stop 60's verify probe: it printed None)."""
     x = np.random.default_rng(0).standard_normal((300, 5))
     x[7, 0] = 3.4e38  # lands in the held-out split (seed 0)
     path = tmp_path / "glitch.csv"
@@ -194,6 +195,7 @@ def test_a_held_out_row_that_scores_inf_leaves_json_safe_metrics_and_a_warning(t
     run = tmp_path / "run"
     argv = ["train", "anomaly", "--data", str(path), "--threads", "1", "--epochs", "3"]
     assert main([*argv, "--out", str(run), "--quiet", "--no-figures"]) == 0
+    assert " mean_score=null " in capsys.readouterr().out
     metrics = json.loads((run / "metrics.json").read_text())
     assert metrics["mean_score"] is None and metrics["infinite_scores"] == 1
     assert metrics["anomaly_rate"] >= 1 / metrics["n_samples"]

@@ -179,9 +179,15 @@ def test_a_resume_of_a_finished_auto_run_that_trains_nothing_leaves_it_as_it_was
     same = cli_here("train", "anomaly", "--out", run, "--resume", "--lr", "0.01", "--no-figures")
     assert "epochs=auto gives it (or stopped early); nothing more trains" in same.stderr
     assert {p: p.read_bytes() for p in run.rglob("*") if p.is_file()} == before
-    assert (
-        f"threshold={json.loads((run / 'metrics.json').read_text())['threshold']:g}" in same.stdout
-    )
+    first = json.loads((run / "metrics.json").read_text())
+    assert f"threshold={first['threshold']:g}" in same.stdout
+    # review 1 F2: --epochs 50 trains 9 more 4-pass epochs, none better: the weights stay epoch
+    # 39's, and the calibration copy trains in that unit too (single passes moved 330 -> 88)
+    cli_here("train", "anomaly", "--out", run, "--resume", "--epochs", "50", "--no-figures",
+             "--quiet")  # fmt: skip
+    more = json.loads((run / "metrics.json").read_text())
+    assert (more["epochs"], more["best_epoch"]) == (50, first["best_epoch"])
+    assert more["threshold"] == pytest.approx(first["threshold"], rel=0.05)
 
 
 def test_a_resume_at_another_batch_size_that_leaves_auto_no_epochs_speaks_the_command_line(

@@ -17,6 +17,8 @@ from ..._notes import note
 from ...data import RowsView
 from ...errors import UsageError
 from ...training.budget import holdout_indices
+from ...training.checkpoint import checkpoint_unit
+from ...training.loop import TrainConfig
 from ...training.trainer import Trainer
 from .. import params
 from ..base import check_positive_int, is_row_store
@@ -107,8 +109,18 @@ class Alarms:
         """
         copy = self._copy()
         copy._stop_after = len(self.history_) or None  # epochs=0: none either way
+        copy._copy_unit = getattr(self, "_resumed_unit", None)
         copy._train(X, plan, None, Trainer())
         return copy._scores(take_rows(X, held_rows))
+
+    def _as_copy(self, config: TrainConfig) -> TrainConfig:
+        """``config`` as a calibration copy (:meth:`_copy_scores`) trains: it ends where this
+        detector did, and in the unit of an epoch that a resumed detector trained in."""
+        config.stop_after = getattr(self, "_stop_after", None)
+        unit = getattr(self, "_copy_unit", None)
+        if unit is not None:
+            config.passes, config.min_epochs = unit["passes"], unit["min_epochs"]
+        return config
 
     def _copy(self: D) -> D:
         """An unfitted copy that knows the input's shape and names, as ``_validate_fit_input`` left them."""
@@ -278,6 +290,16 @@ class Alarms:
         else:
             self.calibration_scores_ = np.sort(self.decision_scores_)
             self.calibration_ = {"method": "training", "rows": len(self.decision_scores_)}
+
+
+def resumed_unit(trainer: Trainer) -> dict | None:
+    """The unit of an epoch that a fit resumed by ``trainer`` trains on in: its checkpoint's (4
+    passes each after epochs="auto", whatever epochs says now), read before the fit writes its
+    own; None for a fit that resumes nothing. A calibration copy trained in another unit moved
+    the threshold 330 -> 88 with the weights unchanged (probe 60 review 1 F2)."""
+    if not trainer.resume or trainer.checkpoint_dir is None:
+        return None
+    return checkpoint_unit(trainer.checkpoint_dir)
 
 
 def take_rows(X: Any, rows: np.ndarray | None, view: bool = False) -> Any:

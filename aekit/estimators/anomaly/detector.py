@@ -36,7 +36,7 @@ from ..base import (
 from ..losses import reconstruction_loss
 from ..preprocessing import Scaler
 from ..validation import binary_labels
-from .alarms import Alarms, take_rows
+from .alarms import Alarms, resumed_unit, take_rows
 from .baselines import Comparison, compare
 from .calibration import RowPlan
 from .defaults import PRESETS, dense_size, training_steps
@@ -399,8 +399,6 @@ class AnomalyDetector(Alarms, NeuralEstimator):
         the training, and a patience counted in such epochs would stop after a few dozen steps.
         """
         config = super()._train_config(n_samples)
-        # a cross-fitted copy ends where this detector did (_copy_scores)
-        config.stop_after = getattr(self, "_stop_after", None)
         if self.epochs == AUTO and n_samples is not None:
             config.passes = passes_for_steps(n_samples, config.batch_size, self.auto_epoch_steps)
             steps = training_steps(n_samples, self.auto_min_steps, self.auto_steps)
@@ -408,7 +406,7 @@ class AnomalyDetector(Alarms, NeuralEstimator):
                 epochs_for_steps(n_samples, config.batch_size, s, passes=config.passes)
                 for s in (steps, self.auto_min_steps)
             )
-        return config
+        return self._as_copy(config)  # a calibration copy trains as this detector did (Alarms)
 
     def fit(
         self,
@@ -451,6 +449,7 @@ class AnomalyDetector(Alarms, NeuralEstimator):
         X = self._validate_fit_input(X)
         self._record_feature_names(feature_names)
         plan = self._plan_rows(len(X), own_validation=validation_data is not None)
+        self._resumed_unit = resumed_unit(trainer)  # read before this fit's checkpoints (Alarms)
         self._train(X, plan, validation_data, trainer)
         self.decision_scores_ = self._scores(X)
         self._calibrate(X, plan)
