@@ -32,7 +32,7 @@ from typing import Any
 
 from .. import _io, _manifest
 from .._transaction import LEGACY_LOCK, FolderTransaction
-from ..errors import RunInProgress, UsageError
+from ..errors import NotWritable, RunInProgress, UsageError
 from ..training.checkpoint import checkpoint_epoch
 
 
@@ -130,7 +130,9 @@ class RunFolder:
                 f"run folder {p} already exists; pass --overwrite to replace it or --resume to continue it"
             )
         if p.is_dir() and not os.access(p, os.W_OK):
-            raise UsageError(f"run folder {p} is not writable; pass a writable --out")
+            raise NotWritable(
+                f"run folder {p} is not writable; pass a writable --out", filename=str(p)
+            )
         return existing
 
     @classmethod
