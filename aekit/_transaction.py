@@ -267,6 +267,35 @@ def unwritable_folder(top: Path) -> Path | None:
     return failed[0] if failed else None
 
 
+def _held_by_another_in_sticky(target: Path) -> bool:
+    """Whether ``target`` lies in a sticky folder (``/tmp``, a shared 1777 folder) and neither it nor
+    that folder is this process's: there only their owners may move it, and the swap failed with
+    "operation not permitted" once the work was done (unless the process may move any file)."""
+    try:
+        here, parent = os.lstat(target), os.stat(target.parent)
+    except OSError:
+        return False
+    uid = os.geteuid() if hasattr(os, "geteuid") else None
+    if uid is None or not parent.st_mode & stat.S_ISVTX or uid in (here.st_uid, parent.st_uid):
+        return False
+    return not _may_move_any()
+
+
+_CAP_FOWNER = 3  # the capability that lets a process move another user's file in a sticky folder
+
+
+def _may_move_any() -> bool:
+    """Whether this process holds CAP_FOWNER (root, as a rule); where the kernel does not say, root."""
+    try:
+        with open("/proc/self/status", encoding="ascii", errors="replace") as status:
+            for line in status:
+                if line.startswith("CapEff:"):
+                    return bool(int(line.split()[1], 16) >> _CAP_FOWNER & 1)
+    except (OSError, ValueError, IndexError):
+        pass
+    return os.geteuid() == 0
+
+
 def carry_modes(new: Path, previous: Path) -> None:
     """Give the folder ``new`` and each file and folder in it the permission bits and group of the
     one it replaces in ``previous`` (where one of its type is there): a new version was made with
@@ -520,16 +549,21 @@ class FolderTransaction:
         the swap: a run made read-only, a read-only folder in it, another user's run. calibrate and
         plot replaced such a run (the user's write protection undone, the owner locked out), and
         the previous version stayed beside it (probe 61 modes #1, #5)."""
+        what = f"{_FOLDERS.get(self.kind, 'folder')} {self.target}"
         blocked = unwritable_folder(self.target) if self.target.is_dir() else None
-        if blocked is None:
-            return
-        inside = "" if blocked == self.target else f" ({blocked} in it is not)"
-        raise NotWritable(
-            f"{_FOLDERS.get(self.kind, 'folder')} {self.target} is not writable{inside}; aekit "
-            f"replaces it whole and removes the previous version: make it writable, or pass "
-            f"another path",
-            filename=str(blocked),
-        )
+        if blocked is not None:
+            inside = "" if blocked == self.target else f" ({blocked} in it is not)"
+            raise NotWritable(
+                f"{what} is not writable{inside}; aekit replaces it whole and removes the previous "
+                f"version: make it writable, or pass another path",
+                filename=str(blocked),
+            )
+        if _held_by_another_in_sticky(self.target):
+            raise NotWritable(
+                f"{what} is another user's, in the sticky folder {self.target.parent} (only its "
+                f"owner may move it, and aekit replaces it whole); pass another path",
+                filename=str(self.target),
+            )
 
     def acquire(self) -> FolderTransaction:
         """Lock ``target`` for this process (a one-line RunFailure if another holds it), then recover."""

@@ -522,3 +522,22 @@ def test_a_new_version_keeps_the_modes_and_group_of_the_previous_one(tmp_path, s
         assert {p.stat().st_gid for p in (target, target / "a", target / "sub" / "b.png")} == {
             group
         }
+
+
+def test_another_users_folder_in_a_sticky_folder_is_refused_before_any_work(tmp_path, monkeypatch):
+    """probe 61 modes #1: in a shared 1777 folder only the owner of a run (or of the folder) may
+    move it: `train --overwrite` of another user's group-writable run trained, then failed at the
+    swap. Refused in one line first."""
+    target = tmp_path / "out"
+    _output(target, a="1")
+    os.chmod(tmp_path, 0o1777)
+    owner = os.stat(target).st_uid
+    monkeypatch.setattr(os, "geteuid", lambda: owner + 1)
+    monkeypatch.setattr(tx, "_may_move_any", lambda: False)  # as an ordinary user
+    with pytest.raises(
+        PermissionError, match=f"output folder {target} is another user.s, in the sticky folder"
+    ):
+        tx.FolderTransaction(target, kind="output").acquire()
+    os.chmod(tmp_path, 0o700)
+    monkeypatch.undo()
+    assert (target / "a").read_text() == "1"
