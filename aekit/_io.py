@@ -18,7 +18,9 @@ import math
 import numbers
 import os
 import re
+import secrets
 import socket
+import stat
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -87,22 +89,6 @@ def _put(tmp: Path, path: Path) -> None:
     _CREATE_ONLY.discard(key)  # written: this process's own file from now on
 
 
-def _umask() -> int:
-    """The process's umask, read without changing it where the system says it (Linux 4.7+): setting
-    it to 0 and back, per write, gave a file another thread of the caller's created in between
-    mode 0666 (2 of 604,381 files in a threaded run)."""
-    try:
-        with open("/proc/self/status", encoding="utf-8", errors="replace") as status:
-            for line in status:
-                if line.startswith("Umask:"):
-                    return int(line.split()[1], 8)
-    except (OSError, ValueError, IndexError):
-        pass
-    mask = os.umask(0)  # elsewhere: the only way there is
-    os.umask(mask)
-    return mask
-
-
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike, suffix: str = "") -> Iterator[Path]:
     """Yield a temporary path beside ``path``; on success it is renamed over ``path``.
@@ -123,7 +109,7 @@ def atomic_path(path: str | os.PathLike, suffix: str = "") -> Iterator[Path]:
         yield tmp_path
         with open(tmp_path, "rb+") as f:  # flush the bytes to disk before the rename
             os.fsync(f.fileno())
-        os.chmod(tmp_path, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual permissions
+        _keep_mode_of(path, tmp_path)
         _put(tmp_path, path)
     except BaseException as exc:
         with contextlib.suppress(FileNotFoundError):
@@ -139,11 +125,11 @@ def scratch_path(path: str | os.PathLike, suffix: str = "") -> Iterator[Path]:
 
     For work files such as a download in progress: a fixed name (``NAME.part``) would be opened
     through whatever a user, or anyone sharing the folder, left at that name: a link to their file.
-    mkstemp makes the file itself (never a link, never one already there), named as an atomic
-    write's temporary file so that one a killed process left is swept (:func:`remove_stale_temporaries`).
+    :func:`_new_temporary` makes the file itself (never a link, never one already there), named as
+    an atomic write's temporary file so that one a killed process left is swept
+    (:func:`remove_stale_temporaries`).
     """
     tmp = _new_temporary(Path(path), suffix)
-    os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600: a shared data folder stays readable
     try:
         yield tmp
     finally:
@@ -152,17 +138,57 @@ def scratch_path(path: str | os.PathLike, suffix: str = "") -> Iterator[Path]:
 
 
 def _new_temporary(path: Path, suffix: str) -> Path:
-    """A new empty file beside ``path`` under a temporary name of this process (made by mkstemp:
-    never a link, never a file already there), the folder's stale ones swept first."""
+    """A new empty file beside ``path`` under a temporary name of this process (never a link, never
+    a file already there), the folder's stale ones swept first.
+
+    Made with mode 0666 as ``open(path, "w")`` makes a file, so that the kernel applies the umask,
+    or the folder's default ACL where it has one (which replaces the umask): mkstemp's 0600 and a
+    chmod from the umask after it kept a user named in a shared folder's ACL from reading the file
+    (probe 61 modes #4).
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     remove_stale_temporaries(path.parent)
-    fd, tmp = tempfile.mkstemp(
-        prefix=_temp_prefix(_temp_stem(path.name, suffix, name_max(path.parent))),
-        suffix=suffix + ".tmp",
-        dir=path.parent,
-    )
-    os.close(fd)
-    return Path(tmp)
+    prefix = _temp_prefix(_temp_stem(path.name, suffix, name_max(path.parent)))
+    flags = os.O_CREAT | os.O_EXCL | os.O_WRONLY
+    flags |= getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+    for _ in range(tempfile.TMP_MAX):
+        letters = "".join(secrets.choice(_LETTERS) for _ in range(8))  # as mkstemp's
+        tmp = path.parent / f"{prefix}{letters}{suffix}.tmp"
+        try:
+            fd = os.open(tmp, flags, 0o666)
+        except FileExistsError:
+            continue
+        os.close(fd)
+        return tmp
+    raise FileExistsError(errno.EEXIST, "no unused temporary file name", str(path.parent))
+
+
+_LETTERS = "abcdefghijklmnopqrstuvwxyz0123456789_"
+
+
+def _keep_mode_of(path: Path, tmp: Path) -> None:
+    """``tmp``, about to replace the file ``path``, takes its permission bits and (where this
+    process may set it) its group, as ``open(path, "w")`` keeps them: --overwrite made a 0600 output
+    0644 and dropped its group (probe 61 modes #3). A link replaced itself has no mode to keep."""
+    try:
+        previous = os.lstat(path)
+    except OSError:
+        return
+    if stat.S_ISREG(previous.st_mode):
+        take_mode(tmp, previous)
+
+
+def take_mode(path: str | os.PathLike, like: os.stat_result) -> None:
+    """Give ``path`` the group (where this process may: a group it is in) and the permission bits
+    of the file or folder ``like`` was (a folder's setgid and sticky bits too); the group first,
+    since changing it clears a setgid bit."""
+    now = os.lstat(path)
+    if now.st_gid != like.st_gid:
+        with contextlib.suppress(PermissionError):  # not a member of that group: keep ours
+            os.chown(path, -1, like.st_gid, follow_symlinks=False)
+    bits = 0o3777 if stat.S_ISDIR(like.st_mode) else 0o777  # never a setuid bit
+    if stat.S_IMODE(os.lstat(path).st_mode) != stat.S_IMODE(like.st_mode) & bits:
+        os.chmod(path, stat.S_IMODE(like.st_mode) & bits)
 
 
 # The temporary file of an atomic write: .NAME.HOST-PID.XXXXXXXX[SUFFIX].tmp, where HOST tags the

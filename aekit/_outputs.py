@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import errno
 import os
+import stat
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -24,7 +25,7 @@ import numpy as np
 from . import _manifest
 from ._io import create_only, followed, longest_temp_name, name_max, replaces_link
 from ._transaction import longest_name_beside
-from .errors import UsageError
+from .errors import NotWritable, UsageError
 
 CONFIG = "config.json"
 _MARKER = _manifest.MARKER
@@ -175,6 +176,8 @@ def check_output(
         _manifest.check_replaceable(target, kind, option=option, shown=shown)
     written = _link_itself(path) if replaces_link(path) else target
     _check_name_fits(written, shown, option, kind)
+    if kind == "file":
+        _check_not_write_protected(written, shown)
     if overwrite:
         create_only(written, only=False)
         return written
@@ -279,8 +282,26 @@ def _check_writable(target: Path, shown: str) -> None:
     while not parent.exists() and parent != parent.parent:
         parent = parent.parent
     if not parent.is_dir() or not os.access(parent, os.W_OK):
-        raise UsageError(
-            f"cannot write {shown}: {parent} is not a writable folder; pass another output path"
+        raise NotWritable(
+            f"cannot write {shown}: {parent} is not a writable folder; pass another output path",
+            filename=str(parent),
+        )
+
+
+def _check_not_write_protected(written: Path, shown: str) -> None:
+    """An existing output file that its owner may not write (no write bit: ``chmod a-w``) is
+    refused, even with --overwrite, as ``cp`` and ``rm`` ask first: only the folder's write bit
+    matters to the rename that replaces it, and a 0444 file was replaced without a word (probe 61
+    modes #3). A link replaced itself is judged as a link (it has no mode of its own)."""
+    try:
+        st = os.lstat(written)
+    except OSError:
+        return
+    if stat.S_ISREG(st.st_mode) and not st.st_mode & stat.S_IWUSR:
+        raise NotWritable(
+            f"{shown} is write-protected (mode {stat.S_IMODE(st.st_mode):04o}); make it writable "
+            f"or choose another output",
+            filename=str(written),
         )
 
 

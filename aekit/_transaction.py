@@ -30,6 +30,7 @@ import os
 import re
 import shutil
 import signal
+import stat
 import sys
 import threading
 import time
@@ -37,8 +38,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from . import _manifest, _stop
-from ._io import PID_DIGITS, followed, write_failure
-from .errors import RunFailure, RunInProgress, UsageError, WriteFailure
+from ._io import PID_DIGITS, followed, take_mode, write_failure
+from ._notes import note
+from .errors import NotWritable, RunFailure, RunInProgress, UsageError, WriteFailure
 
 try:  # POSIX advisory locks; elsewhere the folder is not locked (best effort)
     import fcntl
@@ -124,6 +126,7 @@ def replace_folder(new: Path, target: Path) -> None:
     :class:`FolderTransaction`, which also recovers from a kill in the fallback's window.
     """
     old = old_path(target)
+    carry_modes(new, target)
     with signals_deferred():
         if not os.path.lexists(target):
             os.rename(new, target)
@@ -138,7 +141,19 @@ def replace_folder(new: Path, target: Path) -> None:
             except BaseException:
                 os.rename(old, target)
                 raise
-    _remove(old)
+    _remove_previous(old, target)
+
+
+def _remove_previous(previous: Path | None, target: Path) -> None:
+    """Remove the previous version of ``target`` after the swap; one note where that fails: the
+    new version is in place and the command did what it was asked, so it does not fail (it exited
+    1 with "directory not empty" while its change was in force: probe 61 modes #1)."""
+    stuck = _remove(previous) if previous is not None else None
+    if stuck is not None:
+        note(
+            f"the previous version of {target} is left in {previous}: {stuck} could not be "
+            f"removed; remove {previous} yourself (make its folders writable first)"
+        )
 
 
 @contextlib.contextmanager
@@ -183,12 +198,134 @@ def _handlers_deferred(sigs: set[int]) -> Iterator[None]:
             signal.raise_signal(sig)
 
 
-def _remove(path: Path) -> None:
-    if path.is_dir() and not path.is_symlink():
-        shutil.rmtree(path, ignore_errors=True)
-    elif os.path.lexists(path):
-        with contextlib.suppress(OSError):
-            path.unlink()
+def _remove(path: Path) -> Path | None:
+    """Remove ``path`` (a folder with all it holds); the first path that could not be removed, or
+    None when all is gone.
+
+    A folder's manifest and marker go last: a removal cut short (a read-only subfolder) left
+    .NAME.old without them, and every later writer refused it as a folder of the user's
+    (probe 61 modes #1).
+    """
+    if not path.is_dir() or path.is_symlink():
+        return _unlink(path)
+    try:
+        entries = list(os.scandir(path))
+    except OSError:
+        return path
+    failed = _remove_all(path, [e for e in entries if e.name not in _MARKS])
+    if not failed:
+        failed = [stuck for name in _MARKS if (stuck := _unlink(path / name)) is not None]
+    if not failed:
+        try:
+            path.rmdir()
+        except FileNotFoundError:
+            pass
+        except OSError:
+            failed.append(path)
+    return failed[0] if failed else None
+
+
+def _remove_all(folder: Path, entries: list[os.DirEntry]) -> list[Path]:
+    """Remove ``entries`` of ``folder`` (folders with all they hold); the paths that could not be."""
+    failed: list[Path] = []
+
+    def record(_function, where, _exc) -> None:
+        failed.append(Path(where))
+
+    for entry in entries:
+        if entry.is_dir(follow_symlinks=False):
+            shutil.rmtree(entry.path, **{_ON_ERROR: record})
+        elif (stuck := _unlink(folder / entry.name)) is not None:
+            failed.append(stuck)
+    return failed
+
+
+_MARKS = (MARKER, _manifest.MANIFEST)  # what says a folder is aekit's: removed last
+_ON_ERROR = "onexc" if sys.version_info >= (3, 12) else "onerror"
+
+
+def _unlink(path: Path) -> Path | None:
+    """Remove the file or link ``path``; ``path`` when it could not be removed, else None."""
+    try:
+        path.unlink()
+    except FileNotFoundError:
+        return None
+    except OSError:
+        return path
+    return None
+
+
+def unwritable_folder(top: Path) -> Path | None:
+    """The first folder in the tree ``top`` (``top`` included) that this process may not list,
+    enter or change: one whose files it could not remove (None when there is none)."""
+    failed: list[Path] = []
+    for root, _dirs, _files in os.walk(top, onerror=lambda exc: failed.append(Path(exc.filename))):
+        if failed:
+            break
+        if not os.access(root, os.R_OK | os.W_OK | os.X_OK):
+            return Path(root)
+    return failed[0] if failed else None
+
+
+def _held_by_another_in_sticky(target: Path) -> bool:
+    """Whether ``target`` lies in a sticky folder (``/tmp``, a shared 1777 folder) and neither it nor
+    that folder is this process's: there only their owners may move it, and the swap failed with
+    "operation not permitted" once the work was done (unless the process may move any file)."""
+    try:
+        here, parent = os.lstat(target), os.stat(target.parent)
+    except OSError:
+        return False
+    uid = os.geteuid() if hasattr(os, "geteuid") else None
+    if uid is None or not parent.st_mode & stat.S_ISVTX or uid in (here.st_uid, parent.st_uid):
+        return False
+    return not _may_move_any()
+
+
+_CAP_FOWNER = 3  # the capability that lets a process move another user's file in a sticky folder
+
+
+def _may_move_any() -> bool:
+    """Whether this process holds CAP_FOWNER (root, as a rule); where the kernel does not say, root."""
+    try:
+        with open("/proc/self/status", encoding="ascii", errors="replace") as status:
+            for line in status:
+                if line.startswith("CapEff:"):
+                    return bool(int(line.split()[1], 16) >> _CAP_FOWNER & 1)
+    except (OSError, ValueError, IndexError):
+        pass
+    return os.geteuid() == 0
+
+
+def carry_modes(new: Path, previous: Path) -> None:
+    """Give the folder ``new`` and each file and folder in it the permission bits and group of the
+    one it replaces in ``previous`` (where one of its type is there): a new version was made with
+    the default mode, and a run locked to a group (2770, files 660) came back 755 and 644, its
+    group and setgid bit gone (probe 61 modes #2). Hard links of the previous files are skipped:
+    they are those files."""
+    _carry_mode(new, previous)
+    for root, dirs, files in os.walk(new):
+        rel = Path(root).relative_to(new)
+        for name in (*dirs, *files):
+            _carry_mode(Path(root) / name, previous / rel / name)
+
+
+def _carry_mode(path: Path, was: Path) -> None:
+    try:
+        now, like = os.lstat(path), os.lstat(was)
+    except OSError:
+        return
+    same_type = stat.S_IFMT(now.st_mode) == stat.S_IFMT(like.st_mode)
+    if (
+        same_type
+        and not stat.S_ISLNK(now.st_mode)
+        and (now.st_dev, now.st_ino)
+        != (
+            like.st_dev,
+            like.st_ino,
+        )
+    ):
+        with contextlib.suppress(OSError):  # best effort: the mode is not worth the new version
+            take_mode(path, like)
 
 
 def _fsync_dir(path: Path) -> None:
@@ -357,6 +494,16 @@ def _check_not_around_cwd(target: Path) -> None:
         )
 
 
+# how a refusal names the folder of each kind (aekit._manifest.KINDS)
+_FOLDERS = {
+    "run": "run folder",
+    "model": "model folder",
+    "index": "index folder",
+    "output": "output folder",
+    "mlflow": "MLflow model folder",
+}
+
+
 class FolderTransaction:
     """Build a new version of ``target`` in a staging folder beside it; :meth:`commit` swaps it in.
 
@@ -392,18 +539,42 @@ class FolderTransaction:
         try:
             self.target.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            raise UsageError(
-                f"cannot create {self.target.parent} ({exc.strerror}); pass a writable path"
+            raise NotWritable(
+                f"cannot create {self.target.parent} ({exc.strerror}); pass a writable path",
+                filename=str(self.target.parent),
             ) from None
+
+    def _check_removable(self) -> None:
+        """One line, before any work, for a previous version this process could not remove after
+        the swap: a run made read-only, a read-only folder in it, another user's run. calibrate and
+        plot replaced such a run (the user's write protection undone, the owner locked out), and
+        the previous version stayed beside it (probe 61 modes #1, #5)."""
+        what = f"{_FOLDERS.get(self.kind, 'folder')} {self.target}"
+        blocked = unwritable_folder(self.target) if self.target.is_dir() else None
+        if blocked is not None:
+            inside = "" if blocked == self.target else f" ({blocked} in it is not)"
+            raise NotWritable(
+                f"{what} is not writable{inside}; aekit replaces it whole and removes the previous "
+                f"version: make it writable, or pass another path",
+                filename=str(blocked),
+            )
+        if _held_by_another_in_sticky(self.target):
+            raise NotWritable(
+                f"{what} is another user's, in the sticky folder {self.target.parent} (only its "
+                f"owner may move it, and aekit replaces it whole); pass another path",
+                filename=str(self.target),
+            )
 
     def acquire(self) -> FolderTransaction:
         """Lock ``target`` for this process (a one-line RunFailure if another holds it), then recover."""
         self._check_place()
         if not os.access(self.target.parent, os.W_OK | os.X_OK):
-            raise UsageError(
+            raise NotWritable(
                 f"cannot write in {self.target.parent} (new versions of {self.target.name} are "
-                f"built beside it); pass a writable path"
+                f"built beside it); pass a writable path",
+                filename=str(self.target.parent),
             )
+        self._check_removable()
         busy = 0
         while self._fd is None:
             fd = self._open_lock()
@@ -482,9 +653,21 @@ class FolderTransaction:
                 # killed between the fallback's two renames: put it back
                 os.rename(old, self.target)
             else:
-                _remove(self._ours(old))
+                self._clear(old)
         with contextlib.suppress(OSError):
             (self.target / MARKER).unlink()  # killed between a commit and the marker's removal
+
+    def _clear(self, path: Path) -> None:
+        """Remove ``path``, a folder aekit left under a name it uses (.NAME.old, .NAME.partial); one
+        line where it cannot: the name is needed, and a staging folder left half removed was
+        taken for a new one."""
+        stuck = _remove(self._ours(path))
+        if stuck is not None:
+            raise NotWritable(
+                f"{path} (left by an earlier aekit command on {self.target}) cannot be removed: "
+                f"{stuck} could not be; make its folders writable, or remove it, and run again",
+                filename=str(stuck),
+            )
 
     def _ours(self, path: Path) -> Path:
         """``path`` (``.NAME.partial`` or ``.NAME.old``) when aekit made it, to be removed; else one
@@ -519,7 +702,7 @@ class FolderTransaction:
                     f"{self.target} has an interrupted training in {self.staging}; continue it "
                     f"with the same 'aekit train' command and --resume (or remove that folder) first"
                 )
-            _remove(self._ours(self.staging))
+            self._clear(self.staging)
         # continued: drop the temporary files of the writer that died
         elif os.path.lexists(self.staging):
             for stale in self.staging.rglob(".*.tmp"):
@@ -529,6 +712,7 @@ class FolderTransaction:
             _remove(tmp)
             try:
                 tmp.mkdir()
+                self._take_target_mode(tmp)
                 if seed is not None and seed.is_dir():
                     link_tree(seed, tmp)
                     self.seeded = True
@@ -544,6 +728,13 @@ class FolderTransaction:
                     raise write_failure(exc, self.staging) from None
                 raise
         return self.staging
+
+    def _take_target_mode(self, folder: Path) -> None:
+        """The new version's folder takes the previous one's mode and group from the start, so that
+        what is written in it inherits a setgid folder's group (probe 61 modes #2)."""
+        with contextlib.suppress(OSError):
+            if self.target.is_dir():
+                take_mode(folder, os.stat(self.target))
 
     def discard(self) -> None:
         _remove(self.staging)
@@ -640,23 +831,41 @@ class FolderTransaction:
         _stop.check()
         if self.kind is not None:
             self._carry_and_mark()
-        old = old_path(self.target)
+        if self.target.is_dir():
+            carry_modes(self.staging, self.target)
         with signals_deferred():
-            if os.path.lexists(self.target):
-                try:
-                    exchange(self.staging, self.target)
-                    os.rename(self.staging, old)
-                except SwapUnsupported:
-                    # a kill here leaves .NAME.old: readers and writers use it
-                    os.rename(self.target, old)
-                    os.rename(self.staging, self.target)
-            else:
-                os.rename(self.staging, self.target)
+            previous = self._swap()
             with contextlib.suppress(OSError):
                 (self.target / MARKER).unlink()
             _fsync_dir(self.target.parent)
-        self._move_late_files(old)
-        _remove(old)
+        if previous is not None:
+            self._move_late_files(previous)
+        _remove_previous(previous, self.target)
+
+    def _swap(self) -> Path | None:
+        """Put the staging folder at ``target``; where the previous version went (None: none was).
+
+        Once the two are exchanged the command has done its work: the previous version is moved
+        on to .NAME.old where it can be, and otherwise left under the staging folder's name to be
+        removed there, never an error (a leftover .NAME.old made the command exit 1 with its
+        change in force, and a marker stayed in the new version: probe 61 modes #1).
+        """
+        old = old_path(self.target)
+        if not os.path.lexists(self.target):
+            os.rename(self.staging, self.target)
+            return None
+        try:
+            exchange(self.staging, self.target)
+        except SwapUnsupported:
+            # a kill here leaves .NAME.old: readers and writers use it
+            os.rename(self.target, old)
+            os.rename(self.staging, self.target)
+            return old
+        try:
+            os.rename(self.staging, old)
+        except OSError:
+            return self.staging
+        return old
 
     def _move_late_files(self, old: Path) -> None:
         """Move into the new version the user's files that reached the previous one after

@@ -5,8 +5,8 @@ is one. The CLI maps :class:`UsageError` to exit code 2 and :class:`RunFailure` 
 code 1 and prints only the message (the traceback only with ``--debug``).
 
 Each error also subclasses the built-in exception a caller would catch for it
-(``ValueError``, ``TypeError``, ``MemoryError``, ``OSError``, ``RuntimeError``), so that
-``except ValueError`` and the like keep working around aekit's calls.
+(``ValueError``, ``TypeError``, ``MemoryError``, ``OSError``, ``PermissionError``,
+``RuntimeError``), so that ``except ValueError`` and the like keep working around aekit's calls.
 """
 
 from __future__ import annotations
@@ -51,6 +51,24 @@ class NotFound(UsageError, FileNotFoundError):
         return str(self.args[0])
 
     def __reduce__(self):  # pickled (a process pool, Dask) with its filename, not only its message
+        return type(self), (self.args[0],), {"errno": self.errno, "filename": self.filename}
+
+
+class NotWritable(UsageError, PermissionError):
+    """A file or folder aekit would write or replace that this process may not (exit code 2):
+    a read-only run folder, another user's, a write-protected output; refused before any work.
+
+    Also a PermissionError, so ``except PermissionError`` (or ``OSError``) around ``save()`` works.
+    """
+
+    def __init__(self, message: str, *, filename: str | None = None):
+        super().__init__(message)
+        self.errno, self.filename = errno.EACCES, filename  # what `except OSError` callers look at
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+    def __reduce__(self):  # pickled with its filename, not only its message
         return type(self), (self.args[0],), {"errno": self.errno, "filename": self.filename}
 
 

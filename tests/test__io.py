@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -201,3 +202,55 @@ def test_figures_that_are_not_finite_are_null_and_named():
         {"a": 1.0, "mean": None, "by": {"x": [2, None]}, "ok": None},
         ["mean (inf)", "by.x[1] (nan)"],
     )
+
+
+@pytest.mark.parametrize(("mask", "mode"), [(0o022, 0o600), (0o077, 0o664), (0o002, 0o444)])
+def test_a_replaced_file_keeps_its_mode_and_group(tmp_path, mask, mode):
+    """probe 61 modes #3: --overwrite made a 0600 output 0644 and dropped its group; a file
+    written over another keeps its mode, as open(path, "w") keeps it."""
+    path = tmp_path / "s.csv"
+    path.write_text("old")
+    os.chmod(path, mode)
+    group = os.getegid() + 4242 if os.geteuid() == 0 else None  # root may give any group
+    if group is not None:
+        os.chown(path, -1, group)
+    old = os.umask(mask)
+    try:
+        _io.write_text(path, "new")
+    finally:
+        os.umask(old)
+    assert path.read_text() == "new" and stat.S_IMODE(path.stat().st_mode) == mode
+    assert group is None or path.stat().st_gid == group
+
+
+def _default_acl(folder: Path) -> None:
+    """A default ACL on ``folder`` (user::rwx user:nobody:rwx group::r-x mask::rwx other::r-x),
+    set as its extended attribute (no setfacl needed); skipped where the file system has none."""
+    import struct
+
+    every = 0xFFFFFFFF
+    entries = [(1, 7, every), (2, 7, 65534), (4, 5, every), (0x10, 7, every), (0x20, 5, every)]
+    acl = struct.pack("<I", 2) + b"".join(struct.pack("<HHI", *e) for e in entries)
+    try:
+        os.setxattr(folder, "system.posix_acl_default", acl)
+    except (OSError, AttributeError) as exc:
+        pytest.skip(f"no POSIX ACLs here ({exc})")
+
+
+def test_new_files_take_the_mode_open_gives_them(tmp_path):
+    """probe 61 modes #4: atomic writes made their file 0600 then chmod'ed it from the umask, so
+    a folder's default ACL (which replaces the umask) was ignored: a user the ACL names could not
+    read aekit's files under umask 077. They are made 0666 as open() makes a file."""
+    _default_acl(tmp_path)
+    old = os.umask(0o077)
+    try:
+        with open(tmp_path / "plain.txt", "w") as f:
+            f.write("x")
+        _io.write_text(tmp_path / "atomic.txt", "x")
+        with _io.scratch_path(tmp_path / "download") as part:
+            scratch = stat.S_IMODE(part.stat().st_mode)
+    finally:
+        os.umask(old)
+    plain = stat.S_IMODE((tmp_path / "plain.txt").stat().st_mode)
+    assert plain != 0o600  # the ACL, not the umask
+    assert stat.S_IMODE((tmp_path / "atomic.txt").stat().st_mode) == plain == scratch

@@ -105,3 +105,21 @@ def test_a_name_longer_than_the_file_system_takes_is_one_line_of_usage(tmp_path)
     """Probe 52 sh 4: a name over 255 bytes failed at the first stat: "file name too long", exit 1."""
     with pytest.raises(UsageError, match="the name is too long.*give a name of at most"):
         check_output(tmp_path / ("x" * 300 + ".csv"))
+
+
+@pytest.mark.parametrize("overwrite", [False, True])
+def test_a_write_protected_output_is_refused(tmp_path, overwrite):
+    """probe 61 modes #3: --overwrite replaced a 0444 output without a word (only the folder's
+    write bit matters to the rename). Refused in one line before any work, as cp and rm ask, and
+    as a PermissionError in Python (#6)."""
+    out = tmp_path / "s.csv"
+    out.write_text("kept")
+    os.chmod(out, 0o444)
+    with pytest.raises(PermissionError) as refused:
+        check_output(out, overwrite=overwrite)
+    assert isinstance(refused.value, UsageError)
+    assert str(refused.value) == (
+        f"{out} is write-protected (mode 0444); make it writable or choose another output"
+    )
+    os.chmod(out, 0o644)
+    assert check_output(out, overwrite=True) == out

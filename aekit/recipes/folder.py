@@ -31,8 +31,8 @@ from pathlib import Path
 from typing import Any
 
 from .. import _io, _manifest
-from .._transaction import LEGACY_LOCK, FolderTransaction
-from ..errors import RunInProgress, UsageError
+from .._transaction import LEGACY_LOCK, FolderTransaction, unwritable_folder
+from ..errors import NotWritable, RunInProgress, UsageError
 from ..training.checkpoint import checkpoint_epoch
 
 
@@ -129,8 +129,15 @@ class RunFolder:
             raise UsageError(
                 f"run folder {p} already exists; pass --overwrite to replace it or --resume to continue it"
             )
-        if p.is_dir() and not os.access(p, os.W_OK):
-            raise UsageError(f"run folder {p} is not writable; pass a writable --out")
+        # a folder inside it that could not be removed with it: refused by the lock too, but
+        # only once the data were read (probe 61 modes #1)
+        blocked = unwritable_folder(p) if p.is_dir() else None
+        if blocked is not None:
+            inside = "" if blocked == p else f" ({blocked} in it is not)"
+            raise NotWritable(
+                f"run folder {p} is not writable{inside}; pass a writable --out",
+                filename=str(blocked),
+            )
         return existing
 
     @classmethod

@@ -1,5 +1,6 @@
 import json
 import os
+from pathlib import Path
 
 import pytest
 
@@ -245,3 +246,20 @@ def test_resume_drops_a_killed_calibrates_copy_and_continues_the_finished_run(tm
     assert resumed["params"]["threshold"] == trained != "fpr:0.2"
     assert "calibrated" not in resumed and resumed["resumed"][0]["after_epoch"] == 2
     assert not (tmp_path / ".run.partial").exists()
+
+
+def test_a_run_with_a_folder_that_cannot_be_removed_is_refused_before_the_data(
+    tmp_path, monkeypatch
+):
+    """probe 61 modes #1: `train --overwrite` over a run with a read-only folder inside trained,
+    then could not remove the previous version. Refused first, as a top folder that is not
+    writable is, and as a PermissionError (#6)."""
+    with RunFolder.open(tmp_path / "run") as run:
+        (run.work / "figures").mkdir()
+        run.write_history([{"epoch": 1, "train_loss": 0.5, "val_loss": None, "seconds": 1.0}])
+        run.commit()
+    figures = tmp_path / "run" / "figures"
+    access = os.access
+    monkeypatch.setattr(os, "access", lambda p, mode: Path(p) != figures and access(p, mode))
+    with pytest.raises(PermissionError, match=r"is not writable \(.*figures in it is not\)"):
+        RunFolder.check_target(tmp_path / "run", overwrite=True)
