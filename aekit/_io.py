@@ -191,6 +191,31 @@ def take_mode(path: str | os.PathLike, like: os.stat_result) -> None:
         os.chmod(path, stat.S_IMODE(like.st_mode) & bits)
 
 
+def carry_modes(new: Path, previous: Path) -> None:
+    """Give the folder ``new`` and each file and folder in it the permission bits and group of the
+    one it replaces in ``previous`` (where one of its type is there): a new version was made with
+    the default mode, and a run locked to a group (2770, files 660) came back 755 and 644, its
+    group and setgid bit gone (probe 61 modes #2). Hard links of the previous files are skipped:
+    they are those files."""
+    _carry_mode(new, previous)
+    for root, dirs, files in os.walk(new):
+        rel = Path(root).relative_to(new)
+        for name in (*dirs, *files):
+            _carry_mode(Path(root) / name, previous / rel / name)
+
+
+def _carry_mode(path: Path, was: Path) -> None:
+    try:
+        now, like = os.lstat(path), os.lstat(was)
+    except OSError:
+        return
+    same_type = stat.S_IFMT(now.st_mode) == stat.S_IFMT(like.st_mode)
+    linked = (now.st_dev, now.st_ino) == (like.st_dev, like.st_ino)  # the previous file itself
+    if same_type and not stat.S_ISLNK(now.st_mode) and not linked:
+        with contextlib.suppress(OSError):  # best effort: the mode is not worth the new version
+            take_mode(path, like)
+
+
 # The temporary file of an atomic write: .NAME.HOST-PID.XXXXXXXX[SUFFIX].tmp, where HOST tags the
 # machine and PID the writer, so that a later write can tell a dead writer's file from a live one's
 # (XXXXXXXX: mkstemp's random letters).

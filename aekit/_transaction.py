@@ -30,7 +30,6 @@ import os
 import re
 import shutil
 import signal
-import stat
 import sys
 import threading
 import time
@@ -38,8 +37,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from . import _manifest, _stop
-from ._io import PID_DIGITS, followed, take_mode, write_failure
+from ._io import PID_DIGITS, carry_modes, followed, take_mode, write_failure
 from ._notes import note
+from ._removal import MARKER, held_by_another_in_sticky, remove_tree, unwritable_folder
 from .errors import NotWritable, RunFailure, RunInProgress, UsageError, WriteFailure
 
 try:  # POSIX advisory locks; elsewhere the folder is not locked (best effort)
@@ -47,7 +47,6 @@ try:  # POSIX advisory locks; elsewhere the folder is not locked (best effort)
 except ImportError:  # pragma: no cover - Windows
     fcntl = None
 
-MARKER = ".aekit-partial"
 TRAINING = "checkpoint"  # what a training's staging folder holds, and no other writer's
 # in it once an epoch is kept (aekit.training.identity.LATEST): before, nothing is there to resume
 CHECKPOINTED = "latest.json"
@@ -148,7 +147,7 @@ def _remove_previous(previous: Path | None, target: Path) -> None:
     """Remove the previous version of ``target`` after the swap; one note where that fails: the
     new version is in place and the command did what it was asked, so it does not fail (it exited
     1 with "directory not empty" while its change was in force: probe 61 modes #1)."""
-    stuck = _remove(previous) if previous is not None else None
+    stuck = remove_tree(previous) if previous is not None else None
     if stuck is not None:
         note(
             f"the previous version of {target} is left in {previous}: {stuck} could not be "
@@ -196,136 +195,6 @@ def _handlers_deferred(sigs: set[int]) -> Iterator[None]:
             signal.signal(sig, handler if handler is not None else signal.SIG_DFL)
         for sig in noted:
             signal.raise_signal(sig)
-
-
-def _remove(path: Path) -> Path | None:
-    """Remove ``path`` (a folder with all it holds); the first path that could not be removed, or
-    None when all is gone.
-
-    A folder's manifest and marker go last: a removal cut short (a read-only subfolder) left
-    .NAME.old without them, and every later writer refused it as a folder of the user's
-    (probe 61 modes #1).
-    """
-    if not path.is_dir() or path.is_symlink():
-        return _unlink(path)
-    try:
-        entries = list(os.scandir(path))
-    except OSError:
-        return path
-    failed = _remove_all(path, [e for e in entries if e.name not in _MARKS])
-    if not failed:
-        failed = [stuck for name in _MARKS if (stuck := _unlink(path / name)) is not None]
-    if not failed:
-        try:
-            path.rmdir()
-        except FileNotFoundError:
-            pass
-        except OSError:
-            failed.append(path)
-    return failed[0] if failed else None
-
-
-def _remove_all(folder: Path, entries: list[os.DirEntry]) -> list[Path]:
-    """Remove ``entries`` of ``folder`` (folders with all they hold); the paths that could not be."""
-    failed: list[Path] = []
-
-    def record(_function, where, _exc) -> None:
-        failed.append(Path(where))
-
-    for entry in entries:
-        if entry.is_dir(follow_symlinks=False):
-            shutil.rmtree(entry.path, **{_ON_ERROR: record})
-        elif (stuck := _unlink(folder / entry.name)) is not None:
-            failed.append(stuck)
-    return failed
-
-
-_MARKS = (MARKER, _manifest.MANIFEST)  # what says a folder is aekit's: removed last
-_ON_ERROR = "onexc" if sys.version_info >= (3, 12) else "onerror"
-
-
-def _unlink(path: Path) -> Path | None:
-    """Remove the file or link ``path``; ``path`` when it could not be removed, else None."""
-    try:
-        path.unlink()
-    except FileNotFoundError:
-        return None
-    except OSError:
-        return path
-    return None
-
-
-def unwritable_folder(top: Path) -> Path | None:
-    """The first folder in the tree ``top`` (``top`` included) that this process may not list,
-    enter or change: one whose files it could not remove (None when there is none)."""
-    failed: list[Path] = []
-    for root, _dirs, _files in os.walk(top, onerror=lambda exc: failed.append(Path(exc.filename))):
-        if failed:
-            break
-        if not os.access(root, os.R_OK | os.W_OK | os.X_OK):
-            return Path(root)
-    return failed[0] if failed else None
-
-
-def _held_by_another_in_sticky(target: Path) -> bool:
-    """Whether ``target`` lies in a sticky folder (``/tmp``, a shared 1777 folder) and neither it nor
-    that folder is this process's: there only their owners may move it, and the swap failed with
-    "operation not permitted" once the work was done (unless the process may move any file)."""
-    try:
-        here, parent = os.lstat(target), os.stat(target.parent)
-    except OSError:
-        return False
-    uid = os.geteuid() if hasattr(os, "geteuid") else None
-    if uid is None or not parent.st_mode & stat.S_ISVTX or uid in (here.st_uid, parent.st_uid):
-        return False
-    return not _may_move_any()
-
-
-_CAP_FOWNER = 3  # the capability that lets a process move another user's file in a sticky folder
-
-
-def _may_move_any() -> bool:
-    """Whether this process holds CAP_FOWNER (root, as a rule); where the kernel does not say, root."""
-    try:
-        with open("/proc/self/status", encoding="ascii", errors="replace") as status:
-            for line in status:
-                if line.startswith("CapEff:"):
-                    return bool(int(line.split()[1], 16) >> _CAP_FOWNER & 1)
-    except (OSError, ValueError, IndexError):
-        pass
-    return os.geteuid() == 0
-
-
-def carry_modes(new: Path, previous: Path) -> None:
-    """Give the folder ``new`` and each file and folder in it the permission bits and group of the
-    one it replaces in ``previous`` (where one of its type is there): a new version was made with
-    the default mode, and a run locked to a group (2770, files 660) came back 755 and 644, its
-    group and setgid bit gone (probe 61 modes #2). Hard links of the previous files are skipped:
-    they are those files."""
-    _carry_mode(new, previous)
-    for root, dirs, files in os.walk(new):
-        rel = Path(root).relative_to(new)
-        for name in (*dirs, *files):
-            _carry_mode(Path(root) / name, previous / rel / name)
-
-
-def _carry_mode(path: Path, was: Path) -> None:
-    try:
-        now, like = os.lstat(path), os.lstat(was)
-    except OSError:
-        return
-    same_type = stat.S_IFMT(now.st_mode) == stat.S_IFMT(like.st_mode)
-    if (
-        same_type
-        and not stat.S_ISLNK(now.st_mode)
-        and (now.st_dev, now.st_ino)
-        != (
-            like.st_dev,
-            like.st_ino,
-        )
-    ):
-        with contextlib.suppress(OSError):  # best effort: the mode is not worth the new version
-            take_mode(path, like)
 
 
 def _fsync_dir(path: Path) -> None:
@@ -558,7 +427,7 @@ class FolderTransaction:
                 f"version: make it writable, or pass another path",
                 filename=str(blocked),
             )
-        if _held_by_another_in_sticky(self.target):
+        if held_by_another_in_sticky(self.target):
             raise NotWritable(
                 f"{what} is another user's, in the sticky folder {self.target.parent} (only its "
                 f"owner may move it, and aekit replaces it whole); pass another path",
@@ -661,7 +530,7 @@ class FolderTransaction:
         """Remove ``path``, a folder aekit left under a name it uses (.NAME.old, .NAME.partial); one
         line where it cannot: the name is needed, and a staging folder left half removed was
         taken for a new one."""
-        stuck = _remove(self._ours(path))
+        stuck = remove_tree(self._ours(path))
         if stuck is not None:
             raise NotWritable(
                 f"{path} (left by an earlier aekit command on {self.target}) cannot be removed: "
@@ -706,10 +575,10 @@ class FolderTransaction:
         # continued: drop the temporary files of the writer that died
         elif os.path.lexists(self.staging):
             for stale in self.staging.rglob(".*.tmp"):
-                _remove(stale)
+                remove_tree(stale)
         if not self.staging.is_dir():
             tmp = _staging_tmp(self.target, os.getpid())
-            _remove(tmp)
+            remove_tree(tmp)
             try:
                 tmp.mkdir()
                 self._take_target_mode(tmp)
@@ -723,7 +592,7 @@ class FolderTransaction:
                 # marked and seeded in one step: never half a staging folder
                 os.rename(tmp, self.staging)
             except BaseException as exc:
-                _remove(tmp)
+                remove_tree(tmp)
                 if isinstance(exc, OSError):
                     raise write_failure(exc, self.staging) from None
                 raise
@@ -737,7 +606,7 @@ class FolderTransaction:
                 take_mode(folder, os.stat(self.target))
 
     def discard(self) -> None:
-        _remove(self.staging)
+        remove_tree(self.staging)
 
     def _a_training(self) -> bool:
         """Whether the staging folder is a training's (its checkpoint, for ``--resume``), not a
@@ -770,7 +639,7 @@ class FolderTransaction:
             self.keep = _manifest.ownership(self.target).user_files
             self.keep_folders = _manifest.empty_folders_under(self.target)
         for rel in seeded - set(self.keep):  # deleted by the user meanwhile: not brought back
-            _remove(self.staging / rel)
+            remove_tree(self.staging / rel)
         self._carry_folders()
         for rel in self.keep:
             src, dst = self.target / rel, self.staging / rel
@@ -778,7 +647,7 @@ class FolderTransaction:
                 if _same_file(src, dst):
                     continue  # seeded from the previous version already
                 if rel in seeded:  # the seed's link of a file the user has saved anew since
-                    _remove(dst)
+                    remove_tree(dst)
                 else:
                     raise UsageError(
                         f"{self.target / rel} is your file (aekit did not write it), and the new "

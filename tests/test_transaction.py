@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from aekit import _io, _manifest
+from aekit import _removal as removal
 from aekit import _transaction as tx
 from aekit.errors import RunFailure, RunInProgress, UsageError
 
@@ -533,7 +534,7 @@ def test_another_users_folder_in_a_sticky_folder_is_refused_before_any_work(tmp_
     os.chmod(tmp_path, 0o1777)
     owner = os.stat(target).st_uid
     monkeypatch.setattr(os, "geteuid", lambda: owner + 1)
-    monkeypatch.setattr(tx, "_may_move_any", lambda: False)  # as an ordinary user
+    monkeypatch.setattr(removal, "_may_move_any", lambda: False)  # as an ordinary user
     with pytest.raises(
         PermissionError, match=f"output folder {target} is another user.s, in the sticky folder"
     ):

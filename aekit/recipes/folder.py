@@ -31,7 +31,8 @@ from pathlib import Path
 from typing import Any
 
 from .. import _io, _manifest
-from .._transaction import LEGACY_LOCK, FolderTransaction, unwritable_folder
+from .._removal import unwritable_folder
+from .._transaction import LEGACY_LOCK, FolderTransaction
 from ..errors import NotWritable, RunInProgress, UsageError
 from ..training.checkpoint import checkpoint_epoch
 
