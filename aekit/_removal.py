@@ -10,9 +10,7 @@ import stat
 import sys
 from pathlib import Path
 
-from ._manifest import MANIFEST
-
-MARKER = ".aekit-partial"  # the mark of a folder being built (aekit._transaction)
+from ._manifest import MANIFEST, MARKER
 
 
 def remove_tree(path: Path) -> Path | None:
