@@ -111,7 +111,11 @@ def anomaly_labels(data: Data, normal_label: Any, where: str = "the label column
     normal = _label_matches(data.y, normal_label)
     if not normal.any():
         found = ", ".join(map(str, np.unique(data.y)[:10]))
-        raise UsageError(f"no row has the normal label {normal_label!r}; the labels are: {found}")
+        raise UsageError(
+            f"{data.source or 'the data'}: no row has the normal label {normal_label!r}; the "
+            f"labels are: {found} (name the "
+            f"normal rows' label with --normal-label VALUE)"
+        )
     return replace(data, y=(~normal).astype(np.int64))
 
 
