@@ -289,7 +289,8 @@ class AnomalyRecipe(Recipe):
 
     def quality_warnings(self, est, metrics: dict[str, Any], data: Data) -> list[str]:
         found = infinite_scores(metrics.get("infinite_scores", 0), "held-out rows")
-        return super().quality_warnings(est, metrics, data) + ([found] if found else [])
+        said = list(metrics.get("warnings", []))  # the figures' own (a class no row holds)
+        return said + super().quality_warnings(est, metrics, data) + ([found] if found else [])
 
     def _reconstructions(self, est, x, data: Data, picks, scores, folder: Path) -> Path:
         """A normal and an anomalous row with their reconstructions: a table's feature by feature
