@@ -351,7 +351,8 @@ def register(subparsers) -> None:
     g.add_argument(
         "--ranges",
         metavar="FILE",
-        help=".csv or .tsv: the anomalous ranges (start, end, peak score)",
+        help=".csv or .tsv: the anomalous ranges, one a row: start, end (the scored file's step "
+        "numbers from 0, end inclusive), their times, the peak step and score",
     )
     g.add_argument(
         "--channels",
