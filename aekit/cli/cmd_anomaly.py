@@ -272,12 +272,39 @@ def _calibration_data(args: argparse.Namespace, est, config: dict, series: bool)
     from ..recipes import DataSpec
     from ..recipes.anomaly import calibration_rows
 
-    normal, recorded = args.normal_label, config.get("data") or {}
-    if normal is None and (label is not None or recorded.get("label_column") is None):
-        normal = recorded.get("normal_label")  # a value of the run's labels, where they are read
-    labels = DataSpec(label_column=label, normal_label=normal)
+    labels = DataSpec(**_calibration_labels(args, config, label))
     check = functools.partial(check_width, est=est, path=args.data)  # named, before any note
     return calibration_rows(args.data, table_options(est, config), labels, check)
+
+
+def _calibration_labels(args: argparse.Namespace, config: dict, label) -> dict[str, Any]:
+    """The label column and normal label a table's ``--data`` is calibrated with: ``label`` (given,
+    or the run's when the file has it) and the given or the run's normal label, which an .npz's
+    y array takes too. A table without a label column: a given ``--normal-label`` would be ignored
+    and the anomalies calibrated on as normal rows, so it is refused (the run's column named as
+    evaluate names it); without one, a note that every row is taken as normal."""
+    from .._notes import note
+    from ..errors import UsageError
+    from .options import input_format
+
+    recorded = config.get("data") or {}
+    normal = recorded.get("normal_label") if args.normal_label is None else args.normal_label
+    if label is not None or input_format(args.data) != "table":
+        return {"label_column": label, "normal_label": normal}
+    column = recorded.get("label_column")
+    if args.normal_label is not None:
+        if column is None:
+            raise UsageError(
+                f"--normal-label is a value of the label column, and {args.data} is read with "
+                f"none: give --label-column COL with it"
+            )
+        return {"label_column": column, "normal_label": normal}  # the reader names the columns
+    if column is not None:
+        note(
+            f"{args.data} has no column {column!r}, the run's label column: every row is taken "
+            f"as normal, whatever its other columns hold (name its labels with --label-column COL)"
+        )
+    return {"label_column": None, "normal_label": None}
 
 
 def register(subparsers) -> None:
@@ -324,7 +351,8 @@ def register(subparsers) -> None:
     g.add_argument(
         "--ranges",
         metavar="FILE",
-        help=".csv or .tsv: the anomalous ranges (start, end, peak score)",
+        help=".csv or .tsv: the anomalous ranges, one a row: start, end (the scored file's step "
+        "numbers from 0, end inclusive), their times, the peak step and score",
     )
     g.add_argument(
         "--channels",

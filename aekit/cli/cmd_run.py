@@ -134,7 +134,34 @@ def _evaluate_spec(args: argparse.Namespace, config: dict):
         refuse_options(
             args, ("normal_label",), f"a {family} run (it names the normal rows of an anomaly run)"
         )
+    elif args.data is None:
+        _refuse_other_normal_label(args, config)
     return run_spec(args, config, path=args.data)
+
+
+def _refuse_other_normal_label(args: argparse.Namespace, config: dict) -> None:
+    """On the run's own held-out split, a normal label other than the run's can only swap its
+    classes (the rows it trained on counted as anomalies): one line, as a series run refuses
+    another label column on its own data."""
+    from ..errors import UsageError
+
+    recorded = (config.get("data") or {}).get("normal_label")
+    given = args.normal_label
+    if given is None or recorded is None or _same_label(given, recorded):
+        return
+    raise UsageError(
+        f"--normal-label {given} contradicts {args.run}, trained with --normal-label {recorded}: on "
+        f"its own held-out split it would count its normal rows as anomalies; give --normal-label "
+        f"{recorded} or drop it"
+    )
+
+
+def _same_label(a, b) -> bool:
+    """Whether two normal labels name the same value: as numbers when both are (0 is 0.0)."""
+    try:
+        return float(a) == float(b)
+    except (TypeError, ValueError):
+        return str(a).strip() == str(b).strip()
 
 
 def _check_normal_label(args: argparse.Namespace, spec) -> None:

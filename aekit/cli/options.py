@@ -521,15 +521,14 @@ def run_spec(args: argparse.Namespace, config: dict, path: str | None = None):
     """The data spec a run recorded, read again from ``--data-dir`` or the recorded root, with the
     reading options given on the command line. For another file ``path`` that is an array (.npy,
     .npz), the recorded table columns (time, label, id) do not apply: a run trained on a table
-    reads arrays too."""
+    reads arrays too (an .npz's labels with the run's normal label)."""
     from pathlib import Path
 
     spec = recorded_spec(args, config)
     if path is None and spec.data is not None:  # the run's own data: the options read it
         refuse_read_options_for(args, str(spec.data), "the run's data ")
     if path is not None and Path(path).suffix.lower() in (".npy", ".npz"):
-        if spec.label_column is not None:  # the run's normal label is a value of that column
-            spec.normal_label = None
+        # the run's normal label stays: an .npz's y is read with it, as a table's label column is
         spec.time_column = spec.label_column = spec.id_column = None
     for opt in ("npz_key", "label_column", "id_column", "image_size", "normal_label"):
         if getattr(args, opt, None) is not None:

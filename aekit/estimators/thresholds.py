@@ -46,9 +46,10 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from ..data.checks import first_bad_label, to_numpy
+from ..data.checks import first_bad_label
 from ..errors import DataError, UsageError
 from .params import split_rule
+from .validation import label_vector
 
 MAD_TO_STD = 1.4826  # 1 / Phi^-1(3/4): MAD * 1.4826 estimates the std of Gaussian scores
 
@@ -451,11 +452,7 @@ def best_threshold(scores: Any, y: Any, metric: str = "f1") -> tuple[float, floa
     if metric not in METRICS:
         raise UsageError(f"metric must be one of {', '.join(METRICS)}, got {metric!r}")
     s = _scores(scores)
-    yy = to_numpy(y, "y").ravel()  # a torch tensor as X is taken: detached
-    if yy.shape != s.shape:
-        raise DataError(
-            f"y has {yy.size} labels but there are {s.size} scores; give one label per sample"
-        )
+    yy = label_vector(y, s.size, "y", f"there are {s.size} scores")
     bad = first_bad_label(yy)
     if bad is not None:
         raise DataError(f"y holds {bad}; expected 1 for anomalies and 0 for normal samples")

@@ -257,6 +257,30 @@ def check_names(X: Any, given: Any, name: str) -> list[str]:
     return names
 
 
+def label_vector(
+    y: Any, n: int, name: str = "y", against: str | None = None, per: str = "sample"
+) -> np.ndarray:
+    """``y`` as (n,) labels, one per ``per`` (an (n, 1) column too); else one line saying what it
+    is (None, its shape, its length) and what was expected. ``against``: what ``n`` counts.
+
+    Examples
+    --------
+    >>> label_vector([[0], [1]], 2)
+    array([0, 1])
+    """
+    if y is None:  # np.asarray(None) would count as one label
+        raise DataError(f"{name} is None; give one label per {per}")
+    arr = to_numpy(y, name)  # a torch tensor as X is taken: detached
+    if arr.ndim == 2 and arr.shape[1] == 1:
+        arr = arr[:, 0]
+    if arr.ndim != 1:  # raveled, an (n, 2) array would count 2n labels
+        raise DataError(f"{name} has shape {arr.shape}; expected one label per {per}, shape ({n},)")
+    if len(arr) != n:
+        against = against or f"X has {n} samples"
+        raise DataError(f"{name} has {len(arr)} labels but {against}; give one label per {per}")
+    return arr
+
+
 def binary_labels(y: Any, n: int, name: str = "y") -> np.ndarray:
     """``y`` as (n,) int64 labels 0 (normal) and 1 (anomaly), one per sample; one line otherwise.
 
@@ -265,11 +289,7 @@ def binary_labels(y: Any, n: int, name: str = "y") -> np.ndarray:
     >>> binary_labels([0, 1, True], 3)
     array([0, 1, 1])
     """
-    y = to_numpy(y, name).ravel()  # a torch tensor as X is taken: detached
-    if len(y) != n:
-        raise DataError(
-            f"{name} has {len(y)} labels but X has {n} samples; give one label per sample"
-        )
+    y = label_vector(y, n, name)
     bad = first_bad_label(y)
     if bad is not None:
         raise DataError(f"{name} holds {bad}; expected 0 (normal) and 1 (anomaly) only")

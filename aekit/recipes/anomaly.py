@@ -111,7 +111,11 @@ def anomaly_labels(data: Data, normal_label: Any, where: str = "the label column
     normal = _label_matches(data.y, normal_label)
     if not normal.any():
         found = ", ".join(map(str, np.unique(data.y)[:10]))
-        raise UsageError(f"no row has the normal label {normal_label!r}; the labels are: {found}")
+        raise UsageError(
+            f"{data.source or 'the data'}: no row has the normal label {normal_label!r}; the "
+            f"labels are: {found} (name the "
+            f"normal rows' label with --normal-label VALUE)"
+        )
     return replace(data, y=(~normal).astype(np.int64))
 
 
@@ -285,7 +289,8 @@ class AnomalyRecipe(Recipe):
 
     def quality_warnings(self, est, metrics: dict[str, Any], data: Data) -> list[str]:
         found = infinite_scores(metrics.get("infinite_scores", 0), "held-out rows")
-        return super().quality_warnings(est, metrics, data) + ([found] if found else [])
+        said = list(metrics.get("warnings", []))  # the figures' own (a class no row holds)
+        return said + super().quality_warnings(est, metrics, data) + ([found] if found else [])
 
     def _reconstructions(self, est, x, data: Data, picks, scores, folder: Path) -> Path:
         """A normal and an anomalous row with their reconstructions: a table's feature by feature

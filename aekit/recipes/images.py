@@ -91,6 +91,9 @@ def good_labels(data: Data, normal_label: Any = None, by_masks: bool = False) ->
     the images then: nothing, or ``by_masks``, the defect masks of ``aekit evaluate --masks``)."""
     if data.y is None:
         loose = _refuse_loose_images(data.names or [], data.source, normal_label)
+        only = _one_sub_folder(data.names or [])
+        if only is not None:  # MVTec's layout for one defect type: scratch/ alone
+            return _one_class(data, only, normal_label, by_masks)
         if normal_label is not None:
             raise UsageError(
                 f"--normal-label {normal_label} names the class sub-folder of the good images, but "
@@ -106,13 +109,41 @@ def good_labels(data: Data, normal_label: Any = None, by_masks: bool = False) ->
             f"its sub-folders are {found}{unicode_forms([normal_label], np.unique(data.y))}"
         )
     if not good.any():  # sub-folders that sort the images, not classes: every image is good
-        taken = "labelled by the masks" if by_masks else "all images taken as good"
-        note(
-            f"{data.source}: sub-folders {found}, none named {NORMAL_CLASS!r}: {taken} "
-            f"(--normal-label NAME names the sub-folder of the good ones)"
-        )
+        _note_no_good(data, f"sub-folders {found}", by_masks)
         return dataclasses.replace(data, y=None)
     return dataclasses.replace(data, y=(~good).astype(np.int64))
+
+
+def _note_no_good(data: Data, folders: str, by_masks: bool) -> None:
+    """The note for class sub-folders of which none holds the good images: what labels them."""
+    taken = "labelled by the masks" if by_masks else "all images taken as good"
+    note(
+        f"{data.source}: {folders}, none named {NORMAL_CLASS!r}: {taken} "
+        f"(--normal-label NAME names the sub-folder of the good ones)"
+    )
+
+
+def _one_sub_folder(names: list[str]) -> str | None:
+    """The one sub-folder every image lies in (the reader gives a single class no labels), else None."""
+    classes = {n.split("/", 1)[0] for n in names if "/" in n}
+    inside = bool(names) and all("/" in n for n in names)
+    return classes.pop() if inside and len(classes) == 1 else None
+
+
+def _one_class(data: Data, folder: str, normal_label: Any, by_masks: bool) -> Data:
+    """``data`` of the one class sub-folder ``folder``: good images when it is the good one;
+    else a ``--normal-label`` naming another is refused (naming this one), and without one a
+    note says what labels the images, as for several sub-folders none named good."""
+    normal = NORMAL_CLASS if normal_label is None else str(normal_label)
+    if folder == normal:
+        return data
+    if normal_label is not None:
+        raise UsageError(
+            f"--normal-label {normal_label}: {data.source} has no class sub-folder of that name; "
+            f"its one sub-folder is {folder}{unicode_forms([normal_label], np.array([folder]))}"
+        )
+    _note_no_good(data, f"sub-folder {folder}", by_masks)
+    return data
 
 
 def _refuse_loose_images(names: list[str], source: Any, normal_label: Any) -> str:
@@ -283,7 +314,7 @@ class ImageAnomalyRecipe(Recipe):
         check_mode(est.input_shape_[0], data.image_mode, data.source)
         truth, found = read_masks(data, Path(masks))
         y = truth.reshape(len(truth), -1).any(1) if data.y is None else data.y
-        out = est.evaluate(data.x, y, truth)
+        out = est.evaluate(data.x, y, truth, names=data.names)
         return {**out, "pixel_threshold": float(est.pixel_threshold_), "n_masks": found}
 
     def figures(self, est, data: Data, folder: Path) -> list[Path]:

@@ -546,11 +546,70 @@ def test_calibrate_on_a_labelled_table_takes_its_normal_rows(tmp_path, capsys):
         said = capsys.readouterr()
         assert "60 normal rows" in said.out, said.out
         assert "20 labelled anomalous left out" in said.err
-    # an .npz's labels: the run's normal label is a value of its table's column, not of y
+    # an .npz's labels: read with the run's normal label, or the one given
     np.savez(tmp_path / "d.npz", x=x, y=np.r_[np.zeros(60, int), np.ones(20, int)])
-    for given, rows_read in (([], 80), (["--normal-label", "0"], 60)):
-        assert main(["calibrate", str(run), "--data", str(tmp_path / "d.npz"), *given]) == 0
-        assert f"{rows_read} normal rows" in capsys.readouterr().out
+    assert (
+        main(["calibrate", str(run), "--data", str(tmp_path / "d.npz"), "--normal-label", "0"]) == 0
+    )
+    assert "60 normal rows" in capsys.readouterr().out
+
+
+def _labelled_run(tmp_path, capsys):
+    """A run trained on a table whose column ``kind`` says normal or arrhythmia; its rows."""
+    x, labels = rows(60, 20, seed=3)
+    data = write_csv(tmp_path / "d.csv", x, labels)
+    run = tmp_path / "run"
+    train = ["train", "anomaly", "--data", str(data), "--label-column", "kind"]
+    argv = [*train, "--normal-label", "normal", "--out", str(run), "--threads", "1"]
+    assert main([*argv, "--epochs", "1", "--quiet", "--no-figures"]) == 0
+    capsys.readouterr()
+    return run, x, labels
+
+
+def test_calibrate_on_a_table_without_the_run_label_column(tmp_path, capsys):
+    """Probe 61 labels #1: calibrate --normal-label on a file without the run's label column
+    ignored it without a word and calibrated on the anomalies too; without it, no note said every
+    row was taken as normal."""
+    run, x, labels = _labelled_run(tmp_path, capsys)
+    other = write_csv(tmp_path / "o.csv", x, labels)  # the labels under another name
+    other.write_text(other.read_text().replace(",kind", ",y", 1))
+    bare = write_csv(tmp_path / "bare.csv", x, labels, extra=False)
+    for data, says in ((other, "no label column 'kind'"), (bare, "no label column 'kind'")):
+        assert main(["calibrate", str(run), "--data", str(data), "--normal-label", "normal"]) == 2
+        err = capsys.readouterr().err
+        assert says in err and len(err.strip().splitlines()) == 1, err
+    assert main(["calibrate", str(run), "--data", str(bare)]) == 0
+    said = capsys.readouterr()
+    assert "80 normal rows" in said.out
+    assert "has no column 'kind', the run's label column: every row is taken as normal" in said.err
+
+
+def test_an_npz_labels_take_the_run_normal_label(tmp_path, capsys):
+    """Probe 61 labels #9: an .npz's y array was read unlabelled unless --normal-label was given,
+    where a table's label column takes the run's normal label by default."""
+    run, x, labels = _labelled_run(tmp_path, capsys)
+    np.savez(tmp_path / "d.npz", x=x, y=np.array(labels))
+    assert main(["evaluate", str(run), "--data", str(tmp_path / "d.npz"), "--quiet"]) == 0
+    figures = json.loads(capsys.readouterr().out)
+    assert figures["n_anomalies"] == 20 and figures["roc_auc"] is not None
+    assert main(["calibrate", str(run), "--data", str(tmp_path / "d.npz")]) == 0
+    said = capsys.readouterr()
+    assert "60 normal rows" in said.out and "20 labelled anomalous left out" in said.err
+    np.savez(tmp_path / "n.npz", x=x, y=np.r_[np.zeros(60, int), np.ones(20, int)])
+    assert main(["evaluate", str(run), "--data", str(tmp_path / "n.npz"), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "no row has the normal label 'normal'" in err and "--normal-label VALUE" in err
+
+
+def test_evaluate_on_the_run_split_refuses_another_normal_label(tmp_path, capsys):
+    """Probe 61 labels #3: evaluate without --data took a --normal-label other than the run's and
+    printed the swapped classes' figures (ROC-AUC 0)."""
+    run, _, _ = _labelled_run(tmp_path, capsys)
+    assert main(["evaluate", str(run), "--normal-label", "arrhythmia", "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "contradicts" in err and "--normal-label normal" in err
+    assert len(err.strip().splitlines()) == 1, err
+    assert main(["evaluate", str(run), "--normal-label", "normal", "--quiet"]) == 0
 
 
 def test_the_default_dataset_is_recorded_with_its_checksums(shared_data, tmp_path):

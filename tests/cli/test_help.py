@@ -127,6 +127,14 @@ def test_help_names_every_output_column_and_what_the_figures_cover(capsys):
     assert "cover the whole series" in _help(capsys, "train", "series")
 
 
+def test_score_help_says_how_the_ranges_count_steps(capsys):
+    """Probe 61 labels #8: the ranges file's start and end are step numbers from 0 with end
+    inclusive; the help said only "(start, end, peak score)", so a 1-based or half-open reading
+    was off by one."""
+    ranges = _help(capsys, "score").split("--ranges FILE", 2)[2].split("--channels")[0]
+    assert "step numbers from 0, end inclusive" in ranges
+
+
 def test_train_anomaly_says_the_image_detectors_batch_beside_the_tables(capsys):
     """A folder of images trains the image detector (batch 16): its help said the table's 32 alone."""
     with pytest.raises(SystemExit):

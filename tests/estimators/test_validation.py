@@ -177,3 +177,21 @@ def test_a_frame_named_in_another_unicode_form_is_said_so():
     nfd = nfc.rename(columns=lambda c: unicodedata.normalize("NFD", c))
     with pytest.raises(DataError, match="two Unicode forms"):
         det.score_samples(nfd)
+
+
+@pytest.mark.parametrize(
+    "y, says",
+    [
+        (np.zeros((6, 2)), "y has shape (6, 2); expected one label per sample, shape (6,)"),
+        (None, "y is None; give one label per sample"),
+        (np.zeros(5), "y has 5 labels but X has 6 samples"),
+    ],
+)
+def test_binary_labels_say_what_the_labels_are(y, says):
+    """Probe 61 labels #7: an (n, 2) array was "12 labels" and None "1 labels"."""
+    with pytest.raises(DataError) as err:
+        binary_labels(y, 6)
+    assert str(err.value) == says or str(err.value).startswith(says)
+    with pytest.raises(DataError, match="shape \\(6, 2\\)|None|5 labels but there are 6 scores"):
+        best_threshold(np.arange(6.0), y)
+    np.testing.assert_array_equal(binary_labels(LABELS[:, None], 6), LABELS)  # a column is fine

@@ -73,6 +73,26 @@ def test_class_sub_folders_good_and_the_others():
         good_labels(plain, "good")
 
 
+def test_one_class_sub_folder_is_noted_and_named(caplog):
+    """Probe 61 labels #4: a test folder holding scratch/ alone was read as unlabelled without a
+    word (two sub-folders without good/ get a note), and --normal-label good said it "has no
+    class sub-folders"."""
+    x = np.zeros((2, 1, 2, 2), np.float32)
+    one = Data(x=x, names=["scratch/0.png", "scratch/1.png"], source="imgs")
+    with caplog.at_level(logging.WARNING, logger="aekit.notes"):
+        assert good_labels(one).y is None
+    assert "imgs: sub-folder scratch, none named 'good': all images taken as good" in caplog.text
+    with pytest.raises(
+        UsageError, match="no class sub-folder of that name; its one sub-folder is scratch"
+    ):
+        good_labels(one, "good")
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="aekit.notes"):
+        assert good_labels(one, "scratch").y is None  # named the good ones: all good
+        assert good_labels(Data(x=x, names=["good/0.png", "good/1.png"])).y is None
+    assert not caplog.text
+
+
 def test_a_normal_label_in_another_unicode_form_than_its_folder_is_said_so():
     """probe 59 locale M4: --normal-label qualité (NFC) beside a folder qualité from a Mac (NFD):
     "no class sub-folder of that name; its sub-folders are defaut, qualité", printed alike."""

@@ -21,7 +21,8 @@ def anomaly_metrics(y_anomaly: Any, scores: Any, threshold: float) -> dict[str, 
 
     Returns ``accuracy``, ``precision``, ``recall``, ``f1`` (positive class: anomaly),
     ``precision_normal``, ``recall_normal`` (positive class: normal, the tutorials'
-    convention), ``roc_auc`` and ``pr_auc`` (``None`` unless both classes occur),
+    convention), ``roc_auc`` and ``pr_auc`` (``None`` unless both classes occur; so are the
+    figures of the class that does not, with ``warnings`` naming it),
     ``threshold``, ``confusion_matrix`` (rows: true normal, anomaly; columns: predicted)
     and ``n_samples``, ``n_anomalies``.
 
@@ -52,6 +53,32 @@ def anomaly_metrics(y_anomaly: Any, scores: Any, threshold: float) -> dict[str, 
         "n_samples": int(len(y)),
         "n_anomalies": int(y.sum()),
     }
+    return _one_class(out, y)
+
+
+# what one class's absence leaves undefined (0/0): the figures set to None, and those None already
+UNDEFINED = {
+    "anomalous (1)": (("precision", "recall", "f1"), ("roc_auc", "pr_auc")),
+    "normal (0)": (
+        ("precision_normal", "recall_normal"),
+        ("false_alarm_rate", "roc_auc", "pr_auc"),
+    ),
+}
+
+
+def _one_class(out: dict[str, Any], y: np.ndarray) -> dict[str, Any]:
+    """``out`` with the figures that one class's absence leaves undefined as None, not
+    scikit-learn's 0 (a recall of 0 reads as every anomaly missed), and a warning naming the
+    missing class, as a series' evaluate words it."""
+    if not len(y) or 0 < y.sum() < len(y):
+        return out
+    missing, left = ("anomalous (1)", "normal") if y.sum() == 0 else ("normal (0)", "anomalous")
+    undefined, already = UNDEFINED[missing]
+    out.update(dict.fromkeys(undefined))
+    out["warnings"] = [
+        f"no sample is labelled {missing}: {', '.join(undefined + already)} are undefined "
+        f"(null); the other figures count {left} samples alone"
+    ]
     return out
 
 

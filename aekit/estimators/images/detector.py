@@ -371,9 +371,13 @@ class ImageAnomalyDetector(NeuralEstimator):
         """Conformal p-values of ``X``'s image scores against ``calibration_scores_``."""
         return p_values(self.calibration_scores_, self.decision_function(X))
 
-    def evaluate(self, X: Any, y: Any = None, masks: Any = None) -> dict[str, Any]:
+    def evaluate(
+        self, X: Any, y: Any = None, masks: Any = None, *, names: Any = None
+    ) -> dict[str, Any]:
         """Image ROC-AUC and PR-AUC against ``y`` (1 = defective; from the masks when not given),
         pixel ROC-AUC and PRO against ``masks`` (n, H, W), the false-alarm rate of good images.
+        A good image (``y`` 0) whose mask holds defect pixels is noted, named by ``names`` (the
+        images' names; by default their positions).
 
         Examples
         --------
@@ -381,20 +385,14 @@ class ImageAnomalyDetector(NeuralEstimator):
         0.97
         """
         maps = self.anomaly_maps(X)
-        if masks is not None:
-            masks = np.asarray(masks)
-            if masks.shape != maps.shape:
-                raise DataError(f"masks have shape {masks.shape}; expected {maps.shape}")
-            if masks.dtype.kind == "f" and not np.isfinite(masks).all():
-                raise DataError(
-                    "masks hold NaN or infinity; expected 0 (good) and non-zero (defect)"
-                )
-            masks = masks.astype(bool)
+        masks = None if masks is None else _checked_masks(masks, maps.shape)
         if y is None:
             if masks is None:
                 raise DataError("evaluate needs labels y or masks")
             y = masks.reshape(len(masks), -1).any(1)
         y = binary_labels(y, len(maps))
+        if masks is not None:
+            _note_good_with_defects(y, masks, names)
         scores = self.image_scores(maps)
         out: dict[str, Any] = image_map_metrics(y, scores, masks, maps)
         flagged = scores > self.threshold_
@@ -424,6 +422,44 @@ class ImageAnomalyDetector(NeuralEstimator):
         self.filter_scales_ = state.get("filter_scales", FIRST_SCALES)
         self.image_score_ = state.get("image_score", "max")  # its calibration scores are maxima
         self.calibration_ = {"images": int(len(self.calibration_scores_))}  # what calibrate() says
+
+
+def _checked_masks(masks: Any, shape: tuple[int, ...]) -> np.ndarray:
+    """Defect masks as bool (n, H, W) of ``shape``, the maps'; one line otherwise: another shape,
+    masks of different shapes (numpy's own error named none), NaN or infinity."""
+    if isinstance(masks, (list, tuple)):
+        shapes = sorted({tuple(np.shape(m)) for m in masks})
+        if len(shapes) > 1:
+            shown = ", ".join(map(str, shapes[:3])) + (", ..." if len(shapes) > 3 else "")
+            raise DataError(
+                f"masks hold arrays of different shapes ({shown}); expected {tuple(shape)}, one "
+                f"(H, W) mask per image"
+            )
+    masks = to_numpy(masks, "masks")  # a torch tensor too
+    if masks.shape != shape:
+        raise DataError(f"masks have shape {masks.shape}; expected {shape}")
+    if masks.dtype.kind == "f" and not np.isfinite(masks).all():
+        raise DataError("masks hold NaN or infinity; expected 0 (good) and non-zero (defect)")
+    return masks.astype(bool)
+
+
+def _note_good_with_defects(y: np.ndarray, masks: np.ndarray, names: Any) -> None:
+    """A note naming the images labelled good whose masks hold defect pixels: the image figures
+    count them good while the pixel figures count those pixels as defects, so ``y`` or the masks
+    are wrong (a defect's mask filed under ``good/``)."""
+    found = np.flatnonzero((y == 0) & masks.reshape(len(masks), -1).any(1))
+    if not len(found):
+        return
+    first = f"image {found[0]}" if names is None else str(names[found[0]])
+    what = (
+        "1 image labelled good has"
+        if len(found) == 1
+        else f"{len(found)} images labelled good have"
+    )
+    note(
+        f"{what} defect pixels in its mask (the first: {first}): the image figures count it as "
+        f"good, the pixel figures those pixels as defects; check the labels or the masks"
+    )
 
 
 def _checked_maps(maps: Any) -> np.ndarray:

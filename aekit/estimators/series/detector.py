@@ -20,7 +20,6 @@ import numpy as np
 import torch
 
 from ..._notes import note
-from ...data.checks import to_numpy
 from ...data.series import check_labels
 from ...data.windows import (
     FALLBACK_WINDOW,
@@ -37,6 +36,7 @@ from .. import params
 from ..base import NeuralEstimator, column_names
 from ..losses import per_sample_error, reconstruction_loss
 from ..preprocessing import Scaler
+from ..validation import label_vector
 from .alarms import SeriesAlarms
 from .inputs import (
     as_series,
@@ -706,11 +706,8 @@ class SeriesDetector(SeriesAlarms, NeuralEstimator):
         >>> det.evaluate(test_series, labels)["pr_auc"]        # doctest: +SKIP
         """
         scores, cover = self._scores_and_cover(X)
-        labels = check_labels(to_numpy(y, "y").ravel(), "y")  # a tensor: detached
-        if len(labels) != len(scores):
-            raise DataError(
-                f"y has {len(labels)} labels but the series has {len(scores)} steps; give one per step"
-            )
+        steps = f"the series has {len(scores)} steps"
+        labels = check_labels(label_vector(y, len(scores), "y", steps, per="step"), "y")
         if len(labels) and labels.all():  # nothing normal to compare with: the figures mean nothing
             raise DataError(
                 f"every one of the {len(labels)} steps of y is labelled anomalous (1); the figures "

@@ -288,6 +288,19 @@ def test_anomaly_metrics_conventions():
     assert anomaly_metrics([0, 0], [0.1, 0.9], 0.5)["roc_auc"] is None
 
 
+def test_anomaly_metrics_of_one_class_are_null_where_undefined():
+    """Probe 61 labels #2: labels with no anomaly gave recall, f1 and precision 0 (read as every
+    anomaly missed) with no word of why, where the mirror case's false_alarm_rate was null."""
+    m = anomaly_metrics([0, 0, 0, 0], [0.1, 0.9, 0.2, 0.3], 0.5)
+    assert m["precision"] is None and m["recall"] is None and m["f1"] is None
+    assert m["false_alarm_rate"] == 0.25 and m["accuracy"] == 0.75 and m["recall_normal"] == 0.75
+    assert "no sample is labelled anomalous (1)" in m["warnings"][0]
+    m = anomaly_metrics([1, 1], [0.1, 0.9], 0.5)
+    assert m["precision_normal"] is None and m["recall_normal"] is None and m["recall"] == 0.5
+    assert "no sample is labelled normal (0)" in m["warnings"][0]
+    assert "warnings" not in anomaly_metrics([0, 1], [0.1, 0.9], 0.5)
+
+
 # ---- the data-driven defaults ---------------------------------------------------------------------
 
 

@@ -141,6 +141,28 @@ def test_evaluate_takes_labels_0_and_1_only(y, needle):
     assert det.evaluate(X, np.array([0, 1, 0, 1], bool))["n_defective"] == 2
 
 
+def test_evaluate_says_what_is_wrong_with_the_masks(caplog):
+    """Probe 61 labels #5 and #6: masks of different shapes raised numpy's ValueError; a mask with
+    defect pixels for an image labelled good was used without a word."""
+    import logging
+
+    X = np.random.default_rng(0).random((3, 1, 8, 8), dtype=np.float32)
+    det = aekit.ImageAnomalyDetector(bank_size=16).fit(X)
+    ragged = [np.zeros((8, 8)), np.zeros((8, 8)), np.zeros((5, 8))]
+    with pytest.raises(DataError, match=r"different shapes .*; expected \(3, 8, 8\)"):
+        det.evaluate(X, masks=ragged)
+    masks = np.zeros((3, 8, 8))
+    masks[1, 2:4, 2:4] = 1
+    with caplog.at_level(logging.WARNING, logger="aekit.notes"):
+        det.evaluate(X, [0, 0, 1], masks)
+        det.evaluate(X, [0, 1, 0], masks, names=["a.png", "b.png", "c.png"])  # they agree
+    assert "1 image labelled good has defect pixels in its mask (the first: image 1)" in caplog.text
+    assert caplog.text.count("labelled good") == 1
+    with caplog.at_level(logging.WARNING, logger="aekit.notes"):
+        det.evaluate(X, [0, 0, 0], masks, names=["a.png", "b.png", "c.png"])
+    assert "(the first: b.png)" in caplog.text
+
+
 def test_every_defect_changes_the_image_inside_its_mask_only():
     rng = np.random.default_rng(3)
     image = grating(48, rng)
