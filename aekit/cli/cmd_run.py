@@ -141,12 +141,20 @@ def _evaluate_spec(args: argparse.Namespace, config: dict):
 
 def _refuse_other_normal_label(args: argparse.Namespace, config: dict) -> None:
     """On the run's own held-out split, a normal label other than the run's can only swap its
-    classes (the rows it trained on counted as anomalies): one line, as a series run refuses
-    another label column on its own data."""
+    classes (the rows it trained on counted as anomalies), and another label column reads a
+    feature as labels: one line each, as a series run refuses another label column on its own
+    data."""
     from ..errors import UsageError
 
-    recorded = (config.get("data") or {}).get("normal_label")
-    given = args.normal_label
+    data = config.get("data") or {}
+    column, read = getattr(args, "label_column", None), data.get("label_column")
+    if column is not None and read is not None and str(column) != str(read):
+        raise UsageError(  # a feature column read as labels (labels fix, left by its fixer)
+            f"--label-column {column} contradicts {args.run}, trained with --label-column {read}: "
+            f"on its own held-out split the labels are that column's; drop --label-column, or give "
+            f"--data with the file whose labels it names"
+        )
+    recorded, given = data.get("normal_label"), args.normal_label
     if given is None or recorded is None or _same_label(given, recorded):
         return
     raise UsageError(

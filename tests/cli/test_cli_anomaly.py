@@ -610,6 +610,12 @@ def test_evaluate_on_the_run_split_refuses_another_normal_label(tmp_path, capsys
     assert "contradicts" in err and "--normal-label normal" in err
     assert len(err.strip().splitlines()) == 1, err
     assert main(["evaluate", str(run), "--normal-label", "normal", "--quiet"]) == 0
+    # the labels fixer, left: --label-column naming a feature read it as the labels
+    capsys.readouterr()
+    assert main(["evaluate", str(run), "--label-column", "f0", "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "--label-column f0 contradicts" in err and "trained with --label-column kind" in err
+    assert main(["evaluate", str(run), "--label-column", "kind", "--quiet"]) == 0
 
 
 def test_the_default_dataset_is_recorded_with_its_checksums(shared_data, tmp_path):
