@@ -44,8 +44,9 @@ def _remove_all(folder: Path, entries: list[os.DirEntry]) -> list[Path]:
     """Remove ``entries`` of ``folder`` (folders with all they hold); the paths that could not be."""
     failed: list[Path] = []
 
-    def record(_function, where, _exc) -> None:
-        failed.append(Path(where))
+    def record(_function, where, exc) -> None:
+        if not _gone(exc):  # another process removed it first: removed (review 1 F3)
+            failed.append(Path(where))
 
     for entry in entries:
         if entry.is_dir(follow_symlinks=False):
@@ -53,6 +54,13 @@ def _remove_all(folder: Path, entries: list[os.DirEntry]) -> list[Path]:
         elif (stuck := _unlink(folder / entry.name)) is not None:
             failed.append(stuck)
     return failed
+
+
+def _gone(exc) -> bool:
+    """Whether rmtree's error (``onexc``'s exception, or ``onerror``'s exc_info before 3.12) says
+    the entry was gone already: 3.11's rmtree calls back for a file another process removed."""
+    error = exc[1] if isinstance(exc, tuple) else exc
+    return isinstance(error, FileNotFoundError)
 
 
 _MARKS = (MARKER, MANIFEST)  # what says a folder is aekit's: removed last

@@ -542,3 +542,21 @@ def test_another_users_folder_in_a_sticky_folder_is_refused_before_any_work(tmp_
     os.chmod(tmp_path, 0o700)
     monkeypatch.undo()
     assert (target / "a").read_text() == "1"
+
+
+def test_an_entry_another_process_removed_first_is_removed_not_stuck(tmp_path, monkeypatch):
+    """review 1 F3: 3.11's rmtree calls back for a file another process removed meanwhile, and the
+    removal counted it as one it could not remove: a false note, then a refusal saying "make its
+    folders writable"."""
+    target = _folder(tmp_path / "t" / "figures", a="1").parent
+    real = shutil.rmtree
+
+    def vanished(path, **kw):
+        real(path)
+        gone = FileNotFoundError(2, "No such file or directory", str(Path(path) / "a"))
+        for callback, arg in (("onexc", gone), ("onerror", (type(gone), gone, None))):
+            if kw.get(callback):
+                kw[callback](os.unlink, str(Path(path) / "a"), arg)
+
+    monkeypatch.setattr(removal.shutil, "rmtree", vanished)
+    assert removal.remove_tree(target) is None and not target.exists()
