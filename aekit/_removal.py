@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 from ._manifest import MANIFEST, MARKER
+from .errors import NotWritable
 
 
 def remove_tree(path: Path) -> Path | None:
@@ -88,6 +89,16 @@ def unwritable_folder(top: Path) -> Path | None:
         if not os.access(root, os.R_OK | os.W_OK | os.X_OK):
             return Path(root)
     return failed[0] if failed else None
+
+
+def refuse_unwritable(top: Path, what: str, remedy: str) -> None:
+    """One line (:class:`NotWritable`) for a tree ``top`` holding a folder this process may not
+    change (:func:`unwritable_folder`): ``what`` names it ("run folder runs/a"), ``remedy`` says
+    what to do."""
+    blocked = unwritable_folder(top) if top.is_dir() else None
+    if blocked is not None:
+        inside = "" if blocked == top else f" ({blocked} in it is not)"
+        raise NotWritable(f"{what} is not writable{inside}; {remedy}", filename=str(blocked))
 
 
 def held_by_another_in_sticky(target: Path) -> bool:

@@ -109,14 +109,6 @@ def test_the_lock_refuses_a_second_writer_and_readers_see_who_writes(tmp_path):
     assert not tx.lock_path(target).exists()
 
 
-def test_replace_folder_keeps_the_old_output_until_the_new_one_is_in(tmp_path):
-    old, new = _folder(tmp_path / "out", a="old"), _folder(tmp_path / "new", a="new")
-    tx.replace_folder(new, old)
-    assert (old / "a").read_text() == "new" and sorted(p.name for p in tmp_path.iterdir()) == [
-        "out"
-    ]
-
-
 def test_a_signal_landing_on_another_thread_waits_for_the_end_of_the_block():
     """A signal sent to the process may land on any thread not blocking it (torch's workers);
     Python runs its handler in the main thread all the same. Inside ``signals_deferred`` it must
