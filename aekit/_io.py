@@ -102,7 +102,7 @@ def atomic_path(path: str | os.PathLike, suffix: str = "") -> Iterator[Path]:
     if path.is_dir():  # os.replace would fail naming the temporary file
         raise UsageError(f"cannot write {path}: it is a folder; expected a file path")
     try:
-        tmp_path = _new_temporary(path, suffix)
+        tmp_path = _new_temporary(path, suffix, _mode_of(path))
     except OSError as exc:
         raise write_failure(exc, path) from None
     try:
@@ -137,7 +137,18 @@ def scratch_path(path: str | os.PathLike, suffix: str = "") -> Iterator[Path]:
             tmp.unlink()
 
 
-def _new_temporary(path: Path, suffix: str) -> Path:
+def _mode_of(path: Path) -> int:
+    """The mode a new version of ``path`` is made with: 0666 (the umask or the folder's ACL applies),
+    no more than the file it replaces allows, so a 0600 output is not readable while it is
+    written (review 1 F4); its exact bits follow at the end (:func:`_keep_mode_of`)."""
+    try:
+        previous = os.lstat(path)
+    except OSError:
+        return 0o666
+    return 0o666 & stat.S_IMODE(previous.st_mode) if stat.S_ISREG(previous.st_mode) else 0o666
+
+
+def _new_temporary(path: Path, suffix: str, mode: int = 0o666) -> Path:
     """A new empty file beside ``path`` under a temporary name of this process (never a link, never
     a file already there), the folder's stale ones swept first.
 
@@ -155,7 +166,7 @@ def _new_temporary(path: Path, suffix: str) -> Path:
         letters = "".join(secrets.choice(_LETTERS) for _ in range(8))  # as mkstemp's
         tmp = path.parent / f"{prefix}{letters}{suffix}.tmp"
         try:
-            fd = os.open(tmp, flags, 0o666)
+            fd = os.open(tmp, flags, mode)
         except FileExistsError:
             continue
         os.close(fd)
@@ -181,14 +192,23 @@ def _keep_mode_of(path: Path, tmp: Path) -> None:
 def take_mode(path: str | os.PathLike, like: os.stat_result) -> None:
     """Give ``path`` the group (where this process may: a group it is in) and the permission bits
     of the file or folder ``like`` was (a folder's setgid and sticky bits too); the group first,
-    since changing it clears a setgid bit."""
-    now = os.lstat(path)
-    if now.st_gid != like.st_gid:
-        with contextlib.suppress(PermissionError):  # not a member of that group: keep ours
-            os.chown(path, -1, like.st_gid, follow_symlinks=False)
-    bits = 0o3777 if stat.S_ISDIR(like.st_mode) else 0o777  # never a setuid bit
-    if stat.S_IMODE(os.lstat(path).st_mode) != stat.S_IMODE(like.st_mode) & bits:
-        os.chmod(path, stat.S_IMODE(like.st_mode) & bits)
+    since changing it clears a setgid bit. Through a descriptor opened without following links:
+    an entry swapped for a link after it was looked at passed the chmod on to the link's target
+    (review 1 F6). One that cannot be opened so (a FIFO's peer, no read permission) is left."""
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+    try:
+        fd = os.open(path, flags | getattr(os, "O_CLOEXEC", 0))
+    except OSError:
+        return
+    try:
+        if os.fstat(fd).st_gid != like.st_gid:
+            with contextlib.suppress(PermissionError):  # not a member of that group: keep ours
+                os.fchown(fd, -1, like.st_gid)
+        bits = 0o3777 if stat.S_ISDIR(like.st_mode) else 0o777  # never a setuid bit
+        if stat.S_IMODE(os.fstat(fd).st_mode) != stat.S_IMODE(like.st_mode) & bits:
+            os.fchmod(fd, stat.S_IMODE(like.st_mode) & bits)
+    finally:
+        os.close(fd)
 
 
 def carry_modes(new: Path, previous: Path) -> None:

@@ -290,9 +290,10 @@ def _check_writable(target: Path, shown: str) -> None:
 
 def _check_not_write_protected(written: Path, shown: str) -> None:
     """An existing output file that its owner may not write (no write bit: ``chmod a-w``) is
-    refused, even with --overwrite, as ``cp`` and ``rm`` ask first: only the folder's write bit
-    matters to the rename that replaces it, and a 0444 file was replaced without a word (probe 61
-    modes #3). A link replaced itself is judged as a link (it has no mode of its own)."""
+    refused, even with --overwrite and for root too (the missing bit says keep it): only the
+    folder's write bit matters to the rename that replaces it, and a 0444 file was replaced
+    without a word (probe 61 modes #3). A link replaced itself is judged as a link (it has no mode
+    of its own)."""
     try:
         st = os.lstat(written)
     except OSError:

@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 from ._manifest import MANIFEST, MARKER
+from .errors import NotWritable
 
 
 def remove_tree(path: Path) -> Path | None:
@@ -44,8 +45,9 @@ def _remove_all(folder: Path, entries: list[os.DirEntry]) -> list[Path]:
     """Remove ``entries`` of ``folder`` (folders with all they hold); the paths that could not be."""
     failed: list[Path] = []
 
-    def record(_function, where, _exc) -> None:
-        failed.append(Path(where))
+    def record(_function, where, exc) -> None:
+        if not _gone(exc):  # another process removed it first: removed (review 1 F3)
+            failed.append(Path(where))
 
     for entry in entries:
         if entry.is_dir(follow_symlinks=False):
@@ -53,6 +55,13 @@ def _remove_all(folder: Path, entries: list[os.DirEntry]) -> list[Path]:
         elif (stuck := _unlink(folder / entry.name)) is not None:
             failed.append(stuck)
     return failed
+
+
+def _gone(exc) -> bool:
+    """Whether rmtree's error (``onexc``'s exception, or ``onerror``'s exc_info before 3.12) says
+    the entry was gone already: 3.11's rmtree calls back for a file another process removed."""
+    error = exc[1] if isinstance(exc, tuple) else exc
+    return isinstance(error, FileNotFoundError)
 
 
 _MARKS = (MARKER, MANIFEST)  # what says a folder is aekit's: removed last
@@ -80,6 +89,16 @@ def unwritable_folder(top: Path) -> Path | None:
         if not os.access(root, os.R_OK | os.W_OK | os.X_OK):
             return Path(root)
     return failed[0] if failed else None
+
+
+def refuse_unwritable(top: Path, what: str, remedy: str) -> None:
+    """One line (:class:`NotWritable`) for a tree ``top`` holding a folder this process may not
+    change (:func:`unwritable_folder`): ``what`` names it ("run folder runs/a"), ``remedy`` says
+    what to do."""
+    blocked = unwritable_folder(top) if top.is_dir() else None
+    if blocked is not None:
+        inside = "" if blocked == top else f" ({blocked} in it is not)"
+        raise NotWritable(f"{what} is not writable{inside}; {remedy}", filename=str(blocked))
 
 
 def held_by_another_in_sticky(target: Path) -> bool:

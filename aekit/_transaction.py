@@ -39,7 +39,7 @@ from pathlib import Path
 from . import _manifest, _stop
 from ._io import PID_DIGITS, carry_modes, followed, take_mode, write_failure
 from ._notes import note
-from ._removal import MARKER, held_by_another_in_sticky, remove_tree, unwritable_folder
+from ._removal import MARKER, held_by_another_in_sticky, refuse_unwritable, remove_tree
 from .errors import NotWritable, RunFailure, RunInProgress, UsageError, WriteFailure
 
 try:  # POSIX advisory locks; elsewhere the folder is not locked (best effort)
@@ -116,31 +116,6 @@ def exchange(a: Path, b: Path) -> None:
     if err in (errno.ENOSYS, errno.EINVAL, errno.ENOTSUP, errno.EOPNOTSUPP):
         raise SwapUnsupported(err, os.strerror(err))
     raise OSError(err, os.strerror(err), str(b))
-
-
-def replace_folder(new: Path, target: Path) -> None:
-    """Put the folder ``new`` at ``target`` atomically; the previous ``target`` is removed after.
-
-    For outputs that are folders (images written by ``aekit reconstruct``...); run folders use
-    :class:`FolderTransaction`, which also recovers from a kill in the fallback's window.
-    """
-    old = old_path(target)
-    carry_modes(new, target)
-    with signals_deferred():
-        if not os.path.lexists(target):
-            os.rename(new, target)
-            return
-        try:
-            exchange(new, target)
-            os.rename(new, old)
-        except SwapUnsupported:
-            os.rename(target, old)
-            try:
-                os.rename(new, target)
-            except BaseException:
-                os.rename(old, target)
-                raise
-    _remove_previous(old, target)
 
 
 def _remove_previous(previous: Path | None, target: Path) -> None:
@@ -419,14 +394,12 @@ class FolderTransaction:
         plot replaced such a run (the user's write protection undone, the owner locked out), and
         the previous version stayed beside it (probe 61 modes #1, #5)."""
         what = f"{_FOLDERS.get(self.kind, 'folder')} {self.target}"
-        blocked = unwritable_folder(self.target) if self.target.is_dir() else None
-        if blocked is not None:
-            inside = "" if blocked == self.target else f" ({blocked} in it is not)"
-            raise NotWritable(
-                f"{what} is not writable{inside}; aekit replaces it whole and removes the previous "
-                f"version: make it writable, or pass another path",
-                filename=str(blocked),
-            )
+        refuse_unwritable(
+            self.target,
+            what,
+            "aekit replaces it whole and removes the previous version: make it writable, or pass "
+            "another path",
+        )
         if held_by_another_in_sticky(self.target):
             raise NotWritable(
                 f"{what} is another user's, in the sticky folder {self.target.parent} (only its "

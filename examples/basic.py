@@ -65,7 +65,9 @@ with tempfile.TemporaryDirectory() as tmp:
     rows = rng.normal(size=(300, 2)) @ rng.normal(size=(2, 6)) + 0.1 * rng.normal(size=(300, 6))
     np.savetxt(csv, rows, delimiter=",", header="a,b,c,d,e,f", comments="")
     table = read_path(csv)  # Data: x (300, 6), feature_names ['a', ..., 'f']
-    own = aekit.Autoencoder(latent_dim=2, output_activation="linear", epochs=20 if QUICK else 100, lr=1e-2)
+    own = aekit.Autoencoder(
+        latent_dim=2, output_activation="linear", epochs=20 if QUICK else 100, lr=1e-2
+    )
     own.fit(table.x)  # 300 rows: 1,000 steps, a few seconds
     mse, means = own.evaluate(table.x)["val_mse"], table.x.var(axis=0).mean()
     print(

@@ -223,6 +223,34 @@ def test_a_replaced_file_keeps_its_mode_and_group(tmp_path, mask, mode):
     assert group is None or path.stat().st_gid == group
 
 
+def test_a_private_file_stays_private_while_it_is_written(tmp_path):
+    """review 1 F4: the new version of a 0600 output was 0644 (the umask's) until the rename, and
+    anyone could open it meanwhile and read on."""
+    path = tmp_path / "private.csv"
+    path.write_text("secret v1")
+    os.chmod(path, 0o600)
+    old = os.umask(0o022)
+    try:
+        with _io.atomic_path(path) as tmp:
+            assert stat.S_IMODE(tmp.stat().st_mode) == 0o600
+            tmp.write_text("secret v2")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
+def test_a_mode_is_never_carried_through_a_link(tmp_path):
+    """review 1 F6: take_mode checked an entry with lstat, then chmod followed a link swapped in
+    meanwhile: the link's target took the mode."""
+    victim = tmp_path / "victim"
+    victim.write_text("x")
+    os.chmod(victim, 0o600)
+    (tmp_path / "link").symlink_to(victim)
+    like = os.stat(tmp_path)  # a folder's mode, 0o755-ish
+    _io.take_mode(tmp_path / "link", like)
+    assert stat.S_IMODE(victim.stat().st_mode) == 0o600
+
+
 def _default_acl(folder: Path) -> None:
     """A default ACL on ``folder`` (user::rwx user:nobody:rwx group::r-x mask::rwx other::r-x),
     set as its extended attribute (no setfacl needed); skipped where the file system has none."""

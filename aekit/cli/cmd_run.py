@@ -165,11 +165,10 @@ def _refuse_other_normal_label(args: argparse.Namespace, config: dict) -> None:
 
 
 def _same_label(a, b) -> bool:
-    """Whether two normal labels name the same value: as numbers when both are (0 is 0.0)."""
-    try:
-        return float(a) == float(b)
-    except (TypeError, ValueError):
-        return str(a).strip() == str(b).strip()
+    """Whether two normal labels name the same value, as the data's labels are matched (0 is 0.0)."""
+    from ..recipes.anomaly import labels_match
+
+    return bool(labels_match([a], b)[0])
 
 
 def _check_normal_label(args: argparse.Namespace, spec) -> None:

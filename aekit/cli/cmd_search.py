@@ -115,7 +115,6 @@ def _ids(data) -> list:
 
 
 def cmd_index(args: argparse.Namespace) -> int:
-    import os
     from pathlib import Path
 
     from .._outputs import check_output
@@ -149,7 +148,7 @@ def cmd_index(args: argparse.Namespace) -> int:
         extra={
             "run": str(Path(args.run).resolve()),
             # found again when the run and the index move together (a project folder moved)
-            "run_from_index": os.path.relpath(Path(args.run).resolve(), Path(out).resolve()),
+            "run_from_index": _relative(Path(args.run).resolve(), Path(out).resolve()),
             "input": str(Path(args.input).resolve()),
             "read": read,
             "labels": labels,
@@ -198,6 +197,17 @@ def _made_here(config: dict, path: str) -> dict:
     )
 
 
+def _relative(run, index) -> str | None:
+    """The run's path from the index, or None where there is none (another drive on Windows:
+    the two cannot move together)."""
+    import os
+
+    try:
+        return os.path.relpath(run, index)
+    except ValueError:
+        return None
+
+
 def _run_there(config: dict, path: str) -> str:
     """The run folder of an index: where it was when the index was built, or, moved together with
     the index, where its path from the index leads; else refused, naming where the path comes from."""
@@ -209,7 +219,9 @@ def _run_there(config: dict, path: str) -> str:
     run, beside = config["run"], config.get("run_from_index")
     if os.path.isdir(run):
         return run
-    moved = os.path.normpath(os.path.join(path, beside)) if isinstance(beside, str) else None
+    # from where the index really is: ".." folded lexically past a link to it (review 1 F5)
+    where = os.path.realpath(path)
+    moved = os.path.normpath(os.path.join(where, beside)) if isinstance(beside, str) else None
     if moved is not None and os.path.isdir(moved):  # its weights are checked as ever (check_model)
         note(f"{path}: the run {run} moved; using {moved}, where it lies from the index as it did")
         return moved

@@ -132,13 +132,19 @@ def _column(spec: str | int, names: list[str], header: bool, path: Path, what: s
     # an unnamed column (pandas' index, df.to_csv()) shown by its index: its name shows nothing,
     # and the option takes the index (probe 60 clock M4, review 1 F7)
     unnamed = [i for i, n in enumerate(names) if not n.strip()] if header else []
-    shown = [n if n.strip() else f"(unnamed column {i})" for i, n in enumerate(names)]
+    shown = column_labels(names)
     listed = ", ".join(shown) if header else f"indices 0..{len(names) - 1} (no header row)"
     hint = f" (an unnamed column by its index: {_option(what)} {unnamed[0]})" if unnamed else ""
     raise fail(
         f"{path} has no {what} {spec!r}; its columns are: {listed}{hint}"
         f"{unicode_forms([spec], names)}"
     )
+
+
+def column_labels(names: list[str]) -> list[str]:
+    """A table's column names as messages list them: an unnamed one (pandas' index, written by
+    ``df.to_csv()``) by its index, where its name would show nothing."""
+    return [n if n.strip() else f"(unnamed column {i})" for i, n in enumerate(names)]
 
 
 def _option(what: str) -> str:

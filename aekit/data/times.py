@@ -120,7 +120,10 @@ def _first_text(cells) -> tuple:
     numbers, dates = _read(cells, "numbers")[1], _read(cells, "dates")[1]
     if max(numbers.sum(), dates.sum()) < len(cells) / 2:
         return ()
-    i = int(np.flatnonzero(~numbers & ~dates)[0])
+    neither = np.flatnonzero(~numbers & ~dates)
+    if not len(neither):  # numbers and dates mixed (a log that changed its format): none to name
+        return ()
+    i = int(neither[0])
     return str(np.asarray(cells)[i]), i
 
 

@@ -61,7 +61,7 @@ PRESETS: dict[str, dict[str, Any]] = ANOMALY_PRESETS
 FEATURE_ROWS = 8  # feature_errors.png: the held-out rows of highest score it shows
 
 
-def _label_matches(labels: np.ndarray, normal_label: Any) -> np.ndarray:
+def labels_match(labels: Any, normal_label: Any) -> np.ndarray:
     """Boolean mask of the rows whose label equals ``normal_label``: as numbers when both are
     (``0`` is ``0.0``, as pandas writes a column of 0/1 that held a missing cell), else as text."""
     labels = np.asarray(labels)
@@ -108,7 +108,7 @@ def anomaly_labels(data: Data, normal_label: Any, where: str = "the label column
             f"left out, as neither normal rows nor anomalies"
         )
         data = data.subset(~missing)
-    normal = _label_matches(data.y, normal_label)
+    normal = labels_match(data.y, normal_label)
     if not normal.any():
         found = ", ".join(map(str, np.unique(data.y)[:10]))
         raise UsageError(

@@ -31,9 +31,9 @@ from pathlib import Path
 from typing import Any
 
 from .. import _io, _manifest
-from .._removal import unwritable_folder
+from .._removal import refuse_unwritable
 from .._transaction import LEGACY_LOCK, FolderTransaction
-from ..errors import NotWritable, RunInProgress, UsageError
+from ..errors import RunInProgress, UsageError
 from ..training.checkpoint import checkpoint_epoch
 
 
@@ -132,13 +132,7 @@ class RunFolder:
             )
         # a folder inside it that could not be removed with it: refused by the lock too, but
         # only once the data were read (probe 61 modes #1)
-        blocked = unwritable_folder(p) if p.is_dir() else None
-        if blocked is not None:
-            inside = "" if blocked == p else f" ({blocked} in it is not)"
-            raise NotWritable(
-                f"run folder {p} is not writable{inside}; pass a writable --out",
-                filename=str(blocked),
-            )
+        refuse_unwritable(p, f"run folder {p}", "pass a writable --out")
         return existing
 
     @classmethod

@@ -53,7 +53,7 @@ from ..estimators.anomaly import SCORE_COLUMNS
 from ..estimators.thresholds import p_values
 from ..training.progress import Pass
 from ..training.trainer import Trainer
-from .anomaly import _label_matches, normal_rows, target_rate
+from .anomaly import labels_match, normal_rows, target_rate
 from .base import Recipe, figure_indices, split_data
 from .spec import DataSpec
 
@@ -101,7 +101,7 @@ def good_labels(data: Data, normal_label: Any = None, by_masks: bool = False) ->
             )
         return data
     normal = NORMAL_CLASS if normal_label is None else normal_label
-    good = _label_matches(data.y, normal)
+    good = labels_match(data.y, normal)
     found = ", ".join(map(str, np.unique(data.y)[:10]))
     if not good.any() and normal_label is not None:
         raise UsageError(

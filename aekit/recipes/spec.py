@@ -123,6 +123,7 @@ class DataSpec:
         locale L5)."""
         from ..data.checks import listed, unicode_forms
         from ..data.encoding import SEPARATOR
+        from ..data.tables import column_labels
 
         unknown = [
             str(c)
@@ -133,7 +134,7 @@ class DataSpec:
             raise UsageError(
                 f"--columns {', '.join(map(repr, unknown))}: {self.data} has no column of "
                 f"{'that name' if len(unknown) == 1 else 'those names'}; its columns are: "
-                f"{listed(names)}; "
+                f"{listed(column_labels(names))}; "
                 f"name its own columns in --columns{unicode_forms(unknown, names)}"
             )
 

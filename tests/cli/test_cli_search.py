@@ -286,3 +286,7 @@ def test_an_index_moved_with_its_run_finds_it_again(table_run, tmp_path):
     assert f"using {tmp_path / 'elsewhere' / 'runs' / 'basic'}" in proc.stderr
     rows = list(csv.DictReader((tmp_path / "n.csv").open()))
     assert rows[0]["query"] == rows[0]["neighbor"] == "u0"
+    # opened through a link to it (review 1 F5: ".." was folded past the link)
+    (tmp_path / "links").mkdir()
+    (tmp_path / "links" / "ix").symlink_to(tmp_path / "elsewhere" / "ix")
+    cli_here("neighbors", tmp_path / "links" / "ix", *query[:-1], tmp_path / "n2.csv")

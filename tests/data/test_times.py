@@ -63,6 +63,10 @@ def test_free_text_is_still_carried_unchecked(tmp_path, caplog):
     with caplog.at_level(logging.WARNING, logger="aekit.notes"):
         read_series(_csv(tmp_path / "ok.csv", _iso(100)), time_column="t")
     assert "carried as text" not in caplog.text
+    # review 1 F1: epoch seconds, then ISO times (a log that changed its format): every cell is a
+    # time of one kind or the other, none to name; this crashed with an IndexError
+    mixed = [str(1_700_000_000 + 60 * i) for i in range(50)] + _iso(50)
+    assert read_series(_csv(tmp_path / "m.csv", mixed), time_column="t").x.shape == (100, 1)
 
 
 def test_epoch_nanoseconds_are_compared_as_integers(tmp_path):

@@ -98,3 +98,11 @@ def test_a_typo_in_columns_at_training_names_the_option_not_the_model(tmp_path):
     with pytest.raises(UsageError, match="^--columns 'temperature': .* has no column of that name"):
         spec.name_columns()
     DataSpec(data=str(tmp_path / "t.csv"), columns=["température", "b"]).name_columns()
+
+
+def test_a_typo_in_columns_lists_an_unnamed_column_by_its_index(tmp_path):
+    """review 1 F9: --columns on a pandas CSV with its index listed the columns as ", a, b"."""
+    (tmp_path / "t.csv").write_text(",a,b\n0,1,2\n1,3,4\n")
+    spec = DataSpec(data=str(tmp_path / "t.csv"), columns=["q"])
+    with pytest.raises(UsageError, match=r"its columns are: \(unnamed column 0\), a, b;"):
+        spec.name_columns()

@@ -451,14 +451,12 @@ def _note_good_with_defects(y: np.ndarray, masks: np.ndarray, names: Any) -> Non
     if not len(found):
         return
     first = f"image {found[0]}" if names is None else str(names[found[0]])
-    what = (
-        "1 image labelled good has"
-        if len(found) == 1
-        else f"{len(found)} images labelled good have"
-    )
+    one = len(found) == 1
+    what = "1 image labelled good has" if one else f"{len(found)} images labelled good have"
     note(
-        f"{what} defect pixels in its mask (the first: {first}): the image figures count it as "
-        f"good, the pixel figures those pixels as defects; check the labels or the masks"
+        f"{what} defect pixels in {'its mask' if one else 'their masks'} (the first: {first}): "
+        f"the image figures count {'it' if one else 'them'} as good, the pixel figures those "
+        f"pixels as defects; check the labels or the masks"
     )
 
 

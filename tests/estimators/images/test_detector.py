@@ -161,6 +161,11 @@ def test_evaluate_says_what_is_wrong_with_the_masks(caplog):
     with caplog.at_level(logging.WARNING, logger="aekit.notes"):
         det.evaluate(X, [0, 0, 0], masks, names=["a.png", "b.png", "c.png"])
     assert "(the first: b.png)" in caplog.text
+    masks[2, 0, 0] = 1  # two of them: said in the plural (review 1 F11)
+    with caplog.at_level(logging.WARNING, logger="aekit.notes"):
+        det.evaluate(X, [0, 0, 0], masks)
+    assert "2 images labelled good have defect pixels in their masks" in caplog.text
+    assert "count them as good" in caplog.text
 
 
 def test_every_defect_changes_the_image_inside_its_mask_only():
