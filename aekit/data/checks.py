@@ -9,6 +9,7 @@ from __future__ import annotations
 import codecs
 import os
 import unicodedata
+import warnings
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -161,6 +162,7 @@ def to_float32(x: np.ndarray, name: str, describe=None, allow_nan: bool = False)
         raise fail(f"{name} has a value too large for float32 ({x[index]}) {where}")
     if x.dtype.kind == "f" and x.dtype.itemsize > 4 and x.ndim >= 1 and x.size:
         check_underflow(x, out, name, describe)
+    check_precision(x, out, name, describe)
     return out
 
 
@@ -189,6 +191,38 @@ def check_underflow(x: np.ndarray, out: np.ndarray, name: str, describe) -> None
     note(
         f"{name}: {int(tiny.sum())} value{'s' if tiny.sum() > 1 else ''} too small for float32 "
         f"(e.g. {x[index]:.3g} {where}) read as 0 or nearly"
+    )
+
+
+def check_precision(x: np.ndarray, out: np.ndarray, name: str, describe=None) -> None:
+    """A note for a feature whose values differ in ``x`` but are one value in its float32 ``out``:
+    float32 keeps 7 digits, so ids, nanosecond times or 2**60 + small counts all become one number
+    and the feature silently stops mattering (an anomaly in it is never seen), as
+    :func:`check_underflow`'s zeros would. A feature constant in ``x`` says nothing new."""
+    if x.ndim < 2 or not x.size or x.dtype.kind not in "iuf" or np.can_cast(x.dtype, np.float32):
+        return
+    flat, cast = x.reshape(len(x), -1), out.reshape(len(out), -1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # a feature of missing values only
+        varied = np.nanmax(flat, axis=0) > np.nanmin(flat, axis=0)
+        lost = varied & ~(np.nanmax(cast, axis=0) > np.nanmin(cast, axis=0))
+    if not lost.any():
+        return
+    from .._notes import note
+
+    j = int(np.flatnonzero(lost)[0])
+    column = flat[:, j]
+    known = ~np.isnan(column) if x.dtype.kind == "f" else np.ones(len(column), bool)
+    first = int(np.flatnonzero(known)[0])
+    other = int(np.flatnonzero(known & (column != column[first]))[0])
+    index = np.unravel_index(other * flat.shape[1] + j, x.shape)
+    where = describe(index) if describe else f"at index {tuple(int(i) for i in index)}"
+    more = f" (and {int(lost.sum()) - 1} more such)" if lost.sum() > 1 else ""
+    note(
+        f"{name}: a feature's values differ ({column[other].item()!r} {where}, "
+        f"{column[first].item()!r} before it) but are all one value in float32 "
+        f"({float(cast[first, j]):.7g}){more}; aekit computes in float32 (7 significant digits), "
+        f"so the feature's variation is lost: subtract an offset (such as its minimum) or drop it"
     )
 
 

@@ -14,7 +14,14 @@ from ..models.custom import code_size
 from ..models.dense import DenseAutoencoder, DenseConfig
 from ..training.trainer import Trainer
 from . import params
-from .base import NeuralEstimator, check_widths, column_names, is_row_store, iter_chunks
+from .base import (
+    NeuralEstimator,
+    check_widths,
+    column_names,
+    is_row_store,
+    iter_chunks,
+    refuse_identical_rows,
+)
 from .losses import per_sample_error, reconstruction_loss
 from .preprocessing import Scaler
 from .validation import FeatureNamesOut, say_target_unused
@@ -311,6 +318,7 @@ class Autoencoder(FeatureNamesOut, TransformerMixin, NeuralEstimator):
             return a
 
         X = self._validate_fit_input(X, check=track)
+        self._refuse_untrainable(X)
         self._record_feature_names(feature_names)
         kind = (
             auto_scaling(*bounds, len(self.input_shape_)) if self.scaler == "auto" else self.scaler
@@ -359,6 +367,24 @@ class Autoencoder(FeatureNamesOut, TransformerMixin, NeuralEstimator):
         )
         self._after_load()
         return self
+
+    def check_fit_data(self, X: Any) -> None:
+        if is_row_store(X):
+            super().check_fit_data(X)
+        self._refuse_untrainable(X if is_row_store(X) else self._check_aux(X, "X"))
+
+    def _refuse_untrainable(self, X: Any) -> None:
+        """One line, before training, for data no autoencoder can learn: samples all the same, or
+        one number each (the built-in network's code must be narrower than that: none is)."""
+        shape = tuple(X.sample_shape if is_row_store(X) else X.shape[1:])
+        if int(np.prod(shape)) == 1 and not self._custom_network():
+            what = "X has 1 feature(s)" if len(shape) == 1 else "X's images have 1 pixel"
+            raise DataError(
+                f"{what}: an autoencoder learns by squeezing each sample through a code "
+                f"narrower than it, and no code is narrower than 1 number; give samples of at "
+                f"least 2 values"
+            )
+        refuse_identical_rows(X)
 
     def _latent_size(self, Xs: Any) -> int:
         """``latent_dim``, or "auto" worked out from the scaled training data (a row store: its

@@ -19,6 +19,7 @@ import torch
 from sklearn.base import BaseEstimator
 
 from .._notes import note
+from ..data.checks import check_precision, to_numpy
 from ..data.rowstore import RowStore
 from ..errors import DataError, UsageError, naming
 from ..models.init import float32_default
@@ -131,6 +132,23 @@ def refuse_one_image(shape: Sequence[int], fitted: Sequence[int], name: str) -> 
         )
 
 
+def refuse_identical_rows(X: Any, name: str = "X") -> None:
+    """One line for training rows that are all the same (every feature holds one value): a model
+    learns nothing from them, and no setting helps (5000 epochs ended with "raise --latent-dim"),
+    as the series detector refuses a constant stretch. Rows on disk or sparse are not read for it."""
+    if (
+        not isinstance(X, np.ndarray)
+        or len(X) < 2
+        or not np.array_equal(X[0], X[1])
+        or not np.all(X[:1] == X)
+    ):
+        return
+    raise DataError(
+        f"{name}: its {len(X)} samples are all the same (each feature holds one value): an "
+        f"autoencoder learns nothing from them; train on samples that vary"
+    )
+
+
 def _checked_chunk(
     chunk: np.ndarray, name: str, check: Callable[[np.ndarray], Any] | None = None
 ) -> Any:
@@ -203,6 +221,19 @@ def expected_failed_checks(est: Any) -> dict[str, str]:
 
 # a model's forward FLOPs (None: not countable), counted once per model for the inference thread choice
 _FLOPS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _note_precision(X: Any, out: np.ndarray, name: str) -> None:
+    """:func:`~aekit.data.checks.check_precision` of training data given in Python: its own numbers
+    (an int64 array or tensor, a frame of ids, lists of big integers) against their float32 ``out``."""
+    own = X if isinstance(X, np.ndarray) else None
+    if own is None and (hasattr(X, "detach") or hasattr(X, "columns") or isinstance(X, list)):
+        own = to_numpy(X, name)
+    if own is not None and own.shape == out.shape:
+        names = list(X.columns) if hasattr(X, "columns") else range(out.shape[-1])
+        table = out.ndim == 2  # images' positions stay an index
+        at = (lambda i: f"at row {i[0]}, column {names[i[1]]!r}") if table else None
+        check_precision(own, out, name, at)
 
 
 class NeuralEstimator(KeepsStateOnFailure, BaseEstimator):
@@ -394,7 +425,10 @@ class NeuralEstimator(KeepsStateOnFailure, BaseEstimator):
 
     def _check_x(self, X: Any, name: str = "X", reset: bool = False) -> Any:
         """``X`` through scikit-learn's ``validate_data``: recorded (``reset=True``, in fit) or checked."""
-        return check_input(self, X, reset=reset, name=name, accept_sparse=self._accepts_sparse)
+        out = check_input(self, X, reset=reset, name=name, accept_sparse=self._accepts_sparse)
+        if reset and isinstance(out, np.ndarray):  # at fit, as a file's reader does
+            _note_precision(X, out, name)
+        return out
 
     def _check_aux(self, X: Any, name: str) -> Any:
         """Validation data, targets, latent vectors: checked like ``X``, nothing recorded."""

@@ -13,7 +13,7 @@ from sklearn.base import OneToOneFeatureMixin, TransformerMixin
 from sklearn.utils.metaestimators import available_if
 
 from ..data.checks import to_numpy
-from ..errors import DataError
+from ..errors import DataError, UsageError
 from ..models.conv import ConvAutoencoder, ConvConfig
 from ..training.trainer import Trainer
 from . import params
@@ -215,6 +215,16 @@ class Denoiser(OneToOneFeatureMixin, TransformerMixin, NeuralEstimator):
 
     def check_fit_data(self, X: Any) -> None:
         self._fit_images(X, "X")
+        self._refuse_no_noise()
+
+    def _refuse_no_noise(self) -> None:
+        """Training on clean images with noise that adds nothing teaches an identity, and its
+        noisy_psnr was the 120 dB of a clamp, which no training could beat."""
+        if self._noise().adds_nothing:
+            raise UsageError(
+                f"noise {self.noise!r}: a noise level of 0 adds no noise: nothing to learn to "
+                f"remove; give a level above 0 (the default: gaussian:0.2)"
+            )
 
     def _fit_images(self, X: Any, name: str, reset: bool | None = None) -> Any:
         """Training images: an array checked by :meth:`_images`, or a row store checked in chunks."""
@@ -376,6 +386,8 @@ class Denoiser(OneToOneFeatureMixin, TransformerMixin, NeuralEstimator):
                     f"y has shape {y_shape} but X has {x_shape}; for paired training give the "
                     f"clean images as y, shaped like the noisy X"
                 )
+        if target is None:  # clean images: the noise makes the training pairs
+            self._refuse_no_noise()
         # (C, H, W); X was checked by _fit_images (one pass over a row store)
         self._record_input_shape(X)
         validation = None

@@ -122,6 +122,17 @@ class Noise:
     def spec(self) -> str:
         return "+".join(step.spec for step in self.steps)
 
+    @property
+    def adds_nothing(self) -> bool:
+        """Every step at level 0 (``gaussian:0``, ``masking:0``): the noisy images are the clean ones.
+
+        Examples
+        --------
+        >>> parse_noise("gaussian:0+masking:0").adds_nothing, parse_noise("masking:0.1").adds_nothing
+        (True, False)
+        """
+        return all(getattr(step, "factor", getattr(step, "p", 0.0)) == 0 for step in self.steps)
+
     def __str__(self) -> str:
         return self.spec
 

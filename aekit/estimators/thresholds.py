@@ -227,6 +227,17 @@ def rows_needed(rate: float) -> int:
     return max(math.ceil(1.0 / rate - 1e-9) - 1, 1)
 
 
+def _count(n: int) -> str:
+    """A count of rows for a message: a tiny rate needs a 300-digit one, said as 1e+300.
+
+    Examples
+    --------
+    >>> _count(99), _count(10**300)
+    ('99', '1e+300')
+    """
+    return str(n) if n < 10**6 else f"{n:.3g}"
+
+
 class FalseAlarmRate(Threshold):
     """The split-conformal threshold for a false-alarm ``rate`` on normal data (see the module)."""
 
@@ -246,7 +257,7 @@ class FalseAlarmRate(Threshold):
             return None
         return (
             f"{n} calibration {what} cannot promise a false-alarm rate of {self.rate:g} (that needs "
-            f"{self.rows_needed()}): the threshold is their highest score, which promises "
+            f"{_count(self.rows_needed())}): the threshold is their highest score, which promises "
             f"{1 / (n + 1):.3g}; {more} for a smaller rate"
         )
 
@@ -271,7 +282,9 @@ class FalseAlarmRate(Threshold):
     def _compute(self, s: np.ndarray) -> float:
         n = len(s)
         rank = math.ceil((n + 1) * (1.0 - self.rate) - 1e-9)  # 1-based; the float slack: 99.0000001
-        return np.partition(s, min(rank, n) - 1)[min(rank, n) - 1]
+        # a rate within 1e-11 of 1 gives rank 0, and index -1 was the HIGHEST score (probe 61 #2)
+        rank = min(max(rank, 1), n)
+        return np.partition(s, rank - 1)[rank - 1]
 
 
 class PeaksOverThreshold(Threshold):

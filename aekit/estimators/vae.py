@@ -30,6 +30,7 @@ from .base import (
     check_positive_int,
     check_rows,
     is_row_store,
+    refuse_identical_rows,
     unit_range_failures,
 )
 from .validation import FeatureNamesOut, outside_unit_range, say_target_unused
@@ -269,9 +270,8 @@ class VAE(FeatureNamesOut, TransformerMixin, NeuralEstimator):
         if is_row_store(X):
             check_rows(X, lambda chunk: self._check_scale(self._check_images(chunk, "X", True)))
         else:
-            self._check_scale(
-                self._check_images(self._as_model_input(self._check_aux(X, "X")), "X", True)
-            )
+            checked = self._as_model_input(self._check_aux(X, "X"))
+            refuse_identical_rows(self._check_scale(self._check_images(checked, "X", True)))
 
     def _check_scale(self, X: np.ndarray) -> np.ndarray:
         """A note for training a Gaussian VAE on data far from unit scale: the VAE does not scale
@@ -402,6 +402,7 @@ class VAE(FeatureNamesOut, TransformerMixin, NeuralEstimator):
         X = self._validate_fit_input(
             X, check=lambda images: self._check_scale(self._check_images(images, "X", True))
         )
+        refuse_identical_rows(X)
         validation = None
         if validation_data is not None:
             V = self._check_images(self._check_validation(validation_data), "validation_data", True)

@@ -138,8 +138,7 @@ class AutoencoderRecipe(Recipe):
 
         x = model_columns(est, data)
         xs = est.scaler_.transform(x) if est.scaler_.kind != "none" else np.asarray(x, np.float64)
-        # MSE of the mean
-        baseline = float(np.asarray(xs, np.float64).reshape(len(xs), -1).var(0).mean())
+        baseline = mean_baseline(est.scaler_.kind, np.asarray(xs, np.float64).reshape(len(xs), -1))
         own = own_network(est)
         lr_fix = lr_too_high(est.history_, est.lr)
         latent, width = int(est.latent_dim_), int(est.n_features_in_)
@@ -149,6 +148,21 @@ class AutoencoderRecipe(Recipe):
         )
         copy = identity_code(latent, width, own)
         return super().quality_warnings(est, metrics, data) + [w for w in (found, copy) if w]
+
+
+def mean_baseline(scaler: str, xs: np.ndarray) -> float:
+    """The MSE of predicting each feature's mean on the held-out rows ``xs`` (scaled, flat): the
+    training rows' mean where the scaler holds it (standard: 0 in its units); else their own, and
+    NaN (no check) for one row, whose own mean is itself: every such run "reconstructed nothing".
+
+    Examples
+    --------
+    >>> mean_baseline("standard", np.array([[1.0, -1.0]])), mean_baseline("robust", np.ones((1, 2)))
+    (1.0, nan)
+    """
+    if scaler == "standard":
+        return float(np.mean(xs**2))
+    return float(xs.var(0).mean()) if len(xs) > 1 else float("nan")
 
 
 def _changes(est) -> list[str]:

@@ -42,7 +42,7 @@ def split_data(data: Data, fraction: float, seed: int, stratify: bool = False) -
     if n < 2 or not 0 < fraction < 1 or held >= n:
         raise UsageError(
             f"cannot hold out {fraction} of {n} samples for validation (nothing would be left to "
-            f"train on); give more data or a smaller validation share"
+            f"train on); give more data" + (" or a smaller validation share" if n >= 2 else "")
         )
     idx = np.arange(n)
     strat = data.y if stratify and data.y is not None else None
@@ -178,12 +178,15 @@ class Recipe:
 
     def quality_warnings(self, est, metrics: dict[str, Any], data: Data) -> list[str]:
         """One-line warnings, each with a likely fix, about a finished run that is not useful (see ``quality``)."""
-        from .quality import never_improved, overfitting, own_network
+        from .quality import never_improved, one_row_threshold, overfitting, own_network
 
         history = getattr(est, "history_", [])
         found = [never_improved(history, getattr(est, "lr", None))]
         if not found[0]:  # a loss that never improved has not overfitted: one warning is enough
             found.append(overfitting(history, own_network(est), getattr(est, "lr", None)))
+        calibration = getattr(est, "calibration_", None) or {}  # a row detector's threshold's rows
+        if calibration.get("method") == "training" and calibration.get("rows") == 1:
+            found.append(one_row_threshold(est.threshold_rule().name))
         return [w for w in found if w]
 
 

@@ -242,6 +242,25 @@ def unstable(best: float, val: float, at_best: float, train: float, lr: Any) -> 
     )
 
 
+def one_row_threshold(rule: str) -> str | None:
+    """A detector's threshold from its one training row's own score: the model reconstructs that
+    row exactly, so the threshold is about 0 and every new row that differs at all is flagged (its
+    note said only that such rows "often score above"); ``rule``: the threshold rule's name (a
+    fixed threshold comes from no score).
+
+    Examples
+    --------
+    >>> one_row_threshold("fpr")[:40], one_row_threshold("fixed")
+    ("the threshold is the one training row's ", None)
+    """
+    if rule == "fixed":
+        return None
+    return (
+        "the threshold is the one training row's own score (about 0: the model reconstructs its "
+        "one row): nearly every new row is flagged; train on more normal rows"
+    )
+
+
 def identity_code(latent: int, n_features: int, own: bool = False) -> str | None:
     """The code is as wide as the input: the network can pass each value through (a copy);
     ``own``: the code is what the user's own encoder returns.
@@ -249,7 +268,7 @@ def identity_code(latent: int, n_features: int, own: bool = False) -> str | None
     Examples
     --------
     >>> identity_code(64, 9)[:40], identity_code(3, 9)
-    ('the code (64 numbers) is as wide as the ', None)
+    ('the code (64 numbers) is as wide as or w', None)
     """
     if latent < n_features:
         return None
@@ -259,8 +278,9 @@ def identity_code(latent: int, n_features: int, own: bool = False) -> str | None
         else f"use --latent-dim below {n_features} (the default, auto, picks the principal "
         f"components that explain 90% of the variance)"
     )
+    wide = "as wide as" if latent == n_features else "as wide as or wider than"
     return (
-        f"the code ({latent} numbers) is as wide as the input ({n_features} features): the model "
+        f"the code ({latent} numbers) is {wide} the input ({n_features} features): the model "
         f"can copy its input and has learned nothing about it; {fix}"
     )
 

@@ -44,7 +44,9 @@ def test_commands_on_a_builtin_run_find_its_data_without_aekit_data(
     import aekit
     from aekit.recipes import DataSpec
 
-    vae = aekit.VAE(latent_dim=2, epochs=0, device="cpu").fit(np.zeros((2, 1, 28, 28), np.float32))
+    two = np.zeros((2, 1, 28, 28), np.float32)
+    two[1] = 1.0  # two images alike would be refused: nothing to learn
+    vae = aekit.VAE(latent_dim=2, epochs=0, device="cpu").fit(two)
     vae.save(
         tmp_path / "vae",
         extra={"family": "vae", "seed": 0, "data": DataSpec(dataset="mnist").to_json()},

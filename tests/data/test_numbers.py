@@ -113,6 +113,34 @@ def test_values_float32_reads_as_zero_are_refused_or_said(tmp_path, caplog):
     assert "1 value too small for float32" in caplog.text
 
 
+def test_a_column_that_float32_holds_as_one_value_is_said(tmp_path, caplog):
+    """probe 61 degenerate #1: 2**60 + v (an id, a nanosecond time) varies in the file but is one
+    number in float32: the column silently stopped mattering."""
+    rng = np.random.default_rng(0)
+    v = rng.integers(0, 1000, 20)
+    lines = ["x,big"] + [f"{a:.4f},{2**60 + b}" for a, b in zip(rng.normal(size=20), v)]
+    (tmp_path / "t.csv").write_text("\n".join(lines) + "\n")
+    with caplog.at_level(logging.WARNING, logger="aekit.notes"):
+        read_path(tmp_path / "t.csv")
+    assert "column 'big'" in caplog.text and "all one value in float32" in caplog.text
+    caplog.clear()
+    X = rng.normal(size=(20, 3)).astype(object)
+    X[:, 1] = 1e12 + v / 100  # float64 holds the cents, float32 not the units
+    X[:, 2] = np.int64(2**60) + v
+    with caplog.at_level(logging.WARNING, logger="aekit.notes"):
+        aekit.Autoencoder(epochs=1, device="cpu", threads=1).fit(X.astype(float).tolist())
+        ids = np.stack([v, np.int64(2**60) + v], axis=1)  # an int64 array: ids beside counts
+        aekit.Autoencoder(epochs=1, device="cpu", threads=1).fit(ids)
+    assert "column 1" in caplog.text and "(and 1 more such)" in caplog.text
+    assert "1152921504606847" in caplog.text and "subtract an offset" in caplog.text
+    caplog.clear()
+    X = np.full((20, 2), 2**60, np.int64)  # constant in the data too: nothing new to say
+    X[:, 0] = v
+    with caplog.at_level(logging.WARNING, logger="aekit.notes"):
+        aekit.Autoencoder(epochs=1, device="cpu", threads=1).fit(X)
+    assert "float32" not in caplog.text
+
+
 def test_decimal_commas_are_one_line_not_a_table_of_text(tmp_path):
     # what spreadsheets write in much of Europe: ';' between cells, ',' for decimals
     (tmp_path / "s.csv").write_text("a;b;c\n1,5;2,25;3\n4,75;5,5;6\n")

@@ -185,3 +185,28 @@ def test_a_keras_users_fit_is_pointed_to_aekits_way(blobs, caplog):
     with caplog.at_level(logging.WARNING, logger="aekit.notes"):
         ae.fit(tensor, tensor + 1)
     assert "y is not used" in caplog.text
+
+
+@pytest.mark.parametrize("shape", [(20, 1), (12, 1, 1, 1)])
+def test_one_value_per_sample_is_refused_before_training(shape):
+    """probe 61 degenerate #4: with 1 feature or 1-pixel images auto picked a code as wide as
+    the input, then the warning asked for --latent-dim below 1: no narrower code exists."""
+    X = np.random.default_rng(0).random(shape).astype(np.float32)
+    for latent in ("auto", 1):
+        ae = aekit.Autoencoder(latent_dim=latent, epochs=1, threads=1)
+        with pytest.raises(DataError, match="no code is narrower than 1 number"):
+            ae.check_fit_data(X)
+        with pytest.raises(DataError, match="no code is narrower than 1 number"):
+            ae.fit(X)
+    assert not hasattr(ae, "model_")
+
+
+def test_samples_all_the_same_are_refused_before_training():
+    """probe 61 degenerate #3: np.ones((40, 5)) trained 5000 epochs, then "reconstructs nothing
+    ... raise --latent-dim": no setting can help rows that do not vary."""
+    ae = aekit.Autoencoder(epochs=1, threads=1)
+    with pytest.raises(DataError, match="its 40 samples are all the same"):
+        ae.fit(np.ones((40, 5)))
+    with pytest.raises(DataError, match="its 40 samples are all the same"):
+        ae.check_fit_data(np.ones((40, 5)))
+    ae.fit(np.ones((1, 5)))  # one row: nothing to compare, trained as before

@@ -243,3 +243,17 @@ def test_values_outside_0_1_get_the_advice_of_the_situation():
         DataError, match=r"trained with a sigmoid output.*: scale them to \[0, 1\]$"
     ):
         fitted.transform(x - 0.5)
+
+
+@pytest.mark.parametrize("noise", ["gaussian:0", "masking:0", "saltpepper:0+gaussian:0"])
+def test_noise_that_adds_nothing_is_refused_before_training(noise):
+    """probe 61 degenerate #6: gaussian:0 trained an identity and reported noisy_psnr 120 dB (the
+    clamp), with advice no training could follow."""
+    X = np.random.default_rng(0).random((6, 1, 7, 7)).astype(np.float32)
+    den = aekit.Denoiser(noise=noise, epochs=1, threads=1)
+    with pytest.raises(UsageError, match="a noise level of 0 adds no noise: nothing to learn"):
+        den.check_fit_data(X)
+    with pytest.raises(UsageError, match="a noise level of 0 adds no noise: nothing to learn"):
+        den.fit(X)
+    den.fit(X, y=X)  # paired images: the noise is not used
+    aekit.Denoiser(noise="gaussian:0+masking:0.1", epochs=1, threads=1).fit(X)

@@ -159,3 +159,18 @@ def test_blocks_of_one_score_keep_the_rate_when_counted_as_blocks():
     counted = np.mean([d[-1] > rule.compute(b, 12) for d, b in zip(draws, blocks)])
     as_steps = np.mean([d[-1] > rule.compute(b) for d, b in zip(draws, blocks)])
     assert counted <= 0.1 + 3 * np.sqrt(0.1 / 4000) < as_steps
+
+
+def test_a_rate_next_to_one_gives_the_lowest_score_not_the_highest():
+    """probe 61 degenerate #2: fpr:0.99999999999 gave rank 0, and index -1 took the HIGHEST
+    score (the threshold of a rate near 0); a rate that close to 1 means the lowest score."""
+    scores = np.arange(19.0)
+    assert FalseAlarmRate(rate=1 - 1e-11).compute(scores) == 0.0
+    assert FalseAlarmRate(rate=1 - 1e-10).compute(scores) == 0.0
+
+
+def test_the_shortfall_of_a_tiny_rate_says_the_rows_needed_in_a_few_digits():
+    """probe 61 degenerate #7: fpr:1e-300 printed the 300-digit count of the rows it needs."""
+    line = FalseAlarmRate(rate=1e-300).shortfall(19, "scores", "calibrate on more rows")
+    assert "(that needs 1e+300)" in line and len(line) < 250
+    assert "(that needs 99)" in FalseAlarmRate(rate=0.01).shortfall(19, "scores", "more")

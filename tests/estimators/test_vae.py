@@ -430,3 +430,12 @@ def test_loss_png_names_the_training_objective(params, label):
     """probe 60 generate 1: loss.png called the free-bits (beta, IW) objective "-ELBO": with the
     defaults it sat latent_dim x 0.5 nats above the validation -ELBO on the same images."""
     assert vae_recipe.training_objective(aekit.VAE(**params)) == label
+
+
+def test_images_all_the_same_are_refused_before_training():
+    """probe 61 degenerate #3: a table of identical rows is refused for basic/stacked/vae alike."""
+    vae = aekit.VAE(epochs=1, threads=1)
+    with pytest.raises(DataError, match="its 12 samples are all the same"):
+        vae.fit(np.full((12, 1, 8, 8), 0.5, np.float32))
+    with pytest.raises(DataError, match="its 12 samples are all the same"):
+        vae.check_fit_data(np.full((12, 1, 8, 8), 0.5, np.float32))

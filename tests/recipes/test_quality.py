@@ -189,3 +189,27 @@ def test_a_training_loss_that_rose_with_the_validation_loss_is_unstable_not_over
     fell = [{"train_loss": t / (i + 1), "val_loss": v} for i, (t, v) in enumerate(losses)]
     fell[1]["train_loss"] = 1e5  # the training loss at the best epoch above the last one's
     assert "(overfitting)" in overfitting(fell, lr=20.0)
+
+
+def test_a_code_wider_than_the_input_is_not_called_as_wide():
+    """probe 61 degenerate #4: --latent-dim 1000 on 5 features was "as wide as" the input."""
+    assert "is as wide as or wider than the input (5 features)" in identity_code(1000, 5)
+    assert "is as wide as the input (5 features)" in identity_code(5, 5)
+
+
+def test_a_detector_trained_on_one_row_records_a_warning(tmp_path):
+    """probe 61 degenerate #5: one training row gave threshold 0 and anomaly_rate 1, and
+    metrics.json said "warnings": [] (only a note on stderr)."""
+    np.save(tmp_path / "r2.npy", np.random.default_rng(0).normal(size=(2, 5)).astype(np.float32))
+    spec = DataSpec(data=str(tmp_path / "r2.npy"))
+    _, metrics = train_run(
+        "anomaly", {"epochs": 1, "device": "cpu", "threads": 1}, spec, tmp_path / "r", figures=False
+    )
+    assert any("the one training row's own score" in w for w in metrics["warnings"]), metrics
+    saved = json.loads((tmp_path / "r" / "metrics.json").read_text())
+    assert saved["warnings"] == metrics["warnings"]
+    _, metrics = train_run(
+        "anomaly", {"epochs": 1, "device": "cpu", "threads": 1, "threshold": 1.0}, spec,
+        tmp_path / "f", figures=False,
+    )  # fmt: skip
+    assert not any("training row" in w for w in metrics["warnings"]), metrics

@@ -28,7 +28,7 @@ def test_an_identity_code_gets_its_warning(tmp_path):
         "basic", {"latent_dim": 12, "epochs": 1, "device": "cpu"},
         DataSpec(data=str(tmp_path / "t.npy")), tmp_path / "r", figures=False,
     )  # fmt: skip
-    assert any("as wide as the input (9 features)" in w for w in metrics["warnings"])
+    assert any("as wide as or wider than the input (9 features)" in w for w in metrics["warnings"])
 
 
 def test_an_overfitting_run_gets_its_warning(tmp_path):
