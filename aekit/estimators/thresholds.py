@@ -227,12 +227,12 @@ def rows_needed(rate: float) -> int:
     return max(math.ceil(1.0 / rate - 1e-9) - 1, 1)
 
 
-def _count(n: int) -> str:
+def shown_count(n: int) -> str:
     """A count of rows for a message: a tiny rate needs a 300-digit one, said as 1e+300.
 
     Examples
     --------
-    >>> _count(99), _count(10**300)
+    >>> shown_count(99), shown_count(10**300)
     ('99', '1e+300')
     """
     return str(n) if n < 10**6 else f"{n:.3g}"
@@ -257,7 +257,7 @@ class FalseAlarmRate(Threshold):
             return None
         return (
             f"{n} calibration {what} cannot promise a false-alarm rate of {self.rate:g} (that needs "
-            f"{_count(self.rows_needed())}): the threshold is their highest score, which promises "
+            f"{shown_count(self.rows_needed())}): the threshold is their highest score, which promises "
             f"{1 / (n + 1):.3g}; {more} for a smaller rate"
         )
 

@@ -142,10 +142,14 @@ class Alarms:
             whose = (
                 "the training row's own score" if n == 1 else f"the {n} training rows' own scores"
             )
+            above = (
+                "any row but that one scores above it"  # its own reconstruction: a score of ~0
+                if n == 1
+                else "new normal rows often score above them"
+            )
             note(
-                f"the threshold comes from {whose} "
-                f"(no rows to calibrate on): it promises no false-alarm rate (new normal rows often "
-                f"score above them); train on more normal rows, or calibrate on some"
+                f"the threshold comes from {whose} (no rows to calibrate on): it promises no "
+                f"false-alarm rate ({above}); train on more normal rows, or calibrate on some"
             )
             return
         given = getattr(self, "calibration_", {}).get("method") == "given"  # calibrate(X_normal)

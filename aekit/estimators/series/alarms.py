@@ -23,6 +23,7 @@ from ..thresholds import (
     Threshold,
     p_values,
     say_unused_rule_params,
+    shown_count,
     threshold_rule,
 )
 
@@ -31,6 +32,12 @@ from ..thresholds import (
 CALIBRATION_SHARE = 0.2
 CALIBRATED = ("fpr", "pot")  # the rules whose threshold comes from calibration scores
 D = TypeVar("D", bound="SeriesAlarms")  # the detector these methods belong to
+
+
+def _steps(n: int) -> str:
+    """A count of steps for a message: with thousands' commas, or in a few digits where a tiny rate
+    makes it hundreds of digits long (fpr:1e-300: probe 61 degenerate #7)."""
+    return f"{n:,}" if n < 10**12 else shown_count(n)
 
 
 class SeriesAlarms:
@@ -87,12 +94,13 @@ class SeriesAlarms:
         steps = rule.rows_needed() * self.window_
         more = "calibrate on a longer normal stretch"
         if self.calibration_["method"] == "tail":  # kept back from the training stretch
-            more = f"train on a stretch of {steps / CALIBRATION_SHARE:,.0f} steps or {more}"
+            whole = _steps(-(-steps * 10 // round(CALIBRATION_SHARE * 10)))  # ceil(steps / share)
+            more = f"train on a stretch of {whole} steps or {more}"
         note(
             f"the {len(self.calibration_scores_)} calibration steps are about {m:.3g} windows of "
             f"{self.window_} (a step's score is shared by the windows over it): too few to promise "
-            f"a false-alarm rate of {rule.rate:g}, which needs {rule.rows_needed()} windows "
-            f"({steps:,} steps); the threshold is their highest score, which promises about "
+            f"a false-alarm rate of {rule.rate:g}, which needs {shown_count(rule.rows_needed())} "
+            f"windows ({_steps(steps)} steps); the threshold is their highest score, which promises about "
             f"{1 / (m + 1):.2g}; {more} for a smaller rate"
         )
 

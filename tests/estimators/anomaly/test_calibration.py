@@ -291,3 +291,11 @@ def test_a_threshold_of_the_training_rows_own_scores_promises_nothing(caplog):
         det = aekit.AnomalyDetector(epochs=2, threads=1, verbose=0).fit(X)
     assert det.calibration_["method"] == "training"
     assert "promises no false-alarm rate" in caplog.text and "which promises" not in caplog.text
+
+
+def test_a_one_row_threshold_says_that_any_other_row_is_flagged(caplog):
+    """probe 61 degenerate #5: a detector trained on one row reconstructs it (score ~0), so any
+    other row is flagged; the note said new rows "often" score above it."""
+    with caplog.at_level(logging.WARNING, logger="aekit.notes"):
+        AnomalyDetector(epochs=1, device="cpu", threads=1).fit(sines(1))
+    assert "(any row but that one scores above it)" in caplog.text

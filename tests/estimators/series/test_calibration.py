@@ -69,6 +69,9 @@ def test_a_short_kept_back_stretch_keeps_the_rate_and_says_it_is_short(caplog):
     assert np.mean(rates) <= 0.06, np.mean(rates)
     det.set_params(threshold="fpr:0.01").calibrate(x[2000:2800])  # 50 windows: too few for 1%
     assert "too few to promise a false-alarm rate of 0.01, which needs 99 windows" in caplog.text
+    assert "(1,584 steps)" in caplog.text  # thousands' commas, as before
+    det.set_params(threshold="fpr:1e-300").calibrate(x[2000:2800])  # probe 61 degenerate #7
+    assert "which needs 1e+300 windows (1.6e+301 steps)" in caplog.text  # not 300 digits
 
 
 def test_calibrate_replaces_the_scores_and_saves(calibrated, tmp_path):
