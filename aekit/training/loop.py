@@ -25,7 +25,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import math
-import numbers
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -40,6 +39,7 @@ from .._notes import note
 from ..errors import ArgumentTypeError, Diverged, RunFailure, UsageError
 from . import distributed
 from .checkpoint import has_checkpoint, save_checkpoint, start_again
+from .numbers import real_number, whole_number
 from .overflow import overflowing_data
 from .resume import resume as resume_from_checkpoint
 from .rng import borrowed_rng
@@ -95,7 +95,7 @@ class TrainConfig:
                     f"{name} must be a whole number >= {low}, got {getattr(self, name)!r}"
                 )
             setattr(self, name, value)
-        lr = _real(self.lr)
+        lr = real_number(self.lr)
         if lr is None or not math.isfinite(lr) or lr <= 0:
             raise UsageError(f"lr must be a positive number, got {self.lr!r}")
         self.lr = lr
@@ -114,18 +114,6 @@ class TrainConfig:
                 raise UsageError(f"{name} must be a whole number >= 1 or None, got {value!r}")
             setattr(self, name, whole)
         return self
-
-
-def whole_number(value: Any) -> int | None:
-    """``value`` as an int when it is a whole number (an int or a NumPy integer, not a bool)."""
-    ok = isinstance(value, numbers.Integral) and not isinstance(value, bool)
-    return int(value) if ok else None
-
-
-def _real(value: Any) -> float | None:
-    """``value`` as a float when it is a real number (a NumPy float or integer too, not a bool)."""
-    ok = isinstance(value, numbers.Real) and not isinstance(value, bool)
-    return float(value) if ok else None
 
 
 def _shard(batch: torch.Tensor, rank: int, world: int) -> torch.Tensor:

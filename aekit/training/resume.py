@@ -6,22 +6,21 @@ from __future__ import annotations
 import logging
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from .._notes import note
 from ..errors import RunFailure, UsageError
 from .checkpoint import has_checkpoint, load_checkpoint, start_again
+from .numbers import whole_number
 from .rows import fingerprint
-
-if TYPE_CHECKING:
-    from .loop import _EarlyStopping, _Run
 
 logger = logging.getLogger("aekit.training.loop")  # the loop's own log, as before the move
 
 
-def resume(run: _Run, stopping: _EarlyStopping) -> tuple[list[dict], int]:
+def resume(run: Any, stopping: Any) -> tuple[list[dict], int]:
     """(history, first epoch) of the checkpoint in the run's folder, weights, optimizer and early
-    stopping restored."""
+    stopping restored. ``run`` and ``stopping`` are the loop's (``_Run``, ``_EarlyStopping``),
+    typed loosely: the loop imports this module, and no import goes back."""
     if run.checkpoint_dir is None or not has_checkpoint(run.checkpoint_dir):
         return [], 0
     state = load_checkpoint(run.checkpoint_dir, model=run.model, optimizer=run.optimizer)
@@ -36,13 +35,11 @@ def resume(run: _Run, stopping: _EarlyStopping) -> tuple[list[dict], int]:
     return list(state["history"]), int(state["epoch"])
 
 
-def _keep_unit(run: _Run, stopping: _EarlyStopping, unit: Any) -> None:
+def _keep_unit(run: Any, stopping: Any, unit: Any) -> None:
     """Train on in the checkpoint's unit: its epochs are ``passes`` passes over the data each
     (epochs="auto" packs several on few rows), and early stopping waits ``min_epochs`` of them.
     An explicit epochs=50 after 41 auto epochs of 4 passes trained 9 single passes, its patience
     counted those and its floor dropped to 0: the history mixed two units under one name."""
-    from .loop import whole_number  # the loop's reading of a count (it imports this module)
-
     if unit is None:  # a checkpoint written before the unit was kept: as it was
         return
     passes = whole_number(unit.get("passes")) if isinstance(unit, dict) else None
@@ -63,7 +60,7 @@ def _keep_unit(run: _Run, stopping: _EarlyStopping, unit: Any) -> None:
     stopping.min_epochs = run.config.min_epochs
 
 
-def _same_data(run: _Run, recorded: Any) -> None:
+def _same_data(run: Any, recorded: Any) -> None:
     """A note when a resume trains on other data than its checkpoint's: fine-tuning is a use, but
     the run is then no continuation of the interrupted one (probe 60 training 8: silent)."""
     if isinstance(recorded, str) and recorded != fingerprint(run.inputs):
