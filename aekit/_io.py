@@ -145,7 +145,11 @@ def _mode_of(path: Path) -> int:
         previous = os.lstat(path)
     except OSError:
         return 0o666
-    return 0o666 & stat.S_IMODE(previous.st_mode) if stat.S_ISREG(previous.st_mode) else 0o666
+    if not stat.S_ISREG(previous.st_mode):
+        return 0o666
+    # the owner may always read and write its own new file (a 0444 one left the writer unable to
+    # fill it: review 2 R2-3); group and others get no more than the previous file gave them
+    return (0o666 & stat.S_IMODE(previous.st_mode)) | stat.S_IRUSR | stat.S_IWUSR
 
 
 def _new_temporary(path: Path, suffix: str, mode: int = 0o666) -> Path:

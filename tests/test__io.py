@@ -237,6 +237,13 @@ def test_a_private_file_stays_private_while_it_is_written(tmp_path):
     finally:
         os.umask(old)
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    os.chmod(
+        path, 0o444
+    )  # review 2 R2-3: a 0444 temporary left its (non-root) writer unable to fill it
+    with _io.atomic_path(path) as tmp:
+        assert stat.S_IMODE(tmp.stat().st_mode) & 0o600 == 0o600
+        tmp.write_text("v3")
+    assert stat.S_IMODE(path.stat().st_mode) == 0o444
 
 
 def test_a_mode_is_never_carried_through_a_link(tmp_path):

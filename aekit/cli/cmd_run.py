@@ -148,7 +148,9 @@ def _refuse_other_normal_label(args: argparse.Namespace, config: dict) -> None:
 
     data = config.get("data") or {}
     column, read = getattr(args, "label_column", None), data.get("label_column")
-    if column is not None and read is not None and str(column) != str(read):
+    # an index may name the same column as the recorded name: only two names are compared
+    names = column is not None and read is not None and not str(column).lstrip("-").isdigit()
+    if names and str(column) != str(read):
         raise UsageError(  # a feature column read as labels (labels fix, left by its fixer)
             f"--label-column {column} contradicts {args.run}, trained with --label-column {read}: "
             f"on its own held-out split the labels are that column's; drop --label-column, or give "

@@ -194,20 +194,25 @@ def check_underflow(x: np.ndarray, out: np.ndarray, name: str, describe) -> None
     )
 
 
-def check_precision(x: np.ndarray, out: np.ndarray, name: str, describe=None) -> None:
+def check_precision(x: np.ndarray, out: np.ndarray, name: str, describe=None) -> bool:
     """A note for a feature whose values differ in ``x`` but are one value in its float32 ``out``:
     float32 keeps 7 digits, so ids, nanosecond times or 2**60 + small counts all become one number
     and the feature silently stops mattering (an anomaly in it is never seen), as
-    :func:`check_underflow`'s zeros would. A feature constant in ``x`` says nothing new."""
+    :func:`check_underflow`'s zeros would. A feature constant in ``x`` says nothing new. Whether
+    it said one."""
     if x.ndim < 2 or not x.size or x.dtype.kind not in "iuf" or np.can_cast(x.dtype, np.float32):
-        return
+        return False
     flat, cast = x.reshape(len(x), -1), out.reshape(len(out), -1)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # a feature of missing values only
-        varied = np.nanmax(flat, axis=0) > np.nanmin(flat, axis=0)
+        top, low = np.nanmax(flat, axis=0), np.nanmin(flat, axis=0)
+        # floats vary beyond round-off only: shares summed to 1 +- an ulp are a constant, and the
+        # note's advice (subtract the minimum) would make that ulp a feature (review 2 R2-1)
+        noise = 2 * np.spacing(np.maximum(abs(top), abs(low))) if x.dtype.kind == "f" else 0
+        varied = top - low > noise
         lost = varied & ~(np.nanmax(cast, axis=0) > np.nanmin(cast, axis=0))
     if not lost.any():
-        return
+        return False
     from .._notes import note
 
     j = int(np.flatnonzero(lost)[0])
@@ -224,6 +229,7 @@ def check_precision(x: np.ndarray, out: np.ndarray, name: str, describe=None) ->
         f"({float(cast[first, j]):.7g}){more}; aekit computes in float32 (7 significant digits), "
         f"so the feature's variation is lost: subtract an offset (such as its minimum) or drop it"
     )
+    return True
 
 
 def check_numeric(x: np.ndarray, name: str) -> None:

@@ -375,9 +375,11 @@ class Autoencoder(FeatureNamesOut, TransformerMixin, NeuralEstimator):
 
     def _refuse_untrainable(self, X: Any) -> None:
         """One line, before training, for data no autoencoder can learn: samples all the same, or
-        one number each (the built-in network's code must be narrower than that: none is)."""
+        one number each where aekit picks the code (latent_dim="auto": it must be narrower than
+        the sample, and none is). A width the user gave trains, as on 2 features (review 2 R2-4)."""
         shape = tuple(X.sample_shape if is_row_store(X) else X.shape[1:])
-        if int(np.prod(shape)) == 1 and not self._custom_network():
+        auto = self.latent_dim == "auto" and not self._custom_network()
+        if int(np.prod(shape)) == 1 and auto:
             what = "X has 1 feature(s)" if len(shape) == 1 else "X's images have 1 pixel"
             raise DataError(
                 f"{what}: an autoencoder learns by squeezing each sample through a code "

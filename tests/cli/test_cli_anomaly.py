@@ -616,6 +616,12 @@ def test_evaluate_on_the_run_split_refuses_another_normal_label(tmp_path, capsys
     err = capsys.readouterr().err
     assert "--label-column f0 contradicts" in err and "trained with --label-column kind" in err
     assert main(["evaluate", str(run), "--label-column", "kind", "--quiet"]) == 0
+    kind = next(
+        i
+        for i, c in enumerate((run / ".." / "d.csv").read_text().split()[0].split(","))
+        if c == "kind"
+    )
+    assert main(["evaluate", str(run), "--label-column", str(kind), "--quiet"]) == 0  # by index
 
 
 def test_the_default_dataset_is_recorded_with_its_checksums(shared_data, tmp_path):

@@ -139,6 +139,20 @@ def test_a_column_that_float32_holds_as_one_value_is_said(tmp_path, caplog):
     with caplog.at_level(logging.WARNING, logger="aekit.notes"):
         aekit.Autoencoder(epochs=1, device="cpu", threads=1).fit(X)
     assert "float32" not in caplog.text
+    import pandas as pd
+
+    frame = pd.DataFrame({"x": rng.normal(size=20), "id": np.int64(2**60) + v, "ok": v % 2 == 0})
+    with caplog.at_level(logging.WARNING, logger="aekit.notes"):  # mixed dtypes (review 2 R2-6)
+        aekit.Autoencoder(epochs=1, device="cpu", threads=1).fit(frame)
+    assert "column 'id'" in caplog.text and "all one value in float32" in caplog.text
+    caplog.clear()
+    shares = rng.random((20, 4))
+    shares = shares / shares.sum(1, keepdims=True)  # rows of shares: each sums to 1 +- an ulp
+    X = np.column_stack([rng.normal(size=20), shares.sum(1)])
+    assert len(np.unique(X[:, 1])) > 1  # round-off, not variation (review 2 R2-1)
+    with caplog.at_level(logging.WARNING, logger="aekit.notes"):
+        aekit.Autoencoder(epochs=1, device="cpu", threads=1).fit(X)
+    assert "float32" not in caplog.text
 
 
 def test_decimal_commas_are_one_line_not_a_table_of_text(tmp_path):
