@@ -20,11 +20,10 @@ from .base import (
     column_names,
     is_row_store,
     iter_chunks,
-    refuse_identical_rows,
 )
 from .losses import per_sample_error, reconstruction_loss
 from .preprocessing import Scaler
-from .validation import FeatureNamesOut, say_target_unused
+from .validation import FeatureNamesOut, refuse_identical_rows, say_target_unused
 
 # latent_dim="auto" on a table: the principal components that explain this much of the variance
 AUTO_VARIANCE = 0.9

@@ -7,7 +7,6 @@ names; ``fit`` validates, learns and returns ``self``; learned state ends in ``_
 
 from __future__ import annotations
 
-import functools
 import inspect
 import math
 import weakref
@@ -20,7 +19,6 @@ import torch
 from sklearn.base import BaseEstimator
 
 from .._notes import note
-from ..data.checks import check_precision, to_numpy
 from ..data.rowstore import RowStore
 from ..errors import DataError, UsageError, naming
 from ..models.init import float32_default
@@ -34,7 +32,7 @@ from ..training.threads import ThreadChoice, forward_flops, resolve, using_threa
 from ..training.trainer import Trainer
 from .params import TRAINING_SEEDS, validate_params
 from .refit import KeepsStateOnFailure
-from .validation import check_input, check_names, refuse_keras_pair
+from .validation import check_input, check_names, note_precision, refuse_keras_pair
 
 # What only the built-in networks read: with encoder=/decoder= they are refused when set.
 BUILTIN_NETWORK_PARAMS = ("hidden", "architecture", "activation", "init", "channels", "kernel_size")
@@ -133,21 +131,6 @@ def refuse_one_image(shape: Sequence[int], fitted: Sequence[int], name: str) -> 
         )
 
 
-def refuse_identical_rows(X: Any, name: str = "X") -> None:
-    """One line for training rows that are all the same (every feature holds one value): a model
-    learns nothing from them, and no setting helps (5000 epochs ended with "raise --latent-dim"),
-    as the series detector refuses a constant stretch. Rows on disk or sparse are not read for it."""
-    if not isinstance(X, np.ndarray) or len(X) < 2 or not np.array_equal(X[0], X[1]):
-        return
-    for start in range(0, len(X), 4096):  # in blocks: no (n, d) comparison built (review 2 R2-7)
-        if not np.all(X[start : start + 4096] == X[0]):
-            return
-    raise DataError(
-        f"{name}: its {len(X)} samples are all the same (each feature holds one value): an "
-        f"autoencoder learns nothing from them; train on samples that vary"
-    )
-
-
 def _checked_chunk(
     chunk: np.ndarray, name: str, check: Callable[[np.ndarray], Any] | None = None
 ) -> Any:
@@ -220,38 +203,6 @@ def expected_failed_checks(est: Any) -> dict[str, str]:
 
 # a model's forward FLOPs (None: not countable), counted once per model for the inference thread choice
 _FLOPS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-
-
-def _note_precision(X: Any, out: np.ndarray, name: str) -> None:
-    """:func:`~aekit.data.checks.check_precision` of training data given in Python: its own numbers
-    (an int64 array or tensor, a frame of ids, lists of big integers) against their float32 ``out``."""
-    if hasattr(X, "columns") and hasattr(X, "dtypes") and out.ndim == 2:
-        _note_frame_precision(X, out, name)
-        return
-    own = X if isinstance(X, np.ndarray) else None
-    if own is None and (hasattr(X, "detach") or isinstance(X, list)):
-        own = to_numpy(X, name)
-    if own is not None and own.shape == out.shape:
-        names = list(X.columns) if hasattr(X, "columns") else range(out.shape[-1])
-        table = out.ndim == 2  # images' positions stay an index
-        at = (lambda i: f"at row {i[0]}, column {names[i[1]]!r}") if table else None
-        check_precision(own, out, name, at)
-
-
-def _note_frame_precision(frame: Any, out: np.ndarray, name: str) -> None:
-    """:func:`_note_precision` of a DataFrame, column by column: a frame of ids beside a bool flag
-    is one array of objects, which was not checked (review 2 R2-6). The first such column only."""
-    for j, column in enumerate(frame.columns):
-        values = np.asarray(frame[column].to_numpy())
-        if values.dtype.kind in "iuf" and len(values) == len(out):
-            at = f"at row {{}}, column {column!r}"
-            where = functools.partial(_row_in, at)
-            if check_precision(values[:, None], out[:, j : j + 1], name, where):
-                return
-
-
-def _row_in(at: str, index: tuple) -> str:
-    return at.format(index[0])
 
 
 class NeuralEstimator(KeepsStateOnFailure, BaseEstimator):
@@ -445,7 +396,7 @@ class NeuralEstimator(KeepsStateOnFailure, BaseEstimator):
         """``X`` through scikit-learn's ``validate_data``: recorded (``reset=True``, in fit) or checked."""
         out = check_input(self, X, reset=reset, name=name, accept_sparse=self._accepts_sparse)
         if reset and isinstance(out, np.ndarray):  # at fit, as a file's reader does
-            _note_precision(X, out, name)
+            note_precision(X, out, name)
         return out
 
     def _check_aux(self, X: Any, name: str) -> Any:

@@ -30,10 +30,14 @@ from .base import (
     check_positive_int,
     check_rows,
     is_row_store,
-    refuse_identical_rows,
     unit_range_failures,
 )
-from .validation import FeatureNamesOut, outside_unit_range, say_target_unused
+from .validation import (
+    FeatureNamesOut,
+    outside_unit_range,
+    refuse_identical_rows,
+    say_target_unused,
+)
 
 # free_bits: nats of KL per latent dimension the training loss charges at least (see the parameter)
 FREE_BITS = 0.5
