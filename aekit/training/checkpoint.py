@@ -50,10 +50,8 @@ WEIGHTS = "epoch-*.safetensors"
 def checkpoint_unit(folder: str | Path) -> dict | None:
     """The unit of an epoch of the checkpoint in ``folder`` (``{"passes", "min_epochs"}``, which a
     resume trains on in: :func:`aekit.training.loop.train`), or None (none, or unreadable)."""
-    try:
-        unit = json.loads((Path(folder) / LATEST).read_text())["extra"]["unit"]
-    except (OSError, ValueError, KeyError, TypeError, RecursionError):
-        return None
+    extra = (aekit_latest(Path(folder)) or {}).get("extra")
+    unit = extra.get("unit") if isinstance(extra, dict) else None
     return unit if isinstance(unit, dict) else None
 
 

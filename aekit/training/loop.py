@@ -41,9 +41,10 @@ from . import distributed
 from .checkpoint import has_checkpoint, save_checkpoint, start_again
 from .numbers import real_number, whole_number
 from .overflow import overflowing_data
+from .resume import data_id
 from .resume import resume as resume_from_checkpoint
 from .rng import borrowed_rng
-from .rows import data_device, fingerprint, is_images, slice_rows, take
+from .rows import data_device, is_images, slice_rows, take
 
 logger = logging.getLogger(__name__)
 
@@ -288,6 +289,7 @@ class _Run:
     # loss is measured against (:data:`BLOWUP`); set by the first step of this call.
     start_loss: float | None = None
     validation: tuple[Any, Any] | None = None  # (inputs, targets) of the validation loss
+    data_id: str | None = None  # the inputs' fingerprint, once read (resume.data_id)
 
 
 # A finite loss this many times the loss the run started from (the untrained model's) is a
@@ -643,7 +645,7 @@ def _checkpoint(run: _Run, epoch: int, history: list[dict], stopping: _EarlyStop
             extra={
                 "stopping": stopping.state(),
                 "unit": {"passes": config.passes, "min_epochs": config.min_epochs},
-                "data": fingerprint(run.inputs),  # a resume on other data says so (_same_data)
+                "data": data_id(run),  # a resume on other data says so (resume._same_data)
             },
             extra_tensors=stopping.best_tensors(),
         )

@@ -29,20 +29,19 @@ def overflowing_data(
     once a loss failed: one pass over the data, as a validation is."""
     epoch, loss, split = at
     inputs, targets = data
-    found = _extreme_value(inputs, device)
-    if found is None and targets is not inputs:
-        found = _extreme_value(targets, device)
-    if found is None and split == "training" and first is not None and not math.isfinite(first):
+    value = _extreme_value(inputs, device)
+    if value is None and targets is not inputs:
+        value = _extreme_value(targets, device)
+    if value is None and split == "training" and first is not None and not math.isfinite(first):
         return DataError(
             f"the training loss was already {first} at the first step, before any update: the "
             f"data (after scaling) are too large for float32 arithmetic, whatever the learning "
             f"rate; scale the data to a smaller range"
         )
-    if found is None:
+    if value is None:
         return None
     # no row number: the loop holds the rows shuffled into splits (and encoded), so its row 1 was
     # nowhere in the user's file (review 1 F5); the value, as scaled, is what to look for
-    value = found
     what = (
         f"a value of {value:.4g} in the {split} rows (after scaling) squares to near or past"
         if math.isfinite(value)

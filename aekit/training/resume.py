@@ -63,11 +63,19 @@ def _keep_unit(run: Any, stopping: Any, unit: Any) -> None:
 def _same_data(run: Any, recorded: Any) -> None:
     """A note when a resume trains on other data than its checkpoint's: fine-tuning is a use, but
     the run is then no continuation of the interrupted one (probe 60 training 8: silent)."""
-    if isinstance(recorded, str) and recorded != fingerprint(run.inputs):
+    if isinstance(recorded, str) and recorded != data_id(run):
         note(
             f"the checkpoint in {run.checkpoint_dir} was trained on other data than this (its "
             f"rows differ): the resumed epochs train on this data, not as the interrupted run would"
         )
+
+
+def data_id(run: Any) -> str:
+    """The run's training data's fingerprint, which each checkpoint records and a resume compares:
+    read once a run (the data do not change within it), not at every epoch's checkpoint."""
+    if run.data_id is None:
+        run.data_id = fingerprint(run.inputs)
+    return run.data_id
 
 
 class CheckpointAhead(UsageError):
