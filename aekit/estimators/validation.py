@@ -13,7 +13,6 @@ Sparse input is kept sparse (CSR) and served to the model a batch at a time thro
 
 from __future__ import annotations
 
-import functools
 import re
 import warnings
 from collections import Counter
@@ -450,9 +449,8 @@ def note_precision(X: Any, out: np.ndarray, name: str) -> None:
     if own is None and (hasattr(X, "detach") or isinstance(X, list)):
         own = to_numpy(X, name)
     if own is not None and own.shape == out.shape:
-        names = list(X.columns) if hasattr(X, "columns") else range(out.shape[-1])
         table = out.ndim == 2  # images' positions stay an index
-        at = (lambda i: f"at row {i[0]}, column {names[i[1]]!r}") if table else None
+        at = (lambda i: f"at row {i[0]}, column {int(i[1])}") if table else None
         check_precision(own, out, name, at)
 
 
@@ -463,10 +461,7 @@ def _note_frame_precision(frame: Any, out: np.ndarray, name: str) -> None:
         values = np.asarray(frame[column].to_numpy())
         if values.dtype.kind in "iuf" and len(values) == len(out):
             at = f"at row {{}}, column {column!r}"
-            where = functools.partial(_row_in, at)
-            if check_precision(values[:, None], out[:, j : j + 1], name, where):
+            if check_precision(
+                values[:, None], out[:, j : j + 1], name, lambda i, at=at: at.format(i[0])
+            ):
                 return
-
-
-def _row_in(at: str, index: tuple) -> str:
-    return at.format(index[0])
