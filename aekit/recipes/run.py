@@ -33,6 +33,7 @@ from ..families import family_of
 from ..training import distributed
 from ..training.checkpoint import checkpoint_epoch
 from ..training.device import resolve_device
+from ..training.identity import read_json
 from ..training.memory import check_images_fit
 from ..training.mlflow import MLflowLog
 from ..training.resume import CheckpointAhead
@@ -155,8 +156,6 @@ def _unchanged(run: RunFolder, est: Any) -> tuple[Any, dict[str, Any]]:
     its estimator and metrics: fit recalibrated the threshold with copies trained at the resumed
     settings (--lr 0.01 moved it from 330 to 68 with the weights unchanged) and the run recorded
     settings that no epoch trained with."""
-    import json
-
     done = run.epochs_kept()
     if not _is_int(est.epochs):  # a whole number's note was said before the data were read
         note(
@@ -166,11 +165,8 @@ def _unchanged(run: RunFolder, est: Any) -> tuple[Any, dict[str, Any]]:
         )
     run.discard()
     kept, _, _ = load_run(run.path)
-    try:
-        metrics = json.loads((run.path / "metrics.json").read_text())
-    except (OSError, ValueError, RecursionError):  # a run written before metrics.json, or damaged
-        metrics = {}
-    return kept, metrics
+    metrics = read_json(run.path / "metrics.json")  # None: written before metrics.json, or damaged
+    return kept, metrics if isinstance(metrics, dict) else {}
 
 
 def _calibrations(run: RunFolder) -> list[dict[str, Any]]:
