@@ -420,7 +420,10 @@ def _check_saved_ids(ids: list) -> None:
 
 
 def _plain(value: Any) -> Any:
-    """An id as plain JSON (NumPy scalars to Python)."""
+    """An id as plain JSON (NumPy scalars to Python); pandas' missing value (a gap in a nullable
+    id column, whose truth is ambiguous) as None, the empty id it is."""
+    if type(value).__name__ in ("NAType", "NaTType"):
+        return None
     return value.item() if hasattr(value, "item") else value
 
 

@@ -227,6 +227,19 @@ def test_repeated_and_empty_ids_are_said(caplog):
     assert "row 2 has an empty id" in said[0] and "the id 'b' names more than one item" in said[1]
 
 
+def test_a_gap_in_a_nullable_id_column_is_an_empty_id(caplog):
+    """probe 62 dtypes #10: pandas' NA in an Int64 id column ended fit in "boolean value of NA is
+    ambiguous"."""
+    import logging
+
+    pd = pytest.importorskip("pandas")
+    ids = pd.Series([101, 102, None, 104, 105], dtype="Int64")
+    with caplog.at_level(logging.WARNING, logger="aekit.notes"):
+        index = LatentIndex().fit(np.eye(5, dtype=np.float32), ids=ids)
+    assert index.ids_ == [101, 102, None, 104, 105]
+    assert "row 2 has an empty id" in _notes(caplog)[0]
+
+
 @pytest.mark.parametrize("metric", ["euclidean", "cosine"])
 def test_ties_come_in_the_order_of_the_index_rows(metric):
     """probe 60 search L7: items at the same distance came in any order, so the query item was not

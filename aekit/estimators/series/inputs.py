@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from ...data.checks import check_numeric, fail, to_numpy
-from ...errors import ArgumentTypeError, DataError
+from ...errors import ArgumentTypeError, DataError, DataTypeError
 
 
 def as_series(X: Any, name: str = "X", start: int = 0) -> np.ndarray:
@@ -29,8 +29,8 @@ def as_series(X: Any, name: str = "X", start: int = 0) -> np.ndarray:
             f"Sparse data was passed for {name}, but dense data is required. Use '.toarray()' to "
             f"convert to a dense numpy array"
         )
-    x = _pandas_numbers(X)
-    x = to_numpy(X, name) if x is None else x
+    x = _pandas_numbers(X, name)
+    x = _object_numbers(to_numpy(X, name), name) if x is None else x
     check_numeric(x, name)
     if x.ndim == 1:
         x = x[:, None]  # (steps,) -> (steps, 1)
@@ -63,19 +63,55 @@ def _check_finite(x: np.ndarray, name: str, start: int) -> None:
         )
 
 
-def _pandas_numbers(X: Any) -> np.ndarray | None:
-    """A pandas frame or Series of pandas' own dtypes (nullable Int64 / Float64 / boolean, pyarrow,
-    numbers held as objects) as float64, missing values NaN, as the table estimators read them:
-    NumPy alone makes objects of them. None for anything else, or what does not convert."""
+def _pandas_numbers(X: Any, name: str) -> np.ndarray | None:
+    """A pandas frame or Series as float64, missing values NaN, as the table estimators read it:
+    pandas' own dtypes (nullable Int64 / Float64 / boolean, pyarrow, numbers held as objects) and
+    NumPy's mixed (bool beside float: NumPy alone makes objects of both). None for anything else and
+    for one NumPy number dtype (read as it is); a column of no numbers is refused by name."""
     if not (hasattr(X, "to_numpy") and hasattr(X, "index")) or hasattr(X, "detach"):
         return None
-    dtypes = list(X.dtypes) if hasattr(X, "columns") else [X.dtype]
-    if all(isinstance(d, np.dtype) and d.kind != "O" for d in dtypes):
-        return None  # NumPy dtypes: read as they are
-    try:
-        return X.to_numpy(dtype=np.float64, na_value=np.nan)
-    except (TypeError, ValueError):  # text, dates: to_numpy's object array gets the usual line
+    columns = list(X.items()) if hasattr(X, "columns") else [(None, X)]
+    dtypes = [values.dtype for _, values in columns]
+    if len(set(dtypes)) <= 1 and all(_numpy_number(d) for d in dtypes):
         return None
+    read = [_numbers(v, name if c is None else f"{name}: column {c!r}") for c, v in columns]
+    return np.column_stack(read) if hasattr(X, "columns") else read[0]  # (steps, channels)
+
+
+def _numbers(values: Any, where: str) -> np.ndarray:
+    """One column as float64, missing values NaN; a column of no numbers refused by name and dtype,
+    as the table estimators do: text, categories, and dates and durations (pandas would give their
+    nanoseconds as numbers)."""
+    try:
+        if getattr(values.dtype, "kind", "O") in "Mm":
+            raise TypeError("dates are not numbers")
+        return values.to_numpy(dtype=np.float64, na_value=np.nan)
+    except (TypeError, ValueError):
+        raise DataTypeError(
+            f"{where} has dtype {values.dtype}; expected numbers (bool, int or float): encode it "
+            f"as numbers or leave it out"
+        ) from None
+
+
+def _numpy_number(dtype: Any) -> bool:
+    return isinstance(dtype, np.dtype) and dtype.kind in "biuf"
+
+
+def _object_numbers(x: np.ndarray, name: str) -> np.ndarray:
+    """An object array of numbers (a mixed frame's ``to_numpy()``) as float64, as the table
+    estimators take it; what holds no array (a generator: NumPy makes one object of it) refused by
+    type. Anything else as it is, for :func:`check_numeric`'s line."""
+    if x.dtype.kind != "O":
+        return x
+    if x.ndim == 0:
+        raise DataTypeError(
+            f"{name} is a {type(x.item()).__name__}; expected a series: an array of shape (steps,) "
+            f"or (steps, channels)"
+        )
+    try:
+        return x.astype(np.float64)
+    except (TypeError, ValueError):
+        return x
 
 
 def numbered_chunks(chunks: Iterable[Any], name: str) -> Iterator[tuple[Any, np.ndarray]]:

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 import aekit
-from aekit.errors import DataError, NotFittedError, UsageError
+from aekit.errors import DataError, DataTypeError, NotFittedError, UsageError
 from aekit.estimators.series.metrics import range_scores, series_metrics, ucr_score
 from aekit.estimators.series.windows import (
     AnomalyRange,
@@ -242,6 +242,28 @@ def test_pandas_own_dtypes_are_read_as_the_numbers_they_hold(fitted, dtype):
         fitted.score_samples(gap)  # pd.NA: a gap, as NaN is
     with pytest.raises(DataError, match="expected numbers"), pytest.warns(UserWarning):
         fitted.score_samples(pd.DataFrame({"value": ["a", "b"] * 150}))
+
+
+def test_numbers_of_several_numpy_dtypes_are_read_and_a_date_column_named(fitted):
+    """probe 62 dtypes #7: a frame of a float and a bool column (NumPy makes objects of both), and
+    its object array, were refused as "dtype object"; a date column was read as its nanoseconds
+    once frames of mixed dtypes were read, and unnamed before."""
+    pd = pytest.importorskip("pandas")
+    x = sine_series(300, kind="spike", at=200)[0][:, 0]
+    flag = np.arange(300) % 40 < 20
+    frame = pd.DataFrame({"value": x, "on": flag})
+    detector = aekit.SeriesDetector(window=PERIOD, epochs=1, seed=0).fit(frame)
+    both = np.column_stack([x, flag]).astype(np.float32)
+    np.testing.assert_array_equal(detector.score_samples(frame), detector.score_samples(both))
+    np.testing.assert_array_equal(
+        detector.score_samples(frame.to_numpy()), detector.score_samples(both)
+    )
+    when = pd.date_range("2024-01-01", periods=300, freq="min")
+    for dated in (frame.assign(time=when), pd.DataFrame({"time": when})):
+        with pytest.raises(DataTypeError, match=r"column 'time' has dtype datetime64\[\w+\]; expe"):
+            aekit.SeriesDetector(window=PERIOD, epochs=1).fit(dated)
+    with pytest.raises(DataTypeError, match="X is a generator; expected a series"):
+        aekit.SeriesDetector(window=PERIOD, epochs=1).fit(v for v in x)
 
 
 def test_a_chunks_messages_count_steps_from_the_series_start(fitted):
