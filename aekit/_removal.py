@@ -115,6 +115,17 @@ def held_by_another_in_sticky(target: Path) -> bool:
     return not _may_move_any()
 
 
+def refuse_held_in_sticky(target: Path, what: str, remedy: str) -> None:
+    """One line (:class:`NotWritable`) for ``target`` held by another user in a sticky folder
+    (:func:`held_by_another_in_sticky`): ``what`` names it, ``remedy`` says what to do."""
+    if held_by_another_in_sticky(target):
+        raise NotWritable(
+            f"{what} is another user's, in the sticky folder {target.parent} (only its owner may "
+            f"move it, and aekit replaces it whole); {remedy}",
+            filename=str(target),
+        )
+
+
 _CAP_FOWNER = 3  # the capability that lets a process move another user's file in a sticky folder
 
 

@@ -39,7 +39,7 @@ from pathlib import Path
 from . import _manifest, _stop
 from ._io import PID_DIGITS, carry_modes, followed, take_mode, write_failure
 from ._notes import note
-from ._removal import MARKER, held_by_another_in_sticky, refuse_unwritable, remove_tree
+from ._removal import MARKER, refuse_held_in_sticky, refuse_unwritable, remove_tree
 from .errors import NotWritable, RunFailure, RunInProgress, UsageError, WriteFailure
 
 try:  # POSIX advisory locks; elsewhere the folder is not locked (best effort)
@@ -400,12 +400,7 @@ class FolderTransaction:
             "aekit replaces it whole and removes the previous version: make it writable, or pass "
             "another path",
         )
-        if held_by_another_in_sticky(self.target):
-            raise NotWritable(
-                f"{what} is another user's, in the sticky folder {self.target.parent} (only its "
-                f"owner may move it, and aekit replaces it whole); pass another path",
-                filename=str(self.target),
-            )
+        refuse_held_in_sticky(self.target, what, "pass another path")
 
     def acquire(self) -> FolderTransaction:
         """Lock ``target`` for this process (a one-line RunFailure if another holds it), then recover."""

@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import _io, _manifest
-from .._removal import refuse_unwritable
+from .._removal import refuse_held_in_sticky, refuse_unwritable
 from .._transaction import LEGACY_LOCK, FolderTransaction
 from ..errors import RunInProgress, UsageError
 from ..training.checkpoint import checkpoint_epoch
@@ -130,9 +130,11 @@ class RunFolder:
             raise UsageError(
                 f"run folder {p} already exists; pass --overwrite to replace it or --resume to continue it"
             )
-        # a folder inside it that could not be removed with it: refused by the lock too, but
-        # only once the data were read (probe 61 modes #1)
+        # a folder inside it that could not be removed with it, another user's run in /tmp: refused
+        # by the lock too, but only once the data were read (probe 61 modes #1)
         refuse_unwritable(p, f"run folder {p}", "pass a writable --out")
+        if existing:
+            refuse_held_in_sticky(p, f"run folder {p}", "pass another --out")
         return existing
 
     @classmethod

@@ -263,3 +263,23 @@ def test_a_run_with_a_folder_that_cannot_be_removed_is_refused_before_the_data(
     monkeypatch.setattr(os, "access", lambda p, mode: Path(p) != figures and access(p, mode))
     with pytest.raises(PermissionError, match=r"is not writable \(.*figures in it is not\)"):
         RunFolder.check_target(tmp_path / "run", overwrite=True)
+
+
+def test_another_users_run_in_a_sticky_folder_is_refused_before_the_data(tmp_path, monkeypatch):
+    """stop 61's left item (modes): `train --overwrite` of another user's run in a shared 1777
+    folder was refused by the lock, only once the data were read."""
+    from aekit import _removal
+
+    with RunFolder.open(tmp_path / "run") as run:
+        run.write_history([{"epoch": 1, "train_loss": 0.5, "val_loss": None, "seconds": 1.0}])
+        run.commit()
+    os.chmod(tmp_path, 0o1777)
+    owner = os.stat(tmp_path / "run").st_uid
+    monkeypatch.setattr(os, "geteuid", lambda: owner + 1)
+    monkeypatch.setattr(_removal, "_may_move_any", lambda: False)  # as an ordinary user
+    try:
+        with pytest.raises(PermissionError, match=r"run folder .*run is another user.s, in the st"):
+            RunFolder.check_target(tmp_path / "run", overwrite=True)
+        assert RunFolder.check_target(tmp_path / "new", overwrite=True) is False  # nothing there
+    finally:
+        os.chmod(tmp_path, 0o700)
