@@ -130,6 +130,13 @@ def __getattr__(name: str):
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
+class QualityWarning(UserWarning):
+    """A fitted model that is not useful, with a likely fix: a validation loss that never improved,
+    overfitting, unstable training, a code as wide as its input (as scikit-learn's
+    ``ConvergenceWarning`` says a fit fell short). ``aekit train`` says these and more as its own
+    ``aekit: warning:`` lines and records them in ``metrics.json``."""
+
+
 class Interrupted(KeyboardInterrupt):
     """SIGINT (Ctrl-C), SIGTERM or SIGHUP: the CLI stops as on Ctrl-C and exits with 128 + ``signum``."""
 

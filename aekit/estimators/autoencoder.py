@@ -236,6 +236,7 @@ class Autoencoder(FeatureNamesOut, TransformerMixin, NeuralEstimator):
     )
     parameters = params.AUTOENCODER  # what each parameter may be (check_params)
     _accepts_sparse = True  # SciPy sparse X is densified one batch at a time
+    _code_may_copy = True  # a code as wide as the input can copy it: fit warns (estimators.advice)
 
     def __sklearn_tags__(self):
         return self._aekit_tags(super().__sklearn_tags__())

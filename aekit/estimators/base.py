@@ -30,6 +30,7 @@ from ..training.progress import Pass, check_verbose
 from ..training.rng import borrowed_rng
 from ..training.threads import ThreadChoice, forward_flops, resolve, using_threads
 from ..training.trainer import Trainer
+from .advice import WarnsWhenUseless
 from .params import TRAINING_SEEDS, validate_params
 from .refit import KeepsStateOnFailure
 from .validation import check_input, check_names, note_precision, refuse_keras_pair
@@ -205,7 +206,7 @@ def expected_failed_checks(est: Any) -> dict[str, str]:
 _FLOPS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
-class NeuralEstimator(KeepsStateOnFailure, BaseEstimator):
+class NeuralEstimator(WarnsWhenUseless, KeepsStateOnFailure, BaseEstimator):
     """Base class of aekit's estimators (Autoencoder, Denoiser, AnomalyDetector, VAE, SeriesDetector).
 
     Subclasses declare ``parameters`` (their table in :mod:`aekit.estimators.params`), set

@@ -17,6 +17,14 @@ from typing import Any
 import numpy as np
 
 from ..data import RowStore
+
+# The checks of the history and the code's width alone (identity_code, never_improved,
+# overfitting): said here with the options typed, and by the estimators' fit with their parameters
+# (aekit.estimators.advice).
+from ..training.advice import as_option, own_args
+from ..training.advice import identity_code as identity_code
+from ..training.advice import never_improved as never_improved
+from ..training.advice import overfitting as overfitting
 from ..training.loop import FAR_ABOVE_ADAM, lower_lr
 
 # nats per image: a posterior this close to the prior carries almost nothing of x
@@ -24,40 +32,15 @@ KL_COLLAPSED = 0.5
 SPREAD_COLLAPSED = 0.25  # samples' per-pixel spread over the data's: below this they all look alike
 # reconstructions' per-pixel spread across inputs over the data's: below this every input comes back alike
 RECONSTRUCTIONS_ALIKE = 0.25
-OVERFIT_RATIO = 3.0  # final validation loss over final training loss: several times is overfitting
-OVERFIT_RISE = 1.3  # final validation loss over its best: rising again is overfitting
 ALARMS_MOST = 0.5  # share of a series' steps flagged: more is no longer an alarm
 # where the user's own network (--encoder/--decoder) is sized: the built-in network's options do not apply
-OWN_ARGS = "--encoder-args, --decoder-args"
+OWN_ARGS = own_args(as_option)
 
 
 def own_network(est: Any) -> bool:
     """Whether ``est`` trains the user's own encoder and decoder: the built-in network's options
     (``--latent-dim``, ``--hidden``, ``--channels``) are then no fix to advise."""
     return getattr(est, "encoder", None) is not None
-
-
-def never_improved(history: Sequence[dict], lr: Any) -> str | None:
-    """The validation loss of every epoch after the first is no better than the first's.
-
-    Examples
-    --------
-    >>> never_improved([{"val_loss": 1.0}, {"val_loss": 1.2}, {"val_loss": 1.1}], 1e-3) is not None
-    True
-    """
-    vals = [r.get("val_loss") for r in history]
-    vals = [float(v) for v in vals if v is not None]
-    if len(vals) < 3 or min(vals[1:]) < vals[0]:
-        return None
-    lower = (
-        f"a lower --lr (e.g. {lower_lr(float(lr)):g})"
-        if isinstance(lr, (int, float))
-        else "a lower --lr"
-    )
-    return (
-        f"the validation loss never improved on epoch 1's {vals[0]:.4g} over {len(vals)} epochs; "
-        f"the model learned nothing that holds on held-out data: try {lower}, or check the data"
-    )
 
 
 def lr_too_high(history: Sequence[dict], lr: Any) -> str | None:
@@ -180,68 +163,6 @@ def vae_collapsed(kl: float, spread: float, lr: Any, fix: str | None = None) -> 
     )
 
 
-def overfitting(history: Sequence[dict], own: bool = False, lr: Any = None) -> str | None:
-    """The validation loss ended several times the training loss, or rose well above its best
-    (``own``: the user's own network, sized by its own arguments). When the training loss rose
-    as well since the best epoch, the model did not learn its training rows by heart: the training
-    is unstable, and the fix is a lower learning rate (``lr``), not a smaller model.
-
-    Losses that can be negative or zero (none of aekit's) are left alone.
-
-    Examples
-    --------
-    >>> overfitting([{"train_loss": 0.01, "val_loss": 0.02}, {"train_loss": 0.0027, "val_loss": 0.0217}])[:26]
-    'the model learned the trai'
-    >>> overfitting([{"train_loss": 0.1, "val_loss": 0.12}, {"train_loss": 0.09, "val_loss": 0.11}]) is None
-    True
-    """
-    rows = [r for r in history if r.get("val_loss") is not None and r.get("train_loss") is not None]
-    if len(rows) < 2:
-        return None
-    train, val = float(rows[-1]["train_loss"]), float(rows[-1]["val_loss"])
-    best = min(float(r["val_loss"]) for r in rows)
-    if not (train > 0 and best > 0 and np.isfinite(val)):
-        return None
-    smaller = (
-        f"a smaller network ({OWN_ARGS})" if own else "a smaller model (--latent-dim, --hidden)"
-    )
-    fix = f"use {smaller}, more data, fewer --epochs, or --patience 5 (early stopping keeps the best epoch)"
-    at_best = float(min(rows, key=lambda r: float(r["val_loss"]))["train_loss"])
-    if (
-        val >= OVERFIT_RATIO * train or val >= OVERFIT_RISE * best
-    ) and train > OVERFIT_RISE * at_best:
-        return unstable(best, val, at_best, train, lr)
-    if val >= OVERFIT_RATIO * train:
-        return (
-            f"the model learned the training data by heart: validation loss {val:.4g} is "
-            f"{val / train:.1f}x the training loss {train:.4g} (overfitting); {fix}"
-        )
-    if len(rows) >= 5 and val >= OVERFIT_RISE * best:
-        return (
-            f"the validation loss rose from its best {best:.4g} to {val:.4g} while the training loss "
-            f"fell (overfitting); {fix}"
-        )
-    return None
-
-
-def unstable(best: float, val: float, at_best: float, train: float, lr: Any) -> str | None:
-    """The validation loss rose from its ``best`` to ``val`` and the training loss with it (from
-    ``at_best``, in the best epoch, to ``train``): the steps are too large for the loss to settle.
-
-    Examples
-    --------
-    >>> unstable(6.98, 8269, 15.06, 8277, 20.0)[-44:]
-    'lower the learning rate (--lr 20: try 0.001)'
-    """
-    number = isinstance(lr, (int, float)) and not isinstance(lr, bool)
-    lower = f" (--lr {lr:g}: try {lower_lr(float(lr)):g})" if number else " (--lr)"
-    return (
-        f"the validation loss rose from its best {best:.4g} to {val:.4g}, and the training loss rose "
-        f"too (from {at_best:.4g} to {train:.4g}): the training is unstable, not overfitting; "
-        f"lower the learning rate{lower}"
-    )
-
-
 def one_row_threshold(rule: str) -> str | None:
     """A detector's threshold from its one training row's own score: the model reconstructs that
     row exactly, so the threshold is about 0 and every new row that differs at all is flagged (its
@@ -258,30 +179,6 @@ def one_row_threshold(rule: str) -> str | None:
     return (
         "the threshold is the one training row's own score (about 0: the model reconstructs its "
         "one row): nearly every new row is flagged; train on more normal rows"
-    )
-
-
-def identity_code(latent: int, n_features: int, own: bool = False) -> str | None:
-    """The code is as wide as the input: the network can pass each value through (a copy);
-    ``own``: the code is what the user's own encoder returns.
-
-    Examples
-    --------
-    >>> identity_code(64, 9)[:40], identity_code(3, 9)
-    ('the code (64 numbers) is as wide as or w', None)
-    """
-    if latent < n_features:
-        return None
-    fix = (
-        f"make your encoder's code smaller than {n_features} numbers ({OWN_ARGS})"
-        if own
-        else f"use --latent-dim below {n_features} (the default, auto, picks the principal "
-        f"components that explain 90% of the variance)"
-    )
-    wide = "as wide as" if latent == n_features else "as wide as or wider than"
-    return (
-        f"the code ({latent} numbers) is {wide} the input ({n_features} features): the model "
-        f"can copy its input and has learned nothing about it; {fix}"
     )
 
 

@@ -10,8 +10,10 @@ Every file is written into the staging folder; only the commit makes the run vis
 
 from __future__ import annotations
 
+import contextlib
 import logging
-from collections.abc import Sequence
+import warnings
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +23,7 @@ from .._outputs import check_output
 from .._transaction import named_at
 from ..data import Data
 from ..data.tables import say_output_columns
-from ..errors import Diverged, RunFailure, UsageError, WriteFailure
+from ..errors import Diverged, QualityWarning, RunFailure, UsageError, WriteFailure
 from ..estimators.persistence import (
     CONFIG,
     estimator_class,
@@ -113,7 +115,8 @@ def _train(
         # Another process of a distributed run: rank 0 alone checks and writes the run folder; once it
         # has prepared the checkpoint to resume from, train beside it (if rank 0 fails, torchrun stops us).
         distributed.wait_for_main()
-        recipe.fit(est, train, val, Trainer(RunFolder(out).checkpoint_dir, resume=resume))
+        with _said_by_the_run():
+            recipe.fit(est, train, val, Trainer(RunFolder(out).checkpoint_dir, resume=resume))
         distributed.finish()  # wait for rank 0 to write the run
         return est, {}
 
@@ -270,13 +273,23 @@ def _tensorboard_log(folder: Path, val: Data):
     return TensorBoardLog(folder, labels=labels)
 
 
+@contextlib.contextmanager
+def _said_by_the_run() -> Iterator[None]:
+    """The estimators' own warnings of a useless model (:class:`QualityWarning`) unsaid: the run
+    says them, and more, with the options typed (``metrics.json``'s ``"warnings"``)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", QualityWarning)
+        yield
+
+
 def _fit(recipe, est, train: Data, val: Data, trainer: Trainer, run: RunFolder, kept: bytes | None):
     """Train; a failure before any epoch finished leaves nothing behind (a diverged run keeps its
     last good checkpoint, to resume with a lower learning rate), or, refusing to continue an
     interrupted training, leaves it as it was (``kept``: its config.json): its epochs were lost
     to a refused --batch-size, and the retry resumed at the refused settings."""
     try:
-        recipe.fit(est, train, val, trainer)
+        with _said_by_the_run():
+            recipe.fit(est, train, val, trainer)
     except (UsageError, RunFailure) as exc:  # data the model cannot take, a damaged checkpoint
         if not isinstance(exc, Diverged) and not run.worth_keeping():
             run.discard()  # nothing worth keeping: no epoch of its own, nor an interrupted run's
