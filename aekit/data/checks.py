@@ -338,12 +338,15 @@ def missing_label(v) -> bool:
 def first_bad_label(y: np.ndarray) -> str | None:
     """The first entry of the flat labels ``y`` that is not 0 or 1 (:func:`binary_mask`) in words:
     "a missing label (<NA>) at position 3" for None, NaN or pandas' NA (which the eye cannot find
-    in a column), else "the label 2"; None when every one is 0 or 1.
+    in a column), numbers written as text ("0"/"1" of a column read as text: "the label '1'" read
+    as if 1 were not allowed) as that, else "the label 2"; None when every one is 0 or 1.
 
     Examples
     --------
     >>> first_bad_label(np.array([0, True, None, 2], dtype=object))
     'a missing label (None) at position 2'
+    >>> first_bad_label(np.array(["1", "0", "1"]))
+    "text labels ('1', '0'), not numbers (convert them first: .astype(int))"
     """
     ok = binary_mask(y)
     if ok.all():
@@ -352,4 +355,17 @@ def first_bad_label(y: np.ndarray) -> str | None:
     value = y[i].item() if isinstance(y[i], np.generic) else y[i]
     if missing_label(value):
         return f"a missing label ({value!r}) at position {i}"
+    if isinstance(value, str) and _is_number(value):
+        values = (v.item() if isinstance(v, np.generic) else v for v in y[~ok])
+        texts = dict.fromkeys(v for v in values if isinstance(v, str))
+        shown = ", ".join(repr(t) for t in list(texts)[:3]) + (", ..." if len(texts) > 3 else "")
+        return f"text labels ({shown}), not numbers (convert them first: .astype(int))"
     return f"the label {value!r}"
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True

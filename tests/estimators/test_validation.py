@@ -195,3 +195,14 @@ def test_binary_labels_say_what_the_labels_are(y, says):
     with pytest.raises(DataError, match="shape \\(6, 2\\)|None|5 labels but there are 6 scores"):
         best_threshold(np.arange(6.0), y)
     np.testing.assert_array_equal(binary_labels(LABELS[:, None], 6), LABELS)  # a column is fine
+
+
+def test_labels_written_as_text_are_said_to_be_text():
+    """Probe 62 dtypes #13: "0"/"1" read as text were "the label '1'", as if 1 were not allowed."""
+    y = LABELS.astype(str)
+    with pytest.raises(DataError, match=r"^y holds text labels \('1', '0'\), not numbers .*astype"):
+        binary_labels(y, 6)
+    with pytest.raises(DataError, match=r"^y holds text labels \('1', '0'\)"):
+        best_threshold(np.arange(6.0), y)
+    with pytest.raises(DataError, match="holds the label 'anomaly'"):  # no numbers: as before
+        binary_labels(np.array(["anomaly"] + ["0"] * 5), 6)
