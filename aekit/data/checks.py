@@ -101,19 +101,35 @@ def check_exists(path: str | os.PathLike) -> None:
 def to_numpy(X, name: str) -> np.ndarray:
     """NumPy view of arrays, torch tensors (detached, on the CPU) and nested lists."""
     if hasattr(X, "detach") and hasattr(X, "cpu") and hasattr(X, "numpy"):  # a torch tensor
-        if "sparse" in str(X.layout):  # as SciPy sparse is where dense data is required
-            raise DataTypeError(
-                f"Sparse data was passed for {name}, but dense data is required: use "
-                f"{name}.to_dense()"
-            )
-        t = X.detach().cpu()
-        if t.is_floating_point():
-            t = t.float()  # bfloat16 and float16 have no or poor NumPy equivalents
-        return t.numpy()
+        return _tensor_numpy(X, name)
     try:
         return np.asarray(X)
     except (ValueError, TypeError) as exc:  # ragged nested lists
         raise fail(f"{name} cannot be read as an array: {exc}") from exc
+
+
+def _tensor_numpy(X, name: str) -> np.ndarray:
+    """A torch tensor as NumPy; what holds no array of values (sparse, nested, on the 'meta'
+    device) is one line, not torch's own error."""
+    if "sparse" in str(X.layout):  # as SciPy sparse is where dense data is required
+        raise DataTypeError(
+            f"Sparse data was passed for {name}, but dense data is required: use {name}.to_dense()"
+        )
+    if X.is_nested:
+        raise fail(
+            f"{name} is a nested tensor (samples of different shapes); expected one array of "
+            f"shape (n_samples, n_features): pad it first (torch.nested.to_padded_tensor)"
+        )
+    if X.is_meta:
+        raise fail(
+            f"{name} is a tensor on the 'meta' device, which holds no values; give a tensor "
+            f"with data (on the CPU or a GPU)"
+        )
+    # a conjugate's .imag is a lazily negated view, which .numpy() refuses
+    t = X.detach().cpu().resolve_conj().resolve_neg()
+    if t.is_floating_point():
+        t = t.float()  # bfloat16 and float16 have no or poor NumPy equivalents
+    return t.numpy()
 
 
 def refuse_channels_last(shape: tuple[int, ...], name: str) -> None:

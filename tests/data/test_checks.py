@@ -4,8 +4,19 @@ masked arrays, and how a label that is not 0 or 1 is said."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
+import torch
 
-from aekit.data.checks import first_bad_label
+from aekit.data.checks import first_bad_label, to_numpy
+from aekit.errors import DataError
+
+
+def test_to_numpy_refuses_tensors_with_no_values_in_one_line():
+    """Probe 62 dtypes #8: torch's NotImplementedError ("Cannot copy out of meta tensor")."""
+    with pytest.raises(DataError, match="^y is a tensor on the 'meta' device"):
+        to_numpy(torch.empty(3, device="meta"), "y")
+    negated = torch.complex(torch.zeros(2), -torch.ones(2)).conj().imag  # a lazy view
+    np.testing.assert_array_equal(to_numpy(negated, "X"), [1.0, 1.0])
 
 
 def test_numbers_written_as_text_are_said_to_be_text():

@@ -197,6 +197,20 @@ def test_binary_labels_say_what_the_labels_are(y, says):
     np.testing.assert_array_equal(binary_labels(LABELS[:, None], 6), LABELS)  # a column is fine
 
 
+def test_tensors_that_hold_no_values_are_refused_and_lazy_views_read(ae, X):
+    """Probe 62 dtypes #8: a 'meta' tensor and a nested one gave torch's own NotImplementedError or
+    "Internal error", and a conjugate's imaginary part (a lazily negated view) "Can't call numpy()"."""
+    with pytest.raises(DataError, match=r"^X is a tensor on the 'meta' device, which holds no"):
+        ae.transform(torch.empty(3, 5, device="meta"))
+    with pytest.raises(DataError, match=r"^Z is a tensor on the 'meta' device"):
+        ae.inverse_transform(torch.empty(3, 2, device="meta"))
+    nested = torch.nested.nested_tensor([torch.rand(5), torch.rand(4)])
+    with pytest.raises(DataError, match=r"^X is a nested tensor .*to_padded_tensor"):
+        ae.transform(nested)
+    z = torch.complex(torch.zeros(4, 5), -torch.from_numpy(X[:4])).conj()
+    np.testing.assert_array_equal(ae.transform(z.imag), ae.transform(X[:4]))
+
+
 def test_labels_written_as_text_are_said_to_be_text():
     """Probe 62 dtypes #13: "0"/"1" read as text were "the label '1'", as if 1 were not allowed."""
     y = LABELS.astype(str)
