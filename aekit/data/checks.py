@@ -127,8 +127,8 @@ def _tensor_numpy(X, name: str) -> np.ndarray:
         )
     # a conjugate's .imag is a lazily negated view, which .numpy() refuses
     t = X.detach().cpu().resolve_conj().resolve_neg()
-    if t.is_floating_point():
-        t = t.float()  # bfloat16 and float16 have no or poor NumPy equivalents
+    if t.is_floating_point() and t.dtype.itemsize < 4:
+        t = t.float()  # bfloat16 and float16 have no or poor NumPy equivalents; float64 stays
     return t.numpy()
 
 

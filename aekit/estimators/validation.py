@@ -232,9 +232,24 @@ def check_input(
     except (ValueError, TypeError) as exc:
         fitted = getattr(est, "feature_names_in_", None) if not reset else None
         raise _fail(exc, original, name, fitted) from None
-    if isinstance(original, np.ndarray) and original.dtype.kind == "f" and original.itemsize > 4:
-        check_underflow(original, X, name, None)  # float64 values that float32 holds as 0
+    _check_underflow(original, X, name)
     return SparseRows(X) if _is_sparse(X) else X
+
+
+def _check_underflow(original: Any, X: Any, name: str) -> None:
+    """:func:`~aekit.data.checks.check_underflow` of float64 values that float32 holds as 0: an
+    array (a tensor's or a list's too, as :func:`_as_array` made them), or a DataFrame column by
+    column (a frame of mixed dtypes is one array of objects)."""
+    if isinstance(original, np.ndarray) and original.dtype.kind == "f" and original.itemsize > 4:
+        check_underflow(original, X, name, None)
+    elif hasattr(original, "dtypes") and isinstance(X, np.ndarray) and X.ndim == 2:
+        for j, column in enumerate(original.columns):
+            values = np.asarray(original.iloc[:, j].to_numpy())
+            if values.dtype.kind == "f" and values.itemsize > 4 and len(values) == len(X):
+                at = f"at row {{}}, column {column!r}"
+                check_underflow(
+                    values[:, None], X[:, j : j + 1], name, lambda i, at=at: at.format(i[0])
+                )
 
 
 def check_names(X: Any, given: Any, name: str) -> list[str]:

@@ -11,6 +11,13 @@ from aekit.data.checks import first_bad_label, to_numpy
 from aekit.errors import DataError
 
 
+def test_to_numpy_keeps_a_float64_tensor_float64():
+    """Probe 62 dtypes #4: a float64 tensor became float32 before any check (1e-50 read as 0)."""
+    x = torch.tensor([[1e-50, 1.0]], dtype=torch.float64)
+    assert to_numpy(x, "X").dtype == np.float64 and to_numpy(x, "X")[0, 0] == 1e-50
+    assert to_numpy(x.to(torch.bfloat16), "X").dtype == np.float32  # no NumPy bfloat16
+
+
 def test_to_numpy_refuses_tensors_with_no_values_in_one_line():
     """Probe 62 dtypes #8: torch's NotImplementedError ("Cannot copy out of meta tensor")."""
     with pytest.raises(DataError, match="^y is a tensor on the 'meta' device"):

@@ -197,6 +197,21 @@ def test_binary_labels_say_what_the_labels_are(y, says):
     np.testing.assert_array_equal(binary_labels(LABELS[:, None], 6), LABELS)  # a column is fine
 
 
+def test_a_float64_tensor_gets_the_checks_of_its_numpy_array(caplog):
+    """Probe 62 dtypes #4: a float64 tensor was cast to float32 before any check, so a column of
+    1e-50 trained as zeros and epoch seconds lost their variation without a word; a float64
+    DataFrame had the precision note where the array is refused."""
+    rng = np.random.default_rng(0)
+    X = rng.random((50, 3))
+    X[:, 1] = rng.random(50) * 1e-50
+    for data in (torch.tensor(X), pd.DataFrame(X, columns=list("abc"))):
+        with pytest.raises(DataError, match=r"too small for float32 .* column"):
+            aekit.Autoencoder(latent_dim=2, epochs=1, device="cpu").fit(data)
+    X[:, 1] = 1.7e9 + rng.random(50) * 10
+    aekit.Autoencoder(latent_dim=2, epochs=1, device="cpu").fit(torch.tensor(X))
+    assert "all one value in float32" in caplog.text
+
+
 def test_tensors_that_hold_no_values_are_refused_and_lazy_views_read(ae, X):
     """Probe 62 dtypes #8: a 'meta' tensor and a nested one gave torch's own NotImplementedError or
     "Internal error", and a conjugate's imaginary part (a lazily negated view) "Can't call numpy()"."""
