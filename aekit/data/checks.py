@@ -99,9 +99,12 @@ def check_exists(path: str | os.PathLike) -> None:
 
 
 def to_numpy(X, name: str) -> np.ndarray:
-    """NumPy view of arrays, torch tensors (detached, on the CPU) and nested lists."""
+    """NumPy view of arrays, torch tensors (detached, on the CPU) and nested lists; a masked
+    array's masked entries as NaN (missing values, refused or named as any NaN is)."""
     if hasattr(X, "detach") and hasattr(X, "cpu") and hasattr(X, "numpy"):  # a torch tensor
         return _tensor_numpy(X, name)
+    if np.ma.isMaskedArray(X):
+        return masked_as_nan(X)
     try:
         return np.asarray(X)
     except (ValueError, TypeError) as exc:  # ragged nested lists
@@ -130,6 +133,22 @@ def _tensor_numpy(X, name: str) -> np.ndarray:
     if t.is_floating_point() and t.dtype.itemsize < 4:
         t = t.float()  # bfloat16 and float16 have no or poor NumPy equivalents; float64 stays
     return t.numpy()
+
+
+def masked_as_nan(X: np.ma.MaskedArray) -> np.ndarray:
+    """A NumPy masked array as a plain one, its masked entries NaN: a mask marks missing values
+    (a logger's -999 masked), and its stored values must not be read as numbers. Without masked
+    entries, its values as they are.
+
+    Examples
+    --------
+    >>> masked_as_nan(np.ma.masked_values([1.0, -999.0], -999.0)).tolist()
+    [1.0, nan]
+    """
+    if not np.ma.getmaskarray(X).any() or X.dtype.kind not in "biufc":
+        return np.asarray(np.ma.getdata(X))
+    values = X if X.dtype.kind in "fc" else X.astype(np.float64)
+    return np.asarray(values.filled(np.nan))
 
 
 def refuse_channels_last(shape: tuple[int, ...], name: str) -> None:

@@ -26,6 +26,7 @@ from ..data.checks import (
     check_precision,
     check_underflow,
     first_bad_label,
+    masked_as_nan,
     refuse_channels_last,
     to_numpy,
     unicode_forms,
@@ -140,6 +141,8 @@ def _as_array(X: Any, name: str) -> Any:
         values = coo.values().float() if coo.is_floating_point() else coo.values()
         rows, cols = coo.indices().numpy()
         return sp.coo_matrix((values.numpy(), (rows, cols)), shape=tuple(coo.shape))
+    if np.ma.isMaskedArray(X):  # np.asarray (check_array's) drops the mask
+        return masked_as_nan(X)
     if (hasattr(X, "ndim") and not hasattr(X, "detach")) or _is_sparse(X):
         return X
     array = to_numpy(X, name)

@@ -18,6 +18,13 @@ def test_to_numpy_keeps_a_float64_tensor_float64():
     assert to_numpy(x.to(torch.bfloat16), "X").dtype == np.float32  # no NumPy bfloat16
 
 
+def test_to_numpy_reads_a_masked_arrays_masked_entries_as_missing():
+    """Probe 62 dtypes #3: the mask was dropped, and the -999s under it read as numbers."""
+    masked = np.ma.masked_values(np.array([[1, -999], [3, 4]]), -999)
+    np.testing.assert_array_equal(to_numpy(masked, "X"), [[1.0, np.nan], [3.0, 4.0]])
+    assert to_numpy(np.ma.masked_array([[1, 2]]), "X").dtype.kind == "i"  # nothing masked
+
+
 def test_to_numpy_refuses_tensors_with_no_values_in_one_line():
     """Probe 62 dtypes #8: torch's NotImplementedError ("Cannot copy out of meta tensor")."""
     with pytest.raises(DataError, match="^y is a tensor on the 'meta' device"):

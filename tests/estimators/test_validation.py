@@ -197,6 +197,25 @@ def test_binary_labels_say_what_the_labels_are(y, says):
     np.testing.assert_array_equal(binary_labels(LABELS[:, None], 6), LABELS)  # a column is fine
 
 
+def test_a_masked_arrays_masked_entries_are_missing_values(X):
+    """Probe 62 dtypes #3: the mask was dropped, and a logger's -999 under it trained on and
+    scored (4.6e25, flagged). Masked entries are NaN now, refused with their place as NaN is."""
+    raw = np.clip(X, 0, 1)
+    raw[::10, 2] = -999.0
+    masked = np.ma.masked_values(raw, -999.0)
+    with pytest.raises(DataError, match=r"^Input X contains NaN .*first at index \(0, 2\)"):
+        aekit.Autoencoder(latent_dim=2, epochs=1, device="cpu").fit(masked)
+    ae = aekit.Autoencoder(latent_dim=2, epochs=1, device="cpu").fit(raw[1:10])
+    with pytest.raises(DataError, match=r"contains NaN .*first at index \(0, 2\)"):
+        ae.transform(np.ma.masked_values(raw[:4].astype(np.int64), -999))
+    unmasked = np.ma.masked_array(raw[1:10])  # nothing masked: its values, as before
+    np.testing.assert_array_equal(ae.transform(unmasked), ae.transform(raw[1:10]))
+    sd = aekit.SeriesDetector(window=8, epochs=1, device="cpu").fit(np.sin(np.arange(80) / 5))
+    series = np.ma.masked_values(np.where(np.arange(80) == 50, -999.0, np.sin(np.arange(80))), -999)
+    with pytest.raises(DataError, match=r"a gap \(NaN\) at step 50"):
+        sd.score_samples(series)
+
+
 def test_a_float64_tensor_gets_the_checks_of_its_numpy_array(caplog):
     """Probe 62 dtypes #4: a float64 tensor was cast to float32 before any check, so a column of
     1e-50 trained as zeros and epoch seconds lost their variation without a word; a float64
