@@ -221,6 +221,7 @@ def check_input(
     try:
         if reset is not None and _ndim(X) == 2:
             # Tables: record (fit) or check (fitted) n_features_in_ and feature_names_in_.
+            X = _named_as_text(est, X, reset)
             with warnings.catch_warnings():
                 # An array scored by a model fitted on named columns is taken in the training order:
                 # aekit's readers (CLI, recipes) select the columns by name before they pass arrays.
@@ -237,6 +238,21 @@ def check_input(
         raise _fail(exc, original, name, fitted) from None
     _check_underflow(original, X, name)
     return SparseRows(X) if _is_sparse(X) else X
+
+
+def _named_as_text(est: Any, X: Any, reset: bool) -> Any:
+    """A DataFrame whose column names are none of them text (integers from ``pd.DataFrame(array)``
+    or ``read_csv(header=None)``, a MultiIndex's tuples) with ``str`` of each as its names, so that
+    ``validate_data`` records them at ``fit`` and checks them later as it does text names, and as
+    the series detector checks its channels: it ignores other names, and a frame with reordered
+    columns was scored by position. Mixed text and other names stay scikit-learn's refusal; a
+    model fitted without names takes such a frame as an array. Other ``X`` as it is."""
+    columns = getattr(X, "columns", None)
+    if columns is None or not hasattr(X, "set_axis") or any(type(c) is str for c in columns):
+        return X
+    if not reset and getattr(est, "feature_names_in_", None) is None:
+        return X
+    return X.set_axis([str(c) for c in columns], axis=1)  # a view: no values copied
 
 
 def _check_underflow(original: Any, X: Any, name: str) -> None:
