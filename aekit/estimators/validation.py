@@ -90,15 +90,17 @@ def _fail(exc: Exception, X: Any, name: str, fitted: Any = None) -> DataError:
 
 def _with_the_column(message: str, frame: Any, name: str) -> str:
     """scikit-learn's or numpy's ``message`` about a DataFrame's values, with the column named:
-    a column of no numbers in place of numpy's words (400 characters of dtypes for a date column),
-    the first missing value's row and column after "contains NaN". Other messages as they are."""
+    a column of no numbers in place of numpy's or Python's words (400 characters of dtypes for a
+    date column, "float() argument must be ... not 'Period'", "setting an array element with a
+    sequence" for list cells), the first missing value's row and column after "contains NaN".
+    Messages on names and shapes as they are."""
     if "NaN" in message or "infinity" in message:
         kind, found = _frame_culprit(frame, name)
         return f"{message.rstrip('.')} ({found})" if kind == "value" else message
-    if "convert" in message or "dtype" in message.lower():
-        kind, found = _frame_culprit(frame, name)
-        return found if kind == "dtype" else message
-    return message
+    if "feature" in message or "sample(s)" in message:  # names, counts, shapes: scikit-learn's
+        return message
+    kind, found = _frame_culprit(frame, name)
+    return found if kind == "dtype" else message
 
 
 def _frame_culprit(frame: Any, name: str) -> tuple[str | None, str]:
@@ -156,11 +158,19 @@ def _as_array(X: Any, name: str) -> Any:
 def _refuse_dates(X: Any, name: str) -> None:
     """Dates and durations, refused as :func:`_frame_culprit` refuses a mixed frame's date column:
     a frame of dates only is one datetime64 array, which check_array would take as numbers (the
-    microseconds since 1970)."""
+    microseconds since 1970). A frame's complex column by its name, and a frame of no columns,
+    in words: check_array printed the frame whole, or said "at least one array or dtype"."""
     if hasattr(X, "columns") and hasattr(X, "dtypes"):
+        if not len(X.columns):
+            raise DataError(f"{name} has no columns; expected at least one feature")
         for column, dtype in zip(X.columns, X.dtypes):
             if getattr(dtype, "kind", "O") in "mM":
                 raise DataTypeError(_no_numbers(name, column, dtype))
+            if getattr(dtype, "kind", "O") == "c":
+                raise DataError(
+                    f"Complex data not supported: {name}'s column {column!r} has dtype {dtype}; "
+                    f"expected real numbers (take its real part or its absolute value first)"
+                )
     dtype = getattr(X, "dtype", None)
     if isinstance(dtype, np.dtype) and dtype.kind in "mM":
         raise DataTypeError(

@@ -271,6 +271,40 @@ def test_tensors_that_hold_no_values_are_refused_and_lazy_views_read(ae, X):
     np.testing.assert_array_equal(ae.transform(z.imag), ae.transform(X[:4]))
 
 
+def _arrow_list():
+    pa = pytest.importorskip("pyarrow")
+    return pd.ArrowDtype(pa.list_(pa.float64()))  # embeddings, as read from Parquet
+
+
+@pytest.mark.parametrize(
+    ("column", "says"),
+    [
+        (lambda x: x + 0j, r"^Complex data not supported: X's column 'b' has dtype complex64"),
+        (lambda x: pd.Series([pd.Period("2024-01", "M")] * len(x)), r"'b' has dtype period\[M\]"),
+        (lambda x: pd.array([pd.Interval(0, 1)] * len(x)), r"'b' has dtype interval"),
+        (lambda x: [[1.0, 2.0]] * len(x), r"'b' has dtype object; expected numbers"),
+        (
+            lambda x: pd.array([[1.0]] * len(x), dtype=_arrow_list()),
+            r"'b' has dtype list<item: double>\[pyarrow\]; expected numbers",
+        ),
+    ],
+    ids=["complex", "Period", "Interval", "list cells", "pyarrow list"],
+)
+def test_a_frame_column_of_no_real_numbers_is_named_with_its_dtype(X, column, says):
+    """Probe 62 dtypes #9: a complex column printed the frame itself, and Period, Interval or list
+    cells gave Python's or NumPy's words ("float() argument must be ...") with no column."""
+    frame = pd.DataFrame(X, columns=list("abcde"))
+    frame["b"] = column(X[:, 1])
+    with pytest.raises(ValueError, match=says) as info:
+        aekit.Autoencoder(latent_dim=2, epochs=1, device="cpu").fit(frame)
+    assert isinstance(info.value, DataError) and len(str(info.value)) < 200
+
+
+def test_a_frame_of_no_columns_is_said_to_have_none():
+    with pytest.raises(DataError, match="^X has no columns; expected at least one feature"):
+        aekit.Autoencoder(epochs=1).fit(pd.DataFrame(index=range(5)))
+
+
 def test_labels_written_as_text_are_said_to_be_text():
     """Probe 62 dtypes #13: "0"/"1" read as text were "the label '1'", as if 1 were not allowed."""
     y = LABELS.astype(str)
