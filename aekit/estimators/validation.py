@@ -37,6 +37,7 @@ from ..errors import ArgumentTypeError, DataError, DataTypeError, UsageError, on
 
 # scikit-learn may print the array into a message; aekit's stay one readable line
 MESSAGE_CHARS = 400
+FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 
 def _is_sparse(X: Any) -> bool:
@@ -59,21 +60,7 @@ def _fail(exc: Exception, X: Any, name: str, fitted: Any = None) -> DataError:
     if name != "X":
         message = re.sub(r"^(Input )?X\b", lambda m: (m[1] or "") + name, message)
     if "NaN" in message or "infinity" in message:
-        # "Input X contains NaN"; not the paragraph on imputers
-        message = message.split(". ")[0].rstrip(".")
-        arr = np.asarray(X) if isinstance(X, np.ndarray) else None
-        if arr is not None and arr.dtype.kind in "fc":
-            index = (
-                tuple(int(i) for i in np.argwhere(~np.isfinite(arr))[0])
-                if (~np.isfinite(arr)).any()
-                else None
-            )
-            if index is not None:
-                message = (
-                    message.rstrip(".")
-                    + f" (a non-finite value, first at index {index}: {arr[index]}); "
-                    f"expected finite numbers"
-                )
+        message = _not_finite(message, X, name)
     if hasattr(X, "columns") and hasattr(X, "dtypes"):  # a DataFrame: name the column
         message = _with_the_column(message, X, name)
     dtype = getattr(X, "dtype", None)
@@ -88,15 +75,47 @@ def _fail(exc: Exception, X: Any, name: str, fitted: Any = None) -> DataError:
     return (DataTypeError if isinstance(exc, TypeError) else DataError)(message)
 
 
+def _not_finite(message: str, X: Any, name: str) -> str:
+    """scikit-learn's "Input X contains NaN" (not the paragraph on imputers), with an array's first
+    non-finite value and its index; a float64 value past float32's range, which scikit-learn
+    calls "infinity or a value too large", said as that with its index."""
+    message = message.split(". ")[0].rstrip(".")
+    arr = np.asarray(X) if isinstance(X, np.ndarray) else None
+    if arr is None or arr.dtype.kind not in "fc":
+        return message
+    bad = ~np.isfinite(arr)
+    if bad.any():
+        index = tuple(int(i) for i in np.argwhere(bad)[0])
+        return (
+            f"{message} (a non-finite value, first at index {index}: {arr[index]}); "
+            f"expected finite numbers"
+        )
+    big = np.abs(arr) > FLOAT32_MAX
+    if big.any():
+        index = tuple(int(i) for i in np.argwhere(big)[0])
+        return _too_large(name, arr[index], f"at index {index}")
+    return message
+
+
+def _too_large(name: str, value: Any, where: str) -> str:
+    """The line for a value finite in float64 and past float32's range (as the readers say it)."""
+    return (
+        f"{name} has a value too large for float32 ({value:g}) {where}; aekit computes in "
+        f"float32 (up to 3.4e38): rescale it"
+    )
+
+
 def _with_the_column(message: str, frame: Any, name: str) -> str:
     """scikit-learn's or numpy's ``message`` about a DataFrame's values, with the column named:
     a column of no numbers in place of numpy's or Python's words (400 characters of dtypes for a
     date column, "float() argument must be ... not 'Period'", "setting an array element with a
-    sequence" for list cells), the first missing value's row and column after "contains NaN".
-    Messages on names and shapes as they are."""
+    sequence" for list cells), the first missing value's row and column after "contains NaN", a
+    value past float32's range by its row and column. Messages on names and shapes as they are."""
     if "NaN" in message or "infinity" in message:
         kind, found = _frame_culprit(frame, name)
-        return f"{message.rstrip('.')} ({found})" if kind == "value" else message
+        if kind == "value":
+            return f"{message.rstrip('.')} ({found})"
+        return _frame_too_large(frame, name) or message
     if "feature" in message or "sample(s)" in message:  # names, counts, shapes: scikit-learn's
         return message
     kind, found = _frame_culprit(frame, name)
@@ -120,6 +139,21 @@ def _frame_culprit(frame: Any, name: str) -> tuple[str | None, str]:
                 f"a non-finite value, first at row {row!r}, column {column!r}; expected finite numbers"
             )
     return None, ""
+
+
+def _frame_too_large(frame: Any, name: str) -> str | None:
+    """The line for a DataFrame's first value past float32's range, by its row and column; None
+    if there is none."""
+    for column in frame.columns:
+        try:
+            values = frame[column].to_numpy(dtype=np.float64, na_value=np.nan)
+        except (TypeError, ValueError):
+            continue
+        big = np.abs(values) > FLOAT32_MAX
+        if big.any():
+            i = int(np.flatnonzero(big)[0])
+            return _too_large(name, values[i], f"at row {frame.index[i]!r}, column {column!r}")
+    return None
 
 
 def _no_numbers(name: str, column: Any, dtype: Any) -> str:

@@ -305,6 +305,21 @@ def test_a_frame_of_no_columns_is_said_to_have_none():
         aekit.Autoencoder(epochs=1).fit(pd.DataFrame(index=range(5)))
 
 
+def test_a_value_past_float32s_range_is_said_so_with_its_place():
+    """Probe 62 dtypes #11: a float64 1e39 was "infinity or a value too large", with no place, in
+    data that hold no infinity (a real inf's place was said)."""
+    X = np.random.default_rng(0).random((40, 4))
+    X[37, 2] = 1e39
+    for data, where in [
+        (X, r"at index \(37, 2\)"),
+        (pd.DataFrame(X, columns=list("abcd")), "at row 37, column 'c'"),
+    ]:
+        with pytest.raises(
+            DataError, match=rf"^X has a value too large for float32 \(1e\+39\) {where}"
+        ):
+            aekit.Autoencoder(latent_dim=2, epochs=1, device="cpu").fit(data)
+
+
 def test_labels_written_as_text_are_said_to_be_text():
     """Probe 62 dtypes #13: "0"/"1" read as text were "the label '1'", as if 1 were not allowed."""
     y = LABELS.astype(str)
