@@ -99,21 +99,56 @@ def check_exists(path: str | os.PathLike) -> None:
 
 
 def to_numpy(X, name: str) -> np.ndarray:
-    """NumPy view of arrays, torch tensors (detached, on the CPU) and nested lists."""
+    """NumPy view of arrays, torch tensors (detached, on the CPU) and nested lists; a masked
+    array's masked entries as NaN (missing values, refused or named as any NaN is)."""
     if hasattr(X, "detach") and hasattr(X, "cpu") and hasattr(X, "numpy"):  # a torch tensor
-        if "sparse" in str(X.layout):  # as SciPy sparse is where dense data is required
-            raise DataTypeError(
-                f"Sparse data was passed for {name}, but dense data is required: use "
-                f"{name}.to_dense()"
-            )
-        t = X.detach().cpu()
-        if t.is_floating_point():
-            t = t.float()  # bfloat16 and float16 have no or poor NumPy equivalents
-        return t.numpy()
+        return _tensor_numpy(X, name)
+    if np.ma.isMaskedArray(X):
+        return masked_as_nan(X)
     try:
         return np.asarray(X)
     except (ValueError, TypeError) as exc:  # ragged nested lists
         raise fail(f"{name} cannot be read as an array: {exc}") from exc
+
+
+def _tensor_numpy(X, name: str) -> np.ndarray:
+    """A torch tensor as NumPy; what holds no array of values (sparse, nested, on the 'meta'
+    device) is one line, not torch's own error."""
+    if "sparse" in str(X.layout):  # as SciPy sparse is where dense data is required
+        raise DataTypeError(
+            f"Sparse data was passed for {name}, but dense data is required: use {name}.to_dense()"
+        )
+    if X.is_nested:
+        raise fail(
+            f"{name} is a nested tensor (samples of different shapes); expected one array of "
+            f"shape (n_samples, n_features): pad it first (torch.nested.to_padded_tensor)"
+        )
+    if X.is_meta:
+        raise fail(
+            f"{name} is a tensor on the 'meta' device, which holds no values; give a tensor "
+            f"with data (on the CPU or a GPU)"
+        )
+    # a conjugate's .imag is a lazily negated view, which .numpy() refuses
+    t = X.detach().cpu().resolve_conj().resolve_neg()
+    if t.is_floating_point() and t.dtype.itemsize < 4:
+        t = t.float()  # bfloat16 and float16 have no or poor NumPy equivalents; float64 stays
+    return t.numpy()
+
+
+def masked_as_nan(X: np.ma.MaskedArray) -> np.ndarray:
+    """A NumPy masked array as a plain one, its masked entries NaN: a mask marks missing values
+    (a logger's -999 masked), and its stored values must not be read as numbers. Without masked
+    entries, its values as they are.
+
+    Examples
+    --------
+    >>> masked_as_nan(np.ma.masked_values([1.0, -999.0], -999.0)).tolist()
+    [1.0, nan]
+    """
+    if not np.ma.getmaskarray(X).any() or X.dtype.kind not in "biufc":
+        return np.asarray(np.ma.getdata(X))
+    values = X if X.dtype.kind in "fc" else X.astype(np.float64)
+    return np.asarray(values.filled(np.nan))
 
 
 def refuse_channels_last(shape: tuple[int, ...], name: str) -> None:
@@ -338,12 +373,15 @@ def missing_label(v) -> bool:
 def first_bad_label(y: np.ndarray) -> str | None:
     """The first entry of the flat labels ``y`` that is not 0 or 1 (:func:`binary_mask`) in words:
     "a missing label (<NA>) at position 3" for None, NaN or pandas' NA (which the eye cannot find
-    in a column), else "the label 2"; None when every one is 0 or 1.
+    in a column), numbers written as text ("0"/"1" of a column read as text: "the label '1'" read
+    as if 1 were not allowed) as that, else "the label 2"; None when every one is 0 or 1.
 
     Examples
     --------
     >>> first_bad_label(np.array([0, True, None, 2], dtype=object))
     'a missing label (None) at position 2'
+    >>> first_bad_label(np.array(["1", "0", "1"]))
+    "text labels ('1', '0'), not numbers (convert them first: .astype(int))"
     """
     ok = binary_mask(y)
     if ok.all():
@@ -352,4 +390,17 @@ def first_bad_label(y: np.ndarray) -> str | None:
     value = y[i].item() if isinstance(y[i], np.generic) else y[i]
     if missing_label(value):
         return f"a missing label ({value!r}) at position {i}"
+    if isinstance(value, str) and _is_number(value):
+        values = (v.item() if isinstance(v, np.generic) else v for v in y[~ok])
+        texts = dict.fromkeys(v for v in values if isinstance(v, str))
+        shown = ", ".join(repr(t) for t in list(texts)[:3]) + (", ..." if len(texts) > 3 else "")
+        return f"text labels ({shown}), not numbers (convert them first: .astype(int))"
     return f"the label {value!r}"
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True

@@ -26,6 +26,7 @@ from ..data.checks import (
     check_precision,
     check_underflow,
     first_bad_label,
+    masked_as_nan,
     refuse_channels_last,
     to_numpy,
     unicode_forms,
@@ -36,6 +37,7 @@ from ..errors import ArgumentTypeError, DataError, DataTypeError, UsageError, on
 
 # scikit-learn may print the array into a message; aekit's stay one readable line
 MESSAGE_CHARS = 400
+FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 
 def _is_sparse(X: Any) -> bool:
@@ -58,21 +60,7 @@ def _fail(exc: Exception, X: Any, name: str, fitted: Any = None) -> DataError:
     if name != "X":
         message = re.sub(r"^(Input )?X\b", lambda m: (m[1] or "") + name, message)
     if "NaN" in message or "infinity" in message:
-        # "Input X contains NaN"; not the paragraph on imputers
-        message = message.split(". ")[0].rstrip(".")
-        arr = np.asarray(X) if isinstance(X, np.ndarray) else None
-        if arr is not None and arr.dtype.kind in "fc":
-            index = (
-                tuple(int(i) for i in np.argwhere(~np.isfinite(arr))[0])
-                if (~np.isfinite(arr)).any()
-                else None
-            )
-            if index is not None:
-                message = (
-                    message.rstrip(".")
-                    + f" (a non-finite value, first at index {index}: {arr[index]}); "
-                    f"expected finite numbers"
-                )
+        message = _not_finite(message, X, name)
     if hasattr(X, "columns") and hasattr(X, "dtypes"):  # a DataFrame: name the column
         message = _with_the_column(message, X, name)
     dtype = getattr(X, "dtype", None)
@@ -87,17 +75,51 @@ def _fail(exc: Exception, X: Any, name: str, fitted: Any = None) -> DataError:
     return (DataTypeError if isinstance(exc, TypeError) else DataError)(message)
 
 
+def _not_finite(message: str, X: Any, name: str) -> str:
+    """scikit-learn's "Input X contains NaN" (not the paragraph on imputers), with an array's first
+    non-finite value and its index; a float64 value past float32's range, which scikit-learn
+    calls "infinity or a value too large", said as that with its index."""
+    message = message.split(". ")[0].rstrip(".")
+    arr = np.asarray(X) if isinstance(X, np.ndarray) else None
+    if arr is None or arr.dtype.kind not in "fc":
+        return message
+    bad = ~np.isfinite(arr)
+    if bad.any():
+        index = tuple(int(i) for i in np.argwhere(bad)[0])
+        return (
+            f"{message} (a non-finite value, first at index {index}: {arr[index]}); "
+            f"expected finite numbers"
+        )
+    big = np.abs(arr) > FLOAT32_MAX
+    if big.any():
+        index = tuple(int(i) for i in np.argwhere(big)[0])
+        return _too_large(name, arr[index], f"at index {index}")
+    return message
+
+
+def _too_large(name: str, value: Any, where: str) -> str:
+    """The line for a value finite in float64 and past float32's range (as the readers say it)."""
+    return (
+        f"{name} has a value too large for float32 ({value:g}) {where}; aekit computes in "
+        f"float32 (up to 3.4e38): rescale it"
+    )
+
+
 def _with_the_column(message: str, frame: Any, name: str) -> str:
     """scikit-learn's or numpy's ``message`` about a DataFrame's values, with the column named:
-    a column of no numbers in place of numpy's words (400 characters of dtypes for a date column),
-    the first missing value's row and column after "contains NaN". Other messages as they are."""
+    a column of no numbers in place of numpy's or Python's words (400 characters of dtypes for a
+    date column, "float() argument must be ... not 'Period'", "setting an array element with a
+    sequence" for list cells), the first missing value's row and column after "contains NaN", a
+    value past float32's range by its row and column. Messages on names and shapes as they are."""
     if "NaN" in message or "infinity" in message:
         kind, found = _frame_culprit(frame, name)
-        return f"{message.rstrip('.')} ({found})" if kind == "value" else message
-    if "convert" in message or "dtype" in message.lower():
-        kind, found = _frame_culprit(frame, name)
-        return found if kind == "dtype" else message
-    return message
+        if kind == "value":
+            return f"{message.rstrip('.')} ({found})"
+        return _frame_too_large(frame, name) or message
+    if "feature" in message or "sample(s)" in message:  # names, counts, shapes: scikit-learn's
+        return message
+    kind, found = _frame_culprit(frame, name)
+    return found if kind == "dtype" else message
 
 
 def _frame_culprit(frame: Any, name: str) -> tuple[str | None, str]:
@@ -117,6 +139,21 @@ def _frame_culprit(frame: Any, name: str) -> tuple[str | None, str]:
                 f"a non-finite value, first at row {row!r}, column {column!r}; expected finite numbers"
             )
     return None, ""
+
+
+def _frame_too_large(frame: Any, name: str) -> str | None:
+    """The line for a DataFrame's first value past float32's range, by its row and column; None
+    if there is none."""
+    for column in frame.columns:
+        try:
+            values = frame[column].to_numpy(dtype=np.float64, na_value=np.nan)
+        except (TypeError, ValueError):
+            continue
+        big = np.abs(values) > FLOAT32_MAX
+        if big.any():
+            i = int(np.flatnonzero(big)[0])
+            return _too_large(name, values[i], f"at row {frame.index[i]!r}, column {column!r}")
+    return None
 
 
 def _no_numbers(name: str, column: Any, dtype: Any) -> str:
@@ -140,6 +177,8 @@ def _as_array(X: Any, name: str) -> Any:
         values = coo.values().float() if coo.is_floating_point() else coo.values()
         rows, cols = coo.indices().numpy()
         return sp.coo_matrix((values.numpy(), (rows, cols)), shape=tuple(coo.shape))
+    if np.ma.isMaskedArray(X):  # np.asarray (check_array's) drops the mask
+        return masked_as_nan(X)
     if (hasattr(X, "ndim") and not hasattr(X, "detach")) or _is_sparse(X):
         return X
     array = to_numpy(X, name)
@@ -153,11 +192,19 @@ def _as_array(X: Any, name: str) -> Any:
 def _refuse_dates(X: Any, name: str) -> None:
     """Dates and durations, refused as :func:`_frame_culprit` refuses a mixed frame's date column:
     a frame of dates only is one datetime64 array, which check_array would take as numbers (the
-    microseconds since 1970)."""
+    microseconds since 1970). A frame's complex column by its name, and a frame of no columns,
+    in words: check_array printed the frame whole, or said "at least one array or dtype"."""
     if hasattr(X, "columns") and hasattr(X, "dtypes"):
+        if not len(X.columns):
+            raise DataError(f"{name} has no columns; expected at least one feature")
         for column, dtype in zip(X.columns, X.dtypes):
             if getattr(dtype, "kind", "O") in "mM":
                 raise DataTypeError(_no_numbers(name, column, dtype))
+            if getattr(dtype, "kind", "O") == "c":
+                raise DataError(
+                    f"Complex data not supported: {name}'s column {column!r} has dtype {dtype}; "
+                    f"expected real numbers (take its real part or its absolute value first)"
+                )
     dtype = getattr(X, "dtype", None)
     if isinstance(dtype, np.dtype) and dtype.kind in "mM":
         raise DataTypeError(
@@ -218,6 +265,7 @@ def check_input(
     try:
         if reset is not None and _ndim(X) == 2:
             # Tables: record (fit) or check (fitted) n_features_in_ and feature_names_in_.
+            X = _named_as_text(est, X, reset)
             with warnings.catch_warnings():
                 # An array scored by a model fitted on named columns is taken in the training order:
                 # aekit's readers (CLI, recipes) select the columns by name before they pass arrays.
@@ -232,9 +280,39 @@ def check_input(
     except (ValueError, TypeError) as exc:
         fitted = getattr(est, "feature_names_in_", None) if not reset else None
         raise _fail(exc, original, name, fitted) from None
-    if isinstance(original, np.ndarray) and original.dtype.kind == "f" and original.itemsize > 4:
-        check_underflow(original, X, name, None)  # float64 values that float32 holds as 0
+    _check_underflow(original, X, name)
     return SparseRows(X) if _is_sparse(X) else X
+
+
+def _named_as_text(est: Any, X: Any, reset: bool) -> Any:
+    """A DataFrame whose column names are none of them text (integers from ``pd.DataFrame(array)``
+    or ``read_csv(header=None)``, a MultiIndex's tuples) with ``str`` of each as its names, so that
+    ``validate_data`` records them at ``fit`` and checks them later as it does text names, and as
+    the series detector checks its channels: it ignores other names, and a frame with reordered
+    columns was scored by position. Mixed text and other names stay scikit-learn's refusal; a
+    model fitted without names takes such a frame as an array. Other ``X`` as it is."""
+    columns = getattr(X, "columns", None)
+    if columns is None or not hasattr(X, "set_axis") or any(type(c) is str for c in columns):
+        return X
+    if not reset and getattr(est, "feature_names_in_", None) is None:
+        return X
+    return X.set_axis([str(c) for c in columns], axis=1)  # a view: no values copied
+
+
+def _check_underflow(original: Any, X: Any, name: str) -> None:
+    """:func:`~aekit.data.checks.check_underflow` of float64 values that float32 holds as 0: an
+    array (a tensor's or a list's too, as :func:`_as_array` made them), or a DataFrame column by
+    column (a frame of mixed dtypes is one array of objects)."""
+    if isinstance(original, np.ndarray) and original.dtype.kind == "f" and original.itemsize > 4:
+        check_underflow(original, X, name, None)
+    elif hasattr(original, "dtypes") and isinstance(X, np.ndarray) and X.ndim == 2:
+        for j, column in enumerate(original.columns):
+            values = np.asarray(original.iloc[:, j].to_numpy())
+            if values.dtype.kind == "f" and values.itemsize > 4 and len(values) == len(X):
+                at = f"at row {{}}, column {column!r}"
+                check_underflow(
+                    values[:, None], X[:, j : j + 1], name, lambda i, at=at: at.format(i[0])
+                )
 
 
 def check_names(X: Any, given: Any, name: str) -> list[str]:

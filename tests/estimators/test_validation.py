@@ -195,3 +195,137 @@ def test_binary_labels_say_what_the_labels_are(y, says):
     with pytest.raises(DataError, match="shape \\(6, 2\\)|None|5 labels but there are 6 scores"):
         best_threshold(np.arange(6.0), y)
     np.testing.assert_array_equal(binary_labels(LABELS[:, None], 6), LABELS)  # a column is fine
+
+
+@pytest.mark.parametrize(
+    "columns",
+    [None, pd.MultiIndex.from_tuples([("g", c) for c in "abcde"])],
+    ids=["integers", "MultiIndex"],
+)
+def test_a_frame_with_names_other_than_text_is_checked_by_name(X, columns):
+    """Probe 62 dtypes #1: pd.DataFrame(array) or a MultiIndex recorded its names as text, yet
+    scikit-learn ignores names other than text: reordered or renamed columns were scored by
+    position (a swap moved the share flagged from 1% to 95%). The Denoiser recorded none."""
+    frame = pd.DataFrame(np.clip(X, 0, 1), columns=columns)
+    names = [str(c) for c in frame.columns]
+    for est in (
+        aekit.AnomalyDetector(hidden=(4,), latent_dim=2, epochs=1, members=1, device="cpu"),
+        aekit.Denoiser(channels=(4,), epochs=1, device="cpu"),
+    ):
+        est.fit(frame)
+        assert list(est.feature_names_in_) == names
+        score = est.transform if isinstance(est, aekit.Denoiser) else est.score_samples
+        for other in (frame[frame.columns[::-1]], frame.set_axis(range(10, 15), axis=1)):
+            with pytest.raises(DataError, match="The feature names should match"):
+                score(other)
+        np.testing.assert_array_equal(score(frame), score(frame.to_numpy()))
+    ae = aekit.Autoencoder(latent_dim=2, epochs=1, device="cpu").fit(X)  # no names: by position
+    np.testing.assert_array_equal(ae.transform(pd.DataFrame(X)), ae.transform(X))
+
+
+def test_a_masked_arrays_masked_entries_are_missing_values(X):
+    """Probe 62 dtypes #3: the mask was dropped, and a logger's -999 under it trained on and
+    scored (4.6e25, flagged). Masked entries are NaN now, refused with their place as NaN is."""
+    raw = np.clip(X, 0, 1)
+    raw[::10, 2] = -999.0
+    masked = np.ma.masked_values(raw, -999.0)
+    with pytest.raises(DataError, match=r"^Input X contains NaN .*first at index \(0, 2\)"):
+        aekit.Autoencoder(latent_dim=2, epochs=1, device="cpu").fit(masked)
+    ae = aekit.Autoencoder(latent_dim=2, epochs=1, device="cpu").fit(raw[1:10])
+    with pytest.raises(DataError, match=r"contains NaN .*first at index \(0, 2\)"):
+        ae.transform(np.ma.masked_values(raw[:4].astype(np.int64), -999))
+    unmasked = np.ma.masked_array(raw[1:10])  # nothing masked: its values, as before
+    np.testing.assert_array_equal(ae.transform(unmasked), ae.transform(raw[1:10]))
+    sd = aekit.SeriesDetector(window=8, epochs=1, device="cpu").fit(np.sin(np.arange(80) / 5))
+    series = np.ma.masked_values(np.where(np.arange(80) == 50, -999.0, np.sin(np.arange(80))), -999)
+    with pytest.raises(DataError, match=r"a gap \(NaN\) at step 50"):
+        sd.score_samples(series)
+
+
+def test_a_float64_tensor_gets_the_checks_of_its_numpy_array(caplog):
+    """Probe 62 dtypes #4: a float64 tensor was cast to float32 before any check, so a column of
+    1e-50 trained as zeros and epoch seconds lost their variation without a word; a float64
+    DataFrame had the precision note where the array is refused."""
+    rng = np.random.default_rng(0)
+    X = rng.random((50, 3))
+    X[:, 1] = rng.random(50) * 1e-50
+    for data in (torch.tensor(X), pd.DataFrame(X, columns=list("abc"))):
+        with pytest.raises(DataError, match=r"too small for float32 .* column"):
+            aekit.Autoencoder(latent_dim=2, epochs=1, device="cpu").fit(data)
+    X[:, 1] = 1.7e9 + rng.random(50) * 10
+    aekit.Autoencoder(latent_dim=2, epochs=1, device="cpu").fit(torch.tensor(X))
+    assert "all one value in float32" in caplog.text
+
+
+def test_tensors_that_hold_no_values_are_refused_and_lazy_views_read(ae, X):
+    """Probe 62 dtypes #8: a 'meta' tensor and a nested one gave torch's own NotImplementedError or
+    "Internal error", and a conjugate's imaginary part (a lazily negated view) "Can't call numpy()"."""
+    with pytest.raises(DataError, match=r"^X is a tensor on the 'meta' device, which holds no"):
+        ae.transform(torch.empty(3, 5, device="meta"))
+    with pytest.raises(DataError, match=r"^Z is a tensor on the 'meta' device"):
+        ae.inverse_transform(torch.empty(3, 2, device="meta"))
+    nested = torch.nested.nested_tensor([torch.rand(5), torch.rand(4)])
+    with pytest.raises(DataError, match=r"^X is a nested tensor .*to_padded_tensor"):
+        ae.transform(nested)
+    z = torch.complex(torch.zeros(4, 5), -torch.from_numpy(X[:4])).conj()
+    np.testing.assert_array_equal(ae.transform(z.imag), ae.transform(X[:4]))
+
+
+def _arrow_list():
+    pa = pytest.importorskip("pyarrow")
+    return pd.ArrowDtype(pa.list_(pa.float64()))  # embeddings, as read from Parquet
+
+
+@pytest.mark.parametrize(
+    ("column", "says"),
+    [
+        (lambda x: x + 0j, r"^Complex data not supported: X's column 'b' has dtype complex64"),
+        (lambda x: pd.Series([pd.Period("2024-01", "M")] * len(x)), r"'b' has dtype period\[M\]"),
+        (lambda x: pd.array([pd.Interval(0, 1)] * len(x)), r"'b' has dtype interval"),
+        (lambda x: [[1.0, 2.0]] * len(x), r"'b' has dtype object; expected numbers"),
+        (
+            lambda x: pd.array([[1.0]] * len(x), dtype=_arrow_list()),
+            r"'b' has dtype list<item: double>\[pyarrow\]; expected numbers",
+        ),
+    ],
+    ids=["complex", "Period", "Interval", "list cells", "pyarrow list"],
+)
+def test_a_frame_column_of_no_real_numbers_is_named_with_its_dtype(X, column, says):
+    """Probe 62 dtypes #9: a complex column printed the frame itself, and Period, Interval or list
+    cells gave Python's or NumPy's words ("float() argument must be ...") with no column."""
+    frame = pd.DataFrame(X, columns=list("abcde"))
+    frame["b"] = column(X[:, 1])
+    with pytest.raises(ValueError, match=says) as info:
+        aekit.Autoencoder(latent_dim=2, epochs=1, device="cpu").fit(frame)
+    assert isinstance(info.value, DataError) and len(str(info.value)) < 200
+
+
+def test_a_frame_of_no_columns_is_said_to_have_none():
+    with pytest.raises(DataError, match="^X has no columns; expected at least one feature"):
+        aekit.Autoencoder(epochs=1).fit(pd.DataFrame(index=range(5)))
+
+
+def test_a_value_past_float32s_range_is_said_so_with_its_place():
+    """Probe 62 dtypes #11: a float64 1e39 was "infinity or a value too large", with no place, in
+    data that hold no infinity (a real inf's place was said)."""
+    X = np.random.default_rng(0).random((40, 4))
+    X[37, 2] = 1e39
+    for data, where in [
+        (X, r"at index \(37, 2\)"),
+        (pd.DataFrame(X, columns=list("abcd")), "at row 37, column 'c'"),
+    ]:
+        with pytest.raises(
+            DataError, match=rf"^X has a value too large for float32 \(1e\+39\) {where}"
+        ):
+            aekit.Autoencoder(latent_dim=2, epochs=1, device="cpu").fit(data)
+
+
+def test_labels_written_as_text_are_said_to_be_text():
+    """Probe 62 dtypes #13: "0"/"1" read as text were "the label '1'", as if 1 were not allowed."""
+    y = LABELS.astype(str)
+    with pytest.raises(DataError, match=r"^y holds text labels \('1', '0'\), not numbers .*astype"):
+        binary_labels(y, 6)
+    with pytest.raises(DataError, match=r"^y holds text labels \('1', '0'\)"):
+        best_threshold(np.arange(6.0), y)
+    with pytest.raises(DataError, match="holds the label 'anomaly'"):  # no numbers: as before
+        binary_labels(np.array(["anomaly"] + ["0"] * 5), 6)
