@@ -280,6 +280,11 @@ def check_input(
     except (ValueError, TypeError) as exc:
         fitted = getattr(est, "feature_names_in_", None) if not reset else None
         raise _fail(exc, original, name, fitted) from None
+    if not _is_sparse(X) and 0 in X.shape[1:]:  # scikit-learn checks a table's width alone
+        raise DataError(
+            f"{name} has shape {X.shape}: samples of no values (an axis of size 0); expected "
+            f"samples of at least one value each"
+        )
     _check_underflow(original, X, name)
     return SparseRows(X) if _is_sparse(X) else X
 

@@ -164,9 +164,15 @@ def image_autoencoder(
     torch.Size([2, 1, 28, 28])
     """
     if len(input_shape) != 3:
+        shape = tuple(int(d) for d in input_shape)
+        fix = (  # grayscale images without their channel axis, as (n, H, W) batches come
+            f"add the channel axis: X[:, None] gives samples of shape (1, {shape[0]}, {shape[1]})"
+            if len(shape) == 2
+            else "use architecture='dense'"
+        )
         raise DataError(
             f"a 2-D convolutional model takes samples that are images (n, C, H, W), got samples of "
-            f"shape {tuple(input_shape)}; use architecture='dense'"
+            f"shape {shape}; {fix}"
         )
     c, h, w = (int(d) for d in input_shape)
     return ConvAutoencoder(

@@ -198,9 +198,16 @@ def signal_autoencoder(
     torch.Size([2, 140])
     """
     if len(input_shape) != 1:
+        shape = tuple(int(d) for d in input_shape)
+        # one signal with an axis of 1 ((n, 1, L) as PyTorch holds it, (n, L, 1) as Keras does)
+        fix = (
+            f"drop the axis of 1: X.reshape(len(X), -1) gives samples of shape ({max(shape)},)"
+            if len(shape) == 2 and 1 in shape
+            else "use architecture='dense'"
+        )
         raise DataError(
             f"a 1-D convolutional model takes samples that are one signal (n, length), got samples of "
-            f"shape {tuple(input_shape)}; use architecture='dense'"
+            f"shape {shape}; {fix}"
         )
     return SignalConv1dAutoencoder(
         Conv1dConfig(

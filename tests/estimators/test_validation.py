@@ -329,3 +329,17 @@ def test_labels_written_as_text_are_said_to_be_text():
         best_threshold(np.arange(6.0), y)
     with pytest.raises(DataError, match="holds the label 'anomaly'"):  # no numbers: as before
         binary_labels(np.array(["anomaly"] + ["0"] * 5), 6)
+
+
+def test_samples_of_no_values_are_refused_by_every_estimator():
+    """probe 62 shapes #3: an image batch with an axis of size 0 ((10, 1, 0, 5), an empty crop)
+    got NumPy's IndexError or ValueError, or "its samples are all the same"."""
+    empty = np.zeros((10, 1, 0, 5), np.float32)
+    for est in (
+        aekit.AnomalyDetector(epochs=1),
+        aekit.Denoiser(epochs=1),
+        aekit.VAE(epochs=1),
+        aekit.Autoencoder(epochs=1),
+    ):
+        with pytest.raises(DataError, match=r"X has shape \(10, 1, 0, 5\): samples of no values"):
+            est.fit(empty)

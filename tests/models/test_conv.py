@@ -86,5 +86,8 @@ def test_bad_config():
         ConvAutoencoder(ConvConfig(in_channels=1, latent_dim=4))  # no image size
     with pytest.raises(DataError, match="use architecture='dense'"):
         image_autoencoder((28,), (8,), 4)
+    # probe 62 shapes #4: a grayscale batch (n, H, W) was told to drop the convolutions
+    with pytest.raises(DataError, match=r"shape \(16, 12\); add the channel axis: X\[:, None\] gi"):
+        image_autoencoder((16, 12), (8,), 4)
     with pytest.raises(ValueError):
         ConvAutoencoder(ConvConfig(in_channels=1, stride=1, kernel_size=2))

@@ -6,7 +6,13 @@ import pytest
 import torch
 from torch import nn
 
-from aekit.models.conv1d import Conv1dAutoencoder, Conv1dConfig, SignalConv1dAutoencoder
+from aekit.errors import DataError
+from aekit.models.conv1d import (
+    Conv1dAutoencoder,
+    Conv1dConfig,
+    SignalConv1dAutoencoder,
+    signal_autoencoder,
+)
 
 
 def test_default_layout_and_shapes():
@@ -80,3 +86,13 @@ def test_bad_config(config):
         Conv1dAutoencoder(Conv1dConfig(**config))
     with pytest.raises(ValueError):
         SignalConv1dAutoencoder(Conv1dConfig(in_channels=2))
+
+
+@pytest.mark.parametrize("shape", [(1, 40), (40, 1)])
+def test_one_signal_with_an_axis_of_one_is_told_the_reshape(shape):
+    """probe 62 shapes #4: (n, 1, L) and (n, L, 1), the usual one-channel layouts, were told to
+    use architecture='dense'."""
+    with pytest.raises(DataError, match=r"drop the axis of 1: X.reshape\(len\(X\), -1\) gives"):
+        signal_autoencoder(shape, (8,), 4)
+    with pytest.raises(DataError, match="use architecture='dense'"):
+        signal_autoencoder((3, 40), (8,), 4)  # several channels: no reshape makes them one signal

@@ -43,6 +43,7 @@ from .inputs import (
     check_channel_names,
     check_columns,
     check_not_constant,
+    check_steps_by_channels,
     numbered_chunks,
 )
 from .metrics import series_metrics
@@ -391,6 +392,7 @@ class SeriesDetector(SeriesAlarms, NeuralEstimator):
         self.check_params()
         channel_names = column_names(X, channel_names)
         x = as_series(X)
+        check_steps_by_channels(x, channel_names)
         check_channel_names(channel_names, x.shape[1])
         x, tail = self._split_calibration(x)
         check_not_constant(x, channel_names)

@@ -179,6 +179,19 @@ def check_not_constant(x: np.ndarray, channel_names: Sequence[str] | None) -> No
         )
 
 
+def check_steps_by_channels(x: np.ndarray, names: Sequence[Any] | None) -> None:
+    """A training stretch ``x`` of more channels than steps: a recording held as (channels, steps),
+    as MNE and ``np.stack(channels)`` give it, was fitted as a few steps of thousands of channels
+    and scored with one score per channel. Channel ``names`` (a DataFrame's columns, a file's
+    header) say which axis the channels are, so such a stretch is taken as it is."""
+    steps, channels = x.shape
+    if channels > steps and names is None:
+        raise DataError(
+            f"X has shape ({steps}, {channels}): {steps} steps of {channels} channels, more channels "
+            f"than steps; a series is (steps, channels): if yours is (channels, steps), pass X.T"
+        )
+
+
 def check_channel_names(names: Sequence[Any] | None, channels: int) -> None:
     """Channel names given at ``fit``: one per channel, none twice (one line otherwise)."""
     if names is None:

@@ -266,6 +266,18 @@ def test_numbers_of_several_numpy_dtypes_are_read_and_a_date_column_named(fitted
         aekit.SeriesDetector(window=PERIOD, epochs=1).fit(v for v in x)
 
 
+def test_a_recording_held_as_channels_by_steps_is_refused_with_the_fix():
+    """probe 62 shapes #2: (64, 2000), as MNE and np.stack(channels) give a recording, was fitted
+    as 64 steps of 2000 channels and scored with 64 scores, without a word."""
+    pd = pytest.importorskip("pandas")
+    x = np.sin(np.arange(200) / 9)[None, :] * np.arange(1, 41)[:, None]  # 40 channels x 200 steps
+    with pytest.raises(DataError, match=r"X has shape \(40, 200\): 40 steps of 200 ch.*pass X.T"):
+        aekit.SeriesDetector(window=5, epochs=1).fit(x)
+    wide = pd.DataFrame(x)  # columns name the channels: taken as they are
+    assert aekit.SeriesDetector(window=5, epochs=1).fit(wide).n_features_in_ == 200
+    assert aekit.SeriesDetector(window=5, epochs=1).fit(x.T).n_features_in_ == 40
+
+
 def test_a_chunks_messages_count_steps_from_the_series_start(fitted):
     x, _ = sine_series(300, kind="none")
     late = x[150:].copy()
