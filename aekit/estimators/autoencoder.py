@@ -23,7 +23,13 @@ from .base import (
 )
 from .losses import per_sample_error, reconstruction_loss
 from .preprocessing import Scaler
-from .validation import FeatureNamesOut, refuse_identical_rows, say_target_unused
+from .validation import (
+    PIXELS_FROM,
+    FeatureNamesOut,
+    outside_unit_range,
+    refuse_identical_rows,
+    say_target_unused,
+)
 
 # latent_dim="auto" on a table: the principal components that explain this much of the variance
 AUTO_VARIANCE = 0.9
@@ -318,6 +324,9 @@ class Autoencoder(FeatureNamesOut, TransformerMixin, NeuralEstimator):
             return a
 
         X = self._validate_fit_input(X, check=track)
+        self._input_range = tuple(
+            bounds
+        )  # a model of [0, 1] refuses 8-bit pixels (_takes_unit_range)
         self._refuse_untrainable(X)
         self._record_feature_names(feature_names)
         kind = (
@@ -398,7 +407,33 @@ class Autoencoder(FeatureNamesOut, TransformerMixin, NeuralEstimator):
             Xs = self.scaler_.transform(first) if self.scaler_.kind != "none" else first
         return auto_latent_dim(Xs, len(self.input_shape_))
 
-    # ---- scaling: every method takes and returns the input's units ------------------------------
+    # ---- inputs and scaling: every method takes and returns the input's units -------------------
+    def _validate_input(self, X: Any, name: str = "X") -> Any:
+        X = super()._validate_input(X, name)
+        if not is_row_store(X) and self._takes_unit_range():
+            lo, hi = float(X.min()), float(X.max())
+            # 8-bit pixels (a uint8 .npy, an image from PIL) were encoded 255x off without a word;
+            # other values past [0, 1] are taken as before: a table's new rows may stray past it
+            if lo >= 0 and PIXELS_FROM < hi <= 255:
+                raise outside_unit_range(
+                    lo, hi, name, "this Autoencoder (trained with a sigmoid output)", None
+                )
+        return X
+
+    def _takes_unit_range(self) -> bool:
+        """Whether the model is one of values in [0, 1], as a Denoiser with a sigmoid output is:
+        unscaled, a sigmoid output of its own network, trained on values in [0, 1]. Models saved
+        before the training range was recorded: "auto" picked no scaler and a sigmoid for such
+        values only (both set by hand, as ``--preset recipe`` does, the range is unknown)."""
+        if self.scaler_.kind != "none" or self.output_activation_ != "sigmoid":
+            return False
+        if self._custom_network():  # the user's decoder: its output is its own
+            return False
+        span = getattr(self, "_input_range", None)
+        if span is None:
+            return "auto" in (self.scaler, self.output_activation)
+        return span[0] >= 0 and span[1] <= 1
+
     def _scale(self, x: torch.Tensor) -> torch.Tensor:
         return x if self.scaler_.kind == "none" else self.scaler_.torch_transform(x)
 
@@ -487,6 +522,8 @@ class Autoencoder(FeatureNamesOut, TransformerMixin, NeuralEstimator):
         state["scaler"] = self.scaler_.get_state(arrays=False)  # its arrays: with the tensors
         state["output_activation"] = self.output_activation_
         state["latent_dim"] = int(self.latent_dim_)
+        span = getattr(self, "_input_range", None)
+        state["input_range"] = None if span is None else [float(v) for v in span]
         names = getattr(self, "feature_names_in_", None)
         state["feature_names"] = None if names is None else [str(n) for n in names]
         return state
@@ -503,6 +540,8 @@ class Autoencoder(FeatureNamesOut, TransformerMixin, NeuralEstimator):
         # models saved before latent_dim="auto" existed: the parameter was the size
         self.latent_dim_ = int(state.get("latent_dim", self.latent_dim))
         self.latent_shape_ = tuple(state.get("latent_shape", (self.latent_dim_,)))
+        span = state.get("input_range")  # saved before it was recorded: None
+        self._input_range = None if span is None else tuple(span)
         if state.get("feature_names") is not None:
             self.feature_names_in_ = np.asarray(state["feature_names"], dtype=object)
 

@@ -317,6 +317,22 @@ class Denoiser(OneToOneFeatureMixin, TransformerMixin, NeuralEstimator):
         clean = self._images(data, name, reset)
         return self.add_noise(clean, seed=EVAL_NOISE_SEED), clean
 
+    def _refuse_other_columns(self, X: Any, y: Any) -> None:
+        """Clean images ``y`` as a DataFrame pair with ``X`` column by column: their columns must be
+        X's (those recorded at ``fit`` where ``X`` has none), as ``validation_data``'s are. Read by
+        position, ``clean[['f', ..., 'a']]`` trained noisy column a towards clean f without a word."""
+        want = X.columns if hasattr(X, "columns") else getattr(self, "feature_names_in_", None)
+        if not hasattr(y, "columns") or want is None:
+            return
+        have, want = [str(c) for c in y.columns], [str(c) for c in want]
+        if len(have) != len(want) or have == want:
+            return  # other widths: the shapes' line
+        i = next(i for i, (a, b) in enumerate(zip(have, want)) if a != b)
+        raise DataError(
+            f"y's column {i} is {have[i]!r} but X's is {want[i]!r}; y holds the clean images of "
+            f"X's samples, paired column by column: give y with X's columns, in X's order"
+        )
+
     def _validation(self, data: Any, x_ndim: int) -> tuple[np.ndarray, np.ndarray]:
         """``fit``'s ``validation_data`` as (noisy, clean), checked against the recorded ``X`` as
         ``transform`` checks its input (a table's columns, the channels). A list of two batches
@@ -373,13 +389,14 @@ class Denoiser(OneToOneFeatureMixin, TransformerMixin, NeuralEstimator):
         """
         trainer = Trainer.from_options(run, self)
         self.check_params()
-        x_shape = _shape(X)  # as given, for messages
+        x_shape, given = _shape(X), X  # as given, for messages and y's columns
         X = self._fit_images(X, "X", reset=True)
         target = None
         y_shape = None if y is None else _shape(y, "y")
         if y_shape is not None and y_shape[1:] == ():
             y = None  # labels, as a scikit-learn Pipeline passes to every step's fit: not clean images
         if y is not None:
+            self._refuse_other_columns(given, y)
             target = self._fit_images(y, "y")
             if target.shape != X.shape:
                 raise DataError(
@@ -483,6 +500,8 @@ class Denoiser(OneToOneFeatureMixin, TransformerMixin, NeuralEstimator):
             y = None  # labels, as scikit-learn's model selection passes to score: not clean images
         # a table's features (and names) as fitted; images: any height and width
         self._images(X, "X", reset=False)
+        if y is not None:
+            self._refuse_other_columns(X, y)
         noisy, clean = self._noisy_clean(X if y is None else (X, y), "X")
         noisy = self._fitted_images(noisy, "X")
         denoised = self._denoise(noisy)

@@ -576,6 +576,11 @@ class VAE(FeatureNamesOut, TransformerMixin, NeuralEstimator):
     def _posterior_mean(self, x: Any, name: str) -> np.ndarray:
         """z's mean for one sample as ``fit`` took them ((C, H, W), (H, W) or a row (d,)), one
         image (C, H, W), or a batch of one."""
+        named = getattr(self, "feature_names_in_", None) is not None  # checked as transform does
+        if named and hasattr(x, "to_frame") and hasattr(x, "index") and x.ndim == 1:
+            x = x.to_frame().T  # a Series (df.iloc[i]): its index names the columns
+        if named and hasattr(x, "columns"):
+            return self._row_mean(x, name)
         if hasattr(x, "detach") or not hasattr(x, "ndim"):
             x = to_numpy(x, name)  # as fit reads it: a tensor detached, a ragged list one line
         shape = self._fitted_sample_shape()
@@ -583,10 +588,25 @@ class VAE(FeatureNamesOut, TransformerMixin, NeuralEstimator):
         gray = tuple(self.input_shape_[1:]) if self.input_shape_[0] == 1 else None
         one = x.ndim == 3 or tuple(x.shape) in (shape, gray) or x.ndim == 1 and len(shape) == 1
         x = self._check_aux(np.asarray(x)[None] if one else x, name)  # one sample
-        if len(x) != 1:
-            one_shape = ", ".join(map(str, shape)) + ("," if len(shape) == 1 else "")
-            raise DataError(f"{name}: expected one sample ({one_shape}), got {len(x)} samples")
+        self._refuse_samples(len(x), name)
         return self.transform(x)[0].astype(np.float64)
+
+    def _row_mean(self, frame: Any, name: str) -> np.ndarray:
+        """z's mean for a one-row DataFrame, its columns checked by name as ``transform`` checks
+        them: read by position, a frame with its columns reordered was interpolated without a word."""
+        self._refuse_samples(len(frame), name)
+        try:
+            return self.transform(frame)[0].astype(np.float64)
+        except DataError as exc:
+            if "feature names" not in str(exc):
+                raise
+            raise DataError(f"{name}: {exc} Give it with X's columns, in X's order") from None
+
+    def _refuse_samples(self, n: int, name: str) -> None:
+        if n != 1:
+            shape = self._fitted_sample_shape()
+            one_shape = ", ".join(map(str, shape)) + ("," if len(shape) == 1 else "")
+            raise DataError(f"{name}: expected one sample ({one_shape}), got {n} samples")
 
     def score(self, X: Any, y: Any = None) -> float:
         """Mean ELBO per image in nats (:meth:`elbo`; higher is better, as model selection expects).

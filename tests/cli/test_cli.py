@@ -387,3 +387,20 @@ def test_a_reading_option_the_input_has_no_use_for_is_refused_not_ignored(
     train = cli_here("train", "basic", "--data", path, "--out", tmp_path / "r", *option, check=None)
     assert_one_line_error(train, 2, option[0], what, "drop it")
     assert not (tmp_path / "r").exists()
+
+
+def test_encoding_8_bit_pixels_with_a_run_of_a_png_folder_is_refused(tmp_path):
+    """Probe 62 dtypes #2: a run trained on a PNG folder (read as [0, 1]) encoded the same images
+    as a uint8 .npy (0..255) 255x off, with exit code 0."""
+    pixels = (np.random.default_rng(0).random((24, 8, 8)) * 255).astype(np.uint8)
+    (tmp_path / "pngs").mkdir()
+    for i, image in enumerate(pixels):
+        Image.fromarray(image, "L").save(tmp_path / "pngs" / f"{i:02d}.png")
+    np.save(tmp_path / "u8.npy", pixels[:, None])
+    run = tmp_path / "run"
+    argv = ["--epochs", "1", "--latent-dim", "4", "--out", run, "--quiet", "--no-figures"]
+    cli_here("train", "basic", "--data", tmp_path / "pngs", *argv)
+    out = tmp_path / "z.npy"
+    proc = cli_here("encode", run, "--input", tmp_path / "u8.npy", "--output", out, check=None)
+    assert_one_line_error(proc, 2, f"{tmp_path / 'u8.npy'} has values in [0, 254]", "by 255")
+    assert not out.exists()

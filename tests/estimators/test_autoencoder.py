@@ -1,3 +1,4 @@
+import json
 import logging
 import warnings
 
@@ -211,3 +212,40 @@ def test_samples_all_the_same_are_refused_before_training():
     with pytest.raises(DataError, match="its 40 samples are all the same"):
         ae.check_fit_data(np.ones((40, 5)))
     ae.fit(np.ones((1, 5)))  # one row: nothing to compare, trained as before
+
+
+def test_8_bit_pixels_for_a_model_of_images_in_0_1_are_refused_as_its_siblings_refuse_them(
+    tmp_path,
+):
+    """Probe 62 dtypes #2: an Autoencoder trained on images in [0, 1] (a PNG folder) encoded
+    uint8 arrays (np.asarray of a PIL image, a .npy) 255x off without a word, where the VAE and the
+    Denoiser refuse them; a model with a scaler, or trained on such values, takes them as before."""
+    rng = np.random.default_rng(0)
+    u8 = (rng.random((32, 1, 8, 8)) * 255).astype(np.uint8)
+    unit = u8 / np.float32(255)
+    ae = aekit.Autoencoder(latent_dim=4, epochs=1, threads=1).fit(unit)
+    assert (ae.scaler_.kind, ae.output_activation_) == ("none", "sigmoid")
+    line = (
+        r"^X has values in \[0, 254\]; this Autoencoder \(trained with a sigmoid output\) takes "
+        r"values in \[0, 1\]: divide the 8-bit pixels by 255$"
+    )
+    ae.save(tmp_path / "m")
+    ae.save(tmp_path / "old")  # saved before the training range was: "auto" tells it
+    config = json.loads((tmp_path / "old" / "config.json").read_text())
+    config["state"].pop("input_range", None)
+    (tmp_path / "old" / "config.json").write_text(json.dumps(config))
+    for model in (ae, aekit.load(tmp_path / "m"), aekit.load(tmp_path / "old")):
+        for method in (model.transform, model.reconstruct, model.score_samples, model.score):
+            with pytest.raises(DataError, match=line):
+                method(u8)
+        model.transform(unit)
+        model.transform(unit * 1.5)  # not 8-bit pixels: taken, as before
+    # trained by hand on 8-bit values (--preset recipe's settings): they are its data
+    own = aekit.Autoencoder(
+        latent_dim=4, epochs=1, threads=1, scaler="none", output_activation="sigmoid"
+    )
+    assert own.fit(u8).transform(u8).shape == (32, 4)
+    # a scaler: a standardised table of fractions takes any values, as before
+    table = rng.random((64, 6)).astype(np.float32)
+    scaled = aekit.Autoencoder(latent_dim=2, epochs=1, threads=1, scaler="standard").fit(table)
+    assert scaled.transform(table * 200).shape == (64, 2)

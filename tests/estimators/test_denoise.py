@@ -257,3 +257,31 @@ def test_noise_that_adds_nothing_is_refused_before_training(noise):
         den.fit(X)
     den.fit(X, y=X)  # paired images: the noise is not used
     aekit.Denoiser(noise="gaussian:0+masking:0.1", epochs=1, threads=1).fit(X)
+
+
+def test_clean_targets_with_other_columns_than_the_noisy_ones_are_refused():
+    """Probe 62 dtypes #5: fit(noisy, clean[['f', ..., 'a']]) trained noisy column a towards clean
+    column f without a word, and evaluate/score compared mismatched pairs (noisy_psnr 7.7 dB, not
+    26); validation_data's pair was already refused by name."""
+    import pandas as pd
+
+    rng = np.random.default_rng(0)
+    clean = pd.DataFrame(rng.random((64, 6)).astype(np.float32), columns=list("abcdef"))
+    noisy = (clean + rng.normal(0, 0.05, clean.shape)).clip(0, 1).astype(np.float32)
+    line = r"^y's column 0 is '{}' but X's is 'a'; .*give y with X's columns, in X's order$"
+    den = Denoiser(epochs=1, channels=(4,), verbose=0)
+    for other, first in (
+        (clean[list("fedcba")], "f"),
+        (clean.set_axis(list("uvwxyz"), axis=1), "u"),
+    ):
+        with pytest.raises(DataError, match=line.format(first)):
+            den.fit(noisy, other)
+    den.fit(noisy, clean)
+    shuffled = clean[list("fedcba")]
+    for call in (den.evaluate, den.score):
+        with pytest.raises(DataError, match=line.format("f")):
+            call(noisy, shuffled)
+        with pytest.raises(DataError, match=line.format("f")):  # X an array: the names of fit
+            call(noisy.to_numpy(), shuffled)
+    figures = den.evaluate(noisy, clean)
+    assert den.evaluate(noisy.to_numpy(), clean.to_numpy()) == figures  # arrays: by position

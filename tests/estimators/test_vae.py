@@ -163,6 +163,31 @@ def test_interpolate_reads_its_ends_as_transform_does(fitted, bars):
         fitted.interpolate(x[0], [[0, 1], [1]], steps=3)
 
 
+def test_interpolate_checks_a_dataframes_columns_by_name_as_transform_does():
+    """Probe 62 dtypes #6: a row of a DataFrame with its columns reordered (df.iloc[[i]], or the
+    Series df.iloc[i]) was interpolated by position without a word; transform refuses that row."""
+    import pandas as pd
+
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame(rng.random((64, 6)).astype(np.float32), columns=list("abcdef"))
+    vae = aekit.VAE(epochs=1, channels=(4, 4), seed=0, verbose=0).fit(df)
+    strip = vae.interpolate(df.to_numpy()[0], df.to_numpy()[1], steps=3)
+    np.testing.assert_array_equal(vae.interpolate(df.iloc[[0]], df.iloc[[1]], steps=3), strip)
+    np.testing.assert_array_equal(vae.interpolate(df.iloc[0], df.iloc[1], steps=3), strip)
+    rev = df[list("fedcba")]
+    for a, b in (
+        (rev.iloc[[0]], rev.iloc[[1]]),
+        (rev.iloc[0], rev.iloc[1]),
+        (df.iloc[0], rev.iloc[1]),
+    ):
+        with pytest.raises(
+            DataError, match=r"^x_[ab]: The feature names should match .* in X's order$"
+        ):
+            vae.interpolate(a, b, steps=3)
+    with pytest.raises(DataError, match=r"x_a: expected one sample \(6,\), got 2 samples"):
+        vae.interpolate(df.iloc[[0, 1]], df.iloc[[1]], steps=3)
+
+
 def test_recipe_binarizes_mnist_and_manifold():
     est = aekit.VAE()
     gray = Data(x=np.array([[[[0.2, 0.7]]]], np.float32), source="mnist:test")

@@ -40,7 +40,7 @@ from ...training.trainer import Trainer
 from .. import params
 from ..base import NeuralEstimator, as_images, check_widths, refuse_one_image
 from ..thresholds import FalseAlarmRate, p_values, threshold_rule
-from ..validation import binary_labels
+from ..validation import binary_labels, outside_unit_range
 from .metrics import image_map_metrics
 
 # the texture features' scales of runs saved before they were recorded (aekit.models.patchbank)
@@ -166,10 +166,8 @@ class ImageAnomalyDetector(NeuralEstimator):
             )
         lo, hi = float(X.min()), float(X.max())
         if lo < -RANGE_TOLERANCE or hi > 1 + RANGE_TOLERANCE:
-            raise DataError(
-                f"{name} has values in [{lo:.4g}, {hi:.4g}]; expected images scaled to [0, 1] "
-                f"(divide 8-bit pixels by 255)"
-            )
+            # "divide by 255" for 8-bit pixels only: 16-bit ones / 255 reach 257 and were told it again
+            raise outside_unit_range(lo, hi, name, "the ImageAnomalyDetector", None)
         return np.ascontiguousarray(X, dtype=np.float32)
 
     def check_fit_data(self, X: Any) -> None:

@@ -229,3 +229,20 @@ def test_a_smoothing_wider_than_the_images_is_one_line_not_a_huge_kernel():
     with pytest.raises(UsageError, match=r"smoothing 1e\+09 px is wider than the images \(16x12\)"):
         aekit.ImageAnomalyDetector(method="pixels", bank_size=64, smoothing=1e9).fit(x)
     aekit.ImageAnomalyDetector(method="pixels", bank_size=64, smoothing=16).fit(x)  # as wide
+
+
+def test_images_outside_0_1_are_told_to_divide_by_255_only_when_they_are_8_bit_pixels():
+    """Probe 62 dtypes #12: 16-bit images and images in [-1, 1] were told to "divide 8-bit pixels
+    by 255"; 16-bit ones so divided reach 257 and were told it again. The Denoiser's and the VAE's
+    line now: the advice of the values at hand."""
+    images = np.random.default_rng(0).random((6, 1, 16, 16))
+    det = aekit.ImageAnomalyDetector(method="pixels", bank_size=64, patch=3)
+    scale = r"; the ImageAnomalyDetector takes values in \[0, 1\]: scale them to \[0, 1\]$"
+    for x in ((images * 65535).astype(np.uint16), images * 2 - 1):
+        with pytest.raises(DataError, match=scale):
+            det.fit(x)
+    with pytest.raises(DataError, match=r"\[0, 254\]; .*: divide the 8-bit pixels by 255$"):
+        det.fit(np.round(images * 254).astype(np.uint8))
+    fitted = det.fit(images)
+    with pytest.raises(DataError, match=scale):
+        fitted.decision_function((images * 65535).astype(np.uint16) / 255)
