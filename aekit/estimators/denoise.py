@@ -23,6 +23,7 @@ from .base import (
     check_positive_int,
     check_rows,
     check_widths,
+    image_shape,
     is_row_store,
     refuse_one_image,
     unit_range_failures,
@@ -195,6 +196,7 @@ class Denoiser(OneToOneFeatureMixin, TransformerMixin, NeuralEstimator):
         X = self._check_aux(X, name) if reset is None else self._check_x(X, name, reset)
         if reset is False:  # one channels-last image would be taken as H thin images
             refuse_one_image(X.shape, self.input_shape_, name)
+            self._refuse_strips(X.shape, name)
         X = as_images(X)
         if X.ndim != 4:
             raise DataError(
@@ -212,6 +214,31 @@ class Denoiser(OneToOneFeatureMixin, TransformerMixin, NeuralEstimator):
                 None if fitted else "output_activation='linear'",
             )  # fmt: skip
         return X
+
+    def _refuse_strips(self, shape: tuple[int, ...], name: str) -> None:
+        """One line for what :func:`as_images` would make strips of, for a model trained on
+        images (or on rows): rows (n, H*W), one grayscale image held channels-last (H, W, 1) as H
+        images of H x 1 pixels, or signals (n, length, 1) for a model of rows. Any other size is
+        taken (the network is convolutional), but these came back worse than their noisy input."""
+        c, h, w = (int(d) for d in self.input_shape_)
+        got = image_shape(shape[1:])  # (C, H, W), as as_images makes a sample of the shape
+        if h > 1 and got[1] == 1:
+            raise DataError(
+                f"{name} has shape {shape}: rows, and this Denoiser was trained on images of "
+                f"{h}x{w} pixels; give images (n, C, H, W) or (n, H, W), e.g. "
+                f"X.reshape(-1, {c}, {h}, {w}) for rows of {c * h * w} pixels"
+            )
+        if len(shape) == 3 and w > 1 and got[1] > 1 and got[2] == 1:
+            trained = f"rows of {w} values" if h == 1 else f"images of {h}x{w} pixels"
+            fix = (
+                "give rows (n, d): X.reshape(len(X), -1)"
+                if h == 1
+                else "for one image held channels-last (H, W, 1), give x.transpose(2, 0, 1)[None]"
+            )
+            raise DataError(
+                f"{name} has shape {shape}: images of {got[1]}x1 pixels, and this Denoiser was "
+                f"trained on {trained}; {fix}"
+            )
 
     def check_fit_data(self, X: Any) -> None:
         self._fit_images(X, "X")

@@ -285,3 +285,25 @@ def test_clean_targets_with_other_columns_than_the_noisy_ones_are_refused():
             call(noisy.to_numpy(), shuffled)
     figures = den.evaluate(noisy, clean)
     assert den.evaluate(noisy.to_numpy(), clean.to_numpy()) == figures  # arrays: by position
+
+
+def test_rows_and_thin_strips_are_refused_by_a_model_of_other_images():
+    """probe 62 shapes #1: rows (n, H*W), one channels-last image (H, W, 1) and signals (n, L, 1)
+    were taken as strips of 1 x d or H x 1 pixels and came back worse than their noisy input."""
+    rng = np.random.default_rng(0)
+    images = aekit.Denoiser(epochs=1, channels=(4,), device="cpu").fit(
+        rng.random((32, 1, 12, 12), dtype=np.float32)
+    )
+    with pytest.raises(DataError, match=r"shape \(3, 144\): rows, .* X.reshape\(-1, 1, 12, 12\)"):
+        images.transform(rng.random((3, 144), dtype=np.float32))
+    with pytest.raises(
+        DataError, match=r"images of 12x1 pixels, .* x.transpose\(2, 0, 1\)\[None\]"
+    ):
+        images.evaluate(rng.random((12, 12, 1), dtype=np.float32))
+    assert images.transform(rng.random((2, 1, 20, 16), dtype=np.float32)).shape == (2, 1, 20, 16)
+    rows = aekit.Denoiser(epochs=1, channels=(4,), device="cpu").fit(
+        rng.random((32, 16), dtype=np.float32)
+    )
+    with pytest.raises(DataError, match=r"trained on rows of 16 values; give rows \(n, d\)"):
+        rows.transform(rng.random((3, 16, 1), dtype=np.float32))
+    assert rows.transform(rng.random((3, 16), dtype=np.float32)).shape == (3, 16)
