@@ -120,11 +120,18 @@ def image_shape(sample_shape: Sequence[int]) -> tuple[int, ...]:
 
 
 def refuse_one_image(shape: Sequence[int], fitted: Sequence[int], name: str) -> None:
-    """One line for one image with its channels last (H, W, C), C = 2 to 4 (PIL's LA, RGB, RGBA),
-    given to a fitted image model: :func:`as_images` would take it as H grayscale images of W x C
-    pixels. A batch (n, H, W) as wide as the training images (``fitted``, (C, H, W)) is taken."""
+    """One line for one image given to a fitted image model (``fitted``: its (C, H, W)), which
+    :func:`as_images` would take as several: one with its channels last (H, W, C), C = 1 to 4, as
+    H images of W x C pixels; one of the training shape (C, H, W), C > 1, as C images. A batch
+    (n, H, W) as wide as the training images is taken."""
     shape = tuple(int(d) for d in shape)
-    if len(shape) == 3 and 2 <= shape[2] <= 4 and shape[2] != fitted[-1] and min(shape[:2]) > 4:
+    if len(shape) == 3 and shape == tuple(fitted) and shape[0] > 1:  # one image (C, H, W)
+        raise DataError(
+            f"{name} has shape {shape}: one image of {shape[0]} channels, not {shape[0]} images "
+            f"of {shape[1]}x{shape[2]} pixels; aekit takes a batch of images (n, C, H, W): use "
+            f"x[None]"
+        )
+    if len(shape) == 3 and 1 <= shape[2] <= 4 and shape[2] != fitted[-1] and min(shape[:2]) > 4:
         raise DataError(
             f"{name} has shape {shape}: one image with its channels last (H, W, C), not "
             f"{shape[0]} images of {shape[1]}x{shape[2]} pixels; aekit takes images as "
@@ -452,8 +459,12 @@ class NeuralEstimator(WarnsWhenUseless, KeepsStateOnFailure, BaseEstimator):
         """Check data for a fitted model: numeric, finite, the features (and their names) it was trained on."""
         self.check_is_fitted()
         if not is_row_store(X):
-            X = self._as_model_input(self._check_x(X, name, reset=False))
+            X = self._check_x(X, name, reset=False)
+        given = tuple(X.shape)  # as the caller gave it, for the messages
+        X = X if is_row_store(X) else self._as_model_input(X)
         if tuple(X.shape[1:]) != tuple(self.input_shape_):
+            if len(self.input_shape_) == 3:  # one image, which would be taken as several
+                refuse_one_image(given, self.input_shape_, name)
             if len(self.input_shape_) == 1 and len(X.shape) == 2:
                 raise DataError(
                     f"{name} has {X.shape[1]} features, but {type(self).__name__} is expecting "
@@ -461,7 +472,7 @@ class NeuralEstimator(WarnsWhenUseless, KeepsStateOnFailure, BaseEstimator):
                 )
             raise DataError(
                 f"{name}: the model was trained on sample shape {tuple(self.input_shape_)}, got "
-                f"{tuple(X.shape[1:])}; give data shaped like the training data"
+                f"{given[1:]}; give data shaped like the training data"
             )
         return X
 

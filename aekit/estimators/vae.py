@@ -69,6 +69,19 @@ def _check_channels(value: Any) -> tuple[int, int]:
     return int(channels[0]), int(channels[1])
 
 
+def _one_image(X: Any, shape: tuple[int, ...]) -> bool:
+    """Whether ``X`` is one image of the training ``shape`` (C, H, W): an array, a tensor or nested
+    lists of it (a frame, or what holds no shape, is not)."""
+    if hasattr(X, "columns") or len(shape) != 3:
+        return False
+    if hasattr(X, "shape"):
+        return tuple(X.shape) == shape
+    try:
+        return isinstance(X, (list, tuple)) and np.shape(X) == shape
+    except ValueError:  # ragged lists: their own line comes from the checks
+        return False
+
+
 def prior_draws(n: int, size: int, generator: torch.Generator) -> np.ndarray:
     """``n`` codes z ~ N(0, I) of ``size`` values, float32 (as the network is), each the same
     whatever ``n``: the first m of ``n`` draws are the m draws (``sample(m, seed)`` a prefix).
@@ -323,12 +336,8 @@ class VAE(FeatureNamesOut, TransformerMixin, NeuralEstimator):
         return X
 
     def _validate_input(self, X: Any, name: str = "X") -> np.ndarray:
-        if (
-            isinstance(X, np.ndarray)
-            and X.ndim == 3
-            and tuple(X.shape) == tuple(getattr(self, "input_shape_", ()))
-        ):
-            X = X[None]  # one image (C, H, W) -> (1, C, H, W)
+        if _one_image(X, tuple(getattr(self, "input_shape_", ()))):
+            X = [X] if isinstance(X, (list, tuple)) else X[None]  # (C, H, W) -> (1, C, H, W)
         return self._check_images(super()._validate_input(X, name), name)
 
     def _build_model(self) -> torch.nn.Module:

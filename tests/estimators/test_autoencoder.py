@@ -249,3 +249,13 @@ def test_8_bit_pixels_for_a_model_of_images_in_0_1_are_refused_as_its_siblings_r
     table = rng.random((64, 6)).astype(np.float32)
     scaled = aekit.Autoencoder(latent_dim=2, epochs=1, threads=1, scaler="standard").fit(table)
     assert scaled.transform(table * 200).shape == (64, 2)
+
+
+def test_one_image_of_several_channels_is_said_to_be_one_image():
+    """probe 62 shapes #5: one RGB image (3, H, W) was refused as "got (12, 12)"."""
+    rng = np.random.default_rng(0)
+    images = rng.random((16, 3, 12, 12), dtype=np.float32)
+    ae = aekit.Autoencoder(latent_dim=2, epochs=1, device="cpu").fit(images)
+    with pytest.raises(DataError, match=r"shape \(3, 12, 12\): one image of 3 channels.*x\[None\]"):
+        ae.transform(images[0])
+    assert ae.transform(images[0][None]).shape == (1, 2)

@@ -464,3 +464,20 @@ def test_images_all_the_same_are_refused_before_training():
         vae.fit(np.full((12, 1, 8, 8), 0.5, np.float32))
     with pytest.raises(DataError, match="its 12 samples are all the same"):
         vae.check_fit_data(np.full((12, 1, 8, 8), 0.5, np.float32))
+
+
+def test_one_image_is_taken_as_an_array_a_tensor_or_lists_and_said_by_its_given_shape():
+    """probe 62 shapes #5: one (C, H, W) image was taken as an ndarray only; a tensor or lists of
+    it, and a channels-last image, were refused with shapes the caller never gave."""
+    rng = np.random.default_rng(0)
+    images = rng.random((16, 3, 8, 8), dtype=np.float32)
+    vae = aekit.VAE(latent_dim=2, epochs=1, channels=(4, 4), device="cpu").fit(images)
+    one = images[0]
+    expected = vae.transform(one[None])
+    for given in (one, torch.from_numpy(one), one.tolist()):
+        np.testing.assert_allclose(vae.transform(given), expected, rtol=1e-6)
+    gray = aekit.VAE(latent_dim=2, epochs=1, channels=(4, 4), device="cpu").fit(images[:, :1])
+    with pytest.raises(DataError, match=r"shape \(8, 8, 1\): one image with its channels last"):
+        gray.transform(images[0, :1].transpose(1, 2, 0))
+    with pytest.raises(DataError, match=r"sample shape \(1, 8, 8\), got \(64,\)"):
+        gray.transform(images[:, :1].reshape(16, -1))
