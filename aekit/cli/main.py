@@ -95,6 +95,11 @@ def build_parser() -> Parser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     _closed_streams_discard()
+    with streams.lines_may_fail():  # a failing log or stdout: aekit.cli.streams
+        return _main(argv)
+
+
+def _main(argv: Sequence[str] | None) -> int:
     _threads_spin_briefly()
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -232,7 +237,9 @@ def _run(args: argparse.Namespace) -> int:
 
     try:
         refuse_unused_read_options(args)
-        return int(args.func(args) or 0)
+        code = int(args.func(args) or 0)
+        sys.stdout.flush()  # a result left in the buffer fails here, said, not at the exit
+        return code
     except KeyboardInterrupt as exc:  # Ctrl-C, SIGTERM, SIGHUP (aekit.cli.signals)
         return _interrupted(args, getattr(exc, "signum", signal.SIGINT))
     except Exception as exc:

@@ -42,6 +42,16 @@ def _is_terminal(stream: IO[str]) -> bool:
         return False
 
 
+def _say(stream: IO[str], line: str) -> None:
+    """Write ``line`` to ``stream``; a stream that fails (a full log disk, a device error, a log
+    pipe gone) loses the line, not the training or the pass it tells of."""
+    try:
+        stream.write(line)
+        stream.flush()
+    except OSError:
+        pass
+
+
 def _fmt(value: Any) -> str:
     return f"{value:.6g}" if isinstance(value, float) else str(value)
 
@@ -118,10 +128,10 @@ class TrainingProgress:
             for k, v in record.items()
             if k not in ("epoch", "seconds") and v is not None
         )
-        self._out().write(
-            f"epoch {record['epoch']}/{self.epochs}  {losses}  ({record['seconds']:.1f}s)\n"
+        _say(
+            self._out(),
+            f"epoch {record['epoch']}/{self.epochs}  {losses}  ({record['seconds']:.1f}s)\n",
         )
-        self._out().flush()
 
 
 class Pass:
@@ -183,8 +193,7 @@ class Pass:
     def _line(self, now: float) -> None:
         self._last, self._spoke = now, True
         of = "" if self.total is None else f"/{self.total}"
-        self.stream.write(f"{self.desc}: {self.done}{of} {self.unit} ({now - self.t0:.0f}s)\n")
-        self.stream.flush()
+        _say(self.stream, f"{self.desc}: {self.done}{of} {self.unit} ({now - self.t0:.0f}s)\n")
 
     def close(self) -> None:
         if self._bar is not None:
