@@ -129,7 +129,7 @@ def _main(argv: Sequence[str] | None) -> int:
     with signals.handled():
         code = _run(args)
         stopped = signals.received()
-    if _alone():
+    if _alone() or not _launched(args):
         return code
     if code and not _reports() and stopped is None:
         # Under torchrun, let rank 0 (which reports the cause) exit first, so that torchrun
@@ -186,7 +186,7 @@ class _Stderr(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         message = typed(record.getMessage(), getattr(record, "params", ()), self.args)
-        if _reports() and message not in self.said:
+        if _logs(self.args) and message not in self.said:
             self.said.add(message)
             sys.stderr.write(f"aekit: note: {message}\n")
 
@@ -213,10 +213,18 @@ def _alone() -> bool:
         return True
 
 
-def _logs(args: argparse.Namespace) -> bool:
-    """Whether ``-v`` logs here: in one process of a training's (rank 0), in any other command
-    (a launch environment left in the shell is no process group of theirs)."""
-    return getattr(args, "command", None) != "train" or _reports()
+def _logs(args: argparse.Namespace | None) -> bool:
+    """Whether ``-v`` logs here, and notes and errors are said: in one process of a training's
+    (rank 0), in any other command (a launch environment left in the shell is no process group of
+    theirs)."""
+    return not _launched(args) or _reports()
+
+
+def _launched(args: argparse.Namespace | None) -> bool:
+    """Whether the command is one a launcher starts as a process of a group (``train``, and a
+    command not known here); any other runs alone, whatever WORLD_SIZE or RANK a shell or job
+    script left behind."""
+    return getattr(args, "command", "train") == "train"
 
 
 def _reports() -> bool:
@@ -248,7 +256,7 @@ def _run(args: argparse.Namespace) -> int:
             return _interrupted(args, signals.received())
         if args.debug:
             raise
-        return _report(_as_typed(exc, args))
+        return _report(_as_typed(exc, args), args)
 
 
 def _as_typed(exc: Exception, args: argparse.Namespace) -> Exception:
@@ -295,7 +303,7 @@ def _as_option(option: str, match) -> str:
     return f"{option} {text if text is not None else word}"
 
 
-def _report(exc: Exception) -> int:
+def _report(exc: Exception, args: argparse.Namespace | None = None) -> int:
     """Write the one stderr line of a failure (one process says it under torchrun); its exit code."""
     from ..errors import AekitError, one_line
     from ..training.distributed import LaunchError
@@ -320,7 +328,7 @@ def _report(exc: Exception) -> int:
     # Under torchrun every process fails alike and one of them says so; a process whose peer failed
     # sees a RuntimeError from the collective (a bug of its own is said by every process).
     bug = not isinstance(exc, (AekitError, OSError, MemoryError, RuntimeError))
-    if _reports() or bug or isinstance(exc, LaunchError):  # (there may be no rank 0 to say it)
+    if _logs(args) or bug or isinstance(exc, LaunchError):  # (there may be no rank 0 to say it)
         sys.stderr.write(line + "\n")
     return code
 

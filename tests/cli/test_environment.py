@@ -78,3 +78,22 @@ def test_a_full_stdout_that_holds_the_result_is_said_naming_stdout(monkeypatch):
     line = err.getvalue()
     assert line.count("\n") == 1
     assert line.startswith("aekit: error: cannot write to stdout (no space left on device): ")
+
+
+def test_a_command_other_than_train_says_its_error_under_a_leftover_launch_environment(
+    run, tmp_path, monkeypatch, capsys
+):
+    """Probe 62 env #3: with WORLD_SIZE=2 RANK=1 left by a job script or torchrun, `aekit encode`
+    of a missing file said nothing, waited 5 s for a rank 0 there is none of, and exit 2."""
+    from aekit.training import distributed
+
+    def left_as_a_peer(*args):
+        raise AssertionError("waited for, or exited as, a process of a launched group")
+
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    monkeypatch.setenv("RANK", "1")
+    monkeypatch.setattr("time.sleep", left_as_a_peer)
+    monkeypatch.setattr(distributed, "exit_process", left_as_a_peer)
+    argv = ["encode", str(run), "--input", str(tmp_path / "missing.csv"), "--output", "z.csv"]
+    assert main(argv) == 2
+    assert capsys.readouterr().err == "aekit: error: no such file or folder: " + argv[3] + "\n"
