@@ -244,6 +244,7 @@ def _run(args: argparse.Namespace) -> int:
     from .options import refuse_unused_read_options
 
     try:
+        _refuse_a_gone_working_folder(args)
         refuse_unused_read_options(args)
         code = int(args.func(args) or 0)
         sys.stdout.flush()  # a result left in the buffer fails here, said, not at the exit
@@ -301,6 +302,23 @@ def _as_option(option: str, match) -> str:
     if widths is not None:  # (64, 32) -> 64,32; (8,) -> 8
         return f"{option} {','.join(w.strip() for w in widths.split(',') if w.strip())}"
     return f"{option} {text if text is not None else word}"
+
+
+def _refuse_a_gone_working_folder(args: argparse.Namespace) -> None:
+    """One line when the working folder was removed: loading torch then ended the process with
+    "Intel oneMKL FATAL ERROR: Cannot load libtorch_cpu.so", exit 2, as if torch were broken. The
+    commands of the built-in datasets load no torch and go on, as does a process that has torch
+    loaded already (a host's)."""
+    if args.command == "datasets" or "torch" in sys.modules:
+        return
+    try:
+        os.getcwd()
+    except FileNotFoundError:
+        from ..errors import UsageError
+
+        raise UsageError(
+            "the current folder no longer exists (was it removed?); cd to an existing folder"
+        ) from None
 
 
 def _report(exc: Exception, args: argparse.Namespace | None = None) -> int:

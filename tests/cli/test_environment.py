@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import errno
 import io
+import os
+import subprocess
 import sys
 
 import numpy as np
@@ -13,6 +15,7 @@ import pytest
 from aekit.cli.main import main
 
 from ..badinput import one_torch_thread
+from .helpers import REPO
 
 
 class _Full(io.StringIO):
@@ -97,3 +100,23 @@ def test_a_command_other_than_train_says_its_error_under_a_leftover_launch_envir
     argv = ["encode", str(run), "--input", str(tmp_path / "missing.csv"), "--output", "z.csv"]
     assert main(argv) == 2
     assert capsys.readouterr().err == "aekit: error: no such file or folder: " + argv[3] + "\n"
+
+
+def test_a_removed_working_folder_is_one_line_before_torch_loads(tmp_path):
+    """Probe 62 env #5: every command that loads torch, run from a removed folder, printed
+    "Intel oneMKL FATAL ERROR: Cannot load .../libtorch_cpu.so", exit 2, as if torch were broken.
+    A real process: torch must not be loaded yet."""
+    gone = tmp_path / "gone"
+    gone.mkdir()
+    code = (
+        "import os, sys; from aekit.cli.main import main; os.chdir(sys.argv[1]); "
+        "os.rmdir(sys.argv[1]); sys.exit(main(sys.argv[2:]))"
+    )
+    argv = [sys.executable, "-c", code, str(gone), "evaluate", str(tmp_path / "run")]
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    proc = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=120)
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr == (
+        "aekit: error: the current folder no longer exists (was it removed?); cd to an existing "
+        "folder\n"
+    )
