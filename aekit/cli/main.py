@@ -45,6 +45,22 @@ class Parser(argparse.ArgumentParser):
             2, f"{self.prog}: error: {' '.join(message.split())} (see '{self.prog} --help')\n"
         )
 
+    def _print_message(self, message: str, file=None) -> None:
+        """argparse's, save that a help or version stdout cannot take is said, exit 1 (argparse
+        dropped the OSError: exit 0, nothing written); a reader gone is the pipe's silence."""
+        if not message or file is None or file is not sys.stdout:
+            return super()._print_message(message, file)
+        streams.holds_result("the text asked for (--help, --version)")
+        try:
+            file.write(message)
+            file.flush()
+        except BrokenPipeError:
+            sys.exit(_reader_gone())
+        except OSError as exc:
+            from ..errors import one_line
+
+            self.exit(1, f"aekit: error: {one_line(exc)}\n")
+
     def parse_known_args(self, args=None, namespace=None):
         namespace, extras = super().parse_known_args(args, namespace)
         if not hasattr(namespace, _COMMAND):  # the innermost command's parser returns first

@@ -34,6 +34,12 @@ def require_stdout(what: str, fix: str = "") -> None:
             f"stdout is closed: {what} goes to stdout and could not be written{fix}",
             errno=errno.EBADF,
         )
+    holds_result(what, fix)
+
+
+def holds_result(what: str, fix: str = "") -> None:
+    """Mark stdout as holding the result, ``what``: under :func:`lines_may_fail`, stdout failing
+    is then said in one line naming stdout, not dropped as a note."""
     if isinstance(sys.stdout, _Lines):
         sys.stdout.result = (what, fix)
 

@@ -120,3 +120,19 @@ def test_a_removed_working_folder_is_one_line_before_torch_loads(tmp_path):
         "aekit: error: the current folder no longer exists (was it removed?); cd to an existing "
         "folder\n"
     )
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["train", "basic", "--help"], ["--version"]])
+def test_a_help_that_stdout_cannot_take_is_said(argv, monkeypatch):
+    """Probe 62 env #7: `aekit --help >/dev/full` exit 0, nothing written (argparse drops the
+    OSError)."""
+    err = io.StringIO()
+    monkeypatch.setattr(sys, "stdout", _Full())
+    monkeypatch.setattr(sys, "stderr", err)
+    with pytest.raises(SystemExit) as exit_:
+        main(argv)
+    assert exit_.value.code == 1
+    assert err.getvalue() == (
+        "aekit: error: cannot write to stdout (no space left on device): the text asked for "
+        "(--help, --version) goes to stdout and could not be written\n"
+    )
