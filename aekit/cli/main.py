@@ -45,6 +45,22 @@ class Parser(argparse.ArgumentParser):
             2, f"{self.prog}: error: {' '.join(message.split())} (see '{self.prog} --help')\n"
         )
 
+    def _print_message(self, message: str, file=None) -> None:
+        """argparse's, save that a help or version stdout cannot take is said, exit 1 (argparse
+        dropped the OSError: exit 0, nothing written); a reader gone is the pipe's silence."""
+        if not message or file is None or file is not sys.stdout:
+            return super()._print_message(message, file)
+        streams.holds_result("the text asked for (--help, --version)")
+        try:
+            file.write(message)
+            file.flush()
+        except BrokenPipeError:
+            sys.exit(_reader_gone())
+        except OSError as exc:
+            from ..errors import one_line
+
+            self.exit(1, f"aekit: error: {one_line(exc)}\n")
+
     def parse_known_args(self, args=None, namespace=None):
         namespace, extras = super().parse_known_args(args, namespace)
         if not hasattr(namespace, _COMMAND):  # the innermost command's parser returns first
@@ -95,6 +111,11 @@ def build_parser() -> Parser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     _closed_streams_discard()
+    with streams.lines_may_fail():  # a failing log or stdout: aekit.cli.streams
+        return _main(argv)
+
+
+def _main(argv: Sequence[str] | None) -> int:
     _threads_spin_briefly()
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -124,7 +145,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     with signals.handled():
         code = _run(args)
         stopped = signals.received()
-    if _alone():
+    if _alone() or not _launched(args):
         return code
     if code and not _reports() and stopped is None:
         # Under torchrun, let rank 0 (which reports the cause) exit first, so that torchrun
@@ -181,7 +202,7 @@ class _Stderr(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         message = typed(record.getMessage(), getattr(record, "params", ()), self.args)
-        if _reports() and message not in self.said:
+        if _logs(self.args) and message not in self.said:
             self.said.add(message)
             sys.stderr.write(f"aekit: note: {message}\n")
 
@@ -208,10 +229,18 @@ def _alone() -> bool:
         return True
 
 
-def _logs(args: argparse.Namespace) -> bool:
-    """Whether ``-v`` logs here: in one process of a training's (rank 0), in any other command
-    (a launch environment left in the shell is no process group of theirs)."""
-    return getattr(args, "command", None) != "train" or _reports()
+def _logs(args: argparse.Namespace | None) -> bool:
+    """Whether ``-v`` logs here, and notes and errors are said: in one process of a training's
+    (rank 0), in any other command (a launch environment left in the shell is no process group of
+    theirs)."""
+    return not _launched(args) or _reports()
+
+
+def _launched(args: argparse.Namespace | None) -> bool:
+    """Whether the command is one a launcher starts as a process of a group (``train``, and a
+    command not known here); any other runs alone, whatever WORLD_SIZE or RANK a shell or job
+    script left behind."""
+    return getattr(args, "command", "train") == "train"
 
 
 def _reports() -> bool:
@@ -231,8 +260,11 @@ def _run(args: argparse.Namespace) -> int:
     from .options import refuse_unused_read_options
 
     try:
+        _refuse_a_gone_working_folder(args)
         refuse_unused_read_options(args)
-        return int(args.func(args) or 0)
+        code = int(args.func(args) or 0)
+        sys.stdout.flush()  # a result left in the buffer fails here, said, not at the exit
+        return code
     except KeyboardInterrupt as exc:  # Ctrl-C, SIGTERM, SIGHUP (aekit.cli.signals)
         return _interrupted(args, getattr(exc, "signum", signal.SIGINT))
     except Exception as exc:
@@ -241,7 +273,7 @@ def _run(args: argparse.Namespace) -> int:
             return _interrupted(args, signals.received())
         if args.debug:
             raise
-        return _report(_as_typed(exc, args))
+        return _report(_as_typed(exc, args), args)
 
 
 def _as_typed(exc: Exception, args: argparse.Namespace) -> Exception:
@@ -288,7 +320,24 @@ def _as_option(option: str, match) -> str:
     return f"{option} {text if text is not None else word}"
 
 
-def _report(exc: Exception) -> int:
+def _refuse_a_gone_working_folder(args: argparse.Namespace) -> None:
+    """One line when the working folder was removed: loading torch then ended the process with
+    "Intel oneMKL FATAL ERROR: Cannot load libtorch_cpu.so", exit 2, as if torch were broken. The
+    commands of the built-in datasets load no torch and go on, as does a process that has torch
+    loaded already (a host's)."""
+    if args.command == "datasets" or "torch" in sys.modules:
+        return
+    try:
+        os.getcwd()
+    except FileNotFoundError:
+        from ..errors import UsageError
+
+        raise UsageError(
+            "the current folder no longer exists (was it removed?); cd to an existing folder"
+        ) from None
+
+
+def _report(exc: Exception, args: argparse.Namespace | None = None) -> int:
     """Write the one stderr line of a failure (one process says it under torchrun); its exit code."""
     from ..errors import AekitError, one_line
     from ..training.distributed import LaunchError
@@ -313,7 +362,7 @@ def _report(exc: Exception) -> int:
     # Under torchrun every process fails alike and one of them says so; a process whose peer failed
     # sees a RuntimeError from the collective (a bug of its own is said by every process).
     bug = not isinstance(exc, (AekitError, OSError, MemoryError, RuntimeError))
-    if _reports() or bug or isinstance(exc, LaunchError):  # (there may be no rank 0 to say it)
+    if _logs(args) or bug or isinstance(exc, LaunchError):  # (there may be no rank 0 to say it)
         sys.stderr.write(line + "\n")
     return code
 

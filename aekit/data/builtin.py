@@ -17,7 +17,7 @@ import numpy as np
 
 from ..errors import RunFailure, UsageError, WriteFailure, one_line
 from .container import Data
-from .download import Resource, download_resource, verify
+from .download import Resource, download_resource, no_folder_left_empty, verify
 from .idx import read_idx
 from .root import data_origin, data_root
 
@@ -112,15 +112,16 @@ class BuiltinDataset:
         ``kwargs`` go to :func:`~aekit.data.download.download_resource`.
         """
         folder = cls.path(root)
-        _make_folder(folder, root)
-        for resource in cls.resources:
-            present = _present(folder, resource.filename)
-            if present is not None and verify(present, resource):
-                logger.debug("%s is present and verified", present)
-                continue
-            if present is not None:
-                logger.warning("%s fails its checksum; downloading it again", present)
-            download_resource(resource, folder, **kwargs)
+        with no_folder_left_empty(folder):  # ROOT/<dataset>, made here, went with a failure
+            _make_folder(folder, root)
+            for resource in cls.resources:
+                present = _present(folder, resource.filename)
+                if present is not None and verify(present, resource):
+                    logger.debug("%s is present and verified", present)
+                    continue
+                if present is not None:
+                    logger.warning("%s fails its checksum; downloading it again", present)
+                download_resource(resource, folder, **kwargs)
         return folder
 
     def _file(self, filename: str) -> Path:

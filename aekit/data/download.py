@@ -191,11 +191,10 @@ def download_resource(
     PosixPath('/tmp/data/mnist/t10k-labels-idx1-ubyte.gz')
     """
     folder = Path(folder)
-    made = [p for p in (folder, *folder.parents) if not p.exists()]  # deepest first
-    folder.mkdir(parents=True, exist_ok=True)
-    target = folder / resource.filename
-    reason = "no URL to download from"
-    try:
+    with no_folder_left_empty(folder):
+        folder.mkdir(parents=True, exist_ok=True)
+        target = folder / resource.filename
+        reason = "no URL to download from"
         # work files of unique names, never a fixed NAME.part that a link planted there would redirect
         with _io.scratch_path(target, ".part") as part, _io.scratch_path(target, ".zip") as archive:
             for url in resource.urls:
@@ -204,13 +203,28 @@ def download_resource(
                 )
                 if ok:
                     os.replace(part, target)
-                    made = []
                     return target
-    finally:
-        for empty in made:  # a download that wrote nothing leaves no folder of its own making
-            with contextlib.suppress(OSError):
+        raise _failed(resource, folder, reason)
+
+
+@contextlib.contextmanager
+def no_folder_left_empty(folder: Path):
+    """Around a download into ``folder``: when it fails, the folders of ``folder``'s path that were
+    missing before and are empty now are removed, deepest first (a download that wrote nothing
+    leaves no folder of its own making; a folder that was there, or holds anything, stays)."""
+    made = [p for p in (folder, *folder.parents) if not os.path.lexists(p)]  # deepest first
+    try:
+        yield
+    except BaseException:
+        for empty in made:
+            with contextlib.suppress(OSError):  # not empty (or gone): not ours to remove
                 empty.rmdir()
-    raise RunFailure(
+        raise
+
+
+def _failed(resource: Resource, folder: Path, reason: str) -> RunFailure:
+    """The one line of a download that no URL gave."""
+    return RunFailure(
         one_line(
             f"could not download {resource.filename} ({reason}); put the files in {folder}, or "
             f"point --data-dir (AEKIT_DATA) at a data root that holds them"

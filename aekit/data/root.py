@@ -16,7 +16,8 @@ ENV_VAR = "AEKIT_DATA"
 def data_root(root: str | os.PathLike | None = None) -> Path:
     """Return the data root: ``root`` if given, else ``$AEKIT_DATA``, else a per-user cache folder.
 
-    The cache folder is ``$XDG_CACHE_HOME/aekit`` (default ``~/.cache/aekit``), on macOS
+    The cache folder is ``$XDG_CACHE_HOME/aekit`` (default ``~/.cache/aekit``; a relative
+    ``XDG_CACHE_HOME`` is ignored, as the XDG Base Directory spec says), on macOS
     ``~/Library/Caches/aekit`` and on Windows ``%LOCALAPPDATA%/aekit``. Nothing is created here.
 
     Parameters
@@ -50,7 +51,14 @@ def data_root(root: str | os.PathLike | None = None) -> Path:
         return home / "Library" / "Caches" / "aekit"
     if os.name == "nt":
         return Path(os.environ.get("LOCALAPPDATA") or home / "AppData" / "Local") / "aekit"
-    return Path(os.environ.get("XDG_CACHE_HOME") or home / ".cache") / "aekit"
+    return _xdg_cache() or home / ".cache" / "aekit"
+
+
+def _xdg_cache() -> Path | None:
+    """``$XDG_CACHE_HOME/aekit``, None when unset or relative: the spec calls a relative path
+    invalid, to be ignored (it was taken from the working folder, a cache in each folder run from)."""
+    xdg = Path(os.environ.get("XDG_CACHE_HOME") or "")
+    return xdg / "aekit" if xdg.is_absolute() else None
 
 
 def data_origin(root: str | os.PathLike | None = None) -> str:

@@ -1,10 +1,14 @@
-"""Shared helpers for the plots: lazy pyplot, the output path, atomic saving, input checks."""
+"""Shared helpers for the plots: lazy pyplot, aekit's style, the output path, atomic saving,
+input checks."""
 
 from __future__ import annotations
 
+import functools
 import os
+import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -28,6 +32,7 @@ class _Figures:
 
     @classmethod
     def subplots(cls, nrows: int = 1, ncols: int = 1, **kw: Any) -> tuple[Any, Any]:
+        _matplotlib()  # (a user's MPLBACKEND that names no backend: see there)
         from matplotlib.figure import Figure
 
         fig = Figure(**{k: kw.pop(k) for k in cls.FIGURE_KEYWORDS if k in kw})
@@ -39,9 +44,45 @@ class _Figures:
 
     @staticmethod
     def get_cmap(name: str) -> Any:
-        import matplotlib
+        return _matplotlib().colormaps[name]
 
-        return matplotlib.colormaps[name]
+
+Plot = TypeVar("Plot", bound=Callable[..., Any])
+
+
+def drawn(plot: Plot) -> Plot:
+    """``plot`` drawn with matplotlib's defaults, whatever the user's matplotlibrc, rcParams or
+    MPLBACKEND say, and the user's rcParams as they were after (aekit's own settings are the
+    plots' arguments: sizes, colours, :data:`DPI`). A ``text.usetex: True`` without LaTeX, or
+    ``figure.dpi: 0``, made a finished training fail at its figures, run left unfinished."""
+
+    @functools.wraps(plot)
+    def in_aekit_style(*args: Any, **kwargs: Any) -> Any:
+        with _matplotlib().style.context("default"):  # the session's backend is left alone
+            return plot(*args, **kwargs)
+
+    return in_aekit_style  # type: ignore[return-value]
+
+
+def _matplotlib() -> Any:
+    """matplotlib (and its styles), imported. An MPLBACKEND that names no backend made the import
+    itself fail; the figures use no backend (a Figure saved on its format's canvas), so matplotlib
+    is then imported without it, and the variable is left as it was."""
+    try:
+        import matplotlib
+    except ValueError:
+        backend = os.environ.pop("MPLBACKEND", None)
+        if backend is None:
+            raise
+        for name in [m for m in sys.modules if m.partition(".")[0] == "matplotlib"]:
+            del sys.modules[name]  # the half-imported package, which cannot be imported again
+        try:
+            import matplotlib
+        finally:
+            os.environ["MPLBACKEND"] = backend
+    import matplotlib.style
+
+    return matplotlib
 
 
 def _figures() -> _Figures:

@@ -22,10 +22,12 @@ from aekit.plots._common import (
     _target,
     _tight_layout,
     _vector,
+    drawn,
 )
 from aekit.plots.grid import panel_grid
 
 
+@drawn
 def plot_signal_reconstructions(
     signals: Sequence[tuple[np.ndarray, np.ndarray, str]],
     path: str | os.PathLike,
@@ -134,6 +136,7 @@ def _check_histogram(normal, anomalous, bins, threshold, target_rate) -> tuple:
     return bins, threshold, target_rate
 
 
+@drawn
 def plot_error_histogram(
     scores_normal: np.ndarray,
     scores_anomalous: np.ndarray,
@@ -240,6 +243,7 @@ def plot_error_histogram(
     return _save(fig, path)
 
 
+@drawn
 def plot_roc(
     y_true: np.ndarray,
     scores: np.ndarray,
@@ -301,6 +305,7 @@ def plot_roc(
     return _save(fig, path)
 
 
+@drawn
 def plot_feature_errors(
     errors: Any,
     path: str | os.PathLike,

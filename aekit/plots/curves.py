@@ -9,9 +9,10 @@ from pathlib import Path
 from typing import Any
 
 from aekit.errors import DataError
-from aekit.plots._common import _figures, _save, _target
+from aekit.plots._common import _figures, _save, _target, drawn
 
 
+@drawn
 def plot_history(
     history: Sequence[Mapping[str, Any]],
     path: str | os.PathLike,

@@ -10,13 +10,14 @@ from pathlib import Path
 import numpy as np
 
 from aekit.errors import DataError
-from aekit.plots._common import _figures, _images, _save, _target, _vector
+from aekit.plots._common import _figures, _images, _save, _target, _vector, drawn
 from aekit.plots.grid import montage, panel_grid, show_image
 
 _TILE_IN = 1.0  # inches per image tile
 _MAX_IN = 20.0  # largest figure side, in inches
 
 
+@drawn
 def plot_image_rows(
     rows: Sequence[np.ndarray],
     path: str | os.PathLike,
@@ -80,6 +81,7 @@ def plot_image_rows(
     return _save(fig, path)
 
 
+@drawn
 def plot_image_grid(
     images: np.ndarray,
     path: str | os.PathLike,
@@ -173,6 +175,7 @@ def plot_strip(
     return plot_image_grid(a, path, ncols=a.shape[0], title=title, overwrite=overwrite)
 
 
+@drawn
 def plot_manifold(
     images: np.ndarray,
     z1: Sequence[float],

@@ -17,12 +17,14 @@ from aekit.plots._common import (
     _float_array,
     _save,
     _target,
+    drawn,
 )
 
 MAX_POINTS = 10_000  # points drawn at most (a fixed-seed subsample beyond that)
 _MAX_CLASSES = 20  # labels with more distinct values are drawn as a continuous colour scale
 
 
+@drawn
 def plot_latent_map(
     z: np.ndarray,
     labels: np.ndarray | None,

@@ -29,6 +29,7 @@ from aekit.plots._common import (
     _count,
     _float_array,
     _images,
+    _matplotlib,
     _number,
     _suffix,
     _target,
@@ -54,9 +55,7 @@ MAP_FORMATS = tuple(PIL_FORMATS)
 
 def _colours(values: np.ndarray) -> np.ndarray:
     """Values in [0, 1] (clipped) as RGB floats in [0, 1], shape ``values.shape + (3,)``."""
-    import matplotlib
-
-    table = matplotlib.colormaps[COLOURS](np.linspace(0.0, 1.0, 256))[:, :3]
+    table = _matplotlib().colormaps[COLOURS](np.linspace(0.0, 1.0, 256))[:, :3]
     return table[np.round(np.clip(values, 0.0, 1.0) * 255).astype(np.intp)]
 
 

@@ -13,10 +13,12 @@ from aekit.plots._common import (
     _images,
     _save,
     _target,
+    drawn,
 )
 from aekit.plots.grid import panel_grid, show_image
 
 
+@drawn
 def plot_neighbors(
     queries: Any,
     neighbors: Any,

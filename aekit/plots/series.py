@@ -19,6 +19,7 @@ from aekit.plots._common import (
     _target,
     _tight_layout,
     _vector,
+    drawn,
 )
 
 MAX_POINTS = 4000  # points drawn per line: longer series are drawn as a min/max envelope per bucket
@@ -37,6 +38,7 @@ def _envelope(t: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.repeat(tt, 2), np.column_stack([lo, hi]).ravel()
 
 
+@drawn
 def plot_series_scores(
     values: np.ndarray,
     scores: np.ndarray,

@@ -10,12 +10,13 @@ from typing import Any
 import numpy as np
 
 from aekit.errors import DataError
-from aekit.plots._common import _float_array, _names, _save, _target, _tight_layout
+from aekit.plots._common import _float_array, _names, _save, _target, _tight_layout, drawn
 from aekit.plots.grid import panel_grid
 
 MAX_FEATURES = 40  # a row of more features reads better as a signal (plot_signal_reconstructions)
 
 
+@drawn
 def plot_table_reconstructions(
     original: Any,
     reconstructed: Any,

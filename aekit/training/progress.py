@@ -42,6 +42,27 @@ def _is_terminal(stream: IO[str]) -> bool:
         return False
 
 
+def _tqdm(**kwargs: Any) -> Any:
+    """A tqdm bar, or None where tqdm cannot be imported: a TQDM_* variable it cannot read
+    (``TQDM_NCOLS=abc``) failed its import, and with it the training, as "internal error"; the
+    progress is then said in lines, as off a terminal."""
+    try:
+        from tqdm import tqdm
+    except ValueError:
+        return None
+    return tqdm(**kwargs)
+
+
+def _say(stream: IO[str], line: str) -> None:
+    """Write ``line`` to ``stream``; a stream that fails (a full log disk, a device error, a log
+    pipe gone) loses the line, not the training or the pass it tells of."""
+    try:
+        stream.write(line)
+        stream.flush()
+    except OSError:
+        pass
+
+
 def _fmt(value: Any) -> str:
     return f"{value:.6g}" if isinstance(value, float) else str(value)
 
@@ -81,9 +102,7 @@ class TrainingProgress:
     def on_epoch_start(self, epoch: int, steps: int) -> None:
         if not getattr(self, "use_bar", False):
             return
-        from tqdm import tqdm
-
-        self._bar = tqdm(
+        self._bar = _tqdm(
             total=steps,
             desc=f"epoch {epoch + 1}/{self.epochs}",
             unit="step",
@@ -91,6 +110,7 @@ class TrainingProgress:
             file=self._out(),
             dynamic_ncols=True,
         )
+        self.use_bar = self._bar is not None
         self._step = 0
 
     def on_batch_end(self, epoch: int, step: int) -> None:
@@ -118,10 +138,10 @@ class TrainingProgress:
             for k, v in record.items()
             if k not in ("epoch", "seconds") and v is not None
         )
-        self._out().write(
-            f"epoch {record['epoch']}/{self.epochs}  {losses}  ({record['seconds']:.1f}s)\n"
+        _say(
+            self._out(),
+            f"epoch {record['epoch']}/{self.epochs}  {losses}  ({record['seconds']:.1f}s)\n",
         )
-        self._out().flush()
 
 
 class Pass:
@@ -155,6 +175,7 @@ class Pass:
         self._bar = None
         self._last = self.t0
         self._spoke = False
+        self._no_bar = False
 
     def update(self, n: int) -> None:
         self.done += int(n)
@@ -163,28 +184,30 @@ class Pass:
         now = time.monotonic()
         if now - self.t0 < QUIET_SECONDS:
             return
-        if _is_terminal(self.stream):
-            if self._bar is None:
-                from tqdm import tqdm
-
-                self._bar = tqdm(
-                    total=self.total,
-                    initial=self.done - int(n),
-                    desc=self.desc,
-                    unit=f" {self.unit}",
-                    leave=False,
-                    file=self.stream,
-                    dynamic_ncols=True,
-                )
+        if _is_terminal(self.stream) and self._open_bar(n) is not None:
             self._bar.update(int(n))
         elif now - self._last >= PASS_LINE_EVERY or not self._spoke:
             self._line(now)
 
+    def _open_bar(self, n: int) -> Any:
+        """The pass's bar, opened at its first update (None where tqdm cannot be had: lines)."""
+        if self._bar is None and not self._no_bar:
+            self._bar = _tqdm(
+                total=self.total,
+                initial=self.done - int(n),
+                desc=self.desc,
+                unit=f" {self.unit}",
+                leave=False,
+                file=self.stream,
+                dynamic_ncols=True,
+            )
+            self._no_bar = self._bar is None
+        return self._bar
+
     def _line(self, now: float) -> None:
         self._last, self._spoke = now, True
         of = "" if self.total is None else f"/{self.total}"
-        self.stream.write(f"{self.desc}: {self.done}{of} {self.unit} ({now - self.t0:.0f}s)\n")
-        self.stream.flush()
+        _say(self.stream, f"{self.desc}: {self.done}{of} {self.unit} ({now - self.t0:.0f}s)\n")
 
     def close(self) -> None:
         if self._bar is not None:

@@ -186,6 +186,36 @@ def test_data_root_precedence(tmp_path, monkeypatch):
         assert data_root() == tmp_path / "cache" / "aekit"
 
 
+@pytest.mark.skipif(os.name == "nt", reason="the cache folder is under LOCALAPPDATA there")
+def test_a_relative_xdg_cache_home_is_ignored_for_the_home_cache(tmp_path, monkeypatch):
+    """Probe 62 env #6: XDG_CACHE_HOME=rel made the data root rel/aekit in the working folder; the
+    XDG spec has a relative path ignored."""
+    from aekit.data import data_root
+
+    monkeypatch.delenv("AEKIT_DATA", raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("XDG_CACHE_HOME", "rel")
+    monkeypatch.setattr("sys.platform", "linux")
+    assert data_root() == tmp_path / "home" / ".cache" / "aekit"
+
+
+@pytest.mark.skipif(os.name == "nt", reason="the cache folder is under LOCALAPPDATA there")
+def test_a_failed_download_removes_only_the_empty_folders_it_made(tmp_path, monkeypatch):
+    """Probe 62 env #6: a failed download left ROOT/<dataset> (and the root) behind, empty."""
+    import dataclasses
+
+    from aekit.errors import RunFailure
+
+    kept = tmp_path / "kept"  # there before: stays, as does what another folder of it holds
+    (kept / "other").mkdir(parents=True)
+    root = kept / "cache" / "aekit"
+    unreachable = [dataclasses.replace(r, urls=()) for r in ECG5000.resources]
+    monkeypatch.setattr(ECG5000, "resources", unreachable)
+    with pytest.raises(RunFailure, match="could not download"):
+        ECG5000.download(root)
+    assert sorted(p.name for p in kept.iterdir()) == ["other"]
+
+
 def test_a_data_root_that_is_a_file_is_one_line_naming_its_source(tmp_path, monkeypatch):
     """Probe 52 sh 4: `--data-dir rows.csv` or AEKIT_DATA=rows.csv: "not a directory:
     rows.csv/ecg5000", exit 1, the root's source not named."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -86,3 +87,28 @@ def test_a_plot_leaves_the_users_matplotlib_session_as_it_was(tmp_path):
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["svg", "False"], out.stdout + out.stderr
     assert (tmp_path / "h.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_a_users_matplotlib_settings_reach_neither_the_figures_nor_back(tmp_path):
+    """Probe 62 env #1: a matplotlibrc with ``text.usetex: True`` (no LaTeX here) or
+    ``figure.dpi: 0``, or an MPLBACKEND that names no backend, failed every figure: a finished
+    training ended in "internal error", its run left unfinished. The figures are matplotlib's
+    defaults; the user's settings stay as they were. A process of its own: the rc is read at import."""
+    rc = tmp_path / "mplrc"
+    rc.mkdir()
+    (rc / "matplotlibrc").write_text("text.usetex: True\nfigure.dpi: 0\nlines.linewidth: 9\n")
+    code = (
+        "import os, sys\n"
+        "from aekit.plots import plot_history\n"
+        f"plot_history([{{'epoch': 1, 'train_loss': 1.0}}], {str(tmp_path / 'h.png')!r})\n"
+        "import matplotlib\n"
+        "print(matplotlib.rcParams['text.usetex'], matplotlib.rcParams['lines.linewidth'],"
+        " os.environ['MPLBACKEND'])\n"
+    )
+    env = {**os.environ, "MPLCONFIGDIR": str(rc), "MPLBACKEND": "garbage"}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["True", "9.0", "garbage"], out.stdout + out.stderr
+    clean = tmp_path / "clean.png"  # as drawn without the user's settings: the same bytes
+    plot_history([{"epoch": 1, "train_loss": 1.0}], clean)
+    assert (tmp_path / "h.png").read_bytes() == clean.read_bytes()

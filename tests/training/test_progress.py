@@ -90,3 +90,47 @@ def test_estimator_verbose_prints_epochs_and_zero_is_silent(capsys):
     assert capsys.readouterr().err == ""
     with pytest.raises(UsageError, match="verbose"):
         aekit.Denoiser(verbose=5).fit(np.zeros((4, 1, 8, 8), np.float32))
+
+
+class _Full(io.StringIO):
+    """A stream on a full disk: every write and flush fails with ENOSPC."""
+
+    def write(self, text):
+        raise OSError(28, "No space left on device")
+
+    def flush(self):
+        raise OSError(28, "No space left on device")
+
+
+def test_a_failing_stream_loses_the_lines_not_the_training(monkeypatch):
+    """Probe 62 env #2: a full log disk (ENOSPC) raised out of the epoch's line and stopped the
+    training; a pass over data likewise."""
+    _run(TrainingProgress(2, stream=_Full()), 3)
+    monkeypatch.setattr(progress, "QUIET_SECONDS", 0.0)
+    with Pass(10, "scoring", verbose=1, stream=_Full()) as p:
+        p.update(10)
+
+
+class _Terminal(io.StringIO):
+    def isatty(self):
+        return True
+
+
+def test_a_tqdm_variable_it_cannot_read_gives_lines_not_a_failure(monkeypatch):
+    """Probe 62 env #1: TQDM_NCOLS=abc (or TQDM_MININTERVAL=x) on a terminal failed tqdm's import,
+    and with it the training, as "internal error"; the progress is said in lines instead."""
+    import sys
+
+    for name in [m for m in sys.modules if m.partition(".")[0] == "tqdm"]:
+        monkeypatch.delitem(sys.modules, name)  # imported again, under the variable
+    monkeypatch.setenv("TQDM_NCOLS", "abc")
+    out = _Terminal()
+    _run(TrainingProgress(1, stream=out), 2)
+    assert [line.split()[:2] for line in out.getvalue().splitlines()] == [
+        ["epoch", "1/2"],
+        ["epoch", "2/2"],
+    ]
+    monkeypatch.setattr(progress, "QUIET_SECONDS", 0.0)
+    with Pass(10, "scoring", verbose=1, stream=out) as p:
+        p.update(10)
+    assert out.getvalue().splitlines()[-1].startswith("scoring: 10/10 samples")
