@@ -311,13 +311,21 @@ def _check_underflow(original: Any, X: Any, name: str) -> None:
     if isinstance(original, np.ndarray) and original.dtype.kind == "f" and original.itemsize > 4:
         check_underflow(original, X, name, None)
     elif hasattr(original, "dtypes") and isinstance(X, np.ndarray) and X.ndim == 2:
-        for j, column in enumerate(original.columns):
-            values = np.asarray(original.iloc[:, j].to_numpy())
-            if values.dtype.kind == "f" and values.itemsize > 4 and len(values) == len(X):
-                at = f"at row {{}}, column {column!r}"
-                check_underflow(
-                    values[:, None], X[:, j : j + 1], name, lambda i, at=at: at.format(i[0])
-                )
+        wide = [
+            j
+            for j, d in enumerate(original.dtypes)
+            if getattr(d, "kind", "") == "f" and getattr(d, "itemsize", 0) > 4
+        ]
+        if not wide or len(original) != len(X):
+            return
+        # the float64 columns at once (a column at a time cost a 2000 x 5000 frame 0.75 s)
+        every = len(wide) == original.shape[1]  # a float64 frame: no columns picked, no copies
+        values = (original if every else original.iloc[:, wide]).to_numpy(
+            dtype=np.float64, na_value=np.nan
+        )
+        columns = [original.columns[j] for j in wide]
+        where = lambda i: f"at row {i[0]}, column {columns[i[1]]!r}"  # noqa: E731
+        check_underflow(values, X if every else X[:, wide], name, where)
 
 
 def check_names(X: Any, given: Any, name: str) -> list[str]:
