@@ -71,8 +71,21 @@ def _fail(exc: Exception, X: Any, name: str, fitted: Any = None) -> DataError:
         )
     if len(message) > MESSAGE_CHARS:
         message = message[:MESSAGE_CHARS] + " ..."
-    message += hint
+    message += hint + _position_hint(X, message)
     return (DataTypeError if isinstance(exc, TypeError) else DataError)(message)
+
+
+def _position_hint(X: Any, message: str) -> str:
+    """For a frame refused by names none of which is text (``pd.DataFrame(array)``'s 0, 1, ...,
+    which scikit-learn ignores and aekit compares as text, :func:`_named_as_text`): how to take its
+    columns by position instead."""
+    columns = getattr(X, "columns", None)
+    if columns is None or "feature names" not in message or any(type(c) is str for c in columns):
+        return ""
+    return (
+        "; names other than text (such as pd.DataFrame(array)'s 0, 1, ...) are compared as "
+        "text: to take the columns by position, pass X.to_numpy()"
+    )
 
 
 def _not_finite(message: str, X: Any, name: str) -> str:
