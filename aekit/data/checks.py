@@ -381,7 +381,7 @@ def first_bad_label(y: np.ndarray) -> str | None:
     >>> first_bad_label(np.array([0, True, None, 2], dtype=object))
     'a missing label (None) at position 2'
     >>> first_bad_label(np.array(["1", "0", "1"]))
-    "text labels ('1', '0'), not numbers (convert them first: .astype(int))"
+    "text labels ('1', '0'), not numbers (convert them first: .astype(float))"
     """
     ok = binary_mask(y)
     if ok.all():
@@ -394,7 +394,7 @@ def first_bad_label(y: np.ndarray) -> str | None:
         values = (v.item() if isinstance(v, np.generic) else v for v in y[~ok])
         texts = dict.fromkeys(v for v in values if isinstance(v, str))
         shown = ", ".join(repr(t) for t in list(texts)[:3]) + (", ..." if len(texts) > 3 else "")
-        return f"text labels ({shown}), not numbers (convert them first: .astype(int))"
+        return f"text labels ({shown}), not numbers (convert them first: .astype(float))"
     return f"the label {value!r}"
 
 

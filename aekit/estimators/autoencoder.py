@@ -410,10 +410,11 @@ class Autoencoder(FeatureNamesOut, TransformerMixin, NeuralEstimator):
     # ---- inputs and scaling: every method takes and returns the input's units -------------------
     def _validate_input(self, X: Any, name: str = "X") -> Any:
         X = super()._validate_input(X, name)
-        if not is_row_store(X) and self._takes_unit_range():
+        if not is_row_store(X) and len(self.input_shape_) == 3 and self._takes_unit_range():
             lo, hi = float(X.min()), float(X.max())
             # 8-bit pixels (a uint8 .npy, an image from PIL) were encoded 255x off without a word;
-            # other values past [0, 1] are taken as before: a table's new rows may stray past it
+            # other values past [0, 1] are taken as before, and a table's rows whatever they hold:
+            # an outlier of 200 in a [0, 1] table is what a detector of its rows is there to score
             if lo >= 0 and PIXELS_FROM < hi <= 255:
                 raise outside_unit_range(
                     lo, hi, name, "this Autoencoder (trained with a sigmoid output)", None

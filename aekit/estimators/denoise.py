@@ -195,8 +195,8 @@ class Denoiser(OneToOneFeatureMixin, TransformerMixin, NeuralEstimator):
         """
         X = self._check_aux(X, name) if reset is None else self._check_x(X, name, reset)
         if reset is False:  # one channels-last image would be taken as H thin images
+            self._refuse_strips(X.shape, name)  # first: signals (n, L, 1) of a model of rows
             refuse_one_image(X.shape, self.input_shape_, name)
-            self._refuse_strips(X.shape, name)
         X = as_images(X)
         if X.ndim != 4:
             raise DataError(

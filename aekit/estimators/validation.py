@@ -71,8 +71,21 @@ def _fail(exc: Exception, X: Any, name: str, fitted: Any = None) -> DataError:
         )
     if len(message) > MESSAGE_CHARS:
         message = message[:MESSAGE_CHARS] + " ..."
-    message += hint
+    message += hint + _position_hint(X, message)
     return (DataTypeError if isinstance(exc, TypeError) else DataError)(message)
+
+
+def _position_hint(X: Any, message: str) -> str:
+    """For a frame refused by names none of which is text (``pd.DataFrame(array)``'s 0, 1, ...,
+    which scikit-learn ignores and aekit compares as text, :func:`_named_as_text`): how to take its
+    columns by position instead."""
+    columns = getattr(X, "columns", None)
+    if columns is None or "feature names" not in message or any(type(c) is str for c in columns):
+        return ""
+    return (
+        "; names other than text (such as pd.DataFrame(array)'s 0, 1, ...) are compared as "
+        "text: to take the columns by position, pass X.to_numpy()"
+    )
 
 
 def _not_finite(message: str, X: Any, name: str) -> str:
@@ -311,13 +324,21 @@ def _check_underflow(original: Any, X: Any, name: str) -> None:
     if isinstance(original, np.ndarray) and original.dtype.kind == "f" and original.itemsize > 4:
         check_underflow(original, X, name, None)
     elif hasattr(original, "dtypes") and isinstance(X, np.ndarray) and X.ndim == 2:
-        for j, column in enumerate(original.columns):
-            values = np.asarray(original.iloc[:, j].to_numpy())
-            if values.dtype.kind == "f" and values.itemsize > 4 and len(values) == len(X):
-                at = f"at row {{}}, column {column!r}"
-                check_underflow(
-                    values[:, None], X[:, j : j + 1], name, lambda i, at=at: at.format(i[0])
-                )
+        wide = [
+            j
+            for j, d in enumerate(original.dtypes)
+            if getattr(d, "kind", "") == "f" and getattr(d, "itemsize", 0) > 4
+        ]
+        if not wide or len(original) != len(X):
+            return
+        # the float64 columns at once (a column at a time cost a 2000 x 5000 frame 0.75 s)
+        every = len(wide) == original.shape[1]  # a float64 frame: no columns picked, no copies
+        values = (original if every else original.iloc[:, wide]).to_numpy(
+            dtype=np.float64, na_value=np.nan
+        )
+        columns = [original.columns[j] for j in wide]
+        where = lambda i: f"at row {i[0]}, column {columns[i[1]]!r}"  # noqa: E731
+        check_underflow(values, X if every else X[:, wide], name, where)
 
 
 def check_names(X: Any, given: Any, name: str) -> list[str]:

@@ -156,12 +156,17 @@ def identity_code(
     """
     if latent < n_features:
         return None
-    fix = (
-        f"make your encoder's code smaller than {n_features} numbers ({own_args(say)})"
-        if own
-        else f"use {say('latent_dim')} below {n_features} (the default, auto, picks the principal "
-        f"components that explain 90% of the variance)"
-    )
+    if n_features == 1:  # no code narrower than one number
+        fix = (
+            "one feature leaves nothing to compress: give more features, or score the value itself"
+        )
+    elif own:
+        fix = f"make your encoder's code smaller than {n_features} numbers ({own_args(say)})"
+    else:
+        fix = (
+            f"use {say('latent_dim')} below {n_features} (the default, auto, picks the principal "
+            f"components that explain 90% of the variance)"
+        )
     wide = "as wide as" if latent == n_features else "as wide as or wider than"
     return (
         f"the code ({latent} numbers) is {wide} the input ({n_features} features): the model "

@@ -74,3 +74,47 @@ def test_a_run_says_its_warnings_once_in_its_own_words(tmp_path):
         )  # fmt: skip
     assert not [w for w in caught if issubclass(w.category, QualityWarning)]
     assert any("--latent-dim below 5" in w for w in metrics["warnings"]), metrics["warnings"]
+
+
+def test_a_pipeline_or_fit_transform_warns_at_the_users_line():
+    """review 1 F6: the warning pointed into scikit-learn's or aekit's code for fit_transform, a
+    Pipeline and a search, not at the line that called them."""
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    for fit in (
+        lambda: aekit.Autoencoder(latent_dim=8, epochs=1, device="cpu").fit_transform(_rows()),
+        lambda: make_pipeline(
+            StandardScaler(), aekit.Autoencoder(latent_dim=8, epochs=1, device="cpu")
+        ).fit(_rows()),
+    ):
+        with pytest.warns(QualityWarning) as said:
+            fit()
+        assert [w.filename for w in said] == [__file__]
+
+
+def test_a_detectors_validation_data_may_hold_anomalies_without_a_warning():
+    """review 1 F3: anomalies in an AnomalyDetector's validation_data (which its docstring allows)
+    made their high loss read as "overfitting, use a smaller model"."""
+    normal = _rows(200, 5)
+    odd = normal[:40] * 30  # anomalies, far from every normal row
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", QualityWarning)
+        aekit.AnomalyDetector(epochs=6, patience=None, members=1, device="cpu", seed=0).fit(
+            normal, validation_data=odd
+        )
+    overfit = _Fitted()
+    overfit.lr, overfit.history_ = (
+        1e-3,
+        [
+            {"train_loss": 0.2, "val_loss": 0.3},
+            {"train_loss": 0.05, "val_loss": 0.4},
+        ],
+    )
+    assert findings(overfit) and not findings(overfit, judged=False)
+
+
+def test_one_feature_is_not_told_a_code_below_one():
+    with pytest.warns(QualityWarning, match="one feature leaves nothing to compress") as said:
+        aekit.Autoencoder(latent_dim=2, epochs=1, device="cpu").fit(_rows(60, 1))
+    assert "below 1" not in str(said[0].message)

@@ -249,6 +249,10 @@ def test_8_bit_pixels_for_a_model_of_images_in_0_1_are_refused_as_its_siblings_r
     table = rng.random((64, 6)).astype(np.float32)
     scaled = aekit.Autoencoder(latent_dim=2, epochs=1, threads=1, scaler="standard").fit(table)
     assert scaled.transform(table * 200).shape == (64, 2)
+    # a table in [0, 1], unscaled (review 1 F1): an outlier of 200 is a row to score, not pixels
+    rows = aekit.Autoencoder(latent_dim=2, epochs=1, threads=1).fit(table)
+    assert (rows.scaler_.kind, rows.output_activation_) == ("none", "sigmoid")
+    assert np.isfinite(rows.score_samples(table * 200)).all()
 
 
 def test_one_image_of_several_channels_is_said_to_be_one_image():

@@ -316,6 +316,8 @@ class AnomalyDetector(Alarms, NeuralEstimator):
 
     # SciPy sparse X: densified a batch at a time (PyOD outputs: no sklearn outlier tag)
     _accepts_sparse = True
+    # its validation_data may hold anomalies: their loss judges no fit (estimators.advice)
+    _scores_anomalies = True
 
     @classmethod
     def from_preset(cls, name: str, **params: Any) -> AnomalyDetector:

@@ -188,7 +188,8 @@ def check_steps_by_channels(x: np.ndarray, names: Sequence[Any] | None) -> None:
     if channels > steps and names is None:
         raise DataError(
             f"X has shape ({steps}, {channels}): {steps} steps of {channels} channels, more channels "
-            f"than steps; a series is (steps, channels): if yours is (channels, steps), pass X.T"
+            f"than steps; a series is (steps, channels): if yours is (channels, steps), pass X.T "
+            f"(if not, name the channels: channel_names=...)"
         )
 
 

@@ -271,7 +271,10 @@ def test_a_recording_held_as_channels_by_steps_is_refused_with_the_fix():
     as 64 steps of 2000 channels and scored with 64 scores, without a word."""
     pd = pytest.importorskip("pandas")
     x = np.sin(np.arange(200) / 9)[None, :] * np.arange(1, 41)[:, None]  # 40 channels x 200 steps
-    with pytest.raises(DataError, match=r"X has shape \(40, 200\): 40 steps of 200 ch.*pass X.T"):
+    with pytest.raises(
+        DataError,
+        match=r"X has shape \(40, 200\): 40 steps of 200 ch.*pass X.T \(if not, name the ch",
+    ):
         aekit.SeriesDetector(window=5, epochs=1).fit(x)
     wide = pd.DataFrame(x)  # columns name the channels: taken as they are
     assert aekit.SeriesDetector(window=5, epochs=1).fit(wide).n_features_in_ == 200
