@@ -6,6 +6,7 @@ from __future__ import annotations
 import functools
 import os
 import sys
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -48,6 +49,7 @@ class _Figures:
 
 
 Plot = TypeVar("Plot", bound=Callable[..., Any])
+_STYLE_LOCK = threading.RLock()  # a figure's plot may draw another (nested: re-entrant)
 
 
 def drawn(plot: Plot) -> Plot:
@@ -58,7 +60,9 @@ def drawn(plot: Plot) -> Plot:
 
     @functools.wraps(plot)
     def in_aekit_style(*args: Any, **kwargs: Any) -> Any:
-        with _matplotlib().style.context("default"):  # the session's backend is left alone
+        # rcParams are the process's: two threads' figures, each putting back what it found,
+        # left the other's defaults as the user's settings (review 2 F1); one figure at a time
+        with _STYLE_LOCK, _matplotlib().style.context("default"):  # the backend is left alone
             return plot(*args, **kwargs)
 
     return in_aekit_style  # type: ignore[return-value]

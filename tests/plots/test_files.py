@@ -112,3 +112,23 @@ def test_a_users_matplotlib_settings_reach_neither_the_figures_nor_back(tmp_path
     clean = tmp_path / "clean.png"  # as drawn without the user's settings: the same bytes
     plot_history([{"epoch": 1, "train_loss": 1.0}], clean)
     assert (tmp_path / "h.png").read_bytes() == clean.read_bytes()
+
+
+def test_figures_drawn_from_threads_leave_the_users_settings(tmp_path):
+    """review 2 F1: each figure put back the rcParams it found; two threads' figures left one's
+    matplotlib defaults as the user's settings (linewidth 7 became 1.5)."""
+    import threading
+
+    import matplotlib
+
+    history = [{"epoch": e, "train_loss": 1.0 / e} for e in range(1, 30)]
+    with matplotlib.rc_context({"lines.linewidth": 7.0}):
+        threads = [
+            threading.Thread(target=plot_history, args=(history, tmp_path / f"h{i}.png"))
+            for i in range(6)
+        ]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert matplotlib.rcParams["lines.linewidth"] == 7.0
