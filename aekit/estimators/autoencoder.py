@@ -324,9 +324,8 @@ class Autoencoder(FeatureNamesOut, TransformerMixin, NeuralEstimator):
             return a
 
         X = self._validate_fit_input(X, check=track)
-        self._input_range = tuple(
-            bounds
-        )  # a model of [0, 1] refuses 8-bit pixels (_takes_unit_range)
+        # a model of images in [0, 1] refuses 8-bit pixels (_takes_unit_range)
+        self._input_range = tuple(bounds)
         self._refuse_untrainable(X)
         self._record_feature_names(feature_names)
         kind = (

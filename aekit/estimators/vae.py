@@ -609,7 +609,9 @@ class VAE(FeatureNamesOut, TransformerMixin, NeuralEstimator):
         except DataError as exc:
             if "feature names" not in str(exc):
                 raise
-            raise DataError(f"{name}: {exc} Give it with X's columns, in X's order") from None
+            raise DataError(
+                f"{name}: {str(exc).rstrip('.')}; give it with X's columns, in X's order"
+            ) from None
 
     def _refuse_samples(self, n: int, name: str) -> None:
         if n != 1:
