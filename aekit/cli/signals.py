@@ -59,6 +59,8 @@ def handled() -> Iterator[None]:
         yield
         return
     previous = {sig: signal.getsignal(sig) for sig in SIGNALS}
+    unraisable = sys.unraisablehook
+    sys.unraisablehook = _quiet_interrupt(unraisable)
     for sig in SIGNALS:
         # one the process was started ignoring stays ignored: nohup's SIGHUP, the SIGINT of a
         # script's background job (a Ctrl-C at the terminal is not for it), as Python keeps it
@@ -70,7 +72,22 @@ def handled() -> Iterator[None]:
     finally:
         for sig, old in previous.items():
             signal.signal(sig, old if old is not None else signal.SIG_DFL)
+        sys.unraisablehook = unraisable
         _stop.clear()
+
+
+def _quiet_interrupt(hook):
+    """``sys.unraisablehook`` that says nothing of the stop raised where Python ignores what is
+    raised (a signal that came while the import machinery ran a weakref callback printed
+    "Exception ignored in ... Interrupted: 15" above the one line): the stop is recorded
+    (:func:`received`) and raised again before the run is made final."""
+    from ..errors import Interrupted
+
+    def unraisable(info) -> None:
+        if not isinstance(info.exc_value, Interrupted):
+            hook(info)
+
+    return unraisable
 
 
 def _launched_by_aekit() -> bool:
