@@ -135,6 +135,28 @@ def _tensor_numpy(X, name: str) -> np.ndarray:
     return t.numpy()
 
 
+def column_numbers(values: Any, name: str, column: Any = None) -> np.ndarray:
+    """One DataFrame column (or a Series) as float64, missing values NaN: pandas' own dtypes
+    (nullable Int64 / Float64 / boolean, pyarrow, numbers held as objects) read as the table
+    estimators read them. A column of no numbers is refused by its name and dtype: text,
+    categories, and dates and durations (pandas would give their nanoseconds as numbers)."""
+    try:
+        if getattr(values.dtype, "kind", "O") in "mM":
+            raise TypeError("dates are not numbers")
+        return values.to_numpy(dtype=np.float64, na_value=np.nan)
+    except (TypeError, ValueError):
+        raise DataTypeError(no_numbers(name, column, values.dtype)) from None
+
+
+def no_numbers(name: str, column: Any, dtype: Any) -> str:
+    """The line for a column (or a Series, ``column`` None) that holds no numbers."""
+    where = name if column is None else f"{name}: column {column!r}"
+    return (
+        f"{where} has dtype {dtype}; expected numbers (bool, int or float): encode it as numbers "
+        f"or leave it out"
+    )
+
+
 def masked_as_nan(X: np.ma.MaskedArray) -> np.ndarray:
     """A NumPy masked array as a plain one, its masked entries NaN: a mask marks missing values
     (a logger's -999 masked), and its stored values must not be read as numbers. Without masked

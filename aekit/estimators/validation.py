@@ -25,8 +25,10 @@ from .._notes import note
 from ..data.checks import (
     check_precision,
     check_underflow,
+    column_numbers,
     first_bad_label,
     masked_as_nan,
+    no_numbers,
     refuse_channels_last,
     to_numpy,
     unicode_forms,
@@ -124,57 +126,40 @@ def _with_the_column(message: str, frame: Any, name: str) -> str:
     date column, "float() argument must be ... not 'Period'", "setting an array element with a
     sequence" for list cells), the first missing value's row and column after "contains NaN", a
     value past float32's range by its row and column. Messages on names and shapes as they are."""
+    found = _frame_findings(frame, name)
     if "NaN" in message or "infinity" in message:
-        kind, found = _frame_culprit(frame, name)
-        if kind == "value":
-            return f"{message.rstrip('.')} ({found})"
-        return _frame_too_large(frame, name) or message
+        if "value" in found:
+            return f"{message.rstrip('.')} ({found['value']})"
+        return found.get("large", message)
     if "feature" in message or "sample(s)" in message:  # names, counts, shapes: scikit-learn's
         return message
-    kind, found = _frame_culprit(frame, name)
-    return found if kind == "dtype" else message
+    return found.get("dtype", message)
 
 
-def _frame_culprit(frame: Any, name: str) -> tuple[str | None, str]:
-    """The first column of a DataFrame that holds no numbers ("dtype"), or a missing or infinite
-    value ("value"), in words; (None, "") if every column is finite numbers."""
-    for column, dtype in zip(frame.columns, frame.dtypes):
-        try:
-            if getattr(dtype, "kind", "O") in "mM":  # dates and durations: no numbers to scale
-                raise TypeError(dtype)
-            values = frame[column].to_numpy(dtype=np.float64, na_value=np.nan)
-        except (TypeError, ValueError):
-            return "dtype", _no_numbers(name, column, dtype)
-        bad = ~np.isfinite(values)
-        if bad.any():
-            row = frame.index[int(np.flatnonzero(bad)[0])]
-            return "value", (
-                f"a non-finite value, first at row {row!r}, column {column!r}; expected finite numbers"
-            )
-    return None, ""
-
-
-def _frame_too_large(frame: Any, name: str) -> str | None:
-    """The line for a DataFrame's first value past float32's range, by its row and column; None
-    if there is none."""
+def _frame_findings(frame: Any, name: str) -> dict[str, str]:
+    """What a DataFrame's columns hold that no model can take, read in one pass, in words: the
+    first column of no numbers ("dtype"), the first missing or infinite value ("value"), the first
+    value past float32's range ("large"); each by its row and column. Empty if there is none."""
+    found: dict[str, str] = {}
     for column in frame.columns:
         try:
-            values = frame[column].to_numpy(dtype=np.float64, na_value=np.nan)
-        except (TypeError, ValueError):
+            values = column_numbers(frame[column], name, column)
+        except DataTypeError as exc:
+            found.setdefault("dtype", str(exc))
             continue
-        big = np.abs(values) > FLOAT32_MAX
+        bad, big = ~np.isfinite(values), np.abs(values) > FLOAT32_MAX
+        if bad.any():
+            row = frame.index[int(np.flatnonzero(bad)[0])]
+            found.setdefault(
+                "value",
+                f"a non-finite value, first at row {row!r}, column {column!r}; expected finite "
+                f"numbers",
+            )
         if big.any():
             i = int(np.flatnonzero(big)[0])
-            return _too_large(name, values[i], f"at row {frame.index[i]!r}, column {column!r}")
-    return None
-
-
-def _no_numbers(name: str, column: Any, dtype: Any) -> str:
-    """The line for a DataFrame's column that holds no numbers (text, dates, durations)."""
-    return (
-        f"{name}: column {column!r} has dtype {dtype}; expected numbers (bool, int or float): "
-        f"encode it as numbers or leave it out"
-    )
+            where = f"at row {frame.index[i]!r}, column {column!r}"
+            found.setdefault("large", _too_large(name, values[i], where))
+    return found
 
 
 def _as_array(X: Any, name: str) -> Any:
@@ -203,7 +188,7 @@ def _as_array(X: Any, name: str) -> Any:
 
 
 def _refuse_dates(X: Any, name: str) -> None:
-    """Dates and durations, refused as :func:`_frame_culprit` refuses a mixed frame's date column:
+    """Dates and durations, refused as :func:`_frame_findings` refuses a mixed frame's date column:
     a frame of dates only is one datetime64 array, which check_array would take as numbers (the
     microseconds since 1970). A frame's complex column by its name, and a frame of no columns,
     in words: check_array printed the frame whole, or said "at least one array or dtype"."""
@@ -212,7 +197,7 @@ def _refuse_dates(X: Any, name: str) -> None:
             raise DataError(f"{name} has no columns; expected at least one feature")
         for column, dtype in zip(X.columns, X.dtypes):
             if getattr(dtype, "kind", "O") in "mM":
-                raise DataTypeError(_no_numbers(name, column, dtype))
+                raise DataTypeError(no_numbers(name, column, dtype))
             if getattr(dtype, "kind", "O") == "c":
                 raise DataError(
                     f"Complex data not supported: {name}'s column {column!r} has dtype {dtype}; "

@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from ...data.checks import check_numeric, fail, to_numpy
+from ...data.checks import check_numeric, column_numbers, fail, to_numpy
 from ...errors import ArgumentTypeError, DataError, DataTypeError
 
 
@@ -74,23 +74,8 @@ def _pandas_numbers(X: Any, name: str) -> np.ndarray | None:
     dtypes = [values.dtype for _, values in columns]
     if len(set(dtypes)) <= 1 and all(_numpy_number(d) for d in dtypes):
         return None
-    read = [_numbers(v, name if c is None else f"{name}: column {c!r}") for c, v in columns]
+    read = [column_numbers(values, name, column) for column, values in columns]
     return np.column_stack(read) if hasattr(X, "columns") else read[0]  # (steps, channels)
-
-
-def _numbers(values: Any, where: str) -> np.ndarray:
-    """One column as float64, missing values NaN; a column of no numbers refused by name and dtype,
-    as the table estimators do: text, categories, and dates and durations (pandas would give their
-    nanoseconds as numbers)."""
-    try:
-        if getattr(values.dtype, "kind", "O") in "Mm":
-            raise TypeError("dates are not numbers")
-        return values.to_numpy(dtype=np.float64, na_value=np.nan)
-    except (TypeError, ValueError):
-        raise DataTypeError(
-            f"{where} has dtype {values.dtype}; expected numbers (bool, int or float): encode it "
-            f"as numbers or leave it out"
-        ) from None
 
 
 def _numpy_number(dtype: Any) -> bool:
