@@ -116,7 +116,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _main(argv: Sequence[str] | None) -> int:
-    _threads_spin_briefly()
+    unreadable = _threads_spin_briefly()
     parser = build_parser()
     args = parser.parse_args(argv)
     args.argv = list(sys.argv[1:] if argv is None else argv)
@@ -136,6 +136,10 @@ def _main(argv: Sequence[str] | None) -> int:
             if handler not in before:  # the handler made here, not a host's (a test's, an app's)
                 handler.addFilter(_aekit_or_errors)
     _say_notes(args)
+    if unreadable is not None:
+        from .._notes import note
+
+        note(f"OMP_NUM_THREADS={unreadable!r} is not a thread count (a whole number >= 1); ignored")
     if not args.debug:  # library warnings would break the one-line error contract
         import warnings
 
@@ -207,15 +211,18 @@ class _Stderr(logging.Handler):
             sys.stderr.write(f"aekit: note: {message}\n")
 
 
-def _threads_spin_briefly() -> None:
-    """Have torch's OpenMP threads spin only briefly when they wait (aekit.training.threads).
+def _threads_spin_briefly() -> str | None:
+    """Have torch's OpenMP threads spin only briefly when they wait (aekit.training.threads), and
+    return an ``OMP_NUM_THREADS`` it cannot read, taken out of the environment (aekit ignores it;
+    libgomp would print two lines of its own on every command).
 
-    The OpenMP runtime reads its wait policy once, when torch is imported, so this comes before
+    The OpenMP runtime reads its environment once, when torch is imported, so this comes before
     anything imports torch; the commands import it lazily, in their handlers.
     """
-    from ..training.threads import use_short_spin
+    from ..training.threads import drop_unreadable_thread_count, use_short_spin
 
     use_short_spin()
+    return drop_unreadable_thread_count()
 
 
 def _alone() -> bool:

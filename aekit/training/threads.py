@@ -32,6 +32,7 @@ import json
 import logging
 import math
 import os
+import re
 import sys
 import threading
 import time
@@ -246,8 +247,24 @@ def _shares(first: dict, second: dict) -> float | None:
 
 def env_cap() -> int | None:
     """``OMP_NUM_THREADS`` as a whole number >= 1, when set (an upper bound on the automatic choice)."""
-    value = os.environ.get("OMP_NUM_THREADS", "").split(",")[0].strip()
+    value = os.environ.get("OMP_NUM_THREADS", "").split(",")[0].strip().removeprefix("+")
     return int(value) if value.isdecimal() and int(value) >= 1 else None
+
+
+# what the OpenMP runtime reads: whole numbers >= 1, one per nesting level, separated by commas
+_THREAD_COUNTS = re.compile(r"\s*\+?0*[1-9]\d*\s*(,\s*\+?0*[1-9]\d*\s*)*")
+
+
+def drop_unreadable_thread_count() -> str | None:
+    """Take an ``OMP_NUM_THREADS`` the OpenMP runtime cannot read ("abc", "0", "") out of this
+    process's environment before torch loads it, and return it: aekit ignores such a value
+    (:func:`env_cap`), and libgomp would print "Invalid value for environment variable" on two
+    lines of every command. None when it is readable, unset, or torch is loaded already."""
+    value = os.environ.get("OMP_NUM_THREADS")
+    if value is None or "torch" in sys.modules or _THREAD_COUNTS.fullmatch(value):
+        return None
+    del os.environ["OMP_NUM_THREADS"]
+    return value
 
 
 # ---- the wait policy ------------------------------------------------------------------------------

@@ -136,3 +136,26 @@ def test_a_help_that_stdout_cannot_take_is_said(argv, monkeypatch):
         "aekit: error: cannot write to stdout (no space left on device): the text asked for "
         "(--help, --version) goes to stdout and could not be written\n"
     )
+
+
+@pytest.mark.parametrize("value", ["abc", "0", "4,", ""])
+def test_a_thread_count_openmp_cannot_read_is_one_note_not_libgomps_lines(run, value):
+    """Stop 62's env #7: an invalid ``OMP_NUM_THREADS`` (aekit ignores it) made libgomp print
+    "libgomp: Invalid value for environment variable OMP_NUM_THREADS" and a blank line above every
+    command that loads torch. A real process: the runtime reads it when torch loads."""
+    env = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": value}
+    argv = [sys.executable, "-m", "aekit", "evaluate", str(run)]
+    proc = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr == (
+        f"aekit: note: OMP_NUM_THREADS={value!r} is not a thread count (a whole number >= 1); "
+        f"ignored\n"
+    )
+    assert "val_mse" in proc.stdout
+
+
+def test_a_thread_count_openmp_reads_is_left_to_it(run):
+    env = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": " 2,1 "}
+    argv = [sys.executable, "-m", "aekit", "evaluate", str(run)]
+    proc = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=120)
+    assert (proc.returncode, proc.stderr) == (0, "")
