@@ -33,7 +33,13 @@ from ..training.trainer import Trainer
 from .advice import WarnsWhenUseless
 from .params import TRAINING_SEEDS, validate_params
 from .refit import KeepsStateOnFailure
-from .validation import check_input, check_names, note_precision, refuse_keras_pair
+from .validation import (
+    check_input,
+    check_names,
+    note_precision,
+    refuse_keras_pair,
+    refuse_one_image,
+)
 
 # What only the built-in networks read: with encoder=/decoder= they are refused when set.
 BUILTIN_NETWORK_PARAMS = ("hidden", "architecture", "activation", "init", "channels", "kernel_size")
@@ -117,26 +123,6 @@ def image_shape(sample_shape: Sequence[int]) -> tuple[int, ...]:
     """One sample's shape as the image :func:`as_images` makes of it: (d,) -> (1, 1, d), (H, W) -> (1, H, W)."""
     shape = tuple(int(d) for d in sample_shape)
     return {1: (1, 1, *shape), 2: (1, *shape)}.get(len(shape), shape)
-
-
-def refuse_one_image(shape: Sequence[int], fitted: Sequence[int], name: str) -> None:
-    """One line for one image given to a fitted image model (``fitted``: its (C, H, W)), which
-    :func:`as_images` would take as several: one with its channels last (H, W, C), C = 1 to 4, as
-    H images of W x C pixels; one of the training shape (C, H, W), C > 1, as C images. A batch
-    (n, H, W) as wide as the training images is taken."""
-    shape = tuple(int(d) for d in shape)
-    if len(shape) == 3 and shape == tuple(fitted) and shape[0] > 1:  # one image (C, H, W)
-        raise DataError(
-            f"{name} has shape {shape}: one image of {shape[0]} channels, not {shape[0]} images "
-            f"of {shape[1]}x{shape[2]} pixels; aekit takes a batch of images (n, C, H, W): use "
-            f"x[None]"
-        )
-    if len(shape) == 3 and 1 <= shape[2] <= 4 and shape[2] != fitted[-1] and min(shape[:2]) > 4:
-        raise DataError(
-            f"{name} has shape {shape}: one image with its channels last (H, W, C), not "
-            f"{shape[0]} images of {shape[1]}x{shape[2]} pixels; aekit takes images as "
-            f"(n, C, H, W): use x.transpose(2, 0, 1)[None] (n grayscale images: x[:, None])"
-        )
 
 
 def _checked_chunk(
@@ -464,7 +450,7 @@ class NeuralEstimator(WarnsWhenUseless, KeepsStateOnFailure, BaseEstimator):
         X = X if is_row_store(X) else self._as_model_input(X)
         if tuple(X.shape[1:]) != tuple(self.input_shape_):
             if len(self.input_shape_) == 3:  # one image, which would be taken as several
-                refuse_one_image(given, self.input_shape_, name)
+                refuse_one_image(given, self.input_shape_, name, gray_batches=False)
             if len(self.input_shape_) == 1 and len(X.shape) == 2:
                 raise DataError(
                     f"{name} has {X.shape[1]} features, but {type(self).__name__} is expecting "

@@ -25,11 +25,10 @@ from .base import (
     check_widths,
     image_shape,
     is_row_store,
-    refuse_one_image,
     unit_range_failures,
 )
 from .noise import Noise, parse_noise
-from .validation import names_out, outside_unit_range
+from .validation import names_out, outside_unit_range, refuse_one_image
 
 # held-out images are noised once with this seed, so val figures compare across runs
 EVAL_NOISE_SEED = 0

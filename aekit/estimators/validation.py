@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 import warnings
 from collections import Counter
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -162,6 +163,44 @@ def _frame_findings(frame: Any, name: str) -> dict[str, str]:
     return found
 
 
+def refuse_one_image(
+    shape: Sequence[int], fitted: Sequence[int], name: str, gray_batches: bool = True
+) -> None:
+    """One line for one image given to a fitted image model (``fitted``: its (C, H, W)), which
+    would be taken as several: one with its channels last (H, W, C), C = 1 to 4, as H images of
+    W x C pixels; one of the training shape (C, H, W), C > 1, as C images. ``gray_batches``:
+    whether (n, H, W) is n grayscale images (the Denoiser's and the image detector's), so a batch
+    as wide as the training images is taken; where not (the Autoencoder's samples are (C, H, W)
+    only), one (1, H, W) is one sample of shape (H, W) and refused too."""
+    shape = tuple(int(d) for d in shape)
+    if len(shape) == 3 and shape == tuple(fitted) and (shape[0] > 1 or not gray_batches):
+        one = f"one image of {shape[0]} channels" if shape[0] > 1 else "one image (1, H, W)"
+        read = f"{shape[0]} images" if shape[0] > 1 else "a sample"
+        raise DataError(
+            f"{name} has shape {shape}: {one}, not {read} of {shape[1]}x{shape[2]} pixels; "
+            f"aekit takes a batch of images (n, C, H, W): use x[None]"
+        )
+    if len(shape) == 3 and 1 <= shape[2] <= 4 and shape[2] != fitted[-1] and min(shape[:2]) > 4:
+        raise DataError(
+            f"{name} has shape {shape}: one image with its channels last (H, W, C), not "
+            f"{shape[0]} images of {shape[1]}x{shape[2]} pixels; aekit takes images as "
+            f"(n, C, H, W): use x.transpose(2, 0, 1)[None] (n grayscale images: x[:, None])"
+        )
+
+
+def _refuse_one_gray_image(est: Any, X: Any, name: str) -> None:
+    """One grayscale image (H, W) given to a fitted model of (1, H, W) images: scikit-learn's
+    check read it as H rows of W features ("X has 28 features, but ... is expecting 784"). A model
+    of rows that makes them one-row images (the VAE's (1, 1, d)) takes a row (1, d) as it is."""
+    fitted = tuple(getattr(est, "input_shape_", ()))
+    shape = tuple(getattr(X, "shape", ()))
+    if len(fitted) == 3 and fitted[0] == 1 and shape == fitted[1:] and shape[0] > 1:  # 1: rows
+        raise DataError(
+            f"{name} has shape {shape}: one grayscale image, not {shape[0]} rows of {shape[1]} "
+            f"values; aekit takes a batch of images (n, C, H, W): use x[None, None]"
+        )
+
+
 def _as_array(X: Any, name: str) -> Any:
     """Torch tensors and nested lists as NumPy (ragged lists: aekit's one line), a 2-D torch sparse
     tensor as SciPy sparse (then taken or refused where SciPy's is); NumPy and SciPy arrays and
@@ -263,6 +302,8 @@ def check_input(
     try:
         if reset is not None and _ndim(X) == 2:
             # Tables: record (fit) or check (fitted) n_features_in_ and feature_names_in_.
+            if reset is False:
+                _refuse_one_gray_image(est, X, name)
             X = _named_as_text(est, X, reset)
             with warnings.catch_warnings():
                 # An array scored by a model fitted on named columns is taken in the training order:

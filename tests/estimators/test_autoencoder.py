@@ -263,3 +263,17 @@ def test_one_image_of_several_channels_is_said_to_be_one_image():
     with pytest.raises(DataError, match=r"shape \(3, 12, 12\): one image of 3 channels.*x\[None\]"):
         ae.transform(images[0])
     assert ae.transform(images[0][None]).shape == (1, 2)
+
+
+def test_one_grayscale_image_is_said_to_be_one_image():
+    """Stop 62's left item: one image (1, H, W) of a one-channel model said "got (12, 12)", and
+    (H, W) "X has 12 features, but Autoencoder is expecting 144"."""
+    images = np.random.default_rng(0).random((16, 1, 12, 12), dtype=np.float32)
+    ae = aekit.Autoencoder(latent_dim=2, epochs=1, device="cpu").fit(images)
+    with pytest.raises(DataError, match=r"shape \(1, 12, 12\): one image \(1, H, W\).*x\[None\]$"):
+        ae.transform(images[0])
+    with pytest.raises(DataError, match=r"shape \(12, 12\): one grayscale image.*x\[None, None\]$"):
+        ae.transform(images[0, 0])
+    assert ae.transform(images[0][None]).shape == (1, 2)
+    with pytest.raises(DataError, match="has 12 features, but Autoencoder is expecting 144"):
+        ae.transform(images[0, 0, :3])  # rows, not an image: scikit-learn's line

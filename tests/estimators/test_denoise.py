@@ -197,6 +197,16 @@ def test_one_channels_last_image_is_not_taken_as_a_batch():
     assert thin.transform(rgb).shape == (16, 16, 3)
 
 
+def test_one_grayscale_image_of_the_training_size_is_said_to_be_one_image():
+    """Stop 62's left item: (H, W) was refused as "X has 16 features, but Denoiser is expecting
+    256"; (1, H, W), a batch of one, is taken."""
+    gray = images(16, size=(16, 16))
+    den = small(channels=(4,), epochs=1).fit(gray)
+    with pytest.raises(DataError, match=r"\(16, 16\): one grayscale image.*x\[None, None\]$"):
+        den.transform(gray[0, 0])
+    assert den.transform(gray[0]).shape == (1, 16, 16)
+
+
 def test_validation_data_is_checked_against_x_as_transform_checks():
     """Probe 55 inputs 23-25: validation_data=[noisy, clean] (a list) was read as two 50x8 clean
     images; 5 columns for X's 8 were scored; y (50, 1) was said to be (50, 1, 1, 1)."""

@@ -38,9 +38,9 @@ from ...models.ssimae import ReconstructionMap
 from ...training.threads import ThreadChoice, resolve
 from ...training.trainer import Trainer
 from .. import params
-from ..base import NeuralEstimator, as_images, check_widths, refuse_one_image
+from ..base import NeuralEstimator, as_images, check_widths
 from ..thresholds import FalseAlarmRate, p_values, threshold_rule
-from ..validation import binary_labels, outside_unit_range
+from ..validation import binary_labels, outside_unit_range, refuse_one_image
 from .metrics import image_map_metrics
 
 # the texture features' scales of runs saved before they were recorded (aekit.models.patchbank)
