@@ -433,7 +433,7 @@ def _interrupted(args: argparse.Namespace, signum: int) -> int:
     """One line (from one process), and 128 + the signal's number as the exit code."""
     if signum == signal.SIGINT and _out_of_processes():
         return 1  # said: a library's own SIGINT, not Ctrl-C
-    if signals.reports_interrupts():
+    if not _launched(args) or signals.reports_interrupts():  # a leftover RANK: not this one's
         hint = _resume_hint(args)
         what = "CPU time limit reached" if signum == signals.CPU_LIMIT else "interrupted"
         sys.stderr.write(f"aekit: {what}{hint}\n")

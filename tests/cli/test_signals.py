@@ -86,3 +86,21 @@ def test_a_stop_raised_where_python_ignores_it_is_recorded_without_a_traceback(m
         del held
         assert signals.received() == signal.SIGTERM and ref() is None
     assert reported == [] and sys.unraisablehook == reported.append  # and put back
+
+
+def test_ctrl_c_of_a_command_other_than_train_is_said_under_a_leftover_launch_environment(
+    monkeypatch, capsys
+):
+    """Stop 62's left item: `aekit score` in a shell that a torchrun job left RANK=1 in said
+    nothing at Ctrl-C (only rank 0 of a training reports), as its errors once did (env #3)."""
+    import argparse
+
+    from aekit.cli.main import _interrupted
+
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    monkeypatch.setenv("RANK", "1")
+    assert _interrupted(argparse.Namespace(command="score"), signal.SIGINT) == 130
+    assert capsys.readouterr().err == "aekit: interrupted\n"
+    ns = argparse.Namespace(command="train", out=None)  # a training's rank 1: rank 0 says it
+    assert _interrupted(ns, signal.SIGINT) == 130
+    assert capsys.readouterr().err == ""
