@@ -127,13 +127,14 @@ def _with_the_column(message: str, frame: Any, name: str) -> str:
     date column, "float() argument must be ... not 'Period'", "setting an array element with a
     sequence" for list cells), the first missing value's row and column after "contains NaN", a
     value past float32's range by its row and column. Messages on names and shapes as they are."""
+    values = "NaN" in message or "infinity" in message
+    if not values and ("feature" in message or "sample(s)" in message):
+        return message  # names, counts, shapes: scikit-learn's
     found = _frame_findings(frame, name)
-    if "NaN" in message or "infinity" in message:
+    if values:
         if "value" in found:
             return f"{message.rstrip('.')} ({found['value']})"
         return found.get("large", message)
-    if "feature" in message or "sample(s)" in message:  # names, counts, shapes: scikit-learn's
-        return message
     return found.get("dtype", message)
 
 
