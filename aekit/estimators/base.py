@@ -39,6 +39,7 @@ from .validation import (
     note_precision,
     refuse_keras_pair,
     refuse_one_image,
+    refuse_other_gray_layout,
 )
 
 # What only the built-in networks read: with encoder=/decoder= they are refused when set.
@@ -451,6 +452,7 @@ class NeuralEstimator(WarnsWhenUseless, KeepsStateOnFailure, BaseEstimator):
         if tuple(X.shape[1:]) != tuple(self.input_shape_):
             if len(self.input_shape_) == 3:  # one image, which would be taken as several
                 refuse_one_image(given, self.input_shape_, name, gray_batches=False)
+            refuse_other_gray_layout(given, self.input_shape_, name)
             if len(self.input_shape_) == 1 and len(X.shape) == 2:
                 raise DataError(
                     f"{name} has {X.shape[1]} features, but {type(self).__name__} is expecting "

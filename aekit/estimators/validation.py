@@ -189,6 +189,24 @@ def refuse_one_image(
         )
 
 
+def refuse_other_gray_layout(shape: Sequence[int], fitted: Sequence[int], name: str) -> None:
+    """One line for grayscale images in the other layout than a model of samples as given was
+    fitted on (the Autoencoder's, the AnomalyDetector's): (n, H, W) to a model of (1, H, W), which
+    a run trained on a .npy of (n, H, W) is (aekit's readers add the channel axis), and
+    (n, 1, H, W) to one fitted in Python on (n, H, W)."""
+    shape, fitted = tuple(int(d) for d in shape), tuple(int(d) for d in fitted)
+    if len(fitted) == 3 and fitted[0] == 1 and len(shape) == 3 and shape[1:] == fitted[1:]:
+        fix, trained = "X[:, None]", "(n, 1, H, W), as aekit's readers give a .npy of (n, H, W)"
+    elif len(fitted) == 2 and len(shape) == 4 and shape[1:] == (1, *fitted):
+        fix, trained = "X[:, 0]", "(n, H, W), without a channel axis"
+    else:
+        return
+    raise DataError(
+        f"{name} has shape {shape}, and the model was trained on grayscale images shaped "
+        f"{trained}; give them in that layout: {fix.replace('X', name)}"
+    )
+
+
 def _refuse_one_gray_image(est: Any, X: Any, name: str) -> None:
     """One grayscale image (H, W) given to a fitted model of (1, H, W) images: scikit-learn's
     check read it as H rows of W features ("X has 28 features, but ... is expecting 784"). A model

@@ -277,3 +277,20 @@ def test_one_grayscale_image_is_said_to_be_one_image():
     assert ae.transform(images[0][None]).shape == (1, 2)
     with pytest.raises(DataError, match="has 12 features, but Autoencoder is expecting 144"):
         ae.transform(images[0, 0, :3])  # rows, not an image: scikit-learn's line
+
+
+@pytest.mark.parametrize("estimator", [aekit.Autoencoder, aekit.AnomalyDetector])
+def test_grayscale_images_in_the_other_layout_than_trained_say_the_fix(estimator):
+    """Probe 63 repro #2: a run trained by the command line on a .npy of (n, H, W) is a model of
+    (1, H, W) (the readers add the channel axis); that same array in Python was refused as "the
+    model was trained on sample shape (1, 12, 12), got (12, 12); give data shaped like the training
+    data", which it was. A model fitted in Python on (n, H, W) refused (n, 1, H, W) the same way."""
+    x = np.random.default_rng(0).random((40, 12, 12), dtype=np.float32)
+    score = "transform" if estimator is aekit.Autoencoder else "score_samples"
+    with_axis = estimator(epochs=1, device="cpu").fit(x[:, None])
+    with pytest.raises(DataError, match=r"shape \(40, 12, 12\), and the model .* X\[:, None\]$"):
+        getattr(with_axis, score)(x)
+    assert len(getattr(with_axis, score)(x[:, None])) == 40
+    without = estimator(epochs=1, device="cpu").fit(x)
+    with pytest.raises(DataError, match=r"shape \(40, 1, 12, 12\), .* \(n, H, W\).*X\[:, 0\]$"):
+        getattr(without, score)(x[:, None])
