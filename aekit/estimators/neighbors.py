@@ -37,7 +37,8 @@ INDEX_VECTORS = "vectors.safetensors"
 INDEX_VERSION = (
     2  # 2: written as one transaction with a manifest; 'aekit index' records model and items
 )
-QUERY_BATCH = 4096  # queries searched at a time: bounds the (queries x items) distance block
+QUERY_BATCH = 4096  # queries searched at a time (the index's own search bounds its memory)
+BLOCK_MIB = 64  # the (queries x items) distances scikit-learn and the tie search hold at a time
 
 
 def _faiss():
@@ -207,8 +208,13 @@ class LatentIndex:
         """scikit-learn's answer with ties by row: one more neighbour shows whether items tie with
         the k-th (which of them it returns is arbitrary); those queries are searched again by
         :func:`_nearest`, which takes the first rows among them."""
+        from sklearn import config_context
+
         n = len(self.vectors_)
-        dist, idx = _by_row(*self._index.kneighbors(Q, n_neighbors=min(k + 1, n)))
+        # cosine goes through pairwise_distances_chunked, whose blocks are working_memory's
+        # (1 GiB by default: 1.5 GB held for 2,000 queries of 200,000 items); euclidean is bounded
+        with config_context(working_memory=BLOCK_MIB):
+            dist, idx = _by_row(*self._index.kneighbors(Q, n_neighbors=min(k + 1, n)))
         if k == n:
             return dist, idx
         tied = dist[:, k - 1] == dist[:, k]
@@ -445,10 +451,10 @@ def _check_encoder(encoder: Any) -> None:
 def _nearest(Q: np.ndarray, Z: np.ndarray, k: int, metric: str) -> tuple[np.ndarray, np.ndarray]:
     """Brute force: the ``k`` nearest rows of ``Z`` to each query, ties by row (the lowest rows make
     the ``k``: scikit-learn's own ``kneighbors`` takes any of them). Queries a block at a time, the
-    (block x items) distances bounded to about 64 MiB."""
+    (block x items) distances bounded to about :data:`BLOCK_MIB`."""
     from sklearn.metrics import pairwise_distances
 
-    step = max(1, (64 << 20) // (8 * max(len(Z), 1)))
+    step = max(1, (BLOCK_MIB << 20) // (8 * max(len(Z), 1)))
     dist, idx = np.empty((len(Q), k), np.float32), np.empty((len(Q), k), np.int64)
     for i in range(0, len(Q), step):
         d = pairwise_distances(Q[i : i + step], Z, metric=metric)
