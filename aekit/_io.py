@@ -335,6 +335,25 @@ def remove_stale_temporaries(folder: str | os.PathLike) -> list[Path]:
     return removed
 
 
+def temp_folder(prefix: str) -> str:
+    """A new temporary folder ``{prefix}{host}-{pid}-XXXXXXXX``, made after removing those of
+    ``prefix`` that a process killed on this machine left (SIGKILL, the OOM killer: its atexit
+    removal never ran). As :func:`remove_stale_temporaries`: only a folder named exactly so, tagged
+    with this machine, whose process no longer runs; never one a live process still uses."""
+    import shutil
+
+    host, tmp = _host_tag(), tempfile.gettempdir()
+    pattern = re.compile(re.escape(prefix) + r"(?P<host>[0-9a-f]{6})-(?P<pid>\d+)-[a-z0-9_]{8}")
+    with contextlib.suppress(OSError):
+        for entry in os.scandir(tmp) if os.name == "posix" else ():
+            match = pattern.fullmatch(entry.name)
+            if match is None or match["host"] != host or _alive(int(match["pid"])):
+                continue
+            if entry.is_dir(follow_symlinks=False):
+                shutil.rmtree(entry.path, ignore_errors=True)
+    return tempfile.mkdtemp(prefix=f"{prefix}{host}-{os.getpid()}-", dir=tmp)
+
+
 # Errors of a write that ran out of room: no space, quota, a file-size limit (RLIMIT_FSIZE), I/O.
 _STORAGE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO, errno.EROFS}
 

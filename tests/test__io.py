@@ -6,6 +6,7 @@ import os
 import stat
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -289,3 +290,29 @@ def test_new_files_take_the_mode_open_gives_them(tmp_path):
     plain = stat.S_IMODE((tmp_path / "plain.txt").stat().st_mode)
     assert plain != 0o600  # the ACL, not the umask
     assert stat.S_IMODE((tmp_path / "atomic.txt").stat().st_mode) == plain == scratch
+
+
+def test_a_temporary_folder_a_killed_process_left_is_removed_by_the_next(tmp_path, monkeypatch):
+    """Probe 63 memory #2: a streamed training killed outright (SIGKILL, the OOM killer) left its
+    float32 copy of the data in $TMPDIR/aekit-stream-*/, as large as the data, and no later run
+    removed it. Only this machine's folders of dead processes, named exactly so, are removed."""
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], text=True,
+                          capture_output=True, check=True).stdout.strip()  # fmt: skip
+    host = _io._host_tag()
+    stale = tmp_path / f"aekit-stream-{host}-{dead}-abcd_123"
+    (stale / "sub").mkdir(parents=True)
+    (stale / "sub" / "x.npy").write_bytes(b"0" * 100)
+    kept = [
+        tmp_path / f"aekit-stream-{host}-{os.getpid()}-abcd_123",  # a live process's
+        tmp_path / f"aekit-stream-000000-{dead}-abcd_123",  # another machine's
+        tmp_path / f"aekit-stream-{host}-{dead}-mine",  # not aekit's name
+    ]
+    for folder in kept:
+        folder.mkdir()
+    (tmp_path / f"aekit-stream-{host}-{dead}-abcd_124").write_text("a file, not a folder")
+    made = Path(_io.temp_folder("aekit-stream-"))
+    assert made.is_dir() and made.parent == tmp_path and f"-{os.getpid()}-" in made.name
+    assert not stale.exists()
+    assert all(folder.is_dir() for folder in kept)
+    assert (tmp_path / f"aekit-stream-{host}-{dead}-abcd_124").is_file()

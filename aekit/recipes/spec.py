@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .. import _io
 from ..data import Data, read_path
 from ..errors import DataError, UsageError
 
@@ -258,10 +259,10 @@ def _sha256(files: list[Path], names_from: Path | None = None) -> str:
 
 
 def _spill_dir() -> str:
-    """A temporary folder for converted data, removed when the process exits."""
+    """A temporary folder for converted data, removed when the process exits; one a killed
+    process left (as large as its data) is removed by the next (:func:`aekit._io.temp_folder`)."""
     import atexit
-    import tempfile
 
-    folder = tempfile.mkdtemp(prefix="aekit-stream-")
+    folder = _io.temp_folder("aekit-stream-")
     atexit.register(shutil.rmtree, folder, True)
     return folder
