@@ -208,7 +208,7 @@ def test_a_signal_during_each_operation(world, tmp_path, one_thread):
         else:
             assert proc.returncode == 128 + sig, (sig, op, proc.returncode, err)
             assert err.strip() in STOPPED, err  # before or after the first checkpoint
-        _previous_is_whole(world, run, op)
+        _previous_is_whole(world, run, op, epochs_kept=err.strip() != STOPPED[1])
         rerun = argv if sig == signal.SIGKILL or op == "resume" else [*argv, "--resume"]
         code, _, rerun_err = cli(*rerun)
         assert code == 0, (sig, op, rerun_err)
@@ -318,6 +318,9 @@ def test_a_stop_before_the_first_epoch_says_there_is_nothing_to_resume(
     code, _, err = cli(*argv)
     assert code == 128 + signal.SIGTERM, err
     assert err.strip().splitlines() == [STOPPED[1]], err
+    # probe 63 memory #3: its staging folder (config.json alone) was left beside the run
+    assert sorted(p.name for p in run.parent.iterdir()) == ([] if op == "fresh" else ["run"])
+    _previous_is_whole(world, run, op, epochs_kept=False)
     monkeypatch.undo()
     code, _, err = cli(*argv)  # as told: not refused, nothing of the stopped one in the way
     assert code == 0, err

@@ -23,7 +23,7 @@ from .._outputs import check_output
 from .._transaction import named_at
 from ..data import Data
 from ..data.tables import say_output_columns
-from ..errors import Diverged, QualityWarning, RunFailure, UsageError, WriteFailure
+from ..errors import Diverged, Interrupted, QualityWarning, RunFailure, UsageError, WriteFailure
 from ..estimators.persistence import (
     CONFIG,
     estimator_class,
@@ -290,6 +290,10 @@ def _fit(recipe, est, train: Data, val: Data, trainer: Trainer, run: RunFolder, 
     try:
         with _said_by_the_run():
             recipe.fit(est, train, val, trainer)
+    except Interrupted:  # stopped before an epoch of its own: nothing to resume, nothing to keep
+        if not run.worth_keeping():
+            run.discard()
+        raise
     except (UsageError, RunFailure) as exc:  # data the model cannot take, a damaged checkpoint
         if not isinstance(exc, Diverged) and not run.worth_keeping():
             run.discard()  # nothing worth keeping: no epoch of its own, nor an interrupted run's
