@@ -234,6 +234,13 @@ def _as_array(X: Any, name: str) -> Any:
         rows, cols = coo.indices().numpy()
         return sp.coo_matrix((values.numpy(), (rows, cols)), shape=tuple(coo.shape))
     if np.ma.isMaskedArray(X):  # np.asarray (check_array's) drops the mask
+        mask = np.ma.getmaskarray(X)
+        if mask.any():  # said as the mask, not as the NaN the caller never gave
+            index = tuple(int(i) for i in np.argwhere(mask)[0])
+            raise DataError(
+                f"{name} has masked (missing) entries, the first at index {index}; expected finite "
+                f"numbers: fill them first ({name}.filled(value)) or leave their rows out"
+            )
         return masked_as_nan(X)
     if (hasattr(X, "ndim") and not hasattr(X, "detach")) or _is_sparse(X):
         return X
@@ -353,13 +360,32 @@ def _named_as_text(est: Any, X: Any, reset: bool) -> Any:
     ``validate_data`` records them at ``fit`` and checks them later as it does text names, and as
     the series detector checks its channels: it ignores other names, and a frame with reordered
     columns was scored by position. Mixed text and other names stay scikit-learn's refusal; a
-    model fitted without names takes such a frame as an array. Other ``X`` as it is."""
+    model fitted without names takes such a frame as an array, and one fitted on other names takes
+    the positions 0, 1, ... (``pd.DataFrame(array)``, ``pd.DataFrame(scaler.transform(df))``) as
+    the array they hold, as before. Other ``X`` as it is."""
     columns = getattr(X, "columns", None)
     if columns is None or not hasattr(X, "set_axis") or any(type(c) is str for c in columns):
         return X
-    if not reset and getattr(est, "feature_names_in_", None) is None:
+    fitted = None if reset else getattr(est, "feature_names_in_", None)
+    if not reset and fitted is None:
         return X
-    return X.set_axis([str(c) for c in columns], axis=1)  # a view: no values copied
+    names = [_as_text(c) for c in columns]
+    if fitted is not None and set(map(str, columns)) == set(fitted):  # as stop 62 recorded 0.0
+        names = [str(c) for c in columns]
+    if (
+        fitted is not None
+        and set(names) != set(fitted)
+        and names == [str(i) for i in range(len(names))]
+    ):
+        return X  # pd.DataFrame(array)'s 0, 1, ... for a model of other names: by position, as the array
+    return X.set_axis(names, axis=1)  # a view: no values copied
+
+
+def _as_text(name: Any) -> str:
+    """A column name as text: a whole number as its digits, whatever its type (0, np.int32(0) and
+    0.0 are one label to pandas), anything else as ``str`` gives it."""
+    number = isinstance(name, (int, float, np.integer, np.floating)) and not isinstance(name, bool)
+    return str(int(name)) if number and float(name).is_integer() else str(name)
 
 
 def _check_underflow(original: Any, X: Any, name: str) -> None:

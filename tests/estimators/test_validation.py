@@ -225,16 +225,38 @@ def test_a_frame_with_names_other_than_text_is_checked_by_name(X, columns):
     np.testing.assert_array_equal(ae.transform(pd.DataFrame(X)), ae.transform(X))
 
 
+def test_positions_for_a_model_of_other_names_are_taken_as_the_array_they_hold(X):
+    """Probe 63 regress #1 and #2: a model fitted on text names refused pd.DataFrame(array) of
+    the same columns in order (pd.DataFrame(scaler.transform(df))), which it scored as the array
+    before stop 62; and a model fitted on pd.DataFrame(array) refused its frame named 0.0, 1.0,
+    ... (one label to pandas). Other names still say how to go by position."""
+    named = pd.DataFrame(X, columns=list("abcde"))
+    det = aekit.AnomalyDetector(hidden=(4,), latent_dim=2, epochs=1, members=1, device="cpu")
+    det.fit(named)
+    np.testing.assert_array_equal(det.score_samples(pd.DataFrame(X)), det.score_samples(X))
+    with pytest.raises(DataError, match="pass X.to_numpy"):
+        det.score_samples(pd.DataFrame(X, columns=range(1, 6)))  # not positions: names, unknown
+    by_int = aekit.Autoencoder(latent_dim=2, epochs=1, device="cpu").fit(pd.DataFrame(X))
+    floats = pd.DataFrame(X, columns=[float(c) for c in range(5)])
+    np.testing.assert_array_equal(by_int.transform(floats), by_int.transform(X))
+    with pytest.raises(DataError, match="The feature names should match"):
+        by_int.transform(floats[floats.columns[::-1]])  # reordered: still refused
+
+
 def test_a_masked_arrays_masked_entries_are_missing_values(X):
     """Probe 62 dtypes #3: the mask was dropped, and a logger's -999 under it trained on and
     scored (4.6e25, flagged). Masked entries are NaN now, refused with their place as NaN is."""
     raw = np.clip(X, 0, 1)
     raw[::10, 2] = -999.0
     masked = np.ma.masked_values(raw, -999.0)
-    with pytest.raises(DataError, match=r"^Input X contains NaN .*first at index \(0, 2\)"):
+    # probe 63 regress #3: said as "contains NaN ... nan", which the caller never gave
+    with pytest.raises(
+        DataError,
+        match=r"^X has masked \(missing\) entries, the first at index \(0, 2\); .*X.filled",
+    ):
         aekit.Autoencoder(latent_dim=2, epochs=1, device="cpu").fit(masked)
     ae = aekit.Autoencoder(latent_dim=2, epochs=1, device="cpu").fit(raw[1:10])
-    with pytest.raises(DataError, match=r"contains NaN .*first at index \(0, 2\)"):
+    with pytest.raises(DataError, match=r"masked \(missing\) entries, the first at index \(0, 2\)"):
         ae.transform(np.ma.masked_values(raw[:4].astype(np.int64), -999))
     unmasked = np.ma.masked_array(raw[1:10])  # nothing masked: its values, as before
     np.testing.assert_array_equal(ae.transform(unmasked), ae.transform(raw[1:10]))
