@@ -166,3 +166,29 @@ def test_a_batch_of_long_windows_of_many_channels_stays_bounded():
     batch = det._window_batch()
     assert detector_module.WINDOW_BATCH <= batch < detector_module.NEIGHBOR_BATCH
     assert batch * 8 * 621 <= detector_module.NEIGHBOR_CELLS
+
+
+def test_a_window_alone_finds_the_reference_it_finds_among_thousands():
+    """Probe 63 repro #1: the nearest reference was picked by a float32 product whose rounding
+    differs with the batch's shape, so references within it of each other were picked one way
+    for a recording scored whole and another way for it streamed a step at a time (iter_scores):
+    another local scale, a window's distance 13% apart, a step's score 0.6%."""
+    from aekit.estimators.series.trend import delevel
+
+    rng = np.random.default_rng(0)
+
+    def signal(n, start=0):
+        t = np.arange(n) + start
+        return (np.sin(t * 2 * np.pi / 50) + 0.002 * t + 0.05 * rng.normal(size=n)).astype(
+            np.float32
+        )
+
+    train, test = signal(3000), signal(5000, 3000)
+    test[2500] += 5.0
+    det = aekit.SeriesDetector(seed=0, threads=1, detrend="level", device="cpu").fit(train)
+    x = det.scaler_.transform(delevel(test[:, None], det.window_))
+    windows = np.lib.stride_tricks.sliding_window_view(x, det.window_, axis=0).copy()  # (n, C, w)
+    whole = det.neighbors_.distances(windows)
+    picked = np.r_[2890:2930, 3990:4020]  # where the float32 picks differed on this machine
+    alone = np.concatenate([det.neighbors_.distances(windows[i : i + 1]) for i in picked])
+    np.testing.assert_array_equal(alone, whole[picked])
