@@ -136,7 +136,7 @@ def _main(argv: Sequence[str] | None) -> int:
             if handler not in before:  # the handler made here, not a host's (a test's, an app's)
                 handler.addFilter(_aekit_or_errors)
     _say_notes(args)
-    if unreadable is not None:
+    if unreadable is not None and not getattr(args, "quiet", False):  # serve's: errors only
         from .._notes import note
 
         note(f"OMP_NUM_THREADS={unreadable!r} is not a thread count (a whole number >= 1); ignored")

@@ -248,11 +248,13 @@ def _shares(first: dict, second: dict) -> float | None:
 def env_cap() -> int | None:
     """``OMP_NUM_THREADS`` as a whole number >= 1, when set (an upper bound on the automatic choice)."""
     value = os.environ.get("OMP_NUM_THREADS", "").split(",")[0].strip().removeprefix("+")
-    return int(value) if value.isdecimal() and int(value) >= 1 else None
+    return int(value) if value.isascii() and value.isdigit() and int(value) >= 1 else None
 
 
-# what the OpenMP runtime reads: whole numbers >= 1, one per nesting level, separated by commas
-_THREAD_COUNTS = re.compile(r"\s*\+?0*[1-9]\d*\s*(,\s*\+?0*[1-9]\d*\s*)*")
+# what the OpenMP runtime reads: whole numbers from 1 to a C long's largest, one per nesting
+# level, separated by commas, in ASCII (libgomp refuses "1\u0663" and a no-break space)
+_THREAD_COUNTS = re.compile(r"\s*\+?\d+\s*(?:,\s*\+?\d+\s*)*", re.ASCII)
+_LONG_MAX = 2**63 - 1
 
 
 def drop_unreadable_thread_count() -> str | None:
@@ -261,13 +263,20 @@ def drop_unreadable_thread_count() -> str | None:
     (:func:`env_cap`), and libgomp would print "Invalid value for environment variable" on two
     lines of every command. None when it is readable, unset, or torch is loaded already."""
     value = os.environ.get("OMP_NUM_THREADS")
-    if value is None or "torch" in sys.modules or _THREAD_COUNTS.fullmatch(value):
+    if value is None or "torch" in sys.modules or _readable_counts(value):
         return None
     del os.environ["OMP_NUM_THREADS"]
     return value
 
 
 # ---- the wait policy ------------------------------------------------------------------------------
+
+
+def _readable_counts(value: str) -> bool:
+    """Whether libgomp reads ``value`` as thread counts (:data:`_THREAD_COUNTS`, none too large)."""
+    if not _THREAD_COUNTS.fullmatch(value):
+        return False
+    return all(1 <= int(v.strip().lstrip("+")) <= _LONG_MAX for v in value.split(","))
 
 
 def use_short_spin() -> bool:

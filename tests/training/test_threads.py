@@ -306,3 +306,19 @@ def test_threads_past_the_process_limit_are_one_line_before_the_pool_starts(monk
     monkeypatch.setattr(T, "_own_threads", lambda: 2)
     assert T.resolve(2).intra_op == 2
     assert T._user_tasks(os.getuid()) >= threading.active_count()
+
+
+@pytest.mark.parametrize(
+    "value, readable",
+    [
+        ("4", True), (" 2,1 ", True), ("+4", True), ("9223372036854775807", True),
+        ("abc", False), ("0", False), ("4,", False), ("", False), ("4,0", False),
+        # review 63 #3: past a C long, and digits or spaces other than ASCII, libgomp refuses
+        ("9223372036854775808", False), ("1\u0663", False), ("4\u00a0", False),
+    ],
+)  # fmt: skip
+def test_a_thread_count_is_dropped_where_libgomp_would_refuse_it(monkeypatch, value, readable):
+    monkeypatch.delitem(sys.modules, "torch")  # as if torch were not loaded yet (put back after)
+    monkeypatch.setenv("OMP_NUM_THREADS", value)
+    assert T.drop_unreadable_thread_count() == (None if readable else value)
+    assert ("OMP_NUM_THREADS" in os.environ) == readable
