@@ -360,7 +360,7 @@ def _named_as_text(est: Any, X: Any, reset: bool) -> Any:
     ``validate_data`` records them at ``fit`` and checks them later as it does text names, and as
     the series detector checks its channels: it ignores other names, and a frame with reordered
     columns was scored by position. Mixed text and other names stay scikit-learn's refusal; a
-    model fitted without names takes such a frame as an array, and one fitted on other names takes
+    model fitted without names takes such a frame as an array, and one fitted on text names takes
     the positions 0, 1, ... (``pd.DataFrame(array)``, ``pd.DataFrame(scaler.transform(df))``) as
     the array they hold, as before. Other ``X`` as it is."""
     columns = getattr(X, "columns", None)
@@ -372,20 +372,25 @@ def _named_as_text(est: Any, X: Any, reset: bool) -> Any:
     names = [_as_text(c) for c in columns]
     if fitted is not None and set(map(str, columns)) == set(fitted):  # as stop 62 recorded 0.0
         names = [str(c) for c in columns]
-    if (
-        fitted is not None
-        and set(names) != set(fitted)
-        and names == [str(i) for i in range(len(names))]
-    ):
-        return X  # pd.DataFrame(array)'s 0, 1, ... for a model of other names: by position, as the array
+    positions = names == [str(i) for i in range(len(names))]
+    if fitted is not None and positions and not any(map(_whole_number, fitted)):
+        return X  # pd.DataFrame(array)'s 0, 1, ... for a model of text names: by position, as the array
     return X.set_axis(names, axis=1)  # a view: no values copied
 
 
 def _as_text(name: Any) -> str:
     """A column name as text: a whole number as its digits, whatever its type (0, np.int32(0) and
     0.0 are one label to pandas), anything else as ``str`` gives it."""
-    number = isinstance(name, (int, float, np.integer, np.floating)) and not isinstance(name, bool)
-    return str(int(name)) if number and float(name).is_integer() else str(name)
+    if isinstance(name, (int, np.integer)) and not isinstance(name, bool):
+        return str(int(name))
+    whole = isinstance(name, (float, np.floating)) and float(name).is_integer()
+    return str(int(name)) if whole else str(name)
+
+
+def _whole_number(name: str) -> bool:
+    """Whether a recorded name is a whole number's text, as :func:`_as_text` writes one: a model
+    fitted on ``pd.DataFrame(array)`` (columns 1..4 are names, not the positions 0..3)."""
+    return re.fullmatch(r"-?\d+", name, re.ASCII) is not None
 
 
 def _check_underflow(original: Any, X: Any, name: str) -> None:

@@ -241,6 +241,16 @@ def test_positions_for_a_model_of_other_names_are_taken_as_the_array_they_hold(X
     np.testing.assert_array_equal(by_int.transform(floats), by_int.transform(X))
     with pytest.raises(DataError, match="The feature names should match"):
         by_int.transform(floats[floats.columns[::-1]])  # reordered: still refused
+    # review 63 #2: a model of the names 1..5 took the positions 0..4 as its columns, silently
+    ones = aekit.Autoencoder(latent_dim=2, epochs=1, device="cpu").fit(
+        pd.DataFrame(X, columns=range(1, 6))
+    )
+    with pytest.raises(DataError, match="The feature names should match"):
+        ones.transform(pd.DataFrame(X))
+    # review 63 #4: a name past float's range (float() of it overflowed: a traceback)
+    huge = pd.DataFrame(X, columns=[10**400, 1, 2, 3, 4])
+    ae = aekit.Autoencoder(latent_dim=2, epochs=1, device="cpu").fit(huge)
+    assert ae.feature_names_in_[0] == str(10**400)
 
 
 def test_a_masked_arrays_masked_entries_are_missing_values(X):
