@@ -335,11 +335,18 @@ def remove_stale_temporaries(folder: str | os.PathLike) -> list[Path]:
     return removed
 
 
+OWNER = ".aekit-owner"  # in a temporary folder: locked (flock) by its process for its life
+_held: list[int] = []  # this process's owner locks, open until it exits (the kernel drops them)
+
+
 def temp_folder(prefix: str) -> str:
     """A new temporary folder ``{prefix}{host}-{pid}-XXXXXXXX``, made after removing those of
     ``prefix`` that a process killed on this machine left (SIGKILL, the OOM killer: its atexit
-    removal never ran). As :func:`remove_stale_temporaries`: only a folder named exactly so, tagged
-    with this machine, whose process no longer runs; never one a live process still uses."""
+    removal never ran). Only a folder named exactly so, tagged with this machine, whose process
+    no longer runs, and whose :data:`OWNER` lock no process holds (a pid says nothing across pid
+    namespaces: containers sharing a hostname and /tmp), is removed: never a user's folder, nor
+    one a live process uses. The folder is made under another name and renamed once locked, so
+    that no sweep sees it unlocked."""
     import shutil
 
     host, tmp = _host_tag(), tempfile.gettempdir()
@@ -349,9 +356,43 @@ def temp_folder(prefix: str) -> str:
             match = pattern.fullmatch(entry.name)
             if match is None or match["host"] != host or _alive(int(match["pid"])):
                 continue
-            if entry.is_dir(follow_symlinks=False):
+            if entry.is_dir(follow_symlinks=False) and _unowned(entry.path):
                 shutil.rmtree(entry.path, ignore_errors=True)
-    return tempfile.mkdtemp(prefix=f"{prefix}{host}-{os.getpid()}-", dir=tmp)
+    making = tempfile.mkdtemp(prefix=f".{prefix}", dir=tmp)
+    _own(making)
+    folder = os.path.join(tmp, f"{prefix}{host}-{os.getpid()}-{making[-8:]}")
+    os.rename(making, folder)
+    return folder
+
+
+def _own(folder: str) -> None:
+    """Hold ``folder``'s :data:`OWNER` lock for the rest of this process (where flock exists)."""
+    fd = os.open(os.path.join(folder, OWNER), os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        import fcntl
+
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except (ImportError, OSError):  # no flock here: the pid alone says whether it is in use
+        pass
+    _held.append(fd)
+
+
+def _unowned(folder: str) -> bool:
+    """Whether ``folder``'s :data:`OWNER` lock is held by no process (it is released when its
+    holder dies, however it dies). False where there is no such lock, or it cannot be tried."""
+    try:
+        import fcntl
+
+        fd = os.open(os.path.join(folder, OWNER), os.O_RDWR)
+    except (ImportError, OSError):
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return True
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
 
 
 # Errors of a write that ran out of room: no space, quota, a file-size limit (RLIMIT_FSIZE), I/O.

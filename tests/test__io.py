@@ -295,24 +295,42 @@ def test_new_files_take_the_mode_open_gives_them(tmp_path):
 def test_a_temporary_folder_a_killed_process_left_is_removed_by_the_next(tmp_path, monkeypatch):
     """Probe 63 memory #2: a streamed training killed outright (SIGKILL, the OOM killer) left its
     float32 copy of the data in $TMPDIR/aekit-stream-*/, as large as the data, and no later run
-    removed it. Only this machine's folders of dead processes, named exactly so, are removed."""
+    removed it. Only this machine's folders, named exactly so, of a dead process whose lock no
+    process holds, are removed (review 63 #1: a live one in another pid namespace, a container
+    sharing the hostname and /tmp, has a pid that is dead here)."""
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], text=True,
                           capture_output=True, check=True).stdout.strip()  # fmt: skip
     host = _io._host_tag()
     stale = tmp_path / f"aekit-stream-{host}-{dead}-abcd_123"
     (stale / "sub").mkdir(parents=True)
+    (stale / _io.OWNER).touch()  # its owner's lock, released when it died
     (stale / "sub" / "x.npy").write_bytes(b"0" * 100)
-    kept = [
-        tmp_path / f"aekit-stream-{host}-{os.getpid()}-abcd_123",  # a live process's
-        tmp_path / f"aekit-stream-000000-{dead}-abcd_123",  # another machine's
-        tmp_path / f"aekit-stream-{host}-{dead}-mine",  # not aekit's name
-    ]
-    for folder in kept:
-        folder.mkdir()
-    (tmp_path / f"aekit-stream-{host}-{dead}-abcd_124").write_text("a file, not a folder")
-    made = Path(_io.temp_folder("aekit-stream-"))
+    elsewhere = tmp_path / f"aekit-stream-{host}-{dead}-abcd_125"  # alive in another namespace
+    elsewhere.mkdir()
+    holder = subprocess.Popen(  # holds the lock as the live process there would
+        [sys.executable, "-c", "import fcntl, os, sys; fd = os.open(sys.argv[1], os.O_RDWR | "
+         "os.O_CREAT); fcntl.flock(fd, fcntl.LOCK_EX); print(1, flush=True); sys.stdin.read()",
+         str(elsewhere / _io.OWNER)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert holder.stdout.readline() == "1\n"
+        kept = [
+            elsewhere,
+            tmp_path / f"aekit-stream-{host}-{os.getpid()}-abcd_123",  # a live process's
+            tmp_path / f"aekit-stream-000000-{dead}-abcd_123",  # another machine's
+            tmp_path / f"aekit-stream-{host}-{dead}-mine",  # not aekit's name
+            tmp_path / f"aekit-stream-{host}-{dead}-abcd_126",  # no lock: not one aekit made
+        ]
+        for folder in kept:
+            folder.mkdir(exist_ok=True)
+        (tmp_path / f"aekit-stream-{host}-{dead}-abcd_124").write_text("a file, not a folder")
+        made = Path(_io.temp_folder("aekit-stream-"))
+    finally:
+        holder.communicate("")
     assert made.is_dir() and made.parent == tmp_path and f"-{os.getpid()}-" in made.name
+    assert [p.name for p in made.iterdir()] == [_io.OWNER]
     assert not stale.exists()
     assert all(folder.is_dir() for folder in kept)
     assert (tmp_path / f"aekit-stream-{host}-{dead}-abcd_124").is_file()
+    assert not list(tmp_path.glob(".aekit-stream-*"))  # the folder made under another name
