@@ -34,6 +34,7 @@ from .advice import WarnsWhenUseless
 from .params import TRAINING_SEEDS, validate_params
 from .refit import KeepsStateOnFailure
 from .validation import (
+    as_text,
     check_input,
     check_names,
     note_precision,
@@ -78,7 +79,7 @@ def column_names(
     """The column names given, else a DataFrame's own (as text), else None; with ``name`` (the
     argument's), the names given are checked first (:func:`~.validation.check_names`)."""
     if given is None and hasattr(X, "columns"):
-        return [str(c) for c in X.columns]
+        return [as_text(c) for c in X.columns]
     return given if given is None or name is None else check_names(X, given, name)
 
 

@@ -208,12 +208,12 @@ class LatentIndex:
         """scikit-learn's answer with ties by row: one more neighbour shows whether items tie with
         the k-th (which of them it returns is arbitrary); those queries are searched again by
         :func:`_nearest`, which takes the first rows among them."""
-        from sklearn import config_context
+        from sklearn import config_context, get_config
 
         n = len(self.vectors_)
         # cosine goes through pairwise_distances_chunked, whose blocks are working_memory's
         # (1 GiB by default: 1.5 GB held for 2,000 queries of 200,000 items); euclidean is bounded
-        with config_context(working_memory=BLOCK_MIB):
+        with config_context(working_memory=min(BLOCK_MIB, get_config()["working_memory"])):
             dist, idx = _by_row(*self._index.kneighbors(Q, n_neighbors=min(k + 1, n)))
         if k == n:
             return dist, idx

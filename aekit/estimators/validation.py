@@ -87,7 +87,7 @@ def _position_hint(X: Any, message: str) -> str:
         return ""
     return (
         "; names other than text (such as pd.DataFrame(array)'s 0, 1, ...) are compared as "
-        "text: to take the columns by position, pass X.to_numpy()"
+        "text with a model of such names: to take the columns by position, pass X.to_numpy()"
     )
 
 
@@ -176,9 +176,10 @@ def refuse_one_image(
     shape = tuple(int(d) for d in shape)
     if len(shape) == 3 and shape == tuple(fitted) and (shape[0] > 1 or not gray_batches):
         one = f"one image of {shape[0]} channels" if shape[0] > 1 else "one image (1, H, W)"
-        read = f"{shape[0]} images" if shape[0] > 1 else "a sample"
+        read = f"{shape[0]} images of {shape[1]}x{shape[2]} pixels"
+        read = read if shape[0] > 1 else f"one sample of shape {shape[1:]}"
         raise DataError(
-            f"{name} has shape {shape}: {one}, not {read} of {shape[1]}x{shape[2]} pixels; "
+            f"{name} has shape {shape}: {one}, not {read}; "
             f"aekit takes a batch of images (n, C, H, W): use x[None]"
         )
     if len(shape) == 3 and 1 <= shape[2] <= 4 and shape[2] != fitted[-1] and min(shape[:2]) > 4:
@@ -196,14 +197,17 @@ def refuse_other_gray_layout(shape: Sequence[int], fitted: Sequence[int], name: 
     (n, 1, H, W) to one fitted in Python on (n, H, W)."""
     shape, fitted = tuple(int(d) for d in shape), tuple(int(d) for d in fitted)
     if len(fitted) == 3 and fitted[0] == 1 and len(shape) == 3 and shape[1:] == fitted[1:]:
-        fix, trained = "X[:, None]", "(n, 1, H, W), as aekit's readers give a .npy of (n, H, W)"
+        fix = "X[:, None]"
+        trained = (
+            "grayscale images shaped (n, 1, H, W), as aekit's readers give a .npy of (n, H, W)"
+        )
     elif len(fitted) == 2 and len(shape) == 4 and shape[1:] == (1, *fitted):
-        fix, trained = "X[:, 0]", "(n, H, W), without a channel axis"
+        fix, trained = "X[:, 0]", f"samples of shape {fitted} (images without a channel axis)"
     else:
         return
     raise DataError(
-        f"{name} has shape {shape}, and the model was trained on grayscale images shaped "
-        f"{trained}; give them in that layout: {fix.replace('X', name)}"
+        f"{name} has shape {shape}, and the model was trained on {trained}; give them in that "
+        f"layout: {fix.replace('X', name)}"
     )
 
 
@@ -369,16 +373,16 @@ def _named_as_text(est: Any, X: Any, reset: bool) -> Any:
     fitted = None if reset else getattr(est, "feature_names_in_", None)
     if not reset and fitted is None:
         return X
-    names = [_as_text(c) for c in columns]
+    names = [as_text(c) for c in columns]
     if fitted is not None and set(map(str, columns)) == set(fitted):  # as stop 62 recorded 0.0
-        names = [str(c) for c in columns]
+        names = [str(c) for c in columns]  # (a model saved before as_text)
     positions = names == [str(i) for i in range(len(names))]
     if fitted is not None and positions and not any(map(_whole_number, fitted)):
         return X  # pd.DataFrame(array)'s 0, 1, ... for a model of text names: by position, as the array
     return X.set_axis(names, axis=1)  # a view: no values copied
 
 
-def _as_text(name: Any) -> str:
+def as_text(name: Any) -> str:
     """A column name as text: a whole number as its digits, whatever its type (0, np.int32(0) and
     0.0 are one label to pandas), anything else as ``str`` gives it."""
     if isinstance(name, (int, np.integer)) and not isinstance(name, bool):
@@ -388,7 +392,7 @@ def _as_text(name: Any) -> str:
 
 
 def _whole_number(name: str) -> bool:
-    """Whether a recorded name is a whole number's text, as :func:`_as_text` writes one: a model
+    """Whether a recorded name is a whole number's text, as :func:`as_text` writes one: a model
     fitted on ``pd.DataFrame(array)`` (columns 1..4 are names, not the positions 0..3)."""
     return re.fullmatch(r"-?\d+", name, re.ASCII) is not None
 

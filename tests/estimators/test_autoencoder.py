@@ -292,5 +292,5 @@ def test_grayscale_images_in_the_other_layout_than_trained_say_the_fix(estimator
         getattr(with_axis, score)(x)
     assert len(getattr(with_axis, score)(x[:, None])) == 40
     without = estimator(epochs=1, device="cpu").fit(x)
-    with pytest.raises(DataError, match=r"shape \(40, 1, 12, 12\), .* \(n, H, W\).*X\[:, 0\]$"):
+    with pytest.raises(DataError, match=r"shape \(40, 1, 12, 12\), .* \(12, 12\).*X\[:, 0\]$"):
         getattr(without, score)(x[:, None])

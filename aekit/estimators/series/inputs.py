@@ -11,6 +11,7 @@ import numpy as np
 
 from ...data.checks import check_numeric, column_numbers, fail, to_numpy
 from ...errors import ArgumentTypeError, DataError, DataTypeError
+from ..validation import as_text
 
 
 def as_series(X: Any, name: str = "X", start: int = 0) -> np.ndarray:
@@ -205,8 +206,8 @@ def check_columns(X: Any, trained: list[str] | None, name: str) -> None:
             stacklevel=4,
         )
         return
-    given = [str(c) for c in X.columns]
-    if given == trained:
+    given = [as_text(c) for c in X.columns]
+    if trained in (given, [str(c) for c in X.columns]):  # str: a model saved before as_text
         return
     raise DataError(
         f"{name}'s columns ({_names(given)}) are not the channels the model was trained on "
