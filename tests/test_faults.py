@@ -209,7 +209,10 @@ def test_a_signal_during_each_operation(world, tmp_path, one_thread):
             assert proc.returncode == 128 + sig, (sig, op, proc.returncode, err)
             assert err.strip() in STOPPED, err  # before or after the first checkpoint
         _previous_is_whole(world, run, op, epochs_kept=err.strip() != STOPPED[1])
-        rerun = argv if sig == signal.SIGKILL or op == "resume" else [*argv, "--resume"]
+        # as the line says: --resume after a kept epoch, else the command again (its staging
+        # folder is gone, and an overwrite's --resume would continue the finished run)
+        again = sig == signal.SIGKILL or op == "resume" or err.strip() == STOPPED[1]
+        rerun = argv if again else [*argv, "--resume"]
         code, _, rerun_err = cli(*rerun)
         assert code == 0, (sig, op, rerun_err)
         _completed(run, RESUMED if op == "resume" else EPOCHS)
