@@ -374,8 +374,8 @@ def _named_as_text(est: Any, X: Any, reset: bool) -> Any:
     if not reset and fitted is None:
         return X
     names = [as_text(c) for c in columns]
-    if fitted is not None and set(map(str, columns)) == set(fitted):  # as stop 62 recorded 0.0
-        names = [str(c) for c in columns]  # (a model saved before as_text)
+    if fitted is not None and set(map(str, columns)) == set(fitted):  # saved before as_text:
+        names = [str(c) for c in columns]  # 0.0 recorded as '0.0'
     positions = names == [str(i) for i in range(len(names))]
     if fitted is not None and positions and not any(map(_whole_number, fitted)):
         return X  # pd.DataFrame(array)'s 0, 1, ... for a model of text names: by position, as the array

@@ -286,9 +286,7 @@ class WindowNeighbors:
         found = [ix.nearest(queries[:, c].contiguous(), runs) for c, ix in enumerate(self._index)]
         index = torch.stack([f[0] for f in found], dim=1)  # (B, C)
         picked = self.references_[index, torch.arange(channels)]  # (B, C, F)
-        exact = (
-            (queries.double() - picked.double()).pow(2).sum(dim=2).sqrt()
-        )  # (B, C), as _nearest's
+        exact = (queries.double() - picked.double()).pow(2).sum(dim=2).sqrt()  # (B, C), float64
         exact = torch.where(torch.stack([f[1] for f in found], dim=1), exact, math.inf)
         return (exact / np.sqrt(self.window_))[..., None].numpy(), index[..., None].numpy()
 
