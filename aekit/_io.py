@@ -316,23 +316,36 @@ def remove_stale_temporaries(folder: str | os.PathLike) -> list[Path]:
     """
     folder = Path(folder)
     key = os.path.abspath(folder)
-    if os.name != "posix" or key in _swept:  # os.kill(pid, 0) is no liveness probe elsewhere
+    if key in _swept:
         return []
     _swept.add(key)
-    host, removed = _host_tag(), []
-    try:
-        entries = list(os.scandir(folder))
-    except OSError:
-        return []
-    for entry in entries:
-        match = TEMP.fullmatch(entry.name)
-        if match is None or match["host"] != host or _alive(int(match["pid"])):
-            continue
+    removed = []
+    for entry in _left_by_the_dead(folder, TEMP):
         with contextlib.suppress(OSError):
             if entry.is_file(follow_symlinks=False):
                 os.unlink(entry.path)
                 removed.append(Path(entry.path))
     return removed
+
+
+def _left_by_the_dead(folder: str | os.PathLike, pattern: re.Pattern[str]) -> list[os.DirEntry]:
+    """The entries of ``folder`` named exactly by ``pattern`` (its groups ``host`` and ``pid``)
+    that a process of this machine made and that no longer runs (POSIX: os.kill(pid, 0) is no
+    liveness probe elsewhere); none where the folder cannot be listed."""
+    if os.name != "posix":
+        return []
+    host = _host_tag()
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return []
+    return [
+        entry
+        for entry in entries
+        if (match := pattern.fullmatch(entry.name)) is not None
+        and match["host"] == host
+        and not _alive(int(match["pid"]))
+    ]
 
 
 OWNER = ".aekit-owner"  # in a temporary folder: locked (flock) by its process for its life
@@ -351,11 +364,8 @@ def temp_folder(prefix: str) -> str:
 
     host, tmp = _host_tag(), tempfile.gettempdir()
     pattern = re.compile(re.escape(prefix) + r"(?P<host>[0-9a-f]{6})-(?P<pid>\d+)-[a-z0-9_]{8}")
-    with contextlib.suppress(OSError):
-        for entry in os.scandir(tmp) if os.name == "posix" else ():
-            match = pattern.fullmatch(entry.name)
-            if match is None or match["host"] != host or _alive(int(match["pid"])):
-                continue
+    for entry in _left_by_the_dead(tmp, pattern):
+        with contextlib.suppress(OSError):
             if entry.is_dir(follow_symlinks=False) and _unowned(entry.path):
                 shutil.rmtree(entry.path, ignore_errors=True)
     making = tempfile.mkdtemp(prefix=f".{prefix}", dir=tmp)

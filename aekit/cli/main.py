@@ -116,7 +116,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _main(argv: Sequence[str] | None) -> int:
-    unreadable = _threads_spin_briefly()
+    unreadable = _before_torch_loads()
     parser = build_parser()
     args = parser.parse_args(argv)
     args.argv = list(sys.argv[1:] if argv is None else argv)
@@ -211,10 +211,10 @@ class _Stderr(logging.Handler):
             sys.stderr.write(f"aekit: note: {message}\n")
 
 
-def _threads_spin_briefly() -> str | None:
-    """Have torch's OpenMP threads spin only briefly when they wait (aekit.training.threads), and
-    return an ``OMP_NUM_THREADS`` it cannot read, taken out of the environment (aekit ignores it;
-    libgomp would print two lines of its own on every command).
+def _before_torch_loads() -> str | None:
+    """Set the OpenMP runtime's environment: its threads spin only briefly when they wait
+    (aekit.training.threads); an ``OMP_NUM_THREADS`` it cannot read is taken out and returned
+    (aekit ignores it; libgomp would print two lines of its own on every command).
 
     The OpenMP runtime reads its environment once, when torch is imported, so this comes before
     anything imports torch; the commands import it lazily, in their handlers.
