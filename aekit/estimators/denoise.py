@@ -192,6 +192,9 @@ class Denoiser(OneToOneFeatureMixin, TransformerMixin, NeuralEstimator):
         ``reset``: as for :func:`aekit.estimators.validation.check_input` (True: the training X;
         False: data for the fitted model, a table's columns as fitted).
         """
+        shape = tuple(getattr(X, "shape", ()))
+        if reset is False and len(shape) == 2 and shape != tuple(self.input_shape_[1:]):
+            self._refuse_strips(shape, name)  # before scikit-learn's "X has 20 features" line
         X = self._check_aux(X, name) if reset is None else self._check_x(X, name, reset)
         if reset is False:  # one channels-last image would be taken as H thin images
             self._refuse_strips(X.shape, name)  # first: signals (n, L, 1) of a model of rows
@@ -223,9 +226,14 @@ class Denoiser(OneToOneFeatureMixin, TransformerMixin, NeuralEstimator):
         got = image_shape(shape[1:])  # (C, H, W), as as_images makes a sample of the shape
         if h > 1 and got[1] == 1:
             raise DataError(
-                f"{name} has shape {shape}: rows, and this Denoiser was trained on images of "
+                f"{name} has shape {shape}: rows of {shape[-1]} values, and this Denoiser was "
+                f"trained on images of "
                 f"{h}x{w} pixels; give images (n, C, H, W) or (n, H, W), e.g. "
-                f"X.reshape(-1, {c}, {h}, {w}) for rows of {c * h * w} pixels"
+                + (
+                    f"X.reshape(-1, {c}, {h}, {w}) for rows of {c * h * w} pixels"
+                    if shape[-1] == c * h * w
+                    else "x[None, None] for one grayscale image (of any size)"
+                )
             )
         if len(shape) == 3 and w > 1 and got[1] > 1 and got[2] == 1:
             trained = f"rows of {w} values" if h == 1 else f"images of {h}x{w} pixels"

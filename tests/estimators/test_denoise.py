@@ -207,6 +207,17 @@ def test_one_grayscale_image_of_the_training_size_is_said_to_be_one_image():
     assert den.transform(gray[0]).shape == (1, 16, 16)
 
 
+def test_one_grayscale_image_of_another_size_is_told_how_to_give_it():
+    """Stop 63's left item: (H', W') of another size than trained was scikit-learn's "X has 20
+    features, but Denoiser is expecting 256"; the Denoiser takes images of any size."""
+    den = small(channels=(4,), epochs=1).fit(images(16, size=(16, 16)))
+    with pytest.raises(DataError, match=r"\(20, 20\): rows of 20 values.*16x16.*x\[None, None\]"):
+        den.transform(np.zeros((20, 20), np.float32))
+    with pytest.raises(DataError, match=r"rows of 256 values.*X.reshape\(-1, 1, 16, 16\)"):
+        den.transform(np.zeros((3, 256), np.float32))
+    assert den.transform(np.zeros((1, 20, 20), np.float32)).shape == (1, 20, 20)
+
+
 def test_validation_data_is_checked_against_x_as_transform_checks():
     """Probe 55 inputs 23-25: validation_data=[noisy, clean] (a list) was read as two 50x8 clean
     images; 5 columns for X's 8 were scored; y (50, 1) was said to be (50, 1, 1, 1)."""
@@ -304,7 +315,9 @@ def test_rows_and_thin_strips_are_refused_by_a_model_of_other_images():
     images = aekit.Denoiser(epochs=1, channels=(4,), device="cpu").fit(
         rng.random((32, 1, 12, 12), dtype=np.float32)
     )
-    with pytest.raises(DataError, match=r"shape \(3, 144\): rows, .* X.reshape\(-1, 1, 12, 12\)"):
+    with pytest.raises(
+        DataError, match=r"shape \(3, 144\): rows of 144 values, .* X.reshape\(-1, 1, 12, 12\)"
+    ):
         images.transform(rng.random((3, 144), dtype=np.float32))
     with pytest.raises(
         DataError, match=r"images of 12x1 pixels, .* x.transpose\(2, 0, 1\)\[None\]"
