@@ -94,7 +94,6 @@ def run_folder(args: argparse.Namespace) -> str | None:
 
 def cmd_train(args: argparse.Namespace) -> int:
     from ..errors import UsageError
-    from ..recipes import train_run
     from ..training import distributed
     from .progress import takes_verbose, verbose_for
 
@@ -111,6 +110,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         return distributed.launch(_without_nproc(args.argv), args.nproc)
     if args.out is not None and not args.out.strip():
         raise UsageError("--out is empty; give the run folder to write, e.g. --out runs/basic")
+    distributed.check_environment()  # a malformed launch: one line before the data are read
     # Progress on stderr through the estimator's verbose: the epochs, and the long evaluation after them
     # (a VAE's log-likelihood takes minutes). Under torchrun rank 0 reports.
     if takes_verbose(args.family):
@@ -121,6 +121,8 @@ def cmd_train(args: argparse.Namespace) -> int:
 
         require_tensorboard()  # a missing package is one line before any data is read
     tracking = _mlflow_log(args)  # a missing package is one line before any data is read
+    from ..recipes import train_run  # torch and scikit-learn: seconds to load
+
     est, metrics = train_run(
         args.family,
         params,

@@ -253,11 +253,12 @@ def _launched(args: argparse.Namespace | None) -> bool:
 def _reports() -> bool:
     """Whether this process reports errors: under torchrun only rank 0 does."""
     from ..errors import UsageError
-    from ..training.distributed import is_main_process
+    from ..training.distributed import check_environment, is_main_process
 
     try:
+        check_environment()
         return is_main_process()
-    except UsageError:  # a malformed RANK or WORLD_SIZE: every process says so
+    except UsageError:  # a malformed or incomplete launch environment: every process says so
         return True
 
 

@@ -75,6 +75,16 @@ def is_main_process() -> bool:
     return rank() == 0
 
 
+def check_environment() -> None:
+    """The launch environment read whole, before any data or torch loads: a malformed
+    ``WORLD_SIZE``, ``RANK``, ``LOCAL_RANK`` or ``LOCAL_WORLD_SIZE``, or a rendezvous without its
+    address or port, is one :class:`LaunchError` at once (:func:`init` found them only after the
+    data were read and the network built)."""
+    if world_size() > 1:
+        rank(), local_rank(), local_world_size()
+        _check_rendezvous()
+
+
 def init(device) -> bool:
     """Join the process group when launched as several processes; return whether distributed.
 

@@ -224,9 +224,13 @@ def test_verbose_logs_in_every_command_but_a_trainings_other_processes(monkeypat
 
     from aekit.cli import main as cli
 
-    monkeypatch.setenv("RANK", "1")
-    monkeypatch.setenv("WORLD_SIZE", "2")
+    launch = {"RANK": "1", "WORLD_SIZE": "2", "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": "29500"}
+    for name, value in launch.items():
+        monkeypatch.setenv(name, value)
     assert cli._logs(argparse.Namespace(command="export"))
     assert not cli._logs(argparse.Namespace(command="train"))
     monkeypatch.setenv("RANK", "0")
+    assert cli._logs(argparse.Namespace(command="train"))
+    monkeypatch.setenv("RANK", "1")
+    monkeypatch.delenv("MASTER_ADDR")  # no launcher's: the line this process fails with is its own
     assert cli._logs(argparse.Namespace(command="train"))

@@ -222,6 +222,15 @@ def test_a_malformed_launch_environment_is_one_line(table, tmp_path, env, bad):
     assert not (tmp_path / "r").exists()
 
 
+def test_a_malformed_launch_environment_is_said_before_the_data_are_read(tmp_path):
+    """Stop 64: the launch environment was read when the process group was joined, after the data
+    were read and the network built (and a rank other than 0 then waited 5 s for a rank 0 that
+    was never there); now first, so a missing data file is not what is said."""
+    env = {"RANK": "1", "WORLD_SIZE": "2"}
+    proc = run_cli("train", "basic", "--data", tmp_path / "none.csv", check=None, env=env)
+    assert_one_line_error(proc, 2, "MASTER_ADDR is not set")
+
+
 def test_local_world_size_is_checked_where_a_launch_reads_it(monkeypatch):
     """Probe 58 locked F8: a malformed LOCAL_WORLD_SIZE was an internal error (ValueError) of the
     memory check; alone (review 2) a stray one, even empty, is not this run's and trained before."""
