@@ -117,6 +117,8 @@ def atomic_path(path: str | os.PathLike, suffix: str = "") -> Iterator[Path]:
         if isinstance(exc, OSError) and not isinstance(exc, AekitError) and _is_storage_error(exc):
             raise write_failure(exc, path) from None
         raise
+    finally:
+        _let_go(tmp_path)
 
 
 @contextlib.contextmanager
@@ -135,6 +137,7 @@ def scratch_path(path: str | os.PathLike, suffix: str = "") -> Iterator[Path]:
     finally:
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
+        _let_go(tmp)
 
 
 def _mode_of(path: Path) -> int:
@@ -173,9 +176,35 @@ def _new_temporary(path: Path, suffix: str, mode: int = 0o666) -> Path:
             fd = os.open(tmp, flags, mode)
         except FileExistsError:
             continue
-        os.close(fd)
+        _hold(fd, tmp)
         return tmp
     raise FileExistsError(errno.EEXIST, "no unused temporary file name", str(path.parent))
+
+
+_writing: dict[Path, int] = {}  # this process's temporary files in use: their locked descriptors
+
+
+def _hold(fd: int, tmp: Path) -> None:
+    """Keep ``fd`` of the new temporary file ``tmp`` open and locked (flock) until :func:`_let_go`:
+    a sweep by a process that cannot tell this one alive by its pid (another pid namespace:
+    containers sharing a hostname and a folder) leaves a locked file alone. The kernel drops the
+    lock when this process dies, however it dies. Where flock is missing the pid alone tells."""
+    try:
+        import fcntl
+
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except (ImportError, OSError):
+        os.close(fd)
+        return
+    _writing[tmp] = fd
+
+
+def _let_go(tmp: Path) -> None:
+    """Close the locked descriptor :func:`_hold` kept of ``tmp`` (renamed or removed by now)."""
+    fd = _writing.pop(tmp, None)
+    if fd is not None:
+        with contextlib.suppress(OSError):
+            os.close(fd)
 
 
 _LETTERS = "abcdefghijklmnopqrstuvwxyz0123456789_"
@@ -310,8 +339,9 @@ def remove_stale_temporaries(folder: str | os.PathLike) -> list[Path]:
     left (SIGKILL, a power cut); return them.
 
     Only a regular file whose name is exactly aekit's pattern, tagged with this machine, whose
-    writer's pid no longer runs, is removed: never a user's file, nor one a live writer (or one on
-    another machine sharing the folder) is still writing. Looked at once per folder and process, so
+    writer's pid no longer runs, and whose lock no process holds (a pid says nothing across pid
+    namespaces), is removed: never a user's file, nor one a live writer (or one on another machine
+    sharing the folder) is still writing. Looked at once per folder and process, so
     that the writes of many files into one folder do not each list it again.
     """
     folder = Path(folder)
@@ -322,7 +352,7 @@ def remove_stale_temporaries(folder: str | os.PathLike) -> list[Path]:
     removed = []
     for entry in _left_by_the_dead(folder, TEMP):
         with contextlib.suppress(OSError):
-            if entry.is_file(follow_symlinks=False):
+            if entry.is_file(follow_symlinks=False) and _unlocked(entry.path):
                 os.unlink(entry.path)
                 removed.append(Path(entry.path))
     return removed
@@ -388,12 +418,19 @@ def _own(folder: str) -> None:
 
 
 def _unowned(folder: str) -> bool:
-    """Whether ``folder``'s :data:`OWNER` lock is held by no process (it is released when its
-    holder dies, however it dies). False where there is no such lock, or it cannot be tried."""
+    """Whether ``folder``'s :data:`OWNER` lock is held by no process. False where there is no
+    such lock."""
+    return _unlocked(os.path.join(folder, OWNER))
+
+
+def _unlocked(path: str) -> bool:
+    """Whether the file ``path`` is locked (flock) by no process: its lock is released when its
+    holder dies, however it dies. False where it cannot be opened or tried (when unsure, kept)."""
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
     try:
         import fcntl
 
-        fd = os.open(os.path.join(folder, OWNER), os.O_RDWR)
+        fd = os.open(path, flags | getattr(os, "O_CLOEXEC", 0))
     except (ImportError, OSError):
         return False
     try:

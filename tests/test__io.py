@@ -65,6 +65,32 @@ def test_only_aekits_own_temporary_files_of_dead_writers_are_removed(tmp_path):
     assert stale not in left and left >= {*kept, "out.csv"} and len(left) == len(kept) + 3
 
 
+def test_a_temporary_file_a_live_writer_locks_is_kept_whatever_its_pid_says(tmp_path):
+    """Stop 63's left item: a writer alive in another pid namespace (a container sharing the
+    hostname and the folder) has a pid that is dead here, and its temporary file was removed
+    under it. A write holds its temporary file's lock until the file is renamed or removed."""
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], text=True,
+                          capture_output=True, check=True).stdout.strip()  # fmt: skip
+    host = _io._host_tag()
+    live, stale = (tmp_path / f".out.csv.{host}-{dead}.abcd_12{i}.csv.tmp" for i in (3, 4))
+    for path in (live, stale):
+        path.write_text("x")
+    holder = subprocess.Popen(  # holds the lock as the live writer there would
+        [sys.executable, "-c", "import fcntl, os, sys; fd = os.open(sys.argv[1], os.O_RDONLY); "
+         "fcntl.flock(fd, fcntl.LOCK_EX); print(1, flush=True); sys.stdin.read()", str(live)],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert holder.stdout.readline() == "1\n"
+        with _io.atomic_path(tmp_path / "out.csv") as tmp:
+            assert not _io._unlocked(str(tmp))  # this write's own, while it writes
+            tmp.write_text("a\n1\n")
+    finally:
+        holder.communicate("")
+    assert live.is_file() and not stale.exists()
+    assert _io._unlocked(str(live)) and not _io._writing  # let go once renamed
+
+
 def test_an_output_checked_absent_is_not_written_over_one_another_process_wrote(tmp_path):
     """Probe 52 sh 1: two commands writing one output both said so and the second replaced the
     first's, neither with --overwrite (the check at the start, then os.replace at the end)."""
