@@ -425,7 +425,8 @@ def _unowned(folder: str) -> bool:
 
 def _unlocked(path: str) -> bool:
     """Whether the file ``path`` is locked (flock) by no process: its lock is released when its
-    holder dies, however it dies. False where it cannot be opened or tried (when unsure, kept)."""
+    holder dies, however it dies. False where it cannot be opened (when unsure, kept); True on a
+    file system without locks (the pid alone tells, as where the lock was taken: :func:`_hold`)."""
     flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
     try:
         import fcntl
@@ -436,8 +437,10 @@ def _unlocked(path: str) -> bool:
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         return True
-    except OSError:
+    except BlockingIOError:  # held
         return False
+    except OSError:  # ENOLCK, EOPNOTSUPP: no locks here, none was taken either
+        return True
     finally:
         os.close(fd)
 

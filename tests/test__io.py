@@ -91,6 +91,21 @@ def test_a_temporary_file_a_live_writer_locks_is_kept_whatever_its_pid_says(tmp_
     assert _io._unlocked(str(live)) and not _io._writing  # let go once renamed
 
 
+def test_a_file_system_without_locks_leaves_the_pid_to_tell(tmp_path, monkeypatch):
+    """Where flock is refused (ENOLCK: some network and FUSE file systems) no write took a lock,
+    so none is waited for: a dead writer's file is swept by its pid, as before locks."""
+    import errno
+    import fcntl
+
+    def no_locks(fd, op):
+        raise OSError(errno.ENOLCK, "No locks available")
+
+    (tmp_path / "f").write_text("x")
+    monkeypatch.setattr(fcntl, "flock", no_locks)
+    assert _io._unlocked(str(tmp_path / "f"))
+    assert not _io._unlocked(str(tmp_path / "none"))  # cannot be opened: kept
+
+
 def test_an_output_checked_absent_is_not_written_over_one_another_process_wrote(tmp_path):
     """Probe 52 sh 1: two commands writing one output both said so and the second replaced the
     first's, neither with --overwrite (the check at the start, then os.replace at the end)."""
