@@ -2525,7 +2525,7 @@ API_FITTED = [  # (estimator, method, argument maker, needles)
     ("AnomalyDetector", "predict", lambda: _tab()[:, :5], ["has 5 features", "expecting 6"]),
     ("AnomalyDetector", "predict", lambda: np.full((2, 6), np.inf, np.float32), ["non-finite"]),
     ("Denoiser", "transform", lambda: _img(c=3), ["3 channels"]),
-    ("Denoiser", "transform", lambda: _tab(), ["has 6 features", "expecting 64"]),
+    ("Denoiser", "transform", lambda: _tab(), ["rows of 6 values", "images of 8x8 pixels"]),
     ("VAE", "transform", lambda: _img(h=10, w=10), ["(1, 8, 8)", "(1, 10, 10)"]),
     ("VAE", "reconstruct", lambda: _img(c=3), ["(1, 8, 8)", "(3, 8, 8)"]),
     ("VAE", "inverse_transform", lambda: np.zeros((2, 9), np.float32), ["(n, 2)"]),
