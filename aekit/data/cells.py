@@ -47,6 +47,39 @@ class Cells:
         columns = list(zip(*rows)) if len(rows) else [()] * width  # (n, m) -> m tuples of n
         return cls(columns, len(rows), whole)
 
+    def compacted(self) -> Cells:
+        """These cells with their plain numbers read (:meth:`numbers`) and each column of ASCII
+        text no longer than :data:`LONGEST` held as bytes, one a character (a Python string
+        costs about 60), so that a whole table is read a chunk at a time and joined
+        (:meth:`joined`) without every cell a string at once."""
+        for i, column in enumerate(self._columns):
+            self.numbers(i)
+            if i in self._whole or isinstance(column, np.ndarray) or not len(column):
+                continue
+            if "".join(column).isascii() and max(map(len, column)) <= LONGEST:
+                self._columns[i] = np.array(column, dtype="S")
+        return self
+
+    @classmethod
+    def joined(cls, parts: Sequence[Cells]) -> Cells:
+        """The rows of ``parts`` (each :meth:`compacted`) as one: a column's bytes where every part
+        holds bytes (else strings), its numbers where every part read them. The parts are emptied
+        a column at a time, so that the table is not held twice."""
+        width = parts[0].shape[1]
+        out = cls([()] * width, sum(len(p) for p in parts), parts[0]._whole)
+        for i in range(width):
+            pieces = [p._columns[i] for p in parts]
+            numbers = [p._numbers.pop(i, None) for p in parts]
+            for p in parts:
+                p._columns[i] = ()
+            if all(isinstance(c, np.ndarray) and c.dtype.kind == "S" for c in pieces):
+                out._columns[i] = np.concatenate(pieces)
+            else:
+                out._columns[i] = [v for c in pieces for v in _strings(c)]
+            if all(n is not None for n in numbers):
+                out._numbers[i] = np.concatenate(numbers)
+        return out
+
     def __len__(self) -> int:
         return self.shape[0]
 
@@ -80,6 +113,8 @@ class Cells:
         column = self._columns[i]
         if isinstance(column, np.ndarray) and column.dtype.kind == "U":  # text already
             longest = column.dtype.itemsize // 4 if len(column) else 0
+        elif isinstance(column, np.ndarray) and column.dtype.kind == "S":  # :meth:`compacted`'s
+            longest = int(np.char.str_len(column).max()) if len(column) else 0
         else:
             longest = max(map(len, column), default=0)
         self._longest[i] = longest
@@ -89,7 +124,7 @@ class Cells:
 
 def _plain_numbers(column: Sequence[str]) -> np.ndarray | None:
     """:meth:`Cells.numbers` of one column of strings."""
-    cells = column.tolist() if isinstance(column, np.ndarray) else column
+    cells = _strings(column)
     if not len(cells):
         return None
     text = "".join(cells)
@@ -100,3 +135,8 @@ def _plain_numbers(column: Sequence[str]) -> np.ndarray | None:
     except (ValueError, TypeError):
         return None
     return None if np.isnan(values).all() else values  # "nan" alone: an empty column
+
+
+def _strings(column: Sequence[str] | np.ndarray) -> Sequence[str]:
+    """A column's cells as Python strings (an array of text or bytes made a list)."""
+    return column.astype(str).tolist() if isinstance(column, np.ndarray) else column

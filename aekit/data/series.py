@@ -27,17 +27,16 @@ from .._notes import note
 from ..errors import UsageError, one_line
 from .checks import binary_mask, fail, missing_label, not_found
 from .container import Data
+from .csvrows import bodies, table_rows
 from .encoding import is_number, not_numbers
 from .parquet import open_parquet, pandas_index
 from .tables import (
     HEAD_ROWS,
     TABLE_EXTENSIONS,
-    _bodies,
     _check_unique,
     _column,
     _pick_columns,
     _row_numbers,
-    _table_rows,
     check_delimiter,
     first_row_is_header,
 )
@@ -399,7 +398,7 @@ def _column_words(names: list[str], index: int) -> tuple[str, str]:
 def _table_chunks(
     path: Path, time_column, label_column, columns, chunk_steps: int
 ) -> Iterator[Data]:
-    rows = _table_rows(path, TABLE_EXTENSIONS[path.suffix.lower()])
+    rows = table_rows(path, TABLE_EXTENSIONS[path.suffix.lower()])
     head = [row for _, row in zip(range(HEAD_ROWS), rows)]
     if not head:
         raise fail(f"{path} is empty; expected rows of numbers")
@@ -436,7 +435,7 @@ def _table_chunks(
             id_name=time_name,
         )
 
-    for part in _bodies(body, rows, chunk_steps):
+    for part in bodies(body, rows, chunk_steps):
         yield chunk(part)
         step += len(part)
     if step == 0:

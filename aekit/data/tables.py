@@ -9,8 +9,6 @@ imported only to read Parquet.
 
 from __future__ import annotations
 
-import csv
-import itertools
 import os
 import sys
 from collections.abc import Iterator
@@ -25,13 +23,13 @@ from .cells import LONGEST, Cells
 from .checks import (
     as_labels,
     fail,
-    first_not_utf8,
     listed,
     not_found,
     to_float32,
     unicode_forms,
 )
 from .container import Data
+from .csvrows import cell_chunks, table_rows
 from .encoding import (
     MISSING,
     SEPARATOR,
@@ -53,7 +51,6 @@ from .encoding import (
 TABLE_EXTENSIONS = {".csv": ",", ".tsv": "\t"}
 
 
-FIELD_LIMIT = (1 << 31) - 1  # a cell's characters at most (the csv module's C long, on every OS)
 HEAD_ROWS = 20  # the first rows, read to decide whether the first is a header
 # Cells per chunk, at most: a chunk's rows are Python lists of strings (about 60 bytes a cell), so a
 # fixed 16,384 rows of 1,000 columns held 2.7 GB; 2**20 cells are about 64 MB, at most 16,384 rows
@@ -64,53 +61,6 @@ CHUNK_ROWS = 16384
 def chunk_rows_for(width: int) -> int:
     """Rows read at a time from a table of ``width`` columns: :data:`CHUNK_CELLS` cells' worth."""
     return max(1, min(CHUNK_ROWS, CHUNK_CELLS // max(width, 1)))
-
-
-def _table_rows(path: Path, delimiter: str) -> Iterator[tuple[int, list[str]]]:
-    """The rows with their line numbers, read lazily; blank lines are skipped, as pandas skips them.
-
-    A line of empty cells (``,,,``; ``""`` in a table of one column: what pandas writes for a row
-    of NaN) is a row of missing values, not a blank line: dropped, it would shift every later
-    row's score onto the row before, and splice a series around a gap.
-    """
-    try:
-        with open(path, newline="", encoding="utf-8-sig") as f:
-            reader = csv.reader(_without_nul(f, path), delimiter=delimiter)
-            while (row := _next_row(reader)) is not None:
-                # [] is a blank line, [" "] one of spaces; [""] is the quoted "" of a missing value
-                if row and (len(row) > 1 or not row[0] or row[0].strip()):
-                    yield reader.line_num, row
-    except UnicodeDecodeError as exc:
-        # exc.start counts from the decoder's buffer (8 KB), not the file: the byte looked for again
-        found = first_not_utf8(path)
-        where = f"line {found[0]}, byte {found[1]:,}: " if found else ""
-        shown = f", {found[2]!r}" if found else ""
-        raise fail(
-            f"{path} is not UTF-8 text ({where}{exc.reason}{shown}); expected a {path.suffix} "
-            f"table saved as UTF-8"
-        ) from exc
-    except csv.Error as exc:
-        raise fail(f"{path} is not a valid {path.suffix} table: {exc}") from exc
-
-
-def _next_row(reader) -> list[str] | None:
-    """The reader's next row (None at the end), cells of any length: the csv module refuses one
-    over 131,072 characters (a WKT geometry, a JSON blob) by default. Its limit is the process's,
-    so it is raised for this row alone and put back, the caller's own csv reading untouched."""
-    before = csv.field_size_limit(FIELD_LIMIT)
-    try:
-        return next(reader, None)
-    finally:
-        csv.field_size_limit(before)
-
-
-def _without_nul(lines: Iterator[str], path: Path) -> Iterator[str]:
-    """The file's lines, refusing one with a NUL byte (numpy would drop a trailing NUL from "4\\0"
-    silently); a line at a time, before the csv module splits it (no row joined back to look)."""
-    for number, line in enumerate(lines, 1):
-        if "\0" in line:
-            raise fail(f"{path}: row {number} holds a NUL byte; expected a text table")
-        yield line
 
 
 def _column(spec: str | int, names: list[str], header: bool, path: Path, what: str) -> int:
@@ -247,7 +197,7 @@ def iter_table(
         raise fail(
             f"{path}: expected a .csv or .tsv table, got {path.suffix or '(no extension)'!r}"
         )
-    rows = _table_rows(path, TABLE_EXTENSIONS[path.suffix.lower()])
+    rows = table_rows(path, TABLE_EXTENSIONS[path.suffix.lower()])
     head = [row for _, row in zip(range(HEAD_ROWS), rows)]
     if not head:
         raise fail(f"{path} is empty; expected rows of numbers")
@@ -261,15 +211,14 @@ def iter_table(
     layout = _Layout(path, names, has_header, label, ident)
     choice = dict(columns=columns, drop=drop_columns, categorical=categorical)
     fill = None if fill_values is None else dict(fill_values)
-    seen = False
-    chunk_rows = chunk_rows or chunk_rows_for(len(names))
-    for body in _bodies(head[1:] if has_header else head, rows, chunk_rows):
-        _check_ragged(body, path, names)
-        cells = Cells.from_rows([row for _, row in body], len(names), _whole(layout))
+    seen, join = False, chunk_rows == sys.maxsize  # read_table's: one chunk, read a bounded step
+    step = chunk_rows_for(len(names)) if join or not chunk_rows else chunk_rows
+    body = head[1:] if has_header else head
+    for lines, cells in cell_chunks(body, rows, path, names, _whole(layout), step, join):
         if not seen:
             _decide_features(layout, cells, **choice)
             seen = True
-        yield _table_chunk([line for line, _ in body], cells, layout, fill)
+        yield _table_chunk(lines, cells, layout, fill)
     if not seen:
         raise fail(f"{path} has a header but no data rows; expected rows of numbers")
     _say_cells(layout, fill is not None)
@@ -308,21 +257,6 @@ def _check_unique(names: list[str], path: Path) -> None:
                 f"column its own name"
             )
         seen[name] = i
-
-
-def _bodies(body: list, rows: Iterator, chunk_rows: int) -> Iterator[list]:
-    """The table's rows in chunks of ``chunk_rows`` (``body``: the rows read already)."""
-    items = itertools.chain(body, rows)
-    while chunk := list(itertools.islice(items, chunk_rows)):
-        yield chunk
-
-
-def _check_ragged(body: list, path: Path, names: list[str]) -> None:
-    for line, row in body:
-        if len(row) != len(names):
-            raise fail(
-                f"{path}: row {line} has {len(row)} values; expected {len(names)} like the first row"
-            )
 
 
 def _whole(layout: _Layout) -> set[int]:
@@ -697,7 +631,7 @@ def table_columns(path: str | os.PathLike) -> list[str] | None:
             pfile.close()
     if path.suffix.lower() not in TABLE_EXTENSIONS or not path.is_file():
         return None
-    rows = _table_rows(path, TABLE_EXTENSIONS[path.suffix.lower()])
+    rows = table_rows(path, TABLE_EXTENSIONS[path.suffix.lower()])
     head = [row for _, (_, row) in zip(range(HEAD_ROWS), rows)]
     return [c.strip() for c in head[0]] if head and first_row_is_header(head) else None
 
