@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -111,6 +112,11 @@ def cmd_train(args: argparse.Namespace) -> int:
     if args.out is not None and not args.out.strip():
         raise UsageError("--out is empty; give the run folder to write, e.g. --out runs/basic")
     distributed.check_environment()  # a malformed launch: one line before the data are read
+    if not args.no_figures and importlib.util.find_spec("matplotlib") is None:
+        raise UsageError(  # else said after the training, its run left unfinished
+            "the run's figures need matplotlib, which is not installed: pip install matplotlib, "
+            "or pass --no-figures"
+        )
     # Progress on stderr through the estimator's verbose: the epochs, and the long evaluation after them
     # (a VAE's log-likelihood takes minutes). Under torchrun rank 0 reports.
     if takes_verbose(args.family):

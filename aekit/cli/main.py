@@ -356,6 +356,8 @@ def _report(exc: Exception, args: argparse.Namespace | None = None) -> int:
         line, code = f"aekit: error: {one_line(exc)}", exc.exit_code
     elif (load := _load_failure(exc)) is not None:  # ulimit -v: before "internal error", "sizes"
         line, code = f"aekit: error: {load}", 1
+    elif (missing := _missing_dependency(exc)) is not None:  # a --no-deps install
+        line, code = f"aekit: error: {missing}", 1
     elif isinstance(exc, OSError):  # disk full, permission denied, ...
         line, code = f"aekit: error: {_os_error(exc)}", 1
     elif _out_of_memory(exc):
@@ -373,6 +375,26 @@ def _report(exc: Exception, args: argparse.Namespace | None = None) -> int:
     if _logs(args) or bug or isinstance(exc, LaunchError):  # (there may be no rank 0 to say it)
         sys.stderr.write(line + "\n")
     return code
+
+
+# aekit's own dependencies (pyproject.toml's), by the name each is imported as
+_DEPENDENCIES = {
+    "torch": "torch", "numpy": "numpy", "sklearn": "scikit-learn", "scipy": "scikit-learn",
+    "safetensors": "safetensors", "matplotlib": "matplotlib", "PIL": "pillow", "tqdm": "tqdm",
+}  # fmt: skip
+
+
+def _missing_dependency(exc: BaseException) -> str | None:
+    """One of aekit's own dependencies not installed (``pip install --no-deps``, or removed after):
+    said as what to install, not as an aekit bug; None for any other error."""
+    name = getattr(exc, "name", None) if isinstance(exc, ModuleNotFoundError) else None
+    package = _DEPENDENCIES.get((name or "").split(".")[0])
+    if package is None:
+        return None
+    return (
+        f"aekit needs {package}, which is not installed here: pip install {package} (or "
+        f"install aekit with its dependencies: pip install aekit)"
+    )
 
 
 def _out_of_memory(exc: BaseException) -> bool:

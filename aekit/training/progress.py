@@ -44,11 +44,12 @@ def _is_terminal(stream: IO[str]) -> bool:
 
 def _tqdm(**kwargs: Any) -> Any:
     """A tqdm bar, or None where tqdm cannot be imported: a TQDM_* variable it cannot read
-    (``TQDM_NCOLS=abc``) failed its import, and with it the training, as "internal error"; the
-    progress is then said in lines, as off a terminal."""
+    (``TQDM_NCOLS=abc``) failed its import, and with it the training, as "internal error", as did
+    tqdm not installed (probe 64 packaging #2); the progress is then said in lines, as off a
+    terminal."""
     try:
         from tqdm import tqdm
-    except ValueError:
+    except (ImportError, ValueError):
         return None
     return tqdm(**kwargs)
 

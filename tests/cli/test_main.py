@@ -234,3 +234,59 @@ def test_verbose_logs_in_every_command_but_a_trainings_other_processes(monkeypat
     monkeypatch.setenv("RANK", "1")
     monkeypatch.delenv("MASTER_ADDR")  # no launcher's: the line this process fails with is its own
     assert cli._logs(argparse.Namespace(command="train"))
+
+
+@pytest.mark.parametrize("name, package", [("tqdm", "tqdm"), ("sklearn.base", "scikit-learn")])
+def test_a_dependency_not_installed_is_what_to_install(capsys, name, package):
+    """Probe 64 packaging #2: after `pip install --no-deps`, a missing numpy, scikit-learn,
+    safetensors, matplotlib or tqdm was "internal error: ModuleNotFoundError"."""
+    from aekit.cli import main as cli
+
+    assert cli._report(ModuleNotFoundError(f"No module named {name!r}", name=name)) == 1
+    line = capsys.readouterr().err.strip()
+    assert line == (
+        f"aekit: error: aekit needs {package}, which is not installed here: pip install "
+        f"{package} (or install aekit with its dependencies: pip install aekit)"
+    )
+    cli._report(ModuleNotFoundError("No module named 'mine'", name="mine"))  # a user's own
+    assert "internal error" in capsys.readouterr().err
+
+
+def test_progress_without_tqdm_is_said_in_lines(monkeypatch):
+    from aekit.training import progress
+
+    monkeypatch.setitem(sys.modules, "tqdm", None)  # import tqdm: ImportError
+    assert progress._tqdm(total=3) is None
+
+
+def test_figures_without_matplotlib_are_refused_before_the_training(tmp_path, monkeypatch):
+    """Probe 64 packaging #2: matplotlib missing was found when the figures were drawn, after the
+    training, the run left unfinished in its .partial folder."""
+    import importlib.util
+
+    import numpy as np
+
+    from .helpers import cli_here
+
+    np.savetxt(tmp_path / "t.csv", np.random.default_rng(0).random((40, 3)), delimiter=",")
+    find_spec = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda n, *a: None if n == "matplotlib" else find_spec(n, *a)
+    )
+    args = (
+        "train",
+        "basic",
+        "--data",
+        tmp_path / "t.csv",
+        "--out",
+        tmp_path / "r",
+        "--epochs",
+        "1",
+    )
+    proc = cli_here(*args, check=2)
+    assert proc.stderr.strip() == (
+        "aekit: error: the run's figures need matplotlib, which is not installed: pip install "
+        "matplotlib, or pass --no-figures"
+    )
+    assert [p.name for p in tmp_path.iterdir()] == ["t.csv"]  # no run, nor its .partial
+    cli_here(*args, "--no-figures", "--quiet")
