@@ -117,12 +117,15 @@ def table_rows(
 
     Without known names the frame's columns are taken in order (``id_column`` left out). A column
     that is not numbers, a missing value or a missing column is one line (:class:`DataError`).
-    With ``prepare`` (the run's recorded ``categorical`` and ``fill_values``), the rows are read as
-    ``aekit score`` reads a chunk of a table (:func:`aekit.data.parquet.read_frame`): the categorical
-    columns one-hot encoded, missing cells filled (rows numbered from ``first_row`` in messages).
+    With ``prepare`` holding the run's recorded ``categorical`` or ``fill_values``, the rows are
+    read as ``aekit score`` reads a chunk of a table (:func:`aekit.data.parquet.read_frame`, which
+    needs pyarrow): the categorical columns one-hot encoded, missing cells filled (rows numbered
+    from ``first_row`` in messages).
     """
     names = input_columns(est)
-    if prepare is not None and names is not None:
+    # the data layer's reading (pyarrow's) only where there is something to prepare
+    preparing = prepare is not None and (prepare.get("categorical") or prepare.get("fill_values"))
+    if preparing and names is not None:
         return _prepared_rows(frame, names, source, prepare, first_row)
     labels = {str(c): c for c in frame.columns}
     if names is None:

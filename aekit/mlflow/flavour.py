@@ -80,10 +80,11 @@ def model_signature(est: Any, categorical: Any = None):
 
 
 def default_requirements() -> list[str]:
-    """What a serving environment installs: this aekit and torch (MLflow adds itself)."""
+    """What a serving environment installs: this aekit with its MLflow extra (pandas, and pyarrow
+    for a run's categorical and filled columns) and torch (MLflow adds itself)."""
     import torch
 
-    return [f"aekit=={__version__}", f"torch=={torch.__version__.split('+')[0]}"]
+    return [f"aekit[mlflow]=={__version__}", f"torch=={torch.__version__.split('+')[0]}"]
 
 
 @contextlib.contextmanager
