@@ -93,6 +93,7 @@ def score_files(
     >>> score_files("runs/ecg", "data/*.parquet", "scores", scheduler="tcp://127.0.0.1:8786")  # doctest: +SKIP
     (200000, 8)
     """
+    _client_class()  # before an input is opened: pyarrow's line would come first (probe 64 #7)
     files = input_files(inputs)
     _refuse_file_name(output)
     target = check_output(output, overwrite=overwrite, inputs=files, kind="output")
@@ -151,14 +152,20 @@ def _recorded_id(run: Any, first: Path) -> str | None:
     return recorded_id_column(run, open_parquet(first).schema_arrow.names)
 
 
-def _connect(scheduler: str):
-    """A Client of the scheduler at ``scheduler``; one line when it does not answer."""
+def _client_class():
+    """distributed's Client, or one line for the extra that brings it (and pyarrow with it)."""
     try:
         from distributed import Client
     except ImportError:
         raise UsageError(
             "--dask needs Dask's distributed scheduler: pip install 'aekit[dask]'"
         ) from None
+    return Client
+
+
+def _connect(scheduler: str):
+    """A Client of the scheduler at ``scheduler``; one line when it does not answer."""
+    Client = _client_class()
     try:
         return Client(scheduler, timeout="20s")
     except (OSError, TimeoutError, ValueError) as exc:
