@@ -124,3 +124,38 @@ def test_basic_iso_dates_are_dates(tmp_path, caplog):
     # whole numbers that are no dates (a counter) stay numbers
     counter = [str(10_000_000 + 7 * i) for i in range(50)]
     assert read_series(_csv(tmp_path / "n.csv", counter), time_column="t").x.shape == (50, 1)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "2024-01-01T09:59:00Z", "2024-01-01T10:00:00+0100", "2024-01-01T10:00:00-05:30",
+        "2024-03-31T00:00:00.000000100", "2024-01-01T10:00:00.5", "2024-07-01T17:59:00.000000000Z",
+        "20230131", "20230131T101500", "2024-01-01", "2024-01-01 10:00", "2024-01-01T10",
+        "2024-01-01T10:00:00+01:00", "2024-01-01T10:00:00.123456",
+    ],
+)  # fmt: skip
+def test_iso_times_read_on_python_3_10_as_on_3_11(text, monkeypatch):
+    """Probe 64 floor #1-#2: Python 3.10's fromisoformat reads only what isoformat() writes, so
+    on 3.10 (which pyproject admits) a column of 2024-01-01T09:59:00Z was no times: a file sorted
+    newest first trained without a word, and --categorical one-hot encoded its dates."""
+    import sys
+    import types
+    from datetime import datetime
+
+    from aekit.data import encoding
+
+    monkeypatch.setattr(encoding, "sys", types.SimpleNamespace(version_info=(3, 10, 13)))
+    assert encoding.from_iso(text) == datetime.fromisoformat(text)  # this Python's: 3.11 or later
+    assert sys.version_info >= (3, 11)
+
+
+def test_what_is_no_iso_time_is_refused_on_python_3_10_too(monkeypatch):
+    import types
+
+    from aekit.data import encoding
+
+    monkeypatch.setattr(encoding, "sys", types.SimpleNamespace(version_info=(3, 10, 13)))
+    for text in ("x2024", "2024-13-01", "2024-01-01T25:00", "12345"):
+        with pytest.raises(ValueError):
+            encoding.from_iso(text)
