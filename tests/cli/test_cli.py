@@ -352,6 +352,8 @@ def test_notes_come_from_rank_0_only(monkeypatch, capsys):
     from aekit.cli.main import _say_notes
 
     _say_notes(argparse.Namespace())
+    monkeypatch.setenv("MASTER_ADDR", "127.0.0.1")  # a launcher's whole environment: stop 64
+    monkeypatch.setenv("MASTER_PORT", "29500")  # (without it every process says its line)
     for rank, said in (("1", False), ("0", True)):
         monkeypatch.setenv("WORLD_SIZE", "2")
         monkeypatch.setenv("RANK", rank)
