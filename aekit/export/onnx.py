@@ -87,16 +87,33 @@ NOISY_LOGGERS = (
 )
 
 
+# The oldest releases that export every part (probe 64 floor #3-#5): torch 2.6 could not trace the
+# detector's batched product, and 2.6 and 2.7 gave the denoiser's graph other sizes on odd images;
+# onnxscript 0.6.0's version pass refused every model ("The model contains functions").
+LEAST = {"torch": (2, 8), "onnxscript": (0, 6, 1)}
+
+
 def _require(module: str):
-    """An optional dependency, or one line naming the extra (for onnxscript: torch >= 2.6 too)."""
-    if module == "onnxscript" and not hasattr(getattr(torch.export, "Dim", None), "DYNAMIC"):
-        raise UsageError(f"ONNX export needs torch >= 2.6, not {torch.__version__}; run: {INSTALL}")
+    """An optional dependency, or one line naming the extra (for onnxscript: torch >= 2.8 too)."""
+    if module == "onnxscript":
+        _new_enough("torch", torch.__version__)
     try:
-        return importlib.import_module(module)
+        found = importlib.import_module(module)
     except ImportError:
         raise UsageError(
             f"ONNX export needs the '{module}' package, which is not installed; run: {INSTALL}"
         ) from None
+    if module in LEAST:
+        _new_enough(module, getattr(found, "__version__", ""))
+    return found
+
+
+def _new_enough(name: str, version: str) -> None:
+    """One line where ``version`` of ``name`` is older than :data:`LEAST` holds."""
+    numbers = tuple(int(p) for p in re.findall(r"\d+", version.split("+")[0])[:3])
+    if numbers and numbers < LEAST[name]:
+        least = ".".join(map(str, LEAST[name]))
+        raise UsageError(f"ONNX export needs {name} >= {least}, not {version}; run: {INSTALL}")
 
 
 @contextlib.contextmanager

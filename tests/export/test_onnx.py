@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 
 import numpy as np
 import pytest
@@ -394,11 +395,22 @@ def test_the_check_counts_a_nan_on_one_side_as_a_difference():
     assert _gap(np.array([np.inf]), np.array([3.0])) == np.inf
 
 
-def test_a_torch_without_the_exporter_used_here_is_one_line(autoencoder, tmp_path, monkeypatch):
-    # Dim.DYNAMIC and export(optimize=) came in torch 2.6; the onnx extra asks for it, a bare
-    # install of onnx beside an older torch must still get a line, not an AttributeError
-    monkeypatch.delattr(torch.export.Dim, "DYNAMIC")
-    with pytest.raises(UsageError, match=r"needs torch >= 2.6, not .*pip install 'aekit\[onnx\]'"):
+@pytest.mark.parametrize(
+    "name, version, least",
+    [("torch", "2.7.1+cpu", "2.8"), ("torch", "2.5.0", "2.8"), ("onnxscript", "0.6.0", "0.6.1")],
+)
+def test_a_release_that_cannot_export_every_part_is_one_line(
+    autoencoder, tmp_path, monkeypatch, name, version, least
+):
+    """Probe 64 floor #3-#5: the onnx extra admitted torch 2.6 (the detector failed to trace, the
+    denoiser's graph gave other sizes on odd images, through 2.7) and onnxscript 0.6.0 (every
+    export refused): a bare install beside an older release gets a line, not a wrong file."""
+    import onnxscript
+
+    monkeypatch.setattr(torch if name == "torch" else onnxscript, "__version__", version)
+    with pytest.raises(
+        UsageError, match=rf"needs {name} >= {least}, not {re.escape(version)}; run: pip install"
+    ):
         export_onnx(autoencoder, tmp_path / "a.onnx")
     assert not (tmp_path / "a.onnx").exists()
 
