@@ -182,21 +182,40 @@ def _new_temporary(path: Path, suffix: str, mode: int = 0o666) -> Path:
 
 
 _writing: dict[Path, int] = {}  # this process's temporary files in use: their locked descriptors
+# Locked at once, at most: a command staging many outputs (aekit neighbors' figure pages) held one
+# descriptor each and failed past `ulimit -n` (review 64 #1); past this the pid alone tells.
+HELD_MOST = 16
 
 
 def _hold(fd: int, tmp: Path) -> None:
     """Keep ``fd`` of the new temporary file ``tmp`` open and locked (flock) until :func:`_let_go`:
     a sweep by a process that cannot tell this one alive by its pid (another pid namespace:
     containers sharing a hostname and a folder) leaves a locked file alone. The kernel drops the
-    lock when this process dies, however it dies. Where flock is missing the pid alone tells."""
+    lock when this process dies, however it dies. Where flock is missing, or :data:`HELD_MOST`
+    are held already, the pid alone tells."""
     try:
         import fcntl
 
+        if len(_writing) >= HELD_MOST:
+            raise OSError(errno.EMFILE, "enough held")
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except (ImportError, OSError):
         os.close(fd)
         return
     _writing[tmp] = fd
+
+
+def _let_go_in_child() -> None:
+    """A forked child closes the locks it inherited (flock belongs to the open file, shared with
+    the parent): one outliving its parent kept a dead writer's file from the sweep (review 64 #5)."""
+    for fd in _writing.values():
+        with contextlib.suppress(OSError):
+            os.close(fd)
+    _writing.clear()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_let_go_in_child)
 
 
 def _let_go(tmp: Path) -> None:
@@ -425,24 +444,31 @@ def _unowned(folder: str) -> bool:
 
 def _unlocked(path: str) -> bool:
     """Whether the file ``path`` is locked (flock) by no process: its lock is released when its
-    holder dies, however it dies. False where it cannot be opened (when unsure, kept); True on a
-    file system without locks (the pid alone tells, as where the lock was taken: :func:`_hold`)."""
-    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+    holder dies, however it dies. True on a file system that takes no locks (the pid alone
+    tells, as where the lock was taken: :func:`_hold`); False where it cannot be opened or the
+    lock cannot be tried (no fcntl; NFS's emulated lock on a file opened read-only): kept."""
+    flags = (
+        getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+    )
     try:
         import fcntl
 
-        fd = os.open(path, flags | getattr(os, "O_CLOEXEC", 0))
+        try:  # read-write where this process may: NFS emulates flock by a write lock
+            fd = os.open(path, os.O_RDWR | flags)
+        except PermissionError:
+            fd = os.open(path, os.O_RDONLY | flags)
     except (ImportError, OSError):
         return False
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         return True
-    except BlockingIOError:  # held
-        return False
-    except OSError:  # ENOLCK, EOPNOTSUPP: no locks here, none was taken either
-        return True
+    except OSError as exc:  # held (EWOULDBLOCK), or not to be tried (EBADF): kept
+        return exc.errno in _NO_LOCKS  # none taken here, by anyone
     finally:
         os.close(fd)
+
+
+_NO_LOCKS = {errno.ENOLCK, errno.EOPNOTSUPP, errno.ENOTSUP, errno.EINVAL}
 
 
 # Errors of a write that ran out of room: no space, quota, a file-size limit (RLIMIT_FSIZE), I/O.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import stat
 import subprocess
@@ -89,6 +90,28 @@ def test_a_temporary_file_a_live_writer_locks_is_kept_whatever_its_pid_says(tmp_
         holder.communicate("")
     assert live.is_file() and not stale.exists()
     assert _io._unlocked(str(live)) and not _io._writing  # let go once renamed
+
+
+def test_many_writes_at_once_hold_a_bounded_number_of_descriptors(tmp_path):
+    """Review 64 #1: each staged write held its temporary file's descriptor; aekit neighbors'
+    320 figure queries (40 pages staged at once) failed past `ulimit -n`."""
+    with contextlib.ExitStack() as stack:
+        for i in range(3 * _io.HELD_MOST):
+            stack.enter_context(_io.atomic_path(tmp_path / f"p{i}.txt")).write_text(str(i))
+        assert len(_io._writing) == _io.HELD_MOST
+    assert not _io._writing and len(list(tmp_path.glob("p*.txt"))) == 3 * _io.HELD_MOST
+
+
+def test_a_forked_child_lets_go_of_its_parents_locks(tmp_path):
+    """Review 64 #5: a child outliving its writer kept the writer's lock (flock belongs to the open
+    file they share), and the dead writer's temporary file was never swept."""
+    with _io.atomic_path(tmp_path / "out.txt") as tmp:
+        tmp.write_text("x")
+        pid = os.fork()
+        if pid == 0:  # the child: no lock of its parent's
+            os._exit(0 if not _io._writing else 1)
+        assert os.waitpid(pid, 0)[1] == 0 and _io._writing
+    assert (tmp_path / "out.txt").read_text() == "x"
 
 
 def test_a_file_system_without_locks_leaves_the_pid_to_tell(tmp_path, monkeypatch):
