@@ -377,9 +377,9 @@ def _report(exc: Exception, args: argparse.Namespace | None = None) -> int:
     return code
 
 
-# aekit's own dependencies (pyproject.toml's), by the name each is imported as
+# aekit's own dependencies (pyproject.toml's; scipy: scikit-learn's), by the names they import as
 _DEPENDENCIES = {
-    "torch": "torch", "numpy": "numpy", "sklearn": "scikit-learn", "scipy": "scikit-learn",
+    "torch": "torch", "numpy": "numpy", "sklearn": "scikit-learn", "scipy": "scipy",
     "safetensors": "safetensors", "matplotlib": "matplotlib", "PIL": "pillow", "tqdm": "tqdm",
 }  # fmt: skip
 
@@ -387,10 +387,18 @@ _DEPENDENCIES = {
 def _missing_dependency(exc: BaseException) -> str | None:
     """One of aekit's own dependencies not installed (``pip install --no-deps``, or removed after):
     said as what to install, not as an aekit bug; None for any other error."""
+    import importlib.util
+
     name = getattr(exc, "name", None) if isinstance(exc, ModuleNotFoundError) else None
-    package = _DEPENDENCIES.get((name or "").split(".")[0])
+    top = (name or "").split(".")[0]
+    package = _DEPENDENCIES.get(top)
     if package is None:
         return None
+    if top != name and importlib.util.find_spec(top) is not None:  # torch._C: a broken install
+        return (
+            f"aekit's dependency {package} is installed but incomplete ({name} is missing): "
+            f"reinstall it: pip install --force-reinstall {package}"
+        )
     return (
         f"aekit needs {package}, which is not installed here: pip install {package} (or "
         f"install aekit with its dependencies: pip install aekit)"

@@ -117,15 +117,13 @@ def table_rows(
 
     Without known names the frame's columns are taken in order (``id_column`` left out). A column
     that is not numbers, a missing value or a missing column is one line (:class:`DataError`).
-    With ``prepare`` holding the run's recorded ``categorical`` or ``fill_values``, the rows are
-    read as ``aekit score`` reads a chunk of a table (:func:`aekit.data.parquet.read_frame`, which
-    needs pyarrow): the categorical columns one-hot encoded, missing cells filled (rows numbered
-    from ``first_row`` in messages).
+    With ``prepare`` (the run's recorded ``categorical`` and ``fill_values``), rows with anything to
+    prepare are read as ``aekit score`` reads a chunk of a table
+    (:func:`aekit.data.parquet.read_frame`, which needs pyarrow): the categorical columns one-hot
+    encoded, missing cells filled (rows numbered from ``first_row`` in messages).
     """
     names = input_columns(est)
-    # the data layer's reading (pyarrow's) only where there is something to prepare
-    preparing = prepare is not None and (prepare.get("categorical") or prepare.get("fill_values"))
-    if preparing and names is not None:
+    if prepare is not None and names is not None and not _plain(frame, names, prepare):
         return _prepared_rows(frame, names, source, prepare, first_row)
     labels = {str(c): c for c in frame.columns}
     if names is None:
@@ -187,6 +185,18 @@ def preparation(config: dict | None) -> dict:
     """:func:`recorded_preparation` from a run's config (``config.json``, read already)."""
     data = (config or {}).get("data") or {}
     return {"categorical": data.get("categorical"), "fill_values": data.get("fill_values")}
+
+
+def _plain(frame, names: list[str], prepare: dict) -> bool:
+    """Whether ``frame`` holds the model's columns as finite numbers, none to encode: nothing for
+    the data layer to prepare, whose reading needs pyarrow (probe 64 packaging #1: a DataFrame
+    given to an MLflow model of aekit failed without it; review 64 #2: every table run records
+    fill values, so what is recorded cannot tell)."""
+    labels = {str(c): c for c in frame.columns}
+    if prepare.get("categorical") or any(n not in labels for n in names):
+        return False
+    columns = (frame[labels[n]].to_numpy() for n in names)
+    return all(v.dtype.kind in "biuf" and np.isfinite(v.astype(np.float64)).all() for v in columns)
 
 
 def _prepared_rows(frame, names: list[str], source: str, prepare: dict, first_row: int):

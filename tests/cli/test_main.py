@@ -236,7 +236,7 @@ def test_verbose_logs_in_every_command_but_a_trainings_other_processes(monkeypat
     assert cli._logs(argparse.Namespace(command="train"))
 
 
-@pytest.mark.parametrize("name, package", [("tqdm", "tqdm"), ("sklearn.base", "scikit-learn")])
+@pytest.mark.parametrize("name, package", [("tqdm", "tqdm"), ("scipy", "scipy")])
 def test_a_dependency_not_installed_is_what_to_install(capsys, name, package):
     """Probe 64 packaging #2: after `pip install --no-deps`, a missing numpy, scikit-learn,
     safetensors, matplotlib or tqdm was "internal error: ModuleNotFoundError"."""
@@ -250,6 +250,11 @@ def test_a_dependency_not_installed_is_what_to_install(capsys, name, package):
     )
     cli._report(ModuleNotFoundError("No module named 'mine'", name="mine"))  # a user's own
     assert "internal error" in capsys.readouterr().err
+    cli._report(ModuleNotFoundError("No module named 'torch._C'", name="torch._C"))  # review 64 #4
+    assert capsys.readouterr().err.strip() == (
+        "aekit: error: aekit's dependency torch is installed but incomplete (torch._C is "
+        "missing): reinstall it: pip install --force-reinstall torch"
+    )
 
 
 def test_progress_without_tqdm_is_said_in_lines(monkeypatch):

@@ -28,5 +28,8 @@ def test_a_frame_with_nothing_to_prepare_is_read_without_pyarrow(monkeypatch):
     monkeypatch.setattr(parquet, "read_frame", arrow)  # as it reads without pyarrow installed
     rows = table_rows(det, frame[["c", "a", "b"]], prepare={})
     np.testing.assert_array_equal(rows, frame.to_numpy(np.float32))
-    with pytest.raises(DataError, match="needs pyarrow"):  # filled columns: the data layer's
-        table_rows(det, frame, prepare={"fill_values": {"a": 0.0}})
+    fill = {"fill_values": {"a": 0.0, "b": 0.0, "c": 0.0}}  # every table run records them
+    np.testing.assert_array_equal(table_rows(det, frame, prepare=fill), rows)  # review 64 #2
+    frame.iloc[2, 0] = np.nan
+    with pytest.raises(DataError, match="needs pyarrow"):  # a cell to fill: the data layer's
+        table_rows(det, frame, prepare=fill)
