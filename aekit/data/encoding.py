@@ -183,17 +183,19 @@ def _date(cell: str) -> float | None:
 
 # ISO 8601 as Python 3.11's fromisoformat reads it, for Python 3.10's, which reads only what
 # isoformat() writes: the basic form (20240131, 20240131T101500), a Z or +0100 offset, 1 to 9
-# digits of a second's fraction (pandas writes 9), the hour alone
+# digits of a second's fraction (pandas writes 9), the hour alone; each of the date and the time
+# extended (with - and :) or basic (without), as 3.11 takes them
 _ISO = re.compile(
-    r"(?P<date>\d{4}-?\d{2}-?\d{2})(?:[T ](?P<h>\d{2})(?::?(?P<m>\d{2})(?::?(?P<s>\d{2})"
-    r"(?:[.,](?P<f>\d+))?)?)?)?(?P<tz>Z|[+-]\d{2}(?::?\d{2})?)?"
+    r"(?P<date>\d{4}-\d{2}-\d{2}|\d{8})(?:[T ](?P<time>\d{2}(?::\d{2}(?::\d{2})?)?|\d{2}(?:\d{2}"
+    r"(?:\d{2})?)?)(?:[.,](?P<f>\d+))?)?(?P<tz>Z|[+-]\d{2}(?::\d{2}|\d{2})?)?"
 )
 
 
 def from_iso(text: str) -> datetime:
-    """``datetime.fromisoformat(text)`` as Python 3.11 and later read it, on 3.10 too (probe 64
-    floor #1: on 3.10 a column of ``2024-01-01T09:59:00Z`` was no times, and the series' checks
-    of times going back and rows missing were skipped); ValueError where it is no ISO time."""
+    """``datetime.fromisoformat(text)`` as Python 3.11 and later read it, on 3.10 too for the forms
+    :data:`_ISO` holds (probe 64 floor #1: on 3.10 a column of ``2024-01-01T09:59:00Z`` was no
+    times, and the series' checks of times going back and rows missing were skipped); ValueError
+    where it is no ISO time. Week dates (``2024-W01-1``) are read on 3.11 only."""
     if sys.version_info >= (3, 11):
         return datetime.fromisoformat(text)
     match = _ISO.fullmatch(text)
@@ -201,8 +203,9 @@ def from_iso(text: str) -> datetime:
         return datetime.fromisoformat(text)  # what 3.10 reads beyond this (or its ValueError)
     day = match["date"].replace("-", "")
     out = f"{day[:4]}-{day[4:6]}-{day[6:]}"
-    if match["h"] is not None:
-        out += f"T{match['h']}:{match['m'] or '00'}:{match['s'] or '00'}"
+    if match["time"] is not None:
+        clock = match["time"].replace(":", "")
+        out += f"T{clock[:2]}:{clock[2:4] or '00'}:{clock[4:6] or '00'}"
         out += f".{(match['f'] + '00000')[:6]}" if match["f"] else ""
     zone = (match["tz"] or "").replace(":", "")
     if zone:

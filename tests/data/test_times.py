@@ -132,7 +132,8 @@ def test_basic_iso_dates_are_dates(tmp_path, caplog):
         "2024-01-01T09:59:00Z", "2024-01-01T10:00:00+0100", "2024-01-01T10:00:00-05:30",
         "2024-03-31T00:00:00.000000100", "2024-01-01T10:00:00.5", "2024-07-01T17:59:00.000000000Z",
         "20230131", "20230131T101500", "2024-01-01", "2024-01-01 10:00", "2024-01-01T10",
-        "2024-01-01T10:00:00+01:00", "2024-01-01T10:00:00.123456",
+        "2024-01-01T10:00:00+01:00", "2024-01-01T10:00:00.123456", "2024-01-01T0959",
+        "20240101T09:59:00", "2024-01-01T10.5",
     ],
 )  # fmt: skip
 def test_iso_times_read_on_python_3_10_as_on_3_11(text, monkeypatch):
@@ -156,6 +157,13 @@ def test_what_is_no_iso_time_is_refused_on_python_3_10_too(monkeypatch):
     from aekit.data import encoding
 
     monkeypatch.setattr(encoding, "sys", types.SimpleNamespace(version_info=(3, 10, 13)))
-    for text in ("x2024", "2024-13-01", "2024-01-01T25:00", "12345"):
+    for text in (
+        "x2024",
+        "2024-13-01",
+        "2024-01-01T25:00",
+        "12345",
+        "2024-0101",
+        "2024-01-01T09:5900",
+    ):
         with pytest.raises(ValueError):
             encoding.from_iso(text)
