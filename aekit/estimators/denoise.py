@@ -226,13 +226,14 @@ class Denoiser(OneToOneFeatureMixin, TransformerMixin, NeuralEstimator):
         got = image_shape(shape[1:])  # (C, H, W), as as_images makes a sample of the shape
         if h > 1 and got[1] == 1:
             fix = (
-                f"e.g. X.reshape(-1, {c}, {h}, {w}) for rows of {c * h * w} pixels"
+                f", e.g. X.reshape(-1, {c}, {h}, {w}) for rows of {c * h * w} pixels"
                 if shape[-1] == c * h * w
-                else "one grayscale image of any size: x[None, None]"
+                else f" (a row holds {c * h * w} pixels; if {name} is one grayscale image, "
+                f"give x[None, None])"
             )
             raise DataError(
                 f"{name} has shape {shape}: rows of {shape[-1]} values, and this Denoiser was "
-                f"trained on images of {h}x{w} pixels; give images (n, C, H, W) or (n, H, W), {fix}"
+                f"trained on images of {h}x{w} pixels; give images (n, C, H, W) or (n, H, W){fix}"
             )
         if len(shape) == 3 and w > 1 and got[1] > 1 and got[2] == 1:
             trained = f"rows of {w} values" if h == 1 else f"images of {h}x{w} pixels"

@@ -211,7 +211,10 @@ def test_one_grayscale_image_of_another_size_is_told_how_to_give_it():
     """Stop 63's left item: (H', W') of another size than trained was scikit-learn's "X has 20
     features, but Denoiser is expecting 256"; the Denoiser takes images of any size."""
     den = small(channels=(4,), epochs=1).fit(images(16, size=(16, 16)))
-    with pytest.raises(DataError, match=r"\(20, 20\): rows of 20 values.*16x16.*x\[None, None\]"):
+    with pytest.raises(
+        DataError,
+        match=r"\(20, 20\): rows of 20 values.*16x16.*256 pixels; if X is one grayscale image, give x\[None, None\]\)$",
+    ):
         den.transform(np.zeros((20, 20), np.float32))
     with pytest.raises(DataError, match=r"rows of 256 values.*X.reshape\(-1, 1, 16, 16\)"):
         den.transform(np.zeros((3, 256), np.float32))
