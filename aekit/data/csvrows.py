@@ -3,7 +3,8 @@
 The csv module splits each line into Python strings, about 60 bytes a cell. A whole table read as
 one chunk held every cell as a string at once: 1.7 GB for a 110 MB table of numbers (pandas reads
 it in about 300 MB). It is read a bounded chunk at a time instead, each chunk's columns kept
-compactly (:meth:`Cells.compacted`), and the chunks joined (:meth:`Cells.joined`).
+compactly (:meth:`Cells.compacted`: numbers, and ASCII cells as bytes; other text stays strings),
+and the chunks joined (:meth:`Cells.joined`).
 """
 
 from __future__ import annotations
