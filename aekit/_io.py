@@ -196,13 +196,13 @@ def _hold(fd: int, tmp: Path) -> None:
     try:
         import fcntl
 
-        if len(_writing) >= HELD_MOST:
-            raise OSError(errno.EMFILE, "enough held")
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        if len(_writing) < HELD_MOST:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            _writing[tmp] = fd
+            return
     except (ImportError, OSError):
-        os.close(fd)
-        return
-    _writing[tmp] = fd
+        pass
+    os.close(fd)
 
 
 def _let_go_in_child() -> None:

@@ -53,10 +53,12 @@ class Cells:
         costs about 60), so that a whole table is read a chunk at a time and joined
         (:meth:`joined`) without every cell a string at once."""
         for i, column in enumerate(self._columns):
-            self.numbers(i)
             if i in self._whole or isinstance(column, np.ndarray) or not len(column):
+                self.numbers(i)
                 continue
-            if "".join(column).isascii() and max(map(len, column)) <= LONGEST:
+            # plain numbers are ASCII (:meth:`numbers` joined the column to see it): not again
+            ascii = self.numbers(i) is not None or "".join(column).isascii()
+            if ascii and max(map(len, column)) <= LONGEST:
                 self._columns[i] = np.array(column, dtype="S")
         return self
 
