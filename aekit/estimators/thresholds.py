@@ -28,6 +28,11 @@ distribution. It needs ``n >= ceil(1 / rate) - 1`` scores (:func:`rows_needed`);
 threshold is their maximum, which cannot promise less than ``1 / (n + 1)``. :func:`p_values` gives
 every score its conformal p-value; ``p <= max(rate, 1 / (n + 1))`` is exactly ``score > threshold``.
 
+A threshold computed from scores (all but ``fixed``) that lies within float32's rounding of one of
+them (a quantile, the maximum, or mean + std of equal scores) is raised by :data:`ROUNDING` of its
+size, 1.5e-5: a sample that scores what a calibration sample scored, in another batch, is not
+flagged for the last bits of a sum; :func:`p_values` counts such a score as a tie.
+
 ``pot`` fits a generalized Pareto distribution to the scores above their 98th percentile (peaks over
 threshold, as Siffer et al.'s SPOT, KDD 2017) and extrapolates the tail to rates too small for the
 scores at hand; it is a model of the tail, not a guarantee.
@@ -52,6 +57,48 @@ from .params import split_rule
 from .validation import label_vector
 
 MAD_TO_STD = 1.4826  # 1 / Phi^-1(3/4): MAD * 1.4826 estimates the std of Gaussian scores
+# Scores are float32 sums, and one sample scored in another batch differs in its last bits (up to
+# 2e-6 of the score on the texture of a 6-column table): a threshold that IS a calibration score
+# (a conformal quantile, the maximum, all scores equal) flagged a sample scoring what that
+# calibration sample scored, or not, by the batch it came in (probe 65 #1: 299 identical normal
+# rows flagged as anomalies). A threshold derived from scores is raised past that rounding, and
+# p_values counts a score within it as equal.
+ROUNDING = 2.0**-16  # relative: 128 float32 ulps, 1.5e-5
+
+
+def above_rounding(t: float) -> float:
+    """``t`` raised by :data:`ROUNDING` of its size: no score within float32's rounding of it is
+    above it (0 stays 0).
+
+    Examples
+    --------
+    >>> above_rounding(1.0) - 1.0, above_rounding(0.0), above_rounding(-1.0) > -1.0
+    (1.52587890625e-05, 0.0, True)
+    """
+    t = float(t)  # in float64: a float32 score would round the rise away
+    return t + abs(t) * ROUNDING
+
+
+def clear_of_scores(t: float, s: np.ndarray) -> float:
+    """``t``, raised by :func:`above_rounding` when one of the scores ``s`` lies within float32's
+    rounding of it (a quantile or maximum of them always does; a formula's value, as mean + std,
+    only when the scores are all but equal, so the tutorial's threshold keeps its digits)."""
+    if np.any(np.abs(s - t) <= abs(t) * ROUNDING):
+        return above_rounding(t)
+    return float(t)
+
+
+def raised_calibration(calibration: Any) -> np.ndarray:
+    """Calibration scores each raised by :func:`above_rounding`, for a graph that counts them at or
+    above a score: ``raised >= s`` exactly when :func:`p_values` counts ``c`` for ``s``."""
+    c = np.asarray(calibration, dtype=np.float64)
+    return c + np.abs(c) * ROUNDING
+
+
+def _below_rounding(s: np.ndarray) -> np.ndarray:
+    """The inverse of :func:`above_rounding`: ``s > above_rounding(c)`` exactly when
+    ``_below_rounding(s) > c``."""
+    return np.where(s >= 0, s / (1.0 + ROUNDING), s / (1.0 - ROUNDING))
 
 
 def _number(name: str, value: Any) -> float:
@@ -109,8 +156,9 @@ class Threshold:
         return value
 
     def compute(self, scores: Any) -> float:
-        """The threshold for these training scores."""
-        return float(self._compute(_scores(scores)))
+        """The threshold for these training scores, clear of float32's rounding of them."""
+        s = _scores(scores)
+        return clear_of_scores(self._compute(s), s)
 
     def _compute(self, s: np.ndarray) -> float:  # pragma: no cover - abstract
         raise NotImplementedError
@@ -268,9 +316,9 @@ class FalseAlarmRate(Threshold):
         :func:`p_values` with the same ``independent`` flags at ``p <= rate``."""
         s = _scores(scores)
         if independent is None or independent >= len(s):
-            return float(self._compute(s))
+            return clear_of_scores(self._compute(s), s)
         at = self._index(len(s), independent)
-        return float(np.partition(s, at)[at])
+        return above_rounding(np.partition(s, at)[at])  # a score itself
 
     def _index(self, n: int, m: float) -> int:
         """The 0-based place, among ``n`` sorted scores worth ``m`` independent ones, of the threshold:
@@ -332,7 +380,8 @@ def p_values(calibration: Any, scores: Any, independent: float | None = None) ->
     """
     cal = np.sort(_scores(calibration))
     s = np.asarray(scores, dtype=np.float64).ravel()
-    at_least = len(cal) - np.searchsorted(cal, s, side="left")  # calibration scores >= each score
+    # calibration scores at or above each score, within float32's rounding (:data:`ROUNDING`)
+    at_least = len(cal) - np.searchsorted(cal, _below_rounding(s), side="left")
     if independent is not None and independent < len(cal):
         return (1.0 + independent * at_least / len(cal)) / (independent + 1.0)
     return (1.0 + at_least) / (len(cal) + 1.0)

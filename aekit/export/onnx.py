@@ -59,6 +59,7 @@ from ..estimators.anomaly.scores import (
     sample_scores,
 )
 from ..estimators.persistence import jsonable
+from ..estimators.thresholds import raised_calibration
 from ..families import family_of
 from ..models.imagescore import image_score
 from ..training.serialize import check_finite
@@ -194,7 +195,9 @@ def _detect(
 
 def conformal_p_value(score: torch.Tensor, calibration: torch.Tensor) -> torch.Tensor:
     """``(1 + #{calibration >= score}) / (n + 1)`` per row, as ``AnomalyDetector.p_values``
-    (:func:`aekit.estimators.thresholds.p_values`); a NaN score has none at or above it."""
+    (:func:`aekit.estimators.thresholds.p_values`); a NaN score has none at or above it.
+    ``calibration``: the scores raised past float32's rounding (``raised_calibration``), so that a
+    score equal to one of them, give or take its last bits, counts it, as ``p_values`` does."""
     at_least = (calibration[None, :] >= score[:, None]).sum(dim=1)  # (B, n) -> (B,)
     return (1.0 + at_least.to(torch.float64)) / (calibration.shape[0] + 1.0)
 
@@ -334,7 +337,7 @@ def _detector_graph(est: Any, part: str, model: nn.Module, shape: list[int]) -> 
                 "median_log_lof": density.median_log_lof,
             }
     detect = functools.partial(_detect, error=est.error, densities=densities)
-    calibration = torch.as_tensor(est.calibration_scores_, dtype=torch.float32)
+    calibration = torch.as_tensor(raised_calibration(est.calibration_scores_), dtype=torch.float32)
     module = _Part(model, detect, threshold=threshold, calibration=calibration, **scaling)
     outputs = {"score": ["batch"], "label": ["batch"], "p_value": ["batch"]}
     return _Graph(module, "x", x_shape, outputs, x_example)
@@ -377,7 +380,9 @@ def _image_graph(est: Any, part: str, model: nn.Module, shape: list[int]) -> _Gr
     image = ["batch", c, "height", "width"]
     constants = {
         "threshold": torch.tensor(est.threshold_, dtype=torch.float32),
-        "calibration": torch.as_tensor(est.calibration_scores_, dtype=torch.float32),
+        "calibration": torch.as_tensor(
+            raised_calibration(est.calibration_scores_), dtype=torch.float32
+        ),
     }
     outputs = {
         "score": ["batch"],
