@@ -274,7 +274,30 @@ def _calibration_data(args: argparse.Namespace, est, config: dict, series: bool)
 
     labels = DataSpec(**_calibration_labels(args, config, label))
     check = functools.partial(check_width, est=est, path=args.data)  # named, before any note
-    return calibration_rows(args.data, table_options(est, config), labels, check)
+    unlabelled = functools.partial(_no_labels_read, args, config)
+    return calibration_rows(args.data, table_options(est, config), labels, check, unlabelled)
+
+
+def _no_labels_read(args: argparse.Namespace, config: dict) -> None:
+    """``--data`` read with no labels (a .npy, an .npz without y; a table without its label column
+    is told by :func:`_calibration_labels`): a given ``--normal-label`` would be ignored, so it is
+    refused, as evaluate refuses it; else, for a run trained on labelled rows, a note that every
+    row is taken as normal."""
+    from .._notes import note
+    from ..errors import UsageError
+    from .options import input_format
+
+    if input_format(args.data) == "table":
+        return
+    if args.normal_label is not None:
+        raise UsageError(
+            f"--normal-label is a label of normal rows, and {args.data} is read with no labels "
+            f"(a .npy has none; an .npz needs a y or labels array); drop it"
+        )
+    if (config.get("data") or {}).get("label_column") is not None or (config.get("data") or {}).get(
+        "normal_label"
+    ) is not None:
+        note(f"{args.data} holds no labels: every row is taken as normal")
 
 
 def _calibration_labels(args: argparse.Namespace, config: dict, label) -> dict[str, Any]:

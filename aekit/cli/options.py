@@ -223,7 +223,9 @@ def add_train_options(p: argparse.ArgumentParser, skip: Collection[str] = ()) ->
     r = p.add_argument_group("run folder")
     r.add_argument("--out", metavar="RUN", help="run folder to write (default runs/FAMILY)")
     r.add_argument(
-        "--resume", action="store_true", help="continue the run in --out from its last checkpoint"
+        "--resume",
+        action="store_true",
+        help="continue the run in --out from its last checkpoint (none there yet: start it)",
     )
     r.add_argument("--overwrite", action="store_true", help="replace an existing run folder")
     r.add_argument("--no-figures", action="store_true", help="skip drawing figures")

@@ -141,17 +141,25 @@ def run_labels(data: Data, spec: DataSpec) -> Data:
 
 
 def calibration_rows(
-    path: str, read: dict[str, Any], spec: DataSpec, check: Callable[[Any], None] | None = None
+    path: str,
+    read: dict[str, Any],
+    spec: DataSpec,
+    check: Callable[[Any], None] | None = None,
+    unlabelled: Callable[[], None] | None = None,
 ) -> np.ndarray:
     """The rows of the table ``path`` to calibrate a detector on, read with ``read`` (the run's
     columns, as :func:`aekit.data.read_path` takes them) and ``spec``'s labels (:func:`run_labels`):
     the rows labelled normal, with a note counting the others, or every row when unlabelled.
-    ``check(x)``: refuses samples the detector cannot take, before anything is said of labels."""
+    ``check(x)``: refuses samples the detector cannot take, before anything is said of labels;
+    ``unlabelled()``: called when the file holds no labels (a .npy, an .npz without y), to refuse
+    a normal label given for them or to say that every row is taken as normal."""
     data = read_path(path, label_column=spec.label_column, **read)
     if check is not None:
         check(data.x)
     data = run_labels(data, spec)
     if data.y is None:
+        if unlabelled is not None:
+            unlabelled()
         return data.x
     normal = normal_rows(data)
     note(

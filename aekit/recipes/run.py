@@ -399,6 +399,8 @@ def _resumed(out: Path, family: str, params: dict[str, Any], spec: DataSpec):
                 f"--resume: {out} holds no aekit run to continue; pass the --out of a run, "
                 f"or drop --resume to start one"
             )
+        # a preempted job's first start passes --resume too: started, and said (a typo in --out)
+        note(f"--resume: {out} holds no run and no interrupted training yet: starting it")
         return family, params, spec, None
     saved = _peek(source)
     _check_same_run(out, family, params, spec, saved)

@@ -584,6 +584,23 @@ def test_calibrate_on_a_table_without_the_run_label_column(tmp_path, capsys):
     assert "has no column 'kind', the run's label column: every row is taken as normal" in said.err
 
 
+def test_calibrate_on_arrays_without_labels_refuses_a_normal_label(tmp_path, capsys):
+    """Probe 65 docs #1: a .npy, or an .npz without y, calibrated with --normal-label on every row
+    without a word (evaluate refused the pair); without it, no note said every row was normal."""
+    run, x, _ = _labelled_run(tmp_path, capsys)
+    np.save(tmp_path / "r.npy", x)
+    np.savez(tmp_path / "r.npz", x=x)
+    for name in ("r.npy", "r.npz"):
+        data = str(tmp_path / name)
+        assert main(["calibrate", str(run), "--data", data, "--normal-label", "normal"]) == 2
+        err = capsys.readouterr().err
+        assert "is read with no labels" in err and len(err.strip().splitlines()) == 1, err
+        assert main(["calibrate", str(run), "--data", data]) == 0
+        said = capsys.readouterr()
+        assert "80 normal rows" in said.out
+        assert "holds no labels: every row is taken as normal" in said.err
+
+
 def test_an_npz_labels_take_the_run_normal_label(tmp_path, capsys):
     """Probe 61 labels #9: an .npz's y array was read unlabelled unless --normal-label was given,
     where a table's label column takes the run's normal label by default."""

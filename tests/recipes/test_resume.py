@@ -34,6 +34,20 @@ def test_resume_with_no_epochs_left_is_refused_and_leaves_the_run_as_it_was(tmp_
     assert "has trained its 3 epochs; nothing more trains" in same.stderr
 
 
+def test_a_resume_with_nothing_to_resume_starts_the_run_and_says_so(tmp_path, rows):
+    """Probe 65 docs #2: --resume into a folder that holds no run (a typo in --out) trained a new run
+    from epoch 1 without a word; a restarted job may always pass --resume, so it starts, with a note."""
+    run = tmp_path / "nothing-yet"
+    proc = _train(rows, run, "--epochs", "1", "--resume")
+    assert (
+        f"--resume: {run} holds no run and no interrupted training yet: starting it" in proc.stderr
+    )
+    assert "resumed" not in json.loads((run / "config.json").read_text())
+    again = _train(rows, run, "--epochs", "2", "--resume")  # now there is one: continued, unsaid
+    assert "starting it" not in again.stderr
+    assert json.loads((run / "config.json").read_text())["resumed"]
+
+
 def test_a_resume_that_changes_training_settings_records_which_epochs_trained_with_which(
     tmp_path, rows
 ):

@@ -154,3 +154,14 @@ def test_bad_detrend_is_one_line(bad):
 
     with pytest.raises(UsageError, match="detrend"):
         aekit.SeriesDetector(detrend=bad).fit(sine_series(600, kind="none")[0])
+
+
+def test_no_trend_is_found_in_a_flat_signal_at_any_scale():
+    """Probe 65 numerics #4: a flat sine at 1e38 (legal float32 values) summed past float32's range
+    in the mean: "a straight line explains nan%" and the flat signal was detrended."""
+    t = np.arange(2000)
+    s = np.sin(2 * np.pi * t / 50) + 0.05 * np.random.default_rng(0).normal(size=t.size)
+    for scale in (1.0, 1e30, 1e38):
+        x = (scale + scale / 10 * s).astype(np.float32)[:, None]
+        share, _ = trend_share(x)
+        assert 0.0 <= share < 0.01, (scale, share)
