@@ -47,11 +47,12 @@ class Parser(argparse.ArgumentParser):
 
     def _print_message(self, message: str, file=None) -> None:
         """argparse's, save that a help or version stdout cannot take is said, exit 1 (argparse
-        dropped the OSError: exit 0, nothing written); a reader gone is the pipe's silence."""
+        dropped the OSError: exit 0, nothing written), and so is a stdout closed at start-up (probe
+        65 docs #3: exit 0, nothing said); a reader gone is the pipe's silence."""
         if not message or file is None or file is not sys.stdout:
             return super()._print_message(message, file)
-        streams.holds_result("the text asked for (--help, --version)")
         try:
+            streams.require_stdout("the text asked for (--help, --version)")
             file.write(message)
             file.flush()
         except BrokenPipeError:

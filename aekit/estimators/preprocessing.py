@@ -36,7 +36,9 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..errors import RunFailure, UsageError
+from ..errors import DataError, RunFailure, UsageError
+
+FLOAT32_MAX = float(np.finfo(np.float32).max)  # 3.4e38: what aekit's float32 arithmetic holds
 
 SCALERS = ("minmax", "standard", "robust", "auto", "none")
 # "auto": features whose IQRs (10th to 90th percentile) differ less share one scale
@@ -45,6 +47,21 @@ IQR_TO_STD = 1.349  # the interquartile range of a Gaussian in standard deviatio
 # values (16M, 128 MB as float64) the robust scaler keeps to take quantiles of a row store
 ROBUST_SAMPLE_VALUES = 1 << 24
 TENSOR_PREFIX = "scaler."  # the saved tensors' names: scaler.offset, scaler.scale
+
+
+def _span(lo: float, hi: float) -> float:
+    """The min-max scaler's scale, ``hi - lo`` (1 for constant data); a span float32 cannot hold
+    (a column from -3e38 to 3e38) is refused: its scale was inf and every scaled value NaN, which
+    the autoencoder's SVD then failed on (probe 65 numerics #3)."""
+    if not hi > lo:
+        return 1.0
+    if hi - lo > FLOAT32_MAX:
+        raise DataError(
+            f"the data span {lo:.3g} to {hi:.3g}, a range of {hi - lo:.3g} that float32 cannot hold "
+            f"(up to 3.4e38): min-max scaling cannot represent it; use the standard or robust "
+            f"scaler, or rescale the data"
+        )
+    return float(hi - lo)
 
 
 class Scaler:
@@ -78,7 +95,7 @@ class Scaler:
         X = np.asarray(X, dtype=np.float64)
         if self.kind == "minmax":
             lo, hi = X.min(), X.max()
-            offset, scale = np.array(lo), np.array(hi - lo if hi > lo else 1.0)
+            offset, scale = np.array(lo), np.array(_span(lo, hi))
         elif self.kind == "standard":
             offset, scale = X.mean(axis=0), X.std(axis=0)  # (n, ...) -> (...)
             scale = np.where(scale > 0, scale, 1.0)  # constant features: centre only
@@ -131,7 +148,7 @@ class Scaler:
         if n == 0:
             raise UsageError("cannot fit a scaler on no samples; expected at least one")
         if self.kind == "minmax":
-            offset, scale = np.array(lo), np.array(hi - lo if hi > lo else 1.0)
+            offset, scale = np.array(lo), np.array(_span(lo, hi))
         elif self.kind == "standard":
             offset, scale = mean, np.sqrt(m2 / n)
             scale = np.where(scale > 0, scale, 1.0)
@@ -148,8 +165,11 @@ class Scaler:
         return ((np.asarray(X, np.float32) - self.offset_) / self.scale_).astype(np.float32)
 
     def inverse_transform(self, X: np.ndarray) -> np.ndarray:
-        """Back to the input's units."""
-        return (np.asarray(X, np.float32) * self.scale_ + self.offset_).astype(np.float32)
+        """Back to the input's units, in float64 and then held within float32's range: a
+        reconstruction a little past the largest value of a column near 3.4e38 was -inf (probe 65
+        numerics #2), where its nearest float32 is that largest float32."""
+        x = np.asarray(X, np.float32).astype(np.float64) * self.scale_ + self.offset_
+        return np.clip(x, -FLOAT32_MAX, FLOAT32_MAX).astype(np.float32)
 
     def torch_transform(self, x: torch.Tensor) -> torch.Tensor:
         """Scale a batch on its own device (used when scoring in batches)."""
@@ -158,10 +178,13 @@ class Scaler:
         return (x - offset) / scale
 
     def torch_inverse(self, x: torch.Tensor) -> torch.Tensor:
-        """Back to the input's units, on the batch's device."""
-        offset = torch.as_tensor(self.offset_, device=x.device, dtype=x.dtype)
-        scale = torch.as_tensor(self.scale_, device=x.device, dtype=x.dtype)
-        return x * scale + offset
+        """Back to the input's units, on the batch's device, held within float32's range (as
+        :meth:`inverse_transform`; a NaN stays NaN)."""
+        wide = torch.float32 if x.device.type == "mps" else torch.float64  # MPS has no float64
+        offset = torch.as_tensor(self.offset_, device=x.device, dtype=wide)
+        scale = torch.as_tensor(self.scale_, device=x.device, dtype=wide)
+        y = x.to(wide) * scale + offset
+        return y.clamp(-FLOAT32_MAX, FLOAT32_MAX).to(x.dtype)
 
     def get_state(self, arrays: bool = True) -> dict[str, Any]:
         """JSON-ready state: the kind, and the offset and scale unless ``arrays=False`` (then they

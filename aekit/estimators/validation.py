@@ -316,8 +316,6 @@ def check_input(
         Take SciPy sparse matrices (the dense families); otherwise they are refused with
         scikit-learn's "Sparse data was passed ..." line.
     """
-    from sklearn.utils.validation import check_array, validate_data
-
     X = _as_array(X, name)
     _check_form(X, name)
     kw: dict[str, Any] = dict(
@@ -329,23 +327,12 @@ def check_input(
         ensure_min_features=1,
     )
     original = X
+    # the cast to float32 of a value past its range, and scikit-learn's finiteness check (a sum of
+    # the float32 array, which legal values near 3e38 overflow), warned beside aekit's own line or
+    # on a legal table (probe 65 numerics #6): a value past float32 is said by _fail, in one line
     try:
-        if reset is not None and _ndim(X) == 2:
-            # Tables: record (fit) or check (fitted) n_features_in_ and feature_names_in_.
-            if reset is False:
-                _refuse_one_gray_image(est, X, name)
-            X = _named_as_text(est, X, reset)
-            with warnings.catch_warnings():
-                # An array scored by a model fitted on named columns is taken in the training order:
-                # aekit's readers (CLI, recipes) select the columns by name before they pass arrays.
-                warnings.filterwarnings("ignore", message="X does not have valid feature names")
-                X = validate_data(est, X, reset=reset, **kw)
-        else:
-            X = check_array(X, estimator=est, input_name=name, **kw)
-            if reset:  # images: no feature names; n_features_in_ is set from the sample shape
-                for attr in ("feature_names_in_", "n_features_in_"):
-                    if attr in vars(est):
-                        delattr(est, attr)
+        with np.errstate(over="ignore", invalid="ignore"):
+            X = _validated(est, X, reset, name, kw)
     except (ValueError, TypeError) as exc:
         fitted = getattr(est, "feature_names_in_", None) if not reset else None
         raise _fail(exc, original, name, fitted) from None
@@ -356,6 +343,29 @@ def check_input(
         )
     _check_underflow(original, X, name)
     return SparseRows(X) if _is_sparse(X) else X
+
+
+def _validated(est: Any, X: Any, reset: bool | None, name: str, kw: dict[str, Any]) -> Any:
+    """scikit-learn's validation of ``X`` (:func:`check_input`): a table's names and width recorded
+    (``reset``) or checked, other arrays checked alone."""
+    from sklearn.utils.validation import check_array, validate_data
+
+    if reset is not None and _ndim(X) == 2:
+        # Tables: record (fit) or check (fitted) n_features_in_ and feature_names_in_.
+        if reset is False:
+            _refuse_one_gray_image(est, X, name)
+        X = _named_as_text(est, X, reset)
+        with warnings.catch_warnings():
+            # An array scored by a model fitted on named columns is taken in the training order:
+            # aekit's readers (CLI, recipes) select the columns by name before they pass arrays.
+            warnings.filterwarnings("ignore", message="X does not have valid feature names")
+            return validate_data(est, X, reset=reset, **kw)
+    X = check_array(X, estimator=est, input_name=name, **kw)
+    if reset:  # images: no feature names; n_features_in_ is set from the sample shape
+        for attr in ("feature_names_in_", "n_features_in_"):
+            if attr in vars(est):
+                delattr(est, attr)
+    return X
 
 
 def _named_as_text(est: Any, X: Any, reset: bool) -> Any:

@@ -24,7 +24,7 @@ from .. import _io
 from ..data import Data, columns_by_name
 from ..data.series import iter_series, read_series
 from ..errors import DataError, UsageError
-from ..estimators.series import RangeTracker
+from ..estimators.series import RangeTracker, top_step
 from ..estimators.thresholds import p_values
 from ..plots.curves import plot_history
 from ..plots.series import plot_series_scores
@@ -120,7 +120,7 @@ class SeriesRecipe(Recipe):
                 "n_steps": int(len(scores)),
                 "anomaly_rate": float(np.mean(scores > est.threshold_)),
                 "n_flagged_ranges": len(flagged),
-                "top_step": int(np.argmax(scores)),
+                "top_step": top_step(scores),
             }
         if note:  # every step labelled normal: the figures are those of an unlabelled series
             metrics["warnings"] = [note]
@@ -184,7 +184,7 @@ class SeriesRecipe(Recipe):
                 overwrite=True,
             ),
         ]
-        top = int(np.argmax(scores))
+        top = top_step(scores)
         reach = 2 * est.window_  # a zoom on the top-scoring step: two windows either side
         written.append(
             plot_series_scores(

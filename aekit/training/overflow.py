@@ -35,8 +35,9 @@ def overflowing_data(
     if value is None and split == "training" and first is not None and not math.isfinite(first):
         return DataError(
             f"the training loss was already {first} at the first step, before any update: the "
-            f"data (after scaling) are too large for float32 arithmetic, whatever the learning "
-            f"rate; scale the data to a smaller range"
+            f"data as the network takes them (scaled, where the model scales its input) are too "
+            f"large for its float32 arithmetic, whatever the learning rate; scale the data to a "
+            f"smaller range (standardise the columns)"
         )
     if value is None:
         return None

@@ -210,6 +210,15 @@ def test_a_closed_stdout_is_said_by_a_command_whose_result_goes_there(
         assert main(argv) == 1
         assert err.getvalue().startswith("aekit: error: stdout is closed: ")
         assert err.getvalue().count("\n") == 1
+    # --help and --version, argparse's exits (probe 65 docs #3: exit 0, nothing written or said)
+    for argv in (["--help"], ["train", "basic", "--help"], ["--version"]):
+        monkeypatch.setattr(sys, "stdout", None)
+        err = io.StringIO()
+        monkeypatch.setattr(sys, "stderr", err)
+        with pytest.raises(SystemExit) as exited:
+            main(argv)
+        assert exited.value.code == 1
+        assert err.getvalue().startswith("aekit: error: stdout is closed: the text asked for")
     monkeypatch.setattr(sys, "stdout", None)  # with --output: on to the run's own error
     err = io.StringIO()
     monkeypatch.setattr(sys, "stderr", err)

@@ -3,6 +3,8 @@ give as X, y, validation_data and names, refused in one aekit line or taken as t
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -11,7 +13,7 @@ import torch
 import aekit
 from aekit.errors import ArgumentTypeError, DataError, DataTypeError, NotFittedError, UsageError
 from aekit.estimators.thresholds import best_threshold
-from aekit.estimators.validation import binary_labels
+from aekit.estimators.validation import binary_labels, check_input
 
 LABELS = np.array([1, 0, 0, 1, 0, 0])
 
@@ -379,3 +381,18 @@ def test_samples_of_no_values_are_refused_by_every_estimator():
     ):
         with pytest.raises(DataError, match=r"X has shape \(10, 1, 0, 5\): samples of no values"):
             est.fit(empty)
+
+
+def test_values_near_or_past_float32s_range_raise_no_stray_numpy_warning():
+    """Probe 65 numerics #6: NumPy's overflow warnings printed beside aekit's own line (a value past
+    float32) and on every fit of a legal table whose float32 sum overflows (values near 3e38)."""
+    rng = np.random.default_rng(0)
+    legal = rng.normal(size=(50, 3)).astype(np.float32)
+    legal[:, 0] = rng.uniform(-3e38, 3e38, 50)
+    past = np.ones((3, 3))
+    past[0, 0] = 1e300
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        check_input(aekit.AnomalyDetector(), legal, reset=None)
+        with pytest.raises(DataError, match="too large for float32"):
+            check_input(aekit.AnomalyDetector(), past, reset=None)

@@ -9,7 +9,7 @@ and range figures against labels). The threshold rules are shared with the table
 
 from .detector import SeriesDetector
 from .inputs import as_series
-from .metrics import series_metrics
+from .metrics import series_metrics, top_step
 from .windows import AnomalyRange, RangeTracker, find_ranges, step_scores
 
 __all__ = [
@@ -20,4 +20,5 @@ __all__ = [
     "find_ranges",
     "series_metrics",
     "step_scores",
+    "top_step",
 ]

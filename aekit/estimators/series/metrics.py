@@ -111,8 +111,28 @@ def ucr_score(y: np.ndarray, scores: np.ndarray, slack: int = UCR_SLACK) -> int:
     >>> ucr_score(y, s), ucr_score(y, s, slack=50)
     (1, 0)
     """
-    top = int(np.argmax(scores))
+    top = top_step(scores)
     return int(any(r.start - slack <= top <= r.end + slack for r in label_ranges(y)))
+
+
+def top_step(scores: Any) -> int:
+    """The highest-scoring step: the middle of the first run of steps that share the highest score.
+
+    A spike scores every window that holds it, and a score past float32's range is inf in each:
+    ``argmax`` of that plateau was its first step, a window before the spike (probe 65 numerics
+    #5: top_step 2451 for a spike at 2500); its middle is the spike.
+
+    Examples
+    --------
+    >>> top_step([0.0, 1.0, 3.0, 2.0]), top_step([0.0, np.inf, np.inf, np.inf, 0.0, np.inf])
+    (2, 2)
+    """
+    s = np.asarray(scores, dtype=np.float64).ravel()
+    first = int(np.argmax(s))
+    last = first
+    while last + 1 < len(s) and s[last + 1] == s[first]:
+        last += 1
+    return (first + last) // 2
 
 
 def series_metrics(
@@ -166,7 +186,7 @@ def series_metrics(
         **range_scores(true, flagged),
         **overlap_scores(true, flagged),
         "ucr_score": ucr_score(y, s) if y.any() else None,
-        "top_step": int(np.argmax(s)),
+        "top_step": top_step(s),
         "threshold": float(threshold),
         "n_steps": int(len(y)),
         "n_anomalous_steps": int(y.sum()),

@@ -10,6 +10,8 @@ from aekit.estimators.series.metrics import (
     overlap_scores,
     range_scores,
     series_metrics,
+    top_step,
+    ucr_score,
 )
 from aekit.estimators.series.windows import AnomalyRange
 
@@ -61,3 +63,16 @@ def test_a_step_scored_infinite_still_ranks_first():
     s[102] = np.inf
     out = series_metrics(y, s, threshold=0.99, window=8)
     assert out["roc_auc"] > 0.5 and out["top_step"] == 102 and out["vus_roc"] is not None
+
+
+def test_the_top_step_of_a_plateau_of_highest_scores_is_its_middle():
+    """Probe 65 numerics #5: a spike past float32 scores inf in every window that holds it (2451 to
+    2549 for a spike at 2500 and windows of 50); top_step was 2451, a window before it."""
+    s = np.random.default_rng(0).random(3000)
+    s[2451:2550] = np.inf
+    y = np.zeros(3000, int)
+    y[2495:2505] = 1
+    assert top_step(s) == 2500
+    assert series_metrics(y, s, threshold=2.0)["top_step"] == 2500
+    assert ucr_score(y, s, slack=10) == 1
+    assert top_step([0.0, 2.0, 1.0]) == 1  # one highest step: itself
