@@ -179,7 +179,7 @@ class Scaler:
 
     def torch_inverse(self, x: torch.Tensor) -> torch.Tensor:
         """Back to the input's units, on the batch's device, held within float32's range (as
-        :meth:`inverse_transform`; a NaN stays NaN)."""
+        :meth:`inverse_transform`; an inf becomes +-3.4e38, a NaN stays NaN)."""
         wide = torch.float32 if x.device.type == "mps" else torch.float64  # MPS has no float64
         offset = torch.as_tensor(self.offset_, device=x.device, dtype=wide)
         scale = torch.as_tensor(self.scale_, device=x.device, dtype=wide)

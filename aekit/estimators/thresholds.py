@@ -31,7 +31,9 @@ every score its conformal p-value; ``p <= max(rate, 1 / (n + 1))`` is exactly ``
 A threshold computed from scores (all but ``fixed``) that lies within float32's rounding of one of
 them (a quantile, the maximum, or mean + std of equal scores) is raised by :data:`ROUNDING` of its
 size, 1.5e-5: a sample that scores what a calibration sample scored, in another batch, is not
-flagged for the last bits of a sum; :func:`p_values` counts such a score as a tie.
+flagged for the last bits of a sum; :func:`p_values` counts such a score as a tie. Every computed
+threshold is then a float32 (the nearest at or above), so that float32 scores compared with it in
+float32, as NumPy compares them, or in float64 get the same labels.
 
 ``pot`` fits a generalized Pareto distribution to the scores above their 98th percentile (peaks over
 threshold, as Siffer et al.'s SPOT, KDD 2017) and extrapolates the tail to rates too small for the
@@ -58,47 +60,58 @@ from .validation import label_vector
 
 MAD_TO_STD = 1.4826  # 1 / Phi^-1(3/4): MAD * 1.4826 estimates the std of Gaussian scores
 # Scores are float32 sums, and one sample scored in another batch differs in its last bits (up to
-# 2e-6 of the score on the texture of a 6-column table): a threshold that IS a calibration score
+# 2e-6 of the score on a 6-column table; more where a fine reconstruction cancels, which no relative
+# margin covers for every model): a threshold that IS a calibration score
 # (a conformal quantile, the maximum, all scores equal) flagged a sample scoring what that
 # calibration sample scored, or not, by the batch it came in (probe 65 #1: 299 identical normal
 # rows flagged as anomalies). A threshold derived from scores is raised past that rounding, and
 # p_values counts a score within it as equal.
 ROUNDING = 2.0**-16  # relative: 128 float32 ulps, 1.5e-5
+FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+
+def raised_calibration(calibration: Any) -> np.ndarray:
+    """Scores each raised by :data:`ROUNDING` of its size, then to the nearest float32 at or above
+    (at most float32's largest): a threshold float32 holds exactly, so that NumPy comparing float32
+    scores with it in float32 and :func:`p_values` comparing in float64 agree, and so does an ONNX
+    graph holding these numbers as float32 (review 65 #1). ``p_values`` counts a calibration score
+    for a score ``s`` when its raised value is ``>= s``: exactly what a threshold of that raised
+    value leaves unflagged."""
+    c = np.asarray(calibration, dtype=np.float64)
+    raised = np.minimum(c + np.abs(c) * ROUNDING, FLOAT32_MAX)
+    f = raised.astype(np.float32)
+    with np.errstate(over="ignore"):  # the next float32 of the largest, computed, never taken
+        up = np.nextafter(f, np.float32(np.inf))
+    return np.where(f.astype(np.float64) < raised, up, f).astype(np.float64)
 
 
 def above_rounding(t: float) -> float:
-    """``t`` raised by :data:`ROUNDING` of its size: no score within float32's rounding of it is
-    above it (0 stays 0).
+    """``t`` as :func:`raised_calibration` raises a score: no score within float32's rounding of it
+    is above it (0 stays 0).
 
     Examples
     --------
     >>> above_rounding(1.0) - 1.0, above_rounding(0.0), above_rounding(-1.0) > -1.0
     (1.52587890625e-05, 0.0, True)
     """
-    t = float(t)  # in float64: a float32 score would round the rise away
-    return t + abs(t) * ROUNDING
+    return float(raised_calibration([t])[0])
+
+
+def _float32_at_or_above(t: float) -> float:
+    """The nearest float32 at or above ``t``: a threshold that compares alike in float32 and float64."""
+    t = min(t, FLOAT32_MAX)
+    f = np.float32(t)
+    return float(np.nextafter(f, np.float32(np.inf)) if float(f) < t else f)
 
 
 def clear_of_scores(t: float, s: np.ndarray) -> float:
     """``t``, raised by :func:`above_rounding` when one of the scores ``s`` lies within float32's
-    rounding of it (a quantile or maximum of them always does; a formula's value, as mean + std,
-    only when the scores are all but equal, so the tutorial's threshold keeps its digits)."""
+    rounding of it (a conformal quantile or the maximum is one of them; a percentile, which
+    interpolates, or a formula's value, as mean + std, only sometimes, so that the tutorial's
+    threshold keeps its digits), else the nearest float32 at or above it."""
     if np.any(np.abs(s - t) <= abs(t) * ROUNDING):
         return above_rounding(t)
-    return float(t)
-
-
-def raised_calibration(calibration: Any) -> np.ndarray:
-    """Calibration scores each raised by :func:`above_rounding`, for a graph that counts them at or
-    above a score: ``raised >= s`` exactly when :func:`p_values` counts ``c`` for ``s``."""
-    c = np.asarray(calibration, dtype=np.float64)
-    return c + np.abs(c) * ROUNDING
-
-
-def _below_rounding(s: np.ndarray) -> np.ndarray:
-    """The inverse of :func:`above_rounding`: ``s > above_rounding(c)`` exactly when
-    ``_below_rounding(s) > c``."""
-    return np.where(s >= 0, s / (1.0 + ROUNDING), s / (1.0 - ROUNDING))
+    return _float32_at_or_above(float(t))
 
 
 def _number(name: str, value: Any) -> float:
@@ -129,7 +142,7 @@ class Threshold:
     Examples
     --------
     >>> MeanStd(k=1.0).compute([1.0, 2.0, 3.0])
-    2.8164965809277263
+    2.8164966106414795
     """
 
     name: ClassVar[str] = ""
@@ -380,8 +393,8 @@ def p_values(calibration: Any, scores: Any, independent: float | None = None) ->
     """
     cal = np.sort(_scores(calibration))
     s = np.asarray(scores, dtype=np.float64).ravel()
-    # calibration scores at or above each score, within float32's rounding (:data:`ROUNDING`)
-    at_least = len(cal) - np.searchsorted(cal, _below_rounding(s), side="left")
+    # calibration scores at or above each score, within float32's rounding (:func:`raised_calibration`)
+    at_least = len(cal) - np.searchsorted(raised_calibration(cal), s, side="left")
     if independent is not None and independent < len(cal):
         return (1.0 + independent * at_least / len(cal)) / (independent + 1.0)
     return (1.0 + at_least) / (len(cal) + 1.0)

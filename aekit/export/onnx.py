@@ -59,6 +59,7 @@ from ..estimators.anomaly.scores import (
     sample_scores,
 )
 from ..estimators.persistence import jsonable
+from ..estimators.preprocessing import FLOAT32_MAX
 from ..estimators.thresholds import raised_calibration
 from ..families import family_of
 from ..models.imagescore import image_score
@@ -269,17 +270,23 @@ def _autoencoder_graph(est: Any, part: str, model: nn.Module, shape: list[int]) 
     if part == "encoder":
         module = _Part(model, lambda p, x: p.model.encoder((x - p.offset) / p.scale), **scaling)
         return _Graph(module, "x", x_shape, {"latent": z}, x_example)
-    module = _Part(model, lambda p, x: p.model.decoder(x) * p.scale + p.offset, **scaling)
+    module = _Part(model, lambda p, x: _unscaled(p, p.model.decoder(x)), **scaling)
     return _Graph(module, "latent", z, {"reconstruction": x_shape}, z_example)
 
 
+def _unscaled(p: nn.Module, r: torch.Tensor) -> torch.Tensor:
+    """A reconstruction back in the input's units, held within float32's range as the estimators'
+    ``Scaler.torch_inverse`` holds it (a column near 3.4e38 gave -inf in the graph alone)."""
+    return (r * p.scale + p.offset).clamp(-FLOAT32_MAX, FLOAT32_MAX)
+
+
 def _scaled_rebuild(p: nn.Module, x: torch.Tensor) -> torch.Tensor:
-    return p.model((x - p.offset) / p.scale) * p.scale + p.offset
+    return _unscaled(p, p.model((x - p.offset) / p.scale))
 
 
 def _scaled_mean_rebuild(p: nn.Module, x: torch.Tensor) -> torch.Tensor:
     """An ensemble's reconstructions averaged over its members, in the input's units."""
-    return mean_reconstruction(p.model((x - p.offset) / p.scale), x) * p.scale + p.offset
+    return _unscaled(p, mean_reconstruction(p.model((x - p.offset) / p.scale), x))
 
 
 def _denoiser_graph(est: Any, part: str, model: nn.Module, shape: list[int]) -> _Graph:

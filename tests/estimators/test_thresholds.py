@@ -176,3 +176,21 @@ def test_the_shortfall_of_a_tiny_rate_says_the_rows_needed_in_a_few_digits():
     line = FalseAlarmRate(rate=1e-300).shortfall(19, "scores", "calibrate on more rows")
     assert "(that needs 1e+300)" in line and len(line) < 250
     assert "(that needs 99)" in FalseAlarmRate(rate=0.01).shortfall(19, "scores", "more")
+
+
+def test_a_threshold_is_a_float32_whose_alarms_are_its_p_values_in_either_precision():
+    """Review 65 #1: the raised threshold was no float32, so predict (float32 scores compared in
+    float32) and p_values (float64) disagreed on a score equal to float32(threshold_), for about
+    half the thresholds; a threshold near float32's largest was raised past it (inf unflagged)."""
+    rng = np.random.default_rng(0)
+    for _ in range(200):
+        cal = rng.gamma(2.0, rng.uniform(0.001, 10.0), 40).astype(np.float32)
+        t = FalseAlarmRate(rate=0.05).compute(cal)
+        assert float(np.float32(t)) == t
+        new = np.array([np.float32(t), np.nextafter(np.float32(t), np.float32(np.inf))])
+        flagged32, flagged64 = new > t, new.astype(np.float64) > t
+        assert np.array_equal(flagged32, flagged64)
+        assert np.array_equal(p_values(cal, new) <= 0.05, flagged64)
+    top = np.array([1.0, 3.3e38, 3.4e38], np.float32)
+    t = FalseAlarmRate(rate=0.5).compute(top)
+    assert t <= float(np.finfo(np.float32).max) and np.float32(np.inf) > t

@@ -116,7 +116,8 @@ def ucr_score(y: np.ndarray, scores: np.ndarray, slack: int = UCR_SLACK) -> int:
 
 
 def top_step(scores: Any) -> int:
-    """The highest-scoring step: the middle of the first run of steps that share the highest score.
+    """The highest-scoring step: the middle of the first run of steps that share the highest score
+    (every step alike: the first).
 
     A spike scores every window that holds it, and a score past float32's range is inf in each:
     ``argmax`` of that plateau was its first step, a window before the spike (probe 65 numerics
@@ -126,13 +127,16 @@ def top_step(scores: Any) -> int:
     --------
     >>> top_step([0.0, 1.0, 3.0, 2.0]), top_step([0.0, np.inf, np.inf, np.inf, 0.0, np.inf])
     (2, 2)
+    >>> top_step(np.zeros(9))  # a flat score points nowhere: its first step, as argmax
+    0
     """
     s = np.asarray(scores, dtype=np.float64).ravel()
     first = int(np.argmax(s))
-    last = first
-    while last + 1 < len(s) and s[last + 1] == s[first]:
-        last += 1
-    return (first + last) // 2
+    other = s[first:] != s[first]  # (n - first,): where the run of the highest score ends
+    stop = first + (int(np.argmax(other)) if other.any() else len(other))
+    if first == 0 and stop == len(s):  # every step alike: none stands out (its first, as argmax)
+        return 0
+    return (first + stop - 1) // 2
 
 
 def series_metrics(

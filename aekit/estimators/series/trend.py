@@ -35,9 +35,8 @@ def trend_share(x: np.ndarray) -> tuple[float, int]:
     """
     t = np.arange(len(x), dtype=np.float64)
     t -= t.mean()
-    x = x.astype(
-        np.float64
-    )  # before the mean: 2,000 float32 steps of 1e38 sum past float32's range
+    # in float64 before the mean: 2,000 float32 steps of 1e38 sum past float32's range
+    x = x.astype(np.float64)
     centred = x - x.mean(axis=0)
     var = (centred**2).sum(axis=0)
     explained = (t @ centred) ** 2 / max(float(t @ t), 1e-300)  # per channel

@@ -76,3 +76,6 @@ def test_the_top_step_of_a_plateau_of_highest_scores_is_its_middle():
     assert series_metrics(y, s, threshold=2.0)["top_step"] == 2500
     assert ucr_score(y, s, slack=10) == 1
     assert top_step([0.0, 2.0, 1.0]) == 1  # one highest step: itself
+    # review 65 #3: a flat score (all 0, all inf) points at no step, so it hits no labelled range
+    for flat in (np.zeros(3000), np.full(3000, np.inf)):
+        assert top_step(flat) == 0 and ucr_score(y, flat, slack=10) == 0
