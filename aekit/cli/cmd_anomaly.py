@@ -294,9 +294,8 @@ def _no_labels_read(args: argparse.Namespace, config: dict) -> None:
             f"--normal-label is a label of normal rows, and {args.data} is read with no labels "
             f"(a .npy has none; an .npz needs a y or labels array); drop it"
         )
-    if (config.get("data") or {}).get("label_column") is not None or (config.get("data") or {}).get(
-        "normal_label"
-    ) is not None:
+    recorded = config.get("data") or {}
+    if recorded.get("label_column") is not None or recorded.get("normal_label") is not None:
         note(f"{args.data} holds no labels: every row is taken as normal")
 
 

@@ -132,8 +132,8 @@ def top_step(scores: Any) -> int:
     """
     s = np.asarray(scores, dtype=np.float64).ravel()
     first = int(np.argmax(s))
-    other = s[first:] != s[first]  # (n - first,): where the run of the highest score ends
-    stop = first + (int(np.argmax(other)) if other.any() else len(other))
+    other = s[first + 1 :] != s[first]  # (n - first - 1,): where the run of the highest ends
+    stop = first + 1 + (int(np.argmax(other)) if other.any() else len(other))
     if first == 0 and stop == len(s):  # every step alike: none stands out (its first, as argmax)
         return 0
     return (first + stop - 1) // 2

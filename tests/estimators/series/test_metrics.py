@@ -79,3 +79,4 @@ def test_the_top_step_of_a_plateau_of_highest_scores_is_its_middle():
     # review 65 #3: a flat score (all 0, all inf) points at no step, so it hits no labelled range
     for flat in (np.zeros(3000), np.full(3000, np.inf)):
         assert top_step(flat) == 0 and ucr_score(y, flat, slack=10) == 0
+    assert top_step([0.0, np.nan, 1.0]) == 1 and top_step([np.nan]) == 0  # NaN: argmax's, alone
