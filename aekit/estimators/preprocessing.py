@@ -37,8 +37,7 @@ import numpy as np
 import torch
 
 from ..errors import DataError, RunFailure, UsageError
-
-FLOAT32_MAX = float(np.finfo(np.float32).max)  # 3.4e38: what aekit's float32 arithmetic holds
+from .validation import FLOAT32_MAX
 
 SCALERS = ("minmax", "standard", "robust", "auto", "none")
 # "auto": features whose IQRs (10th to 90th percentile) differ less share one scale

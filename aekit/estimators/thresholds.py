@@ -56,18 +56,17 @@ import numpy as np
 from ..data.checks import first_bad_label
 from ..errors import DataError, UsageError
 from .params import split_rule
-from .validation import label_vector
+from .validation import FLOAT32_MAX, label_vector
 
 MAD_TO_STD = 1.4826  # 1 / Phi^-1(3/4): MAD * 1.4826 estimates the std of Gaussian scores
 # Scores are float32 sums, and one sample scored in another batch differs in its last bits (up to
 # 2e-6 of the score on a 6-column table; more where a fine reconstruction cancels, which no relative
-# margin covers for every model): a threshold that IS a calibration score
-# (a conformal quantile, the maximum, all scores equal) flagged a sample scoring what that
-# calibration sample scored, or not, by the batch it came in (probe 65 #1: 299 identical normal
-# rows flagged as anomalies). A threshold derived from scores is raised past that rounding, and
-# p_values counts a score within it as equal.
+# margin covers for every model): a threshold that IS a calibration score (a conformal quantile,
+# the maximum, all scores equal) flagged a sample scoring what that calibration sample scored, or
+# not, by the batch it came in (probe 65 #1: 299 identical normal rows flagged as anomalies). A
+# threshold derived from scores is raised past that rounding, and p_values counts a score within
+# it as equal.
 ROUNDING = 2.0**-16  # relative: 128 float32 ulps, 1.5e-5
-FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 
 def raised_calibration(calibration: Any) -> np.ndarray:
@@ -78,11 +77,17 @@ def raised_calibration(calibration: Any) -> np.ndarray:
     for a score ``s`` when its raised value is ``>= s``: exactly what a threshold of that raised
     value leaves unflagged."""
     c = np.asarray(calibration, dtype=np.float64)
-    raised = np.minimum(c + np.abs(c) * ROUNDING, FLOAT32_MAX)
-    f = raised.astype(np.float32)
+    return _float32_at_or_above(c + np.abs(c) * ROUNDING)
+
+
+def _float32_at_or_above(values: Any) -> np.ndarray:
+    """Each value as the nearest float32 at or above it, at most float32's largest (in float64): a
+    threshold that compares alike in float32 and float64."""
+    v = np.minimum(np.asarray(values, dtype=np.float64), FLOAT32_MAX)
+    f = v.astype(np.float32)
     with np.errstate(over="ignore"):  # the next float32 of the largest, computed, never taken
         up = np.nextafter(f, np.float32(np.inf))
-    return np.where(f.astype(np.float64) < raised, up, f).astype(np.float64)
+    return np.where(f.astype(np.float64) < v, up, f).astype(np.float64)
 
 
 def above_rounding(t: float) -> float:
@@ -97,13 +102,6 @@ def above_rounding(t: float) -> float:
     return float(raised_calibration([t])[0])
 
 
-def _float32_at_or_above(t: float) -> float:
-    """The nearest float32 at or above ``t``: a threshold that compares alike in float32 and float64."""
-    t = min(t, FLOAT32_MAX)
-    f = np.float32(t)
-    return float(np.nextafter(f, np.float32(np.inf)) if float(f) < t else f)
-
-
 def clear_of_scores(t: float, s: np.ndarray) -> float:
     """``t``, raised by :func:`above_rounding` when one of the scores ``s`` lies within float32's
     rounding of it (a conformal quantile or the maximum is one of them; a percentile, which
@@ -111,7 +109,7 @@ def clear_of_scores(t: float, s: np.ndarray) -> float:
     threshold keeps its digits), else the nearest float32 at or above it."""
     if np.any(np.abs(s - t) <= abs(t) * ROUNDING):
         return above_rounding(t)
-    return _float32_at_or_above(float(t))
+    return float(_float32_at_or_above(t))
 
 
 def _number(name: str, value: Any) -> float:

@@ -59,8 +59,8 @@ from ..estimators.anomaly.scores import (
     sample_scores,
 )
 from ..estimators.persistence import jsonable
-from ..estimators.preprocessing import FLOAT32_MAX
 from ..estimators.thresholds import raised_calibration
+from ..estimators.validation import FLOAT32_MAX
 from ..families import family_of
 from ..models.imagescore import image_score
 from ..training.serialize import check_finite
