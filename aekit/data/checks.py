@@ -204,7 +204,11 @@ def check_finite(x: np.ndarray, name: str, describe=None, allow_nan: bool = Fals
     bad = np.isinf(x) if allow_nan else ~np.isfinite(x)
     if bad.any():
         index, where = _first_bad(bad, describe)
-        raise fail(f"{name} has a non-finite value ({x[index]}) {where}; expected finite numbers")
+        # a text file's 1e400 arrives here as inf: say so, or the user looks for an "inf" in vain
+        past = " (a number past float64's ±1.8e308 is read as inf)" if np.isinf(x[index]) else ""
+        raise fail(
+            f"{name} has a non-finite value ({x[index]}) {where}; expected finite numbers{past}"
+        )
 
 
 def to_float32(x: np.ndarray, name: str, describe=None, allow_nan: bool = False) -> np.ndarray:
