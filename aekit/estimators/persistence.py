@@ -16,6 +16,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
+import numpy as np
+
 from .. import _io
 from .._notes import note
 from .._version import __version__
@@ -44,10 +46,13 @@ T = TypeVar("T")
 
 def jsonable(value: Any) -> Any:
     """``value`` with tuples as lists, at any depth (JSON has no tuples), and the user's network
-    modules as their import path and arguments (:func:`aekit.models.custom.describe`)."""
+    modules as their import path and arguments (:func:`aekit.models.custom.describe`), and NumPy
+    numbers as Python's (``GridSearchCV`` over ``np.arange(2, 5)`` sets ``latent_dim`` to an ``np.int64``)."""
     if hasattr(value, "state_dict") and hasattr(value, "parameters"):  # a torch.nn.Module
         return describe(value)
-    if isinstance(value, tuple):
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, (tuple, list)):
         return [jsonable(v) for v in value]
     if isinstance(value, dict):
         return {k: jsonable(v) for k, v in value.items()}

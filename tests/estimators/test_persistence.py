@@ -306,3 +306,16 @@ def test_a_run_replaced_while_a_command_read_it_is_not_written_over(tmp_path):
     with updating(tmp_path / "run", version(tmp_path / "run")) as work:
         (work / "note.txt").write_text("kept")
     assert (tmp_path / "run" / "note.txt").exists()
+
+
+def test_numpy_numbers_as_parameters_save_as_plain_numbers(tmp_path):
+    """GridSearchCV over ``np.arange(2, 5)`` sets ``latent_dim`` to an ``np.int64``: the model
+    saves (config.json held a value that was not JSON: "cannot write ...") and loads back."""
+    X = np.random.default_rng(0).random((60, 6)).astype(np.float32)
+    est = aekit.Autoencoder(
+        latent_dim=np.int64(3), hidden=(np.int64(8),), lr=np.float32(0.01), epochs=1, device="cpu"
+    ).fit(X)
+    est.save(tmp_path / "m")
+    back = aekit.load(tmp_path / "m", device="cpu")
+    assert back.latent_dim == 3 and type(back.latent_dim) is int and back.hidden == (8,)
+    np.testing.assert_array_equal(back.transform(X), est.transform(X))
