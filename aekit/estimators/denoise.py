@@ -28,12 +28,11 @@ from .base import (
     unit_range_failures,
 )
 from .noise import Noise, parse_noise
-from .validation import names_out, outside_unit_range, refuse_one_image
+from .validation import RANGE_TOLERANCE, names_out, outside_unit_range, refuse_one_image
 
 # held-out images are noised once with this seed, so val figures compare across runs
 EVAL_NOISE_SEED = 0
 PIXEL_BUDGET = 2**22  # values per inference batch: bounds memory for any image size
-RANGE_TOLERANCE = 1e-4
 
 
 def _shape(X: Any, name: str = "X") -> tuple[int, ...]:

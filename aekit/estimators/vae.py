@@ -33,6 +33,7 @@ from .base import (
     unit_range_failures,
 )
 from .validation import (
+    RANGE_TOLERANCE,
     FeatureNamesOut,
     outside_unit_range,
     refuse_identical_rows,
@@ -327,13 +328,18 @@ class VAE(FeatureNamesOut, TransformerMixin, NeuralEstimator):
                 f"{name}: the VAE takes images shaped (n, C, H, W) (or rows (n, d) as one-row images), "
                 f"got {X.shape}; reshape rows to images (e.g. X.reshape(-1, 1, 28, 28))"
             )
-        if self.likelihood == "bernoulli" and (X.min() < 0 or X.max() > 1):
+        if self.likelihood != "bernoulli":
+            return X
+        lo, hi = float(X.min()), float(X.max())
+        if lo < -RANGE_TOLERANCE or hi > 1 + RANGE_TOLERANCE:
             raise outside_unit_range(
-                float(X.min()), float(X.max()), name,
+                lo, hi, name,
                 "a Bernoulli likelihood" if fit else "this VAE (trained with a Bernoulli likelihood)",
                 "likelihood='gaussian'" if fit else None,  # a fitted model keeps its likelihood
             )  # fmt: skip
-        return X
+        # float32's rounding past [0, 1] (MinMaxScaler's 1.0000001) taken as the bound: a target
+        # past 1 makes the Bernoulli log-likelihood unbounded, its logit pushed without end
+        return np.clip(X, 0.0, 1.0) if lo < 0 or hi > 1 else X
 
     def _validate_input(self, X: Any, name: str = "X") -> np.ndarray:
         if _one_image(X, tuple(getattr(self, "input_shape_", ()))):

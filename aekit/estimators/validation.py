@@ -543,6 +543,9 @@ def names_out(get_feature_names_out: Any, input_features: Any) -> np.ndarray:
 
 
 PIXELS_FROM = 10.0  # values of 0..hi, hi above this and at most 255, are taken for 8-bit pixels
+# How far past [0, 1] values may lie and still be taken as in it: float32 rounding (scikit-learn's
+# MinMaxScaler gives 1.0000001), not data in another range.
+RANGE_TOLERANCE = 1e-4
 
 
 def outside_unit_range(
@@ -558,8 +561,15 @@ def outside_unit_range(
     if instead and not pixels:
         fix += f", or use {instead}"
     return DataError(
-        f"{name} has values in [{lo:.4g}, {hi:.4g}]; {needs} takes values in [0, 1]: {fix}"
+        f"{name} has values in [{_past(lo, 0.0)}, {_past(hi, 1.0)}]; {needs} takes values in "
+        f"[0, 1]: {fix}"
     )
+
+
+def _past(value: float, bound: float) -> str:
+    """``value`` in 4 digits, or in as many as show it differs from ``bound`` (1.0002, not 1)."""
+    short = f"{value:.4g}"
+    return f"{value:.9g}" if float(short) == bound and value != bound else short
 
 
 def refuse_keras_pair(V: Any) -> None:

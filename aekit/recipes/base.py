@@ -254,16 +254,15 @@ def get_recipe(name: str, estimator: str | None = None, data: str | Path | None 
     return getattr(importlib.import_module(module), attr)
 
 
-def refuse_outside_unit_range(
-    data: Data, needs: str, instead: str | None, tolerance: float = 0.0
-) -> None:
-    """Training images outside [0, 1] where ``needs`` takes only those, said in the command's words
-    before the estimator says it in Python's ("X", a parameter ``aekit train denoise`` has no option
-    for): the file named; ``instead``: the command's option that takes any range, or None."""
-    from ..estimators.validation import outside_unit_range
+def refuse_outside_unit_range(data: Data, needs: str, instead: str | None) -> None:
+    """Training images outside [0, 1] (by more than float32's rounding) where ``needs`` takes only
+    those, said in the command's words before the estimator says it in Python's ("X", a parameter
+    ``aekit train denoise`` has no option for): the file named; ``instead``: the command's option
+    that takes any range, or None."""
+    from ..estimators.validation import RANGE_TOLERANCE, outside_unit_range
 
     if isinstance(data.x, RowStore) or not data.x.size:  # streamed: the estimator checks its chunks
         return
     lo, hi = float(data.x.min()), float(data.x.max())
-    if lo < -tolerance or hi > 1 + tolerance:
+    if lo < -RANGE_TOLERANCE or hi > 1 + RANGE_TOLERANCE:
         raise outside_unit_range(lo, hi, data.source, needs, instead)

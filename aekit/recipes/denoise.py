@@ -18,7 +18,6 @@ from .. import plots
 from ..data import Data
 from ..errors import UsageError
 from ..estimators.base import as_images
-from ..estimators.denoise import RANGE_TOLERANCE
 from .base import Recipe, figure_indices, refuse_outside_unit_range, split_filled
 
 
@@ -64,7 +63,7 @@ class DenoiseRecipe(Recipe):
 
     def check_fit_data(self, est, train: Data) -> None:
         if est.output_activation == "sigmoid":  # the command has no option for another output
-            refuse_outside_unit_range(train, "a sigmoid output", None, RANGE_TOLERANCE)
+            refuse_outside_unit_range(train, "a sigmoid output", None)
         super().check_fit_data(est, train)
 
     def evaluate(self, est, data: Data) -> dict[str, Any]:

@@ -481,3 +481,18 @@ def test_one_image_is_taken_as_an_array_a_tensor_or_lists_and_said_by_its_given_
         gray.transform(images[0, :1].transpose(1, 2, 0))
     with pytest.raises(DataError, match=r"sample shape \(1, 8, 8\), got \(64,\)"):
         gray.transform(images[:, :1].reshape(16, -1))
+
+
+def test_a_bernoulli_vae_takes_min_max_scaled_data_past_one_by_float32s_rounding():
+    """MinMaxScaler's float32 output reaches 1.0000001: make_pipeline(MinMaxScaler(), VAE()) was
+    refused with "X has values in [0, 1]; ... takes values in [0, 1]"; a real excess still is, and
+    its line shows the digits that pass 1."""
+    from sklearn.preprocessing import MinMaxScaler
+
+    rows = np.random.default_rng(0).normal(size=(133, 16)).astype(np.float32)
+    X = MinMaxScaler().fit_transform(rows)  # in float32, as the rows are
+    assert X.max() > 1
+    vae = aekit.VAE(epochs=1, device="cpu", seed=0).fit(X)
+    assert np.isfinite(vae.score(X))
+    with pytest.raises(DataError, match=r"values in \[0, 1\.0002\d*\]; a Bernoulli"):
+        aekit.VAE(epochs=1, device="cpu").fit(X * np.float32(1.0002))

@@ -40,14 +40,13 @@ from ...training.trainer import Trainer
 from .. import params
 from ..base import NeuralEstimator, as_images, check_widths
 from ..thresholds import FalseAlarmRate, p_values, threshold_rule
-from ..validation import binary_labels, outside_unit_range, refuse_one_image
+from ..validation import RANGE_TOLERANCE, binary_labels, outside_unit_range, refuse_one_image
 from .metrics import image_map_metrics
 
 # the texture features' scales of runs saved before they were recorded (aekit.models.patchbank)
 FIRST_SCALES = {"sigmas": (1.0, 2.0), "windows": (2.0, 6.0)}
 PIXEL_BUDGET = 2**18  # pixels per inference batch: a (pixels, bank_size) distance block each
 PIXEL_SAMPLE = 200_000  # calibration pixels the pixel threshold is computed from, at most
-RANGE_TOLERANCE = 1e-4
 
 
 class ImageAnomalyDetector(NeuralEstimator):
