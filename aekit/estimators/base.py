@@ -31,7 +31,7 @@ from ..training.rng import borrowed_rng
 from ..training.threads import ThreadChoice, forward_flops, resolve, using_threads
 from ..training.trainer import Trainer
 from .advice import WarnsWhenUseless
-from .params import TRAINING_SEEDS, validate_params
+from .params import TRAINING_SEEDS, not_nested, validate_params
 from .refit import KeepsStateOnFailure
 from .validation import (
     as_text,
@@ -291,11 +291,14 @@ class NeuralEstimator(WarnsWhenUseless, KeepsStateOnFailure, BaseEstimator):
         :class:`aekit.errors.UsageError` (still a ``ValueError``), as every bad value is at ``fit``."""
         valid = self.get_params(deep=True)
         for key in params:
-            if key.split("__", 1)[0] not in valid:
+            head, nested, _ = key.partition("__")
+            if head not in valid:
                 raise UsageError(
                     f"{type(self).__name__} has no parameter {key!r}; its parameters are: "
                     f"{', '.join(sorted(self.get_params(deep=False)))}"
                 )
+            if nested and not hasattr(valid[head], "set_params"):  # scikit-learn: AttributeError
+                raise UsageError(not_nested(key, head, valid[head]))
         return super().set_params(**params)
 
     # ---- fitted-state guard ---------------------------------------------------------------
@@ -787,3 +790,4 @@ class NeuralEstimator(WarnsWhenUseless, KeepsStateOnFailure, BaseEstimator):
 
         self.check_is_fitted()
         return save_estimator(self, path, overwrite=overwrite, extra=extra)
+

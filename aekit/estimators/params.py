@@ -309,6 +309,15 @@ def validate_param(est: Any, name: str) -> Any:
     return value
 
 
+def not_nested(key: str, head: str, value: Any) -> str:
+    """The line for ``set_params(lr__x=...)``: ``head``'s value is no estimator with parameters."""
+    what = "None" if value is None else f"a {type(value).__name__}"
+    hint = f"set {head} itself (set_params({head}=...))"
+    if type(value).__name__ == "NetworkSpec":  # its arguments are given where it is made
+        hint = f"set {head}=aekit.network(..., ARG=value) with the network's arguments"
+    return f"{key!r}: {head} is {what}, not an estimator with parameters of its own; {hint}"
+
+
 def choices(table: Mapping[str, Sequence[Any]], name: str) -> tuple[str, ...]:
     """The named strings a parameter accepts (for ``argparse``'s ``choices=``)."""
     return tuple(o for c in table[name] if isinstance(c, Choice) for o in c.options)

@@ -125,6 +125,18 @@ def test_set_params_of_an_unknown_name_is_aekits_one_line_error(make):
     assert make().set_params(epochs=3).epochs == 3
 
 
+@pytest.mark.parametrize("make", [aekit.Autoencoder, aekit.AnomalyDetector, aekit.SeriesDetector])
+def test_set_params_into_a_parameter_that_is_no_estimator_is_aekits_one_line_error(make):
+    """Probe 66 sklearn 4: ``lr__x`` (a GridSearchCV grid's slip) gave scikit-learn's
+    "AttributeError: 'float' object has no attribute 'set_params'"."""
+    name = next(n for n in ("lr", "window") if n in make().get_params())
+    with pytest.raises(UsageError, match=f"'{name}__x': {name} is a .*not an estimator"):
+        make().set_params(**{f"{name}__x": 1})
+    spec = aekit.network("torch.nn:Identity")
+    with pytest.raises(UsageError, match=r"encoder is a NetworkSpec.*aekit\.network\(\.\.\., ARG"):
+        aekit.Autoencoder(encoder=spec, decoder=spec).set_params(encoder__latent_dim=3)
+
+
 def test_not_fitted_error_is_scikit_learns():
     from sklearn.exceptions import NotFittedError as SklearnNotFittedError
 
