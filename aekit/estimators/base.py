@@ -790,4 +790,3 @@ class NeuralEstimator(WarnsWhenUseless, KeepsStateOnFailure, BaseEstimator):
 
         self.check_is_fitted()
         return save_estimator(self, path, overwrite=overwrite, extra=extra)
-

@@ -36,10 +36,10 @@ def resolve_device(name: str | None = "auto"):
         raise UsageError(f"unknown device {name!r}; expected auto, cpu, cuda, cuda:N or mps")
     if device.type == "cuda" and not torch.cuda.is_available():
         raise UsageError(
-            f"device {name!r} was asked for but CUDA is not available; use --device cpu"
+            f"device {name!r} was asked for but CUDA is not available; use device='cpu' (--device cpu)"
         )
     if device.type == "mps" and not torch.backends.mps.is_available():
         raise UsageError(
-            f"device {name!r} was asked for but MPS is not available; use --device cpu"
+            f"device {name!r} was asked for but MPS is not available; use device='cpu' (--device cpu)"
         )
     return device

@@ -19,3 +19,12 @@ def test_names_torch_parses_but_aekit_does_not_run_on_are_one_line(name):
 
 def test_the_cpu_by_any_spelling():
     assert resolve_device("cpu").type == "cpu" and resolve_device("CPU:0").type == "cpu"
+
+
+def test_a_device_not_present_names_the_python_and_the_command_line_spelling(monkeypatch):
+    """Probe 66 sklearn 6: "use --device cpu" to a Python caller, who has no such flag."""
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.raises(UsageError, match=r"CUDA is not available; use device='cpu' \(--device cpu\)"):
+        resolve_device("cuda")

@@ -25,10 +25,10 @@ def as_series(X: Any, name: str = "X", start: int = 0) -> np.ndarray:
     """
     import scipy.sparse as sp
 
-    if sp.issparse(X):  # as scikit-learn says it (to_numpy made it one object: "dtype object")
-        raise fail(
+    if sp.issparse(X):  # as scikit-learn says it, a TypeError as there (to_numpy: "dtype object")
+        raise DataTypeError(
             f"Sparse data was passed for {name}, but dense data is required. Use '.toarray()' to "
-            f"convert to a dense numpy array"
+            f"convert to a dense numpy array."
         )
     x = _pandas_numbers(X, name)
     x = _object_numbers(to_numpy(X, name), name) if x is None else x
