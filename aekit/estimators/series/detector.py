@@ -42,6 +42,7 @@ from .inputs import (
     as_series,
     check_channel_names,
     check_columns,
+    record_feature_names,
     check_not_constant,
     check_steps_by_channels,
     numbered_chunks,
@@ -191,6 +192,8 @@ class SeriesDetector(SeriesAlarms, NeuralEstimator):
         Where they came from: ``{"method": "tail" | "given" | "none", "steps": n}``.
     channel_names_ : list of str or None
         The channel (column) names seen at ``fit``.
+    feature_names_in_ : ndarray of str
+        The same names, where there were some (scikit-learn's name for them).
     constant_channels_ : list of str
         Channels that held one value over the training stretch (names, or numbers as text):
         any change in them scores as anomalous (``aekit train series`` warns).
@@ -401,6 +404,7 @@ class SeriesDetector(SeriesAlarms, NeuralEstimator):
             channel_names[i] if channel_names is not None else str(i) for i in np.flatnonzero(held)
         ]
         self.channel_names_ = None if channel_names is None else [str(c) for c in channel_names]
+        record_feature_names(self)
         self.detrend_, self.detrend_source_ = resolve_detrend(self.detrend, x, self.channel_names_)
         # the period of a trending stretch is found on its differences (the trend would hide it)
         self.window_, self.window_source_ = self._resolve_window(
@@ -750,6 +754,7 @@ class SeriesDetector(SeriesAlarms, NeuralEstimator):
         self.n_features_in_ = int(self.input_shape_[0])
         self.scaler_ = Scaler.from_state(state["scaler"])
         self.channel_names_ = state.get("channel_names")
+        record_feature_names(self)
         self.constant_channels_ = [str(c) for c in state.get("constant_channels") or []]
         # runs saved before ``method`` existed scored by reconstruction alone
         self.method_ = str(state.get("method", "reconstruction"))

@@ -193,9 +193,21 @@ def check_channel_names(names: Sequence[Any] | None, channels: int) -> None:
         )
 
 
+def record_feature_names(det: Any) -> None:
+    """``feature_names_in_``, as scikit-learn's tools read it: the channels' names where there are
+    some (a DataFrame's columns), and none after a fit on an array."""
+    if det.channel_names_ is not None:
+        det.feature_names_in_ = np.asarray(det.channel_names_, dtype=object)
+    elif hasattr(det, "feature_names_in_"):
+        del det.feature_names_in_
+
+
 def check_columns(X: Any, trained: list[str] | None, name: str) -> None:
     """A DataFrame's columns are the channels trained on, by name and in order (as scikit-learn
-    refuses reordered or renamed feature names); arrays are taken in the training order."""
+    refuses reordered or renamed feature names), and a named pandas Series is the one channel; arrays
+    and a Series without a name are taken in the training order."""
+    if _named_series(X) and trained is not None:
+        X = X.to_frame()  # its name is its column's: the same check
     if not hasattr(X, "columns"):
         return
     if trained is None:  # scikit-learn's warning for a frame given to a model fitted on an array
@@ -214,3 +226,8 @@ def check_columns(X: Any, trained: list[str] | None, name: str) -> None:
         f"({_names(trained)}): {_difference(given, trained)}; select them by name, e.g. "
         f"X[det.channel_names_]"
     )
+
+
+def _named_series(X: Any) -> bool:
+    """A pandas Series with a name (``df["v"]``): a one-channel frame by another name."""
+    return hasattr(X, "to_frame") and not hasattr(X, "columns") and X.name is not None

@@ -346,3 +346,22 @@ def test_the_callers_thread_setting_holds_between_streamed_chunks():
     finally:
         torch.set_num_threads(before)
     assert seen and set(seen) == {2}
+
+
+def test_a_frame_fit_records_feature_names_in_and_a_named_series_is_checked(tmp_path):
+    """Probe 66 sklearn 7: scikit-learn's tools read ``feature_names_in_`` (absent here), and a
+    Series named ``w`` was scored by a detector of ``v`` where the frame of ``w`` was refused."""
+    pd = pytest.importorskip("pandas")
+    x, _ = sine_series(400, kind="none")
+    det = aekit.SeriesDetector(window=PERIOD, **{**FAST, "epochs": 2}).fit(
+        pd.DataFrame({"v": x[:, 0]})
+    )
+    assert list(det.feature_names_in_) == ["v"]
+    det.save(tmp_path / "m")
+    assert list(aekit.load(tmp_path / "m").feature_names_in_) == ["v"]
+    assert det.score_samples(pd.Series(x[:, 0], name="v")).shape == (400,)
+    assert det.score_samples(pd.Series(x[:, 0])).shape == (400,)  # no name: taken as it is
+    with pytest.raises(DataError, match=r"columns \(w\) are not the channels .*\(v\)"):
+        det.score_samples(pd.Series(x[:, 0], name="w"))
+    det.fit(x[:300])  # an array: no names
+    assert not hasattr(det, "feature_names_in_")
