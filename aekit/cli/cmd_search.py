@@ -278,13 +278,39 @@ def cmd_neighbors(args: argparse.Namespace) -> int:
             f.write(buf.getvalue())  # UTF-8 whatever the locale, names not UTF-8 as their bytes
         staged = [stack.enter_context(_io.atomic_path(p, suffix=".png")) for p in pages]
         if pages:
-            _figure(config, args.index, queries, idx, dist, labels, staged, query_ids)
+            cap = _drawn(args, len(idx))
+            _figure(config, args.index, queries, idx, dist, labels, staged, query_ids, cap)
     print(f"wrote {idx.shape[1]} neighbours of each of {len(idx)} queries to {args.output}")
-    if pages:
-        cap = _drawn(args, len(idx))
-        more = "" if cap == len(idx) else f" (--figure-queries {len(idx)} draws them all)"
-        print(f"wrote {', '.join(map(str, pages))}: queries 1-{cap} of {len(idx)}{more}")
+    _say_pages(args, pages, len(idx))
     return 0
+
+
+def _say_pages(args: argparse.Namespace, pages: list, n: int) -> None:
+    """The pages written, and the pages of an earlier call that this one did not replace (beside
+    the new CSV they show neighbours it no longer holds; aekit deletes no file it has not just
+    written)."""
+    from pathlib import Path
+
+    from .._notes import note
+
+    if pages:
+        cap = _drawn(args, n)
+        more = "" if cap == n else f" (--figure-queries {n} draws them all)"
+        print(f"wrote {', '.join(map(str, pages))}: queries 1-{cap} of {n}{more}")
+    figure = Path(args.output).with_suffix(".png")
+    stale, p = [], len(pages)
+    while True:  # OUTPUT.png, OUTPUT-2.png, ... from the first this call did not write
+        page = figure if p == 0 else figure.with_name(f"{figure.stem}-{p + 1}.png")
+        if not page.exists():
+            break
+        stale.append(str(page))
+        p += 1
+    if stale:
+        note(
+            f"{', '.join(stale)}: left from an earlier call (this one drew "
+            f"{len(pages) or 'no'} page{'s' if len(pages) != 1 else ''}); they show other "
+            f"queries than {args.output}: remove them"
+        )
 
 
 def _drawn(args: argparse.Namespace, n: int) -> int:
@@ -314,9 +340,9 @@ def _pages(args: argparse.Namespace, queries, inputs: list) -> list:
     return [check_output(n, overwrite=args.overwrite, inputs=inputs) for n in names]
 
 
-def _figure(config, index_path, queries, idx, dist, labels, pages, query_ids) -> None:
-    """The queries beside the neighbours the CSV names (read by name from the index's input), a
-    page of FIGURE_QUERIES each, each query named."""
+def _figure(config, index_path, queries, idx, dist, labels, pages, query_ids, cap) -> None:
+    """The first ``cap`` queries beside the neighbours the CSV names (read by name from the index's
+    input), a page of FIGURE_QUERIES each, each query named."""
     import numpy as np
 
     from ..estimators.provenance import read_items
@@ -324,7 +350,7 @@ def _figure(config, index_path, queries, idx, dist, labels, pages, query_ids) ->
 
     read = config.get("read") or {}
     for p, path in enumerate(pages):
-        rows = np.arange(p * FIGURE_QUERIES, min((p + 1) * FIGURE_QUERIES, len(idx)))
+        rows = np.arange(p * FIGURE_QUERIES, min((p + 1) * FIGURE_QUERIES, cap))
         shown = idx[rows]
         panel_labels = None
         if labels and queries.y is not None:

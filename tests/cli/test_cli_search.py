@@ -290,3 +290,29 @@ def test_an_index_moved_with_its_run_finds_it_again(table_run, tmp_path):
     (tmp_path / "links").mkdir()
     (tmp_path / "links" / "ix").symlink_to(tmp_path / "elsewhere" / "ix")
     cli_here("neighbors", tmp_path / "links" / "ix", *query[:-1], tmp_path / "n2.csv")
+
+
+def test_figure_queries_draws_that_many_and_stale_pages_are_named(run, monkeypatch):
+    """Probe 66 pictures 5: --figure-queries 3 of 11 queries drew 8 ("queries 1-8 of 11") where it
+    said 1-3; 8: an --overwrite drawing fewer pages (or --no-figure) left the earlier pages beside
+    the new CSV without a word."""
+    import aekit.plots
+
+    drawn = []
+    real = aekit.plots.plot_neighbors
+    monkeypatch.setattr(
+        aekit.plots, "plot_neighbors", lambda q, *a, **kw: (drawn.append(len(q)), real(q, *a, **kw))
+    )
+    x = np.load(run / "x.npy")
+    np.save(run / "q11.npy", x[:11])
+    cli_here("index", run / "run", "--input", run / "x.npy", "--output", run / "ix11")
+    argv = ["neighbors", run / "ix11", "--query", run / "q11.npy", "-k", "2", "--output"]
+    proc = cli_here(*argv, run / "fq.csv", "--figure-queries", "3")
+    assert drawn == [3] and "queries 1-3 of 11" in proc.stdout
+    drawn.clear()
+    cli_here(*argv, run / "fq.csv", "--figure-queries", "9", "--overwrite")
+    assert drawn == [8, 1] and (run / "fq-2.png").exists()
+    proc = cli_here(*argv, run / "fq.csv", "--overwrite", "--figure-queries", "2")  # one page
+    assert "fq-2.png: left from an earlier call (this one drew 1 page)" in proc.stderr
+    proc = cli_here(*argv, run / "fq.csv", "--overwrite", "--no-figure")
+    assert "fq.png" in proc.stderr and "fq-2.png" in proc.stderr and "drew no page" in proc.stderr

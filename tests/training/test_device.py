@@ -26,5 +26,7 @@ def test_a_device_not_present_names_the_python_and_the_command_line_spelling(mon
     import torch
 
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
-    with pytest.raises(UsageError, match=r"CUDA is not available; use device='cpu' \(--device cpu\)"):
+    with pytest.raises(
+        UsageError, match=r"CUDA is not available; use device='cpu' \(--device cpu\)"
+    ):
         resolve_device("cuda")

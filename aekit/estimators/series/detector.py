@@ -42,10 +42,10 @@ from .inputs import (
     as_series,
     check_channel_names,
     check_columns,
-    record_feature_names,
     check_not_constant,
     check_steps_by_channels,
     numbered_chunks,
+    record_feature_names,
 )
 from .metrics import series_metrics
 from .neighbors import WindowNeighbors
