@@ -78,3 +78,31 @@ def test_the_axis_reads_the_files_times_where_it_has_them(tmp_path, monkeypatch)
     assert axis.xaxis.get_major_formatter()(12.0, None) == "2024-01-01T00:12:00"
     plot_series_scores(np.ones(60), np.ones(60), tmp_path / "n.png")
     assert drawn[1].axes[-1].get_xlabel() == "step"
+
+
+def _figure(monkeypatch, tmp_path, values, scores, **kwargs):
+    """The figure ``plot_series_scores`` draws, looked at instead of written (closed by the caller)."""
+    import aekit.plots.series as series
+
+    drawn = []
+    monkeypatch.setattr(series, "_save", lambda fig, path: drawn.append(fig) or path)
+    plot_series_scores(values, scores, tmp_path / "s.png", **kwargs)
+    return drawn[0]
+
+
+def test_a_spike_in_the_last_steps_of_a_long_series_is_drawn_at_its_height(tmp_path, monkeypatch):
+    """Probe 66 #1: the envelope of a long series left out its last partial bucket of steps, so a
+    jump in the last 3 of 10,001 steps was drawn on no channel and not on the score."""
+    import matplotlib.pyplot as plt
+
+    steps = 10_001
+    values = np.column_stack([np.sin(np.arange(steps) / 50), np.zeros(steps)])
+    values[-3:] = [8.0, -6.0]
+    scores = np.full(steps, 0.1)
+    scores[-3:] = 5.0
+    fig = _figure(monkeypatch, tmp_path, values, scores, threshold=1.0)
+    heights = [(line.get_ydata().min(), line.get_ydata().max()) for line in
+               (ax.get_lines()[0] for ax in fig.axes)]  # fmt: skip
+    assert heights[0][1] == 8.0 and heights[1][0] == -6.0 and heights[2][1] == 5.0
+    assert all(ax.get_lines()[0].get_xdata().max() > steps - 10 for ax in fig.axes)
+    plt.close(fig)
