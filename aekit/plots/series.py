@@ -172,9 +172,7 @@ def _shade(axes, ranges: np.ndarray, start: int, stop: int) -> None:
     inside = ranges[(ranges[:, 1] >= start) & (ranges[:, 0] < stop)]
     if not len(inside):
         return
-    a = np.maximum(inside[:, 0], start).astype(float)
-    b = np.minimum(inside[:, 1], stop - 1) + 1.0
-    b = np.maximum(b, a + (stop - start) / PIXELS)
+    a, b = _spans(inside, start, stop)
     verts = np.stack(
         [np.column_stack([a, a, b, b]), np.tile([0.0, 1.0, 1.0, 0.0], (len(a), 1))], -1
     )
@@ -185,6 +183,21 @@ def _shade(axes, ranges: np.ndarray, start: int, stop: int) -> None:
         if axis is axes[-1]:
             shade.set_label("flagged")
         axis.add_collection(shade, autolim=False)
+
+
+def _spans(ranges: np.ndarray, start: int, stop: int) -> tuple[np.ndarray, np.ndarray]:
+    """Where each range is shaded, from ``a`` to ``b`` in steps: its own steps, or a pixel's width
+    at least, clear of the axis's ends (widened past the end it was cut off by the axis limit, and
+    at step 0 it lay under the axis line: the last or first steps' range was not drawn)."""
+    pixel = (stop - start) / PIXELS
+    a = np.maximum(ranges[:, 0], start).astype(float)
+    b = np.minimum(ranges[:, 1], stop - 1) + 1.0
+    # two pixels inside the axis's ends: its line and the line's antialiased edge cover one
+    first, last = start + 2 * pixel, stop - 1 - 2 * pixel
+    short = np.minimum(b, last) - np.maximum(a, first) < pixel
+    a = np.where(short, np.clip(a, first, last - pixel), a)
+    b = np.where(short, np.minimum(np.maximum(b, a + pixel), last), b)
+    return a, b
 
 
 def _labels(labels, steps: int) -> np.ndarray | None:

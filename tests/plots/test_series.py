@@ -106,3 +106,18 @@ def test_a_spike_in_the_last_steps_of_a_long_series_is_drawn_at_its_height(tmp_p
     assert heights[0][1] == 8.0 and heights[1][0] == -6.0 and heights[2][1] == 5.0
     assert all(ax.get_lines()[0].get_xdata().max() > steps - 10 for ax in fig.axes)
     plt.close(fig)
+
+
+@pytest.mark.parametrize("where", ["start", "end"])
+def test_a_short_range_at_either_end_of_a_long_series_is_drawn(tmp_path, where):
+    """Probe 66 #2: a short range was widened to the right only: past the axis's end it was cut
+    off, and at step 0 it lay under the axis line; neither was drawn."""
+    steps = 20_000
+    at = (0, 2) if where == "start" else (steps - 3, steps - 1)
+    path = plot_series_scores(
+        np.sin(np.arange(steps) / 30.0), np.full(steps, 0.1), tmp_path / "s.png",
+        threshold=1.0, ranges=[at, (10_000, 10_002)],
+    )  # fmt: skip
+    shaded = _gold_columns(path)
+    assert ((shaded < 0.3) if where == "start" else (shaded > 0.7)).any(), shaded
+    assert ((shaded > 0.4) & (shaded < 0.6)).any(), shaded
