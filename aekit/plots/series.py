@@ -259,3 +259,8 @@ def _draw_channel(ax, t: np.ndarray, v: np.ndarray, y: np.ndarray | None, first:
         lw=1.2,
         label="labelled anomaly" if first else None,
     )
+    # a step labelled alone is a line of no length, not drawn: a marker shows it
+    before, after = np.r_[False, y[:-1]], np.r_[y[1:], False]
+    alone = y & ~before & ~after
+    if alone.any():
+        ax.plot(t[alone], v[alone], color="tab:red", ls="none", marker="o", ms=3)

@@ -121,3 +121,24 @@ def test_a_short_range_at_either_end_of_a_long_series_is_drawn(tmp_path, where):
     shaded = _gold_columns(path)
     assert ((shaded < 0.3) if where == "start" else (shaded > 0.7)).any(), shaded
     assert ((shaded > 0.4) & (shaded < 0.6)).any(), shaded
+
+
+def test_a_step_labelled_alone_is_marked_in_red(tmp_path, monkeypatch):
+    """Probe 66 #3: labels were drawn as one line broken where unlabelled: a step labelled alone
+    was a line of no length, and nothing red was drawn; a labelled run stays a line."""
+    import matplotlib.pyplot as plt
+    from matplotlib.colors import to_rgba
+
+    x = np.sin(np.arange(500) / 20.0)
+    labels = np.zeros(500)
+    labels[250] = labels[300:340] = 1
+    fig = _figure(monkeypatch, tmp_path, x, np.zeros(500), labels=labels)
+    red = [
+        line for line in fig.axes[0].get_lines() if to_rgba(line.get_color()) == to_rgba("tab:red")
+    ]
+    marked = [line for line in red if line.get_marker() not in ("None", None, "")]
+    assert [list(line.get_xdata()) for line in marked] == [[250]]
+    assert marked[0].get_ydata()[0] == x[250]
+    run = [line for line in red if line not in marked]
+    assert np.flatnonzero(np.isfinite(run[0].get_ydata())).tolist() == [250, *range(300, 340)]
+    plt.close(fig)
