@@ -89,6 +89,11 @@ def plot_history(
     from matplotlib.ticker import MaxNLocator
 
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # epochs are whole numbers
+    epochs = {x for xs, _ in series.values() for x in xs}
+    if len(epochs) == 1:  # the locator finds no whole number around one point: 0.945 ... 1.050
+        (epoch,) = epochs
+        ax.set_xticks([epoch])
+        ax.set_xlim(epoch - 0.5, epoch + 0.5)
     ax.set_xlabel("epoch")
     ax.set_ylabel(ylabel)
     if title:

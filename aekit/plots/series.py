@@ -27,15 +27,15 @@ PIXELS = 800  # about the score axis's width in pixels, fewer: a flagged range i
 
 
 def _envelope(t: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """At most ~MAX_POINTS points that keep every spike: the min and max of each bucket of steps."""
+    """At most ~MAX_POINTS points that keep every spike: the min and max of each bucket of steps,
+    the last bucket's too, however few steps it holds (they were left out: a spike in the last
+    steps of a long series was not drawn)."""
     if len(y) <= MAX_POINTS:
         return t, y
     size = math.ceil(len(y) / (MAX_POINTS // 2))
-    n = len(y) // size * size
-    blocks = y[:n].reshape(-1, size)  # (buckets, size)
-    lo, hi = blocks.min(axis=1), blocks.max(axis=1)
-    tt = t[:n:size]
-    return np.repeat(tt, 2), np.column_stack([lo, hi]).ravel()
+    first = np.arange(0, len(y), size)  # each bucket's first step; the last may hold fewer
+    lo, hi = np.minimum.reduceat(y, first), np.maximum.reduceat(y, first)
+    return np.repeat(t[first], 2), np.column_stack([lo, hi]).ravel()
 
 
 @drawn
@@ -172,9 +172,7 @@ def _shade(axes, ranges: np.ndarray, start: int, stop: int) -> None:
     inside = ranges[(ranges[:, 1] >= start) & (ranges[:, 0] < stop)]
     if not len(inside):
         return
-    a = np.maximum(inside[:, 0], start).astype(float)
-    b = np.minimum(inside[:, 1], stop - 1) + 1.0
-    b = np.maximum(b, a + (stop - start) / PIXELS)
+    a, b = _spans(inside, start, stop)
     verts = np.stack(
         [np.column_stack([a, a, b, b]), np.tile([0.0, 1.0, 1.0, 0.0], (len(a), 1))], -1
     )
@@ -185,6 +183,21 @@ def _shade(axes, ranges: np.ndarray, start: int, stop: int) -> None:
         if axis is axes[-1]:
             shade.set_label("flagged")
         axis.add_collection(shade, autolim=False)
+
+
+def _spans(ranges: np.ndarray, start: int, stop: int) -> tuple[np.ndarray, np.ndarray]:
+    """Where each range is shaded, from ``a`` to ``b`` in steps: its own steps, or a pixel's width
+    at least, clear of the axis's ends (widened past the end it was cut off by the axis limit, and
+    at step 0 it lay under the axis line: the last or first steps' range was not drawn)."""
+    pixel = (stop - start) / PIXELS
+    a = np.maximum(ranges[:, 0], start).astype(float)
+    b = np.minimum(ranges[:, 1], stop - 1) + 1.0
+    # two pixels inside the axis's ends: its line and the line's antialiased edge cover one
+    first, last = start + 2 * pixel, stop - 1 - 2 * pixel
+    short = np.minimum(b, last) - np.maximum(a, first) < pixel
+    a = np.where(short, np.clip(a, first, last - pixel), a)
+    b = np.where(short, np.minimum(np.maximum(b, a + pixel), last), b)
+    return a, b
 
 
 def _labels(labels, steps: int) -> np.ndarray | None:
@@ -246,3 +259,8 @@ def _draw_channel(ax, t: np.ndarray, v: np.ndarray, y: np.ndarray | None, first:
         lw=1.2,
         label="labelled anomaly" if first else None,
     )
+    # a step labelled alone is a line of no length, not drawn: a marker shows it
+    before, after = np.r_[False, y[:-1]], np.r_[y[1:], False]
+    alone = y & ~before & ~after
+    if alone.any():
+        ax.plot(t[alone], v[alone], color="tab:red", ls="none", marker="o", ms=3)

@@ -348,3 +348,18 @@ def test_history_labels_its_curves(tmp_path: Path, monkeypatch) -> None:
     assert legends == ["training objective", "val loss"]
     with pytest.raises(ValueError, match="labels must map keys to legend texts"):
         plot_history(history, tmp_path / "b.png", labels=["a"])
+
+
+def test_a_history_of_one_epoch_has_one_tick_at_that_epoch(tmp_path: Path, monkeypatch) -> None:
+    """Probe 66 #9: a one-epoch run's loss.png read 0.945, 0.960, ... 1.050 on its epoch axis:
+    the whole-number locator finds no whole number around a single point."""
+    import matplotlib.pyplot as plt
+
+    from aekit.plots import curves
+
+    figures = _drawn(monkeypatch, curves)
+    plot_history([{"epoch": 1, "train_loss": 0.5, "val_loss": 0.6}], tmp_path / "h.png")
+    ax = figures[0].axes[0]
+    assert list(ax.get_xticks()) == [1.0]
+    assert ax.get_xlim()[0] < 1.0 < ax.get_xlim()[1]
+    plt.close(figures[0])

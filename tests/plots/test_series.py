@@ -78,3 +78,67 @@ def test_the_axis_reads_the_files_times_where_it_has_them(tmp_path, monkeypatch)
     assert axis.xaxis.get_major_formatter()(12.0, None) == "2024-01-01T00:12:00"
     plot_series_scores(np.ones(60), np.ones(60), tmp_path / "n.png")
     assert drawn[1].axes[-1].get_xlabel() == "step"
+
+
+def _figure(monkeypatch, tmp_path, values, scores, **kwargs):
+    """The figure ``plot_series_scores`` draws, looked at instead of written (closed by the caller)."""
+    import aekit.plots.series as series
+
+    drawn = []
+    monkeypatch.setattr(series, "_save", lambda fig, path: drawn.append(fig) or path)
+    plot_series_scores(values, scores, tmp_path / "s.png", **kwargs)
+    return drawn[0]
+
+
+def test_a_spike_in_the_last_steps_of_a_long_series_is_drawn_at_its_height(tmp_path, monkeypatch):
+    """Probe 66 #1: the envelope of a long series left out its last partial bucket of steps, so a
+    jump in the last 3 of 10,001 steps was drawn on no channel and not on the score."""
+    import matplotlib.pyplot as plt
+
+    steps = 10_001
+    values = np.column_stack([np.sin(np.arange(steps) / 50), np.zeros(steps)])
+    values[-3:] = [8.0, -6.0]
+    scores = np.full(steps, 0.1)
+    scores[-3:] = 5.0
+    fig = _figure(monkeypatch, tmp_path, values, scores, threshold=1.0)
+    heights = [(line.get_ydata().min(), line.get_ydata().max()) for line in
+               (ax.get_lines()[0] for ax in fig.axes)]  # fmt: skip
+    assert heights[0][1] == 8.0 and heights[1][0] == -6.0 and heights[2][1] == 5.0
+    assert all(ax.get_lines()[0].get_xdata().max() > steps - 10 for ax in fig.axes)
+    plt.close(fig)
+
+
+@pytest.mark.parametrize("where", ["start", "end"])
+def test_a_short_range_at_either_end_of_a_long_series_is_drawn(tmp_path, where):
+    """Probe 66 #2: a short range was widened to the right only: past the axis's end it was cut
+    off, and at step 0 it lay under the axis line; neither was drawn."""
+    steps = 20_000
+    at = (0, 2) if where == "start" else (steps - 3, steps - 1)
+    path = plot_series_scores(
+        np.sin(np.arange(steps) / 30.0), np.full(steps, 0.1), tmp_path / "s.png",
+        threshold=1.0, ranges=[at, (10_000, 10_002)],
+    )  # fmt: skip
+    shaded = _gold_columns(path)
+    assert ((shaded < 0.3) if where == "start" else (shaded > 0.7)).any(), shaded
+    assert ((shaded > 0.4) & (shaded < 0.6)).any(), shaded
+
+
+def test_a_step_labelled_alone_is_marked_in_red(tmp_path, monkeypatch):
+    """Probe 66 #3: labels were drawn as one line broken where unlabelled: a step labelled alone
+    was a line of no length, and nothing red was drawn; a labelled run stays a line."""
+    import matplotlib.pyplot as plt
+    from matplotlib.colors import to_rgba
+
+    x = np.sin(np.arange(500) / 20.0)
+    labels = np.zeros(500)
+    labels[250] = labels[300:340] = 1
+    fig = _figure(monkeypatch, tmp_path, x, np.zeros(500), labels=labels)
+    red = [
+        line for line in fig.axes[0].get_lines() if to_rgba(line.get_color()) == to_rgba("tab:red")
+    ]
+    marked = [line for line in red if line.get_marker() not in ("None", None, "")]
+    assert [list(line.get_xdata()) for line in marked] == [[250]]
+    assert marked[0].get_ydata()[0] == x[250]
+    run = [line for line in red if line not in marked]
+    assert np.flatnonzero(np.isfinite(run[0].get_ydata())).tolist() == [250, *range(300, 340)]
+    plt.close(fig)
