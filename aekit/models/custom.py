@@ -51,6 +51,7 @@ NAME_HINT = "'mypkg.nets:Encoder' or 'path/to/nets.py:Encoder'"
 PROBE_BATCH = 2
 # The modules imported from files: module name -> (absolute path, SHA-256), to record their classes.
 _FILES: dict[str, tuple[Path, str]] = {}
+FILE_MODULES = "_aekit_network_"  # the start of the module name a network's file is imported as
 
 
 class NetworkSpec(dict):
@@ -257,7 +258,7 @@ def _import_file(path: Path, sha256: str | None, name: str) -> Any:
             f"you pass; the aekit command cannot)"
         )
     module_name = (
-        f"_aekit_network_{''.join(c if c.isalnum() else '_' for c in path.stem)}_{digest[:16]}"
+        f"{FILE_MODULES}{''.join(c if c.isalnum() else '_' for c in path.stem)}_{digest[:16]}"
     )
     if module_name in sys.modules:
         return sys.modules[module_name]

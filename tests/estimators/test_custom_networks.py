@@ -432,3 +432,42 @@ def test_modules_given_for_a_run_of_the_built_in_network_are_one_line(tmp_path):
     with pytest.raises(UsageError) as err:
         aekit.load(tmp_path / "builtin", encoder=MLPEncoder((12,), LATENT), decoder=dec())
     _one_line(err, "trained with aekit's built-in network", "without encoder=")
+
+
+def test_each_family_with_networks_from_a_file_unpickles_in_a_fresh_process(tmp_path):
+    """Probe 66 sklearn 3: a fitted estimator whose networks came from ``path/nets.py:NAME``
+    pickled, but another process answered "No module named '_aekit_network_nets_...'" (the name
+    aekit imported the file under). Its model is pickled as its weights and rebuilt from the file."""
+    import pickle
+
+    nets = tmp_path / "mynets.py"
+    nets.write_text((REPO / "tests" / "nets.py").read_text())
+    outputs = {}
+    for family, (make, data, method, _) in FAMILIES.items():
+        first = "GaussianEncoder" if family == "VAE" else "MLPEncoder"
+        encoder = aekit.network(f"{nets}:{first}", hidden=8)
+        decoder = aekit.network(f"{nets}:MLPDecoder", hidden=8)
+        est = make().set_params(encoder=encoder, decoder=decoder).fit(data())
+        (tmp_path / f"{family}.pkl").write_bytes(pickle.dumps(est))
+        outputs[family] = getattr(est, method)(data())
+        assert np.array_equal(
+            getattr(pickle.loads(pickle.dumps(est)), method)(data()), outputs[family]
+        )
+    script = f"""
+import pickle, numpy as np
+from tests.estimators.test_custom_networks import FAMILIES
+for family, (make, data, method, _) in FAMILIES.items():
+    est = pickle.loads(open(f"{tmp_path}/{{family}}.pkl", "rb").read())
+    np.save(f"{tmp_path}/{{family}}.npy", getattr(est, method)(data()))
+"""
+    proc = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "OMP_NUM_THREADS": "1"},
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    for family, want in outputs.items():
+        assert np.array_equal(np.load(tmp_path / f"{family}.npy"), want), family
