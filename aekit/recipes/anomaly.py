@@ -46,6 +46,7 @@ from .._notes import note
 from ..data import Data, ecg5000_classic_split, load_builtin, read_path
 from ..data.encoding import is_number, missing_mask
 from ..errors import UsageError
+from ..estimators.anomaly import anomaly_metrics
 from ..estimators.anomaly.baselines import check_labels
 from ..estimators.anomaly.defaults import PRESETS as ANOMALY_PRESETS
 from ..estimators.thresholds import threshold_rule
@@ -283,9 +284,8 @@ class AnomalyRecipe(Recipe):
         return est.compare(model_columns(est, data), data.y, X_train=model_columns(est, train))
 
     def evaluate(self, est, data: Data) -> dict[str, Any]:
-        x = model_columns(est, data)
+        scores = est.decision_function(model_columns(est, data))
         if data.y is None:  # unlabelled: what the detector flags
-            scores = est.decision_function(x)
             return {
                 "threshold": float(est.threshold_),
                 "n_samples": int(len(scores)),
@@ -293,10 +293,13 @@ class AnomalyRecipe(Recipe):
                 "mean_score": float(np.mean(scores)),  # inf when one is: null in JSON
                 **infinite_count(scores),
             }
-        return est.evaluate(x, data.y)
+        # est.evaluate's figures from the scores at hand, which also count the inf ones (the
+        # labelled held-out rows' warning was missing); the labels are 0/1 already (run_labels)
+        return {**anomaly_metrics(data.y, scores, est.threshold_), **infinite_count(scores)}
 
     def quality_warnings(self, est, metrics: dict[str, Any], data: Data) -> list[str]:
-        found = infinite_scores(metrics.get("infinite_scores", 0), "held-out rows")
+        count = metrics.get("infinite_scores", 0)
+        found = infinite_scores(count, "held-out rows", "mean_score" in metrics)
         said = list(metrics.get("warnings", []))  # the figures' own (a class no row holds)
         return said + super().quality_warnings(est, metrics, data) + ([found] if found else [])
 
