@@ -90,6 +90,30 @@ def test_the_image_histogram_is_titled_for_image_scores(tmp_path, drawn):
     assert call["title"] == "image scores of held-out images" and call["target_rate"] == 0.01
 
 
+def _image_run(tmp_path):
+    """A run of the image detector on 12 good images (1 held out to calibrate on); its spec."""
+    rng = np.random.default_rng(0)
+    for i in range(12):
+        _png(tmp_path / "good" / f"{i}.png", 100 + 40 * rng.random((16, 16)))
+    spec = DataSpec(data=str(tmp_path / "good"))
+    train_run("anomaly", {"bank_size": 64, "threads": 1}, spec, tmp_path / "run")
+    return spec
+
+
+def test_the_image_histogram_s_axis_says_what_the_score_is(tmp_path, drawn):
+    """Probe 66 #6: the axis said "its map's highest value" for the mean of the map's top 5%."""
+    spec = _image_run(tmp_path)
+    xlabel = drawn["plot_error_histogram"]["xlabel"]
+    assert xlabel == "image score (mean of its map's top 5%, at most 256 pixels)"
+    # a run saved before the top-5% score keeps its map's maximum, and says so
+    est, recipe, config = load_run(tmp_path / "run")
+    est.image_score_ = "max"
+    recipe.figures(
+        est, recipe.load_eval_data(spec, int(config["seed"])), tmp_path / "run" / "figures"
+    )
+    assert drawn["plot_error_histogram"]["xlabel"] == "image score (its map's maximum)"
+
+
 def test_signal_reconstructions_are_named_by_the_rows_they_show(tmp_path, drawn):
     """Probe 66 #7: the panels were titled "sample 0", "sample 1", "sample 2" (their place among
     the rows drawn) while they showed held-out rows 4, 8 and 10; the id column was not used."""
