@@ -118,27 +118,36 @@ def _infinite(scores: np.ndarray) -> str:
     return f", {count} score inf: the bar at inf" if count else ""
 
 
-def _threshold_label(threshold: float, normal: np.ndarray, target_rate: float | None) -> str:
-    """The threshold line's legend: its value, the target false-alarm rate it stands for, and the
+def _threshold_label(
+    threshold: float, normal: np.ndarray, target_rate: float | None, promised: float | None = None
+) -> str:
+    """The threshold line's legend: its value, the target false-alarm rate it stands for (and the
+    larger one it can promise, when its calibration scores are too few for the target), and the
     share of normal scores above it."""
     label = f"threshold = {threshold:.4g}"
-    if target_rate is not None:
+    if target_rate is not None and promised is not None:
+        label += f" (false-alarm rate {target_rate:.3g} asked, {promised:.3g} promised)"
+    elif target_rate is not None:
         label += f" (target false-alarm rate {target_rate:.3g})"
     if normal.size:
         label += f"; normal above: {np.mean(normal > threshold):.1%}"
     return label
 
 
-def _check_histogram(normal, anomalous, bins, threshold, target_rate) -> tuple:
-    """(bins, threshold, target_rate) as numbers, or one line saying which is wrong."""
+def _check_histogram(normal, anomalous, bins, threshold, rates) -> tuple:
+    """(bins, threshold, target_rate, promised_rate) as numbers, or one line saying which is wrong;
+    ``rates``: (target_rate, promised_rate)."""
     if normal.size == 0 and anomalous.size == 0:
         raise DataError("scores_normal and scores_anomalous are both empty")
     bins = _count(bins, "bins")
     threshold = None if threshold is None else _number(threshold, "threshold")
-    target_rate = None if target_rate is None else _number(target_rate, "target_rate")
-    if target_rate is not None and not 0 < target_rate < 1:
-        raise DataError(f"target_rate must be a fraction in (0, 1), got {target_rate}")
-    return bins, threshold, target_rate
+    checked = []
+    for rate, name in zip(rates, ("target_rate", "promised_rate")):
+        rate = None if rate is None else _number(rate, name)
+        if rate is not None and not 0 < rate < 1:
+            raise DataError(f"{name} must be a fraction in (0, 1), got {rate}")
+        checked.append(rate)
+    return (bins, threshold, *checked)
 
 
 def _scores(x: Any, name: str) -> np.ndarray:
@@ -215,6 +224,7 @@ def plot_error_histogram(
     xlabel: str = "reconstruction error",
     title: str | None = "reconstruction errors of held-out samples",
     target_rate: float | None = None,
+    promised_rate: float | None = None,
     log: bool | None = None,
     overwrite: bool = False,
 ) -> Path:
@@ -245,6 +255,9 @@ def plot_error_histogram(
     target_rate : float, optional
         The false-alarm rate the threshold was set for (a calibrated threshold), named in its
         legend beside the share of normal scores above it.
+    promised_rate : float, optional
+        The larger false-alarm rate the threshold can promise when its calibration scores are too
+        few for ``target_rate`` (``n`` scores promise ``1 / (n + 1)``), named beside it.
     log : bool, optional
         A log score axis; default: when the scores span orders of magnitude.
 
@@ -261,7 +274,9 @@ def plot_error_histogram(
     path = _target(path, overwrite)
     normal = _scores(scores_normal, "scores_normal")
     anomalous = _scores(scores_anomalous, "scores_anomalous")
-    bins, threshold, target_rate = _check_histogram(normal, anomalous, bins, threshold, target_rate)
+    bins, threshold, target_rate, promised_rate = _check_histogram(
+        normal, anomalous, bins, threshold, (target_rate, promised_rate)
+    )
     every = np.concatenate([normal, anomalous])
     every = every[np.isfinite(every)]  # the inf scores: a bar of their own, past the axis
     if threshold is not None:  # the threshold inside the axis, whatever the scores
@@ -282,7 +297,7 @@ def plot_error_histogram(
             linestyle="--",
             linewidth=1.5,
             zorder=5,
-            label=_threshold_label(float(threshold), normal, target_rate),
+            label=_threshold_label(float(threshold), normal, target_rate, promised_rate),
         )
     middle = _draw_infinite(ax, edges, log, [(s, c) for s, c, _ in classes])
     lo, hi = edges[0], edges[-1] if middle is None else _inf_bar(edges, log)[1]

@@ -49,7 +49,7 @@ from ..errors import UsageError
 from ..estimators.anomaly import anomaly_metrics
 from ..estimators.anomaly.baselines import check_labels
 from ..estimators.anomaly.defaults import PRESETS as ANOMALY_PRESETS
-from ..estimators.thresholds import threshold_rule
+from ..estimators.thresholds import FalseAlarmRate, threshold_rule
 from ..training.trainer import Trainer
 from .base import Recipe, fill_recorded, in_memory, model_columns, split_filled
 from .quality import infinite_scores
@@ -371,6 +371,7 @@ class AnomalyRecipe(Recipe):
                 folder / "error_histogram.png",
                 xlabel=f"reconstruction error ({est.error})",
                 target_rate=target_rate(est.threshold),
+                promised_rate=_promised(est),
                 overwrite=True,
             )
         )
@@ -381,6 +382,15 @@ class AnomalyRecipe(Recipe):
                 )
             )
         return written
+
+
+def _promised(est) -> float | None:
+    """The rate a table detector's threshold promises when its calibration scores are too few
+    (:func:`promised_rate`); None for one calibrated on its training rows' own scores, which
+    promise no rate at all (the note at training says so)."""
+    if getattr(est, "calibration_", {}).get("method") == "training":
+        return None
+    return promised_rate(est.threshold, len(est.calibration_scores_))
 
 
 def infinite_count(scores: np.ndarray) -> dict[str, int]:
@@ -397,6 +407,14 @@ def target_rate(threshold: Any) -> float | None:
     its histogram names beside the rate it has; None for a rule that sets no rate."""
     rule = threshold_rule(threshold)
     return float(rule.rate) if rule.name in ("fpr", "pot") else None
+
+
+def promised_rate(threshold: Any, n: int) -> float | None:
+    """The false-alarm rate that ``n`` calibration scores can promise when they are too few for
+    the rate of a ``threshold`` "fpr:RATE" (the one the note at training names), which its
+    histogram names beside the rate asked; None when they are enough, or for another rule."""
+    rule = threshold_rule(threshold)
+    return rule.promised(int(n)) if isinstance(rule, FalseAlarmRate) else None
 
 
 RECIPE = AnomalyRecipe()

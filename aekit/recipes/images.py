@@ -54,7 +54,7 @@ from ..estimators.thresholds import p_values
 from ..models.imagescore import TOP_FRACTION, TOP_MOST
 from ..training.progress import Pass
 from ..training.trainer import Trainer
-from .anomaly import labels_match, normal_rows, target_rate
+from .anomaly import labels_match, normal_rows, promised_rate, target_rate
 from .base import Recipe, figure_indices, split_data
 from .spec import DataSpec
 
@@ -339,6 +339,7 @@ class ImageAnomalyRecipe(Recipe):
                 xlabel=score_words(est),
                 title="image scores of held-out images",  # no method's score is a reconstruction's
                 target_rate=target_rate(est.threshold),
+                promised_rate=promised_rate(est.threshold, len(est.calibration_scores_)),
                 overwrite=True,
             )
         )

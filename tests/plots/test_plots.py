@@ -403,3 +403,23 @@ def test_an_inf_score_ranks_highest_on_the_roc_curve(tmp_path):
     """Probe 66 #4: the run's ROC curve was next to refuse the inf scores."""
     path = plot_roc([0, 0, 0, 1, 1], [0.1, 0.4, 0.2, 0.3, np.inf], tmp_path / "r.png")
     check_png(tmp_path / "r.png", path)
+
+
+def test_the_threshold_s_legend_gives_the_rate_it_can_promise_beside_the_one_asked(
+    tmp_path, monkeypatch
+):
+    """Probe 66 #10: 6 calibration images promise 0.143, and the legend said "target false-alarm
+    rate 0.01" alone."""
+    import matplotlib.pyplot as plt
+
+    import aekit.plots.anomaly as module
+
+    figures = _drawn(monkeypatch, module)
+    plot_error_histogram(
+        [1.0, 2.0], [3.0], 2.5, tmp_path / "h.png", target_rate=0.01, promised_rate=1 / 7
+    )
+    texts = [t.get_text() for t in figures[0].axes[0].get_legend().get_texts()]
+    assert "threshold = 2.5 (false-alarm rate 0.01 asked, 0.143 promised); normal above: 0.0%" in (
+        texts
+    )
+    plt.close(figures[0])

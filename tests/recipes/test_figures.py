@@ -114,6 +114,14 @@ def test_the_image_histogram_s_axis_says_what_the_score_is(tmp_path, drawn):
     assert drawn["plot_error_histogram"]["xlabel"] == "image score (its map's maximum)"
 
 
+def test_the_image_histogram_gives_the_rate_its_threshold_can_promise(tmp_path, drawn):
+    """Probe 66 #10: the legend gave the rate 0.01 asked, where 1 calibration image promises 0.5
+    (the note at training said so)."""
+    _image_run(tmp_path)
+    call = drawn["plot_error_histogram"]
+    assert call["target_rate"] == 0.01 and call["promised_rate"] == 0.5
+
+
 def test_signal_reconstructions_are_named_by_the_rows_they_show(tmp_path, drawn):
     """Probe 66 #7: the panels were titled "sample 0", "sample 1", "sample 2" (their place among
     the rows drawn) while they showed held-out rows 4, 8 and 10; the id column was not used."""
