@@ -309,15 +309,21 @@ class FalseAlarmRate(Threshold):
     def rows_needed(self) -> int:
         return rows_needed(self.rate)
 
+    def promised(self, n: int) -> float | None:
+        """The false-alarm rate ``n`` calibration scores promise when they are too few for the
+        rate: ``1 / (n + 1)``, their highest score being the threshold; None when they are enough."""
+        return None if n >= self.rows_needed() else 1 / (n + 1)
+
     def shortfall(self, n: int, what: str, more: str) -> str | None:
         """One line when ``n`` calibration ``what`` (scores, images) are too few for the rate, else None;
         ``more``: what the user can do ("train on more normal rows")."""
-        if n >= self.rows_needed():
+        promised = self.promised(n)
+        if promised is None:
             return None
         return (
             f"{n} calibration {what} cannot promise a false-alarm rate of {self.rate:g} (that needs "
             f"{shown_count(self.rows_needed())}): the threshold is their highest score, which promises "
-            f"{1 / (n + 1):.3g}; {more} for a smaller rate"
+            f"{promised:.3g}; {more} for a smaller rate"
         )
 
     def compute(self, scores: Any, independent: float | None = None) -> float:

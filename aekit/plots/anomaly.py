@@ -12,7 +12,6 @@ import numpy as np
 
 from aekit.errors import DataError
 from aekit.plots._common import (
-    _check_finite,
     _count,
     _figures,
     _float_array,
@@ -113,27 +112,105 @@ def _zeros(scores: np.ndarray, log: bool) -> str:
     return f", {zeros} at 0 not drawn" if zeros else ""
 
 
-def _threshold_label(threshold: float, normal: np.ndarray, target_rate: float | None) -> str:
-    """The threshold line's legend: its value, the target false-alarm rate it stands for, and the
+def _infinite(scores: np.ndarray) -> str:
+    """The legend's word on the scores that are inf, drawn as the bar past the axis's end."""
+    count = int(np.isposinf(scores).sum())
+    return f", {count} score inf: the bar at inf" if count else ""
+
+
+def _threshold_label(
+    threshold: float, normal: np.ndarray, target_rate: float | None, promised: float | None = None
+) -> str:
+    """The threshold line's legend: its value, the target false-alarm rate it stands for (and the
+    larger one it can promise, when its calibration scores are too few for the target), and the
     share of normal scores above it."""
     label = f"threshold = {threshold:.4g}"
-    if target_rate is not None:
+    if target_rate is not None and promised is not None:
+        label += f" (false-alarm rate {target_rate:.3g} asked, {promised:.3g} promised)"
+    elif target_rate is not None:
         label += f" (target false-alarm rate {target_rate:.3g})"
     if normal.size:
         label += f"; normal above: {np.mean(normal > threshold):.1%}"
     return label
 
 
-def _check_histogram(normal, anomalous, bins, threshold, target_rate) -> tuple:
-    """(bins, threshold, target_rate) as numbers, or one line saying which is wrong."""
+def _check_histogram(normal, anomalous, bins, threshold, rates) -> tuple:
+    """(bins, threshold, target_rate, promised_rate) as numbers, or one line saying which is wrong;
+    ``rates``: (target_rate, promised_rate)."""
     if normal.size == 0 and anomalous.size == 0:
         raise DataError("scores_normal and scores_anomalous are both empty")
     bins = _count(bins, "bins")
     threshold = None if threshold is None else _number(threshold, "threshold")
-    target_rate = None if target_rate is None else _number(target_rate, "target_rate")
-    if target_rate is not None and not 0 < target_rate < 1:
-        raise DataError(f"target_rate must be a fraction in (0, 1), got {target_rate}")
-    return bins, threshold, target_rate
+    checked = []
+    for rate, name in zip(rates, ("target_rate", "promised_rate")):
+        rate = None if rate is None else _number(rate, name)
+        if rate is not None and not 0 < rate < 1:
+            raise DataError(f"{name} must be a fraction in (0, 1), got {rate}")
+        checked.append(rate)
+    return (bins, threshold, *checked)
+
+
+def _scores(x: Any, name: str) -> np.ndarray:
+    """``x`` as 1-D scores, or one line. A score may be inf (a row whose squared error overflows
+    float32: the most anomalous there is, which the recipes warn of); NaN and -inf are no score."""
+    a = _float_array(x, name, "a 1-D numeric array")
+    if a.ndim != 1:
+        raise DataError(f"{name} must be 1-D, got shape {a.shape}")
+    if (np.isnan(a) | np.isneginf(a)).any():
+        raise DataError(
+            f"{name} contains NaN or -inf; expected scores (inf, a score past float32's range, is "
+            f"drawn at the axis's end)"
+        )
+    return a
+
+
+def _edges(every: np.ndarray, bins: int, threshold: float | None, log: bool | None) -> tuple:
+    """(the bins' edges, whether the axis is log) for the finite scores and threshold ``every``."""
+    if log is None:
+        log = _log_axis(every, threshold)
+    else:  # asked for: zeros left out as above, a negative value makes it linear
+        log = bool(log) and bool((every >= 0).all()) and bool((every > 0).any())
+        log = log and (threshold is None or threshold > 0)
+    if log:
+        positive = every[every > 0]
+        return np.geomspace(positive.min(), positive.max(), int(bins) + 1), log
+    return np.histogram_bin_edges(every, bins=int(bins)), log
+
+
+# the bar of the inf scores: this share of the finite scores' span past their end, and as wide,
+# so that its tick "inf" stands clear of the last number's
+INF_GAP, INF_WIDTH = 0.06, 0.03
+
+
+def _inf_bar(edges: np.ndarray, log: bool) -> np.ndarray:
+    """The edges of the bar of the inf scores, past the last edge (the gap says the axis is cut)."""
+    at = np.array([INF_GAP, INF_GAP + INF_WIDTH])
+    if log:  # the shares of the log span; all scores equal: of a decade
+        span = max(np.log(edges[-1] / edges[0]), np.log(10.0))
+        return edges[-1] * np.exp(span * at)
+    return edges[-1] + (edges[-1] - edges[0]) * at
+
+
+def _draw_infinite(ax: Any, edges: np.ndarray, log: bool, classes: list) -> float | None:
+    """The inf scores of each of ``classes`` ((scores, colour)) as a bar past the axis's end; its
+    middle (None when no score is inf)."""
+    counts = [int(np.isposinf(s).sum()) for s, _ in classes]
+    if not any(counts):
+        return None
+    left, right = _inf_bar(edges, log)
+    for count, (_, colour) in zip(counts, classes):
+        if count:
+            ax.bar(left, count, width=right - left, align="edge", alpha=0.5, color=colour)
+    return float(np.sqrt(left * right) if log else (left + right) / 2)
+
+
+def _mark_infinite(ax: Any, middle: float, end: float) -> None:
+    """The inf bar's tick, "inf", on the score axis; no number's tick past the finite scores'
+    ``end``, where it would read as the inf bar's value."""
+    lo, hi = ax.get_xlim()
+    ax.set_xticks([t for t in ax.get_xticks() if lo <= t <= end])
+    ax.set_xticks([middle], labels=["inf"], minor=True)
+    ax.set_xlim(lo, hi)  # as set: ticks outside it would widen it
 
 
 @drawn
@@ -147,6 +224,7 @@ def plot_error_histogram(
     xlabel: str = "reconstruction error",
     title: str | None = "reconstruction errors of held-out samples",
     target_rate: float | None = None,
+    promised_rate: float | None = None,
     log: bool | None = None,
     overwrite: bool = False,
 ) -> Path:
@@ -154,7 +232,9 @@ def plot_error_histogram(
 
     Scores that span orders of magnitude (heavy tails: the largest over 100 times the 5th
     percentile) get a log axis and log-spaced bins, so that the bulk is not one bar beside a lone
-    outlier; the threshold is always inside the axis and drawn over the bars.
+    outlier; the threshold is always inside the axis and drawn over the bars. Scores that are inf
+    (a row whose squared error overflows float32) are a bar past the axis's end, its tick "inf",
+    counted in the legend; NaN is refused.
 
     Parameters
     ----------
@@ -175,6 +255,9 @@ def plot_error_histogram(
     target_rate : float, optional
         The false-alarm rate the threshold was set for (a calibrated threshold), named in its
         legend beside the share of normal scores above it.
+    promised_rate : float, optional
+        The larger false-alarm rate the threshold can promise when its calibration scores are too
+        few for ``target_rate`` (``n`` scores promise ``1 / (n + 1)``), named beside it.
     log : bool, optional
         A log score axis; default: when the scores span orders of magnitude.
 
@@ -189,36 +272,24 @@ def plot_error_histogram(
     PosixPath('errors.png')
     """
     path = _target(path, overwrite)
-    normal = _vector(scores_normal, "scores_normal", allow_empty=True)
-    anomalous = _vector(scores_anomalous, "scores_anomalous", allow_empty=True)
-    bins, threshold, target_rate = _check_histogram(normal, anomalous, bins, threshold, target_rate)
+    normal = _scores(scores_normal, "scores_normal")
+    anomalous = _scores(scores_anomalous, "scores_anomalous")
+    bins, threshold, target_rate, promised_rate = _check_histogram(
+        normal, anomalous, bins, threshold, (target_rate, promised_rate)
+    )
     every = np.concatenate([normal, anomalous])
+    every = every[np.isfinite(every)]  # the inf scores: a bar of their own, past the axis
     if threshold is not None:  # the threshold inside the axis, whatever the scores
         every = np.append(every, float(threshold))
-    if log is None:
-        log = _log_axis(every, threshold)
-    else:  # asked for: zeros left out as above, a negative value makes it linear
-        log = bool(log) and bool((every >= 0).all()) and bool((every > 0).any())
-        log = log and (threshold is None or threshold > 0)
-    if log:
-        positive = every[every > 0]
-        edges = np.geomspace(positive.min(), positive.max(), int(bins) + 1)
-    else:
-        edges = np.histogram_bin_edges(every, bins=int(bins))
+    edges, log = _edges(every, bins, threshold, log)
 
     plt = _figures()
     fig, ax = plt.subplots(figsize=(6.4, 4.0))
-    if normal.size:
-        label = f"normal (n={normal.size}{_zeros(normal, log)})"
-        ax.hist(normal, bins=edges, alpha=0.5, color="tab:blue", label=label)
-    if anomalous.size:
-        ax.hist(
-            anomalous,
-            bins=edges,
-            alpha=0.5,
-            color="tab:red",
-            label=f"anomalous (n={anomalous.size}{_zeros(anomalous, log)})",
-        )
+    classes = [(normal, "tab:blue", "normal"), (anomalous, "tab:red", "anomalous")]
+    for scores, colour, name in classes:
+        if scores.size:
+            label = f"{name} (n={scores.size}{_zeros(scores, log)}{_infinite(scores)})"
+            ax.hist(scores[np.isfinite(scores)], bins=edges, alpha=0.5, color=colour, label=label)
     if threshold is not None:
         ax.axvline(
             float(threshold),
@@ -226,15 +297,18 @@ def plot_error_histogram(
             linestyle="--",
             linewidth=1.5,
             zorder=5,
-            label=_threshold_label(float(threshold), normal, target_rate),
+            label=_threshold_label(float(threshold), normal, target_rate, promised_rate),
         )
-    lo, hi = edges[0], edges[-1]
+    middle = _draw_infinite(ax, edges, log, [(s, c) for s, c, _ in classes])
+    lo, hi = edges[0], edges[-1] if middle is None else _inf_bar(edges, log)[1]
     if log:
         ax.set_xscale("log")
         ax.set_xlim(lo / 1.1, hi * 1.1)  # a threshold at the edge stays in sight
     else:
-        pad = 0.02 * (hi - lo) or 0.5
+        pad = 0.02 * (edges[-1] - lo) or 0.5
         ax.set_xlim(lo - pad, hi + pad)
+    if middle is not None:
+        _mark_infinite(ax, middle, edges[-1])
     ax.set_xlabel(xlabel + (" (log scale)" if log else ""))
     ax.set_ylabel("count")
     if title:
@@ -259,7 +333,7 @@ def plot_roc(
     y_true : ndarray
         1-D binary labels, 1 (or True) for anomalous; both classes must occur.
     scores : ndarray
-        1-D scores, higher meaning more anomalous; same length as ``y_true``.
+        1-D scores, higher meaning more anomalous (inf the highest); same length as ``y_true``.
     path : str or PathLike
         The file to write; its ending names the format (.png, .pdf, .svg, .jpg, .tif, .eps).
     overwrite : bool, default False
@@ -279,7 +353,9 @@ def plot_roc(
     """
     path = _target(path, overwrite)
     y = _vector(y_true, "y_true")
-    s = _vector(scores, "scores")
+    # an inf score ranks above every finite one: float64's largest, as the detectors' roc_auc takes it
+    s = _scores(scores, "scores")
+    s = np.where(np.isposinf(s), np.finfo(np.float64).max, s)
     if y.shape != s.shape:
         raise DataError(f"y_true has {y.size} values but scores has {s.size}")
     if not np.all((y == 0) | (y == 1)):
@@ -323,7 +399,8 @@ def plot_feature_errors(
     Parameters
     ----------
     errors : array (n, features)
-        Non-negative feature errors, one row per sample.
+        Non-negative feature errors, one row per sample. An error that is inf (past float32's
+        range) is drawn at the colour scale's top, and the title counts them; NaN is refused.
     path : str or PathLike
         The file to write; its ending names the format (.png, .pdf, .svg, .jpg, .tif, .eps).
     overwrite : bool, default False
@@ -348,19 +425,22 @@ def plot_feature_errors(
     e = _float_array(errors, "errors", "a numeric array (n, features)")
     if e.ndim != 2 or e.size == 0:
         raise DataError(f"errors must be a non-empty array (n, features), got shape {e.shape}")
-    _check_finite(e, "errors")
+    if np.isnan(e).any():
+        raise DataError("errors contains NaN; expected feature errors (>= 0, inf drawn as the top)")
     if (e < 0).any():
         raise DataError("errors must be >= 0 (squared or absolute residuals)")
     feature_names = _names(feature_names, "feature_names", e.shape[1], "feature")
     row_names = _names(row_names, "row_names", len(e), "row")
     from matplotlib.colors import LogNorm, Normalize
 
-    top = float(e.max())
+    infinite = np.isposinf(e)  # a squared error past float32: drawn at the scale's top, and said
+    top = float(e[~infinite].max()) if not infinite.all() else 0.0
     # a log scale over four decades below the largest error (a linear one when all are zero)
     norm = LogNorm(vmin=top * 1e-4, vmax=top) if top > 0 else Normalize(0.0, 1.0)
     plt = _figures()
     fig, ax = plt.subplots(figsize=(min(12.0, 3.0 + 0.25 * e.shape[1]), 1.2 + 0.35 * len(e)))
-    shown = np.maximum(e, top * 1e-4) if top > 0 else e
+    shown = np.where(infinite, top or 1.0, e)
+    shown = np.maximum(shown, top * 1e-4) if top > 0 else shown
     image = ax.imshow(shown, aspect="auto", cmap="magma", norm=norm, interpolation="nearest")
     ax.set_yticks(range(len(e)))
     ax.set_yticklabels(
@@ -371,6 +451,9 @@ def plot_feature_errors(
         ax.set_xticklabels([str(n) for n in feature_names], rotation=90)
     ax.set_xlabel(xlabel)
     fig.colorbar(image, ax=ax, label="feature error")
+    count = int(infinite.sum())
+    said = f"{count} inf error{'s' if count > 1 else ''} drawn at the colour scale's top"
+    title = "\n".join(t for t in (title, said if count else None) if t)
     if title:
         ax.set_title(title)
     return _save(fig, path)

@@ -46,9 +46,10 @@ from .._notes import note
 from ..data import Data, ecg5000_classic_split, load_builtin, read_path
 from ..data.encoding import is_number, missing_mask
 from ..errors import UsageError
+from ..estimators.anomaly import anomaly_metrics
 from ..estimators.anomaly.baselines import check_labels
 from ..estimators.anomaly.defaults import PRESETS as ANOMALY_PRESETS
-from ..estimators.thresholds import threshold_rule
+from ..estimators.thresholds import FalseAlarmRate, threshold_rule
 from ..training.trainer import Trainer
 from .base import Recipe, fill_recorded, in_memory, model_columns, split_filled
 from .quality import infinite_scores
@@ -283,9 +284,8 @@ class AnomalyRecipe(Recipe):
         return est.compare(model_columns(est, data), data.y, X_train=model_columns(est, train))
 
     def evaluate(self, est, data: Data) -> dict[str, Any]:
-        x = model_columns(est, data)
+        scores = est.decision_function(model_columns(est, data))
         if data.y is None:  # unlabelled: what the detector flags
-            scores = est.decision_function(x)
             return {
                 "threshold": float(est.threshold_),
                 "n_samples": int(len(scores)),
@@ -293,10 +293,13 @@ class AnomalyRecipe(Recipe):
                 "mean_score": float(np.mean(scores)),  # inf when one is: null in JSON
                 **infinite_count(scores),
             }
-        return est.evaluate(x, data.y)
+        # est.evaluate's figures from the scores at hand, which also count the inf ones (the
+        # labelled held-out rows' warning was missing); the labels are 0/1 already (run_labels)
+        return {**anomaly_metrics(data.y, scores, est.threshold_), **infinite_count(scores)}
 
     def quality_warnings(self, est, metrics: dict[str, Any], data: Data) -> list[str]:
-        found = infinite_scores(metrics.get("infinite_scores", 0), "held-out rows")
+        count = metrics.get("infinite_scores", 0)
+        found = infinite_scores(count, "held-out rows", "mean_score" in metrics)
         said = list(metrics.get("warnings", []))  # the figures' own (a class no row holds)
         return said + super().quality_warnings(est, metrics, data) + ([found] if found else [])
 
@@ -368,6 +371,7 @@ class AnomalyRecipe(Recipe):
                 folder / "error_histogram.png",
                 xlabel=f"reconstruction error ({est.error})",
                 target_rate=target_rate(est.threshold),
+                promised_rate=_promised(est),
                 overwrite=True,
             )
         )
@@ -378,6 +382,15 @@ class AnomalyRecipe(Recipe):
                 )
             )
         return written
+
+
+def _promised(est) -> float | None:
+    """The rate a table detector's threshold promises when its calibration scores are too few
+    (:func:`promised_rate`); None for one calibrated on its training rows' own scores, which
+    promise no rate at all (the note at training says so)."""
+    if getattr(est, "calibration_", {}).get("method") == "training":
+        return None
+    return promised_rate(est.threshold, len(est.calibration_scores_))
 
 
 def infinite_count(scores: np.ndarray) -> dict[str, int]:
@@ -394,6 +407,14 @@ def target_rate(threshold: Any) -> float | None:
     its histogram names beside the rate it has; None for a rule that sets no rate."""
     rule = threshold_rule(threshold)
     return float(rule.rate) if rule.name in ("fpr", "pot") else None
+
+
+def promised_rate(threshold: Any, n: int) -> float | None:
+    """The false-alarm rate that ``n`` calibration scores can promise when they are too few for
+    the rate of a ``threshold`` "fpr:RATE" (the one the note at training names), which its
+    histogram names beside the rate asked; None when they are enough, or for another rule."""
+    rule = threshold_rule(threshold)
+    return rule.promised(int(n)) if isinstance(rule, FalseAlarmRate) else None
 
 
 RECIPE = AnomalyRecipe()

@@ -32,7 +32,7 @@ def reconstruction_figure(
 ) -> Path:
     """Originals over reconstructions (images); a table's rows feature by feature, named by column
     and id (``data``: the rows' table, ``rows`` their indices in it), in standard units of
-    ``population`` (all held-out rows); other rows as signals."""
+    ``population`` (all held-out rows); other rows as signals, each named by its id or held-out row."""
     if original.ndim == 4:
         return plots.plot_image_rows(
             [original[:10], reconstructed[:10]],
@@ -58,11 +58,11 @@ def reconstruction_figure(
             title=title,
             overwrite=True,
         )
+    n = min(3, len(original))
+    # named as the table's rows are: "sample 0" was the first drawn, held-out row 4 (probe 66 #7)
+    titles = row_names(data, rows, n) if data is not None else [f"sample {i}" for i in range(n)]
     return plots.plot_signal_reconstructions(
-        [
-            (original[i].ravel(), reconstructed[i].ravel(), f"sample {i}")
-            for i in range(min(3, len(original)))
-        ],
+        [(original[i].ravel(), reconstructed[i].ravel(), titles[i]) for i in range(n)],
         folder / name,
         overwrite=True,
     )

@@ -51,9 +51,10 @@ from ..data.readers import iter_image_batches, read_image_files
 from ..errors import DataError, UsageError
 from ..estimators.anomaly import SCORE_COLUMNS
 from ..estimators.thresholds import p_values
+from ..models.imagescore import TOP_FRACTION, TOP_MOST
 from ..training.progress import Pass
 from ..training.trainer import Trainer
-from .anomaly import labels_match, normal_rows, target_rate
+from .anomaly import labels_match, normal_rows, promised_rate, target_rate
 from .base import Recipe, figure_indices, split_data
 from .spec import DataSpec
 
@@ -335,9 +336,10 @@ class ImageAnomalyRecipe(Recipe):
                 scores[y == 1],
                 est.threshold_,
                 folder / "score_histogram.png",
-                xlabel="image score (its map's highest value)",
+                xlabel=score_words(est),
                 title="image scores of held-out images",  # no method's score is a reconstruction's
                 target_rate=target_rate(est.threshold),
+                promised_rate=promised_rate(est.threshold, len(est.calibration_scores_)),
                 overwrite=True,
             )
         )
@@ -348,6 +350,14 @@ class ImageAnomalyRecipe(Recipe):
         if est.history_:
             written.append(plots.plot_history(est.history_, folder / "loss.png", overwrite=True))
         return written
+
+
+def score_words(est) -> str:
+    """What the score axis holds, by the rule the detector records (``image_score_``): the mean of
+    its map's top pixels, or the map's maximum for a run saved before that score."""
+    if getattr(est, "image_score_", "top") == "max":
+        return "image score (its map's maximum)"
+    return f"image score (mean of its map's top {TOP_FRACTION:.0%}, at most {TOP_MOST} pixels)"
 
 
 def _images_besides(folder: Path, masks: Path, spec: DataSpec) -> Data:

@@ -280,9 +280,11 @@ def higher_threshold(rule: Any) -> str:
     return "raise the threshold (--threshold max)"
 
 
-def infinite_scores(count: int, rows: str) -> str | None:
+def infinite_scores(count: int, rows: str, mean_score: bool = True) -> str | None:
     """``count`` of the ``rows`` scored inf: their squared error overflows float32, so they hold
     values far beyond the training data's (a sentinel for a missing reading, such as 3.4e38).
+    ``mean_score``: whether the figures hold a mean score, which the inf ones make inf (the
+    unlabelled figures; the labelled have none).
 
     Examples
     --------
@@ -298,6 +300,6 @@ def infinite_scores(count: int, rows: str) -> str | None:
         f"{count} of the {rows} {'scores' if one else 'score'} inf ({'its' if one else 'their'} "
         f"squared error overflows float32): {'it holds' if one else 'they hold'} values far "
         f"beyond the training data's (a sentinel for a missing reading, such as 3.4e38?); "
-        f"{'it counts as an anomaly' if one else 'they count as anomalies'}, and makes "
-        f"mean_score inf (null in JSON)"
+        f"{'it counts as an anomaly' if one else 'they count as anomalies'}"
+        + (", and makes mean_score inf (null in JSON)" if mean_score else "")
     )

@@ -781,3 +781,19 @@ def test_calibrate_of_a_table_run_on_an_image_folder_is_one_line(tmp_path, capsy
     assert main(["calibrate", str(tmp_path / "r"), "--data", str(tmp_path / "imgs")]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "imgs holds samples shaped (1, 8, 8)" in err[0], err
+
+
+def test_aekit_plot_draws_a_run_whose_held_out_rows_score_inf(tmp_path, capsys):
+    """Probe 66 #4: anomalies holding a 3e38 sentinel score inf; 'aekit plot' refused the run
+    ("errors contains NaN or inf", rc 2), as the training with figures had."""
+    x, labels = rows(60, 20, seed=3)
+    x[60:, 0] = 3.0e38  # every anomaly: a sentinel reading
+    data = write_csv(tmp_path / "d.csv", x, labels)
+    run = tmp_path / "run"
+    train = ["train", "anomaly", "--data", str(data), "--label-column", "kind", "--epochs", "1"]
+    argv = [*train, "--normal-label", "normal", "--out", str(run), "--threads", "1", "--quiet"]
+    assert main([*argv, "--no-figures"]) == 0
+    assert json.loads((run / "metrics.json").read_text())["infinite_scores"] == 4
+    assert main(["plot", str(run)]) == 0, capsys.readouterr().err
+    drawn = {p.name for p in (run / "figures").iterdir()}
+    assert {"error_histogram.png", "feature_errors.png", "roc.png"} <= drawn

@@ -363,3 +363,78 @@ def test_a_history_of_one_epoch_has_one_tick_at_that_epoch(tmp_path: Path, monke
     assert list(ax.get_xticks()) == [1.0]
     assert ax.get_xlim()[0] < 1.0 < ax.get_xlim()[1]
     plt.close(figures[0])
+
+
+def test_inf_scores_are_a_bar_at_inf_counted_in_the_legend_and_nan_is_refused(
+    tmp_path, monkeypatch
+):
+    """Probe 66 #4: a held-out row scoring inf (a 3e38 sentinel: a known, warned outcome) made the
+    histogram refuse its scores, and the finished training was lost with its figures."""
+    import matplotlib.pyplot as plt
+
+    import aekit.plots.anomaly as module
+    from aekit.errors import DataError
+
+    figures = _drawn(monkeypatch, module)
+    normal = np.linspace(0.1, 5.0, 200)
+    plot_error_histogram(normal, [9.0, np.inf, np.inf, np.inf], 7.0, tmp_path / "h.png")
+    ax = figures[0].axes[0]
+    texts = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert "anomalous (n=4, 3 score inf: the bar at inf)" in texts and "normal (n=200)" in texts
+    (inf,) = ax.get_xticks(minor=True)
+    assert [t.get_text() for t in ax.get_xticklabels(minor=True)] == ["inf"]
+    assert inf > 9.0 and all(t <= 9.0 for t in ax.get_xticks())  # no number's tick past 9
+    bars = [p for p in ax.patches if p.get_x() < inf < p.get_x() + p.get_width()]
+    assert [p.get_height() for p in bars] == [3]
+    assert ax.get_xlim()[0] <= 0 < inf < ax.get_xlim()[1]
+    plt.close(figures[0])
+    for bad in ([1.0, np.nan], [1.0, -np.inf]):
+        with pytest.raises(DataError, match="scores_normal contains NaN or -inf"):
+            plot_error_histogram(bad, [], 0.5, tmp_path / "bad.png")
+
+
+def test_inf_feature_errors_are_drawn_at_the_colour_scale_s_top_and_counted(tmp_path, monkeypatch):
+    """Probe 66 #4: feature errors of a row past float32's range are inf; they were refused."""
+    import matplotlib.pyplot as plt
+
+    import aekit.plots.anomaly as module
+    from aekit.errors import DataError
+
+    figures = _drawn(monkeypatch, module)
+    errors = RNG.gamma(2.0, 0.5, (4, 3))
+    errors[0, :2] = np.inf
+    plot_feature_errors(errors, tmp_path / "f.png", title="what drove them")
+    ax = figures[0].axes[0]
+    (image,) = ax.get_images()
+    top = errors[np.isfinite(errors)].max()
+    assert np.allclose(image.get_array()[0, :2], top) and image.norm.vmax == top
+    assert ax.get_title() == "what drove them\n2 inf errors drawn at the colour scale's top"
+    plt.close(figures[0])
+    with pytest.raises(DataError, match="errors contains NaN"):
+        plot_feature_errors(np.full((2, 2), np.nan), tmp_path / "bad.png")
+
+
+def test_an_inf_score_ranks_highest_on_the_roc_curve(tmp_path):
+    """Probe 66 #4: the run's ROC curve was next to refuse the inf scores."""
+    path = plot_roc([0, 0, 0, 1, 1], [0.1, 0.4, 0.2, 0.3, np.inf], tmp_path / "r.png")
+    check_png(tmp_path / "r.png", path)
+
+
+def test_the_threshold_s_legend_gives_the_rate_it_can_promise_beside_the_one_asked(
+    tmp_path, monkeypatch
+):
+    """Probe 66 #10: 6 calibration images promise 0.143, and the legend said "target false-alarm
+    rate 0.01" alone."""
+    import matplotlib.pyplot as plt
+
+    import aekit.plots.anomaly as module
+
+    figures = _drawn(monkeypatch, module)
+    plot_error_histogram(
+        [1.0, 2.0], [3.0], 2.5, tmp_path / "h.png", target_rate=0.01, promised_rate=1 / 7
+    )
+    texts = [t.get_text() for t in figures[0].axes[0].get_legend().get_texts()]
+    assert "threshold = 2.5 (false-alarm rate 0.01 asked, 0.143 promised); normal above: 0.0%" in (
+        texts
+    )
+    plt.close(figures[0])

@@ -200,3 +200,35 @@ def test_a_held_out_row_that_scores_inf_leaves_json_safe_metrics_and_a_warning(t
     assert metrics["mean_score"] is None and metrics["infinite_scores"] == 1
     assert metrics["anomaly_rate"] >= 1 / metrics["n_samples"]
     assert any(w.startswith("1 of the held-out rows scores inf") for w in metrics["warnings"])
+
+
+def _sentinels(path):
+    """A labelled table whose anomalous rows (every tenth) hold a 3e38 sentinel, as probe 66 #4's."""
+    rng = np.random.default_rng(1)
+    lines = ["label,a,b,c,d"]
+    for i in range(200):
+        v = rng.normal(size=4)
+        if i % 10 == 0:
+            v[0] = 3.0e38
+        lines.append(f"{int(i % 10 == 0)}," + ",".join(repr(float(t)) for t in v))
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_a_labelled_run_whose_held_out_rows_score_inf_is_written_with_its_figures_and_warning(
+    tmp_path,
+):
+    """Probe 66 #4: held-out anomalies holding a 3e38 sentinel score inf (warned of, not an error);
+    the figures refused their scores after training, and the run was left unfinished
+    (.run.partial). metrics.json said no warning on the labelled path."""
+    from aekit.recipes import DataSpec, train_run
+
+    spec = DataSpec(
+        data=str(_sentinels(tmp_path / "s.csv")), label_column="label", normal_label="0"
+    )
+    _, metrics = train_run("anomaly", {"epochs": 2, "threads": 1}, spec, tmp_path / "run")
+    drawn = {p.name for p in (tmp_path / "run" / "figures").iterdir()}
+    assert {"error_histogram.png", "feature_errors.png", "roc.png"} <= drawn
+    assert metrics["infinite_scores"] == metrics["n_anomalies"] == 4
+    (said,) = [w for w in metrics["warnings"] if "score inf" in w]
+    assert said.startswith("4 of the held-out rows score inf") and "mean_score" not in said

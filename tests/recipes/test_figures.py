@@ -15,7 +15,11 @@ from aekit.recipes import DataSpec, load_run, train_run
 def drawn(monkeypatch):
     """name -> the keyword arguments of the last call of that aekit.plots function (still drawn)."""
     calls: dict[str, dict] = {}
-    for name in ("plot_error_histogram", "plot_table_reconstructions"):
+    for name in (
+        "plot_error_histogram",
+        "plot_table_reconstructions",
+        "plot_signal_reconstructions",
+    ):
         real = getattr(aekit.plots, name)
 
         def spy(*args, _real=real, _name=name, **kwargs):
@@ -84,3 +88,53 @@ def test_the_image_histogram_is_titled_for_image_scores(tmp_path, drawn):
     train_run("anomaly", {"bank_size": 64, "threads": 1}, spec, tmp_path / "run")
     call = drawn["plot_error_histogram"]
     assert call["title"] == "image scores of held-out images" and call["target_rate"] == 0.01
+
+
+def _image_run(tmp_path):
+    """A run of the image detector on 12 good images (1 held out to calibrate on); its spec."""
+    rng = np.random.default_rng(0)
+    for i in range(12):
+        _png(tmp_path / "good" / f"{i}.png", 100 + 40 * rng.random((16, 16)))
+    spec = DataSpec(data=str(tmp_path / "good"))
+    train_run("anomaly", {"bank_size": 64, "threads": 1}, spec, tmp_path / "run")
+    return spec
+
+
+def test_the_image_histogram_s_axis_says_what_the_score_is(tmp_path, drawn):
+    """Probe 66 #6: the axis said "its map's highest value" for the mean of the map's top 5%."""
+    spec = _image_run(tmp_path)
+    xlabel = drawn["plot_error_histogram"]["xlabel"]
+    assert xlabel == "image score (mean of its map's top 5%, at most 256 pixels)"
+    # a run saved before the top-5% score keeps its map's maximum, and says so
+    est, recipe, config = load_run(tmp_path / "run")
+    est.image_score_ = "max"
+    recipe.figures(
+        est, recipe.load_eval_data(spec, int(config["seed"])), tmp_path / "run" / "figures"
+    )
+    assert drawn["plot_error_histogram"]["xlabel"] == "image score (its map's maximum)"
+
+
+def test_the_image_histogram_gives_the_rate_its_threshold_can_promise(tmp_path, drawn):
+    """Probe 66 #10: the legend gave the rate 0.01 asked, where 1 calibration image promises 0.5
+    (the note at training said so)."""
+    _image_run(tmp_path)
+    call = drawn["plot_error_histogram"]
+    assert call["target_rate"] == 0.01 and call["promised_rate"] == 0.5
+
+
+def test_signal_reconstructions_are_named_by_the_rows_they_show(tmp_path, drawn):
+    """Probe 66 #7: the panels were titled "sample 0", "sample 1", "sample 2" (their place among
+    the rows drawn) while they showed held-out rows 4, 8 and 10; the id column was not used."""
+    rng = np.random.default_rng(0)
+    x = np.sin(np.linspace(0, 6, 60) + rng.uniform(0, 6, (100, 1))) + rng.normal(0, 0.1, (100, 60))
+    lines = ["id," + ",".join(f"t{i}" for i in range(60))] + [
+        f"beat{k}," + ",".join(f"{v:.5f}" for v in row) for k, row in enumerate(x)
+    ]
+    (tmp_path / "s.csv").write_text("\n".join(lines) + "\n")
+    spec = DataSpec(data=str(tmp_path / "s.csv"), id_column="id")
+    train_run("basic", {"epochs": 1, "latent_dim": 2, "threads": 1}, spec, tmp_path / "run")
+    panels = drawn["plot_signal_reconstructions"]["args"][0]
+    assert len(panels) == 3
+    for signal, _, title in panels:
+        assert title.startswith("id beat"), title
+        np.testing.assert_allclose(signal, x[int(title[len("id beat") :])], atol=1e-5)
