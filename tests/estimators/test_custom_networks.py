@@ -160,6 +160,18 @@ def test_a_network_changed_by_set_params_after_fit_is_not_what_the_save_records(
     assert np.array_equal(aekit.load(tmp_path / "m").transform(X), ae.transform(X))
 
 
+def _fresh_process(script: str) -> subprocess.CompletedProcess:
+    """``script`` run by a new interpreter in the repository (one thread: the numbers as here)."""
+    return subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "OMP_NUM_THREADS": "1"},
+    )
+
+
 def test_each_family_reloads_bit_identically_in_a_fresh_process_both_ways(saved):
     root, outputs = saved
     script = f"""
@@ -173,14 +185,7 @@ for family, (make, data, method, _) in FAMILIES.items():
     np.save(f"{{root}}/{{family}}-path.npy", getattr(by_path, method)(data()))
     np.save(f"{{root}}/{{family}}-modules.npy", getattr(by_modules, method)(data()))
 """
-    proc = subprocess.run(
-        [sys.executable, "-c", script],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env={**os.environ, "OMP_NUM_THREADS": "1"},
-    )
+    proc = _fresh_process(script)
     assert proc.returncode == 0, proc.stderr
     for family, want in outputs.items():
         for way in ("path", "modules"):
@@ -460,14 +465,7 @@ for family, (make, data, method, _) in FAMILIES.items():
     est = pickle.loads(open(f"{tmp_path}/{{family}}.pkl", "rb").read())
     np.save(f"{tmp_path}/{{family}}.npy", getattr(est, method)(data()))
 """
-    proc = subprocess.run(
-        [sys.executable, "-c", script],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env={**os.environ, "OMP_NUM_THREADS": "1"},
-    )
+    proc = _fresh_process(script)
     assert proc.returncode == 0, proc.stderr[-2000:]
     for family, want in outputs.items():
         assert np.array_equal(np.load(tmp_path / f"{family}.npy"), want), family
