@@ -32,7 +32,6 @@ from ..training.threads import ThreadChoice, forward_flops, resolve, using_threa
 from ..training.trainer import Trainer
 from .advice import WarnsWhenUseless
 from .params import TRAINING_SEEDS, not_nested, validate_params
-from .pickling import PicklesByWeights
 from .refit import KeepsStateOnFailure
 from .validation import (
     as_text,
@@ -202,7 +201,7 @@ def expected_failed_checks(est: Any) -> dict[str, str]:
 _FLOPS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
-class NeuralEstimator(WarnsWhenUseless, KeepsStateOnFailure, PicklesByWeights, BaseEstimator):
+class NeuralEstimator(WarnsWhenUseless, KeepsStateOnFailure, BaseEstimator):
     """Base class of aekit's estimators (Autoencoder, Denoiser, AnomalyDetector, VAE, SeriesDetector).
 
     Subclasses declare ``parameters`` (their table in :mod:`aekit.estimators.params`), set

@@ -29,6 +29,7 @@ output gives the latent size, and a decoder that does not give back the input's 
 from __future__ import annotations
 
 import copy
+import copyreg
 import hashlib
 import importlib
 import importlib.util
@@ -51,7 +52,6 @@ NAME_HINT = "'mypkg.nets:Encoder' or 'path/to/nets.py:Encoder'"
 PROBE_BATCH = 2
 # The modules imported from files: module name -> (absolute path, SHA-256), to record their classes.
 _FILES: dict[str, tuple[Path, str]] = {}
-FILE_MODULES = "_aekit_network_"  # the start of the module name a network's file is imported as
 
 
 class NetworkSpec(dict):
@@ -258,7 +258,7 @@ def _import_file(path: Path, sha256: str | None, name: str) -> Any:
             f"you pass; the aekit command cannot)"
         )
     module_name = (
-        f"{FILE_MODULES}{''.join(c if c.isalnum() else '_' for c in path.stem)}_{digest[:16]}"
+        f"_aekit_network_{''.join(c if c.isalnum() else '_' for c in path.stem)}_{digest[:16]}"
     )
     if module_name in sys.modules:
         return sys.modules[module_name]
@@ -278,7 +278,35 @@ def _import_file(path: Path, sha256: str | None, name: str) -> Any:
         raise UsageError(
             f"{name}: importing {path} failed: {type(exc).__name__}: {one_line(exc)[:200]}"
         ) from None
+    for cls in vars(module).values():  # the file's own modules pickle by its path (below)
+        if inspect.isclass(cls) and issubclass(cls, nn.Module) and cls.__module__ == module_name:
+            cls.__reduce_ex__ = _reduce_by_file
     return module
+
+
+def _reduce_by_file(self: nn.Module, protocol: int) -> Any:
+    """Pickle an instance of a class from a network file by the file's path and SHA-256, not by
+    the module name aekit imported it under, which another process has not (a pickled fitted
+    estimator answered "No module named '_aekit_network_nets_...'" there): unpickled by
+    :func:`_file_object`, which imports the file again if it must."""
+    reduced = object.__reduce_ex__(self, protocol)
+    cls = type(self)
+    # protocol 0 or 1, or a class of __getnewargs__: as Python pickles it
+    if reduced[0] is not copyreg.__newobj__ or reduced[1] != (cls,):
+        return reduced
+    path, digest = _FILES[cls.__module__]
+    return (_file_object, (str(path), digest, cls.__module__, cls.__qualname__), *reduced[2:])
+
+
+def _file_object(path: str, digest: str, module_name: str, qualname: str) -> nn.Module:
+    """A bare instance of the class ``qualname`` of a network file (its state follows): from the
+    module already imported in this process (a copy needs no file), else the file imported again
+    while it is unchanged."""
+    module = sys.modules.get(module_name) or _import_file(Path(path), digest, "unpickling")
+    cls: Any = module
+    for part in qualname.split("."):
+        cls = getattr(cls, part)
+    return cls.__new__(cls)
 
 
 def file_under(value: Any, folder: Path) -> Path | None:

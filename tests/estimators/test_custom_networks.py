@@ -6,6 +6,7 @@ The networks are tests/nets.py's, named ``tests.nets:...`` as a user names ``myp
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import shutil
@@ -442,7 +443,9 @@ def test_modules_given_for_a_run_of_the_built_in_network_are_one_line(tmp_path):
 def test_each_family_with_networks_from_a_file_unpickles_in_a_fresh_process(tmp_path):
     """Probe 66 sklearn 3: a fitted estimator whose networks came from ``path/nets.py:NAME``
     pickled, but another process answered "No module named '_aekit_network_nets_...'" (the name
-    aekit imported the file under). Its model is pickled as its weights and rebuilt from the file."""
+    aekit imported the file under). The file's classes pickle by its path and SHA-256; review 66:
+    a copy in the same process needs no file (edited, it was refused), and networks passed as
+    modules of such a class copy as they did."""
     import pickle
 
     nets = tmp_path / "mynets.py"
@@ -469,3 +472,16 @@ for family, (make, data, method, _) in FAMILIES.items():
     assert proc.returncode == 0, proc.stderr[-2000:]
     for family, want in outputs.items():
         assert np.array_equal(np.load(tmp_path / f"{family}.npy"), want), family
+    # in this process the module aekit imported serves, whatever the file has become since; and
+    # networks given as modules of the file's classes copy as they always did
+    nets.write_text(nets.read_text() + "\n# edited after the fit\n")
+    ae = aekit.Autoencoder(**TINY).set_params(
+        encoder=aekit.network(f"{nets}:MLPEncoder", hidden=8),
+        decoder=aekit.network(f"{nets}:MLPDecoder", hidden=8),
+    )
+    ae.fit(_table())
+    nets.unlink()
+    again = aekit.Autoencoder(encoder=ae.encoder_, decoder=ae.decoder_, **TINY).fit(_table())
+    for est in (ae, again):
+        for copied in (copy.deepcopy(est), pickle.loads(pickle.dumps(est))):
+            assert np.array_equal(copied.transform(_table()), est.transform(_table()))
