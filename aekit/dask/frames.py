@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import os
 import threading
 from typing import Any
@@ -80,7 +81,10 @@ def estimator(run: Any, kind: str, params: dict[str, Any]) -> Any:
     if isinstance(run, (str, os.PathLike)):
         est = load(run, device="cpu")
     elif hasattr(run, "get_params") and hasattr(run, "save"):
-        est = run
+        # a copy: this scoring's settings are not the caller's model's (a threshold given here
+        # stayed set on it), and the lazy frame scores the model as it is now on any scheduler
+        # (the local one read the caller's object at compute(), after any set_params or refit)
+        est = copy.deepcopy(run)
     else:
         raise ArgumentTypeError(f"expected a run folder or a fitted aekit estimator, got {run!r}")
     if output_kind(est) != kind or not is_table(est):

@@ -45,6 +45,23 @@ def test_score_and_encode_in_this_process(fitted):
     np.testing.assert_allclose(z[["z1", "z2"]].to_numpy(), ae.transform(x), rtol=0, atol=1e-6)
 
 
+def test_a_scorings_threshold_is_its_own_and_the_lazy_frame_scores_the_model_as_it_was():
+    """Probe 66 stack 1: ``score(det, ddf, threshold=...)`` set the threshold on the caller's
+    detector (its predict flagged 108 rows, not 22, after); 2: the lazy frame read the caller's
+    object at ``compute()`` here, where a cluster scores the model shipped at ``score()``."""
+    det = aekit.AnomalyDetector(epochs=2, members=1, density=0.0, device="cpu")
+    det.fit(frame(300, 0)[FEATURES])
+    rows = frame(300, 0)[FEATURES]
+    before = (det.threshold, det.threshold_, det.predict(rows).sum())
+    ddf = dd.from_pandas(rows, npartitions=3)
+    loose = aekit.dask.score(det, ddf, threshold="fpr:0.3").compute()
+    assert (det.threshold, det.threshold_, det.predict(rows).sum()) == before
+    assert loose.is_anomaly.sum() > before[2]
+    lazy = aekit.dask.score(det, ddf)
+    det.set_params(threshold="fpr:0.3")
+    assert lazy.compute().is_anomaly.sum() == before[2]
+
+
 def test_wrong_runs_and_rows_are_one_line(fitted):
     det, ae = fitted
     ddf = dd.from_pandas(frame(20, 2).drop(columns="c"), npartitions=2)
