@@ -281,14 +281,15 @@ def cmd_neighbors(args: argparse.Namespace) -> int:
             cap = _drawn(args, len(idx))
             _figure(config, args.index, queries, idx, dist, labels, staged, query_ids, cap)
     print(f"wrote {idx.shape[1]} neighbours of each of {len(idx)} queries to {args.output}")
-    _say_pages(args, pages, len(idx))
+    _say_pages(args, pages, len(idx), queries.x.ndim == 4)
     return 0
 
 
-def _say_pages(args: argparse.Namespace, pages: list, n: int) -> None:
-    """The pages written, and the pages of an earlier call that this one did not replace (beside
-    the new CSV they show neighbours it no longer holds; aekit deletes no file it has not just
-    written)."""
+def _say_pages(args: argparse.Namespace, pages: list, n: int, images: bool) -> None:
+    """The pages written; for an index of images, the pages by this call's names that it did not
+    write (an earlier call's, drawing more pages or with a figure: beside the new CSV they show
+    other queries). Said, never removed: aekit cannot tell them from the user's own files."""
+    import itertools
     from pathlib import Path
 
     from .._notes import note
@@ -297,19 +298,24 @@ def _say_pages(args: argparse.Namespace, pages: list, n: int) -> None:
         cap = _drawn(args, n)
         more = "" if cap == n else f" (--figure-queries {n} draws them all)"
         print(f"wrote {', '.join(map(str, pages))}: queries 1-{cap} of {n}{more}")
+    if not images:  # an index of vectors draws no page: a PNG there is the user's
+        return
     figure = Path(args.output).with_suffix(".png")
-    stale, p = [], len(pages)
-    while True:  # OUTPUT.png, OUTPUT-2.png, ... from the first this call did not write
+    stale = []
+    for p in itertools.count(
+        len(pages)
+    ):  # OUTPUT.png, OUTPUT-2.png, ... from the first not written
         page = figure if p == 0 else figure.with_name(f"{figure.stem}-{p + 1}.png")
         if not page.exists():
             break
         stale.append(str(page))
-        p += 1
     if stale:
+        one = len(stale) == 1
+        drew = f"{len(pages)} page{'' if len(pages) == 1 else 's'}" if pages else "no figure"
         note(
-            f"{', '.join(stale)}: left from an earlier call (this one drew "
-            f"{len(pages) or 'no'} page{'s' if len(pages) != 1 else ''}); they show other "
-            f"queries than {args.output}: remove them"
+            f"{', '.join(stale)}: not written by this call (it drew {drew}); "
+            f"{'if it is' if one else 'if they are'} an earlier call's figure, "
+            f"{'it shows' if one else 'they show'} other queries than {args.output}"
         )
 
 

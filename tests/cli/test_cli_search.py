@@ -156,6 +156,12 @@ def test_figure_queries_without_a_figure_to_size_is_one_line(table_run, tmp_path
         )  # fmt: skip
         assert_one_line_error(proc, 2, "--figure-queries sizes the figure", why)
     assert not (tmp_path / "n.csv").exists()
+    # an index of vectors draws no page: a PNG of the output's name is the user's, not named
+    # (review 66: "n.png: left from an earlier call ... remove them")
+    (tmp_path / "n.png").write_bytes(b"\x89PNG the user's chart")
+    argv = ["neighbors", tmp_path / "ix", "--query", tmp_path / "q.csv", "--output"]
+    proc = cli_here(*argv, tmp_path / "n.csv", "-k", "2")
+    assert "n.png" not in proc.stderr and (tmp_path / "n.png").exists()
 
 
 def test_a_labelled_index_takes_queries_without_its_label_or_id_column(table_run, tmp_path):
@@ -313,6 +319,7 @@ def test_figure_queries_draws_that_many_and_stale_pages_are_named(run, monkeypat
     cli_here(*argv, run / "fq.csv", "--figure-queries", "9", "--overwrite")
     assert drawn == [8, 1] and (run / "fq-2.png").exists()
     proc = cli_here(*argv, run / "fq.csv", "--overwrite", "--figure-queries", "2")  # one page
-    assert "fq-2.png: left from an earlier call (this one drew 1 page)" in proc.stderr
+    assert "fq-2.png: not written by this call (it drew 1 page); if it is an earlier" in proc.stderr
     proc = cli_here(*argv, run / "fq.csv", "--overwrite", "--no-figure")
-    assert "fq.png" in proc.stderr and "fq-2.png" in proc.stderr and "drew no page" in proc.stderr
+    assert "fq.png" in proc.stderr and "fq-2.png" in proc.stderr and "drew no figure" in proc.stderr
+    assert (run / "fq.png").exists() and (run / "fq-2.png").exists()  # said, never removed
