@@ -204,8 +204,10 @@ def check_finite(x: np.ndarray, name: str, describe=None, allow_nan: bool = Fals
     bad = np.isinf(x) if allow_nan else ~np.isfinite(x)
     if bad.any():
         index, where = _first_bad(bad, describe)
-        # a text file's 1e400 arrives here as inf: say so, or the user looks for an "inf" in vain
-        past = " (a number past float64's ±1.8e308 is read as inf)" if np.isinf(x[index]) else ""
+        # a text file's 1e400 arrives here as inf: say it may be that, or the user looks for an
+        # "inf" in vain (a binary array's inf is one: a possibility, not a claim)
+        past = " (inf, or in a text file a number past float64's ±1.8e308, which reads as inf)"
+        past = past if np.isinf(x[index]) else ""
         raise fail(
             f"{name} has a non-finite value ({x[index]}) {where}; expected finite numbers{past}"
         )
