@@ -125,8 +125,8 @@ def _threshold_label(
     larger one it can promise, when its calibration scores are too few for the target), and the
     share of normal scores above it."""
     label = f"threshold = {threshold:.4g}"
-    if target_rate is not None and promised is not None:
-        label += f" (false-alarm rate {target_rate:.3g} asked, {promised:.3g} promised)"
+    if target_rate is not None and promised is not None:  # two lines: one was wider than the axes
+        label += f"\n(false-alarm rate {target_rate:.3g} asked, {promised:.3g} promised)"
     elif target_rate is not None:
         label += f" (target false-alarm rate {target_rate:.3g})"
     if normal.size:
@@ -307,8 +307,8 @@ def plot_error_histogram(
     else:
         pad = 0.02 * (edges[-1] - lo) or 0.5
         ax.set_xlim(lo - pad, hi + pad)
-    if middle is not None:
-        _mark_infinite(ax, middle, edges[-1])
+    if middle is not None:  # no finite score nor threshold: no number's tick either
+        _mark_infinite(ax, middle, edges[-1] if every.size else -np.inf)
     ax.set_xlabel(xlabel + (" (log scale)" if log else ""))
     ax.set_ylabel("count")
     if title:

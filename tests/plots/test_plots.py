@@ -388,6 +388,10 @@ def test_inf_scores_are_a_bar_at_inf_counted_in_the_legend_and_nan_is_refused(
     assert [p.get_height() for p in bars] == [3]
     assert ax.get_xlim()[0] <= 0 < inf < ax.get_xlim()[1]
     plt.close(figures[0])
+    plot_error_histogram([np.inf, np.inf], [], None, tmp_path / "all.png")  # review 66: no score
+    ax = figures[1].axes[0]  # but inf: no number's tick (an empty axis 0.0 ... 0.8 beside the bar)
+    assert list(ax.get_xticks()) == [] and len(ax.get_xticks(minor=True)) == 1
+    plt.close(figures[1])
     for bad in ([1.0, np.nan], [1.0, -np.inf]):
         with pytest.raises(DataError, match="scores_normal contains NaN or -inf"):
             plot_error_histogram(bad, [], 0.5, tmp_path / "bad.png")
@@ -434,7 +438,8 @@ def test_the_threshold_s_legend_gives_the_rate_it_can_promise_beside_the_one_ask
         [1.0, 2.0], [3.0], 2.5, tmp_path / "h.png", target_rate=0.01, promised_rate=1 / 7
     )
     texts = [t.get_text() for t in figures[0].axes[0].get_legend().get_texts()]
-    assert "threshold = 2.5 (false-alarm rate 0.01 asked, 0.143 promised); normal above: 0.0%" in (
+    # two lines: on one it was wider than the axes (review 66)
+    assert "threshold = 2.5\n(false-alarm rate 0.01 asked, 0.143 promised); normal above: 0.0%" in (
         texts
     )
     plt.close(figures[0])
