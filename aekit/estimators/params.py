@@ -314,6 +314,7 @@ def not_nested(key: str, head: str, value: Any) -> str:
     what = "None" if value is None else f"a {type(value).__name__}"
     hint = f"set {head} itself (set_params({head}=...))"
     if type(value).__name__ == "NetworkSpec":  # its arguments are given where it is made
+        what = "a network spec (aekit.network(...))"
         hint = f"set {head}=aekit.network(..., ARG=value) with the network's arguments"
     return f"{key!r}: {head} is {what}, not an estimator with parameters of its own; {hint}"
 

@@ -567,9 +567,11 @@ def outside_unit_range(
 
 
 def _past(value: float, bound: float) -> str:
-    """``value`` in 4 digits, or in as many as show it differs from ``bound`` (1.0002, not 1)."""
+    """``value`` in 4 digits, or in as many as show it lies past ``bound`` (0: below it, 1: above
+    it) where 4 round it onto the bound (1.0002, not 1; a value inside the bound stays short)."""
     short = f"{value:.4g}"
-    return f"{value:.9g}" if float(short) == bound and value != bound else short
+    past = value < bound if bound == 0.0 else value > bound
+    return f"{value:.9g}" if float(short) == bound and past else short
 
 
 def refuse_keras_pair(V: Any) -> None:

@@ -173,7 +173,10 @@ def test_bom_and_whitespace(tmp_path):
         ("a,b\n", "no data rows"),
         ("1,2,3\n4,5\n", "row 2 has 2 values; expected 3"),
         ("a,b\n1,2\n3,inf\n", "at row 3, column 'b'"),
-        ("a,b\n1,1e999\n", r"non-finite value \(inf\) .*\(inf, or in a text file a number past float64.s ±1.8e308"),
+        (
+            "a,b\n1,1e999\n",
+            r"non-finite value \(inf\) .*\(inf, or in a text file a number past float64.s ±1.8e308",
+        ),
         ("a,b\n1,1e300\n", "too large for float32"),
     ],
 )

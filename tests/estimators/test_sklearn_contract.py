@@ -133,7 +133,9 @@ def test_set_params_into_a_parameter_that_is_no_estimator_is_aekits_one_line_err
     with pytest.raises(UsageError, match=f"'{name}__x': {name} is a .*not an estimator"):
         make().set_params(**{f"{name}__x": 1})
     spec = aekit.network("torch.nn:Identity")
-    with pytest.raises(UsageError, match=r"encoder is a NetworkSpec.*aekit\.network\(\.\.\., ARG"):
+    with pytest.raises(
+        UsageError, match=r"encoder is a network spec .*aekit\.network\(\.\.\., ARG"
+    ):
         aekit.Autoencoder(encoder=spec, decoder=spec).set_params(encoder__latent_dim=3)
 
 
