@@ -206,8 +206,9 @@ def check_finite(x: np.ndarray, name: str, describe=None, allow_nan: bool = Fals
         index, where = _first_bad(bad, describe)
         # a text file's 1e400 arrives here as inf: say it may be that, or the user looks for an
         # "inf" in vain (a binary array's inf is one: a possibility, not a claim)
-        past = " (inf, or in a text file a number past float64's ±1.8e308, which reads as inf)"
-        past = past if np.isinf(x[index]) else ""
+        value = x[index]
+        past = f" ({value}, or in a text file a number past float64's ±1.8e308, which reads as {value})"
+        past = past if np.isinf(value) else ""
         raise fail(
             f"{name} has a non-finite value ({x[index]}) {where}; expected finite numbers{past}"
         )

@@ -278,35 +278,56 @@ def _import_file(path: Path, sha256: str | None, name: str) -> Any:
         raise UsageError(
             f"{name}: importing {path} failed: {type(exc).__name__}: {one_line(exc)[:200]}"
         ) from None
-    for cls in vars(module).values():  # the file's own modules pickle by its path (below)
-        if inspect.isclass(cls) and issubclass(cls, nn.Module) and cls.__module__ == module_name:
-            cls.__reduce_ex__ = _reduce_by_file
+    _pickled_by_file(module, module_name)
     return module
+
+
+def _pickled_by_file(holder: Any, module_name: str) -> None:
+    """The torch modules defined in a network file (at its top or nested in its classes) pickle by
+    the file's path (:func:`_reduce_by_file`); a class with its own pickling keeps it."""
+    for cls in vars(holder).values():
+        if not (inspect.isclass(cls) and cls.__module__ == module_name):
+            continue
+        _pickled_by_file(cls, module_name)  # Outer.Block
+        own = (
+            cls.__reduce_ex__ is not object.__reduce_ex__ or cls.__reduce__ is not object.__reduce__
+        )
+        if issubclass(cls, nn.Module) and not own:
+            cls.__reduce_ex__ = _reduce_by_file
 
 
 def _reduce_by_file(self: nn.Module, protocol: int) -> Any:
     """Pickle an instance of a class from a network file by the file's path and SHA-256, not by
     the module name aekit imported it under, which another process has not (a pickled fitted
     estimator answered "No module named '_aekit_network_nets_...'" there): unpickled by
-    :func:`_file_object`, which imports the file again if it must."""
+    :func:`_file_object`, which imports the file again if it must. A subclass defined elsewhere
+    (the user's script) pickles as Python pickles it."""
     reduced = object.__reduce_ex__(self, protocol)
     cls = type(self)
-    # protocol 0 or 1, or a class of __getnewargs__: as Python pickles it
-    if reduced[0] is not copyreg.__newobj__ or reduced[1] != (cls,):
+    # protocol 0 or 1, keyword arguments to __new__, or a class from elsewhere: as Python does
+    if reduced[0] is not copyreg.__newobj__ or cls.__module__ not in _FILES:
         return reduced
     path, digest = _FILES[cls.__module__]
-    return (_file_object, (str(path), digest, cls.__module__, cls.__qualname__), *reduced[2:])
+    args = (str(path), digest, cls.__module__, cls.__qualname__, *reduced[1][1:])
+    return (_file_object, args, *reduced[2:])
 
 
-def _file_object(path: str, digest: str, module_name: str, qualname: str) -> nn.Module:
+def _file_object(path: str, digest: str, module_name: str, qualname: str, *args: Any) -> Any:
     """A bare instance of the class ``qualname`` of a network file (its state follows): from the
     module already imported in this process (a copy needs no file), else the file imported again
     while it is unchanged."""
-    module = sys.modules.get(module_name) or _import_file(Path(path), digest, "unpickling")
+    module = sys.modules.get(module_name)
+    if module is None:
+        if _digest(Path(path), "unpickling a network") != digest:
+            raise UsageError(
+                f"unpickling a network: {path} has changed since it was pickled (SHA-256 "
+                f"{digest[:12]}... then); put the file back as it was, or fit and pickle again"
+            )
+        module = _import_file(Path(path), digest, "unpickling a network")
     cls: Any = module
     for part in qualname.split("."):
         cls = getattr(cls, part)
-    return cls.__new__(cls)
+    return cls.__new__(cls, *args)
 
 
 def file_under(value: Any, folder: Path) -> Path | None:

@@ -178,6 +178,7 @@ def test_bom_and_whitespace(tmp_path):
             r"non-finite value \(inf\) .*\(inf, or in a text file a number past float64.s ±1.8e308",
         ),
         ("a,b\n1,1e300\n", "too large for float32"),
+        ("a,b\n1,-1e999\n", r"\(-inf, or in a text file .*which reads as -inf\)"),
     ],
 )
 def test_bad_tables(tmp_path, text, match):

@@ -485,3 +485,78 @@ for family, (make, data, method, _) in FAMILIES.items():
     for est in (ae, again):
         for copied in (copy.deepcopy(est), pickle.loads(pickle.dumps(est))):
             assert np.array_equal(copied.transform(_table()), est.transform(_table()))
+
+
+NESTED = """
+import torch
+from torch import nn
+
+class Outer:
+    class Block(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.w = nn.Parameter(torch.ones(2))
+
+class NewArgs(nn.Module):
+    def __new__(cls, width=3):
+        return super().__new__(cls)
+    def __init__(self, width=3):
+        super().__init__()
+        self.w = nn.Parameter(torch.ones(width))
+    def __getnewargs__(self):
+        return (len(self.w),)
+
+class Own(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.w = nn.Parameter(torch.ones(1))
+    def __reduce_ex__(self, protocol):
+        return (Own, ())
+"""
+
+
+def test_a_network_files_nested_classes_and_own_pickling_are_kept_and_subclasses_elsewhere_copy(
+    tmp_path,
+):
+    """Review 66 (2): a network file's nested classes and classes of ``__getnewargs__`` pickled by
+    aekit's private module name (another process: "No module named '_aekit_network_...'"); a
+    class's own ``__reduce_ex__`` was replaced; a subclass in the user's script raised KeyError on
+    deepcopy, pickle and fit."""
+    import pickle
+
+    from aekit.models.custom import import_network
+
+    (tmp_path / "blocks.py").write_text(NESTED)
+    load = {
+        name: import_network(aekit.network(f"{tmp_path / 'blocks.py'}:{name}"), "encoder")
+        for name in ("Outer.Block", "NewArgs", "Own")
+    }
+    assert load["Own"]().__reduce_ex__(4) == (load["Own"], ())  # the class's own, kept
+    (tmp_path / "blocks.pkl").write_bytes(
+        pickle.dumps([load["Outer.Block"](), load["NewArgs"](5), load["Own"]()])
+    )
+    script = f"""
+import pickle
+block, wide, own = pickle.loads(open({str(tmp_path / "blocks.pkl")!r}, "rb").read())
+assert type(block).__qualname__ == "Outer.Block" and len(wide.w) == 5, (block, wide)
+print(type(own).__module__)
+"""
+    proc = _fresh_process(script)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    wider = type(
+        "Wider", (import_network(aekit.network(f"{nets_file(tmp_path)}:MLPEncoder"), "e"),), {}
+    )
+    enc = wider((12,), LATENT, 8)
+    assert np.array_equal(
+        copy.deepcopy(enc)(torch.ones(2, 12)).detach(), enc(torch.ones(2, 12)).detach()
+    )
+    ae = aekit.Autoencoder(encoder=enc, decoder=MLPDecoder((12,), LATENT, 8), **TINY).fit(_table())
+    assert np.array_equal(
+        copy.deepcopy(ae).transform(_table()), ae.transform(_table())
+    )
+
+
+def nets_file(folder) -> str:
+    """tests/nets.py copied into ``folder``, as a user's network file."""
+    (folder / "nets_copy.py").write_text((REPO / "tests" / "nets.py").read_text())
+    return str(folder / "nets_copy.py")
