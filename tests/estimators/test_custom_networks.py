@@ -551,9 +551,7 @@ print(type(own).__module__)
         copy.deepcopy(enc)(torch.ones(2, 12)).detach(), enc(torch.ones(2, 12)).detach()
     )
     ae = aekit.Autoencoder(encoder=enc, decoder=MLPDecoder((12,), LATENT, 8), **TINY).fit(_table())
-    assert np.array_equal(
-        copy.deepcopy(ae).transform(_table()), ae.transform(_table())
-    )
+    assert np.array_equal(copy.deepcopy(ae).transform(_table()), ae.transform(_table()))
 
 
 def nets_file(folder) -> str:
