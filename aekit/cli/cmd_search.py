@@ -302,9 +302,8 @@ def _say_pages(args: argparse.Namespace, pages: list, n: int, images: bool) -> N
         return
     figure = Path(args.output).with_suffix(".png")
     stale = []
-    for p in itertools.count(
-        len(pages)
-    ):  # OUTPUT.png, OUTPUT-2.png, ... from the first not written
+    # OUTPUT.png, OUTPUT-2.png, ... from the first this call did not write
+    for p in itertools.count(len(pages)):
         page = figure if p == 0 else figure.with_name(f"{figure.stem}-{p + 1}.png")
         if not page.exists():
             break
