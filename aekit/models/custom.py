@@ -282,13 +282,15 @@ def _import_file(path: Path, sha256: str | None, name: str) -> Any:
     return module
 
 
-def _pickled_by_file(holder: Any, module_name: str) -> None:
+def _pickled_by_file(holder: Any, module_name: str, seen: set | None = None) -> None:
     """The torch modules defined in a network file (at its top or nested in its classes) pickle by
     the file's path (:func:`_reduce_by_file`); a class with its own pickling keeps it."""
+    seen = set() if seen is None else seen
     for cls in vars(holder).values():
-        if not (inspect.isclass(cls) and cls.__module__ == module_name):
+        if not (inspect.isclass(cls) and cls.__module__ == module_name) or id(cls) in seen:
             continue
-        _pickled_by_file(cls, module_name)  # Outer.Block
+        seen.add(id(cls))  # classes naming each other (A.partner = B, B.partner = A) once each
+        _pickled_by_file(cls, module_name, seen)  # Outer.Block
         own = (
             cls.__reduce_ex__ is not object.__reduce_ex__ or cls.__reduce__ is not object.__reduce__
         )
