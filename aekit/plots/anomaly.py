@@ -313,7 +313,10 @@ def plot_error_histogram(
     ax.set_ylabel("count")
     if title:
         ax.set_title(title)
-    ax.legend(fontsize="small")
+    # below the axes, not inside them: three entries, one of two lines, covered the tallest bars
+    # and the threshold line wherever matplotlib put them (review 66 #7); the figure is saved
+    # with a tight box, which takes the legend in
+    ax.legend(fontsize="small", loc="upper center", bbox_to_anchor=(0.5, -0.16), frameon=False)
     return _save(fig, path)
 
 

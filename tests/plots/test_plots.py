@@ -443,3 +443,26 @@ def test_the_threshold_s_legend_gives_the_rate_it_can_promise_beside_the_one_ask
         texts
     )
     plt.close(figures[0])
+
+
+def test_the_histogram_s_legend_covers_no_bar(tmp_path, monkeypatch):
+    """Review 66 #7: the threshold's two-line legend lay over the tallest normal bars."""
+    import matplotlib.pyplot as plt
+
+    import aekit.plots.anomaly as module
+
+    figures = _drawn(monkeypatch, module)
+    rng = np.random.default_rng(0)
+    normal, anomalous = rng.lognormal(8, 1, 1000), rng.lognormal(11, 1, 50)
+    normal[:3] = np.inf
+    plot_error_histogram(
+        normal, anomalous, 12345.678, tmp_path / "h.png", target_rate=1e-4, promised_rate=0.000999
+    )
+    fig = figures[0]
+    ax = fig.axes[0]
+    fig.canvas.draw()
+    legend = ax.get_legend().get_window_extent()
+    bars = [p.get_window_extent() for p in ax.patches if p.get_height() > 0]
+    assert bars and not any(legend.overlaps(b) for b in bars)
+    assert legend.y1 <= ax.get_window_extent().y0  # under the axes, the threshold line above it
+    plt.close(fig)
