@@ -257,8 +257,12 @@ def _import_file(path: Path, sha256: str | None, name: str) -> Any:
             f"again (in Python, aekit.load(path, encoder=..., decoder=...) loads it into networks "
             f"you pass; the aekit command cannot)"
         )
+    # named by the path and the content: a copy of the file in another folder is a module of its
+    # own, so a pickle names the file its network came from (one module for both named the first
+    # copy, and failed once that copy was gone: review 66 #4); an edited file is a new module
+    where = hashlib.sha256(f"{path}\0{digest}".encode("utf-8", "surrogateescape")).hexdigest()
     module_name = (
-        f"_aekit_network_{''.join(c if c.isalnum() else '_' for c in path.stem)}_{digest[:16]}"
+        f"_aekit_network_{''.join(c if c.isalnum() else '_' for c in path.stem)}_{where[:16]}"
     )
     if module_name in sys.modules:
         return sys.modules[module_name]

@@ -487,6 +487,40 @@ for family, (make, data, method, _) in FAMILIES.items():
             assert np.array_equal(copied.transform(_table()), est.transform(_table()))
 
 
+def test_a_copy_of_a_network_file_in_another_folder_pickles_by_its_own_path(tmp_path):
+    """Review 66 #4: two identical ``nets.py`` in two folders were one module, named by the first
+    file imported: an estimator of the second pickled by the first's path, and another process
+    could not unpickle it once the first folder was gone."""
+    import pickle
+    import shutil
+
+    for folder in ("a", "b"):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "nets.py").write_text((REPO / "tests" / "nets.py").read_text())
+
+    def make(folder):
+        nets = tmp_path / folder / "nets.py"
+        return aekit.Autoencoder(
+            encoder=aekit.network(f"{nets}:MLPEncoder", hidden=8),
+            decoder=aekit.network(f"{nets}:MLPDecoder", hidden=8),
+            **TINY,
+        )
+
+    make("a").fit(_table())  # the first copy imported in this process
+    est = make("b").fit(_table())
+    (tmp_path / "b.pkl").write_bytes(pickle.dumps(est))
+    np.save(tmp_path / "want.npy", est.transform(_table()))
+    shutil.rmtree(tmp_path / "a")
+    script = f"""
+import pickle, numpy as np
+from tests.estimators.test_custom_networks import _table
+est = pickle.loads(open("{tmp_path}/b.pkl", "rb").read())
+assert np.array_equal(est.transform(_table()), np.load("{tmp_path}/want.npy"))
+"""
+    proc = _fresh_process(script)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+
+
 NESTED = """
 import torch
 from torch import nn
