@@ -355,13 +355,9 @@ def unit_float(images: Sequence[np.ndarray]) -> np.ndarray:
 
 def image_files(folder: Path) -> list[Path]:
     """The images under ``folder`` sorted by relative path (hidden paths and other programs'
-    folders skipped, other files named in a note); an error if there are none."""
-    files, others = [], []
-    for p in folder.rglob("*"):
-        parts = p.relative_to(folder).parts
-        if any(part.startswith(".") or part in SKIPPED_FOLDERS for part in parts) or p.is_dir():
-            continue
-        (files if p.suffix.lower() in IMAGE_EXTENSIONS and p.is_file() else others).append(p)
+    folders skipped, linked folders followed, other files named in a note); an error if there
+    are none."""
+    files, others = find_images(folder)
     if not files:
         raise fail(
             f"folder {folder} has no images; expected files ending in {', '.join(IMAGE_EXTENSIONS)}"
@@ -374,7 +370,54 @@ def image_files(folder: Path) -> list[Path]:
         what = "1 file that is not a" if len(shown) == 1 else f"{len(shown)} files that are not"
         plural = "s" if len(shown) > 1 else ""
         note(f"{folder}: left out {what} {KINDS} image{plural}: {', '.join(shown[:3])}{more}")
-    return sorted(files, key=lambda p: p.relative_to(folder).as_posix())
+    return files
+
+
+def find_images(folder: Path) -> tuple[list[Path], list[Path]]:
+    """The image files under ``folder`` sorted by relative path, and the other files (a link that
+    points nowhere among them), hidden paths and :data:`SKIPPED_FOLDERS` aside.
+
+    A linked sub-folder is walked as a folder (``Path.rglob`` skipped it: a linked ``good/`` left
+    its defective siblings trained on as good), each real folder once, so a loop of links ends."""
+    top = folder.resolve()
+    walked, files, others = {top}, [], []
+    pending = [folder]
+    while pending:
+        for p in _entries(pending.pop(), others):
+            if p.name.startswith(".") or p.name in SKIPPED_FOLDERS:
+                continue
+            if p.is_dir():
+                if _follow(p, top, walked):
+                    pending.append(p)
+            elif p.suffix.lower() in IMAGE_EXTENSIONS and p.is_file():
+                files.append(p)
+            else:
+                others.append(p)
+    order = lambda p: p.relative_to(folder).as_posix()  # noqa: E731
+    return sorted(files, key=order), sorted(others, key=order)
+
+
+def _follow(folder: Path, top: Path, walked: set[Path]) -> bool:
+    """Whether to walk the sub-folder ``folder`` of ``top``: a real one always, a linked one when
+    its folder lies outside ``top`` (inside, it is walked under its own name) and holds no folder
+    walked already (a link to ``..`` would walk ``top`` again, and a loop of links forever)."""
+    real = folder.resolve()
+    if folder.is_symlink() and (
+        real.is_relative_to(top) or any(w.is_relative_to(real) for w in walked)
+    ):
+        return False
+    walked.add(real)
+    return True
+
+
+def _entries(folder: Path, others: list[Path]) -> list[Path]:
+    """The entries of ``folder``; none, with the folder among ``others``, when it cannot be
+    listed (no permission)."""
+    try:
+        return sorted(folder.iterdir())
+    except OSError:
+        others.append(folder)
+        return []
 
 
 def relative_names(files: Sequence[Path], folder: Path) -> list[str]:

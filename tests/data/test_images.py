@@ -1,12 +1,15 @@
-"""Image files as aekit reads them: here, the defect masks of ``aekit evaluate --masks``."""
+"""Image files as aekit reads them: the defect masks of ``aekit evaluate --masks``, the files of a
+folder, transparency, and the lines for files that cannot be read."""
 
 from __future__ import annotations
+
+import logging
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from aekit.data.images import read_mask
+from aekit.data.images import image_files, read_mask
 
 
 def _defect() -> np.ndarray:
@@ -37,3 +40,24 @@ def test_a_gray_mask_with_alpha_and_a_palette_one_with_transparency(tmp_path):
     p.putpalette([255, 255, 255, 255, 255, 255])  # both entries white, entry 0 transparent
     p.save(tmp_path / "p.png", transparency=0)
     assert (read_mask(tmp_path / "p.png", "a.png", (4, 6)) == _defect()).all()
+
+
+def test_a_linked_sub_folder_is_read_and_a_link_to_a_folder_above_is_not(tmp_path, caplog):
+    """probe 67 #2: rglob does not follow a linked folder: with good/ a link, the defective images
+    alone were read, and trained on as good. A link to .. or in a loop must not walk forever, and
+    a link that points nowhere is named with the other files."""
+    for folder in ("elsewhere/good", "data/bad"):
+        (tmp_path / folder).mkdir(parents=True)
+        Image.fromarray(np.zeros((4, 6), np.uint8)).save(tmp_path / folder / "a.png")
+    data = tmp_path / "data"
+    (data / "good").symlink_to(tmp_path / "elsewhere" / "good", target_is_directory=True)
+    (data / "bad" / "up").symlink_to(data, target_is_directory=True)
+    (data / "bad" / "loop").symlink_to(tmp_path / "elsewhere", target_is_directory=True)
+    (tmp_path / "elsewhere" / "back").symlink_to(data, target_is_directory=True)
+    (data / "again").symlink_to(data / "bad", target_is_directory=True)  # read as bad/ already
+    (data / "broken").symlink_to(tmp_path / "nothing")
+    with caplog.at_level(logging.WARNING, logger="aekit.notes"):
+        files = image_files(data)
+    names = [p.relative_to(data).as_posix() for p in files]
+    assert names == ["bad/a.png", "good/a.png"]  # each image once: loop/ holds good/ again
+    assert "left out 1 file that is not a PNG, JPEG, BMP, TIFF or WebP image: broken" in caplog.text
