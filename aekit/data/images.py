@@ -7,6 +7,8 @@ the same files. Pillow is imported only when an image is opened.
 
 from __future__ import annotations
 
+import contextlib
+import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
@@ -494,27 +496,62 @@ def random_patches(
 
 def mask_file(folder: Path, name: str) -> Path | None:
     """The mask of the image ``name`` (a relative path) in ``folder``: a file of the same relative
-    name with any image extension, or MVTec AD's ``NAME_mask``; None when there is none."""
-    stem = str(Path(name).with_suffix(""))
-    for base in (stem, stem + "_mask"):
-        for ext in IMAGE_EXTENSIONS:
-            for candidate in (folder / (base + ext), folder / (base + ext.upper())):
+    name with any image extension in any case (``b3.Png``, as the images are read), or MVTec AD's
+    ``NAME_mask``; None when there is none."""
+    stem = Path(name).with_suffix("")
+    parent = folder / stem.parent
+    for base in (stem.name, stem.name + "_mask"):
+        for ext in IMAGE_EXTENSIONS:  # the usual spellings first, without listing the folder
+            for candidate in (parent / (base + ext), parent / (base + ext.upper())):
                 if candidate.is_file():
                     return candidate
-    return None
+    return _mask_in_any_case(parent, stem.name)
 
 
-def read_mask(path: Path, name: str, shape: tuple[int, int], image_size=None) -> np.ndarray:
-    """The bool (H, W) defect mask in ``path`` (any non-zero pixel is a defect; with an alpha
-    channel, any opaque one that is not black) of the image ``name`` of ``shape`` (its own
-    (height, width)), resized to ``image_size`` (nearest) when given."""
+def _mask_in_any_case(parent: Path, stem: str) -> Path | None:
+    """A mask in ``parent`` named ``stem`` or ``stem_mask`` with an image extension in mixed case
+    (``.Png``), the first by name; None when there is none."""
+    try:
+        found = sorted(
+            p
+            for p in parent.iterdir()
+            if p.stem in (stem, stem + "_mask")
+            and p.suffix.lower() in IMAGE_EXTENSIONS
+            and p.is_file()
+        )
+    except OSError:  # no such folder: the image has no mask
+        return None
+    return min(found, key=lambda p: p.stem != stem) if found else None
+
+
+def read_mask(
+    path: Path,
+    name: str,
+    shape: tuple[int, int],
+    image_size=None,
+    graded: list[Path] | None = None,
+) -> np.ndarray:
+    """The bool (H, W) defect mask in ``path`` of the image ``name`` of ``shape`` (its own
+    (height, width)), resized to ``image_size`` (nearest) when given.
+
+    A pixel's value is its largest over the colour channels, at the file's own depth. In an exact
+    mask (0 and one other value: 0/255, 0/1 at any depth) any non-zero pixel is a defect; in one of
+    intermediate values (a JPEG's ringing and chroma bleed, anti-aliased edges) a pixel is a defect
+    where its value is at least half the mask's largest, and ``path`` is appended to ``graded``.
+    With an alpha channel (a defect painted on a transparent layer), only opaque pixels count.
+    """
     from PIL import Image
 
-    # the values at the file's own depth: a 16-bit mask of 0 and 1 kept to its top byte is empty
-    values = np.asarray(open_image(path, keep_depth=True, keep_alpha=True))  # (H, W[, 3 or 4])
-    mask = values > 0 if values.ndim == 2 else (values[..., :3] > 0).any(axis=-1)
-    if values.ndim == 3 and values.shape[-1] == 4:  # a defect painted on a transparent layer
-        mask &= values[..., 3] > 0
+    values = _mask_values(path)  # (H, W[, 3 or 4])
+    value = values if values.ndim == 2 else values[..., :3].max(axis=-1)
+    if values.ndim == 3 and values.shape[-1] == 4:
+        value = np.where(values[..., 3] > 0, value, 0)
+    top = value.max(initial=0)
+    mask = value > 0
+    if np.any(mask & (value != top)):  # lossy: JPEG ringing read 166 pixels for 100 painted
+        mask = value.astype(np.float64) * 2 >= float(top)
+        if graded is not None:
+            graded.append(path)
     if mask.shape != tuple(shape):
         raise fail(
             f"{path} is {mask.shape[1]}x{mask.shape[0]} pixels, but its image {name} is "
@@ -525,6 +562,60 @@ def read_mask(path: Path, name: str, shape: tuple[int, int], image_size=None) ->
         return mask
     im = Image.fromarray(mask.astype(np.uint8) * 255, "L")
     return np.asarray(im.resize((size[1], size[0]), Image.Resampling.NEAREST)) > 0
+
+
+# the low byte of a 16-bit sample: Pillow's 8-bit colour modes keep a 16-bit one's top byte, and
+# reading the bytes in the other order keeps the low one
+_OTHER_ORDER = {
+    ";16B": ";16L",
+    ";16L": ";16B",
+    ";16N": ";16B" if sys.byteorder == "little" else ";16L",
+}
+
+
+def _mask_values(path: Path) -> np.ndarray:
+    """A mask's values at the file's own depth: a 16-bit colour mask (a 48-bit PNG, a 16-bit RGB
+    TIFF) as uint16, which Pillow opens at its top byte (a mask of 0 and 1 read empty)."""
+    from PIL import Image
+
+    wide = False
+    with contextlib.suppress(Exception), Image.open(path) as im:  # else refused as an image below
+        raw = [_rawmode(t.args) for t in im.tile]
+        wide = im.mode in ("RGB", "RGBA") and bool(raw) and all(r[-4:] in _OTHER_ORDER for r in raw)
+    if wide:
+        return _sixteen_bit(path)
+    return np.asarray(open_image(path, keep_depth=True, keep_alpha=True))
+
+
+def _rawmode(args) -> str:
+    return str(args if isinstance(args, str) else args[0] if args else "")
+
+
+def _sixteen_bit(path: Path) -> np.ndarray:
+    """The uint16 samples of a 16-bit colour image: its top bytes as Pillow reads them, its low
+    bytes read with the bytes of each sample taken in the other order."""
+    from PIL import Image
+
+    def read(low: bool) -> np.ndarray:
+        with Image.open(path) as im:
+            if low:
+                im.tile = [t._replace(args=_swapped(t.args)) for t in im.tile]
+            im.load()
+            return np.asarray(upright(im), dtype=np.uint16)
+
+    try:
+        return read(False) << 8 | read(True)
+    except (OSError, ValueError, SyntaxError) as exc:  # a 16-bit gray-and-alpha PNG: no such order
+        raise fail(
+            f"{path} is a 16-bit mask whose values could not be read at that depth ({exc}); save "
+            f"it as an 8-bit image, or as 16-bit grayscale"
+        ) from exc
+
+
+def _swapped(args):
+    raw = _rawmode(args)
+    other = raw[:-4] + _OTHER_ORDER[raw[-4:]]
+    return other if isinstance(args, str) else (other, *args[1:])
 
 
 def read_image(path: Path) -> np.ndarray:

@@ -39,6 +39,7 @@ from ..data import Data, read_path
 from ..data.checks import unicode_forms
 from ..data.images import (
     crop_count,
+    find_images,
     image_files,
     mask_file,
     random_patches,
@@ -381,26 +382,45 @@ def read_masks(data: Data, folder: Path) -> tuple[np.ndarray, int]:
     """The bool (n, H, W) defect masks of ``data``'s images from ``folder`` (at the images' size
     in ``data``), and how many mask files there were; an image without one is good (all False).
     ``data.y``, when given, is 1 for a defective image (:func:`good_labels`): a folder that holds
-    no mask of any image is refused, and a defective image without a mask is noted."""
+    no mask of any image is refused, and a defective image without a mask is noted, with the masks
+    that match no image; without ``data.y`` such a mask is refused. Masks of intermediate values
+    are noted (:func:`read_mask`)."""
     if not folder.is_dir():
         raise UsageError(f"--masks {folder} is not a folder; expected a folder of mask images")
     shape = data.x.shape[-2:]
     masks, has = np.zeros((len(data), *shape), bool), np.zeros(len(data), bool)
+    claimed, graded = set(), []
     for i, name in enumerate(data.names):
         path = mask_file(folder, name)
         if path is None:
             continue
         own = data.sizes[i] if data.sizes is not None else shape
-        masks[i] = read_mask(path, name, own, shape if data.sizes is not None else None)
+        masks[i] = read_mask(path, name, own, shape if data.sizes is not None else None, graded)
         has[i] = True
-    _check_found(data, folder, has)
+        claimed.add(path)
+    _check_found(data, folder, has, _unclaimed(folder, claimed))
+    if graded:
+        note(
+            f"--masks {folder}: {len(graded)} of the {len(claimed)} masks hold values between 0 "
+            f"and their largest (such as {graded[0]}: a JPEG's compression, anti-aliased edges); "
+            f"their defect pixels are those of at least half their largest value"
+        )
     return masks, int(has.sum())
 
 
-def _check_found(data: Data, folder: Path, has: np.ndarray) -> None:
+def _unclaimed(folder: Path, claimed: set[Path]) -> str:
+    """The words for the mask files in ``folder`` no image claimed ("" when there are none)."""
+    files, _ = find_images(folder)
+    stray = sorted(p.relative_to(folder).as_posix() for p in files if p not in claimed)
+    return ", ".join(stray[:3]) + (", ..." if len(stray) > 3 else "")
+
+
+def _check_found(data: Data, folder: Path, has: np.ndarray, stray: str) -> None:
     """Refuse masks that match no image (the defect's own folder given for the folder above it
-    scored every defect pixel as good, with null pixel figures); note defective-labelled images
-    without a mask, whose pixels are all taken as good."""
+    scored every defect pixel as good, with null pixel figures), and, where the masks are the
+    labels, any one mask that matches no image (a misnamed one left its image counted good,
+    without a word); note defective-labelled images without a mask, whose pixels are all taken
+    as good, with the masks that match no image."""
     defective = np.ones(len(has), bool) if data.y is None else np.asarray(data.y) == 1
     if not has.any() and defective.any():
         stem = Path(data.names[int(np.argmax(defective))]).with_suffix("")
@@ -410,12 +430,19 @@ def _check_found(data: Data, folder: Path, has: np.ndarray) -> None:
             f"folder whose files (or sub-folders) are named as those of --data"
             + ("" if data.y is not None else ", or, if these images are all good, drop --masks")
         )
+    if data.y is None and stray:
+        raise UsageError(
+            f"--masks {folder}: masks that match no image ({stray}); the masks label these images, "
+            f"so its image would be counted good: name each mask as its image (NAME.png or "
+            f"NAME_mask.png, any image extension), or remove it"
+        )
     missing = [n for n, d, h in zip(data.names, defective, has) if d and not h]
     if data.y is not None and missing:
         shown = ", ".join(missing[:5]) + (", ..." if len(missing) > 5 else "")
         note(
             f"--masks {folder}: {len(missing)} of the {int(defective.sum())} defective-labelled "
             f"images have no mask ({shown}); their pixels are all taken as good"
+            + (f"; masks that match no image: {stray}" if stray else "")
         )
 
 

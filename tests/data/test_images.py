@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from aekit.data.images import image_files, read_mask
+from aekit.data.images import image_files, mask_file, read_mask
 
 
 def _defect() -> np.ndarray:
@@ -40,6 +40,63 @@ def test_a_gray_mask_with_alpha_and_a_palette_one_with_transparency(tmp_path):
     p.putpalette([255, 255, 255, 255, 255, 255])  # both entries white, entry 0 transparent
     p.save(tmp_path / "p.png", transparency=0)
     assert (read_mask(tmp_path / "p.png", "a.png", (4, 6)) == _defect()).all()
+
+
+def _png16(path, a: np.ndarray) -> None:
+    """A 16-bit PNG of ``a`` ((H, W, 3) RGB, (H, W) gray) as annotation tools write one (Pillow
+    writes no 16-bit colour PNG)."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        crc = struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+        return struct.pack(">I", len(data)) + kind + data + crc
+
+    h, w = a.shape[:2]
+    raw = b"".join(b"\x00" + a[y].astype(">u2").tobytes() for y in range(h))
+    ihdr = struct.pack(">IIBBBBB", w, h, 16, 2 if a.ndim == 3 else 0, 0, 0, 0)
+    body = chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b"")
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + body)
+
+
+def test_a_jpeg_mask_is_its_pixels_of_at_least_half_its_largest_value(tmp_path):
+    """probe 67 #1: a JPEG's ringing and chroma bleed counted as defects: a red-on-black JPEG mask
+    of 100 painted pixels read 1004 of 1024 as defective. An exact mask is read as before."""
+    painted = np.zeros((32, 32), bool)
+    painted[10:20, 12:22] = True
+    red = np.zeros((32, 32, 3), np.uint8)
+    red[painted, 0] = 255
+    Image.fromarray(red).save(tmp_path / "red.jpg")
+    Image.fromarray(painted.astype(np.uint8) * 255).save(tmp_path / "gray.jpg", quality=90)
+    assert (read_mask(tmp_path / "red.jpg", "a.png", (32, 32)) == painted).all()
+    graded = []
+    for name in ("red.jpg", "gray.jpg"):
+        assert (read_mask(tmp_path / name, "a.png", (32, 32), graded=graded) == painted).all()
+    assert graded == [tmp_path / "red.jpg", tmp_path / "gray.jpg"]
+    Image.fromarray(painted.astype(np.uint8)).save(tmp_path / "exact.png")  # 0 and 1
+    assert (read_mask(tmp_path / "exact.png", "a.png", (32, 32), graded=graded) == painted).all()
+    assert len(graded) == 2  # an exact mask has no intermediate values to tell of
+
+
+def test_a_16_bit_rgb_mask_of_0_and_1_is_read_at_its_depth(tmp_path):
+    """probe 67 #4: Pillow opens a 48-bit PNG at its top byte: a mask of 0 and 1 read empty."""
+    defect = _defect().astype(np.uint16)
+    _png16(tmp_path / "m48.png", np.stack([defect, defect, defect], -1))
+    assert (read_mask(tmp_path / "m48.png", "a.png", (4, 6)) == _defect()).all()
+    values = np.stack([defect * 300, defect * 65535, defect], -1)  # low bytes and high alike
+    _png16(tmp_path / "v48.png", values)
+    assert (read_mask(tmp_path / "v48.png", "a.png", (4, 6)) == _defect()).all()
+
+
+def test_a_mask_with_an_extension_in_mixed_case_is_found(tmp_path):
+    """probe 67 #3: the images are read with any case of their extension, the masks were looked
+    for as .png and .PNG alone: a mask b3.Png was never found and its image counted good."""
+    (tmp_path / "sub").mkdir()
+    Image.fromarray(_defect().astype(np.uint8)).save(tmp_path / "sub" / "b3.Png", format="PNG")
+    Image.fromarray(_defect().astype(np.uint8)).save(tmp_path / "c_mask.Jpeg", format="JPEG")
+    assert mask_file(tmp_path, "sub/b3.jpg") == tmp_path / "sub" / "b3.Png"
+    assert mask_file(tmp_path, "c.png") == tmp_path / "c_mask.Jpeg"
+    assert mask_file(tmp_path, "d.png") is None and mask_file(tmp_path, "nowhere/d.png") is None
 
 
 def test_a_linked_sub_folder_is_read_and_a_link_to_a_folder_above_is_not(tmp_path, caplog):

@@ -220,3 +220,38 @@ def test_an_ssim_network_wrecked_by_its_learning_rate_is_warned_of(tmp_path, lr)
     assert len(wrecked) == (lr > 1), metrics["warnings"]
     if lr > 1:
         assert "lower the learning rate (--lr 1000 is far above" in wrecked[0]
+
+
+def test_a_mask_that_matches_no_image_is_refused_where_the_masks_are_the_labels(tmp_path, caplog):
+    """probe 67 #3: one misnamed mask was dropped without a word: with no class sub-folders its
+    image was counted good (n_defective 5 of 6); with them, the mask itself was never named."""
+    mask = np.zeros((4, 6), np.uint8)
+    mask[1:3, 2:4] = 255
+    _png(tmp_path / "gt" / "a.png", mask)
+    _png(tmp_path / "gt" / "b_defect.png", mask)  # b's, misnamed
+    flat = Data(x=np.zeros((3, 1, 4, 6), np.float32), names=["a.png", "b.png", "c.png"])
+    with pytest.raises(UsageError, match=r"masks that match no image \(b_defect.png\)") as refused:
+        read_masks(flat, tmp_path / "gt")
+    assert "\n" not in str(refused.value)
+    labelled = Data(x=np.zeros((3, 1, 4, 6), np.float32), y=np.array([1, 1, 0]), names=flat.names)
+    with caplog.at_level(logging.WARNING, logger="aekit.notes"):
+        assert read_masks(labelled, tmp_path / "gt")[1] == 1
+    assert (
+        "have no mask (b.png); their pixels are all taken as good; masks that match no image: "
+        "b_defect.png" in caplog.text
+    )
+
+
+def test_masks_of_intermediate_values_are_noted_with_the_first(tmp_path, caplog):
+    """probe 67 #1: JPEG masks changed PRO from 0.973 to 0.708 without a word."""
+    mask = np.zeros((32, 32), np.uint8)
+    mask[10:20, 12:22] = 255
+    (tmp_path / "gt").mkdir()
+    Image.fromarray(mask).save(tmp_path / "gt" / "a.jpg", quality=90)
+    _png(tmp_path / "gt" / "b.png", mask)
+    data = Data(x=np.zeros((2, 1, 32, 32), np.float32), names=["a.png", "b.png"])
+    with caplog.at_level(logging.WARNING, logger="aekit.notes"):
+        masks, found = read_masks(data, tmp_path / "gt")
+    assert found == 2 and masks.sum(axis=(1, 2)).tolist() == [100, 100]
+    assert "1 of the 2 masks hold values between 0 and their largest (such as" in caplog.text
+    assert "a.jpg" in caplog.text
