@@ -103,7 +103,30 @@ def open_image(path: Path, keep_depth: bool = False, keep_alpha: bool = False):
         ValueError,
         SyntaxError,
     ) as exc:
-        raise fail(f"{path} is not a readable image ({exc}); expected {KINDS}") from exc
+        raise _unreadable(path, exc) from exc
+
+
+# the first bytes of a TIFF: little- or big-endian, classic or BigTIFF
+TIFF_MAGIC = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")
+
+
+def _unreadable(path: Path, exc: Exception) -> DataError:
+    """The line for an image Pillow cannot read: "expected PNG, JPEG, ..." told the user to give
+    what they gave when the file was too large, or a TIFF of a kind Pillow does not decode."""
+    from PIL import Image, UnidentifiedImageError
+
+    if isinstance(exc, Image.DecompressionBombError):
+        return fail(
+            f"{path} is too large to read ({exc}); resize it, or cut it into tiles, below that "
+            f"limit"
+        )
+    with contextlib.suppress(OSError), open(path, "rb") as f:
+        if isinstance(exc, UnidentifiedImageError) and f.read(4) in TIFF_MAGIC:
+            return fail(
+                f"{path} is a TIFF of a kind that cannot be read ({exc}): floating-point colour, "
+                f"or a compression or layout Pillow lacks; save it as an 8- or 16-bit TIFF or PNG"
+            )
+    return fail(f"{path} is not a readable image ({exc}); expected {KINDS}")
 
 
 def _bits(im) -> int:

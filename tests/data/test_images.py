@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from aekit.data.images import image_files, mask_file, read_mask
+from aekit.data.images import image_files, mask_file, read_image, read_mask
+from aekit.errors import DataError
 
 
 def _defect() -> np.ndarray:
@@ -118,3 +119,23 @@ def test_a_linked_sub_folder_is_read_and_a_link_to_a_folder_above_is_not(tmp_pat
     names = [p.relative_to(data).as_posix() for p in files]
     assert names == ["bad/a.png", "good/a.png"]  # each image once: loop/ holds good/ again
     assert "left out 1 file that is not a PNG, JPEG, BMP, TIFF or WebP image: broken" in caplog.text
+
+
+def test_an_oversized_image_and_an_unreadable_tiff_are_said_as_such(tmp_path, monkeypatch):
+    """probe 67 #9: "expected PNG, JPEG, BMP, TIFF or WebP" for a PNG too large to decode, and for
+    a TIFF of a kind Pillow cannot read (floating-point RGB): the kind the user gave."""
+    from PIL import Image as PILImage
+
+    Image.fromarray(np.zeros((40, 40), np.uint8)).save(tmp_path / "big.png")
+    monkeypatch.setattr(PILImage, "MAX_IMAGE_PIXELS", 100)
+    with pytest.raises(DataError, match=r"big.png is too large to read \(.*\); resize it") as e:
+        read_image(tmp_path / "big.png")
+    assert "expected PNG" not in str(e.value)
+    (tmp_path / "f.tif").write_bytes(
+        b"II*\x00" + bytes(200)
+    )  # a TIFF header, then no kind Pillow knows
+    with pytest.raises(DataError, match=r"f.tif is a TIFF of a kind that cannot be read"):
+        read_image(tmp_path / "f.tif")
+    (tmp_path / "t.png").write_text("not an image")
+    with pytest.raises(DataError, match=r"t.png is not a readable image .*expected PNG, JPEG"):
+        read_image(tmp_path / "t.png")
