@@ -171,15 +171,16 @@ def _refuse_loose_images(names: list[str], source: Any, normal_label: Any) -> st
 
 def _patched(spec: DataSpec, seed: int) -> Data:
     """Random ``spec.patch`` crops of each image of ``spec.data`` (at its own size, or resized)."""
-    images, names, labels, modes = [], [], [], set()
+    images, names, labels, modes = [], [], [], {}  # modes: a file of each, to name
     for batch in iter_image_batches(spec.data, spec.image_size):
         images += list(batch.x)
         names += batch.names
         labels += [] if batch.y is None else list(batch.y)
-        modes.add(batch.image_mode)
-    if len(modes) > 1:
+        modes.setdefault(batch.image_mode, batch.names[0])
+    if len(modes) > 1:  # a file of each mode, as iter_images names them (a batch is of one size)
+        (m0, n0), (m1, n1) = list(modes.items())[:2]
         raise DataError(
-            f"{spec.data}: images have different modes ({', '.join(sorted(modes))}); expected all "
+            f"{spec.data}: images have different modes: {n0} is {m0}, {n1} is {m1}; expected all "
             f"grayscale (L) or all colour (RGB)"
         )
     if not labels:  # good_labels sees the crops, not the files' names
@@ -187,7 +188,7 @@ def _patched(spec: DataSpec, seed: int) -> Data:
     per = spec.patches or crop_count([img.shape[1:] for img in images], spec.patch)
     crops = random_patches(images, names, spec.patch, per, seed)
     y = np.repeat(np.asarray(labels), per) if labels else None
-    return Data(x=crops, y=y, image_mode=modes.pop(), source=str(spec.data))
+    return Data(x=crops, y=y, image_mode=next(iter(modes)), source=str(spec.data))
 
 
 class ImageAnomalyRecipe(Recipe):

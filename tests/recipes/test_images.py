@@ -255,3 +255,13 @@ def test_masks_of_intermediate_values_are_noted_with_the_first(tmp_path, caplog)
     assert found == 2 and masks.sum(axis=(1, 2)).tolist() == [100, 100]
     assert "1 of the 2 masks hold values between 0 and their largest (such as" in caplog.text
     assert "a.jpg" in caplog.text
+
+
+def test_patches_of_images_of_two_modes_name_a_file_of_each(tmp_path):
+    """probe 67 #8: with --patch the line said the modes (L, RGB) alone, without the files."""
+    _png(tmp_path / "mixed" / "a.png", np.zeros((20, 20)))
+    (tmp_path / "mixed" / "z.png").parent.mkdir(exist_ok=True)
+    Image.fromarray(np.zeros((24, 24, 3), np.uint8)).save(tmp_path / "mixed" / "z.png")
+    spec = DataSpec(data=str(tmp_path / "mixed"), patch=8)
+    with pytest.raises(DataError, match=r"different modes: a.png is L, z.png is RGB; expected"):
+        ImageAnomalyRecipe().load_data(spec, 0)
