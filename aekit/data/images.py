@@ -67,10 +67,16 @@ WIDE_MODES = ("I", "I;16", "I;16B", "I;16L", "I;16N", "F")  # Pillow's 16-bit, 3
 ALPHA_MODES = ("RGBA", "LA", "PA", "RGBa", "La")  # Pillow's modes with an alpha channel
 
 
-def open_image(path: Path, keep_depth: bool = False, keep_alpha: bool = False):
+def open_image(
+    path: Path,
+    keep_depth: bool = False,
+    keep_alpha: bool = False,
+    transparent: list[Path] | None = None,
+):
     """A Pillow image in mode L or RGB: LA, 1 and 16-bit go to L, everything else to RGB
     (``keep_depth``: 16-bit, 32-bit and float images as they are; ``keep_alpha``: an image with
-    transparency as RGBA)."""
+    transparency as RGBA). An image with transparent pixels is read as shown over black, and
+    ``path`` appended to ``transparent``; an opaque one's alpha is dropped."""
     from PIL import Image, UnidentifiedImageError
 
     try:
@@ -89,11 +95,7 @@ def open_image(path: Path, keep_depth: bool = False, keep_alpha: bool = False):
                 return Image.fromarray(
                     (np.asarray(im, dtype=np.uint32) >> 8).clip(0, 255).astype(np.uint8), "L"
                 )
-            if im.mode in ("L", "LA", "1"):
-                return im.convert("L")
-            if im.mode == "P" and "transparency" in im.info:
-                im = im.convert("RGBA")
-            return im.convert("RGB")
+            return _eight_bit(im, path, transparent)
     except DataError:  # said already (a 32-bit image's values): not "not a readable image"
         raise
     except (
@@ -127,6 +129,37 @@ def _unreadable(path: Path, exc: Exception) -> DataError:
                 f"or a compression or layout Pillow lacks; save it as an 8- or 16-bit TIFF or PNG"
             )
     return fail(f"{path} is not a readable image ({exc}); expected {KINDS}")
+
+
+def _eight_bit(im, path: Path, transparent: list[Path] | None):
+    """An 8-bit image in mode L (from L, LA, 1) or RGB, shown over black where it is transparent."""
+    gray = im.mode in ("L", "LA", "1")
+    if im.mode in ALPHA_MODES or "transparency" in im.info:
+        shown = _over_black(im.convert("LA" if gray else "RGBA"))
+        if shown is not None:
+            if transparent is not None:
+                transparent.append(path)
+            return shown
+    if im.mode == "P" and "transparency" in im.info:  # opaque: as before, by way of RGBA
+        im = im.convert("RGBA")
+    return im.convert("L" if gray else "RGB")
+
+
+def _over_black(im):
+    """An LA or RGBA image as L or RGB shown over black (each value times its alpha); None when it
+    is opaque. A transparent pixel stores a colour no viewer shows: read as stored, two PNGs that
+    look the same scored 0.58 and 110."""
+    from PIL import Image
+
+    a = np.asarray(im, dtype=np.uint16)
+    alpha = a[..., -1:]
+    if alpha.min(initial=255) == 255:
+        return None
+    shown = (a[..., :-1] * alpha + 127) // 255  # rounded to the nearest 8-bit value
+    mode = "L" if im.mode == "LA" else "RGB"
+    return Image.fromarray(
+        shown.astype(np.uint8).squeeze(-1) if mode == "L" else shown.astype(np.uint8), mode
+    )
 
 
 def _bits(im) -> int:
@@ -183,10 +216,14 @@ def iter_images(
     image_size,
     sizes: list | None = None,
     crop: tuple[int, int] | None = None,
+    transparent: list[str] | None = None,
 ) -> Iterator[tuple[str, np.ndarray]]:
     """Each image as (mode, uint8 array (C, H, W)), refusing mixed modes, and mixed sizes unless resized
     (``sizes``, a list, then receives each image's own ``(height, width)``) or cut to their central
     ``crop`` ``(height, width)``.
+
+    Images with transparent pixels are read over black (:func:`open_image`), with one note at the
+    end; with ``transparent``, a list, their names are added to it instead, for the caller's note.
 
     One generator serves :func:`~aekit.data.read_path` (all images in memory) and the streaming
     spill (:func:`aekit.data.spill_images`, a batch at a time), so both check and convert alike.
@@ -195,8 +232,13 @@ def iter_images(
 
     size = parse_image_size(image_size)
     first = None
+    shown: list[Path] = []  # the files read over black (open_image adds them)
+    named = [] if transparent is None else transparent
     for path, name in zip(files, names):
-        im = open_image(path)
+        before = len(shown)
+        im = open_image(path, transparent=shown)
+        if len(shown) > before:
+            named.append(name)
         if first is None:
             first = (name, im.mode, im.size)
         elif im.mode != first[1]:
@@ -223,6 +265,19 @@ def iter_images(
             im.mode,
             (a[None] if a.ndim == 2 else a.transpose(2, 0, 1)),
         )  # (H, W[, C]) -> (C, H, W)
+    if transparent is None:
+        note_transparent(where, named, len(files))
+
+
+def note_transparent(where: Path, names: Sequence[str], total: int) -> None:
+    """One note for the images ``names`` of the ``total`` at ``where`` read over black."""
+    if names:
+        from .._notes import note
+
+        note(
+            f"{where}: {len(names)} of the {total} images have transparent pixels (such as "
+            f"{names[0]}); read as shown over black, as a mask's transparent pixels are"
+        )
 
 
 def resize_images(x: np.ndarray, image_size, *, eight_bit: bool = False) -> np.ndarray:

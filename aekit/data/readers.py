@@ -33,6 +33,7 @@ from .images import (
     folder_labels,
     image_files,
     iter_images,
+    note_transparent,
     parse_image_size,
     relative_names,
     resize_images,
@@ -134,10 +135,10 @@ def _read_npz(path: Path, key: str | None) -> Data:
 
 
 def _read_images(
-    files: Sequence[Path], names: list[str], where: Path, image_size, crop=None
+    files: Sequence[Path], names: list[str], where: Path, image_size, crop=None, transparent=None
 ) -> Data:
     sizes: list[tuple[int, int]] = []
-    modes, arrays = zip(*iter_images(files, names, where, image_size, sizes, crop))
+    modes, arrays = zip(*iter_images(files, names, where, image_size, sizes, crop, transparent))
     return Data(
         x=unit_float(arrays),
         names=names,
@@ -165,11 +166,13 @@ def read_image_groups(path: str | os.PathLike, image_size=None) -> list[Data]:
     """
     path = Path(path)
     files, names, groups = _image_groups(path, image_size)
-    out = []
+    out, transparent = [], []  # one note for the folder, not one a size
     for group in groups:
-        data = _read_images([files[i] for i in group], [names[i] for i in group], path, image_size)
+        chosen = [names[i] for i in group]
+        data = _read_images([files[i] for i in group], chosen, path, image_size, None, transparent)
         data.y = folder_labels(data.names) if path.is_dir() else None
         out.append(data)
+    note_transparent(path, transparent, len(files))
     return out
 
 
@@ -199,6 +202,7 @@ def iter_image_batches(
     path = Path(path)
     files, names, groups = _image_groups(path, image_size)
     labels = folder_labels(names) if path.is_dir() else None
+    transparent: list[str] = []  # one note for the folder, not one a batch
     for group in groups:
         step = _batch_images(files[group[0]], image_size, pixels)
         for start in range(0, len(group), step):
@@ -206,7 +210,9 @@ def iter_image_batches(
             sizes: list[tuple[int, int]] = []
             chosen = [names[i] for i in part]
             modes, arrays = zip(
-                *iter_images([files[i] for i in part], chosen, path, image_size, sizes)
+                *iter_images(
+                    [files[i] for i in part], chosen, path, image_size, sizes, None, transparent
+                )
             )
             y = None if labels is None else labels[part]
             yield Data(
@@ -217,6 +223,7 @@ def iter_image_batches(
                 source=str(path),
                 sizes=sizes,
             )
+    note_transparent(path, transparent, len(files))
 
 
 def _image_groups(path: Path, image_size) -> tuple[list[Path], list[str], list[list[int]]]:
