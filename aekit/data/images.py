@@ -39,6 +39,8 @@ SKIPPED_FOLDERS = {"@eaDir", "__MACOSX"}
 # square training images: 1.33; a portrait one beside landscape ones: 1.78; 16:10 beside 16:9:
 # 1.11, not noted)
 STRETCH = 1.25
+# the fewest pixels an image has in width and height (an image detector's map needs 2)
+MIN_SIDE = 2
 # k / 255 as float32 is k / 255 to 6e-8, times 255 within 1.5e-5 of k: a thousandth of a level is
 # still a whole 8-bit value, and other floats (a mean, a resize's result) are rarely all so close
 EIGHT_BIT_TOLERANCE = 1e-3
@@ -409,16 +411,25 @@ def common_crop(files: Sequence[Path], where: Path) -> tuple[int, int] | None:
     from .._notes import note
 
     seen: dict[tuple[int, int], int] = {}
+    first: dict[tuple[int, int], Path] = {}  # a file of each size, to name
     for path in files:
         try:
             with Image.open(path) as im:
                 size = shown_size(im)
                 seen[size] = seen.get(size, 0) + 1
+                first.setdefault(size, path)
         except Exception:  # decoded (and refused with one line) when read
             continue
     if len(seen) < 2:
         return None
     w, h = min(s[0] for s in seen), min(s[1] for s in seen)
+    thin = [s for s in seen if min(s) < MIN_SIDE]
+    if thin:  # cut to it, every image lost its other rows (a 5000x1 one among 32x32 ones)
+        raise fail(
+            f"{first[thin[0]]} is {thin[0][0]}x{thin[0][1]} pixels; expected at least {MIN_SIDE} "
+            f"pixels in width and height (images of several sizes are cut to the smallest): "
+            f"remove it from {where}"
+        )
     listed = ", ".join(f"{a}x{b}: {n}" for (a, b), n in list(seen.items())[:6])
     note(
         f"{where}: images of {len(seen)} sizes ({listed}); training on their central {w}x{h} "

@@ -38,6 +38,7 @@ from .._transaction import staged_folder
 from ..data import Data, read_path
 from ..data.checks import unicode_forms
 from ..data.images import (
+    MIN_SIDE,
     crop_count,
     find_images,
     image_files,
@@ -84,6 +85,20 @@ def check_mode(channels: int, mode: str | None, where: Any) -> None:
 
 
 MODE_WORDS = {"L": "grayscale", "RGB": "colour (RGB)"}
+
+
+def refuse_thin(data: Data, path: str | Path) -> None:
+    """One line naming an image of ``data`` (read from ``path``, a folder or one image) too thin
+    for a map: the detector's own message named its argument, X, and the size height first."""
+    h, w = data.x.shape[-2:]
+    if min(h, w) >= MIN_SIDE:
+        return
+    own = data.sizes[0] if data.sizes else (h, w)
+    where = Path(path) / data.names[0] if Path(path).is_dir() and data.names else Path(path)
+    raise DataError(
+        f"{where} is {own[1]}x{own[0]} pixels; expected at least {MIN_SIDE} pixels in width and "
+        f"height"
+    )
 
 
 def good_labels(data: Data, normal_label: Any = None, by_masks: bool = False) -> Data:
@@ -225,7 +240,8 @@ class ImageAnomalyRecipe(Recipe):
         their class sub-folders (:func:`good_labels`)."""
         path = path or spec.data
         data = read_path(path, image_size=spec.image_size, crop_mixed=crop_mixed)
-        return good_labels(self.require_images(data, path), spec.normal_label)
+        refuse_thin(self.require_images(data, path), path)
+        return good_labels(data, spec.normal_label)
 
     def read_good(self, spec: DataSpec, path: str | Path, channels: int) -> np.ndarray:
         """The good images at ``path`` to calibrate a run of ``channels`` on (a class sub-folder
@@ -313,6 +329,7 @@ class ImageAnomalyRecipe(Recipe):
                 "images are crops, with no mask files)"
             )
         data = self.require_images(_images_besides(Path(path), Path(masks), spec), path)
+        refuse_thin(data, path)
         data = good_labels(data, spec.normal_label, True)
         check_mode(est.input_shape_[0], data.image_mode, data.source)
         truth, found = read_masks(data, Path(masks))
@@ -526,6 +543,7 @@ class _MapWriter:
             for batch in iter_image_batches(self.path, image_size):
                 where = self.path / batch.names[0] if self.path.is_dir() else self.path
                 check_mode(self.est.input_shape_[0], batch.image_mode, where)
+                refuse_thin(batch, self.path)
                 maps = self.est.anomaly_maps(batch.x)
                 scored = self.est.image_scores(maps)
                 for j, name in enumerate(batch.names):

@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 from aekit.data import read_path
-from aekit.data.images import image_files, mask_file, read_image, read_mask
+from aekit.data.images import common_crop, image_files, mask_file, read_image, read_mask
 from aekit.errors import DataError
 
 
@@ -144,6 +144,15 @@ def test_an_image_with_transparent_pixels_is_read_over_black_and_noted(tmp_path,
     gray = np.stack([np.full((4, 6), 200, np.uint8), np.full((4, 6), 0, np.uint8)], -1)
     Image.fromarray(gray, "LA").save(tmp_path / "la.png")
     assert not read_image(tmp_path / "la.png").any()  # LA: its gray over black, too
+
+
+def test_a_thin_image_among_images_of_other_sizes_is_refused_naming_it(tmp_path):
+    """probe 67 #7: a 5000x1 image among 32x32 ones cut them all to one row, and the detector
+    then refused "X holds images of 1x32 pixels", naming no file, height first."""
+    Image.fromarray(np.zeros((8, 8), np.uint8)).save(tmp_path / "a.png")
+    Image.fromarray(np.zeros((1, 50), np.uint8)).save(tmp_path / "z_wide.png")
+    with pytest.raises(DataError, match=r"z_wide.png is 50x1 pixels; expected at least 2"):
+        common_crop(image_files(tmp_path), tmp_path)
 
 
 def test_an_oversized_image_and_an_unreadable_tiff_are_said_as_such(tmp_path, monkeypatch):

@@ -257,6 +257,16 @@ def test_masks_of_intermediate_values_are_noted_with_the_first(tmp_path, caplog)
     assert "a.jpg" in caplog.text
 
 
+def test_a_thin_image_is_refused_naming_the_file_width_first(tmp_path):
+    """probe 67 #7: "X holds images of 1x5000 pixels": the estimator's argument, height first, no
+    file named (train and calibrate; score said the folder)."""
+    _png(tmp_path / "thin" / "wide.png", np.zeros((1, 50)))
+    with pytest.raises(DataError, match=r"^\S*thin/wide.png is 50x1 pixels; expected at least 2"):
+        ImageAnomalyRecipe().read(DataSpec(data=str(tmp_path / "thin")))
+    with pytest.raises(DataError, match=r"^\S*thin/wide.png is 50x1 pixels"):
+        ImageAnomalyRecipe().read(DataSpec(), str(tmp_path / "thin" / "wide.png"))
+
+
 def test_patches_of_images_of_two_modes_name_a_file_of_each(tmp_path):
     """probe 67 #8: with --patch the line said the modes (L, RGB) alone, without the files."""
     _png(tmp_path / "mixed" / "a.png", np.zeros((20, 20)))

@@ -159,9 +159,9 @@ class ImageAnomalyDetector(NeuralEstimator):
             refuse_one_image(X.shape, fitted, name)
         X = as_images(X)
         if X.shape[-1] < 2 or X.shape[-2] < 2:
-            raise DataError(
-                f"{name} holds images of {X.shape[-2]}x{X.shape[-1]} pixels; expected at least "
-                f"2x2 (height and width of 2 or more)"
+            raise DataError(  # width x height, as every other line writes a size
+                f"{name} holds images of {X.shape[-1]}x{X.shape[-2]} pixels (width x height); "
+                f"expected at least 2x2 (width and height of 2 or more)"
             )
         lo, hi = float(X.min()), float(X.max())
         if lo < -RANGE_TOLERANCE or hi > 1 + RANGE_TOLERANCE:

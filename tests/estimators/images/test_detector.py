@@ -122,7 +122,8 @@ def test_bad_input_is_one_line():
     # the shape as given (one image was shown as (8, 1, 1, 8)), and the rule a shape broke
     with pytest.raises(DataError, match=r"shape \(8, 8\);.*one image: X\[None\]"):
         fitted.anomaly_maps(np.zeros((8, 8), np.float32))
-    with pytest.raises(DataError, match="1x8 pixels; expected at least 2x2"):
+    # width x height, as every other line writes a size (it said 1x8, height first)
+    with pytest.raises(DataError, match=r"8x1 pixels \(width x height\); expected at least 2x2"):
         fitted.anomaly_maps(np.zeros((2, 1, 1, 8), np.float32))
 
 
