@@ -25,6 +25,7 @@ from ..errors import NotFound
 from .checks import as_labels, check_exists, fail, refuse_channels_last
 from .images import (
     IMAGE_EXTENSIONS,
+    common_crop,
     folder_labels,
     image_files,
     iter_images,
@@ -231,6 +232,7 @@ def spill_images(
     *,
     image_size: int | tuple[int, int] | None = None,
     resident_bytes: int | None = DEFAULT_RESIDENT_BYTES,
+    crop_mixed: bool = False,
 ) -> DiskData:
     """Decode a folder of images one file at a time into a float32 ``(n, C, H, W)`` ``.npy`` in [0, 1].
 
@@ -247,6 +249,9 @@ def spill_images(
         Resize every image to ``(height, width)``.
     resident_bytes : int or None
         Passed to the returned :class:`NpyRows`.
+    crop_mixed : bool, default False
+        As for :func:`~aekit.data.read_path`: images of several sizes (and no ``image_size``) each
+        cut to their central part of the smallest width and height, rather than refused.
 
     Returns
     -------
@@ -264,17 +269,25 @@ def spill_images(
         raise NotFound(f"no such folder: {folder}", filename=str(folder))
     files = image_files(folder)
     names = relative_names(files, folder)
-    return _spill_image_files(files, names, folder, out_npy, image_size, resident_bytes)
+    # cut as read_path cuts them: streamed, `train denoise` refused the folder it trains on in memory
+    crop = common_crop(files, folder) if crop_mixed and image_size is None else None
+    return _spill_image_files(files, names, folder, out_npy, image_size, resident_bytes, crop)
 
 
 def _spill_image_files(
-    files: Sequence[Path], names: list[str], where: Path, out_npy, image_size, resident_bytes
+    files: Sequence[Path],
+    names: list[str],
+    where: Path,
+    out_npy,
+    image_size,
+    resident_bytes,
+    crop: tuple[int, int] | None = None,
 ) -> DiskData:
     modes: list[str] = []  # the first image's mode; images.iter_images refuses any other
 
     def images() -> Iterator[np.ndarray]:
         batch, batch_bytes = [], 0
-        for mode, a in iter_images(files, names, where, image_size):
+        for mode, a in iter_images(files, names, where, image_size, crop=crop):
             modes[:1] = [mode]
             batch.append(a)
             batch_bytes += a.size
@@ -305,6 +318,7 @@ def open_rows(
     has_header: bool | None = None,
     chunk_rows: int | None = None,
     resident_bytes: int | None = DEFAULT_RESIDENT_BYTES,
+    crop_mixed: bool = False,
     **table: Any,
 ) -> DiskData:
     """Open the user's data for streaming: a ``.npy`` in place, anything else spilled to ``cache_dir``.
@@ -324,6 +338,8 @@ def open_rows(
         A table's ``drop_columns``, ``categorical`` and ``fill_values`` (:func:`spill_table`).
     resident_bytes : int or None
         Passed to :class:`NpyRows`.
+    crop_mixed : bool, default False
+        A folder of images of several sizes cut to their central common size (:func:`spill_images`).
 
     Returns
     -------
@@ -360,11 +376,14 @@ def open_rows(
         columns=columns,
         has_header=has_header,
         image_size=image_size,
+        crop_mixed=crop_mixed,
         **table,
     )
     out = Path(cache_dir) / f"{path.stem or 'data'}-{_cache_key(path, options)}.npy"
     if path.is_dir():
-        return spill_images(path, out, image_size=image_size, resident_bytes=resident_bytes)
+        return spill_images(
+            path, out, image_size=image_size, resident_bytes=resident_bytes, crop_mixed=crop_mixed
+        )
     if ext in IMAGE_EXTENSIONS:
         return _spill_image_files([path], [path.name], path, out, image_size, resident_bytes)
     return spill_table(

@@ -55,8 +55,8 @@ class DenoiseRecipe(Recipe):
 
     def load_data(self, spec, seed: int) -> tuple[Data, Data]:
         """As every recipe, but a folder of images of mixed sizes trains on their central crops of
-        one size (the model is convolutional: it then takes any size)."""
-        if spec.data is not None and not spec.streams():
+        one size (the model is convolutional: it then takes any size), in memory or streamed."""
+        if spec.data is not None:
             data = self.require_images(spec.read_user(crop_mixed=True), spec.data)
             return split_filled(data, spec, seed)
         return super().load_data(spec, seed)

@@ -138,6 +138,19 @@ def test_spill_images_equals_read_path(tmp_path, channels):
     )
 
 
+def test_spill_images_of_several_sizes_cuts_them_as_read_path_does(tmp_path):
+    """probe 67 #6: `train denoise` trained on a folder of two sizes in memory (central crops)
+    and refused it streamed, with --stream or past --memory-cap."""
+    write_png(tmp_path / "imgs" / "a.png", RNG.integers(0, 256, (6, 5), dtype=np.uint8))
+    write_png(tmp_path / "imgs" / "b.png", RNG.integers(0, 256, (9, 8), dtype=np.uint8))
+    expected = read_path(tmp_path / "imgs", crop_mixed=True)
+    spilled = spill_images(tmp_path / "imgs", tmp_path / "x.npy", crop_mixed=True)
+    assert spilled.rows.sample_shape == (1, 6, 5)
+    np.testing.assert_array_equal(spilled.rows.rows(0, 2), expected.x)
+    opened = open_rows(tmp_path / "imgs", cache_dir=tmp_path / "cache", crop_mixed=True)
+    np.testing.assert_array_equal(opened.rows.rows(0, 2), expected.x)
+
+
 def test_spill_images_errors_match_read_path(tmp_path):
     write_png(tmp_path / "imgs" / "a.png", np.zeros((4, 4), np.uint8))
     write_png(tmp_path / "imgs" / "b.png", np.zeros((5, 4), np.uint8))
