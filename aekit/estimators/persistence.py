@@ -31,7 +31,12 @@ from ..errors import (
     one_line,
 )
 from ..families import ESTIMATORS  # the only classes a config.json may name
-from ..models.custom import describe, refuse_files_in_output, refuse_files_under
+from ..models.custom import (
+    describe,
+    refuse_files_in_output,
+    refuse_files_under,
+    refuse_unrecorded_files,
+)
 from ..models.init import float32_default
 from ..training.loop import GLOBAL_RNG
 from ..training.rng import borrowed_rng
@@ -46,10 +51,13 @@ T = TypeVar("T")
 
 def jsonable(value: Any) -> Any:
     """``value`` with tuples as lists, at any depth (JSON has no tuples), and the user's network
-    modules as their import path and arguments (:func:`aekit.models.custom.describe`), and NumPy
+    modules and specs as their import path, arguments and a file's SHA-256
+    (:func:`aekit.models.custom.describe`), and NumPy
     numbers as Python's (``GridSearchCV`` over ``np.arange(2, 5)`` sets ``latent_dim`` to an ``np.int64``)."""
     if hasattr(value, "state_dict") and hasattr(value, "parameters"):  # a torch.nn.Module
         return describe(value)
+    if isinstance(value, dict) and _is_spec(value):  # a file's digest too, which loading needs
+        return {k: jsonable(v) for k, v in describe(value).items()}
     if isinstance(value, np.generic):
         return value.item()
     if isinstance(value, (tuple, list)):
@@ -57,6 +65,11 @@ def jsonable(value: Any) -> Any:
     if isinstance(value, dict):
         return {k: jsonable(v) for k, v in value.items()}
     return value
+
+
+def _is_spec(value: dict[str, Any]) -> bool:
+    """Whether ``value`` is a network spec (``{"network": ..., "args": ...}``), a dict or not."""
+    return isinstance(value.get("network"), str) and set(value) <= {"network", "args", "sha256"}
 
 
 def save_estimator(
@@ -363,6 +376,7 @@ def _load_once(path: Path, device: str | None, encoder: Any, decoder: Any):
             params[name] = check(name, given, NETWORKS[name])  # the caller's slip said
         else:
             refuse_files_under(params.get(name), path, name)
+            refuse_unrecorded_files(params.get(name), path / CONFIG, name)
     try:
         est = cls(**params)
         validate_params(est)  # a hand-edited value is named here, not met deep in the model
