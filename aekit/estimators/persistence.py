@@ -41,6 +41,7 @@ from ..models.init import float32_default
 from ..training.loop import GLOBAL_RNG
 from ..training.rng import borrowed_rng
 from ..training.serialize import check_finite, load_tensors, save_tensors
+from .loaded import check_loaded, check_saved_state
 from .params import NETWORKS, check, validate_params
 
 CONFIG = "config.json"
@@ -391,6 +392,7 @@ def _load_once(path: Path, device: str | None, encoder: Any, decoder: Any):
             f"{path / CONFIG}: the saved parameters or state do not fit {cls.__name__} "
             f"({one_line(exc)[:160]}){other}"
         ) from None
+    check_saved_state(est, path / CONFIG)
     _check_model_fits(est, path)  # before the model is built: sizes come from a file
     tensors = load_tensors(path / WEIGHTS)
     check_finite(tensors, str(path / WEIGHTS))
@@ -415,5 +417,6 @@ def _load_once(path: Path, device: str | None, encoder: Any, decoder: Any):
         raise RunFailure(
             f"{path / WEIGHTS}: weights do not fit the model in {CONFIG} ({one_line(exc)[:160]})"
         ) from None
+    check_loaded(est, config["state"], path)
     est._record_built_with()  # what a later save records, whatever set_params does
     return est
