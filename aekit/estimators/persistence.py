@@ -40,7 +40,7 @@ from ..models.custom import (
 from ..models.init import float32_default
 from ..training.loop import GLOBAL_RNG
 from ..training.rng import borrowed_rng
-from ..training.serialize import check_finite, load_tensors, save_tensors
+from ..training.serialize import check_finite, load_tensors, not_a_file, save_tensors
 from .loaded import check_loaded, check_saved_state
 from .params import NETWORKS, check, validate_params
 
@@ -189,6 +189,10 @@ def _read_json(file: Path, path: Path) -> Any:
     """The JSON in ``file`` (a run's config.json), or one line saying why it cannot be read."""
     try:
         if not file.is_file():
+            if file.exists():  # a pipe, a folder or a device in its place is there, not missing
+                raise RunFailure(
+                    f"{file}: {not_a_file(file.stat().st_mode)}; expected aekit's {CONFIG}"
+                )
             raise FileNotFoundError(file)
         if file.stat().st_size > MAX_CONFIG:
             raise RunFailure(
