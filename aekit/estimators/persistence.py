@@ -41,7 +41,7 @@ from ..models.init import float32_default
 from ..training.loop import GLOBAL_RNG
 from ..training.rng import borrowed_rng
 from ..training.serialize import check_finite, load_tensors, not_a_file, save_tensors
-from .loaded import check_loaded, check_saved_state
+from .loaded import check_header, check_loaded, check_saved_state
 from .params import NETWORKS, check, validate_params
 
 CONFIG = "config.json"
@@ -279,6 +279,27 @@ def _check_model_fits(est, path: Path) -> None:
         raise TooLarge(f"{path / CONFIG}: the saved model cannot be loaded here: {exc}") from None
 
 
+def _model_tensors(est) -> dict[str, tuple[tuple[int, ...], str]]:
+    """The tensors (name -> shape, dtype) of the model config.json describes, built on the meta
+    device (nothing allocated); none for the user's networks (built once the weights are read)
+    or a detector without a network, or where the build fails (loading then says why)."""
+    import torch
+
+    if getattr(est, "input_shape_", None) is None or not getattr(est, "_has_network", True):
+        return {}
+    if est._custom_network():
+        return {}
+    try:
+        with GLOBAL_RNG, borrowed_rng(), torch.device("meta"), float32_default():
+            model = est._build_model()
+    except (AekitError, RuntimeError, ValueError, TypeError, NotImplementedError):
+        return {}
+    return {
+        k: (tuple(v.shape), str(v.dtype).removeprefix("torch."))
+        for k, v in model.state_dict().items()
+    }
+
+
 def estimator_class(name: str):
     """The estimator class for a name listed in :data:`ESTIMATORS`."""
     return getattr(importlib.import_module(ESTIMATORS[name]), name)
@@ -398,6 +419,7 @@ def _load_once(path: Path, device: str | None, encoder: Any, decoder: Any):
         ) from None
     check_saved_state(est, path / CONFIG)
     _check_model_fits(est, path)  # before the model is built: sizes come from a file
+    check_header(est, path / WEIGHTS, _model_tensors(est))  # before its data is read
     tensors = load_tensors(path / WEIGHTS)
     check_finite(tensors, str(path / WEIGHTS))
     try:

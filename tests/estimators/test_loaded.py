@@ -150,3 +150,52 @@ def test_a_run_without_calibration_whose_threshold_its_scores_give_loads_without
     with caplog.at_level(logging.WARNING, logger="aekit.notes"):
         aekit.load(_copy(runs, "table", tmp_path, before_calibration))
     assert "no state.calibration" not in caplog.text
+
+
+def _add_to_header(run, name, dtype, shape):
+    """``run``'s weights with one more tensor in the header and its bytes (zeros) at the end."""
+    path = run / "model.safetensors"
+    raw = path.read_bytes()
+    n = int.from_bytes(raw[:8], "little")
+    header, data = json.loads(raw[8 : 8 + n]), raw[8 + n :]
+    size = int(np.prod(shape)) * {"F32": 4, "BOOL": 1}[dtype]
+    header[name] = {
+        "dtype": dtype,
+        "shape": list(shape),
+        "data_offsets": [len(data), len(data) + size],
+    }
+    text = json.dumps(header).encode()
+    text += b" " * (-len(text) % 8)
+    path.write_bytes(len(text).to_bytes(8, "little") + text + data + bytes(size))
+
+
+def test_a_large_tensor_no_run_writes_is_refused_before_the_weights_are_read(runs, tmp_path):
+    # probe 67 #8: a header describing 20 GiB was read whole, then "out of memory" named no file
+    run = _copy(runs, "table", tmp_path)
+    _add_to_header(run, "zz", "F32", (4 << 20,))
+    with pytest.raises(RunFailure, match=r"model.safetensors: the tensor zz \(16,777,216 bytes"):
+        aekit.load(run)
+
+
+def test_a_model_tensor_larger_than_the_config_describes_is_refused_from_the_header(runs, tmp_path):
+    run = _copy(runs, "table", tmp_path)
+    weights = load_file(run / "model.safetensors")
+    name = next(k for k in sorted(weights) if k.startswith("model.") and k.endswith("weight"))
+    weights[name] = torch.zeros(4, *weights[name].shape)
+    save_file(weights, run / "model.safetensors")
+    with pytest.raises(RunFailure, match=f"the tensor {name} is .* in the file's header, larger"):
+        aekit.load(run)
+
+
+@pytest.mark.parametrize("dtype", [torch.bool, torch.int64, torch.float16])
+def test_weights_of_another_dtype_are_refused_naming_the_tensor(runs, tmp_path, dtype):
+    # probe 67 #9: bool weights were cast to float32 and flagged 63 rows of 300 where 1 was
+    run = _copy(runs, "table", tmp_path)
+    weights = load_file(run / "model.safetensors")
+    name = next(k for k in sorted(weights) if k.startswith("model.") and k.endswith("weight"))
+    weights[name] = (weights[name] > 0).to(dtype)
+    save_file(weights, run / "model.safetensors")
+    with pytest.raises(
+        RunFailure, match=f"model.safetensors: the tensor {name} is [A-Z0-9]+; expected F32"
+    ):
+        aekit.load(run)
