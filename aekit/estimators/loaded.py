@@ -20,11 +20,11 @@ import numpy as np
 
 from .._notes import note
 from ..errors import RunFailure
+from ..models.imagescore import RULES as IMAGE_SCORES  # the image detector's rules for a score
 
 CONFIG, WEIGHTS = "config.json", "model.safetensors"
-# the image detector's rules for an image's score (aekit.models.imagescore.RULES; not imported:
-# that module brings torch, and this one is read by every load)
-IMAGE_SCORES = ("top", "max")
+MAX_SCALES = 8  # filter scales of each kind a run may hold (training picks one or two)
+SMALLEST_BOUND = 64  # pixels a filter scale may reach on any image (training picks 0.5 to 6)
 
 
 def damaged(file: Path, what: str, shown: str, expected: str) -> RunFailure:
@@ -34,14 +34,14 @@ def damaged(file: Path, what: str, shown: str, expected: str) -> RunFailure:
     )
 
 
-def numbers(value: Any, file: Path, what: str, *, positive: bool = False, least: int = 1) -> None:
-    """Refuse ``value`` unless it is at least ``least`` finite numbers (each > 0 where ``positive``)."""
+def numbers(value: Any, file: Path, what: str, *, positive: bool = False) -> None:
+    """Refuse ``value`` unless it is one or more finite numbers (each > 0 where ``positive``)."""
     expected = "positive finite numbers" if positive else "finite numbers"
     try:
         flat = np.asarray(value, dtype=np.float64).ravel()
     except (TypeError, ValueError):
         raise damaged(file, what, _short(value), expected) from None
-    if flat.size < least:
+    if flat.size == 0:
         raise damaged(file, what, "no value", expected)
     bad = ~np.isfinite(flat) | (flat <= 0) if positive else ~np.isfinite(flat)
     if bad.any():
@@ -78,6 +78,24 @@ def check_saved_state(est: Any, file: Path) -> None:
     scaler = getattr(est, "scaler_", None)
     if getattr(scaler, "_arrays_in_json", False):
         _check_scaler(est, file, "state.scaler.")
+    if getattr(est, "filter_scales_", None) is not None:
+        _check_filter_scales(est.filter_scales_, tuple(est.input_shape_), file)
+
+
+def _check_filter_scales(scales: Any, shape: tuple[int, ...], file: Path) -> None:
+    """The image detector's filter scales, in pixels: a few, each above 0 and within the image (a
+    sigma of 1e9 built a kernel until memory ran out; training picks 0.5 to 6)."""
+    side = max(*shape[-2:], SMALLEST_BOUND)  # small images: the bound of bigger ones
+    for key in ("sigmas", "windows"):
+        values = scales.get(key) if isinstance(scales, dict) else None
+        what = f"state.filter_scales.{key}"
+        numbers(values, file, what, positive=True)
+        values = np.asarray(values, dtype=np.float64).ravel()
+        if len(values) > MAX_SCALES or values.max() > side:
+            shown = _short(values.tolist())
+            raise damaged(
+                file, what, shown, f"at most {MAX_SCALES} scales of at most {side} pixels"
+            )
 
 
 def _check_sizes(est: Any, file: Path) -> None:

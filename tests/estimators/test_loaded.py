@@ -110,6 +110,11 @@ CASES = {
                                    "config.json: state.fitted_shape holds [1, 100000, 100000]"),
     "negative_input_shape": ("den", _set("input_shape", [1, -16, 16]), None,
                              "config.json: state.input_shape holds [1, -16, 16]"),
+    # #8: a kernel of a billion pixels built until memory ran out
+    "filter_scale_of_a_billion_pixels": (
+        "img", lambda s: s["filter_scales"].__setitem__("sigmas", [1e9]), None,
+        "config.json: state.filter_scales.sigmas holds [1000000000.0]",
+    ),
     # #7: every score said "fit with error='nmse'", which it was
     "no_residual_scale": ("table", None, _drop("residual_scale"),
                           "model.safetensors: no residual_scale tensor"),
