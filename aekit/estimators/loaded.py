@@ -233,12 +233,13 @@ UNKNOWN_BYTES = 1 << 20  # a tensor of another name up to this size is read (and
 READ_COPIES = 3
 
 
-def check_header(est: Any, file: Path, model_shapes: dict[str, tuple[Any, str]]) -> None:
+def check_header(file: Path, model_shapes: dict[str, tuple[Any, str]]) -> None:
     """Refuse, before a byte of its data is read, weights whose header describes a tensor of the
-    model larger than the model config.json describes or of another dtype, or more bytes than
-    memory holds: a header describing 20 GiB was read whole, then "out of memory" named no file,
-    and bool weights were cast to float32 without a word (probe 67 #8, #9). ``model_shapes``:
-    the model's tensors (name -> (shape, dtype)), as built on the meta device."""
+    model larger than the model config.json describes or of another dtype, a large tensor that
+    no run writes, or more bytes than memory holds: a header describing 20 GiB was read whole,
+    then "out of memory" named no file, and bool weights were cast to float32 without a word
+    (probe 67 #8, #9). ``model_shapes``: the model's tensors (name -> (shape, dtype)), as built
+    on the meta device."""
     from .._memory import check_fits, format_bytes
 
     header = read_header(file)

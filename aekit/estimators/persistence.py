@@ -51,10 +51,10 @@ T = TypeVar("T")
 
 
 def jsonable(value: Any) -> Any:
-    """``value`` with tuples as lists, at any depth (JSON has no tuples), and the user's network
+    """``value`` with tuples as lists, at any depth (JSON has no tuples), the user's network
     modules and specs as their import path, arguments and a file's SHA-256
-    (:func:`aekit.models.custom.describe`), and NumPy
-    numbers as Python's (``GridSearchCV`` over ``np.arange(2, 5)`` sets ``latent_dim`` to an ``np.int64``)."""
+    (:func:`aekit.models.custom.describe`), and NumPy numbers as Python's (``GridSearchCV`` over
+    ``np.arange(2, 5)`` sets ``latent_dim`` to an ``np.int64``)."""
     if hasattr(value, "state_dict") and hasattr(value, "parameters"):  # a torch.nn.Module
         return describe(value)
     if isinstance(value, dict) and _is_spec(value):  # a file's digest too, which loading needs
@@ -419,7 +419,7 @@ def _load_once(path: Path, device: str | None, encoder: Any, decoder: Any):
         ) from None
     check_saved_state(est, path / CONFIG)
     _check_model_fits(est, path)  # before the model is built: sizes come from a file
-    check_header(est, path / WEIGHTS, _model_tensors(est))  # before its data is read
+    check_header(path / WEIGHTS, _model_tensors(est))  # before its data is read
     tensors = load_tensors(path / WEIGHTS)
     check_finite(tensors, str(path / WEIGHTS))
     try:
