@@ -31,11 +31,17 @@ from ..errors import (
     one_line,
 )
 from ..families import ESTIMATORS  # the only classes a config.json may name
-from ..models.custom import describe, refuse_files_in_output, refuse_files_under
+from ..models.custom import (
+    describe,
+    refuse_files_in_output,
+    refuse_files_under,
+    refuse_unrecorded_files,
+)
 from ..models.init import float32_default
 from ..training.loop import GLOBAL_RNG
 from ..training.rng import borrowed_rng
-from ..training.serialize import check_finite, load_tensors, save_tensors
+from ..training.serialize import check_finite, load_tensors, not_a_file, save_tensors
+from .loaded import check_header, check_loaded, check_saved_state
 from .params import NETWORKS, check, validate_params
 
 CONFIG = "config.json"
@@ -45,11 +51,14 @@ T = TypeVar("T")
 
 
 def jsonable(value: Any) -> Any:
-    """``value`` with tuples as lists, at any depth (JSON has no tuples), and the user's network
-    modules as their import path and arguments (:func:`aekit.models.custom.describe`), and NumPy
-    numbers as Python's (``GridSearchCV`` over ``np.arange(2, 5)`` sets ``latent_dim`` to an ``np.int64``)."""
+    """``value`` with tuples as lists, at any depth (JSON has no tuples), the user's network
+    modules and specs as their import path, arguments and a file's SHA-256
+    (:func:`aekit.models.custom.describe`), and NumPy numbers as Python's (``GridSearchCV`` over
+    ``np.arange(2, 5)`` sets ``latent_dim`` to an ``np.int64``)."""
     if hasattr(value, "state_dict") and hasattr(value, "parameters"):  # a torch.nn.Module
         return describe(value)
+    if isinstance(value, dict) and _is_spec(value):  # a file's digest too, which loading needs
+        return {k: jsonable(v) for k, v in describe(value).items()}
     if isinstance(value, np.generic):
         return value.item()
     if isinstance(value, (tuple, list)):
@@ -57,6 +66,11 @@ def jsonable(value: Any) -> Any:
     if isinstance(value, dict):
         return {k: jsonable(v) for k, v in value.items()}
     return value
+
+
+def _is_spec(value: dict[str, Any]) -> bool:
+    """Whether ``value`` is a network spec (``{"network": ..., "args": ...}``), a dict or not."""
+    return isinstance(value.get("network"), str) and set(value) <= {"network", "args", "sha256"}
 
 
 def save_estimator(
@@ -175,6 +189,10 @@ def _read_json(file: Path, path: Path) -> Any:
     """The JSON in ``file`` (a run's config.json), or one line saying why it cannot be read."""
     try:
         if not file.is_file():
+            if file.exists():  # a pipe, a folder or a device in its place is there, not missing
+                raise RunFailure(
+                    f"{file}: {not_a_file(file.stat().st_mode)}; expected aekit's {CONFIG}"
+                )
             raise FileNotFoundError(file)
         if file.stat().st_size > MAX_CONFIG:
             raise RunFailure(
@@ -259,6 +277,27 @@ def _check_model_fits(est, path: Path) -> None:
         check_model_fits(est._build_model, tuple(shape), 1, training=False)
     except TooLarge as exc:
         raise TooLarge(f"{path / CONFIG}: the saved model cannot be loaded here: {exc}") from None
+
+
+def _model_tensors(est) -> dict[str, tuple[tuple[int, ...], str]]:
+    """The tensors (name -> shape, dtype) of the model config.json describes, built on the meta
+    device (nothing allocated); none for the user's networks (built once the weights are read)
+    or a detector without a network, or where the build fails (loading then says why)."""
+    import torch
+
+    if getattr(est, "input_shape_", None) is None or not getattr(est, "_has_network", True):
+        return {}
+    if est._custom_network():
+        return {}
+    try:
+        with GLOBAL_RNG, borrowed_rng(), torch.device("meta"), float32_default():
+            model = est._build_model()
+    except (AekitError, RuntimeError, ValueError, TypeError, NotImplementedError):
+        return {}
+    return {
+        k: (tuple(v.shape), str(v.dtype).removeprefix("torch."))
+        for k, v in model.state_dict().items()
+    }
 
 
 def estimator_class(name: str):
@@ -363,6 +402,7 @@ def _load_once(path: Path, device: str | None, encoder: Any, decoder: Any):
             params[name] = check(name, given, NETWORKS[name])  # the caller's slip said
         else:
             refuse_files_under(params.get(name), path, name)
+            refuse_unrecorded_files(params.get(name), path / CONFIG, name)
     try:
         est = cls(**params)
         validate_params(est)  # a hand-edited value is named here, not met deep in the model
@@ -377,7 +417,9 @@ def _load_once(path: Path, device: str | None, encoder: Any, decoder: Any):
             f"{path / CONFIG}: the saved parameters or state do not fit {cls.__name__} "
             f"({one_line(exc)[:160]}){other}"
         ) from None
+    check_saved_state(est, path / CONFIG)
     _check_model_fits(est, path)  # before the model is built: sizes come from a file
+    check_header(path / WEIGHTS, _model_tensors(est))  # before its data is read
     tensors = load_tensors(path / WEIGHTS)
     check_finite(tensors, str(path / WEIGHTS))
     try:
@@ -401,5 +443,6 @@ def _load_once(path: Path, device: str | None, encoder: Any, decoder: Any):
         raise RunFailure(
             f"{path / WEIGHTS}: weights do not fit the model in {CONFIG} ({one_line(exc)[:160]})"
         ) from None
+    check_loaded(est, config["state"], path)
     est._record_built_with()  # what a later save records, whatever set_params does
     return est

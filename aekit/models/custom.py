@@ -358,6 +358,22 @@ def refuse_files_under(value: Any, folder: Path, name: str) -> None:
         )
 
 
+def refuse_unrecorded_files(value: Any, config: Path, name: str) -> None:
+    """Refuse, before it is imported, a network file that ``config`` (a run's config.json) names
+    without its SHA-256: aekit records the digest of every file it trains with, and a spec without
+    one would import whatever the file holds now (a hand-written config.json just left it out)."""
+    if not isinstance(value, Mapping) or value.get("sha256") is not None:
+        return
+    target = value.get("network")
+    module = target.rpartition(":")[0] if isinstance(target, str) else ""
+    if _is_file(module):
+        raise RunFailure(
+            f"{config}: the {name} names the file {module} without its SHA-256, which every run "
+            f"aekit writes records; the file is not imported (the run was edited or not written "
+            f"by aekit). Load it with aekit.load(path, {name}=..., ...) and the modules you trust"
+        )
+
+
 def refuse_files_in_output(params: Mapping[str, Any], folder: Path) -> None:
     """Before training or saving into ``folder``: a network file inside it would make a run that
     nothing loads (a run never brings its own code), so it is refused while nothing is lost."""
@@ -370,11 +386,23 @@ def refuse_files_in_output(params: Mapping[str, Any], folder: Path) -> None:
             )
 
 
+def _with_digest(spec: dict[str, Any]) -> dict[str, Any]:
+    """A spec naming a file records its SHA-256 (a dict written by hand may lack it), which
+    loading the run requires (:func:`refuse_unrecorded_files`)."""
+    target = spec.get("network")
+    module = target.rpartition(":")[0] if isinstance(target, str) else ""
+    if spec.get("sha256") is None and _is_file(module) and Path(module).is_file():
+        spec["sha256"] = _digest(Path(module), "network")
+    return spec
+
+
 def describe(value: Any) -> dict[str, Any] | None:
     """How a parameter's network is recorded in config.json: a spec as it is; a module as its class's
     import path with ``get_config()`` as arguments (``"args": null`` when it has none: not rebuildable)."""
-    if value is None or isinstance(value, Mapping):
-        return None if value is None else dict(value)
+    if value is None:
+        return None
+    if isinstance(value, Mapping):
+        return _with_digest(dict(value))
     cls = type(value)
     path, digest = _FILES.get(cls.__module__, (cls.__module__, None))
     target = f"{path}:{cls.__qualname__}"

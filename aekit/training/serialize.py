@@ -87,6 +87,20 @@ def check_finite(tensors: dict[str, Any], where: str) -> None:
 MAX_HEADER = 100 * 2**20  # safetensors' own limit on the JSON header
 
 
+def not_a_file(mode: int) -> str:
+    """What a path of ``mode`` (``os.stat``'s, the link followed) is that is not a regular file,
+    in the words of a line that refuses it: a folder opens for reading too, and was called a pipe."""
+    if stat.S_ISDIR(mode):
+        return "is a folder"
+    kind = (
+        "a pipe (FIFO)" if stat.S_ISFIFO(mode)
+        else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode)
+        else "a socket" if stat.S_ISSOCK(mode)
+        else "not a file"
+    )  # fmt: skip
+    return f"not a regular file but {kind}"
+
+
 def _read_regular(path: Path) -> bytes:
     """The bytes of ``path`` if it is a regular file whose size agrees with its safetensors header.
 
@@ -110,8 +124,7 @@ def _read_regular(path: Path) -> bytes:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
             raise RunFailure(
-                f"{path}: not a regular file (a pipe, a device or a link to one); "
-                f"expected the model weights (a safetensors file)"
+                f"{path}: {not_a_file(st.st_mode)}; expected the model weights (a safetensors file)"
             )
         head = os.pread(fd, 8, 0)
         header = int.from_bytes(head, "little") if len(head) == 8 else -1

@@ -1,5 +1,6 @@
 import errno
 import json
+import os
 import pickle
 
 import numpy as np
@@ -319,3 +320,25 @@ def test_numpy_numbers_as_parameters_save_as_plain_numbers(tmp_path):
     back = aekit.load(tmp_path / "m", device="cpu")
     assert back.latent_dim == 3 and type(back.latent_dim) is int and back.hidden == (8,)
     np.testing.assert_array_equal(back.transform(X), est.transform(X))
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no named pipes here")
+def test_a_pipe_or_a_folder_in_place_of_a_runs_file_is_said_to_be_one(saved):
+    # probe 67 #10: a pipe in place of config.json was "no config.json", a folder in place of the
+    # weights "not a regular file (a pipe, a device or a link to one)"
+    (saved / "config.json").rename(saved / "config.kept")
+    os.mkfifo(saved / "config.json")
+    with pytest.raises(RunFailure, match=r"config.json: not a regular file but a pipe \(FIFO\)"):
+        aekit.load(saved)
+    (saved / "config.json").unlink()
+    (saved / "config.json").mkdir()
+    with pytest.raises(RunFailure, match="config.json: is a folder; expected aekit's config.json"):
+        aekit.load(saved)
+    (saved / "config.json").rmdir()
+    (saved / "config.kept").rename(saved / "config.json")
+    (saved / "model.safetensors").unlink()
+    (saved / "model.safetensors").mkdir()
+    with pytest.raises(
+        RunFailure, match="model.safetensors: is a folder; expected the model weights"
+    ):
+        aekit.load(saved)

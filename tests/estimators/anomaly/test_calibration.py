@@ -242,6 +242,8 @@ def test_a_run_saved_before_calibration_loads_with_what_it_had(tmp_path):
     det.save(tmp_path / "m")
     config = json.loads((tmp_path / "m" / "config.json").read_text())
     del config["state"]["calibration"]  # as saved before: no calibration, no held-out scores
+    # and the threshold those scores gave (one they do not give is kept: test_loaded.py)
+    config["state"]["threshold_value"] = float(np.percentile(det.decision_scores_, 95))
     (tmp_path / "m" / "config.json").write_text(json.dumps(config))
     back = aekit.load(tmp_path / "m", device="cpu")
     assert back.calibration_["method"] == "training"
