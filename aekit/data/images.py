@@ -613,6 +613,10 @@ def _mask_in_any_case(parent: Path, stem: str) -> Path | None:
     return min(found, key=lambda p: p.stem != stem) if found else None
 
 
+# a mask of at most this many non-zero values is exact (a label map's classes: every one a defect)
+LABEL_VALUES = 8
+
+
 def read_mask(
     path: Path,
     name: str,
@@ -624,9 +628,10 @@ def read_mask(
     (height, width)), resized to ``image_size`` (nearest) when given.
 
     A pixel's value is its largest over the colour channels, at the file's own depth. In an exact
-    mask (0 and one other value: 0/255, 0/1 at any depth) any non-zero pixel is a defect; in one of
-    intermediate values (a JPEG's ringing and chroma bleed, anti-aliased edges) a pixel is a defect
-    where its value is at least half the mask's largest, and ``path`` is appended to ``graded``.
+    mask (at most :data:`LABEL_VALUES` non-zero values: 0/255, 0/1 at any depth, a label map of a
+    few classes) any non-zero pixel is a defect; in one of many intermediate values (a JPEG's
+    ringing and chroma bleed, anti-aliased edges) a pixel is a defect where its value is at least
+    half the mask's largest, and ``path`` is appended to ``graded``.
     With an alpha channel (a defect painted on a transparent layer), only opaque pixels count.
     """
     from PIL import Image
@@ -637,7 +642,9 @@ def read_mask(
         value = np.where(values[..., 3] > 0, value, 0)
     top = value.max(initial=0)
     mask = value > 0
-    if np.any(mask & (value != top)):  # lossy: JPEG ringing read 166 pixels for 100 painted
+    # lossy: JPEG ringing read 166 pixels for 100 painted. A label map (0 background, 1, 2, 3 the
+    # defects' classes) holds a few values, a JPEG's or an anti-aliased edge's many
+    if len(np.unique(value[mask])) > LABEL_VALUES:
         mask = value.astype(np.float64) * 2 >= float(top)
         if graded is not None:
             graded.append(path)

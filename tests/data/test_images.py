@@ -173,3 +173,18 @@ def test_an_oversized_image_and_an_unreadable_tiff_are_said_as_such(tmp_path, mo
     (tmp_path / "t.png").write_text("not an image")
     with pytest.raises(DataError, match=r"t.png is not a readable image .*expected PNG, JPEG"):
         read_image(tmp_path / "t.png")
+
+
+def test_a_label_map_mask_counts_every_class_as_a_defect(tmp_path):
+    """Review 67: the rule for lossy masks (half the largest value) dropped a label map's low
+    classes (0 background; 1, 2 and 3 three kinds of defect)."""
+    from PIL import Image
+
+    from aekit.data.images import read_mask
+
+    labels = np.zeros((16, 16), np.uint8)
+    labels[2:4, 2:4], labels[6:8, 6:8], labels[10:12, 10:12] = 1, 2, 3
+    Image.fromarray(labels).save(tmp_path / "m.png")
+    graded = []
+    mask = read_mask(tmp_path / "m.png", "m", (16, 16), graded=graded)
+    assert mask.sum() == 12 and graded == []
