@@ -34,16 +34,22 @@ def damaged(file: Path, what: str, shown: str, expected: str) -> RunFailure:
     )
 
 
-def numbers(value: Any, file: Path, what: str, *, positive: bool = False) -> None:
-    """Refuse ``value`` unless it is one or more finite numbers (each > 0 where ``positive``)."""
+def numbers(
+    value: Any, file: Path, what: str, *, positive: bool = False, inf: bool = False
+) -> None:
+    """Refuse ``value`` unless it is one or more finite numbers (each > 0 where ``positive``; +inf
+    taken where ``inf``: a score past float32's range is a score, and calibration keeps it)."""
     expected = "positive finite numbers" if positive else "finite numbers"
+    if inf:
+        expected = "numbers, none NaN"
     try:
         flat = np.asarray(value, dtype=np.float64).ravel()
     except (TypeError, ValueError):
         raise damaged(file, what, _short(value), expected) from None
     if flat.size == 0:
         raise damaged(file, what, "no value", expected)
-    bad = ~np.isfinite(flat) | (flat <= 0) if positive else ~np.isfinite(flat)
+    bad = np.isnan(flat) | np.isneginf(flat) if inf else ~np.isfinite(flat)
+    bad = bad | (flat <= 0) if positive else bad
     if bad.any():
         raise damaged(file, what, f"{flat[bad][0]:g}", expected)
 
@@ -74,7 +80,7 @@ def check_saved_state(est: Any, file: Path) -> None:
     if image_score not in IMAGE_SCORES:
         raise damaged(file, "state.image_score", _short(image_score), f"one of {IMAGE_SCORES}")
     if getattr(est, "calibration_scores_", None) is not None:  # the series' and the images'
-        numbers(est.calibration_scores_, file, _calibration_key(est))
+        numbers(est.calibration_scores_, file, _calibration_key(est), inf=True)
     scaler = getattr(est, "scaler_", None)
     if getattr(scaler, "_arrays_in_json", False):
         _check_scaler(est, file, "state.scaler.")
@@ -174,7 +180,7 @@ def check_loaded(est: Any, state: dict[str, Any], path: Path) -> None:
             _check_density(density, weights, prefix)
     calibrated = isinstance(state.get("calibration"), dict)
     where = (path / CONFIG, "state.calibration.scores") if calibrated else (weights, "the scores")
-    numbers(est.calibration_scores_, *where)
+    numbers(est.calibration_scores_, *where, inf=True)
     if not calibrated:
         _keep_recorded_threshold(est, state, path / CONFIG)
 
@@ -260,9 +266,9 @@ def check_header(file: Path, model_shapes: dict[str, tuple[Any, str]]) -> None:
                 f"the {_shape(want[0])} of the model its config.json describes; the file is "
                 f"damaged or not this run's weights"
             )
-        if DTYPES.get(want[1], want[1]) != dtype:
+        if want[1] in DTYPES and DTYPES[want[1]] != dtype:  # a dtype of its own: as read
             raise RunFailure(
-                f"{file}: the tensor {name} is {dtype}; expected {DTYPES.get(want[1], want[1])}, "
+                f"{file}: the tensor {name} is {dtype}; expected {DTYPES[want[1]]}, "
                 f"as aekit writes it: the run is damaged or was edited"
             )
     check_fits(

@@ -204,3 +204,18 @@ def test_weights_of_another_dtype_are_refused_naming_the_tensor(runs, tmp_path, 
         RunFailure, match=f"model.safetensors: the tensor {name} is [A-Z0-9]+; expected F32"
     ):
         aekit.load(run)
+
+
+@pytest.mark.parametrize("name", ["table", "img"])
+def test_an_infinite_calibration_score_loads(runs, tmp_path, name):
+    """Review 67: a normal row scoring past float32's range is a score that calibration keeps (the
+    threshold stays below it): refused as damaged, a run aekit wrote would not load."""
+    key = "calibration" if name == "table" else None
+
+    def inf_score(state):
+        scores = state[key]["scores"] if key else state["calibration_scores"]
+        scores[-1] = float("inf")
+
+    run = _copy(runs, name, tmp_path, inf_score)
+    loaded = aekit.load(run)
+    assert np.isposinf(loaded.calibration_scores_).any()
