@@ -270,6 +270,7 @@ def _run(args: argparse.Namespace) -> int:
 
     try:
         _refuse_a_gone_working_folder(args)
+        _refuse_empty_paths(args)
         refuse_unused_read_options(args)
         code = int(args.func(args) or 0)
         sys.stdout.flush()  # a result left in the buffer fails here, said, not at the exit
@@ -327,6 +328,27 @@ def _as_option(option: str, match) -> str:
     if widths is not None:  # (64, 32) -> 64,32; (8,) -> 8
         return f"{option} {','.join(w.strip() for w in widths.split(',') if w.strip())}"
     return f"{option} {text if text is not None else word}"
+
+
+# The paths a command reads, by dest, as typed (positional ones by their metavar)
+_READ_PATHS = {
+    **{d: "--" + d.replace("_", "-") for d in ("data", "input", "query", "masks")},
+    **{"data_dir": "--data-dir", "network": "--network", "run": "RUN", "runs": "RUN"},
+    "index": "INDEX",
+}
+
+
+def _refuse_empty_paths(args: argparse.Namespace) -> None:
+    """One line for a path to read given empty (``--data "$DATA"`` with the variable unset), as an
+    empty ``--output`` is refused: read as the current folder, it trained on whatever images were
+    there, and ``--data ""`` was taken for no ``--data`` (a built-in dataset's refusals)."""
+    from ..errors import UsageError
+
+    for dest, option in _READ_PATHS.items():
+        value = getattr(args, dest, None)
+        for path in value if isinstance(value, list) else [value]:
+            if isinstance(path, str) and not path.strip():
+                raise UsageError(f"{option} is empty; give a file or folder path")
 
 
 def _refuse_a_gone_working_folder(args: argparse.Namespace) -> None:

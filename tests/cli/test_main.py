@@ -63,6 +63,32 @@ def test_a_reader_that_closes_stdout_first_gets_silence_and_the_pipes_exit_code(
     assert proc.wait(timeout=60) == 141 and err == "", err
 
 
+@pytest.mark.parametrize(
+    "argv, option",
+    [
+        (["train", "basic", "--data", "", "--out", "{T}/run"], "--data"),
+        (["train", "basic", "--data", "", "--validation-split", "0.3", "--out", "{T}/r"], "--data"),
+        (["encode", "{T}/run", "--input", "", "--output", "{T}/e.csv"], "--input"),
+        (["evaluate", "{T}/run", "--data", ""], "--data"),
+        (["calibrate", "{T}/run", "--data", "  "], "--data"),
+        (["neighbors", "{T}/ix", "--query", "", "--output", "{T}/n.csv"], "--query"),
+        (["encode", "", "--input", "x.csv", "--output", "{T}/e.csv"], "RUN"),
+    ],
+)  # fmt: skip
+def test_an_empty_path_to_read_is_one_line_as_an_empty_output_is(
+    tmp_path, capsys, monkeypatch, argv, option
+):
+    """Probe 67 cli #3: ``--data ""`` (a variable unset) read the current folder (trained on its
+    images), was taken for no --data (evaluate, a built-in dataset's refusal), or lost the subject
+    of a message; ``--output ""`` was refused in one line."""
+    monkeypatch.chdir(tmp_path)  # a current folder of images would have been read
+    (tmp_path / "a.png").write_bytes(b"")
+    assert main([a.replace("{T}", str(tmp_path)) for a in argv]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [f"aekit: error: {option} is empty; give a file or folder path"]
+    assert not (tmp_path / "run").exists()
+
+
 def test_an_abbreviated_option_is_not_taken_for_the_option(tmp_path, capsys):
     argv = ["train", "basic", "--dataset", "mnist", "--out", str(tmp_path / "a"), "--epochs", "1"]
     for short in (["--over"], ["--npr", "2"], ["--epo", "2"]):
