@@ -740,6 +740,7 @@ READ_OPTION_FORMATS = {
     "columns": (("table",), "it names columns of a table"),
     "drop_columns": (("table",), "it names columns of a table"),
     "categorical": (("table",), "it names columns of a table"),
+    "fill": (("table",), "it fills a table's empty cells"),  # a series' (linear, ...) fills a .npy
 }
 _FORMATS = {
     "images": "image files",
@@ -788,7 +789,8 @@ def refuse_read_options_for(args: argparse.Namespace, path: str, whose: str) -> 
     if kind is None:
         return
     for dest, (kinds, does) in READ_OPTION_FORMATS.items():
-        if getattr(args, dest, None) is not None and kind not in kinds:
+        given = getattr(args, dest, None)
+        if given is not None and kind not in kinds and (dest != "fill" or given in TABLE_FILLS):
             raise UsageError(
                 f"{option_name(dest)} does not apply to {whose}{path}, {_FORMATS[kind]} ({does}); "
                 f"drop it"
