@@ -459,17 +459,17 @@ def data_spec(args: argparse.Namespace):
     )
     if getattr(args, "validation_split", None) is not None:
         spec.validation_split = args.validation_split
-    spec.stream, spec.memory_cap = getattr(args, "stream", None), getattr(args, "memory_cap", None)
-    spec.time_column, spec.fill, spec.train_steps = (
-        getattr(args, a, None)  # a series' options (cmd_series)
-        for a in ("time_column", "fill", "train_steps")
-    )
-    spec.columns, spec.drop_columns, spec.categorical = (
-        getattr(args, a, None)  # a table's options (add_table_options)
-        for a in ("columns", "drop_columns", "categorical")
-    )
-    # a folder of images' crops (cmd_images)
-    spec.patch, spec.patches = getattr(args, "patch", None), getattr(args, "patches", None)
+    # how to read it; a series' options (cmd_series), a table's (add_table_options), a folder of
+    # images' crops (cmd_images)
+    for a in ("stream", "memory_cap", "time_column", "fill", "train_steps", "columns"):
+        setattr(spec, a, getattr(args, a, None))
+    for a in ("drop_columns", "categorical", "patch", "patches"):
+        setattr(spec, a, getattr(args, a, None))
+    if spec.stream is not None and spec.memory_cap is not None:  # the cap would decide nothing
+        raise UsageError(
+            f"--memory-cap decides when to stream; --{'' if spec.stream else 'no-'}stream decides "
+            f"already: drop one"
+        )
     return spec
 
 

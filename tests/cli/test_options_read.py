@@ -83,3 +83,14 @@ def test_a_tables_fill_with_an_array_or_images_is_refused(tmp_path, capsys):
     argv = ["train", "series", "--data", str(tmp_path / "t.npy"), "--fill", "linear",
             "--window", "8", "--out", str(tmp_path / "s"), "--no-figures", "--quiet"]  # fmt: skip
     assert main(argv) == 0
+
+
+@pytest.mark.parametrize("stream", ["--stream", "--no-stream"])
+def test_a_memory_cap_beside_stream_or_no_stream_is_refused(tmp_path, capsys, stream):
+    """Probe 67 cli #10: --memory-cap decides when to stream, and --stream/--no-stream decide it
+    instead: the cap was recorded in config.json and did nothing."""
+    np.save(tmp_path / "t.npy", np.zeros((20, 3), np.float32))
+    argv = ["train", "basic", "--data", str(tmp_path / "t.npy"), stream, "--memory-cap", "1K",
+            "--out", str(tmp_path / "r")]  # fmt: skip
+    _refused(argv, capsys, f"--memory-cap decides when to stream; {stream} decides already")
+    assert not (tmp_path / "r").exists()
