@@ -311,13 +311,15 @@ def typed(message: str, names: str | tuple[str, ...], args: argparse.Namespace) 
     from .options import option_name
 
     for name in (names,) if isinstance(names, str) else names:
-        if not hasattr(args, name):  # not an option of this command: the Python form stays
+        # scikit-learn's count n_neighbors is typed --neighbors
+        dest = name if hasattr(args, name) else name.removeprefix("n_")
+        if not hasattr(args, dest):  # not an option of this command: the Python form stays
             continue
         # a word that starts the message or follows a space or "(": not inside a quoted value or a
         # file name ('threshold=3', data/members=3.csv)
-        option, word = option_name(name), rf"(?<![^\s(]){re.escape(name)}"
+        option, word = option_name(dest), rf"(?<![^\s(]){re.escape(name)}"
         message, forms = re.subn(word + _VALUE, lambda m, o=option: _as_option(o, m), message)
-        if not forms and getattr(args, name, None) is not None:  # the name alone, of an option
+        if not forms and getattr(args, dest, None) is not None:  # the name alone, of an option
             # typed: its first mention as a word (a later may be an argument)
             message = re.sub(word + r"(?!\w)", lambda _, o=option: o, message, count=1)
     return message
