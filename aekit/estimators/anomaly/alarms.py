@@ -80,7 +80,10 @@ class Alarms:
                 else f"{len(X)} normal rows cannot spare the calibration rows that the threshold "
                 f"{self.threshold!r} needs"
             )
-            note(f"calibrating by {FOLDS}-fold cross-fitting ({FOLDS} more fits): {why}")
+            note(
+                f"calibrating by {FOLDS}-fold cross-fitting ({FOLDS} more fits): {why}",
+                ("validation_fraction",),
+            )
             scores = cross_fit_scores(
                 len(X),
                 int(self.seed),
