@@ -72,6 +72,9 @@ class Parser(argparse.ArgumentParser):
         """An unrecognized argument is said by the command it was given to, whose help lists its
         options (``aekit --help`` lists only the commands)."""
         parsed, extras = self.parse_known_args(args, namespace)
+        for flag in [e for e in extras if e in _GLOBAL_FLAGS]:  # typed after the command: as before
+            setattr(parsed, _GLOBAL_FLAGS[flag], True)
+            extras.remove(flag)
         if extras:
             getattr(parsed, _COMMAND).error(f"unrecognized arguments: {' '.join(extras)}")
         delattr(parsed, _COMMAND)
@@ -79,6 +82,9 @@ class Parser(argparse.ArgumentParser):
 
 
 _COMMAND = "_command_parser"  # set on the namespace while parsing, then taken off
+# aekit's own flags (before the command), taken after it too: `aekit encode ... -v` said it was
+# unrecognized and pointed to a help that does not list it
+_GLOBAL_FLAGS = {"-v": "verbose", "--verbose": "verbose", "--debug": "debug"}
 
 
 def _module(name: str):

@@ -330,3 +330,31 @@ def test_figures_without_matplotlib_are_refused_before_the_training(tmp_path, mo
     )
     assert [p.name for p in tmp_path.iterdir()] == ["t.csv"]  # no run, nor its .partial
     cli_here(*args, "--no-figures", "--quiet")
+
+
+@pytest.mark.parametrize(
+    "flag, dest", [("-v", "verbose"), ("--verbose", "verbose"), ("--debug", "debug")]
+)
+def test_aekits_own_flags_are_taken_after_the_command_too(flag, dest):
+    """Probe 67 cli #11: `aekit encode ... -v` was "unrecognized arguments: -v (see 'aekit encode
+    --help')", a help that does not list it (it goes before the command)."""
+    from aekit.cli.main import build_parser
+
+    argv = ["encode", "run", "--input", "x.csv", "--output", "e.csv"]
+    args = build_parser().parse_args([*argv, flag])
+    assert getattr(args, dest) is True and args.input == "x.csv"
+    assert getattr(build_parser().parse_args([flag, *argv]), dest) is True  # as before
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [["export", "run", "--output", "m.onnx"], ["calibrate", "run"],
+     ["index", "run", "--input", "x.csv", "--output", "ix"],
+     ["neighbors", "ix", "--query", "q.csv", "--output", "n.csv"]],
+)  # fmt: skip
+def test_every_command_on_a_run_takes_quiet(argv):
+    """Probe 67 cli #11: export, calibrate, index and neighbors refused --quiet, which every other
+    command on a run takes (a script's common options)."""
+    from aekit.cli.main import build_parser
+
+    assert build_parser().parse_args([*argv, "--quiet"]).quiet is True
