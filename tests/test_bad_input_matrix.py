@@ -1463,7 +1463,7 @@ CASES += [
         "train-resume-changes-the-model",
         ["train", "basic", "--out", B, "--resume", "--latent-dim", "5", *COMMON],
         2,
-        ["latent_dim cannot change", "--overwrite"],
+        ["--latent-dim cannot change", "--overwrite"],
         ["basic"],
     ),
     C(

@@ -215,6 +215,11 @@ def _register_calibrate(subparsers) -> None:
     from .cmd_series import add_series_data_options
 
     add_series_data_options(c.add_argument_group("a series run ('aekit train series')"))
+    c.add_argument(
+        "--quiet",
+        action="store_true",
+        help="no progress on stderr (it shows none: taken as by every command on a run)",
+    )
     c.set_defaults(func=cmd_calibrate)
 
 

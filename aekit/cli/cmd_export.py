@@ -46,6 +46,11 @@ def register(subparsers) -> None:
         help="ONNX opset version (default: the exporter's)",
     )
     e.add_argument("--overwrite", action="store_true", help="replace an existing output")
+    e.add_argument(
+        "--quiet",
+        action="store_true",
+        help="no progress on stderr (it shows none: taken as by every command on a run)",
+    )
     e.set_defaults(func=cmd_export)
 
 

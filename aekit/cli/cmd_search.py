@@ -32,6 +32,11 @@ def register(subparsers) -> None:
     )
     add_data_options(ix, builtin=False)
     ix.add_argument("--overwrite", action="store_true", help="replace an existing index")
+    ix.add_argument(
+        "--quiet",
+        action="store_true",
+        help="no progress on stderr (it shows none: taken as by every command on a run)",
+    )
     ix.set_defaults(func=cmd_index)
 
     nb = subparsers.add_parser(
@@ -73,6 +78,11 @@ def register(subparsers) -> None:
         f"default the first {FIGURE_CAP})",
     )
     nb.add_argument("--overwrite", action="store_true", help="replace existing output files")
+    nb.add_argument(
+        "--quiet",
+        action="store_true",
+        help="no progress on stderr (it shows none: taken as by every command on a run)",
+    )
     nb.set_defaults(func=cmd_neighbors)
 
 

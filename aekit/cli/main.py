@@ -72,6 +72,9 @@ class Parser(argparse.ArgumentParser):
         """An unrecognized argument is said by the command it was given to, whose help lists its
         options (``aekit --help`` lists only the commands)."""
         parsed, extras = self.parse_known_args(args, namespace)
+        for flag in [e for e in extras if e in _GLOBAL_FLAGS]:  # typed after the command: as before
+            setattr(parsed, _GLOBAL_FLAGS[flag], True)
+            extras.remove(flag)
         if extras:
             getattr(parsed, _COMMAND).error(f"unrecognized arguments: {' '.join(extras)}")
         delattr(parsed, _COMMAND)
@@ -79,6 +82,9 @@ class Parser(argparse.ArgumentParser):
 
 
 _COMMAND = "_command_parser"  # set on the namespace while parsing, then taken off
+# aekit's own flags (before the command), taken after it too: `aekit encode ... -v` said it was
+# unrecognized and pointed to a help that does not list it
+_GLOBAL_FLAGS = {"-v": "verbose", "--verbose": "verbose", "--debug": "debug"}
 
 
 def _module(name: str):
@@ -270,6 +276,7 @@ def _run(args: argparse.Namespace) -> int:
 
     try:
         _refuse_a_gone_working_folder(args)
+        _refuse_empty_paths(args)
         refuse_unused_read_options(args)
         code = int(args.func(args) or 0)
         sys.stdout.flush()  # a result left in the buffer fails here, said, not at the exit
@@ -310,13 +317,15 @@ def typed(message: str, names: str | tuple[str, ...], args: argparse.Namespace) 
     from .options import option_name
 
     for name in (names,) if isinstance(names, str) else names:
-        if not hasattr(args, name):  # not an option of this command: the Python form stays
+        # scikit-learn's count n_neighbors is typed --neighbors
+        dest = name if hasattr(args, name) else name.removeprefix("n_")
+        if not hasattr(args, dest):  # not an option of this command: the Python form stays
             continue
         # a word that starts the message or follows a space or "(": not inside a quoted value or a
         # file name ('threshold=3', data/members=3.csv)
-        option, word = option_name(name), rf"(?<![^\s(]){re.escape(name)}"
+        option, word = option_name(dest), rf"(?<![^\s(]){re.escape(name)}"
         message, forms = re.subn(word + _VALUE, lambda m, o=option: _as_option(o, m), message)
-        if not forms and getattr(args, name, None) is not None:  # the name alone, of an option
+        if not forms and getattr(args, dest, None) is not None:  # the name alone, of an option
             # typed: its first mention as a word (a later may be an argument)
             message = re.sub(word + r"(?!\w)", lambda _, o=option: o, message, count=1)
     return message
@@ -327,6 +336,27 @@ def _as_option(option: str, match) -> str:
     if widths is not None:  # (64, 32) -> 64,32; (8,) -> 8
         return f"{option} {','.join(w.strip() for w in widths.split(',') if w.strip())}"
     return f"{option} {text if text is not None else word}"
+
+
+# The paths a command reads, by dest, as typed (positional ones by their metavar)
+_READ_PATHS = {
+    **{d: "--" + d.replace("_", "-") for d in ("data", "input", "query", "masks")},
+    **{"data_dir": "--data-dir", "network": "--network", "run": "RUN", "runs": "RUN"},
+    "index": "INDEX",
+}
+
+
+def _refuse_empty_paths(args: argparse.Namespace) -> None:
+    """One line for a path to read given empty (``--data "$DATA"`` with the variable unset), as an
+    empty ``--output`` is refused: read as the current folder, it trained on whatever images were
+    there, and ``--data ""`` was taken for no ``--data`` (a built-in dataset's refusals)."""
+    from ..errors import UsageError
+
+    for dest, option in _READ_PATHS.items():
+        value = getattr(args, dest, None)
+        for path in value if isinstance(value, list) else [value]:
+            if isinstance(path, str) and not path.strip():
+                raise UsageError(f"{option} is empty; give a file or folder path")
 
 
 def _refuse_a_gone_working_folder(args: argparse.Namespace) -> None:

@@ -459,17 +459,17 @@ def data_spec(args: argparse.Namespace):
     )
     if getattr(args, "validation_split", None) is not None:
         spec.validation_split = args.validation_split
-    spec.stream, spec.memory_cap = getattr(args, "stream", None), getattr(args, "memory_cap", None)
-    spec.time_column, spec.fill, spec.train_steps = (
-        getattr(args, a, None)  # a series' options (cmd_series)
-        for a in ("time_column", "fill", "train_steps")
-    )
-    spec.columns, spec.drop_columns, spec.categorical = (
-        getattr(args, a, None)  # a table's options (add_table_options)
-        for a in ("columns", "drop_columns", "categorical")
-    )
-    # a folder of images' crops (cmd_images)
-    spec.patch, spec.patches = getattr(args, "patch", None), getattr(args, "patches", None)
+    # how to read it; a series' options (cmd_series), a table's (add_table_options), a folder of
+    # images' crops (cmd_images)
+    for a in ("stream", "memory_cap", "time_column", "fill", "train_steps", "columns"):
+        setattr(spec, a, getattr(args, a, None))
+    for a in ("drop_columns", "categorical", "patch", "patches"):
+        setattr(spec, a, getattr(args, a, None))
+    if spec.stream is not None and spec.memory_cap is not None:  # the cap would decide nothing
+        raise UsageError(
+            f"--memory-cap decides when to stream; --{'' if spec.stream else 'no-'}stream decides "
+            f"already: drop one"
+        )
     return spec
 
 
@@ -740,6 +740,7 @@ READ_OPTION_FORMATS = {
     "columns": (("table",), "it names columns of a table"),
     "drop_columns": (("table",), "it names columns of a table"),
     "categorical": (("table",), "it names columns of a table"),
+    "fill": (("table",), "it fills a table's empty cells"),  # a series' (linear, ...) fills a .npy
 }
 _FORMATS = {
     "images": "image files",
@@ -788,7 +789,8 @@ def refuse_read_options_for(args: argparse.Namespace, path: str, whose: str) -> 
     if kind is None:
         return
     for dest, (kinds, does) in READ_OPTION_FORMATS.items():
-        if getattr(args, dest, None) is not None and kind not in kinds:
+        given = getattr(args, dest, None)
+        if given is not None and kind not in kinds and (dest != "fill" or given in TABLE_FILLS):
             raise UsageError(
                 f"{option_name(dest)} does not apply to {whose}{path}, {_FORMATS[kind]} ({does}); "
                 f"drop it"

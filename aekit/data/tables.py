@@ -299,6 +299,7 @@ def _decide_features(layout: _Layout, cells: Cells, *, columns, drop, categorica
     columns left out with one note), the ``categorical`` ones encoded, or exactly ``columns``."""
     names, path, header = layout.names, layout.path, layout.has_header
     encode = set(_named(categorical, names, header, path, "--categorical column"))
+    _refuse_roles(layout, None if columns is None else [str(c) for c in columns], encode)
     if columns is not None:
         _check_chosen(layout, [str(c) for c in columns], drop, encode)
         _requested(layout, [str(c) for c in columns], cells, encode)
@@ -418,11 +419,8 @@ def _check_chosen(layout: _Layout, columns: list[str], drop, encode: set[int]) -
             f"--drop-columns {dropped} with --columns: --columns names every feature already; "
             f"leave the columns out of --columns, or give --drop-columns alone"
         )
-    chosen = {c.partition(SEPARATOR)[0] for c in columns} | set(columns)
-    if not layout.has_header:  # indices, negative ones from the end
-        n = len(layout.names)
-        chosen = {str(int(c) % n) for c in chosen if c.lstrip("-").isdecimal() and -n <= int(c) < n}
-    outside = [layout.names[i] for i in sorted(encode) if layout.names[i] not in chosen]
+    chosen = _chosen(layout, columns)
+    outside = [layout.names[i] for i in sorted(encode) if i not in chosen]
     if outside:
         raise UsageError(
             f"--categorical {', '.join(outside)} with --columns {', '.join(columns[:8])}: "
@@ -430,6 +428,38 @@ def _check_chosen(layout: _Layout, columns: list[str], drop, encode: set[int]) -
             f"out of --categorical, or give "
             f"--drop-columns (the columns to leave out) instead of --columns"
         )
+
+
+def _chosen(layout: _Layout, columns: list[str]) -> set[int]:
+    """Indices of the table's columns that ``columns`` names (an encoded ``plan=pro`` names
+    ``plan``); a name it lacks is said where the features are read."""
+    chosen = {c.partition(SEPARATOR)[0] for c in columns} | set(columns)
+    n = len(layout.names)
+    if layout.has_header:
+        return {i for i, name in enumerate(layout.names) if name in chosen}
+    # indices, negative ones from the end
+    return {int(c) % n for c in chosen if c.lstrip("-").isdecimal() and -n <= int(c) < n}
+
+
+def _refuse_roles(layout: _Layout, columns: list[str] | None, encode: set[int]) -> None:
+    """One line for the label or id column named a feature too (in ``--columns`` or
+    ``--categorical``), and for one column named both label and id: a label learned as a feature
+    made a detector's metrics perfect on noise, and its own scoring refused the model."""
+    names, label, ident = layout.names, layout.label, layout.ident
+    if label is not None and label == ident:
+        raise UsageError(
+            f"--label-column {names[label]} and --id-column {names[ident]} name one column; a "
+            f"column is the labels or the ids, not both: name another for one of them"
+        )
+    chosen = set() if columns is None else _chosen(layout, columns)
+    for option, i in (("--label-column", label), ("--id-column", ident)):
+        for among in ("--columns", "--categorical"):
+            if i is not None and i in (chosen if among == "--columns" else encode):
+                role = "labels" if option == "--label-column" else "ids"
+                raise UsageError(
+                    f"{option} {names[i]} is among {among}, the features; a column is a feature "
+                    f"or the {role}, not both: take it out of {among}, or drop {option}"
+                )
 
 
 def _encode(layout: _Layout, i: int, cells: np.ndarray) -> None:

@@ -652,13 +652,17 @@ class NeuralEstimator(WarnsWhenUseless, KeepsStateOnFailure, BaseEstimator):
         patience = getattr(self, "patience", None)
         if patience is None or not self._changed_params(["patience"]):
             return
-        if "validation_data" in inspect.signature(self.fit).parameters:
+        if "validation_fraction" in inspect.signature(type(self).__init__).parameters:
+            # its own rows held out: the advice the command line can follow too
+            advice = "give validation_fraction above 0 to stop early"
+        elif "validation_data" in inspect.signature(self.fit).parameters:
             advice = "pass fit validation_data to stop early"
         else:
             advice = f"{type(self).__name__} trains without a validation set: leave patience out"
         note(
             f"patience={patience} is not used: early stopping watches the validation loss, and "
-            f"this fit has no validation data; {advice}"
+            f"this fit has no validation data; {advice}",
+            ("patience", "validation_fraction"),
         )
 
     def _tensorboard_views(

@@ -199,7 +199,8 @@ class Percentile(Threshold):
         q = _number(key, value)
         if not 0.0 <= q <= 100.0:
             raise UsageError(
-                f"q (percentile) must be in [0, 100], got {value!r}; e.g. q=99 flags the top 1%"
+                f"the percentile (q) must be in [0, 100], got {value!r}; e.g. percentile:99 flags the "
+                f"top 1%"
             )
         return q
 

@@ -23,7 +23,15 @@ from .._outputs import check_output
 from .._transaction import named_at
 from ..data import Data
 from ..data.tables import say_output_columns
-from ..errors import Diverged, Interrupted, QualityWarning, RunFailure, UsageError, WriteFailure
+from ..errors import (
+    Diverged,
+    Interrupted,
+    QualityWarning,
+    RunFailure,
+    UsageError,
+    WriteFailure,
+    naming,
+)
 from ..estimators.persistence import (
     CONFIG,
     estimator_class,
@@ -65,7 +73,12 @@ RECORDED_DATA = (
     "time_column",
     "fill",
     "train_steps",
+    "columns",
+    "drop_columns",
+    "categorical",
 )
+# A recorded None that is the documented default (a table's --fill median): given, it is no change.
+RECORDED_DEFAULTS = {"fill": "median"}
 
 
 def train_run(
@@ -422,15 +435,30 @@ def _resumed(out: Path, family: str, params: dict[str, Any], spec: DataSpec):
     for key in RESUMABLE:
         if given.get(key) is not None:
             params[key] = given[key]
+    _check_same_params(out, given, params, saved)
+    return family, params, spec, source
+
+
+def _check_same_params(
+    out: Path, given: dict[str, Any], params: dict[str, Any], saved: dict[str, Any]
+) -> None:
+    """Refuse a setting given with --resume that differs from the run's; the threads aekit chose
+    (recorded None) are the ones config.json records it chose."""
+    recorded = dict(params)
+    if recorded.get("threads") is None:
+        recorded["threads"] = (saved.get("threads") or {}).get("intra_op")
     fixed = {k: v for k, v in given.items() if k not in RESUMABLE and k != "preset"}
-    changed = [k for k, v in fixed.items() if k in params and _norm(v) != _norm(params[k])]
+    changed = [k for k, v in fixed.items() if k in recorded and _norm(v) != _norm(recorded[k])]
     if changed:
         k = changed[0]
-        raise UsageError(
-            f"--resume continues {out} with its recorded settings; {k} cannot change "
-            f"(recorded {params[k]!r}, given {given[k]!r}); drop it, or start a new run with --overwrite"
+        raise naming(  # the command line names the option: --seed, not seed
+            UsageError(
+                f"--resume continues {out} with its recorded settings; {k} cannot change "
+                f"(recorded {recorded[k]!r}, given {given[k]!r}); drop it, or start a new run "
+                f"with --overwrite"
+            ),
+            k,
         )
-    return family, params, spec, source
 
 
 def _check_epochs_left(out: Path, params: dict[str, Any], source: Path) -> None:
@@ -483,12 +511,20 @@ def _check_same_data(out: Path, given: DataSpec, recorded: DataSpec) -> None:
         value, was = getattr(given, key), getattr(recorded, key)
         if value is None or value == getattr(default, key) and key == "validation_split":
             continue
+        if was is None and value == RECORDED_DEFAULTS.get(key):  # the default, given by name
+            continue
         if _norm(value) != _norm(was) and str(value) != str(was):
             option = "--" + key.replace("_", "-")
             raise UsageError(
                 f"--resume continues {out} on its recorded data; {option} cannot change (recorded "
-                f"{was!r}, given {value!r}): drop it, or start a new run with --overwrite"
+                f"{_typed(was)!r}, given {_typed(value)!r}): drop it, or start a new run with "
+                f"--overwrite"
             )
+
+
+def _typed(value: Any) -> Any:
+    """A list of columns as typed (``a,b``), another value as it is."""
+    return ",".join(map(str, value)) if isinstance(value, (list, tuple)) else value
 
 
 def _norm(value: Any) -> Any:

@@ -16,7 +16,7 @@ def resolve_device(name: str | None = "auto"):
 
     from . import distributed
 
-    name = (name or "auto").lower()
+    name = "auto" if name is None else str(name).lower()  # "" is no device: --device "$DEV" unset
     if name in ("auto", "cuda") and torch.cuda.is_available() and distributed.world_size() > 1:
         torch.cuda.set_device(distributed.local_rank())  # one GPU per process, picked by LOCAL_RANK
         return torch.device("cuda", distributed.local_rank())

@@ -797,3 +797,30 @@ def test_aekit_plot_draws_a_run_whose_held_out_rows_score_inf(tmp_path, capsys):
     assert main(["plot", str(run)]) == 0, capsys.readouterr().err
     drawn = {p.name for p in (run / "figures").iterdir()}
     assert {"error_histogram.png", "feature_errors.png", "roc.png"} <= drawn
+
+
+def test_the_command_line_says_unused_neighbours_as_the_options_typed(tmp_path, capsys):
+    """Probe 67 cli #7: n_neighbors and density named as --neighbors and --density."""
+    np.save(tmp_path / "t.npy", np.random.default_rng(0).normal(size=(200, 6)).astype(np.float32))
+    argv = ["train", "anomaly", "--data", str(tmp_path / "t.npy"), "--density", "0",
+            "--neighbors", "5", "--input-density", "0", "--input-neighbors", "7", "--epochs", "1",
+            "--out", str(tmp_path / "r"), "--no-figures", "--quiet"]  # fmt: skip
+    assert main(argv) == 0
+    err = capsys.readouterr().err
+    assert "note: --neighbors 5 is not used: --density 0 fits no density" in err
+    assert "note: --input-neighbors 7 is not used: --input-density 0 fits no density" in err
+
+
+def test_the_notes_on_no_validation_rows_speak_the_command_line(tmp_path, capsys):
+    """Probe 67 cli #8: the notes said validation_fraction=0, patience=3 and "pass fit
+    validation_data", advice a command-line user cannot follow."""
+    np.save(tmp_path / "t.npy", np.random.default_rng(0).normal(size=(200, 6)).astype(np.float32))
+    argv = ["train", "anomaly", "--data", str(tmp_path / "t.npy"), "--validation-fraction", "0",
+            "--patience", "3", "--epochs", "1", "--out", str(tmp_path / "r"), "--no-figures",
+            "--quiet"]  # fmt: skip
+    assert main(argv) == 0
+    err = capsys.readouterr().err
+    assert "(5 more fits): --validation-fraction 0 sets no rows aside" in err
+    assert "note: --patience 3 is not used: early stopping watches" in err
+    assert "; give --validation-fraction above 0 to stop early" in err
+    assert "validation_data" not in err and "patience=" not in err

@@ -63,6 +63,32 @@ def test_a_reader_that_closes_stdout_first_gets_silence_and_the_pipes_exit_code(
     assert proc.wait(timeout=60) == 141 and err == "", err
 
 
+@pytest.mark.parametrize(
+    "argv, option",
+    [
+        (["train", "basic", "--data", "", "--out", "{T}/run"], "--data"),
+        (["train", "basic", "--data", "", "--validation-split", "0.3", "--out", "{T}/r"], "--data"),
+        (["encode", "{T}/run", "--input", "", "--output", "{T}/e.csv"], "--input"),
+        (["evaluate", "{T}/run", "--data", ""], "--data"),
+        (["calibrate", "{T}/run", "--data", "  "], "--data"),
+        (["neighbors", "{T}/ix", "--query", "", "--output", "{T}/n.csv"], "--query"),
+        (["encode", "", "--input", "x.csv", "--output", "{T}/e.csv"], "RUN"),
+    ],
+)  # fmt: skip
+def test_an_empty_path_to_read_is_one_line_as_an_empty_output_is(
+    tmp_path, capsys, monkeypatch, argv, option
+):
+    """Probe 67 cli #3: ``--data ""`` (a variable unset) read the current folder (trained on its
+    images), was taken for no --data (evaluate, a built-in dataset's refusal), or lost the subject
+    of a message; ``--output ""`` was refused in one line."""
+    monkeypatch.chdir(tmp_path)  # a current folder of images would have been read
+    (tmp_path / "a.png").write_bytes(b"")
+    assert main([a.replace("{T}", str(tmp_path)) for a in argv]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [f"aekit: error: {option} is empty; give a file or folder path"]
+    assert not (tmp_path / "run").exists()
+
+
 def test_an_abbreviated_option_is_not_taken_for_the_option(tmp_path, capsys):
     argv = ["train", "basic", "--dataset", "mnist", "--out", str(tmp_path / "a"), "--epochs", "1"]
     for short in (["--over"], ["--npr", "2"], ["--epo", "2"]):
@@ -304,3 +330,31 @@ def test_figures_without_matplotlib_are_refused_before_the_training(tmp_path, mo
     )
     assert [p.name for p in tmp_path.iterdir()] == ["t.csv"]  # no run, nor its .partial
     cli_here(*args, "--no-figures", "--quiet")
+
+
+@pytest.mark.parametrize(
+    "flag, dest", [("-v", "verbose"), ("--verbose", "verbose"), ("--debug", "debug")]
+)
+def test_aekits_own_flags_are_taken_after_the_command_too(flag, dest):
+    """Probe 67 cli #11: `aekit encode ... -v` was "unrecognized arguments: -v (see 'aekit encode
+    --help')", a help that does not list it (it goes before the command)."""
+    from aekit.cli.main import build_parser
+
+    argv = ["encode", "run", "--input", "x.csv", "--output", "e.csv"]
+    args = build_parser().parse_args([*argv, flag])
+    assert getattr(args, dest) is True and args.input == "x.csv"
+    assert getattr(build_parser().parse_args([flag, *argv]), dest) is True  # as before
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [["export", "run", "--output", "m.onnx"], ["calibrate", "run"],
+     ["index", "run", "--input", "x.csv", "--output", "ix"],
+     ["neighbors", "ix", "--query", "q.csv", "--output", "n.csv"]],
+)  # fmt: skip
+def test_every_command_on_a_run_takes_quiet(argv):
+    """Probe 67 cli #11: export, calibrate, index and neighbors refused --quiet, which every other
+    command on a run takes (a script's common options)."""
+    from aekit.cli.main import build_parser
+
+    assert build_parser().parse_args([*argv, "--quiet"]).quiet is True

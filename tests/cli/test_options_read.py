@@ -65,3 +65,32 @@ def test_a_parameters_range_error_names_the_option_typed(tmp_path, capsys):
     np.savetxt(tmp_path / "t.csv", np.ones((20, 3)), delimiter=",", header="a,b,c", comments="")
     argv = ["train", "anomaly", "--data", str(tmp_path / "t.csv"), "--out", str(tmp_path / "r")]
     _refused([*argv, "--validation-fraction", "-1"], capsys, "--validation-fraction must be")
+
+
+def test_a_tables_fill_with_an_array_or_images_is_refused(tmp_path, capsys):
+    """Probe 67 cli #5: --fill mean with a .npy (or .npz, or images) was ignored, exit 0, yet
+    recorded in config.json; a series' --fill linear fills a .npy's gaps, and is taken."""
+    rows = np.random.default_rng(0).random((40, 3)).astype(np.float32)
+    np.save(tmp_path / "t.npy", rows)
+    (tmp_path / "imgs").mkdir()
+    for data, kind in (("t.npy", "a .npy array"), ("imgs", "image files")):
+        argv = ["train", "basic", "--data", str(tmp_path / data), "--fill", "mean",
+                "--out", str(tmp_path / "r")]  # fmt: skip
+        _refused(argv, capsys, f"--fill does not apply to {tmp_path / data}, {kind}", "drop it")
+    assert not (tmp_path / "r").exists()
+    rows[5, 1] = np.nan
+    np.save(tmp_path / "t.npy", rows)
+    argv = ["train", "series", "--data", str(tmp_path / "t.npy"), "--fill", "linear",
+            "--window", "8", "--out", str(tmp_path / "s"), "--no-figures", "--quiet"]  # fmt: skip
+    assert main(argv) == 0
+
+
+@pytest.mark.parametrize("stream", ["--stream", "--no-stream"])
+def test_a_memory_cap_beside_stream_or_no_stream_is_refused(tmp_path, capsys, stream):
+    """Probe 67 cli #10: --memory-cap decides when to stream, and --stream/--no-stream decide it
+    instead: the cap was recorded in config.json and did nothing."""
+    np.save(tmp_path / "t.npy", np.zeros((20, 3), np.float32))
+    argv = ["train", "basic", "--data", str(tmp_path / "t.npy"), stream, "--memory-cap", "1K",
+            "--out", str(tmp_path / "r")]  # fmt: skip
+    _refused(argv, capsys, f"--memory-cap decides when to stream; {stream} decides already")
+    assert not (tmp_path / "r").exists()

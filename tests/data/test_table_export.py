@@ -179,3 +179,18 @@ def test_columns_refuse_what_they_would_ignore(export):
         read_path(export, columns=["age", "income"], categorical=["plan"])
     data = read_path(export, columns=["age", "signup_date"], categorical=["signup_date"])
     assert data.feature_names == ["age", "signup_date"]
+
+
+def test_a_label_or_id_column_named_a_feature_too_is_refused(export):
+    """A label column among ``columns`` was learned as a feature (a detector's metrics perfect on
+    noise), and one column as both label and id was taken without a word: each is one line."""
+    from aekit.errors import UsageError
+
+    with pytest.raises(UsageError, match="--label-column plan is among --columns, the features"):
+        read_path(export, label_column="plan", columns=["age", "plan"])
+    with pytest.raises(UsageError, match="--id-column user_id is among --categorical"):
+        read_path(export, id_column="user_id", categorical=["user_id"])
+    with pytest.raises(UsageError, match="--label-column plan and --id-column plan name one"):
+        read_path(export, label_column="plan", id_column="plan")
+    data = read_path(export, label_column="plan", id_column="user_id", columns=["age"])
+    assert data.feature_names == ["age"]

@@ -26,6 +26,17 @@ def test_patience_without_validation_data_is_named_in_a_note(caplog):
     assert notes(caplog, lambda: ae.set_params(patience=None).fit(X)) == []
 
 
+def test_patience_of_a_detector_with_no_rows_held_out_says_to_hold_some_out(caplog):
+    """Probe 67 cli #8: the advice was to pass fit validation_data, which a command line cannot;
+    a detector holds out its own rows by validation_fraction."""
+    det = aekit.AnomalyDetector(epochs=1, patience=3, validation_fraction=0, threads=1)
+    lines = notes(caplog, lambda: det.set_params(device="cpu", hidden=(8,)).fit(X))
+    assert {n for n in lines if n.startswith("patience=3 is not used")} == {
+        "patience=3 is not used: early stopping watches the validation loss, and this fit has no "
+        "validation data; give validation_fraction above 0 to stop early"
+    }  # (said by each cross-fitted copy too)
+
+
 def test_every_image_family_refuses_images_with_their_channels_last():
     """Probe 51 ae 6: Denoiser().fit of an (n, H, W, 1) array trained a model of 28-channel 28x1
     images, no error, no warning."""

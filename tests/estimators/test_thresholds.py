@@ -79,6 +79,19 @@ def test_bad_parameters_are_one_line_usage_errors(strategy, params):
     assert "\n" not in str(info.value)
 
 
+def test_a_percentile_out_of_range_is_said_as_a_rule_both_spellings_take():
+    """Probe 67 cli #8: "e.g. q=99" answered ``--threshold percentile:150`` in the Python API's
+    words; the rule's own spelling, as the false-alarm rate's "e.g. fpr:0.01", serves both."""
+    from aekit.estimators.thresholds import threshold_rule
+
+    for rule, params in (("percentile:150", {}), ("percentile", {"q": 150.0})):
+        with pytest.raises(
+            UsageError,
+            match=r"^the percentile \(q\) must be in \[0, 100\], got 150.0; e\.g\. percentile:99 flags",
+        ):
+            threshold_rule(rule, **params)
+
+
 def test_bad_scores():
     with pytest.raises(DataError):
         compute_threshold([], "mean_std")

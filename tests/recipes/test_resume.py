@@ -250,3 +250,52 @@ def test_a_refused_resume_of_an_interrupted_run_keeps_its_epochs(
     assert RunFolder(out).interrupted_epochs() == 40
     _, metrics = train_run("anomaly", {}, DataSpec(), out, resume=True, figures=False)
     assert metrics["epochs"] == 41
+
+
+@pytest.fixture
+def table(tmp_path):
+    path = tmp_path / "t.csv"
+    x = np.random.default_rng(0).random((40, 4))
+    np.savetxt(path, x, delimiter=",", header="a,b,c,d", comments="", fmt="%.5f")
+    return path
+
+
+@pytest.mark.parametrize(
+    ("option", "value"), [("--columns", "a,b"), ("--drop-columns", "d"), ("--categorical", "a")]
+)
+def test_a_resume_that_changes_the_feature_columns_is_refused(tmp_path, table, option, value):
+    """Probe 67 cli #2: --columns, --drop-columns and --categorical given with --resume were
+    ignored, exit 0 (the run kept its 4 features), while --fill was refused."""
+    run = tmp_path / "run"
+    _train(table, run, "--epochs", "1")
+    proc = _train(table, run, "--epochs", "2", "--resume", option, value, check=None)
+    assert_one_line_error(proc, 2, f"{option} cannot change", f"given '{value}'", "--overwrite")
+
+
+def test_a_resume_given_the_default_fill_and_the_recorded_threads_goes_on(tmp_path, table):
+    """Probe 67 cli #6: --fill median (the default) and --threads of the count config.json records
+    were refused as changes (recorded None); a change is said by the option's name (--seed)."""
+    run = tmp_path / "run"
+    cli_here("train", "basic", "--data", table, "--latent-dim", "2", "--epochs", "1",
+             "--out", run, "--no-figures", "--quiet")  # fmt: skip
+    chosen = json.loads((run / "config.json").read_text())["threads"]["intra_op"]
+    cli_here("train", "basic", "--data", table, "--fill", "median", "--threads", str(chosen),
+             "--epochs", "2", "--out", run, "--resume", "--no-figures", "--quiet")  # fmt: skip
+    assert json.loads((run / "config.json").read_text())["params"]["epochs"] == 2
+    proc = cli_here("train", "basic", "--out", run, "--resume", "--seed", "7", check=None)
+    assert_one_line_error(proc, 2, "; --seed cannot change (recorded 0, given 7)")
+    proc = cli_here(
+        "train", "basic", "--out", run, "--resume", "--threads", str(chosen + 1), check=None
+    )
+    assert_one_line_error(
+        proc, 2, f"--threads cannot change (recorded {chosen}, given {chosen + 1})"
+    )
+
+
+def test_resume_with_overwrite_is_one_line_before_the_data_are_read(tmp_path, rows):
+    """Probe 67 cli #4: --resume --overwrite continued the run, exit 0, --overwrite ignored."""
+    run = tmp_path / "run"
+    _train(rows, run, "--epochs", "1")
+    proc = _train(rows, run, "--epochs", "2", "--resume", "--overwrite", check=None)
+    assert_one_line_error(proc, 2, "--resume continues the run and --overwrite starts it afresh")
+    assert json.loads((run / "config.json").read_text())["params"]["epochs"] == 1

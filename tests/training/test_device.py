@@ -17,6 +17,15 @@ def test_names_torch_parses_but_aekit_does_not_run_on_are_one_line(name):
         resolve_device(name)
 
 
+@pytest.mark.parametrize("name", ["", "  "])
+def test_an_empty_device_is_one_line_not_auto(name):
+    """Probe 67 cli #9: ``--device ""`` (a variable unset) trained on auto's device, and config.json
+    recorded the device ""."""
+    with pytest.raises(UsageError, match=r"unknown device '\s*'; expected auto, cpu"):
+        resolve_device(name)
+    assert resolve_device(None).type in ("cpu", "cuda", "mps")  # not given: auto
+
+
 def test_the_cpu_by_any_spelling():
     assert resolve_device("cpu").type == "cpu" and resolve_device("CPU:0").type == "cpu"
 

@@ -72,6 +72,7 @@ class Alarms:
         """``calibration_scores_``: the plan's calibration rows scored, or every row scored by a
         copy that did not train on it (cross-fitting), or the training rows' own scores."""
         say_unused_rule_params(self, RULE_PARAMS)  # a rule parameter given but unused
+        say_unused_neighbors(self)
         if plan.cross:
             why = (
                 "validation_fraction=0 sets no rows aside"
@@ -79,7 +80,10 @@ class Alarms:
                 else f"{len(X)} normal rows cannot spare the calibration rows that the threshold "
                 f"{self.threshold!r} needs"
             )
-            note(f"calibrating by {FOLDS}-fold cross-fitting ({FOLDS} more fits): {why}")
+            note(
+                f"calibrating by {FOLDS}-fold cross-fitting ({FOLDS} more fits): {why}",
+                ("validation_fraction",),
+            )
             scores = cross_fit_scores(
                 len(X),
                 int(self.seed),
@@ -294,6 +298,22 @@ class Alarms:
         else:
             self.calibration_scores_ = np.sort(self.decision_scores_)
             self.calibration_ = {"method": "training", "rows": len(self.decision_scores_)}
+
+
+def say_unused_neighbors(est: Any) -> None:
+    """One note for a density's neighbours given where its weight is 0: no density is fitted, so
+    the count was recorded and read by nothing (``--neighbors 5`` beside ``--density 0``)."""
+    import inspect
+
+    signature = inspect.signature(type(est).__init__).parameters  # a subclass's, maybe
+    for weight, k in (("density", "n_neighbors"), ("input_density", "input_neighbors")):
+        given = getattr(est, k, None)
+        if getattr(est, weight, None) == 0 and k in signature and given != signature[k].default:
+            note(
+                f"{k}={given!r} is not used: {weight}=0 fits no density to count neighbours in "
+                f"(a weight above 0 does)",
+                (k, weight),
+            )
 
 
 def resumed_unit(trainer: Trainer) -> dict | None:

@@ -262,6 +262,21 @@ def test_set_threshold_takes_a_rate_both_ways():
     assert det.threshold == "percentile"  # a refused rule changes nothing
 
 
+def test_neighbours_of_a_density_weighted_zero_are_said_unused(caplog):
+    """Probe 67 cli #7: n_neighbors beside density=0 (and input_neighbors beside input_density=0)
+    were recorded and read by nothing, without a word; the command line says them as typed."""
+    X = np.random.default_rng(0).normal(size=(200, 6)).astype(np.float32)
+    small = dict(epochs=1, hidden=(8,), latent_dim=2, device="cpu")
+    with caplog.at_level(logging.WARNING, logger="aekit.notes"):
+        aekit.AnomalyDetector(density=0, n_neighbors=5, input_density=0.25, **small).fit(X)
+    assert "n_neighbors=5 is not used: density=0 fits no density" in caplog.text
+    assert "input_neighbors" not in caplog.text  # its density is fitted
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="aekit.notes"):
+        aekit.AnomalyDetector(density=0, input_density=0, **small).fit(X)  # defaults: unsaid
+    assert "not used" not in caplog.text
+
+
 def test_a_rule_parameter_the_threshold_does_not_use_is_said(caplog):
     """Probe 52 skl 3: contamination=0.3 with the default threshold fpr:0.05 was silently ignored
     (PyOD's and scikit-learn's users expect it to set the share flagged)."""
