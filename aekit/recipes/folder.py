@@ -121,10 +121,6 @@ class RunFolder:
         again there, and first before the data are read (a user's folder, or a run without
         ``--overwrite``, refused after minutes of reading a large dataset)."""
         p = Path(path)
-        if overwrite and resume:  # one was dropped without a word: resumed, never replaced
-            raise UsageError(
-                "--resume continues the run and --overwrite starts it afresh: give one"
-            )
         if p.exists() and not p.is_dir():
             raise UsageError(f"{p} exists and is not a folder; pass another --out")
         existing = p.is_dir() and any(e.name != LEGACY_LOCK for e in p.iterdir())

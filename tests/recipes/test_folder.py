@@ -283,13 +283,3 @@ def test_another_users_run_in_a_sticky_folder_is_refused_before_the_data(tmp_pat
         assert RunFolder.check_target(tmp_path / "new", overwrite=True) is False  # nothing there
     finally:
         os.chmod(tmp_path, 0o700)
-
-
-def test_resume_with_overwrite_is_refused_and_the_run_left_as_it_was(tmp_path):
-    """Probe 67 cli #4: --resume --overwrite resumed the run, and --overwrite was dropped without a
-    word (a finished run stayed as it was): the two ask for opposite things, so it is one line."""
-    run = _finished(tmp_path / "run")
-    before = {p: p.read_bytes() for p in run.rglob("*") if p.is_file()}
-    with pytest.raises(UsageError, match="--resume continues the run and --overwrite starts it"):
-        RunFolder.open(run, overwrite=True, resume=True)
-    assert {p: p.read_bytes() for p in run.rglob("*") if p.is_file()} == before

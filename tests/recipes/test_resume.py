@@ -290,12 +290,3 @@ def test_a_resume_given_the_default_fill_and_the_recorded_threads_goes_on(tmp_pa
     assert_one_line_error(
         proc, 2, f"--threads cannot change (recorded {chosen}, given {chosen + 1})"
     )
-
-
-def test_resume_with_overwrite_is_one_line_before_the_data_are_read(tmp_path, rows):
-    """Probe 67 cli #4: --resume --overwrite continued the run, exit 0, --overwrite ignored."""
-    run = tmp_path / "run"
-    _train(rows, run, "--epochs", "1")
-    proc = _train(rows, run, "--epochs", "2", "--resume", "--overwrite", check=None)
-    assert_one_line_error(proc, 2, "--resume continues the run and --overwrite starts it afresh")
-    assert json.loads((run / "config.json").read_text())["params"]["epochs"] == 1
